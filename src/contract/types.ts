@@ -1,0 +1,120 @@
+/**
+ * The types every stage shares. Stages import from here, never from each other's internals.
+ *
+ * Data flow: MQTT message -> RawMessage -> (parse) -> Reading | Rejection
+ *   -> (window, per sensor) -> Window -> (infer, batched per model) -> WindowResult
+ *   -> (score: calibrate + hysteresis) -> ScoredWindow + AnomalyEvent[] -> (store, then alert)
+ */
+
+/** One MQTT message as it came off the wire. */
+export interface RawMessage {
+  readonly topic: string;
+  readonly payload: Buffer;
+  /** Arrival time, epoch ms (from the injected clock). */
+  readonly receivedAt: number;
+}
+
+/** One reading of one sensor: one value per channel, all at the same time. */
+export interface Reading {
+  readonly sensor: string;
+  /** Epoch milliseconds. */
+  readonly ts: number;
+  /** Channel names, in the order of `values`. A single-channel sensor has ['value']. */
+  readonly channels: readonly string[];
+  readonly values: readonly number[];
+}
+
+export type RejectReason =
+  | 'bad_topic'
+  | 'oversize'
+  | 'bad_json'
+  | 'not_a_number'
+  | 'non_finite'
+  | 'bad_timestamp'
+  | 'future_timestamp'
+  | 'out_of_order'
+  | 'empty'
+  | 'channel_mismatch'
+  | 'too_many_readings';
+
+export interface Rejection {
+  readonly sensor: string | null;
+  readonly topic: string;
+  readonly reason: RejectReason;
+  /** Human-readable, one line, no payload dump beyond a short prefix. */
+  readonly detail: string;
+  readonly receivedAt: number;
+}
+
+export type ParseResult =
+  | { readonly kind: 'readings'; readonly readings: readonly Reading[]; readonly rejections: readonly Rejection[] }
+  | { readonly kind: 'rejected'; readonly rejection: Rejection };
+
+/**
+ * A fixed-length window of one sensor, ready for the model.
+ * `data` is time-major raw (un-normalised) values: data[t * channels + c], length maxLen * channels.
+ * Steps t >= validLength are padding (zeros) and must never count as error.
+ */
+export interface Window {
+  readonly sensor: string;
+  readonly channels: readonly string[];
+  /** Timestamp of step 0 and of the last valid step, epoch ms. */
+  readonly startTs: number;
+  readonly endTs: number;
+  readonly maxLen: number;
+  readonly validLength: number;
+  readonly data: Float32Array;
+  /** (maxLen - validLength) / maxLen. Travels into the anomaly record. */
+  readonly paddedFraction: number;
+  /** How many leading steps of this window are consumed: the carried state advances over these steps only. */
+  readonly advance: number;
+  /** True when the sensor's hidden state must be reset before this window (first window, or after a long gap). */
+  readonly resetState: boolean;
+  /** Number of missing steps that were filled (interpolated / held) inside this window. */
+  readonly filledSteps: number;
+  /** Monotonic per-sensor window sequence number. */
+  readonly seq: number;
+}
+
+/** What the model said about one window. */
+export interface WindowResult {
+  readonly window: Window;
+  readonly modelId: string;
+  /** Masked mean squared reconstruction error over valid steps and channels, in normalised units. */
+  readonly reconError: number;
+  /** Per channel masked mean squared reconstruction error, normalised units. */
+  readonly channelErrors: readonly number[];
+  /** Squared error of the previous window's next-step prediction against this window's first new reading, or null. */
+  readonly predError: number | null;
+}
+
+export type SensorStatus = 'ok' | 'anomalous' | 'learning' | 'stale';
+
+export interface ScoredWindow {
+  readonly result: WindowResult;
+  /** Calibrated anomaly score in [0, 1]: 0.5 ordinary, near 1 rare. */
+  readonly score: number;
+  readonly threshold: number;
+  readonly above: boolean;
+}
+
+export type AnomalyEventKind = 'open' | 'update' | 'resolve';
+
+/** A change in an anomaly episode's life, produced by the hysteresis stage. */
+export interface AnomalyEvent {
+  readonly kind: AnomalyEventKind;
+  readonly sensor: string;
+  /** Stable id of the episode (assigned when it opens, e.g. a ULID/uuid). */
+  readonly anomalyId: string;
+  readonly startTs: number;
+  readonly endTs: number;
+  /** Highest score seen in the episode so far. */
+  readonly peakScore: number;
+  readonly score: number;
+  readonly threshold: number;
+  readonly modelId: string;
+  readonly paddedFraction: number;
+  readonly channelErrors: readonly number[];
+  readonly channels: readonly string[];
+  readonly windows: number;
+}
