@@ -66,7 +66,11 @@ export interface Window {
   readonly data: Float32Array;
   /** (maxLen - validLength) / maxLen. Travels into the anomaly record. */
   readonly paddedFraction: number;
-  /** How many leading steps of this window are consumed: the carried state advances over these steps only. */
+  /**
+   * How many leading steps of this window the next window will not see again: the carried state
+   * advances over these steps only (0 <= advance <= validLength; 0 while windows still grow from a
+   * reset towards maxLen; = hop in steady state).
+   */
   readonly advance: number;
   /** True when the sensor's hidden state must be reset before this window (first window, or after a long gap). */
   readonly resetState: boolean;

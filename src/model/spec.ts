@@ -50,17 +50,18 @@ export interface Seq2SeqParams extends Seq2SeqDims {
  * Inputs:
  *   x        float32 [T, B, C]  normalised window, time-major, right-padded with zeros
  *   seq_lens int64   [B]        valid length L_b of each window (1..T)
- *   advance  int64   [1]        steps the carried state advances over (1..T); min(L_b, advance) used per row
+ *   carry_lens int64 [B]        per row, steps the carried state advances over (1..L_b). The detector passes
+ *                               max(1, window.advance) and keeps h0 itself for rows whose advance is 0.
  *   h0       float32 [1, B, H]  carried hidden state
  *   c0       float32 [1, B, H]  carried cell state (LSTM only)
  * Outputs:
  *   recon    float32 [T, B, C]  recon[t] reconstructs x[t] for t < L_b (garbage beyond: mask it)
  *   pred     float32 [B, C]     prediction of the reading after x[L_b - 1]
- *   h_carry  float32 [1, B, H]  encoder state after min(L_b, advance) steps: the next window's h0
+ *   h_carry  float32 [1, B, H]  encoder state after carry_lens[b] steps: the next window's h0
  *   c_carry  float32 [1, B, H]  (LSTM only)
  */
 export const ONNX_IO = {
-  inputs: { x: 'x', seqLens: 'seq_lens', advance: 'advance', h0: 'h0', c0: 'c0' },
+  inputs: { x: 'x', seqLens: 'seq_lens', carryLens: 'carry_lens', h0: 'h0', c0: 'c0' },
   outputs: { recon: 'recon', pred: 'pred', hCarry: 'h_carry', cCarry: 'c_carry' },
 } as const;
 
