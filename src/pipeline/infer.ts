@@ -1,0 +1,324 @@
+import { Observable, type OperatorFunction, bufferTime, concatMap, filter, from, mergeMap } from 'rxjs';
+import type { Window, WindowResult } from '../contract/types.js';
+import type { ModelRunner } from '../contract/ports.js';
+
+export interface InferenceOptions {
+  /** Windows ready within this tick go through one batched model call. */
+  readonly batchTickMs: number;
+  readonly maxBatch: number;
+  /**
+   * Horizon (in readings) of each sensor's running normalisation. Normalising per stream from what has
+   * been seen so far (no look-ahead) lets one model serve sensors on wildly different scales.
+   */
+  readonly normHorizon: number;
+}
+
+/** Per-sensor state carried from window to window. Serialisable for checkpoints. */
+export interface SensorInferenceState {
+  modelId: string;
+  h: Float32Array;
+  c: Float32Array | null;
+  mean: Float64Array;
+  variance: Float64Array;
+  normInitialised: boolean;
+  /** Readings the normalisation has seen (equal weights until the horizon, then exponential). */
+  normCount: number;
+  /** Normalised prediction of the reading after the previous window, and where it lands in the next one. */
+  prevPred: Float32Array | null;
+  prevNextIndex: number;
+  windows: number;
+}
+
+export interface SensorInferenceSnapshot {
+  readonly modelId: string;
+  readonly h: number[];
+  readonly c: number[] | null;
+  readonly mean: number[];
+  readonly variance: number[];
+  readonly normInitialised: boolean;
+  readonly normCount: number;
+  readonly windows: number;
+}
+
+interface ModelBuffers {
+  readonly rows: number;
+  readonly x: Float32Array;
+  readonly seqLens: BigInt64Array;
+  readonly carryLens: BigInt64Array;
+  readonly h0: Float32Array;
+  readonly c0: Float32Array | undefined;
+}
+
+/** Relative floor on a channel's std, so a flat line does not blow normalised errors up. */
+const STD_REL_FLOOR = 1e-3;
+const STD_ABS_FLOOR = 1e-6;
+
+/**
+ * Runs windows through their sensor's model, batched: the windows of all sensors sharing a model that are
+ * ready in one tick go through one `runBatch` call (onnxruntime's per-call cost dwarfs a GRU step).
+ * Owns each sensor's hidden state: reset when the window says so or the model changed, carried otherwise.
+ */
+export class InferenceEngine {
+  private readonly states = new Map<string, SensorInferenceState>();
+  private readonly buffers = new Map<string, ModelBuffers>();
+
+  constructor(
+    private readonly runnerFor: (sensor: string) => ModelRunner,
+    private readonly opts: InferenceOptions,
+  ) {}
+
+  /** windows$ -> results$, in order per sensor. */
+  operator(): OperatorFunction<Window, WindowResult> {
+    return (windows$: Observable<Window>) =>
+      windows$.pipe(
+        bufferTime(this.opts.batchTickMs, null, this.opts.maxBatch),
+        filter((batch) => batch.length > 0),
+        concatMap((batch) => from(this.run(batch))),
+        mergeMap((results) => from(results)),
+      );
+  }
+
+  state(sensor: string): SensorInferenceState | undefined {
+    return this.states.get(sensor);
+  }
+
+  snapshot(sensor: string): SensorInferenceSnapshot | null {
+    const s = this.states.get(sensor);
+    if (!s) return null;
+    return {
+      modelId: s.modelId,
+      h: Array.from(s.h),
+      c: s.c ? Array.from(s.c) : null,
+      mean: Array.from(s.mean),
+      variance: Array.from(s.variance),
+      normInitialised: s.normInitialised,
+      normCount: s.normCount,
+      windows: s.windows,
+    };
+  }
+
+  restore(sensor: string, snap: SensorInferenceSnapshot): void {
+    this.states.set(sensor, {
+      modelId: snap.modelId,
+      h: Float32Array.from(snap.h),
+      c: snap.c ? Float32Array.from(snap.c) : null,
+      mean: Float64Array.from(snap.mean),
+      variance: Float64Array.from(snap.variance),
+      normInitialised: snap.normInitialised,
+      normCount: snap.normCount,
+      prevPred: null,
+      prevNextIndex: -1,
+      windows: snap.windows,
+    });
+  }
+
+  sensors(): IterableIterator<string> {
+    return this.states.keys();
+  }
+
+  /**
+   * Runs a batch of windows. A sensor's later window depends on its earlier one's carried state, so
+   * windows are split into rounds with at most one window per sensor, and grouped per model.
+   */
+  async run(windows: readonly Window[]): Promise<WindowResult[]> {
+    const results: WindowResult[] = [];
+    let pending: readonly Window[] = windows;
+    while (pending.length > 0) {
+      const seen = new Set<string>();
+      const round: Window[] = [];
+      const later: Window[] = [];
+      for (const w of pending) {
+        if (seen.has(w.sensor)) later.push(w);
+        else {
+          seen.add(w.sensor);
+          round.push(w);
+        }
+      }
+      const byModel = new Map<ModelRunner, Window[]>();
+      for (const w of round) {
+        const runner = this.runnerFor(w.sensor);
+        const group = byModel.get(runner);
+        if (group) group.push(w);
+        else byModel.set(runner, [w]);
+      }
+      for (const [runner, group] of byModel) {
+        for (let i = 0; i < group.length; i += this.opts.maxBatch) {
+          results.push(...(await this.runGroup(runner, group.slice(i, i + this.opts.maxBatch))));
+        }
+      }
+      pending = later;
+    }
+    return results;
+  }
+
+  private stateFor(w: Window, runner: ModelRunner): SensorInferenceState {
+    const H = runner.sidecar.hidden;
+    const C = w.channels.length;
+    let s = this.states.get(w.sensor);
+    const fresh = !s || s.modelId !== runner.id || s.mean.length !== C;
+    if (!s || fresh) {
+      s = {
+        modelId: runner.id,
+        h: new Float32Array(H),
+        c: runner.sidecar.cell === 'lstm' ? new Float32Array(H) : null,
+        mean: s && s.mean.length === C ? s.mean : new Float64Array(C),
+        variance: s && s.variance.length === C ? s.variance : new Float64Array(C),
+        normInitialised: s !== undefined && s.mean.length === C && s.normInitialised,
+        normCount: s && s.mean.length === C ? s.normCount : 0,
+        prevPred: null,
+        prevNextIndex: -1,
+        windows: s?.windows ?? 0,
+      };
+      this.states.set(w.sensor, s);
+    } else if (w.resetState) {
+      s.h.fill(0);
+      s.c?.fill(0);
+      s.prevPred = null;
+    }
+    return s;
+  }
+
+  private buffersFor(runner: ModelRunner, T: number, C: number): ModelBuffers {
+    const key = `${runner.id}:${T}:${C}`;
+    let b = this.buffers.get(key);
+    if (!b) {
+      const rows = this.opts.maxBatch;
+      const H = runner.sidecar.hidden;
+      b = {
+        rows,
+        x: new Float32Array(T * rows * C),
+        seqLens: new BigInt64Array(rows),
+        carryLens: new BigInt64Array(rows),
+        h0: new Float32Array(rows * H),
+        c0: runner.sidecar.cell === 'lstm' ? new Float32Array(rows * H) : undefined,
+      };
+      this.buffers.set(key, b);
+    }
+    return b;
+  }
+
+  private async runGroup(runner: ModelRunner, group: readonly Window[]): Promise<WindowResult[]> {
+    const first = group[0];
+    if (!first) return [];
+    const T = first.maxLen;
+    const C = first.channels.length;
+    const H = runner.sidecar.hidden;
+    const B = group.length;
+    const buf = this.buffersFor(runner, T, C);
+    const states = group.map((w) => this.stateFor(w, runner));
+    const x = buf.x.subarray(0, T * B * C);
+    x.fill(0);
+    for (let b = 0; b < B; b++) {
+      const w = group[b]!;
+      const s = states[b]!;
+      if (!s.normInitialised) initNorm(s, w);
+      for (let c = 0; c < C; c++) {
+        const mean = s.mean[c]!;
+        const std = stdOf(s.variance[c]!, mean);
+        for (let t = 0; t < w.validLength; t++) {
+          x[(t * B + b) * C + c] = (w.data[t * C + c]! - mean) / std;
+        }
+      }
+      buf.seqLens[b] = BigInt(w.validLength);
+      buf.carryLens[b] = BigInt(Math.max(1, Math.min(w.advance, w.validLength)));
+      buf.h0.set(s.h, b * H);
+      if (buf.c0 && s.c) buf.c0.set(s.c, b * H);
+    }
+    const out = await runner.runBatch({
+      x,
+      seqLens: buf.seqLens.subarray(0, B),
+      carryLens: buf.carryLens.subarray(0, B),
+      h0: buf.h0.subarray(0, B * H),
+      ...(buf.c0 ? { c0: buf.c0.subarray(0, B * H) } : {}),
+      B,
+      T,
+    });
+
+    const results: WindowResult[] = new Array<WindowResult>(B);
+    for (let b = 0; b < B; b++) {
+      const w = group[b]!;
+      const s = states[b]!;
+      const L = w.validLength;
+      const channelErrors = new Array<number>(C).fill(0);
+      let total = 0;
+      for (let t = 0; t < L; t++) {
+        for (let c = 0; c < C; c++) {
+          const i = (t * B + b) * C + c;
+          const d = out.recon[i]! - x[i]!;
+          channelErrors[c] += d * d;
+        }
+      }
+      for (let c = 0; c < C; c++) {
+        total += channelErrors[c]!;
+        channelErrors[c] = channelErrors[c]! / L;
+      }
+      const reconError = total / (L * C);
+
+      let predError: number | null = null;
+      if (!w.resetState && s.prevPred && s.prevNextIndex >= 0 && s.prevNextIndex < L) {
+        let e = 0;
+        for (let c = 0; c < C; c++) {
+          const d = s.prevPred[c]! - x[(s.prevNextIndex * B + b) * C + c]!;
+          e += d * d;
+        }
+        predError = e / C;
+      }
+      s.prevPred = out.pred.slice(b * C, (b + 1) * C);
+      s.prevNextIndex = L - w.advance;
+
+      if (w.advance > 0) {
+        s.h.set(out.hCarry.subarray(b * H, (b + 1) * H));
+        if (s.c && out.cCarry) s.c.set(out.cCarry.subarray(b * H, (b + 1) * H));
+      }
+      updateNorm(s, w, this.opts.normHorizon);
+      s.windows++;
+      results[b] = { window: w, modelId: runner.id, reconError, channelErrors, predError };
+    }
+    return results;
+  }
+}
+
+function stdOf(variance: number, mean: number): number {
+  return Math.max(Math.sqrt(variance), STD_REL_FLOOR * Math.abs(mean), STD_ABS_FLOOR);
+}
+
+function initNorm(s: SensorInferenceState, w: Window): void {
+  const C = w.channels.length;
+  for (let c = 0; c < C; c++) {
+    let sum = 0;
+    for (let t = 0; t < w.validLength; t++) sum += w.data[t * C + c]!;
+    const mean = sum / w.validLength;
+    let sq = 0;
+    for (let t = 0; t < w.validLength; t++) sq += (w.data[t * C + c]! - mean) ** 2;
+    s.mean[c] = mean;
+    s.variance[c] = sq / w.validLength;
+  }
+  s.normInitialised = true;
+  s.normCount = w.validLength;
+}
+
+/**
+ * Running update with the steps this window consumes (each reading counted once in steady state): equal
+ * weights until `horizon` readings were seen, then exponential with weight advance / horizon, so the
+ * normal level and spread settle quickly on a new sensor and then follow slow drift.
+ */
+function updateNorm(s: SensorInferenceState, w: Window, horizon: number): void {
+  const n = w.advance;
+  if (n <= 0) return;
+  const C = w.channels.length;
+  const alpha = Math.min(1, Math.max(n / horizon, n / (s.normCount + n)));
+  s.normCount += n;
+  for (let c = 0; c < C; c++) {
+    let sum = 0;
+    for (let t = 0; t < n; t++) sum += w.data[t * C + c]!;
+    const m = sum / n;
+    let sq = 0;
+    for (let t = 0; t < n; t++) sq += (w.data[t * C + c]! - m) ** 2;
+    const v = sq / n;
+    const oldMean = s.mean[c]!;
+    const newMean = oldMean + alpha * (m - oldMean);
+    // Mixture variance: within-chunk spread plus the shift of the chunk's mean.
+    s.variance[c] = (1 - alpha) * (s.variance[c]! + (oldMean - newMean) ** 2) + alpha * (v + (m - newMean) ** 2);
+    s.mean[c] = newMean;
+  }
+}
