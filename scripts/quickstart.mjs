@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// The README's first command: `npm run demo` from a fresh clone, with nothing else installed.
+// Installs dependencies if they are missing, builds if the build is missing or stale, then runs anomalyd.
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+function run(cmd, args) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+function newest(dir) {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
+  console.error('anomalyd: installing dependencies (npm ci) ...');
+  run(npm, ['ci', '--no-fund', '--no-audit']);
+}
+const main = join(root, 'dist', 'main.js');
+if (!existsSync(main) || statSync(main).mtimeMs < newest(join(root, 'src'))) {
+  console.error('anomalyd: building ...');
+  run(npm, ['run', '--silent', 'build']);
+}
+const r = spawnSync(process.execPath, [main, ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
+process.exit(r.status ?? (r.signal ? 1 : 0));

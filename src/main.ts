@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+/**
+ * The process owner: the only place that calls process.exit. Parses the sub-command, hands the rest of
+ * argv to it and exits with what it returns.
+ */
+const HELP = `anomalyd: an edge streaming anomaly detector for sensor data
+
+Usage: anomalyd <command> [options]
+
+Commands:
+  run            start the detector daemon (default)
+  demo           embedded broker + simulated sensors + detector; prints alerts as they fire
+  train          train a GRU or LSTM autoencoder on recorded normal data and export it to ONNX
+  check-config   validate a config file and print the effective config (secrets masked)
+  help           show this help
+
+Common options:
+  --config PATH  config file (default: $ANOMALYD_CONFIG, else config/default.yaml)
+  --help         help for a command
+
+Run 'anomalyd <command> --help' for a command's options.
+`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+const commands: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./cli/run.js')).runCommand,
+  demo: async () => (await import('./cli/demo.js')).demoCommand,
+  train: async () => (await import('./cli/train.js')).trainCommand,
+  'check-config': async () => {
+    const { checkConfigCommand } = await import('./cli/check-config.js');
+    return (argv) =>
+      Promise.resolve(
+        checkConfigCommand(argv, {
+          stdout: (s) => process.stdout.write(s),
+          stderr: (s) => process.stderr.write(s),
+          env: process.env,
+        }),
+      );
+  },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === 'help' || first === '--help' || first === '-h') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (first === '--version' || first === 'version') {
+    const { VERSION } = await import('./version.js');
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const name = first === undefined || first.startsWith('-') ? 'run' : first;
+  const args = first === undefined || first.startsWith('-') ? argv : rest;
+  const load = commands[name];
+  if (!load) {
+    process.stderr.write(`anomalyd: unknown command '${name}'\n\n${HELP}`);
+    return 2;
+  }
+  const command = await load();
+  return command(args);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`anomalyd: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
