@@ -1,0 +1,299 @@
+/**
+ * The seq2seq autoencoder of docs/MODEL.md in float64: parameters, initialisation, export to the
+ * float32 `Seq2SeqParams` of src/model/spec.ts, and the forward pass of one window.
+ * The backward pass lives in backprop.ts and reuses the activations a forward pass leaves in a Workspace.
+ */
+import { gateCount, type Seq2SeqDims, type Seq2SeqParams } from '../model/spec.js';
+import { affine, cacheWidth, gruForward, lstmForward, type CellWeights, type StepScratch } from './cells.js';
+import type { Rng } from './rng.js';
+
+/** Same names and layouts as Seq2SeqParams, in float64 (the trainer's working precision). */
+export interface Seq2SeqParams64 extends Seq2SeqDims {
+  readonly encW: Float64Array;
+  readonly encR: Float64Array;
+  readonly encWb: Float64Array;
+  readonly encRb: Float64Array;
+  readonly decR: Float64Array;
+  readonly decWb: Float64Array;
+  readonly decRb: Float64Array;
+  readonly outW: Float64Array;
+  readonly outB: Float64Array;
+  readonly predW: Float64Array;
+  readonly predB: Float64Array;
+}
+
+export const PARAM_NAMES = [
+  'encW',
+  'encR',
+  'encWb',
+  'encRb',
+  'decR',
+  'decWb',
+  'decRb',
+  'outW',
+  'outB',
+  'predW',
+  'predB',
+] as const;
+export type ParamName = (typeof PARAM_NAMES)[number];
+
+/** Element count of every tensor. */
+export function paramSizes(dims: Seq2SeqDims): Record<ParamName, number> {
+  const { channels: C, hidden: H } = dims;
+  const GH = gateCount(dims.cell) * H;
+  return {
+    encW: GH * C,
+    encR: GH * H,
+    encWb: GH,
+    encRb: GH,
+    decR: GH * H,
+    decWb: GH,
+    decRb: GH,
+    outW: C * H,
+    outB: C,
+    predW: C * H,
+    predB: C,
+  };
+}
+
+/** A zero-filled container; also used for gradients and Adam moments. */
+export function zeroParams(dims: Seq2SeqDims): Seq2SeqParams64 {
+  const sizes = paramSizes(dims);
+  return {
+    cell: dims.cell,
+    channels: dims.channels,
+    hidden: dims.hidden,
+    encW: new Float64Array(sizes.encW),
+    encR: new Float64Array(sizes.encR),
+    encWb: new Float64Array(sizes.encWb),
+    encRb: new Float64Array(sizes.encRb),
+    decR: new Float64Array(sizes.decR),
+    decWb: new Float64Array(sizes.decWb),
+    decRb: new Float64Array(sizes.decRb),
+    outW: new Float64Array(sizes.outW),
+    outB: new Float64Array(sizes.outB),
+    predW: new Float64Array(sizes.predW),
+    predB: new Float64Array(sizes.predB),
+  };
+}
+
+/**
+ * Uniform ±1/sqrt(H) for every weight (PyTorch's RNN default), zero biases except the LSTM forget
+ * gate, whose input bias starts at 1 so early training does not forget everything (Jozefowicz et al. 2015).
+ */
+export function initParams(dims: Seq2SeqDims, rng: Rng): Seq2SeqParams64 {
+  const p = zeroParams(dims);
+  const bound = 1 / Math.sqrt(dims.hidden);
+  for (const name of ['encW', 'encR', 'decR', 'outW', 'predW'] as const) {
+    const a = p[name];
+    for (let i = 0; i < a.length; i++) a[i] = (2 * rng() - 1) * bound;
+  }
+  if (dims.cell === 'lstm') {
+    const H = dims.hidden;
+    // ONNX LSTM gate order i, o, f, c: the forget gate is the third block.
+    p.encWb.fill(1, 2 * H, 3 * H);
+    p.decWb.fill(1, 2 * H, 3 * H);
+  }
+  return p;
+}
+
+export function toSeq2SeqParams(p: Seq2SeqParams64): Seq2SeqParams {
+  const out: Record<string, unknown> = { cell: p.cell, channels: p.channels, hidden: p.hidden };
+  for (const name of PARAM_NAMES) out[name] = Float32Array.from(p[name]);
+  return out as unknown as Seq2SeqParams;
+}
+
+export function fromSeq2SeqParams(p: Seq2SeqParams | Seq2SeqParams64): Seq2SeqParams64 {
+  const out = zeroParams(p);
+  for (const name of PARAM_NAMES) out[name].set(p[name]);
+  return out;
+}
+
+export function copyParams(from: Seq2SeqParams64, to: Seq2SeqParams64): void {
+  for (const name of PARAM_NAMES) to[name].set(from[name]);
+}
+
+/** Views of the encoder and decoder as CellWeights (cheap: no copies). */
+export interface LayerViews {
+  readonly enc: CellWeights;
+  readonly dec: CellWeights;
+}
+
+export function layerViews(p: Seq2SeqParams64): LayerViews {
+  return {
+    enc: { W: p.encW, Wb: p.encWb, R: p.encR, Rb: p.encRb, inputSize: p.channels },
+    dec: { W: null, Wb: p.decWb, R: p.decR, Rb: p.decRb, inputSize: 0 },
+  };
+}
+
+/**
+ * Everything one window's forward and backward pass touch, sized for windows of up to T steps.
+ * State arrays hold T+1 rows of H: row t is the state before step t (row 0 = h0 for the encoder,
+ * = e for the decoder).
+ */
+export interface Workspace {
+  readonly dims: Seq2SeqDims;
+  readonly T: number;
+  readonly encH: Float64Array;
+  readonly encC: Float64Array;
+  readonly encCache: Float64Array;
+  readonly decH: Float64Array;
+  readonly decC: Float64Array;
+  readonly decCache: Float64Array;
+  readonly scratch: StepScratch;
+  /** T*C, aligned to the input; zero at and beyond L. */
+  readonly recon: Float64Array;
+  readonly pred: Float64Array;
+  /** C: one readout before it is placed into `recon`. */
+  readonly readout: Float64Array;
+  /** Valid length of the last forward pass. */
+  L: number;
+}
+
+export function createWorkspace(dims: Seq2SeqDims, T: number): Workspace {
+  const H = dims.hidden;
+  const GH = gateCount(dims.cell) * H;
+  const cw = cacheWidth(dims.cell) * H;
+  return {
+    dims,
+    T,
+    encH: new Float64Array((T + 1) * H),
+    encC: new Float64Array((T + 1) * H),
+    encCache: new Float64Array(T * cw),
+    decH: new Float64Array((T + 1) * H),
+    decC: new Float64Array((T + 1) * H),
+    decCache: new Float64Array(T * cw),
+    scratch: { ax: new Float64Array(GH), ah: new Float64Array(GH) },
+    recon: new Float64Array(T * dims.channels),
+    pred: new Float64Array(dims.channels),
+    readout: new Float64Array(dims.channels),
+    L: 0,
+  };
+}
+
+/**
+ * Runs the encoder over x[xOff + t*C + c], t < L, from (h0, c0) (null = zeros).
+ * Afterwards ws.encH row t is the state after t steps; row L is the final state e.
+ * Also usable alone, without gradient, for burn-in.
+ */
+export function encode(
+  p: Seq2SeqParams64,
+  views: LayerViews,
+  ws: Workspace,
+  x: Float64Array,
+  xOff: number,
+  L: number,
+  h0: Float64Array | null,
+  c0: Float64Array | null,
+): void {
+  const { hidden: H, channels: C } = p;
+  const cw = cacheWidth(p.cell) * H;
+  setRow0(ws.encH, h0, H);
+  setRow0(ws.encC, c0, H);
+  for (let t = 0; t < L; t++) {
+    const xo = xOff + t * C;
+    switch (p.cell) {
+      case 'gru':
+        gruForward(H, views.enc, x, xo, ws.encH, t * H, (t + 1) * H, ws.encCache, t * cw, ws.scratch);
+        break;
+      case 'lstm':
+        lstmForward(H, views.enc, x, xo, ws.encH, ws.encC, t * H, (t + 1) * H, ws.encCache, t * cw, ws.scratch);
+        break;
+    }
+  }
+}
+
+function setRow0(states: Float64Array, init: Float64Array | null, H: number): void {
+  if (init === null) states.fill(0, 0, H);
+  else states.set(init.subarray(0, H), 0);
+}
+
+/** Decoder and readout after `encode`: fills ws.recon (reversed back into input order) and ws.pred. */
+export function decode(p: Seq2SeqParams64, views: LayerViews, ws: Workspace, L: number): void {
+  const { hidden: H, channels: C } = p;
+  const cw = cacheWidth(p.cell) * H;
+  ws.decH.set(ws.encH.subarray(L * H, (L + 1) * H), 0);
+  ws.decC.set(ws.encC.subarray(L * H, (L + 1) * H), 0);
+  for (let k = 0; k < L; k++) {
+    switch (p.cell) {
+      case 'gru':
+        gruForward(H, views.dec, ws.decH, 0, ws.decH, k * H, (k + 1) * H, ws.decCache, k * cw, ws.scratch);
+        break;
+      case 'lstm':
+        lstmForward(H, views.dec, ws.decH, 0, ws.decH, ws.decC, k * H, (k + 1) * H, ws.decCache, k * cw, ws.scratch);
+        break;
+    }
+  }
+  const out = ws.readout;
+  for (let k = 0; k < L; k++) {
+    // Decoder step k reconstructs x[L-1-k] (Malhotra et al. 2016: reversed order is easier to learn).
+    affine(out, p.outW, p.outB, C, H, ws.decH, (k + 1) * H);
+    ws.recon.set(out, (L - 1 - k) * C);
+  }
+  ws.recon.fill(0, L * C);
+  affine(ws.pred, p.predW, p.predB, C, H, ws.encH, L * H);
+  ws.L = L;
+}
+
+export function forwardInto(
+  p: Seq2SeqParams64,
+  views: LayerViews,
+  ws: Workspace,
+  x: Float64Array,
+  xOff: number,
+  L: number,
+  h0: Float64Array | null,
+  c0: Float64Array | null,
+): void {
+  encode(p, views, ws, x, xOff, L, h0, c0);
+  decode(p, views, ws, L);
+}
+
+export interface WindowOutput {
+  /** T*C aligned to x, 0 beyond L. */
+  readonly recon: Float64Array;
+  /** C: prediction of the reading after x[L-1]. */
+  readonly pred: Float64Array;
+  /** Encoder state after `advance` steps (h0 when advance is 0): the next window's h0. */
+  readonly hCarry: Float64Array;
+  readonly cCarry: Float64Array | null;
+  /** Encoder state after L steps (e). */
+  readonly hFinal: Float64Array;
+  readonly cFinal: Float64Array | null;
+}
+
+/**
+ * Reference forward pass for ONE window: the definition the ONNX graph is held to.
+ * x is T*C time-major and normalised; steps >= L are ignored. Accepts float32 params too.
+ */
+export function forwardWindow(
+  p: Seq2SeqParams64 | Seq2SeqParams,
+  x: Float64Array | Float32Array,
+  T: number,
+  L: number,
+  advance: number,
+  h0: Float64Array | Float32Array | null,
+  c0: Float64Array | Float32Array | null,
+): WindowOutput {
+  if (!Number.isInteger(L) || L < 1 || L > T) throw new RangeError(`L must be an integer in 1..${T}, got ${L}`);
+  if (!Number.isInteger(advance) || advance < 0 || advance > L) {
+    throw new RangeError(`advance must be an integer in 0..${L}, got ${advance}`);
+  }
+  if (x.length < T * p.channels) throw new RangeError(`x has ${x.length} values, need T*C = ${T * p.channels}`);
+  const p64 = p.encW instanceof Float64Array ? (p as Seq2SeqParams64) : fromSeq2SeqParams(p);
+  const H = p.hidden;
+  const ws = createWorkspace(p64, T);
+  const h0_ = h0 === null ? null : Float64Array.from(h0);
+  const c0_ = c0 === null || p.cell === 'gru' ? null : Float64Array.from(c0);
+  forwardInto(p64, layerViews(p64), ws, Float64Array.from(x), 0, L, h0_, c0_);
+  const row = (a: Float64Array, t: number): Float64Array => a.slice(t * H, (t + 1) * H);
+  const isLstm = p.cell === 'lstm';
+  return {
+    recon: ws.recon.slice(),
+    pred: ws.pred.slice(),
+    hCarry: row(ws.encH, advance),
+    cCarry: isLstm ? row(ws.encC, advance) : null,
+    hFinal: row(ws.encH, L),
+    cFinal: isLstm ? row(ws.encC, L) : null,
+  };
+}
