@@ -1,0 +1,109 @@
+/**
+ * Running a model over a series exactly as the detector does: full windows every `hop` rows, the
+ * encoder state carried from one window to the next (advance = hop), starting from zero.
+ * Used for the validation loss, for calibration, and by anyone who wants to score a series offline.
+ */
+import type { Normalisation, Seq2SeqParams } from '../model/spec.js';
+import { createWorkspace, forwardInto, fromSeq2SeqParams, layerViews, type Seq2SeqParams64, type Workspace } from './seq2seq.js';
+
+export interface CarriedEvaluation {
+  /** First row of each window. */
+  readonly starts: Int32Array;
+  /** Masked reconstruction MSE per window (normalised units), as the detector's WindowResult.reconError. */
+  readonly reconErrors: Float64Array;
+  /** Per window and channel, [window * C + c]. */
+  readonly channelErrors: Float64Array;
+  /** The training loss formula over these windows (recon MSE + predWeight * prediction MSE). */
+  readonly loss: number;
+  readonly reconLoss: number;
+  readonly predLoss: number;
+}
+
+/** Starts of the full windows of length T in rows [from, to), every hop rows. */
+export function windowStarts(from: number, to: number, T: number, hop: number): Int32Array {
+  const n = to - from >= T ? Math.floor((to - from - T) / hop) + 1 : 0;
+  const starts = new Int32Array(n);
+  for (let k = 0; k < n; k++) starts[k] = from + k * hop;
+  return starts;
+}
+
+/** `series` is normalised, rows of C values; only rows [from, to) are read. */
+export function evaluateCarried(
+  p: Seq2SeqParams64,
+  series: Float64Array,
+  from: number,
+  to: number,
+  T: number,
+  hop: number,
+  predWeight: number,
+  ws: Workspace = createWorkspace(p, T),
+): CarriedEvaluation {
+  const { channels: C, hidden: H } = p;
+  const views = layerViews(p);
+  const starts = windowStarts(from, to, T, hop);
+  const reconErrors = new Float64Array(starts.length);
+  const channelErrors = new Float64Array(starts.length * C);
+  const h = new Float64Array(H);
+  const c = new Float64Array(H);
+  const advance = Math.min(hop, T);
+  let reconSum = 0;
+  let predSum = 0;
+  let withNext = 0;
+  for (let k = 0; k < starts.length; k++) {
+    const off = starts[k] * C;
+    forwardInto(p, views, ws, series, off, T, k === 0 ? null : h, k === 0 ? null : c);
+    let windowSum = 0;
+    for (let ch = 0; ch < C; ch++) {
+      let s = 0;
+      for (let t = 0; t < T; t++) {
+        const d = ws.recon[t * C + ch] - series[off + t * C + ch];
+        s += d * d;
+      }
+      channelErrors[k * C + ch] = s / T;
+      windowSum += s;
+    }
+    reconErrors[k] = windowSum / (T * C);
+    reconSum += windowSum;
+    const next = starts[k] + T;
+    if (next < to) {
+      withNext++;
+      for (let ch = 0; ch < C; ch++) predSum += (ws.pred[ch] - series[next * C + ch]) ** 2;
+    }
+    h.set(ws.encH.subarray(advance * H, (advance + 1) * H));
+    c.set(ws.encC.subarray(advance * H, (advance + 1) * H));
+  }
+  const reconLoss = starts.length === 0 ? 0 : reconSum / (C * T * starts.length);
+  const predLoss = withNext === 0 ? 0 : predSum / (C * withNext);
+  return { starts, reconErrors, channelErrors, loss: reconLoss + predWeight * predLoss, reconLoss, predLoss };
+}
+
+export function normalise(values: Float64Array, channels: number, norm: Normalisation): Float64Array {
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const c = i % channels;
+    out[i] = (values[i] - norm.mean[c]) / norm.std[c];
+  }
+  return out;
+}
+
+export interface ScoreOptions {
+  readonly window: number;
+  readonly hop: number;
+}
+
+/**
+ * Scores every full window of a raw (un-normalised) series with a trained model, carrying state
+ * like the detector. Returns per-window masked reconstruction MSE in normalised units.
+ */
+export function scoreSeries(
+  params: Seq2SeqParams | Seq2SeqParams64,
+  normalisation: Normalisation,
+  values: Float64Array,
+  opts: ScoreOptions,
+): CarriedEvaluation {
+  const p = params.encW instanceof Float64Array ? (params as Seq2SeqParams64) : fromSeq2SeqParams(params);
+  const C = p.channels;
+  if (values.length % C !== 0) throw new RangeError(`values has ${values.length} numbers, not a multiple of ${C} channels`);
+  const z = normalise(values, C, normalisation);
+  return evaluateCarried(p, z, 0, values.length / C, opts.window, opts.hop, 0);
+}

@@ -1,0 +1,417 @@
+/**
+ * On-device training of the seq2seq autoencoder (docs/MODEL.md, "Training protocol").
+ * Pure computation on an in-memory series: no I/O, no clock except the injectable `now`.
+ */
+import type { Calibration, CellKind, ModelSidecar, Normalisation, Seq2SeqParams } from '../model/spec.js';
+import { batchGradient, createBackwardScratch, type BackwardScratch } from './backprop.js';
+import { evaluateCarried, normalise } from './evaluate.js';
+import { ADAM_DEFAULTS, adamStep, clipGlobalNorm, createAdam } from './optim.js';
+import { mulberry32, randInt, shuffle, type Rng } from './rng.js';
+import {
+  copyParams,
+  createWorkspace,
+  encode,
+  initParams,
+  layerViews,
+  toSeq2SeqParams,
+  zeroParams,
+  type Seq2SeqParams64,
+  type Workspace,
+} from './seq2seq.js';
+
+export interface TrainSeries {
+  readonly channels: readonly string[];
+  /** N*C, time-major raw values. */
+  readonly values: Float64Array;
+  /** N epoch-ms timestamps, for the record only. */
+  readonly timestamps?: Float64Array;
+}
+
+export interface TrainOptions {
+  readonly cell?: CellKind;
+  readonly hidden?: number;
+  /** Window length T. */
+  readonly window?: number;
+  /** Rows between consecutive detector windows: the carry advance (default window/4). */
+  readonly hop?: number;
+  /** Maximum epochs. */
+  readonly epochs?: number;
+  readonly batchSize?: number;
+  readonly lr?: number;
+  /** Maximum global gradient norm. */
+  readonly clip?: number;
+  /** Epochs without a better validation loss before stopping. */
+  readonly patience?: number;
+  /** Fraction of the rows, at the END of the series, held out for validation and calibration. */
+  readonly valFraction?: number;
+  readonly predWeight?: number;
+  readonly seed?: number;
+  /** Rows between consecutive training windows (default hop). */
+  readonly stride?: number;
+  /** Cap on training windows; beyond it an evenly spaced subset is used. */
+  readonly maxTrainWindows?: number;
+  /** Fraction of training windows truncated to a random L < T, as at a start or after a gap. */
+  readonly truncateFraction?: number;
+  /** Fraction of training windows started from a zero state, as after a reset. */
+  readonly zeroStateFraction?: number;
+  /** Floor for the per-channel std, in raw units, so a flat channel does not divide by zero. */
+  readonly minStd?: number;
+  /** Floor for the calibration's logErrStd, so an unusually regular validation split does not make scores hair-trigger. */
+  readonly minLogErrStd?: number;
+  /** Default threshold on the anomaly score. */
+  readonly threshold?: number;
+  /** Recorded as ModelSidecar.training.source. */
+  readonly source?: string;
+  /** Clock in ms, injectable for tests (default performance.now). */
+  readonly now?: () => number;
+}
+
+export type ResolvedTrainOptions = Required<Omit<TrainOptions, 'now'>> & { readonly now: () => number };
+
+export const TRAIN_DEFAULTS = {
+  cell: 'gru',
+  hidden: 32,
+  window: 64,
+  epochs: 30,
+  batchSize: 32,
+  lr: 3e-3,
+  clip: 1,
+  patience: 4,
+  valFraction: 0.2,
+  predWeight: 0.5,
+  seed: 1,
+  maxTrainWindows: 8192,
+  truncateFraction: 0.15,
+  zeroStateFraction: 0.1,
+  minStd: 1e-6,
+  minLogErrStd: 0.1,
+  threshold: 0.999,
+  source: 'memory',
+} as const;
+
+export interface TrainProgress {
+  /** 1-based epoch being run. */
+  readonly epoch: number;
+  readonly maxEpochs: number;
+  /** Batches finished in this epoch. */
+  readonly batch: number;
+  readonly batches: number;
+  /** Mean training loss over this epoch's batches so far. */
+  readonly trainLoss: number;
+  /** Validation loss of the last finished epoch (the initial model's before the first). */
+  readonly valLoss: number;
+  readonly bestValLoss: number;
+  /** True on the one report sent after an epoch's validation. */
+  readonly epochDone: boolean;
+  readonly elapsedMs: number;
+  /** Estimate to the maximum epoch count; early stopping can only shorten it. */
+  readonly etaMs: number;
+}
+
+export interface EpochLoss {
+  readonly epoch: number;
+  readonly train: number;
+  readonly val: number;
+  readonly ms: number;
+}
+
+export interface TrainResult {
+  readonly params: Seq2SeqParams;
+  readonly normalisation: Normalisation;
+  readonly calibration: Calibration;
+  readonly losses: readonly EpochLoss[];
+  readonly bestEpoch: number;
+  readonly stoppedEarly: boolean;
+  readonly window: number;
+  readonly hop: number;
+  readonly channels: readonly string[];
+  readonly training: ModelSidecar['training'];
+}
+
+export function resolveTrainOptions(opts: TrainOptions): ResolvedTrainOptions {
+  const window = opts.window ?? TRAIN_DEFAULTS.window;
+  const hop = opts.hop ?? Math.max(1, Math.floor(window / 4));
+  const r: ResolvedTrainOptions = {
+    ...TRAIN_DEFAULTS,
+    ...stripUndefined(opts),
+    window,
+    hop,
+    stride: opts.stride ?? hop,
+    now: opts.now ?? (() => performance.now()),
+  };
+  const problems = [
+    checkInt('hidden', r.hidden, 1),
+    checkInt('window', r.window, 2),
+    checkInt('hop', r.hop, 1, r.window),
+    checkInt('epochs', r.epochs, 1),
+    checkInt('batchSize', r.batchSize, 1),
+    checkInt('patience', r.patience, 1),
+    checkInt('stride', r.stride, 1),
+    checkInt('maxTrainWindows', r.maxTrainWindows, 1),
+    checkInt('seed', r.seed, 0, 2 ** 32 - 1),
+    checkRange('lr', r.lr, 0, 1, false),
+    checkRange('clip', r.clip, 0, Infinity, false),
+    checkRange('valFraction', r.valFraction, 0, 1, false),
+    checkRange('predWeight', r.predWeight, 0, Infinity, true),
+    checkRange('truncateFraction', r.truncateFraction, 0, 1, true),
+    checkRange('zeroStateFraction', r.zeroStateFraction, 0, 1, true),
+    checkRange('minStd', r.minStd, 0, Infinity, false),
+    checkRange('minLogErrStd', r.minLogErrStd, 0, Infinity, true),
+    checkRange('threshold', r.threshold, 0, 1, false),
+    r.cell === 'gru' || r.cell === 'lstm' ? null : `cell: must be 'gru' or 'lstm', got ${String(r.cell)}`,
+  ].filter((p): p is string => p !== null);
+  if (problems.length > 0) throw new RangeError(`invalid training options:\n  ${problems.join('\n  ')}`);
+  return r;
+}
+
+function stripUndefined(opts: TrainOptions): Partial<TrainOptions> {
+  const defined: Partial<TrainOptions> = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
+  return defined;
+}
+
+function checkInt(name: string, v: number, min: number, max = Number.MAX_SAFE_INTEGER): string | null {
+  return Number.isInteger(v) && v >= min && v <= max ? null : `${name}: must be an integer in ${min}..${max}, got ${v}`;
+}
+
+/** (lo, hi] or [lo, hi] when loInclusive; hi always inclusive. */
+function checkRange(name: string, v: number, lo: number, hi: number, loInclusive: boolean): string | null {
+  const ok = Number.isFinite(v) && (loInclusive ? v >= lo : v > lo) && v <= hi;
+  return ok ? null : `${name}: must be in ${loInclusive ? '[' : '('}${lo}, ${hi}], got ${v}`;
+}
+
+/** Per-channel mean and std over rows [0, rows). */
+export function fitNormalisation(values: Float64Array, C: number, rows: number, minStd: number): Normalisation {
+  const mean = new Array<number>(C).fill(0);
+  const sq = new Array<number>(C).fill(0);
+  for (let t = 0; t < rows; t++) for (let c = 0; c < C; c++) mean[c] += values[t * C + c];
+  for (let c = 0; c < C; c++) mean[c] /= rows;
+  for (let t = 0; t < rows; t++) for (let c = 0; c < C; c++) sq[c] += (values[t * C + c] - mean[c]) ** 2;
+  const std = sq.map((s) => Math.max(Math.sqrt(s / rows), minStd));
+  return { mean, std };
+}
+
+/** Linear-interpolation quantile of sorted values. */
+function quantile(sorted: Float64Array, q: number): number {
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+/** ln of per-window errors -> the score calibration of src/model/spec.ts. */
+export function calibrate(reconErrors: Float64Array, minLogErrStd: number, threshold: number): Calibration {
+  const logs = Float64Array.from(reconErrors, (e) => Math.log(Math.max(e, 1e-12)));
+  const n = logs.length;
+  const mean = logs.reduce((a, b) => a + b, 0) / n;
+  const variance = n > 1 ? logs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1) : 0;
+  const sorted = logs.slice().sort();
+  return {
+    logErrMean: mean,
+    logErrStd: Math.max(Math.sqrt(variance), minLogErrStd),
+    threshold,
+    quantiles: { p50: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), p99: quantile(sorted, 0.99), max: sorted[n - 1] },
+  };
+}
+
+interface Split {
+  readonly rows: number;
+  readonly trainRows: number;
+}
+
+function split(series: TrainSeries, o: ResolvedTrainOptions): Split {
+  const C = series.channels.length;
+  if (C === 0) throw new RangeError('series has no channels');
+  if (series.values.length % C !== 0) {
+    throw new RangeError(`series has ${series.values.length} values, not a multiple of ${C} channels`);
+  }
+  const rows = series.values.length / C;
+  const valRows = Math.round(rows * o.valFraction);
+  const trainRows = rows - valRows;
+  if (trainRows < o.window + 1 || valRows < o.window) {
+    throw new RangeError(
+      `series too short: ${rows} rows give ${trainRows} training and ${valRows} validation rows; ` +
+        `need at least ${o.window + 1} and ${o.window} for window ${o.window}`,
+    );
+  }
+  for (let i = 0; i < series.values.length; i++) {
+    if (!Number.isFinite(series.values[i])) throw new RangeError(`series value at row ${Math.floor(i / C)} is not finite`);
+  }
+  return { rows, trainRows };
+}
+
+/** Starts of training windows, evenly thinned to at most `max`. */
+function trainStarts(trainRows: number, T: number, stride: number, max: number): Int32Array {
+  const count = Math.floor((trainRows - T) / stride) + 1;
+  const n = Math.min(count, max);
+  const starts = new Int32Array(n);
+  for (let k = 0; k < n; k++) starts[k] = Math.floor((k * count) / n) * stride;
+  return starts;
+}
+
+/** A batch slot: mutable so batches reuse objects and state buffers. */
+interface Slot {
+  start: number;
+  length: number;
+  hasNext: boolean;
+  h0: Float64Array | null;
+  c0: Float64Array | null;
+  readonly hBuf: Float64Array;
+  readonly cBuf: Float64Array;
+}
+
+interface BatchMachinery {
+  readonly ws: Workspace;
+  readonly bs: BackwardScratch;
+  readonly grads: Seq2SeqParams64;
+  readonly slots: Slot[];
+}
+
+/**
+ * Sets up one slot per the training protocol: random truncation, random zero state, otherwise
+ * a no-gradient burn-in over the T rows before the window (from zero at the series start).
+ */
+function prepareSlot(
+  slot: Slot,
+  start: number,
+  p: Seq2SeqParams64,
+  m: BatchMachinery,
+  z: Float64Array,
+  o: ResolvedTrainOptions,
+  rng: Rng,
+): void {
+  const T = o.window;
+  const H = p.hidden;
+  slot.start = start;
+  slot.length = rng() < o.truncateFraction ? randInt(rng, 1, T - 1) : T;
+  slot.hasNext = true; // trainStarts keeps start + T < trainRows
+  const burn = Math.min(T, start);
+  if (burn === 0 || rng() < o.zeroStateFraction) {
+    slot.h0 = null;
+    slot.c0 = null;
+    return;
+  }
+  encode(p, layerViews(p), m.ws, z, (start - burn) * p.channels, burn, null, null);
+  slot.hBuf.set(m.ws.encH.subarray(burn * H, (burn + 1) * H));
+  slot.cBuf.set(m.ws.encC.subarray(burn * H, (burn + 1) * H));
+  slot.h0 = slot.hBuf;
+  slot.c0 = slot.cBuf;
+}
+
+export function trainModel(series: TrainSeries, opts: TrainOptions, onProgress?: (p: TrainProgress) => void): TrainResult {
+  const o = resolveTrainOptions(opts);
+  const t0 = o.now();
+  const C = series.channels.length;
+  const T = o.window;
+  const { rows, trainRows } = split(series, o);
+  const normalisation = fitNormalisation(series.values, C, trainRows, o.minStd);
+  const z = normalise(series.values, C, normalisation);
+  // The last training window needs a next reading inside the training split for its prediction target.
+  const starts = trainStarts(trainRows - 1, T, o.stride, o.maxTrainWindows);
+  const rng = mulberry32(o.seed);
+  const dims = { cell: o.cell, channels: C, hidden: o.hidden };
+  const p = initParams(dims, rng);
+  const best = zeroParams(dims);
+  copyParams(p, best);
+  const adam = createAdam(dims);
+  const m: BatchMachinery = {
+    ws: createWorkspace(dims, T),
+    bs: createBackwardScratch(o.hidden, C),
+    grads: zeroParams(dims),
+    slots: [],
+  };
+  const validate = (): number => evaluateCarried(p, z, trainRows, rows, T, o.hop, o.predWeight, m.ws).loss;
+
+  const initialValLoss = validate();
+  let bestValLoss = initialValLoss;
+  let bestEpoch = 0;
+  let sinceBest = 0;
+  const losses: EpochLoss[] = [];
+  const order = Int32Array.from(starts);
+  const batches = Math.ceil(order.length / o.batchSize);
+  const totalBatches = batches * o.epochs;
+  let batchesDone = 0;
+
+  for (let epoch = 1; epoch <= o.epochs; epoch++) {
+    const epochStart = o.now();
+    shuffle(rng, order);
+    let lossSum = 0;
+    for (let b = 0; b < batches; b++) {
+      const batch = fillBatch(order, b * o.batchSize, o.batchSize, p, m, z, o, rng);
+      lossSum += batchGradient(p, m.grads, m.ws, m.bs, z, batch, o.predWeight).loss;
+      clipGlobalNorm(m.grads, o.clip);
+      adamStep(p, m.grads, adam, { lr: o.lr, ...ADAM_DEFAULTS });
+      batchesDone++;
+      if (onProgress) {
+        const elapsedMs = o.now() - t0;
+        onProgress({
+          epoch, maxEpochs: o.epochs, batch: b + 1, batches, trainLoss: lossSum / (b + 1),
+          valLoss: losses.length > 0 ? losses[losses.length - 1].val : initialValLoss, bestValLoss,
+          epochDone: false, elapsedMs, etaMs: (elapsedMs / batchesDone) * (totalBatches - batchesDone),
+        });
+      }
+    }
+    const val = validate();
+    losses.push({ epoch, train: lossSum / batches, val, ms: o.now() - epochStart });
+    if (val < bestValLoss) {
+      bestValLoss = val;
+      bestEpoch = epoch;
+      sinceBest = 0;
+      copyParams(p, best);
+    } else {
+      sinceBest++;
+    }
+    if (onProgress) {
+      const elapsedMs = o.now() - t0;
+      onProgress({
+        epoch, maxEpochs: o.epochs, batch: batches, batches, trainLoss: lossSum / batches, valLoss: val, bestValLoss,
+        epochDone: true, elapsedMs, etaMs: (elapsedMs / batchesDone) * (totalBatches - batchesDone),
+      });
+    }
+    if (sinceBest >= o.patience) break;
+  }
+
+  const calib = evaluateCarried(best, z, trainRows, rows, T, o.hop, o.predWeight, m.ws);
+  // Measured the detector's way, like the validation loss, so the two are comparable.
+  const finalTrain = evaluateCarried(best, z, 0, trainRows, T, o.hop, o.predWeight, m.ws);
+  return {
+    params: toSeq2SeqParams(best),
+    normalisation,
+    calibration: calibrate(calib.reconErrors, o.minLogErrStd, o.threshold),
+    losses,
+    bestEpoch,
+    stoppedEarly: losses.length < o.epochs,
+    window: T,
+    hop: o.hop,
+    channels: [...series.channels],
+    training: {
+      source: o.source,
+      rows,
+      trainWindows: starts.length,
+      valWindows: calib.starts.length,
+      epochs: losses.length,
+      finalTrainLoss: finalTrain.loss,
+      finalValLoss: bestValLoss,
+      initialValLoss,
+      seed: o.seed,
+      seconds: (o.now() - t0) / 1000,
+    },
+  };
+}
+
+function fillBatch(
+  order: Int32Array,
+  from: number,
+  size: number,
+  p: Seq2SeqParams64,
+  m: BatchMachinery,
+  z: Float64Array,
+  o: ResolvedTrainOptions,
+  rng: Rng,
+): Slot[] {
+  const n = Math.min(size, order.length - from);
+  while (m.slots.length < size) {
+    m.slots.push({ start: 0, length: 0, hasNext: false, h0: null, c0: null, hBuf: new Float64Array(p.hidden), cBuf: new Float64Array(p.hidden) });
+  }
+  for (let i = 0; i < n; i++) prepareSlot(m.slots[i], order[from + i], p, m, z, o, rng);
+  return n === m.slots.length ? m.slots : m.slots.slice(0, n);
+}
