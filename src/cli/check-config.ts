@@ -1,0 +1,68 @@
+/**
+ * `anomalyd check-config [--config PATH]`: validates the configuration exactly as the daemon would
+ * load it (file, environment) and prints the effective config with secrets masked.
+ * Exit 0 when valid, 2 when not (or on a usage error).
+ */
+import { stringify } from 'yaml';
+import { loadConfig } from '../config/load.js';
+import { maskSecrets } from '../config/mask.js';
+
+export interface CheckConfigIo {
+  readonly stdout: (s: string) => void;
+  readonly stderr: (s: string) => void;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export const CHECK_CONFIG_USAGE = `Usage: anomalyd check-config [--config PATH]
+
+Validates the configuration the daemon would use and prints it, secrets masked.
+
+  -c, --config PATH   config file (default: $ANOMALYD_CONFIG, else the package's config/default.yaml)
+  -h, --help          show this help
+
+Environment overrides (ANOMALYD__SECTION__KEY and the short aliases) are applied as by the daemon.
+Exit status: 0 valid, 2 invalid or bad usage. See docs/CONFIG.md.
+`;
+
+type Parsed = { readonly kind: 'help' } | { readonly kind: 'run'; readonly path: string | undefined } | { readonly kind: 'usage'; readonly message: string };
+
+function parseArgs(argv: readonly string[]): Parsed {
+  let path: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '-h' || arg === '--help') return { kind: 'help' };
+    if (arg === '-c' || arg === '--config') {
+      const value = argv[i + 1];
+      if (value === undefined || value.startsWith('-')) return { kind: 'usage', message: `${arg} needs a file path` };
+      path = value;
+      i++;
+    } else if (arg.startsWith('--config=')) {
+      path = arg.slice('--config='.length);
+    } else {
+      return { kind: 'usage', message: `unknown argument: ${arg}` };
+    }
+  }
+  return { kind: 'run', path };
+}
+
+export function checkConfigCommand(argv: string[], io: CheckConfigIo): number {
+  const parsed = parseArgs(argv);
+  switch (parsed.kind) {
+    case 'help':
+      io.stdout(CHECK_CONFIG_USAGE);
+      return 0;
+    case 'usage':
+      io.stderr(`check-config: ${parsed.message}\n\n${CHECK_CONFIG_USAGE}`);
+      return 2;
+    case 'run':
+      break;
+  }
+  const result = loadConfig({ path: parsed.path, env: io.env });
+  if (!result.ok) {
+    io.stderr(result.errors.map((e) => `${e}\n`).join(''));
+    return 2;
+  }
+  const source = result.file ?? 'built-in defaults';
+  io.stdout(`# anomalyd effective configuration: ${source} + environment; secrets masked\n${stringify(maskSecrets(result.config))}`);
+  return 0;
+}

@@ -1,0 +1,295 @@
+/**
+ * The anomalyd configuration: the one place where every setting's default, type, range and meaning
+ * is defined. `Config` is inferred from it; docs/CONFIG.md and the env overrides are derived from it.
+ */
+import type { CellKind } from '../model/spec.js';
+import { bool, defaultsOf, int, literal, num, oneOf, optStr, section, str, strList, type Infer } from './dsl.js';
+
+/** Bump together with a migration in migrate.ts when a setting is renamed or its meaning changes. */
+export const CURRENT_VERSION = 1;
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const DAY_MS = 86_400_000;
+
+function topicLevelsProblem(topic: string, allowWildcards: boolean): string | null {
+  const levels = topic.split('/');
+  for (const [i, level] of levels.entries()) {
+    if (!allowWildcards && (level.includes('+') || level.includes('#'))) return 'must not contain MQTT wildcards + or #';
+    if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) return "'#' is only allowed as the whole last level";
+    if (level.includes('+') && level !== '+') return "'+' must be a whole level";
+  }
+  return null;
+}
+
+function topicFilterProblem(topic: string): string | null {
+  return topicLevelsProblem(topic, true);
+}
+
+function topicPrefixProblem(prefix: string): string | null {
+  if (prefix.startsWith('/') || prefix.endsWith('/')) return 'must not start or end with /';
+  return topicLevelsProblem(prefix, false);
+}
+
+function sensorPatternProblem(pattern: string): string | null {
+  const levels = pattern.split('/');
+  if (levels.filter((l) => l === '{sensor}').length !== 1) return 'must contain {sensor} exactly once, as a whole topic level';
+  if (levels.some((l) => l !== '{sensor}' && l.includes('{'))) return 'may contain only the placeholder {sensor}';
+  return topicLevelsProblem(levels.map((l) => (l === '{sensor}' ? '+' : l)).join('/'), true);
+}
+
+function mqttUrlProblem(url: string): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'must be a URL such as mqtt://host:1883 or mqtts://host:8883';
+  }
+  if (parsed.protocol !== 'mqtt:' && parsed.protocol !== 'mqtts:') return `must use mqtt:// or mqtts://, got ${parsed.protocol}//`;
+  if (parsed.hostname === '') return 'must name a host';
+  return null;
+}
+
+/** Hides a password written into a URL (mqtt://user:secret@host). */
+function maskUrlPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === '') return url;
+    parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
+function hostProblem(host: string): string | null {
+  return /^[A-Za-z0-9.:\-[\]%]+$/.test(host) ? null : 'must be a host name or IP address';
+}
+
+function modelNameProblem(name: string): string | null {
+  return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) ? null : 'must be a file name without a path (letters, digits, . _ -)';
+}
+
+export const schema = section('anomalyd configuration', {
+  version: literal(CURRENT_VERSION, 'Config file format version. Older versions are migrated on load.'),
+  dataDir: str({
+    default: './data',
+    env: 'ANOMALYD_DATA_DIR',
+    doc: 'Directory for the SQLite database and hidden-state checkpoints. Relative paths are relative to the working directory.',
+  }),
+  log: section('Logging (JSON lines on stdout; journald under systemd).', {
+    level: oneOf(LOG_LEVELS, { default: 'info', env: 'ANOMALYD_LOG_LEVEL', doc: 'Lowest level that is logged.' }),
+  }),
+  broker: section('The embedded MQTT broker (aedes) that sensors can publish to.', {
+    enabled: bool({ default: true, doc: 'Run the embedded broker. Set to false when using an external broker via mqtt.url.' }),
+    host: str({
+      default: '127.0.0.1',
+      env: 'ANOMALYD_BROKER_HOST',
+      rule: hostProblem,
+      doc: 'Bind address. 127.0.0.1 accepts local clients only; set the LAN address (or 0.0.0.0) to let sensors publish straight to the device.',
+    }),
+    port: int({ default: 1883, min: 0, max: 65535, env: 'ANOMALYD_BROKER_PORT', doc: 'TCP port. 0 picks a free port (for tests).' }),
+    username: optStr({ doc: 'When set, every client must authenticate with this username and broker.password.' }),
+    password: optStr({ secret: true, doc: 'Password for broker.username (required when username is set).' }),
+  }),
+  mqtt: section('The MQTT client the daemon uses to read sensors and publish alerts.', {
+    url: optStr({
+      env: 'ANOMALYD_MQTT_URL',
+      rule: mqttUrlProblem,
+      mask: maskUrlPassword,
+      doc: "Broker URL, mqtt:// or mqtts://. null = the embedded broker (mqtt://broker.host:broker.port, with broker's credentials).",
+    }),
+    username: optStr({ env: 'ANOMALYD_MQTT_USERNAME', doc: 'Username for the broker.' }),
+    password: optStr({ secret: true, env: 'ANOMALYD_MQTT_PASSWORD', doc: 'Password for the broker (requires mqtt.username).' }),
+    ca: optStr({ file: true, doc: 'PEM file with the CA certificate(s) to trust, for mqtts:// only.' }),
+    cert: optStr({ file: true, doc: 'PEM client certificate for mqtts:// (requires mqtt.key).' }),
+    key: optStr({ file: true, doc: 'PEM private key of mqtt.cert (requires mqtt.cert).' }),
+    clientId: optStr({
+      rule: (v) => (v.length > 64 ? 'must be at most 64 characters' : null),
+      doc: 'MQTT client id; null = anomalyd-<hostname>. Must be stable for a persistent session to survive restarts.',
+    }),
+    clean: bool({
+      default: false,
+      doc: 'false = persistent session: QoS 1 readings published while the daemon restarts are delivered afterwards.',
+    }),
+    qos: oneOf([0, 1] as const, { default: 1, doc: 'QoS of the sensor subscriptions.' }),
+    keepaliveSec: int({ default: 30, min: 0, max: 65535, doc: 'MQTT keepalive in seconds; 0 disables it.' }),
+    topicPrefix: str({
+      default: 'anomalyd',
+      rule: topicPrefixProblem,
+      doc: 'Alerts go to <prefix>/alerts/<sensor>, the retained status to <prefix>/status.',
+    }),
+  }),
+  ingest: section('Turning MQTT messages into readings.', {
+    topics: strList({
+      default: ['sensors/#'],
+      minItems: 1,
+      item: topicFilterProblem,
+      doc: 'Topic filters to subscribe to.',
+    }),
+    sensorPattern: str({
+      default: 'sensors/{sensor}',
+      rule: sensorPatternProblem,
+      doc: 'How the sensor id is taken from the topic: {sensor} captures one level, + matches any one level, # (last) the rest.',
+    }),
+    maxPayloadBytes: int({ default: 65536, min: 16, max: 16_777_216, doc: 'Larger messages are rejected (oversize).' }),
+    maxFutureMs: int({ default: 60000, min: 0, max: DAY_MS, doc: 'Readings stamped further than this in the future are rejected.' }),
+    outOfOrderToleranceMs: int({
+      default: 5000,
+      min: 0,
+      max: DAY_MS,
+      doc: 'Readings older than the sensor’s latest by more than this are rejected as out of order.',
+    }),
+    maxReadingsPerMessage: int({ default: 10000, min: 1, max: 1_000_000, doc: 'Upper bound on readings in one message (a batch).' }),
+    longBurst: oneOf(['split', 'truncate'] as const, {
+      default: 'split',
+      doc: 'A burst longer than a window: split = keep every reading; truncate = keep only the newest window’s worth and reject the rest.',
+    }),
+  }),
+  window: section('Per-sensor sliding windows fed to the model.', {
+    length: int({ default: 64, min: 2, max: 4096, doc: 'Window length T in readings. Must match the model’s window.' }),
+    hop: int({ default: 16, min: 1, max: 4096, doc: 'A window is emitted every hop readings (hop ≤ length).' }),
+    intervalMs: int({ default: 0, min: 0, max: DAY_MS, doc: 'Nominal reading interval; 0 = learn it from the first readings.' }),
+    maxFillSteps: int({ default: 5, min: 0, max: 1000, doc: 'Missing readings up to this many in a row are filled; longer gaps start a new window.' }),
+    gapResetMs: int({ default: 300000, min: 0, max: 30 * DAY_MS, doc: 'A gap longer than this resets the sensor’s hidden state.' }),
+  }),
+  model: section('Which autoencoder to run and how to batch it.', {
+    dir: str({ default: './models', doc: 'Directory holding <name>.onnx and <name>.json.' }),
+    cell: oneOf(['gru', 'lstm'] as const, { default: 'gru', doc: 'Picks the default model of this cell kind in model.dir.' }),
+    name: optStr({ rule: modelNameProblem, doc: 'Explicit model name (file stem in model.dir); overrides model.cell.' }),
+    batchTickMs: int({ default: 2, min: 0, max: 1000, doc: 'Windows ready within this tick go through one batched session.run.' }),
+    maxBatch: int({ default: 256, min: 1, max: 65536, doc: 'Most windows in one session.run.' }),
+  }),
+  score: section('Calibrated anomaly score and threshold.', {
+    mode: oneOf(['reconstruction', 'prediction', 'both'] as const, {
+      default: 'reconstruction',
+      doc: 'Which error drives the score: the window reconstruction, the next-reading prediction, or both.',
+    }),
+    threshold: num({ default: 0.999, min: 0.5, max: 1, doc: 'Threshold on the [0,1] calibrated score, the same for every sensor.' }),
+    shortWindow: int({ default: 3, min: 1, max: 1000, doc: 'Windows in the short moving average of z-scores.' }),
+    longWindow: int({ default: 500, min: 2, max: 1_000_000, doc: 'Windows of a sensor’s own error history used to recalibrate.' }),
+    priorWeight: num({ default: 50, min: 0, max: 1_000_000, doc: 'Weight, in windows, of the model’s calibration against the sensor’s own history.' }),
+  }),
+  alerts: section('Hysteresis and publishing of anomaly episodes.', {
+    openAfter: int({ default: 2, min: 1, max: 1000, doc: 'Consecutive windows above threshold that open an episode.' }),
+    closeAfter: int({ default: 3, min: 1, max: 1000, doc: 'Consecutive windows below threshold that resolve it.' }),
+    minDurationMs: int({ default: 0, min: 0, max: DAY_MS, doc: 'Least duration of an episode before it can resolve, so it cannot flap (docs/SCORING.md).' }),
+    cooldownMs: int({ default: 60000, min: 0, max: DAY_MS, doc: 'Quiet time after a resolve that keeps one incident one episode (docs/SCORING.md).' }),
+    updateIntervalMs: int({ default: 30000, min: 0, max: DAY_MS, doc: 'Least time between update alerts of an open episode.' }),
+    updateMinDelta: num({ default: 0.0005, min: 0, max: 1, doc: 'Least score change that is worth an update alert.' }),
+    outboxMax: int({ default: 100000, min: 1, max: 10_000_000, doc: 'Unpublished alerts kept while the broker is away; the oldest are dropped beyond.' }),
+  }),
+  store: section('SQLite persistence.', {
+    commitIntervalMs: int({
+      default: 100,
+      min: 0,
+      max: 60000,
+      doc: 'Group commits; 0 = commit every write. A power cut can lose at most this much.',
+    }),
+    checkpointIntervalMs: int({ default: 60000, min: 1000, max: DAY_MS, doc: 'How often hidden states are checkpointed.' }),
+    checkpointMaxAgeMs: int({
+      default: 3600000,
+      min: 1000,
+      max: 30 * DAY_MS,
+      doc: 'Older checkpoints are not restored; the sensor starts from a reset state.',
+    }),
+  }),
+  shutdown: section('Graceful stop.', {
+    deadlineMs: int({ default: 8000, min: 100, max: 600000, doc: 'Hard deadline for a graceful stop; keep it below systemd’s TimeoutStopSec.' }),
+  }),
+});
+
+export type Schema = typeof schema;
+export type Config = Infer<Schema>;
+export type LogLevel = Config['log']['level'];
+export type BrokerConfig = Config['broker'];
+export type MqttConfig = Config['mqtt'];
+export type IngestConfig = Config['ingest'];
+export type WindowConfig = Config['window'];
+export type ModelConfig = Config['model'];
+export type ScoreConfig = Config['score'];
+export type AlertsConfig = Config['alerts'];
+export type StoreConfig = Config['store'];
+export type ShutdownConfig = Config['shutdown'];
+
+// Compile-time: the schema's cell enum and the model spec's CellKind must stay the same set.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const cellKindInSync: Same<CellKind, ModelConfig['cell']> = true;
+void cellKindInSync;
+
+export function defaultConfig(): Config {
+  return defaultsOf(schema);
+}
+
+/** A rule over several settings, checked once the single values are valid. */
+export interface CrossRule {
+  /** For the docs. */
+  readonly doc: string;
+  /** Settings the rule reads; it is skipped when one of them is already reported invalid. */
+  readonly inputs: readonly string[];
+  /** Problems as [dotted path, message]. */
+  check(config: Config): ReadonlyArray<readonly [string, string]>;
+}
+
+function isTls(config: Config): boolean {
+  return config.mqtt.url?.startsWith('mqtts:') ?? false;
+}
+
+export const crossRules: readonly CrossRule[] = [
+  {
+    doc: '`window.hop` ≤ `window.length`.',
+    inputs: ['window.hop', 'window.length'],
+    check: (c) => (c.window.hop > c.window.length ? [['window.hop', `must be at most window.length (${c.window.length}), got ${c.window.hop}`]] : []),
+  },
+  {
+    doc: '`score.shortWindow` ≤ `score.longWindow`.',
+    inputs: ['score.shortWindow', 'score.longWindow'],
+    check: (c) =>
+      c.score.shortWindow > c.score.longWindow
+        ? [['score.shortWindow', `must be at most score.longWindow (${c.score.longWindow}), got ${c.score.shortWindow}`]]
+        : [],
+  },
+  {
+    doc: '`store.checkpointMaxAgeMs` ≥ `store.checkpointIntervalMs`.',
+    inputs: ['store.checkpointMaxAgeMs', 'store.checkpointIntervalMs'],
+    check: (c) =>
+      c.store.checkpointMaxAgeMs < c.store.checkpointIntervalMs
+        ? [['store.checkpointMaxAgeMs', `must be at least store.checkpointIntervalMs (${c.store.checkpointIntervalMs})`]]
+        : [],
+  },
+  {
+    doc: '`broker.username` and `broker.password` are set together.',
+    inputs: ['broker.username', 'broker.password'],
+    check: (c) => {
+      if (c.broker.username !== null && c.broker.password === null) return [['broker.password', 'is required when broker.username is set']];
+      if (c.broker.username === null && c.broker.password !== null) return [['broker.username', 'is required when broker.password is set']];
+      return [];
+    },
+  },
+  {
+    doc: '`mqtt.password` requires `mqtt.username`.',
+    inputs: ['mqtt.password', 'mqtt.username'],
+    check: (c) => (c.mqtt.password !== null && c.mqtt.username === null ? [['mqtt.username', 'is required when mqtt.password is set']] : []),
+  },
+  {
+    doc: 'With `broker.enabled: false`, `mqtt.url` must be set.',
+    inputs: ['broker.enabled', 'mqtt.url'],
+    check: (c) => (!c.broker.enabled && c.mqtt.url === null ? [['mqtt.url', 'is required when broker.enabled is false']] : []),
+  },
+  {
+    doc: '`mqtt.ca`, `mqtt.cert` and `mqtt.key` only apply to an `mqtts://` URL; `cert` and `key` are set together; the files must exist.',
+    inputs: ['mqtt.url', 'mqtt.ca', 'mqtt.cert', 'mqtt.key'],
+    check: (c) => {
+      const out: Array<readonly [string, string]> = [];
+      if (!isTls(c)) {
+        for (const key of ['ca', 'cert', 'key'] as const) {
+          if (c.mqtt[key] !== null) out.push([`mqtt.${key}`, 'only applies to an mqtts:// mqtt.url']);
+        }
+        return out;
+      }
+      if (c.mqtt.cert !== null && c.mqtt.key === null) out.push(['mqtt.key', 'is required when mqtt.cert is set']);
+      if (c.mqtt.key !== null && c.mqtt.cert === null) out.push(['mqtt.cert', 'is required when mqtt.key is set']);
+      return out;
+    },
+  },
+];

@@ -1,0 +1,63 @@
+// Tests src/cli/check-config.ts; kept under test/config/ because that is the config engineer's test area.
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { checkConfigCommand, CHECK_CONFIG_USAGE } from '../../src/cli/check-config.js';
+import { defaultConfig } from '../../src/config/schema.js';
+import { yamlFile } from './helpers.js';
+
+function run(argv: string[], env: NodeJS.ProcessEnv = {}): { code: number; out: string; err: string } {
+  let out = '';
+  let err = '';
+  const code = checkConfigCommand(argv, { stdout: (s) => (out += s), stderr: (s) => (err += s), env });
+  return { code, out, err };
+}
+
+describe('check-config', () => {
+  it('prints the effective config as YAML that parses back to it, and exits 0', () => {
+    const path = yamlFile('window:\n  hop: 8\n');
+    const { code, out, err } = run(['--config', path], { ANOMALYD__WINDOW__LENGTH: '32' });
+    expect(code).toBe(0);
+    expect(err).toBe('');
+    const printed = parse(out) as ReturnType<typeof defaultConfig>;
+    expect(printed).toEqual({ ...defaultConfig(), window: { ...defaultConfig().window, hop: 8, length: 32 } });
+    expect(out).toContain(path);
+  });
+
+  it('masks secrets, including a password inside the URL', () => {
+    const path = yamlFile(
+      'broker:\n  username: sensors\n  password: hunter2\nmqtt:\n  url: mqtt://det:urlsecret@broker.lan:1883\n  username: det\n',
+    );
+    const { code, out } = run([`--config=${path}`], { ANOMALYD_MQTT_PASSWORD: 'envsecret' });
+    expect(code).toBe(0);
+    for (const secret of ['hunter2', 'urlsecret', 'envsecret']) expect(out).not.toContain(secret);
+    const printed = parse(out) as { broker: { password: string }; mqtt: { password: string; url: string; username: string } };
+    expect(printed.broker.password).toBe('***');
+    expect(printed.mqtt.password).toBe('***');
+    expect(printed.mqtt.url).toContain('broker.lan:1883');
+    expect(printed.mqtt.username).toBe('det');
+  });
+
+  it('prints every error as path: message on stderr and exits 2', () => {
+    const path = yamlFile('window:\n  length: 1.5\nlog:\n  level: verbose\nscore:\n  treshold: 0.99\n');
+    const { code, out, err } = run(['-c', path], { ANOMALYD__WINDOW__HOP: 'many' });
+    expect(code).toBe(2);
+    expect(out).toBe('');
+    const lines = err.trimEnd().split('\n');
+    expect(lines).toHaveLength(4);
+    for (const line of lines) expect(line).toMatch(/^(env [A-Z_]+|[\w.]+): \S/);
+  });
+
+  it('--help prints usage and exits 0', () => {
+    const { code, out } = run(['--help']);
+    expect(code).toBe(0);
+    expect(out).toBe(CHECK_CONFIG_USAGE);
+  });
+
+  it('bad usage exits 2 with the usage on stderr', () => {
+    expect(run(['--config']).code).toBe(2);
+    const { code, err } = run(['--frobnicate']);
+    expect(code).toBe(2);
+    expect(err).toContain('unknown argument: --frobnicate');
+    expect(err).toContain('Usage:');
+  });
+});
