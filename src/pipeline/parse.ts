@@ -1,0 +1,449 @@
+/**
+ * Parse stage: one MQTT message -> readings of one sensor, or rejections with a reason.
+ *
+ * Accepted payloads (the sensor id comes from the topic, see topic.ts):
+ *   21.5                                     one reading, channel `value`, at receivedAt
+ *   "21.5"                                   numeric strings are accepted wherever a number is
+ *   {"value": 21.5, "ts": 1700000000000}     one reading; the time key may be `ts`, `timestamp` or `time`
+ *   {"ts": ..., "temp": 21.5, "hum": 40}     one reading with channels [hum, temp]: every numeric field
+ *                                            (number or numeric string) except the time keys is a channel,
+ *                                            channels are sorted by name; other fields (strings, booleans,
+ *                                            null, objects) are metadata and ignored
+ *   {"values": [1, 2, 3], "ts": T, "interval_ms": 10}
+ *                                            a burst: reading i at T + i*interval_ms (ts = the FIRST reading).
+ *                                            Without ts the LAST reading is at receivedAt and earlier ones
+ *                                            interval_ms apart backwards. Elements may be numbers or objects
+ *                                            as above; an object's own time key overrides the computed time.
+ *                                            More than one element and no interval_ms: rejected (bad_timestamp)
+ *                                            unless every element carries its own time.
+ *   [{"value": 1, "ts": ...}, {"ts": ..., "temp": 2}, ...]
+ *                                            a burst as an array: each element needs its own time (an array
+ *                                            of one element may omit it); an element without one is rejected
+ *                                            by itself - there is no interval to place it with.
+ *
+ * Timestamps: numbers are epoch ms, except values below 1e11 which are taken as epoch SECONDS (1e11 ms is
+ * 1973, 1e11 s is the year 5138, so the two never overlap for real clocks); ISO 8601 strings, where a
+ * string without an offset is UTC, never the host's zone; numeric strings like numbers. A time before
+ * 2000-01-01 is bad_timestamp: that is a device counting from boot, not a clock. null means absent.
+ *
+ * Ordering: a reading more than maxFutureMs ahead of receivedAt is future_timestamp. A reading older than
+ * the sensor's newest accepted reading by more than outOfOrderToleranceMs is out_of_order; within the
+ * tolerance it is accepted with its time clamped to the newest one, so every sensor's readings leave this
+ * stage in non-decreasing time (the windower then merges it into the current grid step). The readings of a
+ * burst are sorted by time first.
+ *
+ * Bursts longer than maxReadingsPerMessage are rejected whole (too_many_readings). With longBurst
+ * 'truncate', a burst longer than `window` keeps only its LAST `window` elements and reports ONE
+ * too_many_readings rejection saying how many were dropped (so the counters show it); with 'split' all
+ * readings are kept and the windower cuts them into windows.
+ *
+ * Results: all good -> 'readings' with no rejections; a single reading or a whole message rejected ->
+ * 'rejected'; a burst with some bad elements -> 'readings' with the good ones plus one rejection per bad
+ * element (readings may then be empty when every element was bad).
+ *
+ * Channel sets: a sensor's channels are fixed by its first accepted reading; a later reading with a
+ * different set is channel_mismatch.
+ */
+import { map, type OperatorFunction } from 'rxjs';
+import type { ParseResult, RawMessage, Reading, RejectReason, Rejection } from '../contract/types.js';
+
+export interface ParseOptions {
+  readonly sensorOf: (topic: string) => string | null;
+  readonly maxPayloadBytes: number;
+  readonly maxFutureMs: number;
+  readonly outOfOrderToleranceMs: number;
+  readonly maxReadingsPerMessage: number;
+  readonly longBurst: 'split' | 'truncate';
+  /** Window length W: the number of readings 'truncate' keeps of a long burst. */
+  readonly window: number;
+  /**
+   * Distinct sensors tracked (default 10 000). A new sensor beyond it is bad_topic: a client publishing
+   * to random topics must not grow our memory without bound.
+   */
+  readonly maxSensors?: number;
+}
+
+/** Every channel name is shared by all readings of a sensor, so a reading allocates no channel array. */
+const VALUE_CHANNELS: readonly string[] = Object.freeze(['value']);
+const NO_REJECTIONS: readonly Rejection[] = Object.freeze([]);
+/** 2000-01-01T00:00:00Z. */
+const MIN_TS = 946_684_800_000;
+const SECONDS_BELOW = 1e11;
+const PREVIEW_CHARS = 64;
+const DEFAULT_MAX_SENSORS = 10_000;
+
+const DECIMAL = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
+const NON_FINITE_TOKEN = /^\s*[+-]?(?:nan|inf|infinity)\s*$/i;
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+interface SensorState {
+  channels: readonly string[] | null;
+  lastTs: number;
+}
+
+/** A reading under construction; structurally a Reading. */
+interface Candidate {
+  readonly sensor: string;
+  ts: number;
+  channels: readonly string[];
+  readonly values: number[];
+}
+
+interface Problem {
+  readonly reason: RejectReason;
+  readonly detail: string;
+}
+
+type JsonObject = Record<string, unknown>;
+
+export class MessageParser {
+  private readonly sensors = new Map<string, SensorState>();
+  private readonly maxSensors: number;
+
+  constructor(private readonly opts: ParseOptions) {
+    this.maxSensors = opts.maxSensors ?? DEFAULT_MAX_SENSORS;
+  }
+
+  parse(msg: RawMessage): ParseResult {
+    const sensor = this.opts.sensorOf(msg.topic);
+    if (sensor === null) return rejectedMessage(msg, null, 'bad_topic', 'topic does not match the sensor pattern');
+    const size = msg.payload.length;
+    if (size === 0) return rejectedMessage(msg, sensor, 'empty', 'empty payload');
+    if (size > this.opts.maxPayloadBytes) {
+      // Only a prefix is decoded: the point of the limit is not to touch a huge payload at all.
+      const head = msg.payload.toString('utf8', 0, PREVIEW_CHARS);
+      return rejectedMessage(msg, sensor, 'oversize', `payload of ${size} bytes exceeds ${this.opts.maxPayloadBytes}: "${preview(head)}"`);
+    }
+    const state = this.stateOf(sensor);
+    if (state === null) {
+      return rejectedMessage(msg, sensor, 'bad_topic', `new sensor ignored: already tracking ${this.maxSensors} sensors`);
+    }
+    const text = msg.payload.toString('utf8');
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      return rejectedMessage(msg, sensor, ...unparsable(text));
+    }
+    if (Array.isArray(doc)) return this.parseBurst(msg, sensor, state, doc, null, NaN);
+    if (isObject(doc)) {
+      if (Array.isArray(doc.values)) return this.parseValuesBurst(msg, sensor, state, doc, doc.values);
+      const ts = timeOf(doc, msg.receivedAt);
+      if (Number.isNaN(ts)) return rejectedMessage(msg, sensor, 'bad_timestamp', badTimestampDetail(timeField(doc)));
+      return this.single(msg, sensor, state, objectCandidate(doc, sensor, state.channels, ts));
+    }
+    return this.single(msg, sensor, state, valueCandidate(doc, sensor, msg.receivedAt));
+  }
+
+  /** Forgets a sensor's channel set and last time (e.g. after it was reconfigured). */
+  forget(sensor: string): void {
+    this.sensors.delete(sensor);
+  }
+
+  private stateOf(sensor: string): SensorState | null {
+    let state = this.sensors.get(sensor);
+    if (state === undefined) {
+      if (this.sensors.size >= this.maxSensors) return null;
+      state = { channels: null, lastTs: -Infinity };
+      this.sensors.set(sensor, state);
+    }
+    return state;
+  }
+
+  private single(msg: RawMessage, sensor: string, state: SensorState, c: Candidate | Problem): ParseResult {
+    const problem = isProblem(c) ? c : this.admit(msg, state, c);
+    if (problem !== null) return rejectedMessage(msg, sensor, problem.reason, problem.detail);
+    return { kind: 'readings', readings: [c as Candidate], rejections: NO_REJECTIONS };
+  }
+
+  /** `{"values": [...], "ts"?, "interval_ms"?}` */
+  private parseValuesBurst(msg: RawMessage, sensor: string, state: SensorState, doc: JsonObject, values: unknown[]): ParseResult {
+    const rawTs = timeField(doc);
+    const firstTs = rawTs === undefined ? undefined : parseTimestamp(rawTs);
+    if (Number.isNaN(firstTs)) return rejectedMessage(msg, sensor, 'bad_timestamp', badTimestampDetail(rawTs));
+    const rawInterval = doc.interval_ms;
+    let interval = NaN;
+    if (rawInterval !== undefined && rawInterval !== null) {
+      interval = toNumber(rawInterval);
+      if (!(interval > 0) || !Number.isFinite(interval)) {
+        return rejectedMessage(msg, sensor, 'bad_timestamp', `interval_ms must be a positive number, got "${preview(String(JSON.stringify(rawInterval)))}"`);
+      }
+    }
+    // Where reading 0 sits: given, or counted back from receivedAt so the last one lands there.
+    const originTs = firstTs ?? msg.receivedAt - (values.length - 1) * (Number.isNaN(interval) ? 0 : interval);
+    if (values.length > 1 && Number.isNaN(interval) && !values.every((v) => isObject(v) && timeField(v) !== undefined)) {
+      return rejectedMessage(msg, sensor, 'bad_timestamp', `burst of ${values.length} readings without interval_ms: cannot place them in time`);
+    }
+    return this.parseBurst(msg, sensor, state, values, originTs, interval);
+  }
+
+  /**
+   * Both burst forms. With originTs === null (a bare array) every element needs its own time; otherwise
+   * element i defaults to originTs + i * interval.
+   */
+  private parseBurst(msg: RawMessage, sensor: string, state: SensorState, elements: unknown[], originTs: number | null, interval: number): ParseResult {
+    const n = elements.length;
+    if (n === 0) return rejectedMessage(msg, sensor, 'empty', 'burst with no readings');
+    if (n > this.opts.maxReadingsPerMessage) {
+      return rejectedMessage(msg, sensor, 'too_many_readings', `burst of ${n} readings exceeds ${this.opts.maxReadingsPerMessage}`);
+    }
+    if (originTs === null && n > 1 && !elements.some((e) => isObject(e) && timeField(e) !== undefined)) {
+      return rejectedMessage(msg, sensor, 'bad_timestamp', `burst of ${n} readings without timestamps: use {"values": [...], "ts": ..., "interval_ms": ...}`);
+    }
+    const rejections: Rejection[] = [];
+    let first = 0;
+    if (this.opts.longBurst === 'truncate' && n > this.opts.window) {
+      first = n - this.opts.window;
+      rejections.push(rejection(msg, sensor, 'too_many_readings', `burst of ${n} readings truncated to the last ${this.opts.window} (${first} dropped)`));
+    }
+    const candidates: Candidate[] = [];
+    for (let i = first; i < n; i++) {
+      const defaultTs = originTs === null ? (n === 1 ? msg.receivedAt : NaN) : originTs + i * (Number.isNaN(interval) ? 0 : interval);
+      const c = elementCandidate(elements[i], sensor, state.channels, defaultTs);
+      if (isProblem(c)) rejections.push(rejection(msg, sensor, c.reason, `element ${i}: ${c.detail}`));
+      else candidates.push(c);
+    }
+    if (!isSortedByTs(candidates)) candidates.sort((a, b) => a.ts - b.ts);
+    const readings: Reading[] = [];
+    for (const c of candidates) {
+      const problem = this.admit(msg, state, c);
+      if (problem === null) readings.push(c);
+      else rejections.push(rejection(msg, sensor, problem.reason, problem.detail));
+    }
+    if (readings.length === 0 && rejections.length === 1) return { kind: 'rejected', rejection: rejections[0] };
+    return { kind: 'readings', readings, rejections: rejections.length === 0 ? NO_REJECTIONS : rejections };
+  }
+
+  /** Time and channel checks against the sensor's history; commits the reading to it when it passes. */
+  private admit(msg: RawMessage, state: SensorState, c: Candidate): Problem | null {
+    if (c.ts > msg.receivedAt + this.opts.maxFutureMs) {
+      return { reason: 'future_timestamp', detail: `timestamp ${isoOf(c.ts)} is ${Math.round(c.ts - msg.receivedAt)} ms ahead of arrival` };
+    }
+    if (c.ts < state.lastTs) {
+      if (c.ts < state.lastTs - this.opts.outOfOrderToleranceMs) {
+        return { reason: 'out_of_order', detail: `timestamp ${isoOf(c.ts)} is ${Math.round(state.lastTs - c.ts)} ms older than the sensor's last reading` };
+      }
+      c.ts = state.lastTs;
+    }
+    if (state.channels === null) {
+      state.channels = c.channels;
+    } else if (c.channels !== state.channels) {
+      if (!sameChannels(c.channels, state.channels)) {
+        return { reason: 'channel_mismatch', detail: `channels [${c.channels.join(',')}] differ from the sensor's [${state.channels.join(',')}]` };
+      }
+      c.channels = state.channels;
+    }
+    state.lastTs = c.ts;
+    return null;
+  }
+}
+
+/** Parse stage as an operator: RawMessage -> ParseResult, one result per message. */
+export function parseMessages(parser: MessageParser): OperatorFunction<RawMessage, ParseResult> {
+  return map((msg: RawMessage) => parser.parse(msg));
+}
+
+/**
+ * A payload as it may appear in a log line: at most 64 characters, control characters, quotes and
+ * backslashes escaped, '…' when cut.
+ */
+export function preview(text: string): string {
+  let out = '';
+  let cut = 0; // length of `out` at the last piece boundary that still leaves room for '…'
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    out += needsEscape(code) ? escapeCode(code) : text[i];
+    if (out.length > PREVIEW_CHARS) return `${out.slice(0, cut)}…`;
+    if (out.length < PREVIEW_CHARS) cut = out.length;
+  }
+  return out;
+}
+
+function needsEscape(code: number): boolean {
+  return code < 0x20 || code === 0x22 || code === 0x5c || (code >= 0x7f && code <= 0x9f) || (code >= 0xd800 && code <= 0xdfff) || code === 0x2028 || code === 0x2029;
+}
+
+function escapeCode(code: number): string {
+  switch (code) {
+    case 0x0a:
+      return '\\n';
+    case 0x0d:
+      return '\\r';
+    case 0x09:
+      return '\\t';
+    case 0x22:
+      return '\\"';
+    case 0x5c:
+      return '\\\\';
+    default:
+      return `\\u${code.toString(16).padStart(4, '0')}`;
+  }
+}
+
+function rejection(msg: RawMessage, sensor: string | null, reason: RejectReason, detail: string): Rejection {
+  return { sensor, topic: msg.topic, reason, detail, receivedAt: msg.receivedAt };
+}
+
+function rejectedMessage(msg: RawMessage, sensor: string | null, reason: RejectReason, detail: string): ParseResult {
+  return { kind: 'rejected', rejection: rejection(msg, sensor, reason, detail) };
+}
+
+/** Why text that JSON.parse refused is not a reading. */
+function unparsable(text: string): [RejectReason, string] {
+  if (text.trim() === '') return ['empty', 'payload is only whitespace'];
+  if (NON_FINITE_TOKEN.test(text)) return ['non_finite', `value is not finite: "${preview(text)}"`];
+  return ['bad_json', `not JSON or a number: "${preview(text)}"`];
+}
+
+function isObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isProblem(c: Candidate | Problem): c is Problem {
+  return 'reason' in c;
+}
+
+/** A number, or NaN when `v` is neither a number nor a decimal string. */
+function toNumber(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string') {
+    if (DECIMAL.test(v)) return Number(v);
+    if (NON_FINITE_TOKEN.test(v)) return Number.POSITIVE_INFINITY;
+  }
+  return NaN;
+}
+
+function numberProblem(v: unknown): Problem {
+  const shown = preview(typeof v === 'string' ? v : String(JSON.stringify(v)));
+  if (typeof v === 'number' || (typeof v === 'string' && NON_FINITE_TOKEN.test(v))) {
+    return { reason: 'non_finite', detail: `value is not finite: "${shown}"` };
+  }
+  return { reason: 'not_a_number', detail: `not a number: "${shown}"` };
+}
+
+function timeField(obj: JsonObject): unknown {
+  return obj.ts ?? obj.timestamp ?? obj.time ?? undefined;
+}
+
+function isTimeKey(key: string): boolean {
+  return key === 'ts' || key === 'timestamp' || key === 'time';
+}
+
+/** The object's own time, `fallback` without one, NaN when it has an unusable one. */
+function timeOf(obj: JsonObject, fallback: number): number {
+  const raw = timeField(obj);
+  return raw === undefined ? fallback : parseTimestamp(raw);
+}
+
+/** Epoch ms, or NaN. See the module comment for the accepted forms. */
+export function parseTimestamp(raw: unknown): number {
+  let ms: number;
+  if (typeof raw === 'number') {
+    ms = raw;
+  } else if (typeof raw === 'string') {
+    if (DECIMAL.test(raw)) ms = Number(raw);
+    else {
+      const iso = ISO_8601.exec(raw.trim());
+      if (iso === null) return NaN;
+      // Date.parse reads a date-time without an offset as local time; sensors on the wire mean UTC.
+      const hasTime = raw.includes(':');
+      ms = Date.parse(hasTime && iso[1] === undefined ? `${raw.trim()}Z` : raw.trim());
+      if (Number.isNaN(ms)) return NaN;
+      return ms >= MIN_TS ? ms : NaN;
+    }
+  } else {
+    return NaN;
+  }
+  if (!Number.isFinite(ms)) return NaN;
+  if (ms < SECONDS_BELOW) ms *= 1000;
+  return ms >= MIN_TS ? ms : NaN;
+}
+
+function badTimestampDetail(raw: unknown): string {
+  return `bad timestamp "${preview(typeof raw === 'string' ? raw : String(JSON.stringify(raw)))}": want epoch ms/s after 2000 or ISO 8601`;
+}
+
+function isoOf(ts: number): string {
+  return new Date(ts).toISOString();
+}
+
+function valueCandidate(v: unknown, sensor: string, ts: number): Candidate | Problem {
+  const n = toNumber(v);
+  if (!Number.isFinite(n)) return numberProblem(v);
+  return { sensor, ts, channels: VALUE_CHANNELS, values: [n] };
+}
+
+function elementCandidate(e: unknown, sensor: string, known: readonly string[] | null, defaultTs: number): Candidate | Problem {
+  if (isObject(e)) {
+    const ts = timeOf(e, defaultTs);
+    if (Number.isNaN(ts)) {
+      const raw = timeField(e);
+      return raw === undefined ? { reason: 'bad_timestamp', detail: 'no timestamp in a burst without ts/interval_ms' } : { reason: 'bad_timestamp', detail: badTimestampDetail(raw) };
+    }
+    return objectCandidate(e, sensor, known, ts);
+  }
+  if (Number.isNaN(defaultTs)) return { reason: 'bad_timestamp', detail: 'bare value in a burst without ts/interval_ms' };
+  return valueCandidate(e, sensor, defaultTs);
+}
+
+/**
+ * Channels of a one-reading object. When the sensor's channel set is known, values are placed straight
+ * into its order (no key array, no sort); otherwise, or on a mismatch, the found keys are sorted.
+ */
+function objectCandidate(obj: JsonObject, sensor: string, known: readonly string[] | null, ts: number): Candidate | Problem {
+  if (known !== null) {
+    const values = new Array<number>(known.length);
+    let found = 0;
+    let fits = true;
+    for (const key in obj) {
+      if (isTimeKey(key)) continue;
+      const v = obj[key];
+      if (!isChannelValue(v)) continue;
+      const n = toNumber(v);
+      if (!Number.isFinite(n)) return channelProblem(key, v);
+      const idx = known.indexOf(key);
+      if (idx === -1) {
+        fits = false;
+        break;
+      }
+      values[idx] = n;
+      found++;
+    }
+    if (fits && found === known.length) return { sensor, ts, channels: known, values };
+  }
+  const keys: string[] = [];
+  for (const key in obj) {
+    if (!isTimeKey(key) && isChannelValue(obj[key])) keys.push(key);
+  }
+  if (keys.length === 0) return { reason: 'not_a_number', detail: `no numeric field in "${preview(JSON.stringify(obj))}"` };
+  keys.sort();
+  const values = new Array<number>(keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    const v = obj[keys[i]];
+    const n = toNumber(v);
+    if (!Number.isFinite(n)) return channelProblem(keys[i], v);
+    values[i] = n;
+  }
+  return { sensor, ts, channels: keys.length === 1 && keys[0] === 'value' ? VALUE_CHANNELS : Object.freeze(keys), values };
+}
+
+/** Numbers and numeric-looking strings (including "NaN", which is then rejected as non_finite) are channels. */
+function isChannelValue(v: unknown): boolean {
+  return typeof v === 'number' || (typeof v === 'string' && (DECIMAL.test(v) || NON_FINITE_TOKEN.test(v)));
+}
+
+function channelProblem(key: string, v: unknown): Problem {
+  const p = numberProblem(v);
+  return { reason: p.reason, detail: `channel ${preview(key)}: ${p.detail}` };
+}
+
+function sameChannels(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function isSortedByTs(cs: readonly Candidate[]): boolean {
+  for (let i = 1; i < cs.length; i++) if (cs[i].ts < cs[i - 1].ts) return false;
+  return true;
+}

@@ -1,0 +1,305 @@
+/**
+ * Window stage: each sensor's readings -> fixed-length windows for the model.
+ *
+ * Grid. Readings are placed on the sensor's nominal interval grid, anchored at the first reading of a
+ * segment: step k = round((ts - originTs) / interval), so grid times never drift from the readings by
+ * more than half an interval. With intervalMs 0 the interval is learned per sensor as the median of its
+ * first 8 intervals (the readings are held back until then and replayed), then fixed.
+ *   - Several readings in the same step (jitter, a late reading the parser clamped, a sensor faster than
+ *     the grid) are AVERAGED into that step. A reading behind the current step (the parser lets none
+ *     through) is averaged into the current step too. A window already emitted keeps the value it had.
+ *   - A gap of k <= maxFillSteps missing steps is filled by linear interpolation (counted in filledSteps).
+ *   - A longer gap, or any gap longer than gapResetMs, ends the segment and starts a new one at the
+ *     reading: windows grow from one step again (padded), and after a gap longer than gapResetMs the next
+ *     window has resetState. A sensor's very first window has resetState too.
+ *
+ * Windows. A window is emitted every `hop` new steps of a segment. It covers the last min(W, S) steps
+ * (S = steps in the segment so far), right-padded with zeros to W. `advance` is how many of its leading
+ * steps the next window (hop steps later) starts after: max(0, S + hop - W) - start, i.e. 0 while windows
+ * grow and hop in steady state. Taking each window's first `advance` steps in order therefore reproduces
+ * the stream exactly, which is what carrying the model's state from window to window relies on.
+ *
+ * Segment tails. When a segment ends (a long gap, a change of channels, flush()) and the carried state
+ * has not consumed all of it yet, a tail window is emitted: it starts where the carried state stands (the
+ * previous window's start + advance), ends at the segment's last step, and its advance is its whole valid
+ * length, so the state consumes every step of the segment exactly once. Its steps may already have been
+ * scored by earlier windows (while windows still grow it repeats the last window's data); that is the
+ * price of a state that is never left behind.
+ *
+ * Memory per sensor: a ring of W steps (Float32Array), a flag per step and a few numbers.
+ */
+import { Observable, type OperatorFunction } from 'rxjs';
+import type { Reading, Window } from '../contract/types.js';
+
+export interface WindowOptions {
+  /** W: steps per window. */
+  readonly length: number;
+  /** H: new steps between consecutive windows, 1..W. */
+  readonly hop: number;
+  /** Nominal reading interval in ms; 0 = learn it per sensor (median of the first 8 intervals, then fixed). */
+  readonly intervalMs: number;
+  /** Longest run of missing steps filled by interpolation; a longer gap starts a new segment. */
+  readonly maxFillSteps: number;
+  /** A gap longer than this resets the sensor's hidden state. */
+  readonly gapResetMs: number;
+}
+
+const AUTO_INTERVALS = 8;
+
+class SensorWindows {
+  readonly width: number;
+  readonly ring: Float32Array;
+  readonly filled: Uint8Array;
+  /** The step before a gap, kept aside because filling may overwrite its ring slot (W small). */
+  readonly before: Float64Array;
+  interval: number;
+  /** Readings held back while the interval is being learned; null once it is known. */
+  learning: Reading[] | null;
+  originTs = 0;
+  /** Steps in the current segment; 0 = no segment. */
+  steps = 0;
+  lastTs = -Infinity;
+  /** Readings averaged into the current step. */
+  merged = 0;
+  sinceWindow = 0;
+  /** Segment step where the carried model state stands (the next window's start). */
+  carriedTo = 0;
+  resetPending = true;
+  seq: number;
+
+  constructor(
+    readonly sensor: string,
+    readonly channels: readonly string[],
+    length: number,
+    intervalMs: number,
+    seq: number,
+  ) {
+    this.width = channels.length;
+    this.ring = new Float32Array(length * this.width);
+    this.filled = new Uint8Array(length);
+    this.before = new Float64Array(this.width);
+    this.interval = intervalMs;
+    this.learning = intervalMs > 0 ? null : [];
+    this.seq = seq;
+  }
+}
+
+export class Windower {
+  private readonly sensors = new Map<string, SensorWindows>();
+  /** Windows produced by the current push/flush; null until the first one (most pushes emit none). */
+  private out: Window[] | null = null;
+
+  constructor(private readonly opts: WindowOptions) {
+    validate(opts);
+  }
+
+  /** Adds one reading; returns the windows it completed, usually null. */
+  push(reading: Reading): Window[] | null {
+    this.out = null;
+    let s = this.sensors.get(reading.sensor);
+    if (s === undefined || !sameChannels(s.channels, reading.channels)) {
+      if (s !== undefined) this.endSegment(s);
+      s = new SensorWindows(reading.sensor, reading.channels, this.opts.length, this.opts.intervalMs, s === undefined ? 0 : s.seq);
+      this.sensors.set(reading.sensor, s);
+    }
+    if (s.learning !== null) this.learn(s, reading);
+    else this.place(s, reading);
+    return this.out;
+  }
+
+  /** Ends every sensor's segment (tail windows; sensors still learning their interval decide it from what they have). */
+  flush(): Window[] {
+    this.out = null;
+    for (const s of this.sensors.values()) {
+      if (s.learning !== null && s.learning.length >= 2) this.finishLearning(s);
+      this.endSegment(s);
+    }
+    return this.out ?? [];
+  }
+
+  /** Drops a sensor's state; its next reading starts over with a reset. */
+  forget(sensor: string): void {
+    this.sensors.delete(sensor);
+  }
+
+  /** The grid interval in use for a sensor (0 while still learning it, undefined if unknown). */
+  intervalOf(sensor: string): number | undefined {
+    return this.sensors.get(sensor)?.interval;
+  }
+
+  private learn(s: SensorWindows, r: Reading): void {
+    const held = s.learning as Reading[];
+    const last = held[held.length - 1];
+    if (last !== undefined && r.ts <= last.ts) held[held.length - 1] = r;
+    else held.push(r);
+    if (held.length > AUTO_INTERVALS) this.finishLearning(s);
+  }
+
+  private finishLearning(s: SensorWindows): void {
+    const held = s.learning as Reading[];
+    s.interval = medianInterval(held);
+    s.learning = null;
+    for (const r of held) this.place(s, r);
+  }
+
+  private place(s: SensorWindows, r: Reading): void {
+    if (s.steps === 0) {
+      this.startSegment(s, r);
+      return;
+    }
+    const cur = s.steps - 1;
+    const k = Math.round((r.ts - s.originTs) / s.interval);
+    const gapMs = r.ts - s.lastTs;
+    if (gapMs > this.opts.gapResetMs || k - cur - 1 > this.opts.maxFillSteps) {
+      this.endSegment(s);
+      if (gapMs > this.opts.gapResetMs) s.resetPending = true;
+      this.startSegment(s, r);
+      return;
+    }
+    if (k <= cur) {
+      this.mergeIntoCurrent(s, r.values);
+    } else {
+      this.fillGap(s, r.values, k - cur - 1);
+      this.appendStep(s, r.values, 0);
+    }
+    if (r.ts > s.lastTs) s.lastTs = r.ts;
+  }
+
+  private startSegment(s: SensorWindows, r: Reading): void {
+    s.originTs = r.ts;
+    s.lastTs = r.ts;
+    s.steps = 0;
+    s.sinceWindow = 0;
+    s.carriedTo = 0;
+    this.appendStep(s, r.values, 0);
+  }
+
+  private mergeIntoCurrent(s: SensorWindows, values: readonly number[]): void {
+    const base = ((s.steps - 1) % this.opts.length) * s.width;
+    s.merged++;
+    for (let c = 0; c < s.width; c++) s.ring[base + c] += (values[c] - s.ring[base + c]) / s.merged;
+  }
+
+  /** Linear interpolation between the current step and `next` over `missing` steps. */
+  private fillGap(s: SensorWindows, next: readonly number[], missing: number): void {
+    if (missing === 0) return;
+    const base = ((s.steps - 1) % this.opts.length) * s.width;
+    for (let c = 0; c < s.width; c++) s.before[c] = s.ring[base + c];
+    for (let j = 1; j <= missing; j++) {
+      const frac = j / (missing + 1);
+      const slot = (s.steps % this.opts.length) * s.width;
+      for (let c = 0; c < s.width; c++) s.ring[slot + c] = s.before[c] + (next[c] - s.before[c]) * frac;
+      this.stepWritten(s, 1);
+    }
+  }
+
+  private appendStep(s: SensorWindows, values: ArrayLike<number>, filled: 0 | 1): void {
+    const slot = (s.steps % this.opts.length) * s.width;
+    for (let c = 0; c < s.width; c++) s.ring[slot + c] = values[c];
+    this.stepWritten(s, filled);
+  }
+
+  private stepWritten(s: SensorWindows, filled: 0 | 1): void {
+    s.filled[s.steps % this.opts.length] = filled;
+    s.steps++;
+    s.merged = 1;
+    if (++s.sinceWindow === this.opts.hop) this.emitRegular(s);
+  }
+
+  private emitRegular(s: SensorWindows): void {
+    const { length, hop } = this.opts;
+    const start = Math.max(0, s.steps - length);
+    const nextStart = Math.max(0, s.steps + hop - length);
+    const advance = Math.min(Math.max(0, nextStart - start), s.steps - start);
+    this.emit(s, start, advance);
+  }
+
+  private endSegment(s: SensorWindows): void {
+    if (s.carriedTo < s.steps) this.emit(s, s.carriedTo, s.steps - s.carriedTo);
+    s.steps = 0;
+  }
+
+  /** A window over segment steps [start, s.steps). */
+  private emit(s: SensorWindows, start: number, advance: number): void {
+    const W = this.opts.length;
+    const C = s.width;
+    const valid = s.steps - start;
+    const data = new Float32Array(W * C);
+    // The steps sit in the ring in order, wrapping at most once: copy in (at most) two runs.
+    const first = start % W;
+    const run = Math.min(valid, W - first);
+    data.set(s.ring.subarray(first * C, (first + run) * C), 0);
+    if (run < valid) data.set(s.ring.subarray(0, (valid - run) * C), run * C);
+    let filledSteps = 0;
+    for (let step = start; step < s.steps; step++) filledSteps += s.filled[step % W];
+    const window: Window = {
+      sensor: s.sensor,
+      channels: s.channels,
+      startTs: s.originTs + start * s.interval,
+      endTs: s.originTs + (s.steps - 1) * s.interval,
+      maxLen: W,
+      validLength: valid,
+      data,
+      paddedFraction: (W - valid) / W,
+      advance,
+      resetState: s.resetPending,
+      filledSteps,
+      seq: s.seq++,
+    };
+    s.resetPending = false;
+    s.sinceWindow = 0;
+    s.carriedTo = start + advance;
+    (this.out ??= []).push(window);
+  }
+}
+
+/**
+ * Window stage as an operator; on completion it flushes the segment tails.
+ *   readings: -r-r-r-r-r-r-r-r-|        (W = 4, hop = 2)
+ *   windows:  ---w---w---w---w-(t|)
+ * Written as a plain Observable rather than mergeMap so a reading costs no inner subscription.
+ */
+export function windowReadings(windower: Windower): OperatorFunction<Reading, Window> {
+  return (source) =>
+    new Observable<Window>((subscriber) =>
+      source.subscribe({
+        next(reading) {
+          const windows = windower.push(reading);
+          if (windows !== null) for (const w of windows) subscriber.next(w);
+        },
+        error(err: unknown) {
+          subscriber.error(err);
+        },
+        complete() {
+          for (const w of windower.flush()) subscriber.next(w);
+          subscriber.complete();
+        },
+      }),
+    );
+}
+
+function medianInterval(held: readonly Reading[]): number {
+  const gaps: number[] = [];
+  for (let i = 1; i < held.length; i++) gaps.push(held[i].ts - held[i - 1].ts);
+  gaps.sort((a, b) => a - b);
+  const mid = gaps.length >> 1;
+  const median = gaps.length % 2 === 1 ? gaps[mid] : (gaps[mid - 1] + gaps[mid]) / 2;
+  return Math.max(1, Math.round(median));
+}
+
+function sameChannels(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function validate(o: WindowOptions): void {
+  const problems: string[] = [];
+  if (!Number.isInteger(o.length) || o.length < 1) problems.push(`length must be an integer >= 1, got ${o.length}`);
+  if (!Number.isInteger(o.hop) || o.hop < 1 || o.hop > o.length) problems.push(`hop must be an integer in 1..length, got ${o.hop}`);
+  if (!(o.intervalMs >= 0) || !Number.isFinite(o.intervalMs)) problems.push(`intervalMs must be >= 0, got ${o.intervalMs}`);
+  if (!Number.isInteger(o.maxFillSteps) || o.maxFillSteps < 0) problems.push(`maxFillSteps must be an integer >= 0, got ${o.maxFillSteps}`);
+  if (!(o.gapResetMs > 0)) problems.push(`gapResetMs must be > 0, got ${o.gapResetMs}`);
+  if (problems.length > 0) throw new RangeError(`invalid window options: ${problems.join('; ')}`);
+}

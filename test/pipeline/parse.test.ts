@@ -1,0 +1,294 @@
+import { from, lastValueFrom, toArray } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { describe, expect, it } from 'vitest';
+import type { ParseResult, RawMessage, Reading, Rejection } from '../../src/contract/types.js';
+import { MessageParser, parseMessages, parseTimestamp, preview, type ParseOptions } from '../../src/pipeline/parse.js';
+import { compileSensorPattern } from '../../src/pipeline/topic.js';
+
+const NOW = Date.UTC(2026, 10, 25, 10, 0, 0);
+
+function parser(over: Partial<ParseOptions> = {}): MessageParser {
+  return new MessageParser({
+    sensorOf: compileSensorPattern('sensors/{sensor}'),
+    maxPayloadBytes: 1024,
+    maxFutureMs: 60_000,
+    outOfOrderToleranceMs: 5_000,
+    maxReadingsPerMessage: 100,
+    longBurst: 'split',
+    window: 4,
+    ...over,
+  });
+}
+
+function msg(payload: string | Buffer, receivedAt = NOW, topic = 'sensors/s1'): RawMessage {
+  return { topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, receivedAt };
+}
+
+function hasControlChar(text: string): boolean {
+  return [...text].some((ch) => ch.charCodeAt(0) < 0x20);
+}
+
+function readings(r: ParseResult): readonly Reading[] {
+  if (r.kind !== 'readings') throw new Error(`expected readings, got rejection ${r.rejection.reason}: ${r.rejection.detail}`);
+  return r.readings;
+}
+
+function rejection(r: ParseResult): Rejection {
+  if (r.kind !== 'rejected') throw new Error(`expected a rejection, got ${r.readings.length} readings`);
+  return r.rejection;
+}
+
+describe('MessageParser: single readings', () => {
+  it('parses a bare number at receivedAt with channel value', () => {
+    const [r] = readings(parser().parse(msg('21.5')));
+    expect(r).toEqual({ sensor: 's1', ts: NOW, channels: ['value'], values: [21.5] });
+  });
+
+  it('parses value objects with ts, timestamp or time, in ms, seconds or ISO 8601', () => {
+    const p = parser();
+    const t = NOW - 10_000;
+    expect(readings(p.parse(msg(`{"value": 1, "ts": ${t}}`)))[0].ts).toBe(t);
+    expect(readings(p.parse(msg(`{"value": 2, "timestamp": ${(t + 1000) / 1000}}`)))[0].ts).toBe(t + 1000);
+    expect(readings(p.parse(msg(`{"value": 3, "time": "${new Date(t + 2000).toISOString()}"}`)))[0].ts).toBe(t + 2000);
+  });
+
+  it('reads ISO strings without an offset as UTC and honours explicit offsets', () => {
+    expect(parseTimestamp('2026-11-25T10:00:00')).toBe(NOW);
+    expect(parseTimestamp('2026-11-25T11:00:00+01:00')).toBe(NOW);
+    expect(parseTimestamp('2026-11-25T11:00:00+0100')).toBe(NOW);
+    expect(parseTimestamp('2026-11-25 10:00:00.250Z')).toBe(NOW + 250);
+    expect(parseTimestamp('yesterday')).toBeNaN();
+    expect(parseTimestamp(12345)).toBeNaN(); // 1970: a device counting from boot
+    expect(parseTimestamp(true)).toBeNaN();
+  });
+
+  it('accepts numeric strings but not other strings', () => {
+    expect(readings(parser().parse(msg('"21.5"')))[0].values).toEqual([21.5]);
+    expect(rejection(parser().parse(msg('"warm"'))).reason).toBe('not_a_number');
+    expect(rejection(parser().parse(msg('{"value": "warm"}'))).reason).toBe('not_a_number');
+    expect(rejection(parser().parse(msg('true'))).reason).toBe('not_a_number');
+    expect(rejection(parser().parse(msg('null'))).reason).toBe('not_a_number');
+  });
+
+  it('makes every numeric field a channel, sorted by name, ignoring metadata', () => {
+    const [r] = readings(parser().parse(msg(`{"ts": ${NOW - 1}, "temp": 21.5, "hum": "40", "unit": "C", "ok": true}`)));
+    expect(r.channels).toEqual(['hum', 'temp']);
+    expect(r.values).toEqual([40, 21.5]);
+    expect(r.ts).toBe(NOW - 1);
+  });
+
+  it('fixes a sensor channel set by its first reading and rejects a different one', () => {
+    const p = parser();
+    const first = readings(p.parse(msg('{"temp": 1, "hum": 2}')))[0];
+    const second = readings(p.parse(msg('{"hum": 3, "temp": 4}')))[0];
+    expect(second.channels).toBe(first.channels); // shared, not re-allocated per reading
+    expect(second.values).toEqual([3, 4]);
+    const missing = rejection(p.parse(msg('{"temp": 5}')));
+    expect(missing.reason).toBe('channel_mismatch');
+    expect(missing.detail).toContain('[hum,temp]');
+    expect(rejection(p.parse(msg('{"temp": 5, "hum": 1, "co2": 400}'))).reason).toBe('channel_mismatch');
+    expect(rejection(p.parse(msg('7'))).reason).toBe('channel_mismatch');
+    // another sensor has its own channel set
+    expect(readings(p.parse(msg('7', NOW, 'sensors/s2')))[0].channels).toEqual(['value']);
+  });
+
+  it('does not let a rejected first reading fix the channel set', () => {
+    const p = parser();
+    expect(rejection(p.parse(msg(`{"a": 1, "ts": ${NOW + 3_600_000}}`))).reason).toBe('future_timestamp');
+    expect(readings(p.parse(msg('{"b": 1}')))[0].channels).toEqual(['b']);
+  });
+});
+
+describe('MessageParser: rejections', () => {
+  it.each([
+    ['', 'empty'],
+    ['   \n', 'empty'],
+    ['{"value": 1', 'bad_json'],
+    ['21,5', 'bad_json'],
+    ['NaN', 'non_finite'],
+    ['-Infinity', 'non_finite'],
+    ['"NaN"', 'non_finite'],
+    ['1e999', 'non_finite'],
+    ['{"value": 1e999}', 'non_finite'],
+    ['{"temp": 1, "hum": "nan"}', 'non_finite'],
+    ['{"unit": "C", "ts": 1764064800000}', 'not_a_number'],
+    ['{"value": 1, "ts": "soon"}', 'bad_timestamp'],
+    ['{"value": 1, "ts": 5}', 'bad_timestamp'],
+    ['{"value": 1, "ts": {}}', 'bad_timestamp'],
+  ])('rejects %j as %s', (payload, reason) => {
+    const r = rejection(parser().parse(msg(payload)));
+    expect(r.reason).toBe(reason);
+    expect(r.sensor).toBe('s1');
+    expect(r.topic).toBe('sensors/s1');
+    expect(r.receivedAt).toBe(NOW);
+  });
+
+  it('rejects a topic that does not match, without a sensor', () => {
+    const r = rejection(parser().parse(msg('1', NOW, 'elsewhere/s1')));
+    expect(r).toMatchObject({ reason: 'bad_topic', sensor: null });
+  });
+
+  it('rejects an oversize payload by its byte length without decoding it all', () => {
+    const big = Buffer.alloc(1025, 0x31);
+    const r = rejection(parser().parse(msg(big)));
+    expect(r.reason).toBe('oversize');
+    expect(r.detail).toContain('1025 bytes');
+    expect(r.detail.length).toBeLessThan(160);
+    // multi-byte characters: the limit is on bytes, not characters
+    expect(rejection(parser({ maxPayloadBytes: 10 }).parse(msg('"ééééé1"'))).reason).toBe('oversize');
+  });
+
+  it('rejects timestamps too far in the future, relative to receivedAt', () => {
+    const p = parser();
+    expect(readings(p.parse(msg(`{"value": 1, "ts": ${NOW + 60_000}}`)))).toHaveLength(1);
+    expect(rejection(p.parse(msg(`{"value": 1, "ts": ${NOW + 60_001}}`))).reason).toBe('future_timestamp');
+  });
+
+  it('rejects readings older than the last one beyond the tolerance and clamps those within it', () => {
+    const p = parser();
+    readings(p.parse(msg(`{"value": 1, "ts": ${NOW}}`)));
+    const late = readings(p.parse(msg(`{"value": 2, "ts": ${NOW - 5_000}}`)))[0];
+    expect(late.ts).toBe(NOW);
+    expect(rejection(p.parse(msg(`{"value": 3, "ts": ${NOW - 5_001}}`))).reason).toBe('out_of_order');
+    // a rejected reading does not move the sensor's clock
+    expect(readings(p.parse(msg(`{"value": 4, "ts": ${NOW + 1}}`)))[0].ts).toBe(NOW + 1);
+  });
+
+  it('caps the number of sensors it tracks', () => {
+    const p = parser({ maxSensors: 2 });
+    readings(p.parse(msg('1', NOW, 'sensors/a')));
+    readings(p.parse(msg('1', NOW, 'sensors/b')));
+    expect(rejection(p.parse(msg('1', NOW, 'sensors/c'))).reason).toBe('bad_topic');
+    expect(readings(p.parse(msg('2', NOW, 'sensors/a')))).toHaveLength(1);
+  });
+
+  it('keeps details to one short line with an escaped payload prefix', () => {
+    const nasty = `{"value": "\n${'x'.repeat(500)}\u001b[31m"`;
+    const r = rejection(parser().parse(msg(nasty)));
+    expect(hasControlChar(r.detail)).toBe(false);
+    const quoted = /"(.*)"/.exec(r.detail);
+    expect(quoted).not.toBeNull();
+    expect(quoted![1].length).toBeLessThanOrEqual(64);
+  });
+});
+
+describe('preview', () => {
+  it('returns short text unchanged and cuts long text to at most 64 characters', () => {
+    expect(preview('abc')).toBe('abc');
+    expect(preview('y'.repeat(64))).toBe('y'.repeat(64));
+    const cut = preview('y'.repeat(65));
+    expect(cut.length).toBeLessThanOrEqual(64);
+    expect(cut.endsWith('…')).toBe(true);
+  });
+
+  it('escapes control characters, quotes and backslashes', () => {
+    expect(preview('a\nb"c\\d\u0000')).toBe('a\\nb\\"c\\\\d\\u0000');
+    const escapedRun = preview('\u0001'.repeat(40));
+    expect(escapedRun.length).toBeLessThanOrEqual(64);
+    expect(hasControlChar(escapedRun)).toBe(false);
+  });
+});
+
+describe('MessageParser: bursts', () => {
+  it('spaces {values, ts, interval_ms} from the first reading', () => {
+    const rs = readings(parser().parse(msg(`{"values": [1, 2, 3], "ts": ${NOW - 100}, "interval_ms": 10}`)));
+    expect(rs.map((r) => r.ts)).toEqual([NOW - 100, NOW - 90, NOW - 80]);
+    expect(rs.map((r) => r.values[0])).toEqual([1, 2, 3]);
+  });
+
+  it('puts the last reading of a burst without ts at receivedAt', () => {
+    const rs = readings(parser().parse(msg('{"values": [1, 2, 3], "interval_ms": 10}')));
+    expect(rs.map((r) => r.ts)).toEqual([NOW - 20, NOW - 10, NOW]);
+  });
+
+  it('rejects a burst it cannot place in time', () => {
+    expect(rejection(parser().parse(msg(`{"values": [1, 2], "ts": ${NOW}}`))).reason).toBe('bad_timestamp');
+    expect(rejection(parser().parse(msg('[1, 2, 3]'))).detail).toContain('without timestamps');
+    expect(rejection(parser().parse(msg('{"values": [1, 2], "interval_ms": -5}'))).reason).toBe('bad_timestamp');
+    // one element needs no interval
+    expect(readings(parser().parse(msg('{"values": [7]}')))[0]).toMatchObject({ ts: NOW, values: [7] });
+    expect(readings(parser().parse(msg('[7]')))[0]).toMatchObject({ ts: NOW, values: [7] });
+  });
+
+  it('takes arrays of timestamped objects, multi-channel too, sorted by time', () => {
+    const payload = JSON.stringify([
+      { ts: NOW - 1000, a: 2, b: 20 },
+      { ts: NOW - 2000, a: 1, b: 10 },
+      { ts: NOW, b: 30, a: 3 },
+    ]);
+    const rs = readings(parser().parse(msg(payload)));
+    expect(rs.map((r) => r.ts)).toEqual([NOW - 2000, NOW - 1000, NOW]);
+    expect(rs.map((r) => r.values)).toEqual([[1, 10], [2, 20], [3, 30]]);
+    expect(rs.every((r) => r.channels === rs[0].channels)).toBe(true);
+  });
+
+  it('keeps the good elements and rejects the bad ones individually', () => {
+    const payload = `[{"value": 1, "ts": ${NOW - 3000}}, 2.5, {"value": "NaN", "ts": ${NOW - 2000}}, {"value": 4, "ts": ${NOW - 1000}}, {"other": 1, "ts": ${NOW}}]`;
+    const r = parser().parse(msg(payload));
+    expect(r.kind).toBe('readings');
+    if (r.kind !== 'readings') return;
+    expect(r.readings.map((x) => x.values[0])).toEqual([1, 4]);
+    expect(r.rejections.map((x) => x.reason).sort()).toEqual(['bad_timestamp', 'channel_mismatch', 'non_finite']);
+    expect(r.rejections.find((x) => x.reason === 'non_finite')!.detail).toMatch(/^element 2:/);
+  });
+
+  it('rejects a burst above maxReadingsPerMessage whole, and an empty one', () => {
+    const values = Array.from({ length: 101 }, (_, i) => i);
+    expect(rejection(parser().parse(msg(JSON.stringify({ values, interval_ms: 1 })))).reason).toBe('too_many_readings');
+    expect(rejection(parser().parse(msg('[]'))).reason).toBe('empty');
+    expect(rejection(parser().parse(msg('{"values": []}'))).reason).toBe('empty');
+  });
+
+  it("'split' keeps every reading of a long burst", () => {
+    const values = Array.from({ length: 10 }, (_, i) => i);
+    const r = parser({ longBurst: 'split' }).parse(msg(JSON.stringify({ values, interval_ms: 100 })));
+    expect(readings(r)).toHaveLength(10);
+    expect(r.kind === 'readings' && r.rejections).toHaveLength(0);
+  });
+
+  it("'truncate' keeps the last `window` readings at their own times and reports the drop once", () => {
+    const values = Array.from({ length: 10 }, (_, i) => i);
+    const r = parser({ longBurst: 'truncate', window: 4 }).parse(msg(JSON.stringify({ values, interval_ms: 100 })));
+    expect(r.kind).toBe('readings');
+    if (r.kind !== 'readings') return;
+    expect(r.readings.map((x) => x.values[0])).toEqual([6, 7, 8, 9]);
+    expect(r.readings.map((x) => x.ts)).toEqual([NOW - 300, NOW - 200, NOW - 100, NOW]);
+    expect(r.rejections).toHaveLength(1);
+    expect(r.rejections[0].reason).toBe('too_many_readings');
+    expect(r.rejections[0].detail).toContain('6 dropped');
+  });
+
+  it('applies the out-of-order check across bursts', () => {
+    const p = parser();
+    readings(p.parse(msg(`{"values": [1, 2], "ts": ${NOW - 1000}, "interval_ms": 1000}`)));
+    const r = p.parse(msg(`{"values": [3, 4, 5], "ts": ${NOW - 9_000}, "interval_ms": 4500}`));
+    // 3 at -9 s is too old; 4 at -4.5 s is within the 5 s tolerance (clamped to NOW); 5 is at NOW
+    expect(r.kind).toBe('readings');
+    if (r.kind !== 'readings') return;
+    expect(r.rejections.map((x) => x.reason)).toEqual(['out_of_order']);
+    expect(r.readings.map((x) => [x.values[0], x.ts])).toEqual([[4, NOW], [5, NOW]]);
+  });
+});
+
+describe('parseMessages', () => {
+  it('maps every message to one result and survives bad ones', async () => {
+    const p = parser();
+    const out = await lastValueFrom(from([msg('1'), msg('oops'), msg('2', NOW + 1000)]).pipe(parseMessages(p), toArray()));
+    expect(out.map((r) => r.kind)).toEqual(['readings', 'rejected', 'readings']);
+  });
+});
+
+describe('parseMessages (marbles)', () => {
+  it('emits one result per message, in time, and completes with the source', () => {
+    new TestScheduler((a, e) => expect(a).toEqual(e)).run(({ cold, expectObservable, expectSubscriptions }) => {
+      const source = cold('-a--b-c|', { a: msg('1'), b: msg('{"value":'), c: msg('2', NOW + 1000) });
+      const out = source.pipe(parseMessages(parser()));
+      expectObservable(out).toBe('-x--y-z|', {
+        x: { kind: 'readings', readings: [{ sensor: 's1', ts: NOW, channels: ['value'], values: [1] }], rejections: [] },
+        y: { kind: 'rejected', rejection: { sensor: 's1', topic: 'sensors/s1', reason: 'bad_json', detail: 'not JSON or a number: "{\\"value\\":"', receivedAt: NOW } },
+        z: { kind: 'readings', readings: [{ sensor: 's1', ts: NOW + 1000, channels: ['value'], values: [2] }], rejections: [] },
+      });
+      expectSubscriptions(source.subscriptions).toBe('^------!');
+    });
+  });
+});
