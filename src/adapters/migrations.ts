@@ -1,0 +1,166 @@
+/**
+ * Versioned schema migrations for the anomalyd SQLite database.
+ * The version lives in PRAGMA user_version; each migration and its version bump commit together, so a
+ * crash or a failing migration leaves the database at the previous version, never in between.
+ * Migrations are append-only: never edit one that has shipped, add the next.
+ */
+import type { Database } from 'better-sqlite3';
+
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly up: (db: Database) => void;
+}
+
+/** 'anod' in ASCII: marks the file as ours, so we never migrate somebody else's database. */
+export const APPLICATION_ID = 0x616e6f64;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'anomalies, events, outbox, sensor state, rejections, readings',
+    up: (db) => {
+      db.exec(`
+        CREATE TABLE anomalies (
+          id              TEXT PRIMARY KEY,
+          sensor          TEXT NOT NULL,
+          start_ts        INTEGER NOT NULL,
+          end_ts          INTEGER NOT NULL,  -- end of the last window seen; final once resolved
+          peak_score      REAL NOT NULL,
+          last_score      REAL NOT NULL,
+          threshold       REAL NOT NULL,
+          model           TEXT NOT NULL,
+          padded_fraction REAL NOT NULL,
+          channel_errors  TEXT NOT NULL,     -- JSON [{name, error}]
+          windows         INTEGER NOT NULL,
+          status          TEXT NOT NULL CHECK (status IN ('open', 'resolved')),
+          mark            TEXT CHECK (mark IN ('ack', 'false_alarm')),
+          mark_note       TEXT,
+          created_at      INTEGER NOT NULL,
+          updated_at      INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX anomalies_by_start ON anomalies (start_ts);
+        CREATE INDEX anomalies_by_sensor ON anomalies (sensor, start_ts);
+        CREATE INDEX anomalies_open ON anomalies (sensor) WHERE status = 'open';
+
+        CREATE TABLE anomaly_events (
+          anomaly_id TEXT NOT NULL REFERENCES anomalies (id) ON DELETE CASCADE,
+          seq        INTEGER NOT NULL CHECK (seq >= 1),
+          kind       TEXT NOT NULL CHECK (kind IN ('open', 'update', 'resolve')),
+          ts         INTEGER NOT NULL,
+          score      REAL NOT NULL,
+          payload    TEXT NOT NULL,          -- the AlertPayload as first published
+          PRIMARY KEY (anomaly_id, seq)
+        ) STRICT, WITHOUT ROWID;
+
+        -- AUTOINCREMENT: ids are the delivery order and must never be reused after rows are pruned.
+        CREATE TABLE outbox (
+          id           INTEGER PRIMARY KEY AUTOINCREMENT,
+          topic        TEXT NOT NULL,
+          payload      TEXT NOT NULL,
+          qos          INTEGER NOT NULL CHECK (qos IN (0, 1, 2)),
+          created_at   INTEGER NOT NULL,
+          attempts     INTEGER NOT NULL DEFAULT 0,
+          delivered_at INTEGER
+        ) STRICT;
+        CREATE INDEX outbox_pending ON outbox (id) WHERE delivered_at IS NULL;
+        CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;
+
+        CREATE TABLE sensor_state (
+          sensor     TEXT PRIMARY KEY,
+          blob       BLOB NOT NULL,
+          updated_at INTEGER NOT NULL
+        ) STRICT, WITHOUT ROWID;
+
+        -- sensor '' = the message could not be attributed to a sensor.
+        CREATE TABLE rejections (
+          reason  TEXT NOT NULL,
+          sensor  TEXT NOT NULL,
+          count   INTEGER NOT NULL,
+          last_at INTEGER NOT NULL,
+          PRIMARY KEY (reason, sensor)
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE TABLE readings (
+          sensor   TEXT NOT NULL,
+          ts       INTEGER NOT NULL,
+          channels INTEGER NOT NULL CHECK (channels >= 1),
+          vals     BLOB NOT NULL,            -- float32 little-endian, one per channel
+          PRIMARY KEY (sensor, ts)
+        ) STRICT, WITHOUT ROWID;
+      `);
+      db.pragma(`application_id = ${APPLICATION_ID}`);
+    },
+  },
+];
+
+export class SchemaTooNewError extends Error {
+  constructor(
+    readonly file: string,
+    readonly found: number,
+    readonly known: number,
+  ) {
+    super(
+      `database ${file} has schema version ${found}, but this anomalyd only knows versions up to ${known}: ` +
+        'it was written by a newer anomalyd. Upgrade anomalyd, or point it at another database file.',
+    );
+    this.name = 'SchemaTooNewError';
+  }
+}
+
+export class ForeignDatabaseError extends Error {
+  constructor(
+    readonly file: string,
+    readonly applicationId: number,
+  ) {
+    super(`database ${file} is not an anomalyd database (application_id ${applicationId}); refusing to modify it`);
+    this.name = 'ForeignDatabaseError';
+  }
+}
+
+export interface MigrationResult {
+  readonly from: number;
+  readonly to: number;
+}
+
+/** Brings the database up to the newest version in `migrations` (sorted, versions 1..N without gaps). */
+export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): MigrationResult {
+  const from = assertMigratable(db, migrations);
+  const known = migrations.length;
+  for (const m of migrations.slice(from)) {
+    db.transaction(() => {
+      m.up(db);
+      // user_version is part of the database header, so it commits or rolls back with the migration.
+      db.pragma(`user_version = ${m.version}`);
+    }).immediate();
+  }
+  return { from, to: known };
+}
+
+/**
+ * Throws unless `migrate` may touch this database; returns its current version. Reads only, so callers
+ * can run it before changing anything (even the journal mode) on a file that is not theirs to change.
+ */
+export function assertMigratable(db: Database, migrations: readonly Migration[] = MIGRATIONS): number {
+  assertContiguous(migrations);
+  const from = userVersion(db);
+  if (from > migrations.length) throw new SchemaTooNewError(db.name, from, migrations.length);
+  const appId = Number(db.pragma('application_id', { simple: true }));
+  if (appId !== 0 && appId !== APPLICATION_ID) throw new ForeignDatabaseError(db.name, appId);
+  if (from === 0 && appId === 0 && hasTables(db)) throw new ForeignDatabaseError(db.name, appId);
+  return from;
+}
+
+export function userVersion(db: Database): number {
+  return Number(db.pragma('user_version', { simple: true }));
+}
+
+function hasTables(db: Database): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' LIMIT 1").get() !== undefined;
+}
+
+function assertContiguous(migrations: readonly Migration[]): void {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`migration list is broken: entry ${i} has version ${m.version}, expected ${i + 1}`);
+  });
+}

@@ -1,0 +1,699 @@
+/**
+ * anomalyd's one SQLite database: anomaly history, the alert outbox, sensor checkpoints, rejection
+ * counters and recent readings. better-sqlite3 is synchronous, so every method finishes its work
+ * before it returns; the only timer is the group-commit timer, which this store owns (armed when a
+ * batch opens, cleared by flush()/close()).
+ *
+ * Durability: WAL + synchronous=NORMAL. A commit survives a crash or SIGKILL of the process; a power
+ * cut may lose the last few commits (never corrupts). See docs/ALERTS.md for the delivery guarantees.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Database as Db, Statement } from 'better-sqlite3';
+import type { Logger } from 'pino';
+import { alertChannels, alertPayload, type AlertChannel, type AlertPayload } from '../contract/alerts.js';
+import type { AnomalyEvent, AnomalyEventKind, RejectReason } from '../contract/types.js';
+import { assertMigratable, migrate } from './migrations.js';
+
+export interface SqliteStoreOptions {
+  /** 0 = every write commits on its own; > 0 = writes join a batch committed at most this often. */
+  readonly commitIntervalMs: number;
+  /** Upper bound on undelivered outbox rows; beyond it the oldest undelivered rows are dropped. */
+  readonly outboxMax: number;
+  readonly logger: Logger;
+  readonly now?: () => number;
+  /** Copied into every alert payload as daemon_id. */
+  readonly daemonId?: string;
+  /** Readings older than (newest reading of the sensor - this) are deleted. Default 7 days. */
+  readonly readingsRetentionMs?: number;
+  /** Delivered outbox rows are kept this long for inspection. Default 1 day. */
+  readonly deliveredRetentionMs?: number;
+}
+
+export type OutboxQos = 0 | 1 | 2;
+
+export interface OutboxRow {
+  readonly id: number;
+  readonly topic: string;
+  readonly payload: string;
+  readonly qos: OutboxQos;
+  readonly createdAt: number;
+  /** Publish attempts started before this read (by this or an earlier process). */
+  readonly attempts: number;
+}
+
+export interface RecordedEvent {
+  readonly anomalyId: string;
+  readonly seq: number;
+  readonly outboxId: number;
+}
+
+export type AnomalyStatus = 'open' | 'resolved';
+export type AnomalyMark = 'ack' | 'false_alarm';
+
+export interface AnomalyRecord {
+  readonly id: string;
+  readonly sensor: string;
+  readonly startTs: number;
+  /** End of the last window seen; final once status is resolved. */
+  readonly endTs: number;
+  readonly peakScore: number;
+  readonly lastScore: number;
+  readonly threshold: number;
+  readonly model: string;
+  readonly paddedFraction: number;
+  readonly channels: readonly AlertChannel[];
+  readonly windows: number;
+  readonly status: AnomalyStatus;
+  readonly mark: AnomalyMark | null;
+  readonly markNote: string | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface AnomalyEventRecord {
+  readonly seq: number;
+  readonly kind: AnomalyEventKind;
+  readonly ts: number;
+  readonly score: number;
+  readonly payload: AlertPayload;
+}
+
+export interface AnomalyWithEvents extends AnomalyRecord {
+  readonly events: readonly AnomalyEventRecord[];
+}
+
+export interface AnomalyQuery {
+  readonly sensor?: string;
+  /** Episodes that overlap [from, to] (epoch ms). */
+  readonly from?: number;
+  readonly to?: number;
+  readonly status?: AnomalyStatus;
+  readonly limit: number;
+}
+
+export interface RejectionCount {
+  readonly reason: RejectReason;
+  /** null when the message could not be attributed to a sensor. */
+  readonly sensor: string | null;
+  readonly count: number;
+  readonly lastAt: number;
+}
+
+export interface SensorStateRow {
+  readonly sensor: string;
+  readonly blob: Buffer;
+  readonly updatedAt: number;
+}
+
+export interface ReadingsBlock {
+  readonly sensor: string;
+  readonly channels: number;
+  /** Epoch ms, ascending. */
+  readonly ts: Float64Array;
+  /** Row-major [ts.length, channels]. */
+  readonly values: Float32Array;
+}
+
+export interface StoreStats {
+  readonly anomalies: number;
+  readonly openAnomalies: number;
+  readonly outboxPending: number;
+  readonly outboxDelivered: number;
+  readonly outboxDropped: number;
+  readonly committedOutboxId: number;
+  readonly readings: number;
+  readonly sensorStates: number;
+  readonly batchOpen: boolean;
+}
+
+export type CommitListener = (committedOutboxId: number) => void;
+
+const DAY_MS = 86_400_000;
+
+interface AnomalyRow {
+  id: string;
+  sensor: string;
+  start_ts: number;
+  end_ts: number;
+  peak_score: number;
+  last_score: number;
+  threshold: number;
+  model: string;
+  padded_fraction: number;
+  channel_errors: string;
+  windows: number;
+  status: AnomalyStatus;
+  mark: AnomalyMark | null;
+  mark_note: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+interface EventRow {
+  seq: number;
+  kind: AnomalyEventKind;
+  ts: number;
+  score: number;
+  payload: string;
+}
+
+interface OutboxDbRow {
+  id: number;
+  topic: string;
+  payload: string;
+  qos: OutboxQos;
+  created_at: number;
+  attempts: number;
+}
+
+interface AnomalyUpsert {
+  id: string;
+  sensor: string;
+  startTs: number;
+  endTs: number;
+  peak: number;
+  score: number;
+  threshold: number;
+  model: string;
+  padded: number;
+  channels: string;
+  windows: number;
+  status: AnomalyStatus;
+  now: number;
+}
+
+function prepareStatements(db: Db) {
+  return {
+    anomalyStatus: db.prepare<[string], AnomalyStatus>('SELECT status FROM anomalies WHERE id = ?').pluck(),
+    nextSeq: db
+      .prepare<[string], number>('SELECT coalesce(max(seq), 0) + 1 FROM anomaly_events WHERE anomaly_id = ?')
+      .pluck(),
+    upsertAnomaly: db.prepare<AnomalyUpsert>(`
+      INSERT INTO anomalies (id, sensor, start_ts, end_ts, peak_score, last_score, threshold, model,
+                             padded_fraction, channel_errors, windows, status, created_at, updated_at)
+      VALUES (@id, @sensor, @startTs, @endTs, @peak, @score, @threshold, @model,
+              @padded, @channels, @windows, @status, @now, @now)
+      ON CONFLICT (id) DO UPDATE SET
+        end_ts = max(end_ts, excluded.end_ts),
+        peak_score = max(peak_score, excluded.peak_score),
+        last_score = excluded.last_score,
+        threshold = excluded.threshold,
+        model = excluded.model,
+        padded_fraction = excluded.padded_fraction,
+        channel_errors = excluded.channel_errors,
+        windows = excluded.windows,
+        -- resolved is final: a late update must not reopen an episode consumers saw resolve
+        status = CASE WHEN status = 'resolved' THEN 'resolved' ELSE excluded.status END,
+        updated_at = excluded.updated_at`),
+    insertEvent: db.prepare<[string, number, AnomalyEventKind, number, number, string]>(
+      'INSERT INTO anomaly_events (anomaly_id, seq, kind, ts, score, payload) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    insertOutbox: db.prepare<[string, string, OutboxQos, number]>(
+      'INSERT INTO outbox (topic, payload, qos, created_at) VALUES (?, ?, ?, ?)',
+    ),
+    countPending: db.prepare<[], number>('SELECT count(*) FROM outbox WHERE delivered_at IS NULL').pluck(),
+    dropOldestPending: db.prepare<[number]>(
+      'DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT ?)',
+    ),
+    committedOutbox: db.prepare<[number, number, number], OutboxDbRow>(`
+      SELECT id, topic, payload, qos, created_at, attempts FROM outbox
+      WHERE id > ? AND id <= ? AND delivered_at IS NULL ORDER BY id LIMIT ?`),
+    markAttempt: db.prepare<[number]>('UPDATE outbox SET attempts = attempts + 1 WHERE id = ?'),
+    markDelivered: db.prepare<[number, number]>(
+      'UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL',
+    ),
+    pruneDelivered: db.prepare<[number]>(
+      'DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?',
+    ),
+    maxOutboxId: db.prepare<[], number>('SELECT coalesce(max(id), 0) FROM outbox').pluck(),
+    upsertSensorState: db.prepare<[string, Buffer, number]>(`
+      INSERT INTO sensor_state (sensor, blob, updated_at) VALUES (?, ?, ?)
+      ON CONFLICT (sensor) DO UPDATE SET blob = excluded.blob, updated_at = excluded.updated_at`),
+    allSensorStates: db.prepare<[], { sensor: string; blob: Buffer; updated_at: number }>(
+      'SELECT sensor, blob, updated_at FROM sensor_state',
+    ),
+    addRejection: db.prepare<[RejectReason, string, number, number]>(`
+      INSERT INTO rejections (reason, sensor, count, last_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT (reason, sensor) DO UPDATE SET
+        count = count + excluded.count, last_at = max(last_at, excluded.last_at)`),
+    allRejections: db.prepare<[], { reason: RejectReason; sensor: string; count: number; last_at: number }>(
+      'SELECT reason, sensor, count, last_at FROM rejections ORDER BY reason, sensor',
+    ),
+    insertReading: db.prepare<[string, number, number, Buffer]>(
+      'INSERT OR REPLACE INTO readings (sensor, ts, channels, vals) VALUES (?, ?, ?, ?)',
+    ),
+    pruneReadings: db.prepare<[string, number]>('DELETE FROM readings WHERE sensor = ? AND ts < ?'),
+    readReadings: db.prepare<[string, number, number, number], { ts: number; channels: number; vals: Buffer }>(
+      'SELECT ts, channels, vals FROM readings WHERE sensor = ? AND ts >= ? AND ts <= ? ORDER BY ts LIMIT ?',
+    ),
+    getAnomaly: db.prepare<[string], AnomalyRow>('SELECT * FROM anomalies WHERE id = ?'),
+    eventsOf: db.prepare<[string], EventRow>(
+      'SELECT seq, kind, ts, score, payload FROM anomaly_events WHERE anomaly_id = ? ORDER BY seq',
+    ),
+    markAnomaly: db.prepare<[AnomalyMark | null, string | null, number, string]>(
+      'UPDATE anomalies SET mark = ?, mark_note = ?, updated_at = ? WHERE id = ?',
+    ),
+  };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+export class SqliteStore {
+  private readonly s: Statements;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly listeners = new Set<CommitListener>();
+  private readonly anomalyQueries = new Map<string, Statement<unknown[], AnomalyRow>>();
+  private batchOpen = false;
+  private batchTimer: NodeJS.Timeout | null = null;
+  /** Highest outbox id known to be committed; the same connection also sees its own uncommitted rows. */
+  private committedOutboxId: number;
+  private pendingOutboxId: number;
+  private dropped = 0;
+  private closed = false;
+
+  private constructor(
+    private readonly db: Db,
+    private readonly opts: SqliteStoreOptions,
+  ) {
+    this.s = prepareStatements(db);
+    this.log = opts.logger;
+    // Columns are STRICT INTEGER milliseconds; an injected clock may return fractions.
+    const clock = opts.now ?? Date.now;
+    this.now = () => Math.round(clock());
+    this.committedOutboxId = this.s.maxOutboxId.get() ?? 0;
+    this.pendingOutboxId = this.committedOutboxId;
+  }
+
+  /** Opens (creating if needed) and migrates the database. Throws SchemaTooNewError / ForeignDatabaseError. */
+  static open(path: string, opts: SqliteStoreOptions): SqliteStore {
+    assertOptions(opts);
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const db = new Database(path, { timeout: 5000 });
+    try {
+      assertMigratable(db);
+      const mode = String(db.pragma('journal_mode = WAL', { simple: true }));
+      if (mode !== 'wal') opts.logger.warn({ path, mode }, 'sqlite: WAL unavailable, using another journal mode');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      const { from, to } = migrate(db);
+      if (from !== to) opts.logger.info({ path, from, to }, 'sqlite: schema migrated');
+      return new SqliteStore(db, opts);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Stores an anomaly event and its alert in ONE transaction: the anomaly row, the event and the
+   * outbox row exist together or not at all. The alert is published only after this commits.
+   */
+  recordEvent(ev: AnomalyEvent, topic: string): RecordedEvent {
+    const channels = alertChannels(ev); // validates before anything is written
+    const now = this.now();
+    const { recorded, dropped } = this.write(() => {
+      this.warnOnOddTransition(ev, this.s.anomalyStatus.get(ev.anomalyId));
+      const seq = this.s.nextSeq.get(ev.anomalyId) ?? 1;
+      const payload = JSON.stringify(alertPayload(ev, { seq, resent: false, daemonId: this.opts.daemonId }));
+      this.s.upsertAnomaly.run({
+        id: ev.anomalyId,
+        sensor: ev.sensor,
+        startTs: Math.round(ev.startTs),
+        endTs: Math.round(ev.endTs),
+        peak: ev.peakScore,
+        score: ev.score,
+        threshold: ev.threshold,
+        model: ev.modelId,
+        padded: ev.paddedFraction,
+        channels: JSON.stringify(channels),
+        windows: ev.windows,
+        status: ev.kind === 'resolve' ? 'resolved' : 'open',
+        now,
+      });
+      this.s.insertEvent.run(ev.anomalyId, seq, ev.kind, Math.round(ev.endTs), ev.score, payload);
+      const outboxId = Number(this.s.insertOutbox.run(topic, payload, 1, now).lastInsertRowid);
+      this.pendingOutboxId = Math.max(this.pendingOutboxId, outboxId);
+      return { recorded: { anomalyId: ev.anomalyId, seq, outboxId }, dropped: this.enforceOutboxBound() };
+    });
+    if (dropped > 0) {
+      this.dropped += dropped;
+      this.log.warn(
+        { dropped, outboxMax: this.opts.outboxMax, droppedTotal: this.dropped },
+        'outbox full: dropped the oldest undelivered alerts',
+      );
+    }
+    return recorded;
+  }
+
+  /** Undelivered rows with afterId < id, committed only, in delivery order. */
+  committedOutbox(afterId: number, limit: number): OutboxRow[] {
+    this.assertOpen();
+    return this.s.committedOutbox.all(afterId, this.committedOutboxId, limit).map((r) => ({
+      id: r.id,
+      topic: r.topic,
+      payload: r.payload,
+      qos: r.qos,
+      createdAt: r.created_at,
+      attempts: r.attempts,
+    }));
+  }
+
+  /** Highest committed outbox id (0 when the outbox has never had a row). */
+  lastCommittedOutboxId(): number {
+    return this.committedOutboxId;
+  }
+
+  /** Calls `listener` after each commit that made new outbox rows visible. Returns the unsubscribe. */
+  onCommit(listener: CommitListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Counts a publish attempt. Commits at once, batch or not: the mark must be durable before the
+   * publish, or a crash right after it would resend the alert without `resent: true`.
+   * Returns false when the row no longer exists (dropped by the outbox bound).
+   */
+  markAttempt(id: number): boolean {
+    const changed = this.write(() => this.s.markAttempt.run(id).changes);
+    this.commitBatch();
+    return changed > 0;
+  }
+
+  /** Joins the current batch: if it is lost in a crash the row is resent, flagged `resent`. */
+  markDelivered(id: number): void {
+    const now = this.now();
+    this.write(() => {
+      this.s.markDelivered.run(now, id);
+      this.s.pruneDelivered.run(now - (this.opts.deliveredRetentionMs ?? DAY_MS));
+    });
+  }
+
+  droppedCount(): number {
+    return this.dropped;
+  }
+
+  saveSensorStates(rows: readonly SensorStateRow[]): void {
+    this.write(() => {
+      for (const r of rows) this.s.upsertSensorState.run(r.sensor, r.blob, Math.round(r.updatedAt));
+    });
+  }
+
+  loadSensorStates(): Map<string, { blob: Buffer; updatedAt: number }> {
+    this.assertOpen();
+    const out = new Map<string, { blob: Buffer; updatedAt: number }>();
+    for (const r of this.s.allSensorStates.all()) out.set(r.sensor, { blob: r.blob, updatedAt: r.updated_at });
+    return out;
+  }
+
+  /** Adds to the per (reason, sensor) counters; the caller aggregates and flushes periodically. */
+  addRejections(rows: readonly RejectionCount[]): void {
+    this.write(() => {
+      for (const r of rows) this.s.addRejection.run(r.reason, r.sensor ?? '', r.count, Math.round(r.lastAt));
+    });
+  }
+
+  rejections(): RejectionCount[] {
+    this.assertOpen();
+    return this.s.allRejections.all().map((r) => ({
+      reason: r.reason,
+      sensor: r.sensor === '' ? null : r.sensor,
+      count: r.count,
+      lastAt: r.last_at,
+    }));
+  }
+
+  /**
+   * Appends readings (`values` row-major [ts.length, channels]); a reading at an existing
+   * (sensor, ts) replaces it. Prunes the sensor's readings beyond the retention window.
+   */
+  appendReadings(sensor: string, ts: Float64Array, values: Float32Array, channels: number): void {
+    if (!Number.isInteger(channels) || channels < 1 || values.length !== ts.length * channels) {
+      throw new Error(`appendReadings(${sensor}): ${values.length} values do not fit ${ts.length} x ${channels}`);
+    }
+    if (ts.length === 0) return;
+    const bytes = Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+    const stride = channels * 4;
+    this.write(() => {
+      let newest = -Infinity;
+      for (let i = 0; i < ts.length; i++) {
+        // Copy: the statement must not keep a view into the caller's array.
+        this.s.insertReading.run(sensor, Math.round(ts[i]), channels, Buffer.from(bytes.subarray(i * stride, (i + 1) * stride)));
+        newest = Math.max(newest, ts[i]);
+      }
+      this.s.pruneReadings.run(sensor, newest - (this.opts.readingsRetentionMs ?? 7 * DAY_MS));
+    });
+  }
+
+  /**
+   * Readings of one sensor in [fromTs, toTs], oldest first, at most `limit`. If the sensor's channel
+   * count changed inside the range, only the rows with the newest count are returned.
+   */
+  readReadings(sensor: string, fromTs = -Number.MAX_SAFE_INTEGER, toTs = Number.MAX_SAFE_INTEGER, limit = 1e9): ReadingsBlock {
+    this.assertOpen();
+    const rows = this.s.readReadings.all(sensor, fromTs, toTs, limit);
+    const channels = rows.length > 0 ? rows[rows.length - 1].channels : 1;
+    const kept = rows.filter((r) => r.channels === channels);
+    const ts = new Float64Array(kept.length);
+    const values = new Float32Array(kept.length * channels);
+    const out = Buffer.from(values.buffer);
+    kept.forEach((r, i) => {
+      ts[i] = r.ts;
+      r.vals.copy(out, i * channels * 4);
+    });
+    return { sensor, channels, ts, values };
+  }
+
+  /** Newest first. */
+  listAnomalies(q: AnomalyQuery): AnomalyRecord[] {
+    this.assertOpen();
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const filter = (clause: string, value: unknown): void => {
+      if (value === undefined) return;
+      where.push(clause);
+      params.push(value);
+    };
+    filter('sensor = ?', q.sensor);
+    filter('status = ?', q.status);
+    filter('start_ts <= ?', q.to);
+    filter('end_ts >= ?', q.from);
+    const sql = `SELECT * FROM anomalies${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY start_ts DESC, id LIMIT ?`;
+    let stmt = this.anomalyQueries.get(sql);
+    if (stmt === undefined) {
+      stmt = this.db.prepare<unknown[], AnomalyRow>(sql);
+      this.anomalyQueries.set(sql, stmt);
+    }
+    return stmt.all(...params, q.limit).map(toAnomalyRecord);
+  }
+
+  getAnomaly(id: string): AnomalyWithEvents | null {
+    this.assertOpen();
+    const row = this.s.getAnomaly.get(id);
+    if (row === undefined) return null;
+    const events = this.s.eventsOf.all(id).map((e) => ({
+      seq: e.seq,
+      kind: e.kind,
+      ts: e.ts,
+      score: e.score,
+      payload: JSON.parse(e.payload) as AlertPayload,
+    }));
+    return { ...toAnomalyRecord(row), events };
+  }
+
+  /** Sets or clears (mark null) an operator's verdict. Returns false if there is no such anomaly. */
+  markAnomaly(id: string, mark: AnomalyMark | null, note: string | null): boolean {
+    const now = this.now();
+    return this.write(() => this.s.markAnomaly.run(mark, note, now, id).changes) > 0;
+  }
+
+  /** 'ok' when healthy, otherwise SQLite's findings, one per line. */
+  integrityCheck(): string {
+    this.assertOpen();
+    return this.db
+      .prepare<[], string>('PRAGMA integrity_check')
+      .pluck()
+      .all()
+      .join('\n');
+  }
+
+  stats(): StoreStats {
+    this.assertOpen();
+    const count = (sql: string): number => this.db.prepare<[], number>(sql).pluck().get() ?? 0;
+    return {
+      anomalies: count('SELECT count(*) FROM anomalies'),
+      openAnomalies: count("SELECT count(*) FROM anomalies WHERE status = 'open'"),
+      outboxPending: count('SELECT count(*) FROM outbox WHERE delivered_at IS NULL'),
+      outboxDelivered: count('SELECT count(*) FROM outbox WHERE delivered_at IS NOT NULL'),
+      outboxDropped: this.dropped,
+      committedOutboxId: this.committedOutboxId,
+      readings: count('SELECT count(*) FROM readings'),
+      sensorStates: count('SELECT count(*) FROM sensor_state'),
+      batchOpen: this.batchOpen,
+    };
+  }
+
+  /** Commits the open batch now (no-op without one). Throws if the commit fails; the batch is then lost. */
+  flush(): void {
+    this.assertOpen();
+    this.commitBatch();
+  }
+
+  /** Commits, then closes. Idempotent; never throws (failures are logged). */
+  close(): void {
+    if (this.closed) return;
+    try {
+      this.commitBatch();
+    } catch (err) {
+      this.log.error({ err }, 'sqlite: final commit failed; the last batch is lost');
+    }
+    this.closed = true;
+    this.listeners.clear();
+    try {
+      this.db.close();
+    } catch (err) {
+      this.log.error({ err }, 'sqlite: close failed');
+    }
+  }
+
+  /**
+   * Runs `fn` as one atomic write. Unbatched: its own transaction, committed on return. Batched: a
+   * SAVEPOINT inside the open batch, so a throw undoes this write only and the batch carries on.
+   */
+  private write<T>(fn: () => T): T {
+    this.assertOpen();
+    const batching = this.opts.commitIntervalMs > 0;
+    const pendingBefore = this.pendingOutboxId;
+    if (batching) this.openBatch();
+    try {
+      const result = this.db.transaction(fn).immediate();
+      if (!batching) this.committed();
+      return result;
+    } catch (err) {
+      this.pendingOutboxId = pendingBefore;
+      if (batching && !this.db.inTransaction) {
+        // Some errors (disk full, I/O) make SQLite roll back the whole transaction, not just the savepoint.
+        this.log.error({ err }, 'sqlite: the open batch was rolled back; its uncommitted writes are lost');
+        this.abandonBatch();
+      }
+      throw err;
+    }
+  }
+
+  private openBatch(): void {
+    if (this.batchOpen) return;
+    this.db.exec('BEGIN IMMEDIATE');
+    this.batchOpen = true;
+    this.batchTimer = setTimeout(() => this.commitFromTimer(), this.opts.commitIntervalMs);
+    // The daemon's shutdown path calls close(), which commits; the timer must not keep a process alive.
+    this.batchTimer.unref();
+  }
+
+  private commitFromTimer(): void {
+    this.batchTimer = null;
+    try {
+      this.commitBatch();
+    } catch (err) {
+      this.log.error({ err }, 'sqlite: group commit failed; the batch is lost');
+    }
+  }
+
+  private commitBatch(): void {
+    if (!this.batchOpen) return;
+    try {
+      this.db.exec('COMMIT');
+    } catch (err) {
+      if (this.db.inTransaction) {
+        try {
+          this.db.exec('ROLLBACK');
+        } catch (rollbackErr) {
+          this.log.error({ err: rollbackErr }, 'sqlite: rollback after a failed commit failed');
+        }
+      }
+      this.abandonBatch();
+      throw err;
+    }
+    this.closeBatch();
+    this.committed();
+  }
+
+  private abandonBatch(): void {
+    this.closeBatch();
+    this.pendingOutboxId = this.committedOutboxId;
+  }
+
+  private closeBatch(): void {
+    this.batchOpen = false;
+    if (this.batchTimer !== null) clearTimeout(this.batchTimer);
+    this.batchTimer = null;
+  }
+
+  private committed(): void {
+    if (this.pendingOutboxId <= this.committedOutboxId) return;
+    this.committedOutboxId = this.pendingOutboxId;
+    for (const listener of this.listeners) {
+      try {
+        listener(this.committedOutboxId);
+      } catch (err) {
+        this.log.error({ err }, 'sqlite: commit listener threw');
+      }
+    }
+  }
+
+  private enforceOutboxBound(): number {
+    const excess = (this.s.countPending.get() ?? 0) - this.opts.outboxMax;
+    if (excess <= 0) return 0;
+    this.s.dropOldestPending.run(excess);
+    return excess;
+  }
+
+  private warnOnOddTransition(ev: AnomalyEvent, existing: AnomalyStatus | undefined): void {
+    const odd =
+      (ev.kind === 'open' && existing !== undefined) ||
+      (ev.kind !== 'open' && existing === undefined) ||
+      existing === 'resolved';
+    if (odd) {
+      this.log.warn(
+        { anomalyId: ev.anomalyId, sensor: ev.sensor, kind: ev.kind, existing: existing ?? null },
+        'anomaly event out of lifecycle order; recorded anyway',
+      );
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('SqliteStore is closed');
+  }
+}
+
+function assertOptions(opts: SqliteStoreOptions): void {
+  if (!Number.isFinite(opts.commitIntervalMs) || opts.commitIntervalMs < 0) {
+    throw new Error(`commitIntervalMs must be >= 0, got ${opts.commitIntervalMs}`);
+  }
+  if (!Number.isInteger(opts.outboxMax) || opts.outboxMax < 1) {
+    throw new Error(`outboxMax must be an integer >= 1, got ${opts.outboxMax}`);
+  }
+}
+
+function toAnomalyRecord(r: AnomalyRow): AnomalyRecord {
+  return {
+    id: r.id,
+    sensor: r.sensor,
+    startTs: r.start_ts,
+    endTs: r.end_ts,
+    peakScore: r.peak_score,
+    lastScore: r.last_score,
+    threshold: r.threshold,
+    model: r.model,
+    paddedFraction: r.padded_fraction,
+    channels: JSON.parse(r.channel_errors) as AlertChannel[],
+    windows: r.windows,
+    status: r.status,
+    mark: r.mark,
+    markNote: r.mark_note,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
