@@ -3,6 +3,7 @@
  * is defined. `Config` is inferred from it; docs/CONFIG.md and the env overrides are derived from it.
  */
 import type { CellKind } from '../model/spec.js';
+import { deepFreeze } from './validate.js';
 import { bool, defaultsOf, int, literal, num, oneOf, optStr, section, str, strList, type Infer } from './dsl.js';
 
 /** Bump together with a migration in migrate.ts when a setting is renamed or its meaning changes. */
@@ -217,8 +218,9 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const cellKindInSync: Same<CellKind, ModelConfig['cell']> = true;
 void cellKindInSync;
 
+/** The defaults alone, deeply frozen like a loaded config. */
 export function defaultConfig(): Config {
-  return defaultsOf(schema);
+  return deepFreeze(structuredClone(defaultsOf(schema)));
 }
 
 /** A rule over several settings, checked once the single values are valid. */

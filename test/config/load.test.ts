@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { leaves, dotted } from '../../src/config/dsl.js';
 import { loadConfig, PACKAGE_DEFAULT_CONFIG, type LoadResult } from '../../src/config/load.js';
 import { defaultConfig, schema, type Config } from '../../src/config/schema.js';
@@ -272,5 +272,22 @@ describe('the result', () => {
       const value = path.reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], config);
       expect(value, dotted(path)).not.toBeUndefined();
     }
+  });
+});
+
+describe('the Config type', () => {
+  it('is inferred from the schema with literal unions and readonly fields', () => {
+    // Checked by tsc (npm run typecheck); expectTypeOf does nothing at run time.
+    expectTypeOf<Config['window']['length']>().toEqualTypeOf<number>();
+    expectTypeOf<Config['mqtt']['url']>().toEqualTypeOf<string | null>();
+    expectTypeOf<Config['mqtt']['qos']>().toEqualTypeOf<0 | 1>();
+    expectTypeOf<Config['model']['cell']>().toEqualTypeOf<'gru' | 'lstm'>();
+    expectTypeOf<Config['ingest']['topics']>().toEqualTypeOf<readonly string[]>();
+    expectTypeOf<Config['version']>().toEqualTypeOf<1>();
+    const config = defaultConfig();
+    expect(() => {
+      // @ts-expect-error fields are readonly
+      config.window.length = 1;
+    }).toThrow(TypeError);
   });
 });
