@@ -39,8 +39,8 @@ export const MIGRATIONS: readonly Migration[] = [
           created_at      INTEGER NOT NULL,
           updated_at      INTEGER NOT NULL
         ) STRICT;
-        CREATE INDEX anomalies_by_start ON anomalies (start_ts);
-        CREATE INDEX anomalies_by_sensor ON anomalies (sensor, start_ts);
+        CREATE INDEX anomalies_by_start ON anomalies (start_ts, id);
+        CREATE INDEX anomalies_by_sensor ON anomalies (sensor, start_ts, id);
         CREATE INDEX anomalies_open ON anomalies (sensor) WHERE status = 'open';
 
         CREATE TABLE anomaly_events (

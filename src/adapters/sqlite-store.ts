@@ -213,6 +213,7 @@ function prepareStatements(db: Db) {
     insertOutbox: db.prepare<[string, string, OutboxQos, number]>(
       'INSERT INTO outbox (topic, payload, qos, created_at) VALUES (?, ?, ?, ?)',
     ),
+    oldestPending: db.prepare<[], number>('SELECT min(id) FROM outbox WHERE delivered_at IS NULL').pluck(),
     countPending: db.prepare<[], number>('SELECT count(*) FROM outbox WHERE delivered_at IS NULL').pluck(),
     dropOldestPending: db.prepare<[number]>(
       'DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT ?)',
@@ -336,7 +337,7 @@ export class SqliteStore {
       this.s.insertEvent.run(ev.anomalyId, seq, ev.kind, Math.round(ev.endTs), ev.score, payload);
       const outboxId = Number(this.s.insertOutbox.run(topic, payload, 1, now).lastInsertRowid);
       this.pendingOutboxId = Math.max(this.pendingOutboxId, outboxId);
-      return { recorded: { anomalyId: ev.anomalyId, seq, outboxId }, dropped: this.enforceOutboxBound() };
+      return { recorded: { anomalyId: ev.anomalyId, seq, outboxId }, dropped: this.enforceOutboxBound(outboxId) };
     });
     if (dropped > 0) {
       this.dropped += dropped;
@@ -481,7 +482,7 @@ export class SqliteStore {
     filter('status = ?', q.status);
     filter('start_ts <= ?', q.to);
     filter('end_ts >= ?', q.from);
-    const sql = `SELECT * FROM anomalies${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY start_ts DESC, id LIMIT ?`;
+    const sql = `SELECT * FROM anomalies${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY start_ts DESC, id DESC LIMIT ?`;
     let stmt = this.anomalyQueries.get(sql);
     if (stmt === undefined) {
       stmt = this.db.prepare<unknown[], AnomalyRow>(sql);
@@ -643,7 +644,11 @@ export class SqliteStore {
     }
   }
 
-  private enforceOutboxBound(): number {
+  private enforceOutboxBound(newestId: number): number {
+    // Pending rows all lie in [oldest pending id, newestId]; only when that range could exceed the
+    // bound is the exact count (a scan of the pending index) worth paying for.
+    const oldest = this.s.oldestPending.get() ?? newestId;
+    if (newestId - oldest + 1 <= this.opts.outboxMax) return 0;
     const excess = (this.s.countPending.get() ?? 0) - this.opts.outboxMax;
     if (excess <= 0) return 0;
     this.s.dropOldestPending.run(excess);

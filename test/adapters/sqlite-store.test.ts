@@ -541,3 +541,27 @@ describe('crash safety', () => {
     expect(store.loadSensorStates().get('s1')?.blob.length).toBe(512);
   });
 });
+
+// The payload contract is exercised here because recordEvent is what turns events into payloads.
+describe('alert contract', () => {
+  it('builds topics from a prefix and refuses levels that would change their shape', () => {
+    const t = topics('site/a');
+    expect(t.alerts('pump1')).toBe('site/a/alerts/pump1');
+    expect(t.state('pump1')).toBe('site/a/state/pump1');
+    expect(t.status).toBe('site/a/status');
+    expect(t.allAlerts).toBe('site/a/alerts/+');
+    expect(t.cmd('ack', 'x1')).toBe('site/a/cmd/ack/x1');
+    for (const bad of ['a/b', '+', 'x#', '']) expect(() => t.alerts(bad)).toThrow('invalid sensor');
+    for (const bad of ['', 'a//b', '/a', 'a/+', 'a/#']) expect(() => topics(bad)).toThrow('invalid topic prefix');
+  });
+
+  it('stamps daemon_id into stored payloads when configured', () => {
+    const store = open('a.db', { daemonId: 'pi-7' });
+    store.recordEvent(event('open', 'x1'), 't');
+    const payload = JSON.parse(store.committedOutbox(0, 1)[0].payload) as AlertPayload;
+    expect(payload.daemon_id).toBe('pi-7');
+    expect(Object.keys(payload).sort()).toEqual(
+      ['anomaly_id', 'channels', 'daemon_id', 'end', 'event', 'model', 'padded_fraction', 'peak_score', 'resent', 'score', 'sensor', 'seq', 'start', 'threshold', 'ts'].sort(),
+    );
+  });
+});
