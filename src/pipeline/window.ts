@@ -117,6 +117,19 @@ export class Windower {
     return this.out ?? [];
   }
 
+  /**
+   * Ends the segments of sensors whose last reading is older than `now - idleMs`, emitting their tails,
+   * so a sensor that falls silent still has its last steps scored. Meant for a periodic tick; `now` comes
+   * from the caller's clock. A sensor's next reading then starts a new segment as after any long gap.
+   */
+  flushIdle(now: number, idleMs: number): Window[] {
+    this.out = null;
+    for (const s of this.sensors.values()) {
+      if (s.learning === null && s.steps > 0 && s.lastTs < now - idleMs) this.endSegment(s);
+    }
+    return this.out ?? [];
+  }
+
   /** Drops a sensor's state; its next reading starts over with a reset. */
   forget(sensor: string): void {
     this.sensors.delete(sensor);
@@ -130,6 +143,7 @@ export class Windower {
   private learn(s: SensorWindows, r: Reading): void {
     const held = s.learning as Reading[];
     const last = held[held.length - 1];
+    // Before the grid exists there are no steps to average into: a same-time reading replaces.
     if (last !== undefined && r.ts <= last.ts) held[held.length - 1] = r;
     else held.push(r);
     if (held.length > AUTO_INTERVALS) this.finishLearning(s);
@@ -144,6 +158,7 @@ export class Windower {
 
   private place(s: SensorWindows, r: Reading): void {
     if (s.steps === 0) {
+      if (r.ts - s.lastTs > this.opts.gapResetMs) s.resetPending = true;
       this.startSegment(s, r);
       return;
     }

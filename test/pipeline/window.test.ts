@@ -126,6 +126,24 @@ describe('Windower', () => {
     expect(ws[1].startTs).toBe(T0 + 4000);
   });
 
+  it('ends idle segments on request, so a silent sensor still gets its tail', () => {
+    const w = new Windower(opts({ length: 4, hop: 4, gapResetMs: 60_000 }));
+    run(w, [...series(5), reading(T0 + 4000, 1, 'other')]);
+    expect(w.flushIdle(T0 + 4000 + 30_000, 30_000)).toEqual([]); // exactly idleMs old: not yet
+    const tails = w.flushIdle(T0 + 4001 + 30_000, 30_000);
+    expect(tails.map((x) => [x.sensor, valid(x), x.advance])).toEqual([
+      ['s', [5], 1],
+      ['other', [1], 1],
+    ]);
+    expect(w.flushIdle(T0 + 100_000, 30_000)).toEqual([]);
+    // the next reading after a long silence starts over with a reset; after a short one without
+    const [next] = run(w, [reading(T0 + 70_000, 7), reading(T0 + 71_000, 8), reading(T0 + 72_000, 9), reading(T0 + 73_000, 10)]);
+    expect(next.resetState).toBe(true);
+    expect(valid(next)).toEqual([7, 8, 9, 10]);
+    const [other] = run(w, [1, 2, 3, 4].map((i) => reading(T0 + 40_000 + i * 1000, i, 'other')));
+    expect(other.resetState).toBe(false);
+  });
+
   it('learns the interval as the median of the first 8 intervals', () => {
     const w = new Windower(opts({ intervalMs: 0, length: 4, hop: 4 }));
     const jitter = [0, 5, -5, 0, 0, 5, 0, 0, 0, 10, -10, 0]; // intervals 255 240 255 250 255 245 250 250: median 250
@@ -201,6 +219,16 @@ describe('Windower', () => {
       expect(Array.from(w.data.subarray(w.validLength))).toEqual(new Array(length - w.validLength).fill(0));
     }
     expect(replay).toEqual(rs.map((r) => r.values[0]));
+  });
+
+  it('keeps the advance invariant across segments: tails hand over every step exactly once', () => {
+    // 600 readings in runs of 50 separated by 20 s gaps (too long to fill, too short to reset)
+    const rs = Array.from({ length: 600 }, (_, i) => reading(T0 + i * 1000 + Math.floor(i / 50) * 20_000, i));
+    const ws = run(new Windower(opts({ length: 16, hop: 6, maxFillSteps: 2, gapResetMs: 60_000 })), rs, true);
+    const replay = ws.flatMap((w) => Array.from(w.data.subarray(0, w.advance)));
+    expect(replay).toEqual(rs.map((r) => r.values[0]));
+    expect(ws.filter((w) => w.resetState)).toHaveLength(1);
+    expect(ws.filter((w) => w.validLength === 16).length).toBeGreaterThan(0);
   });
 
   it('validates its options', () => {
