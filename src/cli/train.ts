@@ -1,0 +1,208 @@
+/**
+ * `anomalyd train`: trains an autoencoder on a CSV of normal data (in a worker thread) and writes
+ * models/<name>.onnx + models/<name>.json. Exit 0 on success, 2 on bad usage, 1 when training fails.
+ */
+import { basename, extname } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { CellKind } from '../model/spec.js';
+import { writeModel } from '../model/onnx-export.js';
+import { readCsvSeries } from '../train/csv.js';
+import { trainInWorker, type WorkerTrainOptions } from '../train/in-worker.js';
+import { createProgressReporter } from '../train/progress.js';
+import { TRAIN_DEFAULTS, resolveTrainOptions, type TrainProgress, type TrainResult, type TrainSeries } from '../train/trainer.js';
+
+export const TRAIN_USAGE = `Usage: anomalyd train --input FILE.csv [options]
+
+Trains a GRU or LSTM seq2seq autoencoder on recorded NORMAL data and exports it to ONNX with its
+sidecar (normalisation, calibration). The last --val-fraction of the rows (in time) is held out for
+early stopping and calibration. Training runs in a worker thread, on one core.
+
+Input:
+  --input FILE.csv          header row, one reading per row; ',' or ';' delimited
+  --timestamp-column NAME   time column (epoch ms or ISO 8601); default: timestamp, ts or time if present
+  --columns a,b             value columns, in this order (default: all but the timestamp)
+
+Model and training:
+  --cell gru|lstm           (default ${TRAIN_DEFAULTS.cell})
+  --hidden N                hidden units (default ${TRAIN_DEFAULTS.hidden})
+  --window N                window length T (default ${TRAIN_DEFAULTS.window})
+  --hop N                   rows between detector windows (default window/4)
+  --epochs N                maximum epochs (default ${TRAIN_DEFAULTS.epochs}; stops early on validation loss)
+  --batch-size N            (default ${TRAIN_DEFAULTS.batchSize})
+  --lr X                    Adam learning rate (default ${TRAIN_DEFAULTS.lr})
+  --seed N                  same seed and data give the same model (default ${TRAIN_DEFAULTS.seed})
+  --val-fraction X          (default ${TRAIN_DEFAULTS.valFraction})
+
+Output:
+  --name NAME               model name (default: the input file's name)
+  --out-dir DIR             (default models)
+  -h, --help                this help
+`;
+
+export type TrainFn = (
+  series: TrainSeries,
+  opts: WorkerTrainOptions,
+  onProgress: (p: TrainProgress) => void,
+) => Promise<TrainResult>;
+
+export interface TrainCommandIo {
+  readonly stdout: (s: string) => void;
+  readonly stderr: (s: string) => void;
+  /** Whether stderr is a terminal (progress bar) or not (one line per epoch). */
+  readonly stderrIsTTY: boolean;
+  readonly stderrColumns?: number;
+  /** Injected in tests; the worker by default. */
+  readonly train: TrainFn;
+}
+
+const defaultIo: TrainCommandIo = {
+  stdout: (s) => process.stdout.write(s),
+  stderr: (s) => process.stderr.write(s),
+  stderrIsTTY: process.stderr.isTTY,
+  stderrColumns: process.stderr.columns,
+  train: (series, opts, onProgress) => trainInWorker(series, opts, onProgress),
+};
+
+class UsageError extends Error {}
+
+const OPTIONS = {
+  input: { type: 'string' },
+  'timestamp-column': { type: 'string' },
+  columns: { type: 'string' },
+  cell: { type: 'string' },
+  hidden: { type: 'string' },
+  window: { type: 'string' },
+  hop: { type: 'string' },
+  epochs: { type: 'string' },
+  'batch-size': { type: 'string' },
+  lr: { type: 'string' },
+  seed: { type: 'string' },
+  'val-fraction': { type: 'string' },
+  name: { type: 'string' },
+  'out-dir': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+interface Plan {
+  readonly input: string;
+  readonly timestampColumn: string | undefined;
+  readonly columns: string[] | undefined;
+  readonly name: string;
+  readonly outDir: string;
+  readonly opts: WorkerTrainOptions;
+}
+
+function numberFlag(text: string | undefined, flag: string, integer: boolean): number | undefined {
+  if (text === undefined) return undefined;
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v) || (integer && !Number.isInteger(v))) {
+    throw new UsageError(`--${flag}: expected ${integer ? 'an integer' : 'a number'}, got '${text}'`);
+  }
+  return v;
+}
+
+function cellFlag(raw: string | undefined): CellKind | undefined {
+  if (raw === undefined || raw === 'gru' || raw === 'lstm') return raw;
+  throw new UsageError(`--cell: expected gru or lstm, got '${raw}'`);
+}
+
+/** A model name from the input file: letters, digits, '.', '_' and '-' only (it becomes a file name). */
+export function defaultModelName(input: string): string {
+  const stem = basename(input, extname(input)).replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').replace(/-+$/, '');
+  return stem === '' ? 'model' : stem;
+}
+
+function plan(argv: string[]): Plan | 'help' {
+  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
+  if (values.help === true) return 'help';
+  if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
+  if (values.input === undefined) throw new UsageError('--input FILE.csv is required');
+  const opts: WorkerTrainOptions = {
+    cell: cellFlag(values.cell),
+    hidden: numberFlag(values.hidden, 'hidden', true),
+    window: numberFlag(values.window, 'window', true),
+    hop: numberFlag(values.hop, 'hop', true),
+    epochs: numberFlag(values.epochs, 'epochs', true),
+    batchSize: numberFlag(values['batch-size'], 'batch-size', true),
+    lr: numberFlag(values.lr, 'lr', false),
+    seed: numberFlag(values.seed, 'seed', true),
+    valFraction: numberFlag(values['val-fraction'], 'val-fraction', false),
+    source: basename(values.input),
+  };
+  try {
+    resolveTrainOptions(opts);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const columns = values.columns?.split(',').map((c) => c.trim()).filter((c) => c !== '');
+  return {
+    input: values.input,
+    timestampColumn: values['timestamp-column'],
+    columns,
+    name: values.name ?? defaultModelName(values.input),
+    outDir: values['out-dir'] ?? 'models',
+    opts,
+  };
+}
+
+export async function trainCommand(argv: string[], io: Partial<TrainCommandIo> = {}): Promise<number> {
+  const { stdout, stderr, stderrIsTTY, stderrColumns, train } = { ...defaultIo, ...io };
+  let p: Plan | 'help';
+  try {
+    p = plan(argv);
+  } catch (err) {
+    // parseArgs throws TypeErrors with a readable message for unknown flags and missing values.
+    if (err instanceof UsageError || err instanceof TypeError) {
+      stderr(`train: ${err.message}\n\n${TRAIN_USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+  if (p === 'help') {
+    stdout(TRAIN_USAGE);
+    return 0;
+  }
+  const reporter = createProgressReporter({ write: stderr, isTTY: stderrIsTTY, columns: stderrColumns });
+  try {
+    const series = await readCsvSeries(p.input, {
+      ...(p.timestampColumn !== undefined ? { timestampColumn: p.timestampColumn } : {}),
+      ...(p.columns !== undefined ? { valueColumns: p.columns } : {}),
+    });
+    const rows = series.rows;
+    stderr(`train: ${rows} rows x ${series.channels.length} channels (${series.channels.join(', ')}) from ${p.input}\n`);
+    const result = await train(series, p.opts, (progress) => reporter.update(progress));
+    reporter.finish();
+    const { onnxPath, sidecarPath } = await writeModel(
+      p.outDir,
+      {
+        name: p.name,
+        cell: result.params.cell,
+        hidden: result.params.hidden,
+        channels: result.channels,
+        window: result.window,
+        normalisation: result.normalisation,
+        calibration: result.calibration,
+        training: result.training,
+      },
+      result.params,
+    );
+    stdout(summary(result, onnxPath, sidecarPath));
+    return 0;
+  } catch (err) {
+    reporter.finish();
+    stderr(`train: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+function summary(r: TrainResult, onnxPath: string, sidecarPath: string): string {
+  const t = r.training;
+  return [
+    `model     ${onnxPath}`,
+    `sidecar   ${sidecarPath}`,
+    `training  ${t.epochs} epochs (best ${r.bestEpoch}${r.stoppedEarly ? ', stopped early' : ''}), ${t.trainWindows} train / ${t.valWindows} validation windows, ${t.seconds.toFixed(1)} s`,
+    `loss      validation ${t.initialValLoss.toPrecision(4)} -> ${t.finalValLoss.toPrecision(4)}, training ${t.finalTrainLoss.toPrecision(4)}`,
+    `calib     ln(err) mean ${r.calibration.logErrMean.toFixed(3)} std ${r.calibration.logErrStd.toFixed(3)}, threshold ${r.calibration.threshold}`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,105 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultModelName, trainCommand, type TrainCommandIo } from '../../src/cli/train.js';
+import { loadSidecar } from '../../src/model/sidecar.js';
+import { trainModel } from '../../src/train/trainer.js';
+
+let dir: string;
+let csv: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'anomalyd-train-cli-'));
+  const lines = ['ts;temp;hum'];
+  for (let t = 0; t < 400; t++) lines.push(`${1_700_000_000_000 + t * 1000};${(20 + Math.sin(t / 5)).toFixed(4)};${(50 + Math.cos(t / 5)).toFixed(4)}`);
+  csv = join(dir, 'boiler room.csv');
+  await writeFile(csv, `${lines.join('\n')}\n`);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function io(): { io: Partial<TrainCommandIo>; out: () => string; err: () => string } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    io: {
+      stdout: (s) => out.push(s),
+      stderr: (s) => err.push(s),
+      stderrIsTTY: false,
+      // In-process: the worker entry only exists in the build (its own test covers it).
+      train: (series, opts, onProgress) => Promise.resolve(trainModel(series, opts, onProgress)),
+    },
+    out: () => out.join(''),
+    err: () => err.join(''),
+  };
+}
+
+const SMALL = ['--hidden', '4', '--window', '8', '--hop', '2', '--epochs', '2', '--batch-size', '16'];
+
+describe('anomalyd train', () => {
+  it('trains from a CSV and writes a loadable model and sidecar', async () => {
+    const t = io();
+    const outDir = join(dir, 'models');
+    const code = await trainCommand(['--input', csv, '--cell', 'lstm', '--columns', 'hum,temp', '--out-dir', outDir, ...SMALL], t.io);
+    expect(t.err()).not.toMatch(/train: (?!\d+ rows)/);
+    expect(code).toBe(0);
+    const sidecarPath = join(outDir, 'boiler-room.json');
+    expect(existsSync(join(outDir, 'boiler-room.onnx'))).toBe(true);
+    const sidecar = loadSidecar(sidecarPath);
+    expect(sidecar.cell).toBe('lstm');
+    expect(sidecar.channels).toEqual(['hum', 'temp']);
+    expect(sidecar.window).toBe(8);
+    expect(sidecar.training.rows).toBe(400);
+    expect(sidecar.training.source).toBe('boiler room.csv');
+    expect(sidecar.normalisation.mean[0]).toBeGreaterThan(45); // hum first, as asked
+    expect(t.out()).toContain(sidecarPath);
+    expect(t.err().match(/^epoch \d+\/2 /gm)).toHaveLength(sidecar.training.epochs);
+    expect(JSON.parse(await readFile(sidecarPath, 'utf8'))).toMatchObject({ format: 'anomalyd-model', name: 'boiler-room' });
+  });
+
+  it('prints help and exits 0', async () => {
+    const t = io();
+    expect(await trainCommand(['--help'], t.io)).toBe(0);
+    expect(t.out()).toContain('Usage: anomalyd train');
+  });
+
+  it.each([
+    [['--window', '8'], /--input FILE.csv is required/],
+    [['--input', 'x.csv', '--cell', 'rnn'], /--cell: expected gru or lstm/],
+    [['--input', 'x.csv', '--hidden', '3.5'], /--hidden: expected an integer/],
+    [['--input', 'x.csv', '--lr', 'fast'], /--lr: expected a number/],
+    [['--input', 'x.csv', '--hop', '100', '--window', '8'], /hop: must be an integer in 1\.\.8/],
+    [['--input', 'x.csv', '--bogus'], /bogus/],
+  ])('rejects bad usage %j with exit 2', async (argv, message) => {
+    const t = io();
+    expect(await trainCommand(argv, t.io)).toBe(2);
+    expect(t.err()).toMatch(message);
+  });
+
+  it('exits 1 with the line number when the CSV is bad', async () => {
+    const bad = join(dir, 'bad.csv');
+    await writeFile(bad, 'ts,v\n1,1\n2,oops\n');
+    const t = io();
+    expect(await trainCommand(['--input', bad, ...SMALL], t.io)).toBe(1);
+    expect(t.err()).toMatch(/bad\.csv:3: column 'v'/);
+  });
+
+  it('exits 1 when the series is too short for the window', async () => {
+    const short = join(dir, 'short.csv');
+    await writeFile(short, 'v\n1\n2\n3\n');
+    const t = io();
+    expect(await trainCommand(['--input', short, '--out-dir', join(dir, 'none'), ...SMALL], t.io)).toBe(1);
+    expect(t.err()).toMatch(/too short/);
+    expect(existsSync(join(dir, 'none'))).toBe(false);
+  });
+});
+
+describe('defaultModelName', () => {
+  it('makes a safe file name from the input path', () => {
+    expect(defaultModelName('/data/Boiler Room (2024).csv')).toBe('Boiler-Room-2024');
+    expect(defaultModelName('_.csv')).toBe('model');
+  });
+});
