@@ -21,22 +21,27 @@ Common options:
 Run 'anomalyd <command> --help' for a command's options.
 `;
 
-type Command = (argv: string[]) => Promise<number>;
+import type { CommandContext } from './cli/context.js';
+
+type Command = (argv: string[], ctx: CommandContext) => Promise<number>;
+
+const ctx: CommandContext = {
+  stdout: (s) => void process.stdout.write(s),
+  stderr: (s) => void process.stderr.write(s),
+  env: process.env,
+  exit: (code) => process.exit(code),
+};
 
 const commands: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./cli/run.js')).runCommand,
   demo: async () => (await import('./cli/demo.js')).demoCommand,
-  train: async () => (await import('./cli/train.js')).trainCommand,
+  train: async () => {
+    const { trainCommand } = await import('./cli/train.js');
+    return (argv) => trainCommand(argv);
+  },
   'check-config': async () => {
     const { checkConfigCommand } = await import('./cli/check-config.js');
-    return (argv) =>
-      Promise.resolve(
-        checkConfigCommand(argv, {
-          stdout: (s) => process.stdout.write(s),
-          stderr: (s) => process.stderr.write(s),
-          env: process.env,
-        }),
-      );
+    return (argv, c) => Promise.resolve(checkConfigCommand(argv, c));
   },
 };
 
@@ -59,7 +64,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const command = await load();
-  return command(args);
+  return command(args, ctx);
 }
 
 main(process.argv.slice(2)).then(

@@ -11,6 +11,8 @@ export interface InferenceOptions {
    * been seen so far (no look-ahead) lets one model serve sensors on wildly different scales.
    */
   readonly normHorizon: number;
+  /** A failed model call drops its windows (they are counted) instead of ending the stream. */
+  readonly onError?: (err: unknown, windows: readonly Window[]) => void;
 }
 
 /** Per-sensor state carried from window to window. Serialisable for checkpoints. */
@@ -73,7 +75,14 @@ export class InferenceEngine {
       windows$.pipe(
         bufferTime(this.opts.batchTickMs, null, this.opts.maxBatch),
         filter((batch) => batch.length > 0),
-        concatMap((batch) => from(this.run(batch))),
+        concatMap((batch) =>
+          from(
+            this.run(batch).catch((err: unknown) => {
+              this.opts.onError?.(err, batch);
+              return [] as WindowResult[];
+            }),
+          ),
+        ),
         mergeMap((results) => from(results)),
       );
   }
@@ -209,14 +218,14 @@ export class InferenceEngine {
     const x = buf.x.subarray(0, T * B * C);
     x.fill(0);
     for (let b = 0; b < B; b++) {
-      const w = group[b]!;
-      const s = states[b]!;
+      const w = group[b];
+      const s = states[b];
       if (!s.normInitialised) initNorm(s, w);
       for (let c = 0; c < C; c++) {
-        const mean = s.mean[c]!;
-        const std = stdOf(s.variance[c]!, mean);
+        const mean = s.mean[c];
+        const std = stdOf(s.variance[c], mean);
         for (let t = 0; t < w.validLength; t++) {
-          x[(t * B + b) * C + c] = (w.data[t * C + c]! - mean) / std;
+          x[(t * B + b) * C + c] = (w.data[t * C + c] - mean) / std;
         }
       }
       buf.seqLens[b] = BigInt(w.validLength);
@@ -236,21 +245,21 @@ export class InferenceEngine {
 
     const results: WindowResult[] = new Array<WindowResult>(B);
     for (let b = 0; b < B; b++) {
-      const w = group[b]!;
-      const s = states[b]!;
+      const w = group[b];
+      const s = states[b];
       const L = w.validLength;
       const channelErrors = new Array<number>(C).fill(0);
       let total = 0;
       for (let t = 0; t < L; t++) {
         for (let c = 0; c < C; c++) {
           const i = (t * B + b) * C + c;
-          const d = out.recon[i]! - x[i]!;
+          const d = out.recon[i] - x[i];
           channelErrors[c] += d * d;
         }
       }
       for (let c = 0; c < C; c++) {
-        total += channelErrors[c]!;
-        channelErrors[c] = channelErrors[c]! / L;
+        total += channelErrors[c];
+        channelErrors[c] = channelErrors[c] / L;
       }
       const reconError = total / (L * C);
 
@@ -258,7 +267,7 @@ export class InferenceEngine {
       if (!w.resetState && s.prevPred && s.prevNextIndex >= 0 && s.prevNextIndex < L) {
         let e = 0;
         for (let c = 0; c < C; c++) {
-          const d = s.prevPred[c]! - x[(s.prevNextIndex * B + b) * C + c]!;
+          const d = s.prevPred[c] - x[(s.prevNextIndex * B + b) * C + c];
           e += d * d;
         }
         predError = e / C;
@@ -286,10 +295,10 @@ function initNorm(s: SensorInferenceState, w: Window): void {
   const C = w.channels.length;
   for (let c = 0; c < C; c++) {
     let sum = 0;
-    for (let t = 0; t < w.validLength; t++) sum += w.data[t * C + c]!;
+    for (let t = 0; t < w.validLength; t++) sum += w.data[t * C + c];
     const mean = sum / w.validLength;
     let sq = 0;
-    for (let t = 0; t < w.validLength; t++) sq += (w.data[t * C + c]! - mean) ** 2;
+    for (let t = 0; t < w.validLength; t++) sq += (w.data[t * C + c] - mean) ** 2;
     s.mean[c] = mean;
     s.variance[c] = sq / w.validLength;
   }
@@ -310,15 +319,15 @@ function updateNorm(s: SensorInferenceState, w: Window, horizon: number): void {
   s.normCount += n;
   for (let c = 0; c < C; c++) {
     let sum = 0;
-    for (let t = 0; t < n; t++) sum += w.data[t * C + c]!;
+    for (let t = 0; t < n; t++) sum += w.data[t * C + c];
     const m = sum / n;
     let sq = 0;
-    for (let t = 0; t < n; t++) sq += (w.data[t * C + c]! - m) ** 2;
+    for (let t = 0; t < n; t++) sq += (w.data[t * C + c] - m) ** 2;
     const v = sq / n;
-    const oldMean = s.mean[c]!;
+    const oldMean = s.mean[c];
     const newMean = oldMean + alpha * (m - oldMean);
     // Mixture variance: within-chunk spread plus the shift of the chunk's mean.
-    s.variance[c] = (1 - alpha) * (s.variance[c]! + (oldMean - newMean) ** 2) + alpha * (v + (m - newMean) ** 2);
+    s.variance[c] = (1 - alpha) * (s.variance[c] + (oldMean - newMean) ** 2) + alpha * (v + (m - newMean) ** 2);
     s.mean[c] = newMean;
   }
 }

@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+// Reproduces the models shipped in models/ (gru.onnx/json and lstm.onnx/json) with the project's own
+// trainer: `npm run train:models` (builds first). Deterministic: same code + seed = same weights.
+//
+// Data: the built-in simulator's NORMAL behaviour (no anomalies) for its three sensor kinds
+// (temperature with a daily cycle, vibration RMS, motor current with a duty cycle), 1 Hz. Each sensor's
+// history is standardised on its own (the detector normalises every sensor by its own running statistics
+// too), then the three are interleaved in blocks so the validation split (the last 20 %) holds all kinds.
+// The result is a generic one-channel model for standardised sensor signals, shared by every sensor.
+import { parseArgs } from 'node:util';
+import { Simulator } from '../dist/sim/simulator.js';
+import { trainModel } from '../dist/train/trainer.js';
+import { writeModel } from '../dist/model/onnx-export.js';
+import { createProgressReporter } from '../dist/train/progress.js';
+
+const { values } = parseArgs({
+  options: {
+    cells: { type: 'string', default: 'gru,lstm' },
+    rows: { type: 'string', default: '12000' },
+    blocks: { type: 'string', default: '5' },
+    epochs: { type: 'string', default: '25' },
+    seed: { type: 'string', default: '20261125' },
+    'out-dir': { type: 'string', default: 'models' },
+  },
+});
+const rows = Number(values.rows);
+const blocks = Number(values.blocks);
+const seed = Number(values.seed);
+const START = Date.UTC(2026, 0, 1);
+
+const sim = new Simulator({ seed, startTs: START, intervalMs: 1000, anomalies: 'none' });
+const sensors = ['temperature', 'vibration', 'motor_current'];
+const standardised = sensors.map((name) => {
+  const s = sim.series(name, rows);
+  let mean = 0;
+  for (const v of s) mean += v;
+  mean /= s.length;
+  let sq = 0;
+  for (const v of s) sq += (v - mean) ** 2;
+  const std = Math.sqrt(sq / s.length) || 1;
+  return s.map((v) => (v - mean) / std);
+});
+const blockLen = Math.floor(rows / blocks);
+const values64 = new Float64Array(blockLen * blocks * sensors.length);
+let o = 0;
+for (let b = 0; b < blocks; b++) {
+  for (const s of standardised) {
+    values64.set(s.subarray(b * blockLen, (b + 1) * blockLen), o);
+    o += blockLen;
+  }
+}
+
+for (const cell of values.cells.split(',')) {
+  const progress = createProgressReporter({ write: (s) => process.stderr.write(s), isTTY: process.stderr.isTTY === true, columns: process.stderr.columns });
+  const t0 = Date.now();
+  const result = trainModel(
+    { channels: ['value'], values: values64 },
+    { cell, hidden: 32, window: 64, hop: 16, epochs: Number(values.epochs), seed, source: `simulator normal data (seed ${seed}, ${sensors.join(', ')}; ${rows} rows each at 1 Hz, standardised per sensor)` },
+    (p) => progress.update(p),
+  );
+  progress.finish();
+  const { onnxPath, sidecarPath } = await writeModel(
+    values['out-dir'],
+    {
+      name: cell,
+      cell,
+      hidden: 32,
+      channels: result.channels,
+      window: result.window,
+      normalisation: result.normalisation,
+      calibration: result.calibration,
+      training: result.training,
+    },
+    result.params,
+  );
+  const first = result.losses[0];
+  const last = result.losses.at(-1);
+  console.log(
+    `${cell}: ${result.losses.length} epochs in ${((Date.now() - t0) / 1000).toFixed(1)} s, val loss ${first?.val.toFixed(4)} -> ${result.training.finalValLoss.toFixed(4)} (initial ${result.training.initialValLoss.toFixed(4)}), calibration logErr ${result.calibration.logErrMean.toFixed(3)} ± ${result.calibration.logErrStd.toFixed(3)}; wrote ${onnxPath}, ${sidecarPath}`,
+  );
+  void last;
+}

@@ -1,0 +1,95 @@
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { maskSecrets } from '../config/mask.js';
+import { createLogger, type Logger } from '../log.js';
+import { Daemon } from '../daemon.js';
+import type { CommandContext } from './context.js';
+
+export const RUN_USAGE = `Usage: anomalyd run [--config PATH]
+
+Starts the detector: subscribes to the configured MQTT topics, scores every sensor's windows with the
+stateful autoencoder, stores anomalies in SQLite and publishes alerts.
+
+Options:
+  -c, --config PATH   config file (default: $ANOMALYD_CONFIG, else config/default.yaml)
+  -h, --help          this help
+
+Signals: SIGTERM or SIGINT stop gracefully within shutdown.deadlineMs (exit 0); a second signal forces exit 1.
+`;
+
+/** Loads and validates the config, printing every error; null when invalid. */
+export function loadConfigOrReport(path: string | undefined, ctx: CommandContext): Config | null {
+  const res = loadConfig({ env: ctx.env, ...(path !== undefined ? { path } : {}) });
+  if (!res.ok) {
+    ctx.stderr(`anomalyd: invalid configuration${res.file ? ` (${res.file})` : ''}:\n`);
+    for (const e of res.errors) ctx.stderr(`  ${e}\n`);
+    return null;
+  }
+  return res.config;
+}
+
+export async function runCommand(argv: string[], ctx: CommandContext): Promise<number> {
+  let values: { config?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    }));
+  } catch (err) {
+    ctx.stderr(`anomalyd run: ${(err as Error).message}\n\n${RUN_USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    ctx.stdout(RUN_USAGE);
+    return 0;
+  }
+  const config = loadConfigOrReport(values.config, ctx);
+  if (!config) return 2;
+  const logger = createLogger(config.log.level);
+  logger.debug({ config: maskSecrets(config) }, 'effective config');
+  return runDaemonUntilSignal(new Daemon({ config, logger }), logger, ctx);
+}
+
+/**
+ * Starts the daemon and waits for SIGTERM/SIGINT; stops gracefully and resolves to the exit code.
+ * A second signal while stopping forces exit 1 through the context.
+ */
+export async function runDaemonUntilSignal(daemon: Daemon, logger: Logger, ctx: CommandContext, onReady?: () => Promise<void>): Promise<number> {
+  let stopRequested: (signal: NodeJS.Signals) => void = () => undefined;
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    stopRequested = resolve;
+  });
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    if (signals === 1) {
+      logger.info({ signal }, 'stopping');
+      stopRequested(signal);
+    } else {
+      logger.warn({ signal }, 'second signal: forcing exit');
+      logger.flush();
+      ctx.exit(1);
+    }
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    try {
+      await Promise.race([daemon.start(), stopSignal]);
+    } catch (err) {
+      logger.fatal({ err }, 'could not start');
+      await daemon.stop();
+      return 1;
+    }
+    if (onReady) await Promise.race([onReady(), stopSignal]);
+    await stopSignal;
+    const clean = await daemon.stop();
+    return clean ? 0 : 1;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
+  }
+}

@@ -1,0 +1,437 @@
+/**
+ * The composition root: builds the adapters and the pipeline from a frozen Config, and starts and stops
+ * them in order. It never calls process.exit; main.ts owns the process.
+ */
+import { mkdirSync, existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve, isAbsolute } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import { Subject, Subscription, mergeMap, EMPTY, type Observable } from 'rxjs';
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import { resolveMqttConnection } from './config/derived.js';
+import type { RawMessage, Reading, SensorStatus } from './contract/types.js';
+import { topics as buildTopics, type Topics, type SensorStatePayload } from './contract/alerts.js';
+import { EmbeddedBroker } from './adapters/broker.js';
+import { MqttAdapter } from './adapters/mqtt.js';
+import { OnnxModel } from './adapters/onnx-runner.js';
+import { SqliteStore } from './adapters/sqlite-store.js';
+import { OutboxPublisher } from './adapters/outbox-publisher.js';
+import { compileSensorPattern } from './pipeline/topic.js';
+import { MessageParser, parseMessages } from './pipeline/parse.js';
+import { RejectionCounter } from './pipeline/rejections.js';
+import { Windower, windowReadings } from './pipeline/window.js';
+import { InferenceEngine, type SensorInferenceSnapshot } from './pipeline/infer.js';
+import { ScoringRegistry, scoreWindows, type ScoreOutput } from './pipeline/score.js';
+
+export interface DaemonOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+export interface DaemonCounters {
+  messages: number;
+  readings: number;
+  rejected: number;
+  windows: number;
+  droppedWindows: number;
+  events: number;
+}
+
+const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DB_FILE = 'anomalyd.db';
+const HOUSEKEEPING_MS = 10_000;
+
+/** A relative model dir is looked up from the working directory, then from the package (for installed copies). */
+export function resolveModelDir(dir: string): string {
+  if (isAbsolute(dir)) return dir;
+  const fromCwd = resolve(dir);
+  if (existsSync(fromCwd)) return fromCwd;
+  return resolve(PACKAGE_ROOT, dir);
+}
+
+export function modelSidecarPath(config: Config): string {
+  const name = config.model.name ?? config.model.cell;
+  return join(resolveModelDir(config.model.dir), `${name}.json`);
+}
+
+interface SensorCheckpoint {
+  readonly inference: SensorInferenceSnapshot | null;
+  readonly scoring: unknown;
+}
+
+export class Daemon {
+  readonly counters: DaemonCounters = { messages: 0, readings: 0, rejected: 0, windows: 0, droppedWindows: 0, events: 0 };
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly topics: Topics;
+  private broker: EmbeddedBroker | null = null;
+  private mqtt: MqttAdapter | null = null;
+  private model: OnnxModel | null = null;
+  private store: SqliteStore | null = null;
+  private publisher: OutboxPublisher | null = null;
+  private engine: InferenceEngine | null = null;
+  private scoring: ScoringRegistry | null = null;
+  private readonly rejections = new RejectionCounter();
+  private readonly flushedRejections = new Map<string, number>();
+  private input: Subject<RawMessage> | null = null;
+  private feed: Subscription | null = null;
+  private pipeline: Subscription | null = null;
+  private pipelineDone: Promise<void> = Promise.resolve();
+  private readonly sensorStatus = new Map<string, SensorStatus>();
+  private housekeeping: NodeJS.Timeout | null = null;
+  private checkpointTimer: NodeJS.Timeout | null = null;
+  private started = false;
+  private stopping: Promise<boolean> | null = null;
+
+  constructor(private readonly opts: DaemonOptions) {
+    this.log = opts.logger.child({ module: 'daemon' });
+    this.now = opts.now ?? Date.now;
+    this.topics = buildTopics(opts.config.mqtt.topicPrefix);
+  }
+
+  /** The embedded broker's URL, when there is one (its port may have been chosen by the OS). */
+  get brokerUrl(): string | null {
+    return this.broker ? this.broker.url : null;
+  }
+
+  get database(): SqliteStore | null {
+    return this.store;
+  }
+
+  /** Starts everything; on failure, stops what was started and rethrows. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    const t0 = this.now();
+    try {
+      await this.startAll();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    this.log.info({ ms: this.now() - t0, model: this.model?.id, mqtt: this.mqttUrl() }, 'ready');
+  }
+
+  private mqttUrl(): string {
+    return resolveMqttConnection(this.opts.config, hostname(), this.broker?.port).url;
+  }
+
+  private async startAll(): Promise<void> {
+    const { config, logger } = this.opts;
+    const dataDir = resolve(config.dataDir);
+    mkdirSync(dataDir, { recursive: true });
+    this.store = SqliteStore.open(join(dataDir, DB_FILE), {
+      commitIntervalMs: config.store.commitIntervalMs,
+      outboxMax: config.alerts.outboxMax,
+      logger: logger.child({ module: 'store' }),
+      now: this.now,
+      daemonId: hostname(),
+    });
+
+    const sidecarPath = modelSidecarPath(config);
+    if (!existsSync(sidecarPath)) {
+      throw new Error(`model not found: ${sidecarPath} (set model.dir / model.name, or train one with 'anomalyd train')`);
+    }
+    const model = await OnnxModel.load(sidecarPath);
+    this.model = model;
+    if (model.sidecar.window !== config.window.length) {
+      this.log.warn({ model: model.id, modelWindow: model.sidecar.window, window: config.window.length }, 'window.length differs from the window the model was trained on');
+    }
+
+    this.engine = new InferenceEngine(() => model, {
+      batchTickMs: config.model.batchTickMs,
+      maxBatch: config.model.maxBatch,
+      normHorizon: 3600,
+      onError: (err, windows) => {
+        this.counters.droppedWindows += windows.length;
+        this.log.error({ err, windows: windows.length }, 'model call failed; windows dropped');
+      },
+    });
+    this.scoring = new ScoringRegistry({
+      score: { mode: config.score.mode, shortWindow: config.score.shortWindow, longWindow: config.score.longWindow, priorWeight: config.score.priorWeight },
+      threshold: config.score.threshold,
+      alerts: config.alerts,
+      priorFor: () => ({ logErrMean: model.sidecar.calibration.logErrMean, logErrStd: model.sidecar.calibration.logErrStd }),
+      newId: randomUUID,
+    });
+    this.restoreCheckpoints();
+
+    if (config.broker.enabled && config.mqtt.url === null) {
+      this.broker = new EmbeddedBroker({
+        host: config.broker.host,
+        port: config.broker.port,
+        username: config.broker.username,
+        password: config.broker.password,
+        logger: logger.child({ module: 'broker' }),
+      });
+      await this.broker.start();
+    }
+
+    const conn = resolveMqttConnection(config, hostname(), this.broker?.port);
+    const mqtt = new MqttAdapter({
+      url: conn.url,
+      username: conn.username,
+      password: conn.password,
+      ca: config.mqtt.ca,
+      cert: config.mqtt.cert,
+      key: config.mqtt.key,
+      clientId: conn.clientId,
+      clean: config.mqtt.clean,
+      qos: config.mqtt.qos,
+      keepaliveSec: config.mqtt.keepaliveSec,
+      topics: config.ingest.topics,
+      statusTopic: this.topics.status,
+      logger: logger.child({ module: 'mqtt' }),
+      now: this.now,
+    });
+    this.mqtt = mqtt;
+
+    this.input = new Subject<RawMessage>();
+    this.pipelineDone = this.startPipeline(this.input);
+    this.feed = mqtt.messages$.subscribe((m) => this.input?.next(m));
+    await mqtt.start();
+
+    this.publisher = new OutboxPublisher(this.store, (topic, payload, o) => mqtt.publish(topic, payload, o), {
+      logger: logger.child({ module: 'outbox' }),
+      retryMinMs: 250,
+      retryMaxMs: 10_000,
+    });
+    this.publisher.start();
+
+    this.housekeeping = setInterval(() => this.houseKeep(), HOUSEKEEPING_MS);
+    this.housekeeping.unref();
+    this.checkpointTimer = setInterval(() => this.checkpoint(), config.store.checkpointIntervalMs);
+    this.checkpointTimer.unref();
+  }
+
+  private startPipeline(input: Observable<RawMessage>): Promise<void> {
+    const { config } = this.opts;
+    const parser = new MessageParser({
+      sensorOf: compileSensorPattern(config.ingest.sensorPattern),
+      maxPayloadBytes: config.ingest.maxPayloadBytes,
+      maxFutureMs: config.ingest.maxFutureMs,
+      outOfOrderToleranceMs: config.ingest.outOfOrderToleranceMs,
+      maxReadingsPerMessage: config.ingest.maxReadingsPerMessage,
+      longBurst: config.ingest.longBurst,
+      window: config.window.length,
+    });
+    const windower = new Windower({
+      length: config.window.length,
+      hop: config.window.hop,
+      intervalMs: config.window.intervalMs,
+      maxFillSteps: config.window.maxFillSteps,
+      gapResetMs: config.window.gapResetMs,
+    });
+    const engine = this.engine!;
+    const scoring = this.scoring!;
+    return new Promise<void>((done) => {
+      this.pipeline = input
+        .pipe(
+          parseMessages(parser),
+          mergeMap((res): readonly Reading[] | Observable<never> => {
+            this.counters.messages++;
+            if (res.kind === 'rejected') {
+              this.counters.rejected++;
+              this.rejections.record(res.rejection);
+              return EMPTY;
+            }
+            for (const r of res.rejections) {
+              this.counters.rejected++;
+              this.rejections.record(r);
+            }
+            this.counters.readings += res.readings.length;
+            return res.readings;
+          }),
+          windowReadings(windower),
+          engine.operator(),
+          scoreWindows(scoring),
+        )
+        .subscribe({
+          next: (out) => this.onScored(out),
+          error: (err: unknown) => {
+            this.log.fatal({ err }, 'pipeline failed');
+            done();
+          },
+          complete: () => done(),
+        });
+    });
+  }
+
+  /** Store, then alert: the event is committed (by the store's group commit) before the outbox publishes it. */
+  private onScored(out: ScoreOutput): void {
+    this.counters.windows++;
+    const store = this.store;
+    if (!store) return;
+    const sensor = out.scored.result.window.sensor;
+    for (const ev of out.events) {
+      try {
+        store.recordEvent(ev, this.topics.alerts(sensor));
+        this.counters.events++;
+      } catch (err) {
+        this.log.error({ err, sensor, anomalyId: ev.anomalyId, kind: ev.kind }, 'could not record anomaly event');
+      }
+    }
+    const scoring = this.scoring!;
+    const lifecycle = scoring.lifecycleFor(sensor);
+    const status: SensorStatus = scoring.learning(sensor) ? 'learning' : lifecycle.status === 'anomalous' ? 'anomalous' : 'ok';
+    if (this.sensorStatus.get(sensor) !== status) {
+      this.sensorStatus.set(sensor, status);
+      const payload: SensorStatePayload = {
+        status,
+        since: new Date(out.scored.result.window.endTs).toISOString(),
+        ...(lifecycle.anomalyId !== null && status === 'anomalous' ? { anomaly_id: lifecycle.anomalyId } : {}),
+      };
+      this.log.info({ sensor, status }, 'sensor status');
+      this.mqtt?.publish(this.topics.state(sensor), JSON.stringify(payload), { qos: 1, retain: true }).catch((err: unknown) => {
+        this.log.warn({ err, sensor }, 'could not publish sensor state');
+      });
+    }
+  }
+
+  private houseKeep(): void {
+    for (const line of this.rejections.drainLogLines(this.now())) {
+      this.log.warn({ reason: line.reason, sensor: line.sensor, count: line.count, example: line.example }, 'readings rejected');
+    }
+    try {
+      // The store adds counts up; hand it only what is new since the last flush.
+      const deltas = [];
+      for (const r of this.rejections.snapshot()) {
+        const key = `${r.reason}\u0000${r.sensor ?? ''}`;
+        const delta = r.count - (this.flushedRejections.get(key) ?? 0);
+        if (delta > 0) {
+          deltas.push({ ...r, count: delta });
+          this.flushedRejections.set(key, r.count);
+        }
+      }
+      if (deltas.length > 0) this.store?.addRejections(deltas);
+    } catch (err) {
+      this.log.warn({ err }, 'could not store rejection counters');
+    }
+  }
+
+  private restoreCheckpoints(): void {
+    const store = this.store!;
+    const engine = this.engine!;
+    const maxAge = this.opts.config.store.checkpointMaxAgeMs;
+    const now = this.now();
+    const calibrators: Record<string, unknown> = {};
+    const lifecycles: Record<string, unknown> = {};
+    let restored = 0;
+    let stale = 0;
+    for (const [sensor, { blob, updatedAt }] of store.loadSensorStates()) {
+      if (now - updatedAt > maxAge) {
+        stale++;
+        continue;
+      }
+      try {
+        const cp = JSON.parse(blob.toString('utf8')) as SensorCheckpoint;
+        const scoring = cp.scoring as { calibrator?: unknown; lifecycle?: unknown } | null;
+        if (cp.inference && cp.inference.modelId === this.model?.id) engine.restore(sensor, cp.inference);
+        if (scoring?.calibrator) calibrators[sensor] = scoring.calibrator;
+        if (scoring?.lifecycle) lifecycles[sensor] = scoring.lifecycle;
+        restored++;
+      } catch (err) {
+        this.log.warn({ err, sensor }, 'unreadable checkpoint ignored');
+      }
+    }
+    const dropped = this.scoring!.restore({ calibrators, lifecycles });
+    if (restored + stale > 0) this.log.info({ restored, stale, dropped }, 'sensor checkpoints');
+  }
+
+  /** Saves each sensor's hidden state, normalisation and score state. */
+  checkpoint(): void {
+    const store = this.store;
+    const engine = this.engine;
+    const scoring = this.scoring;
+    if (!store || !engine || !scoring) return;
+    try {
+      const snap = scoring.toJSON();
+      const now = this.now();
+      const rows = [];
+      const sensors = new Set<string>([...engine.sensors(), ...Object.keys(snap.lifecycles)]);
+      for (const sensor of sensors) {
+        const cp: SensorCheckpoint = {
+          inference: engine.snapshot(sensor),
+          scoring: { calibrator: snap.calibrators[sensor] ?? null, lifecycle: snap.lifecycles[sensor] ?? null },
+        };
+        rows.push({ sensor, blob: Buffer.from(JSON.stringify(cp)), updatedAt: now });
+      }
+      store.saveSensorStates(rows);
+    } catch (err) {
+      this.log.warn({ err }, 'checkpoint failed');
+    }
+  }
+
+  /**
+   * Stops in reverse order within the shutdown deadline: input, pipeline drain, checkpoint + flush,
+   * outbox, MQTT (offline status), broker, model, database. Idempotent; never throws. Resolves to
+   * false when something failed to stop cleanly (main turns that into exit code 1).
+   */
+  stop(): Promise<boolean> {
+    this.stopping ??= this.stopAll();
+    return this.stopping;
+  }
+
+  private async stopAll(): Promise<boolean> {
+    let clean = true;
+    const step = async (what: string, fn: () => unknown): Promise<void> => {
+      try {
+        await fn();
+      } catch (err) {
+        clean = false;
+        this.log.error({ err }, `stop: ${what} failed`);
+      }
+    };
+    const deadline = this.now() + this.opts.config.shutdown.deadlineMs;
+    const left = (): number => Math.max(0, deadline - this.now());
+    if (this.housekeeping) clearInterval(this.housekeeping);
+    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    this.feed?.unsubscribe();
+    this.input?.complete();
+    await step('pipeline drain', async () => {
+      const drained = await raceTimeout(this.pipelineDone, Math.min(left(), 3000));
+      if (!drained) {
+        this.log.warn('pipeline did not drain in time');
+        this.pipeline?.unsubscribe();
+      }
+    });
+    await step('checkpoint', () => this.checkpoint());
+    this.houseKeep();
+    await step('store flush', () => this.store?.flush());
+    if (this.publisher && this.mqtt?.connected) {
+      const publisher = this.publisher;
+      await step('outbox drain', async () => {
+        const drained = await raceTimeout(publisher.drained(), Math.min(left(), 2000));
+        if (!drained) this.log.warn('outbox not drained at stop; undelivered alerts are sent at next start');
+      });
+    }
+    await step('outbox', () => this.publisher?.stop());
+    await step('mqtt', () => this.mqtt?.stop(Math.min(left(), 2000)));
+    await step('broker', () => this.broker?.stop());
+    await step('model', () => this.model?.release());
+    await step('store', () => this.store?.close());
+    this.log.info({ clean, counters: this.counters }, 'stopped');
+    return clean;
+  }
+}
+
+async function raceTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p.then(
+        () => true,
+        () => true,
+      ),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+

@@ -1,0 +1,95 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { waitFor } from './net.js';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const MAIN = join(ROOT, 'dist', 'main.js');
+export const MODELS = join(ROOT, 'models');
+
+export function builtAndModelsPresent(): boolean {
+  return existsSync(MAIN) && existsSync(join(MODELS, 'gru.json')) && existsSync(join(MODELS, 'lstm.json'));
+}
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+/** The real daemon as a child process, with its JSON log lines parsed. */
+export class DaemonProcess {
+  readonly dir: string;
+  readonly configPath: string;
+  proc: ChildProcess | null = null;
+  readonly lines: LogLine[] = [];
+  stderr = '';
+  exitCode: number | null = null;
+  private exited: Promise<number | null> = Promise.resolve(null);
+
+  constructor(config: Record<string, unknown>) {
+    this.dir = mkdtempSync(join(tmpdir(), 'anomalyd-e2e-'));
+    this.configPath = join(this.dir, 'config.yaml');
+    const full = { version: 1, dataDir: join(this.dir, 'data'), model: { dir: MODELS }, ...config };
+    writeFileSync(this.configPath, stringify(full));
+  }
+
+  get dbPath(): string {
+    return join(this.dir, 'data', 'anomalyd.db');
+  }
+
+  start(): Promise<void> {
+    this.lines.length = 0;
+    const proc = spawn(process.execPath, [MAIN, 'run', '--config', this.configPath], {
+      cwd: this.dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ANOMALYD_CONFIG: '' },
+    });
+    this.proc = proc;
+    let buf = '';
+    proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      buf += chunk;
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        try {
+          this.lines.push(JSON.parse(line) as LogLine);
+        } catch {
+          this.lines.push({ level: 0, msg: line });
+        }
+      }
+    });
+    proc.stderr.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
+    this.exited = new Promise((res) =>
+      proc.once('exit', (code) => {
+        this.exitCode = code;
+        res(code);
+      }),
+    );
+    return waitFor(
+      () => {
+        if (this.exitCode !== null) throw new Error(`daemon exited with ${this.exitCode}: ${this.stderr}\n${JSON.stringify(this.lines.slice(-5))}`);
+        return this.lines.some((l) => l.msg === 'ready');
+      },
+      30_000,
+      'daemon ready',
+    );
+  }
+
+  logged(msg: string): LogLine[] {
+    return this.lines.filter((l) => l.msg === msg);
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (!this.proc || this.exitCode !== null) return this.exitCode;
+    this.proc.kill(signal);
+    return this.exited;
+  }
+
+  waitExit(): Promise<number | null> {
+    return this.exited;
+  }
+}
