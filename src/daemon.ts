@@ -145,6 +145,7 @@ export class Daemon {
       batchTickMs: config.model.batchTickMs,
       maxBatch: config.model.maxBatch,
       normHorizon: 3600,
+      normWarmup: 2 * config.window.length,
       onError: (err, windows) => {
         this.counters.droppedWindows += windows.length;
         this.log.error({ err, windows: windows.length }, 'model call failed; windows dropped');

@@ -11,6 +11,12 @@ export interface InferenceOptions {
    * been seen so far (no look-ahead) lets one model serve sensors on wildly different scales.
    */
   readonly normHorizon: number;
+  /**
+   * Readings a sensor's normalisation must have seen before its windows are reported. Earlier windows
+   * still run (the hidden state warms up) but their errors, measured against a half-learnt mean and
+   * spread, would only mislead the score calibration.
+   */
+  readonly normWarmup: number;
   /** A failed model call drops its windows (they are counted) instead of ending the stream. */
   readonly onError?: (err: unknown, windows: readonly Window[]) => void;
 }
@@ -243,7 +249,8 @@ export class InferenceEngine {
       T,
     });
 
-    const results: WindowResult[] = new Array<WindowResult>(B);
+    const results: WindowResult[] = [];
+    const warm = states.map((s) => s.normCount >= this.opts.normWarmup);
     for (let b = 0; b < B; b++) {
       const w = group[b];
       const s = states[b];
@@ -281,7 +288,7 @@ export class InferenceEngine {
       }
       updateNorm(s, w, this.opts.normHorizon);
       s.windows++;
-      results[b] = { window: w, modelId: runner.id, reconError, channelErrors, predError };
+      if (warm[b]) results.push({ window: w, modelId: runner.id, reconError, channelErrors, predError });
     }
     return results;
   }
