@@ -76,6 +76,17 @@ const DECIMAL = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
 const NON_FINITE_TOKEN = /^\s*[+-]?(?:nan|inf|infinity)\s*$/i;
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
 
+const PARSER_SNAPSHOT_FORMAT = 'anomalyd-parser/1';
+
+/** One sensor's parser state, JSON-serialisable. Produced by `MessageParser.snapshot`, read by `restore`. */
+export interface ParserSnapshot {
+  readonly format: typeof PARSER_SNAPSHOT_FORMAT;
+  /** The channel set fixed by the sensor's first accepted reading, or null before one. */
+  readonly channels: readonly string[] | null;
+  /** Time of the last accepted reading (epoch ms), or null before one. */
+  readonly lastTs: number | null;
+}
+
 interface SensorState {
   channels: readonly string[] | null;
   lastTs: number;
@@ -138,6 +149,42 @@ export class MessageParser {
   /** Forgets a sensor's channel set and last time (e.g. after it was reconfigured). */
   forget(sensor: string): void {
     this.sensors.delete(sensor);
+  }
+
+  /**
+   * What the parser remembers of a sensor (its channel set and last accepted time) as plain JSON, or null
+   * for an unknown sensor. Restored after a restart, late readings are still clamped or rejected and the
+   * channel set still holds, exactly as without the restart.
+   */
+  snapshot(sensor: string): ParserSnapshot | null {
+    const state = this.sensors.get(sensor);
+    if (state === undefined) return null;
+    return {
+      format: PARSER_SNAPSHOT_FORMAT,
+      channels: state.channels === null ? null : [...state.channels],
+      // JSON has no -Infinity: a sensor seen only in rejected messages has no accepted time yet.
+      lastTs: Number.isFinite(state.lastTs) ? state.lastTs : null,
+    };
+  }
+
+  /** Restores a sensor from `snapshot()` output (after a JSON round trip). Throws on a malformed snapshot. */
+  restore(sensor: string, snapshot: unknown): void {
+    const fail = (why: string): never => {
+      throw new Error(`parser snapshot: ${why}`);
+    };
+    if (!isObject(snapshot) || snapshot.format !== PARSER_SNAPSHOT_FORMAT) return fail(`not an ${PARSER_SNAPSHOT_FORMAT} object`);
+    const { channels, lastTs } = snapshot;
+    if (channels !== null && (!Array.isArray(channels) || channels.length === 0 || !channels.every((c) => typeof c === 'string'))) {
+      fail('channels must be null or a non-empty list of names');
+    }
+    if (lastTs !== null && (typeof lastTs !== 'number' || !Number.isFinite(lastTs))) fail('lastTs must be null or a finite number');
+    if (!this.sensors.has(sensor) && this.sensors.size >= this.maxSensors) fail(`already tracking ${this.maxSensors} sensors`);
+    const names = channels as string[] | null;
+    this.sensors.set(sensor, {
+      // The single-channel set is shared so that restored readings carry the same array as fresh ones.
+      channels: names === null ? null : names.length === 1 && names[0] === 'value' ? VALUE_CHANNELS : Object.freeze([...names]),
+      lastTs: (lastTs as number | null) ?? -Infinity,
+    });
   }
 
   private stateOf(sensor: string): SensorState | null {

@@ -135,6 +135,56 @@ export class Windower {
     this.sensors.delete(sensor);
   }
 
+  /**
+   * A sensor's whole window state as plain JSON (ring, grid, carry position, held-back readings), or null
+   * for an unknown sensor. Restoring it into a Windower with the same options continues the stream exactly
+   * as if there had been no restart: same windows, same seq, same advance.
+   */
+  snapshot(sensor: string): WindowerSnapshot | null {
+    const s = this.sensors.get(sensor);
+    if (s === undefined) return null;
+    const { length, hop, intervalMs } = this.opts;
+    return {
+      format: WINDOWER_SNAPSHOT_FORMAT,
+      options: { length, hop, intervalMs },
+      channels: [...s.channels],
+      interval: s.interval,
+      learning: s.learning === null ? null : s.learning.map((r) => ({ ts: r.ts, values: [...r.values] })),
+      originTs: s.originTs,
+      steps: s.steps,
+      // JSON has no -Infinity: a sensor still learning its interval has no last reading on the grid yet.
+      lastTs: Number.isFinite(s.lastTs) ? s.lastTs : null,
+      merged: s.merged,
+      sinceWindow: s.sinceWindow,
+      carriedTo: s.carriedTo,
+      resetPending: s.resetPending,
+      seq: s.seq,
+      ring: Array.from(s.ring),
+      filled: Array.from(s.filled),
+    };
+  }
+
+  /**
+   * Restores a sensor from `snapshot()` output (after a JSON round trip). Throws (and leaves the sensor
+   * untouched) when the snapshot is malformed or was taken under other window options: a ring laid out
+   * for another length or hop cannot continue, and the caller should let the sensor start over instead.
+   */
+  restore(sensor: string, snapshot: unknown): void {
+    const snap = parseWindowerSnapshot(snapshot, this.opts);
+    const s = new SensorWindows(sensor, Object.freeze([...snap.channels]), this.opts.length, snap.interval, snap.seq);
+    s.learning = snap.learning === null ? null : snap.learning.map((r) => ({ sensor, ts: r.ts, channels: s.channels, values: r.values }));
+    s.originTs = snap.originTs;
+    s.steps = snap.steps;
+    s.lastTs = snap.lastTs ?? -Infinity;
+    s.merged = snap.merged;
+    s.sinceWindow = snap.sinceWindow;
+    s.carriedTo = snap.carriedTo;
+    s.resetPending = snap.resetPending;
+    s.ring.set(snap.ring);
+    s.filled.set(snap.filled);
+    this.sensors.set(sensor, s);
+  }
+
   /** The grid interval in use for a sensor (0 while still learning it, undefined if unknown). */
   intervalOf(sensor: string): number | undefined {
     return this.sensors.get(sensor)?.interval;
@@ -291,6 +341,96 @@ export function windowReadings(windower: Windower): OperatorFunction<Reading, Wi
         },
       }),
     );
+}
+
+const WINDOWER_SNAPSHOT_FORMAT = 'anomalyd-windower/1';
+
+/** One sensor's Windower state, JSON-serialisable. Produced by `Windower.snapshot`, read by `Windower.restore`. */
+export interface WindowerSnapshot {
+  readonly format: typeof WINDOWER_SNAPSHOT_FORMAT;
+  /** The options the state was built under; a restore under other options is refused. */
+  readonly options: { readonly length: number; readonly hop: number; readonly intervalMs: number };
+  readonly channels: readonly string[];
+  /** Grid interval in ms (0 while it is still being learnt). */
+  readonly interval: number;
+  /** Readings held back while the interval is learnt, or null once it is known. */
+  readonly learning: readonly { readonly ts: number; readonly values: readonly number[] }[] | null;
+  readonly originTs: number;
+  readonly steps: number;
+  readonly lastTs: number | null;
+  readonly merged: number;
+  readonly sinceWindow: number;
+  readonly carriedTo: number;
+  readonly resetPending: boolean;
+  readonly seq: number;
+  /** The ring of the last `length` steps, length * channels values, in ring (not time) order. */
+  readonly ring: readonly number[];
+  readonly filled: readonly number[];
+}
+
+/** Validates a snapshot that came back from disk; nothing in it is trusted. */
+function parseWindowerSnapshot(v: unknown, opts: WindowOptions): WindowerSnapshot {
+  const fail = (why: string): never => {
+    throw new Error(`windower snapshot: ${why}`);
+  };
+  if (typeof v !== 'object' || v === null) return fail('not an object');
+  const o = v as Record<string, unknown>;
+  if (o.format !== WINDOWER_SNAPSHOT_FORMAT) fail(`format is not ${WINDOWER_SNAPSHOT_FORMAT}`);
+  const taken = o.options as Record<string, unknown> | undefined;
+  if (taken?.length !== opts.length || taken.hop !== opts.hop || taken.intervalMs !== opts.intervalMs) {
+    fail('taken under other window options (length, hop or intervalMs changed)');
+  }
+  const int = (key: string, min: number, max: number): number => {
+    const n = o[key];
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) return fail(`${key} must be an integer in ${min}..${max}`);
+    return n;
+  };
+  const finite = (key: string): number => {
+    const n = o[key];
+    if (typeof n !== 'number' || !Number.isFinite(n)) return fail(`${key} must be a finite number`);
+    return n;
+  };
+  const numbers = (x: unknown, what: string): number[] => {
+    if (!Array.isArray(x) || !x.every((n): n is number => typeof n === 'number' && Number.isFinite(n))) return fail(`${what} must be finite numbers`);
+    return x;
+  };
+  const channels = o.channels;
+  if (!Array.isArray(channels) || channels.length === 0 || !channels.every((c): c is string => typeof c === 'string')) fail('channels must be strings');
+  const C = (channels as string[]).length;
+  const ring = numbers(o.ring, 'ring');
+  const filled = numbers(o.filled, 'filled');
+  if (ring.length !== opts.length * C || filled.length !== opts.length) fail('ring size does not match length x channels');
+  let learning: WindowerSnapshot['learning'] = null;
+  if (o.learning !== null) {
+    if (!Array.isArray(o.learning)) return fail('learning must be null or an array');
+    learning = o.learning.map((r: unknown, i) => {
+      const rr = r as { ts?: unknown; values?: unknown } | null;
+      const values = numbers(rr?.values, `learning[${i}].values`);
+      if (typeof rr?.ts !== 'number' || !Number.isFinite(rr.ts) || values.length !== C) fail(`learning[${i}] is not a reading of ${C} channels`);
+      return { ts: rr?.ts as number, values };
+    });
+  }
+  const lastTs = o.lastTs === null ? null : finite('lastTs');
+  if (typeof o.resetPending !== 'boolean') fail('resetPending must be a boolean');
+  const steps = int('steps', 0, Number.MAX_SAFE_INTEGER);
+  return {
+    format: WINDOWER_SNAPSHOT_FORMAT,
+    options: { length: opts.length, hop: opts.hop, intervalMs: opts.intervalMs },
+    channels: channels as string[],
+    interval: finite('interval'),
+    learning,
+    originTs: finite('originTs'),
+    steps,
+    lastTs,
+    merged: int('merged', 0, Number.MAX_SAFE_INTEGER),
+    sinceWindow: int('sinceWindow', 0, opts.hop - 1),
+    // After a segment ends, steps is 0 while carriedTo keeps the old segment's position until the next starts.
+    carriedTo: int('carriedTo', 0, Number.MAX_SAFE_INTEGER),
+    resetPending: o.resetPending as boolean,
+    seq: int('seq', 0, Number.MAX_SAFE_INTEGER),
+    ring,
+    filled,
+  };
 }
 
 function medianInterval(held: readonly Reading[]): number {

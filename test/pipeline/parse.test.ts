@@ -292,3 +292,46 @@ describe('parseMessages (marbles)', () => {
     });
   });
 });
+
+describe('MessageParser snapshot/restore', () => {
+  function roundTrip(p: MessageParser, sensor: string): unknown {
+    return JSON.parse(JSON.stringify(p.snapshot(sensor))) as unknown;
+  }
+
+  it('keeps the channel set and the last time across a restart', () => {
+    const before = parser();
+    readings(before.parse(msg('{"ts": 1764064000000, "temp": 1, "hum": 2}', NOW)));
+    const after = parser();
+    after.restore('s1', roundTrip(before, 's1'));
+    expect(rejection(after.parse(msg('{"ts": 1764064000500, "pressure": 3}', NOW))).reason).toBe('channel_mismatch');
+    expect(rejection(after.parse(msg('{"ts": 1764063990000, "temp": 1, "hum": 2}', NOW))).reason).toBe('out_of_order');
+    // Within the tolerance a late reading is clamped to the last time, as it would have been without the restart.
+    const [late] = readings(after.parse(msg('{"ts": 1764063999000, "temp": 1, "hum": 2}', NOW)));
+    expect(late.ts).toBe(1764064000000);
+    expect(late.channels).toEqual(['hum', 'temp']);
+  });
+
+  it('gives the same results after a restore as the uninterrupted parser, message by message', () => {
+    const payloads = ['{"value": 1, "ts": 1764064000000}', '2', '{"values": [3, 4], "ts": 1764064001000, "interval_ms": 10}', '"x"', '{"value": 5, "ts": 1764063999000}'];
+    const whole = parser();
+    const expected = payloads.map((p, i) => whole.parse(msg(p, NOW + i)));
+    for (let k = 0; k <= payloads.length; k++) {
+      const before = parser();
+      const got = payloads.slice(0, k).map((p, i) => before.parse(msg(p, NOW + i)));
+      const after = parser();
+      if (before.snapshot('s1') !== null) after.restore('s1', roundTrip(before, 's1'));
+      got.push(...payloads.slice(k).map((p, i) => after.parse(msg(p, NOW + k + i))));
+      expect(got).toEqual(expected);
+    }
+  });
+
+  it('returns null for an unknown sensor and refuses malformed snapshots', () => {
+    const p = parser();
+    expect(p.snapshot('s1')).toBeNull();
+    p.parse(msg('"not a number"'));
+    expect(p.snapshot('s1')).toEqual({ format: 'anomalyd-parser/1', channels: null, lastTs: null });
+    expect(() => p.restore('s1', { format: 'anomalyd-parser/1', channels: [1], lastTs: null })).toThrow(/channels/);
+    expect(() => p.restore('s1', { format: 'anomalyd-parser/1', channels: null, lastTs: 'soon' })).toThrow(/lastTs/);
+    expect(() => p.restore('s1', { channels: null, lastTs: null })).toThrow(/anomalyd-parser/);
+  });
+});

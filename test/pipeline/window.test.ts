@@ -278,3 +278,62 @@ describe('windowReadings (marbles)', () => {
     });
   });
 });
+
+describe('Windower snapshot/restore', () => {
+  /** Jittered readings with same-step duplicates, short (filled) gaps and a long (resetting) gap. */
+  function messyStream(n: number, sensor = 's'): Reading[] {
+    const out: Reading[] = [];
+    let ts = T0;
+    for (let i = 0; i < n; i++) {
+      if (i === 23) ts += 2_000; // filled gap
+      if (i === 41) ts += 120_000; // new segment with a reset
+      if (i % 17 === 5) out.push(reading(ts + 200, -i, sensor)); // same-step duplicate: merged
+      out.push(reading(ts + ((i * 37) % 7) * 40, Math.sin(i) * 10 + i, sensor));
+      ts += 1000;
+    }
+    return out.sort((a, b) => a.ts - b.ts);
+  }
+
+  function roundTrip(w: Windower, sensor: string): unknown {
+    return JSON.parse(JSON.stringify(w.snapshot(sensor))) as unknown;
+  }
+
+  it.each([0, 1000])('continues exactly as without a restart at every split point (intervalMs %i)', (intervalMs) => {
+    const o = opts({ length: 6, hop: 2, intervalMs, gapResetMs: 60_000 });
+    const rs = messyStream(60);
+    const whole = run(new Windower(o), rs, true);
+    for (let k = 1; k < rs.length; k++) {
+      const before = new Windower(o);
+      const first = run(before, rs.slice(0, k));
+      const after = new Windower(o);
+      after.restore('s', roundTrip(before, 's'));
+      const rest = run(after, rs.slice(k), true);
+      expect([...first, ...rest]).toEqual(whole);
+    }
+  });
+
+  it('returns null for an unknown sensor and restores sensors independently', () => {
+    const o = opts();
+    const w = new Windower(o);
+    expect(w.snapshot('nobody')).toBeNull();
+    run(w, [...series(5, (i) => i, 1000, 'a'), ...series(3, (i) => 10 * i, 1000, 'b')]);
+    const other = new Windower(o);
+    other.restore('a', roundTrip(w, 'a'));
+    expect(other.snapshot('a')).toEqual(w.snapshot('a'));
+    expect(other.snapshot('b')).toBeNull();
+  });
+
+  it('refuses a snapshot taken under other window options or a malformed one, keeping the sensor as it was', () => {
+    const w = new Windower(opts({ length: 8, hop: 2 }));
+    run(w, series(10));
+    const snap = roundTrip(w, 's') as Record<string, unknown>;
+    expect(() => new Windower(opts({ length: 8, hop: 4 })).restore('s', snap)).toThrow(/other window options/);
+    expect(() => new Windower(opts({ length: 4, hop: 2 })).restore('s', snap)).toThrow(/other window options/);
+    const target = new Windower(opts({ length: 8, hop: 2 }));
+    expect(() => target.restore('s', { ...snap, ring: [1, 2] })).toThrow(/ring/);
+    expect(() => target.restore('s', { ...snap, sinceWindow: 2 })).toThrow(/sinceWindow/);
+    expect(() => target.restore('s', { ...snap, channels: [] })).toThrow(/channels/);
+    expect(() => target.restore('s', null)).toThrow(/not an object/);
+    expect(target.snapshot('s')).toBeNull();
+  });
+});
