@@ -144,8 +144,9 @@ export class Daemon {
     this.engine = new InferenceEngine(() => model, {
       batchTickMs: config.model.batchTickMs,
       maxBatch: config.model.maxBatch,
-      normHorizon: 3600,
-      normWarmup: 2 * config.window.length,
+      normHorizon: config.model.normHorizon,
+      normWarmup: config.model.normWarmup,
+      holdNormalisation: (sensor) => this.scoring?.lifecycleFor(sensor).status === 'anomalous',
       onError: (err, windows) => {
         this.counters.droppedWindows += windows.length;
         this.log.error({ err, windows: windows.length }, 'model call failed; windows dropped');

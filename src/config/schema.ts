@@ -160,6 +160,18 @@ export const schema = section('anomalyd configuration', {
     name: optStr({ rule: modelNameProblem, doc: 'Explicit model name (file stem in model.dir); overrides model.cell.' }),
     batchTickMs: int({ default: 2, min: 0, max: 1000, doc: 'Windows ready within this tick go through one batched session.run.' }),
     maxBatch: int({ default: 256, min: 1, max: 65536, doc: 'Most windows in one session.run.' }),
+    normWarmup: int({
+      default: 512,
+      min: 1,
+      max: 10_000_000,
+      doc: 'Readings a sensor’s running normalisation (mean, spread) learns from before its windows are scored.',
+    }),
+    normHorizon: int({
+      default: 20000,
+      min: 1,
+      max: 100_000_000,
+      doc: 'Horizon, in readings, of the running normalisation once warmed up; values beyond ±4σ are clipped before they update it.',
+    }),
   }),
   score: section('Calibrated anomaly score and threshold.', {
     mode: oneOf(['reconstruction', 'prediction', 'both'] as const, {
@@ -169,7 +181,12 @@ export const schema = section('anomalyd configuration', {
     threshold: num({ default: 0.999, min: 0.5, max: 1, doc: 'Threshold on the [0,1] calibrated score, the same for every sensor.' }),
     shortWindow: int({ default: 3, min: 1, max: 1000, doc: 'Windows in the short moving average of z-scores.' }),
     longWindow: int({ default: 500, min: 2, max: 1_000_000, doc: 'Windows of a sensor’s own error history used to recalibrate.' }),
-    priorWeight: num({ default: 50, min: 0, max: 1_000_000, doc: 'Weight, in windows, of the model’s calibration against the sensor’s own history.' }),
+    priorWeight: num({
+      default: 0,
+      min: 0,
+      max: 1_000_000,
+      doc: 'Weight, in windows, of the model’s validation calibration against the sensor’s own history. 0 suits the shared generic models (docs/SCORING.md); raise it for a model trained on this sensor.',
+    }),
   }),
   alerts: section('Hysteresis and publishing of anomaly episodes.', {
     openAfter: int({ default: 2, min: 1, max: 1000, doc: 'Consecutive windows above threshold that open an episode.' }),

@@ -336,11 +336,34 @@ class ErrorTrack {
     if (pending === null || Number.isNaN(pending.x)) return;
     if (this.learning) {
       this.pushHistory(pending.x);
+      if (!this.learning) this.winsorizeHistory();
     } else if (include) {
       const m = pending.moments;
       const limit = m ? this.guards.historyClampZ * m.sigma : Number.POSITIVE_INFINITY;
       this.pushHistory(m ? clamp(pending.x, m.mu - limit, m.mu + limit) : pending.x);
     }
+  }
+
+  /**
+   * At the end of the learning period: everything seen so far entered the history unchecked (a new sensor's
+   * normal is not known yet), including the first windows, measured against a half-learnt normalisation, and
+   * anything odd that happened while learning. Drop the entries beyond median ± historyClampZ robust sigmas
+   * (MAD × 1.4826) once, so a bad start cannot inflate σ for the next longWindow windows. (Clamping them
+   * instead still leaves a few at the band's edge, which measurably inflates σ.)
+   */
+  private winsorizeHistory(): void {
+    const values = this.hist.toArray();
+    const sorted = Float64Array.from(values).sort();
+    const median = quantileSorted(sorted, 0.5);
+    const deviations = Float64Array.from(values, (v) => Math.abs(v - median)).sort();
+    const robustSigma = Math.max(1.4826 * quantileSorted(deviations, 0.5), this.guards.minSigma);
+    const limit = this.guards.historyClampZ * robustSigma;
+    const recent = this.recent.toArray();
+    const recentSum = this.recentSum;
+    this.clear();
+    for (const v of values) if (Math.abs(v - median) <= limit) this.pushHistory(v);
+    for (const z of recent) this.recent.push(z);
+    this.recentSum = recentSum;
   }
 
   clear(): void {
@@ -576,4 +599,12 @@ function parseState(json: unknown): CalibratorState {
     reconstruction: parseTrack(object(json, 'reconstruction', 'state'), 'reconstruction'),
     prediction: parseTrack(object(json, 'prediction', 'state'), 'prediction'),
   };
+}
+
+function quantileSorted(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return 0;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }

@@ -17,6 +17,11 @@ export interface InferenceOptions {
    * spread, would only mislead the score calibration.
    */
   readonly normWarmup: number;
+  /**
+   * While this says true for a sensor (its anomaly episode is open), its normalisation is not updated:
+   * an anomaly must not teach the detector that it is normal.
+   */
+  readonly holdNormalisation?: (sensor: string) => boolean;
   /** A failed model call drops its windows (they are counted) instead of ending the stream. */
   readonly onError?: (err: unknown, windows: readonly Window[]) => void;
 }
@@ -60,6 +65,8 @@ interface ModelBuffers {
 /** Relative floor on a channel's std, so a flat line does not blow normalised errors up. */
 const STD_REL_FLOOR = 1e-3;
 const STD_ABS_FLOOR = 1e-6;
+/** Readings further than this many standard deviations from the running mean are clipped before they update it. */
+const NORM_CLIP_SIGMAS = 4;
 
 /**
  * Runs windows through their sensor's model, batched: the windows of all sensors sharing a model that are
@@ -286,7 +293,7 @@ export class InferenceEngine {
         s.h.set(out.hCarry.subarray(b * H, (b + 1) * H));
         if (s.c && out.cCarry) s.c.set(out.cCarry.subarray(b * H, (b + 1) * H));
       }
-      updateNorm(s, w, this.opts.normHorizon);
+      if (!(this.opts.holdNormalisation?.(w.sensor) ?? false)) updateNorm(s, w, this.opts.normHorizon, this.opts.normWarmup);
       s.windows++;
       if (warm[b]) results.push({ window: w, modelId: runner.id, reconError, channelErrors, predError });
     }
@@ -318,18 +325,25 @@ function initNorm(s: SensorInferenceState, w: Window): void {
  * weights until `horizon` readings were seen, then exponential with weight advance / horizon, so the
  * normal level and spread settle quickly on a new sensor and then follow slow drift.
  */
-function updateNorm(s: SensorInferenceState, w: Window, horizon: number): void {
+function updateNorm(s: SensorInferenceState, w: Window, horizon: number, warmup: number): void {
   const n = w.advance;
   if (n <= 0) return;
   const C = w.channels.length;
   const alpha = Math.min(1, Math.max(n / horizon, n / (s.normCount + n)));
+  // Once the statistics have settled, values are clipped to ±NORM_CLIP_SIGMAS before they update them, so a
+  // level shift or a burst of spikes (which the score is about to flag) barely moves the normal.
+  const clip = s.normCount >= warmup;
   s.normCount += n;
   for (let c = 0; c < C; c++) {
+    const mean0 = s.mean[c];
+    const span = NORM_CLIP_SIGMAS * stdOf(s.variance[c], mean0);
+    const lo = clip ? mean0 - span : -Infinity;
+    const hi = clip ? mean0 + span : Infinity;
     let sum = 0;
-    for (let t = 0; t < n; t++) sum += w.data[t * C + c];
+    for (let t = 0; t < n; t++) sum += Math.min(hi, Math.max(lo, w.data[t * C + c]));
     const m = sum / n;
     let sq = 0;
-    for (let t = 0; t < n; t++) sq += (w.data[t * C + c] - m) ** 2;
+    for (let t = 0; t < n; t++) sq += (Math.min(hi, Math.max(lo, w.data[t * C + c])) - m) ** 2;
     const v = sq / n;
     const oldMean = s.mean[c];
     const newMean = oldMean + alpha * (m - oldMean);

@@ -288,3 +288,22 @@ describe('ScoreCalibrator modes', () => {
     expect(rateAbove(combined, 0.99)).toBeLessThan(0.013);
   });
 });
+
+describe('a bad start while learning', () => {
+  it('does not inflate the spread once learning ends: a later sustained jump still scores near 1', () => {
+    const prior: LogErrorPrior = { logErrMean: -3, logErrStd: 0.4 };
+    const opts: ScoreOptions = { mode: 'reconstruction', shortWindow: 3, longWindow: 500, priorWeight: 0 };
+    const run = (firstErrors: number[]): number[] => {
+      const c = new ScoreCalibrator(prior, opts);
+      for (const e of firstErrors) c.update(result(e), false);
+      for (const e of lognormalErrors(40, 5)) c.update(result(e), false);
+      // A sustained 50x error jump.
+      return lognormalErrors(4, 6).map((e) => c.update(result(e * 50), true));
+    };
+    // The first 8 windows of a sensor measured against a half-learnt normalisation: errors 100x too big.
+    const dirty = run([...lognormalErrors(8, 1).map((e) => e * 100), ...lognormalErrors(22, 2)]);
+    const clean = run(lognormalErrors(30, 3));
+    expect(Math.min(...clean.slice(1))).toBeGreaterThan(0.999);
+    expect(Math.min(...dirty.slice(1))).toBeGreaterThan(0.999);
+  });
+});
