@@ -1,0 +1,323 @@
+/**
+ * `anomalyd anomalies ...`: the operator's view of the anomaly history, and the same marks the MQTT
+ * commands set (ack, false alarm, unmark). Works on the daemon's SQLite file, also while the daemon
+ * runs: WAL lets this connection read beside it, and a mark waits (busy timeout) for the daemon's
+ * group commit rather than failing.
+ *
+ * Exit status: 0 done, 1 no such anomaly or database trouble, 2 bad usage or configuration.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createLogger } from '../log.js';
+import { SqliteStore, type AnomalyMark, type AnomalyRecord, type AnomalyStatus, type AnomalyWithEvents } from '../adapters/sqlite-store.js';
+import { MAX_NOTE_CHARS } from '../pipeline/commands.js';
+import { loadConfigOrReport } from './run.js';
+import type { CommandContext } from './context.js';
+
+export const ANOMALIES_USAGE = `Usage: anomalyd anomalies <action> [options]
+
+Actions:
+  list [--sensor S] [--status open|resolved] [--since TIME] [--limit N] [--json]
+                             episodes, newest first (--since: ISO 8601, or an age such as 30m, 24h, 7d)
+  show ID [--json]           one episode with its events and operator mark
+  ack ID [--note TEXT]       acknowledge an episode (someone is on it)
+  false-alarm ID [--note TEXT]
+                             mark an episode as a false alarm
+  unmark ID                  clear the mark
+
+Options:
+  -c, --config PATH   config file whose dataDir holds the database (default: $ANOMALYD_CONFIG, else config/default.yaml)
+      --db PATH       the SQLite file itself (instead of --config)
+  -h, --help          this help
+
+The same marks can be set over MQTT: publish to <prefix>/cmd/ack/<id>, <prefix>/cmd/false_alarm/<id> or
+<prefix>/cmd/unmark/<id> (payload empty or {"note": "..."}). Exit status: 0 done, 1 not found or database
+error, 2 bad usage.
+`;
+
+/** The daemon's database file inside dataDir (src/daemon.ts uses the same name). */
+export const DB_FILE = 'anomalyd.db';
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 100_000;
+
+type Action =
+  | { readonly kind: 'list'; readonly sensor?: string; readonly status?: AnomalyStatus; readonly since?: number; readonly limit: number; readonly json: boolean }
+  | { readonly kind: 'show'; readonly id: string; readonly json: boolean }
+  | { readonly kind: 'mark'; readonly id: string; readonly mark: AnomalyMark | null; readonly note: string | null };
+
+interface Parsed {
+  readonly action: Action;
+  readonly config?: string;
+  readonly db?: string;
+}
+
+type ParseOutcome = { readonly kind: 'help' } | { readonly kind: 'usage'; readonly message: string } | { readonly kind: 'ok'; readonly parsed: Parsed };
+
+const OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  db: { type: 'string' },
+  sensor: { type: 'string' },
+  status: { type: 'string' },
+  since: { type: 'string' },
+  limit: { type: 'string' },
+  note: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+export function anomaliesCommand(argv: string[], ctx: CommandContext): Promise<number> {
+  // Everything below is synchronous (better-sqlite3); the executor turns an unexpected throw into a rejection.
+  return new Promise((resolve) => resolve(runAnomalies(argv, ctx)));
+}
+
+function runAnomalies(argv: readonly string[], ctx: CommandContext): number {
+  const outcome = parseCommandLine(argv, Date.now());
+  switch (outcome.kind) {
+    case 'help':
+      ctx.stdout(ANOMALIES_USAGE);
+      return 0;
+    case 'usage':
+      ctx.stderr(`anomalyd anomalies: ${outcome.message}\n\n${ANOMALIES_USAGE}`);
+      return 2;
+    case 'ok':
+      break;
+  }
+  const { parsed } = outcome;
+  const dbPath = databasePath(parsed, ctx);
+  if (dbPath === null) return 2;
+  if (!existsSync(dbPath)) {
+    ctx.stderr(`anomalyd anomalies: no database at ${dbPath} (has the daemon run with this dataDir?)\n`);
+    return 1;
+  }
+  let store: SqliteStore;
+  try {
+    // commitIntervalMs 0: a mark commits before the command returns. outboxMax only matters to recordEvent.
+    store = SqliteStore.open(dbPath, { commitIntervalMs: 0, outboxMax: 1, logger: createLogger('warn', { write: (s: string) => ctx.stderr(s) }) });
+  } catch (err) {
+    ctx.stderr(`anomalyd anomalies: cannot open ${dbPath}: ${errorMessage(err)}\n`);
+    return 1;
+  }
+  try {
+    return runAction(parsed.action, store, ctx);
+  } catch (err) {
+    ctx.stderr(`anomalyd anomalies: ${errorMessage(err)}\n`);
+    return 1;
+  } finally {
+    store.close();
+  }
+}
+
+function runAction(action: Action, store: SqliteStore, ctx: CommandContext): number {
+  switch (action.kind) {
+    case 'list': {
+      const rows = store.listAnomalies({ sensor: action.sensor, status: action.status, from: action.since, limit: action.limit });
+      ctx.stdout(action.json ? `${JSON.stringify(rows.map(recordJson), null, 2)}\n` : listTable(rows));
+      return 0;
+    }
+    case 'show': {
+      const anomaly = store.getAnomaly(action.id);
+      if (anomaly === null) return notFound(action.id, ctx);
+      ctx.stdout(action.json ? `${JSON.stringify(detailJson(anomaly), null, 2)}\n` : detailText(anomaly));
+      return 0;
+    }
+    case 'mark': {
+      if (!store.markAnomaly(action.id, action.mark, action.note)) return notFound(action.id, ctx);
+      const what = action.mark === null ? 'unmarked' : `marked ${action.mark}`;
+      ctx.stdout(`anomaly ${action.id} ${what}${action.note !== null ? ` (note: ${action.note})` : ''}\n`);
+      return 0;
+    }
+  }
+}
+
+function notFound(id: string, ctx: CommandContext): number {
+  ctx.stderr(`anomalyd anomalies: no anomaly with id ${id}\n`);
+  return 1;
+}
+
+function databasePath(parsed: Parsed, ctx: CommandContext): string | null {
+  if (parsed.db !== undefined) return resolve(parsed.db);
+  const config = loadConfigOrReport(parsed.config, ctx);
+  return config === null ? null : join(resolve(config.dataDir), DB_FILE);
+}
+
+// ---- command line ----
+
+/** Pure: argv (after `anomalies`) to an action; `now` anchors relative --since ages. Exported for tests. */
+export function parseCommandLine(argv: readonly string[], now: number): ParseOutcome {
+  let values: Values;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true }));
+  } catch (err) {
+    return usage(errorMessage(err));
+  }
+  if (values.help === true) return { kind: 'help' };
+  if (values.config !== undefined && values.db !== undefined) return usage('give --config or --db, not both');
+  const [verb, ...rest] = positionals;
+  if (verb === undefined) return usage('which action? list, show, ack, false-alarm or unmark');
+  const action = parseAction(verb, rest, values, now);
+  if (typeof action === 'string') return usage(action);
+  return { kind: 'ok', parsed: { action, config: values.config, db: values.db } };
+}
+
+/** An Action, or what is wrong with the command line. */
+function parseAction(verb: string, rest: readonly string[], values: Values, now: number): Action | string {
+  const allowed: Record<string, readonly (keyof Values)[]> = {
+    list: ['sensor', 'status', 'since', 'limit', 'json'],
+    show: ['json'],
+    ack: ['note'],
+    'false-alarm': ['note'],
+    unmark: [],
+  };
+  const flags = allowed[verb];
+  if (flags === undefined) return `unknown action '${verb}'`;
+  const misplaced = (Object.keys(values) as (keyof Values)[]).find(
+    (k) => k !== 'config' && k !== 'db' && k !== 'help' && values[k] !== undefined && !flags.includes(k),
+  );
+  if (misplaced !== undefined) return `--${misplaced} does not apply to '${verb}'`;
+  if (verb === 'list') {
+    if (rest.length > 0) return `'list' takes no arguments, got '${rest[0]}'`;
+    return parseList(values, now);
+  }
+  if (rest.length !== 1) return `'${verb}' needs exactly one anomaly ID`;
+  const id = rest[0];
+  if (verb === 'show') return { kind: 'show', id, json: values.json === true };
+  const note = values.note?.trim() ?? '';
+  if (note.length > MAX_NOTE_CHARS) return `--note is longer than ${MAX_NOTE_CHARS} characters`;
+  const mark: AnomalyMark | null = verb === 'ack' ? 'ack' : verb === 'false-alarm' ? 'false_alarm' : null;
+  return { kind: 'mark', id, mark, note: note === '' ? null : note };
+}
+
+function parseList(values: Values, now: number): Action | string {
+  const status = values.status;
+  if (status !== undefined && status !== 'open' && status !== 'resolved') return `--status must be open or resolved, got '${status}'`;
+  let limit = DEFAULT_LIMIT;
+  if (values.limit !== undefined) {
+    limit = Number(values.limit);
+    if (!/^\d+$/.test(values.limit) || limit < 1 || limit > MAX_LIMIT) return `--limit must be an integer from 1 to ${MAX_LIMIT}, got '${values.limit}'`;
+  }
+  let since: number | undefined;
+  if (values.since !== undefined) {
+    const parsed = parseSince(values.since, now);
+    if (parsed === null) return `--since must be an ISO 8601 time (2026-01-31T12:00Z) or an age (90s, 30m, 24h, 7d), got '${values.since}'`;
+    since = parsed;
+  }
+  return { kind: 'list', sensor: values.sensor, status, since, limit, json: values.json === true };
+}
+
+const AGE = /^(\d+(?:\.\d+)?)(s|m|h|d)$/;
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+/** A date, optionally with a time; a time without an offset is UTC, as in the ingest parser. */
+const ISO = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+
+/** Epoch ms for an ISO 8601 time or an age before `now`; null when it is neither. */
+export function parseSince(text: string, now: number): number | null {
+  const age = AGE.exec(text);
+  if (age) return now - Number(age[1]) * UNIT_MS[age[2] as keyof typeof UNIT_MS];
+  const iso = ISO.exec(text);
+  if (!iso) return null;
+  const hasTime = text.includes('T');
+  const ms = Date.parse(hasTime && iso[1] === undefined ? `${text}Z` : text);
+  return Number.isFinite(ms) ? ms : null;
+}
+
+function usage(message: string): ParseOutcome {
+  return { kind: 'usage', message };
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+// ---- output ----
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** Seconds precision is plenty in a table; JSON keeps milliseconds. */
+function shortTime(ms: number): string {
+  return iso(ms).replace(/\.\d{3}Z$/, 'Z');
+}
+
+function recordJson(r: AnomalyRecord) {
+  return {
+    id: r.id,
+    sensor: r.sensor,
+    status: r.status,
+    start: iso(r.startTs),
+    end: iso(r.endTs),
+    peak_score: r.peakScore,
+    last_score: r.lastScore,
+    threshold: r.threshold,
+    model: r.model,
+    padded_fraction: r.paddedFraction,
+    channels: r.channels,
+    windows: r.windows,
+    mark: r.mark,
+    mark_note: r.markNote,
+    created_at: iso(r.createdAt),
+    updated_at: iso(r.updatedAt),
+  };
+}
+
+function detailJson(a: AnomalyWithEvents) {
+  return {
+    ...recordJson(a),
+    events: a.events.map((e) => ({ seq: e.seq, event: e.kind, ts: iso(e.ts), score: e.score, payload: e.payload })),
+  };
+}
+
+function listTable(rows: readonly AnomalyRecord[]): string {
+  if (rows.length === 0) return 'no anomalies\n';
+  const header = ['ID', 'SENSOR', 'STATUS', 'START', 'END', 'PEAK', 'WINDOWS', 'MARK'];
+  const body = rows.map((r) => [
+    r.id,
+    r.sensor,
+    r.status,
+    shortTime(r.startTs),
+    r.status === 'resolved' ? shortTime(r.endTs) : '-',
+    r.peakScore.toFixed(5),
+    String(r.windows),
+    r.mark ?? '-',
+  ]);
+  return table([header, ...body]);
+}
+
+function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ')).join('\n') + '\n';
+}
+
+function detailText(a: AnomalyWithEvents): string {
+  const channels = [...a.channels].sort((x, y) => y.error - x.error).map((ch) => `${ch.name}=${ch.error.toPrecision(3)}`);
+  const fields: [string, string][] = [
+    ['id', a.id],
+    ['sensor', a.sensor],
+    ['status', a.status],
+    ['start', iso(a.startTs)],
+    [a.status === 'resolved' ? 'end' : 'last seen', iso(a.endTs)],
+    ['peak score', a.peakScore.toFixed(5)],
+    ['last score', a.lastScore.toFixed(5)],
+    ['threshold', a.threshold.toFixed(5)],
+    ['model', a.model],
+    ['windows', String(a.windows)],
+    ['padded', a.paddedFraction.toFixed(3)],
+    ['channels', channels.join(', ')],
+    ['mark', a.mark ?? '-'],
+    ['note', a.markNote ?? '-'],
+  ];
+  const width = Math.max(...fields.map(([k]) => k.length));
+  const head = fields.map(([k, v]) => `${`${k}:`.padEnd(width + 1)} ${v}`).join('\n');
+  const events =
+    a.events.length === 0
+      ? 'events: none\n'
+      : `events:\n${table([['SEQ', 'EVENT', 'TS', 'SCORE'], ...a.events.map((e) => [String(e.seq), e.kind, shortTime(e.ts), e.score.toFixed(5)])])
+          .split('\n')
+          .map((l) => (l === '' ? l : `  ${l}`))
+          .join('\n')}`;
+  return `${head}\n${events}`;
+}

@@ -1,0 +1,314 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ANOMALIES_USAGE, DB_FILE, anomaliesCommand, parseCommandLine, parseSince } from '../../src/cli/anomalies.js';
+import type { CommandContext } from '../../src/cli/context.js';
+import { topics } from '../../src/contract/alerts.js';
+import type { AnomalyEvent, AnomalyEventKind } from '../../src/contract/types.js';
+import { SqliteStore } from '../../src/adapters/sqlite-store.js';
+
+const T0 = Date.UTC(2026, 2, 1, 8, 0, 0);
+const MIN = 60_000;
+const silent = pino({ level: 'silent' });
+
+function ev(kind: AnomalyEventKind, anomalyId: string, sensor: string, startTs: number, over: Partial<AnomalyEvent> = {}): AnomalyEvent {
+  return {
+    kind,
+    sensor,
+    anomalyId,
+    startTs,
+    endTs: startTs + 30_000,
+    peakScore: 0.9993,
+    score: 0.9993,
+    threshold: 0.999,
+    modelId: 'gru@1',
+    paddedFraction: 0,
+    channelErrors: [0.4, 7.5],
+    channels: ['current', 'vibration'],
+    windows: 2,
+    ...over,
+  };
+}
+
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
+
+async function run(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  let out = '';
+  let err = '';
+  const ctx: CommandContext = {
+    stdout: (s) => (out += s),
+    stderr: (s) => (err += s),
+    env,
+    exit: (code) => {
+      throw new Error(`exit(${code}) must not be called`);
+    },
+  };
+  const code = await anomaliesCommand(argv, ctx);
+  return { code, out, err };
+}
+
+let dir: string;
+let db: string;
+
+/** Three episodes: pump1 resolved (oldest), fan2 open, pump1 open (newest). */
+function seed(): { resolved: string; fan: string; newest: string } {
+  const store = SqliteStore.open(db, { commitIntervalMs: 0, outboxMax: 100, logger: silent });
+  const t = topics();
+  try {
+    store.recordEvent(ev('open', 'a-resolved', 'pump1', T0), t.alerts('pump1'));
+    store.recordEvent(ev('update', 'a-resolved', 'pump1', T0, { score: 0.9999, peakScore: 0.9999, endTs: T0 + 60_000, windows: 4 }), t.alerts('pump1'));
+    store.recordEvent(ev('resolve', 'a-resolved', 'pump1', T0, { score: 0.4, peakScore: 0.9999, endTs: T0 + 90_000, windows: 5 }), t.alerts('pump1'));
+    store.recordEvent(ev('open', 'b-fan', 'fan2', T0 + 10 * MIN), t.alerts('fan2'));
+    store.recordEvent(ev('open', 'c-newest', 'pump1', T0 + 20 * MIN), t.alerts('pump1'));
+  } finally {
+    store.close();
+  }
+  return { resolved: 'a-resolved', fan: 'b-fan', newest: 'c-newest' };
+}
+
+function markOf(id: string): { mark: string | null; mark_note: string | null } {
+  const conn = new Database(db, { readonly: true });
+  try {
+    return conn.prepare('SELECT mark, mark_note FROM anomalies WHERE id = ?').get(id) as { mark: string | null; mark_note: string | null };
+  } finally {
+    conn.close();
+  }
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'anomalyd-cli-anomalies-'));
+  db = join(dir, 'data', DB_FILE);
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('anomalyd anomalies list', () => {
+  it('prints a table, newest first, with one row per episode', async () => {
+    seed();
+    const r = await run(['list', '--db', db]);
+    expect(r.code).toBe(0);
+    expect(r.err).toBe('');
+    const lines = r.out.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+SENSOR\s+STATUS\s+START\s+END\s+PEAK\s+WINDOWS\s+MARK$/);
+    expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(['c-newest', 'b-fan', 'a-resolved']);
+    const resolvedRow = lines.find((l) => l.startsWith('a-resolved'))!;
+    expect(resolvedRow).toContain('resolved');
+    expect(resolvedRow).toContain(new Date(T0 + 90_000).toISOString().replace('.000Z', 'Z'));
+    // Columns line up: every row has SENSOR where the header has it.
+    const col = lines[0].indexOf('SENSOR');
+    expect(lines.slice(1).every((l) => /^\S/.test(l.slice(col)) && l[col - 1] === ' ')).toBe(true);
+  });
+
+  it('filters by sensor, status and since, and honours the limit', async () => {
+    seed();
+    const ids = async (...args: string[]): Promise<string[]> => {
+      const r = await run(['list', '--db', db, '--json', ...args]);
+      expect(r.code).toBe(0);
+      return (JSON.parse(r.out) as { id: string }[]).map((a) => a.id);
+    };
+    expect(await ids('--sensor', 'pump1')).toEqual(['c-newest', 'a-resolved']);
+    expect(await ids('--status', 'open')).toEqual(['c-newest', 'b-fan']);
+    expect(await ids('--status', 'resolved')).toEqual(['a-resolved']);
+    // Episodes still going at or after the time: the resolved one ended at T0 + 90 s.
+    expect(await ids('--since', new Date(T0 + 5 * MIN).toISOString())).toEqual(['c-newest', 'b-fan']);
+    expect(await ids('--since', new Date(T0 + 60_000).toISOString())).toEqual(['c-newest', 'b-fan', 'a-resolved']);
+    expect(await ids('--limit', '1')).toEqual(['c-newest']);
+    expect(await ids('--sensor', 'nope')).toEqual([]);
+  });
+
+  it('emits JSON with ISO times and the mark fields', async () => {
+    seed();
+    const r = await run(['list', '--db', db, '--json', '--status', 'resolved']);
+    const [a] = JSON.parse(r.out) as Record<string, unknown>[];
+    expect(a).toMatchObject({
+      id: 'a-resolved',
+      sensor: 'pump1',
+      status: 'resolved',
+      start: new Date(T0).toISOString(),
+      end: new Date(T0 + 90_000).toISOString(),
+      peak_score: 0.9999,
+      windows: 5,
+      mark: null,
+      mark_note: null,
+      channels: [
+        { name: 'current', error: 0.4 },
+        { name: 'vibration', error: 7.5 },
+      ],
+    });
+  });
+
+  it('says so when there is nothing', async () => {
+    SqliteStore.open(db, { commitIntervalMs: 0, outboxMax: 1, logger: silent }).close();
+    expect(await run(['list', '--db', db])).toMatchObject({ code: 0, out: 'no anomalies\n' });
+  });
+
+  it('reads beside a daemon holding an open group-commit batch, seeing only committed episodes', async () => {
+    seed();
+    const daemonStore = SqliteStore.open(db, { commitIntervalMs: 60_000, outboxMax: 100, logger: silent });
+    try {
+      daemonStore.recordEvent(ev('open', 'd-uncommitted', 'pump9', T0 + 30 * MIN), topics().alerts('pump9'));
+      const r = await run(['list', '--db', db, '--json']);
+      expect(r.code).toBe(0);
+      expect((JSON.parse(r.out) as { id: string }[]).map((a) => a.id)).toEqual(['c-newest', 'b-fan', 'a-resolved']);
+    } finally {
+      daemonStore.close();
+    }
+    const after = await run(['list', '--db', db, '--json', '--sensor', 'pump9']);
+    expect((JSON.parse(after.out) as { id: string }[]).map((a) => a.id)).toEqual(['d-uncommitted']);
+  });
+});
+
+describe('anomalyd anomalies show', () => {
+  it('prints the episode with its events in order', async () => {
+    const { resolved } = seed();
+    const r = await run(['show', resolved, '--db', db]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^id:\s+a-resolved$/m);
+    expect(r.out).toMatch(/^status:\s+resolved$/m);
+    expect(r.out).toMatch(/^mark:\s+-$/m);
+    // The culprit channel comes first.
+    expect(r.out).toMatch(/^channels:\s+vibration=7\.50, current=0\.400$/m);
+    const events = r.out.split('events:\n')[1].trimEnd().split('\n').slice(1);
+    expect(events.map((l) => l.trim().split(/\s+/).slice(0, 2))).toEqual([
+      ['1', 'open'],
+      ['2', 'update'],
+      ['3', 'resolve'],
+    ]);
+  });
+
+  it('emits JSON with events and their published payloads', async () => {
+    const { resolved } = seed();
+    const r = await run(['show', resolved, '--json', '--db', db]);
+    const a = JSON.parse(r.out) as { events: { seq: number; event: string; payload: { anomaly_id: string; seq: number; resent: boolean } }[] };
+    expect(a.events.map((e) => [e.seq, e.event])).toEqual([
+      [1, 'open'],
+      [2, 'update'],
+      [3, 'resolve'],
+    ]);
+    expect(a.events.every((e) => e.payload.anomaly_id === resolved && e.payload.seq === e.seq && e.payload.resent === false)).toBe(true);
+  });
+
+  it('exits 1 for an unknown id', async () => {
+    seed();
+    const r = await run(['show', 'nope', '--db', db]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('no anomaly with id nope');
+  });
+});
+
+describe('anomalyd anomalies ack / false-alarm / unmark', () => {
+  it('stores the mark and note, shows them, and clears them on unmark', async () => {
+    const { fan } = seed();
+    const acked = await run(['ack', fan, '--note', ' on my way ', '--db', db]);
+    expect(acked).toMatchObject({ code: 0, out: `anomaly ${fan} marked ack (note: on my way)\n` });
+    expect(markOf(fan)).toEqual({ mark: 'ack', mark_note: 'on my way' });
+    expect((await run(['show', fan, '--db', db])).out).toMatch(/^note:\s+on my way$/m);
+
+    expect((await run(['false-alarm', fan, '--db', db])).code).toBe(0);
+    expect(markOf(fan)).toEqual({ mark: 'false_alarm', mark_note: null });
+    const listed = await run(['list', '--db', db]);
+    expect(listed.out.split('\n').find((l) => l.startsWith(fan))).toMatch(/false_alarm$/);
+
+    expect((await run(['unmark', fan, '--db', db])).code).toBe(0);
+    expect(markOf(fan)).toEqual({ mark: null, mark_note: null });
+  });
+
+  it('marks only the named episode and exits 1 for an unknown one', async () => {
+    const { fan, newest } = seed();
+    expect((await run(['false-alarm', 'nope', '--db', db])).code).toBe(1);
+    await run(['ack', newest, '--db', db]);
+    expect(markOf(newest).mark).toBe('ack');
+    expect(markOf(fan).mark).toBeNull();
+  });
+});
+
+describe('anomalyd anomalies: database location and usage', () => {
+  it('finds the database through the config dataDir', async () => {
+    seed();
+    const config = join(dir, 'anomalyd.yaml');
+    writeFileSync(config, `version: 1\ndataDir: ${JSON.stringify(join(dir, 'data'))}\n`);
+    const r = await run(['list', '--config', config, '--json']);
+    expect(r.err).toBe('');
+    expect((JSON.parse(r.out) as unknown[]).length).toBe(3);
+    const viaEnv = await run(['list', '--json'], { ANOMALYD_CONFIG: config });
+    expect(viaEnv.out).toBe(r.out);
+  });
+
+  it('reports an invalid config with exit 2', async () => {
+    const config = join(dir, 'bad.yaml');
+    writeFileSync(config, 'version: 1\nstore: { commitIntervalMs: -5 }\n');
+    const r = await run(['list', '--config', config]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('store.commitIntervalMs');
+  });
+
+  it('refuses to create a database that is not there', async () => {
+    const r = await run(['list', '--db', join(dir, 'missing.db')]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('no database at');
+  });
+
+  it('refuses a file that is not an anomalyd database', async () => {
+    const foreign = join(dir, 'foreign.db');
+    const conn = new Database(foreign);
+    conn.exec('CREATE TABLE t (x)');
+    conn.close();
+    const r = await run(['list', '--db', foreign]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('not an anomalyd database');
+  });
+
+  it.each([
+    [[], 'which action'],
+    [['frobnicate', 'x'], "unknown action 'frobnicate'"],
+    [['show'], 'exactly one anomaly ID'],
+    [['ack', 'a', 'b'], 'exactly one anomaly ID'],
+    [['list', 'x'], 'takes no arguments'],
+    [['list', '--status', 'closed'], '--status must be open or resolved'],
+    [['list', '--limit', '0'], '--limit must be an integer'],
+    [['list', '--limit', '2.5'], '--limit must be an integer'],
+    [['list', '--since', 'yesterday'], '--since must be'],
+    [['unmark', 'a', '--note', 'x'], "--note does not apply to 'unmark'"],
+    [['show', 'a', '--sensor', 'p'], "--sensor does not apply to 'show'"],
+    [['list', '--db', 'a', '--config', 'b'], 'not both'],
+    [['list', '--bogus'], 'Unknown option'],
+  ])('usage error for %j', async (argv, message) => {
+    const r = await run(argv);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(message);
+    expect(r.err).toContain('Usage: anomalyd anomalies');
+  });
+
+  it('prints help', async () => {
+    expect(await run(['--help'])).toEqual({ code: 0, out: ANOMALIES_USAGE, err: '' });
+  });
+});
+
+describe('parseSince / parseCommandLine', () => {
+  const now = Date.UTC(2026, 5, 15, 12, 0, 0);
+  it('accepts ages and ISO times; a time without offset is UTC', () => {
+    expect(parseSince('90s', now)).toBe(now - 90_000);
+    expect(parseSince('30m', now)).toBe(now - 30 * MIN);
+    expect(parseSince('1.5h', now)).toBe(now - 90 * MIN);
+    expect(parseSince('7d', now)).toBe(now - 7 * 86_400_000);
+    expect(parseSince('2026-06-01', now)).toBe(Date.UTC(2026, 5, 1));
+    expect(parseSince('2026-06-01T10:30', now)).toBe(Date.UTC(2026, 5, 1, 10, 30));
+    expect(parseSince('2026-06-01T10:30:00+02:00', now)).toBe(Date.UTC(2026, 5, 1, 8, 30));
+    expect(parseSince('2026-13-01', now)).toBeNull();
+    expect(parseSince('-5m', now)).toBeNull();
+    expect(parseSince('June 1', now)).toBeNull();
+  });
+
+  it('turns a relative --since into an absolute bound', () => {
+    const out = parseCommandLine(['list', '--since', '24h'], now);
+    expect(out).toMatchObject({ kind: 'ok', parsed: { action: { kind: 'list', since: now - 24 * 3_600_000, limit: 50 } } });
+  });
+});
