@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { Simulator } from '../../src/sim/simulator.js';
 import type { AlertPayload } from '../../src/contract/alerts.js';
-import { DaemonProcess, builtAndModelsPresent } from '../helpers/daemon.js';
+import { DaemonProcess, MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
 import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
 
@@ -89,10 +89,10 @@ async function exercise(daemon: DaemonProcess, url: string): Promise<void> {
   }
 }
 
-describe.skipIf(!ready)('detector end to end (embedded broker)', () => {
+describe.skipIf(!ready)('detector end to end (embedded broker, LSTM)', () => {
   let daemon: DaemonProcess;
   beforeAll(async () => {
-    daemon = new DaemonProcess({ broker: { port: 0 }, store: { commitIntervalMs: 50 } });
+    daemon = new DaemonProcess({ broker: { port: 0 }, store: { commitIntervalMs: 50 }, model: { dir: MODELS, cell: 'lstm' } });
     await daemon.start();
   });
   afterAll(async () => {
@@ -105,7 +105,7 @@ describe.skipIf(!ready)('detector end to end (embedded broker)', () => {
   }, 120_000);
 });
 
-describe.skipIf(!ready || !mosquittoAvailable())('detector end to end (mosquitto)', () => {
+describe.skipIf(!ready || !mosquittoAvailable())('detector end to end (mosquitto, GRU)', () => {
   const broker = new Mosquitto();
   let daemon: DaemonProcess;
   beforeAll(async () => {
