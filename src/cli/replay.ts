@@ -1,0 +1,256 @@
+/**
+ * `anomalyd replay`: a recorded CSV through the detector's own stages in virtual time, one output row per
+ * input row. Exit 0 on success, 2 on bad usage, 1 when the input, the model or training fails.
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { OnnxModel } from '../adapters/onnx-runner.js';
+import type { DeepPartial } from '../config/dsl.js';
+import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import type { ModelRunner } from '../contract/ports.js';
+import { modelSidecarPath } from '../daemon.js';
+import { learnModels } from '../replay/learn.js';
+import { Replayer, type ReplayOutput } from '../replay/replay.js';
+import { readReplayCsv, type ReplayInput } from '../replay/source.js';
+import { createReplayStages } from '../replay/stages.js';
+import type { CommandContext } from './context.js';
+
+export const REPLAY_USAGE = `Usage: anomalyd replay --input FILE.csv [options]
+
+Streams a recorded CSV through the same stages as live MQTT readings (parse, window, model, score), in
+virtual time and as fast as the machine allows. Row i's score uses rows 0..i only: it is the score of the
+latest window of its sensor that row i (or an earlier row) completed. Settings come from the config file,
+as for 'anomalyd run'; flags override them.
+
+Input:
+  --input FILE.csv          header row, one reading per row; ',' or ';' delimited
+  --timestamp-column NAME   time column (epoch ms or ISO 8601); default: timestamp, ts, time or datetime
+                            if present. 'none': no time column, row i is at i * --interval-ms
+  --interval-ms N           spacing of synthesised times (default 1000)
+  --columns a,b             value columns (default: value if present, else all but time and sensor)
+  --sensor-column NAME      several sensors in one file: this column names each row's sensor
+
+Model (one of):
+  --model NAME              model NAME in model.dir (default: model.name, else the model.cell model)
+  --cell gru|lstm           the default model of this cell kind
+  --learn-first N           train a model per sensor on the first N rows, then replay all rows
+  --learn-fraction F        the same with N = F x rows
+  --hidden N, --epochs N, --seed N   training options with --learn-first (defaults as 'anomalyd train')
+
+Output:
+  --output FILE.csv         default stdout. Columns: the input's time, sensor (with --sensor-column), the
+                            values, anomaly_score (0..1, 0 while learning), anomaly (1 while an episode is
+                            open), status (learning, ok, anomalous)
+  --batch N                 windows per model call batch (default model.maxBatch)
+  --config PATH             config file (default: $ANOMALYD_CONFIG, else config/default.yaml)
+  -h, --help                this help
+
+A summary (rows, windows, training and replay time, rows/s) goes to stderr.
+`;
+
+const OPTIONS = {
+  input: { type: 'string' },
+  output: { type: 'string' },
+  'timestamp-column': { type: 'string' },
+  'interval-ms': { type: 'string' },
+  columns: { type: 'string' },
+  'sensor-column': { type: 'string' },
+  model: { type: 'string' },
+  cell: { type: 'string' },
+  'learn-first': { type: 'string' },
+  'learn-fraction': { type: 'string' },
+  hidden: { type: 'string' },
+  epochs: { type: 'string' },
+  seed: { type: 'string' },
+  batch: { type: 'string' },
+  config: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+class UsageError extends Error {}
+
+interface Plan {
+  readonly input: string;
+  readonly output: string | null;
+  readonly timestampColumn: string | null | undefined;
+  readonly intervalMs: number | undefined;
+  readonly columns: string[] | undefined;
+  readonly sensorColumn: string | undefined;
+  readonly learn: { readonly rows: number } | { readonly fraction: number } | null;
+  readonly train: { hidden?: number; epochs?: number; seed?: number };
+  readonly batch: number | undefined;
+  readonly configPath: string | undefined;
+  readonly overrides: DeepPartial<Config>;
+}
+
+function numberFlag(text: string | undefined, flag: string, min: number, integer: boolean): number | undefined {
+  if (text === undefined) return undefined;
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min) {
+    throw new UsageError(`--${flag}: expected ${integer ? 'an integer' : 'a number'} >= ${min}, got '${text}'`);
+  }
+  return v;
+}
+
+function plan(argv: string[]): Plan | 'help' {
+  const { values: v, positionals } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
+  if (v.help === true) return 'help';
+  if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
+  if (v.input === undefined) throw new UsageError('--input FILE.csv is required');
+  if (v.cell !== undefined && v.cell !== 'gru' && v.cell !== 'lstm') throw new UsageError(`--cell: expected gru or lstm, got '${v.cell}'`);
+  const learnFirst = numberFlag(v['learn-first'], 'learn-first', 1, true);
+  const learnFraction = numberFlag(v['learn-fraction'], 'learn-fraction', 0, false);
+  if (learnFirst !== undefined && learnFraction !== undefined) throw new UsageError('--learn-first and --learn-fraction exclude each other');
+  if (learnFraction !== undefined && !(learnFraction > 0 && learnFraction < 1)) throw new UsageError(`--learn-fraction: expected a number in (0, 1), got ${learnFraction}`);
+  const learning = learnFirst !== undefined || learnFraction !== undefined;
+  if (learning && v.model !== undefined) throw new UsageError('--model and --learn-first/--learn-fraction exclude each other');
+  const model: { name?: string; cell?: 'gru' | 'lstm' } = {};
+  if (v.model !== undefined) model.name = v.model;
+  if (v.cell === 'gru' || v.cell === 'lstm') model.cell = v.cell;
+  const columns = v.columns?.split(',').map((c) => c.trim()).filter((c) => c !== '');
+  return {
+    input: v.input,
+    output: v.output ?? null,
+    timestampColumn: v['timestamp-column'] === 'none' ? null : v['timestamp-column'],
+    intervalMs: numberFlag(v['interval-ms'], 'interval-ms', 1, true),
+    columns,
+    sensorColumn: v['sensor-column'],
+    learn: learnFirst !== undefined ? { rows: learnFirst } : learnFraction !== undefined ? { fraction: learnFraction } : null,
+    train: {
+      hidden: numberFlag(v.hidden, 'hidden', 1, true),
+      epochs: numberFlag(v.epochs, 'epochs', 1, true),
+      seed: numberFlag(v.seed, 'seed', 0, true),
+    },
+    batch: numberFlag(v.batch, 'batch', 1, true),
+    configPath: v.config,
+    overrides: Object.keys(model).length > 0 ? { model } : {},
+  };
+}
+
+/** Writes output in chunks: a recording can be far larger than one string should be. */
+class ChunkedWriter {
+  private buf = '';
+  constructor(private readonly write: (s: string) => void) {}
+  line(s: string): void {
+    this.buf += s;
+    if (this.buf.length >= 1 << 16) this.flush();
+  }
+  flush(): void {
+    if (this.buf.length > 0) this.write(this.buf);
+    this.buf = '';
+  }
+}
+
+function csvField(s: string): string {
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function outputHeader(input: ReplayInput): string {
+  const time = input.timestampColumn ?? 'row';
+  const cols = [time, ...(input.sensorColumn !== null ? [input.sensorColumn] : []), ...input.channels, 'anomaly_score', 'anomaly', 'status'];
+  return `${cols.map(csvField).join(',')}\n`;
+}
+
+export function outputLine(input: ReplayInput, o: ReplayOutput): string {
+  const sensor = input.sensorColumn !== null ? `${csvField(o.row.sensor)},` : '';
+  const values = o.row.values.map((x) => (Number.isFinite(x) ? String(x) : '')).join(',');
+  return `${csvField(input.timeTexts[o.index])},${sensor}${values},${o.score},${o.anomaly ? 1 : 0},${o.status}\n`;
+}
+
+export async function replayCommand(argv: string[], ctx: CommandContext): Promise<number> {
+  let p: Plan | 'help';
+  try {
+    p = plan(argv);
+  } catch (err) {
+    // parseArgs throws TypeErrors with a readable message for unknown flags and missing values.
+    if (err instanceof UsageError || err instanceof TypeError) {
+      ctx.stderr(`replay: ${err.message}\n\n${REPLAY_USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+  if (p === 'help') {
+    ctx.stdout(REPLAY_USAGE);
+    return 0;
+  }
+  const loaded = loadConfig({ ...(p.configPath !== undefined ? { path: p.configPath } : {}), env: ctx.env, overrides: p.overrides });
+  if (!loaded.ok) {
+    ctx.stderr(`replay: invalid configuration${loaded.file !== null ? ` (${loaded.file})` : ''}:\n  ${loaded.errors.join('\n  ')}\n`);
+    return 2;
+  }
+  try {
+    return await replayWith(p, loaded.config, ctx);
+  } catch (err) {
+    ctx.stderr(`replay: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+async function replayWith(p: Plan, config: Config, ctx: CommandContext): Promise<number> {
+  const input = await readReplayCsv(p.input, {
+    ...(p.timestampColumn !== undefined ? { timestampColumn: p.timestampColumn } : {}),
+    ...(p.columns !== undefined ? { valueColumns: p.columns } : {}),
+    ...(p.sensorColumn !== undefined ? { sensorColumn: p.sensorColumn } : {}),
+    ...(p.intervalMs !== undefined ? { intervalMs: p.intervalMs } : {}),
+    sensor: basename(p.input),
+  });
+  const rows = input.rows.length;
+  const learnRows = p.learn === null ? 0 : 'rows' in p.learn ? Math.min(p.learn.rows, rows) : Math.floor(p.learn.fraction * rows);
+  const runners = new Map<string, ModelRunner>();
+  const owned: OnnxModel[] = [];
+  let dir: string | null = null;
+  let trainSeconds = 0;
+  try {
+    let shared: ModelRunner | null = null;
+    if (p.learn !== null) {
+      dir = await mkdtemp(join(tmpdir(), 'anomalyd-replay-'));
+      const learned = await learnModels(input.rows, learnRows, {
+        dir,
+        train: { cell: config.model.cell, window: config.window.length, hop: config.window.hop, ...definedOnly(p.train) },
+      });
+      trainSeconds = learned.seconds;
+      for (const [sensor, model] of learned.models) {
+        runners.set(sensor, model);
+        owned.push(model);
+      }
+    } else {
+      const model = await OnnxModel.load(modelSidecarPath(config));
+      owned.push(model);
+      shared = model;
+    }
+    const runnerFor = (sensor: string): ModelRunner => {
+      const r = runners.get(sensor) ?? shared;
+      if (r === null) throw new Error(`sensor ${sensor} has no rows among the first ${learnRows}: no model was learnt for it`);
+      return r;
+    };
+    const stages = createReplayStages(config, runnerFor, owned);
+    const replayer = new Replayer(stages, { batchWindows: p.batch ?? config.model.maxBatch, learnRows });
+    const fd = p.output === null ? null : openSync(p.output, 'w');
+    const out = new ChunkedWriter(fd === null ? ctx.stdout : (s) => void writeSync(fd, s));
+    try {
+      out.line(outputHeader(input));
+      const t0 = performance.now();
+      const counters = await replayer.run(input.rows, (o) => out.line(outputLine(input, o)));
+      const seconds = (performance.now() - t0) / 1000;
+      out.flush();
+      ctx.stderr(
+        `replay: ${rows} rows (${learnRows} learning), ${counters.windows} windows (${counters.scoredWindows} scored), ${counters.rejected} rejected; ` +
+          `${p.learn !== null ? `training ${trainSeconds.toFixed(1)} s, ` : ''}replay ${seconds.toFixed(2)} s = ${Math.round(rows / seconds)} rows/s\n`,
+      );
+    } finally {
+      if (fd !== null) closeSync(fd);
+    }
+    return 0;
+  } finally {
+    await Promise.allSettled(owned.map((m) => m.release()));
+    if (dir !== null) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined)) as Partial<T>;
+}
