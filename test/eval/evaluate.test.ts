@@ -1,0 +1,72 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  evalConfig,
+  evaluateMslChannel,
+  evaluateSkabFile,
+  formatTable,
+  mslChannels,
+  numericColumn,
+  SKAB_LEARN_ROWS,
+  skabFiles,
+  summarise,
+  type EvalSettings,
+} from '../../src/eval/evaluate.js';
+import { runsOf } from '../../src/eval/metrics.js';
+
+const DATA = resolve('../shared/datasets');
+const haveData = existsSync(join(DATA, 'skab')) && existsSync(join(DATA, 'msl'));
+
+const SETTINGS: EvalSettings = {
+  config: { window: { length: 16, hop: 4, intervalMs: 1000 }, model: { normWarmup: 64 }, score: { priorWeight: 0 } },
+  train: { hidden: 4, epochs: 2, seed: 1 },
+};
+
+describe('evalConfig', () => {
+  it('applies overrides on the schema defaults and reports invalid ones', () => {
+    const config = evalConfig({ window: { length: 16, hop: 4 } });
+    expect(config.window.length).toBe(16);
+    expect(config.window.hop).toBe(4);
+    expect(() => evalConfig({ window: { length: 4, hop: 8 } })).toThrow(/window.hop/);
+  });
+});
+
+describe('numericColumn', () => {
+  it('reads one column of a ; or , separated file', () => {
+    expect(numericColumn('a;anomaly\n1;0\n2;1\n', 'anomaly', 'x')).toEqual([0, 1]);
+    expect(numericColumn('index,value,anomaly\n0,1,1\n', 'anomaly', 'x')).toEqual([1]);
+    expect(() => numericColumn('a,b\n1,2\n', 'anomaly', 'x.csv')).toThrow(/x\.csv: no column 'anomaly'/);
+  });
+});
+
+describe.skipIf(!haveData)('evaluation on the labelled datasets', () => {
+  const config = evalConfig(SETTINGS.config);
+
+  it('scores a SKAB file after its first 400 rows, every scored row counted once', async () => {
+    const [file] = skabFiles(DATA);
+    const r = await evaluateSkabFile(file, config, SETTINGS);
+    const labels = numericColumn(readFileSync(file, 'utf8'), 'anomaly', file).slice(SKAB_LEARN_ROWS);
+    expect(r.learnRows).toBe(SKAB_LEARN_ROWS);
+    expect(r.scoredRows).toBe(r.rows - SKAB_LEARN_ROWS);
+    const { tp, fp, fn, tn } = r.points;
+    expect(tp + fp + fn + tn).toBe(r.scoredRows);
+    expect(tp + fn).toBe(labels.filter((l) => l === 1).length);
+    expect(r.events.events).toBe(runsOf(labels).length);
+    expect(r.scoredMs).toBeGreaterThan(0);
+  });
+
+  it('learns an MSL channel on its train file and scores its test file', async () => {
+    const channel = mslChannels(DATA).find((c) => c === 'T-9') ?? mslChannels(DATA)[0];
+    const r = await evaluateMslChannel(DATA, channel, config, SETTINGS);
+    const testRows = readFileSync(join(DATA, 'msl', `${channel}.test.csv`), 'utf8').trim().split('\n').length - 1;
+    const trainRows = readFileSync(join(DATA, 'msl', `${channel}.train.csv`), 'utf8').trim().split('\n').length - 1;
+    expect(r.learnRows).toBe(trainRows);
+    expect(r.scoredRows).toBe(testRows);
+    expect(r.scoredMs).toBe(testRows * 1000);
+    const s = summarise('msl', [r, r]);
+    expect(s.point.tp).toBe(2 * r.points.tp);
+    expect(s.event.events).toBe(2 * r.events.events);
+    expect(formatTable([s])).toMatch(/^\| dataset .*\n\|---.*\n\| msl \| 2 \|/);
+  });
+});
