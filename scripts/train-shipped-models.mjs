@@ -12,6 +12,7 @@ import { Simulator } from '../dist/sim/simulator.js';
 import { trainModel } from '../dist/train/trainer.js';
 import { writeModel } from '../dist/model/onnx-export.js';
 import { createProgressReporter } from '../dist/train/progress.js';
+import { standardiseAndInterleave } from '../dist/train/dataset.js';
 
 const { values } = parseArgs({
   options: {
@@ -30,25 +31,7 @@ const START = Date.UTC(2026, 0, 1);
 
 const sim = new Simulator({ seed, startTs: START, intervalMs: 1000, anomalies: 'none' });
 const sensors = ['temperature', 'vibration', 'motor_current'];
-const standardised = sensors.map((name) => {
-  const s = sim.series(name, rows);
-  let mean = 0;
-  for (const v of s) mean += v;
-  mean /= s.length;
-  let sq = 0;
-  for (const v of s) sq += (v - mean) ** 2;
-  const std = Math.sqrt(sq / s.length) || 1;
-  return s.map((v) => (v - mean) / std);
-});
-const blockLen = Math.floor(rows / blocks);
-const values64 = new Float64Array(blockLen * blocks * sensors.length);
-let o = 0;
-for (let b = 0; b < blocks; b++) {
-  for (const s of standardised) {
-    values64.set(s.subarray(b * blockLen, (b + 1) * blockLen), o);
-    o += blockLen;
-  }
-}
+const values64 = standardiseAndInterleave(sensors.map((name) => sim.series(name, rows)), blocks);
 
 for (const cell of values.cells.split(',')) {
   const progress = createProgressReporter({ write: (s) => process.stderr.write(s), isTTY: process.stderr.isTTY === true, columns: process.stderr.columns });

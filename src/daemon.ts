@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { join, resolve, isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
-import { Subject, Subscription, mergeMap, EMPTY, type Observable } from 'rxjs';
+import { Subject, Subscription, mergeMap, EMPTY, filter, tap, type Observable } from 'rxjs';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { resolveMqttConnection } from './config/derived.js';
@@ -24,6 +24,10 @@ import { RejectionCounter } from './pipeline/rejections.js';
 import { Windower, windowReadings } from './pipeline/window.js';
 import { InferenceEngine, type SensorInferenceSnapshot } from './pipeline/infer.js';
 import { ScoringRegistry, scoreWindows, type ScoreOutput } from './pipeline/score.js';
+import { ModelRegistry, compileScopes, type LoadedModel } from './learn/registry.js';
+import { Learner } from './learn/learner.js';
+import { trainInWorker } from './train/in-worker.js';
+import { writeModel } from './model/onnx-export.js';
 
 export interface DaemonOptions {
   readonly config: Config;
@@ -42,7 +46,7 @@ export interface DaemonCounters {
 
 const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DB_FILE = 'anomalyd.db';
-const HOUSEKEEPING_MS = 10_000;
+const HOUSEKEEPING_MS = 2_000;
 
 /** A relative model dir is looked up from the working directory, then from the package (for installed copies). */
 export function resolveModelDir(dir: string): string {
@@ -69,7 +73,10 @@ export class Daemon {
   private readonly topics: Topics;
   private broker: EmbeddedBroker | null = null;
   private mqtt: MqttAdapter | null = null;
-  private model: OnnxModel | null = null;
+  private registry: ModelRegistry | null = null;
+  private learner: Learner | null = null;
+  private readonly trainingAbort = new AbortController();
+  private assignmentVersion = 0;
   private store: SqliteStore | null = null;
   private publisher: OutboxPublisher | null = null;
   private engine: InferenceEngine | null = null;
@@ -81,6 +88,7 @@ export class Daemon {
   private pipeline: Subscription | null = null;
   private pipelineDone: Promise<void> = Promise.resolve();
   private readonly sensorStatus = new Map<string, SensorStatus>();
+  private readonly sensorStatusKey = new Map<string, string>();
   private housekeeping: NodeJS.Timeout | null = null;
   private checkpointTimer: NodeJS.Timeout | null = null;
   private started = false;
@@ -112,7 +120,7 @@ export class Daemon {
       await this.stop();
       throw err;
     }
-    this.log.info({ ms: this.now() - t0, model: this.model?.id, mqtt: this.mqttUrl() }, 'ready');
+    this.log.info({ ms: this.now() - t0, model: this.registry?.fallbackModel?.id ?? null, mqtt: this.mqttUrl() }, 'ready');
   }
 
   private mqttUrl(): string {
@@ -131,17 +139,53 @@ export class Daemon {
       daemonId: hostname(),
     });
 
-    const sidecarPath = modelSidecarPath(config);
-    if (!existsSync(sidecarPath)) {
-      throw new Error(`model not found: ${sidecarPath} (set model.dir / model.name, or train one with 'anomalyd train')`);
+    // The shared model scores every sensor without one of its own (unless learning without a fallback).
+    let fallback: LoadedModel | null = null;
+    if (!config.learning.enabled || config.learning.fallback) {
+      const sidecarPath = modelSidecarPath(config);
+      if (!existsSync(sidecarPath)) {
+        throw new Error(`model not found: ${sidecarPath} (set model.dir / model.name, or train one with 'anomalyd train')`);
+      }
+      fallback = await OnnxModel.load(sidecarPath);
+      if (fallback.sidecar.window !== config.window.length) {
+        this.log.warn({ model: fallback.id, modelWindow: fallback.sidecar.window, window: config.window.length }, 'window.length differs from the window the model was trained on');
+      }
     }
-    const model = await OnnxModel.load(sidecarPath);
-    this.model = model;
-    if (model.sidecar.window !== config.window.length) {
-      this.log.warn({ model: model.id, modelWindow: model.sidecar.window, window: config.window.length }, 'window.length differs from the window the model was trained on');
-    }
+    const scopeOf = compileScopes(config.learning.groups);
+    const registry = new ModelRegistry(fallback, scopeOf, logger.child({ module: 'models' }));
+    this.registry = registry;
+    this.learner = new Learner(
+      {
+        enabled: config.learning.enabled,
+        minReadings: config.learning.minReadings,
+        maxReadings: config.learning.maxReadings,
+        retrainIntervalMs: config.learning.retrainIntervalMs,
+        epochs: config.learning.epochs,
+        hidden: config.learning.hidden,
+        cell: config.model.cell,
+        window: config.window.length,
+        hop: config.window.hop,
+      },
+      {
+        store: this.store,
+        registry,
+        scopeOf,
+        train: (series, opts, onProgress) => trainInWorker(series, opts, onProgress, { signal: this.trainingAbort.signal }),
+        writeModel,
+        loadModel: (path) => OnnxModel.load(path),
+        modelsDir: join(dataDir, 'models'),
+        logger: logger.child({ module: 'learn' }),
+        now: this.now,
+        onInstalled: (sensors) => {
+          for (const sensor of sensors) this.refreshStatus(sensor, this.now());
+        },
+      },
+    );
+    await this.learner.restore();
+    this.assignmentVersion = this.store.assignmentVersion();
 
-    this.engine = new InferenceEngine(() => model, {
+    // Windows of a sensor without any model never reach the engine, so this lookup always finds one.
+    this.engine = new InferenceEngine((sensor) => registry.modelFor(sensor)!, {
       batchTickMs: config.model.batchTickMs,
       maxBatch: config.model.maxBatch,
       normHorizon: config.model.normHorizon,
@@ -156,7 +200,10 @@ export class Daemon {
       score: { mode: config.score.mode, shortWindow: config.score.shortWindow, longWindow: config.score.longWindow, priorWeight: config.score.priorWeight },
       threshold: config.score.threshold,
       alerts: config.alerts,
-      priorFor: () => ({ logErrMean: model.sidecar.calibration.logErrMean, logErrStd: model.sidecar.calibration.logErrStd }),
+      priorFor: (modelId) => {
+        const c = (registry.get(modelId) ?? fallback)?.sidecar.calibration;
+        return c ? { logErrMean: c.logErrMean, logErrStd: c.logErrStd } : { logErrMean: 0, logErrStd: 1 };
+      },
       newId: randomUUID,
     });
     this.restoreCheckpoints();
@@ -248,6 +295,8 @@ export class Daemon {
             return res.readings;
           }),
           windowReadings(windower),
+          tap((w) => this.onWindow(w.sensor, w.endTs, w)),
+          filter((w) => this.registry?.modelFor(w.sensor) != null),
           engine.operator(),
           scoreWindows(scoring),
         )
@@ -276,24 +325,64 @@ export class Daemon {
         this.log.error({ err, sensor, anomalyId: ev.anomalyId, kind: ev.kind }, 'could not record anomaly event');
       }
     }
+    this.refreshStatus(sensor, out.scored.result.window.endTs);
+  }
+
+  /** Every window, before inference: feeds on-device learning and announces sensors that cannot be scored yet. */
+  private onWindow(sensor: string, ts: number, w: Parameters<Learner['observe']>[0]): void {
+    const anomalous = this.scoring?.lifecycleFor(sensor).status === 'anomalous';
+    this.learner?.observe(w, anomalous);
+    if (!this.sensorStatus.has(sensor)) this.refreshStatus(sensor, ts);
+  }
+
+  private statusOf(sensor: string): SensorStatus {
     const scoring = this.scoring!;
-    const lifecycle = scoring.lifecycleFor(sensor);
-    const status: SensorStatus = scoring.learning(sensor) ? 'learning' : lifecycle.status === 'anomalous' ? 'anomalous' : 'ok';
-    if (this.sensorStatus.get(sensor) !== status) {
-      this.sensorStatus.set(sensor, status);
-      const payload: SensorStatePayload = {
-        status,
-        since: new Date(out.scored.result.window.endTs).toISOString(),
-        ...(lifecycle.anomalyId !== null && status === 'anomalous' ? { anomaly_id: lifecycle.anomalyId } : {}),
-      };
-      this.log.info({ sensor, status }, 'sensor status');
-      this.mqtt?.publish(this.topics.state(sensor), JSON.stringify(payload), { qos: 1, retain: true }).catch((err: unknown) => {
-        this.log.warn({ err, sensor }, 'could not publish sensor state');
-      });
-    }
+    const hasModel = this.registry?.modelFor(sensor) != null;
+    if (!hasModel || scoring.learning(sensor)) return 'learning';
+    return scoring.lifecycleFor(sensor).status === 'anomalous' ? 'anomalous' : 'ok';
+  }
+
+  /** Publishes the sensor's retained state when it changed. */
+  private refreshStatus(sensor: string, ts: number): void {
+    if (!this.scoring) return;
+    const status = this.statusOf(sensor);
+    const key = `${status}|${this.registry?.modelFor(sensor)?.id ?? ''}`;
+    if (this.sensorStatusKey.get(sensor) === key) return;
+    this.sensorStatusKey.set(sensor, key);
+    this.sensorStatus.set(sensor, status);
+    const lifecycle = this.scoring.lifecycleFor(sensor);
+    const model = this.registry?.modelFor(sensor)?.id;
+    const learningOwn = this.learner?.isLearning(sensor) ?? false;
+    const payload: SensorStatePayload = {
+      status,
+      since: new Date(ts).toISOString(),
+      ...(lifecycle.anomalyId !== null && status === 'anomalous' ? { anomaly_id: lifecycle.anomalyId } : {}),
+      ...(model !== undefined ? { model } : {}),
+      ...(learningOwn ? { learning_progress: Math.round((this.learner?.progress(sensor) ?? 0) * 100) / 100 } : {}),
+    };
+    this.log.info({ sensor, status, model }, 'sensor status');
+    this.mqtt?.publish(this.topics.state(sensor), JSON.stringify(payload), { qos: 1, retain: true }).catch((err: unknown) => {
+      this.log.warn({ err, sensor }, 'could not publish sensor state');
+    });
   }
 
   private houseKeep(): void {
+    const learner = this.learner;
+    const store = this.store;
+    if (learner && store) {
+      learner.flush();
+      learner.maybeTrain();
+      // A rollback made with `anomalyd models` lands in the store; pick it up.
+      try {
+        const version = store.assignmentVersion();
+        if (version !== this.assignmentVersion) {
+          this.assignmentVersion = version;
+          learner.restore().catch((err: unknown) => this.log.warn({ err }, 'could not apply model assignments'));
+        }
+      } catch (err) {
+        this.log.warn({ err }, 'could not read model assignments');
+      }
+    }
     for (const line of this.rejections.drainLogLines(this.now())) {
       this.log.warn({ reason: line.reason, sensor: line.sensor, count: line.count, example: line.example }, 'readings rejected');
     }
@@ -331,7 +420,7 @@ export class Daemon {
       try {
         const cp = JSON.parse(blob.toString('utf8')) as SensorCheckpoint;
         const scoring = cp.scoring as { calibrator?: unknown; lifecycle?: unknown } | null;
-        if (cp.inference && cp.inference.modelId === this.model?.id) engine.restore(sensor, cp.inference);
+        if (cp.inference && cp.inference.modelId === this.registry?.modelFor(sensor)?.id) engine.restore(sensor, cp.inference);
         if (scoring?.calibrator) calibrators[sensor] = scoring.calibrator;
         if (scoring?.lifecycle) lifecycles[sensor] = scoring.lifecycle;
         restored++;
@@ -413,7 +502,11 @@ export class Daemon {
     await step('outbox', () => this.publisher?.stop());
     await step('mqtt', () => this.mqtt?.stop(Math.min(left(), 2000)));
     await step('broker', () => this.broker?.stop());
-    await step('model', () => this.model?.release());
+    this.trainingAbort.abort(new Error('daemon stopping'));
+    await step('learner', async () => {
+      if (this.learner) await raceTimeout(this.learner.stop(), Math.min(left(), 1000));
+    });
+    await step('models', () => this.registry?.releaseAll());
     await step('store', () => this.store?.close());
     this.log.info({ clean, counters: this.counters }, 'stopped');
     return clean;

@@ -11,6 +11,7 @@ Commands:
   run            start the detector daemon (default)
   demo           embedded broker + simulated sensors + detector; prints alerts as they fire
   train          train a GRU or LSTM autoencoder on recorded normal data and export it to ONNX
+  models         list the models trained on this device; roll a sensor back to its previous model
   check-config   validate a config file and print the effective config (secrets masked)
   help           show this help
 
@@ -39,6 +40,7 @@ const commands: Record<string, () => Promise<Command>> = {
     const { trainCommand } = await import('./cli/train.js');
     return (argv) => trainCommand(argv);
   },
+  models: async () => (await import('./cli/models.js')).modelsCommand,
   'check-config': async () => {
     const { checkConfigCommand } = await import('./cli/check-config.js');
     return (argv, c) => Promise.resolve(checkConfigCommand(argv, c));

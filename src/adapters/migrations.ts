@@ -92,6 +92,36 @@ export const MIGRATIONS: readonly Migration[] = [
       db.pragma(`application_id = ${APPLICATION_ID}`);
     },
   },
+  {
+    version: 2,
+    description: 'models trained on the device, and which model each sensor uses',
+    up: (db) => {
+      db.exec(`
+        CREATE TABLE models (
+          id           TEXT PRIMARY KEY,       -- <name>@<hash>, as the runner computes it
+          name         TEXT NOT NULL,
+          sidecar_path TEXT NOT NULL,
+          scope        TEXT NOT NULL,          -- the sensor id, or group:<name>
+          cell         TEXT NOT NULL,
+          rows         INTEGER NOT NULL,       -- readings it was trained on
+          val_loss     REAL NOT NULL,
+          calibration  TEXT NOT NULL,          -- JSON, the sidecar's calibration
+          source       TEXT NOT NULL,          -- what data: sensors and time range
+          created_at   INTEGER NOT NULL
+        ) STRICT;
+
+        -- Append-only: the latest row of a sensor is its model; earlier rows are its history (rollback).
+        CREATE TABLE model_assignments (
+          seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+          sensor   TEXT NOT NULL,
+          model_id TEXT NOT NULL REFERENCES models (id),
+          reason   TEXT NOT NULL,              -- trained | joined | rollback | retrained
+          at       INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX model_assignments_by_sensor ON model_assignments (sensor, seq);
+      `);
+    },
+  },
 ];
 
 export class SchemaTooNewError extends Error {

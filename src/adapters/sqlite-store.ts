@@ -259,10 +259,87 @@ function prepareStatements(db: Db) {
   };
 }
 
+function prepareModelStatements(db: Db) {
+  return {
+    insertModel: db.prepare<[string, string, string, string, string, number, number, string, string, number]>(`
+      INSERT INTO models (id, name, sidecar_path, scope, cell, rows, val_loss, calibration, source, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (id) DO NOTHING`),
+    allModels: db.prepare<[], ModelDbRow>('SELECT * FROM models ORDER BY created_at, id'),
+    assign: db.prepare<[string, string, string, number]>('INSERT INTO model_assignments (sensor, model_id, reason, at) VALUES (?, ?, ?, ?)'),
+    current: db.prepare<[], AssignmentDbRow>(`
+      SELECT a.seq, a.sensor, a.model_id, a.reason, a.at FROM model_assignments a
+      JOIN (SELECT sensor, max(seq) AS seq FROM model_assignments GROUP BY sensor) latest ON latest.seq = a.seq
+      ORDER BY a.sensor`),
+    historyOf: db.prepare<[string], AssignmentDbRow>(
+      'SELECT seq, sensor, model_id, reason, at FROM model_assignments WHERE sensor = ? ORDER BY seq DESC',
+    ),
+    lastAssignmentSeq: db.prepare<[], number>('SELECT coalesce(max(seq), 0) FROM model_assignments').pluck(),
+  };
+}
+
+interface ModelDbRow {
+  id: string;
+  name: string;
+  sidecar_path: string;
+  scope: string;
+  cell: string;
+  rows: number;
+  val_loss: number;
+  calibration: string;
+  source: string;
+  created_at: number;
+}
+
+interface AssignmentDbRow {
+  seq: number;
+  sensor: string;
+  model_id: string;
+  reason: string;
+  at: number;
+}
+
+export interface ModelRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly sidecarPath: string;
+  readonly scope: string;
+  readonly cell: string;
+  readonly rows: number;
+  readonly valLoss: number;
+  readonly calibration: unknown;
+  readonly source: string;
+  readonly createdAt: number;
+}
+
+export interface ModelAssignment {
+  readonly seq: number;
+  readonly sensor: string;
+  readonly modelId: string;
+  readonly reason: string;
+  readonly at: number;
+}
+
+const toModel = (r: ModelDbRow): ModelRecord => ({
+  id: r.id,
+  name: r.name,
+  sidecarPath: r.sidecar_path,
+  scope: r.scope,
+  cell: r.cell,
+  rows: r.rows,
+  valLoss: r.val_loss,
+  calibration: JSON.parse(r.calibration) as unknown,
+  source: r.source,
+  createdAt: r.created_at,
+});
+
+const toAssignment = (r: AssignmentDbRow): ModelAssignment => ({ seq: r.seq, sensor: r.sensor, modelId: r.model_id, reason: r.reason, at: r.at });
+
 type Statements = ReturnType<typeof prepareStatements>;
 
 export class SqliteStore {
   private readonly s: Statements;
+  private readonly m: ReturnType<typeof prepareModelStatements>;
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly listeners = new Set<CommitListener>();
@@ -280,6 +357,7 @@ export class SqliteStore {
     private readonly opts: SqliteStoreOptions,
   ) {
     this.s = prepareStatements(db);
+    this.m = prepareModelStatements(db);
     this.log = opts.logger;
     // Columns are STRICT INTEGER milliseconds; an injected clock may return fractions.
     const clock = opts.now ?? Date.now;
@@ -425,6 +503,43 @@ export class SqliteStore {
       count: r.count,
       lastAt: r.last_at,
     }));
+  }
+
+  /** Records a model trained on the device (idempotent per id). */
+  addModel(m: Omit<ModelRecord, 'createdAt'>): void {
+    this.write(() => {
+      this.m.insertModel.run(m.id, m.name, m.sidecarPath, m.scope, m.cell, m.rows, m.valLoss, JSON.stringify(m.calibration), m.source, this.now());
+    });
+  }
+
+  models(): ModelRecord[] {
+    this.assertOpen();
+    return this.m.allModels.all().map(toModel);
+  }
+
+  /** Makes `modelId` the sensor's model from now on; the previous assignments stay as its history. */
+  assignModel(sensor: string, modelId: string, reason: string): void {
+    this.write(() => {
+      this.m.assign.run(sensor, modelId, reason, this.now());
+    });
+  }
+
+  /** Each sensor's current model. */
+  assignments(): ModelAssignment[] {
+    this.assertOpen();
+    return this.m.current.all().map(toAssignment);
+  }
+
+  /** A sensor's assignments, newest first. */
+  assignmentHistory(sensor: string): ModelAssignment[] {
+    this.assertOpen();
+    return this.m.historyOf.all(sensor).map(toAssignment);
+  }
+
+  /** Grows with every assignment: a cheap way for the daemon to notice a rollback made by the CLI. */
+  assignmentVersion(): number {
+    this.assertOpen();
+    return this.m.lastAssignmentSeq.get() ?? 0;
   }
 
   /**

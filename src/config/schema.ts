@@ -212,6 +212,32 @@ export const schema = section('anomalyd configuration', {
       doc: 'Older checkpoints are not restored; the sensor starts from a reset state.',
     }),
   }),
+  learning: section('Learning on the device: a model per sensor (or per group of sensors) trained from its own normal data.', {
+    enabled: bool({
+      default: true,
+      doc: 'Store each new sensor’s readings and, once there are learning.minReadings, train a model for it (or its group) in a worker thread, then swap it in.',
+    }),
+    minReadings: int({ default: 3600, min: 256, max: 100_000_000, doc: 'Readings (per sensor, or in all of a group) needed before training.' }),
+    maxReadings: int({ default: 50000, min: 256, max: 100_000_000, doc: 'Most recent readings per sensor used for one training run.' }),
+    groups: strList({
+      default: [],
+      minItems: 0,
+      item: (v) => (/^[A-Za-z0-9_.-]+=.+$/.test(v) ? null : 'must look like name=pattern, e.g. pumps=pump-*'),
+      doc: 'Sensors that share one model, as name=pattern (* matches any characters in the sensor id). A sensor joining a group with a model only calibrates.',
+    }),
+    fallback: bool({
+      default: true,
+      doc: 'While a sensor learns, score it with the shared model (model.cell / model.name). false = no scores and no alerts until its own model is trained.',
+    }),
+    retrainIntervalMs: int({
+      default: 0,
+      min: 0,
+      max: 365 * DAY_MS,
+      doc: 'Re-train each learnt model this often on its newest normal data (never on windows flagged anomalous); 0 = never.',
+    }),
+    epochs: int({ default: 20, min: 1, max: 1000, doc: 'Most training epochs (early stopping usually ends sooner).' }),
+    hidden: int({ default: 32, min: 2, max: 512, doc: 'Hidden units of the models trained on the device.' }),
+  }),
   shutdown: section('Graceful stop.', {
     deadlineMs: int({ default: 8000, min: 100, max: 600000, doc: 'Hard deadline for a graceful stop; keep it below systemd’s TimeoutStopSec.' }),
   }),

@@ -16,6 +16,10 @@ export interface SensorStatePayload {
   readonly since: string;
   /** The open episode, present only while status is `anomalous`. */
   readonly anomaly_id?: string;
+  /** The model scoring the sensor (absent while it has none). */
+  readonly model?: string;
+  /** While the sensor learns its own model: the fraction of the readings needed that it has, in [0, 1]. */
+  readonly learning_progress?: number;
 }
 
 export interface AlertChannel {

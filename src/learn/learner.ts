@@ -1,0 +1,286 @@
+import { mkdirSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { Window } from '../contract/types.js';
+import type { CellKind, Seq2SeqParams } from '../model/spec.js';
+import type { SidecarInput } from '../model/onnx-export.js';
+import type { ReadingsBlock, ModelRecord, ModelAssignment } from '../adapters/sqlite-store.js';
+import type { TrainProgress, TrainResult, TrainSeries } from '../train/trainer.js';
+import type { WorkerTrainOptions } from '../train/in-worker.js';
+import { standardiseAndInterleave } from '../train/dataset.js';
+import type { LoadedModel, ModelRegistry } from './registry.js';
+
+export interface LearningOptions {
+  readonly enabled: boolean;
+  readonly minReadings: number;
+  readonly maxReadings: number;
+  readonly retrainIntervalMs: number;
+  readonly epochs: number;
+  readonly hidden: number;
+  readonly cell: CellKind;
+  readonly window: number;
+  readonly hop: number;
+}
+
+/** What the learner needs of the store. */
+export interface LearnerStore {
+  appendReadings(sensor: string, ts: Float64Array, values: Float32Array, channels: number): void;
+  readReadings(sensor: string, fromTs?: number, toTs?: number, limit?: number): ReadingsBlock;
+  addModel(m: Omit<ModelRecord, 'createdAt'>): void;
+  assignModel(sensor: string, modelId: string, reason: string): void;
+  assignments(): ModelAssignment[];
+  models(): ModelRecord[];
+}
+
+export interface LearnerDeps {
+  readonly store: LearnerStore;
+  readonly registry: ModelRegistry;
+  readonly scopeOf: (sensor: string) => string;
+  readonly train: (series: TrainSeries, opts: WorkerTrainOptions, onProgress: (p: TrainProgress) => void) => Promise<TrainResult>;
+  readonly writeModel: (dir: string, sidecar: SidecarInput, params: Seq2SeqParams) => Promise<{ onnxPath: string; sidecarPath: string }>;
+  readonly loadModel: (sidecarPath: string) => Promise<LoadedModel>;
+  readonly modelsDir: string;
+  readonly logger: Logger;
+  readonly now: () => number;
+  /** Called when sensors moved to a new model (the daemon publishes their state). */
+  readonly onInstalled?: (sensors: readonly string[], model: LoadedModel) => void;
+}
+
+interface ScopeState {
+  readonly sensors: Set<string>;
+  /** Readings stored for this scope since start (plus what the store had). */
+  readings: number;
+  lastTrainedAt: number;
+  channels: number;
+}
+
+interface Pending {
+  ts: number[];
+  values: number[];
+  channels: number;
+}
+
+/** Stored readings are flushed in groups this large at most, so one flush stays short. */
+const FLUSH_MAX = 4096;
+
+/**
+ * Learning on the device. Collects each learning sensor's normal steps (the windows' consumed steps, so
+ * exactly the gridded, gap-filled stream the model will see; never steps of an open anomaly), stores them,
+ * and once a sensor (or its group) has enough, trains a model in a worker thread, exports it, records it in
+ * SQLite and swaps it in. One training at a time: a Pi has few cores and the detector needs one.
+ */
+export class Learner {
+  private readonly scopes = new Map<string, ScopeState>();
+  private readonly pending = new Map<string, Pending>();
+  private training: Promise<void> | null = null;
+  private trainingScope: string | null = null;
+  private stopped = false;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly opts: LearningOptions,
+    private readonly deps: LearnerDeps,
+  ) {
+    this.log = deps.logger;
+  }
+
+  /** Loads the models learnt earlier and re-applies the assignments (rollbacks included). */
+  async restore(): Promise<void> {
+    const { store, registry } = this.deps;
+    const byId = new Map(store.models().map((m) => [m.id, m]));
+    for (const a of store.assignments()) {
+      const record = byId.get(a.modelId);
+      if (!record) continue;
+      try {
+        if (!registry.has(a.modelId)) registry.add(await this.deps.loadModel(record.sidecarPath));
+        registry.assign(a.sensor, a.modelId);
+        this.scope(a.sensor).lastTrainedAt = record.createdAt;
+      } catch (err) {
+        this.log.warn({ err, sensor: a.sensor, model: a.modelId }, 'could not load a learnt model; the sensor uses the fallback');
+      }
+    }
+  }
+
+  /** True while the sensor has no model of its own (it may still be scored by the fallback). */
+  isLearning(sensor: string): boolean {
+    return this.opts.enabled && !this.deps.registry.hasOwnModel(sensor);
+  }
+
+  /** Fraction of the readings needed before the sensor's scope can be trained, in [0, 1]. */
+  progress(sensor: string): number {
+    const s = this.scopes.get(this.deps.scopeOf(sensor));
+    return s ? Math.min(1, s.readings / this.opts.minReadings) : 0;
+  }
+
+  /** Takes a window's consumed steps as normal data, unless the sensor's episode is open. */
+  observe(w: Window, anomalous: boolean): void {
+    if (!this.opts.enabled || anomalous || w.advance <= 0) return;
+    const scopeName = this.deps.scopeOf(w.sensor);
+    const scope = this.scope(w.sensor);
+    const collecting = !this.deps.registry.scopeHasModel(scopeName) || this.opts.retrainIntervalMs > 0;
+    if (!collecting) return;
+    const C = w.channels.length;
+    let p = this.pending.get(w.sensor);
+    if (!p || p.channels !== C) {
+      p = { ts: [], values: [], channels: C };
+      this.pending.set(w.sensor, p);
+    }
+    const step = w.validLength > 1 ? (w.endTs - w.startTs) / (w.validLength - 1) : 0;
+    for (let t = 0; t < w.advance; t++) {
+      p.ts.push(Math.round(w.startTs + t * step));
+      for (let c = 0; c < C; c++) p.values.push(w.data[t * C + c]);
+    }
+    scope.readings += w.advance;
+    scope.channels = C;
+    if (p.ts.length >= FLUSH_MAX) this.flushSensor(w.sensor, p);
+  }
+
+  /** Writes the collected readings (the daemon's housekeeping calls it). */
+  flush(): void {
+    for (const [sensor, p] of this.pending) this.flushSensor(sensor, p);
+  }
+
+  /** Starts a training if a scope is ready and none is running. Never throws; training failures are logged. */
+  maybeTrain(): void {
+    if (!this.opts.enabled || this.training || this.stopped) return;
+    const now = this.deps.now();
+    for (const [name, s] of this.scopes) {
+      const hasModel = this.deps.registry.scopeHasModel(name);
+      const due = hasModel
+        ? this.opts.retrainIntervalMs > 0 && now - s.lastTrainedAt >= this.opts.retrainIntervalMs && s.readings >= this.opts.minReadings
+        : s.readings >= this.opts.minReadings;
+      if (!due) continue;
+      this.flush();
+      this.trainingScope = name;
+      this.training = this.trainScope(name, s, hasModel)
+        .catch((err: unknown) => {
+          s.lastTrainedAt = now; // do not retry in a tight loop
+          this.log.error({ err, scope: name }, 'training failed; the scope keeps its current model');
+        })
+        .finally(() => {
+          this.training = null;
+          this.trainingScope = null;
+        });
+      return;
+    }
+  }
+
+  get busy(): string | null {
+    return this.trainingScope;
+  }
+
+  /** Waits for a training in progress (bounded by the caller); flushes readings. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.flush();
+    if (this.training) await this.training;
+  }
+
+  private scope(sensor: string): ScopeState {
+    const name = this.deps.scopeOf(sensor);
+    let s = this.scopes.get(name);
+    if (!s) {
+      s = { sensors: new Set(), readings: 0, lastTrainedAt: 0, channels: 1 };
+      this.scopes.set(name, s);
+    }
+    if (!s.sensors.has(sensor)) {
+      s.sensors.add(sensor);
+      // What earlier runs stored counts too, so a restart does not start learning from zero.
+      s.readings += this.deps.store.readReadings(sensor, undefined, undefined, this.opts.maxReadings).ts.length;
+    }
+    return s;
+  }
+
+  private flushSensor(sensor: string, p: Pending): void {
+    if (p.ts.length === 0) return;
+    try {
+      this.deps.store.appendReadings(sensor, Float64Array.from(p.ts), Float32Array.from(p.values), p.channels);
+    } catch (err) {
+      this.log.warn({ err, sensor }, 'could not store readings for learning');
+    }
+    p.ts = [];
+    p.values = [];
+  }
+
+  private async trainScope(name: string, s: ScopeState, retrain: boolean): Promise<void> {
+    const sensors = [...s.sensors];
+    const C = s.channels;
+    const histories: Float64Array[][] = Array.from({ length: C }, () => []);
+    let rows = 0;
+    let from = Infinity;
+    let to = -Infinity;
+    for (const sensor of sensors) {
+      const block = this.deps.store.readReadings(sensor, undefined, undefined, this.opts.maxReadings);
+      if (block.channels !== C || block.ts.length < this.opts.window) continue;
+      rows += block.ts.length;
+      from = Math.min(from, block.ts[0]);
+      to = Math.max(to, block.ts[block.ts.length - 1]);
+      for (let c = 0; c < C; c++) {
+        histories[c].push(Float64Array.from({ length: block.ts.length }, (_, i) => block.values[i * C + c]));
+      }
+    }
+    if (rows < this.opts.window * 4) throw new Error(`only ${rows} stored readings for ${name}`);
+    // Channels are interleaved back into time-major rows after each is standardised per sensor.
+    const perChannel = histories.map((h) => standardiseAndInterleave(h, 5));
+    const N = perChannel[0].length;
+    const values = new Float64Array(N * C);
+    for (let i = 0; i < N; i++) for (let c = 0; c < C; c++) values[i * C + c] = perChannel[c][i];
+    const source = `on-device: ${sensors.join(', ')}; ${rows} readings ${new Date(from).toISOString()} .. ${new Date(to).toISOString()}`;
+    const channels = Array.from({ length: C }, (_, c) => (C === 1 ? 'value' : `c${c}`));
+    this.log.info({ scope: name, sensors, rows, cell: this.opts.cell }, retrain ? 'retraining model' : 'training model');
+    const t0 = this.deps.now();
+    let lastEpoch = 0;
+    const result = await this.deps.train(
+      { channels, values },
+      { cell: this.opts.cell, hidden: this.opts.hidden, window: this.opts.window, hop: this.opts.hop, epochs: this.opts.epochs, seed: 1, source },
+      (p) => {
+        if (p.epochDone && p.epoch !== lastEpoch) {
+          lastEpoch = p.epoch;
+          this.log.info({ scope: name, epoch: p.epoch, maxEpochs: p.maxEpochs, loss: p.trainLoss, valLoss: p.valLoss }, 'training epoch');
+        }
+      },
+    );
+    if (this.stopped) return;
+    mkdirSync(this.deps.modelsDir, { recursive: true });
+    const stamp = new Date(this.deps.now()).toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+    const modelName = `${name.replace(/[^A-Za-z0-9_.-]/g, '_')}-${stamp}`;
+    const { sidecarPath } = await this.deps.writeModel(
+      this.deps.modelsDir,
+      {
+        name: modelName,
+        cell: this.opts.cell,
+        hidden: this.opts.hidden,
+        channels: result.channels,
+        window: result.window,
+        normalisation: result.normalisation,
+        calibration: result.calibration,
+        training: result.training,
+      },
+      result.params,
+    );
+    const model = await this.deps.loadModel(sidecarPath);
+    const { store, registry } = this.deps;
+    store.addModel({
+      id: model.id,
+      name: modelName,
+      sidecarPath,
+      scope: name,
+      cell: this.opts.cell,
+      rows,
+      valLoss: result.training.finalValLoss,
+      calibration: result.calibration,
+      source,
+    });
+    registry.add(model);
+    for (const sensor of sensors) {
+      store.assignModel(sensor, model.id, retrain ? 'retrained' : 'trained');
+      registry.assign(sensor, model.id);
+    }
+    s.lastTrainedAt = this.deps.now();
+    this.log.info(
+      { scope: name, model: model.id, sensors, seconds: (this.deps.now() - t0) / 1000, valLoss: result.training.finalValLoss, epochs: result.losses.length },
+      'model trained and swapped in',
+    );
+    this.deps.onInstalled?.(sensors, model);
+    await registry.releaseUnused();
+  }
+}

@@ -1,0 +1,101 @@
+import type { Logger } from 'pino';
+import type { ModelRunner } from '../contract/ports.js';
+
+/** A model the registry can release when it is no longer used. */
+export interface LoadedModel extends ModelRunner {
+  release(): Promise<void>;
+}
+
+/**
+ * Which model each sensor uses. The fallback (the shared model from model.cell / model.name) serves every
+ * sensor without a model of its own; a model learnt for a group serves every sensor of the group,
+ * including ones that join later. One owner: the daemon, which releases it at stop.
+ */
+export class ModelRegistry {
+  private readonly models = new Map<string, LoadedModel>();
+  private readonly bySensor = new Map<string, string>();
+  private readonly byScope = new Map<string, string>();
+
+  constructor(
+    private readonly fallback: LoadedModel | null,
+    private readonly scopeOf: (sensor: string) => string,
+    private readonly log: Logger,
+  ) {
+    if (fallback) this.models.set(fallback.id, fallback);
+  }
+
+  get fallbackModel(): LoadedModel | null {
+    return this.fallback;
+  }
+
+  /** The sensor's model: its own, else its group's, else the fallback, else null (no scoring). */
+  modelFor(sensor: string): LoadedModel | null {
+    const id = this.bySensor.get(sensor) ?? this.byScope.get(this.scopeOf(sensor));
+    return (id !== undefined ? this.models.get(id) : undefined) ?? this.fallback;
+  }
+
+  /** True when the sensor has a model learnt for it or its group (not just the fallback). */
+  hasOwnModel(sensor: string): boolean {
+    return this.bySensor.has(sensor) || this.byScope.has(this.scopeOf(sensor));
+  }
+
+  scopeHasModel(scope: string): boolean {
+    return this.byScope.has(scope);
+  }
+
+  get(id: string): LoadedModel | undefined {
+    return this.models.get(id);
+  }
+
+  has(id: string): boolean {
+    return this.models.has(id);
+  }
+
+  add(model: LoadedModel): void {
+    this.models.set(model.id, model);
+  }
+
+  /** Points a sensor (and its scope, for sensors that join later) at a loaded model. */
+  assign(sensor: string, modelId: string): void {
+    if (!this.models.has(modelId)) throw new Error(`model ${modelId} is not loaded`);
+    this.bySensor.set(sensor, modelId);
+    this.byScope.set(this.scopeOf(sensor), modelId);
+  }
+
+  /** Releases models no sensor, scope or fallback uses any more. */
+  async releaseUnused(): Promise<void> {
+    const used = new Set<string>([...this.bySensor.values(), ...this.byScope.values()]);
+    if (this.fallback) used.add(this.fallback.id);
+    for (const [id, model] of this.models) {
+      if (used.has(id)) continue;
+      this.models.delete(id);
+      await model.release().catch((err: unknown) => this.log.warn({ err, model: id }, 'could not release model'));
+    }
+  }
+
+  async releaseAll(): Promise<void> {
+    for (const [id, model] of this.models) {
+      await model.release().catch((err: unknown) => this.log.warn({ err, model: id }, 'could not release model'));
+    }
+    this.models.clear();
+  }
+}
+
+/** Compiles learning.groups ("name=pattern", * = any characters) into a sensor -> scope function. */
+export function compileScopes(groups: readonly string[]): (sensor: string) => string {
+  const compiled = groups.map((g) => {
+    const eq = g.indexOf('=');
+    const name = g.slice(0, eq);
+    const pattern = g.slice(eq + 1);
+    const re = new RegExp(`^${pattern.split('*').map(escapeRegExp).join('.*')}$`);
+    return { name, re };
+  });
+  return (sensor) => {
+    for (const { name, re } of compiled) if (re.test(sensor)) return `group:${name}`;
+    return sensor;
+  };
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

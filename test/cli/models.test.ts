@@ -1,0 +1,63 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { SqliteStore } from '../../src/adapters/sqlite-store.js';
+import { modelsCommand } from '../../src/cli/models.js';
+import type { CommandContext } from '../../src/cli/context.js';
+
+let dir: string;
+let db: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'anomalyd-models-cli-'));
+  db = join(dir, 'anomalyd.db');
+  const store = SqliteStore.open(db, { commitIntervalMs: 0, outboxMax: 10, logger: pino({ level: 'silent' }) });
+  for (const id of ['p1-a@1', 'p1-b@2']) {
+    store.addModel({ id, name: id.split('@')[0], sidecarPath: `/x/${id}.json`, scope: 'p1', cell: 'gru', rows: 1000, valLoss: 0.1, calibration: {}, source: 'test' });
+  }
+  store.assignModel('p1', 'p1-a@1', 'trained');
+  store.assignModel('p1', 'p1-b@2', 'retrained');
+  store.close();
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function io(): CommandContext & { out: string; err: string } {
+  const c = {
+    out: '',
+    err: '',
+    stdout: (s: string) => void (c.out += s),
+    stderr: (s: string) => void (c.err += s),
+    env: {},
+    exit: (code: number): never => {
+      throw new Error(`exit ${code}`);
+    },
+  };
+  return c;
+}
+
+describe('anomalyd models', () => {
+  it('lists models and who uses them', async () => {
+    const c = io();
+    expect(await modelsCommand(['list', '--db', db], c)).toBe(0);
+    expect(c.out).toContain('p1-b@2');
+    expect(c.out).toMatch(/p1-b@2[\s\S]*used by: p1/);
+    expect(c.out).toMatch(/p1-a@1[\s\S]*used by: \(none\)/);
+  });
+
+  it('rolls a sensor back to its previous model, recorded as a new assignment', async () => {
+    const c = io();
+    expect(await modelsCommand(['rollback', 'p1', '--db', db], c)).toBe(0);
+    expect(c.out).toBe('p1: p1-b@2 -> p1-a@1\n');
+    const store = SqliteStore.open(db, { commitIntervalMs: 0, outboxMax: 10, logger: pino({ level: 'silent' }) });
+    expect(store.assignments().map((a) => [a.sensor, a.modelId, a.reason])).toEqual([['p1', 'p1-a@1', 'rollback']]);
+    store.close();
+  });
+
+  it('refuses a sensor without a model of its own, and bad usage', async () => {
+    const c = io();
+    expect(await modelsCommand(['rollback', 'nope', '--db', db], c)).toBe(1);
+    expect(c.err).toContain('uses the shared model');
+    expect(await modelsCommand(['frobnicate', '--db', db], io())).toBe(2);
+  });
+});

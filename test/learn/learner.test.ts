@@ -1,0 +1,134 @@
+/**
+ * On-device learning with the real parts: a SQLite file, the project's trainer (inline, tiny settings),
+ * ONNX export and onnxruntime. Windows come from the simulator through the real windower.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { SqliteStore } from '../../src/adapters/sqlite-store.js';
+import { OnnxModel } from '../../src/adapters/onnx-runner.js';
+import { writeModel } from '../../src/model/onnx-export.js';
+import { Learner, type LearningOptions, type LearnerDeps } from '../../src/learn/learner.js';
+import { ModelRegistry, compileScopes } from '../../src/learn/registry.js';
+import { trainModel } from '../../src/train/trainer.js';
+import { Windower } from '../../src/pipeline/window.js';
+import { Simulator } from '../../src/sim/simulator.js';
+import type { Window } from '../../src/contract/types.js';
+
+const logger = pino({ level: 'silent' });
+const options: LearningOptions = { enabled: true, minReadings: 600, maxReadings: 5000, retrainIntervalMs: 0, epochs: 2, hidden: 6, cell: 'gru', window: 16, hop: 4 };
+
+let dir: string;
+let store: SqliteStore;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'anomalyd-learn-'));
+  store = SqliteStore.open(join(dir, 'db.sqlite'), { commitIntervalMs: 0, outboxMax: 100, logger });
+});
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function windowsOf(sensors: string[], ticks: number, seed = 3): Window[] {
+  const sim = new Simulator({ seed, startTs: Date.UTC(2026, 0, 1), intervalMs: 1000, anomalies: 'none', sensors: sensors.map((name) => ({ name, kind: 'vibration' as const })) });
+  const win = new Windower({ length: options.window, hop: options.hop, intervalMs: 1000, maxFillSteps: 2, gapResetMs: 60_000 });
+  const out: Window[] = [];
+  for (let i = 0; i < ticks; i++) {
+    for (const m of sim.next()) out.push(...(win.push({ sensor: m.sensor, ts: m.ts, channels: ['value'], values: [m.value] }) ?? []));
+  }
+  return out;
+}
+
+function setup(groups: string[] = [], opts: LearningOptions = options): { learner: Learner; registry: ModelRegistry; installed: string[][] } {
+  const scopeOf = compileScopes(groups);
+  const registry = new ModelRegistry(null, scopeOf, logger);
+  const installed: string[][] = [];
+  const deps: LearnerDeps = {
+    store,
+    registry,
+    scopeOf,
+    train: (series, o, onProgress) => Promise.resolve(trainModel(series, o, onProgress)),
+    writeModel,
+    loadModel: (p) => OnnxModel.load(p),
+    modelsDir: join(dir, 'models'),
+    logger,
+    now: Date.now,
+    onInstalled: (sensors) => installed.push([...sensors]),
+  };
+  return { learner: new Learner(opts, deps), registry, installed };
+}
+
+async function waitIdle(learner: Learner): Promise<void> {
+  while (learner.busy !== null) await new Promise((r) => setTimeout(r, 20));
+}
+
+describe('Learner', () => {
+  it('collects a new sensor’s normal steps, trains once it has enough, records the model and swaps it in', async () => {
+    const { learner, registry, installed } = setup();
+    const windows = windowsOf(['p1'], 700);
+    expect(learner.isLearning('p1')).toBe(true);
+    let i = 0;
+    for (; i < windows.length && learner.progress('p1') < 0.5; i++) learner.observe(windows[i], false);
+    learner.maybeTrain();
+    expect(learner.busy).toBeNull(); // not enough yet
+    for (; i < windows.length; i++) learner.observe(windows[i], false);
+    expect(learner.progress('p1')).toBe(1);
+    learner.maybeTrain();
+    expect(learner.busy).toBe('p1');
+    await waitIdle(learner);
+
+    expect(learner.isLearning('p1')).toBe(false);
+    expect(registry.modelFor('p1')?.sidecar.cell).toBe('gru');
+    expect(installed).toEqual([['p1']]);
+    const models = store.models();
+    expect(models).toHaveLength(1);
+    expect(models[0].scope).toBe('p1');
+    expect(models[0].rows).toBeGreaterThanOrEqual(options.minReadings);
+    expect(store.assignments().map((a) => [a.sensor, a.modelId, a.reason])).toEqual([['p1', registry.modelFor('p1')!.id, 'trained']]);
+    await registry.releaseAll();
+  });
+
+  it('never stores steps of windows flagged anomalous', () => {
+    const { learner } = setup();
+    const windows = windowsOf(['p1'], 200);
+    for (const w of windows) learner.observe(w, true);
+    learner.flush();
+    expect(store.readReadings('p1').ts.length).toBe(0);
+    for (const w of windows) learner.observe(w, false);
+    learner.flush();
+    // Exactly the consumed steps: the stream on the grid, each step once.
+    expect(store.readReadings('p1').ts.length).toBe(windows.reduce((n, w) => n + w.advance, 0));
+  });
+
+  it('restores learnt models and assignments after a restart; a rollback in the store is applied', async () => {
+    const first = setup();
+    for (const w of windowsOf(['p1'], 700)) first.learner.observe(w, false);
+    first.learner.maybeTrain();
+    await waitIdle(first.learner);
+    const trained = first.registry.modelFor('p1')!.id;
+    await first.registry.releaseAll();
+
+    const second = setup();
+    await second.learner.restore();
+    expect(second.registry.modelFor('p1')?.id).toBe(trained);
+    expect(second.learner.isLearning('p1')).toBe(false);
+    await second.registry.releaseAll();
+  });
+
+  it('trains one model for a group; a sensor that joins the group later uses it at once', async () => {
+    const { learner, registry } = setup(['pumps=pump-*']);
+    for (const w of windowsOf(['pump-1', 'pump-2'], 350)) learner.observe(w, false);
+    expect(learner.progress('pump-1')).toBe(1); // the group's readings add up
+    learner.maybeTrain();
+    await waitIdle(learner);
+    const model = registry.modelFor('pump-1')!;
+    expect(registry.modelFor('pump-2')?.id).toBe(model.id);
+    expect(store.models()[0].scope).toBe('group:pumps');
+    expect(learner.isLearning('pump-9')).toBe(false);
+    expect(registry.modelFor('pump-9')?.id).toBe(model.id);
+    expect(registry.modelFor('other')).toBeNull();
+    await registry.releaseAll();
+  });
+});
