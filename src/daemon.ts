@@ -89,6 +89,8 @@ export class Daemon {
   private pipelineDone: Promise<void> = Promise.resolve();
   private readonly sensorStatus = new Map<string, SensorStatus>();
   private readonly sensorStatusKey = new Map<string, string>();
+  /** Wall-clock arrival of each sensor's latest accepted reading, for the stale status. */
+  private readonly lastArrival = new Map<string, number>();
   private housekeeping: NodeJS.Timeout | null = null;
   private checkpointTimer: NodeJS.Timeout | null = null;
   private started = false;
@@ -292,6 +294,8 @@ export class Daemon {
               this.rejections.record(r);
             }
             this.counters.readings += res.readings.length;
+            const first = res.readings[0];
+            if (first) this.lastArrival.set(first.sensor, this.now());
             return res.readings;
           }),
           windowReadings(windower),
@@ -337,6 +341,9 @@ export class Daemon {
 
   private statusOf(sensor: string): SensorStatus {
     const scoring = this.scoring!;
+    const staleAfter = this.opts.config.alerts.staleAfterMs;
+    const arrived = this.lastArrival.get(sensor);
+    if (staleAfter > 0 && arrived !== undefined && this.now() - arrived > staleAfter) return 'stale';
     const hasModel = this.registry?.modelFor(sensor) != null;
     if (!hasModel || scoring.learning(sensor)) return 'learning';
     return scoring.lifecycleFor(sensor).status === 'anomalous' ? 'anomalous' : 'ok';
@@ -367,6 +374,9 @@ export class Daemon {
   }
 
   private houseKeep(): void {
+    if (this.opts.config.alerts.staleAfterMs > 0) {
+      for (const sensor of this.lastArrival.keys()) this.refreshStatus(sensor, this.now());
+    }
     const learner = this.learner;
     const store = this.store;
     if (learner && store) {

@@ -195,6 +195,12 @@ export const schema = section('anomalyd configuration', {
     cooldownMs: int({ default: 60000, min: 0, max: DAY_MS, doc: 'Quiet time after a resolve that keeps one incident one episode (docs/SCORING.md).' }),
     updateIntervalMs: int({ default: 30000, min: 0, max: DAY_MS, doc: 'Least time between update alerts of an open episode.' }),
     updateMinDelta: num({ default: 0.0005, min: 0, max: 1, doc: 'Least score change that is worth an update alert.' }),
+    staleAfterMs: int({
+      default: 300000,
+      min: 0,
+      max: 30 * DAY_MS,
+      doc: 'A sensor with no reading for this long is reported stale on its retained state topic; 0 = never.',
+    }),
     outboxMax: int({ default: 100000, min: 1, max: 10_000_000, doc: 'Unpublished alerts kept while the broker is away; the oldest are dropped beyond.' }),
   }),
   store: section('SQLite persistence.', {
