@@ -22,6 +22,7 @@ DRY_RUN=0
 UNINSTALL=0
 PURGE=0
 SKIP_DEPS=0
+NODE_ARCH=""
 
 usage() {
   cat <<EOF
@@ -140,6 +141,7 @@ check_node() {
     die "node ${major} found at ${node}; ${NODE_MIN_MAJOR}+ needed"
   fi
   arch="$("${node}" -p 'process.arch')"
+  NODE_ARCH="${arch}"
   case "${arch}" in
     arm64 | x64) ;;
     # onnxruntime-node ships Linux binaries for arm64 and x64 only: 32-bit Raspberry Pi OS cannot run it.
@@ -187,6 +189,7 @@ install_app() {
   else
     # The onnxruntime-node postinstall would fetch CUDA binaries on a Jetson with nvcc; the CPU ones are in the package.
     run env ONNXRUNTIME_NODE_INSTALL=skip npm --prefix "${staging}" ci --omit=dev --no-audit --no-fund
+    prune_onnxruntime "${staging}"
   fi
   if [[ -e "${dest}" ]]; then
     run mv "${dest}" "${old}"
@@ -197,6 +200,20 @@ install_app() {
   fi
   # Root-owned and read-only to the service: a compromised daemon cannot rewrite its own code.
   system chown -R root:root "${APP_DIR}"
+}
+
+# onnxruntime-node ships its native library for every OS and CPU (~290 MB); keep only ours (~25 MB on arm64).
+prune_onnxruntime() {
+  local bin="$1/node_modules/onnxruntime-node/bin" d
+  if ((DRY_RUN)); then
+    echo "[dry-run] remove onnxruntime-node binaries other than linux/${NODE_ARCH} from ${bin}"
+    return 0
+  fi
+  [[ -d "${bin}" ]] || return 0
+  for d in "${bin}"/napi-v*/*/*; do
+    [[ -d "${d}" && "${d}" != */linux/"${NODE_ARCH}" ]] || continue
+    run rm -rf "${d}"
+  done
 }
 
 install_config() {

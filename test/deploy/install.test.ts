@@ -121,6 +121,7 @@ describe.skipIf(!haveBash || !haveBuild)('deploy/install.sh', () => {
     expect(planned.some((l) => l.includes(at('etc/systemd/system/anomalyd.service')))).toBe(true);
     expect(planned.some((l) => /npm .*ci --omit=dev/.test(l) && l.includes('ONNXRUNTIME_NODE_INSTALL=skip'))).toBe(true);
     expect(planned.some((l) => l.includes('systemctl enable anomalyd'))).toBe(true);
+    expect(planned.some((l) => l.includes(`onnxruntime-node binaries other than linux/${process.arch}`))).toBe(true);
     expect(r.stdout).not.toMatch(/^\+ /m);
   });
 
