@@ -24,6 +24,7 @@ import { RejectionCounter } from './pipeline/rejections.js';
 import { Windower, windowReadings } from './pipeline/window.js';
 import { InferenceEngine, type SensorInferenceSnapshot } from './pipeline/infer.js';
 import { ScoringRegistry, scoreWindows, type ScoreOutput } from './pipeline/score.js';
+import { CommandHandler, commandFilter } from './pipeline/commands.js';
 import { ModelRegistry, compileScopes, type LoadedModel } from './learn/registry.js';
 import { Learner } from './learn/learner.js';
 import { trainInWorker } from './train/in-worker.js';
@@ -36,12 +37,18 @@ export interface DaemonOptions {
 }
 
 export interface DaemonCounters {
+  /** Messages taken off the MQTT client (sensor topics only). */
+  received: number;
   messages: number;
   readings: number;
   rejected: number;
   windows: number;
   droppedWindows: number;
+  /** Windows handed to the model stage, and windows it finished (for the watchdog's progress check). */
+  intoModel: number;
+  modelDone: number;
   events: number;
+  commands: number;
 }
 
 const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -61,13 +68,16 @@ export function modelSidecarPath(config: Config): string {
   return join(resolveModelDir(config.model.dir), `${name}.json`);
 }
 
+/** One sensor's state across a restart: parser, window buffer, hidden state and normalisation, score state. */
 interface SensorCheckpoint {
+  readonly parser?: unknown;
+  readonly window?: unknown;
   readonly inference: SensorInferenceSnapshot | null;
   readonly scoring: unknown;
 }
 
 export class Daemon {
-  readonly counters: DaemonCounters = { messages: 0, readings: 0, rejected: 0, windows: 0, droppedWindows: 0, events: 0 };
+  readonly counters: DaemonCounters = { received: 0, intoModel: 0, modelDone: 0, commands: 0, messages: 0, readings: 0, rejected: 0, windows: 0, droppedWindows: 0, events: 0 };
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly topics: Topics;
@@ -80,6 +90,8 @@ export class Daemon {
   private store: SqliteStore | null = null;
   private publisher: OutboxPublisher | null = null;
   private engine: InferenceEngine | null = null;
+  private parser: MessageParser | null = null;
+  private windower: Windower | null = null;
   private scoring: ScoringRegistry | null = null;
   private readonly rejections = new RejectionCounter();
   private readonly flushedRejections = new Map<string, number>();
@@ -193,6 +205,9 @@ export class Daemon {
       normHorizon: config.model.normHorizon,
       normWarmup: config.model.normWarmup,
       holdNormalisation: (sensor) => this.scoring?.lifecycleFor(sensor).status === 'anomalous',
+      onProcessed: (n) => {
+        this.counters.modelDone += n;
+      },
       onError: (err, windows) => {
         this.counters.droppedWindows += windows.length;
         this.log.error({ err, windows: windows.length }, 'model call failed; windows dropped');
@@ -208,6 +223,7 @@ export class Daemon {
       },
       newId: randomUUID,
     });
+    this.buildIngest();
     this.restoreCheckpoints();
 
     if (config.broker.enabled && config.mqtt.url === null) {
@@ -233,7 +249,7 @@ export class Daemon {
       clean: config.mqtt.clean,
       qos: config.mqtt.qos,
       keepaliveSec: config.mqtt.keepaliveSec,
-      topics: config.ingest.topics,
+      topics: [...config.ingest.topics, commandFilter(config.mqtt.topicPrefix)],
       statusTopic: this.topics.status,
       logger: logger.child({ module: 'mqtt' }),
       now: this.now,
@@ -242,7 +258,21 @@ export class Daemon {
 
     this.input = new Subject<RawMessage>();
     this.pipelineDone = this.startPipeline(this.input);
-    this.feed = mqtt.messages$.subscribe((m) => this.input?.next(m));
+    const commands = new CommandHandler(this.store, (topic, payload) => mqtt.publish(topic, payload, { qos: 1 }), {
+      prefix: config.mqtt.topicPrefix,
+      logger: logger.child({ module: 'commands' }),
+      now: this.now,
+    });
+    this.feed = mqtt.messages$.subscribe((m) => {
+      if (commands.matches(m.topic)) {
+        this.counters.commands++;
+        // handle() never rejects; the reply goes out on <prefix>/cmd/result.
+        void commands.handle(m.topic, m.payload, { retain: m.retain === true });
+        return;
+      }
+      this.counters.received++;
+      this.input?.next(m);
+    });
     await mqtt.start();
 
     this.publisher = new OutboxPublisher(this.store, (topic, payload, o) => mqtt.publish(topic, payload, o), {
@@ -258,9 +288,9 @@ export class Daemon {
     this.checkpointTimer.unref();
   }
 
-  private startPipeline(input: Observable<RawMessage>): Promise<void> {
+  private buildIngest(): void {
     const { config } = this.opts;
-    const parser = new MessageParser({
+    this.parser = new MessageParser({
       sensorOf: compileSensorPattern(config.ingest.sensorPattern),
       maxPayloadBytes: config.ingest.maxPayloadBytes,
       maxFutureMs: config.ingest.maxFutureMs,
@@ -269,13 +299,18 @@ export class Daemon {
       longBurst: config.ingest.longBurst,
       window: config.window.length,
     });
-    const windower = new Windower({
+    this.windower = new Windower({
       length: config.window.length,
       hop: config.window.hop,
       intervalMs: config.window.intervalMs,
       maxFillSteps: config.window.maxFillSteps,
       gapResetMs: config.window.gapResetMs,
     });
+  }
+
+  private startPipeline(input: Observable<RawMessage>): Promise<void> {
+    const parser = this.parser!;
+    const windower = this.windower!;
     const engine = this.engine!;
     const scoring = this.scoring!;
     return new Promise<void>((done) => {
@@ -301,6 +336,9 @@ export class Daemon {
           windowReadings(windower),
           tap((w) => this.onWindow(w.sensor, w.endTs, w)),
           filter((w) => this.registry?.modelFor(w.sensor) != null),
+          tap(() => {
+            this.counters.intoModel++;
+          }),
           engine.operator(),
           scoreWindows(scoring),
         )
@@ -430,7 +468,10 @@ export class Daemon {
       try {
         const cp = JSON.parse(blob.toString('utf8')) as SensorCheckpoint;
         const scoring = cp.scoring as { calibrator?: unknown; lifecycle?: unknown } | null;
+        // A checkpoint taken under another model (or other window options) re-warms that part instead.
         if (cp.inference && cp.inference.modelId === this.registry?.modelFor(sensor)?.id) engine.restore(sensor, cp.inference);
+        if (cp.parser) this.restorePart('parser', sensor, () => this.parser!.restore(sensor, cp.parser));
+        if (cp.window) this.restorePart('window', sensor, () => this.windower!.restore(sensor, cp.window));
         if (scoring?.calibrator) calibrators[sensor] = scoring.calibrator;
         if (scoring?.lifecycle) lifecycles[sensor] = scoring.lifecycle;
         restored++;
@@ -442,7 +483,15 @@ export class Daemon {
     if (restored + stale > 0) this.log.info({ restored, stale, dropped }, 'sensor checkpoints');
   }
 
-  /** Saves each sensor's hidden state, normalisation and score state. */
+  private restorePart(part: string, sensor: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.info({ sensor, part, reason: (err as Error).message }, 'checkpoint part not restored; it re-warms');
+    }
+  }
+
+  /** Saves each sensor's parser state, window buffer, hidden state, normalisation and score state. */
   checkpoint(): void {
     const store = this.store;
     const engine = this.engine;
@@ -452,9 +501,11 @@ export class Daemon {
       const snap = scoring.toJSON();
       const now = this.now();
       const rows = [];
-      const sensors = new Set<string>([...engine.sensors(), ...Object.keys(snap.lifecycles)]);
+      const sensors = new Set<string>([...engine.sensors(), ...Object.keys(snap.lifecycles), ...this.lastArrival.keys()]);
       for (const sensor of sensors) {
         const cp: SensorCheckpoint = {
+          parser: this.parser?.snapshot(sensor) ?? null,
+          window: this.windower?.snapshot(sensor) ?? null,
           inference: engine.snapshot(sensor),
           scoring: { calibrator: snap.calibrators[sensor] ?? null, lifecycle: snap.lifecycles[sensor] ?? null },
         };

@@ -11,6 +11,8 @@ Commands:
   run            start the detector daemon (default)
   demo           embedded broker + simulated sensors + detector; prints alerts as they fire
   train          train a GRU or LSTM autoencoder on recorded normal data and export it to ONNX
+  replay         stream a recorded CSV through the same pipeline, in virtual time, and write the scores
+  anomalies      list, show, acknowledge or mark as false alarm the stored anomalies
   models         list the models trained on this device; roll a sensor back to its previous model
   check-config   validate a config file and print the effective config (secrets masked)
   help           show this help
@@ -41,6 +43,8 @@ const commands: Record<string, () => Promise<Command>> = {
     return (argv) => trainCommand(argv);
   },
   models: async () => (await import('./cli/models.js')).modelsCommand,
+  anomalies: async () => (await import('./cli/anomalies.js')).anomaliesCommand,
+  replay: async () => (await import('./cli/replay.js')).replayCommand,
   'check-config': async () => {
     const { checkConfigCommand } = await import('./cli/check-config.js');
     return (argv, c) => Promise.resolve(checkConfigCommand(argv, c));

@@ -68,8 +68,8 @@ export class MqttAdapter {
 
     const client = mqtt.connect(o.url, options);
     this.client = client;
-    client.on('message', (topic, payload) => {
-      this.subject.next({ topic, payload, receivedAt: o.now() });
+    client.on('message', (topic, payload, packet) => {
+      this.subject.next({ topic, payload, receivedAt: o.now(), retain: packet.retain });
     });
     client.on('error', (err) => log.warn({ err: { message: err.message } }, 'mqtt error'));
     client.on('offline', () => log.warn({ url: o.url }, 'mqtt offline; reconnecting'));

@@ -5,6 +5,10 @@ import { maskSecrets } from '../config/mask.js';
 import { createLogger, type Logger } from '../log.js';
 import { Daemon } from '../daemon.js';
 import type { CommandContext } from './context.js';
+import { SystemdNotifier, watchdogLoop, progressCheck, type Heartbeat } from '../adapters/sd-notify.js';
+
+/** The pipeline counts as stalled when work waits and nothing finishes for this long (the watchdog stops pinging). */
+const STALL_MS = 20_000;
 
 export const RUN_USAGE = `Usage: anomalyd run [--config PATH]
 
@@ -75,6 +79,10 @@ export async function runDaemonUntilSignal(daemon: Daemon, logger: Logger, ctx: 
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // systemd (Type=notify): READY once the model is loaded and MQTT connected; watchdog pings while the
+  // pipeline makes progress. Without NOTIFY_SOCKET all of this is a no-op.
+  const notifier = new SystemdNotifier({ logger: logger.child({ module: 'systemd' }) });
+  let heartbeat: Heartbeat | null = null;
   try {
     try {
       await Promise.race([daemon.start(), stopSignal]);
@@ -83,11 +91,30 @@ export async function runDaemonUntilSignal(daemon: Daemon, logger: Logger, ctx: 
       await daemon.stop();
       return 1;
     }
+    notifier.ready('detecting');
+    const interval = notifier.watchdogIntervalMs;
+    if (interval !== null) {
+      const c = daemon.counters;
+      heartbeat = watchdogLoop(
+        notifier,
+        progressCheck({
+          backlog: () => c.received - c.messages + (c.intoModel - c.modelDone),
+          progress: () => c.messages + c.modelDone,
+          stallMs: STALL_MS,
+        }),
+        interval,
+        { logger: logger.child({ module: 'watchdog' }) },
+      );
+    }
     if (onReady) await Promise.race([onReady(), stopSignal]);
     await stopSignal;
+    heartbeat?.stop();
+    notifier.stopping();
     const clean = await daemon.stop();
     return clean ? 0 : 1;
   } finally {
+    heartbeat?.stop();
+    await notifier.settled();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     await new Promise<void>((resolve) => logger.flush(() => resolve()));

@@ -12,6 +12,8 @@ export interface RawMessage {
   readonly payload: Buffer;
   /** Arrival time, epoch ms (from the injected clock). */
   readonly receivedAt: number;
+  /** The MQTT retain flag: a retained message was published before we subscribed. */
+  readonly retain?: boolean;
 }
 
 /** One reading of one sensor: one value per channel, all at the same time. */

@@ -24,6 +24,8 @@ export interface InferenceOptions {
   readonly holdNormalisation?: (sensor: string) => boolean;
   /** A failed model call drops its windows (they are counted) instead of ending the stream. */
   readonly onError?: (err: unknown, windows: readonly Window[]) => void;
+  /** Called after each batch, failed or not, with the number of windows it took (for the watchdog's progress check). */
+  readonly onProcessed?: (windows: number) => void;
 }
 
 /** Per-sensor state carried from window to window. Serialisable for checkpoints. */
@@ -90,10 +92,12 @@ export class InferenceEngine {
         filter((batch) => batch.length > 0),
         concatMap((batch) =>
           from(
-            this.run(batch).catch((err: unknown) => {
-              this.opts.onError?.(err, batch);
-              return [] as WindowResult[];
-            }),
+            this.run(batch)
+              .catch((err: unknown) => {
+                this.opts.onError?.(err, batch);
+                return [] as WindowResult[];
+              })
+              .finally(() => this.opts.onProcessed?.(batch.length)),
           ),
         ),
         mergeMap((results) => from(results)),
