@@ -67,6 +67,12 @@ async function exercise(daemon: DaemonProcess, url: string): Promise<void> {
   // No alert fired during the normal stretch.
   expect(alerts.every((a) => Date.parse(a.start) >= shiftStart - 64_000)).toBe(true);
 
+  // An operator acknowledges the anomaly over MQTT; the daemon stores the mark and replies.
+  await client.publishAsync(`anomalyd/cmd/ack/${first.anomaly_id}`, JSON.stringify({ note: 'seen it' }), { qos: 1 });
+  await waitFor(() => received.some((r) => r.topic === 'anomalyd/cmd/result'), 10_000, 'a command result');
+  const reply = JSON.parse(received.find((r) => r.topic === 'anomalyd/cmd/result')!.payload) as { ok: boolean; anomaly_id: string };
+  expect(reply).toMatchObject({ ok: true, anomaly_id: first.anomaly_id });
+
   expect(received.some((r) => r.topic === 'anomalyd/status' && r.payload === 'online')).toBe(true);
   expect(received.some((r) => r.topic === 'anomalyd/state/pump1' && (JSON.parse(r.payload) as { status: string }).status === 'anomalous')).toBe(true);
   await client.endAsync();
@@ -82,8 +88,9 @@ async function exercise(daemon: DaemonProcess, url: string): Promise<void> {
     const total = rejected.reduce((s, r) => s + r.n, 0);
     expect(total).toBeGreaterThanOrEqual(10);
     expect(rejected.map((r) => r.reason)).toEqual(expect.arrayContaining(['not_a_number', 'non_finite', 'bad_json', 'empty', 'future_timestamp']));
-    const rows = db.prepare("SELECT id FROM anomalies WHERE sensor = 'pump1'").all();
+    const rows = db.prepare("SELECT id, mark, mark_note FROM anomalies WHERE sensor = 'pump1'").all() as { id: string; mark: string | null; mark_note: string | null }[];
     expect(rows.length).toBeGreaterThanOrEqual(1);
+    expect(rows.find((r) => r.id === first.anomaly_id)).toMatchObject({ mark: 'ack', mark_note: 'seen it' });
   } finally {
     db.close();
   }
