@@ -173,6 +173,14 @@ export function readEventKeys(dbPath: string): Set<string> {
   return withDb(dbPath, (db) => new Set((db.prepare("SELECT anomaly_id || '#' || seq AS k FROM anomaly_events").pluck().all() as string[])));
 }
 
+/** The payload of every committed anomaly event, as first published, by (anomaly_id, seq). */
+export function readEventPayloads(dbPath: string): Map<string, AlertPayload> {
+  return withDb(dbPath, (db) => {
+    const rows = db.prepare('SELECT payload FROM anomaly_events').pluck().all() as string[];
+    return new Map(rows.map((p) => JSON.parse(p) as AlertPayload).map((a) => [keyOf(a), a]));
+  });
+}
+
 export function integrityCheck(dbPath: string): string {
   return withDb(dbPath, (db) => String(db.pragma('integrity_check', { simple: true })));
 }
