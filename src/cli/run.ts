@@ -81,19 +81,22 @@ export async function runDaemonUntilSignal(daemon: Daemon, logger: Logger, ctx: 
   process.on('SIGINT', onSignal);
   // systemd (Type=notify): READY once the model is loaded and MQTT connected; watchdog pings while the
   // pipeline makes progress. Without NOTIFY_SOCKET all of this is a no-op.
-  const notifier = new SystemdNotifier({ logger: logger.child({ module: 'systemd' }) });
+  const notifier = new SystemdNotifier({ logger: logger.child({ module: 'systemd' }), timeoutMs: 2000 });
   let heartbeat: Heartbeat | null = null;
   try {
+    let started: boolean;
     try {
-      await Promise.race([daemon.start(), stopSignal]);
+      started = await Promise.race([daemon.start().then(() => true), stopSignal.then(() => false)]);
     } catch (err) {
       logger.fatal({ err }, 'could not start');
+      notifier.status(`start failed: ${(err as Error).message}`);
       await daemon.stop();
       return 1;
     }
-    notifier.ready('detecting');
+    // A stop requested while starting must not be announced as READY.
+    if (started) notifier.ready('detecting');
     const interval = notifier.watchdogIntervalMs;
-    if (interval !== null) {
+    if (started && interval !== null) {
       const c = daemon.counters;
       heartbeat = watchdogLoop(
         notifier,
@@ -106,7 +109,7 @@ export async function runDaemonUntilSignal(daemon: Daemon, logger: Logger, ctx: 
         { logger: logger.child({ module: 'watchdog' }) },
       );
     }
-    if (onReady) await Promise.race([onReady(), stopSignal]);
+    if (started && onReady) await Promise.race([onReady(), stopSignal]);
     await stopSignal;
     heartbeat?.stop();
     notifier.stopping();
