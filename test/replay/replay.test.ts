@@ -53,9 +53,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function replayer(cell: CellKind, batchWindows = 32, learnRows = 0): Replayer {
+function replayer(cell: CellKind, batchWindows = 32, learnRows = 0, config: Config = CONFIG): Replayer {
   const model = models.get(cell)!;
-  return new Replayer(createReplayStages(CONFIG, () => model, [model]), { batchWindows, learnRows });
+  return new Replayer(createReplayStages(config, () => model, [model]), { batchWindows, learnRows });
 }
 
 async function replayAll(r: Replayer, rows: readonly ReplayRow[]): Promise<ReplayOutput[]> {
@@ -111,23 +111,36 @@ describe('Replayer', () => {
     expect(learnt.slice(300).map(essence)).toEqual(whole.slice(300).map(essence));
   });
 
+  /** Replays with a restart after row k: drain, snapshot through JSON, fresh stages, restore, go on. */
+  async function interrupted(cell: CellKind, k: number, config: Config = CONFIG): Promise<ReplayOutput[]> {
+    const before = replayer(cell, 32, 0, config);
+    const out: ReplayOutput[] = [];
+    for (const row of rows.slice(0, k)) out.push(...(await before.push(row)));
+    const { outputs, snapshot } = await before.snapshot();
+    out.push(...outputs);
+    // Through JSON, as a checkpoint in SQLite would be; then entirely fresh stages.
+    const restored = JSON.parse(JSON.stringify(snapshot)) as ReplaySnapshot;
+    const after = replayer(cell, 32, 0, config);
+    expect(after.restore(restored)).toEqual([]);
+    await after.run(rows.slice(k), (o) => out.push(o));
+    return out;
+  }
+
   it.each(['gru', 'lstm'] as const)('scores a stream interrupted by a restart exactly as the uninterrupted stream (%s)', async (cell) => {
     const whole = (await replayAll(replayer(cell), rows)).map(essence);
     expect(whole.some((o) => o[4])).toBe(true);
     // Before warm-up, while learning, just before and inside the burst (episode open), after it.
-    for (const k of [5, 90, 250, 380, 400, 520]) {
-      const before = replayer(cell);
-      const out: ReplayOutput[] = [];
-      for (const row of rows.slice(0, k)) out.push(...(await before.push(row)));
-      const { outputs, snapshot } = await before.snapshot();
-      out.push(...outputs);
-      // Through JSON, as a checkpoint in SQLite would be; then entirely fresh stages.
-      const restored = JSON.parse(JSON.stringify(snapshot)) as ReplaySnapshot;
-      const after = replayer(cell);
-      expect(after.restore(restored)).toEqual([]);
-      await after.run(rows.slice(k), (o) => out.push(o));
-      expect(out.map(essence)).toEqual(whole);
-    }
+    for (const k of [5, 90, 250, 380, 400, 520]) expect((await interrupted(cell, k)).map(essence)).toEqual(whole);
+  });
+
+  // Known gap, kept as a tripwire: SensorInferenceSnapshot (src/pipeline/infer.ts) does not carry the
+  // previous window's next-step prediction (prevPred, prevNextIndex), so with the prediction error in the
+  // score the first window after a restart scores differently. When the snapshot carries them, this test
+  // fails: turn it into a plain it().
+  it.fails('scores a restarted stream the same with the prediction error in the score (score.mode both)', async () => {
+    const both: Config = { ...CONFIG, score: { ...CONFIG.score, mode: 'both' } };
+    const whole = (await replayAll(replayer('gru', 32, 0, both), rows)).map(essence);
+    for (const k of [250, 400]) expect((await interrupted('gru', k, both)).map(essence)).toEqual(whole);
   });
 });
 
