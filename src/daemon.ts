@@ -106,6 +106,7 @@ export class Daemon {
   private housekeeping: NodeJS.Timeout | null = null;
   private checkpointTimer: NodeJS.Timeout | null = null;
   private started = false;
+  private starting: Promise<void> | null = null;
   private stopping: Promise<boolean> | null = null;
 
   constructor(private readonly opts: DaemonOptions) {
@@ -128,8 +129,9 @@ export class Daemon {
     if (this.started) return;
     this.started = true;
     const t0 = this.now();
+    this.starting = this.startAll();
     try {
-      await this.startAll();
+      await this.starting;
     } catch (err) {
       await this.stop();
       throw err;
@@ -539,6 +541,9 @@ export class Daemon {
     };
     const deadline = this.now() + this.opts.config.shutdown.deadlineMs;
     const left = (): number => Math.max(0, deadline - this.now());
+    // A stop during start (SIGTERM while waiting for the broker) lets the start step in progress finish first,
+    // so nothing it opens afterwards escapes the stop. It may wait for a broker that never answers: bounded.
+    if (this.starting) await raceTimeout(this.starting, Math.min(left(), 2000));
     if (this.housekeeping) clearInterval(this.housekeeping);
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
     this.feed?.unsubscribe();
