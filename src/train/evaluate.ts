@@ -17,6 +17,14 @@ export interface CarriedEvaluation {
   readonly loss: number;
   readonly reconLoss: number;
   readonly predLoss: number;
+  /** Windows whose next reading lies inside the evaluated rows (the prediction loss's denominator). */
+  readonly predictions: number;
+}
+
+/** Rows [from, to) of a series. */
+export interface RowRange {
+  readonly from: number;
+  readonly to: number;
 }
 
 /** Starts of the full windows of length T in rows [from, to), every hop rows. */
@@ -74,7 +82,47 @@ export function evaluateCarried(
   }
   const reconLoss = starts.length === 0 ? 0 : reconSum / (C * T * starts.length);
   const predLoss = withNext === 0 ? 0 : predSum / (C * withNext);
-  return { starts, reconErrors, channelErrors, loss: reconLoss + predWeight * predLoss, reconLoss, predLoss };
+  return { starts, reconErrors, channelErrors, loss: reconLoss + predWeight * predLoss, reconLoss, predLoss, predictions: withNext };
+}
+
+/**
+ * evaluateCarried over several independent ranges (the segments of a series), each from a zero state as
+ * after a reset, pooled as if one evaluation: every window and every prediction weighs the same.
+ */
+export function evaluateRanges(
+  p: Seq2SeqParams64,
+  series: Float64Array,
+  ranges: readonly RowRange[],
+  T: number,
+  hop: number,
+  predWeight: number,
+  ws: Workspace = createWorkspace(p, T),
+): CarriedEvaluation {
+  const parts = ranges.map((r) => evaluateCarried(p, series, r.from, r.to, T, hop, predWeight, ws));
+  if (parts.length === 1) return parts[0];
+  const windows = parts.reduce((n, e) => n + e.starts.length, 0);
+  const predictions = parts.reduce((n, e) => n + e.predictions, 0);
+  const reconLoss = windows === 0 ? 0 : parts.reduce((s, e) => s + e.reconLoss * e.starts.length, 0) / windows;
+  const predLoss = predictions === 0 ? 0 : parts.reduce((s, e) => s + e.predLoss * e.predictions, 0) / predictions;
+  return {
+    starts: concat(Int32Array, parts.map((e) => e.starts)),
+    reconErrors: concat(Float64Array, parts.map((e) => e.reconErrors)),
+    channelErrors: concat(Float64Array, parts.map((e) => e.channelErrors)),
+    loss: reconLoss + predWeight * predLoss,
+    reconLoss,
+    predLoss,
+    predictions,
+  };
+}
+
+function concat<A extends Int32Array | Float64Array>(Ctor: new (n: number) => A, arrays: readonly A[]): A {
+  const out = new Ctor(arrays.reduce((n, a) => n + a.length, 0));
+  let o = 0;
+  for (const a of arrays) {
+    out.set(a, o);
+    o += a.length;
+  }
+  return out;
 }
 
 export function normalise(values: Float64Array, channels: number, norm: Normalisation): Float64Array {

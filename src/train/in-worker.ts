@@ -75,7 +75,10 @@ export function trainInWorker(
     });
     worker.on('error', (err) => settle(() => reject(err)));
     worker.on('exit', (code) => settle(() => reject(new Error(`training worker exited with code ${code} before finishing`))));
-    const transfer = [series.values.buffer, ...(series.timestamps ? [series.timestamps.buffer] : [])] as ArrayBuffer[];
+    // A Set: listing one buffer twice (arrays sharing a buffer) makes postMessage throw.
+    const transfer = [...new Set([series.values.buffer, series.timestamps?.buffer, series.segments?.buffer])].filter(
+      (b): b is ArrayBuffer => b instanceof ArrayBuffer,
+    );
     const request: WorkerRequest = { series, opts };
     worker.postMessage(request, transfer);
   });

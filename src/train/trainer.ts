@@ -4,7 +4,7 @@
  */
 import type { Calibration, CellKind, ModelSidecar, Normalisation, Seq2SeqParams } from '../model/spec.js';
 import { batchGradient, createBackwardScratch, type BackwardScratch } from './backprop.js';
-import { evaluateCarried, normalise } from './evaluate.js';
+import { evaluateRanges, normalise, type RowRange } from './evaluate.js';
 import { ADAM_DEFAULTS, adamStep, clipGlobalNorm, createAdam } from './optim.js';
 import { mulberry32, randInt, shuffle, type Rng } from './rng.js';
 import {
@@ -25,6 +25,12 @@ export interface TrainSeries {
   readonly values: Float64Array;
   /** N epoch-ms timestamps, for the record only. */
   readonly timestamps?: Float64Array;
+  /**
+   * First row of each independent segment (e.g. one per sensor), strictly increasing from 0; default one
+   * segment. No window, burn-in or carried state crosses a segment boundary, and each segment is split in
+   * time on its own (its last valFraction of rows is validation).
+   */
+  readonly segments?: Int32Array;
 }
 
 export interface TrainOptions {
@@ -42,7 +48,7 @@ export interface TrainOptions {
   readonly clip?: number;
   /** Epochs without a better validation loss before stopping. */
   readonly patience?: number;
-  /** Fraction of the rows, at the END of the series, held out for validation and calibration. */
+  /** Fraction of the rows, at the END of each segment, held out for validation and calibration. */
   readonly valFraction?: number;
   readonly predWeight?: number;
   readonly seed?: number;
@@ -179,14 +185,16 @@ function checkRange(name: string, v: number, lo: number, hi: number, loInclusive
   return ok ? null : `${name}: must be in ${loInclusive ? '[' : '('}${lo}, ${hi}], got ${v}`;
 }
 
-/** Per-channel mean and std over rows [0, rows). */
-export function fitNormalisation(values: Float64Array, C: number, rows: number, minStd: number): Normalisation {
+/** Per-channel mean and std over rows [0, rows), or over the union of the given row ranges. */
+export function fitNormalisation(values: Float64Array, C: number, rows: number | readonly RowRange[], minStd: number): Normalisation {
+  const ranges = typeof rows === 'number' ? [{ from: 0, to: rows }] : rows;
+  const n = ranges.reduce((k, r) => k + r.to - r.from, 0);
   const mean = new Array<number>(C).fill(0);
   const sq = new Array<number>(C).fill(0);
-  for (let t = 0; t < rows; t++) for (let c = 0; c < C; c++) mean[c] += values[t * C + c];
-  for (let c = 0; c < C; c++) mean[c] /= rows;
-  for (let t = 0; t < rows; t++) for (let c = 0; c < C; c++) sq[c] += (values[t * C + c] - mean[c]) ** 2;
-  const std = sq.map((s) => Math.max(Math.sqrt(s / rows), minStd));
+  for (const r of ranges) for (let t = r.from; t < r.to; t++) for (let c = 0; c < C; c++) mean[c] += values[t * C + c];
+  for (let c = 0; c < C; c++) mean[c] /= n;
+  for (const r of ranges) for (let t = r.from; t < r.to; t++) for (let c = 0; c < C; c++) sq[c] += (values[t * C + c] - mean[c]) ** 2;
+  const std = sq.map((s) => Math.max(Math.sqrt(s / n), minStd));
   return { mean, std };
 }
 
@@ -213,39 +221,96 @@ export function calibrate(reconErrors: Float64Array, minLogErrStd: number, thres
   };
 }
 
-interface Split {
-  readonly rows: number;
-  readonly trainRows: number;
+/** One segment's rows [start, end), split in time: training rows [start, trainEnd), validation [trainEnd, end). */
+export interface SegmentSplit {
+  readonly start: number;
+  readonly trainEnd: number;
+  readonly end: number;
 }
 
-function split(series: TrainSeries, o: ResolvedTrainOptions): Split {
+/** The per-segment time split; checks the segment starts against the row count. */
+export function splitSegments(rows: number, segments: Int32Array | undefined, valFraction: number): SegmentSplit[] {
+  const starts = segments ?? Int32Array.of(0);
+  if (starts.length === 0 || starts[0] !== 0) throw new RangeError('segments must start with row 0');
+  const out: SegmentSplit[] = [];
+  for (let k = 0; k < starts.length; k++) {
+    const start = starts[k];
+    const end = k + 1 < starts.length ? starts[k + 1] : rows;
+    if (!(end > start) || end > rows) {
+      throw new RangeError(`segments must be strictly increasing row numbers below ${rows}; segment ${k} is [${start}, ${end})`);
+    }
+    out.push({ start, trainEnd: end - Math.round((end - start) * valFraction), end });
+  }
+  return out;
+}
+
+/** Training windows: each one's first row, and the rows of burn-in before it (at most T, never before its segment's start). */
+export interface TrainWindows {
+  readonly starts: Int32Array;
+  readonly burnIn: Int32Array;
+}
+
+/**
+ * Starts of training windows every `stride` rows inside each segment's training rows, evenly thinned to
+ * at most `max` over all segments. A window and the next reading its prediction head is trained on lie
+ * inside one segment's training rows, so the model never learns a jump between segments as normal.
+ */
+export function planTrainWindows(splits: readonly SegmentSplit[], T: number, stride: number, max: number): TrainWindows {
+  const perSegment = splits.map((s) => {
+    // The last row is kept for the window's next-reading target.
+    const usable = s.trainEnd - 1 - s.start;
+    return usable >= T ? Math.floor((usable - T) / stride) + 1 : 0;
+  });
+  const count = perSegment.reduce((a, b) => a + b, 0);
+  const candidates = new Int32Array(count);
+  const origins = new Int32Array(count);
+  let i = 0;
+  splits.forEach((s, k) => {
+    for (let j = 0; j < perSegment[k]; j++, i++) {
+      candidates[i] = s.start + j * stride;
+      origins[i] = s.start;
+    }
+  });
+  const n = Math.min(count, max);
+  const starts = new Int32Array(n);
+  const burnIn = new Int32Array(n);
+  for (let k = 0; k < n; k++) {
+    const c = Math.floor((k * count) / n);
+    starts[k] = candidates[c];
+    burnIn[k] = Math.min(T, candidates[c] - origins[c]);
+  }
+  return { starts, burnIn };
+}
+
+interface Layout {
+  readonly rows: number;
+  readonly splits: readonly SegmentSplit[];
+  readonly windows: TrainWindows;
+  readonly valRanges: readonly RowRange[];
+}
+
+function layout(series: TrainSeries, o: ResolvedTrainOptions): Layout {
   const C = series.channels.length;
   if (C === 0) throw new RangeError('series has no channels');
   if (series.values.length % C !== 0) {
     throw new RangeError(`series has ${series.values.length} values, not a multiple of ${C} channels`);
   }
   const rows = series.values.length / C;
-  const valRows = Math.round(rows * o.valFraction);
-  const trainRows = rows - valRows;
-  if (trainRows < o.window + 1 || valRows < o.window) {
+  const splits = splitSegments(rows, series.segments, o.valFraction);
+  const windows = planTrainWindows(splits, o.window, o.stride, o.maxTrainWindows);
+  const valRanges = splits.filter((s) => s.end - s.trainEnd >= o.window).map((s) => ({ from: s.trainEnd, to: s.end }));
+  if (windows.starts.length === 0 || valRanges.length === 0) {
+    const longest = splits.reduce((a, b) => (b.end - b.start > a.end - a.start ? b : a));
     throw new RangeError(
-      `series too short: ${rows} rows give ${trainRows} training and ${valRows} validation rows; ` +
-        `need at least ${o.window + 1} and ${o.window} for window ${o.window}`,
+      `series too short: ${rows} rows; ${splits.length === 1 ? 'they give' : `its longest segment (${longest.end - longest.start} rows) gives`} ` +
+        `${longest.trainEnd - longest.start} training and ${longest.end - longest.trainEnd} validation rows; ` +
+        `need at least ${o.window + 1} and ${o.window} in some segment for window ${o.window}`,
     );
   }
   for (let i = 0; i < series.values.length; i++) {
     if (!Number.isFinite(series.values[i])) throw new RangeError(`series value at row ${Math.floor(i / C)} is not finite`);
   }
-  return { rows, trainRows };
-}
-
-/** Starts of training windows, evenly thinned to at most `max`. */
-function trainStarts(trainRows: number, T: number, stride: number, max: number): Int32Array {
-  const count = Math.floor((trainRows - T) / stride) + 1;
-  const n = Math.min(count, max);
-  const starts = new Int32Array(n);
-  for (let k = 0; k < n; k++) starts[k] = Math.floor((k * count) / n) * stride;
-  return starts;
+  return { rows, splits, windows, valRanges };
 }
 
 /** A batch slot: mutable so batches reuse objects and state buffers. */
@@ -268,11 +333,12 @@ interface BatchMachinery {
 
 /**
  * Sets up one slot per the training protocol: random truncation, random zero state, otherwise
- * a no-gradient burn-in over the T rows before the window (from zero at the series start).
+ * a no-gradient burn-in over the `burn` (<= T) rows before the window (from zero at its segment's start).
  */
 function prepareSlot(
   slot: Slot,
   start: number,
+  burn: number,
   p: Seq2SeqParams64,
   m: BatchMachinery,
   z: Float64Array,
@@ -283,8 +349,7 @@ function prepareSlot(
   const H = p.hidden;
   slot.start = start;
   slot.length = rng() < o.truncateFraction ? randInt(rng, 1, T - 1) : T;
-  slot.hasNext = true; // trainStarts keeps start + T < trainRows
-  const burn = Math.min(T, start);
+  slot.hasNext = true; // planTrainWindows keeps start + T inside the segment's training rows
   if (burn === 0 || rng() < o.zeroStateFraction) {
     slot.h0 = null;
     slot.c0 = null;
@@ -302,11 +367,10 @@ export function trainModel(series: TrainSeries, opts: TrainOptions, onProgress?:
   const t0 = o.now();
   const C = series.channels.length;
   const T = o.window;
-  const { rows, trainRows } = split(series, o);
-  const normalisation = fitNormalisation(series.values, C, trainRows, o.minStd);
+  const { rows, splits, windows, valRanges } = layout(series, o);
+  const trainRanges = splits.map((s) => ({ from: s.start, to: s.trainEnd }));
+  const normalisation = fitNormalisation(series.values, C, trainRanges, o.minStd);
   const z = normalise(series.values, C, normalisation);
-  // The last training window needs a next reading inside the training split for its prediction target.
-  const starts = trainStarts(trainRows - 1, T, o.stride, o.maxTrainWindows);
   const rng = mulberry32(o.seed);
   const dims = { cell: o.cell, channels: C, hidden: o.hidden };
   const p = initParams(dims, rng);
@@ -319,14 +383,15 @@ export function trainModel(series: TrainSeries, opts: TrainOptions, onProgress?:
     grads: zeroParams(dims),
     slots: [],
   };
-  const validate = (): number => evaluateCarried(p, z, trainRows, rows, T, o.hop, o.predWeight, m.ws).loss;
+  const validate = (): number => evaluateRanges(p, z, valRanges, T, o.hop, o.predWeight, m.ws).loss;
 
   const initialValLoss = validate();
   let bestValLoss = initialValLoss;
   let bestEpoch = 0;
   let sinceBest = 0;
   const losses: EpochLoss[] = [];
-  const order = Int32Array.from(starts);
+  // Shuffled indices into `windows`, so each start keeps its burn-in.
+  const order = Int32Array.from(windows.starts, (_, i) => i);
   const batches = Math.ceil(order.length / o.batchSize);
   const totalBatches = batches * o.epochs;
   let batchesDone = 0;
@@ -336,7 +401,7 @@ export function trainModel(series: TrainSeries, opts: TrainOptions, onProgress?:
     shuffle(rng, order);
     let lossSum = 0;
     for (let b = 0; b < batches; b++) {
-      const batch = fillBatch(order, b * o.batchSize, o.batchSize, p, m, z, o, rng);
+      const batch = fillBatch(windows, order, b * o.batchSize, o.batchSize, p, m, z, o, rng);
       lossSum += batchGradient(p, m.grads, m.ws, m.bs, z, batch, o.predWeight).loss;
       clipGlobalNorm(m.grads, o.clip);
       adamStep(p, m.grads, adam, { lr: o.lr, ...ADAM_DEFAULTS });
@@ -370,9 +435,9 @@ export function trainModel(series: TrainSeries, opts: TrainOptions, onProgress?:
     if (sinceBest >= o.patience) break;
   }
 
-  const calib = evaluateCarried(best, z, trainRows, rows, T, o.hop, o.predWeight, m.ws);
+  const calib = evaluateRanges(best, z, valRanges, T, o.hop, o.predWeight, m.ws);
   // Measured the detector's way, like the validation loss, so the two are comparable.
-  const finalTrain = evaluateCarried(best, z, 0, trainRows, T, o.hop, o.predWeight, m.ws);
+  const finalTrain = evaluateRanges(best, z, trainRanges, T, o.hop, o.predWeight, m.ws);
   return {
     params: toSeq2SeqParams(best),
     normalisation,
@@ -386,7 +451,7 @@ export function trainModel(series: TrainSeries, opts: TrainOptions, onProgress?:
     training: {
       source: o.source,
       rows,
-      trainWindows: starts.length,
+      trainWindows: windows.starts.length,
       valWindows: calib.starts.length,
       epochs: losses.length,
       finalTrainLoss: finalTrain.loss,
@@ -399,6 +464,7 @@ export function trainModel(series: TrainSeries, opts: TrainOptions, onProgress?:
 }
 
 function fillBatch(
+  windows: TrainWindows,
   order: Int32Array,
   from: number,
   size: number,
@@ -412,6 +478,9 @@ function fillBatch(
   while (m.slots.length < size) {
     m.slots.push({ start: 0, length: 0, hasNext: false, h0: null, c0: null, hBuf: new Float64Array(p.hidden), cBuf: new Float64Array(p.hidden) });
   }
-  for (let i = 0; i < n; i++) prepareSlot(m.slots[i], order[from + i], p, m, z, o, rng);
+  for (let i = 0; i < n; i++) {
+    const w = order[from + i];
+    prepareSlot(m.slots[i], windows.starts[w], windows.burnIn[w], p, m, z, o, rng);
+  }
   return n === m.slots.length ? m.slots : m.slots.slice(0, n);
 }

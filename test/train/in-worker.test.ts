@@ -29,6 +29,18 @@ describe.skipIf(!built)('trainInWorker (needs `npm run build`: dist/train/worker
     expect(progress.filter((p) => p.epochDone)).toHaveLength(remote.losses.length);
   });
 
+  it('carries the segments across: same model as in-process on a segmented series', async () => {
+    const values = wave(300);
+    const segments = Int32Array.of(0, 120, 200);
+    const local = trainModel({ channels: ['v'], values: values.slice(), segments: segments.slice() }, opts);
+    const joined = trainModel({ channels: ['v'], values: values.slice() }, opts);
+    const remote = await trainInWorker({ channels: ['v'], values, segments }, opts, undefined, { workerUrl });
+    expect(segments.length).toBe(0); // transferred with the values
+    expect(remote.training).toEqual({ ...local.training, seconds: remote.training.seconds });
+    expect(Array.from(remote.params.encR)).toEqual(Array.from(local.params.encR));
+    expect(remote.training.valWindows).not.toBe(joined.training.valWindows);
+  });
+
   it('rejects with the trainer error', async () => {
     await expect(trainInWorker({ channels: ['v'], values: wave(20) }, opts, undefined, { workerUrl })).rejects.toThrow(/too short/);
     await expect(trainInWorker({ channels: ['v'], values: wave(200) }, { ...opts, hidden: 0 }, undefined, { workerUrl })).rejects.toBeInstanceOf(RangeError);

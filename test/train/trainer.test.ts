@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { evaluateCarried, normalise, scoreSeries, windowStarts } from '../../src/train/evaluate.js';
 import { mulberry32 } from '../../src/train/rng.js';
 import { fromSeq2SeqParams } from '../../src/train/seq2seq.js';
-import { calibrate, resolveTrainOptions, trainModel, type TrainProgress } from '../../src/train/trainer.js';
+import {
+  calibrate,
+  planTrainWindows,
+  resolveTrainOptions,
+  splitSegments,
+  trainModel,
+  type SegmentSplit,
+  type TrainProgress,
+} from '../../src/train/trainer.js';
 
 function noisyWave(rows: number, seed: number, level = 0): Float64Array {
   const rng = mulberry32(seed);
@@ -86,6 +94,157 @@ describe('trainModel', () => {
   it('caps training windows at maxTrainWindows', () => {
     const r = trainModel({ channels: ['v'], values: noisyWave(300, 6) }, { ...small, epochs: 1, maxTrainWindows: 10 });
     expect(r.training.trainWindows).toBe(10);
+  });
+});
+
+/** Three sensors at wildly different raw levels, concatenated: the old block concatenation's worst case. */
+function threeLevels(): { values: Float64Array; segments: Int32Array; bounds: number[] } {
+  const parts = [noisyWave(250, 11, 0), noisyWave(180, 12, 40), noisyWave(300, 13, -25)];
+  const values = new Float64Array(730);
+  const bounds = [0];
+  for (const part of parts) {
+    values.set(part, bounds[bounds.length - 1]);
+    bounds.push(bounds[bounds.length - 1] + part.length);
+  }
+  return { values, segments: Int32Array.from(bounds.slice(0, -1)), bounds };
+}
+
+/** The segment holding row r. */
+function segmentOf(splits: readonly SegmentSplit[], r: number): SegmentSplit {
+  const s = splits.find((x) => r >= x.start && r < x.end);
+  if (!s) throw new Error(`row ${r} is in no segment`);
+  return s;
+}
+
+describe('splitSegments', () => {
+  it('splits every segment in time on its own: each has its own validation tail', () => {
+    const splits = splitSegments(730, Int32Array.of(0, 250, 430), 0.2);
+    expect(splits.map((s) => [s.start, s.end])).toEqual([[0, 250], [250, 430], [430, 730]]);
+    for (const s of splits) {
+      expect(s.end - s.trainEnd).toBe(Math.round((s.end - s.start) * 0.2));
+      expect(s.trainEnd).toBeGreaterThan(s.start);
+    }
+    expect(splitSegments(100, undefined, 0.25)).toEqual([{ start: 0, trainEnd: 75, end: 100 }]);
+  });
+
+  it('rejects segment starts that are not increasing rows from 0 below the row count', () => {
+    expect(() => splitSegments(100, Int32Array.of(5, 50), 0.2)).toThrow(/row 0/);
+    expect(() => splitSegments(100, new Int32Array(0), 0.2)).toThrow(/row 0/);
+    expect(() => splitSegments(100, Int32Array.of(0, 50, 50), 0.2)).toThrow(/strictly increasing/);
+    expect(() => splitSegments(100, Int32Array.of(0, 100), 0.2)).toThrow(/strictly increasing/);
+  });
+});
+
+describe('planTrainWindows', () => {
+  const T = 16;
+  const splits = splitSegments(730, Int32Array.of(0, 250, 430), 0.2);
+
+  it('keeps every window, its next reading and its burn-in inside one segment’s training rows', () => {
+    const { starts, burnIn } = planTrainWindows(splits, T, 3, 10_000);
+    expect(starts.length).toBeGreaterThan(0);
+    for (let k = 0; k < starts.length; k++) {
+      const seg = segmentOf(splits, starts[k]);
+      expect(starts[k] + T).toBeLessThan(seg.trainEnd); // rows start..start+T, the last one being the target
+      expect(burnIn[k]).toBeGreaterThanOrEqual(0);
+      expect(burnIn[k]).toBeLessThanOrEqual(T);
+      expect(starts[k] - burnIn[k]).toBeGreaterThanOrEqual(seg.start);
+      // Burn-in is only cut short by the segment's start.
+      if (starts[k] - seg.start >= T) expect(burnIn[k]).toBe(T);
+      else expect(burnIn[k]).toBe(starts[k] - seg.start);
+    }
+    // Every segment trains, each from its own first row, and no window is planned twice.
+    for (const seg of splits) expect(Array.from(starts)).toContain(seg.start);
+    expect(new Set(starts).size).toBe(starts.length);
+  });
+
+  it('uses as many windows per segment as fit, every stride rows', () => {
+    const { starts } = planTrainWindows(splits, T, 3, 10_000);
+    for (const seg of splits) {
+      const own = Array.from(starts).filter((s) => s >= seg.start && s < seg.end);
+      const last = own[own.length - 1];
+      expect(own.every((s, i) => s === seg.start + 3 * i)).toBe(true);
+      expect(last + 3 + T).toBeGreaterThanOrEqual(seg.trainEnd - 1); // one more would not fit
+    }
+  });
+
+  it('for one segment plans what the whole series allowed (the no-segments case is unchanged)', () => {
+    const one = splitSegments(730, undefined, 0.2);
+    const { starts, burnIn } = planTrainWindows(one, T, 4, 10_000);
+    expect(starts[0]).toBe(0);
+    expect(starts[starts.length - 1] + T).toBeLessThan(one[0].trainEnd);
+    expect(starts[starts.length - 1] + 4 + T).toBeGreaterThanOrEqual(one[0].trainEnd);
+    expect(Array.from(burnIn)).toEqual(Array.from(starts, (s) => Math.min(T, s)));
+  });
+
+  it('thins evenly over all segments to at most `max`', () => {
+    const all = planTrainWindows(splits, T, 1, 10_000).starts;
+    const { starts, burnIn } = planTrainWindows(splits, T, 1, 60);
+    expect(starts).toHaveLength(60);
+    expect(burnIn).toHaveLength(60);
+    for (const s of starts) expect(Array.from(all)).toContain(s);
+    // Each segment keeps a share close to its share of the candidates.
+    for (const seg of splits) {
+      const share = (xs: Int32Array): number => xs.filter((s) => s >= seg.start && s < seg.end).length / xs.length;
+      expect(Math.abs(share(starts) - share(all))).toBeLessThan(0.05);
+    }
+  });
+});
+
+describe('trainModel with segments', () => {
+  const opts = { ...small, epochs: 2 };
+
+  it('normalises over every segment’s training rows and validates on every segment’s tail, from a zero state each', () => {
+    const { values, segments, bounds } = threeLevels();
+    const r = trainModel({ channels: ['v'], values, segments }, opts);
+    const splits = splitSegments(730, segments, 0.2);
+    const trainRows = splits.flatMap((s) => Array.from(values.subarray(s.start, s.trainEnd)));
+    const mean = trainRows.reduce((a, b) => a + b, 0) / trainRows.length;
+    const std = Math.sqrt(trainRows.reduce((a, b) => a + (b - mean) ** 2, 0) / trainRows.length);
+    expect(r.normalisation.mean[0]).toBeCloseTo(mean, 10);
+    expect(r.normalisation.std[0]).toBeCloseTo(std, 10);
+    expect(r.training.rows).toBe(bounds[3]);
+    expect(r.training.valWindows).toBe(splits.reduce((n, s) => n + windowStarts(s.trainEnd, s.end, 8, 2).length, 0));
+    expect(r.training.trainWindows).toBe(planTrainWindows(splits, 8, 2, 8192).starts.length);
+    // The recorded validation loss is each segment's tail run on its own, pooled per window.
+    const p = fromSeq2SeqParams(r.params);
+    const z = normalise(values, 1, r.normalisation);
+    const parts = splits.map((s) => evaluateCarried(p, z, s.trainEnd, s.end, 8, 2, 0.5));
+    const windows = parts.reduce((n, e) => n + e.starts.length, 0);
+    const predictions = parts.reduce((n, e) => n + e.predictions, 0);
+    const recon = parts.reduce((a, e) => a + e.reconLoss * e.starts.length, 0) / windows;
+    const pred = parts.reduce((a, e) => a + e.predLoss * e.predictions, 0) / predictions;
+    expect(recon + 0.5 * pred).toBeCloseTo(r.training.finalValLoss, 4);
+  });
+
+  it('is bit-for-bit reproducible for a seed, and the segmentation matters', () => {
+    const { values, segments } = threeLevels();
+    const a = trainModel({ channels: ['v'], values, segments }, opts);
+    const b = trainModel({ channels: ['v'], values: values.slice(), segments: segments.slice() }, opts);
+    const joined = trainModel({ channels: ['v'], values }, opts);
+    expect(Array.from(a.params.encR)).toEqual(Array.from(b.params.encR));
+    expect(a.calibration).toEqual(b.calibration);
+    expect(Array.from(a.params.encR)).not.toEqual(Array.from(joined.params.encR));
+  });
+
+  it('needs a training and a validation window in some segment, however many rows there are in all', () => {
+    // 300 rows, enough as one series, but no segment of 30 rows has 8 validation rows.
+    const values = noisyWave(300, 14);
+    const segments = Int32Array.from({ length: 10 }, (_, k) => 30 * k);
+    expect(() => trainModel({ channels: ['v'], values }, small)).not.toThrow();
+    expect(() => trainModel({ channels: ['v'], values, segments }, small)).toThrow(/too short.*longest segment \(30 rows\)/);
+    expect(() => trainModel({ channels: ['v'], values, segments: Int32Array.of(0, 400) }, small)).toThrow(/strictly increasing/);
+  });
+
+  it('uses a short segment for what it can give: training windows, but no validation window', () => {
+    const long = noisyWave(300, 15);
+    const values = new Float64Array(320);
+    values.set(long);
+    values.set(noisyWave(20, 16, 3), 300);
+    const r = trainModel({ channels: ['v'], values, segments: Int32Array.of(0, 300) }, { ...small, epochs: 1 });
+    const splits = splitSegments(320, Int32Array.of(0, 300), 0.2);
+    expect(r.training.valWindows).toBe(windowStarts(splits[0].trainEnd, 300, 8, 2).length);
+    const longOnly = planTrainWindows(splits.slice(0, 1), 8, 2, 8192).starts.length;
+    expect(r.training.trainWindows).toBe(longOnly + Math.floor((splits[1].trainEnd - 1 - 300 - 8) / 2) + 1);
   });
 });
 
