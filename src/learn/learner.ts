@@ -6,7 +6,7 @@ import type { SidecarInput } from '../model/onnx-export.js';
 import type { ReadingsBlock, ModelRecord, ModelAssignment } from '../adapters/sqlite-store.js';
 import type { TrainProgress, TrainResult, TrainSeries } from '../train/trainer.js';
 import type { WorkerTrainOptions } from '../train/in-worker.js';
-import { standardiseAndInterleave } from '../train/dataset.js';
+import { standardisedSegments } from '../train/dataset.js';
 import type { LoadedModel, ModelRegistry } from './registry.js';
 
 export interface LearningOptions {
@@ -204,7 +204,7 @@ export class Learner {
   private async trainScope(name: string, s: ScopeState, retrain: boolean): Promise<void> {
     const sensors = [...s.sensors];
     const C = s.channels;
-    const histories: Float64Array[][] = Array.from({ length: C }, () => []);
+    const histories: Float32Array[] = [];
     let rows = 0;
     let from = Infinity;
     let to = -Infinity;
@@ -214,23 +214,17 @@ export class Learner {
       rows += block.ts.length;
       from = Math.min(from, block.ts[0]);
       to = Math.max(to, block.ts[block.ts.length - 1]);
-      for (let c = 0; c < C; c++) {
-        histories[c].push(Float64Array.from({ length: block.ts.length }, (_, i) => block.values[i * C + c]));
-      }
+      histories.push(block.values);
     }
     if (rows < this.opts.window * 4) throw new Error(`only ${rows} stored readings for ${name}`);
-    // Channels are interleaved back into time-major rows after each is standardised per sensor.
-    const perChannel = histories.map((h) => standardiseAndInterleave(h, 5));
-    const N = perChannel[0].length;
-    const values = new Float64Array(N * C);
-    for (let i = 0; i < N; i++) for (let c = 0; c < C; c++) values[i * C + c] = perChannel[c][i];
+    const { values, segments } = standardisedSegments(histories, C);
     const source = `on-device: ${sensors.join(', ')}; ${rows} readings ${new Date(from).toISOString()} .. ${new Date(to).toISOString()}`;
     const channels = Array.from({ length: C }, (_, c) => (C === 1 ? 'value' : `c${c}`));
     this.log.info({ scope: name, sensors, rows, cell: this.opts.cell }, retrain ? 'retraining model' : 'training model');
     const t0 = this.deps.now();
     let lastEpoch = 0;
     const result = await this.deps.train(
-      { channels, values },
+      { channels, values, segments },
       { cell: this.opts.cell, hidden: this.opts.hidden, window: this.opts.window, hop: this.opts.hop, epochs: this.opts.epochs, seed: 1, source },
       (p) => {
         if (p.epochDone && p.epoch !== lastEpoch) {

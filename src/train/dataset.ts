@@ -1,33 +1,45 @@
 /**
  * Builds one training series from several sensors' normal histories, the way the detector will see
  * them: each sensor standardised on its own (the detector normalises every sensor by its own running
- * statistics), then interleaved in blocks so a time split's validation part holds every sensor.
+ * statistics), one independent segment per sensor, so no training window spans two sensors.
  */
-export function standardiseAndInterleave(histories: readonly Float64Array[], blocks: number): Float64Array {
-  const standardised = histories.filter((h) => h.length > 0).map(standardise);
-  if (standardised.length === 1) return standardised[0];
-  const parts: Float64Array[] = [];
-  for (let b = 0; b < blocks; b++) {
-    for (const s of standardised) {
-      const len = Math.floor(s.length / blocks);
-      parts.push(s.subarray(b * len, b === blocks - 1 ? s.length : (b + 1) * len));
-    }
-  }
-  const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+
+/** Values and segment starts, as TrainSeries takes them. */
+export interface SegmentedValues {
+  /** Rows of `channels` values, time-major, the histories one after the other. */
+  readonly values: Float64Array;
+  /** First row of each history (empty histories are left out). */
+  readonly segments: Int32Array;
 }
 
-function standardise(values: Float64Array): Float64Array {
-  let mean = 0;
-  for (const v of values) mean += v;
-  mean /= values.length;
-  let sq = 0;
-  for (const v of values) sq += (v - mean) ** 2;
-  const std = Math.sqrt(sq / values.length) || 1;
-  return values.map((v) => (v - mean) / std);
+/** `histories` are time-major rows of `channels` values each; every channel of every history is standardised on its own. */
+export function standardisedSegments(histories: readonly ArrayLike<number>[], channels = 1): SegmentedValues {
+  if (!Number.isInteger(channels) || channels < 1) throw new RangeError(`channels must be a positive integer, got ${channels}`);
+  const kept = histories.filter((h) => h.length > 0);
+  for (const [k, h] of kept.entries()) {
+    if (h.length % channels !== 0) throw new RangeError(`history ${k} has ${h.length} values, not a multiple of ${channels} channels`);
+  }
+  const values = new Float64Array(kept.reduce((n, h) => n + h.length, 0));
+  const segments = new Int32Array(kept.length);
+  let offset = 0;
+  kept.forEach((h, k) => {
+    segments[k] = offset / channels;
+    standardiseInto(h, channels, values, offset);
+    offset += h.length;
+  });
+  return { values, segments };
+}
+
+function standardiseInto(h: ArrayLike<number>, C: number, out: Float64Array, offset: number): void {
+  const rows = h.length / C;
+  for (let c = 0; c < C; c++) {
+    let mean = 0;
+    for (let t = 0; t < rows; t++) mean += h[t * C + c];
+    mean /= rows;
+    let sq = 0;
+    for (let t = 0; t < rows; t++) sq += (h[t * C + c] - mean) ** 2;
+    // A flat channel stays flat at 0 rather than dividing by zero.
+    const std = Math.sqrt(sq / rows) || 1;
+    for (let t = 0; t < rows; t++) out[offset + t * C + c] = (h[t * C + c] - mean) / std;
+  }
 }
