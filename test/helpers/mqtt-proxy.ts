@@ -1,0 +1,86 @@
+/**
+ * A TCP proxy in front of a broker that can lose the broker's PUBACKs on the way back to the client and
+ * cut connections: the network failure where a message reached the broker but its acknowledgement did
+ * not reach the sender, which a broker restart does not produce.
+ */
+import net from 'node:net';
+
+const PUBACK = 4;
+
+export class MqttProxy {
+  private server: net.Server | null = null;
+  private readonly sockets = new Set<net.Socket>();
+  port = 0;
+  /** While true, PUBACK packets from the broker are swallowed. */
+  dropPubacks = false;
+  droppedPubacks = 0;
+  connections = 0;
+
+  constructor(private readonly upstreamPort: number) {}
+
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const server = net.createServer((client) => this.pipe(client));
+    this.server = server;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const addr = server.address();
+    this.port = typeof addr === 'object' && addr ? addr.port : 0;
+  }
+
+  /** Drops every open connection (both sides), as a failing link would. */
+  cutConnections(): void {
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+  }
+
+  async stop(): Promise<void> {
+    this.cutConnections();
+    const server = this.server;
+    this.server = null;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private pipe(client: net.Socket): void {
+    this.connections++;
+    const upstream = net.connect(this.upstreamPort, '127.0.0.1');
+    this.sockets.add(client);
+    this.sockets.add(upstream);
+    const closeBoth = (): void => {
+      client.destroy();
+      upstream.destroy();
+      this.sockets.delete(client);
+      this.sockets.delete(upstream);
+    };
+    client.on('error', closeBoth).on('close', closeBoth);
+    upstream.on('error', closeBoth).on('close', closeBoth);
+    client.on('data', (chunk: Buffer) => upstream.write(chunk));
+    let pending = Buffer.alloc(0);
+    upstream.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      for (;;) {
+        const size = packetSize(pending);
+        if (size === null || pending.length < size) break;
+        const packet = pending.subarray(0, size);
+        pending = pending.subarray(size);
+        if (this.dropPubacks && packet[0] >> 4 === PUBACK) this.droppedPubacks++;
+        else client.write(packet);
+      }
+    });
+  }
+}
+
+/** Bytes of the first MQTT packet in `buf` (fixed header + remaining length), or null if incomplete. */
+function packetSize(buf: Buffer): number | null {
+  let remaining = 0;
+  let multiplier = 1;
+  for (let i = 1; i <= 4; i++) {
+    if (i >= buf.length) return null;
+    remaining += (buf[i] & 0x7f) * multiplier;
+    if ((buf[i] & 0x80) === 0) return 1 + i + remaining;
+    multiplier *= 128;
+  }
+  throw new Error('malformed MQTT remaining length');
+}
