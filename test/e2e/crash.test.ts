@@ -151,7 +151,6 @@ describe.skipIf(!ready)('crash: SIGKILL while publishing (mosquitto)', () => {
       undeliveredAtKill.push(afterKill.filter((o) => o.deliveredAt === null).length);
       const inFlight = afterKill.filter((o) => o.deliveredAt === null && o.attempts > 0);
       inFlightAtKill += inFlight.length;
-      if (frozen) expect(inFlight.length, `cycle ${cycle}: a publish was awaiting its PUBACK at the kill`).toBeGreaterThan(0);
       mustBeResent.push(...inFlight.map(keyOf));
       // Store before send: whatever reached the broker is committed, with the very payload received.
       for (const { alert } of recorder.receipts()) {
@@ -174,6 +173,8 @@ describe.skipIf(!ready)('crash: SIGKILL while publishing (mosquitto)', () => {
     expect(report.unknown).toEqual([]);
     expect(report.silentDuplicates).toEqual([]);
     expect(integrityCheck(daemon.dbPath)).toBe('ok');
+    // The frozen-broker cycles make sure some kills landed while a publish awaited its PUBACK.
+    expect(mustBeResent.length).toBeGreaterThan(0);
     const resentKeys = new Set(recorder.alerts().filter((a) => a.resent).map(keyOf));
     expect(mustBeResent.filter((k) => !resentKeys.has(k))).toEqual([]);
     console.info(
