@@ -16,7 +16,7 @@ import { topics as buildTopics, type Topics, type SensorStatePayload } from './c
 import { EmbeddedBroker } from './adapters/broker.js';
 import { MqttAdapter } from './adapters/mqtt.js';
 import { OnnxModel } from './adapters/onnx-runner.js';
-import { SqliteStore } from './adapters/sqlite-store.js';
+import { DB_FILE, SqliteStore } from './adapters/sqlite-store.js';
 import { OutboxPublisher } from './adapters/outbox-publisher.js';
 import { compileSensorPattern } from './pipeline/topic.js';
 import { MessageParser, parseMessages } from './pipeline/parse.js';
@@ -52,7 +52,6 @@ export interface DaemonCounters {
 }
 
 const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
-const DB_FILE = 'anomalyd.db';
 const HOUSEKEEPING_MS = 2_000;
 
 /** A relative model dir is looked up from the working directory, then from the package (for installed copies). */
@@ -227,6 +226,7 @@ export class Daemon {
     });
     this.buildIngest();
     this.restoreCheckpoints();
+    this.resolveOrphanedEpisodes();
 
     if (config.broker.enabled && config.mqtt.url === null) {
       this.broker = new EmbeddedBroker({
@@ -277,7 +277,7 @@ export class Daemon {
     });
     await mqtt.start();
 
-    this.publisher = new OutboxPublisher(this.store, (topic, payload, o) => mqtt.publish(topic, payload, o), {
+    this.publisher = new OutboxPublisher(this.store, (topic, payload) => mqtt.publishOnce(topic, payload), {
       logger: logger.child({ module: 'outbox' }),
       retryMinMs: 250,
       retryMaxMs: 10_000,
@@ -483,6 +483,44 @@ export class Daemon {
     }
     const dropped = this.scoring!.restore({ calibrators, lifecycles });
     if (restored + stale > 0) this.log.info({ restored, stale, dropped }, 'sensor checkpoints');
+  }
+
+  /**
+   * After a crash the restored lifecycles are as old as the last checkpoint, so an episode opened after it
+   * is open in the database but known to no lifecycle, and would stay open for ever. Resolve each such
+   * episode (its resolve alert goes out through the outbox like any other); if the anomaly goes on, the
+   * detector opens a new episode.
+   */
+  private resolveOrphanedEpisodes(): void {
+    const store = this.store!;
+    const scoring = this.scoring!;
+    for (const a of store.listAnomalies({ status: 'open', limit: 1_000_000 })) {
+      const lifecycle = scoring.lifecycleFor(a.sensor);
+      if (lifecycle.status === 'anomalous' && lifecycle.anomalyId === a.id) continue;
+      try {
+        store.recordEvent(
+          {
+            kind: 'resolve',
+            sensor: a.sensor,
+            anomalyId: a.id,
+            startTs: a.startTs,
+            endTs: a.endTs,
+            peakScore: a.peakScore,
+            score: a.lastScore,
+            threshold: a.threshold,
+            modelId: a.model,
+            paddedFraction: a.paddedFraction,
+            channelErrors: a.channels.map((c) => c.error),
+            channels: a.channels.map((c) => c.name),
+            windows: a.windows,
+          },
+          this.topics.alerts(a.sensor),
+        );
+        this.log.warn({ sensor: a.sensor, anomalyId: a.id }, 'episode left open by an unclean stop: resolved at start');
+      } catch (err) {
+        this.log.error({ err, anomalyId: a.id }, 'could not resolve an orphaned episode');
+      }
+    }
   }
 
   private restorePart(part: string, sensor: string, fn: () => void): void {

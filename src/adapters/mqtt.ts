@@ -108,6 +108,36 @@ export class MqttAdapter {
     await client.publishAsync(topic, payload, { qos: opts.qos, retain: opts.retain ?? false });
   }
 
+  /**
+   * QoS 1 publish for the outbox. With a persistent session mqtt.js keeps an unacknowledged message and
+   * re-sends it after a reconnect with its original payload, which would repeat an alert without
+   * `"resent": true`. So when the connection closes before the PUBACK, the message is taken out of
+   * mqtt.js's store and the promise rejects: the outbox's own retry, flagged resent, is the only repeat.
+   */
+  publishOnce(topic: string, payload: Buffer | string): Promise<void> {
+    const client = this.client;
+    if (!client) return Promise.reject(new Error('mqtt client not started'));
+    return new Promise<void>((resolve, reject) => {
+      const done = (err?: Error | null): void => {
+        client.off('close', onClose);
+        if (err) reject(err);
+        else resolve();
+      };
+      const find = (): number | undefined => {
+        for (const [k, e] of Object.entries(client.outgoing)) if (e.cb === done) return Number(k);
+        return undefined;
+      };
+      const onClose = (): void => {
+        const messageId = id ?? find();
+        if (messageId !== undefined && client.outgoing[messageId]) client.removeOutgoingMessage(messageId);
+      };
+      client.on('close', onClose);
+      client.publish(topic, payload, { qos: 1 }, done);
+      // Remember the id while the stored callback is still ours (mqtt.js wraps it after a reconnect).
+      const id = find();
+    });
+  }
+
   /** Publishes the retained offline status, then ends the connection. Idempotent; never throws. */
   async stop(deadlineMs = 2000): Promise<void> {
     const client = this.client;

@@ -31,6 +31,9 @@ export interface SqliteStoreOptions {
   readonly deliveredRetentionMs?: number;
 }
 
+/** The database file inside the data dir; the daemon and the CLI commands agree on it here. */
+export const DB_FILE = 'anomalyd.db';
+
 export type OutboxQos = 0 | 1 | 2;
 
 export interface OutboxRow {

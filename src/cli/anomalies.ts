@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../log.js';
-import { SqliteStore, type AnomalyMark, type AnomalyRecord, type AnomalyStatus, type AnomalyWithEvents } from '../adapters/sqlite-store.js';
+import { DB_FILE, SqliteStore, type AnomalyMark, type AnomalyRecord, type AnomalyStatus, type AnomalyWithEvents } from '../adapters/sqlite-store.js';
 import { MAX_NOTE_CHARS } from '../pipeline/commands.js';
 import { loadConfigOrReport } from './run.js';
 import type { CommandContext } from './context.js';
@@ -37,7 +37,6 @@ error, 2 bad usage.
 `;
 
 /** The daemon's database file inside dataDir (src/daemon.ts uses the same name). */
-export const DB_FILE = 'anomalyd.db';
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 100_000;
 

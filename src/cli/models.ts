@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { SqliteStore } from '../adapters/sqlite-store.js';
+import { DB_FILE, SqliteStore } from '../adapters/sqlite-store.js';
 import { loadConfigOrReport } from './run.js';
 import type { CommandContext } from './context.js';
 
@@ -50,7 +50,7 @@ function models(argv: string[], ctx: CommandContext): number {
   if (dbPath === undefined) {
     const config = loadConfigOrReport(values.config, ctx);
     if (!config) return 2;
-    dbPath = join(resolve(config.dataDir), 'anomalyd.db');
+    dbPath = join(resolve(config.dataDir), DB_FILE);
   }
   let store: SqliteStore;
   try {

@@ -42,6 +42,7 @@ export class DaemonProcess {
 
   start(): Promise<void> {
     this.lines.length = 0;
+    this.exitCode = null;
     const proc = spawn(process.execPath, [MAIN, 'run', '--config', this.configPath], {
       cwd: this.dir,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
@@ -21,6 +21,8 @@ export class Mosquitto {
 
   async start(): Promise<void> {
     if (this.port === 0) this.port = await freePort();
+    // mosquitto started as root drops to its own user; it must be able to write its persistence file here.
+    chmodSync(this.dir, 0o777);
     const conf = join(this.dir, 'mosquitto.conf');
     writeFileSync(
       conf,
