@@ -10,7 +10,7 @@
 // The result is a generic one-channel model for standardised sensor signals, shared by every sensor.
 import { parseArgs } from 'node:util';
 import { Simulator } from '../dist/sim/simulator.js';
-import { trainModel } from '../dist/train/trainer.js';
+import { sidecarOf, trainModel } from '../dist/train/trainer.js';
 import { writeModel } from '../dist/model/onnx-export.js';
 import { createProgressReporter } from '../dist/train/progress.js';
 import { standardisedSegments } from '../dist/train/dataset.js';
@@ -41,20 +41,7 @@ for (const cell of values.cells.split(',')) {
     (p) => progress.update(p),
   );
   progress.finish();
-  const { onnxPath, sidecarPath } = await writeModel(
-    values['out-dir'],
-    {
-      name: cell,
-      cell,
-      hidden: 32,
-      channels: result.channels,
-      window: result.window,
-      normalisation: result.normalisation,
-      calibration: result.calibration,
-      training: result.training,
-    },
-    result.params,
-  );
+  const { onnxPath, sidecarPath } = await writeModel(values['out-dir'], sidecarOf(cell, result), result.params);
   const first = result.losses[0];
   console.log(
     `${cell}: ${result.losses.length} epochs in ${((Date.now() - t0) / 1000).toFixed(1)} s, val loss ${first?.val.toFixed(4)} -> ${result.training.finalValLoss.toFixed(4)} (initial ${result.training.initialValLoss.toFixed(4)}), calibration logErr ${result.calibration.logErrMean.toFixed(3)} ± ${result.calibration.logErrStd.toFixed(3)}; wrote ${onnxPath}, ${sidecarPath}`,

@@ -9,7 +9,7 @@ import { writeModel } from '../model/onnx-export.js';
 import { readCsvSeries } from '../train/csv.js';
 import { trainInWorker, type WorkerTrainOptions } from '../train/in-worker.js';
 import { createProgressReporter } from '../train/progress.js';
-import { TRAIN_DEFAULTS, resolveTrainOptions, type TrainProgress, type TrainResult, type TrainSeries } from '../train/trainer.js';
+import { TRAIN_DEFAULTS, resolveTrainOptions, sidecarOf, type TrainProgress, type TrainResult, type TrainSeries } from '../train/trainer.js';
 
 export const TRAIN_USAGE = `Usage: anomalyd train --input FILE.csv [options]
 
@@ -172,20 +172,7 @@ export async function trainCommand(argv: string[], io: Partial<TrainCommandIo> =
     stderr(`train: ${rows} rows x ${series.channels.length} channels (${series.channels.join(', ')}) from ${p.input}\n`);
     const result = await train(series, p.opts, (progress) => reporter.update(progress));
     reporter.finish();
-    const { onnxPath, sidecarPath } = await writeModel(
-      p.outDir,
-      {
-        name: p.name,
-        cell: result.params.cell,
-        hidden: result.params.hidden,
-        channels: result.channels,
-        window: result.window,
-        normalisation: result.normalisation,
-        calibration: result.calibration,
-        training: result.training,
-      },
-      result.params,
-    );
+    const { onnxPath, sidecarPath } = await writeModel(p.outDir, sidecarOf(p.name, result), result.params);
     stdout(summary(result, onnxPath, sidecarPath));
     return 0;
   } catch (err) {

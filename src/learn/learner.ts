@@ -4,7 +4,7 @@ import type { Window } from '../contract/types.js';
 import type { CellKind, Seq2SeqParams } from '../model/spec.js';
 import type { SidecarInput } from '../model/onnx-export.js';
 import type { ReadingsBlock, ModelRecord, ModelAssignment } from '../adapters/sqlite-store.js';
-import type { TrainProgress, TrainResult, TrainSeries } from '../train/trainer.js';
+import { sidecarOf, type TrainProgress, type TrainResult, type TrainSeries } from '../train/trainer.js';
 import type { WorkerTrainOptions } from '../train/in-worker.js';
 import { standardisedSegments } from '../train/dataset.js';
 import type { LoadedModel, ModelRegistry } from './registry.js';
@@ -237,20 +237,7 @@ export class Learner {
     mkdirSync(this.deps.modelsDir, { recursive: true });
     const stamp = new Date(this.deps.now()).toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
     const modelName = `${name.replace(/[^A-Za-z0-9_.-]/g, '_')}-${stamp}`;
-    const { sidecarPath } = await this.deps.writeModel(
-      this.deps.modelsDir,
-      {
-        name: modelName,
-        cell: this.opts.cell,
-        hidden: this.opts.hidden,
-        channels: result.channels,
-        window: result.window,
-        normalisation: result.normalisation,
-        calibration: result.calibration,
-        training: result.training,
-      },
-      result.params,
-    );
+    const { sidecarPath } = await this.deps.writeModel(this.deps.modelsDir, sidecarOf(modelName, result), result.params);
     const model = await this.deps.loadModel(sidecarPath);
     const { store, registry } = this.deps;
     store.addModel({

@@ -1,3 +1,4 @@
+import type { SidecarInput } from '../model/onnx-export.js';
 /**
  * On-device training of the seq2seq autoencoder (docs/MODEL.md, "Training protocol").
  * Pure computation on an in-memory series: no I/O, no clock except the injectable `now`.
@@ -483,4 +484,18 @@ function fillBatch(
     prepareSlot(m.slots[i], windows.starts[w], windows.burnIn[w], p, m, z, o, rng);
   }
   return n === m.slots.length ? m.slots : m.slots.slice(0, n);
+}
+
+/** The sidecar of a trained model: everything but the bookkeeping `writeModel` adds itself. */
+export function sidecarOf(name: string, result: TrainResult): SidecarInput {
+  return {
+    name,
+    cell: result.params.cell,
+    hidden: result.params.hidden,
+    channels: result.channels,
+    window: result.window,
+    normalisation: result.normalisation,
+    calibration: result.calibration,
+    training: result.training,
+  };
 }
