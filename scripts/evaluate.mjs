@@ -25,9 +25,9 @@ import {
 /** The one configuration. `config` overrides the schema defaults (not config/default.yaml); `train` goes to trainModel. */
 export const SETTINGS = {
   config: {
-    window: { length: 32, hop: 4, intervalMs: 1000 },
+    window: { length: 16, hop: 4, intervalMs: 1000 },
     model: { cell: 'gru', normWarmup: 128, maxBatch: 256 },
-    score: { mode: 'reconstruction', threshold: 0.999, shortWindow: 3, longWindow: 500, priorWeight: 0 },
+    score: { mode: 'both', threshold: 0.995, shortWindow: 3, longWindow: 500, priorWeight: 30 },
     alerts: { openAfter: 2, closeAfter: 3, cooldownMs: 60000 },
   },
   train: { hidden: 16, epochs: 20, seed: 1 },

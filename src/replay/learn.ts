@@ -5,7 +5,7 @@
  */
 import { OnnxModel } from '../adapters/onnx-runner.js';
 import { writeModel } from '../model/onnx-export.js';
-import { trainModel, type TrainOptions, type TrainResult, type TrainSeries } from '../train/trainer.js';
+import { sidecarOf, trainModel, type TrainOptions, type TrainResult, type TrainSeries } from '../train/trainer.js';
 import type { ReplayRow } from './replay.js';
 
 export interface LearnOptions {
@@ -53,20 +53,7 @@ export async function learnModels(rows: readonly ReplayRow[], learnRows: number,
     for (const [sensor, series] of learnSeries(rows, learnRows)) {
       const result = await train(series, { ...opts.train, source: `replay rows 0..${learnRows - 1} of ${sensor}` });
       const name = `learn-${n++}`;
-      const { sidecarPath } = await writeModel(
-        opts.dir,
-        {
-          name,
-          cell: result.params.cell,
-          hidden: result.params.hidden,
-          channels: result.channels,
-          window: result.window,
-          normalisation: result.normalisation,
-          calibration: result.calibration,
-          training: result.training,
-        },
-        result.params,
-      );
+      const { sidecarPath } = await writeModel(opts.dir, sidecarOf(name, result), result.params);
       models.set(sensor, await OnnxModel.load(sidecarPath));
       results.set(sensor, result);
     }
