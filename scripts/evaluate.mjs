@@ -30,7 +30,7 @@ export const SETTINGS = {
     score: { mode: 'both', threshold: 0.995, shortWindow: 3, longWindow: 500, priorWeight: 30 },
     alerts: { openAfter: 2, closeAfter: 3, cooldownMs: 60000 },
   },
-  train: { hidden: 16, epochs: 20, seed: 1 },
+  train: { hidden: 32, epochs: 20, seed: 1 },
 };
 
 const { values } = parseArgs({
