@@ -38,6 +38,9 @@ export class MqttAdapter {
   private readonly subject = new Subject<RawMessage>();
   readonly messages$: Observable<RawMessage> = this.subject.asObservable();
   private connectedOnce: Promise<void> | null = null;
+  private paused = false;
+  /** mqtt.js handleMessage callbacks held while paused: mqtt.js reads no further packet until one is called. */
+  private held: Array<() => void> = [];
 
   constructor(private readonly opts: MqttAdapterOptions) {}
 
@@ -68,6 +71,17 @@ export class MqttAdapter {
 
     const client = mqtt.connect(o.url, options);
     this.client = client;
+    // Flow control: mqtt.js processes incoming packets one at a time and sends a QoS 1 PUBACK only when
+    // handleMessage calls back. Holding the callback while paused stops reading: the broker keeps the rest
+    // (for QoS 1 up to its in-flight window, then in its queue), and TCP backpressure does the same at QoS 0.
+    client.handleMessage = (_packet, callback) => {
+      if (this.paused) this.held.push(() => callback());
+      else callback();
+    };
+    client.on('close', () => {
+      // Callbacks of a closed connection are void; the broker re-sends unacknowledged QoS 1 messages.
+      this.held = [];
+    });
     client.on('message', (topic, payload, packet) => {
       this.subject.next({ topic, payload, receivedAt: o.now(), retain: packet.retain });
     });
@@ -99,6 +113,24 @@ export class MqttAdapter {
       });
     });
     return this.connectedOnce;
+  }
+
+  /** Stops taking messages off the connection (backpressure); idempotent. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  /** Takes messages again; idempotent. */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    const held = this.held;
+    this.held = [];
+    for (const cb of held) cb();
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
   }
 
   /** Settles when the broker acknowledged (QoS 1) or the message was written (QoS 0). */
@@ -143,6 +175,8 @@ export class MqttAdapter {
     const client = this.client;
     this.client = null;
     if (!client) return;
+    this.held = [];
+    this.paused = false;
     try {
       if (client.connected) {
         await withDeadline(client.publishAsync(this.opts.statusTopic, 'offline', { qos: 1, retain: true }), deadlineMs);

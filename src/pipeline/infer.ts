@@ -1,9 +1,12 @@
-import { Observable, type OperatorFunction, bufferTime, concatMap, filter, from, mergeMap } from 'rxjs';
+import { Observable, type OperatorFunction } from 'rxjs';
 import type { Window, WindowResult } from '../contract/types.js';
 import type { ModelRunner } from '../contract/ports.js';
 
 export interface InferenceOptions {
-  /** Windows ready within this tick go through one batched model call. */
+  /**
+   * Extra wait before a batch starts at low load, to gather more windows; 0 = start at the end of the
+   * current event-loop turn (every window that arrived in the same socket read joins the batch).
+   */
   readonly batchTickMs: number;
   readonly maxBatch: number;
   /**
@@ -78,6 +81,7 @@ const NORM_CLIP_SIGMAS = 4;
 export class InferenceEngine {
   private readonly states = new Map<string, SensorInferenceState>();
   private readonly buffers = new Map<string, ModelBuffers>();
+  private queued = 0;
 
   constructor(
     private readonly runnerFor: (sensor: string) => ModelRunner,
@@ -85,23 +89,86 @@ export class InferenceEngine {
   ) {}
 
   /** windows$ -> results$, in order per sensor. */
+  /**
+   * windows$ -> results$, in order per sensor, with an adaptive batch: the first window that finds the
+   * model idle starts a batch at the end of the current event-loop turn (or after batchTickMs), taking
+   * every window queued by then; windows that arrive while a batch runs form the next one. Low load gives
+   * batches of one and no added wait; under load, batches grow to maxBatch. `pending` is the queue for
+   * backpressure.
+   *
+   *   -a-b---c-d-e-|      operator()
+   *   --[ab]--[cde]|      (one model call per bracket, results emitted one by one)
+   */
   operator(): OperatorFunction<Window, WindowResult> {
     return (windows$: Observable<Window>) =>
-      windows$.pipe(
-        bufferTime(this.opts.batchTickMs, null, this.opts.maxBatch),
-        filter((batch) => batch.length > 0),
-        concatMap((batch) =>
-          from(
-            this.run(batch)
-              .catch((err: unknown) => {
-                this.opts.onError?.(err, batch);
-                return [] as WindowResult[];
-              })
-              .finally(() => this.opts.onProcessed?.(batch.length)),
-          ),
-        ),
-        mergeMap((results) => from(results)),
-      );
+      new Observable<WindowResult>((subscriber) => {
+        const queue: Window[] = [];
+        let running = 0;
+        let scheduled = false;
+        let sourceDone = false;
+        let closed = false;
+        const finishIfDone = (): void => {
+          if (sourceDone && running === 0 && queue.length === 0 && !scheduled) subscriber.complete();
+        };
+        const pump = (): void => {
+          scheduled = false;
+          if (closed || running > 0 || queue.length === 0) return finishIfDone();
+          const batch = queue.splice(0, this.opts.maxBatch);
+          running = batch.length;
+          this.queued = queue.length + running;
+          this.run(batch)
+            .then(
+              (results) => {
+                if (!closed) for (const r of results) subscriber.next(r);
+              },
+              (err: unknown) => this.opts.onError?.(err, batch),
+            )
+            .finally(() => {
+              running = 0;
+              this.queued = queue.length;
+              this.opts.onProcessed?.(batch.length);
+              if (queue.length > 0) schedule();
+              else finishIfDone();
+            })
+            .catch((err: unknown) => subscriber.error(err));
+        };
+        const schedule = (): void => {
+          if (scheduled || running > 0 || closed) return;
+          scheduled = true;
+          if (this.opts.batchTickMs > 0) setTimeout(pump, this.opts.batchTickMs);
+          else setImmediate(pump);
+        };
+        const sub = windows$.subscribe({
+          next: (w) => {
+            queue.push(w);
+            this.queued++;
+            schedule();
+          },
+          error: (err: unknown) => subscriber.error(err),
+          complete: () => {
+            sourceDone = true;
+            schedule();
+            finishIfDone();
+          },
+        });
+        return () => {
+          closed = true;
+          sub.unsubscribe();
+        };
+      });
+  }
+
+  /** Forgets a sensor's normalisation: it is learnt again from the next windows (after a new normal). */
+  resetNormalisation(sensor: string): void {
+    const s = this.states.get(sensor);
+    if (!s) return;
+    s.normInitialised = false;
+    s.normCount = 0;
+  }
+
+  /** Windows waiting for or inside a model call (the operator's backlog). */
+  get pending(): number {
+    return this.queued;
   }
 
   state(sensor: string): SensorInferenceState | undefined {

@@ -109,6 +109,34 @@ describe('InferenceEngine with a fake model', () => {
     expect(runner.calls).toHaveLength(4);
   });
 
+  it('batches adaptively: one call for the windows of one turn, the next call for those that came while it ran', async () => {
+    const fake = new FakeRunner('m');
+    let release: () => void = () => undefined;
+    const gated: ModelRunner = {
+      id: 'm',
+      sidecar: fake.sidecar,
+      runBatch: async (batch) => {
+        const out = await fake.runBatch(batch);
+        if (fake.calls.length === 1) await new Promise<void>((r) => (release = r));
+        return out;
+      },
+    };
+    const engine = new InferenceEngine(() => gated, { ...opts, batchTickMs: 0 });
+    const input = new Subject<Window>();
+    const done = lastValueFrom(input.pipe(engine.operator(), toArray()));
+    for (const s of ['a', 'b', 'c']) input.next(win(s, 0, [1, 2, 3, 4]));
+    await new Promise((r) => setImmediate(r));
+    expect(fake.calls.map((c) => c.B)).toEqual([3]);
+    for (const s of ['d', 'e']) input.next(win(s, 0, [1, 2, 3, 4]));
+    expect(engine.pending).toBe(5);
+    release();
+    input.complete();
+    const results = await done;
+    expect(fake.calls.map((c) => c.B)).toEqual([3, 2]);
+    expect(results.map((r) => r.window.sensor)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(engine.pending).toBe(0);
+  });
+
   it('drops a failed batch through onError and keeps the stream alive', async () => {
     let fail = true;
     const flaky: ModelRunner = {
