@@ -7,11 +7,11 @@ import { hostname } from 'node:os';
 import { join, resolve, isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
-import { Subject, Subscription, mergeMap, EMPTY, filter, tap, type Observable } from 'rxjs';
+import { Subject, Subscription, filter, type Observable } from 'rxjs';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { resolveMqttConnection } from './config/derived.js';
-import type { RawMessage, Reading, SensorStatus } from './contract/types.js';
+import type { ParseResult, RawMessage, SensorStatus, Window } from './contract/types.js';
 import { topics as buildTopics, type Topics, type SensorStatePayload } from './contract/alerts.js';
 import { EmbeddedBroker } from './adapters/broker.js';
 import { MqttAdapter } from './adapters/mqtt.js';
@@ -19,9 +19,10 @@ import { OnnxModel } from './adapters/onnx-runner.js';
 import { DB_FILE, SqliteStore } from './adapters/sqlite-store.js';
 import { OutboxPublisher } from './adapters/outbox-publisher.js';
 import { compileSensorPattern } from './pipeline/topic.js';
-import { MessageParser, parseMessages } from './pipeline/parse.js';
+import { MessageParser } from './pipeline/parse.js';
+import { ingest } from './pipeline/ingest.js';
 import { RejectionCounter } from './pipeline/rejections.js';
-import { Windower, windowReadings } from './pipeline/window.js';
+import { Windower } from './pipeline/window.js';
 import { InferenceEngine, type SensorInferenceSnapshot } from './pipeline/infer.js';
 import { ScoringRegistry, scoreWindows, type ScoreOutput } from './pipeline/score.js';
 import { CommandHandler, commandFilter } from './pipeline/commands.js';
@@ -49,6 +50,8 @@ export interface DaemonCounters {
   modelDone: number;
   events: number;
   commands: number;
+  /** Times MQTT reads were paused for backpressure. */
+  pauses: number;
 }
 
 const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -76,7 +79,7 @@ interface SensorCheckpoint {
 }
 
 export class Daemon {
-  readonly counters: DaemonCounters = { received: 0, intoModel: 0, modelDone: 0, commands: 0, messages: 0, readings: 0, rejected: 0, windows: 0, droppedWindows: 0, events: 0 };
+  readonly counters: DaemonCounters = { received: 0, intoModel: 0, modelDone: 0, commands: 0, pauses: 0, messages: 0, readings: 0, rejected: 0, windows: 0, droppedWindows: 0, events: 0 };
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly topics: Topics;
@@ -85,6 +88,9 @@ export class Daemon {
   private registry: ModelRegistry | null = null;
   private learner: Learner | null = null;
   private readonly trainingAbort = new AbortController();
+  /** Windows waiting for the model above which MQTT reads pause, and below which they resume. */
+  private readonly backlogHigh: number;
+  private readonly backlogLow: number;
   private assignmentVersion = 0;
   private store: SqliteStore | null = null;
   private publisher: OutboxPublisher | null = null;
@@ -112,6 +118,8 @@ export class Daemon {
     this.log = opts.logger.child({ module: 'daemon' });
     this.now = opts.now ?? Date.now;
     this.topics = buildTopics(opts.config.mqtt.topicPrefix);
+    this.backlogHigh = 8 * opts.config.model.maxBatch;
+    this.backlogLow = 2 * opts.config.model.maxBatch;
   }
 
   /** The embedded broker's URL, when there is one (its port may have been chosen by the OS). */
@@ -208,6 +216,10 @@ export class Daemon {
       holdNormalisation: (sensor) => this.scoring?.lifecycleFor(sensor).status === 'anomalous',
       onProcessed: (n) => {
         this.counters.modelDone += n;
+        if (this.mqtt?.isPaused && (this.engine?.pending ?? 0) <= this.backlogLow) {
+          this.mqtt.resume();
+          this.log.info({ pending: this.engine?.pending }, 'backlog drained: reading MQTT again');
+        }
       },
       onError: (err, windows) => {
         this.counters.droppedWindows += windows.length;
@@ -223,6 +235,10 @@ export class Daemon {
         return c ? { logErrMean: c.logErrMean, logErrStd: c.logErrStd } : { logErrMean: 0, logErrStd: 1 };
       },
       newId: randomUUID,
+      onRelearn: (sensor) => {
+        this.engine?.resetNormalisation(sensor);
+        this.log.warn({ sensor }, 'episode outlasted alerts.maxEpisodeMs: taken as the new normal, re-learning');
+      },
     });
     this.buildIngest();
     this.restoreCheckpoints();
@@ -274,6 +290,12 @@ export class Daemon {
       }
       this.counters.received++;
       this.input?.next(m);
+      // Backpressure: with too many windows waiting for the model, stop reading; the broker holds the rest.
+      if (!mqtt.isPaused && (this.engine?.pending ?? 0) > this.backlogHigh) {
+        mqtt.pause();
+        this.counters.pauses++;
+        this.log.warn({ pending: this.engine?.pending }, 'model backlog high: pausing MQTT reads');
+      }
     });
     await mqtt.start();
 
@@ -318,29 +340,8 @@ export class Daemon {
     return new Promise<void>((done) => {
       this.pipeline = input
         .pipe(
-          parseMessages(parser),
-          mergeMap((res): readonly Reading[] | Observable<never> => {
-            this.counters.messages++;
-            if (res.kind === 'rejected') {
-              this.counters.rejected++;
-              this.rejections.record(res.rejection);
-              return EMPTY;
-            }
-            for (const r of res.rejections) {
-              this.counters.rejected++;
-              this.rejections.record(r);
-            }
-            this.counters.readings += res.readings.length;
-            const first = res.readings[0];
-            if (first) this.lastArrival.set(first.sensor, this.now());
-            return res.readings;
-          }),
-          windowReadings(windower),
-          tap((w) => this.onWindow(w.sensor, w.endTs, w)),
-          filter((w) => this.registry?.modelFor(w.sensor) != null),
-          tap(() => {
-            this.counters.intoModel++;
-          }),
+          ingest(parser, windower, (res) => this.onParsed(res)),
+          filter((w) => this.onWindow(w)),
           engine.operator(),
           scoreWindows(scoring),
         )
@@ -372,11 +373,33 @@ export class Daemon {
     this.refreshStatus(sensor, out.scored.result.window.endTs);
   }
 
-  /** Every window, before inference: feeds on-device learning and announces sensors that cannot be scored yet. */
-  private onWindow(sensor: string, ts: number, w: Parameters<Learner['observe']>[0]): void {
-    const anomalous = this.scoring?.lifecycleFor(sensor).status === 'anomalous';
+  private onParsed(res: ParseResult): void {
+    this.counters.messages++;
+    if (res.kind === 'rejected') {
+      this.counters.rejected++;
+      this.rejections.record(res.rejection);
+      return;
+    }
+    for (const r of res.rejections) {
+      this.counters.rejected++;
+      this.rejections.record(r);
+    }
+    this.counters.readings += res.readings.length;
+    const first = res.readings[0];
+    if (first) this.lastArrival.set(first.sensor, this.now());
+  }
+
+  /**
+   * Every window, before inference: feeds on-device learning and announces sensors that cannot be scored
+   * yet. True when the window goes on to the model (its sensor has one).
+   */
+  private onWindow(w: Window): boolean {
+    const anomalous = this.scoring?.lifecycleFor(w.sensor).status === 'anomalous';
     this.learner?.observe(w, anomalous);
-    if (!this.sensorStatus.has(sensor)) this.refreshStatus(sensor, ts);
+    if (!this.sensorStatus.has(w.sensor)) this.refreshStatus(w.sensor, w.endTs);
+    if (this.registry?.modelFor(w.sensor) == null) return false;
+    this.counters.intoModel++;
+    return true;
   }
 
   private statusOf(sensor: string): SensorStatus {

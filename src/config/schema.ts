@@ -158,7 +158,12 @@ export const schema = section('anomalyd configuration', {
     dir: str({ default: './models', doc: 'Directory holding <name>.onnx and <name>.json.' }),
     cell: oneOf(['gru', 'lstm'] as const, { default: 'gru', doc: 'Picks the default model of this cell kind in model.dir.' }),
     name: optStr({ rule: modelNameProblem, doc: 'Explicit model name (file stem in model.dir); overrides model.cell.' }),
-    batchTickMs: int({ default: 2, min: 0, max: 1000, doc: 'Windows ready within this tick go through one batched session.run.' }),
+    batchTickMs: int({
+      default: 0,
+      min: 0,
+      max: 1000,
+      doc: 'Extra wait (ms) to gather a batch at low load. 0 = a batch starts at the end of the event-loop turn and takes every window ready by then; under load, windows that arrive during a model call form the next batch (up to model.maxBatch).',
+    }),
     maxBatch: int({ default: 256, min: 1, max: 65536, doc: 'Most windows in one session.run.' }),
     normWarmup: int({
       default: 512,
@@ -195,6 +200,12 @@ export const schema = section('anomalyd configuration', {
     cooldownMs: int({ default: 60000, min: 0, max: DAY_MS, doc: 'Quiet time after a resolve that keeps one incident one episode (docs/SCORING.md).' }),
     updateIntervalMs: int({ default: 30000, min: 0, max: DAY_MS, doc: 'Least time between update alerts of an open episode.' }),
     updateMinDelta: num({ default: 0.0005, min: 0, max: 1, doc: 'Least score change that is worth an update alert.' }),
+    maxEpisodeMs: int({
+      default: 1800000,
+      min: 0,
+      max: 365 * DAY_MS,
+      doc: 'An episode open this long is taken as the new normal: it resolves and the sensor re-learns (score history and normalisation). 0 = never.',
+    }),
     staleAfterMs: int({
       default: 300000,
       min: 0,

@@ -24,6 +24,11 @@ export interface LifecycleOptions {
   readonly cooldownMs: number;
   readonly updateIntervalMs: number;
   readonly updateMinDelta: number;
+  /**
+   * An episode open this long is taken as a new normal: it resolves, and the sensor re-learns its normal
+   * (score history and normalisation). 0 = episodes may last for ever.
+   */
+  readonly maxEpisodeMs: number;
 }
 
 export const DEFAULT_LIFECYCLE_OPTIONS: LifecycleOptions = {
@@ -33,6 +38,7 @@ export const DEFAULT_LIFECYCLE_OPTIONS: LifecycleOptions = {
   cooldownMs: 60_000,
   updateIntervalMs: 30_000,
   updateMinDelta: 0.0005,
+  maxEpisodeMs: 0,
 };
 
 export type LifecycleStatus = 'ok' | 'anomalous';
@@ -79,6 +85,7 @@ export interface LifecycleState {
 export class AnomalyLifecycle {
   private run: PendingRun | null = null;
   private episode: OpenEpisode | null = null;
+  private relearnDue = false;
 
   constructor(
     readonly sensor: string,
@@ -145,10 +152,24 @@ export class AnomalyLifecycle {
     return [this.event('open', episode, window.score, scored.threshold)];
   }
 
+  /** True once after an episode was ended by maxEpisodeMs: the caller re-learns the sensor's normal. */
+  takeRelearn(): boolean {
+    const r = this.relearnDue;
+    this.relearnDue = false;
+    return r;
+  }
+
   private continueEpisode(ep: OpenEpisode, window: PeakWindow, scored: ScoredWindow): AnomalyEvent[] {
     const extended: OpenEpisode = scored.above
       ? { ...ep, lastAboveTs: window.ts, windows: ep.windows + ep.belowRun + 1, belowRun: 0, peak: higher(ep.peak, window) }
       : { ...ep, belowRun: ep.belowRun + 1 };
+    const max = this.options.maxEpisodeMs;
+    if (max > 0 && window.ts - ep.startTs >= max) {
+      // Anomalous for this long is the new normal (a replaced part, a new operating point): say so and re-learn.
+      this.episode = null;
+      this.relearnDue = true;
+      return [this.event('resolve', extended, window.score, scored.threshold)];
+    }
     if (this.mayResolve(extended, window.ts)) {
       this.episode = null;
       return [this.event('resolve', extended, window.score, scored.threshold)];
@@ -213,7 +234,7 @@ function assertOptions(o: LifecycleOptions): void {
   for (const key of ['openAfter', 'closeAfter'] as const) {
     if (!Number.isInteger(o[key]) || o[key] < 1) problems.push(`${key} must be an integer >= 1, got ${o[key]}`);
   }
-  for (const key of ['minDurationMs', 'cooldownMs', 'updateIntervalMs', 'updateMinDelta'] as const) {
+  for (const key of ['minDurationMs', 'cooldownMs', 'updateIntervalMs', 'updateMinDelta', 'maxEpisodeMs'] as const) {
     if (!Number.isFinite(o[key]) || o[key] < 0) problems.push(`${key} must be a finite number >= 0, got ${o[key]}`);
   }
   if (problems.length > 0) throw new RangeError(`alert options: ${problems.join('; ')}`);

@@ -11,6 +11,8 @@ export interface ScoreDeps {
   calibratorFor(sensor: string, modelId: string): ScoreCalibrator;
   lifecycleFor(sensor: string): AnomalyLifecycle;
   threshold(sensor: string): number;
+  /** Called when an episode outlasted alerts.maxEpisodeMs: the sensor's normal is re-learnt from here. */
+  relearned?(sensor: string): void;
 }
 
 export interface ScoreOutput {
@@ -41,7 +43,12 @@ export function scoreWindow(deps: ScoreDeps, result: WindowResult): ScoreOutput 
   const learning = calibrator.learning;
   const score = calibrator.update(result, lifecycle.status === 'anomalous', threshold);
   const scored: ScoredWindow = { result, score, threshold, above: !learning && score >= threshold };
-  return { scored, events: lifecycle.update(scored) };
+  const events = lifecycle.update(scored);
+  if (lifecycle.takeRelearn()) {
+    calibrator.relearn();
+    deps.relearned?.(sensor);
+  }
+  return { scored, events };
 }
 
 export interface ScoringRegistryOptions {
@@ -54,6 +61,8 @@ export interface ScoringRegistryOptions {
   /** Optional prior for the prediction error of a model (the sidecar has none yet). */
   predictionPriorFor?(modelId: string): LogErrorPrior | null;
   readonly newId: () => string;
+  /** Told when a sensor re-learns its normal after a too-long episode (the engine resets its normalisation). */
+  readonly onRelearn?: (sensor: string) => void;
 }
 
 export interface ScoringSnapshot {
@@ -90,6 +99,10 @@ export class ScoringRegistry implements ScoreDeps {
 
   threshold(_sensor: string): number {
     return this.options.threshold;
+  }
+
+  relearned(sensor: string): void {
+    this.options.onRelearn?.(sensor);
   }
 
   /** True while the sensor's calibrator has not yet learnt the sensor (the `learning` sensor status). */

@@ -53,6 +53,7 @@ export function createReplayStages(config: Config, runnerFor: (sensor: string) =
     },
     // Deterministic ids: a replay of the same input gives the same output, episode ids included.
     newId: () => `replay-${++ids}`,
+    onRelearn: (sensor) => engine.resetNormalisation(sensor),
   });
   anomalous = (sensor) => scoring.lifecycleFor(sensor).status === 'anomalous';
   return { parser, windower, engine, scoring };

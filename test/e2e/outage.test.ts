@@ -112,8 +112,10 @@ async function runOutage(alerts: Record<string, number>): Promise<OutageRun> {
   const stoppedAt = Date.now();
   daemon.proc!.kill('SIGCONT');
   await waitFor(() => daemon.logged('mqtt offline; reconnecting').length > 0, 10_000, 'the daemon to notice the outage');
-  // Let it work through its buffer against a dead broker (its reconnect attempts fail meanwhile).
-  await new Promise((r) => setTimeout(r, 1500));
+  // Let it work through its buffer against a dead broker (its reconnect attempts fail meanwhile): wait for
+  // alerts committed while the broker is down, then a little longer for the rest of the buffer.
+  await waitFor(() => readOutbox(daemon.dbPath).some((o) => o.createdAt >= stoppedAt), 20_000, 'alerts committed during the outage');
+  await new Promise((r) => setTimeout(r, 1000));
   const beforeRestart = { outbox: readOutbox(daemon.dbPath), events: readEventKeys(daemon.dbPath).size };
   const lastIdOfOutage = beforeRestart.outbox.at(-1)?.id ?? 0;
 

@@ -12,6 +12,7 @@ const BASE: LifecycleOptions = {
   cooldownMs: 0,
   updateIntervalMs: 0,
   updateMinDelta: 1, // no updates unless a test asks for them
+  maxEpisodeMs: 0,
 };
 
 function ids(): () => string {
@@ -141,6 +142,20 @@ describe('AnomalyLifecycle durations', () => {
     expect(events[1].event.endTs).toBe(scored(8, 0).result.window.endTs);
   });
 
+  it('takes an episode that outlasts maxEpisodeMs as the new normal: resolve, and a relearn request once', () => {
+    const lc = new AnomalyLifecycle('pump', { ...BASE, maxEpisodeMs: 10 * STEP }, ids());
+    // (Alone, the lifecycle would re-open on the next two windows above; the scorer re-learns instead.)
+    const events = feed(lc, pattern('XXXXXXXXXXXX'));
+    expect(kinds(events)).toBe('open,resolve');
+    expect(events[1].at).toBe(10);
+    expect(lc.status).toBe('ok');
+    expect(lc.takeRelearn()).toBe(true);
+    expect(lc.takeRelearn()).toBe(false);
+    const unlimited = new AnomalyLifecycle('pump', BASE, ids());
+    expect(kinds(feed(unlimited, pattern('XXXXXXXXXXXXXXXX')))).toBe('open');
+    expect(unlimited.takeRelearn()).toBe(false);
+  });
+
   it('starts a new episode once the cooldown has passed', () => {
     const lc = new AnomalyLifecycle('pump', { ...BASE, cooldownMs: 3 * STEP }, ids());
     const events = feed(lc, pattern('XX-----XX-----'));
@@ -148,7 +163,7 @@ describe('AnomalyLifecycle durations', () => {
   });
 
   it('never emits an event for an id after its resolve', () => {
-    const lc = new AnomalyLifecycle('pump', { ...BASE, cooldownMs: 2 * STEP, updateMinDelta: 0 }, ids());
+    const lc = new AnomalyLifecycle('pump', { ...BASE, cooldownMs: 2 * STEP, updateMinDelta: 0, maxEpisodeMs: 0 }, ids());
     const events = feed(lc, pattern('XXX-X--XXXX----X-XX---XX-X-X-XXXX------'));
     const resolved = new Set<string>();
     for (const { event } of events) {

@@ -8,7 +8,7 @@ import { ScoringRegistry, type ScoreOutput, scoreWindows } from '../../src/pipel
 
 const PRIOR: LogErrorPrior = { logErrMean: -3, logErrStd: 0.4 };
 const SCORE: ScoreOptions = { mode: 'reconstruction', shortWindow: 2, longWindow: 100, priorWeight: 10 };
-const ALERTS: LifecycleOptions = { openAfter: 2, closeAfter: 2, minDurationMs: 0, cooldownMs: 0, updateIntervalMs: 0, updateMinDelta: 1 };
+const ALERTS: LifecycleOptions = { openAfter: 2, closeAfter: 2, minDurationMs: 0, cooldownMs: 0, updateIntervalMs: 0, updateMinDelta: 1, maxEpisodeMs: 0 };
 const STEP = 1000;
 
 function registry(overrides: Partial<ScoreOptions> = {}, threshold = 0.999): ScoringRegistry {
@@ -163,6 +163,28 @@ describe('scoreWindow semantics', () => {
     const out = await runAll(reg, Array.from({ length: 300 }, () => anomalous('s')));
     expect(out.flatMap((o) => o.events).map((e) => e.kind)).toEqual(['open']);
     expect(out[out.length - 1].scored.score).toBeGreaterThan(0.999);
+  });
+
+  it('with maxEpisodeMs, takes a long anomaly as the new normal: resolve, re-learn, and no new episode', async () => {
+    let n = 0;
+    const relearned: string[] = [];
+    const reg = warmed(
+      's',
+      new ScoringRegistry({
+        score: SCORE,
+        threshold: 0.999,
+        alerts: { ...ALERTS, maxEpisodeMs: 50 * STEP },
+        priorFor: () => PRIOR,
+        newId: () => `id${++n}`,
+        onRelearn: (sensor) => relearned.push(sensor),
+      }),
+    );
+    const out = await runAll(reg, Array.from({ length: 300 }, () => anomalous('s')));
+    expect(out.flatMap((o) => o.events).map((e) => e.kind)).toEqual(['open', 'resolve']);
+    expect(relearned).toEqual(['s']);
+    // The shifted level is now what the sensor's history says is normal.
+    expect(out[out.length - 1].scored.score).toBeLessThan(0.999);
+    expect(reg.learning('s')).toBe(false);
   });
 
   it('raises no alert while a new sensor is learning, even when its scores are high', async () => {
