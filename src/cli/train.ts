@@ -2,7 +2,10 @@
  * `anomalyd train`: trains an autoencoder on a CSV of normal data (in a worker thread) and writes
  * models/<name>.onnx + models/<name>.json. Exit 0 on success, 2 on bad usage, 1 when training fails.
  */
-import { basename, extname } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import pino from 'pino';
+import { DB_FILE, SqliteStore } from '../adapters/sqlite-store.js';
 import { parseArgs } from 'node:util';
 import type { CellKind } from '../model/spec.js';
 import { writeModel } from '../model/onnx-export.js';
@@ -11,14 +14,16 @@ import { trainInWorker, type WorkerTrainOptions } from '../train/in-worker.js';
 import { createProgressReporter } from '../train/progress.js';
 import { TRAIN_DEFAULTS, resolveTrainOptions, sidecarOf, type TrainProgress, type TrainResult, type TrainSeries } from '../train/trainer.js';
 
-export const TRAIN_USAGE = `Usage: anomalyd train --input FILE.csv [options]
+export const TRAIN_USAGE = `Usage: anomalyd train (--input FILE.csv | --sensor NAME [--db PATH]) [options]
 
 Trains a GRU or LSTM seq2seq autoencoder on recorded NORMAL data and exports it to ONNX with its
 sidecar (normalisation, calibration). The last --val-fraction of the rows (in time) is held out for
 early stopping and calibration. Training runs in a worker thread, on one core.
 
-Input:
+Input (one of):
   --input FILE.csv          header row, one reading per row; ',' or ';' delimited
+  --sensor NAME             the readings the daemon stored for this sensor (its learning history)
+  --db PATH                 with --sensor: the daemon's database (default data/anomalyd.db)
   --timestamp-column NAME   time column (epoch ms or ISO 8601); default: timestamp, ts or time if present
   --columns a,b             value columns, in this order (default: all but the timestamp)
 
@@ -65,8 +70,30 @@ const defaultIo: TrainCommandIo = {
 
 class UsageError extends Error {}
 
+const DEFAULT_DB = join('data', DB_FILE);
+
+/** The readings the daemon stored for a sensor (its learning history), oldest first. */
+function storedSeries(db: string, sensor: string): TrainSeries {
+  if (!existsSync(db)) throw new Error(`no database at ${db} (use --db PATH)`);
+  const store = SqliteStore.open(db, { commitIntervalMs: 0, outboxMax: 1_000_000, logger: pino({ level: 'silent' }) });
+  try {
+    const block = store.readReadings(sensor);
+    if (block.ts.length === 0) throw new Error(`no stored readings for sensor ${sensor} in ${db}`);
+    const C = block.channels;
+    return {
+      channels: Array.from({ length: C }, (_, c) => (C === 1 ? 'value' : `c${c}`)),
+      values: Float64Array.from(block.values),
+      timestamps: block.ts,
+    };
+  } finally {
+    store.close();
+  }
+}
+
 const OPTIONS = {
   input: { type: 'string' },
+  sensor: { type: 'string' },
+  db: { type: 'string' },
   'timestamp-column': { type: 'string' },
   columns: { type: 'string' },
   cell: { type: 'string' },
@@ -84,7 +111,10 @@ const OPTIONS = {
 } as const;
 
 interface Plan {
+  /** A CSV file, or the readings the daemon stored for a sensor. */
   readonly input: string;
+  readonly sensor: string | undefined;
+  readonly db: string;
   readonly timestampColumn: string | undefined;
   readonly columns: string[] | undefined;
   readonly name: string;
@@ -116,7 +146,10 @@ function plan(argv: string[]): Plan | 'help' {
   const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
   if (values.help === true) return 'help';
   if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
-  if (values.input === undefined) throw new UsageError('--input FILE.csv is required');
+  if ((values.input === undefined) === (values.sensor === undefined)) {
+    throw new UsageError('give either --input FILE.csv or --sensor NAME (the readings the daemon stored for it)');
+  }
+  const input = values.input ?? `${values.db ?? DEFAULT_DB} sensor ${values.sensor}`;
   const opts: WorkerTrainOptions = {
     cell: cellFlag(values.cell),
     hidden: numberFlag(values.hidden, 'hidden', true),
@@ -127,7 +160,7 @@ function plan(argv: string[]): Plan | 'help' {
     lr: numberFlag(values.lr, 'lr', false),
     seed: numberFlag(values.seed, 'seed', true),
     valFraction: numberFlag(values['val-fraction'], 'val-fraction', false),
-    source: basename(values.input),
+    source: values.input !== undefined ? basename(values.input) : `stored readings of ${values.sensor}`,
   };
   try {
     resolveTrainOptions(opts);
@@ -136,10 +169,12 @@ function plan(argv: string[]): Plan | 'help' {
   }
   const columns = values.columns?.split(',').map((c) => c.trim()).filter((c) => c !== '');
   return {
-    input: values.input,
+    input,
+    sensor: values.sensor,
+    db: values.db ?? DEFAULT_DB,
     timestampColumn: values['timestamp-column'],
     columns,
-    name: values.name ?? defaultModelName(values.input),
+    name: values.name ?? defaultModelName(values.input ?? values.sensor ?? 'model'),
     outDir: values['out-dir'] ?? 'models',
     opts,
   };
@@ -164,11 +199,14 @@ export async function trainCommand(argv: string[], io: Partial<TrainCommandIo> =
   }
   const reporter = createProgressReporter({ write: stderr, isTTY: stderrIsTTY, columns: stderrColumns });
   try {
-    const series = await readCsvSeries(p.input, {
-      ...(p.timestampColumn !== undefined ? { timestampColumn: p.timestampColumn } : {}),
-      ...(p.columns !== undefined ? { valueColumns: p.columns } : {}),
-    });
-    const rows = series.rows;
+    const series =
+      p.sensor !== undefined
+        ? storedSeries(p.db, p.sensor)
+        : await readCsvSeries(p.input, {
+            ...(p.timestampColumn !== undefined ? { timestampColumn: p.timestampColumn } : {}),
+            ...(p.columns !== undefined ? { valueColumns: p.columns } : {}),
+          });
+    const rows = series.values.length / series.channels.length;
     stderr(`train: ${rows} rows x ${series.channels.length} channels (${series.channels.join(', ')}) from ${p.input}\n`);
     const result = await train(series, p.opts, (progress) => reporter.update(progress));
     reporter.finish();

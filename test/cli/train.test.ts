@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultModelName, trainCommand, type TrainCommandIo } from '../../src/cli/train.js';
 import { loadSidecar } from '../../src/model/sidecar.js';
 import { trainModel } from '../../src/train/trainer.js';
+import pino from 'pino';
+import { SqliteStore } from '../../src/adapters/sqlite-store.js';
 
 let dir: string;
 let csv: string;
@@ -60,6 +62,25 @@ describe('anomalyd train', () => {
     expect(JSON.parse(await readFile(sidecarPath, 'utf8'))).toMatchObject({ format: 'anomalyd-model', name: 'boiler-room' });
   });
 
+  it('trains from the readings the daemon stored for a sensor', async () => {
+    const db = join(dir, 'anomalyd.db');
+    const store = SqliteStore.open(db, { commitIntervalMs: 0, outboxMax: 10, logger: pino({ level: 'silent' }) });
+    const ts = Float64Array.from({ length: 300 }, (_, i) => 1_700_000_000_000 + i * 1000);
+    store.appendReadings('pump-7', ts, Float32Array.from(ts, (_, i) => 3 + Math.sin(i / 4)), 1);
+    store.close();
+    const t = io();
+    const outDir = join(dir, 'models-stored');
+    expect(await trainCommand(['--sensor', 'pump-7', '--db', db, '--out-dir', outDir, ...SMALL], t.io)).toBe(0);
+    const sidecar = loadSidecar(join(outDir, 'pump-7.json'));
+    expect(sidecar.training.rows).toBe(300);
+    expect(sidecar.training.source).toBe('stored readings of pump-7');
+    expect(sidecar.normalisation.mean[0]).toBeGreaterThan(2.5);
+    const missing = io();
+    expect(await trainCommand(['--sensor', 'nobody', '--db', db, ...SMALL], missing.io)).toBe(1);
+    expect(missing.err()).toContain('no stored readings for sensor nobody');
+    expect(await trainCommand(['--sensor', 'pump-7', '--input', csv], io().io)).toBe(2);
+  });
+
   it('prints help and exits 0', async () => {
     const t = io();
     expect(await trainCommand(['--help'], t.io)).toBe(0);
@@ -67,7 +88,7 @@ describe('anomalyd train', () => {
   });
 
   it.each([
-    [['--window', '8'], /--input FILE.csv is required/],
+    [['--window', '8'], /give either --input FILE.csv or --sensor NAME/],
     [['--input', 'x.csv', '--cell', 'rnn'], /--cell: expected gru or lstm/],
     [['--input', 'x.csv', '--hidden', '3.5'], /--hidden: expected an integer/],
     [['--input', 'x.csv', '--lr', 'fast'], /--lr: expected a number/],
