@@ -91,6 +91,7 @@ export class Daemon {
   /** Windows waiting for the model above which MQTT reads pause, and below which they resume. */
   private readonly backlogHigh: number;
   private readonly backlogLow: number;
+  private pausesLogged = 0;
   private assignmentVersion = 0;
   private store: SqliteStore | null = null;
   private publisher: OutboxPublisher | null = null;
@@ -216,10 +217,7 @@ export class Daemon {
       holdNormalisation: (sensor) => this.scoring?.lifecycleFor(sensor).status === 'anomalous',
       onProcessed: (n) => {
         this.counters.modelDone += n;
-        if (this.mqtt?.isPaused && (this.engine?.pending ?? 0) <= this.backlogLow) {
-          this.mqtt.resume();
-          this.log.info({ pending: this.engine?.pending }, 'backlog drained: reading MQTT again');
-        }
+        if (this.mqtt?.isPaused && (this.engine?.pending ?? 0) <= this.backlogLow) this.mqtt.resume();
       },
       onError: (err, windows) => {
         this.counters.droppedWindows += windows.length;
@@ -292,9 +290,9 @@ export class Daemon {
       this.input?.next(m);
       // Backpressure: with too many windows waiting for the model, stop reading; the broker holds the rest.
       if (!mqtt.isPaused && (this.engine?.pending ?? 0) > this.backlogHigh) {
+        // Logged by housekeeping, at most once per interval: under sustained overload this flips often.
         mqtt.pause();
         this.counters.pauses++;
-        this.log.warn({ pending: this.engine?.pending }, 'model backlog high: pausing MQTT reads');
       }
     });
     await mqtt.start();
@@ -437,6 +435,10 @@ export class Daemon {
   }
 
   private houseKeep(): void {
+    if (this.counters.pauses !== this.pausesLogged) {
+      this.log.warn({ pauses: this.counters.pauses - this.pausesLogged, pending: this.engine?.pending }, 'model backlog high: MQTT reads were paused (backpressure)');
+      this.pausesLogged = this.counters.pauses;
+    }
     if (this.opts.config.alerts.staleAfterMs > 0) {
       for (const sensor of this.lastArrival.keys()) this.refreshStatus(sensor, this.now());
     }
