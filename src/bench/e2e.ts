@@ -121,6 +121,7 @@ export function benchConfig(s: Pick<E2eSetup, 'brokerUrl' | 'modelDir' | 'cell' 
     // The detector's hot path with the shared model; on-device learning (its reading store and its
     // training worker) is measured apart, so it cannot skew these figures mid-run.
     learning: { enabled: false },
+    http: { port: 0 },
   };
   const res = loadConfig({ env: {}, overrides: mergeDeep(overrides, extra) });
   if (!res.ok) throw new Error(`bench config invalid: ${res.errors.join('; ')}`);

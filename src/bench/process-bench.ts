@@ -47,6 +47,7 @@ class DaemonChild {
       mqtt: { url: s.brokerUrl, qos: 0, clean: true, clientId: `anomalyd-bench-proc-${process.pid}-${Date.now()}` },
       model: { dir: s.modelDir, cell: s.cell, normWarmup: 1 },
       window: { length: s.window, hop: s.hop, intervalMs: INTERVAL_MS },
+      http: { port: 0 },
     };
     writeFileSync(join(this.dir, 'config.yaml'), stringify(config));
   }

@@ -229,6 +229,16 @@ export const schema = section('anomalyd configuration', {
       doc: 'Older checkpoints are not restored; the sensor starts from a reset state.',
     }),
   }),
+  http: section('The local HTTP API and dashboard (history, sensors, anomalies; plots).', {
+    enabled: bool({ default: true, doc: 'Serve the API and the dashboard page.' }),
+    host: str({
+      default: '127.0.0.1',
+      rule: hostProblem,
+      doc: 'Bind address. 127.0.0.1 = this device only; another address exposes it to the network (set http.token then).',
+    }),
+    port: int({ default: 8080, min: 0, max: 65535, env: 'ANOMALYD_HTTP_PORT', doc: 'TCP port. 0 picks a free port (for tests).' }),
+    token: optStr({ secret: true, doc: 'When set, every request must carry Authorization: Bearer <token>.' }),
+  }),
   learning: section('Learning on the device: a model per sensor (or per group of sensors) trained from its own normal data.', {
     enabled: bool({
       default: true,

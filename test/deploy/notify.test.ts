@@ -30,7 +30,7 @@ describe.skipIf(!builtAndModelsPresent())('daemon under systemd notify', () => {
     const calls = join(dir, 'calls.log');
     const bin = join(dir, 'bin');
     const fake = join(bin, 'systemd-notify');
-    writeFileSync(join(dir, 'config.yaml'), stringify({ version: 1, dataDir: join(dir, 'data'), model: { dir: MODELS }, broker: { port: 0 } }));
+    writeFileSync(join(dir, 'config.yaml'), stringify({ version: 1, dataDir: join(dir, 'data'), model: { dir: MODELS }, broker: { port: 0 }, http: { port: 0 } }));
     mkdirSync(bin);
     writeFileSync(fake, `#!/bin/sh\n(IFS='|'; printf '%s\\n' "$*") >> "${calls}"\n`);
     chmodSync(fake, 0o755);

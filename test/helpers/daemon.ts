@@ -32,7 +32,8 @@ export class DaemonProcess {
   constructor(config: Record<string, unknown>) {
     this.dir = mkdtempSync(join(tmpdir(), 'anomalyd-e2e-'));
     this.configPath = join(this.dir, 'config.yaml');
-    const full = { version: 1, dataDir: join(this.dir, 'data'), model: { dir: MODELS }, ...config };
+    // Tests run in parallel: the dashboard takes any free port unless a test says otherwise.
+    const full = { version: 1, dataDir: join(this.dir, 'data'), model: { dir: MODELS }, http: { port: 0 }, ...config };
     writeFileSync(this.configPath, stringify(full));
   }
 
