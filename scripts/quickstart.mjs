@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The README's first command: `npm run demo` from a fresh clone, with nothing else installed.
 // Installs dependencies if they are missing, builds if the build is missing or stale, then runs anomalyd.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, statSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,5 +32,9 @@ if (!existsSync(main) || statSync(main).mtimeMs < newest(join(root, 'src'))) {
   console.error('anomalyd: building ...');
   run(npm, ['run', '--silent', 'build']);
 }
-const r = spawnSync(process.execPath, [main, ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
-process.exit(r.status ?? (r.signal ? 1 : 0));
+// Run anomalyd as a child and wait for it: Ctrl-C reaches it directly (same process group), a SIGTERM sent
+// to this launcher is passed on, and the launcher exits with the child's code once it has stopped cleanly.
+const child = spawn(process.execPath, [main, ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
+process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => child.kill('SIGTERM'));
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
