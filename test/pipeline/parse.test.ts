@@ -154,6 +154,16 @@ describe('MessageParser: rejections', () => {
     expect(readings(p.parse(msg(`{"value": 4, "ts": ${NOW + 1}}`)))[0].ts).toBe(NOW + 1);
   });
 
+  it('rejects times beyond what a Date can show without throwing', () => {
+    // 9e15 ms is past the last valid Date (8.64e15): the detail cannot be an ISO string.
+    const r = rejection(parser().parse(msg('{"value": 1, "ts": 9e15}')));
+    expect(r.reason).toBe('future_timestamp');
+    expect(r.detail).toContain('9000000000000000');
+    const burst = parser().parse(msg('{"values": [1, 2], "ts": 1764064800000, "interval_ms": 1e308}'));
+    expect(burst.kind).toBe('readings');
+    expect(burst.kind === 'readings' && burst.rejections.map((x) => x.reason)).toEqual(['future_timestamp']);
+  });
+
   it('caps the number of sensors it tracks', () => {
     const p = parser({ maxSensors: 2 });
     readings(p.parse(msg('1', NOW, 'sensors/a')));
