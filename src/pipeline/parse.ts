@@ -263,15 +263,30 @@ export class MessageParser {
     // step >= 0 and every time finite, so originTs + i * step never decreases with i: no sort needed.
     const values = scanner.values;
     const readings: Reading[] = [];
-    for (let i = first; i < n; i++) {
-      const c: Candidate = { sensor, ts: originTs + i * step, channels: VALUE_CHANNELS, values: [values[i]] };
-      const problem = this.admit(msg, state, c);
-      if (problem === null) readings.push(c);
-      else (rejections ??= []).push(rejection(msg, sensor, problem.reason, problem.detail));
+    if (this.admitsWhole(msg, state, originTs + first * step, originTs + (n - 1) * step)) {
+      for (let i = first; i < n; i++) readings.push({ sensor, ts: originTs + i * step, channels: VALUE_CHANNELS, values: [values[i]] });
+      state.channels = VALUE_CHANNELS;
+      state.lastTs = originTs + (n - 1) * step;
+    } else {
+      for (let i = first; i < n; i++) {
+        const c: Candidate = { sensor, ts: originTs + i * step, channels: VALUE_CHANNELS, values: [values[i]] };
+        const problem = this.admit(msg, state, c);
+        if (problem === null) readings.push(c);
+        else (rejections ??= []).push(rejection(msg, sensor, problem.reason, problem.detail));
+      }
     }
     if (rejections === null) return { kind: 'readings', readings, rejections: NO_REJECTIONS };
     if (readings.length === 0 && rejections.length === 1) return { kind: 'rejected', rejection: rejections[0] };
     return { kind: 'readings', readings, rejections };
+  }
+
+  /**
+   * Whether admit() would pass every reading of a single-channel burst spanning [firstTs, lastTs] in
+   * time order unchanged: none in the future, none before the sensor's last time (so none clamped), and
+   * the sensor's channel set is (or becomes) ['value']. Then the burst is admitted in one step.
+   */
+  private admitsWhole(msg: RawMessage, state: SensorState, firstTs: number, lastTs: number): boolean {
+    return (state.channels === null || state.channels === VALUE_CHANNELS) && firstTs >= state.lastTs && !(lastTs > msg.receivedAt + this.opts.maxFutureMs);
   }
 
   /** `{"values": [...], "ts"?, "interval_ms"?}` */
