@@ -413,7 +413,6 @@ function escapeCode(code: number): string {
   }
 }
 
-
 /** Exact powers of ten: 10^22 is the largest a double holds exactly. */
 const POW10: readonly number[] = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
 /** Below 10^15 < 2^53 every digit string is an exact integer. */
