@@ -20,7 +20,7 @@ import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { splitFields } from '../train/csv.js';
 import type { TrainOptions } from '../train/trainer.js';
-import { learnModels } from '../replay/learn.js';
+import { learnModels, type LearnOptions } from '../replay/learn.js';
 import { Replayer, type ReplayRow } from '../replay/replay.js';
 import { parseReplayCsv, SYNTHETIC_ORIGIN_MS } from '../replay/source.js';
 import { createReplayStages } from '../replay/stages.js';
@@ -46,6 +46,12 @@ export interface EvalSettings {
   readonly config: DeepPartial<Config>;
   readonly train: Omit<TrainOptions, 'now' | 'source' | 'window' | 'hop'>;
 }
+
+/**
+ * How a file's models are trained: the inline trainer by default. A sweep of scoring settings injects a
+ * memoising trainer so each file is trained once for all the variants that share its training options.
+ */
+export type EvalTrainer = NonNullable<LearnOptions['trainer']>;
 
 export const SKAB_LEARN_ROWS = 400;
 export const SKAB_CHANNELS = [
@@ -124,6 +130,7 @@ export async function evaluateStream(
   labels: readonly number[],
   config: Config,
   settings: EvalSettings,
+  trainer?: EvalTrainer,
 ): Promise<FileResult> {
   if (labels.length !== rows.length - learnRows) throw new Error(`${file}: ${labels.length} labels for ${rows.length - learnRows} scored rows`);
   const dir = await mkdtemp(join(tmpdir(), 'anomalyd-eval-'));
@@ -131,6 +138,7 @@ export async function evaluateStream(
     const learned = await learnModels(rows, learnRows, {
       dir,
       train: { ...settings.train, cell: config.model.cell, window: config.window.length, hop: config.window.hop },
+      ...(trainer === undefined ? {} : { trainer }),
     });
     const models = [...learned.models.values()];
     try {
@@ -186,12 +194,12 @@ export function skabFiles(root: string): string[] {
   return out;
 }
 
-export async function evaluateSkabFile(path: string, config: Config, settings: EvalSettings): Promise<FileResult> {
+export async function evaluateSkabFile(path: string, config: Config, settings: EvalSettings, trainer?: EvalTrainer): Promise<FileResult> {
   const text = await readFile(path, 'utf8');
   const input = parseReplayCsv(text, { timestampColumn: 'datetime', valueColumns: SKAB_CHANNELS, sensor: 'skab' }, path);
   const labels = numericColumn(text, 'anomaly', path).slice(SKAB_LEARN_ROWS);
   const name = `${basename(join(path, '..'))}/${basename(path)}`;
-  return evaluateStream('skab', name, input.rows, SKAB_LEARN_ROWS, labels, config, settings);
+  return evaluateStream('skab', name, input.rows, SKAB_LEARN_ROWS, labels, config, settings, trainer);
 }
 
 export function mslChannels(root: string): string[] {
@@ -204,7 +212,13 @@ export function mslChannels(root: string): string[] {
 }
 
 /** The channel's train rows then its test rows, as one 1 Hz stream of one sensor. */
-export async function evaluateMslChannel(root: string, channel: string, config: Config, settings: EvalSettings): Promise<FileResult> {
+export async function evaluateMslChannel(
+  root: string,
+  channel: string,
+  config: Config,
+  settings: EvalSettings,
+  trainer?: EvalTrainer,
+): Promise<FileResult> {
   const trainPath = join(root, 'msl', `${channel}.train.csv`);
   const testPath = join(root, 'msl', `${channel}.test.csv`);
   const [trainText, testText] = await Promise.all([readFile(trainPath, 'utf8'), readFile(testPath, 'utf8')]);
@@ -215,7 +229,7 @@ export async function evaluateMslChannel(root: string, channel: string, config: 
   const rows = [...train, ...test.map((r) => ({ ...r, ts: r.ts + shift }))];
   if (rows[0].ts !== SYNTHETIC_ORIGIN_MS) throw new Error('unexpected synthetic origin');
   const labels = numericColumn(testText, 'anomaly', testPath);
-  return evaluateStream('msl', channel, rows, train.length, labels, config, settings);
+  return evaluateStream('msl', channel, rows, train.length, labels, config, settings, trainer);
 }
 
 export function summarise(dataset: Dataset, results: readonly FileResult[]): DatasetSummary {

@@ -13,6 +13,7 @@ import {
   summarise,
   type EvalSettings,
 } from '../../src/eval/evaluate.js';
+import { memoTrainer } from '../../src/eval/memo-trainer.js';
 import { runsOf } from '../../src/eval/metrics.js';
 
 const DATA = resolve('../shared/datasets');
@@ -54,6 +55,20 @@ describe.skipIf(!haveData)('evaluation on the labelled datasets', () => {
     expect(tp + fn).toBe(labels.filter((l) => l === 1).length);
     expect(r.events.events).toBe(runsOf(labels).length);
     expect(r.scoredMs).toBeGreaterThan(0);
+  });
+
+  it('with a memoising trainer, trains a file once for variants that share training options, with the same result', async () => {
+    const [file] = skabFiles(DATA);
+    const memo = memoTrainer();
+    const fresh = await evaluateSkabFile(file, config, SETTINGS);
+    const first = await evaluateSkabFile(file, config, SETTINGS, memo.train);
+    const strict = evalConfig({ ...SETTINGS.config, score: { ...SETTINGS.config.score, threshold: 0.9999 } });
+    const second = await evaluateSkabFile(file, strict, SETTINGS, memo.train);
+    expect(memo.trained()).toBe(1);
+    expect(first.points).toEqual(fresh.points);
+    expect(first.events).toEqual(fresh.events);
+    // A stricter threshold on the same model can only remove alarm rows.
+    expect(second.points.tp + second.points.fp).toBeLessThanOrEqual(first.points.tp + first.points.fp);
   });
 
   it('learns an MSL channel on its train file and scores its test file', async () => {
