@@ -3,13 +3,26 @@
  * time (decoder, readout, prediction head, encoder). Windows are addressed inside one normalised
  * series, so a batch copies no data.
  */
-import { accumulateAffineGrad, accumulateTransposed, cacheWidth, gruBackward, lstmBackward } from './cells.js';
+import { gateCount } from '../model/spec.js';
+import {
+  accumulateAffineGrad,
+  accumulateOuterProducts,
+  accumulateTransposed,
+  cacheWidth,
+  gruBackward,
+  lstmBackward,
+  transposeInto,
+} from './cells.js';
 import {
   PARAM_NAMES,
+  decodePair,
+  encodePair,
   forwardInto,
+  pairOf,
   layerViews,
   type LayerViews,
   type Seq2SeqParams64,
+  type EncodeArgs,
   type Workspace,
 } from './seq2seq.js';
 
@@ -135,18 +148,42 @@ export function batchGradient(
   const views = layerViews(p);
   const gViews = layerViews(grads);
   const n = normalisers(items, C, predWeight);
+  const GH = gateCount(p.cell) * p.hidden;
+  // The backward steps read Rᵀ row by row; the weights are fixed for the batch, so transpose once here.
+  transposeInto(ws.encRT, p.encR, GH, p.hidden);
+  transposeInto(ws.decRT, p.decR, GH, p.hidden);
   zeroGrads(grads);
   let reconSum = 0;
   let predSum = 0;
-  for (const it of items) {
+  const windowGradient = (w: Workspace, it: WindowItem): void => {
+    reconSum += reconSquaredError(w, series, it, C);
+    predSum += predSquaredError(w, series, it, C);
+    backwardDecoder(p, grads, views, gViews, w, bs, series, it, 2 * n.recon);
+    backwardPredHead(p, grads, w, bs, series, it, 2 * n.pred);
+    backwardEncoder(p, views, gViews, w, bs, series, it);
+  };
+  // Forward passes two windows at a time (one pass over the weights for both); gradients are still
+  // accumulated window by window in batch order.
+  let i = 0;
+  for (; i + 1 < items.length; i += 2) {
+    const a = items[i];
+    const b = items[i + 1];
+    const wsB = pairOf(ws);
+    encodePair(p, views, ws, wsB, series, encodeArgs(a, C), encodeArgs(b, C));
+    decodePair(p, views, ws, wsB, a.length, b.length);
+    windowGradient(ws, a);
+    windowGradient(wsB, b);
+  }
+  if (i < items.length) {
+    const it = items[i];
     forwardInto(p, views, ws, series, it.start * C, it.length, it.h0, it.c0);
-    reconSum += reconSquaredError(ws, series, it, C);
-    predSum += predSquaredError(ws, series, it, C);
-    backwardDecoder(p, grads, views, gViews, ws, bs, series, it, 2 * n.recon);
-    backwardPredHead(p, grads, ws, bs, series, it, 2 * n.pred);
-    backwardEncoder(p, views, gViews, ws, bs, series, it);
+    windowGradient(ws, it);
   }
   return combine(reconSum, predSum, n, predWeight);
+}
+
+function encodeArgs(it: WindowItem, C: number): EncodeArgs {
+  return { xOff: it.start * C, L: it.length, h0: it.h0, c0: it.c0 };
 }
 
 /** Leaves dL/de (from the reconstruction) in bs.dh / bs.dc. */
@@ -172,8 +209,9 @@ function backwardDecoder(
     for (let c = 0; c < C; c++) bs.dy[c] = scale * (ws.recon[t * C + c] - series[xOff + t * C + c]);
     accumulateAffineGrad(grads.outW, grads.outB, C, H, bs.dy, ws.decH, (k + 1) * H);
     accumulateTransposed(bs.dh, p.outW, C, H, bs.dy);
-    stepBack(p, views.dec, gViews.dec, ws.decH, 0, ws.decH, ws.decC, k, ws.decCache, k * cw, ws, bs);
+    stepBack(p, views.dec, ws.decRT, gViews.dec, ws.decH, 0, ws.decH, ws.decC, k, ws.decCache, k * cw, ws, bs);
   }
+  accumulateOuterProducts(gViews.dec.R, ws.dA, ws.decH, L, gateCount(p.cell) * H, H);
 }
 
 function backwardPredHead(
@@ -206,17 +244,20 @@ function backwardEncoder(
   const { hidden: H, channels: C } = p;
   const cw = cacheWidth(p.cell) * H;
   for (let t = it.length - 1; t >= 0; t--) {
-    stepBack(p, views.enc, gViews.enc, series, (it.start + t) * C, ws.encH, ws.encC, t, ws.encCache, t * cw, ws, bs);
+    stepBack(p, views.enc, ws.encRT, gViews.enc, series, (it.start + t) * C, ws.encH, ws.encC, t, ws.encCache, t * cw, ws, bs);
   }
+  accumulateOuterProducts(gViews.enc.R, ws.dA, ws.encH, it.length, gateCount(p.cell) * H, H);
 }
 
 /**
  * Backward through step `t` of a layer whose states are rows of hs / cs (row t in, row t+1 out).
- * Consumes bs.dh / bs.dc (gradient at row t+1) and leaves the gradient at row t in their place.
+ * Consumes bs.dh / bs.dc (gradient at row t+1),
+ * leaves the gradient at row t in their place and the step's dL/d(ah) in row t of ws.dA.
  */
 function stepBack(
   p: Seq2SeqParams64,
   w: LayerViews['enc'],
+  RT: Float64Array,
   g: LayerViews['enc'],
   x: Float64Array,
   xOff: number,
@@ -229,12 +270,13 @@ function stepBack(
   bs: BackwardScratch,
 ): void {
   const H = p.hidden;
+  const dOff = t * gateCount(p.cell) * H;
   switch (p.cell) {
     case 'gru':
-      gruBackward(H, w, g, x, xOff, hs, t * H, cache, cOff, bs.dh, bs.dhPrev, ws.scratch);
+      gruBackward(H, w, RT, g, x, xOff, hs, t * H, cache, cOff, bs.dh, bs.dhPrev, ws.dA, dOff, ws.scratch);
       break;
     case 'lstm':
-      lstmBackward(H, w, g, x, xOff, hs, cs, t * H, cache, cOff, bs.dh, bs.dc, bs.dhPrev, bs.dcPrev, ws.scratch);
+      lstmBackward(H, w, RT, g, x, xOff, cs, t * H, cache, cOff, bs.dh, bs.dc, bs.dhPrev, bs.dcPrev, ws.dA, dOff);
       swapCell(bs);
       break;
   }

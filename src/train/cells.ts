@@ -27,10 +27,9 @@ export function cacheWidth(cell: CellKind): number {
   }
 }
 
-/** Scratch vectors of length G*H shared by forward and backward steps. */
+/** Scratch of length G*H for the backward steps: the GRU's dL/d(ax), which differs from dL/d(ah). */
 export interface StepScratch {
   readonly ax: Float64Array;
-  readonly ah: Float64Array;
 }
 
 function sigmoid(v: number): number {
@@ -84,16 +83,12 @@ export function accumulateTransposed(out: Float64Array, M: Float64Array, rows: n
   }
 }
 
-function inputHalf(w: CellWeights, rows: number, x: Float64Array, xOff: number, ax: Float64Array): void {
-  if (w.W === null) {
-    ax.set(w.Wb);
-  } else {
-    affine(ax, w.W, w.Wb, rows, w.inputSize, x, xOff);
-  }
-}
-
 /**
  * h' = GRU(x, h). Reads h at hs[hOff..], writes h' at hs[hOutOff..] and the step cache at cache[cOff..].
+ *
+ * The three gate rows of a hidden unit are multiplied in one pass over h (three rows of R, one load of
+ * h[k]) and activated at once, instead of R·h into scratch and a second loop; each row's sum still runs
+ * bias first, then k ascending, so the result is bit-identical to `affine` followed by the gates.
  */
 export function gruForward(
   H: number,
@@ -105,31 +100,137 @@ export function gruForward(
   hOutOff: number,
   cache: Float64Array,
   cOff: number,
-  s: StepScratch,
 ): void {
-  const { ax, ah } = s;
-  inputHalf(w, 3 * H, x, xOff, ax);
-  affine(ah, w.R, w.Rb, 3 * H, H, hs, hOff);
+  const { W, Wb, R, Rb, inputSize: I } = w;
+  const H2 = 2 * H;
   for (let i = 0; i < H; i++) {
-    const z = sigmoid(ax[i] + ah[i]);
-    const r = sigmoid(ax[H + i] + ah[H + i]);
-    const rhn = ah[2 * H + i];
-    const n = Math.tanh(ax[2 * H + i] + r * rhn);
-    cache[cOff + i] = z;
-    cache[cOff + H + i] = r;
-    cache[cOff + 2 * H + i] = n;
-    cache[cOff + 3 * H + i] = rhn;
-    hs[hOutOff + i] = (1 - z) * n + z * hs[hOff + i];
+    let xz = Wb[i];
+    let xr = Wb[H + i];
+    let xn = Wb[H2 + i];
+    if (W !== null) {
+      const oz = i * I;
+      const or = (H + i) * I;
+      const on = (H2 + i) * I;
+      for (let c = 0; c < I; c++) {
+        const xc = x[xOff + c];
+        xz += W[oz + c] * xc;
+        xr += W[or + c] * xc;
+        xn += W[on + c] * xc;
+      }
+    }
+    let hz = Rb[i];
+    let hr = Rb[H + i];
+    let hn = Rb[H2 + i];
+    const oz = i * H;
+    const or = (H + i) * H;
+    const on = (H2 + i) * H;
+    for (let k = 0; k < H; k++) {
+      const hk = hs[hOff + k];
+      hz += R[oz + k] * hk;
+      hr += R[or + k] * hk;
+      hn += R[on + k] * hk;
+    }
+    gruGates(H, i, xz, xr, xn, hz, hr, hn, hs, hOff, hOutOff, cache, cOff);
   }
 }
 
 /**
- * Backward through one GRU step. `dh` is dL/dh'; writes dL/dh into `dhPrev` and accumulates
- * parameter gradients into `g`. `s.ax` / `s.ah` are reused as dL/d(ax) and dL/d(ah).
+ * gruForward for two independent windows at the same step (same offsets into their own arrays): each
+ * element of R and of the input weights is loaded once for both, which is what makes a lockstep pair
+ * cheaper than two calls. Each window's arithmetic is exactly gruForward's.
+ */
+export function gruForward2(
+  H: number,
+  w: CellWeights,
+  x: Float64Array,
+  xOffA: number,
+  xOffB: number,
+  hsA: Float64Array,
+  hsB: Float64Array,
+  hOff: number,
+  hOutOff: number,
+  cacheA: Float64Array,
+  cacheB: Float64Array,
+  cOff: number,
+): void {
+  const { W, Wb, R, Rb, inputSize: I } = w;
+  const H2 = 2 * H;
+  for (let i = 0; i < H; i++) {
+    let xzA = Wb[i], xrA = Wb[H + i], xnA = Wb[H2 + i]; // prettier-ignore
+    let xzB = xzA, xrB = xrA, xnB = xnA; // prettier-ignore
+    if (W !== null) {
+      const oz = i * I;
+      const or = (H + i) * I;
+      const on = (H2 + i) * I;
+      for (let c = 0; c < I; c++) {
+        const wz = W[oz + c], wr = W[or + c], wn = W[on + c]; // prettier-ignore
+        const xa = x[xOffA + c];
+        const xb = x[xOffB + c];
+        xzA += wz * xa;
+        xrA += wr * xa;
+        xnA += wn * xa;
+        xzB += wz * xb;
+        xrB += wr * xb;
+        xnB += wn * xb;
+      }
+    }
+    let hzA = Rb[i], hrA = Rb[H + i], hnA = Rb[H2 + i]; // prettier-ignore
+    let hzB = hzA, hrB = hrA, hnB = hnA; // prettier-ignore
+    const oz = i * H;
+    const or = (H + i) * H;
+    const on = (H2 + i) * H;
+    for (let k = 0; k < H; k++) {
+      const rz = R[oz + k], rr = R[or + k], rn = R[on + k]; // prettier-ignore
+      const ha = hsA[hOff + k];
+      const hb = hsB[hOff + k];
+      hzA += rz * ha;
+      hrA += rr * ha;
+      hnA += rn * ha;
+      hzB += rz * hb;
+      hrB += rr * hb;
+      hnB += rn * hb;
+    }
+    gruGates(H, i, xzA, xrA, xnA, hzA, hrA, hnA, hsA, hOff, hOutOff, cacheA, cOff);
+    gruGates(H, i, xzB, xrB, xnB, hzB, hrB, hnB, hsB, hOff, hOutOff, cacheB, cOff);
+  }
+}
+
+function gruGates(
+  H: number,
+  i: number,
+  xz: number,
+  xr: number,
+  xn: number,
+  hz: number,
+  hr: number,
+  hn: number,
+  hs: Float64Array,
+  hOff: number,
+  hOutOff: number,
+  cache: Float64Array,
+  cOff: number,
+): void {
+  const z = sigmoid(xz + hz);
+  const r = sigmoid(xr + hr);
+  const n = Math.tanh(xn + r * hn);
+  cache[cOff + i] = z;
+  cache[cOff + H + i] = r;
+  cache[cOff + 2 * H + i] = n;
+  cache[cOff + 3 * H + i] = hn;
+  hs[hOutOff + i] = (1 - z) * n + z * hs[hOff + i];
+}
+
+/**
+ * Backward through one GRU step. `dh` is dL/dh'; writes dL/dh into `dhPrev`, accumulates the input
+ * and bias gradients into `g`, and leaves dL/d(ah) at dA[off..]. dL/dR is not touched here: it is a sum
+ * of outer products over the window's steps, formed once per window by accumulateOuterProducts from
+ * those rows, which is far cheaper than a rank-1 update of R's gradient at every step.
+ * `RT` is R transposed ([H, 3H]); `s.ax` is reused as dL/d(ax).
  */
 export function gruBackward(
   H: number,
   w: CellWeights,
+  RT: Float64Array,
   g: CellWeights,
   x: Float64Array,
   xOff: number,
@@ -139,31 +240,35 @@ export function gruBackward(
   cOff: number,
   dh: Float64Array,
   dhPrev: Float64Array,
+  dA: Float64Array,
+  off: number,
   s: StepScratch,
 ): void {
-  const { ax: dax, ah: dah } = s;
+  const dax = s.ax;
+  const H2 = 2 * H;
   for (let i = 0; i < H; i++) {
     const z = cache[cOff + i];
     const r = cache[cOff + H + i];
-    const n = cache[cOff + 2 * H + i];
+    const n = cache[cOff + H2 + i];
     const rhn = cache[cOff + 3 * H + i];
     const d = dh[i];
     const dan = d * (1 - z) * (1 - n * n);
     const daz = d * (hs[hOff + i] - n) * z * (1 - z);
     const dar = dan * rhn * r * (1 - r);
     dax[i] = daz;
-    dah[i] = daz;
+    dA[off + i] = daz;
     dax[H + i] = dar;
-    dah[H + i] = dar;
-    dax[2 * H + i] = dan;
-    dah[2 * H + i] = dan * r;
+    dA[off + H + i] = dar;
+    dax[H2 + i] = dan;
+    dA[off + H2 + i] = dan * r;
     dhPrev[i] = d * z;
   }
-  backIntoWeights(H, w, g, x, xOff, hs, hOff, dhPrev, 3 * H, s);
+  backIntoWeights(w, RT, g, x, xOff, dhPrev, 3 * H, H, dax, dA, off);
 }
 
 /**
- * (h', c') = LSTM(x, (h, c)). States live in hs / cs at the given offsets.
+ * (h', c') = LSTM(x, (h, c)). States live in hs / cs at the given offsets. Fused like gruForward: the
+ * four gate rows of a hidden unit in one pass over h, bit-identical to affine-then-gates.
  */
 export function lstmForward(
   H: number,
@@ -176,36 +281,153 @@ export function lstmForward(
   hOutOff: number,
   cache: Float64Array,
   cOff: number,
-  s: StepScratch,
 ): void {
-  const { ax, ah } = s;
-  inputHalf(w, 4 * H, x, xOff, ax);
-  affine(ah, w.R, w.Rb, 4 * H, H, hs, hOff);
+  const { W, Wb, R, Rb, inputSize: I } = w;
+  const H2 = 2 * H;
+  const H3 = 3 * H;
   for (let k = 0; k < H; k++) {
-    const i = sigmoid(ax[k] + ah[k]);
-    const o = sigmoid(ax[H + k] + ah[H + k]);
-    const f = sigmoid(ax[2 * H + k] + ah[2 * H + k]);
-    const gc = Math.tanh(ax[3 * H + k] + ah[3 * H + k]);
-    const c = f * cs[hOff + k] + i * gc;
-    const tc = Math.tanh(c);
-    cache[cOff + k] = i;
-    cache[cOff + H + k] = o;
-    cache[cOff + 2 * H + k] = f;
-    cache[cOff + 3 * H + k] = gc;
-    cache[cOff + 4 * H + k] = tc;
-    cs[hOutOff + k] = c;
-    hs[hOutOff + k] = o * tc;
+    let xi = Wb[k];
+    let xo = Wb[H + k];
+    let xf = Wb[H2 + k];
+    let xg = Wb[H3 + k];
+    if (W !== null) {
+      const oi = k * I;
+      const oo = (H + k) * I;
+      const of = (H2 + k) * I;
+      const og = (H3 + k) * I;
+      for (let c = 0; c < I; c++) {
+        const xc = x[xOff + c];
+        xi += W[oi + c] * xc;
+        xo += W[oo + c] * xc;
+        xf += W[of + c] * xc;
+        xg += W[og + c] * xc;
+      }
+    }
+    let hi = Rb[k];
+    let ho = Rb[H + k];
+    let hf = Rb[H2 + k];
+    let hg = Rb[H3 + k];
+    const oi = k * H;
+    const oo = (H + k) * H;
+    const of = (H2 + k) * H;
+    const og = (H3 + k) * H;
+    for (let j = 0; j < H; j++) {
+      const hj = hs[hOff + j];
+      hi += R[oi + j] * hj;
+      ho += R[oo + j] * hj;
+      hf += R[of + j] * hj;
+      hg += R[og + j] * hj;
+    }
+    lstmGates(H, k, xi + hi, xo + ho, xf + hf, xg + hg, hs, cs, hOff, hOutOff, cache, cOff);
   }
 }
 
-/** Backward through one LSTM step: (dh, dc) for (h', c') in, (dhPrev, dcPrev) for (h, c) out. */
+/** lstmForward for two independent windows at the same step, like gruForward2. */
+export function lstmForward2(
+  H: number,
+  w: CellWeights,
+  x: Float64Array,
+  xOffA: number,
+  xOffB: number,
+  hsA: Float64Array,
+  hsB: Float64Array,
+  csA: Float64Array,
+  csB: Float64Array,
+  hOff: number,
+  hOutOff: number,
+  cacheA: Float64Array,
+  cacheB: Float64Array,
+  cOff: number,
+): void {
+  const { W, Wb, R, Rb, inputSize: I } = w;
+  const H2 = 2 * H;
+  const H3 = 3 * H;
+  for (let k = 0; k < H; k++) {
+    let xiA = Wb[k], xoA = Wb[H + k], xfA = Wb[H2 + k], xgA = Wb[H3 + k]; // prettier-ignore
+    let xiB = xiA, xoB = xoA, xfB = xfA, xgB = xgA; // prettier-ignore
+    if (W !== null) {
+      const oi = k * I;
+      const oo = (H + k) * I;
+      const of = (H2 + k) * I;
+      const og = (H3 + k) * I;
+      for (let c = 0; c < I; c++) {
+        const wi = W[oi + c], wo = W[oo + c], wf = W[of + c], wg = W[og + c]; // prettier-ignore
+        const xa = x[xOffA + c];
+        const xb = x[xOffB + c];
+        xiA += wi * xa;
+        xoA += wo * xa;
+        xfA += wf * xa;
+        xgA += wg * xa;
+        xiB += wi * xb;
+        xoB += wo * xb;
+        xfB += wf * xb;
+        xgB += wg * xb;
+      }
+    }
+    let hiA = Rb[k], hoA = Rb[H + k], hfA = Rb[H2 + k], hgA = Rb[H3 + k]; // prettier-ignore
+    let hiB = hiA, hoB = hoA, hfB = hfA, hgB = hgA; // prettier-ignore
+    const oi = k * H;
+    const oo = (H + k) * H;
+    const of = (H2 + k) * H;
+    const og = (H3 + k) * H;
+    for (let j = 0; j < H; j++) {
+      const ri = R[oi + j], ro = R[oo + j], rf = R[of + j], rg = R[og + j]; // prettier-ignore
+      const ha = hsA[hOff + j];
+      const hb = hsB[hOff + j];
+      hiA += ri * ha;
+      hoA += ro * ha;
+      hfA += rf * ha;
+      hgA += rg * ha;
+      hiB += ri * hb;
+      hoB += ro * hb;
+      hfB += rf * hb;
+      hgB += rg * hb;
+    }
+    lstmGates(H, k, xiA + hiA, xoA + hoA, xfA + hfA, xgA + hgA, hsA, csA, hOff, hOutOff, cacheA, cOff);
+    lstmGates(H, k, xiB + hiB, xoB + hoB, xfB + hfB, xgB + hgB, hsB, csB, hOff, hOutOff, cacheB, cOff);
+  }
+}
+
+function lstmGates(
+  H: number,
+  k: number,
+  ai: number,
+  ao: number,
+  af: number,
+  ag: number,
+  hs: Float64Array,
+  cs: Float64Array,
+  hOff: number,
+  hOutOff: number,
+  cache: Float64Array,
+  cOff: number,
+): void {
+  const i = sigmoid(ai);
+  const o = sigmoid(ao);
+  const f = sigmoid(af);
+  const gc = Math.tanh(ag);
+  const c = f * cs[hOff + k] + i * gc;
+  const tc = Math.tanh(c);
+  cache[cOff + k] = i;
+  cache[cOff + H + k] = o;
+  cache[cOff + 2 * H + k] = f;
+  cache[cOff + 3 * H + k] = gc;
+  cache[cOff + 4 * H + k] = tc;
+  cs[hOutOff + k] = c;
+  hs[hOutOff + k] = o * tc;
+}
+
+/**
+ * Backward through one LSTM step: (dh, dc) for (h', c') in, (dhPrev, dcPrev) for (h, c) out; dL/d(ah)
+ * left at dA[off..] as in gruBackward.
+ */
 export function lstmBackward(
   H: number,
   w: CellWeights,
+  RT: Float64Array,
   g: CellWeights,
   x: Float64Array,
   xOff: number,
-  hs: Float64Array,
   cs: Float64Array,
   hOff: number,
   cache: Float64Array,
@@ -214,9 +436,10 @@ export function lstmBackward(
   dc: Float64Array,
   dhPrev: Float64Array,
   dcPrev: Float64Array,
-  s: StepScratch,
+  da: Float64Array,
+  off: number,
 ): void {
-  const { ax: da } = s;
+  // The LSTM has no reset gate, so dL/d(ax) = dL/d(ah): the row serves both halves.
   for (let k = 0; k < H; k++) {
     const i = cache[cOff + k];
     const o = cache[cOff + H + k];
@@ -224,35 +447,143 @@ export function lstmBackward(
     const gc = cache[cOff + 3 * H + k];
     const tc = cache[cOff + 4 * H + k];
     const dct = dc[k] + dh[k] * o * (1 - tc * tc);
-    da[k] = dct * gc * i * (1 - i);
-    da[H + k] = dh[k] * tc * o * (1 - o);
-    da[2 * H + k] = dct * cs[hOff + k] * f * (1 - f);
-    da[3 * H + k] = dct * i * (1 - gc * gc);
+    da[off + k] = dct * gc * i * (1 - i);
+    da[off + H + k] = dh[k] * tc * o * (1 - o);
+    da[off + 2 * H + k] = dct * cs[hOff + k] * f * (1 - f);
+    da[off + 3 * H + k] = dct * i * (1 - gc * gc);
     dcPrev[k] = dct * f;
     dhPrev[k] = 0;
   }
-  s.ah.set(da);
-  backIntoWeights(H, w, g, x, xOff, hs, hOff, dhPrev, 4 * H, s);
+  backIntoWeights(w, RT, g, x, xOff, dhPrev, 4 * H, H, da, da, off);
 }
 
-/** Shared tail of both backward steps: from dL/d(ax), dL/d(ah) into weight grads and dhPrev (accumulated). */
+/**
+ * Shared tail of both backward steps: input-weight and bias gradients from dL/d(ax) (at daxOff in dax,
+ * which is 0 for the GRU's scratch), the recurrent bias from dL/d(ah), and dhPrev += Rᵀ·dL/d(ah) as dot
+ * products over rows of RT, four hidden units at a time so each dL/d(ah) value is loaded once per four.
+ * Each dhPrev[k] sums the rows of R in ascending order, as a plain Rᵀ·d loop would.
+ */
 function backIntoWeights(
-  H: number,
   w: CellWeights,
+  RT: Float64Array,
   g: CellWeights,
   x: Float64Array,
   xOff: number,
-  hs: Float64Array,
-  hOff: number,
   dhPrev: Float64Array,
   rows: number,
-  s: StepScratch,
+  H: number,
+  dax: Float64Array,
+  dA: Float64Array,
+  off: number,
 ): void {
+  const daxOff = dax === dA ? off : 0;
+  const gWb = g.Wb;
   if (w.W !== null && g.W !== null) {
-    accumulateAffineGrad(g.W, g.Wb, rows, w.inputSize, s.ax, x, xOff);
+    const gW = g.W;
+    const I = w.inputSize;
+    for (let j = 0; j < rows; j++) {
+      const dj = dax[daxOff + j];
+      gWb[j] += dj;
+      if (dj === 0) continue;
+      const row = j * I;
+      for (let c = 0; c < I; c++) gW[row + c] += dj * x[xOff + c];
+    }
   } else {
-    for (let j = 0; j < rows; j++) g.Wb[j] += s.ax[j];
+    for (let j = 0; j < rows; j++) gWb[j] += dax[daxOff + j];
   }
-  accumulateAffineGrad(g.R, g.Rb, rows, H, s.ah, hs, hOff);
-  accumulateTransposed(dhPrev, w.R, rows, H, s.ah);
+  const gRb = g.Rb;
+  for (let j = 0; j < rows; j++) gRb[j] += dA[off + j];
+  let k = 0;
+  for (; k + 3 < H; k += 4) {
+    let s0 = dhPrev[k];
+    let s1 = dhPrev[k + 1];
+    let s2 = dhPrev[k + 2];
+    let s3 = dhPrev[k + 3];
+    const r0 = k * rows;
+    const r1 = r0 + rows;
+    const r2 = r1 + rows;
+    const r3 = r2 + rows;
+    for (let j = 0; j < rows; j++) {
+      const dj = dA[off + j];
+      s0 += RT[r0 + j] * dj;
+      s1 += RT[r1 + j] * dj;
+      s2 += RT[r2 + j] * dj;
+      s3 += RT[r3 + j] * dj;
+    }
+    dhPrev[k] = s0;
+    dhPrev[k + 1] = s1;
+    dhPrev[k + 2] = s2;
+    dhPrev[k + 3] = s3;
+  }
+  for (; k < H; k++) {
+    let sk = dhPrev[k];
+    const rk = k * rows;
+    for (let j = 0; j < rows; j++) sk += RT[rk + j] * dA[off + j];
+    dhPrev[k] = sk;
+  }
+}
+
+/** RT[k, j] = R[j, k] for R of shape [rows, cols]. */
+export function transposeInto(RT: Float64Array, R: Float64Array, rows: number, cols: number): void {
+  for (let j = 0; j < rows; j++) {
+    const row = j * cols;
+    for (let k = 0; k < cols; k++) RT[k * rows + j] = R[row + k];
+  }
+}
+
+/**
+ * gR[j, k] += Σ_{t < steps} dA[t*rows + j] · hs[t*H + k]: dL/dR over a window, where row t of dA is the
+ * step's dL/d(ah) and row t of hs the state it read. Blocks of 2 rows × 4 columns keep 8 sums in
+ * registers for 6 loads per 8 multiply-adds; the edges that do not fill a block run one sum at a time.
+ */
+export function accumulateOuterProducts(
+  gR: Float64Array,
+  dA: Float64Array,
+  hs: Float64Array,
+  steps: number,
+  rows: number,
+  H: number,
+): void {
+  const J = rows - (rows % 2);
+  const K = H - (H % 4);
+  for (let j = 0; j < J; j += 2) {
+    for (let k = 0; k < K; k += 4) {
+      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0; // prettier-ignore
+      for (let t = 0; t < steps; t++) {
+        const a = t * rows + j;
+        const a0 = dA[a];
+        const a1 = dA[a + 1];
+        const b = t * H + k;
+        const h0 = hs[b];
+        const h1 = hs[b + 1];
+        const h2 = hs[b + 2];
+        const h3 = hs[b + 3];
+        s00 += a0 * h0;
+        s01 += a0 * h1;
+        s02 += a0 * h2;
+        s03 += a0 * h3;
+        s10 += a1 * h0;
+        s11 += a1 * h1;
+        s12 += a1 * h2;
+        s13 += a1 * h3;
+      }
+      const g0 = j * H + k;
+      const g1 = g0 + H;
+      gR[g0] += s00;
+      gR[g0 + 1] += s01;
+      gR[g0 + 2] += s02;
+      gR[g0 + 3] += s03;
+      gR[g1] += s10;
+      gR[g1 + 1] += s11;
+      gR[g1 + 2] += s12;
+      gR[g1 + 3] += s13;
+    }
+  }
+  for (let j = 0; j < rows; j++) {
+    for (let k = j < J ? K : 0; k < H; k++) {
+      let sum = 0;
+      for (let t = 0; t < steps; t++) sum += dA[t * rows + j] * hs[t * H + k];
+      gR[j * H + k] += sum;
+    }
+  }
 }

@@ -4,7 +4,16 @@
  * Used for the validation loss, for calibration, and by anyone who wants to score a series offline.
  */
 import type { Normalisation, Seq2SeqParams } from '../model/spec.js';
-import { createWorkspace, forwardInto, fromSeq2SeqParams, layerViews, type Seq2SeqParams64, type Workspace } from './seq2seq.js';
+import {
+  createWorkspace,
+  decode,
+  encode,
+  encodeContinued,
+  fromSeq2SeqParams,
+  layerViews,
+  type Seq2SeqParams64,
+  type Workspace,
+} from './seq2seq.js';
 
 export interface CarriedEvaluation {
   /** First row of each window. */
@@ -46,20 +55,22 @@ export function evaluateCarried(
   predWeight: number,
   ws: Workspace = createWorkspace(p, T),
 ): CarriedEvaluation {
-  const { channels: C, hidden: H } = p;
+  const C = p.channels;
   const views = layerViews(p);
   const starts = windowStarts(from, to, T, hop);
   const reconErrors = new Float64Array(starts.length);
   const channelErrors = new Float64Array(starts.length * C);
-  const h = new Float64Array(H);
-  const c = new Float64Array(H);
   const advance = Math.min(hop, T);
   let reconSum = 0;
   let predSum = 0;
   let withNext = 0;
   for (let k = 0; k < starts.length; k++) {
     const off = starts[k] * C;
-    forwardInto(p, views, ws, series, off, T, k === 0 ? null : h, k === 0 ? null : c);
+    // Consecutive windows overlap by T - hop steps of the same stream from the same carried state, so
+    // the encoder only runs the new steps (encodeContinued); the decoder runs in full.
+    if (k === 0) encode(p, views, ws, series, off, T, null, null);
+    else encodeContinued(p, views, ws, series, off, T, advance);
+    decode(p, views, ws, T);
     let windowSum = 0;
     for (let ch = 0; ch < C; ch++) {
       let s = 0;
@@ -77,8 +88,6 @@ export function evaluateCarried(
       withNext++;
       for (let ch = 0; ch < C; ch++) predSum += (ws.pred[ch] - series[next * C + ch]) ** 2;
     }
-    h.set(ws.encH.subarray(advance * H, (advance + 1) * H));
-    c.set(ws.encC.subarray(advance * H, (advance + 1) * H));
   }
   const reconLoss = starts.length === 0 ? 0 : reconSum / (C * T * starts.length);
   const predLoss = withNext === 0 ? 0 : predSum / (C * withNext);

@@ -4,7 +4,7 @@
  * The backward pass lives in backprop.ts and reuses the activations a forward pass leaves in a Workspace.
  */
 import { gateCount, type Seq2SeqDims, type Seq2SeqParams } from '../model/spec.js';
-import { affine, cacheWidth, gruForward, lstmForward, type CellWeights, type StepScratch } from './cells.js';
+import { affine, cacheWidth, gruForward, gruForward2, lstmForward, lstmForward2, type CellWeights, type StepScratch } from './cells.js';
 import type { Rng } from './rng.js';
 
 /** Same names and layouts as Seq2SeqParams, in float64 (the trainer's working precision). */
@@ -141,6 +141,11 @@ export interface Workspace {
   readonly decC: Float64Array;
   readonly decCache: Float64Array;
   readonly scratch: StepScratch;
+  /** T*G*H: per step of the layer being back-propagated, dL/d(R·h + Rb) (see RecurrentGradRow). */
+  readonly dA: Float64Array;
+  /** G*H*H each: the recurrent weights transposed, refreshed by every batchGradient. */
+  readonly encRT: Float64Array;
+  readonly decRT: Float64Array;
   /** T*C, aligned to the input; zero at and beyond L. */
   readonly recon: Float64Array;
   readonly pred: Float64Array;
@@ -163,13 +168,32 @@ export function createWorkspace(dims: Seq2SeqDims, T: number): Workspace {
     decH: new Float64Array((T + 1) * H),
     decC: new Float64Array((T + 1) * H),
     decCache: new Float64Array(T * cw),
-    scratch: { ax: new Float64Array(GH), ah: new Float64Array(GH) },
+    scratch: { ax: new Float64Array(GH) },
+    dA: new Float64Array(T * GH),
+    encRT: new Float64Array(GH * H),
+    decRT: new Float64Array(GH * H),
     recon: new Float64Array(T * dims.channels),
     pred: new Float64Array(dims.channels),
     readout: new Float64Array(dims.channels),
     L: 0,
   };
 }
+
+/**
+ * A second workspace for running two windows in lockstep (encodePair, decodePair). It shares the
+ * backward-pass buffers (dA, the transposed weights, scratch) with `ws`, because the two windows are
+ * back-propagated one after the other and the transposes are per batch.
+ */
+export function pairOf(ws: Workspace): Workspace {
+  let pair = pairs.get(ws);
+  if (pair === undefined) {
+    pair = { ...createWorkspace(ws.dims, ws.T), dA: ws.dA, encRT: ws.encRT, decRT: ws.decRT, scratch: ws.scratch };
+    pairs.set(ws, pair);
+  }
+  return pair;
+}
+
+const pairs = new WeakMap<Workspace, Workspace>();
 
 /**
  * Runs the encoder over x[xOff + t*C + c], t < L, from (h0, c0) (null = zeros).
@@ -186,18 +210,81 @@ export function encode(
   h0: Float64Array | null,
   c0: Float64Array | null,
 ): void {
+  setRow0(ws.encH, h0, p.hidden);
+  setRow0(ws.encC, c0, p.hidden);
+  encodeSteps(p, views, ws, x, xOff, 0, L);
+}
+
+/**
+ * encode for two windows at once, `a` into ws and `b` into pairOf(ws)'s twin `wsB`: the steps both
+ * have run in lockstep (one pass over the weights for both), the longer one's rest alone. Each window's
+ * result is exactly encode's.
+ */
+export function encodePair(p: Seq2SeqParams64, views: LayerViews, ws: Workspace, wsB: Workspace, x: Float64Array, a: EncodeArgs, b: EncodeArgs): void {
   const { hidden: H, channels: C } = p;
   const cw = cacheWidth(p.cell) * H;
-  setRow0(ws.encH, h0, H);
-  setRow0(ws.encC, c0, H);
+  setRow0(ws.encH, a.h0, H);
+  setRow0(ws.encC, a.c0, H);
+  setRow0(wsB.encH, b.h0, H);
+  setRow0(wsB.encC, b.c0, H);
+  const L = Math.min(a.L, b.L);
   for (let t = 0; t < L; t++) {
+    const xa = a.xOff + t * C;
+    const xb = b.xOff + t * C;
+    switch (p.cell) {
+      case 'gru':
+        gruForward2(H, views.enc, x, xa, xb, ws.encH, wsB.encH, t * H, (t + 1) * H, ws.encCache, wsB.encCache, t * cw);
+        break;
+      case 'lstm':
+        lstmForward2(H, views.enc, x, xa, xb, ws.encH, wsB.encH, ws.encC, wsB.encC, t * H, (t + 1) * H, ws.encCache, wsB.encCache, t * cw);
+        break;
+    }
+  }
+  encodeSteps(p, views, ws, x, a.xOff, L, a.L);
+  encodeSteps(p, views, wsB, x, b.xOff, L, b.L);
+}
+
+/**
+ * encode for a window that starts `shift` rows after the previous one in ws, from that window's state
+ * after `shift` steps (its carry), when both are L steps long: the new window's first L - shift steps
+ * are the previous window's last ones, same inputs and same state, so their states and caches are moved
+ * down rather than recomputed and only the last `shift` steps run. The result is exactly encode's.
+ */
+export function encodeContinued(p: Seq2SeqParams64, views: LayerViews, ws: Workspace, x: Float64Array, xOff: number, L: number, shift: number): void {
+  const H = p.hidden;
+  const cw = cacheWidth(p.cell) * H;
+  const kept = L - shift;
+  if (kept > 0) {
+    ws.encH.copyWithin(0, shift * H, (L + 1) * H);
+    ws.encC.copyWithin(0, shift * H, (L + 1) * H);
+    ws.encCache.copyWithin(0, shift * cw, L * cw);
+  } else {
+    ws.encH.copyWithin(0, shift * H, (shift + 1) * H);
+    ws.encC.copyWithin(0, shift * H, (shift + 1) * H);
+  }
+  encodeSteps(p, views, ws, x, xOff, Math.max(kept, 0), L);
+}
+
+/** One window's encoder input: rows from x[xOff], L steps, initial state (null = zeros). */
+export interface EncodeArgs {
+  readonly xOff: number;
+  readonly L: number;
+  readonly h0: Float64Array | null;
+  readonly c0: Float64Array | null;
+}
+
+/** Encoder steps [from, to) of one window. */
+function encodeSteps(p: Seq2SeqParams64, views: LayerViews, ws: Workspace, x: Float64Array, xOff: number, from: number, to: number): void {
+  const { hidden: H, channels: C } = p;
+  const cw = cacheWidth(p.cell) * H;
+  for (let t = from; t < to; t++) {
     const xo = xOff + t * C;
     switch (p.cell) {
       case 'gru':
-        gruForward(H, views.enc, x, xo, ws.encH, t * H, (t + 1) * H, ws.encCache, t * cw, ws.scratch);
+        gruForward(H, views.enc, x, xo, ws.encH, t * H, (t + 1) * H, ws.encCache, t * cw);
         break;
       case 'lstm':
-        lstmForward(H, views.enc, x, xo, ws.encH, ws.encC, t * H, (t + 1) * H, ws.encCache, t * cw, ws.scratch);
+        lstmForward(H, views.enc, x, xo, ws.encH, ws.encC, t * H, (t + 1) * H, ws.encCache, t * cw);
         break;
     }
   }
@@ -210,20 +297,57 @@ function setRow0(states: Float64Array, init: Float64Array | null, H: number): vo
 
 /** Decoder and readout after `encode`: fills ws.recon (reversed back into input order) and ws.pred. */
 export function decode(p: Seq2SeqParams64, views: LayerViews, ws: Workspace, L: number): void {
-  const { hidden: H, channels: C } = p;
+  startDecoder(p, ws, L);
+  decodeSteps(p, views, ws, 0, L);
+  readout(p, ws, L);
+}
+
+/** decode for the two windows of encodePair (lengths La in ws, Lb in wsB), in lockstep where both run. */
+export function decodePair(p: Seq2SeqParams64, views: LayerViews, ws: Workspace, wsB: Workspace, La: number, Lb: number): void {
+  const H = p.hidden;
   const cw = cacheWidth(p.cell) * H;
-  ws.decH.set(ws.encH.subarray(L * H, (L + 1) * H), 0);
-  ws.decC.set(ws.encC.subarray(L * H, (L + 1) * H), 0);
+  startDecoder(p, ws, La);
+  startDecoder(p, wsB, Lb);
+  const L = Math.min(La, Lb);
   for (let k = 0; k < L; k++) {
     switch (p.cell) {
       case 'gru':
-        gruForward(H, views.dec, ws.decH, 0, ws.decH, k * H, (k + 1) * H, ws.decCache, k * cw, ws.scratch);
+        gruForward2(H, views.dec, ws.decH, 0, 0, ws.decH, wsB.decH, k * H, (k + 1) * H, ws.decCache, wsB.decCache, k * cw);
         break;
       case 'lstm':
-        lstmForward(H, views.dec, ws.decH, 0, ws.decH, ws.decC, k * H, (k + 1) * H, ws.decCache, k * cw, ws.scratch);
+        lstmForward2(H, views.dec, ws.decH, 0, 0, ws.decH, wsB.decH, ws.decC, wsB.decC, k * H, (k + 1) * H, ws.decCache, wsB.decCache, k * cw);
         break;
     }
   }
+  decodeSteps(p, views, ws, L, La);
+  decodeSteps(p, views, wsB, L, Lb);
+  readout(p, ws, La);
+  readout(p, wsB, Lb);
+}
+
+function startDecoder(p: Seq2SeqParams64, ws: Workspace, L: number): void {
+  const H = p.hidden;
+  ws.decH.set(ws.encH.subarray(L * H, (L + 1) * H), 0);
+  ws.decC.set(ws.encC.subarray(L * H, (L + 1) * H), 0);
+}
+
+function decodeSteps(p: Seq2SeqParams64, views: LayerViews, ws: Workspace, from: number, to: number): void {
+  const H = p.hidden;
+  const cw = cacheWidth(p.cell) * H;
+  for (let k = from; k < to; k++) {
+    switch (p.cell) {
+      case 'gru':
+        gruForward(H, views.dec, ws.decH, 0, ws.decH, k * H, (k + 1) * H, ws.decCache, k * cw);
+        break;
+      case 'lstm':
+        lstmForward(H, views.dec, ws.decH, 0, ws.decH, ws.decC, k * H, (k + 1) * H, ws.decCache, k * cw);
+        break;
+    }
+  }
+}
+
+function readout(p: Seq2SeqParams64, ws: Workspace, L: number): void {
+  const { hidden: H, channels: C } = p;
   const out = ws.readout;
   for (let k = 0; k < L; k++) {
     // Decoder step k reconstructs x[L-1-k] (Malhotra et al. 2016: reversed order is easier to learn).

@@ -12,10 +12,13 @@ import {
   copyParams,
   createWorkspace,
   encode,
+  encodePair,
   initParams,
   layerViews,
+  pairOf,
   toSeq2SeqParams,
   zeroParams,
+  type EncodeArgs,
   type Seq2SeqParams64,
   type Workspace,
 } from './seq2seq.js';
@@ -330,35 +333,60 @@ interface BatchMachinery {
   readonly bs: BackwardScratch;
   readonly grads: Seq2SeqParams64;
   readonly slots: Slot[];
+  /** Per slot of the batch being filled: burn-in rows still to run (0 = none). */
+  readonly burns: Int32Array;
 }
 
 /**
- * Sets up one slot per the training protocol: random truncation, random zero state, otherwise
- * a no-gradient burn-in over the `burn` (<= T) rows before the window (from zero at its segment's start).
+ * Sets up one slot per the training protocol: random truncation, random zero state, otherwise a
+ * no-gradient burn-in over the `burn` (<= T) rows before the window (from zero at its segment's start).
+ * Returns the burn-in length still to run (0 for none); runBurnIns runs them, so the rng draws stay in
+ * slot order while the burn-ins themselves go two at a time.
  */
-function prepareSlot(
-  slot: Slot,
-  start: number,
-  burn: number,
-  p: Seq2SeqParams64,
-  m: BatchMachinery,
-  z: Float64Array,
-  o: ResolvedTrainOptions,
-  rng: Rng,
-): void {
+function prepareSlot(slot: Slot, start: number, burn: number, o: ResolvedTrainOptions, rng: Rng): number {
   const T = o.window;
-  const H = p.hidden;
   slot.start = start;
   slot.length = rng() < o.truncateFraction ? randInt(rng, 1, T - 1) : T;
   slot.hasNext = true; // planTrainWindows keeps start + T inside the segment's training rows
-  if (burn === 0 || rng() < o.zeroStateFraction) {
-    slot.h0 = null;
-    slot.c0 = null;
-    return;
+  slot.h0 = null;
+  slot.c0 = null;
+  if (burn === 0 || rng() < o.zeroStateFraction) return 0;
+  return burn;
+}
+
+/** Runs the burn-ins prepareSlot asked for (burns[i] rows before slot i; 0 = none), in lockstep pairs. */
+function runBurnIns(slots: readonly Slot[], burns: Int32Array, p: Seq2SeqParams64, m: BatchMachinery, z: Float64Array): void {
+  const C = p.channels;
+  const views = layerViews(p);
+  const wsB = pairOf(m.ws);
+  let waiting = -1;
+  for (let i = 0; i < slots.length; i++) {
+    if (burns[i] === 0) continue;
+    if (waiting < 0) {
+      waiting = i;
+      continue;
+    }
+    const a = slots[waiting];
+    const b = slots[i];
+    encodePair(p, views, m.ws, wsB, z, burnArgs(a, burns[waiting], C), burnArgs(b, burns[i], C));
+    takeBurnInState(a, m.ws, burns[waiting], p.hidden);
+    takeBurnInState(b, wsB, burns[i], p.hidden);
+    waiting = -1;
   }
-  encode(p, layerViews(p), m.ws, z, (start - burn) * p.channels, burn, null, null);
-  slot.hBuf.set(m.ws.encH.subarray(burn * H, (burn + 1) * H));
-  slot.cBuf.set(m.ws.encC.subarray(burn * H, (burn + 1) * H));
+  if (waiting >= 0) {
+    const a = slots[waiting];
+    encode(p, views, m.ws, z, (a.start - burns[waiting]) * C, burns[waiting], null, null);
+    takeBurnInState(a, m.ws, burns[waiting], p.hidden);
+  }
+}
+
+function burnArgs(slot: Slot, burn: number, C: number): EncodeArgs {
+  return { xOff: (slot.start - burn) * C, L: burn, h0: null, c0: null };
+}
+
+function takeBurnInState(slot: Slot, ws: Workspace, burn: number, H: number): void {
+  slot.hBuf.set(ws.encH.subarray(burn * H, (burn + 1) * H));
+  slot.cBuf.set(ws.encC.subarray(burn * H, (burn + 1) * H));
   slot.h0 = slot.hBuf;
   slot.c0 = slot.cBuf;
 }
@@ -383,6 +411,7 @@ export function trainModel(series: TrainSeries, opts: TrainOptions, onProgress?:
     bs: createBackwardScratch(o.hidden, C),
     grads: zeroParams(dims),
     slots: [],
+    burns: new Int32Array(o.batchSize),
   };
   const validate = (): number => evaluateRanges(p, z, valRanges, T, o.hop, o.predWeight, m.ws).loss;
 
@@ -479,11 +508,14 @@ function fillBatch(
   while (m.slots.length < size) {
     m.slots.push({ start: 0, length: 0, hasNext: false, h0: null, c0: null, hBuf: new Float64Array(p.hidden), cBuf: new Float64Array(p.hidden) });
   }
+  const slots = n === m.slots.length ? m.slots : m.slots.slice(0, n);
+  const burns = m.burns.subarray(0, n);
   for (let i = 0; i < n; i++) {
     const w = order[from + i];
-    prepareSlot(m.slots[i], windows.starts[w], windows.burnIn[w], p, m, z, o, rng);
+    burns[i] = prepareSlot(slots[i], windows.starts[w], windows.burnIn[w], o, rng);
   }
-  return n === m.slots.length ? m.slots : m.slots.slice(0, n);
+  runBurnIns(slots, burns, p, m, z);
+  return slots;
 }
 
 /** The sidecar of a trained model: everything but the bookkeeping `writeModel` adds itself. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateCarried, evaluateRanges } from '../../src/train/evaluate.js';
 import { mulberry32 } from '../../src/train/rng.js';
-import { initParams } from '../../src/train/seq2seq.js';
+import { forwardWindow, initParams } from '../../src/train/seq2seq.js';
 
 const T = 8;
 const hop = 2;
@@ -48,5 +48,47 @@ describe('evaluateRanges', () => {
     const r = evaluateRanges(p, z, [{ from: 0, to: 5 }, { from: 5, to: 30 }], T, hop, 0.5);
     expect(Array.from(r.starts)).toEqual(Array.from(evaluateCarried(p, z, 5, 30, T, hop, 0.5).starts));
     expect(evaluateRanges(p, z, [{ from: 0, to: 5 }, { from: 6, to: 9 }], T, hop, 0.5).loss).toBe(0);
+  });
+});
+
+describe('evaluateCarried', () => {
+  // The reference steps window by window with forwardWindow, each from the previous one's carry, with
+  // no reuse of overlapping encoder steps; evaluateCarried reuses them and must agree exactly.
+  function reference(cell: 'gru' | 'lstm', z: Float64Array, C: number, hop_: number): number[] {
+    const p = initParams({ cell, channels: C, hidden: 5 }, mulberry32(3));
+    const rows = z.length / C;
+    const errors: number[] = [];
+    let h: Float64Array | null = null;
+    let c: Float64Array | null = null;
+    for (let start = 0; start + T <= rows; start += hop_) {
+      const x = z.subarray(start * C, (start + T) * C);
+      const out = forwardWindow(p, x, T, T, Math.min(hop_, T), h, c);
+      // Summed per channel, then over channels, as the detector's per-channel errors are.
+      let s = 0;
+      for (let ch = 0; ch < C; ch++) {
+        let sc = 0;
+        for (let t = 0; t < T; t++) sc += (out.recon[t * C + ch] - x[t * C + ch]) ** 2;
+        s += sc;
+      }
+      errors.push(s / (T * C));
+      h = out.hCarry;
+      c = out.cCarry;
+    }
+    return errors;
+  }
+
+  it.each([
+    ['gru', 1],
+    ['gru', 3],
+    ['lstm', 2],
+    ['lstm', T],
+  ] as const)('%s with hop %i equals stepping window by window with the carried state', (cell, hop_) => {
+    const C = 2;
+    const z = series(41, C, 4);
+    const p = initParams({ cell, channels: C, hidden: 5 }, mulberry32(3));
+    const got = evaluateCarried(p, z, 0, 41, T, hop_, 0.5);
+    const want = reference(cell, z, C, hop_);
+    expect(got.starts.length).toBe(want.length);
+    expect(Array.from(got.reconErrors)).toEqual(want);
   });
 });

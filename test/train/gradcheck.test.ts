@@ -5,11 +5,10 @@ import { mulberry32 } from '../../src/train/rng.js';
 import { PARAM_NAMES, createWorkspace, initParams, zeroParams, type Seq2SeqParams64 } from '../../src/train/seq2seq.js';
 
 const C = 2;
-const H = 3;
 const T = 5;
 const PRED_WEIGHT = 0.7;
 
-function randomModel(cell: CellKind, seed: number): Seq2SeqParams64 {
+function randomModel(cell: CellKind, H: number, seed: number): Seq2SeqParams64 {
   const rng = mulberry32(seed);
   const p = initParams({ cell, channels: C, hidden: H }, rng);
   // Larger weights and non-zero biases so that no gate sits in a flat, trivially-checked regime.
@@ -20,13 +19,13 @@ function randomModel(cell: CellKind, seed: number): Seq2SeqParams64 {
   return p;
 }
 
-function randomState(rng: () => number): Float64Array {
+function randomState(rng: () => number, H: number): Float64Array {
   return Float64Array.from({ length: H }, () => 2 * rng() - 1);
 }
 
 interface Case {
   readonly name: string;
-  readonly items: (rng: () => number) => WindowItem[];
+  readonly items: (rng: () => number, H: number) => WindowItem[];
 }
 
 const cases: Case[] = [
@@ -47,20 +46,26 @@ const cases: Case[] = [
   },
   {
     name: 'non-zero h0/c0 with padding',
-    items: (rng) => [
-      { start: 0, length: T, hasNext: true, h0: randomState(rng), c0: randomState(rng) },
-      { start: 2, length: 1, hasNext: true, h0: randomState(rng), c0: randomState(rng) },
-      { start: 6, length: 4, hasNext: true, h0: randomState(rng), c0: randomState(rng) },
+    items: (rng, H) => [
+      { start: 0, length: T, hasNext: true, h0: randomState(rng, H), c0: randomState(rng, H) },
+      { start: 2, length: 1, hasNext: true, h0: randomState(rng, H), c0: randomState(rng, H) },
+      { start: 6, length: 4, hasNext: true, h0: randomState(rng, H), c0: randomState(rng, H) },
     ],
   },
 ];
 
-describe.each<CellKind>(['gru', 'lstm'])('BPTT gradients (%s) against central finite differences', (cell) => {
+// H = 3 runs the kernels' edge paths only; H = 6 also their blocked paths (4 hidden units, 2 gate rows at a time).
+describe.each<[CellKind, number]>([
+  ['gru', 3],
+  ['lstm', 3],
+  ['gru', 6],
+  ['lstm', 6],
+])('BPTT gradients (%s, hidden %i) against central finite differences', (cell, H) => {
   it.each(cases)('$name', ({ items: makeItems }) => {
     const rng = mulberry32(cell === 'gru' ? 5 : 6);
-    const p = randomModel(cell, cell === 'gru' ? 1 : 2);
+    const p = randomModel(cell, H, cell === 'gru' ? 1 : 2);
     const series = Float64Array.from({ length: 13 * C }, () => 2 * rng() - 1);
-    const items = makeItems(rng);
+    const items = makeItems(rng, H);
     const ws = createWorkspace(p, T);
     const grads = zeroParams(p);
     const analytic = batchGradient(p, grads, ws, createBackwardScratch(H, C), series, items, PRED_WEIGHT);

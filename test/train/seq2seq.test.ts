@@ -2,9 +2,16 @@ import { describe, expect, it } from 'vitest';
 import type { CellKind } from '../../src/model/spec.js';
 import { mulberry32 } from '../../src/train/rng.js';
 import {
+  createWorkspace,
+  decode,
+  decodePair,
+  encode,
+  encodePair,
   forwardWindow,
   fromSeq2SeqParams,
   initParams,
+  layerViews,
+  pairOf,
   toSeq2SeqParams,
   type Seq2SeqParams64,
 } from '../../src/train/seq2seq.js';
@@ -188,5 +195,43 @@ describe('initParams', () => {
     expect(Array.from(a.encWb.subarray(0, 10)).every((v) => v === 0)).toBe(true);
     const bound = 1 / Math.sqrt(5);
     expect(Array.from(a.encR).every((v) => Math.abs(v) <= bound)).toBe(true);
+  });
+});
+
+describe('encodePair / decodePair', () => {
+  const C = 2;
+  const H = 5;
+  const T = 9;
+  const x = Float64Array.from({ length: 40 * C }, (_, i) => Math.sin(i / 3) + 0.1 * Math.cos(i * 1.7));
+
+  it.each([
+    ['gru', 9, 9],
+    ['gru', 4, 9],
+    ['lstm', 9, 6],
+    ['lstm', 1, 9],
+  ] as const)('%s, lengths %i and %i: each window exactly as run alone', (cell, La, Lb) => {
+    const p = initParams({ cell, channels: C, hidden: H }, mulberry32(7));
+    const views = layerViews(p);
+    const rng = mulberry32(8);
+    const h0 = Float64Array.from({ length: H }, () => 2 * rng() - 1);
+    const c0 = Float64Array.from({ length: H }, () => 2 * rng() - 1);
+    const a = { xOff: 3 * C, L: La, h0, c0 };
+    const b = { xOff: 20 * C, L: Lb, h0: null, c0: null };
+    const ws = createWorkspace(p, T);
+    const wsB = pairOf(ws);
+    encodePair(p, views, ws, wsB, x, a, b);
+    decodePair(p, views, ws, wsB, La, Lb);
+    for (const [run, args] of [
+      [ws, a],
+      [wsB, b],
+    ] as const) {
+      const alone = createWorkspace(p, T);
+      encode(p, views, alone, x, args.xOff, args.L, args.h0, args.c0);
+      decode(p, views, alone, args.L);
+      expect(Array.from(run.recon)).toEqual(Array.from(alone.recon));
+      expect(Array.from(run.pred)).toEqual(Array.from(alone.pred));
+      expect(Array.from(run.encH.subarray(0, (args.L + 1) * H))).toEqual(Array.from(alone.encH.subarray(0, (args.L + 1) * H)));
+      expect(Array.from(run.decCache.subarray(0, args.L * 4 * H))).toEqual(Array.from(alone.decCache.subarray(0, args.L * 4 * H)));
+    }
   });
 });
