@@ -1,0 +1,231 @@
+/**
+ * The local HTTP API and dashboard page (node:http, no framework). The routes live in src/http/routes.ts;
+ * this adapter owns the socket: request size limits, the optional bearer token, the guards a server on
+ * 127.0.0.1 needs against web pages in the operator's own browser (DNS rebinding, cross-site POSTs), and
+ * a stop that closes keep-alive connections instead of waiting for them. See docs/HTTP.md.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { MAX_COMMAND_PAYLOAD_BYTES } from '../pipeline/commands.js';
+import { PAGE_CSP, PAGE_HTML } from '../http/page.js';
+import { routeRequest, type Reply } from '../http/routes.js';
+import type { DaemonView } from '../http/view.js';
+
+export type { DaemonView, DaemonStatusView, SensorView } from '../http/view.js';
+
+export interface HttpServerOptions {
+  /** Default 127.0.0.1 (local only); see docs/HTTP.md before binding anywhere else. */
+  readonly host: string;
+  /** 0 lets the OS pick one; read it from `port` after start(). */
+  readonly port: number;
+  readonly logger: Logger;
+  readonly view: DaemonView;
+  /** When set, every /api request needs `Authorization: Bearer <token>`. */
+  readonly token?: string | null;
+  /** Request bodies above this are refused with 413. Default: the MQTT command payload limit. */
+  readonly maxBodyBytes?: number;
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+const LOOPBACK_HOST_HEADERS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+const MAX_CONNECTIONS = 64;
+
+export class HttpServer {
+  private readonly log: Logger;
+  private readonly maxBodyBytes: number;
+  private readonly tokenDigest: Buffer | null;
+  private server: Server | null = null;
+  private stopping: Promise<void> | null = null;
+  private boundPort: number | null = null;
+
+  constructor(private readonly opts: HttpServerOptions) {
+    this.log = opts.logger.child({ module: 'http' });
+    this.maxBodyBytes = opts.maxBodyBytes ?? MAX_COMMAND_PAYLOAD_BYTES;
+    this.tokenDigest = opts.token != null && opts.token !== '' ? digest(opts.token) : null;
+  }
+
+  /** The bound port (the OS's choice when the configured port is 0); null before start() resolves. */
+  get port(): number | null {
+    return this.boundPort;
+  }
+
+  get url(): string | null {
+    if (this.boundPort === null) return null;
+    const host = this.opts.host.includes(':') ? `[${this.opts.host}]` : this.opts.host;
+    return `http://${host}:${this.boundPort}`;
+  }
+
+  /** Resolves once listening; rejects (and leaves nothing open) if the address cannot be bound. */
+  start(): Promise<void> {
+    if (this.server !== null) return Promise.resolve();
+    const server = createServer((req, res) => this.handle(req, res));
+    // Bounded everything: a slow or stuck client cannot hold a request open for long.
+    server.headersTimeout = 5_000;
+    server.requestTimeout = 10_000;
+    server.keepAliveTimeout = 5_000;
+    server.maxConnections = MAX_CONNECTIONS;
+    this.server = server;
+    return new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => {
+        this.server = null;
+        reject(err);
+      };
+      server.once('error', onError);
+      server.listen(this.opts.port, this.opts.host, () => {
+        server.off('error', onError);
+        server.on('error', (err) => this.log.error({ err }, 'http server error'));
+        this.boundPort = (server.address() as AddressInfo).port;
+        this.log.info({ url: this.url, auth: this.tokenDigest !== null }, 'http api listening');
+        resolve();
+      });
+    });
+  }
+
+  /** Stops listening and closes every connection, idle or not. Idempotent; never throws. */
+  stop(): Promise<void> {
+    const server = this.server;
+    if (server === null) return Promise.resolve();
+    this.stopping ??= new Promise<void>((resolve) => {
+      server.close((err) => {
+        if (err !== undefined) this.log.warn({ err }, 'http server close');
+        this.boundPort = null;
+        resolve();
+      });
+      server.closeAllConnections();
+    });
+    return this.stopping;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    try {
+      this.handleRequest(req, res);
+    } catch (err) {
+      this.log.error({ err, method: req.method, url: req.url }, 'http request failed');
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+      else res.destroy();
+    }
+  }
+
+  private handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    const method = req.method ?? 'GET';
+    const rawUrl = req.url ?? '/';
+    if (!rawUrl.startsWith('/')) return sendJson(res, 400, { error: 'request target must be a path' });
+    const url = new URL(rawUrl, 'http://localhost');
+    const refusal = this.refusal(req, method, url.pathname);
+    if (refusal !== null) return sendJson(res, refusal.status, { error: refusal.message }, refusal.headers);
+    if (method !== 'POST') return this.reply(res, method, url, Buffer.alloc(0));
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > this.maxBodyBytes) return this.tooLarge(res);
+    readBody(req, this.maxBodyBytes, (body) => {
+      if (body === null) this.tooLarge(res);
+      else this.reply(res, method, url, body);
+    });
+  }
+
+  /** Auth and the browser-attack guards; null when the request may go on. */
+  private refusal(req: IncomingMessage, method: string, path: string): { status: number; message: string; headers?: Record<string, string> } | null {
+    // Without a token, a page on any web site could reach a 127.0.0.1 server through a DNS name it
+    // points at 127.0.0.1; such a request carries that name in Host, so only loopback names are taken.
+    if (this.tokenDigest === null && LOOPBACK_HOSTS.has(this.opts.host) && !LOOPBACK_HOST_HEADERS.has(hostOnly(req.headers.host))) {
+      return { status: 403, message: 'unexpected Host header: this server answers to 127.0.0.1 and localhost only' };
+    }
+    // A cross-site form or fetch POST carries the other site's Origin; the dashboard's own requests carry ours.
+    const origin = req.headers.origin;
+    if (method === 'POST' && origin !== undefined && hostOfOrigin(origin) !== (req.headers.host ?? '')) {
+      return { status: 403, message: 'cross-origin request refused' };
+    }
+    // The page itself holds no data; it asks for the token and sends it with its API calls.
+    if (this.tokenDigest !== null && path.startsWith('/api/') && !this.authorised(req)) {
+      return { status: 401, message: 'missing or wrong bearer token', headers: { 'WWW-Authenticate': 'Bearer realm="anomalyd"' } };
+    }
+    return null;
+  }
+
+  private authorised(req: IncomingMessage): boolean {
+    const header = req.headers.authorization ?? '';
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    // Comparing fixed-length digests keeps the comparison constant-time whatever the token's length.
+    return m !== null && this.tokenDigest !== null && timingSafeEqual(digest(m[1]), this.tokenDigest);
+  }
+
+  private reply(res: ServerResponse, method: string, url: URL, body: Buffer): void {
+    const reply: Reply & { cause?: unknown } = routeRequest({ method, path: url.pathname, query: url.searchParams, body }, this.opts.view);
+    if (reply.kind === 'page') return sendPage(res);
+    if (reply.status >= 500) this.log.error({ err: reply.cause, method, path: url.pathname }, 'http route failed');
+    else this.log.debug({ method, path: url.pathname, status: reply.status }, 'http request');
+    sendJson(res, reply.status, reply.body, reply.allow !== undefined ? { Allow: reply.allow } : undefined);
+  }
+
+  private tooLarge(res: ServerResponse): void {
+    // The rest of the body is not read, so the connection cannot carry another request.
+    sendJson(res, 413, { error: `request body larger than ${this.maxBodyBytes} bytes` }, { Connection: 'close' });
+  }
+}
+
+/** Calls back with the body, or null as soon as it exceeds max bytes (then stops reading). */
+function readBody(req: IncomingMessage, max: number, done: (body: Buffer | null) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let finished = false;
+  const finish = (body: Buffer | null): void => {
+    if (finished) return;
+    finished = true;
+    done(body);
+  };
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > max) {
+      req.pause();
+      finish(null);
+    } else chunks.push(chunk);
+  });
+  req.on('end', () => finish(Buffer.concat(chunks)));
+  req.on('error', () => {
+    finished = true;
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+    ...headers,
+  });
+  res.end(text);
+}
+
+function sendPage(res: ServerResponse): void {
+  res.writeHead(200, {
+    'Content-Type': 'text/html; charset=utf-8',
+    'Content-Length': Buffer.byteLength(PAGE_HTML),
+    'Cache-Control': 'no-cache',
+    'X-Content-Type-Options': 'nosniff',
+    'Content-Security-Policy': PAGE_CSP,
+    'Referrer-Policy': 'no-referrer',
+  });
+  res.end(PAGE_HTML);
+}
+
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+/** The host name of a Host header, without the port ('[::1]:8080' -> '[::1]'). */
+function hostOnly(host: string | undefined): string {
+  if (host === undefined) return '';
+  const m = /^(\[[^\]]*\]|[^:]*)(:\d+)?$/.exec(host.toLowerCase());
+  return m === null ? '' : m[1];
+}
+
+function hostOfOrigin(origin: string): string {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return '';
+  }
+}

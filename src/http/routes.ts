@@ -1,0 +1,243 @@
+/**
+ * The HTTP API's routes: request in, reply out, with every input validated here. No sockets: the
+ * adapter (src/adapters/http.ts) reads the request, enforces size limits and auth, and writes the reply.
+ * docs/HTTP.md describes the same routes for their users; keep the two in step.
+ */
+import type { AnomalyMark, AnomalyQuery, AnomalyStatus } from '../adapters/sqlite-store.js';
+import { parseCommand, type CommandVerb } from '../pipeline/commands.js';
+import type { DaemonView } from './view.js';
+
+export interface ApiRequest {
+  readonly method: string;
+  /** The URL's path, still percent-encoded. */
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly body: Buffer;
+}
+
+export type Reply =
+  | { readonly kind: 'json'; readonly status: number; readonly body: unknown; readonly allow?: string }
+  | { readonly kind: 'page' };
+
+export const DEFAULT_ANOMALY_LIMIT = 100;
+export const MAX_ANOMALY_LIMIT = 1000;
+const MAX_SENSOR_CHARS = 256;
+/** The command handler's id rule (src/pipeline/commands.ts), so an id that works over MQTT works here. */
+const ANOMALY_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Year 275760, the largest time a Date can hold: anything beyond is a typo. */
+const MAX_TS = 8.64e15;
+const MARK_VERBS: readonly CommandVerb[] = ['ack', 'false_alarm', 'unmark'];
+
+type Handler = (req: ApiRequest, params: readonly string[], view: DaemonView) => Reply;
+
+interface Route {
+  readonly pattern: RegExp;
+  readonly methods: Readonly<Partial<Record<'GET' | 'POST', Handler>>>;
+}
+
+/** Thrown by validation helpers; routeRequest turns it into a 4xx reply. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const ROUTES: readonly Route[] = [
+  { pattern: /^\/$/, methods: { GET: () => ({ kind: 'page' }) } },
+  { pattern: /^\/api\/status$/, methods: { GET: getStatus } },
+  { pattern: /^\/api\/sensors$/, methods: { GET: getSensors } },
+  { pattern: /^\/api\/sensors\/([^/]+)\/history$/, methods: { GET: getHistory } },
+  { pattern: /^\/api\/anomalies$/, methods: { GET: getAnomalies } },
+  { pattern: /^\/api\/anomalies\/([^/]+)$/, methods: { GET: getAnomaly } },
+  { pattern: /^\/api\/anomalies\/([^/]+)\/(ack|false_alarm|unmark)$/, methods: { POST: postMark } },
+];
+
+/** Answers one request. Never throws: a failing view becomes a 500 (the caller logs `cause`). */
+export function routeRequest(req: ApiRequest, view: DaemonView): Reply & { readonly cause?: unknown } {
+  const found = findRoute(req.path);
+  if (found === null) return error(404, `no such route: ${preview(req.path)}`);
+  const method = req.method === 'HEAD' ? 'GET' : req.method;
+  const handler = method === 'GET' || method === 'POST' ? found.route.methods[method] : undefined;
+  const allow = allowed(found.route);
+  if (handler === undefined) return { ...error(405, `${preview(req.method)} is not allowed here; use ${allow}`), allow };
+  try {
+    return handler(req, decodeParams(found.params), view);
+  } catch (err) {
+    if (err instanceof HttpError) return error(err.status, err.message);
+    return { ...error(500, 'internal error'), cause: err };
+  }
+}
+
+function findRoute(path: string): { readonly route: Route; readonly params: readonly string[] } | null {
+  for (const route of ROUTES) {
+    const m = route.pattern.exec(path);
+    if (m !== null) return { route, params: m.slice(1) };
+  }
+  return null;
+}
+
+function allowed(route: Route): string {
+  const methods = Object.keys(route.methods);
+  return (methods.includes('GET') ? [...methods, 'HEAD'] : methods).join(', ');
+}
+
+function decodeParams(raw: readonly string[]): string[] {
+  return raw.map((p) => {
+    try {
+      return decodeURIComponent(p);
+    } catch {
+      throw new HttpError(400, `bad percent-encoding in ${preview(p)}`);
+    }
+  });
+}
+
+function getStatus(req: ApiRequest, _params: readonly string[], view: DaemonView): Reply {
+  onlyParams(req.query, []);
+  return ok(view.status());
+}
+
+function getSensors(req: ApiRequest, _params: readonly string[], view: DaemonView): Reply {
+  onlyParams(req.query, []);
+  return ok({ sensors: view.sensors() });
+}
+
+function getHistory(req: ApiRequest, [sensor]: readonly string[], view: DaemonView): Reply {
+  onlyParams(req.query, ['since']);
+  checkSensor(sensor);
+  const since = optionalTime(req.query, 'since');
+  const series = view.history(sensor, since);
+  if (series !== null) return ok(series);
+  // A sensor the daemon knows but that has no scored window yet (e.g. still learning) has an empty history.
+  if (view.sensors().some((s) => s.sensor === sensor)) {
+    return ok({ sensor, capacity: 0, endTs: [], score: [], reconError: [], threshold: [], anomalous: [], lastWindow: null });
+  }
+  throw new HttpError(404, `no such sensor: ${preview(sensor)}`);
+}
+
+function getAnomalies(req: ApiRequest, _params: readonly string[], view: DaemonView): Reply {
+  onlyParams(req.query, ['sensor', 'status', 'since', 'limit']);
+  const sensor = single(req.query, 'sensor');
+  if (sensor !== undefined) checkSensor(sensor);
+  const q: AnomalyQuery = {
+    limit: optionalLimit(req.query),
+    ...(sensor !== undefined ? { sensor } : {}),
+    ...optionalField('status', optionalStatus(req.query)),
+    ...optionalField('from', optionalTime(req.query, 'since')),
+  };
+  return ok({ anomalies: view.anomalies(q) });
+}
+
+function getAnomaly(req: ApiRequest, [id]: readonly string[], view: DaemonView): Reply {
+  onlyParams(req.query, []);
+  checkAnomalyId(id);
+  const anomaly = view.anomaly(id);
+  if (anomaly === null) throw new HttpError(404, `no such anomaly: ${preview(id)}`);
+  return ok(anomaly);
+}
+
+function postMark(req: ApiRequest, [id, verb]: readonly string[], view: DaemonView): Reply {
+  onlyParams(req.query, []);
+  checkAnomalyId(id);
+  const command = MARK_VERBS.find((v) => v === verb);
+  if (command === undefined) throw new HttpError(404, `no such action: ${preview(verb)}`);
+  const note = parseNote(command, id, req.body);
+  const mark: AnomalyMark | null = markOf(command);
+  if (!view.markAnomaly(id, mark, note)) throw new HttpError(404, `no such anomaly: ${preview(id)}`);
+  const anomaly = view.anomaly(id);
+  if (anomaly === null) throw new HttpError(404, `no such anomaly: ${preview(id)}`);
+  return ok(anomaly);
+}
+
+function markOf(verb: CommandVerb): AnomalyMark | null {
+  switch (verb) {
+    case 'ack':
+      return 'ack';
+    case 'false_alarm':
+      return 'false_alarm';
+    case 'unmark':
+      return null;
+  }
+}
+
+/**
+ * The body of a mark is the MQTT command's payload (empty or {"note": "..."}), so it goes through the
+ * command parser itself: one set of rules (size, fields, note length) for both ways of marking.
+ */
+function parseNote(verb: CommandVerb, id: string, body: Buffer): string | null {
+  const prefix = 'http';
+  const parsed = parseCommand(prefix, `${prefix}/cmd/${verb}/${id}`, body);
+  if (!parsed.ok) throw new HttpError(400, parsed.detail);
+  return parsed.command.note;
+}
+
+/** Unknown and repeated parameters are refused rather than ignored: a misspelt filter should not silently match everything. */
+function onlyParams(query: URLSearchParams, known: readonly string[]): void {
+  for (const key of new Set(query.keys())) {
+    if (!known.includes(key)) {
+      const expected = known.length > 0 ? `expected ${known.join(', ')}` : 'this route takes none';
+      throw new HttpError(400, `unknown query parameter ${preview(key)}; ${expected}`);
+    }
+    if (query.getAll(key).length > 1) throw new HttpError(400, `query parameter ${preview(key)} given more than once`);
+  }
+}
+
+function single(query: URLSearchParams, key: string): string | undefined {
+  const value = query.get(key);
+  return value === null ? undefined : value;
+}
+
+function optionalField<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
+function optionalLimit(query: URLSearchParams): number {
+  const raw = single(query, 'limit');
+  if (raw === undefined) return DEFAULT_ANOMALY_LIMIT;
+  const n = /^\d{1,7}$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= 1 && n <= MAX_ANOMALY_LIMIT)) throw new HttpError(400, `limit must be an integer from 1 to ${MAX_ANOMALY_LIMIT}, got ${preview(raw)}`);
+  return n;
+}
+
+function optionalStatus(query: URLSearchParams): AnomalyStatus | undefined {
+  const raw = single(query, 'status');
+  if (raw === undefined) return undefined;
+  if (raw === 'open' || raw === 'resolved') return raw;
+  throw new HttpError(400, `status must be open or resolved, got ${preview(raw)}`);
+}
+
+/** Epoch milliseconds, or an ISO 8601 date/time (as the CLI takes). */
+function optionalTime(query: URLSearchParams, key: string): number | undefined {
+  const raw = single(query, key);
+  if (raw === undefined) return undefined;
+  let ts = NaN;
+  if (/^\d{1,16}$/.test(raw)) ts = Number(raw);
+  else if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(raw)) ts = Date.parse(raw);
+  if (!Number.isFinite(ts) || ts > MAX_TS) {
+    throw new HttpError(400, `${key} must be epoch milliseconds or an ISO 8601 time such as 2025-01-31T12:00:00Z, got ${preview(raw)}`);
+  }
+  return ts;
+}
+
+function checkSensor(sensor: string): void {
+  if (sensor.length === 0 || sensor.length > MAX_SENSOR_CHARS) throw new HttpError(400, `sensor name must be 1 to ${MAX_SENSOR_CHARS} characters`);
+}
+
+function checkAnomalyId(id: string): void {
+  if (!ANOMALY_ID.test(id)) throw new HttpError(400, `invalid anomaly id ${preview(id)}`);
+}
+
+function ok(body: unknown): Reply {
+  return { kind: 'json', status: 200, body };
+}
+
+function error(status: number, message: string): Reply & { readonly kind: 'json' } {
+  return { kind: 'json', status, body: { error: message } };
+}
+
+/** Echoed input is cut short and JSON-quoted so an error body never carries a large or odd string. */
+function preview(s: string): string {
+  return JSON.stringify(s.length > 64 ? `${s.slice(0, 64)}…` : s);
+}

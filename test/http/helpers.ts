@@ -1,0 +1,157 @@
+import { request as httpRequest, Agent, type OutgoingHttpHeaders } from 'node:http';
+import { Writable } from 'node:stream';
+import pino, { type Logger } from 'pino';
+import type { AnomalyMark, AnomalyQuery, AnomalyRecord, AnomalyWithEvents } from '../../src/adapters/sqlite-store.js';
+import type { DaemonStatusView, DaemonView, SensorView } from '../../src/adapters/http.js';
+import type { HistorySeries } from '../../src/pipeline/history.js';
+
+export interface TestResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly text: string;
+  /** The parsed JSON body, or undefined when the body is not JSON. */
+  readonly json: unknown;
+}
+
+export interface RequestOptions {
+  readonly method?: string;
+  readonly headers?: OutgoingHttpHeaders;
+  readonly body?: string | Buffer;
+  readonly agent?: Agent | false;
+}
+
+/** A raw node:http request, so tests can send any Host, Origin or body they like. */
+export function request(base: string, path: string, opts: RequestOptions = {}): Promise<TestResponse> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(new URL(path, base), { method: opts.method ?? 'GET', headers: opts.headers, agent: opts.agent ?? false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+      });
+      res.on('error', reject);
+    });
+    // A server that answers 413 before reading the whole body may reset the upload; the answer still counts.
+    req.on('error', reject);
+    if (opts.body !== undefined) req.write(opts.body);
+    req.end();
+  });
+}
+
+export interface LogCapture {
+  readonly logger: Logger;
+  readonly lines: () => Record<string, unknown>[];
+}
+
+export function captureLogs(): LogCapture {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
+      cb();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, stream), lines: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
+
+export const T0 = Date.parse('2025-06-01T12:00:00Z');
+
+export function anomalyRecord(over: Partial<AnomalyRecord> & { id: string; sensor: string }): AnomalyRecord {
+  return {
+    startTs: T0,
+    endTs: T0 + 60_000,
+    peakScore: 0.999,
+    lastScore: 0.995,
+    threshold: 0.99,
+    model: 'gru',
+    paddedFraction: 0,
+    channels: [{ name: 'value', error: 1.5 }],
+    windows: 3,
+    status: 'open',
+    mark: null,
+    markNote: null,
+    createdAt: T0,
+    updatedAt: T0,
+    ...over,
+  };
+}
+
+export function series(sensor: string, endTs: number[]): HistorySeries {
+  return {
+    sensor,
+    capacity: 720,
+    endTs,
+    score: endTs.map(() => 0.5),
+    reconError: endTs.map(() => 0.01),
+    threshold: endTs.map(() => 0.99),
+    anomalous: endTs.map(() => false),
+    lastWindow: null,
+  };
+}
+
+/** An in-memory DaemonView that records what the routes asked of it. */
+export class FakeView implements DaemonView {
+  readonly queries: AnomalyQuery[] = [];
+  readonly historyCalls: { sensor: string; sinceTs: number | undefined }[] = [];
+  readonly marks: { id: string; mark: AnomalyMark | null; note: string | null }[] = [];
+  failWith: Error | null = null;
+  statusView: DaemonStatusView = {
+    version: '9.9.9',
+    startedAt: T0,
+    counters: { windows: 42, events: 2 },
+    model: 'gru-7',
+    mqtt: { url: 'mqtt://127.0.0.1:1883', connected: true },
+  };
+  sensorViews: SensorView[] = [
+    { sensor: 'pump1', status: 'anomalous', model: 'gru-7', lastTs: T0 + 5000 },
+    { sensor: 'fan 2/α', status: 'ok', model: 'gru-7', lastTs: T0 + 4000 },
+    { sensor: 'new', status: 'learning', model: null, lastTs: null },
+  ];
+  histories = new Map<string, HistorySeries>([
+    ['pump1', series('pump1', [T0, T0 + 1000, T0 + 2000])],
+    ['fan 2/α', series('fan 2/α', [T0 + 500])],
+  ]);
+  records: AnomalyRecord[] = [anomalyRecord({ id: 'a-1', sensor: 'pump1' }), anomalyRecord({ id: 'b-2', sensor: 'fan 2/α', status: 'resolved' })];
+
+  status(): DaemonStatusView {
+    this.maybeFail();
+    return this.statusView;
+  }
+  sensors(): readonly SensorView[] {
+    this.maybeFail();
+    return this.sensorViews;
+  }
+  history(sensor: string, sinceTs?: number): HistorySeries | null {
+    this.maybeFail();
+    this.historyCalls.push({ sensor, sinceTs });
+    return this.histories.get(sensor) ?? null;
+  }
+  anomalies(q: AnomalyQuery): readonly AnomalyRecord[] {
+    this.maybeFail();
+    this.queries.push(q);
+    return this.records.slice(0, q.limit);
+  }
+  anomaly(id: string): AnomalyWithEvents | null {
+    this.maybeFail();
+    const r = this.records.find((a) => a.id === id);
+    return r === undefined ? null : { ...r, events: [] };
+  }
+  markAnomaly(id: string, mark: AnomalyMark | null, note: string | null): boolean {
+    this.maybeFail();
+    const i = this.records.findIndex((a) => a.id === id);
+    if (i < 0) return false;
+    this.marks.push({ id, mark, note });
+    this.records[i] = { ...this.records[i], mark, markNote: note };
+    return true;
+  }
+  private maybeFail(): void {
+    if (this.failWith !== null) throw this.failWith;
+  }
+}

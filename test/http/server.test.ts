@@ -1,0 +1,312 @@
+import { connect } from 'node:net';
+import { Agent } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HttpServer, type HttpServerOptions } from '../../src/adapters/http.js';
+import { DEFAULT_ANOMALY_LIMIT, MAX_ANOMALY_LIMIT } from '../../src/http/routes.js';
+import { MAX_COMMAND_PAYLOAD_BYTES, MAX_NOTE_CHARS } from '../../src/pipeline/commands.js';
+import { captureLogs, FakeView, request, T0, type TestResponse } from './helpers.js';
+
+const servers: HttpServer[] = [];
+
+async function serve(over: Partial<HttpServerOptions> = {}): Promise<{ server: HttpServer; base: string; view: FakeView; logs: ReturnType<typeof captureLogs> }> {
+  const view = new FakeView();
+  const logs = captureLogs();
+  const server = new HttpServer({ host: '127.0.0.1', port: 0, logger: logs.logger, view, ...over });
+  servers.push(server);
+  await server.start();
+  return { server, base: server.url!, view: (over.view as FakeView | undefined) ?? view, logs };
+}
+
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.stop()));
+});
+
+function expectError(res: TestResponse, status: number, pattern?: RegExp): void {
+  expect(res.status).toBe(status);
+  expect(res.headers['content-type']).toMatch(/^application\/json/);
+  const body = res.json as { error?: unknown };
+  expect(typeof body.error).toBe('string');
+  if (pattern) expect(body.error).toMatch(pattern);
+}
+
+describe('HttpServer lifecycle', () => {
+  it('binds an OS-chosen port for port 0 and exposes it', async () => {
+    const { server } = await serve();
+    expect(server.port).toBeGreaterThan(0);
+    expect(server.url).toBe(`http://127.0.0.1:${server.port}`);
+  });
+
+  it('rejects start when the port is taken, and its stop still resolves', async () => {
+    const { server } = await serve();
+    const second = new HttpServer({ host: '127.0.0.1', port: server.port!, logger: captureLogs().logger, view: new FakeView() });
+    await expect(second.start()).rejects.toThrow(/EADDRINUSE/);
+    expect(second.port).toBeNull();
+    await expect(second.stop()).resolves.toBeUndefined();
+  });
+
+  it('stop before start, and stop twice, resolve', async () => {
+    const never = new HttpServer({ host: '127.0.0.1', port: 0, logger: captureLogs().logger, view: new FakeView() });
+    await expect(never.stop()).resolves.toBeUndefined();
+    const { server } = await serve();
+    await Promise.all([server.stop(), server.stop()]);
+    await expect(server.stop()).resolves.toBeUndefined();
+    expect(server.port).toBeNull();
+  });
+
+  it('stop closes idle keep-alive connections instead of waiting for them', async () => {
+    const { server, base } = await serve();
+    const agent = new Agent({ keepAlive: true, keepAliveMsecs: 60_000 });
+    try {
+      const res = await request(base, '/api/status', { agent });
+      expect(res.status).toBe(200);
+      const sockets = Object.values(agent.freeSockets).flat();
+      expect(sockets.length).toBe(1);
+      const closed = new Promise<void>((resolve) => sockets[0]!.once('close', () => resolve()));
+      await server.stop();
+      await closed;
+      await expect(request(base, '/api/status')).rejects.toThrow(/ECONNREFUSED/);
+    } finally {
+      agent.destroy();
+    }
+  });
+});
+
+describe('GET routes', () => {
+  it('GET /api/status returns the view, as uncached JSON', async () => {
+    const { base, view } = await serve();
+    const res = await request(base, '/api/status');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.json).toEqual(view.statusView);
+  });
+
+  it('HEAD is answered like GET without a body', async () => {
+    const { base } = await serve();
+    const res = await request(base, '/api/status', { method: 'HEAD' });
+    expect(res.status).toBe(200);
+    expect(res.text).toBe('');
+  });
+
+  it('GET /api/sensors lists the sensors', async () => {
+    const { base, view } = await serve();
+    const res = await request(base, '/api/sensors');
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ sensors: view.sensorViews });
+  });
+
+  it('GET /api/sensors/:id/history decodes the sensor name and passes since', async () => {
+    const { base, view } = await serve();
+    const res = await request(base, `/api/sensors/${encodeURIComponent('fan 2/α')}/history?since=${T0 + 10}`);
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual(view.histories.get('fan 2/α'));
+    expect(view.historyCalls).toEqual([{ sensor: 'fan 2/α', sinceTs: T0 + 10 }]);
+  });
+
+  it('history since also takes an ISO 8601 time', async () => {
+    const { base, view } = await serve();
+    expect((await request(base, '/api/sensors/pump1/history?since=2025-06-01T12:00:01Z')).status).toBe(200);
+    expect(view.historyCalls[0]).toEqual({ sensor: 'pump1', sinceTs: T0 + 1000 });
+  });
+
+  it('history of a known sensor without windows is empty, of an unknown sensor 404', async () => {
+    const { base } = await serve();
+    const empty = await request(base, '/api/sensors/new/history');
+    expect(empty.status).toBe(200);
+    expect(empty.json).toMatchObject({ sensor: 'new', endTs: [], score: [], lastWindow: null });
+    expectError(await request(base, '/api/sensors/nope/history'), 404, /no such sensor/);
+  });
+
+  it.each([
+    ['since=yesterday', /since must be/],
+    ['since=-5', /since must be/],
+    ['since=99999999999999999', /since must be/],
+    ['since=2025-13-45', /since must be/],
+    ['until=5', /unknown query parameter "until"/],
+    ['since=1&since=2', /more than once/],
+  ])('history with %s is a 400', async (query, pattern) => {
+    const { base } = await serve();
+    expectError(await request(base, `/api/sensors/pump1/history?${query}`), 400, pattern);
+  });
+
+  it('a malformed percent-encoding in the path is a 400, not a crash', async () => {
+    const { base } = await serve();
+    expectError(await request(base, '/api/sensors/%E0%A4%A/history'), 400, /percent-encoding/);
+    expect((await request(base, '/api/status')).status).toBe(200);
+  });
+
+  it('GET /api/anomalies without parameters asks for the default limit only', async () => {
+    const { base, view } = await serve();
+    const res = await request(base, '/api/anomalies');
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ anomalies: view.records });
+    expect(view.queries).toEqual([{ limit: DEFAULT_ANOMALY_LIMIT }]);
+  });
+
+  it('GET /api/anomalies turns every filter into the store query', async () => {
+    const { base, view } = await serve();
+    const res = await request(base, `/api/anomalies?sensor=${encodeURIComponent('fan 2/α')}&status=resolved&since=${T0}&limit=1`);
+    expect(res.status).toBe(200);
+    expect((res.json as { anomalies: unknown[] }).anomalies).toHaveLength(1);
+    expect(view.queries).toEqual([{ sensor: 'fan 2/α', status: 'resolved', from: T0, limit: 1 }]);
+  });
+
+  it.each([
+    ['limit=0', /limit must be/],
+    [`limit=${MAX_ANOMALY_LIMIT + 1}`, /limit must be/],
+    ['limit=ten', /limit must be/],
+    ['limit=1.5', /limit must be/],
+    ['status=closed', /status must be open or resolved/],
+    ['sensor=', /sensor name/],
+    [`sensor=${'x'.repeat(300)}`, /sensor name/],
+    ['sort=asc', /unknown query parameter "sort"/],
+  ])('GET /api/anomalies?%s is a 400 and never reaches the store', async (query, pattern) => {
+    const { base, view } = await serve();
+    expectError(await request(base, `/api/anomalies?${query}`), 400, pattern);
+    expect(view.queries).toEqual([]);
+  });
+
+  it('GET /api/anomalies/:id returns the episode, 404 when unknown, 400 for an impossible id', async () => {
+    const { base } = await serve();
+    const res = await request(base, '/api/anomalies/a-1');
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ id: 'a-1', sensor: 'pump1', events: [] });
+    expectError(await request(base, '/api/anomalies/zz-9'), 404, /no such anomaly/);
+    expectError(await request(base, `/api/anomalies/${encodeURIComponent('a b')}`), 400, /invalid anomaly id/);
+  });
+
+  it('an unknown path is a 404', async () => {
+    const { base } = await serve();
+    expectError(await request(base, '/api/nothing'), 404, /no such route/);
+    expectError(await request(base, '/api/status/'), 404);
+  });
+
+  it('a request target that is not a path is a 400', async () => {
+    const { server } = await serve();
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = connect(server.port!, '127.0.0.1', () => {
+        socket.write('GET http://elsewhere.example/api/status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+      });
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d.toString('utf8')));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+  });
+});
+
+describe('methods', () => {
+  it.each([
+    ['POST', '/api/status', 'GET, HEAD'],
+    ['DELETE', '/api/anomalies/a-1', 'GET, HEAD'],
+    ['GET', '/api/anomalies/a-1/ack', 'POST'],
+    ['PUT', '/', 'GET, HEAD'],
+  ])('%s %s is a 405 with Allow: %s', async (method, path, allow) => {
+    const { base, view } = await serve();
+    const res = await request(base, path, { method });
+    expectError(res, 405, /not allowed/);
+    expect(res.headers.allow).toBe(allow);
+    expect(view.marks).toEqual([]);
+  });
+});
+
+describe('POST marks', () => {
+  it('ack with a note marks the episode and returns it', async () => {
+    const { base, view } = await serve();
+    const res = await request(base, '/api/anomalies/a-1/ack', { method: 'POST', body: JSON.stringify({ note: '  on it  ' }), headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(200);
+    expect(view.marks).toEqual([{ id: 'a-1', mark: 'ack', note: 'on it' }]);
+    expect(res.json).toMatchObject({ id: 'a-1', mark: 'ack', markNote: 'on it' });
+  });
+
+  it('false_alarm without a body, and unmark, set and clear the mark', async () => {
+    const { base, view } = await serve();
+    expect((await request(base, '/api/anomalies/b-2/false_alarm', { method: 'POST' })).status).toBe(200);
+    const res = await request(base, '/api/anomalies/b-2/unmark', { method: 'POST', body: '{}' });
+    expect(res.status).toBe(200);
+    expect(view.marks).toEqual([
+      { id: 'b-2', mark: 'false_alarm', note: null },
+      { id: 'b-2', mark: null, note: null },
+    ]);
+    expect(res.json).toMatchObject({ mark: null, markNote: null });
+  });
+
+  it.each([
+    ['not json', /JSON object/],
+    ['[1]', /JSON object/],
+    ['{"note": 5}', /"note" must be a string/],
+    ['{"notes": "x"}', /unknown field "notes"/],
+    [JSON.stringify({ note: 'n'.repeat(MAX_NOTE_CHARS + 1) }), /longer than/],
+  ])('ack with body %s is a 400 and marks nothing', async (body, pattern) => {
+    const { base, view } = await serve();
+    expectError(await request(base, '/api/anomalies/a-1/ack', { method: 'POST', body }), 400, pattern);
+    expect(view.marks).toEqual([]);
+  });
+
+  it('unmark takes no note', async () => {
+    const { base, view } = await serve();
+    expectError(await request(base, '/api/anomalies/a-1/unmark', { method: 'POST', body: '{"note":"x"}' }), 400, /unmark takes no fields/);
+    expect(view.marks).toEqual([]);
+  });
+
+  it('marking an unknown anomaly is a 404', async () => {
+    const { base } = await serve();
+    expectError(await request(base, '/api/anomalies/nope/ack', { method: 'POST' }), 404, /no such anomaly/);
+  });
+
+  it('a body over the limit is a 413, whether declared or streamed', async () => {
+    const { base, view } = await serve();
+    const big = JSON.stringify({ note: 'x'.repeat(MAX_COMMAND_PAYLOAD_BYTES) });
+    expectError(await request(base, '/api/anomalies/a-1/ack', { method: 'POST', body: big }), 413, /larger than/);
+    const chunked = await request(base, '/api/anomalies/a-1/ack', { method: 'POST', body: big, headers: { 'transfer-encoding': 'chunked' } });
+    expectError(chunked, 413);
+    expect(view.marks).toEqual([]);
+    expect((await request(base, '/api/status')).status).toBe(200);
+  });
+
+  it('a POST from another origin is refused; one from the page’s own origin is not', async () => {
+    const { base, view } = await serve();
+    const host = new URL(base).host;
+    expectError(await request(base, '/api/anomalies/a-1/ack', { method: 'POST', headers: { origin: 'http://evil.example' } }), 403, /cross-origin/);
+    expect(view.marks).toEqual([]);
+    expect((await request(base, '/api/anomalies/a-1/ack', { method: 'POST', headers: { origin: `http://${host}` } })).status).toBe(200);
+  });
+});
+
+describe('guards', () => {
+  it('without a token, a loopback server refuses a foreign Host header (DNS rebinding)', async () => {
+    const { base, server } = await serve();
+    expectError(await request(base, '/api/status', { headers: { host: `attacker.example:${server.port}` } }), 403, /Host/);
+    expect((await request(base, '/api/status', { headers: { host: `localhost:${server.port}` } })).status).toBe(200);
+  });
+
+  it('with a token, /api needs it (401 otherwise) and the page does not', async () => {
+    const { base } = await serve({ token: 's3cret' });
+    const missing = await request(base, '/api/status');
+    expectError(missing, 401, /token/);
+    expect(missing.headers['www-authenticate']).toMatch(/^Bearer/);
+    expectError(await request(base, '/api/status', { headers: { authorization: 'Bearer wrong' } }), 401);
+    expectError(await request(base, '/api/status', { headers: { authorization: 's3cret' } }), 401);
+    expect((await request(base, '/api/status', { headers: { authorization: 'Bearer s3cret' } })).status).toBe(200);
+    expect((await request(base, '/')).status).toBe(200);
+  });
+
+  it('with a token, a POST without it marks nothing even with a valid body', async () => {
+    const { base, view } = await serve({ token: 's3cret' });
+    expectError(await request(base, '/api/anomalies/a-1/ack', { method: 'POST', body: '{}' }), 401);
+    expect(view.marks).toEqual([]);
+  });
+
+  it('a failing view is a 500 with a generic body, is logged, and the server keeps serving', async () => {
+    const { base, view, logs } = await serve();
+    view.failWith = new Error('database is locked at /secret/path');
+    const res = await request(base, '/api/anomalies');
+    expectError(res, 500, /^internal error$/);
+    expect(res.text).not.toContain('/secret/path');
+    const logged = logs.lines().find((l) => l.msg === 'http route failed');
+    expect((logged?.err as { message?: string } | undefined)?.message).toContain('database is locked');
+    view.failWith = null;
+    expect((await request(base, '/api/anomalies')).status).toBe(200);
+  });
+});
