@@ -157,6 +157,13 @@ export class ScoreHistory {
     };
   }
 
+  /** End of the sensor's latest recorded window, or null. O(1), no copy (for status lists). */
+  latestTs(sensor: string): number | null {
+    const ring = this.rings.get(sensor);
+    if (ring === undefined || ring.size === 0) return null;
+    return ring.endTs[(ring.next - 1 + ring.capacity) % ring.capacity];
+  }
+
   /** Sensors with at least one recorded window, in the order they first appeared. */
   sensors(): string[] {
     return [...this.rings.keys()];

@@ -87,6 +87,15 @@ describe('ScoreHistory', () => {
     expect(h.series('s1', 0)!.endTs).toEqual([3000, 4000, 5000, 6000]);
   });
 
+  it('latestTs is the newest window end, also after the ring wraps, and null for an unknown sensor', () => {
+    const h = new ScoreHistory({ capacity: 3 });
+    expect(h.latestTs('s1')).toBeNull();
+    for (let t = 1; t <= 5; t++) {
+      h.record(scored({ endTs: t * 1000 }), false);
+      expect(h.latestTs('s1')).toBe(t * 1000);
+    }
+  });
+
   it('keeps sensors apart and lists them in first-seen order', () => {
     const h = new ScoreHistory();
     h.record(scored({ sensor: 'b', endTs: 1, score: 0.1 }), false);
