@@ -9,8 +9,10 @@ import {
   accumulateOuterProducts,
   accumulateTransposed,
   cacheWidth,
-  gruBackward,
-  lstmBackward,
+  gruStepGrads,
+  lstmStepGrads,
+  recurrentBack,
+  recurrentBack2,
   transposeInto,
 } from './cells.js';
 import {
@@ -146,38 +148,37 @@ export function batchGradient(
 ): LossParts {
   const C = p.channels;
   const views = layerViews(p);
-  const gViews = layerViews(grads);
   const n = normalisers(items, C, predWeight);
   const GH = gateCount(p.cell) * p.hidden;
   // The backward steps read Rᵀ row by row; the weights are fixed for the batch, so transpose once here.
   transposeInto(ws.encRT, p.encR, GH, p.hidden);
   transposeInto(ws.decRT, p.decR, GH, p.hidden);
   zeroGrads(grads);
+  const ctx: BackwardContext = {
+    p, grads, views, gViews: layerViews(grads), series, GH, reconScale: 2 * n.recon, predScale: 2 * n.pred, encRT: ws.encRT, decRT: ws.decRT,
+  };
   let reconSum = 0;
   let predSum = 0;
-  const windowGradient = (w: Workspace, it: WindowItem): void => {
+  const addLoss = (w: Workspace, it: WindowItem): void => {
     reconSum += reconSquaredError(w, series, it, C);
     predSum += predSquaredError(w, series, it, C);
-    backwardDecoder(p, grads, views, gViews, w, bs, series, it, 2 * n.recon);
-    backwardPredHead(p, grads, w, bs, series, it, 2 * n.pred);
-    backwardEncoder(p, views, gViews, w, bs, series, it);
   };
-  // Forward passes two windows at a time (one pass over the weights for both); gradients are still
-  // accumulated window by window in batch order.
+  // Windows go two at a time, forward and backward, so that each pass over the weights serves both.
   let i = 0;
   for (; i + 1 < items.length; i += 2) {
-    const a = items[i];
-    const b = items[i + 1];
-    const wsB = pairOf(ws);
-    encodePair(p, views, ws, wsB, series, encodeArgs(a, C), encodeArgs(b, C));
-    decodePair(p, views, ws, wsB, a.length, b.length);
-    windowGradient(ws, a);
-    windowGradient(wsB, b);
+    const a: Lane = { ws, bs, it: items[i] };
+    const b: Lane = { ws: pairOf(ws), bs: pairScratch(bs), it: items[i + 1] };
+    encodePair(p, views, a.ws, b.ws, series, encodeArgs(a.it, C), encodeArgs(b.it, C));
+    decodePair(p, views, a.ws, b.ws, a.it.length, b.it.length);
+    addLoss(a.ws, a.it);
+    addLoss(b.ws, b.it);
+    backward(ctx, a, b);
   }
   if (i < items.length) {
     const it = items[i];
     forwardInto(p, views, ws, series, it.start * C, it.length, it.h0, it.c0);
-    windowGradient(ws, it);
+    addLoss(ws, it);
+    backward(ctx, { ws, bs, it }, null);
   }
   return combine(reconSum, predSum, n, predWeight);
 }
@@ -186,78 +187,125 @@ function encodeArgs(it: WindowItem, C: number): EncodeArgs {
   return { xOff: it.start * C, L: it.length, h0: it.h0, c0: it.c0 };
 }
 
-/** Leaves dL/de (from the reconstruction) in bs.dh / bs.dc. */
-function backwardDecoder(
-  p: Seq2SeqParams64,
-  grads: Seq2SeqParams64,
-  views: LayerViews,
-  gViews: LayerViews,
-  ws: Workspace,
-  bs: BackwardScratch,
-  series: Float64Array,
-  it: WindowItem,
-  scale: number,
-): void {
-  const { hidden: H, channels: C } = p;
-  const L = it.length;
-  const cw = cacheWidth(p.cell) * H;
-  const xOff = it.start * C;
-  bs.dh.fill(0);
-  bs.dc.fill(0);
-  for (let k = L - 1; k >= 0; k--) {
-    const t = L - 1 - k;
-    for (let c = 0; c < C; c++) bs.dy[c] = scale * (ws.recon[t * C + c] - series[xOff + t * C + c]);
-    accumulateAffineGrad(grads.outW, grads.outB, C, H, bs.dy, ws.decH, (k + 1) * H);
-    accumulateTransposed(bs.dh, p.outW, C, H, bs.dy);
-    stepBack(p, views.dec, ws.decRT, gViews.dec, ws.decH, 0, ws.decH, ws.decC, k, ws.decCache, k * cw, ws, bs);
-  }
-  accumulateOuterProducts(gViews.dec.R, ws.dA, ws.decH, L, gateCount(p.cell) * H, H);
+/** One window being back-propagated: its forward pass and its backward vectors. */
+interface Lane {
+  readonly ws: Workspace;
+  readonly bs: BackwardScratch;
+  readonly it: WindowItem;
 }
 
-function backwardPredHead(
-  p: Seq2SeqParams64,
-  grads: Seq2SeqParams64,
-  ws: Workspace,
-  bs: BackwardScratch,
-  series: Float64Array,
-  it: WindowItem,
-  scale: number,
-): void {
+/** What every backward step of a batch shares. */
+interface BackwardContext {
+  readonly p: Seq2SeqParams64;
+  readonly grads: Seq2SeqParams64;
+  readonly views: LayerViews;
+  readonly gViews: LayerViews;
+  readonly series: Float64Array;
+  /** Rows of the gate matrices, G*H. */
+  readonly GH: number;
+  /** dLoss/d(reconstruction squared error sum) and the same for the prediction. */
+  readonly reconScale: number;
+  readonly predScale: number;
+  readonly encRT: Float64Array;
+  readonly decRT: Float64Array;
+}
+
+/** A second BackwardScratch for the second window of a pair. */
+function pairScratch(bs: BackwardScratch): BackwardScratch {
+  let pair = scratchPairs.get(bs);
+  if (pair === undefined) {
+    pair = createBackwardScratch(bs.dh.length, bs.dy.length);
+    scratchPairs.set(bs, pair);
+  }
+  return pair;
+}
+
+const scratchPairs = new WeakMap<BackwardScratch, BackwardScratch>();
+
+/** BPTT of one window, or of two in lockstep (b non-null); gradients accumulate into ctx.grads. */
+function backward(ctx: BackwardContext, a: Lane, b: Lane | null): void {
+  backwardDecoder(ctx, a, b);
+  backwardPredHead(ctx, a);
+  if (b !== null) backwardPredHead(ctx, b);
+  backwardEncoder(ctx, a, b);
+}
+
+/** Leaves dL/de (from the reconstruction) in each lane's bs.dh / bs.dc. */
+function backwardDecoder(ctx: BackwardContext, a: Lane, b: Lane | null): void {
+  const { p, GH } = ctx;
+  const H = p.hidden;
+  const La = a.it.length;
+  const Lb = b === null ? 0 : b.it.length;
+  a.bs.dh.fill(0);
+  a.bs.dc.fill(0);
+  b?.bs.dh.fill(0);
+  b?.bs.dc.fill(0);
+  for (let k = Math.max(La, Lb) - 1; k >= 0; k--) {
+    const inA = k < La;
+    const inB = b !== null && k < Lb;
+    if (inA) decoderStepGrads(ctx, a, k);
+    if (inB) decoderStepGrads(ctx, b, k);
+    finishSteps(ctx, ctx.decRT, inA ? a : null, inB ? b : null, k);
+  }
+  accumulateOuterProducts(ctx.gViews.dec.R, a.ws.dA, a.ws.decH, La, GH, H);
+  if (b !== null) accumulateOuterProducts(ctx.gViews.dec.R, b.ws.dA, b.ws.decH, Lb, GH, H);
+}
+
+/** Readout gradient of decoder step k (which reconstructs x[L-1-k]), then the step's own. */
+function decoderStepGrads(ctx: BackwardContext, lane: Lane, k: number): void {
+  const { p, grads, series } = ctx;
+  const { hidden: H, channels: C } = p;
+  const { ws, bs, it } = lane;
+  const t = it.length - 1 - k;
+  const xOff = it.start * C;
+  for (let c = 0; c < C; c++) bs.dy[c] = ctx.reconScale * (ws.recon[t * C + c] - series[xOff + t * C + c]);
+  accumulateAffineGrad(grads.outW, grads.outB, C, H, bs.dy, ws.decH, (k + 1) * H);
+  accumulateTransposed(bs.dh, p.outW, C, H, bs.dy);
+  stepGrads(ctx, ctx.views.dec, ctx.gViews.dec, ws.decH, 0, ws.decH, ws.decC, k, ws.decCache, lane);
+}
+
+function backwardPredHead(ctx: BackwardContext, lane: Lane): void {
+  const { ws, bs, it } = lane;
   if (!it.hasNext) return;
+  const { p, grads, series } = ctx;
   const { hidden: H, channels: C } = p;
   const L = it.length;
   const off = (it.start + L) * C;
-  for (let c = 0; c < C; c++) bs.dy[c] = scale * (ws.pred[c] - series[off + c]);
+  for (let c = 0; c < C; c++) bs.dy[c] = ctx.predScale * (ws.pred[c] - series[off + c]);
   accumulateAffineGrad(grads.predW, grads.predB, C, H, bs.dy, ws.encH, L * H);
   accumulateTransposed(bs.dh, p.predW, C, H, bs.dy);
 }
 
-function backwardEncoder(
-  p: Seq2SeqParams64,
-  views: LayerViews,
-  gViews: LayerViews,
-  ws: Workspace,
-  bs: BackwardScratch,
-  series: Float64Array,
-  it: WindowItem,
-): void {
-  const { hidden: H, channels: C } = p;
-  const cw = cacheWidth(p.cell) * H;
-  for (let t = it.length - 1; t >= 0; t--) {
-    stepBack(p, views.enc, ws.encRT, gViews.enc, series, (it.start + t) * C, ws.encH, ws.encC, t, ws.encCache, t * cw, ws, bs);
+function backwardEncoder(ctx: BackwardContext, a: Lane, b: Lane | null): void {
+  const { p, GH } = ctx;
+  const H = p.hidden;
+  const La = a.it.length;
+  const Lb = b === null ? 0 : b.it.length;
+  for (let t = Math.max(La, Lb) - 1; t >= 0; t--) {
+    const inA = t < La;
+    const inB = b !== null && t < Lb;
+    if (inA) encoderStepGrads(ctx, a, t);
+    if (inB) encoderStepGrads(ctx, b, t);
+    finishSteps(ctx, ctx.encRT, inA ? a : null, inB ? b : null, t);
   }
-  accumulateOuterProducts(gViews.enc.R, ws.dA, ws.encH, it.length, gateCount(p.cell) * H, H);
+  accumulateOuterProducts(ctx.gViews.enc.R, a.ws.dA, a.ws.encH, La, GH, H);
+  if (b !== null) accumulateOuterProducts(ctx.gViews.enc.R, b.ws.dA, b.ws.encH, Lb, GH, H);
+}
+
+function encoderStepGrads(ctx: BackwardContext, lane: Lane, t: number): void {
+  const { ws, it } = lane;
+  const xOff = (it.start + t) * ctx.p.channels;
+  stepGrads(ctx, ctx.views.enc, ctx.gViews.enc, ctx.series, xOff, ws.encH, ws.encC, t, ws.encCache, lane);
 }
 
 /**
- * Backward through step `t` of a layer whose states are rows of hs / cs (row t in, row t+1 out).
- * Consumes bs.dh / bs.dc (gradient at row t+1),
- * leaves the gradient at row t in their place and the step's dL/d(ah) in row t of ws.dA.
+ * Everything of the backward step `t` of a layer (states in rows of hs / cs: row t in, row t+1 out)
+ * except dhPrev += Rᵀ·dL/d(ah), which finishSteps does for both lanes at once. Reads bs.dh / bs.dc
+ * (gradient at row t+1), writes bs.dhPrev / bs.dcPrev and the step's dL/d(ah) in row t of ws.dA.
  */
-function stepBack(
-  p: Seq2SeqParams64,
+function stepGrads(
+  ctx: BackwardContext,
   w: LayerViews['enc'],
-  RT: Float64Array,
   g: LayerViews['enc'],
   x: Float64Array,
   xOff: number,
@@ -265,28 +313,49 @@ function stepBack(
   cs: Float64Array,
   t: number,
   cache: Float64Array,
-  cOff: number,
-  ws: Workspace,
-  bs: BackwardScratch,
+  lane: Lane,
 ): void {
+  const { p, GH } = ctx;
   const H = p.hidden;
-  const dOff = t * gateCount(p.cell) * H;
+  const { ws, bs } = lane;
+  const cOff = t * cacheWidth(p.cell) * H;
   switch (p.cell) {
     case 'gru':
-      gruBackward(H, w, RT, g, x, xOff, hs, t * H, cache, cOff, bs.dh, bs.dhPrev, ws.dA, dOff, ws.scratch);
+      gruStepGrads(H, w, g, x, xOff, hs, t * H, cache, cOff, bs.dh, bs.dhPrev, ws.dA, t * GH, ws.scratch);
       break;
     case 'lstm':
-      lstmBackward(H, w, RT, g, x, xOff, cs, t * H, cache, cOff, bs.dh, bs.dc, bs.dhPrev, bs.dcPrev, ws.dA, dOff);
-      swapCell(bs);
+      lstmStepGrads(H, w, g, x, xOff, cs, t * H, cache, cOff, bs.dh, bs.dc, bs.dhPrev, bs.dcPrev, ws.dA, t * GH);
       break;
   }
+}
+
+/** The recurrent back-product of step t for the lanes that ran it, then the gradient at row t becomes current. */
+function finishSteps(ctx: BackwardContext, RT: Float64Array, a: Lane | null, b: Lane | null, t: number): void {
+  const { GH } = ctx;
+  const H = ctx.p.hidden;
+  const off = t * GH;
+  if (a !== null && b !== null) {
+    recurrentBack2(RT, GH, H, a.ws.dA, off, a.bs.dhPrev, b.ws.dA, off, b.bs.dhPrev);
+  } else {
+    const lane = a ?? b;
+    if (lane !== null) recurrentBack(RT, GH, H, lane.ws.dA, off, lane.bs.dhPrev);
+  }
+  if (a !== null) advance(a.bs, ctx.p.cell);
+  if (b !== null) advance(b.bs, ctx.p.cell);
+}
+
+function advance(bs: BackwardScratch, cell: Seq2SeqParams64['cell']): void {
   const dh = bs.dh;
   bs.dh = bs.dhPrev;
   bs.dhPrev = dh;
-}
-
-function swapCell(bs: BackwardScratch): void {
-  const dc = bs.dc;
-  bs.dc = bs.dcPrev;
-  bs.dcPrev = dc;
+  switch (cell) {
+    case 'gru':
+      break;
+    case 'lstm': {
+      const dc = bs.dc;
+      bs.dc = bs.dcPrev;
+      bs.dcPrev = dc;
+      break;
+    }
+  }
 }

@@ -221,16 +221,16 @@ function gruGates(
 }
 
 /**
- * Backward through one GRU step. `dh` is dL/dh'; writes dL/dh into `dhPrev`, accumulates the input
- * and bias gradients into `g`, and leaves dL/d(ah) at dA[off..]. dL/dR is not touched here: it is a sum
- * of outer products over the window's steps, formed once per window by accumulateOuterProducts from
- * those rows, which is far cheaper than a rank-1 update of R's gradient at every step.
- * `RT` is R transposed ([H, 3H]); `s.ax` is reused as dL/d(ax).
+ * Backward through one GRU step but for dhPrev += Rᵀ·dL/d(ah), which recurrentBack (or recurrentBack2,
+ * for two windows at once) adds. `dh` is dL/dh'; writes dL/dh's other terms into `dhPrev`, accumulates
+ * the input and bias gradients into `g`, and leaves dL/d(ah) at dA[off..]. dL/dR is not touched here:
+ * it is a sum of outer products over the window's steps, formed once per window by
+ * accumulateOuterProducts from those rows, far cheaper than a rank-1 update of R's gradient every step.
+ * `s.ax` is reused as dL/d(ax).
  */
-export function gruBackward(
+export function gruStepGrads(
   H: number,
   w: CellWeights,
-  RT: Float64Array,
   g: CellWeights,
   x: Float64Array,
   xOff: number,
@@ -263,7 +263,7 @@ export function gruBackward(
     dA[off + H2 + i] = dan * r;
     dhPrev[i] = d * z;
   }
-  backIntoWeights(w, RT, g, x, xOff, dhPrev, 3 * H, H, dax, dA, off);
+  inputAndBiasGrads(w, g, x, xOff, 3 * H, dax, 0, dA, off);
 }
 
 /**
@@ -418,13 +418,12 @@ function lstmGates(
 }
 
 /**
- * Backward through one LSTM step: (dh, dc) for (h', c') in, (dhPrev, dcPrev) for (h, c) out; dL/d(ah)
- * left at dA[off..] as in gruBackward.
+ * Backward through one LSTM step, like gruStepGrads: (dh, dc) for (h', c') in, (dhPrev, dcPrev) for
+ * (h, c) out, dhPrev still without Rᵀ·dL/d(ah); dL/d(ah) left at da[off..].
  */
-export function lstmBackward(
+export function lstmStepGrads(
   H: number,
   w: CellWeights,
-  RT: Float64Array,
   g: CellWeights,
   x: Float64Array,
   xOff: number,
@@ -454,29 +453,21 @@ export function lstmBackward(
     dcPrev[k] = dct * f;
     dhPrev[k] = 0;
   }
-  backIntoWeights(w, RT, g, x, xOff, dhPrev, 4 * H, H, da, da, off);
+  inputAndBiasGrads(w, g, x, xOff, 4 * H, da, off, da, off);
 }
 
-/**
- * Shared tail of both backward steps: input-weight and bias gradients from dL/d(ax) (at daxOff in dax,
- * which is 0 for the GRU's scratch), the recurrent bias from dL/d(ah), and dhPrev += Rᵀ·dL/d(ah) as dot
- * products over rows of RT, four hidden units at a time so each dL/d(ah) value is loaded once per four.
- * Each dhPrev[k] sums the rows of R in ascending order, as a plain Rᵀ·d loop would.
- */
-function backIntoWeights(
+/** Input-weight and input-bias gradients from dL/d(ax) at dax[daxOff..], recurrent-bias gradient from dL/d(ah). */
+function inputAndBiasGrads(
   w: CellWeights,
-  RT: Float64Array,
   g: CellWeights,
   x: Float64Array,
   xOff: number,
-  dhPrev: Float64Array,
   rows: number,
-  H: number,
   dax: Float64Array,
+  daxOff: number,
   dA: Float64Array,
   off: number,
 ): void {
-  const daxOff = dax === dA ? off : 0;
   const gWb = g.Wb;
   if (w.W !== null && g.W !== null) {
     const gW = g.W;
@@ -493,29 +484,92 @@ function backIntoWeights(
   }
   const gRb = g.Rb;
   for (let j = 0; j < rows; j++) gRb[j] += dA[off + j];
+}
+
+/**
+ * dhPrev += Rᵀ·d for d = dA[off .. off + rows], as dot products over rows of RT (R transposed, [H, rows]),
+ * eight hidden units at a time so each d value is loaded once per eight. Each dhPrev[k] sums the rows of
+ * R in ascending order, as a plain Rᵀ·d loop would.
+ */
+export function recurrentBack(RT: Float64Array, rows: number, H: number, dA: Float64Array, off: number, dhPrev: Float64Array): void {
   let k = 0;
-  for (; k + 3 < H; k += 4) {
-    let s0 = dhPrev[k];
-    let s1 = dhPrev[k + 1];
-    let s2 = dhPrev[k + 2];
-    let s3 = dhPrev[k + 3];
+  for (; k + 7 < H; k += 8) {
+    let s0 = dhPrev[k], s1 = dhPrev[k + 1], s2 = dhPrev[k + 2], s3 = dhPrev[k + 3]; // prettier-ignore
+    let s4 = dhPrev[k + 4], s5 = dhPrev[k + 5], s6 = dhPrev[k + 6], s7 = dhPrev[k + 7]; // prettier-ignore
     const r0 = k * rows;
-    const r1 = r0 + rows;
-    const r2 = r1 + rows;
-    const r3 = r2 + rows;
     for (let j = 0; j < rows; j++) {
       const dj = dA[off + j];
-      s0 += RT[r0 + j] * dj;
-      s1 += RT[r1 + j] * dj;
-      s2 += RT[r2 + j] * dj;
-      s3 += RT[r3 + j] * dj;
+      const rj = r0 + j;
+      s0 += RT[rj] * dj;
+      s1 += RT[rj + rows] * dj;
+      s2 += RT[rj + 2 * rows] * dj;
+      s3 += RT[rj + 3 * rows] * dj;
+      s4 += RT[rj + 4 * rows] * dj;
+      s5 += RT[rj + 5 * rows] * dj;
+      s6 += RT[rj + 6 * rows] * dj;
+      s7 += RT[rj + 7 * rows] * dj;
     }
     dhPrev[k] = s0;
     dhPrev[k + 1] = s1;
     dhPrev[k + 2] = s2;
     dhPrev[k + 3] = s3;
+    dhPrev[k + 4] = s4;
+    dhPrev[k + 5] = s5;
+    dhPrev[k + 6] = s6;
+    dhPrev[k + 7] = s7;
   }
-  for (; k < H; k++) {
+  recurrentBackFrom(RT, rows, H, k, dA, off, dhPrev);
+}
+
+/**
+ * recurrentBack for two independent windows (a and b) at once: four hidden units × two windows per
+ * block, so each element of RT is loaded once for both. Each window's sums are exactly recurrentBack's.
+ */
+export function recurrentBack2(
+  RT: Float64Array,
+  rows: number,
+  H: number,
+  dAa: Float64Array,
+  offA: number,
+  dhPrevA: Float64Array,
+  dAb: Float64Array,
+  offB: number,
+  dhPrevB: Float64Array,
+): void {
+  let k = 0;
+  for (; k + 3 < H; k += 4) {
+    let a0 = dhPrevA[k], a1 = dhPrevA[k + 1], a2 = dhPrevA[k + 2], a3 = dhPrevA[k + 3]; // prettier-ignore
+    let b0 = dhPrevB[k], b1 = dhPrevB[k + 1], b2 = dhPrevB[k + 2], b3 = dhPrevB[k + 3]; // prettier-ignore
+    const r0 = k * rows;
+    for (let j = 0; j < rows; j++) {
+      const da = dAa[offA + j];
+      const db = dAb[offB + j];
+      const rj = r0 + j;
+      const t0 = RT[rj], t1 = RT[rj + rows], t2 = RT[rj + 2 * rows], t3 = RT[rj + 3 * rows]; // prettier-ignore
+      a0 += t0 * da;
+      a1 += t1 * da;
+      a2 += t2 * da;
+      a3 += t3 * da;
+      b0 += t0 * db;
+      b1 += t1 * db;
+      b2 += t2 * db;
+      b3 += t3 * db;
+    }
+    dhPrevA[k] = a0;
+    dhPrevA[k + 1] = a1;
+    dhPrevA[k + 2] = a2;
+    dhPrevA[k + 3] = a3;
+    dhPrevB[k] = b0;
+    dhPrevB[k + 1] = b1;
+    dhPrevB[k + 2] = b2;
+    dhPrevB[k + 3] = b3;
+  }
+  recurrentBackFrom(RT, rows, H, k, dAa, offA, dhPrevA);
+  recurrentBackFrom(RT, rows, H, k, dAb, offB, dhPrevB);
+}
+
+function recurrentBackFrom(RT: Float64Array, rows: number, H: number, from: number, dA: Float64Array, off: number, dhPrev: Float64Array): void {
+  for (let k = from; k < H; k++) {
     let sk = dhPrev[k];
     const rk = k * rows;
     for (let j = 0; j < rows; j++) sk += RT[rk + j] * dA[off + j];

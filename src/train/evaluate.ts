@@ -7,10 +7,12 @@ import type { Normalisation, Seq2SeqParams } from '../model/spec.js';
 import {
   createWorkspace,
   decode,
+  decodePair,
   encode,
   encodeContinued,
   fromSeq2SeqParams,
   layerViews,
+  pairOf,
   type Seq2SeqParams64,
   type Workspace,
 } from './seq2seq.js';
@@ -64,18 +66,13 @@ export function evaluateCarried(
   let reconSum = 0;
   let predSum = 0;
   let withNext = 0;
-  for (let k = 0; k < starts.length; k++) {
+  const score = (k: number, w: Workspace): void => {
     const off = starts[k] * C;
-    // Consecutive windows overlap by T - hop steps of the same stream from the same carried state, so
-    // the encoder only runs the new steps (encodeContinued); the decoder runs in full.
-    if (k === 0) encode(p, views, ws, series, off, T, null, null);
-    else encodeContinued(p, views, ws, series, off, T, advance);
-    decode(p, views, ws, T);
     let windowSum = 0;
     for (let ch = 0; ch < C; ch++) {
       let s = 0;
       for (let t = 0; t < T; t++) {
-        const d = ws.recon[t * C + ch] - series[off + t * C + ch];
+        const d = w.recon[t * C + ch] - series[off + t * C + ch];
         s += d * d;
       }
       channelErrors[k * C + ch] = s / T;
@@ -86,8 +83,28 @@ export function evaluateCarried(
     const next = starts[k] + T;
     if (next < to) {
       withNext++;
-      for (let ch = 0; ch < C; ch++) predSum += (ws.pred[ch] - series[next * C + ch]) ** 2;
+      for (let ch = 0; ch < C; ch++) predSum += (w.pred[ch] - series[next * C + ch]) ** 2;
     }
+  };
+  // Consecutive windows overlap by T - hop steps of the same stream from the same carried state, so the
+  // encoder only runs the new steps (encodeContinued) in `ws`. The decoders depend only on each window's
+  // final encoder state, so they run two windows at a time, the earlier one's state copied to `wsB`.
+  const wsB = pairOf(ws);
+  const H = p.hidden;
+  for (let k = 0; k < starts.length; k += 2) {
+    if (k === 0) encode(p, views, ws, series, starts[k] * C, T, null, null);
+    else encodeContinued(p, views, ws, series, starts[k] * C, T, advance);
+    if (k + 1 === starts.length) {
+      decode(p, views, ws, T);
+      score(k, ws);
+      break;
+    }
+    wsB.encH.set(ws.encH.subarray(T * H, (T + 1) * H), T * H);
+    wsB.encC.set(ws.encC.subarray(T * H, (T + 1) * H), T * H);
+    encodeContinued(p, views, ws, series, starts[k + 1] * C, T, advance);
+    decodePair(p, views, wsB, ws, T, T);
+    score(k, wsB);
+    score(k + 1, ws);
   }
   const reconLoss = starts.length === 0 ? 0 : reconSum / (C * T * starts.length);
   const predLoss = withNext === 0 ? 0 : predSum / (C * withNext);

@@ -180,14 +180,13 @@ export function createWorkspace(dims: Seq2SeqDims, T: number): Workspace {
 }
 
 /**
- * A second workspace for running two windows in lockstep (encodePair, decodePair). It shares the
- * backward-pass buffers (dA, the transposed weights, scratch) with `ws`, because the two windows are
- * back-propagated one after the other and the transposes are per batch.
+ * A second workspace for running two windows in lockstep (encodePair, decodePair, and the backward
+ * pass). It shares the transposed weights with `ws`, since they are the batch's.
  */
 export function pairOf(ws: Workspace): Workspace {
   let pair = pairs.get(ws);
   if (pair === undefined) {
-    pair = { ...createWorkspace(ws.dims, ws.T), dA: ws.dA, encRT: ws.encRT, decRT: ws.decRT, scratch: ws.scratch };
+    pair = { ...createWorkspace(ws.dims, ws.T), encRT: ws.encRT, decRT: ws.decRT };
     pairs.set(ws, pair);
   }
   return pair;
