@@ -26,6 +26,10 @@ import { Windower } from './pipeline/window.js';
 import { InferenceEngine, type SensorInferenceSnapshot } from './pipeline/infer.js';
 import { ScoringRegistry, scoreWindows, type ScoreOutput } from './pipeline/score.js';
 import { CommandHandler, commandFilter } from './pipeline/commands.js';
+import { ScoreHistory } from './pipeline/history.js';
+import { HttpServer } from './adapters/http.js';
+import type { DaemonView } from './http/view.js';
+import { VERSION } from './version.js';
 import { ModelRegistry, compileScopes, type LoadedModel } from './learn/registry.js';
 import { Learner } from './learn/learner.js';
 import { trainInWorker } from './train/in-worker.js';
@@ -92,6 +96,10 @@ export class Daemon {
   private readonly backlogHigh: number;
   private readonly backlogLow: number;
   private pausesLogged = 0;
+  /** Recent scores per sensor, for the dashboard's plots (memory only). */
+  private readonly history = new ScoreHistory();
+  private http: HttpServer | null = null;
+  private startedAt = 0;
   private assignmentVersion = 0;
   private store: SqliteStore | null = null;
   private publisher: OutboxPublisher | null = null;
@@ -123,6 +131,11 @@ export class Daemon {
     this.backlogLow = 2 * opts.config.model.maxBatch;
   }
 
+  /** The dashboard's URL, when it is serving. */
+  get httpUrl(): string | null {
+    return this.http?.url ?? null;
+  }
+
   /** The embedded broker's URL, when there is one (its port may have been chosen by the OS). */
   get brokerUrl(): string | null {
     return this.broker ? this.broker.url : null;
@@ -137,6 +150,7 @@ export class Daemon {
     if (this.started) return;
     this.started = true;
     const t0 = this.now();
+    this.startedAt = this.now();
     this.starting = this.startAll();
     try {
       await this.starting;
@@ -144,7 +158,7 @@ export class Daemon {
       await this.stop();
       throw err;
     }
-    this.log.info({ ms: this.now() - t0, model: this.registry?.fallbackModel?.id ?? null, mqtt: this.mqttUrl() }, 'ready');
+    this.log.info({ ms: this.now() - t0, model: this.registry?.fallbackModel?.id ?? null, mqtt: this.mqttUrl(), http: this.httpUrl }, 'ready');
   }
 
   private mqttUrl(): string {
@@ -304,10 +318,63 @@ export class Daemon {
     });
     this.publisher.start();
 
+    if (config.http.enabled) await this.startHttp();
+
     this.housekeeping = setInterval(() => this.houseKeep(), HOUSEKEEPING_MS);
     this.housekeeping.unref();
     this.checkpointTimer = setInterval(() => this.checkpoint(), config.store.checkpointIntervalMs);
     this.checkpointTimer.unref();
+  }
+
+  /** A dashboard that cannot start (port taken) is logged; the detector goes on without it. */
+  private async startHttp(): Promise<void> {
+    const { config, logger } = this.opts;
+    const http = new HttpServer({
+      host: config.http.host,
+      port: config.http.port,
+      token: config.http.token,
+      logger: logger.child({ module: 'http' }),
+      view: this.view(),
+    });
+    try {
+      await http.start();
+      this.http = http;
+    } catch (err) {
+      this.log.error({ err, host: config.http.host, port: config.http.port }, 'dashboard/API not started; detecting without it');
+    }
+  }
+
+  /** What the HTTP API may read of the running daemon. */
+  private view(): DaemonView {
+    const store = (): SqliteStore => {
+      if (!this.store) throw new Error('the database is closed');
+      return this.store;
+    };
+    return {
+      status: () => {
+        const url = new URL(this.mqttUrl());
+        url.username = '';
+        url.password = '';
+        return {
+          version: VERSION,
+          startedAt: this.startedAt,
+          counters: { ...this.counters },
+          model: this.registry?.fallbackModel?.id ?? null,
+          mqtt: { url: url.toString(), connected: this.mqtt?.connected ?? false },
+        };
+      },
+      sensors: () =>
+        [...this.sensorStatus.keys()].sort().map((sensor) => ({
+          sensor,
+          status: this.statusOf(sensor),
+          model: this.registry?.modelFor(sensor)?.id ?? null,
+          lastTs: this.history.latestTs(sensor),
+        })),
+      history: (sensor, since) => this.history.series(sensor, since),
+      anomalies: (q) => store().listAnomalies(q),
+      anomaly: (id) => store().getAnomaly(id),
+      markAnomaly: (id, mark, note) => store().markAnomaly(id, mark, note),
+    };
   }
 
   private buildIngest(): void {
@@ -357,6 +424,7 @@ export class Daemon {
   /** Store, then alert: the event is committed (by the store's group commit) before the outbox publishes it. */
   private onScored(out: ScoreOutput): void {
     this.counters.windows++;
+    this.history.record(out.scored, this.scoring?.lifecycleFor(out.scored.result.window.sensor).status === 'anomalous');
     const store = this.store;
     if (!store) return;
     const sensor = out.scored.result.window.sensor;
@@ -608,6 +676,7 @@ export class Daemon {
     // so nothing it opens afterwards escapes the stop. It may wait for a broker that never answers: bounded.
     if (this.starting) await raceTimeout(this.starting, Math.min(left(), 2000));
     if (this.housekeeping) clearInterval(this.housekeeping);
+    await step('http', () => this.http?.stop());
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
     this.feed?.unsubscribe();
     this.input?.complete();

@@ -22,6 +22,7 @@ Options:
       --speed N         simulated seconds per real second (default 40)
       --duration SEC    stop by itself after SEC real seconds (default: run until Ctrl-C)
       --port N          embedded broker port (default 1883; 0 = any free port)
+      --http-port N     dashboard port (default 8080; 0 = any free port)
       --data-dir DIR    where the demo database goes (default ./data/demo, emptied at start)
       --verbose         show the daemon's own log lines (JSON) on stderr
   -h, --help            this help
@@ -30,7 +31,16 @@ Options:
 const VIRTUAL_INTERVAL_MS = 1000;
 
 export async function demoCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  let values: { config?: string; speed?: string; duration?: string; port?: string; 'data-dir'?: string; verbose?: boolean; help?: boolean };
+  let values: {
+    config?: string;
+    speed?: string;
+    duration?: string;
+    port?: string;
+    'http-port'?: string;
+    'data-dir'?: string;
+    verbose?: boolean;
+    help?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -39,6 +49,7 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
         speed: { type: 'string' },
         duration: { type: 'string' },
         port: { type: 'string' },
+        'http-port': { type: 'string' },
         'data-dir': { type: 'string' },
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -56,10 +67,14 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
   const speed = Number(values.speed ?? 40);
   const duration = values.duration === undefined ? null : Number(values.duration);
   const port = values.port === undefined ? null : Number(values.port);
+  const httpPort = values['http-port'] === undefined ? null : Number(values['http-port']);
   const problems: string[] = [];
   if (!(speed > 0 && speed <= 10_000)) problems.push(`--speed: expected a number in (0, 10000], got ${values.speed}`);
   if (duration !== null && !(duration > 0)) problems.push(`--duration: expected a positive number of seconds, got ${values.duration}`);
   if (port !== null && !(Number.isInteger(port) && port >= 0 && port <= 65535)) problems.push(`--port: expected 0..65535, got ${values.port}`);
+  if (httpPort !== null && !(Number.isInteger(httpPort) && httpPort >= 0 && httpPort <= 65535)) {
+    problems.push(`--http-port: expected 0..65535, got ${values['http-port']}`);
+  }
   if (problems.length > 0) {
     for (const p of problems) ctx.stderr(`anomalyd demo: ${p}\n`);
     return 2;
@@ -73,6 +88,7 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
       broker: { enabled: true, ...(port !== null ? { port } : {}) },
       mqtt: { url: null, clientId: 'anomalyd-demo', clean: true },
       log: { level: values.verbose ? 'info' : 'warn' },
+      ...(httpPort !== null ? { http: { port: httpPort } } : {}),
     },
   });
   if (!loaded.ok) {
@@ -94,6 +110,7 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
     const url = daemon.brokerUrl!;
     say(`anomalyd demo: embedded broker at ${url}; model ${config.model.name ?? config.model.cell}; data in ${dataDir}`);
     say(`watch it yourself:  mosquitto_sub -h 127.0.0.1 -p ${new URL(url).port} -t '${t.prefix}/#' -v`);
+    if (daemon.httpUrl) say(`dashboard:          ${daemon.httpUrl}`);
     publisher = await mqtt.connectAsync(url, {
       clientId: `anomalyd-demo-sim-${process.pid}`,
       ...(config.broker.username !== null ? { username: config.broker.username, password: config.broker.password ?? '' } : {}),

@@ -73,6 +73,13 @@ async function exercise(daemon: DaemonProcess, url: string): Promise<void> {
   const reply = JSON.parse(received.find((r) => r.topic === 'anomalyd/cmd/result')!.payload) as { ok: boolean; anomaly_id: string };
   expect(reply).toMatchObject({ ok: true, anomaly_id: first.anomaly_id });
 
+  // The local API sees the same history: the sensor, its scored windows, and the stored anomaly with its mark.
+  const http = daemon.logged('ready')[0]!.http as string;
+  const sensors = (await (await fetch(`${http}/api/sensors`)).json()) as { sensors: { sensor: string }[] };
+  expect(sensors.sensors.map((x) => x.sensor)).toContain('pump1');
+  const stored = (await (await fetch(`${http}/api/anomalies/${first.anomaly_id}`)).json()) as { id: string; mark: string | null };
+  expect(stored).toMatchObject({ id: first.anomaly_id, mark: 'ack' });
+
   expect(received.some((r) => r.topic === 'anomalyd/status' && r.payload === 'online')).toBe(true);
   expect(received.some((r) => r.topic === 'anomalyd/state/pump1' && (JSON.parse(r.payload) as { status: string }).status === 'anomalous')).toBe(true);
   await client.endAsync();
