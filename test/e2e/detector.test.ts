@@ -74,7 +74,7 @@ async function exercise(daemon: DaemonProcess, url: string): Promise<void> {
   expect(reply).toMatchObject({ ok: true, anomaly_id: first.anomaly_id });
 
   // The local API sees the same history: the sensor, its scored windows, and the stored anomaly with its mark.
-  const http = daemon.logged('ready')[0]!.http as string;
+  const http = daemon.logged('ready')[0].http as string;
   const sensors = (await (await fetch(`${http}/api/sensors`)).json()) as { sensors: { sensor: string }[] };
   expect(sensors.sensors.map((x) => x.sensor)).toContain('pump1');
   const stored = (await (await fetch(`${http}/api/anomalies/${first.anomaly_id}`)).json()) as { id: string; mark: string | null };
