@@ -4,6 +4,12 @@
  * Every array is preallocated by the caller and addressed by offset, so a step allocates nothing.
  * Pre-activations are kept in two halves, `ax` = W·x + Wb and `ah` = R·h + Rb, because the GRU's
  * candidate gate (linear_before_reset = 1) multiplies only the recurrent half by r.
+ *
+ * Written for speed on one core (issue 3): V8 emits scalar code, so what costs is loads per multiply-add.
+ * Hence fused gate rows, two windows in lockstep (`…2` kernels: each weight loaded once for both), Rᵀ
+ * kept per batch for dot products in the backward step, and dL/dR formed once per window
+ * (accumulateOuterProducts). Forward results are bit-identical to the plain formulation; only the
+ * gradient sums are reassociated.
  */
 import type { CellKind } from '../model/spec.js';
 
