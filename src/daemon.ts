@@ -28,6 +28,7 @@ import { ScoringRegistry, scoreWindows, type ScoreOutput } from './pipeline/scor
 import { CommandHandler, commandFilter } from './pipeline/commands.js';
 import { ScoreHistory } from './pipeline/history.js';
 import { HttpServer } from './adapters/http.js';
+import { InferenceWorkerHost } from './adapters/inference-worker.js';
 import type { DaemonView } from './http/view.js';
 import { VERSION } from './version.js';
 import { ModelRegistry, compileScopes, type LoadedModel } from './learn/registry.js';
@@ -99,6 +100,7 @@ export class Daemon {
   /** Recent scores per sensor, for the dashboard's plots (memory only). */
   private readonly history = new ScoreHistory();
   private http: HttpServer | null = null;
+  private inferenceHost: InferenceWorkerHost | null = null;
   private startedAt = 0;
   private assignmentVersion = 0;
   private store: SqliteStore | null = null;
@@ -177,6 +179,14 @@ export class Daemon {
       daemonId: hostname(),
     });
 
+    // Models live in one inference worker (or on the main thread with model.worker: false).
+    let loadModel: (sidecarPath: string) => Promise<LoadedModel> = (path) => OnnxModel.load(path);
+    if (config.model.worker) {
+      const host = new InferenceWorkerHost(logger.child({ module: 'inference' }));
+      host.start();
+      this.inferenceHost = host;
+      loadModel = (path) => host.load(path);
+    }
     // The shared model scores every sensor without one of its own (unless learning without a fallback).
     let fallback: LoadedModel | null = null;
     if (!config.learning.enabled || config.learning.fallback) {
@@ -184,7 +194,7 @@ export class Daemon {
       if (!existsSync(sidecarPath)) {
         throw new Error(`model not found: ${sidecarPath} (set model.dir / model.name, or train one with 'anomalyd train')`);
       }
-      fallback = await OnnxModel.load(sidecarPath);
+      fallback = await loadModel(sidecarPath);
       if (fallback.sidecar.window !== config.window.length) {
         this.log.warn({ model: fallback.id, modelWindow: fallback.sidecar.window, window: config.window.length }, 'window.length differs from the window the model was trained on');
       }
@@ -210,7 +220,7 @@ export class Daemon {
         scopeOf,
         train: (series, opts, onProgress) => trainInWorker(series, opts, onProgress, { signal: this.trainingAbort.signal }),
         writeModel,
-        loadModel: (path) => OnnxModel.load(path),
+        loadModel,
         modelsDir: join(dataDir, 'models'),
         logger: logger.child({ module: 'learn' }),
         now: this.now,
@@ -705,6 +715,7 @@ export class Daemon {
       if (this.learner) await raceTimeout(this.learner.stop(), Math.min(left(), 1000));
     });
     await step('models', () => this.registry?.releaseAll());
+    await step('inference worker', () => this.inferenceHost?.stop());
     await step('store', () => this.store?.close());
     this.log.info({ clean, counters: this.counters }, 'stopped');
     return clean;

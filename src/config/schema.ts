@@ -165,6 +165,10 @@ export const schema = section('anomalyd configuration', {
       doc: 'Extra wait (ms) to gather a batch at low load. 0 = a batch starts at the end of the event-loop turn and takes every window ready by then; under load, windows that arrive during a model call form the next batch (up to model.maxBatch).',
     }),
     maxBatch: int({ default: 256, min: 1, max: 65536, doc: 'Most windows in one session.run.' }),
+    worker: bool({
+      default: true,
+      doc: 'Run onnxruntime in a worker thread (one for all models), so inference and MQTT/parsing overlap on two cores. false = on the main thread.',
+    }),
     normWarmup: int({
       default: 512,
       min: 1,

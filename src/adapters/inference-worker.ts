@@ -1,0 +1,100 @@
+/**
+ * onnxruntime in a worker thread. `session.run` executes synchronously on the calling thread, so on the
+ * main thread it stops MQTT reading and parsing while it runs; in one worker (shared by every model) the
+ * two overlap on a second core, and the adaptive batch grows with whatever arrived meanwhile.
+ * One owner: the daemon starts the host, loads models through it, and stops it last.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { ModelBatchInput, ModelBatchOutput } from '../contract/ports.js';
+import type { ModelSidecar } from '../model/spec.js';
+import type { LoadedModel } from '../learn/registry.js';
+
+/** Messages to the worker. */
+export type HostRequest =
+  | { readonly type: 'load'; readonly seq: number; readonly sidecarPath: string }
+  | { readonly type: 'run'; readonly seq: number; readonly key: number; readonly batch: ModelBatchInput }
+  | { readonly type: 'release'; readonly seq: number; readonly key: number };
+
+/** Messages from the worker. */
+export type HostReply =
+  | { readonly type: 'loaded'; readonly seq: number; readonly key: number; readonly id: string; readonly sidecar: ModelSidecar }
+  | { readonly type: 'result'; readonly seq: number; readonly out: ModelBatchOutput }
+  | { readonly type: 'released'; readonly seq: number }
+  | { readonly type: 'error'; readonly seq: number; readonly message: string };
+
+interface Pending {
+  readonly resolve: (reply: HostReply) => void;
+  readonly reject: (err: Error) => void;
+}
+
+export class InferenceWorkerHost {
+  private worker: Worker | null = null;
+  private seq = 0;
+  private readonly pending = new Map<number, Pending>();
+  private stopping = false;
+
+  constructor(
+    private readonly logger: Logger,
+    /** The compiled worker entry; defaults to inference-worker-entry.js beside this module (dist/adapters). */
+    private readonly workerUrl: URL = new URL('./inference-worker-entry.js', import.meta.url),
+  ) {}
+
+  start(): void {
+    if (this.worker) return;
+    const worker = new Worker(this.workerUrl);
+    worker.on('message', (reply: HostReply) => {
+      const p = this.pending.get(reply.seq);
+      if (!p) return;
+      this.pending.delete(reply.seq);
+      if (reply.type === 'error') p.reject(new Error(reply.message));
+      else p.resolve(reply);
+    });
+    worker.on('error', (err) => this.logger.error({ err }, 'inference worker failed'));
+    worker.on('exit', (code) => {
+      if (this.worker === worker) this.worker = null;
+      for (const p of this.pending.values()) p.reject(new Error(`inference worker exited (code ${code})`));
+      this.pending.clear();
+      if (!this.stopping) this.logger.error({ code }, 'inference worker exited; models loaded in it are gone');
+    });
+    this.worker = worker;
+  }
+
+  async load(sidecarPath: string): Promise<LoadedModel> {
+    const reply = await this.request({ type: 'load', seq: 0, sidecarPath });
+    if (reply.type !== 'loaded') throw new Error(`inference worker: unexpected reply ${reply.type} to load`);
+    const { key, id, sidecar } = reply;
+    return {
+      id,
+      sidecar,
+      runBatch: async (batch: ModelBatchInput): Promise<ModelBatchOutput> => {
+        const r = await this.request({ type: 'run', seq: 0, key, batch });
+        if (r.type !== 'result') throw new Error(`inference worker: unexpected reply ${r.type} to run`);
+        return r.out;
+      },
+      release: async (): Promise<void> => {
+        if (!this.worker) return;
+        await this.request({ type: 'release', seq: 0, key });
+      },
+    };
+  }
+
+  /** Ends the worker (and every session in it). Idempotent; never throws. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const worker = this.worker;
+    this.worker = null;
+    if (worker) await worker.terminate().catch(() => undefined);
+  }
+
+  private request(msg: HostRequest): Promise<HostReply> {
+    const worker = this.worker;
+    if (!worker) return Promise.reject(new Error('inference worker not running'));
+    const seq = ++this.seq;
+    return new Promise<HostReply>((resolve, reject) => {
+      this.pending.set(seq, { resolve, reject });
+      // Typed arrays are copied (structured clone): the engine reuses its input buffers for the next batch.
+      worker.postMessage({ ...msg, seq });
+    });
+  }
+}
