@@ -23,6 +23,15 @@ export type HostReply =
   | { readonly type: 'released'; readonly seq: number }
   | { readonly type: 'error'; readonly seq: number; readonly message: string };
 
+/**
+ * The entry beside this module. When the TypeScript source itself runs (vitest), a worker cannot load a
+ * .ts file, so the compiled entry in dist/ is used instead (the test command builds first).
+ */
+function defaultEntry(): URL {
+  const here = import.meta.url;
+  return here.endsWith('.ts') ? new URL('../../dist/adapters/inference-worker-entry.js', here) : new URL('./inference-worker-entry.js', here);
+}
+
 interface Pending {
   readonly resolve: (reply: HostReply) => void;
   readonly reject: (err: Error) => void;
@@ -37,7 +46,7 @@ export class InferenceWorkerHost {
   constructor(
     private readonly logger: Logger,
     /** The compiled worker entry; defaults to inference-worker-entry.js beside this module (dist/adapters). */
-    private readonly workerUrl: URL = new URL('./inference-worker-entry.js', import.meta.url),
+    private readonly workerUrl: URL = defaultEntry(),
   ) {}
 
   start(): void {

@@ -2,7 +2,7 @@
  * `npm run bench`: the performance suite. Prints the markdown tables, writes every figure with the
  * machine and versions to a JSON file, and with --markdown refreshes BENCHMARKS.md's generated block.
  *
- *   node dist/bench/index.js [--quick] [--only throughput,latency,backpressure,memory,startup,stages]
+ *   node dist/bench/index.js [--quick] [--only throughput,latency,backpressure,memory,startup,stages,training]
  *                            [--cells gru,lstm] [--json PATH] [--markdown BENCHMARKS.md]
  */
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -16,8 +16,10 @@ import { benchModels } from './models.js';
 import { benchMemory, benchStartup, type MemoryResult, type StartupResult } from './process-bench.js';
 import { evaluateGoals, renderMarkdown, spliceMarkdown, type BenchResults } from './report.js';
 import { benchStages, type StageCost } from './stages.js';
+import { benchTraining } from './train-bench.js';
+import { benchTrainDay, type TrainDayResult } from './train-day.js';
 
-const SECTIONS = ['throughput', 'latency', 'backpressure', 'memory', 'startup', 'stages'] as const;
+const SECTIONS = ['throughput', 'latency', 'backpressure', 'memory', 'startup', 'stages', 'training'] as const;
 type Section = (typeof SECTIONS)[number];
 
 export interface SuiteOptions {
@@ -85,6 +87,8 @@ export async function runSuite(o: SuiteOptions): Promise<BenchResults> {
   let startup: StartupResult | null = null;
   const stages: Record<string, StageCost[]> = {};
   const errors: string[] = [];
+  let training: Record<string, number>[] = [];
+  let trainDay: TrainDayResult[] = [];
   /** One failed run is recorded and the suite goes on: a partial table beats none. */
   const attempt = async (what: string, fn: () => Promise<void>): Promise<void> => {
     o.log(what);
@@ -142,6 +146,17 @@ export async function runSuite(o: SuiteOptions): Promise<BenchResults> {
         });
       }
     }
+    if (o.only.has('training')) {
+      await attempt('training: window 64, hidden 32, 1 and 8 channels', async () => {
+        training = await benchTraining();
+      });
+      // A full day per cell takes a minute or more; the quick run skips it.
+      if (!o.quick) {
+        await attempt(`training: a day of 1 Hz readings (${o.cells.join(', ')})`, async () => {
+          trainDay = await benchTrainDay(o.cells);
+        });
+      }
+    }
   } finally {
     await broker.stop();
   }
@@ -152,7 +167,7 @@ export async function runSuite(o: SuiteOptions): Promise<BenchResults> {
     machine,
     models: models.source,
     settings: { window: o.window, hop: o.hop, hidden: o.hidden, quick: o.quick },
-    throughput, latency, backpressure, memory, startup, stages, errors,
+    throughput, latency, backpressure, memory, startup, stages, training, trainDay, errors,
   };
   return { ...partial, goals: evaluateGoals(partial) };
 }

@@ -1,4 +1,5 @@
 /** The benchmark's results as one JSON document and as the markdown tables kept in BENCHMARKS.md. */
+import type { TrainDayResult } from './train-day.js';
 import type { MachineInfo } from './machine.js';
 import type { BackpressureResult, LatencyResult, ThroughputResult } from './e2e.js';
 import type { MemoryResult, StartupResult } from './process-bench.js';
@@ -17,6 +18,9 @@ export interface BenchResults {
   readonly memory: MemoryResult | null;
   readonly startup: StartupResult | null;
   readonly stages: Readonly<Record<string, readonly StageCost[]>>;
+  /** Training throughput (window 64, hidden 32, 1 and 8 channels) and a day of 1 Hz readings with default options. */
+  readonly training?: readonly Readonly<Record<string, number>>[];
+  readonly trainDay?: readonly TrainDayResult[];
   /** Runs that failed (the suite carries on without them). */
   readonly errors: readonly string[];
   readonly goals: readonly GoalResult[];
@@ -142,6 +146,24 @@ export function renderMarkdown(r: BenchResults): string {
     if (r.memory) rows.push([`resident memory, ${r.memory.sensors} sensors x ${r.memory.readingsPerSensor} readings`, `${fmt(r.memory.rssMb, 1)} MB now, ${fmt(r.memory.peakMb, 1)} MB peak, ${fmt(r.memory.idleRssMb, 1)} MB before traffic`]);
     if (r.startup) rows.push([`start-up, spawn -> ready (median of ${r.startup.runs})`, `${fmt(r.startup.spawnToReadyMs)} ms (runs: ${r.startup.all.map((x) => fmt(x)).join(', ')}); daemon start() ${fmt(r.startup.startMs)} ms`]);
     out.push(table(['What', 'Measured'], rows));
+  }
+  if (r.training && r.training.length > 0) {
+    out.push('', '### Training (on-device trainer, one core, in the bench process)', '');
+    out.push(
+      table(
+        ['Cell', 'Channels', 'Window', 'Hidden', 'Training windows/s', 'Epoch (s)', 'Forward-only windows/s'],
+        r.training.map((t) => [t.cellLstm ? 'lstm' : 'gru', fmt(t.channels), fmt(t.window), fmt(t.hidden), fmt(t.trainWindowsPerSec), fmt(t.epochMs / 1000, 2), fmt(t.forwardWindowsPerSec)]),
+      ),
+    );
+  }
+  if (r.trainDay && r.trainDay.length > 0) {
+    out.push('', '### A day of 1 Hz readings (86,400 rows, one channel, default options; goal: under 60 s on one core)', '');
+    out.push(
+      table(
+        ['Cell', 'Wall (s)', 'CPU (s)', 'Epochs', 's/epoch', 'Best epoch', 'Val loss', 'Goal met'],
+        r.trainDay.map((d) => [d.cell, fmt(d.seconds, 1), fmt(d.cpuSeconds, 1), fmt(d.epochs), fmt(d.secondsPerEpoch, 2), fmt(d.bestEpoch), d.finalValLoss.toPrecision(3), d.seconds < 60 ? 'yes' : '**NO**']),
+      ),
+    );
   }
   if (r.errors.length > 0) {
     out.push('', '### Runs that failed', '');
