@@ -56,6 +56,9 @@ export interface SensorInferenceSnapshot {
   readonly normInitialised: boolean;
   readonly normCount: number;
   readonly windows: number;
+  /** The previous window's next-reading prediction and where it lands in the next window (prediction error). */
+  readonly prevPred?: number[] | null;
+  readonly prevNextIndex?: number;
 }
 
 interface ModelBuffers {
@@ -187,6 +190,8 @@ export class InferenceEngine {
       normInitialised: s.normInitialised,
       normCount: s.normCount,
       windows: s.windows,
+      prevPred: s.prevPred ? Array.from(s.prevPred) : null,
+      prevNextIndex: s.prevNextIndex,
     };
   }
 
@@ -199,8 +204,8 @@ export class InferenceEngine {
       variance: Float64Array.from(snap.variance),
       normInitialised: snap.normInitialised,
       normCount: snap.normCount,
-      prevPred: null,
-      prevNextIndex: -1,
+      prevPred: snap.prevPred ? Float32Array.from(snap.prevPred) : null,
+      prevNextIndex: snap.prevNextIndex ?? -1,
       windows: snap.windows,
     });
   }

@@ -133,11 +133,8 @@ describe('Replayer', () => {
     for (const k of [5, 90, 250, 380, 400, 520]) expect((await interrupted(cell, k)).map(essence)).toEqual(whole);
   });
 
-  // Known gap, kept as a tripwire: SensorInferenceSnapshot (src/pipeline/infer.ts) does not carry the
-  // previous window's next-step prediction (prevPred, prevNextIndex), so with the prediction error in the
-  // score the first window after a restart scores differently. When the snapshot carries them, this test
-  // fails: turn it into a plain it().
-  it.fails('scores a restarted stream the same with the prediction error in the score (score.mode both)', async () => {
+  // The engine snapshot carries the previous window's next-reading prediction, so this holds with it too.
+  it('scores a restarted stream the same with the prediction error in the score (score.mode both)', async () => {
     const both: Config = { ...CONFIG, score: { ...CONFIG.score, mode: 'both' } };
     const whole = (await replayAll(replayer('gru', 32, 0, both), rows)).map(essence);
     for (const k of [250, 400]) expect((await interrupted('gru', k, both)).map(essence)).toEqual(whole);
