@@ -37,7 +37,11 @@ export interface HistorySeries {
   readonly lastWindow: LastWindow | null;
 }
 
-export const DEFAULT_HISTORY_CAPACITY = 720;
+/**
+ * 240 windows: at hop 16 and 1 Hz, a bit over an hour of scores, ≈ 8 kB per sensor (a thousand sensors on a
+ * Pi should not spend tens of MB on the dashboard's plots).
+ */
+export const DEFAULT_HISTORY_CAPACITY = 240;
 export const DEFAULT_HISTORY_MAX_SENSORS = 1000;
 
 class SensorRing {
