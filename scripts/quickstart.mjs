@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The README's first command: `npm run demo` from a fresh clone, with nothing else installed.
 // Installs dependencies if they are missing, builds if the build is missing or stale, then runs anomalyd.
+// With --prepare it stops after the build (npm test's pretest).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, statSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -32,6 +33,9 @@ if (!existsSync(main) || statSync(main).mtimeMs < newest(join(root, 'src'))) {
   console.error('anomalyd: building ...');
   run(npm, ['run', '--silent', 'build']);
 }
+// `--prepare`: install and build only (npm test's pretest, so `npm test` works from a fresh clone too).
+if (process.argv[2] === '--prepare') process.exit(0);
+
 // Run anomalyd as a child and wait for it: Ctrl-C reaches it directly (same process group), a SIGTERM sent
 // to this launcher is passed on, and the launcher exits with the child's code once it has stopped cleanly.
 const child = spawn(process.execPath, [main, ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
