@@ -1,6 +1,8 @@
 /**
- * The composition root: builds the adapters and the pipeline from a frozen Config, and starts and stops
- * them in order. It never calls process.exit; main.ts owns the process.
+ * The composition root: builds the adapters (through `DaemonAdapters` factories, real ones by default)
+ * and the detector from a frozen Config, starts them in order and stops them in reverse. It never calls
+ * process.exit; main.ts owns the process. What each part does lives in its own module:
+ * src/daemon/checkpoints.ts, sensor-status.ts, housekeeping.ts, http-view.ts, adapters.ts.
  */
 import { mkdirSync, existsSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -11,35 +13,39 @@ import { Subject, Subscription, filter, type Observable } from 'rxjs';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { resolveMqttConnection } from './config/derived.js';
-import type { ParseResult, RawMessage, SensorStatus, Window } from './contract/types.js';
-import { topics as buildTopics, type Topics, type SensorStatePayload } from './contract/alerts.js';
-import { EmbeddedBroker } from './adapters/broker.js';
-import { MqttAdapter } from './adapters/mqtt.js';
-import { OnnxModel } from './adapters/onnx-runner.js';
-import { DB_FILE, SqliteStore } from './adapters/sqlite-store.js';
-import { OutboxPublisher } from './adapters/outbox-publisher.js';
+import type { ParseResult, RawMessage, Window } from './contract/types.js';
+import { topics as buildTopics, type Topics } from './contract/alerts.js';
+import type { EmbeddedBroker } from './adapters/broker.js';
+import type { MqttAdapter } from './adapters/mqtt.js';
+import { DB_FILE, type SqliteStore } from './adapters/sqlite-store.js';
+import type { OutboxPublisher } from './adapters/outbox-publisher.js';
+import type { HttpServer } from './adapters/http.js';
+import type { InferenceWorkerHost } from './adapters/inference-worker.js';
 import { compileSensorPattern } from './pipeline/topic.js';
 import { MessageParser } from './pipeline/parse.js';
 import { ingest } from './pipeline/ingest.js';
 import { RejectionCounter } from './pipeline/rejections.js';
 import { Windower } from './pipeline/window.js';
-import { InferenceEngine, type SensorInferenceSnapshot } from './pipeline/infer.js';
+import { InferenceEngine } from './pipeline/infer.js';
 import { ScoringRegistry, scoreWindows, type ScoreOutput } from './pipeline/score.js';
 import { CommandHandler, commandFilter } from './pipeline/commands.js';
 import { ScoreHistory } from './pipeline/history.js';
-import { HttpServer } from './adapters/http.js';
-import { InferenceWorkerHost } from './adapters/inference-worker.js';
-import type { DaemonView } from './http/view.js';
-import { VERSION } from './version.js';
 import { ModelRegistry, compileScopes, type LoadedModel } from './learn/registry.js';
 import { Learner } from './learn/learner.js';
-import { trainInWorker } from './train/in-worker.js';
 import { writeModel } from './model/onnx-export.js';
+import { realAdapters, type DaemonAdapters } from './daemon/adapters.js';
+import { Checkpoints, stagesCheckpointSubject } from './daemon/checkpoints.js';
+import { SensorStatusBoard } from './daemon/sensor-status.js';
+import { Housekeeping } from './daemon/housekeeping.js';
+import { daemonView } from './daemon/http-view.js';
 
 export interface DaemonOptions {
   readonly config: Config;
   readonly logger: Logger;
+  /** Wall clock, epoch ms (default Date.now). */
   readonly now?: () => number;
+  /** Adapter factories to use instead of the real ones (tests start the daemon in-process with these). */
+  readonly adapters?: Partial<DaemonAdapters>;
 }
 
 export interface DaemonCounters {
@@ -75,12 +81,12 @@ export function modelSidecarPath(config: Config): string {
   return join(resolveModelDir(config.model.dir), `${name}.json`);
 }
 
-/** One sensor's state across a restart: parser, window buffer, hidden state and normalisation, score state. */
-interface SensorCheckpoint {
-  readonly parser?: unknown;
-  readonly window?: unknown;
-  readonly inference: SensorInferenceSnapshot | null;
-  readonly scoring: unknown;
+/** The detector's stages, built together from the config. */
+interface Stages {
+  readonly parser: MessageParser;
+  readonly windower: Windower;
+  readonly engine: InferenceEngine;
+  readonly scoring: ScoringRegistry;
 }
 
 export class Daemon {
@@ -88,39 +94,31 @@ export class Daemon {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly topics: Topics;
-  private broker: EmbeddedBroker | null = null;
-  private mqtt: MqttAdapter | null = null;
-  private registry: ModelRegistry | null = null;
-  private learner: Learner | null = null;
+  private readonly adapters: DaemonAdapters;
+  private readonly rejections = new RejectionCounter();
+  /** Recent scores per sensor, for the dashboard's plots (memory only). */
+  private readonly history = new ScoreHistory();
   private readonly trainingAbort = new AbortController();
   /** Windows waiting for the model above which MQTT reads pause, and below which they resume. */
   private readonly backlogHigh: number;
   private readonly backlogLow: number;
-  private pausesLogged = 0;
-  /** Recent scores per sensor, for the dashboard's plots (memory only). */
-  private readonly history = new ScoreHistory();
+  private startedAt = 0;
+  private store: SqliteStore | null = null;
+  private broker: EmbeddedBroker | null = null;
+  private mqtt: MqttAdapter | null = null;
+  private publisher: OutboxPublisher | null = null;
   private http: HttpServer | null = null;
   private inferenceHost: InferenceWorkerHost | null = null;
-  private startedAt = 0;
-  private assignmentVersion = 0;
-  private store: SqliteStore | null = null;
-  private publisher: OutboxPublisher | null = null;
-  private engine: InferenceEngine | null = null;
-  private parser: MessageParser | null = null;
-  private windower: Windower | null = null;
-  private scoring: ScoringRegistry | null = null;
-  private readonly rejections = new RejectionCounter();
-  private readonly flushedRejections = new Map<string, number>();
+  private registry: ModelRegistry | null = null;
+  private learner: Learner | null = null;
+  private stages: Stages | null = null;
+  private board: SensorStatusBoard | null = null;
+  private checkpoints: Checkpoints | null = null;
+  private housekeeping: Housekeeping | null = null;
   private input: Subject<RawMessage> | null = null;
   private feed: Subscription | null = null;
   private pipeline: Subscription | null = null;
   private pipelineDone: Promise<void> = Promise.resolve();
-  private readonly sensorStatus = new Map<string, SensorStatus>();
-  private readonly sensorStatusKey = new Map<string, string>();
-  /** Wall-clock arrival of each sensor's latest accepted reading, for the stale status. */
-  private readonly lastArrival = new Map<string, number>();
-  private housekeeping: NodeJS.Timeout | null = null;
-  private checkpointTimer: NodeJS.Timeout | null = null;
   private started = false;
   private starting: Promise<void> | null = null;
   private stopping: Promise<boolean> | null = null;
@@ -129,6 +127,7 @@ export class Daemon {
     this.log = opts.logger.child({ module: 'daemon' });
     this.now = opts.now ?? Date.now;
     this.topics = buildTopics(opts.config.mqtt.topicPrefix);
+    this.adapters = { ...realAdapters, ...opts.adapters };
     this.backlogHigh = 8 * opts.config.model.maxBatch;
     this.backlogLow = 2 * opts.config.model.maxBatch;
   }
@@ -167,27 +166,99 @@ export class Daemon {
     return resolveMqttConnection(this.opts.config, hostname(), this.broker?.port).url;
   }
 
+  /** Start order: store, models, learner, detector (+ checkpoints), broker, MQTT + pipeline, outbox, HTTP, timers. */
   private async startAll(): Promise<void> {
     const { config, logger } = this.opts;
     const dataDir = resolve(config.dataDir);
     mkdirSync(dataDir, { recursive: true });
-    this.store = SqliteStore.open(join(dataDir, DB_FILE), {
+    const store = this.adapters.openStore(join(dataDir, DB_FILE), {
       commitIntervalMs: config.store.commitIntervalMs,
       outboxMax: config.alerts.outboxMax,
       logger: logger.child({ module: 'store' }),
       now: this.now,
       daemonId: hostname(),
     });
+    this.store = store;
 
-    // Models live in one inference worker (or on the main thread with model.worker: false).
-    let loadModel: (sidecarPath: string) => Promise<LoadedModel> = (path) => OnnxModel.load(path);
-    if (config.model.worker) {
-      const host = new InferenceWorkerHost(logger.child({ module: 'inference' }));
-      host.start();
-      this.inferenceHost = host;
-      loadModel = (path) => host.load(path);
+    const loadModel = this.startModels();
+    const registry = await this.startRegistry(loadModel);
+    const learner = await this.startLearner(store, registry, loadModel, join(dataDir, 'models'));
+    const stages = this.buildStages(registry);
+    this.stages = stages;
+    this.board = new SensorStatusBoard(
+      {
+        modelOf: (sensor) => registry.modelFor(sensor)?.id ?? null,
+        learning: (sensor) => stages.scoring.learning(sensor),
+        openAnomaly: (sensor) => stages.scoring.lifecycleFor(sensor).anomalyId,
+        learningProgress: (sensor) => (learner.isLearning(sensor) ? learner.progress(sensor) : null),
+      },
+      {
+        staleAfterMs: config.alerts.staleAfterMs,
+        now: this.now,
+        logger: this.log,
+        publish: (sensor, payload) => {
+          this.mqtt?.publish(this.topics.state(sensor), JSON.stringify(payload), { qos: 1, retain: true }).catch((err: unknown) => {
+            this.log.warn({ err, sensor }, 'could not publish sensor state');
+          });
+        },
+      },
+    );
+    this.checkpoints = new Checkpoints(
+      store,
+      stagesCheckpointSubject(stages, (sensor) => registry.modelFor(sensor)?.id ?? null, () => this.board?.sensors() ?? []),
+      { intervalMs: config.store.checkpointIntervalMs, maxAgeMs: config.store.checkpointMaxAgeMs, now: this.now, logger: this.log },
+    );
+    this.checkpoints.restore();
+    this.resolveOrphanedEpisodes();
+
+    if (config.broker.enabled && config.mqtt.url === null) {
+      this.broker = this.adapters.createBroker({
+        host: config.broker.host,
+        port: config.broker.port,
+        username: config.broker.username,
+        password: config.broker.password,
+        logger: logger.child({ module: 'broker' }),
+      });
+      await this.broker.start();
     }
-    // The shared model scores every sensor without one of its own (unless learning without a fallback).
+    const mqtt = this.startMqtt(store);
+    await mqtt.start();
+
+    this.publisher = this.adapters.createOutbox(store, (topic, payload) => mqtt.publishOnce(topic, payload), {
+      logger: logger.child({ module: 'outbox' }),
+      retryMinMs: 250,
+      retryMaxMs: 10_000,
+    });
+    this.publisher.start();
+
+    if (config.http.enabled) await this.startHttp();
+
+    this.housekeeping = new Housekeeping(
+      [
+        { name: 'backpressure log', run: () => this.logPauses() },
+        { name: 'stale status', run: () => this.board?.refreshAll() },
+        { name: 'learning', run: () => this.learnerTick() },
+        { name: 'rejections', run: () => this.flushRejections() },
+      ],
+      HOUSEKEEPING_MS,
+      this.log,
+    );
+    this.housekeeping.start();
+    this.checkpoints.start();
+  }
+
+  /** The model loader: through the one inference worker, or on the main thread with model.worker: false. */
+  private startModels(): (sidecarPath: string) => Promise<LoadedModel> {
+    if (!this.opts.config.model.worker) return (path) => this.adapters.loadModel(path);
+    const host = this.adapters.createInferenceHost(this.opts.logger.child({ module: 'inference' }));
+    host.start();
+    this.inferenceHost = host;
+    return (path) => host.load(path);
+  }
+
+  /** The shared model scores every sensor without one of its own (unless learning without a fallback). */
+  private async startRegistry(loadModel: (sidecarPath: string) => Promise<LoadedModel>): Promise<ModelRegistry> {
+    const { config, logger } = this.opts;
     let fallback: LoadedModel | null = null;
     if (!config.learning.enabled || config.learning.fallback) {
       const sidecarPath = modelSidecarPath(config);
@@ -199,10 +270,13 @@ export class Daemon {
         this.log.warn({ model: fallback.id, modelWindow: fallback.sidecar.window, window: config.window.length }, 'window.length differs from the window the model was trained on');
       }
     }
-    const scopeOf = compileScopes(config.learning.groups);
-    const registry = new ModelRegistry(fallback, scopeOf, logger.child({ module: 'models' }));
-    this.registry = registry;
-    this.learner = new Learner(
+    this.registry = new ModelRegistry(fallback, compileScopes(config.learning.groups), logger.child({ module: 'models' }));
+    return this.registry;
+  }
+
+  private async startLearner(store: SqliteStore, registry: ModelRegistry, loadModel: (sidecarPath: string) => Promise<LoadedModel>, modelsDir: string): Promise<Learner> {
+    const { config, logger } = this.opts;
+    const learner = new Learner(
       {
         enabled: config.learning.enabled,
         minReadings: config.learning.minReadings,
@@ -215,70 +289,84 @@ export class Daemon {
         hop: config.window.hop,
       },
       {
-        store: this.store,
+        store,
         registry,
-        scopeOf,
-        train: (series, opts, onProgress) => trainInWorker(series, opts, onProgress, { signal: this.trainingAbort.signal }),
+        scopeOf: compileScopes(config.learning.groups),
+        train: (series, opts, onProgress) => this.adapters.train(series, opts, onProgress, { signal: this.trainingAbort.signal }),
         writeModel,
         loadModel,
-        modelsDir: join(dataDir, 'models'),
+        modelsDir,
         logger: logger.child({ module: 'learn' }),
         now: this.now,
         onInstalled: (sensors) => {
-          for (const sensor of sensors) this.refreshStatus(sensor, this.now());
+          for (const sensor of sensors) this.board?.refresh(sensor, this.now());
         },
       },
     );
-    await this.learner.restore();
-    this.assignmentVersion = this.store.assignmentVersion();
+    this.learner = learner;
+    await learner.restore();
+    this.assignmentVersion = store.assignmentVersion();
+    return learner;
+  }
 
+  private assignmentVersion = 0;
+
+  private buildStages(registry: ModelRegistry): Stages {
+    const { config } = this.opts;
+    const parser = new MessageParser({
+      sensorOf: compileSensorPattern(config.ingest.sensorPattern),
+      maxPayloadBytes: config.ingest.maxPayloadBytes,
+      maxFutureMs: config.ingest.maxFutureMs,
+      outOfOrderToleranceMs: config.ingest.outOfOrderToleranceMs,
+      maxReadingsPerMessage: config.ingest.maxReadingsPerMessage,
+      longBurst: config.ingest.longBurst,
+      window: config.window.length,
+    });
+    const windower = new Windower({
+      length: config.window.length,
+      hop: config.window.hop,
+      intervalMs: config.window.intervalMs,
+      maxFillSteps: config.window.maxFillSteps,
+      gapResetMs: config.window.gapResetMs,
+    });
+    let scoring: ScoringRegistry | null = null;
     // Windows of a sensor without any model never reach the engine, so this lookup always finds one.
-    this.engine = new InferenceEngine((sensor) => registry.modelFor(sensor)!, {
+    const engine = new InferenceEngine((sensor) => registry.modelFor(sensor)!, {
       batchTickMs: config.model.batchTickMs,
       maxBatch: config.model.maxBatch,
       normHorizon: config.model.normHorizon,
       normWarmup: config.model.normWarmup,
-      holdNormalisation: (sensor) => this.scoring?.lifecycleFor(sensor).status === 'anomalous',
+      holdNormalisation: (sensor) => scoring?.lifecycleFor(sensor).status === 'anomalous',
       onProcessed: (n) => {
         this.counters.modelDone += n;
-        if (this.mqtt?.isPaused && (this.engine?.pending ?? 0) <= this.backlogLow) this.mqtt.resume();
+        if (this.mqtt?.isPaused && engine.pending <= this.backlogLow) this.mqtt.resume();
       },
       onError: (err, windows) => {
         this.counters.droppedWindows += windows.length;
         this.log.error({ err, windows: windows.length }, 'model call failed; windows dropped');
       },
     });
-    this.scoring = new ScoringRegistry({
+    scoring = new ScoringRegistry({
       score: { mode: config.score.mode, shortWindow: config.score.shortWindow, longWindow: config.score.longWindow, priorWeight: config.score.priorWeight },
       threshold: config.score.threshold,
       alerts: config.alerts,
       priorFor: (modelId) => {
-        const c = (registry.get(modelId) ?? fallback)?.sidecar.calibration;
+        const c = (registry.get(modelId) ?? registry.fallbackModel)?.sidecar.calibration;
         return c ? { logErrMean: c.logErrMean, logErrStd: c.logErrStd } : { logErrMean: 0, logErrStd: 1 };
       },
       newId: randomUUID,
       onRelearn: (sensor) => {
-        this.engine?.resetNormalisation(sensor);
+        engine.resetNormalisation(sensor);
         this.log.warn({ sensor }, 'episode outlasted alerts.maxEpisodeMs: taken as the new normal, re-learning');
       },
     });
-    this.buildIngest();
-    this.restoreCheckpoints();
-    this.resolveOrphanedEpisodes();
+    return { parser, windower, engine, scoring };
+  }
 
-    if (config.broker.enabled && config.mqtt.url === null) {
-      this.broker = new EmbeddedBroker({
-        host: config.broker.host,
-        port: config.broker.port,
-        username: config.broker.username,
-        password: config.broker.password,
-        logger: logger.child({ module: 'broker' }),
-      });
-      await this.broker.start();
-    }
-
+  private startMqtt(store: SqliteStore): MqttAdapter {
+    const { config, logger } = this.opts;
     const conn = resolveMqttConnection(config, hostname(), this.broker?.port);
-    const mqtt = new MqttAdapter({
+    const mqtt = this.adapters.createMqtt({
       url: conn.url,
       username: conn.username,
       password: conn.password,
@@ -295,10 +383,9 @@ export class Daemon {
       now: this.now,
     });
     this.mqtt = mqtt;
-
     this.input = new Subject<RawMessage>();
     this.pipelineDone = this.startPipeline(this.input);
-    const commands = new CommandHandler(this.store, (topic, payload) => mqtt.publish(topic, payload, { qos: 1 }), {
+    const commands = new CommandHandler(store, (topic, payload) => mqtt.publish(topic, payload, { qos: 1 }), {
       prefix: config.mqtt.topicPrefix,
       logger: logger.child({ module: 'commands' }),
       now: this.now,
@@ -313,38 +400,43 @@ export class Daemon {
       this.counters.received++;
       this.input?.next(m);
       // Backpressure: with too many windows waiting for the model, stop reading; the broker holds the rest.
-      if (!mqtt.isPaused && (this.engine?.pending ?? 0) > this.backlogHigh) {
+      const pending = this.stages?.engine.pending ?? 0;
+      if (!mqtt.isPaused && pending > this.backlogHigh) {
         // Logged by housekeeping, at most once per interval: under sustained overload this flips often.
         mqtt.pause();
         this.counters.pauses++;
       }
     });
-    await mqtt.start();
-
-    this.publisher = new OutboxPublisher(this.store, (topic, payload) => mqtt.publishOnce(topic, payload), {
-      logger: logger.child({ module: 'outbox' }),
-      retryMinMs: 250,
-      retryMaxMs: 10_000,
-    });
-    this.publisher.start();
-
-    if (config.http.enabled) await this.startHttp();
-
-    this.housekeeping = setInterval(() => this.houseKeep(), HOUSEKEEPING_MS);
-    this.housekeeping.unref();
-    this.checkpointTimer = setInterval(() => this.checkpoint(), config.store.checkpointIntervalMs);
-    this.checkpointTimer.unref();
+    return mqtt;
   }
 
   /** A dashboard that cannot start (port taken) is logged; the detector goes on without it. */
   private async startHttp(): Promise<void> {
     const { config, logger } = this.opts;
-    const http = new HttpServer({
+    const registry = this.registry;
+    const http = this.adapters.createHttp({
       host: config.http.host,
       port: config.http.port,
       token: config.http.token,
       logger: logger.child({ module: 'http' }),
-      view: this.view(),
+      view: daemonView({
+        startedAt: this.startedAt,
+        counters: () => this.counters as unknown as Record<string, number>,
+        defaultModel: () => registry?.fallbackModel?.id ?? null,
+        modelOf: (sensor) => registry?.modelFor(sensor)?.id ?? null,
+        mqtt: () => {
+          const url = new URL(this.mqttUrl());
+          url.username = '';
+          url.password = '';
+          return { url: url.toString(), connected: this.mqtt?.connected ?? false };
+        },
+        board: this.board!,
+        history: this.history,
+        store: () => {
+          if (!this.store) throw new Error('the database is closed');
+          return this.store;
+        },
+      }),
     });
     try {
       await http.start();
@@ -354,64 +446,8 @@ export class Daemon {
     }
   }
 
-  /** What the HTTP API may read of the running daemon. */
-  private view(): DaemonView {
-    const store = (): SqliteStore => {
-      if (!this.store) throw new Error('the database is closed');
-      return this.store;
-    };
-    return {
-      status: () => {
-        const url = new URL(this.mqttUrl());
-        url.username = '';
-        url.password = '';
-        return {
-          version: VERSION,
-          startedAt: this.startedAt,
-          counters: { ...this.counters },
-          model: this.registry?.fallbackModel?.id ?? null,
-          mqtt: { url: url.toString(), connected: this.mqtt?.connected ?? false },
-        };
-      },
-      sensors: () =>
-        [...this.sensorStatus.keys()].sort().map((sensor) => ({
-          sensor,
-          status: this.statusOf(sensor),
-          model: this.registry?.modelFor(sensor)?.id ?? null,
-          lastTs: this.history.latestTs(sensor),
-        })),
-      history: (sensor, since) => this.history.series(sensor, since),
-      anomalies: (q) => store().listAnomalies(q),
-      anomaly: (id) => store().getAnomaly(id),
-      markAnomaly: (id, mark, note) => store().markAnomaly(id, mark, note),
-    };
-  }
-
-  private buildIngest(): void {
-    const { config } = this.opts;
-    this.parser = new MessageParser({
-      sensorOf: compileSensorPattern(config.ingest.sensorPattern),
-      maxPayloadBytes: config.ingest.maxPayloadBytes,
-      maxFutureMs: config.ingest.maxFutureMs,
-      outOfOrderToleranceMs: config.ingest.outOfOrderToleranceMs,
-      maxReadingsPerMessage: config.ingest.maxReadingsPerMessage,
-      longBurst: config.ingest.longBurst,
-      window: config.window.length,
-    });
-    this.windower = new Windower({
-      length: config.window.length,
-      hop: config.window.hop,
-      intervalMs: config.window.intervalMs,
-      maxFillSteps: config.window.maxFillSteps,
-      gapResetMs: config.window.gapResetMs,
-    });
-  }
-
   private startPipeline(input: Observable<RawMessage>): Promise<void> {
-    const parser = this.parser!;
-    const windower = this.windower!;
-    const engine = this.engine!;
-    const scoring = this.scoring!;
+    const { parser, windower, engine, scoring } = this.stages!;
     return new Promise<void>((done) => {
       this.pipeline = input
         .pipe(
@@ -434,10 +470,10 @@ export class Daemon {
   /** Store, then alert: the event is committed (by the store's group commit) before the outbox publishes it. */
   private onScored(out: ScoreOutput): void {
     this.counters.windows++;
-    this.history.record(out.scored, this.scoring?.lifecycleFor(out.scored.result.window.sensor).status === 'anomalous');
+    const sensor = out.scored.result.window.sensor;
+    this.history.record(out.scored, this.stages?.scoring.lifecycleFor(sensor).status === 'anomalous');
     const store = this.store;
     if (!store) return;
-    const sensor = out.scored.result.window.sensor;
     for (const ev of out.events) {
       try {
         store.recordEvent(ev, this.topics.alerts(sensor));
@@ -446,7 +482,7 @@ export class Daemon {
         this.log.error({ err, sensor, anomalyId: ev.anomalyId, kind: ev.kind }, 'could not record anomaly event');
       }
     }
-    this.refreshStatus(sensor, out.scored.result.window.endTs);
+    this.board?.refresh(sensor, out.scored.result.window.endTs);
   }
 
   private onParsed(res: ParseResult): void {
@@ -462,7 +498,7 @@ export class Daemon {
     }
     this.counters.readings += res.readings.length;
     const first = res.readings[0];
-    if (first) this.lastArrival.set(first.sensor, this.now());
+    if (first) this.board?.arrived(first.sensor);
   }
 
   /**
@@ -470,122 +506,43 @@ export class Daemon {
    * yet. True when the window goes on to the model (its sensor has one).
    */
   private onWindow(w: Window): boolean {
-    const anomalous = this.scoring?.lifecycleFor(w.sensor).status === 'anomalous';
+    const anomalous = this.stages?.scoring.lifecycleFor(w.sensor).status === 'anomalous';
     this.learner?.observe(w, anomalous);
-    if (!this.sensorStatus.has(w.sensor)) this.refreshStatus(w.sensor, w.endTs);
+    if (this.board && !this.board.has(w.sensor)) this.board.refresh(w.sensor, w.endTs);
     if (this.registry?.modelFor(w.sensor) == null) return false;
     this.counters.intoModel++;
     return true;
   }
 
-  private statusOf(sensor: string): SensorStatus {
-    const scoring = this.scoring!;
-    const staleAfter = this.opts.config.alerts.staleAfterMs;
-    const arrived = this.lastArrival.get(sensor);
-    if (staleAfter > 0 && arrived !== undefined && this.now() - arrived > staleAfter) return 'stale';
-    const hasModel = this.registry?.modelFor(sensor) != null;
-    if (!hasModel || scoring.learning(sensor)) return 'learning';
-    return scoring.lifecycleFor(sensor).status === 'anomalous' ? 'anomalous' : 'ok';
+  private pausesLogged = 0;
+
+  private logPauses(): void {
+    if (this.counters.pauses === this.pausesLogged) return;
+    this.log.warn({ pauses: this.counters.pauses - this.pausesLogged, pending: this.stages?.engine.pending }, 'model backlog high: MQTT reads were paused (backpressure)');
+    this.pausesLogged = this.counters.pauses;
   }
 
-  /** Publishes the sensor's retained state when it changed. */
-  private refreshStatus(sensor: string, ts: number): void {
-    if (!this.scoring) return;
-    const status = this.statusOf(sensor);
-    const key = `${status}|${this.registry?.modelFor(sensor)?.id ?? ''}`;
-    if (this.sensorStatusKey.get(sensor) === key) return;
-    this.sensorStatusKey.set(sensor, key);
-    this.sensorStatus.set(sensor, status);
-    const lifecycle = this.scoring.lifecycleFor(sensor);
-    const model = this.registry?.modelFor(sensor)?.id;
-    const learningOwn = this.learner?.isLearning(sensor) ?? false;
-    const payload: SensorStatePayload = {
-      status,
-      since: new Date(ts).toISOString(),
-      ...(lifecycle.anomalyId !== null && status === 'anomalous' ? { anomaly_id: lifecycle.anomalyId } : {}),
-      ...(model !== undefined ? { model } : {}),
-      ...(learningOwn ? { learning_progress: Math.round((this.learner?.progress(sensor) ?? 0) * 100) / 100 } : {}),
-    };
-    this.log.info({ sensor, status, model }, 'sensor status');
-    this.mqtt?.publish(this.topics.state(sensor), JSON.stringify(payload), { qos: 1, retain: true }).catch((err: unknown) => {
-      this.log.warn({ err, sensor }, 'could not publish sensor state');
-    });
-  }
-
-  private houseKeep(): void {
-    if (this.counters.pauses !== this.pausesLogged) {
-      this.log.warn({ pauses: this.counters.pauses - this.pausesLogged, pending: this.engine?.pending }, 'model backlog high: MQTT reads were paused (backpressure)');
-      this.pausesLogged = this.counters.pauses;
-    }
-    if (this.opts.config.alerts.staleAfterMs > 0) {
-      for (const sensor of this.lastArrival.keys()) this.refreshStatus(sensor, this.now());
-    }
+  private learnerTick(): void {
     const learner = this.learner;
     const store = this.store;
-    if (learner && store) {
-      learner.flush();
-      learner.maybeTrain();
-      // A rollback made with `anomalyd models` lands in the store; pick it up.
-      try {
-        const version = store.assignmentVersion();
-        if (version !== this.assignmentVersion) {
-          this.assignmentVersion = version;
-          learner.restore().catch((err: unknown) => this.log.warn({ err }, 'could not apply model assignments'));
-        }
-      } catch (err) {
-        this.log.warn({ err }, 'could not read model assignments');
-      }
+    if (!learner || !store) return;
+    learner.flush();
+    learner.maybeTrain();
+    // A rollback made with `anomalyd models` lands in the store; pick it up.
+    const version = store.assignmentVersion();
+    if (version !== this.assignmentVersion) {
+      this.assignmentVersion = version;
+      learner.restore().catch((err: unknown) => this.log.warn({ err }, 'could not apply model assignments'));
     }
+  }
+
+  private flushRejections(): void {
     for (const line of this.rejections.drainLogLines(this.now())) {
       this.log.warn({ reason: line.reason, sensor: line.sensor, count: line.count, example: line.example }, 'readings rejected');
     }
-    try {
-      // The store adds counts up; hand it only what is new since the last flush.
-      const deltas = [];
-      for (const r of this.rejections.snapshot()) {
-        const key = `${r.reason}\u0000${r.sensor ?? ''}`;
-        const delta = r.count - (this.flushedRejections.get(key) ?? 0);
-        if (delta > 0) {
-          deltas.push({ ...r, count: delta });
-          this.flushedRejections.set(key, r.count);
-        }
-      }
-      if (deltas.length > 0) this.store?.addRejections(deltas);
-    } catch (err) {
-      this.log.warn({ err }, 'could not store rejection counters');
-    }
-  }
-
-  private restoreCheckpoints(): void {
-    const store = this.store!;
-    const engine = this.engine!;
-    const maxAge = this.opts.config.store.checkpointMaxAgeMs;
-    const now = this.now();
-    const calibrators: Record<string, unknown> = {};
-    const lifecycles: Record<string, unknown> = {};
-    let restored = 0;
-    let stale = 0;
-    for (const [sensor, { blob, updatedAt }] of store.loadSensorStates()) {
-      if (now - updatedAt > maxAge) {
-        stale++;
-        continue;
-      }
-      try {
-        const cp = JSON.parse(blob.toString('utf8')) as SensorCheckpoint;
-        const scoring = cp.scoring as { calibrator?: unknown; lifecycle?: unknown } | null;
-        // A checkpoint taken under another model (or other window options) re-warms that part instead.
-        if (cp.inference && cp.inference.modelId === this.registry?.modelFor(sensor)?.id) engine.restore(sensor, cp.inference);
-        if (cp.parser) this.restorePart('parser', sensor, () => this.parser!.restore(sensor, cp.parser));
-        if (cp.window) this.restorePart('window', sensor, () => this.windower!.restore(sensor, cp.window));
-        if (scoring?.calibrator) calibrators[sensor] = scoring.calibrator;
-        if (scoring?.lifecycle) lifecycles[sensor] = scoring.lifecycle;
-        restored++;
-      } catch (err) {
-        this.log.warn({ err, sensor }, 'unreadable checkpoint ignored');
-      }
-    }
-    const dropped = this.scoring!.restore({ calibrators, lifecycles });
-    if (restored + stale > 0) this.log.info({ restored, stale, dropped }, 'sensor checkpoints');
+    // The store adds counts up; hand it only what is new since the last flush.
+    const deltas = this.rejections.drainDeltas();
+    if (deltas.length > 0) this.store?.addRejections(deltas);
   }
 
   /**
@@ -596,7 +553,7 @@ export class Daemon {
    */
   private resolveOrphanedEpisodes(): void {
     const store = this.store!;
-    const scoring = this.scoring!;
+    const scoring = this.stages!.scoring;
     for (const a of store.listAnomalies({ status: 'open', limit: 1_000_000 })) {
       const lifecycle = scoring.lifecycleFor(a.sensor);
       if (lifecycle.status === 'anomalous' && lifecycle.anomalyId === a.id) continue;
@@ -626,38 +583,9 @@ export class Daemon {
     }
   }
 
-  private restorePart(part: string, sensor: string, fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      this.log.info({ sensor, part, reason: (err as Error).message }, 'checkpoint part not restored; it re-warms');
-    }
-  }
-
-  /** Saves each sensor's parser state, window buffer, hidden state, normalisation and score state. */
+  /** Saves every sensor's state now (also done periodically and at stop). */
   checkpoint(): void {
-    const store = this.store;
-    const engine = this.engine;
-    const scoring = this.scoring;
-    if (!store || !engine || !scoring) return;
-    try {
-      const snap = scoring.toJSON();
-      const now = this.now();
-      const rows = [];
-      const sensors = new Set<string>([...engine.sensors(), ...Object.keys(snap.lifecycles), ...this.lastArrival.keys()]);
-      for (const sensor of sensors) {
-        const cp: SensorCheckpoint = {
-          parser: this.parser?.snapshot(sensor) ?? null,
-          window: this.windower?.snapshot(sensor) ?? null,
-          inference: engine.snapshot(sensor),
-          scoring: { calibrator: snap.calibrators[sensor] ?? null, lifecycle: snap.lifecycles[sensor] ?? null },
-        };
-        rows.push({ sensor, blob: Buffer.from(JSON.stringify(cp)), updatedAt: now });
-      }
-      store.saveSensorStates(rows);
-    } catch (err) {
-      this.log.warn({ err }, 'checkpoint failed');
-    }
+    this.checkpoints?.save();
   }
 
   /**
@@ -685,9 +613,9 @@ export class Daemon {
     // A stop during start (SIGTERM while waiting for the broker) lets the start step in progress finish first,
     // so nothing it opens afterwards escapes the stop. It may wait for a broker that never answers: bounded.
     if (this.starting) await raceTimeout(this.starting, Math.min(left(), 2000));
-    if (this.housekeeping) clearInterval(this.housekeeping);
+    this.housekeeping?.stop();
     await step('http', () => this.http?.stop());
-    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    this.checkpoints?.stop();
     this.feed?.unsubscribe();
     this.input?.complete();
     await step('pipeline drain', async () => {
@@ -697,8 +625,11 @@ export class Daemon {
         this.pipeline?.unsubscribe();
       }
     });
-    await step('checkpoint', () => this.checkpoint());
-    this.houseKeep();
+    await step('checkpoint', () => this.checkpoints?.save());
+    await step('final flush', () => {
+      this.learner?.flush();
+      this.flushRejections();
+    });
     await step('store flush', () => this.store?.flush());
     if (this.publisher && this.mqtt?.connected) {
       const publisher = this.publisher;
@@ -738,4 +669,3 @@ async function raceTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
     clearTimeout(timer);
   }
 }
-

@@ -55,6 +55,8 @@ interface Entry {
   pending: number;
   example: string;
   loggedAt: number;
+  /** Part of `total` already handed out by drainDeltas(). */
+  flushed: number;
 }
 
 export class RejectionCounter {
@@ -111,6 +113,23 @@ export class RejectionCounter {
     return lines;
   }
 
+  /**
+   * The counts recorded since the previous call, one row per (reason, sensor) that has new ones: what a
+   * store that adds counts up must be given. Draining marks them handed out.
+   */
+  drainDeltas(): RejectionCount[] {
+    const rows: RejectionCount[] = [];
+    for (const bySensor of this.entries.values()) {
+      for (const e of bySensor.values()) {
+        const delta = e.total - e.flushed;
+        if (delta <= 0) continue;
+        rows.push({ reason: e.reason, sensor: e.sensor, count: delta, lastAt: e.lastAt });
+        e.flushed = e.total;
+      }
+    }
+    return rows;
+  }
+
   private entryFor(reason: RejectReason, sensor: string | null): Entry {
     let bySensor = this.entries.get(reason);
     if (bySensor === undefined) {
@@ -120,7 +139,7 @@ export class RejectionCounter {
     let entry = bySensor.get(sensor);
     if (entry === undefined) {
       if (this.keys >= this.maxKeys && sensor !== null) return this.entryFor(reason, null);
-      entry = { reason, sensor, total: 0, lastAt: -Infinity, pending: 0, example: '', loggedAt: -Infinity };
+      entry = { reason, sensor, total: 0, lastAt: -Infinity, pending: 0, example: '', loggedAt: -Infinity, flushed: 0 };
       bySensor.set(sensor, entry);
       this.keys++;
     }

@@ -1,0 +1,90 @@
+/**
+ * Each sensor's status (learning / ok / anomalous / stale) as operators see it: derived from the detector's
+ * state, published retained on <prefix>/state/<sensor> whenever it (or the sensor's model) changes, and
+ * listed for the HTTP API. `stale` is judged on the wall clock: no accepted reading for alerts.staleAfterMs.
+ */
+import type { Logger } from 'pino';
+import type { SensorStatus } from '../contract/types.js';
+import type { SensorStatePayload } from '../contract/alerts.js';
+
+/** What the board reads of the detector and the learner. */
+export interface StatusSource {
+  /** The sensor's model id, or null while it has none. */
+  modelOf(sensor: string): string | null;
+  /** True while the detector still learns the sensor's normal (no alerts yet). */
+  learning(sensor: string): boolean;
+  /** The open episode's id, or null. */
+  openAnomaly(sensor: string): string | null;
+  /** Progress (0..1) of learning the sensor's own model, or null when it is not learning one. */
+  learningProgress(sensor: string): number | null;
+}
+
+export interface SensorStatusOptions {
+  /** No accepted reading for this long (wall clock, ms) means stale; 0 = never. */
+  readonly staleAfterMs: number;
+  readonly now: () => number;
+  readonly logger: Logger;
+  /** Publishes the retained state payload of a sensor. Never throws; failures are the publisher's to log. */
+  readonly publish: (sensor: string, payload: SensorStatePayload) => void;
+}
+
+export class SensorStatusBoard {
+  private readonly status = new Map<string, SensorStatus>();
+  private readonly published = new Map<string, string>();
+  /** Wall-clock arrival of each sensor's latest accepted reading. */
+  private readonly lastArrival = new Map<string, number>();
+
+  constructor(
+    private readonly source: StatusSource,
+    private readonly opts: SensorStatusOptions,
+  ) {}
+
+  /** A reading of the sensor was accepted now. */
+  arrived(sensor: string): void {
+    this.lastArrival.set(sensor, this.opts.now());
+  }
+
+  /** Sensors that have been seen (a reading accepted or a status published). */
+  sensors(): string[] {
+    return [...new Set([...this.status.keys(), ...this.lastArrival.keys()])];
+  }
+
+  has(sensor: string): boolean {
+    return this.status.has(sensor);
+  }
+
+  statusOf(sensor: string): SensorStatus {
+    const staleAfter = this.opts.staleAfterMs;
+    const arrived = this.lastArrival.get(sensor);
+    if (staleAfter > 0 && arrived !== undefined && this.opts.now() - arrived > staleAfter) return 'stale';
+    if (this.source.modelOf(sensor) === null || this.source.learning(sensor)) return 'learning';
+    return this.source.openAnomaly(sensor) !== null ? 'anomalous' : 'ok';
+  }
+
+  /** Publishes the sensor's retained state when its status or model changed; `ts` is the `since` it reports (epoch ms). */
+  refresh(sensor: string, ts: number): void {
+    const status = this.statusOf(sensor);
+    const model = this.source.modelOf(sensor);
+    const key = `${status}|${model ?? ''}`;
+    if (this.published.get(sensor) === key) return;
+    this.published.set(sensor, key);
+    this.status.set(sensor, status);
+    const anomalyId = this.source.openAnomaly(sensor);
+    const progress = this.source.learningProgress(sensor);
+    const payload: SensorStatePayload = {
+      status,
+      since: new Date(ts).toISOString(),
+      ...(anomalyId !== null && status === 'anomalous' ? { anomaly_id: anomalyId } : {}),
+      ...(model !== null ? { model } : {}),
+      ...(progress !== null ? { learning_progress: Math.round(progress * 100) / 100 } : {}),
+    };
+    this.opts.logger.info({ sensor, status, model }, 'sensor status');
+    this.opts.publish(sensor, payload);
+  }
+
+  /** Re-judges every sensor against the wall clock (stale) at `now`. */
+  refreshAll(): void {
+    const now = this.opts.now();
+    for (const sensor of this.lastArrival.keys()) this.refresh(sensor, now);
+  }
+}
