@@ -104,6 +104,35 @@ export interface ScoredWindow {
   readonly above: boolean;
 }
 
+/**
+ * What the detector says about one reading of one stream: every accepted reading gets one, when it
+ * arrives (issue 10). Produced by the detector core that is replacing the per-window scorer; until it
+ * lands the daemon derives one per window (the window's last reading, no expectation).
+ */
+export interface ScoredReading {
+  /** Stream id (`Reading.sensor`). */
+  readonly stream: string;
+  /** Epoch ms of the reading. */
+  readonly ts: number;
+  readonly channels: readonly string[];
+  /** The reading, in sensor units, one per channel. */
+  readonly values: readonly number[];
+  /** What the model expected for this reading, in sensor units, one per channel; null while it cannot say. */
+  readonly expected: readonly number[] | null;
+  /** One normal standard deviation around `expected`, in sensor units, one per channel; null with `expected`. */
+  readonly spread: readonly number[] | null;
+  /** Calibrated anomaly score in [0, 1]: 0.5 ordinary, near 1 rare. */
+  readonly score: number;
+  /** The same score as surprise, -log10(1 - score): 0.3 ordinary, 3 = one in a thousand; never saturates. */
+  readonly surprise: number;
+  /** The score threshold in force (score.threshold). */
+  readonly threshold: number;
+  readonly status: 'learning' | 'ok' | 'anomalous';
+  /** The open episode's id while status is anomalous, else null. */
+  readonly anomalyId: string | null;
+  readonly modelId: string | null;
+}
+
 export type AnomalyEventKind = 'open' | 'update' | 'resolve';
 
 /** A change in an anomaly episode's life, produced by the hysteresis stage. */
