@@ -36,8 +36,25 @@ export const SETTINGS = {
   train: { hidden: 32, epochs: 20, seed: 1 },
 };
 
+const USAGE = `Usage: npm run evaluate -- [options]
+
+Replays every file of the labelled datasets (SKAB, MSL) through the detector with one configuration, a
+model learnt per file on its normal part only, and prints point-wise and event-wise precision, recall and
+F1, false alarms per day and the detection delay. The files are read by the same CSV reader as
+'anomalyd train' and 'anomalyd replay' (docs/CSV.md), in UTC: SKAB by its datetime column, MSL as
+index-only files (rows 1 s apart); the anomaly column holds the labels.
+
+  --dataset skab|msl|all    (default all)
+  --data DIR                the datasets (default ../shared/datasets)
+  --out FILE                per-file and per-dataset numbers as JSON (default bench-results/evaluation.json)
+  --set PATH=VALUE          change one setting for every file, e.g. --set config.window.hop=8 (repeatable)
+  --quiet                   no line per file
+  -h, --help                this help
+`;
+
 const { values } = parseArgs({
   options: {
+    help: { type: 'boolean', short: 'h', default: false },
     dataset: { type: 'string', default: 'all' },
     data: { type: 'string', default: '../shared/datasets' },
     out: { type: 'string', default: 'bench-results/evaluation.json' },
@@ -61,6 +78,11 @@ function applySet(target, assignment) {
   let node = target;
   for (const key of path.slice(0, -1)) node = node[key] ??= {};
   node[path[path.length - 1]] = value;
+}
+
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
 }
 
 const settings = structuredClone(SETTINGS);

@@ -18,6 +18,7 @@ import { Replayer, type ReplayOutput } from '../replay/replay.js';
 import { readReplayCsv, type ReplayInput } from '../replay/source.js';
 import { createReplayStages } from '../replay/stages.js';
 import type { CommandContext } from './context.js';
+import { CSV_INPUT_HELP, CSV_OPTIONS, csvFlags, type CsvFlags } from './csv-flags.js';
 
 export const REPLAY_USAGE = `Usage: anomalyd replay --input FILE.csv [options]
 
@@ -27,11 +28,10 @@ latest window of its sensor that row i (or an earlier row) completed. Settings c
 as for 'anomalyd run'; flags override them.
 
 Input:
-  --input FILE.csv          header row, one reading per row; ',' or ';' delimited
-  --timestamp-column NAME   time column (epoch ms or ISO 8601); default: timestamp, ts, time or datetime
-                            if present. 'none': no time column, row i is at i * --interval-ms
-  --interval-ms N           spacing of synthesised times (default 1000)
-  --columns a,b             value columns (default: value if present, else all but time and sensor)
+  --input FILE.csv          header row, one reading per row (docs/CSV.md); a missing value (empty, nan,
+                            null) reaches the parser as an absent channel, as from a sensor
+${CSV_INPUT_HELP}  --interval-ms N           without a time column (none, or an index-only file), each sensor's row n
+                            is at n * N ms (default 1000)
   --sensor-column NAME      several sensors in one file: this column names each row's sensor
 
 Model (one of):
@@ -55,9 +55,8 @@ A summary (rows, windows, training and replay time, rows/s) goes to stderr.
 const OPTIONS = {
   input: { type: 'string' },
   output: { type: 'string' },
-  'timestamp-column': { type: 'string' },
+  ...CSV_OPTIONS,
   'interval-ms': { type: 'string' },
-  columns: { type: 'string' },
   'sensor-column': { type: 'string' },
   model: { type: 'string' },
   cell: { type: 'string' },
@@ -76,9 +75,8 @@ class UsageError extends Error {}
 interface Plan {
   readonly input: string;
   readonly output: string | null;
-  readonly timestampColumn: string | null | undefined;
+  readonly csv: CsvFlags;
   readonly intervalMs: number | undefined;
-  readonly columns: string[] | undefined;
   readonly sensorColumn: string | undefined;
   readonly learn: { readonly rows: number } | { readonly fraction: number } | null;
   readonly train: { hidden?: number; epochs?: number; seed?: number };
@@ -111,13 +109,17 @@ function plan(argv: string[]): Plan | 'help' {
   const model: { name?: string; cell?: 'gru' | 'lstm' } = {};
   if (v.model !== undefined) model.name = v.model;
   if (v.cell === 'gru' || v.cell === 'lstm') model.cell = v.cell;
-  const columns = v.columns?.split(',').map((c) => c.trim()).filter((c) => c !== '');
+  let csv: CsvFlags;
+  try {
+    csv = csvFlags(v);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   return {
     input: v.input,
     output: v.output ?? null,
-    timestampColumn: v['timestamp-column'] === 'none' ? null : v['timestamp-column'],
+    csv,
     intervalMs: numberFlag(v['interval-ms'], 'interval-ms', 1, true),
-    columns,
     sensorColumn: v['sensor-column'],
     learn: learnFirst !== undefined ? { rows: learnFirst } : learnFraction !== undefined ? { fraction: learnFraction } : null,
     train: {
@@ -192,12 +194,15 @@ export async function replayCommand(argv: string[], ctx: CommandContext): Promis
 
 async function replayWith(p: Plan, config: Config, ctx: CommandContext): Promise<number> {
   const input = await readReplayCsv(p.input, {
-    ...(p.timestampColumn !== undefined ? { timestampColumn: p.timestampColumn } : {}),
-    ...(p.columns !== undefined ? { valueColumns: p.columns } : {}),
+    ...(p.csv.timeColumn !== undefined ? { timestampColumn: p.csv.timeColumn } : {}),
+    ...(p.csv.columns !== undefined ? { valueColumns: p.csv.columns } : {}),
     ...(p.sensorColumn !== undefined ? { sensorColumn: p.sensorColumn } : {}),
     ...(p.intervalMs !== undefined ? { intervalMs: p.intervalMs } : {}),
+    timeZone: p.csv.timeZone,
     sensor: basename(p.input),
   });
+  const synthesised = input.timestampColumn === null ? `; times synthesised, ${p.intervalMs ?? 1000} ms apart per sensor` : '';
+  ctx.stderr(`replay: read ${p.input}: ${input.table.describe()}${synthesised}\n`);
   const rows = input.rows.length;
   const learnRows = p.learn === null ? 0 : 'rows' in p.learn ? Math.min(p.learn.rows, rows) : Math.floor(p.learn.fraction * rows);
   const runners = new Map<string, ModelRunner>();

@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import type { CellKind } from '../model/spec.js';
 import { writeModel } from '../model/onnx-export.js';
 import { readCsvSeries } from '../train/csv.js';
+import { CSV_INPUT_HELP, csvFlags, CSV_OPTIONS, type CsvFlags } from './csv-flags.js';
 import { trainInWorker, type WorkerTrainOptions } from '../train/in-worker.js';
 import { createProgressReporter } from '../train/progress.js';
 import { TRAIN_DEFAULTS, resolveTrainOptions, sidecarOf, type TrainProgress, type TrainResult, type TrainSeries } from '../train/trainer.js';
@@ -21,12 +22,11 @@ sidecar (normalisation, calibration). The last --val-fraction of the rows (in ti
 early stopping and calibration. Training runs in a worker thread, on one core.
 
 Input (one of):
-  --input FILE.csv          header row, one reading per row; ',' or ';' delimited
+  --input FILE.csv          header row, one reading per row (docs/CSV.md); rows with a missing value
+                            (empty, nan, null) are left out
   --sensor NAME             the readings the daemon stored for this sensor (its learning history)
   --db PATH                 with --sensor: the daemon's database (default data/anomalyd.db)
-  --timestamp-column NAME   time column (epoch ms or ISO 8601); default: timestamp, ts or time if present
-  --columns a,b             value columns, in this order (default: all but the timestamp)
-
+${CSV_INPUT_HELP}
 Model and training:
   --cell gru|lstm           (default ${TRAIN_DEFAULTS.cell})
   --hidden N                hidden units (default ${TRAIN_DEFAULTS.hidden})
@@ -94,8 +94,7 @@ const OPTIONS = {
   input: { type: 'string' },
   sensor: { type: 'string' },
   db: { type: 'string' },
-  'timestamp-column': { type: 'string' },
-  columns: { type: 'string' },
+  ...CSV_OPTIONS,
   cell: { type: 'string' },
   hidden: { type: 'string' },
   window: { type: 'string' },
@@ -115,8 +114,7 @@ interface Plan {
   readonly input: string;
   readonly sensor: string | undefined;
   readonly db: string;
-  readonly timestampColumn: string | undefined;
-  readonly columns: string[] | undefined;
+  readonly csv: CsvFlags;
   readonly name: string;
   readonly outDir: string;
   readonly opts: WorkerTrainOptions;
@@ -167,13 +165,17 @@ function plan(argv: string[]): Plan | 'help' {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const columns = values.columns?.split(',').map((c) => c.trim()).filter((c) => c !== '');
+  let csv: CsvFlags;
+  try {
+    csv = csvFlags(values);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   return {
     input,
     sensor: values.sensor,
     db: values.db ?? DEFAULT_DB,
-    timestampColumn: values['timestamp-column'],
-    columns,
+    csv,
     name: values.name ?? defaultModelName(values.input ?? values.sensor ?? 'model'),
     outDir: values['out-dir'] ?? 'models',
     opts,
@@ -199,13 +201,18 @@ export async function trainCommand(argv: string[], io: Partial<TrainCommandIo> =
   }
   const reporter = createProgressReporter({ write: stderr, isTTY: stderrIsTTY, columns: stderrColumns });
   try {
-    const series =
-      p.sensor !== undefined
-        ? storedSeries(p.db, p.sensor)
-        : await readCsvSeries(p.input, {
-            ...(p.timestampColumn !== undefined ? { timestampColumn: p.timestampColumn } : {}),
-            ...(p.columns !== undefined ? { valueColumns: p.columns } : {}),
-          });
+    let series: TrainSeries;
+    if (p.sensor !== undefined) {
+      series = storedSeries(p.db, p.sensor);
+    } else {
+      const csv = await readCsvSeries(p.input, {
+        ...(p.csv.timeColumn !== undefined ? { timestampColumn: p.csv.timeColumn } : {}),
+        ...(p.csv.columns !== undefined ? { valueColumns: p.csv.columns } : {}),
+        timeZone: p.csv.timeZone,
+      });
+      stderr(`train: read ${p.input}: ${csv.table.describe()}${csv.skipped > 0 ? `; ${csv.skipped} rows with a missing value left out` : ''}\n`);
+      series = csv;
+    }
     const rows = series.values.length / series.channels.length;
     stderr(`train: ${rows} rows x ${series.channels.length} channels (${series.channels.join(', ')}) from ${p.input}\n`);
     const result = await train(series, p.opts, (progress) => reporter.update(progress));

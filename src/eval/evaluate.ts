@@ -12,17 +12,16 @@
  * Alarms are the rows where the replay reports an open anomaly episode. Counts are pooled per dataset.
  */
 import { readdirSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { DeepPartial } from '../config/dsl.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { splitFields } from '../train/csv.js';
 import type { TrainOptions } from '../train/trainer.js';
 import { learnModels, type LearnOptions } from '../replay/learn.js';
 import { Replayer, type ReplayRow } from '../replay/replay.js';
-import { parseReplayCsv, SYNTHETIC_ORIGIN_MS } from '../replay/source.js';
+import { readReplayCsv, SYNTHETIC_ORIGIN_MS, type ReplayInput } from '../replay/source.js';
 import { createReplayStages } from '../replay/stages.js';
 import {
   addEvents,
@@ -109,13 +108,12 @@ export function evalConfig(overrides: DeepPartial<Config>): Config {
   }
 }
 
-/** One column of a CSV as numbers (labels). */
-export function numericColumn(text: string, column: string, source: string): number[] {
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/).filter((l) => l.trim() !== '');
-  const delimiter = lines[0].split(';').length > lines[0].split(',').length ? ';' : ',';
-  const k = splitFields(lines[0], delimiter).indexOf(column);
-  if (k < 0) throw new Error(`${source}: no column '${column}'`);
-  return lines.slice(1).map((l) => Number(splitFields(l, delimiter)[k]));
+/** The labelled files are read in UTC: their times have no offset, and a DST change must not move rows. */
+const EVAL_TIME_ZONE = 'UTC';
+
+/** The label column of a replayed file, one number per row, read by the same CSV reader as the rows. */
+export function labelsOf(input: ReplayInput, column = 'anomaly'): number[] {
+  return Array.from(input.table.numbers(column));
 }
 
 /**
@@ -195,9 +193,8 @@ export function skabFiles(root: string): string[] {
 }
 
 export async function evaluateSkabFile(path: string, config: Config, settings: EvalSettings, trainer?: EvalTrainer): Promise<FileResult> {
-  const text = await readFile(path, 'utf8');
-  const input = parseReplayCsv(text, { timestampColumn: 'datetime', valueColumns: SKAB_CHANNELS, sensor: 'skab' }, path);
-  const labels = numericColumn(text, 'anomaly', path).slice(SKAB_LEARN_ROWS);
+  const input = await readReplayCsv(path, { timestampColumn: 'datetime', valueColumns: SKAB_CHANNELS, sensor: 'skab', timeZone: EVAL_TIME_ZONE });
+  const labels = labelsOf(input).slice(SKAB_LEARN_ROWS);
   const name = `${basename(join(path, '..'))}/${basename(path)}`;
   return evaluateStream('skab', name, input.rows, SKAB_LEARN_ROWS, labels, config, settings, trainer);
 }
@@ -221,14 +218,14 @@ export async function evaluateMslChannel(
 ): Promise<FileResult> {
   const trainPath = join(root, 'msl', `${channel}.train.csv`);
   const testPath = join(root, 'msl', `${channel}.test.csv`);
-  const [trainText, testText] = await Promise.all([readFile(trainPath, 'utf8'), readFile(testPath, 'utf8')]);
   const opts = { timestampColumn: null, valueColumns: ['value'], sensor: channel, intervalMs: 1000 } as const;
-  const train = parseReplayCsv(trainText, opts, trainPath).rows;
-  const test = parseReplayCsv(testText, opts, testPath).rows;
+  const [trainInput, testInput] = await Promise.all([readReplayCsv(trainPath, opts), readReplayCsv(testPath, opts)]);
+  const train = trainInput.rows;
+  const test = testInput.rows;
   const shift = train.length * 1000;
   const rows = [...train, ...test.map((r) => ({ ...r, ts: r.ts + shift }))];
   if (rows[0].ts !== SYNTHETIC_ORIGIN_MS) throw new Error('unexpected synthetic origin');
-  const labels = numericColumn(testText, 'anomaly', testPath);
+  const labels = labelsOf(testInput);
   return evaluateStream('msl', channel, rows, train.length, labels, config, settings, trainer);
 }
 

@@ -46,7 +46,8 @@ describe('anomalyd train', () => {
     const t = io();
     const outDir = join(dir, 'models');
     const code = await trainCommand(['--input', csv, '--cell', 'lstm', '--columns', 'hum,temp', '--out-dir', outDir, ...SMALL], t.io);
-    expect(t.err()).not.toMatch(/train: (?!\d+ rows)/);
+    expect(t.err()).toContain(`train: read ${csv}: 400 rows; time 'ts' (epoch ms); columns hum, temp\n`);
+    expect(t.err()).not.toMatch(/train: (?!\d+ rows|read)/);
     expect(code).toBe(0);
     const sidecarPath = join(outDir, 'boiler-room.json');
     expect(existsSync(join(outDir, 'boiler-room.onnx'))).toBe(true);
@@ -102,10 +103,27 @@ describe('anomalyd train', () => {
 
   it('exits 1 with the line number when the CSV is bad', async () => {
     const bad = join(dir, 'bad.csv');
-    await writeFile(bad, 'ts,v\n1,1\n2,oops\n');
+    await writeFile(bad, 'ts,v\n1700000000000,1\n1700000001000,oops\n');
     const t = io();
     expect(await trainCommand(['--input', bad, ...SMALL], t.io)).toBe(1);
     expect(t.err()).toMatch(/bad\.csv:3: column 'v'/);
+  });
+
+  it('leaves out rows with a missing value and says how many', async () => {
+    const gaps = join(dir, 'gaps.csv');
+    const lines = ['time;v;dead'];
+    for (let t = 0; t < 200; t++) lines.push(`${1_700_000_000 + t};${t % 50 === 7 ? 'nan' : (Math.sin(t / 5)).toFixed(3).replace('.', ',')};`);
+    await writeFile(gaps, `${lines.join('\n')}\n`);
+    const t = io();
+    expect(await trainCommand(['--input', gaps, '--out-dir', join(dir, 'gaps-model'), ...SMALL], t.io)).toBe(0);
+    expect(t.err()).toContain("200 rows; time 'time' (epoch seconds); columns v; left out (no data): dead; 4 missing values; 4 rows with a missing value left out");
+    expect(loadSidecar(join(dir, 'gaps-model', 'gaps.json')).training.rows).toBe(196);
+  });
+
+  it('refuses an unknown --timezone with exit 2', async () => {
+    const t = io();
+    expect(await trainCommand(['--input', csv, '--timezone', 'Middle/Earth', ...SMALL], t.io)).toBe(2);
+    expect(t.err()).toMatch(/--timezone: unknown time zone 'Middle\/Earth'/);
   });
 
   it('exits 1 when the series is too short for the window', async () => {

@@ -83,17 +83,39 @@ describe('anomalyd replay', () => {
     const help = context();
     expect(await replayCommand(['--help'], help.ctx)).toBe(0);
     expect(help.out()).toMatch(/--learn-first N/);
-    for (const argv of [[], ['--input', csv, '--learn-first', '0'], ['--input', csv, '--learn-first', '5', '--learn-fraction', '0.5'], ['--input', csv, '--bogus'], ['--input', csv, '--cell', 'rnn']]) {
+    for (const argv of [[], ['--input', csv, '--timezone', 'Mars/Olympus'], ['--input', csv, '--learn-first', '0'], ['--input', csv, '--learn-first', '5', '--learn-fraction', '0.5'], ['--input', csv, '--bogus'], ['--input', csv, '--cell', 'rnn']]) {
       const c = context();
       expect(await replayCommand(argv, c.ctx)).toBe(2);
       expect(c.err()).toMatch(/^replay: /);
     }
   });
 
+  it('says what it read: the time column and its unit, the value columns, and times it synthesised', async () => {
+    const { ctx, err } = context();
+    expect(await replayCommand(['--input', csv, '--output', join(dir, 'out-read.csv'), '--model', 'fixture', '--config', config], ctx)).toBe(0);
+    expect(err()).toContain(`replay: read ${csv}: ${ROWS} rows; time 'ts' (epoch ms); columns value\n`);
+    const indexOnly = join(dir, 'index-only.csv');
+    await writeFile(indexOnly, `index,value\n${Array.from({ length: 40 }, (_, i) => `${i},${Math.sin(i)}`).join('\n')}\n`);
+    const synth = context();
+    const output = join(dir, 'out-index.csv');
+    expect(await replayCommand(['--input', indexOnly, '--output', output, '--model', 'fixture', '--config', config, '--interval-ms', '500'], synth.ctx)).toBe(0);
+    expect(synth.err()).toContain('40 rows; no time column; columns value; times synthesised, 500 ms apart per sensor');
+    expect(parseCsv(await readFile(output, 'utf8')).slice(1, 3).map((r) => r[0])).toEqual(['0', '1']);
+  });
+
+  it('names the file, line and column of a bad cell and exits 1', async () => {
+    const bad = join(dir, 'bad.csv');
+    await writeFile(bad, `ts;value\n${Date.UTC(2026, 0, 1)};1,5\n${Date.UTC(2026, 0, 1) + 1000};kaputt\n`);
+    const c = context();
+    expect(await replayCommand(['--input', bad, '--model', 'fixture', '--config', config], c.ctx)).toBe(1);
+    expect(c.err()).toBe(`replay: ${bad}:3: column 'value': 'kaputt' is not a number (a missing value is written empty, nan or null; choose the value columns with --columns)\n`);
+  });
+
   it('fails with 1 and a one-line reason on a missing model or input', async () => {
     const noModel = context();
     expect(await replayCommand(['--input', csv, '--model', 'missing', '--config', config], noModel.ctx)).toBe(1);
-    expect(noModel.err()).toMatch(/^replay: .*missing/);
+    // What was read, then the reason.
+    expect(noModel.err()).toMatch(/^replay: read .*\nreplay: .*missing/);
     const noInput = context();
     expect(await replayCommand(['--input', join(dir, 'nope.csv'), '--model', 'fixture', '--config', config], noInput.ctx)).toBe(1);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CsvError } from '../../src/train/csv.js';
+import { CsvError } from '../../src/csv/table.js';
 import { parseReplayCsv, SYNTHETIC_ORIGIN_MS } from '../../src/replay/source.js';
 
 describe('parseReplayCsv', () => {
@@ -15,7 +15,7 @@ describe('parseReplayCsv', () => {
   });
 
   it("reads SKAB-style files: ';', a datetime column, every other column a channel, decimal commas", () => {
-    const input = parseReplayCsv('datetime;a;b\n2020-03-09 10:14:33;0,5;1\n2020-03-09 10:14:34;0.25;"2"\n');
+    const input = parseReplayCsv('datetime;a;b\n2020-03-09 10:14:33;0,5;1\n2020-03-09 10:14:34;0.25;"2"\n', { timeZone: 'UTC' });
     expect(input.channels).toEqual(['a', 'b']);
     expect(input.rows[0].ts).toBe(Date.UTC(2020, 2, 9, 10, 14, 33));
     expect(input.rows.map((r) => r.values)).toEqual([
@@ -35,16 +35,36 @@ describe('parseReplayCsv', () => {
     expect(input.timeTexts).toEqual(['0', '1', '2']);
   });
 
-  it('passes values that are not numbers on as NaN, for the parser to reject like a bad payload', () => {
-    const input = parseReplayCsv('ts,value\n1767225600000,\n1767225601000,abc\n');
-    expect(input.rows.map((r) => r.values[0])).toEqual([Number.NaN, Number.NaN]);
+  it('passes missing values on as NaN (absent for the parser), and refuses words with their line and column', () => {
+    const input = parseReplayCsv('ts,value\n1767225600000,\n1767225601000,nan\n1767225602000,1\n');
+    expect(input.rows.map((r) => r.values[0])).toEqual([Number.NaN, Number.NaN, 1]);
+    expect(() => parseReplayCsv('ts,value\n1767225600000,abc\n', {}, 'f.csv')).toThrow(/f\.csv:2: column 'value': 'abc' is not a number/);
+  });
+
+  it('synthesises times for an index-only file and keeps the index out of the values', () => {
+    const input = parseReplayCsv('index,a,b\n0,1,2\n1,3,4\n', { intervalMs: 250 });
+    expect(input.timestampColumn).toBeNull();
+    expect(input.channels).toEqual(['a', 'b']);
+    expect(input.rows.map((r) => [r.ts - SYNTHETIC_ORIGIN_MS, ...r.values])).toEqual([
+      [0, 1, 2],
+      [250, 3, 4],
+    ]);
+  });
+
+  it('never takes the sensor column or an excluded column as a value column', () => {
+    const input = parseReplayCsv('ts,dev,temp,label\n1767225600000,a,1,0\n1767225601000,b,2,1\n', { sensorColumn: 'dev', exclude: ['label'] });
+    expect(input.channels).toEqual(['temp']);
+    expect(input.rows.map((r) => r.sensor)).toEqual(['a', 'b']);
+    expect(Array.from(input.table.numbers('label'))).toEqual([0, 1]);
   });
 
   it('refuses what cannot be replayed, with line numbers', () => {
-    expect(() => parseReplayCsv('index,value\n0,1\n', { timestampColumn: 'index' }, 'f.csv')).toThrow(/f\.csv:2: .*before 2000/);
+    expect(() => parseReplayCsv('index,value\n0,1\n', { timestampColumn: 'index' }, 'f.csv')).toThrow(/f\.csv:2: .*before 2000.*--timestamp-column none/);
     expect(() => parseReplayCsv('when,ts\n2026-01-01,1\n', { timestampColumn: 'when', valueColumns: ['ts'] })).toThrow(/cannot be named 'ts'/);
+    expect(() => parseReplayCsv('when,Time\n2026-01-01,1\n', { timestampColumn: 'when' })).toThrow(/cannot be named 'Time'/);
+    expect(() => parseReplayCsv('ts,dev,value\n1767225600000,,1\n', { sensorColumn: 'dev' }, 'f.csv')).toThrow("f.csv:2: column 'dev': empty sensor name");
     expect(() => parseReplayCsv('ts,value\n1767225600000,1,2\n')).toThrow(/3 fields/);
     expect(() => parseReplayCsv('ts,value\n', {}, 'f.csv')).toThrow(CsvError);
-    expect(() => parseReplayCsv('ts,value\n1767225600000,1\n', { valueColumns: ['nope'] })).toThrow(/no column 'nope'/);
+    expect(() => parseReplayCsv('ts,value\n1767225600000,1\n', { valueColumns: ['nope'] })).toThrow(/no value column 'nope'/);
   });
 });
