@@ -8,15 +8,10 @@
  * The loop is the only caller of the store's outbox methods; its one timer (backoff) is owned here.
  */
 import type { Logger } from 'pino';
-import type { CommitListener, OutboxRow } from './sqlite-store.js';
+import type { Outbox, OutboxRow } from '../contract/store.js';
 
-/** The slice of SqliteStore the publisher needs. */
-export interface OutboxSource {
-  committedOutbox(afterId: number, limit: number): OutboxRow[];
-  markAttempt(id: number): boolean;
-  markDelivered(id: number): void;
-  onCommit(listener: CommitListener): () => void;
-}
+/** The part of the outbox port the publisher needs. */
+export type OutboxSource = Pick<Outbox, 'committedOutbox' | 'markAttempt' | 'markDelivered' | 'onCommit'>;
 
 /** Resolves when the broker acknowledged the message (PUBACK for QoS 1); rejects if it was not sent. */
 export type PublishFn = (topic: string, payload: Buffer, opts: { qos: 1 }) => Promise<void>;

@@ -13,6 +13,25 @@ import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { alertChannels, alertPayload, type AlertChannel, type AlertPayload } from '../contract/alerts.js';
+import type {
+  AnomalyMark,
+  AnomalyQuery,
+  AnomalyRecord,
+  AnomalyStatus,
+  AnomalyWithEvents,
+  CommitListener,
+  ModelAssignment,
+  ModelRecord,
+  OutboxQos,
+  OutboxRow,
+  ReadingsBlock,
+  RecordedEvent,
+  RejectionCount,
+  SensorCheckpoint,
+  SensorStateRow,
+  Store,
+  StoreStats,
+} from '../contract/store.js';
 import type { AnomalyEvent, AnomalyEventKind, RejectReason } from '../contract/types.js';
 import { assertMigratable, migrate } from './migrations.js';
 
@@ -33,105 +52,6 @@ export interface SqliteStoreOptions {
 
 /** The database file inside the data dir; the daemon and the CLI commands agree on it here. */
 export const DB_FILE = 'anomalyd.db';
-
-export type OutboxQos = 0 | 1 | 2;
-
-export interface OutboxRow {
-  readonly id: number;
-  readonly topic: string;
-  readonly payload: string;
-  readonly qos: OutboxQos;
-  readonly createdAt: number;
-  /** Publish attempts started before this read (by this or an earlier process). */
-  readonly attempts: number;
-}
-
-export interface RecordedEvent {
-  readonly anomalyId: string;
-  readonly seq: number;
-  readonly outboxId: number;
-}
-
-export type AnomalyStatus = 'open' | 'resolved';
-export type AnomalyMark = 'ack' | 'false_alarm';
-
-export interface AnomalyRecord {
-  readonly id: string;
-  readonly sensor: string;
-  readonly startTs: number;
-  /** End of the last window seen; final once status is resolved. */
-  readonly endTs: number;
-  readonly peakScore: number;
-  readonly lastScore: number;
-  readonly threshold: number;
-  readonly model: string;
-  readonly paddedFraction: number;
-  readonly channels: readonly AlertChannel[];
-  readonly windows: number;
-  readonly status: AnomalyStatus;
-  readonly mark: AnomalyMark | null;
-  readonly markNote: string | null;
-  readonly createdAt: number;
-  readonly updatedAt: number;
-}
-
-export interface AnomalyEventRecord {
-  readonly seq: number;
-  readonly kind: AnomalyEventKind;
-  readonly ts: number;
-  readonly score: number;
-  readonly payload: AlertPayload;
-}
-
-export interface AnomalyWithEvents extends AnomalyRecord {
-  readonly events: readonly AnomalyEventRecord[];
-}
-
-export interface AnomalyQuery {
-  readonly sensor?: string;
-  /** Episodes that overlap [from, to] (epoch ms). */
-  readonly from?: number;
-  readonly to?: number;
-  readonly status?: AnomalyStatus;
-  readonly limit: number;
-}
-
-export interface RejectionCount {
-  readonly reason: RejectReason;
-  /** null when the message could not be attributed to a sensor. */
-  readonly sensor: string | null;
-  readonly count: number;
-  readonly lastAt: number;
-}
-
-export interface SensorStateRow {
-  readonly sensor: string;
-  readonly blob: Buffer;
-  readonly updatedAt: number;
-}
-
-export interface ReadingsBlock {
-  readonly sensor: string;
-  readonly channels: number;
-  /** Epoch ms, ascending. */
-  readonly ts: Float64Array;
-  /** Row-major [ts.length, channels]. */
-  readonly values: Float32Array;
-}
-
-export interface StoreStats {
-  readonly anomalies: number;
-  readonly openAnomalies: number;
-  readonly outboxPending: number;
-  readonly outboxDelivered: number;
-  readonly outboxDropped: number;
-  readonly committedOutboxId: number;
-  readonly readings: number;
-  readonly sensorStates: number;
-  readonly batchOpen: boolean;
-}
-
-export type CommitListener = (committedOutboxId: number) => void;
 
 const DAY_MS = 86_400_000;
 
@@ -302,27 +222,6 @@ interface AssignmentDbRow {
   at: number;
 }
 
-export interface ModelRecord {
-  readonly id: string;
-  readonly name: string;
-  readonly sidecarPath: string;
-  readonly scope: string;
-  readonly cell: string;
-  readonly rows: number;
-  readonly valLoss: number;
-  readonly calibration: unknown;
-  readonly source: string;
-  readonly createdAt: number;
-}
-
-export interface ModelAssignment {
-  readonly seq: number;
-  readonly sensor: string;
-  readonly modelId: string;
-  readonly reason: string;
-  readonly at: number;
-}
-
 const toModel = (r: ModelDbRow): ModelRecord => ({
   id: r.id,
   name: r.name,
@@ -340,7 +239,8 @@ const toAssignment = (r: AssignmentDbRow): ModelAssignment => ({ seq: r.seq, sen
 
 type Statements = ReturnType<typeof prepareStatements>;
 
-export class SqliteStore {
+/** The one Store implementation (src/contract/store.ts): every port on one SQLite connection. */
+export class SqliteStore implements Store {
   private readonly s: Statements;
   private readonly m: ReturnType<typeof prepareModelStatements>;
   private readonly log: Logger;
@@ -484,9 +384,9 @@ export class SqliteStore {
     });
   }
 
-  loadSensorStates(): Map<string, { blob: Buffer; updatedAt: number }> {
+  loadSensorStates(): Map<string, SensorCheckpoint> {
     this.assertOpen();
-    const out = new Map<string, { blob: Buffer; updatedAt: number }>();
+    const out = new Map<string, SensorCheckpoint>();
     for (const r of this.s.allSensorStates.all()) out.set(r.sensor, { blob: r.blob, updatedAt: r.updated_at });
     return out;
   }

@@ -10,7 +10,8 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../log.js';
-import { DB_FILE, SqliteStore, type AnomalyMark, type AnomalyRecord, type AnomalyStatus, type AnomalyWithEvents } from '../adapters/sqlite-store.js';
+import { DB_FILE, SqliteStore } from '../adapters/sqlite-store.js';
+import type { AnomalyHistory, AnomalyMark, AnomalyRecord, AnomalyStatus, AnomalyWithEvents } from '../contract/store.js';
 import { MAX_NOTE_CHARS } from '../pipeline/commands.js';
 import { loadConfigOrReport } from './run.js';
 import type { CommandContext } from './context.js';
@@ -109,7 +110,7 @@ function runAnomalies(argv: readonly string[], ctx: CommandContext): number {
   }
 }
 
-function runAction(action: Action, store: SqliteStore, ctx: CommandContext): number {
+function runAction(action: Action, store: AnomalyHistory, ctx: CommandContext): number {
   switch (action.kind) {
     case 'list': {
       const rows = store.listAnomalies({ sensor: action.sensor, status: action.status, from: action.since, limit: action.limit });

@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { DB_FILE, SqliteStore } from '../adapters/sqlite-store.js';
+import type { ModelStore } from '../contract/store.js';
 import { loadConfigOrReport } from './run.js';
 import type { CommandContext } from './context.js';
 
@@ -81,7 +82,7 @@ function models(argv: string[], ctx: CommandContext): number {
   }
 }
 
-function rollback(store: SqliteStore, sensor: string, ctx: CommandContext): number {
+function rollback(store: ModelStore, sensor: string, ctx: CommandContext): number {
   const history = store.assignmentHistory(sensor);
   const current = history[0];
   if (!current) {

@@ -6,7 +6,7 @@
  * only when it is saved, where, and how old is too old.
  */
 import type { Logger } from 'pino';
-import type { SensorStateRow } from '../adapters/sqlite-store.js';
+import type { SensorStateRow } from '../contract/store.js';
 import type { InferenceEngine, SensorInferenceSnapshot } from '../pipeline/infer.js';
 import type { MessageParser } from '../pipeline/parse.js';
 import type { ScoringRegistry } from '../pipeline/score.js';

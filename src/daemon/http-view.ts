@@ -3,7 +3,7 @@
  * status, score history, and the stored anomalies. Built from narrow getters so the routes never reach
  * the daemon's internals.
  */
-import type { AnomalyMark, AnomalyQuery, AnomalyRecord, AnomalyWithEvents } from '../adapters/sqlite-store.js';
+import type { AnomalyMark, AnomalyQuery, AnomalyRecord, AnomalyWithEvents } from '../contract/store.js';
 import type { DaemonView } from '../http/view.js';
 import type { ScoreHistory } from '../pipeline/history.js';
 import { VERSION } from '../version.js';

@@ -3,7 +3,7 @@
  * adapter (src/adapters/http.ts) reads the request, enforces size limits and auth, and writes the reply.
  * docs/HTTP.md describes the same routes for their users; keep the two in step.
  */
-import type { AnomalyMark, AnomalyQuery, AnomalyStatus } from '../adapters/sqlite-store.js';
+import type { AnomalyMark, AnomalyQuery, AnomalyStatus } from '../contract/store.js';
 import { parseCommand, type CommandVerb } from '../pipeline/commands.js';
 import type { DaemonView } from './view.js';
 

@@ -3,7 +3,7 @@
  * through it (and set operator marks), so they can be tested against a fake.
  */
 import type { SensorStatus } from '../contract/types.js';
-import type { AnomalyMark, AnomalyQuery, AnomalyRecord, AnomalyWithEvents } from '../adapters/sqlite-store.js';
+import type { AnomalyMark, AnomalyQuery, AnomalyRecord, AnomalyWithEvents } from '../contract/store.js';
 import type { HistorySeries } from '../pipeline/history.js';
 
 export interface DaemonStatusView {

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Window } from '../contract/types.js';
 import type { CellKind, Seq2SeqParams } from '../model/spec.js';
 import type { SidecarInput } from '../model/onnx-export.js';
-import type { ReadingsBlock, ModelRecord, ModelAssignment } from '../adapters/sqlite-store.js';
+import type { ModelStore, ReadingStore } from '../contract/store.js';
 import { sidecarOf, type TrainProgress, type TrainResult, type TrainSeries } from '../train/trainer.js';
 import type { WorkerTrainOptions } from '../train/in-worker.js';
 import { standardisedSegments } from '../train/dataset.js';
@@ -21,15 +21,8 @@ export interface LearningOptions {
   readonly hop: number;
 }
 
-/** What the learner needs of the store. */
-export interface LearnerStore {
-  appendReadings(sensor: string, ts: Float64Array, values: Float32Array, channels: number): void;
-  readReadings(sensor: string, fromTs?: number, toTs?: number, limit?: number): ReadingsBlock;
-  addModel(m: Omit<ModelRecord, 'createdAt'>): void;
-  assignModel(sensor: string, modelId: string, reason: string): void;
-  assignments(): ModelAssignment[];
-  models(): ModelRecord[];
-}
+/** What the learner needs of the store: the readings it learns from, and the models it records and assigns. */
+export type LearnerStore = ReadingStore & Pick<ModelStore, 'addModel' | 'assignModel' | 'assignments' | 'models'>;
 
 export interface LearnerDeps {
   readonly store: LearnerStore;

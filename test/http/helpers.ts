@@ -1,7 +1,7 @@
 import { request as httpRequest, Agent, type OutgoingHttpHeaders } from 'node:http';
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
-import type { AnomalyMark, AnomalyQuery, AnomalyRecord, AnomalyWithEvents } from '../../src/adapters/sqlite-store.js';
+import type { AnomalyMark, AnomalyQuery, AnomalyRecord, AnomalyWithEvents } from '../../src/contract/store.js';
 import type { DaemonStatusView, DaemonView, SensorView } from '../../src/adapters/http.js';
 import type { HistorySeries } from '../../src/pipeline/history.js';
 

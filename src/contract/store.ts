@@ -1,0 +1,246 @@
+/**
+ * The store's ports: the records anomalyd keeps and one interface per concern. The SQLite adapter
+ * (src/adapters/sqlite-store.ts) implements them all (`Store`); a consumer asks for the narrowest one it
+ * needs, so it can be given a fake in a unit test and never imports the adapter.
+ *
+ *   AnomalyRecorder   an anomaly event and its alert, written together (store, then alert)
+ *   AnomalyHistory    stored anomalies: list, show, and the operator's ack / false-alarm mark
+ *   Outbox            the alerts waiting to be published, in commit order, and their delivery
+ *   CheckpointStore   each sensor's detector state, saved and restored across restarts
+ *   RejectionStore    counters of rejected messages per (reason, sensor)
+ *   ModelStore        models trained on the device and which sensor uses which (with history)
+ *   ReadingStore      recent normal readings per sensor, for on-device learning
+ *   StoreLifecycle    commit, close, health
+ *
+ * Times are epoch ms throughout. Methods are synchronous: the SQLite adapter finishes each write (or joins
+ * it to the open group commit) before it returns.
+ */
+import type { AlertChannel, AlertPayload } from './alerts.js';
+import type { AnomalyEvent, AnomalyEventKind, RejectReason } from './types.js';
+
+export type OutboxQos = 0 | 1 | 2;
+
+/** One alert in the outbox. */
+export interface OutboxRow {
+  /** Increasing with commit order: the delivery order. */
+  readonly id: number;
+  readonly topic: string;
+  readonly payload: string;
+  readonly qos: OutboxQos;
+  readonly createdAt: number;
+  /** Publish attempts started before this read (by this or an earlier process). */
+  readonly attempts: number;
+}
+
+/** Where an anomaly event was written: its anomaly, its sequence number in it, and its outbox row. */
+export interface RecordedEvent {
+  readonly anomalyId: string;
+  readonly seq: number;
+  readonly outboxId: number;
+}
+
+export type AnomalyStatus = 'open' | 'resolved';
+/** An operator's verdict on an anomaly. */
+export type AnomalyMark = 'ack' | 'false_alarm';
+
+/** One anomaly episode as stored: its extent, scores and the operator's mark. */
+export interface AnomalyRecord {
+  readonly id: string;
+  readonly sensor: string;
+  readonly startTs: number;
+  /** End of the last window seen; final once status is resolved. */
+  readonly endTs: number;
+  /** Calibrated scores in [0, 1]. */
+  readonly peakScore: number;
+  readonly lastScore: number;
+  readonly threshold: number;
+  readonly model: string;
+  /** Share of padded (gap-filled) steps in the last window, 0..1. */
+  readonly paddedFraction: number;
+  /** Per-channel reconstruction errors of the last window. */
+  readonly channels: readonly AlertChannel[];
+  readonly windows: number;
+  readonly status: AnomalyStatus;
+  readonly mark: AnomalyMark | null;
+  readonly markNote: string | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** One event (open, update, resolve) of an anomaly, with the alert payload that was sent for it. */
+export interface AnomalyEventRecord {
+  readonly seq: number;
+  readonly kind: AnomalyEventKind;
+  readonly ts: number;
+  readonly score: number;
+  readonly payload: AlertPayload;
+}
+
+export interface AnomalyWithEvents extends AnomalyRecord {
+  /** In seq order. */
+  readonly events: readonly AnomalyEventRecord[];
+}
+
+export interface AnomalyQuery {
+  readonly sensor?: string;
+  /** Episodes that overlap [from, to] (epoch ms). */
+  readonly from?: number;
+  readonly to?: number;
+  readonly status?: AnomalyStatus;
+  readonly limit: number;
+}
+
+export interface RejectionCount {
+  readonly reason: RejectReason;
+  /** null when the message could not be attributed to a sensor. */
+  readonly sensor: string | null;
+  readonly count: number;
+  readonly lastAt: number;
+}
+
+/** One sensor's checkpoint to save: an opaque blob (the detector's JSON) and when it was taken. */
+export interface SensorStateRow {
+  readonly sensor: string;
+  readonly blob: Buffer;
+  readonly updatedAt: number;
+}
+
+/** A saved checkpoint as loaded, by sensor. */
+export interface SensorCheckpoint {
+  readonly blob: Buffer;
+  readonly updatedAt: number;
+}
+
+/** Stored readings of one sensor. */
+export interface ReadingsBlock {
+  readonly sensor: string;
+  readonly channels: number;
+  /** Epoch ms, ascending. */
+  readonly ts: Float64Array;
+  /** Row-major [ts.length, channels], in the sensor's units. */
+  readonly values: Float32Array;
+}
+
+/** A model trained on the device. */
+export interface ModelRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly sidecarPath: string;
+  /** The sensor or group it was trained for. */
+  readonly scope: string;
+  readonly cell: string;
+  /** Training rows. */
+  readonly rows: number;
+  readonly valLoss: number;
+  /** The sidecar's calibration, as JSON. */
+  readonly calibration: unknown;
+  readonly source: string;
+  readonly createdAt: number;
+}
+
+/** A model given to a sensor; the latest per sensor is its current model. */
+export interface ModelAssignment {
+  /** Increasing over all assignments. */
+  readonly seq: number;
+  readonly sensor: string;
+  readonly modelId: string;
+  /** Why: trained, retrained, rollback, ... */
+  readonly reason: string;
+  readonly at: number;
+}
+
+export interface StoreStats {
+  readonly anomalies: number;
+  readonly openAnomalies: number;
+  readonly outboxPending: number;
+  readonly outboxDelivered: number;
+  readonly outboxDropped: number;
+  readonly committedOutboxId: number;
+  readonly readings: number;
+  readonly sensorStates: number;
+  readonly batchOpen: boolean;
+}
+
+/** Called with the highest committed outbox id after a commit that made new outbox rows visible. */
+export type CommitListener = (committedOutboxId: number) => void;
+
+/** Store, then alert. */
+export interface AnomalyRecorder {
+  /**
+   * Writes an anomaly event and its alert (addressed to `topic`) in one transaction: the anomaly row, the
+   * event and the outbox row exist together or not at all. The alert is published only once committed.
+   * Throws when the event cannot become an alert (invalid channels) or the write fails.
+   */
+  recordEvent(ev: AnomalyEvent, topic: string): RecordedEvent;
+}
+
+export interface AnomalyHistory {
+  /** Newest first, at most q.limit. */
+  listAnomalies(q: AnomalyQuery): AnomalyRecord[];
+  getAnomaly(id: string): AnomalyWithEvents | null;
+  /** Sets or clears (mark null) an operator's verdict. False when there is no such anomaly. */
+  markAnomaly(id: string, mark: AnomalyMark | null, note: string | null): boolean;
+}
+
+export interface Outbox {
+  /** Undelivered rows with id > afterId, committed only, in delivery order, at most `limit`. */
+  committedOutbox(afterId: number, limit: number): OutboxRow[];
+  /** Highest committed outbox id (0 when the outbox has never had a row). */
+  lastCommittedOutboxId(): number;
+  /** Calls `listener` after each commit that made new outbox rows visible. Returns the unsubscribe. */
+  onCommit(listener: CommitListener): () => void;
+  /** Counts a publish attempt, durably, before the publish. False when the row is gone (dropped by the bound). */
+  markAttempt(id: number): boolean;
+  markDelivered(id: number): void;
+  /** Undelivered rows dropped by the outbox bound since open. */
+  droppedCount(): number;
+}
+
+export interface CheckpointStore {
+  /** Replaces each sensor's checkpoint. */
+  saveSensorStates(rows: readonly SensorStateRow[]): void;
+  loadSensorStates(): Map<string, SensorCheckpoint>;
+}
+
+export interface RejectionStore {
+  /** Adds to the per (reason, sensor) counters (the caller hands only what is new). */
+  addRejections(rows: readonly RejectionCount[]): void;
+  rejections(): RejectionCount[];
+}
+
+export interface ModelStore {
+  /** Records a model trained on the device (idempotent per id). */
+  addModel(m: Omit<ModelRecord, 'createdAt'>): void;
+  models(): ModelRecord[];
+  /** Makes `modelId` the sensor's model from now on; earlier assignments stay as its history. */
+  assignModel(sensor: string, modelId: string, reason: string): void;
+  /** Each sensor's current model. */
+  assignments(): ModelAssignment[];
+  /** One sensor's assignments, newest first. */
+  assignmentHistory(sensor: string): ModelAssignment[];
+  /** Grows with every assignment: how a running daemon notices a rollback made by the CLI. */
+  assignmentVersion(): number;
+}
+
+export interface ReadingStore {
+  /**
+   * Appends readings (`values` row-major [ts.length, channels]); a reading at an existing (sensor, ts)
+   * replaces it; readings beyond the retention window are pruned. Throws when the shapes do not fit.
+   */
+  appendReadings(sensor: string, ts: Float64Array, values: Float32Array, channels: number): void;
+  /** Readings of one sensor in [fromTs, toTs], oldest first, at most `limit`; only the newest channel count. */
+  readReadings(sensor: string, fromTs?: number, toTs?: number, limit?: number): ReadingsBlock;
+}
+
+export interface StoreLifecycle {
+  /** Commits the open group commit now. Throws if the commit fails (that batch is then lost). */
+  flush(): void;
+  /** Commits, then closes. Idempotent; never throws. */
+  close(): void;
+  stats(): StoreStats;
+  /** 'ok' when healthy, otherwise the findings, one per line. */
+  integrityCheck(): string;
+}
+
+/** Everything the daemon keeps: what the SQLite adapter implements. */
+export interface Store extends AnomalyRecorder, AnomalyHistory, Outbox, CheckpointStore, RejectionStore, ModelStore, ReadingStore, StoreLifecycle {}
