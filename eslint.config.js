@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'scripts/**', 'eslint.config.js'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'scripts/**', 'eslint.config.js', '.dependency-cruiser.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -20,9 +20,25 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/pipeline/**/*.ts'],
+    // Layering (issue 9): these folders do no I/O of their own; they take ports (src/contract) and the
+    // composition root (src/daemon.ts, src/daemon/, src/cli/) hands them adapters. Type imports count too.
+    // Import cycles between folders are checked by dependency-cruiser (.dependency-cruiser.cjs).
+    files: ['src/{pipeline,contract,train,model,learn,http,replay,eval,csv}/**/*.ts'],
+    ignores: [
+      'src/replay/learn.ts', // until the model loader lands (issue 9)
+    ],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/adapters/**', 'mqtt', 'better-sqlite3', 'onnxruntime-node'], message: 'pipeline stages do no I/O: take a port instead' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/adapters/**', 'mqtt', 'mqtt/*', 'better-sqlite3', 'better-sqlite3/*', 'onnxruntime-node', 'onnxruntime-node/*', 'aedes', 'aedes/*'],
+              message: 'this folder does no I/O: take a port from src/contract instead, and let the composition root pass the adapter in',
+            },
+          ],
+        },
+      ],
     },
   },
   {
