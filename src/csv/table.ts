@@ -23,7 +23,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
-import { MIN_TIME_MS, parseTime, resolveTimeZone, type TimeUnit } from './time.js';
+import { MIN_TIME_MS, parseTime, resolveTimeZone, systemTimeZone, type TimeUnit } from './time.js';
 
 /** Column names read as the time, compared in lower case. */
 export const TIME_COLUMNS: readonly string[] = Object.freeze(['timestamp', 'ts', 'time', 'datetime']);
@@ -86,87 +86,56 @@ export interface CsvTableData {
 }
 
 /** A read file: the header, the chosen time and value columns, and every row's time and values. */
-export class CsvTable implements CsvTableData {
-  readonly source: string;
-  readonly delimiter: string;
-  readonly headerLine: number;
-  readonly columns: readonly string[];
-  readonly timeColumn: string | null;
-  readonly timeUnits: readonly TimeUnit[];
-  readonly timeZone: string;
-  readonly valueColumns: readonly string[];
-  readonly emptyColumns: readonly string[];
-  readonly times: Float64Array | null;
-  readonly values: Float64Array;
-  readonly missing: number;
-
-  constructor(
-    data: CsvTableData,
-    /** The data rows' cells, trimmed. */
-    private readonly records: readonly (readonly string[])[],
-    /** 1-based file line of each data row. */
-    private readonly recordLines: Int32Array,
-  ) {
-    this.source = data.source;
-    this.delimiter = data.delimiter;
-    this.headerLine = data.headerLine;
-    this.columns = data.columns;
-    this.timeColumn = data.timeColumn;
-    this.timeUnits = data.timeUnits;
-    this.timeZone = data.timeZone;
-    this.valueColumns = data.valueColumns;
-    this.emptyColumns = data.emptyColumns;
-    this.times = data.times;
-    this.values = data.values;
-    this.missing = data.missing;
-  }
-
-  get rows(): number {
-    return this.records.length;
-  }
-
+export interface CsvTable extends CsvTableData {
+  /** Data rows (blank lines not counted). */
+  readonly rows: number;
   /** The file line (1-based) of row `row` (0-based), for messages. */
-  lineOf(row: number): number {
-    return this.recordLines[row];
-  }
-
+  lineOf(row: number): number;
   /** Raw cells of any column (trimmed), e.g. a sensor column or the time as written. Throws CsvError for an unknown column. */
-  text(column: string): string[] {
-    const k = this.indexOf(column);
-    return this.records.map((r) => r[k]);
-  }
-
+  text(column: string): string[];
   /** Any column as numbers by the reader's rules (missing = NaN), e.g. labels. Throws CsvError naming bad cells. */
-  numbers(column: string): Float64Array {
-    const k = this.indexOf(column);
-    const out = new Float64Array(this.rows);
-    const problems: string[] = [];
-    for (let i = 0; i < this.rows && problems.length < MAX_PROBLEMS; i++) {
-      const v = numberOf(this.records[i][k], this.delimiter);
-      if (v === null) problems.push(`${this.source}:${this.recordLines[i]}: column '${this.columns[k]}': '${this.records[i][k]}' is not a number`);
-      else out[i] = v;
-    }
-    if (problems.length > 0) throw new CsvError(problems);
-    return out;
-  }
-
+  numbers(column: string): Float64Array;
   /** One line for a command's log: what was read and what was left out. */
-  describe(): string {
-    const time =
-      this.timeColumn === null
-        ? 'no time column'
-        : `time '${this.timeColumn}' (${this.timeUnits.map((u) => UNIT_NAMES[u]).join(', ')}${this.timeUnits.includes('iso') ? `, no offset = ${this.timeZone}` : ''})`;
-    const parts = [`${this.rows} rows`, time, `columns ${this.valueColumns.join(', ')}`];
-    if (this.emptyColumns.length > 0) parts.push(`left out (no data): ${this.emptyColumns.join(', ')}`);
-    if (this.missing > 0) parts.push(`${this.missing} missing values`);
-    return parts.join('; ');
-  }
+  describe(): string;
+}
 
-  private indexOf(column: string): number {
-    const k = findColumn(this.columns, column);
-    if (k < 0) throw new CsvError([`${this.source}: no column '${column}' (columns: ${this.columns.join(', ')})`]);
+/** The table over `records` (the data rows' trimmed cells) and their 1-based file lines. */
+function tableOf(data: CsvTableData, records: readonly (readonly string[])[], lines: Int32Array): CsvTable {
+  const indexOf = (column: string): number => {
+    const k = findColumn(data.columns, column);
+    if (k < 0) throw new CsvError([`${data.source}: no column '${column}' (columns: ${data.columns.join(', ')})`]);
     return k;
-  }
+  };
+  return {
+    ...data,
+    rows: records.length,
+    lineOf: (row) => lines[row],
+    text: (column) => {
+      const k = indexOf(column);
+      return records.map((r) => r[k]);
+    },
+    numbers: (column) => {
+      const k = indexOf(column);
+      const out = new Float64Array(records.length);
+      const problems: string[] = [];
+      for (let i = 0; i < records.length && problems.length < MAX_PROBLEMS; i++) {
+        const v = numberOf(records[i][k], data.delimiter);
+        if (v === null) problems.push(`${data.source}:${lines[i]}: column '${data.columns[k]}': '${records[i][k]}' is not a number`);
+        else out[i] = v;
+      }
+      if (problems.length > 0) throw new CsvError(problems);
+      return out;
+    },
+    describe: () => {
+      const units = data.timeUnits.map((u) => UNIT_NAMES[u]).join(', ');
+      const zoneName = data.timeZone === 'local' ? `local (${systemTimeZone()})` : data.timeZone;
+      const zone = data.timeUnits.includes('iso') ? `, no offset = ${zoneName}` : '';
+      const parts = [`${records.length} rows`, data.timeColumn === null ? 'no time column' : `time '${data.timeColumn}' (${units}${zone})`, `columns ${data.valueColumns.join(', ')}`];
+      if (data.emptyColumns.length > 0) parts.push(`left out (no data): ${data.emptyColumns.join(', ')}`);
+      if (data.missing > 0) parts.push(`${data.missing} missing values`);
+      return parts.join('; ');
+    },
+  };
 }
 
 const UNIT_NAMES: Record<TimeUnit, string> = { s: 'epoch seconds', ms: 'epoch ms', us: 'epoch µs', ns: 'epoch ns', iso: 'ISO 8601' };
@@ -231,9 +200,10 @@ export function parseCsvTable(text: string, opts: CsvReadOptions = {}, source = 
   if (timeK >= 0) {
     times = new Float64Array(rows.length);
     const col = header[timeK];
+    const readZone = zone === 'local' ? systemTimeZone() : zone; // named once: its offsets are cached
     for (let i = 0; i < rows.length; i++) {
       const cell = rows[i][timeK];
-      const t = parseTime(cell, zone);
+      const t = parseTime(cell, readZone);
       if (t === null) {
         report(
           `${where(i)}: column '${col}': '${cell}' is not a time: want epoch seconds, ms or µs, or ISO 8601 such as 2026-11-30T10:00:00Z` +
@@ -299,7 +269,7 @@ export function parseCsvTable(text: string, opts: CsvReadOptions = {}, source = 
   }
   if (problems.length > 0) fail();
 
-  return new CsvTable(
+  return tableOf(
     {
       source,
       delimiter,
@@ -329,6 +299,8 @@ function findColumn(header: readonly string[], name: string): number {
 }
 
 function isMissing(cell: string): boolean {
+  // Every token is at most 4 characters and none starts with a digit, a sign or a point: most cells skip the lookup.
+  if (cell.length > 4) return false;
   return MISSING_VALUES.includes(cell.toLowerCase());
 }
 

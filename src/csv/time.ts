@@ -53,6 +53,12 @@ export function resolveTimeZone(zone: string): TimeZoneName {
   }
 }
 
+/** The system zone's IANA name (what 'local' means now), or 'local' when the runtime cannot name it. */
+export function systemTimeZone(): TimeZoneName {
+  const name = new Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return typeof name === 'string' && name !== '' ? name : 'local';
+}
+
 /**
  * Reads one time cell. Returns null when the text is neither an epoch number nor ISO 8601 (the caller
  * words the error, with the file, line and column). `zone` must come from resolveTimeZone.
@@ -123,7 +129,8 @@ const offsetCache = new Map<string, number>();
  * since 2000 every zone's offset is a multiple of 15 minutes and changes at a whole quarter hour.
  */
 function zoneOffsetAt(t: number, zone: string): number {
-  // The system zone can change under a running process (TZ in tests): ask the Date each time, it is cheap.
+  // The system zone can change under a running process (TZ set by a test): ask the Date, uncached. A
+  // reader of many rows names the zone instead (systemTimeZone), which is cached.
   if (zone === 'local') return -new Date(t).getTimezoneOffset() * 60_000;
   const bucket = Math.floor(t / QUARTER_HOUR_MS);
   const key = `${zone}@${bucket}`;

@@ -99,7 +99,9 @@ export function replayInputOf(table: CsvTable, opts: ReplayCsvOptions = {}): Rep
       ts = SYNTHETIC_ORIGIN_MS + n * interval;
       timeTexts.push(String(i));
     }
-    rows.push({ sensor, ts, channels, values: Array.from(table.values.subarray(i * C, (i + 1) * C)) });
+    const values = new Array<number>(C);
+    for (let c = 0; c < C; c++) values[c] = table.values[i * C + c];
+    rows.push({ sensor, ts, channels, values });
   }
   if (problems.length > 0) throw new CsvError(problems);
   return { rows, channels, timeTexts, timestampColumn: table.timeColumn, sensorColumn: opts.sensorColumn ?? null, table };

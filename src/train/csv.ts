@@ -56,7 +56,7 @@ export function seriesOf(table: CsvTable): CsvSeries {
   let skipped = 0;
   for (let i = 0; i < table.rows; i++) {
     const row = table.values.subarray(i * C, (i + 1) * C);
-    if (row.some(Number.isNaN)) {
+    if (row.some((v) => Number.isNaN(v))) {
       skipped++;
       continue;
     }

@@ -167,6 +167,20 @@ describe('parseCsvTable: times', () => {
     const local = parseCsvTable(text);
     expect(local.timeZone).toBe('local');
     expect(local.times![2]).toBe(new Date(2026, 6, 1, 12, 0, 0, 250).getTime());
+    expect(local.describe()).toContain(`no offset = local (${Intl.DateTimeFormat().resolvedOptions().timeZone})`);
+  });
+
+  it("reads 'local' as the system zone at the time of reading", () => {
+    const saved = process.env.TZ;
+    try {
+      process.env.TZ = 'Asia/Kolkata';
+      const text = 'datetime,v\n2026-07-01 12:00:00,1\n';
+      expect(parseCsvTable(text).times![0]).toBe(Date.UTC(2026, 6, 1, 6, 30));
+      expect(parseCsvTable(text).describe()).toMatch(/no offset = local \(Asia\/(Kolkata|Calcutta)\)/); // ICU may give the older name
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
   });
 
   it('reads the hour repeated when clocks go back as two hours, by the order of the rows', () => {
