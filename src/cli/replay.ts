@@ -226,6 +226,13 @@ async function replayWith(p: Plan, config: Config, ctx: CommandContext): Promise
       const model = await OnnxModel.load(modelSidecarPath(config));
       owned.push(model);
       shared = model;
+      const want = model.sidecar.channels;
+      if (want.length !== input.channels.length) {
+        throw new Error(
+          `model ${model.id} reads ${want.length} channel${want.length === 1 ? '' : 's'} (${want.join(', ')}), the input has ${input.channels.length} (${input.channels.join(', ')}): ` +
+            `choose ${want.length === 1 ? 'one' : want.length} with --columns, or learn a model for these with --learn-first N`,
+        );
+      }
     }
     const runnerFor = (sensor: string): ModelRunner => {
       const r = runners.get(sensor) ?? shared;

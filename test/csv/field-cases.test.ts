@@ -80,6 +80,20 @@ describe.skipIf(!existsSync(EPOCH_SECONDS_NAN))('field case epoch-seconds-nan.cs
     expect(r.rows.slice(1 + 300).some((row) => row[5] !== 'learning')).toBe(true);
   });
 
+  it('with the shipped one-channel model, says to choose a column instead of crashing, and replays probe0 when told', async () => {
+    const run = async (...flags: string[]): Promise<{ code: number; err: string }> => {
+      const c = context();
+      const code = await replayCommand(['--input', EPOCH_SECONDS_NAN, '--output', join(dir, 'shipped.csv'), ...flags], c.ctx);
+      return { code, err: c.err() };
+    };
+    const both = await run();
+    expect(both.code).toBe(1);
+    expect(both.err).toMatch(/reads 1 channel \(value\), the input has 2 \(probe0, output\): choose one with --columns/);
+    const probe0 = await run('--columns', 'probe0');
+    expect(probe0.err).toMatch(/600 rows \(0 learning\), \d+ windows \(\d+ scored\), 0 rejected/);
+    expect(probe0.code).toBe(0);
+  });
+
   it('trains on it: the two columns with data, every row', async () => {
     const out: string[] = [];
     const code = await trainCommand(['--input', EPOCH_SECONDS_NAN, '--out-dir', join(dir, 'models'), '--name', 'heatermeter', '--hidden', '4', '--window', '16', '--hop', '4', '--epochs', '2'], {

@@ -111,6 +111,16 @@ describe('anomalyd replay', () => {
     expect(c.err()).toBe(`replay: ${bad}:3: column 'value': 'kaputt' is not a number (a missing value is written empty, nan or null; choose the value columns with --columns)\n`);
   });
 
+  it('says how to fix an input with more channels than the model reads, before replaying anything', async () => {
+    const two = join(dir, 'two.csv');
+    await writeFile(two, `ts,a,b\n${Array.from({ length: 40 }, (_, i) => `${Date.UTC(2026, 0, 1) + i * 1000},${i},${-i}`).join('\n')}\n`);
+    const c = context();
+    expect(await replayCommand(['--input', two, '--model', 'fixture', '--config', config], c.ctx)).toBe(1);
+    expect(c.err()).toMatch(/replay: model fixture\S* reads 1 channel \(value\), the input has 2 \(a, b\): choose one with --columns, or learn a model for these with --learn-first N\n$/);
+    const one = context();
+    expect(await replayCommand(['--input', two, '--columns', 'b', '--output', join(dir, 'out-two.csv'), '--model', 'fixture', '--config', config], one.ctx)).toBe(0);
+  });
+
   it('fails with 1 and a one-line reason on a missing model or input', async () => {
     const noModel = context();
     expect(await replayCommand(['--input', csv, '--model', 'missing', '--config', config], noModel.ctx)).toBe(1);
