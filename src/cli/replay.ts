@@ -29,7 +29,7 @@ as for 'anomalyd run'; flags override them.
 
 Input:
   --input FILE.csv          header row, one reading per row (docs/CSV.md); a missing value (empty, nan,
-                            null) reaches the parser as an absent channel, as from a sensor
+                            null) goes to the parser as null, as a sensor sends one
 ${CSV_INPUT_HELP}  --interval-ms N           without a time column (none, or an index-only file), each sensor's row n
                             is at n * N ms (default 1000)
   --sensor-column NAME      several sensors in one file: this column names each row's sensor

@@ -8,7 +8,7 @@
  * - numbers with a decimal point, or a decimal comma when the delimiter is not ','.
  * - missing values: an empty cell, nan, null, none, na or n/a (any case). They are NaN in `values`, never
  *   an error; what a command does with them is its own choice (train leaves such rows out, replay sends
- *   them to the parser as absent).
+ *   them to the parser as null).
  * - the time column: the first column named timestamp, ts, time or datetime (any case), unless the caller
  *   names one or none. Epoch s, ms, µs or ns (told apart by magnitude), or ISO 8601 with or without an
  *   offset (without: read in `timeZone`, default the system zone). A time before 2000 is an error: that

@@ -3,9 +3,9 @@
  * accepts), optionally with several sensors (a sensor column). Without a time column (an index-only file,
  * or `--timestamp-column none`) each sensor's rows are placed at SYNTHETIC_ORIGIN_MS + n * intervalMs.
  *
- * A missing value (empty, nan, null) goes to the parser as an absent channel, as a sensor would send it;
- * so does a row out of time order (the parser rejects it as out_of_order): a replay sees what the daemon
- * would.
+ * A missing value (empty, nan, null) is NaN in the row and goes to the parser as null, as a sensor sends
+ * one; a row out of time order goes to it too (it rejects it as out_of_order): a replay sees what the
+ * daemon would.
  */
 import { CsvError, parseCsvTable, readCsvTable, TIME_COLUMNS, type CsvReadOptions, type CsvTable } from '../csv/table.js';
 import type { ReplayRow } from './replay.js';
