@@ -14,6 +14,8 @@ export interface RawMessage {
   readonly receivedAt: number;
   /** The MQTT retain flag: a retained message was published before we subscribed. */
   readonly retain?: boolean;
+  /** Position in the input, when the caller numbers messages (replay: the row); outputs carry it back. */
+  readonly seq?: number;
 }
 
 /** One reading of one sensor: one value per channel, all at the same time. */
@@ -151,5 +153,8 @@ export interface AnomalyEvent {
   readonly paddedFraction: number;
   readonly channelErrors: readonly number[];
   readonly channels: readonly string[];
+  /** Readings (formerly windows) from the episode's first to its latest. */
   readonly windows: number;
+  /** Surprise of each kind of evidence at the episode's peak (prediction, reconstruction, level, spread, stuck). */
+  readonly evidence?: Readonly<Record<string, number>>;
 }

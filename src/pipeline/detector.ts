@@ -1,0 +1,334 @@
+/**
+ * The detector: the one place where the stages are composed, used by the daemon, `anomalyd replay`,
+ * `npm run evaluate` and the benchmarks alike.
+ *
+ *   RawMessage ─► parse ─► cadence ─► model steps (batched) ─► score ─► DetectorOutput
+ *                 parse.ts  cadence.ts  steps.ts               scorer.ts
+ *
+ * `operator()` maps messages to outputs: one `parsed` output per message (its readings and rejections, for
+ * counting), then one `reading` output per accepted reading once it has been scored, in order per stream
+ * (streams interleave). It never ends the stream on a bad message or a failing stage: the message or the
+ * reading is reported as an `error` output naming the stage, and the stream goes on.
+ *
+ * Time. The detector reads no clock: times come from the readings (a bare number is stamped on arrival by
+ * the caller, in RawMessage.receivedAt). Batching uses the injected RxJS scheduler (asap by default): a
+ * batch starts once the messages that arrived together have been parsed. Results do not depend on how
+ * readings were batched (see steps.ts), so replaying a recording gives what the daemon gave live.
+ *
+ * State. Per stream: the parser's, the cadence's, the model stage's and the scorer's, all JSON-serialisable
+ * through `snapshot(stream)` / `restore(stream, state)` (checkpoints).
+ */
+import { Observable, asapScheduler, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import type { AnomalyEvent, ParseResult, RawMessage, Reading, ScoredReading } from '../contract/types.js';
+import { Cadence, type CadenceOptions } from './cadence.js';
+import type { MessageParser } from './parse.js';
+import { StreamScorer, type ModelPriors, type ScorerOptions, type ScoredStep } from './scorer.js';
+import { StepEngine, type StepEngineOptions, type StepItem, type StepResult, type StreamModel } from './steps.js';
+
+export interface DetectorOptions {
+  readonly cadence: CadenceOptions;
+  readonly engine: StepEngineOptions;
+  readonly scorer: ScorerOptions;
+}
+
+export interface DetectorPorts {
+  /** The message parser (its options come from the config's ingest section). */
+  readonly parser: MessageParser;
+  /** A stream's model, or null (it is then scored by the model-free evidence alone). */
+  modelFor(stream: string): StreamModel | null;
+  /** A model's priors for its prediction and reconstruction errors, or null. */
+  priorsFor(modelId: string): ModelPriors | null;
+  /** A fresh episode id. */
+  newId(): string;
+  /**
+   * True for readings known to be normal (the rows a model was trained on, in a replay with --learn-first):
+   * they teach the stream's histories unconditionally and open no episode.
+   */
+  knownNormal?(origin: Origin): boolean;
+  /** Schedules batches (default asapScheduler). */
+  readonly scheduler?: SchedulerLike;
+  /** A model call failed: the streams it carried were scored without the model for those steps. */
+  onModelError?(err: unknown, modelId: string, streams: readonly string[]): void;
+}
+
+/** Where an output came from: the message's position in the input (`RawMessage.seq`) and its reading's index in it. */
+export interface Origin {
+  readonly seq: number;
+  readonly index: number;
+}
+
+export type DetectorOutput =
+  | { readonly type: 'parsed'; readonly seq: number; readonly result: ParseResult }
+  | {
+      readonly type: 'reading';
+      readonly origin: Origin;
+      readonly reading: ScoredReading;
+      /** Episode transitions this reading caused (open, update, resolve). */
+      readonly events: readonly AnomalyEvent[];
+      /** Surprise per kind of evidence (NaN where a kind said nothing). */
+      readonly evidence: ScoredStep['evidence'];
+      /** Surprise against normal operation before any open episode, fused and per kind. */
+      readonly deviation: number;
+      readonly deviationEvidence: ScoredStep['deviationEvidence'];
+      /** Per channel, the largest deviation over kinds of evidence. */
+      readonly channelDeviation: readonly number[];
+      /** Steps filled before the reading; true for a duplicate of the previous reading. */
+      readonly filled: number;
+      readonly duplicate: boolean;
+      /** The reading starts a new segment (first reading, or after a gap): the model state was reset. */
+      readonly reset: boolean;
+    }
+  | { readonly type: 'error'; readonly stage: 'parse' | 'cadence' | 'score'; readonly stream: string | null; readonly seq: number; readonly detail: string };
+
+/** One stream's state for a checkpoint. */
+export interface DetectorStreamState {
+  readonly format: 'anomalyd-detector/1';
+  readonly parser: unknown;
+  readonly cadence: unknown;
+  readonly held: readonly number[] | null;
+  readonly engine: unknown;
+  readonly scorer: unknown;
+}
+
+export class Detector {
+  private readonly cadences = new Map<string, Cadence>();
+  /** Each stream's latest accepted values: what a fill holds. */
+  private readonly held = new Map<string, Float64Array>();
+  private readonly engine: StepEngine<Origin>;
+  readonly scorer: StreamScorer;
+  private emit: ((o: DetectorOutput) => void) | null = null;
+  private seq = 0;
+
+  constructor(
+    private readonly opts: DetectorOptions,
+    private readonly ports: DetectorPorts,
+  ) {
+    this.scorer = new StreamScorer(opts.scorer, { newId: () => ports.newId(), priorsFor: (id) => ports.priorsFor(id) });
+    this.engine = new StepEngine<Origin>(opts.engine, {
+      modelFor: (stream) => ports.modelFor(stream),
+      score: (r) => this.scoreStep(r),
+      onModelError: (err, modelId, streams) => ports.onModelError?.(err, modelId, streams),
+    });
+  }
+
+  /** Readings queued or inside a model call (backpressure). */
+  get pending(): number {
+    return this.engine.pending;
+  }
+
+  /** Streams with state (for checkpoints, status, eviction). */
+  streams(): string[] {
+    return [...new Set([...this.cadences.keys(), ...this.engine.streamIds()])];
+  }
+
+  /** The stream's learnt reading interval in ms (0 while unknown), or undefined for an unknown stream. */
+  intervalOf(stream: string): number | undefined {
+    return this.cadences.get(stream)?.intervalMs;
+  }
+
+  /** True while the stream has not learnt enough to alert. */
+  learning(stream: string): boolean {
+    return this.scorer.learning(stream);
+  }
+
+  openAnomaly(stream: string): string | null {
+    return this.scorer.openAnomaly(stream);
+  }
+
+  /** Drops everything the detector holds for a stream (eviction). */
+  forget(stream: string): void {
+    this.cadences.delete(stream);
+    this.held.delete(stream);
+    this.engine.forget(stream);
+    this.scorer.forget(stream);
+    this.ports.parser.forget(stream);
+  }
+
+  /** Resets the stream's model state at its next chunk (a model was swapped in). */
+  resetModelState(stream: string): void {
+    this.engine.resetState(stream);
+  }
+
+  snapshot(stream: string): DetectorStreamState {
+    return {
+      format: 'anomalyd-detector/1',
+      parser: this.ports.parser.snapshot(stream),
+      cadence: this.cadences.get(stream)?.toJSON() ?? null,
+      held: this.held.has(stream) ? Array.from(this.held.get(stream)!) : null,
+      engine: this.engine.snapshot(stream),
+      scorer: this.scorer.snapshot(stream),
+    };
+  }
+
+  /**
+   * Restores a stream; a part that cannot be restored (other options, malformed) is skipped so that it
+   * starts over. Returns one line per skipped part.
+   */
+  restore(stream: string, state: unknown): string[] {
+    const skipped: string[] = [];
+    if (typeof state !== 'object' || state === null || (state as { format?: unknown }).format !== 'anomalyd-detector/1') return [`${stream}: not an anomalyd-detector/1 state`];
+    const s = state as DetectorStreamState;
+    const part = (what: string, fn: () => void): void => {
+      try {
+        fn();
+      } catch (err) {
+        skipped.push(`${what} ${stream}: ${(err as Error).message}`);
+      }
+    };
+    if (s.parser !== null) part('parser', () => this.ports.parser.restore(stream, s.parser));
+    if (s.cadence !== null) part('cadence', () => this.cadences.set(stream, Cadence.fromJSON(s.cadence, this.opts.cadence)));
+    if (Array.isArray(s.held) && s.held.every((v) => typeof v === 'number' && Number.isFinite(v))) this.held.set(stream, Float64Array.from(s.held));
+    if (s.engine !== null) part('model state', () => this.engine.restore(stream, s.engine));
+    if (s.scorer !== null) part('score state', () => this.scorer.restore(stream, s.scorer));
+    return skipped;
+  }
+
+  /**
+   * messages$ -> outputs$. One subscription at a time (the detector's state is shared by design: the
+   * daemon has one detector for its one input).
+   *
+   *   -m1--m2-m3--------|
+   *   -p1--p2-p3-r1-r2-r3|      (p: parsed, r: reading; readings after their batch is scored)
+   */
+  operator(): OperatorFunction<RawMessage, DetectorOutput> {
+    return (source) =>
+      new Observable<DetectorOutput>((subscriber) => {
+        if (this.emit !== null) {
+          subscriber.error(new Error('Detector: operator() is already subscribed'));
+          return;
+        }
+        const scheduler = this.ports.scheduler ?? asapScheduler;
+        let scheduled = false;
+        let running = false;
+        let sourceDone = false;
+        let closed = false;
+        this.emit = (o) => subscriber.next(o);
+        const finishIfDone = (): void => {
+          if (sourceDone && !running && !scheduled && this.engine.pending === 0) subscriber.complete();
+        };
+        const run = async (): Promise<void> => {
+          running = true;
+          try {
+            while (!closed && this.engine.pending > 0) await this.engine.round();
+          } finally {
+            running = false;
+          }
+        };
+        const kick = (): void => {
+          if (scheduled || running || closed) return;
+          scheduled = true;
+          scheduler.schedule(() => {
+            scheduled = false;
+            run().then(
+              () => (this.engine.pending > 0 ? kick() : finishIfDone()),
+              (err: unknown) => subscriber.error(err),
+            );
+          });
+        };
+        const sub = source.subscribe({
+          next: (msg) => {
+            this.take(msg);
+            if (this.engine.pending > 0) kick();
+          },
+          error: (err: unknown) => subscriber.error(err),
+          complete: () => {
+            sourceDone = true;
+            kick();
+            finishIfDone();
+          },
+        });
+        return () => {
+          closed = true;
+          sub.unsubscribe();
+          this.emit = null;
+        };
+      });
+  }
+
+  /** Parses one message and queues its readings; a failure is reported, never thrown. */
+  private take(msg: RawMessage): void {
+    const seq = msg.seq ?? this.seq++;
+    let result: ParseResult;
+    try {
+      result = this.ports.parser.parse(msg);
+    } catch (err) {
+      this.emit?.({ type: 'error', stage: 'parse', stream: null, seq, detail: describe(err) });
+      return;
+    }
+    this.emit?.({ type: 'parsed', seq, result });
+    if (result.kind !== 'readings') return;
+    const readings = result.readings;
+    for (let i = 0; i < readings.length; i++) {
+      const reading = readings[i];
+      try {
+        this.queue(reading, { seq, index: i });
+      } catch (err) {
+        this.emit?.({ type: 'error', stage: 'cadence', stream: reading.sensor, seq, detail: describe(err) });
+      }
+    }
+  }
+
+  /** Places a reading on its stream's cadence and queues its steps (fills first). */
+  private queue(reading: Reading, origin: Origin): void {
+    const stream = reading.sensor;
+    let cadence = this.cadences.get(stream);
+    if (cadence === undefined) {
+      cadence = new Cadence(this.opts.cadence);
+      this.cadences.set(stream, cadence);
+    }
+    const place = cadence.place(reading.ts);
+    const values = Float64Array.from(reading.values);
+    const held = this.held.get(stream);
+    if (place.filled > 0 && held !== undefined && held.length === values.length) {
+      const step = place.intervalMs;
+      for (let k = place.filled; k >= 1; k--) {
+        this.engine.push(stream, reading.channels, { kind: 'fill', ts: reading.ts - k * step, values: held, reset: false, filled: 0, origin });
+      }
+    }
+    const kind = place.duplicate ? 'duplicate' : 'reading';
+    this.engine.push(stream, reading.channels, { kind, ts: reading.ts, values, reset: place.reset, filled: place.filled, origin });
+    if (!place.duplicate) this.held.set(stream, values);
+  }
+
+  /** The engine's result of one reading -> the scorer -> an output. */
+  private scoreStep(r: StepResult<Origin>): { exclude: boolean; rebaseline: boolean } {
+    try {
+      const { scored, verdict } = this.scorer.score(r, this.ports.knownNormal?.(r.item.origin) ?? false);
+      this.emit?.({
+        type: 'reading',
+        origin: r.item.origin,
+        reading: {
+          stream: r.stream,
+          ts: r.item.ts,
+          channels: r.channels,
+          values: Array.from(r.item.values),
+          expected: r.expected ? Array.from(r.expected) : null,
+          spread: scored.spread ? Array.from(scored.spread) : null,
+          score: scored.score,
+          surprise: scored.surprise,
+          threshold: this.opts.scorer.threshold,
+          status: scored.status,
+          anomalyId: scored.anomalyId,
+          modelId: r.modelId,
+        },
+        events: scored.events,
+        evidence: scored.evidence,
+        deviation: scored.deviation,
+        deviationEvidence: scored.deviationEvidence,
+        channelDeviation: scored.channelDeviation,
+        filled: r.item.filled,
+        duplicate: r.item.kind === 'duplicate',
+        reset: r.item.reset,
+      });
+      return verdict;
+    } catch (err) {
+      this.emit?.({ type: 'error', stage: 'score', stream: r.stream, seq: r.item.origin.seq, detail: describe(err) });
+      return { exclude: true, rebaseline: false };
+    }
+  }
+}
+
+function describe(err: unknown): string {
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}

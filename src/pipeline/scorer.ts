@@ -1,0 +1,593 @@
+/**
+ * The scoring stage of the detector core: every reading gets its own calibrated score, when it arrives.
+ *
+ * Evidence, per channel of the reading (docs/SCORING.md has the why and the sources):
+ *   prediction      the model's next-step prediction error, from the state carried over every previous
+ *                   reading (telemanom's idea, Hundman et al., KDD 2018);
+ *   bias            the short mean of the signed prediction residual: the stream keeps being off the
+ *                   model's expectation the same way;
+ *   reconstruction  the seq2seq reconstruction error of the window that ends at this reading, every hop
+ *                   readings (Malhotra et al. 2016, arXiv:1607.00148);
+ *   level           how far the reading is from the stream's running mean, in running standard deviations;
+ *   shift           the short mean of that signed distance: a small departure that lasts;
+ *   spread          the short-term variability of the stream's changes against its long-term one, in either
+ *                   direction (a noisy signal that freezes, a sudden burst of noise);
+ *   stuck           how many readings in a row have repeated exactly the same value.
+ * The last four need no model, so a stream is scored from its first minutes with or without one. The short
+ * means (horizon `smooth` readings) follow the anomaly likelihood's short average (Ahmad et al.,
+ * Neurocomputing 2017) and telemanom's smoothed errors.
+ *
+ * Calibration. Each kind of evidence of each channel is judged against that channel's own history of it
+ * (src/pipeline/tail.ts: empirical where the history has data, an extreme-value tail beyond): its surprise
+ * is -log10 of the probability of evidence at least this strong. The reading's surprise is the largest of
+ * them less log10 of how many spoke (Bonferroni), and its score is 1 - 10^-surprise. Surprise never
+ * saturates, so a real event stays separable from normal bumps however extreme both are.
+ *
+ * Two histories per kind and channel:
+ *   adaptive   every reading, memory `adaptiveHorizon` readings: what the stream has lately been doing.
+ *              The reading's score is judged against it, so the score is high when something new starts
+ *              and fades as a lasting change becomes familiar: high scores are sparse, at onsets.
+ *   reference  normal readings only, memory `horizon`: what normal was before any open episode. It
+ *              decides whether an open episode goes on.
+ *
+ * Episodes, counted in readings. An episode opens at `openAfter` consecutive readings whose score or
+ * deviation (surprise against the reference) reaches the threshold; while open, a reading whose deviation
+ * reaches the hold threshold (threshold - `holdMargin`) keeps it going; it resolves after `closeAfter`
+ * consecutive readings below. Readings of an open episode stay out of the reference and of the running
+ * normalisation, so a lasting fault keeps its episode open; after `newNormalAfter` readings a lasting
+ * change is the new normal: the episode resolves, its readings are taught to the reference, and the
+ * normalisation re-baselines on the latest readings (no blind re-learning period). A stream stuck on one
+ * value is a fault, never a new normal. Readings known to be normal (a model's training rows) and a new
+ * stream's first `learnReadings` teach both histories unconditionally and open no episode.
+ */
+import type { AnomalyEvent } from '../contract/types.js';
+import type { StepResult, StepVerdict } from './steps.js';
+import { MAX_SURPRISE, TailCalibrator, type LogPrior, type TailState } from './tail.js';
+
+export const EVIDENCE = ['prediction', 'bias', 'reconstruction', 'level', 'shift', 'spread', 'stuck'] as const;
+export type Evidence = (typeof EVIDENCE)[number];
+
+export interface ScorerOptions {
+  /** Which model errors count: reconstruction, prediction or both (the model-free evidence always counts). */
+  readonly mode: 'reconstruction' | 'prediction' | 'both';
+  /** Score threshold in [0.5, 1): anomalous at or above. As surprise: -log10(1 - threshold). */
+  readonly threshold: number;
+  /** The hold threshold is this much surprise below the threshold (hysteresis). */
+  readonly holdMargin: number;
+  /** Consecutive readings at or above threshold that open an episode. */
+  readonly openAfter: number;
+  /** Consecutive readings below the hold threshold that resolve it. */
+  readonly closeAfter: number;
+  /** An episode open this many readings is the new normal (0 = never). */
+  readonly newNormalAfter: number;
+  /** Readings of history before a stream may alert. */
+  readonly learnReadings: number;
+  /** Memory of the reference histories (normal operation only), readings. */
+  readonly horizon: number;
+  /** Memory of the adaptive histories (every reading), readings. */
+  readonly adaptiveHorizon: number;
+  /** Horizon (readings) of the short means behind shift, bias and spread. */
+  readonly smooth: number;
+  /** Readings between reconstructions (the model stage's hop), to size the reconstruction histories. */
+  readonly reconEvery: number;
+  /** Kinds of evidence that count (default all). */
+  readonly evidence?: readonly Evidence[];
+}
+
+/** A model's priors for its errors, from its validation data: mean and std of log10 of the squared error. */
+export interface ModelPriors {
+  readonly prediction: { readonly mean: number; readonly std: number } | null;
+  readonly reconstruction: { readonly mean: number; readonly std: number } | null;
+}
+
+/** One scored reading. */
+export interface ScoredStep {
+  /** Surprise against what the stream has lately been doing: -log10(1 - score). */
+  readonly surprise: number;
+  readonly score: number;
+  /** Surprise against normal operation before any open episode (what holds an episode open). */
+  readonly deviation: number;
+  /** Per kind of evidence, the largest surprise over channels (NaN when the kind said nothing). */
+  readonly evidence: Readonly<Record<Evidence, number>>;
+  /** The same against normal operation. */
+  readonly deviationEvidence: Readonly<Record<Evidence, number>>;
+  /** Per channel, the largest deviation over kinds: each channel's share of the anomaly. */
+  readonly channelDeviation: readonly number[];
+  readonly status: 'learning' | 'ok' | 'anomalous';
+  readonly anomalyId: string | null;
+  readonly events: AnomalyEvent[];
+  /** One normal standard deviation of the prediction around `expected`, sensor units (null without a model). */
+  readonly spread: Float64Array | null;
+}
+
+/** Evidence of one reading: per kind, one value per channel, or null when the kind has nothing to say. */
+type EvidenceValues = Record<Evidence, Float64Array | null>;
+
+const PRIOR_WEIGHT = 32;
+
+interface Episode {
+  readonly id: string;
+  readonly startTs: number;
+  lastAboveTs: number;
+  readings: number;
+  peak: number;
+  peakEvidence: Record<Evidence, number>;
+  peakChannels: number[];
+  lastReported: number;
+}
+
+/** Per-stream scoring state. */
+class StreamScore {
+  /** [kind][channel] histories of normal operation only. */
+  readonly reference: TailCalibrator[][];
+  /** [kind][channel] histories of every reading. */
+  readonly adaptive: TailCalibrator[][];
+  /** Evidence of the open episode's readings (at most newNormalAfter): what a new normal teaches the reference. */
+  episodeEvidence: EvidenceValues[] = [];
+  seen = 0;
+  last: Float64Array | null = null;
+  /** Per channel: short and long exponential means of squared changes (spread), and the count of changes. */
+  readonly shortVar: Float64Array;
+  readonly longVar: Float64Array;
+  varCount = 0;
+  /** Per channel: run of identical values. */
+  readonly run: Float64Array;
+  /** Per channel: short means of the signed level and of the signed prediction residual. */
+  readonly zMean: Float64Array;
+  readonly resMean: Float64Array;
+  meanCount = 0;
+  resCount = 0;
+  above = 0;
+  below = 0;
+  episode: Episode | null = null;
+  lastScored: ScoredStep | null = null;
+
+  constructor(
+    readonly C: number,
+    opts: ScorerOptions,
+    priors: ModelPriors | null,
+  ) {
+    const set = (horizon: number): TailCalibrator[][] =>
+      EVIDENCE.map((kind) => {
+        const every = kind === 'reconstruction' ? opts.reconEvery : 1;
+        const prior = kind === 'prediction' ? priors?.prediction : kind === 'reconstruction' ? priors?.reconstruction : null;
+        return Array.from(
+          { length: C },
+          () =>
+            new TailCalibrator(
+              { horizon: Math.max(2, horizon / every), minCount: Math.max(8, Math.ceil(opts.learnReadings / every)) },
+              prior ? ({ ...prior, weight: PRIOR_WEIGHT } satisfies LogPrior) : null,
+            ),
+        );
+      });
+    this.reference = set(opts.horizon);
+    this.adaptive = set(opts.adaptiveHorizon);
+    this.shortVar = new Float64Array(C);
+    this.longVar = new Float64Array(C);
+    this.run = new Float64Array(C);
+    this.zMean = new Float64Array(C);
+    this.resMean = new Float64Array(C);
+  }
+}
+
+export class StreamScorer {
+  private readonly streams = new Map<string, StreamScore>();
+  private readonly thresholdSurprise: number;
+  private readonly holdSurprise: number;
+
+  constructor(
+    private readonly opts: ScorerOptions,
+    private readonly deps: { readonly newId: () => string; readonly priorsFor: (modelId: string) => ModelPriors | null },
+  ) {
+    if (!(opts.threshold >= 0.5 && opts.threshold < 1)) throw new RangeError(`threshold must be in [0.5, 1), got ${opts.threshold}`);
+    for (const k of ['openAfter', 'closeAfter', 'learnReadings', 'smooth', 'reconEvery'] as const) {
+      if (!Number.isInteger(opts[k]) || opts[k] < 1) throw new RangeError(`${k} must be an integer >= 1, got ${opts[k]}`);
+    }
+    for (const k of ['horizon', 'adaptiveHorizon'] as const) {
+      if (!(opts[k] >= 2)) throw new RangeError(`${k} must be >= 2, got ${opts[k]}`);
+    }
+    this.thresholdSurprise = -Math.log10(1 - opts.threshold);
+    this.holdSurprise = Math.max(0, this.thresholdSurprise - opts.holdMargin);
+  }
+
+  /** True while the stream has not learnt enough to alert (or is unknown). */
+  learning(stream: string): boolean {
+    const s = this.streams.get(stream);
+    return s === undefined || s.seen < this.opts.learnReadings;
+  }
+
+  /** The open episode's id, or null. */
+  openAnomaly(stream: string): string | null {
+    return this.streams.get(stream)?.episode?.id ?? null;
+  }
+
+  forget(stream: string): void {
+    this.streams.delete(stream);
+  }
+
+  /**
+   * Scores one reading: the scored step and the verdict for the model stage (keep the reading out of the
+   * normal statistics while an episode is open; re-baseline after a new normal). `knownNormal`: the reading
+   * is known to be normal (it teaches unconditionally and opens nothing).
+   */
+  score(r: StepResult<unknown>, knownNormal = false): { scored: ScoredStep; verdict: StepVerdict } {
+    const C = r.channels.length;
+    let s = this.streams.get(r.stream);
+    if (s === undefined || s.C !== C) {
+      s = new StreamScore(C, this.opts, r.modelId ? this.deps.priorsFor(r.modelId) : null);
+      this.streams.set(r.stream, s);
+    }
+    if (r.item.kind === 'duplicate') return { scored: this.duplicateOf(s), verdict: { exclude: true, rebaseline: false } };
+    const e = this.evidence(s, r);
+    const learning = knownNormal || s.seen < this.opts.learnReadings;
+    const adaptive = fuse(s.adaptive, e, C);
+    const reference = fuse(s.reference, e, C);
+    const events: AnomalyEvent[] = [];
+    const wasOpen = s.episode !== null;
+    const rebaseline = learning ? false : this.lifecycle(s, r, adaptive.surprise, reference, events);
+    const anomalous = s.episode !== null || wasOpen;
+    teach(s.adaptive, e);
+    if (!anomalous) {
+      teach(s.reference, e);
+      this.learnVariability(s, r);
+    } else if (s.episode !== null && this.opts.newNormalAfter > 0 && s.episodeEvidence.length < this.opts.newNormalAfter) {
+      s.episodeEvidence.push(e);
+    }
+    if (rebaseline) for (const past of s.episodeEvidence) teach(s.reference, past);
+    if (s.episode === null) s.episodeEvidence = [];
+    s.seen++;
+    const scored: ScoredStep = {
+      surprise: adaptive.surprise,
+      score: 1 - Math.pow(10, -adaptive.surprise),
+      deviation: reference.surprise,
+      evidence: adaptive.evidence,
+      deviationEvidence: reference.evidence,
+      channelDeviation: reference.channels,
+      status: learning ? 'learning' : s.episode !== null ? 'anomalous' : 'ok',
+      anomalyId: s.episode?.id ?? null,
+      events,
+      spread: this.spreadOf(s, r),
+    };
+    s.last = Float64Array.from(r.item.values);
+    s.lastScored = scored;
+    return { scored, verdict: { exclude: anomalous, rebaseline } };
+  }
+
+  /** A duplicate reports what the reading it repeats reported (no events of its own). */
+  private duplicateOf(s: StreamScore): ScoredStep {
+    if (s.lastScored !== null) return { ...s.lastScored, events: [] };
+    const half = Math.log10(2);
+    return { surprise: half, score: 0.5, deviation: half, evidence: nanEvidence(), deviationEvidence: nanEvidence(), channelDeviation: [], status: 'learning', anomalyId: null, events: [], spread: null };
+  }
+
+  /** The raw evidence of one reading. */
+  private evidence(s: StreamScore, r: StepResult<unknown>): EvidenceValues {
+    const C = s.C;
+    const o = this.opts;
+    const filled = r.item.kind === 'reading' ? r.item.filled : 0;
+    const level = new Float64Array(C);
+    for (let c = 0; c < C; c++) level[c] = r.z[c] * r.z[c];
+    if (r.item.reset) {
+      s.meanCount = 0;
+      s.resCount = 0;
+    }
+    // Short means: of the signed level, and of the signed prediction residual.
+    s.meanCount++;
+    const a = 1 / Math.min(o.smooth, s.meanCount);
+    const shift = new Float64Array(C);
+    for (let c = 0; c < C; c++) {
+      s.zMean[c] += a * (r.z[c] - s.zMean[c]);
+      shift[c] = s.zMean[c] * s.zMean[c];
+    }
+    let bias: Float64Array | null = null;
+    if (r.expected !== null) {
+      s.resCount++;
+      const b = 1 / Math.min(o.smooth, s.resCount);
+      const res = new Float64Array(C);
+      for (let c = 0; c < C; c++) {
+        s.resMean[c] += b * ((r.item.values[c] - r.expected[c]) / r.std[c] - s.resMean[c]);
+        res[c] = s.resMean[c] * s.resMean[c];
+      }
+      if (s.resCount >= o.smooth) bias = res;
+    }
+    let prediction: Float64Array | null = null;
+    if (r.predErrors !== null) prediction = r.predErrors;
+    let reconstruction: Float64Array | null = null;
+    if (r.reconErrors !== null) reconstruction = r.reconErrors;
+    // Spread and stuck compare with the previous reading of the same segment.
+    let spread: Float64Array | null = null;
+    let stuck: Float64Array | null = null;
+    if (s.last !== null && !r.item.reset) {
+      const sp = new Float64Array(C);
+      const st = new Float64Array(C);
+      const k = 1 / o.smooth;
+      for (let c = 0; c < C; c++) {
+        const d = (r.item.values[c] - s.last[c]) / r.std[c];
+        const d2 = (d * d) / (1 + filled);
+        s.shortVar[c] = s.varCount === 0 ? d2 : (1 - k) * s.shortVar[c] + k * d2;
+        const long = s.longVar[c];
+        const floor = 1e-4 * long + 1e-12;
+        const lr = Math.log((s.shortVar[c] + floor) / (long + floor));
+        sp[c] = lr * lr;
+        s.run[c] = r.item.values[c] === s.last[c] ? s.run[c] + 1 : 1;
+        st[c] = s.run[c];
+      }
+      if (s.varCount >= o.smooth) spread = sp;
+      stuck = st;
+    } else {
+      s.run.fill(1);
+    }
+    const predictive = o.mode !== 'reconstruction';
+    const out: EvidenceValues = {
+      prediction: predictive ? prediction : null,
+      bias: predictive ? bias : null,
+      reconstruction: o.mode === 'prediction' ? null : reconstruction,
+      level,
+      shift: s.meanCount >= o.smooth ? shift : null,
+      spread,
+      stuck,
+    };
+    if (o.evidence !== undefined) for (const k of EVIDENCE) if (!o.evidence.includes(k)) out[k] = null;
+    return out;
+  }
+
+  /** The long-term variability of changes learns from normal readings only. */
+  private learnVariability(s: StreamScore, r: StepResult<unknown>): void {
+    if (s.last === null || r.item.reset) return;
+    const filled = r.item.kind === 'reading' ? r.item.filled : 0;
+    s.varCount++;
+    const a = 1 / Math.min(this.opts.horizon, s.varCount);
+    for (let c = 0; c < s.C; c++) {
+      const d = (r.item.values[c] - s.last[c]) / r.std[c];
+      s.longVar[c] = (1 - a) * s.longVar[c] + (a * d * d) / (1 + filled);
+    }
+  }
+
+  private spreadOf(s: StreamScore, r: StepResult<unknown>): Float64Array | null {
+    if (r.expected === null) return null;
+    const k = EVIDENCE.indexOf('prediction');
+    const out = new Float64Array(s.C);
+    for (let c = 0; c < s.C; c++) {
+      const tail = s.reference[k][c];
+      if (!tail.ready) return null;
+      // The median squared error of a normal prediction error is 0.455 of its variance (chi-square, 1 dof).
+      out[c] = r.std[c] * Math.sqrt(tail.quantile(0.5) / 0.455);
+    }
+    return out;
+  }
+
+  /** Hysteresis; returns true when the stream's normal is re-baselined (new normal). */
+  private lifecycle(s: StreamScore, r: StepResult<unknown>, score: number, dev: Fused, events: AnomalyEvent[]): boolean {
+    const ts = r.item.ts;
+    const ep = s.episode;
+    if (ep === null) {
+      const level = Math.max(score, dev.surprise);
+      if (level < this.thresholdSurprise) {
+        s.above = 0;
+        return false;
+      }
+      if (++s.above < this.opts.openAfter) return false;
+      s.above = 0;
+      s.below = 0;
+      const opened: Episode = { id: this.deps.newId(), startTs: ts, lastAboveTs: ts, readings: 1, peak: level, peakEvidence: { ...dev.evidence }, peakChannels: [...dev.channels], lastReported: level };
+      s.episode = opened;
+      events.push(this.event('open', r, opened, score));
+      return false;
+    }
+    ep.readings++;
+    if (dev.surprise >= this.holdSurprise) {
+      s.below = 0;
+      ep.lastAboveTs = ts;
+    } else s.below++;
+    if (dev.surprise > ep.peak) {
+      ep.peak = dev.surprise;
+      ep.peakEvidence = { ...dev.evidence };
+      ep.peakChannels = [...dev.channels];
+    }
+    const stuck = dev.evidence.stuck >= this.holdSurprise;
+    const newNormal = this.opts.newNormalAfter > 0 && ep.readings >= this.opts.newNormalAfter && !stuck;
+    if (s.below >= this.opts.closeAfter || newNormal) {
+      s.episode = null;
+      s.below = 0;
+      events.push(this.event('resolve', r, ep, score));
+      return newNormal;
+    }
+    if (ep.peak >= ep.lastReported + 1) {
+      // A tenfold rarer peak is worth an update.
+      ep.lastReported = ep.peak;
+      events.push(this.event('update', r, ep, score));
+    }
+    return false;
+  }
+
+  private event(kind: AnomalyEvent['kind'], r: StepResult<unknown>, ep: Episode, surprise: number): AnomalyEvent {
+    const toScore = (x: number): number => 1 - Math.pow(10, -x);
+    const evidence: Record<string, number> = {};
+    for (const k of EVIDENCE) if (!Number.isNaN(ep.peakEvidence[k])) evidence[k] = ep.peakEvidence[k];
+    return {
+      kind,
+      sensor: r.stream,
+      anomalyId: ep.id,
+      startTs: ep.startTs,
+      endTs: ep.lastAboveTs,
+      peakScore: toScore(ep.peak),
+      score: toScore(surprise),
+      threshold: this.opts.threshold,
+      modelId: r.modelId ?? 'none',
+      paddedFraction: 0,
+      channelErrors: ep.peakChannels,
+      channels: r.channels,
+      windows: ep.readings,
+      evidence,
+    };
+  }
+
+  /** A stream's scoring state, JSON-serialisable. */
+  snapshot(stream: string): StreamScoreSnapshot | null {
+    const s = this.streams.get(stream);
+    if (!s) return null;
+    const tails = (set: TailCalibrator[][]): TailState[][] => set.map((row) => row.map((t) => t.toJSON()));
+    return {
+      format: 'anomalyd-scorer/2',
+      channels: s.C,
+      reference: tails(s.reference),
+      adaptive: tails(s.adaptive),
+      episodeEvidence: s.episodeEvidence.map((e) => Object.fromEntries(EVIDENCE.map((k) => [k, e[k] ? Array.from(e[k]) : null]))),
+      seen: s.seen,
+      last: s.last ? Array.from(s.last) : null,
+      shortVar: Array.from(s.shortVar),
+      longVar: Array.from(s.longVar),
+      varCount: s.varCount,
+      run: Array.from(s.run),
+      zMean: Array.from(s.zMean),
+      resMean: Array.from(s.resMean),
+      meanCount: s.meanCount,
+      resCount: s.resCount,
+      above: s.above,
+      below: s.below,
+      episode: s.episode ? { ...s.episode, peakEvidence: Object.fromEntries(EVIDENCE.map((k) => [k, nanToNull(s.episode!.peakEvidence[k])])) } : null,
+    };
+  }
+
+  /** Restores a stream's scoring state (throws on anything malformed; the caller lets the stream start over). */
+  restore(stream: string, json: unknown): void {
+    const v = json as Partial<StreamScoreSnapshot> | null;
+    if (typeof v !== 'object' || v === null || v.format !== 'anomalyd-scorer/2') throw new Error('scorer snapshot: not an anomalyd-scorer/2 state');
+    const C = v.channels;
+    if (typeof C !== 'number' || !Number.isInteger(C) || C < 1) throw new Error('scorer snapshot: bad channels');
+    const nums = (x: unknown, what: string, n = C): number[] => {
+      if (!Array.isArray(x) || x.length !== n || !x.every((y) => typeof y === 'number' && Number.isFinite(y))) throw new Error(`scorer snapshot: ${what} must be ${n} finite numbers`);
+      return x as number[];
+    };
+    const int = (x: unknown, what: string): number => {
+      if (typeof x !== 'number' || !Number.isInteger(x) || x < 0) throw new Error(`scorer snapshot: ${what} must be an integer >= 0`);
+      return x;
+    };
+    const s = new StreamScore(C, this.opts, null);
+    const load = (set: TailCalibrator[][], saved: unknown, horizon: number): void => {
+      if (!Array.isArray(saved) || saved.length !== EVIDENCE.length) throw new Error('scorer snapshot: bad histories');
+      EVIDENCE.forEach((kind, k) => {
+        const row: unknown = saved[k];
+        if (!Array.isArray(row) || row.length !== C) throw new Error('scorer snapshot: bad histories');
+        const every = kind === 'reconstruction' ? this.opts.reconEvery : 1;
+        for (let c = 0; c < C; c++) {
+          set[k][c] = TailCalibrator.fromJSON(row[c], { horizon: Math.max(2, horizon / every), minCount: Math.max(8, Math.ceil(this.opts.learnReadings / every)) });
+        }
+      });
+    };
+    load(s.reference, v.reference, this.opts.horizon);
+    load(s.adaptive, v.adaptive, this.opts.adaptiveHorizon);
+    if (!Array.isArray(v.episodeEvidence)) throw new Error('scorer snapshot: episodeEvidence must be an array');
+    s.episodeEvidence = v.episodeEvidence.map((row) => {
+      const out = {} as EvidenceValues;
+      for (const k of EVIDENCE) {
+        const x = (row as Record<string, unknown>)[k];
+        out[k] = x === null || x === undefined ? null : Float64Array.from(nums(x, `episodeEvidence.${k}`));
+      }
+      return out;
+    });
+    s.seen = int(v.seen, 'seen');
+    s.last = v.last === null || v.last === undefined ? null : Float64Array.from(nums(v.last, 'last'));
+    s.shortVar.set(nums(v.shortVar, 'shortVar'));
+    s.longVar.set(nums(v.longVar, 'longVar'));
+    s.varCount = int(v.varCount, 'varCount');
+    s.run.set(nums(v.run, 'run'));
+    s.zMean.set(nums(v.zMean, 'zMean'));
+    s.resMean.set(nums(v.resMean, 'resMean'));
+    s.meanCount = int(v.meanCount, 'meanCount');
+    s.resCount = int(v.resCount, 'resCount');
+    s.above = int(v.above, 'above');
+    s.below = int(v.below, 'below');
+    if (v.episode) {
+      const e = v.episode;
+      const finite = (x: unknown): number => {
+        if (typeof x !== 'number' || !Number.isFinite(x)) throw new Error('scorer snapshot: episode numbers must be finite');
+        return x;
+      };
+      if (typeof e.id !== 'string') throw new Error('scorer snapshot: episode id must be a string');
+      s.episode = {
+        id: e.id,
+        startTs: finite(e.startTs),
+        lastAboveTs: finite(e.lastAboveTs),
+        readings: finite(e.readings),
+        peak: finite(e.peak),
+        peakEvidence: Object.fromEntries(EVIDENCE.map((k) => [k, (e.peakEvidence as Record<string, number | null>)[k] ?? Number.NaN])) as Record<Evidence, number>,
+        peakChannels: nums(e.peakChannels, 'episode.peakChannels'),
+        lastReported: finite(e.lastReported),
+      };
+    }
+    this.streams.set(stream, s);
+  }
+}
+
+/** A stream's scoring state as JSON (checkpoints). */
+export interface StreamScoreSnapshot {
+  readonly format: 'anomalyd-scorer/2';
+  readonly channels: number;
+  /** [kind][channel] */
+  readonly reference: TailState[][];
+  readonly adaptive: TailState[][];
+  readonly episodeEvidence: readonly Record<string, number[] | null>[];
+  readonly seen: number;
+  readonly last: number[] | null;
+  readonly shortVar: number[];
+  readonly longVar: number[];
+  readonly varCount: number;
+  readonly run: number[];
+  readonly zMean: number[];
+  readonly resMean: number[];
+  readonly meanCount: number;
+  readonly resCount: number;
+  readonly above: number;
+  readonly below: number;
+  readonly episode: (Omit<Episode, 'peakEvidence'> & { peakEvidence: Record<string, number | null> }) | null;
+}
+
+interface Fused {
+  readonly surprise: number;
+  readonly evidence: Record<Evidence, number>;
+  /** Per channel, the largest surprise over kinds. */
+  readonly channels: number[];
+}
+
+/** Surprise of each (kind, channel) against a set of histories; fused: the largest less log10 of how many spoke. */
+function fuse(set: TailCalibrator[][], e: EvidenceValues, C: number): Fused {
+  const evidence = {} as Record<Evidence, number>;
+  const channels = new Array<number>(C).fill(0);
+  let max = 0;
+  let n = 0;
+  EVIDENCE.forEach((kind, k) => {
+    const v = e[kind];
+    let best = Number.NaN;
+    if (v !== null) {
+      for (let c = 0; c < C; c++) {
+        const tail = set[k][c];
+        if (!tail.ready) continue;
+        const sur = tail.surprise(v[c]);
+        n++;
+        if (!(sur <= best)) best = sur;
+        if (sur > channels[c]) channels[c] = sur;
+      }
+    }
+    evidence[kind] = best;
+    if (best > max) max = best;
+  });
+  const surprise = n > 0 ? Math.max(0, Math.min(MAX_SURPRISE, max - Math.log10(n))) : Math.log10(2);
+  return { surprise, evidence, channels };
+}
+
+function teach(set: TailCalibrator[][], e: EvidenceValues): void {
+  EVIDENCE.forEach((kind, k) => {
+    const v = e[kind];
+    if (v === null) return;
+    for (let c = 0; c < v.length; c++) set[k][c].add(v[c]);
+  });
+}
+
+function nanEvidence(): Record<Evidence, number> {
+  return Object.fromEntries(EVIDENCE.map((k) => [k, Number.NaN])) as Record<Evidence, number>;
+}
+
+function nanToNull(x: number): number | null {
+  return Number.isNaN(x) ? null : x;
+}

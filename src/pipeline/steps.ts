@@ -1,0 +1,770 @@
+/**
+ * The model stage of the detector core: one recurrent step per reading, batched.
+ *
+ * Each stream's readings become steps (src/pipeline/cadence.ts decides fills, resets and duplicates
+ * before they get here). The engine owns, per stream: the running normalisation, the carried model state
+ * (h, and c for an LSTM), the previous step's next-step prediction, and a ring of the last W steps the
+ * model consumed. Steps of every stream that shares a model go through one `step` call; every `hop` steps
+ * a stream's state is decoded to reconstruct its last W steps (the seq2seq autoencoder of Malhotra et al.
+ * 2016, arXiv:1607.00148: the decoder starts from the encoder's state and emits the newest step first).
+ *
+ * Chunks. A stream's steps are cut into chunks of `hop` steps (counted from its last reset). A call takes
+ * at most the rest of one chunk per stream, so decoding happens exactly at chunk ends; and everything a
+ * chunk's steps are normalised with is fixed when the chunk starts. What the scorer decides about a reading
+ * (exclude it from the normal statistics, or re-baseline after a new normal) therefore reaches the model
+ * input only at the next chunk, whatever the batching: the results do not depend on how readings arrived
+ * together (live one by one, or a whole file in replay). That is what makes replay equal the daemon.
+ *
+ *   -a1-b1-a2-a3-b2-|       (hop 2)
+ *   --[a1 b1]-[a2 b2]-[a3]  one model call per bracket; a decodes after a2, b after b2
+ *
+ * Errors. A failed model call affects only the streams it carried: their steps are reported with no model
+ * output (the scorer then relies on the model-free detectors), their state is reset, and the error is
+ * reported once per call through `onModelError`.
+ */
+import type { StepModel } from '../contract/ports.js';
+
+/** A step item queued for a stream: a reading, a held fill, or a duplicate (which is not a model step). */
+export interface StepItem<O> {
+  readonly kind: 'reading' | 'fill' | 'duplicate';
+  /** Epoch ms (fills: the reading's time they precede). */
+  readonly ts: number;
+  /** Raw values, sensor units, one per channel (fills: the held values). */
+  readonly values: Float64Array;
+  /** The stream's state is reset before this step (first reading, after a gap). */
+  readonly reset: boolean;
+  /** Fill steps just before this reading (readings only). */
+  readonly filled: number;
+  /** Whatever the caller attached (the message the reading came from); handed back with the result. */
+  readonly origin: O;
+}
+
+/** What the model stage says about one reading (or duplicate) of a stream, in order. */
+export interface StepResult<O> {
+  readonly stream: string;
+  readonly item: StepItem<O>;
+  readonly channels: readonly string[];
+  /** Model id, or null when the stream has no model or its model call failed. */
+  readonly modelId: string | null;
+  /** The reading normalised by the stream's running statistics (not clipped), one per channel. */
+  readonly z: Float64Array;
+  /** Running normalisation in force: mean and std per channel, sensor units. */
+  readonly mean: Float64Array;
+  readonly std: Float64Array;
+  /** What the model predicted for this reading, sensor units, one per channel; null after a reset or without a model. */
+  readonly expected: Float64Array | null;
+  /** Mean squared prediction error over channels, normalised units, divided by (1 + filled); null without a prediction. */
+  readonly predError: number | null;
+  /** Masked mean squared reconstruction error of the window ending at this reading, when it ends a chunk; else null. */
+  readonly reconError: number | null;
+  /** Per channel: squared prediction error (normalised, divided by 1 + filled), or null. */
+  readonly predErrors: Float64Array | null;
+  /** Per channel: masked mean squared reconstruction error of the window, or null. */
+  readonly reconErrors: Float64Array | null;
+  /** Steps since the stream's last reset, this one included. */
+  readonly segmentSteps: number;
+}
+
+/** What the scorer tells the engine back about a reading. */
+export interface StepVerdict {
+  /** Keep this reading out of the running normalisation (it is part of an anomaly). */
+  readonly exclude: boolean;
+  /** The stream's normal changed for good: re-baseline its normalisation on its last W readings. */
+  readonly rebaseline: boolean;
+}
+
+export interface StepEngineOptions {
+  /** Steps between reconstructions for a model of window `length` (scaled for models of other windows). */
+  readonly hop: number;
+  /** The configured window length the hop refers to. */
+  readonly length: number;
+  /** Most streams in one model call. */
+  readonly maxBatch: number;
+  /** Readings of warm-up whose median / MAD initialise a stream's normalisation. */
+  readonly normWarmup: number;
+  /** Horizon (readings) of the running normalisation once warm. */
+  readonly normHorizon: number;
+  /** Gather a batch for this long at low load; 0 = until the end of the current event-loop turn. */
+  readonly batchTickMs: number;
+}
+
+/** A stream's model, and whether it was learnt on this stream (its sidecar normalisation then seeds the stream's). */
+export interface StreamModel {
+  readonly model: StepModel;
+  readonly own: boolean;
+}
+
+export interface StepEngineDeps<O> {
+  /** The stream's model, or null when it has none (it is then scored without model errors). */
+  modelFor(stream: string): StreamModel | null;
+  /** Scores a result synchronously and says what to do with the reading's normal statistics. */
+  score(result: StepResult<O>): StepVerdict;
+  /** A model call failed; `streams` lost their model output for the steps of that call. */
+  onModelError?(err: unknown, modelId: string, streams: readonly string[]): void;
+}
+
+/** Values further than this many std from the running mean are clipped before they update it, once warm. */
+const NORM_CLIP_SIGMAS = 4;
+/** Model inputs are clipped to this many std: an absurd reading must not saturate the state for long. */
+const INPUT_CLIP = 10;
+const STD_REL_FLOOR = 1e-3;
+const STD_ABS_FLOOR = 1e-9;
+
+class StreamState<O> {
+  readonly C: number;
+  readonly queue: StepItem<O>[] = [];
+  queueHead = 0;
+  inFlight = false;
+  // Normalisation.
+  readonly mean: Float64Array;
+  readonly variance: Float64Array;
+  normCount = 0;
+  warm: number[][] | null;
+  /** Normalisation fixed for the current chunk (model inputs). */
+  readonly chunkMean: Float64Array;
+  readonly chunkStd: Float64Array;
+  // Model state.
+  model: StepModel | null = null;
+  modelId: string | null = null;
+  W = 0;
+  hop = 1;
+  h: Float32Array = new Float32Array(0);
+  c: Float32Array | null = null;
+  prevPred: Float64Array | null = null;
+  segmentSteps = 0;
+  chunkPos = 0;
+  /** Ring of the last W normalised steps as fed to the model. */
+  ring: Float32Array = new Float32Array(0);
+  /** Ring of the last W raw readings (for re-baselining). */
+  raw: Float64Array = new Float64Array(0);
+  rawCount = 0;
+  pendingRebaseline = false;
+  pendingReset = false;
+  /** The latest reading's result (what a duplicate of it reports). */
+  last: StepResult<O> | null = null;
+
+  constructor(
+    readonly stream: string,
+    readonly channels: readonly string[],
+  ) {
+    this.C = channels.length;
+    this.mean = new Float64Array(this.C);
+    this.variance = new Float64Array(this.C);
+    this.chunkMean = new Float64Array(this.C);
+    this.chunkStd = new Float64Array(this.C).fill(1);
+    this.warm = [];
+  }
+
+  get pending(): number {
+    return this.queue.length - this.queueHead;
+  }
+}
+
+/** The per-stream state that a checkpoint carries (JSON-serialisable). */
+export interface StreamEngineSnapshot {
+  readonly format: 'anomalyd-steps/1';
+  readonly channels: readonly string[];
+  readonly modelId: string | null;
+  readonly mean: readonly number[];
+  readonly variance: readonly number[];
+  readonly normCount: number;
+  readonly warm: readonly (readonly number[])[] | null;
+  readonly h: readonly number[];
+  readonly c: readonly number[] | null;
+  readonly prevPred: readonly number[] | null;
+  readonly segmentSteps: number;
+  readonly chunkPos: number;
+  readonly chunkMean: readonly number[];
+  readonly chunkStd: readonly number[];
+  readonly ring: readonly number[];
+  readonly raw: readonly number[];
+  readonly rawCount: number;
+  readonly pendingRebaseline: boolean;
+}
+
+export class StepEngine<O> {
+  private readonly streams = new Map<string, StreamState<O>>();
+  private queued = 0;
+  private running = false;
+
+  constructor(
+    private readonly opts: StepEngineOptions,
+    private readonly deps: StepEngineDeps<O>,
+  ) {
+    if (!Number.isInteger(opts.hop) || opts.hop < 1 || opts.hop > opts.length) throw new RangeError(`hop must be an integer in 1..length, got ${opts.hop}`);
+    if (!Number.isInteger(opts.maxBatch) || opts.maxBatch < 1) throw new RangeError(`maxBatch must be an integer >= 1, got ${opts.maxBatch}`);
+    if (!Number.isInteger(opts.normWarmup) || opts.normWarmup < 1) throw new RangeError(`normWarmup must be an integer >= 1, got ${opts.normWarmup}`);
+  }
+
+  /** Items queued or in a model call (for backpressure). */
+  get pending(): number {
+    return this.queued;
+  }
+
+  /** Streams the engine holds state for. */
+  streamIds(): IterableIterator<string> {
+    return this.streams.keys();
+  }
+
+  /** Queues a stream's item; `channels` must be the stream's (a change of channels starts the stream over). */
+  push(stream: string, channels: readonly string[], item: StepItem<O>): void {
+    let s = this.streams.get(stream);
+    if (s === undefined || !sameChannels(s.channels, channels)) {
+      s = new StreamState<O>(stream, channels);
+      this.streams.set(stream, s);
+    }
+    s.queue.push(item);
+    this.queued++;
+  }
+
+  /** Drops a stream's state (its queued items are discarded). */
+  forget(stream: string): void {
+    const s = this.streams.get(stream);
+    if (s === undefined) return;
+    this.queued -= s.pending;
+    this.streams.delete(stream);
+  }
+
+  /** Resets the stream's model state at its next chunk (after a model swap is announced, for instance). */
+  resetState(stream: string): void {
+    const s = this.streams.get(stream);
+    if (s) s.pendingReset = true;
+  }
+
+  /** The interval-free numbers the scorer and the status need: running mean and std of a stream. */
+  normalisation(stream: string): { mean: Float64Array; std: Float64Array } | null {
+    const s = this.streams.get(stream);
+    if (!s || s.normCount === 0) return null;
+    return { mean: s.mean, std: Float64Array.from(s.variance, (v, c) => stdOf(v, s.mean[c])) };
+  }
+
+  /**
+   * Runs every queued item through the model and the scorer, round after round, until the queues are
+   * empty. Used by the operator, and directly by tests.
+   */
+  async drain(): Promise<void> {
+    while (this.queued > 0) await this.round();
+  }
+
+  /** One round: at most the rest of one chunk per stream, one step call per model, decodes at chunk ends, then scoring. */
+  async round(): Promise<void> {
+    if (this.running) throw new Error('StepEngine: rounds must not overlap');
+    this.running = true;
+    try {
+      const groups = new Map<StepModel | null, { s: StreamState<O>; items: StepItem<O>[]; steps: number }[]>();
+      for (const s of this.streams.values()) {
+        if (s.pending === 0) continue;
+        const take = this.takeChunk(s);
+        const key = s.model;
+        let g = groups.get(key);
+        if (!g) groups.set(key, (g = []));
+        g.push(take);
+      }
+      for (const [model, all] of groups) {
+        const stepping = model === null ? [] : all.filter((r) => r.steps > 0);
+        for (const r of all) if (model === null || r.steps === 0) this.post(r.s, r.items, null, 0, false);
+        for (let i = 0; i < stepping.length; i += this.opts.maxBatch) {
+          const part = stepping.slice(i, i + this.opts.maxBatch);
+          const out = await this.callModel(model!, part);
+          for (let b = 0; b < part.length; b++) this.post(part[b].s, part[b].items, out, b, out === null);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Takes the rest of the stream's current chunk off its queue; applies chunk-start decisions first. */
+  private takeChunk(s: StreamState<O>): { s: StreamState<O>; items: StepItem<O>[]; steps: number } {
+    const items: StepItem<O>[] = [];
+    let steps = 0;
+    while (s.queueHead < s.queue.length) {
+      const item = s.queue[s.queueHead];
+      if (item.kind !== 'duplicate') {
+        const startsChunk = item.reset || s.chunkPos + steps === 0 || s.chunkPos + steps >= s.hop;
+        if (startsChunk && steps > 0) break;
+        if (startsChunk) this.startChunk(s, item);
+        steps++;
+      }
+      items.push(item);
+      s.queueHead++;
+      this.queued--;
+      if (steps > 0 && s.chunkPos + steps >= s.hop) {
+        // Duplicates right after the chunk's last step still belong to it.
+        while (s.queueHead < s.queue.length && s.queue[s.queueHead].kind === 'duplicate') {
+          items.push(s.queue[s.queueHead++]);
+          this.queued--;
+        }
+        break;
+      }
+    }
+    if (s.queueHead > 1024 && s.queueHead * 2 > s.queue.length) {
+      s.queue.splice(0, s.queueHead);
+      s.queueHead = 0;
+    }
+    return { s, items, steps };
+  }
+
+  /** Decisions that take effect at a chunk start: model (re)assignment, resets, re-baselining, the chunk's normalisation. */
+  private startChunk(s: StreamState<O>, first: StepItem<O>): void {
+    const assigned = this.deps.modelFor(s.stream);
+    const model = assigned?.model ?? null;
+    if (model?.id !== s.modelId || (model !== null && model.sidecar.channels.length !== s.C)) {
+      this.attach(s, assigned);
+    } else if (first.reset || s.pendingReset) {
+      this.resetModelState(s);
+    }
+    s.pendingReset = false;
+    if (s.pendingRebaseline) {
+      this.rebaseline(s);
+      s.pendingRebaseline = false;
+    }
+    s.chunkPos = 0;
+    if (s.normCount === 0) this.seedNormalisation(s, first, assigned);
+    for (let c = 0; c < s.C; c++) {
+      s.chunkMean[c] = s.mean[c];
+      s.chunkStd[c] = stdOf(s.variance[c], s.mean[c]);
+    }
+  }
+
+  private attach(s: StreamState<O>, assigned: StreamModel | null): void {
+    const model = assigned?.model ?? null;
+    if (model !== null && model.sidecar.channels.length !== s.C) {
+      // A model of another shape cannot serve this stream: it is scored without one (the config check should
+      // have refused this; say so once per attach).
+      this.deps.onModelError?.(new Error(`model ${model.id} takes ${model.sidecar.channels.length} channels, stream ${s.stream} has ${s.C}`), model.id, [s.stream]);
+      s.model = null;
+      s.modelId = null;
+    } else {
+      s.model = model;
+      s.modelId = model?.id ?? null;
+    }
+    const W = s.model ? s.model.sidecar.window : this.opts.length;
+    s.W = W;
+    s.hop = Math.max(1, Math.min(W, Math.round((this.opts.hop * W) / this.opts.length)));
+    const H = s.model ? s.model.sidecar.hidden : 0;
+    s.h = new Float32Array(H);
+    s.c = s.model?.sidecar.cell === 'lstm' ? new Float32Array(H) : null;
+    s.ring = new Float32Array(W * s.C);
+    if (s.raw.length !== W * s.C) {
+      s.raw = new Float64Array(W * s.C);
+      s.rawCount = 0;
+    }
+    s.prevPred = null;
+    s.segmentSteps = 0;
+  }
+
+  private resetModelState(s: StreamState<O>): void {
+    s.h.fill(0);
+    s.c?.fill(0);
+    s.prevPred = null;
+    s.segmentSteps = 0;
+  }
+
+  private seedNormalisation(s: StreamState<O>, first: StepItem<O>, assigned: StreamModel | null): void {
+    const norm = assigned?.own ? assigned.model.sidecar.normalisation : null;
+    if (norm && norm.mean.length === s.C) {
+      for (let c = 0; c < s.C; c++) {
+        s.mean[c] = norm.mean[c];
+        s.variance[c] = norm.std[c] * norm.std[c];
+      }
+      s.normCount = this.opts.normWarmup;
+      s.warm = null;
+      return;
+    }
+    for (let c = 0; c < s.C; c++) {
+      s.mean[c] = first.values[c];
+      s.variance[c] = 0;
+    }
+  }
+
+  private async callModel(model: StepModel, rows: readonly { s: StreamState<O>; items: StepItem<O>[]; steps: number }[]): Promise<ModelOut | null> {
+    const B = rows.length;
+    const C = model.sidecar.channels.length;
+    const H = model.sidecar.hidden;
+    let T = 0;
+    for (const r of rows) T = Math.max(T, r.steps);
+    const x = new Float32Array(T * B * C);
+    const seqLens = new BigInt64Array(B);
+    const h0 = new Float32Array(B * H);
+    const c0 = model.sidecar.cell === 'lstm' ? new Float32Array(B * H) : undefined;
+    for (let b = 0; b < B; b++) {
+      const { s, items } = rows[b];
+      let t = 0;
+      for (const item of items) {
+        if (item.kind === 'duplicate') continue;
+        for (let c = 0; c < C; c++) x[(t * B + b) * C + c] = clip((item.values[c] - s.chunkMean[c]) / s.chunkStd[c]);
+        t++;
+      }
+      seqLens[b] = BigInt(t);
+      h0.set(s.h, b * H);
+      if (c0 && s.c) c0.set(s.c, b * H);
+    }
+    try {
+      const stepped = await model.step({ x, seqLens, h0, ...(c0 ? { c0 } : {}), B, T });
+      // Decode the rows whose chunk ends here, from their new states.
+      const decodeRows: number[] = [];
+      for (let b = 0; b < B; b++) {
+        const { s, steps } = rows[b];
+        if (steps > 0 && s.chunkPos + steps >= s.hop) decodeRows.push(b);
+      }
+      let recon: Float32Array | null = null;
+      const W = model.sidecar.window;
+      if (decodeRows.length > 0) {
+        const hd = new Float32Array(decodeRows.length * H);
+        const cd = stepped.c ? new Float32Array(decodeRows.length * H) : undefined;
+        decodeRows.forEach((b, i) => {
+          hd.set(stepped.h.subarray(b * H, (b + 1) * H), i * H);
+          if (cd && stepped.c) cd.set(stepped.c.subarray(b * H, (b + 1) * H), i * H);
+        });
+        recon = (await model.decode({ h: hd, ...(cd ? { c: cd } : {}), B: decodeRows.length, W })).recon;
+      }
+      return { x, stepped, B, T, C, H, W, decodeRows, recon };
+    } catch (err) {
+      this.deps.onModelError?.(
+        err,
+        model.id,
+        rows.map((r) => r.s.stream),
+      );
+      return null;
+    }
+  }
+
+  /** Hands a stream's items of this round to the scorer, in order, and carries its state on. */
+  private post(s: StreamState<O>, items: readonly StepItem<O>[], out: ModelOut | null, b: number, failed: boolean): void {
+    const C = s.C;
+    if (failed) this.resetModelState(s);
+    let t = 0;
+    for (const item of items) {
+      if (item.kind === 'duplicate') {
+        // Reported like the step it duplicates (with its own values); never a model step.
+        this.deps.score({ ...(s.last ?? this.bareResult(s, item)), item });
+        continue;
+      }
+      s.segmentSteps++;
+      const pos = s.chunkPos + t;
+      // The step as the model saw it goes into the ring.
+      const slot = ((s.segmentSteps - 1) % s.W) * C;
+      for (let c = 0; c < C; c++) s.ring[slot + c] = clip((item.values[c] - s.chunkMean[c]) / s.chunkStd[c]);
+      let expected: Float64Array | null = null;
+      let predError: number | null = null;
+      let reconError: number | null = null;
+      let predErrors: Float64Array | null = null;
+      let reconErrors: Float64Array | null = null;
+      if (out !== null) {
+        if (s.prevPred !== null) {
+          expected = s.prevPred;
+          predErrors = new Float64Array(C);
+          const over = 1 + (item.kind === 'reading' ? item.filled : 0);
+          let e = 0;
+          for (let c = 0; c < C; c++) {
+            const d = (item.values[c] - expected[c]) / s.chunkStd[c];
+            predErrors[c] = (d * d) / over;
+            e += predErrors[c];
+          }
+          predError = e / C;
+        }
+        // The next step's prediction, kept in sensor units (the next step may fall in another chunk).
+        const next = new Float64Array(C);
+        for (let c = 0; c < C; c++) next[c] = s.chunkMean[c] + out.stepped.pred[(t * out.B + b) * C + c] * s.chunkStd[c];
+        s.prevPred = next;
+        const di = out.decodeRows.indexOf(b);
+        if (di >= 0 && pos + 1 === s.hop && out.recon !== null) {
+          reconErrors = this.reconErrors(s, out.recon, di, out.decodeRows.length, out.W);
+          reconError = reconErrors.reduce((a, b) => a + b, 0) / C;
+        }
+      }
+      t++;
+      if (item.kind === 'fill') continue;
+      const z = new Float64Array(C);
+      const std = new Float64Array(C);
+      for (let c = 0; c < C; c++) {
+        std[c] = stdOf(s.variance[c], s.mean[c]);
+        z[c] = (item.values[c] - s.mean[c]) / std[c];
+      }
+      const result: StepResult<O> = {
+        stream: s.stream,
+        item,
+        channels: s.channels,
+        modelId: out === null ? null : s.modelId,
+        z,
+        mean: Float64Array.from(s.mean),
+        std,
+        expected,
+        predError,
+        reconError,
+        predErrors,
+        reconErrors,
+        segmentSteps: s.segmentSteps,
+      };
+      s.last = result;
+      const verdict = this.deps.score(result);
+      this.pushRaw(s, item.values);
+      if (!verdict.exclude) this.updateNormalisation(s, item.values);
+      if (verdict.rebaseline) s.pendingRebaseline = true;
+    }
+    // Carry the state on (a failed call has reset it).
+    if (out !== null) {
+      const H = out.H;
+      s.h.set(out.stepped.h.subarray(b * H, (b + 1) * H));
+      if (s.c && out.stepped.c) s.c.set(out.stepped.c.subarray(b * H, (b + 1) * H));
+    }
+    s.chunkPos += t;
+  }
+
+  /** What a duplicate reports when its stream has no scored reading yet. */
+  private bareResult(s: StreamState<O>, item: StepItem<O>): StepResult<O> {
+    const std = Float64Array.from(s.variance, (v, c) => stdOf(v, s.mean[c]));
+    return {
+      stream: s.stream,
+      item,
+      channels: s.channels,
+      modelId: null,
+      z: Float64Array.from(item.values, (v, c) => (v - s.mean[c]) / std[c]),
+      mean: Float64Array.from(s.mean),
+      std,
+      expected: null,
+      predError: null,
+      reconError: null,
+      predErrors: null,
+      reconErrors: null,
+      segmentSteps: s.segmentSteps,
+    };
+  }
+
+  /** Per channel, the masked MSE between the ring's last L steps and the decoder's output (newest first). */
+  private reconErrors(s: StreamState<O>, recon: Float32Array, i: number, Bd: number, W: number): Float64Array {
+    const C = s.C;
+    const L = Math.min(W, s.segmentSteps);
+    const e = new Float64Array(C);
+    for (let k = 0; k < L; k++) {
+      const slot = ((s.segmentSteps - 1 - k) % W) * C;
+      for (let c = 0; c < C; c++) {
+        const d = recon[(k * Bd + i) * C + c] - s.ring[slot + c];
+        e[c] += d * d;
+      }
+    }
+    for (let c = 0; c < C; c++) e[c] /= L;
+    return e;
+  }
+
+  private pushRaw(s: StreamState<O>, values: Float64Array): void {
+    const W = s.raw.length / s.C;
+    if (W === 0) return;
+    const slot = (s.rawCount % W) * s.C;
+    for (let c = 0; c < s.C; c++) s.raw[slot + c] = values[c];
+    s.rawCount++;
+  }
+
+  /**
+   * Running normalisation: during warm-up the median and MAD of the first readings (so one absurd value
+   * cannot poison it), then an exponential update with horizon normHorizon on values clipped to
+   * +-NORM_CLIP_SIGMAS std.
+   */
+  private updateNormalisation(s: StreamState<O>, values: Float64Array): void {
+    const C = s.C;
+    if (s.warm !== null) {
+      s.warm.push(Array.from(values));
+      s.normCount++;
+      for (let c = 0; c < C; c++) {
+        const col = s.warm.map((v) => v[c]).sort((a, b) => a - b);
+        const med = quantile(col, 0.5);
+        const mad = quantile(
+          col.map((v) => Math.abs(v - med)).sort((a, b) => a - b),
+          0.5,
+        );
+        s.mean[c] = med;
+        s.variance[c] = (1.4826 * mad) ** 2;
+      }
+      if (s.warm.length >= this.opts.normWarmup) s.warm = null;
+      return;
+    }
+    s.normCount++;
+    const alpha = 1 / Math.min(this.opts.normHorizon, s.normCount);
+    for (let c = 0; c < C; c++) {
+      const mean0 = s.mean[c];
+      const span = NORM_CLIP_SIGMAS * stdOf(s.variance[c], mean0);
+      const v = Math.min(mean0 + span, Math.max(mean0 - span, values[c]));
+      const d = v - mean0;
+      const mean = mean0 + alpha * d;
+      s.variance[c] = (1 - alpha) * (s.variance[c] + alpha * d * d);
+      s.mean[c] = mean;
+    }
+  }
+
+  /** A new normal: the normalisation restarts from the stream's last W readings. */
+  private rebaseline(s: StreamState<O>): void {
+    const W = s.raw.length / s.C;
+    const n = Math.min(W, s.rawCount);
+    if (n === 0) return;
+    s.warm = [];
+    s.normCount = 0;
+    for (let k = n; k >= 1; k--) {
+      const slot = ((s.rawCount - k) % W) * s.C;
+      this.updateNormalisation(s, s.raw.subarray(slot, slot + s.C));
+    }
+  }
+
+  snapshot(stream: string): StreamEngineSnapshot | null {
+    const s = this.streams.get(stream);
+    if (!s) return null;
+    return {
+      format: 'anomalyd-steps/1',
+      channels: [...s.channels],
+      modelId: s.modelId,
+      mean: Array.from(s.mean),
+      variance: Array.from(s.variance),
+      normCount: s.normCount,
+      warm: s.warm,
+      h: Array.from(s.h),
+      c: s.c ? Array.from(s.c) : null,
+      prevPred: s.prevPred ? Array.from(s.prevPred) : null,
+      segmentSteps: s.segmentSteps,
+      chunkPos: s.chunkPos,
+      chunkMean: Array.from(s.chunkMean),
+      chunkStd: Array.from(s.chunkStd),
+      ring: Array.from(s.ring),
+      raw: Array.from(s.raw),
+      rawCount: s.rawCount,
+      pendingRebaseline: s.pendingRebaseline,
+    };
+  }
+
+  /**
+   * Restores a stream. The model state is kept only when the stream's model is still the one it was taken
+   * under (else the stream starts its model state over, keeping its normalisation). Throws on a malformed
+   * snapshot (the caller lets the stream start over).
+   */
+  restore(stream: string, snap: unknown): void {
+    const v = parseSnapshot(snap);
+    const s = new StreamState<O>(stream, Object.freeze([...v.channels]));
+    s.mean.set(v.mean);
+    s.variance.set(v.variance);
+    s.normCount = v.normCount;
+    s.warm = v.warm === null ? null : v.warm.map((r) => [...r]);
+    s.chunkMean.set(v.chunkMean);
+    s.chunkStd.set(v.chunkStd);
+    s.rawCount = v.rawCount;
+    s.raw = Float64Array.from(v.raw);
+    s.pendingRebaseline = v.pendingRebaseline;
+    const assigned = this.deps.modelFor(stream);
+    const model = assigned?.model ?? null;
+    if (model !== null && model.id === v.modelId && model.sidecar.channels.length === s.C && v.ring.length === model.sidecar.window * s.C && v.h.length === model.sidecar.hidden) {
+      this.attach(s, assigned);
+      s.h.set(v.h);
+      if (s.c && v.c) s.c.set(v.c);
+      s.prevPred = v.prevPred ? Float64Array.from(v.prevPred) : null;
+      s.segmentSteps = v.segmentSteps;
+      s.chunkPos = v.chunkPos;
+      s.ring.set(v.ring);
+    } else {
+      // Another model (or none): attached at the next chunk start, from a reset state.
+      s.modelId = v.modelId === null ? null : `${v.modelId} (restored)`;
+      s.chunkPos = 0;
+    }
+    this.streams.set(stream, s);
+  }
+}
+
+interface ModelOut {
+  readonly x: Float32Array;
+  readonly stepped: { readonly pred: Float32Array; readonly h: Float32Array; readonly c?: Float32Array };
+  readonly B: number;
+  readonly T: number;
+  readonly C: number;
+  readonly H: number;
+  readonly W: number;
+  readonly decodeRows: readonly number[];
+  readonly recon: Float32Array | null;
+}
+
+function stdOf(variance: number, mean: number): number {
+  return Math.max(Math.sqrt(variance), STD_REL_FLOOR * Math.abs(mean), STD_ABS_FLOOR);
+}
+
+function clip(v: number): number {
+  return v > INPUT_CLIP ? INPUT_CLIP : v < -INPUT_CLIP ? -INPUT_CLIP : Number.isNaN(v) ? 0 : v;
+}
+
+function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+function sameChannels(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function immediate(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+function parseSnapshot(v: unknown): StreamEngineSnapshot {
+  const fail = (why: string): never => {
+    throw new Error(`step engine snapshot: ${why}`);
+  };
+  if (typeof v !== 'object' || v === null) return fail('not an object');
+  const o = v as Record<string, unknown>;
+  if (o.format !== 'anomalyd-steps/1') fail('format is not anomalyd-steps/1');
+  const nums = (key: string): number[] => {
+    const x = o[key];
+    if (!Array.isArray(x) || !x.every((n): n is number => typeof n === 'number' && Number.isFinite(n))) return fail(`${key} must be finite numbers`);
+    return x;
+  };
+  const int = (key: string): number => {
+    const x = o[key];
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < 0) return fail(`${key} must be an integer >= 0`);
+    return x;
+  };
+  const channels = o.channels;
+  if (!Array.isArray(channels) || channels.length === 0 || !channels.every((c): c is string => typeof c === 'string')) return fail('channels must be strings');
+  const C = channels.length;
+  const mean = nums('mean');
+  const variance = nums('variance');
+  if (mean.length !== C || variance.length !== C) fail('mean/variance do not match the channels');
+  let warm: number[][] | null = null;
+  if (o.warm !== null) {
+    if (!Array.isArray(o.warm)) return fail('warm must be an array or null');
+    warm = o.warm.map((r: unknown) => {
+      if (!Array.isArray(r) || r.length !== C || !r.every((n) => typeof n === 'number' && Number.isFinite(n))) return fail('warm rows must be finite numbers');
+      return r as number[];
+    });
+  }
+  const c = o.c === null ? null : nums('c');
+  const prevPred = o.prevPred === null ? null : nums('prevPred');
+  if (typeof o.pendingRebaseline !== 'boolean') fail('pendingRebaseline must be a boolean');
+  if (!(o.modelId === null || typeof o.modelId === 'string')) fail('modelId must be a string or null');
+  const chunkMean = nums('chunkMean');
+  const chunkStd = nums('chunkStd');
+  if (chunkMean.length !== C || chunkStd.length !== C) fail('chunk normalisation does not match the channels');
+  return {
+    format: 'anomalyd-steps/1',
+    channels: channels,
+    modelId: o.modelId as string | null,
+    mean,
+    variance,
+    normCount: int('normCount'),
+    warm,
+    h: nums('h'),
+    c,
+    prevPred,
+    segmentSteps: int('segmentSteps'),
+    chunkPos: int('chunkPos'),
+    chunkMean,
+    chunkStd,
+    ring: nums('ring'),
+    raw: nums('raw'),
+    rawCount: int('rawCount'),
+    pendingRebaseline: o.pendingRebaseline as boolean,
+  };
+}
