@@ -6,8 +6,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { OnnxModel } from '../adapters/onnx-runner.js';
-import type { ModelBatchInput } from '../contract/ports.js';
+import { loadModel } from '../adapters/onnx-runner.js';
+import type { LoadedModel, ModelBatchInput } from '../contract/ports.js';
 import { writeModel } from '../model/onnx-export.js';
 import type { CellKind } from '../model/spec.js';
 import { mulberry32, type Rng } from '../train/rng.js';
@@ -59,7 +59,7 @@ function benchParams(cell: CellKind, C: number, H: number, rng: Rng): Seq2SeqPar
  * Wall time and process CPU time: on a machine shared with other work the CPU time is the steadier
  * measure of what a call costs (the session is single-threaded, so CPU ~ compute).
  */
-async function timeCalls(model: OnnxModel, batch: ModelBatchInput, minMs: number): Promise<{ calls: number; ms: number; cpuMs: number }> {
+async function timeCalls(model: LoadedModel, batch: ModelBatchInput, minMs: number): Promise<{ calls: number; ms: number; cpuMs: number }> {
   for (let i = 0; i < 3; i++) await model.runBatch(batch);
   let calls = 0;
   const start = performance.now();
@@ -89,12 +89,12 @@ export async function benchOnnx(opts: OnnxBenchOptions = {}): Promise<Record<str
       const params = toSeq2SeqParams(benchParams(cell, C, H, rng));
       const channels = Array.from({ length: C }, (_, i) => `c${i}`);
       const { sidecarPath } = await writeModel(dir, {
-        name: `bench-${cell}`, cell, hidden: H, channels, window: T,
+        name: `bench-${cell}`, cell, hidden: H, channels, window: T, hop,
         normalisation: { mean: channels.map(() => 0), std: channels.map(() => 1) },
-        calibration: { logErrMean: 0, logErrStd: 1, threshold: 0.99, quantiles: {} },
+        calibration: { recon: { logErrMean: 0, logErrStd: 1, quantiles: {}, count: 0 }, pred: { logErrMean: 0, logErrStd: 1, quantiles: {}, count: 0 }, threshold: 0.99 },
         training: { source: 'bench', rows: 0, trainWindows: 0, valWindows: 0, epochs: 0, finalTrainLoss: 0, finalValLoss: 0, initialValLoss: 0, seed: 1234, seconds: 0 },
       }, params);
-      const model = await OnnxModel.load(sidecarPath);
+      const model = await loadModel(sidecarPath);
       try {
         for (const B of batchSizes) {
           const { calls, ms, cpuMs } = await timeCalls(model, makeBatch(rng, cell, B, T, H, C, hop), minMs);

@@ -234,7 +234,9 @@ function summary(r: TrainResult, onnxPath: string, sidecarPath: string): string 
     `sidecar   ${sidecarPath}`,
     `training  ${t.epochs} epochs (best ${r.bestEpoch}${r.stoppedEarly ? ', stopped early' : ''}), ${t.trainWindows} train / ${t.valWindows} validation windows, ${t.seconds.toFixed(1)} s`,
     `loss      validation ${t.initialValLoss.toPrecision(4)} -> ${t.finalValLoss.toPrecision(4)}, training ${t.finalTrainLoss.toPrecision(4)}`,
-    `calib     ln(err) mean ${r.calibration.logErrMean.toFixed(3)} std ${r.calibration.logErrStd.toFixed(3)}, threshold ${r.calibration.threshold}`,
+    `window    ${r.window} steps, hop ${r.hop}${r.window < r.requestedWindow ? ` (shortened from ${r.requestedWindow} for a short series)` : ''}`,
+    `calib     reconstruction ln(err) mean ${r.calibration.recon.logErrMean.toFixed(3)} std ${r.calibration.recon.logErrStd.toFixed(3)}; ` +
+      `prediction ln(err) mean ${r.calibration.pred.logErrMean.toFixed(3)} std ${r.calibration.pred.logErrStd.toFixed(3)}; threshold ${r.calibration.threshold}`,
     '',
   ].join('\n');
 }

@@ -15,6 +15,7 @@ import { readdirSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { loadModel } from '../adapters/onnx-runner.js';
 import type { DeepPartial } from '../config/dsl.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -135,6 +136,7 @@ export async function evaluateStream(
   try {
     const learned = await learnModels(rows, learnRows, {
       dir,
+      loadModel,
       train: { ...settings.train, cell: config.model.cell, window: config.window.length, hop: config.window.hop },
       ...(trainer === undefined ? {} : { trainer }),
     });
