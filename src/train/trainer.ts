@@ -53,8 +53,14 @@ export interface TrainOptions {
   readonly lr?: number;
   /** Maximum global gradient norm. */
   readonly clip?: number;
-  /** Epochs without a better validation loss before stopping. */
+  /** Epochs without a significant improvement of the validation loss (see minImprovement) before stopping. */
   readonly patience?: number;
+  /**
+   * Relative improvement of the validation loss that counts for early stopping: an epoch improves
+   * significantly when its loss is below (1 − minImprovement) × the loss of the last significant improvement
+   * (Keras' min_delta, relative). The returned weights are still those of the lowest loss seen.
+   */
+  readonly minImprovement?: number;
   /** Fraction of the rows, at the END of each segment, held out for validation and calibration. */
   readonly valFraction?: number;
   /** Weight λ of the mean per-step next-reading prediction MSE in the loss (docs/MODEL.md, "Loss"). */
@@ -90,7 +96,8 @@ export const TRAIN_DEFAULTS = {
   batchSize: 32,
   lr: 3e-3,
   clip: 1,
-  patience: 4,
+  patience: 3,
+  minImprovement: 0.02,
   valFraction: 0.2,
   predWeight: 0.5,
   seed: 1,
@@ -170,6 +177,7 @@ export function resolveTrainOptions(opts: TrainOptions): ResolvedTrainOptions {
     checkRange('clip', r.clip, 0, Infinity, false),
     checkRange('valFraction', r.valFraction, 0, 1, false),
     checkRange('predWeight', r.predWeight, 0, Infinity, true),
+    checkRange('minImprovement', r.minImprovement, 0, 1, true),
     checkRange('truncateFraction', r.truncateFraction, 0, 1, true),
     checkRange('zeroStateFraction', r.zeroStateFraction, 0, 1, true),
     checkRange('minStd', r.minStd, 0, Infinity, false),
@@ -472,6 +480,7 @@ export function trainModel(series: TrainSeries, opts: TrainOptions, onProgress?:
 
   const initialValLoss = validate();
   let bestValLoss = initialValLoss;
+  let lastSignificant = initialValLoss;
   let bestEpoch = 0;
   let sinceBest = 0;
   const losses: EpochLoss[] = [];
@@ -505,8 +514,12 @@ export function trainModel(series: TrainSeries, opts: TrainOptions, onProgress?:
     if (val < bestValLoss) {
       bestValLoss = val;
       bestEpoch = epoch;
-      sinceBest = 0;
       copyParams(p, best);
+    }
+    // A run of small gains counts once it adds up: the reference is the last significant improvement, not the last epoch.
+    if (val < lastSignificant * (1 - o.minImprovement)) {
+      lastSignificant = val;
+      sinceBest = 0;
     } else {
       sinceBest++;
     }

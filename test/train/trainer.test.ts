@@ -71,6 +71,19 @@ describe('trainModel', () => {
     expect(r.losses.length - r.bestEpoch).toBe(2);
   });
 
+  it('counts only significant improvements towards early stopping, yet returns the best weights seen', () => {
+    const series = { channels: ['v'], values: noisyWave(300, 4) };
+    // Nothing is a significant improvement at minImprovement 1: training stops after `patience` epochs.
+    const strict = trainModel(series, { ...small, epochs: 30, patience: 2, minImprovement: 1 });
+    expect(strict.losses).toHaveLength(2);
+    expect(strict.training.finalValLoss).toBe(Math.min(strict.training.initialValLoss, ...strict.losses.map((l) => l.val)));
+    expect(strict.bestEpoch).toBeGreaterThan(0);
+    // At 0 every improvement counts, so training goes on while the loss falls.
+    const loose = trainModel(series, { ...small, epochs: 6, patience: 2, minImprovement: 0 });
+    expect(loose.losses.length).toBeGreaterThan(2);
+    expect(() => resolveTrainOptions({ minImprovement: 1.5 })).toThrow(/minImprovement/);
+  });
+
   it('reports progress per batch and once per finished epoch', () => {
     const events: TrainProgress[] = [];
     let clock = 0;
