@@ -12,6 +12,7 @@ import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
+import { loadModel } from '../dist/adapters/onnx-runner.js';
 import {
   evalConfig,
   evaluateMslChannel,
@@ -101,9 +102,9 @@ const summaries = [];
 for (const dataset of wanted) {
   const jobs =
     dataset === 'skab'
-      ? skabFiles(root).map((f) => () => evaluateSkabFile(f, config, settings))
+      ? skabFiles(root).map((f) => () => evaluateSkabFile(f, config, settings, loadModel))
       : dataset === 'msl'
-        ? mslChannels(root).map((c) => () => evaluateMslChannel(root, c, config, settings))
+        ? mslChannels(root).map((c) => () => evaluateMslChannel(root, c, config, settings, loadModel))
         : null;
   if (jobs === null) {
     console.error(`evaluate: unknown dataset '${dataset}' (skab, msl or all)`);

@@ -1,49 +1,82 @@
 #!/usr/bin/env node
-// Reproduces the models shipped in models/ (gru.onnx/json and lstm.onnx/json) with the project's own
-// trainer: `npm run train:models` (builds first). Deterministic: same code + seed = same weights.
+// Reproduces the models shipped in models/ (gru.* and lstm.*: the window, step and decode graphs and the JSON
+// sidecar) with the project's own trainer: `npm run train:models` (builds first; a few minutes per cell on one
+// core). Deterministic: same code + seed = the same graphs, byte for byte, and the same sidecar but for
+// `createdAt` and `training.seconds`; `--check` trains into a temporary directory and compares with models/.
 //
-// Data: the built-in simulator's NORMAL behaviour (no anomalies) for its three sensor kinds
-// (temperature with a daily cycle, vibration RMS, motor current with a duty cycle), 1 Hz. Each sensor's
-// history is standardised on its own (the detector normalises every sensor by its own running statistics
-// too) and is one independent segment of the series: no training window or carried state crosses from
-// one sensor to the next, and each sensor's last 20 % is its validation split.
-// The result is a generic one-channel model for standardised sensor signals, shared by every sensor.
+// Data: the synthetic family of NORMAL signals of src/train/synthetic.ts (docs/MODEL.md, "The shipped models"):
+// cycles at many periods with harmonics and phase noise, plateaus and duty cycles, random walks, counters,
+// on/off signals, slow drifts and noise, at many noise levels, a share quantised to a sensor's resolution.
+// Each segment is standardised on its own (the detector normalises every stream by its own running
+// statistics) and is one independent segment of the series: no training window or carried state crosses
+// from one signal to the next, and each segment's last 20 % is its validation split.
+// `--report` also scores each model on a held-out family (another seed) kind by kind (src/train/family-report.ts).
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Simulator } from '../dist/sim/simulator.js';
 import { sidecarOf, trainModel } from '../dist/train/trainer.js';
 import { writeModel } from '../dist/model/onnx-export.js';
 import { createProgressReporter } from '../dist/train/progress.js';
-import { standardisedSegments } from '../dist/train/dataset.js';
+import { familySeries, SIGNAL_KINDS } from '../dist/train/synthetic.js';
+import { familyReport, familyReportTable } from '../dist/train/family-report.js';
 
 const { values } = parseArgs({
   options: {
     cells: { type: 'string', default: 'gru,lstm' },
-    rows: { type: 'string', default: '12000' },
+    'per-kind': { type: 'string', default: '10' },
+    'min-rows': { type: 'string', default: '1200' },
+    'max-rows': { type: 'string', default: '2400' },
     epochs: { type: 'string', default: '25' },
-    seed: { type: 'string', default: '20261125' },
+    seed: { type: 'string', default: '20261130' },
     'out-dir': { type: 'string', default: 'models' },
+    check: { type: 'boolean', default: false },
+    report: { type: 'boolean', default: false },
   },
 });
-const rows = Number(values.rows);
 const seed = Number(values.seed);
-const START = Date.UTC(2026, 0, 1);
-
-const sim = new Simulator({ seed, startTs: START, intervalMs: 1000, anomalies: 'none' });
-const sensors = ['temperature', 'vibration', 'motor_current'];
-const { values: values64, segments } = standardisedSegments(sensors.map((name) => sim.series(name, rows)));
+const family = { seed, perKind: Number(values['per-kind']), minRows: Number(values['min-rows']), maxRows: Number(values['max-rows']) };
+const { series } = familySeries(family);
+const rows = series.values.length;
+const source =
+  `synthetic normal family (src/train/synthetic.ts, seed ${seed}): ${SIGNAL_KINDS.length} kinds (${SIGNAL_KINDS.join(', ')}) x ${family.perKind} segments ` +
+  `of ${family.minRows}..${family.maxRows} rows, ${rows} rows in all, each standardised on its own and one segment each`;
+const outDir = values.check ? await mkdtemp(join(tmpdir(), 'anomalyd-train-models-')) : values['out-dir'];
+let mismatches = 0;
 
 for (const cell of values.cells.split(',')) {
   const progress = createProgressReporter({ write: (s) => process.stderr.write(s), isTTY: process.stderr.isTTY === true, columns: process.stderr.columns });
   const t0 = Date.now();
-  const result = trainModel(
-    { channels: ['value'], values: values64, segments },
-    { cell, hidden: 32, window: 64, hop: 16, epochs: Number(values.epochs), seed, source: `simulator normal data (seed ${seed}, ${sensors.join(', ')}; ${rows} rows each at 1 Hz, standardised per sensor, one segment each)` },
-    (p) => progress.update(p),
-  );
+  const result = trainModel(series, { cell, hidden: 32, window: 64, hop: 16, epochs: Number(values.epochs), seed, source }, (p) => progress.update(p));
   progress.finish();
-  const { onnxPath, sidecarPath } = await writeModel(values['out-dir'], sidecarOf(cell, result), result.params);
-  const first = result.losses[0];
+  const { sidecarPath, graphPaths } = await writeModel(outDir, sidecarOf(cell, result), result.params);
+  const c = result.calibration;
   console.log(
-    `${cell}: ${result.losses.length} epochs in ${((Date.now() - t0) / 1000).toFixed(1)} s, val loss ${first?.val.toFixed(4)} -> ${result.training.finalValLoss.toFixed(4)} (initial ${result.training.initialValLoss.toFixed(4)}), calibration logErr ${result.calibration.logErrMean.toFixed(3)} ± ${result.calibration.logErrStd.toFixed(3)}; wrote ${onnxPath}, ${sidecarPath}`,
+    `${cell}: ${result.losses.length} epochs (best ${result.bestEpoch}) in ${((Date.now() - t0) / 1000).toFixed(1)} s on ${rows} rows, ` +
+      `val loss ${result.training.initialValLoss.toFixed(4)} -> ${result.training.finalValLoss.toFixed(4)}; ` +
+      `calibration ln(err) reconstruction ${c.recon.logErrMean.toFixed(3)} ± ${c.recon.logErrStd.toFixed(3)}, prediction ${c.pred.logErrMean.toFixed(3)} ± ${c.pred.logErrStd.toFixed(3)}; wrote ${sidecarPath}`,
   );
+  if (values.report) {
+    const report = familyReport(result.params, result.normalisation, result.calibration, { seed: seed + 1, perKind: 4, rows: 1500, window: result.window, hop: result.hop });
+    console.log(`\n${cell} on a held-out family (seed ${seed + 1}, 4 segments of 1500 rows per kind):\n\n${familyReportTable(report)}\n`);
+  }
+  if (values.check) {
+    const shipped = join(values['out-dir'], `${cell}.json`);
+    for (const role of ['window', 'step', 'decode']) {
+      const name = graphPaths[role].split('/').pop();
+      const same = Buffer.compare(await readFile(graphPaths[role]), await readFile(join(values['out-dir'], name))) === 0;
+      console.log(`${cell}: ${name} ${same ? 'identical' : 'DIFFERS'}`);
+      if (!same) mismatches++;
+    }
+    const strip = (s) => ({ ...s, createdAt: undefined, training: { ...s.training, seconds: undefined } });
+    const a = strip(JSON.parse(await readFile(sidecarPath, 'utf8')));
+    const b = strip(JSON.parse(await readFile(shipped, 'utf8')));
+    const same = JSON.stringify(a) === JSON.stringify(b);
+    console.log(`${cell}: ${cell}.json ${same ? 'identical but for createdAt and training.seconds' : 'DIFFERS'}`);
+    if (!same) mismatches++;
+  }
+}
+if (values.check) {
+  await rm(outDir, { recursive: true, force: true });
+  if (mismatches > 0) process.exitCode = 1;
 }

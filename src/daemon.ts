@@ -30,7 +30,8 @@ import { InferenceEngine } from './pipeline/infer.js';
 import { ScoringRegistry, scoreWindows, type ScoreOutput } from './pipeline/score.js';
 import { CommandHandler, commandFilter } from './pipeline/commands.js';
 import { ScoreHistory } from './pipeline/history.js';
-import { ModelRegistry, compileScopes, type LoadedModel } from './learn/registry.js';
+import { ModelRegistry, compileScopes } from './learn/registry.js';
+import type { LoadedModel, ModelLoader } from './contract/ports.js';
 import { Learner } from './learn/learner.js';
 import { writeModel } from './model/onnx-export.js';
 import { realAdapters, type DaemonAdapters } from './daemon/adapters.js';
@@ -248,7 +249,7 @@ export class Daemon {
   }
 
   /** The model loader: through the one inference worker, or on the main thread with model.worker: false. */
-  private startModels(): (sidecarPath: string) => Promise<LoadedModel> {
+  private startModels(): ModelLoader {
     if (!this.opts.config.model.worker) return (path) => this.adapters.loadModel(path);
     const host = this.adapters.createInferenceHost(this.opts.logger.child({ module: 'inference' }));
     host.start();
@@ -257,7 +258,7 @@ export class Daemon {
   }
 
   /** The shared model scores every sensor without one of its own (unless learning without a fallback). */
-  private async startRegistry(loadModel: (sidecarPath: string) => Promise<LoadedModel>): Promise<ModelRegistry> {
+  private async startRegistry(loadModel: ModelLoader): Promise<ModelRegistry> {
     const { config, logger } = this.opts;
     let fallback: LoadedModel | null = null;
     if (!config.learning.enabled || config.learning.fallback) {
@@ -274,7 +275,7 @@ export class Daemon {
     return this.registry;
   }
 
-  private async startLearner(store: SqliteStore, registry: ModelRegistry, loadModel: (sidecarPath: string) => Promise<LoadedModel>, modelsDir: string): Promise<Learner> {
+  private async startLearner(store: SqliteStore, registry: ModelRegistry, loadModel: ModelLoader, modelsDir: string): Promise<Learner> {
     const { config, logger } = this.opts;
     const learner = new Learner(
       {
@@ -352,7 +353,7 @@ export class Daemon {
       alerts: config.alerts,
       priorFor: (modelId) => {
         const c = (registry.get(modelId) ?? registry.fallbackModel)?.sidecar.calibration;
-        return c ? { logErrMean: c.logErrMean, logErrStd: c.logErrStd } : { logErrMean: 0, logErrStd: 1 };
+        return c ? { logErrMean: c.recon.logErrMean, logErrStd: c.recon.logErrStd } : { logErrMean: 0, logErrStd: 1 };
       },
       newId: randomUUID,
       onRelearn: (sensor) => {

@@ -6,20 +6,31 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { ModelBatchInput, ModelBatchOutput } from '../contract/ports.js';
+import type {
+  DecodeBatchInput,
+  DecodeBatchOutput,
+  LoadedModel,
+  ModelBatchInput,
+  ModelBatchOutput,
+  StepBatchInput,
+  StepBatchOutput,
+} from '../contract/ports.js';
 import type { ModelSidecar } from '../model/spec.js';
-import type { LoadedModel } from '../learn/registry.js';
 
 /** Messages to the worker. */
 export type HostRequest =
   | { readonly type: 'load'; readonly seq: number; readonly sidecarPath: string }
   | { readonly type: 'run'; readonly seq: number; readonly key: number; readonly batch: ModelBatchInput }
+  | { readonly type: 'step'; readonly seq: number; readonly key: number; readonly input: StepBatchInput }
+  | { readonly type: 'decode'; readonly seq: number; readonly key: number; readonly input: DecodeBatchInput }
   | { readonly type: 'release'; readonly seq: number; readonly key: number };
 
 /** Messages from the worker. */
 export type HostReply =
   | { readonly type: 'loaded'; readonly seq: number; readonly key: number; readonly id: string; readonly sidecar: ModelSidecar }
   | { readonly type: 'result'; readonly seq: number; readonly out: ModelBatchOutput }
+  | { readonly type: 'stepped'; readonly seq: number; readonly out: StepBatchOutput }
+  | { readonly type: 'decoded'; readonly seq: number; readonly out: DecodeBatchOutput }
   | { readonly type: 'released'; readonly seq: number }
   | { readonly type: 'error'; readonly seq: number; readonly message: string };
 
@@ -69,7 +80,11 @@ export class InferenceWorkerHost {
     this.worker = worker;
   }
 
-  async load(sidecarPath: string): Promise<LoadedModel> {
+  /**
+   * The ModelLoader port in the worker: the model's sessions live in the worker thread and every call
+   * (runBatch, step, decode) is a message there and back. Bound, so `host.load` can be passed as a loader.
+   */
+  readonly load = async (sidecarPath: string): Promise<LoadedModel> => {
     const reply = await this.request({ type: 'load', seq: 0, sidecarPath });
     if (reply.type !== 'loaded') throw new Error(`inference worker: unexpected reply ${reply.type} to load`);
     const { key, id, sidecar } = reply;
@@ -81,12 +96,22 @@ export class InferenceWorkerHost {
         if (r.type !== 'result') throw new Error(`inference worker: unexpected reply ${r.type} to run`);
         return r.out;
       },
+      step: async (input: StepBatchInput): Promise<StepBatchOutput> => {
+        const r = await this.request({ type: 'step', seq: 0, key, input });
+        if (r.type !== 'stepped') throw new Error(`inference worker: unexpected reply ${r.type} to step`);
+        return r.out;
+      },
+      decode: async (input: DecodeBatchInput): Promise<DecodeBatchOutput> => {
+        const r = await this.request({ type: 'decode', seq: 0, key, input });
+        if (r.type !== 'decoded') throw new Error(`inference worker: unexpected reply ${r.type} to decode`);
+        return r.out;
+      },
       release: async (): Promise<void> => {
         if (!this.worker) return;
         await this.request({ type: 'release', seq: 0, key });
       },
     };
-  }
+  };
 
   /** Ends the worker (and every session in it). Idempotent; never throws. */
   async stop(): Promise<void> {

@@ -48,9 +48,10 @@ export async function benchModels(opts: { window: number; hidden: number; prefer
         hidden: opts.hidden,
         channels: ['value'],
         window: opts.window,
+        hop: Math.max(1, Math.floor(opts.window / 4)),
         normalisation: { mean: [0], std: [1] },
         // Wide enough that an untrained model's errors on ordinary data rarely cross the threshold.
-        calibration: { logErrMean: 0, logErrStd: 3, threshold: 0.999, quantiles: {} },
+        calibration: { recon: { logErrMean: 0, logErrStd: 3, quantiles: {}, count: 0 }, pred: { logErrMean: 0, logErrStd: 3, quantiles: {}, count: 0 }, threshold: 0.999 },
         training: { source: 'benchmark (untrained)', rows: 0, trainWindows: 0, valWindows: 0, epochs: 0, finalTrainLoss: 0, finalValLoss: 0, initialValLoss: 0, seed: 0, seconds: 0 },
       },
       params,

@@ -1,13 +1,16 @@
 /**
- * Cost of one onnxruntime call of the exported model, per call and per window, over batch sizes.
- * The detector batches all windows ready in one tick, so this tells how much batching buys.
+ * Cost of one onnxruntime call of the exported model's graphs, over batch sizes: the window graph per
+ * window (benchOnnx) and the step and decode graphs per reading (benchStepDecode). The detector batches
+ * what is ready in one tick, so this tells how much batching buys.
+ * Run alone: `node dist/bench/onnx-bench.js [step]` prints one JSON row per configuration.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { OnnxModel } from '../adapters/onnx-runner.js';
-import type { ModelBatchInput } from '../contract/ports.js';
+import { pathToFileURL } from 'node:url';
+import { loadModel } from '../adapters/onnx-runner.js';
+import type { LoadedModel, ModelBatchInput } from '../contract/ports.js';
 import { writeModel } from '../model/onnx-export.js';
 import type { CellKind } from '../model/spec.js';
 import { mulberry32, type Rng } from '../train/rng.js';
@@ -59,14 +62,18 @@ function benchParams(cell: CellKind, C: number, H: number, rng: Rng): Seq2SeqPar
  * Wall time and process CPU time: on a machine shared with other work the CPU time is the steadier
  * measure of what a call costs (the session is single-threaded, so CPU ~ compute).
  */
-async function timeCalls(model: OnnxModel, batch: ModelBatchInput, minMs: number): Promise<{ calls: number; ms: number; cpuMs: number }> {
-  for (let i = 0; i < 3; i++) await model.runBatch(batch);
+async function timeCalls(model: LoadedModel, batch: ModelBatchInput, minMs: number): Promise<{ calls: number; ms: number; cpuMs: number }> {
+  return timeCall(() => model.runBatch(batch), minMs);
+}
+
+async function timeCall(call: () => Promise<unknown>, minMs: number): Promise<{ calls: number; ms: number; cpuMs: number }> {
+  for (let i = 0; i < 3; i++) await call();
   let calls = 0;
   const start = performance.now();
   const cpuStart = process.cpuUsage();
   let elapsed = 0;
   while (elapsed < minMs || calls < 5) {
-    await model.runBatch(batch);
+    await call();
     calls++;
     elapsed = performance.now() - start;
   }
@@ -78,6 +85,9 @@ async function timeCalls(model: OnnxModel, batch: ModelBatchInput, minMs: number
  * One row per (cell, B): `lstm` is 1 for LSTM and 0 for GRU; `msPerCall` and `usPerWindow` are
  * wall-clock means, `cpuMsPerCall` and `cpuUsPerWindow` the process CPU time (single-threaded session).
  */
+const BENCH_PRIOR = { logErrMean: 0, logErrStd: 1, quantiles: {}, count: 0 };
+const BENCH_CALIBRATION = { recon: BENCH_PRIOR, pred: BENCH_PRIOR, threshold: 0.99 };
+
 export async function benchOnnx(opts: OnnxBenchOptions = {}): Promise<Record<string, number>[]> {
   const { batchSizes = [1, 16, 128, 512], cells = ['gru', 'lstm'], T = 64, H = 32, C = 1, minMs = 400 } = opts;
   const hop = opts.hop ?? Math.max(1, Math.floor(T / 4));
@@ -89,12 +99,12 @@ export async function benchOnnx(opts: OnnxBenchOptions = {}): Promise<Record<str
       const params = toSeq2SeqParams(benchParams(cell, C, H, rng));
       const channels = Array.from({ length: C }, (_, i) => `c${i}`);
       const { sidecarPath } = await writeModel(dir, {
-        name: `bench-${cell}`, cell, hidden: H, channels, window: T,
+        name: `bench-${cell}`, cell, hidden: H, channels, window: T, hop,
         normalisation: { mean: channels.map(() => 0), std: channels.map(() => 1) },
-        calibration: { logErrMean: 0, logErrStd: 1, threshold: 0.99, quantiles: {} },
+        calibration: BENCH_CALIBRATION,
         training: { source: 'bench', rows: 0, trainWindows: 0, valWindows: 0, epochs: 0, finalTrainLoss: 0, finalValLoss: 0, initialValLoss: 0, seed: 1234, seconds: 0 },
       }, params);
-      const model = await OnnxModel.load(sidecarPath);
+      const model = await loadModel(sidecarPath);
       try {
         for (const B of batchSizes) {
           const { calls, ms, cpuMs } = await timeCalls(model, makeBatch(rng, cell, B, T, H, C, hop), minMs);
@@ -114,4 +124,65 @@ export async function benchOnnx(opts: OnnxBenchOptions = {}): Promise<Record<str
     await rm(dir, { recursive: true, force: true });
   }
   return rows;
+}
+
+/**
+ * The step engine's calls: one `step` of T = 1 reading for B streams, and one `decode` of W steps for B
+ * streams. One row per (cell, B); `usPerReadingStep` is the step call per reading and `usPerReading` adds a
+ * decode every `hop` readings (step + decode / hop), wall clock; the `cpu…` fields are process CPU time.
+ */
+export async function benchStepDecode(opts: OnnxBenchOptions = {}): Promise<Record<string, number>[]> {
+  const { batchSizes = [1, 16, 128, 512], cells = ['gru', 'lstm'], T = 64, H = 32, C = 1, minMs = 400 } = opts;
+  const hop = opts.hop ?? Math.max(1, Math.floor(T / 4));
+  const dir = await mkdtemp(join(tmpdir(), 'anomalyd-step-bench-'));
+  const rows: Record<string, number>[] = [];
+  try {
+    for (const cell of cells) {
+      const rng = mulberry32(1234);
+      const params = toSeq2SeqParams(benchParams(cell, C, H, rng));
+      const channels = Array.from({ length: C }, (_, i) => `c${i}`);
+      const { sidecarPath } = await writeModel(dir, {
+        name: `bench-${cell}`, cell, hidden: H, channels, window: T, hop,
+        normalisation: { mean: channels.map(() => 0), std: channels.map(() => 1) },
+        calibration: BENCH_CALIBRATION,
+        training: { source: 'bench', rows: 0, trainWindows: 0, valWindows: 0, epochs: 0, finalTrainLoss: 0, finalValLoss: 0, initialValLoss: 0, seed: 1234, seconds: 0 },
+      }, params);
+      const model = await loadModel(sidecarPath);
+      try {
+        for (const B of batchSizes) {
+          const lstm = cell === 'lstm';
+          const step = {
+            B, T: 1, x: filled(rng, B * C, 1), seqLens: new BigInt64Array(B).fill(1n), h0: filled(rng, B * H, 0.5),
+            ...(lstm ? { c0: filled(rng, B * H, 0.5) } : {}),
+          };
+          const decode = { B, W: T, h: filled(rng, B * H, 0.5), ...(lstm ? { c: filled(rng, B * H, 0.5) } : {}) };
+          const s = await timeCall(() => model.step(step), minMs);
+          const d = await timeCall(() => model.decode(decode), minMs);
+          const usStep = (1000 * s.ms) / (s.calls * B);
+          const usDecode = (1000 * d.ms) / (d.calls * B);
+          const cpuStep = (1000 * s.cpuMs) / (s.calls * B);
+          const cpuDecode = (1000 * d.cpuMs) / (d.calls * B);
+          rows.push({
+            lstm: lstm ? 1 : 0, B, W: T, H, C, hop,
+            usPerReadingStep: usStep,
+            usPerStreamDecode: usDecode,
+            usPerReading: usStep + usDecode / hop,
+            cpuUsPerReadingStep: cpuStep,
+            cpuUsPerStreamDecode: cpuDecode,
+            cpuUsPerReading: cpuStep + cpuDecode / hop,
+          });
+        }
+      } finally {
+        await model.release();
+      }
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const rows = process.argv[2] === 'step' ? await benchStepDecode() : await benchOnnx();
+  for (const r of rows) console.log(JSON.stringify(r));
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { MqttAdapter } from '../adapters/mqtt.js';
-import { OnnxModel } from '../adapters/onnx-runner.js';
+import { loadModel } from '../adapters/onnx-runner.js';
 import { OutboxPublisher } from '../adapters/outbox-publisher.js';
 import { SqliteStore } from '../adapters/sqlite-store.js';
 import { defaultConfig } from '../config/schema.js';
@@ -134,7 +134,7 @@ export async function benchStages(o: StageOptions): Promise<StageCost[]> {
   rows.push({ stage: 'window', unit: 'reading', usPerUnit: (1000 * w.ms) / w.n, usPerReading: (1000 * w.ms) / w.n, n: w.n, note: `${windows.length} windows` });
 
   // Inference with the real model, in batches of up to maxBatch windows (one window per sensor per batch).
-  const model = await OnnxModel.load(join(o.modelDir, `${o.cell}.json`));
+  const model = await loadModel(join(o.modelDir, `${o.cell}.json`));
   const results: WindowResult[] = [];
   try {
     const engine = new InferenceEngine(() => model, { batchTickMs: 0, maxBatch: o.maxBatch, normHorizon: 20_000, normWarmup: 1 });
@@ -149,7 +149,7 @@ export async function benchStages(o: StageOptions): Promise<StageCost[]> {
       return rest.length;
     });
     const perWindow = (1000 * inf.ms) / inf.n;
-    rows.push({ stage: `inference (${o.cell}, batch ${Math.min(o.sensors, o.maxBatch)})`, unit: 'window', usPerUnit: perWindow, usPerReading: perWindow / o.hop, n: inf.n, note: 'InferenceEngine.run + OnnxModel' });
+    rows.push({ stage: `inference (${o.cell}, batch ${Math.min(o.sensors, o.maxBatch)})`, unit: 'window', usPerUnit: perWindow, usPerReading: perWindow / o.hop, n: inf.n, note: 'InferenceEngine.run + onnxruntime' });
     const one = windows.slice(o.sensors, o.sensors + Math.min(200, rest.length));
     const e1 = new InferenceEngine(() => model, { batchTickMs: 0, maxBatch: 1, normHorizon: 20_000, normWarmup: 1 });
     const inf1 = await timeItAsync(async () => {
@@ -167,7 +167,7 @@ export async function benchStages(o: StageOptions): Promise<StageCost[]> {
     score: { mode: cfg.score.mode, shortWindow: cfg.score.shortWindow, longWindow: cfg.score.longWindow, priorWeight: cfg.score.priorWeight },
     threshold: cfg.score.threshold,
     alerts: cfg.alerts,
-    priorFor: () => ({ logErrMean: model.sidecar.calibration.logErrMean, logErrStd: model.sidecar.calibration.logErrStd }),
+    priorFor: () => ({ logErrMean: model.sidecar.calibration.recon.logErrMean, logErrStd: model.sidecar.calibration.recon.logErrStd }),
     newId: randomUUID,
   });
   let events = 0;

@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { CellKind } from '../model/spec.js';
-import { evaluateCarried } from '../train/evaluate.js';
+import { evaluateStream } from '../train/evaluate.js';
 import { mulberry32 } from '../train/rng.js';
 import { initParams } from '../train/seq2seq.js';
 import { trainModel } from '../train/trainer.js';
@@ -48,7 +48,7 @@ export function benchTraining(opts: TrainBenchOptions = {}): Promise<Record<stri
       const epochMs = r.losses.reduce((s, l) => s + l.ms, 0) / r.losses.length;
       const p = initParams({ cell, channels: C, hidden: H }, mulberry32(2));
       const t0 = performance.now();
-      const scored = evaluateCarried(p, values, 0, rows, T, hop, 0.5);
+      const scored = evaluateStream(p, values, [{ burnFrom: 0, from: 0, to: rows }], T, hop, 0.5);
       const scoreMs = performance.now() - t0;
       rowsOut.push({
         cellLstm: cell === 'lstm' ? 1 : 0,
@@ -59,7 +59,7 @@ export function benchTraining(opts: TrainBenchOptions = {}): Promise<Record<stri
         valWindows: r.training.valWindows,
         epochMs: Math.round(epochMs),
         trainWindowsPerSec: Math.round(r.training.trainWindows / (epochMs / 1000)),
-        forwardWindowsPerSec: Math.round(scored.starts.length / (scoreMs / 1000)),
+        forwardWindowsPerSec: Math.round(scored.reconErrors.length / (scoreMs / 1000)),
       });
     }
   }

@@ -7,11 +7,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { OnnxModel } from '../adapters/onnx-runner.js';
+import { loadModel } from '../adapters/onnx-runner.js';
 import type { DeepPartial } from '../config/dsl.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import type { ModelRunner } from '../contract/ports.js';
+import type { LoadedModel, WindowModelRunner as ModelRunner } from '../contract/ports.js';
 import { modelSidecarPath } from '../daemon.js';
 import { learnModels } from '../replay/learn.js';
 import { Replayer, type ReplayOutput } from '../replay/replay.js';
@@ -206,7 +206,7 @@ async function replayWith(p: Plan, config: Config, ctx: CommandContext): Promise
   const rows = input.rows.length;
   const learnRows = p.learn === null ? 0 : 'rows' in p.learn ? Math.min(p.learn.rows, rows) : Math.floor(p.learn.fraction * rows);
   const runners = new Map<string, ModelRunner>();
-  const owned: OnnxModel[] = [];
+  const owned: LoadedModel[] = [];
   let dir: string | null = null;
   let trainSeconds = 0;
   try {
@@ -215,6 +215,7 @@ async function replayWith(p: Plan, config: Config, ctx: CommandContext): Promise
       dir = await mkdtemp(join(tmpdir(), 'anomalyd-replay-'));
       const learned = await learnModels(input.rows, learnRows, {
         dir,
+        loadModel,
         train: { cell: config.model.cell, window: config.window.length, hop: config.window.hop, ...definedOnly(p.train) },
       });
       trainSeconds = learned.seconds;
@@ -223,7 +224,7 @@ async function replayWith(p: Plan, config: Config, ctx: CommandContext): Promise
         owned.push(model);
       }
     } else {
-      const model = await OnnxModel.load(modelSidecarPath(config));
+      const model = await loadModel(modelSidecarPath(config));
       owned.push(model);
       shared = model;
       const want = model.sidecar.channels;

@@ -13,13 +13,15 @@ import { readCsvSeries } from '../train/csv.js';
 import { CSV_INPUT_HELP, csvFlags, CSV_OPTIONS, type CsvFlags } from './csv-flags.js';
 import { trainInWorker, type WorkerTrainOptions } from '../train/in-worker.js';
 import { createProgressReporter } from '../train/progress.js';
-import { TRAIN_DEFAULTS, resolveTrainOptions, sidecarOf, type TrainProgress, type TrainResult, type TrainSeries } from '../train/trainer.js';
+import { TRAIN_DEFAULTS, minTrainRows, resolveTrainOptions, sidecarOf, type TrainProgress, type TrainResult, type TrainSeries } from '../train/trainer.js';
 
 export const TRAIN_USAGE = `Usage: anomalyd train (--input FILE.csv | --sensor NAME [--db PATH]) [options]
 
-Trains a GRU or LSTM seq2seq autoencoder on recorded NORMAL data and exports it to ONNX with its
-sidecar (normalisation, calibration). The last --val-fraction of the rows (in time) is held out for
-early stopping and calibration. Training runs in a worker thread, on one core.
+Trains a GRU or LSTM seq2seq autoencoder on recorded NORMAL data and exports it to ONNX (window, step
+and decode graphs) with its sidecar (normalisation, calibration). The last --val-fraction of the rows
+(in time) is held out for early stopping and calibration. Training runs in a worker thread, on one core.
+A short series (fewer than 8 readings per window step) trains with a shorter window and hop; fewer than
+${minTrainRows(TRAIN_DEFAULTS.window)} readings are refused.
 
 Input (one of):
   --input FILE.csv          header row, one reading per row (docs/CSV.md); rows with a missing value
@@ -30,8 +32,8 @@ ${CSV_INPUT_HELP}
 Model and training:
   --cell gru|lstm           (default ${TRAIN_DEFAULTS.cell})
   --hidden N                hidden units (default ${TRAIN_DEFAULTS.hidden})
-  --window N                window length T (default ${TRAIN_DEFAULTS.window})
-  --hop N                   rows between detector windows (default window/4)
+  --window N                window W, the steps a reconstruction covers (default ${TRAIN_DEFAULTS.window})
+  --hop N                   steps between reconstructions (default window/4)
   --epochs N                maximum epochs (default ${TRAIN_DEFAULTS.epochs}; stops early on validation loss)
   --batch-size N            (default ${TRAIN_DEFAULTS.batchSize})
   --lr X                    Adam learning rate (default ${TRAIN_DEFAULTS.lr})
@@ -234,7 +236,9 @@ function summary(r: TrainResult, onnxPath: string, sidecarPath: string): string 
     `sidecar   ${sidecarPath}`,
     `training  ${t.epochs} epochs (best ${r.bestEpoch}${r.stoppedEarly ? ', stopped early' : ''}), ${t.trainWindows} train / ${t.valWindows} validation windows, ${t.seconds.toFixed(1)} s`,
     `loss      validation ${t.initialValLoss.toPrecision(4)} -> ${t.finalValLoss.toPrecision(4)}, training ${t.finalTrainLoss.toPrecision(4)}`,
-    `calib     ln(err) mean ${r.calibration.logErrMean.toFixed(3)} std ${r.calibration.logErrStd.toFixed(3)}, threshold ${r.calibration.threshold}`,
+    `window    ${r.window} steps, hop ${r.hop}${r.window < r.requestedWindow ? ` (shortened from ${r.requestedWindow} for a short series)` : ''}`,
+    `calib     reconstruction ln(err) mean ${r.calibration.recon.logErrMean.toFixed(3)} std ${r.calibration.recon.logErrStd.toFixed(3)}; ` +
+      `prediction ln(err) mean ${r.calibration.pred.logErrMean.toFixed(3)} std ${r.calibration.pred.logErrStd.toFixed(3)}; threshold ${r.calibration.threshold}`,
     '',
   ].join('\n');
 }

@@ -8,10 +8,10 @@ import { EmbeddedBroker, type EmbeddedBrokerOptions } from '../adapters/broker.j
 import { HttpServer, type HttpServerOptions } from '../adapters/http.js';
 import { InferenceWorkerHost } from '../adapters/inference-worker.js';
 import { MqttAdapter, type MqttAdapterOptions } from '../adapters/mqtt.js';
-import { OnnxModel } from '../adapters/onnx-runner.js';
+import { loadModel } from '../adapters/onnx-runner.js';
 import { OutboxPublisher, type OutboxPublisherOptions, type OutboxSource, type PublishFn } from '../adapters/outbox-publisher.js';
 import { SqliteStore, type SqliteStoreOptions } from '../adapters/sqlite-store.js';
-import type { LoadedModel } from '../learn/registry.js';
+import type { ModelLoader } from '../contract/ports.js';
 import { trainInWorker } from '../train/in-worker.js';
 
 /** The factories the daemon builds its adapters with. Each returns an adapter the daemon then owns (starts and stops). */
@@ -25,7 +25,7 @@ export interface DaemonAdapters {
   /** The worker thread that runs onnxruntime for every model (model.worker: true). */
   createInferenceHost(logger: Logger): InferenceWorkerHost;
   /** Loads a model on the main thread (model.worker: false). */
-  loadModel(sidecarPath: string): Promise<LoadedModel>;
+  readonly loadModel: ModelLoader;
   /** Trains a model off the main thread (on-device learning). */
   readonly train: typeof trainInWorker;
 }
@@ -37,6 +37,6 @@ export const realAdapters: DaemonAdapters = {
   createOutbox: (store, publish, opts) => new OutboxPublisher(store, publish, opts),
   createHttp: (opts) => new HttpServer(opts),
   createInferenceHost: (logger) => new InferenceWorkerHost(logger),
-  loadModel: (path) => OnnxModel.load(path),
+  loadModel,
   train: trainInWorker,
 };

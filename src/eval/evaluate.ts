@@ -15,6 +15,7 @@ import { readdirSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import type { ModelLoader } from '../contract/ports.js';
 import type { DeepPartial } from '../config/dsl.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -128,6 +129,7 @@ export async function evaluateStream(
   labels: readonly number[],
   config: Config,
   settings: EvalSettings,
+  loadModel: ModelLoader,
   trainer?: EvalTrainer,
 ): Promise<FileResult> {
   if (labels.length !== rows.length - learnRows) throw new Error(`${file}: ${labels.length} labels for ${rows.length - learnRows} scored rows`);
@@ -135,6 +137,7 @@ export async function evaluateStream(
   try {
     const learned = await learnModels(rows, learnRows, {
       dir,
+      loadModel,
       train: { ...settings.train, cell: config.model.cell, window: config.window.length, hop: config.window.hop },
       ...(trainer === undefined ? {} : { trainer }),
     });
@@ -192,11 +195,12 @@ export function skabFiles(root: string): string[] {
   return out;
 }
 
-export async function evaluateSkabFile(path: string, config: Config, settings: EvalSettings, trainer?: EvalTrainer): Promise<FileResult> {
+/** `loadModel` loads each learnt model (the caller passes the onnxruntime adapter's `loadModel`). */
+export async function evaluateSkabFile(path: string, config: Config, settings: EvalSettings, loadModel: ModelLoader, trainer?: EvalTrainer): Promise<FileResult> {
   const input = await readReplayCsv(path, { timestampColumn: 'datetime', valueColumns: SKAB_CHANNELS, sensor: 'skab', timeZone: EVAL_TIME_ZONE });
   const labels = labelsOf(input).slice(SKAB_LEARN_ROWS);
   const name = `${basename(join(path, '..'))}/${basename(path)}`;
-  return evaluateStream('skab', name, input.rows, SKAB_LEARN_ROWS, labels, config, settings, trainer);
+  return evaluateStream('skab', name, input.rows, SKAB_LEARN_ROWS, labels, config, settings, loadModel, trainer);
 }
 
 export function mslChannels(root: string): string[] {
@@ -214,6 +218,7 @@ export async function evaluateMslChannel(
   channel: string,
   config: Config,
   settings: EvalSettings,
+  loadModel: ModelLoader,
   trainer?: EvalTrainer,
 ): Promise<FileResult> {
   const trainPath = join(root, 'msl', `${channel}.train.csv`);
@@ -226,7 +231,7 @@ export async function evaluateMslChannel(
   const rows = [...train, ...test.map((r) => ({ ...r, ts: r.ts + shift }))];
   if (rows[0].ts !== SYNTHETIC_ORIGIN_MS) throw new Error('unexpected synthetic origin');
   const labels = labelsOf(testInput);
-  return evaluateStream('msl', channel, rows, train.length, labels, config, settings, trainer);
+  return evaluateStream('msl', channel, rows, train.length, labels, config, settings, loadModel, trainer);
 }
 
 export function summarise(dataset: Dataset, results: readonly FileResult[]): DatasetSummary {

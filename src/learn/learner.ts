@@ -7,7 +7,8 @@ import type { ModelStore, ReadingStore } from '../contract/store.js';
 import { sidecarOf, type TrainProgress, type TrainResult, type TrainSeries } from '../train/trainer.js';
 import type { WorkerTrainOptions } from '../train/in-worker.js';
 import { standardisedSegments } from '../train/dataset.js';
-import type { LoadedModel, ModelRegistry } from './registry.js';
+import type { LoadedModel, ModelLoader } from '../contract/ports.js';
+import type { ModelRegistry } from './registry.js';
 
 export interface LearningOptions {
   readonly enabled: boolean;
@@ -30,7 +31,7 @@ export interface LearnerDeps {
   readonly scopeOf: (sensor: string) => string;
   readonly train: (series: TrainSeries, opts: WorkerTrainOptions, onProgress: (p: TrainProgress) => void) => Promise<TrainResult>;
   readonly writeModel: (dir: string, sidecar: SidecarInput, params: Seq2SeqParams) => Promise<{ onnxPath: string; sidecarPath: string }>;
-  readonly loadModel: (sidecarPath: string) => Promise<LoadedModel>;
+  readonly loadModel: ModelLoader;
   readonly modelsDir: string;
   readonly logger: Logger;
   readonly now: () => number;

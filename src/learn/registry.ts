@@ -1,10 +1,5 @@
 import type { Logger } from 'pino';
-import type { ModelRunner } from '../contract/ports.js';
-
-/** A model the registry can release when it is no longer used. */
-export interface LoadedModel extends ModelRunner {
-  release(): Promise<void>;
-}
+import type { LoadedModel } from '../contract/ports.js';
 
 /**
  * Which model each sensor uses. The fallback (the shared model from model.cell / model.name) serves every

@@ -1,12 +1,21 @@
 /**
- * Export of the seq2seq autoencoder (src/model/spec.ts, docs/MODEL.md) to an ONNX graph, and the
- * atomic write of a model's `.onnx` + `.json` sidecar pair.
+ * Export of the seq2seq autoencoder (src/model/spec.ts, docs/MODEL.md) to its three ONNX graphs (window,
+ * step, decode), and the atomic write of a model's graphs and `.json` sidecar.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gateCount, ONNX_IO, type ModelSidecar, type Seq2SeqParams } from './spec.js';
+import {
+  gateCount,
+  ONNX_DECODE_IO,
+  ONNX_IO,
+  ONNX_STEP_IO,
+  SIDECAR_FORMAT_VERSION,
+  type ModelGraphs,
+  type ModelSidecar,
+  type Seq2SeqParams,
+} from './spec.js';
 import { encodeModel, type GraphSpec, type NodeSpec, type TensorSpec, type ValueInfoSpec } from './onnx-proto.js';
 
 const IN = ONNX_IO.inputs;
@@ -182,9 +191,94 @@ export function buildModelProto(params: Seq2SeqParams, opts: { window?: number }
     initializers: initializers(params),
     ...interface_(params),
   };
-  const metadata: Record<string, string> = { cell: params.cell, hidden: String(params.hidden), channels: String(params.channels) };
-  if (opts.window !== undefined) metadata.window = String(opts.window);
-  return encodeModel({ graph, producerVersion: anomalydVersion(), metadata });
+  return encodeModel({ graph, producerVersion: anomalydVersion(), metadata: graphMetadata(params, 'window', opts.window) });
+}
+
+/** The step graph of docs/MODEL.md ("ONNX graphs") with the interface `ONNX_STEP_IO`. T and B are symbolic. */
+export function buildStepProto(params: Seq2SeqParams): Uint8Array {
+  validateParams(params);
+  const { hidden: H, channels: C } = params;
+  const GH = gateCount(params.cell) * H;
+  const lstm = params.cell === 'lstm';
+  const SI = ONNX_STEP_IO.inputs;
+  const SO = ONNX_STEP_IO.outputs;
+  const state = (name: string): ValueInfoSpec => ({ name, elemType: 'float32', shape: [1, 'B', H] });
+  const graph: GraphSpec = {
+    name: `anomalyd_step_${params.cell}`,
+    nodes: [
+      { opType: 'Cast', inputs: [SI.seqLens], outputs: ['seq_lens_i32'], attributes: { to: { kind: 'int', value: TO_INT32 } } },
+      // Y (every step's state, zero beyond seq_lens) feeds the prediction head; Y_h (and Y_c) is the state after seq_lens[b] steps.
+      rnnNode(params, 'encoder', SI.x, ['enc_W', 'enc_R', 'enc_B'], 'seq_lens_i32', lstm ? [SI.h0, SI.c0] : [SI.h0], lstm ? ['enc_y', SO.h, SO.c] : ['enc_y', SO.h]),
+      { opType: 'Squeeze', inputs: ['enc_y', 'axis1'], outputs: ['enc_states'] },
+      { opType: 'MatMul', inputs: ['enc_states', 'pred_Wt'], outputs: ['pred_raw'] },
+      { opType: 'Add', inputs: ['pred_raw', 'pred_B'], outputs: [SO.pred] },
+    ],
+    initializers: [
+      f32('enc_W', [1, GH, C], params.encW),
+      f32('enc_R', [1, GH, H], params.encR),
+      f32('enc_B', [1, 2 * GH], concat(params.encWb, params.encRb)),
+      f32('pred_Wt', [H, C], transpose(params.predW, C, H)),
+      f32('pred_B', [C], params.predB),
+      i64('axis1', [1]),
+    ],
+    inputs: [
+      { name: SI.x, elemType: 'float32', shape: ['T', 'B', C] },
+      { name: SI.seqLens, elemType: 'int64', shape: ['B'] },
+      state(SI.h0),
+      ...(lstm ? [state(SI.c0)] : []),
+    ],
+    outputs: [{ name: SO.pred, elemType: 'float32', shape: ['T', 'B', C] }, state(SO.h), ...(lstm ? [state(SO.c)] : [])],
+  };
+  return encodeModel({ graph, producerVersion: anomalydVersion(), metadata: graphMetadata(params, 'step') });
+}
+
+/** The decode graph of docs/MODEL.md ("ONNX graphs") with the interface `ONNX_DECODE_IO`. W and B are symbolic. */
+export function buildDecodeProto(params: Seq2SeqParams): Uint8Array {
+  validateParams(params);
+  const { hidden: H, channels: C } = params;
+  const GH = gateCount(params.cell) * H;
+  const lstm = params.cell === 'lstm';
+  const DI = ONNX_DECODE_IO.inputs;
+  const DO = ONNX_DECODE_IO.outputs;
+  const state = (name: string): ValueInfoSpec => ({ name, elemType: 'float32', shape: [1, 'B', H] });
+  const graph: GraphSpec = {
+    name: `anomalyd_decode_${params.cell}`,
+    nodes: [
+      // The decoder is fed zeros of shape [W, B, 1]: B from the state, W from `steps`.
+      { opType: 'Shape', inputs: [DI.h0], outputs: ['h_shape'] },
+      { opType: 'Slice', inputs: ['h_shape', 'one', 'two', 'axis0'], outputs: ['b'] },
+      { opType: 'Concat', inputs: [DI.steps, 'b', 'one'], outputs: ['dec_in_shape'], attributes: { axis: { kind: 'int', value: 0 } } },
+      {
+        opType: 'ConstantOfShape', inputs: ['dec_in_shape'], outputs: ['dec_in'],
+        attributes: { value: { kind: 'tensor', value: { type: 'float32', dims: [1], data: new Float32Array(1) } } },
+      },
+      rnnNode(params, 'decoder', 'dec_in', ['dec_W', 'dec_R', 'dec_B'], '', lstm ? [DI.h0, DI.c0] : [DI.h0], ['dec_y']),
+      { opType: 'Squeeze', inputs: ['dec_y', 'axis1'], outputs: ['dec_h'] },
+      { opType: 'MatMul', inputs: ['dec_h', 'out_Wt'], outputs: ['dec_out'] },
+      // Decoder step k reconstructs the k-th most recent step: no reversal, unlike the window graph.
+      { opType: 'Add', inputs: ['dec_out', 'out_B'], outputs: [DO.recon] },
+    ],
+    initializers: [
+      f32('dec_W', [1, GH, 1], new Float32Array(GH)),
+      f32('dec_R', [1, GH, H], params.decR),
+      f32('dec_B', [1, 2 * GH], concat(params.decWb, params.decRb)),
+      f32('out_Wt', [H, C], transpose(params.outW, C, H)),
+      f32('out_B', [C], params.outB),
+      i64('axis0', [0]),
+      i64('axis1', [1]),
+      i64('one', [1]),
+      i64('two', [2]),
+    ],
+    inputs: [state(DI.h0), ...(lstm ? [state(DI.c0)] : []), { name: DI.steps, elemType: 'int64', shape: [1] }],
+    outputs: [{ name: DO.recon, elemType: 'float32', shape: ['W', 'B', C] }],
+  };
+  return encodeModel({ graph, producerVersion: anomalydVersion(), metadata: graphMetadata(params, 'decode') });
+}
+
+function graphMetadata(params: Seq2SeqParams, role: keyof ModelGraphs, window?: number): Record<string, string> {
+  const metadata: Record<string, string> = { graph: role, cell: params.cell, hidden: String(params.hidden), channels: String(params.channels) };
+  if (window !== undefined) metadata.window = String(window);
+  return metadata;
 }
 
 let cachedVersion: string | undefined;
@@ -198,7 +292,7 @@ export function anomalydVersion(): string {
   return cachedVersion;
 }
 
-export type SidecarInput = Omit<ModelSidecar, 'onnx' | 'format' | 'formatVersion' | 'anomalydVersion' | 'createdAt'>;
+export type SidecarInput = Omit<ModelSidecar, 'graphs' | 'format' | 'formatVersion' | 'anomalydVersion' | 'createdAt'>;
 
 /** Write to a temp file in the same directory, then rename: readers never see a half-written file. */
 async function writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
@@ -222,29 +316,41 @@ function checkSidecarAgainstParams(sidecar: SidecarInput, params: Seq2SeqParams)
   if (sidecar.channels.length !== params.channels) {
     problems.push(`channels: sidecar lists ${sidecar.channels.length}, params have ${params.channels}`);
   }
+  if (!Number.isInteger(sidecar.window) || sidecar.window < 1) problems.push(`window: ${sidecar.window} is not a positive integer`);
+  if (!Number.isInteger(sidecar.hop) || sidecar.hop < 1) problems.push(`hop: ${sidecar.hop} is not a positive integer`);
   if (problems.length > 0) throw new Error(`writeModel: ${problems.join('; ')}`);
 }
 
+/** The graph file names of a model called `name` (docs/MODEL.md, "ONNX graphs"). */
+export function graphFileNames(name: string): ModelGraphs {
+  return { window: `${name}.onnx`, step: `${name}.step.onnx`, decode: `${name}.decode.onnx` };
+}
+
 /**
- * Writes `<dir>/<name>.onnx` and then `<dir>/<name>.json`, each atomically, so a sidecar never
- * points at a missing or partial graph.
+ * Writes the model's three graphs (`<dir>/<name>.onnx`, `<name>.step.onnx`, `<name>.decode.onnx`) and then
+ * `<dir>/<name>.json` (formatVersion 2), each atomically, so a sidecar never points at a missing or partial
+ * graph. Throws before writing anything when the sidecar disagrees with the parameters.
  */
-export async function writeModel(dir: string, sidecar: SidecarInput, params: Seq2SeqParams): Promise<{ onnxPath: string; sidecarPath: string }> {
+export async function writeModel(dir: string, sidecar: SidecarInput, params: Seq2SeqParams): Promise<{ onnxPath: string; sidecarPath: string; graphPaths: ModelGraphs }> {
   checkSidecarAgainstParams(sidecar, params);
-  const onnxName = `${sidecar.name}.onnx`;
-  const onnxPath = join(dir, onnxName);
+  const graphs = graphFileNames(sidecar.name);
   const sidecarPath = join(dir, `${sidecar.name}.json`);
   const full: ModelSidecar = {
     format: 'anomalyd-model',
-    formatVersion: 1,
+    formatVersion: SIDECAR_FORMAT_VERSION,
     ...sidecar,
     anomalydVersion: anomalydVersion(),
     createdAt: new Date().toISOString(),
-    onnx: onnxName,
+    graphs,
   };
-  const bytes = buildModelProto(params, { window: sidecar.window });
+  const bytes: Record<keyof ModelGraphs, Uint8Array> = {
+    window: buildModelProto(params, { window: sidecar.window }),
+    step: buildStepProto(params),
+    decode: buildDecodeProto(params),
+  };
   await mkdir(dir, { recursive: true });
-  await writeAtomic(onnxPath, bytes);
+  const graphPaths: ModelGraphs = { window: join(dir, graphs.window), step: join(dir, graphs.step), decode: join(dir, graphs.decode) };
+  for (const role of ['window', 'step', 'decode'] as const) await writeAtomic(graphPaths[role], bytes[role]);
   await writeAtomic(sidecarPath, `${JSON.stringify(full, null, 2)}\n`);
-  return { onnxPath, sidecarPath };
+  return { onnxPath: graphPaths.window, sidecarPath, graphPaths };
 }

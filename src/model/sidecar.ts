@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { ModelSidecar } from './spec.js';
+import { SIDECAR_FORMAT_VERSION, type LogNormalPrior, type ModelGraphs, type ModelSidecar } from './spec.js';
 
 export class SidecarError extends Error {
   constructor(
@@ -87,22 +87,27 @@ function checkChannels(c: Checker, v: unknown): string[] {
   return names;
 }
 
+function checkPrior(c: Checker, v: unknown, path: string): LogNormalPrior {
+  const o = c.object(v, path);
+  const quantiles: Record<string, number> = {};
+  for (const [k, q] of Object.entries(c.object(o.quantiles, `${path}.quantiles`))) {
+    quantiles[k] = c.finite(q, `${path}.quantiles.${k}`);
+  }
+  return {
+    logErrMean: c.finite(o.logErrMean, `${path}.logErrMean`),
+    logErrStd: c.positive(o.logErrStd, `${path}.logErrStd`),
+    quantiles,
+    count: c.integer(o.count, `${path}.count`, 0),
+  };
+}
+
 function checkCalibration(c: Checker, v: unknown): ModelSidecar['calibration'] {
   const o = c.object(v, 'calibration');
   const threshold = c.finite(o.threshold, 'calibration.threshold');
   if (Number.isFinite(threshold) && (threshold <= 0 || threshold >= 1)) {
     c.fail('calibration.threshold', `must be in (0, 1), got ${threshold}`);
   }
-  const quantiles: Record<string, number> = {};
-  for (const [k, q] of Object.entries(c.object(o.quantiles, 'calibration.quantiles'))) {
-    quantiles[k] = c.finite(q, `calibration.quantiles.${k}`);
-  }
-  return {
-    logErrMean: c.finite(o.logErrMean, 'calibration.logErrMean'),
-    logErrStd: c.positive(o.logErrStd, 'calibration.logErrStd'),
-    threshold,
-    quantiles,
-  };
+  return { recon: checkPrior(c, o.recon, 'calibration.recon'), pred: checkPrior(c, o.pred, 'calibration.pred'), threshold };
 }
 
 function checkTraining(c: Checker, v: unknown): ModelSidecar['training'] {
@@ -125,29 +130,51 @@ function checkTraining(c: Checker, v: unknown): ModelSidecar['training'] {
   };
 }
 
-function checkOnnxName(c: Checker, v: unknown): string {
-  const name = c.string(v, 'onnx');
+function checkGraphName(c: Checker, v: unknown, path: string): string {
+  const name = c.string(v, path);
   // Relative to the sidecar and inside its directory: a sidecar must not point elsewhere on disk.
-  if (name !== '' && (name !== basename(name) || name === '.' || name === '..')) c.fail('onnx', `'${name}' must be a file name in the same directory`);
+  if (name !== '' && (name !== basename(name) || name === '.' || name === '..')) c.fail(path, `'${name}' must be a file name in the same directory`);
   return name;
+}
+
+function checkGraphs(c: Checker, v: unknown): ModelGraphs {
+  const o = c.object(v, 'graphs');
+  return {
+    window: checkGraphName(c, o.window, 'graphs.window'),
+    step: checkGraphName(c, o.step, 'graphs.step'),
+    decode: checkGraphName(c, o.decode, 'graphs.decode'),
+  };
+}
+
+/** The message for a sidecar of a format this version no longer runs. */
+export function retrainMessage(formatVersion: unknown): string {
+  return (
+    `formatVersion: ${JSON.stringify(formatVersion)} is an older model format (one window graph, no step or decode graph) ` +
+    `that this version cannot run; re-train the model (\`anomalyd train\`; a model learnt on the device is re-learnt by the learner)`
+  );
 }
 
 /** Validates a parsed sidecar; throws SidecarError listing every problem. */
 export function parseSidecar(value: unknown, file: string): ModelSidecar {
   const c = new Checker();
   const o = c.object(value, '(root)');
+  // An old format is one clear message, not a list of fields that moved.
+  if (o.format === 'anomalyd-model' && typeof o.formatVersion === 'number' && o.formatVersion < SIDECAR_FORMAT_VERSION) {
+    throw new SidecarError(file, [retrainMessage(o.formatVersion)]);
+  }
   const channels = checkChannels(c, o.channels);
   const createdAt = c.string(o.createdAt, 'createdAt');
   if (createdAt !== '' && Number.isNaN(Date.parse(createdAt))) c.fail('createdAt', `'${createdAt}' is not an ISO date`);
   const normalisation = c.object(o.normalisation, 'normalisation');
   const sidecar: ModelSidecar = {
     format: c.literal(o.format, 'format', ['anomalyd-model'] as const),
-    formatVersion: c.literal(o.formatVersion, 'formatVersion', [1] as const),
+    formatVersion: c.literal(o.formatVersion, 'formatVersion', [SIDECAR_FORMAT_VERSION] as const),
     name: c.string(o.name, 'name'),
     cell: c.literal(o.cell, 'cell', ['gru', 'lstm'] as const),
     hidden: c.integer(o.hidden, 'hidden', 1),
     channels,
     window: c.integer(o.window, 'window', 1),
+    hop: c.integer(o.hop, 'hop', 1),
     normalisation: {
       mean: c.numbers(normalisation.mean, 'normalisation.mean', channels.length, (n, p) => c.finite(n, p)),
       std: c.numbers(normalisation.std, 'normalisation.std', channels.length, (n, p) => c.positive(n, p)),
@@ -156,7 +183,7 @@ export function parseSidecar(value: unknown, file: string): ModelSidecar {
     training: checkTraining(c, o.training),
     anomalydVersion: c.string(o.anomalydVersion, 'anomalydVersion'),
     createdAt,
-    onnx: checkOnnxName(c, o.onnx),
+    graphs: checkGraphs(c, o.graphs),
   };
   if (c.issues.length > 0) throw new SidecarError(file, c.issues);
   return sidecar;
@@ -174,13 +201,20 @@ export function loadSidecar(path: string): ModelSidecar {
   return parseSidecar(value, path);
 }
 
-/** Absolute-or-relative path of a sidecar's graph, resolved against the sidecar's directory. */
+/** Paths of a sidecar's graphs, resolved against the sidecar's directory. */
+export function graphPathsOf(sidecarPath: string, sidecar: ModelSidecar): ModelGraphs {
+  const dir = dirname(sidecarPath);
+  return { window: join(dir, sidecar.graphs.window), step: join(dir, sidecar.graphs.step), decode: join(dir, sidecar.graphs.decode) };
+}
+
+/** Path of a sidecar's window graph (the engine of one call per window). */
 export function onnxPathOf(sidecarPath: string, sidecar: ModelSidecar): string {
-  return join(dirname(sidecarPath), sidecar.onnx);
+  return graphPathsOf(sidecarPath, sidecar).window;
 }
 
 export interface FoundModel {
   readonly sidecarPath: string;
+  /** The window graph. */
   readonly onnxPath: string;
   readonly sidecar: ModelSidecar;
 }
@@ -221,9 +255,10 @@ export function findModels(dir: string): FindModelsResult {
     if (!claimsToBeSidecar(sidecarPath)) continue;
     try {
       const sidecar = loadSidecar(sidecarPath);
-      const onnxPath = onnxPathOf(sidecarPath, sidecar);
-      if (!existsSync(onnxPath)) problems.push({ path: sidecarPath, message: `onnx: ${onnxPath} does not exist` });
-      else models.push({ sidecarPath, onnxPath, sidecar });
+      const paths = graphPathsOf(sidecarPath, sidecar);
+      const missing = (['window', 'step', 'decode'] as const).filter((role) => !existsSync(paths[role]));
+      if (missing.length > 0) problems.push({ path: sidecarPath, message: missing.map((role) => `graphs.${role}: ${paths[role]} does not exist`).join('; ') });
+      else models.push({ sidecarPath, onnxPath: paths.window, sidecar });
     } catch (err) {
       problems.push({ path: sidecarPath, message: err instanceof Error ? err.message : String(err) });
     }

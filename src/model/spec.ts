@@ -46,7 +46,7 @@ export interface Seq2SeqParams extends Seq2SeqDims {
 }
 
 /**
- * ONNX graph interface (names are part of the contract).
+ * The window graph (`<name>.onnx`), the interface of the window-per-call engine (names are part of the contract).
  * Inputs:
  *   x        float32 [T, B, C]  normalised window, time-major, right-padded with zeros
  *   seq_lens int64   [B]        valid length L_b of each window (1..T)
@@ -65,6 +65,40 @@ export const ONNX_IO = {
   outputs: { recon: 'recon', pred: 'pred', hCarry: 'h_carry', cCarry: 'c_carry' },
 } as const;
 
+/**
+ * The step graph (`<name>.step.onnx`): B streams advance by up to T new steps each, one recurrent step per
+ * reading, with the per-step next-reading prediction. Names are part of the contract.
+ * Inputs:
+ *   x        float32 [T, B, C]  normalised steps, time-major; steps at and beyond seq_lens[b] are ignored
+ *   seq_lens int64   [B]        new steps of each stream (1..T)
+ *   h0       float32 [1, B, H]  carried hidden state (zeros after a reset)
+ *   c0       float32 [1, B, H]  carried cell state (LSTM only)
+ * Outputs:
+ *   pred     float32 [T, B, C]  pred[t, b] = predW·h_{t+1} + predB: the reading after x[t, b], predicted from the
+ *                               state after x[t, b] (predB alone beyond seq_lens[b]: mask it)
+ *   h        float32 [1, B, H]  state after seq_lens[b] steps
+ *   c        float32 [1, B, H]  (LSTM only)
+ */
+export const ONNX_STEP_IO = {
+  inputs: { x: 'x', seqLens: 'seq_lens', h0: 'h0', c0: 'c0' },
+  outputs: { pred: 'pred', h: 'h', c: 'c' },
+} as const;
+
+/**
+ * The decode graph (`<name>.decode.onnx`): the seq2seq decoder run from a state (Malhotra et al. 2016,
+ * reversed reconstruction). Names are part of the contract.
+ * Inputs:
+ *   h0       float32 [1, B, H]  state after the last step consumed (the encoder's final state)
+ *   c0       float32 [1, B, H]  (LSTM only)
+ *   steps    int64   [1]        W, how many steps to reconstruct (1..sidecar.window)
+ * Outputs:
+ *   recon    float32 [W, B, C]  recon[k, b] reconstructs the k-th most recent step consumed (k = 0: the last one)
+ */
+export const ONNX_DECODE_IO = {
+  inputs: { h0: 'h0', c0: 'c0', steps: 'steps' },
+  outputs: { recon: 'recon' },
+} as const;
+
 /** Per-channel normalisation (from the training split only). */
 export interface Normalisation {
   readonly mean: readonly number[];
@@ -72,35 +106,70 @@ export interface Normalisation {
 }
 
 /**
- * Score calibration from the validation split: the log of a window's masked reconstruction MSE
- * is treated as roughly normal with this mean and std. The detector starts each sensor from these
- * and then follows the sensor's own error history.
+ * A log-normal prior of an error, measured on the validation split: the natural log of the error is
+ * treated as roughly normal with this mean and std (std floored by the trainer's minLogErrStd).
  */
-export interface Calibration {
+export interface LogNormalPrior {
   readonly logErrMean: number;
   readonly logErrStd: number;
-  /** Default threshold on the [0,1] anomaly score. */
-  readonly threshold: number;
-  /** Quantiles of the validation log-error, for the record. */
+  /** Quantiles of the validation log-error (p50, p90, p99, max), for the record. */
   readonly quantiles: Readonly<Record<string, number>>;
+  /** How many errors the prior was measured on. */
+  readonly count: number;
 }
 
-/** The JSON sidecar beside every model.onnx: models/<name>.json */
+/**
+ * Score calibration from the validation split, measured the detector's way (docs/MODEL.md,
+ * "Calibration"): each segment's validation tail stepped with the state carried in from its training
+ * rows. The detector starts each stream from these and then follows the stream's own error history.
+ */
+export interface Calibration {
+  /**
+   * Reconstruction error: every `hop` steps, the decoder's mean squared error over the last
+   * min(window, steps since reset) steps and all channels (normalised units).
+   */
+  readonly recon: LogNormalPrior;
+  /** Next-reading prediction error: per step, the squared error of pred[t] against x[t+1], mean over channels. */
+  readonly pred: LogNormalPrior;
+  /** Default threshold on the [0,1] anomaly score. */
+  readonly threshold: number;
+}
+
+/** File names of a model's ONNX graphs, relative to the sidecar (see docs/MODEL.md, "ONNX graphs"). */
+export interface ModelGraphs {
+  /** The window graph (ONNX_IO): one call per window, the carry computed inside. */
+  readonly window: string;
+  /** The step graph (ONNX_STEP_IO): one recurrent step per reading. */
+  readonly step: string;
+  /** The decode graph (ONNX_DECODE_IO): the last W steps reconstructed from a state. */
+  readonly decode: string;
+}
+
+/** The sidecar format this version writes and reads; version 1 (one graph, no step/decode) is refused. */
+export const SIDECAR_FORMAT_VERSION = 2;
+
+/** The JSON sidecar beside every model's graphs: models/<name>.json */
 export interface ModelSidecar {
   readonly format: 'anomalyd-model';
-  readonly formatVersion: 1;
+  readonly formatVersion: typeof SIDECAR_FORMAT_VERSION;
   readonly name: string;
   readonly cell: CellKind;
   readonly hidden: number;
   readonly channels: readonly string[];
-  /** Window length T the model was trained on. */
+  /**
+   * Window length W the model was trained on, in steps: the most steps the decode graph reconstructs.
+   * Shorter than asked when the training series was short (docs/MODEL.md, "Learning from little").
+   */
   readonly window: number;
+  /** Steps between two reconstructions (decodes) in training and calibration. */
+  readonly hop: number;
   readonly normalisation: Normalisation;
   readonly calibration: Calibration;
   readonly training: {
     readonly source: string;
     readonly rows: number;
     readonly trainWindows: number;
+    /** Reconstructions (decodes every hop steps) in the validation split. */
     readonly valWindows: number;
     readonly epochs: number;
     readonly finalTrainLoss: number;
@@ -111,6 +180,6 @@ export interface ModelSidecar {
   };
   readonly anomalydVersion: string;
   readonly createdAt: string;
-  /** File name of the ONNX graph, relative to the sidecar. */
-  readonly onnx: string;
+  /** The model's graphs, file names relative to the sidecar. */
+  readonly graphs: ModelGraphs;
 }

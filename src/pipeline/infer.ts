@@ -1,6 +1,6 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { Window, WindowResult } from '../contract/types.js';
-import type { ModelRunner } from '../contract/ports.js';
+import type { WindowModelRunner as ModelRunner } from '../contract/ports.js';
 
 export interface InferenceOptions {
   /**

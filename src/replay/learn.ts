@@ -3,7 +3,7 @@
  * sensor's rows among the first N rows of the input only, exported to ONNX and loaded into onnxruntime,
  * exactly as a model trained by `anomalyd train` would be. Nothing after row N is looked at.
  */
-import { OnnxModel } from '../adapters/onnx-runner.js';
+import type { LoadedModel, ModelLoader } from '../contract/ports.js';
 import { writeModel } from '../model/onnx-export.js';
 import { sidecarOf, trainModel, type TrainOptions, type TrainResult, type TrainSeries } from '../train/trainer.js';
 import type { ReplayRow } from './replay.js';
@@ -13,13 +13,15 @@ export interface LearnOptions {
   readonly train: Omit<TrainOptions, 'now' | 'source'>;
   /** Where the models are written (a temporary directory the caller removes). */
   readonly dir: string;
+  /** Loads each written model (the caller picks onnxruntime on this thread or the inference worker). */
+  readonly loadModel: ModelLoader;
   /** Trains one series; the inline trainer by default (tests and the evaluation inject others). */
   readonly trainer?: (series: TrainSeries, opts: TrainOptions) => Promise<TrainResult>;
 }
 
 export interface LearnedModels {
   /** Sensor -> its model. */
-  readonly models: ReadonlyMap<string, OnnxModel>;
+  readonly models: ReadonlyMap<string, LoadedModel>;
   /** Wall time spent training and exporting, seconds. */
   readonly seconds: number;
   readonly results: ReadonlyMap<string, TrainResult>;
@@ -46,7 +48,7 @@ export function learnSeries(rows: readonly ReplayRow[], learnRows: number): Map<
 export async function learnModels(rows: readonly ReplayRow[], learnRows: number, opts: LearnOptions): Promise<LearnedModels> {
   const t0 = performance.now();
   const train = opts.trainer ?? ((series: TrainSeries, o: TrainOptions) => Promise.resolve(trainModel(series, o)));
-  const models = new Map<string, OnnxModel>();
+  const models = new Map<string, LoadedModel>();
   const results = new Map<string, TrainResult>();
   let n = 0;
   try {
@@ -54,7 +56,7 @@ export async function learnModels(rows: readonly ReplayRow[], learnRows: number,
       const result = await train(series, { ...opts.train, source: `replay rows 0..${learnRows - 1} of ${sensor}` });
       const name = `learn-${n++}`;
       const { sidecarPath } = await writeModel(opts.dir, sidecarOf(name, result), result.params);
-      models.set(sensor, await OnnxModel.load(sidecarPath));
+      models.set(sensor, await opts.loadModel(sidecarPath));
       results.set(sensor, result);
     }
   } catch (err) {

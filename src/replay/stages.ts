@@ -4,7 +4,7 @@
  * daemon wires a stage, change it here too.
  */
 import type { Config } from '../config/schema.js';
-import type { ModelRunner } from '../contract/ports.js';
+import type { WindowModelRunner } from '../contract/ports.js';
 import { InferenceEngine } from '../pipeline/infer.js';
 import { MessageParser } from '../pipeline/parse.js';
 import { ScoringRegistry } from '../pipeline/score.js';
@@ -15,7 +15,7 @@ import type { ReplayStages } from './replay.js';
  * `runnerFor` picks a sensor's model (one shared model, or one per sensor after --learn-first). The topic of
  * a replayed row is its sensor name, so the parser takes it as is.
  */
-export function createReplayStages(config: Config, runnerFor: (sensor: string) => ModelRunner, runners: readonly ModelRunner[]): ReplayStages {
+export function createReplayStages(config: Config, runnerFor: (sensor: string) => WindowModelRunner, runners: readonly WindowModelRunner[]): ReplayStages {
   const byId = new Map(runners.map((r) => [r.id, r]));
   const parser = new MessageParser({
     sensorOf: (topic) => topic,
@@ -49,7 +49,7 @@ export function createReplayStages(config: Config, runnerFor: (sensor: string) =
     priorFor: (modelId) => {
       const runner = byId.get(modelId);
       if (runner === undefined) throw new Error(`replay: no model with id ${modelId}`);
-      return { logErrMean: runner.sidecar.calibration.logErrMean, logErrStd: runner.sidecar.calibration.logErrStd };
+      return { logErrMean: runner.sidecar.calibration.recon.logErrMean, logErrStd: runner.sidecar.calibration.recon.logErrStd };
     },
     // Deterministic ids: a replay of the same input gives the same output, episode ids included.
     newId: () => `replay-${++ids}`,

@@ -1,6 +1,6 @@
 /**
  * Masked loss of docs/MODEL.md over a batch of windows and its gradient by backpropagation through
- * time (decoder, readout, prediction head, encoder). Windows are addressed inside one normalised
+ * time (decoder, readout, per-step prediction head, encoder). Windows are addressed inside one normalised
  * series, so a batch copies no data.
  */
 import { gateCount } from '../model/spec.js';
@@ -21,6 +21,7 @@ import {
   encodePair,
   forwardInto,
   pairOf,
+  predictSteps,
   layerViews,
   type LayerViews,
   type Seq2SeqParams64,
@@ -34,7 +35,7 @@ export interface WindowItem {
   readonly start: number;
   /** Valid steps (1..T); the rest is padding. */
   readonly length: number;
-  /** Row start+length exists, so the prediction head has a target. */
+  /** Row start+length exists, so the last step's prediction has a target (every other step's target is in the window). */
   readonly hasNext: boolean;
   /** Initial encoder state (null = zeros). */
   readonly h0: Float64Array | null;
@@ -46,7 +47,7 @@ export interface LossParts {
   readonly loss: number;
   /** Masked reconstruction MSE over all valid steps and channels of the batch. */
   readonly recon: number;
-  /** Prediction MSE over windows with a next reading (0 when none has). */
+  /** Per-step prediction MSE over every step with a next reading in the series (0 when none has). */
   readonly pred: number;
 }
 
@@ -74,14 +75,19 @@ interface Normalisers {
   readonly pred: number;
 }
 
+/** Steps of a window whose prediction has a target: all but the last, and the last when the next row exists. */
+function predTargets(it: WindowItem): number {
+  return it.length - 1 + (it.hasNext ? 1 : 0);
+}
+
 function normalisers(items: readonly WindowItem[], C: number, predWeight: number): Normalisers {
   let steps = 0;
-  let withNext = 0;
+  let targets = 0;
   for (const it of items) {
     steps += it.length;
-    if (it.hasNext) withNext++;
+    targets += predTargets(it);
   }
-  return { recon: 1 / (C * steps), pred: withNext === 0 ? 0 : predWeight / (C * withNext) };
+  return { recon: 1 / (C * steps), pred: targets === 0 ? 0 : predWeight / (C * targets) };
 }
 
 function reconSquaredError(ws: Workspace, series: Float64Array, it: WindowItem, C: number): number {
@@ -94,12 +100,13 @@ function reconSquaredError(ws: Workspace, series: Float64Array, it: WindowItem, 
   return sum;
 }
 
+/** Σ over the window's steps with a target of Σ_c (preds[t, c] − x[t+1, c])²; needs predictSteps first. */
 function predSquaredError(ws: Workspace, series: Float64Array, it: WindowItem, C: number): number {
-  if (!it.hasNext) return 0;
   let sum = 0;
-  const off = (it.start + it.length) * C;
-  for (let c = 0; c < C; c++) {
-    const d = ws.pred[c] - series[off + c];
+  const n = predTargets(it) * C;
+  const off = (it.start + 1) * C;
+  for (let i = 0; i < n; i++) {
+    const d = ws.preds[i] - series[off + i];
     sum += d * d;
   }
   return sum;
@@ -126,6 +133,7 @@ export function batchLoss(
   let predSum = 0;
   for (const it of items) {
     forwardInto(p, views, ws, series, it.start * C, it.length, it.h0, it.c0);
+    predictSteps(p, ws, 0, predTargets(it));
     reconSum += reconSquaredError(ws, series, it, C);
     predSum += predSquaredError(ws, series, it, C);
   }
@@ -160,6 +168,7 @@ export function batchGradient(
   let reconSum = 0;
   let predSum = 0;
   const addLoss = (w: Workspace, it: WindowItem): void => {
+    predictSteps(p, w, 0, predTargets(it));
     reconSum += reconSquaredError(w, series, it, C);
     predSum += predSquaredError(w, series, it, C);
   };
@@ -225,8 +234,6 @@ const scratchPairs = new WeakMap<BackwardScratch, BackwardScratch>();
 /** BPTT of one window, or of two in lockstep (b non-null); gradients accumulate into ctx.grads. */
 function backward(ctx: BackwardContext, a: Lane, b: Lane | null): void {
   backwardDecoder(ctx, a, b);
-  backwardPredHead(ctx, a);
-  if (b !== null) backwardPredHead(ctx, b);
   backwardEncoder(ctx, a, b);
 }
 
@@ -264,15 +271,18 @@ function decoderStepGrads(ctx: BackwardContext, lane: Lane, k: number): void {
   stepGrads(ctx, ctx.views.dec, ctx.gViews.dec, ws.decH, 0, ws.decH, ws.decC, k, ws.decCache, lane);
 }
 
-function backwardPredHead(ctx: BackwardContext, lane: Lane): void {
+/**
+ * The prediction head's share of the gradient at encoder state row t+1 (the state after x[t], whose
+ * prediction is compared with x[t+1]): added to bs.dh before the encoder step t is back-propagated.
+ */
+function predStepGrads(ctx: BackwardContext, lane: Lane, t: number): void {
   const { ws, bs, it } = lane;
-  if (!it.hasNext) return;
+  if (t === it.length - 1 && !it.hasNext) return;
   const { p, grads, series } = ctx;
   const { hidden: H, channels: C } = p;
-  const L = it.length;
-  const off = (it.start + L) * C;
-  for (let c = 0; c < C; c++) bs.dy[c] = ctx.predScale * (ws.pred[c] - series[off + c]);
-  accumulateAffineGrad(grads.predW, grads.predB, C, H, bs.dy, ws.encH, L * H);
+  const off = (it.start + t + 1) * C;
+  for (let c = 0; c < C; c++) bs.dy[c] = ctx.predScale * (ws.preds[t * C + c] - series[off + c]);
+  accumulateAffineGrad(grads.predW, grads.predB, C, H, bs.dy, ws.encH, (t + 1) * H);
   accumulateTransposed(bs.dh, p.predW, C, H, bs.dy);
 }
 
@@ -284,8 +294,14 @@ function backwardEncoder(ctx: BackwardContext, a: Lane, b: Lane | null): void {
   for (let t = Math.max(La, Lb) - 1; t >= 0; t--) {
     const inA = t < La;
     const inB = b !== null && t < Lb;
-    if (inA) encoderStepGrads(ctx, a, t);
-    if (inB) encoderStepGrads(ctx, b, t);
+    if (inA) {
+      predStepGrads(ctx, a, t);
+      encoderStepGrads(ctx, a, t);
+    }
+    if (inB) {
+      predStepGrads(ctx, b, t);
+      encoderStepGrads(ctx, b, t);
+    }
     finishSteps(ctx, ctx.encRT, inA ? a : null, inB ? b : null, t);
   }
   accumulateOuterProducts(ctx.gViews.enc.R, a.ws.dA, a.ws.encH, La, GH, H);

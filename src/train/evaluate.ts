@@ -1,7 +1,9 @@
 /**
- * Running a model over a series exactly as the detector does: full windows every `hop` rows, the
- * encoder state carried from one window to the next (advance = hop), starting from zero.
- * Used for the validation loss, for calibration, and by anyone who wants to score a series offline.
+ * Running a model over a series exactly as the step detector does (docs/MODEL.md, "Calibration"): one
+ * recurrent step per reading with the state carried for ever from a reset (zero state), a next-reading
+ * prediction at every step, and every `hop` steps a reconstruction of the last min(W, steps since the reset)
+ * steps by the decoder from the current state. Used for the validation loss, for calibration, and by anyone
+ * who wants to score a series offline.
  */
 import type { Normalisation, Seq2SeqParams } from '../model/spec.js';
 import {
@@ -9,28 +11,13 @@ import {
   decode,
   decodePair,
   encode,
-  encodeContinued,
   fromSeq2SeqParams,
   layerViews,
-  pairOf,
+  predictSteps,
+  type LayerViews,
   type Seq2SeqParams64,
   type Workspace,
 } from './seq2seq.js';
-
-export interface CarriedEvaluation {
-  /** First row of each window. */
-  readonly starts: Int32Array;
-  /** Masked reconstruction MSE per window (normalised units), as the detector's WindowResult.reconError. */
-  readonly reconErrors: Float64Array;
-  /** Per window and channel, [window * C + c]. */
-  readonly channelErrors: Float64Array;
-  /** The training loss formula over these windows (recon MSE + predWeight * prediction MSE). */
-  readonly loss: number;
-  readonly reconLoss: number;
-  readonly predLoss: number;
-  /** Windows whose next reading lies inside the evaluated rows (the prediction loss's denominator). */
-  readonly predictions: number;
-}
 
 /** Rows [from, to) of a series. */
 export interface RowRange {
@@ -38,117 +25,234 @@ export interface RowRange {
   readonly to: number;
 }
 
-/** Starts of the full windows of length T in rows [from, to), every hop rows. */
-export function windowStarts(from: number, to: number, T: number, hop: number): Int32Array {
-  const n = to - from >= T ? Math.floor((to - from - T) / hop) + 1 : 0;
-  const starts = new Int32Array(n);
-  for (let k = 0; k < n; k++) starts[k] = from + k * hop;
-  return starts;
+/**
+ * Rows [from, to) scored, the state stepped from zero at `burnFrom` (<= from): rows [burnFrom, from) only
+ * carry the state in (a burn-in), as the detector's state carries the stream's past.
+ */
+export interface StreamRange extends RowRange {
+  readonly burnFrom: number;
 }
 
-/** `series` is normalised, rows of C values; only rows [from, to) are read. */
-export function evaluateCarried(
-  p: Seq2SeqParams64,
-  series: Float64Array,
-  from: number,
-  to: number,
-  T: number,
-  hop: number,
-  predWeight: number,
-  ws: Workspace = createWorkspace(p, T),
-): CarriedEvaluation {
-  const C = p.channels;
-  const views = layerViews(p);
-  const starts = windowStarts(from, to, T, hop);
-  const reconErrors = new Float64Array(starts.length);
-  const channelErrors = new Float64Array(starts.length * C);
-  const advance = Math.min(hop, T);
-  let reconSum = 0;
-  let predSum = 0;
-  let withNext = 0;
-  const score = (k: number, w: Workspace): void => {
-    const off = starts[k] * C;
-    let windowSum = 0;
-    for (let ch = 0; ch < C; ch++) {
-      let s = 0;
-      for (let t = 0; t < T; t++) {
-        const d = w.recon[t * C + ch] - series[off + t * C + ch];
-        s += d * d;
-      }
-      channelErrors[k * C + ch] = s / T;
-      windowSum += s;
-    }
-    reconErrors[k] = windowSum / (T * C);
-    reconSum += windowSum;
-    const next = starts[k] + T;
-    if (next < to) {
-      withNext++;
-      for (let ch = 0; ch < C; ch++) predSum += (w.pred[ch] - series[next * C + ch]) ** 2;
-    }
-  };
-  // Consecutive windows overlap by T - hop steps of the same stream from the same carried state, so the
-  // encoder only runs the new steps (encodeContinued) in `ws`. The decoders depend only on each window's
-  // final encoder state, so they run two windows at a time, the earlier one's state copied to `wsB`.
-  const wsB = pairOf(ws);
-  const H = p.hidden;
-  for (let k = 0; k < starts.length; k += 2) {
-    if (k === 0) encode(p, views, ws, series, starts[k] * C, T, null, null);
-    else encodeContinued(p, views, ws, series, starts[k] * C, T, advance);
-    if (k + 1 === starts.length) {
-      decode(p, views, ws, T);
-      score(k, ws);
-      break;
-    }
-    wsB.encH.set(ws.encH.subarray(T * H, (T + 1) * H), T * H);
-    wsB.encC.set(ws.encC.subarray(T * H, (T + 1) * H), T * H);
-    encodeContinued(p, views, ws, series, starts[k + 1] * C, T, advance);
-    decodePair(p, views, wsB, ws, T, T);
-    score(k, wsB);
-    score(k + 1, ws);
+export interface StreamEvaluation {
+  /** Per reconstruction: the row after the last step it reconstructs (it covers rows [end − length, end)). */
+  readonly decodeEnds: Int32Array;
+  /** Per reconstruction: steps reconstructed, min(W, steps since the reset). */
+  readonly decodeLengths: Int32Array;
+  /** Per reconstruction: mean squared error over its steps and channels (normalised units). */
+  readonly reconErrors: Float64Array;
+  /** Per reconstruction and channel, [k * C + c]: mean squared error over its steps. */
+  readonly channelErrors: Float64Array;
+  /** Per scored row t with row t+1 inside the range: mean over channels of (pred[t] − x[t+1])². */
+  readonly predErrors: Float64Array;
+  /** The training loss formula over these steps: reconLoss + predWeight · predLoss. */
+  readonly loss: number;
+  /** Squared reconstruction error over all reconstructed steps and channels, per step and channel. */
+  readonly reconLoss: number;
+  /** Mean of predErrors. */
+  readonly predLoss: number;
+}
+
+/** Growable typed-array accumulators, so one evaluation allocates a handful of arrays. */
+class Grow<A extends Float64Array | Int32Array> {
+  private data: A;
+  length = 0;
+
+  constructor(private readonly make: (n: number) => A) {
+    this.data = make(256);
   }
-  const reconLoss = starts.length === 0 ? 0 : reconSum / (C * T * starts.length);
-  const predLoss = withNext === 0 ? 0 : predSum / (C * withNext);
-  return { starts, reconErrors, channelErrors, loss: reconLoss + predWeight * predLoss, reconLoss, predLoss, predictions: withNext };
+
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const bigger = this.make(this.data.length * 2);
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    this.data[this.length++] = v;
+  }
+
+  result(): A {
+    return this.data.slice(0, this.length) as A;
+  }
+}
+
+interface Accumulators {
+  readonly decodeEnds: Grow<Int32Array>;
+  readonly decodeLengths: Grow<Int32Array>;
+  readonly reconErrors: Grow<Float64Array>;
+  readonly channelErrors: Grow<Float64Array>;
+  readonly predErrors: Grow<Float64Array>;
+  reconSum: number;
+  reconCount: number;
+  predSum: number;
+}
+
+/** A reconstruction waiting for a partner, so decoders run two at a time (decodePair). */
+interface PendingDecode {
+  readonly end: number;
+  readonly length: number;
+}
+
+/** Everything one evaluation needs, allocated once per call. */
+interface Machinery {
+  readonly p: Seq2SeqParams64;
+  readonly views: LayerViews;
+  readonly series: Float64Array;
+  readonly W: number;
+  /** Encoder steps of up to ws.T rows at a time. */
+  readonly ws: Workspace;
+  /** The two decoders of a pair: the state goes in encH row `length`, where decode() starts. */
+  readonly decA: Workspace;
+  readonly decB: Workspace;
+  readonly h: Float64Array;
+  readonly c: Float64Array;
+  readonly acc: Accumulators;
+  pending: PendingDecode | null;
 }
 
 /**
- * evaluateCarried over several independent ranges (the segments of a series), each from a zero state as
- * after a reset, pooled as if one evaluation: every window and every prediction weighs the same.
+ * Evaluates `ranges` of a normalised series (rows of C values) the detector's way, pooled as one: every
+ * reconstruction and every prediction weighs the same. `ws` (optional) is reused for the encoder steps
+ * when it is large enough. Throws RangeError for a range outside the series or with burnFrom > from.
  */
-export function evaluateRanges(
+export function evaluateStream(
   p: Seq2SeqParams64,
   series: Float64Array,
-  ranges: readonly RowRange[],
-  T: number,
+  ranges: readonly StreamRange[],
+  W: number,
   hop: number,
   predWeight: number,
-  ws: Workspace = createWorkspace(p, T),
-): CarriedEvaluation {
-  const parts = ranges.map((r) => evaluateCarried(p, series, r.from, r.to, T, hop, predWeight, ws));
-  if (parts.length === 1) return parts[0];
-  const windows = parts.reduce((n, e) => n + e.starts.length, 0);
-  const predictions = parts.reduce((n, e) => n + e.predictions, 0);
-  const reconLoss = windows === 0 ? 0 : parts.reduce((s, e) => s + e.reconLoss * e.starts.length, 0) / windows;
-  const predLoss = predictions === 0 ? 0 : parts.reduce((s, e) => s + e.predLoss * e.predictions, 0) / predictions;
+  ws?: Workspace,
+): StreamEvaluation {
+  const C = p.channels;
+  const rows = series.length / C;
+  if (!Number.isInteger(W) || W < 1 || !Number.isInteger(hop) || hop < 1) throw new RangeError(`W and hop must be positive integers, got ${W}, ${hop}`);
+  for (const r of ranges) {
+    if (!(r.burnFrom >= 0 && r.burnFrom <= r.from && r.from <= r.to && r.to <= rows)) {
+      throw new RangeError(`range [${r.burnFrom} .. ${r.from} .. ${r.to}) does not fit a series of ${rows} rows`);
+    }
+  }
+  const chunk = Math.max(W, hop);
+  const m: Machinery = {
+    p,
+    views: layerViews(p),
+    series,
+    W,
+    ws: ws !== undefined && ws.T >= chunk ? ws : createWorkspace(p, chunk),
+    decA: createWorkspace(p, W),
+    decB: createWorkspace(p, W),
+    h: new Float64Array(p.hidden),
+    c: new Float64Array(p.hidden),
+    acc: {
+      decodeEnds: new Grow((n) => new Int32Array(n)),
+      decodeLengths: new Grow((n) => new Int32Array(n)),
+      reconErrors: new Grow((n) => new Float64Array(n)),
+      channelErrors: new Grow((n) => new Float64Array(n)),
+      predErrors: new Grow((n) => new Float64Array(n)),
+      reconSum: 0,
+      reconCount: 0,
+      predSum: 0,
+    },
+    pending: null,
+  };
+  for (const r of ranges) evaluateRange(m, r, hop);
+  flushDecode(m);
+  const a = m.acc;
+  const reconLoss = a.reconCount === 0 ? 0 : a.reconSum / (C * a.reconCount);
+  const predLoss = a.predErrors.length === 0 ? 0 : a.predSum / a.predErrors.length;
   return {
-    starts: concat(Int32Array, parts.map((e) => e.starts)),
-    reconErrors: concat(Float64Array, parts.map((e) => e.reconErrors)),
-    channelErrors: concat(Float64Array, parts.map((e) => e.channelErrors)),
+    decodeEnds: a.decodeEnds.result(),
+    decodeLengths: a.decodeLengths.result(),
+    reconErrors: a.reconErrors.result(),
+    channelErrors: a.channelErrors.result(),
+    predErrors: a.predErrors.result(),
     loss: reconLoss + predWeight * predLoss,
     reconLoss,
     predLoss,
-    predictions,
   };
 }
 
-function concat<A extends Int32Array | Float64Array>(Ctor: new (n: number) => A, arrays: readonly A[]): A {
-  const out = new Ctor(arrays.reduce((n, a) => n + a.length, 0));
-  let o = 0;
-  for (const a of arrays) {
-    out.set(a, o);
-    o += a.length;
+function evaluateRange(m: Machinery, r: StreamRange, hop: number): void {
+  m.h.fill(0);
+  m.c.fill(0);
+  // Burn-in: carry the state in, nothing scored.
+  for (let t = r.burnFrom; t < r.from; ) {
+    const n = Math.min(m.ws.T, r.from - t);
+    stepRows(m, t, n, r.to, false);
+    t += n;
   }
-  return out;
+  for (let t = r.from; t < r.to; ) {
+    const n = Math.min(hop, r.to - t);
+    stepRows(m, t, n, r.to, true);
+    t += n;
+    // The detector reconstructs every hop steps; a last, shorter chunk at the end of the range does not.
+    if (n === hop) queueDecode(m, t, Math.min(m.W, t - r.burnFrom));
+  }
+}
+
+/** n encoder steps from row `from` with the carried state; with `score`, the predictions whose target is below `to`. */
+function stepRows(m: Machinery, from: number, n: number, to: number, score: boolean): void {
+  const { p, ws, series } = m;
+  const { hidden: H, channels: C } = p;
+  encode(p, m.views, ws, series, from * C, n, m.h, p.cell === 'lstm' ? m.c : null);
+  m.h.set(ws.encH.subarray(n * H, (n + 1) * H));
+  m.c.set(ws.encC.subarray(n * H, (n + 1) * H));
+  if (!score) return;
+  const scored = Math.min(n, to - 1 - from);
+  if (scored <= 0) return;
+  predictSteps(p, ws, 0, scored);
+  const acc = m.acc;
+  for (let t = 0; t < scored; t++) {
+    let s = 0;
+    const next = (from + t + 1) * C;
+    for (let c = 0; c < C; c++) s += (ws.preds[t * C + c] - series[next + c]) ** 2;
+    acc.predErrors.push(s / C);
+    acc.predSum += s / C;
+  }
+}
+
+/** Reconstruct rows [end − length, end) from the current state; runs when a second one arrives (or at the end). */
+function queueDecode(m: Machinery, end: number, length: number): void {
+  const H = m.p.hidden;
+  if (m.pending === null) {
+    m.decA.encH.set(m.h, length * H);
+    m.decA.encC.set(m.c, length * H);
+    m.pending = { end, length };
+    return;
+  }
+  m.decB.encH.set(m.h, length * H);
+  m.decB.encC.set(m.c, length * H);
+  decodePair(m.p, m.views, m.decA, m.decB, m.pending.length, length);
+  scoreDecode(m, m.decA, m.pending.end, m.pending.length);
+  scoreDecode(m, m.decB, end, length);
+  m.pending = null;
+}
+
+function flushDecode(m: Machinery): void {
+  if (m.pending === null) return;
+  decode(m.p, m.views, m.decA, m.pending.length);
+  scoreDecode(m, m.decA, m.pending.end, m.pending.length);
+  m.pending = null;
+}
+
+function scoreDecode(m: Machinery, w: Workspace, end: number, length: number): void {
+  const C = m.p.channels;
+  const off = (end - length) * C;
+  const acc = m.acc;
+  let sum = 0;
+  for (let c = 0; c < C; c++) {
+    let s = 0;
+    for (let t = 0; t < length; t++) {
+      const d = w.recon[t * C + c] - m.series[off + t * C + c];
+      s += d * d;
+    }
+    acc.channelErrors.push(s / length);
+    sum += s;
+  }
+  acc.decodeEnds.push(end);
+  acc.decodeLengths.push(length);
+  acc.reconErrors.push(sum / (length * C));
+  acc.reconSum += sum;
+  acc.reconCount += length;
 }
 
 export function normalise(values: Float64Array, channels: number, norm: Normalisation): Float64Array {
@@ -161,23 +265,27 @@ export function normalise(values: Float64Array, channels: number, norm: Normalis
 }
 
 export interface ScoreOptions {
+  /** W: the most steps a reconstruction covers. */
   readonly window: number;
+  /** Steps between reconstructions. */
   readonly hop: number;
 }
 
 /**
- * Scores every full window of a raw (un-normalised) series with a trained model, carrying state
- * like the detector. Returns per-window masked reconstruction MSE in normalised units.
+ * Scores a raw (un-normalised) series with a trained model the detector's way, from a zero state at row 0:
+ * per-step prediction errors and a reconstruction error every hop steps, in normalised units.
+ * Throws RangeError when the values are not whole rows of the model's channels.
  */
 export function scoreSeries(
   params: Seq2SeqParams | Seq2SeqParams64,
   normalisation: Normalisation,
   values: Float64Array,
   opts: ScoreOptions,
-): CarriedEvaluation {
+): StreamEvaluation {
   const p = params.encW instanceof Float64Array ? (params as Seq2SeqParams64) : fromSeq2SeqParams(params);
   const C = p.channels;
   if (values.length % C !== 0) throw new RangeError(`values has ${values.length} numbers, not a multiple of ${C} channels`);
   const z = normalise(values, C, normalisation);
-  return evaluateCarried(p, z, 0, values.length / C, opts.window, opts.hop, 0);
+  const rows = values.length / C;
+  return evaluateStream(p, z, [{ burnFrom: 0, from: 0, to: rows }], opts.window, opts.hop, 0);
 }

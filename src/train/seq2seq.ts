@@ -1,6 +1,7 @@
 /**
  * The seq2seq autoencoder of docs/MODEL.md in float64: parameters, initialisation, export to the
- * float32 `Seq2SeqParams` of src/model/spec.ts, and the forward pass of one window.
+ * float32 `Seq2SeqParams` of src/model/spec.ts, the forward pass of one window, and the references of the
+ * step and decode graphs (stepSequence, decodeState).
  * The backward pass lives in backprop.ts and reuses the activations a forward pass leaves in a Workspace.
  */
 import { gateCount, type Seq2SeqDims, type Seq2SeqParams } from '../model/spec.js';
@@ -149,6 +150,8 @@ export interface Workspace {
   /** T*C, aligned to the input; zero at and beyond L. */
   readonly recon: Float64Array;
   readonly pred: Float64Array;
+  /** T*C: row t is the prediction head on the encoder state after step t (predictSteps), for x[t+1]. */
+  readonly preds: Float64Array;
   /** C: one readout before it is placed into `recon`. */
   readonly readout: Float64Array;
   /** Valid length of the last forward pass. */
@@ -174,6 +177,7 @@ export function createWorkspace(dims: Seq2SeqDims, T: number): Workspace {
     decRT: new Float64Array(GH * H),
     recon: new Float64Array(T * dims.channels),
     pred: new Float64Array(dims.channels),
+    preds: new Float64Array(T * dims.channels),
     readout: new Float64Array(dims.channels),
     L: 0,
   };
@@ -358,6 +362,26 @@ function readout(p: Seq2SeqParams64, ws: Workspace, L: number): void {
   ws.L = L;
 }
 
+/**
+ * The prediction head on every encoder state of the last encode: ws.preds row t = predW·h(row t+1) + predB,
+ * the prediction of the step after x[t], for t in [from, to).
+ */
+export function predictSteps(p: Seq2SeqParams64, ws: Workspace, from: number, to: number): void {
+  const { hidden: H, channels: C } = p;
+  const { predW, predB } = p;
+  const hs = ws.encH;
+  const out = ws.preds;
+  for (let t = from; t < to; t++) {
+    const hOff = (t + 1) * H;
+    for (let c = 0; c < C; c++) {
+      let s = predB[c];
+      const row = c * H;
+      for (let k = 0; k < H; k++) s += predW[row + k] * hs[hOff + k];
+      out[t * C + c] = s;
+    }
+  }
+}
+
 export function forwardInto(
   p: Seq2SeqParams64,
   views: LayerViews,
@@ -419,4 +443,64 @@ export function forwardWindow(
     hFinal: row(ws.encH, L),
     cFinal: isLstm ? row(ws.encC, L) : null,
   };
+}
+
+export interface StepSequenceOutput {
+  /** L*C: row t predicts the step after x[t], from the state after x[t]. */
+  readonly preds: Float64Array;
+  /** State after L steps. */
+  readonly h: Float64Array;
+  readonly c: Float64Array | null;
+}
+
+/**
+ * Reference of the step graph (ONNX_STEP_IO) for ONE stream: L steps of x (time-major, L*C or more,
+ * normalised) from (h0, c0) (null = zeros). Accepts float32 params too.
+ */
+export function stepSequence(
+  p: Seq2SeqParams64 | Seq2SeqParams,
+  x: Float64Array | Float32Array,
+  L: number,
+  h0: Float64Array | Float32Array | null,
+  c0: Float64Array | Float32Array | null,
+): StepSequenceOutput {
+  if (!Number.isInteger(L) || L < 1) throw new RangeError(`L must be a positive integer, got ${L}`);
+  if (x.length < L * p.channels) throw new RangeError(`x has ${x.length} values, need L*C = ${L * p.channels}`);
+  const p64 = as64(p);
+  const H = p.hidden;
+  const ws = createWorkspace(p64, L);
+  encode(p64, layerViews(p64), ws, Float64Array.from(x.subarray(0, L * p.channels)), 0, L, h0 === null ? null : Float64Array.from(h0), c0 === null || p.cell === 'gru' ? null : Float64Array.from(c0));
+  predictSteps(p64, ws, 0, L);
+  return {
+    preds: ws.preds.slice(0, L * p.channels),
+    h: ws.encH.slice(L * H, (L + 1) * H),
+    c: p.cell === 'lstm' ? ws.encC.slice(L * H, (L + 1) * H) : null,
+  };
+}
+
+/**
+ * Reference of the decode graph (ONNX_DECODE_IO) for ONE stream: W*C values, row k reconstructing the k-th
+ * most recent step consumed before the state (h, c) (k = 0: the last one). Accepts float32 params too.
+ */
+export function decodeState(
+  p: Seq2SeqParams64 | Seq2SeqParams,
+  h: Float64Array | Float32Array,
+  c: Float64Array | Float32Array | null,
+  W: number,
+): Float64Array {
+  if (!Number.isInteger(W) || W < 1) throw new RangeError(`W must be a positive integer, got ${W}`);
+  const p64 = as64(p);
+  const { hidden: H, channels: C } = p;
+  const ws = createWorkspace(p64, W);
+  ws.encH.set(h.subarray(0, H), W * H);
+  if (c !== null && p.cell === 'lstm') ws.encC.set(c.subarray(0, H), W * H);
+  decode(p64, layerViews(p64), ws, W);
+  // ws.recon is in input order (row W-1-k from decoder step k): turn it back into most-recent-first.
+  const out = new Float64Array(W * C);
+  for (let k = 0; k < W; k++) out.set(ws.recon.subarray((W - 1 - k) * C, (W - k) * C), k * C);
+  return out;
+}
+
+function as64(p: Seq2SeqParams64 | Seq2SeqParams): Seq2SeqParams64 {
+  return p.encW instanceof Float64Array ? (p as Seq2SeqParams64) : fromSeq2SeqParams(p);
 }

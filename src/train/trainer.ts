@@ -3,9 +3,9 @@ import type { SidecarInput } from '../model/onnx-export.js';
  * On-device training of the seq2seq autoencoder (docs/MODEL.md, "Training protocol").
  * Pure computation on an in-memory series: no I/O, no clock except the injectable `now`.
  */
-import type { Calibration, CellKind, ModelSidecar, Normalisation, Seq2SeqParams } from '../model/spec.js';
+import type { Calibration, CellKind, LogNormalPrior, ModelSidecar, Normalisation, Seq2SeqParams } from '../model/spec.js';
 import { batchGradient, createBackwardScratch, type BackwardScratch } from './backprop.js';
-import { evaluateRanges, normalise, type RowRange } from './evaluate.js';
+import { evaluateStream, normalise, type RowRange, type StreamRange } from './evaluate.js';
 import { ADAM_DEFAULTS, adamStep, clipGlobalNorm, createAdam } from './optim.js';
 import { mulberry32, randInt, shuffle, type Rng } from './rng.js';
 import {
@@ -40,9 +40,12 @@ export interface TrainSeries {
 export interface TrainOptions {
   readonly cell?: CellKind;
   readonly hidden?: number;
-  /** Window length T. */
+  /**
+   * Window length W: the steps a reconstruction covers. Shortened when the series is short
+   * (fitWindow, docs/MODEL.md "Learning from little"); TrainResult.window is the one used.
+   */
   readonly window?: number;
-  /** Rows between consecutive detector windows: the carry advance (default window/4). */
+  /** Steps between two reconstructions, as the detector decodes every hop steps (default window/4); scaled with a shortened window. */
   readonly hop?: number;
   /** Maximum epochs. */
   readonly epochs?: number;
@@ -50,13 +53,20 @@ export interface TrainOptions {
   readonly lr?: number;
   /** Maximum global gradient norm. */
   readonly clip?: number;
-  /** Epochs without a better validation loss before stopping. */
+  /** Epochs without a significant improvement of the validation loss (see minImprovement) before stopping. */
   readonly patience?: number;
+  /**
+   * Relative improvement of the validation loss that counts for early stopping: an epoch improves
+   * significantly when its loss is below (1 − minImprovement) × the loss of the last significant improvement
+   * (Keras' min_delta, relative). The returned weights are still those of the lowest loss seen.
+   */
+  readonly minImprovement?: number;
   /** Fraction of the rows, at the END of each segment, held out for validation and calibration. */
   readonly valFraction?: number;
+  /** Weight λ of the mean per-step next-reading prediction MSE in the loss (docs/MODEL.md, "Loss"). */
   readonly predWeight?: number;
   readonly seed?: number;
-  /** Rows between consecutive training windows (default hop). */
+  /** Rows between consecutive training windows (default: the hop used). */
   readonly stride?: number;
   /** Cap on training windows; beyond it an evenly spaced subset is used. */
   readonly maxTrainWindows?: number;
@@ -86,7 +96,8 @@ export const TRAIN_DEFAULTS = {
   batchSize: 32,
   lr: 3e-3,
   clip: 1,
-  patience: 4,
+  patience: 3,
+  minImprovement: 0.02,
   valFraction: 0.2,
   predWeight: 0.5,
   seed: 1,
@@ -132,8 +143,11 @@ export interface TrainResult {
   readonly losses: readonly EpochLoss[];
   readonly bestEpoch: number;
   readonly stoppedEarly: boolean;
+  /** The window W used: the requested one, or shorter for a short series (fitWindow). */
   readonly window: number;
   readonly hop: number;
+  /** The window asked for (options or default). */
+  readonly requestedWindow: number;
   readonly channels: readonly string[];
   readonly training: ModelSidecar['training'];
 }
@@ -163,6 +177,7 @@ export function resolveTrainOptions(opts: TrainOptions): ResolvedTrainOptions {
     checkRange('clip', r.clip, 0, Infinity, false),
     checkRange('valFraction', r.valFraction, 0, 1, false),
     checkRange('predWeight', r.predWeight, 0, Infinity, true),
+    checkRange('minImprovement', r.minImprovement, 0, 1, true),
     checkRange('truncateFraction', r.truncateFraction, 0, 1, true),
     checkRange('zeroStateFraction', r.zeroStateFraction, 0, 1, true),
     checkRange('minStd', r.minStd, 0, Infinity, false),
@@ -210,19 +225,55 @@ function quantile(sorted: Float64Array, q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
-/** ln of per-window errors -> the score calibration of src/model/spec.ts. */
-export function calibrate(reconErrors: Float64Array, minLogErrStd: number, threshold: number): Calibration {
-  const logs = Float64Array.from(reconErrors, (e) => Math.log(Math.max(e, 1e-12)));
-  const n = logs.length;
+/**
+ * The log-normal prior of a set of (squared) errors: mean and std (floored at minLogErrStd) of ln(error),
+ * errors below 1e-12 counted as 1e-12. Throws RangeError for an empty set.
+ */
+export function logNormalPrior(errors: Float64Array, minLogErrStd: number): LogNormalPrior {
+  const n = errors.length;
+  if (n === 0) throw new RangeError('no errors to calibrate on');
+  const logs = Float64Array.from(errors, (e) => Math.log(Math.max(e, 1e-12)));
   const mean = logs.reduce((a, b) => a + b, 0) / n;
   const variance = n > 1 ? logs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1) : 0;
   const sorted = logs.slice().sort();
   return {
     logErrMean: mean,
     logErrStd: Math.max(Math.sqrt(variance), minLogErrStd),
-    threshold,
     quantiles: { p50: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), p99: quantile(sorted, 0.99), max: sorted[n - 1] },
+    count: n,
   };
+}
+
+/** Reconstruction errors (one per decode) and prediction errors (one per step) -> the score calibration of src/model/spec.ts. */
+export function calibrate(reconErrors: Float64Array, predErrors: Float64Array, minLogErrStd: number, threshold: number): Calibration {
+  return { recon: logNormalPrior(reconErrors, minLogErrStd), pred: logNormalPrior(predErrors, minLogErrStd), threshold };
+}
+
+/** The shortest window a series may force (unless a shorter one is asked for). */
+export const MIN_WINDOW = 8;
+/** A series needs this many readings per window step: W ≤ rows / ROWS_PER_WINDOW. */
+export const ROWS_PER_WINDOW = 8;
+
+/** The fewest readings (in one segment) that train a model for a requested window. */
+export function minTrainRows(window: number): number {
+  return ROWS_PER_WINDOW * Math.min(window, MIN_WINDOW);
+}
+
+/**
+ * Learning from little (docs/MODEL.md): the window W and hop used for a series whose longest segment has
+ * `rows` readings. W = min(window, floor(rows / 8)), so there are enough training windows (about 20 at the
+ * least) and a validation tail at least 1.6·W long; the hop keeps the requested hop/window ratio (at least 1).
+ * Throws RangeError, saying how many readings are needed, when W would fall below min(window, 8).
+ */
+export function fitWindow(rows: number, window: number, hop: number): { readonly window: number; readonly hop: number } {
+  const W = Math.min(window, Math.floor(rows / ROWS_PER_WINDOW));
+  if (W < Math.min(window, MIN_WINDOW)) {
+    throw new RangeError(
+      `series too short: ${rows} readings${rows === 0 ? '' : ' in its longest segment'}; a model needs at least ${minTrainRows(window)} ` +
+        `(window ${Math.min(window, MIN_WINDOW)}, ${ROWS_PER_WINDOW} readings per window step)`,
+    );
+  }
+  return W === window ? { window, hop } : { window: W, hop: Math.max(1, Math.floor((W * hop) / window)) };
 }
 
 /** One segment's rows [start, end), split in time: training rows [start, trainEnd), validation [trainEnd, end). */
@@ -290,31 +341,39 @@ interface Layout {
   readonly rows: number;
   readonly splits: readonly SegmentSplit[];
   readonly windows: TrainWindows;
-  readonly valRanges: readonly RowRange[];
+  /** Each segment's validation tail, its state burnt in over (up to) W training rows before it. */
+  readonly valRanges: readonly StreamRange[];
+  /** Options with the window, hop and stride fitted to the series. */
+  readonly o: ResolvedTrainOptions;
 }
 
-function layout(series: TrainSeries, o: ResolvedTrainOptions): Layout {
+function layout(series: TrainSeries, resolved: ResolvedTrainOptions, strideGiven: boolean): Layout {
   const C = series.channels.length;
   if (C === 0) throw new RangeError('series has no channels');
   if (series.values.length % C !== 0) {
     throw new RangeError(`series has ${series.values.length} values, not a multiple of ${C} channels`);
   }
   const rows = series.values.length / C;
-  const splits = splitSegments(rows, series.segments, o.valFraction);
+  const splits = splitSegments(rows, series.segments, resolved.valFraction);
+  const longest = splits.reduce((a, b) => (b.end - b.start > a.end - a.start ? b : a));
+  const fitted = fitWindow(longest.end - longest.start, resolved.window, resolved.hop);
+  const o: ResolvedTrainOptions = { ...resolved, ...fitted, stride: strideGiven || fitted.window === resolved.window ? resolved.stride : fitted.hop };
   const windows = planTrainWindows(splits, o.window, o.stride, o.maxTrainWindows);
-  const valRanges = splits.filter((s) => s.end - s.trainEnd >= o.window).map((s) => ({ from: s.trainEnd, to: s.end }));
+  // A validation tail needs one reconstruction (hop steps) and one prediction target.
+  const valRanges = splits
+    .filter((s) => s.end - s.trainEnd >= Math.max(o.hop, 2))
+    .map((s) => ({ burnFrom: Math.max(s.start, s.trainEnd - o.window), from: s.trainEnd, to: s.end }));
   if (windows.starts.length === 0 || valRanges.length === 0) {
-    const longest = splits.reduce((a, b) => (b.end - b.start > a.end - a.start ? b : a));
     throw new RangeError(
       `series too short: ${rows} rows; ${splits.length === 1 ? 'they give' : `its longest segment (${longest.end - longest.start} rows) gives`} ` +
         `${longest.trainEnd - longest.start} training and ${longest.end - longest.trainEnd} validation rows; ` +
-        `need at least ${o.window + 1} and ${o.window} in some segment for window ${o.window}`,
+        `need at least ${o.window + 1} and ${Math.max(o.hop, 2)} in some segment for window ${o.window}, hop ${o.hop}`,
     );
   }
   for (let i = 0; i < series.values.length; i++) {
     if (!Number.isFinite(series.values[i])) throw new RangeError(`series value at row ${Math.floor(i / C)} is not finite`);
   }
-  return { rows, splits, windows, valRanges };
+  return { rows, splits, windows, valRanges, o };
 }
 
 /** A batch slot: mutable so batches reuse objects and state buffers. */
@@ -391,13 +450,17 @@ function takeBurnInState(slot: Slot, ws: Workspace, burn: number, H: number): vo
   slot.c0 = slot.cBuf;
 }
 
+/**
+ * Trains a model on a series of normal data (docs/MODEL.md, "Training protocol"). Throws RangeError for bad
+ * options, a series too short to learn from (saying how many readings are needed), or non-finite values.
+ */
 export function trainModel(series: TrainSeries, opts: TrainOptions, onProgress?: (p: TrainProgress) => void): TrainResult {
-  const o = resolveTrainOptions(opts);
-  const t0 = o.now();
+  const t0 = (opts.now ?? (() => performance.now()))();
+  const { rows, splits, windows, valRanges, o } = layout(series, resolveTrainOptions(opts), opts.stride !== undefined);
   const C = series.channels.length;
   const T = o.window;
-  const { rows, splits, windows, valRanges } = layout(series, o);
   const trainRanges = splits.map((s) => ({ from: s.start, to: s.trainEnd }));
+  const trainStreams = trainRanges.map((r) => ({ burnFrom: r.from, ...r }));
   const normalisation = fitNormalisation(series.values, C, trainRanges, o.minStd);
   const z = normalise(series.values, C, normalisation);
   const rng = mulberry32(o.seed);
@@ -413,10 +476,11 @@ export function trainModel(series: TrainSeries, opts: TrainOptions, onProgress?:
     slots: [],
     burns: new Int32Array(o.batchSize),
   };
-  const validate = (): number => evaluateRanges(p, z, valRanges, T, o.hop, o.predWeight, m.ws).loss;
+  const validate = (): number => evaluateStream(p, z, valRanges, T, o.hop, o.predWeight, m.ws).loss;
 
   const initialValLoss = validate();
   let bestValLoss = initialValLoss;
+  let lastSignificant = initialValLoss;
   let bestEpoch = 0;
   let sinceBest = 0;
   const losses: EpochLoss[] = [];
@@ -450,8 +514,12 @@ export function trainModel(series: TrainSeries, opts: TrainOptions, onProgress?:
     if (val < bestValLoss) {
       bestValLoss = val;
       bestEpoch = epoch;
-      sinceBest = 0;
       copyParams(p, best);
+    }
+    // A run of small gains counts once it adds up: the reference is the last significant improvement, not the last epoch.
+    if (val < lastSignificant * (1 - o.minImprovement)) {
+      lastSignificant = val;
+      sinceBest = 0;
     } else {
       sinceBest++;
     }
@@ -465,24 +533,25 @@ export function trainModel(series: TrainSeries, opts: TrainOptions, onProgress?:
     if (sinceBest >= o.patience) break;
   }
 
-  const calib = evaluateRanges(best, z, valRanges, T, o.hop, o.predWeight, m.ws);
-  // Measured the detector's way, like the validation loss, so the two are comparable.
-  const finalTrain = evaluateRanges(best, z, trainRanges, T, o.hop, o.predWeight, m.ws);
+  const calib = evaluateStream(best, z, valRanges, T, o.hop, o.predWeight, m.ws);
+  // Measured the detector's way (from a zero state at each segment's start), like the validation loss, so the two are comparable.
+  const finalTrain = evaluateStream(best, z, trainStreams, T, o.hop, o.predWeight, m.ws);
   return {
     params: toSeq2SeqParams(best),
     normalisation,
-    calibration: calibrate(calib.reconErrors, o.minLogErrStd, o.threshold),
+    calibration: calibrate(calib.reconErrors, calib.predErrors, o.minLogErrStd, o.threshold),
     losses,
     bestEpoch,
     stoppedEarly: losses.length < o.epochs,
     window: T,
     hop: o.hop,
+    requestedWindow: opts.window ?? TRAIN_DEFAULTS.window,
     channels: [...series.channels],
     training: {
       source: o.source,
       rows,
       trainWindows: windows.starts.length,
-      valWindows: calib.starts.length,
+      valWindows: calib.reconErrors.length,
       epochs: losses.length,
       finalTrainLoss: finalTrain.loss,
       finalValLoss: bestValLoss,
@@ -526,6 +595,7 @@ export function sidecarOf(name: string, result: TrainResult): SidecarInput {
     hidden: result.params.hidden,
     channels: result.channels,
     window: result.window,
+    hop: result.hop,
     normalisation: result.normalisation,
     calibration: result.calibration,
     training: result.training,

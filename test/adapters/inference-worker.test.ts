@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { InferenceWorkerHost } from '../../src/adapters/inference-worker.js';
-import { OnnxModel } from '../../src/adapters/onnx-runner.js';
-import type { ModelBatchInput } from '../../src/contract/ports.js';
+import { loadModel } from '../../src/adapters/onnx-runner.js';
+import type { LoadedModel, ModelBatchInput, StepBatchInput } from '../../src/contract/ports.js';
 
 // The worker entry runs compiled JS; CI builds before the tests (`pretest`).
 const workerUrl = new URL('../../dist/adapters/inference-worker-entry.js', import.meta.url);
@@ -13,10 +13,10 @@ const sidecar = join(import.meta.dirname, '..', '..', 'models', 'lstm.json');
 
 describe.skipIf(!built || !existsSync(sidecar))('InferenceWorkerHost (needs `npm run build`)', () => {
   const host = new InferenceWorkerHost(pino({ level: 'silent' }), workerUrl);
-  let local: OnnxModel;
+  let local: LoadedModel;
   beforeAll(async () => {
     host.start();
-    local = await OnnxModel.load(sidecar);
+    local = await loadModel(sidecar);
   });
   afterAll(async () => {
     await host.stop();
@@ -46,6 +46,34 @@ describe.skipIf(!built || !existsSync(sidecar))('InferenceWorkerHost (needs `npm
     }
     await remote.release();
     await expect(remote.runBatch(batch)).rejects.toThrow(/no model/);
+  });
+
+  it('proxies step and decode with the same results as on the main thread, errors included', async () => {
+    const remote = await host.load(sidecar);
+    const B = 3;
+    const T = 5;
+    const H = local.sidecar.hidden;
+    const step: StepBatchInput = {
+      x: Float32Array.from({ length: T * B }, (_, i) => Math.cos(i / 3)),
+      seqLens: BigInt64Array.from([5n, 1n, 3n]),
+      h0: Float32Array.from({ length: B * H }, (_, i) => ((i % 7) - 3) / 10),
+      c0: Float32Array.from({ length: B * H }, (_, i) => ((i % 5) - 2) / 10),
+      B,
+      T,
+    };
+    for (let k = 0; k < 2; k++) {
+      const [a, b] = await Promise.all([remote.step(step), local.step(step)]);
+      expect(Array.from(a.pred)).toEqual(Array.from(b.pred));
+      expect(Array.from(a.h)).toEqual(Array.from(b.h));
+      expect(Array.from(a.c!)).toEqual(Array.from(b.c!));
+      const decode = { h: a.h, c: a.c, B, W: local.sidecar.window };
+      const [da, db] = await Promise.all([remote.decode(decode), local.decode(decode)]);
+      expect(da.recon).toHaveLength(local.sidecar.window * B);
+      expect(Array.from(da.recon)).toEqual(Array.from(db.recon));
+    }
+    await expect(remote.decode({ h: step.h0, c: step.c0, B, W: local.sidecar.window + 1 })).rejects.toThrow(/W=.* outside/);
+    await remote.release();
+    await expect(remote.step(step)).rejects.toThrow(/no model/);
   });
 
   it('reports a model that cannot load as an error, and keeps serving', async () => {

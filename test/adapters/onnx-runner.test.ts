@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OnnxModel } from '../../src/adapters/onnx-runner.js';
-import type { ModelRunner } from '../../src/contract/ports.js';
+import { loadModel } from '../../src/adapters/onnx-runner.js';
+import type { LoadedModel, WindowModelRunner } from '../../src/contract/ports.js';
 import { writeModel } from '../../src/model/onnx-export.js';
 import type { CellKind } from '../../src/model/spec.js';
 import { mulberry32 } from '../../src/train/rng.js';
@@ -31,20 +31,20 @@ function rows(cell: CellKind, seed: number, shapes: readonly (readonly [number, 
   }));
 }
 
-describe.each<CellKind>(['gru', 'lstm'])('OnnxModel (%s)', (cell) => {
+describe.each<CellKind>(['gru', 'lstm'])('loadModel: the window graph (%s)', (cell) => {
   const params = randomParams(cell, C, H, cell === 'gru' ? 31 : 32);
-  let model: OnnxModel;
+  let model: LoadedModel;
   let sidecarPath: string;
   beforeAll(async () => {
     ({ sidecarPath } = await writeModel(dir, sidecarInput(params, `m-${cell}`, T), params));
-    model = await OnnxModel.load(sidecarPath);
+    model = await loadModel(sidecarPath);
   });
   afterAll(async () => {
     await model.release();
   });
 
-  it('implements the ModelRunner port with the sidecar and a name@hash id', () => {
-    const runner: ModelRunner = model;
+  it('implements the window port with the sidecar and a name@hash id', () => {
+    const runner: WindowModelRunner = model;
     expect(runner.sidecar.name).toBe(`m-${cell}`);
     expect(runner.sidecar.cell).toBe(cell);
     expect(runner.id).toMatch(new RegExp(`^m-${cell}@[0-9a-f]{12}$`));
@@ -113,35 +113,35 @@ describe.each<CellKind>(['gru', 'lstm'])('OnnxModel (%s)', (cell) => {
     const other = randomParams(cell, C, H, 99);
     const sub = mkdtempSync(join(dir, 'other-'));
     const written = await writeModel(sub, sidecarInput(other, `m-${cell}`, T), other);
-    const m2 = await OnnxModel.load(written.sidecarPath);
+    const m2 = await loadModel(written.sidecarPath);
     expect(m2.id).not.toBe(model.id);
     expect(m2.id.startsWith(`m-${cell}@`)).toBe(true);
     await m2.release();
   });
 });
 
-describe('OnnxModel.load', () => {
+describe('loadModel', () => {
   it('refuses a sidecar whose graph is of another cell or size', async () => {
     const gru = randomParams('gru', C, H, 41);
     const sub = mkdtempSync(join(dir, 'mismatch-'));
     const { sidecarPath } = await writeModel(sub, sidecarInput(gru, 'x', T), gru);
     const sidecar = JSON.parse(readFileSync(sidecarPath, 'utf8'));
     writeFileSync(sidecarPath, JSON.stringify({ ...sidecar, cell: 'lstm' }));
-    await expect(OnnxModel.load(sidecarPath)).rejects.toThrow(/does not match a lstm model/);
+    await expect(loadModel(sidecarPath)).rejects.toThrow(/does not match a lstm model/);
     writeFileSync(sidecarPath, JSON.stringify({ ...sidecar, hidden: H + 2 }));
-    await expect(OnnxModel.load(sidecarPath)).rejects.toThrow(/sidecar says C=2, H=8/);
+    await expect(loadModel(sidecarPath)).rejects.toThrow(/sidecar says C=2, H=8/);
   });
 
   it('refuses an invalid sidecar before touching the graph', async () => {
     const path = join(dir, 'invalid.json');
     writeFileSync(path, JSON.stringify({ format: 'anomalyd-model' }));
-    await expect(OnnxModel.load(path)).rejects.toThrow(/invalid model sidecar/);
+    await expect(loadModel(path)).rejects.toThrow(/invalid model sidecar/);
   });
 
   it('release is idempotent and runBatch afterwards fails clearly', async () => {
     const p = randomParams('gru', C, H, 42);
     const sub = mkdtempSync(join(dir, 'release-'));
-    const m = await OnnxModel.load((await writeModel(sub, sidecarInput(p, 'r', T), p)).sidecarPath);
+    const m = await loadModel((await writeModel(sub, sidecarInput(p, 'r', T), p)).sidecarPath);
     await m.release();
     await m.release();
     await expect(m.runBatch(pack(rows('gru', 6, [[T, T]]), T, C, H))).rejects.toThrow(/after release/);

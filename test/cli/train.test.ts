@@ -60,7 +60,18 @@ describe('anomalyd train', () => {
     expect(sidecar.normalisation.mean[0]).toBeGreaterThan(45); // hum first, as asked
     expect(t.out()).toContain(sidecarPath);
     expect(t.err().match(/^epoch \d+\/2 /gm)).toHaveLength(sidecar.training.epochs);
-    expect(JSON.parse(await readFile(sidecarPath, 'utf8'))).toMatchObject({ format: 'anomalyd-model', name: 'boiler-room' });
+    expect(JSON.parse(await readFile(sidecarPath, 'utf8'))).toMatchObject({ format: 'anomalyd-model', formatVersion: 2, name: 'boiler-room' });
+    for (const graph of ['boiler-room.step.onnx', 'boiler-room.decode.onnx']) expect(existsSync(join(outDir, graph))).toBe(true);
+  });
+
+  it('trains a short series with a shorter window and says so', async () => {
+    const shortCsv = join(dir, 'short-history.csv');
+    await writeFile(shortCsv, `v\n${Array.from({ length: 150 }, (_, t) => (20 + Math.sin(t / 4)).toFixed(3)).join('\n')}\n`);
+    const t = io();
+    const outDir = join(dir, 'models-short');
+    expect(await trainCommand(['--input', shortCsv, '--out-dir', outDir, '--hidden', '4', '--epochs', '1'], t.io)).toBe(0);
+    expect(loadSidecar(join(outDir, 'short-history.json'))).toMatchObject({ window: 18, hop: 4 });
+    expect(t.out()).toMatch(/window {4}18 steps, hop 4 \(shortened from 64 for a short series\)/);
   });
 
   it('trains from the readings the daemon stored for a sensor', async () => {
@@ -131,7 +142,7 @@ describe('anomalyd train', () => {
     await writeFile(short, 'v\n1\n2\n3\n');
     const t = io();
     expect(await trainCommand(['--input', short, '--out-dir', join(dir, 'none'), ...SMALL], t.io)).toBe(1);
-    expect(t.err()).toMatch(/too short/);
+    expect(t.err()).toMatch(/too short: 3 readings .*a model needs at least 64/);
     expect(existsSync(join(dir, 'none'))).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { loadModel } from '../../src/adapters/onnx-runner.js';
 import { describe, expect, it } from 'vitest';
 import {
   evalConfig,
@@ -48,7 +49,7 @@ describe.skipIf(!haveData)('evaluation on the labelled datasets', () => {
 
   it('scores a SKAB file after its first 400 rows, every scored row counted once', async () => {
     const [file] = skabFiles(DATA);
-    const r = await evaluateSkabFile(file, config, SETTINGS);
+    const r = await evaluateSkabFile(file, config, SETTINGS, loadModel);
     // SKAB's last two columns are anomaly;changepoint (read here without the CSV reader, as a check of it).
     const lines = readFileSync(file, 'utf8').trim().split('\n').slice(1);
     const labels = lines.map((l) => Number(l.split(';').at(-2))).slice(SKAB_LEARN_ROWS);
@@ -64,10 +65,10 @@ describe.skipIf(!haveData)('evaluation on the labelled datasets', () => {
   it('with a memoising trainer, trains a file once for variants that share training options, with the same result', async () => {
     const [file] = skabFiles(DATA);
     const memo = memoTrainer();
-    const fresh = await evaluateSkabFile(file, config, SETTINGS);
-    const first = await evaluateSkabFile(file, config, SETTINGS, memo.train);
+    const fresh = await evaluateSkabFile(file, config, SETTINGS, loadModel);
+    const first = await evaluateSkabFile(file, config, SETTINGS, loadModel, memo.train);
     const strict = evalConfig({ ...SETTINGS.config, score: { ...SETTINGS.config.score, threshold: 0.9999 } });
-    const second = await evaluateSkabFile(file, strict, SETTINGS, memo.train);
+    const second = await evaluateSkabFile(file, strict, SETTINGS, loadModel, memo.train);
     expect(memo.trained()).toBe(1);
     expect(first.points).toEqual(fresh.points);
     expect(first.events).toEqual(fresh.events);
@@ -77,7 +78,7 @@ describe.skipIf(!haveData)('evaluation on the labelled datasets', () => {
 
   it('learns an MSL channel on its train file and scores its test file', async () => {
     const channel = mslChannels(DATA).find((c) => c === 'T-9') ?? mslChannels(DATA)[0];
-    const r = await evaluateMslChannel(DATA, channel, config, SETTINGS);
+    const r = await evaluateMslChannel(DATA, channel, config, SETTINGS, loadModel);
     const testRows = readFileSync(join(DATA, 'msl', `${channel}.test.csv`), 'utf8').trim().split('\n').length - 1;
     const trainRows = readFileSync(join(DATA, 'msl', `${channel}.train.csv`), 'utf8').trim().split('\n').length - 1;
     expect(r.learnRows).toBe(trainRows);

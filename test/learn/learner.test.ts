@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { SqliteStore } from '../../src/adapters/sqlite-store.js';
-import { OnnxModel } from '../../src/adapters/onnx-runner.js';
+import { loadModel } from '../../src/adapters/onnx-runner.js';
 import { writeModel } from '../../src/model/onnx-export.js';
 import { Learner, type LearningOptions, type LearnerDeps } from '../../src/learn/learner.js';
 import { ModelRegistry, compileScopes } from '../../src/learn/registry.js';
@@ -51,7 +51,7 @@ function setup(groups: string[] = [], opts: LearningOptions = options): { learne
     scopeOf,
     train: (series, o, onProgress) => Promise.resolve(trainModel(series, o, onProgress)),
     writeModel,
-    loadModel: (p) => OnnxModel.load(p),
+    loadModel: loadModel,
     modelsDir: join(dir, 'models'),
     logger,
     now: Date.now,

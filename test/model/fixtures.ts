@@ -34,8 +34,13 @@ export function sidecarInput(p: Seq2SeqParams, name: string, window: number): Si
     hidden: p.hidden,
     channels,
     window,
+    hop: Math.max(1, Math.floor(window / 4)),
     normalisation: { mean: channels.map(() => 0.5), std: channels.map(() => 2) },
-    calibration: { logErrMean: -3, logErrStd: 0.7, threshold: 0.99, quantiles: { p50: -3, p99: -1.4 } },
+    calibration: {
+      recon: { logErrMean: -3, logErrStd: 0.7, quantiles: { p50: -3, p99: -1.4 }, count: 10 },
+      pred: { logErrMean: -2.5, logErrStd: 0.9, quantiles: { p50: -2.5, p99: -0.4 }, count: 60 },
+      threshold: 0.99,
+    },
     training: {
       source: 'fixture.csv', rows: 1000, trainWindows: 40, valWindows: 10, epochs: 3,
       finalTrainLoss: 0.2, finalValLoss: 0.25, initialValLoss: 1.1, seed: 7, seconds: 1.5,

@@ -243,17 +243,20 @@ describe('writeModel', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('writes <name>.onnx and <name>.json, and nothing else, into a fresh directory', async () => {
+  it('writes the three graphs and <name>.json, and nothing else, into a fresh directory', async () => {
     const p = randomParams('lstm', C, H, 21);
     const target = join(dir, 'models', 'nested');
     const { onnxPath, sidecarPath } = await writeModel(target, sidecarInput(p, 'boiler', T), p);
     expect(onnxPath).toBe(join(target, 'boiler.onnx'));
     expect(sidecarPath).toBe(join(target, 'boiler.json'));
-    expect(readdirSync(target).sort()).toEqual(['boiler.json', 'boiler.onnx']);
+    expect(readdirSync(target).sort()).toEqual(['boiler.decode.onnx', 'boiler.json', 'boiler.onnx', 'boiler.step.onnx']);
 
     const sidecar = JSON.parse(readFileSync(sidecarPath, 'utf8')) as { createdAt: string };
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-    expect(sidecar).toMatchObject({ format: 'anomalyd-model', formatVersion: 1, onnx: 'boiler.onnx', anomalydVersion: pkg.version, window: T });
+    expect(sidecar).toMatchObject({
+      format: 'anomalyd-model', formatVersion: 2, anomalydVersion: pkg.version, window: T,
+      graphs: { window: 'boiler.onnx', step: 'boiler.step.onnx', decode: 'boiler.decode.onnx' },
+    });
     expect(Number.isNaN(Date.parse(sidecar.createdAt))).toBe(false);
 
     const s = await ort.InferenceSession.create(onnxPath);
@@ -267,7 +270,7 @@ describe('writeModel', () => {
     await writeModel(dir, sidecarInput(a, 'm', T), a);
     const { onnxPath } = await writeModel(dir, sidecarInput(b, 'm', T), b);
     expect(Buffer.compare(readFileSync(onnxPath), Buffer.from(buildModelProto(b, { window: T })))).toBe(0);
-    expect(readdirSync(dir).sort()).toEqual(['m.json', 'm.onnx']);
+    expect(readdirSync(dir).sort()).toEqual(['m.decode.onnx', 'm.json', 'm.onnx', 'm.step.onnx']);
   });
 
   it('refuses a sidecar that disagrees with the parameters, before writing anything', async () => {

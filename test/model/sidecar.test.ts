@@ -17,10 +17,10 @@ afterEach(() => {
 function validSidecar(): Record<string, unknown> {
   return {
     format: 'anomalyd-model',
-    formatVersion: 1,
+    formatVersion: 2,
     anomalydVersion: '0.1.0',
     createdAt: '2026-01-02T03:04:05.000Z',
-    onnx: 'm.onnx',
+    graphs: { window: 'm.onnx', step: 'm.step.onnx', decode: 'm.decode.onnx' },
     ...sidecarInput(randomParams('gru', 2, 4, 1), 'm', 16),
   };
 }
@@ -40,7 +40,17 @@ describe('parseSidecar', () => {
     const s = parseSidecar(validSidecar(), 'x.json');
     expect(s.cell).toBe('gru');
     expect(s.channels).toEqual(['ch0', 'ch1']);
-    expect(s.calibration.quantiles).toEqual({ p50: -3, p99: -1.4 });
+    expect(s.calibration.recon.quantiles).toEqual({ p50: -3, p99: -1.4 });
+    expect(s.calibration.pred.logErrMean).toBe(-2.5);
+    expect(s.hop).toBe(4);
+    expect(s.graphs.step).toBe('m.step.onnx');
+  });
+
+  it('refuses a formatVersion 1 sidecar with one message: re-train', () => {
+    const { graphs: _graphs, ...rest } = validSidecar();
+    const v1 = { ...rest, formatVersion: 1, onnx: 'm.onnx', calibration: { logErrMean: -3, logErrStd: 0.5, threshold: 0.99, quantiles: {} } };
+    expect(issuesOf(v1)).toEqual([expect.stringMatching(/^formatVersion: 1 is an older model format .*re-train the model \(`anomalyd train`/)]);
+    expect(() => parseSidecar(v1, 'models/old.json')).toThrow(/^models\/old\.json: /);
   });
 
   it('reports every problem at once as path: message', () => {
@@ -64,12 +74,15 @@ describe('parseSidecar', () => {
 
   it.each([
     ['format', 'something-else', /^format: /],
-    ['formatVersion', 2, /^formatVersion: /],
+    ['formatVersion', 3, /^formatVersion: /],
+    ['hop', 0, /^hop: /],
+    ['graphs', { window: 'm.onnx', step: '../x.onnx', decode: 'm.decode.onnx' }, /^graphs\.step: /],
+    ['graphs', { window: 'm.onnx', step: 'm.step.onnx' }, /^graphs\.decode: /],
     ['channels', [], /^channels: /],
     ['channels', ['a', 'a'], /^channels: names must be unique/],
     ['window', -4, /^window: /],
     ['createdAt', 'yesterday', /^createdAt: /],
-    ['onnx', '../elsewhere.onnx', /^onnx: /],
+    ['graphs', { window: '../elsewhere.onnx', step: 'm.step.onnx', decode: 'm.decode.onnx' }, /^graphs\.window: /],
     ['calibration', null, /^calibration: must be an object/],
     ['training', { source: 'x' }, /^training\.rows: /],
   ])('rejects a bad %s', (key, value, pattern) => {
@@ -79,8 +92,8 @@ describe('parseSidecar', () => {
 
   it('rejects NaN-like and infinite numbers', () => {
     const v = validSidecar();
-    (v.calibration as Record<string, unknown>).logErrMean = null;
-    expect(issuesOf(v)).toEqual(['calibration.logErrMean: must be a finite number']);
+    ((v.calibration as Record<string, unknown>).pred as Record<string, unknown>).logErrMean = null;
+    expect(issuesOf(v)).toEqual(['calibration.pred.logErrMean: must be a finite number']);
   });
 });
 
@@ -95,7 +108,10 @@ describe('loadSidecar', () => {
     const p = randomParams('lstm', 3, 5, 2);
     const { sidecarPath } = await writeModel(dir, sidecarInput(p, 'pump-1', 32), p);
     const s = loadSidecar(sidecarPath);
-    expect(s).toMatchObject({ name: 'pump-1', cell: 'lstm', hidden: 5, window: 32, onnx: 'pump-1.onnx', format: 'anomalyd-model' });
+    expect(s).toMatchObject({
+      name: 'pump-1', cell: 'lstm', hidden: 5, window: 32, hop: 8, format: 'anomalyd-model', formatVersion: 2,
+      graphs: { window: 'pump-1.onnx', step: 'pump-1.step.onnx', decode: 'pump-1.decode.onnx' },
+    });
   });
 });
 
@@ -105,7 +121,7 @@ describe('findModels', () => {
     await writeModel(dir, sidecarInput(p, 'zeta', 8), p);
     await writeModel(dir, sidecarInput(p, 'alpha', 8), p);
     const orphan = await writeModel(dir, sidecarInput(p, 'orphan', 8), p);
-    rmSync(orphan.onnxPath);
+    rmSync(orphan.graphPaths.step);
     writeFileSync(join(dir, 'broken.json'), JSON.stringify({ ...validSidecar(), hidden: 'many' }));
     writeFileSync(join(dir, 'settings.json'), JSON.stringify({ unrelated: true }));
     writeFileSync(join(dir, 'garbled.json'), '{');
@@ -115,6 +131,7 @@ describe('findModels', () => {
     expect(models[0].onnxPath).toBe(join(dir, 'alpha.onnx'));
     expect(problems.map((x) => x.path).sort()).toEqual(['broken.json', 'garbled.json', 'orphan.json'].map((f) => join(dir, f)));
     expect(problems.find((x) => x.path.endsWith('broken.json'))?.message).toMatch(/hidden: /);
+    expect(problems.find((x) => x.path.endsWith('orphan.json'))?.message).toMatch(/graphs\.step: .*orphan\.step\.onnx does not exist/);
   });
 
   it('reports a missing directory as a problem', () => {

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Subject, lastValueFrom, toArray } from 'rxjs';
-import type { ModelBatchInput, ModelBatchOutput, ModelRunner } from '../../src/contract/ports.js';
+import type { LoadedModel, ModelBatchInput, ModelBatchOutput, WindowModelRunner as ModelRunner } from '../../src/contract/ports.js';
 import type { Window } from '../../src/contract/types.js';
 import type { ModelSidecar } from '../../src/model/spec.js';
 import { InferenceEngine, type InferenceOptions } from '../../src/pipeline/infer.js';
-import { OnnxModel } from '../../src/adapters/onnx-runner.js';
+import { loadModel } from '../../src/adapters/onnx-runner.js';
 import { writeModel } from '../../src/model/onnx-export.js';
 import { forwardWindow } from '../../src/train/seq2seq.js';
 import { mulberry32 } from '../../src/train/rng.js';
@@ -170,12 +170,12 @@ describe.each<CellKind>(['gru', 'lstm'])('InferenceEngine with the real onnxrunt
   const Hr = 5;
   const T = 8;
   let dir: string;
-  let model: OnnxModel;
+  let model: LoadedModel;
   const params = randomParams(cell, C, Hr, cell === 'gru' ? 41 : 42);
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'anomalyd-infer-'));
     const { sidecarPath } = await writeModel(dir, sidecarInput(params, `e-${cell}`, T), params);
-    model = await OnnxModel.load(sidecarPath);
+    model = await loadModel(sidecarPath);
   });
   afterAll(async () => {
     await model.release();

@@ -2,8 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OnnxModel } from '../../src/adapters/onnx-runner.js';
+import { loadModel } from '../../src/adapters/onnx-runner.js';
 import type { Config } from '../../src/config/schema.js';
+import type { LoadedModel } from '../../src/contract/ports.js';
 import { evalConfig } from '../../src/eval/evaluate.js';
 import { writeModel } from '../../src/model/onnx-export.js';
 import type { CellKind } from '../../src/model/spec.js';
@@ -37,14 +38,14 @@ function stream(n: number): ReplayRow[] {
 }
 
 let dir: string;
-const models = new Map<CellKind, OnnxModel>();
+const models = new Map<CellKind, LoadedModel>();
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'anomalyd-replay-test-'));
   for (const cell of ['gru', 'lstm'] as const) {
     const p = randomParams(cell, 2, 8, 11);
     const { sidecarPath } = await writeModel(dir, sidecarInput(p, `fixture-${cell}`, 16), p);
-    models.set(cell, await OnnxModel.load(sidecarPath));
+    models.set(cell, await loadModel(sidecarPath));
   }
 });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CellKind } from '../../src/model/spec.js';
 import { batchGradient, batchLoss, createBackwardScratch, type WindowItem } from '../../src/train/backprop.js';
 import { mulberry32 } from '../../src/train/rng.js';
-import { PARAM_NAMES, createWorkspace, initParams, zeroParams, type Seq2SeqParams64 } from '../../src/train/seq2seq.js';
+import { PARAM_NAMES, createWorkspace, forwardWindow, initParams, stepSequence, zeroParams, type Seq2SeqParams64 } from '../../src/train/seq2seq.js';
 
 const C = 2;
 const T = 5;
@@ -52,7 +52,42 @@ const cases: Case[] = [
       { start: 6, length: 4, hasNext: true, h0: randomState(rng, H), c0: randomState(rng, H) },
     ],
   },
+  {
+    // Per-step prediction targets: none for a one-step window without a next reading, all but the last for
+    // a full window without one; an odd count so one window runs alone after the lockstep pairs.
+    name: 'non-zero h0/c0, masks and windows without a next reading',
+    items: (rng, H) => [
+      { start: 8, length: T, hasNext: false, h0: randomState(rng, H), c0: randomState(rng, H) },
+      { start: 12, length: 1, hasNext: false, h0: randomState(rng, H), c0: randomState(rng, H) },
+      { start: 3, length: 3, hasNext: true, h0: null, c0: null },
+      { start: 0, length: 2, hasNext: false, h0: randomState(rng, H), c0: randomState(rng, H) },
+      { start: 5, length: T, hasNext: true, h0: randomState(rng, H), c0: randomState(rng, H) },
+    ],
+  },
 ];
+
+/**
+ * The loss of docs/MODEL.md written with the references of the graphs: the window's masked reconstruction
+ * (forwardWindow) and the per-step predictions (stepSequence), each step predicting the next row, the last
+ * one only when the next row exists.
+ */
+function documentedLoss(p: Seq2SeqParams64, series: Float64Array, items: readonly WindowItem[]): { recon: number; pred: number } {
+  let reconSum = 0;
+  let steps = 0;
+  let predSum = 0;
+  let targets = 0;
+  for (const it of items) {
+    const x = series.subarray(it.start * C, (it.start + it.length) * C);
+    const win = forwardWindow(p, x, it.length, it.length, it.length, it.h0, it.c0);
+    for (let i = 0; i < it.length * C; i++) reconSum += (win.recon[i] - x[i]) ** 2;
+    steps += it.length;
+    const st = stepSequence(p, x, it.length, it.h0, it.c0);
+    const n = it.length - 1 + (it.hasNext ? 1 : 0);
+    for (let t = 0; t < n; t++) for (let c = 0; c < C; c++) predSum += (st.preds[t * C + c] - series[(it.start + t + 1) * C + c]) ** 2;
+    targets += n;
+  }
+  return { recon: reconSum / (C * steps), pred: predSum / (C * targets) };
+}
 
 // H = 3 runs the kernels' edge paths only; H = 6 also their blocked paths (4 hidden units, 2 gate rows at a time).
 describe.each<[CellKind, number]>([
@@ -71,6 +106,10 @@ describe.each<[CellKind, number]>([
     const analytic = batchGradient(p, grads, ws, createBackwardScratch(H, C), series, items, PRED_WEIGHT);
     expect(analytic.loss).toBeCloseTo(batchLoss(p, ws, series, items, PRED_WEIGHT).loss, 12);
     expect(analytic.pred).toBeGreaterThan(0);
+    const documented = documentedLoss(p, series, items);
+    expect(analytic.recon).toBeCloseTo(documented.recon, 12);
+    expect(analytic.pred).toBeCloseTo(documented.pred, 12);
+    expect(analytic.loss).toBeCloseTo(documented.recon + PRED_WEIGHT * documented.pred, 12);
 
     const eps = 1e-6;
     for (const name of PARAM_NAMES) {

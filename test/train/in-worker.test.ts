@@ -38,7 +38,7 @@ describe.skipIf(!built)('trainInWorker (needs `npm run build`: dist/train/worker
     expect(segments.length).toBe(0); // transferred with the values
     expect(remote.training).toEqual({ ...local.training, seconds: remote.training.seconds });
     expect(Array.from(remote.params.encR)).toEqual(Array.from(local.params.encR));
-    expect(remote.training.valWindows).not.toBe(joined.training.valWindows);
+    expect(remote.training.trainWindows).not.toBe(joined.training.trainWindows);
   });
 
   it('rejects with the trainer error', async () => {

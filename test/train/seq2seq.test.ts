@@ -5,6 +5,7 @@ import {
   createWorkspace,
   decode,
   decodePair,
+  decodeState,
   encode,
   encodePair,
   forwardWindow,
@@ -12,6 +13,7 @@ import {
   initParams,
   layerViews,
   pairOf,
+  stepSequence,
   toSeq2SeqParams,
   type Seq2SeqParams64,
 } from '../../src/train/seq2seq.js';
@@ -180,6 +182,60 @@ describe.each<CellKind>(['gru', 'lstm'])('forwardWindow (%s)', (cell) => {
     expect(() => forwardWindow(p, x, T, 0, 0, null, null)).toThrow(RangeError);
     expect(() => forwardWindow(p, x, T, T + 1, 0, null, null)).toThrow(RangeError);
     expect(() => forwardWindow(p, x, T, 3, 4, null, null)).toThrow(RangeError);
+  });
+});
+
+describe.each<CellKind>(['gru', 'lstm'])('stepSequence and decodeState, the references of the step and decode graphs (%s)', (cell) => {
+  const C = 2;
+  const H = 5;
+  const p = randomModel(cell, C, H, 12);
+  const rng = mulberry32(98);
+  const rows = Array.from({ length: 11 }, () => randomVec(rng, C));
+  const h0 = randomVec(rng, H, 0.5);
+  const c0 = cell === 'lstm' ? randomVec(rng, H, 0.5) : Array.from({ length: H }, () => 0);
+  const readout = (W: ArrayLike<number>, b: ArrayLike<number>, h: Vec): Vec =>
+    Array.from({ length: C }, (_, c) => b[c] + h.reduce((acc, hv, k) => acc + W[c * H + k] * hv, 0));
+
+  it('stepSequence predicts from every step’s state and ends in the state after L steps, as MODEL.md says', () => {
+    const L = rows.length;
+    const out = stepSequence(p, Float64Array.from(rows.flat()), L, Float64Array.from(h0), cell === 'lstm' ? Float64Array.from(c0) : null);
+    const ref = naiveForward(p, rows, h0, c0);
+    for (let t = 0; t < L; t++) {
+      readout(p.predW, p.predB, ref.states[t + 1].h).forEach((v, c) => expect(out.preds[t * C + c]).toBeCloseTo(v, 12));
+    }
+    out.h.forEach((v, i) => expect(v).toBeCloseTo(ref.states[L].h[i], 12));
+    if (cell === 'lstm') out.c!.forEach((v, i) => expect(v).toBeCloseTo(ref.states[L].c[i], 12));
+    else expect(out.c).toBeNull();
+  });
+
+  it('stepping in two parts with the carried state is one run', () => {
+    const x = Float64Array.from(rows.flat());
+    const whole = stepSequence(p, x, 11, null, null);
+    const a = stepSequence(p, x, 4, null, null);
+    const b = stepSequence(p, x.subarray(4 * C), 7, a.h, a.c);
+    expect(Array.from(b.h)).toEqual(Array.from(whole.h));
+    expect([...a.preds, ...b.preds]).toEqual(Array.from(whole.preds));
+  });
+
+  it('decodeState emits the most recent step first, from the given state', () => {
+    const W = 6;
+    const state = naiveForward(p, rows.slice(0, 8), h0, c0).states[8];
+    const out = decodeState(p, Float64Array.from(state.h), cell === 'lstm' ? Float64Array.from(state.c) : null, W);
+    let d = naiveCell(p.cell, null, p.decWb, p.decR, p.decRb, C, H, [], state.h, state.c);
+    for (let k = 0; k < W; k++) {
+      readout(p.outW, p.outB, d.h).forEach((v, c) => expect(out[k * C + c]).toBeCloseTo(v, 12));
+      d = naiveCell(p.cell, null, p.decWb, p.decR, p.decRb, C, H, [], d.h, d.c);
+    }
+    // The window graph's reconstruction of a window is the decode of its final state, in input order.
+    const win = forwardWindow(p, Float64Array.from(rows.slice(0, W).flat()), W, W, W, Float64Array.from(h0), Float64Array.from(c0));
+    const fromState = decodeState(p, win.hFinal, win.cFinal, W);
+    for (let k = 0; k < W; k++) for (let c = 0; c < C; c++) expect(fromState[k * C + c]).toBe(win.recon[(W - 1 - k) * C + c]);
+  });
+
+  it('rejects impossible lengths', () => {
+    expect(() => stepSequence(p, new Float64Array(4 * C), 5, null, null)).toThrow(/need L\*C/);
+    expect(() => stepSequence(p, new Float64Array(4 * C), 0, null, null)).toThrow(RangeError);
+    expect(() => decodeState(p, new Float64Array(H), null, 0)).toThrow(RangeError);
   });
 });
 

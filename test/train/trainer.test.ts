@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateCarried, normalise, scoreSeries, windowStarts } from '../../src/train/evaluate.js';
+import { evaluateStream, normalise, scoreSeries } from '../../src/train/evaluate.js';
 import { mulberry32 } from '../../src/train/rng.js';
 import { fromSeq2SeqParams } from '../../src/train/seq2seq.js';
 import {
   calibrate,
+  fitWindow,
+  minTrainRows,
   planTrainWindows,
   resolveTrainOptions,
   splitSegments,
@@ -18,6 +20,11 @@ function noisyWave(rows: number, seed: number, level = 0): Float64Array {
 }
 
 const small = { hidden: 4, window: 8, hop: 2, epochs: 3, batchSize: 8, seed: 9 } as const;
+
+/** Reconstructions in a validation tail [from, to): one every hop steps. */
+function decodesIn(from: number, to: number, hop: number): number {
+  return Math.floor((to - from) / hop);
+}
 
 describe('trainModel', () => {
   it('is bit-for-bit reproducible for a seed, and the seed matters', () => {
@@ -41,7 +48,7 @@ describe('trainModel', () => {
     const std = Math.sqrt(train.reduce((s, v) => s + (v - mean) ** 2, 0) / 320);
     expect(r.normalisation.mean[0]).toBeCloseTo(mean, 10);
     expect(r.normalisation.std[0]).toBeCloseTo(std, 10);
-    expect(r.training.valWindows).toBe(windowStarts(320, 400, 8, 2).length);
+    expect(r.training.valWindows).toBe(decodesIn(320, 400, 2));
     expect(r.training.rows).toBe(rows);
   });
 
@@ -52,7 +59,7 @@ describe('trainModel', () => {
     expect(r.stoppedEarly).toBe(r.losses.length < 4);
     // Re-evaluating the returned float32 model gives (to float32 precision) the recorded validation loss.
     const z = normalise(noisyWave(300, 3), 1, r.normalisation);
-    const again = evaluateCarried(fromSeq2SeqParams(r.params), z, 240, 300, 8, 2, 0.5);
+    const again = evaluateStream(fromSeq2SeqParams(r.params), z, [{ burnFrom: 240 - 8, from: 240, to: 300 }], 8, 2, 0.5);
     expect(again.loss).toBeCloseTo(r.training.finalValLoss, 4);
   });
 
@@ -62,6 +69,19 @@ describe('trainModel', () => {
     expect(r.losses.length).toBeLessThan(30);
     expect(r.stoppedEarly).toBe(true);
     expect(r.losses.length - r.bestEpoch).toBe(2);
+  });
+
+  it('counts only significant improvements towards early stopping, yet returns the best weights seen', () => {
+    const series = { channels: ['v'], values: noisyWave(300, 4) };
+    // Nothing is a significant improvement at minImprovement 1: training stops after `patience` epochs.
+    const strict = trainModel(series, { ...small, epochs: 30, patience: 2, minImprovement: 1 });
+    expect(strict.losses).toHaveLength(2);
+    expect(strict.training.finalValLoss).toBe(Math.min(strict.training.initialValLoss, ...strict.losses.map((l) => l.val)));
+    expect(strict.bestEpoch).toBeGreaterThan(0);
+    // At 0 every improvement counts, so training goes on while the loss falls.
+    const loose = trainModel(series, { ...small, epochs: 6, patience: 2, minImprovement: 0 });
+    expect(loose.losses.length).toBeGreaterThan(2);
+    expect(() => resolveTrainOptions({ minImprovement: 1.5 })).toThrow(/minImprovement/);
   });
 
   it('reports progress per batch and once per finished epoch', () => {
@@ -203,16 +223,17 @@ describe('trainModel with segments', () => {
     expect(r.normalisation.mean[0]).toBeCloseTo(mean, 10);
     expect(r.normalisation.std[0]).toBeCloseTo(std, 10);
     expect(r.training.rows).toBe(bounds[3]);
-    expect(r.training.valWindows).toBe(splits.reduce((n, s) => n + windowStarts(s.trainEnd, s.end, 8, 2).length, 0));
+    expect(r.training.valWindows).toBe(splits.reduce((n, s) => n + decodesIn(s.trainEnd, s.end, 2), 0));
     expect(r.training.trainWindows).toBe(planTrainWindows(splits, 8, 2, 8192).starts.length);
-    // The recorded validation loss is each segment's tail run on its own, pooled per window.
+    // The recorded validation loss is each segment's tail run on its own, its state burnt in over the W
+    // training rows before it, pooled per reconstruction and per prediction.
     const p = fromSeq2SeqParams(r.params);
     const z = normalise(values, 1, r.normalisation);
-    const parts = splits.map((s) => evaluateCarried(p, z, s.trainEnd, s.end, 8, 2, 0.5));
-    const windows = parts.reduce((n, e) => n + e.starts.length, 0);
-    const predictions = parts.reduce((n, e) => n + e.predictions, 0);
-    const recon = parts.reduce((a, e) => a + e.reconLoss * e.starts.length, 0) / windows;
-    const pred = parts.reduce((a, e) => a + e.predLoss * e.predictions, 0) / predictions;
+    const parts = splits.map((s) => evaluateStream(p, z, [{ burnFrom: s.trainEnd - 8, from: s.trainEnd, to: s.end }], 8, 2, 0.5));
+    const steps = parts.reduce((n, e) => n + e.decodeLengths.reduce((a, b) => a + b, 0), 0);
+    const predictions = parts.reduce((n, e) => n + e.predErrors.length, 0);
+    const recon = parts.reduce((a, e) => a + e.reconLoss * e.decodeLengths.reduce((x, y) => x + y, 0), 0) / steps;
+    const pred = parts.reduce((a, e) => a + e.predLoss * e.predErrors.length, 0) / predictions;
     expect(recon + 0.5 * pred).toBeCloseTo(r.training.finalValLoss, 4);
   });
 
@@ -226,47 +247,96 @@ describe('trainModel with segments', () => {
     expect(Array.from(a.params.encR)).not.toEqual(Array.from(joined.params.encR));
   });
 
-  it('needs a training and a validation window in some segment, however many rows there are in all', () => {
-    // 300 rows, enough as one series, but no segment of 30 rows has 8 validation rows.
+  it('needs enough readings in some segment, however many rows there are in all', () => {
+    // 300 rows, enough as one series, but no segment of 30 rows holds the 64 a model needs.
     const values = noisyWave(300, 14);
     const segments = Int32Array.from({ length: 10 }, (_, k) => 30 * k);
     expect(() => trainModel({ channels: ['v'], values }, small)).not.toThrow();
-    expect(() => trainModel({ channels: ['v'], values, segments }, small)).toThrow(/too short.*longest segment \(30 rows\)/);
+    expect(() => trainModel({ channels: ['v'], values, segments }, small)).toThrow(/too short: 30 readings in its longest segment; a model needs at least 64/);
     expect(() => trainModel({ channels: ['v'], values, segments: Int32Array.of(0, 400) }, small)).toThrow(/strictly increasing/);
   });
 
-  it('uses a short segment for what it can give: training windows, but no validation window', () => {
+  it('uses a short segment for what it can give: training windows and its validation tail', () => {
     const long = noisyWave(300, 15);
     const values = new Float64Array(320);
     values.set(long);
     values.set(noisyWave(20, 16, 3), 300);
     const r = trainModel({ channels: ['v'], values, segments: Int32Array.of(0, 300) }, { ...small, epochs: 1 });
     const splits = splitSegments(320, Int32Array.of(0, 300), 0.2);
-    expect(r.training.valWindows).toBe(windowStarts(splits[0].trainEnd, 300, 8, 2).length);
+    expect(r.training.valWindows).toBe(decodesIn(splits[0].trainEnd, 300, 2) + decodesIn(splits[1].trainEnd, 320, 2));
     const longOnly = planTrainWindows(splits.slice(0, 1), 8, 2, 8192).starts.length;
     expect(r.training.trainWindows).toBe(longOnly + Math.floor((splits[1].trainEnd - 1 - 300 - 8) / 2) + 1);
   });
 });
 
 describe('calibrate', () => {
-  it('summarises the log of the errors and floors the std', () => {
+  it('summarises the log of each kind of error and floors the std', () => {
     const errors = Float64Array.from([1, Math.E, Math.E ** 2, Math.E ** 3, Math.E ** 4]);
-    const c = calibrate(errors, 0.1, 0.99);
-    expect(c.logErrMean).toBeCloseTo(2, 12);
-    expect(c.logErrStd).toBeCloseTo(Math.sqrt(2.5), 12);
-    expect(c.quantiles.p50).toBeCloseTo(2, 12);
-    expect(c.quantiles.max).toBeCloseTo(4, 12);
+    const c = calibrate(errors, Float64Array.from([0.5, 0.5, 0.5]), 0.1, 0.99);
+    expect(c.recon.logErrMean).toBeCloseTo(2, 12);
+    expect(c.recon.logErrStd).toBeCloseTo(Math.sqrt(2.5), 12);
+    expect(c.recon.quantiles.p50).toBeCloseTo(2, 12);
+    expect(c.recon.quantiles.max).toBeCloseTo(4, 12);
+    expect(c.recon.count).toBe(5);
     expect(c.threshold).toBe(0.99);
-    expect(calibrate(Float64Array.from([0.5, 0.5, 0.5]), 0.1, 0.99).logErrStd).toBe(0.1);
+    expect(c.pred.logErrMean).toBeCloseTo(Math.log(0.5), 12);
+    expect(c.pred.logErrStd).toBe(0.1);
+    expect(c.pred.count).toBe(3);
+    expect(() => calibrate(errors, new Float64Array(0), 0.1, 0.99)).toThrow(/no errors/);
+  });
+
+  it('is measured on the validation split the detector’s way: the recorded priors are those of its errors', () => {
+    const values = noisyWave(400, 21);
+    const r = trainModel({ channels: ['v'], values }, { ...small, epochs: 2 });
+    const z = normalise(values, 1, r.normalisation);
+    const val = evaluateStream(fromSeq2SeqParams(r.params), z, [{ burnFrom: 320 - 8, from: 320, to: 400 }], 8, 2, 0.5);
+    const logs = (a: Float64Array): number[] => Array.from(a, (e) => Math.log(e));
+    const mean = (a: number[]): number => a.reduce((s, v) => s + v, 0) / a.length;
+    expect(r.calibration.recon.count).toBe(val.reconErrors.length);
+    expect(r.calibration.pred.count).toBe(79);
+    expect(r.calibration.recon.logErrMean).toBeCloseTo(mean(logs(val.reconErrors)), 3);
+    expect(r.calibration.pred.logErrMean).toBeCloseTo(mean(logs(val.predErrors)), 3);
+  });
+});
+
+describe('learning from little: fitWindow', () => {
+  it('keeps the asked window when the series is long enough, and shortens window and hop in proportion otherwise', () => {
+    expect(fitWindow(86_400, 64, 16)).toEqual({ window: 64, hop: 16 });
+    expect(fitWindow(512, 64, 16)).toEqual({ window: 64, hop: 16 });
+    expect(fitWindow(511, 64, 16)).toEqual({ window: 63, hop: 15 });
+    expect(fitWindow(150, 64, 16)).toEqual({ window: 18, hop: 4 });
+    expect(fitWindow(64, 64, 16)).toEqual({ window: 8, hop: 2 });
+    expect(fitWindow(70, 8, 8)).toEqual({ window: 8, hop: 8 });
+    expect(fitWindow(40, 4, 1)).toEqual({ window: 4, hop: 1 });
+  });
+
+  it('refuses fewer readings than make sense, saying how many are needed', () => {
+    expect(minTrainRows(64)).toBe(64);
+    expect(minTrainRows(4)).toBe(32);
+    expect(() => fitWindow(63, 64, 16)).toThrow(/too short: 63 readings in its longest segment; a model needs at least 64 \(window 8/);
+    expect(() => fitWindow(0, 64, 16)).toThrow(/too short: 0 readings; a model needs at least 64/);
+  });
+
+  it.each(['gru', 'lstm'] as const)('learns a %s model from 150 readings with a shorter window, recorded in the result', (cell) => {
+    const r = trainModel({ channels: ['v'], values: noisyWave(150, 22) }, { cell, hidden: 8, epochs: 2, seed: 3 });
+    expect(r.window).toBe(18);
+    expect(r.hop).toBe(4);
+    expect(r.requestedWindow).toBe(64);
+    expect(r.training.trainWindows).toBeGreaterThanOrEqual(20);
+    expect(r.training.valWindows).toBeGreaterThanOrEqual(5);
+    expect(Number.isFinite(r.calibration.recon.logErrMean) && Number.isFinite(r.calibration.pred.logErrMean)).toBe(true);
+    expect(() => trainModel({ channels: ['v'], values: noisyWave(60, 22) }, { cell, hidden: 8, epochs: 1 })).toThrow(/needs at least 64/);
   });
 });
 
 describe('scoreSeries', () => {
-  it('scores every full window every hop rows', () => {
+  it('predicts every reading and reconstructs every hop rows, from a zero state', () => {
     const r = trainModel({ channels: ['v'], values: noisyWave(300, 7) }, { ...small, epochs: 1 });
     const s = scoreSeries(r.params, r.normalisation, noisyWave(100, 8), { window: 8, hop: 2 });
-    expect(Array.from(s.starts)).toEqual(Array.from({ length: 47 }, (_, k) => 2 * k));
+    expect(Array.from(s.decodeEnds)).toEqual(Array.from({ length: 50 }, (_, k) => 2 * (k + 1)));
+    expect(Array.from(s.decodeLengths.subarray(0, 5))).toEqual([2, 4, 6, 8, 8]);
+    expect(s.predErrors).toHaveLength(99);
     expect(s.reconErrors.every((e) => e > 0 && Number.isFinite(e))).toBe(true);
-    expect(scoreSeries(r.params, r.normalisation, new Float64Array(3), { window: 8, hop: 2 }).starts).toHaveLength(0);
+    expect(scoreSeries(r.params, r.normalisation, new Float64Array(1), { window: 8, hop: 2 }).reconErrors).toHaveLength(0);
   });
 });
