@@ -9,11 +9,11 @@ import { hostname } from 'node:os';
 import { join, resolve, isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
-import { Subject, Subscription, filter, type Observable } from 'rxjs';
+import { Subject, Subscription, type Observable } from 'rxjs';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { resolveMqttConnection } from './config/derived.js';
-import type { ParseResult, RawMessage, Window } from './contract/types.js';
+import type { AnomalyEvent, ParseResult, RawMessage, ScoredReading } from './contract/types.js';
 import { topics as buildTopics, type Topics } from './contract/alerts.js';
 import type { EmbeddedBroker } from './adapters/broker.js';
 import type { MqttAdapter } from './adapters/mqtt.js';
@@ -23,11 +23,8 @@ import type { HttpServer } from './adapters/http.js';
 import type { InferenceWorkerHost } from './adapters/inference-worker.js';
 import { compileSensorPattern } from './pipeline/topic.js';
 import { MessageParser } from './pipeline/parse.js';
-import { ingest } from './pipeline/ingest.js';
 import { RejectionCounter } from './pipeline/rejections.js';
-import { Windower } from './pipeline/window.js';
-import { InferenceEngine } from './pipeline/infer.js';
-import { ScoringRegistry, scoreWindows, type ScoreOutput } from './pipeline/score.js';
+import { Detector, detectorOptions, priorsOf, type DetectorOutput } from './pipeline/detector.js';
 import { CommandHandler, commandFilter } from './pipeline/commands.js';
 import { ScoreHistory } from './pipeline/history.js';
 import { ModelRegistry, compileScopes } from './learn/registry.js';
@@ -35,7 +32,7 @@ import type { LoadedModel, ModelLoader } from './contract/ports.js';
 import { Learner } from './learn/learner.js';
 import { writeModel } from './model/onnx-export.js';
 import { realAdapters, type DaemonAdapters } from './daemon/adapters.js';
-import { Checkpoints, stagesCheckpointSubject } from './daemon/checkpoints.js';
+import { Checkpoints, detectorCheckpointSubject } from './daemon/checkpoints.js';
 import { SensorStatusBoard } from './daemon/sensor-status.js';
 import { Housekeeping } from './daemon/housekeeping.js';
 import { daemonView } from './daemon/http-view.js';
@@ -53,11 +50,16 @@ export interface DaemonCounters {
   /** Messages taken off the MQTT client (sensor topics only). */
   received: number;
   messages: number;
+  /** Readings accepted by the parser. */
   readings: number;
   rejected: number;
-  windows: number;
-  droppedWindows: number;
-  /** Windows handed to the model stage, and windows it finished (for the watchdog's progress check). */
+  /** Readings scored (each accepted reading is, once its model call is done). */
+  scored: number;
+  /** Model calls that failed (their streams were scored without the model for those readings). */
+  modelErrors: number;
+  /** Messages or readings a stage failed on (reported, counted, skipped; the stream goes on). */
+  internalErrors: number;
+  /** Readings handed to the detector, and readings it finished (for the watchdog's progress check). */
   intoModel: number;
   modelDone: number;
   events: number;
@@ -82,16 +84,21 @@ export function modelSidecarPath(config: Config): string {
   return join(resolveModelDir(config.model.dir), `${name}.json`);
 }
 
-/** The detector's stages, built together from the config. */
-interface Stages {
-  readonly parser: MessageParser;
-  readonly windower: Windower;
-  readonly engine: InferenceEngine;
-  readonly scoring: ScoringRegistry;
-}
-
 export class Daemon {
-  readonly counters: DaemonCounters = { received: 0, intoModel: 0, modelDone: 0, commands: 0, pauses: 0, messages: 0, readings: 0, rejected: 0, windows: 0, droppedWindows: 0, events: 0 };
+  readonly counters: DaemonCounters = {
+    received: 0,
+    intoModel: 0,
+    modelDone: 0,
+    commands: 0,
+    pauses: 0,
+    messages: 0,
+    readings: 0,
+    rejected: 0,
+    scored: 0,
+    modelErrors: 0,
+    internalErrors: 0,
+    events: 0,
+  };
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly topics: Topics;
@@ -100,7 +107,7 @@ export class Daemon {
   /** Recent scores per sensor, for the dashboard's plots (memory only). */
   private readonly history = new ScoreHistory();
   private readonly trainingAbort = new AbortController();
-  /** Windows waiting for the model above which MQTT reads pause, and below which they resume. */
+  /** Readings waiting in the detector above which MQTT reads pause, and below which they resume. */
   private readonly backlogHigh: number;
   private readonly backlogLow: number;
   private startedAt = 0;
@@ -112,7 +119,9 @@ export class Daemon {
   private inferenceHost: InferenceWorkerHost | null = null;
   private registry: ModelRegistry | null = null;
   private learner: Learner | null = null;
-  private stages: Stages | null = null;
+  private detector: Detector | null = null;
+  /** Errors of one kind logged at most once per housekeeping interval, with how many were not. */
+  private readonly quiet = new Map<string, { count: number; example: string }>();
   private board: SensorStatusBoard | null = null;
   private checkpoints: Checkpoints | null = null;
   private housekeeping: Housekeeping | null = null;
@@ -129,8 +138,8 @@ export class Daemon {
     this.now = opts.now ?? Date.now;
     this.topics = buildTopics(opts.config.mqtt.topicPrefix);
     this.adapters = { ...realAdapters, ...opts.adapters };
-    this.backlogHigh = 8 * opts.config.model.maxBatch;
-    this.backlogLow = 2 * opts.config.model.maxBatch;
+    this.backlogHigh = 64 * opts.config.model.maxBatch;
+    this.backlogLow = 16 * opts.config.model.maxBatch;
   }
 
   /** The dashboard's URL, when it is serving. */
@@ -184,17 +193,18 @@ export class Daemon {
     const loadModel = this.startModels();
     const registry = await this.startRegistry(loadModel);
     const learner = await this.startLearner(store, registry, loadModel, join(dataDir, 'models'));
-    const stages = this.buildStages(registry);
-    this.stages = stages;
+    const detector = this.buildDetector(registry);
+    this.detector = detector;
     this.board = new SensorStatusBoard(
       {
         modelOf: (sensor) => registry.modelFor(sensor)?.id ?? null,
-        learning: (sensor) => stages.scoring.learning(sensor),
-        openAnomaly: (sensor) => stages.scoring.lifecycleFor(sensor).anomalyId,
+        learning: (sensor) => detector.learning(sensor) || this.mayNotAlert(sensor),
+        openAnomaly: (sensor) => detector.openAnomaly(sensor),
         learningProgress: (sensor) => (learner.isLearning(sensor) ? learner.progress(sensor) : null),
+        intervalOf: (sensor) => detector.intervalOf(sensor),
       },
       {
-        staleAfterMs: config.alerts.staleAfterMs,
+        staleAfter: config.alerts.staleAfter,
         now: this.now,
         logger: this.log,
         publish: (sensor, payload) => {
@@ -206,7 +216,7 @@ export class Daemon {
     );
     this.checkpoints = new Checkpoints(
       store,
-      stagesCheckpointSubject(stages, (sensor) => registry.modelFor(sensor)?.id ?? null, () => this.board?.sensors() ?? []),
+      detectorCheckpointSubject(detector),
       { intervalMs: config.store.checkpointIntervalMs, maxAgeMs: config.store.checkpointMaxAgeMs, now: this.now, logger: this.log },
     );
     this.checkpoints.restore();
@@ -240,6 +250,7 @@ export class Daemon {
         { name: 'stale status', run: () => this.board?.refreshAll() },
         { name: 'learning', run: () => this.learnerTick() },
         { name: 'rejections', run: () => this.flushRejections() },
+        { name: 'repeated errors', run: () => this.flushQuiet() },
       ],
       HOUSEKEEPING_MS,
       this.log,
@@ -312,7 +323,8 @@ export class Daemon {
 
   private assignmentVersion = 0;
 
-  private buildStages(registry: ModelRegistry): Stages {
+  /** The detector (src/pipeline/detector.ts) from the config, with the model registry as its model port. */
+  private buildDetector(registry: ModelRegistry): Detector {
     const { config } = this.opts;
     const parser = new MessageParser({
       sensorOf: compileSensorPattern(config.ingest.sensorPattern),
@@ -323,45 +335,46 @@ export class Daemon {
       longBurst: config.ingest.longBurst,
       window: config.window.length,
     });
-    const windower = new Windower({
-      length: config.window.length,
-      hop: config.window.hop,
-      intervalMs: config.window.intervalMs,
-      maxFillSteps: config.window.maxFillSteps,
-      gapResetMs: config.window.gapResetMs,
-    });
-    let scoring: ScoringRegistry | null = null;
-    // Windows of a sensor without any model never reach the engine, so this lookup always finds one.
-    const engine = new InferenceEngine((sensor) => registry.modelFor(sensor)!, {
-      batchTickMs: config.model.batchTickMs,
-      maxBatch: config.model.maxBatch,
-      normHorizon: config.model.normHorizon,
-      normWarmup: config.model.normWarmup,
-      holdNormalisation: (sensor) => scoring?.lifecycleFor(sensor).status === 'anomalous',
-      onProcessed: (n) => {
-        this.counters.modelDone += n;
-        if (this.mqtt?.isPaused && engine.pending <= this.backlogLow) this.mqtt.resume();
+    return new Detector(detectorOptions(config), {
+      parser,
+      modelFor: (stream) => {
+        const model = registry.modelFor(stream);
+        return model === null ? null : { model, own: registry.hasOwnModel(stream) };
       },
-      onError: (err, windows) => {
-        this.counters.droppedWindows += windows.length;
-        this.log.error({ err, windows: windows.length }, 'model call failed; windows dropped');
-      },
-    });
-    scoring = new ScoringRegistry({
-      score: { mode: config.score.mode, shortWindow: config.score.shortWindow, longWindow: config.score.longWindow, priorWeight: config.score.priorWeight },
-      threshold: config.score.threshold,
-      alerts: config.alerts,
-      priorFor: (modelId) => {
-        const c = (registry.get(modelId) ?? registry.fallbackModel)?.sidecar.calibration;
-        return c ? { logErrMean: c.recon.logErrMean, logErrStd: c.recon.logErrStd } : { logErrMean: 0, logErrStd: 1 };
+      priorsFor: (modelId) => {
+        const model = registry.get(modelId) ?? registry.fallbackModel;
+        return model ? priorsOf(model.sidecar) : null;
       },
       newId: randomUUID,
-      onRelearn: (sensor) => {
-        engine.resetNormalisation(sensor);
-        this.log.warn({ sensor }, 'episode outlasted alerts.maxEpisodeMs: taken as the new normal, re-learning');
+      learning: (stream) => this.mayNotAlert(stream),
+      onModelError: (err, modelId, streams) => {
+        this.counters.modelErrors++;
+        this.quietly('model call failed; its streams were scored without the model', err, { model: modelId, streams: streams.length });
       },
     });
-    return { parser, windower, engine, scoring };
+  }
+
+  /** A stream learning its own model without a fallback may not alert yet (learning.fallback: false). */
+  private mayNotAlert(stream: string): boolean {
+    return this.registry?.modelFor(stream) == null && this.opts.config.learning.enabled;
+  }
+
+  /** Logs an error of a kind at most once per housekeeping interval (the rest are counted in the next line). */
+  private quietly(msg: string, err: unknown, fields: Record<string, unknown> = {}): void {
+    const seen = this.quiet.get(msg);
+    if (seen) {
+      seen.count++;
+      return;
+    }
+    this.quiet.set(msg, { count: 0, example: err instanceof Error ? err.message : String(err) });
+    this.log.error({ err, ...fields }, msg);
+  }
+
+  private flushQuiet(): void {
+    for (const [msg, { count, example }] of this.quiet) {
+      if (count > 0) this.log.error({ more: count, example }, `${msg} (repeated)`);
+    }
+    this.quiet.clear();
   }
 
   private startMqtt(store: SqliteStore): MqttAdapter {
@@ -400,8 +413,8 @@ export class Daemon {
       }
       this.counters.received++;
       this.input?.next(m);
-      // Backpressure: with too many windows waiting for the model, stop reading; the broker holds the rest.
-      const pending = this.stages?.engine.pending ?? 0;
+      // Backpressure: with too many readings waiting for the model, stop reading; the broker holds the rest.
+      const pending = this.detector?.pending ?? 0;
       if (!mqtt.isPaused && pending > this.backlogHigh) {
         // Logged by housekeeping, at most once per interval: under sustained overload this flips often.
         mqtt.pause();
@@ -448,42 +461,54 @@ export class Daemon {
   }
 
   private startPipeline(input: Observable<RawMessage>): Promise<void> {
-    const { parser, windower, engine, scoring } = this.stages!;
+    const detector = this.detector!;
     return new Promise<void>((done) => {
-      this.pipeline = input
-        .pipe(
-          ingest(parser, windower, (res) => this.onParsed(res)),
-          filter((w) => this.onWindow(w)),
-          engine.operator(),
-          scoreWindows(scoring),
-        )
-        .subscribe({
-          next: (out) => this.onScored(out),
-          error: (err: unknown) => {
-            this.log.fatal({ err }, 'pipeline failed');
-            done();
-          },
-          complete: () => done(),
-        });
+      this.pipeline = input.pipe(detector.operator()).subscribe({
+        next: (out) => this.onOutput(out),
+        error: (err: unknown) => {
+          this.log.fatal({ err }, 'pipeline failed');
+          done();
+        },
+        complete: () => done(),
+      });
     });
   }
 
-  /** Store, then alert: the event is committed (by the store's group commit) before the outbox publishes it. */
-  private onScored(out: ScoreOutput): void {
-    this.counters.windows++;
-    const sensor = out.scored.result.window.sensor;
-    this.history.record(out.scored, this.stages?.scoring.lifecycleFor(sensor).status === 'anomalous');
+  private onOutput(out: DetectorOutput): void {
+    switch (out.type) {
+      case 'parsed':
+        this.onParsed(out.result);
+        return;
+      case 'reading':
+        this.onReading(out.reading, out.events, out.duplicate);
+        return;
+      case 'error':
+        this.counters.internalErrors++;
+        this.quietly(`${out.stage} failed on a message; it was skipped`, out.detail, { stage: out.stage, stream: out.stream });
+        return;
+    }
+  }
+
+  /** Store, then alert: each event is committed (by the store's group commit) before the outbox publishes it. */
+  private onReading(reading: ScoredReading, events: readonly AnomalyEvent[], duplicate: boolean): void {
+    this.counters.scored++;
+    this.counters.modelDone++;
+    const stream = reading.stream;
+    this.history.record(reading);
+    if (!duplicate) this.learner?.observe(stream, reading.ts, reading.values, reading.status === 'anomalous');
     const store = this.store;
-    if (!store) return;
-    for (const ev of out.events) {
-      try {
-        store.recordEvent(ev, this.topics.alerts(sensor));
-        this.counters.events++;
-      } catch (err) {
-        this.log.error({ err, sensor, anomalyId: ev.anomalyId, kind: ev.kind }, 'could not record anomaly event');
+    if (store) {
+      for (const ev of events) {
+        try {
+          store.recordEvent(ev, this.topics.alerts(stream));
+          this.counters.events++;
+        } catch (err) {
+          this.log.error({ err, sensor: stream, anomalyId: ev.anomalyId, kind: ev.kind }, 'could not record anomaly event');
+        }
       }
     }
-    this.board?.refresh(sensor, out.scored.result.window.endTs);
+    if (this.mqtt?.isPaused && (this.detector?.pending ?? 0) <= this.backlogLow) this.mqtt.resume();
+    this.board?.refresh(stream, reading.ts);
   }
 
   private onParsed(res: ParseResult): void {
@@ -498,28 +523,15 @@ export class Daemon {
       this.rejections.record(r);
     }
     this.counters.readings += res.readings.length;
-    const first = res.readings[0];
-    if (first) this.board?.arrived(first.sensor);
-  }
-
-  /**
-   * Every window, before inference: feeds on-device learning and announces sensors that cannot be scored
-   * yet. True when the window goes on to the model (its sensor has one).
-   */
-  private onWindow(w: Window): boolean {
-    const anomalous = this.stages?.scoring.lifecycleFor(w.sensor).status === 'anomalous';
-    this.learner?.observe(w, anomalous);
-    if (this.board && !this.board.has(w.sensor)) this.board.refresh(w.sensor, w.endTs);
-    if (this.registry?.modelFor(w.sensor) == null) return false;
-    this.counters.intoModel++;
-    return true;
+    this.counters.intoModel += res.readings.length;
+    for (const r of res.readings) this.board?.arrived(r.sensor);
   }
 
   private pausesLogged = 0;
 
   private logPauses(): void {
     if (this.counters.pauses === this.pausesLogged) return;
-    this.log.warn({ pauses: this.counters.pauses - this.pausesLogged, pending: this.stages?.engine.pending }, 'model backlog high: MQTT reads were paused (backpressure)');
+    this.log.warn({ pauses: this.counters.pauses - this.pausesLogged, pending: this.detector?.pending }, 'model backlog high: MQTT reads were paused (backpressure)');
     this.pausesLogged = this.counters.pauses;
   }
 
@@ -554,10 +566,9 @@ export class Daemon {
    */
   private resolveOrphanedEpisodes(): void {
     const store = this.store!;
-    const scoring = this.stages!.scoring;
+    const detector = this.detector!;
     for (const a of store.listAnomalies({ status: 'open', limit: 1_000_000 })) {
-      const lifecycle = scoring.lifecycleFor(a.sensor);
-      if (lifecycle.status === 'anomalous' && lifecycle.anomalyId === a.id) continue;
+      if (detector.openAnomaly(a.sensor) === a.id) continue;
       try {
         store.recordEvent(
           {

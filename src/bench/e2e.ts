@@ -25,7 +25,7 @@ import type { CellKind } from '../model/spec.js';
 import { waitFor } from './broker.js';
 import { MqttChild } from './children.js';
 import type { PublishResult, SubscriberReport } from './mqtt-child.js';
-import { INTERVAL_MS, windowsAfter } from './payload.js';
+import { INTERVAL_MS } from './payload.js';
 import { epochMs, pairedDeltas, percentiles, type Percentiles } from './stats.js';
 
 export interface E2eSetup {
@@ -61,12 +61,12 @@ export class InstrumentedDaemon {
    * without touching the daemon's code (one epochMs() call per reading).
    */
   private clock(counters: DaemonCounters): void {
-    let windows = counters.windows;
+    let scored = counters.scored;
     let readings = counters.readings;
-    Object.defineProperty(counters, 'windows', {
-      get: () => windows,
+    Object.defineProperty(counters, 'scored', {
+      get: () => scored,
       set: (v: number) => {
-        windows = v;
+        scored = v;
         this.lastScoredAt = epochMs();
         this.scoredAt?.push(this.lastScoredAt);
       },
@@ -95,13 +95,13 @@ export class InstrumentedDaemon {
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 
-  /** Waits until `readings` were accepted and `windows` scored (both counted since the daemon started). */
-  async settle(readings: number, windows: number, timeoutMs: number): Promise<void> {
+  /** Waits until `readings` were accepted and `scored` readings scored (both counted since the daemon started). */
+  async settle(readings: number, scored: number, timeoutMs: number): Promise<void> {
     const c = this.counters;
     await waitFor(
-      () => c.readings >= readings && c.windows + c.droppedWindows >= windows,
+      () => c.readings >= readings && c.scored >= scored,
       timeoutMs,
-      `${readings} readings accepted and ${windows} windows scored (have ${c.readings} and ${c.windows} + ${c.droppedWindows} dropped)`,
+      `${readings} readings accepted and ${scored} scored (have ${c.readings} and ${c.scored})`,
       2,
     );
   }
@@ -181,7 +181,7 @@ export async function warmUp(rig: Rig, s: E2eSetup, perMessage: number): Promise
     sensors: s.sensors, firstIndex: rig.next, readingsPerSensor: s.warmupPerSensor, perMessage, rate: 0, qos: s.qos, t0: rig.t0, hop: s.hop,
   });
   rig.next += s.warmupPerSensor;
-  await rig.daemon.settle(res.readings, s.sensors * windowsAfter(rig.next, s.hop), 120_000);
+  await rig.daemon.settle(res.readings, res.readings, 120_000);
 }
 
 export interface ThroughputResult {
@@ -232,8 +232,9 @@ export async function runThroughput(s: E2eSetup, opts: { readingsPerSensor: numb
     });
     const first = rig.next;
     rig.next += opts.readingsPerSensor;
-    const windowsExpected = s.sensors * (windowsAfter(rig.next, s.hop) - windowsAfter(first, s.hop));
-    await d.settle(before.readings + pub.readings, before.windows + windowsExpected, 120_000);
+    void first;
+    const windowsExpected = pub.readings;
+    await d.settle(before.readings + pub.readings, before.scored + windowsExpected, 120_000);
     const cpu = process.cpuUsage(cpu0);
     const base = await baselineReport(rig.baseline, pub.messages, 10_000);
     const end = Math.max(d.lastReadingAt, d.lastScoredAt);
@@ -249,7 +250,7 @@ export async function runThroughput(s: E2eSetup, opts: { readingsPerSensor: numb
       daemonRate: readings / ((end - pub.firstAt) / 1000),
       baselineRate: (base.messages * opts.perMessage) / ((base.lastAt - pub.firstAt) / 1000),
       ratio: readings / ((end - pub.firstAt) / 1000) / ((base.messages * opts.perMessage) / ((base.lastAt - pub.firstAt) / 1000)),
-      windowsScored: d.counters.windows - before.windows,
+      windowsScored: d.counters.scored - before.scored,
       windowsExpected,
       baselineMessages: base.messages,
       rejected: d.counters.rejected - before.rejected,
@@ -281,14 +282,14 @@ export async function runLatency(s: E2eSetup, opts: { rate: number; seconds: num
     await warmUp(rig, s, 1);
     const d = rig.daemon;
     const before = { ...d.counters };
-    await rig.baseline.arm(rig.next, s.hop, 1);
+    await rig.baseline.arm(rig.next, 1, 1);
     d.scoredAt = [];
     const readingsPerSensor = Math.max(s.hop, Math.round((opts.rate * opts.seconds) / s.sensors / s.hop) * s.hop);
     const pub = await rig.publisher.publish({
-      sensors: s.sensors, firstIndex: rig.next, readingsPerSensor, perMessage: 1, rate: opts.rate, qos: s.qos, t0: rig.t0, hop: s.hop,
+      sensors: s.sensors, firstIndex: rig.next, readingsPerSensor, perMessage: 1, rate: opts.rate, qos: s.qos, t0: rig.t0, hop: 1,
     });
     rig.next += readingsPerSensor;
-    await d.settle(before.readings + pub.readings, before.windows + pub.completingAt.length, 120_000);
+    await d.settle(before.readings + pub.readings, before.scored + pub.completingAt.length, 120_000);
     const scored = d.scoredAt;
     d.scoredAt = null;
     const base = await baselineReport(rig.baseline, pub.messages, 10_000);
@@ -353,7 +354,7 @@ export async function runBackpressure(s: E2eSetup, opts: { rate: number; seconds
         rssMb: m.rss / 2 ** 20,
         heapMb: m.heapUsed / 2 ** 20,
         accepted: d.counters.readings - before.readings,
-        scored: (d.counters.windows - before.windows) * s.hop,
+        scored: d.counters.scored - before.scored,
       });
     };
     sample();
@@ -369,7 +370,8 @@ export async function runBackpressure(s: E2eSetup, opts: { rate: number; seconds
       const first = rig.next;
       rig.next += readingsPerSensor;
       const endPub = epochMs();
-      await d.settle(before.readings + pub.readings, before.windows + s.sensors * (windowsAfter(rig.next, s.hop) - windowsAfter(first, s.hop)), 120_000);
+      void first;
+      await d.settle(before.readings + pub.readings, before.scored + pub.readings, 120_000);
       sample();
       const pubSeconds = (pub.lastAt - pub.firstAt) / 1000;
       return {

@@ -1,7 +1,7 @@
 /**
- * Per-stage cost, each stage class called directly (no MQTT, no RxJS), in µs per reading. Stages that
- * work per window (inference, scoring) are divided by the hop, since in steady state each reading
- * completes 1/hop of a window; stages that work per alert (store, publish) are given per event.
+ * Per-stage cost, each stage called directly (no MQTT), in µs per reading: parsing, then the detector
+ * (cadence, model steps, decodes, scoring) through its operator; stages that work per alert (store,
+ * publish) are given per event.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,13 +14,12 @@ import { loadModel } from '../adapters/onnx-runner.js';
 import { OutboxPublisher } from '../adapters/outbox-publisher.js';
 import { SqliteStore } from '../adapters/sqlite-store.js';
 import { defaultConfig } from '../config/schema.js';
-import type { AnomalyEvent, RawMessage, Reading, Window, WindowResult } from '../contract/types.js';
+import { Subject } from 'rxjs';
+import type { AnomalyEvent, RawMessage, Reading } from '../contract/types.js';
 import type { CellKind } from '../model/spec.js';
-import { InferenceEngine } from '../pipeline/infer.js';
+import { Detector, detectorOptions, priorsOf } from '../pipeline/detector.js';
 import { MessageParser } from '../pipeline/parse.js';
-import { ScoringRegistry, scoreWindow } from '../pipeline/score.js';
 import { compileSensorPattern } from '../pipeline/topic.js';
-import { Windower } from '../pipeline/window.js';
 import { burstPayload, INTERVAL_MS, sensorTopic, singlePayload } from './payload.js';
 import { syntheticT0 } from './e2e.js';
 
@@ -121,63 +120,61 @@ export async function benchStages(o: StageOptions): Promise<StageCost[]> {
   const p100 = timeIt(() => parseAll(newParser(o.window), bursts, null));
   rows.push({ stage: 'parse (100 readings/message)', unit: 'reading', usPerUnit: (1000 * p100.ms) / p100.n, usPerReading: (1000 * p100.ms) / p100.n, n: p100.n, note: '' });
 
-  // Window.
-  const windower = new Windower({ length: o.window, hop: o.hop, intervalMs: INTERVAL_MS, maxFillSteps: 5, gapResetMs: 300_000 });
-  const windows: Window[] = [];
-  const w = timeIt(() => {
-    for (const r of readings) {
-      const out = windower.push(r);
-      if (out) for (const x of out) windows.push(x);
-    }
-    return readings.length;
-  });
-  rows.push({ stage: 'window', unit: 'reading', usPerUnit: (1000 * w.ms) / w.n, usPerReading: (1000 * w.ms) / w.n, n: w.n, note: `${windows.length} windows` });
-
-  // Inference with the real model, in batches of up to maxBatch windows (one window per sensor per batch).
+  // The detector after parsing (cadence, one model step per reading batched over the sensors, a decode
+  // every hop, scoring), with the real model on this thread, fed as the daemon feeds it: each round of
+  // readings (one per sensor) then a drain.
   const model = await loadModel(join(o.modelDir, `${o.cell}.json`));
-  const results: WindowResult[] = [];
   try {
-    const engine = new InferenceEngine(() => model, { batchTickMs: 0, maxBatch: o.maxBatch, normHorizon: 20_000, normWarmup: 1 });
-    await engine.run(windows.slice(0, o.sensors));
-    const rest = windows.slice(o.sensors);
-    const inf = await timeItAsync(async () => {
-      for (let i = 0; i < rest.length; i += o.sensors) {
-        for (let j = i; j < Math.min(rest.length, i + o.sensors); j += o.maxBatch) {
-          for (const r of await engine.run(rest.slice(j, Math.min(j + o.maxBatch, i + o.sensors, rest.length)))) results.push(r);
+    const scoredPerBatch: number[] = [];
+    for (const batch of [Math.min(o.sensors, o.maxBatch), 1]) {
+      const sensors = batch === 1 ? 1 : o.sensors;
+      const base = defaultConfig();
+      const detector = new Detector(detectorOptions({ ...base, window: { ...base.window, length: o.window, hop: o.hop } }), {
+        parser: newParser(o.window),
+        modelFor: () => ({ model, own: false }),
+        priorsFor: () => priorsOf(model.sidecar),
+        newId: randomUUID,
+      });
+      let scored = 0;
+      const input = new Subject<RawMessage>();
+      const done = new Promise<void>((resolve, reject) => {
+        input.pipe(detector.operator()).subscribe({
+          next: (x) => {
+            if (x.type === 'reading') scored++;
+          },
+          error: reject,
+          complete: resolve,
+        });
+      });
+      const perSensor = Math.min(o.readingsPerSensor, batch === 1 ? 2000 : o.readingsPerSensor);
+      const msgs = messages({ ...o, sensors, readingsPerSensor: perSensor }, 1, t0, receivedAt);
+      const d = await timeItAsync(async () => {
+        for (let i = 0; i < msgs.length; i += sensors) {
+          for (let j = i; j < Math.min(i + sensors, msgs.length); j++) input.next(msgs[j]);
+          while (detector.pending > 0) await new Promise<void>((resolve) => setImmediate(resolve));
         }
-      }
-      return rest.length;
-    });
-    const perWindow = (1000 * inf.ms) / inf.n;
-    rows.push({ stage: `inference (${o.cell}, batch ${Math.min(o.sensors, o.maxBatch)})`, unit: 'window', usPerUnit: perWindow, usPerReading: perWindow / o.hop, n: inf.n, note: 'InferenceEngine.run + onnxruntime' });
-    const one = windows.slice(o.sensors, o.sensors + Math.min(200, rest.length));
-    const e1 = new InferenceEngine(() => model, { batchTickMs: 0, maxBatch: 1, normHorizon: 20_000, normWarmup: 1 });
-    const inf1 = await timeItAsync(async () => {
-      for (const x of one) await e1.run([x]);
-      return one.length;
-    });
-    rows.push({ stage: `inference (${o.cell}, batch 1)`, unit: 'window', usPerUnit: (1000 * inf1.ms) / inf1.n, usPerReading: (1000 * inf1.ms) / inf1.n / o.hop, n: inf1.n, note: 'one session.run per window' });
+        input.complete();
+        await done;
+        return scored;
+      });
+      scoredPerBatch.push(scored);
+      rows.push({
+        stage: `detector (${o.cell}, ${sensors} sensor${sensors === 1 ? '' : 's'} per batch)`,
+        unit: 'reading',
+        usPerUnit: (1000 * d.ms) / d.n,
+        usPerReading: (1000 * d.ms) / d.n,
+        n: d.n,
+        note: `parse + cadence + model step per reading + decode every ${o.hop} + score, onnxruntime on this thread`,
+      });
+    }
+    void scoredPerBatch;
   } finally {
     await model.release();
   }
-
-  // Score.
-  const cfg = defaultConfig();
-  const scoring = new ScoringRegistry({
-    score: { mode: cfg.score.mode, shortWindow: cfg.score.shortWindow, longWindow: cfg.score.longWindow, priorWeight: cfg.score.priorWeight },
-    threshold: cfg.score.threshold,
-    alerts: cfg.alerts,
-    priorFor: () => ({ logErrMean: model.sidecar.calibration.recon.logErrMean, logErrStd: model.sidecar.calibration.recon.logErrStd }),
-    newId: randomUUID,
-  });
-  let events = 0;
-  const sc = timeIt(() => {
-    for (const r of results) events += scoreWindow(scoring, r).events.length;
-    return results.length;
-  });
-  rows.push({ stage: 'score', unit: 'window', usPerUnit: (1000 * sc.ms) / sc.n, usPerReading: (1000 * sc.ms) / sc.n / o.hop, n: sc.n, note: `calibrate + lifecycle; ${events} events` });
+  void parseAll;
 
   // Store and publish: per alert event.
+  const cfg = defaultConfig();
   const dir = mkdtempSync(join(tmpdir(), 'anomalyd-bench-store-'));
   try {
     const store = SqliteStore.open(join(dir, 'bench.db'), { commitIntervalMs: cfg.store.commitIntervalMs, outboxMax: cfg.alerts.outboxMax, logger: silent, daemonId: hostname() });

@@ -164,6 +164,6 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
     const client = publisher as mqtt.MqttClient | null;
     if (client) await client.endAsync(true);
     const c = daemon.counters;
-    say(`demo stopped: ${c.readings} readings, ${c.windows} windows scored, ${c.events} anomaly events, ${c.rejected} rejected`);
+    say(`demo stopped: ${c.readings} readings, ${c.scored} readings scored, ${c.events} anomaly events, ${c.rejected} rejected`);
   }
 }

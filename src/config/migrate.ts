@@ -8,8 +8,32 @@ import { isPlainObject } from './validate.js';
 
 export type Migration = (raw: Record<string, unknown>) => Record<string, unknown>;
 
-/** MIGRATIONS[n] turns a version n tree into version n + 1. None yet: version 1 is the first. */
-export const MIGRATIONS: Readonly<Record<number, Migration>> = {};
+/**
+ * MIGRATIONS[n] turns a version n tree into version n + 1.
+ * 1 -> 2: durations become counts of readings (issue 10). The millisecond settings sized for 1 Hz
+ * (window.gapResetMs, alerts.maxEpisodeMs, alerts.staleAfterMs, cooldownMs, minDurationMs, update*) and the
+ * per-window score settings (score.shortWindow, longWindow, priorWeight, window.maxFillSteps) have no
+ * faithful translation: they are dropped, and their successors (window.resetAfter, alerts.newNormalAfter,
+ * alerts.staleAfter, score.*) take their defaults. Everything else keeps its meaning.
+ */
+export const MIGRATIONS: Readonly<Record<number, Migration>> = {
+  1: (raw) => {
+    const dropped: Record<string, readonly string[]> = {
+      window: ['maxFillSteps', 'gapResetMs'],
+      score: ['shortWindow', 'longWindow', 'priorWeight'],
+      alerts: ['minDurationMs', 'cooldownMs', 'updateIntervalMs', 'updateMinDelta', 'maxEpisodeMs', 'staleAfterMs'],
+    };
+    const out: Record<string, unknown> = { ...raw };
+    for (const [section, keys] of Object.entries(dropped)) {
+      const v = out[section];
+      if (!isPlainObject(v)) continue;
+      const copy: Record<string, unknown> = { ...v };
+      for (const k of keys) delete copy[k];
+      out[section] = copy;
+    }
+    return out;
+  },
+};
 
 export interface MigrationResult {
   readonly value: unknown;

@@ -7,7 +7,7 @@ import { deepFreeze } from './validate.js';
 import { bool, defaultsOf, int, literal, num, oneOf, optStr, section, str, strList, type Infer } from './dsl.js';
 
 /** Bump together with a migration in migrate.ts when a setting is renamed or its meaning changes. */
-export const CURRENT_VERSION = 1;
+export const CURRENT_VERSION = 2;
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -147,12 +147,26 @@ export const schema = section('anomalyd configuration', {
       doc: 'A burst longer than a window: split = keep every reading; truncate = keep only the newest window’s worth and reject the rest.',
     }),
   }),
-  window: section('Per-sensor sliding windows fed to the model.', {
-    length: int({ default: 64, min: 2, max: 4096, doc: 'Window length T in readings. Must match the model’s window.' }),
-    hop: int({ default: 16, min: 1, max: 4096, doc: 'A window is emitted every hop readings (hop ≤ length).' }),
-    intervalMs: int({ default: 0, min: 0, max: DAY_MS, doc: 'Nominal reading interval; 0 = learn it from the first readings.' }),
-    maxFillSteps: int({ default: 5, min: 0, max: 1000, doc: 'Missing readings up to this many in a row are filled; longer gaps start a new window.' }),
-    gapResetMs: int({ default: 300000, min: 0, max: 30 * DAY_MS, doc: 'A gap longer than this resets the sensor’s hidden state.' }),
+  window: section('Each stream in its own time: the window the autoencoder reconstructs, and how readings fall on the stream’s interval. Every length is counted in readings.', {
+    length: int({
+      default: 64,
+      min: 2,
+      max: 4096,
+      doc: 'Window W in readings: models trained on the device reconstruct their last W readings (a model keeps the window it was trained with; short histories train shorter ones).',
+    }),
+    hop: int({ default: 16, min: 1, max: 4096, doc: 'Readings between reconstructions (hop ≤ length); scaled for a model of another window.' }),
+    intervalMs: int({
+      default: 0,
+      min: 0,
+      max: DAY_MS,
+      doc: 'Nominal reading interval; 0 = learn each stream’s own from its readings (the median of its last 31 gaps, so jitter, late, early and missed readings do not move it).',
+    }),
+    resetAfter: int({
+      default: 64,
+      min: 0,
+      max: 1_000_000,
+      doc: 'A silence of up to this many missing readings (of the stream’s interval) means "unchanged": the missing steps hold the last value (a report-on-change sensor). A longer one is a gap: the stream’s model state resets.',
+    }),
   }),
   model: section('Which autoencoder to run and how to batch it.', {
     dir: str({ default: './models', doc: 'Directory holding <name>.onnx and <name>.json.' }),
@@ -162,18 +176,18 @@ export const schema = section('anomalyd configuration', {
       default: 0,
       min: 0,
       max: 1000,
-      doc: 'Extra wait (ms) to gather a batch at low load. 0 = a batch starts at the end of the event-loop turn and takes every window ready by then; under load, windows that arrive during a model call form the next batch (up to model.maxBatch).',
+      doc: 'Extra wait (ms) to gather a batch at low load. 0 = a batch starts at the end of the event-loop turn and takes every reading queued by then; under load, readings that arrive during a model call form the next batch (up to model.maxBatch streams).',
     }),
-    maxBatch: int({ default: 256, min: 1, max: 65536, doc: 'Most windows in one session.run.' }),
+    maxBatch: int({ default: 256, min: 1, max: 65536, doc: 'Most streams in one model call (each with its new readings).' }),
     worker: bool({
       default: true,
       doc: 'Run onnxruntime in a worker thread (one for all models), so inference and MQTT/parsing overlap on two cores. false = on the main thread.',
     }),
     normWarmup: int({
-      default: 512,
+      default: 32,
       min: 1,
       max: 10_000_000,
-      doc: 'Readings a sensor’s running normalisation (mean, spread) learns from before its windows are scored.',
+      doc: 'Readings whose median and MAD start a stream’s running normalisation (robust: one absurd value cannot poison it).',
     }),
     normHorizon: int({
       default: 20000,
@@ -182,39 +196,42 @@ export const schema = section('anomalyd configuration', {
       doc: 'Horizon, in readings, of the running normalisation once warmed up; values beyond ±4σ are clipped before they update it.',
     }),
   }),
-  score: section('Calibrated anomaly score and threshold.', {
+  score: section('Every reading’s calibrated score (docs/SCORING.md). Every length is counted in readings.', {
     mode: oneOf(['reconstruction', 'prediction', 'both'] as const, {
-      default: 'reconstruction',
-      doc: 'Which error drives the score: the window reconstruction, the next-reading prediction, or both.',
+      default: 'both',
+      doc: 'Which model errors count beside the model-free evidence (level, shift, spread, stuck): the window reconstruction, the next-reading prediction, or both.',
     }),
-    threshold: num({ default: 0.999, min: 0.5, max: 1, doc: 'Threshold on the [0,1] calibrated score, the same for every sensor.' }),
-    shortWindow: int({ default: 3, min: 1, max: 1000, doc: 'Windows in the short moving average of z-scores.' }),
-    longWindow: int({ default: 500, min: 2, max: 1_000_000, doc: 'Windows of a sensor’s own error history used to recalibrate.' }),
-    priorWeight: num({
-      default: 0,
+    threshold: num({
+      default: 0.9999,
+      min: 0.5,
+      max: 0.999999999,
+      doc: 'Threshold on the [0,1) score, the same for every stream: 0.9999 = surprise 4, about one reading in 10,000 of normal operation.',
+    }),
+    holdMargin: num({ default: 1, min: 0, max: 10, doc: 'An open episode goes on while a reading’s deviation is within this much surprise of the threshold (hysteresis).' }),
+    smooth: int({ default: 16, min: 1, max: 100_000, doc: 'Readings in the short means that catch small departures that last (shift, bias, spread).' }),
+    horizon: int({ default: 10000, min: 2, max: 100_000_000, doc: 'Memory of a stream’s normal history (reference), against which episodes are judged.' }),
+    adaptiveHorizon: int({
+      default: 500,
+      min: 2,
+      max: 100_000_000,
+      doc: 'Memory of a stream’s recent history, against which each reading’s score is judged: a lasting change stops scoring high after about this long.',
+    }),
+    learnReadings: int({ default: 64, min: 8, max: 100_000_000, doc: 'Readings a new stream learns from before it may alert (its status is learning).' }),
+  }),
+  alerts: section('Anomaly episodes and their MQTT alerts (docs/SCORING.md, docs/ALERTS.md). Every length is counted in readings.', {
+    openAfter: int({ default: 1, min: 1, max: 100_000, doc: 'Consecutive readings at or above the threshold that open an episode.' }),
+    closeAfter: int({ default: 16, min: 1, max: 100_000, doc: 'Consecutive readings below the hold level that resolve it.' }),
+    newNormalAfter: int({
+      default: 1000,
+      min: 0,
+      max: 100_000_000,
+      doc: 'An episode open this many readings is the new normal: it resolves and the stream re-baselines on its latest readings, without going blind. A stream stuck on one value never becomes normal. 0 = never.',
+    }),
+    staleAfter: num({
+      default: 10,
       min: 0,
       max: 1_000_000,
-      doc: 'Weight, in windows, of the model’s validation calibration against the sensor’s own history. 0 suits the shared generic models (docs/SCORING.md); raise it for a model trained on this sensor.',
-    }),
-  }),
-  alerts: section('Hysteresis and publishing of anomaly episodes.', {
-    openAfter: int({ default: 2, min: 1, max: 1000, doc: 'Consecutive windows above threshold that open an episode.' }),
-    closeAfter: int({ default: 3, min: 1, max: 1000, doc: 'Consecutive windows below threshold that resolve it.' }),
-    minDurationMs: int({ default: 0, min: 0, max: DAY_MS, doc: 'Least duration of an episode before it can resolve, so it cannot flap (docs/SCORING.md).' }),
-    cooldownMs: int({ default: 60000, min: 0, max: DAY_MS, doc: 'Quiet time after a resolve that keeps one incident one episode (docs/SCORING.md).' }),
-    updateIntervalMs: int({ default: 30000, min: 0, max: DAY_MS, doc: 'Least time between update alerts of an open episode.' }),
-    updateMinDelta: num({ default: 0.0005, min: 0, max: 1, doc: 'Least score change that is worth an update alert.' }),
-    maxEpisodeMs: int({
-      default: 1800000,
-      min: 0,
-      max: 365 * DAY_MS,
-      doc: 'An episode open this long is taken as the new normal: it resolves and the sensor re-learns (score history and normalisation). 0 = never.',
-    }),
-    staleAfterMs: int({
-      default: 300000,
-      min: 0,
-      max: 30 * DAY_MS,
-      doc: 'A sensor with no reading for this long is reported stale on its retained state topic; 0 = never.',
+      doc: 'A stream with no reading for this many of its own intervals is reported stale on its retained state topic; 0 = never.',
     }),
     outboxMax: int({ default: 100000, min: 1, max: 10_000_000, doc: 'Unpublished alerts kept while the broker is away; the oldest are dropped beyond.' }),
   }),
@@ -318,12 +335,12 @@ export const crossRules: readonly CrossRule[] = [
     check: (c) => (c.window.hop > c.window.length ? [['window.hop', `must be at most window.length (${c.window.length}), got ${c.window.hop}`]] : []),
   },
   {
-    doc: '`score.shortWindow` ≤ `score.longWindow`.',
-    inputs: ['score.shortWindow', 'score.longWindow'],
-    check: (c) =>
-      c.score.shortWindow > c.score.longWindow
-        ? [['score.shortWindow', `must be at most score.longWindow (${c.score.longWindow}), got ${c.score.shortWindow}`]]
-        : [],
+    doc: '`score.smooth` ≤ `score.adaptiveHorizon` ≤ `score.horizon`.',
+    inputs: ['score.smooth', 'score.adaptiveHorizon', 'score.horizon'],
+    check: (c) => [
+      ...(c.score.smooth > c.score.adaptiveHorizon ? [['score.smooth', `must be at most score.adaptiveHorizon (${c.score.adaptiveHorizon}), got ${c.score.smooth}`] as [string, string]] : []),
+      ...(c.score.adaptiveHorizon > c.score.horizon ? [['score.adaptiveHorizon', `must be at most score.horizon (${c.score.horizon}), got ${c.score.adaptiveHorizon}`] as [string, string]] : []),
+    ],
   },
   {
     doc: '`store.checkpointMaxAgeMs` ≥ `store.checkpointIntervalMs`.',

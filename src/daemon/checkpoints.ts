@@ -7,10 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { SensorStateRow } from '../contract/store.js';
-import type { InferenceEngine, SensorInferenceSnapshot } from '../pipeline/infer.js';
-import type { MessageParser } from '../pipeline/parse.js';
-import type { ScoringRegistry } from '../pipeline/score.js';
-import type { Windower } from '../pipeline/window.js';
+import type { Detector } from '../pipeline/detector.js';
 
 /** What is checkpointed: one JSON-serialisable state per sensor. */
 export interface CheckpointSubject {
@@ -94,57 +91,15 @@ export class Checkpoints {
   }
 }
 
-/** One sensor's checkpoint of the current stages: parser, window buffer, hidden state and normalisation, score state. */
-interface StagesCheckpoint {
-  readonly parser?: unknown;
-  readonly window?: unknown;
-  readonly inference: SensorInferenceSnapshot | null;
-  readonly scoring: { readonly calibrator?: unknown; readonly lifecycle?: unknown } | null;
-}
-
-/** The detector stages as a CheckpointSubject. `modelIdOf` is the sensor's current model (a checkpoint under another re-warms). */
-export function stagesCheckpointSubject(
-  stages: { readonly parser: MessageParser; readonly windower: Windower; readonly engine: InferenceEngine; readonly scoring: ScoringRegistry },
-  modelIdOf: (sensor: string) => string | null,
-  extraSensors: () => Iterable<string>,
-): CheckpointSubject {
-  const { parser, windower, engine, scoring } = stages;
+/** The detector as a CheckpointSubject: one state per stream (parser, cadence, model state, score state). */
+export function detectorCheckpointSubject(detector: Detector): CheckpointSubject {
   return {
-    sensors() {
-      return new Set<string>([...engine.sensors(), ...Object.keys(scoring.toJSON().lifecycles), ...extraSensors()]);
-    },
-    snapshot(sensor) {
-      const snap = scoring.toJSON();
-      const cp: StagesCheckpoint = {
-        parser: parser.snapshot(sensor) ?? null,
-        window: windower.snapshot(sensor) ?? null,
-        inference: engine.snapshot(sensor),
-        scoring: { calibrator: snap.calibrators[sensor] ?? null, lifecycle: snap.lifecycles[sensor] ?? null },
-      };
-      return cp;
-    },
+    sensors: () => detector.streams(),
+    snapshot: (stream) => detector.snapshot(stream),
     restore(states) {
-      const dropped: string[] = [];
-      const calibrators: Record<string, unknown> = {};
-      const lifecycles: Record<string, unknown> = {};
-      const part = (what: string, sensor: string, fn: () => void): void => {
-        try {
-          fn();
-        } catch (err) {
-          dropped.push(`${what} ${sensor}: ${(err as Error).message}`);
-        }
-      };
-      for (const [sensor, state] of states) {
-        const cp = state as StagesCheckpoint;
-        // A checkpoint taken under another model (or other window options) re-warms that part instead.
-        if (cp.inference && cp.inference.modelId === modelIdOf(sensor)) engine.restore(sensor, cp.inference);
-        if (cp.parser) part('parser', sensor, () => parser.restore(sensor, cp.parser));
-        if (cp.window) part('window', sensor, () => windower.restore(sensor, cp.window));
-        if (cp.scoring?.calibrator) calibrators[sensor] = cp.scoring.calibrator;
-        if (cp.scoring?.lifecycle) lifecycles[sensor] = cp.scoring.lifecycle;
-      }
-      dropped.push(...scoring.restore({ calibrators, lifecycles }));
-      return dropped;
+      const skipped: string[] = [];
+      for (const [stream, state] of states) skipped.push(...detector.restore(stream, state));
+      return skipped;
     },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * Each sensor's status (learning / ok / anomalous / stale) as operators see it: derived from the detector's
  * state, published retained on <prefix>/state/<sensor> whenever it (or the sensor's model) changes, and
- * listed for the HTTP API. `stale` is judged on the wall clock: no accepted reading for alerts.staleAfterMs.
+ * listed for the HTTP API. `stale` is judged on the wall clock against the stream's own interval: no
+ * accepted reading for alerts.staleAfter of its intervals.
  */
 import type { Logger } from 'pino';
 import type { SensorStatus } from '../contract/types.js';
@@ -17,11 +18,13 @@ export interface StatusSource {
   openAnomaly(sensor: string): string | null;
   /** Progress (0..1) of learning the sensor's own model, or null when it is not learning one. */
   learningProgress(sensor: string): number | null;
+  /** The stream's learnt reading interval in ms (0 or undefined while unknown). */
+  intervalOf(sensor: string): number | undefined;
 }
 
 export interface SensorStatusOptions {
-  /** No accepted reading for this long (wall clock, ms) means stale; 0 = never. */
-  readonly staleAfterMs: number;
+  /** No accepted reading for this many of the stream's intervals (wall clock) means stale; 0 = never. */
+  readonly staleAfter: number;
   readonly now: () => number;
   readonly logger: Logger;
   /** Publishes the retained state payload of a sensor. Never throws; failures are the publisher's to log. */
@@ -54,9 +57,9 @@ export class SensorStatusBoard {
   }
 
   statusOf(sensor: string): SensorStatus {
-    const staleAfter = this.opts.staleAfterMs;
+    const interval = this.source.intervalOf(sensor) ?? 0;
     const arrived = this.lastArrival.get(sensor);
-    if (staleAfter > 0 && arrived !== undefined && this.opts.now() - arrived > staleAfter) return 'stale';
+    if (this.opts.staleAfter > 0 && interval > 0 && arrived !== undefined && this.opts.now() - arrived > this.opts.staleAfter * interval) return 'stale';
     if (this.source.modelOf(sensor) === null || this.source.learning(sensor)) return 'learning';
     return this.source.openAnomaly(sensor) !== null ? 'anomalous' : 'ok';
   }

@@ -200,10 +200,10 @@ function renderHistory(h) {
   var scoreSvg = document.getElementById('score-chart');
   scoreSvg.setAttribute('aria-label', 'Score of ' + h.sensor + '. ' + summary);
   plot(scoreSvg, h, { values: h.score, min: 0, max: 1, ticks: [0, 0.5, 1], threshold: true });
-  var r = logRange(h.reconError);
+  var r = logRange(h.surprise);
   var errSvg = document.getElementById('error-chart');
-  errSvg.setAttribute('aria-label', 'Reconstruction error of ' + h.sensor + ', log scale' + (n > 0 ? ', latest ' + h.reconError[n - 1].toExponential(2) : ''));
-  plot(errSvg, h, { values: h.reconError, min: r.min, max: r.max, ticks: r.ticks, log: true, threshold: false });
+  errSvg.setAttribute('aria-label', 'Surprise of ' + h.sensor + ', log scale' + (n > 0 ? ', latest ' + h.surprise[n - 1].toExponential(2) : ''));
+  plot(errSvg, h, { values: h.surprise, min: r.min, max: r.max, ticks: r.ticks, log: true, threshold: false });
 }
 
 async function mark(id, action) {

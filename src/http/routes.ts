@@ -112,7 +112,7 @@ function getHistory(req: ApiRequest, [sensor]: readonly string[], view: DaemonVi
   if (series !== null) return ok(series);
   // A sensor the daemon knows but that has no scored window yet (e.g. still learning) has an empty history.
   if (view.sensors().some((s) => s.sensor === sensor)) {
-    return ok({ sensor, capacity: 0, endTs: [], score: [], reconError: [], threshold: [], anomalous: [], lastWindow: null });
+    return ok({ sensor, capacity: 0, endTs: [], value: [], expected: [], score: [], surprise: [], threshold: [], anomalous: [] });
   }
   throw new HttpError(404, `no such sensor: ${preview(sensor)}`);
 }

@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
-import type { Window } from '../contract/types.js';
 import type { CellKind, Seq2SeqParams } from '../model/spec.js';
 import type { SidecarInput } from '../model/onnx-export.js';
 import type { ModelStore, ReadingStore } from '../contract/store.js';
@@ -57,8 +56,8 @@ interface Pending {
 const FLUSH_MAX = 4096;
 
 /**
- * Learning on the device. Collects each learning sensor's normal steps (the windows' consumed steps, so
- * exactly the gridded, gap-filled stream the model will see; never steps of an open anomaly), stores them,
+ * Learning on the device. Collects each learning stream's normal readings (never readings of an open
+ * anomaly episode), stores them,
  * and once a sensor (or its group) has enough, trains a model in a worker thread, exports it, records it in
  * SQLite and swaps it in. One training at a time: a Pi has few cores and the detector needs one.
  */
@@ -105,27 +104,27 @@ export class Learner {
     return s ? Math.min(1, s.readings / this.opts.minReadings) : 0;
   }
 
-  /** Takes a window's consumed steps as normal data, unless the sensor's episode is open. */
-  observe(w: Window, anomalous: boolean): void {
-    if (!this.opts.enabled || anomalous || w.advance <= 0) return;
-    const scopeName = this.deps.scopeOf(w.sensor);
-    const scope = this.scope(w.sensor);
+  /**
+   * Takes one scored reading of a stream (epoch ms, sensor units) as normal data, unless it belongs to an
+   * anomaly episode (or is a duplicate of the previous one).
+   */
+  observe(stream: string, ts: number, values: readonly number[], anomalous: boolean): void {
+    if (!this.opts.enabled || anomalous) return;
+    const scopeName = this.deps.scopeOf(stream);
+    const scope = this.scope(stream);
     const collecting = !this.deps.registry.scopeHasModel(scopeName) || this.opts.retrainIntervalMs > 0;
     if (!collecting) return;
-    const C = w.channels.length;
-    let p = this.pending.get(w.sensor);
+    const C = values.length;
+    let p = this.pending.get(stream);
     if (!p || p.channels !== C) {
       p = { ts: [], values: [], channels: C };
-      this.pending.set(w.sensor, p);
+      this.pending.set(stream, p);
     }
-    const step = w.validLength > 1 ? (w.endTs - w.startTs) / (w.validLength - 1) : 0;
-    for (let t = 0; t < w.advance; t++) {
-      p.ts.push(Math.round(w.startTs + t * step));
-      for (let c = 0; c < C; c++) p.values.push(w.data[t * C + c]);
-    }
-    scope.readings += w.advance;
+    p.ts.push(ts);
+    for (let c = 0; c < C; c++) p.values.push(values[c]);
+    scope.readings++;
     scope.channels = C;
-    if (p.ts.length >= FLUSH_MAX) this.flushSensor(w.sensor, p);
+    if (p.ts.length >= FLUSH_MAX) this.flushSensor(stream, p);
   }
 
   /** Writes the collected readings (the daemon's housekeeping calls it). */

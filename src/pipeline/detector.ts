@@ -19,16 +19,50 @@
  * through `snapshot(stream)` / `restore(stream, state)` (checkpoints).
  */
 import { Observable, asapScheduler, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import type { Config } from '../config/schema.js';
 import type { AnomalyEvent, ParseResult, RawMessage, Reading, ScoredReading } from '../contract/types.js';
 import { Cadence, type CadenceOptions } from './cadence.js';
 import type { MessageParser } from './parse.js';
 import { StreamScorer, type ModelPriors, type ScorerOptions, type ScoredStep } from './scorer.js';
+import type { StepModel } from '../contract/ports.js';
 import { StepEngine, type StepEngineOptions, type StepItem, type StepResult, type StreamModel } from './steps.js';
 
 export interface DetectorOptions {
   readonly cadence: CadenceOptions;
   readonly engine: StepEngineOptions;
   readonly scorer: ScorerOptions;
+}
+
+/** The detector's options from a Config: the one mapping, shared by the daemon, replay, evaluation and bench. */
+export function detectorOptions(config: Config): DetectorOptions {
+  const { window, model, score, alerts } = config;
+  return {
+    cadence: { intervalMs: window.intervalMs, resetAfter: window.resetAfter },
+    engine: { hop: window.hop, length: window.length, maxBatch: model.maxBatch, normWarmup: model.normWarmup, normHorizon: model.normHorizon, batchTickMs: model.batchTickMs },
+    scorer: {
+      mode: score.mode,
+      threshold: score.threshold,
+      holdMargin: score.holdMargin,
+      openAfter: alerts.openAfter,
+      closeAfter: alerts.closeAfter,
+      newNormalAfter: alerts.newNormalAfter,
+      learnReadings: score.learnReadings,
+      horizon: score.horizon,
+      adaptiveHorizon: score.adaptiveHorizon,
+      smooth: score.smooth,
+      reconEvery: window.hop,
+    },
+  };
+}
+
+/**
+ * A model's priors for the scorer, from its sidecar's calibration (natural log of the squared error,
+ * measured on its validation data; the scorer works in log10).
+ */
+export function priorsOf(sidecar: StepModel['sidecar']): ModelPriors {
+  const of = (p: { logErrMean: number; logErrStd: number } | undefined): { mean: number; std: number } | null =>
+    p && Number.isFinite(p.logErrMean) && Number.isFinite(p.logErrStd) && p.logErrStd > 0 ? { mean: p.logErrMean / Math.LN10, std: p.logErrStd / Math.LN10 } : null;
+  return { prediction: of(sidecar.calibration.pred), reconstruction: of(sidecar.calibration.recon) };
 }
 
 export interface DetectorPorts {
@@ -41,10 +75,11 @@ export interface DetectorPorts {
   /** A fresh episode id. */
   newId(): string;
   /**
-   * True for readings known to be normal (the rows a model was trained on, in a replay with --learn-first):
-   * they teach the stream's histories unconditionally and open no episode.
+   * True for readings that must teach the stream's histories unconditionally and open no episode: the rows a
+   * model was trained on (a replay with --learn-first), or a stream that may not alert yet (learning its own
+   * model without a fallback).
    */
-  knownNormal?(origin: Origin): boolean;
+  learning?(stream: string, origin: Origin): boolean;
   /** Schedules batches (default asapScheduler). */
   readonly scheduler?: SchedulerLike;
   /** A model call failed: the streams it carried were scored without the model for those steps. */
@@ -293,7 +328,7 @@ export class Detector {
   /** The engine's result of one reading -> the scorer -> an output. */
   private scoreStep(r: StepResult<Origin>): { exclude: boolean; rebaseline: boolean } {
     try {
-      const { scored, verdict } = this.scorer.score(r, this.ports.knownNormal?.(r.item.origin) ?? false);
+      const { scored, verdict } = this.scorer.score(r, this.ports.learning?.(r.stream, r.item.origin) ?? false);
       this.emit?.({
         type: 'reading',
         origin: r.item.origin,

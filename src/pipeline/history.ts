@@ -1,100 +1,76 @@
 /**
- * Recent score history per sensor, in memory, for the local HTTP API and its plots. Each sensor has a
- * fixed ring of typed arrays allocated on its first window, so recording a window is O(1) and allocates
- * nothing (the last window's raw values are copied into a buffer that only grows if the window does).
+ * Recent scores per stream, in memory, for the local HTTP API and its plots. Each stream has a fixed ring of
+ * typed arrays allocated on its first reading, so recording a reading is O(1) and allocates nothing.
  * Queries copy out plain arrays: they are rare and their result is serialised as JSON anyway.
  */
-import type { ScoredWindow } from '../contract/types.js';
+import type { ScoredReading } from '../contract/types.js';
 
 export interface ScoreHistoryOptions {
-  /** Windows kept per sensor (e.g. 720 = one hour at one window every 5 s). */
+  /** Readings kept per stream. */
   readonly capacity?: number;
-  /** Sensors tracked at most; windows of further sensors are not recorded (record returns false). */
+  /** Streams tracked at most; readings of further streams are not recorded (record returns false). */
   readonly maxSensors?: number;
 }
 
-/** The last window a sensor saw, raw (un-normalised) values, valid steps only. */
-export interface LastWindow {
-  readonly channels: readonly string[];
-  readonly startTs: number;
-  readonly endTs: number;
-  readonly model: string;
-  /** Time-major: values[t * channels.length + c], t < validLength. */
-  readonly values: number[];
-}
-
-/** One sensor's recorded windows, oldest first, as parallel columns. */
+/** One stream's recorded readings, oldest first, as parallel columns. */
 export interface HistorySeries {
   readonly sensor: string;
-  /** How many windows the history keeps at most (older ones fall off). */
+  /** How many readings the history keeps at most (older ones fall off). */
   readonly capacity: number;
+  /** Epoch ms of each reading. */
   readonly endTs: number[];
+  /** The reading's first channel, sensor units. */
+  readonly value: number[];
+  /** The model's expectation of it, sensor units (NaN when there was none). */
+  readonly expected: number[];
   readonly score: number[];
-  readonly reconError: number[];
+  /** -log10(1 - score): the score on a scale that does not saturate. */
+  readonly surprise: number[];
   readonly threshold: number[];
-  /** True while the sensor was in an anomaly episode at that window. */
+  /** True while the stream was in an anomaly episode at that reading. */
   readonly anomalous: boolean[];
-  readonly lastWindow: LastWindow | null;
 }
 
-/**
- * 240 windows: at hop 16 and 1 Hz, a bit over an hour of scores, ≈ 8 kB per sensor (a thousand sensors on a
- * Pi should not spend tens of MB on the dashboard's plots).
- */
-export const DEFAULT_HISTORY_CAPACITY = 240;
+/** 1,024 readings: ≈ 40 kB per stream; a thousand streams on a Pi should not spend much more on plots. */
+export const DEFAULT_HISTORY_CAPACITY = 1024;
 export const DEFAULT_HISTORY_MAX_SENSORS = 1000;
 
 class SensorRing {
   readonly endTs: Float64Array;
+  readonly value: Float32Array;
+  readonly expected: Float32Array;
   readonly score: Float64Array;
-  readonly reconError: Float64Array;
+  readonly surprise: Float32Array;
   readonly threshold: Float64Array;
   readonly anomalous: Uint8Array;
-  /** Index the next window goes to. */
+  /** Index the next reading goes to. */
   next = 0;
   size = 0;
-  lastValues = new Float32Array(0);
-  lastLength = 0;
-  lastChannels: readonly string[] = [];
-  lastStartTs = 0;
-  lastEndTs = 0;
-  lastModel = '';
 
   constructor(readonly capacity: number) {
     this.endTs = new Float64Array(capacity);
+    this.value = new Float32Array(capacity);
+    this.expected = new Float32Array(capacity);
     this.score = new Float64Array(capacity);
-    this.reconError = new Float64Array(capacity);
+    this.surprise = new Float32Array(capacity);
     this.threshold = new Float64Array(capacity);
     this.anomalous = new Uint8Array(capacity);
   }
 
-  push(scored: ScoredWindow, anomalous: boolean): void {
+  push(r: ScoredReading): void {
     const i = this.next;
-    const { window } = scored.result;
-    this.endTs[i] = window.endTs;
-    this.score[i] = scored.score;
-    this.reconError[i] = scored.result.reconError;
-    this.threshold[i] = scored.threshold;
-    this.anomalous[i] = anomalous ? 1 : 0;
+    this.endTs[i] = r.ts;
+    this.value[i] = r.values[0] ?? Number.NaN;
+    this.expected[i] = r.expected?.[0] ?? Number.NaN;
+    this.score[i] = r.score;
+    this.surprise[i] = r.surprise;
+    this.threshold[i] = r.threshold;
+    this.anomalous[i] = r.status === 'anomalous' ? 1 : 0;
     this.next = (i + 1) % this.capacity;
     if (this.size < this.capacity) this.size++;
-    this.keepLastWindow(scored);
   }
 
-  private keepLastWindow(scored: ScoredWindow): void {
-    const { window, modelId } = scored.result;
-    const length = window.validLength * window.channels.length;
-    if (this.lastValues.length < length) this.lastValues = new Float32Array(length);
-    this.lastValues.set(window.data.subarray(0, length));
-    this.lastLength = length;
-    // The channel list is the window's own (immutable) array: keeping the reference copies nothing.
-    this.lastChannels = window.channels;
-    this.lastStartTs = window.startTs;
-    this.lastEndTs = window.endTs;
-    this.lastModel = modelId;
-  }
-
-  /** Ring indices oldest first whose endTs is after sinceTs. */
+  /** Ring indices oldest first whose time is after sinceTs. */
   indicesSince(sinceTs: number | undefined): number[] {
     const out: number[] = [];
     const oldest = (this.next - this.size + this.capacity) % this.capacity;
@@ -103,17 +79,6 @@ class SensorRing {
       if (sinceTs === undefined || this.endTs[i] > sinceTs) out.push(i);
     }
     return out;
-  }
-
-  lastWindow(): LastWindow | null {
-    if (this.size === 0) return null;
-    return {
-      channels: [...this.lastChannels],
-      startTs: this.lastStartTs,
-      endTs: this.lastEndTs,
-      model: this.lastModel,
-      values: Array.from(this.lastValues.subarray(0, this.lastLength)),
-    };
   }
 }
 
@@ -127,24 +92,19 @@ export class ScoreHistory {
     this.maxSensors = positiveInt(opts.maxSensors ?? DEFAULT_HISTORY_MAX_SENSORS, 'maxSensors');
   }
 
-  /**
-   * Records one scored window. `anomalous` is whether the sensor is in an open episode after this
-   * window (the lifecycle's status), which is what the plots shade. Returns false when the window was
-   * not recorded because maxSensors sensors are already tracked.
-   */
-  record(scored: ScoredWindow, anomalous: boolean): boolean {
-    const sensor = scored.result.window.sensor;
-    let ring = this.rings.get(sensor);
+  /** Records one scored reading. Returns false when it was not recorded because maxSensors streams are tracked. */
+  record(r: ScoredReading): boolean {
+    let ring = this.rings.get(r.stream);
     if (ring === undefined) {
       if (this.rings.size >= this.maxSensors) return false;
       ring = new SensorRing(this.capacity);
-      this.rings.set(sensor, ring);
+      this.rings.set(r.stream, ring);
     }
-    ring.push(scored, anomalous);
+    ring.push(r);
     return true;
   }
 
-  /** The sensor's windows with endTs > sinceTs (all kept windows without it), oldest first; null for an unknown sensor. */
+  /** The stream's readings with time > sinceTs (all kept without it), oldest first; null for an unknown stream. */
   series(sensor: string, sinceTs?: number): HistorySeries | null {
     const ring = this.rings.get(sensor);
     if (ring === undefined) return null;
@@ -153,22 +113,28 @@ export class ScoreHistory {
       sensor,
       capacity: ring.capacity,
       endTs: idx.map((i) => ring.endTs[i]),
+      value: idx.map((i) => ring.value[i]),
+      expected: idx.map((i) => ring.expected[i]),
       score: idx.map((i) => ring.score[i]),
-      reconError: idx.map((i) => ring.reconError[i]),
+      surprise: idx.map((i) => ring.surprise[i]),
       threshold: idx.map((i) => ring.threshold[i]),
       anomalous: idx.map((i) => ring.anomalous[i] === 1),
-      lastWindow: ring.lastWindow(),
     };
   }
 
-  /** End of the sensor's latest recorded window, or null. O(1), no copy (for status lists). */
+  /** Time of the stream's latest recorded reading, or null. O(1), no copy (for status lists). */
   latestTs(sensor: string): number | null {
     const ring = this.rings.get(sensor);
     if (ring === undefined || ring.size === 0) return null;
     return ring.endTs[(ring.next - 1 + ring.capacity) % ring.capacity];
   }
 
-  /** Sensors with at least one recorded window, in the order they first appeared. */
+  /** Drops a stream's history. */
+  forget(sensor: string): void {
+    this.rings.delete(sensor);
+  }
+
+  /** Streams with at least one recorded reading, in the order they first appeared. */
   sensors(): string[] {
     return [...this.rings.keys()];
   }
