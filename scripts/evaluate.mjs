@@ -26,6 +26,7 @@ import {
   compareDetections,
   compareSummaries,
   evaluateStream,
+  formatFailures,
   formatNabTable,
   formatTable,
   loadEvalConfig,
@@ -159,7 +160,7 @@ console.log(`## ${mode}${values.config !== undefined ? ` (${values.config})` : '
 console.log(formatTable(summaries));
 console.log('\nStreaming score (NAB method; 0 = never alarming, 100 = perfect):\n');
 console.log(formatNabTable(summaries));
-for (const s of summaries) if (s.failed.length > 0) console.log(`\n${s.dataset}: ${s.failed.length} file(s) failed: ${s.failed.map((f) => `${f.file} (${f.error})`).join('; ')}`);
+for (const s of summaries) if (s.failed.length > 0) console.log(`\n${formatFailures(s)}`);
 
 const timeScale = [];
 for (const scale of scales) {

@@ -2,12 +2,12 @@
 // Replays every file of a NAB-layout corpus with the CLI, exactly as a user would:
 //   node dist/main.js replay --input DIR/data/<path> --learn-first N --output RESULTS/<path>
 // with N = the file's NAB probation (min(15 %, 750) rows), the config in the current directory (shipped
-// defaults). A failed replay leaves no result file (score-outputs.mjs counts it as failed) and its stderr
-// is printed. Then score with: node scripts/score-outputs.mjs --corpus DIR --results RESULTS
+// defaults). A failed replay leaves no result file but RESULTS/<path>.error with its stderr (score-outputs.mjs
+// counts it as failed, with that reason). Then score with: node scripts/score-outputs.mjs --corpus DIR --results RESULTS
 //
 //   node scripts/replay-corpus.mjs --corpus /tmp/anomalyd-dev-corpus --results /tmp/dev-replay
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { corpusSources } from '../dist/eval/datasets.js';
@@ -26,9 +26,11 @@ for (const source of corpusSources(resolve(values.corpus))) {
   mkdirSync(dirname(output), { recursive: true });
   const args = [main, 'replay', '--input', join(dataDir, source.file), '--learn-first', String(stream.learnRows), '--output', output];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
+  rmSync(`${output}.error`, { force: true });
   if (r.status !== 0) {
     failed++;
     rmSync(output, { force: true });
+    writeFileSync(`${output}.error`, `anomalyd replay exit ${r.status}: ${r.stderr.trim()}\n`);
   }
   console.error(`${source.file}: ${r.status === 0 ? 'ok' : `FAILED (exit ${r.status})`} ${r.stderr.trim()}`);
 }

@@ -15,7 +15,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { corpusSources } from '../dist/eval/datasets.js';
-import { fileRun, formatNabTable, formatTable, summarise } from '../dist/eval/evaluate.js';
+import { fileRun, formatFailures, formatNabTable, formatTable, summarise } from '../dist/eval/evaluate.js';
 import { readCsvTable } from '../dist/csv/table.js';
 
 const { values } = parseArgs({ options: { dumps: { type: 'string' }, corpus: { type: 'string' }, results: { type: 'string' }, out: { type: 'string' } } });
@@ -71,7 +71,7 @@ if (values.dumps !== undefined) {
     let score = new Float64Array(n);
     let alarm = new Uint8Array(n);
     let error = null;
-    if (!existsSync(path)) error = `no result file ${path}`;
+    if (!existsSync(path)) error = existsSync(`${path}.error`) ? readFileSync(`${path}.error`, 'utf8').trim() : `no result file ${path}`;
     else {
       const table = await readCsvTable(path, { valueColumns: ['anomaly_score', 'anomaly'], timeZone: 'UTC' });
       const s = Array.from(table.numbers('anomaly_score'));
@@ -104,7 +104,7 @@ const summaries = reports.map((r) => r.summary);
 console.log(formatTable(summaries));
 console.log('\nStreaming score (NAB method; 0 = never alarming, 100 = perfect):\n');
 console.log(formatNabTable(summaries));
-for (const s of summaries) if (s.failed.length > 0) console.log(`\n${s.dataset}: ${s.failed.length} file(s) failed: ${s.failed.map((f) => `${f.file} (${f.error})`).join('; ')}`);
+for (const s of summaries) if (s.failed.length > 0) console.log(`\n${formatFailures(s)}`);
 if (values.out !== undefined) {
   const out = resolve(values.out);
   mkdirSync(dirname(out), { recursive: true });

@@ -322,7 +322,7 @@ export function formatTable(summaries: readonly DatasetSummary[]): string {
       f3(s.event.f1),
       `${s.event.found}/${s.event.events}`,
       String(s.event.falseAlarms),
-      f1(s.falseAlarmsPerDay),
+      s.falseAlarmsPerDay < 1 ? s.falseAlarmsPerDay.toFixed(2) : f1(s.falseAlarmsPerDay),
       f1(s.meanDelayRows),
       `${pct(s.alarmedShare)} / ${pct(s.labelledShare)}`,
       f1(s.learnSeconds),
@@ -333,7 +333,8 @@ export function formatTable(summaries: readonly DatasetSummary[]): string {
 
 /** The streaming (NAB-method) table: the three profiles, on the swept score and on the alarms as raised. */
 export function formatNabTable(summaries: readonly DatasetSummary[]): string {
-  const thr = (t: number | null): string => (t === null ? 'never' : Number(t.toPrecision(4)).toString());
+  // Thresholds of calibrated probabilities sit just below 1: show how far below.
+  const thr = (t: number | null): string => (t === null ? 'never' : t < 1 && t > 0.999 ? `1 − ${(1 - t).toExponential(1)}` : Number(t.toPrecision(4)).toString());
   return table(
     ['dataset', 'windows', 'standard', 'low FP', 'low FN', 'threshold (standard)', 'windows detected / FP rows (standard)', 'alarms: standard', 'alarms: low FP', 'alarms: low FN'],
     summaries.map((s) => [
@@ -349,6 +350,15 @@ export function formatNabTable(summaries: readonly DatasetSummary[]): string {
       f1(s.nabAlarms.reward_low_FN_rate.score),
     ]),
   );
+}
+
+/** The failed files of a summary, grouped by error: `skab: 2 file(s) failed: series too short … (valve1/0.csv, valve1/1.csv)`. */
+export function formatFailures(s: DatasetSummary, maxFiles = 6): string | null {
+  if (s.failed.length === 0) return null;
+  const byError = new Map<string, string[]>();
+  for (const f of s.failed) byError.set(f.error, [...(byError.get(f.error) ?? []), f.file]);
+  const parts = [...byError].map(([error, files]) => `${error} (${files.slice(0, maxFiles).join(', ')}${files.length > maxFiles ? `, … ${files.length - maxFiles} more` : ''})`);
+  return `${s.dataset}: ${s.failed.length} file(s) failed: ${parts.join('; ')}`;
 }
 
 /** Alarm onsets (first rows of alarm runs) of a run's scored rows, as rows of the ORIGINAL recording. */
