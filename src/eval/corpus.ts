@@ -566,6 +566,7 @@ export interface CorpusLabelFiles {
   readonly anomalyRuns: Record<string, { start: string; end: string; kind: AnomalyKind }[]>;
 }
 
+/** The label files of `corpus`, timestamps in NAB's format (`2026-01-05 00:05:00.000000`, UTC). */
 export function corpusLabelFiles(corpus: readonly DevSeries[]): CorpusLabelFiles {
   const combinedLabels: CorpusLabelFiles['combinedLabels'] = {};
   const combinedWindows: CorpusLabelFiles['combinedWindows'] = {};

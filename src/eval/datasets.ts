@@ -72,6 +72,11 @@ export function skabFiles(root: string): string[] {
   return out;
 }
 
+/**
+ * One SKAB file (`;`-separated, `datetime` + 8 channels + `anomaly`) as a stream: learn and score from row 400.
+ *
+ * @throws CsvError / Error naming the file on a malformed file or a missing column.
+ */
 export async function loadSkab(path: string): Promise<EvalStream> {
   const input = await readReplayCsv(path, { timestampColumn: 'datetime', valueColumns: SKAB_CHANNELS, sensor: 'skab', timeZone: EVAL_TIME_ZONE });
   const labels = labelColumn(input);
@@ -87,10 +92,12 @@ export async function loadSkab(path: string): Promise<EvalStream> {
   };
 }
 
+/** The SKAB files under `root`/skab, in `skabFiles` order; none when the folder is absent. */
 export function skabSources(root: string): StreamSource[] {
   return skabFiles(root).map((path) => ({ dataset: 'skab', file: `${basename(join(path, '..'))}/${basename(path)}`, load: () => loadSkab(path) }));
 }
 
+/** MSL channel names (`<channel>.test.csv` under `root`/msl), sorted; none when the folder is absent. */
 export function mslChannels(root: string): string[] {
   const dir = join(root, 'msl');
   if (!existsSync(dir)) return [];
@@ -100,7 +107,12 @@ export function mslChannels(root: string): string[] {
     .sort();
 }
 
-/** The channel's train rows then its test rows, as one 1 Hz stream of one sensor. */
+/**
+ * The channel's train rows then its test rows, as one 1 Hz stream of one sensor (times synthesised from
+ * 2020-01-01, 1 s apart): learn from the train rows, score the test rows.
+ *
+ * @throws CsvError / Error naming the file on a malformed file or a label count that does not match.
+ */
 export async function loadMsl(root: string, channel: string): Promise<EvalStream> {
   const trainPath = join(root, 'msl', `${channel}.train.csv`);
   const testPath = join(root, 'msl', `${channel}.test.csv`);
@@ -118,6 +130,7 @@ export async function loadMsl(root: string, channel: string): Promise<EvalStream
   return { dataset: 'msl', file: channel, rows, learnRows: train.length, scoreFrom: train.length, labels, windows: scoredWindows(labels, train.length) };
 }
 
+/** The MSL channels under `root`/msl as streams (`loadMsl`). */
 export function mslSources(root: string): StreamSource[] {
   return mslChannels(root).map((channel) => ({ dataset: 'msl', file: channel, load: () => loadMsl(root, channel) }));
 }

@@ -19,6 +19,7 @@ import type { EvalStream, StreamRow } from './stream.js';
 export const TIME_SCALES = Object.freeze({ '1s': 1000, '1m': 60_000, '5m': 300_000, '1h': 3_600_000 });
 export type TimeScale = keyof typeof TIME_SCALES;
 
+/** Whether `s` names one of TIME_SCALES ('1s', '1m', '5m', '1h'). */
 export function isTimeScale(s: string): s is TimeScale {
   return Object.hasOwn(TIME_SCALES, s);
 }
