@@ -5,7 +5,8 @@ import { parse } from 'yaml';
 import { OnnxModel } from '../../src/adapters/onnx-runner.js';
 import type { Config } from '../../src/config/schema.js';
 import { modelSidecarPath } from '../../src/daemon.js';
-import { loadMsl, loadSkab, mslChannels, SKAB_LEARN_ROWS, skabFiles } from '../../src/eval/datasets.js';
+import { labelColumn, loadMsl, loadSkab, mslChannels, SKAB_LEARN_ROWS, skabFiles } from '../../src/eval/datasets.js';
+import { parseReplayCsv } from '../../src/replay/source.js';
 import {
   alarmOnsets,
   compareDetections,
@@ -147,6 +148,16 @@ describe('the time-scale comparison', () => {
     expect(compareSummaries(a, b).every((m) => m.ok)).toBe(true);
     const off = compareSummaries(a, c).filter((m) => !m.ok).map((m) => m.metric);
     expect(off).toContain('NAB standard / 100');
+  });
+});
+
+describe('labelColumn', () => {
+  it('reads the label column of a ; or , separated file with the same reader as the rows', () => {
+    const read = (text: string, opts: Parameters<typeof parseReplayCsv>[1], source?: string) => Array.from(labelColumn(parseReplayCsv(text, opts, source)));
+    expect(read('datetime;a;anomaly\n2020-03-09 10:14:33;1;0\n2020-03-09 10:14:34;2;1,0\n', { valueColumns: ['a'] })).toEqual([0, 1]);
+    expect(read('index,value,anomaly\n0,1,1\n1,2,2\n', { timestampColumn: null })).toEqual([1, 1]);
+    expect(() => read('a,b\n1,2\n', { timestampColumn: null }, 'x.csv')).toThrow(/x\.csv: no column 'anomaly'/);
+    expect(() => read('value,anomaly\n1,yes\n', { timestampColumn: null }, 'x.csv')).toThrow(/x\.csv:2: column 'anomaly': 'yes' is not a number/);
   });
 });
 
