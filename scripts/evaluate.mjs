@@ -44,7 +44,8 @@ const USAGE = `Usage: npm run evaluate -- [options]
 Streams every file of the labelled datasets through the detector with the shipped configuration (a model
 learnt per file on its normal part only) and prints point-wise and event-wise P/R/F1, false alarms per day,
 the detection delay, the share of rows alarmed against labelled and the Numenta Anomaly Benchmark's
-streaming score (BENCHMARKS.md, "Evaluation"). Files are read by the one CSV reader (docs/CSV.md), in UTC.
+streaming score (BENCHMARKS.md, "Evaluation"). The files are read by the same CSV reader as
+'anomalyd train' and 'anomalyd replay' (docs/CSV.md), in UTC.
 
   --dataset LIST      skab, msl, dev (comma-separated; default skab,msl; 'all' = skab,msl,dev)
   --corpus DIR        also evaluate a directory in NAB's layout (alone when --dataset is not given)
