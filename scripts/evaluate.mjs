@@ -1,135 +1,225 @@
 #!/usr/bin/env node
-// `npm run evaluate`: replays the labelled data in ../shared/datasets (SKAB and MSL) through the detector
-// with ONE configuration for every file (SETTINGS below), a model learnt per file on its normal part only,
-// and prints a table per dataset (point-wise P/R/F1, event-wise P/R/F1, false alarms per day, mean
-// detection delay), writing the per-file and per-dataset numbers to a JSON file. Uses the built JS in dist/
-// (the npm script builds first). See src/eval/evaluate.ts for the protocol and BENCHMARKS.md for results.
+// `npm run evaluate`: streams labelled recordings through the detector with the SHIPPED configuration
+// (config/default.yaml, or --config FILE: no evaluation-only settings) and prints, per dataset, point-wise and
+// event-wise P/R/F1, false alarms per day, mean detection delay, the share of rows alarmed against labelled,
+// and the streaming score of the Numenta Anomaly Benchmark under its three profiles; per-file numbers go to a
+// JSON file. Uses the built JS in dist/ (the npm script builds first). Protocols: src/eval/*.ts and
+// BENCHMARKS.md "Evaluation".
 //
-//   npm run evaluate                              both datasets, results in bench-results/evaluation.json
-//   npm run evaluate -- --dataset skab            one dataset
-//   npm run evaluate -- --set config.window.hop=8 --set train.hidden=16   try a variant (same for every file)
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+//   npm run evaluate                                  SKAB and MSL from ../shared/datasets
+//   npm run evaluate -- --dataset skab                one dataset (skab, msl, dev; comma-separated)
+//   npm run evaluate -- --dataset dev                 our synthetic development corpus (in memory, --seed)
+//   npm run evaluate -- --corpus DIR                  any directory in NAB's layout (e.g. one written by
+//                                                     scripts/write-corpus.mjs)
+//   npm run evaluate -- --time-scale 1m               the time-scale test: also re-stamped 1 min apart (±2 %
+//                                                     jitter, 1 % dropped, a few duplicated), compared with the
+//                                                     unscaled run (1s,1m,5m,1h for all four)
+//   npm run evaluate -- --learn-rows 150              the short-history test: learn from the first 150 rows only
+//   npm run evaluate -- --config my.yaml --jobs 2     another configuration; two files at a time
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadModel } from '../dist/adapters/onnx-runner.js';
+import { corpusSources, devSources, mslSources, skabSources } from '../dist/eval/datasets.js';
 import {
-  evalConfig,
-  evaluateMslChannel,
-  evaluateSkabFile,
+  compareDetections,
+  compareSummaries,
+  evaluateStream,
+  formatFailures,
+  formatNabTable,
   formatTable,
-  mslChannels,
-  skabFiles,
+  loadEvalConfig,
+  mapPool,
   summarise,
 } from '../dist/eval/evaluate.js';
-
-/**
- * The one configuration. `config` overrides the schema defaults (not config/default.yaml); `train` goes to
- * trainModel. Chosen from the variants in BENCHMARKS.md "What was tried" by the rule stated there.
- */
-export const SETTINGS = {
-  config: {
-    window: { length: 16, hop: 4, intervalMs: 1000 },
-    model: { cell: 'gru', normWarmup: 128, maxBatch: 256 },
-    score: { mode: 'both', threshold: 0.995, shortWindow: 3, longWindow: 500, priorWeight: 100 },
-    alerts: { openAfter: 2, closeAfter: 3, cooldownMs: 60000, maxEpisodeMs: 600000 },
-  },
-  train: { hidden: 32, epochs: 20, seed: 1 },
-};
+import { replayDetector } from '../dist/eval/replay-detector.js';
+import { isTimeScale, rescaleStream, shortHistory, TIME_SCALES } from '../dist/eval/transform.js';
+import { trainInWorker } from '../dist/train/in-worker.js';
+import { OnnxModel } from '../dist/adapters/onnx-runner.js';
+import { modelSidecarPath } from '../dist/daemon.js';
 
 const USAGE = `Usage: npm run evaluate -- [options]
 
-Replays every file of the labelled datasets (SKAB, MSL) through the detector with one configuration, a
-model learnt per file on its normal part only, and prints point-wise and event-wise precision, recall and
-F1, false alarms per day and the detection delay. The files are read by the same CSV reader as
-'anomalyd train' and 'anomalyd replay' (docs/CSV.md), in UTC: SKAB by its datetime column, MSL as
-index-only files (rows 1 s apart); the anomaly column holds the labels.
+Streams every file of the labelled datasets through the detector with the shipped configuration (a model
+learnt per file on its normal part only) and prints point-wise and event-wise P/R/F1, false alarms per day,
+the detection delay, the share of rows alarmed against labelled and the Numenta Anomaly Benchmark's
+streaming score (BENCHMARKS.md, "Evaluation"). The files are read by the same CSV reader as
+'anomalyd train' and 'anomalyd replay' (docs/CSV.md), in UTC.
 
-  --dataset skab|msl|all    (default all)
-  --data DIR                the datasets (default ../shared/datasets)
-  --out FILE                per-file and per-dataset numbers as JSON (default bench-results/evaluation.json)
-  --set PATH=VALUE          change one setting for every file, e.g. --set config.window.hop=8 (repeatable)
-  --quiet                   no line per file
-  -h, --help                this help
+  --dataset LIST      skab, msl, dev (comma-separated; default skab,msl; 'all' = skab,msl,dev)
+  --corpus DIR        also evaluate a directory in NAB's layout (alone when --dataset is not given)
+  --data DIR          where skab/ and msl/ are (default ../shared/datasets)
+  --config FILE       the configuration to measure (default config/default.yaml)
+  --time-scale LIST   1s, 1m, 5m, 1h (comma-separated): the time-scale test against the unscaled run
+  --learn-rows N      the short-history test: learn from the first N rows only
+  --seed N            seed of the dev corpus and of the time-scale transform (default 1)
+  --jobs N            files evaluated at a time (default 1; > 1 trains in worker threads)
+  --out FILE          JSON report (default bench-results/evaluation[-<mode>].json)
+  --quiet             no per-file lines
+  -h, --help          this help
 `;
 
 const { values } = parseArgs({
   options: {
-    help: { type: 'boolean', short: 'h', default: false },
-    dataset: { type: 'string', default: 'all' },
+    dataset: { type: 'string' },
+    corpus: { type: 'string' },
     data: { type: 'string', default: '../shared/datasets' },
-    out: { type: 'string', default: 'bench-results/evaluation.json' },
-    set: { type: 'string', multiple: true, default: [] },
+    config: { type: 'string' },
+    'time-scale': { type: 'string' },
+    'learn-rows': { type: 'string' },
+    seed: { type: 'string', default: '1' },
+    jobs: { type: 'string', default: '1' },
+    out: { type: 'string' },
     quiet: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
-
-/** `--set config.window.hop=8`: a dotted path into SETTINGS and a JSON (or bare string) value. */
-function applySet(target, assignment) {
-  const eq = assignment.indexOf('=');
-  if (eq < 0) throw new Error(`--set ${assignment}: expected path=value`);
-  const path = assignment.slice(0, eq).split('.');
-  const raw = assignment.slice(eq + 1);
-  let value;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    value = raw;
-  }
-  let node = target;
-  for (const key of path.slice(0, -1)) node = node[key] ??= {};
-  node[path[path.length - 1]] = value;
-}
-
 if (values.help) {
-  console.log(USAGE);
+  process.stdout.write(USAGE);
   process.exit(0);
 }
+const fail = (msg) => {
+  console.error(`evaluate: ${msg}\n\n${USAGE}`);
+  process.exit(2);
+};
+const intFlag = (name, min) => {
+  const text = values[name];
+  if (text === undefined) return undefined;
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < min) fail(`--${name}: expected an integer >= ${min}, got '${text}'`);
+  return v;
+};
+const seed = intFlag('seed', 0);
+const jobs = intFlag('jobs', 1);
+const learnRows = intFlag('learn-rows', 0);
+const scales = values['time-scale']?.split(',').map((s) => s.trim()) ?? [];
+for (const s of scales) if (!isTimeScale(s)) fail(`--time-scale: expected 1s, 1m, 5m or 1h, got '${s}'`);
 
-const settings = structuredClone(SETTINGS);
-for (const s of values.set) applySet(settings, s);
+const wanted = values.dataset === 'all' ? ['skab', 'msl', 'dev'] : (values.dataset?.split(',').map((d) => d.trim()) ?? (values.corpus !== undefined ? [] : ['skab', 'msl']));
 const root = resolve(values.data);
-if (!existsSync(root)) {
-  console.error(`evaluate: no datasets at ${root} (see ../shared/datasets/README.md)`);
+const datasets = [];
+for (const d of wanted) {
+  if (d === 'skab' || d === 'msl') {
+    if (!existsSync(root)) {
+      console.error(`evaluate: no datasets at ${root} (see ../shared/datasets/README.md)`);
+      process.exit(2);
+    }
+    datasets.push({ name: d, sources: d === 'skab' ? skabSources(root) : mslSources(root) });
+  } else if (d === 'dev') datasets.push({ name: 'dev', sources: devSources(seed) });
+  else fail(`--dataset: unknown dataset '${d}' (skab, msl, dev or all)`);
+}
+if (values.corpus !== undefined) {
+  try {
+    const sources = corpusSources(resolve(values.corpus));
+    datasets.push({ name: sources[0].dataset, sources });
+  } catch (err) {
+    fail(err.message);
+  }
+}
+for (const d of datasets) if (d.sources.length === 0) fail(`no files for dataset ${d.name} under ${root}`);
+
+let config;
+try {
+  config = loadEvalConfig(values.config);
+} catch (err) {
+  console.error(`evaluate: ${err.message}`);
   process.exit(2);
 }
-const config = evalConfig(settings.config);
-const wanted = values.dataset === 'all' ? ['skab', 'msl'] : values.dataset.split(',');
-const t0 = performance.now();
-const results = [];
-const summaries = [];
+// In worker threads, trainings of files evaluated at the same time run in parallel; the series' arrays are
+// transferred, and learnModels does not use them afterwards.
+const detector = replayDetector({
+  loadShipped: (c) => OnnxModel.load(modelSidecarPath(c)),
+  ...(jobs > 1 ? { trainer: (series, opts) => trainInWorker(series, opts) } : {}),
+});
 
-for (const dataset of wanted) {
-  const jobs =
-    dataset === 'skab'
-      ? skabFiles(root).map((f) => () => evaluateSkabFile(f, config, settings, loadModel))
-      : dataset === 'msl'
-        ? mslChannels(root).map((c) => () => evaluateMslChannel(root, c, config, settings, loadModel))
-        : null;
-  if (jobs === null) {
-    console.error(`evaluate: unknown dataset '${dataset}' (skab, msl or all)`);
-    process.exit(2);
-  }
-  const done = [];
-  for (const job of jobs) {
-    const r = await job();
-    done.push(r);
-    if (!values.quiet) {
+const log = (line) => {
+  if (!values.quiet) console.error(line);
+};
+
+/** Every file of every dataset through `transform`, the detector and the scorer. */
+async function runAll(label, transform) {
+  const out = [];
+  for (const d of datasets) {
+    const runs = await mapPool(d.sources, jobs, async (source) => {
+      const stream = transform(await source.load());
+      const run = await evaluateStream(stream, detector, config);
+      const r = run.result;
       const e = r.events;
-      console.error(
-        `${r.dataset} ${r.file}: tp ${r.points.tp} fp ${r.points.fp} fn ${r.points.fn}; events ${e.found}/${e.events}, false alarms ${e.falseAlarms}; ` +
-          `train ${r.trainSeconds.toFixed(1)} s, replay ${r.replaySeconds.toFixed(2)} s`,
+      log(
+        `${label} ${r.dataset} ${r.file}: tp ${r.points.tp} fp ${r.points.fp} fn ${r.points.fn}; events ${e.found}/${e.events}, false alarms ${e.falseAlarms}; ` +
+          `learn ${r.learnSeconds.toFixed(1)} s, run ${r.runSeconds.toFixed(2)} s${r.error !== null ? `; FAILED: ${r.error}` : ''}`,
       );
-    }
+      return run;
+    });
+    out.push({ dataset: d.name, runs, ...summarise(d.name, runs) });
   }
-  results.push(...done);
-  summaries.push(summarise(dataset, done));
+  return out;
+}
+
+const t0 = performance.now();
+const base = learnRows === undefined ? (s) => s : (s) => shortHistory(s, learnRows);
+const mode = learnRows === undefined ? 'shipped defaults' : `learning from the first ${learnRows} rows`;
+const main = await runAll('', base);
+const summaries = main.map((m) => m.summary);
+console.log(`## ${mode}${values.config !== undefined ? ` (${values.config})` : ''}\n`);
+console.log(formatTable(summaries));
+console.log('\nStreaming score (NAB method; 0 = never alarming, 100 = perfect):\n');
+console.log(formatNabTable(summaries));
+for (const s of summaries) if (s.failed.length > 0) console.log(`\n${formatFailures(s)}`);
+
+const timeScale = [];
+for (const scale of scales) {
+  const intervalMs = TIME_SCALES[scale];
+  const scaled = await runAll(scale, (s) => rescaleStream(base(s), intervalMs, seed));
+  const comparisons = scaled.map((sc, k) => {
+    const metrics = compareSummaries(main[k].summary, sc.summary);
+    const detections = sc.runs.map((run, j) => compareDetections(main[k].runs[j], run));
+    const sameFiles = detections.filter((c) => c.same).length;
+    return { dataset: sc.dataset, metrics, detections, sameFiles, files: detections.length, pass: sameFiles === detections.length && metrics.every((m) => m.ok) };
+  });
+  console.log(`\n## Time scale ${scale} (readings ${intervalMs / 1000} s apart, ±2 % jitter, 1 % dropped, a few duplicated; seed ${seed})\n`);
+  console.log(formatTable(scaled.map((s) => s.summary)));
+  console.log();
+  console.log(formatNabTable(scaled.map((s) => s.summary)));
+  for (const c of comparisons) {
+    const off = c.metrics.filter((m) => !m.ok);
+    console.log(
+      `\n${c.dataset} at ${scale}: same detections (within one reading) in ${c.sameFiles}/${c.files} files; ` +
+        `metrics within 0.01: ${off.length === 0 ? 'all' : `not ${off.map((m) => `${m.metric} ${m.base.toFixed(3)} -> ${m.other.toFixed(3)}`).join(', ')}`}; ${c.pass ? 'PASS' : 'FAIL'}`,
+    );
+  }
+  timeScale.push({ scale, intervalMs, summaries: scaled.map((s) => s.summary), files: scaled.flatMap((s) => s.files), comparisons });
 }
 
 const seconds = (performance.now() - t0) / 1000;
-console.log(formatTable(summaries));
-console.log(`\n${results.length} files in ${seconds.toFixed(0)} s on ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}`);
-const out = resolve(values.out);
+const files = main.reduce((a, m) => a + m.runs.length, 0) * (1 + scales.length);
+console.log(`\n${files} file runs in ${seconds.toFixed(0)} s on ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}`);
+let commit = null;
+try {
+  commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+} catch {
+  // Not a git checkout: the report just has no commit.
+}
+const suffix = [learnRows !== undefined ? `learn${learnRows}` : '', scales.length > 0 ? `time-scale-${scales.join('-')}` : ''].filter(Boolean).join('-');
+const out = resolve(values.out ?? `bench-results/evaluation${suffix ? `-${suffix}` : ''}.json`);
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, `${JSON.stringify({ settings, summaries, files: results, seconds, createdAt: new Date().toISOString() }, null, 2)}\n`);
+writeFileSync(
+  out,
+  `${JSON.stringify(
+    {
+      mode,
+      config: values.config ?? 'config/default.yaml',
+      commit,
+      seed,
+      summaries,
+      files: main.flatMap((m) => m.files),
+      timeScale,
+      seconds,
+      createdAt: new Date().toISOString(),
+    },
+    null,
+    2,
+  )}\n`,
+);
 console.log(`results: ${out}`);

@@ -11,21 +11,20 @@ import { loadModel } from '../adapters/onnx-runner.js';
 import type { DeepPartial } from '../config/dsl.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import type { LoadedModel, WindowModelRunner as ModelRunner } from '../contract/ports.js';
 import { modelSidecarPath } from '../daemon.js';
-import { learnModels } from '../replay/learn.js';
-import { Replayer, type ReplayOutput } from '../replay/replay.js';
+import type { ReplayOutput } from '../replay/drive.js';
+import { runReplay } from '../replay/run.js';
 import { readReplayCsv, type ReplayInput } from '../replay/source.js';
-import { createReplayStages } from '../replay/stages.js';
 import type { CommandContext } from './context.js';
 import { CSV_INPUT_HELP, CSV_OPTIONS, csvFlags, type CsvFlags } from './csv-flags.js';
 
 export const REPLAY_USAGE = `Usage: anomalyd replay --input FILE.csv [options]
 
-Streams a recorded CSV through the same stages as live MQTT readings (parse, window, model, score), in
-virtual time and as fast as the machine allows. Row i's score uses rows 0..i only: it is the score of the
-latest window of its sensor that row i (or an earlier row) completed. Settings come from the config file,
-as for 'anomalyd run'; flags override them.
+Streams a recorded CSV through the daemon's own detector (parse, one model step per reading, score), in
+virtual time and as fast as the machine allows. Every row gets its own score, using rows 0..i only. Each
+value column is its own stream (<sensor>/<column>), as each field of an MQTT payload is; --group makes a
+row's columns one multi-channel stream. A row reports the most surprising of its streams. Settings come
+from the config file, as for 'anomalyd run'; flags override them.
 
 Input:
   --input FILE.csv          header row, one reading per row (docs/CSV.md); a missing value (empty, nan,
@@ -37,19 +36,21 @@ ${CSV_INPUT_HELP}  --interval-ms N           without a time column (none, or an 
 Model (one of):
   --model NAME              model NAME in model.dir (default: model.name, else the model.cell model)
   --cell gru|lstm           the default model of this cell kind
-  --learn-first N           train a model per sensor on the first N rows, then replay all rows
+  --learn-first N           train a model per stream on the first N rows (known normal), then replay all
+                            rows; a stream too short to learn from is scored with the shipped model
   --learn-fraction F        the same with N = F x rows
-  --hidden N, --epochs N, --seed N   training options with --learn-first (defaults as 'anomalyd train')
+  --hidden N, --epochs N, --seed N   training options with --learn-first (defaults: the config's learning)
+  --group                   a row's value columns are one multi-channel stream (one model for them all)
 
 Output:
   --output FILE.csv         default stdout. Columns: the input's time, sensor (with --sensor-column), the
-                            values, anomaly_score (0..1, 0 while learning), anomaly (1 while an episode is
+                            values, anomaly_score (0..1, 0 while learning), surprise (-log10(1 - score):
+                            the same score on a scale that never saturates), anomaly (1 while an episode is
                             open), status (learning, ok, anomalous)
-  --batch N                 windows per model call batch (default model.maxBatch)
   --config PATH             config file (default: $ANOMALYD_CONFIG, else config/default.yaml)
   -h, --help                this help
 
-A summary (rows, windows, training and replay time, rows/s) goes to stderr.
+A summary (rows, readings, training and replay time, rows/s) goes to stderr.
 `;
 
 const OPTIONS = {
@@ -65,7 +66,7 @@ const OPTIONS = {
   hidden: { type: 'string' },
   epochs: { type: 'string' },
   seed: { type: 'string' },
-  batch: { type: 'string' },
+  group: { type: 'boolean' },
   config: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -80,7 +81,7 @@ interface Plan {
   readonly sensorColumn: string | undefined;
   readonly learn: { readonly rows: number } | { readonly fraction: number } | null;
   readonly train: { hidden?: number; epochs?: number; seed?: number };
-  readonly batch: number | undefined;
+  readonly group: boolean;
   readonly configPath: string | undefined;
   readonly overrides: DeepPartial<Config>;
 }
@@ -127,7 +128,7 @@ function plan(argv: string[]): Plan | 'help' {
       epochs: numberFlag(v.epochs, 'epochs', 1, true),
       seed: numberFlag(v.seed, 'seed', 0, true),
     },
-    batch: numberFlag(v.batch, 'batch', 1, true),
+    group: v.group === true,
     configPath: v.config,
     overrides: Object.keys(model).length > 0 ? { model } : {},
   };
@@ -153,14 +154,14 @@ function csvField(s: string): string {
 
 export function outputHeader(input: ReplayInput): string {
   const time = input.timestampColumn ?? 'row';
-  const cols = [time, ...(input.sensorColumn !== null ? [input.sensorColumn] : []), ...input.channels, 'anomaly_score', 'anomaly', 'status'];
+  const cols = [time, ...(input.sensorColumn !== null ? [input.sensorColumn] : []), ...input.channels, 'anomaly_score', 'surprise', 'anomaly', 'status'];
   return `${cols.map(csvField).join(',')}\n`;
 }
 
 export function outputLine(input: ReplayInput, o: ReplayOutput): string {
   const sensor = input.sensorColumn !== null ? `${csvField(o.row.sensor)},` : '';
   const values = o.row.values.map((x) => (Number.isFinite(x) ? String(x) : '')).join(',');
-  return `${csvField(input.timeTexts[o.index])},${sensor}${values},${o.score},${o.anomaly ? 1 : 0},${o.status}\n`;
+  return `${csvField(input.timeTexts[o.index])},${sensor}${values},${o.score},${Math.round(o.surprise * 1e4) / 1e4},${o.anomaly ? 1 : 0},${o.status}\n`;
 }
 
 export async function replayCommand(argv: string[], ctx: CommandContext): Promise<number> {
@@ -205,62 +206,35 @@ async function replayWith(p: Plan, config: Config, ctx: CommandContext): Promise
   ctx.stderr(`replay: read ${p.input}: ${input.table.describe()}${synthesised}\n`);
   const rows = input.rows.length;
   const learnRows = p.learn === null ? 0 : 'rows' in p.learn ? Math.min(p.learn.rows, rows) : Math.floor(p.learn.fraction * rows);
-  const runners = new Map<string, ModelRunner>();
-  const owned: LoadedModel[] = [];
-  let dir: string | null = null;
-  let trainSeconds = 0;
+  const dir = await mkdtemp(join(tmpdir(), 'anomalyd-replay-'));
+  const fd = p.output === null ? null : openSync(p.output, 'w');
+  const out = new ChunkedWriter(fd === null ? ctx.stdout : (s) => void writeSync(fd, s));
   try {
-    let shared: ModelRunner | null = null;
-    if (p.learn !== null) {
-      dir = await mkdtemp(join(tmpdir(), 'anomalyd-replay-'));
-      const learned = await learnModels(input.rows, learnRows, {
-        dir,
+    out.line(outputHeader(input));
+    const res = await runReplay(
+      input.rows,
+      {
+        config,
+        learnRows,
         loadModel,
-        train: { cell: config.model.cell, window: config.window.length, hop: config.window.hop, ...definedOnly(p.train) },
-      });
-      trainSeconds = learned.seconds;
-      for (const [sensor, model] of learned.models) {
-        runners.set(sensor, model);
-        owned.push(model);
-      }
-    } else {
-      const model = await loadModel(modelSidecarPath(config));
-      owned.push(model);
-      shared = model;
-      const want = model.sidecar.channels;
-      if (want.length !== input.channels.length) {
-        throw new Error(
-          `model ${model.id} reads ${want.length} channel${want.length === 1 ? '' : 's'} (${want.join(', ')}), the input has ${input.channels.length} (${input.channels.join(', ')}): ` +
-            `choose ${want.length === 1 ? 'one' : want.length} with --columns, or learn a model for these with --learn-first N`,
-        );
-      }
-    }
-    const runnerFor = (sensor: string): ModelRunner => {
-      const r = runners.get(sensor) ?? shared;
-      if (r === null) throw new Error(`sensor ${sensor} has no rows among the first ${learnRows}: no model was learnt for it`);
-      return r;
-    };
-    const stages = createReplayStages(config, runnerFor, owned);
-    const replayer = new Replayer(stages, { batchWindows: p.batch ?? config.model.maxBatch, learnRows });
-    const fd = p.output === null ? null : openSync(p.output, 'w');
-    const out = new ChunkedWriter(fd === null ? ctx.stdout : (s) => void writeSync(fd, s));
-    try {
-      out.line(outputHeader(input));
-      const t0 = performance.now();
-      const counters = await replayer.run(input.rows, (o) => out.line(outputLine(input, o)));
-      const seconds = (performance.now() - t0) / 1000;
-      out.flush();
-      ctx.stderr(
-        `replay: ${rows} rows (${learnRows} learning), ${counters.windows} windows (${counters.scoredWindows} scored), ${counters.rejected} rejected; ` +
-          `${p.learn !== null ? `training ${trainSeconds.toFixed(1)} s, ` : ''}replay ${seconds.toFixed(2)} s = ${Math.round(rows / seconds)} rows/s\n`,
-      );
-    } finally {
-      if (fd !== null) closeSync(fd);
-    }
+        shippedModel: modelSidecarPath(config),
+        dir,
+        train: definedOnly(p.train),
+        group: p.group,
+        warn: (message) => ctx.stderr(`replay: ${message}\n`),
+      },
+      (o) => out.line(outputLine(input, o)),
+    );
+    out.flush();
+    const c = res.counters;
+    ctx.stderr(
+      `replay: ${rows} rows (${learnRows} learning), ${res.streams.size} stream${res.streams.size === 1 ? '' : 's'}, ${c.readings} readings scored, ${c.rejected} rejected` +
+        `${c.errors > 0 ? `, ${c.errors} internal errors` : ''}; ${learnRows > 0 ? `training ${res.learnSeconds.toFixed(1)} s, ` : ''}replay ${res.runSeconds.toFixed(2)} s = ${Math.round(rows / Math.max(res.runSeconds, 1e-9))} rows/s\n`,
+    );
     return 0;
   } finally {
-    await Promise.allSettled(owned.map((m) => m.release()));
-    if (dir !== null) await rm(dir, { recursive: true, force: true });
+    if (fd !== null) closeSync(fd);
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { trainModel, type TrainOptions, type TrainResult, type TrainSeries } from '../train/trainer.js';
-import type { EvalTrainer } from './evaluate.js';
+import type { EvalTrainer } from './replay-detector.js';
 
 /** Identifies a training: the series' channels, values and segments, and every option except the free-text `source` and the clock. */
 export function trainingKey(series: TrainSeries, opts: TrainOptions): string {

@@ -5,12 +5,14 @@
  * while the detector has more than `maxPending` readings queued, so memory stays bounded for any file.
  *
  * One output per input row, in input order, with the row's own score: the score of its own reading (a
- * duplicate row reports the reading it repeats; a rejected row reports its rejection). Rows with index <
- * `learnRows` (the rows a model was trained on) go through every stage, warming the stream up, but report
- * status `learning` and score 0, as do rows while the stream itself is still learning.
+ * duplicate row reports the reading it repeats; a rejected row reports its rejection). When an input row was
+ * split into several stream rows (one per value column, src/replay/run.ts), it reports the most surprising
+ * of them and is anomalous while any is. Rows with index < `learnRows` (the rows a model was trained on) go
+ * through every stage, warming the stream up, but report status `learning` and score 0, as do rows while
+ * the stream itself is still learning.
  */
 import { Subject } from 'rxjs';
-import type { RejectReason } from '../contract/types.js';
+import type { RawMessage, RejectReason } from '../contract/types.js';
 import type { Detector, DetectorOutput } from '../pipeline/detector.js';
 
 /** One input row: one reading of one stream. */
@@ -35,17 +37,23 @@ export interface ReplayOutput {
   /** The same as surprise, -log10(1 - score), unbounded; 0 while learning. */
   readonly surprise: number;
   readonly status: ReplayStatus;
-  /** True while an anomaly episode of the row's stream is open (after this reading). */
+  /** True while an anomaly episode of the row's stream (or one of its streams) is open, after this reading. */
   readonly anomaly: boolean;
-  /** The model's expectation for the reading, sensor units (null when it had none). */
+  /** The model's expectation for the row's values, sensor units, in the row's channel order (null when it had none). */
   readonly expected: readonly number[] | null;
   /** Why the row was not scored (rejected by the parser, or an internal error), else null. */
   readonly rejected: RejectReason | 'internal_error' | null;
 }
 
 export interface ReplayOptions {
-  /** Rows [0, learnRows) report score 0 and status learning (a model was trained on them). */
+  /** Input rows [0, learnRows) report score 0 and status learning (a model was trained on them). */
   readonly learnRows?: number;
+  /**
+   * When the rows fed are stream rows split from input rows: the input row of each (non-decreasing), and the
+   * input rows themselves. Default: each row is its own input row.
+   */
+  readonly rowOf?: Int32Array;
+  readonly inputs?: readonly ReplayRow[];
   /** Rows fed before the feed checks the backlog (default 4096). */
   readonly chunk?: number;
   /** The feed waits while more readings than this are queued (default 65536). */
@@ -53,112 +61,128 @@ export interface ReplayOptions {
 }
 
 export interface ReplayCounters {
+  /** Input rows. */
   rows: number;
   rejected: number;
   readings: number;
   errors: number;
 }
 
-/** The last level of a stream id `<sensor>/<field>`: the field a one-value stream carries. */
-function lastLevel(stream: string): string {
-  const k = stream.lastIndexOf('/');
-  return k < 0 ? stream : stream.slice(k + 1);
-}
-
-/** The row as a sensor would publish it: `{"ts": ..., "<channel>": value, ...}` (one value: `{"ts":..,"value":..}`). */
+/** The row as a sensor would publish it: `{"ts": ..., "<channel>": value, ...}`; a missing value is null. */
 export function payloadOf(row: ReplayRow): Buffer {
   let json = `{"ts":${row.ts}`;
-  for (let c = 0; c < row.channels.length; c++) json += `,${JSON.stringify(row.channels[c])}:${JSON.stringify(row.values[c])}`;
+  for (let c = 0; c < row.channels.length; c++) {
+    const v = row.values[c];
+    json += `,${JSON.stringify(row.channels[c])}:${Number.isFinite(v) ? JSON.stringify(v) : 'null'}`;
+  }
   return Buffer.from(`${json}}`);
 }
 
+interface Pending {
+  left: number;
+  surprise: number;
+  status: ReplayStatus;
+  anomaly: boolean;
+  expected: (number | null)[];
+  rejected: ReplayOutput['rejected'];
+  scored: boolean;
+}
+
 /**
- * Replays `rows` through `detector` (which must not be subscribed elsewhere), handing each row's output to
- * `sink` in input order. Resolves with the counters once every row has its output.
+ * Replays `rows` through `detector` (which must not be subscribed elsewhere), handing each input row's output
+ * to `sink` in input order. Resolves with the counters once every row has its output.
  */
-export async function replayRows(detector: Detector, rows: Iterable<ReplayRow>, sink: (out: ReplayOutput) => void, opts: ReplayOptions = {}): Promise<ReplayCounters> {
+export async function replayRows(detector: Detector, rows: readonly ReplayRow[], sink: (out: ReplayOutput) => void, opts: ReplayOptions = {}): Promise<ReplayCounters> {
   const learnRows = opts.learnRows ?? 0;
   const chunk = opts.chunk ?? 4096;
   const maxPending = opts.maxPending ?? 65536;
-  const counters: ReplayCounters = { rows: 0, rejected: 0, readings: 0, errors: 0 };
-  const input = new Subject<{ readonly topic: string; readonly payload: Buffer; readonly receivedAt: number; readonly seq: number }>();
-  const rowsBySeq = new Map<number, ReplayRow>();
+  const rowOf = opts.rowOf ?? Int32Array.from(rows, (_, i) => i);
+  const inputs = opts.inputs ?? rows;
+  if (rowOf.length !== rows.length) throw new RangeError(`rowOf has ${rowOf.length} entries for ${rows.length} rows`);
+  const counters: ReplayCounters = { rows: inputs.length, rejected: 0, readings: 0, errors: 0 };
+  // Input row -> the channel index of each of its stream rows (for the expectation), and outputs pending.
+  const channelOf = new Int32Array(rows.length);
+  for (let k = 1; k < rows.length; k++) channelOf[k] = rowOf[k] === rowOf[k - 1] ? channelOf[k - 1] + 1 : 0;
+  const pending = new Map<number, Pending>();
   const done = new Map<number, ReplayOutput>();
   let next = 0;
   const flush = (): void => {
     for (let o = done.get(next); o !== undefined; o = done.get(next)) {
       done.delete(next);
-      rowsBySeq.delete(next);
       sink(o);
       next++;
     }
   };
-  const finish = (seq: number, out: Omit<ReplayOutput, 'index' | 'row'>): void => {
-    const row = rowsBySeq.get(seq);
-    if (row === undefined || done.has(seq)) return;
-    const learning = seq < learnRows || out.status === 'learning';
-    done.set(seq, learning ? { index: seq, row, score: 0, surprise: 0, status: 'learning', anomaly: false, expected: out.expected, rejected: out.rejected } : { index: seq, row, ...out });
+  const pendingOf = (i: number): Pending => {
+    let p = pending.get(i);
+    if (p === undefined) {
+      const input = inputs[i];
+      let left = 0;
+      for (let k = firstOf(rowOf, i); k < rowOf.length && rowOf[k] === i; k++) left++;
+      p = { left, surprise: 0, status: 'learning', anomaly: false, expected: new Array<number | null>(input.channels.length).fill(null), rejected: null, scored: false };
+      pending.set(i, p);
+    }
+    return p;
+  };
+  const settle = (i: number, p: Pending): void => {
+    if (--p.left > 0) return;
+    pending.delete(i);
+    const row = inputs[i];
+    const learning = i < learnRows || p.status === 'learning' || !p.scored;
+    const expected = p.expected.every((v) => v !== null) ? (p.expected as number[]) : null;
+    done.set(
+      i,
+      learning
+        ? { index: i, row, score: 0, surprise: 0, status: 'learning', anomaly: false, expected, rejected: p.rejected }
+        : { index: i, row, score: 1 - Math.pow(10, -p.surprise), surprise: p.surprise, status: p.status, anomaly: p.anomaly, expected, rejected: p.rejected },
+    );
     flush();
   };
-  // A row whose payload yields several streams (one per field) is done when each of its readings is scored:
-  // it reports the most surprising of them, anomalous when any is.
-  const partial = new Map<number, { left: number; surprise: number; status: ReplayStatus; expected: (number | null)[] }>();
   const onOutput = (o: DetectorOutput): void => {
     switch (o.type) {
-      case 'parsed':
-        if (o.result.kind === 'rejected') {
-          counters.rejected++;
-          finish(o.seq, { score: 0, surprise: 0, status: 'learning', anomaly: false, expected: null, rejected: o.result.rejection.reason });
-        } else if (o.result.readings.length === 0) {
-          counters.rejected++;
-          finish(o.seq, { score: 0, surprise: 0, status: 'learning', anomaly: false, expected: null, rejected: o.result.rejections[0]?.reason ?? 'empty' });
-        } else if (o.result.readings.length > 1) {
-          const row = rowsBySeq.get(o.seq);
-          partial.set(o.seq, { left: o.result.readings.length, surprise: 0, status: 'learning', expected: new Array<number | null>(row?.channels.length ?? 0).fill(null) });
-        }
+      case 'parsed': {
+        if (o.result.kind === 'readings' && o.result.readings.length > 0) return;
+        counters.rejected++;
+        const i = rowOf[o.seq];
+        const p = pendingOf(i);
+        p.rejected ??= o.result.kind === 'rejected' ? o.result.rejection.reason : (o.result.rejections[0]?.reason ?? 'empty');
+        settle(i, p);
         return;
+      }
       case 'reading': {
         counters.readings++;
         const r = o.reading;
-        const seq = o.origin.seq;
-        const p = partial.get(seq);
-        if (p === undefined) {
-          finish(seq, { score: r.score, surprise: r.surprise, status: r.status, anomaly: r.status === 'anomalous', expected: r.expected, rejected: null });
-          return;
-        }
-        p.left--;
+        const i = rowOf[o.origin.seq];
+        const p = pendingOf(i);
+        p.scored = true;
         p.surprise = Math.max(p.surprise, r.surprise);
-        p.status = r.status === 'anomalous' || p.status === 'anomalous' ? 'anomalous' : r.status === 'ok' || p.status === 'ok' ? 'ok' : 'learning';
-        const row = rowsBySeq.get(seq);
-        if (row && r.expected) {
-          for (let c = 0; c < r.channels.length; c++) {
-            const k = row.channels.length === 1 ? 0 : row.channels.indexOf(r.channels[c] === 'value' ? lastLevel(r.stream) : r.channels[c]);
-            if (k >= 0) p.expected[k] = r.expected[c];
-          }
+        p.anomaly ||= r.status === 'anomalous';
+        p.status = p.anomaly ? 'anomalous' : r.status === 'ok' || p.status === 'ok' ? 'ok' : p.status;
+        if (r.expected !== null) {
+          const base = channelOf[o.origin.seq];
+          for (let c = 0; c < r.expected.length; c++) p.expected[base + c] = r.expected[c];
         }
-        if (p.left === 0) {
-          partial.delete(seq);
-          const expected = p.expected.every((v) => v !== null) ? (p.expected as number[]) : null;
-          finish(seq, { score: 1 - Math.pow(10, -p.surprise), surprise: p.surprise, status: p.status, anomaly: p.status === 'anomalous', expected, rejected: null });
-        }
+        settle(i, p);
         return;
       }
-      case 'error':
+      case 'error': {
         counters.errors++;
-        partial.delete(o.seq);
-        finish(o.seq, { score: 0, surprise: 0, status: 'learning', anomaly: false, expected: null, rejected: 'internal_error' });
+        const i = rowOf[o.seq];
+        const p = pendingOf(i);
+        p.rejected ??= 'internal_error';
+        settle(i, p);
         return;
+      }
     }
   };
+  const input = new Subject<RawMessage>();
   const completed = new Promise<void>((resolve, reject) => {
     input.pipe(detector.operator()).subscribe({ next: onOutput, error: reject, complete: resolve });
   });
-  let n = 0;
-  for (const row of rows) {
-    const seq = counters.rows++;
-    rowsBySeq.set(seq, row);
-    input.next({ topic: row.sensor, payload: payloadOf(row), receivedAt: row.ts, seq });
-    if (++n % chunk === 0) {
+  for (let k = 0; k < rows.length; k++) {
+    const row = rows[k];
+    input.next({ topic: row.sensor, payload: payloadOf(row), receivedAt: row.ts, seq: k });
+    if ((k + 1) % chunk === 0) {
       do await new Promise<void>((resolve) => setImmediate(resolve));
       while (detector.pending > maxPending);
     }
@@ -166,5 +190,18 @@ export async function replayRows(detector: Detector, rows: Iterable<ReplayRow>, 
   input.complete();
   await completed;
   flush();
+  if (next !== inputs.length) throw new Error(`replay: ${inputs.length - next} rows got no output (a stage lost them)`);
   return counters;
+}
+
+/** First index k with rowOf[k] === i (rowOf is non-decreasing). */
+function firstOf(rowOf: Int32Array, i: number): number {
+  let lo = 0;
+  let hi = rowOf.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (rowOf[mid] < i) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

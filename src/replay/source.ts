@@ -8,7 +8,7 @@
  * daemon would.
  */
 import { CsvError, parseCsvTable, readCsvTable, TIME_COLUMNS, type CsvReadOptions, type CsvTable } from '../csv/table.js';
-import type { ReplayRow } from './replay.js';
+import type { ReplayRow } from './drive.js';
 
 export interface ReplayCsvOptions {
   /** Time column; undefined = the first of timestamp, ts, time, datetime present; null = none (synthesised times). */

@@ -1,0 +1,176 @@
+/**
+ * A recording through the detector, as `anomalyd replay` and `npm run evaluate` run it: models learnt on the
+ * first rows (`--learn-first`) or the shipped model, the daemon's detector (src/pipeline/detector.ts) built
+ * from the config, and one output per input row (src/replay/drive.ts).
+ *
+ * Streams. As for MQTT payloads (issue 11: streams, not payloads), each value column of a row is its own
+ * one-value stream named `<sensor>/<column>`, learnt and scored on its own; a row with one value column is
+ * the stream `<sensor>`. With `group: true` a row's columns are one multi-channel stream (a group of
+ * streams, opt-in), learnt and scored together. A row reports the most surprising of its streams and is
+ * anomalous while any of them is.
+ *
+ * Learning. Rows [0, learnRows) of each stream train its model (as the device learns from a stream's own
+ * normal history) and are replayed first as known-normal readings: they warm the stream up (normalisation,
+ * model state, histories) and open no episode. A stream whose learning rows are too few to train on is
+ * scored with the shipped model instead, and a warning says so; a stream with no learning rows at all too.
+ * With learnRows 0 every stream uses the shipped model.
+ */
+import type { Config } from '../config/schema.js';
+import type { LoadedModel, ModelLoader } from '../contract/ports.js';
+import { Detector, detectorOptions, priorsOf } from '../pipeline/detector.js';
+import { MessageParser } from '../pipeline/parse.js';
+import { writeModel } from '../model/onnx-export.js';
+import { sidecarOf, trainModel, type TrainOptions, type TrainResult, type TrainSeries } from '../train/trainer.js';
+import { replayRows, type ReplayCounters, type ReplayOutput, type ReplayRow } from './drive.js';
+
+export interface ReplayRunOptions {
+  readonly config: Config;
+  /** Rows [0, learnRows) train each stream's model; 0 = the shipped model for every stream. */
+  readonly learnRows: number;
+  /** Loads a model (onnxruntime on this thread, or the inference worker): this folder does no I/O of its own. */
+  readonly loadModel: ModelLoader;
+  /** The shipped model's sidecar (for learnRows 0, and the fallback of streams too short to learn from). */
+  readonly shippedModel: string | null;
+  /** Where learnt models are written (a temporary directory the caller owns). */
+  readonly dir: string;
+  /** Training options beside the config's (hidden, epochs, seed from the command line). */
+  readonly train?: Partial<Pick<TrainOptions, 'hidden' | 'epochs' | 'seed'>>;
+  /** Trains one series; the inline trainer by default (the evaluation injects a memoising one). */
+  readonly trainer?: (series: TrainSeries, opts: TrainOptions) => Promise<TrainResult>;
+  /** A row's columns form one multi-channel stream (default: each column its own stream). */
+  readonly group?: boolean;
+  /** Told about streams that fell back to the shipped model, and why. */
+  readonly warn?: (message: string) => void;
+}
+
+export interface ReplayRunResult {
+  readonly counters: ReplayCounters;
+  /** Streams and the model each used. */
+  readonly streams: ReadonlyMap<string, string>;
+  readonly learnSeconds: number;
+  readonly runSeconds: number;
+}
+
+/** The training options the device's learner uses (src/learn/learner.ts), from the config. */
+export function trainOptionsOf(config: Config): Omit<TrainOptions, 'now' | 'source'> {
+  return { cell: config.model.cell, hidden: config.learning.hidden, epochs: config.learning.epochs, window: config.window.length, hop: config.window.hop, seed: 1 };
+}
+
+/** Splits rows into the streams the detector sees: one per value column, or one group per row's sensor. */
+export function streamRows(rows: readonly ReplayRow[], group: boolean): { rows: ReplayRow[]; rowOf: Int32Array } {
+  if (group || rows.every((r) => r.channels.length <= 1)) return { rows: [...rows], rowOf: Int32Array.from(rows, (_, i) => i) };
+  const out: ReplayRow[] = [];
+  const rowOf: number[] = [];
+  rows.forEach((r, i) => {
+    for (let c = 0; c < r.channels.length; c++) {
+      out.push({ sensor: `${r.sensor}/${r.channels[c]}`, ts: r.ts, channels: ['value'], values: [r.values[c]] });
+      rowOf.push(i);
+    }
+  });
+  return { rows: out, rowOf: Int32Array.from(rowOf) };
+}
+
+/**
+ * Replays `rows` (one reading each, of one or more value columns), handing each input row's output to `sink`
+ * in input order.
+ *
+ * @throws when a model cannot be loaded, or the replay itself fails; a stream too short to learn from is not
+ *   an error (it falls back to the shipped model, with a warning) unless there is no shipped model.
+ */
+export async function runReplay(rows: readonly ReplayRow[], opts: ReplayRunOptions, sink: (out: ReplayOutput) => void): Promise<ReplayRunResult> {
+  const { config } = opts;
+  const learnRows = Math.max(0, Math.min(opts.learnRows, rows.length));
+  const split = streamRows(rows, opts.group ?? false);
+  const owned: LoadedModel[] = [];
+  const models = new Map<string, LoadedModel>();
+  const used = new Map<string, string>();
+  let shipped: LoadedModel | null = null;
+  const shippedModel = async (): Promise<LoadedModel> => {
+    if (shipped !== null) return shipped;
+    if (opts.shippedModel === null) throw new Error('no shipped model to fall back to (model.dir / model.name)');
+    shipped = await opts.loadModel(opts.shippedModel);
+    owned.push(shipped);
+    return shipped;
+  };
+  const t0 = performance.now();
+  try {
+    if (learnRows > 0) {
+      const train = opts.trainer ?? ((series: TrainSeries, o: TrainOptions) => Promise.resolve(trainModel(series, o)));
+      let n = 0;
+      for (const [stream, series] of seriesOf(split.rows, split.rowOf, learnRows)) {
+        try {
+          const result = await train(series, { ...trainOptionsOf(config), ...definedOnly(opts.train ?? {}), source: `replay rows 0..${learnRows - 1} of ${stream}` });
+          const { sidecarPath } = await writeModel(opts.dir, sidecarOf(`learn-${n++}`, result), result.params);
+          const model = await opts.loadModel(sidecarPath);
+          owned.push(model);
+          models.set(stream, model);
+        } catch (err) {
+          if (!(err instanceof RangeError)) throw err;
+          opts.warn?.(`${stream}: ${err.message}; scored with the shipped model`);
+        }
+      }
+    }
+    const learnSeconds = (performance.now() - t0) / 1000;
+    // Every stream needs a model up front (the detector's port is synchronous).
+    for (const r of split.rows) {
+      if (models.has(r.sensor)) continue;
+      const m = await shippedModel();
+      if (m.sidecar.channels.length !== r.channels.length) {
+        throw new Error(`the shipped model ${m.id} reads ${m.sidecar.channels.length} channel(s), stream ${r.sensor} has ${r.channels.length}: learn a model for it with --learn-first N`);
+      }
+      models.set(r.sensor, m);
+      if (learnRows > 0 && !used.has(r.sensor)) opts.warn?.(`${r.sensor}: no rows to learn from; scored with the shipped model`);
+      used.set(r.sensor, m.id);
+    }
+    for (const [stream, m] of models) used.set(stream, m.id);
+    let ids = 0;
+    const detector = new Detector(detectorOptions(config), {
+      parser: new MessageParser({
+        sensorOf: (topic) => topic,
+        maxPayloadBytes: config.ingest.maxPayloadBytes,
+        // A recording's times are its own: a row is never "in the future" of its own arrival.
+        maxFutureMs: config.ingest.maxFutureMs,
+        outOfOrderToleranceMs: config.ingest.outOfOrderToleranceMs,
+        maxReadingsPerMessage: config.ingest.maxReadingsPerMessage,
+        longBurst: config.ingest.longBurst,
+        window: config.window.length,
+      }),
+      modelFor: (stream) => {
+        const m = models.get(stream);
+        return m === undefined ? null : { model: m, own: m !== shipped };
+      },
+      priorsFor: (modelId) => {
+        for (const m of owned) if (m.id === modelId) return priorsOf(m.sidecar);
+        return null;
+      },
+      // Deterministic ids: a replay of the same input gives the same output, episode ids included.
+      newId: () => `replay-${++ids}`,
+      learning: (_stream, origin) => split.rowOf[origin.seq] < learnRows,
+    });
+    const t1 = performance.now();
+    const counters = await replayRows(detector, split.rows, sink, { learnRows, rowOf: split.rowOf, inputs: rows });
+    return { counters, streams: used, learnSeconds, runSeconds: (performance.now() - t1) / 1000 };
+  } finally {
+    await Promise.allSettled(owned.map((m) => m.release()));
+  }
+}
+
+/** Each stream's rows among the first `learnRows` input rows, as a training series (non-finite values skipped). */
+function seriesOf(rows: readonly ReplayRow[], rowOf: Int32Array, learnRows: number): Map<string, TrainSeries> {
+  const by = new Map<string, { channels: readonly string[]; values: number[]; ts: number[] }>();
+  for (let k = 0; k < rows.length && rowOf[k] < learnRows; k++) {
+    const r = rows[k];
+    if (!r.values.every(Number.isFinite)) continue;
+    let s = by.get(r.sensor);
+    if (s === undefined) by.set(r.sensor, (s = { channels: r.channels, values: [], ts: [] }));
+    s.values.push(...r.values);
+    s.ts.push(r.ts);
+  }
+  const out = new Map<string, TrainSeries>();
+  for (const [stream, s] of by) out.set(stream, { channels: s.channels, values: Float64Array.from(s.values), timestamps: Float64Array.from(s.ts) });
+  return out;
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined)) as Partial<T>;
+}
