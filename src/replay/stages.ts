@@ -19,6 +19,8 @@ export function createReplayStages(config: Config, runnerFor: (sensor: string) =
   const byId = new Map(runners.map((r) => [r.id, r]));
   const parser = new MessageParser({
     sensorOf: (topic) => topic,
+    // A replayed row is one instant of a file's columns: one multi-channel reading, as the models expect.
+    objects: 'channels',
     maxPayloadBytes: config.ingest.maxPayloadBytes,
     maxFutureMs: config.ingest.maxFutureMs,
     outOfOrderToleranceMs: config.ingest.outOfOrderToleranceMs,
