@@ -28,3 +28,11 @@ export interface ModelRunner {
   readonly sidecar: ModelSidecar;
   runBatch(batch: ModelBatchInput): Promise<ModelBatchOutput>;
 }
+
+/**
+ * The clock port: arrival stamps and every "now" of the daemon. Epoch ms, never decreasing for an
+ * anchored clock (src/util/clock.ts), so a wall-clock step cannot reorder live readings.
+ */
+export interface Clock {
+  now(): number;
+}

@@ -549,9 +549,13 @@ describe('alert contract', () => {
     expect(t.alerts('pump1')).toBe('site/a/alerts/pump1');
     expect(t.state('pump1')).toBe('site/a/state/pump1');
     expect(t.status).toBe('site/a/status');
-    expect(t.allAlerts).toBe('site/a/alerts/+');
+    expect(t.allAlerts).toBe('site/a/alerts/#');
     expect(t.cmd('ack', 'x1')).toBe('site/a/cmd/ack/x1');
-    for (const bad of ['a/b', '+', 'x#', '']) expect(() => t.alerts(bad)).toThrow('invalid sensor');
+    // A stream id spans topic levels; each level must still be a plain, non-empty level.
+    expect(t.alerts('bedroom/temperature')).toBe('site/a/alerts/bedroom/temperature');
+    expect(t.state('tele_x/ENERGY.Power')).toBe('site/a/state/tele_x/ENERGY.Power');
+    expect(t.score('a/b')).toBe('site/a/score/a/b');
+    for (const bad of ['a//b', '/a', 'a/', '+', 'x#', '', 'a/+/b']) expect(() => t.alerts(bad)).toThrow('invalid stream');
     for (const bad of ['', 'a//b', '/a', 'a/+', 'a/#']) expect(() => topics(bad)).toThrow('invalid topic prefix');
   });
 
