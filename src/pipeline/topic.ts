@@ -40,14 +40,14 @@ export interface TopicCapture {
  * Throws a descriptive Error for an invalid template.
  */
 export function compileTopicTemplate(pattern: string, sensorRequired: boolean): (topic: string) => TopicCapture | null {
-  const levels = parsePattern(pattern, sensorRequired);
+  const levels = parsePattern(pattern, sensorRequired, true);
   return (topic) => matchLevels(levels, topic);
 }
 
 /** Null when `pattern` is a valid template, else why not. */
 export function topicTemplateProblem(pattern: string, sensorRequired: boolean): string | null {
   try {
-    parsePattern(pattern, sensorRequired);
+    parsePattern(pattern, sensorRequired, true);
     return null;
   } catch (err) {
     return (err as Error).message;
@@ -56,12 +56,12 @@ export function topicTemplateProblem(pattern: string, sensorRequired: boolean): 
 
 /** The subscription filter that receives every topic the pattern can match (`sensors/{sensor}` -> `sensors/+`). */
 export function subscriptionFilter(pattern: string): string {
-  return parsePattern(pattern, false)
+  return parsePattern(pattern, false, true)
     .map((l) => (l.kind === 'literal' ? l.text : l.kind === 'rest' ? '#' : '+'))
     .join('/');
 }
 
-function parsePattern(pattern: string, sensorRequired = true): Level[] {
+function parsePattern(pattern: string, sensorRequired = true, fieldAllowed = false): Level[] {
   const problem = (why: string): Error => new Error(`invalid sensor topic pattern ${JSON.stringify(pattern)}: ${why}`);
   if (pattern.length === 0) throw problem('it is empty');
   const parts = pattern.split('/');
@@ -72,7 +72,7 @@ function parsePattern(pattern: string, sensorRequired = true): Level[] {
     if (part === SENSOR) {
       sensors++;
       levels.push({ kind: 'sensor' });
-    } else if (part === FIELD && !sensorRequired) {
+    } else if (part === FIELD && fieldAllowed) {
       fields++;
       levels.push({ kind: 'field' });
     } else if (part === '+') {

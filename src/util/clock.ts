@@ -35,6 +35,8 @@ export class AnchoredClock implements Clock {
   private lastMono: number;
   private last = -Infinity;
   private pending: { since: number; diff: number } | null = null;
+  /** While slewing towards a believed backward step: the part of it still to take. */
+  private slewing: number | null = null;
 
   constructor(opts: AnchoredClockOptions = {}) {
     this.wall = opts.wall ?? Date.now;
@@ -52,7 +54,11 @@ export class AnchoredClock implements Clock {
     const elapsed = Math.max(0, m - this.lastMono);
     this.lastMono = m;
     let diff = this.wall() - (this.offset + m);
-    if (Math.abs(diff) >= this.stepMs) {
+    if (this.slewing !== null && Math.abs(diff - this.slewing) < this.stepMs) {
+      // Still catching up with a backward step already believed: go on slewing, no new settle time.
+      this.pending = null;
+    } else if (Math.abs(diff) >= this.stepMs) {
+      this.slewing = null;
       if (this.pending === null || Math.abs(diff - this.pending.diff) >= this.stepMs) {
         this.pending = { since: m, diff };
         diff = 0;
@@ -63,9 +69,16 @@ export class AnchoredClock implements Clock {
       }
     } else {
       this.pending = null;
+      this.slewing = null;
     }
-    if (diff > 0) this.offset += diff;
-    else if (diff < 0) this.offset += Math.max(diff, -elapsed * this.slewRate);
+    if (diff > 0) {
+      this.offset += diff;
+      this.slewing = null;
+    } else if (diff < 0) {
+      const step = Math.max(diff, -elapsed * this.slewRate);
+      this.offset += step;
+      this.slewing = diff - step < 0 ? diff - step : null;
+    }
     let t = this.offset + m;
     if (t < this.last) t = this.last;
     this.last = t;
