@@ -17,7 +17,7 @@ import { PRESET_NAMES, PRESETS } from '../../src/pipeline/presets.js';
 const NOW = Date.UTC(2026, 10, 30, 10, 0, 30);
 
 function config(ingest: Record<string, unknown>, model: Record<string, unknown> = {}): Config {
-  const r = loadConfig({ overrides: { ingest: { timezone: 'UTC', ...ingest }, model } as never, env: {}, path: '/dev/null' });
+  const r = loadConfig({ overrides: { ingest: { timezone: 'UTC', ...ingest }, model }, env: {}, path: '/dev/null' });
   if (!r.ok) throw new Error(r.errors.join('\n'));
   return r.config;
 }
