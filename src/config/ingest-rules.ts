@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PRESETS, PRESET_NAMES, type PresetName } from '../pipeline/presets.js';
+import { PRESETS, PRESET_NAMES } from '../pipeline/presets.js';
 import type { ChannelGroupSpec, MappingRuleSpec } from '../pipeline/route.js';
 import { topicTemplateProblem } from '../pipeline/topic.js';
 import { TIME_UNITS, type TimeUnit } from '../pipeline/decode/time.js';
@@ -142,7 +142,7 @@ export interface IngestRulesConfig {
 /** Every rule in match order, with where it comes from: `ingest.rules[i]`, `preset <name>`, or the default rule. */
 export function ruleList(ingest: IngestRulesConfig): Array<{ readonly origin: string; readonly spec: MappingRuleSpec }> {
   const out: Array<{ origin: string; spec: MappingRuleSpec }> = ingest.rules.map((r, i) => ({ origin: `ingest.rules[${i}]`, spec: ruleSpec(r, i) }));
-  for (const name of ingest.presets) out.push({ origin: `preset ${name}`, spec: PRESETS[name as PresetName].rule });
+  for (const name of PRESET_NAMES) if (ingest.presets.includes(name)) out.push({ origin: `preset ${name}`, spec: PRESETS[name].rule });
   out.push({
     origin: 'the default rule (ingest.topics, ingest.sensorPattern)',
     spec: { ...ruleSpec({ topics: [ingest.sensorPattern] }, 0), name: 'default', retained: ingest.retained },

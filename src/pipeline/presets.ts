@@ -6,7 +6,11 @@
  */
 import type { MappingRuleSpec } from './route.js';
 
-export const PRESET_NAMES = ['zigbee2mqtt', 'tasmota', 'esphome', 'homeassistant', 'ha_statestream', 'shelly', 'rtl_433'] as const;
+/**
+ * In match order: enabled presets are tried in this order whatever order the config lists them in, the
+ * more specific topics first (`homeassistant/sensor/+/state` would also match ESPHome's `+/sensor/+/state`).
+ */
+export const PRESET_NAMES = ['zigbee2mqtt', 'tasmota', 'homeassistant', 'ha_statestream', 'esphome', 'shelly', 'rtl_433'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 export interface Preset {

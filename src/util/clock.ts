@@ -48,7 +48,7 @@ export class AnchoredClock implements Clock {
     this.offset = this.wall() - this.lastMono;
   }
 
-  /** Epoch ms, never less than a value returned before. */
+  /** Epoch ms (whole), never less than a value returned before. */
   readonly now = (): number => {
     const m = this.mono();
     const elapsed = Math.max(0, m - this.lastMono);
@@ -79,7 +79,8 @@ export class AnchoredClock implements Clock {
       this.offset += step;
       this.slewing = diff - step < 0 ? diff - step : null;
     }
-    let t = this.offset + m;
+    // Whole milliseconds, like Date.now().
+    let t = Math.round(this.offset + m);
     if (t < this.last) t = this.last;
     this.last = t;
     return t;
