@@ -49,8 +49,8 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     },
     sample: {
       topic: 'zigbee2mqtt/bedroom_sensor',
-      payload: '{"battery":93.5,"humidity":43.5,"linkquality":255,"temperature":21.3,"voltage":2975}',
-      streams: ['bedroom_sensor/humidity', 'bedroom_sensor/temperature', 'bedroom_sensor/voltage'],
+      payload: '{"battery":93.5,"humidity":43.5,"linkquality":255,"temperature":21.3}',
+      streams: ['bedroom_sensor/humidity', 'bedroom_sensor/temperature'],
     },
     homeAssistant: true,
   },

@@ -139,3 +139,20 @@ describe('channel groups', () => {
     expect(modelOf('pump-1/temp')).toBeNull();
   });
 });
+
+describe('README "Connect your devices"', () => {
+  it("shows each preset's sample payload, its topic and its streams as the code has them", async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Connect your devices'), readme.indexOf('## Configuration'));
+    for (const name of PRESET_NAMES) {
+      const { sample } = PRESETS[name];
+      expect(section, name).toContain(`| \`${name}\` |`);
+      expect(section, name).toContain(`\`${sample.payload}\` on \`${sample.topic}\``);
+      for (const stream of sample.streams) {
+        const last = stream.slice(stream.lastIndexOf('/'));
+        expect(section.includes(`\`${stream}\``) || section.includes(`\`…${last}\``), `${name}: ${stream}`).toBe(true);
+      }
+    }
+  });
+});
