@@ -360,6 +360,22 @@ describe('other tables', () => {
     expect(states.get('b')?.blob.equals(Buffer.alloc(4096, 7))).toBe(true);
   });
 
+  it('keys streams whose ids span topic levels like any other: checkpoints, anomalies, alert topics', () => {
+    const store = open();
+    store.saveSensorStates([
+      { sensor: 'plug/power', blob: Buffer.from('p'), updatedAt: 1 },
+      { sensor: 'plug', blob: Buffer.from('d'), updatedAt: 1 },
+    ]);
+    store.recordEvent(event('open', 'x1', { sensor: 'tele_garden/BME280.Temperature' }), T.alerts('tele_garden/BME280.Temperature'));
+    store.flush();
+    expect(store.committedOutbox(0, 10)[0].topic).toBe('anomalyd/alerts/tele_garden/BME280.Temperature');
+    store.close();
+    const again = open();
+    expect([...again.loadSensorStates().keys()].sort()).toEqual(['plug', 'plug/power']);
+    expect(again.listAnomalies({ sensor: 'tele_garden/BME280.Temperature', limit: 10 }).map((a) => a.id)).toEqual(['x1']);
+    expect(again.listAnomalies({ sensor: 'tele_garden', limit: 10 })).toEqual([]);
+  });
+
   it('accumulates rejection counters, including unattributed ones', () => {
     const store = open();
     store.addRejections([
