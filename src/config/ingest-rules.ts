@@ -7,11 +7,43 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PRESETS, PRESET_NAMES } from '../pipeline/presets.js';
-import type { ChannelGroupSpec, MappingRuleSpec } from '../pipeline/route.js';
-import { topicTemplateProblem } from '../pipeline/topic.js';
-import { TIME_UNITS, type TimeUnit } from '../pipeline/decode/time.js';
+import { TIME_UNITS, type ChannelGroupSpec, type MappingRuleSpec, type TimeUnit } from '../contract/ingest.js';
+import { PRESETS, PRESET_NAMES } from './presets.js';
 import { closest } from './suggest.js';
+
+/** Null when `zone` is an IANA zone name this Node knows, else why not. */
+export function timeZoneProblem(zone: string): string | null {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return null;
+  } catch {
+    return `unknown time zone ${JSON.stringify(zone)}: want an IANA name such as Europe/Berlin or UTC`;
+  }
+}
+
+/**
+ * Null when `pattern` is a valid rule topic template, else why not: levels separated by '/', `{sensor}`
+ * exactly once (at most once when the sensor id comes from payload fields), `{field}` at most once, `+`
+ * and `#` only as whole levels, `#` only last. (The matcher itself is src/pipeline/topic.ts.)
+ */
+export function topicTemplateProblem(pattern: string, sensorRequired: boolean): string | null {
+  const why = (text: string): string => `invalid sensor topic pattern ${JSON.stringify(pattern)}: ${text}`;
+  if (pattern.length === 0) return why('it is empty');
+  const levels = pattern.split('/');
+  let sensors = 0;
+  let fields = 0;
+  for (const [i, level] of levels.entries()) {
+    if (level === '{sensor}') sensors++;
+    else if (level === '{field}') fields++;
+    else if (level === '#') {
+      if (i !== levels.length - 1) return why("'#' may only be the last level");
+    } else if (level.includes('{') || level.includes('}')) return why(`level ${JSON.stringify(level)}: '{sensor}' and '{field}' must be whole levels and are the only placeholders`);
+    else if (level !== '+' && (level.includes('+') || level.includes('#'))) return why(`level ${JSON.stringify(level)}: '+' and '#' must be whole levels`);
+  }
+  if (sensorRequired ? sensors !== 1 : sensors > 1) return why(`it must contain ${sensorRequired ? 'exactly' : 'at most'} one '{sensor}' level (found ${sensors})`);
+  if (fields > 1) return why(`it may contain at most one '{field}' level (found ${fields})`);
+  return null;
+}
 
 /** `ingest.rules[]` as written: every key but `topics` may be left out. */
 export interface RuleConfig {

@@ -5,9 +5,8 @@
 import type { CellKind } from '../model/spec.js';
 import { deepFreeze } from './validate.js';
 import { bool, defaultsOf, int, literal, mapList, num, oneOf, optStr, section, str, strList, type Infer } from './dsl.js';
-import { timeZoneProblem } from '../pipeline/decode/time.js';
-import { PRESET_NAMES } from '../pipeline/presets.js';
-import { groupModelProblems, groupProblem, presetProblem, RULE_KEYS_DOC, ruleProblem, unreachableRules, type GroupConfig, type RuleConfig } from './ingest-rules.js';
+import { PRESET_NAMES } from './presets.js';
+import { groupModelProblems, groupProblem, presetProblem, RULE_KEYS_DOC, ruleProblem, timeZoneProblem, unreachableRules, type GroupConfig, type RuleConfig } from './ingest-rules.js';
 
 /** Bump together with a migration in migrate.ts when a setting is renamed or its meaning changes. */
 export const CURRENT_VERSION = 1;

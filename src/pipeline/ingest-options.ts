@@ -7,7 +7,7 @@ import type { Config } from '../config/schema.js';
 import { groupSpec, ruleList, subscriptionFilters } from '../config/ingest-rules.js';
 import { systemTimeZone } from './decode/time.js';
 import type { ParseOptions } from './parse.js';
-import { PRESETS, type PresetName } from './presets.js';
+import { PRESETS, type PresetName } from '../config/presets.js';
 import { compileGroup, compileRule, safePart } from './route.js';
 import { subscriptionFilter } from './topic.js';
 

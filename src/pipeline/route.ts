@@ -10,45 +10,10 @@
  * that would change an MQTT topic's shape (`/` inside a key, `+`, `#`, control characters) become `_`.
  */
 import { compileTopicTemplate, type TopicCapture } from './topic.js';
+import type { ChannelGroupSpec, MappingRuleSpec } from '../contract/ingest.js';
 import type { DecodeRule } from './decode/types.js';
-import type { DecimalSeparator } from './decode/text.js';
-import type { TimeUnit } from './decode/time.js';
 
-/** One mapping rule as written in the config (`ingest.rules[]`) or by a preset. */
-export interface MappingRuleSpec {
-  /** For messages and the docs. */
-  readonly name: string;
-  /** Topic templates: `{sensor}` (one level, the device), optional `{field}`, `+`, `#`. Subscribed as filters. */
-  readonly topics: readonly string[];
-  /** Payload fields whose values make the device id (rtl_433: model, channel, id), joined by `-`; they are not streams. */
-  readonly sensorFields: readonly string[];
-  /** Field globs to take (`*` any characters, `?` one); empty = every numeric field. Matched on the field name (see above; `value` for the device's own value). */
-  readonly fields: readonly string[];
-  /** Field globs to drop (metadata such as `linkquality`). */
-  readonly exclude: readonly string[];
-  /** Dotted path of the time field; null = `ts`, `timestamp` or `time` in any case. */
-  readonly time: string | null;
-  readonly timeUnit: TimeUnit;
-  readonly decimal: DecimalSeparator;
-  /** Whether retained messages (the broker's last value, replayed on every subscribe) are readings. */
-  readonly retained: boolean;
-  /** Texts that mean "no reading now" (case-insensitive), e.g. `unavailable`. */
-  readonly missing: readonly string[];
-  /** Device-id globs this rule ignores (rejected `bad_topic`), e.g. anomalyd's own Home Assistant entities. */
-  readonly excludeSensors: readonly string[];
-}
-
-/** A multi-channel model's input: the listed fields of one device, aligned per message into one reading. */
-export interface ChannelGroupSpec {
-  /** The stream is `<device>/<name>`. */
-  readonly name: string;
-  /** Glob over device ids. */
-  readonly sensors: string;
-  /** Field names (as in MappingRuleSpec.fields), in channel order. */
-  readonly fields: readonly string[];
-  /** Model file stem in model.dir whose channel count must equal fields.length; null = the shared model. */
-  readonly model: string | null;
-}
+export type { ChannelGroupSpec, MappingRuleSpec } from '../contract/ingest.js';
 
 export interface CompiledRule {
   readonly name: string;

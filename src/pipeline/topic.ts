@@ -44,16 +44,6 @@ export function compileTopicTemplate(pattern: string, sensorRequired: boolean): 
   return (topic) => matchLevels(levels, topic);
 }
 
-/** Null when `pattern` is a valid template, else why not. */
-export function topicTemplateProblem(pattern: string, sensorRequired: boolean): string | null {
-  try {
-    parsePattern(pattern, sensorRequired, true);
-    return null;
-  } catch (err) {
-    return (err as Error).message;
-  }
-}
-
 /** The subscription filter that receives every topic the pattern can match (`sensors/{sensor}` -> `sensors/+`). */
 export function subscriptionFilter(pattern: string): string {
   return parsePattern(pattern, false, true)

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { checkConfigCommand } from '../../src/cli/check-config.js';
 import { loadConfig } from '../../src/config/load.js';
-import { covers } from '../../src/config/ingest-rules.js';
+import { covers, topicTemplateProblem } from '../../src/config/ingest-rules.js';
+import { compileTopicTemplate } from '../../src/pipeline/topic.js';
 import { yamlFile } from './helpers.js';
 
 function check(yaml: string): { code: number; err: string } {
@@ -47,6 +48,21 @@ describe('ingest.rules, ingest.presets, ingest.groups in the config', () => {
     expect(err).toContain('ingest.groups[0]: group pump has 2 fields (pressure, flow) but model gru takes 1 channel(s)');
     const missing = check('ingest:\n  groups:\n    - name: pump\n      sensors: "pump-*"\n      fields: [pressure, flow]\n      model: pump2\nmodel:\n  dir: models\n');
     expect(missing.err).toMatch(/group pump: model pump2 cannot be read/);
+  });
+
+  it('checks topic templates exactly as the matcher compiles them', () => {
+    const templates = ['a/{sensor}', '{sensor}/sensor/{field}/state', 'a/+/b', 'a/#', 'a/{sensor}/#', '#', '', 'a/#/b', 'a/x+', 'a/{sensor}/{sensor}', 'a/{field}/{field}/{sensor}', 'a/{sens}', 'a/{sensor}x', 'a//{sensor}'];
+    for (const t of templates) {
+      for (const required of [true, false]) {
+        let compiles = true;
+        try {
+          compileTopicTemplate(t, required);
+        } catch {
+          compiles = false;
+        }
+        expect(topicTemplateProblem(t, required) === null, `${t} (sensor ${required ? 'required' : 'optional'})`).toBe(compiles);
+      }
+    }
   });
 
   it('knows which templates cover others', () => {

@@ -157,7 +157,6 @@ describe.skipIf(!ready)('devices people already have, through mosquitto into the
       },
       60_000,
       'a scored window of every stream',
-      200,
     );
   }, 120_000);
 

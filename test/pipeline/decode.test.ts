@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { jsonDepth, MAX_JSON_DEPTH } from '../../src/pipeline/decode/json.js';
 import { numberFromText, previewBytes } from '../../src/pipeline/decode/text.js';
-import { parseTimestamp, timeZoneProblem, wallTimeToEpoch, zoneOffsetMs } from '../../src/pipeline/decode/time.js';
+import { timeZoneProblem } from '../../src/config/ingest-rules.js';
+import { parseTimestamp, wallTimeToEpoch, zoneOffsetMs } from '../../src/pipeline/decode/time.js';
 
 const T = Date.UTC(2026, 10, 30, 10, 0, 0);
 

@@ -12,7 +12,7 @@ import type { Config } from '../../src/config/schema.js';
 import type { ParseResult, RawMessage, Reading } from '../../src/contract/types.js';
 import { groupModelOf, ingestFilters, parseOptionsOf } from '../../src/pipeline/ingest-options.js';
 import { MessageParser } from '../../src/pipeline/parse.js';
-import { PRESET_NAMES, PRESETS } from '../../src/pipeline/presets.js';
+import { PRESET_NAMES, PRESETS } from '../../src/config/presets.js';
 
 const NOW = Date.UTC(2026, 10, 30, 10, 0, 30);
 

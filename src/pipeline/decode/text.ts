@@ -9,8 +9,9 @@ const DECIMAL = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
 const DECIMAL_COMMA = /^\s*[+-]?(?:\d+,?\d*|,\d+)(?:[eE][+-]?\d+)?\s*$/;
 const NON_FINITE_TOKEN = /^\s*[+-]?(?:nan|inf|infinity)\s*$/i;
 
-/** The payload's decimal separator (`ingest.rules[].decimal`). */
-export type DecimalSeparator = '.' | ',';
+import type { DecimalSeparator } from '../../contract/ingest.js';
+
+export type { DecimalSeparator } from '../../contract/ingest.js';
 
 /** True for text that says "a number, but not a finite one" (`NaN`, `-inf`, `Infinity`). */
 export function isNonFiniteToken(text: string): boolean {

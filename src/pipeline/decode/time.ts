@@ -4,11 +4,10 @@
  * wall-clock time in the device's zone (`ingest.timezone`, an IANA name; default the host's zone), which
  * is how Tasmota, rtl_433 and most loggers write it.
  */
+import type { TimeUnit } from '../../contract/ingest.js';
 import { numberFromText } from './text.js';
 
-/** How a rule's time field is written; `auto` tells epoch units by magnitude and reads strings as ISO. */
-export type TimeUnit = 'auto' | 's' | 'ms' | 'us' | 'ns' | 'iso';
-export const TIME_UNITS: readonly TimeUnit[] = ['auto', 's', 'ms', 'us', 'ns', 'iso'];
+export type { TimeUnit } from '../../contract/ingest.js';
 
 /** 2000-01-01T00:00:00Z: an earlier time is a device counting from boot, not a clock. */
 export const MIN_TS = 946_684_800_000;
@@ -20,16 +19,6 @@ const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d
 /** The host's IANA zone (what `ingest.timezone: null` means). */
 export function systemTimeZone(): string {
   return new Intl.DateTimeFormat().resolvedOptions().timeZone;
-}
-
-/** Null when `zone` is an IANA zone name this Node knows, else why not. */
-export function timeZoneProblem(zone: string): string | null {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return null;
-  } catch {
-    return `unknown time zone ${JSON.stringify(zone)}: want an IANA name such as Europe/Berlin or UTC`;
-  }
 }
 
 /** Epoch-number magnitudes: 1e11 s is the year 5138, 1e14 ms the year 5138, 1e17 µs likewise. */

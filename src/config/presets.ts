@@ -4,7 +4,7 @@
  * streams it yields (the README's "Connect your devices" and test/e2e/presets.test.ts use the same
  * samples).
  */
-import type { MappingRuleSpec } from './route.js';
+import type { MappingRuleSpec } from '../contract/ingest.js';
 
 /**
  * In match order: enabled presets are tried in this order whatever order the config lists them in, the
