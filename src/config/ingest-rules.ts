@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TIME_UNITS, type ChannelGroupSpec, type MappingRuleSpec, type TimeUnit } from '../contract/ingest.js';
+import { RULE_DEFAULTS, TIME_UNITS, type ChannelGroupSpec, type MappingRuleSpec, type TimeUnit } from '../contract/ingest.js';
 import { PRESETS, PRESET_NAMES } from './presets.js';
 import { closest } from './suggest.js';
 
@@ -143,18 +143,19 @@ export function presetProblem(v: string): string | null {
 
 /** A configured rule with its defaults filled in; `retainedDefault` is what `retained` left out means. */
 export function ruleSpec(r: RuleConfig, index: number): MappingRuleSpec {
+  const d = RULE_DEFAULTS;
   return {
     name: r.name ?? `ingest.rules[${index}]`,
     topics: r.topics,
-    sensorFields: r.sensorFields ?? [],
-    fields: r.fields ?? [],
-    exclude: r.exclude ?? [],
-    excludeSensors: r.excludeSensors ?? [],
-    time: r.time ?? null,
-    timeUnit: r.timeUnit ?? 'auto',
-    decimal: r.decimal ?? '.',
-    retained: r.retained ?? false,
-    missing: r.missing ?? [],
+    sensorFields: r.sensorFields ?? d.sensorFields,
+    fields: r.fields ?? d.fields,
+    exclude: r.exclude ?? d.exclude,
+    excludeSensors: r.excludeSensors ?? d.excludeSensors,
+    time: r.time ?? d.time,
+    timeUnit: r.timeUnit ?? d.timeUnit,
+    decimal: r.decimal ?? d.decimal,
+    retained: r.retained ?? d.retained,
+    missing: r.missing ?? d.missing,
   };
 }
 

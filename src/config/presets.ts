@@ -4,7 +4,7 @@
  * streams it yields (the README's "Connect your devices" and test/e2e/presets.test.ts use the same
  * samples).
  */
-import type { MappingRuleSpec } from '../contract/ingest.js';
+import { RULE_DEFAULTS, type MappingRuleSpec } from '../contract/ingest.js';
 
 /**
  * In match order: enabled presets are tried in this order whatever order the config lists them in, the
@@ -23,17 +23,7 @@ export interface Preset {
   readonly homeAssistant: boolean;
 }
 
-const BASE = {
-  sensorFields: [],
-  fields: [],
-  exclude: [],
-  time: null,
-  timeUnit: 'auto',
-  decimal: '.',
-  retained: false,
-  missing: [],
-  excludeSensors: [],
-} as const satisfies Omit<MappingRuleSpec, 'name' | 'topics'>;
+const BASE = RULE_DEFAULTS;
 
 /** Home Assistant's words for "no state". */
 const HA_MISSING = ['unavailable', 'unknown', 'none', ''];

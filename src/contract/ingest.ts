@@ -38,6 +38,19 @@ export interface MappingRuleSpec {
   readonly excludeSensors: readonly string[];
 }
 
+/** What a rule's keys left out mean (every preset starts from these too). */
+export const RULE_DEFAULTS: Omit<MappingRuleSpec, 'name' | 'topics'> = Object.freeze({
+  sensorFields: [],
+  fields: [],
+  exclude: [],
+  time: null,
+  timeUnit: 'auto',
+  decimal: '.',
+  retained: false,
+  missing: [],
+  excludeSensors: [],
+});
+
 /** A multi-channel model's input: the listed fields of one device, aligned per message into one reading. */
 export interface ChannelGroupSpec {
   /** The stream is `<device>/<name>`. */

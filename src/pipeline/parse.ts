@@ -32,7 +32,8 @@ import { preview, previewBytes } from './decode/text.js';
 import { parseTimestamp as parseDeviceTime } from './decode/time.js';
 import type { DecodeContext, Decoded, DecodedRecord, PayloadDecoder, Problem } from './decode/types.js';
 import type { TopicCapture } from './topic.js';
-import { compileRule, fieldName, routeOf, safePart, streamId, type CompiledGroup, type CompiledRule, type MappingRuleSpec } from './route.js';
+import { RULE_DEFAULTS } from '../contract/ingest.js';
+import { compileRule, fieldName, routeOf, safePart, streamId, type CompiledGroup, type CompiledRule } from './route.js';
 
 export type { ParserSnapshot } from './admit.js';
 export { preview } from './decode/text.js';
@@ -78,18 +79,6 @@ const MAX_STREAM_ID = 256;
 /** The format decoders, tried in order on a parsed document. */
 const DECODERS: readonly PayloadDecoder[] = [valuesBurstDecoder, objectDecoder, arrayBurstDecoder, plainDecoder];
 
-/** The defaults of a mapping rule (what `ingest.rules[]` keys left out mean). */
-export const DEFAULT_RULE: Omit<MappingRuleSpec, 'name' | 'topics'> = Object.freeze({
-  sensorFields: [],
-  fields: [],
-  exclude: [],
-  time: null,
-  timeUnit: 'auto',
-  decimal: '.',
-  retained: true,
-  missing: [],
-  excludeSensors: [],
-});
 
 type Stage = 'route' | 'decode' | 'map' | 'admit';
 
@@ -115,7 +104,8 @@ export class MessageParser {
       this.rules = opts.rules;
     } else {
       const sensorOf = opts.sensorOf ?? ((topic: string) => topic);
-      const base = compileRule({ ...DEFAULT_RULE, name: 'default', topics: [] }, opts.timezone ?? 'UTC');
+      // Replay, bench and unit tests: every message is a reading, retained or not.
+      const base = compileRule({ ...RULE_DEFAULTS, retained: true, name: 'default', topics: [] }, opts.timezone ?? 'UTC');
       const template = (topic: string): TopicCapture | null => {
         const sensor = sensorOf(topic);
         return sensor === null ? null : { sensor, field: null };

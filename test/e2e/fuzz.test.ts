@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
+import { mulberry32 } from '../../src/train/rng.js';
 import { DaemonProcess, builtAndModelsPresent } from '../helpers/daemon.js';
 import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
@@ -17,17 +18,6 @@ const ready = builtAndModelsPresent();
 const SEED = 0x5eed;
 const T0 = Date.UTC(2026, 10, 1);
 
-/** mulberry32: a small seeded PRNG, so a failing run can be repeated. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Case {
   readonly topic: string;
@@ -39,7 +29,8 @@ const NUMBERS = ['1e308', '-1e308', '1e400', '-1e400', '5e-324', '1e-400', '0.00
 
 /** Hostile payloads, in a seeded order; about `n` of them. */
 function cases(n: number): Case[] {
-  const r = rng(SEED);
+  // Seeded, so a failing run can be repeated.
+  const r = mulberry32(SEED);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
   const out: Case[] = [];
   const good = [`{"value": 1.5, "ts": ${T0}}`, `{"ts": ${T0}, "temp": 21.5, "hum": 40}`, `{"values": [1, 2, 3], "ts": ${T0}, "interval_ms": 10}`, `[{"value": 1, "ts": ${T0}}]`];
