@@ -257,24 +257,31 @@ export class MessageParser {
     return out;
   }
 
-  /** One multi-channel reading per record (channels sorted by name; `value` for the device's own value). */
+  /**
+   * One multi-channel reading per record (channels sorted by name; `value` for the device's own value);
+   * a record with a null channel is a missing reading.
+   */
   private channelCandidates(msg: RawMessage, device: string, topicField: string | null, rule: CompiledRule, records: readonly DecodedRecord[], rejections: Rejection[]): Candidate[] {
     const out: Candidate[] = [];
     const stream = topicField === null ? device : `${device}/${safePart(topicField)}`;
     for (const rec of records) {
       const taken: Array<[string, number]> = [];
       let bad: Problem | null = null;
+      let missing = false;
       for (const f of rec.fields) {
         const name = f.path === '' ? 'value' : f.path;
         if (!rule.takes(fieldName(topicField, f.path))) continue;
         if (f.problem !== undefined) bad ??= f.problem;
         else if (f.value !== null) taken.push([name, f.value]);
+        else missing = true;
       }
       if (bad !== null) {
         rejections.push(rejection(msg, stream, bad.reason, rec.index >= 0 ? `element ${rec.index}: ${bad.detail}` : bad.detail));
         continue;
       }
-      if (taken.length === 0) continue;
+      // A multi-channel reading needs every channel: with one missing (null) the instant is missing, as for
+      // a channel group; a reading of fewer channels would not fit the stream's model.
+      if (taken.length === 0 || missing) continue;
       taken.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
       const channels = taken.length === 1 && taken[0][0] === 'value' ? VALUE_CHANNELS : Object.freeze(taken.map((t) => t[0]));
       out.push({ stream, ts: rec.ts, channels, values: taken.map((t) => t[1]), index: rec.index });
