@@ -374,3 +374,37 @@ describe('MessageParser snapshot/restore', () => {
     expect(() => p.restore('s1', { lastTs: 5 })).toThrow(/anomalyd-parser/);
   });
 });
+
+describe('MessageParser: one bad message never stops the stream', () => {
+  it('turns an exception in any stage into that message’s internal_error naming the stage, and goes on', async () => {
+    const { compileRule } = await import('../../src/pipeline/route.js');
+    const { RULE_DEFAULTS } = await import('../../src/contract/ingest.js');
+    const rule = compileRule({ ...RULE_DEFAULTS, name: 'r', topics: ['sensors/{sensor}'] }, 'UTC');
+    let explode: 'route' | 'map' | null = null;
+    const p = new MessageParser({
+      ...{ maxPayloadBytes: 1024, maxFutureMs: 60_000, outOfOrderToleranceMs: 5_000, maxReadingsPerMessage: 100, longBurst: 'split' as const, window: 4 },
+      rules: [
+        {
+          ...rule,
+          templates: [
+            (topic: string) => {
+              if (explode === 'route') throw new Error('boom');
+              return rule.templates[0](topic);
+            },
+          ],
+          takes: (field: string) => {
+            if (explode === 'map') throw new TypeError('bang');
+            return rule.takes(field);
+          },
+        },
+      ],
+    });
+    explode = 'route';
+    expect(rejection(p.parse(msg('1'))).detail).toBe('route: Error: boom');
+    explode = 'map';
+    const r = rejection(p.parse(msg('{"a": 1}')));
+    expect(r).toMatchObject({ reason: 'internal_error', detail: 'map: TypeError: bang' });
+    explode = null;
+    expect(readings(p.parse(msg('{"a": 2}')))[0]).toMatchObject({ sensor: 's1/a', values: [2] });
+  });
+});
