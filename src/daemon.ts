@@ -21,8 +21,10 @@ import { DB_FILE, type SqliteStore } from './adapters/sqlite-store.js';
 import type { OutboxPublisher } from './adapters/outbox-publisher.js';
 import type { HttpServer } from './adapters/http.js';
 import type { InferenceWorkerHost } from './adapters/inference-worker.js';
-import { compileSensorPattern } from './pipeline/topic.js';
 import { MessageParser } from './pipeline/parse.js';
+import { ingestFilters, parseOptionsOf } from './pipeline/ingest-options.js';
+import { discoveryFor, type HaDiscovery } from './adapters/ha-discovery.js';
+import { AnchoredClock } from './util/clock.js';
 import { RejectionCounter } from './pipeline/rejections.js';
 import { Detector, detectorOptions, priorsOf, type DetectorOutput } from './pipeline/detector.js';
 import { CommandHandler, commandFilter } from './pipeline/commands.js';
@@ -103,6 +105,7 @@ export class Daemon {
   private readonly now: () => number;
   private readonly topics: Topics;
   private readonly adapters: DaemonAdapters;
+  private discovery: HaDiscovery | null = null;
   private readonly rejections = new RejectionCounter();
   /** Recent scores per sensor, for the dashboard's plots (memory only). */
   private readonly history = new ScoreHistory();
@@ -234,6 +237,7 @@ export class Daemon {
     }
     const mqtt = this.startMqtt(store);
     await mqtt.start();
+    this.discovery?.start();
 
     this.publisher = this.adapters.createOutbox(store, (topic, payload) => mqtt.publishOnce(topic, payload), {
       logger: logger.child({ module: 'outbox' }),
@@ -326,15 +330,9 @@ export class Daemon {
   /** The detector (src/pipeline/detector.ts) from the config, with the model registry as its model port. */
   private buildDetector(registry: ModelRegistry): Detector {
     const { config } = this.opts;
-    const parser = new MessageParser({
-      sensorOf: compileSensorPattern(config.ingest.sensorPattern),
-      maxPayloadBytes: config.ingest.maxPayloadBytes,
-      maxFutureMs: config.ingest.maxFutureMs,
-      outOfOrderToleranceMs: config.ingest.outOfOrderToleranceMs,
-      maxReadingsPerMessage: config.ingest.maxReadingsPerMessage,
-      longBurst: config.ingest.longBurst,
-      window: config.window.length,
-    });
+    const parser = new MessageParser(
+      parseOptionsOf(config, { onClockSkew: (sensor, aheadMs) => this.log.warn({ sensor, aheadMs: Math.round(aheadMs) }, 'device clock ahead of arrival: its readings are rejected (future_timestamp); fix its clock or set ingest.timezone') }),
+    );
     return new Detector(detectorOptions(config), {
       parser,
       modelFor: (stream) => {
@@ -391,12 +389,14 @@ export class Daemon {
       clean: config.mqtt.clean,
       qos: config.mqtt.qos,
       keepaliveSec: config.mqtt.keepaliveSec,
-      topics: [...config.ingest.topics, commandFilter(config.mqtt.topicPrefix)],
+      topics: [...ingestFilters(config), commandFilter(config.mqtt.topicPrefix)],
       statusTopic: this.topics.status,
       logger: logger.child({ module: 'mqtt' }),
-      now: this.now,
+      // Arrival stamps: monotonic, anchored to the wall clock, so a wall-clock step cannot reorder live readings.
+      now: new AnchoredClock({ wall: this.now }).now,
     });
     this.mqtt = mqtt;
+    this.discovery = discoveryFor(config, this.topics, (t, p, o) => mqtt.publish(t, p, o), logger.child({ module: 'homeassistant' }), this.now);
     this.input = new Subject<RawMessage>();
     this.pipelineDone = this.startPipeline(this.input);
     const commands = new CommandHandler(store, (topic, payload) => mqtt.publish(topic, payload, { qos: 1 }), {
@@ -494,6 +494,7 @@ export class Daemon {
     this.counters.scored++;
     this.counters.modelDone++;
     const stream = reading.stream;
+    this.discovery?.score(stream, reading.score, reading.ts);
     this.history.record(reading);
     if (!duplicate) this.learner?.observe(stream, reading.ts, reading.values, reading.status === 'anomalous');
     const store = this.store;
@@ -524,7 +525,11 @@ export class Daemon {
     }
     this.counters.readings += res.readings.length;
     this.counters.intoModel += res.readings.length;
-    for (const r of res.readings) this.board?.arrived(r.sensor);
+    // One message may carry several streams: each one arrived.
+    for (const r of res.readings) {
+      this.board?.arrived(r.sensor);
+      this.discovery?.streamSeen(r.sensor, r.source);
+    }
   }
 
   private pausesLogged = 0;
@@ -651,6 +656,7 @@ export class Daemon {
       });
     }
     await step('outbox', () => this.publisher?.stop());
+    await step('homeassistant', () => this.discovery?.stop());
     await step('mqtt', () => this.mqtt?.stop(Math.min(left(), 2000)));
     await step('broker', () => this.broker?.stop());
     this.trainingAbort.abort(new Error('daemon stopping'));

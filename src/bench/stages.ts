@@ -19,7 +19,7 @@ import type { AnomalyEvent, RawMessage, Reading } from '../contract/types.js';
 import type { CellKind } from '../model/spec.js';
 import { Detector, detectorOptions, priorsOf } from '../pipeline/detector.js';
 import { MessageParser } from '../pipeline/parse.js';
-import { compileSensorPattern } from '../pipeline/topic.js';
+import { parseOptionsOf } from '../pipeline/ingest-options.js';
 import { burstPayload, INTERVAL_MS, sensorTopic, singlePayload } from './payload.js';
 import { syntheticT0 } from './e2e.js';
 
@@ -61,17 +61,10 @@ async function timeItAsync(fn: () => Promise<number>): Promise<{ ms: number; n: 
   return { ms: performance.now() - t0, n };
 }
 
+/** The daemon's parser: the default config's rules (sensors/{sensor}), as parseOptionsOf builds them. */
 function newParser(window: number): MessageParser {
-  const c = defaultConfig().ingest;
-  return new MessageParser({
-    sensorOf: compileSensorPattern('sensors/{sensor}'),
-    maxPayloadBytes: c.maxPayloadBytes,
-    maxFutureMs: c.maxFutureMs,
-    outOfOrderToleranceMs: c.outOfOrderToleranceMs,
-    maxReadingsPerMessage: c.maxReadingsPerMessage,
-    longBurst: c.longBurst,
-    window,
-  });
+  const config = defaultConfig();
+  return new MessageParser(parseOptionsOf({ ...config, window: { ...config.window, length: window } }));
 }
 
 function messages(o: StageOptions, perMessage: number, t0: number, receivedAt: number): RawMessage[] {

@@ -128,7 +128,7 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
         say(`state ${topic.slice(t.prefix.length + 7).padEnd(14)} ${s.status}`);
       }
     });
-    await publisher.subscribeAsync([t.allAlerts, `${t.prefix}/state/+`], { qos: 1 });
+    await publisher.subscribeAsync([t.allAlerts, `${t.prefix}/state/#`], { qos: 1 });
 
     // Virtual time starts a day ago so that accelerated timestamps never run into the future.
     const sim = new Simulator({ seed: 7, startTs: Date.now() - 86_400_000, intervalMs: VIRTUAL_INTERVAL_MS, anomalies: 'demo' });

@@ -239,6 +239,34 @@ export function strList(
   });
 }
 
+/**
+ * A list of mappings (e.g. `ingest.rules`), each checked by `item`, which returns a message (without the
+ * path) or null. The value is kept as written; the code that uses it fills in each item's defaults. From
+ * env: a JSON array.
+ */
+export function mapList<T>(opts: LeafOptions<readonly T[]> & { readonly itemType: string; readonly item: (v: unknown) => string | null }): Leaf<readonly T[]> {
+  const check = (v: unknown): string | null => {
+    if (!Array.isArray(v)) return `must be a list of ${opts.itemType}, got ${describe(v)}`;
+    for (const [i, item] of v.entries()) {
+      const bad = opts.item(item);
+      if (bad !== null) return `item ${i}: ${bad}`;
+    }
+    return null;
+  };
+  return leaf(opts, {
+    type: `list of ${opts.itemType}`,
+    range: '',
+    check,
+    parseEnv: (text) => {
+      try {
+        return { ok: true, value: JSON.parse(text) as unknown };
+      } catch {
+        return { ok: false, message: `must be a JSON array of ${opts.itemType}, got ${JSON.stringify(text)}` };
+      }
+    },
+  });
+}
+
 /** A fixed value (used for `version`, which migrations bring to the current number before checks). */
 export function literal<const V extends number>(value: V, doc: string): Leaf<V> {
   return leaf<V>(

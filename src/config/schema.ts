@@ -4,7 +4,9 @@
  */
 import type { CellKind } from '../model/spec.js';
 import { deepFreeze } from './validate.js';
-import { bool, defaultsOf, int, literal, num, oneOf, optStr, section, str, strList, type Infer } from './dsl.js';
+import { bool, defaultsOf, int, literal, mapList, num, oneOf, optStr, section, str, strList, type Infer } from './dsl.js';
+import { PRESET_NAMES } from './presets.js';
+import { groupModelProblems, groupProblem, presetProblem, RULE_KEYS_DOC, ruleProblem, timeZoneProblem, unreachableRules, type GroupConfig, type RuleConfig } from './ingest-rules.js';
 
 /** Bump together with a migration in migrate.ts when a setting is renamed or its meaning changes. */
 export const CURRENT_VERSION = 2;
@@ -145,6 +147,51 @@ export const schema = section('anomalyd configuration', {
     longBurst: oneOf(['split', 'truncate'] as const, {
       default: 'split',
       doc: 'A burst longer than a window: split = keep every reading; truncate = keep only the newest window’s worth and reject the rest.',
+    }),
+    presets: strList({
+      default: [],
+      minItems: 0,
+      item: presetProblem,
+      doc: `Mapping rules for the devices people already have, one name each: ${PRESET_NAMES.join(', ')} (README "Connect your devices").`,
+    }),
+    rules: mapList<RuleConfig>({
+      default: [],
+      itemType: 'rules',
+      item: ruleProblem,
+      doc: `Field mapping rules, tried in order before the presets and the default rule (ingest.topics + ingest.sensorPattern); the first whose topic template matches reads the message. ${RULE_KEYS_DOC}`,
+    }),
+    groups: mapList<GroupConfig>({
+      default: [],
+      itemType: 'groups',
+      item: groupProblem,
+      doc: 'Multi-channel models, opt-in: each group {name, sensors (glob over sensor ids), fields (at least two), model (default: the shared model)} makes those fields of one message one reading of the stream <sensor>/<name>; the model must take that many channels (checked at load).',
+    }),
+    timezone: optStr({
+      rule: timeZoneProblem,
+      doc: 'IANA time zone of device times written without an offset (Tasmota, rtl_433, loggers); null = the host’s zone.',
+    }),
+    retained: bool({
+      default: false,
+      doc: 'Whether retained messages (the broker’s last value, replayed at every subscribe) are readings, for the default rule; rules and presets say it themselves.',
+    }),
+    maxStreams: int({ default: 10000, min: 1, max: 1_000_000, doc: 'Streams tracked in all; a new stream beyond it is rejected (too_many_streams). Only an accepted reading takes a slot.' }),
+    maxStreamsPerSensor: int({ default: 64, min: 1, max: 10_000, doc: 'Streams (fields) of one sensor; a new one beyond it is rejected (too_many_streams).' }),
+  }),
+  homeassistant: section('Home Assistant MQTT discovery: an anomaly binary_sensor and a score sensor per stream, grouped by device.', {
+    discovery: oneOf(['auto', 'on', 'off'] as const, {
+      default: 'auto',
+      doc: 'auto = on when a preset of a Home Assistant ecosystem (zigbee2mqtt, tasmota, esphome, homeassistant, ha_statestream) is on.',
+    }),
+    prefix: str({ default: 'homeassistant', rule: topicPrefixProblem, doc: 'Home Assistant’s discovery prefix.' }),
+    nodeId: optStr({
+      rule: (v) => (/^[A-Za-z0-9_-]{1,64}$/.test(v) ? null : 'must be 1 to 64 letters, digits, _ or -'),
+      doc: 'Id of this detector in discovery topics and unique ids; null = from mqtt.clientId, else anomalyd_<hostname>. Keep it stable: it keeps entities across restarts.',
+    }),
+    scoreIntervalMs: int({
+      default: 60000,
+      min: 0,
+      max: DAY_MS,
+      doc: 'Least time between two score updates of one stream to Home Assistant (the status changes at once); 0 = every score.',
     }),
   }),
   window: section('Each stream in its own time: the window the autoencoder reconstructs, and how readings fall on the stream’s interval. Every length is counted in readings.', {
@@ -329,6 +376,16 @@ function isTls(config: Config): boolean {
 }
 
 export const crossRules: readonly CrossRule[] = [
+  {
+    doc: 'Every rule in `ingest.rules` can match a topic no earlier rule takes, and keeps at least one field.',
+    inputs: ['ingest.rules', 'ingest.presets', 'ingest.topics', 'ingest.sensorPattern', 'ingest.retained'],
+    check: (c) => unreachableRules(c.ingest),
+  },
+  {
+    doc: 'Each group in `ingest.groups` has as many fields as its model (its own `model`, else `model.name` / `model.cell` in `model.dir`) has channels.',
+    inputs: ['ingest.groups', 'model.dir', 'model.name', 'model.cell'],
+    check: (c) => groupModelProblems(c.ingest.groups, c.model),
+  },
   {
     doc: '`window.hop` ≤ `window.length`.',
     inputs: ['window.hop', 'window.length'],

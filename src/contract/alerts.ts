@@ -52,13 +52,19 @@ export interface AlertPayload {
   readonly daemon_id?: string;
 }
 
+/**
+ * Topics per stream. A stream id may span several topic levels (`bedroom/temperature`): each level must be
+ * non-empty and free of `+`, `#` and NUL; so subscribe with `#`, not `+`, for every stream.
+ */
 export interface Topics {
   readonly prefix: string;
   alerts(sensor: string): string;
-  /** Subscription filter for every sensor's alerts. */
+  /** Subscription filter for every stream's alerts. */
   readonly allAlerts: string;
   readonly status: string;
   state(sensor: string): string;
+  /** `<prefix>/score/<stream>`: the stream's latest score, throttled (Home Assistant's score sensor reads it). */
+  score(sensor: string): string;
   /** `<prefix>/cmd/<parts...>`, e.g. cmd('ack', anomalyId). */
   cmd(...parts: string[]): string;
 }
@@ -70,12 +76,17 @@ export function topics(prefix: string = DEFAULT_TOPIC_PREFIX): Topics {
     assertTopicLevel(value, what);
     return value;
   };
+  const path = (value: string, what: string): string => {
+    assertTopicPath(value, what);
+    return value;
+  };
   return {
     prefix,
-    alerts: (sensor) => `${prefix}/alerts/${level(sensor, 'sensor')}`,
-    allAlerts: `${prefix}/alerts/+`,
+    alerts: (sensor) => `${prefix}/alerts/${path(sensor, 'stream')}`,
+    allAlerts: `${prefix}/alerts/#`,
     status: `${prefix}/status`,
-    state: (sensor) => `${prefix}/state/${level(sensor, 'sensor')}`,
+    state: (sensor) => `${prefix}/state/${path(sensor, 'stream')}`,
+    score: (sensor) => `${prefix}/score/${path(sensor, 'stream')}`,
     cmd: (...parts) => [prefix, 'cmd', ...parts.map((p) => level(p, 'command part'))].join('/'),
   };
 }

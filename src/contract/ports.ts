@@ -117,3 +117,11 @@ export type ModelLoader = (sidecarPath: string) => Promise<LoadedModel>;
 
 /** The step engine's name for the model port. */
 export type StepModel = ModelRunner;
+
+/**
+ * The clock port: arrival stamps and every "now" of the daemon. Epoch ms, never decreasing for an
+ * anchored clock (src/util/clock.ts), so a wall-clock step cannot reorder live readings.
+ */
+export interface Clock {
+  now(): number;
+}

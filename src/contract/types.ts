@@ -18,9 +18,24 @@ export interface RawMessage {
   readonly seq?: number;
 }
 
-/** One reading of one sensor: one value per channel, all at the same time. */
+/**
+ * One reading of one stream: one value per channel, all at the same time.
+ *
+ * Streams, not payloads: `sensor` is the stream id the detector keys all its state on. A bare number or a
+ * `{"value": v, "ts": t}` payload on a device's topic is the stream `<device>`; every other numeric field
+ * of a JSON object is its own one-channel stream `<device>/<field>` (nested fields by their dotted path,
+ * `<device>/BME280.Temperature`), so stream ids may contain `/`. A configured channel group
+ * (`ingest.groups`) is the one multi-channel case: `<device>/<group>`, channels = the group's fields.
+ */
 export interface Reading {
+  /** The stream id (see above), at most 256 characters, never empty, no MQTT wildcard or NUL. */
   readonly sensor: string;
+  /**
+   * The device the stream came from (the sensor id taken from the topic or payload), when it differs from
+   * the stream id: `bedroom` for `bedroom/temperature`. Home Assistant discovery and the dashboard group a
+   * device's streams by it. Absent when the stream is the device itself.
+   */
+  readonly source?: string;
   /** Epoch milliseconds. */
   readonly ts: number;
   /** Channel names, in the order of `values`. A single-channel sensor has ['value']. */
@@ -38,10 +53,18 @@ export type RejectReason =
   | 'future_timestamp'
   | 'out_of_order'
   | 'empty'
-  | 'channel_mismatch'
-  | 'too_many_readings';
+  | 'too_many_readings'
+  /** More streams than `ingest.maxStreamsPerSensor` for one device, or `ingest.maxStreams` in all. */
+  | 'too_many_streams'
+  /** JSON nested deeper than the decoder walks (checked on the bytes, before JSON.parse). */
+  | 'too_deep'
+  /** A retained message (the broker's last value, not a new reading) on a rule that does not take them. */
+  | 'retained'
+  /** An exception while decoding or admitting this one message; the detail names the stage. */
+  | 'internal_error';
 
 export interface Rejection {
+  /** The stream a rejection of one field is about, else the device (sensor id); null when the topic named none. */
   readonly sensor: string | null;
   readonly topic: string;
   readonly reason: RejectReason;

@@ -43,8 +43,11 @@ const ALL_REASONS: readonly RejectReason[] = [
   'future_timestamp',
   'out_of_order',
   'empty',
-  'channel_mismatch',
   'too_many_readings',
+  'too_many_streams',
+  'too_deep',
+  'retained',
+  'internal_error',
 ];
 
 interface Entry {

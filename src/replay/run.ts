@@ -126,7 +126,9 @@ export async function runReplay(rows: readonly ReplayRow[], opts: ReplayRunOptio
     let ids = 0;
     const detector = new Detector(detectorOptions(config), {
       parser: new MessageParser({
+        // The replay makes the streams itself (streamRows): a row's payload is one reading of its stream.
         sensorOf: (topic) => topic,
+        objects: 'channels',
         maxPayloadBytes: config.ingest.maxPayloadBytes,
         // A recording's times are its own: a row is never "in the future" of its own arrival.
         maxFutureMs: config.ingest.maxFutureMs,

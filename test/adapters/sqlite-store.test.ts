@@ -360,6 +360,22 @@ describe('other tables', () => {
     expect(states.get('b')?.blob.equals(Buffer.alloc(4096, 7))).toBe(true);
   });
 
+  it('keys streams whose ids span topic levels like any other: checkpoints, anomalies, alert topics', () => {
+    const store = open();
+    store.saveSensorStates([
+      { sensor: 'plug/power', blob: Buffer.from('p'), updatedAt: 1 },
+      { sensor: 'plug', blob: Buffer.from('d'), updatedAt: 1 },
+    ]);
+    store.recordEvent(event('open', 'x1', { sensor: 'tele_garden/BME280.Temperature' }), T.alerts('tele_garden/BME280.Temperature'));
+    store.flush();
+    expect(store.committedOutbox(0, 10)[0].topic).toBe('anomalyd/alerts/tele_garden/BME280.Temperature');
+    store.close();
+    const again = open();
+    expect([...again.loadSensorStates().keys()].sort()).toEqual(['plug', 'plug/power']);
+    expect(again.listAnomalies({ sensor: 'tele_garden/BME280.Temperature', limit: 10 }).map((a) => a.id)).toEqual(['x1']);
+    expect(again.listAnomalies({ sensor: 'tele_garden', limit: 10 })).toEqual([]);
+  });
+
   it('accumulates rejection counters, including unattributed ones', () => {
     const store = open();
     store.addRejections([
@@ -549,9 +565,13 @@ describe('alert contract', () => {
     expect(t.alerts('pump1')).toBe('site/a/alerts/pump1');
     expect(t.state('pump1')).toBe('site/a/state/pump1');
     expect(t.status).toBe('site/a/status');
-    expect(t.allAlerts).toBe('site/a/alerts/+');
+    expect(t.allAlerts).toBe('site/a/alerts/#');
     expect(t.cmd('ack', 'x1')).toBe('site/a/cmd/ack/x1');
-    for (const bad of ['a/b', '+', 'x#', '']) expect(() => t.alerts(bad)).toThrow('invalid sensor');
+    // A stream id spans topic levels; each level must still be a plain, non-empty level.
+    expect(t.alerts('bedroom/temperature')).toBe('site/a/alerts/bedroom/temperature');
+    expect(t.state('tele_x/ENERGY.Power')).toBe('site/a/state/tele_x/ENERGY.Power');
+    expect(t.score('a/b')).toBe('site/a/score/a/b');
+    for (const bad of ['a//b', '/a', 'a/', '+', 'x#', '', 'a/+/b']) expect(() => t.alerts(bad)).toThrow('invalid stream');
     for (const bad of ['', 'a//b', '/a', 'a/+', 'a/#']) expect(() => topics(bad)).toThrow('invalid topic prefix');
   });
 

@@ -45,7 +45,7 @@ describe('defaults', () => {
   });
 
   it('the example configs are valid', () => {
-    for (const name of ['external-mosquitto.yaml', 'lan-sensors.yaml']) {
+    for (const name of ['external-mosquitto.yaml', 'lan-sensors.yaml', 'home-assistant.yaml']) {
       const config = configOf(loadConfig({ path: join(repoRoot, 'config/examples', name), env: {} }));
       expect(config.mqtt.clean).toBe(false);
     }

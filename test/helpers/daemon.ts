@@ -41,13 +41,14 @@ export class DaemonProcess {
     return join(this.dir, 'data', 'anomalyd.db');
   }
 
-  start(): Promise<void> {
+  /** Starts the daemon; `env` adds to (or overrides) the test's environment, e.g. `{ TZ: 'Europe/Berlin' }`. */
+  start(env: NodeJS.ProcessEnv = {}): Promise<void> {
     this.lines.length = 0;
     this.exitCode = null;
     const proc = spawn(process.execPath, [MAIN, 'run', '--config', this.configPath], {
       cwd: this.dir,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ANOMALYD_CONFIG: '' },
+      env: { ...process.env, ANOMALYD_CONFIG: '', ...env },
     });
     this.proc = proc;
     let buf = '';

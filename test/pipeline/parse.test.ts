@@ -67,35 +67,51 @@ describe('MessageParser: single readings', () => {
     expect(rejection(parser().parse(msg('"warm"'))).reason).toBe('not_a_number');
     expect(rejection(parser().parse(msg('{"value": "warm"}'))).reason).toBe('not_a_number');
     expect(rejection(parser().parse(msg('true'))).reason).toBe('not_a_number');
-    expect(rejection(parser().parse(msg('null'))).reason).toBe('not_a_number');
+    // null is a missing reading: no reading, and nothing to reject
+    expect(readings(parser().parse(msg('null')))).toEqual([]);
   });
 
-  it('makes every numeric field a channel, sorted by name, ignoring metadata', () => {
-    const [r] = readings(parser().parse(msg(`{"ts": ${NOW - 1}, "temp": 21.5, "hum": "40", "unit": "C", "ok": true}`)));
-    expect(r.channels).toEqual(['hum', 'temp']);
-    expect(r.values).toEqual([40, 21.5]);
-    expect(r.ts).toBe(NOW - 1);
+  it('makes every numeric field its own one-value stream <sensor>/<field>, ignoring metadata', () => {
+    const rs = readings(parser().parse(msg(`{"ts": ${NOW - 1}, "temp": 21.5, "hum": "40", "unit": "C", "ok": true}`)));
+    expect(rs).toEqual([
+      { sensor: 's1/temp', source: 's1', ts: NOW - 1, channels: ['value'], values: [21.5] },
+      { sensor: 's1/hum', source: 's1', ts: NOW - 1, channels: ['value'], values: [40] },
+    ]);
   });
 
-  it('fixes a sensor channel set by its first reading and rejects a different one', () => {
+  it('keeps the value field (any case) as the sensor itself, and other time key spellings as the time', () => {
+    const [r] = readings(parser().parse(msg('{"Tag":"boiler","Value":57.4,"Timestamp":1764064000}')));
+    expect(r).toEqual({ sensor: 's1', ts: 1764064000_000, channels: ['value'], values: [57.4] });
+  });
+
+  it('never locks a stream out: a null, missing, late or unreadable field only misses its own stream', () => {
     const p = parser();
-    const first = readings(p.parse(msg('{"temp": 1, "hum": 2}')))[0];
-    const second = readings(p.parse(msg('{"hum": 3, "temp": 4}')))[0];
-    expect(second.channels).toBe(first.channels); // shared, not re-allocated per reading
-    expect(second.values).toEqual([3, 4]);
-    const missing = rejection(p.parse(msg('{"temp": 5}')));
-    expect(missing.reason).toBe('channel_mismatch');
-    expect(missing.detail).toContain('[hum,temp]');
-    expect(rejection(p.parse(msg('{"temp": 5, "hum": 1, "co2": 400}'))).reason).toBe('channel_mismatch');
-    expect(rejection(p.parse(msg('7'))).reason).toBe('channel_mismatch');
-    // another sensor has its own channel set
-    expect(readings(p.parse(msg('7', NOW, 'sensors/s2')))[0].channels).toEqual(['value']);
+    const streams = (payload: string, at = NOW): string[] => readings(p.parse(msg(payload, at))).map((r) => `${r.sensor}=${r.values[0]}`);
+    expect(streams('{"battery":93.5,"humidity":43.5,"temperature":null}')).toEqual(['s1/battery=93.5', 's1/humidity=43.5']);
+    expect(streams('{"battery":93,"humidity":44,"temperature":21.5}', NOW + 1)).toEqual(['s1/battery=93', 's1/humidity=44', 's1/temperature=21.5']);
+    expect(streams('{"humidity":45,"temperature":21.6,"last_seen":1764064000000}', NOW + 2)).toEqual(['s1/humidity=45', 's1/temperature=21.6', 's1/last_seen=1764064000000']);
+    const r = p.parse(msg('{"humidity":"4x.5","temperature":"NaN","pressure":1000}', NOW + 3));
+    expect(readings(r).map((x) => x.sensor)).toEqual(['s1/pressure']);
+    expect(r.kind === 'readings' && r.rejections.map((x) => [x.sensor, x.reason])).toEqual([['s1/temperature', 'non_finite']]);
+    expect(streams('{"humidity":46,"temperature":21.7}', NOW + 4)).toEqual(['s1/humidity=46', 's1/temperature=21.7']);
+    // a bare number on the same topic is the sensor's own stream, next to its fields
+    expect(streams('7', NOW + 5)).toEqual(['s1=7']);
   });
 
-  it('does not let a rejected first reading fix the channel set', () => {
-    const p = parser();
+  it('creates no state for a rejected first reading', () => {
+    const p = parser({ maxSensors: 1 });
     expect(rejection(p.parse(msg(`{"a": 1, "ts": ${NOW + 3_600_000}}`))).reason).toBe('future_timestamp');
-    expect(readings(p.parse(msg('{"b": 1}')))[0].channels).toEqual(['b']);
+    expect(p.snapshot('s1/a')).toBeNull();
+    expect(p.streams).toBe(0);
+    expect(readings(p.parse(msg('{"b": 1}')))[0].sensor).toBe('s1/b');
+  });
+
+  it("reads the whole object as one multi-channel reading with objects: 'channels' (replay of multi-column files)", () => {
+    const p = parser({ objects: 'channels' });
+    const [r] = readings(p.parse(msg(`{"ts": ${NOW - 1}, "temp": 21.5, "hum": "40", "unit": "C"}`)));
+    expect(r).toEqual({ sensor: 's1', ts: NOW - 1, channels: ['hum', 'temp'], values: [40, 21.5] });
+    // a null channel (a replayed empty cell) makes the instant missing: no reading, no rejection
+    expect(readings(p.parse(msg('{"temp": 5, "hum": null}')))).toEqual([]);
   });
 });
 
@@ -110,7 +126,7 @@ describe('MessageParser: rejections', () => {
     ['"NaN"', 'non_finite'],
     ['1e999', 'non_finite'],
     ['{"value": 1e999}', 'non_finite'],
-    ['{"temp": 1, "hum": "nan"}', 'non_finite'],
+    ['{"hum": "nan"}', 'non_finite'],
     ['{"unit": "C", "ts": 1764064800000}', 'not_a_number'],
     ['{"value": 1, "ts": "soon"}', 'bad_timestamp'],
     ['{"value": 1, "ts": 5}', 'bad_timestamp'],
@@ -118,7 +134,7 @@ describe('MessageParser: rejections', () => {
   ])('rejects %j as %s', (payload, reason) => {
     const r = rejection(parser().parse(msg(payload)));
     expect(r.reason).toBe(reason);
-    expect(r.sensor).toBe('s1');
+    expect(r.sensor === 's1' || r.sensor?.startsWith('s1/')).toBe(true);
     expect(r.topic).toBe('sensors/s1');
     expect(r.receivedAt).toBe(NOW);
   });
@@ -155,20 +171,18 @@ describe('MessageParser: rejections', () => {
   });
 
   it('rejects times beyond what a Date can show without throwing', () => {
-    // 9e15 ms is past the last valid Date (8.64e15): the detail cannot be an ISO string.
-    const r = rejection(parser().parse(msg('{"value": 1, "ts": 9e15}')));
-    expect(r.reason).toBe('future_timestamp');
-    expect(r.detail).toContain('9000000000000000');
-    const burst = parser().parse(msg('{"values": [1, 2], "ts": 1764064800000, "interval_ms": 1e308}'));
-    expect(burst.kind).toBe('readings');
-    expect(burst.kind === 'readings' && burst.rejections.map((x) => x.reason)).toEqual(['future_timestamp']);
+    // 9e18 is read as epoch ns (year 2255): ahead of arrival. Past the last valid Date it is no time at all.
+    expect(rejection(parser().parse(msg('{"value": 1, "ts": 9e18}'))).reason).toBe('future_timestamp');
+    expect(rejection(parser().parse(msg('{"value": 1, "ts": 9e24}'))).reason).toBe('bad_timestamp');
+    const burst = rejection(parser().parse(msg('{"values": [1, 2], "ts": 1764064800000, "interval_ms": 1e308}')));
+    expect(burst.reason).toBe('bad_timestamp');
   });
 
   it('caps the number of sensors it tracks', () => {
     const p = parser({ maxSensors: 2 });
     readings(p.parse(msg('1', NOW, 'sensors/a')));
     readings(p.parse(msg('1', NOW, 'sensors/b')));
-    expect(rejection(p.parse(msg('1', NOW, 'sensors/c'))).reason).toBe('bad_topic');
+    expect(rejection(p.parse(msg('1', NOW, 'sensors/c'))).reason).toBe('too_many_streams');
     expect(readings(p.parse(msg('2', NOW, 'sensors/a')))).toHaveLength(1);
   });
 
@@ -227,9 +241,16 @@ describe('MessageParser: bursts', () => {
       { ts: NOW, b: 30, a: 3 },
     ]);
     const rs = readings(parser().parse(msg(payload)));
-    expect(rs.map((r) => r.ts)).toEqual([NOW - 2000, NOW - 1000, NOW]);
-    expect(rs.map((r) => r.values)).toEqual([[1, 10], [2, 20], [3, 30]]);
-    expect(rs.every((r) => r.channels === rs[0].channels)).toBe(true);
+    expect(rs.map((r) => [r.sensor, r.ts, r.values[0]])).toEqual([
+      ['s1/a', NOW - 2000, 1],
+      ['s1/b', NOW - 2000, 10],
+      ['s1/a', NOW - 1000, 2],
+      ['s1/b', NOW - 1000, 20],
+      ['s1/b', NOW, 30],
+      ['s1/a', NOW, 3],
+    ]);
+    const multi = readings(parser({ objects: 'channels' }).parse(msg(payload)));
+    expect(multi.map((r) => r.values)).toEqual([[1, 10], [2, 20], [3, 30]]);
   });
 
   it('keeps the good elements and rejects the bad ones individually', () => {
@@ -237,8 +258,8 @@ describe('MessageParser: bursts', () => {
     const r = parser().parse(msg(payload));
     expect(r.kind).toBe('readings');
     if (r.kind !== 'readings') return;
-    expect(r.readings.map((x) => x.values[0])).toEqual([1, 4]);
-    expect(r.rejections.map((x) => x.reason).sort()).toEqual(['bad_timestamp', 'channel_mismatch', 'non_finite']);
+    expect(r.readings.map((x) => `${x.sensor}=${x.values[0]}`)).toEqual(['s1=1', 's1=4', 's1/other=1']);
+    expect(r.rejections.map((x) => x.reason).sort()).toEqual(['bad_timestamp', 'non_finite']);
     expect(r.rejections.find((x) => x.reason === 'non_finite')!.detail).toMatch(/^element 2:/);
   });
 
@@ -308,17 +329,24 @@ describe('MessageParser snapshot/restore', () => {
     return JSON.parse(JSON.stringify(p.snapshot(sensor))) as unknown;
   }
 
-  it('keeps the channel set and the last time across a restart', () => {
+  it('keeps each stream\'s last time across a restart', () => {
     const before = parser();
     readings(before.parse(msg('{"ts": 1764064000000, "temp": 1, "hum": 2}', NOW)));
     const after = parser();
-    after.restore('s1', roundTrip(before, 's1'));
-    expect(rejection(after.parse(msg('{"ts": 1764064000500, "pressure": 3}', NOW))).reason).toBe('channel_mismatch');
-    expect(rejection(after.parse(msg('{"ts": 1764063990000, "temp": 1, "hum": 2}', NOW))).reason).toBe('out_of_order');
+    for (const s of ['s1/temp', 's1/hum']) after.restore(s, roundTrip(before, s));
+    expect(rejection(after.parse(msg('{"ts": 1764063990000, "temp": 1}', NOW))).reason).toBe('out_of_order');
     // Within the tolerance a late reading is clamped to the last time, as it would have been without the restart.
     const [late] = readings(after.parse(msg('{"ts": 1764063999000, "temp": 1, "hum": 2}', NOW)));
     expect(late.ts).toBe(1764064000000);
-    expect(late.channels).toEqual(['hum', 'temp']);
+    // A new field after the restart is just a new stream.
+    expect(readings(after.parse(msg('{"ts": 1764064000500, "pressure": 3}', NOW)))[0].sensor).toBe('s1/pressure');
+  });
+
+  it('reads the older per-sensor snapshot and drops its channel set', () => {
+    const p = parser();
+    p.restore('s1', { format: 'anomalyd-parser/1', channels: ['hum', 'temp'], lastTs: NOW });
+    expect(rejection(p.parse(msg(`{"value": 1, "ts": ${NOW - 10_000}}`))).reason).toBe('out_of_order');
+    expect(readings(p.parse(msg(`{"value": 1, "ts": ${NOW + 1}}`)))[0].channels).toEqual(['value']);
   });
 
   it('gives the same results after a restore as the uninterrupted parser, message by message', () => {
@@ -339,9 +367,44 @@ describe('MessageParser snapshot/restore', () => {
     const p = parser();
     expect(p.snapshot('s1')).toBeNull();
     p.parse(msg('"not a number"'));
-    expect(p.snapshot('s1')).toEqual({ format: 'anomalyd-parser/1', channels: null, lastTs: null });
-    expect(() => p.restore('s1', { format: 'anomalyd-parser/1', channels: [1], lastTs: null })).toThrow(/channels/);
-    expect(() => p.restore('s1', { format: 'anomalyd-parser/1', channels: null, lastTs: 'soon' })).toThrow(/lastTs/);
-    expect(() => p.restore('s1', { channels: null, lastTs: null })).toThrow(/anomalyd-parser/);
+    expect(p.snapshot('s1')).toBeNull();
+    p.parse(msg('5'));
+    expect(p.snapshot('s1')).toEqual({ format: 'anomalyd-parser/2', lastTs: NOW, source: 's1' });
+    expect(() => p.restore('s1', { format: 'anomalyd-parser/2', lastTs: 'soon' })).toThrow(/lastTs/);
+    expect(() => p.restore('s1', { lastTs: 5 })).toThrow(/anomalyd-parser/);
+  });
+});
+
+describe('MessageParser: one bad message never stops the stream', () => {
+  it('turns an exception in any stage into that message’s internal_error naming the stage, and goes on', async () => {
+    const { compileRule } = await import('../../src/pipeline/route.js');
+    const { RULE_DEFAULTS } = await import('../../src/contract/ingest.js');
+    const rule = compileRule({ ...RULE_DEFAULTS, name: 'r', topics: ['sensors/{sensor}'] }, 'UTC');
+    let explode: 'route' | 'map' | null = null;
+    const p = new MessageParser({
+      ...{ maxPayloadBytes: 1024, maxFutureMs: 60_000, outOfOrderToleranceMs: 5_000, maxReadingsPerMessage: 100, longBurst: 'split' as const, window: 4 },
+      rules: [
+        {
+          ...rule,
+          templates: [
+            (topic: string) => {
+              if (explode === 'route') throw new Error('boom');
+              return rule.templates[0](topic);
+            },
+          ],
+          takes: (field: string) => {
+            if (explode === 'map') throw new TypeError('bang');
+            return rule.takes(field);
+          },
+        },
+      ],
+    });
+    explode = 'route';
+    expect(rejection(p.parse(msg('1'))).detail).toBe('route: Error: boom');
+    explode = 'map';
+    const r = rejection(p.parse(msg('{"a": 1}')));
+    expect(r).toMatchObject({ reason: 'internal_error', detail: 'map: TypeError: bang' });
+    explode = null;
+    expect(readings(p.parse(msg('{"a": 2}')))[0]).toMatchObject({ sensor: 's1/a', values: [2] });
   });
 });

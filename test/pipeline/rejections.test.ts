@@ -22,7 +22,7 @@ describe('RejectionCounter', () => {
     expect(totals.bad_json).toBe(8);
     expect(totals.bad_topic).toBe(1);
     expect(totals.out_of_order).toBe(0);
-    expect(Object.keys(totals)).toHaveLength(11);
+    expect(Object.keys(totals)).toHaveLength(14);
   });
 
   it('logs the first rejection at once, then at most one line per key per interval with the count', () => {

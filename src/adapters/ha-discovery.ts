@@ -1,0 +1,154 @@
+/**
+ * Home Assistant discovery as an adapter the daemon owns (start/stop) and calls through a small interface:
+ *   streamSeen(stream, source)   a stream exists: its two entities' configs are published (retained), once;
+ *   streamForgotten(stream)      the stream is gone: empty retained configs remove the entities, and its
+ *                                retained score is cleared;
+ *   score(stream, score, ts)     the stream's latest score: published at most once per stream per
+ *                                `scoreIntervalMs` (the newest value wins; a timer sends what was held back),
+ *                                so a per-reading score costs Home Assistant at most one state a minute.
+ * The anomalous/ok status needs nothing here: the binary sensor reads the retained state topic the daemon
+ * already publishes. Payloads: src/contract/ha-discovery.ts.
+ */
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { Topics } from '../contract/alerts.js';
+import { binarySensorConfig, discoveryTopics, haId, scoreSensorConfig, type DiscoveryContext, type ScorePayload } from '../contract/ha-discovery.js';
+import { discoveryEnabled } from '../pipeline/ingest-options.js';
+import { VERSION } from '../version.js';
+
+export type Publish = (topic: string, payload: string, opts: { readonly qos: 0 | 1; readonly retain: boolean }) => Promise<void>;
+
+export interface HaDiscoveryOptions {
+  /** Home Assistant's discovery prefix (`homeassistant`). */
+  readonly prefix: string;
+  /** Id of this detector in topics and unique ids; must stay the same across restarts. */
+  readonly nodeId: string;
+  readonly topics: Topics;
+  readonly version: string;
+  /** Least time between two score messages of one stream (ms); 0 = every score. */
+  readonly scoreIntervalMs: number;
+  readonly publish: Publish;
+  readonly logger: Logger;
+  /** Epoch ms. */
+  readonly now: () => number;
+  /** Streams announced at most (default 10 000): beyond it a stream gets no entities (logged once). */
+  readonly maxStreams?: number;
+}
+
+interface Held {
+  score: number;
+  ts: number;
+}
+
+export class HaDiscovery {
+  private readonly ctx: DiscoveryContext;
+  private readonly announced = new Map<string, string>();
+  private readonly lastSent = new Map<string, number>();
+  private readonly held = new Map<string, Held>();
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  private fullLogged = false;
+
+  constructor(private readonly opts: HaDiscoveryOptions) {
+    this.ctx = { nodeId: opts.nodeId, topics: opts.topics, version: opts.version };
+  }
+
+  /** Starts the timer that sends held-back scores. Idempotent. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    if (this.opts.scoreIntervalMs > 0) {
+      this.timer = setInterval(() => this.flushHeld(), this.opts.scoreIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Sends the held-back scores and stops. Idempotent; never throws. Entities stay (their configs are retained). */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await Promise.allSettled(this.flushHeld());
+  }
+
+  /** Streams with entities. */
+  get streams(): number {
+    return this.announced.size;
+  }
+
+  streamSeen(stream: string, source: string | undefined): void {
+    if (!this.running || this.announced.has(stream)) return;
+    if (this.announced.size >= (this.opts.maxStreams ?? 10_000)) {
+      if (!this.fullLogged) this.opts.logger.warn({ streams: this.announced.size }, 'Home Assistant discovery: stream limit reached; further streams get no entities');
+      this.fullLogged = true;
+      return;
+    }
+    const src = source ?? stream;
+    this.announced.set(stream, src);
+    const t = discoveryTopics(this.opts.prefix, this.opts.nodeId, stream);
+    void this.send(t.binarySensor, JSON.stringify(binarySensorConfig(this.ctx, stream, src)), true);
+    void this.send(t.sensor, JSON.stringify(scoreSensorConfig(this.ctx, stream, src)), true);
+  }
+
+  streamForgotten(stream: string): void {
+    if (!this.running) return;
+    this.announced.delete(stream);
+    this.held.delete(stream);
+    this.lastSent.delete(stream);
+    const t = discoveryTopics(this.opts.prefix, this.opts.nodeId, stream);
+    void this.send(t.binarySensor, '', true);
+    void this.send(t.sensor, '', true);
+    void this.send(this.opts.topics.score(stream), '', true);
+  }
+
+  /** A new score of a stream (see the module comment for the throttling). */
+  score(stream: string, score: number, ts: number): void {
+    if (!this.running || !this.announced.has(stream)) return;
+    const now = this.opts.now();
+    const last = this.lastSent.get(stream);
+    if (this.opts.scoreIntervalMs > 0 && last !== undefined && now - last < this.opts.scoreIntervalMs) {
+      this.held.set(stream, { score, ts });
+      return;
+    }
+    this.held.delete(stream);
+    void this.sendScore(stream, score, ts, now);
+  }
+
+  private flushHeld(): Array<Promise<void>> {
+    const now = this.opts.now();
+    const sent: Array<Promise<void>> = [];
+    for (const [stream, h] of this.held) {
+      const last = this.lastSent.get(stream) ?? -Infinity;
+      if (now - last < this.opts.scoreIntervalMs && this.running) continue;
+      this.held.delete(stream);
+      sent.push(this.sendScore(stream, h.score, h.ts, now));
+    }
+    return sent;
+  }
+
+  private sendScore(stream: string, score: number, ts: number, now: number): Promise<void> {
+    this.lastSent.set(stream, now);
+    const payload: ScorePayload = { score: Math.round(score * 1e6) / 1e6, ts: new Date(ts).toISOString() };
+    return this.send(this.opts.topics.score(stream), JSON.stringify(payload), true);
+  }
+
+  private send(topic: string, payload: string, retain: boolean): Promise<void> {
+    return this.opts.publish(topic, payload, { qos: 1, retain }).catch((err: unknown) => {
+      this.opts.logger.warn({ err, topic }, 'Home Assistant discovery: publish failed');
+    });
+  }
+}
+
+/** The node id of this detector: homeassistant.nodeId, else from mqtt.clientId, else anomalyd_<hostname>. */
+export function nodeIdOf(config: Config, host = hostname()): string {
+  return config.homeassistant.nodeId ?? haId(config.mqtt.clientId ?? `anomalyd_${host}`);
+}
+
+/** The daemon's discovery adapter, or null when discovery is off (see homeassistant.discovery). */
+export function discoveryFor(config: Config, topics: Topics, publish: Publish, logger: Logger, now: () => number): HaDiscovery | null {
+  if (!discoveryEnabled(config)) return null;
+  const h = config.homeassistant;
+  return new HaDiscovery({ prefix: h.prefix, nodeId: nodeIdOf(config), topics, version: VERSION, scoreIntervalMs: h.scoreIntervalMs, publish, logger, now, maxStreams: config.ingest.maxStreams });
+}

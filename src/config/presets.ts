@@ -1,0 +1,119 @@
+/**
+ * Presets: one line in the config (`ingest.presets: [zigbee2mqtt]`) turns on the mapping rule of an
+ * ecosystem. Each drops that ecosystem's metadata fields and is documented with a sample payload and the
+ * streams it yields (the README's "Connect your devices" and test/e2e/presets.test.ts use the same
+ * samples).
+ */
+import { RULE_DEFAULTS, type MappingRuleSpec } from '../contract/ingest.js';
+
+/**
+ * In match order: enabled presets are tried in this order whatever order the config lists them in, the
+ * more specific topics first (`homeassistant/sensor/+/state` would also match ESPHome's `+/sensor/+/state`).
+ */
+export const PRESET_NAMES = ['zigbee2mqtt', 'tasmota', 'homeassistant', 'ha_statestream', 'esphome', 'shelly', 'rtl_433'] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+
+export interface Preset {
+  readonly rule: MappingRuleSpec;
+  /** One line for the docs. */
+  readonly doc: string;
+  /** A documented sample: a topic, its payload and the streams it yields (sorted). */
+  readonly sample: { readonly topic: string; readonly payload: string; readonly streams: readonly string[] };
+  /** Whether Home Assistant discovery is on by default (`homeassistant.discovery: auto`) with this preset. */
+  readonly homeAssistant: boolean;
+}
+
+const BASE = RULE_DEFAULTS;
+
+/** Home Assistant's words for "no state". */
+const HA_MISSING = ['unavailable', 'unknown', 'none', ''];
+
+export const PRESETS: Readonly<Record<PresetName, Preset>> = {
+  zigbee2mqtt: {
+    doc: 'zigbee2mqtt device topics `zigbee2mqtt/<friendly_name>`; drops linkquality, last_seen, battery and update info.',
+    rule: {
+      ...BASE,
+      name: 'zigbee2mqtt',
+      topics: ['zigbee2mqtt/{sensor}'],
+      exclude: ['linkquality', 'last_seen', 'battery', 'battery_low', 'battery_state', 'update', 'update.*', 'update_available', 'elapsed', 'device.*'],
+    },
+    sample: {
+      topic: 'zigbee2mqtt/bedroom_sensor',
+      payload: '{"battery":93.5,"humidity":43.5,"linkquality":255,"temperature":21.3}',
+      streams: ['bedroom_sensor/humidity', 'bedroom_sensor/temperature'],
+    },
+    homeAssistant: true,
+  },
+  tasmota: {
+    doc: 'Tasmota telemetry `tele/<device>/SENSOR`, nested sensors by path; `Time` in ingest.timezone.',
+    rule: { ...BASE, name: 'tasmota', topics: ['tele/{sensor}/SENSOR'], exclude: ['*Unit', '*.Id', '*.TotalStartTime'] },
+    sample: {
+      topic: 'tele/garden/SENSOR',
+      payload: '{"Time":"2026-11-30T10:00:00","BME280":{"Temperature":24.5,"Humidity":65.9,"Pressure":1016.5},"TempUnit":"C"}',
+      streams: ['garden/BME280.Humidity', 'garden/BME280.Pressure', 'garden/BME280.Temperature'],
+    },
+    homeAssistant: true,
+  },
+  esphome: {
+    doc: 'ESPHome state topics `<node>/sensor/<name>/state` (plain values; `nan` is a missing reading).',
+    rule: { ...BASE, name: 'esphome', topics: ['{sensor}/sensor/{field}/state'], missing: ['nan', ...HA_MISSING] },
+    sample: { topic: 'livingroom/sensor/temperature/state', payload: '21.5', streams: ['livingroom/temperature'] },
+    homeAssistant: true,
+  },
+  homeassistant: {
+    doc: 'Home Assistant style state topics `homeassistant/sensor/<id>/state` (plain values; `unavailable`, `unknown` are missing).',
+    rule: { ...BASE, name: 'homeassistant', topics: ['homeassistant/sensor/{sensor}/state'], missing: HA_MISSING, excludeSensors: ['anomalyd_*'] },
+    sample: { topic: 'homeassistant/sensor/outdoor_temperature/state', payload: '7.25', streams: ['outdoor_temperature'] },
+    homeAssistant: true,
+  },
+  ha_statestream: {
+    doc: "Home Assistant's MQTT statestream with `base_topic: homeassistant`: the state of sensor, number and input_number entities.",
+    rule: {
+      ...BASE,
+      name: 'ha_statestream',
+      topics: ['homeassistant/sensor/{sensor}/state', 'homeassistant/number/{sensor}/state', 'homeassistant/input_number/{sensor}/state'],
+      missing: HA_MISSING,
+      // anomalyd's own entities (score sensors) come back through statestream: never read them.
+      excludeSensors: ['anomalyd_*'],
+    },
+    sample: { topic: 'homeassistant/number/boiler_setpoint/state', payload: '57.5', streams: ['boiler_setpoint'] },
+    homeAssistant: true,
+  },
+  shelly: {
+    doc: 'Shelly Gen2 status notifications `<device>/status/<component>` (switch:0, em:0, temperature:0 …); drops sys, wifi, cloud and ids.',
+    rule: {
+      ...BASE,
+      name: 'shelly',
+      topics: ['{sensor}/status/{field}'],
+      exclude: ['sys*', 'wifi*', 'cloud*', 'mqtt*', 'ble*', 'ws*', 'eth*', 'sys/*', 'wifi/*', 'cloud/*', 'mqtt/*', 'ble/*', 'ws/*', 'eth/*', '*/id', '*/source', '*.minute_ts', '*.tF'],
+    },
+    sample: {
+      topic: 'shellyplus1pm-a8032ab1/status/switch:0',
+      payload: '{"id":0,"source":"init","output":true,"apower":55.2,"voltage":229.8,"current":0.25,"aenergy":{"total":17.6,"by_minute":[0,0,0],"minute_ts":1764496800},"temperature":{"tC":41.2,"tF":106.2}}',
+      streams: [
+        'shellyplus1pm-a8032ab1/switch:0/aenergy.total',
+        'shellyplus1pm-a8032ab1/switch:0/apower',
+        'shellyplus1pm-a8032ab1/switch:0/current',
+        'shellyplus1pm-a8032ab1/switch:0/temperature.tC',
+        'shellyplus1pm-a8032ab1/switch:0/voltage',
+      ],
+    },
+    homeAssistant: false,
+  },
+  rtl_433: {
+    doc: 'rtl_433 JSON events `rtl_433/<host>/events`: one device per model-channel-id; drops radio metadata (mic, rssi, snr, freq …).',
+    rule: {
+      ...BASE,
+      name: 'rtl_433',
+      topics: ['rtl_433/+/events'],
+      sensorFields: ['model', 'channel', 'id'],
+      exclude: ['mic', 'mod', 'freq', 'freq1', 'freq2', 'rssi', 'snr', 'noise', 'battery_ok', 'subtype', 'protocol', 'sequence_num', 'button'],
+    },
+    sample: {
+      topic: 'rtl_433/pi/events',
+      payload: '{"time":"2026-11-30 10:00:00","model":"Acurite-Tower","id":1234,"channel":"A","battery_ok":1,"temperature_C":21.3,"humidity":45,"mic":"CHECKSUM"}',
+      streams: ['Acurite-Tower-A-1234/humidity', 'Acurite-Tower-A-1234/temperature_C'],
+    },
+    homeAssistant: false,
+  },
+};

@@ -1,0 +1,141 @@
+/**
+ * Home Assistant MQTT discovery: the config payloads anomalyd publishes (retained) so that every stream
+ * appears in Home Assistant as two entities under one device per source sensor:
+ *   - binary_sensor, device class `problem`: on while the stream is anomalous (reads `<prefix>/state/<stream>`,
+ *     whose other keys become its attributes);
+ *   - sensor: the stream's anomaly score in [0, 1] (reads `<prefix>/score/<stream>`, throttled).
+ * Both are unavailable while `<prefix>/status` says `offline` (the daemon's last will).
+ * Schema: https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery (topic
+ * `<discovery_prefix>/<component>/<node_id>/<object_id>/config`; an empty retained payload removes the entity).
+ */
+import type { Topics } from './alerts.js';
+
+/** The `device` block: one per source sensor, so a device's streams are grouped in Home Assistant. */
+export interface HaDevice {
+  readonly identifiers: readonly string[];
+  readonly name: string;
+  readonly manufacturer: string;
+  readonly model: string;
+  readonly sw_version: string;
+}
+
+/** Keys common to both entities. */
+export interface HaEntityConfig {
+  readonly name: string;
+  /** Stable across restarts: node id + stream, never random. */
+  readonly unique_id: string;
+  readonly state_topic: string;
+  readonly value_template: string;
+  readonly availability_topic: string;
+  readonly payload_available: 'online';
+  readonly payload_not_available: 'offline';
+  readonly device: HaDevice;
+  readonly origin: { readonly name: 'anomalyd'; readonly sw_version: string };
+}
+
+export interface HaBinarySensorConfig extends HaEntityConfig {
+  readonly device_class: 'problem';
+  readonly json_attributes_topic: string;
+}
+
+export interface HaScoreSensorConfig extends HaEntityConfig {
+  readonly state_class: 'measurement';
+  readonly suggested_display_precision: number;
+  readonly icon: string;
+}
+
+/** The payload of `<prefix>/score/<stream>` (retained). */
+export interface ScorePayload {
+  /** Calibrated anomaly score in [0, 1]. */
+  readonly score: number;
+  /** Time of the reading or window the score is for, ISO 8601. */
+  readonly ts: string;
+}
+
+export interface DiscoveryTopics {
+  readonly binarySensor: string;
+  readonly sensor: string;
+}
+
+/** 32-bit FNV-1a, hex: keeps two streams that sanitise alike (`a/b`, `a_b`) apart in ids. */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+/** Home Assistant's id alphabet: letters, digits, `_` and `-`. */
+export function haId(text: string): string {
+  return text.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80);
+}
+
+/** The object id of a stream: readable, and unique by its hash. */
+export function objectIdOf(stream: string): string {
+  return `${haId(stream)}_${fnv1a(stream)}`;
+}
+
+export function discoveryTopics(discoveryPrefix: string, nodeId: string, stream: string): DiscoveryTopics {
+  const object = objectIdOf(stream);
+  return {
+    binarySensor: `${discoveryPrefix}/binary_sensor/${nodeId}/${object}/config`,
+    sensor: `${discoveryPrefix}/sensor/${nodeId}/${object}/config`,
+  };
+}
+
+export interface DiscoveryContext {
+  readonly nodeId: string;
+  readonly topics: Topics;
+  readonly version: string;
+}
+
+/** The entity name within its device: the stream's field (`temperature`), or the device's own value. */
+function fieldOf(stream: string, source: string): string {
+  return stream.length > source.length && stream.startsWith(`${source}/`) ? stream.slice(source.length + 1) : '';
+}
+
+function common(ctx: DiscoveryContext, stream: string, source: string, suffix: string, what: string): Omit<HaEntityConfig, 'state_topic' | 'value_template'> {
+  const field = fieldOf(stream, source);
+  return {
+    name: field === '' ? what : `${field} ${what.toLowerCase()}`,
+    unique_id: `anomalyd_${ctx.nodeId}_${objectIdOf(stream)}_${suffix}`,
+    availability_topic: ctx.topics.status,
+    payload_available: 'online',
+    payload_not_available: 'offline',
+    device: {
+      identifiers: [`anomalyd_${ctx.nodeId}_${haId(source)}_${fnv1a(source)}`],
+      // "anomalyd …" also makes Home Assistant's entity ids start with anomalyd_, which the statestream preset skips.
+      name: `anomalyd ${source}`,
+      manufacturer: 'anomalyd',
+      model: 'streaming anomaly detector',
+      sw_version: ctx.version,
+    },
+    origin: { name: 'anomalyd', sw_version: ctx.version },
+  };
+}
+
+/** The anomaly binary_sensor of a stream of `source`. */
+export function binarySensorConfig(ctx: DiscoveryContext, stream: string, source: string): HaBinarySensorConfig {
+  const state = ctx.topics.state(stream);
+  return {
+    ...common(ctx, stream, source, 'anomaly', 'Anomaly'),
+    state_topic: state,
+    value_template: "{{ 'ON' if value_json.status == 'anomalous' else 'OFF' }}",
+    json_attributes_topic: state,
+    device_class: 'problem',
+  };
+}
+
+/** The anomaly-score sensor of a stream of `source`. */
+export function scoreSensorConfig(ctx: DiscoveryContext, stream: string, source: string): HaScoreSensorConfig {
+  return {
+    ...common(ctx, stream, source, 'score', 'Anomaly score'),
+    state_topic: ctx.topics.score(stream),
+    value_template: '{{ value_json.score }}',
+    state_class: 'measurement',
+    suggested_display_precision: 3,
+    icon: 'mdi:chart-bell-curve',
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * How ingest is configured, as plain types: field-mapping rules and channel groups (written in the config
+ * as ingest.rules / ingest.groups, or by a preset), and the units a device time or number is written in.
+ * The config checks them (src/config/ingest-rules.ts), the parse stage compiles them (src/pipeline/route.ts).
+ */
+
+/** How a rule's time field is written; `auto` tells epoch s, ms, µs and ns apart by magnitude and reads strings as ISO 8601. */
+export type TimeUnit = 'auto' | 's' | 'ms' | 'us' | 'ns' | 'iso';
+export const TIME_UNITS: readonly TimeUnit[] = ['auto', 's', 'ms', 'us', 'ns', 'iso'];
+
+/** The payload's decimal separator. */
+export type DecimalSeparator = '.' | ',';
+
+/** One mapping rule as written in the config (`ingest.rules[]`, defaults filled in) or by a preset. */
+export interface MappingRuleSpec {
+  /** For messages and the docs. */
+  readonly name: string;
+  /** Topic templates: `{sensor}` (one level, the device), optional `{field}`, `+`, `#`. Subscribed as filters. */
+  readonly topics: readonly string[];
+  /** Payload fields whose values make the device id (rtl_433: model, channel, id), joined by `-`; they are not streams. */
+  readonly sensorFields: readonly string[];
+  /**
+   * Field globs to take (`*` any characters, `?` one); empty = every numeric field. Matched on the field
+   * name: the `{field}` topic level and/or the dotted path (`BME280.Temperature`), `value` for the device's own value.
+   */
+  readonly fields: readonly string[];
+  /** Field globs to drop (metadata such as `linkquality`). */
+  readonly exclude: readonly string[];
+  /** Dotted path of the time field; null = `ts`, `timestamp` or `time` in any case. */
+  readonly time: string | null;
+  readonly timeUnit: TimeUnit;
+  readonly decimal: DecimalSeparator;
+  /** Whether retained messages (the broker's last value, replayed on every subscribe) are readings. */
+  readonly retained: boolean;
+  /** Texts that mean "no reading now" (case-insensitive), e.g. `unavailable`. */
+  readonly missing: readonly string[];
+  /** Device-id globs this rule ignores (rejected `bad_topic`), e.g. anomalyd's own Home Assistant entities. */
+  readonly excludeSensors: readonly string[];
+}
+
+/** What a rule's keys left out mean (every preset starts from these too). */
+export const RULE_DEFAULTS: Omit<MappingRuleSpec, 'name' | 'topics'> = Object.freeze({
+  sensorFields: [],
+  fields: [],
+  exclude: [],
+  time: null,
+  timeUnit: 'auto',
+  decimal: '.',
+  retained: false,
+  missing: [],
+  excludeSensors: [],
+});
+
+/** A multi-channel model's input: the listed fields of one device, aligned per message into one reading. */
+export interface ChannelGroupSpec {
+  /** The stream is `<device>/<name>`. */
+  readonly name: string;
+  /** Glob over device ids. */
+  readonly sensors: string;
+  /** Field names (as in MappingRuleSpec.fields), in channel order. */
+  readonly fields: readonly string[];
+  /** Model file stem in model.dir whose channel count must equal fields.length; null = the shared model. */
+  readonly model: string | null;
+}

@@ -1,0 +1,36 @@
+/**
+ * One JSON object = one instant: `{"ts": …, "temperature": 21.5, "humidity": 40}`, nested ones such as
+ * Tasmota's `{"Time": "…", "BME280": {"Temperature": 24.5}}`. Every numeric leaf is a field; strings,
+ * booleans and arrays are metadata; null is a missing reading.
+ */
+import { isObject } from './json.js';
+import { badTimestamp, objectFields, timeOf } from './record.js';
+import { preview } from './text.js';
+import { problem, type PayloadDecoder } from './types.js';
+
+export const objectDecoder: PayloadDecoder = {
+  format: 'object',
+  accepts: (doc) => isObject(doc) && !Array.isArray(doc.values),
+  decode(doc, ctx) {
+    if (!isObject(doc)) return problem('bad_json', 'not a JSON object');
+    const time = timeOf(doc, ctx.rule, ctx.receivedAt);
+    if (Number.isNaN(time.ts)) return { ok: false, problem: badTimestamp(time.raw) };
+    const { fields, problem: p } = objectFields(doc, ctx.rule, time.key);
+    if (p !== null) return { ok: false, problem: p };
+    if (fields.length === 0) return problem('not_a_number', `no numeric field in the object (keys: ${keyList(doc)})`);
+    return { ok: true, records: [{ ts: time.ts, fields, index: -1 }], problems: [] };
+  },
+};
+
+/** The first few top-level keys, bounded, for a detail line. */
+export function keyList(o: object): string {
+  const keys: string[] = [];
+  for (const k in o) {
+    if (keys.length === 6) {
+      keys.push('…');
+      break;
+    }
+    keys.push(k.length > 24 ? `${k.slice(0, 24)}…` : k);
+  }
+  return keys.length === 0 ? 'none' : preview(keys.join(', '));
+}

@@ -1,0 +1,90 @@
+/**
+ * The fields and the time of one JSON object: the shared step of the object and burst decoders. Nested
+ * objects are walked with an explicit stack (their depth is already bounded by the byte check in json.ts);
+ * arrays inside an object are not readings (Shelly's `by_minute`, lists of ids) and are skipped.
+ */
+import { isObject, type JsonObject } from './json.js';
+import { describeValue, numberFromText } from './text.js';
+import { parseTimestamp } from './time.js';
+import type { DecodeRule, DecodedField, Problem } from './types.js';
+
+const TIME_KEY = /^(?:ts|timestamp|time)$/i;
+const VALUE_KEY = /^value$/i;
+/** More leaves than this in one object is not a device payload. */
+const MAX_LEAVES = 4096;
+
+/** The key of the object's time field (see DecodeRule.timeKey), undefined when it has none. */
+export function timeKeyOf(obj: JsonObject, rule: DecodeRule): string | undefined {
+  if (rule.timeKey !== null) return rule.timeKey;
+  for (const key in obj) if (TIME_KEY.test(key) && Object.hasOwn(obj, key)) return key;
+  return undefined;
+}
+
+/** The value at a dotted path (`params.ts`), undefined when absent. */
+export function valueAt(obj: JsonObject, path: string): unknown {
+  if (Object.hasOwn(obj, path)) return obj[path];
+  let node: unknown = obj;
+  for (const part of path.split('.')) {
+    if (!isObject(node) || !Object.hasOwn(node, part)) return undefined;
+    node = node[part];
+  }
+  return node;
+}
+
+/** The object's time: `fallback` without one (or null), NaN with an unreadable one. */
+export function timeOf(obj: JsonObject, rule: DecodeRule, fallback: number): { readonly ts: number; readonly raw: unknown; readonly key: string | undefined } {
+  const key = timeKeyOf(obj, rule);
+  const raw = key === undefined ? undefined : valueAt(obj, key);
+  if (raw === undefined || raw === null) return { ts: fallback, raw, key };
+  return { ts: parseTimestamp(raw, rule.timeUnit, rule.zone), raw, key };
+}
+
+export function badTimestamp(raw: unknown): Problem {
+  return { reason: 'bad_timestamp', detail: `bad timestamp "${describeValue(raw)}": want epoch s/ms/µs after 2000 or ISO 8601` };
+}
+
+/** A number or numeric text as a field; null when `v` is not meant as a number (metadata). */
+export function scalarField(path: string, v: unknown, rule: DecodeRule): DecodedField | null {
+  if (v === null) return { path, value: null };
+  if (typeof v === 'number') return Number.isFinite(v) ? { path, value: v } : { path, value: null, problem: nonFinite(path, String(v)) };
+  if (typeof v !== 'string') return null;
+  if (rule.missing.has(v.trim().toLowerCase())) return { path, value: null };
+  const n = numberFromText(v, rule.decimal);
+  if (Number.isNaN(n)) return null;
+  return Number.isFinite(n) ? { path, value: n } : { path, value: null, problem: nonFinite(path, v) };
+}
+
+function nonFinite(path: string, shown: string): Problem {
+  return { reason: 'non_finite', detail: `${path === '' ? 'value' : `field ${path}`} is not finite: "${describeValue(shown)}"` };
+}
+
+/**
+ * Every numeric leaf of `obj` but its time field, by dotted path; the first top-level key named `value`
+ * (any case) has path ''. A `value` key that is not a number at all is reported (it cannot be metadata).
+ */
+export function objectFields(obj: JsonObject, rule: DecodeRule, timeKey: string | undefined): { fields: DecodedField[]; problem: Problem | null } {
+  const fields: DecodedField[] = [];
+  let valueSeen = false;
+  const stack: Array<[JsonObject, string]> = [[obj, '']];
+  let leaves = 0;
+  while (stack.length > 0) {
+    const [node, prefix] = stack.pop()!;
+    for (const key in node) {
+      if (!Object.hasOwn(node, key)) continue;
+      if (++leaves > MAX_LEAVES) return { fields, problem: { reason: 'too_many_streams', detail: `more than ${MAX_LEAVES} fields in one object` } };
+      const path = prefix === '' ? key : `${prefix}.${key}`;
+      if (path === timeKey) continue;
+      const v = node[key];
+      if (isObject(v)) {
+        stack.push([v, path]);
+        continue;
+      }
+      const isValue = prefix === '' && !valueSeen && VALUE_KEY.test(key);
+      if (isValue) valueSeen = true;
+      const field = scalarField(isValue ? '' : path, v, rule);
+      if (field !== null) fields.push(field);
+      else if (isValue) fields.push({ path: '', value: null, problem: { reason: 'not_a_number', detail: `value is not a number: "${describeValue(v)}"` } });
+    }
+  }
+  return { fields, problem: null };
+}

@@ -1,0 +1,110 @@
+/**
+ * Device times as devices send them: epoch numbers in s, ms, µs or ns (told apart by magnitude, or fixed
+ * by a rule's `timeUnit`), and ISO 8601 / `YYYY-MM-DD hh:mm:ss` strings. A string without an offset is a
+ * wall-clock time in the device's zone (`ingest.timezone`, an IANA name; default the host's zone), which
+ * is how Tasmota, rtl_433 and most loggers write it.
+ */
+import type { TimeUnit } from '../../contract/ingest.js';
+import { numberFromText } from './text.js';
+
+export type { TimeUnit } from '../../contract/ingest.js';
+
+/** 2000-01-01T00:00:00Z: an earlier time is a device counting from boot, not a clock. */
+export const MIN_TS = 946_684_800_000;
+/** Beyond ±8.64e15 ms a Date is invalid. */
+const MAX_DATE_MS = 8.64e15;
+
+const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+
+/** The host's IANA zone (what `ingest.timezone: null` means). */
+export function systemTimeZone(): string {
+  return new Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
+/** Epoch-number magnitudes: 1e11 s is the year 5138, 1e14 ms the year 5138, 1e17 µs likewise. */
+function epochMs(n: number, unit: TimeUnit): number {
+  switch (unit) {
+    case 's':
+      return n * 1000;
+    case 'ms':
+      return n;
+    case 'us':
+      return n / 1000;
+    case 'ns':
+      return n / 1e6;
+    case 'iso':
+      return NaN;
+    case 'auto': {
+      const a = Math.abs(n);
+      if (a < 1e11) return n * 1000;
+      if (a < 1e14) return n;
+      if (a < 1e17) return n / 1000;
+      return n / 1e6;
+    }
+  }
+}
+
+/**
+ * Epoch ms of a device time, or NaN when it is not one (or before 2000). `zone` is the IANA zone of an
+ * ISO string without an offset.
+ */
+export function parseTimestamp(raw: unknown, unit: TimeUnit = 'auto', zone = 'UTC'): number {
+  let ms: number;
+  if (typeof raw === 'number') {
+    ms = epochMs(raw, unit);
+  } else if (typeof raw === 'string') {
+    if (raw.length > 64) return NaN;
+    const n = unit === 'iso' ? NaN : numberFromText(raw, '.');
+    ms = Number.isFinite(n) ? epochMs(n, unit) : unit === 'auto' || unit === 'iso' ? isoMs(raw.trim(), zone) : NaN;
+  } else {
+    return NaN;
+  }
+  return Number.isFinite(ms) && ms >= MIN_TS && ms <= MAX_DATE_MS ? Math.round(ms * 1000) / 1000 : NaN;
+}
+
+function isoMs(text: string, zone: string): number {
+  const m = ISO.exec(text);
+  if (m === null) return NaN;
+  const [y, mo, d, h = '0', mi = '0', s = '0'] = [m[1], m[2], m[3], m[4], m[5], m[6]];
+  const frac = m[7] === undefined ? 0 : Number(`0.${m[7]}`) * 1000;
+  const fields = [Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)] as const;
+  if (fields[1] > 11 || fields[2] < 1 || fields[2] > 31 || fields[3] > 23 || fields[4] > 59 || fields[5] > 60) return NaN;
+  const asUtc = Date.UTC(...fields) + frac;
+  const offset = m[8];
+  if (offset === undefined) return zone === 'UTC' ? asUtc : wallTimeToEpoch(asUtc, zone);
+  if (offset.toUpperCase() === 'Z') return asUtc;
+  const sign = offset[0] === '-' ? -1 : 1;
+  const digits = offset.slice(1).replace(':', '');
+  const minutes = Number(digits.slice(0, 2)) * 60 + (digits.length > 2 ? Number(digits.slice(2)) : 0);
+  return asUtc - sign * minutes * 60_000;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(zone: string): Intl.DateTimeFormat {
+  let f = formatters.get(zone);
+  if (f === undefined) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+    formatters.set(zone, f);
+  }
+  return f;
+}
+
+/** The zone's offset from UTC at the instant `epoch`, in ms (east positive). */
+export function zoneOffsetMs(epoch: number, zone: string): number {
+  const parts: Record<string, number> = {};
+  for (const p of formatter(zone).formatToParts(new Date(epoch))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
+  const wall = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
+  return wall - (epoch - (((epoch % 1000) + 1000) % 1000));
+}
+
+/**
+ * The instant whose wall-clock time in `zone` is `wall` (a wall time written as if it were UTC). Two
+ * passes settle the offset across a DST change; a time in the spring-forward gap lands after it, and an
+ * ambiguous autumn time takes the earlier (summer-time) reading.
+ */
+export function wallTimeToEpoch(wall: number, zone: string): number {
+  const first = wall - zoneOffsetMs(wall, zone);
+  const second = wall - zoneOffsetMs(first, zone);
+  return second;
+}

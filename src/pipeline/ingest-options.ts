@@ -1,0 +1,57 @@
+/**
+ * The ingest stage's options from a Config: the compiled mapping rules (ingest.rules, then presets, then the
+ * default rule), channel groups, limits and the device time zone, plus the MQTT filters to subscribe to.
+ * The daemon, and whatever composes the detector, build the parser from here so they read topics alike.
+ */
+import type { Config } from '../config/schema.js';
+import { groupSpec, ruleList, subscriptionFilters } from '../config/ingest-rules.js';
+import { systemTimeZone } from './decode/time.js';
+import type { ParseOptions } from './parse.js';
+import { PRESETS, type PresetName } from '../config/presets.js';
+import { compileGroup, compileRule, safePart } from './route.js';
+import { subscriptionFilter } from './topic.js';
+
+/** ParseOptions for the daemon's parser. */
+export function parseOptionsOf(config: Config, extra: Pick<ParseOptions, 'onClockSkew' | 'fastPath'> = {}): ParseOptions {
+  const zone = config.ingest.timezone ?? systemTimeZone();
+  return {
+    rules: ruleList(config.ingest).map((r) => compileRule(r.spec, zone)),
+    groups: config.ingest.groups.map((g) => compileGroup(groupSpec(g))),
+    maxPayloadBytes: config.ingest.maxPayloadBytes,
+    maxFutureMs: config.ingest.maxFutureMs,
+    outOfOrderToleranceMs: config.ingest.outOfOrderToleranceMs,
+    maxReadingsPerMessage: config.ingest.maxReadingsPerMessage,
+    longBurst: config.ingest.longBurst,
+    window: config.window.length,
+    maxSensors: config.ingest.maxStreams,
+    maxStreamsPerSensor: config.ingest.maxStreamsPerSensor,
+    ...extra,
+  };
+}
+
+/** The MQTT filters the daemon subscribes to for readings: ingest.topics and every rule's and preset's topics. */
+export function ingestFilters(config: Config): string[] {
+  return subscriptionFilters(config.ingest, subscriptionFilter);
+}
+
+/**
+ * The model a channel group's stream (`<sensor>/<group>`) must be scored with, by file stem in model.dir,
+ * or null for any other stream (the shared or learnt model). For the model registry: a group's stream
+ * has that many channels and must never share a batch with one-channel streams.
+ */
+export function groupModelOf(config: Config): (stream: string) => string | null {
+  const groups = config.ingest.groups.map((g) => ({ suffix: `/${safePart(g.name)}`, model: g.model ?? config.model.name ?? config.model.cell, match: compileGroup(groupSpec(g)) }));
+  return (stream) => {
+    for (const g of groups) {
+      if (stream.endsWith(g.suffix) && g.match.matches(stream.slice(0, -g.suffix.length))) return g.model;
+    }
+    return null;
+  };
+}
+
+/** Whether Home Assistant discovery runs: `on`, or `auto` with a preset of a Home Assistant ecosystem. */
+export function discoveryEnabled(config: Config): boolean {
+  const d = config.homeassistant.discovery;
+  if (d !== 'auto') return d === 'on';
+  return config.ingest.presets.some((p) => PRESETS[p as PresetName].homeAssistant);
+}

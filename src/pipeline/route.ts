@@ -1,0 +1,120 @@
+/**
+ * Field mapping: which rule reads a topic, which device (sensor) it is, and which fields of its payloads
+ * become which streams. Rules come from `ingest.rules`, then the enabled `ingest.presets`, then the
+ * default rule (`ingest.topics` + `ingest.sensorPattern`); the first rule whose topic template matches
+ * reads the message.
+ *
+ * Stream ids: the device's own value (a bare number, the `value` field) is the stream `<device>`; every
+ * other field is `<device>/<field>`, where the field is the `{field}` topic level and/or the payload
+ * field's dotted path (`bedroom/temperature`, `tele_plug/ENERGY.Power`, `node1/outside_temp`). Characters
+ * that would change an MQTT topic's shape (`/` inside a key, `+`, `#`, control characters) become `_`.
+ */
+import { compileTopicTemplate, type TopicCapture } from './topic.js';
+import type { ChannelGroupSpec, MappingRuleSpec } from '../contract/ingest.js';
+import type { DecodeRule } from './decode/types.js';
+
+export type { ChannelGroupSpec, MappingRuleSpec } from '../contract/ingest.js';
+
+export interface CompiledRule {
+  readonly name: string;
+  readonly templates: ReadonlyArray<(topic: string) => TopicCapture | null>;
+  readonly decode: DecodeRule;
+  readonly retained: boolean;
+  readonly sensorFields: readonly string[];
+  /**
+   * True when the rule reads payloads exactly as the fast scanner does (default time keys and units,
+   * '.' decimals, no missing-words, `value` taken): the scanner may then decode its messages.
+   */
+  readonly fast: boolean;
+  /** Whether a field (by name, see above) becomes a stream. */
+  takes(field: string): boolean;
+  /** Whether the rule ignores this device. */
+  skips(device: string): boolean;
+}
+
+export interface Route {
+  readonly rule: CompiledRule;
+  /** The device id from the topic, or null when it comes from the payload (sensorFields). */
+  readonly sensor: string | null;
+  /** The `{field}` level, or null. */
+  readonly field: string | null;
+}
+
+/** A glob (`*`, `?`) as an anchored RegExp; everything else literal. */
+export function globToRegExp(glob: string): RegExp {
+  let re = '^';
+  for (const ch of glob) re += ch === '*' ? '.*' : ch === '?' ? '.' : /[\\^$.|+(){}[\]]/.test(ch) ? `\\${ch}` : ch;
+  return new RegExp(`${re}$`, 's');
+}
+
+/** Compiles a rule; throws a descriptive Error for a bad topic template. `zone` is ingest.timezone. */
+export function compileRule(spec: MappingRuleSpec, zone: string): CompiledRule {
+  const sensorRequired = spec.sensorFields.length === 0;
+  const templates = spec.topics.map((t) => compileTopicTemplate(t, sensorRequired));
+  const include = spec.fields.map(globToRegExp);
+  const exclude = [...spec.exclude, ...spec.sensorFields].map(globToRegExp);
+  const skip = spec.excludeSensors.map(globToRegExp);
+  const takes = (field: string): boolean => (include.length === 0 || include.some((r) => r.test(field))) && !exclude.some((r) => r.test(field));
+  return {
+    name: spec.name,
+    templates,
+    decode: { timeKey: spec.time, timeUnit: spec.timeUnit, zone, decimal: spec.decimal, missing: new Set(spec.missing.map((m) => m.toLowerCase())) },
+    retained: spec.retained,
+    sensorFields: spec.sensorFields,
+    fast: spec.time === null && spec.timeUnit === 'auto' && spec.decimal === '.' && spec.missing.length === 0 && sensorRequired && takes('value'),
+    takes,
+    skips: (device) => skip.length > 0 && skip.some((r) => r.test(device)),
+  };
+}
+
+/** The first rule whose template matches `topic`, or null. */
+export function routeOf(rules: readonly CompiledRule[], topic: string): Route | null {
+  for (const rule of rules) {
+    for (const template of rule.templates) {
+      const c = template(topic);
+      if (c !== null) return { rule, sensor: c.sensor, field: c.field };
+    }
+  }
+  return null;
+}
+
+/** A payload key or value made safe as part of a topic level: control characters, `+`, `#` and `/` become `_`. */
+export function safePart(text: string): string {
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f || c === 0x2b || c === 0x23 || c === 0x2f) {
+      out += `${text.slice(from, i)}_`;
+      from = i + 1;
+    }
+  }
+  return from === 0 ? text : out + text.slice(from);
+}
+
+/** The field name a rule's globs see: the `{field}` level and/or the path; `value` for the device's own value. */
+export function fieldName(topicField: string | null, path: string): string {
+  if (topicField === null) return path === '' ? 'value' : path;
+  return path === '' ? topicField : `${topicField}/${path}`;
+}
+
+/** The stream id of a field of `device` (see the module comment). */
+export function streamId(device: string, topicField: string | null, path: string): string {
+  let id = device;
+  if (topicField !== null) id += `/${safePart(topicField)}`;
+  if (path !== '') id += `/${safePart(path)}`;
+  return id;
+}
+
+export interface CompiledGroup {
+  readonly name: string;
+  readonly fields: readonly string[];
+  readonly model: string | null;
+  /** Whether the group applies to this device. */
+  matches(device: string): boolean;
+}
+
+export function compileGroup(spec: ChannelGroupSpec): CompiledGroup {
+  const re = globToRegExp(spec.sensors);
+  return { name: spec.name, fields: Object.freeze([...spec.fields]), model: spec.model, matches: (device) => re.test(device) };
+}

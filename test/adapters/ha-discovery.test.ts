@@ -1,0 +1,122 @@
+/**
+ * The Home Assistant discovery adapter over a real broker (the embedded aedes, and mosquitto), checked by
+ * a plain MQTT client subscribed to homeassistant/#: configs retained once per stream, removal by empty
+ * retained payloads, and score messages throttled per stream.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import mqtt, { type MqttClient } from 'mqtt';
+import pino from 'pino';
+import { EmbeddedBroker } from '../../src/adapters/broker.js';
+import { HaDiscovery } from '../../src/adapters/ha-discovery.js';
+import { topics } from '../../src/contract/alerts.js';
+import { objectIdOf } from '../../src/contract/ha-discovery.js';
+import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
+import { waitFor } from '../helpers/net.js';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+interface Seen {
+  topic: string;
+  payload: string;
+  retain: boolean;
+}
+
+async function listen(url: string, filter: string): Promise<{ seen: Seen[]; client: MqttClient }> {
+  const seen: Seen[] = [];
+  const client = await mqtt.connectAsync(url, { clientId: `ha-listen-${process.pid}-${Math.random()}` });
+  cleanups.push(() => client.endAsync());
+  client.on('message', (topic, payload, packet) => seen.push({ topic, payload: payload.toString(), retain: packet.retain }));
+  await client.subscribeAsync(filter, { qos: 1 });
+  return { seen, client };
+}
+
+async function brokers(): Promise<Array<[string, string]>> {
+  const out: Array<[string, string]> = [];
+  const aedes = new EmbeddedBroker({ host: '127.0.0.1', port: 0, username: null, password: null, logger: pino({ level: 'silent' }) });
+  await aedes.start();
+  cleanups.push(() => aedes.stop());
+  out.push(['aedes', aedes.url]);
+  if (mosquittoAvailable()) {
+    const mosq = new Mosquitto();
+    await mosq.start();
+    cleanups.push(() => mosq.stop());
+    out.push(['mosquitto', mosq.url]);
+  }
+  return out;
+}
+
+async function discovery(url: string, now: () => number, scoreIntervalMs = 60_000): Promise<HaDiscovery> {
+  const pub = await mqtt.connectAsync(url, { clientId: `ha-pub-${process.pid}-${Math.random()}` });
+  cleanups.push(() => pub.endAsync());
+  const d = new HaDiscovery({
+    prefix: 'homeassistant',
+    nodeId: 'node1',
+    topics: topics('anomalyd'),
+    version: '9.9.9',
+    scoreIntervalMs,
+    publish: async (topic, payload, opts) => {
+      await pub.publishAsync(topic, payload, opts);
+    },
+    logger: pino({ level: 'silent' }),
+    now,
+  });
+  d.start();
+  cleanups.push(() => d.stop());
+  return d;
+}
+
+describe('Home Assistant discovery adapter', () => {
+  it('announces a stream once (retained), removes it with empty retained configs', async () => {
+    for (const [name, url] of await brokers()) {
+      const d = await discovery(url, Date.now);
+      d.streamSeen('plug/power', 'plug');
+      d.streamSeen('plug/power', 'plug');
+      d.streamSeen('room', undefined);
+      const { seen } = await listen(url, 'homeassistant/#');
+      await waitFor(() => seen.length >= 4, 5_000, `${name}: 4 retained configs`);
+      expect(seen.every((s) => s.retain), name).toBe(true);
+      const object = objectIdOf('plug/power');
+      expect(seen.map((s) => s.topic).sort()).toEqual(
+        [`homeassistant/binary_sensor/node1/${object}/config`, `homeassistant/sensor/node1/${object}/config`, `homeassistant/binary_sensor/node1/${objectIdOf('room')}/config`, `homeassistant/sensor/node1/${objectIdOf('room')}/config`].sort(),
+      );
+      const power = JSON.parse(seen.find((s) => s.topic.startsWith('homeassistant/binary_sensor/node1/plug'))!.payload) as Record<string, unknown>;
+      expect(power).toMatchObject({ name: 'power anomaly', state_topic: 'anomalyd/state/plug/power', device_class: 'problem', device: { name: 'anomalyd plug' } });
+      const room = JSON.parse(seen.find((s) => s.topic.startsWith('homeassistant/sensor/node1/room'))!.payload) as Record<string, unknown>;
+      expect(room).toMatchObject({ name: 'Anomaly score', state_topic: 'anomalyd/score/room', unique_id: `anomalyd_node1_${objectIdOf('room')}_score` });
+
+      d.streamForgotten('plug/power');
+      const after = await listen(url, 'homeassistant/#');
+      await waitFor(() => after.seen.length >= 2, 5_000, `${name}: what is left retained`);
+      await new Promise((r) => setTimeout(r, 200));
+      // The forgotten stream's configs are gone from the broker; the other stream's stay.
+      expect(after.seen.map((s) => s.topic).every((t) => t.includes('/room_'))).toBe(true);
+    }
+  }, 30_000);
+
+  it('sends at most one score per stream per interval, the newest, and what was held back later', async () => {
+    const [, url] = (await brokers())[0];
+    let now = 1_000_000;
+    const d = await discovery(url, () => now, 60_000);
+    d.streamSeen('a', undefined);
+    d.streamSeen('b', undefined);
+    const { seen } = await listen(url, 'anomalyd/score/#');
+    const ts = Date.UTC(2026, 10, 30);
+    for (let i = 0; i < 100; i++) {
+      d.score('a', i / 100, ts + i);
+      d.score('b', 0.5, ts + i);
+      now += 100; // 100 scores in 10 s
+    }
+    await waitFor(() => seen.length >= 2, 5_000, 'the first scores');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(seen.map((s) => s.topic).sort()).toEqual(['anomalyd/score/a', 'anomalyd/score/b']);
+    expect(JSON.parse(seen[0].payload)).toEqual({ score: 0, ts: new Date(ts).toISOString() });
+    // A minute later the newest held-back score goes out on stop (or on the timer).
+    now += 60_000;
+    await d.stop();
+    await waitFor(() => seen.length >= 4, 5_000, 'the held-back scores');
+    expect(JSON.parse(seen.filter((s) => s.topic === 'anomalyd/score/a').at(-1)!.payload)).toMatchObject({ score: 0.99 });
+  }, 30_000);
+});

@@ -1,0 +1,112 @@
+/**
+ * Time as devices send it (issue 11; field cases "Clock steps" and "Local time without an offset"):
+ *   - the host's wall clock jumps an hour ahead for a few seconds and back while bare-number readings
+ *     (stamped on arrival) flow: every reading is accepted (the daemon in-process, its wall clock injected,
+ *     the embedded broker and a real MQTT client);
+ *   - `{"value": 564.42, "timestamp": "…T11:00:00"}` from a device on UTC+1: accepted with
+ *     ingest.timezone, and by default when the host's zone is the device's; with the wrong zone every
+ *     reading is rejected but the far-off clock is reported once for the sensor, not once per reading.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import mqtt from 'mqtt';
+import pino from 'pino';
+import { loadConfig } from '../../src/config/load.js';
+import { Daemon } from '../../src/daemon.js';
+import { DaemonProcess, MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
+import { waitFor } from '../helpers/net.js';
+
+const HOUR = 3_600_000;
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** A Berlin wall-clock time without an offset, as the device in the field case writes it. */
+function berlinWallTime(ts: number): string {
+  const p = Object.fromEntries(
+    new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Berlin', hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
+      .formatToParts(new Date(ts))
+      .map((x) => [x.type, x.value]),
+  );
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}`;
+}
+
+describe.skipIf(!builtAndModelsPresent())('time as devices send it', () => {
+  it('accepts every live reading while the wall clock steps an hour forward and back', async () => {
+    let skew = 0;
+    const loaded = loadConfig({
+      path: '/dev/null',
+      env: {},
+      overrides: { dataDir: mkdtempSync(join(tmpdir(), 'anomalyd-clock-')), broker: { port: 0 }, http: { enabled: false }, model: { dir: MODELS, worker: false }, learning: { enabled: false } },
+    });
+    if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+    const daemon = new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }), now: () => Date.now() + skew });
+    await daemon.start();
+    cleanups.push(() => daemon.stop());
+    const client = await mqtt.connectAsync(daemon.brokerUrl!, { clientId: `clock-${process.pid}` });
+    cleanups.push(() => client.endAsync());
+    let sent = 0;
+    const send = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) {
+        await client.publishAsync('sensors/probe', String(20 + Math.sin(sent++ / 5)), { qos: 1 });
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await send(50);
+    skew = HOUR; // NTP steps the clock an hour ahead ...
+    await send(100);
+    skew = 0; // ... and back, a few seconds later
+    await send(100);
+    await waitFor(() => daemon.counters.messages >= sent, 10_000, 'every reading parsed');
+    expect(daemon.counters.readings).toBe(sent);
+    expect(daemon.counters.rejected).toBe(0);
+  }, 60_000);
+
+  const config = (timezone: string | null): Record<string, unknown> => ({ broker: { port: 0 }, learning: { enabled: false }, ingest: { timezone } });
+
+  async function publishLocal(daemon: DaemonProcess, n: number): Promise<void> {
+    const client = await mqtt.connectAsync(daemon.logged('ready')[0].mqtt as string, { clientId: `tz-${process.pid}-${Date.now()}` });
+    for (let i = 0; i < n; i++) {
+      const ts = Date.now() - (n - i) * 1000;
+      await client.publishAsync('sensors/meter', JSON.stringify({ value: 564.42 + i / 100, timestamp: berlinWallTime(ts) }), { qos: 1 });
+    }
+    await client.endAsync();
+  }
+
+  async function counters(daemon: DaemonProcess): Promise<Record<string, number>> {
+    const http = daemon.logged('ready')[0].http as string;
+    return ((await (await fetch(`${http}/api/status`)).json()) as { counters: Record<string, number> }).counters;
+  }
+
+  for (const [what, timezone, env] of [
+    ['ingest.timezone names the device zone', 'Europe/Berlin', {}],
+    ['the default is the host zone, and the host is in the device zone', null, { TZ: 'Europe/Berlin' }],
+  ] as const) {
+    it(`reads local device times without an offset: ${what}`, async () => {
+      const daemon = new DaemonProcess(config(timezone));
+      cleanups.push(() => daemon.stop('SIGKILL'));
+      await daemon.start(env);
+      await publishLocal(daemon, 30);
+      await waitFor(async () => (await counters(daemon)).messages >= 30, 10_000, 'the readings');
+      const c = await counters(daemon);
+      expect(c.readings).toBe(30);
+      expect(c.rejected).toBe(0);
+    }, 30_000);
+  }
+
+  it('reports a device clock that is far off once for the sensor, not once per reading', async () => {
+    const daemon = new DaemonProcess(config('UTC'));
+    cleanups.push(() => daemon.stop('SIGKILL'));
+    await daemon.start({ TZ: 'UTC' });
+    await publishLocal(daemon, 30);
+    await waitFor(async () => (await counters(daemon)).messages >= 30, 10_000, 'the readings');
+    expect((await counters(daemon)).rejected).toBe(30);
+    const reports = daemon.logged('device clock ahead of arrival: its readings are rejected (future_timestamp); fix its clock or set ingest.timezone');
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatchObject({ sensor: 'meter' });
+    expect(reports[0].aheadMs as number).toBeGreaterThan(HOUR - 60_000);
+  }, 30_000);
+});
