@@ -36,7 +36,7 @@ import {
 import { replayDetector } from '../dist/eval/replay-detector.js';
 import { isTimeScale, rescaleStream, shortHistory, TIME_SCALES } from '../dist/eval/transform.js';
 import { trainInWorker } from '../dist/train/in-worker.js';
-import { OnnxModel } from '../dist/adapters/onnx-runner.js';
+import { loadModel } from '../dist/adapters/onnx-runner.js';
 import { modelSidecarPath } from '../dist/daemon.js';
 
 const USAGE = `Usage: npm run evaluate -- [options]
@@ -129,7 +129,8 @@ try {
 // In worker threads, trainings of files evaluated at the same time run in parallel; the series' arrays are
 // transferred, and learnModels does not use them afterwards.
 const detector = replayDetector({
-  loadShipped: (c) => OnnxModel.load(modelSidecarPath(c)),
+  loadModel,
+  shippedModel: (c) => modelSidecarPath(c),
   ...(jobs > 1 ? { trainer: (series, opts) => trainInWorker(series, opts) } : {}),
 });
 

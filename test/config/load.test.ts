@@ -105,8 +105,8 @@ describe('file values', () => {
   });
 
   it('accepts the ends of a range', () => {
-    const config = configOf(loadYaml('window:\n  length: 4096\n  hop: 4096\nbroker:\n  port: 0\nscore:\n  threshold: 1\n'));
-    expect([config.window.length, config.window.hop, config.broker.port, config.score.threshold]).toEqual([4096, 4096, 0, 1]);
+    const config = configOf(loadYaml('window:\n  length: 4096\n  hop: 4096\nbroker:\n  port: 0\nscore:\n  threshold: 0.999999999\n'));
+    expect([config.window.length, config.window.hop, config.broker.port, config.score.threshold]).toEqual([4096, 4096, 0, 0.999999999]);
   });
 
   it('suggests the intended key for a typo', () => {
@@ -185,9 +185,9 @@ describe('rules across settings', () => {
     expect(errorsOf(loadYaml('broker:\n  enabled: false\n'))).toEqual(['mqtt.url: is required when broker.enabled is false']);
   });
 
-  it('shortWindow must not exceed longWindow; checkpoints must outlive their interval', () => {
-    const errors = errorsOf(loadYaml('score:\n  shortWindow: 10\n  longWindow: 5\nstore:\n  checkpointIntervalMs: 10000\n  checkpointMaxAgeMs: 5000\n'));
-    expect(errors.map((e) => e.split(':')[0]).sort()).toEqual(['score.shortWindow', 'store.checkpointMaxAgeMs']);
+  it('smooth must not exceed adaptiveHorizon, nor that horizon; checkpoints must outlive their interval', () => {
+    const errors = errorsOf(loadYaml('score:\n  smooth: 100\n  adaptiveHorizon: 50\n  horizon: 40\nstore:\n  checkpointIntervalMs: 10000\n  checkpointMaxAgeMs: 5000\n'));
+    expect(errors.map((e) => e.split(':')[0]).sort()).toEqual(['score.adaptiveHorizon', 'score.smooth', 'store.checkpointMaxAgeMs']);
   });
 });
 
@@ -233,13 +233,23 @@ describe('overrides', () => {
 
 describe('version', () => {
   it('a file without version is the current version', () => {
-    expect(configOf(loadYaml('dataDir: /tmp/x\n')).version).toBe(1);
+    expect(configOf(loadYaml('dataDir: /tmp/x\n')).version).toBe(2);
   });
 
   it('refuses a file from a newer anomalyd', () => {
-    const errors = errorsOf(loadYaml('version: 2\n'));
+    const errors = errorsOf(loadYaml('version: 3\n'));
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/^version: 2 is newer/);
+    expect(errors[0]).toMatch(/^version: 3 is newer/);
+  });
+
+  it('migrates a version 1 file: the millisecond and per-window settings are dropped, the rest keeps its meaning', () => {
+    const config = configOf(
+      loadYaml('version: 1\nwindow:\n  hop: 8\n  gapResetMs: 300000\n  maxFillSteps: 5\nscore:\n  threshold: 0.99\n  shortWindow: 3\nalerts:\n  openAfter: 2\n  maxEpisodeMs: 1800000\n  cooldownMs: 60000\n'),
+    );
+    expect(config.version).toBe(2);
+    expect([config.window.hop, config.score.threshold, config.alerts.openAfter]).toEqual([8, 0.99, 2]);
+    expect(config.window.resetAfter).toBe(64);
+    expect(config.alerts.newNormalAfter).toBe(1000);
   });
 
   it('refuses a version that is not a positive integer', () => {
@@ -283,7 +293,7 @@ describe('the Config type', () => {
     expectTypeOf<Config['mqtt']['qos']>().toEqualTypeOf<0 | 1>();
     expectTypeOf<Config['model']['cell']>().toEqualTypeOf<'gru' | 'lstm'>();
     expectTypeOf<Config['ingest']['topics']>().toEqualTypeOf<readonly string[]>();
-    expectTypeOf<Config['version']>().toEqualTypeOf<1>();
+    expectTypeOf<Config['version']>().toEqualTypeOf<2>();
     const config = defaultConfig();
     expect(() => {
       // @ts-expect-error fields are readonly

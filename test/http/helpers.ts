@@ -88,11 +88,12 @@ export function series(sensor: string, endTs: number[]): HistorySeries {
     sensor,
     capacity: 720,
     endTs,
+    value: endTs.map(() => 1),
+    expected: endTs.map(() => 1),
     score: endTs.map(() => 0.5),
-    reconError: endTs.map(() => 0.01),
+    surprise: endTs.map(() => 0.3),
     threshold: endTs.map(() => 0.99),
     anomalous: endTs.map(() => false),
-    lastWindow: null,
   };
 }
 

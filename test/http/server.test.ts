@@ -109,11 +109,11 @@ describe('GET routes', () => {
     expect(view.historyCalls[0]).toEqual({ sensor: 'pump1', sinceTs: T0 + 1000 });
   });
 
-  it('history of a known sensor without windows is empty, of an unknown sensor 404', async () => {
+  it('history of a known sensor without readings is empty, of an unknown sensor 404', async () => {
     const { base } = await serve();
     const empty = await request(base, '/api/sensors/new/history');
     expect(empty.status).toBe(200);
-    expect(empty.json).toMatchObject({ sensor: 'new', endTs: [], score: [], lastWindow: null });
+    expect(empty.json).toMatchObject({ sensor: 'new', endTs: [], score: [], surprise: [] });
     expectError(await request(base, '/api/sensors/nope/history'), 404, /no such sensor/);
   });
 

@@ -1,6 +1,6 @@
 /**
  * On-device learning with the real parts: a SQLite file, the project's trainer (inline, tiny settings),
- * ONNX export and onnxruntime. Windows come from the simulator through the real windower.
+ * ONNX export and onnxruntime. Readings come from the simulator.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,9 +13,13 @@ import { writeModel } from '../../src/model/onnx-export.js';
 import { Learner, type LearningOptions, type LearnerDeps } from '../../src/learn/learner.js';
 import { ModelRegistry, compileScopes } from '../../src/learn/registry.js';
 import { trainModel } from '../../src/train/trainer.js';
-import { Windower } from '../../src/pipeline/window.js';
 import { Simulator } from '../../src/sim/simulator.js';
-import type { Window } from '../../src/contract/types.js';
+
+interface SimReading {
+  readonly sensor: string;
+  readonly ts: number;
+  readonly values: readonly number[];
+}
 
 const logger = pino({ level: 'silent' });
 const options: LearningOptions = { enabled: true, minReadings: 600, maxReadings: 5000, retrainIntervalMs: 0, epochs: 2, hidden: 6, cell: 'gru', window: 16, hop: 4 };
@@ -31,13 +35,10 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function windowsOf(sensors: string[], ticks: number, seed = 3): Window[] {
+function windowsOf(sensors: string[], ticks: number, seed = 3): SimReading[] {
   const sim = new Simulator({ seed, startTs: Date.UTC(2026, 0, 1), intervalMs: 1000, anomalies: 'none', sensors: sensors.map((name) => ({ name, kind: 'vibration' as const })) });
-  const win = new Windower({ length: options.window, hop: options.hop, intervalMs: 1000, maxFillSteps: 2, gapResetMs: 60_000 });
-  const out: Window[] = [];
-  for (let i = 0; i < ticks; i++) {
-    for (const m of sim.next()) out.push(...(win.push({ sensor: m.sensor, ts: m.ts, channels: ['value'], values: [m.value] }) ?? []));
-  }
+  const out: SimReading[] = [];
+  for (let i = 0; i < ticks; i++) for (const m of sim.next()) out.push({ sensor: m.sensor, ts: m.ts, values: [m.value] });
   return out;
 }
 
@@ -70,10 +71,10 @@ describe('Learner', () => {
     const windows = windowsOf(['p1'], 700);
     expect(learner.isLearning('p1')).toBe(true);
     let i = 0;
-    for (; i < windows.length && learner.progress('p1') < 0.5; i++) learner.observe(windows[i], false);
+    for (; i < windows.length && learner.progress('p1') < 0.5; i++) learner.observe(windows[i].sensor, windows[i].ts, windows[i].values, false);
     learner.maybeTrain();
     expect(learner.busy).toBeNull(); // not enough yet
-    for (; i < windows.length; i++) learner.observe(windows[i], false);
+    for (; i < windows.length; i++) learner.observe(windows[i].sensor, windows[i].ts, windows[i].values, false);
     expect(learner.progress('p1')).toBe(1);
     learner.maybeTrain();
     expect(learner.busy).toBe('p1');
@@ -90,21 +91,21 @@ describe('Learner', () => {
     await registry.releaseAll();
   });
 
-  it('never stores steps of windows flagged anomalous', () => {
+  it('never stores readings flagged anomalous', () => {
     const { learner } = setup();
     const windows = windowsOf(['p1'], 200);
-    for (const w of windows) learner.observe(w, true);
+    for (const w of windows) learner.observe(w.sensor, w.ts, w.values, true);
     learner.flush();
     expect(store.readReadings('p1').ts.length).toBe(0);
-    for (const w of windows) learner.observe(w, false);
+    for (const w of windows) learner.observe(w.sensor, w.ts, w.values, false);
     learner.flush();
-    // Exactly the consumed steps: the stream on the grid, each step once.
-    expect(store.readReadings('p1').ts.length).toBe(windows.reduce((n, w) => n + w.advance, 0));
+    // Exactly the normal readings, each once.
+    expect(store.readReadings('p1').ts.length).toBe(windows.length);
   });
 
   it('restores learnt models and assignments after a restart; a rollback in the store is applied', async () => {
     const first = setup();
-    for (const w of windowsOf(['p1'], 700)) first.learner.observe(w, false);
+    for (const w of windowsOf(['p1'], 700)) first.learner.observe(w.sensor, w.ts, w.values, false);
     first.learner.maybeTrain();
     await waitIdle(first.learner);
     const trained = first.registry.modelFor('p1')!.id;
@@ -119,7 +120,7 @@ describe('Learner', () => {
 
   it('trains one model for a group; a sensor that joins the group later uses it at once', async () => {
     const { learner, registry } = setup(['pumps=pump-*']);
-    for (const w of windowsOf(['pump-1', 'pump-2'], 350)) learner.observe(w, false);
+    for (const w of windowsOf(['pump-1', 'pump-2'], 350)) learner.observe(w.sensor, w.ts, w.values, false);
     expect(learner.progress('pump-1')).toBe(1); // the group's readings add up
     learner.maybeTrain();
     await waitIdle(learner);
