@@ -90,12 +90,14 @@ export class TsStepModel implements StepModel {
       for (let j = 0; j < H; j++) bsum += R[r * H + j] * h[j];
       gh[r] = bsum;
     }
+    // The state is kept in float32 after every step, as the graphs keep it (and as it is carried between
+    // calls): stepping in chunks of any size then gives exactly what one pass gives.
     if (this.p.cell === 'gru') {
       for (let j = 0; j < H; j++) {
         const z = sigmoid(gx[j] + gh[j]);
         const r = sigmoid(gx[H + j] + gh[H + j]);
         const n = Math.tanh(gx[2 * H + j] + r * gh[2 * H + j]);
-        h[j] = (1 - z) * n + z * h[j];
+        h[j] = Math.fround((1 - z) * n + z * h[j]);
       }
     } else {
       for (let j = 0; j < H; j++) {
@@ -103,8 +105,8 @@ export class TsStepModel implements StepModel {
         const o = sigmoid(gx[H + j] + gh[H + j]);
         const f = sigmoid(gx[2 * H + j] + gh[2 * H + j]);
         const g = Math.tanh(gx[3 * H + j] + gh[3 * H + j]);
-        c[j] = f * c[j] + i * g;
-        h[j] = o * Math.tanh(c[j]);
+        c[j] = Math.fround(f * c[j] + i * g);
+        h[j] = Math.fround(o * Math.tanh(c[j]));
       }
     }
   }

@@ -21,8 +21,8 @@
  */
 
 const BIN_WIDTH = 0.1;
-const LOG_MIN = -10;
-const LOG_MAX = 10;
+const LOG_MIN = -12;
+const LOG_MAX = 12;
 const BINS = Math.round((LOG_MAX - LOG_MIN) / BIN_WIDTH);
 /** Quantile above which the tail is extrapolated. */
 const TAIL_QUANTILE = 0.9;
@@ -47,16 +47,15 @@ export interface LogPrior {
 }
 
 export class TailCalibrator {
-  private readonly bins = new Float32Array(BINS);
+  private readonly bins = new Float64Array(BINS);
   /** Weight of the next error; grows by 1/(1 - 1/horizon) per error, rescaled before it overflows. */
   private w = 1;
   private total = 0;
   private readonly growth: number;
   /** Unweighted count of errors added (for `ready`). */
   private count = 0;
-  /** Cached tail fit, recomputed every REFIT errors. */
-  private fit: { t: number; qt: number; m: number; cdfAbove: Float64Array } | null = null;
-  private sinceFit = 0;
+  /** Highest bin that ever held mass: the walks down the tail start there. */
+  private top = -1;
 
   constructor(
     private readonly opts: TailOptions,
@@ -81,32 +80,65 @@ export class TailCalibrator {
   /**
    * Surprise -log10 P(E >= e) of an error `e` against the history (0.301 while not ready). A non-finite or
    * negative e is scored as the largest surprise: a model or a reading that produced it is worth a look.
+   * Cost: a walk down the bins from the largest error seen to e's bin or to the tail threshold, whichever
+   * is lower (a few tens of bins for ordinary errors). Nothing is cached: the answer depends on the history
+   * alone, so a restored calibrator answers exactly as the one it was saved from.
    */
   surprise(e: number): number {
     if (!this.ready) return Math.log10(2);
     if (!(e >= 0) || !Number.isFinite(e)) return MAX_SURPRISE;
     const y = logOf(e);
-    const fit = this.tail();
-    // Empirical: the mass at or above y (the bin holding y counted in proportion). Where the history has
-    // seen errors this large, that is what they say, however the tail fit would put it (a few rare but
-    // normal events in a mostly quiet stream are not an exponential tail). Above its largest error, the fit.
     const b = binOf(y);
+    const target = (1 - TAIL_QUANTILE) * this.total;
+    // Walk down from the top: the mass above e's bin, and the tail threshold t with the excess above it.
+    let above = 0;
+    let aboveY = -1;
+    let tb = -1;
+    let tailMass = 0;
+    let tailMoment = 0;
+    for (let k = this.top; k >= 0; k--) {
+      if (k === b) aboveY = above;
+      if (tb < 0) {
+        if (above + this.bins[k] >= target || k === 0) {
+          tb = k;
+        } else {
+          tailMass += this.bins[k];
+          tailMoment += this.bins[k] * (LOG_MIN + (k + 0.5) * BIN_WIDTH);
+        }
+      }
+      if (tb >= 0 && aboveY >= 0) break;
+      above += this.bins[k];
+    }
+    if (aboveY < 0) aboveY = b > this.top ? 0 : above;
+    // Empirical: the mass at or above y, the bin holding y counted in proportion. Where the history has
+    // seen errors this large, that is what they say (a few rare but normal events in a mostly quiet stream
+    // are not an exponential tail); beyond, the extreme-value tail above t.
     const frac = (LOG_MIN + (b + 1) * BIN_WIDTH - y) / BIN_WIDTH;
-    let q = (fit.cdfAbove[b + 1] + this.bins[b] * frac) / this.total;
-    if (y > fit.t) q = Math.max(q, fit.qt * Math.exp(-(y - fit.t) / fit.m));
+    let q = (aboveY + (b <= this.top ? this.bins[b] * frac : 0)) / this.total;
+    const t = LOG_MIN + (Math.max(tb, 0) + 1) * BIN_WIDTH;
+    if (y > t) {
+      // At least one error's worth above t: a history that never exceeded t does not make exceeding it impossible.
+      const qt = Math.max(tailMass, this.w / this.growth) / this.total;
+      const excess = tailMass > 0 ? tailMoment / tailMass - t : 0;
+      // Few errors above t say little about the tail's shape: blend towards a default, so a history of
+      // identical errors neither makes the next larger one infinitely rare nor ordinary.
+      const m = Math.max(MIN_EXCESS, (tailMass * excess + TAIL_PRIOR_MASS * DEFAULT_EXCESS) / (tailMass + TAIL_PRIOR_MASS));
+      q = Math.max(q, Math.min(1, qt) * Math.exp(-(y - t) / m));
+    }
     return Math.min(MAX_SURPRISE, -Math.log10(Math.max(q, 1e-300)));
   }
 
   /** Adds an error of normal operation to the history, with a relative weight (default 1). Non-finite errors are ignored. */
   add(e: number, weight = 1): void {
     if (!(e >= 0) || !Number.isFinite(e) || !(weight > 0)) return;
+    const b = binOf(logOf(e));
     const w = this.w * weight;
-    this.bins[binOf(logOf(e))] += w;
+    this.bins[b] += w;
     this.total += w;
     this.count++;
+    if (b > this.top) this.top = b;
     this.w *= this.growth;
-    if (this.w > 1e20) this.rescale();
-    if (++this.sinceFit >= REFIT) this.fit = null;
+    if (this.w > 1e100) this.rescale();
   }
 
   /** The history's quantile of the error (e.g. 0.5 for the median), or NaN when empty. */
@@ -114,19 +146,18 @@ export class TailCalibrator {
     if (this.total <= 0) return Number.NaN;
     let acc = 0;
     const target = q * this.total;
-    for (let b = 0; b < BINS; b++) {
+    for (let b = 0; b <= this.top; b++) {
       acc += this.bins[b];
       if (acc >= target) return Math.pow(10, LOG_MIN + (b + 0.5) * BIN_WIDTH);
     }
-    return Math.pow(10, LOG_MAX);
+    return Math.pow(10, LOG_MIN + (this.top + 0.5) * BIN_WIDTH);
   }
 
   toJSON(): TailState {
-    // Stored normalised (the current weight scaled to 1), sparse: most bins are empty.
-    const scale = 1 / this.w;
+    // Sparse (most bins are empty) and exact: the weights as they are, with the current weight and total.
     const bins: [number, number][] = [];
-    for (let b = 0; b < BINS; b++) if (this.bins[b] > 0) bins.push([b, this.bins[b] * scale]);
-    return { format: TAIL_FORMAT, bins, count: this.count };
+    for (let b = 0; b <= this.top; b++) if (this.bins[b] > 0) bins.push([b, this.bins[b]]);
+    return { format: TAIL_FORMAT, bins, count: this.count, w: this.w, total: this.total, top: this.top };
   }
 
   /** Restores a state saved by `toJSON` (nothing in it is trusted). */
@@ -134,17 +165,22 @@ export class TailCalibrator {
     if (typeof json !== 'object' || json === null) throw new Error('tail state: not an object');
     const s = json as Partial<TailState>;
     if (s.format !== TAIL_FORMAT) throw new Error(`tail state: format is not ${TAIL_FORMAT}`);
-    if (typeof s.count !== 'number' || !Number.isFinite(s.count) || s.count < 0) throw new Error('tail state: bad count');
+    const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+    if (!finite(s.count) || s.count < 0) throw new Error('tail state: bad count');
+    if (!finite(s.w) || s.w <= 0 || !finite(s.total) || s.total < 0) throw new Error('tail state: bad weights');
+    if (!finite(s.top) || !Number.isInteger(s.top) || s.top < -1 || s.top >= BINS) throw new Error('tail state: bad top');
     if (!Array.isArray(s.bins)) throw new Error('tail state: bins must be an array');
     const c = new TailCalibrator(opts);
     for (const entry of s.bins) {
       if (!Array.isArray(entry) || entry.length !== 2) throw new Error('tail state: bad bin');
       const [b, v] = entry as [unknown, unknown];
-      if (typeof b !== 'number' || !Number.isInteger(b) || b < 0 || b >= BINS || typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error('tail state: bad bin');
+      if (typeof b !== 'number' || !Number.isInteger(b) || b < 0 || b > s.top || !finite(v) || v < 0) throw new Error('tail state: bad bin');
       c.bins[b] = v;
-      c.total += v;
     }
     c.count = s.count;
+    c.w = s.w;
+    c.total = s.total;
+    c.top = s.top;
     return c;
   }
 
@@ -154,55 +190,39 @@ export class TailCalibrator {
       const lo = (LOG_MIN + b * BIN_WIDTH - prior.mean) / std;
       const hi = (LOG_MIN + (b + 1) * BIN_WIDTH - prior.mean) / std;
       const mass = (normalCdf(hi) - normalCdf(lo)) * prior.weight;
-      if (mass > 0) this.bins[b] += mass;
+      if (mass > 1e-9) {
+        this.bins[b] += mass;
+        this.total += mass;
+        if (b > this.top) this.top = b;
+      }
     }
-    this.total += prior.weight;
     this.count += prior.weight;
   }
 
   private rescale(): void {
     const s = 1 / this.w;
-    for (let b = 0; b < BINS; b++) this.bins[b] *= s;
+    for (let b = 0; b <= this.top; b++) this.bins[b] *= s;
     this.total *= s;
     this.w = 1;
   }
-
-  /** The tail threshold t (log10), the mass above it qt, the mean excess m, and the cumulative mass above each bin. */
-  private tail(): { t: number; qt: number; m: number; cdfAbove: Float64Array } {
-    if (this.fit !== null) return this.fit;
-    const cdfAbove = new Float64Array(BINS + 1);
-    for (let b = BINS - 1; b >= 0; b--) cdfAbove[b] = cdfAbove[b + 1] + this.bins[b];
-    const target = (1 - TAIL_QUANTILE) * this.total;
-    // t: the upper edge of the first bin (from the top) where the mass above reaches the target.
-    let tb = BINS - 1;
-    while (tb > 0 && cdfAbove[tb] < target) tb--;
-    const t = LOG_MIN + (tb + 1) * BIN_WIDTH;
-    const qt = Math.max(cdfAbove[tb + 1], 1e-12 * this.total) / this.total;
-    let excess = 0;
-    let mass = 0;
-    for (let b = tb + 1; b < BINS; b++) {
-      if (this.bins[b] <= 0) continue;
-      excess += this.bins[b] * (LOG_MIN + (b + 0.5) * BIN_WIDTH - t);
-      mass += this.bins[b];
-    }
-    // The floor keeps the extrapolation finite (and steep) when the history has (almost) nothing above t.
-    const m = Math.max(mass > 0 ? excess / mass : MIN_EXCESS, MIN_EXCESS);
-    this.fit = { t, qt, m, cdfAbove };
-    this.sinceFit = 0;
-    return this.fit;
-  }
 }
 
-/** Tail fits are recomputed after this many new errors (the fit moves slowly with a long horizon). */
-const REFIT = 16;
+/** Default mean excess above the tail threshold (log10 units: a factor 10^0.25 per e-fold). */
+const DEFAULT_EXCESS = 0.25;
+/** How many errors above t the default excess counts as. */
+const TAIL_PRIOR_MASS = 5;
 
-const TAIL_FORMAT = 'anomalyd-tail/1';
+const TAIL_FORMAT = 'anomalyd-tail/2';
 
 export interface TailState {
   readonly format: typeof TAIL_FORMAT;
-  /** Non-empty bins as [index, weight], normalised so the next error weighs 1. */
+  /** Non-empty bins as [index, weight]. */
   readonly bins: readonly (readonly [number, number])[];
   readonly count: number;
+  /** The next error's weight, the total weight, the highest bin that held mass. */
+  readonly w: number;
+  readonly total: number;
+  readonly top: number;
 }
 
 function logOf(e: number): number {

@@ -1,0 +1,204 @@
+/**
+ * The detector core end to end in-process: parse -> cadence -> model steps (a TypeScript model with seeded
+ * random weights, the reference of the ONNX graphs) -> score. What it must guarantee whatever the weights:
+ * results that do not depend on batching, a decode exactly every hop steps, one bad model call touching only
+ * its streams, and a checkpoint that continues bit for bit.
+ */
+import { Subject } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import type { DecodeBatchInput, DecodeBatchOutput, StepBatchInput, StepBatchOutput, StepModel } from '../../src/contract/ports.js';
+import type { RawMessage } from '../../src/contract/types.js';
+import type { CellKind, ModelSidecar } from '../../src/model/spec.js';
+import { TsStepModel } from '../../src/model/ts-step-model.js';
+import { Detector, type DetectorOptions, type DetectorOutput } from '../../src/pipeline/detector.js';
+import { MessageParser } from '../../src/pipeline/parse.js';
+import { mulberry32 } from '../../src/train/rng.js';
+import { initParams, toSeq2SeqParams } from '../../src/train/seq2seq.js';
+
+const T0 = Date.UTC(2026, 10, 30);
+
+function randomModel(cell: CellKind, id: string, window = 16, hidden = 6): TsStepModel {
+  const params = toSeq2SeqParams(initParams({ cell, channels: 1, hidden }, mulberry32(cell === 'gru' ? 11 : 12)));
+  const prior = { logErrMean: -1, logErrStd: 1, quantiles: {}, count: 100 };
+  const sidecar = {
+    format: 'anomalyd-model',
+    formatVersion: 2,
+    name: id,
+    cell,
+    hidden,
+    channels: ['value'],
+    window,
+    hop: 4,
+    normalisation: { mean: [0], std: [1] },
+    calibration: { recon: prior, pred: prior, threshold: 0.999 },
+  } as unknown as ModelSidecar;
+  return new TsStepModel(sidecar, params, id);
+}
+
+const OPTIONS: DetectorOptions = {
+  cadence: { intervalMs: 0, resetAfter: 8 },
+  engine: { hop: 4, length: 16, maxBatch: 64, normWarmup: 8, normHorizon: 1000, batchTickMs: 0 },
+  scorer: {
+    mode: 'both',
+    threshold: 0.9999,
+    holdMargin: 1,
+    openAfter: 1,
+    closeAfter: 8,
+    newNormalAfter: 200,
+    learnReadings: 32,
+    horizon: 2000,
+    adaptiveHorizon: 200,
+    smooth: 8,
+    reconEvery: 4,
+  },
+};
+
+function detector(modelFor: (stream: string) => StepModel | null, onModelError?: () => void): Detector {
+  let ids = 0;
+  return new Detector(OPTIONS, {
+    parser: new MessageParser({ sensorOf: (t) => t, maxPayloadBytes: 65536, maxFutureMs: 1e12, outOfOrderToleranceMs: 5000, maxReadingsPerMessage: 10_000, longBurst: 'split', window: 16 }),
+    modelFor: (s) => {
+      const m = modelFor(s);
+      return m === null ? null : { model: m, own: false };
+    },
+    priorsFor: () => null,
+    newId: () => `e${++ids}`,
+    ...(onModelError ? { onModelError } : {}),
+  });
+}
+
+/** Three streams: a sine, a noisy walk with a level shift, and one with a gap, duplicates and a burst. */
+function messages(): RawMessage[] {
+  const out: RawMessage[] = [];
+  let seq = 0;
+  const walk = mulberry32(5);
+  let w = 0;
+  for (let i = 0; i < 400; i++) {
+    const ts = T0 + i * 1000;
+    out.push({ topic: 'sine', payload: Buffer.from(`{"ts":${ts},"value":${Math.sin(i / 9).toFixed(4)}}`), receivedAt: ts, seq: seq++ });
+    w += walk() - 0.5;
+    out.push({ topic: 'walk', payload: Buffer.from(`{"ts":${ts},"value":${(w + (i > 300 ? 8 : 0)).toFixed(4)}}`), receivedAt: ts, seq: seq++ });
+    if (i % 50 === 0 && i > 0) {
+      // A burst of 10 readings at once.
+      const values = Array.from({ length: 10 }, (_, k) => Math.cos((i + k) / 7).toFixed(3));
+      out.push({ topic: 'gappy', payload: Buffer.from(`{"values":[${values.join(',')}],"ts":${ts},"interval_ms":100}`), receivedAt: ts, seq: seq++ });
+    } else if (i < 150 || i > 200) {
+      const v = Math.cos(i / 7).toFixed(3);
+      out.push({ topic: 'gappy', payload: Buffer.from(`{"ts":${ts + 500},"value":${v}}`), receivedAt: ts, seq: seq++ });
+      if (i % 37 === 0) out.push({ topic: 'gappy', payload: Buffer.from(`{"ts":${ts + 500},"value":${v}}`), receivedAt: ts, seq: seq++ });
+    }
+  }
+  return out;
+}
+
+type Reading = Extract<DetectorOutput, { type: 'reading' }>;
+
+/** Feeds messages: all at once (one batch), or one per event-loop turn; collects reading outputs per stream. */
+async function run(d: Detector, msgs: readonly RawMessage[], mode: 'together' | 'one by one'): Promise<Map<string, Reading[]>> {
+  const byStream = new Map<string, Reading[]>();
+  const input = new Subject<RawMessage>();
+  const done = new Promise<void>((resolve, reject) =>
+    input.pipe(d.operator()).subscribe({
+      next: (o) => {
+        if (o.type !== 'reading') return;
+        const list = byStream.get(o.reading.stream) ?? [];
+        list.push(o);
+        byStream.set(o.reading.stream, list);
+      },
+      error: reject,
+      complete: resolve,
+    }),
+  );
+  for (const m of msgs) {
+    input.next(m);
+    if (mode === 'one by one') await new Promise<void>((r) => setImmediate(r));
+  }
+  input.complete();
+  await done;
+  return byStream;
+}
+
+/** What must be equal between runs; episode ids are compared where one detector saw the same streams. */
+function summary(r: Reading, withIds = true): unknown {
+  return { ts: r.reading.ts, s: r.reading.surprise, e: r.reading.expected, st: r.reading.status, a: withIds ? r.reading.anomalyId : r.reading.anomalyId !== null, ev: r.events.map((x) => x.kind), dup: r.duplicate };
+}
+
+describe('Detector', () => {
+  it.each(['gru', 'lstm'] as const)('gives the same readings whether messages arrive together or one by one (%s)', async (cell) => {
+    const model = randomModel(cell, `m-${cell}`);
+    const msgs = messages();
+    const a = await run(detector(() => model), msgs, 'together');
+    const b = await run(detector(() => model), msgs, 'one by one');
+    expect([...a.keys()].sort()).toEqual(['gappy', 'sine', 'walk']);
+    for (const stream of a.keys()) expect(b.get(stream)!.map((r) => summary(r))).toEqual(a.get(stream)!.map((r) => summary(r)));
+    // Every reading got an output, duplicates included.
+    const readings = msgs.reduce((n, m) => n + (m.topic === 'gappy' && m.payload.includes('values') ? 10 : 1), 0);
+    expect([...a.values()].reduce((n, l) => n + l.length, 0)).toBe(readings);
+    expect(a.get('gappy')!.some((r) => r.duplicate)).toBe(true);
+    expect(a.get('gappy')!.some((r) => r.reset && r.reading.ts > T0 + 100_000)).toBe(true); // after the gap
+  });
+
+  it('decodes exactly at every hop steps of a segment and nowhere else', async () => {
+    const model = randomModel('gru', 'm');
+    const out = await run(detector(() => model), messages().filter((m) => m.topic === 'sine'), 'together');
+    const withRecon = out.get('sine')!.map((r, i) => [i + 1, !Number.isNaN(r.evidence.reconstruction) || !Number.isNaN(r.deviationEvidence.reconstruction)] as const);
+    // The reconstruction history speaks after its warm-up; from then on, every 4th reading has one.
+    const late = withRecon.filter(([k]) => k > 200);
+    expect(late.every(([k, has]) => has === (k % 4 === 0))).toBe(true);
+  });
+
+  it('a failing model call affects only the streams it carried; the stream goes on without the model', async () => {
+    const good = randomModel('gru', 'good');
+    const bad = randomModel('gru', 'bad');
+    let calls = 0;
+    const flaky: StepModel = {
+      id: 'flaky',
+      sidecar: bad.sidecar,
+      step: (i: StepBatchInput): Promise<StepBatchOutput> => (++calls % 5 === 0 ? Promise.reject(new Error('boom')) : bad.step(i)),
+      decode: (i: DecodeBatchInput): Promise<DecodeBatchOutput> => bad.decode(i),
+    };
+    let errors = 0;
+    const d = detector((s) => (s === 'walk' ? flaky : good), () => errors++);
+    const msgs = messages().filter((m) => m.topic !== 'gappy');
+    const out = await run(d, msgs, 'one by one');
+    const clean = await run(detector(() => good), msgs.filter((m) => m.topic === 'sine'), 'one by one');
+    expect(errors).toBeGreaterThan(0);
+    expect(out.get('walk')!.length).toBe(400);
+    expect(out.get('walk')!.some((r) => r.reading.modelId === null)).toBe(true);
+    // The sine stream, batched with the flaky one's calls on another model, is untouched.
+    // (Episode ids are numbered across streams, so only their presence can be compared here.)
+    expect(out.get('sine')!.map((r) => summary(r, false))).toEqual(clean.get('sine')!.map((r) => summary(r, false)));
+  });
+
+  it('a checkpoint restored into a new detector continues exactly as an uninterrupted run', async () => {
+    const model = randomModel('lstm', 'm');
+    const msgs = messages();
+    const cut = Math.floor(msgs.length / 2);
+    const whole = await run(detector(() => model), msgs, 'together');
+    const first = detector(() => model);
+    const a = await run(first, msgs.slice(0, cut), 'together');
+    const states = new Map(first.streams().map((s) => [s, JSON.parse(JSON.stringify(first.snapshot(s))) as unknown]));
+    const second = detector(() => model);
+    for (const [s, state] of states) expect(second.restore(s, state)).toEqual([]);
+    const b = await run(second, msgs.slice(cut), 'together');
+    for (const stream of whole.keys()) {
+      const joined = [...(a.get(stream) ?? []), ...(b.get(stream) ?? [])].map((r) => summary(r, false));
+      expect(joined).toEqual(whole.get(stream)!.map((r) => summary(r, false)));
+    }
+  });
+
+  it('a bad message or a parser that throws is reported and the stream goes on', async () => {
+    const model = randomModel('gru', 'm');
+    const d = detector(() => model);
+    const msgs = messages().filter((m) => m.topic === 'sine').slice(0, 50);
+    const broken = [...msgs.slice(0, 10), { topic: 'sine', payload: Buffer.from('[[[[[['), receivedAt: T0, seq: 999 }, ...msgs.slice(10)];
+    const outs: DetectorOutput[] = [];
+    const input = new Subject<RawMessage>();
+    const done = new Promise<void>((resolve) => input.pipe(d.operator()).subscribe({ next: (o) => outs.push(o), complete: resolve }));
+    for (const m of broken) input.next(m);
+    input.complete();
+    await done;
+    expect(outs.filter((o) => o.type === 'reading')).toHaveLength(50);
+    expect(outs.some((o) => o.type === 'parsed' && o.result.kind === 'rejected')).toBe(true);
+  });
+});
