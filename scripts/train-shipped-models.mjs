@@ -24,10 +24,10 @@ import { familyReport, familyReportTable } from '../dist/train/family-report.js'
 const { values } = parseArgs({
   options: {
     cells: { type: 'string', default: 'gru,lstm' },
-    'per-kind': { type: 'string', default: '10' },
+    'per-kind': { type: 'string', default: '8' },
     'min-rows': { type: 'string', default: '1200' },
     'max-rows': { type: 'string', default: '2400' },
-    epochs: { type: 'string', default: '25' },
+    epochs: { type: 'string', default: '20' },
     seed: { type: 'string', default: '20261130' },
     'out-dir': { type: 'string', default: 'models' },
     check: { type: 'boolean', default: false },

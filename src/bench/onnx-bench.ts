@@ -81,18 +81,17 @@ async function timeCall(call: () => Promise<unknown>, minMs: number): Promise<{ 
   return { calls, ms: elapsed, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
-/**
- * One row per (cell, B): `lstm` is 1 for LSTM and 0 for GRU; `msPerCall` and `usPerWindow` are
- * wall-clock means, `cpuMsPerCall` and `cpuUsPerWindow` the process CPU time (single-threaded session).
- */
 const BENCH_PRIOR = { logErrMean: 0, logErrStd: 1, quantiles: {}, count: 0 };
 const BENCH_CALIBRATION = { recon: BENCH_PRIOR, pred: BENCH_PRIOR, threshold: 0.99 };
 
-export async function benchOnnx(opts: OnnxBenchOptions = {}): Promise<Record<string, number>[]> {
-  const { batchSizes = [1, 16, 128, 512], cells = ['gru', 'lstm'], T = 64, H = 32, C = 1, minMs = 400 } = opts;
-  const hop = opts.hop ?? Math.max(1, Math.floor(T / 4));
+/** Writes an untrained model per cell to a temporary directory, loads it and runs `measure` on it; removes it all after. */
+async function perCell(
+  cells: readonly CellKind[],
+  dims: { readonly C: number; readonly H: number; readonly T: number; readonly hop: number },
+  measure: (model: LoadedModel, cell: CellKind, rng: Rng) => Promise<void>,
+): Promise<void> {
+  const { C, H, T, hop } = dims;
   const dir = await mkdtemp(join(tmpdir(), 'anomalyd-onnx-bench-'));
-  const rows: Record<string, number>[] = [];
   try {
     for (const cell of cells) {
       const rng = mulberry32(1234);
@@ -106,16 +105,7 @@ export async function benchOnnx(opts: OnnxBenchOptions = {}): Promise<Record<str
       }, params);
       const model = await loadModel(sidecarPath);
       try {
-        for (const B of batchSizes) {
-          const { calls, ms, cpuMs } = await timeCalls(model, makeBatch(rng, cell, B, T, H, C, hop), minMs);
-          rows.push({
-            lstm: cell === 'lstm' ? 1 : 0, B, T, H, C, hop, calls,
-            msPerCall: ms / calls,
-            usPerWindow: (1000 * ms) / (calls * B),
-            cpuMsPerCall: cpuMs / calls,
-            cpuUsPerWindow: (1000 * cpuMs) / (calls * B),
-          });
-        }
+        await measure(model, cell, rng);
       } finally {
         await model.release();
       }
@@ -123,62 +113,62 @@ export async function benchOnnx(opts: OnnxBenchOptions = {}): Promise<Record<str
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The window graph: one row per (cell, B): `lstm` is 1 for LSTM and 0 for GRU; `msPerCall` and `usPerWindow`
+ * are wall-clock means, `cpuMsPerCall` and `cpuUsPerWindow` the process CPU time (single-threaded session).
+ */
+export async function benchOnnx(opts: OnnxBenchOptions = {}): Promise<Record<string, number>[]> {
+  const { batchSizes = [1, 16, 128, 512], cells = ['gru', 'lstm'], T = 64, H = 32, C = 1, minMs = 400 } = opts;
+  const hop = opts.hop ?? Math.max(1, Math.floor(T / 4));
+  const rows: Record<string, number>[] = [];
+  await perCell(cells, { C, H, T, hop }, async (model, cell, rng) => {
+    for (const B of batchSizes) {
+      const { calls, ms, cpuMs } = await timeCalls(model, makeBatch(rng, cell, B, T, H, C, hop), minMs);
+      rows.push({
+        lstm: cell === 'lstm' ? 1 : 0, B, T, H, C, hop, calls,
+        msPerCall: ms / calls,
+        usPerWindow: (1000 * ms) / (calls * B),
+        cpuMsPerCall: cpuMs / calls,
+        cpuUsPerWindow: (1000 * cpuMs) / (calls * B),
+      });
+    }
+  });
   return rows;
 }
 
 /**
- * The step engine's calls: one `step` of T = 1 reading for B streams, and one `decode` of W steps for B
+ * The step engine's calls: one `step` of T = 1 reading for B streams, and one `decode` of W = T steps for B
  * streams. One row per (cell, B); `usPerReadingStep` is the step call per reading and `usPerReading` adds a
  * decode every `hop` readings (step + decode / hop), wall clock; the `cpu…` fields are process CPU time.
  */
 export async function benchStepDecode(opts: OnnxBenchOptions = {}): Promise<Record<string, number>[]> {
   const { batchSizes = [1, 16, 128, 512], cells = ['gru', 'lstm'], T = 64, H = 32, C = 1, minMs = 400 } = opts;
   const hop = opts.hop ?? Math.max(1, Math.floor(T / 4));
-  const dir = await mkdtemp(join(tmpdir(), 'anomalyd-step-bench-'));
   const rows: Record<string, number>[] = [];
-  try {
-    for (const cell of cells) {
-      const rng = mulberry32(1234);
-      const params = toSeq2SeqParams(benchParams(cell, C, H, rng));
-      const channels = Array.from({ length: C }, (_, i) => `c${i}`);
-      const { sidecarPath } = await writeModel(dir, {
-        name: `bench-${cell}`, cell, hidden: H, channels, window: T, hop,
-        normalisation: { mean: channels.map(() => 0), std: channels.map(() => 1) },
-        calibration: BENCH_CALIBRATION,
-        training: { source: 'bench', rows: 0, trainWindows: 0, valWindows: 0, epochs: 0, finalTrainLoss: 0, finalValLoss: 0, initialValLoss: 0, seed: 1234, seconds: 0 },
-      }, params);
-      const model = await loadModel(sidecarPath);
-      try {
-        for (const B of batchSizes) {
-          const lstm = cell === 'lstm';
-          const step = {
-            B, T: 1, x: filled(rng, B * C, 1), seqLens: new BigInt64Array(B).fill(1n), h0: filled(rng, B * H, 0.5),
-            ...(lstm ? { c0: filled(rng, B * H, 0.5) } : {}),
-          };
-          const decode = { B, W: T, h: filled(rng, B * H, 0.5), ...(lstm ? { c: filled(rng, B * H, 0.5) } : {}) };
-          const s = await timeCall(() => model.step(step), minMs);
-          const d = await timeCall(() => model.decode(decode), minMs);
-          const usStep = (1000 * s.ms) / (s.calls * B);
-          const usDecode = (1000 * d.ms) / (d.calls * B);
-          const cpuStep = (1000 * s.cpuMs) / (s.calls * B);
-          const cpuDecode = (1000 * d.cpuMs) / (d.calls * B);
-          rows.push({
-            lstm: lstm ? 1 : 0, B, W: T, H, C, hop,
-            usPerReadingStep: usStep,
-            usPerStreamDecode: usDecode,
-            usPerReading: usStep + usDecode / hop,
-            cpuUsPerReadingStep: cpuStep,
-            cpuUsPerStreamDecode: cpuDecode,
-            cpuUsPerReading: cpuStep + cpuDecode / hop,
-          });
-        }
-      } finally {
-        await model.release();
-      }
+  await perCell(cells, { C, H, T, hop }, async (model, cell, rng) => {
+    const lstm = cell === 'lstm';
+    for (const B of batchSizes) {
+      const step = {
+        B, T: 1, x: filled(rng, B * C, 1), seqLens: new BigInt64Array(B).fill(1n), h0: filled(rng, B * H, 0.5),
+        ...(lstm ? { c0: filled(rng, B * H, 0.5) } : {}),
+      };
+      const decode = { B, W: T, h: filled(rng, B * H, 0.5), ...(lstm ? { c: filled(rng, B * H, 0.5) } : {}) };
+      const s = await timeCall(() => model.step(step), minMs);
+      const d = await timeCall(() => model.decode(decode), minMs);
+      const perReading = (ms: number, calls: number): number => (1000 * ms) / (calls * B);
+      rows.push({
+        lstm: lstm ? 1 : 0, B, W: T, H, C, hop,
+        usPerReadingStep: perReading(s.ms, s.calls),
+        usPerStreamDecode: perReading(d.ms, d.calls),
+        usPerReading: perReading(s.ms, s.calls) + perReading(d.ms, d.calls) / hop,
+        cpuUsPerReadingStep: perReading(s.cpuMs, s.calls),
+        cpuUsPerStreamDecode: perReading(d.cpuMs, d.calls),
+        cpuUsPerReading: perReading(s.cpuMs, s.calls) + perReading(d.cpuMs, d.calls) / hop,
+      });
     }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
   return rows;
 }
 

@@ -2,7 +2,7 @@
  * On-device learning with the real parts: a SQLite file, the project's trainer (inline, tiny settings),
  * ONNX export and onnxruntime. Readings come from the simulator.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -52,7 +52,7 @@ function setup(groups: string[] = [], opts: LearningOptions = options): { learne
     scopeOf,
     train: (series, o, onProgress) => Promise.resolve(trainModel(series, o, onProgress)),
     writeModel,
-    loadModel: loadModel,
+    loadModel,
     modelsDir: join(dir, 'models'),
     logger,
     now: Date.now,
@@ -114,6 +114,28 @@ describe('Learner', () => {
     const second = setup();
     await second.learner.restore();
     expect(second.registry.modelFor('p1')?.id).toBe(trained);
+    expect(second.learner.isLearning('p1')).toBe(false);
+    await second.registry.releaseAll();
+  });
+
+  it('does not load a model learnt by an older version (sidecar formatVersion 1): the sensor learns again', async () => {
+    const first = setup();
+    for (const w of windowsOf(['p1'], 700)) first.learner.observe(w, false);
+    first.learner.maybeTrain();
+    await waitIdle(first.learner);
+    await first.registry.releaseAll();
+    const [record] = store.models();
+    const v2 = JSON.parse(readFileSync(record.sidecarPath, 'utf8')) as Record<string, unknown>;
+    writeFileSync(record.sidecarPath, JSON.stringify({ ...v2, formatVersion: 1 }));
+
+    const second = setup();
+    await second.learner.restore();
+    expect(second.registry.modelFor('p1')).toBeNull();
+    expect(second.learner.isLearning('p1')).toBe(true);
+    for (const w of windowsOf(['p1'], 700, 4)) second.learner.observe(w, false);
+    second.learner.maybeTrain();
+    await waitIdle(second.learner);
+    expect(second.registry.modelFor('p1')?.sidecar.formatVersion).toBe(2);
     expect(second.learner.isLearning('p1')).toBe(false);
     await second.registry.releaseAll();
   });
