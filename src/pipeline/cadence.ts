@@ -103,15 +103,16 @@ export class Cadence {
   static fromJSON(json: unknown, opts: CadenceOptions): Cadence {
     const c = new Cadence(opts);
     if (typeof json !== 'object' || json === null) throw new Error('cadence state: not an object');
-    const s = json as Partial<CadenceState>;
+    const s = json as { [K in keyof CadenceState]?: unknown };
     if (s.format !== CADENCE_FORMAT) throw new Error(`cadence state: format is not ${CADENCE_FORMAT}`);
     const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
     if (!(s.lastTs === null || finite(s.lastTs))) throw new Error('cadence state: lastTs must be a number or null');
-    if (!Array.isArray(s.gaps) || s.gaps.length > INTERVAL_SAMPLES || !s.gaps.every((g) => finite(g) && g > 0)) throw new Error('cadence state: gaps must be positive numbers');
+    const gaps = s.gaps;
+    if (!Array.isArray(gaps) || gaps.length > INTERVAL_SAMPLES || !gaps.every((g): g is number => finite(g) && g > 0)) throw new Error('cadence state: gaps must be positive numbers');
     if (!finite(s.next) || !Number.isInteger(s.next) || s.next < 0 || s.next >= INTERVAL_SAMPLES) throw new Error('cadence state: bad next');
     if (!finite(s.interval) || s.interval < 0) throw new Error('cadence state: bad interval');
     c.lastTs = s.lastTs ?? Number.NaN;
-    c.gaps.push(...s.gaps);
+    for (const g of gaps) c.gaps.push(g);
     c.next = s.next;
     c.interval = opts.intervalMs > 0 ? opts.intervalMs : s.interval;
     return c;

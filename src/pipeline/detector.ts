@@ -25,7 +25,7 @@ import { Cadence, type CadenceOptions } from './cadence.js';
 import type { MessageParser } from './parse.js';
 import { StreamScorer, type ModelPriors, type ScorerOptions, type ScoredStep } from './scorer.js';
 import type { StepModel } from '../contract/ports.js';
-import { StepEngine, type StepEngineOptions, type StepItem, type StepResult, type StreamModel } from './steps.js';
+import { StepEngine, type StepEngineOptions, type StepResult, type StreamModel } from './steps.js';
 
 export interface DetectorOptions {
   readonly cadence: CadenceOptions;

@@ -511,7 +511,7 @@ export class StreamScorer {
         lastAboveTs: finite(e.lastAboveTs),
         readings: finite(e.readings),
         peak: finite(e.peak),
-        peakEvidence: Object.fromEntries(EVIDENCE.map((k) => [k, (e.peakEvidence as Record<string, number | null>)[k] ?? Number.NaN])) as Record<Evidence, number>,
+        peakEvidence: Object.fromEntries(EVIDENCE.map((k) => [k, e.peakEvidence[k] ?? Number.NaN])) as Record<Evidence, number>,
         peakChannels: nums(e.peakChannels, 'episode.peakChannels'),
         lastReported: finite(e.lastReported),
       };

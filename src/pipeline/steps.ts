@@ -701,14 +701,6 @@ function sameChannels(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function immediate(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
 function parseSnapshot(v: unknown): StreamEngineSnapshot {
   const fail = (why: string): never => {
     throw new Error(`step engine snapshot: ${why}`);

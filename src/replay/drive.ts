@@ -129,7 +129,7 @@ export async function replayRows(detector: Detector, rows: readonly ReplayRow[],
     pending.delete(i);
     const row = inputs[i];
     const learning = i < learnRows || p.status === 'learning' || !p.scored;
-    const expected = p.expected.every((v) => v !== null) ? (p.expected as number[]) : null;
+    const expected = p.expected.every((v) => v !== null) ? p.expected.map((v) => v ?? Number.NaN) : null;
     done.set(
       i,
       learning

@@ -120,7 +120,7 @@ describe('Learner', () => {
 
   it('does not load a model learnt by an older version (sidecar formatVersion 1): the sensor learns again', async () => {
     const first = setup();
-    for (const w of windowsOf(['p1'], 700)) first.learner.observe(w, false);
+    for (const w of windowsOf(['p1'], 700)) first.learner.observe(w.sensor, w.ts, w.values, false);
     first.learner.maybeTrain();
     await waitIdle(first.learner);
     await first.registry.releaseAll();
@@ -132,7 +132,7 @@ describe('Learner', () => {
     await second.learner.restore();
     expect(second.registry.modelFor('p1')).toBeNull();
     expect(second.learner.isLearning('p1')).toBe(true);
-    for (const w of windowsOf(['p1'], 700, 4)) second.learner.observe(w, false);
+    for (const w of windowsOf(['p1'], 700, 4)) second.learner.observe(w.sensor, w.ts, w.values, false);
     second.learner.maybeTrain();
     await waitIdle(second.learner);
     expect(second.registry.modelFor('p1')?.sidecar.formatVersion).toBe(2);
