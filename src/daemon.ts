@@ -339,9 +339,11 @@ export class Daemon {
         const model = registry.modelFor(stream);
         return model === null ? null : { model, own: registry.hasOwnModel(stream) };
       },
+      // A model learnt on the stream knows its errors (its validation priors); the shared generic model's
+      // priors describe a family of signals, not this stream, and would only blunt its tail.
       priorsFor: (modelId) => {
-        const model = registry.get(modelId) ?? registry.fallbackModel;
-        return model ? priorsOf(model.sidecar) : null;
+        const model = registry.get(modelId);
+        return model && model !== registry.fallbackModel ? priorsOf(model.sidecar) : null;
       },
       newId: randomUUID,
       learning: (stream) => this.mayNotAlert(stream),

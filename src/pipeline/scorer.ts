@@ -218,6 +218,7 @@ export class StreamScorer {
       this.streams.set(r.stream, s);
     }
     if (r.item.kind === 'duplicate') return { scored: this.duplicateOf(s), verdict: { exclude: true, rebaseline: false } };
+    if (!r.warm) return { scored: this.warmingUp(s, r), verdict: { exclude: false, rebaseline: false } };
     const e = this.evidence(s, r);
     const learning = knownNormal || s.seen < this.opts.learnReadings;
     const adaptive = fuse(s.adaptive, e, C);
@@ -260,6 +261,19 @@ export class StreamScorer {
     return { surprise: half, score: 0.5, deviation: half, evidence: nanEvidence(), deviationEvidence: nanEvidence(), channelDeviation: [], status: 'learning', anomalyId: null, events: [], spread: null };
   }
 
+  /**
+   * A reading while the stream's normalisation warms up: its normalised errors mean nothing yet, so it
+   * teaches no history and is reported as learning (the spread and stuck evidence still see it go by).
+   */
+  private warmingUp(s: StreamScore, r: StepResult<unknown>): ScoredStep {
+    const half = Math.log10(2);
+    for (let c = 0; c < s.C; c++) s.run[c] = s.last !== null && r.item.values[c] === s.last[c] ? s.run[c] + 1 : 1;
+    s.last = Float64Array.from(r.item.values);
+    const scored: ScoredStep = { surprise: half, score: 0.5, deviation: half, evidence: nanEvidence(), deviationEvidence: nanEvidence(), channelDeviation: [], status: 'learning', anomalyId: null, events: [], spread: null };
+    s.lastScored = scored;
+    return scored;
+  }
+
   /** The raw evidence of one reading. */
   private evidence(s: StreamScore, r: StepResult<unknown>): EvidenceValues {
     const C = s.C;
@@ -290,10 +304,10 @@ export class StreamScorer {
       }
       if (s.resCount >= o.smooth) bias = res;
     }
-    let prediction: Float64Array | null = null;
-    if (r.predErrors !== null) prediction = r.predErrors;
-    let reconstruction: Float64Array | null = null;
-    if (r.reconErrors !== null) reconstruction = r.reconErrors;
+    // The model's errors count once its state has settled after a reset.
+    const prediction = r.settled ? r.predErrors : null;
+    const reconstruction = r.settled ? r.reconErrors : null;
+    if (!r.settled) bias = null;
     // Spread and stuck compare with the previous reading of the same segment.
     let spread: Float64Array | null = null;
     let stuck: Float64Array | null = null;

@@ -63,6 +63,16 @@ export interface StepResult<O> {
   readonly reconErrors: Float64Array | null;
   /** Steps since the stream's last reset, this one included. */
   readonly segmentSteps: number;
+  /**
+   * True once the running normalisation has warmed up (normWarmup readings, or seeded from the stream's own
+   * model): before, normalised errors are measured against a half-learnt mean and spread and mean nothing.
+   */
+  readonly warm: boolean;
+  /**
+   * True once the model state has run for a quarter window since the last reset: its first predictions
+   * from a zero state are poor by construction and are no evidence of anything.
+   */
+  readonly settled: boolean;
 }
 
 /** What the scorer tells the engine back about a reading. */
@@ -103,8 +113,12 @@ export interface StepEngineDeps<O> {
   onModelError?(err: unknown, modelId: string, streams: readonly string[]): void;
 }
 
-/** Values further than this many std from the running mean are clipped before they update it, once warm. */
-const NORM_CLIP_SIGMAS = 4;
+/**
+ * Values further than this many std from the running mean are clipped before they update it, once warm: an
+ * absurd reading (1e308) must not poison it. Not tighter: readings of an anomaly are kept out anyway (the
+ * scorer's verdict), and a stream whose warm-up saw only one of its levels must still learn its real spread.
+ */
+const NORM_CLIP_SIGMAS = 20;
 /** Model inputs are clipped to this many std: an absurd reading must not saturate the state for long. */
 const INPUT_CLIP = 10;
 const STD_REL_FLOOR = 1e-3;
@@ -496,6 +510,8 @@ export class StepEngine<O> {
         predErrors,
         reconErrors,
         segmentSteps: s.segmentSteps,
+        warm: s.warm === null,
+        settled: s.segmentSteps > Math.max(4, s.W >> 2),
       };
       s.last = result;
       const verdict = this.deps.score(result);
@@ -529,6 +545,8 @@ export class StepEngine<O> {
       predErrors: null,
       reconErrors: null,
       segmentSteps: s.segmentSteps,
+      warm: s.warm === null,
+      settled: false,
     };
   }
 
@@ -557,9 +575,9 @@ export class StepEngine<O> {
   }
 
   /**
-   * Running normalisation: during warm-up the median and MAD of the first readings (so one absurd value
-   * cannot poison it), then an exponential update with horizon normHorizon on values clipped to
-   * +-NORM_CLIP_SIGMAS std.
+   * Running normalisation: during warm-up the trimmed mean and spread of the first readings (the lowest and
+   * highest 10 % left out, so a few absurd values cannot poison it), then an exponential update with horizon
+   * normHorizon on values clipped to +-NORM_CLIP_SIGMAS std.
    */
   private updateNormalisation(s: StreamState<O>, values: Float64Array): void {
     const C = s.C;
@@ -568,13 +586,14 @@ export class StepEngine<O> {
       s.normCount++;
       for (let c = 0; c < C; c++) {
         const col = s.warm.map((v) => v[c]).sort((a, b) => a - b);
-        const med = quantile(col, 0.5);
-        const mad = quantile(
-          col.map((v) => Math.abs(v - med)).sort((a, b) => a - b),
-          0.5,
-        );
-        s.mean[c] = med;
-        s.variance[c] = (1.4826 * mad) ** 2;
+        const cut = Math.floor(col.length * 0.1);
+        const kept = col.slice(cut, col.length - cut);
+        const mean = kept.reduce((a, b) => a + b, 0) / kept.length;
+        // The variance of the trimmed middle, inflated for what trimming a normal at 10 % each side removes.
+        const variance = kept.reduce((a, b) => a + (b - mean) ** 2, 0) / kept.length / (cut > 0 ? 0.66 : 1);
+        s.mean[c] = mean;
+        s.variance[c] = variance;
+        void quantile;
       }
       if (s.warm.length >= this.opts.normWarmup) s.warm = null;
       return;

@@ -8,12 +8,11 @@
  * with exponential forgetting (each new error weighs 1/(1 - 1/horizon) times the previous one, so the
  * effective memory is `horizon` errors). Memory and time are O(bins) per stream, whatever the rate.
  *
- * Tail. Below the `TAIL_QUANTILE` quantile t of the history, q is read off the histogram. Above it, where
- * the history holds few errors, it is extrapolated: the excess of log10(e) over t is taken as exponential
- * with the mean excess m measured on the history: q = (1 - TAIL_QUANTILE) * exp(-(log10 e - t) / m), a
- * generalised-Pareto tail with shape 0 on the log scale (a power law on the error itself). This is
- * the peaks-over-threshold idea of extreme value theory used for streaming thresholds by Siffer et al.,
- * "Anomaly Detection in Streams with Extreme Value Theory" (KDD 2017, SPOT), applied to log errors.
+ * Tail. Where the history has seen errors as large, q is read off the histogram. Above the `TAIL_QUANTILE`
+ * quantile t, where it holds few errors, q is extrapolated: the excess e - t follows a generalised Pareto
+ * distribution fitted to the history's excesses (the peaks-over-threshold of extreme value theory, used for
+ * streaming thresholds by Siffer et al., "Anomaly Detection in Streams with Extreme Value Theory", KDD
+ * 2017, SPOT): exponential for squared normal errors, a power law for heavy-tailed ones.
  *
  * Cold start. Until the history holds `minCount` errors the calibrator does not know the stream: it reports
  * q = 0.5 (surprise 0.3) and `ready` is false. A prior (mean and std of log10 e, e.g. from a model's
@@ -26,8 +25,6 @@ const LOG_MAX = 12;
 const BINS = Math.round((LOG_MAX - LOG_MIN) / BIN_WIDTH);
 /** Quantile above which the tail is extrapolated. */
 const TAIL_QUANTILE = 0.9;
-/** Floor on the mean excess (log10 units), so a history of identical errors cannot make any larger error infinitely rare. */
-const MIN_EXCESS = 0.05;
 /** Largest surprise reported (q = 1e-30). */
 export const MAX_SURPRISE = 30;
 
@@ -90,20 +87,19 @@ export class TailCalibrator {
     const y = logOf(e);
     const b = binOf(y);
     const target = (1 - TAIL_QUANTILE) * this.total;
-    // Walk down from the top: the mass above e's bin, and the tail threshold t with the excess above it.
+    // Walk down from the top: the mass above e's bin, and the tail threshold t with the excesses above it.
     let above = 0;
     let aboveY = -1;
     let tb = -1;
     let tailMass = 0;
-    let tailMoment = 0;
+    let tailValues: number[] | null = null;
     for (let k = this.top; k >= 0; k--) {
       if (k === b) aboveY = above;
       if (tb < 0) {
-        if (above + this.bins[k] >= target || k === 0) {
-          tb = k;
-        } else {
+        if (above + this.bins[k] >= target || k === 0) tb = k;
+        else if (this.bins[k] > 0) {
           tailMass += this.bins[k];
-          tailMoment += this.bins[k] * (LOG_MIN + (k + 0.5) * BIN_WIDTH);
+          (tailValues ??= []).push(k);
         }
       }
       if (tb >= 0 && aboveY >= 0) break;
@@ -112,20 +108,53 @@ export class TailCalibrator {
     if (aboveY < 0) aboveY = b > this.top ? 0 : above;
     // Empirical: the mass at or above y, the bin holding y counted in proportion. Where the history has
     // seen errors this large, that is what they say (a few rare but normal events in a mostly quiet stream
-    // are not an exponential tail); beyond, the extreme-value tail above t.
+    // are not a smooth tail); beyond, the extreme-value tail above t.
     const frac = (LOG_MIN + (b + 1) * BIN_WIDTH - y) / BIN_WIDTH;
     let q = (aboveY + (b <= this.top ? this.bins[b] * frac : 0)) / this.total;
-    const t = LOG_MIN + (Math.max(tb, 0) + 1) * BIN_WIDTH;
-    if (y > t) {
-      // At least one error's worth above t: a history that never exceeded t does not make exceeding it impossible.
-      const qt = Math.max(tailMass, this.w / this.growth) / this.total;
-      const excess = tailMass > 0 ? tailMoment / tailMass - t : 0;
-      // Few errors above t say little about the tail's shape: blend towards a default, so a history of
-      // identical errors neither makes the next larger one infinitely rare nor ordinary.
-      const m = Math.max(MIN_EXCESS, (tailMass * excess + TAIL_PRIOR_MASS * DEFAULT_EXCESS) / (tailMass + TAIL_PRIOR_MASS));
-      q = Math.max(q, Math.min(1, qt) * Math.exp(-(y - t) / m));
-    }
+    const t = Math.pow(10, LOG_MIN + (Math.max(tb, 0) + 1) * BIN_WIDTH);
+    if (e > t) q = Math.max(q, this.gpdTail(e, t, tailMass, tailValues));
     return Math.min(MAX_SURPRISE, -Math.log10(Math.max(q, 1e-300)));
+  }
+
+  /**
+   * P(E >= e) for e above the tail threshold t: a generalised Pareto distribution of the excess e - t
+   * (Pickands 1975; the peaks-over-threshold of SPOT, Siffer et al. KDD 2017), its shape and scale from the
+   * method of moments on the history's excesses (Hosking & Wallis 1987), blended with an exponential of
+   * scale t/2 worth TAIL_PRIOR_MASS errors, so that a history with (almost) nothing above t neither makes
+   * a larger error impossible nor ordinary. Squared normal errors have an exponential tail (shape 0); the
+   * shape grows for heavier tails, up to 0.9.
+   */
+  private gpdTail(e: number, t: number, tailMass: number, tailBins: readonly number[] | null): number {
+    let m1 = 0;
+    let m2 = 0;
+    if (tailBins !== null) {
+      // Bins whose weight has decayed to nothing say nothing (but a huge value there would swamp the moments).
+      const negligible = 1e-6 * this.total;
+      for (const k of tailBins) {
+        if (this.bins[k] < negligible) {
+          tailMass -= this.bins[k];
+          continue;
+        }
+        const x = Math.pow(10, LOG_MIN + (k + 0.5) * BIN_WIDTH) - t;
+        m1 += this.bins[k] * x;
+        m2 += this.bins[k] * x * x;
+      }
+    }
+    const prior = TAIL_PRIOR_MASS * this.w / this.growth;
+    const s0 = t / 2;
+    // Moments of the excess, the prior's (exponential of scale s0: mean s0, second moment 2 s0^2) mixed in.
+    const mass = tailMass + prior;
+    const mean = (m1 + prior * s0) / mass;
+    const second = (m2 + prior * 2 * s0 * s0) / mass;
+    const variance = Math.max(second - mean * mean, 1e-300);
+    const ratio = (mean * mean) / variance;
+    const shape = Math.min(0.9, Math.max(0, 0.5 * (1 - ratio)));
+    const scale = Math.max(0.5 * mean * (1 + ratio), 1e-300);
+    // At least one error's worth above t: a history that never exceeded t does not make exceeding it impossible.
+    const qt = Math.max(tailMass, this.w / this.growth) / this.total;
+    const x = e - t;
+    const tail = shape > 1e-6 ? Math.pow(1 + (shape * x) / scale, -1 / shape) : Math.exp(-x / scale);
+    return Math.min(1, qt) * tail;
   }
 
   /** Adds an error of normal operation to the history, with a relative weight (default 1). Non-finite errors are ignored. */
@@ -189,7 +218,9 @@ export class TailCalibrator {
     for (let b = 0; b < BINS; b++) {
       const lo = (LOG_MIN + b * BIN_WIDTH - prior.mean) / std;
       const hi = (LOG_MIN + (b + 1) * BIN_WIDTH - prior.mean) / std;
-      const mass = (normalCdf(hi) - normalCdf(lo)) * prior.weight;
+      // Within 3 std: the prior is a guess of the bulk, not a statement about the far tail.
+      if (hi < -3 || lo > 3) continue;
+      const mass = (normalCdf(Math.min(hi, 3)) - normalCdf(Math.max(lo, -3))) * prior.weight;
       if (mass > 1e-9) {
         this.bins[b] += mass;
         this.total += mass;
@@ -207,9 +238,7 @@ export class TailCalibrator {
   }
 }
 
-/** Default mean excess above the tail threshold (log10 units: a factor 10^0.25 per e-fold). */
-const DEFAULT_EXCESS = 0.25;
-/** How many errors above t the default excess counts as. */
+/** How many errors above t the default (exponential) tail counts as. */
 const TAIL_PRIOR_MASS = 5;
 
 const TAIL_FORMAT = 'anomalyd-tail/2';

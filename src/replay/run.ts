@@ -141,8 +141,9 @@ export async function runReplay(rows: readonly ReplayRow[], opts: ReplayRunOptio
         const m = models.get(stream);
         return m === undefined ? null : { model: m, own: m !== shipped };
       },
+      // Priors only of models learnt on the stream (the shipped model's describe a family of signals).
       priorsFor: (modelId) => {
-        for (const m of owned) if (m.id === modelId) return priorsOf(m.sidecar);
+        for (const m of owned) if (m.id === modelId && m !== shipped) return priorsOf(m.sidecar);
         return null;
       },
       // Deterministic ids: a replay of the same input gives the same output, episode ids included.
