@@ -31,7 +31,6 @@ import { Windower } from './pipeline/window.js';
 import { InferenceEngine } from './pipeline/infer.js';
 import { ScoringRegistry, scoreWindows, type ScoreOutput } from './pipeline/score.js';
 import { CommandHandler, commandFilter } from './pipeline/commands.js';
-import { ScoreHistory } from './pipeline/history.js';
 import { ModelRegistry, compileScopes, type LoadedModel } from './learn/registry.js';
 import { Learner } from './learn/learner.js';
 import { writeModel } from './model/onnx-export.js';
@@ -40,6 +39,7 @@ import { Checkpoints, stagesCheckpointSubject } from './daemon/checkpoints.js';
 import { SensorStatusBoard } from './daemon/sensor-status.js';
 import { Housekeeping } from './daemon/housekeeping.js';
 import { daemonView } from './daemon/http-view.js';
+import { logAlert, SignalBook, WindowReadings } from './daemon/signals.js';
 
 export interface DaemonOptions {
   readonly config: Config;
@@ -99,8 +99,11 @@ export class Daemon {
   private readonly adapters: DaemonAdapters;
   private discovery: HaDiscovery | null = null;
   private readonly rejections = new RejectionCounter();
-  /** Recent scores per sensor, for the dashboard's plots (memory only). */
-  private readonly history = new ScoreHistory();
+  /** Readings, expectation and surprise per stream (dashboard) and the explanations built from them. */
+  private signals: SignalBook | null = null;
+  /** Scored windows as scored readings, until the per-reading core lands (issue 10). */
+  private readonly windowReadings = new WindowReadings();
+  private readonly startedMono = performance.now();
   private readonly trainingAbort = new AbortController();
   /** Windows waiting for the model above which MQTT reads pause, and below which they resume. */
   private readonly backlogHigh: number;
@@ -182,6 +185,7 @@ export class Daemon {
       daemonId: hostname(),
     });
     this.store = store;
+    this.signals = new SignalBook({ units: config.explain.units, timeZone: config.explain.timeZone, persist: store, logger: this.log });
 
     const loadModel = this.startModels();
     const registry = await this.startRegistry(loadModel);
@@ -243,6 +247,7 @@ export class Daemon {
         { name: 'stale status', run: () => this.board?.refreshAll() },
         { name: 'learning', run: () => this.learnerTick() },
         { name: 'rejections', run: () => this.flushRejections() },
+        { name: 'dashboard series', run: () => this.signals?.flush() },
       ],
       HOUSEKEEPING_MS,
       this.log,
@@ -421,7 +426,10 @@ export class Daemon {
       logger: logger.child({ module: 'http' }),
       view: daemonView({
         startedAt: this.startedAt,
+        now: this.now,
+        uptimeMs: () => performance.now() - this.startedMono,
         counters: () => this.counters as unknown as Record<string, number>,
+        rejections: () => this.rejections.totalByReason(),
         defaultModel: () => registry?.fallbackModel?.id ?? null,
         modelOf: (sensor) => registry?.modelFor(sensor)?.id ?? null,
         mqtt: () => {
@@ -431,7 +439,8 @@ export class Daemon {
           return { url: url.toString(), connected: this.mqtt?.connected ?? false };
         },
         board: this.board!,
-        history: this.history,
+        series: this.signals!.series,
+        unitOf: (sensor) => this.signals?.unitOf(sensor) ?? null,
         store: () => {
           if (!this.store) throw new Error('the database is closed');
           return this.store;
@@ -472,12 +481,16 @@ export class Daemon {
     this.counters.windows++;
     const sensor = out.scored.result.window.sensor;
     this.discovery?.score(sensor, out.scored.score, out.scored.result.window.endTs);
-    this.history.record(out.scored, this.stages?.scoring.lifecycleFor(sensor).status === 'anomalous');
+    const lifecycle = this.stages?.scoring.lifecycleFor(sensor);
+    const status = this.stages?.scoring.learning(sensor) ? 'learning' : lifecycle?.status === 'anomalous' ? 'anomalous' : 'ok';
+    for (const r of this.windowReadings.of(out, status, lifecycle?.anomalyId ?? null)) this.signals?.record(r);
     const store = this.store;
     if (!store) return;
     for (const ev of out.events) {
       try {
-        store.recordEvent(ev, this.topics.alerts(sensor));
+        const explanation = this.signals?.explain(ev) ?? null;
+        store.recordEvent(ev, this.topics.alerts(sensor), explanation);
+        logAlert(this.log, ev, explanation);
         this.counters.events++;
       } catch (err) {
         this.log.error({ err, sensor, anomalyId: ev.anomalyId, kind: ev.kind }, 'could not record anomaly event');
@@ -579,6 +592,7 @@ export class Daemon {
             windows: a.windows,
           },
           this.topics.alerts(a.sensor),
+          a.explanation,
         );
         this.log.warn({ sensor: a.sensor, anomalyId: a.id }, 'episode left open by an unclean stop: resolved at start');
       } catch (err) {
@@ -633,6 +647,7 @@ export class Daemon {
     await step('final flush', () => {
       this.learner?.flush();
       this.flushRejections();
+      this.signals?.close();
     });
     await step('store flush', () => this.store?.flush());
     if (this.publisher && this.mqtt?.connected) {

@@ -3,7 +3,8 @@
  * `explain()` for the channel that stands out, each channel's share when a stream has several (a channel
  * group), and the anomalous stretch itself (thinned) with what was expected of it. Pure.
  */
-import { explain, thinStretch, type Explanation, type Stretch } from './explain.js';
+import type { AlertExplanation } from '../contract/alerts.js';
+import { BAND_SIGMAS, explain, thinStretch, type Explanation, type Stretch } from './explain.js';
 
 /** Readings stored or sent with an explanation: at most this many points of the stretch. */
 export const MAX_STRETCH_POINTS = 60;
@@ -48,6 +49,8 @@ export interface EpisodeInput {
   readonly startTs: number;
   readonly endTs: number;
   readonly timeZone?: string;
+  /** See ExplainInput.omittedBefore: readings left out before these times are not a silence. */
+  readonly omittedBefore?: readonly number[];
 }
 
 /** Explains an episode of one stream. Never throws on short, empty or ragged input. */
@@ -55,7 +58,16 @@ export function explainEpisode(input: EpisodeInput): EpisodeExplanation {
   const C = Math.max(1, input.channels.length);
   const stretches = Array.from({ length: C }, (_, c) => ({ before: stretchOf(input.before, c), during: stretchOf(input.during, c) }));
   const explanations = stretches.map((s) =>
-    explain({ stream: input.stream, unit: input.unit, before: s.before, during: s.during, startTs: input.startTs, endTs: input.endTs, timeZone: input.timeZone }),
+    explain({
+      stream: input.stream,
+      unit: input.unit,
+      before: s.before,
+      during: s.during,
+      startTs: input.startTs,
+      endTs: input.endTs,
+      timeZone: input.timeZone,
+      omittedBefore: input.omittedBefore,
+    }),
   );
   const severity = explanations.map(severityOf);
   const shares = C > 1 ? sharesOf(input.channels, input.channelErrors ?? null, severity) : null;
@@ -88,4 +100,32 @@ function sharesOf(names: readonly string[], errors: readonly number[] | null, se
   const raw = errors !== null && errors.length === names.length && errors.every((e) => Number.isFinite(e) && e >= 0) ? errors : severity;
   const total = raw.reduce((a, b) => a + b, 0);
   return names.map((name, c) => ({ name, share: total > 0 ? raw[c] / total : 1 / names.length }));
+}
+
+/** The explanation as alerts carry it (schema 2, snake_case); numbers rounded to 7 significant digits. */
+export function toAlertExplanation(e: EpisodeExplanation): AlertExplanation {
+  const r = (v: number | null | undefined): number | null => (v === null || v === undefined || !Number.isFinite(v) ? null : Number(v.toPrecision(7)));
+  const { stretch } = e;
+  return {
+    kind: e.kind,
+    sentence: e.sentence,
+    stream: e.stream,
+    channel: e.channel,
+    unit: e.unit,
+    value: r(e.value),
+    expected: r(e.expected),
+    band: r(e.band),
+    basis: e.basis,
+    since: new Date(e.since).toISOString(),
+    ...(e.durationMs !== undefined ? { duration_ms: Math.round(e.durationMs) } : {}),
+    ...(e.ratePerHour !== undefined ? { rate_per_hour: r(e.ratePerHour) ?? 0 } : {}),
+    ...(e.noise !== undefined ? { noise: r(e.noise) ?? 0 } : {}),
+    shares: e.shares === null ? null : e.shares.map((s) => ({ name: s.name, share: r(s.share) ?? 0 })),
+    stretch: {
+      ts: [...stretch.ts],
+      values: stretch.values.map((v) => r(v) ?? NaN),
+      expected: stretch.expected ? stretch.expected.map((v) => r(v)) : null,
+      band: stretch.spread ? stretch.spread.map((v) => (v === null ? null : r(BAND_SIGMAS * v))) : null,
+    },
+  };
 }

@@ -27,9 +27,10 @@
  *                 deviation;
  *   null          otherwise (or with nothing to compare against): the sentence then names no kind.
  */
+import type { AnomalyKind } from '../contract/alerts.js';
 import { diffs, longestRun, median, resolution, robustSigma, thinIndices, trend } from './robust.js';
 
-export type AnomalyKind = 'spike' | 'level_shift' | 'drift' | 'stuck' | 'noise_change' | 'missing_data';
+export type { AnomalyKind };
 
 export const ANOMALY_KINDS: readonly AnomalyKind[] = ['spike', 'level_shift', 'drift', 'stuck', 'noise_change', 'missing_data'];
 
