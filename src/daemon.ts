@@ -152,6 +152,11 @@ export class Daemon {
     return this.store;
   }
 
+  /** Progress (0..1) of a sensor learning its own model; null when it is not learning one (the demo paces itself by it). */
+  learningProgress(sensor: string): number | null {
+    return this.learner?.isLearning(sensor) ? this.learner.progress(sensor) : null;
+  }
+
   /** Starts everything; on failure, stops what was started and rethrows. */
   async start(): Promise<void> {
     if (this.started) return;

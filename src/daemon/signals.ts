@@ -19,9 +19,9 @@ import type { ScoreOutput } from '../pipeline/score.js';
 import { SeriesStore, surpriseOf, type SeriesPoint } from '../pipeline/series.js';
 
 /** Normal readings before an episode kept as its baseline, and first readings of it kept for the whole episode. */
-const BEFORE_POINTS = 300;
+const BEFORE_POINTS = 600;
 const HEAD_POINTS = 256;
-/** Open episodes tracked at most (each holds ≤ 556 readings); beyond, the oldest are forgotten. */
+/** Open episodes tracked at most (each holds ≤ 856 readings); beyond, the oldest are forgotten. */
 const MAX_OPEN = 2000;
 
 export interface SignalBookOptions {

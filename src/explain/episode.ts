@@ -4,7 +4,7 @@
  * group), and the anomalous stretch itself (thinned) with what was expected of it. Pure.
  */
 import type { AlertExplanation } from '../contract/alerts.js';
-import { BAND_SIGMAS, explain, thinStretch, type Explanation, type Stretch } from './explain.js';
+import { BAND_SIGMAS, explain, thinStretch, withOnset, type Explanation, type Stretch } from './explain.js';
 
 /** Readings stored or sent with an explanation: at most this many points of the stretch. */
 export const MAX_STRETCH_POINTS = 60;
@@ -57,8 +57,9 @@ export interface EpisodeInput {
 export function explainEpisode(input: EpisodeInput): EpisodeExplanation {
   const C = Math.max(1, input.channels.length);
   const stretches = Array.from({ length: C }, (_, c) => ({ before: stretchOf(input.before, c), during: stretchOf(input.during, c) }));
-  const explanations = stretches.map((s) =>
-    explain({
+  // Each channel's readings, with those of the anomaly that preceded the episode moved into its stretch.
+  const inputs = stretches.map((s) =>
+    withOnset({
       stream: input.stream,
       unit: input.unit,
       before: s.before,
@@ -69,6 +70,7 @@ export function explainEpisode(input: EpisodeInput): EpisodeExplanation {
       omittedBefore: input.omittedBefore,
     }),
   );
+  const explanations = inputs.map(explain);
   const severity = explanations.map(severityOf);
   const shares = C > 1 ? sharesOf(input.channels, input.channelErrors ?? null, severity) : null;
   let culprit = 0;
@@ -76,7 +78,7 @@ export function explainEpisode(input: EpisodeInput): EpisodeExplanation {
   const channel = input.channels[culprit] ?? 'value';
   const base = explanations[culprit];
   const sentence = C > 1 ? base.sentence.replace(input.stream, `${input.stream} ${channel}`) : base.sentence;
-  return { ...base, sentence, stream: input.stream, channel, shares, stretch: thinStretch(stretches[culprit].during, MAX_STRETCH_POINTS) };
+  return { ...base, sentence, stream: input.stream, channel, shares, stretch: thinStretch(inputs[culprit].during, MAX_STRETCH_POINTS) };
 }
 
 function stretchOf(points: readonly ExplainPoint[], c: number): Stretch {

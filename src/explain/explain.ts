@@ -119,7 +119,8 @@ interface Reference {
 }
 
 /** Explains one channel's anomalous stretch. Never throws on short or empty input: it says less. */
-export function explain(input: ExplainInput): Explanation {
+export function explain(given: ExplainInput): Explanation {
+  const input = withOnset(given);
   const { before, during } = input;
   const x = during.values;
   const n = x.length;
@@ -213,6 +214,54 @@ export function explain(input: ExplainInput): Explanation {
   for (let i = 1; i < n; i++) if (Math.abs(z[i]) > Math.abs(z[worst])) worst = i;
   const since = outliers.length > 0 ? during.ts[outliers[0]] : during.ts[0];
   return finish(input, { kind: null, value: x[worst], ...expectedAt(reference, [worst]), since }, tz);
+}
+
+/** Readings at the end of `before` that may belong to the anomaly already, and the normal part they are compared with. */
+const ONSET_WINDOW = 256;
+
+/**
+ * A detector flags an anomaly some readings after it began, so the last readings "before" the episode may
+ * be part of it (a shift whose first minute went unflagged). Compared with the older part of `before`
+ * (median ± robust spread, or the model's expectation), the unbroken run of outliers (beyond OUTLIER_Z
+ * spreads) at the end of `before`, if there is one of at least 3 readings, is moved into the stretch, so
+ * the baseline is the level before the change and `since` says when it began.
+ */
+export function withOnset(input: ExplainInput): ExplainInput {
+  const b = input.before;
+  const n = b.values.length;
+  if (n < 16) return input;
+  const tail = Math.min(ONSET_WINDOW, n >> 1);
+  const ref = b.values.slice(0, n - tail);
+  const exp = b.expected ?? null;
+  const hasModel = exp !== null && exp.length === n && exp.slice(n - tail).every(finite);
+  const residual = (i: number): number => (hasModel ? b.values[i] - (exp[i] as number) : b.values[i]);
+  const refResiduals = hasModel ? ref.map((_, i) => residual(i)).filter(Number.isFinite) : ref;
+  const level = hasModel ? 0 : median(ref);
+  const sigma = Math.max(robustSigma(refResiduals), robustSigma(diffs(ref)) / Math.SQRT2, resolution(ref) / 2, 1e-9 * Math.max(1, Math.abs(level)));
+  let start = n;
+  while (start > n - tail && Math.abs(residual(start - 1) - level) > OUTLIER_Z * sigma) start--;
+  if (n - start < 3) return input;
+  const cut = <T>(xs: readonly T[] | null | undefined): { head: T[]; rest: T[] } | null =>
+    xs == null ? null : { head: xs.slice(0, start), rest: xs.slice(start) };
+  const d = input.during;
+  const dn = d.values.length;
+  const join = (moved: readonly (number | null)[] | undefined, own: readonly (number | null)[] | null | undefined, width: number): (number | null)[] | null => {
+    if (!moved && !own) return null;
+    return [...(moved ?? new Array<null>(n - start).fill(null)), ...(own ?? new Array<null>(width).fill(null))];
+  };
+  const e = cut(b.expected);
+  const sp = cut(b.spread);
+  return {
+    ...input,
+    before: { ts: b.ts.slice(0, start), values: b.values.slice(0, start), expected: e?.head ?? null, spread: sp?.head ?? null },
+    during: {
+      ts: [...b.ts.slice(start), ...d.ts],
+      values: [...b.values.slice(start), ...d.values],
+      expected: join(e?.rest, d.expected, dn),
+      spread: join(sp?.rest, d.spread, dn),
+    },
+    startTs: Math.min(input.startTs, b.ts[start]),
+  };
 }
 
 type Draft = Omit<Explanation, 'sentence' | 'unit'>;

@@ -19,7 +19,7 @@ export const PAGE_REFRESH_MS = 5_000;
 export const PAGE_STYLE = `
 :root { color-scheme: light dark; --fg: #1b1f24; --muted: #5b636e; --bg: #fff; --panel: #f4f6f8; --line: #d0d7de;
   --ok: #1a7f37; --anomalous: #c62828; --learning: #8250df; --stale: #7d6608; --accent: #0969da;
-  --band: rgba(9, 105, 218, .16); --baseline: rgba(125, 102, 8, .16); --envelope: rgba(9, 105, 218, .10); --shade: rgba(198, 40, 40, .16); }
+  --band: rgba(9, 105, 218, .16); --baseline: rgba(125, 102, 8, .24); --envelope: rgba(9, 105, 218, .10); --shade: rgba(198, 40, 40, .16); }
 @media (prefers-color-scheme: dark) { :root { --fg: #e6edf3; --muted: #9aa4af; --bg: #0d1117; --panel: #161b22; --line: #30363d;
   --ok: #3fb950; --anomalous: #ff6b6b; --learning: #b392f0; --stale: #d4a72c; --accent: #58a6ff;
   --band: rgba(88, 166, 255, .20); --baseline: rgba(212, 167, 44, .20); --envelope: rgba(88, 166, 255, .12); --shade: rgba(255, 107, 107, .20); } }
@@ -258,7 +258,7 @@ function renderSeries(d, sensor) {
   readingsHost.setAttribute('data-band-points', String(modelPts + baselinePts));
   var sync = { key: 'anomalyd' };
   plot('readings', readingsHost, {
-    __key: 'r' + C + merged, width: chartWidth(readingsHost), height: 220, ms: 1, legend: { show: false }, cursor: { sync: sync },
+    __key: 'r' + C + merged + '|' + d.stream + '|' + unit, width: chartWidth(readingsHost), height: 220, ms: 1, legend: { show: false }, cursor: { sync: sync },
     scales: { x: { time: true } }, series: series, bands: bands, plugins: [shadePlugin(readingsHost)],
     axes: [{ stroke: css('--muted'), grid: { stroke: css('--line') } }, { stroke: css('--muted'), grid: { stroke: css('--line') }, size: 60, label: unit.trim() || undefined }],
   }, data);

@@ -22,7 +22,7 @@
  */
 import type { ScoredReading } from '../contract/types.js';
 import { BUCKET_STATS, TIER_RETENTION_MS, TIER_WIDTH_MS, type SeriesBucket, type SeriesBucketStore, type SeriesTier } from '../contract/series.js';
-import { median, robustSigma } from '../explain/robust.js';
+import { median, resolution, robustSigma } from '../explain/robust.js';
 
 export const DEFAULT_RAW_POINTS = 1800;
 export const DEFAULT_MAX_STREAMS = 1000;
@@ -99,7 +99,7 @@ export interface SeriesView {
   /** Where `expected` is null: rolling median and robust spread of the preceding normal points. */
   readonly baseline: (number | null)[][];
   readonly baselineSpread: (number | null)[][];
-  /** Highest surprise of each point. */
+  /** Highest surprise of each point; null while the sensor was learning (its score means nothing yet). */
   readonly surprise: (number | null)[];
   /** The threshold, as surprise. */
   readonly threshold: (number | null)[];
@@ -224,7 +224,8 @@ class Bucket {
         this.sprN[c]++;
       }
     }
-    if (!(r.surprise <= this.surpriseMax)) this.surpriseMax = r.surprise;
+    // While the sensor learns its score means nothing yet: no surprise is shown for it.
+    if (r.status !== 'learning' && !(r.surprise <= this.surpriseMax)) this.surpriseMax = r.surprise;
     this.threshold = r.threshold;
     if (r.status === 'anomalous') this.anomalous++;
   }
@@ -437,7 +438,7 @@ export class SeriesStore {
         max: null,
         expected: Array.from(ring.exp.subarray(i * C, i * C + C)),
         spread: Array.from(ring.spr.subarray(i * C, i * C + C)),
-        surprise: ring.surprise[i],
+        surprise: ring.status[i] === STATUS_CODE.learning ? NaN : ring.surprise[i],
         // The ring keeps no threshold per reading: it changes only with the configuration.
         threshold: latest !== null ? surpriseOf(latest.threshold) : NaN,
         anomalous: ring.status[i] === STATUS_CODE.anomalous,
@@ -559,16 +560,34 @@ function view(stream: string, channels: readonly string[], from: number, to: num
   const baselineSpread = Array.from({ length: C }, () => new Array<number | null>(pts.length).fill(null));
   for (let c = 0; c < C; c++) {
     const normal: number[] = [];
+    /** Points that were far off the band but not flagged: an unflagged start of an anomaly, or a new normal. */
+    let offRun: number[] = [];
     pts.forEach((p, i) => {
-      if (!Number.isFinite(p.expected[c]) && normal.length >= 5) {
-        baseline[c][i] = num(median(normal));
-        baselineSpread[c][i] = num(robustSigma(normal));
+      const v = p.value[c];
+      let m = NaN;
+      let sd = NaN;
+      if (normal.length >= 5) {
+        m = median(normal);
+        sd = robustSigma(normal);
+        if (!Number.isFinite(p.expected[c])) {
+          baseline[c][i] = num(m);
+          baselineSpread[c][i] = num(sd);
+        }
       }
-      // The band follows normal readings only, so it shows where the readings should have been.
-      if (!p.anomalous && Number.isFinite(p.value[c])) {
-        normal.push(p.value[c]);
-        if (normal.length > BASELINE_POINTS) normal.shift();
+      // The band follows normal points only, so it shows where the readings should have been: not the
+      // flagged ones, and not those far off it either unless they stay off long enough to be the new normal.
+      if (p.anomalous || !Number.isFinite(v)) return;
+      // A quantised signal (10, 11, 10 …) has a robust spread of 0: its resolution is the least yardstick.
+      if (Number.isFinite(m) && Math.abs(v - m) > 4 * Math.max(sd, resolution([...normal, v]) / 2, 1e-9 * Math.max(1, Math.abs(m)))) {
+        offRun.push(v);
+        if (offRun.length < 2 * BASELINE_POINTS) return;
+        normal.splice(0, normal.length, ...offRun.slice(-BASELINE_POINTS));
+        offRun = [];
+        return;
       }
+      offRun = [];
+      normal.push(v);
+      if (normal.length > BASELINE_POINTS) normal.shift();
     });
   }
   return {

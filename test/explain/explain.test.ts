@@ -59,6 +59,19 @@ describe('explain: synthetic faults, baseline from the readings before', () => {
     expect(e.sentence).toMatch(/^temp 2[12]\.\d+ °C, expected 20\.\d+ ± 0\.\d+ since 09:00 \(level shift\)$/);
   });
 
+  it.each([30, 100])('a level shift flagged %i readings late: those readings, still in the stretch before, are taken back into it', (lag) => {
+    const g = noise(9);
+    const all = series(T0 - 600 * SEC, 720, (i) => 20 + 0.1 * g() + (i >= 600 - lag ? 2 : 0));
+    // The episode "starts" `lag` readings after the shift did: those sit at the end of `before`.
+    const before = { ts: all.ts.slice(0, 600), values: all.values.slice(0, 600) };
+    const during = { ts: all.ts.slice(600), values: all.values.slice(600) };
+    const e = explain({ stream: 'temp', unit: '°C', before, during, startTs: T0, endTs: T0 + 119 * SEC, timeZone: UTC });
+    expect(e.kind).toBe('level_shift');
+    expect(e.since).toBe(T0 - lag * SEC);
+    expect(e.expected).toBeCloseTo(20, 0);
+    expect(e.value).toBeCloseTo(22, 0);
+  });
+
   it('a drift: a steady ramp of 0.02 °C/s with no jump', () => {
     const e = explain(episode((i, g) => 20 + 0.1 * g() + 0.02 * i, 200));
     expect(e.kind).toBe('drift');
