@@ -46,6 +46,11 @@ export interface DaemonOptions {
   readonly logger: Logger;
   /** Wall clock, epoch ms (default Date.now). */
   readonly now?: () => number;
+  /**
+   * Arrival stamps of readings without a time, epoch ms (default: a monotonic clock anchored to `now`,
+   * src/util/clock.ts). The demo passes its simulated clock, which is monotonic already and runs faster.
+   */
+  readonly arrivalNow?: () => number;
   /** Adapter factories to use instead of the real ones (tests start the daemon in-process with these). */
   readonly adapters?: Partial<DaemonAdapters>;
 }
@@ -389,7 +394,7 @@ export class Daemon {
       statusTopic: this.topics.status,
       logger: logger.child({ module: 'mqtt' }),
       // Arrival stamps: monotonic, anchored to the wall clock, so a wall-clock step cannot reorder live readings.
-      now: new AnchoredClock({ wall: this.now }).now,
+      now: this.opts.arrivalNow ?? new AnchoredClock({ wall: this.now }).now,
     });
     this.mqtt = mqtt;
     this.discovery = discoveryFor(config, this.topics, (t, p, o) => mqtt.publish(t, p, o), logger.child({ module: 'homeassistant' }), this.now);

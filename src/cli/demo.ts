@@ -130,7 +130,9 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
     const t = sim?.now() ?? NaN;
     return Number.isNaN(t) ? (sim === null ? Date.now() : simStart) : t;
   };
-  const daemon = new Daemon({ config, logger, now: clock });
+  // The simulated clock never goes back: it stamps arrivals as it is (an anchored wall clock would take
+  // its fast run for a clock step and hold back).
+  const daemon = new Daemon({ config, logger, now: clock, arrivalNow: clock });
   const t = buildTopics(config.mqtt.topicPrefix);
   const say = (s: string): void => ctx.stdout(`${new Date(clock()).toISOString().slice(11, 19)}  ${s}\n`);
   const sensors = DEFAULT_SENSORS.map((s) => s.name);
