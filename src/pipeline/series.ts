@@ -3,7 +3,8 @@
  * for the ranges the page offers (1 h, 24 h, 7 d), bounded in memory and in SD-card writes.
  *
  *   raw      the newest `rawPoints` scored readings of each stream (default 1800: half an hour at 1 Hz),
- *            in typed-array rings, in memory only: ~26 bytes per reading and channel.
+ *            in typed-array rings, in memory only: 13 bytes per reading + 12 per channel, ≈ 45 kB for a
+ *            one-value stream (45 MB for the 1000 streams tracked at most).
  *   tier 1   1-minute buckets (mean, min, max, mean expected and spread per channel; highest surprise;
  *            readings in an episode), kept 26 h behind the stream's newest reading;
  *   tier 2   15-minute buckets, kept 8 days.
