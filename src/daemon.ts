@@ -28,7 +28,6 @@ import { AnchoredClock } from './util/clock.js';
 import { RejectionCounter } from './pipeline/rejections.js';
 import { Detector, detectorOptions, priorsOf, type DetectorOutput } from './pipeline/detector.js';
 import { CommandHandler, commandFilter } from './pipeline/commands.js';
-import { ScoreHistory } from './pipeline/history.js';
 import { ModelRegistry, compileScopes } from './learn/registry.js';
 import type { LoadedModel, ModelLoader } from './contract/ports.js';
 import { Learner } from './learn/learner.js';
@@ -38,12 +37,18 @@ import { Checkpoints, detectorCheckpointSubject } from './daemon/checkpoints.js'
 import { SensorStatusBoard } from './daemon/sensor-status.js';
 import { Housekeeping } from './daemon/housekeeping.js';
 import { daemonView } from './daemon/http-view.js';
+import { logAlert, SignalBook } from './daemon/signals.js';
 
 export interface DaemonOptions {
   readonly config: Config;
   readonly logger: Logger;
   /** Wall clock, epoch ms (default Date.now). */
   readonly now?: () => number;
+  /**
+   * Arrival stamps of readings without a time, epoch ms (default: a monotonic clock anchored to `now`,
+   * src/util/clock.ts). The demo passes its simulated clock, which is monotonic already and runs faster.
+   */
+  readonly arrivalNow?: () => number;
   /** Adapter factories to use instead of the real ones (tests start the daemon in-process with these). */
   readonly adapters?: Partial<DaemonAdapters>;
 }
@@ -107,8 +112,9 @@ export class Daemon {
   private readonly adapters: DaemonAdapters;
   private discovery: HaDiscovery | null = null;
   private readonly rejections = new RejectionCounter();
-  /** Recent scores per sensor, for the dashboard's plots (memory only). */
-  private readonly history = new ScoreHistory();
+  /** Readings, expectation and surprise per stream (dashboard) and the explanations built from them. */
+  private signals: SignalBook | null = null;
+  private readonly startedMono = performance.now();
   private readonly trainingAbort = new AbortController();
   /** Readings waiting in the detector above which MQTT reads pause, and below which they resume. */
   private readonly backlogHigh: number;
@@ -159,6 +165,11 @@ export class Daemon {
     return this.store;
   }
 
+  /** Progress (0..1) of a sensor learning its own model; null when it is not learning one (the demo paces itself by it). */
+  learningProgress(sensor: string): number | null {
+    return this.learner?.isLearning(sensor) ? this.learner.progress(sensor) : null;
+  }
+
   /** Starts everything; on failure, stops what was started and rethrows. */
   async start(): Promise<void> {
     if (this.started) return;
@@ -192,6 +203,7 @@ export class Daemon {
       daemonId: hostname(),
     });
     this.store = store;
+    this.signals = new SignalBook({ units: config.explain.units, timeZone: config.explain.timeZone, persist: store, logger: this.log });
 
     const loadModel = this.startModels();
     const registry = await this.startRegistry(loadModel);
@@ -255,6 +267,7 @@ export class Daemon {
         { name: 'learning', run: () => this.learnerTick() },
         { name: 'rejections', run: () => this.flushRejections() },
         { name: 'repeated errors', run: () => this.flushQuiet() },
+        { name: 'dashboard series', run: () => this.signals?.flush() },
       ],
       HOUSEKEEPING_MS,
       this.log,
@@ -395,7 +408,7 @@ export class Daemon {
       statusTopic: this.topics.status,
       logger: logger.child({ module: 'mqtt' }),
       // Arrival stamps: monotonic, anchored to the wall clock, so a wall-clock step cannot reorder live readings.
-      now: new AnchoredClock({ wall: this.now }).now,
+      now: this.opts.arrivalNow ?? new AnchoredClock({ wall: this.now }).now,
     });
     this.mqtt = mqtt;
     this.discovery = discoveryFor(config, this.topics, (t, p, o) => mqtt.publish(t, p, o), logger.child({ module: 'homeassistant' }), this.now);
@@ -437,7 +450,10 @@ export class Daemon {
       logger: logger.child({ module: 'http' }),
       view: daemonView({
         startedAt: this.startedAt,
+        now: this.now,
+        uptimeMs: () => performance.now() - this.startedMono,
         counters: () => this.counters as unknown as Record<string, number>,
+        rejections: () => this.rejections.totalByReason(),
         defaultModel: () => registry?.fallbackModel?.id ?? null,
         modelOf: (sensor) => registry?.modelFor(sensor)?.id ?? null,
         mqtt: () => {
@@ -447,7 +463,8 @@ export class Daemon {
           return { url: url.toString(), connected: this.mqtt?.connected ?? false };
         },
         board: this.board!,
-        history: this.history,
+        series: this.signals!.series,
+        unitOf: (sensor) => this.signals?.unitOf(sensor) ?? null,
         store: () => {
           if (!this.store) throw new Error('the database is closed');
           return this.store;
@@ -497,13 +514,15 @@ export class Daemon {
     this.counters.modelDone++;
     const stream = reading.stream;
     this.discovery?.score(stream, reading.score, reading.ts);
-    this.history.record(reading);
+    this.signals?.record(reading);
     if (!duplicate) this.learner?.observe(stream, reading.ts, reading.values, reading.status === 'anomalous');
     const store = this.store;
     if (store) {
       for (const ev of events) {
         try {
-          store.recordEvent(ev, this.topics.alerts(stream));
+          const explanation = this.signals?.explain(ev) ?? null;
+          store.recordEvent(ev, this.topics.alerts(stream), explanation);
+          logAlert(this.log, ev, explanation);
           this.counters.events++;
         } catch (err) {
           this.log.error({ err, sensor: stream, anomalyId: ev.anomalyId, kind: ev.kind }, 'could not record anomaly event');
@@ -594,6 +613,7 @@ export class Daemon {
             windows: a.windows,
           },
           this.topics.alerts(a.sensor),
+          a.explanation,
         );
         this.log.warn({ sensor: a.sensor, anomalyId: a.id }, 'episode left open by an unclean stop: resolved at start');
       } catch (err) {
@@ -648,6 +668,7 @@ export class Daemon {
     await step('final flush', () => {
       this.learner?.flush();
       this.flushRejections();
+      this.signals?.close();
     });
     await step('store flush', () => this.store?.flush());
     if (this.publisher && this.mqtt?.connected) {

@@ -1,6 +1,10 @@
 import pino, { type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
+
+/** How log lines are written: `json` lines (journald, pipes, tests), `pretty` lines for people, `auto` = pretty on a terminal. */
+export type LogFormat = 'auto' | 'json' | 'pretty';
 
 /** Paths redacted wherever they appear in a log object. */
 export const REDACT_PATHS = [
@@ -14,15 +18,33 @@ export const REDACT_PATHS = [
 ];
 
 /**
- * The one root logger. Modules take `logger.child({ module })`. JSON lines to stdout (journald keeps
- * them on a Pi, sparing the SD card from a second log file); tests pass their own stream.
+ * The one root logger. Modules take `logger.child({ module })`. JSON lines to stdout by default (journald
+ * keeps them on a Pi, sparing the SD card from a second log file); tests pass their own stream. With
+ * `pretty` (or `auto` when the output is a terminal) each line is made for people by pino-pretty:
+ * `12:00:01 INFO daemon: alert open: pump/pressure 4.1 bar, expected … (score 0.9993, id …)` with the
+ * other fields after it on the same line. `fd` picks stdout (1) or stderr (2) when no stream is given.
  */
-export function createLogger(level: LevelWithSilent, stream?: DestinationStream): Logger {
+export function createLogger(level: LevelWithSilent, stream?: DestinationStream, format: LogFormat = 'json', fd: 1 | 2 = 1): Logger {
   const options = {
     level,
     base: { pid: process.pid },
     redact: { paths: REDACT_PATHS, censor: '***' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  return stream ? pino(options, stream) : pino(options, pino.destination({ fd: 1, sync: false }));
+  const isTty = fd === 1 ? process.stdout.isTTY === true : process.stderr.isTTY === true;
+  if (format === 'pretty' || (format === 'auto' && stream === undefined && isTty)) {
+    return pino(
+      options,
+      pretty({
+        destination: stream ?? fd,
+        sync: true,
+        colorize: stream === undefined && isTty,
+        singleLine: true,
+        translateTime: 'SYS:HH:MM:ss',
+        ignore: 'pid,hostname,module',
+        messageFormat: '{if module}{module}: {end}{msg}',
+      }),
+    );
+  }
+  return stream ? pino(options, stream) : pino(options, pino.destination({ fd, sync: false }));
 }

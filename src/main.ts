@@ -14,6 +14,7 @@ Commands:
   replay         stream a recorded CSV through the same pipeline, in virtual time, and write the scores
   anomalies      list, show, acknowledge or mark as false alarm the stored anomalies
   models         list the models trained on this device; roll a sensor back to its previous model
+  status         ask the running daemon how it is doing (sensors by state, outbox, rejections, uptime)
   check-config   validate a config file and print the effective config (secrets masked)
   help           show this help
 
@@ -45,6 +46,7 @@ const commands: Record<string, () => Promise<Command>> = {
   models: async () => (await import('./cli/models.js')).modelsCommand,
   anomalies: async () => (await import('./cli/anomalies.js')).anomaliesCommand,
   replay: async () => (await import('./cli/replay.js')).replayCommand,
+  status: async () => (await import('./cli/status.js')).statusCommand,
   'check-config': async () => {
     const { checkConfigCommand } = await import('./cli/check-config.js');
     return (argv, c) => Promise.resolve(checkConfigCommand(argv, c));

@@ -5,11 +5,12 @@
  * a stop that closes keep-alive connections instead of waiting for them. See docs/HTTP.md.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import type { Logger } from 'pino';
 import { MAX_COMMAND_PAYLOAD_BYTES } from '../pipeline/commands.js';
-import { PAGE_CSP, PAGE_HTML } from '../http/page.js';
+import { dashboardAssets, type Asset } from './dashboard-assets.js';
 import { routeRequest, type Reply } from '../http/routes.js';
 import type { DaemonView } from '../http/view.js';
 
@@ -31,6 +32,8 @@ export interface HttpServerOptions {
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 const LOOPBACK_HOST_HEADERS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 const MAX_CONNECTIONS = 64;
+/** JSON bodies larger than this are gzipped for clients that accept it (a 7-day series is ~100 kB plain). */
+const GZIP_MIN_BYTES = 1024;
 
 export class HttpServer {
   private readonly log: Logger;
@@ -66,6 +69,9 @@ export class HttpServer {
     server.requestTimeout = 10_000;
     server.keepAliveTimeout = 5_000;
     server.maxConnections = MAX_CONNECTIONS;
+    // Requests node:http refuses before any handler sees them (headers too large, malformed, too slow)
+    // get the same JSON error body as every other error.
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => refuseClient(err, socket));
     this.server = server;
     return new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => {
@@ -152,10 +158,41 @@ export class HttpServer {
 
   private reply(res: ServerResponse, method: string, url: URL, body: Buffer): void {
     const reply: Reply & { cause?: unknown } = routeRequest({ method, path: url.pathname, query: url.searchParams, body }, this.opts.view);
-    if (reply.kind === 'page') return sendPage(res);
+    if (reply.kind === 'page' || reply.kind === 'asset') return this.sendAsset(res, method, reply.kind === 'page' ? null : reply.name, res.req);
     if (reply.status >= 500) this.log.error({ err: reply.cause, method, path: url.pathname }, 'http route failed');
     else this.log.debug({ method, path: url.pathname, status: reply.status }, 'http request');
-    sendJson(res, reply.status, reply.body, reply.allow !== undefined ? { Allow: reply.allow } : undefined);
+    sendJson(res, reply.status, reply.body, reply.allow !== undefined ? { Allow: reply.allow } : undefined, acceptsGzip(res.req));
+  }
+
+  /** The page (name null) or one of its assets; 404 for an unknown asset name. */
+  private sendAsset(res: ServerResponse, method: string, name: string | null, req: IncomingMessage): void {
+    let assets;
+    try {
+      assets = dashboardAssets();
+    } catch (err) {
+      this.log.error({ err }, 'dashboard assets unavailable (is uplot installed?)');
+      return sendJson(res, 500, { error: 'internal error' });
+    }
+    const asset: Asset | undefined = name === null ? assets.page : assets.files.get(name);
+    if (asset === undefined) return sendJson(res, 404, { error: `no such asset: ${JSON.stringify(name)}` });
+    const headers: Record<string, string> = {
+      'Content-Type': asset.type,
+      ETag: asset.etag,
+      'X-Content-Type-Options': 'nosniff',
+      Vary: 'Accept-Encoding',
+      // Asset names carry their content's hash: cache them for good. The page names the current ones.
+      'Cache-Control': name === null ? 'no-cache' : 'public, max-age=31536000, immutable',
+      ...(name === null ? { 'Content-Security-Policy': assets.csp, 'Referrer-Policy': 'no-referrer' } : {}),
+    };
+    if (req.headers['if-none-match'] === asset.etag) {
+      res.writeHead(304, headers);
+      res.end();
+      return;
+    }
+    const gzip = acceptsGzip(req);
+    const body = gzip ? asset.gzip : asset.body;
+    res.writeHead(200, { ...headers, 'Content-Length': body.length, ...(gzip ? { 'Content-Encoding': 'gzip' } : {}) });
+    res.end(method === 'HEAD' ? undefined : body);
   }
 
   private tooLarge(res: ServerResponse): void {
@@ -187,28 +224,47 @@ function readBody(req: IncomingMessage, max: number, done: (body: Buffer | null)
   });
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
-  const text = JSON.stringify(body);
+function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>, gzip = false): void {
+  const text = Buffer.from(JSON.stringify(body), 'utf8');
+  const zipped = gzip && text.length > GZIP_MIN_BYTES;
+  const payload = zipped ? gzipSync(text) : text;
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(text),
+    'Content-Length': payload.length,
     'Cache-Control': 'no-store',
     'X-Content-Type-Options': 'nosniff',
+    ...(zipped ? { 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' } : {}),
     ...headers,
   });
-  res.end(text);
+  res.end(res.req.method === 'HEAD' ? undefined : payload);
 }
 
-function sendPage(res: ServerResponse): void {
-  res.writeHead(200, {
-    'Content-Type': 'text/html; charset=utf-8',
-    'Content-Length': Buffer.byteLength(PAGE_HTML),
-    'Cache-Control': 'no-cache',
-    'X-Content-Type-Options': 'nosniff',
-    'Content-Security-Policy': PAGE_CSP,
-    'Referrer-Policy': 'no-referrer',
-  });
-  res.end(PAGE_HTML);
+function acceptsGzip(req: IncomingMessage): boolean {
+  const accept = req.headers['accept-encoding'];
+  return typeof accept === 'string' && /\bgzip\b/i.test(accept);
+}
+
+/**
+ * Answers, on the raw socket, a request node:http refused while parsing it: 431 for headers over the
+ * limit, 408 for a request that did not arrive in time, 400 for anything malformed; with the JSON error
+ * body every other error has. The connection is closed after it.
+ */
+function refuseClient(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const message =
+    status === 431 ? 'request headers too large' : status === 408 ? 'request not received in time' : 'malformed HTTP request';
+  const body = JSON.stringify({ error: message });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n' +
+      body,
+  );
 }
 
 function digest(token: string): Buffer {

@@ -122,6 +122,31 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    description: 'anomaly explanations (kind, sentence, the explanation as published); the dashboard series buckets',
+    up: (db) => {
+      db.exec(`
+        ALTER TABLE anomalies ADD COLUMN kind TEXT;           -- spike, level_shift, ... or NULL when not told
+        ALTER TABLE anomalies ADD COLUMN sentence TEXT;       -- one line for people
+        ALTER TABLE anomalies ADD COLUMN explanation TEXT;    -- JSON, the latest alert's explanation
+
+        -- src/pipeline/series.ts: tier 1 = 1-minute buckets (kept 26 h), tier 2 = 15-minute buckets (8 days).
+        CREATE TABLE series_buckets (
+          stream       TEXT NOT NULL,
+          tier         INTEGER NOT NULL CHECK (tier IN (1, 2)),
+          start_ts     INTEGER NOT NULL,
+          count        INTEGER NOT NULL CHECK (count >= 1),
+          channels     TEXT NOT NULL,                         -- JSON list of channel names
+          stats        BLOB NOT NULL,                         -- float32 LE, per channel: mean, min, max, expected, spread
+          surprise_max REAL,
+          threshold    REAL,
+          anomalous    INTEGER NOT NULL,
+          PRIMARY KEY (stream, tier, start_ts)
+        ) STRICT, WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 export class SchemaTooNewError extends Error {

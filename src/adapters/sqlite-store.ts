@@ -12,7 +12,8 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { alertChannels, alertPayload, type AlertChannel, type AlertPayload } from '../contract/alerts.js';
+import { alertChannels, alertPayload, type AlertChannel, type AlertExplanation, type AlertPayload, type AnomalyKind } from '../contract/alerts.js';
+import type { SeriesBucket, SeriesTier } from '../contract/series.js';
 import type {
   AnomalyMark,
   AnomalyQuery,
@@ -72,6 +73,9 @@ interface AnomalyRow {
   mark_note: string | null;
   created_at: number;
   updated_at: number;
+  kind: AnomalyKind | null;
+  sentence: string | null;
+  explanation: string | null;
 }
 
 interface EventRow {
@@ -105,6 +109,21 @@ interface AnomalyUpsert {
   windows: number;
   status: AnomalyStatus;
   now: number;
+  kind: AnomalyKind | null;
+  sentence: string | null;
+  explanation: string | null;
+}
+
+interface BucketRow {
+  stream: string;
+  tier: SeriesTier;
+  start_ts: number;
+  count: number;
+  channels: string;
+  stats: Buffer;
+  surprise_max: number | null;
+  threshold: number | null;
+  anomalous: number;
 }
 
 function prepareStatements(db: Db) {
@@ -115,9 +134,10 @@ function prepareStatements(db: Db) {
       .pluck(),
     upsertAnomaly: db.prepare<AnomalyUpsert>(`
       INSERT INTO anomalies (id, sensor, start_ts, end_ts, peak_score, last_score, threshold, model,
-                             padded_fraction, channel_errors, windows, status, created_at, updated_at)
+                             padded_fraction, channel_errors, windows, status, created_at, updated_at,
+                             kind, sentence, explanation)
       VALUES (@id, @sensor, @startTs, @endTs, @peak, @score, @threshold, @model,
-              @padded, @channels, @windows, @status, @now, @now)
+              @padded, @channels, @windows, @status, @now, @now, @kind, @sentence, @explanation)
       ON CONFLICT (id) DO UPDATE SET
         end_ts = max(end_ts, excluded.end_ts),
         peak_score = max(peak_score, excluded.peak_score),
@@ -129,6 +149,10 @@ function prepareStatements(db: Db) {
         windows = excluded.windows,
         -- resolved is final: a late update must not reopen an episode consumers saw resolve
         status = CASE WHEN status = 'resolved' THEN 'resolved' ELSE excluded.status END,
+        -- an event without an explanation (e.g. resolved at start) keeps the one it has
+        kind = CASE WHEN excluded.explanation IS NULL THEN kind ELSE excluded.kind END,
+        sentence = coalesce(excluded.sentence, sentence),
+        explanation = coalesce(excluded.explanation, explanation),
         updated_at = excluded.updated_at`),
     insertEvent: db.prepare<[string, number, AnomalyEventKind, number, number, string]>(
       'INSERT INTO anomaly_events (anomaly_id, seq, kind, ts, score, payload) VALUES (?, ?, ?, ?, ?, ?)',
@@ -181,6 +205,37 @@ function prepareStatements(db: Db) {
     ),
   };
 }
+
+function prepareSeriesStatements(db: Db) {
+  return {
+    upsert: db.prepare<[string, number, number, number, string, Buffer, number | null, number | null, number]>(`
+      INSERT OR REPLACE INTO series_buckets (stream, tier, start_ts, count, channels, stats, surprise_max, threshold, anomalous)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    range: db.prepare<[string, number, number, number], BucketRow>(
+      'SELECT * FROM series_buckets WHERE stream = ? AND tier = ? AND start_ts >= ? AND start_ts <= ? ORDER BY start_ts',
+    ),
+    newest: db.prepare<[string, number], BucketRow>('SELECT * FROM series_buckets WHERE stream = ? AND tier = ? ORDER BY start_ts DESC LIMIT 1'),
+    prune: db.prepare<[string, number, number]>('DELETE FROM series_buckets WHERE stream = ? AND tier = ? AND start_ts < ?'),
+  };
+}
+
+const toBucket = (r: BucketRow): SeriesBucket => {
+  // Copy into an aligned buffer: the row's Buffer may start at any byte offset.
+  const bytes = Uint8Array.from(r.stats);
+  return {
+    stream: r.stream,
+    tier: r.tier,
+    startTs: r.start_ts,
+    count: r.count,
+    channels: JSON.parse(r.channels) as string[],
+    stats: new Float32Array(bytes.buffer, 0, bytes.byteLength >> 2),
+    surpriseMax: r.surprise_max ?? NaN,
+    threshold: r.threshold ?? NaN,
+    anomalous: r.anomalous,
+  };
+};
+
+const orNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
 function prepareModelStatements(db: Db) {
   return {
@@ -243,6 +298,7 @@ type Statements = ReturnType<typeof prepareStatements>;
 export class SqliteStore implements Store {
   private readonly s: Statements;
   private readonly m: ReturnType<typeof prepareModelStatements>;
+  private readonly series: ReturnType<typeof prepareSeriesStatements>;
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly listeners = new Set<CommitListener>();
@@ -261,6 +317,7 @@ export class SqliteStore implements Store {
   ) {
     this.s = prepareStatements(db);
     this.m = prepareModelStatements(db);
+    this.series = prepareSeriesStatements(db);
     this.log = opts.logger;
     // Columns are STRICT INTEGER milliseconds; an injected clock may return fractions.
     const clock = opts.now ?? Date.now;
@@ -292,14 +349,15 @@ export class SqliteStore implements Store {
   /**
    * Stores an anomaly event and its alert in ONE transaction: the anomaly row, the event and the
    * outbox row exist together or not at all. The alert is published only after this commits.
+   * `explanation` goes into the alert and the anomaly row; null leaves the row's earlier one.
    */
-  recordEvent(ev: AnomalyEvent, topic: string): RecordedEvent {
+  recordEvent(ev: AnomalyEvent, topic: string, explanation: AlertExplanation | null = null): RecordedEvent {
     const channels = alertChannels(ev); // validates before anything is written
     const now = this.now();
     const { recorded, dropped } = this.write(() => {
       this.warnOnOddTransition(ev, this.s.anomalyStatus.get(ev.anomalyId));
       const seq = this.s.nextSeq.get(ev.anomalyId) ?? 1;
-      const payload = JSON.stringify(alertPayload(ev, { seq, resent: false, daemonId: this.opts.daemonId }));
+      const payload = JSON.stringify(alertPayload(ev, { seq, resent: false, daemonId: this.opts.daemonId, explanation }));
       this.s.upsertAnomaly.run({
         id: ev.anomalyId,
         sensor: ev.sensor,
@@ -314,6 +372,9 @@ export class SqliteStore implements Store {
         windows: ev.windows,
         status: ev.kind === 'resolve' ? 'resolved' : 'open',
         now,
+        kind: explanation?.kind ?? null,
+        sentence: explanation?.sentence ?? null,
+        explanation: explanation === null ? null : JSON.stringify(explanation),
       });
       this.s.insertEvent.run(ev.anomalyId, seq, ev.kind, Math.round(ev.endTs), ev.score, payload);
       const outboxId = Number(this.s.insertOutbox.run(topic, payload, 1, now).lastInsertRowid);
@@ -376,6 +437,12 @@ export class SqliteStore implements Store {
 
   droppedCount(): number {
     return this.dropped;
+  }
+
+  /** Outbox messages not yet acknowledged by the broker (the outbox depth). */
+  outboxPending(): number {
+    this.assertOpen();
+    return this.s.countPending.get() ?? 0;
   }
 
   saveSensorStates(rows: readonly SensorStateRow[]): void {
@@ -484,6 +551,32 @@ export class SqliteStore implements Store {
       r.vals.copy(out, i * channels * 4);
     });
     return { sensor, channels, ts, values };
+  }
+
+  /** Writes (replacing per stream, tier and start) series buckets, in the current batch or one transaction. */
+  writeSeriesBuckets(rows: readonly SeriesBucket[]): void {
+    if (rows.length === 0) return;
+    this.write(() => {
+      for (const b of rows) {
+        const stats = Buffer.from(b.stats.buffer, b.stats.byteOffset, b.stats.byteLength);
+        this.series.upsert.run(b.stream, b.tier, Math.round(b.startTs), b.count, JSON.stringify(b.channels), Buffer.from(stats), orNull(b.surpriseMax), orNull(b.threshold), b.anomalous);
+      }
+    });
+  }
+
+  readSeriesBuckets(stream: string, tier: SeriesTier, fromTs: number, toTs: number): SeriesBucket[] {
+    this.assertOpen();
+    return this.series.range.all(stream, tier, Math.ceil(fromTs), Math.floor(toTs)).map(toBucket);
+  }
+
+  newestSeriesBucket(stream: string, tier: SeriesTier): SeriesBucket | null {
+    this.assertOpen();
+    const row = this.series.newest.get(stream, tier);
+    return row === undefined ? null : toBucket(row);
+  }
+
+  pruneSeriesBuckets(stream: string, tier: SeriesTier, beforeTs: number): number {
+    return this.write(() => this.series.prune.run(stream, tier, Math.floor(beforeTs)).changes);
   }
 
   /** Newest first. */
@@ -718,5 +811,8 @@ function toAnomalyRecord(r: AnomalyRow): AnomalyRecord {
     markNote: r.mark_note,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    kind: r.kind,
+    sentence: r.sentence,
+    explanation: r.explanation === null ? null : (JSON.parse(r.explanation) as AlertExplanation),
   };
 }

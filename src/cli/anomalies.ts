@@ -13,14 +13,17 @@ import { createLogger } from '../log.js';
 import { DB_FILE, SqliteStore } from '../adapters/sqlite-store.js';
 import type { AnomalyHistory, AnomalyMark, AnomalyRecord, AnomalyStatus, AnomalyWithEvents } from '../contract/store.js';
 import { MAX_NOTE_CHARS } from '../pipeline/commands.js';
+import { parseSince, SINCE_FORMS } from '../util/time.js';
 import { loadConfigOrReport } from './run.js';
+
+export { parseSince };
 import type { CommandContext } from './context.js';
 
 export const ANOMALIES_USAGE = `Usage: anomalyd anomalies <action> [options]
 
 Actions:
   list [--sensor S] [--status open|resolved] [--since TIME] [--limit N] [--json]
-                             episodes, newest first (--since: ISO 8601, or an age such as 30m, 24h, 7d)
+                             episodes, newest first (--since: an age such as 30m, 24h, 7d, or an ISO 8601 time)
   show ID [--json]           one episode with its events and operator mark
   ack ID [--note TEXT]       acknowledge an episode (someone is on it)
   false-alarm ID [--note TEXT]
@@ -202,26 +205,10 @@ function parseList(values: Values, now: number): Action | string {
   let since: number | undefined;
   if (values.since !== undefined) {
     const parsed = parseSince(values.since, now);
-    if (parsed === null) return `--since must be an ISO 8601 time (2026-01-31T12:00Z) or an age (90s, 30m, 24h, 7d), got '${values.since}'`;
+    if (parsed === null) return `--since must be ${SINCE_FORMS}, got '${values.since}'`;
     since = parsed;
   }
   return { kind: 'list', sensor: values.sensor, status, since, limit, json: values.json === true };
-}
-
-const AGE = /^(\d+(?:\.\d+)?)(s|m|h|d)$/;
-const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-/** A date, optionally with a time; a time without an offset is UTC, as in the ingest parser. */
-const ISO = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$/;
-
-/** Epoch ms for an ISO 8601 time or an age before `now`; null when it is neither. */
-export function parseSince(text: string, now: number): number | null {
-  const age = AGE.exec(text);
-  if (age) return now - Number(age[1]) * UNIT_MS[age[2] as keyof typeof UNIT_MS];
-  const iso = ISO.exec(text);
-  if (!iso) return null;
-  const hasTime = text.includes('T');
-  const ms = Date.parse(hasTime && iso[1] === undefined ? `${text}Z` : text);
-  return Number.isFinite(ms) ? ms : null;
 }
 
 function usage(message: string): ParseOutcome {

@@ -51,7 +51,7 @@ export async function runCommand(argv: string[], ctx: CommandContext): Promise<n
   }
   const config = loadConfigOrReport(values.config, ctx);
   if (!config) return 2;
-  const logger = createLogger(config.log.level);
+  const logger = createLogger(config.log.level, undefined, config.log.format);
   logger.debug({ config: maskSecrets(config) }, 'effective config');
   return runDaemonUntilSignal(new Daemon({ config, logger }), logger, ctx);
 }

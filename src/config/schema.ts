@@ -69,6 +69,11 @@ function hostProblem(host: string): string | null {
   return /^[A-Za-z0-9.:\-[\]%]+$/.test(host) ? null : 'must be a host name or IP address';
 }
 
+function unitEntryProblem(entry: string): string | null {
+  const eq = entry.lastIndexOf('=');
+  return eq > 0 && entry.slice(0, eq).trim() !== '' && entry.slice(eq + 1).trim() !== '' ? null : 'must look like pattern=unit, e.g. pump*/pressure=bar';
+}
+
 function modelNameProblem(name: string): string | null {
   return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) ? null : 'must be a file name without a path (letters, digits, . _ -)';
 }
@@ -82,6 +87,11 @@ export const schema = section('anomalyd configuration', {
   }),
   log: section('Logging (JSON lines on stdout; journald under systemd).', {
     level: oneOf(LOG_LEVELS, { default: 'info', env: 'ANOMALYD_LOG_LEVEL', doc: 'Lowest level that is logged.' }),
+    format: oneOf(['auto', 'json', 'pretty'] as const, {
+      default: 'auto',
+      env: 'ANOMALYD_LOG_FORMAT',
+      doc: 'auto = human-readable lines on a terminal, JSON lines otherwise (journald, pipes); json or pretty force one.',
+    }),
   }),
   broker: section('The embedded MQTT broker (aedes) that sensors can publish to.', {
     enabled: bool({ default: true, doc: 'Run the embedded broker. Set to false when using an external broker via mqtt.url.' }),
@@ -295,6 +305,18 @@ export const schema = section('anomalyd configuration', {
       min: 1000,
       max: 30 * DAY_MS,
       doc: 'Older checkpoints are not restored; the sensor starts from a reset state.',
+    }),
+  }),
+  explain: section('How alerts and the dashboard explain an anomaly in the sensor’s own units.', {
+    units: strList({
+      default: [],
+      minItems: 0,
+      item: unitEntryProblem,
+      doc: 'Units of streams, as pattern=unit (* matches any characters; the first match wins), e.g. pump*/pressure=bar. Streams without one are shown without a unit.',
+    }),
+    timeZone: optStr({
+      rule: timeZoneProblem,
+      doc: 'IANA time zone of the clock times in alert sentences (since 10:42); null = the system’s.',
     }),
   }),
   http: section('The local HTTP API and dashboard (history, sensors, anomalies; plots).', {

@@ -22,6 +22,51 @@ export interface SensorStatePayload {
   readonly learning_progress?: number;
 }
 
+/** Version of the alert payload schema: 1 had no `schema_version` and no `explanation`; 2 adds them. */
+export const ALERT_SCHEMA_VERSION = 2;
+
+/** The kinds of fault an explanation can name (src/explain/explain.ts says how each is told). */
+export type AnomalyKind = 'spike' | 'level_shift' | 'drift' | 'stuck' | 'noise_change' | 'missing_data';
+
+/** Why an episode is one, in the sensor's units (schema 2). Numbers are sensor units unless named otherwise. */
+export interface AlertExplanation {
+  /** What kind of fault, when it can be told; null when it cannot. */
+  readonly kind: AnomalyKind | null;
+  /** One line for people: `pump/pressure 4.1 bar, expected 2.3 ± 0.2 since 10:42 (level shift)`. */
+  readonly sentence: string;
+  /** The stream, and the channel the sentence is about (`value` for a one-value stream). */
+  readonly stream: string;
+  readonly channel: string;
+  /** The sensor's unit when known (configured), else null. */
+  readonly unit: string | null;
+  /** The reading that stands for the stretch: its level, its peak, the stuck value, the latest of a drift. */
+  readonly value: number | null;
+  /** What was expected instead, and the half-width of the normal band around it (± 2 spreads). */
+  readonly expected: number | null;
+  readonly band: number | null;
+  /** `model`: the model's expectation; `baseline`: the readings just before the episode; null: neither. */
+  readonly basis: 'model' | 'baseline' | null;
+  /** When the unusual readings began, ISO 8601. */
+  readonly since: string;
+  /** stuck: how long the value has not changed; missing_data: how long no reading came (ms). */
+  readonly duration_ms?: number;
+  /** drift: sensor units per hour. */
+  readonly rate_per_hour?: number;
+  /** noise_change: the stretch's noise as ± 2 spreads, to compare with `band`. */
+  readonly noise?: number;
+  /** For a stream of several channels, each one's share of the deviation (they add up to 1); null for one channel. */
+  readonly shares: readonly { readonly name: string; readonly share: number }[] | null;
+  /** The anomalous stretch of `channel`: at most 60 readings (evenly thinned, the extremes kept), oldest first. */
+  readonly stretch: {
+    /** Epoch ms. */
+    readonly ts: readonly number[];
+    readonly values: readonly number[];
+    /** The model's expectation per reading and the band's half-width; null when the model gave none. */
+    readonly expected: readonly (number | null)[] | null;
+    readonly band: readonly (number | null)[] | null;
+  };
+}
+
 export interface AlertChannel {
   readonly name: string;
   /** Masked mean squared reconstruction error of this channel, normalised units. */
@@ -50,6 +95,10 @@ export interface AlertPayload {
   /** Event time (end of the window that caused the event), ISO 8601. */
   readonly ts: string;
   readonly daemon_id?: string;
+  /** ALERT_SCHEMA_VERSION; absent in schema 1 messages (stored before the upgrade). */
+  readonly schema_version?: number;
+  /** Why, in the sensor's units; null when there was nothing to explain it with; absent in schema 1. */
+  readonly explanation?: AlertExplanation | null;
 }
 
 /**
@@ -112,6 +161,7 @@ export interface AlertPayloadOptions {
   readonly seq: number;
   readonly resent: boolean;
   readonly daemonId?: string;
+  readonly explanation?: AlertExplanation | null;
 }
 
 export function alertPayload(ev: AnomalyEvent, opts: AlertPayloadOptions): AlertPayload {
@@ -131,6 +181,8 @@ export function alertPayload(ev: AnomalyEvent, opts: AlertPayloadOptions): Alert
     resent: opts.resent,
     ts: iso(ev.endTs),
     ...(opts.daemonId !== undefined ? { daemon_id: opts.daemonId } : {}),
+    schema_version: ALERT_SCHEMA_VERSION,
+    explanation: opts.explanation ?? null,
   };
 }
 

@@ -15,7 +15,8 @@
  * Times are epoch ms throughout. Methods are synchronous: the SQLite adapter finishes each write (or joins
  * it to the open group commit) before it returns.
  */
-import type { AlertChannel, AlertPayload } from './alerts.js';
+import type { AlertChannel, AlertExplanation, AlertPayload, AnomalyKind } from './alerts.js';
+import type { SeriesBucketStore } from './series.js';
 import type { AnomalyEvent, AnomalyEventKind, RejectReason } from './types.js';
 
 export type OutboxQos = 0 | 1 | 2;
@@ -65,6 +66,11 @@ export interface AnomalyRecord {
   readonly markNote: string | null;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /** From the latest explained event: the kind (null when it could not be told) and the sentence. */
+  readonly kind: AnomalyKind | null;
+  readonly sentence: string | null;
+  /** The latest explanation as published in the alert (schema 2); null for episodes stored before it. */
+  readonly explanation: AlertExplanation | null;
 }
 
 /** One event (open, update, resolve) of an anomaly, with the alert payload that was sent for it. */
@@ -169,9 +175,10 @@ export interface AnomalyRecorder {
   /**
    * Writes an anomaly event and its alert (addressed to `topic`) in one transaction: the anomaly row, the
    * event and the outbox row exist together or not at all. The alert is published only once committed.
-   * Throws when the event cannot become an alert (invalid channels) or the write fails.
+   * Throws when the event cannot become an alert (invalid channels) or the write fails. `explanation`
+   * goes into the alert and the anomaly row; null (the default) leaves the row's earlier one.
    */
-  recordEvent(ev: AnomalyEvent, topic: string): RecordedEvent;
+  recordEvent(ev: AnomalyEvent, topic: string, explanation?: AlertExplanation | null): RecordedEvent;
 }
 
 export interface AnomalyHistory {
@@ -194,6 +201,8 @@ export interface Outbox {
   markDelivered(id: number): void;
   /** Undelivered rows dropped by the outbox bound since open. */
   droppedCount(): number;
+  /** Rows not yet acknowledged by the broker (the outbox depth). */
+  outboxPending(): number;
 }
 
 export interface CheckpointStore {
@@ -243,4 +252,13 @@ export interface StoreLifecycle {
 }
 
 /** Everything the daemon keeps: what the SQLite adapter implements. */
-export interface Store extends AnomalyRecorder, AnomalyHistory, Outbox, CheckpointStore, RejectionStore, ModelStore, ReadingStore, StoreLifecycle {}
+export interface Store
+  extends AnomalyRecorder,
+    AnomalyHistory,
+    Outbox,
+    CheckpointStore,
+    RejectionStore,
+    ModelStore,
+    ReadingStore,
+    SeriesBucketStore,
+    StoreLifecycle {}

@@ -1,11 +1,12 @@
 /**
  * The HTTP API's window into the running daemon (`DaemonView`): status and counters, sensors and their
- * status, score history, and the stored anomalies. Built from narrow getters so the routes never reach
- * the daemon's internals.
+ * status, the series of readings and surprise, and the stored anomalies. Built from narrow getters so the
+ * routes never reach the daemon's internals.
  */
 import type { AnomalyMark, AnomalyQuery, AnomalyRecord, AnomalyWithEvents } from '../contract/store.js';
+import type { RejectReason, SensorStatus } from '../contract/types.js';
 import type { DaemonView } from '../http/view.js';
-import type { ScoreHistory } from '../pipeline/history.js';
+import type { SeriesStore } from '../pipeline/series.js';
 import { VERSION } from '../version.js';
 import type { SensorStatusBoard } from './sensor-status.js';
 
@@ -14,32 +15,77 @@ export interface AnomalyReader {
   listAnomalies(q: AnomalyQuery): AnomalyRecord[];
   getAnomaly(id: string): AnomalyWithEvents | null;
   markAnomaly(id: string, mark: AnomalyMark | null, note: string | null): boolean;
+  /** Outbox messages not yet acknowledged by the broker. */
+  outboxPending(): number;
+  /** Outbox messages dropped by its bound since the store was opened. */
+  droppedCount(): number;
 }
 
 export interface HttpViewDeps {
   readonly startedAt: number;
+  /** The daemon's clock, epoch ms. */
+  readonly now: () => number;
+  /** Real time since start, ms. */
+  readonly uptimeMs: () => number;
   readonly counters: () => Readonly<Record<string, number>>;
+  /** Rejections since start, per reason. */
+  readonly rejections: () => Readonly<Record<RejectReason, number>>;
   /** The shared model's id, or null. */
   readonly defaultModel: () => string | null;
   readonly modelOf: (sensor: string) => string | null;
   /** The MQTT connection, without credentials. */
   readonly mqtt: () => { readonly url: string; readonly connected: boolean };
   readonly board: SensorStatusBoard;
-  readonly history: ScoreHistory;
+  readonly series: SeriesStore;
+  readonly unitOf: (sensor: string) => string | null;
   /** The open store; throws when it is closed. */
   readonly store: () => AnomalyReader;
 }
 
 export function daemonView(d: HttpViewDeps): DaemonView {
+  const known = (): string[] => d.board.sensors().filter((sensor) => d.board.has(sensor));
   return {
-    status: () => ({ version: VERSION, startedAt: d.startedAt, counters: { ...d.counters() }, model: d.defaultModel(), mqtt: d.mqtt() }),
+    now: d.now,
+    status: () => {
+      const byStatus: Record<SensorStatus, number> = { ok: 0, anomalous: 0, learning: 0, stale: 0 };
+      const sensors = known();
+      for (const sensor of sensors) byStatus[d.board.statusOf(sensor)]++;
+      const rejections = Object.fromEntries(Object.entries(d.rejections()).filter(([, n]) => n > 0));
+      let outbox: { pending: number; dropped: number } | null = null;
+      try {
+        const store = d.store();
+        outbox = { pending: store.outboxPending(), dropped: store.droppedCount() };
+      } catch {
+        // The database is closing: the status still answers, without the outbox.
+      }
+      return {
+        version: VERSION,
+        startedAt: d.startedAt,
+        uptimeMs: Math.round(d.uptimeMs()),
+        counters: { ...d.counters() },
+        model: d.defaultModel(),
+        mqtt: d.mqtt(),
+        sensors: { total: sensors.length, byStatus },
+        rejections,
+        outbox,
+      };
+    },
     sensors: () =>
-      d.board
-        .sensors()
-        .filter((sensor) => d.board.has(sensor))
+      known()
         .sort()
-        .map((sensor) => ({ sensor, status: d.board.statusOf(sensor), model: d.modelOf(sensor), lastTs: d.history.latestTs(sensor) })),
-    history: (sensor, since) => d.history.series(sensor, since),
+        .map((sensor) => {
+          const latest = d.series.latest(sensor);
+          return {
+            sensor,
+            status: d.board.statusOf(sensor),
+            model: d.modelOf(sensor),
+            lastTs: latest?.ts ?? null,
+            value: latest !== null && Number.isFinite(latest.values[0]) ? Number(latest.values[0].toPrecision(7)) : null,
+            surprise: latest !== null && Number.isFinite(latest.surprise) ? Math.round(latest.surprise * 1000) / 1000 : null,
+            unit: d.unitOf(sensor),
+          };
+        }),
+    series: (sensor, q) => d.series.query(sensor, q),
     anomalies: (q) => d.store().listAnomalies(q),
     anomaly: (id) => d.store().getAnomaly(id),
     markAnomaly: (id, mark, note) => d.store().markAnomaly(id, mark, note),

@@ -1,25 +1,34 @@
 /**
- * The dashboard served at GET /: one self-contained HTML page (inline CSS and JS, SVG plots, no external
- * URL: the device may be offline). It only reads the JSON API, polling every few seconds, and sets marks.
- * The script is plain ES2017 kept in a string; it builds the DOM with textContent only, never innerHTML,
- * so sensor names and notes cannot inject markup. Its CSP hash is computed here, so an edit cannot
- * silently break it.
+ * The dashboard served at GET /: a small HTML page, its stylesheet and its script, plus uPlot (a small,
+ * maintained time-series chart library, MIT) served from this package's own node_modules, so the page
+ * needs nothing from the internet. The script only reads the JSON API (polling every few seconds while
+ * the tab is visible) and sets marks. It is plain ES2017 kept in a string (no build step); it builds the
+ * DOM with textContent only, never innerHTML, so sensor names and notes cannot inject markup.
+ *
+ * What it shows for the selected sensor: its readings with the expected band (the model's expectation ±
+ * 2 spreads, or, where the model gives none, the baseline of the preceding normal readings, said so),
+ * min–max envelopes where points merge several readings, anomalous stretches shaded; below, the surprise
+ * −log10(1 − score) with the threshold dashed; a range picker (1 h, 24 h, 7 d, from the server's series
+ * store); and the episodes with their explanation and ack / false-alarm buttons. `body[data-state]` says
+ * whether the data is there (`ready`), there is none yet (`empty`), or the API failed (`error`), so a
+ * screenshot can wait for it.
  */
-import { createHash } from 'node:crypto';
 
 export const PAGE_REFRESH_MS = 5_000;
 
-const STYLE = `
+export const PAGE_STYLE = `
 :root { color-scheme: light dark; --fg: #1b1f24; --muted: #5b636e; --bg: #fff; --panel: #f4f6f8; --line: #d0d7de;
-  --ok: #1a7f37; --anomalous: #c62828; --learning: #8250df; --stale: #7d6608; --accent: #0969da; }
+  --ok: #1a7f37; --anomalous: #c62828; --learning: #8250df; --stale: #7d6608; --accent: #0969da;
+  --band: rgba(9, 105, 218, .16); --baseline: rgba(125, 102, 8, .24); --envelope: rgba(9, 105, 218, .10); --shade: rgba(198, 40, 40, .16); }
 @media (prefers-color-scheme: dark) { :root { --fg: #e6edf3; --muted: #9aa4af; --bg: #0d1117; --panel: #161b22; --line: #30363d;
-  --ok: #3fb950; --anomalous: #ff6b6b; --learning: #b392f0; --stale: #d4a72c; --accent: #58a6ff; } }
+  --ok: #3fb950; --anomalous: #ff6b6b; --learning: #b392f0; --stale: #d4a72c; --accent: #58a6ff;
+  --band: rgba(88, 166, 255, .20); --baseline: rgba(212, 167, 44, .20); --envelope: rgba(88, 166, 255, .12); --shade: rgba(255, 107, 107, .20); } }
 * { box-sizing: border-box; }
 body { margin: 0; font: 15px/1.4 system-ui, sans-serif; color: var(--fg); background: var(--bg); }
-header { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: baseline; padding: .6rem 1rem; background: var(--panel); border-bottom: 1px solid var(--line); }
+header { display: flex; flex-wrap: wrap; gap: .25rem 1rem; align-items: baseline; padding: .6rem 1rem; background: var(--panel); border-bottom: 1px solid var(--line); }
 header h1 { font-size: 1.1rem; margin: 0; }
 #daemon { color: var(--muted); font-size: .9rem; }
-#msg { flex-basis: 100%; color: var(--anomalous); min-height: 0; }
+#msg { flex-basis: 100%; margin: 0; color: var(--anomalous); }
 #msg:empty { display: none; }
 main { display: grid; grid-template-columns: minmax(11rem, 16rem) 1fr; gap: 1rem; padding: 1rem; }
 main > * { min-width: 0; }
@@ -27,36 +36,49 @@ main > * { min-width: 0; }
 h2 { font-size: 1rem; margin: 0 0 .5rem; }
 #sensors { list-style: none; margin: 0; padding: 0; display: flex; flex-direction: column; gap: .25rem; }
 @media (max-width: 700px) { #sensors { flex-direction: row; flex-wrap: wrap; } }
-#sensors button { width: 100%; display: flex; justify-content: space-between; gap: .5rem; padding: .4rem .6rem; font: inherit;
+#sensors button { width: 100%; display: grid; grid-template-columns: 1fr auto; gap: 0 .5rem; padding: .4rem .6rem; font: inherit;
   color: inherit; background: var(--panel); border: 1px solid var(--line); border-radius: 6px; cursor: pointer; text-align: left; }
 #sensors button[aria-pressed="true"] { border-color: var(--accent); box-shadow: inset 3px 0 0 var(--accent); }
-.badge { font-size: .75rem; padding: 0 .45rem; border-radius: 1rem; border: 1px solid currentColor; white-space: nowrap; }
+#sensors .value { grid-column: 1 / 3; color: var(--muted); font-size: .85rem; font-variant-numeric: tabular-nums; }
+.badge { font-size: .75rem; padding: 0 .45rem; border-radius: 1rem; border: 1px solid currentColor; white-space: nowrap; align-self: center; }
 .badge.ok { color: var(--ok); } .badge.anomalous { color: var(--anomalous); font-weight: 600; }
 .badge.learning { color: var(--learning); } .badge.stale { color: var(--stale); }
 .badge.open { color: var(--anomalous); } .badge.resolved { color: var(--muted); }
+.toolbar { display: flex; flex-wrap: wrap; align-items: baseline; justify-content: space-between; gap: .5rem; }
+.ranges { display: inline-flex; border: 1px solid var(--line); border-radius: 6px; overflow: hidden; }
+.ranges button { font: inherit; font-size: .85rem; padding: .2rem .7rem; border: 0; background: var(--panel); color: inherit; cursor: pointer; }
+.ranges button + button { border-left: 1px solid var(--line); }
+.ranges button[aria-pressed="true"] { background: var(--accent); color: #fff; }
+.explanation { margin: .25rem 0 .75rem; padding: .5rem .75rem; border-left: 4px solid var(--anomalous); background: var(--panel); }
+.explanation:empty { display: none; }
 figure { margin: 0 0 .75rem; }
 figcaption { color: var(--muted); font-size: .85rem; }
-svg.chart { width: 100%; height: auto; display: block; background: var(--panel); border: 1px solid var(--line); border-radius: 6px; }
-svg text { fill: var(--muted); font-size: 11px; }
-.axis { stroke: var(--line); }
-.series { fill: none; stroke: var(--accent); stroke-width: 1.5; }
-.threshold { fill: none; stroke: var(--anomalous); stroke-width: 1; stroke-dasharray: 5 3; }
-.episode { fill: var(--anomalous); fill-opacity: .18; }
+.chart { width: 100%; min-height: 120px; background: var(--panel); border: 1px solid var(--line); border-radius: 6px; }
+.chart .none { padding: 2.5rem 1rem; text-align: center; color: var(--muted); }
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; font-size: .9rem; }
-th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line); white-space: nowrap; }
-td.note { white-space: normal; color: var(--muted); }
-td button { font: inherit; font-size: .8rem; margin-right: .25rem; padding: .15rem .5rem; cursor: pointer; }
+th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+td.nowrap { white-space: nowrap; }
+td.what { min-width: 16rem; }
+td.note { color: var(--muted); }
+td button { font: inherit; font-size: .8rem; margin: 0 .25rem .25rem 0; padding: .15rem .5rem; cursor: pointer; }
+tr.selected td { background: var(--panel); }
+@media (max-width: 700px) {
+  #episodes-table thead { display: none; }
+  #episodes-table, #episodes-table tbody, #episodes-table tr, #episodes-table td { display: block; }
+  #episodes-table tr { padding: .4rem 0; border-bottom: 1px solid var(--line); }
+  #episodes-table td { border: 0; padding: .1rem .25rem; min-width: 0; }
+}
 .muted { color: var(--muted); }
 `;
 
-const SCRIPT = `
+export const PAGE_SCRIPT = `
 'use strict';
 var REFRESH_MS = ${PAGE_REFRESH_MS};
-// Taken from the page's own <svg> so the page text holds no URL at all.
-var SVGNS = document.getElementById('score-chart').namespaceURI;
 var TOKEN_KEY = 'anomalyd-token';
-var state = { selected: null, sensors: [], token: sessionStorage.getItem(TOKEN_KEY) || '', tokenRefused: false, timer: 0 };
+var RANGES = ['1h', '24h', '7d'];
+var state = { selected: null, range: '1h', sensors: [], token: sessionStorage.getItem(TOKEN_KEY) || '', tokenRefused: false,
+  timer: 0, charts: {}, series: null, anomalies: [] };
 
 function el(tag, attrs, text) {
   var node = document.createElement(tag);
@@ -64,19 +86,21 @@ function el(tag, attrs, text) {
   if (text !== undefined && text !== null) node.textContent = String(text);
   return node;
 }
-function svgEl(tag, attrs) {
-  var node = document.createElementNS(SVGNS, tag);
-  Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, String(attrs[k])); });
-  return node;
-}
+function css(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
 function fmtTime(ts) { return ts === null || ts === undefined ? '–' : new Date(ts).toLocaleString(); }
-function fmtClock(ts) { return new Date(ts).toLocaleTimeString(); }
 function fmtDuration(ms) {
   var s = Math.max(0, Math.round(ms / 1000));
   if (s < 120) return s + ' s';
   if (s < 7200) return Math.round(s / 60) + ' min';
-  return (s / 3600).toFixed(1) + ' h';
+  if (s < 172800) return (s / 3600).toFixed(1) + ' h';
+  return (s / 86400).toFixed(1) + ' d';
 }
+function fmtNum(v) {
+  if (v === null || v === undefined || !isFinite(v)) return '–';
+  var a = Math.abs(v);
+  return a !== 0 && (a >= 1e6 || a < 1e-3) ? v.toExponential(2) : String(Number(v.toPrecision(4)));
+}
+function setState(s) { document.body.setAttribute('data-state', s); }
 function showMessage(text) { document.getElementById('msg').textContent = text || ''; }
 
 async function api(path, init) {
@@ -96,114 +120,178 @@ async function api(path, init) {
 }
 
 function renderStatus(s) {
-  var mqtt = s.mqtt.connected ? 'MQTT connected' : 'MQTT disconnected';
-  var text = 'v' + s.version + ' · up since ' + fmtTime(s.startedAt) + ' · ' + mqtt + ' · model ' + (s.model || 'none') +
-    ' · ' + (s.counters.windows || 0) + ' windows scored';
-  document.getElementById('daemon').textContent = text;
+  var by = s.sensors.byStatus;
+  var parts = ['v' + s.version, 'up ' + fmtDuration(s.uptimeMs), s.mqtt.connected ? 'MQTT connected' : 'MQTT disconnected',
+    'model ' + (s.model || 'none'), s.sensors.total + ' sensors (' + by.ok + ' ok, ' + by.anomalous + ' anomalous, ' + by.learning + ' learning, ' + by.stale + ' stale)'];
+  if (s.outbox && s.outbox.pending > 0) parts.push(s.outbox.pending + ' alerts waiting for the broker');
+  var rejected = Object.keys(s.rejections).reduce(function (t, k) { return t + s.rejections[k]; }, 0);
+  if (rejected > 0) parts.push(rejected + ' readings rejected');
+  document.getElementById('daemon').textContent = parts.join(' · ');
 }
 
 function renderSensors(list) {
   state.sensors = list;
-  if (state.selected === null && list.length > 0) {
+  if ((state.selected === null || !list.some(function (s) { return s.sensor === state.selected; })) && list.length > 0) {
     var firstAnomalous = list.filter(function (s) { return s.status === 'anomalous'; })[0];
     state.selected = (firstAnomalous || list[0]).sensor;
   }
   var ul = document.getElementById('sensors');
   ul.replaceChildren();
-  if (list.length === 0) ul.appendChild(el('li', { class: 'muted' }, 'No sensors yet.'));
+  if (list.length === 0) ul.appendChild(el('li', { class: 'muted' }, 'No sensor has reported yet: publish readings to the configured topics (sensors/<name> by default).'));
   list.forEach(function (s) {
-    var button = el('button', { type: 'button', 'aria-pressed': String(s.sensor === state.selected), title: 'last window ' + fmtTime(s.lastTs) });
+    var button = el('button', { type: 'button', 'aria-pressed': String(s.sensor === state.selected), title: 'latest reading ' + fmtTime(s.lastTs) });
     button.appendChild(el('span', {}, s.sensor));
     button.appendChild(el('span', { class: 'badge ' + s.status }, s.status));
-    button.addEventListener('click', function () { state.selected = s.sensor; refresh(); });
+    button.appendChild(el('span', { class: 'value' }, s.value === null ? 'no reading yet' : fmtNum(s.value) + (s.unit ? ' ' + s.unit : '') + ' · surprise ' + fmtNum(s.surprise)));
+    button.addEventListener('click', function () { select(s.sensor); });
     var li = el('li');
     li.appendChild(button);
     ul.appendChild(li);
   });
 }
 
-/** Runs of consecutive anomalous windows, as [firstIndex, lastIndex] pairs. */
-function episodes(flags) {
-  var runs = [];
+function select(sensor) { state.selected = sensor; refresh(); }
+
+/** Runs of consecutive anomalous points, as [firstIndex, lastIndex] pairs. */
+function runs(flags) {
+  var out = [];
   var start = -1;
   for (var i = 0; i <= flags.length; i++) {
     if (i < flags.length && flags[i]) { if (start < 0) start = i; }
-    else if (start >= 0) { runs.push([start, i - 1]); start = -1; }
+    else if (start >= 0) { out.push([start, i - 1]); start = -1; }
   }
-  return runs;
+  return out;
 }
 
-function plot(svg, h, opts) {
-  // The drawing is laid out at the chart's real width, so labels keep their size on a phone.
-  var W = Math.max(320, Math.round(svg.getBoundingClientRect().width) || 800), H = 190, L = 56, R = 10, T = 10, B = 24;
-  svg.replaceChildren();
-  svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
-  var n = h.endTs.length;
+/** A uPlot hook that shades the anomalous stretches under the series, and counts what it drew. */
+function shadePlugin(host) {
+  return { hooks: { drawClear: [function (u) {
+    var d = state.series;
+    var drawn = 0;
+    if (d && d.ts.length > 0) {
+      var ctx = u.ctx;
+      var half = d.ts.length > 1 ? (d.ts[d.ts.length - 1] - d.ts[0]) / (d.ts.length - 1) / 2 : 1000;
+      ctx.save();
+      ctx.fillStyle = css('--shade');
+      runs(d.anomalous).forEach(function (r) {
+        var x0 = u.valToPos(d.ts[r[0]] - half, 'x', true), x1 = u.valToPos(d.ts[r[1]] + half, 'x', true);
+        ctx.fillRect(x0, u.bbox.top, Math.max(x1 - x0, 2), u.bbox.height);
+        drawn++;
+      });
+      ctx.restore();
+    }
+    host.setAttribute('data-shaded', String(drawn));
+  }] } };
+}
+
+function bandOf(d, c) {
+  var hi = [], lo = [], model = 0, baseline = 0;
+  for (var i = 0; i < d.ts.length; i++) {
+    var e = d.expected[c][i], s = d.spread[c][i];
+    if (e !== null && s !== null) { hi.push(e + 2 * s); lo.push(e - 2 * s); model++; continue; }
+    var b = d.baseline[c][i], bs = d.baselineSpread[c][i];
+    if (b !== null && bs !== null) { hi.push(b + 2 * bs); lo.push(b - 2 * bs); baseline++; continue; }
+    hi.push(null); lo.push(null);
+  }
+  return { hi: hi, lo: lo, model: model, baseline: baseline };
+}
+
+function chartWidth(host) { return Math.max(280, Math.floor(host.getBoundingClientRect().width) - 2); }
+
+function plot(name, host, opts, data) {
+  var old = state.charts[name];
+  if (old && old.series.length === opts.series.length && old.__key === opts.__key) {
+    old.setData(data);
+    return old;
+  }
+  if (old) old.destroy();
+  host.replaceChildren();
+  var u = new uPlot(opts, data, host);
+  u.__key = opts.__key;
+  state.charts[name] = u;
+  return u;
+}
+
+function rangeLabel(r) { return r.replace('h', ' h').replace('d', ' d'); }
+
+function renderSeries(d, sensor) {
+  state.series = d;
+  var unit = sensor && sensor.unit ? ' ' + sensor.unit : '';
+  var unitNote = unit ? ' (' + unit.trim() + ')' : '';
+  var readingsHost = document.getElementById('readings-chart');
+  var surpriseHost = document.getElementById('surprise-chart');
+  document.getElementById('sensor-title').textContent = d.stream;
+  var n = d.ts.length;
+  readingsHost.setAttribute('data-points', String(n));
   if (n === 0) {
-    var empty = svgEl('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle' });
-    empty.textContent = 'no scored windows yet';
-    svg.appendChild(empty);
+    Object.keys(state.charts).forEach(function (k) { state.charts[k].destroy(); delete state.charts[k]; });
+    [readingsHost, surpriseHost].forEach(function (h) { h.replaceChildren(el('p', { class: 'none' }, 'No scored readings in this range yet.')); h.setAttribute('data-shaded', '0'); });
+    readingsHost.setAttribute('data-band', 'none');
+    document.getElementById('readings-caption').textContent = 'Nothing to plot for ' + d.stream + ' in the last ' + rangeLabel(state.range) + '.';
+    document.getElementById('surprise-caption').textContent = '';
     return;
   }
-  var ys = opts.values;
-  var t0 = h.endTs[0], t1 = Math.max(h.endTs[n - 1], t0 + 1);
-  var lo = opts.min, hi = opts.max;
-  var f = opts.log ? function (v) { return Math.log10(Math.max(v, 1e-12)); } : function (v) { return v; };
-  var x = function (t) { return L + (t - t0) / (t1 - t0) * (W - L - R); };
-  var y = function (v) { return T + (1 - (f(v) - f(lo)) / (f(hi) - f(lo) || 1)) * (H - T - B); };
-  episodes(h.anomalous).forEach(function (run) {
-    var xa = x(h.endTs[run[0]]), xb = x(h.endTs[run[1]]);
-    svg.appendChild(svgEl('rect', { class: 'episode', x: xa - 1, y: T, width: Math.max(xb - xa, 0) + 2, height: H - T - B }));
-  });
-  svg.appendChild(svgEl('line', { class: 'axis', x1: L, y1: H - B, x2: W - R, y2: H - B }));
-  svg.appendChild(svgEl('line', { class: 'axis', x1: L, y1: T, x2: L, y2: H - B }));
-  opts.ticks.forEach(function (v) {
-    svg.appendChild(svgEl('line', { class: 'axis', x1: L - 4, y1: y(v), x2: L, y2: y(v) }));
-    var label = svgEl('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end' });
-    label.textContent = opts.log ? v.toExponential(0) : String(v);
-    svg.appendChild(label);
-  });
-  for (var k = 0; k <= 3; k++) {
-    var t = t0 + (t1 - t0) * k / 3;
-    var tl = svgEl('text', { x: x(t), y: H - 6, 'text-anchor': k === 0 ? 'start' : k === 3 ? 'end' : 'middle' });
-    tl.textContent = fmtClock(t);
-    svg.appendChild(tl);
+  var C = d.channels.length;
+  var palette = [css('--accent'), '#e36209', '#1a7f37', '#8250df'];
+  var data = [d.ts];
+  var series = [{}];
+  var bands = [];
+  var modelPts = 0, baselinePts = 0, merged = d.count.some(function (k) { return k > 1; });
+  for (var c = 0; c < C; c++) {
+    var color = palette[c % palette.length];
+    var b = bandOf(d, c);
+    modelPts += b.model; baselinePts += b.baseline;
+    var base = data.length;
+    data.push(b.hi, b.lo);
+    series.push({ label: 'band high', stroke: 'transparent', points: { show: false } }, { label: 'band low', stroke: 'transparent', points: { show: false } });
+    bands.push({ series: [base, base + 1], fill: b.model >= b.baseline ? css('--band') : css('--baseline') });
+    if (merged) {
+      data.push(d.max[c], d.min[c]);
+      series.push({ label: 'max', stroke: 'transparent', points: { show: false } }, { label: 'min', stroke: 'transparent', points: { show: false } });
+      bands.push({ series: [base + 2, base + 3], fill: css('--envelope') });
+    }
+    data.push(d.value[c]);
+    series.push({ label: C > 1 ? d.channels[c] : d.stream, stroke: color, width: 1.5, points: { show: n < 120 } });
   }
-  var line = function (values, cls) {
-    var pts = values.map(function (v, i) { return x(h.endTs[i]).toFixed(1) + ',' + y(Math.min(Math.max(v, lo), hi)).toFixed(1); });
-    svg.appendChild(svgEl('polyline', { class: cls, points: pts.join(' ') }));
-  };
-  if (opts.threshold) line(h.threshold, 'threshold');
-  line(ys, 'series');
+  var bandKind = modelPts > 0 ? 'model' : baselinePts > 0 ? 'baseline' : 'none';
+  readingsHost.setAttribute('data-band', bandKind);
+  readingsHost.setAttribute('data-band-points', String(modelPts + baselinePts));
+  var sync = { key: 'anomalyd' };
+  plot('readings', readingsHost, {
+    __key: 'r' + C + merged + '|' + d.stream + '|' + unit, width: chartWidth(readingsHost), height: 220, ms: 1, legend: { show: false }, cursor: { sync: sync },
+    scales: { x: { time: true } }, series: series, bands: bands, plugins: [shadePlugin(readingsHost)],
+    axes: [{ stroke: css('--muted'), grid: { stroke: css('--line') } }, { stroke: css('--muted'), grid: { stroke: css('--line') }, size: 60, label: unit.trim() || undefined }],
+  }, data);
+  var runsCount = runs(d.anomalous).length;
+  var bandText = bandKind === 'model' ? 'the band is what the model expected ± 2 spreads' :
+    bandKind === 'baseline' ? 'the band is the normal range of the preceding readings (median ± 2 robust spreads; the model gave no expectation)' : 'no band yet';
+  document.getElementById('readings-caption').textContent = 'Readings of ' + d.stream + unitNote + ', last ' + rangeLabel(state.range) + ' (' + n + ' points' +
+    (merged ? ', each merging up to ' + fmtDuration(d.resolutionMs) + ' of readings: line = mean, light band = min to max' : '') + '); ' + bandText + '; ' +
+    runsCount + ' anomalous stretch' + (runsCount === 1 ? '' : 'es') + ' shaded.';
+
+  var thr = d.threshold.filter(function (v) { return v !== null; });
+  var thrNow = thr.length > 0 ? thr[thr.length - 1] : null;
+  var top = Math.max.apply(null, d.surprise.filter(function (v) { return v !== null; }).concat([thrNow === null ? 1 : thrNow * 1.3, 1]));
+  plot('surprise', surpriseHost, {
+    __key: 's', width: chartWidth(surpriseHost), height: 150, ms: 1, legend: { show: false }, cursor: { sync: sync },
+    scales: { x: { time: true }, y: { range: [0, top * 1.05] } }, plugins: [shadePlugin(surpriseHost)],
+    series: [{}, { label: 'surprise', stroke: css('--accent'), width: 1.5, points: { show: false } }, { label: 'threshold', stroke: css('--anomalous'), dash: [6, 4], width: 1, points: { show: false } }],
+    axes: [{ stroke: css('--muted'), grid: { stroke: css('--line') } }, { stroke: css('--muted'), grid: { stroke: css('--line') }, size: 60 }],
+  }, [d.ts, d.surprise, d.threshold]);
+  var last = d.surprise[n - 1];
+  document.getElementById('surprise-caption').textContent = 'Surprise −log10(1 − score): 1 = one reading in ten is this unusual, 3 = one in a thousand; latest ' +
+    fmtNum(last) + (thrNow !== null ? ', threshold ' + fmtNum(thrNow) + ' (dashed)' : '') + '.';
 }
 
-function logRange(values) {
-  var pos = values.filter(function (v) { return v > 0 && isFinite(v); });
-  if (pos.length === 0) return { min: 1e-3, max: 1, ticks: [1e-3, 1e-2, 1e-1, 1] };
-  var a = Math.floor(Math.log10(Math.min.apply(null, pos)));
-  var b = Math.ceil(Math.log10(Math.max.apply(null, pos)));
-  if (b === a) b = a + 1;
-  var ticks = [];
-  var step = Math.max(1, Math.ceil((b - a) / 4));
-  for (var e = a; e <= b; e += step) ticks.push(Math.pow(10, e));
-  return { min: Math.pow(10, a), max: Math.pow(10, b), ticks: ticks };
-}
-
-function renderHistory(h) {
-  var n = h.endTs.length;
-  var runs = episodes(h.anomalous).length;
-  document.getElementById('sensor-title').textContent = h.sensor;
-  var summary = n === 0 ? 'No scored windows yet.' :
-    n + ' windows from ' + fmtTime(h.endTs[0]) + ' to ' + fmtTime(h.endTs[n - 1]) + '; latest score ' + h.score[n - 1].toFixed(3) +
-    ', threshold ' + h.threshold[n - 1].toFixed(3) + '; ' + runs + ' anomalous stretch' + (runs === 1 ? '' : 'es') + ' shaded.';
-  document.getElementById('score-caption').textContent = 'Score (0–1) with the threshold (dashed). ' + summary;
-  var scoreSvg = document.getElementById('score-chart');
-  scoreSvg.setAttribute('aria-label', 'Score of ' + h.sensor + '. ' + summary);
-  plot(scoreSvg, h, { values: h.score, min: 0, max: 1, ticks: [0, 0.5, 1], threshold: true });
-  var r = logRange(h.surprise);
-  var errSvg = document.getElementById('error-chart');
-  errSvg.setAttribute('aria-label', 'Surprise of ' + h.sensor + ', log scale' + (n > 0 ? ', latest ' + h.surprise[n - 1].toExponential(2) : ''));
-  plot(errSvg, h, { values: h.surprise, min: r.min, max: r.max, ticks: r.ticks, log: true, threshold: false });
+function renderExplanation() {
+  var box = document.getElementById('explanation');
+  var mine = state.anomalies.filter(function (a) { return a.sensor === state.selected; });
+  var a = mine.filter(function (x) { return x.status === 'open'; })[0] || mine[0];
+  box.replaceChildren();
+  if (!a) return;
+  var what = a.sentence || 'unusual readings (no explanation stored)';
+  box.appendChild(el('strong', {}, a.status === 'open' ? 'Anomalous now: ' : 'Last episode (' + fmtTime(a.startTs) + '): '));
+  box.appendChild(document.createTextNode(what));
 }
 
 async function mark(id, action) {
@@ -216,32 +304,46 @@ async function mark(id, action) {
 }
 
 function renderAnomalies(list) {
+  state.anomalies = list;
   var tbody = document.getElementById('anomalies');
   tbody.replaceChildren();
   if (list.length === 0) {
     var row = el('tr');
-    row.appendChild(el('td', { colspan: '7', class: 'muted' }, 'No anomalies recorded.'));
+    row.appendChild(el('td', { colspan: '6', class: 'muted' }, 'No anomalies recorded.'));
     tbody.appendChild(row);
   }
   list.forEach(function (a) {
-    var tr = el('tr');
-    tr.appendChild(el('td', {}, fmtTime(a.startTs)));
-    tr.appendChild(el('td', {}, a.sensor));
-    tr.appendChild(el('td', {}, fmtDuration(a.endTs - a.startTs)));
-    tr.appendChild(el('td', {}, a.peakScore.toFixed(3)));
+    var tr = el('tr', { class: a.sensor === state.selected ? 'selected' : '', 'data-id': a.id });
+    tr.appendChild(el('td', { class: 'nowrap' }, fmtTime(a.startTs) + ' (' + fmtDuration(a.endTs - a.startTs) + ')'));
+    var who = el('td');
+    var link = el('button', { type: 'button', title: 'show ' + a.sensor }, a.sensor);
+    link.addEventListener('click', function () { select(a.sensor); });
+    who.appendChild(link);
+    tr.appendChild(who);
+    tr.appendChild(el('td', { class: 'what' }, a.sentence || '–'));
     var status = el('td');
     status.appendChild(el('span', { class: 'badge ' + a.status }, a.status));
     tr.appendChild(status);
     tr.appendChild(el('td', { class: 'note' }, (a.mark ? a.mark.replace('_', ' ') : '–') + (a.markNote ? ': ' + a.markNote : '')));
-    var actions = el('td');
+    var actions = el('td', { class: 'nowrap' });
     [['ack', 'Ack'], ['false_alarm', 'False alarm'], ['unmark', 'Unmark']].forEach(function (pair) {
       if (pair[0] === 'unmark' ? a.mark === null : a.mark === pair[0]) return;
-      var b = el('button', { type: 'button', 'aria-label': pair[1] + ' anomaly on ' + a.sensor + ' at ' + fmtTime(a.startTs) }, pair[1]);
+      var b = el('button', { type: 'button', 'data-action': pair[0], 'aria-label': pair[1] + ' anomaly on ' + a.sensor + ' at ' + fmtTime(a.startTs) }, pair[1]);
       b.addEventListener('click', function () { mark(a.id, pair[0]); });
       actions.appendChild(b);
     });
     tr.appendChild(actions);
     tbody.appendChild(tr);
+  });
+}
+
+function renderRanges() {
+  var group = document.getElementById('ranges');
+  group.replaceChildren();
+  RANGES.forEach(function (r) {
+    var b = el('button', { type: 'button', 'aria-pressed': String(r === state.range), 'data-range': r }, rangeLabel(r));
+    b.addEventListener('click', function () { state.range = r; refresh(); });
+    group.appendChild(b);
   });
 }
 
@@ -252,32 +354,50 @@ async function refresh() {
     renderStatus(results[0]);
     renderSensors(results[1].sensors);
     renderAnomalies(results[2].anomalies);
-    document.getElementById('detail').hidden = state.selected === null;
-    if (state.selected !== null) renderHistory(await api('/api/sensors/' + encodeURIComponent(state.selected) + '/history'));
+    renderRanges();
+    var detail = document.getElementById('detail');
+    detail.hidden = state.selected === null;
+    if (state.selected !== null) {
+      var sensor = state.sensors.filter(function (s) { return s.sensor === state.selected; })[0];
+      var d = await api('/api/sensors/' + encodeURIComponent(state.selected) + '/series?range=' + state.range);
+      if (d.ts.length > 0 || d.channels.length > 0) renderSeries(d, sensor);
+      else renderSeries({ stream: state.selected, channels: [], ts: [], count: [], anomalous: [] }, sensor);
+      renderExplanation();
+    }
     showMessage('');
+    setState(state.sensors.length === 0 ? 'empty' : 'ready');
   } catch (err) {
     showMessage('Update failed: ' + err.message);
+    setState('error');
   }
   state.timer = setTimeout(function () { if (!document.hidden) refresh(); else state.timer = setTimeout(refresh, REFRESH_MS); }, REFRESH_MS);
 }
 
+window.addEventListener('resize', function () {
+  Object.keys(state.charts).forEach(function (k) {
+    var u = state.charts[k];
+    u.setSize({ width: chartWidth(u.root.parentNode), height: u.height });
+  });
+});
 document.addEventListener('visibilitychange', function () { if (!document.hidden) refresh(); });
 refresh();
 `;
 
-export const PAGE_HTML = `<!doctype html>
+/** The page, given the URLs of its assets. It holds no data and needs no token. */
+export function pageHtml(assets: { readonly css: readonly string[]; readonly js: readonly string[] }): string {
+  return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>anomalyd</title>
 <link rel="icon" href="data:,">
-<style>${STYLE}</style>
+${assets.css.map((href) => `<link rel="stylesheet" href="${href}">`).join('\n')}
 </head>
-<body>
+<body data-state="loading">
 <header>
   <h1>anomalyd</h1>
-  <span id="daemon">loading…</span>
+  <span id="daemon">Connecting to the detector…</span>
   <p id="msg" role="alert"></p>
 </header>
 <main>
@@ -287,44 +407,33 @@ export const PAGE_HTML = `<!doctype html>
   </nav>
   <div>
     <section id="detail" aria-labelledby="sensor-title" hidden>
-      <h2 id="sensor-title"></h2>
+      <div class="toolbar">
+        <h2 id="sensor-title"></h2>
+        <div id="ranges" class="ranges" role="group" aria-label="time range"></div>
+      </div>
+      <p id="explanation" class="explanation" aria-live="polite"></p>
       <figure>
-        <svg id="score-chart" class="chart" role="img" aria-label="score"></svg>
-        <figcaption id="score-caption"></figcaption>
+        <div id="readings-chart" class="chart" role="img" aria-describedby="readings-caption"></div>
+        <figcaption id="readings-caption"></figcaption>
       </figure>
       <figure>
-        <svg id="error-chart" class="chart" role="img" aria-label="reconstruction error"></svg>
-        <figcaption>Reconstruction error (log scale, normalised units).</figcaption>
+        <div id="surprise-chart" class="chart" role="img" aria-describedby="surprise-caption"></div>
+        <figcaption id="surprise-caption"></figcaption>
       </figure>
     </section>
     <section aria-labelledby="anomalies-title">
-      <h2 id="anomalies-title">Recent anomalies</h2>
+      <h2 id="anomalies-title">Episodes</h2>
       <div class="table-wrap">
-        <table>
-          <thead><tr><th scope="col">Start</th><th scope="col">Sensor</th><th scope="col">Duration</th><th scope="col">Peak</th><th scope="col">Status</th><th scope="col">Mark</th><th scope="col">Actions</th></tr></thead>
+        <table id="episodes-table">
+          <thead><tr><th scope="col">Start</th><th scope="col">Sensor</th><th scope="col">What happened</th><th scope="col">Status</th><th scope="col">Mark</th><th scope="col">Actions</th></tr></thead>
           <tbody id="anomalies"></tbody>
         </table>
       </div>
     </section>
   </div>
 </main>
-<script>${SCRIPT}</script>
+${assets.js.map((src) => `<script src="${src}"></script>`).join('\n')}
 </body>
 </html>
 `;
-
-function cspHash(text: string): string {
-  return `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
 }
-
-/** Only this page's own script and style run; it may talk to this server and nothing else. */
-export const PAGE_CSP = [
-  "default-src 'none'",
-  `script-src ${cspHash(SCRIPT)}`,
-  `style-src ${cspHash(STYLE)}`,
-  "connect-src 'self'",
-  "img-src 'self' data:",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');

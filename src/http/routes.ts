@@ -5,6 +5,7 @@
  */
 import type { AnomalyMark, AnomalyQuery, AnomalyStatus } from '../contract/store.js';
 import { parseCommand, type CommandVerb } from '../pipeline/commands.js';
+import { parseDuration, parseSince, SINCE_FORMS } from '../util/time.js';
 import type { DaemonView } from './view.js';
 
 export interface ApiRequest {
@@ -17,15 +18,20 @@ export interface ApiRequest {
 
 export type Reply =
   | { readonly kind: 'json'; readonly status: number; readonly body: unknown; readonly allow?: string }
-  | { readonly kind: 'page' };
+  | { readonly kind: 'page' }
+  | { readonly kind: 'asset'; readonly name: string };
 
 export const DEFAULT_ANOMALY_LIMIT = 100;
 export const MAX_ANOMALY_LIMIT = 1000;
 const MAX_SENSOR_CHARS = 256;
 /** The command handler's id rule (src/pipeline/commands.ts), so an id that works over MQTT works here. */
 const ANOMALY_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-/** Year 275760, the largest time a Date can hold: anything beyond is a typo. */
-const MAX_TS = 8.64e15;
+/** The series spans the page offers, and the bounds of any other. */
+export const DEFAULT_SERIES_RANGE = '1h';
+const MIN_RANGE_MS = 60_000;
+const MAX_RANGE_MS = 8 * 86_400_000;
+export const DEFAULT_SERIES_POINTS = 800;
+const MAX_SERIES_POINTS = 5000;
 const MARK_VERBS: readonly CommandVerb[] = ['ack', 'false_alarm', 'unmark'];
 
 type Handler = (req: ApiRequest, params: readonly string[], view: DaemonView) => Reply;
@@ -47,9 +53,10 @@ class HttpError extends Error {
 
 const ROUTES: readonly Route[] = [
   { pattern: /^\/$/, methods: { GET: () => ({ kind: 'page' }) } },
+  { pattern: /^\/assets\/([a-z0-9.-]+)$/, methods: { GET: (_req, [name]) => ({ kind: 'asset', name }) } },
   { pattern: /^\/api\/status$/, methods: { GET: getStatus } },
   { pattern: /^\/api\/sensors$/, methods: { GET: getSensors } },
-  { pattern: /^\/api\/sensors\/([^/]+)\/history$/, methods: { GET: getHistory } },
+  { pattern: /^\/api\/sensors\/([^/]+)\/series$/, methods: { GET: getSeries } },
   { pattern: /^\/api\/anomalies$/, methods: { GET: getAnomalies } },
   { pattern: /^\/api\/anomalies\/([^/]+)$/, methods: { GET: getAnomaly } },
   { pattern: /^\/api\/anomalies\/([^/]+)\/(ack|false_alarm|unmark)$/, methods: { POST: postMark } },
@@ -104,16 +111,20 @@ function getSensors(req: ApiRequest, _params: readonly string[], view: DaemonVie
   return ok({ sensors: view.sensors() });
 }
 
-function getHistory(req: ApiRequest, [sensor]: readonly string[], view: DaemonView): Reply {
-  onlyParams(req.query, ['since']);
+function getSeries(req: ApiRequest, [sensor]: readonly string[], view: DaemonView): Reply {
+  onlyParams(req.query, ['range', 'since', 'points']);
   checkSensor(sensor);
-  const since = optionalTime(req.query, 'since');
-  const series = view.history(sensor, since);
-  if (series !== null) return ok(series);
-  // A sensor the daemon knows but that has no scored window yet (e.g. still learning) has an empty history.
-  if (view.sensors().some((s) => s.sensor === sensor)) {
-    return ok({ sensor, capacity: 0, endTs: [], value: [], expected: [], score: [], surprise: [], threshold: [], anomalous: [] });
+  const rangeText = single(req.query, 'range') ?? DEFAULT_SERIES_RANGE;
+  const rangeMs = parseDuration(rangeText);
+  if (rangeMs === null || rangeMs < MIN_RANGE_MS || rangeMs > MAX_RANGE_MS) {
+    throw new HttpError(400, `range must be a duration from 1m to 8d such as 1h, 24h or 7d, got ${preview(rangeText)}`);
   }
+  const since = optionalTime(req.query, 'since', view);
+  const points = optionalInt(req.query, 'points', 10, MAX_SERIES_POINTS) ?? DEFAULT_SERIES_POINTS;
+  const series = view.series(sensor, { rangeMs, maxPoints: points, ...(since !== undefined ? { since } : {}) });
+  if (series !== null) return ok(series);
+  // A sensor the daemon knows but that has no scored reading yet (e.g. still learning) has an empty series.
+  if (view.sensors().some((s) => s.sensor === sensor)) return ok({ stream: sensor, channels: [], source: 'none', ts: [], latest: null });
   throw new HttpError(404, `no such sensor: ${preview(sensor)}`);
 }
 
@@ -125,7 +136,7 @@ function getAnomalies(req: ApiRequest, _params: readonly string[], view: DaemonV
     limit: optionalLimit(req.query),
     ...(sensor !== undefined ? { sensor } : {}),
     ...optionalField('status', optionalStatus(req.query)),
-    ...optionalField('from', optionalTime(req.query, 'since')),
+    ...optionalField('from', optionalTime(req.query, 'since', view)),
   };
   return ok({ anomalies: view.anomalies(q) });
 }
@@ -194,10 +205,14 @@ function optionalField<K extends string, V>(key: K, value: V | undefined): Parti
 }
 
 function optionalLimit(query: URLSearchParams): number {
-  const raw = single(query, 'limit');
-  if (raw === undefined) return DEFAULT_ANOMALY_LIMIT;
+  return optionalInt(query, 'limit', 1, MAX_ANOMALY_LIMIT) ?? DEFAULT_ANOMALY_LIMIT;
+}
+
+function optionalInt(query: URLSearchParams, key: string, min: number, max: number): number | undefined {
+  const raw = single(query, key);
+  if (raw === undefined) return undefined;
   const n = /^\d{1,7}$/.test(raw) ? Number(raw) : NaN;
-  if (!(n >= 1 && n <= MAX_ANOMALY_LIMIT)) throw new HttpError(400, `limit must be an integer from 1 to ${MAX_ANOMALY_LIMIT}, got ${preview(raw)}`);
+  if (!(n >= min && n <= max)) throw new HttpError(400, `${key} must be an integer from ${min} to ${max}, got ${preview(raw)}`);
   return n;
 }
 
@@ -208,16 +223,12 @@ function optionalStatus(query: URLSearchParams): AnomalyStatus | undefined {
   throw new HttpError(400, `status must be open or resolved, got ${preview(raw)}`);
 }
 
-/** Epoch milliseconds, or an ISO 8601 date/time (as the CLI takes). */
-function optionalTime(query: URLSearchParams, key: string): number | undefined {
+/** The CLI's forms: an age before the daemon's now (24h, 7d), an ISO 8601 time, or epoch milliseconds. */
+function optionalTime(query: URLSearchParams, key: string, view: DaemonView): number | undefined {
   const raw = single(query, key);
   if (raw === undefined) return undefined;
-  let ts = NaN;
-  if (/^\d{1,16}$/.test(raw)) ts = Number(raw);
-  else if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(raw)) ts = Date.parse(raw);
-  if (!Number.isFinite(ts) || ts > MAX_TS) {
-    throw new HttpError(400, `${key} must be epoch milliseconds or an ISO 8601 time such as 2025-01-31T12:00:00Z, got ${preview(raw)}`);
-  }
+  const ts = parseSince(raw, view.now());
+  if (ts === null) throw new HttpError(400, `${key} must be ${SINCE_FORMS}, got ${preview(raw)}`);
   return ts;
 }
 

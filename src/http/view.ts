@@ -2,33 +2,48 @@
  * What the HTTP API may ask of the running daemon. The daemon implements it; the routes only read
  * through it (and set operator marks), so they can be tested against a fake.
  */
-import type { SensorStatus } from '../contract/types.js';
+import type { RejectReason, SensorStatus } from '../contract/types.js';
 import type { AnomalyMark, AnomalyQuery, AnomalyRecord, AnomalyWithEvents } from '../contract/store.js';
-import type { HistorySeries } from '../pipeline/history.js';
+import type { SeriesQuery, SeriesView } from '../pipeline/series.js';
 
 export interface DaemonStatusView {
   readonly version: string;
-  /** Epoch ms. */
+  /** Epoch ms (the daemon's clock). */
   readonly startedAt: number;
+  /** Real time since start, ms (a monotonic clock, whatever the daemon's clock does). */
+  readonly uptimeMs: number;
   readonly counters: Readonly<Record<string, number>>;
   /** The default model's id, or null while there is none. */
   readonly model: string | null;
   readonly mqtt: { readonly url: string; readonly connected: boolean };
+  /** Sensors known since start, in all and by status. */
+  readonly sensors: { readonly total: number; readonly byStatus: Readonly<Record<SensorStatus, number>> };
+  /** Rejected input since start, per reason (only reasons that occurred). */
+  readonly rejections: Readonly<Partial<Record<RejectReason, number>>>;
+  /** Alerts stored but not yet acknowledged by the broker, and those dropped by the outbox bound since start; null while the database is closed. */
+  readonly outbox: { readonly pending: number; readonly dropped: number } | null;
 }
 
 export interface SensorView {
   readonly sensor: string;
   readonly status: SensorStatus;
   readonly model: string | null;
-  /** End of the sensor's latest window, epoch ms. */
+  /** Time of the sensor's latest scored reading, epoch ms. */
   readonly lastTs: number | null;
+  /** Its first channel's value (sensor units) and surprise, -log10(1 - score); null before the first. */
+  readonly value: number | null;
+  readonly surprise: number | null;
+  /** The sensor's unit when configured. */
+  readonly unit: string | null;
 }
 
 export interface DaemonView {
+  /** The daemon's clock, epoch ms: relative times (`since=24h`) count back from it. */
+  now(): number;
   status(): DaemonStatusView;
   sensors(): readonly SensorView[];
-  /** Null for a sensor with no recorded window. */
-  history(sensor: string, sinceTs?: number): HistorySeries | null;
+  /** A sensor's readings, expectation and surprise over a span; null for a sensor with none recorded. */
+  series(sensor: string, q: SeriesQuery): SeriesView | null;
   anomalies(q: AnomalyQuery): readonly AnomalyRecord[];
   anomaly(id: string): AnomalyWithEvents | null;
   /** False when there is no such anomaly. */

@@ -59,6 +59,11 @@ export interface SimulatorOptions {
   readonly intervalMs: number;
   /** 'demo': a repeating schedule of one anomaly of each kind, see DEMO_SCHEDULE. */
   readonly anomalies: 'none' | 'demo' | readonly InjectedAnomaly[];
+  /**
+   * With 'demo': when the schedule starts, epoch ms (its first cycle begins there). Default startTs;
+   * null = not yet, until startAnomalies() is called (the demo starts them once the detector has learnt).
+   */
+  readonly anomaliesFrom?: number | null;
   /** Length of a simulated day; default 10 minutes. */
   readonly dayMs?: number;
 }
@@ -101,6 +106,7 @@ export class Simulator {
   /** Demo anomalies generated so far (cycle by cycle, ahead of time). */
   private readonly demoList: InjectedAnomaly[] = [];
   private demoCycles = 0;
+  private demoFrom: number | null;
   private readonly anomalyRng: () => number;
   private readonly stuckValues = new Map<InjectedAnomaly, number>();
   private tick = 0;
@@ -122,6 +128,22 @@ export class Simulator {
       if (a.endTs < a.startTs) throw new Error(`anomaly on ${a.sensor} ends before it starts`);
     }
     this.anomalyRng = mulberry32(hashSeed(opts.seed, '\u0000anomalies'));
+    this.demoFrom = opts.anomaliesFrom === undefined ? opts.startTs : opts.anomaliesFrom;
+  }
+
+  /**
+   * Starts the 'demo' schedule at `ts` (epoch ms, not before the last tick): its first cycle begins there.
+   * Throws when the schedule has started already.
+   */
+  startAnomalies(ts: number): void {
+    if (this.demoFrom !== null) throw new Error('the demo anomalies have started already');
+    const now = this.now();
+    this.demoFrom = Number.isNaN(now) ? ts : Math.max(ts, now + this.intervalMs);
+  }
+
+  /** When the 'demo' schedule starts (epoch ms), or null while it waits for startAnomalies(). */
+  get anomaliesFrom(): number | null {
+    return this.demoFrom;
   }
 
   /** Virtual time of the last tick produced, or NaN before the first. */
@@ -180,13 +202,13 @@ export class Simulator {
 
   private schedule(until: number): readonly InjectedAnomaly[] {
     if (this.explicit !== null) return this.explicit;
-    if (!this.demo) return [];
-    while (this.startTs + this.demoCycles * DEMO_CYCLE_MS <= until) this.addDemoCycle();
+    if (!this.demo || this.demoFrom === null) return [];
+    while (this.demoFrom + this.demoCycles * DEMO_CYCLE_MS <= until) this.addDemoCycle();
     return this.demoList;
   }
 
   private addDemoCycle(): void {
-    const base = this.startTs + this.demoCycles++ * DEMO_CYCLE_MS;
+    const base = this.demoFrom! + this.demoCycles++ * DEMO_CYCLE_MS;
     for (const item of DEMO_SCHEDULE) {
       const sensor = this.sensors.find((s) => s.spec.kind === item.kind);
       if (sensor === undefined) continue;

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { pino, type Logger } from 'pino';
 import ts from 'typescript';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { topics, type AlertPayload } from '../../src/contract/alerts.js';
+import { ALERT_SCHEMA_VERSION, topics, type AlertExplanation, type AlertPayload } from '../../src/contract/alerts.js';
 import type { AnomalyEvent, AnomalyEventKind } from '../../src/contract/types.js';
 import {
   APPLICATION_ID,
@@ -581,7 +581,77 @@ describe('alert contract', () => {
     const payload = JSON.parse(store.committedOutbox(0, 1)[0].payload) as AlertPayload;
     expect(payload.daemon_id).toBe('pi-7');
     expect(Object.keys(payload).sort()).toEqual(
-      ['anomaly_id', 'channels', 'daemon_id', 'end', 'event', 'model', 'padded_fraction', 'peak_score', 'resent', 'score', 'sensor', 'seq', 'start', 'threshold', 'ts'].sort(),
+      ['anomaly_id', 'channels', 'daemon_id', 'end', 'event', 'explanation', 'model', 'padded_fraction', 'peak_score', 'resent', 'schema_version', 'score', 'sensor', 'seq', 'start', 'threshold', 'ts'].sort(),
     );
+    expect(payload.schema_version).toBe(ALERT_SCHEMA_VERSION);
+    expect(payload.explanation).toBeNull();
+  });
+});
+
+function explanation(over: Partial<AlertExplanation> = {}): AlertExplanation {
+  return {
+    kind: 'level_shift',
+    sentence: 'pump1 4.1 bar, expected 2.3 ± 0.2 since 12:00 (level shift)',
+    stream: 'pump1',
+    channel: 'vibration',
+    unit: 'bar',
+    value: 4.1,
+    expected: 2.3,
+    band: 0.2,
+    basis: 'baseline',
+    since: '2026-01-01T12:00:00.000Z',
+    shares: [
+      { name: 'current', share: 0.2 },
+      { name: 'vibration', share: 0.8 },
+    ],
+    stretch: { ts: [Date.UTC(2026, 0, 1, 12, 0, 0)], values: [4.1], expected: null, band: null },
+    ...over,
+  };
+}
+
+describe('explanations (schema 3)', () => {
+  it('go into the alert (schema_version 2) and the anomaly record; an event without one keeps the last', () => {
+    const store = open();
+    store.recordEvent(event('open', 'x1'), 't', explanation());
+    store.recordEvent(event('update', 'x1'), 't', explanation({ kind: null, sentence: 'pump1 4.3 bar since 12:00' }));
+    store.recordEvent(event('resolve', 'x1'), 't', null);
+    const payloads = store.committedOutbox(0, 10).map((r) => JSON.parse(r.payload) as AlertPayload);
+    expect(payloads.map((p) => p.schema_version)).toEqual([2, 2, 2]);
+    expect(payloads[0].explanation).toEqual(explanation());
+    expect(payloads[2].explanation).toBeNull();
+    const a = store.getAnomaly('x1')!;
+    expect(a.kind).toBeNull();
+    expect(a.sentence).toBe('pump1 4.3 bar since 12:00');
+    expect(a.explanation).toEqual(explanation({ kind: null, sentence: 'pump1 4.3 bar since 12:00' }));
+    expect(store.listAnomalies({ limit: 5 })[0].sentence).toBe('pump1 4.3 bar since 12:00');
+    expect(a.events[0].payload.explanation?.kind).toBe('level_shift');
+  });
+
+  it('a version 2 database upgrades in place: its episodes and their alerts stay, without explanations', () => {
+    const path = join(dir, 'old.db');
+    const raw = new Database(path);
+    migrate(raw, MIGRATIONS.slice(0, 2));
+    raw
+      .prepare(
+        `INSERT INTO anomalies (id, sensor, start_ts, end_ts, peak_score, last_score, threshold, model, padded_fraction, channel_errors, windows, status, created_at, updated_at)
+         VALUES ('old', 'pump1', 1, 2, 0.99, 0.98, 0.97, 'gru', 0, '[{"name":"value","error":1}]', 3, 'resolved', 1, 2)`,
+      )
+      .run();
+    raw.prepare(`INSERT INTO anomaly_events (anomaly_id, seq, kind, ts, score, payload) VALUES ('old', 1, 'open', 2, 0.99, '{"anomaly_id":"old","event":"open"}')`).run();
+    raw.close();
+    const store = open('old.db');
+    const a = store.getAnomaly('old')!;
+    expect(a).toMatchObject({ id: 'old', kind: null, sentence: null, explanation: null, status: 'resolved' });
+    expect(a.events[0].payload.schema_version).toBeUndefined();
+    peek('old.db', (db) => expect(userVersion(db)).toBe(MIGRATIONS.length));
+  });
+
+  it('stores the outbox depth for the status', () => {
+    const store = open();
+    store.recordEvent(event('open', 'x1'), 't');
+    store.recordEvent(event('update', 'x1'), 't');
+    expect(store.outboxPending()).toBe(2);
+    store.markDelivered(store.committedOutbox(0, 1)[0].id);
+    expect(store.outboxPending()).toBe(1);
   });
 });

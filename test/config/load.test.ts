@@ -121,7 +121,7 @@ describe('file values', () => {
 
   it('lists the valid keys when nothing is close', () => {
     const [error] = errorsOf(loadYaml('log:\n  colourful: true\n'));
-    expect(error).toMatch(/^log\.colourful: unknown key \(valid keys: level\)$/);
+    expect(error).toMatch(/^log\.colourful: unknown key \(valid keys: level, format\)$/);
   });
 
   it('reports YAML syntax errors with file, line and column', () => {

@@ -3,12 +3,14 @@ import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import type { AnomalyMark, AnomalyQuery, AnomalyRecord, AnomalyWithEvents } from '../../src/contract/store.js';
 import type { DaemonStatusView, DaemonView, SensorView } from '../../src/adapters/http.js';
-import type { HistorySeries } from '../../src/pipeline/history.js';
+import type { SeriesQuery, SeriesView } from '../../src/pipeline/series.js';
 
 export interface TestResponse {
   readonly status: number;
   readonly headers: Record<string, string | string[] | undefined>;
   readonly text: string;
+  /** The body's bytes as received (still gzipped when the server gzipped them). */
+  readonly raw: Buffer;
   /** The parsed JSON body, or undefined when the body is not JSON. */
   readonly json: unknown;
 }
@@ -27,14 +29,15 @@ export function request(base: string, path: string, opts: RequestOptions = {}): 
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
+        const raw = Buffer.concat(chunks);
+        const text = raw.toString('utf8');
         let json: unknown;
         try {
           json = JSON.parse(text);
         } catch {
           json = undefined;
         }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, raw, json });
       });
       res.on('error', reject);
     });
@@ -79,48 +82,72 @@ export function anomalyRecord(over: Partial<AnomalyRecord> & { id: string; senso
     markNote: null,
     createdAt: T0,
     updatedAt: T0,
+    kind: null,
+    sentence: null,
+    explanation: null,
     ...over,
   };
 }
 
-export function series(sensor: string, endTs: number[]): HistorySeries {
+/** A one-channel series of `ts`, value 20 + i, no expectation, nothing anomalous. */
+export function series(stream: string, ts: number[]): SeriesView {
+  const n = ts.length;
+  const nulls = (): (number | null)[] => ts.map(() => null);
   return {
-    sensor,
-    capacity: 720,
-    endTs,
-    value: endTs.map(() => 1),
-    expected: endTs.map(() => 1),
-    score: endTs.map(() => 0.5),
-    surprise: endTs.map(() => 0.3),
-    threshold: endTs.map(() => 0.99),
-    anomalous: endTs.map(() => false),
+    stream,
+    channels: ['value'],
+    from: ts[0] ?? T0,
+    to: ts[n - 1] ?? T0,
+    source: 'raw',
+    resolutionMs: 0,
+    ts,
+    count: ts.map(() => 1),
+    value: [ts.map((_, i) => 20 + i)],
+    min: [nulls()],
+    max: [nulls()],
+    expected: [nulls()],
+    spread: [nulls()],
+    baseline: [nulls()],
+    baselineSpread: [nulls()],
+    surprise: ts.map(() => 0.3),
+    threshold: ts.map(() => 3),
+    anomalous: ts.map(() => false),
+    latest: null,
   };
 }
 
 /** An in-memory DaemonView that records what the routes asked of it. */
 export class FakeView implements DaemonView {
   readonly queries: AnomalyQuery[] = [];
-  readonly historyCalls: { sensor: string; sinceTs: number | undefined }[] = [];
+  readonly seriesCalls: { sensor: string; q: SeriesQuery }[] = [];
+  clock = T0 + 3_600_000;
   readonly marks: { id: string; mark: AnomalyMark | null; note: string | null }[] = [];
   failWith: Error | null = null;
   statusView: DaemonStatusView = {
     version: '9.9.9',
     startedAt: T0,
+    uptimeMs: 3_600_000,
     counters: { windows: 42, events: 2 },
     model: 'gru-7',
     mqtt: { url: 'mqtt://127.0.0.1:1883', connected: true },
+    sensors: { total: 3, byStatus: { ok: 1, anomalous: 1, learning: 1, stale: 0 } },
+    rejections: { bad_json: 2 },
+    outbox: { pending: 1, dropped: 0 },
   };
   sensorViews: SensorView[] = [
-    { sensor: 'pump1', status: 'anomalous', model: 'gru-7', lastTs: T0 + 5000 },
-    { sensor: 'fan 2/α', status: 'ok', model: 'gru-7', lastTs: T0 + 4000 },
-    { sensor: 'new', status: 'learning', model: null, lastTs: null },
+    { sensor: 'pump1', status: 'anomalous', model: 'gru-7', lastTs: T0 + 5000, value: 22, surprise: 4.2, unit: 'bar' },
+    { sensor: 'fan 2/α', status: 'ok', model: 'gru-7', lastTs: T0 + 4000, value: 20, surprise: 0.3, unit: null },
+    { sensor: 'new', status: 'learning', model: null, lastTs: null, value: null, surprise: null, unit: null },
   ];
-  histories = new Map<string, HistorySeries>([
+  histories = new Map<string, SeriesView>([
     ['pump1', series('pump1', [T0, T0 + 1000, T0 + 2000])],
     ['fan 2/α', series('fan 2/α', [T0 + 500])],
   ]);
   records: AnomalyRecord[] = [anomalyRecord({ id: 'a-1', sensor: 'pump1' }), anomalyRecord({ id: 'b-2', sensor: 'fan 2/α', status: 'resolved' })];
 
+  now(): number {
+    return this.clock;
+  }
   status(): DaemonStatusView {
     this.maybeFail();
     return this.statusView;
@@ -129,9 +156,9 @@ export class FakeView implements DaemonView {
     this.maybeFail();
     return this.sensorViews;
   }
-  history(sensor: string, sinceTs?: number): HistorySeries | null {
+  series(sensor: string, q: SeriesQuery): SeriesView | null {
     this.maybeFail();
-    this.historyCalls.push({ sensor, sinceTs });
+    this.seriesCalls.push({ sensor, q });
     return this.histories.get(sensor) ?? null;
   }
   anomalies(q: AnomalyQuery): readonly AnomalyRecord[] {

@@ -1,14 +1,13 @@
-import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+/// <reference lib="dom" />
+import { gunzipSync } from 'node:zlib';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
 import { HttpServer } from '../../src/adapters/http.js';
-import { PAGE_HTML } from '../../src/http/page.js';
-import { captureLogs, FakeView, request } from './helpers.js';
+import { dashboardAssets } from '../../src/adapters/dashboard-assets.js';
+import { PAGE_SCRIPT, PAGE_STYLE } from '../../src/http/page.js';
+import { artifact, hasChromium, launchChromium } from '../helpers/browser.js';
+import { captureLogs, FakeView, request, series, T0 } from './helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const servers: HttpServer[] = [];
 
 async function serve(view = new FakeView()): Promise<string> {
@@ -22,97 +21,152 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.stop()));
 });
 
-function between(text: string, open: string, close: string): string {
-  const start = text.indexOf(open);
-  const end = text.indexOf(close, start);
-  expect(start).toBeGreaterThanOrEqual(0);
-  expect(end).toBeGreaterThan(start);
-  return text.slice(start + open.length, end);
-}
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('base64');
-}
-
-describe('GET /', () => {
-  it('serves the page as HTML with a restrictive CSP', async () => {
+describe('GET / and its assets', () => {
+  it('serves the page as HTML with a CSP that lets only this server’s scripts, styles and requests in', async () => {
     const res = await request(await serve(), '/');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
-    expect(res.text).toBe(PAGE_HTML);
+    expect(res.text).toBe(dashboardAssets().page.body.toString('utf8'));
     const csp = String(res.headers['content-security-policy']);
-    expect(csp).toContain("default-src 'none'");
-    expect(csp).toContain("connect-src 'self'");
+    for (const d of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"]) expect(csp).toContain(d);
     expect(csp).not.toContain('unsafe-inline');
+    // No inline script or style: everything the CSP must allow comes from /assets/.
+    expect(res.text).not.toMatch(/<script>|<style>|\sstyle=/);
   });
 
-  it('the CSP hashes are those of the inline script and style, so the browser runs them', async () => {
-    const res = await request(await serve(), '/');
-    const csp = String(res.headers['content-security-policy']);
-    expect(csp).toContain(`'sha256-${sha256(between(res.text, '<script>', '</script>'))}'`);
-    expect(csp).toContain(`'sha256-${sha256(between(res.text, '<style>', '</style>'))}'`);
-    expect(res.text.match(/<script/g)).toHaveLength(1);
+  it('references no external URL (the device may be offline); uPlot comes from the package', () => {
+    const { page, files } = dashboardAssets();
+    const html = page.body.toString('utf8');
+    for (const text of [html, PAGE_SCRIPT, PAGE_STYLE]) {
+      expect(text).not.toMatch(/https?:\/\//i);
+      expect(text).not.toMatch(/@import|url\(/i);
+    }
+    const refs = [...html.matchAll(/\b(?:src|href)\s*=\s*["']([^"']*)["']/gi)].map((m) => m[1]);
+    expect(refs.filter((r) => r.startsWith('/assets/'))).toHaveLength(4);
+    for (const r of refs) expect(r).toMatch(/^(data:|\/assets\/[a-z]+\.[0-9a-f]{8}\.(js|css)$)/);
+    expect([...files.keys()].some((n) => /^uplot\.[0-9a-f]{8}\.js$/.test(n))).toBe(true);
   });
 
-  it('references no external URL (the device may be offline)', () => {
-    expect(PAGE_HTML).not.toMatch(/https?:\/\//i);
-    expect(PAGE_HTML).not.toMatch(/(src|href)\s*=\s*["']?\/\//i);
-    expect(PAGE_HTML).not.toMatch(/@import|url\(/i);
-    // Every href or src points into the page itself: a data: URI or a same-server path.
-    for (const m of PAGE_HTML.matchAll(/\b(?:src|href)\s*=\s*["']([^"']*)["']/gi)) expect(m[1]).toMatch(/^(data:|\/(?!\/))/);
+  it('serves each asset hashed, gzipped when asked, cacheable for good, and 304 when unchanged', async () => {
+    const base = await serve();
+    const html = (await request(base, '/')).text;
+    const uplot = /\/assets\/uplot\.[0-9a-f]{8}\.js/.exec(html)![0];
+    const plain = await request(base, uplot);
+    expect(plain.status).toBe(200);
+    expect(plain.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect(plain.headers['cache-control']).toContain('immutable');
+    expect(plain.text).toContain('uPlot');
+    const zipped = await request(base, uplot, { headers: { 'Accept-Encoding': 'gzip' } });
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(zipped.raw).equals(plain.raw)).toBe(true);
+    expect(zipped.raw.length).toBeLessThan(plain.raw.length / 2);
+    const again = await request(base, uplot, { headers: { 'If-None-Match': String(plain.headers.etag) } });
+    expect(again.status).toBe(304);
+    expect(again.text).toBe('');
+    const missing = await request(base, '/assets/nope.js');
+    expect(missing.status).toBe(404);
+    expect(missing.json).toMatchObject({ error: expect.stringMatching(/no such asset/) as unknown });
   });
 
-  it('only reads the API through routes that exist', () => {
-    const paths = [...PAGE_HTML.matchAll(/'(\/api\/[a-z/]*)/g)].map((m) => m[1]);
+  it('the script only reads the API through routes that exist', () => {
+    const paths = [...PAGE_SCRIPT.matchAll(/'(\/api\/[a-z/]*)/g)].map((m) => m[1]);
     expect(paths.length).toBeGreaterThan(0);
     for (const p of paths) expect(p).toMatch(/^\/api\/(status|sensors|anomalies)(\/|$)/);
+    expect(PAGE_SCRIPT).toContain("'/series?range='");
   });
 });
 
-describe.skipIf(!existsSync(CHROMIUM))('the page in headless Chromium', () => {
-  it('renders the sensors, the plots of the selected sensor and the anomalies table from the API', async () => {
+describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  function fakeWithEpisode(): FakeView {
     const view = new FakeView();
-    view.histories.get('pump1')!.anomalous[1] = true;
+    const ts = Array.from({ length: 120 }, (_, i) => T0 + i * 1000);
+    const s = series('pump1', ts);
+    const anomalous = ts.map((_, i) => i >= 80 && i < 100);
+    view.histories.set('pump1', {
+      ...s,
+      value: [ts.map((_, i) => (anomalous[i] ? 30 : 20) + Math.sin(i))],
+      expected: [ts.map(() => 20)],
+      spread: [ts.map(() => 0.8)],
+      surprise: ts.map((_, i) => (anomalous[i] ? 5 : 0.4)),
+      anomalous,
+    });
+    view.records[0] = { ...view.records[0], sentence: 'pump1 30.0 bar, expected 20.0 ± 1.6 since 12:01 (level shift)', kind: 'level_shift' };
+    return view;
+  }
+
+  it('shows the readings with the band, the shaded stretch, the surprise, the explanation; ack works; phone width too', async () => {
+    const view = fakeWithEpisode();
     const base = await serve(view);
-    const profile = mkdtempSync(join(tmpdir(), 'anomalyd-chromium-'));
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     try {
-      const dom = await new Promise<string>((resolve, reject) => {
-        execFile(
-          CHROMIUM,
-          [
-            '--headless',
-            '--no-sandbox',
-            '--disable-gpu',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-            '--no-first-run',
-            `--user-data-dir=${profile}`,
-            '--virtual-time-budget=3000',
-            '--dump-dom',
-            `${base}/`,
-          ],
-          { timeout: 45_000, maxBuffer: 8 * 1024 * 1024 },
-          (err: Error | null, stdout: string) => (err !== null ? reject(err) : resolve(stdout)),
-        );
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('console', (m) => (m.type() === 'error' ? errors.push(m.text()) : undefined));
+      await page.goto(`${base}/`);
+      await page.waitForSelector('body[data-state="ready"]');
+      const readings = page.locator('#readings-chart');
+      expect(await readings.getAttribute('data-points')).toBe('120');
+      expect(await readings.getAttribute('data-band')).toBe('model');
+      expect(await readings.getAttribute('data-shaded')).toBe('1');
+      expect(await page.locator('#surprise-chart').getAttribute('data-shaded')).toBe('1');
+      expect(await page.locator('#readings-chart canvas').count()).toBe(1);
+      expect(await page.locator('#surprise-caption').textContent()).toMatch(/threshold 3 \(dashed\)/);
+      expect(await page.locator('#explanation').textContent()).toContain('expected 20.0 ± 1.6 since 12:01 (level shift)');
+      expect(await page.locator('#anomalies tr[data-id="a-1"] td.what').textContent()).toContain('(level shift)');
+      expect(await page.locator('#daemon').textContent()).toMatch(/1 alerts waiting for the broker · 2 readings rejected/);
+      // The shading is drawn: the middle of the stretch, near the top of the plot, is tinted red.
+      const tint = await page.evaluate(() => {
+        const canvas = document.querySelector('#readings-chart canvas') as HTMLCanvasElement;
+        const ctx = canvas.getContext('2d')!;
+        const px = ctx.getImageData(Math.round(canvas.width * 0.78), Math.round(canvas.height * 0.12), 1, 1).data;
+        const bg = ctx.getImageData(Math.round(canvas.width * 0.3), Math.round(canvas.height * 0.12), 1, 1).data;
+        return { px: [...px], bg: [...bg] };
       });
-      // The script ran (CSP allowed it) and the API answered: the placeholder is replaced by the status line.
-      expect(dom).not.toContain('loading…');
-      expect(dom).toContain('v9.9.9');
-      const sensorList = between(dom, '<ul id="sensors">', '</ul>');
-      for (const s of view.sensorViews) expect(sensorList).toContain(s.sensor);
-      expect(sensorList).toMatch(/aria-pressed="true"[^>]*><span>pump1<\/span>/);
-      expect(sensorList).toContain('class="badge anomalous"');
-      const scoreChart = between(dom, '<svg id="score-chart"', '</svg>');
-      expect(scoreChart.match(/<polyline/g)).toHaveLength(2); // the score and the threshold
-      expect(scoreChart.match(/class="episode"/g)).toHaveLength(1);
-      expect(between(dom, '<svg id="error-chart"', '</svg>')).toContain('<polyline');
-      const table = between(dom, '<tbody id="anomalies">', '</tbody>');
-      expect(table.match(/<tr>/g)).toHaveLength(view.records.length);
-      expect(table).toContain('False alarm');
-      expect(between(dom, '<p id="msg"', '</p>')).toBe(' role="alert">');
+      expect(tint.px[0]).toBeGreaterThan(tint.px[2]); // more red than blue
+      expect(tint.px.join()).not.toBe(tint.bg.join());
+      await page.screenshot({ path: artifact('dashboard-fake-desktop'), fullPage: true });
+
+      await page.click('#anomalies tr[data-id="a-1"] button[data-action="ack"]');
+      await page.waitForSelector('#anomalies tr[data-id="a-1"] button[data-action="unmark"]');
+      expect(view.marks).toEqual([{ id: 'a-1', mark: 'ack', note: null }]);
+
+      await page.click('.ranges button[data-range="24h"]');
+      await page.waitForFunction(() => document.querySelector('.ranges button[data-range="24h"]')?.getAttribute('aria-pressed') === 'true');
+      expect(view.seriesCalls.at(-1)!.q.rangeMs).toBe(86_400_000);
+
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.waitForTimeout(100);
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      expect(width).toBeLessThanOrEqual(390);
+      await page.screenshot({ path: artifact('dashboard-fake-phone'), fullPage: true });
+      expect(errors).toEqual([]);
     } finally {
-      rmSync(profile, { recursive: true, force: true });
+      await page.close();
+    }
+  });
+
+  it('says so when no sensor has reported yet, instead of an empty page', async () => {
+    const view = new FakeView();
+    view.sensorViews = [];
+    view.records = [];
+    const base = await serve(view);
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${base}/`);
+      await page.waitForSelector('body[data-state="empty"]');
+      expect(await page.locator('#sensors').textContent()).toMatch(/No sensor has reported yet/);
+      expect(await page.locator('#anomalies').textContent()).toMatch(/No anomalies recorded/);
+      expect(await page.locator('#detail').isHidden()).toBe(true);
+    } finally {
+      await page.close();
     }
   });
 });

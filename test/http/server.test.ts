@@ -95,43 +95,80 @@ describe('GET routes', () => {
     expect(res.json).toEqual({ sensors: view.sensorViews });
   });
 
-  it('GET /api/sensors/:id/history decodes the sensor name and passes since', async () => {
+  it('GET /api/sensors/:id/series decodes the sensor name and passes range, since and points', async () => {
     const { base, view } = await serve();
-    const res = await request(base, `/api/sensors/${encodeURIComponent('fan 2/α')}/history?since=${T0 + 10}`);
+    const res = await request(base, `/api/sensors/${encodeURIComponent('fan 2/α')}/series?range=24h&since=${T0 + 10}&points=300`);
     expect(res.status).toBe(200);
     expect(res.json).toEqual(view.histories.get('fan 2/α'));
-    expect(view.historyCalls).toEqual([{ sensor: 'fan 2/α', sinceTs: T0 + 10 }]);
+    expect(view.seriesCalls).toEqual([{ sensor: 'fan 2/α', q: { rangeMs: 86_400_000, since: T0 + 10, maxPoints: 300 } }]);
   });
 
-  it('history since also takes an ISO 8601 time', async () => {
+  it('series defaults to the last hour and 800 points', async () => {
     const { base, view } = await serve();
-    expect((await request(base, '/api/sensors/pump1/history?since=2025-06-01T12:00:01Z')).status).toBe(200);
-    expect(view.historyCalls[0]).toEqual({ sensor: 'pump1', sinceTs: T0 + 1000 });
-  });
-
-  it('history of a known sensor without readings is empty, of an unknown sensor 404', async () => {
-    const { base } = await serve();
-    const empty = await request(base, '/api/sensors/new/history');
-    expect(empty.status).toBe(200);
-    expect(empty.json).toMatchObject({ sensor: 'new', endTs: [], score: [], surprise: [] });
-    expectError(await request(base, '/api/sensors/nope/history'), 404, /no such sensor/);
+    expect((await request(base, '/api/sensors/pump1/series')).status).toBe(200);
+    expect(view.seriesCalls[0]).toEqual({ sensor: 'pump1', q: { rangeMs: 3_600_000, maxPoints: 800 } });
   });
 
   it.each([
-    ['since=yesterday', /since must be/],
+    ['2025-06-01T12:00:01Z', T0 + 1000],
+    ['2025-06-01 12:00:01', T0 + 1000],
+    ['2025-06-01T14:00:01+02:00', T0 + 1000],
+    ['30m', T0 + 3_600_000 - 30 * 60_000],
+    ['24h', T0 + 3_600_000 - 86_400_000],
+    ['7d', T0 + 3_600_000 - 7 * 86_400_000],
+    [String(T0), T0],
+  ])('since=%s is read as the CLI reads it (ages count back from the daemon clock)', async (since, ts) => {
+    const { base, view } = await serve();
+    expect((await request(base, `/api/sensors/pump1/series?since=${encodeURIComponent(since)}`)).status).toBe(200);
+    expect((await request(base, `/api/anomalies?since=${encodeURIComponent(since)}`)).status).toBe(200);
+    expect(view.seriesCalls[0].q.since).toBe(ts);
+    expect(view.queries[0].from).toBe(ts);
+  });
+
+  it('series of a known sensor without readings is empty, of an unknown sensor 404', async () => {
+    const { base } = await serve();
+    const empty = await request(base, '/api/sensors/new/series');
+    expect(empty.status).toBe(200);
+    expect(empty.json).toMatchObject({ stream: 'new', channels: [], ts: [], latest: null });
+    expectError(await request(base, '/api/sensors/nope/series'), 404, /no such sensor/);
+  });
+
+  it.each([
+    ['since=yesterday', /since must be an age/],
     ['since=-5', /since must be/],
     ['since=99999999999999999', /since must be/],
     ['since=2025-13-45', /since must be/],
+    ['range=2w', /range must be a duration/],
+    ['range=30s', /range must be a duration/],
+    ['range=9d', /range must be a duration/],
+    ['points=3', /points must be an integer from 10/],
     ['until=5', /unknown query parameter "until"/],
     ['since=1&since=2', /more than once/],
-  ])('history with %s is a 400', async (query, pattern) => {
+  ])('series with %s is a 400', async (query, pattern) => {
     const { base } = await serve();
-    expectError(await request(base, `/api/sensors/pump1/history?${query}`), 400, pattern);
+    expectError(await request(base, `/api/sensors/pump1/series?${query}`), 400, pattern);
+  });
+
+  it('the old history route is gone (404, not a different shape under the same name)', async () => {
+    const { base } = await serve();
+    expectError(await request(base, '/api/sensors/pump1/history'), 404, /no such route/);
+  });
+
+  it('large JSON answers are gzipped for clients that accept it', async () => {
+    const { base, view } = await serve();
+    view.histories.set('pump1', (await import('./helpers.js')).series('pump1', Array.from({ length: 500 }, (_, i) => T0 + i * 1000)));
+    const plain = await request(base, '/api/sensors/pump1/series');
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    const zipped = await request(base, '/api/sensors/pump1/series', { headers: { 'Accept-Encoding': 'gzip, deflate' } });
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(Number(zipped.headers['content-length'])).toBeLessThan(plain.text.length / 3);
+    const { gunzipSync } = await import('node:zlib');
+    expect(JSON.parse(gunzipSync(zipped.raw).toString('utf8'))).toEqual(plain.json);
   });
 
   it('a malformed percent-encoding in the path is a 400, not a crash', async () => {
     const { base } = await serve();
-    expectError(await request(base, '/api/sensors/%E0%A4%A/history'), 400, /percent-encoding/);
+    expectError(await request(base, '/api/sensors/%E0%A4%A/series'), 400, /percent-encoding/);
     expect((await request(base, '/api/status')).status).toBe(200);
   });
 
@@ -308,5 +345,44 @@ describe('guards', () => {
     expect((logged?.err as { message?: string } | undefined)?.message).toContain('database is locked');
     view.failWith = null;
     expect((await request(base, '/api/anomalies')).status).toBe(200);
+  });
+});
+
+/** Sends raw bytes and returns everything the server answers before it closes the connection. */
+function rawExchange(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(bytes));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    socket.on('error', reject);
+  });
+}
+
+function parseRaw(text: string): { status: number; headers: string; body: unknown } {
+  const [head, body] = text.split('\r\n\r\n');
+  return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]), headers: head, body: JSON.parse(body) as unknown };
+}
+
+describe('errors node:http raises before the routes', () => {
+  it('headers over the limit: 431 with the documented JSON body', async () => {
+    const { server } = await serve();
+    const res = parseRaw(await rawExchange(server.port!, `GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`));
+    expect(res.status).toBe(431);
+    expect(res.headers).toMatch(/Content-Type: application\/json; charset=utf-8/);
+    expect(res.body).toEqual({ error: 'request headers too large' });
+  });
+
+  it('a malformed request line: 400 with the JSON body', async () => {
+    const { server } = await serve();
+    const res = parseRaw(await rawExchange(server.port!, 'BLAH\r\n\r\n'));
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ error: 'malformed HTTP request' });
+  });
+
+  it('the server goes on serving after them', async () => {
+    const { server, base } = await serve();
+    await rawExchange(server.port!, 'BLAH\r\n\r\n');
+    expect((await request(base, '/api/status')).status).toBe(200);
   });
 });

@@ -32,9 +32,20 @@ function ev(kind: AnomalyEventKind, anomalyId: string, sensor: string, startTs: 
 /** The anomaly part of the daemon's view is the store's own methods, as the daemon will wire it. */
 function storeView(store: SqliteStore): DaemonView {
   return {
-    status: () => ({ version: 'test', startedAt: T0, counters: {}, model: null, mqtt: { url: 'mqtt://x', connected: false } }),
+    now: () => T0,
+    status: () => ({
+      version: 'test',
+      startedAt: T0,
+      uptimeMs: 0,
+      counters: {},
+      model: null,
+      mqtt: { url: 'mqtt://x', connected: false },
+      sensors: { total: 0, byStatus: { ok: 0, anomalous: 0, learning: 0, stale: 0 } },
+      rejections: {},
+      outbox: null,
+    }),
     sensors: () => [],
-    history: () => null,
+    series: () => null,
     anomalies: (q) => store.listAnomalies(q),
     anomaly: (id) => store.getAnomaly(id),
     markAnomaly: (id, mark, note) => store.markAnomaly(id, mark, note),

@@ -13,7 +13,7 @@ import tseslint from 'typescript-eslint';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const LAYERED = ['pipeline', 'contract', 'train', 'model', 'learn', 'http', 'replay', 'eval', 'csv'];
+const LAYERED = ['pipeline', 'contract', 'train', 'model', 'learn', 'http', 'replay', 'eval', 'csv', 'explain'];
 const ADAPTER_IMPORTS = ["'../adapters/sqlite-store.js'", "'../../adapters/onnx-runner.js'", "'mqtt'", "'better-sqlite3'", "'onnxruntime-node'", "'aedes'", "'aedes/types/instance'"];
 
 /** The no-restricted-imports setting ESLint computes for `file` (relative to the project). */

@@ -1,0 +1,155 @@
+/**
+ * What the daemon keeps of each stream's signal for people: the series store (readings, expectation and
+ * surprise for the dashboard's 1 h / 24 h / 7 d plots, persisted as time buckets) and the explanation of
+ * each anomaly event built from it (kind, sentence, the stretch), which goes into the alert, the anomaly
+ * record and the log. One owner (the daemon) feeds it every scored reading of the detector, asks it for
+ * explanations, flushes it periodically and closes it at stop.
+ */
+import type { Logger } from 'pino';
+import type { AlertExplanation } from '../contract/alerts.js';
+import type { SeriesBucketStore } from '../contract/series.js';
+import type { AnomalyEvent, ScoredReading } from '../contract/types.js';
+import { explainEpisode, toAlertExplanation } from '../explain/episode.js';
+import { compileUnits, unitOf, type UnitRule } from '../explain/units.js';
+import { SeriesStore, surpriseOf, type SeriesPoint } from '../pipeline/series.js';
+
+/** Normal readings before an episode kept as its baseline, and first readings of it kept for the whole episode. */
+const BEFORE_POINTS = 600;
+const HEAD_POINTS = 256;
+/** Open episodes tracked at most (each holds ≤ 856 readings); beyond, the oldest are forgotten. */
+const MAX_OPEN = 2000;
+
+export interface SignalBookOptions {
+  /** `pattern=unit` entries (explain.units). */
+  readonly units: readonly string[];
+  /** IANA zone of the clock times in sentences (explain.timeZone); null = the system's. */
+  readonly timeZone: string | null;
+  /** Where closed buckets go (the SQLite store); null = memory only. */
+  readonly persist: SeriesBucketStore | null;
+  readonly logger: Logger;
+  /** Wall clock, epoch ms (paces the bucket writes). */
+  readonly now?: () => number;
+}
+
+interface OpenEpisode {
+  readonly before: SeriesPoint[];
+  readonly head: SeriesPoint[];
+}
+
+export class SignalBook {
+  readonly series: SeriesStore;
+  private readonly units: UnitRule[];
+  private readonly open = new Map<string, OpenEpisode>();
+  private readonly log: Logger;
+
+  constructor(private readonly opts: SignalBookOptions) {
+    this.units = compileUnits(opts.units);
+    this.log = opts.logger;
+    this.series = new SeriesStore({ persist: opts.persist, ...(opts.now ? { now: opts.now } : {}) });
+  }
+
+  unitOf(stream: string): string | null {
+    return unitOf(this.units, stream);
+  }
+
+  record(r: ScoredReading): void {
+    this.series.record(r);
+  }
+
+  /**
+   * The explanation of an event, from the stream's recorded readings: the baseline is taken when the
+   * episode is first seen, the first readings of the episode are kept for its whole life. Null when it
+   * cannot be built (no readings at all); never throws (a failure is logged and the alert goes without).
+   */
+  explain(ev: AnomalyEvent): AlertExplanation | null {
+    try {
+      return this.explainEvent(ev);
+    } catch (err) {
+      this.log.warn({ err, anomalyId: ev.anomalyId, sensor: ev.sensor }, 'could not explain an anomaly event; alert sent without');
+      return null;
+    } finally {
+      if (ev.kind === 'resolve') this.open.delete(ev.anomalyId);
+    }
+  }
+
+  private explainEvent(ev: AnomalyEvent): AlertExplanation | null {
+    const stream = ev.sensor;
+    let episode = this.open.get(ev.anomalyId);
+    if (episode === undefined) {
+      const before = this.series.points(stream, -Infinity, ev.startTs - 1).filter((p) => p.status !== 'anomalous');
+      episode = { before: before.slice(-BEFORE_POINTS), head: [] };
+      this.open.set(ev.anomalyId, episode);
+      if (this.open.size > MAX_OPEN) this.open.delete(this.open.keys().next().value!);
+    }
+    const recent = this.series.points(stream, ev.startTs, Infinity);
+    const headEnd = episode.head.length > 0 ? episode.head[episode.head.length - 1].ts : -Infinity;
+    // The ring may no longer hold the readings right after the head: then the head stays as it is, and
+    // the hole between it and what the ring holds is ours, not a silence of the sensor.
+    const ringStart = this.series.points(stream)[0]?.ts ?? Infinity;
+    const contiguous = episode.head.length === 0 || ringStart <= headEnd;
+    if (contiguous) {
+      for (const p of recent) {
+        if (episode.head.length >= HEAD_POINTS) break;
+        if (p.ts > headEnd) episode.head.push(p);
+      }
+    }
+    const lastHead = episode.head.length > 0 ? episode.head[episode.head.length - 1].ts : -Infinity;
+    const tail = recent.filter((p) => p.ts > lastHead);
+    if (episode.before.length === 0 && episode.head.length === 0 && tail.length === 0) return null;
+    const omittedBefore = tail.length > 0 && episode.head.length > 0 && ringStart > lastHead ? [tail[0].ts] : [];
+    const channels = this.series.channelsOf(stream) ?? ev.channels;
+    const e = explainEpisode({
+      stream,
+      channels,
+      unit: this.unitOf(stream),
+      before: episode.before,
+      during: [...episode.head, ...tail],
+      channelErrors: ev.channelErrors.length === channels.length ? ev.channelErrors : null,
+      startTs: ev.startTs,
+      endTs: ev.endTs,
+      ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}),
+      omittedBefore,
+    });
+    return toAlertExplanation(e);
+  }
+
+  /** Writes closed buckets when due; logs (never throws) when the database refuses them. */
+  flush(): void {
+    try {
+      this.series.flush();
+    } catch (err) {
+      this.log.warn({ err }, 'could not store dashboard series buckets; they stay queued');
+    }
+  }
+
+  /** At stop: writes the open buckets too. Never throws. */
+  close(): void {
+    try {
+      this.series.close();
+    } catch (err) {
+      this.log.warn({ err }, 'could not store the last dashboard series buckets');
+    }
+  }
+}
+
+/** One log line per alert, for people: the event, the sentence, the score and the anomaly id. */
+export function logAlert(log: Logger, ev: AnomalyEvent, explanation: AlertExplanation | null): void {
+  const what = explanation?.sentence ?? `${ev.sensor}: unusual readings`;
+  log.info(
+    {
+      alert: ev.kind,
+      anomalyId: ev.anomalyId,
+      sensor: ev.sensor,
+      score: ev.score,
+      surprise: Math.round(surpriseOf(ev.score) * 100) / 100,
+      kind: explanation?.kind ?? null,
+    },
+    `alert ${ev.kind}: ${what} (score ${ev.score.toFixed(4)}, id ${ev.anomalyId})`,
+  );
+}
+
+/**
+ * The scored readings a scored window adds (its steps newer than the stream's last one), each with the
+ * window's score and no expectation: the daemon's stand-in until the per-reading core lands (issue 10).
+ * Steps are placed on the window's grid between startTs and endTs.
+ */

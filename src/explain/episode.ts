@@ -1,0 +1,133 @@
+/**
+ * An episode's explanation as alerts, records and the dashboard carry it: the kind and sentence of
+ * `explain()` for the channel that stands out, each channel's share when a stream has several (a channel
+ * group), and the anomalous stretch itself (thinned) with what was expected of it. Pure.
+ */
+import type { AlertExplanation } from '../contract/alerts.js';
+import { BAND_SIGMAS, explain, thinStretch, withOnset, type Explanation, type Stretch } from './explain.js';
+
+/** Readings stored or sent with an explanation: at most this many points of the stretch. */
+export const MAX_STRETCH_POINTS = 60;
+
+/** One scored reading as the explainer needs it (a subset of contract ScoredReading). */
+export interface ExplainPoint {
+  /** Epoch ms. */
+  readonly ts: number;
+  /** Sensor units, one per channel. */
+  readonly values: readonly number[];
+  readonly expected: readonly number[] | null;
+  /** One standard deviation, sensor units, one per channel. */
+  readonly spread: readonly number[] | null;
+}
+
+export interface ChannelShare {
+  readonly name: string;
+  /** Share of the episode's deviation in [0, 1]; the shares of a stream add up to 1. */
+  readonly share: number;
+}
+
+export interface EpisodeExplanation extends Explanation {
+  readonly stream: string;
+  /** The channel the sentence is about. */
+  readonly channel: string;
+  /** Each channel's share, for a stream of several channels; null for one. */
+  readonly shares: readonly ChannelShare[] | null;
+  /** The anomalous stretch of `channel` (at most MAX_STRETCH_POINTS readings), with what was expected of it. */
+  readonly stretch: Stretch;
+}
+
+export interface EpisodeInput {
+  readonly stream: string;
+  readonly channels: readonly string[];
+  readonly unit?: string | null;
+  /** Normal readings before the episode, oldest first. */
+  readonly before: readonly ExplainPoint[];
+  /** Readings of the episode so far, oldest first. */
+  readonly during: readonly ExplainPoint[];
+  /** Per-channel error from the model (any non-negative scale), when it gives one: the shares come from it. */
+  readonly channelErrors?: readonly number[] | null;
+  readonly startTs: number;
+  readonly endTs: number;
+  readonly timeZone?: string;
+  /** See ExplainInput.omittedBefore: readings left out before these times are not a silence. */
+  readonly omittedBefore?: readonly number[];
+}
+
+/** Explains an episode of one stream. Never throws on short, empty or ragged input. */
+export function explainEpisode(input: EpisodeInput): EpisodeExplanation {
+  const C = Math.max(1, input.channels.length);
+  const stretches = Array.from({ length: C }, (_, c) => ({ before: stretchOf(input.before, c), during: stretchOf(input.during, c) }));
+  // Each channel's readings, with those of the anomaly that preceded the episode moved into its stretch.
+  const inputs = stretches.map((s) =>
+    withOnset({
+      stream: input.stream,
+      unit: input.unit,
+      before: s.before,
+      during: s.during,
+      startTs: input.startTs,
+      endTs: input.endTs,
+      timeZone: input.timeZone,
+      omittedBefore: input.omittedBefore,
+    }),
+  );
+  const explanations = inputs.map(explain);
+  const severity = explanations.map(severityOf);
+  const shares = C > 1 ? sharesOf(input.channels, input.channelErrors ?? null, severity) : null;
+  let culprit = 0;
+  if (shares !== null) shares.forEach((s, c) => (s.share > shares[culprit].share ? (culprit = c) : undefined));
+  const channel = input.channels[culprit] ?? 'value';
+  const base = explanations[culprit];
+  const sentence = C > 1 ? base.sentence.replace(input.stream, `${input.stream} ${channel}`) : base.sentence;
+  return { ...base, sentence, stream: input.stream, channel, shares, stretch: thinStretch(inputs[culprit].during, MAX_STRETCH_POINTS) };
+}
+
+function stretchOf(points: readonly ExplainPoint[], c: number): Stretch {
+  const ok = points.filter((p) => Number.isFinite(p.values[c]));
+  const anyExpected = ok.some((p) => p.expected !== null);
+  return {
+    ts: ok.map((p) => p.ts),
+    values: ok.map((p) => p.values[c]),
+    expected: anyExpected ? ok.map((p) => (p.expected !== null && Number.isFinite(p.expected[c]) ? p.expected[c] : null)) : null,
+    spread: anyExpected ? ok.map((p) => (p.spread !== null && Number.isFinite(p.spread[c]) ? p.spread[c] : null)) : null,
+  };
+}
+
+/** How far from normal, in bands: what picks the culprit when the model gives no channel errors. */
+function severityOf(e: Explanation): number {
+  if (e.value === null || e.expected === null || e.band === null || !(e.band > 0)) return e.kind !== null ? 1 : 0;
+  return Math.abs(e.value - e.expected) / e.band;
+}
+
+function sharesOf(names: readonly string[], errors: readonly number[] | null, severity: readonly number[]): ChannelShare[] {
+  const raw = errors !== null && errors.length === names.length && errors.every((e) => Number.isFinite(e) && e >= 0) ? errors : severity;
+  const total = raw.reduce((a, b) => a + b, 0);
+  return names.map((name, c) => ({ name, share: total > 0 ? raw[c] / total : 1 / names.length }));
+}
+
+/** The explanation as alerts carry it (schema 2, snake_case); numbers rounded to 7 significant digits. */
+export function toAlertExplanation(e: EpisodeExplanation): AlertExplanation {
+  const r = (v: number | null | undefined): number | null => (v === null || v === undefined || !Number.isFinite(v) ? null : Number(v.toPrecision(7)));
+  const { stretch } = e;
+  return {
+    kind: e.kind,
+    sentence: e.sentence,
+    stream: e.stream,
+    channel: e.channel,
+    unit: e.unit,
+    value: r(e.value),
+    expected: r(e.expected),
+    band: r(e.band),
+    basis: e.basis,
+    since: new Date(e.since).toISOString(),
+    ...(e.durationMs !== undefined ? { duration_ms: Math.round(e.durationMs) } : {}),
+    ...(e.ratePerHour !== undefined ? { rate_per_hour: r(e.ratePerHour) ?? 0 } : {}),
+    ...(e.noise !== undefined ? { noise: r(e.noise) ?? 0 } : {}),
+    shares: e.shares === null ? null : e.shares.map((s) => ({ name: s.name, share: r(s.share) ?? 0 })),
+    stretch: {
+      ts: [...stretch.ts],
+      values: stretch.values.map((v) => r(v) ?? NaN),
+      expected: stretch.expected ? stretch.expected.map((v) => r(v)) : null,
+      band: stretch.spread ? stretch.spread.map((v) => (v === null ? null : r(BAND_SIGMAS * v))) : null,
+    },
+  };
+}

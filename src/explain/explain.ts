@@ -1,0 +1,497 @@
+/**
+ * Why an anomaly is one, in the sensor's own units: given the readings of the anomalous stretch and of
+ * the normal stretch before it, and, when the model gives one, what it expected for each reading with its
+ * spread, tell the kind of fault when it can be told and write one sentence for people:
+ *
+ *   pump/pressure 4.1 bar, expected 2.3 ± 0.2 since 10:42 (level shift)
+ *
+ * Pure: no clock, no I/O; the caller passes the time zone the sentence's clock times are written in.
+ *
+ * The yardstick. With the model's expectation (`expected`, `spread` per reading) a reading's deviation is
+ * (value - expected) / spread. Without it, the baseline is the level just before the episode: the median
+ * of the last BASELINE_READINGS normal readings, ± their robust spread (1.4826 · MAD, never below the
+ * reading-to-reading noise of the whole normal stretch, nor below half the sensor's resolution). The
+ * band printed and plotted is ± BAND_SIGMAS spreads.
+ *
+ * The kinds, tried in this order (the first that fits wins):
+ *   missing_data  no reading in the stretch, or a silence longer than 3 intervals (and 1.5 x the longest
+ *                 normal gap) that makes up at least half of the stretch;
+ *   stuck         the same value repeated at least 5 times, and more than twice as long as any run of
+ *                 equal values in the normal stretch, still going or at least half the stretch;
+ *   spike         every reading beyond OUTLIER_Z spreads lies within 3 consecutive readings;
+ *   noise_change  the reading-to-reading noise changed by more than 2.5x either way while the level stayed
+ *                 within 2 spreads;
+ *   level_shift   the readings beyond OUTLIER_Z began with a jump (larger than 4 x the normal
+ *                 reading-to-reading noise and half the deviation) and stayed off;
+ *   drift         no jump, but a steady trend (Kendall's tau ≥ 0.4) that makes up at least half of the
+ *                 deviation;
+ *   null          otherwise (or with nothing to compare against): the sentence then names no kind.
+ */
+import type { AnomalyKind } from '../contract/alerts.js';
+import { diffs, longestRun, median, resolution, robustSigma, thinIndices, trend } from './robust.js';
+
+export type { AnomalyKind };
+
+export const ANOMALY_KINDS: readonly AnomalyKind[] = ['spike', 'level_shift', 'drift', 'stuck', 'noise_change', 'missing_data'];
+
+/** The words the sentence uses for each kind. */
+export const KIND_LABELS: Readonly<Record<AnomalyKind, string>> = {
+  spike: 'spike',
+  level_shift: 'level shift',
+  drift: 'drift',
+  stuck: 'stuck value',
+  noise_change: 'noise change',
+  missing_data: 'missing data',
+};
+
+/** The band around the expectation is ± this many spreads (≈ 95 % of normal readings for Gaussian noise). */
+export const BAND_SIGMAS = 2;
+/** Readings before the episode whose median is the expected level when the model gives none. */
+export const BASELINE_READINGS = 8;
+/** A reading further than this many spreads from what was expected counts as an outlier. */
+export const OUTLIER_Z = 4;
+
+/** Readings of one channel, oldest first. `expected` and `spread` (sensor units) align with `values`; null where the model had none. */
+export interface Stretch {
+  /** Epoch ms, ascending. */
+  readonly ts: readonly number[];
+  /** Sensor units. */
+  readonly values: readonly number[];
+  readonly expected?: readonly (number | null)[] | null;
+  /** One standard deviation of normal readings around `expected`, sensor units. */
+  readonly spread?: readonly (number | null)[] | null;
+}
+
+export interface ExplainInput {
+  /** Stream id, as the sentence names it. */
+  readonly stream: string;
+  /** The sensor's unit (°C, bar, …); null or absent when unknown. */
+  readonly unit?: string | null;
+  /** The normal readings just before the episode (the more the better; a few hundred are plenty). */
+  readonly before: Stretch;
+  /** The readings of the episode so far. */
+  readonly during: Stretch;
+  /** Episode start, epoch ms. */
+  readonly startTs: number;
+  /** Time of this judgement (the event), epoch ms: a stretch that ends earlier has gone silent since. */
+  readonly endTs: number;
+  /** IANA time zone for the clock times in the sentence; default the process's own. */
+  readonly timeZone?: string;
+  /**
+   * Times of readings (in `during`, or its first) before which the caller left readings out (e.g. the
+   * middle of a long episode): the gap before them is an omission, not a silence of the sensor.
+   */
+  readonly omittedBefore?: readonly number[];
+}
+
+export interface Explanation {
+  readonly kind: AnomalyKind | null;
+  /** One line for people, e.g. `pump/pressure 4.1 bar, expected 2.3 ± 0.2 since 10:42 (level shift)`. */
+  readonly sentence: string;
+  readonly unit: string | null;
+  /** The reading that stands for the stretch (sensor units): its level, its peak, the stuck value, the latest of a drift. */
+  readonly value: number | null;
+  /** What was expected instead (sensor units), and the half-width of the normal band around it. */
+  readonly expected: number | null;
+  readonly band: number | null;
+  /** Where `expected` came from: the model's expectation, or the readings before the episode. */
+  readonly basis: 'model' | 'baseline' | null;
+  /** When the unusual part began, epoch ms. */
+  readonly since: number;
+  /** stuck: how long the value has not changed; missing_data: how long no reading came (ms). */
+  readonly durationMs?: number;
+  /** drift: the trend, sensor units per hour. */
+  readonly ratePerHour?: number;
+  /** noise_change: ± BAND_SIGMAS noise spreads of the stretch (sensor units), to compare with `band`. */
+  readonly noise?: number;
+}
+
+interface Reference {
+  readonly basis: 'model' | 'baseline' | null;
+  /** Per reading of `during`: what was expected and the spread (NaN without a reference). */
+  readonly ref: number[];
+  readonly scale: number[];
+  /** The baseline's level and spread (NaN without a baseline). */
+  readonly level: number;
+  readonly sigma: number;
+  /** Reading-to-reading noise σ of the normal stretch (diffs / √2), 0 when unknown. */
+  readonly noise: number;
+}
+
+/** Explains one channel's anomalous stretch. Never throws on short or empty input: it says less. */
+export function explain(given: ExplainInput): Explanation {
+  const input = withOnset(given);
+  const { before, during } = input;
+  const x = during.values;
+  const n = x.length;
+  const reference = referenceFor(input);
+  const tz = input.timeZone;
+
+  const missing = missingData(input);
+  if (missing !== null) {
+    const value = missing.lastValue;
+    return finish(input, { kind: 'missing_data', value, expected: null, band: null, basis: null, since: missing.since, durationMs: missing.gapMs }, tz);
+  }
+  if (n === 0) return finish(input, { kind: null, value: null, expected: null, band: null, basis: null, since: input.startTs }, tz);
+
+  const stuck = stuckRun(before.values, x);
+  if (stuck !== null) {
+    const i = stuck.start;
+    const last = stuck.start + stuck.length - 1;
+    const until = last === n - 1 ? Math.max(input.endTs, during.ts[last]) : during.ts[last];
+    return finish(
+      input,
+      { kind: 'stuck', value: x[i], ...expectedAt(reference, range(i, last)), since: during.ts[i], durationMs: until - during.ts[i] },
+      tz,
+    );
+  }
+  if (reference.basis === null) {
+    return finish(input, { kind: null, value: median([...x]), expected: null, band: null, basis: null, since: during.ts[0] }, tz);
+  }
+
+  const r = x.map((v, i) => v - reference.ref[i]);
+  const z = r.map((v, i) => v / reference.scale[i]);
+  const outliers: number[] = [];
+  z.forEach((v, i) => {
+    if (Math.abs(v) > OUTLIER_Z) outliers.push(i);
+  });
+
+  if (outliers.length > 0 && outliers[outliers.length - 1] - outliers[0] <= 2) {
+    let peak = outliers[0];
+    for (const i of outliers) if (Math.abs(z[i]) > Math.abs(z[peak])) peak = i;
+    return finish(input, { kind: 'spike', value: x[peak], ...expectedAt(reference, [peak]), since: during.ts[outliers[0]] }, tz);
+  }
+
+  const noise = noiseChange(before.values, x, z);
+  if (noise !== null) {
+    return finish(
+      input,
+      {
+        kind: 'noise_change',
+        value: median([...x]),
+        expected: expectedAt(reference, range(0, n - 1)).expected,
+        band: BAND_SIGMAS * noise.before,
+        basis: reference.basis,
+        since: during.ts[0],
+        noise: BAND_SIGMAS * noise.during,
+      },
+      tz,
+    );
+  }
+
+  if (outliers.length >= 3) {
+    const first = outliers[0];
+    const last = outliers[outliers.length - 1];
+    const active = range(first, last);
+    if (outliers.length >= 0.5 * active.length) {
+      const dev = median(active.map((i) => r[i]));
+      const prevResidual = first > 0 ? r[first - 1] : previousResidual(input, reference);
+      const step = prevResidual === null ? null : r[first] - prevResidual;
+      const jump = Math.max(4 * reference.noise, 0.5 * Math.abs(dev));
+      const since = during.ts[first];
+      if (step !== null && Math.abs(step) > jump && Math.sign(step) === Math.sign(dev)) {
+        return finish(input, { kind: 'level_shift', value: median(active.map((i) => x[i])), ...expectedAt(reference, active), since }, tz);
+      }
+      const t = trend(
+        active.map((i) => during.ts[i]),
+        active.map((i) => r[i]),
+      );
+      const change = t.slope * (during.ts[last] - during.ts[first]);
+      if (Math.abs(t.tau) >= 0.4 && Math.abs(change) >= 0.5 * Math.abs(dev) && Math.sign(change) === Math.sign(dev)) {
+        return finish(
+          input,
+          { kind: 'drift', value: x[last], ...expectedAt(reference, [last]), since, ratePerHour: t.slope * 3_600_000 },
+          tz,
+        );
+      }
+      if (Math.abs(median(active.map((i) => z[i]))) > OUTLIER_Z) {
+        return finish(input, { kind: 'level_shift', value: median(active.map((i) => x[i])), ...expectedAt(reference, active), since }, tz);
+      }
+    }
+  }
+  // Nothing we can name: the reading furthest from what was expected stands for the stretch.
+  let worst = 0;
+  for (let i = 1; i < n; i++) if (Math.abs(z[i]) > Math.abs(z[worst])) worst = i;
+  const since = outliers.length > 0 ? during.ts[outliers[0]] : during.ts[0];
+  return finish(input, { kind: null, value: x[worst], ...expectedAt(reference, [worst]), since }, tz);
+}
+
+/** Readings at the end of `before` that may belong to the anomaly already, and the normal part they are compared with. */
+const ONSET_WINDOW = 256;
+
+/**
+ * A detector flags an anomaly some readings after it began, so the last readings "before" the episode may
+ * be part of it (a shift whose first minute went unflagged). Compared with the older part of `before`
+ * (median ± robust spread, or the model's expectation), the unbroken run of outliers (beyond OUTLIER_Z
+ * spreads) at the end of `before`, if there is one of at least 3 readings, is moved into the stretch, so
+ * the baseline is the level before the change and `since` says when it began.
+ */
+export function withOnset(input: ExplainInput): ExplainInput {
+  const b = input.before;
+  const n = b.values.length;
+  if (n < 16) return input;
+  const tail = Math.min(ONSET_WINDOW, n >> 1);
+  const ref = b.values.slice(0, n - tail);
+  const exp = b.expected ?? null;
+  const hasModel = exp !== null && exp.length === n && exp.slice(n - tail).every(finite);
+  const residual = (i: number): number => (hasModel ? b.values[i] - (exp[i] as number) : b.values[i]);
+  const refResiduals = hasModel ? ref.map((_, i) => residual(i)).filter(Number.isFinite) : ref;
+  const level = hasModel ? 0 : median(ref);
+  const sigma = Math.max(robustSigma(refResiduals), robustSigma(diffs(ref)) / Math.SQRT2, resolution(ref) / 2, 1e-9 * Math.max(1, Math.abs(level)));
+  let start = n;
+  while (start > n - tail && Math.abs(residual(start - 1) - level) > OUTLIER_Z * sigma) start--;
+  if (n - start < 3) return input;
+  const cut = <T>(xs: readonly T[] | null | undefined): { head: T[]; rest: T[] } | null =>
+    xs == null ? null : { head: xs.slice(0, start), rest: xs.slice(start) };
+  const d = input.during;
+  const dn = d.values.length;
+  const join = (moved: readonly (number | null)[] | undefined, own: readonly (number | null)[] | null | undefined, width: number): (number | null)[] | null => {
+    if (!moved && !own) return null;
+    return [...(moved ?? new Array<null>(n - start).fill(null)), ...(own ?? new Array<null>(width).fill(null))];
+  };
+  const e = cut(b.expected);
+  const sp = cut(b.spread);
+  return {
+    ...input,
+    before: { ts: b.ts.slice(0, start), values: b.values.slice(0, start), expected: e?.head ?? null, spread: sp?.head ?? null },
+    during: {
+      ts: [...b.ts.slice(start), ...d.ts],
+      values: [...b.values.slice(start), ...d.values],
+      expected: join(e?.rest, d.expected, dn),
+      spread: join(sp?.rest, d.spread, dn),
+    },
+    startTs: Math.min(input.startTs, b.ts[start]),
+  };
+}
+
+type Draft = Omit<Explanation, 'sentence' | 'unit'>;
+
+function finish(input: ExplainInput, d: Draft, timeZone: string | undefined): Explanation {
+  const unit = input.unit ?? null;
+  return { ...d, unit, sentence: sentenceOf(input.stream, unit, d, input.endTs, timeZone) };
+}
+
+function range(from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let i = from; i <= to; i++) out.push(i);
+  return out;
+}
+
+/** The model's or the baseline's expectation over some readings: median expected, median band. */
+function expectedAt(ref: Reference, idx: readonly number[]): Pick<Explanation, 'expected' | 'band' | 'basis'> {
+  if (ref.basis === null || idx.length === 0) return { expected: null, band: null, basis: null };
+  return {
+    expected: median(idx.map((i) => ref.ref[i])),
+    band: BAND_SIGMAS * median(idx.map((i) => ref.scale[i])),
+    basis: ref.basis,
+  };
+}
+
+function finite(v: number | null | undefined): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+function referenceFor(input: ExplainInput): Reference {
+  const b = input.before.values;
+  const x = input.during.values;
+  const recent = b.slice(-BASELINE_READINGS);
+  const noise = b.length >= 3 ? robustSigma(diffs(b)) / Math.SQRT2 : 0;
+  const level = recent.length > 0 ? median(recent) : NaN;
+  const res = resolution([...b, ...x]);
+  const tiny = 1e-9 * Math.max(1, Math.abs(finite(level) ? level : (x[0] ?? 0)));
+  const sigma = Math.max(robustSigma(recent), noise, res / 2, tiny);
+  const expected = input.during.expected ?? null;
+  const spread = input.during.spread ?? null;
+  const hasModel = expected !== null && expected.length === x.length && expected.some(finite);
+  if (hasModel) {
+    const ref: number[] = [];
+    const scale: number[] = [];
+    for (let i = 0; i < x.length; i++) {
+      const e = expected[i];
+      const s = spread?.[i];
+      const usable = finite(e);
+      ref.push(usable ? e : finite(level) ? level : NaN);
+      scale.push(usable && finite(s) ? Math.max(s, res / 2, tiny) : sigma);
+    }
+    if (ref.every(finite)) return { basis: 'model', ref, scale, level, sigma, noise };
+  }
+  if (recent.length < 3) return { basis: null, ref: x.map(() => NaN), scale: x.map(() => NaN), level: NaN, sigma: NaN, noise };
+  return { basis: 'baseline', ref: x.map(() => level), scale: x.map(() => sigma), level, sigma, noise };
+}
+
+/** The residual of the last normal reading, to measure the jump into the stretch against. */
+function previousResidual(input: ExplainInput, ref: Reference): number | null {
+  const b = input.before;
+  const n = b.values.length;
+  if (n === 0) return null;
+  const e = b.expected?.[n - 1];
+  if (ref.basis === 'model' && finite(e)) return b.values[n - 1] - e;
+  return finite(ref.level) ? b.values[n - 1] - ref.level : null;
+}
+
+function missingData(input: ExplainInput): { since: number; gapMs: number; lastValue: number | null } | null {
+  const { before, during } = input;
+  const bt = before.ts;
+  const times = [...(bt.length > 0 ? [bt[bt.length - 1]] : []), ...during.ts];
+  const values = [...(bt.length > 0 ? [before.values[bt.length - 1]] : []), ...during.values];
+  if (during.ts.length === 0) {
+    const since = times.length > 0 ? times[times.length - 1] : input.startTs;
+    return { since, gapMs: Math.max(0, input.endTs - since), lastValue: values.length > 0 ? values[values.length - 1] : null };
+  }
+  const beforeGaps = diffs(bt);
+  const nominal = beforeGaps.length >= 2 ? median(beforeGaps) : diffs(during.ts).length >= 2 ? median(diffs(during.ts)) : NaN;
+  if (!(nominal > 0)) return null;
+  const limit = Math.max(3 * nominal, 1.5 * (beforeGaps.length > 0 ? Math.max(...beforeGaps) : nominal));
+  const omitted = new Set(input.omittedBefore ?? []);
+  let best = { gap: 0, at: -1 };
+  for (let i = 1; i < times.length; i++) {
+    if (omitted.has(times[i])) continue;
+    const gap = times[i] - times[i - 1];
+    if (gap > best.gap) best = { gap, at: i - 1 };
+  }
+  const silence = input.endTs - times[times.length - 1];
+  if (silence > best.gap) best = { gap: silence, at: times.length - 1 };
+  const span = Math.max(input.endTs, times[times.length - 1]) - Math.min(input.startTs, during.ts[0]);
+  if (best.gap > limit && best.gap >= 0.5 * span) return { since: times[best.at], gapMs: best.gap, lastValue: values[best.at] };
+  return null;
+}
+
+function stuckRun(before: readonly number[], x: readonly number[]): { start: number; length: number } | null {
+  const run = longestRun(x);
+  const normalRun = longestRun(before).length;
+  const minRun = Math.max(5, 2 * normalRun + 1);
+  if (run.length < minRun) return null;
+  const ongoing = run.start + run.length === x.length;
+  return ongoing || run.length >= 0.5 * x.length ? run : null;
+}
+
+function noiseChange(before: readonly number[], x: readonly number[], z: readonly number[]): { before: number; during: number } | null {
+  if (before.length < 8 || x.length < 8) return null;
+  const nb = robustSigma(diffs(before)) / Math.SQRT2;
+  const nd = robustSigma(diffs(x)) / Math.SQRT2;
+  if (!(nb > 0)) return null;
+  const ratio = nd / nb;
+  if (!(ratio > 2.5 || ratio < 0.4)) return null;
+  if (Math.abs(median([...z])) >= 2) return null;
+  return { before: nb, during: nd };
+}
+
+// ---- the sentence ----
+
+function sentenceOf(stream: string, unit: string | null, d: Draft, endTs: number, timeZone: string | undefined): string {
+  const u = unit !== null && unit !== '' ? ` ${unit}` : '';
+  const decimals = decimalsFor(d.band ?? d.noise ?? null, d.value ?? d.expected ?? null);
+  const num = (v: number): string => formatNumber(v, decimals);
+  const when = (ts: number): string => clockTime(ts, endTs, timeZone);
+  const label = d.kind === null ? '' : ` (${KIND_LABELS[d.kind]})`;
+  const expected = d.expected !== null && d.band !== null ? `, expected ${num(d.expected)} ± ${num(d.band)}` : '';
+  switch (d.kind) {
+    case 'missing_data': {
+      const last = d.value !== null ? `, last ${num(d.value)}${u}` : '';
+      return `${stream} no reading for ${formatDuration(d.durationMs ?? 0)} since ${when(d.since)}${last}${label}`;
+    }
+    case 'stuck':
+      // The frozen value exactly as the sensor sends it: it often says what failed (85.0 on a DS18B20).
+      return `${stream} ${formatNumber(d.value ?? NaN, Math.max(decimals, decimalsOf(d.value ?? 0)))}${u} unchanged for ${formatDuration(d.durationMs ?? 0)}${expected} since ${when(d.since)}${label}`;
+    case 'spike':
+      return `${stream} ${num(d.value ?? NaN)}${u}${expected} at ${when(d.since)}${label}`;
+    case 'noise_change':
+      return `${stream} ${num(d.value ?? NaN)} ± ${num(d.noise ?? NaN)}${u}${expected} since ${when(d.since)}${label}`;
+    case 'drift': {
+      const rate = d.ratePerHour ?? 0;
+      const r = `${rate >= 0 ? '+' : '−'}${formatNumber(Math.abs(rate), decimalsFor(Math.abs(rate), null))}${u}/h`;
+      return `${stream} ${num(d.value ?? NaN)}${u}${expected} since ${when(d.since)} (drift, ${r})`;
+    }
+    case 'level_shift':
+    case null:
+      if (d.value === null) return `${stream}: unusual readings since ${when(d.since)}`;
+      return `${stream} ${num(d.value)}${u}${expected} since ${when(d.since)}${label}`;
+  }
+}
+
+/**
+ * Decimals that show the band with one or two significant digits (0.2 -> 1, 0.15 -> 2, 5 -> 0), so value,
+ * expectation and band are written alike; without a band, three significant digits of the value.
+ */
+export function decimalsFor(band: number | null, value: number | null): number {
+  if (band !== null && Number.isFinite(band) && band > 0) {
+    const e = Math.floor(Math.log10(band));
+    const lead = band / 10 ** e;
+    return clamp(-e + (lead < 2 ? 1 : 0), 0, 6);
+  }
+  if (value !== null && Number.isFinite(value) && value !== 0) return clamp(2 - Math.floor(Math.log10(Math.abs(value))), 0, 6);
+  return 1;
+}
+
+/** Decimals in the shortest form of `v` (at most 6). */
+function decimalsOf(v: number): number {
+  const m = /\.(\d+)$/.exec(String(v));
+  return m === null ? 0 : Math.min(6, m[1].length);
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, v));
+}
+
+/** Fixed decimals with a proper minus sign and no "-0". */
+export function formatNumber(v: number, decimals: number): string {
+  if (!Number.isFinite(v)) return '?';
+  const s = v.toFixed(decimals);
+  return /^-0(\.0*)?$/.test(s) ? s.slice(1) : s.replace(/^-/, '−');
+}
+
+/** 40 s, 25 min, 3 h, 2.5 d. */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, ms) / 1000;
+  if (s < 90) return `${Math.round(s)} s`;
+  if (s < 90 * 60) return `${Math.round(s / 60)} min`;
+  if (s < 48 * 3600) return `${trim((s / 3600).toFixed(1))} h`;
+  return `${trim((s / 86400).toFixed(1))} d`;
+}
+
+function trim(s: string): string {
+  return s.endsWith('.0') ? s.slice(0, -2) : s;
+}
+
+/** HH:MM in the zone; with the date (YYYY-MM-DD HH:MM) when `ts` is not on the same day as `reference`. */
+export function clockTime(ts: number, reference: number, timeZone?: string): string {
+  const parts = (t: number): Record<string, string> => {
+    const fmt = new Intl.DateTimeFormat('en-GB', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
+    return Object.fromEntries(fmt.formatToParts(new Date(t)).map((p) => [p.type, p.value]));
+  };
+  const a = parts(ts);
+  const b = parts(reference);
+  const hm = `${a.hour}:${a.minute}`;
+  return a.year === b.year && a.month === b.month && a.day === b.day ? hm : `${a.year}-${a.month}-${a.day} ${hm}`;
+}
+
+/** At most `max` readings of a stretch for a message or a record, evenly thinned (the extremes are kept). */
+export function thinStretch(s: Stretch, max: number): Stretch {
+  const idx = thinIndices(s.values.length, max);
+  if (idx.length === s.values.length) return s;
+  const keep = new Set(idx);
+  // Keep the highest and the lowest reading too: a spike must not be thinned away.
+  let hi = 0;
+  let lo = 0;
+  s.values.forEach((v, i) => {
+    if (v > s.values[hi]) hi = i;
+    if (v < s.values[lo]) lo = i;
+  });
+  keep.add(hi);
+  keep.add(lo);
+  const sorted = [...keep].sort((a, b) => a - b);
+  return {
+    ts: sorted.map((i) => s.ts[i]),
+    values: sorted.map((i) => s.values[i]),
+    expected: s.expected ? sorted.map((i) => s.expected![i]) : null,
+    spread: s.spread ? sorted.map((i) => s.spread![i]) : null,
+  };
+}

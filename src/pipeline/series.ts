@@ -1,0 +1,624 @@
+/**
+ * The dashboard's series: per stream, what was read, what the model expected and how surprising it was,
+ * for the ranges the page offers (1 h, 24 h, 7 d), bounded in memory and in SD-card writes.
+ *
+ *   raw      the newest `rawPoints` scored readings of each stream (default 1800: half an hour at 1 Hz),
+ *            in typed-array rings, in memory only: 13 bytes per reading + 12 per channel, ≈ 45 kB for a
+ *            one-value stream (45 MB for the 1000 streams tracked at most).
+ *   tier 1   1-minute buckets (mean, min, max, mean expected and spread per channel; highest surprise;
+ *            readings in an episode), kept 26 h behind the stream's newest reading;
+ *   tier 2   15-minute buckets, kept 8 days.
+ *
+ * Buckets close when a reading of the next bucket arrives and are handed to the persistence port
+ * (SQLite) together, at most once per `writeIntervalMs` of wall-clock time (default 60 s): one small
+ * transaction a minute, whatever the number of streams, ≈ 100 bytes per stream and minute. At stop the
+ * open buckets are written as they are.
+ *
+ * A query takes the span ending at the stream's newest reading (not the wall clock: a stream that went
+ * quiet still shows its last hour), from the raw ring when it is short, with 1-minute buckets for what
+ * the ring no longer holds, and from the buckets for longer spans; then thins it to at most `maxPoints`
+ * by merging neighbours. Where the model gave no expectation, a baseline band (rolling median ± robust
+ * spread of the preceding normal points) stands in, flagged as such. No I/O of its own: persistence is the
+ * injected port.
+ */
+import type { ScoredReading } from '../contract/types.js';
+import { BUCKET_STATS, TIER_RETENTION_MS, TIER_WIDTH_MS, type SeriesBucket, type SeriesBucketStore, type SeriesTier } from '../contract/series.js';
+import { median, resolution, robustSigma } from '../explain/robust.js';
+
+export const DEFAULT_RAW_POINTS = 1800;
+export const DEFAULT_MAX_STREAMS = 1000;
+export const DEFAULT_WRITE_INTERVAL_MS = 60_000;
+export const DEFAULT_MAX_POINTS = 800;
+/** Spans up to this long come from the raw ring (and 1-minute buckets before it). */
+export const RAW_SPAN_MS = 3 * 3_600_000;
+/** Spans up to this long come from 1-minute buckets; longer ones from 15-minute buckets. */
+export const TIER1_SPAN_MS = 2 * 86_400_000;
+/** Preceding normal points the baseline band is computed from. */
+export const BASELINE_POINTS = 30;
+/** Closed buckets waiting for the database beyond this are dropped, oldest first (the database is failing). */
+const MAX_PENDING = 50_000;
+const PRUNE_EVERY_MS = 3_600_000;
+const STATS = BUCKET_STATS.length;
+
+export interface SeriesStoreOptions {
+  /** Raw readings kept per stream. */
+  readonly rawPoints?: number;
+  /** Streams tracked at most; readings of further streams are not recorded (record returns false). */
+  readonly maxStreams?: number;
+  /** Where closed buckets go; null keeps only the raw rings and the open buckets. */
+  readonly persist?: SeriesBucketStore | null;
+  /** Least wall-clock time between two writes of closed buckets, ms. */
+  readonly writeIntervalMs?: number;
+  /** Wall clock, epoch ms (paces the writes only). */
+  readonly now?: () => number;
+}
+
+export interface SeriesQuery {
+  /** Length of the span, ms, ending at the stream's newest reading. */
+  readonly rangeMs: number;
+  /** Also drop points before this time (epoch ms). */
+  readonly since?: number;
+  /** Thin to at most this many points. */
+  readonly maxPoints?: number;
+}
+
+/** A raw reading as the explainer and the API see it. */
+export interface SeriesPoint {
+  readonly ts: number;
+  readonly values: readonly number[];
+  readonly expected: readonly number[] | null;
+  readonly spread: readonly number[] | null;
+  readonly surprise: number;
+  readonly status: ScoredReading['status'];
+}
+
+/**
+ * A stream's series for a span, columnar. Per-channel columns are arrays of C arrays (`value[c][i]`);
+ * null where there is nothing. Sensor units; surprise and threshold on the surprise scale, -log10(1 - p).
+ */
+export interface SeriesView {
+  readonly stream: string;
+  readonly channels: readonly string[];
+  /** The span asked for, epoch ms. */
+  readonly from: number;
+  readonly to: number;
+  /** Where the points came from. */
+  readonly source: 'raw' | 'minutes' | 'quarter-hours' | 'none';
+  /** Time covered by one point: 0 for raw readings. */
+  readonly resolutionMs: number;
+  /** Point times, epoch ms (a bucket's middle). */
+  readonly ts: number[];
+  /** Readings merged into each point. */
+  readonly count: number[];
+  readonly value: (number | null)[][];
+  /** Lowest and highest reading of merged points; null for a single reading. */
+  readonly min: (number | null)[][];
+  readonly max: (number | null)[][];
+  /** The model's expectation and one spread, null where it gave none. */
+  readonly expected: (number | null)[][];
+  readonly spread: (number | null)[][];
+  /** Where `expected` is null: rolling median and robust spread of the preceding normal points. */
+  readonly baseline: (number | null)[][];
+  readonly baselineSpread: (number | null)[][];
+  /** Highest surprise of each point; null while the sensor was learning (its score means nothing yet). */
+  readonly surprise: (number | null)[];
+  /** The threshold, as surprise. */
+  readonly threshold: (number | null)[];
+  /** True where readings of the point were in an open episode. */
+  readonly anomalous: boolean[];
+  /** The stream's newest scored reading, when it has one in memory. */
+  readonly latest: ScoredReading | null;
+}
+
+/** -log10(1 - p), the surprise of a score p in [0, 1]; 16 for p = 1 (float64 cannot tell closer). */
+export function surpriseOf(p: number): number {
+  if (!Number.isFinite(p)) return NaN;
+  return -Math.log10(Math.max(1 - p, 1e-16));
+}
+
+const STATUS_CODE: Readonly<Record<ScoredReading['status'], number>> = { learning: 0, ok: 1, anomalous: 2 };
+const STATUS_OF: readonly ScoredReading['status'][] = ['learning', 'ok', 'anomalous'];
+
+class Ring {
+  readonly ts: Float64Array;
+  readonly vals: Float32Array;
+  readonly exp: Float32Array;
+  readonly spr: Float32Array;
+  readonly surprise: Float32Array;
+  readonly status: Uint8Array;
+  next = 0;
+  size = 0;
+
+  constructor(
+    readonly capacity: number,
+    readonly C: number,
+  ) {
+    this.ts = new Float64Array(capacity);
+    this.vals = new Float32Array(capacity * C);
+    this.exp = new Float32Array(capacity * C);
+    this.spr = new Float32Array(capacity * C);
+    this.surprise = new Float32Array(capacity);
+    this.status = new Uint8Array(capacity);
+  }
+
+  push(r: ScoredReading): void {
+    const i = this.next;
+    this.ts[i] = r.ts;
+    for (let c = 0; c < this.C; c++) {
+      this.vals[i * this.C + c] = r.values[c];
+      this.exp[i * this.C + c] = r.expected?.[c] ?? NaN;
+      this.spr[i * this.C + c] = r.spread?.[c] ?? NaN;
+    }
+    this.surprise[i] = r.surprise;
+    this.status[i] = STATUS_CODE[r.status];
+    this.next = (i + 1) % this.capacity;
+    if (this.size < this.capacity) this.size++;
+  }
+
+  /** Ring index of the k-th oldest reading. */
+  at(k: number): number {
+    return (this.next - this.size + k + this.capacity * 2) % this.capacity;
+  }
+
+  oldestTs(): number {
+    return this.size === 0 ? Infinity : this.ts[this.at(0)];
+  }
+
+  point(i: number): SeriesPoint {
+    const C = this.C;
+    const values = Array.from(this.vals.subarray(i * C, i * C + C));
+    const exp = Array.from(this.exp.subarray(i * C, i * C + C));
+    const spr = Array.from(this.spr.subarray(i * C, i * C + C));
+    const hasExp = exp.some(Number.isFinite);
+    return {
+      ts: this.ts[i],
+      values,
+      expected: hasExp ? exp : null,
+      spread: hasExp ? spr : null,
+      surprise: this.surprise[i],
+      status: STATUS_OF[this.status[i]],
+    };
+  }
+}
+
+class Bucket {
+  n = 0;
+  readonly sum: Float64Array;
+  readonly min: Float64Array;
+  readonly max: Float64Array;
+  readonly expSum: Float64Array;
+  readonly expN: Uint32Array;
+  readonly sprSum: Float64Array;
+  readonly sprN: Uint32Array;
+  surpriseMax = NaN;
+  threshold = NaN;
+  anomalous = 0;
+
+  constructor(
+    readonly startTs: number,
+    readonly C: number,
+  ) {
+    this.sum = new Float64Array(C);
+    this.min = new Float64Array(C).fill(Infinity);
+    this.max = new Float64Array(C).fill(-Infinity);
+    this.expSum = new Float64Array(C);
+    this.expN = new Uint32Array(C);
+    this.sprSum = new Float64Array(C);
+    this.sprN = new Uint32Array(C);
+  }
+
+  add(r: ScoredReading): void {
+    this.n++;
+    for (let c = 0; c < this.C; c++) {
+      const v = r.values[c];
+      this.sum[c] += v;
+      if (v < this.min[c]) this.min[c] = v;
+      if (v > this.max[c]) this.max[c] = v;
+      const e = r.expected?.[c];
+      if (e !== undefined && Number.isFinite(e)) {
+        this.expSum[c] += e;
+        this.expN[c]++;
+      }
+      const s = r.spread?.[c];
+      if (s !== undefined && Number.isFinite(s)) {
+        this.sprSum[c] += s;
+        this.sprN[c]++;
+      }
+    }
+    // While the sensor learns its score means nothing yet: no surprise is shown for it.
+    if (r.status !== 'learning' && !(r.surprise <= this.surpriseMax)) this.surpriseMax = r.surprise;
+    this.threshold = r.threshold;
+    if (r.status === 'anomalous') this.anomalous++;
+  }
+
+  toRow(stream: string, tier: SeriesTier, channels: readonly string[]): SeriesBucket {
+    const stats = new Float32Array(this.C * STATS);
+    for (let c = 0; c < this.C; c++) {
+      stats.set(
+        [
+          this.sum[c] / this.n,
+          this.min[c],
+          this.max[c],
+          this.expN[c] > 0 ? this.expSum[c] / this.expN[c] : NaN,
+          this.sprN[c] > 0 ? this.sprSum[c] / this.sprN[c] : NaN,
+        ],
+        c * STATS,
+      );
+    }
+    return { stream, tier, startTs: this.startTs, count: this.n, channels, stats, surpriseMax: this.surpriseMax, threshold: this.threshold, anomalous: this.anomalous };
+  }
+}
+
+interface StreamState {
+  channels: readonly string[];
+  ring: Ring;
+  open: Record<SeriesTier, Bucket | null>;
+  latest: ScoredReading | null;
+  lastPrunedTs: number;
+}
+
+/** One point before thinning: a raw reading or a bucket. */
+interface Pt {
+  ts: number;
+  count: number;
+  value: number[];
+  min: number[] | null;
+  max: number[] | null;
+  expected: number[];
+  spread: number[];
+  surprise: number;
+  threshold: number;
+  anomalous: boolean;
+}
+
+export class SeriesStore {
+  private readonly streams = new Map<string, StreamState>();
+  private readonly rawPoints: number;
+  private readonly maxStreams: number;
+  private readonly persist: SeriesBucketStore | null;
+  private readonly writeIntervalMs: number;
+  private readonly now: () => number;
+  private pending: SeriesBucket[] = [];
+  private lastWrite = -Infinity;
+  private dropped = 0;
+
+  constructor(opts: SeriesStoreOptions = {}) {
+    this.rawPoints = positiveInt(opts.rawPoints ?? DEFAULT_RAW_POINTS, 'rawPoints');
+    this.maxStreams = positiveInt(opts.maxStreams ?? DEFAULT_MAX_STREAMS, 'maxStreams');
+    this.persist = opts.persist ?? null;
+    this.writeIntervalMs = opts.writeIntervalMs ?? DEFAULT_WRITE_INTERVAL_MS;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /**
+   * Records one scored reading. Readings of a stream must come in time order: one at or before the
+   * stream's newest is ignored. A reading with another channel set than the stream's starts its series
+   * afresh. Returns false when the reading was not recorded (out of order, malformed, or too many streams).
+   */
+  record(r: ScoredReading): boolean {
+    if (!Number.isFinite(r.ts) || r.values.length === 0 || r.values.length !== r.channels.length) return false;
+    let s = this.streams.get(r.stream);
+    if (s !== undefined && !sameChannels(s.channels, r.channels)) {
+      this.closeOpen(r.stream, s);
+      s = undefined;
+    }
+    if (s === undefined) {
+      if (!this.streams.has(r.stream) && this.streams.size >= this.maxStreams) return false;
+      s = { channels: [...r.channels], ring: new Ring(this.rawPoints, r.channels.length), open: { 1: null, 2: null }, latest: null, lastPrunedTs: -Infinity };
+      this.streams.set(r.stream, s);
+    }
+    if (s.latest !== null && r.ts <= s.latest.ts) return false;
+    s.ring.push(r);
+    s.latest = r;
+    for (const tier of [1, 2] as const) {
+      const start = Math.floor(r.ts / TIER_WIDTH_MS[tier]) * TIER_WIDTH_MS[tier];
+      let b = s.open[tier];
+      if (b !== null && b.startTs !== start) {
+        this.queue(b.toRow(r.stream, tier, s.channels));
+        b = null;
+      }
+      if (b === null) b = s.open[tier] = new Bucket(start, s.channels.length);
+      b.add(r);
+    }
+    return true;
+  }
+
+  /**
+   * Hands the closed buckets to the database when `writeIntervalMs` has passed since the last write (or
+   * `force`), and prunes each stream's old buckets about once an hour of its data. Throws what the port
+   * throws; the buckets stay queued for the next try (bounded: past 50,000 the oldest are dropped).
+   */
+  flush(force = false): void {
+    if (this.persist === null) {
+      this.pending = [];
+      return;
+    }
+    const now = this.now();
+    if (!force && now - this.lastWrite < this.writeIntervalMs) return;
+    this.lastWrite = now;
+    if (this.pending.length > 0) {
+      this.persist.writeSeriesBuckets(this.pending);
+      this.pending = [];
+    }
+    for (const [stream, s] of this.streams) {
+      const newest = s.latest?.ts ?? -Infinity;
+      if (newest - s.lastPrunedTs < PRUNE_EVERY_MS) continue;
+      s.lastPrunedTs = newest;
+      for (const tier of [1, 2] as const) this.persist.pruneSeriesBuckets(stream, tier, newest - TIER_RETENTION_MS[tier]);
+    }
+  }
+
+  /** Closes every open bucket (partial) and writes everything queued: at stop. Throws what the port throws. */
+  close(): void {
+    for (const [stream, s] of this.streams) this.closeOpen(stream, s);
+    this.flush(true);
+  }
+
+  /** Buckets dropped because the database did not take them. */
+  get droppedBuckets(): number {
+    return this.dropped;
+  }
+
+  /** Streams with readings recorded since start, in the order they first came. */
+  streamIds(): string[] {
+    return [...this.streams.keys()];
+  }
+
+  /** The stream's newest recorded reading, or null. */
+  latest(stream: string): ScoredReading | null {
+    return this.streams.get(stream)?.latest ?? null;
+  }
+
+  /** The stream's raw readings in memory with fromTs <= ts <= toTs, oldest first. */
+  points(stream: string, fromTs = -Infinity, toTs = Infinity): SeriesPoint[] {
+    const s = this.streams.get(stream);
+    if (s === undefined) return [];
+    const out: SeriesPoint[] = [];
+    for (let k = 0; k < s.ring.size; k++) {
+      const i = s.ring.at(k);
+      const ts = s.ring.ts[i];
+      if (ts >= fromTs && ts <= toTs) out.push(s.ring.point(i));
+    }
+    return out;
+  }
+
+  /** The channel names of a stream (from memory, else from its newest stored bucket); null when unknown. */
+  channelsOf(stream: string): readonly string[] | null {
+    return this.streams.get(stream)?.channels ?? null;
+  }
+
+  /**
+   * The span `q.rangeMs` long ending at the stream's newest reading (in memory or stored). Null when the
+   * stream has no reading anywhere. Throws what the port throws.
+   */
+  query(stream: string, q: SeriesQuery): SeriesView | null {
+    const s = this.streams.get(stream) ?? null;
+    const newestStored = s === null ? this.newestStored(stream) : null;
+    const to = s?.latest?.ts ?? newestStored?.ts ?? null;
+    const channels = s?.channels ?? newestStored?.channels ?? null;
+    if (to === null || channels === null) return null;
+    const from = Math.max(to - q.rangeMs, q.since ?? -Infinity);
+    const maxPoints = Math.max(2, Math.floor(q.maxPoints ?? DEFAULT_MAX_POINTS));
+    let pts: Pt[];
+    let source: SeriesView['source'];
+    let resolutionMs: number;
+    if (q.rangeMs <= RAW_SPAN_MS) {
+      const raw = s === null ? [] : this.rawPts(s, from);
+      const rawStart = raw.length > 0 ? raw[0].ts : Infinity;
+      const older = this.bucketPts(stream, 1, channels.length, from, Math.min(rawStart, to + 1)).filter((p) => p.ts + TIER_WIDTH_MS[1] / 2 <= rawStart);
+      pts = [...older, ...raw];
+      source = raw.length > 0 ? 'raw' : older.length > 0 ? 'minutes' : 'none';
+      resolutionMs = raw.length > 0 ? 0 : TIER_WIDTH_MS[1];
+    } else {
+      const tier: SeriesTier = q.rangeMs <= TIER1_SPAN_MS ? 1 : 2;
+      pts = this.bucketPts(stream, tier, channels.length, from, to);
+      source = pts.length === 0 ? 'none' : tier === 1 ? 'minutes' : 'quarter-hours';
+      resolutionMs = TIER_WIDTH_MS[tier];
+    }
+    if (pts.length > maxPoints) {
+      const k = Math.ceil(pts.length / maxPoints);
+      pts = thin(pts, k);
+      resolutionMs = Math.max(resolutionMs, span(pts) / Math.max(1, pts.length - 1));
+    }
+    return view(stream, channels, from, to, source, resolutionMs, pts, s?.latest ?? null);
+  }
+
+  private rawPts(s: StreamState, from: number): Pt[] {
+    const out: Pt[] = [];
+    const { ring } = s;
+    const C = ring.C;
+    for (let k = 0; k < ring.size; k++) {
+      const i = ring.at(k);
+      if (ring.ts[i] < from) continue;
+      const latest = s.latest;
+      out.push({
+        ts: ring.ts[i],
+        count: 1,
+        value: Array.from(ring.vals.subarray(i * C, i * C + C)),
+        min: null,
+        max: null,
+        expected: Array.from(ring.exp.subarray(i * C, i * C + C)),
+        spread: Array.from(ring.spr.subarray(i * C, i * C + C)),
+        surprise: ring.status[i] === STATUS_CODE.learning ? NaN : ring.surprise[i],
+        // The ring keeps no threshold per reading: it changes only with the configuration.
+        threshold: latest !== null ? surpriseOf(latest.threshold) : NaN,
+        anomalous: ring.status[i] === STATUS_CODE.anomalous,
+      });
+    }
+    return out;
+  }
+
+  /** Stored, queued and open buckets of a tier with from - width < start <= to, one per start (the newest source wins). */
+  private bucketPts(stream: string, tier: SeriesTier, C: number, from: number, to: number): Pt[] {
+    const width = TIER_WIDTH_MS[tier];
+    const byStart = new Map<number, SeriesBucket>();
+    const lo = from - width;
+    if (this.persist !== null) for (const b of this.persist.readSeriesBuckets(stream, tier, lo + 1, to)) byStart.set(b.startTs, b);
+    for (const b of this.pending) if (b.stream === stream && b.tier === tier && b.startTs > lo && b.startTs <= to) byStart.set(b.startTs, b);
+    const s = this.streams.get(stream);
+    const open = s?.open[tier];
+    if (s !== undefined && open != null && open.startTs > lo && open.startTs <= to) byStart.set(open.startTs, open.toRow(stream, tier, s.channels));
+    return [...byStart.values()]
+      .filter((b) => b.channels.length === C)
+      .sort((a, b) => a.startTs - b.startTs)
+      .map((b) => bucketPt(b, width));
+  }
+
+  private newestStored(stream: string): { ts: number; channels: readonly string[] } | null {
+    if (this.persist === null) return null;
+    for (const tier of [1, 2] as const) {
+      const b = this.persist.newestSeriesBucket(stream, tier);
+      if (b !== null) return { ts: b.startTs + TIER_WIDTH_MS[tier] / 2, channels: b.channels };
+    }
+    return null;
+  }
+
+  private closeOpen(stream: string, s: StreamState): void {
+    for (const tier of [1, 2] as const) {
+      const b = s.open[tier];
+      if (b !== null) this.queue(b.toRow(stream, tier, s.channels));
+      s.open[tier] = null;
+    }
+  }
+
+  private queue(b: SeriesBucket): void {
+    if (this.persist === null) return;
+    this.pending.push(b);
+    if (this.pending.length > MAX_PENDING) {
+      const excess = this.pending.length - MAX_PENDING;
+      this.pending.splice(0, excess);
+      this.dropped += excess;
+    }
+  }
+}
+
+function bucketPt(b: SeriesBucket, width: number): Pt {
+  const C = b.channels.length;
+  const col = (k: number): number[] => Array.from({ length: C }, (_, c) => b.stats[c * STATS + k]);
+  return {
+    ts: b.startTs + width / 2,
+    count: b.count,
+    value: col(0),
+    min: col(1),
+    max: col(2),
+    expected: col(3),
+    spread: col(4),
+    surprise: b.surpriseMax,
+    threshold: surpriseOf(b.threshold),
+    anomalous: b.anomalous > 0,
+  };
+}
+
+/** Merges every k neighbours: count-weighted means, extreme min/max, highest surprise, any anomalous. */
+function thin(pts: readonly Pt[], k: number): Pt[] {
+  const out: Pt[] = [];
+  for (let a = 0; a < pts.length; a += k) {
+    const group = pts.slice(a, a + k);
+    const C = group[0].value.length;
+    const n = group.reduce((t, p) => t + p.count, 0);
+    const wmean = (get: (p: Pt) => number[]): number[] =>
+      Array.from({ length: C }, (_, c) => {
+        let sum = 0;
+        let w = 0;
+        for (const p of group) {
+          const v = get(p)[c];
+          if (Number.isFinite(v)) {
+            sum += v * p.count;
+            w += p.count;
+          }
+        }
+        return w > 0 ? sum / w : NaN;
+      });
+    out.push({
+      ts: group.reduce((t, p) => t + p.ts * p.count, 0) / n,
+      count: n,
+      value: wmean((p) => p.value),
+      min: Array.from({ length: C }, (_, c) => Math.min(...group.map((p) => (p.min ?? p.value)[c]))),
+      max: Array.from({ length: C }, (_, c) => Math.max(...group.map((p) => (p.max ?? p.value)[c]))),
+      expected: wmean((p) => p.expected),
+      spread: wmean((p) => p.spread),
+      surprise: Math.max(...group.map((p) => (Number.isFinite(p.surprise) ? p.surprise : -Infinity))),
+      threshold: group[group.length - 1].threshold,
+      anomalous: group.some((p) => p.anomalous),
+    });
+  }
+  return out;
+}
+
+function span(pts: readonly Pt[]): number {
+  return pts.length < 2 ? 0 : pts[pts.length - 1].ts - pts[0].ts;
+}
+
+/** Float32 values printed short (20.1, not 20.100000381469727); non-finite as null. */
+function num(v: number): number | null {
+  return Number.isFinite(v) ? Number(v.toPrecision(7)) : null;
+}
+
+function view(stream: string, channels: readonly string[], from: number, to: number, source: SeriesView['source'], resolutionMs: number, pts: readonly Pt[], latest: ScoredReading | null): SeriesView {
+  const C = channels.length;
+  const perChannel = (get: (p: Pt, c: number) => number): (number | null)[][] => Array.from({ length: C }, (_, c) => pts.map((p) => num(get(p, c))));
+  const baseline = Array.from({ length: C }, () => new Array<number | null>(pts.length).fill(null));
+  const baselineSpread = Array.from({ length: C }, () => new Array<number | null>(pts.length).fill(null));
+  for (let c = 0; c < C; c++) {
+    const normal: number[] = [];
+    /** Points that were far off the band but not flagged: an unflagged start of an anomaly, or a new normal. */
+    let offRun: number[] = [];
+    pts.forEach((p, i) => {
+      const v = p.value[c];
+      let m = NaN;
+      let sd = NaN;
+      if (normal.length >= 5) {
+        m = median(normal);
+        sd = robustSigma(normal);
+        if (!Number.isFinite(p.expected[c])) {
+          baseline[c][i] = num(m);
+          baselineSpread[c][i] = num(sd);
+        }
+      }
+      // The band follows normal points only, so it shows where the readings should have been: not the
+      // flagged ones, and not those far off it either unless they stay off long enough to be the new normal.
+      if (p.anomalous || !Number.isFinite(v)) return;
+      // A quantised signal (10, 11, 10 …) has a robust spread of 0: its resolution is the least yardstick.
+      if (Number.isFinite(m) && Math.abs(v - m) > 4 * Math.max(sd, resolution([...normal, v]) / 2, 1e-9 * Math.max(1, Math.abs(m)))) {
+        offRun.push(v);
+        if (offRun.length < 2 * BASELINE_POINTS) return;
+        normal.splice(0, normal.length, ...offRun.slice(-BASELINE_POINTS));
+        offRun = [];
+        return;
+      }
+      offRun = [];
+      normal.push(v);
+      if (normal.length > BASELINE_POINTS) normal.shift();
+    });
+  }
+  return {
+    stream,
+    channels: [...channels],
+    from,
+    to,
+    source,
+    resolutionMs: Math.round(resolutionMs),
+    ts: pts.map((p) => Math.round(p.ts)),
+    count: pts.map((p) => p.count),
+    value: perChannel((p, c) => p.value[c]),
+    min: Array.from({ length: C }, (_, c) => pts.map((p) => (p.min === null || p.count === 1 ? null : num(p.min[c])))),
+    max: Array.from({ length: C }, (_, c) => pts.map((p) => (p.max === null || p.count === 1 ? null : num(p.max[c])))),
+    expected: perChannel((p, c) => p.expected[c]),
+    spread: perChannel((p, c) => p.spread[c]),
+    baseline,
+    baselineSpread,
+    surprise: pts.map((p) => num(p.surprise)),
+    threshold: pts.map((p) => num(p.threshold)),
+    anomalous: pts.map((p) => p.anomalous),
+    latest,
+  };
+}
+
+function sameChannels(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function positiveInt(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`SeriesStore ${name} must be a positive integer, got ${value}`);
+  return value;
+}

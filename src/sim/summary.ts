@@ -1,0 +1,129 @@
+/**
+ * The demo's report card: how many of the anomalies the simulator injected were caught, of each kind, how
+ * late, and how many episodes were false alarms. Pure: the ground truth (the simulator's injected list)
+ * and the episodes the detector opened (from its alerts) in, the summary out.
+ *
+ * Matching. An injected anomaly on sensor S over [start, end] is caught when an episode of S (or of one of
+ * its streams, `S/<field>`) opened at a data time in [start, end + graceMs]: a window still holds the
+ * anomaly for a window's length after it ended, and the episode opens only after `openAfter` windows.
+ * Its latency is the earliest such opening minus `start`. An anomaly whose end + graceMs is after the end
+ * of the run is in progress and not judged. An episode that matches no injected anomaly is a false alarm.
+ */
+import type { AnomalyKind, InjectedAnomaly } from './simulator.js';
+
+/** An episode the detector opened, as its `open` alert told it. */
+export interface OpenedEpisode {
+  readonly anomalyId: string;
+  readonly sensor: string;
+  /** Data time of the window that opened it (the alert's `ts`), epoch ms. */
+  readonly openTs: number;
+}
+
+export interface KindSummary {
+  readonly injected: number;
+  readonly caught: number;
+  readonly missed: number;
+  /** Detection delays of the caught ones, ms, ascending. */
+  readonly latenciesMs: readonly number[];
+}
+
+export interface DetectionSummary {
+  /** Simulated time covered, epoch ms. */
+  readonly from: number;
+  readonly to: number;
+  /** When injection began (null: it never did, the sensors were still learning). */
+  readonly injectionFrom: number | null;
+  readonly kinds: Readonly<Record<AnomalyKind, KindSummary>>;
+  /** Injected anomalies too close to the end to judge. */
+  readonly inProgress: number;
+  readonly episodes: number;
+  readonly falseAlarms: {
+    readonly total: number;
+    /** Of those, opened before injection began (while the sensors learnt or settled). */
+    readonly beforeInjection: number;
+    readonly bySensor: Readonly<Record<string, number>>;
+  };
+}
+
+export interface SummaryOptions {
+  readonly from: number;
+  readonly to: number;
+  readonly injectionFrom: number | null;
+  readonly graceMs: number;
+}
+
+const KINDS: readonly AnomalyKind[] = ['spike', 'level_shift', 'noise_burst', 'stuck'];
+
+function ofSensor(episodeSensor: string, sensor: string): boolean {
+  return episodeSensor === sensor || episodeSensor.startsWith(`${sensor}/`);
+}
+
+export function summarise(injected: readonly InjectedAnomaly[], episodes: readonly OpenedEpisode[], opts: SummaryOptions): DetectionSummary {
+  const kinds = Object.fromEntries(KINDS.map((k) => [k, { injected: 0, caught: 0, missed: 0, latenciesMs: [] as number[] }])) as Record<
+    AnomalyKind,
+    { injected: number; caught: number; missed: number; latenciesMs: number[] }
+  >;
+  const matched = new Set<string>();
+  let inProgress = 0;
+  for (const a of injected) {
+    const hits = episodes.filter((e) => ofSensor(e.sensor, a.sensor) && e.openTs >= a.startTs && e.openTs <= a.endTs + opts.graceMs);
+    for (const e of hits) matched.add(e.anomalyId);
+    if (a.endTs + opts.graceMs > opts.to) {
+      inProgress++;
+      continue;
+    }
+    const k = kinds[a.kind];
+    k.injected++;
+    if (hits.length === 0) {
+      k.missed++;
+      continue;
+    }
+    k.caught++;
+    k.latenciesMs.push(Math.min(...hits.map((e) => e.openTs)) - a.startTs);
+  }
+  for (const k of KINDS) kinds[k].latenciesMs.sort((x, y) => x - y);
+  const bySensor: Record<string, number> = {};
+  let beforeInjection = 0;
+  for (const e of episodes) {
+    if (matched.has(e.anomalyId)) continue;
+    bySensor[e.sensor] = (bySensor[e.sensor] ?? 0) + 1;
+    if (opts.injectionFrom === null || e.openTs < opts.injectionFrom) beforeInjection++;
+  }
+  const total = Object.values(bySensor).reduce((a, b) => a + b, 0);
+  return { from: opts.from, to: opts.to, injectionFrom: opts.injectionFrom, kinds, inProgress, episodes: episodes.length, falseAlarms: { total, beforeInjection, bySensor } };
+}
+
+/** The summary as a small table for the terminal. */
+export function formatSummary(s: DetectionSummary, speed: { readonly asked: number; readonly achieved: number }): string {
+  const span = formatSpan(s.to - s.from);
+  const lines: string[] = [];
+  const pace = Math.round(speed.achieved) < Math.round(speed.asked) ? `at ${Math.round(speed.achieved)}x (asked ${speed.asked}x)` : `at ${speed.asked}x`;
+  if (s.injectionFrom === null) {
+    lines.push(`summary: ${span} simulated ${pace}; no anomaly was injected: the sensors were still learning their normal.`);
+  } else {
+    lines.push(`summary: ${span} simulated ${pace}; anomalies injected from ${new Date(s.injectionFrom).toISOString()} (after learning)`);
+    lines.push('  kind          injected  caught  missed  detected after (median / max)');
+    for (const [kind, k] of Object.entries(s.kinds)) {
+      const lat = k.latenciesMs.length > 0 ? `${formatSpan(k.latenciesMs[Math.floor((k.latenciesMs.length - 1) / 2)])} / ${formatSpan(k.latenciesMs[k.latenciesMs.length - 1])}` : '–';
+      lines.push(`  ${kind.padEnd(12)}  ${String(k.injected).padStart(8)}  ${String(k.caught).padStart(6)}  ${String(k.missed).padStart(6)}  ${lat}`);
+    }
+    if (s.inProgress > 0) lines.push(`  still in progress at the end, not judged: ${s.inProgress}`);
+  }
+  const fa = s.falseAlarms;
+  const where = Object.entries(fa.bySensor)
+    .map(([sensor, n]) => `${sensor} ${n}`)
+    .join(', ');
+  lines.push(
+    `  false alarms: ${fa.total}${fa.total > 0 ? ` (${where})` : ''}${fa.beforeInjection > 0 ? `, ${fa.beforeInjection} of them before injection began` : ''}; episodes in all: ${s.episodes}`,
+  );
+  return lines.map((l) => `${l}\n`).join('');
+}
+
+/** 45 s, 12 min, 3.5 h, 2.0 d (simulated time). */
+export function formatSpan(ms: number): string {
+  const s = ms / 1000;
+  if (s < 120) return `${Math.round(s)} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  if (s < 172_800) return `${(s / 3600).toFixed(1)} h`;
+  return `${(s / 86_400).toFixed(1)} d`;
+}

@@ -1,0 +1,87 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { HttpServer } from '../../src/adapters/http.js';
+import { apiBase, STATUS_USAGE, statusCommand } from '../../src/cli/status.js';
+import type { CommandContext } from '../../src/cli/context.js';
+import { freePort } from '../../src/util/net.js';
+import { captureLogs, FakeView } from '../http/helpers.js';
+
+const servers: HttpServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.stop()));
+});
+
+function context(env: NodeJS.ProcessEnv = {}): { ctx: CommandContext; out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  const ctx: CommandContext = {
+    stdout: (s) => void (out += s),
+    stderr: (s) => void (err += s),
+    env,
+    exit: (code) => {
+      throw new Error(`exit ${code}`);
+    },
+  };
+  return { ctx, out: () => out, err: () => err };
+}
+
+async function serve(token: string | null = null): Promise<HttpServer> {
+  const server = new HttpServer({ host: '127.0.0.1', port: 0, logger: captureLogs().logger, view: new FakeView(), token });
+  servers.push(server);
+  await server.start();
+  return server;
+}
+
+describe('anomalyd status', () => {
+  it('prints uptime, model, MQTT, sensors by state, the outbox depth and rejections per reason', async () => {
+    const server = await serve();
+    const { ctx, out } = context();
+    expect(await statusCommand(['--url', server.url!], ctx)).toBe(0);
+    const text = out();
+    expect(text).toMatch(/^daemon +anomalyd 9\.9\.9 at http:\/\/127\.0\.0\.1:\d+, up 1 h 0 min/m);
+    expect(text).toMatch(/^model +gru-7$/m);
+    expect(text).toMatch(/^mqtt +mqtt:\/\/127\.0\.0\.1:1883 \(connected\)$/m);
+    expect(text).toMatch(/^sensors +3: 1 ok, 1 anomalous, 1 learning, 0 stale$/m);
+    expect(text).toMatch(/^outbox +1 alert\(s\) waiting for the broker, 0 dropped since start$/m);
+    expect(text).toMatch(/^rejected +bad_json 2$/m);
+  });
+
+  it('--json prints the API answer itself', async () => {
+    const server = await serve();
+    const { ctx, out } = context();
+    expect(await statusCommand(['--url', server.url!, '--json'], ctx)).toBe(0);
+    expect(JSON.parse(out())).toEqual(new FakeView().statusView);
+  });
+
+  it('takes the address and token from the config', async () => {
+    const server = await serve('0123456789abcdef0123');
+    const { ctx, out, err } = context({ ANOMALYD_HTTP_PORT: String(server.port), ANOMALYD__HTTP__TOKEN: '0123456789abcdef0123' });
+    expect(await statusCommand([], ctx)).toBe(0);
+    expect(err()).toBe('');
+    expect(out()).toMatch(/^sensors +3:/m);
+    const wrong = context({ ANOMALYD_HTTP_PORT: String(server.port), ANOMALYD__HTTP__TOKEN: 'wrong-token-but-long-enough' });
+    expect(await statusCommand([], wrong.ctx)).toBe(1);
+    expect(wrong.err()).toMatch(/answered 401: missing or wrong bearer token/);
+  });
+
+  it('says so, with exit status 1, when no daemon answers', async () => {
+    const port = await freePort();
+    const { ctx, err } = context();
+    expect(await statusCommand(['--url', `http://127.0.0.1:${port}`], ctx)).toBe(1);
+    expect(err()).toMatch(/no anomalyd answers at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\); is it running\?/);
+  });
+
+  it('has a help text and refuses bad usage with status 2', async () => {
+    const help = context();
+    expect(await statusCommand(['--help'], help.ctx)).toBe(0);
+    expect(help.out()).toBe(STATUS_USAGE);
+    const bad = context();
+    expect(await statusCommand(['--nope'], bad.ctx)).toBe(2);
+    expect(await statusCommand(['--url', 'not a url'], bad.ctx)).toBe(2);
+  });
+
+  it('reaches a wildcard bind on loopback', () => {
+    expect(apiBase('0.0.0.0', 8080)).toBe('http://127.0.0.1:8080');
+    expect(apiBase('::', 8080)).toBe('http://[::1]:8080');
+    expect(apiBase('192.168.1.5', 80)).toBe('http://192.168.1.5:80');
+  });
+});

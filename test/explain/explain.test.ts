@@ -1,0 +1,327 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { clockTime, decimalsFor, explain, formatDuration, formatNumber, type Stretch } from '../../src/explain/explain.js';
+import { explainEpisode } from '../../src/explain/episode.js';
+import { longestRun, median } from '../../src/explain/robust.js';
+
+const T0 = Date.UTC(2026, 0, 12, 9, 0, 0);
+const SEC = 1000;
+const UTC = 'UTC';
+
+/** mulberry32 + Box-Muller: the same noise every run. */
+function noise(seed: number): () => number {
+  let a = seed >>> 0;
+  const u = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
+}
+
+/** `n` readings 1 s apart from `start`, value f(i), rounded to 0.01 like a real sensor. */
+function series(start: number, n: number, f: (i: number) => number): Stretch {
+  const ts: number[] = [];
+  const values: number[] = [];
+  for (let i = 0; i < n; i++) {
+    ts.push(start + i * SEC);
+    values.push(Math.round(f(i) * 100) / 100);
+  }
+  return { ts, values };
+}
+
+/** 300 normal readings (20 ± 0.1 °C) before T0, then `during` from T0. */
+function episode(during: (i: number, g: () => number) => number, n = 120) {
+  const g = noise(42);
+  const before = series(T0 - 300 * SEC, 300, () => 20 + 0.1 * g());
+  return { stream: 'temp', unit: '°C', before, during: series(T0, n, (i) => during(i, g)), startTs: T0, endTs: T0 + (n - 1) * SEC, timeZone: UTC };
+}
+
+describe('explain: synthetic faults, baseline from the readings before', () => {
+  it('a spike: one reading far off, the rest normal', () => {
+    const e = explain(episode((i, g) => 20 + 0.1 * g() + (i === 30 ? 3 : 0)));
+    expect(e.kind).toBe('spike');
+    expect(e.basis).toBe('baseline');
+    expect(e.value).toBeCloseTo(23, 0);
+    expect(e.since).toBe(T0 + 30 * SEC);
+    expect(e.expected).toBeCloseTo(20, 0);
+    expect(e.sentence).toMatch(/^temp 2[23]\.\d+ °C, expected 20\.\d+ ± 0\.\d+ at 09:00 \(spike\)$/);
+  });
+
+  it('a level shift: the readings jump by 2 and stay (after 16 normal readings, as a window starts early)', () => {
+    const e = explain(episode((i, g) => 20 + 0.1 * g() + (i >= 16 ? 2 : 0)));
+    expect(e.kind).toBe('level_shift');
+    expect(e.since).toBe(T0 + 16 * SEC);
+    expect(e.value).toBeCloseTo(22, 0);
+    expect(e.sentence).toMatch(/^temp 2[12]\.\d+ °C, expected 20\.\d+ ± 0\.\d+ since 09:00 \(level shift\)$/);
+  });
+
+  it.each([30, 100])('a level shift flagged %i readings late: those readings, still in the stretch before, are taken back into it', (lag) => {
+    const g = noise(9);
+    const all = series(T0 - 600 * SEC, 720, (i) => 20 + 0.1 * g() + (i >= 600 - lag ? 2 : 0));
+    // The episode "starts" `lag` readings after the shift did: those sit at the end of `before`.
+    const before = { ts: all.ts.slice(0, 600), values: all.values.slice(0, 600) };
+    const during = { ts: all.ts.slice(600), values: all.values.slice(600) };
+    const e = explain({ stream: 'temp', unit: '°C', before, during, startTs: T0, endTs: T0 + 119 * SEC, timeZone: UTC });
+    expect(e.kind).toBe('level_shift');
+    expect(e.since).toBe(T0 - lag * SEC);
+    expect(e.expected).toBeCloseTo(20, 0);
+    expect(e.value).toBeCloseTo(22, 0);
+  });
+
+  it('a drift: a steady ramp of 0.02 °C/s with no jump', () => {
+    const e = explain(episode((i, g) => 20 + 0.1 * g() + 0.02 * i, 200));
+    expect(e.kind).toBe('drift');
+    // 0.02 °C/s = 72 °C/h: the robust slope finds it to within a few percent.
+    expect(e.ratePerHour!).toBeGreaterThan(65);
+    expect(e.ratePerHour!).toBeLessThan(80);
+    expect(e.sentence).toMatch(/^temp 2[34]\.\d+ °C, expected 20\.\d+ ± 0\.\d+ since 09:0\d \(drift, \+7\d °C\/h\)$/);
+  });
+
+  it('a freeze: one value repeated, though it is a normal value', () => {
+    const e = explain(episode((i, g) => (i < 10 ? 20 + 0.1 * g() : 20.07), 100));
+    expect(e.kind).toBe('stuck');
+    expect(e.value).toBe(20.07);
+    expect(e.since).toBe(T0 + 10 * SEC);
+    expect(e.durationMs).toBe(89 * SEC);
+    expect(e.sentence).toMatch(/^temp 20\.07 °C unchanged for 89 s, expected 20\.\d+ ± 0\.\d+ since 09:00 \(stuck value\)$/);
+  });
+
+  it('a noise change: the spread grows sixfold, the level stays', () => {
+    const e = explain(episode((_, g) => 20 + 0.6 * g(), 120));
+    expect(e.kind).toBe('noise_change');
+    expect(e.noise! / e.band!).toBeGreaterThan(3);
+    expect(e.sentence).toMatch(/^temp (19|20)\.\d+ ± 1\.\d+ °C, expected 20\.\d+ ± 0\.\d+ since 09:00 \(noise change\)$/);
+  });
+
+  it('missing data: readings stop and the episode goes on', () => {
+    const base = episode((_, g) => 20 + 0.1 * g(), 5);
+    const e = explain({ ...base, endTs: T0 + 600 * SEC });
+    expect(e.kind).toBe('missing_data');
+    expect(e.since).toBe(T0 + 4 * SEC);
+    expect(e.durationMs).toBe(596 * SEC);
+    expect(e.sentence).toMatch(/^temp no reading for 10 min since 09:00, last 20\.\d+ °C \(missing data\)$/);
+  });
+
+  it('normal readings get no kind, and the sentence still says what they are', () => {
+    const e = explain(episode((_, g) => 20 + 0.1 * g(), 60));
+    expect(e.kind).toBeNull();
+    expect(e.sentence).not.toMatch(/\(/);
+    expect(e.sentence).toMatch(/^temp (19|20)\.\d+ °C, expected 20\.\d+ ± 0\.\d+ since 09:00$/);
+  });
+
+  it('says less, and never throws, with little to go on', () => {
+    const none = explain({ stream: 's', before: { ts: [], values: [] }, during: { ts: [], values: [] }, startTs: T0, endTs: T0, timeZone: UTC });
+    expect(none.kind).toBe('missing_data');
+    const noBaseline = explain({ stream: 's', before: { ts: [], values: [] }, during: series(T0, 3, (i) => i), startTs: T0, endTs: T0 + 2 * SEC, timeZone: UTC });
+    expect(noBaseline.kind).toBeNull();
+    expect(noBaseline.basis).toBeNull();
+    expect(noBaseline.sentence).toBe('s 1.00 since 09:00');
+    const noUnit = explain({ ...episode((i, g) => 20 + 0.1 * g() + (i === 3 ? 5 : 0), 10), unit: null });
+    expect(noUnit.sentence).toMatch(/^temp 2\d\.\d+, expected/);
+  });
+});
+
+describe('explain: with the model’s expectation', () => {
+  it('measures against what the model expected, not the level before', () => {
+    // A fast cycle the model follows; a flat baseline would call its normal swings outliers.
+    const cycle = (i: number): number => 20 + 3 * Math.sin((2 * Math.PI * i) / 120);
+    const g = noise(7);
+    const before = series(T0 - 300 * SEC, 300, (i) => cycle(i - 300) + 0.1 * g());
+    const during = series(T0, 120, (i) => cycle(i) + 0.1 * g() + (i >= 20 ? 1.5 : 0));
+    const expected = during.ts.map((_, i) => cycle(i));
+    const spread = during.ts.map(() => 0.1);
+    const e = explain({ stream: 'pump/pressure', unit: 'bar', before, during: { ...during, expected, spread }, startTs: T0, endTs: T0 + 119 * SEC, timeZone: UTC });
+    expect(e.basis).toBe('model');
+    expect(e.kind).toBe('level_shift');
+    expect(e.since).toBe(T0 + 20 * SEC);
+    expect(e.band).toBeCloseTo(0.2, 6);
+    expect(e.sentence).toMatch(/^pump\/pressure \d+\.\d bar, expected \d+\.\d ± 0\.2 since 09:00 \(level shift\)$/);
+    // The expectation printed is the model's at the shifted readings, not the level before the episode.
+    expect(e.expected).toBeCloseTo(median(expected.slice(20)), 6);
+    const flat = explain({ stream: 'pump/pressure', unit: 'bar', before, during, startTs: T0, endTs: T0 + 119 * SEC, timeZone: UTC });
+    expect(flat.basis).toBe('baseline');
+    expect(flat.expected).not.toBeCloseTo(e.expected!, 1);
+  });
+});
+
+describe('explainEpisode: channels and the stretch', () => {
+  it('names the channel with the largest share and gives every share', () => {
+    const g = noise(3);
+    const point = (ts: number, i: number, fault: boolean) => ({ ts, values: [20 + 0.1 * g(), 50 + g() + (fault && i >= 5 ? 10 : 0)], expected: null, spread: null });
+    const before = Array.from({ length: 100 }, (_, i) => point(T0 - (100 - i) * SEC, i, false));
+    const during = Array.from({ length: 200 }, (_, i) => point(T0 + i * SEC, i, true));
+    const e = explainEpisode({ stream: 'bme', channels: ['temp', 'hum'], before, during, channelErrors: [0.5, 4.5], startTs: T0, endTs: T0 + 199 * SEC, timeZone: UTC });
+    expect(e.channel).toBe('hum');
+    expect(e.shares).toEqual([{ name: 'temp', share: 0.1 }, { name: 'hum', share: 0.9 }]);
+    expect(e.kind).toBe('level_shift');
+    expect(e.sentence).toMatch(/^bme hum [56]\d\.\d+, expected 5\d\.\d+ ± \d\.\d+ since 09:00 \(level shift\)$/);
+    // The stretch is thinned for messages, ends included, the shift visible.
+    expect(e.stretch.values.length).toBeLessThanOrEqual(62);
+    expect(e.stretch.ts[0]).toBe(T0);
+    expect(e.stretch.ts.at(-1)).toBe(T0 + 199 * SEC);
+    expect(Math.max(...e.stretch.values)).toBeGreaterThan(58);
+  });
+
+  it('one channel: no shares, the channel is the stream itself', () => {
+    const during = [{ ts: T0, values: [1], expected: [1], spread: [0.1] }];
+    const e = explainEpisode({ stream: 'x', channels: ['value'], before: [], during, startTs: T0, endTs: T0, timeZone: UTC });
+    expect(e.shares).toBeNull();
+    expect(e.channel).toBe('value');
+    expect(e.stretch.expected).toEqual([1]);
+  });
+});
+
+describe('formatting', () => {
+  it('writes numbers to the precision of the band', () => {
+    expect(decimalsFor(0.2, 2.3)).toBe(1);
+    expect(decimalsFor(0.15, 2.3)).toBe(2);
+    expect(decimalsFor(5, 100)).toBe(0);
+    expect(decimalsFor(null, 1234)).toBe(0);
+    expect(decimalsFor(null, 0.0123)).toBe(4);
+    expect(formatNumber(-0.04, 1)).toBe('0.0');
+    expect(formatNumber(-1.26, 1)).toBe('−1.3');
+  });
+
+  it('writes durations and clock times people read', () => {
+    expect(formatDuration(40_000)).toBe('40 s');
+    expect(formatDuration(25 * 60_000)).toBe('25 min');
+    expect(formatDuration(3 * 3_600_000)).toBe('3 h');
+    expect(formatDuration(60 * 3_600_000)).toBe('2.5 d');
+    expect(clockTime(Date.UTC(2026, 0, 12, 10, 42), Date.UTC(2026, 0, 12, 11, 0), 'UTC')).toBe('10:42');
+    expect(clockTime(Date.UTC(2026, 0, 12, 10, 42), Date.UTC(2026, 0, 12, 11, 0), 'Europe/Berlin')).toBe('11:42');
+    expect(clockTime(Date.UTC(2026, 0, 11, 23, 5), Date.UTC(2026, 0, 12, 1, 0), 'UTC')).toBe('2026-01-11 23:05');
+  });
+});
+
+// ---- field cases (../shared/cases/README.md, "Signals" and "Time and sampling") ----
+
+const CASES = resolve('../shared/cases');
+
+function readCase(name: string): { ts: number[]; values: number[] } | null {
+  const file = resolve(CASES, name);
+  if (!existsSync(file)) return null;
+  const ts: number[] = [];
+  const values: number[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
+    const [t, v] = line.split(',');
+    if (t === undefined || v === undefined || t === '') continue;
+    ts.push(Number(t));
+    values.push(Number(v));
+  }
+  return { ts, values };
+}
+
+function slice(s: { ts: number[]; values: number[] }, from: number, to: number): Stretch {
+  return { ts: s.ts.slice(from, to), values: s.values.slice(from, to) };
+}
+
+/** The episode [from, to) of a case as the detector would hand it over: `lead` normal readings first (a window starts early), 300 before. */
+function caseEpisode(s: { ts: number[]; values: number[] }, stream: string, from: number, to: number, lead = 16) {
+  const start = from - lead;
+  return {
+    stream,
+    unit: '°C',
+    before: slice(s, Math.max(0, start - 300), start),
+    during: slice(s, start, to),
+    startTs: s.ts[start],
+    endTs: s.ts[to - 1],
+    timeZone: UTC,
+  };
+}
+
+const ds18b20 = readCase('ds18b20-stuck-85.csv');
+const frozen = readCase('frozen-noisy-metric.csv');
+const reportOnChange = readCase('report-on-change.csv');
+const slowExact = readCase('slow-300s-exact.csv');
+const slowJitter = readCase('slow-300s-jitter.csv');
+
+describe.skipIf(ds18b20 === null)('field case ds18b20-stuck-85.csv', () => {
+  const s = ds18b20!;
+  it('each -127 reading is a spike', () => {
+    const at = s.values.flatMap((v, i) => (v === -127 ? [i] : []));
+    expect(at.length).toBe(2);
+    for (const i of at) {
+      const e = explain(caseEpisode(s, 'probe', i, i + 20));
+      expect(e.kind).toBe('spike');
+      expect(e.value).toBe(-127);
+      expect(e.since).toBe(s.ts[i]);
+      expect(e.sentence).toMatch(/^probe −127\.0+ °C, expected 1\d\.\d+ ± 0\.\d+ at \d\d:\d\d \(spike\)$/);
+    }
+  });
+
+  it('three hours at exactly 85.0 is a stuck value, also when only the latest readings are at hand', () => {
+    const first = s.values.indexOf(85);
+    let last = first;
+    while (s.values[last + 1] === 85) last++;
+    expect(last - first + 1).toBe(1080);
+    const e = explain(caseEpisode(s, 'probe', first, last + 1));
+    expect(e.kind).toBe('stuck');
+    expect(e.value).toBe(85);
+    expect(e.since).toBe(s.ts[first]);
+    expect(e.durationMs).toBe(s.ts[last] - s.ts[first]);
+    expect(e.sentence).toMatch(/^probe 85\.0+ °C unchanged for 3 h, expected 1\d\.\d+ ± 0\.\d+ since \d\d:\d\d \(stuck value\)$/);
+    // A long episode: the explainer sees the baseline kept from the start and the newest 500 readings.
+    const head = slice(s, first - 16, first + 10);
+    const tail = slice(s, last - 499, last + 1);
+    const during = { ts: [...head.ts, ...tail.ts], values: [...head.values, ...tail.values] };
+    const long = explain({ ...caseEpisode(s, 'probe', first, last + 1), during, omittedBefore: [tail.ts[0]] });
+    expect(long.kind).toBe('stuck');
+    expect(long.durationMs).toBe(s.ts[last] - s.ts[first]);
+    // Without saying what was left out, the hole looks like a silence of the sensor.
+    expect(explain({ ...caseEpisode(s, 'probe', first, last + 1), during }).kind).toBe('missing_data');
+  });
+});
+
+describe.skipIf(frozen === null)('field case frozen-noisy-metric.csv', () => {
+  it('a noisy metric that stops moving is a stuck value', () => {
+    const s = frozen!;
+    const run = longestRun(s.values);
+    const first = run.start;
+    const last = run.start + run.length - 1;
+    expect(last - first + 1).toBeGreaterThan(20_000);
+    const e = explain(caseEpisode(s, 'metric', first, first + 1800));
+    expect(e.kind).toBe('stuck');
+    expect(e.value).toBe(s.values[first]);
+    expect(e.sentence).toMatch(/^metric 53\.899 °C unchanged for 30 min, expected \d+(\.\d+)? ± \d+(\.\d+)? since \d\d:\d\d \(stuck value\)$/);
+    // The return of normal noise after the freeze, measured against the noisy normal before, is nothing special.
+    const after = explain({ ...caseEpisode(s, 'metric', last + 1, last + 200, 0), before: slice(s, first - 300, first), omittedBefore: [s.ts[last + 1]] });
+    expect(after.kind).toBeNull();
+  });
+});
+
+describe.skipIf(reportOnChange === null)('field case report-on-change.csv', () => {
+  it('+4 °C from 10:00 to 16:00 on day 25 of a report-on-change sensor is a level shift', () => {
+    const s = reportOnChange!;
+    const day25 = s.ts[0] + 25 * 86_400_000;
+    const from = s.ts.findIndex((t) => t >= day25 + 10 * 3_600_000);
+    const to = s.ts.findIndex((t) => t >= day25 + 16 * 3_600_000);
+    const e = explain(caseEpisode(s, 'room', from, to, 0));
+    expect(e.kind).toBe('level_shift');
+    expect(e.since).toBe(day25 + 10 * 3_600_000);
+    expect(e.value! - e.expected!).toBeGreaterThan(1.5);
+    expect(e.sentence).toMatch(/^room 2[34]\.\d+ °C, expected 2[12]\.\d+ ± 0\.\d+ since 10:00 \(level shift\)$/);
+    // Its silences (up to 50 min between reports) are not missing data.
+    expect(e.kind).not.toBe('missing_data');
+  });
+});
+
+describe.skipIf(slowExact === null || slowJitter === null)('field cases slow-300s-*.csv', () => {
+  it('rows 1500-1559 (+4 °C, one reading every 300 s) are a level shift, with or without jitter, in the same words', () => {
+    const exact = explain(caseEpisode(slowExact!, 'room', 1500, 1560, 4));
+    const jitter = explain(caseEpisode(slowJitter!, 'room', 1500, 1560, 4));
+    for (const e of [exact, jitter]) {
+      expect(e.kind).toBe('level_shift');
+      expect(e.value! - e.expected!).toBeGreaterThan(3);
+      expect(e.value! - e.expected!).toBeLessThan(5);
+    }
+    expect(exact.since).toBe(slowExact!.ts[1500]);
+    expect(Math.abs(jitter.since - slowJitter!.ts[1500])).toBeLessThan(2000);
+    // Jitter of up to 1.5 s does not change what is said, only the digits of the readings.
+    const shape = (t: string): string => t.replace(/\d+\.\d+/g, 'N').replace(/\d\d:\d\d/g, 'HH:MM');
+    expect(shape(jitter.sentence)).toBe(shape(exact.sentence));
+  });
+});

@@ -1,0 +1,194 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/adapters/sqlite-store.js';
+import type { ScoredReading } from '../../src/contract/types.js';
+import { SeriesStore, surpriseOf } from '../../src/pipeline/series.js';
+
+const T0 = Date.UTC(2026, 0, 12, 0, 0, 0);
+const SEC = 1000;
+const MIN = 60_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+
+function reading(ts: number, value: number, over: Partial<ScoredReading> = {}): ScoredReading {
+  const score = over.score ?? 0.5;
+  return {
+    stream: 's',
+    ts,
+    channels: ['value'],
+    values: [value],
+    expected: null,
+    spread: null,
+    score,
+    surprise: surpriseOf(score),
+    threshold: 0.999,
+    status: 'ok',
+    anomalyId: null,
+    modelId: 'gru',
+    ...over,
+  };
+}
+
+let dir: string;
+let store: SqliteStore;
+let clock: number;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'anomalyd-series-'));
+  store = SqliteStore.open(join(dir, 'a.db'), { commitIntervalMs: 0, outboxMax: 10, logger: pino({ level: 'silent' }) });
+  clock = 0;
+});
+
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function seriesStore(over: { rawPoints?: number; maxStreams?: number; writeIntervalMs?: number } = {}): SeriesStore {
+  return new SeriesStore({ persist: store, now: () => clock, writeIntervalMs: 60_000, ...over });
+}
+
+describe('SeriesStore: raw readings', () => {
+  it('keeps the newest rawPoints readings in order, and the latest', () => {
+    const s = seriesStore({ rawPoints: 5 });
+    for (let i = 0; i < 8; i++) expect(s.record(reading(T0 + i * SEC, i))).toBe(true);
+    expect(s.points('s').map((p) => p.values[0])).toEqual([3, 4, 5, 6, 7]);
+    expect(s.points('s', T0 + 5 * SEC, T0 + 6 * SEC).map((p) => p.ts)).toEqual([T0 + 5 * SEC, T0 + 6 * SEC]);
+    expect(s.latest('s')?.values).toEqual([7]);
+    expect(s.points('other')).toEqual([]);
+  });
+
+  it('ignores readings at or before the newest, and malformed ones; a new channel set starts afresh', () => {
+    const s = seriesStore();
+    expect(s.record(reading(T0 + 2 * SEC, 1))).toBe(true);
+    expect(s.record(reading(T0 + 1 * SEC, 2))).toBe(false);
+    expect(s.record(reading(T0 + 2 * SEC, 3))).toBe(false);
+    expect(s.record(reading(T0 + 3 * SEC, 4, { values: [1, 2] }))).toBe(false);
+    expect(s.record(reading(T0 + 4 * SEC, 5, { channels: ['a', 'b'], values: [5, 6] }))).toBe(true);
+    expect(s.points('s').map((p) => p.values)).toEqual([[5, 6]]);
+    expect(s.channelsOf('s')).toEqual(['a', 'b']);
+  });
+
+  it('keeps expectation, spread, surprise and status per reading', () => {
+    const s = seriesStore();
+    s.record(reading(T0, 21, { expected: [20], spread: [0.5], score: 0.9999, status: 'anomalous', anomalyId: 'x' }));
+    const [p] = s.points('s');
+    expect(p).toMatchObject({ values: [21], expected: [20], spread: [0.5], status: 'anomalous' });
+    expect(p.surprise).toBeCloseTo(4, 3);
+  });
+
+  it('tracks at most maxStreams streams', () => {
+    const s = seriesStore({ maxStreams: 2 });
+    expect(s.record(reading(T0, 1, { stream: 'a' }))).toBe(true);
+    expect(s.record(reading(T0, 1, { stream: 'b' }))).toBe(true);
+    expect(s.record(reading(T0, 1, { stream: 'c' }))).toBe(false);
+    expect(s.streamIds()).toEqual(['a', 'b']);
+  });
+});
+
+describe('SeriesStore: buckets and the database', () => {
+  it('writes closed 1- and 15-minute buckets at most once per writeIntervalMs, the open ones at close', () => {
+    const s = seriesStore();
+    for (let i = 0; i < 180; i++) s.record(reading(T0 + i * SEC, i % 60, { status: i >= 70 && i < 75 ? 'anomalous' : 'ok', score: i === 72 ? 0.99999 : 0.5 }));
+    clock = 60_000;
+    s.flush();
+    const minutes = store.readSeriesBuckets('s', 1, T0, T0 + DAY);
+    expect(minutes.map((b) => b.startTs)).toEqual([T0, T0 + MIN]);
+    expect(minutes[0]).toMatchObject({ count: 60, anomalous: 0, channels: ['value'] });
+    expect([...minutes[0].stats.slice(0, 3)]).toEqual([29.5, 0, 59]);
+    expect(Number.isNaN(minutes[0].stats[3])).toBe(true);
+    expect(minutes[1].anomalous).toBe(5);
+    expect(minutes[1].surpriseMax).toBeCloseTo(5, 3);
+    // Not due again yet: the next closed bucket waits.
+    for (let i = 180; i < 240; i++) s.record(reading(T0 + i * SEC, 1));
+    clock = 90_000;
+    s.flush();
+    expect(store.readSeriesBuckets('s', 1, T0, T0 + DAY)).toHaveLength(2);
+    s.close();
+    expect(store.readSeriesBuckets('s', 1, T0, T0 + DAY).map((b) => b.startTs)).toEqual([T0, T0 + MIN, T0 + 2 * MIN, T0 + 3 * MIN]);
+    expect(store.readSeriesBuckets('s', 2, T0, T0 + DAY)).toMatchObject([{ startTs: T0, count: 240 }]);
+  });
+
+  it('prunes each tier behind the stream’s newest reading (26 h of minutes, 8 days of quarter-hours)', () => {
+    const s = seriesStore({ writeIntervalMs: 0 });
+    for (let h = 0; h <= 10 * 24; h++) s.record(reading(T0 + h * HOUR, h));
+    s.flush();
+    const newest = T0 + 240 * HOUR;
+    const minutes = store.readSeriesBuckets('s', 1, 0, Infinity);
+    const quarters = store.readSeriesBuckets('s', 2, 0, Infinity);
+    expect(minutes[0].startTs).toBeGreaterThanOrEqual(newest - 27 * HOUR);
+    expect(quarters[0].startTs).toBeGreaterThanOrEqual(newest - 8 * DAY - HOUR);
+    expect(quarters.length).toBeGreaterThan(7 * 24);
+  });
+});
+
+describe('SeriesStore: queries', () => {
+  it('1 h: the raw readings, with the 1-minute buckets for what the ring no longer holds, no overlap', () => {
+    const s = seriesStore({ rawPoints: 600, writeIntervalMs: 0 });
+    for (let i = 0; i < 3600; i++) s.record(reading(T0 + i * SEC, i));
+    s.flush();
+    const v = s.query('s', { rangeMs: HOUR, maxPoints: 5000 })!;
+    expect(v.source).toBe('raw');
+    expect(v.to).toBe(T0 + 3599 * SEC);
+    const raw = v.ts.filter((_, i) => v.count[i] === 1);
+    const buckets = v.ts.filter((_, i) => v.count[i] > 1);
+    expect(raw).toHaveLength(600);
+    expect(buckets.length).toBeGreaterThanOrEqual(49);
+    expect(Math.max(...buckets)).toBeLessThan(raw[0]);
+    expect(v.ts).toEqual([...v.ts].sort((a, b) => a - b));
+    // A bucket point is the minute's mean, with its min and max.
+    const b0 = v.count.findIndex((c) => c > 1);
+    expect(v.value[0][b0]! - (v.min[0][b0]! + v.max[0][b0]!) / 2).toBeCloseTo(0, 3);
+    expect(v.min[0][v.ts.length - 1]).toBeNull();
+  });
+
+  it('thins to maxPoints, keeping extremes, the highest surprise and every anomalous stretch', () => {
+    const s = seriesStore();
+    for (let i = 0; i < 1800; i++) {
+      const spike = i === 1001;
+      s.record(reading(T0 + i * SEC, spike ? 100 : 1, { score: spike ? 0.999999 : 0.5, status: spike ? 'anomalous' : 'ok' }));
+    }
+    const v = s.query('s', { rangeMs: HOUR, maxPoints: 100 })!;
+    expect(v.ts.length).toBeLessThanOrEqual(100);
+    expect(v.count.reduce((a, b) => a + b, 0)).toBe(1800);
+    expect(Math.max(...v.max[0].map((x) => x ?? -Infinity))).toBe(100);
+    expect(Math.max(...v.surprise.map((x) => x ?? 0))).toBeCloseTo(6, 3);
+    expect(v.anomalous.filter(Boolean)).toHaveLength(1);
+    expect(v.resolutionMs).toBeGreaterThan(10_000);
+  });
+
+  it('24 h from 1-minute buckets, 7 d from 15-minute buckets, also after a restart (from the database alone)', () => {
+    const s = seriesStore({ writeIntervalMs: 0 });
+    for (let i = 0; i < 3 * 24 * 60; i++) s.record(reading(T0 + i * MIN, i % 7, { expected: [3], spread: [1] }));
+    s.close();
+    const again = seriesStore();
+    const day = again.query('s', { rangeMs: DAY, maxPoints: 5000 })!;
+    expect(day.source).toBe('minutes');
+    expect(day.ts.length).toBeGreaterThanOrEqual(1439);
+    expect(day.ts.length).toBeLessThanOrEqual(1441);
+    expect(day.expected[0].every((e) => e === 3)).toBe(true);
+    const week = again.query('s', { rangeMs: 7 * DAY })!;
+    expect(week.source).toBe('quarter-hours');
+    expect(week.ts.length).toBe(3 * 24 * 4);
+    expect(week.resolutionMs).toBe(15 * MIN);
+    expect(again.query('s', { rangeMs: DAY, since: T0 + 3 * DAY - HOUR })!.ts.length).toBeLessThanOrEqual(61);
+    expect(again.query('nothing', { rangeMs: DAY })).toBeNull();
+  });
+
+  it('where the model gave no expectation, a baseline band from the preceding normal points, not following the anomaly', () => {
+    const s = seriesStore();
+    for (let i = 0; i < 200; i++) {
+      const bad = i >= 150;
+      s.record(reading(T0 + i * SEC, bad ? 50 : 10 + (i % 2), { status: bad ? 'anomalous' : 'ok' }));
+    }
+    const v = s.query('s', { rangeMs: HOUR })!;
+    expect(v.expected[0].every((e) => e === null)).toBe(true);
+    expect(v.baseline[0][0]).toBeNull();
+    expect(v.baseline[0][199]).toBeCloseTo(10.5, 1);
+    expect(v.baselineSpread[0][199]).toBeGreaterThan(0);
+    expect(v.baselineSpread[0][199]).toBeLessThan(2);
+  });
+});

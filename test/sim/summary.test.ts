@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import type { InjectedAnomaly } from '../../src/sim/simulator.js';
+import { formatSummary, summarise } from '../../src/sim/summary.js';
+
+const MIN = 60_000;
+const T0 = Date.UTC(2026, 0, 1);
+
+const injected: InjectedAnomaly[] = [
+  { sensor: 'temperature', kind: 'spike', startTs: T0 + 10 * MIN, endTs: T0 + 10 * MIN },
+  { sensor: 'vibration', kind: 'level_shift', startTs: T0 + 20 * MIN, endTs: T0 + 21 * MIN },
+  { sensor: 'motor_current', kind: 'stuck', startTs: T0 + 30 * MIN, endTs: T0 + 31 * MIN },
+  { sensor: 'vibration', kind: 'level_shift', startTs: T0 + 58 * MIN, endTs: T0 + 59 * MIN },
+];
+
+describe('summarise', () => {
+  it('matches episodes to injected anomalies by sensor (or its streams) and time, with a grace after the end', () => {
+    const s = summarise(
+      injected,
+      [
+        { anomalyId: 'a', sensor: 'temperature', openTs: T0 + 10 * MIN + 40_000 }, // spike, 40 s late: within the grace
+        { anomalyId: 'b', sensor: 'vibration/value', openTs: T0 + 20 * MIN + 30_000 }, // a stream of vibration
+        { anomalyId: 'c', sensor: 'vibration', openTs: T0 + 21 * MIN + 10_000 }, // the same shift again, not a false alarm
+        { anomalyId: 'd', sensor: 'temperature', openTs: T0 + 40 * MIN }, // nothing injected then
+        { anomalyId: 'e', sensor: 'motor_current', openTs: T0 + 2 * MIN }, // before injection began
+      ],
+      { from: T0, to: T0 + 60 * MIN, injectionFrom: T0 + 5 * MIN, graceMs: 96_000 },
+    );
+    expect(s.kinds.spike).toEqual({ injected: 1, caught: 1, missed: 0, latenciesMs: [40_000] });
+    expect(s.kinds.level_shift).toEqual({ injected: 1, caught: 1, missed: 0, latenciesMs: [30_000] });
+    expect(s.kinds.stuck).toEqual({ injected: 1, caught: 0, missed: 1, latenciesMs: [] });
+    expect(s.kinds.noise_burst.injected).toBe(0);
+    // The shift at 58 min ends less than the grace before the end: not judged yet.
+    expect(s.inProgress).toBe(1);
+    expect(s.falseAlarms).toEqual({ total: 2, beforeInjection: 1, bySensor: { temperature: 1, motor_current: 1 } });
+    expect(s.episodes).toBe(5);
+    const text = formatSummary(s, { asked: 40, achieved: 40 });
+    expect(text).toMatch(/^summary: 60 min simulated at 40x; anomalies injected from 2026-01-01T00:05:00\.000Z \(after learning\)$/m);
+    expect(text).toMatch(/^ {2}spike +1 +1 +0 {2}40 s \/ 40 s$/m);
+    expect(text).toMatch(/^ {2}stuck +1 +0 +1 {2}–$/m);
+    expect(text).toMatch(/false alarms: 2 \(temperature 1, motor_current 1\), 1 of them before injection began; episodes in all: 5/);
+  });
+
+  it('says when nothing was injected because the sensors were still learning', () => {
+    const s = summarise([], [], { from: T0, to: T0 + MIN, injectionFrom: null, graceMs: 0 });
+    expect(formatSummary(s, { asked: 10_000, achieved: 3000.4 })).toMatch(/^summary: 60 s simulated at 3000x \(asked 10000x\); no anomaly was injected: the sensors were still learning their normal\.$/m);
+  });
+});
