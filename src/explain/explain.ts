@@ -18,7 +18,9 @@
  *                 normal gap) that makes up at least half of the stretch;
  *   stuck         the same value repeated at least 5 times, and more than twice as long as any run of
  *                 equal values in the normal stretch, still going or at least half the stretch;
- *   spike         every reading beyond OUTLIER_Z spreads lies within 3 consecutive readings;
+ *   spike         every reading beyond OUTLIER_Z spreads lies within 3 consecutive readings, and a reading
+ *                 after them is back within range (until one is, a jump may as well be a level shift:
+ *                 the kind is not told yet, and a later event of the episode tells it);
  *   noise_change  the reading-to-reading noise changed by more than 2.5x either way while the level stayed
  *                 within 2 spreads;
  *   level_shift   the readings beyond OUTLIER_Z began with a jump (larger than 4 x the normal
@@ -157,6 +159,11 @@ export function explain(given: ExplainInput): Explanation {
   });
 
   if (outliers.length > 0 && outliers[outliers.length - 1] - outliers[0] <= 2) {
+    if (outliers[outliers.length - 1] === n - 1) {
+      // Nothing after the jump yet: a spike or the start of a shift, it cannot be told.
+      const last = outliers[outliers.length - 1];
+      return finish(input, { kind: null, value: x[last], ...expectedAt(reference, [last]), since: during.ts[outliers[0]] }, tz);
+    }
     let peak = outliers[0];
     for (const i of outliers) if (Math.abs(z[i]) > Math.abs(z[peak])) peak = i;
     return finish(input, { kind: 'spike', value: x[peak], ...expectedAt(reference, [peak]), since: during.ts[outliers[0]] }, tz);

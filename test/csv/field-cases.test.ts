@@ -73,24 +73,27 @@ describe.skipIf(!existsSync(EPOCH_SECONDS_NAN))('field case epoch-seconds-nan.cs
     const r = await replay(EPOCH_SECONDS_NAN);
     expect(r.err).not.toMatch(/replay: (?!read|\d+ rows)/);
     expect(r.code).toBe(0);
-    expect(r.rows[0]).toEqual(['time', 'probe0', 'output', 'anomaly_score', 'anomaly', 'status']);
+    expect(r.rows[0]).toEqual(['time', 'probe0', 'output', 'anomaly_score', 'surprise', 'anomaly', 'status']);
     const input = readFileSync(EPOCH_SECONDS_NAN, 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[0]);
     expect(r.rows.slice(1).map((row) => row[0])).toEqual(input);
-    expect(r.err).toMatch(/600 rows \(300 learning\), \d+ windows \(\d+ scored\), 0 rejected/);
-    expect(r.rows.slice(1 + 300).some((row) => row[5] !== 'learning')).toBe(true);
+    expect(r.err).toMatch(/600 rows \(300 learning\), 2 streams, 1200 readings scored, 0 rejected/);
+    expect(r.rows.slice(1 + 300).some((row) => row[6] !== 'learning')).toBe(true);
   });
 
-  it('with the shipped one-channel model, says to choose a column instead of crashing, and replays probe0 when told', async () => {
+  it('with the shipped one-channel model, each column with data is its own stream; --group asks for a model of both', async () => {
     const run = async (...flags: string[]): Promise<{ code: number; err: string }> => {
       const c = context();
       const code = await replayCommand(['--input', EPOCH_SECONDS_NAN, '--output', join(dir, 'shipped.csv'), ...flags], c.ctx);
       return { code, err: c.err() };
     };
     const both = await run();
-    expect(both.code).toBe(1);
-    expect(both.err).toMatch(/reads 1 channel \(value\), the input has 2 \(probe0, output\): choose one with --columns/);
+    expect(both.err).toMatch(/600 rows \(0 learning\), 2 streams, 1200 readings scored, 0 rejected/);
+    expect(both.code).toBe(0);
+    const grouped = await run('--group');
+    expect(grouped.code).toBe(1);
+    expect(grouped.err).toMatch(/reads 1 channel\(s\), stream \S+ has 2: learn a model for it with --learn-first N/);
     const probe0 = await run('--columns', 'probe0');
-    expect(probe0.err).toMatch(/600 rows \(0 learning\), \d+ windows \(\d+ scored\), 0 rejected/);
+    expect(probe0.err).toMatch(/600 rows \(0 learning\), 1 stream, 600 readings scored, 0 rejected/);
     expect(probe0.code).toBe(0);
   });
 
@@ -140,8 +143,8 @@ describe.skipIf(!existsSync(EXCEL_SEP_LINE))('field case excel-sep-line.csv (ng-
     expect(r.code).toBe(0);
     expect(r.err).toContain("time 'timestamp' (ISO 8601, no offset = Europe/Berlin); columns value");
     expect(r.err).not.toContain('synthesised');
-    expect(r.err).toMatch(/588 rows \(300 learning\), \d+ windows \(\d+ scored\), 0 rejected/);
-    expect(r.rows[0]).toEqual(['timestamp', 'value', 'anomaly_score', 'anomaly', 'status']);
+    expect(r.err).toMatch(/588 rows \(300 learning\), 1 stream, 588 readings scored, 0 rejected/);
+    expect(r.rows[0]).toEqual(['timestamp', 'value', 'anomaly_score', 'surprise', 'anomaly', 'status']);
     expect(r.rows[1].slice(0, 2)).toEqual(['2024-10-26 00:00:00', '11.95']);
     expect(r.rows.at(-1)!.slice(0, 2)).toEqual(['2024-10-27 23:55:00', '12.72']);
   });

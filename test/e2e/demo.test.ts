@@ -42,7 +42,7 @@ describe.skipIf(!builtAndModelsPresent())('anomalyd demo over two simulated days
   it('rejects none of its readings, injects only after learning, and its summary agrees with the database', async () => {
     // Small own models (fewer readings and epochs than the defaults), so the learning phase is short here.
     const configPath = join(dir, 'demo.yaml');
-    writeFileSync(configPath, stringify({ version: 1, model: { dir: MODELS }, learning: { minReadings: 600, epochs: 2 } }));
+    writeFileSync(configPath, stringify({ version: 2, model: { dir: MODELS }, learning: { minReadings: 600, epochs: 2 } }));
     const dataDir = join(dir, 'data');
     const summaryPath = join(dir, 'summary.json');
     const run = await runDemo(['--config', configPath, '--speed', '10000', '--sim-time', '2d', '--port', '0', '--http-port', '0', '--data-dir', dataDir, '--summary', summaryPath]);

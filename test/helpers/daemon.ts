@@ -33,7 +33,7 @@ export class DaemonProcess {
     this.dir = mkdtempSync(join(tmpdir(), 'anomalyd-e2e-'));
     this.configPath = join(this.dir, 'config.yaml');
     // Tests run in parallel: the dashboard takes any free port unless a test says otherwise.
-    const full = { version: 1, dataDir: join(this.dir, 'data'), model: { dir: MODELS }, http: { port: 0 }, ...config };
+    const full = { version: 2, dataDir: join(this.dir, 'data'), model: { dir: MODELS }, http: { port: 0 }, ...config };
     writeFileSync(this.configPath, stringify(full));
   }
 

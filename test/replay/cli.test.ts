@@ -37,7 +37,7 @@ beforeAll(async () => {
   config = join(dir, 'config.yaml');
   await writeFile(
     config,
-    ['version: 1', 'window: { length: 16, hop: 4, intervalMs: 1000 }', `model: { dir: ${JSON.stringify(dir)}, normWarmup: 32 }`, 'score: { priorWeight: 0 }', ''].join('\n'),
+    ['version: 2', 'window: { length: 16, hop: 4, intervalMs: 1000 }', `model: { dir: ${JSON.stringify(dir)}, normWarmup: 32 }`, ''].join('\n'),
   );
 });
 
@@ -55,16 +55,20 @@ describe('anomalyd replay', () => {
     const output = join(dir, 'out-model.csv');
     expect(await replayCommand(['--input', csv, '--output', output, '--model', 'fixture', '--config', config], ctx)).toBe(0);
     const table = parseCsv(await readFile(output, 'utf8'));
-    expect(table[0]).toEqual(['ts', 'value', 'anomaly_score', 'anomaly', 'status']);
+    expect(table[0]).toEqual(['ts', 'value', 'anomaly_score', 'surprise', 'anomaly', 'status']);
     expect(table).toHaveLength(ROWS + 1);
     expect(table[1][0]).toBe(String(Date.UTC(2026, 0, 1)));
     for (const row of table.slice(1)) {
       const score = Number(row[2]);
       expect(score >= 0 && score <= 1).toBe(true);
-      expect(['0', '1']).toContain(row[3]);
-      expect(['learning', 'ok', 'anomalous']).toContain(row[4]);
+      // The surprise is the same score on a scale that does not saturate: -log10(1 - score), also where the
+      // score rounds to 1 in a double (surprise beyond ~16).
+      if (score < 1) expect(Number(row[3])).toBeCloseTo(score === 0 ? 0 : -Math.log10(1 - score), 3);
+      else expect(Number(row[3])).toBeGreaterThan(15);
+      expect(['0', '1']).toContain(row[4]);
+      expect(['learning', 'ok', 'anomalous']).toContain(row[5]);
     }
-    expect(table.slice(1).some((r) => r[4] === 'ok')).toBe(true);
+    expect(table.slice(1).some((r) => r[5] === 'ok')).toBe(true);
     expect(err()).toMatch(/400 rows .* rows\/s/);
   });
 
@@ -75,8 +79,8 @@ describe('anomalyd replay', () => {
     expect(code).toBe(0);
     const table = parseCsv(out()).slice(1);
     expect(table).toHaveLength(ROWS);
-    expect(table.slice(0, 200).every((r) => r[2] === '0' && r[4] === 'learning')).toBe(true);
-    expect(table.slice(200).some((r) => r[4] !== 'learning')).toBe(true);
+    expect(table.slice(0, 200).every((r) => r[2] === '0' && r[5] === 'learning')).toBe(true);
+    expect(table.slice(200).some((r) => r[5] !== 'learning')).toBe(true);
   });
 
   it('prints help with 0 and refuses bad usage with 2', async () => {
@@ -111,14 +115,17 @@ describe('anomalyd replay', () => {
     expect(c.err()).toBe(`replay: ${bad}:3: column 'value': 'kaputt' is not a number (a missing value is written empty, nan or null; choose the value columns with --columns)\n`);
   });
 
-  it('says how to fix an input with more channels than the model reads, before replaying anything', async () => {
+  it('scores each value column as its own stream; --group asks for a model that reads them together', async () => {
     const two = join(dir, 'two.csv');
     await writeFile(two, `ts,a,b\n${Array.from({ length: 40 }, (_, i) => `${Date.UTC(2026, 0, 1) + i * 1000},${i},${-i}`).join('\n')}\n`);
     const c = context();
-    expect(await replayCommand(['--input', two, '--model', 'fixture', '--config', config], c.ctx)).toBe(1);
-    expect(c.err()).toMatch(/replay: model fixture\S* reads 1 channel \(value\), the input has 2 \(a, b\): choose one with --columns, or learn a model for these with --learn-first N\n$/);
-    const one = context();
-    expect(await replayCommand(['--input', two, '--columns', 'b', '--output', join(dir, 'out-two.csv'), '--model', 'fixture', '--config', config], one.ctx)).toBe(0);
+    const output = join(dir, 'out-two.csv');
+    expect(await replayCommand(['--input', two, '--output', output, '--model', 'fixture', '--config', config], c.ctx)).toBe(0);
+    expect(c.err()).toMatch(/40 rows \(0 learning\), 2 streams, 80 readings scored/);
+    expect(parseCsv(await readFile(output, 'utf8'))[0]).toEqual(['ts', 'a', 'b', 'anomaly_score', 'surprise', 'anomaly', 'status']);
+    const grouped = context();
+    expect(await replayCommand(['--input', two, '--group', '--model', 'fixture', '--config', config], grouped.ctx)).toBe(1);
+    expect(grouped.err()).toMatch(/reads 1 channel\(s\), stream \S+ has 2: learn a model for it with --learn-first N\n$/);
   });
 
   it('fails with 1 and a one-line reason on a missing model or input', async () => {
