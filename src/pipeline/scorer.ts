@@ -12,7 +12,9 @@
  *   shift           the short mean of that signed distance: a small departure that lasts;
  *   spread          the short-term variability of the stream's changes against its long-term one, in either
  *                   direction (a noisy signal that freezes, a sudden burst of noise);
- *   stuck           how many readings in a row have repeated exactly the same value.
+ *   stuck           how many readings in a row have repeated exactly the same value, judged against the
+ *                   lengths of the stream's runs (the hazard of a run ending): a noisy signal that freezes or
+ *                   a value stuck at a sentinel is rare; a signal that is flat by nature never is.
  * The last four need no model, so a stream is scored from its first minutes with or without one. The short
  * means (horizon `smooth` readings) follow the anomaly likelihood's short average (Ahmad et al.,
  * Neurocomputing 2017) and telemanom's smoothed errors.
@@ -218,7 +220,7 @@ export class StreamScorer {
       this.streams.set(r.stream, s);
     }
     if (r.item.kind === 'duplicate') return { scored: this.duplicateOf(s), verdict: { exclude: true, rebaseline: false } };
-    const e = this.evidence(s, r);
+    const { e, taught } = this.evidence(s, r);
     const learning = knownNormal || s.seen < this.opts.learnReadings;
     const adaptive = fuse(s.adaptive, e, C);
     const reference = fuse(s.reference, e, C);
@@ -226,12 +228,12 @@ export class StreamScorer {
     const wasOpen = s.episode !== null;
     const rebaseline = learning ? false : this.lifecycle(s, r, adaptive.surprise, reference, events);
     const anomalous = s.episode !== null || wasOpen;
-    teach(s.adaptive, e);
+    teach(s.adaptive, taught);
     if (!anomalous) {
-      teach(s.reference, e);
+      teach(s.reference, taught);
       this.learnVariability(s, r);
     } else if (s.episode !== null && this.opts.newNormalAfter > 0 && s.episodeEvidence.length < this.opts.newNormalAfter) {
-      s.episodeEvidence.push(e);
+      s.episodeEvidence.push(taught);
     }
     if (rebaseline) for (const past of s.episodeEvidence) teach(s.reference, past);
     if (s.episode === null) s.episodeEvidence = [];
@@ -260,8 +262,12 @@ export class StreamScorer {
     return { surprise: half, score: 0.5, deviation: half, evidence: nanEvidence(), deviationEvidence: nanEvidence(), channelDeviation: [], status: 'learning', anomalyId: null, events: [], spread: null };
   }
 
-  /** The raw evidence of one reading. */
-  private evidence(s: StreamScore, r: StepResult<unknown>): EvidenceValues {
+  /**
+   * The raw evidence of one reading (`e`, what is judged) and what it teaches the histories (`taught`: the
+   * same, except stuck, which teaches run lengths: a run's length when it ends, and a run that lasts each time
+   * its length passes a power of two).
+   */
+  private evidence(s: StreamScore, r: StepResult<unknown>): { e: EvidenceValues; taught: EvidenceValues } {
     const C = s.C;
     const o = this.opts;
     const filled = r.item.kind === 'reading' ? r.item.filled : 0;
@@ -297,9 +303,11 @@ export class StreamScorer {
     // Spread and stuck compare with the previous reading of the same segment.
     let spread: Float64Array | null = null;
     let stuck: Float64Array | null = null;
+    let ended: Float64Array | null = null;
     if (s.last !== null && !r.item.reset) {
       const sp = new Float64Array(C);
       const st = new Float64Array(C);
+      const done = new Float64Array(C).fill(Number.NaN);
       const k = 1 / o.smooth;
       for (let c = 0; c < C; c++) {
         const d = (r.item.values[c] - s.last[c]) / r.std[c];
@@ -309,11 +317,22 @@ export class StreamScorer {
         const floor = 1e-4 * long + 1e-12;
         const lr = Math.log((s.shortVar[c] + floor) / (long + floor));
         sp[c] = lr * lr;
-        s.run[c] = r.item.values[c] === s.last[c] ? s.run[c] + 1 : 1;
+        if (r.item.values[c] === s.last[c]) {
+          // Filled steps held the previous value: a run that goes on counts them. A run that lasts is taught
+          // as it goes (censored: it is at least this long) each time its length passes a power of two, so a
+          // long run seen in normal operation makes the next one ordinary before it ends.
+          const before = s.run[c];
+          s.run[c] += 1 + filled;
+          if (Math.floor(Math.log2(s.run[c])) > Math.floor(Math.log2(before))) done[c] = s.run[c];
+        } else {
+          done[c] = s.run[c];
+          s.run[c] = 1;
+        }
         st[c] = s.run[c];
       }
       if (s.varCount >= o.smooth) spread = sp;
       stuck = st;
+      ended = done;
     } else {
       s.run.fill(1);
     }
@@ -328,7 +347,7 @@ export class StreamScorer {
       stuck,
     };
     if (o.evidence !== undefined) for (const k of EVIDENCE) if (!o.evidence.includes(k)) out[k] = null;
-    return out;
+    return { e: out, taught: { ...out, stuck: out.stuck === null ? null : ended } };
   }
 
   /** The long-term variability of changes learns from normal readings only. */
@@ -511,7 +530,7 @@ export class StreamScorer {
         lastAboveTs: finite(e.lastAboveTs),
         readings: finite(e.readings),
         peak: finite(e.peak),
-        peakEvidence: Object.fromEntries(EVIDENCE.map((k) => [k, (e.peakEvidence as Record<string, number | null>)[k] ?? Number.NaN])) as Record<Evidence, number>,
+        peakEvidence: Object.fromEntries(EVIDENCE.map((k) => [k, e.peakEvidence[k] ?? Number.NaN])) as Record<Evidence, number>,
         peakChannels: nums(e.peakChannels, 'episode.peakChannels'),
         lastReported: finite(e.lastReported),
       };
