@@ -12,9 +12,11 @@
  *   shift           the short mean of that signed distance: a small departure that lasts;
  *   spread          the short-term variability of the stream's changes against its long-term one, in either
  *                   direction (a noisy signal that freezes, a sudden burst of noise);
- *   stuck           how many readings in a row have repeated exactly the same value, judged against the
- *                   lengths of the stream's runs (the hazard of a run ending): a noisy signal that freezes or
- *                   a value stuck at a sentinel is rare; a signal that is flat by nature never is.
+ *   stuck           how many readings in a row have repeated exactly the same value (as ln(1 + run), so
+ *                   the tail fitted to it is a power law of the run length: durations have no natural scale),
+ *                   judged against the lengths of the stream's runs (the hazard of a run ending): a noisy
+ *                   signal that freezes or a value stuck at a sentinel is rare; a signal that is flat by nature
+ *                   never is.
  * The last four need no model, so a stream is scored from its first minutes with or without one. The short
  * means (horizon `smooth` readings) follow the anomaly likelihood's short average (Ahmad et al.,
  * Neurocomputing 2017) and telemanom's smoothed errors.
@@ -106,6 +108,8 @@ export interface ScoredStep {
 type EvidenceValues = Record<Evidence, Float64Array | null>;
 
 const PRIOR_WEIGHT = 32;
+/** A record run is taught again each time it grows by this factor (about one bin of the tail histogram). */
+const RECORD_STEP = 1.25;
 
 interface Episode {
   readonly id: string;
@@ -134,6 +138,8 @@ class StreamScore {
   varCount = 0;
   /** Per channel: run of identical values. */
   readonly run: Float64Array;
+  /** Per channel: the longest run taught so far (a lasting run that beats it is taught as it goes). */
+  readonly longest: Float64Array;
   /** Per channel: short means of the signed level and of the signed prediction residual. */
   readonly zMean: Float64Array;
   readonly resMean: Float64Array;
@@ -167,6 +173,7 @@ class StreamScore {
     this.shortVar = new Float64Array(C);
     this.longVar = new Float64Array(C);
     this.run = new Float64Array(C);
+    this.longest = new Float64Array(C);
     this.zMean = new Float64Array(C);
     this.resMean = new Float64Array(C);
   }
@@ -318,17 +325,20 @@ export class StreamScorer {
         const lr = Math.log((s.shortVar[c] + floor) / (long + floor));
         sp[c] = lr * lr;
         if (r.item.values[c] === s.last[c]) {
-          // Filled steps held the previous value: a run that goes on counts them. A run that lasts is taught
-          // as it goes (censored: it is at least this long) each time its length passes a power of two, so a
-          // long run seen in normal operation makes the next one ordinary before it ends.
-          const before = s.run[c];
+          // Filled steps held the previous value: a run that goes on counts them. A run longer than any
+          // taught so far is taught as it goes (censored: it is at least this long), each time it grows by a
+          // quarter, so a long run seen in normal operation makes the next one ordinary before it ends.
           s.run[c] += 1 + filled;
-          if (Math.floor(Math.log2(s.run[c])) > Math.floor(Math.log2(before))) done[c] = s.run[c];
+          if (s.run[c] >= RECORD_STEP * s.longest[c]) {
+            done[c] = Math.log1p(s.run[c]);
+            s.longest[c] = s.run[c];
+          }
         } else {
-          done[c] = s.run[c];
+          done[c] = Math.log1p(s.run[c]);
+          if (s.run[c] > s.longest[c]) s.longest[c] = s.run[c];
           s.run[c] = 1;
         }
-        st[c] = s.run[c];
+        st[c] = Math.log1p(s.run[c]);
       }
       if (s.varCount >= o.smooth) spread = sp;
       stuck = st;
@@ -458,6 +468,7 @@ export class StreamScorer {
       longVar: Array.from(s.longVar),
       varCount: s.varCount,
       run: Array.from(s.run),
+      longest: Array.from(s.longest),
       zMean: Array.from(s.zMean),
       resMean: Array.from(s.resMean),
       meanCount: s.meanCount,
@@ -511,6 +522,7 @@ export class StreamScorer {
     s.longVar.set(nums(v.longVar, 'longVar'));
     s.varCount = int(v.varCount, 'varCount');
     s.run.set(nums(v.run, 'run'));
+    s.longest.set(nums(v.longest, 'longest'));
     s.zMean.set(nums(v.zMean, 'zMean'));
     s.resMean.set(nums(v.resMean, 'resMean'));
     s.meanCount = int(v.meanCount, 'meanCount');
@@ -553,6 +565,7 @@ export interface StreamScoreSnapshot {
   readonly longVar: number[];
   readonly varCount: number;
   readonly run: number[];
+  readonly longest: number[];
   readonly zMean: number[];
   readonly resMean: number[];
   readonly meanCount: number;
