@@ -32,17 +32,37 @@
  *              The reading's score is judged against it, so the score is high when something new starts
  *              and fades as a lasting change becomes familiar: high scores are sparse, at onsets.
  *   reference  normal readings only, memory `horizon`: what normal was before any open episode. It
- *              decides whether an open episode goes on.
+ *              decides whether an open episode goes on. A value that would hold an episode open (its
+ *              surprise reaches the hold threshold) is not taught to it either, open episode or not, so a
+ *              change that comes gradually is caught rather than learnt as it comes (the censoring of
+ *              robust streaming estimators: SPOT, Siffer et al. KDD 2017, leaves the alarms out of its tail
+ *              fit). Readings known to be normal teach it unconditionally.
+ * Until the stream's running normalisation has warmed up (StepResult.warm), level, shift and spread say
+ * nothing: distances measured in a normalisation of a handful of readings are not evidence, and would
+ * stay in the histories.
  *
  * Episodes, counted in readings. An episode opens at `openAfter` consecutive readings whose score or
- * deviation (surprise against the reference) reaches the threshold; while open, a reading whose deviation
- * reaches the hold threshold (threshold - `holdMargin`) keeps it going; it resolves after `closeAfter`
- * consecutive readings below. Readings of an open episode stay out of the reference and of the running
- * normalisation, so a lasting fault keeps its episode open; after `newNormalAfter` readings a lasting
- * change is the new normal: the episode resolves, its readings are taught to the reference, and the
- * normalisation re-baselines on the latest readings (no blind re-learning period). A stream stuck on one
- * value is a fault, never a new normal. Readings known to be normal (a model's training rows) and a new
- * stream's first `learnReadings` teach both histories unconditionally and open no episode.
+ * deviation (surprise against the reference) reaches the threshold. It is about the channels that reached
+ * the threshold on their own (its owners); a channel whose own score reaches the threshold while it is open
+ * joins them (a fault that spreads, or starts under an episode that was about something else). While open,
+ * a reading whose deviation in an owner channel reaches the hold threshold (threshold - `holdMargin`) keeps
+ * it going; it resolves after `closeAfter` consecutive readings below. The owners' readings of an open
+ * episode stay out of the reference (and the stream's out of the running normalisation), so a lasting fault
+ * keeps its episode open; the other channels go on teaching theirs, so a slow channel that drifts while a
+ * fast one is faulty (a temperature while a valve is shut) is not off against a reference frozen before the
+ * fault when the fault ends. After `newNormalAfter` readings a lasting change is the new normal: the
+ * episode resolves, its readings are taught to the reference, and the normalisation re-baselines on the
+ * latest readings (no blind re-learning period). A stream stuck on one value is a fault, never a new
+ * normal. Readings known to be normal (a model's training rows) and a new stream's first `learnReadings`
+ * teach both histories unconditionally and open no episode.
+ *
+ * The row score within an episode. What an open episode has already reported is not new: while it is open,
+ * an owner channel's reading scores only when it is rarer than anything the episode has scored so far
+ * (`score` is then the surprise against the adaptive history, which would otherwise stay high for as long as
+ * the adaptive history takes to learn the change); other channels score as usual. High row scores are then
+ * sparse: at an onset, when a fault worsens tenfold, and when something else starts. Streaming benchmarks
+ * charge every high row outside an event's window (Lavin and Ahmad, "Evaluating real-time anomaly detection
+ * algorithms - the Numenta Anomaly Benchmark", ICMLA 2015).
  */
 import type { AnomalyEvent } from '../contract/types.js';
 import type { StepResult, StepVerdict } from './steps.js';
@@ -120,6 +140,11 @@ interface Episode {
   peakEvidence: Record<Evidence, number>;
   peakChannels: number[];
   lastReported: number;
+  /** Channels the episode is about (their deviation opened it); null = all. */
+  /** Per channel: the episode is about it (it opened the episode, or joined while open). */
+  readonly owners: boolean[];
+  /** Largest row score (surprise) of the episode so far. */
+  rowPeak: number;
 }
 
 /** Per-stream scoring state. */
@@ -232,22 +257,28 @@ export class StreamScorer {
     const adaptive = fuse(s.adaptive, e, C);
     const reference = fuse(s.reference, e, C);
     const events: AnomalyEvent[] = [];
-    const wasOpen = s.episode !== null;
-    const rebaseline = learning ? false : this.lifecycle(s, r, adaptive.surprise, reference, events);
-    const anomalous = s.episode !== null || wasOpen;
+    // The episode this reading belongs to (the one open before it, if this reading resolves it).
+    const before = s.episode;
+    const rebaseline = learning ? false : this.lifecycle(s, r, adaptive, reference, events);
+    const episode = s.episode ?? before;
+    const anomalous = episode !== null;
+    const others = episode === null ? undefined : (c: number): boolean => !episode.owners[c];
     teach(s.adaptive, taught);
-    if (!anomalous) {
-      teach(s.reference, taught);
-      this.learnVariability(s, r);
-    } else if (s.episode !== null && this.opts.newNormalAfter > 0 && s.episodeEvidence.length < this.opts.newNormalAfter) {
-      s.episodeEvidence.push(taught);
-    }
-    if (rebaseline) for (const past of s.episodeEvidence) teach(s.reference, past);
+    // The reference learns what is normal: a value that already holds an episode open (or would) is not
+    // taught, so a change that comes gradually is not learnt as it comes (a drift is caught, not absorbed).
+    // Readings known to be normal teach unconditionally.
+    const limit = learning ? Infinity : this.holdSurprise + reference.penalty;
+    teach(s.reference, taught, (c, k) => (others === undefined || others(c)) && reference.each[k * C + c] < limit);
+    this.learnVariability(s, r, others);
+    if (s.episode !== null && this.opts.newNormalAfter > 0 && s.episodeEvidence.length < this.opts.newNormalAfter) s.episodeEvidence.push(taught);
+    if (rebaseline && before !== null) for (const past of s.episodeEvidence) teach(s.reference, past, (c) => before.owners[c]);
     if (s.episode === null) s.episodeEvidence = [];
     s.seen++;
+    const row = s.episode !== null && before === s.episode ? this.rowInEpisode(s.episode, adaptive) : adaptive.surprise;
+    if (s.episode !== null) s.episode.rowPeak = Math.max(s.episode.rowPeak, row);
     const scored: ScoredStep = {
-      surprise: adaptive.surprise,
-      score: 1 - Math.pow(10, -adaptive.surprise),
+      surprise: row,
+      score: 1 - Math.pow(10, -row),
       deviation: reference.surprise,
       evidence: adaptive.evidence,
       deviationEvidence: reference.evidence,
@@ -284,6 +315,8 @@ export class StreamScorer {
       s.meanCount = 0;
       s.resCount = 0;
     }
+    // Until the normalisation is warm, distances measured in it are not evidence (and start no short mean).
+    if (!r.warm) s.meanCount = 0;
     // Short means: of the signed level, and of the signed prediction residual.
     s.meanCount++;
     const a = 1 / Math.min(o.smooth, s.meanCount);
@@ -317,7 +350,7 @@ export class StreamScorer {
       const done = new Float64Array(C).fill(Number.NaN);
       const k = 1 / o.smooth;
       for (let c = 0; c < C; c++) {
-        const d = (r.item.values[c] - s.last[c]) / r.std[c];
+        const d = r.warm ? (r.item.values[c] - s.last[c]) / r.std[c] : 0;
         const d2 = (d * d) / (1 + filled);
         s.shortVar[c] = s.varCount === 0 ? d2 : (1 - k) * s.shortVar[c] + k * d2;
         const long = s.longVar[c];
@@ -351,22 +384,23 @@ export class StreamScorer {
       prediction: predictive ? prediction : null,
       bias: predictive ? bias : null,
       reconstruction: o.mode === 'prediction' ? null : reconstruction,
-      level,
-      shift: s.meanCount >= o.smooth ? shift : null,
-      spread,
+      level: r.warm ? level : null,
+      shift: r.warm && s.meanCount >= o.smooth ? shift : null,
+      spread: r.warm ? spread : null,
       stuck,
     };
     if (o.evidence !== undefined) for (const k of EVIDENCE) if (!o.evidence.includes(k)) out[k] = null;
     return { e: out, taught: { ...out, stuck: out.stuck === null ? null : ended } };
   }
 
-  /** The long-term variability of changes learns from normal readings only. */
-  private learnVariability(s: StreamScore, r: StepResult<unknown>): void {
-    if (s.last === null || r.item.reset) return;
+  /** The long-term variability of changes learns from normal readings only (`which`: the channels that may learn). */
+  private learnVariability(s: StreamScore, r: StepResult<unknown>, which?: (c: number) => boolean): void {
+    if (s.last === null || r.item.reset || !r.warm) return;
     const filled = r.item.kind === 'reading' ? r.item.filled : 0;
     s.varCount++;
     const a = 1 / Math.min(this.opts.horizon, s.varCount);
     for (let c = 0; c < s.C; c++) {
+      if (which !== undefined && !which(c)) continue;
       const d = (r.item.values[c] - s.last[c]) / r.std[c];
       s.longVar[c] = (1 - a) * s.longVar[c] + (a * d * d) / (1 + filled);
     }
@@ -385,10 +419,25 @@ export class StreamScorer {
     return out;
   }
 
+  /**
+   * The row score of a reading inside an open episode: other channels' surprise as usual; an owner channel's
+   * only when it is at least tenfold rarer than the episode's largest row score so far.
+   */
+  private rowInEpisode(ep: Episode, adaptive: Fused): number {
+    let row = 0;
+    for (let c = 0; c < ep.owners.length; c++) {
+      const v = adaptive.channels[c] - adaptive.penalty;
+      if (!ep.owners[c] || v >= ep.rowPeak + 1) row = Math.max(row, v);
+    }
+    return Math.min(row, MAX_SURPRISE);
+  }
+
   /** Hysteresis; returns true when the stream's normal is re-baselined (new normal). */
-  private lifecycle(s: StreamScore, r: StepResult<unknown>, score: number, dev: Fused, events: AnomalyEvent[]): boolean {
+  private lifecycle(s: StreamScore, r: StepResult<unknown>, adapt: Fused, dev: Fused, events: AnomalyEvent[]): boolean {
     const ts = r.item.ts;
+    const score = adapt.surprise;
     const ep = s.episode;
+    const own = (c: number): number => Math.max(adapt.channels[c] - adapt.penalty, dev.channels[c] - dev.penalty);
     if (ep === null) {
       const level = Math.max(score, dev.surprise);
       if (level < this.thresholdSurprise) {
@@ -398,13 +447,22 @@ export class StreamScorer {
       if (++s.above < this.opts.openAfter) return false;
       s.above = 0;
       s.below = 0;
-      const opened: Episode = { id: this.deps.newId(), startTs: ts, lastAboveTs: ts, readings: 1, peak: level, peakEvidence: { ...dev.evidence }, peakChannels: [...dev.channels], lastReported: level };
+      const owners = Array.from({ length: s.C }, (_, c) => own(c) >= this.thresholdSurprise);
+      // With openAfter > 1 the reading that opens may be below on its own: the episode is then about every channel.
+      if (!owners.some(Boolean)) owners.fill(true);
+      const opened: Episode = { id: this.deps.newId(), startTs: ts, lastAboveTs: ts, readings: 1, peak: level, peakEvidence: { ...dev.evidence }, peakChannels: [...dev.channels], lastReported: level, owners, rowPeak: score };
       s.episode = opened;
       events.push(this.event('open', r, opened, score));
       return false;
     }
     ep.readings++;
-    if (dev.surprise >= this.holdSurprise) {
+    let held = 0;
+    for (let c = 0; c < s.C; c++) {
+      // A channel whose own score reaches the threshold joins: the fault spreads, or another one starts.
+      if (!ep.owners[c] && adapt.channels[c] - adapt.penalty >= this.thresholdSurprise) ep.owners[c] = true;
+      if (ep.owners[c]) held = Math.max(held, dev.channels[c] - dev.penalty);
+    }
+    if (held >= this.holdSurprise) {
       s.below = 0;
       ep.lastAboveTs = ts;
     } else s.below++;
@@ -457,7 +515,7 @@ export class StreamScorer {
     if (!s) return null;
     const tails = (set: TailCalibrator[][]): TailState[][] => set.map((row) => row.map((t) => t.toJSON()));
     return {
-      format: 'anomalyd-scorer/2',
+      format: 'anomalyd-scorer/3',
       channels: s.C,
       reference: tails(s.reference),
       adaptive: tails(s.adaptive),
@@ -475,14 +533,14 @@ export class StreamScorer {
       resCount: s.resCount,
       above: s.above,
       below: s.below,
-      episode: s.episode ? { ...s.episode, peakEvidence: Object.fromEntries(EVIDENCE.map((k) => [k, nanToNull(s.episode!.peakEvidence[k])])) } : null,
+      episode: s.episode ? { ...s.episode, owners: [...s.episode.owners], peakEvidence: Object.fromEntries(EVIDENCE.map((k) => [k, nanToNull(s.episode!.peakEvidence[k])])) } : null,
     };
   }
 
   /** Restores a stream's scoring state (throws on anything malformed; the caller lets the stream start over). */
   restore(stream: string, json: unknown): void {
     const v = json as Partial<StreamScoreSnapshot> | null;
-    if (typeof v !== 'object' || v === null || v.format !== 'anomalyd-scorer/2') throw new Error('scorer snapshot: not an anomalyd-scorer/2 state');
+    if (typeof v !== 'object' || v === null || v.format !== 'anomalyd-scorer/3') throw new Error('scorer snapshot: not an anomalyd-scorer/3 state');
     const C = v.channels;
     if (typeof C !== 'number' || !Number.isInteger(C) || C < 1) throw new Error('scorer snapshot: bad channels');
     const nums = (x: unknown, what: string, n = C): number[] => {
@@ -545,6 +603,8 @@ export class StreamScorer {
         peakEvidence: Object.fromEntries(EVIDENCE.map((k) => [k, e.peakEvidence[k] ?? Number.NaN])) as Record<Evidence, number>,
         peakChannels: nums(e.peakChannels, 'episode.peakChannels'),
         lastReported: finite(e.lastReported),
+        owners: checkOwners(e.owners, C),
+        rowPeak: finite(e.rowPeak),
       };
     }
     this.streams.set(stream, s);
@@ -553,7 +613,7 @@ export class StreamScorer {
 
 /** A stream's scoring state as JSON (checkpoints). */
 export interface StreamScoreSnapshot {
-  readonly format: 'anomalyd-scorer/2';
+  readonly format: 'anomalyd-scorer/3';
   readonly channels: number;
   /** [kind][channel] */
   readonly reference: TailState[][];
@@ -580,12 +640,17 @@ interface Fused {
   readonly evidence: Record<Evidence, number>;
   /** Per channel, the largest surprise over kinds. */
   readonly channels: number[];
+  /** log10 of how many (kind, channel) spoke: what `surprise` takes off the largest. */
+  readonly penalty: number;
+  /** Surprise of each (kind, channel), [kind * C + channel] (0 where the kind said nothing). */
+  readonly each: Float64Array;
 }
 
 /** Surprise of each (kind, channel) against a set of histories; fused: the largest less log10 of how many spoke. */
 function fuse(set: TailCalibrator[][], e: EvidenceValues, C: number): Fused {
   const evidence = {} as Record<Evidence, number>;
   const channels = new Array<number>(C).fill(0);
+  const each = new Float64Array(EVIDENCE.length * C);
   let max = 0;
   let n = 0;
   EVIDENCE.forEach((kind, k) => {
@@ -596,6 +661,7 @@ function fuse(set: TailCalibrator[][], e: EvidenceValues, C: number): Fused {
         const tail = set[k][c];
         if (!tail.ready) continue;
         const sur = tail.surprise(v[c]);
+        each[k * C + c] = sur;
         n++;
         if (!(sur <= best)) best = sur;
         if (sur > channels[c]) channels[c] = sur;
@@ -604,20 +670,27 @@ function fuse(set: TailCalibrator[][], e: EvidenceValues, C: number): Fused {
     evidence[kind] = best;
     if (best > max) max = best;
   });
-  const surprise = n > 0 ? Math.max(0, Math.min(MAX_SURPRISE, max - Math.log10(n))) : Math.log10(2);
-  return { surprise, evidence, channels };
+  const penalty = n > 0 ? Math.log10(n) : 0;
+  const surprise = n > 0 ? Math.max(0, Math.min(MAX_SURPRISE, max - penalty)) : Math.log10(2);
+  return { surprise, evidence, channels, penalty, each };
 }
 
-function teach(set: TailCalibrator[][], e: EvidenceValues): void {
+/** Teaches each (kind, channel) value of `e` (`which`: the ones that may learn, default all). */
+function teach(set: TailCalibrator[][], e: EvidenceValues, which?: (c: number, k: number) => boolean): void {
   EVIDENCE.forEach((kind, k) => {
     const v = e[kind];
     if (v === null) return;
-    for (let c = 0; c < v.length; c++) set[k][c].add(v[c]);
+    for (let c = 0; c < v.length; c++) if (which === undefined || which(c, k)) set[k][c].add(v[c]);
   });
 }
 
 function nanEvidence(): Record<Evidence, number> {
   return Object.fromEntries(EVIDENCE.map((k) => [k, Number.NaN])) as Record<Evidence, number>;
+}
+
+function checkOwners(x: unknown, C: number): boolean[] {
+  if (!Array.isArray(x) || x.length !== C || !x.every((b) => typeof b === 'boolean')) throw new Error(`scorer snapshot: episode.owners must be ${C} booleans`);
+  return x;
 }
 
 function nanToNull(x: number): number | null {

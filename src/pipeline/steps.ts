@@ -63,6 +63,12 @@ export interface StepResult<O> {
   readonly reconErrors: Float64Array | null;
   /** Steps since the stream's last reset, this one included. */
   readonly segmentSteps: number;
+  /**
+   * The running normalisation has finished its warm-up (normWarmup readings, or seeded by the stream's own
+   * model): before that, `z`, `mean` and `std` rest on a handful of readings (the first reading's std is the
+   * floor), so what is measured in them is not evidence yet.
+   */
+  readonly warm: boolean;
 }
 
 /** What the scorer tells the engine back about a reading. */
@@ -496,6 +502,7 @@ export class StepEngine<O> {
         predErrors,
         reconErrors,
         segmentSteps: s.segmentSteps,
+        warm: s.warm === null,
       };
       s.last = result;
       const verdict = this.deps.score(result);
@@ -529,6 +536,7 @@ export class StepEngine<O> {
       predErrors: null,
       reconErrors: null,
       segmentSteps: s.segmentSteps,
+      warm: s.warm === null,
     };
   }
 

@@ -14,7 +14,7 @@ export type ReadingOutput = Extract<DetectorOutput, { type: 'reading' }>;
 export const TEST_SCORER: ScorerOptions = {
   mode: 'both',
   threshold: 0.9999,
-  holdMargin: 1,
+  holdMargin: 0.5,
   openAfter: 1,
   closeAfter: 16,
   newNormalAfter: 0,
