@@ -12,7 +12,11 @@
  *   shift           the short mean of that signed distance: a small departure that lasts;
  *   spread          the short-term variability of the stream's changes against its long-term one, in either
  *                   direction (a noisy signal that freezes, a sudden burst of noise);
- *   stuck           how many readings in a row have repeated exactly the same value.
+ *   stuck           how many readings in a row have repeated exactly the same value (as ln(1 + run), so
+ *                   the tail fitted to it is a power law of the run length: durations have no natural scale),
+ *                   judged against the lengths of the stream's runs (the hazard of a run ending): a noisy
+ *                   signal that freezes or a value stuck at a sentinel is rare; a signal that is flat by nature
+ *                   never is.
  * The last four need no model, so a stream is scored from its first minutes with or without one. The short
  * means (horizon `smooth` readings) follow the anomaly likelihood's short average (Ahmad et al.,
  * Neurocomputing 2017) and telemanom's smoothed errors.
@@ -28,17 +32,37 @@
  *              The reading's score is judged against it, so the score is high when something new starts
  *              and fades as a lasting change becomes familiar: high scores are sparse, at onsets.
  *   reference  normal readings only, memory `horizon`: what normal was before any open episode. It
- *              decides whether an open episode goes on.
+ *              decides whether an open episode goes on. A value that would hold an episode open (its
+ *              surprise reaches the hold threshold) is not taught to it either, open episode or not, so a
+ *              change that comes gradually is caught rather than learnt as it comes (the censoring of
+ *              robust streaming estimators: SPOT, Siffer et al. KDD 2017, leaves the alarms out of its tail
+ *              fit). Readings known to be normal teach it unconditionally.
+ * Until the stream's running normalisation has warmed up (StepResult.warm), level, shift and spread say
+ * nothing: distances measured in a normalisation of a handful of readings are not evidence, and would
+ * stay in the histories.
  *
  * Episodes, counted in readings. An episode opens at `openAfter` consecutive readings whose score or
- * deviation (surprise against the reference) reaches the threshold; while open, a reading whose deviation
- * reaches the hold threshold (threshold - `holdMargin`) keeps it going; it resolves after `closeAfter`
- * consecutive readings below. Readings of an open episode stay out of the reference and of the running
- * normalisation, so a lasting fault keeps its episode open; after `newNormalAfter` readings a lasting
- * change is the new normal: the episode resolves, its readings are taught to the reference, and the
- * normalisation re-baselines on the latest readings (no blind re-learning period). A stream stuck on one
- * value is a fault, never a new normal. Readings known to be normal (a model's training rows) and a new
- * stream's first `learnReadings` teach both histories unconditionally and open no episode.
+ * deviation (surprise against the reference) reaches the threshold. It is about the channels that reached
+ * the threshold on their own (its owners); a channel whose own score reaches the threshold while it is open
+ * joins them (a fault that spreads, or starts under an episode that was about something else). While open,
+ * a reading whose deviation in an owner channel reaches the hold threshold (threshold - `holdMargin`) keeps
+ * it going; it resolves after `closeAfter` consecutive readings below. The owners' readings of an open
+ * episode stay out of the reference (and the stream's out of the running normalisation), so a lasting fault
+ * keeps its episode open; the other channels go on teaching theirs, so a slow channel that drifts while a
+ * fast one is faulty (a temperature while a valve is shut) is not off against a reference frozen before the
+ * fault when the fault ends. After `newNormalAfter` readings a lasting change is the new normal: the
+ * episode resolves, its readings are taught to the reference, and the normalisation re-baselines on the
+ * latest readings (no blind re-learning period). A stream stuck on one value is a fault, never a new
+ * normal. Readings known to be normal (a model's training rows) and a new stream's first `learnReadings`
+ * teach both histories unconditionally and open no episode.
+ *
+ * The row score within an episode. What an open episode has already reported is not new: while it is open,
+ * an owner channel's reading scores only when it is rarer than anything the episode has scored so far
+ * (`score` is then the surprise against the adaptive history, which would otherwise stay high for as long as
+ * the adaptive history takes to learn the change); other channels score as usual. High row scores are then
+ * sparse: at an onset, when a fault worsens tenfold, and when something else starts. Streaming benchmarks
+ * charge every high row outside an event's window (Lavin and Ahmad, "Evaluating real-time anomaly detection
+ * algorithms - the Numenta Anomaly Benchmark", ICMLA 2015).
  */
 import type { AnomalyEvent } from '../contract/types.js';
 import type { StepResult, StepVerdict } from './steps.js';
@@ -104,6 +128,8 @@ export interface ScoredStep {
 type EvidenceValues = Record<Evidence, Float64Array | null>;
 
 const PRIOR_WEIGHT = 32;
+/** A record run is taught again each time it grows by this factor (about one bin of the tail histogram). */
+const RECORD_STEP = 1.25;
 
 interface Episode {
   readonly id: string;
@@ -114,6 +140,11 @@ interface Episode {
   peakEvidence: Record<Evidence, number>;
   peakChannels: number[];
   lastReported: number;
+  /** Channels the episode is about (their deviation opened it); null = all. */
+  /** Per channel: the episode is about it (it opened the episode, or joined while open). */
+  readonly owners: boolean[];
+  /** Largest row score (surprise) of the episode so far. */
+  rowPeak: number;
 }
 
 /** Per-stream scoring state. */
@@ -132,6 +163,8 @@ class StreamScore {
   varCount = 0;
   /** Per channel: run of identical values. */
   readonly run: Float64Array;
+  /** Per channel: the longest run taught so far (a lasting run that beats it is taught as it goes). */
+  readonly longest: Float64Array;
   /** Per channel: short means of the signed level and of the signed prediction residual. */
   readonly zMean: Float64Array;
   readonly resMean: Float64Array;
@@ -147,24 +180,17 @@ class StreamScore {
     opts: ScorerOptions,
     priors: ModelPriors | null,
   ) {
-    const set = (horizon: number): TailCalibrator[][] =>
+    const set = (which: 'reference' | 'adaptive'): TailCalibrator[][] =>
       EVIDENCE.map((kind) => {
-        const every = kind === 'reconstruction' ? opts.reconEvery : 1;
         const prior = kind === 'prediction' ? priors?.prediction : kind === 'reconstruction' ? priors?.reconstruction : null;
-        return Array.from(
-          { length: C },
-          () =>
-            new TailCalibrator(
-              { horizon: Math.max(2, horizon / every), minCount: Math.max(8, Math.ceil(opts.learnReadings / every)) },
-              prior ? ({ ...prior, weight: PRIOR_WEIGHT } satisfies LogPrior) : null,
-            ),
-        );
+        return Array.from({ length: C }, () => new TailCalibrator(tailOptions(opts, which, kind), prior ? ({ ...prior, weight: PRIOR_WEIGHT } satisfies LogPrior) : null));
       });
-    this.reference = set(opts.horizon);
-    this.adaptive = set(opts.adaptiveHorizon);
+    this.reference = set('reference');
+    this.adaptive = set('adaptive');
     this.shortVar = new Float64Array(C);
     this.longVar = new Float64Array(C);
     this.run = new Float64Array(C);
+    this.longest = new Float64Array(C);
     this.zMean = new Float64Array(C);
     this.resMean = new Float64Array(C);
   }
@@ -218,28 +244,35 @@ export class StreamScorer {
       this.streams.set(r.stream, s);
     }
     if (r.item.kind === 'duplicate') return { scored: this.duplicateOf(s), verdict: { exclude: true, rebaseline: false } };
-    if (!r.warm) return { scored: this.warmingUp(s, r), verdict: { exclude: false, rebaseline: false } };
-    const e = this.evidence(s, r);
+    const { e, taught } = this.evidence(s, r);
     const learning = knownNormal || s.seen < this.opts.learnReadings;
     const adaptive = fuse(s.adaptive, e, C);
     const reference = fuse(s.reference, e, C);
     const events: AnomalyEvent[] = [];
-    const wasOpen = s.episode !== null;
-    const rebaseline = learning ? false : this.lifecycle(s, r, adaptive.surprise, reference, events);
-    const anomalous = s.episode !== null || wasOpen;
-    teach(s.adaptive, e);
-    if (!anomalous) {
-      teach(s.reference, e);
-      this.learnVariability(s, r);
-    } else if (s.episode !== null && this.opts.newNormalAfter > 0 && s.episodeEvidence.length < this.opts.newNormalAfter) {
-      s.episodeEvidence.push(e);
-    }
-    if (rebaseline) for (const past of s.episodeEvidence) teach(s.reference, past);
+    // The episode this reading belongs to (the one open before it, if this reading resolves it).
+    const before = s.episode;
+    const rebaseline = learning ? false : this.lifecycle(s, r, adaptive, reference, events);
+    const episode = s.episode ?? before;
+    const anomalous = episode !== null;
+    const others = episode === null ? undefined : (c: number): boolean => !episode.owners[c];
+    teach(s.adaptive, taught);
+    // The reference learns what is normal: a value that already holds an episode open (or would) is not
+    // taught, so a change that comes gradually is not learnt as it comes (a drift is caught, not absorbed).
+    // Readings known to be normal teach unconditionally.
+    const limit = learning ? Infinity : this.holdSurprise + reference.penalty;
+    // While an episode is open, the channels that are not part of it go on learning whatever they do (a pump's
+    // temperature that rises while its valve is shut is the valve's episode, not a fault of its own).
+    teach(s.reference, taught, (c, k) => (others === undefined ? reference.each[k * C + c] < limit : others(c)));
+    this.learnVariability(s, r, others);
+    if (s.episode !== null && this.opts.newNormalAfter > 0 && s.episodeEvidence.length < this.opts.newNormalAfter) s.episodeEvidence.push(taught);
+    if (rebaseline && before !== null) for (const past of s.episodeEvidence) teach(s.reference, past, (c) => before.owners[c]);
     if (s.episode === null) s.episodeEvidence = [];
     s.seen++;
+    const row = s.episode !== null && before === s.episode ? this.rowInEpisode(s.episode, adaptive) : adaptive.surprise;
+    if (s.episode !== null) s.episode.rowPeak = Math.max(s.episode.rowPeak, row);
     const scored: ScoredStep = {
-      surprise: adaptive.surprise,
-      score: 1 - Math.pow(10, -adaptive.surprise),
+      surprise: row,
+      score: 1 - Math.pow(10, -row),
       deviation: reference.surprise,
       evidence: adaptive.evidence,
       deviationEvidence: reference.evidence,
@@ -262,20 +295,11 @@ export class StreamScorer {
   }
 
   /**
-   * A reading while the stream's normalisation warms up: its normalised errors mean nothing yet, so it
-   * teaches no history and is reported as learning (the spread and stuck evidence still see it go by).
+   * The raw evidence of one reading (`e`, what is judged) and what it teaches the histories (`taught`: the
+   * same, except stuck, which teaches run lengths: a run's length when it ends, and a run that lasts each time
+   * its length passes a power of two).
    */
-  private warmingUp(s: StreamScore, r: StepResult<unknown>): ScoredStep {
-    const half = Math.log10(2);
-    for (let c = 0; c < s.C; c++) s.run[c] = s.last !== null && r.item.values[c] === s.last[c] ? s.run[c] + 1 : 1;
-    s.last = Float64Array.from(r.item.values);
-    const scored: ScoredStep = { surprise: half, score: 0.5, deviation: half, evidence: nanEvidence(), deviationEvidence: nanEvidence(), channelDeviation: [], status: 'learning', anomalyId: null, events: [], spread: null };
-    s.lastScored = scored;
-    return scored;
-  }
-
-  /** The raw evidence of one reading. */
-  private evidence(s: StreamScore, r: StepResult<unknown>): EvidenceValues {
+  private evidence(s: StreamScore, r: StepResult<unknown>): { e: EvidenceValues; taught: EvidenceValues } {
     const C = s.C;
     const o = this.opts;
     const filled = r.item.kind === 'reading' ? r.item.filled : 0;
@@ -285,6 +309,8 @@ export class StreamScorer {
       s.meanCount = 0;
       s.resCount = 0;
     }
+    // Until the normalisation is warm, distances measured in it are not evidence (and start no short mean).
+    if (!r.warm) s.meanCount = 0;
     // Short means: of the signed level, and of the signed prediction residual.
     s.meanCount++;
     const a = 1 / Math.min(o.smooth, s.meanCount);
@@ -304,30 +330,48 @@ export class StreamScorer {
       }
       if (s.resCount >= o.smooth) bias = res;
     }
-    // The model's errors count once its state has settled after a reset.
-    const prediction = r.settled ? r.predErrors : null;
-    const reconstruction = r.settled ? r.reconErrors : null;
-    if (!r.settled) bias = null;
+    // The model's errors count once the normalisation is warm and the model state has settled after a reset
+    // (its first predictions from a zero state are poor by construction, and no evidence of anything).
+    const modelReady = r.warm && r.settled;
+    const prediction = modelReady ? r.predErrors : null;
+    const reconstruction = modelReady ? r.reconErrors : null;
+    if (!modelReady) bias = null;
     // Spread and stuck compare with the previous reading of the same segment.
     let spread: Float64Array | null = null;
     let stuck: Float64Array | null = null;
+    let ended: Float64Array | null = null;
     if (s.last !== null && !r.item.reset) {
       const sp = new Float64Array(C);
       const st = new Float64Array(C);
+      const done = new Float64Array(C).fill(Number.NaN);
       const k = 1 / o.smooth;
       for (let c = 0; c < C; c++) {
-        const d = (r.item.values[c] - s.last[c]) / r.std[c];
+        const d = r.warm ? (r.item.values[c] - s.last[c]) / r.std[c] : 0;
         const d2 = (d * d) / (1 + filled);
         s.shortVar[c] = s.varCount === 0 ? d2 : (1 - k) * s.shortVar[c] + k * d2;
         const long = s.longVar[c];
         const floor = 1e-4 * long + 1e-12;
         const lr = Math.log((s.shortVar[c] + floor) / (long + floor));
         sp[c] = lr * lr;
-        s.run[c] = r.item.values[c] === s.last[c] ? s.run[c] + 1 : 1;
-        st[c] = s.run[c];
+        if (r.item.values[c] === s.last[c]) {
+          // Filled steps held the previous value: a run that goes on counts them. A run longer than any
+          // taught so far is taught as it goes (censored: it is at least this long), each time it grows by a
+          // quarter, so a long run seen in normal operation makes the next one ordinary before it ends.
+          s.run[c] += 1 + filled;
+          if (s.run[c] >= RECORD_STEP * s.longest[c]) {
+            done[c] = Math.log1p(s.run[c]);
+            s.longest[c] = s.run[c];
+          }
+        } else {
+          done[c] = Math.log1p(s.run[c]);
+          if (s.run[c] > s.longest[c]) s.longest[c] = s.run[c];
+          s.run[c] = 1;
+        }
+        st[c] = Math.log1p(s.run[c]);
       }
       if (s.varCount >= o.smooth) spread = sp;
       stuck = st;
+      ended = done;
     } else {
       s.run.fill(1);
     }
@@ -336,22 +380,23 @@ export class StreamScorer {
       prediction: predictive ? prediction : null,
       bias: predictive ? bias : null,
       reconstruction: o.mode === 'prediction' ? null : reconstruction,
-      level,
-      shift: s.meanCount >= o.smooth ? shift : null,
-      spread,
+      level: r.warm ? level : null,
+      shift: r.warm && s.meanCount >= o.smooth ? shift : null,
+      spread: r.warm ? spread : null,
       stuck,
     };
     if (o.evidence !== undefined) for (const k of EVIDENCE) if (!o.evidence.includes(k)) out[k] = null;
-    return out;
+    return { e: out, taught: { ...out, stuck: out.stuck === null ? null : ended } };
   }
 
-  /** The long-term variability of changes learns from normal readings only. */
-  private learnVariability(s: StreamScore, r: StepResult<unknown>): void {
-    if (s.last === null || r.item.reset) return;
+  /** The long-term variability of changes learns from normal readings only (`which`: the channels that may learn). */
+  private learnVariability(s: StreamScore, r: StepResult<unknown>, which?: (c: number) => boolean): void {
+    if (s.last === null || r.item.reset || !r.warm) return;
     const filled = r.item.kind === 'reading' ? r.item.filled : 0;
     s.varCount++;
     const a = 1 / Math.min(this.opts.horizon, s.varCount);
     for (let c = 0; c < s.C; c++) {
+      if (which !== undefined && !which(c)) continue;
       const d = (r.item.values[c] - s.last[c]) / r.std[c];
       s.longVar[c] = (1 - a) * s.longVar[c] + (a * d * d) / (1 + filled);
     }
@@ -370,10 +415,25 @@ export class StreamScorer {
     return out;
   }
 
+  /**
+   * The row score of a reading inside an open episode: other channels' surprise as usual; an owner channel's
+   * only when it is at least tenfold rarer than the episode's largest row score so far.
+   */
+  private rowInEpisode(ep: Episode, adaptive: Fused): number {
+    let row = 0;
+    for (let c = 0; c < ep.owners.length; c++) {
+      const v = adaptive.channels[c] - adaptive.penalty;
+      if (!ep.owners[c] || v >= ep.rowPeak + 1) row = Math.max(row, v);
+    }
+    return Math.min(row, MAX_SURPRISE);
+  }
+
   /** Hysteresis; returns true when the stream's normal is re-baselined (new normal). */
-  private lifecycle(s: StreamScore, r: StepResult<unknown>, score: number, dev: Fused, events: AnomalyEvent[]): boolean {
+  private lifecycle(s: StreamScore, r: StepResult<unknown>, adapt: Fused, dev: Fused, events: AnomalyEvent[]): boolean {
     const ts = r.item.ts;
+    const score = adapt.surprise;
     const ep = s.episode;
+    const own = (c: number): number => Math.max(adapt.channels[c] - adapt.penalty, dev.channels[c] - dev.penalty);
     if (ep === null) {
       const level = Math.max(score, dev.surprise);
       if (level < this.thresholdSurprise) {
@@ -383,13 +443,22 @@ export class StreamScorer {
       if (++s.above < this.opts.openAfter) return false;
       s.above = 0;
       s.below = 0;
-      const opened: Episode = { id: this.deps.newId(), startTs: ts, lastAboveTs: ts, readings: 1, peak: level, peakEvidence: { ...dev.evidence }, peakChannels: [...dev.channels], lastReported: level };
+      const owners = Array.from({ length: s.C }, (_, c) => own(c) >= this.thresholdSurprise);
+      // With openAfter > 1 the reading that opens may be below on its own: the episode is then about every channel.
+      if (!owners.some(Boolean)) owners.fill(true);
+      const opened: Episode = { id: this.deps.newId(), startTs: ts, lastAboveTs: ts, readings: 1, peak: level, peakEvidence: { ...dev.evidence }, peakChannels: [...dev.channels], lastReported: level, owners, rowPeak: score };
       s.episode = opened;
       events.push(this.event('open', r, opened, score));
       return false;
     }
     ep.readings++;
-    if (dev.surprise >= this.holdSurprise) {
+    let held = 0;
+    for (let c = 0; c < s.C; c++) {
+      // A channel whose own score reaches the threshold joins: the fault spreads, or another one starts.
+      if (!ep.owners[c] && adapt.channels[c] - adapt.penalty >= this.thresholdSurprise) ep.owners[c] = true;
+      if (ep.owners[c]) held = Math.max(held, dev.channels[c] - dev.penalty);
+    }
+    if (held >= this.holdSurprise) {
       s.below = 0;
       ep.lastAboveTs = ts;
     } else s.below++;
@@ -442,7 +511,7 @@ export class StreamScorer {
     if (!s) return null;
     const tails = (set: TailCalibrator[][]): TailState[][] => set.map((row) => row.map((t) => t.toJSON()));
     return {
-      format: 'anomalyd-scorer/2',
+      format: 'anomalyd-scorer/3',
       channels: s.C,
       reference: tails(s.reference),
       adaptive: tails(s.adaptive),
@@ -453,20 +522,21 @@ export class StreamScorer {
       longVar: Array.from(s.longVar),
       varCount: s.varCount,
       run: Array.from(s.run),
+      longest: Array.from(s.longest),
       zMean: Array.from(s.zMean),
       resMean: Array.from(s.resMean),
       meanCount: s.meanCount,
       resCount: s.resCount,
       above: s.above,
       below: s.below,
-      episode: s.episode ? { ...s.episode, peakEvidence: Object.fromEntries(EVIDENCE.map((k) => [k, nanToNull(s.episode!.peakEvidence[k])])) } : null,
+      episode: s.episode ? { ...s.episode, owners: [...s.episode.owners], peakEvidence: Object.fromEntries(EVIDENCE.map((k) => [k, nanToNull(s.episode!.peakEvidence[k])])) } : null,
     };
   }
 
   /** Restores a stream's scoring state (throws on anything malformed; the caller lets the stream start over). */
   restore(stream: string, json: unknown): void {
     const v = json as Partial<StreamScoreSnapshot> | null;
-    if (typeof v !== 'object' || v === null || v.format !== 'anomalyd-scorer/2') throw new Error('scorer snapshot: not an anomalyd-scorer/2 state');
+    if (typeof v !== 'object' || v === null || v.format !== 'anomalyd-scorer/3') throw new Error('scorer snapshot: not an anomalyd-scorer/3 state');
     const C = v.channels;
     if (typeof C !== 'number' || !Number.isInteger(C) || C < 1) throw new Error('scorer snapshot: bad channels');
     const nums = (x: unknown, what: string, n = C): number[] => {
@@ -478,19 +548,16 @@ export class StreamScorer {
       return x;
     };
     const s = new StreamScore(C, this.opts, null);
-    const load = (set: TailCalibrator[][], saved: unknown, horizon: number): void => {
+    const load = (set: TailCalibrator[][], saved: unknown, which: 'reference' | 'adaptive'): void => {
       if (!Array.isArray(saved) || saved.length !== EVIDENCE.length) throw new Error('scorer snapshot: bad histories');
       EVIDENCE.forEach((kind, k) => {
         const row: unknown = saved[k];
         if (!Array.isArray(row) || row.length !== C) throw new Error('scorer snapshot: bad histories');
-        const every = kind === 'reconstruction' ? this.opts.reconEvery : 1;
-        for (let c = 0; c < C; c++) {
-          set[k][c] = TailCalibrator.fromJSON(row[c], { horizon: Math.max(2, horizon / every), minCount: Math.max(8, Math.ceil(this.opts.learnReadings / every)) });
-        }
+        for (let c = 0; c < C; c++) set[k][c] = TailCalibrator.fromJSON(row[c], tailOptions(this.opts, which, kind));
       });
     };
-    load(s.reference, v.reference, this.opts.horizon);
-    load(s.adaptive, v.adaptive, this.opts.adaptiveHorizon);
+    load(s.reference, v.reference, 'reference');
+    load(s.adaptive, v.adaptive, 'adaptive');
     if (!Array.isArray(v.episodeEvidence)) throw new Error('scorer snapshot: episodeEvidence must be an array');
     s.episodeEvidence = v.episodeEvidence.map((row) => {
       const out = {} as EvidenceValues;
@@ -506,6 +573,7 @@ export class StreamScorer {
     s.longVar.set(nums(v.longVar, 'longVar'));
     s.varCount = int(v.varCount, 'varCount');
     s.run.set(nums(v.run, 'run'));
+    s.longest.set(nums(v.longest, 'longest'));
     s.zMean.set(nums(v.zMean, 'zMean'));
     s.resMean.set(nums(v.resMean, 'resMean'));
     s.meanCount = int(v.meanCount, 'meanCount');
@@ -528,6 +596,8 @@ export class StreamScorer {
         peakEvidence: Object.fromEntries(EVIDENCE.map((k) => [k, e.peakEvidence[k] ?? Number.NaN])) as Record<Evidence, number>,
         peakChannels: nums(e.peakChannels, 'episode.peakChannels'),
         lastReported: finite(e.lastReported),
+        owners: checkOwners(e.owners, C),
+        rowPeak: finite(e.rowPeak),
       };
     }
     this.streams.set(stream, s);
@@ -536,7 +606,7 @@ export class StreamScorer {
 
 /** A stream's scoring state as JSON (checkpoints). */
 export interface StreamScoreSnapshot {
-  readonly format: 'anomalyd-scorer/2';
+  readonly format: 'anomalyd-scorer/3';
   readonly channels: number;
   /** [kind][channel] */
   readonly reference: TailState[][];
@@ -548,6 +618,7 @@ export interface StreamScoreSnapshot {
   readonly longVar: number[];
   readonly varCount: number;
   readonly run: number[];
+  readonly longest: number[];
   readonly zMean: number[];
   readonly resMean: number[];
   readonly meanCount: number;
@@ -562,12 +633,17 @@ interface Fused {
   readonly evidence: Record<Evidence, number>;
   /** Per channel, the largest surprise over kinds. */
   readonly channels: number[];
+  /** log10 of how many (kind, channel) spoke: what `surprise` takes off the largest. */
+  readonly penalty: number;
+  /** Surprise of each (kind, channel), [kind * C + channel] (0 where the kind said nothing). */
+  readonly each: Float64Array;
 }
 
 /** Surprise of each (kind, channel) against a set of histories; fused: the largest less log10 of how many spoke. */
 function fuse(set: TailCalibrator[][], e: EvidenceValues, C: number): Fused {
   const evidence = {} as Record<Evidence, number>;
   const channels = new Array<number>(C).fill(0);
+  const each = new Float64Array(EVIDENCE.length * C);
   let max = 0;
   let n = 0;
   EVIDENCE.forEach((kind, k) => {
@@ -578,6 +654,7 @@ function fuse(set: TailCalibrator[][], e: EvidenceValues, C: number): Fused {
         const tail = set[k][c];
         if (!tail.ready) continue;
         const sur = tail.surprise(v[c]);
+        each[k * C + c] = sur;
         n++;
         if (!(sur <= best)) best = sur;
         if (sur > channels[c]) channels[c] = sur;
@@ -586,20 +663,44 @@ function fuse(set: TailCalibrator[][], e: EvidenceValues, C: number): Fused {
     evidence[kind] = best;
     if (best > max) max = best;
   });
-  const surprise = n > 0 ? Math.max(0, Math.min(MAX_SURPRISE, max - Math.log10(n))) : Math.log10(2);
-  return { surprise, evidence, channels };
+  const penalty = n > 0 ? Math.log10(n) : 0;
+  const surprise = n > 0 ? Math.max(0, Math.min(MAX_SURPRISE, max - penalty)) : Math.log10(2);
+  return { surprise, evidence, channels, penalty, each };
 }
 
-function teach(set: TailCalibrator[][], e: EvidenceValues): void {
+/** Teaches each (kind, channel) value of `e` (`which`: the ones that may learn, default all). */
+function teach(set: TailCalibrator[][], e: EvidenceValues, which?: (c: number, k: number) => boolean): void {
   EVIDENCE.forEach((kind, k) => {
     const v = e[kind];
     if (v === null) return;
-    for (let c = 0; c < v.length; c++) set[k][c].add(v[c]);
+    for (let c = 0; c < v.length; c++) if (which === undefined || which(c, k)) set[k][c].add(v[c]);
   });
+}
+
+/**
+ * The options of one history. The reconstruction comes every `reconEvery` readings, so its memory and warm-up
+ * count in reconstructions. The reference judges a reading against normal operation as it was `smooth`
+ * readings before (a guard band): a change that creeps in is measured against what came before it, not
+ * absorbed step by step as it comes (the two-window idea of change detection: a recent stretch against a
+ * reference that does not overlap it).
+ */
+function tailOptions(opts: ScorerOptions, which: 'reference' | 'adaptive', kind: Evidence): { horizon: number; minCount: number; lag: number } {
+  const every = kind === 'reconstruction' ? opts.reconEvery : 1;
+  const horizon = which === 'reference' ? opts.horizon : opts.adaptiveHorizon;
+  return {
+    horizon: Math.max(2, horizon / every),
+    minCount: Math.max(8, Math.ceil(opts.learnReadings / every)),
+    lag: which === 'reference' ? Math.max(1, Math.round(opts.smooth / every)) : 0,
+  };
 }
 
 function nanEvidence(): Record<Evidence, number> {
   return Object.fromEntries(EVIDENCE.map((k) => [k, Number.NaN])) as Record<Evidence, number>;
+}
+
+function checkOwners(x: unknown, C: number): boolean[] {
+  if (!Array.isArray(x) || x.length !== C || !x.every((b) => typeof b === 'boolean')) throw new Error(`scorer snapshot: episode.owners must be ${C} booleans`);
+  return x;
 }
 
 function nanToNull(x: number): number | null {

@@ -8,11 +8,17 @@
  * with exponential forgetting (each new error weighs 1/(1 - 1/horizon) times the previous one, so the
  * effective memory is `horizon` errors). Memory and time are O(bins) per stream, whatever the rate.
  *
- * Tail. Where the history has seen errors as large, q is read off the histogram. Above the `TAIL_QUANTILE`
- * quantile t, where it holds few errors, q is extrapolated: the excess e - t follows a generalised Pareto
- * distribution fitted to the history's excesses (the peaks-over-threshold of extreme value theory, used for
- * streaming thresholds by Siffer et al., "Anomaly Detection in Streams with Extreme Value Theory", KDD
- * 2017, SPOT): exponential for squared normal errors, a power law for heavy-tailed ones.
+ * Tail. Below the `TAIL_QUANTILE` quantile u of the history, q is read off the histogram. Above it, where
+ * the history holds few errors, it is extrapolated by peaks over threshold (Pickands-Balkema-de Haan): the
+ * excess e - u of the errors above u follows a generalised Pareto distribution, q = q_u (1 + xi (e - u) /
+ * sigma)^(-1/xi) (q_u the mass above u; xi = 0: q_u exp(-(e - u) / sigma)). Shape xi and scale sigma are
+ * fitted by the method of moments on the history's excesses (Hosking and Wallis, "Parameter and quantile
+ * estimation for the generalized Pareto distribution", Technometrics 1987), with xi kept in [0, MAX_SHAPE]:
+ * an exponential tail (the squared error of a normal variable) or a heavier one, never a bounded one that
+ * would call anything beyond the largest error seen infinitely rare. This is the streaming threshold of
+ * Siffer et al., "Anomaly Detection in Streams with Extreme Value Theory" (KDD 2017, SPOT), fitted on the
+ * error itself. (A power law in the error, an exponential tail of log e, was tried first: it made even a
+ * five-sigma departure of a normal signal only about 1 in 100 rare.)
  *
  * Cold start. Until the history holds `minCount` errors the calibrator does not know the stream: it reports
  * q = 0.5 (surprise 0.3) and `ready` is false. A prior (mean and std of log10 e, e.g. from a model's
@@ -20,11 +26,18 @@
  */
 
 const BIN_WIDTH = 0.1;
-const LOG_MIN = -12;
-const LOG_MAX = 12;
+const LOG_MIN = -10;
+const LOG_MAX = 10;
 const BINS = Math.round((LOG_MAX - LOG_MIN) / BIN_WIDTH);
 /** Quantile above which the tail is extrapolated. */
 const TAIL_QUANTILE = 0.9;
+/** Largest GPD shape: heavier tails than this are not extrapolated further (the moments need xi < 0.5). */
+const MAX_SHAPE = 0.45;
+/**
+ * Floor on the GPD scale relative to the threshold u, so a history of (nearly) identical errors cannot make a
+ * slightly larger error infinitely rare: an error twice u is then at most e^-10 less likely than u.
+ */
+const MIN_SCALE = 0.1;
 /** Largest surprise reported (q = 1e-30). */
 export const MAX_SURPRISE = 30;
 
@@ -33,6 +46,12 @@ export interface TailOptions {
   readonly horizon: number;
   /** Errors (weighted) the history must hold before the calibrator speaks (>= 1). */
   readonly minCount: number;
+  /**
+   * Errors judged against the history as it was this many errors ago (a guard band, default 0): an error
+   * enters the history only `lag` errors after it was added, so a change that creeps in slowly is measured
+   * against what came before it rather than against its own last steps.
+   */
+  readonly lag?: number;
 }
 
 /** Normal prior of log10(error). */
@@ -53,6 +72,8 @@ export class TailCalibrator {
   private count = 0;
   /** Highest bin that ever held mass: the walks down the tail start there. */
   private top = -1;
+  /** Errors added but not yet in the history (the guard band), oldest first, as [error, relative weight]. */
+  private readonly pending: [number, number][] = [];
 
   constructor(
     private readonly opts: TailOptions,
@@ -77,9 +98,9 @@ export class TailCalibrator {
   /**
    * Surprise -log10 P(E >= e) of an error `e` against the history (0.301 while not ready). A non-finite or
    * negative e is scored as the largest surprise: a model or a reading that produced it is worth a look.
-   * Cost: a walk down the bins from the largest error seen to e's bin or to the tail threshold, whichever
-   * is lower (a few tens of bins for ordinary errors). Nothing is cached: the answer depends on the history
-   * alone, so a restored calibrator answers exactly as the one it was saved from.
+   * Cost: a walk down the bins from the largest error seen to e's bin or to the tail threshold, whichever is
+   * lower (a few tens of bins for ordinary errors). Nothing is cached: the answer depends on the history
+   * alone, so a calibrator restored from a checkpoint answers exactly as the one it was saved from.
    */
   surprise(e: number): number {
     if (!this.ready) return Math.log10(2);
@@ -87,79 +108,79 @@ export class TailCalibrator {
     const y = logOf(e);
     const b = binOf(y);
     const target = (1 - TAIL_QUANTILE) * this.total;
-    // Walk down from the top: the mass above e's bin, and the tail threshold t with the excesses above it.
+    // Walk down from the top: the mass above e's bin, and the tail threshold u with the excesses above it.
     let above = 0;
     let aboveY = -1;
     let tb = -1;
-    let tailMass = 0;
-    let tailValues: number[] | null = null;
     for (let k = this.top; k >= 0; k--) {
       if (k === b) aboveY = above;
-      if (tb < 0) {
-        if (above + this.bins[k] >= target || k === 0) tb = k;
-        else if (this.bins[k] > 0) {
-          tailMass += this.bins[k];
-          (tailValues ??= []).push(k);
-        }
-      }
+      if (tb < 0 && (above + this.bins[k] >= target || k === 0)) tb = k;
       if (tb >= 0 && aboveY >= 0) break;
       above += this.bins[k];
     }
     if (aboveY < 0) aboveY = b > this.top ? 0 : above;
-    // Empirical: the mass at or above y, the bin holding y counted in proportion. Where the history has
-    // seen errors this large, that is what they say (a few rare but normal events in a mostly quiet stream
-    // are not a smooth tail); beyond, the extreme-value tail above t.
+    // Empirical: the mass at or above y (the bin holding y counted in proportion). Where the history has
+    // seen errors this large, that is what they say, however the tail fit would put it (a few rare but
+    // normal events in a mostly quiet stream are not an exponential tail). Above, the fit.
     const frac = (LOG_MIN + (b + 1) * BIN_WIDTH - y) / BIN_WIDTH;
     let q = (aboveY + (b <= this.top ? this.bins[b] * frac : 0)) / this.total;
-    const t = Math.pow(10, LOG_MIN + (Math.max(tb, 0) + 1) * BIN_WIDTH);
-    if (e > t) q = Math.max(q, this.gpdTail(e, t, tailMass, tailValues));
+    const u = Math.pow(10, LOG_MIN + (Math.max(tb, 0) + 1) * BIN_WIDTH);
+    if (e > u) q = Math.max(q, this.gpdTail(e, u, Math.max(tb, 0)));
     return Math.min(MAX_SURPRISE, -Math.log10(Math.max(q, 1e-300)));
   }
 
   /**
-   * P(E >= e) for e above the tail threshold t: a generalised Pareto distribution of the excess e - t
-   * (Pickands 1975; the peaks-over-threshold of SPOT, Siffer et al. KDD 2017), its shape and scale from the
-   * method of moments on the history's excesses (Hosking & Wallis 1987), blended with an exponential of
-   * scale t/2 worth TAIL_PRIOR_MASS errors, so that a history with (almost) nothing above t neither makes
-   * a larger error impossible nor ordinary. Squared normal errors have an exponential tail (shape 0); the
-   * shape grows for heavier tails, up to 0.9.
+   * P(E >= e) for e above the threshold u under a GPD fitted by the method of moments to the history's
+   * excesses over u (bins above tb), each bin's errors taken at its centre (geometric). Bins whose weight has
+   * decayed to (numerically) nothing are left out: a huge value there would swamp the moments.
    */
-  private gpdTail(e: number, t: number, tailMass: number, tailBins: readonly number[] | null): number {
-    let m1 = 0;
-    let m2 = 0;
-    if (tailBins !== null) {
-      // Bins whose weight has decayed to nothing say nothing (but a huge value there would swamp the moments).
-      const negligible = 1e-6 * this.total;
-      for (const k of tailBins) {
-        if (this.bins[k] < negligible) {
-          tailMass -= this.bins[k];
-          continue;
-        }
-        const x = Math.pow(10, LOG_MIN + (k + 0.5) * BIN_WIDTH) - t;
-        m1 += this.bins[k] * x;
-        m2 += this.bins[k] * x * x;
-      }
+  private gpdTail(e: number, u: number, tb: number): number {
+    const negligible = 1e-9 * this.total;
+    let mass = 0;
+    let s1 = 0;
+    let s2 = 0;
+    for (let k = tb + 1; k <= this.top; k++) {
+      const w = this.bins[k];
+      if (w <= negligible) continue;
+      const x = Math.pow(10, LOG_MIN + (k + 0.5) * BIN_WIDTH) - u;
+      mass += w;
+      s1 += w * x;
+      s2 += w * x * x;
     }
-    const prior = TAIL_PRIOR_MASS * this.w / this.growth;
-    const s0 = t / 2;
-    // Moments of the excess, the prior's (exponential of scale s0: mean s0, second moment 2 s0^2) mixed in.
-    const mass = tailMass + prior;
-    const mean = (m1 + prior * s0) / mass;
-    const second = (m2 + prior * 2 * s0 * s0) / mass;
-    const variance = Math.max(second - mean * mean, 1e-300);
-    const ratio = (mean * mean) / variance;
-    const shape = Math.min(0.9, Math.max(0, 0.5 * (1 - ratio)));
-    const scale = Math.max(0.5 * mean * (1 + ratio), 1e-300);
-    // At least one error's worth above t: a history that never exceeded t does not make exceeding it impossible.
-    const qt = Math.max(tailMass, this.w / this.growth) / this.total;
-    const x = e - t;
-    const tail = shape > 1e-6 ? Math.pow(1 + (shape * x) / scale, -1 / shape) : Math.exp(-x / scale);
-    return Math.min(1, qt) * tail;
+    // With nothing above u (a history of one value), an error above it is still given the chance of one error
+    // in the history (the rule of succession), not zero.
+    const qu = Math.max(mass, this.w) / this.total;
+    let xi = 0;
+    let sigma = MIN_SCALE * u;
+    if (mass > 0) {
+      const m = s1 / mass;
+      const v = Math.max(s2 / mass - m * m, 0);
+      // Method of moments: xi = (1 - m^2/v) / 2, sigma = m (1 + m^2/v) / 2; v = 0 (one bin): exponential.
+      const r = v > 0 ? (m * m) / v : Infinity;
+      xi = Number.isFinite(r) ? Math.min(MAX_SHAPE, Math.max(0, 0.5 * (1 - r))) : 0;
+      // With xi fixed by the clamp, sigma = m (1 - xi) keeps the fitted mean excess.
+      sigma = Math.max(m * (1 - xi), MIN_SCALE * u);
+    }
+    const x = (e - u) / sigma;
+    return Math.min(1, qu) * (xi < 1e-6 ? Math.exp(-x) : Math.pow(1 + xi * x, -1 / xi));
   }
 
-  /** Adds an error of normal operation to the history, with a relative weight (default 1). Non-finite errors are ignored. */
+  /**
+   * Adds an error of normal operation to the history, with a relative weight (default 1); with a lag it
+   * enters the history `lag` errors later. Non-finite errors are ignored.
+   */
   add(e: number, weight = 1): void {
     if (!(e >= 0) || !Number.isFinite(e) || !(weight > 0)) return;
+    const lag = this.opts.lag ?? 0;
+    if (lag > 0) {
+      this.pending.push([e, weight]);
+      if (this.pending.length <= lag) return;
+      [e, weight] = this.pending.shift()!;
+    }
+    this.commit(e, weight);
+  }
+
+  private commit(e: number, weight: number): void {
     const b = binOf(logOf(e));
     const w = this.w * weight;
     this.bins[b] += w;
@@ -186,13 +207,13 @@ export class TailCalibrator {
     // Sparse (most bins are empty) and exact: the weights as they are, with the current weight and total.
     const bins: [number, number][] = [];
     for (let b = 0; b <= this.top; b++) if (this.bins[b] > 0) bins.push([b, this.bins[b]]);
-    return { format: TAIL_FORMAT, bins, count: this.count, w: this.w, total: this.total, top: this.top };
+    return { format: TAIL_FORMAT, bins, count: this.count, w: this.w, total: this.total, top: this.top, pending: this.pending.map(([e, w]) => [e, w]) };
   }
 
   /** Restores a state saved by `toJSON` (nothing in it is trusted). */
   static fromJSON(json: unknown, opts: TailOptions): TailCalibrator {
     if (typeof json !== 'object' || json === null) throw new Error('tail state: not an object');
-    const s = json as Partial<TailState>;
+    const s = json as { [K in keyof TailState]?: unknown };
     if (s.format !== TAIL_FORMAT) throw new Error(`tail state: format is not ${TAIL_FORMAT}`);
     const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
     if (!finite(s.count) || s.count < 0) throw new Error('tail state: bad count');
@@ -200,7 +221,7 @@ export class TailCalibrator {
     if (!finite(s.top) || !Number.isInteger(s.top) || s.top < -1 || s.top >= BINS) throw new Error('tail state: bad top');
     if (!Array.isArray(s.bins)) throw new Error('tail state: bins must be an array');
     const c = new TailCalibrator(opts);
-    for (const entry of s.bins) {
+    for (const entry of s.bins as unknown[]) {
       if (!Array.isArray(entry) || entry.length !== 2) throw new Error('tail state: bad bin');
       const [b, v] = entry as [unknown, unknown];
       if (typeof b !== 'number' || !Number.isInteger(b) || b < 0 || b > s.top || !finite(v) || v < 0) throw new Error('tail state: bad bin');
@@ -210,6 +231,12 @@ export class TailCalibrator {
     c.w = s.w;
     c.total = s.total;
     c.top = s.top;
+    const pending = s.pending ?? [];
+    if (!Array.isArray(pending) || pending.length > (opts.lag ?? 0)) throw new Error('tail state: bad pending errors');
+    for (const entry of pending as unknown[]) {
+      if (!Array.isArray(entry) || entry.length !== 2 || !finite(entry[0]) || !finite(entry[1])) throw new Error('tail state: bad pending error');
+      c.pending.push([entry[0] as number, entry[1] as number]);
+    }
     return c;
   }
 
@@ -238,9 +265,6 @@ export class TailCalibrator {
   }
 }
 
-/** How many errors above t the default (exponential) tail counts as. */
-const TAIL_PRIOR_MASS = 5;
-
 const TAIL_FORMAT = 'anomalyd-tail/2';
 
 export interface TailState {
@@ -252,6 +276,8 @@ export interface TailState {
   readonly w: number;
   readonly total: number;
   readonly top: number;
+  /** Errors in the guard band, not yet in the history: [error, relative weight]. */
+  readonly pending?: readonly (readonly [number, number])[];
 }
 
 function logOf(e: number): number {

@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import { alarmed, detect, normal } from './detector-helpers.js';
+
+const THRESHOLD = 4; // surprise of the test options' threshold 0.9999
+
+describe('StreamScorer: stuck', () => {
+  it('flags a noisy signal that freezes within a few readings, by its stuck evidence', async () => {
+    const z = normal(11);
+    const rows: number[][] = [];
+    for (let i = 0; i < 2000; i++) rows.push([20 + z()]);
+    const frozen = rows[rows.length - 1][0];
+    for (let i = 0; i < 200; i++) rows.push([frozen]);
+    const out = await detect(rows, { knownNormal: 500 });
+    const first = alarmed(out).find((i) => i >= 2000);
+    expect(first).toBeDefined();
+    expect(first! - 2000).toBeLessThan(8);
+    expect(out[first!].deviationEvidence.stuck).toBeGreaterThanOrEqual(THRESHOLD);
+  });
+
+  it('does not flag a signal that is flat by nature, nor a plateau no longer than those seen before', async () => {
+    // A duty cycle: plateaus of 150 to 400 readings at one of two values (no noise).
+    const u = normal(12);
+    const rows: number[][] = [];
+    let level = 0;
+    while (rows.length < 6000) {
+      const len = 150 + Math.floor(250 * Math.abs(Math.tanh(u())));
+      for (let i = 0; i < len; i++) rows.push([level]);
+      level = 1 - level;
+    }
+    const out = await detect(rows, { knownNormal: 2000 });
+    const stuck = out.slice(2000).map((o) => o.deviationEvidence.stuck);
+    expect(Math.max(...stuck.filter((s) => !Number.isNaN(s)))).toBeLessThan(THRESHOLD);
+    // A constant stream: no run ever ends, and being constant is never stuck.
+    const flat = await detect(Array.from({ length: 3000 }, () => [7.5]), { knownNormal: 500 });
+    expect(flat.every((o) => !(o.deviationEvidence.stuck >= 1))).toBe(true);
+    expect(alarmed(flat)).toEqual([]);
+  });
+});
+
+describe('StreamScorer: episodes about their channels', () => {
+  it('a fault in one channel opens an episode that ends when that channel recovers, though another channel moved slowly meanwhile', async () => {
+    // Channel 0: noise, shifted by -5 sd over readings [3000, 3400). Channel 1: noise that, while channel 0 is
+    // faulty, creeps 6 sd up and stays there (the temperature of a pump while its valve is shut, and after).
+    const z = normal(21);
+    const rows: number[][] = [];
+    for (let i = 0; i < 4200; i++) {
+      const fault = i >= 3000 && i < 3400 ? -5 : 0;
+      const creep = 0.0075 * Math.min(Math.max(i - 3000, 0), 400);
+      rows.push([10 + z() + fault, 50 + 0.5 * z() + creep]);
+    }
+    const out = await detect(rows, { knownNormal: 1000, scorer: { threshold: 0.99999 } });
+    const on = alarmed(out);
+    expect(on.filter((i) => i < 3000)).toEqual([]);
+    expect(on.filter((i) => i >= 3000 && i < 3400).length).toBeGreaterThan(380);
+    // Resolved within closeAfter (16) readings of the short means forgetting the fault (about two of their
+    // 16-reading horizons for 5 sd), and not opened again by channel 1 against a reference frozen before the fault.
+    expect(on.filter((i) => i >= 3400 + 16 + 2 * 16)).toEqual([]);
+  });
+
+  it('scores the onset of a lasting change high and the rest of its episode low, while the episode stays open', async () => {
+    const z = normal(22);
+    const rows: number[][] = [];
+    for (let i = 0; i < 3000; i++) rows.push([z() + (i >= 2000 ? 6 : 0)]);
+    const out = await detect(rows, { knownNormal: 1000, scorer: { threshold: 0.99999 } });
+    const onset = out.slice(2000, 2005).map((o) => o.reading.surprise);
+    expect(Math.max(...onset)).toBeGreaterThanOrEqual(5);
+    // The episode stays open the whole time (no new normal in the test options) ...
+    expect(out.slice(2005).every((o) => o.reading.status === 'anomalous')).toBe(true);
+    // ... but once its short means (16 readings) have caught up, no reading scores at the threshold: the change
+    // has been reported.
+    expect(Math.max(...out.slice(2000 + 32).map((o) => o.reading.surprise))).toBeLessThan(5);
+  });
+});
+
+describe('StreamScorer: what it detects (no model: the model-free evidence alone)', () => {
+  const OPTS = { knownNormal: 1000, scorer: { threshold: 0.99999 } };
+  /** 3000 readings of noise with `change(i, noise)` applied from reading 2000. */
+  async function firstAlarm(change: (i: number, noise: number) => number, seed: number): Promise<number> {
+    const z = normal(seed);
+    const rows: number[][] = [];
+    for (let i = 0; i < 3000; i++) {
+      const noise = z();
+      rows.push([100 + (i >= 2000 ? change(i - 2000, noise) : noise)]);
+    }
+    const out = await detect(rows, OPTS);
+    // The first episode opened at or after the change (false alarms are the stationary test's business).
+    return out.findIndex((o, i) => i >= 2000 && o.events.some((e) => e.kind === 'open'));
+  }
+
+  it('a spike, at once', async () => {
+    expect(await firstAlarm((k, n) => (k === 0 ? 8 : n), 41)).toBe(2000);
+  });
+
+  it('a level shift of 3 sd, within a short mean', async () => {
+    const first = await firstAlarm((_, n) => n + 3, 42);
+    expect(first).toBeGreaterThanOrEqual(2000);
+    expect(first - 2000).toBeLessThan(16);
+  });
+
+  it('a burst of noise (sd x 4), within a short mean', async () => {
+    const first = await firstAlarm((k, n) => (k < 200 ? 4 * n : n), 43);
+    expect(first).toBeGreaterThanOrEqual(2000);
+    expect(first - 2000).toBeLessThan(16);
+  });
+
+  it('a slow drift (0.01 sd per reading), before it has moved 4 sd', async () => {
+    const first = await firstAlarm((k, n) => n + 0.01 * k, 44);
+    expect(first).toBeGreaterThanOrEqual(2000);
+    expect(first - 2000).toBeLessThan(400);
+  });
+
+  it('a stationary stream alarms at about the nominal rate, and opens no episode', async () => {
+    const z = normal(31);
+    const rows: number[][] = [];
+    for (let i = 0; i < 31_000; i++) rows.push([z()]);
+    const out = await detect(rows, OPTS);
+    const s = out.slice(1000).map((o) => o.reading.surprise);
+    const rate = (t: number): number => s.filter((x) => x >= t).length / s.length;
+    // Surprise t is a tail probability of 10^-t; taking the largest of several kinds less log10 of their
+    // number (Bonferroni) makes it at most that, and correlated kinds make it somewhat less, never ten times less.
+    for (const t of [1, 2, 3]) {
+      expect(rate(t)).toBeLessThanOrEqual(1.2 * Math.pow(10, -t));
+      expect(rate(t)).toBeGreaterThan(0.2 * Math.pow(10, -t));
+    }
+    // 30,000 readings at 1e-5: about 0.3 false openings expected.
+    expect(alarmed(out).length).toBeLessThan(50);
+  });
+});
