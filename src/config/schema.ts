@@ -259,12 +259,12 @@ export const schema = section('anomalyd configuration', {
       doc: 'Which model errors count beside the model-free evidence (level, shift, spread, stuck): the window reconstruction, the next-reading prediction, or both.',
     }),
     threshold: num({
-      default: 0.9999,
+      default: 0.99999,
       min: 0.5,
       max: 0.999999999,
-      doc: 'Threshold on the [0,1) score, the same for every stream: 0.9999 = surprise 4, about one reading in 10,000 of normal operation.',
+      doc: 'Threshold on the [0,1) score, the same for every stream: 0.99999 = surprise 5, about one reading in 100,000 of normal operation.',
     }),
-    holdMargin: num({ default: 1, min: 0, max: 10, doc: 'An open episode goes on while a reading’s deviation is within this much surprise of the threshold (hysteresis).' }),
+    holdMargin: num({ default: 0.5, min: 0, max: 10, doc: 'An open episode goes on while a reading’s deviation is within this much surprise of the threshold (hysteresis).' }),
     smooth: int({ default: 16, min: 1, max: 100_000, doc: 'Readings in the short means that catch small departures that last (shift, bias, spread).' }),
     horizon: int({ default: 10000, min: 2, max: 100_000_000, doc: 'Memory of a stream’s normal history (reference), against which episodes are judged.' }),
     adaptiveHorizon: int({
@@ -273,7 +273,7 @@ export const schema = section('anomalyd configuration', {
       max: 100_000_000,
       doc: 'Memory of a stream’s recent history, against which each reading’s score is judged: a lasting change stops scoring high after about this long.',
     }),
-    learnReadings: int({ default: 64, min: 8, max: 100_000_000, doc: 'Readings a new stream learns from before it may alert (its status is learning).' }),
+    learnReadings: int({ default: 256, min: 8, max: 100_000_000, doc: 'Readings a new stream learns from before it may alert (its status is learning).' }),
   }),
   alerts: section('Anomaly episodes and their MQTT alerts (docs/SCORING.md, docs/ALERTS.md). Every length is counted in readings.', {
     openAfter: int({ default: 1, min: 1, max: 100_000, doc: 'Consecutive readings at or above the threshold that open an episode.' }),

@@ -81,7 +81,9 @@ export class SignalBook {
       this.open.set(ev.anomalyId, episode);
       if (this.open.size > MAX_OPEN) this.open.delete(this.open.keys().next().value!);
     }
-    const recent = this.series.points(stream, ev.startTs, Infinity);
+    // A resolve describes the anomalous stretch, up to its last reading that held the episode, not the
+    // recovery that resolved it.
+    const recent = this.series.points(stream, ev.startTs, ev.kind === 'resolve' ? ev.endTs : Infinity);
     const headEnd = episode.head.length > 0 ? episode.head[episode.head.length - 1].ts : -Infinity;
     // The ring may no longer hold the readings right after the head: then the head stays as it is, and
     // the hole between it and what the ring holds is ours, not a silence of the sensor.

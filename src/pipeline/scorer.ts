@@ -684,13 +684,18 @@ function teach(set: TailCalibrator[][], e: EvidenceValues, which?: (c: number, k
  * absorbed step by step as it comes (the two-window idea of change detection: a recent stretch against a
  * reference that does not overlap it).
  */
-function tailOptions(opts: ScorerOptions, which: 'reference' | 'adaptive', kind: Evidence): { horizon: number; minCount: number; lag: number } {
-  const every = kind === 'reconstruction' ? opts.reconEvery : 1;
+function tailOptions(opts: ScorerOptions, which: 'reference' | 'adaptive', kind: Evidence): { horizon: number; minCount: number; lag: number; thin: number } {
+  // A short mean over `smooth` readings changes little from one reading to the next: its history keeps one
+  // value per span (its effective sample size), and so does the reconstruction, which comes every
+  // reconEvery readings. Memory and warm-up count in kept values.
+  const smoothed = kind === 'shift' || kind === 'bias' || kind === 'spread';
+  const every = kind === 'reconstruction' ? opts.reconEvery : smoothed ? opts.smooth : 1;
   const horizon = which === 'reference' ? opts.horizon : opts.adaptiveHorizon;
   return {
     horizon: Math.max(2, horizon / every),
     minCount: Math.max(8, Math.ceil(opts.learnReadings / every)),
     lag: which === 'reference' ? Math.max(1, Math.round(opts.smooth / every)) : 0,
+    thin: smoothed ? opts.smooth : 1,
   };
 }
 

@@ -52,6 +52,12 @@ export interface TailOptions {
    * against what came before it rather than against its own last steps.
    */
   readonly lag?: number;
+  /**
+   * Keep one error in this many (default 1). For an error that is itself a short mean over k readings,
+   * consecutive values are nearly the same: keeping one in k makes the history's count its effective
+   * sample size, so the tail is fitted (and the rule of succession applied) on what it really knows.
+   */
+  readonly thin?: number;
 }
 
 /** Normal prior of log10(error). */
@@ -74,6 +80,8 @@ export class TailCalibrator {
   private top = -1;
   /** Errors added but not yet in the history (the guard band), oldest first, as [error, relative weight]. */
   private readonly pending: [number, number][] = [];
+  /** Errors offered to add() (for thinning). */
+  private offered = 0;
 
   constructor(
     private readonly opts: TailOptions,
@@ -150,17 +158,19 @@ export class TailCalibrator {
     // With nothing above u (a history of one value), an error above it is still given the chance of one error
     // in the history (the rule of succession), not zero.
     const qu = Math.max(mass, this.w) / this.total;
-    let xi = 0;
-    let sigma = MIN_SCALE * u;
-    if (mass > 0) {
-      const m = s1 / mass;
-      const v = Math.max(s2 / mass - m * m, 0);
-      // Method of moments: xi = (1 - m^2/v) / 2, sigma = m (1 + m^2/v) / 2; v = 0 (one bin): exponential.
-      const r = v > 0 ? (m * m) / v : Infinity;
-      xi = Number.isFinite(r) ? Math.min(MAX_SHAPE, Math.max(0, 0.5 * (1 - r))) : 0;
-      // With xi fixed by the clamp, sigma = m (1 - xi) keeps the fitted mean excess.
-      sigma = Math.max(m * (1 - xi), MIN_SCALE * u);
-    }
+    // A few excesses say little about the tail's shape: the moments are blended with those of an exponential
+    // of scale u/2 worth TAIL_PRIOR_MASS errors, so a short history neither makes a value a little beyond
+    // what it has seen impossible nor ordinary; with many excesses the data decides.
+    const prior = TAIL_PRIOR_MASS * (this.total / Math.max(this.count, 1));
+    const s0 = u / 2;
+    const m = (s1 + prior * s0) / (mass + prior);
+    const second = (s2 + prior * 2 * s0 * s0) / (mass + prior);
+    const v = Math.max(second - m * m, 0);
+    // Method of moments: xi = (1 - m^2/v) / 2, sigma = m (1 + m^2/v) / 2; v = 0 (one bin): exponential.
+    const r = v > 0 ? (m * m) / v : Infinity;
+    const xi = Number.isFinite(r) ? Math.min(MAX_SHAPE, Math.max(0, 0.5 * (1 - r))) : 0;
+    // With xi fixed by the clamp, sigma = m (1 - xi) keeps the fitted mean excess.
+    const sigma = Math.max(m * (1 - xi), MIN_SCALE * u);
     const x = (e - u) / sigma;
     return Math.min(1, qu) * (xi < 1e-6 ? Math.exp(-x) : Math.pow(1 + xi * x, -1 / xi));
   }
@@ -171,6 +181,8 @@ export class TailCalibrator {
    */
   add(e: number, weight = 1): void {
     if (!(e >= 0) || !Number.isFinite(e) || !(weight > 0)) return;
+    const thin = this.opts.thin ?? 1;
+    if (thin > 1 && this.offered++ % thin !== 0) return;
     const lag = this.opts.lag ?? 0;
     if (lag > 0) {
       this.pending.push([e, weight]);
@@ -207,7 +219,7 @@ export class TailCalibrator {
     // Sparse (most bins are empty) and exact: the weights as they are, with the current weight and total.
     const bins: [number, number][] = [];
     for (let b = 0; b <= this.top; b++) if (this.bins[b] > 0) bins.push([b, this.bins[b]]);
-    return { format: TAIL_FORMAT, bins, count: this.count, w: this.w, total: this.total, top: this.top, pending: this.pending.map(([e, w]) => [e, w]) };
+    return { format: TAIL_FORMAT, bins, count: this.count, w: this.w, total: this.total, top: this.top, pending: this.pending.map(([e, w]) => [e, w]), offered: this.offered };
   }
 
   /** Restores a state saved by `toJSON` (nothing in it is trusted). */
@@ -231,11 +243,15 @@ export class TailCalibrator {
     c.w = s.w;
     c.total = s.total;
     c.top = s.top;
+    if (s.offered !== undefined) {
+      if (!finite(s.offered) || !Number.isInteger(s.offered) || s.offered < 0) throw new Error('tail state: bad offered');
+      c.offered = s.offered;
+    }
     const pending = s.pending ?? [];
     if (!Array.isArray(pending) || pending.length > (opts.lag ?? 0)) throw new Error('tail state: bad pending errors');
     for (const entry of pending as unknown[]) {
       if (!Array.isArray(entry) || entry.length !== 2 || !finite(entry[0]) || !finite(entry[1])) throw new Error('tail state: bad pending error');
-      c.pending.push([entry[0] as number, entry[1] as number]);
+      c.pending.push([entry[0], entry[1]]);
     }
     return c;
   }
@@ -265,6 +281,9 @@ export class TailCalibrator {
   }
 }
 
+/** How many errors above the tail threshold the default (exponential) tail counts as. */
+const TAIL_PRIOR_MASS = 5;
+
 const TAIL_FORMAT = 'anomalyd-tail/2';
 
 export interface TailState {
@@ -278,6 +297,8 @@ export interface TailState {
   readonly top: number;
   /** Errors in the guard band, not yet in the history: [error, relative weight]. */
   readonly pending?: readonly (readonly [number, number])[];
+  /** Errors offered so far (thinning). */
+  readonly offered?: number;
 }
 
 function logOf(e: number): number {

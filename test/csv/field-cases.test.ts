@@ -25,7 +25,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'anomalyd-field-csv-'));
   config = join(dir, 'config.yaml');
   // Small windows so that a few hundred rows learn and score; the reading is what is under test.
-  await writeFile(config, ['version: 1', 'window: { length: 16, hop: 4 }', 'model: { normWarmup: 32 }', 'score: { priorWeight: 0 }', ''].join('\n'));
+  await writeFile(config, ['version: 2', 'window: { length: 16, hop: 4 }', 'model: { normWarmup: 32 }', ''].join('\n'));
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

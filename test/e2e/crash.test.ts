@@ -87,7 +87,7 @@ describe.skipIf(!ready)('crash: SIGKILL while publishing (mosquitto)', () => {
       broker: { enabled: false },
       mqtt: { url: broker.url, clientId: 'anomalyd-crash', clean: false },
       store: { commitIntervalMs: 20, checkpointIntervalMs: 1000 },
-      alerts: { cooldownMs: 0, updateIntervalMs: 0 },
+      alerts: { closeAfter: 8 },
     });
     recorder = await MqttRecorder.connect(broker.url, { clientId: 'crash-recorder', clean: false, filters: ['anomalyd/alerts/+', 'anomalyd/state/+'] });
     sensors = await mqtt.connectAsync(broker.url, { clientId: 'crash-sensors', clean: false });

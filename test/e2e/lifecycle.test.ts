@@ -24,7 +24,7 @@ const SHIFTS = periodicShifts(WARMUP + 40, WARMUP + 1000, 200, 40, 6);
 const TOTAL = WARMUP + 1000 + 600;
 const BURST = 80;
 /** Readings: longer than the quiet stretch between the shifts (160 readings), so they are one incident. */
-const LONG_CLOSE = 300;
+const LONG_CLOSE = 200;
 /** Readings: the default, far shorter than the stretch between the shifts. */
 const SHORT_CLOSE = 16;
 
@@ -60,7 +60,8 @@ async function harness(closeAfter: number): Promise<Harness> {
     broker: { enabled: false },
     mqtt: { url: broker.url, clientId: 'anomalyd-lifecycle', clean: false },
     store: { commitIntervalMs: 20 },
-    alerts: { closeAfter },
+    // No new normal: the five shifts span about a thousand readings, the default newNormalAfter.
+    alerts: { closeAfter, newNormalAfter: 0 },
   });
   cleanups.push(async () => void (await daemon.stop('SIGKILL')));
   await daemon.start();

@@ -89,7 +89,7 @@ async function runOutage(alerts: Record<string, number>): Promise<OutageRun> {
     broker: { enabled: false },
     mqtt: { url: broker.url, clientId: 'anomalyd-outage', clean: false },
     store: { commitIntervalMs: 20 },
-    alerts: { cooldownMs: 0, updateIntervalMs: 0, ...alerts },
+    alerts: { closeAfter: 8, ...alerts },
   });
   cleanups.push(async () => void (await daemon.stop('SIGKILL')));
   await daemon.start();
@@ -218,7 +218,7 @@ describe.skipIf(!ready)('lost PUBACK on a failing link (mosquitto behind a proxy
       broker: { enabled: false },
       mqtt: { url: proxy.url, clientId: 'anomalyd-link', clean: false },
       store: { commitIntervalMs: 20 },
-      alerts: { cooldownMs: 0, updateIntervalMs: 0 },
+      alerts: { closeAfter: 8 },
     });
     local.push(async () => void (await daemon.stop('SIGKILL')));
     await daemon.start();
