@@ -27,7 +27,7 @@ const { values } = parseArgs({
     'per-kind': { type: 'string', default: '8' },
     'min-rows': { type: 'string', default: '1200' },
     'max-rows': { type: 'string', default: '2400' },
-    epochs: { type: 'string', default: '20' },
+    epochs: { type: 'string', default: '40' },
     seed: { type: 'string', default: '20261130' },
     'out-dir': { type: 'string', default: 'models' },
     check: { type: 'boolean', default: false },

@@ -8,7 +8,7 @@ import type { CellKind } from '../model/spec.js';
 import { evaluateStream } from '../train/evaluate.js';
 import { mulberry32 } from '../train/rng.js';
 import { initParams } from '../train/seq2seq.js';
-import { trainModel } from '../train/trainer.js';
+import { ROWS_PER_WINDOW, trainModel } from '../train/trainer.js';
 
 export interface TrainBenchOptions {
   readonly cells?: readonly CellKind[];
@@ -36,14 +36,15 @@ export function benchTraining(opts: TrainBenchOptions = {}): Promise<Record<stri
   const hop = T / 4;
   const windows = opts.trainWindows ?? 320;
   const epochs = opts.epochs ?? 2;
-  const rows = Math.ceil(((windows - 1) * hop + T + 1) / 0.8);
+  // Enough rows for `windows` training windows, and never so few that the trainer shortens the window.
+  const rows = Math.max(Math.ceil(((windows - 1) * hop + T + 1) / 0.8), ROWS_PER_WINDOW * T);
   const rowsOut: Record<string, number>[] = [];
   for (const cell of opts.cells ?? (['gru', 'lstm'] as const)) {
     for (const C of opts.channels ?? [1, 8]) {
       const values = syntheticSeries(rows, C, 1);
       // Fixed epoch count (patience > epochs) so every configuration does the same work.
       const r = trainModel({ channels: Array.from({ length: C }, (_, c) => `c${c}`), values }, {
-        cell, hidden: H, window: T, hop, epochs, patience: epochs + 1, seed: 1,
+        cell, hidden: H, window: T, hop, epochs, patience: epochs + 1, seed: 1, maxTrainWindows: windows,
       });
       const epochMs = r.losses.reduce((s, l) => s + l.ms, 0) / r.losses.length;
       const p = initParams({ cell, channels: C, hidden: H }, mulberry32(2));

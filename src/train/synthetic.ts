@@ -77,26 +77,38 @@ function cycle(rng: Rng, n: number, amp: number): { v: Float64Array; d: string }
   return { v, d: `period ${fmt(period)}, harmonics ${harmonics.map((h) => fmt(h)).join('/')}, phase noise ${fmt(phaseNoise)}` };
 }
 
-/** Plateaus: 2..4 levels visited in a duty cycle or at random, dwell times 3..600 steps, first-order transitions. */
+/**
+ * Plateaus: 2..4 levels visited in a duty cycle or at random, dwell times 3..600 steps, instant or first-order
+ * transitions, and for a third an overshoot at each change that dies away in a few steps (a motor's inrush
+ * current, a valve or heater overshooting its set point).
+ */
 function duty(rng: Rng, n: number, amp: number): { v: Float64Array; d: string } {
   const levels = Array.from({ length: 2 + Math.floor(rng() * 3) }, () => amp * uniform(rng, -1, 1));
   const cyclic = rng() < 0.6;
   const dwell = levels.map(() => logUniform(rng, 3, 600));
   const jitter = uniform(rng, 0, 0.3);
   const tau = rng() < 0.4 ? 0 : logUniform(rng, 0.5, 8);
+  const overshoot = rng() < 0.35 ? uniform(rng, 0.2, 1) : 0;
+  const settle = uniform(rng, 0.3, 0.8);
   const v = new Float64Array(n);
   let level = 0;
   let left = Math.max(1, Math.round(dwell[0] * rng()));
   let y = levels[0];
+  let kick = 0;
   for (let t = 0; t < n; t++) {
     if (--left <= 0) {
+      const from = levels[level];
       level = cyclic ? (level + 1) % levels.length : (level + 1 + Math.floor(rng() * (levels.length - 1))) % levels.length;
       left = Math.max(1, Math.round(dwell[level] * (1 + jitter * gaussian(rng))));
+      kick += overshoot * (levels[level] - from);
     }
     y = tau === 0 ? levels[level] : y + (levels[level] - y) / (1 + tau);
-    v[t] = y;
+    v[t] = y + kick;
+    kick *= settle;
   }
-  return { v, d: `${levels.length} levels, ${cyclic ? 'cyclic' : 'random'}, dwell ${dwell.map(fmt).join('/')}, lag ${fmt(tau)}` };
+  const parts = [`${levels.length} levels, ${cyclic ? 'cyclic' : 'random'}, dwell ${dwell.map(fmt).join('/')}, lag ${fmt(tau)}`];
+  if (overshoot > 0) parts.push(`overshoot ${fmt(overshoot)}`);
+  return { v, d: parts.join(', ') };
 }
 
 /** Mean-reverting random walk (Ornstein-Uhlenbeck), reversion 1e-4..0.1 per step. */
