@@ -10,7 +10,9 @@
 // Each segment is standardised on its own (the detector normalises every stream by its own running
 // statistics) and is one independent segment of the series: no training window or carried state crosses
 // from one signal to the next, and each segment's last 20 % is its validation split.
-// `--report` also scores each model on a held-out family (another seed) kind by kind (src/train/family-report.ts).
+// `--report` also scores each model, as written (its step and decode graphs in onnxruntime), on a held-out family
+// (another seed) kind by kind (src/train/family-report.ts); `--report-only` does that for the models in --out-dir
+// without training.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +21,8 @@ import { sidecarOf, trainModel } from '../dist/train/trainer.js';
 import { writeModel } from '../dist/model/onnx-export.js';
 import { createProgressReporter } from '../dist/train/progress.js';
 import { familySeries, SIGNAL_KINDS } from '../dist/train/synthetic.js';
-import { familyReport, familyReportTable } from '../dist/train/family-report.js';
+import { familyReport, familyReportTable, runnerScorer } from '../dist/train/family-report.js';
+import { loadModel } from '../dist/adapters/onnx-runner.js';
 
 const { values } = parseArgs({
   options: {
@@ -32,6 +35,7 @@ const { values } = parseArgs({
     'out-dir': { type: 'string', default: 'models' },
     check: { type: 'boolean', default: false },
     report: { type: 'boolean', default: false },
+    'report-only': { type: 'boolean', default: false },
   },
 });
 const seed = Number(values.seed);
@@ -44,7 +48,25 @@ const source =
 const outDir = values.check ? await mkdtemp(join(tmpdir(), 'anomalyd-train-models-')) : values['out-dir'];
 let mismatches = 0;
 
-for (const cell of values.cells.split(',')) {
+/** The written model, loaded through the model port, scored on a held-out family; printed as a table. */
+async function report(sidecarPath) {
+  const model = await loadModel(sidecarPath);
+  try {
+    const { window, hop, normalisation, calibration, cell } = model.sidecar;
+    const opts = { seed: seed + 1, perKind: 12, rows: 1500, window, hop };
+    const rows = await familyReport(runnerScorer(model, window, hop), normalisation, calibration, opts);
+    console.log(`\n${cell} (${model.id}) on a held-out family (seed ${opts.seed}, ${opts.perKind} segments of ${opts.rows} rows per kind):\n\n${familyReportTable(rows)}\n`);
+  } finally {
+    await model.release();
+  }
+}
+
+const cells = values.cells.split(',');
+if (values['report-only']) {
+  for (const cell of cells) await report(join(values['out-dir'], `${cell}.json`));
+}
+
+for (const cell of values['report-only'] ? [] : cells) {
   const progress = createProgressReporter({ write: (s) => process.stderr.write(s), isTTY: process.stderr.isTTY === true, columns: process.stderr.columns });
   const t0 = Date.now();
   const result = trainModel(series, { cell, hidden: 32, window: 64, hop: 16, epochs: Number(values.epochs), seed, source }, (p) => progress.update(p));
@@ -56,10 +78,7 @@ for (const cell of values.cells.split(',')) {
       `val loss ${result.training.initialValLoss.toFixed(4)} -> ${result.training.finalValLoss.toFixed(4)}; ` +
       `calibration ln(err) reconstruction ${c.recon.logErrMean.toFixed(3)} ± ${c.recon.logErrStd.toFixed(3)}, prediction ${c.pred.logErrMean.toFixed(3)} ± ${c.pred.logErrStd.toFixed(3)}; wrote ${sidecarPath}`,
   );
-  if (values.report) {
-    const report = familyReport(result.params, result.normalisation, result.calibration, { seed: seed + 1, perKind: 4, rows: 1500, window: result.window, hop: result.hop });
-    console.log(`\n${cell} on a held-out family (seed ${seed + 1}, 4 segments of 1500 rows per kind):\n\n${familyReportTable(report)}\n`);
-  }
+  if (values.report) await report(sidecarPath);
   if (values.check) {
     const shipped = join(values['out-dir'], `${cell}.json`);
     for (const role of ['window', 'step', 'decode']) {

@@ -4,12 +4,73 @@
  * predictor, how often its calibration flags normal steps, and whether a spike or a level shift injected
  * into each segment stands out. The check behind the shipped models (docs/MODEL.md, "The shipped models").
  */
+import type { ModelRunner } from '../contract/ports.js';
 import type { Calibration, Normalisation, Seq2SeqParams } from '../model/spec.js';
 import { standardisedSegments } from './dataset.js';
 import { evaluateStream, normalise } from './evaluate.js';
 import { mulberry32 } from './rng.js';
 import { fromSeq2SeqParams } from './seq2seq.js';
 import { normalFamily, SIGNAL_KINDS, type SignalKind } from './synthetic.js';
+
+/** The errors of one stream scored from a reset the detector's way. */
+export interface StreamErrors {
+  /** Per step t with a next reading: mean over channels of (pred[t] − x[t+1])². */
+  readonly predErrors: Float64Array;
+  /** Per reconstruction (every hop steps): MSE over its min(W, steps so far) steps and the channels. */
+  readonly reconErrors: Float64Array;
+}
+
+/** Scores normalised one-channel streams of equal length, each from a zero state. */
+export type StreamScorer = (streams: readonly Float64Array[]) => Promise<StreamErrors[]>;
+
+/** The TypeScript reference as a scorer (evaluateStream). */
+export function paramsScorer(params: Seq2SeqParams, window: number, hop: number): StreamScorer {
+  const p = fromSeq2SeqParams(params);
+  return (streams) =>
+    Promise.resolve(
+      streams.map((v) => {
+        const e = evaluateStream(p, v, [{ burnFrom: 0, from: 0, to: v.length / p.channels }], window, hop, 0);
+        return { predErrors: e.predErrors, reconErrors: e.reconErrors };
+      }),
+    );
+}
+
+/**
+ * A loaded model as a scorer, through the model port (step and decode graphs in onnxruntime): all streams in
+ * one batch, `hop` steps per step call, a decode of min(W, steps so far) after each. One-channel models only.
+ */
+export function runnerScorer(model: ModelRunner, window: number, hop: number): StreamScorer {
+  return async (streams) => {
+    if (model.sidecar.channels.length !== 1) throw new RangeError(`runnerScorer: ${model.id} has ${model.sidecar.channels.length} channels, needs 1`);
+    const B = streams.length;
+    const N = B === 0 ? 0 : streams[0].length;
+    if (streams.some((v) => v.length !== N)) throw new RangeError('runnerScorer: streams must be of equal length');
+    const H = model.sidecar.hidden;
+    const lstm = model.sidecar.cell === 'lstm';
+    let h: Float32Array = new Float32Array(B * H);
+    let c: Float32Array | undefined = lstm ? new Float32Array(B * H) : undefined;
+    const pred = streams.map(() => new Float64Array(Math.max(0, N - 1)));
+    const recon: number[][] = streams.map(() => []);
+    for (let from = 0; from < N; from += hop) {
+      const T = Math.min(hop, N - from);
+      const x = new Float32Array(T * B);
+      for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) x[t * B + b] = streams[b][from + t];
+      const out = await model.step({ x, seqLens: new BigInt64Array(B).fill(BigInt(T)), h0: h, ...(c ? { c0: c } : {}), B, T });
+      for (let t = 0; t < T && from + t + 1 < N; t++) for (let b = 0; b < B; b++) pred[b][from + t] = (out.pred[t * B + b] - streams[b][from + t + 1]) ** 2;
+      h = out.h;
+      c = out.c;
+      if (T < hop) break;
+      const W = Math.min(window, from + T);
+      const d = await model.decode({ h, ...(c ? { c } : {}), B, W });
+      for (let b = 0; b < B; b++) {
+        let e = 0;
+        for (let k = 0; k < W; k++) e += (d.recon[k * B + b] - streams[b][from + T - 1 - k]) ** 2;
+        recon[b].push(e / W);
+      }
+    }
+    return streams.map((_, b) => ({ predErrors: pred[b], reconErrors: Float64Array.from(recon[b]) }));
+  };
+}
 
 export interface KindReport {
   readonly kind: SignalKind;
@@ -55,12 +116,12 @@ function median(a: Float64Array): number {
 
 /**
  * Per kind of SIGNAL_KINDS: errors, false-flag rates and injected-anomaly detection of a trained model on a
- * held-out family. An error e is flagged when (ln e − μ) / σ > z: with μ, σ the calibration's log-normal
- * prior for the false-flag rates (how well the sidecar's prior fits each kind), and the segment's own normal
- * errors for the injected anomalies. The first `window` steps after the reset are not counted.
+ * held-out family, scored by `score` (the TypeScript reference or the shipped graphs in onnxruntime). An
+ * error e is flagged when (ln e − μ) / σ > z: with μ, σ the calibration's log-normal prior for the
+ * false-flag rates (how well the sidecar's prior fits each kind), and the segment's own normal errors for
+ * the injected anomalies. The first `window` steps after the reset are not counted.
  */
-export function familyReport(params: Seq2SeqParams, normalisation: Normalisation, calibration: Calibration, opts: FamilyReportOptions): KindReport[] {
-  const p = fromSeq2SeqParams(params);
+export async function familyReport(score: StreamScorer, normalisation: Normalisation, calibration: Calibration, opts: FamilyReportOptions): Promise<KindReport[]> {
   const z = opts.z ?? 3.09;
   const spike = opts.spike ?? 6;
   const shift = opts.shift ?? 3;
@@ -78,6 +139,17 @@ export function familyReport(params: Seq2SeqParams, normalisation: Normalisation
   const out: KindReport[] = [];
   for (const kind of SIGNAL_KINDS) {
     const segments = family.filter((s) => s.kind === kind);
+    // Per segment: the normal signal, one with a spike and one with a level shift at a random row of the second half.
+    const cases = segments.map((seg) => {
+      const { values } = standardisedSegments([seg.values]);
+      const at = Math.floor(values.length / 2 + rng() * (values.length / 2 - 2));
+      const spiked = values.slice();
+      spiked[at] += spike;
+      const shifted = values.slice();
+      for (let t = at; t < shifted.length; t++) shifted[t] += shift;
+      return { values, at, streams: [values, spiked, shifted].map((v) => normalise(v, 1, normalisation)) };
+    });
+    const scored = await score(cases.flatMap((k) => k.streams));
     const preds: number[] = [];
     const recons: number[] = [];
     let modelSq = 0;
@@ -86,29 +158,20 @@ export function familyReport(params: Seq2SeqParams, normalisation: Normalisation
     let falseRecon = 0;
     let spikes = 0;
     let shifts = 0;
-    for (const seg of segments) {
-      const { values } = standardisedSegments([seg.values]);
-      const run = (v: Float64Array): ReturnType<typeof evaluateStream> =>
-        evaluateStream(p, normalise(v, 1, normalisation), [{ burnFrom: 0, from: 0, to: v.length }], W, hop, 0);
-      const e = run(values);
-      const settledPred = e.predErrors.subarray(W);
-      const settledRecon = e.reconErrors.subarray(Math.ceil(W / hop));
+    cases.forEach(({ values, at }, i) => {
+      const [normal, spiked, shifted] = scored.slice(3 * i, 3 * i + 3);
+      const settledPred = normal.predErrors.subarray(W);
+      const settledRecon = normal.reconErrors.subarray(Math.ceil(W / hop));
       preds.push(...settledPred);
       recons.push(...settledRecon);
       modelSq += settledPred.reduce((a, b) => a + b, 0);
       for (let t = W; t + 1 < values.length; t++) persistSq += (values[t + 1] - values[t]) ** 2;
       falsePred += settledPred.filter((x) => flagged(x, calibration.pred)).length;
       falseRecon += settledRecon.filter((x) => flagged(x, calibration.recon)).length;
-      // One anomaly of each sort at a random row of the second half.
-      const at = Math.floor(values.length / 2 + rng() * (values.length / 2 - 2));
-      const spiked = values.slice();
-      spiked[at] += spike;
       const ownPred = own(settledPred);
-      if (flagged(run(spiked).predErrors[at - 1], ownPred)) spikes++;
-      const shifted = values.slice();
-      for (let t = at; t < shifted.length; t++) shifted[t] += shift;
-      if (flagged(run(shifted).predErrors[at - 1], ownPred)) shifts++;
-    }
+      if (flagged(spiked.predErrors[at - 1], ownPred)) spikes++;
+      if (flagged(shifted.predErrors[at - 1], ownPred)) shifts++;
+    });
     const predArr = Float64Array.from(preds);
     const reconArr = Float64Array.from(recons);
     out.push({

@@ -1,8 +1,13 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { familyReport, familyReportTable } from '../../src/train/family-report.js';
+import { loadModel } from '../../src/adapters/onnx-runner.js';
+import { writeModel } from '../../src/model/onnx-export.js';
+import { familyReport, familyReportTable, paramsScorer, runnerScorer } from '../../src/train/family-report.js';
 import { mulberry32 } from '../../src/train/rng.js';
 import { familySeries, gaussian, normalFamily, QUANTA, SIGNAL_KINDS, synthesiseSegment } from '../../src/train/synthetic.js';
-import { trainModel } from '../../src/train/trainer.js';
+import { sidecarOf, trainModel } from '../../src/train/trainer.js';
 
 const small = { seed: 5, perKind: 3, minRows: 200, maxRows: 400 };
 
@@ -97,14 +102,16 @@ describe('familySeries', () => {
 });
 
 describe('familyReport', () => {
-  it('reports every kind, and a trained model beats an untrained one on the family', () => {
-    const { series } = familySeries({ seed: 7, perKind: 2, minRows: 300, maxRows: 300 });
-    const opts = { cell: 'gru' as const, hidden: 8, window: 16, hop: 4, batchSize: 16, seed: 1, patience: 10 };
-    const trained = trainModel(series, { ...opts, epochs: 6 });
+  const { series } = familySeries({ seed: 7, perKind: 2, minRows: 300, maxRows: 300 });
+  const opts = { cell: 'gru' as const, hidden: 8, window: 16, hop: 4, batchSize: 16, seed: 1, patience: 10 };
+  const trained = trainModel(series, { ...opts, epochs: 6 });
+  const reportOpts = { seed: 8, perKind: 2, rows: 300, window: 16, hop: 4 };
+
+  it('reports every kind, and a trained model beats an untrained one on the family', async () => {
     const barely = trainModel(series, { ...opts, epochs: 1, lr: 1e-5 });
-    const report = (r: typeof trained) => familyReport(r.params, r.normalisation, r.calibration, { seed: 8, perKind: 2, rows: 300, window: 16, hop: 4 });
-    const a = report(trained);
-    const b = report(barely);
+    const report = (r: typeof trained) => familyReport(paramsScorer(r.params, 16, 4), r.normalisation, r.calibration, reportOpts);
+    const a = await report(trained);
+    const b = await report(barely);
     expect(a.map((r) => r.kind)).toEqual([...SIGNAL_KINDS]);
     for (const r of a) {
       expect(r.segments).toBe(2);
@@ -115,5 +122,29 @@ describe('familyReport', () => {
     const table = familyReportTable(a);
     expect(table.split('\n')).toHaveLength(2 + SIGNAL_KINDS.length);
     expect(table).toContain('| onoff | 2 |');
+  });
+
+  it('scores the same through the written graphs in onnxruntime as with the TypeScript reference', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'anomalyd-family-'));
+    try {
+      const { sidecarPath } = await writeModel(dir, sidecarOf('fam', trained), trained.params);
+      const model = await loadModel(sidecarPath);
+      try {
+        const rng = mulberry32(4);
+        const streams = [0, 1, 2].map(() => Float64Array.from({ length: 70 }, () => gaussian(rng)));
+        const viaOnnx = await runnerScorer(model, 16, 4)(streams);
+        const viaTs = await paramsScorer(trained.params, 16, 4)(streams);
+        viaTs.forEach((want, b) => {
+          expect(viaOnnx[b].predErrors).toHaveLength(69);
+          expect(viaOnnx[b].reconErrors).toHaveLength(want.reconErrors.length);
+          want.predErrors.forEach((e, t) => expect(Math.abs(viaOnnx[b].predErrors[t] - e)).toBeLessThan(1e-4 * Math.max(1, e)));
+          want.reconErrors.forEach((e, k) => expect(Math.abs(viaOnnx[b].reconErrors[k] - e)).toBeLessThan(1e-4 * Math.max(1, e)));
+        });
+      } finally {
+        await model.release();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
