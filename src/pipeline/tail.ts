@@ -159,10 +159,10 @@ export class TailCalibrator {
     // in the history (the rule of succession), not zero.
     const qu = Math.max(mass, this.w) / this.total;
     // A few excesses say little about the tail's shape: the moments are blended with those of an exponential
-    // of scale u/2 worth TAIL_PRIOR_MASS errors, so a short history neither makes a value a little beyond
+    // of scale u worth TAIL_PRIOR_MASS errors, so a short history neither makes a value a little beyond
     // what it has seen impossible nor ordinary; with many excesses the data decides.
     const prior = TAIL_PRIOR_MASS * (this.total / Math.max(this.count, 1));
-    const s0 = u / 2;
+    const s0 = u;
     const m = (s1 + prior * s0) / (mass + prior);
     const second = (s2 + prior * 2 * s0 * s0) / (mass + prior);
     const v = Math.max(second - m * m, 0);

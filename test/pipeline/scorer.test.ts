@@ -13,7 +13,8 @@ describe('StreamScorer: stuck', () => {
     const out = await detect(rows, { knownNormal: 500 });
     const first = alarmed(out).find((i) => i >= 2000);
     expect(first).toBeDefined();
-    expect(first! - 2000).toBeLessThan(8);
+    // Within a short mean's span: a run of identical values that long has never been seen in a noisy stream.
+    expect(first! - 2000).toBeLessThan(16);
     expect(out[first!].deviationEvidence.stuck).toBeGreaterThanOrEqual(THRESHOLD);
   });
 
