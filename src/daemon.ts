@@ -51,6 +51,8 @@ export interface DaemonOptions {
   readonly arrivalNow?: () => number;
   /** Adapter factories to use instead of the real ones (tests start the daemon in-process with these). */
   readonly adapters?: Partial<DaemonAdapters>;
+  /** Told about every scored reading and the episode events it caused, after they were stored (tests, embedding). */
+  readonly onReading?: (reading: ScoredReading, events: readonly AnomalyEvent[]) => void;
 }
 
 export interface DaemonCounters {
@@ -531,6 +533,7 @@ export class Daemon {
     }
     if (this.mqtt?.isPaused && (this.detector?.pending ?? 0) <= this.backlogLow) this.mqtt.resume();
     this.board?.refresh(stream, reading.ts);
+    this.opts.onReading?.(reading, events);
   }
 
   private onParsed(res: ParseResult): void {

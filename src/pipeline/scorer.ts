@@ -106,7 +106,7 @@ export interface ModelPriors {
 
 /** One scored reading. */
 export interface ScoredStep {
-  /** Surprise against what the stream has lately been doing: -log10(1 - score). */
+  /** Surprise against what the stream has lately been doing: -log10(1 - score); 0 while the stream is learning (status learning). */
   readonly surprise: number;
   readonly score: number;
   /** Surprise against normal operation before any open episode (what holds an episode open). */
@@ -268,7 +268,8 @@ export class StreamScorer {
     if (rebaseline && before !== null) for (const past of s.episodeEvidence) teach(s.reference, past, (c) => before.owners[c]);
     if (s.episode === null) s.episodeEvidence = [];
     s.seen++;
-    const row = s.episode !== null && before === s.episode ? this.rowInEpisode(s.episode, adaptive) : adaptive.surprise;
+    // A reading the stream is still learning from is not judged: it reports surprise 0 (score 0).
+    const row = learning ? 0 : s.episode !== null && before === s.episode ? this.rowInEpisode(s.episode, adaptive) : adaptive.surprise;
     if (s.episode !== null) s.episode.rowPeak = Math.max(s.episode.rowPeak, row);
     const scored: ScoredStep = {
       surprise: row,
@@ -290,8 +291,7 @@ export class StreamScorer {
   /** A duplicate reports what the reading it repeats reported (no events of its own). */
   private duplicateOf(s: StreamScore): ScoredStep {
     if (s.lastScored !== null) return { ...s.lastScored, events: [] };
-    const half = Math.log10(2);
-    return { surprise: half, score: 0.5, deviation: half, evidence: nanEvidence(), deviationEvidence: nanEvidence(), channelDeviation: [], status: 'learning', anomalyId: null, events: [], spread: null };
+    return { surprise: 0, score: 0, deviation: 0, evidence: nanEvidence(), deviationEvidence: nanEvidence(), channelDeviation: [], status: 'learning', anomalyId: null, events: [], spread: null };
   }
 
   /**
