@@ -126,3 +126,18 @@ describe('StreamScorer: what it detects (no model: the model-free evidence alone
     expect(alarmed(out).length).toBeLessThan(50);
   });
 });
+
+describe('StreamScorer: change', () => {
+  it('flags a spike on a random walk, where the level says nothing', async () => {
+    const z = normal(51);
+    const rows: number[][] = [];
+    let x = 0;
+    for (let i = 0; i < 4000; i++) {
+      x += z();
+      rows.push([x + (i === 3000 ? 8 : 0)]);
+    }
+    const out = await detect(rows, { knownNormal: 1000, scorer: { threshold: 0.99999 } });
+    expect(out[3000].events.some((e) => e.kind === 'open')).toBe(true);
+    expect(out[3000].evidence.change).toBeGreaterThan(out[3000].evidence.level);
+  });
+});
