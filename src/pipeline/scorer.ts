@@ -164,6 +164,9 @@ class StreamScore {
   readonly shortVar: Float64Array;
   readonly longVar: Float64Array;
   varCount = 0;
+  /** Per-(kind, channel) surprises of the current reading against each set of histories (scratch). */
+  readonly eachAdaptive: Float64Array;
+  readonly eachReference: Float64Array;
   /** Per channel: run of identical values. */
   readonly run: Float64Array;
   /** Per channel: the longest run taught so far (a lasting run that beats it is taught as it goes). */
@@ -193,6 +196,8 @@ class StreamScore {
     this.shortVar = new Float64Array(C);
     this.longVar = new Float64Array(C);
     this.run = new Float64Array(C);
+    this.eachAdaptive = new Float64Array(EVIDENCE.length * C);
+    this.eachReference = new Float64Array(EVIDENCE.length * C);
     this.longest = new Float64Array(C);
     this.zMean = new Float64Array(C);
     this.resMean = new Float64Array(C);
@@ -249,8 +254,8 @@ export class StreamScorer {
     if (r.item.kind === 'duplicate') return { scored: this.duplicateOf(s), verdict: { exclude: true, rebaseline: false } };
     const { e, taught } = this.evidence(s, r);
     const learning = knownNormal || s.seen < this.opts.learnReadings;
-    const adaptive = fuse(s.adaptive, e, C);
-    const reference = fuse(s.reference, e, C);
+    const adaptive = fuse(s.adaptive, e, C, s.eachAdaptive);
+    const reference = fuse(s.reference, e, C, s.eachReference);
     const events: AnomalyEvent[] = [];
     // The episode this reading belongs to (the one open before it, if this reading resolves it).
     const before = s.episode;
@@ -652,10 +657,11 @@ interface Fused {
 }
 
 /** Surprise of each (kind, channel) against a set of histories; fused: the largest less log10 of how many spoke. */
-function fuse(set: TailCalibrator[][], e: EvidenceValues, C: number): Fused {
+/** `each`: a buffer of EVIDENCE.length * C for the per-(kind, channel) surprises (reused across readings). */
+function fuse(set: TailCalibrator[][], e: EvidenceValues, C: number, each: Float64Array): Fused {
   const evidence = {} as Record<Evidence, number>;
   const channels = new Array<number>(C).fill(0);
-  const each = new Float64Array(EVIDENCE.length * C);
+  each.fill(0);
   let max = 0;
   let n = 0;
   EVIDENCE.forEach((kind, k) => {
