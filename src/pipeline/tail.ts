@@ -235,7 +235,7 @@ export class TailCalibrator {
     if (!Array.isArray(pending) || pending.length > (opts.lag ?? 0)) throw new Error('tail state: bad pending errors');
     for (const entry of pending as unknown[]) {
       if (!Array.isArray(entry) || entry.length !== 2 || !finite(entry[0]) || !finite(entry[1])) throw new Error('tail state: bad pending error');
-      c.pending.push([entry[0] as number, entry[1] as number]);
+      c.pending.push([entry[0], entry[1]]);
     }
     return c;
   }
