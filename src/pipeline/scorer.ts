@@ -13,8 +13,10 @@
  *                   x[t] = x[t-1]), in the same units: a spike or a step where the level means little, as on a
  *                   random walk, and what a model that cannot follow a stream out of its training range misses;
  *   shift           the short mean of that signed distance: a small departure that lasts;
- *   spread          the short-term variability of the stream's changes against its long-term one, in either
- *                   direction (a noisy signal that freezes, a sudden burst of noise);
+ *   spread          the short-term noise level against its long-term one, in either direction (a noisy signal
+ *                   that freezes, a sudden burst of noise): the median of the last `smooth` log squared changes
+ *                   against their long-term mean, as a ratio; robust to the few large changes of a switch
+ *                   between regimes (a motor that starts), which dominate a mean of squares;
  *   stuck           how many readings in a row have repeated exactly the same value (as ln(1 + run), so
  *                   the tail fitted to it is a power law of the run length: durations have no natural scale),
  *                   judged against the lengths of the stream's runs (the hazard of a run ending): a noisy
@@ -39,7 +41,8 @@
  *              surprise reaches the hold threshold) is not taught to it either, open episode or not, so a
  *              change that comes gradually is caught rather than learnt as it comes (the censoring of
  *              robust streaming estimators: SPOT, Siffer et al. KDD 2017, leaves the alarms out of its tail
- *              fit). Readings known to be normal teach it unconditionally.
+ *              fit). The values in its guard band when an episode opens are dropped in the episode's channels:
+ *              they are the fault's onset. Readings known to be normal teach it unconditionally.
  * Until the stream's running normalisation has warmed up (StepResult.warm), level and shift say nothing:
  * distances measured in a normalisation of a handful of readings are not evidence, and would stay in the
  * histories. (Change and spread are measured in the stream's own changes, in sensor units.)
@@ -160,10 +163,18 @@ class StreamScore {
   episodeEvidence: EvidenceValues[] = [];
   seen = 0;
   last: Float64Array | null = null;
-  /** Per channel: short and long exponential means of squared changes (spread), and the count of changes. */
-  readonly shortVar: Float64Array;
+  /**
+   * Per channel: the log squared changes of the last `smooth` readings (spread's short median), [channel *
+   * smooth + slot], a ring written at `ring`; the long exponential means of the log squared change (spread)
+   * and of the squared change (change, and spread's floor); and the count of changes.
+   */
+  readonly shortLog: Float64Array;
+  ring = 0;
+  readonly longLog: Float64Array;
   readonly longVar: Float64Array;
   varCount = 0;
+  /** Scratch for the median (`smooth` values). */
+  readonly scratch: Float64Array;
   /** Per-(kind, channel) surprises of the current reading against each set of histories (scratch). */
   readonly eachAdaptive: Float64Array;
   readonly eachReference: Float64Array;
@@ -193,7 +204,9 @@ class StreamScore {
       });
     this.reference = set('reference');
     this.adaptive = set('adaptive');
-    this.shortVar = new Float64Array(C);
+    this.shortLog = new Float64Array(C * opts.smooth);
+    this.scratch = new Float64Array(opts.smooth);
+    this.longLog = new Float64Array(C);
     this.longVar = new Float64Array(C);
     this.run = new Float64Array(C);
     this.eachAdaptive = new Float64Array(EVIDENCE.length * C);
@@ -271,6 +284,9 @@ export class StreamScorer {
     // While an episode is open, the channels that are not part of it go on learning whatever they do (a pump's
     // temperature that rises while its valve is shut is the valve's episode, not a fault of its own).
     teach(s.reference, taught, (c, k) => (others === undefined ? reference.each[k * C + c] < limit : others(c)));
+    // The reference's guard band holds the readings just before an episode opened: they are its onset, not
+    // normal operation, and are never taught.
+    if (s.episode !== null && before === null) for (let c = 0; c < C; c++) if (s.episode.owners[c]) for (const row of s.reference) row[c].discardPending();
     this.learnVariability(s, r, others);
     if (s.episode !== null && this.opts.newNormalAfter > 0 && s.episodeEvidence.length < this.opts.newNormalAfter) s.episodeEvidence.push(taught);
     if (rebaseline && before !== null) for (const past of s.episodeEvidence) teach(s.reference, past, (c) => before.owners[c]);
@@ -354,17 +370,23 @@ export class StreamScorer {
       const ch = new Float64Array(C);
       const st = new Float64Array(C);
       const done = new Float64Array(C).fill(Number.NaN);
-      const k = 1 / o.smooth;
+      const m = o.smooth;
+      const slot = s.ring % m;
+      const held = Math.min(s.ring + 1, m);
       for (let c = 0; c < C; c++) {
         // Changes in sensor units: their scale is the stream's own (stable on a random walk, whose level's
         // running std keeps growing), and the spread is a ratio of two of them.
         const d = r.item.values[c] - s.last[c];
         const d2 = (d * d) / (1 + filled);
-        s.shortVar[c] = s.varCount === 0 ? d2 : (1 - k) * s.shortVar[c] + k * d2;
         const long = s.longVar[c];
         const floor = 1e-4 * long + 1e-300;
-        const lr = Math.log((s.shortVar[c] + floor) / (long + floor));
-        sp[c] = lr * lr;
+        // The noise level is the typical size of a change, on a log scale: the median of the last `smooth`
+        // log squared changes against their long-term mean. A median and a log mean are not moved by the
+        // few large changes of a switch between regimes (a motor that starts, a valve that opens), which
+        // dominate a mean of squares on such a stream and would hide a burst of noise or a freeze.
+        s.shortLog[c * m + slot] = Math.log(d2 + floor);
+        const lr = median(s.shortLog.subarray(c * m, c * m + held), s.scratch) - s.longLog[c];
+        sp[c] = Math.exp(Math.abs(lr));
         ch[c] = d2 / (long + floor);
         if (r.item.values[c] === s.last[c]) {
           // Filled steps held the previous value: a run that goes on counts them. A run longer than any
@@ -382,6 +404,7 @@ export class StreamScorer {
         }
         st[c] = Math.log1p(s.run[c]);
       }
+      s.ring++;
       if (s.varCount >= o.smooth) {
         spread = sp;
         change = ch;
@@ -415,7 +438,10 @@ export class StreamScorer {
     for (let c = 0; c < s.C; c++) {
       if (which !== undefined && !which(c)) continue;
       const d = r.item.values[c] - s.last[c];
-      s.longVar[c] = (1 - a) * s.longVar[c] + (a * d * d) / (1 + filled);
+      const d2 = (d * d) / (1 + filled);
+      // The same floor as the evidence's, before this change updates it.
+      s.longLog[c] = (1 - a) * s.longLog[c] + a * Math.log(d2 + 1e-4 * s.longVar[c] + 1e-300);
+      s.longVar[c] = (1 - a) * s.longVar[c] + a * d2;
     }
   }
 
@@ -528,14 +554,16 @@ export class StreamScorer {
     if (!s) return null;
     const tails = (set: TailCalibrator[][]): TailState[][] => set.map((row) => row.map((t) => t.toJSON()));
     return {
-      format: 'anomalyd-scorer/3',
+      format: 'anomalyd-scorer/4',
       channels: s.C,
       reference: tails(s.reference),
       adaptive: tails(s.adaptive),
       episodeEvidence: s.episodeEvidence.map((e) => Object.fromEntries(EVIDENCE.map((k) => [k, e[k] ? Array.from(e[k]) : null]))),
       seen: s.seen,
       last: s.last ? Array.from(s.last) : null,
-      shortVar: Array.from(s.shortVar),
+      shortLog: Array.from(s.shortLog),
+      ring: s.ring,
+      longLog: Array.from(s.longLog),
       longVar: Array.from(s.longVar),
       varCount: s.varCount,
       run: Array.from(s.run),
@@ -553,7 +581,7 @@ export class StreamScorer {
   /** Restores a stream's scoring state (throws on anything malformed; the caller lets the stream start over). */
   restore(stream: string, json: unknown): void {
     const v = json as Partial<StreamScoreSnapshot> | null;
-    if (typeof v !== 'object' || v === null || v.format !== 'anomalyd-scorer/3') throw new Error('scorer snapshot: not an anomalyd-scorer/3 state');
+    if (typeof v !== 'object' || v === null || v.format !== 'anomalyd-scorer/4') throw new Error('scorer snapshot: not an anomalyd-scorer/4 state');
     const C = v.channels;
     if (typeof C !== 'number' || !Number.isInteger(C) || C < 1) throw new Error('scorer snapshot: bad channels');
     const nums = (x: unknown, what: string, n = C): number[] => {
@@ -586,7 +614,9 @@ export class StreamScorer {
     });
     s.seen = int(v.seen, 'seen');
     s.last = v.last === null || v.last === undefined ? null : Float64Array.from(nums(v.last, 'last'));
-    s.shortVar.set(nums(v.shortVar, 'shortVar'));
+    s.shortLog.set(nums(v.shortLog, 'shortLog', C * this.opts.smooth));
+    s.ring = int(v.ring, 'ring');
+    s.longLog.set(nums(v.longLog, 'longLog'));
     s.longVar.set(nums(v.longVar, 'longVar'));
     s.varCount = int(v.varCount, 'varCount');
     s.run.set(nums(v.run, 'run'));
@@ -623,7 +653,7 @@ export class StreamScorer {
 
 /** A stream's scoring state as JSON (checkpoints). */
 export interface StreamScoreSnapshot {
-  readonly format: 'anomalyd-scorer/3';
+  readonly format: 'anomalyd-scorer/4';
   readonly channels: number;
   /** [kind][channel] */
   readonly reference: TailState[][];
@@ -631,7 +661,10 @@ export interface StreamScoreSnapshot {
   readonly episodeEvidence: readonly Record<string, number[] | null>[];
   readonly seen: number;
   readonly last: number[] | null;
-  readonly shortVar: number[];
+  /** [channel * smooth + slot], a ring written at `ring`. */
+  readonly shortLog: number[];
+  readonly ring: number;
+  readonly longLog: number[];
   readonly longVar: number[];
   readonly varCount: number;
   readonly run: number[];
@@ -715,6 +748,15 @@ function tailOptions(opts: ScorerOptions, which: 'reference' | 'adaptive', kind:
     lag: which === 'reference' ? Math.max(1, Math.round(opts.smooth / every)) : 0,
     thin: smoothed ? opts.smooth : 1,
   };
+}
+
+/** The median of `v` (not empty), sorted in `scratch` (at least as long): `v` is left as it was. */
+function median(v: Float64Array, scratch: Float64Array): number {
+  const n = v.length;
+  const w = scratch.subarray(0, n);
+  w.set(v);
+  w.sort();
+  return n % 2 === 1 ? w[(n - 1) >> 1] : 0.5 * (w[n / 2 - 1] + w[n / 2]);
 }
 
 function nanEvidence(): Record<Evidence, number> {

@@ -203,6 +203,11 @@ export class TailCalibrator {
     if (this.w > 1e100) this.rescale();
   }
 
+  /** Drops the errors in the guard band (added but not yet in the history): they will never enter it. */
+  discardPending(): void {
+    this.pending.length = 0;
+  }
+
   /** The history's quantile of the error (e.g. 0.5 for the median), or NaN when empty. */
   quantile(q: number): number {
     if (this.total <= 0) return Number.NaN;

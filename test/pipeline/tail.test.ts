@@ -102,6 +102,27 @@ describe('TailCalibrator', () => {
     expect(t.surprise(Number.POSITIVE_INFINITY)).toBe(MAX_SURPRISE);
   });
 
+  it('drops the errors of its guard band on request: they never enter the history', () => {
+    const make = (): TailCalibrator => {
+      const t = new TailCalibrator({ horizon: 1000, minCount: 8, lag: 4 });
+      for (let i = 0; i < 500; i++) t.add(1);
+      for (let i = 0; i < 4; i++) t.add(100);
+      return t;
+    };
+    const kept = make();
+    const dropped = make();
+    dropped.discardPending();
+    // Still in the guard band: neither history knows the large errors yet.
+    expect(dropped.surprise(100)).toBeCloseTo(kept.surprise(100), 9);
+    for (let i = 0; i < 4; i++) {
+      kept.add(1);
+      dropped.add(1);
+    }
+    // Four readings later the kept ones are in the history, the dropped ones are not.
+    expect(kept.surprise(100)).toBeLessThan(3);
+    expect(dropped.surprise(100)).toBeGreaterThan(kept.surprise(100) + 2);
+  });
+
   it('round-trips through JSON with the same answers', () => {
     const z = normal(5);
     const t = filled(800, 3000, () => z() ** 2);
