@@ -385,7 +385,7 @@ export class StreamScorer {
         // few large changes of a switch between regimes (a motor that starts, a valve that opens), which
         // dominate a mean of squares on such a stream and would hide a burst of noise or a freeze.
         s.shortLog[c * m + slot] = Math.log(d2 + floor);
-        const lr = median(s.shortLog.subarray(c * m, c * m + held), s.scratch) - s.longLog[c];
+        const lr = median(s.shortLog, c * m, held, s.scratch) - s.longLog[c];
         sp[c] = Math.exp(Math.abs(lr));
         ch[c] = d2 / (long + floor);
         if (r.item.values[c] === s.last[c]) {
@@ -750,12 +750,26 @@ function tailOptions(opts: ScorerOptions, which: 'reference' | 'adaptive', kind:
   };
 }
 
-/** The median of `v` (not empty), sorted in `scratch` (at least as long): `v` is left as it was. */
-function median(v: Float64Array, scratch: Float64Array): number {
-  const n = v.length;
-  const w = scratch.subarray(0, n);
-  w.set(v);
-  w.sort();
+/**
+ * The median of v[from, from + n) (n >= 1), sorted in `scratch` (at least n long): `v` is left as it was.
+ * An insertion sort for the short spans of `smooth` (no allocation, no native call), the built-in beyond.
+ */
+function median(v: Float64Array, from: number, n: number, scratch: Float64Array): number {
+  const w = scratch;
+  if (n <= 32) {
+    for (let i = 0; i < n; i++) {
+      const x = v[from + i];
+      let j = i - 1;
+      while (j >= 0 && w[j] > x) {
+        w[j + 1] = w[j];
+        j--;
+      }
+      w[j + 1] = x;
+    }
+  } else {
+    w.set(v.subarray(from, from + n));
+    w.subarray(0, n).sort();
+  }
   return n % 2 === 1 ? w[(n - 1) >> 1] : 0.5 * (w[n / 2 - 1] + w[n / 2]);
 }
 
