@@ -14,7 +14,7 @@
  *                   random walk, and what a model that cannot follow a stream out of its training range misses;
  *   shift           the short mean of that signed distance: a small departure that lasts;
  *   spread          the short-term noise level against its long-term one, in either direction (a noisy signal
- *                   that freezes, a sudden burst of noise): the median of the last `smooth` log squared changes
+ *                   that freezes, a sudden burst of noise): the mean of the last `smooth` log squared changes
  *                   against their long-term mean, as a ratio; robust to the few large changes of a switch
  *                   between regimes (a motor that starts), which dominate a mean of squares;
  *   stuck           how many readings in a row have repeated exactly the same value (as ln(1 + run), so
@@ -164,7 +164,7 @@ class StreamScore {
   seen = 0;
   last: Float64Array | null = null;
   /**
-   * Per channel: the log squared changes of the last `smooth` readings (spread's short median), [channel *
+   * Per channel: the log squared changes of the last `smooth` readings (spread's short mean), [channel *
    * smooth + slot], a ring written at `ring`; the long exponential means of the log squared change (spread)
    * and of the squared change (change, and spread's floor); and the count of changes.
    */
@@ -173,8 +173,6 @@ class StreamScore {
   readonly longLog: Float64Array;
   readonly longVar: Float64Array;
   varCount = 0;
-  /** Scratch for the median (`smooth` values). */
-  readonly scratch: Float64Array;
   /** Per-(kind, channel) surprises of the current reading against each set of histories (scratch). */
   readonly eachAdaptive: Float64Array;
   readonly eachReference: Float64Array;
@@ -205,7 +203,6 @@ class StreamScore {
     this.reference = set('reference');
     this.adaptive = set('adaptive');
     this.shortLog = new Float64Array(C * opts.smooth);
-    this.scratch = new Float64Array(opts.smooth);
     this.longLog = new Float64Array(C);
     this.longVar = new Float64Array(C);
     this.run = new Float64Array(C);
@@ -380,12 +377,13 @@ export class StreamScorer {
         const d2 = (d * d) / (1 + filled);
         const long = s.longVar[c];
         const floor = 1e-4 * long + 1e-300;
-        // The noise level is the typical size of a change, on a log scale: the median of the last `smooth`
-        // log squared changes against their long-term mean. A median and a log mean are not moved by the
+        // The noise level is the typical size of a change, on a log scale: the mean of the last `smooth` log
+        // squared changes against their long-term mean (geometric means). A mean of logs is hardly moved by the
         // few large changes of a switch between regimes (a motor that starts, a valve that opens), which
-        // dominate a mean of squares on such a stream and would hide a burst of noise or a freeze.
+        // dominate a mean of squares on such a stream and would hide a burst of noise or a freeze. Spread is
+        // the ratio of the two, or its inverse (a ratio of squared changes, as change is).
         s.shortLog[c * m + slot] = Math.log(d2 + floor);
-        const lr = median(s.shortLog, c * m, held, s.scratch) - s.longLog[c];
+        const lr = meanOf(s.shortLog, c * m, held) - s.longLog[c];
         sp[c] = Math.exp(Math.abs(lr));
         ch[c] = d2 / (long + floor);
         if (r.item.values[c] === s.last[c]) {
@@ -750,27 +748,11 @@ function tailOptions(opts: ScorerOptions, which: 'reference' | 'adaptive', kind:
   };
 }
 
-/**
- * The median of v[from, from + n) (n >= 1), sorted in `scratch` (at least n long): `v` is left as it was.
- * An insertion sort for the short spans of `smooth` (no allocation, no native call), the built-in beyond.
- */
-function median(v: Float64Array, from: number, n: number, scratch: Float64Array): number {
-  const w = scratch;
-  if (n <= 32) {
-    for (let i = 0; i < n; i++) {
-      const x = v[from + i];
-      let j = i - 1;
-      while (j >= 0 && w[j] > x) {
-        w[j + 1] = w[j];
-        j--;
-      }
-      w[j + 1] = x;
-    }
-  } else {
-    w.set(v.subarray(from, from + n));
-    w.subarray(0, n).sort();
-  }
-  return n % 2 === 1 ? w[(n - 1) >> 1] : 0.5 * (w[n / 2 - 1] + w[n / 2]);
+/** The mean of v[from, from + n) (n >= 1). */
+function meanOf(v: Float64Array, from: number, n: number): number {
+  let t = 0;
+  for (let i = 0; i < n; i++) t += v[from + i];
+  return t / n;
 }
 
 function nanEvidence(): Record<Evidence, number> {
