@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
-import type { Config } from '../config/schema.js';
+import { waivedExposure, type Config } from '../config/schema.js';
 import { maskSecrets } from '../config/mask.js';
 import { createLogger, type Logger } from '../log.js';
 import { Daemon } from '../daemon.js';
@@ -53,6 +53,9 @@ export async function runCommand(argv: string[], ctx: CommandContext): Promise<n
   if (!config) return 2;
   const logger = createLogger(config.log.level, undefined, config.log.format);
   logger.debug({ config: maskSecrets(config) }, 'effective config');
+  // insecure: true starts anyway, but never quietly: each waived problem, every start (docs/SECURITY.md).
+  if (config.insecure) logger.warn({ insecure: true }, 'INSECURE: insecure: true is set, unsafe exposure is not refused; never use it outside a lab');
+  for (const [setting, problem] of waivedExposure(config)) logger.warn({ setting, insecure: true }, `INSECURE (insecure: true): ${setting} ${problem}`);
   return runDaemonUntilSignal(new Daemon({ config, logger }), logger, ctx);
 }
 
