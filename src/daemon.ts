@@ -40,6 +40,7 @@ import { SensorStatusBoard } from './daemon/sensor-status.js';
 import { Housekeeping } from './daemon/housekeeping.js';
 import { daemonView } from './daemon/http-view.js';
 import { logAlert, SignalBook, WindowReadings } from './daemon/signals.js';
+import { brokerRolesOf, commandOperators, newDaemonLogin } from './daemon/access.js';
 
 export interface DaemonOptions {
   readonly config: Config;
@@ -67,6 +68,8 @@ export interface DaemonCounters {
   intoModel: number;
   modelDone: number;
   events: number;
+  /** Events the store refused because their episode was past them (a second open or resolve). */
+  refusedEvents: number;
   commands: number;
   /** Times MQTT reads were paused for backpressure. */
   pauses: number;
@@ -97,7 +100,7 @@ interface Stages {
 }
 
 export class Daemon {
-  readonly counters: DaemonCounters = { received: 0, intoModel: 0, modelDone: 0, commands: 0, pauses: 0, messages: 0, readings: 0, rejected: 0, windows: 0, droppedWindows: 0, events: 0 };
+  readonly counters: DaemonCounters = { received: 0, intoModel: 0, modelDone: 0, commands: 0, pauses: 0, messages: 0, readings: 0, rejected: 0, windows: 0, droppedWindows: 0, events: 0, refusedEvents: 0 };
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly topics: Topics;
@@ -110,6 +113,8 @@ export class Daemon {
   private readonly windowReadings = new WindowReadings();
   private readonly startedMono = performance.now();
   private readonly trainingAbort = new AbortController();
+  /** The daemon's own login to the embedded broker, made up at each start (docs/SECURITY.md). */
+  private readonly daemonLogin = newDaemonLogin();
   /** Windows waiting for the model above which MQTT reads pause, and below which they resume. */
   private readonly backlogHigh: number;
   private readonly backlogLow: number;
@@ -222,7 +227,12 @@ export class Daemon {
     );
     this.checkpoints = new Checkpoints(
       store,
-      stagesCheckpointSubject(stages, (sensor) => registry.modelFor(sensor)?.id ?? null, () => this.board?.sensors() ?? []),
+      stagesCheckpointSubject(
+        stages,
+        (sensor) => registry.modelFor(sensor)?.id ?? null,
+        () => this.board?.sensors() ?? [],
+        (id) => store.getAnomaly(id)?.status ?? null,
+      ),
       { intervalMs: config.store.checkpointIntervalMs, maxAgeMs: config.store.checkpointMaxAgeMs, now: this.now, logger: this.log },
     );
     this.checkpoints.restore();
@@ -232,8 +242,7 @@ export class Daemon {
       this.broker = this.adapters.createBroker({
         host: config.broker.host,
         port: config.broker.port,
-        username: config.broker.username,
-        password: config.broker.password,
+        roles: brokerRolesOf(config, this.daemonLogin, hostname()),
         logger: logger.child({ module: 'broker' }),
       });
       await this.broker.start();
@@ -378,7 +387,8 @@ export class Daemon {
 
   private startMqtt(store: SqliteStore): MqttAdapter {
     const { config, logger } = this.opts;
-    const conn = resolveMqttConnection(config, hostname(), this.broker?.port);
+    const conn = resolveMqttConnection(config, hostname(), this.broker?.port, this.daemonLogin);
+    const operators = commandOperators(config);
     const mqtt = this.adapters.createMqtt({
       url: conn.url,
       username: conn.username,
@@ -390,7 +400,7 @@ export class Daemon {
       clean: config.mqtt.clean,
       qos: config.mqtt.qos,
       keepaliveSec: config.mqtt.keepaliveSec,
-      topics: [...ingestFilters(config), commandFilter(config.mqtt.topicPrefix)],
+      topics: [...ingestFilters(config), ...(operators.size > 0 ? [commandFilter(config.mqtt.topicPrefix)] : [])],
       statusTopic: this.topics.status,
       logger: logger.child({ module: 'mqtt' }),
       // Arrival stamps: monotonic, anchored to the wall clock, so a wall-clock step cannot reorder live readings.
@@ -402,6 +412,7 @@ export class Daemon {
     this.pipelineDone = this.startPipeline(this.input);
     const commands = new CommandHandler(store, (topic, payload) => mqtt.publish(topic, payload, { qos: 1 }), {
       prefix: config.mqtt.topicPrefix,
+      operators,
       logger: logger.child({ module: 'commands' }),
       now: this.now,
     });
@@ -499,9 +510,11 @@ export class Daemon {
     for (const ev of out.events) {
       try {
         const explanation = this.signals?.explain(ev) ?? null;
-        store.recordEvent(ev, this.topics.alerts(sensor), explanation);
-        logAlert(this.log, ev, explanation);
-        this.counters.events++;
+        // null: the store refused a transition its episode is past (counted there and here, never alerted).
+        if (store.recordEvent(ev, this.topics.alerts(sensor), explanation) !== null) {
+          logAlert(this.log, ev, explanation);
+          this.counters.events++;
+        } else this.counters.refusedEvents++;
       } catch (err) {
         this.log.error({ err, sensor, anomalyId: ev.anomalyId, kind: ev.kind }, 'could not record anomaly event');
       }

@@ -21,6 +21,7 @@ import type {
   AnomalyStatus,
   AnomalyWithEvents,
   CommitListener,
+  MarkRecord,
   ModelAssignment,
   ModelRecord,
   OutboxQos,
@@ -71,6 +72,8 @@ interface AnomalyRow {
   status: AnomalyStatus;
   mark: AnomalyMark | null;
   mark_note: string | null;
+  mark_by: string | null;
+  mark_at: number | null;
   created_at: number;
   updated_at: number;
   kind: AnomalyKind | null;
@@ -200,8 +203,14 @@ function prepareStatements(db: Db) {
     eventsOf: db.prepare<[string], EventRow>(
       'SELECT seq, kind, ts, score, payload FROM anomaly_events WHERE anomaly_id = ? ORDER BY seq',
     ),
-    markAnomaly: db.prepare<[AnomalyMark | null, string | null, number, string]>(
-      'UPDATE anomalies SET mark = ?, mark_note = ?, updated_at = ? WHERE id = ?',
+    markAnomaly: db.prepare<[AnomalyMark | null, string | null, string, number, number, string]>(
+      'UPDATE anomalies SET mark = ?, mark_note = ?, mark_by = ?, mark_at = ?, updated_at = ? WHERE id = ?',
+    ),
+    insertMark: db.prepare<[string, number, AnomalyMark | null, string | null, string]>(
+      'INSERT INTO anomaly_marks (anomaly_id, at, mark, note, actor) VALUES (?, ?, ?, ?, ?)',
+    ),
+    marksOf: db.prepare<[string], { seq: number; at: number; mark: AnomalyMark | null; note: string | null; actor: string }>(
+      'SELECT seq, at, mark, note, actor FROM anomaly_marks WHERE anomaly_id = ? ORDER BY seq',
     ),
   };
 }
@@ -309,6 +318,7 @@ export class SqliteStore implements Store {
   private committedOutboxId: number;
   private pendingOutboxId: number;
   private dropped = 0;
+  private refused = 0;
   private closed = false;
 
   private constructor(
@@ -350,12 +360,20 @@ export class SqliteStore implements Store {
    * Stores an anomaly event and its alert in ONE transaction: the anomaly row, the event and the
    * outbox row exist together or not at all. The alert is published only after this commits.
    * `explanation` goes into the alert and the anomaly row; null leaves the row's earlier one.
+   *
+   * Transitions are idempotent against what is stored (the committed truth): an `open` of an id that
+   * exists, or an `update`/`resolve` of an id that is unknown or already resolved, is refused: nothing is
+   * written, no alert is queued, the refusal is counted (`refusedTransitions`) and logged, and null is
+   * returned. So an episode never gets a second open or a second resolve, whatever a restored
+   * checkpoint believes.
    */
-  recordEvent(ev: AnomalyEvent, topic: string, explanation: AlertExplanation | null = null): RecordedEvent {
+  recordEvent(ev: AnomalyEvent, topic: string, explanation: AlertExplanation | null = null): RecordedEvent | null {
     const channels = alertChannels(ev); // validates before anything is written
     const now = this.now();
-    const { recorded, dropped } = this.write(() => {
-      this.warnOnOddTransition(ev, this.s.anomalyStatus.get(ev.anomalyId));
+    const { recorded, dropped, refusal } = this.write(() => {
+      const existing = this.s.anomalyStatus.get(ev.anomalyId);
+      const refused = transitionRefusal(ev.kind, existing);
+      if (refused !== null) return { recorded: null, dropped: 0, refusal: refused };
       const seq = this.s.nextSeq.get(ev.anomalyId) ?? 1;
       const payload = JSON.stringify(alertPayload(ev, { seq, resent: false, daemonId: this.opts.daemonId, explanation }));
       this.s.upsertAnomaly.run({
@@ -379,8 +397,16 @@ export class SqliteStore implements Store {
       this.s.insertEvent.run(ev.anomalyId, seq, ev.kind, Math.round(ev.endTs), ev.score, payload);
       const outboxId = Number(this.s.insertOutbox.run(topic, payload, 1, now).lastInsertRowid);
       this.pendingOutboxId = Math.max(this.pendingOutboxId, outboxId);
-      return { recorded: { anomalyId: ev.anomalyId, seq, outboxId }, dropped: this.enforceOutboxBound(outboxId) };
+      return { recorded: { anomalyId: ev.anomalyId, seq, outboxId }, dropped: this.enforceOutboxBound(outboxId), refusal: null };
     });
+    if (recorded === null) {
+      this.refused++;
+      this.log.warn(
+        { anomalyId: ev.anomalyId, sensor: ev.sensor, kind: ev.kind, reason: refusal, refusedTotal: this.refused },
+        'anomaly event refused: the stored episode is past it (no alert sent)',
+      );
+      return null;
+    }
     if (dropped > 0) {
       this.dropped += dropped;
       this.log.warn(
@@ -443,6 +469,11 @@ export class SqliteStore implements Store {
   outboxPending(): number {
     this.assertOpen();
     return this.s.countPending.get() ?? 0;
+  }
+
+  /** Events refused since open because the stored episode was past them (see recordEvent). */
+  refusedTransitions(): number {
+    return this.refused;
   }
 
   saveSensorStates(rows: readonly SensorStateRow[]): void {
@@ -613,13 +644,21 @@ export class SqliteStore implements Store {
       score: e.score,
       payload: JSON.parse(e.payload) as AlertPayload,
     }));
-    return { ...toAnomalyRecord(row), events };
+    const marks = this.s.marksOf.all(id).map((m) => ({ seq: m.seq, at: m.at, mark: m.mark, note: m.note, by: m.actor }));
+    return { ...toAnomalyRecord(row), events, marks };
   }
 
-  /** Sets or clears (mark null) an operator's verdict. Returns false if there is no such anomaly. */
-  markAnomaly(id: string, mark: AnomalyMark | null, note: string | null): boolean {
+  /**
+   * Sets or clears (mark null) an operator's verdict, and appends it to the anomaly's mark history with
+   * who did it (`by`: `mqtt:<user>`, `http`, `cli:<user>`). Returns false if there is no such anomaly.
+   */
+  markAnomaly(id: string, mark: AnomalyMark | null, note: string | null, by: string): boolean {
     const now = this.now();
-    return this.write(() => this.s.markAnomaly.run(mark, note, now, id).changes) > 0;
+    return this.write(() => {
+      if (this.s.markAnomaly.run(mark, note, by, now, now, id).changes === 0) return false;
+      this.s.insertMark.run(id, now, mark, note, by);
+      return true;
+    });
   }
 
   /** 'ok' when healthy, otherwise SQLite's findings, one per line. */
@@ -766,21 +805,20 @@ export class SqliteStore implements Store {
     return excess;
   }
 
-  private warnOnOddTransition(ev: AnomalyEvent, existing: AnomalyStatus | undefined): void {
-    const odd =
-      (ev.kind === 'open' && existing !== undefined) ||
-      (ev.kind !== 'open' && existing === undefined) ||
-      existing === 'resolved';
-    if (odd) {
-      this.log.warn(
-        { anomalyId: ev.anomalyId, sensor: ev.sensor, kind: ev.kind, existing: existing ?? null },
-        'anomaly event out of lifecycle order; recorded anyway',
-      );
-    }
-  }
-
   private assertOpen(): void {
     if (this.closed) throw new Error('SqliteStore is closed');
+  }
+}
+
+/** Why an event cannot follow the stored state of its episode, or null when it can. */
+function transitionRefusal(kind: AnomalyEventKind, existing: AnomalyStatus | undefined): string | null {
+  switch (kind) {
+    case 'open':
+      return existing === undefined ? null : `episode already ${existing}`;
+    case 'update':
+    case 'resolve':
+      if (existing === undefined) return 'no such episode';
+      return existing === 'resolved' ? 'episode already resolved' : null;
   }
 }
 
@@ -809,6 +847,8 @@ function toAnomalyRecord(r: AnomalyRow): AnomalyRecord {
     status: r.status,
     mark: r.mark,
     markNote: r.mark_note,
+    markBy: r.mark_by,
+    markAt: r.mark_at,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     kind: r.kind,

@@ -8,6 +8,7 @@
 import type { Logger } from 'pino';
 import type { SensorStateRow } from '../contract/store.js';
 import type { InferenceEngine, SensorInferenceSnapshot } from '../pipeline/infer.js';
+import type { LifecycleState } from '../pipeline/lifecycle.js';
 import type { MessageParser } from '../pipeline/parse.js';
 import type { ScoringRegistry } from '../pipeline/score.js';
 import type { Windower } from '../pipeline/window.js';
@@ -102,11 +103,38 @@ interface StagesCheckpoint {
   readonly scoring: { readonly calibrator?: unknown; readonly lifecycle?: unknown } | null;
 }
 
-/** The detector stages as a CheckpointSubject. `modelIdOf` is the sensor's current model (a checkpoint under another re-warms). */
+/** What the store committed about an episode: 'open', 'resolved', or null when it has no such episode. */
+export type CommittedEpisodeStatus = (anomalyId: string) => 'open' | 'resolved' | null;
+
+/**
+ * A checkpointed lifecycle reconciled with the committed truth. A checkpoint is as old as its interval:
+ * the episode it has open may have resolved since (committed, alert sent) or never have been committed
+ * (the open was lost with its batch). Either way the stored state wins: the lifecycle continues without
+ * that episode, so it can never be resolved twice. Returns the state to restore and, when it changed,
+ * a line saying why.
+ */
+export function reconcileLifecycle(sensor: string, state: unknown, committed: CommittedEpisodeStatus): { state: unknown; note: string | null } {
+  const episode = (state as Partial<LifecycleState> | null)?.episode;
+  if (episode === null || episode === undefined || typeof episode.anomalyId !== 'string') return { state, note: null };
+  const status = committed(episode.anomalyId);
+  if (status === 'open') return { state, note: null };
+  const why = status === 'resolved' ? 'is already resolved in the store' : 'was never committed';
+  return {
+    state: { ...(state as LifecycleState), episode: null, run: null },
+    note: `lifecycle ${sensor}: episode ${episode.anomalyId} ${why}; the sensor continues without it`,
+  };
+}
+
+/**
+ * The detector stages as a CheckpointSubject. `modelIdOf` is the sensor's current model (a checkpoint under
+ * another re-warms); `committed` is what the store holds about an episode, so a restored lifecycle never
+ * re-opens or re-resolves what the store already closed.
+ */
 export function stagesCheckpointSubject(
   stages: { readonly parser: MessageParser; readonly windower: Windower; readonly engine: InferenceEngine; readonly scoring: ScoringRegistry },
   modelIdOf: (sensor: string) => string | null,
   extraSensors: () => Iterable<string>,
+  committed: CommittedEpisodeStatus = () => 'open',
 ): CheckpointSubject {
   const { parser, windower, engine, scoring } = stages;
   return {
@@ -141,7 +169,11 @@ export function stagesCheckpointSubject(
         if (cp.parser) part('parser', sensor, () => parser.restore(sensor, cp.parser));
         if (cp.window) part('window', sensor, () => windower.restore(sensor, cp.window));
         if (cp.scoring?.calibrator) calibrators[sensor] = cp.scoring.calibrator;
-        if (cp.scoring?.lifecycle) lifecycles[sensor] = cp.scoring.lifecycle;
+        if (cp.scoring?.lifecycle) {
+          const { state: lifecycle, note } = reconcileLifecycle(sensor, cp.scoring.lifecycle, committed);
+          lifecycles[sensor] = lifecycle;
+          if (note !== null) dropped.push(note);
+        }
       }
       dropped.push(...scoring.restore({ calibrators, lifecycles }));
       return dropped;

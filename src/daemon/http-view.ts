@@ -14,7 +14,7 @@ import type { SensorStatusBoard } from './sensor-status.js';
 export interface AnomalyReader {
   listAnomalies(q: AnomalyQuery): AnomalyRecord[];
   getAnomaly(id: string): AnomalyWithEvents | null;
-  markAnomaly(id: string, mark: AnomalyMark | null, note: string | null): boolean;
+  markAnomaly(id: string, mark: AnomalyMark | null, note: string | null, by: string): boolean;
   /** Outbox messages not yet acknowledged by the broker. */
   outboxPending(): number;
   /** Outbox messages dropped by its bound since the store was opened. */
@@ -88,6 +88,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
     series: (sensor, q) => d.series.query(sensor, q),
     anomalies: (q) => d.store().listAnomalies(q),
     anomaly: (id) => d.store().getAnomaly(id),
-    markAnomaly: (id, mark, note) => d.store().markAnomaly(id, mark, note),
+    // The API has one credential (http.token, or none on loopback), so the history can only say "http".
+    markAnomaly: (id, mark, note) => d.store().markAnomaly(id, mark, note, 'http'),
   };
 }

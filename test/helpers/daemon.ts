@@ -28,13 +28,20 @@ export class DaemonProcess {
   stderr = '';
   exitCode: number | null = null;
   private exited: Promise<number | null> = Promise.resolve(null);
+  /** The config file's content, as written. */
+  config: Record<string, unknown> = {};
 
   constructor(config: Record<string, unknown>) {
     this.dir = mkdtempSync(join(tmpdir(), 'anomalyd-e2e-'));
     this.configPath = join(this.dir, 'config.yaml');
+    this.rewriteConfig(config);
+  }
+
+  /** Writes the config file again (defaults of the helper + `config`); takes effect at the next start. */
+  rewriteConfig(config: Record<string, unknown>): void {
     // Tests run in parallel: the dashboard takes any free port unless a test says otherwise.
-    const full = { version: 1, dataDir: join(this.dir, 'data'), model: { dir: MODELS }, http: { port: 0 }, ...config };
-    writeFileSync(this.configPath, stringify(full));
+    this.config = { version: 1, dataDir: join(this.dir, 'data'), model: { dir: MODELS }, http: { port: 0 }, ...config };
+    writeFileSync(this.configPath, stringify(this.config));
   }
 
   get dbPath(): string {
