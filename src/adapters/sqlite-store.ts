@@ -21,7 +21,6 @@ import type {
   AnomalyStatus,
   AnomalyWithEvents,
   CommitListener,
-  MarkRecord,
   ModelAssignment,
   ModelRecord,
   OutboxQos,
