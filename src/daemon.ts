@@ -4,7 +4,7 @@
  * process.exit; main.ts owns the process. What each part does lives in its own module:
  * src/daemon/checkpoints.ts, sensor-status.ts, housekeeping.ts, http-view.ts, adapters.ts.
  */
-import { mkdirSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve, isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,8 @@ import { Housekeeping } from './daemon/housekeeping.js';
 import { daemonView } from './daemon/http-view.js';
 import { logAlert, SignalBook, WindowReadings } from './daemon/signals.js';
 import { brokerRolesOf, commandOperators, newDaemonLogin } from './daemon/access.js';
+import { FaultLatch, databaseFileTask, rescueDatabase } from './daemon/faults.js';
+import type { StorageError } from './adapters/storage.js';
 
 export interface DaemonOptions {
   readonly config: Config;
@@ -138,6 +140,8 @@ export class Daemon {
   private started = false;
   private starting: Promise<void> | null = null;
   private stopping: Promise<boolean> | null = null;
+  /** Storage faults during the run (docs/DEPLOY.md, "Storage faults"). */
+  private readonly faults: FaultLatch;
 
   constructor(private readonly opts: DaemonOptions) {
     this.log = opts.logger.child({ module: 'daemon' });
@@ -146,6 +150,14 @@ export class Daemon {
     this.adapters = { ...realAdapters, ...opts.adapters };
     this.backlogHigh = 8 * opts.config.model.maxBatch;
     this.backlogLow = 2 * opts.config.model.maxBatch;
+    this.faults = new FaultLatch(this.log, this.now, () => {
+      this.mqtt?.publish(this.topics.status, 'fault', { qos: 1, retain: true }).catch(() => undefined);
+    });
+  }
+
+  /** Resolves with the first storage fault of the run; `anomalyd run` then stops with EXIT_STORAGE_FAULT. */
+  get failed(): Promise<StorageError> {
+    return this.faults.failed;
   }
 
   /** The dashboard's URL, when it is serving. */
@@ -190,9 +202,10 @@ export class Daemon {
   /** Start order: store, models, learner, detector (+ checkpoints), broker, MQTT + pipeline, outbox, HTTP, timers. */
   private async startAll(): Promise<void> {
     const { config, logger } = this.opts;
+    // The store makes the directory (safely: a path under /proc fails at once) and proves it can write.
     const dataDir = resolve(config.dataDir);
-    mkdirSync(dataDir, { recursive: true });
     const store = this.adapters.openStore(join(dataDir, DB_FILE), {
+      onFault: (fault) => this.faults.raise(fault),
       commitIntervalMs: config.store.commitIntervalMs,
       outboxMax: config.alerts.outboxMax,
       logger: logger.child({ module: 'store' }),
@@ -267,6 +280,7 @@ export class Daemon {
         { name: 'learning', run: () => this.learnerTick() },
         { name: 'rejections', run: () => this.flushRejections() },
         { name: 'dashboard series', run: () => this.signals?.flush() },
+        databaseFileTask(() => store.checkFile(), this.faults),
       ],
       HOUSEKEEPING_MS,
       this.log,
@@ -459,6 +473,7 @@ export class Daemon {
           url.password = '';
           return { url: url.toString(), connected: this.mqtt?.connected ?? false };
         },
+        fault: () => this.faults.view(),
         board: this.board!,
         series: this.signals!.series,
         unitOf: (sensor) => this.signals?.unitOf(sensor) ?? null,
@@ -655,7 +670,8 @@ export class Daemon {
     // so nothing it opens afterwards escapes the stop. It may wait for a broker that never answers: bounded.
     if (this.starting) await raceTimeout(this.starting, Math.min(left(), 2000));
     this.housekeeping?.stop();
-    await step('http', () => this.http?.stop());
+    // After a storage fault /api/status keeps saying so until the very end of the stop.
+    if (!this.faults.fault) await step('http', () => this.http?.stop());
     this.checkpoints?.stop();
     this.feed?.unsubscribe();
     this.input?.complete();
@@ -682,7 +698,8 @@ export class Daemon {
     }
     await step('outbox', () => this.publisher?.stop());
     await step('homeassistant', () => this.discovery?.stop());
-    await step('mqtt', () => this.mqtt?.stop(Math.min(left(), 2000)));
+    // After a storage fault the retained status stays `fault` (not `offline`) until the restart says `online`.
+    await step('mqtt', () => this.mqtt?.stop(Math.min(left(), 2000), this.faults.fault ? 'fault' : 'offline'));
     await step('broker', () => this.broker?.stop());
     this.trainingAbort.abort(new Error('daemon stopping'));
     await step('learner', async () => {
@@ -690,7 +707,11 @@ export class Daemon {
     });
     await step('models', () => this.registry?.releaseAll());
     await step('inference worker', () => this.inferenceHost?.stop());
+    const fault = this.faults.fault;
+    const finishRescue = fault && this.store ? rescueDatabase(this.store, fault, this.log, this.now) : null;
     await step('store', () => this.store?.close());
+    finishRescue?.();
+    if (this.faults.fault) await step('http', () => this.http?.stop());
     this.log.info({ clean, counters: this.counters }, 'stopped');
     return clean;
   }

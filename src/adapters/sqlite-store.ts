@@ -7,7 +7,7 @@
  * Durability: WAL + synchronous=NORMAL. A commit survives a crash or SIGKILL of the process; a power
  * cut may lose the last few commits (never corrupts). See docs/ALERTS.md for the delivery guarantees.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
@@ -35,6 +35,16 @@ import type {
 } from '../contract/store.js';
 import type { AnomalyEvent, AnomalyEventKind, RejectReason } from '../contract/types.js';
 import { assertMigratable, migrate } from './migrations.js';
+import {
+  StorageError,
+  asStorageError,
+  assertWritableFile,
+  checkFileIdentity,
+  ensureDataDir,
+  fileIdentity,
+  storageFaultKind,
+  type FileIdentity,
+} from './storage.js';
 
 export interface SqliteStoreOptions {
   /** 0 = every write commits on its own; > 0 = writes join a batch committed at most this often. */
@@ -49,6 +59,11 @@ export interface SqliteStoreOptions {
   readonly readingsRetentionMs?: number;
   /** Delivered outbox rows are kept this long for inspection. Default 1 day. */
   readonly deliveredRetentionMs?: number;
+  /**
+   * Told of every failed write or commit that is a storage fault (read-only, disk full, I/O error), with
+   * the path and the cause. The write itself still throws (or, for a group commit, is logged).
+   */
+  readonly onFault?: (fault: StorageError) => void;
 }
 
 /** The database file inside the data dir; the daemon and the CLI commands agree on it here. */
@@ -320,10 +335,24 @@ export class SqliteStore implements Store {
   private refused = 0;
   private closed = false;
 
+  /** Device and inode of the file when it was opened (null for :memory:). */
+  private readonly identity: FileIdentity | null;
+  /** This connection's -wal and -shm files, by path. */
+  private readonly sidecars = new Map<string, FileIdentity>();
+
   private constructor(
     private readonly db: Db,
     private readonly opts: SqliteStoreOptions,
+    readonly path: string,
   ) {
+    this.identity = path === ':memory:' ? null : fileIdentity(path);
+    if (path !== ':memory:') {
+      // Both exist once the open's probe has written: WAL mode creates them on the first write.
+      for (const p of [`${path}-wal`, `${path}-shm`]) {
+        const id = fileIdentity(p);
+        if (id !== null) this.sidecars.set(p, id);
+      }
+    }
     this.s = prepareStatements(db);
     this.m = prepareModelStatements(db);
     this.series = prepareSeriesStatements(db);
@@ -335,11 +364,24 @@ export class SqliteStore implements Store {
     this.pendingOutboxId = this.committedOutboxId;
   }
 
-  /** Opens (creating if needed) and migrates the database. Throws SchemaTooNewError / ForeignDatabaseError. */
+  /**
+   * Opens (creating if needed) and migrates the database, then proves it can write to it. Throws
+   * SchemaTooNewError / ForeignDatabaseError, and StorageError (naming the path, the cause and the fix)
+   * when the directory or file cannot be made, read or written: a read-only database must fail the start,
+   * not drop every anomaly later.
+   */
   static open(path: string, opts: SqliteStoreOptions): SqliteStore {
     assertOptions(opts);
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    const db = new Database(path, { timeout: 5000 });
+    if (path !== ':memory:') {
+      ensureDataDir(dirname(path));
+      assertWritableFile(path);
+    }
+    let db: Db;
+    try {
+      db = new Database(path, { timeout: 5000 });
+    } catch (err) {
+      throw asStorageError(err, path);
+    }
     try {
       assertMigratable(db);
       const mode = String(db.pragma('journal_mode = WAL', { simple: true }));
@@ -348,11 +390,57 @@ export class SqliteStore implements Store {
       db.pragma('foreign_keys = ON');
       const { from, to } = migrate(db);
       if (from !== to) opts.logger.info({ path, from, to }, 'sqlite: schema migrated');
-      return new SqliteStore(db, opts);
+      // A real write (the header's user_version, unchanged): SQLite opens a file it may not write as
+      // read-only without a word, and every later write would fail.
+      // Without waiting: another connection holding the write lock (the daemon's group commit, beside a
+      // CLI command) proves nothing either way, and this connection's writes wait for it as usual.
+      const version = Number(db.pragma('user_version', { simple: true }));
+      db.pragma('busy_timeout = 0');
+      try {
+        db.transaction(() => db.pragma(`user_version = ${version}`)).immediate();
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== 'SQLITE_BUSY') throw err;
+      } finally {
+        db.pragma('busy_timeout = 5000');
+      }
+      return new SqliteStore(db, opts, path);
     } catch (err) {
       db.close();
-      throw err;
+      throw storageFaultKind(err) === null ? err : asStorageError(err, path);
     }
+  }
+
+  /**
+   * Whether the database file is still the one opened: a StorageError when it was deleted or replaced
+   * (SQLite would go on writing into the unlinked file, and lose it all at the next start), else null.
+   */
+  checkFile(): StorageError | null {
+    if (this.identity === null || this.closed) return null;
+    return checkFileIdentity(this.path, this.identity);
+  }
+
+  /**
+   * This connection's -wal and -shm files that are still at their paths (by inode). After the database
+   * file was deleted or replaced, SQLite may leave them behind at close; found by the next connection to
+   * that path, a stale WAL would be replayed into the wrong database, so they must be moved away.
+   */
+  leftoverSidecars(): string[] {
+    return [...this.sidecars].filter(([p, id]) => {
+      const now = fileIdentity(p);
+      return now !== null && now.dev === id.dev && now.ino === id.ino;
+    }).map(([p]) => p);
+  }
+
+  /**
+   * Writes everything committed into a new database file at `dest` (SQLite's VACUUM INTO, which reads
+   * through this connection, so it works on a deleted file too). Commits the open batch first. Throws
+   * when `dest` exists or cannot be written.
+   */
+  rescueTo(dest: string): void {
+    this.assertOpen();
+    if (existsSync(dest)) throw new Error(`rescue: ${dest} exists`);
+    this.commitBatch();
+    this.db.prepare('VACUUM INTO ?').run(dest);
   }
 
   /**
@@ -717,13 +805,14 @@ export class SqliteStore implements Store {
     this.assertOpen();
     const batching = this.opts.commitIntervalMs > 0;
     const pendingBefore = this.pendingOutboxId;
-    if (batching) this.openBatch();
     try {
+      if (batching) this.openBatch();
       const result = this.db.transaction(fn).immediate();
       if (!batching) this.committed();
       return result;
     } catch (err) {
       this.pendingOutboxId = pendingBefore;
+      this.reportFault(err);
       if (batching && !this.db.inTransaction) {
         // Some errors (disk full, I/O) make SQLite roll back the whole transaction, not just the savepoint.
         this.log.error({ err }, 'sqlite: the open batch was rolled back; its uncommitted writes are lost');
@@ -747,8 +836,14 @@ export class SqliteStore implements Store {
     try {
       this.commitBatch();
     } catch (err) {
-      this.log.error({ err }, 'sqlite: group commit failed; the batch is lost');
+      this.log.error({ err, path: this.path }, 'sqlite: group commit failed; the batch is lost');
     }
+  }
+
+  /** Tells opts.onFault about a failure that is the storage's (not a constraint or a bug). */
+  private reportFault(err: unknown): void {
+    const kind = storageFaultKind(err);
+    if (kind !== null) this.opts.onFault?.(asStorageError(err, this.path, kind));
   }
 
   private commitBatch(): void {
@@ -756,6 +851,7 @@ export class SqliteStore implements Store {
     try {
       this.db.exec('COMMIT');
     } catch (err) {
+      this.reportFault(err);
       if (this.db.inTransaction) {
         try {
           this.db.exec('ROLLBACK');

@@ -9,6 +9,7 @@ import type { DaemonView } from '../http/view.js';
 import type { SeriesStore } from '../pipeline/series.js';
 import { VERSION } from '../version.js';
 import type { SensorStatusBoard } from './sensor-status.js';
+import type { FaultView } from './faults.js';
 
 /** The part of the store the API reads and marks. */
 export interface AnomalyReader {
@@ -35,6 +36,8 @@ export interface HttpViewDeps {
   readonly modelOf: (sensor: string) => string | null;
   /** The MQTT connection, without credentials. */
   readonly mqtt: () => { readonly url: string; readonly connected: boolean };
+  /** The storage fault of this run, or null while healthy. */
+  readonly fault?: () => FaultView | null;
   readonly board: SensorStatusBoard;
   readonly series: SeriesStore;
   readonly unitOf: (sensor: string) => string | null;
@@ -58,6 +61,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
       } catch {
         // The database is closing: the status still answers, without the outbox.
       }
+      const fault = d.fault?.() ?? null;
       return {
         version: VERSION,
         startedAt: d.startedAt,
@@ -68,6 +72,8 @@ export function daemonView(d: HttpViewDeps): DaemonView {
         sensors: { total: sensors.length, byStatus },
         rejections,
         outbox,
+        health: fault ? 'fault' : 'ok',
+        fault,
       };
     },
     sensors: () =>
