@@ -42,6 +42,8 @@ import { daemonView } from './daemon/http-view.js';
 import { logAlert, SignalBook, WindowReadings } from './daemon/signals.js';
 import { brokerRolesOf, commandOperators, newDaemonLogin } from './daemon/access.js';
 import { FaultLatch, databaseFileTask, rescueDatabase } from './daemon/faults.js';
+import { idleEvictionFor, storedResolveEvent, type IdleEviction } from './daemon/eviction.js';
+import { SummaryLog } from './daemon/summary-log.js';
 import type { StorageError } from './adapters/storage.js';
 
 export interface DaemonOptions {
@@ -108,7 +110,11 @@ export class Daemon {
   private readonly topics: Topics;
   private readonly adapters: DaemonAdapters;
   private discovery: HaDiscovery | null = null;
-  private readonly rejections = new RejectionCounter();
+  private readonly rejections: RejectionCounter;
+  /** Sensors with no valid reading for long are evicted (limits.*, docs/SECURITY.md). */
+  private eviction: IdleEviction | null = null;
+  /** Sensor status changes beyond a few a minute are summed up (made-up sensors must not flood the log). */
+  private readonly statusLog: SummaryLog;
   /** Readings, expectation and surprise per stream (dashboard) and the explanations built from them. */
   private signals: SignalBook | null = null;
   /** Scored windows as scored readings, until the per-reading core lands (issue 10). */
@@ -150,6 +156,8 @@ export class Daemon {
     this.adapters = { ...realAdapters, ...opts.adapters };
     this.backlogHigh = 8 * opts.config.model.maxBatch;
     this.backlogLow = 2 * opts.config.model.maxBatch;
+    this.rejections = new RejectionCounter({ logIntervalMs: opts.config.limits.logIntervalMs });
+    this.statusLog = new SummaryLog(this.log, 'info', 'sensor status', opts.config.limits.logIntervalMs, 10);
     this.faults = new FaultLatch(this.log, this.now, () => {
       this.mqtt?.publish(this.topics.status, 'fault', { qos: 1, retain: true }).catch(() => undefined);
     });
@@ -236,6 +244,8 @@ export class Daemon {
             this.log.warn({ err, sensor }, 'could not publish sensor state');
           });
         },
+        clear: (sensor) => void this.mqtt?.publish(this.topics.state(sensor), '', { qos: 1, retain: true }).catch(() => undefined),
+        logStatus: (detail) => this.statusLog.note(this.now(), detail),
       },
     );
     this.checkpoints = new Checkpoints(
@@ -248,8 +258,23 @@ export class Daemon {
       ),
       { intervalMs: config.store.checkpointIntervalMs, maxAgeMs: config.store.checkpointMaxAgeMs, now: this.now, logger: this.log },
     );
-    this.checkpoints.restore();
+    const restored = this.checkpoints.restore();
     this.resolveOrphanedEpisodes();
+    this.eviction = idleEvictionFor(
+      {
+        stages,
+        board: this.board,
+        others: () => [this.signals, this.windowReadings],
+        learner,
+        discovery: () => this.discovery,
+        checkpoints: this.checkpoints,
+        store,
+        alertTopic: (s) => this.topics.alerts(s),
+        log: this.log,
+      },
+      { ...config.limits, now: this.now },
+    );
+    this.eviction.track(restored);
 
     if (config.broker.enabled && config.mqtt.url === null) {
       this.broker = this.adapters.createBroker({
@@ -281,6 +306,8 @@ export class Daemon {
         { name: 'rejections', run: () => this.flushRejections() },
         { name: 'dashboard series', run: () => this.signals?.flush() },
         databaseFileTask(() => store.checkFile(), this.faults),
+        this.eviction.task(),
+        { name: 'status log', run: () => this.statusLog.drain(this.now()) },
       ],
       HOUSEKEEPING_MS,
       this.log,
@@ -549,8 +576,13 @@ export class Daemon {
       this.rejections.record(r);
     }
     this.counters.readings += res.readings.length;
-    // One message may carry several streams: each one arrived.
+    // One message may carry several streams: each one arrived. A stream back after its eviction is
+    // revived first (before its readings reach the windows).
+    let last: string | null = null;
     for (const r of res.readings) {
+      if (r.sensor === last) continue;
+      last = r.sensor;
+      this.eviction?.seen(r.sensor);
       this.board?.arrived(r.sensor);
       this.discovery?.streamSeen(r.sensor, r.source);
     }
@@ -592,9 +624,9 @@ export class Daemon {
   }
 
   private flushRejections(): void {
-    for (const line of this.rejections.drainLogLines(this.now())) {
-      this.log.warn({ reason: line.reason, sensor: line.sensor, count: line.count, example: line.example }, 'readings rejected');
-    }
+    // One line per interval for every rejection together, however many topics they come from (issue 12).
+    const summary = this.rejections.drainSummary(this.now());
+    if (summary !== null) this.log.warn(summary, `input rejected: ${summary.count} since the last line`);
     // The store adds counts up; hand it only what is new since the last flush.
     const deltas = this.rejections.drainDeltas();
     if (deltas.length > 0) this.store?.addRejections(deltas);
@@ -613,25 +645,7 @@ export class Daemon {
       const lifecycle = scoring.lifecycleFor(a.sensor);
       if (lifecycle.status === 'anomalous' && lifecycle.anomalyId === a.id) continue;
       try {
-        store.recordEvent(
-          {
-            kind: 'resolve',
-            sensor: a.sensor,
-            anomalyId: a.id,
-            startTs: a.startTs,
-            endTs: a.endTs,
-            peakScore: a.peakScore,
-            score: a.lastScore,
-            threshold: a.threshold,
-            modelId: a.model,
-            paddedFraction: a.paddedFraction,
-            channelErrors: a.channels.map((c) => c.error),
-            channels: a.channels.map((c) => c.name),
-            windows: a.windows,
-          },
-          this.topics.alerts(a.sensor),
-          a.explanation,
-        );
+        store.recordEvent(storedResolveEvent(a), this.topics.alerts(a.sensor), a.explanation);
         this.log.warn({ sensor: a.sensor, anomalyId: a.id }, 'episode left open by an unclean stop: resolved at start');
       } catch (err) {
         this.log.error({ err, anomalyId: a.id }, 'could not resolve an orphaned episode');

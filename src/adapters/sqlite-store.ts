@@ -70,6 +70,8 @@ export interface SqliteStoreOptions {
 export const DB_FILE = 'anomalyd.db';
 
 const DAY_MS = 86_400_000;
+/** Rows kept in the rejections table (per reason and sensor); the least recent beyond are dropped. */
+export const MAX_REJECTION_ROWS = 10_000;
 
 interface AnomalyRow {
   id: string;
@@ -196,6 +198,7 @@ function prepareStatements(db: Db) {
     upsertSensorState: db.prepare<[string, Buffer, number]>(`
       INSERT INTO sensor_state (sensor, blob, updated_at) VALUES (?, ?, ?)
       ON CONFLICT (sensor) DO UPDATE SET blob = excluded.blob, updated_at = excluded.updated_at`),
+    oneSensorState: db.prepare<[string], { blob: Buffer; updated_at: number }>('SELECT blob, updated_at FROM sensor_state WHERE sensor = ?'),
     allSensorStates: db.prepare<[], { sensor: string; blob: Buffer; updated_at: number }>(
       'SELECT sensor, blob, updated_at FROM sensor_state',
     ),
@@ -203,6 +206,9 @@ function prepareStatements(db: Db) {
       INSERT INTO rejections (reason, sensor, count, last_at) VALUES (?, ?, ?, ?)
       ON CONFLICT (reason, sensor) DO UPDATE SET
         count = count + excluded.count, last_at = max(last_at, excluded.last_at)`),
+    countRejections: db.prepare<[], number>('SELECT count(*) FROM rejections').pluck(),
+    pruneRejections: db.prepare<[number]>(`
+      DELETE FROM rejections WHERE (reason, sensor) IN (SELECT reason, sensor FROM rejections ORDER BY last_at LIMIT ?)`),
     allRejections: db.prepare<[], { reason: RejectReason; sensor: string; count: number; last_at: number }>(
       'SELECT reason, sensor, count, last_at FROM rejections ORDER BY reason, sensor',
     ),
@@ -569,6 +575,12 @@ export class SqliteStore implements Store {
     });
   }
 
+  loadSensorState(sensor: string): SensorCheckpoint | null {
+    this.assertOpen();
+    const r = this.s.oneSensorState.get(sensor);
+    return r === undefined ? null : { blob: r.blob, updatedAt: r.updated_at };
+  }
+
   loadSensorStates(): Map<string, SensorCheckpoint> {
     this.assertOpen();
     const out = new Map<string, SensorCheckpoint>();
@@ -580,6 +592,9 @@ export class SqliteStore implements Store {
   addRejections(rows: readonly RejectionCount[]): void {
     this.write(() => {
       for (const r of rows) this.s.addRejection.run(r.reason, r.sensor ?? '', r.count, Math.round(r.lastAt));
+      // Made-up sensor ids must not grow the table across restarts: keep the most recent rows only.
+      const excess = (this.s.countRejections.get() ?? 0) - MAX_REJECTION_ROWS;
+      if (excess > 0) this.s.pruneRejections.run(excess);
     });
   }
 

@@ -235,6 +235,26 @@ export const schema = section('anomalyd configuration', {
       doc: 'Least time between two score updates of one stream to Home Assistant (the status changes at once); 0 = every score.',
     }),
   }),
+  limits: section('Bounds that keep memory, sensor slots and the log finite whatever clients send (docs/SECURITY.md).', {
+    idleAfterIntervals: int({
+      default: 1000,
+      min: 10,
+      max: 100_000_000,
+      doc: 'A sensor with no valid reading for this many of its own reading intervals is evicted: its open episode resolved, its state checkpointed, its memory and slot freed. A valid reading brings it back (from the checkpoint while younger than store.checkpointMaxAgeMs).',
+    }),
+    idleAfterMinMs: int({
+      default: 600000,
+      min: 1000,
+      max: 365 * DAY_MS,
+      doc: 'Never evict a sensor idle for less than this; also the idle span of a sensor whose interval is not known yet (e.g. one with a single reading).',
+    }),
+    logIntervalMs: int({
+      default: 60000,
+      min: 1000,
+      max: DAY_MS,
+      doc: 'Rejected input, evictions and status changes beyond a few are logged as one summary line per this interval, whatever the rate.',
+    }),
+  }),
   window: section('Per-sensor sliding windows fed to the model.', {
     length: int({ default: 64, min: 2, max: 4096, doc: 'Window length T in readings. Must match the model’s window.' }),
     hop: int({ default: 16, min: 1, max: 4096, doc: 'A window is emitted every hop readings (hop ≤ length).' }),

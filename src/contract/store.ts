@@ -234,6 +234,8 @@ export interface CheckpointStore {
   /** Replaces each sensor's checkpoint. */
   saveSensorStates(rows: readonly SensorStateRow[]): void;
   loadSensorStates(): Map<string, SensorCheckpoint>;
+  /** One sensor's checkpoint, or null (an evicted sensor that comes back is restored from it). */
+  loadSensorState(sensor: string): SensorCheckpoint | null;
 }
 
 export interface RejectionStore {

@@ -118,6 +118,11 @@ export class SignalBook {
     return toAlertExplanation(e);
   }
 
+  /** Forgets a stream's raw readings (an idle stream evicted by the daemon); its stored buckets stay. */
+  forget(stream: string): void {
+    this.series.forget(stream);
+  }
+
   /** Writes closed buckets when due; logs (never throws) when the database refuses them. */
   flush(): void {
     try {
@@ -160,6 +165,11 @@ export function logAlert(log: Logger, ev: AnomalyEvent, explanation: AlertExplan
  */
 export class WindowReadings {
   private readonly lastTs = new Map<string, number>();
+
+  /** Forgets a stream (evicted for idleness). */
+  forget(stream: string): void {
+    this.lastTs.delete(stream);
+  }
 
   of(out: ScoreOutput, status: ScoredReading['status'], anomalyId: string | null): ScoredReading[] {
     const { window, modelId } = out.scored.result;

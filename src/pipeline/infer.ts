@@ -169,6 +169,14 @@ export class InferenceEngine {
     s.normCount = 0;
   }
 
+  /**
+   * Drops a sensor's carried state (hidden state, normalisation): an idle sensor evicted by the daemon,
+   * whose state was checkpointed first. Its next window starts from a reset state, as after a long gap.
+   */
+  forget(sensor: string): void {
+    this.states.delete(sensor);
+  }
+
   /** Windows waiting for or inside a model call (the operator's backlog). */
   get pending(): number {
     return this.queued;

@@ -97,6 +97,15 @@ export class ScoringRegistry implements ScoreDeps {
     return lifecycle;
   }
 
+  /**
+   * Drops a sensor's calibrator and lifecycle (an idle sensor evicted by the daemon, whose state was
+   * checkpointed and whose open episode, if any, was resolved first).
+   */
+  forget(sensor: string): void {
+    this.calibrators.delete(sensor);
+    this.lifecycles.delete(sensor);
+  }
+
   threshold(_sensor: string): number {
     return this.options.threshold;
   }
