@@ -194,15 +194,15 @@ export function stagesCheckpointSubject(
   const { parser, windower, engine, scoring } = stages;
   return {
     sensors() {
-      return new Set<string>([...engine.sensors(), ...Object.keys(scoring.toJSON().lifecycles), ...extraSensors()]);
+      return new Set<string>([...engine.sensors(), ...scoring.sensors(), ...extraSensors()]);
     },
     snapshot(sensor) {
-      const snap = scoring.toJSON();
+      const snap = scoring.snapshotOf(sensor);
       const cp: StagesCheckpoint = {
         parser: parser.snapshot(sensor) ?? null,
         window: windower.snapshot(sensor) ?? null,
         inference: engine.snapshot(sensor),
-        scoring: { calibrator: snap.calibrators[sensor] ?? null, lifecycle: snap.lifecycles[sensor] ?? null },
+        scoring: { calibrator: snap.calibrator, lifecycle: snap.lifecycle },
       };
       return cp;
     },

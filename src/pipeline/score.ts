@@ -119,6 +119,20 @@ export class ScoringRegistry implements ScoreDeps {
     return this.calibrators.get(sensor)?.calibrator.learning ?? true;
   }
 
+  /**
+   * One sensor's part of toJSON(), without serialising every other sensor: checkpoints are taken sensor
+   * by sensor, and toJSON() per sensor made a checkpoint of N sensors cost N².
+   */
+  snapshotOf(sensor: string): { readonly calibrator: { modelId: string; state: CalibratorState } | null; readonly lifecycle: LifecycleState | null } {
+    const c = this.calibrators.get(sensor);
+    return { calibrator: c ? { modelId: c.modelId, state: c.calibrator.toJSON() } : null, lifecycle: this.lifecycles.get(sensor)?.toJSON() ?? null };
+  }
+
+  /** Sensors with a calibrator or a lifecycle. */
+  sensors(): Set<string> {
+    return new Set([...this.calibrators.keys(), ...this.lifecycles.keys()]);
+  }
+
   toJSON(): ScoringSnapshot {
     const calibrators: Record<string, { modelId: string; state: CalibratorState }> = {};
     for (const [sensor, { modelId, calibrator }] of this.calibrators) calibrators[sensor] = { modelId, state: calibrator.toJSON() };
