@@ -272,7 +272,7 @@ export class Daemon {
         alertTopic: (s) => this.topics.alerts(s),
         log: this.log,
       },
-      { ...config.limits, now: this.now },
+      { ...config.limits, now: this.now, busy: () => this.mqtt?.isPaused === true || (this.stages?.engine.pending ?? 0) > this.backlogLow },
     );
     this.eviction.track(restored);
 

@@ -22,6 +22,11 @@ export interface EvictionOptions {
   /** Never sooner than this, ms; also the idle span of a sensor whose interval is not known (limits.idleAfterMinMs). */
   readonly idleAfterMinMs: number;
   readonly now: () => number;
+  /**
+   * True while readings wait unread (MQTT reads paused for backpressure, a model backlog): a sensor whose
+   * readings wait in the broker is not idle, so no sweep runs then.
+   */
+  readonly busy?: () => boolean;
 }
 
 /** What eviction does to the rest of the daemon. */
@@ -79,8 +84,9 @@ export class IdleEviction {
     return Math.max(this.opts.idleAfterMinMs, byInterval);
   }
 
-  /** Evicts every sensor idle at now; returns how many. */
+  /** Evicts every sensor idle at now (none while the daemon is behind with its input); returns how many. */
   sweep(): number {
+    if (this.opts.busy?.() === true) return 0;
     const now = this.opts.now();
     let n = 0;
     for (const [sensor, at] of this.lastSeen) {

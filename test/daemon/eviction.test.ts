@@ -148,3 +148,29 @@ describe('Checkpoints of evicted sensors', () => {
     store.close();
   });
 });
+
+describe('IdleEviction while the daemon is behind', () => {
+  it('sweeps nothing while readings wait unread (backpressure), then evicts as usual', () => {
+    let now = 0;
+    let busy = true;
+    const forgotten: string[] = [];
+    const logs = captureLogs();
+    const eviction = new IdleEviction(
+      {
+        intervalOf: () => undefined,
+        resolveOpenEpisode: () => undefined,
+        checkpoint: () => undefined,
+        forget: (s) => forgotten.push(s),
+        revive: () => false,
+        log: new SummaryLog(logs.logger, 'info', 'idle sensor evicted', MIN),
+      },
+      { idleAfterIntervals: 100, idleAfterMinMs: MIN, now: () => now, busy: () => busy },
+    );
+    eviction.seen('a');
+    now += 10 * MIN;
+    expect(eviction.sweep()).toBe(0);
+    busy = false;
+    expect(eviction.sweep()).toBe(1);
+    expect(forgotten).toEqual(['a']);
+  });
+});
