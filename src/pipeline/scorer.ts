@@ -227,8 +227,28 @@ export class StreamScorer {
     return this.streams.get(stream)?.episode?.id ?? null;
   }
 
+  /** Drops a stream's scoring state (an idle stream evicted by the daemon, its state checkpointed first). */
   forget(stream: string): void {
     this.streams.delete(stream);
+  }
+
+  /**
+   * Closes the stream's open episode without an event: the store already resolved it (or never committed
+   * it), so the stream goes on as if it were not open; if the anomaly goes on, a new episode opens.
+   */
+  dropEpisode(stream: string): void {
+    const s = this.streams.get(stream);
+    if (s === undefined || s.episode === null) return;
+    s.episode = null;
+    s.above = 0;
+    s.below = 0;
+    s.episodeEvidence = [];
+    s.lastScored = null;
+  }
+
+  /** Streams with scoring state. */
+  streamIds(): IterableIterator<string> {
+    return this.streams.keys();
   }
 
   /**

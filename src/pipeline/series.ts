@@ -473,6 +473,17 @@ export class SeriesStore {
     return null;
   }
 
+  /**
+   * Drops a stream's raw ring (an idle stream evicted by the daemon); its open buckets are queued for the
+   * database first, so the dashboard's 1-minute and 15-minute history of it stays.
+   */
+  forget(stream: string): void {
+    const s = this.streams.get(stream);
+    if (s === undefined) return;
+    this.closeOpen(stream, s);
+    this.streams.delete(stream);
+  }
+
   private closeOpen(stream: string, s: StreamState): void {
     for (const tier of [1, 2] as const) {
       const b = s.open[tier];

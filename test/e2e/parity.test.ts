@@ -76,7 +76,6 @@ function messages(): Msg[] {
 
 function config(dir: string, cell: 'gru' | 'lstm'): Config {
   const loaded = loadConfig({
-    path: null,
     env: {},
     overrides: {
       dataDir: join(dir, 'data'),
