@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { DecodeBatchInput, DecodeBatchOutput, StepBatchInput, StepBatchOutput, StepModel } from '../../src/contract/ports.js';
 import type { RawMessage } from '../../src/contract/types.js';
 import type { CellKind, ModelSidecar } from '../../src/model/spec.js';
-import { TsStepModel } from '../../src/model/ts-step-model.js';
+import { TsStepModel } from '../../src/train/ts-step-model.js';
 import { Detector, type DetectorOptions, type DetectorOutput } from '../../src/pipeline/detector.js';
 import { MessageParser } from '../../src/pipeline/parse.js';
 import { mulberry32 } from '../../src/train/rng.js';

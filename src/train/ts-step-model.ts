@@ -5,7 +5,7 @@
  * linear_before_reset = 1; LSTM i, o, f, c).
  */
 import type { DecodeBatchInput, DecodeBatchOutput, StepBatchInput, StepBatchOutput, StepModel } from '../contract/ports.js';
-import type { ModelSidecar, Seq2SeqParams } from './spec.js';
+import type { ModelSidecar, Seq2SeqParams } from '../model/spec.js';
 
 export class TsStepModel implements StepModel {
   readonly id: string;
