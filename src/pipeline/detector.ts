@@ -177,7 +177,8 @@ export class Detector {
 
   /**
    * Drops everything the detector holds for a stream (eviction): its parser slot, cadence, held values,
-   * model state (queued readings discarded) and score state. Its next reading starts it afresh.
+   * model state (queued readings and those inside a model call discarded, never scored) and score state.
+   * Its next reading starts it afresh.
    */
   forget(stream: string): void {
     this.cadences.delete(stream);

@@ -154,6 +154,8 @@ class StreamState<O> {
   rawCount = 0;
   pendingRebaseline = false;
   pendingReset = false;
+  /** Set by StepEngine.forget: items of it inside a model call are dropped, not scored. */
+  forgotten = false;
   /** The latest reading's result (what a duplicate of it reports). */
   last: StepResult<O> | null = null;
 
@@ -231,11 +233,12 @@ export class StepEngine<O> {
     this.queued++;
   }
 
-  /** Drops a stream's state (its queued items are discarded). */
+  /** Drops a stream's state (its queued items are discarded, and so are its items inside a model call: they are never scored). */
   forget(stream: string): void {
     const s = this.streams.get(stream);
     if (s === undefined) return;
     this.queued -= s.pending;
+    s.forgotten = true;
     this.streams.delete(stream);
   }
 
@@ -280,7 +283,11 @@ export class StepEngine<O> {
         for (let i = 0; i < stepping.length; i += this.opts.maxBatch) {
           const part = stepping.slice(i, i + this.opts.maxBatch);
           const out = await this.callModel(model!, part);
-          for (let b = 0; b < part.length; b++) this.post(part[b].s, part[b].items, out, b, out === null);
+          for (let b = 0; b < part.length; b++) {
+            // A stream forgotten during the call: its taken items go with its state, unscored.
+            if (part[b].s.forgotten) continue;
+            this.post(part[b].s, part[b].items, out, b, out === null);
+          }
         }
       }
     } finally {

@@ -241,6 +241,43 @@ describe('Detector', () => {
     expect(outs[1]).toMatchObject({ reset: true, reading: { status: 'learning' } });
   });
 
+  it('forget during a model call: the readings of the call that were taken from the forgotten stream are not scored, and nothing of it comes back', async () => {
+    const inner = randomModel('gru', 'm');
+    let release: (() => void) | null = null;
+    const started = new Promise<void>((r) => (release = r));
+    let gate!: () => void;
+    const opened = new Promise<void>((r) => (gate = r));
+    const gated: StepModel = {
+      id: 'gated',
+      sidecar: inner.sidecar,
+      step: async (i: StepBatchInput): Promise<StepBatchOutput> => {
+        release?.();
+        release = null;
+        await opened;
+        return inner.step(i);
+      },
+      decode: (i: DecodeBatchInput): Promise<DecodeBatchOutput> => inner.decode(i),
+    };
+    const parser = newParser();
+    const d = detector(() => gated, undefined, parser);
+    const input = new Subject<RawMessage>();
+    const outs: Reading[] = [];
+    const done = new Promise<void>((resolve, reject) => input.pipe(d.operator()).subscribe({ next: (o) => void (o.type === 'reading' && outs.push(o)), error: reject, complete: resolve }));
+    for (let i = 0; i < 3; i++) {
+      const ts = T0 + i * 1000;
+      for (const topic of ['walk', 'sine']) input.next({ topic, payload: Buffer.from(`{"ts":${ts},"value":${i}}`), receivedAt: ts });
+    }
+    await started; // both streams' readings are inside the model call
+    expect(d.pending).toBe(0);
+    d.forget('walk');
+    gate();
+    input.complete();
+    await done;
+    expect(outs.map((o) => o.reading.stream)).toEqual(['sine', 'sine', 'sine']);
+    expect(d.streams()).toEqual(['sine']);
+    expect(d.snapshot('walk')).toMatchObject({ parser: null, cadence: null, held: null, engine: null, scorer: null });
+  });
+
   it("a stream's snapshot holds that stream alone, and a checkpoint of N streams takes N snapshots (O(N), not O(N²))", async () => {
     const model = randomModel('gru', 'm');
     const sine = messages().filter((m) => m.topic === 'sine');
