@@ -9,6 +9,9 @@
  *   reconstruction  the seq2seq reconstruction error of the window that ends at this reading, every hop
  *                   readings (Malhotra et al. 2016, arXiv:1607.00148);
  *   level           how far the reading is from the stream's running mean, in running standard deviations;
+ *   change          how far the reading is from the previous one (the error of the persistence forecast,
+ *                   x[t] = x[t-1]), in the same units: a spike or a step where the level means little, as on a
+ *                   random walk, and what a model that cannot follow a stream out of its training range misses;
  *   shift           the short mean of that signed distance: a small departure that lasts;
  *   spread          the short-term variability of the stream's changes against its long-term one, in either
  *                   direction (a noisy signal that freezes, a sudden burst of noise);
@@ -17,7 +20,7 @@
  *                   judged against the lengths of the stream's runs (the hazard of a run ending): a noisy
  *                   signal that freezes or a value stuck at a sentinel is rare; a signal that is flat by nature
  *                   never is.
- * The last four need no model, so a stream is scored from its first minutes with or without one. The short
+ * The last five need no model, so a stream is scored from its first minutes with or without one. The short
  * means (horizon `smooth` readings) follow the anomaly likelihood's short average (Ahmad et al.,
  * Neurocomputing 2017) and telemanom's smoothed errors.
  *
@@ -37,9 +40,9 @@
  *              change that comes gradually is caught rather than learnt as it comes (the censoring of
  *              robust streaming estimators: SPOT, Siffer et al. KDD 2017, leaves the alarms out of its tail
  *              fit). Readings known to be normal teach it unconditionally.
- * Until the stream's running normalisation has warmed up (StepResult.warm), level, shift and spread say
- * nothing: distances measured in a normalisation of a handful of readings are not evidence, and would
- * stay in the histories.
+ * Until the stream's running normalisation has warmed up (StepResult.warm), level and shift say nothing:
+ * distances measured in a normalisation of a handful of readings are not evidence, and would stay in the
+ * histories. (Change and spread are measured in the stream's own changes, in sensor units.)
  *
  * Episodes, counted in readings. An episode opens at `openAfter` consecutive readings whose score or
  * deviation (surprise against the reference) reaches the threshold. It is about the channels that reached
@@ -68,7 +71,7 @@ import type { AnomalyEvent } from '../contract/types.js';
 import type { StepResult, StepVerdict } from './steps.js';
 import { MAX_SURPRISE, TailCalibrator, type LogPrior, type TailState } from './tail.js';
 
-export const EVIDENCE = ['prediction', 'bias', 'reconstruction', 'level', 'shift', 'spread', 'stuck'] as const;
+export const EVIDENCE = ['prediction', 'bias', 'reconstruction', 'level', 'change', 'shift', 'spread', 'stuck'] as const;
 export type Evidence = (typeof EVIDENCE)[number];
 
 export interface ScorerOptions {
@@ -161,6 +164,9 @@ class StreamScore {
   readonly shortVar: Float64Array;
   readonly longVar: Float64Array;
   varCount = 0;
+  /** Per-(kind, channel) surprises of the current reading against each set of histories (scratch). */
+  readonly eachAdaptive: Float64Array;
+  readonly eachReference: Float64Array;
   /** Per channel: run of identical values. */
   readonly run: Float64Array;
   /** Per channel: the longest run taught so far (a lasting run that beats it is taught as it goes). */
@@ -190,6 +196,8 @@ class StreamScore {
     this.shortVar = new Float64Array(C);
     this.longVar = new Float64Array(C);
     this.run = new Float64Array(C);
+    this.eachAdaptive = new Float64Array(EVIDENCE.length * C);
+    this.eachReference = new Float64Array(EVIDENCE.length * C);
     this.longest = new Float64Array(C);
     this.zMean = new Float64Array(C);
     this.resMean = new Float64Array(C);
@@ -266,8 +274,8 @@ export class StreamScorer {
     if (r.item.kind === 'duplicate') return { scored: this.duplicateOf(s), verdict: { exclude: true, rebaseline: false } };
     const { e, taught } = this.evidence(s, r);
     const learning = knownNormal || s.seen < this.opts.learnReadings;
-    const adaptive = fuse(s.adaptive, e, C);
-    const reference = fuse(s.reference, e, C);
+    const adaptive = fuse(s.adaptive, e, C, s.eachAdaptive);
+    const reference = fuse(s.reference, e, C, s.eachReference);
     const events: AnomalyEvent[] = [];
     // The episode this reading belongs to (the one open before it, if this reading resolves it).
     const before = s.episode;
@@ -358,21 +366,26 @@ export class StreamScorer {
     if (!modelReady) bias = null;
     // Spread and stuck compare with the previous reading of the same segment.
     let spread: Float64Array | null = null;
+    let change: Float64Array | null = null;
     let stuck: Float64Array | null = null;
     let ended: Float64Array | null = null;
     if (s.last !== null && !r.item.reset) {
       const sp = new Float64Array(C);
+      const ch = new Float64Array(C);
       const st = new Float64Array(C);
       const done = new Float64Array(C).fill(Number.NaN);
       const k = 1 / o.smooth;
       for (let c = 0; c < C; c++) {
-        const d = r.warm ? (r.item.values[c] - s.last[c]) / r.std[c] : 0;
+        // Changes in sensor units: their scale is the stream's own (stable on a random walk, whose level's
+        // running std keeps growing), and the spread is a ratio of two of them.
+        const d = r.item.values[c] - s.last[c];
         const d2 = (d * d) / (1 + filled);
         s.shortVar[c] = s.varCount === 0 ? d2 : (1 - k) * s.shortVar[c] + k * d2;
         const long = s.longVar[c];
-        const floor = 1e-4 * long + 1e-12;
+        const floor = 1e-4 * long + 1e-300;
         const lr = Math.log((s.shortVar[c] + floor) / (long + floor));
         sp[c] = lr * lr;
+        ch[c] = d2 / (long + floor);
         if (r.item.values[c] === s.last[c]) {
           // Filled steps held the previous value: a run that goes on counts them. A run longer than any
           // taught so far is taught as it goes (censored: it is at least this long), each time it grows by a
@@ -389,7 +402,10 @@ export class StreamScorer {
         }
         st[c] = Math.log1p(s.run[c]);
       }
-      if (s.varCount >= o.smooth) spread = sp;
+      if (s.varCount >= o.smooth) {
+        spread = sp;
+        change = ch;
+      }
       stuck = st;
       ended = done;
     } else {
@@ -402,7 +418,8 @@ export class StreamScorer {
       reconstruction: o.mode === 'prediction' ? null : reconstruction,
       level: r.warm ? level : null,
       shift: r.warm && s.meanCount >= o.smooth ? shift : null,
-      spread: r.warm ? spread : null,
+      change,
+      spread,
       stuck,
     };
     if (o.evidence !== undefined) for (const k of EVIDENCE) if (!o.evidence.includes(k)) out[k] = null;
@@ -411,13 +428,13 @@ export class StreamScorer {
 
   /** The long-term variability of changes learns from normal readings only (`which`: the channels that may learn). */
   private learnVariability(s: StreamScore, r: StepResult<unknown>, which?: (c: number) => boolean): void {
-    if (s.last === null || r.item.reset || !r.warm) return;
+    if (s.last === null || r.item.reset) return;
     const filled = r.item.kind === 'reading' ? r.item.filled : 0;
     s.varCount++;
     const a = 1 / Math.min(this.opts.horizon, s.varCount);
     for (let c = 0; c < s.C; c++) {
       if (which !== undefined && !which(c)) continue;
-      const d = (r.item.values[c] - s.last[c]) / r.std[c];
+      const d = r.item.values[c] - s.last[c];
       s.longVar[c] = (1 - a) * s.longVar[c] + (a * d * d) / (1 + filled);
     }
   }
@@ -660,10 +677,11 @@ interface Fused {
 }
 
 /** Surprise of each (kind, channel) against a set of histories; fused: the largest less log10 of how many spoke. */
-function fuse(set: TailCalibrator[][], e: EvidenceValues, C: number): Fused {
+/** `each`: a buffer of EVIDENCE.length * C for the per-(kind, channel) surprises (reused across readings). */
+function fuse(set: TailCalibrator[][], e: EvidenceValues, C: number, each: Float64Array): Fused {
   const evidence = {} as Record<Evidence, number>;
   const channels = new Array<number>(C).fill(0);
-  const each = new Float64Array(EVIDENCE.length * C);
+  each.fill(0);
   let max = 0;
   let n = 0;
   EVIDENCE.forEach((kind, k) => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { alarmed, detect, normal } from './detector-helpers.js';
+import { StreamScorer } from '../../src/pipeline/scorer.js';
+import type { StepResult } from '../../src/pipeline/steps.js';
+import { TEST_SCORER, alarmed, detect, normal } from './detector-helpers.js';
 
 const THRESHOLD = 4; // surprise of the test options' threshold 0.9999
 
@@ -125,5 +127,75 @@ describe('StreamScorer: what it detects (no model: the model-free evidence alone
     }
     // 30,000 readings at 1e-5: about 0.3 false openings expected.
     expect(alarmed(out).length).toBeLessThan(50);
+  });
+});
+
+describe('StreamScorer: change', () => {
+  it('flags a spike on a random walk, where the level says nothing', async () => {
+    const z = normal(51);
+    const rows: number[][] = [];
+    let x = 0;
+    for (let i = 0; i < 4000; i++) {
+      x += z();
+      rows.push([x + (i === 3000 ? 8 : 0)]);
+    }
+    const out = await detect(rows, { knownNormal: 1000, scorer: { threshold: 0.99999 } });
+    expect(out[3000].events.some((e) => e.kind === 'open')).toBe(true);
+    expect(out[3000].evidence.change).toBeGreaterThan(out[3000].evidence.level);
+  });
+});
+
+describe('StreamScorer: snapshot', () => {
+  /** A two-channel step result, as the step engine would hand it over (no model). */
+  function step(i: number, values: number[]): StepResult<null> {
+    return {
+      stream: 's',
+      item: { kind: 'reading', ts: i * 1000, values: Float64Array.from(values), reset: i === 0, filled: 0, origin: null },
+      channels: ['a', 'b'],
+      modelId: null,
+      z: Float64Array.from(values, (v) => v - 10),
+      mean: Float64Array.of(10, 10),
+      std: Float64Array.of(1, 1),
+      expected: null,
+      predError: null,
+      reconError: null,
+      predErrors: null,
+      reconErrors: null,
+      segmentSteps: i + 1,
+      warm: true,
+      settled: true,
+    };
+  }
+
+  it('a restored stream scores as one never interrupted, also inside an open episode', () => {
+    const z = normal(61);
+    // Channel a faults at 1500 (still open at the snapshot, 1550); b is noise with repeats (runs for stuck).
+    const rows = Array.from({ length: 1800 }, (_, i) => [10 + z() + (i >= 1500 && i < 1700 ? 6 : 0), Math.round(10 + z())]);
+    const opts = { ...TEST_SCORER, threshold: 0.99999 };
+    let ids = 0;
+    const deps = { newId: () => `e${++ids}`, priorsFor: () => null };
+    const straight = new StreamScorer(opts, deps);
+    const first = new StreamScorer(opts, deps);
+    const a = rows.map((v, i) => straight.score(step(i, v), i < 500).scored);
+    for (let i = 0; i < 1550; i++) first.score(step(i, rows[i]), i < 500);
+    expect(first.openAnomaly('s')).not.toBeNull();
+    const resumed = new StreamScorer(opts, deps);
+    resumed.restore('s', JSON.parse(JSON.stringify(first.snapshot('s'))));
+    for (let i = 1550; i < rows.length; i++) {
+      const b = resumed.score(step(i, rows[i]), false).scored;
+      expect(b.surprise).toBeCloseTo(a[i].surprise, 9);
+      expect(b.deviation).toBeCloseTo(a[i].deviation, 9);
+      expect(b.status).toBe(a[i].status);
+    }
+  });
+
+  it('refuses a malformed snapshot with a clear error', () => {
+    const s = new StreamScorer(TEST_SCORER, { newId: () => 'x', priorsFor: () => null });
+    for (let i = 0; i < 100; i++) s.score(step(i, [10, 10]), true);
+    const snap = JSON.parse(JSON.stringify(s.snapshot('s'))) as Record<string, unknown>;
+    const other = new StreamScorer(TEST_SCORER, { newId: () => 'x', priorsFor: () => null });
+    expect(() => other.restore('s', { ...snap, longest: [1] })).toThrow(/longest must be 2 finite numbers/);
+    expect(() => other.restore('s', { ...snap, format: 'anomalyd-scorer/2' })).toThrow(/anomalyd-scorer\/3/);
+    expect(() => other.restore('s', { ...snap, episode: { id: 'x', startTs: 0, lastAboveTs: 0, readings: 1, peak: 5, peakEvidence: {}, peakChannels: [1, 1], lastReported: 5, owners: [true], rowPeak: 5 } })).toThrow(/owners must be 2 booleans/);
   });
 });
