@@ -319,7 +319,11 @@ export class StepEngine<O> {
         break;
       }
     }
-    if (s.queueHead > 1024 && s.queueHead * 2 > s.queue.length) {
+    if (s.queueHead === s.queue.length) {
+      // All taken: drop the references (else up to 1024 items a stream, values and all, stay reachable).
+      s.queue.length = 0;
+      s.queueHead = 0;
+    } else if (s.queueHead > 1024 && s.queueHead * 2 > s.queue.length) {
       s.queue.splice(0, s.queueHead);
       s.queueHead = 0;
     }
