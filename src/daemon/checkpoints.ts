@@ -40,6 +40,9 @@ function isEvicted(v: unknown): v is EvictedCheckpoint {
   return typeof v === 'object' && v !== null && typeof (v as { evicted?: unknown }).evicted === 'number' && 'state' in v;
 }
 
+/** Sensors whose states are serialised and written together by one save() write. */
+const SAVE_BATCH = 256;
+
 export interface CheckpointOptions {
   readonly intervalMs: number;
   readonly maxAgeMs: number;
@@ -120,15 +123,23 @@ export class Checkpoints {
     }
   }
 
-  /** Saves every sensor's state now. Never throws: a failure is logged and the next save tries again. */
+  /**
+   * Saves every sensor's state now, SAVE_BATCH sensors per write: the serialised states of 10,000 sensors
+   * are never all in memory at once (each sensor's checkpoint stands alone, so they need no one
+   * transaction). Never throws: a failure is logged and the next save tries again.
+   */
   save(): void {
     try {
       const now = this.opts.now();
-      const rows: SensorStateRow[] = [];
+      let rows: SensorStateRow[] = [];
       for (const sensor of this.subject.sensors()) {
         rows.push({ sensor, blob: Buffer.from(JSON.stringify(this.subject.snapshot(sensor))), updatedAt: now });
+        if (rows.length >= SAVE_BATCH) {
+          this.store.saveSensorStates(rows);
+          rows = [];
+        }
       }
-      this.store.saveSensorStates(rows);
+      if (rows.length > 0) this.store.saveSensorStates(rows);
     } catch (err) {
       this.opts.logger.warn({ err }, 'checkpoint failed');
     }
