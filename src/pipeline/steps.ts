@@ -39,7 +39,11 @@ export interface StepItem<O> {
   readonly origin: O;
 }
 
-/** What the model stage says about one reading (or duplicate) of a stream, in order. */
+/**
+ * What the model stage says about one reading (or duplicate) of a stream, in order. A duplicate's result is
+ * the duplicated reading's (its expectation, model, errors and counts) with empty z, mean and std and null
+ * per-channel errors: a duplicate teaches nothing and is scored as the step it repeats.
+ */
 export interface StepResult<O> {
   readonly stream: string;
   readonly item: StepItem<O>;
@@ -122,6 +126,8 @@ const NORM_CLIP_SIGMAS = 20;
 /** Model inputs are clipped to this many std: an absurd reading must not saturate the state for long. */
 const INPUT_CLIP = 10;
 const STD_REL_FLOOR = 1e-3;
+/** The per-channel arrays a duplicate's result does not carry (shared, empty). */
+const NO_VALUES = new Float64Array(0);
 const STD_ABS_FLOOR = 1e-9;
 
 class StreamState<O> {
@@ -462,7 +468,8 @@ export class StepEngine<O> {
     let t = 0;
     for (const item of items) {
       if (item.kind === 'duplicate') {
-        // Reported like the step it duplicates (with its own values); never a model step.
+        // Reported like the step it duplicates (with its own values, and without the duplicated step's
+        // per-channel z, mean, std and errors: see `last`); never a model step.
         this.deps.score({ ...(s.last ?? this.bareResult(s, item)), item });
         continue;
       }
@@ -524,7 +531,9 @@ export class StepEngine<O> {
         warm: s.warm === null,
         settled: s.segmentSteps > Math.max(4, s.W >> 2),
       };
-      s.last = result;
+      // What a duplicate of this reading reports: the step as the model saw it, without its per-channel arrays
+      // (the scorer reports a duplicate from its own last scored step), so each stream keeps five arrays fewer.
+      s.last = { ...result, z: NO_VALUES, mean: NO_VALUES, std: NO_VALUES, predErrors: null, reconErrors: null };
       const verdict = this.deps.score(result);
       this.pushRaw(s, item.values);
       if (!verdict.exclude) this.updateNormalisation(s, item.values);
