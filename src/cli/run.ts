@@ -13,8 +13,9 @@ const STALL_MS = 20_000;
 
 export const RUN_USAGE = `Usage: anomalyd run [--config PATH]
 
-Starts the detector: subscribes to the configured MQTT topics, scores every sensor's windows with the
-stateful autoencoder, stores anomalies in SQLite and publishes alerts.
+Starts the detector: subscribes to the configured MQTT topics, scores every reading of every stream as it
+arrives (one step of the stateful autoencoder per reading, and model-free evidence), stores anomalies in
+SQLite and publishes alerts.
 
 Options:
   -c, --config PATH   config file (default: $ANOMALYD_CONFIG, else config/default.yaml)

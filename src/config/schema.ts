@@ -295,19 +295,19 @@ export const schema = section('anomalyd configuration', {
       default: 32,
       min: 1,
       max: 10_000_000,
-      doc: 'Readings whose median and MAD start a stream’s running normalisation (robust: one absurd value cannot poison it).',
+      doc: 'Readings whose trimmed mean and spread (the lowest and highest 10 % left out) start a stream’s running normalisation, so a few absurd values cannot poison it.',
     }),
     normHorizon: int({
       default: 20000,
       min: 1,
       max: 100_000_000,
-      doc: 'Horizon, in readings, of the running normalisation once warmed up; values beyond ±4σ are clipped before they update it.',
+      doc: 'Horizon, in readings, of the running normalisation once warmed up; values beyond ±20σ are clipped before they update it, and readings of an open episode are kept out.',
     }),
   }),
   score: section('Every reading’s calibrated score (docs/SCORING.md). Every length is counted in readings.', {
     mode: oneOf(['reconstruction', 'prediction', 'both'] as const, {
       default: 'both',
-      doc: 'Which model errors count beside the model-free evidence (level, shift, spread, stuck): the window reconstruction, the next-reading prediction, or both.',
+      doc: 'Which model errors count beside the model-free evidence (level, change, shift, spread, stuck): the window reconstruction, the next-reading prediction, or both.',
     }),
     threshold: num({
       default: 0.99999,
@@ -401,7 +401,7 @@ export const schema = section('anomalyd configuration', {
       default: 0,
       min: 0,
       max: 365 * DAY_MS,
-      doc: 'Re-train each learnt model this often on its newest normal data (never on windows flagged anomalous); 0 = never.',
+      doc: 'Re-train each learnt model this often on its newest normal data (never on readings of an anomaly); 0 = never.',
     }),
     epochs: int({ default: 20, min: 1, max: 1000, doc: 'Most training epochs (early stopping usually ends sooner).' }),
     hidden: int({ default: 32, min: 2, max: 512, doc: 'Hidden units of the models trained on the device.' }),
