@@ -755,7 +755,7 @@ function tailOptions(opts: ScorerOptions, which: 'reference' | 'adaptive', kind:
   // One options object per (scorer options, set, kind), shared by every stream's histories: 16 objects per
   // stream fewer on the heap (160,000 for 10,000 streams of one channel).
   let cached = TAIL_OPTIONS.get(opts);
-  if (cached === undefined) TAIL_OPTIONS.set(opts, (cached = new Map()));
+  if (cached === undefined) TAIL_OPTIONS.set(opts, (cached = new Map<string, TailOptions>()));
   const key = `${which} ${kind}`;
   let out = cached.get(key);
   if (out === undefined) cached.set(key, (out = Object.freeze(newTailOptions(opts, which, kind))));
