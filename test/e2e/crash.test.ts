@@ -96,8 +96,9 @@ function staleCheckpointAfter(dbPath: string, since: number): boolean {
     const open = new Set<string>();
     const rows = db.prepare('SELECT blob FROM sensor_state WHERE updated_at >= ?').pluck().all(since) as Buffer[];
     for (const blob of rows) {
-      const cp = JSON.parse(blob.toString('utf8')) as { scoring?: { lifecycle?: { episode?: { anomalyId?: string } | null } | null } | null };
-      const id = cp.scoring?.lifecycle?.episode?.anomalyId;
+      // The detector's state of one stream (Detector.snapshot): the scorer's open episode, if any.
+      const cp = JSON.parse(blob.toString('utf8')) as { scorer?: { episode?: { id?: string } | null } | null };
+      const id = cp.scorer?.episode?.id;
       if (id !== undefined) open.add(id);
     }
     if (open.size === 0) return false;
