@@ -286,7 +286,8 @@ export class StepEngine<O> {
       }
       for (const [model, all] of groups) {
         const stepping = model === null ? [] : all.filter((r) => r.steps > 0);
-        for (const r of all) if (model === null || r.steps === 0) this.post(r.s, r.items, null, 0, false);
+        // A stream forgotten while an earlier group's model call ran: its taken items go with its state, unscored.
+        for (const r of all) if ((model === null || r.steps === 0) && !r.s.forgotten) this.post(r.s, r.items, null, 0, false);
         for (let i = 0; i < stepping.length; i += this.opts.maxBatch) {
           const part = stepping.slice(i, i + this.opts.maxBatch);
           const out = await this.callModel(model!, part);
