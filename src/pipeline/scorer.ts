@@ -172,6 +172,9 @@ class StreamScore {
   readonly shortVar: Float64Array;
   readonly longVar: Float64Array;
   varCount = 0;
+  /** Per-(kind, channel) surprises of the current reading against each set of histories (scratch). */
+  readonly eachAdaptive: Float64Array;
+  readonly eachReference: Float64Array;
   /** Per channel: run of identical values. */
   readonly run: Float64Array;
   /** Per channel: the longest run taught so far (a lasting run that beats it is taught as it goes). */
@@ -202,6 +205,8 @@ class StreamScore {
     this.shortVar = new Float64Array(C);
     this.longVar = new Float64Array(C);
     this.run = new Float64Array(C);
+    this.eachAdaptive = new Float64Array(EVIDENCE.length * C);
+    this.eachReference = new Float64Array(EVIDENCE.length * C);
     this.longest = new Float64Array(C);
     this.zMean = new Float64Array(C);
     this.resMean = new Float64Array(C);
@@ -216,11 +221,6 @@ class StreamScore {
 
 export class StreamScorer {
   private readonly streams = new Map<string, StreamScore>();
-  /**
-   * Per channel count: the per-(kind, channel) surprises of the reading being scored against each set of
-   * histories. Scratch, used within one score() call: shared by the streams, never allocated per reading.
-   */
-  private readonly scratch = new Map<number, { readonly adaptive: Float64Array; readonly reference: Float64Array }>();
   private readonly thresholdSurprise: number;
   private readonly holdSurprise: number;
 
@@ -237,12 +237,6 @@ export class StreamScorer {
     }
     this.thresholdSurprise = -Math.log10(1 - opts.threshold);
     this.holdSurprise = Math.max(0, this.thresholdSurprise - opts.holdMargin);
-  }
-
-  private scratchFor(C: number): { readonly adaptive: Float64Array; readonly reference: Float64Array } {
-    let out = this.scratch.get(C);
-    if (out === undefined) this.scratch.set(C, (out = { adaptive: new Float64Array(EVIDENCE.length * C), reference: new Float64Array(EVIDENCE.length * C) }));
-    return out;
   }
 
   /** True while the stream has not learnt enough to alert (or is unknown). */
@@ -295,9 +289,8 @@ export class StreamScorer {
     if (r.item.kind === 'duplicate') return { scored: this.duplicateOf(s), verdict: { exclude: true, rebaseline: false } };
     const { e, taught } = this.evidence(s, r);
     const learning = knownNormal || s.seen < this.opts.learnReadings;
-    const scratch = this.scratchFor(C);
-    const adaptive = fuse(s.adaptive, e, C, scratch.adaptive);
-    const reference = fuse(s.reference, e, C, scratch.reference);
+    const adaptive = fuse(s.adaptive, e, C, s.eachAdaptive);
+    const reference = fuse(s.reference, e, C, s.eachReference);
     const events: AnomalyEvent[] = [];
     // The episode this reading belongs to (the one open before it, if this reading resolves it).
     const before = s.episode;
