@@ -14,17 +14,6 @@ export function gateCount(cell: CellKind): number {
   return cell === 'gru' ? 3 : 4;
 }
 
-/**
- * The hop (steps between two reconstructions) for a window of W steps when `hop` was asked for a window of
- * `length` steps: the same ratio, rounded down, at least 1 and at most W. One rule for the trainer (a model
- * learnt from little has a shorter window, docs/MODEL.md "Learning from little") and the detector (which
- * decodes a stream at its model's window), so a short model is decoded at the hop it was calibrated at.
- * Example: hop 16 of 64 gives 4 for W = 18 (4.5 rounded down).
- */
-export function scaledHop(hop: number, length: number, W: number): number {
-  return W === length ? hop : Math.max(1, Math.min(W, Math.floor((W * hop) / length)));
-}
-
 export interface Seq2SeqDims {
   readonly cell: CellKind;
   /** Channels per reading (C). */

@@ -23,7 +23,6 @@
  * reported once per call through `onModelError`.
  */
 import type { StepModel } from '../contract/ports.js';
-import { scaledHop } from '../model/spec.js';
 
 /** A step item queued for a stream: a reading, a held fill, or a duplicate (which is not a model step). */
 export interface StepItem<O> {
@@ -374,7 +373,7 @@ export class StepEngine<O> {
     }
     const W = s.model ? s.model.sidecar.window : this.opts.length;
     s.W = W;
-    s.hop = scaledHop(this.opts.hop, this.opts.length, W);
+    s.hop = Math.max(1, Math.min(W, Math.round((this.opts.hop * W) / this.opts.length)));
     const H = s.model ? s.model.sidecar.hidden : 0;
     s.h = new Float32Array(H);
     s.c = s.model?.sidecar.cell === 'lstm' ? new Float32Array(H) : null;

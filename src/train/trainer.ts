@@ -3,7 +3,7 @@ import type { SidecarInput } from '../model/onnx-export.js';
  * On-device training of the seq2seq autoencoder (docs/MODEL.md, "Training protocol").
  * Pure computation on an in-memory series: no I/O, no clock except the injectable `now`.
  */
-import { scaledHop, type Calibration, type CellKind, type LogNormalPrior, type ModelSidecar, type Normalisation, type Seq2SeqParams } from '../model/spec.js';
+import type { Calibration, CellKind, LogNormalPrior, ModelSidecar, Normalisation, Seq2SeqParams } from '../model/spec.js';
 import { batchGradient, createBackwardScratch, type BackwardScratch } from './backprop.js';
 import { evaluateStream, normalise, type RowRange, type StreamRange } from './evaluate.js';
 import { ADAM_DEFAULTS, adamStep, clipGlobalNorm, createAdam } from './optim.js';
@@ -273,7 +273,7 @@ export function fitWindow(rows: number, window: number, hop: number): { readonly
         `(window ${Math.min(window, MIN_WINDOW)}, ${ROWS_PER_WINDOW} readings per window step)`,
     );
   }
-  return { window: W, hop: scaledHop(hop, window, W) };
+  return W === window ? { window, hop } : { window: W, hop: Math.max(1, Math.floor((W * hop) / window)) };
 }
 
 /** One segment's rows [start, end), split in time: training rows [start, trainEnd), validation [trainEnd, end). */

@@ -6,7 +6,6 @@
  */
 import { Subject } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
-import { fitWindow } from '../../src/train/trainer.js';
 import type { DecodeBatchInput, DecodeBatchOutput, StepBatchInput, StepBatchOutput, StepModel } from '../../src/contract/ports.js';
 import type { RawMessage } from '../../src/contract/types.js';
 import type { CellKind, ModelSidecar } from '../../src/model/spec.js';
@@ -150,20 +149,6 @@ describe('Detector', () => {
     // The reconstruction history speaks after its warm-up; from then on, every 4th reading has one.
     const late = withRecon.filter(([k]) => k > 200);
     expect(late.every(([k, has]) => has === (k % 4 === 0))).toBe(true);
-  });
-
-  it("decodes a model learnt from little (a shorter window) at the hop the trainer used for it", async () => {
-    // Window 14 of the configured 16: the trainer scales hop 4 to floor(14 * 4 / 16) = 3 (fitWindow).
-    const fitted = fitWindow(14 * 8, OPTIONS.engine.length, OPTIONS.engine.hop);
-    expect(fitted).toEqual({ window: 14, hop: 3 });
-    const model = randomModel('gru', 'short', fitted.window);
-    const out = await run(detector(() => model), messages().filter((m) => m.topic === 'sine'), 'together');
-    const late = out
-      .get('sine')!
-      .map((r, i) => [i + 1, !Number.isNaN(r.evidence.reconstruction) || !Number.isNaN(r.deviationEvidence.reconstruction)] as const)
-      .filter(([k]) => k > 200);
-    expect(late.some(([, has]) => has)).toBe(true);
-    expect(late.every(([k, has]) => has === (k % fitted.hop === 0))).toBe(true);
   });
 
   it('a failing model call affects only the streams it carried; the stream goes on without the model', async () => {
