@@ -31,9 +31,17 @@
  * saturates, so a real event stays separable from normal bumps however extreme both are.
  *
  * Two histories per kind and channel:
- *   adaptive   every reading, memory `adaptiveHorizon` readings: what the stream has lately been doing.
- *              The reading's score is judged against it, so the score is high when something new starts
- *              and fades as a lasting change becomes familiar: high scores are sparse, at onsets.
+ *   adaptive   every reading but a fault's, memory `adaptiveHorizon` readings: what the stream has lately
+ *              been doing. The reading's score is judged against it, so the score is high when something
+ *              new starts and fades as a lasting change becomes familiar: high scores are sparse, at onsets.
+ *              A reading that opens an episode or holds it open (below) is not taught to it in the
+ *              episode's channels (the episode's row score is judged by the episode itself, below): a fault
+ *              is not what the stream has lately been doing, so normal behaviour that comes back after a
+ *              long fault (noise after a freeze, the real temperature after a stuck sentinel) is not scored
+ *              as something new, and a later fault like it is not ordinary. The episode's other readings
+ *              (its after-effects, below the hold threshold) are taught, so they do not open a new episode
+ *              when it resolves; and when an episode becomes the new normal its readings are taught to it,
+ *              as to the reference.
  *   reference  normal readings only, memory `horizon`: what normal was before any open episode. It
  *              decides whether an open episode goes on. A value that would hold an episode open (its
  *              surprise reaches the hold threshold) is not taught to it either, open episode or not, so a
@@ -56,6 +64,10 @@
  * fault when the fault ends. After `newNormalAfter` readings a lasting change is the new normal: the
  * episode resolves, its readings are taught to the reference, and the normalisation re-baselines on the
  * latest readings (no blind re-learning period). A stream stuck on one value is a fault, never a new
+ * normal: the new-normal count restarts at every stuck reading of the episode (and so do the readings it
+ * would teach), so a stuck value that ends is not declared the new normal on its first reading after the
+ * fault (which would re-baseline the normalisation on the stuck value and blind the stream); the episode
+ * then resolves as any other, and only a change that lasts `newNormalAfter` readings unstuck is a new
  * normal. Readings known to be normal (a model's training rows) and a new stream's first `learnReadings`
  * teach both histories unconditionally and open no episode.
  *
@@ -148,6 +160,8 @@ interface Episode {
   readonly owners: boolean[];
   /** Largest row score (surprise) of the episode so far. */
   rowPeak: number;
+  /** `readings` at the episode's last stuck reading (0: never stuck): the new-normal count starts there. */
+  stuckAt: number;
 }
 
 /** Per-stream scoring state. */
@@ -156,7 +170,7 @@ class StreamScore {
   readonly reference: TailCalibrator[][];
   /** [kind][channel] histories of every reading. */
   readonly adaptive: TailCalibrator[][];
-  /** Evidence of the open episode's readings (at most newNormalAfter): what a new normal teaches the reference. */
+  /** Evidence of the open episode's readings (at most newNormalAfter): what a new normal teaches the histories. */
   episodeEvidence: EvidenceValues[] = [];
   seen = 0;
   last: Float64Array | null = null;
@@ -179,6 +193,8 @@ class StreamScore {
   above = 0;
   below = 0;
   episode: Episode | null = null;
+  /** The latest reading opened the open episode or held it open (not checkpointed: set by every reading). */
+  holding = false;
   lastScored: ScoredStep | null = null;
 
   constructor(
@@ -259,11 +275,14 @@ export class StreamScorer {
     const events: AnomalyEvent[] = [];
     // The episode this reading belongs to (the one open before it, if this reading resolves it).
     const before = s.episode;
+    s.holding = false;
     const rebaseline = learning ? false : this.lifecycle(s, r, adaptive, reference, events);
     const episode = s.episode ?? before;
     const anomalous = episode !== null;
     const others = episode === null ? undefined : (c: number): boolean => !episode.owners[c];
-    teach(s.adaptive, taught);
+    // The adaptive history learns what the stream does, but not a fault: the owners' reading that holds an
+    // open episode (or opens it) is not taught to it.
+    teach(s.adaptive, taught, s.holding ? others : undefined);
     // The reference learns what is normal: a value that already holds an episode open (or would) is not
     // taught, so a change that comes gradually is not learnt as it comes (a drift is caught, not absorbed).
     // Readings known to be normal teach unconditionally.
@@ -272,8 +291,13 @@ export class StreamScorer {
     // temperature that rises while its valve is shut is the valve's episode, not a fault of its own).
     teach(s.reference, taught, (c, k) => (others === undefined ? reference.each[k * C + c] < limit : others(c)));
     this.learnVariability(s, r, others);
-    if (s.episode !== null && this.opts.newNormalAfter > 0 && s.episodeEvidence.length < this.opts.newNormalAfter) s.episodeEvidence.push(taught);
-    if (rebaseline && before !== null) for (const past of s.episodeEvidence) teach(s.reference, past, (c) => before.owners[c]);
+    if (s.episode !== null && s.episode.stuckAt !== s.episode.readings && this.opts.newNormalAfter > 0 && s.episodeEvidence.length < this.opts.newNormalAfter) s.episodeEvidence.push(taught);
+    if (rebaseline && before !== null) {
+      for (const past of s.episodeEvidence) {
+        teach(s.reference, past, (c) => before.owners[c]);
+        teach(s.adaptive, past, (c) => before.owners[c]);
+      }
+    }
     if (s.episode === null) s.episodeEvidence = [];
     s.seen++;
     // A reading the stream is still learning from is not judged: it reports surprise 0 (score 0).
@@ -463,8 +487,9 @@ export class StreamScorer {
       const owners = Array.from({ length: s.C }, (_, c) => own(c) >= this.thresholdSurprise);
       // With openAfter > 1 the reading that opens may be below on its own: the episode is then about every channel.
       if (!owners.some(Boolean)) owners.fill(true);
-      const opened: Episode = { id: this.deps.newId(), startTs: ts, lastAboveTs: ts, readings: 1, peak: level, peakEvidence: { ...dev.evidence }, peakChannels: [...dev.channels], lastReported: level, owners, rowPeak: score };
+      const opened: Episode = { id: this.deps.newId(), startTs: ts, lastAboveTs: ts, readings: 1, peak: level, peakEvidence: { ...dev.evidence }, peakChannels: [...dev.channels], lastReported: level, owners, rowPeak: score, stuckAt: 0 };
       s.episode = opened;
+      s.holding = true;
       events.push(this.event('open', r, opened, score));
       return false;
     }
@@ -476,6 +501,7 @@ export class StreamScorer {
       if (ep.owners[c]) held = Math.max(held, dev.channels[c] - dev.penalty);
     }
     if (held >= this.holdSurprise) {
+      s.holding = true;
       s.below = 0;
       ep.lastAboveTs = ts;
     } else s.below++;
@@ -484,8 +510,12 @@ export class StreamScorer {
       ep.peakEvidence = { ...dev.evidence };
       ep.peakChannels = [...dev.channels];
     }
-    const stuck = dev.evidence.stuck >= this.holdSurprise;
-    const newNormal = this.opts.newNormalAfter > 0 && ep.readings >= this.opts.newNormalAfter && !stuck;
+    // A stuck value is never a new normal, and the readings before it do not count towards one.
+    if (dev.evidence.stuck >= this.holdSurprise) {
+      ep.stuckAt = ep.readings;
+      s.episodeEvidence = [];
+    }
+    const newNormal = this.opts.newNormalAfter > 0 && ep.readings - ep.stuckAt >= this.opts.newNormalAfter;
     if (s.below >= this.opts.closeAfter || newNormal) {
       s.episode = null;
       s.below = 0;
@@ -615,6 +645,8 @@ export class StreamScorer {
         lastReported: finite(e.lastReported),
         owners: checkOwners(e.owners, C),
         rowPeak: finite(e.rowPeak),
+        // Absent from checkpoints written before it existed: never stuck.
+        stuckAt: e.stuckAt === undefined ? 0 : finite(e.stuckAt),
       };
     }
     this.streams.set(stream, s);
@@ -642,7 +674,8 @@ export interface StreamScoreSnapshot {
   readonly resCount: number;
   readonly above: number;
   readonly below: number;
-  readonly episode: (Omit<Episode, 'peakEvidence'> & { peakEvidence: Record<string, number | null> }) | null;
+  /** `stuckAt` is absent from checkpoints written before it existed. */
+  readonly episode: (Omit<Episode, 'peakEvidence' | 'stuckAt'> & { peakEvidence: Record<string, number | null>; stuckAt?: number }) | null;
 }
 
 interface Fused {

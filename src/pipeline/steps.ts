@@ -331,6 +331,10 @@ export class StepEngine<O> {
     s.pendingReset = false;
     if (s.pendingRebaseline) {
       this.rebaseline(s);
+      // The model state holds the readings as normalised under the old baseline (clipped, for a change far
+      // beyond it): under the new one they mean something else, and predictions from it would be errors of
+      // the switch, not of the stream. It starts over, as after a gap or a model swap.
+      this.resetModelState(s);
       s.pendingRebaseline = false;
     }
     s.chunkPos = 0;
