@@ -21,8 +21,13 @@
  *                   signal that freezes or a value stuck at a sentinel is rare; a signal that is flat by nature
  *                   never is.
  * The last five need no model, so a stream is scored from its first minutes with or without one. The short
- * means (horizon `smooth` readings) follow the anomaly likelihood's short average (Ahmad et al.,
- * Neurocomputing 2017) and telemanom's smoothed errors.
+ * means (the last `smooth` readings) follow the anomaly likelihood's short average (Ahmad et al.,
+ * Neurocomputing 2017) and telemanom's smoothed errors. They are boxcars (src/pipeline/boxcar.ts) of
+ * shortSpan(smooth) = 2·smooth − 1 readings (as noisy as an exponential mean of weight 1/smooth), not
+ * exponential means, so a fault's readings leave them that many readings after it ends and its alarm outlives
+ * it by at most that plus `closeAfter` readings, however extreme the fault was; spread's short mean leaves
+ * out the two largest and the two smallest squared changes it holds (a symmetric trimmed mean), so a spike or
+ * a step, which are one or two changes, is not taken for a change of the noise level.
  *
  * Calibration. Each kind of evidence of each channel is judged against that channel's own history of it
  * (src/pipeline/tail.ts: empirical where the history has data, an extreme-value tail beyond): its surprise
@@ -81,6 +86,7 @@
  */
 import type { AnomalyEvent } from '../contract/types.js';
 import type { StepResult, StepVerdict } from './steps.js';
+import { Boxcar, type BoxcarState } from './boxcar.js';
 import { MAX_SURPRISE, TailCalibrator, type LogPrior, type TailState } from './tail.js';
 
 export const EVIDENCE = ['prediction', 'bias', 'reconstruction', 'level', 'change', 'shift', 'spread', 'stuck'] as const;
@@ -143,6 +149,8 @@ export interface ScoredStep {
 type EvidenceValues = Record<Evidence, Float64Array | null>;
 
 const PRIOR_WEIGHT = 32;
+/** Squared changes left out of the short-term variability (spread) at each end: a spike's two, or a step's one. */
+const SPREAD_TRIM = 2;
 /** A record run is taught again each time it grows by this factor (about one bin of the tail histogram). */
 const RECORD_STEP = 1.25;
 
@@ -174,8 +182,8 @@ class StreamScore {
   episodeEvidence: EvidenceValues[] = [];
   seen = 0;
   last: Float64Array | null = null;
-  /** Per channel: short and long exponential means of squared changes (spread), and the count of changes. */
-  readonly shortVar: Float64Array;
+  /** Per channel: the short (boxcar, shortSpan(smooth) readings) and long (exponential) means of squared changes (spread), and the count of changes. */
+  readonly shortVar: Boxcar;
   readonly longVar: Float64Array;
   varCount = 0;
   /** Per-(kind, channel) surprises of the current reading against each set of histories (scratch). */
@@ -185,9 +193,9 @@ class StreamScore {
   readonly run: Float64Array;
   /** Per channel: the longest run taught so far (a lasting run that beats it is taught as it goes). */
   readonly longest: Float64Array;
-  /** Per channel: short means of the signed level and of the signed prediction residual. */
-  readonly zMean: Float64Array;
-  readonly resMean: Float64Array;
+  /** Per channel: short means (boxcars of shortSpan(smooth) readings) of the signed level and of the signed prediction residual. */
+  readonly zMean: Boxcar;
+  readonly resMean: Boxcar;
   meanCount = 0;
   resCount = 0;
   above = 0;
@@ -195,6 +203,10 @@ class StreamScore {
   episode: Episode | null = null;
   /** The latest reading opened the open episode or held it open (not checkpointed: set by every reading). */
   holding = false;
+  /** The latest reading ended a stuck run that held the open episode (not checkpointed: set by every reading). */
+  unstuck = false;
+  /** The model state reset asked for at the end of a stuck run has not taken effect yet (model errors wait). */
+  awaitingReset = false;
   lastScored: ScoredStep | null = null;
 
   constructor(
@@ -209,14 +221,14 @@ class StreamScore {
       });
     this.reference = set('reference');
     this.adaptive = set('adaptive');
-    this.shortVar = new Float64Array(C);
+    this.shortVar = new Boxcar(C, shortSpan(opts.smooth));
     this.longVar = new Float64Array(C);
     this.run = new Float64Array(C);
     this.eachAdaptive = new Float64Array(EVIDENCE.length * C);
     this.eachReference = new Float64Array(EVIDENCE.length * C);
     this.longest = new Float64Array(C);
-    this.zMean = new Float64Array(C);
-    this.resMean = new Float64Array(C);
+    this.zMean = new Boxcar(C, shortSpan(opts.smooth));
+    this.resMean = new Boxcar(C, shortSpan(opts.smooth));
   }
 }
 
@@ -276,7 +288,18 @@ export class StreamScorer {
     // The episode this reading belongs to (the one open before it, if this reading resolves it).
     const before = s.episode;
     s.holding = false;
+    s.unstuck = false;
     const rebaseline = learning ? false : this.lifecycle(s, r, adaptive, reference, events);
+    // A stuck value tells nothing of the signal: once it moves again, the stream starts over as after a gap
+    // (the short means forget the stuck stretch, and the model state is reset: the step engine's verdict).
+    if (s.unstuck) {
+      s.awaitingReset = true;
+      s.meanCount = 0;
+      s.resCount = 0;
+      s.zMean.clear();
+      s.resMean.clear();
+      s.shortVar.clear();
+    }
     const episode = s.episode ?? before;
     const anomalous = episode !== null;
     const others = episode === null ? undefined : (c: number): boolean => !episode.owners[c];
@@ -317,7 +340,7 @@ export class StreamScorer {
     };
     s.last = Float64Array.from(r.item.values);
     s.lastScored = scored;
-    return { scored, verdict: { exclude: anomalous, rebaseline } };
+    return { scored, verdict: { exclude: anomalous, rebaseline, reset: s.unstuck } };
   }
 
   /** A duplicate reports what the reading it repeats reported (no events of its own). */
@@ -340,34 +363,37 @@ export class StreamScorer {
     if (r.item.reset) {
       s.meanCount = 0;
       s.resCount = 0;
+      s.zMean.clear();
+      s.resMean.clear();
     }
     // Until the normalisation is warm, distances measured in it are not evidence (and start no short mean).
-    if (!r.warm) s.meanCount = 0;
-    // Short means: of the signed level, and of the signed prediction residual.
-    s.meanCount++;
-    const a = 1 / Math.min(o.smooth, s.meanCount);
-    const shift = new Float64Array(C);
-    for (let c = 0; c < C; c++) {
-      s.zMean[c] += a * (r.z[c] - s.zMean[c]);
-      shift[c] = s.zMean[c] * s.zMean[c];
+    if (!r.warm) {
+      s.meanCount = 0;
+      s.zMean.clear();
     }
+    // Short means (boxcars of the last shortSpan(smooth) readings: a fault's readings leave them that many
+    // readings after it ends): of the signed level, and of the signed prediction residual.
+    s.meanCount++;
+    s.zMean.push(r.z);
+    const shift = new Float64Array(C);
+    for (let c = 0; c < C; c++) shift[c] = s.zMean.mean(c) ** 2;
+    // The model's errors count once the normalisation is warm and the model state has settled after a reset
+    // (its first predictions from a zero state are poor by construction, and no evidence of anything), and not
+    // while a reset the scorer asked for (the end of a stuck run) has yet to take effect at the next chunk.
+    if (s.awaitingReset && !r.settled) s.awaitingReset = false;
+    const modelReady = r.warm && r.settled && !s.awaitingReset;
     let bias: Float64Array | null = null;
-    if (r.expected !== null) {
+    // The short mean of the residual holds only residuals of predictions that count.
+    if (r.expected !== null && modelReady) {
       s.resCount++;
-      const b = 1 / Math.min(o.smooth, s.resCount);
       const res = new Float64Array(C);
-      for (let c = 0; c < C; c++) {
-        s.resMean[c] += b * ((r.item.values[c] - r.expected[c]) / r.std[c] - s.resMean[c]);
-        res[c] = s.resMean[c] * s.resMean[c];
-      }
+      for (let c = 0; c < C; c++) res[c] = (r.item.values[c] - r.expected[c]) / r.std[c];
+      s.resMean.push(res);
+      for (let c = 0; c < C; c++) res[c] = s.resMean.mean(c) ** 2;
       if (s.resCount >= o.smooth) bias = res;
     }
-    // The model's errors count once the normalisation is warm and the model state has settled after a reset
-    // (its first predictions from a zero state are poor by construction, and no evidence of anything).
-    const modelReady = r.warm && r.settled;
     const prediction = modelReady ? r.predErrors : null;
     const reconstruction = modelReady ? r.reconErrors : null;
-    if (!modelReady) bias = null;
     // Spread and stuck compare with the previous reading of the same segment.
     let spread: Float64Array | null = null;
     let change: Float64Array | null = null;
@@ -378,18 +404,22 @@ export class StreamScorer {
       const ch = new Float64Array(C);
       const st = new Float64Array(C);
       const done = new Float64Array(C).fill(Number.NaN);
-      const k = 1 / o.smooth;
+      // Changes in sensor units: their scale is the stream's own (stable on a random walk, whose level's
+      // running std keeps growing), and the spread is a ratio of two of them.
+      const d2 = new Float64Array(C);
+      for (let c = 0; c < C; c++) d2[c] = (r.item.values[c] - s.last[c]) ** 2 / (1 + filled);
+      s.shortVar.push(d2);
       for (let c = 0; c < C; c++) {
-        // Changes in sensor units: their scale is the stream's own (stable on a random walk, whose level's
-        // running std keeps growing), and the spread is a ratio of two of them.
-        const d = r.item.values[c] - s.last[c];
-        const d2 = (d * d) / (1 + filled);
-        s.shortVar[c] = s.varCount === 0 ? d2 : (1 - k) * s.shortVar[c] + k * d2;
         const long = s.longVar[c];
         const floor = 1e-4 * long + 1e-300;
-        const lr = Math.log((s.shortVar[c] + floor) / (long + floor));
+        // The short-term variability leaves out the two largest and the two smallest squared changes it holds
+        // (a symmetric trimmed mean): a spike (a change away and one back) or a step is one or two changes,
+        // which the change and level evidence judge; spread is the level of the noise, which neither changes.
+        // Trimmed on both sides, so that a quiet stretch is not made to look quieter than it is.
+        const short = Math.max(0, s.shortVar.trimmedMean(c, SPREAD_TRIM));
+        const lr = Math.log((short + floor) / (long + floor));
         sp[c] = lr * lr;
-        ch[c] = d2 / (long + floor);
+        ch[c] = d2[c] / (long + floor);
         if (r.item.values[c] === s.last[c]) {
           // Filled steps held the previous value: a run that goes on counts them. A run longer than any
           // taught so far is taught as it goes (censored: it is at least this long), each time it grows by a
@@ -407,7 +437,8 @@ export class StreamScorer {
         st[c] = Math.log1p(s.run[c]);
       }
       if (s.varCount >= o.smooth) {
-        spread = sp;
+        // Spread once its short mean is full again (after a stuck run it starts over).
+        if (s.shortVar.count >= s.shortVar.n) spread = sp;
         change = ch;
       }
       stuck = st;
@@ -514,7 +545,7 @@ export class StreamScorer {
     if (dev.evidence.stuck >= this.holdSurprise) {
       ep.stuckAt = ep.readings;
       s.episodeEvidence = [];
-    }
+    } else if (ep.stuckAt > 0 && ep.stuckAt === ep.readings - 1) s.unstuck = true;
     const newNormal = this.opts.newNormalAfter > 0 && ep.readings - ep.stuckAt >= this.opts.newNormalAfter;
     if (s.below >= this.opts.closeAfter || newNormal) {
       s.episode = null;
@@ -565,13 +596,14 @@ export class StreamScorer {
       episodeEvidence: s.episodeEvidence.map((e) => Object.fromEntries(EVIDENCE.map((k) => [k, e[k] ? Array.from(e[k]) : null]))),
       seen: s.seen,
       last: s.last ? Array.from(s.last) : null,
-      shortVar: Array.from(s.shortVar),
+      shortVar: means(s.shortVar),
       longVar: Array.from(s.longVar),
       varCount: s.varCount,
       run: Array.from(s.run),
       longest: Array.from(s.longest),
-      zMean: Array.from(s.zMean),
-      resMean: Array.from(s.resMean),
+      zMean: means(s.zMean),
+      resMean: means(s.resMean),
+      shortMeans: { zMean: s.zMean.toJSON(), resMean: s.resMean.toJSON(), shortVar: s.shortVar.toJSON() },
       meanCount: s.meanCount,
       resCount: s.resCount,
       above: s.above,
@@ -616,15 +648,36 @@ export class StreamScorer {
     });
     s.seen = int(v.seen, 'seen');
     s.last = v.last === null || v.last === undefined ? null : Float64Array.from(nums(v.last, 'last'));
-    s.shortVar.set(nums(v.shortVar, 'shortVar'));
     s.longVar.set(nums(v.longVar, 'longVar'));
     s.varCount = int(v.varCount, 'varCount');
     s.run.set(nums(v.run, 'run'));
     s.longest.set(nums(v.longest, 'longest'));
-    s.zMean.set(nums(v.zMean, 'zMean'));
-    s.resMean.set(nums(v.resMean, 'resMean'));
     s.meanCount = int(v.meanCount, 'meanCount');
     s.resCount = int(v.resCount, 'resCount');
+    // The short means' values; a checkpoint written before they were kept has only their means, which stand
+    // for as many values as were averaged (at most the boxcar's length).
+    const held = v.shortMeans;
+    if (held !== undefined && (typeof held !== 'object' || held === null)) throw new Error('scorer snapshot: shortMeans must be an object');
+    const box = (b: Boxcar, key: 'zMean' | 'resMean' | 'shortVar', count: number): void => {
+      const saved = (held as Record<string, unknown> | undefined)?.[key];
+      if (saved !== undefined) {
+        if (typeof saved !== 'object' || saved === null) throw new Error(`scorer snapshot: shortMeans.${key} must be a boxcar state`);
+        const st = saved as Record<string, unknown>;
+        if (!Array.isArray(st.values)) throw new Error(`scorer snapshot: shortMeans.${key}.values must be an array`);
+        const values = (st.values as unknown[]).map((x, i) => nums(x, `shortMeans.${key}.values[${i}]`));
+        try {
+          b.load({ values, sums: nums(st.sums, `shortMeans.${key}.sums`), sinceExact: int(st.sinceExact, `shortMeans.${key}.sinceExact`) });
+        } catch (err) {
+          throw new Error(`scorer snapshot: shortMeans.${key}: ${(err as Error).message}`);
+        }
+      } else {
+        const mean = nums(v[key], key);
+        b.load(Array.from({ length: Math.min(count, b.n) }, () => mean));
+      }
+    };
+    box(s.zMean, 'zMean', s.meanCount);
+    box(s.resMean, 'resMean', s.resCount);
+    box(s.shortVar, 'shortVar', s.varCount);
     s.above = int(v.above, 'above');
     s.below = int(v.below, 'below');
     if (v.episode) {
@@ -670,6 +723,8 @@ export interface StreamScoreSnapshot {
   readonly longest: number[];
   readonly zMean: number[];
   readonly resMean: number[];
+  /** The short means' states (absent from checkpoints written before they were boxcars). */
+  readonly shortMeans?: { readonly zMean: BoxcarState; readonly resMean: BoxcarState; readonly shortVar: BoxcarState };
   readonly meanCount: number;
   readonly resCount: number;
   readonly above: number;
@@ -717,6 +772,21 @@ function fuse(set: TailCalibrator[][], e: EvidenceValues, C: number, each: Float
   const penalty = n > 0 ? Math.log10(n) : 0;
   const surprise = n > 0 ? Math.max(0, Math.min(MAX_SURPRISE, max - penalty)) : Math.log10(2);
   return { surprise, evidence, channels, penalty, each };
+}
+
+/**
+ * Readings in the boxcars of the short means, for `smooth` (score.smooth): 2·smooth − 1, the boxcar with the
+ * variance of the exponential mean of weight 1/smooth (1 / (2·smooth − 1) of a reading's) that the short means
+ * were before they were boxcars, so the evidence is no noisier than it was. A reading leaves them this many
+ * readings later: the most readings a fault's alarm outlives it is this plus alerts.closeAfter.
+ */
+export function shortSpan(smooth: number): number {
+  return 2 * smooth - 1;
+}
+
+/** Per channel, the mean a boxcar holds. */
+function means(b: Boxcar): number[] {
+  return Array.from({ length: b.C }, (_, c) => b.mean(c));
 }
 
 /** Teaches each (kind, channel) value of `e` (`which`: the ones that may learn, default all). */

@@ -81,6 +81,11 @@ export interface StepVerdict {
   readonly exclude: boolean;
   /** The stream's normal changed for good: re-baseline its normalisation on its last W readings. */
   readonly rebaseline: boolean;
+  /**
+   * The readings before this one told nothing of the signal (a stuck value that held an episode): reset the
+   * stream's model state at its next chunk, as after a gap (default false).
+   */
+  readonly reset?: boolean;
 }
 
 export interface StepEngineOptions {
@@ -522,6 +527,7 @@ export class StepEngine<O> {
       this.pushRaw(s, item.values);
       if (!verdict.exclude) this.updateNormalisation(s, item.values);
       if (verdict.rebaseline) s.pendingRebaseline = true;
+      if (verdict.reset === true) s.pendingReset = true;
     }
     // Carry the state on (a failed call has reset it).
     if (out !== null) {
