@@ -25,7 +25,7 @@ import { Cadence, type CadenceOptions } from './cadence.js';
 import type { MessageParser } from './parse.js';
 import { StreamScorer, type ModelPriors, type ScorerOptions, type ScoredStep } from './scorer.js';
 import type { StepModel } from '../contract/ports.js';
-import { StepEngine, type StepEngineOptions, type StepResult, type StreamModel } from './steps.js';
+import { StepEngine, type StepEngineOptions, type StepResult, type StepVerdict, type StreamModel } from './steps.js';
 
 export interface DetectorOptions {
   readonly cadence: CadenceOptions;
@@ -337,7 +337,7 @@ export class Detector {
   }
 
   /** The engine's result of one reading -> the scorer -> an output. */
-  private scoreStep(r: StepResult<Origin>): { exclude: boolean; rebaseline: boolean } {
+  private scoreStep(r: StepResult<Origin>): StepVerdict {
     try {
       const { scored, verdict } = this.scorer.score(r, this.ports.learning?.(r.stream, r.item.origin) ?? false);
       this.emit?.({

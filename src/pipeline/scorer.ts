@@ -21,8 +21,13 @@
  *                   signal that freezes or a value stuck at a sentinel is rare; a signal that is flat by nature
  *                   never is.
  * The last five need no model, so a stream is scored from its first minutes with or without one. The short
- * means (horizon `smooth` readings) follow the anomaly likelihood's short average (Ahmad et al.,
- * Neurocomputing 2017) and telemanom's smoothed errors.
+ * means (the last `smooth` readings) follow the anomaly likelihood's short average (Ahmad et al.,
+ * Neurocomputing 2017) and telemanom's smoothed errors. They are boxcars (src/pipeline/boxcar.ts) of
+ * shortSpan(smooth) = 2·smooth − 1 readings (as noisy as an exponential mean of weight 1/smooth), not
+ * exponential means, so a fault's readings leave them that many readings after it ends and its alarm outlives
+ * it by at most that plus `closeAfter` readings, however extreme the fault was; spread's short mean leaves
+ * out the two largest and the two smallest squared changes it holds (a symmetric trimmed mean), so a spike or
+ * a step, which are one or two changes, is not taken for a change of the noise level.
  *
  * Calibration. Each kind of evidence of each channel is judged against that channel's own history of it
  * (src/pipeline/tail.ts: empirical where the history has data, an extreme-value tail beyond): its surprise
@@ -31,9 +36,17 @@
  * saturates, so a real event stays separable from normal bumps however extreme both are.
  *
  * Two histories per kind and channel:
- *   adaptive   every reading, memory `adaptiveHorizon` readings: what the stream has lately been doing.
- *              The reading's score is judged against it, so the score is high when something new starts
- *              and fades as a lasting change becomes familiar: high scores are sparse, at onsets.
+ *   adaptive   every reading but a fault's, memory `adaptiveHorizon` readings: what the stream has lately
+ *              been doing. The reading's score is judged against it, so the score is high when something
+ *              new starts and fades as a lasting change becomes familiar: high scores are sparse, at onsets.
+ *              A reading that opens an episode or holds it open (below) is not taught to it in the
+ *              episode's channels (the episode's row score is judged by the episode itself, below): a fault
+ *              is not what the stream has lately been doing, so normal behaviour that comes back after a
+ *              long fault (noise after a freeze, the real temperature after a stuck sentinel) is not scored
+ *              as something new, and a later fault like it is not ordinary. The episode's other readings
+ *              (its after-effects, below the hold threshold) are taught, so they do not open a new episode
+ *              when it resolves; and when an episode becomes the new normal its readings are taught to it,
+ *              as to the reference.
  *   reference  normal readings only, memory `horizon`: what normal was before any open episode. It
  *              decides whether an open episode goes on. A value that would hold an episode open (its
  *              surprise reaches the hold threshold) is not taught to it either, open episode or not, so a
@@ -56,6 +69,10 @@
  * fault when the fault ends. After `newNormalAfter` readings a lasting change is the new normal: the
  * episode resolves, its readings are taught to the reference, and the normalisation re-baselines on the
  * latest readings (no blind re-learning period). A stream stuck on one value is a fault, never a new
+ * normal: the new-normal count restarts at every stuck reading of the episode (and so do the readings it
+ * would teach), so a stuck value that ends is not declared the new normal on its first reading after the
+ * fault (which would re-baseline the normalisation on the stuck value and blind the stream); the episode
+ * then resolves as any other, and only a change that lasts `newNormalAfter` readings unstuck is a new
  * normal. Readings known to be normal (a model's training rows) and a new stream's first `learnReadings`
  * teach both histories unconditionally and open no episode.
  *
@@ -69,6 +86,7 @@
  */
 import type { AnomalyEvent } from '../contract/types.js';
 import type { StepResult, StepVerdict } from './steps.js';
+import { Boxcar, type BoxcarState } from './boxcar.js';
 import { MAX_SURPRISE, TailCalibrator, type LogPrior, type TailOptions, type TailState } from './tail.js';
 
 export const EVIDENCE = ['prediction', 'bias', 'reconstruction', 'level', 'change', 'shift', 'spread', 'stuck'] as const;
@@ -131,6 +149,8 @@ export interface ScoredStep {
 type EvidenceValues = Record<Evidence, Float64Array | null>;
 
 const PRIOR_WEIGHT = 32;
+/** Squared changes left out of the short-term variability (spread) at each end: a spike's two, or a step's one. */
+const SPREAD_TRIM = 2;
 /** A record run is taught again each time it grows by this factor (about one bin of the tail histogram). */
 const RECORD_STEP = 1.25;
 
@@ -148,6 +168,8 @@ interface Episode {
   readonly owners: boolean[];
   /** Largest row score (surprise) of the episode so far. */
   rowPeak: number;
+  /** `readings` at the episode's last stuck reading (0: never stuck): the new-normal count starts there. */
+  stuckAt: number;
 }
 
 /**
@@ -164,12 +186,12 @@ class StreamScore {
   readonly reference: Histories;
   /** [kind][channel] histories of every reading. */
   readonly adaptive: Histories;
-  /** Evidence of the open episode's readings (at most newNormalAfter): what a new normal teaches the reference. */
+  /** Evidence of the open episode's readings (at most newNormalAfter): what a new normal teaches the histories. */
   episodeEvidence: EvidenceValues[] = [];
   seen = 0;
   last: Float64Array | null = null;
-  /** Per channel: short and long exponential means of squared changes (spread), and the count of changes. */
-  readonly shortVar: Float64Array;
+  /** Per channel: the short (boxcar, shortSpan(smooth) readings) and long (exponential) means of squared changes (spread), and the count of changes. */
+  readonly shortVar: Boxcar;
   readonly longVar: Float64Array;
   varCount = 0;
   /** Per-(kind, channel) surprises of the current reading against each set of histories (scratch). */
@@ -179,14 +201,20 @@ class StreamScore {
   readonly run: Float64Array;
   /** Per channel: the longest run taught so far (a lasting run that beats it is taught as it goes). */
   readonly longest: Float64Array;
-  /** Per channel: short means of the signed level and of the signed prediction residual. */
-  readonly zMean: Float64Array;
-  readonly resMean: Float64Array;
+  /** Per channel: short means (boxcars of shortSpan(smooth) readings) of the signed level and of the signed prediction residual. */
+  readonly zMean: Boxcar;
+  readonly resMean: Boxcar;
   meanCount = 0;
   resCount = 0;
   above = 0;
   below = 0;
   episode: Episode | null = null;
+  /** The latest reading opened the open episode or held it open (not checkpointed: set by every reading). */
+  holding = false;
+  /** The latest reading ended a stuck run that held the open episode (not checkpointed: set by every reading). */
+  unstuck = false;
+  /** The model state reset asked for at the end of a stuck run has not taken effect yet (model errors wait). */
+  awaitingReset = false;
   lastScored: ScoredStep | null = null;
 
   constructor(
@@ -202,14 +230,14 @@ class StreamScore {
       });
     this.reference = set('reference');
     this.adaptive = set('adaptive');
-    this.shortVar = new Float64Array(C);
+    this.shortVar = new Boxcar(C, shortSpan(opts.smooth));
     this.longVar = new Float64Array(C);
     this.run = new Float64Array(C);
     this.eachAdaptive = new Float64Array(EVIDENCE.length * C);
     this.eachReference = new Float64Array(EVIDENCE.length * C);
     this.longest = new Float64Array(C);
-    this.zMean = new Float64Array(C);
-    this.resMean = new Float64Array(C);
+    this.zMean = new Boxcar(C, shortSpan(opts.smooth));
+    this.resMean = new Boxcar(C, shortSpan(opts.smooth));
   }
   /** The kind's row of histories, made (fresh) when the kind is first taught. */
   row(which: 'reference' | 'adaptive', k: number): TailCalibrator[] {
@@ -294,11 +322,25 @@ export class StreamScorer {
     const events: AnomalyEvent[] = [];
     // The episode this reading belongs to (the one open before it, if this reading resolves it).
     const before = s.episode;
+    s.holding = false;
+    s.unstuck = false;
     const rebaseline = learning ? false : this.lifecycle(s, r, adaptive, reference, events);
+    // A stuck value tells nothing of the signal: once it moves again, the stream starts over as after a gap
+    // (the short means forget the stuck stretch, and the model state is reset: the step engine's verdict).
+    if (s.unstuck) {
+      s.awaitingReset = true;
+      s.meanCount = 0;
+      s.resCount = 0;
+      s.zMean.clear();
+      s.resMean.clear();
+      s.shortVar.clear();
+    }
     const episode = s.episode ?? before;
     const anomalous = episode !== null;
     const others = episode === null ? undefined : (c: number): boolean => !episode.owners[c];
-    teach(s, 'adaptive', taught);
+    // The adaptive history learns what the stream does, but not a fault: the owners' reading that holds an
+    // open episode (or opens it) is not taught to it.
+    teach(s, 'adaptive', taught, s.holding ? others : undefined);
     // The reference learns what is normal: a value that already holds an episode open (or would) is not
     // taught, so a change that comes gradually is not learnt as it comes (a drift is caught, not absorbed).
     // Readings known to be normal teach unconditionally.
@@ -307,8 +349,13 @@ export class StreamScorer {
     // temperature that rises while its valve is shut is the valve's episode, not a fault of its own).
     teach(s, 'reference', taught, (c, k) => (others === undefined ? reference.each[k * C + c] < limit : others(c)));
     this.learnVariability(s, r, others);
-    if (s.episode !== null && this.opts.newNormalAfter > 0 && s.episodeEvidence.length < this.opts.newNormalAfter) s.episodeEvidence.push(taught);
-    if (rebaseline && before !== null) for (const past of s.episodeEvidence) teach(s, 'reference', past, (c) => before.owners[c]);
+    if (s.episode !== null && s.episode.stuckAt !== s.episode.readings && this.opts.newNormalAfter > 0 && s.episodeEvidence.length < this.opts.newNormalAfter) s.episodeEvidence.push(taught);
+    if (rebaseline && before !== null) {
+      for (const past of s.episodeEvidence) {
+        teach(s, 'reference', past, (c) => before.owners[c]);
+        teach(s, 'adaptive', past, (c) => before.owners[c]);
+      }
+    }
     if (s.episode === null) s.episodeEvidence = [];
     s.seen++;
     // A reading the stream is still learning from is not judged: it reports surprise 0 (score 0).
@@ -328,7 +375,7 @@ export class StreamScorer {
     };
     s.last = Float64Array.from(r.item.values);
     s.lastScored = scored;
-    return { scored, verdict: { exclude: anomalous, rebaseline } };
+    return { scored, verdict: { exclude: anomalous, rebaseline, reset: s.unstuck } };
   }
 
   /** A duplicate reports what the reading it repeats reported (no events of its own). */
@@ -351,34 +398,37 @@ export class StreamScorer {
     if (r.item.reset) {
       s.meanCount = 0;
       s.resCount = 0;
+      s.zMean.clear();
+      s.resMean.clear();
     }
     // Until the normalisation is warm, distances measured in it are not evidence (and start no short mean).
-    if (!r.warm) s.meanCount = 0;
-    // Short means: of the signed level, and of the signed prediction residual.
-    s.meanCount++;
-    const a = 1 / Math.min(o.smooth, s.meanCount);
-    const shift = new Float64Array(C);
-    for (let c = 0; c < C; c++) {
-      s.zMean[c] += a * (r.z[c] - s.zMean[c]);
-      shift[c] = s.zMean[c] * s.zMean[c];
+    if (!r.warm) {
+      s.meanCount = 0;
+      s.zMean.clear();
     }
+    // Short means (boxcars of the last shortSpan(smooth) readings: a fault's readings leave them that many
+    // readings after it ends): of the signed level, and of the signed prediction residual.
+    s.meanCount++;
+    s.zMean.push(r.z);
+    const shift = new Float64Array(C);
+    for (let c = 0; c < C; c++) shift[c] = s.zMean.mean(c) ** 2;
+    // The model's errors count once the normalisation is warm and the model state has settled after a reset
+    // (its first predictions from a zero state are poor by construction, and no evidence of anything), and not
+    // while a reset the scorer asked for (the end of a stuck run) has yet to take effect at the next chunk.
+    if (s.awaitingReset && !r.settled) s.awaitingReset = false;
+    const modelReady = r.warm && r.settled && !s.awaitingReset;
     let bias: Float64Array | null = null;
-    if (r.expected !== null) {
+    // The short mean of the residual holds only residuals of predictions that count.
+    if (r.expected !== null && modelReady) {
       s.resCount++;
-      const b = 1 / Math.min(o.smooth, s.resCount);
       const res = new Float64Array(C);
-      for (let c = 0; c < C; c++) {
-        s.resMean[c] += b * ((r.item.values[c] - r.expected[c]) / r.std[c] - s.resMean[c]);
-        res[c] = s.resMean[c] * s.resMean[c];
-      }
+      for (let c = 0; c < C; c++) res[c] = (r.item.values[c] - r.expected[c]) / r.std[c];
+      s.resMean.push(res);
+      for (let c = 0; c < C; c++) res[c] = s.resMean.mean(c) ** 2;
       if (s.resCount >= o.smooth) bias = res;
     }
-    // The model's errors count once the normalisation is warm and the model state has settled after a reset
-    // (its first predictions from a zero state are poor by construction, and no evidence of anything).
-    const modelReady = r.warm && r.settled;
     const prediction = modelReady ? r.predErrors : null;
     const reconstruction = modelReady ? r.reconErrors : null;
-    if (!modelReady) bias = null;
     // Spread and stuck compare with the previous reading of the same segment.
     let spread: Float64Array | null = null;
     let change: Float64Array | null = null;
@@ -389,18 +439,22 @@ export class StreamScorer {
       const ch = new Float64Array(C);
       const st = new Float64Array(C);
       const done = new Float64Array(C).fill(Number.NaN);
-      const k = 1 / o.smooth;
+      // Changes in sensor units: their scale is the stream's own (stable on a random walk, whose level's
+      // running std keeps growing), and the spread is a ratio of two of them.
+      const d2 = new Float64Array(C);
+      for (let c = 0; c < C; c++) d2[c] = (r.item.values[c] - s.last[c]) ** 2 / (1 + filled);
+      s.shortVar.push(d2);
       for (let c = 0; c < C; c++) {
-        // Changes in sensor units: their scale is the stream's own (stable on a random walk, whose level's
-        // running std keeps growing), and the spread is a ratio of two of them.
-        const d = r.item.values[c] - s.last[c];
-        const d2 = (d * d) / (1 + filled);
-        s.shortVar[c] = s.varCount === 0 ? d2 : (1 - k) * s.shortVar[c] + k * d2;
         const long = s.longVar[c];
         const floor = 1e-4 * long + 1e-300;
-        const lr = Math.log((s.shortVar[c] + floor) / (long + floor));
+        // The short-term variability leaves out the two largest and the two smallest squared changes it holds
+        // (a symmetric trimmed mean): a spike (a change away and one back) or a step is one or two changes,
+        // which the change and level evidence judge; spread is the level of the noise, which neither changes.
+        // Trimmed on both sides, so that a quiet stretch is not made to look quieter than it is.
+        const short = Math.max(0, s.shortVar.trimmedMean(c, SPREAD_TRIM));
+        const lr = Math.log((short + floor) / (long + floor));
         sp[c] = lr * lr;
-        ch[c] = d2 / (long + floor);
+        ch[c] = d2[c] / (long + floor);
         if (r.item.values[c] === s.last[c]) {
           // Filled steps held the previous value: a run that goes on counts them. A run longer than any
           // taught so far is taught as it goes (censored: it is at least this long), each time it grows by a
@@ -418,7 +472,8 @@ export class StreamScorer {
         st[c] = Math.log1p(s.run[c]);
       }
       if (s.varCount >= o.smooth) {
-        spread = sp;
+        // Spread once its short mean is full again (after a stuck run it starts over).
+        if (s.shortVar.count >= s.shortVar.n) spread = sp;
         change = ch;
       }
       stuck = st;
@@ -500,8 +555,9 @@ export class StreamScorer {
       const owners = Array.from({ length: s.C }, (_, c) => own(c) >= this.thresholdSurprise);
       // With openAfter > 1 the reading that opens may be below on its own: the episode is then about every channel.
       if (!owners.some(Boolean)) owners.fill(true);
-      const opened: Episode = { id: this.deps.newId(), startTs: ts, lastAboveTs: ts, readings: 1, peak: level, peakEvidence: { ...dev.evidence }, peakChannels: [...dev.channels], lastReported: level, owners, rowPeak: score };
+      const opened: Episode = { id: this.deps.newId(), startTs: ts, lastAboveTs: ts, readings: 1, peak: level, peakEvidence: { ...dev.evidence }, peakChannels: [...dev.channels], lastReported: level, owners, rowPeak: score, stuckAt: 0 };
       s.episode = opened;
+      s.holding = true;
       events.push(this.event('open', r, opened, score));
       return false;
     }
@@ -513,6 +569,7 @@ export class StreamScorer {
       if (ep.owners[c]) held = Math.max(held, dev.channels[c] - dev.penalty);
     }
     if (held >= this.holdSurprise) {
+      s.holding = true;
       s.below = 0;
       ep.lastAboveTs = ts;
     } else s.below++;
@@ -521,8 +578,12 @@ export class StreamScorer {
       ep.peakEvidence = { ...dev.evidence };
       ep.peakChannels = [...dev.channels];
     }
-    const stuck = dev.evidence.stuck >= this.holdSurprise;
-    const newNormal = this.opts.newNormalAfter > 0 && ep.readings >= this.opts.newNormalAfter && !stuck;
+    // A stuck value is never a new normal, and the readings before it do not count towards one.
+    if (dev.evidence.stuck >= this.holdSurprise) {
+      ep.stuckAt = ep.readings;
+      s.episodeEvidence = [];
+    } else if (ep.stuckAt > 0 && ep.stuckAt === ep.readings - 1) s.unstuck = true;
+    const newNormal = this.opts.newNormalAfter > 0 && ep.readings - ep.stuckAt >= this.opts.newNormalAfter;
     if (s.below >= this.opts.closeAfter || newNormal) {
       s.episode = null;
       s.below = 0;
@@ -574,13 +635,14 @@ export class StreamScorer {
       episodeEvidence: s.episodeEvidence.map((e) => Object.fromEntries(EVIDENCE.map((k) => [k, e[k] ? Array.from(e[k]) : null]))),
       seen: s.seen,
       last: s.last ? Array.from(s.last) : null,
-      shortVar: Array.from(s.shortVar),
+      shortVar: means(s.shortVar),
       longVar: Array.from(s.longVar),
       varCount: s.varCount,
       run: Array.from(s.run),
       longest: Array.from(s.longest),
-      zMean: Array.from(s.zMean),
-      resMean: Array.from(s.resMean),
+      zMean: means(s.zMean),
+      resMean: means(s.resMean),
+      shortMeans: { zMean: s.zMean.toJSON(), resMean: s.resMean.toJSON(), shortVar: s.shortVar.toJSON() },
       meanCount: s.meanCount,
       resCount: s.resCount,
       above: s.above,
@@ -627,15 +689,36 @@ export class StreamScorer {
     });
     s.seen = int(v.seen, 'seen');
     s.last = v.last === null || v.last === undefined ? null : Float64Array.from(nums(v.last, 'last'));
-    s.shortVar.set(nums(v.shortVar, 'shortVar'));
     s.longVar.set(nums(v.longVar, 'longVar'));
     s.varCount = int(v.varCount, 'varCount');
     s.run.set(nums(v.run, 'run'));
     s.longest.set(nums(v.longest, 'longest'));
-    s.zMean.set(nums(v.zMean, 'zMean'));
-    s.resMean.set(nums(v.resMean, 'resMean'));
     s.meanCount = int(v.meanCount, 'meanCount');
     s.resCount = int(v.resCount, 'resCount');
+    // The short means' values; a checkpoint written before they were kept has only their means, which stand
+    // for as many values as were averaged (at most the boxcar's length).
+    const held = v.shortMeans;
+    if (held !== undefined && (typeof held !== 'object' || held === null)) throw new Error('scorer snapshot: shortMeans must be an object');
+    const box = (b: Boxcar, key: 'zMean' | 'resMean' | 'shortVar', count: number): void => {
+      const saved = (held as Record<string, unknown> | undefined)?.[key];
+      if (saved !== undefined) {
+        if (typeof saved !== 'object' || saved === null) throw new Error(`scorer snapshot: shortMeans.${key} must be a boxcar state`);
+        const st = saved as Record<string, unknown>;
+        if (!Array.isArray(st.values)) throw new Error(`scorer snapshot: shortMeans.${key}.values must be an array`);
+        const values = (st.values as unknown[]).map((x, i) => nums(x, `shortMeans.${key}.values[${i}]`));
+        try {
+          b.load({ values, sums: nums(st.sums, `shortMeans.${key}.sums`), sinceExact: int(st.sinceExact, `shortMeans.${key}.sinceExact`) });
+        } catch (err) {
+          throw new Error(`scorer snapshot: shortMeans.${key}: ${(err as Error).message}`);
+        }
+      } else {
+        const mean = nums(v[key], key);
+        b.load(Array.from({ length: Math.min(count, b.n) }, () => mean));
+      }
+    };
+    box(s.zMean, 'zMean', s.meanCount);
+    box(s.resMean, 'resMean', s.resCount);
+    box(s.shortVar, 'shortVar', s.varCount);
     s.above = int(v.above, 'above');
     s.below = int(v.below, 'below');
     if (v.episode) {
@@ -656,6 +739,8 @@ export class StreamScorer {
         lastReported: finite(e.lastReported),
         owners: checkOwners(e.owners, C),
         rowPeak: finite(e.rowPeak),
+        // Absent from checkpoints written before it existed: never stuck.
+        stuckAt: e.stuckAt === undefined ? 0 : finite(e.stuckAt),
       };
     }
     this.streams.set(stream, s);
@@ -679,11 +764,14 @@ export interface StreamScoreSnapshot {
   readonly longest: number[];
   readonly zMean: number[];
   readonly resMean: number[];
+  /** The short means' states (absent from checkpoints written before they were boxcars). */
+  readonly shortMeans?: { readonly zMean: BoxcarState; readonly resMean: BoxcarState; readonly shortVar: BoxcarState };
   readonly meanCount: number;
   readonly resCount: number;
   readonly above: number;
   readonly below: number;
-  readonly episode: (Omit<Episode, 'peakEvidence'> & { peakEvidence: Record<string, number | null> }) | null;
+  /** `stuckAt` is absent from checkpoints written before it existed. */
+  readonly episode: (Omit<Episode, 'peakEvidence' | 'stuckAt'> & { peakEvidence: Record<string, number | null>; stuckAt?: number }) | null;
 }
 
 interface Fused {
@@ -726,6 +814,21 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array):
   const penalty = n > 0 ? Math.log10(n) : 0;
   const surprise = n > 0 ? Math.max(0, Math.min(MAX_SURPRISE, max - penalty)) : Math.log10(2);
   return { surprise, evidence, channels, penalty, each };
+}
+
+/**
+ * Readings in the boxcars of the short means, for `smooth` (score.smooth): 2·smooth − 1, the boxcar with the
+ * variance of the exponential mean of weight 1/smooth (1 / (2·smooth − 1) of a reading's) that the short means
+ * were before they were boxcars, so the evidence is no noisier than it was. A reading leaves them this many
+ * readings later: the most readings a fault's alarm outlives it is this plus alerts.closeAfter.
+ */
+export function shortSpan(smooth: number): number {
+  return 2 * smooth - 1;
+}
+
+/** Per channel, the mean a boxcar holds. */
+function means(b: Boxcar): number[] {
+  return Array.from({ length: b.C }, (_, c) => b.mean(c));
 }
 
 /** Teaches each (kind, channel) value of `e` to the stream's `set` (`which`: the ones that may learn, default all). */

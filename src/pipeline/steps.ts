@@ -85,6 +85,11 @@ export interface StepVerdict {
   readonly exclude: boolean;
   /** The stream's normal changed for good: re-baseline its normalisation on its last W readings. */
   readonly rebaseline: boolean;
+  /**
+   * The readings before this one told nothing of the signal (a stuck value that held an episode): reset the
+   * stream's model state at its next chunk, as after a gap (default false).
+   */
+  readonly reset?: boolean;
 }
 
 export interface StepEngineOptions {
@@ -349,6 +354,10 @@ export class StepEngine<O> {
     s.pendingReset = false;
     if (s.pendingRebaseline) {
       this.rebaseline(s);
+      // The model state holds the readings as normalised under the old baseline (clipped, for a change far
+      // beyond it): under the new one they mean something else, and predictions from it would be errors of
+      // the switch, not of the stream. It starts over, as after a gap or a model swap.
+      this.resetModelState(s);
       s.pendingRebaseline = false;
     }
     s.chunkPos = 0;
@@ -539,6 +548,7 @@ export class StepEngine<O> {
       this.pushRaw(s, item.values);
       if (!verdict.exclude) this.updateNormalisation(s, item.values);
       if (verdict.rebaseline) s.pendingRebaseline = true;
+      if (verdict.reset === true) s.pendingReset = true;
     }
     // Carry the state on (a failed call has reset it).
     if (out !== null) {
