@@ -4,7 +4,7 @@
  * process.exit; main.ts owns the process. What each part does lives in its own module:
  * src/daemon/checkpoints.ts, sensor-status.ts, housekeeping.ts, http-view.ts, adapters.ts.
  */
-import { mkdirSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve, isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +38,11 @@ import { SensorStatusBoard } from './daemon/sensor-status.js';
 import { Housekeeping } from './daemon/housekeeping.js';
 import { daemonView } from './daemon/http-view.js';
 import { logAlert, SignalBook } from './daemon/signals.js';
+import { brokerRolesOf, commandOperators, newDaemonLogin } from './daemon/access.js';
+import { FaultLatch, databaseFileTask, rescueDatabase } from './daemon/faults.js';
+import { idleEvictionFor, storedResolveEvent, type IdleEviction } from './daemon/eviction.js';
+import { SummaryLog } from './daemon/summary-log.js';
+import type { StorageError } from './adapters/storage.js';
 
 export interface DaemonOptions {
   readonly config: Config;
@@ -72,6 +77,8 @@ export interface DaemonCounters {
   intoModel: number;
   modelDone: number;
   events: number;
+  /** Events the store refused because their episode was past them (a second open or resolve). */
+  refusedEvents: number;
   commands: number;
   /** Times MQTT reads were paused for backpressure. */
   pauses: number;
@@ -107,17 +114,24 @@ export class Daemon {
     modelErrors: 0,
     internalErrors: 0,
     events: 0,
+    refusedEvents: 0,
   };
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly topics: Topics;
   private readonly adapters: DaemonAdapters;
   private discovery: HaDiscovery | null = null;
-  private readonly rejections = new RejectionCounter();
+  private readonly rejections: RejectionCounter;
+  /** Sensors with no valid reading for long are evicted (limits.*, docs/SECURITY.md). */
+  private eviction: IdleEviction | null = null;
+  /** Sensor status changes beyond a few a minute are summed up (made-up sensors must not flood the log). */
+  private readonly statusLog: SummaryLog;
   /** Readings, expectation and surprise per stream (dashboard) and the explanations built from them. */
   private signals: SignalBook | null = null;
   private readonly startedMono = performance.now();
   private readonly trainingAbort = new AbortController();
+  /** The daemon's own login to the embedded broker, made up at each start (docs/SECURITY.md). */
+  private readonly daemonLogin = newDaemonLogin();
   /** Readings waiting in the detector above which MQTT reads pause, and below which they resume. */
   private readonly backlogHigh: number;
   private readonly backlogLow: number;
@@ -143,6 +157,8 @@ export class Daemon {
   private started = false;
   private starting: Promise<void> | null = null;
   private stopping: Promise<boolean> | null = null;
+  /** Storage faults during the run (docs/DEPLOY.md, "Storage faults"). */
+  private readonly faults: FaultLatch;
 
   constructor(private readonly opts: DaemonOptions) {
     this.log = opts.logger.child({ module: 'daemon' });
@@ -151,6 +167,16 @@ export class Daemon {
     this.adapters = { ...realAdapters, ...opts.adapters };
     this.backlogHigh = 64 * opts.config.model.maxBatch;
     this.backlogLow = 16 * opts.config.model.maxBatch;
+    this.rejections = new RejectionCounter({ logIntervalMs: opts.config.limits.logIntervalMs });
+    this.statusLog = new SummaryLog(this.log, 'info', 'sensor status', opts.config.limits.logIntervalMs, 10);
+    this.faults = new FaultLatch(this.log, this.now, () => {
+      this.mqtt?.publish(this.topics.status, 'fault', { qos: 1, retain: true }).catch(() => undefined);
+    });
+  }
+
+  /** Resolves with the first storage fault of the run; `anomalyd run` then stops with EXIT_STORAGE_FAULT. */
+  get failed(): Promise<StorageError> {
+    return this.faults.failed;
   }
 
   /** The dashboard's URL, when it is serving. */
@@ -195,9 +221,10 @@ export class Daemon {
   /** Start order: store, models, learner, detector (+ checkpoints), broker, MQTT + pipeline, outbox, HTTP, timers. */
   private async startAll(): Promise<void> {
     const { config, logger } = this.opts;
+    // The store makes the directory (safely: a path under /proc fails at once) and proves it can write.
     const dataDir = resolve(config.dataDir);
-    mkdirSync(dataDir, { recursive: true });
     const store = this.adapters.openStore(join(dataDir, DB_FILE), {
+      onFault: (fault) => this.faults.raise(fault),
       commitIntervalMs: config.store.commitIntervalMs,
       outboxMax: config.alerts.outboxMax,
       logger: logger.child({ module: 'store' }),
@@ -229,22 +256,38 @@ export class Daemon {
             this.log.warn({ err, sensor }, 'could not publish sensor state');
           });
         },
+        clear: (sensor) => void this.mqtt?.publish(this.topics.state(sensor), '', { qos: 1, retain: true }).catch(() => undefined),
+        logStatus: (detail) => this.statusLog.note(this.now(), detail),
       },
     );
     this.checkpoints = new Checkpoints(
       store,
-      detectorCheckpointSubject(detector),
+      detectorCheckpointSubject(detector, (id) => store.getAnomaly(id)?.status ?? null),
       { intervalMs: config.store.checkpointIntervalMs, maxAgeMs: config.store.checkpointMaxAgeMs, now: this.now, logger: this.log },
     );
-    this.checkpoints.restore();
+    const restored = this.checkpoints.restore();
     this.resolveOrphanedEpisodes();
+    this.eviction = idleEvictionFor(
+      {
+        detector,
+        board: this.board,
+        others: () => [this.signals],
+        learner,
+        discovery: () => this.discovery,
+        checkpoints: this.checkpoints,
+        store,
+        alertTopic: (s) => this.topics.alerts(s),
+        log: this.log,
+      },
+      { ...config.limits, now: this.now, busy: () => this.mqtt?.isPaused === true || detector.pending > this.backlogLow },
+    );
+    this.eviction.track(restored);
 
     if (config.broker.enabled && config.mqtt.url === null) {
       this.broker = this.adapters.createBroker({
         host: config.broker.host,
         port: config.broker.port,
-        username: config.broker.username,
-        password: config.broker.password,
+        roles: brokerRolesOf(config, this.daemonLogin, hostname()),
         logger: logger.child({ module: 'broker' }),
       });
       await this.broker.start();
@@ -270,6 +313,9 @@ export class Daemon {
         { name: 'rejections', run: () => this.flushRejections() },
         { name: 'repeated errors', run: () => this.flushQuiet() },
         { name: 'dashboard series', run: () => this.signals?.flush() },
+        databaseFileTask(() => store.checkFile(), this.faults),
+        this.eviction.task(),
+        { name: 'status log', run: () => this.statusLog.drain(this.now()) },
       ],
       HOUSEKEEPING_MS,
       this.log,
@@ -394,7 +440,8 @@ export class Daemon {
 
   private startMqtt(store: SqliteStore): MqttAdapter {
     const { config, logger } = this.opts;
-    const conn = resolveMqttConnection(config, hostname(), this.broker?.port);
+    const conn = resolveMqttConnection(config, hostname(), this.broker?.port, this.daemonLogin);
+    const operators = commandOperators(config);
     const mqtt = this.adapters.createMqtt({
       url: conn.url,
       username: conn.username,
@@ -406,7 +453,7 @@ export class Daemon {
       clean: config.mqtt.clean,
       qos: config.mqtt.qos,
       keepaliveSec: config.mqtt.keepaliveSec,
-      topics: [...ingestFilters(config), commandFilter(config.mqtt.topicPrefix)],
+      topics: [...ingestFilters(config), ...(operators.size > 0 ? [commandFilter(config.mqtt.topicPrefix)] : [])],
       statusTopic: this.topics.status,
       logger: logger.child({ module: 'mqtt' }),
       // Arrival stamps: monotonic, anchored to the wall clock, so a wall-clock step cannot reorder live readings.
@@ -418,6 +465,7 @@ export class Daemon {
     this.pipelineDone = this.startPipeline(this.input);
     const commands = new CommandHandler(store, (topic, payload) => mqtt.publish(topic, payload, { qos: 1 }), {
       prefix: config.mqtt.topicPrefix,
+      operators,
       logger: logger.child({ module: 'commands' }),
       now: this.now,
     });
@@ -464,6 +512,7 @@ export class Daemon {
           url.password = '';
           return { url: url.toString(), connected: this.mqtt?.connected ?? false };
         },
+        fault: () => this.faults.view(),
         board: this.board!,
         series: this.signals!.series,
         unitOf: (sensor) => this.signals?.unitOf(sensor) ?? null,
@@ -523,9 +572,11 @@ export class Daemon {
       for (const ev of events) {
         try {
           const explanation = this.signals?.explain(ev) ?? null;
-          store.recordEvent(ev, this.topics.alerts(stream), explanation);
-          logAlert(this.log, ev, explanation);
-          this.counters.events++;
+          // null: the store refused a transition its episode is past (counted there and here, never alerted).
+          if (store.recordEvent(ev, this.topics.alerts(stream), explanation) !== null) {
+            logAlert(this.log, ev, explanation);
+            this.counters.events++;
+          } else this.counters.refusedEvents++;
         } catch (err) {
           this.log.error({ err, sensor: stream, anomalyId: ev.anomalyId, kind: ev.kind }, 'could not record anomaly event');
         }
@@ -549,8 +600,13 @@ export class Daemon {
     }
     this.counters.readings += res.readings.length;
     this.counters.intoModel += res.readings.length;
-    // One message may carry several streams: each one arrived.
+    // One message may carry several streams: each one arrived. A stream back after its eviction is
+    // revived first (the detector queues a message's readings after this 'parsed' output).
+    let last: string | null = null;
     for (const r of res.readings) {
+      if (r.sensor === last) continue;
+      last = r.sensor;
+      this.eviction?.seen(r.sensor);
       this.board?.arrived(r.sensor);
       this.discovery?.streamSeen(r.sensor, r.source);
     }
@@ -579,9 +635,9 @@ export class Daemon {
   }
 
   private flushRejections(): void {
-    for (const line of this.rejections.drainLogLines(this.now())) {
-      this.log.warn({ reason: line.reason, sensor: line.sensor, count: line.count, example: line.example }, 'readings rejected');
-    }
+    // One line per interval for every rejection together, however many topics they come from (issue 12).
+    const summary = this.rejections.drainSummary(this.now());
+    if (summary !== null) this.log.warn(summary, `input rejected: ${summary.count} since the last line`);
     // The store adds counts up; hand it only what is new since the last flush.
     const deltas = this.rejections.drainDeltas();
     if (deltas.length > 0) this.store?.addRejections(deltas);
@@ -599,25 +655,7 @@ export class Daemon {
     for (const a of store.listAnomalies({ status: 'open', limit: 1_000_000 })) {
       if (detector.openAnomaly(a.sensor) === a.id) continue;
       try {
-        store.recordEvent(
-          {
-            kind: 'resolve',
-            sensor: a.sensor,
-            anomalyId: a.id,
-            startTs: a.startTs,
-            endTs: a.endTs,
-            peakScore: a.peakScore,
-            score: a.lastScore,
-            threshold: a.threshold,
-            modelId: a.model,
-            paddedFraction: a.paddedFraction,
-            channelErrors: a.channels.map((c) => c.error),
-            channels: a.channels.map((c) => c.name),
-            windows: a.windows,
-          },
-          this.topics.alerts(a.sensor),
-          a.explanation,
-        );
+        store.recordEvent(storedResolveEvent(a), this.topics.alerts(a.sensor), a.explanation);
         this.log.warn({ sensor: a.sensor, anomalyId: a.id }, 'episode left open by an unclean stop: resolved at start');
       } catch (err) {
         this.log.error({ err, anomalyId: a.id }, 'could not resolve an orphaned episode');
@@ -656,7 +694,8 @@ export class Daemon {
     // so nothing it opens afterwards escapes the stop. It may wait for a broker that never answers: bounded.
     if (this.starting) await raceTimeout(this.starting, Math.min(left(), 2000));
     this.housekeeping?.stop();
-    await step('http', () => this.http?.stop());
+    // After a storage fault /api/status keeps saying so until the very end of the stop.
+    if (!this.faults.fault) await step('http', () => this.http?.stop());
     this.checkpoints?.stop();
     this.feed?.unsubscribe();
     this.input?.complete();
@@ -683,7 +722,8 @@ export class Daemon {
     }
     await step('outbox', () => this.publisher?.stop());
     await step('homeassistant', () => this.discovery?.stop());
-    await step('mqtt', () => this.mqtt?.stop(Math.min(left(), 2000)));
+    // After a storage fault the retained status stays `fault` (not `offline`) until the restart says `online`.
+    await step('mqtt', () => this.mqtt?.stop(Math.min(left(), 2000), this.faults.fault ? 'fault' : 'offline'));
     await step('broker', () => this.broker?.stop());
     this.trainingAbort.abort(new Error('daemon stopping'));
     await step('learner', async () => {
@@ -691,7 +731,11 @@ export class Daemon {
     });
     await step('models', () => this.registry?.releaseAll());
     await step('inference worker', () => this.inferenceHost?.stop());
+    const fault = this.faults.fault;
+    const finishRescue = fault && this.store ? rescueDatabase(this.store, fault, this.log, this.now) : null;
     await step('store', () => this.store?.close());
+    finishRescue?.();
+    if (this.faults.fault) await step('http', () => this.http?.stop());
     this.log.info({ clean, counters: this.counters }, 'stopped');
     return clean;
   }

@@ -15,6 +15,10 @@ export const REDACT_PATHS = [
   'config.broker.password',
   'key',
   '*.key',
+  'token',
+  '*.token',
+  'config.http.token',
+  'config.broker.operator.password',
 ];
 
 /**

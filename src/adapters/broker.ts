@@ -1,32 +1,80 @@
 import net from 'node:net';
-import { timingSafeEqual } from 'node:crypto';
-import { Aedes } from 'aedes';
+import { Aedes, type Client } from 'aedes';
 import type { Logger } from 'pino';
+import { BrokerRoles, type BrokerIdentity, type BrokerRolesOptions } from './broker-roles.js';
 
 export interface EmbeddedBrokerOptions {
   readonly host: string;
   readonly port: number;
-  /** When set, every client must present these credentials. */
-  readonly username: string | null;
-  readonly password: string | null;
+  /**
+   * Who may connect and what each role may publish and receive (broker-roles.ts). null = no checks at
+   * all: every client may do anything (only for tests of other parts; the daemon always passes roles).
+   */
+  readonly roles: BrokerRolesOptions | null;
   readonly logger: Logger;
+  /** Least time between two log lines about refused clients or publishes of one kind (default 60 s). */
+  readonly denialLogIntervalMs?: number;
 }
 
-function sameSecret(a: string, b: Buffer | undefined): boolean {
-  if (b === undefined) return false;
-  const ab = Buffer.from(a);
-  return ab.length === b.length && timingSafeEqual(ab, b);
+/** Refusals (logins, publishes) logged as one line per kind per interval, so a hostile client cannot flood the log. */
+class DenialLog {
+  private readonly kinds = new Map<string, { count: number; example: Record<string, unknown>; loggedAt: number }>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly intervalMs: number,
+  ) {}
+
+  start(): void {
+    this.timer ??= setInterval(() => this.flush(Date.now()), this.intervalMs);
+    this.timer.unref();
+  }
+
+  record(kind: string, detail: Record<string, unknown>): void {
+    const now = Date.now();
+    let k = this.kinds.get(kind);
+    if (k === undefined) {
+      // The first of a kind is logged at once; the rest of the interval is summed up by flush().
+      this.log.warn({ ...detail, kind }, `embedded broker: ${kind}`);
+      k = { count: 0, example: detail, loggedAt: now };
+      this.kinds.set(kind, k);
+      return;
+    }
+    if (k.count === 0) k.example = detail;
+    k.count++;
+  }
+
+  flush(now: number): void {
+    for (const [kind, k] of this.kinds) {
+      if (k.count > 0 && now - k.loggedAt >= this.intervalMs) {
+        this.log.warn({ ...k.example, kind, count: k.count }, `embedded broker: ${kind} (${k.count} since the last line)`);
+        k.count = 0;
+        k.loggedAt = now;
+      }
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.flush(Number.POSITIVE_INFINITY);
+  }
 }
 
 /**
  * The embedded MQTT broker (aedes) that lets anomalyd run with no outside service:
  * on 127.0.0.1 by default, or on the LAN address so sensors publish straight to the device.
+ * Roles (daemon, operator, sensor) are enforced with aedes' authenticate / authorizePublish (which also
+ * covers last wills; a refused publish closes the client's connection) / authorizeForward hooks.
  * One owner: the daemon starts it before the MQTT client and stops it after.
  */
 export class EmbeddedBroker {
   private aedes: Aedes | null = null;
   private server: net.Server | null = null;
   private boundPort = 0;
+  private readonly identities = new WeakMap<Client, BrokerIdentity>();
+  private denials: DenialLog | null = null;
 
   constructor(private readonly opts: EmbeddedBrokerOptions) {}
 
@@ -43,14 +91,7 @@ export class EmbeddedBroker {
     if (this.server) return;
     const log = this.opts.logger;
     const aedes = await Aedes.createBroker({ drainTimeout: 30_000 });
-    const { username, password } = this.opts;
-    if (username !== null) {
-      aedes.authenticate = (_client, user, pass, done) => {
-        const ok = user === username && password !== null && sameSecret(password, pass);
-        if (!ok) log.warn({ user }, 'embedded broker: authentication failed');
-        done(null, ok);
-      };
-    }
+    if (this.opts.roles !== null) this.enforce(aedes, new BrokerRoles(this.opts.roles));
     aedes.on('clientError', (client, err) => log.debug({ client: client.id, err }, 'embedded broker: client error'));
     const server = net.createServer((socket) => {
       socket.setNoDelay(true);
@@ -67,7 +108,43 @@ export class EmbeddedBroker {
     this.boundPort = typeof addr === 'object' && addr !== null ? addr.port : this.opts.port;
     this.aedes = aedes;
     this.server = server;
-    log.info({ host: this.opts.host, port: this.boundPort, auth: username !== null }, 'embedded broker listening');
+    const roles = this.opts.roles;
+    log.info(
+      { host: this.opts.host, port: this.boundPort, roles: roles !== null, sensorLogin: roles?.sensor != null, operatorLogin: roles?.operator != null },
+      'embedded broker listening',
+    );
+  }
+
+  private enforce(aedes: Aedes, roles: BrokerRoles): void {
+    const denials = new DenialLog(this.opts.logger, this.opts.denialLogIntervalMs ?? 60_000);
+    denials.start();
+    this.denials = denials;
+    aedes.authenticate = (client, user, pass, done) => {
+      const res = roles.authenticate(client.id, user, pass);
+      if (!res.ok) {
+        denials.record('login refused', { user: user ?? null, clientId: client.id, reason: res.reason });
+        const err = Object.assign(new Error(res.reason), { returnCode: 5 as const });
+        done(err, false);
+        return;
+      }
+      this.identities.set(client, res.identity);
+      done(null, true);
+    };
+    aedes.authorizePublish = (client, packet, done) => {
+      // client is null only for a will left by a broker instance that is gone (never, with memory persistence).
+      const who: BrokerIdentity = client ? (this.identities.get(client) ?? { role: 'sensor', user: null }) : { role: 'sensor', user: null };
+      const problem = roles.publishProblem(who, packet.topic);
+      if (problem === null) {
+        done(null);
+        return;
+      }
+      denials.record('publish refused', { user: who.user, role: who.role, clientId: client?.id ?? null, topic: packet.topic.slice(0, 200), reason: problem });
+      done(new Error(problem));
+    };
+    aedes.authorizeForward = (client, packet) => {
+      const who = this.identities.get(client);
+      return who === undefined || roles.mayReceive(who, packet.topic) ? packet : undefined;
+    };
   }
 
   /** Idempotent; never throws. */
@@ -75,6 +152,8 @@ export class EmbeddedBroker {
     const { server, aedes } = this;
     this.server = null;
     this.aedes = null;
+    this.denials?.stop();
+    this.denials = null;
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
     if (server) {
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -147,6 +147,27 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 4,
+    description: 'who marked each anomaly, and every mark in order (the anomaly\'s operator history)',
+    up: (db) => {
+      db.exec(`
+        ALTER TABLE anomalies ADD COLUMN mark_by TEXT;     -- who set the current mark: mqtt:<user>, http, cli:<user>
+        ALTER TABLE anomalies ADD COLUMN mark_at INTEGER;  -- when (epoch ms)
+
+        -- Append-only: every ack, false alarm and unmark (mark NULL), with who did it and through what.
+        CREATE TABLE anomaly_marks (
+          seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+          anomaly_id TEXT NOT NULL REFERENCES anomalies (id) ON DELETE CASCADE,
+          at         INTEGER NOT NULL,
+          mark       TEXT CHECK (mark IN ('ack', 'false_alarm')),
+          note       TEXT,
+          actor      TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX anomaly_marks_by_anomaly ON anomaly_marks (anomaly_id, seq);
+      `);
+    },
+  },
 ];
 
 export class SchemaTooNewError extends Error {

@@ -170,8 +170,11 @@ export class MqttAdapter {
     });
   }
 
-  /** Publishes the retained offline status, then ends the connection. Idempotent; never throws. */
-  async stop(deadlineMs = 2000): Promise<void> {
+  /**
+   * Publishes the retained final status (`offline`, or `fault` after a storage fault), then ends the
+   * connection. Idempotent; never throws.
+   */
+  async stop(deadlineMs = 2000, finalStatus: 'offline' | 'fault' = 'offline'): Promise<void> {
     const client = this.client;
     this.client = null;
     if (!client) return;
@@ -179,10 +182,10 @@ export class MqttAdapter {
     this.paused = false;
     try {
       if (client.connected) {
-        await withDeadline(client.publishAsync(this.opts.statusTopic, 'offline', { qos: 1, retain: true }), deadlineMs);
+        await withDeadline(client.publishAsync(this.opts.statusTopic, finalStatus, { qos: 1, retain: true }), deadlineMs);
       }
     } catch (err) {
-      this.opts.logger.warn({ err }, 'could not publish offline status');
+      this.opts.logger.warn({ err, status: finalStatus }, 'could not publish the final status');
     }
     try {
       await withDeadline(client.endAsync(false), deadlineMs);

@@ -7,7 +7,7 @@
  * Durability: WAL + synchronous=NORMAL. A commit survives a crash or SIGKILL of the process; a power
  * cut may lose the last few commits (never corrupts). See docs/ALERTS.md for the delivery guarantees.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
@@ -35,6 +35,16 @@ import type {
 } from '../contract/store.js';
 import type { AnomalyEvent, AnomalyEventKind, RejectReason } from '../contract/types.js';
 import { assertMigratable, migrate } from './migrations.js';
+import {
+  StorageError,
+  asStorageError,
+  assertWritableFile,
+  checkFileIdentity,
+  ensureDataDir,
+  fileIdentity,
+  storageFaultKind,
+  type FileIdentity,
+} from './storage.js';
 
 export interface SqliteStoreOptions {
   /** 0 = every write commits on its own; > 0 = writes join a batch committed at most this often. */
@@ -49,12 +59,19 @@ export interface SqliteStoreOptions {
   readonly readingsRetentionMs?: number;
   /** Delivered outbox rows are kept this long for inspection. Default 1 day. */
   readonly deliveredRetentionMs?: number;
+  /**
+   * Told of every failed write or commit that is a storage fault (read-only, disk full, I/O error), with
+   * the path and the cause. The write itself still throws (or, for a group commit, is logged).
+   */
+  readonly onFault?: (fault: StorageError) => void;
 }
 
 /** The database file inside the data dir; the daemon and the CLI commands agree on it here. */
 export const DB_FILE = 'anomalyd.db';
 
 const DAY_MS = 86_400_000;
+/** Rows kept in the rejections table (per reason and sensor); the least recent beyond are dropped. */
+export const MAX_REJECTION_ROWS = 10_000;
 
 interface AnomalyRow {
   id: string;
@@ -71,6 +88,8 @@ interface AnomalyRow {
   status: AnomalyStatus;
   mark: AnomalyMark | null;
   mark_note: string | null;
+  mark_by: string | null;
+  mark_at: number | null;
   created_at: number;
   updated_at: number;
   kind: AnomalyKind | null;
@@ -179,6 +198,7 @@ function prepareStatements(db: Db) {
     upsertSensorState: db.prepare<[string, Buffer, number]>(`
       INSERT INTO sensor_state (sensor, blob, updated_at) VALUES (?, ?, ?)
       ON CONFLICT (sensor) DO UPDATE SET blob = excluded.blob, updated_at = excluded.updated_at`),
+    oneSensorState: db.prepare<[string], { blob: Buffer; updated_at: number }>('SELECT blob, updated_at FROM sensor_state WHERE sensor = ?'),
     allSensorStates: db.prepare<[], { sensor: string; blob: Buffer; updated_at: number }>(
       'SELECT sensor, blob, updated_at FROM sensor_state',
     ),
@@ -186,6 +206,9 @@ function prepareStatements(db: Db) {
       INSERT INTO rejections (reason, sensor, count, last_at) VALUES (?, ?, ?, ?)
       ON CONFLICT (reason, sensor) DO UPDATE SET
         count = count + excluded.count, last_at = max(last_at, excluded.last_at)`),
+    countRejections: db.prepare<[], number>('SELECT count(*) FROM rejections').pluck(),
+    pruneRejections: db.prepare<[number]>(`
+      DELETE FROM rejections WHERE (reason, sensor) IN (SELECT reason, sensor FROM rejections ORDER BY last_at LIMIT ?)`),
     allRejections: db.prepare<[], { reason: RejectReason; sensor: string; count: number; last_at: number }>(
       'SELECT reason, sensor, count, last_at FROM rejections ORDER BY reason, sensor',
     ),
@@ -200,8 +223,14 @@ function prepareStatements(db: Db) {
     eventsOf: db.prepare<[string], EventRow>(
       'SELECT seq, kind, ts, score, payload FROM anomaly_events WHERE anomaly_id = ? ORDER BY seq',
     ),
-    markAnomaly: db.prepare<[AnomalyMark | null, string | null, number, string]>(
-      'UPDATE anomalies SET mark = ?, mark_note = ?, updated_at = ? WHERE id = ?',
+    markAnomaly: db.prepare<[AnomalyMark | null, string | null, string, number, number, string]>(
+      'UPDATE anomalies SET mark = ?, mark_note = ?, mark_by = ?, mark_at = ?, updated_at = ? WHERE id = ?',
+    ),
+    insertMark: db.prepare<[string, number, AnomalyMark | null, string | null, string]>(
+      'INSERT INTO anomaly_marks (anomaly_id, at, mark, note, actor) VALUES (?, ?, ?, ?, ?)',
+    ),
+    marksOf: db.prepare<[string], { seq: number; at: number; mark: AnomalyMark | null; note: string | null; actor: string }>(
+      'SELECT seq, at, mark, note, actor FROM anomaly_marks WHERE anomaly_id = ? ORDER BY seq',
     ),
   };
 }
@@ -309,12 +338,27 @@ export class SqliteStore implements Store {
   private committedOutboxId: number;
   private pendingOutboxId: number;
   private dropped = 0;
+  private refused = 0;
   private closed = false;
+
+  /** Device and inode of the file when it was opened (null for :memory:). */
+  private readonly identity: FileIdentity | null;
+  /** This connection's -wal and -shm files, by path. */
+  private readonly sidecars = new Map<string, FileIdentity>();
 
   private constructor(
     private readonly db: Db,
     private readonly opts: SqliteStoreOptions,
+    readonly path: string,
   ) {
+    this.identity = path === ':memory:' ? null : fileIdentity(path);
+    if (path !== ':memory:') {
+      // Both exist once the open's probe has written: WAL mode creates them on the first write.
+      for (const p of [`${path}-wal`, `${path}-shm`]) {
+        const id = fileIdentity(p);
+        if (id !== null) this.sidecars.set(p, id);
+      }
+    }
     this.s = prepareStatements(db);
     this.m = prepareModelStatements(db);
     this.series = prepareSeriesStatements(db);
@@ -326,11 +370,24 @@ export class SqliteStore implements Store {
     this.pendingOutboxId = this.committedOutboxId;
   }
 
-  /** Opens (creating if needed) and migrates the database. Throws SchemaTooNewError / ForeignDatabaseError. */
+  /**
+   * Opens (creating if needed) and migrates the database, then proves it can write to it. Throws
+   * SchemaTooNewError / ForeignDatabaseError, and StorageError (naming the path, the cause and the fix)
+   * when the directory or file cannot be made, read or written: a read-only database must fail the start,
+   * not drop every anomaly later.
+   */
   static open(path: string, opts: SqliteStoreOptions): SqliteStore {
     assertOptions(opts);
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    const db = new Database(path, { timeout: 5000 });
+    if (path !== ':memory:') {
+      ensureDataDir(dirname(path));
+      assertWritableFile(path);
+    }
+    let db: Db;
+    try {
+      db = new Database(path, { timeout: 5000 });
+    } catch (err) {
+      throw asStorageError(err, path);
+    }
     try {
       assertMigratable(db);
       const mode = String(db.pragma('journal_mode = WAL', { simple: true }));
@@ -339,23 +396,77 @@ export class SqliteStore implements Store {
       db.pragma('foreign_keys = ON');
       const { from, to } = migrate(db);
       if (from !== to) opts.logger.info({ path, from, to }, 'sqlite: schema migrated');
-      return new SqliteStore(db, opts);
+      // A real write (the header's user_version, unchanged): SQLite opens a file it may not write as
+      // read-only without a word, and every later write would fail.
+      // Without waiting: another connection holding the write lock (the daemon's group commit, beside a
+      // CLI command) proves nothing either way, and this connection's writes wait for it as usual.
+      const version = Number(db.pragma('user_version', { simple: true }));
+      db.pragma('busy_timeout = 0');
+      try {
+        db.transaction(() => db.pragma(`user_version = ${version}`)).immediate();
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== 'SQLITE_BUSY') throw err;
+      } finally {
+        db.pragma('busy_timeout = 5000');
+      }
+      return new SqliteStore(db, opts, path);
     } catch (err) {
       db.close();
-      throw err;
+      throw storageFaultKind(err) === null ? err : asStorageError(err, path);
     }
+  }
+
+  /**
+   * Whether the database file is still the one opened: a StorageError when it was deleted or replaced
+   * (SQLite would go on writing into the unlinked file, and lose it all at the next start), else null.
+   */
+  checkFile(): StorageError | null {
+    if (this.identity === null || this.closed) return null;
+    return checkFileIdentity(this.path, this.identity);
+  }
+
+  /**
+   * This connection's -wal and -shm files that are still at their paths (by inode). After the database
+   * file was deleted or replaced, SQLite may leave them behind at close; found by the next connection to
+   * that path, a stale WAL would be replayed into the wrong database, so they must be moved away.
+   */
+  leftoverSidecars(): string[] {
+    return [...this.sidecars].filter(([p, id]) => {
+      const now = fileIdentity(p);
+      return now !== null && now.dev === id.dev && now.ino === id.ino;
+    }).map(([p]) => p);
+  }
+
+  /**
+   * Writes everything committed into a new database file at `dest` (SQLite's VACUUM INTO, which reads
+   * through this connection, so it works on a deleted file too). Commits the open batch first. Throws
+   * when `dest` exists or cannot be written.
+   */
+  rescueTo(dest: string): void {
+    this.assertOpen();
+    if (existsSync(dest)) throw new Error(`rescue: ${dest} exists`);
+    this.commitBatch();
+    this.db.prepare('VACUUM INTO ?').run(dest);
   }
 
   /**
    * Stores an anomaly event and its alert in ONE transaction: the anomaly row, the event and the
    * outbox row exist together or not at all. The alert is published only after this commits.
    * `explanation` goes into the alert and the anomaly row; null leaves the row's earlier one.
+   *
+   * Transitions are idempotent against what is stored (the committed truth): an `open` of an id that
+   * exists, or an `update`/`resolve` of an id that is unknown or already resolved, is refused: nothing is
+   * written, no alert is queued, the refusal is counted (`refusedTransitions`) and logged, and null is
+   * returned. So an episode never gets a second open or a second resolve, whatever a restored
+   * checkpoint believes.
    */
-  recordEvent(ev: AnomalyEvent, topic: string, explanation: AlertExplanation | null = null): RecordedEvent {
+  recordEvent(ev: AnomalyEvent, topic: string, explanation: AlertExplanation | null = null): RecordedEvent | null {
     const channels = alertChannels(ev); // validates before anything is written
     const now = this.now();
-    const { recorded, dropped } = this.write(() => {
-      this.warnOnOddTransition(ev, this.s.anomalyStatus.get(ev.anomalyId));
+    const { recorded, dropped, refusal } = this.write(() => {
+      const existing = this.s.anomalyStatus.get(ev.anomalyId);
+      const refused = transitionRefusal(ev.kind, existing);
+      if (refused !== null) return { recorded: null, dropped: 0, refusal: refused };
       const seq = this.s.nextSeq.get(ev.anomalyId) ?? 1;
       const payload = JSON.stringify(alertPayload(ev, { seq, resent: false, daemonId: this.opts.daemonId, explanation }));
       this.s.upsertAnomaly.run({
@@ -379,8 +490,16 @@ export class SqliteStore implements Store {
       this.s.insertEvent.run(ev.anomalyId, seq, ev.kind, Math.round(ev.endTs), ev.score, payload);
       const outboxId = Number(this.s.insertOutbox.run(topic, payload, 1, now).lastInsertRowid);
       this.pendingOutboxId = Math.max(this.pendingOutboxId, outboxId);
-      return { recorded: { anomalyId: ev.anomalyId, seq, outboxId }, dropped: this.enforceOutboxBound(outboxId) };
+      return { recorded: { anomalyId: ev.anomalyId, seq, outboxId }, dropped: this.enforceOutboxBound(outboxId), refusal: null };
     });
+    if (recorded === null) {
+      this.refused++;
+      this.log.warn(
+        { anomalyId: ev.anomalyId, sensor: ev.sensor, kind: ev.kind, reason: refusal, refusedTotal: this.refused },
+        'anomaly event refused: the stored episode is past it (no alert sent)',
+      );
+      return null;
+    }
     if (dropped > 0) {
       this.dropped += dropped;
       this.log.warn(
@@ -445,10 +564,21 @@ export class SqliteStore implements Store {
     return this.s.countPending.get() ?? 0;
   }
 
+  /** Events refused since open because the stored episode was past them (see recordEvent). */
+  refusedTransitions(): number {
+    return this.refused;
+  }
+
   saveSensorStates(rows: readonly SensorStateRow[]): void {
     this.write(() => {
       for (const r of rows) this.s.upsertSensorState.run(r.sensor, r.blob, Math.round(r.updatedAt));
     });
+  }
+
+  loadSensorState(sensor: string): SensorCheckpoint | null {
+    this.assertOpen();
+    const r = this.s.oneSensorState.get(sensor);
+    return r === undefined ? null : { blob: r.blob, updatedAt: r.updated_at };
   }
 
   loadSensorStates(): Map<string, SensorCheckpoint> {
@@ -462,6 +592,9 @@ export class SqliteStore implements Store {
   addRejections(rows: readonly RejectionCount[]): void {
     this.write(() => {
       for (const r of rows) this.s.addRejection.run(r.reason, r.sensor ?? '', r.count, Math.round(r.lastAt));
+      // Made-up sensor ids must not grow the table across restarts: keep the most recent rows only.
+      const excess = (this.s.countRejections.get() ?? 0) - MAX_REJECTION_ROWS;
+      if (excess > 0) this.s.pruneRejections.run(excess);
     });
   }
 
@@ -613,13 +746,21 @@ export class SqliteStore implements Store {
       score: e.score,
       payload: JSON.parse(e.payload) as AlertPayload,
     }));
-    return { ...toAnomalyRecord(row), events };
+    const marks = this.s.marksOf.all(id).map((m) => ({ seq: m.seq, at: m.at, mark: m.mark, note: m.note, by: m.actor }));
+    return { ...toAnomalyRecord(row), events, marks };
   }
 
-  /** Sets or clears (mark null) an operator's verdict. Returns false if there is no such anomaly. */
-  markAnomaly(id: string, mark: AnomalyMark | null, note: string | null): boolean {
+  /**
+   * Sets or clears (mark null) an operator's verdict, and appends it to the anomaly's mark history with
+   * who did it (`by`: `mqtt:<user>`, `http`, `cli:<user>`). Returns false if there is no such anomaly.
+   */
+  markAnomaly(id: string, mark: AnomalyMark | null, note: string | null, by: string): boolean {
     const now = this.now();
-    return this.write(() => this.s.markAnomaly.run(mark, note, now, id).changes) > 0;
+    return this.write(() => {
+      if (this.s.markAnomaly.run(mark, note, by, now, now, id).changes === 0) return false;
+      this.s.insertMark.run(id, now, mark, note, by);
+      return true;
+    });
   }
 
   /** 'ok' when healthy, otherwise SQLite's findings, one per line. */
@@ -679,13 +820,14 @@ export class SqliteStore implements Store {
     this.assertOpen();
     const batching = this.opts.commitIntervalMs > 0;
     const pendingBefore = this.pendingOutboxId;
-    if (batching) this.openBatch();
     try {
+      if (batching) this.openBatch();
       const result = this.db.transaction(fn).immediate();
       if (!batching) this.committed();
       return result;
     } catch (err) {
       this.pendingOutboxId = pendingBefore;
+      this.reportFault(err);
       if (batching && !this.db.inTransaction) {
         // Some errors (disk full, I/O) make SQLite roll back the whole transaction, not just the savepoint.
         this.log.error({ err }, 'sqlite: the open batch was rolled back; its uncommitted writes are lost');
@@ -709,8 +851,14 @@ export class SqliteStore implements Store {
     try {
       this.commitBatch();
     } catch (err) {
-      this.log.error({ err }, 'sqlite: group commit failed; the batch is lost');
+      this.log.error({ err, path: this.path }, 'sqlite: group commit failed; the batch is lost');
     }
+  }
+
+  /** Tells opts.onFault about a failure that is the storage's (not a constraint or a bug). */
+  private reportFault(err: unknown): void {
+    const kind = storageFaultKind(err);
+    if (kind !== null) this.opts.onFault?.(asStorageError(err, this.path, kind));
   }
 
   private commitBatch(): void {
@@ -718,6 +866,7 @@ export class SqliteStore implements Store {
     try {
       this.db.exec('COMMIT');
     } catch (err) {
+      this.reportFault(err);
       if (this.db.inTransaction) {
         try {
           this.db.exec('ROLLBACK');
@@ -766,21 +915,20 @@ export class SqliteStore implements Store {
     return excess;
   }
 
-  private warnOnOddTransition(ev: AnomalyEvent, existing: AnomalyStatus | undefined): void {
-    const odd =
-      (ev.kind === 'open' && existing !== undefined) ||
-      (ev.kind !== 'open' && existing === undefined) ||
-      existing === 'resolved';
-    if (odd) {
-      this.log.warn(
-        { anomalyId: ev.anomalyId, sensor: ev.sensor, kind: ev.kind, existing: existing ?? null },
-        'anomaly event out of lifecycle order; recorded anyway',
-      );
-    }
-  }
-
   private assertOpen(): void {
     if (this.closed) throw new Error('SqliteStore is closed');
+  }
+}
+
+/** Why an event cannot follow the stored state of its episode, or null when it can. */
+function transitionRefusal(kind: AnomalyEventKind, existing: AnomalyStatus | undefined): string | null {
+  switch (kind) {
+    case 'open':
+      return existing === undefined ? null : `episode already ${existing}`;
+    case 'update':
+    case 'resolve':
+      if (existing === undefined) return 'no such episode';
+      return existing === 'resolved' ? 'episode already resolved' : null;
   }
 }
 
@@ -809,6 +957,8 @@ function toAnomalyRecord(r: AnomalyRow): AnomalyRecord {
     status: r.status,
     mark: r.mark,
     markNote: r.mark_note,
+    markBy: r.mark_by,
+    markAt: r.mark_at,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     kind: r.kind,

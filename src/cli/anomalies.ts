@@ -7,6 +7,7 @@
  * Exit status: 0 done, 1 no such anomaly or database trouble, 2 bad usage or configuration.
  */
 import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../log.js';
@@ -35,9 +36,10 @@ Options:
       --db PATH       the SQLite file itself (instead of --config)
   -h, --help          this help
 
-The same marks can be set over MQTT: publish to <prefix>/cmd/ack/<id>, <prefix>/cmd/false_alarm/<id> or
-<prefix>/cmd/unmark/<id> (payload empty or {"note": "..."}). Exit status: 0 done, 1 not found or database
-error, 2 bad usage.
+A mark is recorded with who set it (cli:<user> here). The same marks can be set over MQTT by an
+operator login: publish to <prefix>/cmd/ack/<id>/<operator>, <prefix>/cmd/false_alarm/<id>/<operator> or
+<prefix>/cmd/unmark/<id>/<operator> (payload empty or {"note": "..."}; docs/ALERTS.md). Exit status: 0 done,
+1 not found or database error, 2 bad usage.
 `;
 
 /** The daemon's database file inside dataDir (src/daemon.ts uses the same name). */
@@ -127,7 +129,7 @@ function runAction(action: Action, store: AnomalyHistory, ctx: CommandContext): 
       return 0;
     }
     case 'mark': {
-      if (!store.markAnomaly(action.id, action.mark, action.note)) return notFound(action.id, ctx);
+      if (!store.markAnomaly(action.id, action.mark, action.note, `cli:${cliUser()}`)) return notFound(action.id, ctx);
       const what = action.mark === null ? 'unmarked' : `marked ${action.mark}`;
       ctx.stdout(`anomaly ${action.id} ${what}${action.note !== null ? ` (note: ${action.note})` : ''}\n`);
       return 0;
@@ -246,6 +248,8 @@ function recordJson(r: AnomalyRecord) {
     windows: r.windows,
     mark: r.mark,
     mark_note: r.markNote,
+    mark_by: r.markBy,
+    mark_at: r.markAt === null ? null : iso(r.markAt),
     created_at: iso(r.createdAt),
     updated_at: iso(r.updatedAt),
   };
@@ -255,6 +259,7 @@ function detailJson(a: AnomalyWithEvents) {
   return {
     ...recordJson(a),
     events: a.events.map((e) => ({ seq: e.seq, event: e.kind, ts: iso(e.ts), score: e.score, payload: e.payload })),
+    marks: a.marks.map((m) => ({ seq: m.seq, at: iso(m.at), mark: m.mark, note: m.note, by: m.by })),
   };
 }
 
@@ -296,6 +301,7 @@ function detailText(a: AnomalyWithEvents): string {
     ['channels', channels.join(', ')],
     ['mark', a.mark ?? '-'],
     ['note', a.markNote ?? '-'],
+    ['marked by', a.markBy === null ? '-' : `${a.markBy} at ${shortTime(a.markAt ?? 0)}`],
   ];
   const width = Math.max(...fields.map(([k]) => k.length));
   const head = fields.map(([k, v]) => `${`${k}:`.padEnd(width + 1)} ${v}`).join('\n');
@@ -306,5 +312,21 @@ function detailText(a: AnomalyWithEvents): string {
           .split('\n')
           .map((l) => (l === '' ? l : `  ${l}`))
           .join('\n')}`;
-  return `${head}\n${events}`;
+  const marks =
+    a.marks.length === 0
+      ? ''
+      : `marks:\n${table([['SEQ', 'AT', 'MARK', 'BY', 'NOTE'], ...a.marks.map((m) => [String(m.seq), shortTime(m.at), m.mark ?? 'unmark', m.by, m.note ?? '-'])])
+          .split('\n')
+          .map((l) => (l === '' ? l : `  ${l}`))
+          .join('\n')}`;
+  return `${head}\n${events}${marks}`;
+}
+
+/** The OS user running the CLI, for the anomaly's mark history (`cli:<user>`). */
+function cliUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return String(process.getuid?.() ?? 'unknown');
+  }
 }

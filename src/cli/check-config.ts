@@ -6,6 +6,7 @@
 import { stringify } from 'yaml';
 import { loadConfig } from '../config/load.js';
 import { maskSecrets } from '../config/mask.js';
+import { waivedExposure } from '../config/schema.js';
 
 export interface CheckConfigIo {
   readonly stdout: (s: string) => void;
@@ -62,6 +63,7 @@ export function checkConfigCommand(argv: string[], io: CheckConfigIo): number {
     io.stderr(result.errors.map((e) => `${e}\n`).join(''));
     return 2;
   }
+  for (const [setting, problem] of waivedExposure(result.config)) io.stderr(`warning: INSECURE (insecure: true): ${setting} ${problem}\n`);
   const source = result.file ?? 'built-in defaults';
   io.stdout(`# anomalyd effective configuration: ${source} + environment; secrets masked\n${stringify(maskSecrets(result.config))}`);
   return 0;

@@ -185,6 +185,8 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
     publisher.on('error', () => undefined);
     publisher.on('message', (topic, payload) => {
       const text = payload.toString('utf8');
+      // An empty retained message deletes a topic (a state cleared when an idle sensor is evicted).
+      if (text === '') return;
       if (topic.startsWith(`${t.prefix}/alerts/`)) {
         const a = JSON.parse(text) as AlertPayload;
         if (a.event === 'open' && !opened.some((e) => e.anomalyId === a.anomaly_id)) opened.push({ anomalyId: a.anomaly_id, sensor: a.sensor, openTs: Date.parse(a.ts) });

@@ -1,11 +1,12 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
-import type { Config } from '../config/schema.js';
+import { waivedExposure, type Config } from '../config/schema.js';
 import { maskSecrets } from '../config/mask.js';
 import { createLogger, type Logger } from '../log.js';
 import { Daemon } from '../daemon.js';
 import type { CommandContext } from './context.js';
 import { SystemdNotifier, watchdogLoop, progressCheck, type Heartbeat } from '../adapters/sd-notify.js';
+import { EXIT_STORAGE_FAULT } from '../daemon/faults.js';
 
 /** The pipeline counts as stalled when work waits and nothing finishes for this long (the watchdog stops pinging). */
 const STALL_MS = 20_000;
@@ -21,6 +22,8 @@ Options:
   -h, --help          this help
 
 Signals: SIGTERM or SIGINT stop gracefully within shutdown.deadlineMs (exit 0); a second signal forces exit 1.
+Exit status: 0 stopped cleanly, 1 failed to start or stop cleanly, 2 invalid configuration, 3 stopped on a
+storage fault (database read-only, disk full, file deleted or replaced; see docs/DEPLOY.md).
 `;
 
 /** Loads and validates the config, printing every error; null when invalid. */
@@ -54,6 +57,9 @@ export async function runCommand(argv: string[], ctx: CommandContext): Promise<n
   if (!config) return 2;
   const logger = createLogger(config.log.level, undefined, config.log.format);
   logger.debug({ config: maskSecrets(config) }, 'effective config');
+  // insecure: true starts anyway, but never quietly: each waived problem, every start (docs/SECURITY.md).
+  if (config.insecure) logger.warn({ insecure: true }, 'INSECURE: insecure: true is set, unsafe exposure is not refused; never use it outside a lab');
+  for (const [setting, problem] of waivedExposure(config)) logger.warn({ setting, insecure: true }, `INSECURE (insecure: true): ${setting} ${problem}`);
   return runDaemonUntilSignal(new Daemon({ config, logger }), logger, ctx);
 }
 
@@ -110,11 +116,15 @@ export async function runDaemonUntilSignal(daemon: Daemon, logger: Logger, ctx: 
         { logger: logger.child({ module: 'watchdog' }) },
       );
     }
-    if (started && onReady) await Promise.race([onReady(), stopSignal]);
-    await stopSignal;
+    // A storage fault ends the run like a signal, but with its own exit code, so systemd restarts it.
+    const fault = daemon.failed;
+    if (started && onReady) await Promise.race([onReady(), stopSignal, fault]);
+    const faulted = await Promise.race([stopSignal.then(() => null), fault]);
     heartbeat?.stop();
+    if (faulted !== null) notifier.status(`storage fault: ${faulted.message}`);
     notifier.stopping();
     const clean = await daemon.stop();
+    if (faulted !== null) return EXIT_STORAGE_FAULT;
     return clean ? 0 : 1;
   } finally {
     heartbeat?.stop();

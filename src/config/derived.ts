@@ -16,20 +16,30 @@ function hostForUrl(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
+/** The daemon's MQTT client id: mqtt.clientId, else anomalyd-<hostname>. */
+export function daemonClientId(config: Config, hostname: string): string {
+  return config.mqtt.clientId ?? `anomalyd-${hostname}`;
+}
+
 /**
  * Where and as whom the daemon's MQTT client connects. With `mqtt.url: null` that is the embedded
- * broker, with the broker's credentials unless mqtt.username is set. `brokerPort` is the port the
- * embedded broker actually bound (differs from the config when broker.port is 0).
+ * broker, as the daemon role with `daemonLogin` (made up at each start, see docs/SECURITY.md; null
+ * before the broker exists, for display only). `brokerPort` is the port the embedded broker actually
+ * bound (differs from the config when broker.port is 0).
  */
-export function resolveMqttConnection(config: Config, hostname: string, brokerPort: number = config.broker.port): MqttConnection {
+export function resolveMqttConnection(
+  config: Config,
+  hostname: string,
+  brokerPort: number = config.broker.port,
+  daemonLogin: { readonly username: string; readonly password: string } | null = null,
+): MqttConnection {
   const { mqtt, broker } = config;
-  const clientId = mqtt.clientId ?? `anomalyd-${hostname}`;
+  const clientId = daemonClientId(config, hostname);
   if (mqtt.url !== null) return { url: mqtt.url, username: mqtt.username, password: mqtt.password, clientId };
-  const useBrokerCredentials = mqtt.username === null;
   return {
     url: `mqtt://${hostForUrl(broker.host)}:${brokerPort}`,
-    username: useBrokerCredentials ? broker.username : mqtt.username,
-    password: useBrokerCredentials ? broker.password : mqtt.password,
+    username: daemonLogin?.username ?? null,
+    password: daemonLogin?.password ?? null,
     clientId,
   };
 }

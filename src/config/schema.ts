@@ -4,9 +4,10 @@
  */
 import type { CellKind } from '../model/spec.js';
 import { deepFreeze } from './validate.js';
-import { bool, defaultsOf, int, literal, mapList, num, oneOf, optStr, section, str, strList, type Infer } from './dsl.js';
+import { bool, defaultsOf, int, leaves, literal, mapList, num, oneOf, optStr, section, str, strList, type Infer } from './dsl.js';
 import { PRESET_NAMES } from './presets.js';
 import { groupModelProblems, groupProblem, presetProblem, RULE_KEYS_DOC, ruleProblem, timeZoneProblem, unreachableRules, type GroupConfig, type RuleConfig } from './ingest-rules.js';
+import { DAEMON_BROKER_USERNAME, exposureProblems, type ExposureProblem } from './exposure.js';
 
 /** Bump together with a migration in migrate.ts when a setting is renamed or its meaning changes. */
 export const CURRENT_VERSION = 2;
@@ -74,6 +75,16 @@ function unitEntryProblem(entry: string): string | null {
   return eq > 0 && entry.slice(0, eq).trim() !== '' && entry.slice(eq + 1).trim() !== '' ? null : 'must look like pattern=unit, e.g. pump*/pressure=bar';
 }
 
+function brokerUsernameProblem(name: string): string | null {
+  if (name === DAEMON_BROKER_USERNAME) return `${DAEMON_BROKER_USERNAME} is reserved for the daemon's own client`;
+  return isTopicLevelName(name) ? null : 'must be 1 to 64 characters without / + # or NUL (it is also a topic level of operator commands)';
+}
+
+/** A name that can be one MQTT topic level (operator names are the last level of their command topics). */
+function isTopicLevelName(name: string): boolean {
+  return name.length >= 1 && name.length <= 64 && !/[/+#]/.test(name) && !name.includes('\0');
+}
+
 function modelNameProblem(name: string): string | null {
   return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) ? null : 'must be a file name without a path (letters, digits, . _ -)';
 }
@@ -84,6 +95,10 @@ export const schema = section('anomalyd configuration', {
     default: './data',
     env: 'ANOMALYD_DATA_DIR',
     doc: 'Directory for the SQLite database and hidden-state checkpoints. Relative paths are relative to the working directory.',
+  }),
+  insecure: bool({
+    default: false,
+    doc: 'Lab use only: start even with unsafe exposure (a non-loopback http.host without http.token, a non-loopback embedded broker without broker.username, secrets shorter than 16 characters). Every waived problem is logged at warn at each start.',
   }),
   log: section('Logging (JSON lines on stdout; journald under systemd).', {
     level: oneOf(LOG_LEVELS, { default: 'info', env: 'ANOMALYD_LOG_LEVEL', doc: 'Lowest level that is logged.' }),
@@ -102,8 +117,18 @@ export const schema = section('anomalyd configuration', {
       doc: 'Bind address. 127.0.0.1 accepts local clients only; set the LAN address (or 0.0.0.0) to let sensors publish straight to the device.',
     }),
     port: int({ default: 1883, min: 0, max: 65535, env: 'ANOMALYD_BROKER_PORT', doc: 'TCP port. 0 picks a free port (for tests).' }),
-    username: optStr({ doc: 'When set, every client must authenticate with this username and broker.password.' }),
-    password: optStr({ secret: true, doc: 'Password for broker.username (required when username is set).' }),
+    username: optStr({
+      rule: brokerUsernameProblem,
+      doc: 'The sensors\' login (role sensor: may publish only on ingest.topics, never under mqtt.topicPrefix). When set, anonymous clients are refused; when null, anonymous clients get the sensor role (allowed on a loopback broker.host only).',
+    }),
+    password: optStr({ secret: true, doc: 'Password for broker.username (required when username is set; at least 16 characters).' }),
+    operator: section('The operators\' login on the embedded broker (role operator: may publish commands, see docs/ALERTS.md).', {
+      username: optStr({
+        rule: brokerUsernameProblem,
+        doc: 'Operator login; its commands go to <prefix>/cmd/<verb>/<anomaly_id>/<this username>. null = no MQTT commands through the embedded broker (the CLI and the HTTP API still mark anomalies).',
+      }),
+      password: optStr({ secret: true, doc: 'Password for broker.operator.username (required with it; at least 16 characters).' }),
+    }),
   }),
   mqtt: section('The MQTT client the daemon uses to read sensors and publish alerts.', {
     url: optStr({
@@ -131,6 +156,12 @@ export const schema = section('anomalyd configuration', {
       default: 'anomalyd',
       rule: topicPrefixProblem,
       doc: 'Alerts go to <prefix>/alerts/<sensor>, the retained status to <prefix>/status.',
+    }),
+    operators: strList({
+      default: [],
+      minItems: 0,
+      item: (v) => (isTopicLevelName(v) ? null : 'must be an MQTT username of 1 to 64 characters without / + # or NUL'),
+      doc: 'External broker only: usernames whose commands on <prefix>/cmd/<verb>/<anomaly_id>/<username> are accepted. The broker\'s ACL must let each write only under its own name (deploy/mosquitto/). Empty = no MQTT commands from an external broker.',
     }),
   }),
   ingest: section('Turning MQTT messages into readings.', {
@@ -184,7 +215,7 @@ export const schema = section('anomalyd configuration', {
       default: false,
       doc: 'Whether retained messages (the broker’s last value, replayed at every subscribe) are readings, for the default rule; rules and presets say it themselves.',
     }),
-    maxStreams: int({ default: 10000, min: 1, max: 1_000_000, doc: 'Streams tracked in all; a new stream beyond it is rejected (too_many_streams). Only an accepted reading takes a slot.' }),
+    maxStreams: int({ default: 5000, min: 1, max: 1_000_000, doc: 'Streams tracked in all; a new stream beyond it is rejected (too_many_streams). Only an accepted reading takes a slot. Each stream holds about 10 kB at first and more as its score histories fill (docs/SECURITY.md, "Memory"): raise MemoryMax with it.' }),
     maxStreamsPerSensor: int({ default: 64, min: 1, max: 10_000, doc: 'Streams (fields) of one sensor; a new one beyond it is rejected (too_many_streams).' }),
   }),
   homeassistant: section('Home Assistant MQTT discovery: an anomaly binary_sensor and a score sensor per stream, grouped by device.', {
@@ -202,6 +233,26 @@ export const schema = section('anomalyd configuration', {
       min: 0,
       max: DAY_MS,
       doc: 'Least time between two score updates of one stream to Home Assistant (the status changes at once); 0 = every score.',
+    }),
+  }),
+  limits: section('Bounds that keep memory, sensor slots and the log finite whatever clients send (docs/SECURITY.md).', {
+    idleAfterIntervals: int({
+      default: 1000,
+      min: 10,
+      max: 100_000_000,
+      doc: 'A sensor with no valid reading for this many of its own reading intervals is evicted: its open episode resolved, its state checkpointed, its memory and slot freed. A valid reading brings it back (from the checkpoint while younger than store.checkpointMaxAgeMs).',
+    }),
+    idleAfterMinMs: int({
+      default: 600000,
+      min: 1000,
+      max: 365 * DAY_MS,
+      doc: 'Never evict a sensor idle for less than this; also the idle span of a sensor whose interval is not known yet (e.g. one with a single reading).',
+    }),
+    logIntervalMs: int({
+      default: 60000,
+      min: 1000,
+      max: DAY_MS,
+      doc: 'Rejected input, evictions and status changes beyond a few are logged as one summary line per this interval, whatever the rate.',
     }),
   }),
   window: section('Each stream in its own time: the window the autoencoder reconstructs, and how readings fall on the stream’s interval. Every length is counted in readings.', {
@@ -393,6 +444,21 @@ export interface CrossRule {
   check(config: Config): ReadonlyArray<readonly [string, string]>;
 }
 
+/** Settings marked secret (tokens and passwords; not files). */
+function secretPaths(): string[][] {
+  return leaves(schema)
+    .filter((e) => e.leaf.secret && !e.leaf.file)
+    .map((e) => [...e.path]);
+}
+
+/**
+ * The exposure problems that `insecure: true` waives in a loaded config (empty when it is false, since
+ * the loader refuses them then). The daemon logs each at warn when it starts.
+ */
+export function waivedExposure(config: Config): ExposureProblem[] {
+  return config.insecure ? exposureProblems(config, secretPaths()) : [];
+}
+
 function isTls(config: Config): boolean {
   return config.mqtt.url?.startsWith('mqtts:') ?? false;
 }
@@ -437,6 +503,34 @@ export const crossRules: readonly CrossRule[] = [
       if (c.broker.username === null && c.broker.password !== null) return [['broker.username', 'is required when broker.password is set']];
       return [];
     },
+  },
+  {
+    doc: '`broker.operator.username` and `broker.operator.password` are set together; the operator and sensor logins differ.',
+    inputs: ['broker.operator.username', 'broker.operator.password', 'broker.username'],
+    check: (c) => {
+      const op = c.broker.operator;
+      if (op.username !== null && op.password === null) return [['broker.operator.password', 'is required when broker.operator.username is set']];
+      if (op.username === null && op.password !== null) return [['broker.operator.username', 'is required when broker.operator.password is set']];
+      if (op.username !== null && op.username === c.broker.username) {
+        return [['broker.operator.username', 'must differ from broker.username: sensors and operators need their own logins']];
+      }
+      return [];
+    },
+  },
+  {
+    doc: '`mqtt.operators` needs an external broker with a login (`mqtt.url` and `mqtt.username`), whose ACL decides who may write each operator\'s topic.',
+    inputs: ['mqtt.operators', 'mqtt.url', 'mqtt.username'],
+    check: (c) => {
+      if (c.mqtt.operators.length === 0) return [];
+      if (c.mqtt.url === null) return [['mqtt.operators', 'only applies to an external broker (mqtt.url); the embedded broker takes broker.operator']];
+      if (c.mqtt.username === null) return [['mqtt.operators', 'requires mqtt.username: a broker without logins cannot tell operators from anyone else']];
+      return [];
+    },
+  },
+  {
+    doc: 'Unsafe exposure is refused unless `insecure: true`: a non-loopback `http.host` needs `http.token`, a non-loopback embedded `broker.host` needs `broker.username`, and every secret has at least 16 characters (docs/SECURITY.md).',
+    inputs: ['insecure', 'http.enabled', 'http.host', 'http.token', 'broker.enabled', 'broker.host', 'broker.username', 'broker.password', 'broker.operator.password', 'mqtt.url', 'mqtt.password'],
+    check: (c) => (c.insecure ? [] : exposureProblems(c, secretPaths())),
   },
   {
     doc: '`mqtt.password` requires `mqtt.username`.',

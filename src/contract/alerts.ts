@@ -6,8 +6,12 @@ import type { AnomalyEvent, AnomalyEventKind, SensorStatus } from './types.js';
 
 export const DEFAULT_TOPIC_PREFIX = 'anomalyd';
 
-/** Retained on `<prefix>/status`; `offline` is also the MQTT last will. */
-export type DaemonStatus = 'online' | 'offline';
+/**
+ * Retained on `<prefix>/status`; `offline` is also the MQTT last will. `fault`: the daemon stopped on a
+ * storage fault (docs/DEPLOY.md, "Storage faults") and systemd is restarting it; `online` follows once
+ * it runs again.
+ */
+export type DaemonStatus = 'online' | 'offline' | 'fault';
 
 /** Retained JSON on `<prefix>/state/<sensor>`. */
 export interface SensorStatePayload {

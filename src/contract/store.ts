@@ -64,6 +64,10 @@ export interface AnomalyRecord {
   readonly status: AnomalyStatus;
   readonly mark: AnomalyMark | null;
   readonly markNote: string | null;
+  /** Who set the current mark (`mqtt:<user>`, `http`, `cli:<user>`), null when never marked. */
+  readonly markBy: string | null;
+  /** When the current mark was set (epoch ms), null when never marked. */
+  readonly markAt: number | null;
   readonly createdAt: number;
   readonly updatedAt: number;
   /** From the latest explained event: the kind (null when it could not be told) and the sentence. */
@@ -71,6 +75,18 @@ export interface AnomalyRecord {
   readonly sentence: string | null;
   /** The latest explanation as published in the alert (schema 2); null for episodes stored before it. */
   readonly explanation: AlertExplanation | null;
+}
+
+/** One operator action on an anomaly: ack, false alarm, or unmark (mark null). */
+export interface MarkRecord {
+  /** Increasing over all marks. */
+  readonly seq: number;
+  /** Epoch ms. */
+  readonly at: number;
+  readonly mark: AnomalyMark | null;
+  readonly note: string | null;
+  /** Who did it: `mqtt:<user>`, `http`, `cli:<user>`. */
+  readonly by: string;
 }
 
 /** One event (open, update, resolve) of an anomaly, with the alert payload that was sent for it. */
@@ -85,6 +101,8 @@ export interface AnomalyEventRecord {
 export interface AnomalyWithEvents extends AnomalyRecord {
   /** In seq order. */
   readonly events: readonly AnomalyEventRecord[];
+  /** Every operator action on it, oldest first. */
+  readonly marks: readonly MarkRecord[];
 }
 
 export interface AnomalyQuery {
@@ -175,18 +193,25 @@ export interface AnomalyRecorder {
   /**
    * Writes an anomaly event and its alert (addressed to `topic`) in one transaction: the anomaly row, the
    * event and the outbox row exist together or not at all. The alert is published only once committed.
-   * Throws when the event cannot become an alert (invalid channels) or the write fails. `explanation`
-   * goes into the alert and the anomaly row; null (the default) leaves the row's earlier one.
+   * Transitions are idempotent against what is stored: an `open` of an existing id, or an `update` /
+   * `resolve` of an unknown or resolved one, is refused (nothing written, no alert, counted) and null is
+   * returned. Throws when the event cannot become an alert (invalid channels) or the write fails.
+   * `explanation` goes into the alert and the anomaly row; null (the default) leaves the row's earlier one.
    */
-  recordEvent(ev: AnomalyEvent, topic: string, explanation?: AlertExplanation | null): RecordedEvent;
+  recordEvent(ev: AnomalyEvent, topic: string, explanation?: AlertExplanation | null): RecordedEvent | null;
+  /** Events refused since open because their stored episode was past them. */
+  refusedTransitions(): number;
 }
 
 export interface AnomalyHistory {
   /** Newest first, at most q.limit. */
   listAnomalies(q: AnomalyQuery): AnomalyRecord[];
   getAnomaly(id: string): AnomalyWithEvents | null;
-  /** Sets or clears (mark null) an operator's verdict. False when there is no such anomaly. */
-  markAnomaly(id: string, mark: AnomalyMark | null, note: string | null): boolean;
+  /**
+   * Sets or clears (mark null) an operator's verdict and appends it, with who did it (`by`:
+   * `mqtt:<user>`, `http`, `cli:<user>`), to the anomaly's mark history. False when there is no such anomaly.
+   */
+  markAnomaly(id: string, mark: AnomalyMark | null, note: string | null, by: string): boolean;
 }
 
 export interface Outbox {
@@ -209,6 +234,8 @@ export interface CheckpointStore {
   /** Replaces each sensor's checkpoint. */
   saveSensorStates(rows: readonly SensorStateRow[]): void;
   loadSensorStates(): Map<string, SensorCheckpoint>;
+  /** One sensor's checkpoint, or null (an evicted sensor that comes back is restored from it). */
+  loadSensorState(sensor: string): SensorCheckpoint | null;
 }
 
 export interface RejectionStore {

@@ -26,7 +26,22 @@ export interface CheckpointSubject {
 export interface CheckpointStore {
   saveSensorStates(rows: readonly SensorStateRow[]): void;
   loadSensorStates(): Map<string, { blob: Buffer; updatedAt: number }>;
+  loadSensorState(sensor: string): { blob: Buffer; updatedAt: number } | null;
 }
+
+/** How an evicted sensor's checkpoint is stored: restore() at start leaves it out, revive() brings it back. */
+interface EvictedCheckpoint {
+  /** Epoch ms of the eviction. */
+  readonly evicted: number;
+  readonly state: unknown;
+}
+
+function isEvicted(v: unknown): v is EvictedCheckpoint {
+  return typeof v === 'object' && v !== null && typeof (v as { evicted?: unknown }).evicted === 'number' && 'state' in v;
+}
+
+/** Sensors whose states are serialised and written together by one save() write. */
+const SAVE_BATCH = 256;
 
 export interface CheckpointOptions {
   readonly intervalMs: number;
@@ -44,36 +59,87 @@ export class Checkpoints {
     private readonly opts: CheckpointOptions,
   ) {}
 
-  /** Restores the young-enough checkpoints into the subject; logs what was restored, dropped or unreadable. */
-  restore(): void {
+  /**
+   * Restores the young-enough checkpoints into the subject (not those of evicted sensors); logs what was
+   * restored, dropped or unreadable. Returns the sensors restored.
+   */
+  restore(): string[] {
     const now = this.opts.now();
     const states = new Map<string, unknown>();
     let stale = 0;
+    let evicted = 0;
     for (const [sensor, { blob, updatedAt }] of this.store.loadSensorStates()) {
       if (now - updatedAt > this.opts.maxAgeMs) {
         stale++;
         continue;
       }
       try {
-        states.set(sensor, JSON.parse(blob.toString('utf8')) as unknown);
+        const state = JSON.parse(blob.toString('utf8')) as unknown;
+        // An evicted sensor takes no slot until a valid reading of it arrives (then revive()).
+        if (isEvicted(state)) evicted++;
+        else states.set(sensor, state);
       } catch (err) {
         this.opts.logger.warn({ err, sensor }, 'unreadable checkpoint ignored');
       }
     }
     const dropped = this.subject.restore(states);
     for (const line of dropped) this.opts.logger.info({ reason: line }, 'checkpoint part not restored; it re-warms');
-    if (states.size + stale > 0) this.opts.logger.info({ restored: states.size, stale, dropped: dropped.length }, 'sensor checkpoints');
+    if (states.size + stale + evicted > 0) this.opts.logger.info({ restored: states.size, stale, evicted, dropped: dropped.length }, 'sensor checkpoints');
+    return [...states.keys()];
   }
 
-  /** Saves every sensor's state now. Never throws: a failure is logged and the next save tries again. */
+  /**
+   * Saves one sensor's state now, marked evicted (the sensor is about to be dropped from memory). Returns
+   * false when it could not be saved (logged); the caller evicts anyway, and the sensor re-warms.
+   */
+  saveEvicted(sensor: string): boolean {
+    try {
+      const now = this.opts.now();
+      const cp: EvictedCheckpoint = { evicted: now, state: this.subject.snapshot(sensor) };
+      this.store.saveSensorStates([{ sensor, blob: Buffer.from(JSON.stringify(cp)), updatedAt: now }]);
+      return true;
+    } catch (err) {
+      this.opts.logger.warn({ err, sensor }, 'checkpoint of an evicted sensor failed; it re-warms if it comes back');
+      return false;
+    }
+  }
+
+  /**
+   * Restores a sensor that was evicted, when a valid reading of it arrives again: true when its
+   * checkpoint was there and young enough. Never throws.
+   */
+  revive(sensor: string): boolean {
+    try {
+      const row = this.store.loadSensorState(sensor);
+      if (row === null || this.opts.now() - row.updatedAt > this.opts.maxAgeMs) return false;
+      const parsed = JSON.parse(row.blob.toString('utf8')) as unknown;
+      if (!isEvicted(parsed)) return false;
+      const dropped = this.subject.restore(new Map([[sensor, parsed.state]]));
+      for (const line of dropped) this.opts.logger.info({ reason: line }, 'checkpoint part not restored; it re-warms');
+      return true;
+    } catch (err) {
+      this.opts.logger.warn({ err, sensor }, 'could not restore an evicted sensor; it re-warms');
+      return false;
+    }
+  }
+
+  /**
+   * Saves every sensor's state now, SAVE_BATCH sensors per write: the serialised states of 10,000 sensors
+   * are never all in memory at once (each sensor's checkpoint stands alone, so they need no one
+   * transaction). Never throws: a failure is logged and the next save tries again.
+   */
   save(): void {
     try {
       const now = this.opts.now();
-      const rows: SensorStateRow[] = [];
+      let rows: SensorStateRow[] = [];
       for (const sensor of this.subject.sensors()) {
         rows.push({ sensor, blob: Buffer.from(JSON.stringify(this.subject.snapshot(sensor))), updatedAt: now });
+        if (rows.length >= SAVE_BATCH) {
+          this.store.saveSensorStates(rows);
+          rows = [];
+        }
       }
-      this.store.saveSensorStates(rows);
+      if (rows.length > 0) this.store.saveSensorStates(rows);
     } catch (err) {
       this.opts.logger.warn({ err }, 'checkpoint failed');
     }
@@ -91,14 +157,43 @@ export class Checkpoints {
   }
 }
 
-/** The detector as a CheckpointSubject: one state per stream (parser, cadence, model state, score state). */
-export function detectorCheckpointSubject(detector: Detector): CheckpointSubject {
+/** What the store committed about an episode: 'open', 'resolved', or null when it has no such episode. */
+export type CommittedEpisodeStatus = (anomalyId: string) => 'open' | 'resolved' | null;
+
+/**
+ * A restored stream's open episode reconciled with the committed truth. A checkpoint is as old as its
+ * interval: the episode it has open may have resolved since (committed, alert sent) or never have been
+ * committed (the open was lost with its batch). Either way the stored state wins: the stream's episode is
+ * dropped (no event), so it can never be resolved twice; if the anomaly goes on, the detector opens a new
+ * one. Returns a line saying why when it dropped one, else null.
+ */
+export function reconcileEpisode(detector: Pick<Detector, 'openAnomaly' | 'dropEpisode'>, stream: string, committed: CommittedEpisodeStatus): string | null {
+  const id = detector.openAnomaly(stream);
+  if (id === null) return null;
+  const status = committed(id);
+  if (status === 'open') return null;
+  detector.dropEpisode(stream);
+  const why = status === 'resolved' ? 'is already resolved in the store' : 'was never committed';
+  return `episode ${stream}: ${id} ${why}; the stream continues without it`;
+}
+
+/**
+ * The detector as a CheckpointSubject: one state per stream (parser, cadence, model state, score state),
+ * each taken from that stream alone (Detector.snapshot), so a checkpoint of N streams costs O(N).
+ * `committed` is what the store holds about an episode: a restored stream never re-opens, updates or
+ * re-resolves what the store already closed (reconcileEpisode).
+ */
+export function detectorCheckpointSubject(detector: Detector, committed: CommittedEpisodeStatus = () => 'open'): CheckpointSubject {
   return {
     sensors: () => detector.streams(),
     snapshot: (stream) => detector.snapshot(stream),
     restore(states) {
       const skipped: string[] = [];
-      for (const [stream, state] of states) skipped.push(...detector.restore(stream, state));
+      for (const [stream, state] of states) {
+        skipped.push(...detector.restore(stream, state));
+        const note = reconcileEpisode(detector, stream, committed);
+        if (note !== null) skipped.push(note);
+      }
       return skipped;
     },
   };

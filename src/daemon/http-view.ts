@@ -9,12 +9,13 @@ import type { DaemonView } from '../http/view.js';
 import type { SeriesStore } from '../pipeline/series.js';
 import { VERSION } from '../version.js';
 import type { SensorStatusBoard } from './sensor-status.js';
+import type { FaultView } from './faults.js';
 
 /** The part of the store the API reads and marks. */
 export interface AnomalyReader {
   listAnomalies(q: AnomalyQuery): AnomalyRecord[];
   getAnomaly(id: string): AnomalyWithEvents | null;
-  markAnomaly(id: string, mark: AnomalyMark | null, note: string | null): boolean;
+  markAnomaly(id: string, mark: AnomalyMark | null, note: string | null, by: string): boolean;
   /** Outbox messages not yet acknowledged by the broker. */
   outboxPending(): number;
   /** Outbox messages dropped by its bound since the store was opened. */
@@ -35,6 +36,8 @@ export interface HttpViewDeps {
   readonly modelOf: (sensor: string) => string | null;
   /** The MQTT connection, without credentials. */
   readonly mqtt: () => { readonly url: string; readonly connected: boolean };
+  /** The storage fault of this run, or null while healthy. */
+  readonly fault?: () => FaultView | null;
   readonly board: SensorStatusBoard;
   readonly series: SeriesStore;
   readonly unitOf: (sensor: string) => string | null;
@@ -58,6 +61,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
       } catch {
         // The database is closing: the status still answers, without the outbox.
       }
+      const fault = d.fault?.() ?? null;
       return {
         version: VERSION,
         startedAt: d.startedAt,
@@ -68,6 +72,8 @@ export function daemonView(d: HttpViewDeps): DaemonView {
         sensors: { total: sensors.length, byStatus },
         rejections,
         outbox,
+        health: fault ? 'fault' : 'ok',
+        fault,
       };
     },
     sensors: () =>
@@ -88,6 +94,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
     series: (sensor, q) => d.series.query(sensor, q),
     anomalies: (q) => d.store().listAnomalies(q),
     anomaly: (id) => d.store().getAnomaly(id),
-    markAnomaly: (id, mark, note) => d.store().markAnomaly(id, mark, note),
+    // The API has one credential (http.token, or none on loopback), so the history can only say "http".
+    markAnomaly: (id, mark, note) => d.store().markAnomaly(id, mark, note, 'http'),
   };
 }

@@ -29,6 +29,10 @@ export interface SensorStatusOptions {
   readonly logger: Logger;
   /** Publishes the retained state payload of a sensor. Never throws; failures are the publisher's to log. */
   readonly publish: (sensor: string, payload: SensorStatePayload) => void;
+  /** Deletes the sensor's retained state (publishes an empty retained message). Never throws. */
+  readonly clear?: (sensor: string) => void;
+  /** Logs a status change (default: one info line each); the daemon bounds how many per interval. */
+  readonly logStatus?: (detail: Record<string, unknown>) => void;
 }
 
 export class SensorStatusBoard {
@@ -81,8 +85,22 @@ export class SensorStatusBoard {
       ...(model !== null ? { model } : {}),
       ...(progress !== null ? { learning_progress: Math.round(progress * 100) / 100 } : {}),
     };
-    this.opts.logger.info({ sensor, status, model }, 'sensor status');
+    if (this.opts.logStatus) this.opts.logStatus({ sensor, status, model });
+    else this.opts.logger.info({ sensor, status, model }, 'sensor status');
     this.opts.publish(sensor, payload);
+  }
+
+  /**
+   * Forgets a sensor (evicted for idleness) and clears its retained state topic (an empty retained
+   * message deletes it on the broker), so neither this board nor the broker keeps one entry per sensor
+   * that ever published.
+   */
+  forget(sensor: string): void {
+    const known = this.published.has(sensor);
+    this.status.delete(sensor);
+    this.published.delete(sensor);
+    this.lastArrival.delete(sensor);
+    if (known) this.opts.clear?.(sensor);
   }
 
   /** Re-judges every sensor against the wall clock (stale) at `now`. */

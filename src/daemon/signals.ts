@@ -115,6 +115,11 @@ export class SignalBook {
     return toAlertExplanation(e);
   }
 
+  /** Forgets a stream's raw readings (an idle stream evicted by the daemon); its stored buckets stay. */
+  forget(stream: string): void {
+    this.series.forget(stream);
+  }
+
   /** Writes closed buckets when due; logs (never throws) when the database refuses them. */
   flush(): void {
     try {
@@ -149,9 +154,3 @@ export function logAlert(log: Logger, ev: AnomalyEvent, explanation: AlertExplan
     `alert ${ev.kind}: ${what} (score ${ev.score.toFixed(4)}, id ${ev.anomalyId})`,
   );
 }
-
-/**
- * The scored readings a scored window adds (its steps newer than the stream's last one), each with the
- * window's score and no expectation: the daemon's stand-in until the per-reading core lands (issue 10).
- * Steps are placed on the window's grid between startTs and endTs.
- */

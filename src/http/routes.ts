@@ -179,7 +179,7 @@ function markOf(verb: CommandVerb): AnomalyMark | null {
  */
 function parseNote(verb: CommandVerb, id: string, body: Buffer): string | null {
   const prefix = 'http';
-  const parsed = parseCommand(prefix, `${prefix}/cmd/${verb}/${id}`, body);
+  const parsed = parseCommand(prefix, `${prefix}/cmd/${verb}/${id}/http`, body);
   if (!parsed.ok) throw new HttpError(400, parsed.detail);
   return parsed.command.note;
 }

@@ -22,6 +22,17 @@ export interface DaemonStatusView {
   readonly rejections: Readonly<Partial<Record<RejectReason, number>>>;
   /** Alerts stored but not yet acknowledged by the broker, and those dropped by the outbox bound since start; null while the database is closed. */
   readonly outbox: { readonly pending: number; readonly dropped: number } | null;
+  /** `fault` from a storage fault until the daemon has stopped (docs/DEPLOY.md, "Storage faults"). */
+  readonly health?: 'ok' | 'fault';
+  /** The storage fault, with the path, the cause and the fix; null while healthy. */
+  readonly fault?: {
+    readonly kind: string;
+    readonly path: string;
+    readonly cause: string;
+    readonly hint: string;
+    readonly at: number;
+    readonly count: number;
+  } | null;
 }
 
 export interface SensorView {

@@ -157,6 +157,23 @@ export class Learner {
     }
   }
 
+  /**
+   * Forgets a sensor that went idle (evicted by the daemon): its unflushed readings are stored, and its
+   * scope is dropped unless other sensors share it, it has a model or it is training. Stored readings stay, so a sensor that
+   * comes back goes on learning from them.
+   */
+  forget(sensor: string): void {
+    const p = this.pending.get(sensor);
+    if (p) this.flushSensor(sensor, p);
+    this.pending.delete(sensor);
+    const name = this.deps.scopeOf(sensor);
+    const s = this.scopes.get(name);
+    if (!s) return;
+    s.sensors.delete(sensor);
+    // A scope with a model keeps its retraining clock; the rest go (one per junk sensor otherwise).
+    if (s.sensors.size === 0 && this.trainingScope !== name && !this.deps.registry.scopeHasModel(name)) this.scopes.delete(name);
+  }
+
   get busy(): string | null {
     return this.trainingScope;
   }

@@ -1,9 +1,15 @@
 /**
  * Operator commands over MQTT: acknowledging an anomaly, marking it a false alarm, or clearing the mark.
  *
- *   <prefix>/cmd/ack/<anomaly_id>          payload: empty, or {"note": "..."}
- *   <prefix>/cmd/false_alarm/<anomaly_id>  payload: empty, or {"note": "..."}
- *   <prefix>/cmd/unmark/<anomaly_id>       payload: empty (or {})
+ *   <prefix>/cmd/ack/<anomaly_id>/<operator>          payload: empty, or {"note": "..."}
+ *   <prefix>/cmd/false_alarm/<anomaly_id>/<operator>  payload: empty, or {"note": "..."}
+ *   <prefix>/cmd/unmark/<anomaly_id>/<operator>       payload: empty (or {})
+ *
+ * `<operator>` is the publisher's MQTT username, and the operator path: the embedded broker lets the
+ * operator login publish only under its own name, and the shipped mosquitto ACL does the same for each
+ * operator user (`deploy/mosquitto/`), so the name in the topic says who did it. A command naming no
+ * operator, or one the daemon is not configured to accept, is ignored (counted, logged once per
+ * interval, never answered): it did not come through the operator path.
  *
  * Every handled command gets one reply on `<prefix>/cmd/result` (QoS 1, not retained). The reply topic
  * lies under the daemon's own `<prefix>/cmd/#` subscription, so messages on it are ignored, never
@@ -20,6 +26,8 @@ export type CommandMark = 'ack' | 'false_alarm';
 export interface Command {
   readonly verb: CommandVerb;
   readonly anomalyId: string;
+  /** The operator's MQTT username, from the topic's last level. */
+  readonly operator: string;
   /** Operator's note; always null for unmark. */
   readonly note: string | null;
 }
@@ -30,6 +38,8 @@ export type CommandErrorReason =
   | 'unknown_verb'
   | 'bad_topic'
   | 'bad_anomaly_id'
+  /** No operator level, or one the daemon does not accept: ignored, never answered. */
+  | 'not_operator'
   | 'bad_payload'
   | 'retained'
   | 'unknown_anomaly'
@@ -49,6 +59,8 @@ export interface CommandResultPayload {
   /** null when the topic did not name a known verb. */
   readonly command: CommandVerb | null;
   readonly anomaly_id: string | null;
+  /** The operator who sent it (the topic's last level). */
+  readonly by: string | null;
   /** The mark now stored, on success. */
   readonly mark?: CommandMark | null;
   readonly note?: string | null;
@@ -61,7 +73,9 @@ export interface CommandResultPayload {
 export const MAX_NOTE_CHARS = 1000;
 /** Larger payloads are refused before parsing: a note is a sentence, not a file. */
 export const MAX_COMMAND_PAYLOAD_BYTES = 4096;
-const VERBS: readonly CommandVerb[] = ['ack', 'false_alarm', 'unmark'];
+/** Every command verb, as it appears in the topic. */
+export const COMMAND_VERBS: readonly CommandVerb[] = ['ack', 'false_alarm', 'unmark'];
+const VERBS = COMMAND_VERBS;
 /** Generated ids are UUIDs; ULIDs and operator-typed ids fit this too. No '/', '+', '#' (topic level). */
 const ANOMALY_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const RESULT_LEVEL = 'result';
@@ -80,27 +94,39 @@ export function isCommandTopic(prefix: string, topic: string): boolean {
   return topic.startsWith(`${prefix}/cmd/`);
 }
 
+/**
+ * The operator a command topic names (its last level, `<prefix>/cmd/<verb>/<anomaly_id>/<operator>`),
+ * or null when it names none. Only the level count is checked, so a malformed command from an operator
+ * is still answered.
+ */
+export function operatorOf(prefix: string, topic: string): string | null {
+  if (!isCommandTopic(prefix, topic)) return null;
+  const levels = topic.slice(`${prefix}/cmd/`.length).split('/');
+  return levels.length === 3 && levels[2] !== '' ? levels[2] : null;
+}
+
 /** Parses and validates one command message. Pure. */
 export function parseCommand(prefix: string, topic: string, payload: Buffer): ParsedCommand {
   if (!isCommandTopic(prefix, topic) || topic === commandResultTopic(prefix)) {
     return fail('not_a_command', `not a command topic: ${preview(topic)}`);
   }
   const levels = topic.slice(`${prefix}/cmd/`.length).split('/');
+  const operator = operatorOf(prefix, topic);
+  if (operator === null) return fail('not_operator', `expected ${prefix}/cmd/<verb>/<anomaly_id>/<operator>`);
   const verb = VERBS.find((v) => v === levels[0]);
   if (verb === undefined) return fail('unknown_verb', `unknown command ${preview(levels[0])}; expected one of ${VERBS.join(', ')}`);
-  if (levels.length !== 2) return fail('bad_topic', `expected ${prefix}/cmd/${verb}/<anomaly_id>`);
   const anomalyId = levels[1];
   if (!ANOMALY_ID.test(anomalyId)) return fail('bad_anomaly_id', `invalid anomaly id ${preview(anomalyId)}`);
   const note = parseNote(verb, payload);
   if (!note.ok) return note;
-  return { ok: true, command: { verb, anomalyId, note: note.note } };
+  return { ok: true, command: { verb, anomalyId, operator, note: note.note } };
 }
 
 /** The anomaly id a topic names, if it has one, so even a rejected command's reply can say which it was about. */
 export function anomalyIdOf(prefix: string, topic: string): string | null {
   if (!isCommandTopic(prefix, topic)) return null;
   const levels = topic.slice(`${prefix}/cmd/`.length).split('/');
-  return levels.length === 2 && ANOMALY_ID.test(levels[1]) ? levels[1] : null;
+  return levels.length === 3 && ANOMALY_ID.test(levels[1]) ? levels[1] : null;
 }
 
 function verbOf(prefix: string, topic: string): CommandVerb | null {
@@ -159,9 +185,9 @@ export function markOf(verb: CommandVerb): CommandMark | null {
   }
 }
 
-/** The slice of the store a command needs (SqliteStore fits). */
+/** The slice of the store a command needs (SqliteStore fits). `by` is recorded in the anomaly's mark history. */
 export interface MarkStore {
-  markAnomaly(id: string, mark: CommandMark | null, note: string | null): boolean;
+  markAnomaly(id: string, mark: CommandMark | null, note: string | null, by: string): boolean;
 }
 
 /** Publishes a reply; resolves when the broker took it. */
@@ -169,8 +195,12 @@ export type CommandPublish = (topic: string, payload: string) => Promise<void>;
 
 export interface CommandHandlerOptions {
   readonly prefix: string;
+  /** MQTT usernames whose commands are accepted (the operator path); anything else is ignored. */
+  readonly operators: ReadonlySet<string>;
   readonly logger: Pick<Logger, 'info' | 'warn'>;
   readonly now?: () => number;
+  /** Least time between two log lines about ignored (non-operator) commands; default 60 s. */
+  readonly ignoredLogIntervalMs?: number;
 }
 
 export interface HandleOptions {
@@ -183,9 +213,11 @@ export interface HandleOptions {
 
 export type CommandOutcome =
   | { readonly kind: 'ignored' }
+  /** Not through the operator path: counted, logged once per interval, not answered. */
+  | { readonly kind: 'unauthorised'; readonly detail: string }
   | { readonly kind: 'applied'; readonly command: Command }
   | { readonly kind: 'rejected'; readonly reason: CommandErrorReason; readonly detail: string };
-type HandledOutcome = Exclude<CommandOutcome, { readonly kind: 'ignored' }>;
+type HandledOutcome = Exclude<CommandOutcome, { readonly kind: 'ignored' } | { readonly kind: 'unauthorised' }>;
 
 /**
  * Applies command messages to the store and replies on `<prefix>/cmd/result`.
@@ -194,6 +226,10 @@ type HandledOutcome = Exclude<CommandOutcome, { readonly kind: 'ignored' }>;
 export class CommandHandler {
   private readonly now: () => number;
   readonly resultTopic: string;
+  /** Commands ignored because they did not come through the operator path. */
+  unauthorised = 0;
+  private unauthorisedLogged = 0;
+  private unauthorisedLoggedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly store: MarkStore,
@@ -212,15 +248,35 @@ export class CommandHandler {
   /** Never rejects: a failed reply is logged, and the store's verdict stands either way. */
   async handle(topic: string, payload: Buffer, options: HandleOptions = {}): Promise<CommandOutcome> {
     if (topic === this.resultTopic || !this.matches(topic)) return { kind: 'ignored' };
+    const operator = operatorOf(this.opts.prefix, topic);
+    if (operator === null || !this.opts.operators.has(operator)) {
+      const detail = operator === null ? 'no operator level in the topic' : `${preview(operator)} is not a configured operator`;
+      this.noteUnauthorised(topic, detail);
+      return { kind: 'unauthorised', detail };
+    }
     const outcome = this.apply(topic, payload, options);
     const log = this.opts.logger;
     if (outcome.kind === 'applied') {
-      log.info({ command: outcome.command.verb, anomalyId: outcome.command.anomalyId, note: outcome.command.note }, 'operator command applied');
-    } else if (outcome.kind === 'rejected') {
-      log.warn({ topic, reason: outcome.reason, detail: outcome.detail }, 'operator command rejected');
+      const c = outcome.command;
+      log.info({ command: c.verb, anomalyId: c.anomalyId, note: c.note, by: c.operator }, 'operator command applied');
+    } else {
+      log.warn({ topic, reason: outcome.reason, detail: outcome.detail, by: operator }, 'operator command rejected');
     }
-    await this.reply(this.resultFor(topic, outcome));
+    await this.reply(this.resultFor(topic, operator, outcome));
     return outcome;
+  }
+
+  /** One warn line per interval however many arrive: a flood of forged commands must not flood the log. */
+  private noteUnauthorised(topic: string, detail: string): void {
+    this.unauthorised++;
+    const now = this.now();
+    if (now - this.unauthorisedLoggedAt < (this.opts.ignoredLogIntervalMs ?? 60_000)) return;
+    this.opts.logger.warn(
+      { topic: topic.slice(0, 200), detail, ignored: this.unauthorised - this.unauthorisedLogged },
+      'command ignored: it did not come through the operator path (check the broker ACL)',
+    );
+    this.unauthorisedLogged = this.unauthorised;
+    this.unauthorisedLoggedAt = now;
   }
 
   private apply(topic: string, payload: Buffer, options: HandleOptions): HandledOutcome {
@@ -232,7 +288,7 @@ export class CommandHandler {
     const { command } = parsed;
     let found: boolean;
     try {
-      found = this.store.markAnomaly(command.anomalyId, markOf(command.verb), command.note);
+      found = this.store.markAnomaly(command.anomalyId, markOf(command.verb), command.note, `mqtt:${command.operator}`);
     } catch (err) {
       return { kind: 'rejected', reason: 'store_failed', detail: err instanceof Error ? err.message : String(err) };
     }
@@ -240,18 +296,19 @@ export class CommandHandler {
     return { kind: 'applied', command };
   }
 
-  private resultFor(topic: string, outcome: HandledOutcome): CommandResultPayload {
+  private resultFor(topic: string, operator: string, outcome: HandledOutcome): CommandResultPayload {
     const ts = new Date(this.now()).toISOString();
     switch (outcome.kind) {
       case 'applied': {
         const c = outcome.command;
-        return { ok: true, command: c.verb, anomaly_id: c.anomalyId, mark: markOf(c.verb), note: c.note, ts };
+        return { ok: true, command: c.verb, anomaly_id: c.anomalyId, by: c.operator, mark: markOf(c.verb), note: c.note, ts };
       }
       case 'rejected':
         return {
           ok: false,
           command: verbOf(this.opts.prefix, topic),
           anomaly_id: anomalyIdOf(this.opts.prefix, topic),
+          by: operator,
           error: outcome.reason,
           detail: outcome.detail,
           ts,

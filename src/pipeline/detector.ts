@@ -25,7 +25,7 @@ import { Cadence, type CadenceOptions } from './cadence.js';
 import type { MessageParser } from './parse.js';
 import { StreamScorer, type ModelPriors, type ScorerOptions, type ScoredStep } from './scorer.js';
 import type { StepModel } from '../contract/ports.js';
-import { StepEngine, type StepEngineOptions, type StepResult, type StreamModel } from './steps.js';
+import { StepEngine, type StepEngineOptions, type StepResult, type StepVerdict, type StreamModel } from './steps.js';
 
 export interface DetectorOptions {
   readonly cadence: CadenceOptions;
@@ -153,7 +153,7 @@ export class Detector {
 
   /** Streams with state (for checkpoints, status, eviction). */
   streams(): string[] {
-    return [...new Set([...this.cadences.keys(), ...this.engine.streamIds()])];
+    return [...new Set([...this.cadences.keys(), ...this.engine.streamIds(), ...this.scorer.streamIds()])];
   }
 
   /** The stream's learnt reading interval in ms (0 while unknown), or undefined for an unknown stream. */
@@ -170,7 +170,16 @@ export class Detector {
     return this.scorer.openAnomaly(stream);
   }
 
-  /** Drops everything the detector holds for a stream (eviction). */
+  /** Closes the stream's open episode without an event (the store already resolved it, or never committed it). */
+  dropEpisode(stream: string): void {
+    this.scorer.dropEpisode(stream);
+  }
+
+  /**
+   * Drops everything the detector holds for a stream (eviction): its parser slot, cadence, held values,
+   * model state (queued readings and those inside a model call discarded, never scored) and score state.
+   * Its next reading starts it afresh.
+   */
   forget(stream: string): void {
     this.cadences.delete(stream);
     this.held.delete(stream);
@@ -210,7 +219,9 @@ export class Detector {
         skipped.push(`${what} ${stream}: ${(err as Error).message}`);
       }
     };
-    if (s.parser !== null) part('parser', () => this.ports.parser.restore(stream, s.parser));
+    // The parser's own state of a stream it already tracks is newer than any checkpoint: a stream revived
+    // after its eviction has just had a reading admitted (restoring would move its last time back).
+    if (s.parser !== null && this.ports.parser.snapshot(stream) === null) part('parser', () => this.ports.parser.restore(stream, s.parser));
     if (s.cadence !== null) part('cadence', () => this.cadences.set(stream, Cadence.fromJSON(s.cadence, this.opts.cadence)));
     if (Array.isArray(s.held) && s.held.every((v) => typeof v === 'number' && Number.isFinite(v))) this.held.set(stream, Float64Array.from(s.held));
     if (s.engine !== null) part('model state', () => this.engine.restore(stream, s.engine));
@@ -326,7 +337,7 @@ export class Detector {
   }
 
   /** The engine's result of one reading -> the scorer -> an output. */
-  private scoreStep(r: StepResult<Origin>): { exclude: boolean; rebaseline: boolean } {
+  private scoreStep(r: StepResult<Origin>): StepVerdict {
     try {
       const { scored, verdict } = this.scorer.score(r, this.ports.learning?.(r.stream, r.item.origin) ?? false);
       this.emit?.({

@@ -1,17 +1,19 @@
 /**
- * Counts rejected readings per (reason, sensor) and throttles their log lines: the caller drains at
- * most one line per (reason, sensor) per interval, carrying the count since the last line and one
- * example detail, so a sensor spewing garbage 100 times a second costs one log line a minute.
+ * Counts rejected readings per (reason, sensor) and bounds what is logged about them: one summary per
+ * interval for all of them together (counts per reason, the sensors with the most, an example of the
+ * most frequent reasons), whatever the rate and however many made-up topics they come from. So 100,000
+ * junk topics cost one line a minute, not 100,000; the first rejection after a quiet interval is due at
+ * once, so a misconfigured sensor shows up in the log within one housekeeping tick.
  * No I/O and no clock: the caller passes `now`.
  */
 import type { RejectReason, Rejection } from '../contract/types.js';
 
 export interface RejectionCounterOptions {
-  /** Minimum time between two log lines of the same (reason, sensor); default 60 s. */
+  /** Minimum time between two summary lines; default 60 s. */
   readonly logIntervalMs?: number;
   /**
-   * Distinct (reason, sensor) keys tracked (default 10 000); beyond it rejections are counted under
-   * sensor null, so a flood of made-up sensor ids cannot grow this without bound.
+   * Distinct (reason, sensor) keys tracked (default 2 000); beyond it rejections are counted under
+   * sensor null, so a flood of made-up sensor ids cannot grow this (or the store's table) without bound.
    */
   readonly maxKeys?: number;
 }
@@ -24,14 +26,27 @@ export interface RejectionCount {
   readonly lastAt: number;
 }
 
-export interface RejectionLogLine {
-  readonly reason: RejectReason;
-  readonly sensor: string | null;
-  /** Rejections since the previous line of this (reason, sensor). */
+/** One summary line: every rejection since the previous one. Its size is bounded whatever the input. */
+export interface RejectionSummary {
+  /** Rejections since the previous summary. */
   readonly count: number;
-  /** The detail of the first of them. */
-  readonly example: string;
+  /** The same, per reason (reasons with none left out). */
+  readonly byReason: Partial<Record<RejectReason, number>>;
+  /** Distinct sensors they came from (null, a topic naming none, counts as one); at most SUMMARY_MAX_SENSORS. */
+  readonly sensors: number;
+  /** True when there were more distinct sensors than counted. */
+  readonly moreSensors: boolean;
+  /** The sensors with the most rejections, at most SUMMARY_TOP, most first; names cut to 64 characters. */
+  readonly top: ReadonlyArray<{ readonly sensor: string | null; readonly count: number }>;
+  /** The first rejection of each of the most frequent reasons, at most SUMMARY_EXAMPLES; details cut to 200 characters. */
+  readonly examples: ReadonlyArray<{ readonly reason: RejectReason; readonly sensor: string | null; readonly detail: string }>;
 }
+
+export const SUMMARY_TOP = 5;
+export const SUMMARY_EXAMPLES = 3;
+export const SUMMARY_MAX_SENSORS = 1000;
+
+const cut = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n)}…` : s);
 
 const ALL_REASONS: readonly RejectReason[] = [
   'bad_topic',
@@ -55,12 +70,19 @@ interface Entry {
   readonly sensor: string | null;
   total: number;
   lastAt: number;
-  pending: number;
-  example: string;
-  loggedAt: number;
   /** Part of `total` already handed out by drainDeltas(). */
   flushed: number;
 }
+
+/** What the next summary will say, gathered as rejections arrive (bounded). */
+interface Pending {
+  count: number;
+  readonly byReason: Map<RejectReason, { count: number; example: { sensor: string | null; detail: string } }>;
+  readonly bySensor: Map<string | null, number>;
+  moreSensors: boolean;
+}
+
+const emptyPending = (): Pending => ({ count: 0, byReason: new Map(), bySensor: new Map(), moreSensors: false });
 
 export class RejectionCounter {
   /** reason -> sensor (null as '') -> entry; nested so recording builds no key string. */
@@ -68,18 +90,27 @@ export class RejectionCounter {
   private keys = 0;
   private readonly logIntervalMs: number;
   private readonly maxKeys: number;
+  private pending: Pending = emptyPending();
+  private loggedAt = Number.NEGATIVE_INFINITY;
 
   constructor(opts: RejectionCounterOptions = {}) {
     this.logIntervalMs = opts.logIntervalMs ?? 60_000;
-    this.maxKeys = opts.maxKeys ?? 10_000;
+    this.maxKeys = opts.maxKeys ?? 2_000;
   }
 
   record(r: Rejection): void {
     const entry = this.entryFor(r.reason, r.sensor);
     entry.total++;
     if (r.receivedAt > entry.lastAt) entry.lastAt = r.receivedAt;
-    if (entry.pending === 0) entry.example = r.detail;
-    entry.pending++;
+    const p = this.pending;
+    p.count++;
+    const byReason = p.byReason.get(r.reason);
+    if (byReason === undefined) p.byReason.set(r.reason, { count: 1, example: { sensor: r.sensor, detail: r.detail } });
+    else byReason.count++;
+    const n = p.bySensor.get(r.sensor);
+    if (n !== undefined) p.bySensor.set(r.sensor, n + 1);
+    else if (p.bySensor.size < SUMMARY_MAX_SENSORS) p.bySensor.set(r.sensor, 1);
+    else p.moreSensors = true;
   }
 
   /** Totals since construction, one row per (reason, sensor). */
@@ -100,20 +131,31 @@ export class RejectionCounter {
   }
 
   /**
-   * The lines due at `now`: every (reason, sensor) with rejections not yet logged whose previous line
-   * is at least logIntervalMs old (a first rejection is due at once). Draining marks them logged.
+   * The summary due at `now`, or null: there is one when rejections arrived since the last summary and
+   * that was at least logIntervalMs ago (the first rejection after a quiet interval is due at once).
+   * Draining starts the next summary.
    */
-  drainLogLines(now: number): RejectionLogLine[] {
-    const lines: RejectionLogLine[] = [];
-    for (const bySensor of this.entries.values()) {
-      for (const e of bySensor.values()) {
-        if (e.pending === 0 || now - e.loggedAt < this.logIntervalMs) continue;
-        lines.push({ reason: e.reason, sensor: e.sensor, count: e.pending, example: e.example });
-        e.pending = 0;
-        e.loggedAt = now;
-      }
-    }
-    return lines;
+  drainSummary(now: number): RejectionSummary | null {
+    const p = this.pending;
+    if (p.count === 0 || now - this.loggedAt < this.logIntervalMs) return null;
+    this.pending = emptyPending();
+    this.loggedAt = now;
+    const reasons = [...p.byReason].sort((a, b) => b[1].count - a[1].count);
+    return {
+      count: p.count,
+      byReason: Object.fromEntries(reasons.map(([reason, r]) => [reason, r.count])),
+      sensors: p.bySensor.size,
+      moreSensors: p.moreSensors,
+      top: [...p.bySensor]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, SUMMARY_TOP)
+        .map(([sensor, count]) => ({ sensor: sensor === null ? null : cut(sensor, 64), count })),
+      examples: reasons.slice(0, SUMMARY_EXAMPLES).map(([reason, r]) => ({
+        reason,
+        sensor: r.example.sensor === null ? null : cut(r.example.sensor, 64),
+        detail: cut(r.example.detail, 200),
+      })),
+    };
   }
 
   /**
@@ -142,7 +184,7 @@ export class RejectionCounter {
     let entry = bySensor.get(sensor);
     if (entry === undefined) {
       if (this.keys >= this.maxKeys && sensor !== null) return this.entryFor(reason, null);
-      entry = { reason, sensor, total: 0, lastAt: -Infinity, pending: 0, example: '', loggedAt: -Infinity, flushed: 0 };
+      entry = { reason, sensor, total: 0, lastAt: -Infinity, flushed: 0 };
       bySensor.set(sensor, entry);
       this.keys++;
     }

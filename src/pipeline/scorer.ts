@@ -14,7 +14,7 @@
  *                   random walk, and what a model that cannot follow a stream out of its training range misses;
  *   shift           the short mean of that signed distance: a small departure that lasts;
  *   spread          the short-term noise level against its long-term one, in either direction (a noisy signal
- *                   that freezes, a sudden burst of noise): the mean of the last `smooth` log squared changes
+ *                   that freezes, a sudden burst of noise): the short (trimmed) mean of the log squared changes
  *                   against their long-term mean, as a ratio; robust to the few large changes of a switch
  *                   between regimes (a motor that starts), which dominate a mean of squares;
  *   stuck           how many readings in a row have repeated exactly the same value (as ln(1 + run), so
@@ -23,8 +23,13 @@
  *                   signal that freezes or a value stuck at a sentinel is rare; a signal that is flat by nature
  *                   never is.
  * The last five need no model, so a stream is scored from its first minutes with or without one. The short
- * means (horizon `smooth` readings) follow the anomaly likelihood's short average (Ahmad et al.,
- * Neurocomputing 2017) and telemanom's smoothed errors.
+ * means (the last `smooth` readings) follow the anomaly likelihood's short average (Ahmad et al.,
+ * Neurocomputing 2017) and telemanom's smoothed errors. They are boxcars (src/pipeline/boxcar.ts) of
+ * shortSpan(smooth) = 2·smooth − 1 readings (as noisy as an exponential mean of weight 1/smooth), not
+ * exponential means, so a fault's readings leave them that many readings after it ends and its alarm outlives
+ * it by at most that plus `closeAfter` readings, however extreme the fault was; spread's short mean (of log
+ * squared changes) leaves out the two largest and the two smallest values it holds (a symmetric trimmed
+ * mean), so a spike or a step, which are one or two changes, is not taken for a change of the noise level.
  *
  * Calibration. Each kind of evidence of each channel is judged against that channel's own history of it
  * (src/pipeline/tail.ts: empirical where the history has data, an extreme-value tail beyond): its surprise
@@ -33,9 +38,17 @@
  * saturates, so a real event stays separable from normal bumps however extreme both are.
  *
  * Two histories per kind and channel:
- *   adaptive   every reading, memory `adaptiveHorizon` readings: what the stream has lately been doing.
- *              The reading's score is judged against it, so the score is high when something new starts
- *              and fades as a lasting change becomes familiar: high scores are sparse, at onsets.
+ *   adaptive   every reading but a fault's, memory `adaptiveHorizon` readings: what the stream has lately
+ *              been doing. The reading's score is judged against it, so the score is high when something
+ *              new starts and fades as a lasting change becomes familiar: high scores are sparse, at onsets.
+ *              A reading that opens an episode or holds it open (below) is not taught to it in the
+ *              episode's channels (the episode's row score is judged by the episode itself, below): a fault
+ *              is not what the stream has lately been doing, so normal behaviour that comes back after a
+ *              long fault (noise after a freeze, the real temperature after a stuck sentinel) is not scored
+ *              as something new, and a later fault like it is not ordinary. The episode's other readings
+ *              (its after-effects, below the hold threshold) are taught, so they do not open a new episode
+ *              when it resolves; and when an episode becomes the new normal its readings are taught to it,
+ *              as to the reference.
  *   reference  normal readings only, memory `horizon`: what normal was before any open episode. It
  *              decides whether an open episode goes on. A value that would hold an episode open (its
  *              surprise reaches the hold threshold) is not taught to it either, open episode or not, so a
@@ -59,6 +72,10 @@
  * fault when the fault ends. After `newNormalAfter` readings a lasting change is the new normal: the
  * episode resolves, its readings are taught to the reference, and the normalisation re-baselines on the
  * latest readings (no blind re-learning period). A stream stuck on one value is a fault, never a new
+ * normal: the new-normal count restarts at every stuck reading of the episode (and so do the readings it
+ * would teach), so a stuck value that ends is not declared the new normal on its first reading after the
+ * fault (which would re-baseline the normalisation on the stuck value and blind the stream); the episode
+ * then resolves as any other, and only a change that lasts `newNormalAfter` readings unstuck is a new
  * normal. Readings known to be normal (a model's training rows) and a new stream's first `learnReadings`
  * teach both histories unconditionally and open no episode.
  *
@@ -72,7 +89,8 @@
  */
 import type { AnomalyEvent } from '../contract/types.js';
 import type { StepResult, StepVerdict } from './steps.js';
-import { MAX_SURPRISE, TailCalibrator, type LogPrior, type TailState } from './tail.js';
+import { Boxcar, type BoxcarState } from './boxcar.js';
+import { MAX_SURPRISE, TailCalibrator, type LogPrior, type TailOptions, type TailState } from './tail.js';
 
 export const EVIDENCE = ['prediction', 'bias', 'reconstruction', 'level', 'change', 'shift', 'spread', 'stuck'] as const;
 export type Evidence = (typeof EVIDENCE)[number];
@@ -134,6 +152,8 @@ export interface ScoredStep {
 type EvidenceValues = Record<Evidence, Float64Array | null>;
 
 const PRIOR_WEIGHT = 32;
+/** Log squared changes left out of spread's short mean at each end: a spike's two, or a step's one. */
+const SPREAD_TRIM = 2;
 /** A record run is taught again each time it grows by this factor (about one bin of the tail histogram). */
 const RECORD_STEP = 1.25;
 
@@ -151,25 +171,34 @@ interface Episode {
   readonly owners: boolean[];
   /** Largest row score (surprise) of the episode so far. */
   rowPeak: number;
+  /** `readings` at the episode's last stuck reading (0: never stuck): the new-normal count starts there. */
+  stuckAt: number;
 }
+
+/**
+ * [kind][channel] histories. A kind's row is null until the kind is first taught (or has a prior): a fresh
+ * history says nothing, so a null row scores exactly as one (a stream without a model never feeds prediction,
+ * bias or reconstruction, and a stream of one reading feeds nothing; 10,000 such streams are 160,000 objects
+ * fewer).
+ */
+type Histories = (TailCalibrator[] | null)[];
 
 /** Per-stream scoring state. */
 class StreamScore {
   /** [kind][channel] histories of normal operation only. */
-  readonly reference: TailCalibrator[][];
+  readonly reference: Histories;
   /** [kind][channel] histories of every reading. */
-  readonly adaptive: TailCalibrator[][];
-  /** Evidence of the open episode's readings (at most newNormalAfter): what a new normal teaches the reference. */
+  readonly adaptive: Histories;
+  /** Evidence of the open episode's readings (at most newNormalAfter): what a new normal teaches the histories. */
   episodeEvidence: EvidenceValues[] = [];
   seen = 0;
   last: Float64Array | null = null;
   /**
-   * Per channel: the log squared changes of the last `smooth` readings (spread's short mean), [channel *
-   * smooth + slot], a ring written at `ring`; the long exponential means of the log squared change (spread)
-   * and of the squared change (change, and spread's floor); and the count of changes.
+   * Per channel: the log squared changes of the last shortSpan(smooth) readings (spread's short mean, a boxcar);
+   * the long exponential means of the log squared change (spread) and of the squared change (change, and
+   * spread's floor); and the count of changes.
    */
-  readonly shortLog: Float64Array;
-  ring = 0;
+  readonly shortLog: Boxcar;
   readonly longLog: Float64Array;
   readonly longVar: Float64Array;
   varCount = 0;
@@ -180,38 +209,51 @@ class StreamScore {
   readonly run: Float64Array;
   /** Per channel: the longest run taught so far (a lasting run that beats it is taught as it goes). */
   readonly longest: Float64Array;
-  /** Per channel: short means of the signed level and of the signed prediction residual. */
-  readonly zMean: Float64Array;
-  readonly resMean: Float64Array;
+  /** Per channel: short means (boxcars of shortSpan(smooth) readings) of the signed level and of the signed prediction residual. */
+  readonly zMean: Boxcar;
+  readonly resMean: Boxcar;
   meanCount = 0;
   resCount = 0;
   above = 0;
   below = 0;
   episode: Episode | null = null;
+  /** The latest reading opened the open episode or held it open (not checkpointed: set by every reading). */
+  holding = false;
+  /** The latest reading ended a stuck run that held the open episode (not checkpointed: set by every reading). */
+  unstuck = false;
+  /** The model state reset asked for at the end of a stuck run has not taken effect yet (model errors wait). */
+  awaitingReset = false;
   lastScored: ScoredStep | null = null;
 
   constructor(
     readonly C: number,
-    opts: ScorerOptions,
+    private readonly opts: ScorerOptions,
     priors: ModelPriors | null,
   ) {
-    const set = (which: 'reference' | 'adaptive'): TailCalibrator[][] =>
+    const set = (which: 'reference' | 'adaptive'): Histories =>
       EVIDENCE.map((kind) => {
         const prior = kind === 'prediction' ? priors?.prediction : kind === 'reconstruction' ? priors?.reconstruction : null;
-        return Array.from({ length: C }, () => new TailCalibrator(tailOptions(opts, which, kind), prior ? ({ ...prior, weight: PRIOR_WEIGHT } satisfies LogPrior) : null));
+        if (!prior) return null;
+        return Array.from({ length: C }, () => new TailCalibrator(tailOptions(opts, which, kind), { ...prior, weight: PRIOR_WEIGHT } satisfies LogPrior));
       });
     this.reference = set('reference');
     this.adaptive = set('adaptive');
-    this.shortLog = new Float64Array(C * opts.smooth);
+    this.shortLog = new Boxcar(C, shortSpan(opts.smooth));
     this.longLog = new Float64Array(C);
     this.longVar = new Float64Array(C);
     this.run = new Float64Array(C);
     this.eachAdaptive = new Float64Array(EVIDENCE.length * C);
     this.eachReference = new Float64Array(EVIDENCE.length * C);
     this.longest = new Float64Array(C);
-    this.zMean = new Float64Array(C);
-    this.resMean = new Float64Array(C);
+    this.zMean = new Boxcar(C, shortSpan(opts.smooth));
+    this.resMean = new Boxcar(C, shortSpan(opts.smooth));
   }
+  /** The kind's row of histories, made (fresh) when the kind is first taught. */
+  row(which: 'reference' | 'adaptive', k: number): TailCalibrator[] {
+    const set = this[which];
+    return (set[k] ??= Array.from({ length: this.C }, () => new TailCalibrator(tailOptions(this.opts, which, EVIDENCE[k]))));
+  }
+
 }
 
 export class StreamScorer {
@@ -245,8 +287,28 @@ export class StreamScorer {
     return this.streams.get(stream)?.episode?.id ?? null;
   }
 
+  /** Drops a stream's scoring state (an idle stream evicted by the daemon, its state checkpointed first). */
   forget(stream: string): void {
     this.streams.delete(stream);
+  }
+
+  /**
+   * Closes the stream's open episode without an event: the store already resolved it (or never committed
+   * it), so the stream goes on as if it were not open; if the anomaly goes on, a new episode opens.
+   */
+  dropEpisode(stream: string): void {
+    const s = this.streams.get(stream);
+    if (s === undefined || s.episode === null) return;
+    s.episode = null;
+    s.above = 0;
+    s.below = 0;
+    s.episodeEvidence = [];
+    s.lastScored = null;
+  }
+
+  /** Streams with scoring state. */
+  streamIds(): IterableIterator<string> {
+    return this.streams.keys();
   }
 
   /**
@@ -269,24 +331,45 @@ export class StreamScorer {
     const events: AnomalyEvent[] = [];
     // The episode this reading belongs to (the one open before it, if this reading resolves it).
     const before = s.episode;
+    s.holding = false;
+    s.unstuck = false;
     const rebaseline = learning ? false : this.lifecycle(s, r, adaptive, reference, events);
+    // A stuck value tells nothing of the signal: once it moves again, the stream starts over as after a gap
+    // (the short means forget the stuck stretch, and the model state is reset: the step engine's verdict).
+    if (s.unstuck) {
+      s.awaitingReset = true;
+      s.meanCount = 0;
+      s.resCount = 0;
+      s.zMean.clear();
+      s.resMean.clear();
+      s.shortLog.clear();
+    }
     const episode = s.episode ?? before;
     const anomalous = episode !== null;
     const others = episode === null ? undefined : (c: number): boolean => !episode.owners[c];
-    teach(s.adaptive, taught);
+    // The adaptive history learns what the stream does, but not a fault: the owners' reading that holds an
+    // open episode (or opens it) is not taught to it.
+    teach(s, 'adaptive', taught, s.holding ? others : undefined);
     // The reference learns what is normal: a value that already holds an episode open (or would) is not
     // taught, so a change that comes gradually is not learnt as it comes (a drift is caught, not absorbed).
     // Readings known to be normal teach unconditionally.
     const limit = learning ? Infinity : this.holdSurprise + reference.penalty;
     // While an episode is open, the channels that are not part of it go on learning whatever they do (a pump's
     // temperature that rises while its valve is shut is the valve's episode, not a fault of its own).
-    teach(s.reference, taught, (c, k) => (others === undefined ? reference.each[k * C + c] < limit : others(c)));
+    teach(s, 'reference', taught, (c, k) => (others === undefined ? reference.each[k * C + c] < limit : others(c)));
     // The reference's guard band holds the readings just before an episode opened: they are its onset, not
     // normal operation, and are never taught.
-    if (s.episode !== null && before === null) for (let c = 0; c < C; c++) if (s.episode.owners[c]) for (const row of s.reference) row[c].discardPending();
+    if (s.episode !== null && before === null) {
+      for (let c = 0; c < C; c++) if (s.episode.owners[c]) for (const row of s.reference) row?.[c].discardPending();
+    }
     this.learnVariability(s, r, others);
-    if (s.episode !== null && this.opts.newNormalAfter > 0 && s.episodeEvidence.length < this.opts.newNormalAfter) s.episodeEvidence.push(taught);
-    if (rebaseline && before !== null) for (const past of s.episodeEvidence) teach(s.reference, past, (c) => before.owners[c]);
+    if (s.episode !== null && s.episode.stuckAt !== s.episode.readings && this.opts.newNormalAfter > 0 && s.episodeEvidence.length < this.opts.newNormalAfter) s.episodeEvidence.push(taught);
+    if (rebaseline && before !== null) {
+      for (const past of s.episodeEvidence) {
+        teach(s, 'reference', past, (c) => before.owners[c]);
+        teach(s, 'adaptive', past, (c) => before.owners[c]);
+      }
+    }
     if (s.episode === null) s.episodeEvidence = [];
     s.seen++;
     // A reading the stream is still learning from is not judged: it reports surprise 0 (score 0).
@@ -306,7 +389,7 @@ export class StreamScorer {
     };
     s.last = Float64Array.from(r.item.values);
     s.lastScored = scored;
-    return { scored, verdict: { exclude: anomalous, rebaseline } };
+    return { scored, verdict: { exclude: anomalous, rebaseline, reset: s.unstuck } };
   }
 
   /** A duplicate reports what the reading it repeats reported (no events of its own). */
@@ -329,34 +412,37 @@ export class StreamScorer {
     if (r.item.reset) {
       s.meanCount = 0;
       s.resCount = 0;
+      s.zMean.clear();
+      s.resMean.clear();
     }
     // Until the normalisation is warm, distances measured in it are not evidence (and start no short mean).
-    if (!r.warm) s.meanCount = 0;
-    // Short means: of the signed level, and of the signed prediction residual.
-    s.meanCount++;
-    const a = 1 / Math.min(o.smooth, s.meanCount);
-    const shift = new Float64Array(C);
-    for (let c = 0; c < C; c++) {
-      s.zMean[c] += a * (r.z[c] - s.zMean[c]);
-      shift[c] = s.zMean[c] * s.zMean[c];
+    if (!r.warm) {
+      s.meanCount = 0;
+      s.zMean.clear();
     }
+    // Short means (boxcars of the last shortSpan(smooth) readings: a fault's readings leave them that many
+    // readings after it ends): of the signed level, and of the signed prediction residual.
+    s.meanCount++;
+    s.zMean.push(r.z);
+    const shift = new Float64Array(C);
+    for (let c = 0; c < C; c++) shift[c] = s.zMean.mean(c) ** 2;
+    // The model's errors count once the normalisation is warm and the model state has settled after a reset
+    // (its first predictions from a zero state are poor by construction, and no evidence of anything), and not
+    // while a reset the scorer asked for (the end of a stuck run) has yet to take effect at the next chunk.
+    if (s.awaitingReset && !r.settled) s.awaitingReset = false;
+    const modelReady = r.warm && r.settled && !s.awaitingReset;
     let bias: Float64Array | null = null;
-    if (r.expected !== null) {
+    // The short mean of the residual holds only residuals of predictions that count.
+    if (r.expected !== null && modelReady) {
       s.resCount++;
-      const b = 1 / Math.min(o.smooth, s.resCount);
       const res = new Float64Array(C);
-      for (let c = 0; c < C; c++) {
-        s.resMean[c] += b * ((r.item.values[c] - r.expected[c]) / r.std[c] - s.resMean[c]);
-        res[c] = s.resMean[c] * s.resMean[c];
-      }
+      for (let c = 0; c < C; c++) res[c] = (r.item.values[c] - r.expected[c]) / r.std[c];
+      s.resMean.push(res);
+      for (let c = 0; c < C; c++) res[c] = s.resMean.mean(c) ** 2;
       if (s.resCount >= o.smooth) bias = res;
     }
-    // The model's errors count once the normalisation is warm and the model state has settled after a reset
-    // (its first predictions from a zero state are poor by construction, and no evidence of anything).
-    const modelReady = r.warm && r.settled;
     const prediction = modelReady ? r.predErrors : null;
     const reconstruction = modelReady ? r.reconErrors : null;
-    if (!modelReady) bias = null;
     // Spread and stuck compare with the previous reading of the same segment.
     let spread: Float64Array | null = null;
     let change: Float64Array | null = null;
@@ -367,25 +453,31 @@ export class StreamScorer {
       const ch = new Float64Array(C);
       const st = new Float64Array(C);
       const done = new Float64Array(C).fill(Number.NaN);
-      const m = o.smooth;
-      const slot = s.ring % m;
-      const held = Math.min(s.ring + 1, m);
+      // Changes in sensor units: their scale is the stream's own (stable on a random walk, whose level's
+      // running std keeps growing), and the spread is a ratio of two of them. The noise level is the typical
+      // size of a change on a log scale: ln(squared change), floored at 10^-4 of the long-term mean squared
+      // change so an exact repeat is finite.
+      const d2 = new Float64Array(C);
+      const logD2 = new Float64Array(C);
       for (let c = 0; c < C; c++) {
-        // Changes in sensor units: their scale is the stream's own (stable on a random walk, whose level's
-        // running std keeps growing), and the spread is a ratio of two of them.
-        const d = r.item.values[c] - s.last[c];
-        const d2 = (d * d) / (1 + filled);
+        d2[c] = (r.item.values[c] - s.last[c]) ** 2 / (1 + filled);
+        logD2[c] = Math.log(d2[c] + 1e-4 * s.longVar[c] + 1e-300);
+      }
+      s.shortLog.push(logD2);
+      for (let c = 0; c < C; c++) {
         const long = s.longVar[c];
         const floor = 1e-4 * long + 1e-300;
-        // The noise level is the typical size of a change, on a log scale: the mean of the last `smooth` log
-        // squared changes against their long-term mean (geometric means). A mean of logs is hardly moved by the
-        // few large changes of a switch between regimes (a motor that starts, a valve that opens), which
-        // dominate a mean of squares on such a stream and would hide a burst of noise or a freeze. Spread is
-        // the ratio of the two, or its inverse (a ratio of squared changes, as change is).
-        s.shortLog[c * m + slot] = Math.log(d2 + floor);
-        const lr = meanOf(s.shortLog, c * m, held) - s.longLog[c];
+        // Spread: the short mean of the log squared changes against their long-term mean (geometric means),
+        // as the ratio or its inverse (a ratio of squared changes, as change is). A mean of logs is hardly
+        // moved by the few large changes of a switch between regimes (a motor that starts, a valve that
+        // opens), which dominate a mean of squares and would hide a burst of noise or a freeze on such a
+        // stream. The short mean is a boxcar (a fault leaves it shortSpan(smooth) readings after it ends) and
+        // leaves out its two largest and two smallest values (a symmetric trimmed mean): a spike (a change
+        // away and one back) or a step is one or two changes, which change and level judge, not a new noise
+        // level.
+        const lr = s.shortLog.trimmedMean(c, SPREAD_TRIM) - s.longLog[c];
         sp[c] = Math.exp(Math.abs(lr));
-        ch[c] = d2 / (long + floor);
+        ch[c] = d2[c] / (long + floor);
         if (r.item.values[c] === s.last[c]) {
           // Filled steps held the previous value: a run that goes on counts them. A run longer than any
           // taught so far is taught as it goes (censored: it is at least this long), each time it grows by a
@@ -402,9 +494,9 @@ export class StreamScorer {
         }
         st[c] = Math.log1p(s.run[c]);
       }
-      s.ring++;
       if (s.varCount >= o.smooth) {
-        spread = sp;
+        // Spread once its short mean is full again (after a stuck run it starts over).
+        if (s.shortLog.count >= s.shortLog.n) spread = sp;
         change = ch;
       }
       stuck = st;
@@ -446,9 +538,11 @@ export class StreamScorer {
   private spreadOf(s: StreamScore, r: StepResult<unknown>): Float64Array | null {
     if (r.expected === null) return null;
     const k = EVIDENCE.indexOf('prediction');
+    const row = s.reference[k];
+    if (row === null) return null;
     const out = new Float64Array(s.C);
     for (let c = 0; c < s.C; c++) {
-      const tail = s.reference[k][c];
+      const tail = row[c];
       if (!tail.ready) return null;
       // The median squared error of a normal prediction error is 0.455 of its variance (chi-square, 1 dof).
       out[c] = r.std[c] * Math.sqrt(tail.quantile(0.5) / 0.455);
@@ -487,8 +581,9 @@ export class StreamScorer {
       const owners = Array.from({ length: s.C }, (_, c) => own(c) >= this.thresholdSurprise);
       // With openAfter > 1 the reading that opens may be below on its own: the episode is then about every channel.
       if (!owners.some(Boolean)) owners.fill(true);
-      const opened: Episode = { id: this.deps.newId(), startTs: ts, lastAboveTs: ts, readings: 1, peak: level, peakEvidence: { ...dev.evidence }, peakChannels: [...dev.channels], lastReported: level, owners, rowPeak: score };
+      const opened: Episode = { id: this.deps.newId(), startTs: ts, lastAboveTs: ts, readings: 1, peak: level, peakEvidence: { ...dev.evidence }, peakChannels: [...dev.channels], lastReported: level, owners, rowPeak: score, stuckAt: 0 };
       s.episode = opened;
+      s.holding = true;
       events.push(this.event('open', r, opened, score));
       return false;
     }
@@ -500,6 +595,7 @@ export class StreamScorer {
       if (ep.owners[c]) held = Math.max(held, dev.channels[c] - dev.penalty);
     }
     if (held >= this.holdSurprise) {
+      s.holding = true;
       s.below = 0;
       ep.lastAboveTs = ts;
     } else s.below++;
@@ -508,8 +604,12 @@ export class StreamScorer {
       ep.peakEvidence = { ...dev.evidence };
       ep.peakChannels = [...dev.channels];
     }
-    const stuck = dev.evidence.stuck >= this.holdSurprise;
-    const newNormal = this.opts.newNormalAfter > 0 && ep.readings >= this.opts.newNormalAfter && !stuck;
+    // A stuck value is never a new normal, and the readings before it do not count towards one.
+    if (dev.evidence.stuck >= this.holdSurprise) {
+      ep.stuckAt = ep.readings;
+      s.episodeEvidence = [];
+    } else if (ep.stuckAt > 0 && ep.stuckAt === ep.readings - 1) s.unstuck = true;
+    const newNormal = this.opts.newNormalAfter > 0 && ep.readings - ep.stuckAt >= this.opts.newNormalAfter;
     if (s.below >= this.opts.closeAfter || newNormal) {
       s.episode = null;
       s.below = 0;
@@ -550,24 +650,26 @@ export class StreamScorer {
   snapshot(stream: string): StreamScoreSnapshot | null {
     const s = this.streams.get(stream);
     if (!s) return null;
-    const tails = (set: TailCalibrator[][]): TailState[][] => set.map((row) => row.map((t) => t.toJSON()));
+    // A row not made yet is saved as the fresh histories it stands for (the format does not change).
+    const tails = (set: Histories, which: 'reference' | 'adaptive'): TailState[][] =>
+      set.map((row, k) => (row ?? Array.from({ length: s.C }, () => new TailCalibrator(tailOptions(this.opts, which, EVIDENCE[k])))).map((t) => t.toJSON()));
     return {
       format: 'anomalyd-scorer/4',
       channels: s.C,
-      reference: tails(s.reference),
-      adaptive: tails(s.adaptive),
+      reference: tails(s.reference, 'reference'),
+      adaptive: tails(s.adaptive, 'adaptive'),
       episodeEvidence: s.episodeEvidence.map((e) => Object.fromEntries(EVIDENCE.map((k) => [k, e[k] ? Array.from(e[k]) : null]))),
       seen: s.seen,
       last: s.last ? Array.from(s.last) : null,
-      shortLog: Array.from(s.shortLog),
-      ring: s.ring,
+      shortLog: means(s.shortLog),
       longLog: Array.from(s.longLog),
       longVar: Array.from(s.longVar),
       varCount: s.varCount,
       run: Array.from(s.run),
       longest: Array.from(s.longest),
-      zMean: Array.from(s.zMean),
-      resMean: Array.from(s.resMean),
+      zMean: means(s.zMean),
+      resMean: means(s.resMean),
+      shortMeans: { zMean: s.zMean.toJSON(), resMean: s.resMean.toJSON(), shortLog: s.shortLog.toJSON() },
       meanCount: s.meanCount,
       resCount: s.resCount,
       above: s.above,
@@ -591,12 +693,14 @@ export class StreamScorer {
       return x;
     };
     const s = new StreamScore(C, this.opts, null);
-    const load = (set: TailCalibrator[][], saved: unknown, which: 'reference' | 'adaptive'): void => {
+    const load = (set: Histories, saved: unknown, which: 'reference' | 'adaptive'): void => {
       if (!Array.isArray(saved) || saved.length !== EVIDENCE.length) throw new Error('scorer snapshot: bad histories');
       EVIDENCE.forEach((kind, k) => {
         const row: unknown = saved[k];
         if (!Array.isArray(row) || row.length !== C) throw new Error('scorer snapshot: bad histories');
-        for (let c = 0; c < C; c++) set[k][c] = TailCalibrator.fromJSON(row[c], tailOptions(this.opts, which, kind));
+        const tails = Array.from({ length: C }, (_, c) => TailCalibrator.fromJSON(row[c], tailOptions(this.opts, which, kind)));
+        // Rows that were never taught stay unmade.
+        set[k] = tails.every((t) => t.untouched) ? null : tails;
       });
     };
     load(s.reference, v.reference, 'reference');
@@ -612,17 +716,32 @@ export class StreamScorer {
     });
     s.seen = int(v.seen, 'seen');
     s.last = v.last === null || v.last === undefined ? null : Float64Array.from(nums(v.last, 'last'));
-    s.shortLog.set(nums(v.shortLog, 'shortLog', C * this.opts.smooth));
-    s.ring = int(v.ring, 'ring');
     s.longLog.set(nums(v.longLog, 'longLog'));
     s.longVar.set(nums(v.longVar, 'longVar'));
     s.varCount = int(v.varCount, 'varCount');
     s.run.set(nums(v.run, 'run'));
     s.longest.set(nums(v.longest, 'longest'));
-    s.zMean.set(nums(v.zMean, 'zMean'));
-    s.resMean.set(nums(v.resMean, 'resMean'));
     s.meanCount = int(v.meanCount, 'meanCount');
     s.resCount = int(v.resCount, 'resCount');
+    // The short means' values (boxcars). A checkpoint written before spread's short mean held log squared
+    // changes (anomalyd-scorer/3) is refused above: its mean of squared changes cannot stand for them.
+    const held = v.shortMeans;
+    if (typeof held !== 'object' || held === null) throw new Error('scorer snapshot: shortMeans must be an object');
+    const box = (b: Boxcar, key: 'zMean' | 'resMean' | 'shortLog'): void => {
+      const saved = (held as Record<string, unknown>)[key];
+      if (typeof saved !== 'object' || saved === null) throw new Error(`scorer snapshot: shortMeans.${key} must be a boxcar state`);
+      const st = saved as Record<string, unknown>;
+      if (!Array.isArray(st.values)) throw new Error(`scorer snapshot: shortMeans.${key}.values must be an array`);
+      const values = (st.values as unknown[]).map((x, i) => nums(x, `shortMeans.${key}.values[${i}]`));
+      try {
+        b.load({ values, sums: nums(st.sums, `shortMeans.${key}.sums`), sinceExact: int(st.sinceExact, `shortMeans.${key}.sinceExact`) });
+      } catch (err) {
+        throw new Error(`scorer snapshot: shortMeans.${key}: ${(err as Error).message}`);
+      }
+    };
+    box(s.zMean, 'zMean');
+    box(s.resMean, 'resMean');
+    box(s.shortLog, 'shortLog');
     s.above = int(v.above, 'above');
     s.below = int(v.below, 'below');
     if (v.episode) {
@@ -643,6 +762,8 @@ export class StreamScorer {
         lastReported: finite(e.lastReported),
         owners: checkOwners(e.owners, C),
         rowPeak: finite(e.rowPeak),
+        // Absent from checkpoints written before it existed: never stuck.
+        stuckAt: e.stuckAt === undefined ? 0 : finite(e.stuckAt),
       };
     }
     this.streams.set(stream, s);
@@ -659,9 +780,8 @@ export interface StreamScoreSnapshot {
   readonly episodeEvidence: readonly Record<string, number[] | null>[];
   readonly seen: number;
   readonly last: number[] | null;
-  /** [channel * smooth + slot], a ring written at `ring`. */
+  /** Per channel, the plain mean of spread's short boxcar of log squared changes (its values are in shortMeans). */
   readonly shortLog: number[];
-  readonly ring: number;
   readonly longLog: number[];
   readonly longVar: number[];
   readonly varCount: number;
@@ -669,11 +789,14 @@ export interface StreamScoreSnapshot {
   readonly longest: number[];
   readonly zMean: number[];
   readonly resMean: number[];
+  /** The short means' states (boxcars): of the signed level, of the signed residual, of the log squared change. */
+  readonly shortMeans: { readonly zMean: BoxcarState; readonly resMean: BoxcarState; readonly shortLog: BoxcarState };
   readonly meanCount: number;
   readonly resCount: number;
   readonly above: number;
   readonly below: number;
-  readonly episode: (Omit<Episode, 'peakEvidence'> & { peakEvidence: Record<string, number | null> }) | null;
+  /** `stuckAt` is absent from checkpoints written before it existed. */
+  readonly episode: (Omit<Episode, 'peakEvidence' | 'stuckAt'> & { peakEvidence: Record<string, number | null>; stuckAt?: number }) | null;
 }
 
 interface Fused {
@@ -689,7 +812,7 @@ interface Fused {
 
 /** Surprise of each (kind, channel) against a set of histories; fused: the largest less log10 of how many spoke. */
 /** `each`: a buffer of EVIDENCE.length * C for the per-(kind, channel) surprises (reused across readings). */
-function fuse(set: TailCalibrator[][], e: EvidenceValues, C: number, each: Float64Array): Fused {
+function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array): Fused {
   const evidence = {} as Record<Evidence, number>;
   const channels = new Array<number>(C).fill(0);
   each.fill(0);
@@ -697,10 +820,11 @@ function fuse(set: TailCalibrator[][], e: EvidenceValues, C: number, each: Float
   let n = 0;
   EVIDENCE.forEach((kind, k) => {
     const v = e[kind];
+    const row = set[k];
     let best = Number.NaN;
-    if (v !== null) {
+    if (v !== null && row !== null) {
       for (let c = 0; c < C; c++) {
-        const tail = set[k][c];
+        const tail = row[c];
         if (!tail.ready) continue;
         const sur = tail.surprise(v[c]);
         each[k * C + c] = sur;
@@ -717,12 +841,27 @@ function fuse(set: TailCalibrator[][], e: EvidenceValues, C: number, each: Float
   return { surprise, evidence, channels, penalty, each };
 }
 
-/** Teaches each (kind, channel) value of `e` (`which`: the ones that may learn, default all). */
-function teach(set: TailCalibrator[][], e: EvidenceValues, which?: (c: number, k: number) => boolean): void {
+/**
+ * Readings in the boxcars of the short means, for `smooth` (score.smooth): 2·smooth − 1, the boxcar with the
+ * variance of the exponential mean of weight 1/smooth (1 / (2·smooth − 1) of a reading's) that the short means
+ * were before they were boxcars, so the evidence is no noisier than it was. A reading leaves them this many
+ * readings later: the most readings a fault's alarm outlives it is this plus alerts.closeAfter.
+ */
+export function shortSpan(smooth: number): number {
+  return 2 * smooth - 1;
+}
+
+/** Per channel, the mean a boxcar holds. */
+function means(b: Boxcar): number[] {
+  return Array.from({ length: b.C }, (_, c) => b.mean(c));
+}
+
+/** Teaches each (kind, channel) value of `e` to the stream's `set` (`which`: the ones that may learn, default all). */
+function teach(s: StreamScore, set: 'reference' | 'adaptive', e: EvidenceValues, which?: (c: number, k: number) => boolean): void {
   EVIDENCE.forEach((kind, k) => {
     const v = e[kind];
     if (v === null) return;
-    for (let c = 0; c < v.length; c++) if (which === undefined || which(c, k)) set[k][c].add(v[c]);
+    for (let c = 0; c < v.length; c++) if (which === undefined || which(c, k)) s.row(set, k)[c].add(v[c]);
   });
 }
 
@@ -733,7 +872,20 @@ function teach(set: TailCalibrator[][], e: EvidenceValues, which?: (c: number, k
  * absorbed step by step as it comes (the two-window idea of change detection: a recent stretch against a
  * reference that does not overlap it).
  */
-function tailOptions(opts: ScorerOptions, which: 'reference' | 'adaptive', kind: Evidence): { horizon: number; minCount: number; lag: number; thin: number } {
+function tailOptions(opts: ScorerOptions, which: 'reference' | 'adaptive', kind: Evidence): TailOptions {
+  // One options object per (scorer options, set, kind), shared by every stream's histories: 16 objects per
+  // stream fewer on the heap (160,000 for 10,000 streams of one channel).
+  let cached = TAIL_OPTIONS.get(opts);
+  if (cached === undefined) TAIL_OPTIONS.set(opts, (cached = new Map<string, TailOptions>()));
+  const key = `${which} ${kind}`;
+  let out = cached.get(key);
+  if (out === undefined) cached.set(key, (out = Object.freeze(newTailOptions(opts, which, kind))));
+  return out;
+}
+
+const TAIL_OPTIONS = new WeakMap<ScorerOptions, Map<string, TailOptions>>();
+
+function newTailOptions(opts: ScorerOptions, which: 'reference' | 'adaptive', kind: Evidence): { horizon: number; minCount: number; lag: number; thin: number } {
   // A short mean over `smooth` readings changes little from one reading to the next: its history keeps one
   // value per span (its effective sample size), and so does the reconstruction, which comes every
   // reconEvery readings. Memory and warm-up count in kept values.
@@ -746,13 +898,6 @@ function tailOptions(opts: ScorerOptions, which: 'reference' | 'adaptive', kind:
     lag: which === 'reference' ? Math.max(1, Math.round(opts.smooth / every)) : 0,
     thin: smoothed ? opts.smooth : 1,
   };
-}
-
-/** The mean of v[from, from + n) (n >= 1). */
-function meanOf(v: Float64Array, from: number, n: number): number {
-  let t = 0;
-  for (let i = 0; i < n; i++) t += v[from + i];
-  return t / n;
 }
 
 function nanEvidence(): Record<Evidence, number> {

@@ -4,7 +4,8 @@
  *
  *   raw      the newest `rawPoints` scored readings of each stream (default 1800: half an hour at 1 Hz),
  *            in typed-array rings, in memory only: 13 bytes per reading + 12 per channel, ≈ 45 kB for a
- *            one-value stream (45 MB for the 1000 streams tracked at most).
+ *            one-value stream (45 MB for the 1000 streams tracked at most); a ring starts at 16 readings
+ *            and doubles as its stream goes on, so streams that send a few readings and stop cost little.
  *   tier 1   1-minute buckets (mean, min, max, mean expected and spread per channel; highest surprise;
  *            readings in an episode), kept 26 h behind the stream's newest reading;
  *   tier 2   15-minute buckets, kept 8 days.
@@ -119,29 +120,40 @@ export function surpriseOf(p: number): number {
 const STATUS_CODE: Readonly<Record<ScoredReading['status'], number>> = { learning: 0, ok: 1, anomalous: 2 };
 const STATUS_OF: readonly ScoredReading['status'][] = ['learning', 'ok', 'anomalous'];
 
+/** Readings a ring holds before its first growth: a stream that sends a few readings and stops costs little. */
+const RING_START = 16;
+
+/**
+ * The newest `max` readings of one stream. Its arrays start at RING_START readings and double when full, up
+ * to `max`: a junk or short-lived stream never takes the ≈ 45 kB of a full one-value ring.
+ */
 class Ring {
-  readonly ts: Float64Array;
-  readonly vals: Float32Array;
-  readonly exp: Float32Array;
-  readonly spr: Float32Array;
-  readonly surprise: Float32Array;
-  readonly status: Uint8Array;
+  ts: Float64Array;
+  vals: Float32Array;
+  exp: Float32Array;
+  spr: Float32Array;
+  surprise: Float32Array;
+  status: Uint8Array;
+  /** Readings the arrays hold now (grows to `max`). */
+  capacity: number;
   next = 0;
   size = 0;
 
   constructor(
-    readonly capacity: number,
+    readonly max: number,
     readonly C: number,
   ) {
-    this.ts = new Float64Array(capacity);
-    this.vals = new Float32Array(capacity * C);
-    this.exp = new Float32Array(capacity * C);
-    this.spr = new Float32Array(capacity * C);
-    this.surprise = new Float32Array(capacity);
-    this.status = new Uint8Array(capacity);
+    this.capacity = Math.min(max, RING_START);
+    this.ts = new Float64Array(this.capacity);
+    this.vals = new Float32Array(this.capacity * C);
+    this.exp = new Float32Array(this.capacity * C);
+    this.spr = new Float32Array(this.capacity * C);
+    this.surprise = new Float32Array(this.capacity);
+    this.status = new Uint8Array(this.capacity);
   }
 
   push(r: ScoredReading): void {
+    if (this.size === this.capacity && this.capacity < this.max) this.grow();
     const i = this.next;
     this.ts[i] = r.ts;
     for (let c = 0; c < this.C; c++) {
@@ -153,6 +165,26 @@ class Ring {
     this.status[i] = STATUS_CODE[r.status];
     this.next = (i + 1) % this.capacity;
     if (this.size < this.capacity) this.size++;
+  }
+
+  /** Doubles the arrays (at most to `max`), oldest reading first. */
+  private grow(): void {
+    const cap = Math.min(this.max, this.capacity * 2);
+    const C = this.C;
+    const order = Array.from({ length: this.size }, (_, k) => this.at(k));
+    const take = <A extends Float64Array | Float32Array | Uint8Array>(from: A, make: (n: number) => A, width: number): A => {
+      const to = make(cap * width);
+      order.forEach((i, k) => to.set(from.subarray(i * width, i * width + width), k * width));
+      return to;
+    };
+    this.ts = take(this.ts, (n) => new Float64Array(n), 1);
+    this.vals = take(this.vals, (n) => new Float32Array(n), C);
+    this.exp = take(this.exp, (n) => new Float32Array(n), C);
+    this.spr = take(this.spr, (n) => new Float32Array(n), C);
+    this.surprise = take(this.surprise, (n) => new Float32Array(n), 1);
+    this.status = take(this.status, (n) => new Uint8Array(n), 1);
+    this.capacity = cap;
+    this.next = this.size % cap;
   }
 
   /** Ring index of the k-th oldest reading. */
@@ -471,6 +503,17 @@ export class SeriesStore {
       if (b !== null) return { ts: b.startTs + TIER_WIDTH_MS[tier] / 2, channels: b.channels };
     }
     return null;
+  }
+
+  /**
+   * Drops a stream's raw ring (an idle stream evicted by the daemon); its open buckets are queued for the
+   * database first, so the dashboard's 1-minute and 15-minute history of it stays.
+   */
+  forget(stream: string): void {
+    const s = this.streams.get(stream);
+    if (s === undefined) return;
+    this.closeOpen(stream, s);
+    this.streams.delete(stream);
   }
 
   private closeOpen(stream: string, s: StreamState): void {

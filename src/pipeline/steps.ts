@@ -39,7 +39,11 @@ export interface StepItem<O> {
   readonly origin: O;
 }
 
-/** What the model stage says about one reading (or duplicate) of a stream, in order. */
+/**
+ * What the model stage says about one reading (or duplicate) of a stream, in order. A duplicate's result is
+ * the duplicated reading's (its expectation, model, errors and counts) with empty z, mean and std and null
+ * per-channel errors: a duplicate teaches nothing and is scored as the step it repeats.
+ */
 export interface StepResult<O> {
   readonly stream: string;
   readonly item: StepItem<O>;
@@ -81,6 +85,11 @@ export interface StepVerdict {
   readonly exclude: boolean;
   /** The stream's normal changed for good: re-baseline its normalisation on its last W readings. */
   readonly rebaseline: boolean;
+  /**
+   * The readings before this one told nothing of the signal (a stuck value that held an episode): reset the
+   * stream's model state at its next chunk, as after a gap (default false).
+   */
+  readonly reset?: boolean;
 }
 
 export interface StepEngineOptions {
@@ -122,6 +131,8 @@ const NORM_CLIP_SIGMAS = 20;
 /** Model inputs are clipped to this many std: an absurd reading must not saturate the state for long. */
 const INPUT_CLIP = 10;
 const STD_REL_FLOOR = 1e-3;
+/** The per-channel arrays a duplicate's result does not carry (shared, empty). */
+const NO_VALUES = new Float64Array(0);
 const STD_ABS_FLOOR = 1e-9;
 
 class StreamState<O> {
@@ -154,6 +165,8 @@ class StreamState<O> {
   rawCount = 0;
   pendingRebaseline = false;
   pendingReset = false;
+  /** Set by StepEngine.forget: items of it inside a model call are dropped, not scored. */
+  forgotten = false;
   /** The latest reading's result (what a duplicate of it reports). */
   last: StepResult<O> | null = null;
 
@@ -231,11 +244,12 @@ export class StepEngine<O> {
     this.queued++;
   }
 
-  /** Drops a stream's state (its queued items are discarded). */
+  /** Drops a stream's state (its queued items are discarded, and so are its items inside a model call: they are never scored). */
   forget(stream: string): void {
     const s = this.streams.get(stream);
     if (s === undefined) return;
     this.queued -= s.pending;
+    s.forgotten = true;
     this.streams.delete(stream);
   }
 
@@ -276,11 +290,16 @@ export class StepEngine<O> {
       }
       for (const [model, all] of groups) {
         const stepping = model === null ? [] : all.filter((r) => r.steps > 0);
-        for (const r of all) if (model === null || r.steps === 0) this.post(r.s, r.items, null, 0, false);
+        // A stream forgotten while an earlier group's model call ran: its taken items go with its state, unscored.
+        for (const r of all) if ((model === null || r.steps === 0) && !r.s.forgotten) this.post(r.s, r.items, null, 0, false);
         for (let i = 0; i < stepping.length; i += this.opts.maxBatch) {
           const part = stepping.slice(i, i + this.opts.maxBatch);
           const out = await this.callModel(model!, part);
-          for (let b = 0; b < part.length; b++) this.post(part[b].s, part[b].items, out, b, out === null);
+          for (let b = 0; b < part.length; b++) {
+            // A stream forgotten during the call: its taken items go with its state, unscored.
+            if (part[b].s.forgotten) continue;
+            this.post(part[b].s, part[b].items, out, b, out === null);
+          }
         }
       }
     } finally {
@@ -312,7 +331,11 @@ export class StepEngine<O> {
         break;
       }
     }
-    if (s.queueHead > 1024 && s.queueHead * 2 > s.queue.length) {
+    if (s.queueHead === s.queue.length) {
+      // All taken: drop the references (else up to 1024 items a stream, values and all, stay reachable).
+      s.queue.length = 0;
+      s.queueHead = 0;
+    } else if (s.queueHead > 1024 && s.queueHead * 2 > s.queue.length) {
       s.queue.splice(0, s.queueHead);
       s.queueHead = 0;
     }
@@ -331,6 +354,10 @@ export class StepEngine<O> {
     s.pendingReset = false;
     if (s.pendingRebaseline) {
       this.rebaseline(s);
+      // The model state holds the readings as normalised under the old baseline (clipped, for a change far
+      // beyond it): under the new one they mean something else, and predictions from it would be errors of
+      // the switch, not of the stream. It starts over, as after a gap or a model swap.
+      this.resetModelState(s);
       s.pendingRebaseline = false;
     }
     s.chunkPos = 0;
@@ -451,7 +478,8 @@ export class StepEngine<O> {
     let t = 0;
     for (const item of items) {
       if (item.kind === 'duplicate') {
-        // Reported like the step it duplicates (with its own values); never a model step.
+        // Reported like the step it duplicates (with its own values, and without the duplicated step's
+        // per-channel z, mean, std and errors: see `last`); never a model step.
         this.deps.score({ ...(s.last ?? this.bareResult(s, item)), item });
         continue;
       }
@@ -513,11 +541,14 @@ export class StepEngine<O> {
         warm: s.warm === null,
         settled: s.segmentSteps > Math.max(4, s.W >> 2),
       };
-      s.last = result;
+      // What a duplicate of this reading reports: the step as the model saw it, without its per-channel arrays
+      // (the scorer reports a duplicate from its own last scored step), so each stream keeps five arrays fewer.
+      s.last = { ...result, z: NO_VALUES, mean: NO_VALUES, std: NO_VALUES, predErrors: null, reconErrors: null };
       const verdict = this.deps.score(result);
       this.pushRaw(s, item.values);
       if (!verdict.exclude) this.updateNormalisation(s, item.values);
       if (verdict.rebaseline) s.pendingRebaseline = true;
+      if (verdict.reset === true) s.pendingReset = true;
     }
     // Carry the state on (a failed call has reset it).
     if (out !== null) {

@@ -6,7 +6,8 @@
  *
  * History. The errors' logarithms (base 10) are counted in fixed bins of BIN_WIDTH over [LOG_MIN, LOG_MAX)
  * with exponential forgetting (each new error weighs 1/(1 - 1/horizon) times the previous one, so the
- * effective memory is `horizon` errors). Memory and time are O(bins) per stream, whatever the rate.
+ * effective memory is `horizon` errors). Memory and time are O(bins) per stream, whatever the rate; no bins
+ * are allocated before the first error or prior.
  *
  * Tail. Below the `TAIL_QUANTILE` quantile u of the history, q is read off the histogram. Above it, where
  * the history holds few errors, it is extrapolated by peaks over threshold (Pickands-Balkema-de Haan): the
@@ -68,8 +69,16 @@ export interface LogPrior {
   readonly weight: number;
 }
 
+/** The bins of a calibrator that has no mass yet (shared, never written). */
+const NO_BINS = new Float64Array(0);
+
 export class TailCalibrator {
-  private readonly bins = new Float64Array(BINS);
+  /**
+   * The history's weight per bin; allocated with the first mass (a prior or an error), so a stream that
+   * never feeds a kind of evidence (no model, a single reading) costs no bins for it. Invariant: allocated
+   * whenever top >= 0, and every read below is of a bin <= top.
+   */
+  private bins: Float64Array = NO_BINS;
   /** Weight of the next error; grows by 1/(1 - 1/horizon) per error, rescaled before it overflows. */
   private w = 1;
   private total = 0;
@@ -78,8 +87,8 @@ export class TailCalibrator {
   private count = 0;
   /** Highest bin that ever held mass: the walks down the tail start there. */
   private top = -1;
-  /** Errors added but not yet in the history (the guard band), oldest first, as [error, relative weight]. */
-  private readonly pending: [number, number][] = [];
+  /** Errors added but not yet in the history (the guard band), oldest first, as [error, relative weight]; null until the first. */
+  private pending: [number, number][] | null = null;
   /** Errors offered to add() (for thinning). */
   private offered = 0;
 
@@ -96,6 +105,11 @@ export class TailCalibrator {
   /** True once the history is worth `minCount` errors (the prior counts). */
   get ready(): boolean {
     return this.count >= this.opts.minCount;
+  }
+
+  /** True while nothing was ever offered to it (no prior, no error, nothing restored): as fresh as a new one. */
+  get untouched(): boolean {
+    return this.count === 0 && this.offered === 0 && this.top < 0 && this.pending === null;
   }
 
   /** Errors added so far (the prior counts as its weight). */
@@ -185,9 +199,10 @@ export class TailCalibrator {
     if (thin > 1 && this.offered++ % thin !== 0) return;
     const lag = this.opts.lag ?? 0;
     if (lag > 0) {
-      this.pending.push([e, weight]);
-      if (this.pending.length <= lag) return;
-      [e, weight] = this.pending.shift()!;
+      const pending = (this.pending ??= []);
+      pending.push([e, weight]);
+      if (pending.length <= lag) return;
+      [e, weight] = pending.shift()!;
     }
     this.commit(e, weight);
   }
@@ -195,7 +210,7 @@ export class TailCalibrator {
   private commit(e: number, weight: number): void {
     const b = binOf(logOf(e));
     const w = this.w * weight;
-    this.bins[b] += w;
+    this.allocated()[b] += w;
     this.total += w;
     this.count++;
     if (b > this.top) this.top = b;
@@ -205,7 +220,7 @@ export class TailCalibrator {
 
   /** Drops the errors in the guard band (added but not yet in the history): they will never enter it. */
   discardPending(): void {
-    this.pending.length = 0;
+    if (this.pending !== null) this.pending.length = 0;
   }
 
   /** The history's quantile of the error (e.g. 0.5 for the median), or NaN when empty. */
@@ -224,7 +239,7 @@ export class TailCalibrator {
     // Sparse (most bins are empty) and exact: the weights as they are, with the current weight and total.
     const bins: [number, number][] = [];
     for (let b = 0; b <= this.top; b++) if (this.bins[b] > 0) bins.push([b, this.bins[b]]);
-    return { format: TAIL_FORMAT, bins, count: this.count, w: this.w, total: this.total, top: this.top, pending: this.pending.map(([e, w]) => [e, w]), offered: this.offered };
+    return { format: TAIL_FORMAT, bins, count: this.count, w: this.w, total: this.total, top: this.top, pending: (this.pending ?? []).map(([e, w]) => [e, w]), offered: this.offered };
   }
 
   /** Restores a state saved by `toJSON` (nothing in it is trusted). */
@@ -238,6 +253,7 @@ export class TailCalibrator {
     if (!finite(s.top) || !Number.isInteger(s.top) || s.top < -1 || s.top >= BINS) throw new Error('tail state: bad top');
     if (!Array.isArray(s.bins)) throw new Error('tail state: bins must be an array');
     const c = new TailCalibrator(opts);
+    if (s.top >= 0) c.allocated();
     for (const entry of s.bins as unknown[]) {
       if (!Array.isArray(entry) || entry.length !== 2) throw new Error('tail state: bad bin');
       const [b, v] = entry as [unknown, unknown];
@@ -256,7 +272,7 @@ export class TailCalibrator {
     if (!Array.isArray(pending) || pending.length > (opts.lag ?? 0)) throw new Error('tail state: bad pending errors');
     for (const entry of pending as unknown[]) {
       if (!Array.isArray(entry) || entry.length !== 2 || !finite(entry[0]) || !finite(entry[1])) throw new Error('tail state: bad pending error');
-      c.pending.push([entry[0], entry[1]]);
+      (c.pending ??= []).push([entry[0], entry[1]]);
     }
     return c;
   }
@@ -270,12 +286,17 @@ export class TailCalibrator {
       if (hi < -3 || lo > 3) continue;
       const mass = (normalCdf(Math.min(hi, 3)) - normalCdf(Math.max(lo, -3))) * prior.weight;
       if (mass > 1e-9) {
-        this.bins[b] += mass;
+        this.allocated()[b] += mass;
         this.total += mass;
         if (b > this.top) this.top = b;
       }
     }
     this.count += prior.weight;
+  }
+
+  private allocated(): Float64Array {
+    if (this.bins.length === 0) this.bins = new Float64Array(BINS);
+    return this.bins;
   }
 
   private rescale(): void {

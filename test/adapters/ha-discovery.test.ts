@@ -35,7 +35,7 @@ async function listen(url: string, filter: string): Promise<{ seen: Seen[]; clie
 
 async function brokers(): Promise<Array<[string, string]>> {
   const out: Array<[string, string]> = [];
-  const aedes = new EmbeddedBroker({ host: '127.0.0.1', port: 0, username: null, password: null, logger: pino({ level: 'silent' }) });
+  const aedes = new EmbeddedBroker({ host: '127.0.0.1', port: 0, roles: null, logger: pino({ level: 'silent' }) });
   await aedes.start();
   cleanups.push(() => aedes.stop());
   out.push(['aedes', aedes.url]);

@@ -15,7 +15,7 @@ let broker: EmbeddedBroker;
 let adapter: MqttAdapter;
 
 beforeEach(async () => {
-  broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0, username: null, password: null, logger });
+  broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0, roles: null, logger });
   await broker.start();
   adapter = new MqttAdapter({
     url: broker.url,

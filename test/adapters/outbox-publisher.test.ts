@@ -95,7 +95,7 @@ function recordEpisodes(store: SqliteStore, ids: readonly string[]): Array<[stri
   const order: Array<[string, number]> = [];
   for (const kind of ['open', 'update', 'resolve'] as const) {
     for (const id of ids) {
-      const r = store.recordEvent(event(kind, id, `s-${id}`), T.alerts(`s-${id}`));
+      const r = store.recordEvent(event(kind, id, `s-${id}`), T.alerts(`s-${id}`))!;
       order.push([r.anomalyId, r.seq]);
     }
   }

@@ -161,13 +161,13 @@ describe('recordEvent', () => {
   it('numbers events per anomaly and writes anomaly, event and outbox row together', () => {
     const store = open();
     const t = T.alerts('pump1');
-    const r1 = store.recordEvent(event('open', 'x1', { score: 0.98, peakScore: 0.98 }), t);
-    const r2 = store.recordEvent(event('update', 'x1', { score: 0.995, peakScore: 0.995, windows: 4 }), t);
-    const other = store.recordEvent(event('open', 'y1', { sensor: 'fan' }), T.alerts('fan'));
+    const r1 = store.recordEvent(event('open', 'x1', { score: 0.98, peakScore: 0.98 }), t)!;
+    const r2 = store.recordEvent(event('update', 'x1', { score: 0.995, peakScore: 0.995, windows: 4 }), t)!;
+    const other = store.recordEvent(event('open', 'y1', { sensor: 'fan' }), T.alerts('fan'))!;
     const r3 = store.recordEvent(
       event('resolve', 'x1', { score: 0.4, peakScore: 0.995, endTs: Date.UTC(2026, 0, 1, 12, 5) }),
       t,
-    );
+    )!;
     expect([r1.seq, r2.seq, r3.seq, other.seq]).toEqual([1, 2, 3, 1]);
     expect(new Set([r1.outboxId, r2.outboxId, other.outboxId, r3.outboxId]).size).toBe(4);
     expect(r1.outboxId < r2.outboxId && r2.outboxId < other.outboxId && other.outboxId < r3.outboxId).toBe(true);
@@ -204,14 +204,29 @@ describe('recordEvent', () => {
     expect(a.events[2].payload).toEqual(payloads[3]);
   });
 
-  it('keeps a resolved anomaly resolved if a late update arrives, and warns', () => {
+  it('refuses transitions the stored episode is past: no second open, nothing after a resolve, nothing for an unknown id', () => {
     const store = open();
-    store.recordEvent(event('open', 'x1'), 't');
-    store.recordEvent(event('resolve', 'x1'), 't');
-    const late = store.recordEvent(event('update', 'x1'), 't');
-    expect(late.seq).toBe(3);
-    expect(store.getAnomaly('x1')!.status).toBe('resolved');
-    expect(log.lines.some((l) => l.level === 40 && l.msg.includes('out of lifecycle order'))).toBe(true);
+    expect(store.recordEvent(event('open', 'x1'), 't')).not.toBeNull();
+    expect(store.recordEvent(event('resolve', 'x1'), 't')).not.toBeNull();
+    // A restored checkpoint that still has x1 open would emit these: each is refused, counted and logged.
+    expect(store.recordEvent(event('update', 'x1'), 't')).toBeNull();
+    expect(store.recordEvent(event('resolve', 'x1'), 't')).toBeNull();
+    expect(store.recordEvent(event('open', 'x1'), 't')).toBeNull();
+    expect(store.recordEvent(event('update', 'never-opened'), 't')).toBeNull();
+    expect(store.recordEvent(event('resolve', 'never-opened'), 't')).toBeNull();
+    expect(store.refusedTransitions()).toBe(5);
+    const x1 = store.getAnomaly('x1')!;
+    expect(x1.status).toBe('resolved');
+    expect(x1.events.map((e) => e.kind)).toEqual(['open', 'resolve']);
+    expect(store.getAnomaly('never-opened')).toBeNull();
+    // Exactly one alert per accepted event, none for the refused ones.
+    expect(store.committedOutbox(0, 100).map((r) => (JSON.parse(r.payload) as AlertPayload).event)).toEqual(['open', 'resolve']);
+    expect(log.lines.filter((l) => l.level === 40 && l.msg.includes('anomaly event refused'))).toHaveLength(5);
+    // An open episode still takes updates and one resolve.
+    store.recordEvent(event('open', 'y1'), 't');
+    expect(store.recordEvent(event('update', 'y1'), 't')!.seq).toBe(2);
+    expect(store.recordEvent(event('resolve', 'y1'), 't')!.seq).toBe(3);
+    expect(store.refusedTransitions()).toBe(5);
   });
 
   it('is atomic: a failure in the middle leaves nothing behind', () => {
@@ -243,7 +258,7 @@ describe('group commit', () => {
     const store = open('a.db', { commitIntervalMs: 3_600_000 });
     const commits: number[] = [];
     store.onCommit((id) => commits.push(id));
-    const r = store.recordEvent(event('open', 'x1'), 't');
+    const r = store.recordEvent(event('open', 'x1'), 't')!;
     store.recordEvent(event('update', 'x1'), 't');
 
     expect(store.committedOutbox(0, 10)).toEqual([]);
@@ -260,7 +275,7 @@ describe('group commit', () => {
   it('commits the batch on its own after commitIntervalMs', async () => {
     const store = open('a.db', { commitIntervalMs: 5 });
     const committed = new Promise<number>((resolve) => store.onCommit(resolve));
-    const r = store.recordEvent(event('open', 'x1'), 't');
+    const r = store.recordEvent(event('open', 'x1'), 't')!;
     expect(await committed).toBe(r.outboxId);
     expect(peek('a.db', (db) => count(db, 'anomaly_events'))).toBe(1);
     expect(store.stats().batchOpen).toBe(false);
@@ -273,7 +288,7 @@ describe('group commit', () => {
               BEGIN SELECT RAISE(ABORT, 'second fails'); END`);
     raw.close();
     const store = open('a.db', { commitIntervalMs: 3_600_000 });
-    const first = store.recordEvent(event('open', 'x1'), 't');
+    const first = store.recordEvent(event('open', 'x1'), 't')!;
     expect(() => store.recordEvent(event('open', 'y1'), 't')).toThrow('second fails');
     store.flush();
     expect(store.committedOutbox(0, 10).map((r) => r.id)).toEqual([first.outboxId]);
@@ -295,7 +310,7 @@ describe('group commit', () => {
 
   it('makes markAttempt durable at once even inside a batch', () => {
     const store = open('a.db', { commitIntervalMs: 3_600_000 });
-    const r = store.recordEvent(event('open', 'x1'), 't');
+    const r = store.recordEvent(event('open', 'x1'), 't')!;
     store.flush();
     expect(store.markAttempt(r.outboxId)).toBe(true);
     expect(peek('a.db', (db) => db.prepare('SELECT attempts FROM outbox WHERE id = ?').pluck().get(r.outboxId))).toBe(1);
@@ -305,7 +320,7 @@ describe('group commit', () => {
 describe('outbox', () => {
   it('drops the oldest undelivered rows beyond outboxMax, counts and warns', () => {
     const store = open('a.db', { outboxMax: 3 });
-    const ids = ['a', 'b', 'c', 'd', 'e'].map((id) => store.recordEvent(event('open', id), 't').outboxId);
+    const ids = ['a', 'b', 'c', 'd', 'e'].map((id) => store.recordEvent(event('open', id), 't')!.outboxId);
     store.markDelivered(ids[4]); // delivered rows do not count against the bound
     store.recordEvent(event('open', 'f'), 't');
     const left = store.committedOutbox(0, 100).map((r) => (JSON.parse(r.payload) as AlertPayload).anomaly_id);
@@ -321,7 +336,7 @@ describe('outbox', () => {
 
   it('pages committed rows after a cursor and hides delivered ones', () => {
     const store = open();
-    const ids = [1, 2, 3, 4].map((i) => store.recordEvent(event('open', `x${i}`), 't').outboxId);
+    const ids = [1, 2, 3, 4].map((i) => store.recordEvent(event('open', `x${i}`), 't')!.outboxId);
     expect(store.committedOutbox(ids[0], 2).map((r) => r.id)).toEqual([ids[1], ids[2]]);
     store.markAttempt(ids[1]);
     store.markDelivered(ids[1]);
@@ -334,14 +349,14 @@ describe('outbox', () => {
   it('prunes delivered rows after the retention', () => {
     let now = 1_000_000;
     const store = open('a.db', { now: () => now, deliveredRetentionMs: 1000 });
-    const a = store.recordEvent(event('open', 'x1'), 't');
-    const b = store.recordEvent(event('open', 'x2'), 't');
+    const a = store.recordEvent(event('open', 'x1'), 't')!;
+    const b = store.recordEvent(event('open', 'x2'), 't')!;
     store.markDelivered(a.outboxId);
     now += 5000;
     store.markDelivered(b.outboxId);
     expect(store.stats().outboxDelivered).toBe(1);
     // ids keep growing after pruning (AUTOINCREMENT): delivery order survives.
-    expect(store.recordEvent(event('open', 'x3'), 't').outboxId).toBe(b.outboxId + 1);
+    expect(store.recordEvent(event('open', 'x3'), 't')!.outboxId).toBe(b.outboxId + 1);
   });
 });
 
@@ -428,11 +443,20 @@ describe('other tables', () => {
       'p1',
     ]);
 
-    expect(store.markAnomaly('p1', 'false_alarm', 'door was open')).toBe(true);
-    expect(store.getAnomaly('p1')).toMatchObject({ mark: 'false_alarm', markNote: 'door was open' });
-    expect(store.markAnomaly('p1', null, null)).toBe(true);
-    expect(store.getAnomaly('p1')).toMatchObject({ mark: null, markNote: null });
-    expect(store.markAnomaly('nope', 'ack', null)).toBe(false);
+    expect(store.markAnomaly('p1', 'false_alarm', 'door was open', 'mqtt:alice')).toBe(true);
+    expect(store.getAnomaly('p1')).toMatchObject({ mark: 'false_alarm', markNote: 'door was open', markBy: 'mqtt:alice' });
+    expect(store.markAnomaly('p1', null, null, 'cli:root')).toBe(true);
+    expect(store.getAnomaly('p1')).toMatchObject({
+      mark: null,
+      markNote: null,
+      markBy: 'cli:root',
+      marks: [
+        { seq: 1, mark: 'false_alarm', note: 'door was open', by: 'mqtt:alice' },
+        { seq: 2, mark: null, note: null, by: 'cli:root' },
+      ],
+    });
+    expect(store.markAnomaly('nope', 'ack', null, 'http')).toBe(false);
+    expect(store.getAnomaly('p2')!.marks).toEqual([]);
     expect(store.integrityCheck()).toBe('ok');
   });
 });

@@ -25,9 +25,9 @@ describe('check-config', () => {
 
   it('masks secrets, including a password inside the URL', () => {
     const path = yamlFile(
-      'broker:\n  username: sensors\n  password: hunter2\nmqtt:\n  url: mqtt://det:urlsecret@broker.lan:1883\n  username: det\n',
+      'broker:\n  username: sensors\n  password: hunter2-hunter2-hunter2\nmqtt:\n  url: mqtt://det:urlsecret@broker.lan:1883\n  username: det\n',
     );
-    const { code, out } = run([`--config=${path}`], { ANOMALYD_MQTT_PASSWORD: 'envsecret' });
+    const { code, out } = run([`--config=${path}`], { ANOMALYD_MQTT_PASSWORD: 'envsecret-envsecret' });
     expect(code).toBe(0);
     for (const secret of ['hunter2', 'urlsecret', 'envsecret']) expect(out).not.toContain(secret);
     const printed = parse(out) as { broker: { password: string }; mqtt: { password: string; url: string; username: string } };

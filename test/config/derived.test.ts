@@ -20,11 +20,11 @@ describe('resolveMqttConnection', () => {
     expect(resolveMqttConnection(config({ broker: { host: '::1' } }), 'h').url).toBe('mqtt://[::1]:1883');
   });
 
-  it('logs in to the embedded broker with its credentials unless mqtt.username is set', () => {
-    const auth = config({ broker: { username: 'sensors', password: 'pw' } });
-    expect(resolveMqttConnection(auth, 'h')).toMatchObject({ username: 'sensors', password: 'pw' });
-    const own = config({ broker: { username: 'sensors', password: 'pw' }, mqtt: { username: 'det', password: 'x' } });
-    expect(resolveMqttConnection(own, 'h')).toMatchObject({ username: 'det', password: 'x' });
+  it('logs in to the embedded broker as the daemon, never with the sensors\' or mqtt credentials', () => {
+    const auth = config({ broker: { username: 'sensors', password: 'pw' }, mqtt: { username: 'det', password: 'x' } });
+    expect(resolveMqttConnection(auth, 'h')).toMatchObject({ username: null, password: null });
+    const login = { username: 'anomalyd-daemon', password: 'made-up-at-start' };
+    expect(resolveMqttConnection(auth, 'h', 1883, login)).toMatchObject(login);
   });
 
   it('uses an external URL and its own credentials as given', () => {

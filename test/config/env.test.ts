@@ -83,7 +83,7 @@ describe('env overrides', () => {
         ANOMALYD_BROKER_HOST: '0.0.0.0',
         ANOMALYD_BROKER_PORT: '1884',
         ANOMALYD_MQTT_USERNAME: 'det',
-        ANOMALYD_MQTT_PASSWORD: 's3cret',
+        ANOMALYD_MQTT_PASSWORD: 's3cret-s3cret-s3cret',
       }),
     );
     expect(config.mqtt.url).toBe('mqtt://10.0.0.5:1883');
@@ -92,7 +92,7 @@ describe('env overrides', () => {
     expect(config.broker.host).toBe('0.0.0.0');
     expect(config.broker.port).toBe(1884);
     expect(config.mqtt.username).toBe('det');
-    expect(config.mqtt.password).toBe('s3cret');
+    expect(config.mqtt.password).toBe('s3cret-s3cret-s3cret');
   });
 
   it('an empty variable is unset; the word null unsets a nullable setting', () => {

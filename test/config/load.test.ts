@@ -173,11 +173,11 @@ describe('rules across settings', () => {
 
   it('broker credentials come in pairs', () => {
     expect(errorsOf(loadYaml('broker:\n  username: u\n'))).toEqual(['broker.password: is required when broker.username is set']);
-    expect(errorsOf(loadYaml('broker:\n  password: p\n'))).toEqual(['broker.username: is required when broker.password is set']);
+    expect(errorsOf(loadYaml('broker:\n  password: pppppppppppppppp\n'))).toEqual(['broker.username: is required when broker.password is set']);
   });
 
   it('mqtt.password requires mqtt.username, not the other way round', () => {
-    expect(errorsOf(loadYaml('mqtt:\n  password: p\n'))).toEqual(['mqtt.username: is required when mqtt.password is set']);
+    expect(errorsOf(loadYaml('mqtt:\n  password: pppppppppppppppp\n'))).toEqual(['mqtt.username: is required when mqtt.password is set']);
     expect(configOf(loadYaml('mqtt:\n  username: u\n')).mqtt.username).toBe('u');
   });
 

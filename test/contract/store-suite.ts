@@ -46,8 +46,8 @@ export function describeStore(name: string, factory: StoreFactory): void {
 
     it('AnomalyRecorder + AnomalyHistory: events make one anomaly with its events in order; lists filter, newest first; marks set and clear', () => {
       const s = fresh();
-      const a = s.recordEvent(event('open', 'a1'), 'anomalyd/alerts/pump1');
-      const b = s.recordEvent(event('update', 'a1', { endTs: T0 + 60_000, score: 0.995, peakScore: 0.995 }), 'anomalyd/alerts/pump1');
+      const a = s.recordEvent(event('open', 'a1'), 'anomalyd/alerts/pump1')!;
+      const b = s.recordEvent(event('update', 'a1', { endTs: T0 + 60_000, score: 0.995, peakScore: 0.995 }), 'anomalyd/alerts/pump1')!;
       s.recordEvent(event('resolve', 'a1', { endTs: T0 + 90_000, score: 0.2 }), 'anomalyd/alerts/pump1');
       s.recordEvent(event('open', 'b1', { sensor: 'fan', startTs: T0 + 3600_000, endTs: T0 + 3630_000 }), 'anomalyd/alerts/fan');
       s.flush();
@@ -74,13 +74,31 @@ export function describeStore(name: string, factory: StoreFactory): void {
       expect(a1.channels.map((c) => c.name)).toEqual(['current', 'vibration']);
       expect(s.getAnomaly('nope')).toBeNull();
 
-      expect(s.markAnomaly('a1', 'false_alarm', 'valve test')).toBe(true);
+      expect(s.markAnomaly('a1', 'false_alarm', 'valve test', 'mqtt:alice')).toBe(true);
       s.flush();
-      expect(s.getAnomaly('a1')).toMatchObject({ mark: 'false_alarm', markNote: 'valve test' });
-      expect(s.markAnomaly('a1', null, null)).toBe(true);
+      expect(s.getAnomaly('a1')).toMatchObject({ mark: 'false_alarm', markNote: 'valve test', markBy: 'mqtt:alice' });
+      expect(s.markAnomaly('a1', null, null, 'http')).toBe(true);
       s.flush();
       expect(s.getAnomaly('a1')?.mark).toBeNull();
-      expect(s.markAnomaly('nope', 'ack', null)).toBe(false);
+      expect(s.getAnomaly('a1')?.marks.map((m) => [m.mark, m.by])).toEqual([
+        ['false_alarm', 'mqtt:alice'],
+        [null, 'http'],
+      ]);
+      expect(s.markAnomaly('nope', 'ack', null, 'cli:root')).toBe(false);
+    });
+
+    it('AnomalyRecorder: a transition the stored episode is past is refused, counted and never alerted', () => {
+      const s = fresh();
+      s.recordEvent(event('open', 'a1'), 'anomalyd/alerts/pump1');
+      s.recordEvent(event('resolve', 'a1'), 'anomalyd/alerts/pump1');
+      expect(s.recordEvent(event('resolve', 'a1'), 'anomalyd/alerts/pump1')).toBeNull();
+      expect(s.recordEvent(event('update', 'a1'), 'anomalyd/alerts/pump1')).toBeNull();
+      expect(s.recordEvent(event('open', 'a1'), 'anomalyd/alerts/pump1')).toBeNull();
+      expect(s.recordEvent(event('resolve', 'ghost'), 'anomalyd/alerts/pump1')).toBeNull();
+      s.flush();
+      expect(s.refusedTransitions()).toBe(4);
+      expect(s.getAnomaly('a1')!.events.map((e) => e.kind)).toEqual(['open', 'resolve']);
+      expect(s.committedOutbox(0, 10)).toHaveLength(2);
     });
 
     it('Outbox: committed alerts in order, attempts counted, delivered ones gone, listeners told of commits', () => {
@@ -88,8 +106,8 @@ export function describeStore(name: string, factory: StoreFactory): void {
       const commits: number[] = [];
       const unsubscribe = s.onCommit((id) => commits.push(id));
       expect(s.lastCommittedOutboxId()).toBe(0);
-      const first = s.recordEvent(event('open', 'a1'), 'anomalyd/alerts/pump1');
-      const second = s.recordEvent(event('resolve', 'a1'), 'anomalyd/alerts/pump1');
+      const first = s.recordEvent(event('open', 'a1'), 'anomalyd/alerts/pump1')!;
+      const second = s.recordEvent(event('resolve', 'a1'), 'anomalyd/alerts/pump1')!;
       s.flush();
       expect(s.lastCommittedOutboxId()).toBe(second.outboxId);
       expect(commits.at(-1)).toBe(second.outboxId);

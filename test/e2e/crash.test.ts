@@ -4,8 +4,16 @@
  * has seen is in it (store before send); after each restart every alert committed before the kill is
  * delivered at least once, and a repeat of an earlier send says `resent: true`.
  *
+ * Issue 12, lifecycle from the committed truth: in every other cycle the kill waits until the newest
+ * checkpoint (taken every second) has an episode open that has resolved since, so the restart restores a
+ * lifecycle that believes it is still open. Every episode must still open exactly once and resolve exactly
+ * once, in the database and in what the subscriber received; a final stretch of normal readings resolves
+ * every episode.
+ *
  * The sensors' readings are pre-computed with a level shift every 100 s, so each cycle's readings open and
- * resolve episodes: the daemon is always either committing or publishing alerts when it is killed.
+ * resolve episodes: the daemon is always either committing or publishing alerts when it is killed. In the
+ * stale-checkpoint cycles the two rounds of bursts are published PACE_MS apart, so an episode open at the
+ * end of the first round is open across a checkpoint and resolves in the second.
  */
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync } from 'node:fs';
@@ -19,10 +27,12 @@ import {
   MqttRecorder,
   bursts,
   checkDelivery,
+  episodeTransitions,
   integrityCheck,
   interleave,
   keyOf,
   periodicShifts,
+  withDb,
   readEventPayloads,
   readOutbox,
   sensorSeries,
@@ -37,9 +47,15 @@ const WARMUP = 1280;
 const BURST = 160;
 /** Bursts per sensor per cycle: 320 readings with three level shifts, so several alerts per sensor. */
 const BURSTS_PER_CYCLE = 2;
+/** Wall time between the rounds of a stale-checkpoint cycle: longer than store.checkpointIntervalMs. */
+const PACE_MS = 1500;
 /** After the cycle's first new alert is committed, the kill comes within this many ms. */
 const KILL_WITHIN_MS = 100;
 const FROZEN_EVERY = 4;
+/** Normal readings per sensor after the last shift, published in the final clean run: every episode resolves. */
+const TAIL = 320;
+const SHIFT_EVERY = 160;
+const SHIFT_LENGTH = 24;
 
 /** The test's own mosquitto child; its handle is private to the helper. */
 function signalBroker(broker: Mosquitto, signal: NodeJS.Signals): void {
@@ -48,23 +64,47 @@ function signalBroker(broker: Mosquitto, signal: NodeJS.Signals): void {
   proc.kill(signal);
 }
 
-function streams(): { warmup: Burst[]; cycles: Burst[][] } {
+/** Each cycle is a list of rounds; a round holds one burst per sensor. */
+function streams(): { warmup: Burst[]; cycles: Burst[][][] } {
   const start = Math.floor((Date.now() - 12 * 3_600_000) / 1000) * 1000;
   const total = WARMUP + (KILLS + 1) * BURSTS_PER_CYCLE * BURST;
   const perSensor = SENSORS.map((sensor, i) =>
     bursts(
       sensor,
-      sensorSeries({ sensor, kind: 'vibration', seed: 300 + i, startTs: start, readings: total, shifts: periodicShifts(WARMUP + 30 + 10 * i, total, 100, 40, 6) }),
+      sensorSeries({ sensor, kind: 'vibration', seed: 300 + i, startTs: start, readings: total + TAIL, shifts: periodicShifts(WARMUP + 30 + 10 * i, total, SHIFT_EVERY, SHIFT_LENGTH, 6) }),
       BURST,
     ),
   );
   const warmBursts = WARMUP / BURST;
-  const cycles: Burst[][] = [];
+  const cycles: Burst[][][] = [];
   for (let c = 0; c <= KILLS; c++) {
     const from = warmBursts + c * BURSTS_PER_CYCLE;
-    cycles.push(interleave(perSensor.map((b) => b.slice(from, from + BURSTS_PER_CYCLE))));
+    // The last cycle also carries the normal tail.
+    const to = c === KILLS ? undefined : from + BURSTS_PER_CYCLE;
+    const lists = perSensor.map((b) => b.slice(from, to));
+    cycles.push(lists[0].map((_, r) => lists.map((l) => l[r])));
   }
   return { warmup: interleave(perSensor.map((b) => b.slice(0, warmBursts))), cycles };
+}
+
+/**
+ * True when a checkpoint written at or after `since` has an episode open whose resolve is already
+ * committed: a SIGKILL now leaves a checkpoint older than the truth, the case issue 12 is about.
+ */
+function staleCheckpointAfter(dbPath: string, since: number): boolean {
+  return withDb(dbPath, (db) => {
+    const open = new Set<string>();
+    const rows = db.prepare('SELECT blob FROM sensor_state WHERE updated_at >= ?').pluck().all(since) as Buffer[];
+    for (const blob of rows) {
+      // The detector's state of one stream (Detector.snapshot): the scorer's open episode, if any.
+      const cp = JSON.parse(blob.toString('utf8')) as { scorer?: { episode?: { id?: string } | null } | null };
+      const id = cp.scorer?.episode?.id;
+      if (id !== undefined) open.add(id);
+    }
+    if (open.size === 0) return false;
+    const resolved = db.prepare("SELECT anomaly_id FROM anomaly_events WHERE kind = 'resolve'").pluck().all() as string[];
+    return resolved.some((id) => open.has(id));
+  });
 }
 
 /** DaemonProcess.start() keeps the previous run's exit code, which its ready-wait takes for a failed start. */
@@ -105,6 +145,13 @@ describe.skipIf(!ready)('crash: SIGKILL while publishing (mosquitto)', () => {
     const publish = async (list: readonly Burst[]): Promise<void> => {
       for (const b of list) await sensors.publishAsync(b.topic, b.payload, { qos: 1 });
     };
+    const publishRounds = async (rounds: readonly (readonly Burst[])[], paceMs = 0): Promise<void> => {
+      for (const [i, round] of rounds.entries()) {
+        if (i > 0 && paceMs > 0) await new Promise((r) => setTimeout(r, paceMs));
+        await publish(round);
+      }
+    };
+    let staleKills = 0;
     const receivedKeys = (): Set<string> => new Set(recorder.alerts().map(keyOf));
 
     // Learn the sensors once and leave a checkpoint, so that every restart scores at once.
@@ -133,17 +180,36 @@ describe.skipIf(!ready)('crash: SIGKILL while publishing (mosquitto)', () => {
       }, 20_000, `cycle ${cycle}: delivery of the ${owed.length} alerts committed before the restart`);
 
       const lastId = committedBefore.at(-1)?.id ?? 0;
-      await publish(cycles[cycle]);
+      const cycleStart = Date.now();
       // Every FROZEN_EVERY-th cycle the broker is frozen before the daemon's alerts reach it: the kill
       // then surely lands while publishes wait for their PUBACK, the case that needs `resent`.
       const frozen = cycle % FROZEN_EVERY === FROZEN_EVERY - 1;
-      if (frozen) signalBroker(broker, 'SIGSTOP');
-      await waitFor(() => readOutbox(daemon.dbPath).some((o) => o.id > lastId), 20_000, `cycle ${cycle}: a new alert`);
+      // Two cycles in four kill right after a checkpoint went stale (an episode it has open resolved since).
+      const stale = cycle % FROZEN_EVERY === 1 || cycle % FROZEN_EVERY === 2;
+      let publishing: Promise<void> = Promise.resolve();
+      if (stale) {
+        let done = 0;
+        publishing = publishRounds(cycles[cycle], PACE_MS).then(() => void (done = Date.now()));
+        let hit = false;
+        // Seconds after the cycle's readings are all out, give up waiting for the race and kill anyway.
+        await waitFor(
+          () => (hit = staleCheckpointAfter(daemon.dbPath, cycleStart)) || (done > 0 && Date.now() - done > 3000),
+          30_000,
+          `cycle ${cycle}: a stale checkpoint`,
+        );
+        if (hit) staleKills++;
+      } else {
+        await publishRounds(cycles[cycle]);
+        if (frozen) signalBroker(broker, 'SIGSTOP');
+        await waitFor(() => readOutbox(daemon.dbPath).some((o) => o.id > lastId), 20_000, `cycle ${cycle}: a new alert`);
+      }
       const delay = Math.floor(rng() * KILL_WITHIN_MS);
       killDelays.push(delay);
       await new Promise((r) => setTimeout(r, delay));
       await daemon.stop('SIGKILL');
       if (frozen) signalBroker(broker, 'SIGCONT');
+      // The rest of a cycle's readings wait in mosquitto's session for the next start.
+      await publishing;
 
       expect(integrityCheck(daemon.dbPath)).toBe('ok');
       const committed = readEventPayloads(daemon.dbPath);
@@ -162,8 +228,10 @@ describe.skipIf(!ready)('crash: SIGKILL while publishing (mosquitto)', () => {
 
     // A last, clean run delivers whatever the last kill left behind.
     await startAgain(daemon);
-    await publish(cycles[KILLS]);
-    await waitFor(() => readOutbox(daemon.dbPath).every((o) => o.deliveredAt !== null), 20_000, 'the outbox to drain');
+    await publishRounds(cycles[KILLS]);
+    // The normal tail resolves every episode (the daemon may still be reading it when the outbox first drains).
+    const openEpisodes = (): number => withDb(daemon.dbPath, (db) => db.prepare("SELECT count(*) FROM anomalies WHERE status = 'open'").pluck().get() as number);
+    await waitFor(() => openEpisodes() === 0 && readOutbox(daemon.dbPath).every((o) => o.deliveredAt !== null), 30_000, 'every episode resolved and the outbox drained');
     expect(await daemon.stop('SIGTERM')).toBe(0);
     const outbox = readOutbox(daemon.dbPath);
     await waitFor(() => receivedKeys().size >= outbox.length, 10_000, 'the recorder to catch up');
@@ -177,8 +245,20 @@ describe.skipIf(!ready)('crash: SIGKILL while publishing (mosquitto)', () => {
     expect(mustBeResent.length).toBeGreaterThan(0);
     const resentKeys = new Set(recorder.alerts().filter((a) => a.resent).map(keyOf));
     expect(mustBeResent.filter((k) => !resentKeys.has(k))).toEqual([]);
+
+    // Exactly once per episode: one open and one resolve, committed and received alike.
+    const stored = episodeTransitions([...readEventPayloads(daemon.dbPath).values()]);
+    const received = episodeTransitions(recorder.alerts());
+    const notOnce = (m: Map<string, { opens: number; resolves: number }>): string[] =>
+      [...m].filter(([, t]) => t.opens !== 1 || t.resolves !== 1).map(([id, t]) => `${id}: ${t.opens} open, ${t.resolves} resolve`);
+    expect(stored.size).toBeGreaterThan(KILLS);
+    // The kills did land on stale checkpoints (else the exactly-once checks would prove little).
+    expect(staleKills, 'kills right after a checkpoint went stale').toBeGreaterThan(0);
+    expect(notOnce(stored)).toEqual([]);
+    expect(notOnce(received)).toEqual([]);
+    expect([...received.keys()].sort()).toEqual([...stored.keys()].sort());
     console.info(
-      `crash: ${KILLS} SIGKILLs (${killDelays.join(',')} ms after the cycle's first new alert); ${outbox.length} alerts committed, ` +
+      `crash: ${stored.size} episodes, each opened and resolved once; ${staleKills} of ${KILLS} kills on a stale checkpoint; ${KILLS} SIGKILLs (${killDelays.join(',')} ms after the cycle's first new alert); ${outbox.length} alerts committed, ` +
         `undelivered at the kills: ${undeliveredAtKill.join(',')} (${inFlightAtKill} of them mid-publish); received ${report.received}, resent ${report.resent}, ` +
         `duplicates ${report.duplicates} (broker DUP ${report.brokerRepeats}), out of order ${report.outOfOrder}`,
     );

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
 import type { DetectionSummary, OpenedEpisode } from '../../src/sim/summary.js';
 import type { InjectedAnomaly } from '../../src/sim/simulator.js';
 import { builtAndModelsPresent, MAIN, MODELS } from '../helpers/daemon.js';
@@ -79,7 +80,11 @@ describe.skipIf(!builtAndModelsPresent())('anomalyd demo over two simulated days
       expect(s.episodes).toBe(opens.length);
 
       // Recount from the ground truth and the database: per kind injected = caught + missed, caught as matched here.
-      const grace = (64 + 2 * 16) * 1000;
+      // The grace the demo gives a detection (src/cli/demo.ts): a window plus openAfter hops of readings, one a second.
+      const loaded = loadConfig({ path: configPath, env: {} });
+      if (!loaded.ok) throw new Error(loaded.errors.join('; '));
+      const { window, alerts } = loaded.config;
+      const grace = (window.length + alerts.openAfter * window.hop) * 1000;
       const judged = s.injected.filter((a) => a.endTs + grace <= s.to);
       const caughtHere: Record<string, number> = {};
       const injectedHere: Record<string, number> = {};

@@ -22,10 +22,23 @@ interface Received {
   retain: boolean;
 }
 
-async function exercise(daemon: DaemonProcess, url: string): Promise<void> {
+interface Logins {
+  /** How the simulated sensors log in. */
+  readonly sensor: mqtt.IClientOptions;
+  /** How the operator (who also watches everything) logs in, and its name in command topics. */
+  readonly operator: mqtt.IClientOptions;
+  readonly operatorName: string;
+}
+
+const SENSOR_PASSWORD = 'sensor-password-0123456789';
+const OPERATOR_PASSWORD = 'operator-password-0123456789';
+
+async function exercise(daemon: DaemonProcess, url: string, logins: Logins): Promise<void> {
   const received: Received[] = [];
   const alertRowsSeen: boolean[] = [];
-  const client = await mqtt.connectAsync(url, { clientId: `e2e-${process.pid}-${Date.now()}` });
+  const stamp = `${process.pid}-${Date.now()}`;
+  const client = await mqtt.connectAsync(url, { ...logins.operator, clientId: `e2e-op-${stamp}` });
+  const sensorClient = await mqtt.connectAsync(url, { ...logins.sensor, clientId: `e2e-sensor-${stamp}` });
   client.on('message', (topic, payload, packet) => {
     received.push({ topic, payload: payload.toString(), retain: packet.retain });
     if (topic.startsWith('anomalyd/alerts/')) {
@@ -52,8 +65,8 @@ async function exercise(daemon: DaemonProcess, url: string): Promise<void> {
   });
   const bad = ['{"value": "abc"}', '{"value": "NaN"}', '{"value": 1', '', '{"value": 1, "ts": 99999999999999}', 'hello'];
   for (let i = 0; i < NORMAL_TICKS + 160; i++) {
-    for (const m of sim.next()) await client.publishAsync(m.topic, m.payload, { qos: 1 });
-    if (i % 100 === 50) await client.publishAsync('sensors/pump1', bad[(i / 100) % bad.length | 0], { qos: 1 });
+    for (const m of sim.next()) await sensorClient.publishAsync(m.topic, m.payload, { qos: 1 });
+    if (i % 100 === 50) await sensorClient.publishAsync('sensors/pump1', bad[(i / 100) % bad.length | 0], { qos: 1 });
   }
   await waitFor(() => received.some((r) => r.topic === 'anomalyd/alerts/pump1'), 30_000, 'an alert for pump1');
   const alerts = received.filter((r) => r.topic === 'anomalyd/alerts/pump1').map((r) => JSON.parse(r.payload) as AlertPayload);
@@ -68,10 +81,10 @@ async function exercise(daemon: DaemonProcess, url: string): Promise<void> {
   expect(alerts.every((a) => Date.parse(a.start) >= shiftStart - 64_000)).toBe(true);
 
   // An operator acknowledges the anomaly over MQTT; the daemon stores the mark and replies.
-  await client.publishAsync(`anomalyd/cmd/ack/${first.anomaly_id}`, JSON.stringify({ note: 'seen it' }), { qos: 1 });
+  await client.publishAsync(`anomalyd/cmd/ack/${first.anomaly_id}/${logins.operatorName}`, JSON.stringify({ note: 'seen it' }), { qos: 1 });
   await waitFor(() => received.some((r) => r.topic === 'anomalyd/cmd/result'), 10_000, 'a command result');
   const reply = JSON.parse(received.find((r) => r.topic === 'anomalyd/cmd/result')!.payload) as { ok: boolean; anomaly_id: string };
-  expect(reply).toMatchObject({ ok: true, anomaly_id: first.anomaly_id });
+  expect(reply).toMatchObject({ ok: true, anomaly_id: first.anomaly_id, by: logins.operatorName });
 
   // The local API sees the same history: the sensor, its scored windows, and the stored anomaly with its mark.
   const http = daemon.logged('ready')[0].http as string;
@@ -83,6 +96,7 @@ async function exercise(daemon: DaemonProcess, url: string): Promise<void> {
   expect(received.some((r) => r.topic === 'anomalyd/status' && r.payload === 'online')).toBe(true);
   expect(received.some((r) => r.topic === 'anomalyd/state/pump1' && (JSON.parse(r.payload) as { status: string }).status === 'anomalous')).toBe(true);
   await client.endAsync();
+  await sensorClient.endAsync();
 
   const code = await daemon.stop('SIGTERM');
   expect(code).toBe(0);
@@ -95,9 +109,9 @@ async function exercise(daemon: DaemonProcess, url: string): Promise<void> {
     const total = rejected.reduce((s, r) => s + r.n, 0);
     expect(total).toBeGreaterThanOrEqual(10);
     expect(rejected.map((r) => r.reason)).toEqual(expect.arrayContaining(['not_a_number', 'non_finite', 'bad_json', 'empty', 'future_timestamp']));
-    const rows = db.prepare("SELECT id, mark, mark_note FROM anomalies WHERE sensor = 'pump1'").all() as { id: string; mark: string | null; mark_note: string | null }[];
+    const rows = db.prepare("SELECT id, mark, mark_note, mark_by FROM anomalies WHERE sensor = 'pump1'").all() as { id: string; mark: string | null; mark_note: string | null }[];
     expect(rows.length).toBeGreaterThanOrEqual(1);
-    expect(rows.find((r) => r.id === first.anomaly_id)).toMatchObject({ mark: 'ack', mark_note: 'seen it' });
+    expect(rows.find((r) => r.id === first.anomaly_id)).toMatchObject({ mark: 'ack', mark_note: 'seen it', mark_by: `mqtt:${logins.operatorName}` });
   } finally {
     db.close();
   }
@@ -106,7 +120,11 @@ async function exercise(daemon: DaemonProcess, url: string): Promise<void> {
 describe.skipIf(!ready)('detector end to end (embedded broker, LSTM)', () => {
   let daemon: DaemonProcess;
   beforeAll(async () => {
-    daemon = new DaemonProcess({ broker: { port: 0 }, store: { commitIntervalMs: 50 }, model: { dir: MODELS, cell: 'lstm' } });
+    daemon = new DaemonProcess({
+      broker: { port: 0, username: 'sensors', password: SENSOR_PASSWORD, operator: { username: 'alice', password: OPERATOR_PASSWORD } },
+      store: { commitIntervalMs: 50 },
+      model: { dir: MODELS, cell: 'lstm' },
+    });
     await daemon.start();
   });
   afterAll(async () => {
@@ -115,7 +133,11 @@ describe.skipIf(!ready)('detector end to end (embedded broker, LSTM)', () => {
 
   it('turns a level shift into a stored anomaly and an alert, rejects bad payloads, and stops cleanly', async () => {
     const url = daemon.logged('ready')[0].mqtt as string;
-    await exercise(daemon, url);
+    await exercise(daemon, url, {
+      sensor: { username: 'sensors', password: SENSOR_PASSWORD },
+      operator: { username: 'alice', password: OPERATOR_PASSWORD },
+      operatorName: 'alice',
+    });
   }, 120_000);
 });
 
@@ -124,7 +146,11 @@ describe.skipIf(!ready || !mosquittoAvailable())('detector end to end (mosquitto
   let daemon: DaemonProcess;
   beforeAll(async () => {
     await broker.start();
-    daemon = new DaemonProcess({ broker: { enabled: false }, mqtt: { url: broker.url, clientId: 'anomalyd-e2e' } });
+    // This broker takes anyone (the ACL'd setup is test/e2e/broker-roles.test.ts); the daemon accepts bob's commands.
+    daemon = new DaemonProcess({
+      broker: { enabled: false },
+      mqtt: { url: broker.url, clientId: 'anomalyd-e2e', username: 'anomalyd', password: 'daemon-password-0123456789', operators: ['bob'] },
+    });
     await daemon.start();
   });
   afterAll(async () => {
@@ -133,7 +159,7 @@ describe.skipIf(!ready || !mosquittoAvailable())('detector end to end (mosquitto
   });
 
   it('works the same against an external broker, and leaves a retained offline status', async () => {
-    await exercise(daemon, broker.url);
+    await exercise(daemon, broker.url, { sensor: {}, operator: {}, operatorName: 'bob' });
     const probe = await mqtt.connectAsync(broker.url, { clientId: `probe-${process.pid}` });
     const status = await new Promise<string>((resolve) => {
       probe.on('message', (_t, p) => resolve(p.toString()));

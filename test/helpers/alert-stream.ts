@@ -261,3 +261,30 @@ export function checkDelivery(outbox: readonly OutboxEntry[], received: readonly
     outOfOrder,
   };
 }
+
+export interface EpisodeTransitions {
+  readonly opens: number;
+  readonly updates: number;
+  readonly resolves: number;
+}
+
+/**
+ * Per episode, how many distinct transitions of each kind a list of alerts holds. Repeats of one message
+ * (the same (anomaly_id, seq), resent or a broker DUP) count once: what is counted is what anomalyd
+ * decided, not how often it was delivered.
+ */
+export function episodeTransitions(alerts: readonly AlertPayload[]): Map<string, EpisodeTransitions> {
+  const seen = new Set<string>();
+  const out = new Map<string, { opens: number; updates: number; resolves: number }>();
+  for (const a of alerts) {
+    const key = keyOf(a);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const t = out.get(a.anomaly_id) ?? { opens: 0, updates: 0, resolves: 0 };
+    if (a.event === 'open') t.opens++;
+    else if (a.event === 'update') t.updates++;
+    else t.resolves++;
+    out.set(a.anomaly_id, t);
+  }
+  return out;
+}

@@ -28,13 +28,22 @@ export class DaemonProcess {
   stderr = '';
   exitCode: number | null = null;
   private exited: Promise<number | null> = Promise.resolve(null);
+  /** The config file's content, as written. */
+  config: Record<string, unknown> = {};
+  /** Run the daemon through this command prefix, e.g. ['setpriv', '--reuid=65534', …] to run it as another user. */
+  runAs: readonly string[] = [];
 
   constructor(config: Record<string, unknown>) {
     this.dir = mkdtempSync(join(tmpdir(), 'anomalyd-e2e-'));
     this.configPath = join(this.dir, 'config.yaml');
+    this.rewriteConfig(config);
+  }
+
+  /** Writes the config file again (defaults of the helper + `config`); takes effect at the next start. */
+  rewriteConfig(config: Record<string, unknown>): void {
     // Tests run in parallel: the dashboard takes any free port unless a test says otherwise.
-    const full = { version: 2, dataDir: join(this.dir, 'data'), model: { dir: MODELS }, http: { port: 0 }, ...config };
-    writeFileSync(this.configPath, stringify(full));
+    this.config = { version: 2, dataDir: join(this.dir, 'data'), model: { dir: MODELS }, http: { port: 0 }, ...config };
+    writeFileSync(this.configPath, stringify(this.config));
   }
 
   get dbPath(): string {
@@ -45,7 +54,9 @@ export class DaemonProcess {
   start(env: NodeJS.ProcessEnv = {}): Promise<void> {
     this.lines.length = 0;
     this.exitCode = null;
-    const proc = spawn(process.execPath, [MAIN, 'run', '--config', this.configPath], {
+    const argv = [process.execPath, MAIN, 'run', '--config', this.configPath];
+    const [cmd, ...args] = [...this.runAs, ...argv];
+    const proc = spawn(cmd, args, {
       cwd: this.dir,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ANOMALYD_CONFIG: '', ...env },
@@ -94,5 +105,19 @@ export class DaemonProcess {
 
   waitExit(): Promise<number | null> {
     return this.exited;
+  }
+
+  /** Starts the process without waiting for `ready` (for starts that must fail); resolves to the exit code. */
+  async startExpectingExit(timeoutMs = 20_000): Promise<number | null> {
+    await this.start().catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+    const code = await Promise.race([this.exited, timeout]);
+    clearTimeout(timer);
+    if (code === 'timeout') {
+      this.proc?.kill('SIGKILL');
+      throw new Error(`the daemon did not exit within ${timeoutMs} ms`);
+    }
+    return code;
   }
 }

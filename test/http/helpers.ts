@@ -80,6 +80,8 @@ export function anomalyRecord(over: Partial<AnomalyRecord> & { id: string; senso
     status: 'open',
     mark: null,
     markNote: null,
+    markBy: null,
+    markAt: null,
     createdAt: T0,
     updatedAt: T0,
     kind: null,
@@ -169,7 +171,7 @@ export class FakeView implements DaemonView {
   anomaly(id: string): AnomalyWithEvents | null {
     this.maybeFail();
     const r = this.records.find((a) => a.id === id);
-    return r === undefined ? null : { ...r, events: [] };
+    return r === undefined ? null : { ...r, events: [], marks: [] };
   }
   markAnomaly(id: string, mark: AnomalyMark | null, note: string | null): boolean {
     this.maybeFail();

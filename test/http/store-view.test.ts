@@ -48,7 +48,7 @@ function storeView(store: SqliteStore): DaemonView {
     series: () => null,
     anomalies: (q) => store.listAnomalies(q),
     anomaly: (id) => store.getAnomaly(id),
-    markAnomaly: (id, mark, note) => store.markAnomaly(id, mark, note),
+    markAnomaly: (id, mark, note) => store.markAnomaly(id, mark, note, 'http'),
   };
 }
 

@@ -20,48 +20,51 @@ import {
 
 const P = 'anomalyd';
 const ID = '3f2b8c1e-9d4a-4e7b-8c2d-1a2b3c4d5e6f';
+const OP = 'alice';
 const buf = (s: string): Buffer => Buffer.from(s, 'utf8');
 
 describe('parseCommand', () => {
   it('parses each verb with an empty payload', () => {
     for (const verb of ['ack', 'false_alarm', 'unmark'] as const) {
-      expect(parseCommand(P, `${P}/cmd/${verb}/${ID}`, Buffer.alloc(0))).toEqual({ ok: true, command: { verb, anomalyId: ID, note: null } });
+      expect(parseCommand(P, `${P}/cmd/${verb}/${ID}/${OP}`, Buffer.alloc(0))).toEqual({ ok: true, command: { verb, anomalyId: ID, operator: OP, note: null } });
     }
   });
 
   it('takes a note from a JSON payload, trimmed; blank or null notes are no note', () => {
-    expect(parseCommand(P, `${P}/cmd/ack/${ID}`, buf('{"note": "  bearing replaced  "}'))).toEqual({
+    expect(parseCommand(P, `${P}/cmd/ack/${ID}/${OP}`, buf('{"note": "  bearing replaced  "}'))).toEqual({
       ok: true,
-      command: { verb: 'ack', anomalyId: ID, note: 'bearing replaced' },
+      command: { verb: 'ack', anomalyId: ID, operator: OP, note: 'bearing replaced' },
     });
-    expect(parseCommand(P, `${P}/cmd/false_alarm/${ID}`, buf('{"note": "   "}'))).toMatchObject({ ok: true, command: { note: null } });
-    expect(parseCommand(P, `${P}/cmd/false_alarm/${ID}`, buf('{"note": null}'))).toMatchObject({ ok: true, command: { note: null } });
-    expect(parseCommand(P, `${P}/cmd/ack/${ID}`, buf('{}'))).toMatchObject({ ok: true, command: { note: null } });
-    expect(parseCommand(P, `${P}/cmd/ack/${ID}`, buf(' \n '))).toMatchObject({ ok: true, command: { note: null } });
+    expect(parseCommand(P, `${P}/cmd/false_alarm/${ID}/${OP}`, buf('{"note": "   "}'))).toMatchObject({ ok: true, command: { note: null } });
+    expect(parseCommand(P, `${P}/cmd/false_alarm/${ID}/${OP}`, buf('{"note": null}'))).toMatchObject({ ok: true, command: { note: null } });
+    expect(parseCommand(P, `${P}/cmd/ack/${ID}/${OP}`, buf('{}'))).toMatchObject({ ok: true, command: { note: null } });
+    expect(parseCommand(P, `${P}/cmd/ack/${ID}/${OP}`, buf(' \n '))).toMatchObject({ ok: true, command: { note: null } });
   });
 
   it('keeps non-ASCII notes intact', () => {
-    const res = parseCommand(P, `${P}/cmd/ack/${ID}`, buf(JSON.stringify({ note: 'Lager getauscht – ok ✓' })));
+    const res = parseCommand(P, `${P}/cmd/ack/${ID}/${OP}`, buf(JSON.stringify({ note: 'Lager getauscht – ok ✓' })));
     expect(res).toMatchObject({ ok: true, command: { note: 'Lager getauscht – ok ✓' } });
   });
 
   it('works under a multi-level prefix', () => {
     const prefix = 'site/3/anomalyd';
-    expect(parseCommand(prefix, `${prefix}/cmd/ack/${ID}`, Buffer.alloc(0))).toMatchObject({ ok: true });
-    expect(parseCommand(prefix, `anomalyd/cmd/ack/${ID}`, Buffer.alloc(0))).toMatchObject({ ok: false, reason: 'not_a_command' });
+    expect(parseCommand(prefix, `${prefix}/cmd/ack/${ID}/${OP}`, Buffer.alloc(0))).toMatchObject({ ok: true });
+    expect(parseCommand(prefix, `anomalyd/cmd/ack/${ID}/${OP}`, Buffer.alloc(0))).toMatchObject({ ok: false, reason: 'not_a_command' });
   });
 
   it.each([
     ['sensors/pump1', 'not_a_command'],
     [`${P}/alerts/pump1`, 'not_a_command'],
     [`${P}/cmd/result`, 'not_a_command'],
-    [`${P}/cmd/delete/${ID}`, 'unknown_verb'],
-    [`${P}/cmd/ACK/${ID}`, 'unknown_verb'],
-    [`${P}/cmd/ack`, 'bad_topic'],
-    [`${P}/cmd/ack/${ID}/extra`, 'bad_topic'],
-    [`${P}/cmd/ack/`, 'bad_anomaly_id'],
-    [`${P}/cmd/ack/has space`, 'bad_anomaly_id'],
-    [`${P}/cmd/ack/${'x'.repeat(129)}`, 'bad_anomaly_id'],
+    [`${P}/cmd/delete/${ID}/${OP}`, 'unknown_verb'],
+    [`${P}/cmd/ACK/${ID}/${OP}`, 'unknown_verb'],
+    [`${P}/cmd/ack`, 'not_operator'],
+    [`${P}/cmd/ack/${ID}`, 'not_operator'],
+    [`${P}/cmd/ack/${ID}/`, 'not_operator'],
+    [`${P}/cmd/ack/${ID}/${OP}/extra`, 'not_operator'],
+    [`${P}/cmd/ack//${OP}`, 'bad_anomaly_id'],
+    [`${P}/cmd/ack/has space/${OP}`, 'bad_anomaly_id'],
+    [`${P}/cmd/ack/${'x'.repeat(129)}/${OP}`, 'bad_anomaly_id'],
   ])('rejects topic %s as %s', (topic, reason) => {
     const res = parseCommand(P, topic, Buffer.alloc(0));
     expect(res.ok).toBe(false);
@@ -80,22 +83,22 @@ describe('parseCommand', () => {
     ['a second field', '{"note": "x", "by": "me"}'],
     ['a note that is too long', JSON.stringify({ note: 'n'.repeat(MAX_NOTE_CHARS + 1) })],
   ])('rejects %s as bad_payload', (_what, payload) => {
-    expect(parseCommand(P, `${P}/cmd/ack/${ID}`, buf(payload))).toMatchObject({ ok: false, reason: 'bad_payload' });
+    expect(parseCommand(P, `${P}/cmd/ack/${ID}/${OP}`, buf(payload))).toMatchObject({ ok: false, reason: 'bad_payload' });
   });
 
   it('accepts a note of exactly the maximum length', () => {
     const note = 'n'.repeat(MAX_NOTE_CHARS);
-    expect(parseCommand(P, `${P}/cmd/ack/${ID}`, buf(JSON.stringify({ note })))).toMatchObject({ ok: true, command: { note } });
+    expect(parseCommand(P, `${P}/cmd/ack/${ID}/${OP}`, buf(JSON.stringify({ note })))).toMatchObject({ ok: true, command: { note } });
   });
 
   it('refuses an oversize payload before parsing it', () => {
     const payload = Buffer.alloc(MAX_COMMAND_PAYLOAD_BYTES + 1, 0x20);
-    expect(parseCommand(P, `${P}/cmd/ack/${ID}`, payload)).toMatchObject({ ok: false, reason: 'bad_payload' });
+    expect(parseCommand(P, `${P}/cmd/ack/${ID}/${OP}`, payload)).toMatchObject({ ok: false, reason: 'bad_payload' });
   });
 
   it('refuses a note on unmark', () => {
-    expect(parseCommand(P, `${P}/cmd/unmark/${ID}`, buf('{"note": "why"}'))).toMatchObject({ ok: false, reason: 'bad_payload' });
-    expect(parseCommand(P, `${P}/cmd/unmark/${ID}`, buf('{}'))).toMatchObject({ ok: true });
+    expect(parseCommand(P, `${P}/cmd/unmark/${ID}/${OP}`, buf('{"note": "why"}'))).toMatchObject({ ok: false, reason: 'bad_payload' });
+    expect(parseCommand(P, `${P}/cmd/unmark/${ID}/${OP}`, buf('{}'))).toMatchObject({ ok: true });
   });
 
   it('names the subscription filter and reply topic inside the command namespace', () => {
@@ -107,17 +110,22 @@ describe('parseCommand', () => {
 
 class FakeStore implements MarkStore {
   readonly marks = new Map<string, { mark: CommandMark | null; note: string | null }>();
+  readonly by: string[] = [];
   failWith: Error | null = null;
   constructor(readonly known: Set<string>) {}
-  markAnomaly(id: string, mark: CommandMark | null, note: string | null): boolean {
+  markAnomaly(id: string, mark: CommandMark | null, note: string | null, by: string): boolean {
     if (this.failWith) throw this.failWith;
     if (!this.known.has(id)) return false;
     this.marks.set(id, { mark, note });
+    this.by.push(by);
     return true;
   }
 }
 
+let now = Date.UTC(2026, 0, 2, 3, 4, 5);
+
 function setup(opts: { publishFails?: boolean } = {}) {
+  now = Date.UTC(2026, 0, 2, 3, 4, 5);
   const store = new FakeStore(new Set([ID]));
   const published: { topic: string; payload: CommandResultPayload }[] = [];
   const logs: { level: string; obj: unknown; msg: string }[] = [];
@@ -133,7 +141,7 @@ function setup(opts: { publishFails?: boolean } = {}) {
       return Promise.resolve();
     },
     // The handler only calls info/warn with (object, message); a pino Logger is wider than needed here.
-    { prefix: P, logger: logger as unknown as CommandHandlerLogger, now: () => Date.UTC(2026, 0, 2, 3, 4, 5) },
+    { prefix: P, operators: new Set([OP, 'bob']), logger: logger as unknown as CommandHandlerLogger, now: () => now, ignoredLogIntervalMs: 60_000 },
   );
   return { store, published, logs, handler };
 }
@@ -142,22 +150,43 @@ type CommandHandlerLogger = ConstructorParameters<typeof CommandHandler>[2]['log
 describe('CommandHandler', () => {
   it('stores an ack with its note and replies ok', async () => {
     const { store, published, handler } = setup();
-    const outcome = await handler.handle(`${P}/cmd/ack/${ID}`, buf('{"note":"seen it"}'));
-    expect(outcome).toEqual({ kind: 'applied', command: { verb: 'ack', anomalyId: ID, note: 'seen it' } });
+    const outcome = await handler.handle(`${P}/cmd/ack/${ID}/${OP}`, buf('{"note":"seen it"}'));
+    expect(outcome).toEqual({ kind: 'applied', command: { verb: 'ack', anomalyId: ID, operator: OP, note: 'seen it' } });
     expect(store.marks.get(ID)).toEqual({ mark: 'ack', note: 'seen it' });
+    expect(store.by).toEqual(['mqtt:alice']);
     expect(published).toEqual([
       {
         topic: 'anomalyd/cmd/result',
-        payload: { ok: true, command: 'ack', anomaly_id: ID, mark: 'ack', note: 'seen it', ts: '2026-01-02T03:04:05.000Z' },
+        payload: { ok: true, command: 'ack', anomaly_id: ID, by: OP, mark: 'ack', note: 'seen it', ts: '2026-01-02T03:04:05.000Z' },
       },
     ]);
   });
 
+  it('ignores, without a reply, commands that name no operator or one it does not accept, and logs them once per interval', async () => {
+    const { store, published, logs, handler } = setup();
+    for (let i = 0; i < 500; i++) {
+      expect(await handler.handle(`${P}/cmd/ack/${ID}/mallory${i}`, Buffer.alloc(0))).toMatchObject({ kind: 'unauthorised' });
+      expect(await handler.handle(`${P}/cmd/ack/${ID}`, Buffer.alloc(0))).toMatchObject({ kind: 'unauthorised' });
+    }
+    expect(store.marks.size).toBe(0);
+    expect(published).toHaveLength(0);
+    expect(handler.unauthorised).toBe(1000);
+    expect(logs.filter((l) => l.level === 'warn')).toHaveLength(1);
+    now += 60_000;
+    await handler.handle(`${P}/cmd/false_alarm/${ID}/eve`, Buffer.alloc(0));
+    const warns = logs.filter((l) => l.level === 'warn');
+    expect(warns).toHaveLength(2);
+    expect(warns[1].obj).toMatchObject({ ignored: 1000 });
+    // A configured operator still gets through, and the reply says who.
+    await handler.handle(`${P}/cmd/ack/${ID}/bob`, Buffer.alloc(0));
+    expect(published.map((p) => p.payload.by)).toEqual(['bob']);
+  });
+
   it('false_alarm then unmark leaves no mark', async () => {
     const { store, published, handler } = setup();
-    await handler.handle(`${P}/cmd/false_alarm/${ID}`, Buffer.alloc(0));
+    await handler.handle(`${P}/cmd/false_alarm/${ID}/${OP}`, Buffer.alloc(0));
     expect(store.marks.get(ID)).toEqual({ mark: 'false_alarm', note: null });
-    await handler.handle(`${P}/cmd/unmark/${ID}`, Buffer.alloc(0));
+    await handler.handle(`${P}/cmd/unmark/${ID}/${OP}`, Buffer.alloc(0));
     expect(store.marks.get(ID)).toEqual({ mark: null, note: null });
     expect(published.map((p) => [p.payload.command, p.payload.mark])).toEqual([
       ['false_alarm', 'false_alarm'],
@@ -167,7 +196,7 @@ describe('CommandHandler', () => {
 
   it('replies unknown_anomaly for an id the store does not have', async () => {
     const { store, published, handler } = setup();
-    const outcome = await handler.handle(`${P}/cmd/ack/nope`, Buffer.alloc(0));
+    const outcome = await handler.handle(`${P}/cmd/ack/nope/${OP}`, Buffer.alloc(0));
     expect(outcome).toMatchObject({ kind: 'rejected', reason: 'unknown_anomaly' });
     expect(store.marks.size).toBe(0);
     expect(published[0].payload).toMatchObject({ ok: false, command: 'ack', anomaly_id: 'nope', error: 'unknown_anomaly' });
@@ -175,12 +204,12 @@ describe('CommandHandler', () => {
 
   it('replies with the parse error, naming the verb and id it could read', async () => {
     const { store, published, logs, handler } = setup();
-    await handler.handle(`${P}/cmd/false_alarm/${ID}`, buf('{"nite": "typo"}'));
-    await handler.handle(`${P}/cmd/explode/${ID}`, Buffer.alloc(0));
+    await handler.handle(`${P}/cmd/false_alarm/${ID}/${OP}`, buf('{"nite": "typo"}'));
+    await handler.handle(`${P}/cmd/explode/${ID}/${OP}`, Buffer.alloc(0));
     expect(store.marks.size).toBe(0);
     expect(published.map((p) => p.payload)).toMatchObject([
-      { ok: false, command: 'false_alarm', anomaly_id: ID, error: 'bad_payload' },
-      { ok: false, command: null, error: 'unknown_verb' },
+      { ok: false, command: 'false_alarm', anomaly_id: ID, by: OP, error: 'bad_payload' },
+      { ok: false, command: null, by: OP, error: 'unknown_verb' },
     ]);
     expect(logs.filter((l) => l.level === 'warn')).toHaveLength(2);
   });
@@ -194,7 +223,7 @@ describe('CommandHandler', () => {
 
   it('refuses a retained command and leaves the mark alone', async () => {
     const { store, published, handler } = setup();
-    const outcome = await handler.handle(`${P}/cmd/ack/${ID}`, Buffer.alloc(0), { retain: true });
+    const outcome = await handler.handle(`${P}/cmd/ack/${ID}/${OP}`, Buffer.alloc(0), { retain: true });
     expect(outcome).toMatchObject({ kind: 'rejected', reason: 'retained' });
     expect(store.marks.size).toBe(0);
     expect(published[0].payload).toMatchObject({ ok: false, error: 'retained' });
@@ -203,13 +232,13 @@ describe('CommandHandler', () => {
   it('turns a store failure into a reply, not a rejection of handle()', async () => {
     const { store, published, handler } = setup();
     store.failWith = new Error('SqliteStore is closed');
-    await expect(handler.handle(`${P}/cmd/ack/${ID}`, Buffer.alloc(0))).resolves.toMatchObject({ kind: 'rejected', reason: 'store_failed' });
+    await expect(handler.handle(`${P}/cmd/ack/${ID}/${OP}`, Buffer.alloc(0))).resolves.toMatchObject({ kind: 'rejected', reason: 'store_failed' });
     expect(published[0].payload).toMatchObject({ ok: false, error: 'store_failed', detail: 'SqliteStore is closed' });
   });
 
   it('still applies the mark when the reply cannot be published', async () => {
     const { store, logs, handler } = setup({ publishFails: true });
-    await expect(handler.handle(`${P}/cmd/ack/${ID}`, Buffer.alloc(0))).resolves.toMatchObject({ kind: 'applied' });
+    await expect(handler.handle(`${P}/cmd/ack/${ID}/${OP}`, Buffer.alloc(0))).resolves.toMatchObject({ kind: 'applied' });
     expect(store.marks.get(ID)?.mark).toBe('ack');
     expect(logs.some((l) => l.level === 'warn' && l.msg === 'could not publish command result')).toBe(true);
   });
@@ -239,13 +268,21 @@ describe('CommandHandler with the real SQLite store', () => {
           windows: 2,
         },
         topics().alerts('pump1'),
-      );
+      )!;
       const replies: string[] = [];
-      const handler = new CommandHandler(store, (_t, payload) => Promise.resolve(void replies.push(payload)), { prefix: P, logger });
-      await handler.handle(`${P}/cmd/false_alarm/${anomalyId}`, buf('{"note":"valve test"}'));
-      expect(store.getAnomaly(anomalyId)).toMatchObject({ mark: 'false_alarm', markNote: 'valve test' });
-      await handler.handle(`${P}/cmd/unmark/${anomalyId}`, Buffer.alloc(0));
-      expect(store.getAnomaly(anomalyId)).toMatchObject({ mark: null, markNote: null });
+      const handler = new CommandHandler(store, (_t, payload) => Promise.resolve(void replies.push(payload)), { prefix: P, operators: new Set([OP]), logger });
+      await handler.handle(`${P}/cmd/false_alarm/${anomalyId}/${OP}`, buf('{"note":"valve test"}'));
+      expect(store.getAnomaly(anomalyId)).toMatchObject({ mark: 'false_alarm', markNote: 'valve test', markBy: 'mqtt:alice' });
+      await handler.handle(`${P}/cmd/unmark/${anomalyId}/${OP}`, Buffer.alloc(0));
+      // The history keeps both, in order, with who did them.
+      expect(store.getAnomaly(anomalyId)).toMatchObject({
+        mark: null,
+        markNote: null,
+        marks: [
+          { mark: 'false_alarm', note: 'valve test', by: 'mqtt:alice' },
+          { mark: null, note: null, by: 'mqtt:alice' },
+        ],
+      });
       expect(replies.map((r) => (JSON.parse(r) as CommandResultPayload).ok)).toEqual([true, true]);
     } finally {
       store.close();

@@ -5,7 +5,7 @@
  * its streams, and a checkpoint that continues bit for bit.
  */
 import { Subject } from 'rxjs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { DecodeBatchInput, DecodeBatchOutput, StepBatchInput, StepBatchOutput, StepModel } from '../../src/contract/ports.js';
 import type { RawMessage } from '../../src/contract/types.js';
 import type { CellKind, ModelSidecar } from '../../src/model/spec.js';
@@ -53,10 +53,10 @@ const OPTIONS: DetectorOptions = {
   },
 };
 
-function detector(modelFor: (stream: string) => StepModel | null, onModelError?: () => void): Detector {
+function detector(modelFor: (stream: string) => StepModel | null, onModelError?: () => void, parser?: MessageParser): Detector {
   let ids = 0;
   return new Detector(OPTIONS, {
-    parser: new MessageParser({ sensorOf: (t) => t, maxPayloadBytes: 65536, maxFutureMs: 1e12, outOfOrderToleranceMs: 5000, maxReadingsPerMessage: 10_000, longBurst: 'split', window: 16 }),
+    parser: parser ?? newParser(),
     modelFor: (s) => {
       const m = modelFor(s);
       return m === null ? null : { model: m, own: false };
@@ -65,6 +65,10 @@ function detector(modelFor: (stream: string) => StepModel | null, onModelError?:
     newId: () => `e${++ids}`,
     ...(onModelError ? { onModelError } : {}),
   });
+}
+
+function newParser(): MessageParser {
+  return new MessageParser({ sensorOf: (t) => t, maxPayloadBytes: 65536, maxFutureMs: 1e12, outOfOrderToleranceMs: 5000, maxReadingsPerMessage: 10_000, longBurst: 'split', window: 16 });
 }
 
 /** Three streams: a sine, a noisy walk with a level shift, and one with a gap, duplicates and a burst. */
@@ -123,6 +127,16 @@ function summary(r: Reading, withIds = true): unknown {
   return { ts: r.reading.ts, s: r.reading.surprise, e: r.reading.expected, st: r.reading.status, a: withIds ? r.reading.anomalyId : r.reading.anomalyId !== null, ev: r.events.map((x) => x.kind), dup: r.duplicate };
 }
 
+/** `summary` with the episode id replaced by its order of appearance in the list it is mapped over (1, 2, ...). */
+function episodeOrder(of: (r: Reading, withIds?: boolean) => unknown): (r: Reading) => unknown {
+  const seen = new Map<string, number>();
+  return (r) => {
+    const id = r.reading.anomalyId;
+    if (id !== null && !seen.has(id)) seen.set(id, seen.size + 1);
+    return { ...(of(r, false) as object), a: id === null ? null : seen.get(id) };
+  };
+}
+
 describe('Detector', () => {
   it.each(['gru', 'lstm'] as const)('gives the same readings whether messages arrive together or one by one (%s)', async (cell) => {
     const model = randomModel(cell, `m-${cell}`);
@@ -130,7 +144,10 @@ describe('Detector', () => {
     const a = await run(detector(() => model), msgs, 'together');
     const b = await run(detector(() => model), msgs, 'one by one');
     expect([...a.keys()].sort()).toEqual(['gappy', 'sine', 'walk']);
-    for (const stream of a.keys()) expect(b.get(stream)!.map((r) => summary(r))).toEqual(a.get(stream)!.map((r) => summary(r)));
+    // The same episodes, stream by stream. Their ids come from one counter over all streams, and the order in
+    // which two streams open episodes near the same time depends on how their readings were batched: ids are
+    // compared by their order of appearance within the stream.
+    for (const stream of a.keys()) expect(b.get(stream)!.map(episodeOrder(summary))).toEqual(a.get(stream)!.map(episodeOrder(summary)));
     // Every reading got an output, duplicates included.
     const readings = msgs.reduce((n, m) => n + (m.topic === 'gappy' && m.payload.includes('values') ? 10 : 1), 0);
     expect([...a.values()].reduce((n, l) => n + l.length, 0)).toBe(readings);
@@ -200,5 +217,106 @@ describe('Detector', () => {
     await done;
     expect(outs.filter((o) => o.type === 'reading')).toHaveLength(50);
     expect(outs.some((o) => o.type === 'parsed' && o.result.kind === 'rejected')).toBe(true);
+  });
+
+  it('forget drops one stream from every stage (parser slot, cadence, model state, score state) and leaves the others as they were', async () => {
+    const model = randomModel('gru', 'm');
+    const parser = newParser();
+    const d = detector(() => model, undefined, parser);
+    const msgs = messages();
+    await run(d, msgs, 'together');
+    const others = (): string => JSON.stringify(['sine', 'gappy'].map((s) => d.snapshot(s)));
+    const before = others();
+    expect(d.intervalOf('walk')).toBe(1000);
+    expect(parser.streams).toBe(3);
+    d.forget('walk');
+    expect(d.streams().sort()).toEqual(['gappy', 'sine']);
+    expect(d.intervalOf('walk')).toBeUndefined();
+    expect(d.learning('walk')).toBe(true);
+    expect(d.snapshot('walk')).toMatchObject({ parser: null, cadence: null, held: null, engine: null, scorer: null });
+    expect(parser.streams).toBe(2);
+    expect(others()).toBe(before);
+    // Readings of it queued but not yet scored are dropped with it; the other stream's are not.
+    const input = new Subject<RawMessage>();
+    const outs: Reading[] = [];
+    const done = new Promise<void>((resolve, reject) => input.pipe(d.operator()).subscribe({ next: (o) => void (o.type === 'reading' && outs.push(o)), error: reject, complete: resolve }));
+    const ts = T0 + 500_000;
+    input.next({ topic: 'walk', payload: Buffer.from(`{"ts":${ts},"value":1}`), receivedAt: ts });
+    input.next({ topic: 'sine', payload: Buffer.from(`{"ts":${ts},"value":0.5}`), receivedAt: ts });
+    expect(d.pending).toBe(2);
+    d.forget('walk');
+    expect(d.pending).toBe(1);
+    // A stream that comes back after forget starts afresh: a new segment, learning again.
+    input.next({ topic: 'walk', payload: Buffer.from(`{"ts":${ts + 1000},"value":2}`), receivedAt: ts + 1000 });
+    input.complete();
+    await done;
+    expect(outs.map((o) => o.reading.stream)).toEqual(['sine', 'walk']);
+    expect(outs[1]).toMatchObject({ reset: true, reading: { status: 'learning' } });
+  });
+
+  it.each([
+    ['in the same model call', true],
+    ['taken in the same round, without a model', false],
+  ] as const)('forget during a model call: readings of the forgotten stream %s are not scored, and nothing of it comes back', async (_, withModel) => {
+    const inner = randomModel('gru', 'm');
+    let release: (() => void) | null = null;
+    const started = new Promise<void>((r) => (release = r));
+    let gate!: () => void;
+    const opened = new Promise<void>((r) => (gate = r));
+    const gated: StepModel = {
+      id: 'gated',
+      sidecar: inner.sidecar,
+      step: async (i: StepBatchInput): Promise<StepBatchOutput> => {
+        release?.();
+        release = null;
+        await opened;
+        return inner.step(i);
+      },
+      decode: (i: DecodeBatchInput): Promise<DecodeBatchOutput> => inner.decode(i),
+    };
+    const parser = newParser();
+    const d = detector((stream) => (withModel || stream === 'sine' ? gated : null), undefined, parser);
+    const input = new Subject<RawMessage>();
+    const outs: Reading[] = [];
+    const done = new Promise<void>((resolve, reject) => input.pipe(d.operator()).subscribe({ next: (o) => void (o.type === 'reading' && outs.push(o)), error: reject, complete: resolve }));
+    for (let i = 0; i < 3; i++) {
+      const ts = T0 + i * 1000;
+      // Without a model, walk comes second, so its readings wait in the round for sine's model call.
+      for (const topic of withModel ? ['walk', 'sine'] : ['sine', 'walk']) input.next({ topic, payload: Buffer.from(`{"ts":${ts},"value":${i}}`), receivedAt: ts });
+    }
+    await started; // both streams' readings are taken: inside the model call, or waiting for it
+    expect(d.pending).toBe(0);
+    d.forget('walk');
+    gate();
+    input.complete();
+    await done;
+    expect(outs.map((o) => o.reading.stream)).toEqual(['sine', 'sine', 'sine']);
+    expect(d.streams()).toEqual(['sine']);
+    expect(d.snapshot('walk')).toMatchObject({ parser: null, cadence: null, held: null, engine: null, scorer: null });
+  });
+
+  it("a stream's snapshot holds that stream alone, and a checkpoint of N streams takes N snapshots (O(N), not O(N²))", async () => {
+    const model = randomModel('gru', 'm');
+    const sine = messages().filter((m) => m.topic === 'sine');
+    const alone = detector(() => model);
+    await run(alone, sine, 'together');
+    const crowded = detector(() => model);
+    const crowd: RawMessage[] = [];
+    for (const m of sine) {
+      crowd.push(m);
+      for (let k = 0; k < 30; k++) crowd.push({ topic: `other${k}`, payload: Buffer.from(`{"ts":${m.receivedAt},"value":${(k + m.receivedAt / 1000) % 7}}`), receivedAt: m.receivedAt });
+    }
+    await run(crowded, crowd, 'together');
+    expect(crowded.streams()).toHaveLength(31);
+    // Episode ids are numbered across streams; everything else of sine's state is the same however many streams there are.
+    const withoutIds = (x: unknown): string => JSON.stringify(x, (k, v: unknown) => (k === 'id' ? null : v));
+    expect(withoutIds(crowded.snapshot('sine'))).toBe(withoutIds(alone.snapshot('sine')));
+    // What a checkpoint does per save: each stream's state taken once, each stage asked once per stream.
+    const perStream = vi.spyOn(crowded.scorer, 'snapshot');
+    const states = new Map(crowded.streams().map((s) => [s, crowded.snapshot(s)] as const));
+    expect(states.size).toBe(31);
+    expect(perStream).toHaveBeenCalledTimes(31);
+    expect(new Set(perStream.mock.calls.map(([s]) => s)).size).toBe(31);
+    perStream.mockRestore();
   });
 });

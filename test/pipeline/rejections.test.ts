@@ -25,29 +25,52 @@ describe('RejectionCounter', () => {
     expect(Object.keys(totals)).toHaveLength(14);
   });
 
-  it('logs the first rejection at once, then at most one line per key per interval with the count', () => {
+  it('summarises every rejection in one line per interval: the first at once, then the count of all since', () => {
     const c = new RejectionCounter({ logIntervalMs: 60_000 });
     c.record(rej('non_finite', 'a', 0, 'first'));
-    expect(c.drainLogLines(0)).toEqual([{ reason: 'non_finite', sensor: 'a', count: 1, example: 'first' }]);
+    expect(c.drainSummary(0)).toEqual({
+      count: 1,
+      byReason: { non_finite: 1 },
+      sensors: 1,
+      moreSensors: false,
+      top: [{ sensor: 'a', count: 1 }],
+      examples: [{ reason: 'non_finite', sensor: 'a', detail: 'first' }],
+    });
 
     for (let t = 1; t <= 1000; t++) c.record(rej('non_finite', 'a', t, `n${t}`));
-    expect(c.drainLogLines(30_000)).toEqual([]);
-    expect(c.drainLogLines(59_999)).toEqual([]);
-    expect(c.drainLogLines(60_000)).toEqual([{ reason: 'non_finite', sensor: 'a', count: 1000, example: 'n1' }]);
-    expect(c.drainLogLines(200_000)).toEqual([]); // nothing new, nothing to say
-    expect(c.snapshot()[0].count).toBe(1001); // totals are not reset by draining
+    c.record(rej('bad_json', 'b', 1001, 'broken'));
+    expect(c.drainSummary(30_000)).toBeNull();
+    expect(c.drainSummary(59_999)).toBeNull();
+    expect(c.drainSummary(60_000)).toMatchObject({
+      count: 1001,
+      byReason: { non_finite: 1000, bad_json: 1 },
+      top: [
+        { sensor: 'a', count: 1000 },
+        { sensor: 'b', count: 1 },
+      ],
+      examples: [
+        { reason: 'non_finite', detail: 'n1' },
+        { reason: 'bad_json', detail: 'broken' },
+      ],
+    });
+    expect(c.drainSummary(200_000)).toBeNull(); // nothing new, nothing to say
+    expect(c.snapshot().find((r) => r.sensor === 'a')?.count).toBe(1001); // totals are not reset by draining
   });
 
-  it('throttles keys independently', () => {
-    const c = new RejectionCounter({ logIntervalMs: 1000 });
-    c.record(rej('empty', 'a', 0));
-    expect(c.drainLogLines(0)).toHaveLength(1);
-    c.record(rej('empty', 'a', 10));
-    c.record(rej('empty', 'b', 10));
-    c.record(rej('oversize', 'a', 10));
-    const lines = c.drainLogLines(500);
-    expect(lines.map((l) => `${l.reason}/${l.sensor}`).sort()).toEqual(['empty/b', 'oversize/a']);
-    expect(c.drainLogLines(1000).map((l) => `${l.reason}/${l.sensor}`)).toEqual(['empty/a']);
+  it('stays one bounded line for 100,000 made-up topics and every reason', () => {
+    const c = new RejectionCounter({ logIntervalMs: 60_000 });
+    const reasons: RejectReason[] = ['bad_json', 'not_a_number', 'empty', 'oversize', 'bad_timestamp', 'future_timestamp'];
+    for (let i = 0; i < 100_000; i++) c.record(rej(reasons[i % reasons.length], `junk-${i}-${'x'.repeat(i % 300)}`, i, `detail ${'y'.repeat(i % 1000)}`));
+    const summary = c.drainSummary(0)!;
+    expect(summary.count).toBe(100_000);
+    expect(summary.sensors).toBe(1000);
+    expect(summary.moreSensors).toBe(true);
+    expect(summary.top).toHaveLength(5);
+    expect(summary.examples).toHaveLength(3);
+    expect(JSON.stringify(summary).length).toBeLessThan(2000);
+    // And the per-(reason, sensor) counters the store gets stay bounded too.
+    expect(c.snapshot().length).toBeLessThanOrEqual(2000 + reasons.length);
+    expect(c.snapshot().reduce((n, r) => n + r.count, 0)).toBe(100_000);
   });
 
   it('folds sensors beyond maxKeys into the null sensor', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StreamScorer } from '../../src/pipeline/scorer.js';
+import { StreamScorer, shortSpan } from '../../src/pipeline/scorer.js';
 import type { StepResult } from '../../src/pipeline/steps.js';
 import { TEST_SCORER, alarmed, detect, normal } from './detector-helpers.js';
 
@@ -17,10 +17,12 @@ describe('StreamScorer: stuck', () => {
     expect(first).toBeDefined();
     // Within a short mean's span: a run of identical values that long has never been seen in a noisy stream.
     expect(first! - 2000).toBeLessThan(16);
-    // The run of identical values is rare within the same span; the noise level that collapsed may say so first.
-    const freeze = out.slice(2000, 2016);
-    expect(Math.max(...freeze.map((o) => o.deviationEvidence.stuck))).toBeGreaterThanOrEqual(THRESHOLD);
-    expect(Math.max(...freeze.map((o) => o.deviationEvidence.spread))).toBeGreaterThanOrEqual(THRESHOLD);
+    // The stuck evidence reaches the threshold within that span too, and the episode is open meanwhile; the
+    // noise level that collapsed (spread, a trimmed mean of log squared changes) is rare within it as well.
+    const stuckAt = out.findIndex((o, i) => i >= 2000 && o.deviationEvidence.stuck >= THRESHOLD);
+    expect(stuckAt - 2000).toBeLessThan(16);
+    expect(out.slice(first, stuckAt + 1).every((o) => o.reading.status === 'anomalous')).toBe(true);
+    expect(Math.max(...out.slice(2000, 2016).map((o) => o.deviationEvidence.spread))).toBeGreaterThanOrEqual(THRESHOLD);
   });
 
   it('does not flag a signal that is flat by nature, nor a plateau no longer than those seen before', async () => {
@@ -200,5 +202,24 @@ describe('StreamScorer: snapshot', () => {
     expect(() => other.restore('s', { ...snap, longest: [1] })).toThrow(/longest must be 2 finite numbers/);
     expect(() => other.restore('s', { ...snap, format: 'anomalyd-scorer/2' })).toThrow(/anomalyd-scorer\/4/);
     expect(() => other.restore('s', { ...snap, episode: { id: 'x', startTs: 0, lastAboveTs: 0, readings: 1, peak: 5, peakEvidence: {}, peakChannels: [1, 1], lastReported: 5, owners: [true], rowPeak: 5 } })).toThrow(/owners must be 2 booleans/);
+    const boxes = snap.shortMeans as Record<string, { values: number[][]; sums: number[]; sinceExact: number }>;
+    expect(() => other.restore('s', { ...snap, shortMeans: { ...boxes, zMean: { ...boxes.zMean, values: [[1]] } } })).toThrow(/shortMeans\.zMean\.values\[0\] must be 2 finite numbers/);
+    expect(() => other.restore('s', { ...snap, shortMeans: { ...boxes, shortLog: { ...boxes.shortLog, sinceExact: 1e6 } } })).toThrow(/shortMeans\.shortLog: boxcar: sinceExact/);
+  });
+
+  it('refuses a checkpoint written before the short mean of spread held log squared changes (the stream starts over)', () => {
+    const z = normal(62);
+    const s = new StreamScorer(TEST_SCORER, { newId: () => 'x', priorsFor: () => null });
+    for (let i = 0; i < 600; i++) s.score(step(i, [10 + z(), 10 + z()]), i < 300);
+    const snap = JSON.parse(JSON.stringify(s.snapshot('s'))) as Record<string, unknown>;
+    const other = new StreamScorer(TEST_SCORER, { newId: () => 'x', priorsFor: () => null });
+    // anomalyd-scorer/3 kept a mean of squared changes, which cannot stand for a mean of their logarithms.
+    const { shortLog: _log, longLog: _long, ...rest } = snap;
+    expect(() => other.restore('s', { ...rest, format: 'anomalyd-scorer/3', shortVar: [1, 1] })).toThrow(/not an anomalyd-scorer\/4 state/);
+    expect(() => other.restore('s', { ...snap, shortMeans: undefined })).toThrow(/shortMeans must be an object/);
+    expect(other.snapshot('s')).toBeNull();
+    // A full snapshot restores, with its boxcars.
+    other.restore('s', snap);
+    expect(other.snapshot('s')!.shortMeans.shortLog.values.length).toBe(shortSpan(TEST_SCORER.smooth));
   });
 });

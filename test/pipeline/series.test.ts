@@ -52,6 +52,19 @@ function seriesStore(over: { rawPoints?: number; maxStreams?: number; writeInter
 }
 
 describe('SeriesStore: raw readings', () => {
+  it('a ring that grows as its stream goes on (16, 32, then rawPoints) keeps every reading in order across each growth and wrap', () => {
+    const s = seriesStore({ rawPoints: 40 });
+    for (let i = 0; i < 100; i++) {
+      s.record(reading(T0 + i * SEC, i, { expected: [i + 0.5], spread: [1] }));
+      const from = Math.max(0, i - 39);
+      if ([0, 15, 16, 17, 31, 32, 33, 39, 40, 41, 99].includes(i)) {
+        const pts = s.points('s');
+        expect(pts.map((p) => p.values[0])).toEqual(Array.from({ length: i - from + 1 }, (_, k) => from + k));
+        expect(pts.map((p) => p.expected?.[0])).toEqual(Array.from({ length: i - from + 1 }, (_, k) => from + k + 0.5));
+      }
+    }
+  });
+
   it('keeps the newest rawPoints readings in order, and the latest', () => {
     const s = seriesStore({ rawPoints: 5 });
     for (let i = 0; i < 8; i++) expect(s.record(reading(T0 + i * SEC, i))).toBe(true);

@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Writes a Mosquitto (2.x) setup for anomalyd with one login per role and an ACL that enforces the roles:
+#   anomalyd   the daemon: reads the sensor topics and its commands, publishes alerts, state, status, replies
+#   sensor     the sensors: may only publish on the sensor topics
+#   <operator> each operator (--operator NAME, repeatable): may only publish commands under its own name,
+#              <prefix>/cmd/<verb>/<anomaly_id>/<NAME>, and read what anomalyd publishes
+# Anonymous clients are refused. Passwords are made up (openssl rand -hex 24) unless given in the
+# environment (ANOMALYD_PASSWORD, SENSOR_PASSWORD, OPERATOR_PASSWORD_<NAME>, each at least 16 characters).
+# See docs/SECURITY.md. Tested by test/e2e/broker-roles.test.ts against a real mosquitto.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: deploy/mosquitto/setup.sh --dir DIR [options]
+
+Writes DIR/anomalyd.conf (include it from mosquitto.conf, or run mosquitto -c DIR/anomalyd.conf),
+DIR/acl, DIR/passwd (mosquitto_passwd format) and DIR/credentials.env (the passwords, mode 0600),
+and prints the anomalyd settings that go with them.
+
+Options:
+  --dir DIR             where to write the files (created if missing)
+  --port N              listener port (default 1883)
+  --bind ADDR           listener address (default: all interfaces)
+  --prefix P            anomalyd's mqtt.topicPrefix (default anomalyd)
+  --sensor-topic F      a topic filter sensors publish on, repeatable (default sensors/#; = ingest.topics)
+  --operator NAME       an operator login, repeatable (default: one operator named operator)
+  --daemon-user NAME    anomalyd's own login (default anomalyd)
+  --sensor-user NAME    the sensors' login (default sensor)
+  --persistence-dir D   keep sessions and queued messages here (default: DIR)
+  -h, --help            this help
+
+Example (on the Pi, as root):
+  deploy/mosquitto/setup.sh --dir /etc/mosquitto/anomalyd --operator alice --operator bob
+  echo 'include_dir /etc/mosquitto/anomalyd' >> /etc/mosquitto/mosquitto.conf   # or copy anomalyd.conf to conf.d
+EOF
+}
+
+die() {
+  echo "setup.sh: $*" >&2
+  exit 2
+}
+
+DIR=""
+PORT=1883
+BIND=""
+PREFIX=anomalyd
+SENSOR_TOPICS=()
+OPERATORS=()
+DAEMON_USER=anomalyd
+SENSOR_USER=sensor
+PERSIST=""
+
+while (($# > 0)); do
+  case "$1" in
+    --dir) DIR="${2:?--dir needs a value}"; shift 2 ;;
+    --port) PORT="${2:?--port needs a value}"; shift 2 ;;
+    --bind) BIND="${2:?--bind needs a value}"; shift 2 ;;
+    --prefix) PREFIX="${2:?--prefix needs a value}"; shift 2 ;;
+    --sensor-topic) SENSOR_TOPICS+=("${2:?--sensor-topic needs a value}"); shift 2 ;;
+    --operator) OPERATORS+=("${2:?--operator needs a value}"); shift 2 ;;
+    --daemon-user) DAEMON_USER="${2:?--daemon-user needs a value}"; shift 2 ;;
+    --sensor-user) SENSOR_USER="${2:?--sensor-user needs a value}"; shift 2 ;;
+    --persistence-dir) PERSIST="${2:?--persistence-dir needs a value}"; shift 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; die "unknown option: $1" ;;
+  esac
+done
+
+[[ -n "$DIR" ]] || { usage >&2; die "--dir is required"; }
+[[ "$PORT" =~ ^[0-9]+$ ]] || die "--port must be a number"
+((${#SENSOR_TOPICS[@]} > 0)) || SENSOR_TOPICS=("sensors/#")
+((${#OPERATORS[@]} > 0)) || OPERATORS=(operator)
+command -v mosquitto_passwd >/dev/null || die "mosquitto_passwd not found (apt-get install mosquitto)"
+
+# A name is one topic level (operators) and one ACL word: no spaces, no MQTT wildcards, no slash.
+valid_name() {
+  [[ "$1" =~ ^[A-Za-z0-9._-]{1,64}$ ]]
+}
+for name in "$DAEMON_USER" "$SENSOR_USER" "${OPERATORS[@]}"; do
+  valid_name "$name" || die "login name '$name': use 1 to 64 of A-Z a-z 0-9 . _ -"
+done
+[[ "$PREFIX" =~ ^[^+#]+$ && "$PREFIX" != /* && "$PREFIX" != */ ]] || die "--prefix '$PREFIX': no wildcards, no leading or trailing /"
+
+new_secret() {
+  if command -v openssl >/dev/null; then openssl rand -hex 24; else head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; fi
+}
+
+# A password from the environment variable $1, or a new one; at least 16 characters either way.
+password_for() {
+  local var="$1" value
+  value="${!var:-}"
+  if [[ -z "$value" ]]; then value="$(new_secret)"; fi
+  ((${#value} >= 16)) || die "$var must have at least 16 characters"
+  printf '%s' "$value"
+}
+
+mkdir -p "$DIR"
+DIR="$(cd "$DIR" && pwd)"
+PERSIST="${PERSIST:-$DIR}"
+
+daemon_pw="$(password_for ANOMALYD_PASSWORD)"
+sensor_pw="$(password_for SENSOR_PASSWORD)"
+
+umask 077
+passwd_file="$DIR/passwd"
+rm -f "$passwd_file"
+touch "$passwd_file"
+mosquitto_passwd -b "$passwd_file" "$DAEMON_USER" "$daemon_pw" 2>/dev/null
+mosquitto_passwd -b "$passwd_file" "$SENSOR_USER" "$sensor_pw" 2>/dev/null
+
+{
+  echo "# anomalyd's logins (written by deploy/mosquitto/setup.sh). Keep this file 0600."
+  echo "ANOMALYD_MQTT_USERNAME=$DAEMON_USER"
+  echo "ANOMALYD_MQTT_PASSWORD=$daemon_pw"
+  echo "SENSOR_USERNAME=$SENSOR_USER"
+  echo "SENSOR_PASSWORD=$sensor_pw"
+} >"$DIR/credentials.env"
+
+for op in "${OPERATORS[@]}"; do
+  var="OPERATOR_PASSWORD_${op//[^A-Za-z0-9_]/_}"
+  pw="$(password_for "$var")"
+  mosquitto_passwd -b "$passwd_file" "$op" "$pw" 2>/dev/null
+  echo "OPERATOR_PASSWORD_${op//[^A-Za-z0-9_]/_}=$pw" >>"$DIR/credentials.env"
+done
+
+# mosquitto drops root to its own user, which must read these (not the world).
+umask 022
+{
+  echo "# anomalyd roles (written by deploy/mosquitto/setup.sh; docs/SECURITY.md)."
+  echo "# Anything not granted here is denied."
+  echo
+  echo "# The daemon: reads readings and operator commands, publishes under $PREFIX/ (alerts, state, status, replies)."
+  echo "user $DAEMON_USER"
+  for t in "${SENSOR_TOPICS[@]}"; do echo "topic read $t"; done
+  echo "topic readwrite $PREFIX/#"
+  echo
+  echo "# Sensors: publish readings, nothing else."
+  echo "user $SENSOR_USER"
+  for t in "${SENSOR_TOPICS[@]}"; do echo "topic write $t"; done
+  for op in "${OPERATORS[@]}"; do
+    echo
+    echo "# Operator $op: commands only under its own name, so the topic says who did it; reads what anomalyd publishes."
+    echo "user $op"
+    echo "topic write $PREFIX/cmd/+/+/$op"
+    echo "topic read $PREFIX/#"
+  done
+} >"$DIR/acl"
+
+{
+  echo "# Mosquitto listener for anomalyd (written by deploy/mosquitto/setup.sh; docs/SECURITY.md)."
+  echo "per_listener_settings false"
+  echo "listener $PORT${BIND:+ $BIND}"
+  echo "allow_anonymous false"
+  echo "password_file $passwd_file"
+  echo "acl_file $DIR/acl"
+  echo "persistence true"
+  echo "persistence_location $PERSIST/"
+  echo "autosave_interval 60"
+  echo "persistent_client_expiration 7d"
+  echo "max_queued_messages 100000"
+  echo "queue_qos0_messages false"
+} >"$DIR/anomalyd.conf"
+
+# mosquitto (as its own user) reads the password file; nobody else should.
+if id mosquitto >/dev/null 2>&1; then
+  chown mosquitto: "$passwd_file" "$DIR/acl" 2>/dev/null || true
+fi
+chmod 0600 "$passwd_file" "$DIR/credentials.env"
+chmod 0644 "$DIR/acl" "$DIR/anomalyd.conf"
+
+operators_yaml="$(printf '%s, ' "${OPERATORS[@]}")"
+topics_yaml="$(printf '"%s", ' "${SENSOR_TOPICS[@]}")"
+cat <<EOF
+Wrote $DIR/anomalyd.conf, $DIR/acl, $DIR/passwd and $DIR/credentials.env (passwords; mode 0600).
+
+anomalyd settings to match (password from the environment: ANOMALYD_MQTT_PASSWORD in credentials.env):
+  broker:
+    enabled: false
+  mqtt:
+    url: mqtt://localhost:$PORT
+    username: $DAEMON_USER
+    topicPrefix: $PREFIX
+    operators: [${operators_yaml%, }]
+  ingest:
+    topics: [${topics_yaml%, }]
+EOF

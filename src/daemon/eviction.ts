@@ -1,0 +1,185 @@
+/**
+ * Idle sensors are evicted, so that sensors that stop (or were made up by a hostile client) do not hold
+ * memory and sensor slots for ever. A sensor is idle when no valid reading of it arrived for
+ * `idleAfterIntervals` of its own reading intervals (never less than `idleAfterMinMs`; a sensor whose
+ * interval is not known yet, e.g. one with a single reading, is idle after `idleAfterMinMs`). Evicting
+ * one: its open episode (if any) is resolved through the store like any other, its state is checkpointed
+ * (marked evicted: a restart does not bring it back), and every stage forgets it. A valid reading of it
+ * later revives it from that checkpoint when young enough, else it starts afresh.
+ *
+ * Time is the wall clock of arrival (the daemon's `now`), so a device with a wrong clock is judged by when
+ * its readings come, not by what they say.
+ */
+import type { Logger } from 'pino';
+import type { AnomalyRecord } from '../contract/store.js';
+import type { AnomalyEvent } from '../contract/types.js';
+import type { Detector } from '../pipeline/detector.js';
+import type { HousekeepingTask } from './housekeeping.js';
+import { SummaryLog } from './summary-log.js';
+
+export interface EvictionOptions {
+  /** Readings intervals of silence after which a sensor is evicted (limits.idleAfterIntervals). */
+  readonly idleAfterIntervals: number;
+  /** Never sooner than this, ms; also the idle span of a sensor whose interval is not known (limits.idleAfterMinMs). */
+  readonly idleAfterMinMs: number;
+  readonly now: () => number;
+  /**
+   * True while readings wait unread (MQTT reads paused for backpressure, a model backlog): a sensor whose
+   * readings wait in the broker is not idle, so no sweep runs then.
+   */
+  readonly busy?: () => boolean;
+}
+
+/** What eviction does to the rest of the daemon. */
+export interface EvictionDeps {
+  /** The sensor's reading interval in ms, or undefined / 0 while it is not known. */
+  intervalOf(sensor: string): number | undefined;
+  /** Resolves the sensor's open episode, if it has one (its resolve alert goes out as usual). */
+  resolveOpenEpisode(sensor: string): void;
+  /** Checkpoints the sensor's state, marked evicted. */
+  checkpoint(sensor: string): void;
+  /** Makes every stage (parser, windows, model state, scores, status, dashboard series, learning) forget it. */
+  forget(sensor: string): void;
+  /** Restores an evicted sensor from its checkpoint; true when there was one. */
+  revive(sensor: string): boolean;
+  /** One line per interval, whatever the number of sensors evicted. */
+  readonly log: SummaryLog;
+}
+
+export class IdleEviction {
+  /** Wall-clock arrival of each live sensor's latest valid reading. */
+  private readonly lastSeen = new Map<string, number>();
+  evicted = 0;
+  revived = 0;
+
+  constructor(
+    private readonly deps: EvictionDeps,
+    private readonly opts: EvictionOptions,
+  ) {}
+
+  /**
+   * A valid reading of `sensor` arrived now. Call it before the reading reaches the windows: a sensor
+   * seen for the first time since its eviction is revived from its checkpoint first.
+   */
+  seen(sensor: string): void {
+    const now = this.opts.now();
+    if (!this.lastSeen.has(sensor) && this.deps.revive(sensor)) this.revived++;
+    this.lastSeen.set(sensor, now);
+  }
+
+  /** Sensors restored at start: tracked as if seen now, so they are evicted too if they never come back. */
+  track(sensors: Iterable<string>): void {
+    const now = this.opts.now();
+    for (const s of sensors) if (!this.lastSeen.has(s)) this.lastSeen.set(s, now);
+  }
+
+  /** Sensors being tracked (for tests and status). */
+  get size(): number {
+    return this.lastSeen.size;
+  }
+
+  /** The idle span of a sensor, ms. */
+  idleSpan(sensor: string): number {
+    const interval = this.deps.intervalOf(sensor);
+    const byInterval = interval !== undefined && interval > 0 ? interval * this.opts.idleAfterIntervals : 0;
+    return Math.max(this.opts.idleAfterMinMs, byInterval);
+  }
+
+  /** Evicts every sensor idle at now (none while the daemon is behind with its input); returns how many. */
+  sweep(): number {
+    if (this.opts.busy?.() === true) return 0;
+    const now = this.opts.now();
+    let n = 0;
+    for (const [sensor, at] of this.lastSeen) {
+      const span = this.idleSpan(sensor);
+      if (now - at < span) continue;
+      this.lastSeen.delete(sensor);
+      this.deps.resolveOpenEpisode(sensor);
+      this.deps.checkpoint(sensor);
+      this.deps.forget(sensor);
+      n++;
+      this.deps.log.note(now, { sensor: sensor.slice(0, 128), idleMs: now - at, idleSpanMs: span });
+    }
+    this.evicted += n;
+    this.deps.log.drain(now);
+    return n;
+  }
+
+  task(): HousekeepingTask {
+    return { name: 'idle sensors', run: () => void this.sweep() };
+  }
+}
+
+/** A stored episode as its resolve event: how an episode no lifecycle will finish is closed (at start, at eviction). */
+export function storedResolveEvent(a: AnomalyRecord): AnomalyEvent {
+  return {
+    kind: 'resolve',
+    sensor: a.sensor,
+    anomalyId: a.id,
+    startTs: a.startTs,
+    endTs: a.endTs,
+    peakScore: a.peakScore,
+    score: a.lastScore,
+    threshold: a.threshold,
+    modelId: a.model,
+    paddedFraction: a.paddedFraction,
+    channelErrors: a.channels.map((c) => c.error),
+    channels: a.channels.map((c) => c.name),
+    windows: a.windows,
+  };
+}
+
+/** The parts of the daemon eviction works on. */
+export interface EvictionWiring {
+  /**
+   * The detector (src/pipeline/detector.ts): each stream's interval as its cadence learnt it, its open
+   * episode, and forget() (parser slot, cadence, model state, score state).
+   */
+  readonly detector: Pick<Detector, 'intervalOf' | 'openAnomaly' | 'dropEpisode' | 'forget'>;
+  readonly board: { forget(sensor: string): void } | null;
+  /** Per-stream state beyond the detector: the dashboard's series (built later, hence a getter). */
+  readonly others: () => ReadonlyArray<{ forget(sensor: string): void } | null>;
+  readonly learner: { forget(sensor: string): void } | null;
+  /** Home Assistant discovery, when on: an evicted stream's entities are removed (built after eviction, hence a getter). */
+  readonly discovery?: () => { streamForgotten(sensor: string): void } | null;
+  readonly checkpoints: { saveEvicted(sensor: string): boolean; revive(sensor: string): boolean };
+  readonly store: { getAnomaly(id: string): AnomalyRecord | null; recordEvent(ev: AnomalyEvent, topic: string, explanation?: AnomalyRecord['explanation']): unknown };
+  readonly alertTopic: (sensor: string) => string;
+  readonly log: Logger;
+}
+
+/** Builds the daemon's IdleEviction from its detector, board, series, learner, checkpoints and store. */
+export function idleEvictionFor(w: EvictionWiring, opts: EvictionOptions & { readonly logIntervalMs: number }): IdleEviction {
+  const { detector } = w;
+  return new IdleEviction(
+    {
+      intervalOf: (sensor) => detector.intervalOf(sensor),
+      resolveOpenEpisode: (sensor) => {
+        const id = detector.openAnomaly(sensor);
+        if (id === null) return;
+        const a = w.store.getAnomaly(id);
+        if (a !== null && a.status === 'open') {
+          try {
+            w.store.recordEvent(storedResolveEvent(a), w.alertTopic(sensor), a.explanation);
+          } catch (err) {
+            w.log.error({ err, sensor, anomalyId: a.id }, 'could not resolve the open episode of an idle sensor');
+            return;
+          }
+        }
+        // Resolved in the store (or never there): the checkpoint taken next holds no open episode.
+        detector.dropEpisode(sensor);
+      },
+      checkpoint: (sensor) => void w.checkpoints.saveEvicted(sensor),
+      forget: (sensor) => {
+        detector.forget(sensor);
+        w.board?.forget(sensor);
+        for (const o of w.others()) o?.forget(sensor);
+        w.learner?.forget(sensor);
+        w.discovery?.()?.streamForgotten(sensor);
+      },
+      revive: (sensor) => w.checkpoints.revive(sensor),
+      log: new SummaryLog(w.log, 'info', 'idle sensor evicted (state checkpointed, slot freed)', opts.logIntervalMs),
+    },
+    opts,
+  );
+}

@@ -1,0 +1,166 @@
+/**
+ * Per-channel means of the last `n` values pushed (a boxcar, or simple moving average): the short means
+ * behind the scorer's shift, bias and spread evidence (src/pipeline/scorer.ts).
+ *
+ * Why a boxcar and not an exponential mean: a value leaves a boxcar exactly `n` pushes later, however extreme
+ * it was, so a fault's readings stop weighing on the short means `n` readings after the fault ends. An
+ * exponential mean of weight 1/n remembers a jump of k standard deviations for about n·ln(k²) readings: on a
+ * DS18B20 probe, the squared change of one -127 reading (or of the 70 °C step back from a stuck 85.0) kept
+ * the spread rare for some 200 readings, and the alarm of a one-reading fault open for half an hour.
+ *
+ * The sums run in O(1) per push and are recomputed exactly from the held values once every `n` pushes, so
+ * rounding cannot build up (a sum of squared changes that returns to exactly 0 when a signal freezes stays
+ * near 0, not at the rounding error of a large value that left).
+ */
+export class Boxcar {
+  /** Held values, [slot * C + channel]; slot `pos` is the next to be written. */
+  private readonly ring: Float64Array;
+  private readonly sums: Float64Array;
+  private held = 0;
+  private pos = 0;
+  private sinceExact = 0;
+
+  /**
+   * @param C channels
+   * @param n length of the boxcar, in pushes (readings); an integer >= 1
+   * @throws RangeError when C or n is not a positive integer
+   */
+  constructor(
+    readonly C: number,
+    readonly n: number,
+  ) {
+    if (!Number.isInteger(C) || C < 1) throw new RangeError(`boxcar: C must be an integer >= 1, got ${C}`);
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`boxcar: n must be an integer >= 1, got ${n}`);
+    this.ring = new Float64Array(C * n);
+    this.sums = new Float64Array(C);
+  }
+
+  /** Values held (at most n). */
+  get count(): number {
+    return this.held;
+  }
+
+  /** Forgets every value. */
+  clear(): void {
+    this.held = 0;
+    this.pos = 0;
+    this.sinceExact = 0;
+    this.sums.fill(0);
+  }
+
+  /** Pushes one value per channel (`values[c]`), dropping the oldest when n are held. */
+  push(values: ArrayLike<number>): void {
+    const { C, n } = this;
+    const base = this.pos * C;
+    const full = this.held === n;
+    for (let c = 0; c < C; c++) {
+      if (full) this.sums[c] -= this.ring[base + c];
+      this.ring[base + c] = values[c];
+      this.sums[c] += values[c];
+    }
+    this.pos = (this.pos + 1) % n;
+    if (!full) this.held++;
+    if (++this.sinceExact >= n) this.exact();
+  }
+
+  /** Mean of channel c's held values (0 when none is held). */
+  mean(c: number): number {
+    return this.held === 0 ? 0 : this.sums[c] / this.held;
+  }
+
+  /**
+   * Mean of channel c's held values less the `k` largest and the `k` smallest (a symmetric trimmed mean, Tukey's
+   * robust location; the plain mean when 2k or fewer are held). O(n·k) per call.
+   */
+  trimmedMean(c: number, k: number): number {
+    if (this.held <= 2 * k) return this.mean(c);
+    const top = new Float64Array(k).fill(-Infinity);
+    const bottom = new Float64Array(k).fill(Infinity);
+    const first = (this.pos - this.held + this.n) % this.n;
+    for (let j = 0; j < this.held; j++) {
+      const v = this.ring[((first + j) % this.n) * this.C + c];
+      // Keep the k largest in `top` (largest first) and the k smallest in `bottom` (smallest first).
+      let x = v;
+      for (let t = 0; t < k; t++) {
+        if (x > top[t]) {
+          const y = top[t];
+          top[t] = x;
+          x = y;
+        }
+      }
+      x = v;
+      for (let t = 0; t < k; t++) {
+        if (x < bottom[t]) {
+          const y = bottom[t];
+          bottom[t] = x;
+          x = y;
+        }
+      }
+    }
+    let dropped = 0;
+    for (let t = 0; t < k; t++) dropped += top[t] + bottom[t];
+    return (this.sums[c] - dropped) / (this.held - 2 * k);
+  }
+
+  /** The held values, oldest first, one array of C per push. */
+  values(): number[][] {
+    const out: number[][] = [];
+    const first = (this.pos - this.held + this.n) % this.n;
+    for (let k = 0; k < this.held; k++) {
+      const slot = (first + k) % this.n;
+      out.push(Array.from(this.ring.subarray(slot * this.C, (slot + 1) * this.C)));
+    }
+    return out;
+  }
+
+  /**
+   * The state as JSON (checkpoints): the held values, oldest first, and the running sums with the pushes since
+   * they were last recomputed, so that a restored boxcar rounds exactly as the one it was saved from.
+   */
+  toJSON(): BoxcarState {
+    return { values: this.values(), sums: Array.from(this.sums), sinceExact: this.sinceExact };
+  }
+
+  /**
+   * Replaces the state with `state` (from toJSON; the newest n values are kept), or with bare `values`
+   * (oldest first), whose sums are then computed afresh.
+   *
+   * @throws Error when a value row does not have C finite numbers, or the sums do not match C
+   */
+  load(state: BoxcarState | readonly (readonly number[])[]): void {
+    const values = Array.isArray(state) ? (state as readonly (readonly number[])[]) : (state as BoxcarState).values;
+    for (const v of values) {
+      if (v.length !== this.C || !v.every(Number.isFinite)) throw new Error(`boxcar: each value row must have ${this.C} finite numbers`);
+    }
+    this.clear();
+    for (const v of values.slice(-this.n)) this.push(v);
+    this.exact();
+    if (!Array.isArray(state)) {
+      const { sums, sinceExact } = state as BoxcarState;
+      if (sums.length !== this.C || !sums.every(Number.isFinite)) throw new Error(`boxcar: sums must be ${this.C} finite numbers`);
+      if (!Number.isInteger(sinceExact) || sinceExact < 0 || sinceExact >= this.n) throw new Error(`boxcar: sinceExact must be an integer in [0, ${this.n})`);
+      this.sums.set(sums);
+      this.sinceExact = sinceExact;
+    }
+  }
+
+  private exact(): void {
+    this.sinceExact = 0;
+    this.sums.fill(0);
+    const first = (this.pos - this.held + this.n) % this.n;
+    for (let k = 0; k < this.held; k++) {
+      const slot = (first + k) % this.n;
+      for (let c = 0; c < this.C; c++) this.sums[c] += this.ring[slot * this.C + c];
+    }
+  }
+}
+
+/** A boxcar's state as JSON. */
+export interface BoxcarState {
+  /** Held values, oldest first, C per push. */
+  readonly values: readonly (readonly number[])[];
+  /** Running sum per channel. */
+  readonly sums: readonly number[];
+  /** Pushes since the sums were last recomputed exactly, in [0, n). */
+  readonly sinceExact: number;
+}

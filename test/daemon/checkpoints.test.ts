@@ -1,0 +1,165 @@
+/**
+ * Checkpoints and idle eviction on the detector core (issue 12 on top of issue 9), with the real detector
+ * (model-free: parser, cadence, step engine, scorer) and the real SQLite store: a restored stream's open
+ * episode reconciled with what the store committed, and an idle stream evicted after its own intervals
+ * (as its cadence learnt them), its episode resolved once, its state checkpointed and revived.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { Subject } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/adapters/sqlite-store.js';
+import type { RawMessage } from '../../src/contract/types.js';
+import { Checkpoints, detectorCheckpointSubject } from '../../src/daemon/checkpoints.js';
+import { idleEvictionFor } from '../../src/daemon/eviction.js';
+import { Detector } from '../../src/pipeline/detector.js';
+import { MessageParser } from '../../src/pipeline/parse.js';
+import { detectorOptions, normal, type ReadingOutput } from '../pipeline/detector-helpers.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+const silent = pino({ level: 'silent' });
+
+function newDetector(): Detector {
+  let ids = 0;
+  const prefix = Math.random().toString(36).slice(2, 6);
+  return new Detector(detectorOptions(), {
+    parser: new MessageParser({ sensorOf: (t) => t, maxPayloadBytes: 65536, maxFutureMs: 1e15, outOfOrderToleranceMs: 5000, maxReadingsPerMessage: 10_000, longBurst: 'split', window: 32 }),
+    modelFor: () => null,
+    priorsFor: () => null,
+    newId: () => `${prefix}-${++ids}`,
+  });
+}
+
+/** Noise around 0 for 400 readings, then a lasting shift of 8 sd (an episode that stays open). */
+function value(i: number, rnd: () => number): number {
+  return rnd() + (i >= 400 ? 8 : 0);
+}
+
+/** Feeds readings i in [from, to) of `stream` (one per `intervalMs`) and returns the reading outputs. */
+async function feed(d: Detector, stream: string, from: number, to: number, intervalMs = 1000, rnd = normal(7)): Promise<ReadingOutput[]> {
+  const out: ReadingOutput[] = [];
+  const input = new Subject<RawMessage>();
+  const done = new Promise<void>((resolve, reject) =>
+    input.pipe(d.operator()).subscribe({ next: (o) => void (o.type === 'reading' && out.push(o)), error: reject, complete: resolve }),
+  );
+  for (let i = from; i < to; i++) {
+    const ts = T0 + i * intervalMs;
+    input.next({ topic: stream, payload: Buffer.from(`{"ts":${ts},"value":${value(i, rnd).toFixed(5)}}`), receivedAt: ts });
+  }
+  input.complete();
+  await done;
+  return out;
+}
+
+/** A detector that has `s` in an open episode at reading 450, and that episode committed to the store. */
+async function withOpenEpisode(store: SqliteStore): Promise<{ d: Detector; id: string; rnd: () => number }> {
+  const d = newDetector();
+  const rnd = normal(3);
+  const out = await feed(d, 's', 0, 450, 1000, rnd);
+  for (const o of out) for (const ev of o.events) store.recordEvent(ev, 'anomalyd/alerts/s');
+  store.flush();
+  const id = d.openAnomaly('s');
+  expect(id).not.toBeNull();
+  expect(store.getAnomaly(id!)?.status).toBe('open');
+  return { d, id: id!, rnd };
+}
+
+describe('Checkpoints on the detector core: the committed truth wins', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+  const openStore = (): SqliteStore => {
+    const dir = mkdtempSync(join(tmpdir(), 'anomalyd-cp-'));
+    dirs.push(dir);
+    return SqliteStore.open(join(dir, 'a.db'), { commitIntervalMs: 0, outboxMax: 1000, logger: silent });
+  };
+
+  it.each([
+    ['resolved', 'resolved', 'is already resolved in the store'],
+    ['never committed', null, 'was never committed'],
+  ] as const)('a restored stream whose open episode the store %s goes on without it (never a second resolve)', async (_, status, why) => {
+    const store = openStore();
+    const { d, id, rnd } = await withOpenEpisode(store);
+    const state = JSON.parse(JSON.stringify(d.snapshot('s'))) as unknown;
+    const restored = newDetector();
+    const notes = detectorCheckpointSubject(restored, () => status).restore(new Map([['s', state]]));
+    expect(notes).toEqual([`episode s: ${id} ${why}; the stream continues without it`]);
+    expect(restored.openAnomaly('s')).toBeNull();
+    // The shift goes on: no event of the old episode, a new one opens.
+    const after = await feed(restored, 's', 450, 600, 1000, rnd);
+    const events = after.flatMap((o) => o.events);
+    expect(events.filter((e) => e.anomalyId === id)).toEqual([]);
+    expect(events[0]).toMatchObject({ kind: 'open' });
+    expect(events[0].anomalyId).not.toBe(id);
+    store.close();
+  });
+
+  it('a restored stream whose episode the store has open keeps it: the same episode goes on', async () => {
+    const store = openStore();
+    const { d, id, rnd } = await withOpenEpisode(store);
+    const state = JSON.parse(JSON.stringify(d.snapshot('s'))) as unknown;
+    const restored = newDetector();
+    expect(detectorCheckpointSubject(restored, (x) => store.getAnomaly(x)?.status ?? null).restore(new Map([['s', state]]))).toEqual([]);
+    expect(restored.openAnomaly('s')).toBe(id);
+    const after = await feed(restored, 's', 450, 500, 1000, rnd);
+    expect(after.every((o) => o.reading.anomalyId === id)).toBe(true);
+    expect(after.flatMap((o) => o.events).filter((e) => e.kind === 'open')).toEqual([]);
+    store.close();
+  });
+
+  it('evicts an idle stream after idleAfterIntervals of its own interval: episode resolved once, state checkpointed without it, revived by its next reading', async () => {
+    const store = openStore();
+    const { d, id } = await withOpenEpisode(store);
+    await feed(d, 'slow', 0, 50, 60_000);
+    expect(d.intervalOf('s')).toBe(1000);
+    expect(d.intervalOf('slow')).toBe(60_000);
+    let now = T0 + 450_000;
+    const forgotten: string[] = [];
+    const checkpoints = new Checkpoints(store, detectorCheckpointSubject(d, (x) => store.getAnomaly(x)?.status ?? null), { intervalMs: 1000, maxAgeMs: 86_400_000, now: () => now, logger: silent });
+    const eviction = idleEvictionFor(
+      {
+        detector: d,
+        board: { forget: (s) => forgotten.push(`board ${s}`) },
+        others: () => [{ forget: (s) => forgotten.push(`series ${s}`) }],
+        learner: null,
+        discovery: () => ({ streamForgotten: (s) => forgotten.push(`discovery ${s}`) }),
+        checkpoints,
+        store,
+        alertTopic: (s) => `anomalyd/alerts/${s}`,
+        log: silent,
+      },
+      { idleAfterIntervals: 100, idleAfterMinMs: 10_000, logIntervalMs: 60_000, now: () => now },
+    );
+    eviction.seen('s');
+    eviction.seen('slow');
+    now += 100 * 1000 - 1;
+    expect(eviction.sweep()).toBe(0);
+    now += 1;
+    // 100 readings of s (1 s each) went by; slow (1 min) has 100 minutes.
+    expect(eviction.sweep()).toBe(1);
+    expect(d.streams()).toEqual(['slow']);
+    expect(forgotten).toEqual(['board s', 'series s', 'discovery s']);
+    store.flush();
+    const a = store.getAnomaly(id)!;
+    expect(a.status).toBe('resolved');
+    expect(a.events.filter((e) => e.kind === 'resolve')).toHaveLength(1);
+    // The evicted checkpoint holds no open episode, and a restart leaves it out.
+    const row = JSON.parse(store.loadSensorState('s')!.blob.toString('utf8')) as { evicted: number; state: { scorer: { episode: unknown; seen: number } } };
+    expect(row.evicted).toBe(now);
+    expect(row.state.scorer.episode).toBeNull();
+    // Its next valid reading revives it from there: it knows its interval and is past learning.
+    eviction.seen('s');
+    expect(eviction.revived).toBe(1);
+    expect(d.intervalOf('s')).toBe(1000);
+    expect(d.learning('s')).toBe(false);
+    expect(d.openAnomaly('s')).toBeNull();
+    now += 100 * 60_000 - 100_000;
+    eviction.seen('s');
+    expect(eviction.sweep()).toBe(1); // slow, after 100 of its minutes; s is live
+    expect(d.streams()).toEqual(['s']);
+    store.close();
+  });
+});

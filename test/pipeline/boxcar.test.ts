@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { Boxcar } from '../../src/pipeline/boxcar.js';
+
+describe('Boxcar', () => {
+  it('is the mean of the last n values pushed, per channel', () => {
+    const b = new Boxcar(2, 3);
+    expect(b.mean(0)).toBe(0);
+    b.push([1, 10]);
+    b.push([2, 20]);
+    expect(b.count).toBe(2);
+    expect(b.mean(0)).toBeCloseTo(1.5, 12);
+    b.push([3, 30]);
+    b.push([4, 40]);
+    expect(b.count).toBe(3);
+    expect(b.mean(0)).toBeCloseTo(3, 12);
+    expect(b.mean(1)).toBeCloseTo(30, 12);
+  });
+
+  it('forgets an extreme value exactly n pushes later (no rounding left behind)', () => {
+    const b = new Boxcar(1, 16);
+    b.push([5000]);
+    for (let i = 0; i < 15; i++) b.push([0]);
+    expect(b.mean(0)).toBeCloseTo(5000 / 16, 9);
+    b.push([0]);
+    expect(b.mean(0)).toBe(0);
+    for (let i = 0; i < 100; i++) b.push([1e-3]);
+    expect(b.mean(0)).toBeCloseTo(1e-3, 15);
+  });
+
+  it('trimmed mean leaves out the k largest and k smallest; the plain mean when 2k or fewer are held', () => {
+    const b = new Boxcar(1, 8);
+    b.push([100]);
+    b.push([-50]);
+    expect(b.trimmedMean(0, 1)).toBe(25);
+    for (const x of [1, 2, 3, 4, 1000, -7]) b.push([x]);
+    // Held: 100, -50, 1, 2, 3, 4, 1000, -7; less 1000, 100 and -50, -7: mean of 1, 2, 3, 4.
+    expect(b.trimmedMean(0, 2)).toBeCloseTo(2.5, 12);
+    expect(b.trimmedMean(0, 0)).toBeCloseTo(b.mean(0), 12);
+  });
+
+  it('round-trips its values (checkpoints), oldest first, keeping the newest n', () => {
+    const b = new Boxcar(2, 3);
+    for (let i = 1; i <= 5; i++) b.push([i, -i]);
+    expect(b.values()).toEqual([
+      [3, -3],
+      [4, -4],
+      [5, -5],
+    ]);
+    const c = new Boxcar(2, 3);
+    c.load([
+      [0, 0],
+      ...b.values(),
+    ]);
+    expect(c.values()).toEqual(b.values());
+    expect(c.mean(1)).toBeCloseTo(-4, 12);
+    c.clear();
+    expect(c.count).toBe(0);
+    expect(c.values()).toEqual([]);
+  });
+
+  it('refuses a shape that is not a positive integer', () => {
+    expect(() => new Boxcar(0, 3)).toThrow(RangeError);
+    expect(() => new Boxcar(1, 1.5)).toThrow(RangeError);
+  });
+});
