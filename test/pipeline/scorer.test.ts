@@ -150,6 +150,39 @@ describe('StreamScorer: change', () => {
   });
 });
 
+describe('StreamScorer: spread on a duty cycle', () => {
+  // On (8 ± 0.08) and off (0.05 ± 0.01) in phases of 60 to 200 readings: the switches are the largest changes.
+  function dutyCycle(seed: number, n: number): number[][] {
+    const z = normal(seed);
+    const rows: number[][] = [];
+    let on = true;
+    while (rows.length < n) {
+      const len = 60 + Math.floor(140 * Math.abs(Math.tanh(z())));
+      for (let i = 0; i < len && rows.length < n; i++) rows.push([on ? 8 + 0.08 * z() : 0.05 + 0.01 * z()]);
+      on = !on;
+    }
+    return rows;
+  }
+  const span = shortSpan(TEST_SCORER.smooth);
+
+  it('sees a burst of noise through the switches, and forgets it within its short span once it ends; a single spike is not a new noise level', async () => {
+    const rows = dutyCycle(71, 9000);
+    // A long on phase from 7000: a single reading at the sentinel 65535 at 7100 (untrimmed, its two changes
+    // would move a mean of 31 logs far enough to be rare), a burst of noise (sd x 10) over 7300-7329.
+    const z = normal(72);
+    for (let i = 7000; i < 7600; i++) rows[i] = [8 + (i >= 7300 && i < 7330 ? 0.8 : 0.08) * z()];
+    rows[7100] = [65535];
+    const out = await detect(rows, { knownNormal: 4000 });
+    const spread = (from: number, to: number): number => Math.max(...out.slice(from, to).map((o) => o.deviationEvidence.spread));
+    // The spike's two changes (away and back) leave spread's trimmed mean alone.
+    expect(spread(7100, 7100 + span)).toBeLessThan(THRESHOLD);
+    // The burst is rare as a noise level (the switches of the normal duty cycle do not hide it) ...
+    expect(spread(7300, 7330)).toBeGreaterThanOrEqual(THRESHOLD);
+    // ... and once its last change has left the short span, spread is back within normal.
+    expect(spread(7330 + span, 7600)).toBeLessThan(THRESHOLD);
+  });
+});
+
 describe('StreamScorer: snapshot', () => {
   /** A two-channel step result, as the step engine would hand it over (no model). */
   function step(i: number, values: number[]): StepResult<null> {
