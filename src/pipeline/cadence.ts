@@ -48,6 +48,8 @@ export interface Placement {
 export class Cadence {
   private lastTs = Number.NaN;
   private readonly gaps: number[] = [];
+  /** The same gaps in ascending order (kept in step with `gaps`, so the median needs no sort). */
+  private readonly sorted: number[] = [];
   private next = 0;
   private interval: number;
 
@@ -89,10 +91,19 @@ export class Cadence {
 
   private learn(gap: number): void {
     if (this.opts.intervalMs > 0) return;
-    if (this.gaps.length < INTERVAL_SAMPLES) this.gaps.push(gap);
-    else this.gaps[this.next] = gap;
+    if (this.gaps.length < INTERVAL_SAMPLES) {
+      this.gaps.push(gap);
+      insertSorted(this.sorted, gap);
+    } else {
+      const old = this.gaps[this.next];
+      this.gaps[this.next] = gap;
+      if (old !== gap) {
+        removeSorted(this.sorted, old);
+        insertSorted(this.sorted, gap);
+      }
+    }
     this.next = (this.next + 1) % INTERVAL_SAMPLES;
-    if (this.gaps.length >= 2) this.interval = median(this.gaps);
+    if (this.gaps.length >= 2) this.interval = medianOfSorted(this.sorted);
   }
 
   toJSON(): CadenceState {
@@ -112,7 +123,10 @@ export class Cadence {
     if (!finite(s.next) || !Number.isInteger(s.next) || s.next < 0 || s.next >= INTERVAL_SAMPLES) throw new Error('cadence state: bad next');
     if (!finite(s.interval) || s.interval < 0) throw new Error('cadence state: bad interval');
     c.lastTs = s.lastTs ?? Number.NaN;
-    for (const g of gaps) c.gaps.push(g);
+    for (const g of gaps) {
+      c.gaps.push(g);
+      insertSorted(c.sorted, g);
+    }
     c.next = s.next;
     c.interval = opts.intervalMs > 0 ? opts.intervalMs : s.interval;
     return c;
@@ -129,8 +143,27 @@ export interface CadenceState {
   readonly interval: number;
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
+/** Inserts `v` into the ascending `sorted` after any equal values (in place, no allocation beyond the growth). */
+function insertSorted(sorted: number[], v: number): void {
+  let i = sorted.length;
+  sorted.push(v);
+  while (i > 0 && sorted[i - 1] > v) {
+    sorted[i] = sorted[i - 1];
+    i--;
+  }
+  sorted[i] = v;
+}
+
+/** Removes one value equal to `v` from the ascending `sorted` (it must hold one). */
+function removeSorted(sorted: number[], v: number): void {
+  const i = sorted.indexOf(v);
+  if (i < 0) throw new Error(`cadence: gap ${v} missing from the sorted gaps`);
+  for (let k = i; k < sorted.length - 1; k++) sorted[k] = sorted[k + 1];
+  sorted.pop();
+}
+
+/** Median of ascending values (the mean of the middle two for an even count), as the sorted gaps' median. */
+function medianOfSorted(sorted: readonly number[]): number {
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }

@@ -818,7 +818,9 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array):
   each.fill(0);
   let max = 0;
   let n = 0;
-  EVIDENCE.forEach((kind, k) => {
+  // Indexed loops, not forEach closures: this runs for every reading (same order, same arithmetic).
+  for (let k = 0; k < EVIDENCE.length; k++) {
+    const kind = EVIDENCE[k];
     const v = e[kind];
     const row = set[k];
     let best = Number.NaN;
@@ -835,7 +837,7 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array):
     }
     evidence[kind] = best;
     if (best > max) max = best;
-  });
+  }
   const penalty = n > 0 ? Math.log10(n) : 0;
   const surprise = n > 0 ? Math.max(0, Math.min(MAX_SURPRISE, max - penalty)) : Math.log10(2);
   return { surprise, evidence, channels, penalty, each };
@@ -858,11 +860,11 @@ function means(b: Boxcar): number[] {
 
 /** Teaches each (kind, channel) value of `e` to the stream's `set` (`which`: the ones that may learn, default all). */
 function teach(s: StreamScore, set: 'reference' | 'adaptive', e: EvidenceValues, which?: (c: number, k: number) => boolean): void {
-  EVIDENCE.forEach((kind, k) => {
-    const v = e[kind];
-    if (v === null) return;
+  for (let k = 0; k < EVIDENCE.length; k++) {
+    const v = e[EVIDENCE[k]];
+    if (v === null) continue;
     for (let c = 0; c < v.length; c++) if (which === undefined || which(c, k)) s.row(set, k)[c].add(v[c]);
-  });
+  }
 }
 
 /**

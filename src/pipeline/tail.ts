@@ -69,6 +69,13 @@ export interface LogPrior {
   readonly weight: number;
 }
 
+/**
+ * Per bin t, 10^(LOG_MIN + (t + 1) BIN_WIDTH) (its upper edge: the tail threshold u when t is the threshold's
+ * bin) and 10^(LOG_MIN + (t + 0.5) BIN_WIDTH) (its centre), computed once by the same expressions.
+ */
+const UPPER_EDGE = Float64Array.from({ length: BINS }, (_, t) => Math.pow(10, LOG_MIN + (t + 1) * BIN_WIDTH));
+const CENTRE = Float64Array.from({ length: BINS }, (_, t) => Math.pow(10, LOG_MIN + (t + 0.5) * BIN_WIDTH));
+
 /** The bins of a calibrator that has no mass yet (shared, never written). */
 const NO_BINS = new Float64Array(0);
 
@@ -87,8 +94,13 @@ export class TailCalibrator {
   private count = 0;
   /** Highest bin that ever held mass: the walks down the tail start there. */
   private top = -1;
-  /** Errors added but not yet in the history (the guard band), oldest first, as [error, relative weight]; null until the first. */
-  private pending: [number, number][] | null = null;
+  /**
+   * Errors added but not yet in the history (the guard band): a ring of `lag` [error, relative weight] slots,
+   * pairs at [2i, 2i + 1], the oldest at slot `bandHead`, `bandLength` of them held; null until the first.
+   */
+  private band: Float64Array | null = null;
+  private bandHead = 0;
+  private bandLength = 0;
   /** Errors offered to add() (for thinning). */
   private offered = 0;
 
@@ -109,7 +121,7 @@ export class TailCalibrator {
 
   /** True while nothing was ever offered to it (no prior, no error, nothing restored): as fresh as a new one. */
   get untouched(): boolean {
-    return this.count === 0 && this.offered === 0 && this.top < 0 && this.pending === null;
+    return this.count === 0 && this.offered === 0 && this.top < 0 && this.band === null;
   }
 
   /** Errors added so far (the prior counts as its weight). */
@@ -146,7 +158,7 @@ export class TailCalibrator {
     // normal events in a mostly quiet stream are not an exponential tail). Above, the fit.
     const frac = (LOG_MIN + (b + 1) * BIN_WIDTH - y) / BIN_WIDTH;
     let q = (aboveY + (b <= this.top ? this.bins[b] * frac : 0)) / this.total;
-    const u = Math.pow(10, LOG_MIN + (Math.max(tb, 0) + 1) * BIN_WIDTH);
+    const u = UPPER_EDGE[Math.max(tb, 0)];
     if (e > u) q = Math.max(q, this.gpdTail(e, u, Math.max(tb, 0)));
     return Math.min(MAX_SURPRISE, -Math.log10(Math.max(q, 1e-300)));
   }
@@ -164,7 +176,7 @@ export class TailCalibrator {
     for (let k = tb + 1; k <= this.top; k++) {
       const w = this.bins[k];
       if (w <= negligible) continue;
-      const x = Math.pow(10, LOG_MIN + (k + 0.5) * BIN_WIDTH) - u;
+      const x = CENTRE[k] - u;
       mass += w;
       s1 += w * x;
       s2 += w * x * x;
@@ -199,10 +211,23 @@ export class TailCalibrator {
     if (thin > 1 && this.offered++ % thin !== 0) return;
     const lag = this.opts.lag ?? 0;
     if (lag > 0) {
-      const pending = (this.pending ??= []);
-      pending.push([e, weight]);
-      if (pending.length <= lag) return;
-      [e, weight] = pending.shift()!;
+      const band = (this.band ??= new Float64Array(2 * lag));
+      if (this.bandLength < lag) {
+        const at = (this.bandHead + this.bandLength) % lag;
+        band[2 * at] = e;
+        band[2 * at + 1] = weight;
+        this.bandLength++;
+        return;
+      }
+      // Full: the oldest leaves the band for the history, the new error takes its slot.
+      const at = this.bandHead;
+      const oldest = band[2 * at];
+      const oldestWeight = band[2 * at + 1];
+      band[2 * at] = e;
+      band[2 * at + 1] = weight;
+      this.bandHead = (at + 1) % lag;
+      e = oldest;
+      weight = oldestWeight;
     }
     this.commit(e, weight);
   }
@@ -220,7 +245,8 @@ export class TailCalibrator {
 
   /** Drops the errors in the guard band (added but not yet in the history): they will never enter it. */
   discardPending(): void {
-    if (this.pending !== null) this.pending.length = 0;
+    this.bandHead = 0;
+    this.bandLength = 0;
   }
 
   /** The history's quantile of the error (e.g. 0.5 for the median), or NaN when empty. */
@@ -239,7 +265,20 @@ export class TailCalibrator {
     // Sparse (most bins are empty) and exact: the weights as they are, with the current weight and total.
     const bins: [number, number][] = [];
     for (let b = 0; b <= this.top; b++) if (this.bins[b] > 0) bins.push([b, this.bins[b]]);
-    return { format: TAIL_FORMAT, bins, count: this.count, w: this.w, total: this.total, top: this.top, pending: (this.pending ?? []).map(([e, w]) => [e, w]), offered: this.offered };
+    return { format: TAIL_FORMAT, bins, count: this.count, w: this.w, total: this.total, top: this.top, pending: this.pendingPairs(), offered: this.offered };
+  }
+
+  /** The guard band's errors, oldest first, as [error, relative weight]. */
+  private pendingPairs(): [number, number][] {
+    const pairs: [number, number][] = [];
+    const band = this.band;
+    if (band === null) return pairs;
+    const lag = band.length / 2;
+    for (let i = 0; i < this.bandLength; i++) {
+      const at = (this.bandHead + i) % lag;
+      pairs.push([band[2 * at], band[2 * at + 1]]);
+    }
+    return pairs;
   }
 
   /** Restores a state saved by `toJSON` (nothing in it is trusted). */
@@ -269,10 +308,14 @@ export class TailCalibrator {
       c.offered = s.offered;
     }
     const pending = s.pending ?? [];
-    if (!Array.isArray(pending) || pending.length > (opts.lag ?? 0)) throw new Error('tail state: bad pending errors');
+    const lag = opts.lag ?? 0;
+    if (!Array.isArray(pending) || pending.length > lag) throw new Error('tail state: bad pending errors');
     for (const entry of pending as unknown[]) {
       if (!Array.isArray(entry) || entry.length !== 2 || !finite(entry[0]) || !finite(entry[1])) throw new Error('tail state: bad pending error');
-      (c.pending ??= []).push([entry[0], entry[1]]);
+      const band = (c.band ??= new Float64Array(2 * lag));
+      band[2 * c.bandLength] = entry[0];
+      band[2 * c.bandLength + 1] = entry[1];
+      c.bandLength++;
     }
     return c;
   }
