@@ -159,6 +159,9 @@ umask 022
   echo "persistent_client_expiration 7d"
   echo "max_queued_messages 100000"
   echo "queue_qos0_messages false"
+  echo "# One packet at most 256 kB: the daemon refuses payloads over ingest.maxPayloadBytes (64 kB) anyway,"
+  echo "# and a client cannot make the broker or the daemon hold a 100 MB message."
+  echo "max_packet_size 262144"
 } >"$DIR/anomalyd.conf"
 
 # mosquitto (as its own user) reads the password file; nobody else should.
