@@ -201,6 +201,15 @@ class StreamScore {
   readonly shortLog: Boxcar;
   readonly longLog: Float64Array;
   readonly longVar: Float64Array;
+  /**
+   * Per channel, the sums of ln(change²) and change² and their count over the open episode's readings that
+   * the long-term variability did not learn (the episode's own channels): what a new normal's variability is
+   * (adopted when the episode becomes the new normal, so a lasting change of noise level is not flagged again
+   * at once), cleared when the episode ends or is stuck.
+   */
+  readonly epLog: Float64Array;
+  readonly epVar: Float64Array;
+  readonly epCount: Float64Array;
   varCount = 0;
   /** Per-(kind, channel) surprises of the current reading against each set of histories (scratch). */
   readonly eachAdaptive: Float64Array;
@@ -241,6 +250,9 @@ class StreamScore {
     this.shortLog = new Boxcar(C, shortSpan(opts.smooth));
     this.longLog = new Float64Array(C);
     this.longVar = new Float64Array(C);
+    this.epLog = new Float64Array(C);
+    this.epVar = new Float64Array(C);
+    this.epCount = new Float64Array(C);
     this.run = new Float64Array(C);
     this.eachAdaptive = new Float64Array(EVIDENCE.length * C);
     this.eachReference = new Float64Array(EVIDENCE.length * C);
@@ -303,6 +315,7 @@ export class StreamScorer {
     s.above = 0;
     s.below = 0;
     s.episodeEvidence = [];
+    clearEpisodeVariability(s);
     s.lastScored = null;
   }
 
@@ -369,8 +382,17 @@ export class StreamScorer {
         teach(s, 'reference', past, (c) => before.owners[c]);
         teach(s, 'adaptive', past, (c) => before.owners[c]);
       }
+      // The new normal's variability of changes (spread and change are judged against it from now on).
+      for (let c = 0; c < C; c++) {
+        if (!before.owners[c] || s.epCount[c] === 0) continue;
+        s.longLog[c] = s.epLog[c] / s.epCount[c];
+        s.longVar[c] = s.epVar[c] / s.epCount[c];
+      }
     }
-    if (s.episode === null) s.episodeEvidence = [];
+    if (s.episode === null) {
+      s.episodeEvidence = [];
+      clearEpisodeVariability(s);
+    }
     s.seen++;
     // A reading the stream is still learning from is not judged: it reports surprise 0 (score 0).
     const row = learning ? 0 : s.episode !== null && before === s.episode ? this.rowInEpisode(s.episode, adaptive) : adaptive.surprise;
@@ -526,11 +548,18 @@ export class StreamScorer {
     s.varCount++;
     const a = 1 / Math.min(this.opts.horizon, s.varCount);
     for (let c = 0; c < s.C; c++) {
-      if (which !== undefined && !which(c)) continue;
       const d = r.item.values[c] - s.last[c];
       const d2 = (d * d) / (1 + filled);
       // The same floor as the evidence's, before this change updates it.
-      s.longLog[c] = (1 - a) * s.longLog[c] + a * Math.log(d2 + 1e-4 * s.longVar[c] + 1e-300);
+      const logD2 = Math.log(d2 + 1e-4 * s.longVar[c] + 1e-300);
+      if (which !== undefined && !which(c)) {
+        // An open episode's own channel: not normal operation, but what a new normal would be.
+        s.epLog[c] += logD2;
+        s.epVar[c] += d2;
+        s.epCount[c]++;
+        continue;
+      }
+      s.longLog[c] = (1 - a) * s.longLog[c] + a * logD2;
       s.longVar[c] = (1 - a) * s.longVar[c] + a * d2;
     }
   }
@@ -608,6 +637,7 @@ export class StreamScorer {
     if (dev.evidence.stuck >= this.holdSurprise) {
       ep.stuckAt = ep.readings;
       s.episodeEvidence = [];
+      clearEpisodeVariability(s);
     } else if (ep.stuckAt > 0 && ep.stuckAt === ep.readings - 1) s.unstuck = true;
     const newNormal = this.opts.newNormalAfter > 0 && ep.readings - ep.stuckAt >= this.opts.newNormalAfter;
     if (s.below >= this.opts.closeAfter || newNormal) {
@@ -664,6 +694,7 @@ export class StreamScorer {
       shortLog: means(s.shortLog),
       longLog: Array.from(s.longLog),
       longVar: Array.from(s.longVar),
+      episodeVariability: { log: Array.from(s.epLog), var: Array.from(s.epVar), count: Array.from(s.epCount) },
       varCount: s.varCount,
       run: Array.from(s.run),
       longest: Array.from(s.longest),
@@ -718,6 +749,12 @@ export class StreamScorer {
     s.last = v.last === null || v.last === undefined ? null : Float64Array.from(nums(v.last, 'last'));
     s.longLog.set(nums(v.longLog, 'longLog'));
     s.longVar.set(nums(v.longVar, 'longVar'));
+    // Absent from checkpoints written before it existed: nothing gathered yet.
+    if (v.episodeVariability !== undefined) {
+      s.epLog.set(nums(v.episodeVariability.log, 'episodeVariability.log'));
+      s.epVar.set(nums(v.episodeVariability.var, 'episodeVariability.var'));
+      s.epCount.set(nums(v.episodeVariability.count, 'episodeVariability.count'));
+    }
     s.varCount = int(v.varCount, 'varCount');
     s.run.set(nums(v.run, 'run'));
     s.longest.set(nums(v.longest, 'longest'));
@@ -784,6 +821,8 @@ export interface StreamScoreSnapshot {
   readonly shortLog: number[];
   readonly longLog: number[];
   readonly longVar: number[];
+  /** Absent from checkpoints written before it existed. */
+  readonly episodeVariability?: { readonly log: number[]; readonly var: number[]; readonly count: number[] };
   readonly varCount: number;
   readonly run: number[];
   readonly longest: number[];
@@ -851,6 +890,13 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array):
  */
 export function shortSpan(smooth: number): number {
   return 2 * smooth - 1;
+}
+
+/** Forgets what the open episode gathered of the variability of changes (it ended, or was stuck). */
+function clearEpisodeVariability(s: StreamScore): void {
+  s.epLog.fill(0);
+  s.epVar.fill(0);
+  s.epCount.fill(0);
 }
 
 /** Per channel, the mean a boxcar holds. */

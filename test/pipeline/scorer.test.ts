@@ -117,6 +117,21 @@ describe('StreamScorer: what it detects (no model: the model-free evidence alone
     expect(first - 2000).toBeLessThan(400);
   });
 
+  it('a lasting change of noise level (sd x 4) opens one episode, becomes the new normal, and is not flagged again', async () => {
+    const z = normal(45);
+    const rows: number[][] = [];
+    for (let i = 0; i < 6000; i++) rows.push([100 + (i >= 2000 ? 4 : 1) * z()]);
+    const out = await detect(rows, { ...OPTS, scorer: { ...OPTS.scorer, newNormalAfter: 1000 } });
+    const opens = out.flatMap((o, i) => (o.events.some((e) => e.kind === 'open') ? [i] : []));
+    expect(opens.length).toBeGreaterThan(0);
+    expect(opens[0]).toBeGreaterThanOrEqual(2000);
+    expect(opens[0] - 2000).toBeLessThan(16);
+    // The episode resolves as the new normal after newNormalAfter readings; the new noise level is then normal.
+    const resolved = out.findIndex((o, i) => i > opens[0] && o.events.some((e) => e.kind === 'resolve'));
+    expect(resolved).toBeGreaterThan(opens[0]);
+    expect(opens.filter((i) => i > resolved)).toEqual([]);
+  });
+
   it('a stationary stream alarms at about the nominal rate, and opens no episode', async () => {
     const z = normal(31);
     const rows: number[][] = [];
