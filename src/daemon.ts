@@ -497,7 +497,7 @@ export class Daemon {
       host: config.http.host,
       port: config.http.port,
       token: config.http.token,
-      logger: logger.child({ module: 'http' }),
+      logger, // the HTTP adapter names its module itself
       view: daemonView({
         startedAt: this.startedAt,
         now: this.now,

@@ -57,10 +57,13 @@ export function exposureProblems(config: Config, secretPaths: ReadonlyArray<read
   }
   for (const path of secretPaths) {
     const value = valueAt(config, path);
-    if (typeof value === 'string' && [...value].length < MIN_SECRET_CHARS) {
+    if (typeof value !== 'string') continue;
+    // Whitespace guesses nothing: a secret of spaces (or padded to length) counts only its other characters.
+    const counted = [...value.replace(/\s/gu, '')].length;
+    if (counted < MIN_SECRET_CHARS) {
       out.push([
         path.join('.'),
-        `is ${[...value].length} characters long; secrets must have at least ${MIN_SECRET_CHARS} (generate one with: openssl rand -hex 32)`,
+        `${counted === [...value].length ? `is ${counted} characters long` : `has ${counted} characters other than whitespace`}; secrets must have at least ${MIN_SECRET_CHARS} (generate one with: openssl rand -hex 32)`,
       ]);
     }
   }

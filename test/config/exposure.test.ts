@@ -56,6 +56,12 @@ describe('unsafe exposure is refused', () => {
     expect(errors.find((e) => e.startsWith('http.token'))).toContain('is 1 characters long; secrets must have at least 16');
   });
 
+  it('whitespace does not count towards a secret\'s length', () => {
+    const errors = errorsOf(`http:\n  token: "${' '.repeat(MIN_SECRET_CHARS + 4)}"\n`);
+    expect(errors.find((e) => e.startsWith('http.token'))).toContain('has 0 characters other than whitespace');
+    expect(errorsOf(`http:\n  token: "${'k'.repeat(MIN_SECRET_CHARS)}"\n`).filter((e) => e.startsWith('http.token'))).toEqual([]);
+  });
+
   it('insecure: true starts anyway and says what it waived', () => {
     const res = loadConfig({ path: yamlFile('insecure: true\nhttp:\n  host: 0.0.0.0\n  token: short\n'), env: {} });
     expect(res.ok).toBe(true);
