@@ -17,8 +17,9 @@ export const CSV_INPUT_HELP = `  --timestamp-column NAME   time column: epoch s,
                             first column named ${TIME_COLUMNS.join(', ')} (any case); 'none': no times
   --columns a,b             value columns, in this order (default: the column 'value' if there is one,
                             else every column holding data but the time and an index column)
-  --timezone ZONE           zone of ISO 8601 times written without an offset: local (default, this
-                            machine's zone), UTC, or a name such as Europe/Berlin
+  --timezone ZONE           zone of ISO 8601 times written without an offset: local (this machine's
+                            zone), UTC, or a name such as Europe/Berlin (default: replay takes the
+                            config's ingest.timezone when it is set, else local)
 `;
 
 /** The CSV flags, checked. */

@@ -16,6 +16,7 @@ import type { ReplayOutput } from '../replay/drive.js';
 import { runReplay } from '../replay/run.js';
 import { readReplayCsv, type ReplayInput } from '../replay/source.js';
 import type { CommandContext } from './context.js';
+import { resolveTimeZone } from '../csv/time.js';
 import { CSV_INPUT_HELP, CSV_OPTIONS, csvFlags, type CsvFlags } from './csv-flags.js';
 
 export const REPLAY_USAGE = `Usage: anomalyd replay --input FILE.csv [options]
@@ -82,6 +83,8 @@ interface Plan {
   readonly learn: { readonly rows: number } | { readonly fraction: number } | null;
   readonly train: { hidden?: number; epochs?: number; seed?: number };
   readonly group: boolean;
+  /** --timezone was given (it overrides the config's ingest.timezone). */
+  readonly timezoneFlag: boolean;
   readonly configPath: string | undefined;
   readonly overrides: DeepPartial<Config>;
 }
@@ -129,6 +132,7 @@ function plan(argv: string[]): Plan | 'help' {
       seed: numberFlag(v.seed, 'seed', 0, true),
     },
     group: v.group === true,
+    timezoneFlag: v.timezone !== undefined,
     configPath: v.config,
     overrides: Object.keys(model).length > 0 ? { model } : {},
   };
@@ -199,7 +203,8 @@ async function replayWith(p: Plan, config: Config, ctx: CommandContext): Promise
     ...(p.csv.columns !== undefined ? { valueColumns: p.csv.columns } : {}),
     ...(p.sensorColumn !== undefined ? { sensorColumn: p.sensorColumn } : {}),
     ...(p.intervalMs !== undefined ? { intervalMs: p.intervalMs } : {}),
-    timeZone: p.csv.timeZone,
+    // --timezone wins; else the config's ingest.timezone (device times without an offset), as for 'run'.
+    timeZone: p.timezoneFlag || config.ingest.timezone === null ? p.csv.timeZone : resolveTimeZone(config.ingest.timezone),
     sensor: basename(p.input),
   });
   const synthesised = input.timestampColumn === null ? `; times synthesised, ${p.intervalMs ?? 1000} ms apart per sensor` : '';

@@ -136,4 +136,19 @@ describe('anomalyd replay', () => {
     const noInput = context();
     expect(await replayCommand(['--input', join(dir, 'nope.csv'), '--model', 'fixture', '--config', config], noInput.ctx)).toBe(1);
   });
+  it("reads times without an offset in the config's ingest.timezone; --timezone overrides it", async () => {
+    const local = join(dir, 'local.csv');
+    const lines = ['time,value'];
+    for (let i = 0; i < 40; i++) lines.push(`2026-07-01T12:00:${String(i).padStart(2, '0')},${Math.sin(i).toFixed(3)}`);
+    await writeFile(local, `${lines.join('\n')}\n`);
+    const berlin = join(dir, 'berlin.yaml');
+    await writeFile(berlin, `${await readFile(config, 'utf8')}ingest: { timezone: Europe/Berlin }\n`);
+    const zoneRead = async (extra: string[]): Promise<string> => {
+      const { ctx, err } = context();
+      expect(await replayCommand(['--input', local, '--output', join(dir, 'tz.csv'), '--model', 'fixture', '--config', berlin, ...extra], ctx)).toBe(0);
+      return /no offset = ([^)]+)\)/.exec(err())?.[1] ?? err();
+    };
+    expect(await zoneRead([])).toBe('Europe/Berlin');
+    expect(await zoneRead(['--timezone', 'UTC'])).toBe('UTC');
+  });
 });
