@@ -42,6 +42,7 @@ import { brokerRolesOf, commandOperators, newDaemonLogin } from './daemon/access
 import { FaultLatch, databaseFileTask, rescueDatabase } from './daemon/faults.js';
 import { idleEvictionFor, storedResolveEvent, type IdleEviction } from './daemon/eviction.js';
 import { SummaryLog } from './daemon/summary-log.js';
+import { DataDirLock } from './daemon/data-lock.js';
 import type { StorageError } from './adapters/storage.js';
 
 export interface DaemonOptions {
@@ -137,6 +138,7 @@ export class Daemon {
   private readonly backlogLow: number;
   private startedAt = 0;
   private store: SqliteStore | null = null;
+  private dataLock: DataDirLock | null = null;
   private broker: EmbeddedBroker | null = null;
   private mqtt: MqttAdapter | null = null;
   private publisher: OutboxPublisher | null = null;
@@ -218,11 +220,14 @@ export class Daemon {
     return resolveMqttConnection(this.opts.config, hostname(), this.broker?.port).url;
   }
 
-  /** Start order: store, models, learner, detector (+ checkpoints), broker, MQTT + pipeline, outbox, HTTP, timers. */
+  /** Start order: data-directory lock, store, models, learner, detector (+ checkpoints), broker, MQTT + pipeline, outbox, HTTP, timers. */
   private async startAll(): Promise<void> {
     const { config, logger } = this.opts;
     // The store makes the directory (safely: a path under /proc fails at once) and proves it can write.
     const dataDir = resolve(config.dataDir);
+    // One daemon per data directory (src/daemon/data-lock.ts): refused before the store is opened.
+    this.dataLock = new DataDirLock(dataDir);
+    this.dataLock.acquire();
     const store = this.adapters.openStore(join(dataDir, DB_FILE), {
       onFault: (fault) => this.faults.raise(fault),
       commitIntervalMs: config.store.commitIntervalMs,
@@ -489,7 +494,7 @@ export class Daemon {
     return mqtt;
   }
 
-  /** A dashboard that cannot start (port taken) is logged; the detector goes on without it. */
+  /** Starts the dashboard/API; rejects when its port cannot be bound (the daemon then does not start). */
   private async startHttp(): Promise<void> {
     const { config, logger } = this.opts;
     const registry = this.registry;
@@ -522,12 +527,10 @@ export class Daemon {
         },
       }),
     });
-    try {
-      await http.start();
-      this.http = http;
-    } catch (err) {
-      this.log.error({ err, host: config.http.host, port: config.http.port }, 'dashboard/API not started; detecting without it');
-    }
+    // A port that cannot be bound fails the start (never a quiet run without the API): http.start() rejects
+    // with a one-line reason naming the address and the setting.
+    await http.start();
+    this.http = http;
   }
 
   private startPipeline(input: Observable<RawMessage>): Promise<void> {
@@ -670,7 +673,7 @@ export class Daemon {
 
   /**
    * Stops in reverse order within the shutdown deadline: input, pipeline drain, checkpoint + flush,
-   * outbox, MQTT (offline status), broker, model, database. Idempotent; never throws. Resolves to
+   * outbox, MQTT (offline status), broker, model, database, data-directory lock. Idempotent; never throws. Resolves to
    * false when something failed to stop cleanly (main turns that into exit code 1).
    */
   stop(): Promise<boolean> {
@@ -735,6 +738,7 @@ export class Daemon {
     const finishRescue = fault && this.store ? rescueDatabase(this.store, fault, this.log, this.now) : null;
     await step('store', () => this.store?.close());
     finishRescue?.();
+    this.dataLock?.release();
     if (this.faults.fault) await step('http', () => this.http?.stop());
     this.log.info({ clean, counters: this.counters }, 'stopped');
     return clean;

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { Aedes, type Client } from 'aedes';
 import type { Logger } from 'pino';
+import { listenError } from '../util/net.js';
 import { BrokerRoles, type BrokerIdentity, type BrokerRolesOptions } from './broker-roles.js';
 
 export interface EmbeddedBrokerOptions {
@@ -97,13 +98,22 @@ export class EmbeddedBroker {
       socket.setNoDelay(true);
       aedes.handle(socket);
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.opts.port, this.opts.host, () => {
-        server.off('error', reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(this.opts.port, this.opts.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (err) {
+      // Leave nothing open (aedes' heartbeat timer would keep the process alive): a port that cannot be
+      // bound is a start-up failure, never a run without the broker.
+      this.denials?.stop();
+      this.denials = null;
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      throw listenError('embedded MQTT broker', 'broker.port', this.opts.host, this.opts.port, err);
+    }
     const addr = server.address();
     this.boundPort = typeof addr === 'object' && addr !== null ? addr.port : this.opts.port;
     this.aedes = aedes;

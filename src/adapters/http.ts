@@ -9,6 +9,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import type { AddressInfo, Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import type { Logger } from 'pino';
+import { listenError } from '../util/net.js';
 import { MAX_COMMAND_PAYLOAD_BYTES } from '../pipeline/commands.js';
 import { dashboardAssets, type Asset } from './dashboard-assets.js';
 import { routeRequest, type Reply } from '../http/routes.js';
@@ -76,7 +77,7 @@ export class HttpServer {
     return new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => {
         this.server = null;
-        reject(err);
+        reject(listenError('dashboard/API (HTTP)', 'http.port or http.enabled', this.opts.host, this.opts.port, err));
       };
       server.once('error', onError);
       server.listen(this.opts.port, this.opts.host, () => {

@@ -22,8 +22,9 @@ Options:
   -h, --help          this help
 
 Signals: SIGTERM or SIGINT stop gracefully within shutdown.deadlineMs (exit 0); a second signal forces exit 1.
-Exit status: 0 stopped cleanly, 1 failed to start or stop cleanly, 2 invalid configuration, 3 stopped on a
-storage fault (database read-only, disk full, file deleted or replaced; see docs/DEPLOY.md).
+Exit status: 0 stopped cleanly, 1 failed to start or stop cleanly (e.g. the data directory is in use by
+another anomalyd, or the HTTP or embedded broker port cannot be bound), 2 invalid configuration, 3 stopped
+on a storage fault (database read-only, disk full, file deleted or replaced; see docs/DEPLOY.md).
 `;
 
 /** Loads and validates the config, printing every error; null when invalid. */
@@ -96,6 +97,8 @@ export async function runDaemonUntilSignal(daemon: Daemon, logger: Logger, ctx: 
       started = await Promise.race([daemon.start().then(() => true), stopSignal.then(() => false)]);
     } catch (err) {
       logger.fatal({ err }, 'could not start');
+      // One plain line as well, whatever the log format (a port taken, the data directory in use, ...).
+      ctx.stderr(`anomalyd: could not start: ${err instanceof Error ? err.message : String(err)}\n`);
       notifier.status(`start failed: ${(err as Error).message}`);
       await daemon.stop();
       return 1;

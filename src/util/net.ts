@@ -35,3 +35,13 @@ export function canConnect(port: number): Promise<boolean> {
     s.once('error', () => resolve(false));
   });
 }
+
+/**
+ * The error for a server that could not listen: one line naming what, where and the setting to change
+ * (`EADDRINUSE` says "already in use"). The original error is kept as `cause`; `code` is copied.
+ */
+export function listenError(what: string, setting: string, host: string, port: number, err: unknown): Error {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  const why = code === 'EADDRINUSE' ? 'the port is already in use' : code === 'EACCES' ? 'permission denied' : err instanceof Error ? err.message : String(err);
+  return Object.assign(new Error(`${what} could not listen on ${host}:${port}: ${why} (another process holds it? change ${setting})`, { cause: err }), { code });
+}

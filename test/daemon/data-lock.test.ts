@@ -1,0 +1,65 @@
+/** The data-directory lock on a real file system: taken, refused while its holder lives, taken over when stale. */
+import { spawnSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DataDirLock, DataDirLockedError, LOCK_FILE } from '../../src/daemon/data-lock.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function dataDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'anomalyd-lock-'));
+  dirs.push(d);
+  return join(d, 'data');
+}
+
+describe('DataDirLock', () => {
+  it('makes the directory, writes its pid and removes the file at release', () => {
+    const dir = dataDir();
+    const lock = new DataDirLock(dir);
+    lock.acquire();
+    expect(readFileSync(join(dir, LOCK_FILE), 'utf8').trim()).toBe(String(process.pid));
+    lock.release();
+    expect(existsSync(join(dir, LOCK_FILE))).toBe(false);
+  });
+
+  it('refuses while a live process holds it, naming the directory and that pid', async () => {
+    const dir = dataDir();
+    const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      const a = new DataDirLock(dir);
+      a.acquire();
+      writeFileSync(join(dir, LOCK_FILE), `${holder.pid}\n`);
+      const b = new DataDirLock(dir);
+      expect(() => b.acquire()).toThrow(DataDirLockedError);
+      expect(() => b.acquire()).toThrow(`data directory ${dir} is in use by another anomalyd (pid ${holder.pid})`);
+      // Releasing a lock that now names another process leaves it alone.
+      a.release();
+      expect(readFileSync(join(dir, LOCK_FILE), 'utf8').trim()).toBe(String(holder.pid));
+    } finally {
+      holder.kill('SIGKILL');
+      await new Promise((r) => holder.once('exit', r));
+    }
+  });
+
+  it('takes over a stale lock whose process is gone, and one that holds no pid', () => {
+    const dir = dataDir();
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const deadPid = Number(gone.stdout);
+    expect(deadPid).toBeGreaterThan(0);
+    new DataDirLock(dir).acquire();
+    writeFileSync(join(dir, LOCK_FILE), `${deadPid}\n`);
+    const lock = new DataDirLock(dir);
+    lock.acquire();
+    expect(readFileSync(join(dir, LOCK_FILE), 'utf8').trim()).toBe(String(process.pid));
+    lock.release();
+    writeFileSync(join(dir, LOCK_FILE), 'garbage');
+    const again = new DataDirLock(dir);
+    again.acquire();
+    expect(readFileSync(join(dir, LOCK_FILE), 'utf8').trim()).toBe(String(process.pid));
+    again.release();
+  });
+});

@@ -1,0 +1,108 @@
+/**
+ * Start-up faults with the real daemon (dist/main.js) as a child process: one daemon per data directory
+ * (a second start on the same dataDir is refused with a message naming the directory and the holder's
+ * pid, and the first daemon goes on untouched); a port that cannot be bound (HTTP, embedded broker; also
+ * in the demo) ends the start with a one-line reason and exit 1, never a run without it, never a hang.
+ * Timeouts here are guards only.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DaemonProcess, MAIN, builtAndModelsPresent } from '../helpers/daemon.js';
+import { freePort } from '../helpers/net.js';
+import { canConnect } from '../../src/util/net.js';
+import { LOCK_FILE } from '../../src/daemon/data-lock.js';
+
+const ready = builtAndModelsPresent();
+const cleanups: (() => Promise<void> | void)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+/** Holds a loopback port (another program using it) until the test ends. */
+async function holdPort(): Promise<number> {
+  const port = await freePort();
+  const srv = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(port, '127.0.0.1', () => resolve());
+  });
+  cleanups.push(() => new Promise<void>((resolve) => srv.close(() => resolve())));
+  return port;
+}
+
+describe.skipIf(!ready)('start-up faults (real daemon)', () => {
+  it('refuses a second daemon on the same data directory; the first goes on and releases the lock at stop', async () => {
+    const first = new DaemonProcess({ broker: { port: 0 } });
+    cleanups.push(async () => void (await first.stop('SIGKILL')));
+    await first.start();
+    const dataDir = join(first.dir, 'data');
+    expect(existsSync(join(dataDir, LOCK_FILE))).toBe(true);
+    const brokerUrl = first.logged('ready').at(-1)!.mqtt as string;
+
+    const second = new DaemonProcess({ broker: { port: 0 }, dataDir });
+    cleanups.push(async () => void (await second.stop('SIGKILL')));
+    const code = await second.startExpectingExit(60_000);
+    expect(code).toBe(1);
+    expect(second.stderr).toContain(`data directory ${dataDir} is in use by another anomalyd (pid ${first.proc!.pid})`);
+    // It never got as far as the store: no checkpoints restored, no broker, never ready.
+    expect(second.lines.some((l) => l.msg === 'ready')).toBe(false);
+    expect(second.lines.some((l) => /restored/.test(l.msg))).toBe(false);
+
+    // The first is untouched: still running, its broker still answers, its lock still names it.
+    expect(first.exitCode).toBeNull();
+    expect(await canConnect(Number(new URL(brokerUrl).port))).toBe(true);
+    expect(await first.stop()).toBe(0);
+    expect(existsSync(join(dataDir, LOCK_FILE))).toBe(false);
+
+    // With the first stopped, the same directory starts again.
+    await second.start();
+    expect(await second.stop()).toBe(0);
+  }, 120_000);
+
+  it('a daemon whose HTTP port is taken does not start (exit 1, one line naming the address and the setting)', async () => {
+    const port = await holdPort();
+    const d = new DaemonProcess({ broker: { port: 0 }, http: { port } });
+    cleanups.push(async () => void (await d.stop('SIGKILL')));
+    expect(await d.startExpectingExit(60_000)).toBe(1);
+    expect(d.stderr).toContain(`anomalyd: could not start: dashboard/API (HTTP) could not listen on 127.0.0.1:${port}: the port is already in use`);
+    expect(d.lines.some((l) => l.msg === 'ready')).toBe(false);
+    // The lock was released on the way out.
+    expect(existsSync(join(d.dir, 'data', LOCK_FILE))).toBe(false);
+  }, 90_000);
+
+  it('a daemon whose embedded broker port is taken does not start', async () => {
+    const port = await holdPort();
+    const d = new DaemonProcess({ broker: { port } });
+    cleanups.push(async () => void (await d.stop('SIGKILL')));
+    expect(await d.startExpectingExit(60_000)).toBe(1);
+    expect(d.stderr).toContain(`anomalyd: could not start: embedded MQTT broker could not listen on 127.0.0.1:${port}: the port is already in use`);
+  }, 90_000);
+
+  it('the demo with its broker port taken ends at once with exit 1 and the reason (no hang)', async () => {
+    const port = await holdPort();
+    const dir = mkdtempSync(join(tmpdir(), 'anomalyd-demo-port-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const proc = spawn(process.execPath, [MAIN, 'demo', '--port', String(port), '--http-port', '0', '--data-dir', join(dir, 'data'), '--duration', '600'], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ANOMALYD_CONFIG: '' },
+    });
+    let stderr = '';
+    proc.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    proc.stdout.resume();
+    // Guard only: --duration 600 means a demo that started would run far past it.
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([
+      new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c))),
+      new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), 90_000))),
+    ]);
+    clearTimeout(timer);
+    if (code === 'hung') proc.kill('SIGKILL');
+    expect(code).toBe(1);
+    expect(stderr).toContain(`anomalyd: could not start: embedded MQTT broker could not listen on 127.0.0.1:${port}: the port is already in use`);
+  }, 120_000);
+});
