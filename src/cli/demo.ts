@@ -11,6 +11,7 @@ import type { AlertPayload, SensorStatePayload } from '../contract/alerts.js';
 import { topics as buildTopics } from '../contract/alerts.js';
 import { parseDuration } from '../util/time.js';
 import { runDaemonUntilSignal } from './run.js';
+import { DataDirLock } from '../daemon/data-lock.js';
 import type { CommandContext } from './context.js';
 
 export const DEMO_USAGE = `Usage: anomalyd demo [options]
@@ -23,6 +24,7 @@ after learning.minReadings readings; the simulation waits while the models train
 ok, anomalies of four kinds are injected (spike, level shift, noise burst, stuck value), one of each every
 12 simulated minutes. Prints each sensor's state and each alert as it fires, and at the end how many of
 each kind were caught, how late, and how many false alarms there were. Ctrl-C stops it.
+A port that cannot be bound (--port, --http-port) ends it at once with exit status 1 and the reason.
 
 Options:
   -c, --config PATH     config file (default: the built-in defaults)
@@ -32,7 +34,8 @@ Options:
       --sim-time SPAN   stop by itself after SPAN of simulated time, e.g. 90m, 12h, 2d
       --port N          embedded broker port (default 1883; 0 = any free port)
       --http-port N     dashboard port (default 8080; 0 = any free port)
-      --data-dir DIR    where the demo database goes (default ./data/demo, emptied at start)
+      --data-dir DIR    where the demo database goes (default ./data/demo, emptied at start; refused
+                        while another demo or daemon runs on it)
       --summary PATH    also write the summary as JSON to PATH
       --verbose         show the daemon's own log lines on stderr
   -h, --help            this help
@@ -118,6 +121,16 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
     return 2;
   }
   const config = loaded.config;
+  // Emptying the directory must not pull the database from under a demo or daemon still running on it:
+  // refuse, as the daemon's own lock would (src/daemon/data-lock.ts), before anything is deleted.
+  try {
+    const lock = new DataDirLock(dataDir);
+    lock.acquire();
+    lock.release();
+  } catch (err) {
+    ctx.stderr(`anomalyd demo: could not start: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
   rmSync(dataDir, { recursive: true, force: true });
   const logger = createLogger(config.log.level, undefined, config.log.format, 2);
 

@@ -5,7 +5,7 @@
  * in the demo) ends the start with a one-line reason and exit 1, never a run without it, never a hang.
  * Timeouts here are guards only.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -34,6 +34,21 @@ async function holdPort(): Promise<number> {
   return port;
 }
 
+/**
+ * The child's exit code; 'hung' if it has not exited after a generous guard (then it is killed). Guard
+ * only: the demos here run with --duration 600, so one that started would run far past it.
+ */
+async function exitOf(proc: ChildProcess): Promise<number | null | 'hung'> {
+  let timer: NodeJS.Timeout | undefined;
+  const code = await Promise.race([
+    new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c))),
+    new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), 90_000))),
+  ]);
+  clearTimeout(timer);
+  if (code === 'hung') proc.kill('SIGKILL');
+  return code;
+}
+
 describe.skipIf(!ready)('start-up faults (real daemon)', () => {
   it('refuses a second daemon on the same data directory; the first goes on and releases the lock at stop', async () => {
     const first = new DaemonProcess({ broker: { port: 0 } });
@@ -55,6 +70,20 @@ describe.skipIf(!ready)('start-up faults (real daemon)', () => {
     // The first is untouched: still running, its broker still answers, its lock still names it.
     expect(first.exitCode).toBeNull();
     expect(await canConnect(Number(new URL(brokerUrl).port))).toBe(true);
+    // The demo empties its data directory at start: on a directory in use it refuses before deleting anything.
+    const demo = spawn(process.execPath, [MAIN, 'demo', '--port', '0', '--http-port', '0', '--data-dir', dataDir, '--duration', '600'], {
+      cwd: first.dir,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, ANOMALYD_CONFIG: '' },
+    });
+    let demoErr = '';
+    demo.stderr.setEncoding('utf8').on('data', (c: string) => (demoErr += c));
+    const demoCode = await exitOf(demo);
+    expect(demoCode, demoErr).toBe(1);
+    expect(demoErr).toContain(`is in use by another anomalyd (pid ${first.proc!.pid})`);
+    expect(existsSync(first.dbPath)).toBe(true);
+    expect(first.exitCode).toBeNull();
+
     expect(await first.stop()).toBe(0);
     expect(existsSync(join(dataDir, LOCK_FILE))).toBe(false);
 
@@ -94,15 +123,7 @@ describe.skipIf(!ready)('start-up faults (real daemon)', () => {
     let stderr = '';
     proc.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
     proc.stdout.resume();
-    // Guard only: --duration 600 means a demo that started would run far past it.
-    let timer: NodeJS.Timeout | undefined;
-    const code = await Promise.race([
-      new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c))),
-      new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), 90_000))),
-    ]);
-    clearTimeout(timer);
-    if (code === 'hung') proc.kill('SIGKILL');
-    expect(code).toBe(1);
+    expect(await exitOf(proc)).toBe(1);
     expect(stderr).toContain(`anomalyd: could not start: embedded MQTT broker could not listen on 127.0.0.1:${port}: the port is already in use`);
   }, 120_000);
 });
