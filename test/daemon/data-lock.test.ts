@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DataDirLock, DataDirLockedError, LOCK_FILE } from '../../src/daemon/data-lock.js';
+import { DataDirLock, DataDirLockedError, LOCK_FILE, processIdentity } from '../../src/daemon/data-lock.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -21,7 +21,7 @@ describe('DataDirLock', () => {
     const dir = dataDir();
     const lock = new DataDirLock(dir);
     lock.acquire();
-    expect(readFileSync(join(dir, LOCK_FILE), 'utf8').trim()).toBe(String(process.pid));
+    expect(readFileSync(join(dir, LOCK_FILE), 'utf8').split(' ')[0].trim()).toBe(String(process.pid));
     lock.release();
     expect(existsSync(join(dir, LOCK_FILE))).toBe(false);
   });
@@ -54,12 +54,31 @@ describe('DataDirLock', () => {
     writeFileSync(join(dir, LOCK_FILE), `${deadPid}\n`);
     const lock = new DataDirLock(dir);
     lock.acquire();
-    expect(readFileSync(join(dir, LOCK_FILE), 'utf8').trim()).toBe(String(process.pid));
+    expect(readFileSync(join(dir, LOCK_FILE), 'utf8').split(' ')[0].trim()).toBe(String(process.pid));
     lock.release();
     writeFileSync(join(dir, LOCK_FILE), 'garbage');
     const again = new DataDirLock(dir);
     again.acquire();
-    expect(readFileSync(join(dir, LOCK_FILE), 'utf8').trim()).toBe(String(process.pid));
+    expect(readFileSync(join(dir, LOCK_FILE), 'utf8').split(' ')[0].trim()).toBe(String(process.pid));
     again.release();
+  });
+  it.skipIf(processIdentity(process.pid) === null)('a pid that now runs another process (reused after a reboot) is stale; the very writer is not', async () => {
+    const dir = dataDir();
+    const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      new DataDirLock(dir).acquire();
+      // The writer was a process of another boot (or started at another time) under the pid now taken by `other`.
+      writeFileSync(join(dir, LOCK_FILE), `${other.pid} 00000000-0000-0000-0000-000000000000 1\n`);
+      const lock = new DataDirLock(dir);
+      lock.acquire();
+      expect(readFileSync(join(dir, LOCK_FILE), 'utf8')).toBe(`${process.pid} ${processIdentity(process.pid)}\n`);
+      lock.release();
+      // Written by `other` itself: refused.
+      writeFileSync(join(dir, LOCK_FILE), `${other.pid} ${processIdentity(other.pid!)}\n`);
+      expect(() => new DataDirLock(dir).acquire()).toThrow(DataDirLockedError);
+    } finally {
+      other.kill('SIGKILL');
+      await new Promise((r) => other.once('exit', r));
+    }
   });
 });
