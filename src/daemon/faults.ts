@@ -10,22 +10,12 @@
 import { existsSync, renameSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { StorageError } from '../adapters/storage.js';
+import type { FaultView } from '../http/view.js';
 import type { HousekeepingTask } from './housekeeping.js';
 
 /** `anomalyd run` exits with this after a storage fault (not 2, which systemd is told never to restart). */
 export const EXIT_STORAGE_FAULT = 3;
 
-/** What /api/status shows of a fault. */
-export interface FaultView {
-  readonly kind: string;
-  readonly path: string;
-  readonly cause: string;
-  readonly hint: string;
-  /** Epoch ms. */
-  readonly at: number;
-  /** Faults reported in all (the first and those after it). */
-  readonly count: number;
-}
 
 export class FaultLatch {
   private first: { readonly fault: StorageError; readonly at: number } | null = null;

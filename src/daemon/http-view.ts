@@ -9,7 +9,7 @@ import type { DaemonView } from '../http/view.js';
 import type { SeriesStore } from '../pipeline/series.js';
 import { VERSION } from '../version.js';
 import type { SensorStatusBoard } from './sensor-status.js';
-import type { FaultView } from './faults.js';
+import type { FaultView } from '../http/view.js';
 
 /** The part of the store the API reads and marks. */
 export interface AnomalyReader {

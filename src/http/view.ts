@@ -25,14 +25,19 @@ export interface DaemonStatusView {
   /** `fault` from a storage fault until the daemon has stopped (docs/DEPLOY.md, "Storage faults"). */
   readonly health?: 'ok' | 'fault';
   /** The storage fault, with the path, the cause and the fix; null while healthy. */
-  readonly fault?: {
-    readonly kind: string;
-    readonly path: string;
-    readonly cause: string;
-    readonly hint: string;
-    readonly at: number;
-    readonly count: number;
-  } | null;
+  readonly fault?: FaultView | null;
+}
+
+/** What /api/status shows of a storage fault (docs/DEPLOY.md, "Storage faults"). */
+export interface FaultView {
+  readonly kind: string;
+  readonly path: string;
+  readonly cause: string;
+  readonly hint: string;
+  /** Epoch ms. */
+  readonly at: number;
+  /** Faults reported in all (the first and those after it). */
+  readonly count: number;
 }
 
 export interface SensorView {
