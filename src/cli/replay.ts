@@ -51,7 +51,8 @@ Output:
   --config PATH             config file (default: $ANOMALYD_CONFIG, else config/default.yaml)
   -h, --help                this help
 
-A summary (rows, readings, training and replay time, rows/s) goes to stderr.
+A summary (rows, streams, readings scored, rejected by the parser, missing values, training and replay
+time, rows/s) goes to stderr. A missing value is a missing reading: neither scored nor counted as rejected.
 `;
 
 const OPTIONS = {
@@ -233,7 +234,7 @@ async function replayWith(p: Plan, config: Config, ctx: CommandContext): Promise
     out.flush();
     const c = res.counters;
     ctx.stderr(
-      `replay: ${rows} rows (${learnRows} learning), ${res.streams.size} stream${res.streams.size === 1 ? '' : 's'}, ${c.readings} readings scored, ${c.rejected} rejected` +
+      `replay: ${rows} rows (${learnRows} learning), ${res.streams.size} stream${res.streams.size === 1 ? '' : 's'}, ${c.readings} readings scored, ${c.rejected} rejected, ${c.missing} missing` +
         `${c.errors > 0 ? `, ${c.errors} internal errors` : ''}; ${learnRows > 0 ? `training ${res.learnSeconds.toFixed(1)} s, ` : ''}replay ${res.runSeconds.toFixed(2)} s = ${Math.round(rows / Math.max(res.runSeconds, 1e-9))} rows/s\n`,
     );
     return 0;

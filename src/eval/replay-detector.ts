@@ -26,7 +26,7 @@ export interface ReplayDetectorOptions {
 
 /**
  * The replay as a StreamDetector. Per row: `score` is the row's surprise (-log10(1 - score), unbounded, 0
- * while learning), `alarm` 1 while an anomaly episode is open. Counts: rejected rows, readings, errors, and
+ * while learning), `alarm` 1 while an anomaly episode is open. Counts: rejected rows, missing values, readings, errors, and
  * streams that fell back to the shipped model.
  *
  * @throws what the replay throws (a model that cannot be loaded), so the file is recorded as failed.
@@ -57,7 +57,7 @@ export function replayDetector(opts: ReplayDetectorOptions): StreamDetector {
       return {
         score,
         alarm,
-        counts: { rejected: res.counters.rejected, readings: res.counters.readings, errors: res.counters.errors, fallbacks },
+        counts: { rejected: res.counters.rejected, missing: res.counters.missing, readings: res.counters.readings, errors: res.counters.errors, fallbacks },
         learnSeconds: res.learnSeconds,
         runSeconds: res.runSeconds,
       };

@@ -41,8 +41,13 @@ export interface ReplayOutput {
   readonly anomaly: boolean;
   /** The model's expectation for the row's values, sensor units, in the row's channel order (null when it had none). */
   readonly expected: readonly number[] | null;
-  /** Why the row was not scored (rejected by the parser, or an internal error), else null. */
+  /**
+   * Why the row was not scored (rejected by the parser, or an internal error), else null. A row with a
+   * missing value (docs/CSV.md) is not rejected: it is a missing reading, `missing` below.
+   */
   readonly rejected: RejectReason | 'internal_error' | null;
+  /** True when a value of the row was missing (an empty cell, nan, null...): that stream had no reading at this instant. */
+  readonly missing: boolean;
 }
 
 export interface ReplayOptions {
@@ -63,7 +68,14 @@ export interface ReplayOptions {
 export interface ReplayCounters {
   /** Input rows. */
   rows: number;
+  /** Stream rows the parser rejected (a bad time, out of order, ...): counted per stream, as the daemon counts them. */
   rejected: number;
+  /**
+   * Stream rows with a missing value (docs/CSV.md: an empty cell, nan, null, ...): a missing reading, neither
+   * scored nor rejected. Of a multi-column row with --group, the whole instant.
+   */
+  missing: number;
+  /** Readings scored. */
   readings: number;
   errors: number;
 }
@@ -85,6 +97,7 @@ interface Pending {
   anomaly: boolean;
   expected: (number | null)[];
   rejected: ReplayOutput['rejected'];
+  missing: boolean;
   scored: boolean;
 }
 
@@ -99,7 +112,7 @@ export async function replayRows(detector: Detector, rows: readonly ReplayRow[],
   const rowOf = opts.rowOf ?? Int32Array.from(rows, (_, i) => i);
   const inputs = opts.inputs ?? rows;
   if (rowOf.length !== rows.length) throw new RangeError(`rowOf has ${rowOf.length} entries for ${rows.length} rows`);
-  const counters: ReplayCounters = { rows: inputs.length, rejected: 0, readings: 0, errors: 0 };
+  const counters: ReplayCounters = { rows: inputs.length, rejected: 0, missing: 0, readings: 0, errors: 0 };
   // Input row -> the channel index of each of its stream rows (for the expectation), and outputs pending.
   const channelOf = new Int32Array(rows.length);
   for (let k = 1; k < rows.length; k++) channelOf[k] = rowOf[k] === rowOf[k - 1] ? channelOf[k - 1] + 1 : 0;
@@ -119,7 +132,7 @@ export async function replayRows(detector: Detector, rows: readonly ReplayRow[],
       const input = inputs[i];
       let left = 0;
       for (let k = firstOf(rowOf, i); k < rowOf.length && rowOf[k] === i; k++) left++;
-      p = { left, surprise: 0, status: 'learning', anomaly: false, expected: new Array<number | null>(input.channels.length).fill(null), rejected: null, scored: false };
+      p = { left, surprise: 0, status: 'learning', anomaly: false, expected: new Array<number | null>(input.channels.length).fill(null), rejected: null, missing: false, scored: false };
       pending.set(i, p);
     }
     return p;
@@ -133,8 +146,8 @@ export async function replayRows(detector: Detector, rows: readonly ReplayRow[],
     done.set(
       i,
       learning
-        ? { index: i, row, score: 0, surprise: 0, status: 'learning', anomaly: false, expected, rejected: p.rejected }
-        : { index: i, row, score: 1 - Math.pow(10, -p.surprise), surprise: p.surprise, status: p.status, anomaly: p.anomaly, expected, rejected: p.rejected },
+        ? { index: i, row, score: 0, surprise: 0, status: 'learning', anomaly: false, expected, rejected: p.rejected, missing: p.missing }
+        : { index: i, row, score: 1 - Math.pow(10, -p.surprise), surprise: p.surprise, status: p.status, anomaly: p.anomaly, expected, rejected: p.rejected, missing: p.missing },
     );
     flush();
   };
@@ -142,10 +155,17 @@ export async function replayRows(detector: Detector, rows: readonly ReplayRow[],
     switch (o.type) {
       case 'parsed': {
         if (o.result.kind === 'readings' && o.result.readings.length > 0) return;
-        counters.rejected++;
         const i = rowOf[o.seq];
         const p = pendingOf(i);
-        p.rejected ??= o.result.kind === 'rejected' ? o.result.rejection.reason : (o.result.rejections[0]?.reason ?? 'empty');
+        if (o.result.kind === 'readings' && o.result.rejections.length === 0) {
+          // Nothing read and nothing wrong: the row's value was missing (payloadOf sends it as null), and the
+          // parser takes a null as a missing reading, as it does live.
+          counters.missing++;
+          p.missing = true;
+        } else {
+          counters.rejected++;
+          p.rejected ??= o.result.kind === 'rejected' ? o.result.rejection.reason : (o.result.rejections[0]?.reason ?? 'empty');
+        }
         settle(i, p);
         return;
       }

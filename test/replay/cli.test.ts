@@ -128,6 +128,23 @@ describe('anomalyd replay', () => {
     expect(grouped.err()).toMatch(/reads 1 channel\(s\), stream \S+ has 2: learn a model for it with --learn-first N\n$/);
   });
 
+  it('counts missing cells as missing readings, not as rejected (docs/CSV.md); a row that goes back is rejected', async () => {
+    const gaps = join(dir, 'gaps.csv');
+    const t0 = Date.UTC(2026, 0, 1);
+    const lines = ['ts,a,b'];
+    for (let i = 0; i < 40; i++) {
+      // Three empty cells and one 'nan' in a, one 'null' in b; row 30 goes back in time (out_of_order, both streams).
+      const a = i === 5 || i === 6 || i === 7 ? '' : i === 9 ? 'nan' : String(Math.sin(i));
+      const b = i === 12 ? 'null' : String(Math.cos(i));
+      lines.push(`${i === 30 ? t0 : t0 + i * 1000},${a},${b}`);
+    }
+    await writeFile(gaps, `${lines.join('\n')}\n`);
+    const c = context();
+    expect(await replayCommand(['--input', gaps, '--output', join(dir, 'out-gaps.csv'), '--model', 'fixture', '--config', config], c.ctx)).toBe(0);
+    // 80 stream rows: 5 missing cells, 2 rejected (row 30 in each stream), 73 scored.
+    expect(c.err()).toMatch(/40 rows \(0 learning\), 2 streams, 73 readings scored, 2 rejected, 5 missing/);
+  });
+
   it('fails with 1 and a one-line reason on a missing model or input', async () => {
     const noModel = context();
     expect(await replayCommand(['--input', csv, '--model', 'missing', '--config', config], noModel.ctx)).toBe(1);
