@@ -220,6 +220,8 @@ function prepareStatements(db: Db) {
       'SELECT ts, channels, vals FROM readings WHERE sensor = ? AND ts >= ? AND ts <= ? ORDER BY ts LIMIT ?',
     ),
     getAnomaly: db.prepare<[string], AnomalyRow>('SELECT * FROM anomalies WHERE id = ?'),
+    // Ids with a prefix p form one run in id order that starts at the first id >= p: a range scan of the key.
+    idsFrom: db.prepare<[string, number], string>('SELECT id FROM anomalies WHERE id >= ? ORDER BY id LIMIT ?').pluck(),
     eventsOf: db.prepare<[string], EventRow>(
       'SELECT seq, kind, ts, score, payload FROM anomaly_events WHERE anomaly_id = ? ORDER BY seq',
     ),
@@ -748,6 +750,17 @@ export class SqliteStore implements Store {
     }));
     const marks = this.s.marksOf.all(id).map((m) => ({ seq: m.seq, at: m.at, mark: m.mark, note: m.note, by: m.actor }));
     return { ...toAnomalyRecord(row), events, marks };
+  }
+
+  /** Ids that start with `prefix`, in id order, at most `limit` (the CLI's unique-prefix lookup). */
+  anomalyIdsWithPrefix(prefix: string, limit: number): string[] {
+    this.assertOpen();
+    const out: string[] = [];
+    for (const id of this.s.idsFrom.all(prefix, limit)) {
+      if (!id.startsWith(prefix)) break;
+      out.push(id);
+    }
+    return out;
   }
 
   /**

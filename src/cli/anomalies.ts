@@ -20,6 +20,9 @@ import { loadConfigOrReport } from './run.js';
 export { parseSince };
 import type { CommandContext } from './context.js';
 
+/** The shortest prefix of an anomaly id the CLI takes (the demo prints an id's first 8 characters). */
+export const MIN_ID_PREFIX = 8;
+
 export const ANOMALIES_USAGE = `Usage: anomalyd anomalies <action> [options]
 
 Actions:
@@ -35,6 +38,9 @@ Options:
   -c, --config PATH   config file whose dataDir holds the database (default: $ANOMALYD_CONFIG, else config/default.yaml)
       --db PATH       the SQLite file itself (instead of --config)
   -h, --help          this help
+
+ID is an anomaly's full id or a unique prefix of it of at least ${MIN_ID_PREFIX} characters (the demo prints
+${MIN_ID_PREFIX}); a prefix that several ids share is refused with the candidates listed (exit 1).
 
 A mark is recorded with who set it (cli:<user> here). The same marks can be set over MQTT by an
 operator login: publish to <prefix>/cmd/ack/<id>/<operator>, <prefix>/cmd/false_alarm/<id>/<operator> or
@@ -123,18 +129,48 @@ function runAction(action: Action, store: AnomalyHistory, ctx: CommandContext): 
       return 0;
     }
     case 'show': {
-      const anomaly = store.getAnomaly(action.id);
+      const id = resolveId(action.id, store, ctx);
+      if (id === null) return 1;
+      const anomaly = store.getAnomaly(id);
       if (anomaly === null) return notFound(action.id, ctx);
       ctx.stdout(action.json ? `${JSON.stringify(detailJson(anomaly), null, 2)}\n` : detailText(anomaly));
       return 0;
     }
     case 'mark': {
-      if (!store.markAnomaly(action.id, action.mark, action.note, `cli:${cliUser()}`)) return notFound(action.id, ctx);
+      const id = resolveId(action.id, store, ctx);
+      if (id === null) return 1;
+      if (!store.markAnomaly(id, action.mark, action.note, `cli:${cliUser()}`)) return notFound(action.id, ctx);
       const what = action.mark === null ? 'unmarked' : `marked ${action.mark}`;
-      ctx.stdout(`anomaly ${action.id} ${what}${action.note !== null ? ` (note: ${action.note})` : ''}\n`);
+      ctx.stdout(`anomaly ${id} ${what}${action.note !== null ? ` (note: ${action.note})` : ''}\n`);
       return 0;
     }
   }
+}
+
+/** Candidates an ambiguous prefix lists at most. */
+const MAX_CANDIDATES = 10;
+
+/**
+ * The anomaly an ID on the command line names: the id itself, or, as git takes a commit, a unique prefix of
+ * at least MIN_ID_PREFIX characters. Null, with the reason on stderr, when there is none or the prefix is
+ * ambiguous (the candidates are listed). The HTTP API and MQTT commands take ids whole.
+ */
+function resolveId(given: string, store: AnomalyHistory, ctx: CommandContext): string | null {
+  const found = store.anomalyIdsWithPrefix(given, MAX_CANDIDATES + 1);
+  if (found.includes(given)) return given;
+  if (given.length < MIN_ID_PREFIX) {
+    ctx.stderr(`anomalyd anomalies: no anomaly with id ${given}${found.length > 0 ? ` (a prefix of an id needs at least ${MIN_ID_PREFIX} characters)` : ''}\n`);
+    return null;
+  }
+  if (found.length === 1) return found[0];
+  if (found.length === 0) {
+    notFound(given, ctx);
+    return null;
+  }
+  const count = found.length > MAX_CANDIDATES ? `more than ${MAX_CANDIDATES}` : String(found.length);
+  const list = found.slice(0, MAX_CANDIDATES).map((id) => `  ${id}\n`).join('');
+  ctx.stderr(`anomalyd anomalies: id prefix ${given} is ambiguous: it matches ${count} anomalies:\n${list}give more characters of the id\n`);
+  return null;
 }
 
 function notFound(id: string, ctx: CommandContext): number {

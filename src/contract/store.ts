@@ -208,6 +208,11 @@ export interface AnomalyHistory {
   listAnomalies(q: AnomalyQuery): AnomalyRecord[];
   getAnomaly(id: string): AnomalyWithEvents | null;
   /**
+   * Ids that start with `prefix` (exact, case-sensitive), in id order, at most `limit`; the id itself when
+   * it is one. For the CLI, which takes a unique prefix of an id as git does (the HTTP API takes ids whole).
+   */
+  anomalyIdsWithPrefix(prefix: string, limit: number): string[];
+  /**
    * Sets or clears (mark null) an operator's verdict and appends it, with who did it (`by`:
    * `mqtt:<user>`, `http`, `cli:<user>`), to the anomaly's mark history. False when there is no such anomaly.
    */

@@ -231,6 +231,50 @@ describe('anomalyd anomalies ack / false-alarm / unmark', () => {
   });
 });
 
+describe('anomalyd anomalies: an id prefix, as the demo prints it', () => {
+  // Ids as the daemon makes them (randomUUID); the demo prints the first 8 characters.
+  const A = '3f2a9c1e-7b4d-4e21-9a0b-5c6d7e8f9012';
+  const B = '3f2a9c1e-0000-4e21-9a0b-5c6d7e8f9013';
+  const C = '9d0b7a55-1c2e-4f3a-8b9c-0d1e2f3a4b5c';
+  function seedIds(): void {
+    const store = SqliteStore.open(db, { commitIntervalMs: 0, outboxMax: 100, logger: silent });
+    try {
+      for (const [i, id] of [A, B, C].entries()) store.recordEvent(ev('open', id, `s${i}`, T0 + i * MIN), topics().alerts(`s${i}`));
+    } finally {
+      store.close();
+    }
+  }
+
+  it('show and ack take a unique prefix of at least 8 characters and name the full id', async () => {
+    seedIds();
+    const shown = await run(['show', C.slice(0, 8), '--db', db]);
+    expect(shown.code).toBe(0);
+    expect(shown.out).toMatch(new RegExp(`^id:\\s+${C}$`, 'm'));
+    const acked = await run(['ack', A.slice(0, 10), '--db', db]);
+    expect(acked).toMatchObject({ code: 0, out: `anomaly ${A} marked ack\n` });
+    expect(markOf(A).mark).toBe('ack');
+    expect(markOf(B).mark).toBeNull();
+    // The full id still works, also when it is a prefix of nothing else.
+    expect((await run(['unmark', A, '--db', db])).code).toBe(0);
+    expect(markOf(A).mark).toBeNull();
+  });
+
+  it('refuses an ambiguous prefix with the candidates listed, and a prefix shorter than 8, with exit 1', async () => {
+    seedIds();
+    const ambiguous = await run(['ack', A.slice(0, 8), '--db', db]);
+    expect(ambiguous.code).toBe(1);
+    expect(ambiguous.out).toBe('');
+    expect(ambiguous.err).toBe(`anomalyd anomalies: id prefix ${A.slice(0, 8)} is ambiguous: it matches 2 anomalies:\n  ${B}\n  ${A}\ngive more characters of the id\n`);
+    expect(markOf(A).mark).toBeNull();
+    expect(markOf(B).mark).toBeNull();
+    const short = await run(['show', C.slice(0, 7), '--db', db]);
+    expect(short.code).toBe(1);
+    expect(short.err).toBe(`anomalyd anomalies: no anomaly with id ${C.slice(0, 7)} (a prefix of an id needs at least 8 characters)\n`);
+    const none = await run(['show', 'ffffffff', '--db', db]);
+    expect(none).toMatchObject({ code: 1, err: 'anomalyd anomalies: no anomaly with id ffffffff\n' });
+  });
+});
+
 describe('anomalyd anomalies: database location and usage', () => {
   it('finds the database through the config dataDir', async () => {
     seed();

@@ -87,6 +87,18 @@ export function describeStore(name: string, factory: StoreFactory): void {
       expect(s.markAnomaly('nope', 'ack', null, 'cli:root')).toBe(false);
     });
 
+    it('AnomalyHistory: ids with a prefix, in id order, at most the limit; the prefix is not a pattern', () => {
+      const s = fresh();
+      for (const id of ['ab12-x', 'ab12', 'ab13', 'ab12-y', 'b', 'ab1%', 'ab1_']) s.recordEvent(event('open', id, { sensor: id }), `anomalyd/alerts/${id}`);
+      s.flush();
+      expect(s.anomalyIdsWithPrefix('ab12', 10)).toEqual(['ab12', 'ab12-x', 'ab12-y']);
+      expect(s.anomalyIdsWithPrefix('ab12', 2)).toEqual(['ab12', 'ab12-x']);
+      expect(s.anomalyIdsWithPrefix('ab1%', 10)).toEqual(['ab1%']);
+      expect(s.anomalyIdsWithPrefix('ab1', 10)).toEqual(['ab1%', 'ab12', 'ab12-x', 'ab12-y', 'ab13', 'ab1_']);
+      expect(s.anomalyIdsWithPrefix('c', 10)).toEqual([]);
+      expect(s.anomalyIdsWithPrefix('AB12', 10)).toEqual([]);
+    });
+
     it('AnomalyRecorder: a transition the stored episode is past is refused, counted and never alerted', () => {
       const s = fresh();
       s.recordEvent(event('open', 'a1'), 'anomalyd/alerts/pump1');
