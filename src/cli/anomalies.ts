@@ -27,8 +27,9 @@ export const ANOMALIES_USAGE = `Usage: anomalyd anomalies <action> [options]
 
 Actions:
   list [--sensor S] [--status open|resolved] [--since TIME] [--limit N] [--json]
-                             episodes, newest first (--since: an age such as 30m, 24h, 7d, or an ISO 8601 time)
-  show ID [--json]           one episode with its events and operator mark
+                             episodes, newest first (--since: an age such as 30m, 24h, 7d, or an ISO 8601 time);
+                             --json prints what GET /api/anomalies answers: {"anomalies": [...]}
+  show ID [--json]           one episode with its events and operator mark; --json as GET /api/anomalies/ID
   ack ID [--note TEXT]       acknowledge an episode (someone is on it)
   false-alarm ID [--note TEXT]
                              mark an episode as a false alarm
@@ -125,7 +126,8 @@ function runAction(action: Action, store: AnomalyHistory, ctx: CommandContext): 
   switch (action.kind) {
     case 'list': {
       const rows = store.listAnomalies({ sensor: action.sensor, status: action.status, from: action.since, limit: action.limit });
-      ctx.stdout(action.json ? `${JSON.stringify(rows.map(recordJson), null, 2)}\n` : listTable(rows));
+      // --json: the HTTP API's document (GET /api/anomalies, docs/HTTP.md), so one parser reads both.
+      ctx.stdout(action.json ? `${JSON.stringify({ anomalies: rows }, null, 2)}\n` : listTable(rows));
       return 0;
     }
     case 'show': {
@@ -133,7 +135,8 @@ function runAction(action: Action, store: AnomalyHistory, ctx: CommandContext): 
       if (id === null) return 1;
       const anomaly = store.getAnomaly(id);
       if (anomaly === null) return notFound(action.id, ctx);
-      ctx.stdout(action.json ? `${JSON.stringify(detailJson(anomaly), null, 2)}\n` : detailText(anomaly));
+      // --json: as GET /api/anomalies/:id answers it.
+      ctx.stdout(action.json ? `${JSON.stringify(anomaly, null, 2)}\n` : detailText(anomaly));
       return 0;
     }
     case 'mark': {
@@ -266,37 +269,6 @@ function iso(ms: number): string {
 /** Seconds precision is plenty in a table; JSON keeps milliseconds. */
 function shortTime(ms: number): string {
   return iso(ms).replace(/\.\d{3}Z$/, 'Z');
-}
-
-function recordJson(r: AnomalyRecord) {
-  return {
-    id: r.id,
-    sensor: r.sensor,
-    status: r.status,
-    start: iso(r.startTs),
-    end: iso(r.endTs),
-    peak_score: r.peakScore,
-    last_score: r.lastScore,
-    threshold: r.threshold,
-    model: r.model,
-    padded_fraction: r.paddedFraction,
-    channels: r.channels,
-    windows: r.windows,
-    mark: r.mark,
-    mark_note: r.markNote,
-    mark_by: r.markBy,
-    mark_at: r.markAt === null ? null : iso(r.markAt),
-    created_at: iso(r.createdAt),
-    updated_at: iso(r.updatedAt),
-  };
-}
-
-function detailJson(a: AnomalyWithEvents) {
-  return {
-    ...recordJson(a),
-    events: a.events.map((e) => ({ seq: e.seq, event: e.kind, ts: iso(e.ts), score: e.score, payload: e.payload })),
-    marks: a.marks.map((m) => ({ seq: m.seq, at: iso(m.at), mark: m.mark, note: m.note, by: m.by })),
-  };
 }
 
 function listTable(rows: readonly AnomalyRecord[]): string {

@@ -10,6 +10,9 @@ import type { CommandContext } from '../../src/cli/context.js';
 import { topics } from '../../src/contract/alerts.js';
 import type { AnomalyEvent, AnomalyEventKind } from '../../src/contract/types.js';
 import { SqliteStore } from '../../src/adapters/sqlite-store.js';
+import type { AnomalyQuery } from '../../src/contract/store.js';
+import type { DaemonView } from '../../src/http/view.js';
+import { routeRequest } from '../../src/http/routes.js';
 
 const T0 = Date.UTC(2026, 2, 1, 8, 0, 0);
 const MIN = 60_000;
@@ -113,7 +116,7 @@ describe('anomalyd anomalies list', () => {
     const ids = async (...args: string[]): Promise<string[]> => {
       const r = await run(['list', '--db', db, '--json', ...args]);
       expect(r.code).toBe(0);
-      return (JSON.parse(r.out) as { id: string }[]).map((a) => a.id);
+      return (JSON.parse(r.out) as { anomalies: { id: string }[] }).anomalies.map((a) => a.id);
     };
     expect(await ids('--sensor', 'pump1')).toEqual(['c-newest', 'a-resolved']);
     expect(await ids('--status', 'open')).toEqual(['c-newest', 'b-fan']);
@@ -125,20 +128,22 @@ describe('anomalyd anomalies list', () => {
     expect(await ids('--sensor', 'nope')).toEqual([]);
   });
 
-  it('emits JSON with ISO times and the mark fields', async () => {
+  it('emits the HTTP API document {"anomalies": [...]}, with the mark fields', async () => {
     seed();
     const r = await run(['list', '--db', db, '--json', '--status', 'resolved']);
-    const [a] = JSON.parse(r.out) as Record<string, unknown>[];
+    const doc = JSON.parse(r.out) as { anomalies: Record<string, unknown>[] };
+    expect(Object.keys(doc)).toEqual(['anomalies']);
+    const [a] = doc.anomalies;
     expect(a).toMatchObject({
       id: 'a-resolved',
       sensor: 'pump1',
       status: 'resolved',
-      start: new Date(T0).toISOString(),
-      end: new Date(T0 + 90_000).toISOString(),
-      peak_score: 0.9999,
+      startTs: T0,
+      endTs: T0 + 90_000,
+      peakScore: 0.9999,
       windows: 5,
       mark: null,
-      mark_note: null,
+      markNote: null,
       channels: [
         { name: 'current', error: 0.4 },
         { name: 'vibration', error: 7.5 },
@@ -158,12 +163,12 @@ describe('anomalyd anomalies list', () => {
       daemonStore.recordEvent(ev('open', 'd-uncommitted', 'pump9', T0 + 30 * MIN), topics().alerts('pump9'));
       const r = await run(['list', '--db', db, '--json']);
       expect(r.code).toBe(0);
-      expect((JSON.parse(r.out) as { id: string }[]).map((a) => a.id)).toEqual(['c-newest', 'b-fan', 'a-resolved']);
+      expect((JSON.parse(r.out) as { anomalies: { id: string }[] }).anomalies.map((a) => a.id)).toEqual(['c-newest', 'b-fan', 'a-resolved']);
     } finally {
       daemonStore.close();
     }
     const after = await run(['list', '--db', db, '--json', '--sensor', 'pump9']);
-    expect((JSON.parse(after.out) as { id: string }[]).map((a) => a.id)).toEqual(['d-uncommitted']);
+    expect((JSON.parse(after.out) as { anomalies: { id: string }[] }).anomalies.map((a) => a.id)).toEqual(['d-uncommitted']);
   });
 });
 
@@ -188,8 +193,8 @@ describe('anomalyd anomalies show', () => {
   it('emits JSON with events and their published payloads', async () => {
     const { resolved } = seed();
     const r = await run(['show', resolved, '--json', '--db', db]);
-    const a = JSON.parse(r.out) as { events: { seq: number; event: string; payload: { anomaly_id: string; seq: number; resent: boolean } }[] };
-    expect(a.events.map((e) => [e.seq, e.event])).toEqual([
+    const a = JSON.parse(r.out) as { events: { seq: number; kind: string; payload: { anomaly_id: string; seq: number; resent: boolean } }[] };
+    expect(a.events.map((e) => [e.seq, e.kind])).toEqual([
       [1, 'open'],
       [2, 'update'],
       [3, 'resolve'],
@@ -228,6 +233,39 @@ describe('anomalyd anomalies ack / false-alarm / unmark', () => {
     await run(['ack', newest, '--db', db]);
     expect(markOf(newest).mark).toBe('ack');
     expect(markOf(fan).mark).toBeNull();
+  });
+});
+
+describe('anomalyd anomalies --json is the HTTP API document', () => {
+  /** What the HTTP API answers for a path, over the same database (the store's methods, as the daemon wires them). */
+  function api(path: string, query = ''): unknown {
+    const store = SqliteStore.open(db, { commitIntervalMs: 0, outboxMax: 100, logger: silent });
+    try {
+      const view = {
+        now: () => T0,
+        anomalies: (q: AnomalyQuery) => store.listAnomalies(q),
+        anomaly: (id: string) => store.getAnomaly(id),
+      } as unknown as DaemonView;
+      const reply = routeRequest({ method: 'GET', path, query: new URLSearchParams(query), body: Buffer.alloc(0) }, view);
+      expect(reply).toMatchObject({ kind: 'json', status: 200 });
+      return JSON.parse(JSON.stringify((reply as { body: unknown }).body)) as unknown;
+    } finally {
+      store.close();
+    }
+  }
+
+  it('list --json equals GET /api/anomalies, show --json equals GET /api/anomalies/:id', async () => {
+    const { resolved, fan } = seed();
+    expect((await run(['ack', fan, '--note', 'checked', '--db', db])).code).toBe(0);
+    const listed = await run(['list', '--db', db, '--json']);
+    expect(JSON.parse(listed.out)).toEqual(api('/api/anomalies'));
+    expect((JSON.parse(listed.out) as { anomalies: unknown[] }).anomalies).toHaveLength(3);
+    const some = await run(['list', '--db', db, '--json', '--sensor', 'pump1', '--status', 'resolved']);
+    expect(JSON.parse(some.out)).toEqual(api('/api/anomalies', 'sensor=pump1&status=resolved'));
+    for (const id of [resolved, fan]) {
+      const shown = await run(['show', id, '--db', db, '--json']);
+      expect(JSON.parse(shown.out)).toEqual(api(`/api/anomalies/${id}`));
+    }
   });
 });
 
@@ -282,7 +320,7 @@ describe('anomalyd anomalies: database location and usage', () => {
     writeFileSync(config, `version: 1\ndataDir: ${JSON.stringify(join(dir, 'data'))}\n`);
     const r = await run(['list', '--config', config, '--json']);
     expect(r.err).toBe('');
-    expect((JSON.parse(r.out) as unknown[]).length).toBe(3);
+    expect((JSON.parse(r.out) as { anomalies: unknown[] }).anomalies).toHaveLength(3);
     const viaEnv = await run(['list', '--json'], { ANOMALYD_CONFIG: config });
     expect(viaEnv.out).toBe(r.out);
   });

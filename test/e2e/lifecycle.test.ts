@@ -170,9 +170,9 @@ describe.skipIf(!ready)('anomaly lifecycle (mosquitto)', () => {
     const ack = await cli(['ack', open!.anomaly_id, '--note', 'flapping valve', '--db', daemon.dbPath]);
     expect(ack).toMatchObject({ code: 0, err: '' });
     const shown = await cli(['show', open!.anomaly_id, '--json', '--db', daemon.dbPath]);
-    const record = JSON.parse(shown.out) as { status: string; mark: string; mark_note: string; events: { seq: number; event: string }[] };
-    expect(record).toMatchObject({ status: 'resolved', mark: 'ack', mark_note: 'flapping valve' });
-    expect(record.events.map((e) => [e.seq, e.event])).toEqual(events.map((e) => [e.seq, e.event]));
+    const record = JSON.parse(shown.out) as { status: string; mark: string; markNote: string; events: { seq: number; kind: string }[] };
+    expect(record).toMatchObject({ status: 'resolved', mark: 'ack', markNote: 'flapping valve' });
+    expect(record.events.map((e) => [e.seq, e.kind])).toEqual(events.map((e) => [e.seq, e.event]));
     expect(await daemon.stop('SIGTERM')).toBe(0);
     console.info(`lifecycle: ${SHIFTS.length} crossings within closeAfter -> 1 episode (${events.length} alerts: open, ${updates.length} updates, resolve)`);
   }, 60_000);
