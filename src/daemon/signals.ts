@@ -9,7 +9,8 @@ import type { Logger } from 'pino';
 import type { AlertExplanation } from '../contract/alerts.js';
 import type { SeriesBucketStore } from '../contract/series.js';
 import type { AnomalyEvent, ScoredReading } from '../contract/types.js';
-import { explainEpisode, toAlertExplanation } from '../explain/episode.js';
+import { explainEpisode, strongest, toAlertExplanation } from '../explain/episode.js';
+import { EVIDENCE_LABELS } from '../explain/explain.js';
 import { compileUnits, unitOf, type UnitRule } from '../explain/units.js';
 import { SeriesStore, surpriseOf, type SeriesPoint } from '../pipeline/series.js';
 
@@ -111,6 +112,7 @@ export class SignalBook {
       endTs: ev.endTs,
       ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}),
       omittedBefore,
+      evidence: ev.evidence ?? null,
     });
     return toAlertExplanation(e);
   }
@@ -141,7 +143,8 @@ export class SignalBook {
 
 /** One log line per alert, for people: the event, the sentence, the score and the anomaly id. */
 export function logAlert(log: Logger, ev: AnomalyEvent, explanation: AlertExplanation | null): void {
-  const what = explanation?.sentence ?? `${ev.sensor}: unusual readings`;
+  const seen = strongest(ev.evidence ?? null);
+  const what = explanation?.sentence ?? `${ev.sensor}: unusual readings${seen !== null && EVIDENCE_LABELS[seen] !== undefined ? ` (${EVIDENCE_LABELS[seen]})` : ''}`;
   log.info(
     {
       alert: ev.kind,

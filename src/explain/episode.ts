@@ -51,6 +51,11 @@ export interface EpisodeInput {
   readonly timeZone?: string;
   /** See ExplainInput.omittedBefore: readings left out before these times are not a silence. */
   readonly omittedBefore?: readonly number[];
+  /**
+   * Surprise of each kind of evidence at the episode's peak (AnomalyEvent.evidence): the strongest is what
+   * the sentence names when the kind cannot be told (ExplainInput.seen).
+   */
+  readonly evidence?: Readonly<Record<string, number>> | null;
 }
 
 /** Explains an episode of one stream. Never throws on short, empty or ragged input. */
@@ -68,6 +73,7 @@ export function explainEpisode(input: EpisodeInput): EpisodeExplanation {
       endTs: input.endTs,
       timeZone: input.timeZone,
       omittedBefore: input.omittedBefore,
+      seen: strongest(input.evidence ?? null),
     }),
   );
   const explanations = inputs.map(explain);
@@ -79,6 +85,13 @@ export function explainEpisode(input: EpisodeInput): EpisodeExplanation {
   const base = explanations[culprit];
   const sentence = C > 1 ? base.sentence.replace(input.stream, `${input.stream} ${channel}`) : base.sentence;
   return { ...base, sentence, stream: input.stream, channel, shares, stretch: thinStretch(inputs[culprit].during, MAX_STRETCH_POINTS) };
+}
+
+/** The kind of evidence with the largest finite surprise, or null. */
+export function strongest(evidence: Readonly<Record<string, number>> | null): string | null {
+  let best: string | null = null;
+  for (const [k, v] of Object.entries(evidence ?? {})) if (Number.isFinite(v) && (best === null || v > evidence![best])) best = k;
+  return best;
 }
 
 function stretchOf(points: readonly ExplainPoint[], c: number): Stretch {

@@ -27,7 +27,10 @@
  *                 reading-to-reading noise and half the deviation) and stayed off;
  *   drift         no jump, but a steady trend (Kendall's tau ≥ 0.4) that makes up at least half of the
  *                 deviation;
- *   null          otherwise (or with nothing to compare against): the sentence then names no kind.
+ *   null          otherwise (or with nothing to compare against): the sentence then names what the detector
+ *                 saw most strongly (`seen`, its kind of evidence, in EVIDENCE_LABELS' words: "stuck value",
+ *                 "noise level changed", "sudden change", ...), so every alert says what was seen; with no
+ *                 `seen` it names nothing.
  */
 import type { AnomalyKind } from '../contract/alerts.js';
 import { diffs, longestRun, median, resolution, robustSigma, thinIndices, trend } from './robust.js';
@@ -44,6 +47,21 @@ export const KIND_LABELS: Readonly<Record<AnomalyKind, string>> = {
   stuck: 'stuck value',
   noise_change: 'noise change',
   missing_data: 'missing data',
+};
+
+/**
+ * The words for the detector's kinds of evidence (src/pipeline/scorer.ts EVIDENCE, AnomalyEvent.evidence),
+ * for a sentence whose kind cannot be told: what the detector saw most strongly.
+ */
+export const EVIDENCE_LABELS: Readonly<Record<string, string>> = {
+  prediction: 'off the model’s prediction',
+  bias: 'off the model’s expectation for a while',
+  reconstruction: 'a pattern unlike normal',
+  level: 'unusual level',
+  change: 'sudden change',
+  shift: 'lasting shift',
+  spread: 'noise level changed',
+  stuck: 'stuck value',
 };
 
 /** The band around the expectation is ± this many spreads (≈ 95 % of normal readings for Gaussian noise). */
@@ -84,6 +102,11 @@ export interface ExplainInput {
    * middle of a long episode): the gap before them is an omission, not a silence of the sensor.
    */
   readonly omittedBefore?: readonly number[];
+  /**
+   * The kind of evidence the detector saw most strongly in this episode (a key of EVIDENCE_LABELS, e.g.
+   * `stuck`, `spread`); the sentence names it when the kind cannot be told. Null or absent: nothing named.
+   */
+  readonly seen?: string | null;
 }
 
 export interface Explanation {
@@ -231,7 +254,11 @@ const ONSET_WINDOW = 256;
  * be part of it (a shift whose first minute went unflagged). Compared with the older part of `before`
  * (median ± robust spread, or the model's expectation), the unbroken run of outliers (beyond OUTLIER_Z
  * spreads) at the end of `before`, if there is one of at least 3 readings, is moved into the stretch, so
- * the baseline is the level before the change and `since` says when it began.
+ * the baseline is the level before the change and `since` says when it began. Likewise a run of one value
+ * repeated at the end of `before` (at least 3 readings) that the stretch's first reading continues, when the
+ * run in all is a stuck value's (at least 5 readings and more than twice any run of equal values in the
+ * older part): a value that froze some readings before the detector could tell is a stuck value from its
+ * first repeat, not a normal level the stretch is compared with.
  */
 export function withOnset(input: ExplainInput): ExplainInput {
   const b = input.before;
@@ -247,6 +274,7 @@ export function withOnset(input: ExplainInput): ExplainInput {
   const sigma = Math.max(robustSigma(refResiduals), robustSigma(diffs(ref)) / Math.SQRT2, resolution(ref) / 2, 1e-9 * Math.max(1, Math.abs(level)));
   let start = n;
   while (start > n - tail && Math.abs(residual(start - 1) - level) > OUTLIER_Z * sigma) start--;
+  if (n - start < 3) start = stuckOnset(b.values, input.during.values, tail);
   if (n - start < 3) return input;
   const cut = <T>(xs: readonly T[] | null | undefined): { head: T[]; rest: T[] } | null =>
     xs == null ? null : { head: xs.slice(0, start), rest: xs.slice(start) };
@@ -271,11 +299,29 @@ export function withOnset(input: ExplainInput): ExplainInput {
   };
 }
 
+/**
+ * Where a stuck value's run begins in `before` (values), when the stretch's first reading (`during[0]`)
+ * continues a run of at least 3 equal readings at the end of it (within the last `tail`) and the run in all
+ * is long enough to be stuck (as stuckRun judges it); else before.length.
+ */
+function stuckOnset(before: readonly number[], during: readonly number[], tail: number): number {
+  const n = before.length;
+  if (during.length === 0) return n;
+  const v = during[0];
+  let start = n;
+  while (start > n - tail && before[start - 1] === v) start--;
+  if (n - start < 3) return n;
+  let m = 0;
+  while (m < during.length && during[m] === v) m++;
+  return n - start + m >= Math.max(5, 2 * longestRun(before.slice(0, start)).length + 1) ? start : n;
+}
+
 type Draft = Omit<Explanation, 'sentence' | 'unit'>;
 
 function finish(input: ExplainInput, d: Draft, timeZone: string | undefined): Explanation {
   const unit = input.unit ?? null;
-  return { ...d, unit, sentence: sentenceOf(input.stream, unit, d, input.endTs, timeZone) };
+  const seen = d.kind === null && input.seen != null ? (EVIDENCE_LABELS[input.seen] ?? null) : null;
+  return { ...d, unit, sentence: sentenceOf(input.stream, unit, d, input.endTs, timeZone, seen) };
 }
 
 function range(from: number, to: number): number[] {
@@ -385,12 +431,13 @@ function noiseChange(before: readonly number[], x: readonly number[], z: readonl
 
 // ---- the sentence ----
 
-function sentenceOf(stream: string, unit: string | null, d: Draft, endTs: number, timeZone: string | undefined): string {
+/** `seen`: the words for what the detector saw, named when the kind cannot be told (null: nothing named). */
+function sentenceOf(stream: string, unit: string | null, d: Draft, endTs: number, timeZone: string | undefined, seen: string | null): string {
   const u = unit !== null && unit !== '' ? ` ${unit}` : '';
   const decimals = decimalsFor(d.band ?? d.noise ?? null, d.value ?? d.expected ?? null);
   const num = (v: number): string => formatNumber(v, decimals);
   const when = (ts: number): string => clockTime(ts, endTs, timeZone);
-  const label = d.kind === null ? '' : ` (${KIND_LABELS[d.kind]})`;
+  const label = d.kind !== null ? ` (${KIND_LABELS[d.kind]})` : seen !== null ? ` (${seen})` : '';
   const expected = d.expected !== null && d.band !== null ? `, expected ${num(d.expected)} ± ${num(d.band)}` : '';
   switch (d.kind) {
     case 'missing_data': {
@@ -411,7 +458,7 @@ function sentenceOf(stream: string, unit: string | null, d: Draft, endTs: number
     }
     case 'level_shift':
     case null:
-      if (d.value === null) return `${stream}: unusual readings since ${when(d.since)}`;
+      if (d.value === null) return `${stream}: unusual readings since ${when(d.since)}${label}`;
       return `${stream} ${num(d.value)}${u}${expected} since ${when(d.since)}${label}`;
   }
 }
@@ -430,10 +477,16 @@ export function decimalsFor(band: number | null, value: number | null): number {
   return 1;
 }
 
-/** Decimals in the shortest form of `v` (at most 6). */
+/**
+ * Decimals in the shortest form of `v` (at most 6). A value kept as a 32-bit float (the dashboard's series
+ * store keeps readings so) is written as the sensor sent it: 20.37, not 20.370000457763672.
+ */
 function decimalsOf(v: number): number {
-  const m = /\.(\d+)$/.exec(String(v));
-  return m === null ? 0 : Math.min(6, m[1].length);
+  for (let d = 0; d < 6; d++) {
+    const r = Number(v.toFixed(d));
+    if (r === v || Math.fround(r) === v) return d;
+  }
+  return 6;
 }
 
 function clamp(v: number, lo: number, hi: number): number {

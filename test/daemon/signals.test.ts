@@ -3,7 +3,14 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { AnomalyEvent, ScoredReading } from '../../src/contract/types.js';
 import { logAlert, SignalBook } from '../../src/daemon/signals.js';
+import { EVIDENCE_LABELS } from '../../src/explain/explain.js';
 import { surpriseOf } from '../../src/pipeline/series.js';
+import { Subject } from 'rxjs';
+import type { AlertExplanation } from '../../src/contract/alerts.js';
+import { Detector } from '../../src/pipeline/detector.js';
+import { MessageParser } from '../../src/pipeline/parse.js';
+import { payloadOf } from '../../src/replay/drive.js';
+import { detectorOptions, normal } from '../pipeline/detector-helpers.js';
 
 const T0 = Date.UTC(2026, 0, 12, 10, 0, 0);
 const SEC = 1000;
@@ -63,5 +70,75 @@ describe('logAlert', () => {
     const line = JSON.parse(lines[0]) as Record<string, unknown>;
     expect(line.msg).toBe('alert open: pump 9.0 bar, expected 2.3 ± 0.2 at 10:00 (spike) (score 0.9999, id ep-1)');
     expect(line).toMatchObject({ alert: 'open', anomalyId: 'ep-1', sensor: 'pump', score: 0.9999, surprise: 4, kind: 'spike' });
+  });
+
+  it('without an explanation, names the strongest evidence', () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }));
+    logAlert(log, { ...event('open', T0, T0), evidence: { change: 1.2, spread: 5.1, stuck: Number.NaN } }, null);
+    expect((JSON.parse(lines[0]) as { msg: string }).msg).toMatch(/^alert open: pump: unusual readings \(noise level changed\) /);
+  });
+});
+
+/**
+ * A one-value stream through the detector core (no model, as a new stream is scored) with the SignalBook fed as
+ * the daemon feeds it: every reading recorded, every episode event explained. Returns the events' explanations.
+ */
+async function explainedEvents(values: readonly number[]): Promise<{ ev: AnomalyEvent; e: AlertExplanation }[]> {
+  const parser = new MessageParser({ sensorOf: (t) => t, objects: 'channels', maxPayloadBytes: 1 << 20, maxFutureMs: 1e15, outOfOrderToleranceMs: 5000, maxReadingsPerMessage: 10000, longBurst: 'split', window: 32 });
+  let ids = 0;
+  const det = new Detector(detectorOptions(), { parser, modelFor: () => null, priorsFor: () => null, newId: () => `e${++ids}`, learning: () => false });
+  const book = new SignalBook({ units: ['s=°C'], timeZone: 'UTC', persist: null, logger: silent });
+  const out: { ev: AnomalyEvent; e: AlertExplanation }[] = [];
+  const input = new Subject<{ topic: string; payload: Buffer; receivedAt: number; seq: number }>();
+  const done = new Promise<void>((resolve, reject) => {
+    input.pipe(det.operator()).subscribe({
+      next: (o) => {
+        if (o.type === 'error') reject(new Error(o.detail));
+        if (o.type !== 'reading') return;
+        book.record(o.reading);
+        for (const ev of o.events) out.push({ ev, e: book.explain(ev)! });
+      },
+      error: reject,
+      complete: resolve,
+    });
+  });
+  values.forEach((v, i) => input.next({ topic: 's', payload: payloadOf({ sensor: 's', ts: T0 + i * SEC, channels: ['value'], values: [v] }), receivedAt: T0 + i * SEC, seq: i }));
+  input.complete();
+  await done;
+  return out;
+}
+
+/** The words after the sentence's last '(': the kind, or what the detector saw. */
+const named = (sentence: string): string | null => /\(([^()]+)\)$/.exec(sentence)?.[1] ?? null;
+
+describe('every alert sentence names what was seen (detector core + SignalBook)', () => {
+  it('a value that freezes: every event of the episode says stuck value, from the open on', async () => {
+    const g = normal(5);
+    // Sensor readings to 0.01; readings 2000-2039 frozen at 20.37 (kept as a 32-bit float by the series store).
+    const values = Array.from({ length: 2400 }, (_, i) => (i >= 2000 && i < 2040 ? 20.37 : Math.round((20 + Math.sin(i / 50) + 0.1 * g()) * 100) / 100));
+    const events = (await explainedEvents(values)).filter((x) => x.ev.startTs >= T0 + 2000 * SEC);
+    expect(events.map((x) => x.ev.kind)).toContain('open');
+    for (const { e } of events) {
+      expect(e.sentence).toMatch(/^s 20\.37 °C unchanged for \d+ s, expected .* since 10:33 \(stuck value\)$/);
+      expect(e.kind).toBe('stuck');
+    }
+  });
+
+  it('a burst of noise: every event names what was seen, and the noise change is told', async () => {
+    const g = normal(3);
+    const values = Array.from({ length: 2400 }, (_, i) => 20 + Math.sin(i / 50) + (i >= 2000 && i < 2080 ? 0.5 : 0.1) * g());
+    const events = (await explainedEvents(values)).filter((x) => x.ev.startTs >= T0 + 2000 * SEC);
+    expect(events.length).toBeGreaterThan(1);
+    const words = events.map((x) => named(x.e.sentence));
+    expect(words.every((w) => w !== null)).toBe(true);
+    expect(words).toContain('noise change');
+    // Where the explainer cannot tell the kind (the burst's first readings look like a jump), the sentence
+    // names the detector's strongest evidence.
+    expect(events.some((x) => x.e.kind === null)).toBe(true);
+    for (const { ev, e } of events.filter((x) => x.e.kind === null)) {
+      const strongest = Object.entries(ev.evidence ?? {}).sort((a, b) => b[1] - a[1])[0][0];
+      expect(named(e.sentence)).toBe(EVIDENCE_LABELS[strongest]);
+    }
   });
 });

@@ -125,6 +125,43 @@ describe('explain: synthetic faults, baseline from the readings before', () => {
   });
 });
 
+describe('explain: what the detector saw, when the kind cannot be told', () => {
+  it('names the strongest evidence in words when the kind is null, and the kind when it is told', () => {
+    const normalOnes = episode((_, g) => 20 + 0.1 * g(), 60);
+    expect(explain({ ...normalOnes, seen: 'spread' }).sentence).toMatch(/^temp (19|20)\.\d+ °C, expected 20\.\d+ ± 0\.\d+ since 09:00 \(noise level changed\)$/);
+    expect(explain({ ...normalOnes, seen: 'stuck' }).sentence).toMatch(/ \(stuck value\)$/);
+    expect(explain({ ...normalOnes, seen: 'change' }).sentence).toMatch(/ \(sudden change\)$/);
+    expect(explain({ ...normalOnes, seen: 'spread' }).kind).toBeNull();
+    // A kind the explainer tells wins over the evidence; an evidence it has no words for names nothing.
+    expect(explain({ ...episode((_, g) => 20 + 0.6 * g(), 120), seen: 'change' }).sentence).toMatch(/ \(noise change\)$/);
+    expect(explain({ ...normalOnes, seen: 'nonsense' }).sentence).not.toMatch(/\(/);
+    const noBaseline = explain({ stream: 's', before: { ts: [], values: [] }, during: series(T0, 3, (i) => i), startTs: T0, endTs: T0 + 2 * SEC, timeZone: UTC, seen: 'level' });
+    expect(noBaseline.sentence).toBe('s 1.00 since 09:00 (unusual level)');
+  });
+
+  it('a value that froze before the episode opened is a stuck value from its first repeat', () => {
+    // 300 noisy readings, of which the last 12 are already frozen at 20.07; the episode opens on the 13th.
+    const g = noise(9);
+    const before = series(T0 - 300 * SEC, 300, (i) => (i >= 288 ? 20.07 : 20 + 0.1 * g()));
+    const during = series(T0, 1, () => 20.07);
+    const e = explain({ stream: 'temp', unit: '°C', before, during, startTs: T0, endTs: T0, timeZone: UTC, seen: 'spread' });
+    expect(e.kind).toBe('stuck');
+    expect(e.since).toBe(T0 - 12 * SEC);
+    expect(e.durationMs).toBe(12 * SEC);
+    expect(e.sentence).toMatch(/^temp 20\.07 °C unchanged for 12 s, expected (19|20)\.\d+ ± 0\.\d+ since 08:59 \(stuck value\)$/);
+    // Three equal readings in a row are ordinary for this sensor when its normal stretch has runs as long.
+    const steppy = series(T0 - 300 * SEC, 300, (i) => 20 + Math.floor(i / 6) * 0.01);
+    expect(explain({ stream: 'temp', before: steppy, during: series(T0, 1, () => steppy.values[299]), startTs: T0, endTs: T0, timeZone: UTC }).kind).not.toBe('stuck');
+  });
+
+  it('writes a stuck value kept as a 32-bit float as the sensor sent it', () => {
+    const v = Math.fround(20.37);
+    const e = explain(episode((i, g) => (i < 10 ? 20 + 0.1 * g() : v), 100));
+    expect(e.kind).toBe('stuck');
+    expect(e.sentence).toMatch(/^temp 20\.37 °C unchanged/);
+  });
+});
+
 describe('explain: with the model’s expectation', () => {
   it('measures against what the model expected, not the level before', () => {
     // A fast cycle the model follows; a flat baseline would call its normal swings outliers.
