@@ -8,7 +8,8 @@ import { DEFAULT_SENSORS, Simulator, type SimMessage } from '../sim/simulator.js
 import { formatSummary, summarise, type OpenedEpisode } from '../sim/summary.js';
 import { loadConfig } from '../config/load.js';
 import type { AlertPayload, SensorStatePayload } from '../contract/alerts.js';
-import { topics as buildTopics } from '../contract/alerts.js';
+import { alertFigures, topics as buildTopics } from '../contract/alerts.js';
+import { MIN_ID_PREFIX } from './anomalies.js';
 import { parseDuration } from '../util/time.js';
 import { runDaemonUntilSignal } from './run.js';
 import { DataDirLock } from '../daemon/data-lock.js';
@@ -205,7 +206,8 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
         if (a.event === 'open' && !opened.some((e) => e.anomalyId === a.anomaly_id)) opened.push({ anomalyId: a.anomaly_id, sensor: a.sensor, openTs: Date.parse(a.ts) });
         if (a.event === 'update' && !values.verbose) return;
         const what = a.explanation?.sentence ?? `${a.sensor}: unusual readings`;
-        say(`ALERT ${a.event.padEnd(7)} ${what}  (score ${a.score.toFixed(4)}, id ${a.anomaly_id.slice(0, 8)})`);
+        const figures = alertFigures({ kind: a.event, score: a.score, peakScore: a.peak_score, threshold: a.threshold });
+        say(`ALERT ${a.event.padEnd(7)} ${what}  (${figures}, id ${a.anomaly_id.slice(0, MIN_ID_PREFIX)})`);
       } else if (topic.startsWith(`${t.prefix}/state/`)) {
         const s = JSON.parse(text) as SensorStatePayload;
         const sensor = topic.slice(t.prefix.length + 7);

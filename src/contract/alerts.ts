@@ -190,6 +190,32 @@ export function alertPayload(ev: AnomalyEvent, opts: AlertPayloadOptions): Alert
   };
 }
 
+/** The numbers of an event that its line for people gives: scores in [0, 1], as in the alert payload. */
+export interface AlertFigures {
+  readonly kind: AnomalyEvent['kind'];
+  readonly score: number;
+  readonly peakScore: number;
+  readonly threshold: number;
+}
+
+/**
+ * What an alert's line for people (the console log, the demo) says after its sentence. An `open` says what
+ * opened the episode, in surprise (−log10(1 − score)) against the threshold's: the reading's own score
+ * (`surprise 6.0 ≥ 5.0`), or, when that stayed below, its deviation from normal operation before any episode
+ * (`deviation 6.1 ≥ 5.0`: the open's peak_score; docs/SCORING.md, section 5), so an open whose score is below
+ * the threshold does not read like a bug. An `update` gives the peak deviation that made it. Then the score,
+ * with decimals enough not to round up to 1.
+ */
+export function alertFigures(a: AlertFigures): string {
+  const surprise = (p: number): number => -Math.log10(Math.max(1 - p, 1e-16));
+  const t = surprise(a.threshold);
+  const score = `score ${a.score.toFixed(Math.min(12, Math.max(4, Math.floor(surprise(a.score) + 1e-9) + 1)))}`;
+  if (a.kind === 'open') {
+    return a.score >= a.threshold ? `surprise ${surprise(a.score).toFixed(1)} ≥ ${t.toFixed(1)}, ${score}` : `deviation ${surprise(a.peakScore).toFixed(1)} ≥ ${t.toFixed(1)}, ${score}`;
+  }
+  return a.kind === 'update' ? `peak deviation ${surprise(a.peakScore).toFixed(1)}, ${score}` : score;
+}
+
 export function alertChannels(ev: Pick<AnomalyEvent, 'channels' | 'channelErrors'>): AlertChannel[] {
   if (ev.channels.length !== ev.channelErrors.length) {
     throw new Error(`anomaly event has ${ev.channels.length} channels but ${ev.channelErrors.length} channel errors`);

@@ -6,7 +6,7 @@
  * explanations, flushes it periodically and closes it at stop.
  */
 import type { Logger } from 'pino';
-import type { AlertExplanation } from '../contract/alerts.js';
+import { alertFigures, type AlertExplanation } from '../contract/alerts.js';
 import type { SeriesBucketStore } from '../contract/series.js';
 import type { AnomalyEvent, ScoredReading } from '../contract/types.js';
 import { explainEpisode, strongest, toAlertExplanation } from '../explain/episode.js';
@@ -141,7 +141,10 @@ export class SignalBook {
   }
 }
 
-/** One log line per alert, for people: the event, the sentence, the score and the anomaly id. */
+/**
+ * One log line per alert, for people: the event, the sentence, what opened it (alertFigures: the score or
+ * the deviation against the threshold), the score and the anomaly id.
+ */
 export function logAlert(log: Logger, ev: AnomalyEvent, explanation: AlertExplanation | null): void {
   const seen = strongest(ev.evidence ?? null);
   const what = explanation?.sentence ?? `${ev.sensor}: unusual readings${seen !== null && EVIDENCE_LABELS[seen] !== undefined ? ` (${EVIDENCE_LABELS[seen]})` : ''}`;
@@ -154,6 +157,6 @@ export function logAlert(log: Logger, ev: AnomalyEvent, explanation: AlertExplan
       surprise: Math.round(surpriseOf(ev.score) * 100) / 100,
       kind: explanation?.kind ?? null,
     },
-    `alert ${ev.kind}: ${what} (score ${ev.score.toFixed(4)}, id ${ev.anomalyId})`,
+    `alert ${ev.kind}: ${what} (${alertFigures(ev)}, id ${ev.anomalyId})`,
   );
 }

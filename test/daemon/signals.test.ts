@@ -68,8 +68,27 @@ describe('logAlert', () => {
     const log = pino({ level: 'info' }, new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }));
     logAlert(log, event('open', T0, T0), { kind: 'spike', sentence: 'pump 9.0 bar, expected 2.3 ± 0.2 at 10:00 (spike)' } as never);
     const line = JSON.parse(lines[0]) as Record<string, unknown>;
-    expect(line.msg).toBe('alert open: pump 9.0 bar, expected 2.3 ± 0.2 at 10:00 (spike) (score 0.9999, id ep-1)');
+    expect(line.msg).toBe('alert open: pump 9.0 bar, expected 2.3 ± 0.2 at 10:00 (spike) (surprise 4.0 ≥ 3.0, score 0.99990, id ep-1)');
     expect(line).toMatchObject({ alert: 'open', anomalyId: 'ep-1', sensor: 'pump', score: 0.9999, surprise: 4, kind: 'spike' });
+  });
+
+  it('says what opened an episode: its score, or its deviation when the score stayed below the threshold', () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }));
+    const sentence = { kind: 'level_shift', sentence: 'pump 4.1 bar, expected 2.3 ± 0.2 since 10:00 (level shift)' } as never;
+    // Threshold 0.99999 (surprise 5); the reading's score 0.9876 (surprise 1.9), its deviation 1 − 10^−6.1.
+    const byDeviation: AnomalyEvent = { ...event('open', T0, T0), score: 0.9876, peakScore: 1 - 10 ** -6.1, threshold: 0.99999 };
+    logAlert(log, byDeviation, sentence);
+    logAlert(log, { ...byDeviation, score: 1 - 10 ** -6.04, peakScore: 1 - 10 ** -6.04 }, sentence);
+    logAlert(log, { ...byDeviation, kind: 'update', score: 0.5, peakScore: 1 - 10 ** -7.2 }, sentence);
+    logAlert(log, { ...byDeviation, kind: 'resolve', score: 0.25 }, sentence);
+    const msgs = lines.map((l) => (JSON.parse(l) as { msg: string }).msg.replace(/^.*\(level shift\) /, ''));
+    expect(msgs).toEqual([
+      '(deviation 6.1 ≥ 5.0, score 0.9876, id ep-1)',
+      '(surprise 6.0 ≥ 5.0, score 0.9999991, id ep-1)',
+      '(peak deviation 7.2, score 0.5000, id ep-1)',
+      '(score 0.2500, id ep-1)',
+    ]);
   });
 
   it('without an explanation, names the strongest evidence', () => {

@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AlertPayload } from '../../src/contract/alerts.js';
+import { alertFigures, type AlertPayload } from '../../src/contract/alerts.js';
 import { Simulator } from '../../src/sim/simulator.js';
 import { artifact, hasChromium, launchChromium } from '../helpers/browser.js';
 import { DaemonProcess, builtAndModelsPresent } from '../helpers/daemon.js';
@@ -90,10 +90,11 @@ describe.skipIf(!builtAndModelsPresent() || !hasChromium)('the dashboard in Chro
     expect(Math.abs(Date.parse(why.since) - shiftStart)).toBeLessThanOrEqual(2000);
     expect(why.stretch.values.length).toBeGreaterThan(0);
     expect(Math.max(...why.stretch.values)).toBeGreaterThan(3.5);
-    // The console has one line for it with the id, the sentence and the score.
+    // The console has one line for it with the id, the sentence, what opened it and the score.
     await waitFor(() => daemon.lines.some((l) => l.anomalyId === open.anomaly_id && l.alert === 'open'), 10_000, 'the alert log line');
     const line = daemon.lines.find((l) => l.anomalyId === open.anomaly_id && l.alert === 'open')!;
-    expect(line.msg).toBe(`alert open: ${why.sentence} (score ${open.score.toFixed(4)}, id ${open.anomaly_id})`);
+    expect(line.msg).toBe(`alert open: ${why.sentence} (${alertFigures({ kind: 'open', score: open.score, peakScore: open.peak_score, threshold: open.threshold })}, id ${open.anomaly_id})`);
+    expect(line.msg).toMatch(/ \((surprise|deviation) \d+\.\d ≥ \d+\.\d, score 0\.\d{4,}, id /);
 
     const base = daemon.logged('ready')[0].http as string;
     const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
