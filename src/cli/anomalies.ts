@@ -273,7 +273,8 @@ function shortTime(ms: number): string {
 
 function listTable(rows: readonly AnomalyRecord[]): string {
   if (rows.length === 0) return 'no anomalies\n';
-  const header = ['ID', 'SENSOR', 'STATUS', 'START', 'END', 'PEAK', 'WINDOWS', 'MARK'];
+  // READINGS: the record's `windows` field, which counts readings (the name is kept for compatibility).
+  const header = ['ID', 'SENSOR', 'STATUS', 'START', 'END', 'PEAK', 'READINGS', 'MARK'];
   const body = rows.map((r) => [
     r.id,
     r.sensor,
@@ -304,8 +305,7 @@ function detailText(a: AnomalyWithEvents): string {
     ['last score', a.lastScore.toFixed(5)],
     ['threshold', a.threshold.toFixed(5)],
     ['model', a.model],
-    ['windows', String(a.windows)],
-    ['padded', a.paddedFraction.toFixed(3)],
+    ['readings', String(a.windows)],
     ['channels', channels.join(', ')],
     ['mark', a.mark ?? '-'],
     ['note', a.markNote ?? '-'],

@@ -108,7 +108,8 @@ export function formatStatus(s: DaemonStatusView, base: string): string {
     ['sensors', `${s.sensors.total}: ${by.ok} ok, ${by.anomalous} anomalous, ${by.learning} learning, ${by.stale} stale`],
     ['outbox', s.outbox === null ? 'unknown (database closed)' : `${s.outbox.pending} alert(s) waiting for the broker, ${s.outbox.dropped} dropped since start`],
     ['rejected', rejections.length > 0 ? rejections.join(', ') : 'nothing since start'],
-    ['counters', ['received', 'readings', 'windows', 'events', 'commands'].filter((k) => k in c).map((k) => `${k} ${c[k]}`).join(', ')],
+    // Readings are scored one by one (there is no per-window counter since the per-reading detector core).
+    ['counters', ['received', 'readings', 'scored', 'events', 'commands'].filter((k) => k in c).map((k) => `${k} ${c[k]}`).join(', ')],
   ];
   return lines.map(([k, v]) => `${k.padEnd(10)} ${v}\n`).join('');
 }

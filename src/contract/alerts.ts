@@ -92,11 +92,12 @@ export interface AlertPayload {
   readonly peak_score: number;
   readonly threshold: number;
   readonly model: string;
+  /** Always 0 since every reading is scored on its own (kept from the per-window detector for consumers). */
   readonly padded_fraction: number;
   readonly channels: readonly AlertChannel[];
   /** True when this message may already have reached the broker once (a retry after a failure or restart). */
   readonly resent: boolean;
-  /** Event time (end of the window that caused the event), ISO 8601. */
+  /** Event time, ISO 8601: the episode's latest reading that held it open (on open, the one that opened it). */
   readonly ts: string;
   readonly daemon_id?: string;
   /** ALERT_SCHEMA_VERSION; absent in schema 1 messages (stored before the upgrade). */

@@ -49,17 +49,18 @@ export interface AnomalyRecord {
   readonly id: string;
   readonly sensor: string;
   readonly startTs: number;
-  /** End of the last window seen; final once status is resolved. */
+  /** Epoch ms of the episode's latest reading that held it open; final once status is resolved. */
   readonly endTs: number;
   /** Calibrated scores in [0, 1]. */
   readonly peakScore: number;
   readonly lastScore: number;
   readonly threshold: number;
   readonly model: string;
-  /** Share of padded (gap-filled) steps in the last window, 0..1. */
+  /** Always 0 (every reading is scored on its own); kept for consumers of the per-window detector's field. */
   readonly paddedFraction: number;
-  /** Per-channel reconstruction errors of the last window. */
+  /** Per channel, its deviation (surprise) at the episode's peak (AnomalyEvent.channelErrors). */
   readonly channels: readonly AlertChannel[];
+  /** Readings the episode has lasted so far (AnomalyEvent.windows: the name is kept for compatibility). */
   readonly windows: number;
   readonly status: AnomalyStatus;
   readonly mark: AnomalyMark | null;

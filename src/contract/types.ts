@@ -131,8 +131,7 @@ export interface ScoredWindow {
 
 /**
  * What the detector says about one reading of one stream: every accepted reading gets one, when it
- * arrives (issue 10). Produced by the detector core that is replacing the per-window scorer; until it
- * lands the daemon derives one per window (the window's last reading, no expectation).
+ * arrives (issue 10). Produced by the detector core (src/pipeline/detector.ts), one per reading.
  */
 export interface ScoredReading {
   /** Stream id (`Reading.sensor`). */
@@ -173,10 +172,17 @@ export interface AnomalyEvent {
   readonly score: number;
   readonly threshold: number;
   readonly modelId: string;
+  /**
+   * Always 0: every reading is scored on its own, so no step of what was scored is padding. Kept from the
+   * per-window detector for consumers (alert `padded_fraction`, the SQLite column, the HTTP API's field).
+   */
   readonly paddedFraction: number;
   readonly channelErrors: readonly number[];
   readonly channels: readonly string[];
-  /** Readings (formerly windows) from the episode's first to its latest. */
+  /**
+   * Readings from the episode's first to its latest (the name is the per-window detector's, when it counted
+   * windows; kept so the SQLite column and the HTTP API's `windows` field stay compatible).
+   */
   readonly windows: number;
   /** Surprise of each kind of evidence at the episode's peak (prediction, reconstruction, level, spread, stuck). */
   readonly evidence?: Readonly<Record<string, number>>;

@@ -38,7 +38,7 @@ export interface EvictionDeps {
   resolveOpenEpisode(sensor: string): void;
   /** Checkpoints the sensor's state, marked evicted. */
   checkpoint(sensor: string): void;
-  /** Makes every stage (parser, windows, model state, scores, status, dashboard series, learning) forget it. */
+  /** Makes every stage (parser, cadence, model state, scores, status, dashboard series, learning) forget it. */
   forget(sensor: string): void;
   /** Restores an evicted sensor from its checkpoint; true when there was one. */
   revive(sensor: string): boolean;
@@ -58,7 +58,7 @@ export class IdleEviction {
   ) {}
 
   /**
-   * A valid reading of `sensor` arrived now. Call it before the reading reaches the windows: a sensor
+   * A valid reading of `sensor` arrived now. Call it before the reading reaches the detector: a sensor
    * seen for the first time since its eviction is revived from its checkpoint first.
    */
   seen(sensor: string): void {

@@ -122,7 +122,11 @@ export interface ScorerOptions {
   readonly evidence?: readonly Evidence[];
 }
 
-/** A model's priors for its errors, from its validation data: mean and std of log10 of the squared error. */
+/**
+ * A model's priors for its errors, from its validation data: mean and std of log10 of the squared error.
+ * They seed a stream's prediction and reconstruction histories only when its scoring state is created
+ * (StreamScore's constructor): a later model of the stream, or a restored state, does not re-seed them.
+ */
 export interface ModelPriors {
   readonly prediction: { readonly mean: number; readonly std: number } | null;
   readonly reconstruction: { readonly mean: number; readonly std: number } | null;
@@ -422,8 +426,8 @@ export class StreamScorer {
 
   /**
    * The raw evidence of one reading (`e`, what is judged) and what it teaches the histories (`taught`: the
-   * same, except stuck, which teaches run lengths: a run's length when it ends, and a run that lasts each time
-   * its length passes a power of two).
+   * same, except stuck, which teaches run lengths: a run's length when it ends, and a run longer than any
+   * taught so far as it goes, each time it grows by RECORD_STEP (×1.25) past the longest taught).
    */
   private evidence(s: StreamScore, r: StepResult<unknown>): { e: EvidenceValues; taught: EvidenceValues } {
     const C = s.C;

@@ -99,7 +99,10 @@ export interface StepEngineOptions {
   readonly length: number;
   /** Most streams in one model call. */
   readonly maxBatch: number;
-  /** Readings of warm-up whose median / MAD initialise a stream's normalisation. */
+  /**
+   * Readings of warm-up whose trimmed mean and spread (the lowest and highest 10 % left out) initialise a
+   * stream's normalisation (config model.normWarmup).
+   */
   readonly normWarmup: number;
   /** Horizon (readings) of the running normalisation once warm. */
   readonly normHorizon: number;
@@ -624,7 +627,6 @@ export class StepEngine<O> {
         const variance = kept.reduce((a, b) => a + (b - mean) ** 2, 0) / kept.length / (cut > 0 ? 0.66 : 1);
         s.mean[c] = mean;
         s.variance[c] = variance;
-        void quantile;
       }
       if (s.warm.length >= this.opts.normWarmup) s.warm = null;
       return;
@@ -734,14 +736,6 @@ function stdOf(variance: number, mean: number): number {
 
 function clip(v: number): number {
   return v > INPUT_CLIP ? INPUT_CLIP : v < -INPUT_CLIP ? -INPUT_CLIP : Number.isNaN(v) ? 0 : v;
-}
-
-function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
 function sameChannels(a: readonly string[], b: readonly string[]): boolean {

@@ -101,7 +101,7 @@ describe('anomalyd anomalies list', () => {
     expect(r.code).toBe(0);
     expect(r.err).toBe('');
     const lines = r.out.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^ID\s+SENSOR\s+STATUS\s+START\s+END\s+PEAK\s+WINDOWS\s+MARK$/);
+    expect(lines[0]).toMatch(/^ID\s+SENSOR\s+STATUS\s+START\s+END\s+PEAK\s+READINGS\s+MARK$/);
     expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(['c-newest', 'b-fan', 'a-resolved']);
     const resolvedRow = lines.find((l) => l.startsWith('a-resolved'))!;
     expect(resolvedRow).toContain('resolved');
@@ -180,6 +180,9 @@ describe('anomalyd anomalies show', () => {
     expect(r.out).toMatch(/^id:\s+a-resolved$/m);
     expect(r.out).toMatch(/^status:\s+resolved$/m);
     expect(r.out).toMatch(/^mark:\s+-$/m);
+    // The record's `windows` counts readings, and is labelled so; the always-0 padded fraction is not shown.
+    expect(r.out).toMatch(/^readings:\s+5$/m);
+    expect(r.out).not.toMatch(/^(windows|padded):/m);
     // The culprit channel comes first.
     expect(r.out).toMatch(/^channels:\s+vibration=7\.50, current=0\.400$/m);
     const events = r.out.split('events:\n')[1].trimEnd().split('\n').slice(1);

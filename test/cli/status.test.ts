@@ -43,6 +43,8 @@ describe('anomalyd status', () => {
     expect(text).toMatch(/^sensors +3: 1 ok, 1 anomalous, 1 learning, 0 stale$/m);
     expect(text).toMatch(/^outbox +1 alert\(s\) waiting for the broker, 0 dropped since start$/m);
     expect(text).toMatch(/^rejected +bad_json 2$/m);
+    // The daemon's counters (DaemonCounters): readings are scored one by one, there is no windows counter.
+    expect(text).toMatch(/^counters +received 50, readings 48, scored 48, events 2$/m);
   });
 
   it('--json prints the API answer itself', async () => {

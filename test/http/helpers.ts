@@ -129,7 +129,7 @@ export class FakeView implements DaemonView {
     version: '9.9.9',
     startedAt: T0,
     uptimeMs: 3_600_000,
-    counters: { windows: 42, events: 2 },
+    counters: { received: 50, readings: 48, scored: 48, events: 2 },
     model: 'gru-7',
     mqtt: { url: 'mqtt://127.0.0.1:1883', connected: true },
     sensors: { total: 3, byStatus: { ok: 1, anomalous: 1, learning: 1, stale: 0 } },
