@@ -82,12 +82,15 @@ describe('logAlert', () => {
     logAlert(log, { ...byDeviation, score: 1 - 10 ** -6.04, peakScore: 1 - 10 ** -6.04 }, sentence);
     logAlert(log, { ...byDeviation, kind: 'update', score: 0.5, peakScore: 1 - 10 ** -7.2 }, sentence);
     logAlert(log, { ...byDeviation, kind: 'resolve', score: 0.25 }, sentence);
+    // A score that rounds to 1 in a double (surprise 16) is not written as 1.000000000000.
+    logAlert(log, { ...byDeviation, score: 1, peakScore: 1 }, sentence);
     const msgs = lines.map((l) => (JSON.parse(l) as { msg: string }).msg.replace(/^.*\(level shift\) /, ''));
     expect(msgs).toEqual([
       '(deviation 6.1 ≥ 5.0, score 0.9876, id ep-1)',
       '(surprise 6.0 ≥ 5.0, score 0.9999991, id ep-1)',
       '(peak deviation 7.2, score 0.5000, id ep-1)',
       '(score 0.2500, id ep-1)',
+      '(surprise 16.0 ≥ 5.0, score > 0.99999999, id ep-1)',
     ]);
   });
 

@@ -94,7 +94,7 @@ describe.skipIf(!builtAndModelsPresent() || !hasChromium)('the dashboard in Chro
     await waitFor(() => daemon.lines.some((l) => l.anomalyId === open.anomaly_id && l.alert === 'open'), 10_000, 'the alert log line');
     const line = daemon.lines.find((l) => l.anomalyId === open.anomaly_id && l.alert === 'open')!;
     expect(line.msg).toBe(`alert open: ${why.sentence} (${alertFigures({ kind: 'open', score: open.score, peakScore: open.peak_score, threshold: open.threshold })}, id ${open.anomaly_id})`);
-    expect(line.msg).toMatch(/ \((surprise|deviation) \d+\.\d ≥ \d+\.\d, score 0\.\d{4,}, id /);
+    expect(line.msg).toMatch(/ \((surprise|deviation) \d+\.\d ≥ \d+\.\d, score (0\.\d{4,8}|> 0\.99999999), id /);
 
     const base = daemon.logged('ready')[0].http as string;
     const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
