@@ -2,11 +2,21 @@
  * A deterministic simulator of a few plant sensors, for the demo, the shipped models and tests.
  *
  *   temperature    room/process temperature, °C: a daily cycle compressed to `dayMs` (10 minutes by
- *                  default) plus slowly wandering (AR) and white measurement noise, 0.01 °C resolution.
+ *                  default) plus slowly wandering (AR, bounded) and white measurement noise, 0.01 °C
+ *                  resolution.
  *   vibration      bearing vibration RMS, mm/s: a level around 2.0 that drifts slowly with load (an
- *                  Ornstein-Uhlenbeck process: the "occasional harmless variation") plus noise.
+ *                  Ornstein-Uhlenbeck process, bounded: the "occasional harmless variation") plus noise.
  *   motor_current  a pump motor, A: on/off duty cycle (on 30-50 s, off 15-25 s) with a short inrush
  *                  when it starts, ~8 A plateaus with noise when on, a small standby current when off.
+ *
+ * Harmless variation is bounded. The slow wandering of temperature and vibration (what a process, a load
+ * does) is a Gaussian AR process passed through a soft limit (`softBound`): it wanders as the process does
+ * near its mean, but never beyond its limit. A Gaussian process has no bound, so the longer a run, the
+ * further its rarest excursion (the largest of n independent excursions grows as sqrt(2 ln n)): a run of
+ * a day went some 4 standard deviations out, well beyond anything the detector's learning period (one hour,
+ * some 30 excursions of the vibration's two-minute load) could show, and a new level is what a detector
+ * is there to flag. With the limit, normal operation stays within the range the learning period shows,
+ * however long the demo runs, and an alarm outside an injection is the detector's fault.
  *
  * All dynamics are in seconds of virtual time, so changing intervalMs samples the same physics faster or
  * slower. Every sensor has its own random stream derived from (seed, sensor name), and injected anomalies
@@ -313,8 +323,8 @@ class TemperatureProcess implements Process {
   next(ts: number): number {
     this.drift = this.phi * this.drift + this.innovation * gaussian(this.rng);
     const day = (2 * Math.PI * (ts % this.dayMs)) / this.dayMs;
-    // Coolest before "dawn", warmest in the "afternoon".
-    return 21 + 2.5 * Math.sin(day - Math.PI / 2) + this.drift + 0.03 * gaussian(this.rng);
+    // Coolest before "dawn", warmest in the "afternoon"; the drift never beyond +-0.25 °C.
+    return 21 + 2.5 * Math.sin(day - Math.PI / 2) + softBound(this.drift, 0.25) + 0.03 * gaussian(this.rng);
   }
 }
 
@@ -327,14 +337,15 @@ class VibrationProcess implements Process {
     private readonly rng: () => number,
     dtSec: number,
   ) {
-    // Load wanders with a two-minute time constant, +-0.15 mm/s (1 std): harmless, slow variation.
+    // Load wanders with a two-minute time constant, +-0.15 mm/s (1 std) near the mean: harmless, slow
+    // variation, never beyond +-0.25 mm/s.
     this.phi = Math.exp(-dtSec / 120);
     this.innovation = 0.15 * Math.sqrt(1 - this.phi * this.phi);
   }
 
   next(_ts: number): number {
     this.load = this.phi * this.load + this.innovation * gaussian(this.rng);
-    return 2 + this.load + 0.05 * gaussian(this.rng);
+    return 2 + softBound(this.load, 0.25) + 0.05 * gaussian(this.rng);
   }
 }
 
@@ -364,6 +375,14 @@ class MotorCurrentProcess implements Process {
     const inrush = 1 + 0.6 * Math.exp(-this.sinceStartSec);
     return 8 * inrush + 0.08 * gaussian(this.rng);
   }
+}
+
+/**
+ * A soft limit: `limit * tanh(x / limit)`, in x's units. Nearly x for |x| well inside the limit (0.89 x at
+ * 0.6 of it), never beyond +-limit, smooth and monotonic (a wandering process keeps its dynamics).
+ */
+export function softBound(x: number, limit: number): number {
+  return limit * Math.tanh(x / limit);
 }
 
 /** mulberry32: tiny, fast, good enough for simulation; the same seed gives the same stream everywhere. */
