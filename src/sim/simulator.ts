@@ -15,8 +15,9 @@
  * further its rarest excursion (the largest of n independent excursions grows as sqrt(2 ln n)): a run of
  * a day went some 4 standard deviations out, well beyond anything the detector's learning period (one hour,
  * some 30 excursions of the vibration's two-minute load) could show, and a new level is what a detector
- * is there to flag. With the limit, normal operation stays within the range the learning period shows,
- * however long the demo runs, and an alarm outside an injection is the detector's fault.
+ * is there to flag. With the limit, the slow variation stays within the range the learning period shows,
+ * however long the demo runs. The white measurement noise stays Gaussian: its rare draws (about one
+ * reading in a week of 1 Hz readings is 4.8 standard deviations out) are the detector's to judge.
  *
  * All dynamics are in seconds of virtual time, so changing intervalMs samples the same physics faster or
  * slower. Every sensor has its own random stream derived from (seed, sensor name), and injected anomalies
