@@ -214,6 +214,8 @@ class StreamScore {
   readonly epLog: Float64Array;
   readonly epVar: Float64Array;
   readonly epCount: Float64Array;
+  /** False while epLog, epVar and epCount are all +0 (cleared): clearing them again is skipped. */
+  epDirty = false;
   varCount = 0;
   /** Per-(kind, channel) surprises of the current reading against each set of histories (scratch). */
   readonly eachAdaptive: Float64Array;
@@ -237,6 +239,24 @@ class StreamScore {
   /** The model state reset asked for at the end of a stuck run has not taken effect yet (model errors wait). */
   awaitingReset = false;
   lastScored: ScoredStep | null = null;
+  /**
+   * Per channel, scratch for one reading's evidence (level, shift, bias, spread, change, stuck, the run lengths
+   * taught, squared and log squared changes), and the two evidence records that hold them: overwritten by every
+   * reading, valid until the next one (what an episode keeps of them is copied: see keepEvidence).
+   */
+  readonly scratch: {
+    readonly level: Float64Array;
+    readonly shift: Float64Array;
+    readonly res: Float64Array;
+    readonly sp: Float64Array;
+    readonly ch: Float64Array;
+    readonly st: Float64Array;
+    readonly done: Float64Array;
+    readonly d2: Float64Array;
+    readonly logD2: Float64Array;
+  };
+  readonly judged: EvidenceValues = emptyEvidence();
+  readonly taught: EvidenceValues = emptyEvidence();
 
   constructor(
     readonly C: number,
@@ -263,6 +283,8 @@ class StreamScore {
     this.longest = new Float64Array(C);
     this.zMean = new Boxcar(C, shortSpan(opts.smooth));
     this.resMean = new Boxcar(C, shortSpan(opts.smooth));
+    const f = (): Float64Array => new Float64Array(C);
+    this.scratch = { level: f(), shift: f(), res: f(), sp: f(), ch: f(), st: f(), done: f(), d2: f(), logD2: f() };
   }
   /** The kind's row of histories, made (fresh) when the kind is first taught. */
   row(which: 'reference' | 'adaptive', k: number): TailCalibrator[] {
@@ -366,25 +388,27 @@ export class StreamScorer {
     const others = episode === null ? undefined : (c: number): boolean => !episode.owners[c];
     // The adaptive history learns what the stream does, but not a fault: the owners' reading that holds an
     // open episode (or opens it) is not taught to it.
-    teach(s, 'adaptive', taught, s.holding ? others : undefined);
+    if (s.holding && episode !== null) teachOwners(s, 'adaptive', taught, episode.owners, false);
+    else teach(s, 'adaptive', taught);
     // The reference learns what is normal: a value that already holds an episode open (or would) is not
     // taught, so a change that comes gradually is not learnt as it comes (a drift is caught, not absorbed).
     // Readings known to be normal teach unconditionally.
     const limit = learning ? Infinity : this.holdSurprise + reference.penalty;
     // While an episode is open, the channels that are not part of it go on learning whatever they do (a pump's
     // temperature that rises while its valve is shut is the valve's episode, not a fault of its own).
-    teach(s, 'reference', taught, (c, k) => (others === undefined ? reference.each[k * C + c] < limit : others(c)));
+    if (episode !== null) teachOwners(s, 'reference', taught, episode.owners, false);
+    else teachBelow(s, 'reference', taught, reference.each, limit);
     // The reference's guard band holds the readings just before an episode opened: they are its onset, not
     // normal operation, and are never taught.
     if (s.episode !== null && before === null) {
       for (let c = 0; c < C; c++) if (s.episode.owners[c]) for (const row of s.reference) row?.[c].discardPending();
     }
     this.learnVariability(s, r, others);
-    if (s.episode !== null && s.episode.stuckAt !== s.episode.readings && this.opts.newNormalAfter > 0 && s.episodeEvidence.length < this.opts.newNormalAfter) s.episodeEvidence.push(taught);
+    if (s.episode !== null && s.episode.stuckAt !== s.episode.readings && this.opts.newNormalAfter > 0 && s.episodeEvidence.length < this.opts.newNormalAfter) s.episodeEvidence.push(keepEvidence(taught));
     if (rebaseline && before !== null) {
       for (const past of s.episodeEvidence) {
-        teach(s, 'reference', past, (c) => before.owners[c]);
-        teach(s, 'adaptive', past, (c) => before.owners[c]);
+        teachOwners(s, 'reference', past, before.owners, true);
+        teachOwners(s, 'adaptive', past, before.owners, true);
       }
       // The new normal's variability of changes (spread and change are judged against it from now on).
       for (let c = 0; c < C; c++) {
@@ -413,7 +437,9 @@ export class StreamScorer {
       events,
       spread: this.spreadOf(s, r),
     };
-    s.last = Float64Array.from(r.item.values);
+    // The stream's previous reading, kept in one buffer per stream (the same values as a fresh copy).
+    if (s.last !== null && s.last.length === r.item.values.length) s.last.set(r.item.values);
+    else s.last = Float64Array.from(r.item.values);
     s.lastScored = scored;
     return { scored, verdict: { exclude: anomalous, rebaseline, reset: s.unstuck } };
   }
@@ -433,7 +459,7 @@ export class StreamScorer {
     const C = s.C;
     const o = this.opts;
     const filled = r.item.kind === 'reading' ? r.item.filled : 0;
-    const level = new Float64Array(C);
+    const { level, shift, res, sp, ch, st, done, d2, logD2 } = s.scratch;
     for (let c = 0; c < C; c++) level[c] = r.z[c] * r.z[c];
     if (r.item.reset) {
       s.meanCount = 0;
@@ -450,7 +476,6 @@ export class StreamScorer {
     // readings after it ends): of the signed level, and of the signed prediction residual.
     s.meanCount++;
     s.zMean.push(r.z);
-    const shift = new Float64Array(C);
     for (let c = 0; c < C; c++) shift[c] = s.zMean.mean(c) ** 2;
     // The model's errors count once the normalisation is warm and the model state has settled after a reset
     // (its first predictions from a zero state are poor by construction, and no evidence of anything), and not
@@ -461,7 +486,6 @@ export class StreamScorer {
     // The short mean of the residual holds only residuals of predictions that count.
     if (r.expected !== null && modelReady) {
       s.resCount++;
-      const res = new Float64Array(C);
       for (let c = 0; c < C; c++) res[c] = (r.item.values[c] - r.expected[c]) / r.std[c];
       s.resMean.push(res);
       for (let c = 0; c < C; c++) res[c] = s.resMean.mean(c) ** 2;
@@ -475,16 +499,11 @@ export class StreamScorer {
     let stuck: Float64Array | null = null;
     let ended: Float64Array | null = null;
     if (s.last !== null && !r.item.reset) {
-      const sp = new Float64Array(C);
-      const ch = new Float64Array(C);
-      const st = new Float64Array(C);
-      const done = new Float64Array(C).fill(Number.NaN);
+      done.fill(Number.NaN);
       // Changes in sensor units: their scale is the stream's own (stable on a random walk, whose level's
       // running std keeps growing), and the spread is a ratio of two of them. The noise level is the typical
       // size of a change on a log scale: ln(squared change), floored at 10^-4 of the long-term mean squared
       // change so an exact repeat is finite.
-      const d2 = new Float64Array(C);
-      const logD2 = new Float64Array(C);
       for (let c = 0; c < C; c++) {
         d2[c] = (r.item.values[c] - s.last[c]) ** 2 / (1 + filled);
         logD2[c] = Math.log(d2[c] + 1e-4 * s.longVar[c] + 1e-300);
@@ -531,18 +550,21 @@ export class StreamScorer {
       s.run.fill(1);
     }
     const predictive = o.mode !== 'reconstruction';
-    const out: EvidenceValues = {
-      prediction: predictive ? prediction : null,
-      bias: predictive ? bias : null,
-      reconstruction: o.mode === 'prediction' ? null : reconstruction,
-      level: r.warm ? level : null,
-      shift: r.warm && s.meanCount >= o.smooth ? shift : null,
-      change,
-      spread,
-      stuck,
-    };
+    // The two records are the stream's own, refilled by every reading.
+    const out = s.judged;
+    out.prediction = predictive ? prediction : null;
+    out.bias = predictive ? bias : null;
+    out.reconstruction = o.mode === 'prediction' ? null : reconstruction;
+    out.level = r.warm ? level : null;
+    out.shift = r.warm && s.meanCount >= o.smooth ? shift : null;
+    out.change = change;
+    out.spread = spread;
+    out.stuck = stuck;
     if (o.evidence !== undefined) for (const k of EVIDENCE) if (!o.evidence.includes(k)) out[k] = null;
-    return { e: out, taught: { ...out, stuck: out.stuck === null ? null : ended } };
+    const taught = s.taught;
+    for (let k = 0; k < EVIDENCE.length; k++) taught[EVIDENCE[k]] = out[EVIDENCE[k]];
+    taught.stuck = out.stuck === null ? null : ended;
+    return { e: out, taught };
   }
 
   /** The long-term variability of changes learns from normal readings only (`which`: the channels that may learn). */
@@ -558,6 +580,7 @@ export class StreamScorer {
       const logD2 = Math.log(d2 + 1e-4 * s.longVar[c] + 1e-300);
       if (which !== undefined && !which(c)) {
         // An open episode's own channel: not normal operation, but what a new normal would be.
+        s.epDirty = true;
         s.epLog[c] += logD2;
         s.epVar[c] += d2;
         s.epCount[c]++;
@@ -758,6 +781,7 @@ export class StreamScorer {
       s.epLog.set(nums(v.episodeVariability.log, 'episodeVariability.log'));
       s.epVar.set(nums(v.episodeVariability.var, 'episodeVariability.var'));
       s.epCount.set(nums(v.episodeVariability.count, 'episodeVariability.count'));
+      s.epDirty = true;
     }
     s.varCount = int(v.varCount, 'varCount');
     s.run.set(nums(v.run, 'run'));
@@ -898,6 +922,9 @@ export function shortSpan(smooth: number): number {
 
 /** Forgets what the open episode gathered of the variability of changes (it ended, or was stuck). */
 function clearEpisodeVariability(s: StreamScore): void {
+  // Already cleared (nothing gathered since): the same +0 values, without three fills per reading.
+  if (!s.epDirty) return;
+  s.epDirty = false;
   s.epLog.fill(0);
   s.epVar.fill(0);
   s.epCount.fill(0);
@@ -908,13 +935,50 @@ function means(b: Boxcar): number[] {
   return Array.from({ length: b.C }, (_, c) => b.mean(c));
 }
 
-/** Teaches each (kind, channel) value of `e` to the stream's `set` (`which`: the ones that may learn, default all). */
-function teach(s: StreamScore, set: 'reference' | 'adaptive', e: EvidenceValues, which?: (c: number, k: number) => boolean): void {
+/**
+ * Teaches each (kind, channel) value of `e` to the stream's `set`. These run for every reading, so the choice
+ * of channels is a plain argument, not a closure (same order of additions: kinds, then channels).
+ */
+function teach(s: StreamScore, set: 'reference' | 'adaptive', e: EvidenceValues): void {
   for (let k = 0; k < EVIDENCE.length; k++) {
     const v = e[EVIDENCE[k]];
     if (v === null) continue;
-    for (let c = 0; c < v.length; c++) if (which === undefined || which(c, k)) s.row(set, k)[c].add(v[c]);
+    for (let c = 0; c < v.length; c++) s.row(set, k)[c].add(v[c]);
   }
+}
+
+/** Teaches the values of the channels whose `owners[c]` equals `want` (an open episode's own channels, or the others). */
+function teachOwners(s: StreamScore, set: 'reference' | 'adaptive', e: EvidenceValues, owners: readonly boolean[], want: boolean): void {
+  for (let k = 0; k < EVIDENCE.length; k++) {
+    const v = e[EVIDENCE[k]];
+    if (v === null) continue;
+    for (let c = 0; c < v.length; c++) if (owners[c] === want) s.row(set, k)[c].add(v[c]);
+  }
+}
+
+/** Teaches the values whose surprise `each[k * C + c]` (fuse's) is below `limit`. */
+function teachBelow(s: StreamScore, set: 'reference' | 'adaptive', e: EvidenceValues, each: Float64Array, limit: number): void {
+  const C = s.C;
+  for (let k = 0; k < EVIDENCE.length; k++) {
+    const v = e[EVIDENCE[k]];
+    if (v === null) continue;
+    for (let c = 0; c < v.length; c++) if (each[k * C + c] < limit) s.row(set, k)[c].add(v[c]);
+  }
+}
+
+/** A record of evidence that says nothing (every kind null). */
+function emptyEvidence(): EvidenceValues {
+  return { prediction: null, bias: null, reconstruction: null, level: null, change: null, shift: null, spread: null, stuck: null };
+}
+
+/** A copy of one reading's evidence that outlives it (the stream's scratch and the model stage's buffers are reused). */
+function keepEvidence(e: EvidenceValues): EvidenceValues {
+  const out = emptyEvidence();
+  for (const k of EVIDENCE) {
+    const v = e[k];
+    out[k] = v === null ? null : Float64Array.from(v);
+  }
+  return out;
 }
 
 /**
