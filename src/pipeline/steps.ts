@@ -43,6 +43,9 @@ export interface StepItem<O> {
  * What the model stage says about one reading (or duplicate) of a stream, in order. A duplicate's result is
  * the duplicated reading's (its expectation, model, errors and counts) with empty z, mean and std and null
  * per-channel errors: a duplicate teaches nothing and is scored as the step it repeats.
+ *
+ * `z`, `mean`, `std` and `predErrors` are the stream's own buffers, refilled for its next reading: they are
+ * valid during the `score` call that receives them; a consumer that keeps them copies them.
  */
 export interface StepResult<O> {
   readonly stream: string;
@@ -172,6 +175,11 @@ class StreamState<O> {
   forgotten = false;
   /** The latest reading's result (what a duplicate of it reports). */
   last: StepResult<O> | null = null;
+  /** Buffers of a result's z, mean, std and predErrors, refilled for every reading (see StepResult). */
+  readonly zNow: Float64Array;
+  readonly meanNow: Float64Array;
+  readonly stdNow: Float64Array;
+  readonly predErrorsNow: Float64Array;
 
   constructor(
     readonly stream: string,
@@ -183,6 +191,10 @@ class StreamState<O> {
     this.chunkMean = new Float64Array(this.C);
     this.chunkStd = new Float64Array(this.C).fill(1);
     this.warm = [];
+    this.zNow = new Float64Array(this.C);
+    this.meanNow = new Float64Array(this.C);
+    this.stdNow = new Float64Array(this.C);
+    this.predErrorsNow = new Float64Array(this.C);
   }
 
   get pending(): number {
@@ -499,7 +511,7 @@ export class StepEngine<O> {
       if (out !== null) {
         if (s.prevPred !== null) {
           expected = s.prevPred;
-          predErrors = new Float64Array(C);
+          predErrors = s.predErrorsNow;
           const over = 1 + (item.kind === 'reading' ? item.filled : 0);
           let e = 0;
           for (let c = 0; c < C; c++) {
@@ -521,8 +533,10 @@ export class StepEngine<O> {
       }
       t++;
       if (item.kind === 'fill') continue;
-      const z = new Float64Array(C);
-      const std = new Float64Array(C);
+      const z = s.zNow;
+      const std = s.stdNow;
+      const mean = s.meanNow;
+      mean.set(s.mean);
       for (let c = 0; c < C; c++) {
         std[c] = stdOf(s.variance[c], s.mean[c]);
         z[c] = (item.values[c] - s.mean[c]) / std[c];
@@ -533,7 +547,7 @@ export class StepEngine<O> {
         channels: s.channels,
         modelId: out === null ? null : s.modelId,
         z,
-        mean: Float64Array.from(s.mean),
+        mean,
         std,
         expected,
         predError,

@@ -103,6 +103,17 @@ export class TailCalibrator {
   private bandLength = 0;
   /** Errors offered to add() (for thinning). */
   private offered = 0;
+  /**
+   * The history's tail threshold bin (-1: not known since the history last changed) and the mass above it as
+   * the walk down from the top sums it; then the GPD fit above it (NaN scale: not fitted yet). They depend on
+   * the history alone and are dropped whenever it changes (commit), so an answer is the same, bit for bit,
+   * with or without them; a history that learns one error in `thin` (the short means) is walked once per change.
+   */
+  private fitTb = -1;
+  private fitAbove = 0;
+  private fitQu = 0;
+  private fitXi = 0;
+  private fitSigma = Number.NaN;
 
   constructor(
     private readonly opts: TailOptions,
@@ -132,43 +143,66 @@ export class TailCalibrator {
   /**
    * Surprise -log10 P(E >= e) of an error `e` against the history (0.301 while not ready). A non-finite or
    * negative e is scored as the largest surprise: a model or a reading that produced it is worth a look.
-   * Cost: a walk down the bins from the largest error seen to e's bin or to the tail threshold, whichever is
-   * lower (a few tens of bins for ordinary errors). Nothing is cached: the answer depends on the history
-   * alone, so a calibrator restored from a checkpoint answers exactly as the one it was saved from.
+   * Cost: a walk down the bins from the largest error seen to the tail threshold (once per change of the
+   * history: the threshold and the tail fit are kept until the next error is committed), then to e's bin
+   * when it is lower (a few tens of bins for ordinary errors). The answer depends on the history alone, so a
+   * calibrator restored from a checkpoint answers exactly as the one it was saved from.
    */
   surprise(e: number): number {
     if (!this.ready) return Math.log10(2);
     if (!(e >= 0) || !Number.isFinite(e)) return MAX_SURPRISE;
     const y = logOf(e);
     const b = binOf(y);
-    const target = (1 - TAIL_QUANTILE) * this.total;
-    // Walk down from the top: the mass above e's bin, and the tail threshold u with the excesses above it.
-    let above = 0;
-    let aboveY = -1;
-    let tb = -1;
-    for (let k = this.top; k >= 0; k--) {
-      if (k === b) aboveY = above;
-      if (tb < 0 && (above + this.bins[k] >= target || k === 0)) tb = k;
-      if (tb >= 0 && aboveY >= 0) break;
-      above += this.bins[k];
+    // The tail threshold's bin tb: the highest bin at which the mass walked down from the top reaches the
+    // target (or bin 0); `fitAbove` is the mass above it, summed from the top down.
+    if (this.fitTb < 0) {
+      const target = (1 - TAIL_QUANTILE) * this.total;
+      let above = 0;
+      let k = this.top;
+      for (; k > 0; k--) {
+        if (above + this.bins[k] >= target) break;
+        above += this.bins[k];
+      }
+      this.fitTb = Math.max(k, 0);
+      this.fitAbove = above;
+      this.fitSigma = Number.NaN;
     }
-    if (aboveY < 0) aboveY = b > this.top ? 0 : above;
+    const tb = this.fitTb;
+    // The mass above e's bin, summed from the top down as before: above tb by a walk from the top, below it
+    // by going on from the mass above tb.
+    let aboveY = 0;
+    if (b <= this.top) {
+      if (b >= tb) {
+        for (let k = this.top; k > b; k--) aboveY += this.bins[k];
+      } else {
+        aboveY = this.fitAbove;
+        for (let k = tb; k > b; k--) aboveY += this.bins[k];
+      }
+    }
     // Empirical: the mass at or above y (the bin holding y counted in proportion). Where the history has
     // seen errors this large, that is what they say, however the tail fit would put it (a few rare but
     // normal events in a mostly quiet stream are not an exponential tail). Above, the fit.
     const frac = (LOG_MIN + (b + 1) * BIN_WIDTH - y) / BIN_WIDTH;
     let q = (aboveY + (b <= this.top ? this.bins[b] * frac : 0)) / this.total;
-    const u = UPPER_EDGE[Math.max(tb, 0)];
-    if (e > u) q = Math.max(q, this.gpdTail(e, u, Math.max(tb, 0)));
+    const u = UPPER_EDGE[tb];
+    if (e > u) q = Math.max(q, this.gpdTail(e, u, tb));
     return Math.min(MAX_SURPRISE, -Math.log10(Math.max(q, 1e-300)));
   }
 
   /**
    * P(E >= e) for e above the threshold u under a GPD fitted by the method of moments to the history's
    * excesses over u (bins above tb), each bin's errors taken at its centre (geometric). Bins whose weight has
-   * decayed to (numerically) nothing are left out: a huge value there would swamp the moments.
+   * decayed to (numerically) nothing are left out: a huge value there would swamp the moments. The fit is
+   * kept until the history changes.
    */
   private gpdTail(e: number, u: number, tb: number): number {
+    if (Number.isNaN(this.fitSigma)) this.fitGpd(u, tb);
+    const xi = this.fitXi;
+    const x = (e - u) / this.fitSigma;
+    return this.fitQu * (xi < 1e-6 ? Math.exp(-x) : Math.pow(1 + xi * x, -1 / xi));
+  }
+
+  private fitGpd(u: number, tb: number): void {
     const negligible = 1e-9 * this.total;
     let mass = 0;
     let s1 = 0;
@@ -196,9 +230,9 @@ export class TailCalibrator {
     const r = v > 0 ? (m * m) / v : Infinity;
     const xi = Number.isFinite(r) ? Math.min(MAX_SHAPE, Math.max(0, 0.5 * (1 - r))) : 0;
     // With xi fixed by the clamp, sigma = m (1 - xi) keeps the fitted mean excess.
-    const sigma = Math.max(m * (1 - xi), MIN_SCALE * u);
-    const x = (e - u) / sigma;
-    return Math.min(1, qu) * (xi < 1e-6 ? Math.exp(-x) : Math.pow(1 + xi * x, -1 / xi));
+    this.fitXi = xi;
+    this.fitSigma = Math.max(m * (1 - xi), MIN_SCALE * u);
+    this.fitQu = Math.min(1, qu);
   }
 
   /**
@@ -241,6 +275,8 @@ export class TailCalibrator {
     if (b > this.top) this.top = b;
     this.w *= this.growth;
     if (this.w > 1e100) this.rescale();
+    // The history changed: its tail threshold and fit are found again at the next surprise.
+    this.fitTb = -1;
   }
 
   /** Drops the errors in the guard band (added but not yet in the history): they will never enter it. */
