@@ -171,10 +171,15 @@ class Ring {
   private grow(): void {
     const cap = Math.min(this.max, this.capacity * 2);
     const C = this.C;
-    const order = Array.from({ length: this.size }, (_, k) => this.at(k));
+    // Oldest first: the ring's readings from the oldest's slot to the end of the arrays, then those from slot 0
+    // (two block copies per array, not one per reading).
+    const start = this.at(0);
+    const first = Math.min(this.size, this.capacity - start);
+    const rest = this.size - first;
     const take = <A extends Float64Array | Float32Array | Uint8Array>(from: A, make: (n: number) => A, width: number): A => {
       const to = make(cap * width);
-      order.forEach((i, k) => to.set(from.subarray(i * width, i * width + width), k * width));
+      to.set(from.subarray(start * width, (start + first) * width), 0);
+      if (rest > 0) to.set(from.subarray(0, rest * width), first * width);
       return to;
     };
     this.ts = take(this.ts, (n) => new Float64Array(n), 1);
