@@ -880,17 +880,17 @@ interface Fused {
 /** Surprise of each (kind, channel) against a set of histories; fused: the largest less log10 of how many spoke. */
 /** `each`: a buffer of EVIDENCE.length * C for the per-(kind, channel) surprises (reused across readings). */
 function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array): Fused {
-  const evidence = {} as Record<Evidence, number>;
   const channels = new Array<number>(C).fill(0);
   each.fill(0);
   let max = 0;
   let n = 0;
-  // Indexed loops, not forEach closures: this runs for every reading (same order, same arithmetic).
+  // Indexed loops, not forEach closures: this runs for every reading (same order, same arithmetic). The
+  // per-kind results go into one object literal at the end (one shape, in EVIDENCE's order), not key by key.
+  const best = BEST;
   for (let k = 0; k < EVIDENCE.length; k++) {
-    const kind = EVIDENCE[k];
-    const v = e[kind];
+    const v = e[EVIDENCE[k]];
     const row = set[k];
-    let best = Number.NaN;
+    let top = Number.NaN;
     if (v !== null && row !== null) {
       for (let c = 0; c < C; c++) {
         const tail = row[c];
@@ -898,17 +898,32 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array):
         const sur = tail.surprise(v[c]);
         each[k * C + c] = sur;
         n++;
-        if (!(sur <= best)) best = sur;
+        if (!(sur <= top)) top = sur;
         if (sur > channels[c]) channels[c] = sur;
       }
     }
-    evidence[kind] = best;
-    if (best > max) max = best;
+    best[k] = top;
+    if (top > max) max = top;
   }
+  const evidence: Record<Evidence, number> = {
+    prediction: best[0],
+    bias: best[1],
+    reconstruction: best[2],
+    level: best[3],
+    change: best[4],
+    shift: best[5],
+    spread: best[6],
+    stuck: best[7],
+  };
   const penalty = n > 0 ? Math.log10(n) : 0;
   const surprise = n > 0 ? Math.max(0, Math.min(MAX_SURPRISE, max - penalty)) : Math.log10(2);
   return { surprise, evidence, channels, penalty, each };
 }
+
+/** fuse's per-kind largest surprises, in EVIDENCE's order (scratch: read back before fuse returns). */
+const BEST = new Float64Array(EVIDENCE.length);
+// fuse's literal names the kinds by their index in EVIDENCE.
+if (EVIDENCE.join() !== 'prediction,bias,reconstruction,level,change,shift,spread,stuck') throw new Error('scorer: fuse must follow EVIDENCE');
 
 /**
  * Readings in the boxcars of the short means, for `smooth` (score.smooth): 2·smooth − 1, the boxcar with the
