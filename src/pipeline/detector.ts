@@ -328,7 +328,8 @@ export class Detector {
       this.cadences.set(stream, cadence);
     }
     const place = cadence.place(reading.ts);
-    const values = Float64Array.from(reading.values);
+    // The constructor from an array-like, not Float64Array.from (its iterator protocol): the same values.
+    const values = new Float64Array(reading.values);
     const held = this.held.get(stream);
     if (place.filled > 0 && held !== undefined && held.length === values.length) {
       const step = place.intervalMs;
