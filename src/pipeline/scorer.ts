@@ -288,7 +288,7 @@ class StreamScore {
   }
   /** The kind's row of histories, made (fresh) when the kind is first taught. */
   row(which: 'reference' | 'adaptive', k: number): TailCalibrator[] {
-    const set = this[which];
+    const set = which === 'reference' ? this.reference : this.adaptive;
     return (set[k] ??= Array.from({ length: this.C }, () => new TailCalibrator(tailOptions(this.opts, which, EVIDENCE[k]))));
   }
 
@@ -958,7 +958,8 @@ function teach(s: StreamScore, set: 'reference' | 'adaptive', e: EvidenceValues)
   for (let k = 0; k < EVIDENCE.length; k++) {
     const v = e[EVIDENCE[k]];
     if (v === null) continue;
-    for (let c = 0; c < v.length; c++) s.row(set, k)[c].add(v[c]);
+    const row = s.row(set, k);
+    for (let c = 0; c < v.length; c++) row[c].add(v[c]);
   }
 }
 
@@ -967,7 +968,9 @@ function teachOwners(s: StreamScore, set: 'reference' | 'adaptive', e: EvidenceV
   for (let k = 0; k < EVIDENCE.length; k++) {
     const v = e[EVIDENCE[k]];
     if (v === null) continue;
-    for (let c = 0; c < v.length; c++) if (owners[c] === want) s.row(set, k)[c].add(v[c]);
+    // The row is made only when a value is taught to it (as before: an untaught row stays unmade).
+    let row: TailCalibrator[] | null = null;
+    for (let c = 0; c < v.length; c++) if (owners[c] === want) (row ??= s.row(set, k))[c].add(v[c]);
   }
 }
 
@@ -977,7 +980,8 @@ function teachBelow(s: StreamScore, set: 'reference' | 'adaptive', e: EvidenceVa
   for (let k = 0; k < EVIDENCE.length; k++) {
     const v = e[EVIDENCE[k]];
     if (v === null) continue;
-    for (let c = 0; c < v.length; c++) if (each[k * C + c] < limit) s.row(set, k)[c].add(v[c]);
+    let row: TailCalibrator[] | null = null;
+    for (let c = 0; c < v.length; c++) if (each[k * C + c] < limit) (row ??= s.row(set, k))[c].add(v[c]);
   }
 }
 

@@ -95,6 +95,11 @@ export class TailCalibrator {
   /** Highest bin that ever held mass: the walks down the tail start there. */
   private top = -1;
   /**
+   * Lowest bin that ever held mass (BINS while none): every bin below it is 0, so the walks up from bin 0 and
+   * down below it may stop there (adding zeros changes no sum). Not saved: restore finds it from the bins.
+   */
+  private bottom = BINS;
+  /**
    * Errors added but not yet in the history (the guard band): a ring of `lag` [error, relative weight] slots,
    * pairs at [2i, 2i + 1], the oldest at slot `bandHead`, `bandLength` of them held; null until the first.
    */
@@ -176,7 +181,8 @@ export class TailCalibrator {
         for (let k = this.top; k > b; k--) aboveY += this.bins[k];
       } else {
         aboveY = this.fitAbove;
-        for (let k = tb; k > b; k--) aboveY += this.bins[k];
+        const stop = Math.max(b, this.bottom - 1);
+        for (let k = tb; k > stop; k--) aboveY += this.bins[k];
       }
     }
     // Empirical: the mass at or above y (the bin holding y counted in proportion). Where the history has
@@ -273,6 +279,7 @@ export class TailCalibrator {
     this.total += w;
     this.count++;
     if (b > this.top) this.top = b;
+    if (b < this.bottom) this.bottom = b;
     this.w *= this.growth;
     if (this.w > 1e100) this.rescale();
     // The history changed: its tail threshold and fit are found again at the next surprise.
@@ -290,7 +297,8 @@ export class TailCalibrator {
     if (this.total <= 0) return Number.NaN;
     let acc = 0;
     const target = q * this.total;
-    for (let b = 0; b <= this.top; b++) {
+    // Below `bottom` every bin is 0 and cannot reach a positive target.
+    for (let b = target > 0 ? Math.min(this.bottom, this.top) : 0; b <= this.top; b++) {
       acc += this.bins[b];
       if (acc >= target) return Math.pow(10, LOG_MIN + (b + 0.5) * BIN_WIDTH);
     }
@@ -334,6 +342,7 @@ export class TailCalibrator {
       const [b, v] = entry as [unknown, unknown];
       if (typeof b !== 'number' || !Number.isInteger(b) || b < 0 || b > s.top || !finite(v) || v < 0) throw new Error('tail state: bad bin');
       c.bins[b] = v;
+      if (b < c.bottom) c.bottom = b;
     }
     c.count = s.count;
     c.w = s.w;
@@ -368,6 +377,7 @@ export class TailCalibrator {
         this.allocated()[b] += mass;
         this.total += mass;
         if (b > this.top) this.top = b;
+        if (b < this.bottom) this.bottom = b;
       }
     }
     this.count += prior.weight;
