@@ -74,8 +74,13 @@ export class Boxcar {
    */
   trimmedMean(c: number, k: number): number {
     if (this.held <= 2 * k) return this.mean(c);
-    const top = new Float64Array(k).fill(-Infinity);
-    const bottom = new Float64Array(k).fill(Infinity);
+    // Module scratch (no allocation per call): only its first k slots are used.
+    if (TOP.length < k) {
+      TOP = new Float64Array(k);
+      BOTTOM = new Float64Array(k);
+    }
+    const top = TOP.fill(-Infinity, 0, k);
+    const bottom = BOTTOM.fill(Infinity, 0, k);
     const first = (this.pos - this.held + this.n) % this.n;
     for (let j = 0; j < this.held; j++) {
       const v = this.ring[((first + j) % this.n) * this.C + c];
@@ -164,3 +169,7 @@ export interface BoxcarState {
   /** Pushes since the sums were last recomputed exactly, in [0, n). */
   readonly sinceExact: number;
 }
+
+/** trimmedMean's scratch: the k largest and the k smallest values seen (grown to the largest k asked). */
+let TOP = new Float64Array(4);
+let BOTTOM = new Float64Array(4);

@@ -173,7 +173,7 @@ class StreamState<O> {
   pendingReset = false;
   /** Set by StepEngine.forget: items of it inside a model call are dropped, not scored. */
   forgotten = false;
-  /** The latest reading's result (what a duplicate of it reports). */
+  /** The latest reading's result (what a duplicate of it reports, less its per-channel arrays). */
   last: StepResult<O> | null = null;
   /** Buffers of a result's z, mean, std and predErrors, refilled for every reading (see StepResult). */
   readonly zNow: Float64Array;
@@ -495,7 +495,7 @@ export class StepEngine<O> {
       if (item.kind === 'duplicate') {
         // Reported like the step it duplicates (with its own values, and without the duplicated step's
         // per-channel z, mean, std and errors: see `last`); never a model step.
-        this.deps.score({ ...(s.last ?? this.bareResult(s, item)), item });
+        this.deps.score(s.last === null ? { ...this.bareResult(s, item), item } : { ...s.last, z: NO_VALUES, mean: NO_VALUES, std: NO_VALUES, predErrors: null, reconErrors: null, item });
         continue;
       }
       s.segmentSteps++;
@@ -559,8 +559,9 @@ export class StepEngine<O> {
         settled: s.segmentSteps > Math.max(4, s.W >> 2),
       };
       // What a duplicate of this reading reports: the step as the model saw it, without its per-channel arrays
-      // (the scorer reports a duplicate from its own last scored step), so each stream keeps five arrays fewer.
-      s.last = { ...result, z: NO_VALUES, mean: NO_VALUES, std: NO_VALUES, predErrors: null, reconErrors: null };
+      // (the scorer reports a duplicate from its own last scored step; they are dropped when a duplicate comes,
+      // not copied out for every reading).
+      s.last = result;
       const verdict = this.deps.score(result);
       this.pushRaw(s, item.values);
       if (!verdict.exclude) this.updateNormalisation(s, item.values);
