@@ -130,4 +130,31 @@ describe('TailCalibrator', () => {
     for (const e of [0.1, 1, 4, 9, 30, 100]) expect(back.surprise(e)).toBeCloseTo(t.surprise(e), 6);
     expect(() => TailCalibrator.fromJSON({ format: 'anomalyd-tail/2', bins: [[999, 1]], count: 1, w: 1, total: 1, top: 5 }, { horizon: 800, minCount: 8 })).toThrow(/bad bin/);
   });
+
+  it('answers bit for bit as a fresh copy of its history: what it keeps between errors changes no answer', () => {
+    // The tail threshold and fit are kept until the history changes, and walks stop at the lowest bin that
+    // held mass; a copy restored from its JSON has neither kept, so every answer must be identical (Object.is).
+    const u = mulberry32(11);
+    let compared = 0;
+    for (const opts of [
+      { horizon: 2, minCount: 1 },
+      { horizon: 500, minCount: 8, thin: 16 },
+      { horizon: 10_000, minCount: 16, lag: 3 },
+      { horizon: 50, minCount: 4, lag: 1, thin: 3 },
+    ]) {
+      const t = new TailCalibrator(opts, opts.horizon === 500 ? { mean: -1, std: 0.5, weight: 32 } : null);
+      for (let i = 0; i < 800; i++) {
+        const r = u();
+        const e = r < 0.02 ? 10 ** (12 * u() - 4) : r < 0.03 ? 0 : -Math.log(1 - u()) * (u() < 0.5 ? 1 : 1e-3);
+        if (u() < 0.7) t.add(e, u() < 0.9 ? 1 : 3 * u());
+        const fresh = TailCalibrator.fromJSON(JSON.parse(JSON.stringify(t.toJSON())), opts);
+        for (const x of [e, e * 10 * u(), 1e-9, 1e9]) {
+          expect(Object.is(t.surprise(x), fresh.surprise(x))).toBe(true);
+          compared++;
+        }
+        expect(Object.is(t.quantile(0.5), fresh.quantile(0.5))).toBe(true);
+      }
+    }
+    expect(compared).toBe(4 * 800 * 4);
+  });
 });
