@@ -239,24 +239,6 @@ class StreamScore {
   /** The model state reset asked for at the end of a stuck run has not taken effect yet (model errors wait). */
   awaitingReset = false;
   lastScored: ScoredStep | null = null;
-  /**
-   * Per channel, scratch for one reading's evidence (level, shift, bias, spread, change, stuck, the run lengths
-   * taught, squared and log squared changes), and the two evidence records that hold them: overwritten by every
-   * reading, valid until the next one (what an episode keeps of them is copied: see keepEvidence).
-   */
-  readonly scratch: {
-    readonly level: Float64Array;
-    readonly shift: Float64Array;
-    readonly res: Float64Array;
-    readonly sp: Float64Array;
-    readonly ch: Float64Array;
-    readonly st: Float64Array;
-    readonly done: Float64Array;
-    readonly d2: Float64Array;
-    readonly logD2: Float64Array;
-  };
-  readonly judged: EvidenceValues = emptyEvidence();
-  readonly taught: EvidenceValues = emptyEvidence();
 
   constructor(
     readonly C: number,
@@ -283,8 +265,6 @@ class StreamScore {
     this.longest = new Float64Array(C);
     this.zMean = new Boxcar(C, shortSpan(opts.smooth));
     this.resMean = new Boxcar(C, shortSpan(opts.smooth));
-    const f = (): Float64Array => new Float64Array(C);
-    this.scratch = { level: f(), shift: f(), res: f(), sp: f(), ch: f(), st: f(), done: f(), d2: f(), logD2: f() };
   }
   /** The kind's row of histories, made (fresh) when the kind is first taught. */
   row(which: 'reference' | 'adaptive', k: number): TailCalibrator[] {
@@ -294,8 +274,35 @@ class StreamScore {
 
 }
 
+/**
+ * Scratch for one reading's evidence, per channel (level, shift, bias, spread, change, stuck, the run lengths
+ * taught, squared and log squared changes), and the two evidence records that hold them. One per scorer and
+ * channel count, shared by its streams (a reading is scored at a time; no per-stream memory): refilled by
+ * every reading and valid until the next one; what an episode keeps of them is copied (keepEvidence).
+ */
+interface EvidenceScratch {
+  readonly level: Float64Array;
+  readonly shift: Float64Array;
+  readonly res: Float64Array;
+  readonly sp: Float64Array;
+  readonly ch: Float64Array;
+  readonly st: Float64Array;
+  readonly done: Float64Array;
+  readonly d2: Float64Array;
+  readonly logD2: Float64Array;
+  readonly judged: EvidenceValues;
+  readonly taught: EvidenceValues;
+}
+
+function newEvidenceScratch(C: number): EvidenceScratch {
+  const f = (): Float64Array => new Float64Array(C);
+  return { level: f(), shift: f(), res: f(), sp: f(), ch: f(), st: f(), done: f(), d2: f(), logD2: f(), judged: emptyEvidence(), taught: emptyEvidence() };
+}
+
 export class StreamScorer {
   private readonly streams = new Map<string, StreamScore>();
+  /** Evidence scratch per channel count. */
+  private readonly scratch = new Map<number, EvidenceScratch>();
   private readonly thresholdSurprise: number;
   private readonly holdSurprise: number;
 
@@ -459,7 +466,9 @@ export class StreamScorer {
     const C = s.C;
     const o = this.opts;
     const filled = r.item.kind === 'reading' ? r.item.filled : 0;
-    const { level, shift, res, sp, ch, st, done, d2, logD2 } = s.scratch;
+    let scratch = this.scratch.get(C);
+    if (scratch === undefined) this.scratch.set(C, (scratch = newEvidenceScratch(C)));
+    const { level, shift, res, sp, ch, st, done, d2, logD2 } = scratch;
     for (let c = 0; c < C; c++) level[c] = r.z[c] * r.z[c];
     if (r.item.reset) {
       s.meanCount = 0;
@@ -550,8 +559,8 @@ export class StreamScorer {
       s.run.fill(1);
     }
     const predictive = o.mode !== 'reconstruction';
-    // The two records are the stream's own, refilled by every reading.
-    const out = s.judged;
+    // The two records are the scratch's, refilled by every reading.
+    const out = scratch.judged;
     out.prediction = predictive ? prediction : null;
     out.bias = predictive ? bias : null;
     out.reconstruction = o.mode === 'prediction' ? null : reconstruction;
@@ -561,7 +570,7 @@ export class StreamScorer {
     out.spread = spread;
     out.stuck = stuck;
     if (o.evidence !== undefined) for (const k of EVIDENCE) if (!o.evidence.includes(k)) out[k] = null;
-    const taught = s.taught;
+    const taught = scratch.taught;
     for (let k = 0; k < EVIDENCE.length; k++) taught[EVIDENCE[k]] = out[EVIDENCE[k]];
     taught.stuck = out.stuck === null ? null : ended;
     return { e: out, taught };
@@ -990,7 +999,7 @@ function emptyEvidence(): EvidenceValues {
   return { prediction: null, bias: null, reconstruction: null, level: null, change: null, shift: null, spread: null, stuck: null };
 }
 
-/** A copy of one reading's evidence that outlives it (the stream's scratch and the model stage's buffers are reused). */
+/** A copy of one reading's evidence that outlives it (the scorer's scratch and the model stage's buffers are reused). */
 function keepEvidence(e: EvidenceValues): EvidenceValues {
   const out = emptyEvidence();
   for (const k of EVIDENCE) {

@@ -44,8 +44,9 @@ export interface StepItem<O> {
  * the duplicated reading's (its expectation, model, errors and counts) with empty z, mean and std and null
  * per-channel errors: a duplicate teaches nothing and is scored as the step it repeats.
  *
- * `z`, `mean`, `std` and `predErrors` are the stream's own buffers, refilled for its next reading: they are
- * valid during the `score` call that receives them; a consumer that keeps them copies them.
+ * `z`, `mean`, `std` and `predErrors` are the engine's buffers (one set per channel count, shared by the
+ * streams), refilled for the next reading: they are valid during the `score` call that receives them; a
+ * consumer that keeps them copies them.
  */
 export interface StepResult<O> {
   readonly stream: string;
@@ -175,11 +176,6 @@ class StreamState<O> {
   forgotten = false;
   /** The latest reading's result (what a duplicate of it reports, less its per-channel arrays). */
   last: StepResult<O> | null = null;
-  /** Buffers of a result's z, mean, std and predErrors, refilled for every reading (see StepResult). */
-  readonly zNow: Float64Array;
-  readonly meanNow: Float64Array;
-  readonly stdNow: Float64Array;
-  readonly predErrorsNow: Float64Array;
 
   constructor(
     readonly stream: string,
@@ -191,10 +187,7 @@ class StreamState<O> {
     this.chunkMean = new Float64Array(this.C);
     this.chunkStd = new Float64Array(this.C).fill(1);
     this.warm = [];
-    this.zNow = new Float64Array(this.C);
-    this.meanNow = new Float64Array(this.C);
-    this.stdNow = new Float64Array(this.C);
-    this.predErrorsNow = new Float64Array(this.C);
+
   }
 
   get pending(): number {
@@ -226,6 +219,8 @@ export interface StreamEngineSnapshot {
 
 export class StepEngine<O> {
   private readonly streams = new Map<string, StreamState<O>>();
+  /** A result's z, mean, std and predErrors, per channel count (see StepResult). */
+  private readonly buffers = new Map<number, { readonly z: Float64Array; readonly mean: Float64Array; readonly std: Float64Array; readonly predErrors: Float64Array }>();
   private queued = 0;
   private running = false;
 
@@ -511,7 +506,7 @@ export class StepEngine<O> {
       if (out !== null) {
         if (s.prevPred !== null) {
           expected = s.prevPred;
-          predErrors = s.predErrorsNow;
+          predErrors = this.buffersFor(C).predErrors;
           const over = 1 + (item.kind === 'reading' ? item.filled : 0);
           let e = 0;
           for (let c = 0; c < C; c++) {
@@ -533,9 +528,10 @@ export class StepEngine<O> {
       }
       t++;
       if (item.kind === 'fill') continue;
-      const z = s.zNow;
-      const std = s.stdNow;
-      const mean = s.meanNow;
+      const buffers = this.buffersFor(C);
+      const z = buffers.z;
+      const std = buffers.std;
+      const mean = buffers.mean;
       mean.set(s.mean);
       for (let c = 0; c < C; c++) {
         std[c] = stdOf(s.variance[c], s.mean[c]);
@@ -578,6 +574,12 @@ export class StepEngine<O> {
   }
 
   /** What a duplicate reports when its stream has no scored reading yet. */
+  private buffersFor(C: number): { readonly z: Float64Array; readonly mean: Float64Array; readonly std: Float64Array; readonly predErrors: Float64Array } {
+    let b = this.buffers.get(C);
+    if (b === undefined) this.buffers.set(C, (b = { z: new Float64Array(C), mean: new Float64Array(C), std: new Float64Array(C), predErrors: new Float64Array(C) }));
+    return b;
+  }
+
   private bareResult(s: StreamState<O>, item: StepItem<O>): StepResult<O> {
     const std = Float64Array.from(s.variance, (v, c) => stdOf(v, s.mean[c]));
     return {
