@@ -14,6 +14,10 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Subject } from 'rxjs';
 const root = process.argv[2];
+if (root === undefined || root === '-h' || root === '--help') {
+  console.error('usage: node scripts/detector-hash.mjs ROOT [STREAMS=100 READINGS=1500] [gru|lstm] [nohash] [nomodel]  (ROOT: a built checkout, e.g. .)');
+  process.exit(root === undefined ? 2 : 0);
+}
 const at = (path) => pathToFileURL(resolve(root, path)).href;
 const flags = process.argv.slice(3).filter((a) => !/^\d/.test(a) && a !== 'gru' && a !== 'lstm');
 const nums = process.argv.slice(3).filter((a) => /^\d+$/.test(a)).map(Number);
