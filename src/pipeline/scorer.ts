@@ -724,7 +724,8 @@ export class StreamScorer {
       channels: s.C,
       reference: tails(s.reference, 'reference'),
       adaptive: tails(s.adaptive, 'adaptive'),
-      episodeEvidence: s.episodeEvidence.map((e) => Object.fromEntries(EVIDENCE.map((k) => [k, e[k] ? Array.from(e[k]) : null]))),
+      // NaN (stuck's taught value where no run ended) is saved as null, as JSON would write it anyway.
+      episodeEvidence: s.episodeEvidence.map((e) => Object.fromEntries(EVIDENCE.map((k) => [k, e[k] ? Array.from(e[k], nanToNull) : null]))),
       seen: s.seen,
       last: s.last ? Array.from(s.last) : null,
       shortLog: means(s.shortLog),
@@ -755,6 +756,11 @@ export class StreamScorer {
       if (!Array.isArray(x) || x.length !== n || !x.every((y) => typeof y === 'number' && Number.isFinite(y))) throw new Error(`scorer snapshot: ${what} must be ${n} finite numbers`);
       return x as number[];
     };
+    // An episode's gathered evidence: null stands for NaN (nothing taught for that channel).
+    const numsOrNull = (x: unknown, what: string): number[] => {
+      if (!Array.isArray(x) || x.length !== C || !x.every((y) => y === null || (typeof y === 'number' && Number.isFinite(y)))) throw new Error(`scorer snapshot: ${what} must be ${C} finite numbers or nulls`);
+      return x.map((y: number | null) => y ?? Number.NaN);
+    };
     const int = (x: unknown, what: string): number => {
       if (typeof x !== 'number' || !Number.isInteger(x) || x < 0) throw new Error(`scorer snapshot: ${what} must be an integer >= 0`);
       return x;
@@ -777,7 +783,7 @@ export class StreamScorer {
       const out = {} as EvidenceValues;
       for (const k of EVIDENCE) {
         const x = (row as Record<string, unknown>)[k];
-        out[k] = x === null || x === undefined ? null : Float64Array.from(nums(x, `episodeEvidence.${k}`));
+        out[k] = x === null || x === undefined ? null : Float64Array.from(numsOrNull(x, `episodeEvidence.${k}`));
       }
       return out;
     });
@@ -851,7 +857,8 @@ export interface StreamScoreSnapshot {
   /** [kind][channel] */
   readonly reference: TailState[][];
   readonly adaptive: TailState[][];
-  readonly episodeEvidence: readonly Record<string, number[] | null>[];
+  /** Per reading of the open episode, per kind: one value per channel (null: nothing taught there, NaN in memory), or null. */
+  readonly episodeEvidence: readonly Record<string, (number | null)[] | null>[];
   readonly seen: number;
   readonly last: number[] | null;
   /** Per channel, the plain mean of spread's short boxcar of log squared changes (its values are in shortMeans). */

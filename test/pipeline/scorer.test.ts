@@ -242,6 +242,32 @@ describe('StreamScorer: snapshot', () => {
     }
   });
 
+  it('restores a checkpoint taken inside an episode that may become the new normal (its gathered evidence holds NaN where no run ended)', () => {
+    const z = normal(63);
+    // Channel a shifts at 1500 and stays (an episode gathering what a new normal would teach); b is noise with
+    // repeats, so the stuck evidence it teaches (a run's length when it ends) is NaN at most readings.
+    const rows = Array.from({ length: 1800 }, (_, i) => [10 + z() + (i >= 1500 ? 6 : 0), Math.round(10 + z())]);
+    const opts = { ...TEST_SCORER, threshold: 0.99999, newNormalAfter: 1000 };
+    let ids = 0;
+    const deps = { newId: () => `e${++ids}`, priorsFor: () => null };
+    const straight = new StreamScorer(opts, deps);
+    const first = new StreamScorer(opts, deps);
+    const a = rows.map((v, i) => straight.score(step(i, v), i < 500).scored);
+    for (let i = 0; i < 1550; i++) first.score(step(i, rows[i]), i < 500);
+    expect(first.openAnomaly('s')).not.toBeNull();
+    const saved = JSON.parse(JSON.stringify(first.snapshot('s'))) as { episodeEvidence: Record<string, unknown[] | null>[] };
+    expect(saved.episodeEvidence.length).toBeGreaterThan(0);
+    expect(saved.episodeEvidence.some((e) => e.stuck?.includes(null))).toBe(true);
+    const resumed = new StreamScorer(opts, deps);
+    resumed.restore('s', saved);
+    for (let i = 1550; i < rows.length; i++) {
+      const b = resumed.score(step(i, rows[i]), false).scored;
+      expect(b.surprise).toBeCloseTo(a[i].surprise, 9);
+      expect(b.deviation).toBeCloseTo(a[i].deviation, 9);
+      expect(b.status).toBe(a[i].status);
+    }
+  });
+
   it('refuses a malformed snapshot with a clear error', () => {
     const s = new StreamScorer(TEST_SCORER, { newId: () => 'x', priorsFor: () => null });
     for (let i = 0; i < 100; i++) s.score(step(i, [10, 10]), true);
