@@ -79,7 +79,21 @@ export function trainInWorker(
     const transfer = [...new Set([series.values.buffer, series.timestamps?.buffer, series.segments?.buffer])].filter(
       (b): b is ArrayBuffer => b instanceof ArrayBuffer,
     );
-    const request: WorkerRequest = { series, opts };
-    worker.postMessage(request, transfer);
+    // Only the series' own fields cross the thread (a caller's series may carry more, e.g. the CSV table it
+    // was read from, whose functions cannot be cloned).
+    const plain: TrainSeries = {
+      channels: [...series.channels],
+      values: series.values,
+      ...(series.timestamps !== undefined ? { timestamps: series.timestamps } : {}),
+      ...(series.segments !== undefined ? { segments: series.segments } : {}),
+    };
+    const request: WorkerRequest = { series: plain, opts };
+    try {
+      worker.postMessage(request, transfer);
+    } catch (err) {
+      // Nothing reached the worker: stop it, or it keeps the process alive with nothing to do.
+      settle(() => reject(err instanceof Error ? err : new Error(String(err))));
+      void worker.terminate();
+    }
   });
 }

@@ -153,3 +153,17 @@ describe('defaultModelName', () => {
     expect(defaultModelName('_.csv')).toBe('model');
   });
 });
+
+// The command as an operator runs it: the built CLI, with the training worker (the tests above train in-process).
+const mainJs = new URL('../../dist/main.js', import.meta.url);
+describe.skipIf(!existsSync(mainJs))('anomalyd train --input, the built CLI with its training worker', () => {
+  it('trains from a CSV and exits 0 (the CSV series once failed to cross to the worker and the process hung)', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const out = join(dir, 'built-cli-models');
+    const run = spawnSync(process.execPath, [mainJs.pathname, 'train', '--input', csv, '--columns', 'temp', '--out-dir', out, '--epochs', '1'], { encoding: 'utf8', timeout: 60_000 });
+    expect(run.error).toBeUndefined(); // no timeout
+    expect(run.stderr).not.toMatch(/could not be cloned/);
+    expect(run.status).toBe(0);
+    expect(existsSync(join(out, `${defaultModelName(csv)}.onnx`))).toBe(true);
+  }, 90_000);
+});

@@ -46,6 +46,19 @@ describe.skipIf(!built)('trainInWorker (needs `npm run build`: dist/train/worker
     await expect(trainInWorker({ channels: ['v'], values: wave(200) }, { ...opts, hidden: 0 }, undefined, { workerUrl })).rejects.toBeInstanceOf(RangeError);
   });
 
+  it("takes a series that carries more than its own fields (the CSV reader's table, with functions): only the series crosses", async () => {
+    const values = wave(200);
+    const local = trainModel({ channels: ['v'], values: values.slice() }, opts);
+    const csvSeries = { channels: ['v'], values, table: { lineOf: (row: number) => row + 2 } };
+    const remote = await trainInWorker(csvSeries, opts, undefined, { workerUrl });
+    expect(Array.from(remote.params.encR)).toEqual(Array.from(local.params.encR));
+  });
+
+  it('rejects, and stops the worker, when the request cannot be posted (nothing left to keep the process alive)', async () => {
+    const bad = { ...opts, onEpoch: () => undefined } as unknown as typeof opts;
+    await expect(trainInWorker({ channels: ['v'], values: wave(200) }, bad, undefined, { workerUrl })).rejects.toThrow(/could not be cloned/);
+  });
+
   it('terminates the worker on abort', async () => {
     const ac = new AbortController();
     const run = trainInWorker({ channels: ['v'], values: wave(4000) }, { ...opts, epochs: 200, patience: 200 }, () => ac.abort(new Error('stop')), {
