@@ -18,8 +18,8 @@ export const CSV_INPUT_HELP = `  --timestamp-column NAME   time column: epoch s,
   --columns a,b             value columns, in this order (default: the column 'value' if there is one,
                             else every column holding data but the time and an index column)
   --timezone ZONE           zone of ISO 8601 times written without an offset: local (this machine's
-                            zone), UTC, or a name such as Europe/Berlin (default: replay takes the
-                            config's ingest.timezone when it is set, else local)
+                            zone), UTC, or a name such as Europe/Berlin (default: local; replay
+                            takes the config's ingest.timezone when it is set)
 `;
 
 /** The CSV flags, checked. */
