@@ -287,6 +287,9 @@ export class Daemon {
       { ...config.limits, now: this.now, busy: () => this.mqtt?.isPaused === true || detector.pending > this.backlogLow },
     );
     this.eviction.track(restored);
+    // A restored sensor is listed (HTTP API, retained state) at once, as if its last reading came now (as
+    // eviction counts it), not only when it next sends: an operator sees an open episode's sensor as anomalous.
+    for (const sensor of restored) this.board?.arrived(sensor);
 
     if (config.broker.enabled && config.mqtt.url === null) {
       this.broker = this.adapters.createBroker({
@@ -300,6 +303,8 @@ export class Daemon {
     const mqtt = this.startMqtt(store);
     await mqtt.start();
     this.discovery?.start();
+    // The restored sensors' retained states (they are republished as any status change is).
+    this.board?.refreshAll();
 
     this.publisher = this.adapters.createOutbox(store, (topic, payload) => mqtt.publishOnce(topic, payload), {
       logger: logger.child({ module: 'outbox' }),

@@ -26,6 +26,9 @@ async function publish(url: string, payloads: readonly { topic: string; payload:
   await client.endAsync();
 }
 
+/** What GET /api/sensors answered right after the second start, before any new reading. */
+let listedAfterRestart: { sensor: string; status: string }[] = [];
+
 /** Runs the scenario; returns the second run's log lines. */
 async function scenario(maxAgeMs: number, pauseMs: number): Promise<DaemonProcess> {
   const start = Math.floor((Date.now() - 3_600_000) / 1000) * 1000;
@@ -41,6 +44,9 @@ async function scenario(maxAgeMs: number, pauseMs: number): Promise<DaemonProces
 
   if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
   await daemon.start();
+  // Before any new reading: the API lists what was restored.
+  const http = daemon.logged('ready').at(-1)!.http as string;
+  listedAfterRestart = ((await (await fetch(`${http}/api/sensors`)).json()) as { sensors: { sensor: string; status: string }[] }).sensors;
   await publish(url(), all.slice(WARM / 16));
   // Give the daemon time to score what it got.
   await new Promise((r) => setTimeout(r, 1500));
@@ -53,6 +59,8 @@ describe.skipIf(!ready)('restart with checkpoints (embedded broker)', () => {
     const daemon = await scenario(3_600_000, 0);
     const restored = daemon.logged('sensor checkpoints').at(-1);
     expect(restored).toMatchObject({ restored: 1, stale: 0 });
+    // Listed at once after the restart, with the status it had (not only once it sends again).
+    expect(listedAfterRestart).toEqual([expect.objectContaining({ sensor: 'pump', status: 'ok' })]);
     const stopped = daemon.logged('stopped').at(-1)!;
     expect((stopped.counters as { readings: number }).readings).toBe(AFTER);
     expect((stopped.counters as { scored: number }).scored).toBe(AFTER);
@@ -64,6 +72,7 @@ describe.skipIf(!ready)('restart with checkpoints (embedded broker)', () => {
   it('drops a checkpoint older than checkpointMaxAgeMs: the sensor re-warms', async () => {
     const daemon = await scenario(1000, 1500);
     expect(daemon.logged('sensor checkpoints').at(-1)).toMatchObject({ restored: 0, stale: 1 });
+    expect(listedAfterRestart).toEqual([]);
     const stopped = daemon.logged('stopped').at(-1)!;
     // Every reading gets a score, but the stream learns again (normalisation and histories start over).
     expect((stopped.counters as { scored: number }).scored).toBe(AFTER);
