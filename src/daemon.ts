@@ -402,7 +402,7 @@ export class Daemon {
   private buildDetector(registry: ModelRegistry): Detector {
     const { config } = this.opts;
     const parser = new MessageParser(
-      parseOptionsOf(config, { onClockSkew: (sensor, aheadMs) => this.log.warn({ sensor, aheadMs: Math.round(aheadMs) }, 'device clock ahead of arrival: its readings are rejected (future_timestamp); fix its clock or set ingest.timezone') }),
+      parseOptionsOf(config, { onClockSkew: (sensor, aheadMs) => this.log.warn({ sensor, aheadMs: Math.round(aheadMs) }, 'device clock ahead of arrival: its readings are rejected (future_timestamp); fix its clock (or, for local times without an offset, set ingest.timezone)') }),
     );
     return new Detector(detectorOptions(config), {
       parser,
