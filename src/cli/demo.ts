@@ -278,7 +278,7 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
   };
 
   try {
-    return await runDaemonUntilSignal(daemon, logger, ctx, onReady);
+    return await runDaemonUntilSignal(daemon, logger, ctx, onReady, { 'broker.port': '--port', 'http.port': '--http-port' });
   } finally {
     stopSimulation();
     process.off('SIGINT', stopSimulation);

@@ -68,7 +68,14 @@ export async function runCommand(argv: string[], ctx: CommandContext): Promise<n
  * Starts the daemon and waits for SIGTERM/SIGINT; stops gracefully and resolves to the exit code.
  * A second signal while stopping forces exit 1 through the context.
  */
-export async function runDaemonUntilSignal(daemon: Daemon, logger: Logger, ctx: CommandContext, onReady?: () => Promise<void>): Promise<number> {
+export async function runDaemonUntilSignal(
+  daemon: Daemon,
+  logger: Logger,
+  ctx: CommandContext,
+  onReady?: () => Promise<void>,
+  /** The caller's own names for config settings a start-up error may name (the demo's flags), e.g. {'broker.port': '--port'}. */
+  flagOf: Readonly<Record<string, string>> = {},
+): Promise<number> {
   let stopRequested: (signal: NodeJS.Signals) => void = () => undefined;
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
     stopRequested = resolve;
@@ -98,7 +105,9 @@ export async function runDaemonUntilSignal(daemon: Daemon, logger: Logger, ctx: 
     } catch (err) {
       logger.fatal({ err }, 'could not start');
       // One plain line as well, whatever the log format (a port taken, the data directory in use, ...).
-      ctx.stderr(`anomalyd: could not start: ${err instanceof Error ? err.message : String(err)}\n`);
+      let message = err instanceof Error ? err.message : String(err);
+      for (const [setting, flag] of Object.entries(flagOf)) message = message.replace(`change ${setting}`, `use ${flag}`);
+      ctx.stderr(`anomalyd: could not start: ${message}\n`);
       notifier.status(`start failed: ${(err as Error).message}`);
       await daemon.stop();
       return 1;

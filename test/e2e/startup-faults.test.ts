@@ -125,5 +125,8 @@ describe.skipIf(!ready)('start-up faults (real daemon)', () => {
     proc.stdout.resume();
     expect(await exitOf(proc)).toBe(1);
     expect(stderr).toContain(`anomalyd: could not start: embedded MQTT broker could not listen on 127.0.0.1:${port}: the port is already in use`);
+    // The plain line names the demo's flag, not the config key.
+    const plain = stderr.split('\n').find((l) => l.startsWith('anomalyd: could not start:'));
+    expect(plain).toContain('(another process holds it? use --port)');
   }, 120_000);
 });
