@@ -298,6 +298,8 @@ function detailText(a: AnomalyWithEvents): string {
   const fields: [string, string][] = [
     ['id', a.id],
     ['sensor', a.sensor],
+    // The explanation the alert carried, as a person reads it (null for episodes stored before schema 2).
+    ['what', a.explanation?.sentence ?? '-'],
     ['status', a.status],
     ['start', iso(a.startTs)],
     [a.status === 'resolved' ? 'end' : 'last seen', iso(a.endTs)],

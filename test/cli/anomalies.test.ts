@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ANOMALIES_USAGE, anomaliesCommand, parseCommandLine, parseSince } from '../../src/cli/anomalies.js';
 import { DB_FILE } from '../../src/adapters/sqlite-store.js';
 import type { CommandContext } from '../../src/cli/context.js';
-import { topics } from '../../src/contract/alerts.js';
+import { topics, type AlertExplanation } from '../../src/contract/alerts.js';
 import type { AnomalyEvent, AnomalyEventKind } from '../../src/contract/types.js';
 import { SqliteStore } from '../../src/adapters/sqlite-store.js';
 import type { AnomalyQuery } from '../../src/contract/store.js';
@@ -17,6 +17,21 @@ import { routeRequest } from '../../src/http/routes.js';
 const T0 = Date.UTC(2026, 2, 1, 8, 0, 0);
 const MIN = 60_000;
 const silent = pino({ level: 'silent' });
+/** What the daemon stores with an alert it could explain (src/explain). */
+const FAN_EXPLANATION: AlertExplanation = {
+  kind: 'level_shift',
+  sentence: 'fan2/value 9.1 mm/s, expected 2.0 ± 0.4 since 10:42 (level shift)',
+  stream: 'fan2',
+  channel: 'value',
+  unit: 'mm/s',
+  value: 9.1,
+  expected: 2,
+  band: 0.4,
+  basis: 'model',
+  since: new Date(T0 + 10 * MIN).toISOString(),
+  shares: null,
+  stretch: { ts: [T0 + 10 * MIN], values: [9.1], expected: [2], band: [0.4] },
+};
 
 function ev(kind: AnomalyEventKind, anomalyId: string, sensor: string, startTs: number, over: Partial<AnomalyEvent> = {}): AnomalyEvent {
   return {
@@ -69,7 +84,7 @@ function seed(): { resolved: string; fan: string; newest: string } {
     store.recordEvent(ev('open', 'a-resolved', 'pump1', T0), t.alerts('pump1'));
     store.recordEvent(ev('update', 'a-resolved', 'pump1', T0, { score: 0.9999, peakScore: 0.9999, endTs: T0 + 60_000, windows: 4 }), t.alerts('pump1'));
     store.recordEvent(ev('resolve', 'a-resolved', 'pump1', T0, { score: 0.4, peakScore: 0.9999, endTs: T0 + 90_000, windows: 5 }), t.alerts('pump1'));
-    store.recordEvent(ev('open', 'b-fan', 'fan2', T0 + 10 * MIN), t.alerts('fan2'));
+    store.recordEvent(ev('open', 'b-fan', 'fan2', T0 + 10 * MIN), t.alerts('fan2'), FAN_EXPLANATION);
     store.recordEvent(ev('open', 'c-newest', 'pump1', T0 + 20 * MIN), t.alerts('pump1'));
   } finally {
     store.close();
@@ -173,6 +188,12 @@ describe('anomalyd anomalies list', () => {
 });
 
 describe('anomalyd anomalies show', () => {
+  it("prints the alert's sentence, and '-' for an episode stored without one", async () => {
+    const { fan, resolved } = seed();
+    expect((await run(['show', fan, '--db', db])).out).toMatch(/^what:\s+fan2\/value 9\.1 mm\/s, expected 2\.0 ± 0\.4 since 10:42 \(level shift\)$/m);
+    expect((await run(['show', resolved, '--db', db])).out).toMatch(/^what:\s+-$/m);
+  });
+
   it('prints the episode with its events in order', async () => {
     const { resolved } = seed();
     const r = await run(['show', resolved, '--db', db]);
