@@ -89,7 +89,8 @@ function el(tag, attrs, text) {
 function css(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
 function fmtTime(ts) { return ts === null || ts === undefined ? '–' : new Date(ts).toLocaleString(); }
 function fmtDuration(ms) {
-  var s = Math.max(0, Math.round(ms / 1000));
+  if (ms < 1000) return Math.max(0, Math.round(ms)) + ' ms';
+  var s = Math.round(ms / 1000);
   if (s < 120) return s + ' s';
   if (s < 7200) return Math.round(s / 60) + ' min';
   if (s < 172800) return (s / 3600).toFixed(1) + ' h';

@@ -85,7 +85,7 @@ export interface SeriesView {
   readonly to: number;
   /** Where the points came from. */
   readonly source: 'raw' | 'minutes' | 'quarter-hours' | 'none';
-  /** Time covered by one point: 0 for raw readings. */
+  /** Time covered by the coarsest point, ms: 0 when every point is a raw reading. */
   readonly resolutionMs: number;
   /** Point times, epoch ms (a bucket's middle). */
   readonly ts: number[];
@@ -445,7 +445,8 @@ export class SeriesStore {
       const older = this.bucketPts(stream, 1, channels.length, from, Math.min(rawStart, to + 1)).filter((p) => p.ts + TIER_WIDTH_MS[1] / 2 <= rawStart);
       pts = [...older, ...raw];
       source = raw.length > 0 ? 'raw' : older.length > 0 ? 'minutes' : 'none';
-      resolutionMs = raw.length > 0 ? 0 : TIER_WIDTH_MS[1];
+      // The coarsest point's span: a minute where older minute buckets lead the raw readings.
+      resolutionMs = older.length > 0 ? TIER_WIDTH_MS[1] : 0;
     } else {
       const tier: SeriesTier = q.rangeMs <= TIER1_SPAN_MS ? 1 : 2;
       pts = this.bucketPts(stream, tier, channels.length, from, to);

@@ -145,6 +145,8 @@ describe('SeriesStore: queries', () => {
     s.flush();
     const v = s.query('s', { rangeMs: HOUR, maxPoints: 5000 })!;
     expect(v.source).toBe('raw');
+    // The page's caption says what one merged point covers: a minute (it said "0 s").
+    expect(v.resolutionMs).toBe(MIN);
     expect(v.to).toBe(T0 + 3599 * SEC);
     const raw = v.ts.filter((_, i) => v.count[i] === 1);
     const buckets = v.ts.filter((_, i) => v.count[i] > 1);
