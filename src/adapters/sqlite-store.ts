@@ -226,7 +226,8 @@ function prepareStatements(db: Db) {
       'SELECT seq, kind, ts, score, payload FROM anomaly_events WHERE anomaly_id = ? ORDER BY seq',
     ),
     markAnomaly: db.prepare<[AnomalyMark | null, string | null, string, number, number, string]>(
-      'UPDATE anomalies SET mark = ?, mark_note = ?, mark_by = ?, mark_at = ?, updated_at = ? WHERE id = ?',
+      // updated_at never goes back: the demo's daemon stores on its simulated clock, ahead of a CLI's wall clock.
+      'UPDATE anomalies SET mark = ?, mark_note = ?, mark_by = ?, mark_at = ?, updated_at = max(updated_at, ?) WHERE id = ?',
     ),
     insertMark: db.prepare<[string, number, AnomalyMark | null, string | null, string]>(
       'INSERT INTO anomaly_marks (anomaly_id, at, mark, note, actor) VALUES (?, ?, ?, ?, ?)',

@@ -404,6 +404,17 @@ describe('other tables', () => {
     ]);
   });
 
+  it("a mark set on an earlier clock (a CLI beside the demo's simulated clock) never moves updatedAt back", () => {
+    const daemon = open('a.db', { now: () => 5_000_000 });
+    daemon.recordEvent(event('open', 'ahead'), 'anomalyd/alerts/pump1');
+    daemon.close();
+    const cli = open('a.db', { now: () => 1_000_000 });
+    expect(cli.markAnomaly('ahead', 'ack', null, 'cli:root')).toBe(true);
+    const a = cli.getAnomaly('ahead')!;
+    expect(a).toMatchObject({ mark: 'ack', createdAt: 5_000_000, updatedAt: 5_000_000, markAt: 1_000_000 });
+    cli.close();
+  });
+
   it('round-trips readings, filters by time and enforces the retention', () => {
     const store = open('a.db', { readingsRetentionMs: 10_000 });
     const ts = Float64Array.from([1000, 2000, 3000, 4000]);
