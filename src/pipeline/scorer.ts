@@ -1036,7 +1036,7 @@ function tailOptions(opts: ScorerOptions, which: 'reference' | 'adaptive', kind:
 
 const TAIL_OPTIONS = new WeakMap<ScorerOptions, Map<string, TailOptions>>();
 
-function newTailOptions(opts: ScorerOptions, which: 'reference' | 'adaptive', kind: Evidence): { horizon: number; minCount: number; lag: number; thin: number } {
+function newTailOptions(opts: ScorerOptions, which: 'reference' | 'adaptive', kind: Evidence): { horizon: number; minCount: number; lag: number; thin: number; predictive: boolean } {
   // A short mean over `smooth` readings changes little from one reading to the next: its history keeps one
   // value per span (its effective sample size), and so does the reconstruction, which comes every
   // reconEvery readings. Memory and warm-up count in kept values.
@@ -1048,6 +1048,11 @@ function newTailOptions(opts: ScorerOptions, which: 'reference' | 'adaptive', ki
     minCount: Math.max(8, Math.ceil(opts.learnReadings / every)),
     lag: which === 'reference' ? Math.max(1, Math.round(opts.smooth / every)) : 0,
     thin: smoothed ? opts.smooth : 1,
+    // The row score's histories are short by design (adaptiveHorizon readings; a short mean keeps one value
+    // per span): their tail is the predictive one (tail.ts), so a value a little beyond a thin history is not
+    // called a million times rarer than it can know. The reference histories, which decide episodes, keep the
+    // fitted tail the threshold was set on (the predictive one there too was measured: BENCHMARKS.md).
+    predictive: which === 'adaptive',
   };
 }
 

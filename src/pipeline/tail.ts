@@ -59,6 +59,12 @@ export interface TailOptions {
    * sample size, so the tail is fitted (and the rule of succession applied) on what it really knows.
    */
   readonly thin?: number;
+  /**
+   * Extrapolate with the posterior predictive tail (default false): the fitted GPD shape plus 1 / n, n the
+   * excesses over the tail threshold the history holds, so a short history's extrapolation is as uncertain
+   * as its few excesses make it (see fitGpd).
+   */
+  readonly predictive?: boolean;
 }
 
 /** Normal prior of log10(error). */
@@ -236,7 +242,15 @@ export class TailCalibrator {
     const r = v > 0 ? (m * m) / v : Infinity;
     const xi = Number.isFinite(r) ? Math.min(MAX_SHAPE, Math.max(0, 0.5 * (1 - r))) : 0;
     // With xi fixed by the clamp, sigma = m (1 - xi) keeps the fitted mean excess.
-    this.fitXi = xi;
+    // The predictive tail (opts.predictive): the scale is estimated from n excesses, not known. For an
+    // exponential tail with a conjugate (gamma) posterior on its rate after n excesses of mean sigma, the
+    // posterior predictive of a new excess is P(X > x) = (1 + x / (n sigma))^(-n): a GPD of the same scale and
+    // shape 1/n (a Lomax; e.g. Bernardo and Smith, "Bayesian Theory", 1994, the exponential-gamma model). So
+    // the fitted shape gains 1/n, n the excesses the history holds (its effective count, forgetting included,
+    // plus the prior's): a short history cannot call a value a little beyond what it has seen a million times
+    // rarer than a long one would; with many excesses nothing changes.
+    const excesses = (mass / this.total) * Math.min(this.count, this.opts.horizon) + TAIL_PRIOR_MASS;
+    this.fitXi = xi + (this.opts.predictive === true ? 1 / excesses : 0);
     this.fitSigma = Math.max(m * (1 - xi), MIN_SCALE * u);
     this.fitQu = Math.min(1, qu);
   }
