@@ -513,10 +513,18 @@ export class StreamScorer {
       // running std keeps growing), and the spread is a ratio of two of them. The noise level is the typical
       // size of a change on a log scale: ln(squared change), floored at 10^-4 of the long-term mean squared
       // change so an exact repeat is finite.
+      // A channel that has never moved (every change so far exactly 0: a long-term mean squared change of 0)
+      // has no noise level yet: the floor below would be 10^-300 and its log squared changes -690, which
+      // would stay in the long-term mean for a horizon and call every ordinary change of the channel, once it
+      // moves, e^500 times the usual. Its first change starts its noise level (learnVariability) and, as after
+      // a stuck run, spread's short mean starts over; until then it shows no change of noise level.
+      let firstMove = false;
       for (let c = 0; c < C; c++) {
         d2[c] = (r.item.values[c] - s.last[c]) ** 2 / (1 + filled);
         logD2[c] = Math.log(d2[c] + 1e-4 * s.longVar[c] + 1e-300);
+        if (s.longVar[c] === 0 && d2[c] > 0) firstMove = true;
       }
+      if (firstMove) s.shortLog.clear();
       s.shortLog.push(logD2);
       for (let c = 0; c < C; c++) {
         const long = s.longVar[c];
@@ -529,9 +537,12 @@ export class StreamScorer {
         // leaves out its two largest and two smallest values (a symmetric trimmed mean): a spike (a change
         // away and one back) or a step is one or two changes, which change and level judge, not a new noise
         // level.
+        const moved = long > 0;
         const lr = s.shortLog.trimmedMean(c, SPREAD_TRIM) - s.longLog[c];
-        sp[c] = Math.exp(Math.abs(lr));
-        ch[c] = d2[c] / (long + floor);
+        sp[c] = moved ? Math.exp(Math.abs(lr)) : 1;
+        // A first change of a channel that never moved is as strange as a change can be (scored as the largest
+        // surprise; a non-finite value is never taught to a history, so it cannot blind the kind later).
+        ch[c] = moved ? d2[c] / (long + floor) : d2[c] > 0 ? Number.POSITIVE_INFINITY : 0;
         if (r.item.values[c] === s.last[c]) {
           // Filled steps held the previous value: a run that goes on counts them. A run longer than any
           // taught so far is taught as it goes (censored: it is at least this long), each time it grows by a
@@ -585,6 +596,8 @@ export class StreamScorer {
     for (let c = 0; c < s.C; c++) {
       const d = r.item.values[c] - s.last[c];
       const d2 = (d * d) / (1 + filled);
+      // A channel that never moved has no noise level to learn yet (see evidence): its first change starts it.
+      if (s.longVar[c] === 0 && d2 === 0) continue;
       // The same floor as the evidence's, before this change updates it.
       const logD2 = Math.log(d2 + 1e-4 * s.longVar[c] + 1e-300);
       if (which !== undefined && !which(c)) {
@@ -593,6 +606,11 @@ export class StreamScorer {
         s.epLog[c] += logD2;
         s.epVar[c] += d2;
         s.epCount[c]++;
+        continue;
+      }
+      if (s.longVar[c] === 0) {
+        s.longLog[c] = logD2;
+        s.longVar[c] = d2;
         continue;
       }
       s.longLog[c] = (1 - a) * s.longLog[c] + a * logD2;

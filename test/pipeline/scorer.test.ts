@@ -45,6 +45,26 @@ describe('StreamScorer: stuck', () => {
   });
 });
 
+describe('StreamScorer: a stream that starts flat', () => {
+  it('learns its noise level from its first change: no false alarm once it moves, and a later burst of noise is still caught', async () => {
+    // 150 readings of one value (a pump off, a telemetry channel at rest: MSL M-3, M-4, M-7, T-8 start so),
+    // then ordinary noise; a burst of noise (sd x 4) at 2500. Before, the flat start's log squared changes
+    // (floored at 10^-300) stayed in spread's long-term mean and every later reading looked e^500 noisier
+    // than usual: an episode from the first scored reading, held until it became the new normal.
+    const z = normal(31);
+    const rows: number[][] = [];
+    for (let i = 0; i < 150; i++) rows.push([0.75]);
+    for (let i = 150; i < 3000; i++) rows.push([0.75 + (i >= 2500 && i < 2600 ? 4 : 1) * 0.1 * z()]);
+    const out = await detect(rows, { knownNormal: 1000 });
+    const on = alarmed(out);
+    expect(on.filter((i) => i < 2500)).toEqual([]);
+    expect(Math.max(...out.slice(1000, 2500).map((o) => o.deviationEvidence.spread))).toBeLessThan(THRESHOLD);
+    const first = on.find((i) => i >= 2500);
+    expect(first).toBeDefined();
+    expect(first! - 2500).toBeLessThan(32);
+  });
+});
+
 describe('StreamScorer: episodes about their channels', () => {
   it('a fault in one channel opens an episode that ends when that channel recovers, though another channel moved slowly meanwhile', async () => {
     // Channel 0: noise, shifted by -5 sd over readings [3000, 3400). Channel 1: noise that, while channel 0 is
