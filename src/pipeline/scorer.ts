@@ -90,7 +90,7 @@
 import type { AnomalyEvent } from '../contract/types.js';
 import type { StepResult, StepVerdict } from './steps.js';
 import { Boxcar, type BoxcarState } from './boxcar.js';
-import { MAX_SURPRISE, TailCalibrator, type LogPrior, type TailOptions, type TailState } from './tail.js';
+import { MAX_SURPRISE, TailCalibrator, type LogPrior, type PredictiveOut, type TailOptions, type TailState } from './tail.js';
 
 export const EVIDENCE = ['prediction', 'bias', 'reconstruction', 'level', 'change', 'shift', 'spread', 'stuck'] as const;
 export type Evidence = (typeof EVIDENCE)[number];
@@ -372,7 +372,11 @@ export class StreamScorer {
     if (r.item.kind === 'duplicate') return { scored: this.duplicateOf(s), verdict: { exclude: true, rebaseline: false } };
     const { e, taught } = this.evidence(s, r);
     const learning = knownNormal || s.seen < this.opts.learnReadings;
-    const adaptive = fuse(s.adaptive, e, C, s.eachAdaptive);
+    // The adaptive histories are short by design (adaptiveHorizon readings; a short mean keeps one value per
+    // span): the row score is their posterior predictive surprise, so a value a little beyond a thin history
+    // is not called a million times rarer than it can know; episodes are decided on the fitted tails, which
+    // the threshold was set on (both measured: BENCHMARKS.md).
+    const adaptive = fuse(s.adaptive, e, C, s.eachAdaptive, true);
     const reference = fuse(s.reference, e, C, s.eachReference);
     const events: AnomalyEvent[] = [];
     // The episode this reading belongs to (the one open before it, if this reading resolves it).
@@ -430,8 +434,9 @@ export class StreamScorer {
     }
     s.seen++;
     // A reading the stream is still learning from is not judged: it reports surprise 0 (score 0).
-    const row = learning ? 0 : s.episode !== null && before === s.episode ? this.rowInEpisode(s.episode, adaptive) : adaptive.surprise;
-    if (s.episode !== null) s.episode.rowPeak = Math.max(s.episode.rowPeak, row);
+    const row = learning ? 0 : s.episode !== null && before === s.episode ? this.rowInEpisode(s.episode, adaptive) : adaptive.rowSurprise;
+    // The row peak is on the row score's scale (an episode that opens starts from its opening row).
+    if (s.episode !== null) s.episode.rowPeak = before === s.episode ? Math.max(s.episode.rowPeak, row) : row;
     const scored: ScoredStep = {
       surprise: row,
       score: 1 - Math.pow(10, -row),
@@ -640,7 +645,7 @@ export class StreamScorer {
   private rowInEpisode(ep: Episode, adaptive: Fused): number {
     let row = 0;
     for (let c = 0; c < ep.owners.length; c++) {
-      const v = adaptive.channels[c] - adaptive.penalty;
+      const v = adaptive.rowChannels[c] - adaptive.penalty;
       if (!ep.owners[c] || v >= ep.rowPeak + 1) row = Math.max(row, v);
     }
     return Math.min(row, MAX_SURPRISE);
@@ -901,7 +906,14 @@ export interface StreamScoreSnapshot {
 }
 
 interface Fused {
+  /** Fused surprise on the fitted tails: what episodes are decided on. */
   readonly surprise: number;
+  /**
+   * The same on the posterior predictive tails (tail.ts), and per channel: the row score. Only fuse's
+   * `row` set computes them (the adaptive histories); otherwise they are the fitted ones.
+   */
+  readonly rowSurprise: number;
+  readonly rowChannels: number[];
   readonly evidence: Record<Evidence, number>;
   /** Per channel, the largest surprise over kinds. */
   readonly channels: number[];
@@ -913,10 +925,13 @@ interface Fused {
 
 /** Surprise of each (kind, channel) against a set of histories; fused: the largest less log10 of how many spoke. */
 /** `each`: a buffer of EVIDENCE.length * C for the per-(kind, channel) surprises (reused across readings). */
-function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array): Fused {
+function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, row = false): Fused {
   const channels = new Array<number>(C).fill(0);
+  const rowChannels = row ? new Array<number>(C).fill(0) : channels;
+  const pred = PREDICTIVE;
   each.fill(0);
   let max = 0;
+  let rowMax = 0;
   let n = 0;
   // Indexed loops, not forEach closures: this runs for every reading (same order, same arithmetic). The
   // per-kind results go into one object literal at the end (one shape, in EVIDENCE's order), not key by key.
@@ -929,11 +944,15 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array):
       for (let c = 0; c < C; c++) {
         const tail = row[c];
         if (!tail.ready) continue;
-        const sur = tail.surprise(v[c]);
+        const sur = row ? tail.surprise(v[c], pred) : tail.surprise(v[c]);
         each[k * C + c] = sur;
         n++;
         if (!(sur <= top)) top = sur;
         if (sur > channels[c]) channels[c] = sur;
+        if (row) {
+          if (pred.surprise > rowChannels[c]) rowChannels[c] = pred.surprise;
+          if (pred.surprise > rowMax) rowMax = pred.surprise;
+        }
       }
     }
     best[k] = top;
@@ -951,8 +970,12 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array):
   };
   const penalty = n > 0 ? Math.log10(n) : 0;
   const surprise = n > 0 ? Math.max(0, Math.min(MAX_SURPRISE, max - penalty)) : Math.log10(2);
-  return { surprise, evidence, channels, penalty, each };
+  const rowSurprise = !row ? surprise : n > 0 ? Math.max(0, Math.min(MAX_SURPRISE, rowMax - penalty)) : Math.log10(2);
+  return { surprise, rowSurprise, rowChannels, evidence, channels, penalty, each };
 }
+
+/** fuse's scratch for the predictive surprise of one (kind, channel). */
+const PREDICTIVE: PredictiveOut = { surprise: 0 };
 
 /** fuse's per-kind largest surprises, in EVIDENCE's order (scratch: read back before fuse returns). */
 const BEST = new Float64Array(EVIDENCE.length);
@@ -1054,7 +1077,7 @@ function tailOptions(opts: ScorerOptions, which: 'reference' | 'adaptive', kind:
 
 const TAIL_OPTIONS = new WeakMap<ScorerOptions, Map<string, TailOptions>>();
 
-function newTailOptions(opts: ScorerOptions, which: 'reference' | 'adaptive', kind: Evidence): { horizon: number; minCount: number; lag: number; thin: number; predictive: boolean } {
+function newTailOptions(opts: ScorerOptions, which: 'reference' | 'adaptive', kind: Evidence): { horizon: number; minCount: number; lag: number; thin: number } {
   // A short mean over `smooth` readings changes little from one reading to the next: its history keeps one
   // value per span (its effective sample size), and so does the reconstruction, which comes every
   // reconEvery readings. Memory and warm-up count in kept values.
@@ -1066,11 +1089,6 @@ function newTailOptions(opts: ScorerOptions, which: 'reference' | 'adaptive', ki
     minCount: Math.max(8, Math.ceil(opts.learnReadings / every)),
     lag: which === 'reference' ? Math.max(1, Math.round(opts.smooth / every)) : 0,
     thin: smoothed ? opts.smooth : 1,
-    // The row score's histories are short by design (adaptiveHorizon readings; a short mean keeps one value
-    // per span): their tail is the predictive one (tail.ts), so a value a little beyond a thin history is not
-    // called a million times rarer than it can know. The reference histories, which decide episodes, keep the
-    // fitted tail the threshold was set on (the predictive one there too was measured: BENCHMARKS.md).
-    predictive: which === 'adaptive',
   };
 }
 

@@ -59,12 +59,15 @@ export interface TailOptions {
    * sample size, so the tail is fitted (and the rule of succession applied) on what it really knows.
    */
   readonly thin?: number;
-  /**
-   * Extrapolate with the posterior predictive tail (default false): the fitted GPD shape plus 1 / n, n the
-   * excesses over the tail threshold the history holds, so a short history's extrapolation is as uncertain
-   * as its few excesses make it (see fitGpd).
-   */
-  readonly predictive?: boolean;
+}
+
+/**
+ * Where `surprise` writes the posterior predictive surprise beside the fitted one it returns: the same below the
+ * tail threshold; above it, the GPD's shape gains 1 / n, n the excesses over the threshold the history holds
+ * (see fitGpd), so a short history's extrapolation is as uncertain as its few excesses make it.
+ */
+export interface PredictiveOut {
+  surprise: number;
 }
 
 /** Normal prior of log10(error). */
@@ -124,6 +127,8 @@ export class TailCalibrator {
   private fitAbove = 0;
   private fitQu = 0;
   private fitXi = 0;
+  /** What the predictive tail adds to the fitted shape: 1 / the excesses the history holds. */
+  private fitXiUncertainty = 0;
   private fitSigma = Number.NaN;
 
   constructor(
@@ -157,11 +162,18 @@ export class TailCalibrator {
    * Cost: a walk down the bins from the largest error seen to the tail threshold (once per change of the
    * history: the threshold and the tail fit are kept until the next error is committed), then to e's bin
    * when it is lower (a few tens of bins for ordinary errors). The answer depends on the history alone, so a
-   * calibrator restored from a checkpoint answers exactly as the one it was saved from.
+   * calibrator restored from a checkpoint answers exactly as the one it was saved from. With `predictive`, the
+   * posterior predictive surprise (PredictiveOut) is written there too, from the same walk.
    */
-  surprise(e: number): number {
-    if (!this.ready) return Math.log10(2);
-    if (!(e >= 0) || !Number.isFinite(e)) return MAX_SURPRISE;
+  surprise(e: number, predictive?: PredictiveOut): number {
+    if (!this.ready) {
+      if (predictive !== undefined) predictive.surprise = Math.log10(2);
+      return Math.log10(2);
+    }
+    if (!(e >= 0) || !Number.isFinite(e)) {
+      if (predictive !== undefined) predictive.surprise = MAX_SURPRISE;
+      return MAX_SURPRISE;
+    }
     const y = logOf(e);
     const b = binOf(y);
     // The tail threshold's bin tb: the highest bin at which the mass walked down from the top reaches the
@@ -197,7 +209,11 @@ export class TailCalibrator {
     const frac = (LOG_MIN + (b + 1) * BIN_WIDTH - y) / BIN_WIDTH;
     let q = (aboveY + (b <= this.top ? this.bins[b] * frac : 0)) / this.total;
     const u = UPPER_EDGE[tb];
-    if (e > u) q = Math.max(q, this.gpdTail(e, u, tb));
+    if (predictive !== undefined) {
+      const qp = e > u ? Math.max(q, this.gpdTail(e, u, tb, true)) : q;
+      predictive.surprise = Math.min(MAX_SURPRISE, -Math.log10(Math.max(qp, 1e-300)));
+    }
+    if (e > u) q = Math.max(q, this.gpdTail(e, u, tb, false));
     return Math.min(MAX_SURPRISE, -Math.log10(Math.max(q, 1e-300)));
   }
 
@@ -207,9 +223,9 @@ export class TailCalibrator {
    * decayed to (numerically) nothing are left out: a huge value there would swamp the moments. The fit is
    * kept until the history changes.
    */
-  private gpdTail(e: number, u: number, tb: number): number {
+  private gpdTail(e: number, u: number, tb: number, predictive: boolean): number {
     if (Number.isNaN(this.fitSigma)) this.fitGpd(u, tb);
-    const xi = this.fitXi;
+    const xi = predictive ? this.fitXi + this.fitXiUncertainty : this.fitXi;
     const x = (e - u) / this.fitSigma;
     return this.fitQu * (xi < 1e-6 ? Math.exp(-x) : Math.pow(1 + xi * x, -1 / xi));
   }
@@ -242,7 +258,7 @@ export class TailCalibrator {
     const r = v > 0 ? (m * m) / v : Infinity;
     const xi = Number.isFinite(r) ? Math.min(MAX_SHAPE, Math.max(0, 0.5 * (1 - r))) : 0;
     // With xi fixed by the clamp, sigma = m (1 - xi) keeps the fitted mean excess.
-    // The predictive tail (opts.predictive): the scale is estimated from n excesses, not known. For an
+    // The predictive tail (surprise's `predictive`): the scale is estimated from n excesses, not known. For an
     // exponential tail with a conjugate (gamma) posterior on its rate after n excesses of mean sigma, the
     // posterior predictive of a new excess is P(X > x) = (1 + x / (n sigma))^(-n): a GPD of the same scale and
     // shape 1/n (a Lomax; e.g. Bernardo and Smith, "Bayesian Theory", 1994, the exponential-gamma model). So
@@ -250,7 +266,8 @@ export class TailCalibrator {
     // plus the prior's): a short history cannot call a value a little beyond what it has seen a million times
     // rarer than a long one would; with many excesses nothing changes.
     const excesses = (mass / this.total) * Math.min(this.count, this.opts.horizon) + TAIL_PRIOR_MASS;
-    this.fitXi = xi + (this.opts.predictive === true ? 1 / excesses : 0);
+    this.fitXi = xi;
+    this.fitXiUncertainty = 1 / excesses;
     this.fitSigma = Math.max(m * (1 - xi), MIN_SCALE * u);
     this.fitQu = Math.min(1, qu);
   }
