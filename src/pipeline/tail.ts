@@ -317,6 +317,22 @@ export class TailCalibrator {
     this.fitTb = -1;
   }
 
+  /**
+   * Moves the errors in the guard band into the history now, oldest first (they are known to be normal: the
+   * end of a learning period), as if `lag` more errors had come.
+   */
+  commitPending(): void {
+    const band = this.band;
+    if (band === null) return;
+    const lag = band.length / 2;
+    for (let i = 0; i < this.bandLength; i++) {
+      const at = (this.bandHead + i) % lag;
+      this.commit(band[2 * at], band[2 * at + 1]);
+    }
+    this.bandHead = 0;
+    this.bandLength = 0;
+  }
+
   /** Drops the errors in the guard band (added but not yet in the history): they will never enter it. */
   discardPending(): void {
     this.bandHead = 0;

@@ -64,6 +64,21 @@ describe('StreamScorer: row score and decisions', () => {
   });
 });
 
+describe('StreamScorer: the end of the learning period', () => {
+  it('a level the learning period ends on is normal: its last readings enter the reference at once, not an episode on the first judged readings', async () => {
+    // The last 48 known-normal readings climb 6 sd, and the stream stays there. They were still in the
+    // reference's guard band when judging began, so the first judged readings were measured against a
+    // reference that had not seen them (SKAB: 4 of its 10 false alarms opened in its first 40 judged rows).
+    for (const seed of [1, 2, 3]) {
+      const z = normal(seed);
+      const rows: number[][] = [];
+      for (let i = 0; i < 1600; i++) rows.push([z() + Math.min(Math.max(i - 952, 0), 48) * (6 / 48)]);
+      const out = await detect(rows, { knownNormal: 1000 });
+      expect(alarmed(out)).toEqual([]);
+    }
+  });
+});
+
 describe('StreamScorer: a stream that starts flat', () => {
   it('learns its noise level from its first change: no false alarm once it moves, and a later burst of noise is still caught', async () => {
     // 150 readings of one value (a pump off, a telemetry channel at rest: MSL M-3, M-4, M-7, T-8 start so),
