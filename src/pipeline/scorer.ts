@@ -916,7 +916,7 @@ interface Fused {
   readonly surprise: number;
   /**
    * The same on the posterior predictive tails (tail.ts), and per channel: the row score. Only fuse's
-   * `row` set computes them (the adaptive histories); otherwise they are the fitted ones.
+   * `predictive` computes them (the adaptive histories); otherwise they are the fitted ones.
    */
   readonly rowSurprise: number;
   readonly rowChannels: number[];
@@ -931,9 +931,9 @@ interface Fused {
 
 /** Surprise of each (kind, channel) against a set of histories; fused: the largest less log10 of how many spoke. */
 /** `each`: a buffer of EVIDENCE.length * C for the per-(kind, channel) surprises (reused across readings). */
-function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, row = false): Fused {
+function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, predictive = false): Fused {
   const channels = new Array<number>(C).fill(0);
-  const rowChannels = row ? new Array<number>(C).fill(0) : channels;
+  const rowChannels = predictive ? new Array<number>(C).fill(0) : channels;
   const pred = PREDICTIVE;
   each.fill(0);
   let max = 0;
@@ -950,12 +950,12 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, 
       for (let c = 0; c < C; c++) {
         const tail = row[c];
         if (!tail.ready) continue;
-        const sur = row ? tail.surprise(v[c], pred) : tail.surprise(v[c]);
+        const sur = predictive ? tail.surprise(v[c], pred) : tail.surprise(v[c]);
         each[k * C + c] = sur;
         n++;
         if (!(sur <= top)) top = sur;
         if (sur > channels[c]) channels[c] = sur;
-        if (row) {
+        if (predictive) {
           if (pred.surprise > rowChannels[c]) rowChannels[c] = pred.surprise;
           if (pred.surprise > rowMax) rowMax = pred.surprise;
         }
@@ -976,7 +976,7 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, 
   };
   const penalty = n > 0 ? Math.log10(n) : 0;
   const surprise = n > 0 ? Math.max(0, Math.min(MAX_SURPRISE, max - penalty)) : Math.log10(2);
-  const rowSurprise = !row ? surprise : n > 0 ? Math.max(0, Math.min(MAX_SURPRISE, rowMax - penalty)) : Math.log10(2);
+  const rowSurprise = !predictive ? surprise : n > 0 ? Math.max(0, Math.min(MAX_SURPRISE, rowMax - penalty)) : Math.log10(2);
   return { surprise, rowSurprise, rowChannels, evidence, channels, penalty, each };
 }
 
