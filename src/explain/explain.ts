@@ -62,6 +62,7 @@ export const EVIDENCE_LABELS: Readonly<Record<string, string>> = {
   shift: 'lasting shift',
   spread: 'noise level changed',
   stuck: 'stuck value',
+  rarity: 'values rarely seen',
 };
 
 /** The band around the expectation is ± this many spreads (≈ 95 % of normal readings for Gaussian noise). */

@@ -21,8 +21,13 @@
  *                   the tail fitted to it is a power law of the run length: durations have no natural scale),
  *                   judged against the lengths of the stream's runs (the hazard of a run ending): a noisy
  *                   signal that freezes or a value stuck at a sentinel is rare; a signal that is flat by nature
- *                   never is.
- * The last five need no model, so a stream is scored from its first minutes with or without one. The short
+ *                   never is;
+ *   rarity          how little of the stream's normal values lay near its values lately: the short trimmed mean of
+ *                   −ln p(value) under a histogram of each channel's normal values (HBOS, Goldstein and Dengel,
+ *                   KI 2012; src/pipeline/rarity.ts), bins one typical change wide, a guard band, not taught an
+ *                   open episode's own channels: a level in the gap between the modes of a duty cycle or a
+ *                   discrete signal, near the mean of a bimodal signal where level says nothing.
+ * The last six need no model, so a stream is scored from its first minutes with or without one. The short
  * means (the last `smooth` readings) follow the anomaly likelihood's short average (Ahmad et al.,
  * Neurocomputing 2017) and telemanom's smoothed errors. They are boxcars (src/pipeline/boxcar.ts) of
  * shortSpan(smooth) = 2·smooth − 1 readings (as noisy as an exponential mean of weight 1/smooth), not
@@ -90,9 +95,12 @@
 import type { AnomalyEvent } from '../contract/types.js';
 import type { StepResult, StepVerdict } from './steps.js';
 import { Boxcar, type BoxcarState } from './boxcar.js';
+import { ValueHistogram, type ValueHistogramState } from './rarity.js';
 import { MAX_SURPRISE, TailCalibrator, type LogPrior, type PredictiveOut, type TailOptions, type TailState } from './tail.js';
 
-export const EVIDENCE = ['prediction', 'bias', 'reconstruction', 'level', 'change', 'shift', 'spread', 'stuck'] as const;
+export const EVIDENCE = ['prediction', 'bias', 'reconstruction', 'level', 'change', 'shift', 'spread', 'stuck', 'rarity'] as const;
+/** The kinds of an anomalyd-scorer/4 checkpoint (before rarity), in its order. */
+const EVIDENCE_V4 = EVIDENCE.slice(0, 8);
 export type Evidence = (typeof EVIDENCE)[number];
 
 export interface ScorerOptions {
@@ -227,6 +235,13 @@ class StreamScore {
   /** Per channel: short means (boxcars of shortSpan(smooth) readings) of the signed level and of the signed prediction residual. */
   readonly zMean: Boxcar;
   readonly resMean: Boxcar;
+  /**
+   * Per channel: the histogram of normal values (rarity's, src/pipeline/rarity.ts; memory `horizon`, a guard band
+   * of shortSpan(smooth) values, not taught an open episode's own channels), and the boxcar of the last
+   * shortSpan(smooth) readings' −ln p(value).
+   */
+  values: ValueHistogram[];
+  readonly rareBox: Boxcar;
   meanCount = 0;
   resCount = 0;
   above = 0;
@@ -265,6 +280,8 @@ class StreamScore {
     this.longest = new Float64Array(C);
     this.zMean = new Boxcar(C, shortSpan(opts.smooth));
     this.resMean = new Boxcar(C, shortSpan(opts.smooth));
+    this.values = Array.from({ length: C }, () => new ValueHistogram(opts.horizon, shortSpan(opts.smooth)));
+    this.rareBox = new Boxcar(C, shortSpan(opts.smooth));
   }
   /** The kind's row of histories, made (fresh) when the kind is first taught. */
   row(which: 'reference' | 'adaptive', k: number): TailCalibrator[] {
@@ -290,13 +307,15 @@ interface EvidenceScratch {
   readonly done: Float64Array;
   readonly d2: Float64Array;
   readonly logD2: Float64Array;
+  readonly rare: Float64Array;
+  readonly rareMean: Float64Array;
   readonly judged: EvidenceValues;
   readonly taught: EvidenceValues;
 }
 
 function newEvidenceScratch(C: number): EvidenceScratch {
   const f = (): Float64Array => new Float64Array(C);
-  return { level: f(), shift: f(), res: f(), sp: f(), ch: f(), st: f(), done: f(), d2: f(), logD2: f(), judged: emptyEvidence(), taught: emptyEvidence() };
+  return { level: f(), shift: f(), res: f(), sp: f(), ch: f(), st: f(), done: f(), d2: f(), logD2: f(), rare: f(), rareMean: f(), judged: emptyEvidence(), taught: emptyEvidence() };
 }
 
 export class StreamScorer {
@@ -420,6 +439,16 @@ export class StreamScorer {
     if (s.episode !== null && before === null) {
       for (let c = 0; c < C; c++) if (s.episode.owners[c]) for (const row of s.reference) row?.[c].discardPending();
     }
+    // The value histograms (rarity's) learn normal values: not an open episode's own channels (a lasting fault
+    // stays rare), and the values still in their guard band when an episode opens are its onset (dropped).
+    for (let c = 0; c < C; c++) {
+      if (episode !== null && episode.owners[c] && !learning) continue;
+      if (s.varCount < this.opts.smooth) continue;
+      s.values[c].add(r.item.values[c], valueScale(s, c, r.item.values[c]));
+    }
+    if (s.episode !== null && before === null) {
+      for (let c = 0; c < C; c++) if (s.episode.owners[c]) s.values[c].discardPending();
+    }
     this.learnVariability(s, r, others);
     if (s.episode !== null && s.episode.stuckAt !== s.episode.readings && this.opts.newNormalAfter > 0 && s.episodeEvidence.length < this.opts.newNormalAfter) s.episodeEvidence.push(keepEvidence(taught));
     if (rebaseline && before !== null) {
@@ -427,6 +456,15 @@ export class StreamScorer {
         teachOwners(s, 'reference', past, before.owners, true);
         teachOwners(s, 'adaptive', past, before.owners, true);
       }
+      // A new normal's values: the owners' value histograms start over (rarity waits until they hold
+      // learnReadings values again), or the new level would stay rare.
+      let cleared = false;
+      for (let c = 0; c < C; c++) {
+        if (!before.owners[c]) continue;
+        s.values[c].clear();
+        cleared = true;
+      }
+      if (cleared) s.rareBox.clear();
       // The new normal's variability of changes (spread and change are judged against it from now on).
       for (let c = 0; c < C; c++) {
         if (!before.owners[c] || s.epCount[c] === 0) continue;
@@ -580,6 +618,30 @@ export class StreamScorer {
     } else {
       s.run.fill(1);
     }
+    // Rarity: how little of the stream's normal values lay near this one (HBOS): −ln p(value) against each
+    // channel's value histogram, as the trimmed short mean over the last shortSpan(smooth) readings (the two
+    // largest and two smallest left out, as spread's: the one or two readings of a switch between the modes of a
+    // duty cycle, which cross the gap between them, are not a rare level), reported as its exponential: how
+    // many times rarer than an even share of the history the stream's values lately were (a ratio, as spread).
+    let rarity: Float64Array | null = null;
+    const { rare, rareMean } = scratch;
+    let histReady = true;
+    for (let c = 0; c < C; c++) {
+      const h = s.values[c];
+      if (!(h.count >= o.learnReadings)) {
+        histReady = false;
+        break;
+      }
+      rare[c] = h.rarity(r.item.values[c]);
+      if (!Number.isFinite(rare[c])) histReady = false;
+    }
+    if (histReady) {
+      s.rareBox.push(rare);
+      if (s.rareBox.count >= s.rareBox.n) {
+        for (let c = 0; c < C; c++) rareMean[c] = Math.exp(s.rareBox.trimmedMean(c, SPREAD_TRIM));
+        rarity = rareMean;
+      }
+    } else s.rareBox.clear();
     const predictive = o.mode !== 'reconstruction';
     // The two records are the scratch's, refilled by every reading.
     const out = scratch.judged;
@@ -591,6 +653,7 @@ export class StreamScorer {
     out.change = change;
     out.spread = spread;
     out.stuck = stuck;
+    out.rarity = rarity;
     if (o.evidence !== undefined) for (const k of EVIDENCE) if (!o.evidence.includes(k)) out[k] = null;
     const taught = scratch.taught;
     for (let k = 0; k < EVIDENCE.length; k++) taught[EVIDENCE[k]] = out[EVIDENCE[k]];
@@ -749,7 +812,7 @@ export class StreamScorer {
     const tails = (set: Histories, which: 'reference' | 'adaptive'): TailState[][] =>
       set.map((row, k) => (row ?? Array.from({ length: s.C }, () => new TailCalibrator(tailOptions(this.opts, which, EVIDENCE[k])))).map((t) => t.toJSON()));
     return {
-      format: 'anomalyd-scorer/4',
+      format: 'anomalyd-scorer/5',
       channels: s.C,
       reference: tails(s.reference, 'reference'),
       adaptive: tails(s.adaptive, 'adaptive'),
@@ -766,7 +829,8 @@ export class StreamScorer {
       longest: Array.from(s.longest),
       zMean: means(s.zMean),
       resMean: means(s.resMean),
-      shortMeans: { zMean: s.zMean.toJSON(), resMean: s.resMean.toJSON(), shortLog: s.shortLog.toJSON() },
+      shortMeans: { zMean: s.zMean.toJSON(), resMean: s.resMean.toJSON(), shortLog: s.shortLog.toJSON(), rarity: s.rareBox.toJSON() },
+      values: s.values.map((h) => h.toJSON()),
       meanCount: s.meanCount,
       resCount: s.resCount,
       above: s.above,
@@ -778,7 +842,12 @@ export class StreamScorer {
   /** Restores a stream's scoring state (throws on anything malformed; the caller lets the stream start over). */
   restore(stream: string, json: unknown): void {
     const v = json as Partial<StreamScoreSnapshot> | null;
-    if (typeof v !== 'object' || v === null || v.format !== 'anomalyd-scorer/4') throw new Error('scorer snapshot: not an anomalyd-scorer/4 state');
+    // anomalyd-scorer/4 (before rarity) restores with rarity starting over: its value histograms learn again
+    // (rarity says nothing until they hold learnReadings values); anything older is refused.
+    if (typeof v !== 'object' || v === null) throw new Error('scorer snapshot: not an anomalyd-scorer/5 (or /4) state');
+    const format: unknown = v.format;
+    if (format !== 'anomalyd-scorer/5' && format !== 'anomalyd-scorer/4') throw new Error('scorer snapshot: not an anomalyd-scorer/5 (or /4) state');
+    const kinds: readonly Evidence[] = format === 'anomalyd-scorer/4' ? EVIDENCE_V4 : EVIDENCE;
     const C = v.channels;
     if (typeof C !== 'number' || !Number.isInteger(C) || C < 1) throw new Error('scorer snapshot: bad channels');
     const nums = (x: unknown, what: string, n = C): number[] => {
@@ -796,13 +865,13 @@ export class StreamScorer {
     };
     const s = new StreamScore(C, this.opts, null);
     const load = (set: Histories, saved: unknown, which: 'reference' | 'adaptive'): void => {
-      if (!Array.isArray(saved) || saved.length !== EVIDENCE.length) throw new Error('scorer snapshot: bad histories');
-      EVIDENCE.forEach((kind, k) => {
-        const row: unknown = saved[k];
+      if (!Array.isArray(saved) || saved.length !== kinds.length) throw new Error('scorer snapshot: bad histories');
+      kinds.forEach((kind, j) => {
+        const row: unknown = saved[j];
         if (!Array.isArray(row) || row.length !== C) throw new Error('scorer snapshot: bad histories');
         const tails = Array.from({ length: C }, (_, c) => TailCalibrator.fromJSON(row[c], tailOptions(this.opts, which, kind)));
         // Rows that were never taught stay unmade.
-        set[k] = tails.every((t) => t.untouched) ? null : tails;
+        set[EVIDENCE.indexOf(kind)] = tails.every((t) => t.untouched) ? null : tails;
       });
     };
     load(s.reference, v.reference, 'reference');
@@ -836,7 +905,7 @@ export class StreamScorer {
     // changes (anomalyd-scorer/3) is refused above: its mean of squared changes cannot stand for them.
     const held = v.shortMeans;
     if (typeof held !== 'object' || held === null) throw new Error('scorer snapshot: shortMeans must be an object');
-    const box = (b: Boxcar, key: 'zMean' | 'resMean' | 'shortLog'): void => {
+    const box = (b: Boxcar, key: 'zMean' | 'resMean' | 'shortLog' | 'rarity'): void => {
       const saved = (held as Record<string, unknown>)[key];
       if (typeof saved !== 'object' || saved === null) throw new Error(`scorer snapshot: shortMeans.${key} must be a boxcar state`);
       const st = saved as Record<string, unknown>;
@@ -851,6 +920,18 @@ export class StreamScorer {
     box(s.zMean, 'zMean');
     box(s.resMean, 'resMean');
     box(s.shortLog, 'shortLog');
+    if (format === 'anomalyd-scorer/5') {
+      box(s.rareBox, 'rarity');
+      if (!Array.isArray(v.values) || v.values.length !== C) throw new Error(`scorer snapshot: values must be ${C} value histograms`);
+      const lag = shortSpan(this.opts.smooth);
+      s.values = v.values.map((h, c) => {
+        try {
+          return ValueHistogram.fromJSON(h, this.opts.horizon, lag);
+        } catch (err) {
+          throw new Error(`scorer snapshot: values[${c}]: ${(err as Error).message}`);
+        }
+      });
+    }
     s.above = int(v.above, 'above');
     s.below = int(v.below, 'below');
     if (v.episode) {
@@ -881,7 +962,7 @@ export class StreamScorer {
 
 /** A stream's scoring state as JSON (checkpoints). */
 export interface StreamScoreSnapshot {
-  readonly format: 'anomalyd-scorer/4';
+  readonly format: 'anomalyd-scorer/5';
   readonly channels: number;
   /** [kind][channel] */
   readonly reference: TailState[][];
@@ -902,7 +983,9 @@ export interface StreamScoreSnapshot {
   readonly zMean: number[];
   readonly resMean: number[];
   /** The short means' states (boxcars): of the signed level, of the signed residual, of the log squared change. */
-  readonly shortMeans: { readonly zMean: BoxcarState; readonly resMean: BoxcarState; readonly shortLog: BoxcarState };
+  readonly shortMeans: { readonly zMean: BoxcarState; readonly resMean: BoxcarState; readonly shortLog: BoxcarState; readonly rarity: BoxcarState };
+  /** Per channel, rarity's value histogram (with its guard band). */
+  readonly values: ValueHistogramState[];
   readonly meanCount: number;
   readonly resCount: number;
   readonly above: number;
@@ -973,6 +1056,7 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, 
     shift: best[5],
     spread: best[6],
     stuck: best[7],
+    rarity: best[8],
   };
   const penalty = n > 0 ? Math.log10(n) : 0;
   const surprise = n > 0 ? Math.max(0, Math.min(MAX_SURPRISE, max - penalty)) : Math.log10(2);
@@ -986,7 +1070,7 @@ const PREDICTIVE: PredictiveOut = { surprise: 0 };
 /** fuse's per-kind largest surprises, in EVIDENCE's order (scratch: read back before fuse returns). */
 const BEST = new Float64Array(EVIDENCE.length);
 // fuse's literal names the kinds by their index in EVIDENCE.
-if (EVIDENCE.join() !== 'prediction,bias,reconstruction,level,change,shift,spread,stuck') throw new Error('scorer: fuse must follow EVIDENCE');
+if (EVIDENCE.join() !== 'prediction,bias,reconstruction,level,change,shift,spread,stuck,rarity') throw new Error('scorer: fuse must follow EVIDENCE');
 
 /**
  * Readings in the boxcars of the short means, for `smooth` (score.smooth): 2·smooth − 1, the boxcar with the
@@ -1006,6 +1090,15 @@ function clearEpisodeVariability(s: StreamScore): void {
   s.epLog.fill(0);
   s.epVar.fill(0);
   s.epCount.fill(0);
+}
+
+/**
+ * The bin width rarity's value histogram of channel c aims at, sensor units: the stream's typical change (the
+ * geometric mean of |change|, from spread's long-term mean of ln change²), so one mode's noise spans a few bins
+ * at any scale; at least 2^-40 of the value's magnitude (a stream that has not moved yet).
+ */
+function valueScale(s: StreamScore, c: number, x: number): number {
+  return Math.max(Math.exp(0.5 * s.longLog[c]), Math.abs(x) * 2 ** -40, 1e-290);
 }
 
 /** Per channel, the mean a boxcar holds. */
@@ -1050,7 +1143,7 @@ function teachBelow(s: StreamScore, set: 'reference' | 'adaptive', e: EvidenceVa
 
 /** A record of evidence that says nothing (every kind null). */
 function emptyEvidence(): EvidenceValues {
-  return { prediction: null, bias: null, reconstruction: null, level: null, change: null, shift: null, spread: null, stuck: null };
+  return { prediction: null, bias: null, reconstruction: null, level: null, change: null, shift: null, spread: null, stuck: null, rarity: null };
 }
 
 /** A copy of one reading's evidence that outlives it (the scorer's scratch and the model stage's buffers are reused). */
@@ -1087,7 +1180,7 @@ function newTailOptions(opts: ScorerOptions, which: 'reference' | 'adaptive', ki
   // A short mean over `smooth` readings changes little from one reading to the next: its history keeps one
   // value per span (its effective sample size), and so does the reconstruction, which comes every
   // reconEvery readings. Memory and warm-up count in kept values.
-  const smoothed = kind === 'shift' || kind === 'bias' || kind === 'spread';
+  const smoothed = kind === 'shift' || kind === 'bias' || kind === 'spread' || kind === 'rarity';
   const every = kind === 'reconstruction' ? opts.reconEvery : smoothed ? opts.smooth : 1;
   const horizon = which === 'reference' ? opts.horizon : opts.adaptiveHorizon;
   return {

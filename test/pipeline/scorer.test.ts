@@ -252,6 +252,39 @@ describe('StreamScorer: spread on a duty cycle', () => {
   });
 });
 
+describe('StreamScorer: rarity (values where the stream has no mass)', () => {
+  // On (8 ± 0.08) and off (0.05 ± 0.01) in phases of 60 to 200 readings; the switches cross the gap in one reading.
+  function dutyCycle(seed: number, n: number): number[][] {
+    const z = normal(seed);
+    const rows: number[][] = [];
+    let on = true;
+    while (rows.length < n) {
+      const len = 60 + Math.floor(140 * Math.abs(Math.tanh(z())));
+      for (let i = 0; i < len && rows.length < n; i++) rows.push([on ? 8 + 0.08 * z() : 0.05 + 0.01 * z()]);
+      on = !on;
+    }
+    return rows;
+  }
+
+  it('flags a duty cycle whose off level rises into the gap between its modes, though level, change and shift say little there', async () => {
+    const rows = dutyCycle(81, 9000);
+    // From 7000 to 7600 the off phases sit at 4 ± 0.01 (a leak): near the running mean of the bimodal signal, a
+    // step smaller than the switches, and steady; values the stream never had.
+    const z = normal(82);
+    for (let i = 7000; i < 7600; i++) if (rows[i][0] < 1) rows[i] = [4 + 0.01 * z()];
+    const firstOff = rows.findIndex((r, i) => i >= 7000 && r[0] > 3 && r[0] < 5);
+    const out = await detect(rows, { knownNormal: 3000 });
+    // Nothing before the fault: the switches' single readings cross the gap without being a rare level.
+    expect(alarmed(out).filter((i) => i < 7000)).toEqual([]);
+    // The rarity of the values opens an episode within two short spans of the first leaking reading.
+    const span = shortSpan(TEST_SCORER.smooth);
+    const first = alarmed(out).find((i) => i >= 7000);
+    expect(first).toBeDefined();
+    expect(first! - firstOff).toBeLessThan(2 * span);
+    expect(Math.max(...out.slice(firstOff, firstOff + 2 * span).map((o) => o.deviationEvidence.rarity))).toBeGreaterThanOrEqual(THRESHOLD);
+  });
+});
+
 describe('StreamScorer: snapshot', () => {
   /** A two-channel step result, as the step engine would hand it over (no model). */
   function step(i: number, values: number[]): StepResult<null> {
@@ -328,7 +361,7 @@ describe('StreamScorer: snapshot', () => {
     const snap = JSON.parse(JSON.stringify(s.snapshot('s'))) as Record<string, unknown>;
     const other = new StreamScorer(TEST_SCORER, { newId: () => 'x', priorsFor: () => null });
     expect(() => other.restore('s', { ...snap, longest: [1] })).toThrow(/longest must be 2 finite numbers/);
-    expect(() => other.restore('s', { ...snap, format: 'anomalyd-scorer/2' })).toThrow(/anomalyd-scorer\/4/);
+    expect(() => other.restore('s', { ...snap, format: 'anomalyd-scorer/2' })).toThrow(/anomalyd-scorer\/5/);
     expect(() => other.restore('s', { ...snap, episode: { id: 'x', startTs: 0, lastAboveTs: 0, readings: 1, peak: 5, peakEvidence: {}, peakChannels: [1, 1], lastReported: 5, owners: [true], rowPeak: 5 } })).toThrow(/owners must be 2 booleans/);
     const boxes = snap.shortMeans as Record<string, { values: number[][]; sums: number[]; sinceExact: number }>;
     expect(() => other.restore('s', { ...snap, shortMeans: { ...boxes, zMean: { ...boxes.zMean, values: [[1]] } } })).toThrow(/shortMeans\.zMean\.values\[0\] must be 2 finite numbers/);
@@ -343,11 +376,33 @@ describe('StreamScorer: snapshot', () => {
     const other = new StreamScorer(TEST_SCORER, { newId: () => 'x', priorsFor: () => null });
     // anomalyd-scorer/3 kept a mean of squared changes, which cannot stand for a mean of their logarithms.
     const { shortLog: _log, longLog: _long, ...rest } = snap;
-    expect(() => other.restore('s', { ...rest, format: 'anomalyd-scorer/3', shortVar: [1, 1] })).toThrow(/not an anomalyd-scorer\/4 state/);
+    expect(() => other.restore('s', { ...rest, format: 'anomalyd-scorer/3', shortVar: [1, 1] })).toThrow(/not an anomalyd-scorer\/5 \(or \/4\) state/);
     expect(() => other.restore('s', { ...snap, shortMeans: undefined })).toThrow(/shortMeans must be an object/);
     expect(other.snapshot('s')).toBeNull();
     // A full snapshot restores, with its boxcars.
     other.restore('s', snap);
     expect(other.snapshot('s')!.shortMeans.shortLog.values.length).toBe(shortSpan(TEST_SCORER.smooth));
+  });
+
+  it('restores an anomalyd-scorer/4 checkpoint (before rarity) with rarity starting over', () => {
+    const z = normal(63);
+    const s = new StreamScorer(TEST_SCORER, { newId: () => 'x', priorsFor: () => null });
+    const step4 = (i: number): StepResult<null> => step(i, [10 + z(), 10 + z()]);
+    for (let i = 0; i < 600; i++) s.score(step4(i), i < 300);
+    const snap = JSON.parse(JSON.stringify(s.snapshot('s'))) as Record<string, unknown>;
+    expect(snap.format).toBe('anomalyd-scorer/5');
+    // What /4 wrote: eight kinds of histories, no value histograms, no rarity boxcar.
+    const { values: _values, ...rest } = snap;
+    const { rarity: _box, ...boxes } = snap.shortMeans as Record<string, unknown>;
+    const v4 = { ...rest, format: 'anomalyd-scorer/4', reference: (snap.reference as unknown[]).slice(0, 8), adaptive: (snap.adaptive as unknown[]).slice(0, 8), shortMeans: boxes };
+    const other = new StreamScorer(TEST_SCORER, { newId: () => 'x', priorsFor: () => null });
+    other.restore('s', v4);
+    const back = other.snapshot('s')!;
+    expect(back.format).toBe('anomalyd-scorer/5');
+    expect(back.values.every((h) => h.exp === null && h.total === 0)).toBe(true);
+    // The other kinds' histories come back as saved.
+    expect(back.reference.slice(0, 8)).toEqual((snap.reference as unknown[]).slice(0, 8));
+    // A /5 snapshot without its value histograms is malformed.
+    expect(() => other.restore('s', { ...snap, values: undefined })).toThrow(/values must be 2 value histograms/);
   });
 });

@@ -1,0 +1,225 @@
+/**
+ * The value histogram behind the scorer's `rarity` evidence: how much of the stream's own recent normal
+ * operation had a value near this one? A histogram-based outlier score (HBOS, Goldstein and Dengel,
+ * "Histogram-based Outlier Score (HBOS): A fast Unsupervised Anomaly Detection Algorithm", KI 2012) of one
+ * channel, kept as a stream: −ln p(x), p the share of the history's values in x's bin and its two neighbours.
+ * It catches a value that sits where the stream's value distribution has (almost) no mass, such as a level
+ * in the gap between the two modes of a duty cycle, which is close to the running mean of a bimodal signal
+ * (so `level` says nothing) and which a model that follows the last readings predicts like persistence.
+ *
+ * Edges. A value at the frontier of the mass (a drift, a random walk reaching new ground, a day's peak a little
+ * higher than before) is not in a gap: its rarity fades out linearly near the edge of the mass (bins holding at
+ * least one value), within EDGE of the gap's width from the nearer mass, or, beyond every mass, within EDGE_OUT of
+ * the range's width. −ln p counts in full in the middle of a gap and far beyond the range.
+ *
+ * Scale. Bins are 2^e wide, e the nearest integer to log2 of the scale the caller gives with each value (the
+ * stream's typical change: any sampling rate and any unit), so bins are as wide as the noise of one mode,
+ * whatever the stream's range; the width follows that scale in steps of a factor 2 (merging pairs of bins,
+ * exactly, or splitting each in two halves) once it is two steps off, and doubles when the histogram holds more
+ * than MAX_BINS bins (a smooth or drifting signal: memory stays O(MAX_BINS) per channel).
+ *
+ * Memory. Exponential forgetting with horizon `horizon` values (each value weighs 1/(1 - 1/horizon) times the
+ * previous one, as in tail.ts); bins whose mass falls below PRUNE of one value are dropped. A guard band: a
+ * value enters the histogram `lag` values after it was added, so a fault's first readings are judged against
+ * what came before them, and an episode's onset can be dropped (`discardPending`).
+ */
+
+/** Most bins held; beyond it the bins are made twice as wide. */
+export const MAX_BINS = 512;
+/**
+ * Between two masses (bins holding at least one value), the rarity counts in full from this share of the gap's
+ * width away from the nearer one, and fades linearly to 0 at its edge.
+ */
+export const EDGE = 0.1;
+/** Beyond every mass, the rarity counts in full from this share of the range's width beyond it. */
+export const EDGE_OUT = 0.3;
+/** Bins lighter than this (in values) are dropped. */
+const PRUNE = 1e-3;
+/** Renormalise the weights when a value weighs more than this. */
+const RESCALE = 1e100;
+
+export interface ValueHistogramState {
+  /** log2 of the bin width, or null before the first value entered. */
+  readonly exp: number | null;
+  /** [bin index, mass] pairs; the mass is in units of `weight`. */
+  readonly bins: readonly (readonly [number, number])[];
+  /** What the next value that enters weighs. */
+  readonly weight: number;
+  /** Values (in `weight` units) held. */
+  readonly total: number;
+  /** Values waiting in the guard band, oldest first, with the scale each was given. */
+  readonly pending: readonly (readonly [number, number])[];
+}
+
+export class ValueHistogram {
+  private exp: number | null = null;
+  private bins = new Map<number, number>();
+  private weight = 1;
+  private total = 0;
+  private pending: [number, number][] = [];
+  private readonly decay: number;
+
+  /**
+   * @param horizon effective memory, values (>= 2)
+   * @param lag values in the guard band (>= 0)
+   */
+  constructor(
+    horizon: number,
+    readonly lag: number,
+  ) {
+    this.decay = 1 / (1 - 1 / Math.max(2, horizon));
+  }
+
+  /** Values the histogram holds (effective, at most about `horizon`). */
+  get count(): number {
+    return this.total / this.weight;
+  }
+
+  /** Bins held (memory). */
+  get size(): number {
+    return this.bins.size;
+  }
+
+  /** Width of a bin (NaN before the first value entered). */
+  get width(): number {
+    return this.exp === null ? Number.NaN : Math.pow(2, this.exp);
+  }
+
+  /**
+   * −ln of the share of the history near x (x's bin and half of each neighbour, over two bins' worth), with
+   * the rule of succession: a value in an empty region gets ln(2 (count + 1)), not infinity. NaN when empty.
+   */
+  rarity(x: number): number {
+    if (this.exp === null || this.total <= 0 || !Number.isFinite(x)) return Number.NaN;
+    const b = Math.floor(x / Math.pow(2, this.exp));
+    const m = ((this.bins.get(b) ?? 0) + 0.5 * ((this.bins.get(b - 1) ?? 0) + (this.bins.get(b + 1) ?? 0))) / this.weight;
+    const r = -Math.log((m + 1) / (2 * (this.count + 1)));
+    // A value at the frontier of the history's mass is not in a gap: a drift, a random walk that reaches new
+    // ground, a day's peak a little higher than before are level's and shift's (their rarity is a matter of how
+    // far the walk has gone). The rarity fades out near the edge of the mass (bins holding at least one value):
+    // between two masses within EDGE of the gap's width from the nearer one, beyond all of them within
+    // EDGE_OUT of the range's width.
+    let near = -Infinity;
+    let far = Infinity;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const [i, w] of this.bins) {
+      if (w < this.weight) continue;
+      if (i < lo) lo = i;
+      if (i > hi) hi = i;
+      if (i < b - 1 && i > near) near = i;
+      else if (i > b + 1 && i < far) far = i;
+    }
+    let t: number;
+    if (Number.isFinite(near) && Number.isFinite(far)) t = Math.min(b - near, far - b) / (far - near) / EDGE;
+    else if (hi > lo) t = (Number.isFinite(near) ? b - near : far - b) / (hi - lo) / EDGE_OUT;
+    else t = 1;
+    const gate = Math.min(1, t);
+    return r * gate;
+  }
+
+  /**
+   * Adds a value (it enters after the guard band). `scale`: the stream's typical change at this value, sensor
+   * units (> 0); the bin width follows it.
+   */
+  add(x: number, scale: number): void {
+    if (!Number.isFinite(x) || !(scale > 0) || !Number.isFinite(scale)) return;
+    this.pending.push([x, scale]);
+    while (this.pending.length > this.lag) {
+      const [v, s] = this.pending.shift()!;
+      this.enter(v, s);
+    }
+  }
+
+  /** Drops the values still in the guard band (an episode's onset). */
+  discardPending(): void {
+    this.pending = [];
+  }
+
+  /** Forgets everything (a new normal starts the histogram over). */
+  clear(): void {
+    this.exp = null;
+    this.bins.clear();
+    this.weight = 1;
+    this.total = 0;
+    this.pending = [];
+  }
+
+  private enter(x: number, scale: number): void {
+    const target = Math.round(Math.log2(scale));
+    if (this.exp === null) this.exp = target;
+    else if (target >= this.exp + 2) while (this.exp < target) this.coarsen();
+    else if (target <= this.exp - 2 && this.bins.size * 4 <= MAX_BINS) while (this.exp > target && this.bins.size * 2 <= MAX_BINS) this.refine();
+    const b = Math.floor(x / Math.pow(2, this.exp));
+    this.bins.set(b, (this.bins.get(b) ?? 0) + this.weight);
+    this.total += this.weight;
+    this.weight *= this.decay;
+    if (this.weight > RESCALE) this.rescale();
+    if (this.bins.size > MAX_BINS) {
+      this.prune();
+      while (this.bins.size > MAX_BINS) this.coarsen();
+    }
+  }
+
+  /** Bins twice as wide: pairs merge (exact). */
+  private coarsen(): void {
+    const next = new Map<number, number>();
+    for (const [b, m] of this.bins) {
+      const h = Math.floor(b / 2);
+      next.set(h, (next.get(h) ?? 0) + m);
+    }
+    this.bins = next;
+    this.exp = (this.exp ?? 0) + 1;
+  }
+
+  /** Bins half as wide: each splits into two halves of its mass. */
+  private refine(): void {
+    const next = new Map<number, number>();
+    for (const [b, m] of this.bins) {
+      next.set(2 * b, m / 2);
+      next.set(2 * b + 1, m / 2);
+    }
+    this.bins = next;
+    this.exp = (this.exp ?? 0) - 1;
+  }
+
+  private rescale(): void {
+    const f = 1 / this.weight;
+    for (const [b, m] of this.bins) this.bins.set(b, m * f);
+    this.total *= f;
+    this.weight = 1;
+    this.prune();
+  }
+
+  private prune(): void {
+    const floor = PRUNE * this.weight;
+    let total = 0;
+    for (const [b, m] of this.bins) {
+      if (m < floor) this.bins.delete(b);
+      else total += m;
+    }
+    this.total = total;
+  }
+
+  toJSON(): ValueHistogramState {
+    return { exp: this.exp, bins: [...this.bins.entries()], weight: this.weight, total: this.total, pending: this.pending.map((p) => [p[0], p[1]] as const) };
+  }
+
+  /** @throws Error on a malformed state */
+  static fromJSON(v: unknown, horizon: number, lag: number): ValueHistogram {
+    const h = new ValueHistogram(horizon, lag);
+    const s = v as Partial<ValueHistogramState> | null;
+    const fin = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+    const pairs = (x: unknown): x is [number, number][] => Array.isArray(x) && x.every((p) => Array.isArray(p) && p.length === 2 && fin(p[0]) && fin(p[1]));
+    if (typeof s !== 'object' || s === null) throw new Error('value histogram: not an object');
+    if (!(s.exp === null || (Number.isInteger(s.exp) && Math.abs(s.exp as number) < 2000))) throw new Error('value histogram: exp must be an integer or null');
+    if (!pairs(s.bins) || !pairs(s.pending) || !fin(s.weight) || !(s.weight > 0) || !fin(s.total) || s.total < 0) throw new Error('value histogram: malformed');
+    if (s.bins.length > MAX_BINS || s.pending.length > Math.max(lag, 0) + 1) throw new Error('value histogram: too many bins or pending values');
+    h.exp = s.exp ?? null;
+    h.bins = new Map(s.bins.map((p) => [p[0], p[1]]));
+    h.weight = s.weight;
+    h.total = s.total;
+    h.pending = s.pending.map((p) => [p[0], p[1]]);
+    return h;
+  }
+}

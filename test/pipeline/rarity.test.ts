@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_BINS, ValueHistogram } from '../../src/pipeline/rarity.js';
+
+describe('ValueHistogram (rarity)', () => {
+  it('calls a value in the gap between two modes rare, and a value of either mode ordinary, at any scale', () => {
+    for (const unit of [1e-6, 1, 1e6]) {
+      const h = new ValueHistogram(10000, 0);
+      for (let i = 0; i < 2000; i++) h.add(unit * (i % 2 === 0 ? 0.1 * Math.sin(i) : 10 + 0.1 * Math.cos(i)), unit * 0.1);
+      // Half the history sits near each mode: about ln 4 (a mode's share over two bins' worth).
+      expect(h.rarity(unit * 0.05)).toBeLessThan(3);
+      expect(h.rarity(unit * 10)).toBeLessThan(3);
+      // Nothing near 5: the rule of succession, ln(2 (count + 1)).
+      expect(h.rarity(unit * 5)).toBeCloseTo(Math.log(2 * (h.count + 1)), 6);
+    }
+  });
+
+  it('keeps values in its guard band out until they are `lag` values old, and drops them on request', () => {
+    // Two modes, 0 and 100: 50 lies between them.
+    const h = new ValueHistogram(1000, 5);
+    for (let i = 0; i < 100; i++) h.add(i % 2 === 0 ? 0 : 100, 1);
+    const empty = (): number => Math.log(2 * (h.count + 1));
+    for (let i = 0; i < 5; i++) h.add(50, 1);
+    // The five 50s wait in the guard band: 50 is still where the history has nothing.
+    expect(h.rarity(50)).toBeCloseTo(empty(), 9);
+    h.discardPending();
+    for (let i = 0; i < 10; i++) h.add(i % 2 === 0 ? 0 : 100, 1);
+    expect(h.rarity(50)).toBeCloseTo(empty(), 9);
+    for (let i = 0; i < 5; i++) h.add(50, 1);
+    for (let i = 0; i < 5; i++) h.add(i % 2 === 0 ? 0 : 100, 1);
+    expect(h.rarity(50)).toBeLessThan(empty() - 1);
+  });
+
+  it('leaves a value at the frontier of the mass to level: its rarity fades out near the edge of the history', () => {
+    const h = new ValueHistogram(10000, 0);
+    for (let i = 0; i < 2000; i++) h.add(i % 2 === 0 ? 0 : 10, 0.1);
+    const empty = Math.log(2 * (h.count + 1));
+    // Mid-gap: in full. Just off a mode, inside the gap or beyond the range: hardly at all.
+    expect(h.rarity(5)).toBeCloseTo(empty, 6);
+    expect(h.rarity(0.4)).toBeLessThan(0.5 * empty);
+    expect(h.rarity(10.4)).toBeLessThan(0.2 * empty);
+    expect(h.rarity(-0.4)).toBeLessThan(0.2 * empty);
+    // Far beyond the range (more than 0.3 of its width): in full again.
+    expect(h.rarity(20)).toBeCloseTo(empty, 6);
+  });
+
+  it('holds at most MAX_BINS bins (a drifting signal makes its bins wider), and restores from JSON', () => {
+    const h = new ValueHistogram(100000, 3);
+    for (let i = 0; i < 20000; i++) h.add(i * 0.01, 0.001);
+    expect(h.size).toBeLessThanOrEqual(MAX_BINS);
+    expect(h.width).toBeGreaterThan(0.001);
+    const back = ValueHistogram.fromJSON(JSON.parse(JSON.stringify(h.toJSON())), 100000, 3);
+    for (const x of [0, 50, 199.99, 300]) expect(back.rarity(x)).toBe(h.rarity(x));
+    expect(() => ValueHistogram.fromJSON({ ...h.toJSON(), weight: -1 }, 100000, 3)).toThrow(/malformed/);
+  });
+});
