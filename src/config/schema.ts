@@ -307,7 +307,7 @@ export const schema = section('anomalyd configuration', {
   score: section('Every reading’s calibrated score (docs/SCORING.md). Every length is counted in readings.', {
     mode: oneOf(['reconstruction', 'prediction', 'both'] as const, {
       default: 'both',
-      doc: 'Which model errors count beside the model-free evidence (level, change, shift, spread, stuck): the window reconstruction, the next-reading prediction, or both.',
+      doc: 'Which model errors count beside the model-free evidence (level, change, shift, spread, stuck, rarity): the window reconstruction, the next-reading prediction, or both.',
     }),
     threshold: num({
       default: 0.99999,

@@ -131,6 +131,12 @@ export class ValueHistogram {
     }
   }
 
+  /** Moves the values in the guard band into the histogram now, oldest first (known normal: the end of learning). */
+  commitPending(): void {
+    for (const [v, sc] of this.pending) this.enter(v, sc);
+    this.pending = [];
+  }
+
   /** Drops the values still in the guard band (an episode's onset). */
   discardPending(): void {
     this.pending = [];

@@ -389,14 +389,17 @@ export class StreamScorer {
       this.streams.set(r.stream, s);
     }
     if (r.item.kind === 'duplicate') return { scored: this.duplicateOf(s), verdict: { exclude: true, rebaseline: false } };
-    const { e, taught } = this.evidence(s, r);
     const learning = knownNormal || s.seen < this.opts.learnReadings;
-    // The first judged reading after learning: the readings still in the reference histories' guard band are
+    // The first judged reading after learning: the readings still in the reference histories' (and the value histograms') guard bands are
     // the learning period's last, known to be normal, not the onset of something to be measured against what
     // came before; they enter the reference now. Otherwise a stream whose last learning readings moved
     // (a drift the learning period ends on) is judged against a reference that has not seen them, and opens
     // an episode on its first judged readings.
-    if (!learning && s.lastScored?.status === 'learning') for (const row of s.reference) if (row !== null) for (const t of row) t.commitPending();
+    if (!learning && s.lastScored?.status === 'learning') {
+      for (const row of s.reference) if (row !== null) for (const t of row) t.commitPending();
+      for (const h of s.values) h.commitPending();
+    }
+    const { e, taught } = this.evidence(s, r);
     // The adaptive histories are short by design (adaptiveHorizon readings; a short mean keeps one value per
     // span): the row score is their posterior predictive surprise, so a value a little beyond a thin history
     // is not called a million times rarer than it can know; episodes are decided on the fitted tails, which
