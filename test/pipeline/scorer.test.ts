@@ -5,6 +5,23 @@ import { TEST_SCORER, alarmed, detect, normal } from './detector-helpers.js';
 
 const THRESHOLD = 4; // surprise of the test options' threshold 0.9999
 
+/**
+ * A duty cycle: on (8 ± 0.08) and off (0.05 ± 0.01) in phases of 60 to 200 readings; the switches are the
+ * largest changes and cross the gap between the modes in one reading.
+ */
+function dutyCycle(seed: number, n: number): number[][] {
+  const z = normal(seed);
+  const rows: number[][] = [];
+  let on = true;
+  while (rows.length < n) {
+    const len = 60 + Math.floor(140 * Math.abs(Math.tanh(z())));
+    for (let i = 0; i < len && rows.length < n; i++) rows.push([on ? 8 + 0.08 * z() : 0.05 + 0.01 * z()]);
+    on = !on;
+  }
+  return rows;
+}
+
+
 describe('StreamScorer: stuck', () => {
   it('flags a noisy signal that freezes within a few readings, by its stuck and spread evidence', async () => {
     const z = normal(11);
@@ -226,18 +243,6 @@ describe('StreamScorer: change', () => {
 });
 
 describe('StreamScorer: spread on a duty cycle', () => {
-  // On (8 ± 0.08) and off (0.05 ± 0.01) in phases of 60 to 200 readings: the switches are the largest changes.
-  function dutyCycle(seed: number, n: number): number[][] {
-    const z = normal(seed);
-    const rows: number[][] = [];
-    let on = true;
-    while (rows.length < n) {
-      const len = 60 + Math.floor(140 * Math.abs(Math.tanh(z())));
-      for (let i = 0; i < len && rows.length < n; i++) rows.push([on ? 8 + 0.08 * z() : 0.05 + 0.01 * z()]);
-      on = !on;
-    }
-    return rows;
-  }
   const span = shortSpan(TEST_SCORER.smooth);
 
   it('sees a burst of noise through the switches, and forgets it within its short span once it ends; a single spike is not a new noise level', async () => {
@@ -259,18 +264,6 @@ describe('StreamScorer: spread on a duty cycle', () => {
 });
 
 describe('StreamScorer: rarity (values where the stream has no mass)', () => {
-  // On (8 ± 0.08) and off (0.05 ± 0.01) in phases of 60 to 200 readings; the switches cross the gap in one reading.
-  function dutyCycle(seed: number, n: number): number[][] {
-    const z = normal(seed);
-    const rows: number[][] = [];
-    let on = true;
-    while (rows.length < n) {
-      const len = 60 + Math.floor(140 * Math.abs(Math.tanh(z())));
-      for (let i = 0; i < len && rows.length < n; i++) rows.push([on ? 8 + 0.08 * z() : 0.05 + 0.01 * z()]);
-      on = !on;
-    }
-    return rows;
-  }
 
   it('flags a duty cycle whose off level rises into the gap between its modes, though level, change and shift say little there', async () => {
     const rows = dutyCycle(81, 9000);
