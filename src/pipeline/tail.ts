@@ -206,7 +206,8 @@ export class TailCalibrator {
     // Empirical: the mass at or above y (the bin holding y counted in proportion). Where the history has
     // seen errors this large, that is what they say, however the tail fit would put it (a few rare but
     // normal events in a mostly quiet stream are not an exponential tail). Above, the fit.
-    const frac = (LOG_MIN + (b + 1) * BIN_WIDTH - y) / BIN_WIDTH;
+    // (An error below the lowest bin, e.g. an exact 0, has all of that bin at or above it: at most 1.)
+    const frac = Math.min(1, (LOG_MIN + (b + 1) * BIN_WIDTH - y) / BIN_WIDTH);
     let q = (aboveY + (b <= this.top ? this.bins[b] * frac : 0)) / this.total;
     const u = UPPER_EDGE[tb];
     if (predictive !== undefined) {

@@ -110,6 +110,16 @@ describe('TailCalibrator', () => {
     expect(predictive(long, 36)).toBeGreaterThan(0.95 * long.surprise(36));
   });
 
+  it('an error below its lowest bin (an exact 0) is as ordinary as can be, never "more than certain"', () => {
+    // Zero changes of a binary channel (most of its history): the mass at or above 0 is the whole history,
+    // surprise 0; before, the lowest bin was counted 21 times over and the surprise came out at -1.3.
+    const t = new TailCalibrator({ horizon: 1000, minCount: 8 });
+    for (let i = 0; i < 500; i++) t.add(i % 5 === 0 ? 1 : 0);
+    expect(t.surprise(0)).toBeGreaterThanOrEqual(0);
+    expect(t.surprise(0)).toBeLessThan(0.01);
+    expect(t.surprise(1)).toBeGreaterThan(0.5);
+  });
+
   it('a history of one value gives a larger error a finite surprise, about one in the history', () => {
     const t = filled(1000, 3000, () => 1);
     const s = t.surprise(2);
