@@ -118,10 +118,18 @@ export async function replayRows(detector: Detector, rows: readonly ReplayRow[],
   for (let k = 1; k < rows.length; k++) channelOf[k] = rowOf[k] === rowOf[k - 1] ? channelOf[k - 1] + 1 : 0;
   const pending = new Map<number, Pending>();
   const done = new Map<number, ReplayOutput>();
+  // Rows past the learning rows that carry no reading (a missing or rejected value): they report their
+  // sensor's state as the row before left it (an open episode stays open), with no score of their own.
+  const carry = new Set<number>();
+  const stateOf = new Map<string, Pick<ReplayOutput, 'status' | 'anomaly'>>();
   let next = 0;
   const flush = (): void => {
     for (let o = done.get(next); o !== undefined; o = done.get(next)) {
       done.delete(next);
+      if (carry.delete(next)) {
+        const state = stateOf.get(o.row.sensor);
+        if (state !== undefined) o = { ...o, ...state };
+      } else if (o.status !== 'learning' || o.index >= learnRows) stateOf.set(o.row.sensor, { status: o.status, anomaly: o.anomaly });
       sink(o);
       next++;
     }
@@ -142,6 +150,7 @@ export async function replayRows(detector: Detector, rows: readonly ReplayRow[],
     pending.delete(i);
     const row = inputs[i];
     const learning = i < learnRows || p.status === 'learning' || !p.scored;
+    if (!p.scored && i >= learnRows) carry.add(i);
     const expected = p.expected.every((v) => v !== null) ? p.expected.map((v) => v ?? Number.NaN) : null;
     done.set(
       i,

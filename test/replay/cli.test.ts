@@ -145,6 +145,23 @@ describe('anomalyd replay', () => {
     expect(c.err()).toMatch(/40 rows \(0 learning\), 2 streams, 73 readings scored, 2 rejected, 5 missing/);
   });
 
+  it('a row without a reading inside an episode reports the episode as still open, with no score of its own', async () => {
+    // The input's level shift (rows 331-349, +6) with its value at row 340 left empty: before, that row read
+    // "0,0,0,learning" between two anomalous rows, as if the stream had started over.
+    const text = await readFile(csv, 'utf8');
+    const lines = text.trim().split('\n');
+    const cells = lines[341].split(',');
+    lines[341] = [cells[0], '', cells[2]].join(',');
+    const holed = join(dir, 'holed.csv');
+    await writeFile(holed, `${lines.join('\n')}\n`);
+    const output = join(dir, 'out-holed.csv');
+    expect(await replayCommand(['--input', holed, '--columns', 'value', '--output', output, '--model', 'fixture', '--config', config], context().ctx)).toBe(0);
+    const table = parseCsv(await readFile(output, 'utf8'));
+    const [before, hole] = [table[340], table[341]];
+    expect(before.slice(-2)).toEqual(['1', 'anomalous']);
+    expect(hole.slice(-4)).toEqual(['0', '0', '1', 'anomalous']);
+  });
+
   it('fails with 1 and a one-line reason on a missing model or input', async () => {
     const noModel = context();
     expect(await replayCommand(['--input', csv, '--model', 'missing', '--config', config], noModel.ctx)).toBe(1);
