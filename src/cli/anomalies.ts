@@ -298,8 +298,11 @@ function detailText(a: AnomalyWithEvents): string {
   const fields: [string, string][] = [
     ['id', a.id],
     ['sensor', a.sensor],
-    // The explanation the alert carried, as a person reads it (null for episodes stored before schema 2).
-    ['what', a.explanation?.sentence ?? '-'],
+    // What the opening alert said, as a person reads it (it describes the onset; a resolve describes the
+    // stretch up to its last anomalous reading), then the latest explanation when it differs. '-' for episodes
+    // stored before schema 2.
+    ['what', openSentence(a) ?? a.explanation?.sentence ?? '-'],
+    ...(a.explanation !== null && openSentence(a) !== null && a.explanation.sentence !== openSentence(a) ? [['latest', a.explanation.sentence] as [string, string]] : []),
     ['status', a.status],
     ['start', iso(a.startTs)],
     [a.status === 'resolved' ? 'end' : 'last seen', iso(a.endTs)],
@@ -330,6 +333,11 @@ function detailText(a: AnomalyWithEvents): string {
           .map((l) => (l === '' ? l : `  ${l}`))
           .join('\n')}`;
   return `${head}\n${events}${marks}`;
+}
+
+/** The sentence of the episode's open alert (null when it had none: stored before schema 2, or not explained). */
+function openSentence(a: AnomalyWithEvents): string | null {
+  return a.events.find((e) => e.kind === 'open')?.payload.explanation?.sentence ?? null;
 }
 
 /** The OS user running the CLI, for the anomaly's mark history (`cli:<user>`). */

@@ -192,6 +192,21 @@ describe('anomalyd anomalies show', () => {
     const { fan, resolved } = seed();
     expect((await run(['show', fan, '--db', db])).out).toMatch(/^what:\s+fan2\/value 9\.1 mm\/s, expected 2\.0 ± 0\.4 since 10:42 \(level shift\)$/m);
     expect((await run(['show', resolved, '--db', db])).out).toMatch(/^what:\s+-$/m);
+    expect((await run(['show', fan, '--db', db])).out).not.toMatch(/^latest:/m);
+  });
+
+  it("keeps the opening alert's sentence as 'what' when a later event explains the stretch otherwise ('latest')", async () => {
+    const { fan } = seed();
+    const store = SqliteStore.open(db, { commitIntervalMs: 0, outboxMax: 100, logger: silent });
+    try {
+      const later = { ...FAN_EXPLANATION, value: 2.1, sentence: 'fan2/value 2.1 mm/s, expected 2.0 ± 0.4 since 10:42 (level shift)' };
+      store.recordEvent(ev('resolve', fan, 'fan2', T0 + 10 * MIN, { score: 0.4, endTs: T0 + 12 * MIN }), topics().alerts('fan2'), later);
+    } finally {
+      store.close();
+    }
+    const out = (await run(['show', fan, '--db', db])).out;
+    expect(out).toMatch(/^what:\s+fan2\/value 9\.1 mm\/s, /m);
+    expect(out).toMatch(/^latest:\s+fan2\/value 2\.1 mm\/s, /m);
   });
 
   it('prints the episode with its events in order', async () => {
