@@ -456,7 +456,9 @@ export class SeriesStore {
     if (pts.length > maxPoints) {
       const k = Math.ceil(pts.length / maxPoints);
       pts = thin(pts, k);
-      resolutionMs = Math.max(resolutionMs, span(pts) / Math.max(1, pts.length - 1));
+      // A thinned point merges k neighbours: k of the coarsest kind (k minute buckets where they lead), or
+      // the average spacing of what is left.
+      resolutionMs = Math.max(resolutionMs * k, span(pts) / Math.max(1, pts.length - 1));
     }
     return view(stream, channels, from, to, source, resolutionMs, pts, s?.latest ?? null);
   }

@@ -145,8 +145,13 @@ describe('SeriesStore: queries', () => {
     s.flush();
     const v = s.query('s', { rangeMs: HOUR, maxPoints: 5000 })!;
     expect(v.source).toBe('raw');
-    // The page's caption says what one merged point covers: a minute (it said "0 s").
+    // The page's caption says what one merged point covers: a minute (it said "0 s") ...
     expect(v.resolutionMs).toBe(MIN);
+    // ... and k minutes where k of them were merged to fit the points asked for (it said a minute).
+    const thinned = s.query('s', { rangeMs: HOUR, maxPoints: 100 })!;
+    const k = Math.max(...thinned.count) / 60;
+    expect(k).toBeGreaterThanOrEqual(2);
+    expect(thinned.resolutionMs).toBeGreaterThanOrEqual(Math.floor(k) * MIN);
     expect(v.to).toBe(T0 + 3599 * SEC);
     const raw = v.ts.filter((_, i) => v.count[i] === 1);
     const buckets = v.ts.filter((_, i) => v.count[i] > 1);
