@@ -306,7 +306,9 @@ function detailText(a: AnomalyWithEvents): string {
     ['status', a.status],
     ['start', iso(a.startTs)],
     [a.status === 'resolved' ? 'end' : 'last seen', iso(a.endTs)],
-    ['peak score', a.peakScore.toFixed(5)],
+    // The episode's largest deviation from normal operation, as a surprise (a score of 0.9999994 printed as
+    // 1.00000 said nothing) and as the score it is stored as.
+    ['peak deviation', `surprise ${surpriseOf(a.peakScore).toFixed(1)} (score ${a.peakScore.toPrecision(7)})`],
     ['last score', a.lastScore.toFixed(5)],
     ['threshold', a.threshold.toFixed(5)],
     ['model', a.model],
@@ -333,6 +335,11 @@ function detailText(a: AnomalyWithEvents): string {
           .map((l) => (l === '' ? l : `  ${l}`))
           .join('\n')}`;
   return `${head}\n${events}${marks}`;
+}
+
+/** -log10(1 - score), at most 30 (the scorer's largest surprise). */
+function surpriseOf(score: number): number {
+  return Math.min(30, -Math.log10(Math.max(1 - score, 1e-30)));
 }
 
 /** The sentence of the episode's open alert (null when it had none: stored before schema 2, or not explained). */

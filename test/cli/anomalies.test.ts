@@ -216,6 +216,8 @@ describe('anomalyd anomalies show', () => {
     expect(r.out).toMatch(/^id:\s+a-resolved$/m);
     expect(r.out).toMatch(/^status:\s+resolved$/m);
     expect(r.out).toMatch(/^mark:\s+-$/m);
+    // The peak as a surprise, not a score rounded to 1.00000 (peakScore 0.9999: surprise 4.0).
+    expect(r.out).toMatch(/^peak deviation:\s+surprise 4\.0 \(score 0\.9999000\)$/m);
     // The record's `windows` counts readings, and is labelled so; the always-0 padded fraction is not shown.
     expect(r.out).toMatch(/^readings:\s+5$/m);
     expect(r.out).not.toMatch(/^(windows|padded):/m);
