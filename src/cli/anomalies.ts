@@ -15,6 +15,7 @@ import { DB_FILE, SqliteStore } from '../adapters/sqlite-store.js';
 import type { AnomalyHistory, AnomalyMark, AnomalyRecord, AnomalyStatus, AnomalyWithEvents } from '../contract/store.js';
 import { MAX_NOTE_CHARS } from '../pipeline/commands.js';
 import { parseSince, SINCE_FORMS } from '../util/time.js';
+import { surpriseOf } from '../pipeline/series.js';
 import { loadConfigOrReport } from './run.js';
 
 export { parseSince };
@@ -295,14 +296,15 @@ function table(rows: readonly (readonly string[])[]): string {
 
 function detailText(a: AnomalyWithEvents): string {
   const channels = [...a.channels].sort((x, y) => y.error - x.error).map((ch) => `${ch.name}=${ch.error.toPrecision(3)}`);
+  const opening = openSentence(a);
   const fields: [string, string][] = [
     ['id', a.id],
     ['sensor', a.sensor],
     // What the opening alert said, as a person reads it (it describes the onset; a resolve describes the
     // stretch up to its last anomalous reading), then the latest explanation when it differs. '-' for episodes
     // stored before schema 2.
-    ['what', openSentence(a) ?? a.explanation?.sentence ?? '-'],
-    ...(a.explanation !== null && openSentence(a) !== null && a.explanation.sentence !== openSentence(a) ? [['latest', a.explanation.sentence] as [string, string]] : []),
+    ['what', opening ?? a.explanation?.sentence ?? '-'],
+    ...(a.explanation !== null && opening !== null && a.explanation.sentence !== opening ? [['latest', a.explanation.sentence] as [string, string]] : []),
     ['status', a.status],
     ['start', iso(a.startTs)],
     [a.status === 'resolved' ? 'end' : 'last seen', iso(a.endTs)],
@@ -335,11 +337,6 @@ function detailText(a: AnomalyWithEvents): string {
           .map((l) => (l === '' ? l : `  ${l}`))
           .join('\n')}`;
   return `${head}\n${events}${marks}`;
-}
-
-/** -log10(1 - score), at most 30 (the scorer's largest surprise). */
-function surpriseOf(score: number): number {
-  return Math.min(30, -Math.log10(Math.max(1 - score, 1e-30)));
 }
 
 /** The sentence of the episode's open alert (null when it had none: stored before schema 2, or not explained). */
