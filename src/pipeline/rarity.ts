@@ -119,6 +119,23 @@ export class ValueHistogram {
   }
 
   /**
+   * Whether x lies beyond the range of the history's mass (bins holding at least one value), by more than a
+   * bin: where the stream has never been, as opposed to a gap between places it has been. False when empty.
+   */
+  outside(x: number): boolean {
+    if (this.exp === null || !Number.isFinite(x)) return false;
+    const b = Math.floor(x / Math.pow(2, this.exp));
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const [i, w] of this.bins) {
+      if (w < this.weight) continue;
+      if (i < lo) lo = i;
+      if (i > hi) hi = i;
+    }
+    return lo <= hi && (b < lo - 1 || b > hi + 1);
+  }
+
+  /**
    * Adds a value (it enters after the guard band). `scale`: the stream's typical change at this value, sensor
    * units (> 0); the bin width follows it.
    */

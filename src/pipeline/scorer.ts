@@ -421,6 +421,20 @@ export class StreamScorer {
       s.zMean.clear();
       s.resMean.clear();
       s.shortLog.clear();
+      // Nor may rarity's picture of where the stream lives hold after it: the signal went on (a day's cycle, a
+      // drift) while the sensor repeated one value. A stuck channel that comes back beyond the range of values
+      // its histogram knows (which learnt nothing during the episode) starts that histogram over, as after a
+      // new normal (rarity waits until it holds learnReadings values again); one that comes back within it
+      // keeps it.
+      const ep = s.episode ?? before;
+      let cleared = false;
+      for (let c = 0; c < C; c++) {
+        if ((ep === null || ep.owners[c]) && s.values[c].outside(r.item.values[c])) {
+          s.values[c].clear();
+          cleared = true;
+        }
+      }
+      if (cleared) s.rareBox.clear();
     }
     const episode = s.episode ?? before;
     const anomalous = episode !== null;

@@ -43,6 +43,19 @@ describe('ValueHistogram (rarity)', () => {
     expect(h.rarity(20)).toBeCloseTo(empty, 6);
   });
 
+  it('tells a value beyond the range of its mass (where the stream has never been) from one in a gap between modes', () => {
+    const h = new ValueHistogram(10000, 0);
+    expect(h.outside(3)).toBe(false);
+    for (let i = 0; i < 2000; i++) h.add(i % 2 === 0 ? 0 : 10, 0.1);
+    // Bins 0.125 wide: one bin off a mode is still the mode's edge; the gap between the modes is inside.
+    expect(h.outside(5)).toBe(false);
+    expect(h.outside(10.1)).toBe(false);
+    expect(h.outside(-0.1)).toBe(false);
+    expect(h.outside(10.5)).toBe(true);
+    expect(h.outside(-0.5)).toBe(true);
+    expect(h.outside(Number.NaN)).toBe(false);
+  });
+
   it('holds at most MAX_BINS bins (a drifting signal makes its bins wider), and restores from JSON', () => {
     const h = new ValueHistogram(100000, 3);
     for (let i = 0; i < 20000; i++) h.add(i * 0.01, 0.001);

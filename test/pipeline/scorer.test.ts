@@ -60,6 +60,31 @@ describe('StreamScorer: stuck', () => {
     expect(flat.every((o) => !(o.deviationEvidence.stuck >= 1))).toBe(true);
     expect(alarmed(flat)).toEqual([]);
   });
+
+  it('after a stuck stretch the stream comes back where it went meanwhile: its alarm ends with the fault (the value histogram starts over)', async () => {
+    // A slow cycle (period 8,640 readings, a day at 10 s) with noise; learning sees part of it. The sensor is
+    // stuck at 85 for 1,080 readings while the signal falls below anything the value histogram was taught (it
+    // learns nothing of an episode's channel), then reports it again: the stuck episode must end with the fault.
+    // Before the fix rarity called the return rare and held the episode open for a thousand readings.
+    const z = normal(31);
+    const signal = (i: number): number => 14 + 0.9 * Math.sin((2 * Math.PI * i) / 8640 + 0.6) + 0.03 * z();
+    const rows: number[][] = [];
+    for (let i = 0; i < 8000; i++) rows.push([signal(i)]);
+    const start = 4000;
+    const end = 5079;
+    for (let i = start; i <= end; i++) rows[i] = [85];
+    // The premise: the signal comes back below every value the stream showed before the fault.
+    const before = Math.min(...rows.slice(0, start).map((r) => r[0]));
+    expect(Math.max(...rows.slice(end + 1, end + 200).map((r) => r[0]))).toBeLessThan(before);
+    const out = await detect(rows, { knownNormal: 2000 });
+    const after = TEST_SCORER.closeAfter + shortSpan(TEST_SCORER.smooth);
+    // The stuck stretch is flagged throughout, and its alarm ends with it.
+    expect(out.slice(start + 16, end + 1).every((o) => o.reading.status === 'anomalous')).toBe(true);
+    const late = alarmed(out).filter((i) => i > end + after);
+    expect(late).toEqual([]);
+    // Rarity comes back once its value histogram holds learnReadings values again, and says nothing wrong then.
+    expect(out.slice(end + after).some((o) => !Number.isNaN(o.evidence.rarity))).toBe(true);
+  });
 });
 
 describe('StreamScorer: row score and decisions', () => {
