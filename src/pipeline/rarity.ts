@@ -51,6 +51,14 @@ export interface ValueHistogramState {
   readonly pending: readonly (readonly [number, number])[];
 }
 
+/** Bin indices found by one walk over the mass (ValueHistogram.scanMass). */
+interface MassScan {
+  near: number;
+  far: number;
+  lo: number;
+  hi: number;
+}
+
 export class ValueHistogram {
   private exp: number | null = null;
   private bins = new Map<number, number>();
@@ -58,6 +66,7 @@ export class ValueHistogram {
   private total = 0;
   private pending: [number, number][] = [];
   private readonly decay: number;
+  private readonly scan: MassScan = { near: -Infinity, far: Infinity, lo: Infinity, hi: -Infinity };
 
   /**
    * @param horizon effective memory, values (>= 2)
@@ -99,17 +108,7 @@ export class ValueHistogram {
     // far the walk has gone). The rarity fades out near the edge of the mass (bins holding at least one value):
     // between two masses within EDGE of the gap's width from the nearer one, beyond all of them within
     // EDGE_OUT of the range's width.
-    let near = -Infinity;
-    let far = Infinity;
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const [i, w] of this.bins) {
-      if (w < this.weight) continue;
-      if (i < lo) lo = i;
-      if (i > hi) hi = i;
-      if (i < b - 1 && i > near) near = i;
-      else if (i > b + 1 && i < far) far = i;
-    }
+    const { near, far, lo, hi } = this.scanMass(b);
     let t: number;
     if (Number.isFinite(near) && Number.isFinite(far)) t = Math.min(b - near, far - b) / (far - near) / EDGE;
     else if (hi > lo) t = (Number.isFinite(near) ? b - near : far - b) / (hi - lo) / EDGE_OUT;
@@ -125,14 +124,29 @@ export class ValueHistogram {
   outside(x: number): boolean {
     if (this.exp === null || !Number.isFinite(x)) return false;
     const b = Math.floor(x / Math.pow(2, this.exp));
-    let lo = Infinity;
-    let hi = -Infinity;
+    const { lo, hi } = this.scanMass(b);
+    return lo <= hi && (b < lo - 1 || b > hi + 1);
+  }
+
+  /**
+   * One walk over the bins holding at least one value (the mass), relative to bin b: the range of the mass
+   * (lo, hi; Infinity and -Infinity when there is none) and the nearest mass bins below b - 1 and above b + 1
+   * (near, far; -Infinity and Infinity when there is none). Fills and returns the histogram's scratch record.
+   */
+  private scanMass(b: number): MassScan {
+    const m = this.scan;
+    m.near = -Infinity;
+    m.far = Infinity;
+    m.lo = Infinity;
+    m.hi = -Infinity;
     for (const [i, w] of this.bins) {
       if (w < this.weight) continue;
-      if (i < lo) lo = i;
-      if (i > hi) hi = i;
+      if (i < m.lo) m.lo = i;
+      if (i > m.hi) m.hi = i;
+      if (i < b - 1 && i > m.near) m.near = i;
+      else if (i > b + 1 && i < m.far) m.far = i;
     }
-    return lo <= hi && (b < lo - 1 || b > hi + 1);
+    return m;
   }
 
   /**
