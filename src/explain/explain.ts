@@ -30,7 +30,9 @@
  *   null          otherwise (or with nothing to compare against): the sentence then names what the detector
  *                 saw most strongly (`seen`, its kind of evidence, in EVIDENCE_LABELS' words: "stuck value",
  *                 "noise level changed", "sudden change", ...), so every alert says what was seen; with no
- *                 `seen` it names nothing.
+ *                 `seen` it names nothing. When `seen` is `rarity`, the sentence says where the normal readings
+ *                 lay around the value (whereNormalLay) instead of the expectation, which for a level in the
+ *                 gap between a duty cycle's modes is a blend of them ("2, expected 3 ± 3").
  */
 import type { AnomalyKind } from '../contract/alerts.js';
 import { diffs, longestRun, median, resolution, robustSigma, thinIndices, trend } from './robust.js';
@@ -322,7 +324,29 @@ type Draft = Omit<Explanation, 'sentence' | 'unit'>;
 function finish(input: ExplainInput, d: Draft, timeZone: string | undefined): Explanation {
   const unit = input.unit ?? null;
   const seen = d.kind === null && input.seen != null ? (EVIDENCE_LABELS[input.seen] ?? null) : null;
-  return { ...d, unit, sentence: sentenceOf(input.stream, unit, d, input.endTs, timeZone, seen) };
+  const rare = d.kind === null && input.seen === 'rarity' && d.value !== null ? whereNormalLay(input.before.values, d.value) : null;
+  return { ...d, unit, sentence: sentenceOf(input.stream, unit, d, input.endTs, timeZone, seen, rare) };
+}
+
+/** Normal readings a value must be passed by before it counts as where the normal ones lay: RARE_SHARE of them, at least 3. */
+const RARE_SHARE = 0.05;
+
+/**
+ * Where the normal readings lay around a value the detector called rare (`rarity`: a level where the stream
+ * has (almost) never been, such as the gap between a duty cycle's modes, where a model's expectation and its
+ * band, halfway between the modes, say nothing useful). `lo`: the nearest value below `v` that has RARE_SHARE
+ * of the normal readings (at least 3) between it and `v` or at it (the few readings of the switches that crossed
+ * the gap do not count), `hi` the same above; null on a side with fewer. Null with fewer than 10 readings.
+ */
+function whereNormalLay(before: readonly number[], v: number): { lo: number | null; hi: number | null } | null {
+  const xs = before.filter(Number.isFinite);
+  if (xs.length < 10 || !Number.isFinite(v)) return null;
+  const k = Math.max(3, Math.ceil(RARE_SHARE * xs.length));
+  const below = xs.filter((x) => x < v).sort((a, b) => b - a);
+  const above = xs.filter((x) => x > v).sort((a, b) => a - b);
+  const lo = below.length >= k ? below[k - 1] : null;
+  const hi = above.length >= k ? above[k - 1] : null;
+  return lo === null && hi === null ? null : { lo, hi };
 }
 
 function range(from: number, to: number): number[] {
@@ -433,7 +457,8 @@ function noiseChange(before: readonly number[], x: readonly number[], z: readonl
 // ---- the sentence ----
 
 /** `seen`: the words for what the detector saw, named when the kind cannot be told (null: nothing named). */
-function sentenceOf(stream: string, unit: string | null, d: Draft, endTs: number, timeZone: string | undefined, seen: string | null): string {
+/** `rare`: where the normal readings lay around the value (whereNormalLay), said instead of the expectation. */
+function sentenceOf(stream: string, unit: string | null, d: Draft, endTs: number, timeZone: string | undefined, seen: string | null, rare: { lo: number | null; hi: number | null } | null = null): string {
   const u = unit !== null && unit !== '' ? ` ${unit}` : '';
   const decimals = decimalsFor(d.band ?? d.noise ?? null, d.value ?? d.expected ?? null);
   const num = (v: number): string => formatNumber(v, decimals);
@@ -458,9 +483,18 @@ function sentenceOf(stream: string, unit: string | null, d: Draft, endTs: number
       return `${stream} ${num(d.value ?? NaN)}${u}${expected} since ${when(d.since)} (drift, ${r})`;
     }
     case 'level_shift':
-    case null:
+    case null: {
       if (d.value === null) return `${stream}: unusual readings since ${when(d.since)}${label}`;
-      return `${stream} ${num(d.value)}${u}${expected} since ${when(d.since)}${label}`;
+      let context = expected;
+      if (rare !== null) {
+        // Each side with three significant digits of its own (an off level of 0.06 next to an on level of 8).
+        const n2 = (v: number): string => formatNumber(v, Math.max(decimals, decimalsFor(null, v)));
+        if (rare.lo !== null && rare.hi !== null) context = `, between the normal readings near ${n2(rare.lo)} and ${n2(rare.hi)}`;
+        else if (rare.lo !== null) context = `, above the normal readings (up to ${n2(rare.lo)})`;
+        else if (rare.hi !== null) context = `, below the normal readings (down to ${n2(rare.hi)})`;
+      }
+      return `${stream} ${num(d.value)}${u}${context} since ${when(d.since)}${label}`;
+    }
   }
 }
 

@@ -126,6 +126,24 @@ describe('explain: synthetic faults, baseline from the readings before', () => {
 });
 
 describe('explain: what the detector saw, when the kind cannot be told', () => {
+  it('a value rarely seen (rarity) says where the normal readings lay, not an expectation halfway between a duty cycle\'s modes', () => {
+    // A duty cycle, off 0.05 ± 0.01 A and on 8 ± 0.08 A in phases of 50 readings, one switch reading somewhere in
+    // the gap; the model expects 3 ± 1.5 (a blend of the modes) for readings that sit at 2 A, in the gap.
+    const g = noise(7);
+    const before = series(T0 - 400 * SEC, 400, (i) => (i % 50 === 0 ? 4 + 3.5 * Math.tanh(g()) : Math.floor(i / 50) % 2 === 0 ? 0.05 + 0.01 * g() : 8 + 0.08 * g()));
+    const during = { ...series(T0, 60, () => 2 + 0.01 * g()), expected: Array(60).fill(3), spread: Array(60).fill(1.5) };
+    const input = { stream: 'pump/current', unit: 'A', before, during, startTs: T0, endTs: T0 + 59 * SEC, timeZone: UTC };
+    const e = explain({ ...input, seen: 'rarity' });
+    expect(e.kind).toBeNull();
+    expect(e.sentence).toMatch(/^pump\/current 2(\.\d+)? A, between the normal readings near 0\.0\d+ and 7\.\d+ since 09:00 \(values rarely seen\)$/);
+    // The record keeps the model's expectation; other evidence keeps the expectation in the sentence.
+    expect(e.expected).toBe(3);
+    expect(explain({ ...input, seen: 'level' }).sentence).toMatch(/, expected 3(\.0+)? ± /);
+    // Beyond every normal reading: above them, up to the top of the on mode.
+    const high = { ...input, during: { ...series(T0, 60, () => 9 + 0.01 * g()), expected: Array(60).fill(8.9), spread: Array(60).fill(1) } };
+    expect(explain({ ...high, seen: 'rarity' }).sentence).toMatch(/, above the normal readings \(up to 8\.\d+\) since/);
+  });
+
   it('names the strongest evidence in words when the kind is null, and the kind when it is told', () => {
     const normalOnes = episode((_, g) => 20 + 0.1 * g(), 60);
     expect(explain({ ...normalOnes, seen: 'spread' }).sentence).toMatch(/^temp (19|20)\.\d+ °C, expected 20\.\d+ ± 0\.\d+ since 09:00 \(noise level changed\)$/);
