@@ -268,7 +268,7 @@ export class Daemon {
     this.checkpoints = new Checkpoints(
       store,
       detectorCheckpointSubject(detector, (id) => store.getAnomaly(id)?.status ?? null),
-      { intervalMs: config.store.checkpointIntervalMs, maxAgeMs: config.store.checkpointMaxAgeMs, now: this.now, logger: this.log },
+      { intervalMs: config.store.checkpointIntervalMs, maxAgeMs: config.store.checkpointMaxAgeMs, maxFutureMs: config.ingest.maxFutureMs, now: this.now, logger: this.log },
     );
     const restored = this.checkpoints.restore();
     this.resolveOrphanedEpisodes();

@@ -2,7 +2,8 @@
  * Per-sensor checkpoints: the detector's state of each sensor (parser, window buffer, hidden state and
  * normalisation, score state) saved to the store every store.checkpointIntervalMs and at stop, and
  * restored at start when younger than store.checkpointMaxAgeMs (an older one is dropped: the sensor
- * re-warms). What a sensor's state is belongs to the detector (`CheckpointSubject`); this module owns
+ * re-warms), and not written by a clock ahead of this one (a demo's simulated clock, a host clock since set
+ * back: its readings' times would make every new reading out of order). What a sensor's state is belongs to the detector (`CheckpointSubject`); this module owns
  * only when it is saved, where, and how old is too old.
  */
 import type { Logger } from 'pino';
@@ -46,6 +47,12 @@ const SAVE_BATCH = 256;
 export interface CheckpointOptions {
   readonly intervalMs: number;
   readonly maxAgeMs: number;
+  /**
+   * A checkpoint written more than this ahead of now (ms; ingest.maxFutureMs) is not restored: it comes from a
+   * clock ahead of this one, and the stream's last reading time in it is in this clock's future, so every new
+   * reading would be rejected out_of_order until the clock caught up. Default: 60,000.
+   */
+  readonly maxFutureMs?: number;
   readonly now: () => number;
   readonly logger: Logger;
 }
@@ -67,10 +74,15 @@ export class Checkpoints {
     const now = this.opts.now();
     const states = new Map<string, unknown>();
     let stale = 0;
+    let ahead = 0;
     let evicted = 0;
     for (const [sensor, { blob, updatedAt }] of this.store.loadSensorStates()) {
       if (now - updatedAt > this.opts.maxAgeMs) {
         stale++;
+        continue;
+      }
+      if (this.ahead(updatedAt, now)) {
+        ahead++;
         continue;
       }
       try {
@@ -84,8 +96,14 @@ export class Checkpoints {
     }
     const dropped = this.subject.restore(states);
     for (const line of dropped) this.opts.logger.info({ reason: line }, 'checkpoint part not restored; it re-warms');
-    if (states.size + stale + evicted > 0) this.opts.logger.info({ restored: states.size, stale, evicted, dropped: dropped.length }, 'sensor checkpoints');
+    if (ahead > 0) this.opts.logger.warn({ ahead }, 'sensor checkpoints written by a clock ahead of this one (a demo, or a clock since set back) not restored: those sensors re-warm');
+    if (states.size + stale + ahead + evicted > 0) this.opts.logger.info({ restored: states.size, stale, ahead, evicted, dropped: dropped.length }, 'sensor checkpoints');
     return [...states.keys()];
+  }
+
+  /** Whether a checkpoint written at updatedAt comes from a clock ahead of this one (see maxFutureMs). */
+  private ahead(updatedAt: number, now: number): boolean {
+    return updatedAt - now > (this.opts.maxFutureMs ?? 60_000);
   }
 
   /**
@@ -111,7 +129,8 @@ export class Checkpoints {
   revive(sensor: string): boolean {
     try {
       const row = this.store.loadSensorState(sensor);
-      if (row === null || this.opts.now() - row.updatedAt > this.opts.maxAgeMs) return false;
+      const now = this.opts.now();
+      if (row === null || now - row.updatedAt > this.opts.maxAgeMs || this.ahead(row.updatedAt, now)) return false;
       const parsed = JSON.parse(row.blob.toString('utf8')) as unknown;
       if (!isEvicted(parsed)) return false;
       const dropped = this.subject.restore(new Map([[sensor, parsed.state]]));

@@ -38,14 +38,14 @@ function value(i: number, rnd: () => number): number {
 }
 
 /** Feeds readings i in [from, to) of `stream` (one per `intervalMs`) and returns the reading outputs. */
-async function feed(d: Detector, stream: string, from: number, to: number, intervalMs = 1000, rnd = normal(7)): Promise<ReadingOutput[]> {
+async function feed(d: Detector, stream: string, from: number, to: number, intervalMs = 1000, rnd = normal(7), t0 = T0): Promise<ReadingOutput[]> {
   const out: ReadingOutput[] = [];
   const input = new Subject<RawMessage>();
   const done = new Promise<void>((resolve, reject) =>
     input.pipe(d.operator()).subscribe({ next: (o) => void (o.type === 'reading' && out.push(o)), error: reject, complete: resolve }),
   );
   for (let i = from; i < to; i++) {
-    const ts = T0 + i * intervalMs;
+    const ts = t0 + i * intervalMs;
     input.next({ topic: stream, payload: Buffer.from(`{"ts":${ts},"value":${value(i, rnd).toFixed(5)}}`), receivedAt: ts });
   }
   input.complete();
@@ -94,6 +94,32 @@ describe('Checkpoints on the detector core: the committed truth wins', () => {
     expect(events.filter((e) => e.anomalyId === id)).toEqual([]);
     expect(events[0]).toMatchObject({ kind: 'open' });
     expect(events[0].anomalyId).not.toBe(id);
+    store.close();
+  });
+
+  it('does not restore a checkpoint written by a clock ahead of this one (a demo\'s data directory, a clock set back): the stream re-warms and takes readings at once', async () => {
+    const store = openStore();
+    const d = newDetector();
+    const rnd = normal(3);
+    // A stream fed on a clock two hours ahead, checkpointed then.
+    const ahead = T0 + 2 * 3_600_000;
+    await feed(d, 'fast', 0, 100, 1000, rnd, ahead);
+    await feed(d, 'near', 0, 100, 1000, rnd, T0 - 100_000);
+    const now = T0;
+    store.saveSensorStates([
+      { sensor: 'fast', blob: Buffer.from(JSON.stringify(d.snapshot('fast'))), updatedAt: ahead + 100_000 },
+      // Within ingest.maxFutureMs ahead: an ordinary difference between clocks, restored.
+      { sensor: 'near', blob: Buffer.from(JSON.stringify(d.snapshot('near'))), updatedAt: now + 30_000 },
+    ]);
+    const restored = newDetector();
+    const logged: unknown[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => logged.push(JSON.parse(line)) });
+    const cp = new Checkpoints(store, detectorCheckpointSubject(restored, () => null), { intervalMs: 1000, maxAgeMs: 86_400_000, maxFutureMs: 60_000, now: () => now, logger });
+    expect(cp.restore()).toEqual(['near']);
+    expect(logged).toContainEqual(expect.objectContaining({ ahead: 1, restored: 1 }));
+    // Readings on this clock are taken (restored, 'fast' would reject them all as out of order).
+    const out = await feed(restored, 'fast', 0, 5, 1000, rnd, now);
+    expect(out).toHaveLength(5);
     store.close();
   });
 
