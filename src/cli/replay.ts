@@ -54,7 +54,9 @@ Output:
   -h, --help                this help
 
 A summary (rows, streams, readings scored, rejected by the parser, missing values, training and replay
-time, rows/s) goes to stderr. A missing value is a missing reading: neither scored nor counted as rejected.
+time, rows/s) goes to stderr, with a hint when rows were rejected out of order (local times read in another
+zone than they were written in repeat an hour where daylight saving ends: --timezone). A missing value is a
+missing reading: neither scored nor counted as rejected.
 `;
 
 const OPTIONS = {
@@ -219,6 +221,7 @@ async function replayWith(p: Plan, config: Config, ctx: CommandContext): Promise
   const out = new ChunkedWriter(fd === null ? ctx.stdout : (s) => void writeSync(fd, s));
   try {
     out.line(outputHeader(input));
+    let outOfOrder = 0;
     const res = await runReplay(
       input.rows,
       {
@@ -231,7 +234,10 @@ async function replayWith(p: Plan, config: Config, ctx: CommandContext): Promise
         group: p.group,
         warn: (message) => ctx.stderr(`replay: ${message}\n`),
       },
-      (o) => out.line(outputLine(input, o)),
+      (o) => {
+        if (o.rejected === 'out_of_order') outOfOrder++;
+        out.line(outputLine(input, o));
+      },
     );
     out.flush();
     const c = res.counters;
@@ -239,6 +245,12 @@ async function replayWith(p: Plan, config: Config, ctx: CommandContext): Promise
       `replay: ${rows} rows (${learnRows} learning), ${res.streams.size} stream${res.streams.size === 1 ? '' : 's'}, ${c.readings} readings scored, ${c.rejected} rejected, ${c.missing} missing` +
         `${c.errors > 0 ? `, ${c.errors} internal errors` : ''}; ${learnRows > 0 ? `training ${res.learnSeconds.toFixed(1)} s, ` : ''}replay ${res.runSeconds.toFixed(2)} s = ${Math.round(rows / Math.max(res.runSeconds, 1e-9))} rows/s\n`,
     );
+    // Times that go back are what a daylight-saving change looks like when local times are read in another zone.
+    if (outOfOrder > 0) {
+      ctx.stderr(
+        `replay: ${outOfOrder} row${outOfOrder === 1 ? '' : 's'} rejected out_of_order (earlier than the stream's last reading). Local times without an offset repeat an hour where daylight saving ends: if they were written in such a zone, name it with --timezone (e.g. Europe/Berlin)\n`,
+      );
+    }
     return 0;
   } finally {
     if (fd !== null) closeSync(fd);

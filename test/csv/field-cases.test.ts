@@ -147,5 +147,13 @@ describe.skipIf(!existsSync(EXCEL_SEP_LINE))('field case excel-sep-line.csv (ng-
     expect(r.rows[0]).toEqual(['timestamp', 'value', 'anomaly_score', 'surprise', 'anomaly', 'status']);
     expect(r.rows[1].slice(0, 2)).toEqual(['2024-10-26 00:00:00', '11.95']);
     expect(r.rows.at(-1)!.slice(0, 2)).toEqual(['2024-10-27 23:55:00', '12.72']);
+    expect(r.err).not.toContain('--timezone');
+  });
+
+  it('read in another zone, its repeated hour is rejected out of order, and the summary says which flag names the zone', async () => {
+    const r = await replay(EXCEL_SEP_LINE, '--timezone', 'UTC');
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/, 1[01] rejected/);
+    expect(r.err).toMatch(/1[01] rows rejected out_of_order .*name it with --timezone/);
   });
 });
