@@ -3,8 +3,9 @@
  * normalisation, score state) saved to the store every store.checkpointIntervalMs and at stop, and
  * restored at start when younger than store.checkpointMaxAgeMs (an older one is dropped: the sensor
  * re-warms), and not written by a clock ahead of this one (a demo's simulated clock, a host clock since set
- * back: its readings' times would make every new reading out of order). What a sensor's state is belongs to the detector (`CheckpointSubject`); this module owns
- * only when it is saved, where, and how old is too old.
+ * back: its readings' times would make every new reading out of order). What a sensor's state is belongs to
+ * the detector (`CheckpointSubject`); this module owns only when it is saved, where, and how old (or how far
+ * ahead) is too much.
  */
 import type { Logger } from 'pino';
 import type { SensorStateRow } from '../contract/store.js';

@@ -456,8 +456,10 @@ function noiseChange(before: readonly number[], x: readonly number[], z: readonl
 
 // ---- the sentence ----
 
-/** `seen`: the words for what the detector saw, named when the kind cannot be told (null: nothing named). */
-/** `rare`: where the normal readings lay around the value (whereNormalLay), said instead of the expectation. */
+/**
+ * `seen`: the words for what the detector saw, named when the kind cannot be told (null: nothing named).
+ * `rare`: where the normal readings lay around the value (whereNormalLay), said instead of the expectation.
+ */
 function sentenceOf(stream: string, unit: string | null, d: Draft, endTs: number, timeZone: string | undefined, seen: string | null, rare: { lo: number | null; hi: number | null } | null = null): string {
   const u = unit !== null && unit !== '' ? ` ${unit}` : '';
   const decimals = decimalsFor(d.band ?? d.noise ?? null, d.value ?? d.expected ?? null);
