@@ -390,9 +390,9 @@ export class StreamScorer {
     }
     if (r.item.kind === 'duplicate') return { scored: this.duplicateOf(s), verdict: { exclude: true, rebaseline: false } };
     const learning = knownNormal || s.seen < this.opts.learnReadings;
-    // The first judged reading after learning: the readings still in the reference histories' (and the value histograms') guard bands are
-    // the learning period's last, known to be normal, not the onset of something to be measured against what
-    // came before; they enter the reference now. Otherwise a stream whose last learning readings moved
+    // The first judged reading after learning: the readings still in the guard bands of the reference histories
+    // and of the value histograms are the learning period's last, known to be normal, not the onset of
+    // something to be measured against what came before; they enter now. Otherwise a stream whose last learning readings moved
     // (a drift the learning period ends on) is judged against a reference that has not seen them, and opens
     // an episode on its first judged readings.
     if (!learning && s.lastScored?.status === 'learning') {
@@ -427,14 +427,7 @@ export class StreamScorer {
       // new normal (rarity waits until it holds learnReadings values again); one that comes back within it
       // keeps it.
       const ep = s.episode ?? before;
-      let cleared = false;
-      for (let c = 0; c < C; c++) {
-        if ((ep === null || ep.owners[c]) && s.values[c].outside(r.item.values[c])) {
-          s.values[c].clear();
-          cleared = true;
-        }
-      }
-      if (cleared) s.rareBox.clear();
+      restartValues(s, (c) => (ep === null || ep.owners[c]) && s.values[c].outside(r.item.values[c]));
     }
     const episode = s.episode ?? before;
     const anomalous = episode !== null;
@@ -475,13 +468,7 @@ export class StreamScorer {
       }
       // A new normal's values: the owners' value histograms start over (rarity waits until they hold
       // learnReadings values again), or the new level would stay rare.
-      let cleared = false;
-      for (let c = 0; c < C; c++) {
-        if (!before.owners[c]) continue;
-        s.values[c].clear();
-        cleared = true;
-      }
-      if (cleared) s.rareBox.clear();
+      restartValues(s, (c) => before.owners[c]);
       // The new normal's variability of changes (spread and change are judged against it from now on).
       for (let c = 0; c < C; c++) {
         if (!before.owners[c] || s.epCount[c] === 0) continue;
@@ -1029,8 +1016,10 @@ interface Fused {
   readonly each: Float64Array;
 }
 
-/** Surprise of each (kind, channel) against a set of histories; fused: the largest less log10 of how many spoke. */
-/** `each`: a buffer of EVIDENCE.length * C for the per-(kind, channel) surprises (reused across readings). */
+/**
+ * Surprise of each (kind, channel) against a set of histories; fused: the largest less log10 of how many spoke.
+ * `each`: a buffer of EVIDENCE.length * C for the per-(kind, channel) surprises (reused across readings).
+ */
 function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, predictive = false): Fused {
   const channels = new Array<number>(C).fill(0);
   const rowChannels = predictive ? new Array<number>(C).fill(0) : channels;
@@ -1116,6 +1105,20 @@ function clearEpisodeVariability(s: StreamScore): void {
  */
 function valueScale(s: StreamScore, c: number, x: number): number {
   return Math.max(Math.exp(0.5 * s.longLog[c]), Math.abs(x) * 2 ** -40, 1e-290);
+}
+
+/**
+ * Starts rarity over on the channels `which` picks (their value histograms forget everything; rarity says
+ * nothing until they hold learnReadings values again), and its short mean with them when any was picked.
+ */
+function restartValues(s: StreamScore, which: (c: number) => boolean): void {
+  let cleared = false;
+  for (let c = 0; c < s.C; c++) {
+    if (!which(c)) continue;
+    s.values[c].clear();
+    cleared = true;
+  }
+  if (cleared) s.rareBox.clear();
 }
 
 /** Per channel, the mean a boxcar holds. */
