@@ -460,7 +460,9 @@ export class StreamScorer {
       for (let c = 0; c < C; c++) if (s.episode.owners[c]) s.values[c].discardPending();
     }
     this.learnVariability(s, r, others);
-    if (s.episode !== null && s.episode.stuckAt !== s.episode.readings && this.opts.newNormalAfter > 0 && s.episodeEvidence.length < this.opts.newNormalAfter) s.episodeEvidence.push(keepEvidence(taught));
+    if (s.episode !== null && s.episode.stuckAt !== s.episode.readings && this.opts.newNormalAfter > 0 && s.episodeEvidence.length < this.opts.newNormalAfter) {
+      s.episodeEvidence.push(keepForNewNormal(s, taught, this.scratch.get(C)?.d2));
+    }
     if (rebaseline && before !== null) {
       for (const past of s.episodeEvidence) {
         teachOwners(s, 'reference', past, before.owners, true);
@@ -1167,6 +1169,27 @@ function emptyEvidence(): EvidenceValues {
 }
 
 /** A copy of one reading's evidence that outlives it (the scorer's scratch and the model stage's buffers are reused). */
+/**
+ * What an open episode keeps of one reading's taught evidence, for a new normal to teach (a copy). A channel
+ * that had never moved before the episode has no noise level, so each of its changes there is judged as its
+ * "first" (an infinite `change`, which is never taught): kept so, a new normal would teach `change` nothing and
+ * the channel's next ordinary change would be as strange as a change can be (a second episode at once). Its
+ * kept `change` is the reading's squared change `d2` (sensor units², [C]) over the episode's own mean squared
+ * change so far (`epVar / epCount`, which the new normal adopts as the channel's noise level): what `change`
+ * would have said of it against that level. What is judged during the episode is unchanged.
+ */
+function keepForNewNormal(s: StreamScore, taught: EvidenceValues, d2: Float64Array | undefined): EvidenceValues {
+  const kept = keepEvidence(taught);
+  const ch = kept.change;
+  if (ch === null || d2 === undefined) return kept;
+  for (let c = 0; c < s.C; c++) {
+    if (Number.isFinite(ch[c]) || s.longVar[c] !== 0 || s.epCount[c] === 0) continue;
+    const level = s.epVar[c] / s.epCount[c];
+    ch[c] = d2[c] / (level + 1e-4 * level + 1e-300);
+  }
+  return kept;
+}
+
 function keepEvidence(e: EvidenceValues): EvidenceValues {
   const out = emptyEvidence();
   for (const k of EVIDENCE) {

@@ -147,6 +147,30 @@ describe('StreamScorer: a stream that starts flat', () => {
   });
 });
 
+describe('StreamScorer: a stream flat for its whole learning period', () => {
+  it('moves: one episode, which becomes the new normal; its ordinary changes are then normal (no second episode at once)', async () => {
+    // A tryout's case: 5.0 for 400 readings (the learning period and more), then 5 ± 0.3. Every change inside
+    // the episode is the channel's "first" (it has no noise level yet), judged infinite and never taught; the
+    // new normal adopted the episode's noise level but taught `change` nothing, so the next ordinary change was
+    // the strangest possible: a second episode opened on the reading after the first resolved. Then, a spike
+    // after the new normal is still caught.
+    const z = normal(3);
+    const rows: number[][] = [];
+    for (let i = 0; i < 400; i++) rows.push([5]);
+    for (let i = 400; i < 4000; i++) rows.push([5 + 0.3 * z() + (i === 3000 ? 3 : 0)]);
+    const out = await detect(rows, { scorer: { newNormalAfter: 1000 } });
+    const opens = out.flatMap((o, i) => (o.events.some((e) => e.kind === 'open') ? [i] : []));
+    const resolves = out.flatMap((o, i) => (o.events.some((e) => e.kind === 'resolve') ? [i] : []));
+    expect(opens[0]).toBeGreaterThanOrEqual(400);
+    expect(opens[0] - 400).toBeLessThan(4);
+    expect(resolves[0]).toBeGreaterThan(opens[0]);
+    // Nothing between the new normal and the spike.
+    expect(opens.filter((i) => i > opens[0] && i < 3000)).toEqual([]);
+    expect(alarmed(out).filter((i) => i > resolves[0] && i < 3000)).toEqual([]);
+    expect(opens.some((i) => i >= 3000 && i < 3002)).toBe(true);
+  });
+});
+
 describe('StreamScorer: episodes about their channels', () => {
   it('a fault in one channel opens an episode that ends when that channel recovers, though another channel moved slowly meanwhile', async () => {
     // Channel 0: noise, shifted by -5 sd over readings [3000, 3400). Channel 1: noise that, while channel 0 is
