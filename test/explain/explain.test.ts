@@ -51,6 +51,20 @@ describe('explain: synthetic faults, baseline from the readings before', () => {
     expect(e.sentence).toMatch(/^temp 2[23]\.\d+ °C, expected 20\.\d+ ± 0\.\d+ at 09:00 \(spike\)$/);
   });
 
+  it('a jump with nothing back within range after it yet: no kind, and its strongest reading stands for it, not its latest', () => {
+    // A spike of +10 whose next reading is still a little off (+0.6, beyond 4 spreads): the stretch as an
+    // episode's resolve sees it, up to its last reading that held the episode.
+    const e = explain(episode((i, g) => 20 + 0.1 * g() + (i === 0 ? 10 : i === 1 ? 0.6 : 0), 2));
+    expect(e.kind).toBeNull();
+    expect(e.value).toBeCloseTo(30, 0);
+    expect(e.since).toBe(T0);
+    expect(e.sentence).toMatch(/^temp (29|30)\.\d+ °C, expected 20\.\d+ ± 0\.\d+ since 09:00$/);
+    // One reading back within range after them: a spike, the same reading.
+    const told = explain(episode((i, g) => 20 + 0.1 * g() + (i === 0 ? 10 : i === 1 ? 0.6 : 0), 3));
+    expect(told.kind).toBe('spike');
+    expect(told.value).toBe(e.value);
+  });
+
   it('a level shift: the readings jump by 2 and stay (after 16 normal readings, as a window starts early)', () => {
     const e = explain(episode((i, g) => 20 + 0.1 * g() + (i >= 16 ? 2 : 0)));
     expect(e.kind).toBe('level_shift');
