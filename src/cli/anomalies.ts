@@ -297,14 +297,15 @@ function table(rows: readonly (readonly string[])[]): string {
 function detailText(a: AnomalyWithEvents): string {
   const channels = [...a.channels].sort((x, y) => y.error - x.error).map((ch) => `${ch.name}=${ch.error.toPrecision(3)}`);
   const opening = openSentence(a);
+  const what = a.sentence ?? a.explanation?.sentence ?? opening;
   const fields: [string, string][] = [
     ['id', a.id],
     ['sensor', a.sensor],
-    // What the opening alert said, as a person reads it (it describes the onset; a resolve describes the
-    // stretch up to its last anomalous reading), then the latest explanation when it differs. '-' for episodes
-    // stored before schema 2.
-    ['what', opening ?? a.explanation?.sentence ?? '-'],
-    ...(a.explanation !== null && opening !== null && a.explanation.sentence !== opening ? [['latest', a.explanation.sentence] as [string, string]] : []),
+    // The episode's sentence, as the record, the API and the dashboard give it (one explanation per episode:
+    // its strongest reading, its kind once told; src/explain/episode.ts episodeExplanation), then what the
+    // opening alert said when a later alert told more (the kind). '-' for episodes stored before schema 2.
+    ['what', what ?? '-'],
+    ...(opening !== null && what !== null && opening !== what ? [['opened as', opening] as [string, string]] : []),
     ['status', a.status],
     ['start', iso(a.startTs)],
     [a.status === 'resolved' ? 'end' : 'last seen', iso(a.endTs)],
