@@ -30,7 +30,7 @@ Actions:
   list [--sensor S] [--status open|resolved] [--since TIME] [--limit N] [--json]
                              episodes, newest first (--since: an age such as 30m, 24h, 7d, or an ISO 8601 time);
                              --json prints what GET /api/anomalies answers: {"anomalies": [...]}
-  show ID [--json]           one episode with its events and operator mark; --json as GET /api/anomalies/ID
+  show ID [--json]           one episode: its sentence (what), events and operator mark; --json as GET /api/anomalies/ID
   ack ID [--note TEXT]       acknowledge an episode (someone is on it)
   false-alarm ID [--note TEXT]
                              mark an episode as a false alarm
