@@ -75,15 +75,16 @@ export class SignalBook {
    * episode's explanation so far, or none).
    */
   explain(ev: AnomalyEvent): AlertExplanation | null {
-    const episode = this.episodeOf(ev);
+    let episode: OpenEpisode | null = null;
     try {
+      episode = this.episodeOf(ev);
       episode.explanation = episodeExplanation(episode.explanation, this.explainEvent(ev, episode));
     } catch (err) {
       this.log.warn({ err, anomalyId: ev.anomalyId, sensor: ev.sensor }, 'could not explain an anomaly event; alert sent with the episode’s explanation so far');
     } finally {
       if (ev.kind === 'resolve') this.open.delete(ev.anomalyId);
     }
-    return episode.explanation;
+    return episode?.explanation ?? null;
   }
 
   private episodeOf(ev: AnomalyEvent): OpenEpisode {
