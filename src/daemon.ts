@@ -237,7 +237,14 @@ export class Daemon {
       daemonId: hostname(),
     });
     this.store = store;
-    this.signals = new SignalBook({ units: config.explain.units, timeZone: config.explain.timeZone, persist: store, logger: this.log });
+    // One explanation per episode: an episode the book does not know (restored after a restart) goes on from its record's.
+    this.signals = new SignalBook({
+      units: config.explain.units,
+      timeZone: config.explain.timeZone,
+      persist: store,
+      logger: this.log,
+      recorded: (id) => store.getAnomaly(id)?.explanation ?? null,
+    });
 
     const loadModel = this.startModels();
     const registry = await this.startRegistry(loadModel);

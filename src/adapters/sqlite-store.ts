@@ -455,7 +455,8 @@ export class SqliteStore implements Store {
   /**
    * Stores an anomaly event and its alert in ONE transaction: the anomaly row, the event and the
    * outbox row exist together or not at all. The alert is published only after this commits.
-   * `explanation` goes into the alert and the anomaly row; null leaves the row's earlier one.
+   * `explanation` (the episode's, src/daemon/signals.ts: one per episode) goes into the alert and the anomaly
+   * row, so the row says what the episode's latest alert said; null leaves the row's earlier one.
    *
    * Transitions are idempotent against what is stored (the committed truth): an `open` of an id that
    * exists, or an `update`/`resolve` of an id that is unknown or already resolved, is refused: nothing is

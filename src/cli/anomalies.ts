@@ -30,7 +30,7 @@ Actions:
   list [--sensor S] [--status open|resolved] [--since TIME] [--limit N] [--json]
                              episodes, newest first (--since: an age such as 30m, 24h, 7d, or an ISO 8601 time);
                              --json prints what GET /api/anomalies answers: {"anomalies": [...]}
-  show ID [--json]           one episode with its events and operator mark; --json as GET /api/anomalies/ID
+  show ID [--json]           one episode: its sentence (what), events and operator mark; --json as GET /api/anomalies/ID
   ack ID [--note TEXT]       acknowledge an episode (someone is on it)
   false-alarm ID [--note TEXT]
                              mark an episode as a false alarm
@@ -297,14 +297,15 @@ function table(rows: readonly (readonly string[])[]): string {
 function detailText(a: AnomalyWithEvents): string {
   const channels = [...a.channels].sort((x, y) => y.error - x.error).map((ch) => `${ch.name}=${ch.error.toPrecision(3)}`);
   const opening = openSentence(a);
+  const what = a.sentence ?? a.explanation?.sentence ?? opening;
   const fields: [string, string][] = [
     ['id', a.id],
     ['sensor', a.sensor],
-    // What the opening alert said, as a person reads it (it describes the onset; a resolve describes the
-    // stretch up to its last anomalous reading), then the latest explanation when it differs. '-' for episodes
-    // stored before schema 2.
-    ['what', opening ?? a.explanation?.sentence ?? '-'],
-    ...(a.explanation !== null && opening !== null && a.explanation.sentence !== opening ? [['latest', a.explanation.sentence] as [string, string]] : []),
+    // The episode's sentence, as the record, the API and the dashboard give it (one explanation per episode:
+    // its strongest reading, its kind once told; src/explain/episode.ts episodeExplanation), then what the
+    // opening alert said when a later alert told more (the kind). '-' for episodes stored before schema 2.
+    ['what', what ?? '-'],
+    ...(opening !== null && what !== null && opening !== what ? [['opened as', opening] as [string, string]] : []),
     ['status', a.status],
     ['start', iso(a.startTs)],
     [a.status === 'resolved' ? 'end' : 'last seen', iso(a.endTs)],

@@ -43,7 +43,7 @@ export interface AlertExplanation {
   readonly channel: string;
   /** The sensor's unit when known (configured), else null. */
   readonly unit: string | null;
-  /** The reading that stands for the stretch: its level, its peak, the stuck value, the latest of a drift. */
+  /** The reading that stands for the stretch: its level, its strongest reading (a spike, a jump not told yet, a kind not told), the stuck value, the latest of a drift. */
   readonly value: number | null;
   /** What was expected instead, and the half-width of the normal band around it (± 2 spreads). */
   readonly expected: number | null;

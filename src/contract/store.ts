@@ -71,10 +71,13 @@ export interface AnomalyRecord {
   readonly markAt: number | null;
   readonly createdAt: number;
   readonly updatedAt: number;
-  /** From the latest explained event: the kind (null when it could not be told) and the sentence. */
+  /**
+   * The episode's explanation (one per episode: its strongest reading, its kind once told; src/explain/episode.ts
+   * episodeExplanation) as its latest explained alert carried it: the kind (null when it could not be told) and the sentence.
+   */
   readonly kind: AnomalyKind | null;
   readonly sentence: string | null;
-  /** The latest explanation as published in the alert (schema 2); null for episodes stored before it. */
+  /** That explanation as published in the alert (schema 2); null for episodes stored before it. */
   readonly explanation: AlertExplanation | null;
 }
 

@@ -1,15 +1,16 @@
 /**
  * What the daemon keeps of each stream's signal for people: the series store (readings, expectation and
  * surprise for the dashboard's 1 h / 24 h / 7 d plots, persisted as time buckets) and the explanation of
- * each anomaly event built from it (kind, sentence, the stretch), which goes into the alert, the anomaly
- * record and the log. One owner (the daemon) feeds it every scored reading of the detector, asks it for
- * explanations, flushes it periodically and closes it at stop.
+ * each anomaly episode built from it (kind, sentence, the stretch): ONE per episode, kept here and carried
+ * by every alert of the episode, the anomaly record (which stores what the latest alert carried) and the
+ * log. One owner (the daemon) feeds it every scored reading of the detector, asks it for explanations,
+ * flushes it periodically and closes it at stop.
  */
 import type { Logger } from 'pino';
 import { alertFigures, type AlertExplanation } from '../contract/alerts.js';
 import type { SeriesBucketStore } from '../contract/series.js';
 import type { AnomalyEvent, ScoredReading } from '../contract/types.js';
-import { explainEpisode, strongest, toAlertExplanation } from '../explain/episode.js';
+import { episodeExplanation, explainEpisode, strongest, toAlertExplanation } from '../explain/episode.js';
 import { EVIDENCE_LABELS } from '../explain/explain.js';
 import { compileUnits, unitOf, type UnitRule } from '../explain/units.js';
 import { SeriesStore, surpriseOf, type SeriesPoint } from '../pipeline/series.js';
@@ -30,11 +31,18 @@ export interface SignalBookOptions {
   readonly logger: Logger;
   /** Wall clock, epoch ms (paces the bucket writes). */
   readonly now?: () => number;
+  /**
+   * The explanation stored with an episode this book does not know (the daemon's record of it, e.g. after a
+   * restart): the one a later event of it starts from. Absent: none.
+   */
+  readonly recorded?: (anomalyId: string) => AlertExplanation | null;
 }
 
 interface OpenEpisode {
   readonly before: SeriesPoint[];
   readonly head: SeriesPoint[];
+  /** The episode's explanation as its latest event carried it; null before the first or when none could be built. */
+  explanation: AlertExplanation | null;
 }
 
 export class SignalBook {
@@ -58,33 +66,57 @@ export class SignalBook {
   }
 
   /**
-   * The explanation of an event, from the stream's recorded readings: the baseline is taken when the
-   * episode is first seen, the first readings of the episode are kept for its whole life. Null when it
-   * cannot be built (no readings at all); never throws (a failure is logged and the alert goes without).
+   * The episode's explanation as it stands after this event, for its alert and its record: each event
+   * rebuilds it from the stream's recorded readings (the baseline taken when the episode is first seen, the
+   * first readings of the episode kept for its whole life) and keeps the one the episode had unless the new
+   * one says more (episodeExplanation: a kind told, or a stronger reading when neither tells one). So every
+   * alert of an episode and its record tell one story: its strongest reading, and its kind once told. Null
+   * when none can be built (no readings at all); never throws (a failure is logged and the alert carries the
+   * episode's explanation so far, or none).
    */
   explain(ev: AnomalyEvent): AlertExplanation | null {
+    let episode: OpenEpisode | null = null;
     try {
-      return this.explainEvent(ev);
+      episode = this.episodeOf(ev);
+      episode.explanation = episodeExplanation(episode.explanation, this.explainEvent(ev, episode));
     } catch (err) {
-      this.log.warn({ err, anomalyId: ev.anomalyId, sensor: ev.sensor }, 'could not explain an anomaly event; alert sent without');
-      return null;
+      this.log.warn({ err, anomalyId: ev.anomalyId, sensor: ev.sensor }, 'could not explain an anomaly event; alert sent with the episode’s explanation so far');
     } finally {
       if (ev.kind === 'resolve') this.open.delete(ev.anomalyId);
     }
+    return episode?.explanation ?? null;
   }
 
-  private explainEvent(ev: AnomalyEvent): AlertExplanation | null {
-    const stream = ev.sensor;
+  private episodeOf(ev: AnomalyEvent): OpenEpisode {
     let episode = this.open.get(ev.anomalyId);
     if (episode === undefined) {
-      const before = this.series.points(stream, -Infinity, ev.startTs - 1).filter((p) => p.status !== 'anomalous');
-      episode = { before: before.slice(-BEFORE_POINTS), head: [] };
+      const before = this.series.points(ev.sensor, -Infinity, ev.startTs - 1).filter((p) => p.status !== 'anomalous');
+      // An episode first seen after its open (a restart, or forgotten beyond MAX_OPEN) goes on from its record.
+      let recorded: AlertExplanation | null = null;
+      if (ev.kind !== 'open') {
+        try {
+          recorded = this.opts.recorded?.(ev.anomalyId) ?? null;
+        } catch (err) {
+          this.log.warn({ err, anomalyId: ev.anomalyId }, 'could not read the stored explanation of an anomaly');
+        }
+      }
+      episode = { before: before.slice(-BEFORE_POINTS), head: [], explanation: recorded };
       this.open.set(ev.anomalyId, episode);
       if (this.open.size > MAX_OPEN) this.open.delete(this.open.keys().next().value!);
     }
-    // A resolve describes the anomalous stretch, up to its last reading that held the episode, not the
-    // recovery that resolved it.
-    const recent = this.series.points(stream, ev.startTs, ev.kind === 'resolve' ? ev.endTs : Infinity);
+    return episode;
+  }
+
+  private explainEvent(ev: AnomalyEvent, episode: OpenEpisode): AlertExplanation | null {
+    const stream = ev.sensor;
+    // A resolve describes the anomalous stretch, up to its last reading that held the episode and the first
+    // one after it that did not (so a jump that came back within range is told a spike), not the rest of
+    // the recovery that resolved it.
+    let recent = this.series.points(stream, ev.startTs);
+    if (ev.kind === 'resolve') {
+      const after = recent.findIndex((p) => p.ts > ev.endTs);
+      if (after >= 0) recent = recent.slice(0, after + 1);
+    }
     const headEnd = episode.head.length > 0 ? episode.head[episode.head.length - 1].ts : -Infinity;
     // The ring may no longer hold the readings right after the head: then the head stays as it is, and
     // the hole between it and what the ring holds is ours, not a silence of the sensor.

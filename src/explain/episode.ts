@@ -1,7 +1,8 @@
 /**
  * An episode's explanation as alerts, records and the dashboard carry it: the kind and sentence of
  * `explain()` for the channel that stands out, each channel's share when a stream has several (a channel
- * group), and the anomalous stretch itself (thinned) with what was expected of it. Pure.
+ * group), and the anomalous stretch itself (thinned) with what was expected of it; and which of an
+ * episode's explanations it keeps (episodeExplanation: one per episode). Pure.
  */
 import type { AlertExplanation } from '../contract/alerts.js';
 import { BAND_SIGMAS, explain, thinStretch, withOnset, type Explanation, type Stretch } from './explain.js';
@@ -115,6 +116,28 @@ function sharesOf(names: readonly string[], errors: readonly number[] | null, se
   const raw = errors !== null && errors.length === names.length && errors.every((e) => Number.isFinite(e) && e >= 0) ? errors : severity;
   const total = raw.reduce((a, b) => a + b, 0);
   return names.map((name, c) => ({ name, share: total > 0 ? raw[c] / total : 1 / names.length }));
+}
+
+/**
+ * One explanation per episode: the one an episode has (`kept`, what its latest alert carried; null before
+ * the first) against the one rebuilt at its next event (`fresh`; null when none could be built). The fresh
+ * one is taken when it tells a kind (the latest told kind: later readings show what the episode was, e.g. a
+ * spike only once a reading is back within range, a level shift once it held), or when neither tells one
+ * and it describes a stronger reading (further from what was expected, in bands). Otherwise the kept one
+ * stays: an episode's explanation never goes back from a kind to none, nor from its strongest reading to a
+ * weaker or a later one that is back near normal. Pure.
+ */
+export function episodeExplanation(kept: AlertExplanation | null, fresh: AlertExplanation | null): AlertExplanation | null {
+  if (fresh === null) return kept;
+  if (kept === null || fresh.kind !== null) return fresh;
+  if (kept.kind !== null) return kept;
+  return strengthOf(fresh) > strengthOf(kept) ? fresh : kept;
+}
+
+/** How far the described reading is from what was expected, in bands; -1 without the figures. */
+function strengthOf(e: AlertExplanation): number {
+  if (e.value === null || e.expected === null || e.band === null || !(e.band > 0)) return -1;
+  return Math.abs(e.value - e.expected) / e.band;
 }
 
 /** The explanation as alerts carry it (schema 2, snake_case); numbers rounded to 7 significant digits. */

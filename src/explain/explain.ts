@@ -20,7 +20,8 @@
  *                 equal values in the normal stretch, still going or at least half the stretch;
  *   spike         every reading beyond OUTLIER_Z spreads lies within 3 consecutive readings, and a reading
  *                 after them is back within range (until one is, a jump may as well be a level shift:
- *                 the kind is not told yet, and a later event of the episode tells it);
+ *                 the kind is not told yet, and a later event of the episode tells it; either way the
+ *                 strongest of those readings stands for the stretch, not the latest);
  *   noise_change  the reading-to-reading noise changed by more than 2.5x either way while the level stayed
  *                 within 2 spreads;
  *   level_shift   the readings beyond OUTLIER_Z began with a jump (larger than 4 x the normal
@@ -117,7 +118,7 @@ export interface Explanation {
   /** One line for people, e.g. `pump/pressure 4.1 bar, expected 2.3 ± 0.2 since 10:42 (level shift)`. */
   readonly sentence: string;
   readonly unit: string | null;
-  /** The reading that stands for the stretch (sensor units): its level, its peak, the stuck value, the latest of a drift. */
+  /** The reading that stands for the stretch (sensor units): its level, its strongest reading (a spike, a jump not told yet, a kind not told), the stuck value, the latest of a drift. */
   readonly value: number | null;
   /** What was expected instead (sensor units), and the half-width of the normal band around it. */
   readonly expected: number | null;
@@ -185,14 +186,12 @@ export function explain(given: ExplainInput): Explanation {
   });
 
   if (outliers.length > 0 && outliers[outliers.length - 1] - outliers[0] <= 2) {
-    if (outliers[outliers.length - 1] === n - 1) {
-      // Nothing after the jump yet: a spike or the start of a shift, it cannot be told.
-      const last = outliers[outliers.length - 1];
-      return finish(input, { kind: null, value: x[last], ...expectedAt(reference, [last]), since: during.ts[outliers[0]] }, tz);
-    }
     let peak = outliers[0];
     for (const i of outliers) if (Math.abs(z[i]) > Math.abs(z[peak])) peak = i;
-    return finish(input, { kind: 'spike', value: x[peak], ...expectedAt(reference, [peak]), since: during.ts[outliers[0]] }, tz);
+    // Nothing back within range after the jump yet: a spike or the start of a shift, it cannot be told. The
+    // strongest reading stands for it, not the latest (a spike's next reading may be almost back to normal).
+    const kind = outliers[outliers.length - 1] === n - 1 ? null : 'spike';
+    return finish(input, { kind, value: x[peak], ...expectedAt(reference, [peak]), since: during.ts[outliers[0]] }, tz);
   }
 
   const noise = noiseChange(before.values, x, z);

@@ -192,10 +192,10 @@ describe('anomalyd anomalies show', () => {
     const { fan, resolved } = seed();
     expect((await run(['show', fan, '--db', db])).out).toMatch(/^what:\s+fan2\/value 9\.1 mm\/s, expected 2\.0 ± 0\.4 since 10:42 \(level shift\)$/m);
     expect((await run(['show', resolved, '--db', db])).out).toMatch(/^what:\s+-$/m);
-    expect((await run(['show', fan, '--db', db])).out).not.toMatch(/^latest:/m);
+    expect((await run(['show', fan, '--db', db])).out).not.toMatch(/^opened as:/m);
   });
 
-  it("keeps the opening alert's sentence as 'what' when a later event explains the stretch otherwise ('latest')", async () => {
+  it("prints the record's sentence as 'what' (as the API and the dashboard give it), and the opening alert's when it differs ('opened as')", async () => {
     const { fan } = seed();
     const store = SqliteStore.open(db, { commitIntervalMs: 0, outboxMax: 100, logger: silent });
     try {
@@ -205,8 +205,8 @@ describe('anomalyd anomalies show', () => {
       store.close();
     }
     const out = (await run(['show', fan, '--db', db])).out;
-    expect(out).toMatch(/^what:\s+fan2\/value 9\.1 mm\/s, /m);
-    expect(out).toMatch(/^latest:\s+fan2\/value 2\.1 mm\/s, /m);
+    expect(out).toMatch(/^what:\s+fan2\/value 2\.1 mm\/s, /m);
+    expect(out).toMatch(/^opened as:\s+fan2\/value 9\.1 mm\/s, /m);
   });
 
   it('prints the episode with its events in order', async () => {

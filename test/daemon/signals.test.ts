@@ -1,12 +1,17 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AnomalyEvent, ScoredReading } from '../../src/contract/types.js';
 import { logAlert, SignalBook } from '../../src/daemon/signals.js';
 import { EVIDENCE_LABELS } from '../../src/explain/explain.js';
 import { surpriseOf } from '../../src/pipeline/series.js';
 import { Subject } from 'rxjs';
 import type { AlertExplanation } from '../../src/contract/alerts.js';
+import { SqliteStore } from '../../src/adapters/sqlite-store.js';
+import { anomaliesCommand } from '../../src/cli/anomalies.js';
 import { Detector } from '../../src/pipeline/detector.js';
 import { MessageParser } from '../../src/pipeline/parse.js';
 import { payloadOf } from '../../src/replay/drive.js';
@@ -106,7 +111,7 @@ describe('logAlert', () => {
  * A one-value stream through the detector core (no model, as a new stream is scored) with the SignalBook fed as
  * the daemon feeds it: every reading recorded, every episode event explained. Returns the events' explanations.
  */
-async function explainedEvents(values: readonly number[]): Promise<{ ev: AnomalyEvent; e: AlertExplanation }[]> {
+async function explainedEvents(values: readonly number[], store: SqliteStore | null = null): Promise<{ ev: AnomalyEvent; e: AlertExplanation }[]> {
   const parser = new MessageParser({ sensorOf: (t) => t, objects: 'channels', maxPayloadBytes: 1 << 20, maxFutureMs: 1e15, outOfOrderToleranceMs: 5000, maxReadingsPerMessage: 10000, longBurst: 'split', window: 32 });
   let ids = 0;
   const det = new Detector(detectorOptions(), { parser, modelFor: () => null, priorsFor: () => null, newId: () => `e${++ids}`, learning: () => false });
@@ -119,7 +124,12 @@ async function explainedEvents(values: readonly number[]): Promise<{ ev: Anomaly
         if (o.type === 'error') reject(new Error(o.detail));
         if (o.type !== 'reading') return;
         book.record(o.reading);
-        for (const ev of o.events) out.push({ ev, e: book.explain(ev)! });
+        for (const ev of o.events) {
+          const e = book.explain(ev)!;
+          // As the daemon does (src/daemon.ts onReading): the explanation goes into the record and the alert together.
+          store?.recordEvent(ev, `anomalyd/alerts/${ev.sensor}`, e);
+          out.push({ ev, e });
+        }
       },
       error: reject,
       complete: resolve,
@@ -162,5 +172,75 @@ describe('every alert sentence names what was seen (detector core + SignalBook)'
       const strongest = Object.entries(ev.evidence ?? {}).sort((a, b) => b[1] - a[1])[0][0];
       expect(named(e.sentence)).toBe(EVIDENCE_LABELS[strongest]);
     }
+  });
+});
+
+describe('one explanation per episode: the alerts, the record and `anomalies show` tell the same story', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'anomalyd-signals-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /**
+   * A spike (30 °C on a 20 ± 1 °C cycle) whose next two readings are still a little off (+`after`) and then
+   * normal, through the detector core, the SignalBook and a real SQLite store as the daemon runs them. The
+   * episode opens on the spike and resolves after the readings are back.
+   */
+  async function spikeEpisode(after: number) {
+    const db = join(dir, 'anomalyd.db');
+    const store = SqliteStore.open(db, { commitIntervalMs: 0, outboxMax: 100, logger: silent });
+    const g = normal(1);
+    const values = Array.from({ length: 2300 }, (_, i) => {
+      const v = 20 + Math.sin(i / 50) + 0.1 * g();
+      return i === 2000 ? 30 : i === 2001 || i === 2002 ? v + after : v;
+    });
+    const events = (await explainedEvents(values, store)).filter((x) => x.ev.startTs >= T0 + 2000 * SEC);
+    const id = events[0].ev.anomalyId;
+    const record = store.getAnomaly(id)!;
+    store.close();
+    return { db, events, record };
+  }
+
+  it('the record keeps the reading the open alert quoted, though the last held reading is almost back to normal', async () => {
+    const { events, record } = await spikeEpisode(0.6);
+    expect(events.map((x) => x.ev.kind)).toEqual(['open', 'resolve']);
+    expect(record.status).toBe('resolved');
+    const opened = record.events[0].payload.explanation!;
+    expect(opened.sentence).toMatch(/^s 30\.0 °C, expected 20\.\d ± 0\.\d since 10:33 \(unusual level\)$/);
+    // Every alert of the episode, and the record, describe the spike (the record once said 's 21.2 °C, ...').
+    for (const e of record.events) expect(e.payload.explanation!.value).toBe(30);
+    const last = record.events[record.events.length - 1].payload.explanation!;
+    expect(record.explanation).toEqual(last);
+    expect(record.kind).toBe(last.kind);
+    expect(record.sentence).toBe(last.sentence);
+    expect(record.sentence).toBe(opened.sentence);
+  });
+
+  it('a kind told by a later alert (a spike, once a reading is back) describes the same reading, in the record too', async () => {
+    const { events, record } = await spikeEpisode(1);
+    expect(events.map((x) => x.ev.kind)).toEqual(['open', 'resolve']);
+    const [opened, resolved] = record.events.map((e) => e.payload.explanation!);
+    expect(opened.kind).toBeNull();
+    expect(resolved.kind).toBe('spike');
+    expect(resolved.value).toBe(opened.value);
+    expect(record.kind).toBe('spike');
+    expect(record.sentence).toBe(resolved.sentence);
+    expect(record.sentence).toMatch(/^s 30\.0 °C, expected 20\.\d ± 0\.\d at 10:33 \(spike\)$/);
+  });
+
+  it('`anomalies show` prints the episode\'s sentence (the record\'s), and what the opening alert said when it differs', async () => {
+    const { db, record } = await spikeEpisode(1);
+    let out = '';
+    const code = await anomaliesCommand(['show', record.id, '--db', db], { stdout: (s) => (out += s), stderr: () => undefined, env: {}, exit: () => { throw new Error('exit'); } });
+    expect(code).toBe(0);
+    expect(out).toContain(`what:`);
+    expect(out).toMatch(/^what:\s+s 30\.0 °C, expected 20\.\d ± 0\.\d at 10:33 \(spike\)$/m);
+    expect(out).toMatch(/^opened as:\s+s 30\.0 °C, expected 20\.\d ± 0\.\d since 10:33 \(unusual level\)$/m);
+  });
+
+  it('an episode the book does not know (after a restart) goes on from its recorded explanation', () => {
+    const kept = { kind: 'spike', sentence: 'pump 9.0, expected 2.3 ± 0.2 at 10:00 (spike)', value: 9, expected: 2.3, band: 0.2 } as AlertExplanation;
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent, recorded: (id) => (id === 'ep-1' ? kept : null) });
+    // No readings recorded since the restart: nothing new to tell, the episode's explanation stands.
+    expect(book.explain(event('resolve', T0, T0 + 5 * SEC))).toBe(kept);
   });
 });

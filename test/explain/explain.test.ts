@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { clockTime, decimalsFor, explain, formatDuration, formatNumber, type Stretch } from '../../src/explain/explain.js';
-import { explainEpisode } from '../../src/explain/episode.js';
+import { episodeExplanation, explainEpisode } from '../../src/explain/episode.js';
+import type { AlertExplanation } from '../../src/contract/alerts.js';
 import { longestRun, median } from '../../src/explain/robust.js';
 
 const T0 = Date.UTC(2026, 0, 12, 9, 0, 0);
@@ -49,6 +50,20 @@ describe('explain: synthetic faults, baseline from the readings before', () => {
     expect(e.since).toBe(T0 + 30 * SEC);
     expect(e.expected).toBeCloseTo(20, 0);
     expect(e.sentence).toMatch(/^temp 2[23]\.\d+ °C, expected 20\.\d+ ± 0\.\d+ at 09:00 \(spike\)$/);
+  });
+
+  it('a jump with nothing back within range after it yet: no kind, and its strongest reading stands for it, not its latest', () => {
+    // A spike of +10 whose next reading is still a little off (+0.6, beyond 4 spreads): the stretch as an
+    // episode's resolve sees it, up to its last reading that held the episode.
+    const e = explain(episode((i, g) => 20 + 0.1 * g() + (i === 0 ? 10 : i === 1 ? 0.6 : 0), 2));
+    expect(e.kind).toBeNull();
+    expect(e.value).toBeCloseTo(30, 0);
+    expect(e.since).toBe(T0);
+    expect(e.sentence).toMatch(/^temp (29|30)\.\d+ °C, expected 20\.\d+ ± 0\.\d+ since 09:00$/);
+    // One reading back within range after them: a spike, the same reading.
+    const told = explain(episode((i, g) => 20 + 0.1 * g() + (i === 0 ? 10 : i === 1 ? 0.6 : 0), 3));
+    expect(told.kind).toBe('spike');
+    expect(told.value).toBe(e.value);
   });
 
   it('a level shift: the readings jump by 2 and stay (after 16 normal readings, as a window starts early)', () => {
@@ -378,5 +393,24 @@ describe.skipIf(slowExact === null || slowJitter === null)('field cases slow-300
     // Jitter of up to 1.5 s does not change what is said, only the digits of the readings.
     const shape = (t: string): string => t.replace(/\d+\.\d+/g, 'N').replace(/\d\d:\d\d/g, 'HH:MM');
     expect(shape(jitter.sentence)).toBe(shape(exact.sentence));
+  });
+});
+
+describe('episodeExplanation: one explanation per episode', () => {
+  const ex = (kind: AlertExplanation['kind'], value: number, sentence = `s ${value}`): AlertExplanation => ({ kind, sentence, value, expected: 20, band: 0.2 }) as AlertExplanation;
+  it('takes a told kind, never goes back to none, and keeps the strongest reading while none is told', () => {
+    const opened = ex(null, 30);
+    expect(episodeExplanation(null, opened)).toBe(opened);
+    expect(episodeExplanation(opened, null)).toBe(opened);
+    // Neither tells a kind: the reading further from what was expected stays.
+    expect(episodeExplanation(opened, ex(null, 21.2))).toBe(opened);
+    const stronger = ex(null, 35);
+    expect(episodeExplanation(opened, stronger)).toBe(stronger);
+    // A kind told wins (the latest told kind); a later one without a kind does not undo it.
+    const spike = ex('spike', 30);
+    expect(episodeExplanation(opened, spike)).toBe(spike);
+    expect(episodeExplanation(spike, ex(null, 35))).toBe(spike);
+    const shift = ex('level_shift', 25);
+    expect(episodeExplanation(spike, shift)).toBe(shift);
   });
 });
