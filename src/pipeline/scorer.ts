@@ -171,7 +171,8 @@ const RECORD_STEP = 1.25;
 
 interface Episode {
   readonly id: string;
-  readonly startTs: number;
+  /** When it opened, or when it became an alarm (a silent episode's promotion); epoch ms. */
+  startTs: number;
   lastAboveTs: number;
   readings: number;
   peak: number;
@@ -185,6 +186,13 @@ interface Episode {
   rowPeak: number;
   /** `readings` at the episode's last stuck reading (0: never stuck): the new-normal count starts there. */
   stuckAt: number;
+  /**
+   * Opened on the recent history alone (the adaptive score at the threshold while the reference, normal
+   * operation, was below the hold level): the scorer treats it as any episode (what it teaches, the row
+   * score, a new normal) but it is not an alarm: status ok, no anomaly id, no events. It becomes one (an
+   * `open` event then) at a reading whose reference surprise reaches the threshold.
+   */
+  silent: boolean;
 }
 
 /**
@@ -346,9 +354,10 @@ export class StreamScorer {
     return s === undefined || s.seen < this.opts.learnReadings;
   }
 
-  /** The open episode's id, or null. */
+  /** The open episode's id, or null (also while the stream's episode is silent: it is no alarm, and nothing of it is stored). */
   openAnomaly(stream: string): string | null {
-    return this.streams.get(stream)?.episode?.id ?? null;
+    const ep = this.streams.get(stream)?.episode;
+    return ep === undefined || ep === null || ep.silent ? null : ep.id;
   }
 
   /** Drops a stream's scoring state (an idle stream evicted by the daemon, its state checkpointed first). */
@@ -494,8 +503,8 @@ export class StreamScorer {
       evidence: adaptive.evidence,
       deviationEvidence: reference.evidence,
       channelDeviation: reference.channels,
-      status: learning ? 'learning' : s.episode !== null ? 'anomalous' : 'ok',
-      anomalyId: s.episode?.id ?? null,
+      status: learning ? 'learning' : s.episode !== null && !s.episode.silent ? 'anomalous' : 'ok',
+      anomalyId: s.episode !== null && !s.episode.silent ? s.episode.id : null,
       events,
       spread: this.spreadOf(s, r),
     };
@@ -744,10 +753,14 @@ export class StreamScorer {
       const owners = Array.from({ length: s.C }, (_, c) => own(c) >= this.thresholdSurprise);
       // With openAfter > 1 the reading that opens may be below on its own: the episode is then about every channel.
       if (!owners.some(Boolean)) owners.fill(true);
-      const opened: Episode = { id: this.deps.newId(), startTs: ts, lastAboveTs: ts, readings: 1, peak: level, peakEvidence: { ...dev.evidence }, peakChannels: [...dev.channels], lastReported: level, owners, rowPeak: score, stuckAt: 0 };
+      // Corroboration: the recent history's fitted tail is thin (adaptiveHorizon readings), so a reading it
+      // alone calls rare while normal operation (the reference) is not even at the hold level opens a silent
+      // episode (see Episode.silent).
+      const silent = dev.surprise < this.holdSurprise;
+      const opened: Episode = { id: this.deps.newId(), startTs: ts, lastAboveTs: ts, readings: 1, peak: level, peakEvidence: { ...dev.evidence }, peakChannels: [...dev.channels], lastReported: level, owners, rowPeak: score, stuckAt: 0, silent };
       s.episode = opened;
       s.holding = true;
-      events.push(this.event('open', r, opened, score));
+      if (!silent) events.push(this.event('open', r, opened, score));
       return false;
     }
     ep.readings++;
@@ -767,6 +780,17 @@ export class StreamScorer {
       ep.peakEvidence = { ...dev.evidence };
       ep.peakChannels = [...dev.channels];
     }
+    // A silent episode becomes an alarm once normal operation's history calls a reading rare too.
+    let promoted = false;
+    if (ep.silent && dev.surprise >= this.thresholdSurprise) {
+      ep.silent = false;
+      ep.startTs = ts;
+      ep.peak = dev.surprise;
+      ep.peakEvidence = { ...dev.evidence };
+      ep.peakChannels = [...dev.channels];
+      ep.lastReported = dev.surprise;
+      promoted = true;
+    }
     // A stuck value is never a new normal, and the readings before it do not count towards one.
     if (dev.evidence.stuck >= this.holdSurprise) {
       ep.stuckAt = ep.readings;
@@ -777,10 +801,12 @@ export class StreamScorer {
     if (s.below >= this.opts.closeAfter || newNormal) {
       s.episode = null;
       s.below = 0;
-      events.push(this.event('resolve', r, ep, score));
+      if (promoted) events.push(this.event('open', r, ep, score));
+      if (!ep.silent) events.push(this.event('resolve', r, ep, score));
       return newNormal;
     }
-    if (ep.peak >= ep.lastReported + 1) {
+    if (promoted) events.push(this.event('open', r, ep, score));
+    else if (!ep.silent && ep.peak >= ep.lastReported + 1) {
       // A tenfold rarer peak is worth an update.
       ep.lastReported = ep.peak;
       events.push(this.event('update', r, ep, score));
@@ -958,8 +984,9 @@ export class StreamScorer {
         lastReported: finite(e.lastReported),
         owners: checkOwners(e.owners, C),
         rowPeak: finite(e.rowPeak),
-        // Absent from checkpoints written before it existed: never stuck.
+        // Absent from checkpoints written before it existed: never stuck; an alarm.
         stuckAt: e.stuckAt === undefined ? 0 : finite(e.stuckAt),
+        silent: e.silent === true,
       };
     }
     this.streams.set(stream, s);
@@ -997,7 +1024,7 @@ export interface StreamScoreSnapshot {
   readonly above: number;
   readonly below: number;
   /** `stuckAt` is absent from checkpoints written before it existed. */
-  readonly episode: (Omit<Episode, 'peakEvidence' | 'stuckAt'> & { peakEvidence: Record<string, number | null>; stuckAt?: number }) | null;
+  readonly episode: (Omit<Episode, 'peakEvidence' | 'stuckAt' | 'silent'> & { peakEvidence: Record<string, number | null>; stuckAt?: number; silent?: boolean }) | null;
 }
 
 interface Fused {

@@ -210,6 +210,10 @@ describe.skipIf(!present('ds18b20-stuck-85.csv'))('field case ds18b20-stuck-85.c
 
   it('after recovery the sensor is scored normally at once: the alarm ends with the fault, and the sensor does not learn again', () => {
     expect(alarmAt(alarms(out), stuck.end)!.end).toBeLessThanOrEqual(stuck.end + AFTER);
+    // And no false alarm later (the report's "raised a false alarm later"): nothing opens after the fault.
+    // (Once, 40 readings after the recovery, the model's restart on a new low read as a bias to the recent
+    // history alone: an episode normal operation did not corroborate, now silent.)
+    expect(alarms(out).filter((s) => s.start > stuck.end)).toEqual([]);
     // Not learning again: every later reading is judged.
     expect(out.slice(stuck.end + 1).filter((o) => o.status === 'learning').length).toBe(0);
   });

@@ -355,6 +355,43 @@ describe('StreamScorer: snapshot', () => {
     };
   }
 
+  it('an episode the recent history alone opens (normal operation is not even at the hold level) is silent: no alarm until the reference calls a reading rare too', () => {
+    // Level only, z given directly: 4,000 readings of sd 1, then 4,000 of sd 0.3 (the adaptive history, a
+    // memory of 500 readings, now knows the quiet ones; the reference, 5,000, still the others). A reading at
+    // 2.6 sd is rare against the recent history (surprise about 5.5) but ordinary against normal operation
+    // (about 2.5).
+    const z = normal(71);
+    const opts = { ...TEST_SCORER, threshold: 0.99999, evidence: ['level' as const] };
+    let ids = 0;
+    const scorer = new StreamScorer(opts, { newId: () => `e${++ids}`, priorsFor: () => null });
+    const one = (i: number, v: number): ReturnType<StreamScorer['score']>['scored'] => scorer.score({ ...step(i, [v, 10]), channels: ['a', 'b'] }, false).scored;
+    let i = 0;
+    for (; i < 4000; i++) one(i, 10 + z());
+    for (; i < 8000; i++) one(i, 10 + 0.3 * z());
+    const blip = one(i++, 12.6);
+    expect(blip.status).toBe('ok');
+    expect(blip.anomalyId).toBeNull();
+    expect(blip.events).toEqual([]);
+    expect(scorer.openAnomaly('s')).toBeNull();
+    // It ends silently.
+    const quiet: ReturnType<typeof one>[] = [];
+    for (let k = 0; k < 40; k++) quiet.push(one(i++, 10 + 0.3 * z()));
+    expect(quiet.flatMap((q) => q.events)).toEqual([]);
+    expect(quiet.every((q) => q.status === 'ok')).toBe(true);
+    // Again, and then a reading normal operation calls rare (6 sd): the episode becomes an alarm there.
+    expect(one(i++, 12.6).status).toBe('ok');
+    const rare = one(i++, 16);
+    expect(rare.status).toBe('anomalous');
+    expect(rare.events.map((e) => e.kind)).toEqual(['open']);
+    expect(rare.anomalyId).toBe(rare.events[0].anomalyId);
+    expect(scorer.openAnomaly('s')).toBe(rare.anomalyId);
+    expect(rare.events[0].startTs).toBe((i - 1) * 1000);
+    // A restored scorer goes on alike (the silent flag is part of the checkpoint).
+    const restored = new StreamScorer(opts, { newId: () => 'r', priorsFor: () => null });
+    restored.restore('s', JSON.parse(JSON.stringify(scorer.snapshot('s'))));
+    expect(restored.openAnomaly('s')).toBe(rare.anomalyId);
+  });
+
   it('a restored stream scores as one never interrupted, also inside an open episode', () => {
     const z = normal(61);
     // Channel a faults at 1500 (still open at the snapshot, 1550); b is noise with repeats (runs for stuck).
