@@ -107,7 +107,7 @@ export interface SeriesView {
   readonly threshold: (number | null)[];
   /** True where readings of the point were in an open episode. */
   readonly anomalous: boolean[];
-  /** The stream's newest scored reading, when it has one in memory. */
+  /** The stream's newest scored reading, when it has one in memory (recorded since start, or restored: restoreLatest). */
   readonly latest: ScoredReading | null;
 }
 
