@@ -274,7 +274,8 @@ export class Daemon {
     );
     this.checkpoints = new Checkpoints(
       store,
-      detectorCheckpointSubject(detector, (id) => store.getAnomaly(id)?.status ?? null),
+      // Each checkpoint carries the stream's newest scored reading too: the sensor list shows it after a restart.
+      detectorCheckpointSubject(detector, (id) => store.getAnomaly(id)?.status ?? null, this.signals.series),
       { intervalMs: config.store.checkpointIntervalMs, maxAgeMs: config.store.checkpointMaxAgeMs, maxFutureMs: config.ingest.maxFutureMs, now: this.now, logger: this.log },
     );
     const restored = this.checkpoints.restore();

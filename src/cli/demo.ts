@@ -10,6 +10,7 @@ import { loadConfig } from '../config/load.js';
 import type { AlertPayload, SensorStatePayload } from '../contract/alerts.js';
 import { alertFigures, topics as buildTopics } from '../contract/alerts.js';
 import { MIN_ID_PREFIX } from './anomalies.js';
+import { DemoLineOrder } from './demo-order.js';
 import { parseDuration } from '../util/time.js';
 import { runDaemonUntilSignal } from './run.js';
 import { DataDirLock } from '../daemon/data-lock.js';
@@ -156,6 +157,10 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
   let stopper: NodeJS.Timeout | null = null;
   let stopping = false;
   const states = new Map<string, SensorStatePayload>();
+  // A state line waits for the alert it belongs to (alerts come later: they are committed first).
+  const lines = new DemoLineOrder();
+  const heldLines = setInterval(() => lines.due(performance.now()).forEach(say), 250);
+  heldLines.unref();
   const opened: OpenedEpisode[] = [];
   let published = 0;
   let realStart = 0;
@@ -204,15 +209,19 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
       if (topic.startsWith(`${t.prefix}/alerts/`)) {
         const a = JSON.parse(text) as AlertPayload;
         if (a.event === 'open' && !opened.some((e) => e.anomalyId === a.anomaly_id)) opened.push({ anomalyId: a.anomaly_id, sensor: a.sensor, openTs: Date.parse(a.ts) });
-        if (a.event === 'update' && !values.verbose) return;
+        if (a.event === 'update' && !values.verbose) {
+          lines.alert(a.sensor, a.event, a.anomaly_id, null).forEach(say);
+          return;
+        }
         const what = a.explanation?.sentence ?? `${a.sensor}: unusual readings`;
         const figures = alertFigures({ kind: a.event, score: a.score, peakScore: a.peak_score, threshold: a.threshold });
-        say(`ALERT ${a.event.padEnd(7)} ${what}  (${figures}, id ${a.anomaly_id.slice(0, MIN_ID_PREFIX)})`);
+        lines.alert(a.sensor, a.event, a.anomaly_id, `ALERT ${a.event.padEnd(7)} ${what}  (${figures}, id ${a.anomaly_id.slice(0, MIN_ID_PREFIX)})`).forEach(say);
       } else if (topic.startsWith(`${t.prefix}/state/`)) {
         const s = JSON.parse(text) as SensorStatePayload;
         const sensor = topic.slice(t.prefix.length + 7);
         states.set(sensor, s);
-        say(`state ${sensor.padEnd(14)} ${s.status}${s.learning_progress !== undefined ? ` (learning its own model: ${Math.round(s.learning_progress * 100)} % of the readings)` : ''}`);
+        const line = `state ${sensor.padEnd(14)} ${s.status}${s.learning_progress !== undefined ? ` (learning its own model: ${Math.round(s.learning_progress * 100)} % of the readings)` : ''}`;
+        lines.state(sensor, s.anomaly_id, line, performance.now()).forEach(say);
       }
     });
     await publisher.subscribeAsync([t.allAlerts, `${t.prefix}/state/#`], { qos: 1 });
@@ -286,6 +295,8 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
     if (stopper) clearTimeout(stopper);
     const client = publisher as mqtt.MqttClient | null;
     if (client) await client.endAsync(true);
+    clearInterval(heldLines);
+    lines.flush().forEach(say);
     const c = daemon.counters;
     say(`demo stopped: ${published} readings published, ${c.readings} accepted, ${c.rejected} rejected, ${c.scored} readings scored, ${c.events} anomaly events`);
     const s = sim as Simulator | null;

@@ -9,6 +9,7 @@
  */
 import type { Logger } from 'pino';
 import type { SensorStateRow } from '../contract/store.js';
+import type { ScoredReading } from '../contract/types.js';
 import type { Detector } from '../pipeline/detector.js';
 
 /** What is checkpointed: one JSON-serialisable state per sensor. */
@@ -198,21 +199,125 @@ export function reconcileEpisode(detector: Pick<Detector, 'openAnomaly' | 'dropE
 }
 
 /**
+ * Where the daemon keeps each stream's newest scored reading for people (the dashboard series,
+ * SeriesStore): saved with the stream's checkpoint, so that after a restart the sensor list shows each
+ * restored sensor's last reading (time, value, surprise) before its next one arrives.
+ */
+export interface LatestReadings {
+  latest(stream: string): ScoredReading | null;
+  /** Takes back a stream's newest reading from before the restart; false when not taken (one is newer). */
+  restoreLatest(r: ScoredReading): boolean;
+}
+
+/**
+ * A stream's newest scored reading as its checkpoint stores it (`latest`): ScoredReading in JSON, a
+ * number that is not finite (an unknown expectation, a surprise while learning) as null. A checkpoint
+ * without it (written before it was kept, or by a detector-only subject) restores none.
+ */
+export interface StoredLatest {
+  readonly ts: number;
+  readonly channels: readonly string[];
+  readonly values: readonly (number | null)[];
+  readonly expected: readonly (number | null)[] | null;
+  readonly spread: readonly (number | null)[] | null;
+  readonly score: number | null;
+  readonly surprise: number | null;
+  readonly threshold: number | null;
+  readonly status: ScoredReading['status'];
+  readonly anomalyId: string | null;
+  readonly modelId: string | null;
+}
+
+const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
+
+function storeLatest(r: ScoredReading): StoredLatest {
+  const nums = (a: readonly number[] | null): (number | null)[] | null => (a === null ? null : a.map(finiteOrNull));
+  return {
+    ts: r.ts,
+    channels: [...r.channels],
+    values: r.values.map(finiteOrNull),
+    expected: nums(r.expected),
+    spread: nums(r.spread),
+    score: finiteOrNull(r.score),
+    surprise: finiteOrNull(r.surprise),
+    threshold: finiteOrNull(r.threshold),
+    status: r.status,
+    anomalyId: r.anomalyId,
+    modelId: r.modelId,
+  };
+}
+
+/** The stored latest reading of `stream` back as a ScoredReading; throws on a malformed one. */
+export function readStoredLatest(stream: string, v: unknown): ScoredReading {
+  if (typeof v !== 'object' || v === null) throw new Error('not an object');
+  const o = v as Record<string, unknown>;
+  const num = (x: unknown, what: string): number => {
+    if (x === null) return NaN;
+    if (typeof x !== 'number') throw new Error(`${what} must be a number or null`);
+    return x;
+  };
+  const nums = (x: unknown, what: string, n: number): number[] => {
+    if (!Array.isArray(x) || x.length !== n) throw new Error(`${what} must be ${n} numbers`);
+    return x.map((e) => num(e, what));
+  };
+  const str = (x: unknown, what: string): string | null => {
+    if (x !== null && typeof x !== 'string') throw new Error(`${what} must be a string or null`);
+    return x;
+  };
+  if (typeof o.ts !== 'number' || !Number.isFinite(o.ts)) throw new Error('ts must be a finite number');
+  const channels = o.channels;
+  if (!Array.isArray(channels) || channels.length === 0 || !channels.every((c) => typeof c === 'string')) throw new Error('channels must be names');
+  const C = channels.length;
+  const status = o.status;
+  if (status !== 'learning' && status !== 'ok' && status !== 'anomalous') throw new Error('status must be learning, ok or anomalous');
+  return {
+    stream,
+    ts: o.ts,
+    channels,
+    values: nums(o.values, 'values', C),
+    expected: o.expected === null ? null : nums(o.expected, 'expected', C),
+    spread: o.spread === null ? null : nums(o.spread, 'spread', C),
+    score: num(o.score, 'score'),
+    surprise: num(o.surprise, 'surprise'),
+    threshold: num(o.threshold, 'threshold'),
+    status,
+    anomalyId: str(o.anomalyId ?? null, 'anomalyId'),
+    modelId: str(o.modelId ?? null, 'modelId'),
+  };
+}
+
+/**
  * The detector as a CheckpointSubject: one state per stream (parser, cadence, model state, score state),
  * each taken from that stream alone (Detector.snapshot), so a checkpoint of N streams costs O(N).
  * `committed` is what the store holds about an episode: a restored stream never re-opens, updates or
  * re-resolves what the store already closed (reconcileEpisode).
+ *
+ * With `shown`, each state also carries the stream's newest scored reading (`latest`, StoredLatest; null
+ * while it has none), given back to `shown` at restore: the detector ignores the field, and a checkpoint
+ * without it (an older one) restores the detector alone. It plays no part in detection.
  */
-export function detectorCheckpointSubject(detector: Detector, committed: CommittedEpisodeStatus = () => 'open'): CheckpointSubject {
+export function detectorCheckpointSubject(detector: Detector, committed: CommittedEpisodeStatus = () => 'open', shown?: LatestReadings): CheckpointSubject {
   return {
     sensors: () => detector.streams(),
-    snapshot: (stream) => detector.snapshot(stream),
+    snapshot: (stream) => {
+      const state = detector.snapshot(stream);
+      if (shown === undefined) return state;
+      const latest = shown.latest(stream);
+      return { ...state, latest: latest === null ? null : storeLatest(latest) };
+    },
     restore(states) {
       const skipped: string[] = [];
       for (const [stream, state] of states) {
         skipped.push(...detector.restore(stream, state));
         const note = reconcileEpisode(detector, stream, committed);
         if (note !== null) skipped.push(note);
+        const latest = typeof state === 'object' && state !== null ? (state as { latest?: unknown }).latest : undefined;
+        if (shown === undefined || latest === undefined || latest === null) continue;
+        try {
+          shown.restoreLatest(readStoredLatest(stream, latest));
+        } catch (err) {
+          skipped.push(`latest reading ${stream}: ${(err as Error).message}`);
+        }
       }
       return skipped;
     },

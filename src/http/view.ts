@@ -44,7 +44,10 @@ export interface SensorView {
   readonly sensor: string;
   readonly status: SensorStatus;
   readonly model: string | null;
-  /** Time of the sensor's latest scored reading, epoch ms. */
+  /**
+   * Time of the sensor's latest scored reading, epoch ms: after a restart, the one from before it (kept with
+   * the sensor's checkpoint) until the next arrives; null when there is none.
+   */
   readonly lastTs: number | null;
   /** Its first channel's value (sensor units) and surprise, -log10(1 - score); null before the first. */
   readonly value: number | null;

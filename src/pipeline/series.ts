@@ -107,7 +107,7 @@ export interface SeriesView {
   readonly threshold: (number | null)[];
   /** True where readings of the point were in an open episode. */
   readonly anomalous: boolean[];
-  /** The stream's newest scored reading, when it has one in memory. */
+  /** The stream's newest scored reading, when it has one in memory (recorded since start, or restored: restoreLatest). */
   readonly latest: ScoredReading | null;
 }
 
@@ -396,14 +396,32 @@ export class SeriesStore {
     return this.dropped;
   }
 
-  /** Streams with readings recorded since start, in the order they first came. */
+  /** Streams with readings recorded since start or a latest one restored (restoreLatest), in the order they first came. */
   streamIds(): string[] {
     return [...this.streams.keys()];
   }
 
-  /** The stream's newest recorded reading, or null. */
+  /**
+   * The stream's newest recorded reading, or null: the one recorded last since start, else the one
+   * restored from before a restart (restoreLatest).
+   */
   latest(stream: string): ScoredReading | null {
     return this.streams.get(stream)?.latest ?? null;
+  }
+
+  /**
+   * Takes back a stream's newest reading from before a restart (its checkpoint), so the stream has a latest
+   * reading before its next one arrives: the sensor list shows it, queries end at its time, and a reading at
+   * or before it is ignored as it would have been without the restart. Its raw ring starts empty (the
+   * history before the restart is in the stored buckets) and it adds to no bucket. Only for a stream with
+   * nothing in memory (one recorded since start is newer); false when not taken (that, malformed, or too
+   * many streams).
+   */
+  restoreLatest(r: ScoredReading): boolean {
+    if (this.streams.has(r.stream) || this.streams.size >= this.maxStreams) return false;
+    if (!Number.isFinite(r.ts) || r.values.length === 0 || r.values.length !== r.channels.length) return false;
+    this.streams.set(r.stream, { channels: [...r.channels], ring: new Ring(this.rawPoints, r.channels.length), open: { 1: null, 2: null }, latest: r, lastPrunedTs: -Infinity });
+    return true;
   }
 
   /** The stream's raw readings in memory with fromTs <= ts <= toTs, oldest first. */

@@ -16,6 +16,7 @@ import { Checkpoints, detectorCheckpointSubject } from '../../src/daemon/checkpo
 import { idleEvictionFor } from '../../src/daemon/eviction.js';
 import { Detector } from '../../src/pipeline/detector.js';
 import { MessageParser } from '../../src/pipeline/parse.js';
+import { SeriesStore } from '../../src/pipeline/series.js';
 import { detectorOptions, normal, type ReadingOutput } from '../pipeline/detector-helpers.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -187,5 +188,50 @@ describe('Checkpoints on the detector core: the committed truth wins', () => {
     expect(eviction.sweep()).toBe(1); // slow, after 100 of its minutes; s is live
     expect(d.streams()).toEqual(['s']);
     store.close();
+  });
+});
+
+describe('Checkpoints carry each stream’s newest scored reading for the sensor list', () => {
+  /** A detector fed 100 readings of `s`, its series recording what it scored. */
+  async function fed(): Promise<{ d: Detector; series: SeriesStore; last: ReadingOutput }> {
+    const d = newDetector();
+    const series = new SeriesStore();
+    const out = await feed(d, 's', 0, 100);
+    for (const o of out) series.record(o.reading);
+    return { d, series, last: out[out.length - 1] };
+  }
+  const roundTrip = (state: unknown): unknown => JSON.parse(JSON.stringify(state)) as unknown;
+
+  it('restores the newest reading exactly (a number that is not finite stays so), and the detector as before', async () => {
+    const { d, series, last } = await fed();
+    expect(last.reading.expected).toBeNull(); // model-free: no expectation
+    const state = roundTrip(detectorCheckpointSubject(d, () => 'open', series).snapshot('s'));
+    expect(state).toMatchObject({ format: 'anomalyd-detector/1', latest: { ts: last.reading.ts, values: last.reading.values, expected: null } });
+    const restored = newDetector();
+    const shown = new SeriesStore();
+    expect(detectorCheckpointSubject(restored, () => 'open', shown).restore(new Map([['s', state]]))).toEqual([]);
+    expect(shown.latest('s')).toEqual(last.reading);
+    // The detector restores as from the checkpoint without it (the field plays no part in detection).
+    const plain = newDetector();
+    detectorCheckpointSubject(plain).restore(new Map([['s', roundTrip(d.snapshot('s'))]]));
+    expect(restored.snapshot('s')).toEqual(plain.snapshot('s'));
+    // A reading at or before it is not recorded, as without the restart; the next one is.
+    const next = await feed(restored, 's', 100, 101);
+    expect(shown.record({ ...next[0].reading, ts: last.reading.ts })).toBe(false);
+    expect(shown.record(next[0].reading)).toBe(true);
+    expect(shown.latest('s')).toEqual(next[0].reading);
+  });
+
+  it('an older checkpoint (no latest) restores the detector and no reading; a malformed latest is skipped and said', async () => {
+    const { d } = await fed();
+    const old = roundTrip(d.snapshot('s'));
+    const shown = new SeriesStore();
+    const restored = newDetector();
+    expect(detectorCheckpointSubject(restored, () => 'open', shown).restore(new Map([['s', old]]))).toEqual([]);
+    expect(restored.learning('s')).toBe(false);
+    expect(shown.latest('s')).toBeNull();
+    const bad = { ...(old as object), latest: { ts: 'yesterday', channels: ['value'], values: [1] } };
+    expect(detectorCheckpointSubject(newDetector(), () => 'open', shown).restore(new Map([['s', bad]]))).toEqual(['latest reading s: ts must be a finite number']);
+    expect(shown.latest('s')).toBeNull();
   });
 });
