@@ -449,6 +449,8 @@ export class StreamScorer {
     if (s.episode !== null && before === null) {
       for (let c = 0; c < C; c++) if (s.episode.owners[c]) for (const row of s.reference) row?.[c].discardPending();
     }
+    // A step to a familiar value is how the stream moves, however large: taught even when rare (below).
+    if (!learning && before === null) teachFamiliarSteps(s, taught, reference.each, limit, s.episode);
     // The value histograms (rarity's) learn normal values: not an open episode's own channels (a lasting fault
     // stays rare), and the values still in their guard band when an episode opens are its onset (dropped).
     for (let c = 0; c < C; c++) {
@@ -1160,6 +1162,46 @@ function teachBelow(s: StreamScore, set: 'reference' | 'adaptive', e: EvidenceVa
     if (v === null) continue;
     let row: TailCalibrator[] | null = null;
     for (let c = 0; c < v.length; c++) if (each[k * C + c] < limit) (row ??= s.row(set, k))[c].add(v[c]);
+  }
+}
+
+/** The one-step kinds (the model's and the persistence forecast's error of this reading), in EVIDENCE's indices. */
+const STEP_KINDS = [EVIDENCE.indexOf('prediction'), EVIDENCE.indexOf('change')];
+/** The kinds that judge where a value lies (how far from the running mean; how rarely the stream has been there). */
+const LEVEL = EVIDENCE.indexOf('level');
+const RARITY = EVIDENCE.indexOf('rarity');
+
+/**
+ * A reading outside an episode (or the one that opens it) whose value is familiar in channel c (its reference
+ * `level` speaks and, with `rarity` if that speaks, is below `limit`, the hold level as censoring uses it) is
+ * a step between places the stream lives: a duty cycle's switch, a counter's reset, a battery's recharge. Its
+ * one-step evidence (`prediction`, `change`) is taught to channel c's reference, and to the adaptive history
+ * where the episode it opens kept it out, even when it is rare: the first such step is judged as before (it
+ * may open an episode), but it is not censored, so the next one is judged against it. Censored, a normal step
+ * that the learning period happened not to contain stayed the rarest thing the stream had done at every one of
+ * its recurrences (a fridge's every compressor start opened an episode). A step to a value the stream has not
+ * been at (a −127 of a probe, a dropout to a sentinel) stays censored: a later one like it is not ordinary.
+ * `each` is the reference's per-(kind, channel) surprise (fuse's), `episode` the one this reading opened, if any.
+ */
+function teachFamiliarSteps(s: StreamScore, e: EvidenceValues, each: Float64Array, limit: number, episode: Episode | null): void {
+  const C = s.C;
+  const level = s.reference[LEVEL];
+  const rarity = s.reference[RARITY];
+  if (level === null) return;
+  for (let c = 0; c < C; c++) {
+    if (!level[c].ready || !(each[LEVEL * C + c] < limit)) continue;
+    if (rarity !== null && rarity[c].ready && !(each[RARITY * C + c] < limit)) continue;
+    for (const k of STEP_KINDS) {
+      const v = e[EVIDENCE[k]];
+      if (v === null) continue;
+      if (episode === null) {
+        // Outside an episode the adaptive history learnt it already, and the reference did when it was below the limit.
+        if (each[k * C + c] >= limit) s.row('reference', k)[c].add(v[c]);
+      } else if (episode.owners[c]) {
+        s.row('reference', k)[c].add(v[c]);
+        s.row('adaptive', k)[c].add(v[c]);
+      }
+    }
   }
 }
 
