@@ -291,6 +291,40 @@ describe('StreamScorer: change', () => {
   });
 });
 
+describe('StreamScorer: a recurring step to a familiar value', () => {
+  /** Episodes (runs of anomalous readings) that start at or after `from`. */
+  function openings(out: readonly { reading: { status: string } }[], from: number): number[] {
+    return out.flatMap((o, i) => (i >= from && o.reading.status === 'anomalous' && out[i - 1].reading.status !== 'anomalous' ? [i] : []));
+  }
+
+  it('a counter that resets every 300 readings, a reset its learning period lacked: not an episode at every reset', async () => {
+    // Increments of 0 to 5 per reading; back to 0..4 every 300 readings. The learning period (the first 200)
+    // holds no reset, so the first is rare; the values it lands on are ones the counter lives at.
+    const z = normal(31);
+    const rows: number[][] = [];
+    let x = 0;
+    for (let i = 0; i < 6000; i++) {
+      x = i % 300 === 299 ? Math.floor(5 * Math.abs(Math.tanh(z()))) : x + Math.round(2.5 + 1.5 * Math.tanh(z()));
+      rows.push([x]);
+    }
+    const out = await detect(rows, { knownNormal: 200 });
+    // Censored at every recurrence, each of the 20 resets opened an episode (the rarest change ever seen, every
+    // time); taught, the next ones are judged against the first.
+    expect(openings(out, 200).length).toBeLessThanOrEqual(2);
+  });
+
+  it('a step to a value the stream has never been at stays censored: each of five spikes to -127 is flagged', async () => {
+    const z = normal(32);
+    const rows: number[][] = [];
+    for (let i = 0; i < 4000; i++) rows.push([i > 0 && i % 700 === 0 ? -127 : 20 + 0.1 * z()]);
+    const out = await detect(rows, { knownNormal: 500 });
+    for (let i = 700; i < 4000; i += 700) {
+      expect(out[i].reading.status).toBe('anomalous');
+      expect(out[i].deviation).toBeGreaterThanOrEqual(THRESHOLD);
+    }
+  });
+});
+
 describe('StreamScorer: spread on a duty cycle', () => {
   const span = shortSpan(TEST_SCORER.smooth);
 
