@@ -437,6 +437,31 @@ describe('StreamScorer: snapshot', () => {
     }
   });
 
+  it('restores a checkpoint taken while a rare step waits to be confirmed', () => {
+    const z = normal(64);
+    // Channel a sits at 9 for the learning period, then switches between 9 and 11 every 100 readings: its first
+    // switch opens an episode and waits 16 readings to be confirmed as a step (taught) or not; b is noise.
+    const rows = Array.from({ length: 1500 }, (_, i) => [(i >= 600 && Math.floor(i / 100) % 2 === 0 ? 11 : 9) + 0.05 * z(), 10 + z()]);
+    const opts = { ...TEST_SCORER, threshold: 0.99999 };
+    let ids = 0;
+    const deps = { newId: () => `e${++ids}`, priorsFor: () => null };
+    const straight = new StreamScorer(opts, deps);
+    const a = rows.map((v, i) => straight.score(step(i, v), i < 500).scored);
+    expect(a[600].status).toBe('anomalous');
+    const first = new StreamScorer(opts, deps);
+    for (let i = 0; i < 605; i++) first.score(step(i, rows[i]), i < 500);
+    const saved = JSON.parse(JSON.stringify(first.snapshot('s'))) as { steps: unknown[] };
+    expect(saved.steps.length).toBeGreaterThan(0);
+    const resumed = new StreamScorer(opts, deps);
+    resumed.restore('s', saved);
+    for (let i = 605; i < rows.length; i++) {
+      const b = resumed.score(step(i, rows[i]), false).scored;
+      expect(b.surprise).toBeCloseTo(a[i].surprise, 9);
+      expect(b.deviation).toBeCloseTo(a[i].deviation, 9);
+      expect(b.status).toBe(a[i].status);
+    }
+  });
+
   it('refuses a malformed snapshot with a clear error', () => {
     const s = new StreamScorer(TEST_SCORER, { newId: () => 'x', priorsFor: () => null });
     for (let i = 0; i < 100; i++) s.score(step(i, [10, 10]), true);
