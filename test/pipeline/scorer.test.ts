@@ -313,6 +313,19 @@ describe('StreamScorer: a recurring step to a familiar value', () => {
     expect(openings(out, 200).length).toBeLessThanOrEqual(2);
   });
 
+  it('a spike to a familiar value is not a step (it comes back): each of six is flagged', async () => {
+    // A cycle of ±4 around 20 (period 200 readings); every 500 readings one reading 3 higher, a value the cycle
+    // visits: only its change is strange, and it does not hold.
+    const z = normal(33);
+    const rows: number[][] = [];
+    for (let i = 0; i < 4000; i++) rows.push([20 + 4 * Math.sin((2 * Math.PI * i) / 200) + 0.05 * z() + (i > 500 && i % 500 === 0 ? 3 : 0)]);
+    const out = await detect(rows, { knownNormal: 500 });
+    for (let i = 1000; i < 4000; i += 500) {
+      expect(out[i].reading.status).toBe('anomalous');
+      expect(out[i].deviation).toBeGreaterThanOrEqual(THRESHOLD);
+    }
+  });
+
   it('a step to a value the stream has never been at stays censored: each of five spikes to -127 is flagged', async () => {
     const z = normal(32);
     const rows: number[][] = [];
