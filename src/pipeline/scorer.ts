@@ -211,6 +211,8 @@ class StreamScore {
   readonly adaptive: Histories;
   /** Evidence of the open episode's readings (at most newNormalAfter): what a new normal teaches the histories. */
   episodeEvidence: EvidenceValues[] = [];
+  /** Rare steps to a familiar value waiting for the readings that tell whether the stream stayed there (teachSteps). */
+  steps: StepCandidate[] = [];
   seen = 0;
   last: Float64Array | null = null;
   /**
@@ -458,6 +460,10 @@ export class StreamScorer {
     if (s.episode !== null && before === null) {
       for (let c = 0; c < C; c++) if (s.episode.owners[c]) for (const row of s.reference) row?.[c].discardPending();
     }
+    // A step to a familiar value that the stream stays at is how it moves, however large: taught even when rare
+    // once the next readings show it stayed (teachSteps).
+    if (!learning) teachSteps(s, r.item.values, this.opts.smooth);
+    if (!learning && before === null && s.episode !== null) offerStep(s, r.item.values, taught, reference.each, limit, s.episode);
     // The value histograms (rarity's) learn normal values: not an open episode's own channels (a lasting fault
     // stays rare), and the values still in their guard band when an episode opens are its onset (dropped).
     for (let c = 0; c < C; c++) {
@@ -850,6 +856,7 @@ export class StreamScorer {
       adaptive: tails(s.adaptive, 'adaptive'),
       // NaN (stuck's taught value where no run ended) is saved as null, as JSON would write it anyway.
       episodeEvidence: s.episodeEvidence.map((e) => Object.fromEntries(EVIDENCE.map((k) => [k, e[k] ? Array.from(e[k], nanToNull) : null]))),
+      steps: s.steps.map((st) => ({ c: st.c, from: st.from, to: st.to, sum: st.sum, n: st.n, ref: st.ref.map(nanToNull), adapt: st.adapt.map(nanToNull) })),
       seen: s.seen,
       last: s.last ? Array.from(s.last) : null,
       shortLog: means(s.shortLog),
@@ -917,6 +924,22 @@ export class StreamScorer {
       }
       return out;
     });
+    // Absent from checkpoints written before it existed: no step waiting.
+    if (v.steps !== undefined) {
+      if (!Array.isArray(v.steps)) throw new Error('scorer snapshot: steps must be an array');
+      s.steps = (v.steps as unknown[]).map((x) => {
+        if (typeof x !== 'object' || x === null) throw new Error('scorer snapshot: bad step');
+        const st = x as Record<string, unknown>;
+        const [from, to, sum] = nums([st.from, st.to, st.sum], 'step', 3);
+        const c = int(st.c, 'step.c');
+        if (c >= C) throw new Error('scorer snapshot: step.c out of range');
+        const back = (x: unknown): number[] => {
+          if (!Array.isArray(x) || x.length !== STEP_KINDS.length || !x.every((y) => y === null || (typeof y === 'number' && Number.isFinite(y)))) throw new Error('scorer snapshot: bad step evidence');
+          return x.map((y: number | null) => (y === null ? Number.NaN : y));
+        };
+        return { c, from, to, sum, n: int(st.n, 'step.n'), ref: back(st.ref), adapt: back(st.adapt) };
+      });
+    }
     s.seen = int(v.seen, 'seen');
     s.last = v.last === null || v.last === undefined ? null : Float64Array.from(nums(v.last, 'last'));
     s.longLog.set(nums(v.longLog, 'longLog'));
@@ -1002,6 +1025,8 @@ export interface StreamScoreSnapshot {
   readonly adaptive: TailState[][];
   /** Per reading of the open episode, per kind: one value per channel (null: nothing taught there, NaN in memory), or null. */
   readonly episodeEvidence: readonly Record<string, (number | null)[] | null>[];
+  /** Rare steps waiting to be confirmed (null: NaN, nothing to teach). Absent from checkpoints written before it existed. */
+  readonly steps?: readonly { c: number; from: number; to: number; sum: number; n: number; ref: (number | null)[]; adapt: (number | null)[] }[];
   readonly seen: number;
   readonly last: number[] | null;
   /** Per channel, the plain mean of spread's short boxcar of log squared changes (its values are in shortMeans). */
@@ -1188,6 +1213,91 @@ function teachBelow(s: StreamScore, set: 'reference' | 'adaptive', e: EvidenceVa
     let row: TailCalibrator[] | null = null;
     for (let c = 0; c < v.length; c++) if (each[k * C + c] < limit) (row ??= s.row(set, k))[c].add(v[c]);
   }
+}
+
+/** The one-step kinds (the model's and the persistence forecast's error of this reading), in EVIDENCE's indices. */
+const STEP_KINDS = [EVIDENCE.indexOf('prediction'), EVIDENCE.indexOf('change')];
+/** The kinds that judge where a value lies (how far from the running mean; how rarely the stream has been there). */
+const LEVEL = EVIDENCE.indexOf('level');
+const RARITY = EVIDENCE.indexOf('rarity');
+
+/**
+ * A rare step of one channel that may be how the stream moves: the value before it (`from`), the value it
+ * landed on (`to`), the sum and count of the channel's values since, and the one-step evidence (in STEP_KINDS'
+ * order; NaN: nothing to teach) to teach the reference and the adaptive history if the stream stayed.
+ */
+interface StepCandidate {
+  readonly c: number;
+  readonly from: number;
+  readonly to: number;
+  sum: number;
+  n: number;
+  readonly ref: number[];
+  readonly adapt: number[];
+}
+
+/**
+ * Offers the reading that opened `episode` as a step to be confirmed (teachSteps), in each owner channel c
+ * whose value is familiar: its reference `level` speaks and, with `rarity` if that speaks, is below `limit`
+ * (the hold level as censoring uses it). Its one-step evidence (`prediction`, `change`), which the episode kept
+ * out of both histories, waits there. Only a step that opened an episode: one that stayed below the threshold
+ * alarmed nobody, and stays censored as before (a duty cycle's ordinary switches, taught, would make a burst of
+ * noise on it ordinary to `prediction` and `change`). `values` is the reading's, `each` the reference's
+ * per-(kind, channel) surprise (fuse's).
+ */
+function offerStep(s: StreamScore, values: ArrayLike<number>, e: EvidenceValues, each: Float64Array, limit: number, episode: Episode): void {
+  const C = s.C;
+  const level = s.reference[LEVEL];
+  const rarity = s.reference[RARITY];
+  if (level === null || s.last === null) return;
+  for (let c = 0; c < C; c++) {
+    if (!level[c].ready || !(each[LEVEL * C + c] < limit)) continue;
+    if (rarity !== null && rarity[c].ready && !(each[RARITY * C + c] < limit)) continue;
+    if (!episode.owners[c]) continue;
+    const taught = [Number.NaN, Number.NaN];
+    let any = false;
+    for (let j = 0; j < STEP_KINDS.length; j++) {
+      const v = e[EVIDENCE[STEP_KINDS[j]]];
+      if (v === null || !Number.isFinite(v[c])) continue;
+      taught[j] = v[c];
+      any = true;
+    }
+    if (!any) continue;
+    s.steps.push({ c, from: s.last[c], to: values[c], sum: 0, n: 0, ref: taught, adapt: [...taught] });
+    // Bounded: a stream that steps at every reading keeps the newest.
+    if (s.steps.length > 64 * C) s.steps.shift();
+  }
+}
+
+/**
+ * Confirms or drops the pending steps with the reading's `values`: once `span` readings have followed a step
+ * (score.smooth), it was a step that held when their mean is nearer to the value it landed on than to the value
+ * before it; then its one-step evidence is taught (to the reference, and to the adaptive history where the
+ * episode it opened kept it out). A duty cycle's switch, a counter's reset, a battery's recharge hold; a spike
+ * comes back, and a burst of noise stays around where it was, so theirs stay censored (a later one like them is
+ * not ordinary). Censored, a normal step that the learning period happened not to contain stayed the rarest
+ * thing the stream had done at every one of its recurrences (a fridge's every compressor start opened an
+ * episode); taught, the next one is judged against the first, which was judged as before.
+ */
+function teachSteps(s: StreamScore, values: ArrayLike<number>, span: number): void {
+  if (s.steps.length === 0) return;
+  let kept = 0;
+  for (const st of s.steps) {
+    st.sum += values[st.c];
+    st.n++;
+    if (st.n < span) {
+      s.steps[kept++] = st;
+      continue;
+    }
+    const mean = st.sum / st.n;
+    if (!(Math.abs(mean - st.to) < Math.abs(mean - st.from))) continue;
+    for (let j = 0; j < STEP_KINDS.length; j++) {
+      const k = STEP_KINDS[j];
+      if (Number.isFinite(st.ref[j])) s.row('reference', k)[st.c].add(st.ref[j]);
+      if (Number.isFinite(st.adapt[j])) s.row('adaptive', k)[st.c].add(st.adapt[j]);
+    }
+  }
+  s.steps.length = kept;
 }
 
 /** A record of evidence that says nothing (every kind null). */
