@@ -420,6 +420,12 @@ describe('StreamScorer: snapshot', () => {
     expect(blip.anomalyId).toBeNull();
     expect(blip.events).toEqual([]);
     expect(scorer.openAnomaly('s')).toBeNull();
+    // Silent, it survives a checkpoint as silent (the flag is saved): restored, it is still no alarm.
+    const saved = JSON.parse(JSON.stringify(scorer.snapshot('s'))) as { episode: { silent?: boolean } | null };
+    expect(saved.episode?.silent).toBe(true);
+    const copy = new StreamScorer(opts, { newId: () => 'c', priorsFor: () => null });
+    copy.restore('s', saved);
+    expect(copy.openAnomaly('s')).toBeNull();
     // It ends silently.
     const quiet: ReturnType<typeof one>[] = [];
     for (let k = 0; k < 40; k++) quiet.push(one(i++, 10 + 0.3 * z()));
