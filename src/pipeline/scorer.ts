@@ -179,6 +179,8 @@ interface Episode {
   peakEvidence: Record<Evidence, number>;
   peakChannels: number[];
   lastReported: number;
+  /** `readings` at the episode's last event (open, promotion, update): an update waits until they have doubled. */
+  reportedAt: number;
   /** Channels the episode is about (their deviation opened it); null = all. */
   /** Per channel: the episode is about it (it opened the episode, or joined while open). */
   readonly owners: boolean[];
@@ -763,7 +765,7 @@ export class StreamScorer {
       // alone calls rare while normal operation (the reference) is not even at the hold level opens a silent
       // episode (see Episode.silent).
       const silent = dev.surprise < this.holdSurprise;
-      const opened: Episode = { id: this.deps.newId(), startTs: ts, lastAboveTs: ts, readings: 1, peak: level, peakEvidence: { ...dev.evidence }, peakChannels: [...dev.channels], lastReported: level, owners, rowPeak: score, stuckAt: 0, silent };
+      const opened: Episode = { id: this.deps.newId(), startTs: ts, lastAboveTs: ts, readings: 1, peak: level, peakEvidence: { ...dev.evidence }, peakChannels: [...dev.channels], lastReported: level, reportedAt: 1, owners, rowPeak: score, stuckAt: 0, silent };
       s.episode = opened;
       s.holding = true;
       if (!silent) events.push(this.event('open', r, opened, score));
@@ -795,6 +797,7 @@ export class StreamScorer {
       ep.peakEvidence = { ...dev.evidence };
       ep.peakChannels = [...dev.channels];
       ep.lastReported = dev.surprise;
+      ep.reportedAt = ep.readings;
       promoted = true;
     }
     // A stuck value is never a new normal, and the readings before it do not count towards one.
@@ -812,9 +815,11 @@ export class StreamScorer {
       return newNormal;
     }
     if (promoted) events.push(this.event('open', r, ep, score));
-    else if (!ep.silent && ep.peak >= ep.lastReported + 1) {
-      // A tenfold rarer peak is worth an update.
+    else if (!ep.silent && ep.peak >= ep.lastReported + 1 && ep.readings >= 2 * ep.reportedAt) {
+      // A tenfold rarer peak is worth an update, at most once each time the episode's length has doubled since
+      // its last event (readings 2, 4, 8, …: a stuck value whose surprise grows with its run sent one a second).
       ep.lastReported = ep.peak;
+      ep.reportedAt = ep.readings;
       events.push(this.event('update', r, ep, score));
     }
     return false;
@@ -1005,6 +1010,8 @@ export class StreamScorer {
         peakEvidence: Object.fromEntries(EVIDENCE.map((k) => [k, e.peakEvidence[k] ?? Number.NaN])) as Record<Evidence, number>,
         peakChannels: nums(e.peakChannels, 'episode.peakChannels'),
         lastReported: finite(e.lastReported),
+        // Absent from checkpoints written before it existed: the next tenfold rarer peak is reported at once.
+        reportedAt: e.reportedAt === undefined ? 0 : finite(e.reportedAt),
         owners: checkOwners(e.owners, C),
         rowPeak: finite(e.rowPeak),
         // Absent from checkpoints written before it existed: never stuck; an alarm.
@@ -1049,7 +1056,7 @@ export interface StreamScoreSnapshot {
   readonly above: number;
   readonly below: number;
   /** `stuckAt` is absent from checkpoints written before it existed. */
-  readonly episode: (Omit<Episode, 'peakEvidence' | 'stuckAt' | 'silent'> & { peakEvidence: Record<string, number | null>; stuckAt?: number; silent?: boolean }) | null;
+  readonly episode: (Omit<Episode, 'peakEvidence' | 'stuckAt' | 'silent' | 'reportedAt'> & { peakEvidence: Record<string, number | null>; stuckAt?: number; silent?: boolean; reportedAt?: number }) | null;
 }
 
 interface Fused {

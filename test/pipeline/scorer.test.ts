@@ -87,6 +87,31 @@ describe('StreamScorer: stuck', () => {
   });
 });
 
+describe('StreamScorer: updates', () => {
+  it('a stuck value whose surprise grows with its run sends updates at most each time the episode has doubled in length', async () => {
+    // A tryout: a stuck pump current sent 13 MQTT messages in 60 s ("unchanged for 29 s", "31 s", ...), one
+    // update per tenfold rarer peak, which a stuck run's growing surprise gives almost every reading.
+    const z = normal(81);
+    const rows: number[][] = [];
+    for (let i = 0; i < 2000; i++) rows.push([20 + z()]);
+    for (let i = 0; i < 500; i++) rows.push([rows[1999][0]]);
+    for (let i = 0; i < 100; i++) rows.push([20 + z()]);
+    const out = await detect(rows, { knownNormal: 500 });
+    const events = out.flatMap((o, i) => o.events.map((e) => ({ i, kind: e.kind, id: e.anomalyId })));
+    const open = events.find((e) => e.kind === 'open' && e.i >= 2000);
+    expect(open).toBeDefined();
+    const updates = events.filter((e) => e.kind === 'update' && e.id === open!.id).map((e) => e.i - open!.i + 1);
+    expect(updates.length).toBeGreaterThan(0);
+    // Readings into the episode at each update: each at least twice the previous event's.
+    let last = 1;
+    for (const at of updates) {
+      expect(at).toBeGreaterThanOrEqual(2 * last);
+      last = at;
+    }
+    expect(updates.length).toBeLessThanOrEqual(Math.ceil(Math.log2(600)));
+  });
+});
+
 describe('StreamScorer: row score and decisions', () => {
   it('reports the predictive row score but decides episodes on the fitted tails (a burst of noise opens although its row score is below the threshold)', async () => {
     // One burst of noise (sd x 2) after 1,000 known-normal readings; seed chosen so the opening reading's row
