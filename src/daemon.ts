@@ -331,6 +331,7 @@ export class Daemon {
         { name: 'rejections', run: () => this.flushRejections() },
         { name: 'repeated errors', run: () => this.flushQuiet() },
         { name: 'dashboard series', run: () => this.signals?.flush() },
+        { name: 'open episodes', run: () => this.touchOpenEpisodes() },
         databaseFileTask(() => store.checkFile(), this.faults),
         this.eviction.task(),
         { name: 'status log', run: () => this.statusLog.drain(this.now()) },
@@ -648,6 +649,19 @@ export class Daemon {
       this.assignmentVersion = version;
       learner.restore().catch((err: unknown) => this.log.warn({ err }, 'could not apply model assignments'));
     }
+  }
+
+  /**
+   * Writes each open episode's progress to its record (the time of its last reading that held it, its length
+   * in readings), so the CLI, the HTTP API and the dashboard show a lasting episode as it goes, not as it was
+   * at its open; no event, no alert. An episode whose record is not stored yet (its open still in the batch)
+   * or already resolved is left alone by the store.
+   */
+  private touchOpenEpisodes(): void {
+    const store = this.store;
+    const detector = this.detector;
+    if (store === null || detector === null) return;
+    for (const ep of detector.openEpisodes()) store.touchAnomaly(ep.id, ep.lastAboveTs, ep.readings);
   }
 
   private flushRejections(): void {

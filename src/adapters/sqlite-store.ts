@@ -229,6 +229,9 @@ function prepareStatements(db: Db) {
       // updated_at never goes back: the demo's daemon stores on its simulated clock, ahead of a CLI's wall clock.
       'UPDATE anomalies SET mark = ?, mark_note = ?, mark_by = ?, mark_at = ?, updated_at = max(updated_at, ?) WHERE id = ?',
     ),
+    touchAnomaly: db.prepare<[number, number, number, string]>(
+      "UPDATE anomalies SET end_ts = max(end_ts, ?), windows = max(windows, ?), updated_at = max(updated_at, ?) WHERE id = ? AND status = 'open'",
+    ),
     insertMark: db.prepare<[string, number, AnomalyMark | null, string | null, string]>(
       'INSERT INTO anomaly_marks (anomaly_id, at, mark, note, actor) VALUES (?, ?, ?, ?, ?)',
     ),
@@ -776,6 +779,13 @@ export class SqliteStore implements Store {
       this.s.insertMark.run(id, now, mark, note, by);
       return true;
     });
+  }
+
+  /** See AnomalyHistory.touchAnomaly. */
+  touchAnomaly(id: string, endTs: number, windows: number): boolean {
+    if (!Number.isFinite(endTs) || !Number.isInteger(windows) || windows < 0) throw new RangeError(`touchAnomaly: bad endTs ${endTs} or windows ${windows}`);
+    const now = this.now();
+    return this.write(() => this.s.touchAnomaly.run(Math.round(endTs), windows, now, id).changes > 0);
   }
 
   /** 'ok' when healthy, otherwise SQLite's findings, one per line. */

@@ -221,6 +221,12 @@ export interface AnomalyHistory {
    * `mqtt:<user>`, `http`, `cli:<user>`), to the anomaly's mark history. False when there is no such anomaly.
    */
   markAnomaly(id: string, mark: AnomalyMark | null, note: string | null, by: string): boolean;
+  /**
+   * An open episode's progress while it lasts, with no event and no alert: the time of its last reading that
+   * held it (`endTs`, epoch ms) and its length in readings (`windows`). Neither ever moves back, and a
+   * resolved or unknown anomaly is left alone (false).
+   */
+  touchAnomaly(id: string, endTs: number, windows: number): boolean;
 }
 
 export interface Outbox {

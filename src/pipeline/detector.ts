@@ -175,6 +175,11 @@ export class Detector {
     return this.scorer.openAnomaly(stream);
   }
 
+  /** Each open episode that is an alarm: id, last reading that held it (epoch ms), length in readings (StreamScorer.openEpisodes). */
+  openEpisodes(): IterableIterator<{ readonly stream: string; readonly id: string; readonly lastAboveTs: number; readonly readings: number }> {
+    return this.scorer.openEpisodes();
+  }
+
   /** Closes the stream's open episode without an event (the store already resolved it, or never committed it). */
   dropEpisode(stream: string): void {
     this.scorer.dropEpisode(stream);

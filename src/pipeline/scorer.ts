@@ -364,6 +364,17 @@ export class StreamScorer {
     return ep === undefined || ep === null || ep.silent ? null : ep.id;
   }
 
+  /**
+   * Each open episode that is an alarm (not silent), as it stands: its id, the time of its last reading that
+   * held it (epoch ms) and its length in readings. For the record of an episode that lasts (no event needed).
+   */
+  *openEpisodes(): IterableIterator<{ readonly stream: string; readonly id: string; readonly lastAboveTs: number; readonly readings: number }> {
+    for (const [stream, s] of this.streams) {
+      const ep = s.episode;
+      if (ep !== null && !ep.silent) yield { stream, id: ep.id, lastAboveTs: ep.lastAboveTs, readings: ep.readings };
+    }
+  }
+
   /** Drops a stream's scoring state (an idle stream evicted by the daemon, its state checkpointed first). */
   forget(stream: string): void {
     this.streams.delete(stream);

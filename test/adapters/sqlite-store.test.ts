@@ -415,6 +415,26 @@ describe('other tables', () => {
     cli.close();
   });
 
+  it("records an open episode's progress while it lasts (no event, no alert), never back, never on a resolved one", () => {
+    const store = open();
+    const t0 = Date.UTC(2026, 0, 1, 12, 0, 0);
+    store.recordEvent(event('open', 'shift', { startTs: t0, endTs: t0, windows: 1 }), 'anomalyd/alerts/pump1');
+    const outbox = store.outboxPending();
+    expect(store.touchAnomaly('shift', t0 + 600_000, 600)).toBe(true);
+    expect(store.getAnomaly('shift')).toMatchObject({ status: 'open', startTs: t0, endTs: t0 + 600_000, windows: 600 });
+    // Never back (a restored checkpoint older than the record).
+    expect(store.touchAnomaly('shift', t0 + 60_000, 60)).toBe(true);
+    expect(store.getAnomaly('shift')).toMatchObject({ endTs: t0 + 600_000, windows: 600 });
+    expect(store.outboxPending()).toBe(outbox);
+    expect(store.getAnomaly('shift')!.events.map((e) => e.kind)).toEqual(['open']);
+    // Resolved or unknown: left alone.
+    store.recordEvent(event('resolve', 'shift', { startTs: t0, endTs: t0 + 700_000, windows: 716 }), 'anomalyd/alerts/pump1');
+    expect(store.touchAnomaly('shift', t0 + 900_000, 900)).toBe(false);
+    expect(store.getAnomaly('shift')).toMatchObject({ status: 'resolved', endTs: t0 + 700_000, windows: 716 });
+    expect(store.touchAnomaly('nope', t0, 1)).toBe(false);
+    expect(() => store.touchAnomaly('shift', Number.NaN, 1)).toThrow(RangeError);
+  });
+
   it('round-trips readings, filters by time and enforces the retention', () => {
     const store = open('a.db', { readingsRetentionMs: 10_000 });
     const ts = Float64Array.from([1000, 2000, 3000, 4000]);

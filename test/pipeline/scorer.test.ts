@@ -445,6 +445,7 @@ describe('StreamScorer: snapshot', () => {
     expect(blip.anomalyId).toBeNull();
     expect(blip.events).toEqual([]);
     expect(scorer.openAnomaly('s')).toBeNull();
+    expect([...scorer.openEpisodes()]).toEqual([]);
     // Silent, it survives a checkpoint as silent (the flag is saved): restored, it is still no alarm.
     const saved = JSON.parse(JSON.stringify(scorer.snapshot('s'))) as { episode: { silent?: boolean } | null };
     expect(saved.episode?.silent).toBe(true);
@@ -464,6 +465,7 @@ describe('StreamScorer: snapshot', () => {
     expect(rare.anomalyId).toBe(rare.events[0].anomalyId);
     expect(scorer.openAnomaly('s')).toBe(rare.anomalyId);
     expect(rare.events[0].startTs).toBe((i - 1) * 1000);
+    expect([...scorer.openEpisodes()].map((e) => e.id)).toEqual([rare.anomalyId]);
     // A restored scorer goes on alike (the silent flag is part of the checkpoint).
     const restored = new StreamScorer(opts, { newId: () => 'r', priorsFor: () => null });
     restored.restore('s', JSON.parse(JSON.stringify(scorer.snapshot('s'))));
