@@ -719,7 +719,11 @@ export class SqliteStore implements Store {
     return this.write(() => this.series.prune.run(stream, tier, Math.floor(beforeTs)).changes);
   }
 
-  /** Newest first. */
+  /**
+   * Episodes that overlap [q.from, q.to] (AnomalyQuery), newest start first (then id), at most q.limit. One
+   * query: it walks anomalies_by_start (anomalies_by_sensor with a sensor) in that order and filters the rows
+   * on the time bounds (no index has end_ts: an open episode matches any `from`, whatever its end_ts).
+   */
   listAnomalies(q: AnomalyQuery): AnomalyRecord[] {
     this.assertOpen();
     const where: string[] = [];
@@ -732,7 +736,9 @@ export class SqliteStore implements Store {
     filter('sensor = ?', q.sensor);
     filter('status = ?', q.status);
     filter('start_ts <= ?', q.to);
-    filter('end_ts >= ?', q.from);
+    // An open episode's end_ts is only the end of its last stored event (an update comes only with a tenfold
+    // rarer peak), not now: an open episode is still going, so it overlaps any `from`.
+    filter("(end_ts >= ? OR status = 'open')", q.from);
     const sql = `SELECT * FROM anomalies${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY start_ts DESC, id DESC LIMIT ?`;
     let stmt = this.anomalyQueries.get(sql);
     if (stmt === undefined) {

@@ -28,7 +28,9 @@ export const ANOMALIES_USAGE = `Usage: anomalyd anomalies <action> [options]
 
 Actions:
   list [--sensor S] [--status open|resolved] [--since TIME] [--limit N] [--json]
-                             episodes, newest first (--since: an age such as 30m, 24h, 7d, or an ISO 8601 time);
+                             episodes, newest start first; --since TIME keeps those going on at some time
+                             since then: still open (however long ago they started) or ended at or after it
+                             (TIME: an age such as 10m, 24h, 7d, or an ISO 8601 time);
                              --json prints what GET /api/anomalies answers: {"anomalies": [...]}
   show ID [--json]           one episode: its sentence (what), events and operator mark; --json as GET /api/anomalies/ID
   ack ID [--note TEXT]       acknowledge an episode (someone is on it)
@@ -54,6 +56,7 @@ operator login: publish to <prefix>/cmd/ack/<id>/<operator>, <prefix>/cmd/false_
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 100_000;
 
+/** `since`: epoch ms, the --since bound; listed are the episodes open or ended at or after it (AnomalyQuery.from). */
 type Action =
   | { readonly kind: 'list'; readonly sensor?: string; readonly status?: AnomalyStatus; readonly since?: number; readonly limit: number; readonly json: boolean }
   | { readonly kind: 'show'; readonly id: string; readonly json: boolean }

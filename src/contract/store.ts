@@ -49,7 +49,10 @@ export interface AnomalyRecord {
   readonly id: string;
   readonly sensor: string;
   readonly startTs: number;
-  /** Epoch ms of the episode's latest reading that held it open; final once status is resolved. */
+  /**
+   * Epoch ms: the end its latest stored event gave (opening, update on a rarer peak, resolve); final once
+   * status is resolved. An open episode goes on past it (no event is stored per reading).
+   */
   readonly endTs: number;
   /** Calibrated scores in [0, 1]. */
   readonly peakScore: number;
@@ -111,8 +114,15 @@ export interface AnomalyWithEvents extends AnomalyRecord {
 
 export interface AnomalyQuery {
   readonly sensor?: string;
-  /** Episodes that overlap [from, to] (epoch ms). */
+  /**
+   * Only episodes that overlap [from, to] (epoch ms): an episode is listed when it is still open or ended
+   * at or after `from` (its endTs >= from), and started at or before `to` (startTs <= to). An open
+   * episode counts as going on now, whatever its stored endTs (the end of its last event). So `from` =
+   * now - 10 min lists what was anomalous at any time in the last 10 minutes: episodes that started in
+   * them, that ended in them, and the ones open now however long ago they started.
+   */
   readonly from?: number;
+  /** See `from`. */
   readonly to?: number;
   readonly status?: AnomalyStatus;
   readonly limit: number;
@@ -208,7 +218,7 @@ export interface AnomalyRecorder {
 }
 
 export interface AnomalyHistory {
-  /** Newest first, at most q.limit. */
+  /** Newest start first (then id), at most q.limit; q.from and q.to select by overlap (AnomalyQuery). */
   listAnomalies(q: AnomalyQuery): AnomalyRecord[];
   getAnomaly(id: string): AnomalyWithEvents | null;
   /**

@@ -19,6 +19,7 @@ import {
   type Migration,
 } from '../../src/adapters/migrations.js';
 import { SqliteStore, type SqliteStoreOptions } from '../../src/adapters/sqlite-store.js';
+import type { AnomalyQuery } from '../../src/contract/store.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const T = topics();
@@ -489,6 +490,34 @@ describe('other tables', () => {
     expect(store.markAnomaly('nope', 'ack', null, 'http')).toBe(false);
     expect(store.getAnomaly('p2')!.marks).toEqual([]);
     expect(store.integrityCheck()).toBe('ok');
+  });
+
+  it("`from` selects the episodes going on at any time since: an open one counts whatever its stored end, a resolved one by its end", () => {
+    const store = open();
+    const min = 60_000;
+    const now = Date.UTC(2026, 0, 1, 4, 8);
+    // Opened 20 min ago and still open: its stored end is the opening event's (no update since).
+    store.recordEvent(event('open', 'open-long', { sensor: 'pump', startTs: now - 20 * min, endTs: now - 20 * min }), 't');
+    // Opened 30 min ago, resolved 15 min ago: over before the window.
+    store.recordEvent(event('open', 'over', { sensor: 'fan', startTs: now - 30 * min, endTs: now - 30 * min }), 't');
+    store.recordEvent(event('resolve', 'over', { sensor: 'fan', startTs: now - 30 * min, endTs: now - 15 * min }), 't');
+    // Opened 20 min ago, resolved 5 min ago: ended inside the window.
+    store.recordEvent(event('open', 'ended-in', { sensor: 'valve', startTs: now - 20 * min - 1, endTs: now - 20 * min }), 't');
+    store.recordEvent(event('resolve', 'ended-in', { sensor: 'valve', startTs: now - 20 * min - 1, endTs: now - 5 * min }), 't');
+    // Opened 2 min ago.
+    store.recordEvent(event('open', 'new', { sensor: 'pump', startTs: now - 2 * min, endTs: now - 2 * min }), 't');
+
+    const ids = (q: Omit<AnomalyQuery, 'limit'>, limit = 10): string[] => store.listAnomalies({ ...q, limit }).map((a) => a.id);
+    expect(ids({ from: now - 10 * min })).toEqual(['new', 'open-long', 'ended-in']);
+    expect(ids({ from: now - 10 * min }, 2)).toEqual(['new', 'open-long']);
+    expect(ids({ from: now - 10 * min, sensor: 'pump' })).toEqual(['new', 'open-long']);
+    expect(ids({ from: now - 10 * min, status: 'resolved' })).toEqual(['ended-in']);
+    expect(ids({ from: now - 10 * min, status: 'open' })).toEqual(['new', 'open-long']);
+    // `to` bounds the start: the open one started 20 min ago, so it overlaps [now - 25 min, now - 19 min]; `new` does not.
+    expect(ids({ from: now - 25 * min, to: now - 19 * min })).toEqual(['open-long', 'ended-in', 'over']);
+    // At `from` exactly: an episode that ended then is listed.
+    expect(ids({ from: now - 5 * min, status: 'resolved' })).toEqual(['ended-in']);
+    expect(ids({ from: now - 5 * min + 1, status: 'resolved' })).toEqual([]);
   });
 });
 

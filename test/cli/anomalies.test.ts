@@ -187,6 +187,54 @@ describe('anomalyd anomalies list', () => {
   });
 });
 
+describe('--since (CLI) and since= (HTTP API): the episodes going on at any time in the window', () => {
+  /** Episodes relative to `now`: opened 20 min ago and still open; resolved 15 min ago; started 20 min ago and resolved 5 min ago. */
+  function seedAround(now: number): void {
+    const store = SqliteStore.open(db, { commitIntervalMs: 0, outboxMax: 100, logger: silent });
+    const t = topics();
+    try {
+      // A level shift opened 20 min ago with no rarer peak since: its stored end is the opening's.
+      store.recordEvent(ev('open', 'still-open', 'pump1', now - 20 * MIN, { endTs: now - 20 * MIN }), t.alerts('pump1'), FAN_EXPLANATION);
+      store.recordEvent(ev('open', 'over-before', 'fan2', now - 30 * MIN, { endTs: now - 30 * MIN }), t.alerts('fan2'));
+      store.recordEvent(ev('resolve', 'over-before', 'fan2', now - 30 * MIN, { endTs: now - 15 * MIN, score: 0.4 }), t.alerts('fan2'));
+      store.recordEvent(ev('open', 'ended-inside', 'valve3', now - 20 * MIN - 1000, { endTs: now - 20 * MIN }), t.alerts('valve3'));
+      store.recordEvent(ev('resolve', 'ended-inside', 'valve3', now - 20 * MIN - 1000, { endTs: now - 5 * MIN, score: 0.4 }), t.alerts('valve3'));
+    } finally {
+      store.close();
+    }
+  }
+
+  it('anomalies list --since 10m lists the one open since 20 min ago and the one that ended 5 min ago, not the one over 15 min ago', async () => {
+    // The CLI counts 10m back from the real clock; the episodes are minutes away from the bound.
+    seedAround(Date.now());
+    const r = await run(['list', '--db', db, '--json', '--since', '10m']);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.out) as { anomalies: { id: string }[] }).anomalies.map((a) => a.id)).toEqual(['still-open', 'ended-inside']);
+    const table = await run(['list', '--db', db, '--since', '10m']);
+    expect(table.out.trimEnd().split('\n').slice(1).map((l) => l.split(/\s+/)[0])).toEqual(['still-open', 'ended-inside']);
+  });
+
+  it('GET /api/anomalies?since=10m answers the same episodes', () => {
+    const now = T0 + 60 * MIN;
+    seedAround(now);
+    const store = SqliteStore.open(db, { commitIntervalMs: 0, outboxMax: 100, logger: silent });
+    try {
+      const view = { now: () => now, anomalies: (q: AnomalyQuery) => store.listAnomalies(q) } as unknown as DaemonView;
+      const get = (query: string): string[] => {
+        const reply = routeRequest({ method: 'GET', path: '/api/anomalies', query: new URLSearchParams(query), body: Buffer.alloc(0) }, view);
+        expect(reply).toMatchObject({ kind: 'json', status: 200 });
+        return ((reply as { body: { anomalies: { id: string }[] } }).body.anomalies).map((a) => a.id);
+      };
+      expect(get('since=10m')).toEqual(['still-open', 'ended-inside']);
+      expect(get('since=10m&limit=1')).toEqual(['still-open']);
+      expect(get('since=10m&status=resolved')).toEqual(['ended-inside']);
+      expect(get(`since=${new Date(now - 16 * MIN).toISOString()}`)).toEqual(['still-open', 'ended-inside', 'over-before']);
+    } finally {
+      store.close();
+    }
+  });
+});
+
 describe('anomalyd anomalies show', () => {
   it("prints the alert's sentence, and '-' for an episode stored without one", async () => {
     const { fan, resolved } = seed();
