@@ -87,6 +87,8 @@ export interface DaemonCounters {
 
 const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOUSEKEEPING_MS = 2_000;
+/** How often (wall ms, at most) open episodes' progress is written to their records. */
+const TOUCH_MS = 10_000;
 
 /** A relative model dir is looked up from the working directory, then from the package (for installed copies). */
 export function resolveModelDir(dir: string): string {
@@ -152,6 +154,9 @@ export class Daemon {
   private board: SensorStatusBoard | null = null;
   private checkpoints: Checkpoints | null = null;
   private housekeeping: Housekeeping | null = null;
+  /** When open episodes' progress was last written (wall ms), and each one's length then (readings). */
+  private touchedAt = 0;
+  private touched = new Map<string, number>();
   private input: Subject<RawMessage> | null = null;
   private feed: Subscription | null = null;
   private pipeline: Subscription | null = null;
@@ -661,7 +666,17 @@ export class Daemon {
     const store = this.store;
     const detector = this.detector;
     if (store === null || detector === null) return;
-    for (const ep of detector.openEpisodes()) store.touchAnomaly(ep.id, ep.lastAboveTs, ep.readings);
+    // At most every TOUCH_MS of wall time, and only episodes that moved since (an SD card is written less).
+    const now = Date.now();
+    if (now - this.touchedAt < TOUCH_MS) return;
+    this.touchedAt = now;
+    const seen = new Map<string, number>();
+    for (const ep of detector.openEpisodes()) {
+      seen.set(ep.id, ep.readings);
+      if (this.touched.get(ep.id) === ep.readings) continue;
+      store.touchAnomaly(ep.id, ep.lastAboveTs, ep.readings);
+    }
+    this.touched = seen;
   }
 
   private flushRejections(): void {

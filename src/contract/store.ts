@@ -50,8 +50,9 @@ export interface AnomalyRecord {
   readonly sensor: string;
   readonly startTs: number;
   /**
-   * Epoch ms: the end its latest stored event gave (opening, update on a rarer peak, resolve); final once
-   * status is resolved. An open episode goes on past it (no event is stored per reading).
+   * Epoch ms: the episode's last reading that held it, as its latest stored event gave it (opening, update on
+   * a rarer peak, resolve) or as the daemon last wrote its progress while open (touchAnomaly, about every
+   * 10 s); final once status is resolved. An open episode may have gone on a little past it.
    */
   readonly endTs: number;
   /** Calibrated scores in [0, 1]. */
@@ -117,7 +118,7 @@ export interface AnomalyQuery {
   /**
    * Only episodes that overlap [from, to] (epoch ms): an episode is listed when it is still open or ended
    * at or after `from` (its endTs >= from), and started at or before `to` (startTs <= to). An open
-   * episode counts as going on now, whatever its stored endTs (the end of its last event). So `from` =
+   * episode counts as going on now, whatever its stored endTs. So `from` =
    * now - 10 min lists what was anomalous at any time in the last 10 minutes: episodes that started in
    * them, that ended in them, and the ones open now however long ago they started.
    */
