@@ -49,6 +49,8 @@ export type RejectReason =
   | 'bad_json'
   | 'not_a_number'
   | 'non_finite'
+  /** A finite value beyond ±1e15 (a glitch: it would overflow the stream's statistics). */
+  | 'out_of_range'
   | 'bad_timestamp'
   | 'future_timestamp'
   | 'out_of_order'

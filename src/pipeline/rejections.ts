@@ -54,6 +54,7 @@ const ALL_REASONS: readonly RejectReason[] = [
   'bad_json',
   'not_a_number',
   'non_finite',
+  'out_of_range',
   'bad_timestamp',
   'future_timestamp',
   'out_of_order',

@@ -115,6 +115,15 @@ describe('MessageParser: single readings', () => {
   });
 });
 
+describe('MessageParser: the range of a value', () => {
+  it('takes values up to ±1e15 and timestamps in µs beyond it', () => {
+    const p = parser();
+    expect(readings(p.parse(msg('1e15'))).map((r) => r.values[0])).toEqual([1e15]);
+    expect(readings(p.parse(msg('{"value": -1e15}', NOW + 1))).map((r) => r.values[0])).toEqual([-1e15]);
+    expect(readings(p.parse(msg(`{"ts": ${(NOW + 2) * 1000}, "value": 3}`, NOW + 2))).map((r) => [r.ts, r.values[0]])).toEqual([[NOW + 2, 3]]);
+  });
+});
+
 describe('MessageParser: rejections', () => {
   it.each([
     ['', 'empty'],
@@ -127,6 +136,14 @@ describe('MessageParser: rejections', () => {
     ['1e999', 'non_finite'],
     ['{"value": 1e999}', 'non_finite'],
     ['{"hum": "nan"}', 'non_finite'],
+    // A finite value no sensor reads (a glitch, 1e308): it would overflow the stream's statistics.
+    ['1e308', 'out_of_range'],
+    ['-2e15', 'out_of_range'],
+    ['"1e100"', 'out_of_range'],
+    ['{"value": 1e100}', 'out_of_range'],
+    [`{"ts": ${NOW}, "value": 1e20}`, 'out_of_range'],
+    ['{"values": [1e300], "interval_ms": 1000}', 'out_of_range'],
+    ['{"temperature": 21.5e200}', 'out_of_range'],
     ['{"unit": "C", "ts": 1764064800000}', 'not_a_number'],
     ['{"value": 1, "ts": "soon"}', 'bad_timestamp'],
     ['{"value": 1, "ts": 5}', 'bad_timestamp'],

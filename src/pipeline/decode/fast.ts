@@ -7,6 +7,8 @@
  * truncation), which then takes the JSON.parse decoders. Both give identical readings
  * (test/pipeline/parse-fast.test.ts).
  */
+import { outOfRange } from './text.js';
+
 /** Exact powers of ten: 10^22 is the largest a double holds exactly. */
 const POW10: readonly number[] = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
 /** Below 10^15 < 2^53 every digit string is an exact integer. */
@@ -82,7 +84,8 @@ export class FastScanner {
       form = 'object';
     } else {
       this.value = this.number();
-      if (Number.isNaN(this.value)) return 'other';
+      // Out of range: the JSON decoders say so (`out_of_range`).
+      if (Number.isNaN(this.value) || outOfRange(this.value)) return 'other';
       form = 'number';
     }
     this.skipWhitespace();
@@ -128,7 +131,7 @@ export class FastScanner {
         if (this.hasValue) return false;
         this.hasValue = true;
         this.value = this.number();
-        return !Number.isNaN(this.value);
+        return !Number.isNaN(this.value) && !outOfRange(this.value);
       case 'interval':
         if (this.hasInterval) return false;
         this.hasInterval = true;
@@ -174,7 +177,7 @@ export class FastScanner {
     for (;;) {
       if (this.count === this.maxValues) return false;
       const v = this.number();
-      if (Number.isNaN(v)) return false;
+      if (Number.isNaN(v) || outOfRange(v)) return false;
       this.values[this.count++] = v;
       this.skipWhitespace();
       const c = b[this.pos++];

@@ -4,7 +4,7 @@
  * arrays inside an object are not readings (Shelly's `by_minute`, lists of ids) and are skipped.
  */
 import { isObject, type JsonObject } from './json.js';
-import { describeValue, numberFromText } from './text.js';
+import { describeValue, MAX_ABS_VALUE, numberFromText, outOfRange } from './text.js';
 import { parseTimestamp } from './time.js';
 import type { DecodeRule, DecodedField, Problem } from './types.js';
 
@@ -46,12 +46,18 @@ export function badTimestamp(raw: unknown): Problem {
 /** A number or numeric text as a field; null when `v` is not meant as a number (metadata). */
 export function scalarField(path: string, v: unknown, rule: DecodeRule): DecodedField | null {
   if (v === null) return { path, value: null };
-  if (typeof v === 'number') return Number.isFinite(v) ? { path, value: v } : { path, value: null, problem: nonFinite(path, String(v)) };
+  if (typeof v === 'number') return Number.isFinite(v) ? inRange(path, v, String(v)) : { path, value: null, problem: nonFinite(path, String(v)) };
   if (typeof v !== 'string') return null;
   if (rule.missing.has(v.trim().toLowerCase())) return { path, value: null };
   const n = numberFromText(v, rule.decimal);
   if (Number.isNaN(n)) return null;
-  return Number.isFinite(n) ? { path, value: n } : { path, value: null, problem: nonFinite(path, v) };
+  return Number.isFinite(n) ? inRange(path, n, v) : { path, value: null, problem: nonFinite(path, v) };
+}
+
+/** A finite value as a field, or its `out_of_range` problem beyond ±MAX_ABS_VALUE. */
+function inRange(path: string, v: number, shown: string): DecodedField {
+  if (!outOfRange(v)) return { path, value: v };
+  return { path, value: null, problem: { reason: 'out_of_range', detail: `${path === '' ? 'value' : `field ${path}`} ${describeValue(shown)} is beyond ±${MAX_ABS_VALUE} (no sensor reads that)` } };
 }
 
 function nonFinite(path: string, shown: string): Problem {

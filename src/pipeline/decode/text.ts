@@ -19,6 +19,19 @@ export function isNonFiniteToken(text: string): boolean {
 }
 
 /**
+ * The largest magnitude a reading may have (sensor units): 10^15. No sensor reads more (an energy counter in mWh
+ * of a large plant stays below 10^13); beyond it a value is a glitch (1e308 from a broken firmware), and kept
+ * in it would overflow a stream's statistics (its square is infinite) and the dashboard's float32 series. Such a
+ * reading is rejected `out_of_range`, counted like any other bad input.
+ */
+export const MAX_ABS_VALUE = 1e15;
+
+/** Whether a finite reading lies beyond ±MAX_ABS_VALUE. */
+export function outOfRange(v: number): boolean {
+  return Math.abs(v) > MAX_ABS_VALUE;
+}
+
+/**
  * A string as a number: decimal notation with `decimal` as the separator (`21,5` with ','), NaN when it
  * is not a number at all, Infinity for a non-finite token. No thousands separators, no hex.
  */
