@@ -799,8 +799,7 @@ export class StreamScorer {
       ep.peakEvidence = { ...dev.evidence };
       ep.peakChannels = [...dev.channels];
     }
-    // A silent episode becomes an alarm once normal operation's history calls a reading rare too.
-    let promoted = false;
+    // A silent episode becomes an alarm once normal operation's history calls a reading rare too: its open.
     if (ep.silent && dev.surprise >= this.thresholdSurprise) {
       ep.silent = false;
       ep.startTs = ts;
@@ -809,7 +808,7 @@ export class StreamScorer {
       ep.peakChannels = [...dev.channels];
       ep.lastReported = dev.surprise;
       ep.reportedAt = ep.readings;
-      promoted = true;
+      events.push(this.event('open', r, ep, score));
     }
     // A stuck value is never a new normal, and the readings before it do not count towards one.
     if (dev.evidence.stuck >= this.holdSurprise) {
@@ -821,12 +820,10 @@ export class StreamScorer {
     if (s.below >= this.opts.closeAfter || newNormal) {
       s.episode = null;
       s.below = 0;
-      if (promoted) events.push(this.event('open', r, ep, score));
       if (!ep.silent) events.push(this.event('resolve', r, ep, score));
       return newNormal;
     }
-    if (promoted) events.push(this.event('open', r, ep, score));
-    else if (!ep.silent && ep.peak >= ep.lastReported + 1 && ep.readings >= 2 * ep.reportedAt) {
+    if (!ep.silent && ep.peak >= ep.lastReported + 1 && ep.readings >= 2 * ep.reportedAt) {
       // A tenfold rarer peak is worth an update, at most once each time the episode's length has doubled since
       // its last event (readings 2, 4, 8, …: a stuck value whose surprise grows with its run sent one a second).
       ep.lastReported = ep.peak;
