@@ -222,6 +222,7 @@ async function replayWith(p: Plan, config: Config, ctx: CommandContext): Promise
   try {
     out.line(outputHeader(input));
     let outOfOrder = 0;
+    let inLearning = 0;
     const res = await runReplay(
       input.rows,
       {
@@ -236,13 +237,15 @@ async function replayWith(p: Plan, config: Config, ctx: CommandContext): Promise
       },
       (o) => {
         if (o.rejected === 'out_of_order') outOfOrder++;
+        // Rows not judged yet: their stream's learning period (score.learnReadings readings), after --learn-first's rows.
+        if (o.status === 'learning' && o.rejected === null && !o.missing && o.index >= learnRows) inLearning++;
         out.line(outputLine(input, o));
       },
     );
     out.flush();
     const c = res.counters;
     ctx.stderr(
-      `replay: ${rows} rows (${learnRows} learning), ${res.streams.size} stream${res.streams.size === 1 ? '' : 's'}, ${c.readings} readings scored, ${c.rejected} rejected, ${c.missing} missing` +
+      `replay: ${rows} rows (${learnRows > 0 ? `${learnRows} learnt from with --learn-first, ` : ''}${inLearning} in a stream's learning period, scored 0), ${res.streams.size} stream${res.streams.size === 1 ? '' : 's'}, ${c.readings} readings scored, ${c.rejected} rejected, ${c.missing} missing` +
         `${c.errors > 0 ? `, ${c.errors} internal errors` : ''}; ${learnRows > 0 ? `training ${res.learnSeconds.toFixed(1)} s, ` : ''}replay ${res.runSeconds.toFixed(2)} s = ${Math.round(rows / Math.max(res.runSeconds, 1e-9))} rows/s\n`,
     );
     // Times that go back are what a daylight-saving change looks like when local times are read in another zone.

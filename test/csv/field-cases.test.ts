@@ -76,7 +76,7 @@ describe.skipIf(!existsSync(EPOCH_SECONDS_NAN))('field case epoch-seconds-nan.cs
     expect(r.rows[0]).toEqual(['time', 'probe0', 'output', 'anomaly_score', 'surprise', 'anomaly', 'status']);
     const input = readFileSync(EPOCH_SECONDS_NAN, 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[0]);
     expect(r.rows.slice(1).map((row) => row[0])).toEqual(input);
-    expect(r.err).toMatch(/600 rows \(300 learning\), 2 streams, 1200 readings scored, 0 rejected/);
+    expect(r.err).toMatch(/600 rows \(300 learnt from with --learn-first, \d+ in a stream's learning period, scored 0\), 2 streams, 1200 readings scored, 0 rejected/);
     expect(r.rows.slice(1 + 300).some((row) => row[6] !== 'learning')).toBe(true);
   });
 
@@ -87,13 +87,13 @@ describe.skipIf(!existsSync(EPOCH_SECONDS_NAN))('field case epoch-seconds-nan.cs
       return { code, err: c.err() };
     };
     const both = await run();
-    expect(both.err).toMatch(/600 rows \(0 learning\), 2 streams, 1200 readings scored, 0 rejected/);
+    expect(both.err).toMatch(/600 rows \(\d+ in a stream's learning period, scored 0\), 2 streams, 1200 readings scored, 0 rejected/);
     expect(both.code).toBe(0);
     const grouped = await run('--group');
     expect(grouped.code).toBe(1);
     expect(grouped.err).toMatch(/reads 1 channel\(s\), stream \S+ has 2: learn a model for it with --learn-first N/);
     const probe0 = await run('--columns', 'probe0');
-    expect(probe0.err).toMatch(/600 rows \(0 learning\), 1 stream, 600 readings scored, 0 rejected/);
+    expect(probe0.err).toMatch(/600 rows \(\d+ in a stream's learning period, scored 0\), 1 stream, 600 readings scored, 0 rejected/);
     expect(probe0.code).toBe(0);
   });
 
@@ -143,7 +143,7 @@ describe.skipIf(!existsSync(EXCEL_SEP_LINE))('field case excel-sep-line.csv (ng-
     expect(r.code).toBe(0);
     expect(r.err).toContain("time 'timestamp' (ISO 8601, no offset = Europe/Berlin); columns value");
     expect(r.err).not.toContain('synthesised');
-    expect(r.err).toMatch(/588 rows \(300 learning\), 1 stream, 588 readings scored, 0 rejected/);
+    expect(r.err).toMatch(/588 rows \(300 learnt from with --learn-first, \d+ in a stream's learning period, scored 0\), 1 stream, 588 readings scored, 0 rejected/);
     expect(r.rows[0]).toEqual(['timestamp', 'value', 'anomaly_score', 'surprise', 'anomaly', 'status']);
     expect(r.rows[1].slice(0, 2)).toEqual(['2024-10-26 00:00:00', '11.95']);
     expect(r.rows.at(-1)!.slice(0, 2)).toEqual(['2024-10-27 23:55:00', '12.72']);

@@ -75,7 +75,7 @@ describe('anomalyd replay', () => {
   it('learns a model on the first rows and reports them as learning', async () => {
     const { ctx, out, err } = context();
     const code = await replayCommand(['--input', csv, '--learn-first', '200', '--epochs', '2', '--hidden', '4', '--config', config], ctx);
-    expect(err()).toMatch(/200 learning.*training/);
+    expect(err()).toMatch(/200 learnt from with --learn-first.*training/);
     expect(code).toBe(0);
     const table = parseCsv(out()).slice(1);
     expect(table).toHaveLength(ROWS);
@@ -121,7 +121,7 @@ describe('anomalyd replay', () => {
     const c = context();
     const output = join(dir, 'out-two.csv');
     expect(await replayCommand(['--input', two, '--output', output, '--model', 'fixture', '--config', config], c.ctx)).toBe(0);
-    expect(c.err()).toMatch(/40 rows \(0 learning\), 2 streams, 80 readings scored/);
+    expect(c.err()).toMatch(/40 rows \(\d+ in a stream's learning period, scored 0\), 2 streams, 80 readings scored/);
     expect(parseCsv(await readFile(output, 'utf8'))[0]).toEqual(['ts', 'a', 'b', 'anomaly_score', 'surprise', 'anomaly', 'status']);
     const grouped = context();
     expect(await replayCommand(['--input', two, '--group', '--model', 'fixture', '--config', config], grouped.ctx)).toBe(1);
@@ -142,7 +142,7 @@ describe('anomalyd replay', () => {
     const c = context();
     expect(await replayCommand(['--input', gaps, '--output', join(dir, 'out-gaps.csv'), '--model', 'fixture', '--config', config], c.ctx)).toBe(0);
     // 80 stream rows: 5 missing cells, 2 rejected (row 30 in each stream), 73 scored.
-    expect(c.err()).toMatch(/40 rows \(0 learning\), 2 streams, 73 readings scored, 2 rejected, 5 missing/);
+    expect(c.err()).toMatch(/40 rows \(\d+ in a stream's learning period, scored 0\), 2 streams, 73 readings scored, 2 rejected, 5 missing/);
   });
 
   it('a row without a reading inside an episode reports the episode as still open, with no score of its own', async () => {
