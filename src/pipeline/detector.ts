@@ -23,7 +23,7 @@ import type { Config } from '../config/schema.js';
 import type { AnomalyEvent, ParseResult, RawMessage, Reading, ScoredReading } from '../contract/types.js';
 import { Cadence, type CadenceOptions } from './cadence.js';
 import type { MessageParser } from './parse.js';
-import { StreamScorer, type ModelPriors, type ScorerOptions, type ScoredStep } from './scorer.js';
+import { StreamScorer, type ModelPriors, type OpenEpisodeProgress, type ScorerOptions, type ScoredStep } from './scorer.js';
 import type { StepModel } from '../contract/ports.js';
 import { StepEngine, type StepEngineOptions, type StepResult, type StepVerdict, type StreamModel } from './steps.js';
 
@@ -176,7 +176,7 @@ export class Detector {
   }
 
   /** Each open episode that is an alarm: id, last reading that held it (epoch ms), length in readings (StreamScorer.openEpisodes). */
-  openEpisodes(): IterableIterator<{ readonly stream: string; readonly id: string; readonly lastAboveTs: number; readonly readings: number }> {
+  openEpisodes(): IterableIterator<OpenEpisodeProgress> {
     return this.scorer.openEpisodes();
   }
 

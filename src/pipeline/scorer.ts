@@ -368,7 +368,7 @@ export class StreamScorer {
    * Each open episode that is an alarm (not silent), as it stands: its id, the time of its last reading that
    * held it (epoch ms) and its length in readings. For the record of an episode that lasts (no event needed).
    */
-  *openEpisodes(): IterableIterator<{ readonly stream: string; readonly id: string; readonly lastAboveTs: number; readonly readings: number }> {
+  *openEpisodes(): IterableIterator<OpenEpisodeProgress> {
     for (const [stream, s] of this.streams) {
       const ep = s.episode;
       if (ep !== null && !ep.silent) yield { stream, id: ep.id, lastAboveTs: ep.lastAboveTs, readings: ep.readings };
@@ -1029,6 +1029,14 @@ export class StreamScorer {
     }
     this.streams.set(stream, s);
   }
+}
+
+/** An open episode that is an alarm, as it stands: its stream, id, last reading that held it (epoch ms) and length in readings. */
+export interface OpenEpisodeProgress {
+  readonly stream: string;
+  readonly id: string;
+  readonly lastAboveTs: number;
+  readonly readings: number;
 }
 
 /** A stream's scoring state as JSON (checkpoints). */
