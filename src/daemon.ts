@@ -658,8 +658,8 @@ export class Daemon {
 
   /**
    * Writes each open episode's progress to its record (the time of its last reading that held it, its length
-   * in readings), so the CLI, the HTTP API and the dashboard show a lasting episode as it goes, not as it was
-   * at its open; no event, no alert. An episode whose record is not stored yet (its open still in the batch)
+   * in readings, and its kind once its readings tell one: SignalBook.retell), so the CLI, the HTTP API and the
+   * dashboard show a lasting episode as it goes, not as it was at its open; no event, no alert. An episode whose record is not stored yet (its open still in the batch)
    * or already resolved is left alone by the store.
    */
   private touchOpenEpisodes(): void {
@@ -674,7 +674,7 @@ export class Daemon {
     for (const ep of detector.openEpisodes()) {
       seen.set(ep.id, ep.readings);
       if (this.touched.get(ep.id) === ep.readings) continue;
-      store.touchAnomaly(ep.id, ep.lastAboveTs, ep.readings);
+      store.touchAnomaly(ep.id, ep.lastAboveTs, ep.readings, this.signals?.retell(ep.id, ep.lastAboveTs) ?? null);
     }
     this.touched = seen;
   }

@@ -232,6 +232,9 @@ function prepareStatements(db: Db) {
     touchAnomaly: db.prepare<[number, number, number, string]>(
       "UPDATE anomalies SET end_ts = max(end_ts, ?), windows = max(windows, ?), updated_at = max(updated_at, ?) WHERE id = ? AND status = 'open'",
     ),
+    retellAnomaly: db.prepare<[string | null, string | null, string, string]>(
+      "UPDATE anomalies SET kind = ?, sentence = ?, explanation = ? WHERE id = ? AND status = 'open'",
+    ),
     insertMark: db.prepare<[string, number, AnomalyMark | null, string | null, string]>(
       'INSERT INTO anomaly_marks (anomaly_id, at, mark, note, actor) VALUES (?, ?, ?, ?, ?)',
     ),
@@ -788,10 +791,14 @@ export class SqliteStore implements Store {
   }
 
   /** See AnomalyHistory.touchAnomaly. */
-  touchAnomaly(id: string, endTs: number, windows: number): boolean {
+  touchAnomaly(id: string, endTs: number, windows: number, explanation: AlertExplanation | null = null): boolean {
     if (!Number.isFinite(endTs) || !Number.isInteger(windows) || windows < 0) throw new RangeError(`touchAnomaly: bad endTs ${endTs} or windows ${windows}`);
     const now = this.now();
-    return this.write(() => this.s.touchAnomaly.run(Math.round(endTs), windows, now, id).changes > 0);
+    return this.write(() => {
+      const moved = this.s.touchAnomaly.run(Math.round(endTs), windows, now, id).changes > 0;
+      if (moved && explanation !== null) this.s.retellAnomaly.run(explanation.kind, explanation.sentence, JSON.stringify(explanation), id);
+      return moved;
+    });
   }
 
   /** 'ok' when healthy, otherwise SQLite's findings, one per line. */

@@ -235,9 +235,11 @@ export interface AnomalyHistory {
   /**
    * An open episode's progress while it lasts, with no event and no alert: the time of its last reading that
    * held it (`endTs`, epoch ms) and its length in readings (`windows`). Neither ever moves back, and a
-   * resolved or unknown anomaly is left alone (false).
+   * resolved or unknown anomaly is left alone (false). `explanation`, when given, replaces the stored one
+   * (its kind, sentence and figures): the episode's kind told once its readings show it (a jump that held
+   * is a level shift), before its next event; null or absent keeps the stored one.
    */
-  touchAnomaly(id: string, endTs: number, windows: number): boolean;
+  touchAnomaly(id: string, endTs: number, windows: number, explanation?: AlertExplanation | null): boolean;
 }
 
 export interface Outbox {

@@ -41,6 +41,8 @@ export interface SignalBookOptions {
 interface OpenEpisode {
   readonly before: SeriesPoint[];
   readonly head: SeriesPoint[];
+  /** The episode's latest event: what a retelling between events starts from (its start, channels, evidence). */
+  last: AnomalyEvent;
   /** The episode's explanation as its latest event carried it; null before the first or when none could be built. */
   explanation: AlertExplanation | null;
 }
@@ -78,6 +80,7 @@ export class SignalBook {
     let episode: OpenEpisode | null = null;
     try {
       episode = this.episodeOf(ev);
+      episode.last = ev;
       episode.explanation = episodeExplanation(episode.explanation, this.explainEvent(ev, episode));
     } catch (err) {
       this.log.warn({ err, anomalyId: ev.anomalyId, sensor: ev.sensor }, 'could not explain an anomaly event; alert sent with the episode’s explanation so far');
@@ -85,6 +88,28 @@ export class SignalBook {
       if (ev.kind === 'resolve') this.open.delete(ev.anomalyId);
     }
     return episode?.explanation ?? null;
+  }
+
+  /**
+   * Between events: the open episode's explanation told again from the readings recorded since, when it has
+   * no kind yet (an episode opens on its first anomalous reading, when a jump cannot yet be told a spike from
+   * a level shift). Returns the new explanation when it now tells a kind (and keeps it as the episode's, so
+   * its later alerts carry it), otherwise null (nothing to retell, the episode unknown to this book, or
+   * still no kind). `lastAboveTs` (epoch ms) is the episode's last reading that held it. No event, no alert:
+   * the caller stores it with the episode's record. Never throws (a failure is logged, null returned).
+   */
+  retell(anomalyId: string, lastAboveTs: number): AlertExplanation | null {
+    const episode = this.open.get(anomalyId);
+    if (episode === undefined || (episode.explanation !== null && episode.explanation.kind !== null)) return null;
+    try {
+      const fresh = this.explainEvent({ ...episode.last, kind: 'update', endTs: Math.max(episode.last.endTs, lastAboveTs) }, episode);
+      if (fresh === null || fresh.kind === null) return null;
+      episode.explanation = fresh;
+      return fresh;
+    } catch (err) {
+      this.log.warn({ err, anomalyId }, 'could not retell an open anomaly');
+      return null;
+    }
   }
 
   private episodeOf(ev: AnomalyEvent): OpenEpisode {
@@ -100,7 +125,7 @@ export class SignalBook {
           this.log.warn({ err, anomalyId: ev.anomalyId }, 'could not read the stored explanation of an anomaly');
         }
       }
-      episode = { before: before.slice(-BEFORE_POINTS), head: [], explanation: recorded };
+      episode = { before: before.slice(-BEFORE_POINTS), head: [], last: ev, explanation: recorded };
       this.open.set(ev.anomalyId, episode);
       if (this.open.size > MAX_OPEN) this.open.delete(this.open.keys().next().value!);
     }

@@ -428,6 +428,14 @@ describe('other tables', () => {
     expect(store.getAnomaly('shift')).toMatchObject({ endTs: t0 + 600_000, windows: 600 });
     expect(store.outboxPending()).toBe(outbox);
     expect(store.getAnomaly('shift')!.events.map((e) => e.kind)).toEqual(['open']);
+    // A kind told while it lasts replaces the stored explanation (no event, no alert).
+    const told = { kind: 'level_shift', sentence: 'pump1 4.1 bar, expected 2.3 ± 0.2 since 12:00 (level shift)', value: 4.1 } as AlertExplanation;
+    expect(store.touchAnomaly('shift', t0 + 610_000, 610, told)).toBe(true);
+    expect(store.getAnomaly('shift')).toMatchObject({ kind: 'level_shift', sentence: told.sentence, explanation: told });
+    // Absent or null: the stored one stays.
+    expect(store.touchAnomaly('shift', t0 + 620_000, 620, null)).toBe(true);
+    expect(store.getAnomaly('shift')).toMatchObject({ kind: 'level_shift', sentence: told.sentence });
+    expect(store.outboxPending()).toBe(outbox);
     // Resolved or unknown: left alone.
     store.recordEvent(event('resolve', 'shift', { startTs: t0, endTs: t0 + 700_000, windows: 716 }), 'anomalyd/alerts/pump1');
     expect(store.touchAnomaly('shift', t0 + 900_000, 900)).toBe(false);
