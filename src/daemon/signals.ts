@@ -45,6 +45,8 @@ interface OpenEpisode {
   last: AnomalyEvent;
   /** The episode's explanation as its latest event carried it; null before the first or when none could be built. */
   explanation: AlertExplanation | null;
+  /** An episode first seen after its open (a restart): when its recorded explanation said it began, epoch ms. */
+  readonly beganBy?: number;
 }
 
 export class SignalBook {
@@ -125,7 +127,8 @@ export class SignalBook {
           this.log.warn({ err, anomalyId: ev.anomalyId }, 'could not read the stored explanation of an anomaly');
         }
       }
-      episode = { before: before.slice(-BEFORE_POINTS), head: [], last: ev, explanation: recorded };
+      const began = recorded !== null ? Date.parse(recorded.since) : Number.NaN;
+      episode = { before: before.slice(-BEFORE_POINTS), head: [], last: ev, explanation: recorded, ...(Number.isFinite(began) ? { beganBy: began } : {}) };
       this.open.set(ev.anomalyId, episode);
       if (this.open.size > MAX_OPEN) this.open.delete(this.open.keys().next().value!);
     }
@@ -170,6 +173,7 @@ export class SignalBook {
       ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}),
       omittedBefore,
       evidence: ev.evidence ?? null,
+      ...(episode.beganBy !== undefined ? { beganBy: episode.beganBy } : {}),
     });
     return toAlertExplanation(e);
   }

@@ -57,6 +57,8 @@ export interface EpisodeInput {
    * the sentence names when the kind cannot be told (ExplainInput.seen).
    */
   readonly evidence?: Readonly<Record<string, number>> | null;
+  /** See ExplainInput.beganBy: when the episode's readings before `during` are gone (a restart), when it began, epoch ms. */
+  readonly beganBy?: number;
 }
 
 /** Explains an episode of one stream. Never throws on short, empty or ragged input. */
@@ -75,6 +77,7 @@ export function explainEpisode(input: EpisodeInput): EpisodeExplanation {
       timeZone: input.timeZone,
       omittedBefore: input.omittedBefore,
       seen: strongest(input.evidence ?? null),
+      ...(input.beganBy !== undefined ? { beganBy: input.beganBy } : {}),
     }),
   );
   const explanations = inputs.map(explain);

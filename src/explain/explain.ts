@@ -111,6 +111,12 @@ export interface ExplainInput {
    * `stuck`, `spread`); the sentence names it when the kind cannot be told. Null or absent: nothing named.
    */
   readonly seen?: string | null;
+  /**
+   * Epoch ms: the unusual readings began no later than this, though `during` starts later (an episode that
+   * went on through a restart: the readings before it are gone, its recorded explanation said when it
+   * began). A later `since` is moved back to it (a stuck value's duration counted from it); absent: none.
+   */
+  readonly beganBy?: number;
 }
 
 export interface Explanation {
@@ -320,8 +326,15 @@ function stuckOnset(before: readonly number[], during: readonly number[], tail: 
 
 type Draft = Omit<Explanation, 'sentence' | 'unit'>;
 
-function finish(input: ExplainInput, d: Draft, timeZone: string | undefined): Explanation {
+function finish(input: ExplainInput, given: Draft, timeZone: string | undefined): Explanation {
   const unit = input.unit ?? null;
+  // Readings before the stretch are not here (a restart): the episode's known beginning stands, and a stuck
+  // value has been stuck since then too.
+  let d = given;
+  if (input.beganBy !== undefined && Number.isFinite(input.beganBy) && input.beganBy < d.since && d.kind !== 'missing_data') {
+    const since = input.beganBy;
+    d = { ...d, since, ...(d.kind === 'stuck' && d.durationMs !== undefined ? { durationMs: d.durationMs + (d.since - since) } : {}) };
+  }
   const seen = d.kind === null && input.seen != null ? (EVIDENCE_LABELS[input.seen] ?? null) : null;
   const rare = d.kind === null && input.seen === 'rarity' && d.value !== null ? whereNormalLay(input.before.values, d.value) : null;
   return { ...d, unit, sentence: sentenceOf(input.stream, unit, d, input.endTs, timeZone, seen, rare) };

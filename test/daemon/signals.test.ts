@@ -257,6 +257,20 @@ describe('one explanation per episode: the alerts, the record and `anomalies sho
     expect(out).toMatch(/^opened as:\s+s 30\.0 °C, expected 20\.\d ± 0\.\d since 10:33 \(unusual level\)$/m);
   });
 
+  it('an episode that went on through a restart keeps when it began: its resolve does not say "since <restart>"', () => {
+    // Opened at T0 (stuck at 85), recorded; the daemon restarted an hour later and saw 10 more minutes of it.
+    const kept = { kind: 'stuck', sentence: 'pump 85.0 unchanged for 1 min, expected 14 ± 0.4 since 10:00 (stuck value)', value: 85, since: new Date(T0).toISOString() } as AlertExplanation;
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent, recorded: (id) => (id === 'ep-1' ? kept : null) });
+    const restart = T0 + 3_600_000;
+    for (let i = 0; i < 600; i++) book.record(reading(restart + i * SEC, 85, 'anomalous', 0.9999));
+    book.record(reading(restart + 600 * SEC, 14.2));
+    const e = book.explain(event('resolve', T0, restart + 599 * SEC))!;
+    expect(e.kind).toBe('stuck');
+    expect(e.since).toBe(new Date(T0).toISOString());
+    expect(e.duration_ms).toBe(3_600_000 + 599 * SEC);
+    expect(e.sentence).toMatch(/unchanged for 70 min.* since 10:00 \(stuck value\)$/);
+  });
+
   it('an episode the book does not know (after a restart) goes on from its recorded explanation', () => {
     const kept = { kind: 'spike', sentence: 'pump 9.0, expected 2.3 ± 0.2 at 10:00 (spike)', value: 9, expected: 2.3, band: 0.2 } as AlertExplanation;
     const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent, recorded: (id) => (id === 'ep-1' ? kept : null) });
