@@ -196,7 +196,10 @@ export function explain(given: ExplainInput): Explanation {
     for (const i of outliers) if (Math.abs(z[i]) > Math.abs(z[peak])) peak = i;
     // Nothing back within range after the jump yet: a spike or the start of a shift, it cannot be told. The
     // strongest reading stands for it, not the latest (a spike's next reading may be almost back to normal).
-    const kind = outliers[outliers.length - 1] === n - 1 ? null : 'spike';
+    // The model's expectation for the readings right after a spike is the model's answer to the spike (its
+    // state took it in), so they can look off though they are back where they were: then the level just
+    // before the stretch tells whether they are back (backAtBaseline).
+    const kind = outliers[outliers.length - 1] !== n - 1 || backAtBaseline(reference, x, outliers[0], peak) ? 'spike' : null;
     return finish(input, { kind, value: x[peak], ...expectedAt(reference, [peak]), since: during.ts[outliers[0]] }, tz);
   }
 
@@ -407,6 +410,23 @@ function referenceFor(input: ExplainInput): Reference {
   }
   if (recent.length < 3) return { basis: null, ref: x.map(() => NaN), scale: x.map(() => NaN), level: NaN, sigma: NaN, noise };
   return { basis: 'baseline', ref: x.map(() => level), scale: x.map(() => sigma), level, sigma, noise };
+}
+
+/**
+ * With the model's expectation as the yardstick: true when, against the level just before the stretch
+ * (its median ± robust spread, `reference.level`/`sigma`), the jump at `first`…`peak` is beyond OUTLIER_Z
+ * spreads, every reading beyond OUTLIER_Z lies within 3 consecutive readings from `first`, and the
+ * stretch's last reading is back within OUTLIER_Z: a spike the model's disturbed expectation after it could
+ * not tell. False with the baseline as the yardstick already, or without a level before.
+ */
+function backAtBaseline(reference: Reference, x: readonly number[], first: number, peak: number): boolean {
+  if (reference.basis !== 'model' || !finite(reference.level) || !(reference.sigma > 0)) return false;
+  const zb = (i: number): number => Math.abs(x[i] - reference.level) / reference.sigma;
+  if (!(zb(peak) > OUTLIER_Z)) return false;
+  let lastOff = -1;
+  for (let i = first; i < x.length; i++) if (zb(i) > OUTLIER_Z) lastOff = i;
+  const n = x.length;
+  return lastOff >= first && lastOff - first <= 2 && lastOff < n - 1 && !(zb(n - 1) > OUTLIER_Z);
 }
 
 /** The residual of the last normal reading, to measure the jump into the stretch against. */

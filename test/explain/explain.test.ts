@@ -66,6 +66,26 @@ describe('explain: synthetic faults, baseline from the readings before', () => {
     expect(told.value).toBe(e.value);
   });
 
+  it('a spike whose next readings the model still expects off (its state took the spike in) is a spike', () => {
+    // What a stream's own model does after a +6 °C spike (the demo's temperature): it expects the next
+    // readings about 0.7 °C high with a spread of 0.15, so they read as 4-5 spreads off though they are back
+    // at the level before. The level before tells them back: a spike, as the resolve (which sees the
+    // first reading after the last that held the episode) should say.
+    const g = noise(5);
+    const base = episode(() => 0, 3);
+    const b = series(T0 - 300 * SEC, 300, () => 20 + 0.05 * g());
+    const values = [26.7, 20.0, 20.02];
+    const during = { ts: base.during.ts, values, expected: [20.0, 20.7, 20.75], spread: [0.15, 0.15, 0.15] };
+    const before = { ...b, expected: b.values.map(() => 20), spread: b.values.map(() => 0.15) };
+    const e = explain({ ...base, before, during });
+    expect(e.basis).toBe('model');
+    expect(e.kind).toBe('spike');
+    expect(e.value).toBeCloseTo(26.7, 5);
+    // The same jump still off the level before at its last reading: it may be a level shift, not told yet.
+    const held = explain({ ...base, before, during: { ...during, values: [26.7, 26.6, 26.65] } });
+    expect(held.kind).toBeNull();
+  });
+
   it('a level shift: the readings jump by 2 and stay (after 16 normal readings, as a window starts early)', () => {
     const e = explain(episode((i, g) => 20 + 0.1 * g() + (i >= 16 ? 2 : 0)));
     expect(e.kind).toBe('level_shift');
