@@ -209,6 +209,9 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
       if (topic.startsWith(`${t.prefix}/alerts/`)) {
         const a = JSON.parse(text) as AlertPayload;
         if (a.event === 'open' && !opened.some((e) => e.anomalyId === a.anomaly_id)) opened.push({ anomalyId: a.anomaly_id, sensor: a.sensor, openTs: Date.parse(a.ts) });
+        // The kind the episode is told, as its latest alert says (the summary's "told as such").
+        const episode = opened.find((e) => e.anomalyId === a.anomaly_id);
+        if (episode !== undefined) episode.told = a.explanation?.kind ?? null;
         if (a.event === 'update' && !values.verbose) {
           lines.alert(a.sensor, a.event, a.anomaly_id, null).forEach(say);
           return;

@@ -17,6 +17,11 @@ export interface OpenedEpisode {
   readonly sensor: string;
   /** Data time of the window that opened it (the alert's `ts`), epoch ms. */
   readonly openTs: number;
+  /**
+   * The kind its latest alert's explanation told (`spike`, `level_shift`, `noise_change`, `stuck`, …), null
+   * when none told one; absent when not followed.
+   */
+  told?: string | null;
 }
 
 export interface KindSummary {
@@ -25,6 +30,13 @@ export interface KindSummary {
   readonly missed: number;
   /** Detection delays of the caught ones, ms, ascending. */
   readonly latenciesMs: readonly number[];
+  /**
+   * Caught ones whose first matching episode's explanation told the injected kind (TOLD_AS: a noise burst is
+   * a `noise_change`); the rest told another kind or none.
+   */
+  readonly toldAsSuch: number;
+  /** The kinds the caught ones were told, by kind told (`none`: no kind told), e.g. {spike: 110, none: 5}. */
+  readonly told: Readonly<Record<string, number>>;
 }
 
 export interface DetectionSummary {
@@ -54,14 +66,17 @@ export interface SummaryOptions {
 
 const KINDS: readonly AnomalyKind[] = ['spike', 'level_shift', 'noise_burst', 'stuck'];
 
+/** The explanation kind (docs/ALERTS.md) that tells each injected kind. */
+export const TOLD_AS: Readonly<Record<AnomalyKind, string>> = { spike: 'spike', level_shift: 'level_shift', noise_burst: 'noise_change', stuck: 'stuck' };
+
 function ofSensor(episodeSensor: string, sensor: string): boolean {
   return episodeSensor === sensor || episodeSensor.startsWith(`${sensor}/`);
 }
 
 export function summarise(injected: readonly InjectedAnomaly[], episodes: readonly OpenedEpisode[], opts: SummaryOptions): DetectionSummary {
-  const kinds = Object.fromEntries(KINDS.map((k) => [k, { injected: 0, caught: 0, missed: 0, latenciesMs: [] as number[] }])) as Record<
+  const kinds = Object.fromEntries(KINDS.map((k) => [k, { injected: 0, caught: 0, missed: 0, latenciesMs: [] as number[], toldAsSuch: 0, told: {} as Record<string, number> }])) as Record<
     AnomalyKind,
-    { injected: number; caught: number; missed: number; latenciesMs: number[] }
+    { injected: number; caught: number; missed: number; latenciesMs: number[]; toldAsSuch: number; told: Record<string, number> }
   >;
   const matched = new Set<string>();
   let inProgress = 0;
@@ -79,7 +94,11 @@ export function summarise(injected: readonly InjectedAnomaly[], episodes: readon
       continue;
     }
     k.caught++;
-    k.latenciesMs.push(Math.min(...hits.map((e) => e.openTs)) - a.startTs);
+    const first = hits.reduce((x, y) => (y.openTs < x.openTs ? y : x));
+    k.latenciesMs.push(first.openTs - a.startTs);
+    const told = first.told ?? null;
+    k.told[told ?? 'none'] = (k.told[told ?? 'none'] ?? 0) + 1;
+    if (told === TOLD_AS[a.kind]) k.toldAsSuch++;
   }
   for (const k of KINDS) kinds[k].latenciesMs.sort((x, y) => x - y);
   const bySensor: Record<string, number> = {};
@@ -102,10 +121,10 @@ export function formatSummary(s: DetectionSummary, speed: { readonly asked: numb
     lines.push(`summary: ${span} simulated ${pace}; no anomaly was injected: the sensors were still learning their normal.`);
   } else {
     lines.push(`summary: ${span} simulated ${pace}; anomalies injected from ${new Date(s.injectionFrom).toISOString()} (after learning)`);
-    lines.push('  kind          injected  caught  missed  detected after (median / max)');
+    lines.push('  kind          injected  caught  missed  told as such  detected after (median / max)');
     for (const [kind, k] of Object.entries(s.kinds)) {
       const lat = k.latenciesMs.length > 0 ? `${formatSpan(k.latenciesMs[Math.floor((k.latenciesMs.length - 1) / 2)])} / ${formatSpan(k.latenciesMs[k.latenciesMs.length - 1])}` : '–';
-      lines.push(`  ${kind.padEnd(12)}  ${String(k.injected).padStart(8)}  ${String(k.caught).padStart(6)}  ${String(k.missed).padStart(6)}  ${lat}`);
+      lines.push(`  ${kind.padEnd(12)}  ${String(k.injected).padStart(8)}  ${String(k.caught).padStart(6)}  ${String(k.missed).padStart(6)}  ${String(k.toldAsSuch).padStart(12)}  ${lat}`);
     }
     if (s.inProgress > 0) lines.push(`  still in progress at the end, not judged: ${s.inProgress}`);
   }

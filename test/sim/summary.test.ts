@@ -17,17 +17,18 @@ describe('summarise', () => {
     const s = summarise(
       injected,
       [
-        { anomalyId: 'a', sensor: 'temperature', openTs: T0 + 10 * MIN + 40_000 }, // spike, 40 s late: within the grace
-        { anomalyId: 'b', sensor: 'vibration/value', openTs: T0 + 20 * MIN + 30_000 }, // a stream of vibration
+        { anomalyId: 'a', sensor: 'temperature', openTs: T0 + 10 * MIN + 40_000, told: 'spike' }, // spike, 40 s late: within the grace
+        { anomalyId: 'b', sensor: 'vibration/value', openTs: T0 + 20 * MIN + 30_000, told: null }, // a stream of vibration, no kind told
         { anomalyId: 'c', sensor: 'vibration', openTs: T0 + 21 * MIN + 10_000 }, // the same shift again, not a false alarm
         { anomalyId: 'd', sensor: 'temperature', openTs: T0 + 40 * MIN }, // nothing injected then
         { anomalyId: 'e', sensor: 'motor_current', openTs: T0 + 2 * MIN }, // before injection began
       ],
       { from: T0, to: T0 + 60 * MIN, injectionFrom: T0 + 5 * MIN, graceMs: 96_000 },
     );
-    expect(s.kinds.spike).toEqual({ injected: 1, caught: 1, missed: 0, latenciesMs: [40_000] });
-    expect(s.kinds.level_shift).toEqual({ injected: 1, caught: 1, missed: 0, latenciesMs: [30_000] });
-    expect(s.kinds.stuck).toEqual({ injected: 1, caught: 0, missed: 1, latenciesMs: [] });
+    expect(s.kinds.spike).toEqual({ injected: 1, caught: 1, missed: 0, latenciesMs: [40_000], toldAsSuch: 1, told: { spike: 1 } });
+    // The first matching episode is the one judged: 'b' told no kind ('c', the same shift again, is not counted).
+    expect(s.kinds.level_shift).toEqual({ injected: 1, caught: 1, missed: 0, latenciesMs: [30_000], toldAsSuch: 0, told: { none: 1 } });
+    expect(s.kinds.stuck).toEqual({ injected: 1, caught: 0, missed: 1, latenciesMs: [], toldAsSuch: 0, told: {} });
     expect(s.kinds.noise_burst.injected).toBe(0);
     // The shift at 58 min ends less than the grace before the end: not judged yet.
     expect(s.inProgress).toBe(1);
@@ -35,8 +36,10 @@ describe('summarise', () => {
     expect(s.episodes).toBe(5);
     const text = formatSummary(s, { asked: 40, achieved: 40 });
     expect(text).toMatch(/^summary: 60 min simulated at 40x; anomalies injected from 2026-01-01T00:05:00\.000Z \(after learning\)$/m);
-    expect(text).toMatch(/^ {2}spike +1 +1 +0 {2}40 s \/ 40 s$/m);
-    expect(text).toMatch(/^ {2}stuck +1 +0 +1 {2}–$/m);
+    expect(text).toMatch(/^ {2}kind +injected +caught +missed +told as such +detected after/m);
+    expect(text).toMatch(/^ {2}spike +1 +1 +0 +1 {2}40 s \/ 40 s$/m);
+    expect(text).toMatch(/^ {2}level_shift +1 +1 +0 +0 {2}30 s \/ 30 s$/m);
+    expect(text).toMatch(/^ {2}stuck +1 +0 +1 +0 {2}–$/m);
     expect(text).toMatch(/false alarms: 2 \(temperature 1, motor_current 1\), 1 of them before injection began; episodes in all: 5/);
   });
 
