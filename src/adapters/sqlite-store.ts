@@ -219,6 +219,9 @@ function prepareStatements(db: Db) {
     readReadings: db.prepare<[string, number, number, number], { ts: number; channels: number; vals: Buffer }>(
       'SELECT ts, channels, vals FROM readings WHERE sensor = ? AND ts >= ? AND ts <= ? ORDER BY ts LIMIT ?',
     ),
+    readNewestReadings: db.prepare<[string, number, number, number], { ts: number; channels: number; vals: Buffer }>(
+      'SELECT ts, channels, vals FROM readings WHERE sensor = ? AND ts >= ? AND ts <= ? ORDER BY ts DESC LIMIT ?',
+    ),
     getAnomaly: db.prepare<[string], AnomalyRow>('SELECT * FROM anomalies WHERE id = ?'),
     // Ids with a prefix p form one run in id order that starts at the first id >= p: a range scan of the key.
     idsFrom: db.prepare<[string, number], string>('SELECT id FROM anomalies WHERE id >= ? ORDER BY id LIMIT ?').pluck(),
@@ -678,12 +681,13 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Readings of one sensor in [fromTs, toTs], oldest first, at most `limit`. If the sensor's channel
+   * Readings of one sensor in [fromTs, toTs], oldest first, at most `limit`: the oldest `limit` of the
+   * range, or with `newest` the newest `limit` (still returned oldest first). If the sensor's channel
    * count changed inside the range, only the rows with the newest count are returned.
    */
-  readReadings(sensor: string, fromTs = -Number.MAX_SAFE_INTEGER, toTs = Number.MAX_SAFE_INTEGER, limit = 1e9): ReadingsBlock {
+  readReadings(sensor: string, fromTs = -Number.MAX_SAFE_INTEGER, toTs = Number.MAX_SAFE_INTEGER, limit = 1e9, newest = false): ReadingsBlock {
     this.assertOpen();
-    const rows = this.s.readReadings.all(sensor, fromTs, toTs, limit);
+    const rows = newest ? this.s.readNewestReadings.all(sensor, fromTs, toTs, limit).reverse() : this.s.readReadings.all(sensor, fromTs, toTs, limit);
     const channels = rows.length > 0 ? rows[rows.length - 1].channels : 1;
     const kept = rows.filter((r) => r.channels === channels);
     const ts = new Float64Array(kept.length);

@@ -386,7 +386,7 @@ export const schema = section('anomalyd configuration', {
       doc: 'Store each new sensor’s readings and, once there are learning.minReadings, train a model for it (or its group) in a worker thread, then swap it in.',
     }),
     minReadings: int({ default: 3600, min: 256, max: 100_000_000, doc: 'Readings (per sensor, or in all of a group) needed before training.' }),
-    maxReadings: int({ default: 50000, min: 256, max: 100_000_000, doc: 'Most recent readings per sensor used for one training run.' }),
+    maxReadings: int({ default: 50000, min: 256, max: 100_000_000, doc: 'Readings per sensor one training learns from, at most: the first training the oldest, up to the reading that made learning.minReadings; a retraining the newest.' }),
     groups: strList({
       default: [],
       minItems: 0,

@@ -292,8 +292,11 @@ export interface ReadingStore {
    * replaces it; readings beyond the retention window are pruned. Throws when the shapes do not fit.
    */
   appendReadings(sensor: string, ts: Float64Array, values: Float32Array, channels: number): void;
-  /** Readings of one sensor in [fromTs, toTs], oldest first, at most `limit`; only the newest channel count. */
-  readReadings(sensor: string, fromTs?: number, toTs?: number, limit?: number): ReadingsBlock;
+  /**
+   * Readings of one sensor in [fromTs, toTs], oldest first, at most `limit` (the oldest `limit` of the
+   * range, or with `newest` the newest `limit`); only the newest channel count.
+   */
+  readReadings(sensor: string, fromTs?: number, toTs?: number, limit?: number, newest?: boolean): ReadingsBlock;
 }
 
 export interface StoreLifecycle {

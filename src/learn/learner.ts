@@ -44,6 +44,13 @@ interface ScopeState {
   readings: number;
   lastTrainedAt: number;
   channels: number;
+  /**
+   * Data time (epoch ms) of the reading observed when the scope first had learning.minReadings: its first
+   * training learns from the readings up to it, not from whatever else came before the training started
+   * (the next housekeeping tick), so what a scope learns does not depend on the daemon's timing. Null
+   * while not reached, and when the store already had enough at start.
+   */
+  dueTs: number | null;
 }
 
 interface Pending {
@@ -123,6 +130,7 @@ export class Learner {
     p.ts.push(ts);
     for (let c = 0; c < C; c++) p.values.push(values[c]);
     scope.readings++;
+    if (scope.readings === this.opts.minReadings && scope.dueTs === null) scope.dueTs = ts;
     scope.channels = C;
     if (p.ts.length >= FLUSH_MAX) this.flushSensor(stream, p);
   }
@@ -189,7 +197,7 @@ export class Learner {
     const name = this.deps.scopeOf(sensor);
     let s = this.scopes.get(name);
     if (!s) {
-      s = { sensors: new Set(), readings: 0, lastTrainedAt: 0, channels: 1 };
+      s = { sensors: new Set(), readings: 0, lastTrainedAt: 0, channels: 1, dueTs: null };
       this.scopes.set(name, s);
     }
     if (!s.sensors.has(sensor)) {
@@ -219,7 +227,10 @@ export class Learner {
     let from = Infinity;
     let to = -Infinity;
     for (const sensor of sensors) {
-      const block = this.deps.store.readReadings(sensor, undefined, undefined, this.opts.maxReadings);
+      // A retraining learns from the newest normal data; the first training from the readings up to when it was due.
+      const block = retrain
+        ? this.deps.store.readReadings(sensor, undefined, undefined, this.opts.maxReadings, true)
+        : this.deps.store.readReadings(sensor, undefined, s.dueTs ?? undefined, this.opts.maxReadings);
       if (block.channels !== C || block.ts.length < this.opts.window) continue;
       rows += block.ts.length;
       from = Math.min(from, block.ts[0]);

@@ -456,7 +456,10 @@ describe('other tables', () => {
     const mid = store.readReadings('pump1', 2000, 3000);
     expect([...mid.ts]).toEqual([2000, 3000]);
     expect([...mid.values]).toEqual([2, 20, 3, 30]);
-    expect(store.readReadings('pump1', undefined, undefined, 1).ts.length).toBe(1);
+    expect([...store.readReadings('pump1', undefined, undefined, 1).ts]).toEqual([1000]);
+    // The newest `limit` (what a retraining learns from), still oldest first.
+    expect([...store.readReadings('pump1', undefined, undefined, 2, true).ts]).toEqual([3000, 4000]);
+    expect([...store.readReadings('pump1', undefined, undefined, 2, true).values]).toEqual([3, 30, 4.5, 40]);
     expect(store.readReadings('other').ts.length).toBe(0);
 
     store.appendReadings('pump1', Float64Array.from([12_500]), Float32Array.from([9, 90]), 2);
