@@ -74,7 +74,7 @@ function ofSensor(episodeSensor: string, sensor: string): boolean {
 }
 
 export function summarise(injected: readonly InjectedAnomaly[], episodes: readonly OpenedEpisode[], opts: SummaryOptions): DetectionSummary {
-  const kinds = Object.fromEntries(KINDS.map((k) => [k, { injected: 0, caught: 0, missed: 0, latenciesMs: [] as number[], toldAsSuch: 0, told: {} as Record<string, number> }])) as Record<
+  const kinds = Object.fromEntries(KINDS.map((k) => [k, { injected: 0, caught: 0, missed: 0, latenciesMs: [] as number[], toldAsSuch: 0, told: {} }])) as Record<
     AnomalyKind,
     { injected: number; caught: number; missed: number; latenciesMs: number[]; toldAsSuch: number; told: Record<string, number> }
   >;
