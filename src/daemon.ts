@@ -155,6 +155,8 @@ export class Daemon {
   private checkpoints: Checkpoints | null = null;
   private housekeeping: Housekeeping | null = null;
   /** When open episodes' progress was last written (wall ms), and each one's length then (readings). */
+  /** Streams whose episode opened since the last housekeeping tick: checkpointed then (Checkpoints.saveStreams). */
+  private openedSince = new Set<string>();
   private touchedAt = 0;
   private touched = new Map<string, number>();
   private input: Subject<RawMessage> | null = null;
@@ -337,6 +339,7 @@ export class Daemon {
         { name: 'repeated errors', run: () => this.flushQuiet() },
         { name: 'dashboard series', run: () => this.signals?.flush() },
         { name: 'open episodes', run: () => this.touchOpenEpisodes() },
+        { name: 'checkpoint opened episodes', run: () => this.checkpointOpened() },
         databaseFileTask(() => store.checkFile(), this.faults),
         this.eviction.task(),
         { name: 'status log', run: () => this.statusLog.drain(this.now()) },
@@ -598,6 +601,7 @@ export class Daemon {
           if (store.recordEvent(ev, this.topics.alerts(stream), explanation) !== null) {
             logAlert(this.log, ev, explanation);
             this.counters.events++;
+            if (ev.kind === 'open') this.openedSince.add(stream);
           } else this.counters.refusedEvents++;
         } catch (err) {
           this.log.error({ err, sensor: stream, anomalyId: ev.anomalyId, kind: ev.kind }, 'could not record anomaly event');
@@ -677,6 +681,18 @@ export class Daemon {
       store.touchAnomaly(ep.id, ep.lastAboveTs, ep.readings, this.signals?.retell(ep.id, ep.lastAboveTs) ?? null);
     }
     this.touched = seen;
+  }
+
+  /**
+   * Checkpoints the streams whose episode opened since the last tick (within HOUSEKEEPING_MS of the open,
+   * after the store took the open event), so a stop before the next periodic checkpoint restores the open
+   * episode (a checkpoint is otherwise as old as store.checkpointIntervalMs).
+   */
+  private checkpointOpened(): void {
+    if (this.openedSince.size === 0) return;
+    const streams = this.openedSince;
+    this.openedSince = new Set();
+    this.checkpoints?.saveStreams(streams);
   }
 
   private flushRejections(): void {

@@ -166,6 +166,26 @@ export class Checkpoints {
     }
   }
 
+  /**
+   * Saves these streams' states now (those the subject still has), outside the interval: the daemon's
+   * streams whose episode just opened, so a stop within the interval (kill -9, power loss) restores the
+   * episode instead of resolving it at start, and a new sensor's stream does not start learning again on
+   * the faulty level. Never throws: a failure is logged and the next save tries again.
+   */
+  saveStreams(streams: Iterable<string>): void {
+    try {
+      const now = this.opts.now();
+      const known = new Set(this.subject.sensors());
+      const rows: SensorStateRow[] = [];
+      for (const sensor of streams) {
+        if (known.has(sensor)) rows.push({ sensor, blob: Buffer.from(JSON.stringify(this.subject.snapshot(sensor))), updatedAt: now });
+      }
+      if (rows.length > 0) this.store.saveSensorStates(rows);
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'checkpoint of opened episodes failed');
+    }
+  }
+
   start(): void {
     if (this.timer) return;
     this.timer = setInterval(() => this.save(), this.opts.intervalMs);
