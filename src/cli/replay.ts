@@ -47,9 +47,12 @@ Output:
   --output FILE.csv         default stdout. Columns: the input's time, sensor (with --sensor-column), the
                             values, anomaly_score (0..1, 0 while learning), surprise (-log10(1 - score):
                             the same score on a scale that never saturates), anomaly (1 while an episode is
-                            open), status (learning, ok, anomalous). A row without a reading (a missing
-                            or rejected value) has score 0 and its sensor's anomaly and status as the row
-                            before left them
+                            open), status (learning, ok, anomalous). The score tells what is new: inside
+                            an open episode its own streams score 0 unless a reading is tenfold rarer
+                            than the episode's peak so far, so a lasting fault scores high at its onset
+                            and then shows in anomaly/status (docs/SCORING.md, "The row score inside
+                            an episode"). A row without a reading (a missing or rejected value) has
+                            score 0 and its sensor's anomaly and status as the row before left them
   --config PATH             config file (default: $ANOMALYD_CONFIG, else config/default.yaml)
   -h, --help                this help
 
