@@ -143,7 +143,9 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       expect(view.seriesCalls.at(-1)!.q.rangeMs).toBe(86_400_000);
 
       await page.setViewportSize({ width: 390, height: 844 });
-      await page.waitForTimeout(100);
+      // The plots redraw for the new width on resize; on a loaded machine that takes longer than a fixed pause
+      // (a run saw 803 px after 100 ms): wait for the page to fit (bounded), then check it.
+      await page.waitForFunction(() => document.documentElement.scrollWidth <= 390, null, { timeout: 10_000 }).catch(() => undefined);
       const width = await page.evaluate(() => document.documentElement.scrollWidth);
       expect(width).toBeLessThanOrEqual(390);
       await page.screenshot({ path: artifact('dashboard-fake-phone'), fullPage: true });
