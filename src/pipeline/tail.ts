@@ -125,6 +125,14 @@ export class TailCalibrator {
    */
   private fitTb = -1;
   private fitAbove = 0;
+  /**
+   * Where the next search for the threshold bin may start (-1: at the top), and the mass above that bin as the
+   * walk down from the top summed it. Set by a commit below the known threshold bin (no rescale): the bins at
+   * and above it did not change and the target (a share of the total) did not fall, so the walk from the top
+   * would pass them with the same partial sums and the same (false) comparisons; it goes on from there.
+   */
+  private resumeTb = -1;
+  private resumeAbove = 0;
   private fitQu = 0;
   private fitXi = 0;
   /** What the predictive tail adds to the fitted shape: 1 / the excesses the history holds. */
@@ -182,6 +190,10 @@ export class TailCalibrator {
       const target = (1 - TAIL_QUANTILE) * this.total;
       let above = 0;
       let k = this.top;
+      if (this.resumeTb >= 0) {
+        k = this.resumeTb;
+        above = this.resumeAbove;
+      }
       for (; k > 0; k--) {
         if (above + this.bins[k] >= target) break;
         above += this.bins[k];
@@ -210,11 +222,14 @@ export class TailCalibrator {
     const frac = Math.min(1, (LOG_MIN + (b + 1) * BIN_WIDTH - y) / BIN_WIDTH);
     let q = (aboveY + (b <= this.top ? this.bins[b] * frac : 0)) / this.total;
     const u = UPPER_EDGE[tb];
-    if (predictive !== undefined) {
-      const qp = e > u ? Math.max(q, this.gpdTail(e, u, tb, true)) : q;
-      predictive.surprise = Math.min(MAX_SURPRISE, -Math.log10(Math.max(qp, 1e-300)));
+    if (e <= u) {
+      // Below the threshold both tails are the empirical one: one logarithm for both answers.
+      const s = Math.min(MAX_SURPRISE, -Math.log10(Math.max(q, 1e-300)));
+      if (predictive !== undefined) predictive.surprise = s;
+      return s;
     }
-    if (e > u) q = Math.max(q, this.gpdTail(e, u, tb, false));
+    if (predictive !== undefined) predictive.surprise = Math.min(MAX_SURPRISE, -Math.log10(Math.max(Math.max(q, this.gpdTail(e, u, tb, true)), 1e-300)));
+    q = Math.max(q, this.gpdTail(e, u, tb, false));
     return Math.min(MAX_SURPRISE, -Math.log10(Math.max(q, 1e-300)));
   }
 
@@ -313,8 +328,18 @@ export class TailCalibrator {
     if (b > this.top) this.top = b;
     if (b < this.bottom) this.bottom = b;
     this.w *= this.growth;
-    if (this.w > 1e100) this.rescale();
-    // The history changed: its tail threshold and fit are found again at the next surprise.
+    // The history changed: its tail threshold and fit are found again at the next surprise. Below a known
+    // threshold bin (and without a rescale) the search goes on from that bin (resumeTb); a commit at or above
+    // it, or a rescale, starts it from the top. A resume point kept from an earlier commit stays valid: this
+    // commit is below it too, since it is at most the threshold bin found from it.
+    if (this.fitTb >= 0 && b < this.fitTb) {
+      this.resumeTb = this.fitTb;
+      this.resumeAbove = this.fitAbove;
+    } else if (this.fitTb >= 0 || b >= this.resumeTb) this.resumeTb = -1;
+    if (this.w > 1e100) {
+      this.rescale();
+      this.resumeTb = -1;
+    }
     this.fitTb = -1;
   }
 
