@@ -334,6 +334,8 @@ export class StreamScorer {
   private readonly streams = new Map<string, StreamScore>();
   /** Evidence scratch per channel count. */
   private readonly scratch = new Map<number, EvidenceScratch>();
+  /** The adaptive fused result's per-channel arrays, per channel count (valid during one reading's score). */
+  private readonly fusedChannels = new Map<number, FusedChannels>();
   private readonly thresholdSurprise: number;
   private readonly holdSurprise: number;
 
@@ -428,7 +430,9 @@ export class StreamScorer {
     // span): the row score is their posterior predictive surprise, so a value a little beyond a thin history
     // is not called a million times rarer than it can know; episodes are decided on the fitted tails, which
     // the threshold was set on (both measured: BENCHMARKS.md).
-    const adaptive = fuse(s.adaptive, e, C, s.eachAdaptive, true);
+    let perChannel = this.fusedChannels.get(C);
+    if (perChannel === undefined) this.fusedChannels.set(C, (perChannel = { channels: new Array<number>(C).fill(0), rowChannels: new Array<number>(C).fill(0) }));
+    const adaptive = fuse(s.adaptive, e, C, s.eachAdaptive, true, perChannel);
     const reference = fuse(s.reference, e, C, s.eachReference);
     const events: AnomalyEvent[] = [];
     // The episode this reading belongs to (the one open before it, if this reading resolves it).
@@ -690,8 +694,16 @@ export class StreamScorer {
     out.rarity = rarity;
     if (o.evidence !== undefined) for (const k of EVIDENCE) if (!o.evidence.includes(k)) out[k] = null;
     const taught = scratch.taught;
-    for (let k = 0; k < EVIDENCE.length; k++) taught[EVIDENCE[k]] = out[EVIDENCE[k]];
+    // Kind by kind with named properties (a loop over EVIDENCE's names would be a keyed store and load each).
+    taught.prediction = out.prediction;
+    taught.bias = out.bias;
+    taught.reconstruction = out.reconstruction;
+    taught.level = out.level;
+    taught.change = out.change;
+    taught.shift = out.shift;
+    taught.spread = out.spread;
     taught.stuck = out.stuck === null ? null : ended;
+    taught.rarity = out.rarity;
     return { e: out, taught };
   }
 
@@ -1097,9 +1109,9 @@ interface Fused {
  * Surprise of each (kind, channel) against a set of histories; fused: the largest less log10 of how many spoke.
  * `each`: a buffer of EVIDENCE.length * C for the per-(kind, channel) surprises (reused across readings).
  */
-function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, predictive = false): Fused {
-  const channels = new Array<number>(C).fill(0);
-  const rowChannels = predictive ? new Array<number>(C).fill(0) : channels;
+function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, predictive = false, perChannel?: FusedChannels): Fused {
+  const channels = perChannel === undefined ? new Array<number>(C).fill(0) : perChannel.channels.fill(0);
+  const rowChannels = !predictive ? channels : perChannel === undefined ? new Array<number>(C).fill(0) : perChannel.rowChannels.fill(0);
   const pred = PREDICTIVE;
   each.fill(0);
   let max = 0;
@@ -1109,7 +1121,7 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, 
   // per-kind results go into one object literal at the end (one shape, in EVIDENCE's order), not key by key.
   const best = BEST;
   for (let k = 0; k < EVIDENCE.length; k++) {
-    const v = e[EVIDENCE[k]];
+    const v = kindOf(e, k);
     const row = set[k];
     let top = Number.NaN;
     if (v !== null && row !== null) {
@@ -1147,13 +1159,23 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, 
   return { surprise, rowSurprise, rowChannels, evidence, channels, penalty, each };
 }
 
+/**
+ * Per-channel arrays fuse may fill instead of fresh ones ([C] each, zeroed by fuse): for a fused result that does
+ * not outlive the reading (the adaptive histories', read by the lifecycle and the row score only). The
+ * reference's `channels` leave the scorer (channelDeviation, an episode's peak channels): always fresh.
+ */
+interface FusedChannels {
+  readonly channels: number[];
+  readonly rowChannels: number[];
+}
+
 /** fuse's scratch for the predictive surprise of one (kind, channel). */
 const PREDICTIVE: PredictiveOut = { surprise: 0 };
 
 /** fuse's per-kind largest surprises, in EVIDENCE's order (scratch: read back before fuse returns). */
 const BEST = new Float64Array(EVIDENCE.length);
 // fuse's literal names the kinds by their index in EVIDENCE.
-if (EVIDENCE.join() !== 'prediction,bias,reconstruction,level,change,shift,spread,stuck,rarity') throw new Error('scorer: fuse must follow EVIDENCE');
+if (EVIDENCE.join() !== 'prediction,bias,reconstruction,level,change,shift,spread,stuck,rarity') throw new Error('scorer: fuse and kindOf must follow EVIDENCE');
 
 /**
  * Readings in the boxcars of the short means, for `smooth` (score.smooth): 2·smooth − 1, the boxcar with the
@@ -1209,7 +1231,7 @@ function means(b: Boxcar): number[] {
  */
 function teach(s: StreamScore, set: 'reference' | 'adaptive', e: EvidenceValues): void {
   for (let k = 0; k < EVIDENCE.length; k++) {
-    const v = e[EVIDENCE[k]];
+    const v = kindOf(e, k);
     if (v === null) continue;
     const row = s.row(set, k);
     for (let c = 0; c < v.length; c++) row[c].add(v[c]);
@@ -1219,7 +1241,7 @@ function teach(s: StreamScore, set: 'reference' | 'adaptive', e: EvidenceValues)
 /** Teaches the values of the channels whose `owners[c]` equals `want` (an open episode's own channels, or the others). */
 function teachOwners(s: StreamScore, set: 'reference' | 'adaptive', e: EvidenceValues, owners: readonly boolean[], want: boolean): void {
   for (let k = 0; k < EVIDENCE.length; k++) {
-    const v = e[EVIDENCE[k]];
+    const v = kindOf(e, k);
     if (v === null) continue;
     // The row is made only when a value is taught to it (as before: an untaught row stays unmade).
     let row: TailCalibrator[] | null = null;
@@ -1231,7 +1253,7 @@ function teachOwners(s: StreamScore, set: 'reference' | 'adaptive', e: EvidenceV
 function teachBelow(s: StreamScore, set: 'reference' | 'adaptive', e: EvidenceValues, each: Float64Array, limit: number): void {
   const C = s.C;
   for (let k = 0; k < EVIDENCE.length; k++) {
-    const v = e[EVIDENCE[k]];
+    const v = kindOf(e, k);
     if (v === null) continue;
     let row: TailCalibrator[] | null = null;
     for (let c = 0; c < v.length; c++) if (each[k * C + c] < limit) (row ??= s.row(set, k))[c].add(v[c]);
@@ -1323,6 +1345,34 @@ function teachSteps(s: StreamScore, values: ArrayLike<number>, span: number): vo
   s.steps.length = kept;
 }
 
+/**
+ * The values of the k-th kind of EVIDENCE in `e` ([C], or null). A switch of named property loads: the hot loops
+ * over the kinds read them by index, and `e[EVIDENCE[k]]` is a keyed load by a name that changes at every step
+ * (several times slower per reading).
+ */
+function kindOf(e: EvidenceValues, k: number): Float64Array | null {
+  switch (k) {
+    case 0:
+      return e.prediction;
+    case 1:
+      return e.bias;
+    case 2:
+      return e.reconstruction;
+    case 3:
+      return e.level;
+    case 4:
+      return e.change;
+    case 5:
+      return e.shift;
+    case 6:
+      return e.spread;
+    case 7:
+      return e.stuck;
+    default:
+      return e.rarity;
+  }
+}
+
 /** A record of evidence that says nothing (every kind null). */
 function emptyEvidence(): EvidenceValues {
   return { prediction: null, bias: null, reconstruction: null, level: null, change: null, shift: null, spread: null, stuck: null, rarity: null };
@@ -1351,12 +1401,19 @@ function keepForNewNormal(s: StreamScore, taught: EvidenceValues, d2: Float64Arr
 }
 
 function keepEvidence(e: EvidenceValues): EvidenceValues {
-  const out = emptyEvidence();
-  for (const k of EVIDENCE) {
-    const v = e[k];
-    out[k] = v === null ? null : Float64Array.from(v);
-  }
-  return out;
+  // Named properties in EVIDENCE's order, as emptyEvidence makes them (one shape; no keyed loads and stores).
+  const copy = (v: Float64Array | null): Float64Array | null => (v === null ? null : Float64Array.from(v));
+  return {
+    prediction: copy(e.prediction),
+    bias: copy(e.bias),
+    reconstruction: copy(e.reconstruction),
+    level: copy(e.level),
+    change: copy(e.change),
+    shift: copy(e.shift),
+    spread: copy(e.spread),
+    stuck: copy(e.stuck),
+    rarity: copy(e.rarity),
+  };
 }
 
 /**
