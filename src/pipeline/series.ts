@@ -437,6 +437,27 @@ export class SeriesStore {
     return out;
   }
 
+  /**
+   * The newest `n` of the stream's raw readings in memory with ts <= toTs that are not anomalous, oldest first:
+   * `points(stream, -Infinity, toTs).filter((p) => p.status !== 'anomalous').slice(-n)`, without building a point
+   * for every reading the ring holds (n >= 1).
+   */
+  lastNormalPoints(stream: string, toTs: number, n: number): SeriesPoint[] {
+    const s = this.streams.get(stream);
+    if (s === undefined) return [];
+    const out: SeriesPoint[] = [];
+    for (let k = s.ring.size - 1; k >= 0 && out.length < n; k--) {
+      const i = s.ring.at(k);
+      if (s.ring.ts[i] <= toTs && STATUS_OF[s.ring.status[i]] !== 'anomalous') out.push(s.ring.point(i));
+    }
+    return out.reverse();
+  }
+
+  /** Time of the oldest raw reading of the stream in memory (epoch ms), Infinity when none: `points(stream)[0]?.ts ?? Infinity`. */
+  oldestTs(stream: string): number {
+    return this.streams.get(stream)?.ring.oldestTs() ?? Infinity;
+  }
+
   /** The channel names of a stream (from memory, else from its newest stored bucket); null when unknown. */
   channelsOf(stream: string): readonly string[] | null {
     return this.streams.get(stream)?.channels ?? null;
