@@ -455,9 +455,13 @@ export class StepEngine<O> {
       const stepped = await model.step({ x, seqLens, h0, ...(c0 ? { c0 } : {}), B, T });
       // Decode the rows whose chunk ends here, from their new states.
       const decodeRows: number[] = [];
+      const decodeIndex = new Int32Array(B).fill(-1);
       for (let b = 0; b < B; b++) {
         const { s, steps } = rows[b];
-        if (steps > 0 && s.chunkPos + steps >= s.hop) decodeRows.push(b);
+        if (steps > 0 && s.chunkPos + steps >= s.hop) {
+          decodeIndex[b] = decodeRows.length;
+          decodeRows.push(b);
+        }
       }
       let recon: Float32Array | null = null;
       const W = model.sidecar.window;
@@ -470,7 +474,7 @@ export class StepEngine<O> {
         });
         recon = (await model.decode({ h: hd, ...(cd ? { c: cd } : {}), B: decodeRows.length, W })).recon;
       }
-      return { x, stepped, B, T, C, H, W, decodeRows, recon };
+      return { x, stepped, B, T, C, H, W, decodeRows, decodeIndex, recon };
     } catch (err) {
       this.deps.onModelError?.(
         err,
@@ -520,7 +524,7 @@ export class StepEngine<O> {
         const next = new Float64Array(C);
         for (let c = 0; c < C; c++) next[c] = s.chunkMean[c] + out.stepped.pred[(t * out.B + b) * C + c] * s.chunkStd[c];
         s.prevPred = next;
-        const di = out.decodeRows.indexOf(b);
+        const di = out.decodeIndex[b];
         if (di >= 0 && pos + 1 === s.hop && out.recon !== null) {
           reconErrors = this.reconErrors(s, out.recon, di, out.decodeRows.length, out.W);
           reconError = reconErrors.reduce((a, b) => a + b, 0) / C;
@@ -744,6 +748,8 @@ interface ModelOut {
   readonly H: number;
   readonly W: number;
   readonly decodeRows: readonly number[];
+  /** Per row b of the call, its index in decodeRows, or -1 when it was not decoded ([B]). */
+  readonly decodeIndex: Int32Array;
   readonly recon: Float32Array | null;
 }
 
