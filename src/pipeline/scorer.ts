@@ -96,7 +96,7 @@ import type { AnomalyEvent } from '../contract/types.js';
 import type { StepResult, StepVerdict } from './steps.js';
 import { Boxcar, type BoxcarState } from './boxcar.js';
 import { ValueHistogram, type ValueHistogramState } from './rarity.js';
-import { MAX_SURPRISE, TailCalibrator, type LogPrior, type PredictiveOut, type TailOptions, type TailState } from './tail.js';
+import { MAX_SURPRISE, TailCalibrator, logError, type LogPrior, type PredictiveOut, type TailOptions, type TailState } from './tail.js';
 
 export const EVIDENCE = ['prediction', 'bias', 'reconstruction', 'level', 'change', 'shift', 'spread', 'stuck', 'rarity'] as const;
 /** The kinds of an anomalyd-scorer/4 checkpoint (before rarity), in its order. */
@@ -334,8 +334,8 @@ export class StreamScorer {
   private readonly streams = new Map<string, StreamScore>();
   /** Evidence scratch per channel count. */
   private readonly scratch = new Map<number, EvidenceScratch>();
-  /** The adaptive fused result's per-channel arrays, per channel count (valid during one reading's score). */
-  private readonly fusedChannels = new Map<number, FusedChannels>();
+  /** The adaptive fused result's per-channel arrays and the evidence's logarithms, per channel count (valid during one reading's score). */
+  private readonly fusedChannels = new Map<number, FusedChannels & { readonly fillLogs: LogsOf; readonly readLogs: LogsOf }>();
   private readonly thresholdSurprise: number;
   private readonly holdSurprise: number;
 
@@ -425,15 +425,19 @@ export class StreamScorer {
       for (const row of s.reference) if (row !== null) for (const t of row) t.commitPending();
       for (const h of s.values) h.commitPending();
     }
-    const { e, taught } = this.evidence(s, r);
+    const { judged: e, taught } = this.evidence(s, r);
     // The adaptive histories are short by design (adaptiveHorizon readings; a short mean keeps one value per
     // span): the row score is their posterior predictive surprise, so a value a little beyond a thin history
     // is not called a million times rarer than it can know; episodes are decided on the fitted tails, which
     // the threshold was set on (both measured: BENCHMARKS.md).
     let perChannel = this.fusedChannels.get(C);
-    if (perChannel === undefined) this.fusedChannels.set(C, (perChannel = { channels: new Array<number>(C).fill(0), rowChannels: new Array<number>(C).fill(0) }));
-    const adaptive = fuse(s.adaptive, e, C, s.eachAdaptive, true, perChannel);
-    const reference = fuse(s.reference, e, C, s.eachReference);
+    if (perChannel === undefined) {
+      const logs = new Float64Array(EVIDENCE.length * C);
+      perChannel = { channels: new Array<number>(C).fill(0), rowChannels: new Array<number>(C).fill(0), fillLogs: { values: logs, fill: true }, readLogs: { values: logs, fill: false } };
+      this.fusedChannels.set(C, perChannel);
+    }
+    const adaptive = fuse(s.adaptive, e, C, s.eachAdaptive, perChannel.fillLogs, true, perChannel);
+    const reference = fuse(s.reference, e, C, s.eachReference, perChannel.readLogs);
     const events: AnomalyEvent[] = [];
     // The episode this reading belongs to (the one open before it, if this reading resolves it).
     const before = s.episode;
@@ -535,7 +539,7 @@ export class StreamScorer {
     if (s.last !== null && s.last.length === r.item.values.length) s.last.set(r.item.values);
     else s.last = Float64Array.from(r.item.values);
     s.lastScored = scored;
-    return { scored, verdict: { exclude: anomalous, rebaseline, reset: s.unstuck } };
+    return { scored, verdict: verdictOf(anomalous, rebaseline, s.unstuck) };
   }
 
   /** A duplicate reports what the reading it repeats reported (no events of its own). */
@@ -549,7 +553,7 @@ export class StreamScorer {
    * same, except stuck, which teaches run lengths: a run's length when it ends, and a run longer than any
    * taught so far as it goes, each time it grows by RECORD_STEP (×1.25) past the longest taught).
    */
-  private evidence(s: StreamScore, r: StepResult<unknown>): { e: EvidenceValues; taught: EvidenceValues } {
+  private evidence(s: StreamScore, r: StepResult<unknown>): EvidenceScratch {
     const C = s.C;
     const o = this.opts;
     const filled = r.item.kind === 'reading' ? r.item.filled : 0;
@@ -704,7 +708,7 @@ export class StreamScorer {
     taught.spread = out.spread;
     taught.stuck = out.stuck === null ? null : ended;
     taught.rarity = out.rarity;
-    return { e: out, taught };
+    return scratch;
   }
 
   /** The long-term variability of changes learns from normal readings only (`which`: the channels that may learn). */
@@ -771,7 +775,6 @@ export class StreamScorer {
     const ts = r.item.ts;
     const score = adapt.surprise;
     const ep = s.episode;
-    const own = (c: number): number => Math.max(adapt.channels[c] - adapt.penalty, dev.channels[c] - dev.penalty);
     if (ep === null) {
       const level = Math.max(score, dev.surprise);
       if (level < this.thresholdSurprise) {
@@ -781,7 +784,7 @@ export class StreamScorer {
       if (++s.above < this.opts.openAfter) return false;
       s.above = 0;
       s.below = 0;
-      const owners = Array.from({ length: s.C }, (_, c) => own(c) >= this.thresholdSurprise);
+      const owners = Array.from({ length: s.C }, (_, c) => Math.max(adapt.channels[c] - adapt.penalty, dev.channels[c] - dev.penalty) >= this.thresholdSurprise);
       // With openAfter > 1 the reading that opens may be below on its own: the episode is then about every channel.
       if (!owners.some(Boolean)) owners.fill(true);
       // Corroboration: the recent history's fitted tail is thin (adaptiveHorizon readings), so a reading it
@@ -1109,7 +1112,7 @@ interface Fused {
  * Surprise of each (kind, channel) against a set of histories; fused: the largest less log10 of how many spoke.
  * `each`: a buffer of EVIDENCE.length * C for the per-(kind, channel) surprises (reused across readings).
  */
-function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, predictive = false, perChannel?: FusedChannels): Fused {
+function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, logs: LogsOf, predictive = false, perChannel?: FusedChannels): Fused {
   const channels = perChannel === undefined ? new Array<number>(C).fill(0) : perChannel.channels.fill(0);
   const rowChannels = !predictive ? channels : perChannel === undefined ? new Array<number>(C).fill(0) : perChannel.rowChannels.fill(0);
   const pred = PREDICTIVE;
@@ -1124,11 +1127,13 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, 
     const v = kindOf(e, k);
     const row = set[k];
     let top = Number.NaN;
+    if (v !== null && logs.fill) for (let c = 0; c < C; c++) logs.values[k * C + c] = logError(v[c]);
     if (v !== null && row !== null) {
       for (let c = 0; c < C; c++) {
         const tail = row[c];
         if (!tail.ready) continue;
-        const sur = predictive ? tail.surprise(v[c], pred) : tail.surprise(v[c]);
+        const y = logs.values[k * C + c];
+        const sur = predictive ? tail.surprise(v[c], pred, y) : tail.surprise(v[c], undefined, y);
         each[k * C + c] = sur;
         n++;
         if (!(sur <= top)) top = sur;
@@ -1157,6 +1162,16 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, 
   const surprise = n > 0 ? Math.max(0, Math.min(MAX_SURPRISE, max - penalty)) : Math.log10(2);
   const rowSurprise = !predictive ? surprise : n > 0 ? Math.max(0, Math.min(MAX_SURPRISE, rowMax - penalty)) : Math.log10(2);
   return { surprise, rowSurprise, rowChannels, evidence, channels, penalty, each };
+}
+
+/**
+ * The logarithms of one reading's evidence ([EVIDENCE.length * C], [kind * C + channel], logError of each value
+ * of a kind that speaks): the first fuse of a reading fills them (`fill`), the second reads them, so each value's
+ * logarithm is taken once for both sets of histories.
+ */
+interface LogsOf {
+  readonly values: Float64Array;
+  readonly fill: boolean;
 }
 
 /**
@@ -1371,6 +1386,14 @@ function kindOf(e: EvidenceValues, k: number): Float64Array | null {
     default:
       return e.rarity;
   }
+}
+
+/** The eight verdicts a reading can have, made once (the model stage reads a verdict at once and keeps none). */
+const VERDICTS: readonly StepVerdict[] = Array.from({ length: 8 }, (_, i) => Object.freeze({ exclude: (i & 1) !== 0, rebaseline: (i & 2) !== 0, reset: (i & 4) !== 0 }));
+
+/** The verdict { exclude, rebaseline, reset } (shared, frozen). */
+function verdictOf(exclude: boolean, rebaseline: boolean, reset: boolean): StepVerdict {
+  return VERDICTS[(exclude ? 1 : 0) | (rebaseline ? 2 : 0) | (reset ? 4 : 0)];
 }
 
 /** A record of evidence that says nothing (every kind null). */

@@ -171,9 +171,10 @@ export class TailCalibrator {
    * history: the threshold and the tail fit are kept until the next error is committed), then to e's bin
    * when it is lower (a few tens of bins for ordinary errors). The answer depends on the history alone, so a
    * calibrator restored from a checkpoint answers exactly as the one it was saved from. With `predictive`, the
-   * posterior predictive surprise (PredictiveOut) is written there too, from the same walk.
+   * posterior predictive surprise (PredictiveOut) is written there too, from the same walk. `logE`, when given,
+   * must be logError(e) (a caller that asks several histories about one error computes it once).
    */
-  surprise(e: number, predictive?: PredictiveOut): number {
+  surprise(e: number, predictive?: PredictiveOut, logE?: number): number {
     if (!this.ready) {
       if (predictive !== undefined) predictive.surprise = Math.log10(2);
       return Math.log10(2);
@@ -182,7 +183,7 @@ export class TailCalibrator {
       if (predictive !== undefined) predictive.surprise = MAX_SURPRISE;
       return MAX_SURPRISE;
     }
-    const y = logOf(e);
+    const y = logE ?? logOf(e);
     const b = binOf(y);
     // The tail threshold's bin tb: the highest bin at which the mass walked down from the top reaches the
     // target (or bin 0); `fitAbove` is the mass above it, summed from the top down.
@@ -492,6 +493,9 @@ export interface TailState {
 function logOf(e: number): number {
   return Math.log10(Math.max(e, 1e-12));
 }
+
+/** The logarithm of an error as the histories bin it (what `surprise`'s `logE` takes). */
+export const logError = logOf;
 
 function binOf(y: number): number {
   const b = Math.floor((y - LOG_MIN) / BIN_WIDTH);
