@@ -70,6 +70,17 @@ export interface PredictiveOut {
   surprise: number;
 }
 
+/** Where `surpriseAt` writes its answers: the fitted surprise and (when asked) the posterior predictive one. */
+export interface SurpriseOut {
+  fitted: number;
+  predictive: number;
+}
+
+/** surprise's and add's scratch: their error (and its logarithm) handed to surpriseAt and addAt in an array. */
+const ARG = new Float64Array(2);
+/** surprise's answers from surpriseAt (read back at once). */
+const OUT: SurpriseOut = { fitted: 0, predictive: 0 };
+
 /** Normal prior of log10(error). */
 export interface LogPrior {
   readonly mean: number;
@@ -175,15 +186,32 @@ export class TailCalibrator {
    * must be logError(e) (a caller that asks several histories about one error computes it once).
    */
   surprise(e: number, predictive?: PredictiveOut, logE?: number): number {
+    ARG[0] = e;
+    ARG[1] = logE ?? logOf(e);
+    this.surpriseAt(ARG, 0, ARG, 1, OUT, predictive !== undefined);
+    if (predictive !== undefined) predictive.surprise = OUT.predictive;
+    return OUT.fitted;
+  }
+
+  /**
+   * `surprise` of the error values[i], whose logError is logs[j], written to `out` (`fitted`, and `predictive`
+   * when asked; else out.predictive is left as it was). The same answer as surprise(values[i], ..., logs[j]): for
+   * callers that score many errors, whose values then stay in their arrays (a double passed to a method that is
+   * not inlined is boxed, one heap number per argument and per result).
+   */
+  surpriseAt(values: ArrayLike<number>, i: number, logs: ArrayLike<number>, j: number, out: SurpriseOut, predictive: boolean): void {
     if (!this.ready) {
-      if (predictive !== undefined) predictive.surprise = Math.log10(2);
-      return Math.log10(2);
+      out.fitted = Math.log10(2);
+      if (predictive) out.predictive = Math.log10(2);
+      return;
     }
+    const e = values[i];
     if (!(e >= 0) || !Number.isFinite(e)) {
-      if (predictive !== undefined) predictive.surprise = MAX_SURPRISE;
-      return MAX_SURPRISE;
+      out.fitted = MAX_SURPRISE;
+      if (predictive) out.predictive = MAX_SURPRISE;
+      return;
     }
-    const y = logE ?? logOf(e);
+    const y = logs[j];
     const b = binOf(y);
     // The tail threshold's bin tb: the highest bin at which the mass walked down from the top reaches the
     // target (or bin 0); `fitAbove` is the mass above it, summed from the top down.
@@ -226,13 +254,15 @@ export class TailCalibrator {
     if (e <= u) {
       // Below the threshold both tails are the empirical one: one logarithm for both answers.
       const s = Math.min(MAX_SURPRISE, -Math.log10(Math.max(q, 1e-300)));
-      if (predictive !== undefined) predictive.surprise = s;
-      return s;
+      out.fitted = s;
+      if (predictive) out.predictive = s;
+      return;
     }
-    if (predictive !== undefined) predictive.surprise = Math.min(MAX_SURPRISE, -Math.log10(Math.max(Math.max(q, this.gpdTail(e, u, tb, true)), 1e-300)));
+    if (predictive) out.predictive = Math.min(MAX_SURPRISE, -Math.log10(Math.max(Math.max(q, this.gpdTail(e, u, tb, true)), 1e-300)));
     q = Math.max(q, this.gpdTail(e, u, tb, false));
-    return Math.min(MAX_SURPRISE, -Math.log10(Math.max(q, 1e-300)));
+    out.fitted = Math.min(MAX_SURPRISE, -Math.log10(Math.max(q, 1e-300)));
   }
+
 
   /**
    * P(E >= e) for e above the threshold u under a GPD fitted by the method of moments to the history's
@@ -294,6 +324,15 @@ export class TailCalibrator {
    * enters the history `lag` errors later. Non-finite errors are ignored.
    */
   add(e: number, weight = 1): void {
+    ARG[0] = e;
+    this.addAt(ARG, 0, weight);
+  }
+
+  /**
+   * `add` of the error values[i] (weight default 1): the value stays in its array (see surpriseAt).
+   */
+  addAt(values: ArrayLike<number>, i: number, weight = 1): void {
+    const e = values[i];
     if (!(e >= 0) || !Number.isFinite(e) || !(weight > 0)) return;
     const thin = this.opts.thin ?? 1;
     if (thin > 1 && this.offered++ % thin !== 0) return;
@@ -309,19 +348,18 @@ export class TailCalibrator {
       }
       // Full: the oldest leaves the band for the history, the new error takes its slot.
       const at = this.bandHead;
-      const oldest = band[2 * at];
-      const oldestWeight = band[2 * at + 1];
+      this.commitAt(band, 2 * at, band[2 * at + 1]);
       band[2 * at] = e;
       band[2 * at + 1] = weight;
       this.bandHead = (at + 1) % lag;
-      e = oldest;
-      weight = oldestWeight;
+      return;
     }
-    this.commit(e, weight);
+    this.commitAt(values, i, weight);
   }
 
-  private commit(e: number, weight: number): void {
-    const b = binOf(logOf(e));
+  /** Commits the error values[i] with a relative weight to the history. */
+  private commitAt(values: ArrayLike<number>, i: number, weight: number): void {
+    const b = binOf(logOf(values[i]));
     const w = this.w * weight;
     this.allocated()[b] += w;
     this.total += w;
@@ -354,7 +392,7 @@ export class TailCalibrator {
     const lag = band.length / 2;
     for (let i = 0; i < this.bandLength; i++) {
       const at = (this.bandHead + i) % lag;
-      this.commit(band[2 * at], band[2 * at + 1]);
+      this.commitAt(band, 2 * at, band[2 * at + 1]);
     }
     this.bandHead = 0;
     this.bandLength = 0;
