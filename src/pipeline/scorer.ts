@@ -96,7 +96,7 @@ import type { AnomalyEvent } from '../contract/types.js';
 import type { StepResult, StepVerdict } from './steps.js';
 import { Boxcar, type BoxcarState } from './boxcar.js';
 import { ValueHistogram, type ValueHistogramState } from './rarity.js';
-import { MAX_SURPRISE, TailCalibrator, logError, type LogPrior, type PredictiveOut, type TailOptions, type TailState } from './tail.js';
+import { MAX_SURPRISE, TailCalibrator, logError, type LogPrior, type SurpriseOut, type TailOptions, type TailState } from './tail.js';
 
 export const EVIDENCE = ['prediction', 'bias', 'reconstruction', 'level', 'change', 'shift', 'spread', 'stuck', 'rarity'] as const;
 /** The kinds of an anomalyd-scorer/4 checkpoint (before rarity), in its order. */
@@ -298,7 +298,14 @@ class StreamScore {
   /** The kind's row of histories, made (fresh) when the kind is first taught. */
   row(which: 'reference' | 'adaptive', k: number): TailCalibrator[] {
     const set = which === 'reference' ? this.reference : this.adaptive;
-    return (set[k] ??= Array.from({ length: this.C }, () => new TailCalibrator(tailOptions(this.opts, which, EVIDENCE[k]))));
+    // The row's making is a method of its own: a closure here would make every call allocate a context.
+    return set[k] ?? this.makeRow(set, which, k);
+  }
+
+  private makeRow(set: Histories, which: 'reference' | 'adaptive', k: number): TailCalibrator[] {
+    const row = Array.from({ length: this.C }, () => new TailCalibrator(tailOptions(this.opts, which, EVIDENCE[k])));
+    set[k] = row;
+    return row;
   }
 
 }
@@ -334,6 +341,9 @@ export class StreamScorer {
   private readonly streams = new Map<string, StreamScore>();
   /** Evidence scratch per channel count. */
   private readonly scratch = new Map<number, EvidenceScratch>();
+  /** The fused results of a reading against each set of histories (fuse's `out`, valid during one reading's score). */
+  private readonly fusedAdaptive: Fused = newFused();
+  private readonly fusedReference: Fused = newFused();
   /** The adaptive fused result's per-channel arrays and the evidence's logarithms, per channel count (valid during one reading's score). */
   private readonly fusedChannels = new Map<number, FusedChannels & { readonly fillLogs: LogsOf; readonly readLogs: LogsOf }>();
   private readonly thresholdSurprise: number;
@@ -436,8 +446,10 @@ export class StreamScorer {
       perChannel = { channels: new Array<number>(C).fill(0), rowChannels: new Array<number>(C).fill(0), fillLogs: { values: logs, fill: true }, readLogs: { values: logs, fill: false } };
       this.fusedChannels.set(C, perChannel);
     }
-    const adaptive = fuse(s.adaptive, e, C, s.eachAdaptive, perChannel.fillLogs, true, perChannel);
-    const reference = fuse(s.reference, e, C, s.eachReference, perChannel.readLogs);
+    // The two fused results are the scorer's (refilled by every reading; what leaves the scorer of them, the
+    // evidence records and the reference's channels, is fresh per reading).
+    const adaptive = fuse(s.adaptive, e, C, s.eachAdaptive, perChannel.fillLogs, this.fusedAdaptive, true, perChannel);
+    const reference = fuse(s.reference, e, C, s.eachReference, perChannel.readLogs, this.fusedReference);
     const events: AnomalyEvent[] = [];
     // The episode this reading belongs to (the one open before it, if this reading resolves it).
     const before = s.episode;
@@ -459,11 +471,10 @@ export class StreamScorer {
       // new normal (rarity waits until it holds learnReadings values again); one that comes back within it
       // keeps it.
       const ep = s.episode ?? before;
-      restartValues(s, (c) => (ep === null || ep.owners[c]) && s.values[c].outside(r.item.values[c]));
+      restartValues(s, ep === null ? null : ep.owners, r.item.values);
     }
     const episode = s.episode ?? before;
     const anomalous = episode !== null;
-    const others = episode === null ? undefined : (c: number): boolean => !episode.owners[c];
     // The adaptive history learns what the stream does, but not a fault: the owners' reading that holds an
     // open episode (or opens it) is not taught to it.
     if (s.holding && episode !== null) teachOwners(s, 'adaptive', taught, episode.owners, false);
@@ -495,7 +506,7 @@ export class StreamScorer {
     if (s.episode !== null && before === null) {
       for (let c = 0; c < C; c++) if (s.episode.owners[c]) s.values[c].discardPending();
     }
-    this.learnVariability(s, r, others);
+    this.learnVariability(s, r, episode === null ? null : episode.owners);
     if (s.episode !== null && s.episode.stuckAt !== s.episode.readings && this.opts.newNormalAfter > 0 && s.episodeEvidence.length < this.opts.newNormalAfter) {
       s.episodeEvidence.push(keepForNewNormal(s, taught, this.scratch.get(C)?.d2));
     }
@@ -506,7 +517,7 @@ export class StreamScorer {
       }
       // A new normal's values: the owners' value histograms start over (rarity waits until they hold
       // learnReadings values again), or the new level would stay rare.
-      restartValues(s, (c) => before.owners[c]);
+      restartValues(s, before.owners, null);
       // The new normal's variability of changes (spread and change are judged against it from now on).
       for (let c = 0; c < C; c++) {
         if (!before.owners[c] || s.epCount[c] === 0) continue;
@@ -711,8 +722,11 @@ export class StreamScorer {
     return scratch;
   }
 
-  /** The long-term variability of changes learns from normal readings only (`which`: the channels that may learn). */
-  private learnVariability(s: StreamScore, r: StepResult<unknown>, which?: (c: number) => boolean): void {
+  /**
+   * The long-term variability of changes learns from normal readings only: not the channels an open episode owns
+   * (`owners[c]`; null: no episode), whose changes are gathered for a new normal instead.
+   */
+  private learnVariability(s: StreamScore, r: StepResult<unknown>, owners: readonly boolean[] | null): void {
     if (s.last === null || r.item.reset) return;
     const filled = r.item.kind === 'reading' ? r.item.filled : 0;
     s.varCount++;
@@ -724,7 +738,7 @@ export class StreamScorer {
       if (s.longVar[c] === 0 && d2 === 0) continue;
       // The same floor as the evidence's, before this change updates it.
       const logD2 = Math.log(d2 + 1e-4 * s.longVar[c] + 1e-300);
-      if (which !== undefined && !which(c)) {
+      if (owners !== null && owners[c]) {
         // An open episode's own channel: not normal operation, but what a new normal would be.
         s.epDirty = true;
         s.epLog[c] += logD2;
@@ -784,7 +798,9 @@ export class StreamScorer {
       if (++s.above < this.opts.openAfter) return false;
       s.above = 0;
       s.below = 0;
-      const owners = Array.from({ length: s.C }, (_, c) => Math.max(adapt.channels[c] - adapt.penalty, dev.channels[c] - dev.penalty) >= this.thresholdSurprise);
+      // A loop, not Array.from with a closure (which would make every lifecycle call allocate a context).
+      const owners = new Array<boolean>(s.C);
+      for (let c = 0; c < s.C; c++) owners[c] = Math.max(adapt.channels[c] - adapt.penalty, dev.channels[c] - dev.penalty) >= this.thresholdSurprise;
       // With openAfter > 1 the reading that opens may be below on its own: the episode is then about every channel.
       if (!owners.some(Boolean)) owners.fill(true);
       // Corroboration: the recent history's fitted tail is thin (adaptiveHorizon readings), so a reading it
@@ -1092,27 +1108,28 @@ export interface StreamScoreSnapshot {
 
 interface Fused {
   /** Fused surprise on the fitted tails: what episodes are decided on. */
-  readonly surprise: number;
+  surprise: number;
   /**
    * The same on the posterior predictive tails (tail.ts), and per channel: the row score. Only fuse's
    * `predictive` computes them (the adaptive histories); otherwise they are the fitted ones.
    */
-  readonly rowSurprise: number;
-  readonly rowChannels: number[];
-  readonly evidence: Record<Evidence, number>;
+  rowSurprise: number;
+  rowChannels: number[];
+  evidence: Record<Evidence, number>;
   /** Per channel, the largest surprise over kinds. */
-  readonly channels: number[];
+  channels: number[];
   /** log10 of how many (kind, channel) spoke: what `surprise` takes off the largest. */
-  readonly penalty: number;
+  penalty: number;
   /** Surprise of each (kind, channel), [kind * C + channel] (0 where the kind said nothing). */
-  readonly each: Float64Array;
+  each: Float64Array;
 }
 
 /**
  * Surprise of each (kind, channel) against a set of histories; fused: the largest less log10 of how many spoke.
- * `each`: a buffer of EVIDENCE.length * C for the per-(kind, channel) surprises (reused across readings).
+ * `each`: a buffer of EVIDENCE.length * C for the per-(kind, channel) surprises (reused across readings); `out`: the
+ * record filled and returned (the caller's, refilled by each reading: no Fused object per reading).
  */
-function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, logs: LogsOf, predictive = false, perChannel?: FusedChannels): Fused {
+function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, logs: LogsOf, out: Fused, predictive = false, perChannel?: FusedChannels): Fused {
   const channels = perChannel === undefined ? new Array<number>(C).fill(0) : perChannel.channels.fill(0);
   const rowChannels = !predictive ? channels : perChannel === undefined ? new Array<number>(C).fill(0) : perChannel.rowChannels.fill(0);
   const pred = PREDICTIVE;
@@ -1132,15 +1149,15 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, 
       for (let c = 0; c < C; c++) {
         const tail = row[c];
         if (!tail.ready) continue;
-        const y = logs.values[k * C + c];
-        const sur = predictive ? tail.surprise(v[c], pred, y) : tail.surprise(v[c], undefined, y);
+        tail.surpriseAt(v, c, logs.values, k * C + c, pred, predictive);
+        const sur = pred.fitted;
         each[k * C + c] = sur;
         n++;
         if (!(sur <= top)) top = sur;
         if (sur > channels[c]) channels[c] = sur;
         if (predictive) {
-          if (pred.surprise > rowChannels[c]) rowChannels[c] = pred.surprise;
-          if (pred.surprise > rowMax) rowMax = pred.surprise;
+          if (pred.predictive > rowChannels[c]) rowChannels[c] = pred.predictive;
+          if (pred.predictive > rowMax) rowMax = pred.predictive;
         }
       }
     }
@@ -1161,7 +1178,19 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, 
   const penalty = n > 0 ? Math.log10(n) : 0;
   const surprise = n > 0 ? Math.max(0, Math.min(MAX_SURPRISE, max - penalty)) : Math.log10(2);
   const rowSurprise = !predictive ? surprise : n > 0 ? Math.max(0, Math.min(MAX_SURPRISE, rowMax - penalty)) : Math.log10(2);
-  return { surprise, rowSurprise, rowChannels, evidence, channels, penalty, each };
+  out.surprise = surprise;
+  out.rowSurprise = rowSurprise;
+  out.rowChannels = rowChannels;
+  out.evidence = evidence;
+  out.channels = channels;
+  out.penalty = penalty;
+  out.each = each;
+  return out;
+}
+
+/** A Fused to fill (fuse's `out`). */
+function newFused(): Fused {
+  return { surprise: 0, rowSurprise: 0, rowChannels: [], evidence: nanEvidence(), channels: [], penalty: 0, each: new Float64Array(0) };
 }
 
 /**
@@ -1184,8 +1213,8 @@ interface FusedChannels {
   readonly rowChannels: number[];
 }
 
-/** fuse's scratch for the predictive surprise of one (kind, channel). */
-const PREDICTIVE: PredictiveOut = { surprise: 0 };
+/** fuse's scratch for the surprises of one (kind, channel) (TailCalibrator.surpriseAt). */
+const PREDICTIVE: SurpriseOut = { fitted: 0, predictive: 0 };
 
 /** fuse's per-kind largest surprises, in EVIDENCE's order (scratch: read back before fuse returns). */
 const BEST = new Float64Array(EVIDENCE.length);
@@ -1222,13 +1251,16 @@ function valueScale(s: StreamScore, c: number, x: number): number {
 }
 
 /**
- * Starts rarity over on the channels `which` picks (their value histograms forget everything; rarity says
- * nothing until they hold learnReadings values again), and its short mean with them when any was picked.
+ * Starts rarity over on the channels picked (their value histograms forget everything; rarity says nothing until
+ * they hold learnReadings values again), and its short mean with them when any was picked: the channels with
+ * `owners[c]` (null: every channel) whose value `values[c]` lies outside their histogram's range (null: whatever
+ * their value). Plain arguments, not a predicate: a closure over the caller's variables would make every call of
+ * the caller (a reading's score) allocate a context.
  */
-function restartValues(s: StreamScore, which: (c: number) => boolean): void {
+function restartValues(s: StreamScore, owners: readonly boolean[] | null, values: ArrayLike<number> | null): void {
   let cleared = false;
   for (let c = 0; c < s.C; c++) {
-    if (!which(c)) continue;
+    if (!((owners === null || owners[c]) && (values === null || s.values[c].outside(values[c])))) continue;
     s.values[c].clear();
     cleared = true;
   }
@@ -1249,7 +1281,7 @@ function teach(s: StreamScore, set: 'reference' | 'adaptive', e: EvidenceValues)
     const v = kindOf(e, k);
     if (v === null) continue;
     const row = s.row(set, k);
-    for (let c = 0; c < v.length; c++) row[c].add(v[c]);
+    for (let c = 0; c < v.length; c++) row[c].addAt(v, c);
   }
 }
 
@@ -1260,7 +1292,7 @@ function teachOwners(s: StreamScore, set: 'reference' | 'adaptive', e: EvidenceV
     if (v === null) continue;
     // The row is made only when a value is taught to it (as before: an untaught row stays unmade).
     let row: TailCalibrator[] | null = null;
-    for (let c = 0; c < v.length; c++) if (owners[c] === want) (row ??= s.row(set, k))[c].add(v[c]);
+    for (let c = 0; c < v.length; c++) if (owners[c] === want) (row ??= s.row(set, k))[c].addAt(v, c);
   }
 }
 
@@ -1271,7 +1303,7 @@ function teachBelow(s: StreamScore, set: 'reference' | 'adaptive', e: EvidenceVa
     const v = kindOf(e, k);
     if (v === null) continue;
     let row: TailCalibrator[] | null = null;
-    for (let c = 0; c < v.length; c++) if (each[k * C + c] < limit) (row ??= s.row(set, k))[c].add(v[c]);
+    for (let c = 0; c < v.length; c++) if (each[k * C + c] < limit) (row ??= s.row(set, k))[c].addAt(v, c);
   }
 }
 

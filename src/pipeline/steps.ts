@@ -163,6 +163,14 @@ class StreamState<O> {
   h: Float32Array = new Float32Array(0);
   c: Float32Array | null = null;
   prevPred: Float64Array | null = null;
+  /**
+   * The two buffers the next-step predictions alternate in ([C] each, made with the first): the one not in
+   * prevPred takes the next prediction. The latest reading's result (`last`, what a duplicate reports) holds the
+   * other one as its `expected`: a duplicate follows its reading before any further step, and the fills before
+   * a reading that overwrite it come right before that reading, whose result replaces `last`.
+   */
+  predA: Float64Array | null = null;
+  predB: Float64Array | null = null;
   segmentSteps = 0;
   chunkPos = 0;
   /** Ring of the last W normalised steps as fed to the model. */
@@ -520,8 +528,9 @@ export class StepEngine<O> {
           }
           predError = e / C;
         }
-        // The next step's prediction, kept in sensor units (the next step may fall in another chunk).
-        const next = new Float64Array(C);
+        // The next step's prediction, kept in sensor units (the next step may fall in another chunk), in the
+        // stream's prediction buffer that the current one is not (see predA).
+        const next = s.prevPred === s.predA ? (s.predB ??= new Float64Array(C)) : (s.predA ??= new Float64Array(C));
         for (let c = 0; c < C; c++) next[c] = s.chunkMean[c] + out.stepped.pred[(t * out.B + b) * C + c] * s.chunkStd[c];
         s.prevPred = next;
         const di = out.decodeIndex[b];
