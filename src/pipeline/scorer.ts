@@ -156,8 +156,8 @@ export interface ScoredStep {
   readonly status: 'learning' | 'ok' | 'anomalous';
   readonly anomalyId: string | null;
   readonly events: AnomalyEvent[];
-  /** One normal standard deviation of the prediction around `expected`, sensor units (null without a model). */
-  readonly spread: Float64Array | null;
+  /** One normal standard deviation of the prediction around `expected`, sensor units, one per channel (null without a model). */
+  readonly spread: readonly number[] | null;
 }
 
 /** Evidence of one reading: per kind, one value per channel, or null when the kind has nothing to say. */
@@ -756,12 +756,13 @@ export class StreamScorer {
     }
   }
 
-  private spreadOf(s: StreamScore, r: StepResult<unknown>): Float64Array | null {
+  private spreadOf(s: StreamScore, r: StepResult<unknown>): number[] | null {
     if (r.expected === null) return null;
     const k = EVIDENCE.indexOf('prediction');
     const row = s.reference[k];
     if (row === null) return null;
-    const out = new Float64Array(s.C);
+    // A plain array (a typed array costs several times more to make, once per reading).
+    const out = new Array<number>(s.C);
     for (let c = 0; c < s.C; c++) {
       const tail = row[c];
       if (!tail.ready) return null;
@@ -1130,8 +1131,8 @@ interface Fused {
  * record filled and returned (the caller's, refilled by each reading: no Fused object per reading).
  */
 function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, logs: LogsOf, out: Fused, predictive = false, perChannel?: FusedChannels): Fused {
-  const channels = perChannel === undefined ? new Array<number>(C).fill(0) : perChannel.channels.fill(0);
-  const rowChannels = !predictive ? channels : perChannel === undefined ? new Array<number>(C).fill(0) : perChannel.rowChannels.fill(0);
+  const channels = perChannel === undefined ? zeros(C) : zeroed(perChannel.channels);
+  const rowChannels = !predictive ? channels : perChannel === undefined ? zeros(C) : zeroed(perChannel.rowChannels);
   const pred = PREDICTIVE;
   each.fill(0);
   let max = 0;
@@ -1186,6 +1187,19 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, 
   out.penalty = penalty;
   out.each = each;
   return out;
+}
+
+/** A fresh array of n zeros (a loop: Array.prototype.fill is a builtin call, dearer for a channel or two). */
+function zeros(n: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(0);
+  return out;
+}
+
+/** `a` with every element set to 0. */
+function zeroed(a: number[]): number[] {
+  for (let i = 0; i < a.length; i++) a[i] = 0;
+  return a;
 }
 
 /** A Fused to fill (fuse's `out`). */

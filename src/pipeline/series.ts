@@ -118,6 +118,8 @@ export function surpriseOf(p: number): number {
 }
 
 const STATUS_CODE: Readonly<Record<ScoredReading['status'], number>> = { learning: 0, ok: 1, anomalous: 2 };
+/** The bucket tiers a reading goes into, finest first (one array, not one per reading). */
+const TIERS: readonly SeriesTier[] = [1, 2];
 const STATUS_OF: readonly ScoredReading['status'][] = ['learning', 'ok', 'anomalous'];
 
 /** Readings a ring holds before its first growth: a stream that sends a few readings and stops costs little. */
@@ -347,7 +349,7 @@ export class SeriesStore {
     if (s.latest !== null && r.ts <= s.latest.ts) return false;
     s.ring.push(r);
     s.latest = r;
-    for (const tier of [1, 2] as const) {
+    for (const tier of TIERS) {
       const start = Math.floor(r.ts / TIER_WIDTH_MS[tier]) * TIER_WIDTH_MS[tier];
       let b = s.open[tier];
       if (b !== null && b.startTs !== start) {

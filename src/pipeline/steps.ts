@@ -496,6 +496,8 @@ export class StepEngine<O> {
   /** Hands a stream's items of this round to the scorer, in order, and carries its state on. */
   private post(s: StreamState<O>, items: readonly StepItem<O>[], out: ModelOut | null, b: number, failed: boolean): void {
     const C = s.C;
+    // A result's per-channel buffers (shared by the streams of C channels), looked up once per call.
+    const buffers = this.buffersFor(C);
     if (failed) this.resetModelState(s);
     let t = 0;
     for (const item of items) {
@@ -518,7 +520,7 @@ export class StepEngine<O> {
       if (out !== null) {
         if (s.prevPred !== null) {
           expected = s.prevPred;
-          predErrors = this.buffersFor(C).predErrors;
+          predErrors = buffers.predErrors;
           const over = 1 + (item.kind === 'reading' ? item.filled : 0);
           let e = 0;
           for (let c = 0; c < C; c++) {
@@ -536,17 +538,19 @@ export class StepEngine<O> {
         const di = out.decodeIndex[b];
         if (di >= 0 && pos + 1 === s.hop && out.recon !== null) {
           reconErrors = this.reconErrors(s, out.recon, di, out.decodeRows.length, out.W);
-          reconError = reconErrors.reduce((a, b) => a + b, 0) / C;
+          // The sum from 0 in channel order (as reduce added them), without a callback per reading.
+          let sum = 0;
+          for (let c = 0; c < C; c++) sum += reconErrors[c];
+          reconError = sum / C;
         }
       }
       t++;
       if (item.kind === 'fill') continue;
-      const buffers = this.buffersFor(C);
       const z = buffers.z;
       const std = buffers.std;
       const mean = buffers.mean;
-      mean.set(s.mean);
       for (let c = 0; c < C; c++) {
+        mean[c] = s.mean[c];
         std[c] = stdOf(s.variance[c], s.mean[c]);
         z[c] = (item.values[c] - s.mean[c]) / std[c];
       }
