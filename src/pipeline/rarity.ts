@@ -65,11 +65,12 @@ export class ValueHistogram {
   private weight = 1;
   private total = 0;
   /**
-   * The guard band: a ring of [value, scale] (values in pendX, scales in pendS), the oldest at pendHead, pendLen
-   * of them; room for lag + 2 (a restored state may hold lag + 1 before the next value comes).
+   * The guard band: a ring of [value, scale] pairs at [2i, 2i + 1], the oldest at pendHead, pendLen of them; room
+   * for lag + 2 (a restored state may hold lag + 1 before the next value comes). Made with the first value (a
+   * stream that sends one reading, or a junk topic, costs no ring).
    */
-  private readonly pendX: Float64Array;
-  private readonly pendS: Float64Array;
+  private pend: Float64Array | null = null;
+  private readonly room: number;
   private pendHead = 0;
   private pendLen = 0;
   private readonly decay: number;
@@ -93,9 +94,7 @@ export class ValueHistogram {
     readonly lag: number,
   ) {
     this.decay = 1 / (1 - 1 / Math.max(2, horizon));
-    const room = Math.max(0, Math.floor(lag)) + 2;
-    this.pendX = new Float64Array(room);
-    this.pendS = new Float64Array(room);
+    this.room = Math.max(0, Math.floor(lag)) + 2;
   }
 
   /** Values the histogram holds (effective, at most about `horizon`). */
@@ -188,25 +187,26 @@ export class ValueHistogram {
    */
   add(x: number, scale: number): void {
     if (!Number.isFinite(x) || !(scale > 0) || !Number.isFinite(scale)) return;
-    const room = this.pendX.length;
+    const room = this.room;
+    const pend = (this.pend ??= new Float64Array(2 * room));
     const at = (this.pendHead + this.pendLen) % room;
-    this.pendX[at] = x;
-    this.pendS[at] = scale;
+    pend[2 * at] = x;
+    pend[2 * at + 1] = scale;
     this.pendLen++;
     while (this.pendLen > this.lag) {
       const head = this.pendHead;
       this.pendHead = (head + 1) % room;
       this.pendLen--;
-      this.enter(this.pendX[head], this.pendS[head]);
+      this.enter(pend[2 * head], pend[2 * head + 1]);
     }
   }
 
   /** Moves the values in the guard band into the histogram now, oldest first (known normal: the end of learning). */
   commitPending(): void {
-    const room = this.pendX.length;
-    for (let i = 0; i < this.pendLen; i++) {
-      const at = (this.pendHead + i) % room;
-      this.enter(this.pendX[at], this.pendS[at]);
+    const pend = this.pend;
+    for (let i = 0; pend !== null && i < this.pendLen; i++) {
+      const at = (this.pendHead + i) % this.room;
+      this.enter(pend[2 * at], pend[2 * at + 1]);
     }
     this.pendHead = 0;
     this.pendLen = 0;
@@ -304,10 +304,10 @@ export class ValueHistogram {
   /** The guard band's values, oldest first, as [value, scale]. */
   private pendingPairs(): (readonly [number, number])[] {
     const out: (readonly [number, number])[] = [];
-    const room = this.pendX.length;
-    for (let i = 0; i < this.pendLen; i++) {
-      const at = (this.pendHead + i) % room;
-      out.push([this.pendX[at], this.pendS[at]]);
+    const pend = this.pend;
+    for (let i = 0; pend !== null && i < this.pendLen; i++) {
+      const at = (this.pendHead + i) % this.room;
+      out.push([pend[2 * at], pend[2 * at + 1]]);
     }
     return out;
   }
@@ -328,8 +328,9 @@ export class ValueHistogram {
     h.weight = s.weight;
     h.total = s.total;
     for (const [v, sc] of s.pending) {
-      h.pendX[h.pendLen] = v;
-      h.pendS[h.pendLen] = sc;
+      const pend = (h.pend ??= new Float64Array(2 * h.room));
+      pend[2 * h.pendLen] = v;
+      pend[2 * h.pendLen + 1] = sc;
       h.pendLen++;
     }
     return h;
