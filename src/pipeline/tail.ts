@@ -263,7 +263,6 @@ export class TailCalibrator {
     out.fitted = Math.min(MAX_SURPRISE, -Math.log10(Math.max(q, 1e-300)));
   }
 
-
   /**
    * P(E >= e) for e above the threshold u under a GPD fitted by the method of moments to the history's
    * excesses over u (bins above tb), each bin's errors taken at its centre (geometric). Bins whose weight has
