@@ -37,7 +37,8 @@ export interface SensorStatusOptions {
 
 export class SensorStatusBoard {
   private readonly status = new Map<string, SensorStatus>();
-  private readonly published = new Map<string, string>();
+  /** What was last published per sensor: its status and its model id ('' for none). */
+  private readonly published = new Map<string, { readonly status: SensorStatus; readonly model: string }>();
   /** Wall-clock arrival of each sensor's latest accepted reading. */
   private readonly lastArrival = new Map<string, number>();
 
@@ -72,9 +73,10 @@ export class SensorStatusBoard {
   refresh(sensor: string, ts: number): void {
     const status = this.statusOf(sensor);
     const model = this.source.modelOf(sensor);
-    const key = `${status}|${model ?? ''}`;
-    if (this.published.get(sensor) === key) return;
-    this.published.set(sensor, key);
+    // Compared field by field: no key string built for every reading (the same test as `${status}|${model ?? ''}`).
+    const last = this.published.get(sensor);
+    if (last !== undefined && last.status === status && last.model === (model ?? '')) return;
+    this.published.set(sensor, { status, model: model ?? '' });
     this.status.set(sensor, status);
     const anomalyId = this.source.openAnomaly(sensor);
     const progress = this.source.learningProgress(sensor);

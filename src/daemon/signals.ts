@@ -117,7 +117,8 @@ export class SignalBook {
   private episodeOf(ev: AnomalyEvent): OpenEpisode {
     let episode = this.open.get(ev.anomalyId);
     if (episode === undefined) {
-      const before = this.series.points(ev.sensor, -Infinity, ev.startTs - 1).filter((p) => p.status !== 'anomalous');
+      // The newest BEFORE_POINTS normal readings before the episode (not a point object for every reading held).
+      const before = this.series.lastNormalPoints(ev.sensor, ev.startTs - 1, BEFORE_POINTS);
       // An episode first seen after its open (a restart, or forgotten beyond MAX_OPEN) goes on from its record.
       let recorded: AlertExplanation | null = null;
       if (ev.kind !== 'open') {
@@ -128,7 +129,7 @@ export class SignalBook {
         }
       }
       const began = recorded !== null ? Date.parse(recorded.since) : Number.NaN;
-      episode = { before: before.slice(-BEFORE_POINTS), head: [], last: ev, explanation: recorded, ...(Number.isFinite(began) ? { beganBy: began } : {}) };
+      episode = { before, head: [], last: ev, explanation: recorded, ...(Number.isFinite(began) ? { beganBy: began } : {}) };
       this.open.set(ev.anomalyId, episode);
       if (this.open.size > MAX_OPEN) this.open.delete(this.open.keys().next().value!);
     }
@@ -148,7 +149,7 @@ export class SignalBook {
     const headEnd = episode.head.length > 0 ? episode.head[episode.head.length - 1].ts : -Infinity;
     // The ring may no longer hold the readings right after the head: then the head stays as it is, and
     // the hole between it and what the ring holds is ours, not a silence of the sensor.
-    const ringStart = this.series.points(stream)[0]?.ts ?? Infinity;
+    const ringStart = this.series.oldestTs(stream);
     const contiguous = episode.head.length === 0 || ringStart <= headEnd;
     if (contiguous) {
       for (const p of recent) {

@@ -81,9 +81,11 @@ export class Boxcar {
     }
     const top = TOP.fill(-Infinity, 0, k);
     const bottom = BOTTOM.fill(Infinity, 0, k);
-    const first = (this.pos - this.held + this.n) % this.n;
+    // Oldest first, the slot wrapping at n (no modulo per value).
+    let slot = (this.pos - this.held + this.n) % this.n;
     for (let j = 0; j < this.held; j++) {
-      const v = this.ring[((first + j) % this.n) * this.C + c];
+      const v = this.ring[slot * this.C + c];
+      if (++slot === this.n) slot = 0;
       // Keep the k largest in `top` (largest first) and the k smallest in `bottom` (smallest first).
       let x = v;
       for (let t = 0; t < k; t++) {

@@ -226,6 +226,8 @@ type HandledOutcome = Exclude<CommandOutcome, { readonly kind: 'ignored' } | { r
 export class CommandHandler {
   private readonly now: () => number;
   readonly resultTopic: string;
+  /** `<prefix>/cmd/`: what a command topic starts with (built once, not per message). */
+  private readonly commandPrefix: string;
   /** Commands ignored because they did not come through the operator path. */
   unauthorised = 0;
   private unauthorisedLogged = 0;
@@ -238,11 +240,13 @@ export class CommandHandler {
   ) {
     this.now = opts.now ?? Date.now;
     this.resultTopic = commandResultTopic(opts.prefix);
+    this.commandPrefix = `${opts.prefix}/cmd/`;
   }
 
   /** True for the topics handle() owns. */
   matches(topic: string): boolean {
-    return isCommandTopic(this.opts.prefix, topic);
+    // isCommandTopic(prefix, topic), with the prefix's string built once: this runs for every message.
+    return topic.startsWith(this.commandPrefix);
   }
 
   /** Never rejects: a failed reply is logged, and the store's verdict stands either way. */

@@ -64,9 +64,26 @@ export class ValueHistogram {
   private bins = new Map<number, number>();
   private weight = 1;
   private total = 0;
-  private pending: [number, number][] = [];
+  /**
+   * The guard band: a ring of [value, scale] pairs at [2i, 2i + 1], the oldest at pendHead, pendLen of them; room
+   * for lag + 2 (a restored state may hold lag + 1 before the next value comes). Made with the first value (a
+   * stream that sends one reading, or a junk topic, costs no ring).
+   */
+  private pend: Float64Array | null = null;
+  private readonly room: number;
+  private pendHead = 0;
+  private pendLen = 0;
   private readonly decay: number;
   private readonly scan: MassScan = { near: -Infinity, far: Infinity, lo: Infinity, hi: -Infinity };
+  /**
+   * The mass (bins holding at least one value: mass >= weight), ascending, and a lower bound of their masses; null
+   * when not known. Kept across values: a value adds mass to one bin only (which may join), and a bin leaves only
+   * when the weight of one value grows past its mass, which cannot happen while the weight stays at or below
+   * `massMin`; past it, and after anything that moves every bin (rescale, coarsen, refine, prune, clear, restore),
+   * it is found again by a walk over the bins. So scanMass needs no walk for most readings, with the same answer.
+   */
+  private mass: number[] | null = null;
+  private massMin = Infinity;
 
   /**
    * @param horizon effective memory, values (>= 2)
@@ -77,6 +94,7 @@ export class ValueHistogram {
     readonly lag: number,
   ) {
     this.decay = 1 / (1 - 1 / Math.max(2, horizon));
+    this.room = Math.max(0, Math.floor(lag)) + 2;
   }
 
   /** Values the histogram holds (effective, at most about `horizon`). */
@@ -135,18 +153,32 @@ export class ValueHistogram {
    */
   private scanMass(b: number): MassScan {
     const m = this.scan;
-    m.near = -Infinity;
-    m.far = Infinity;
-    m.lo = Infinity;
-    m.hi = -Infinity;
+    const mass = this.massBins();
+    const n = mass.length;
+    m.lo = n > 0 ? mass[0] : Infinity;
+    m.hi = n > 0 ? mass[n - 1] : -Infinity;
+    // near: the largest mass bin below b - 1; far: the smallest above b + 1 (binary searches in the ascending list).
+    const below = lowerBound(mass, b - 1);
+    m.near = below > 0 ? mass[below - 1] : -Infinity;
+    const above = lowerBound(mass, b + 2);
+    m.far = above < n ? mass[above] : Infinity;
+    return m;
+  }
+
+  /** The bins holding at least one value, ascending (see `mass`). */
+  private massBins(): number[] {
+    if (this.mass !== null && this.massMin >= this.weight) return this.mass;
+    const mass: number[] = [];
+    let min = Infinity;
     for (const [i, w] of this.bins) {
       if (w < this.weight) continue;
-      if (i < m.lo) m.lo = i;
-      if (i > m.hi) m.hi = i;
-      if (i < b - 1 && i > m.near) m.near = i;
-      else if (i > b + 1 && i < m.far) m.far = i;
+      mass.push(i);
+      if (w < min) min = w;
     }
-    return m;
+    mass.sort((a, b) => a - b);
+    this.mass = mass;
+    this.massMin = min;
+    return mass;
   }
 
   /**
@@ -155,31 +187,46 @@ export class ValueHistogram {
    */
   add(x: number, scale: number): void {
     if (!Number.isFinite(x) || !(scale > 0) || !Number.isFinite(scale)) return;
-    this.pending.push([x, scale]);
-    while (this.pending.length > this.lag) {
-      const [v, s] = this.pending.shift()!;
-      this.enter(v, s);
+    const room = this.room;
+    const pend = (this.pend ??= new Float64Array(2 * room));
+    const at = (this.pendHead + this.pendLen) % room;
+    pend[2 * at] = x;
+    pend[2 * at + 1] = scale;
+    this.pendLen++;
+    while (this.pendLen > this.lag) {
+      const head = this.pendHead;
+      this.pendHead = (head + 1) % room;
+      this.pendLen--;
+      this.enter(pend[2 * head], pend[2 * head + 1]);
     }
   }
 
   /** Moves the values in the guard band into the histogram now, oldest first (known normal: the end of learning). */
   commitPending(): void {
-    for (const [v, sc] of this.pending) this.enter(v, sc);
-    this.pending = [];
+    const pend = this.pend;
+    for (let i = 0; pend !== null && i < this.pendLen; i++) {
+      const at = (this.pendHead + i) % this.room;
+      this.enter(pend[2 * at], pend[2 * at + 1]);
+    }
+    this.pendHead = 0;
+    this.pendLen = 0;
   }
 
   /** Drops the values still in the guard band (an episode's onset). */
   discardPending(): void {
-    this.pending = [];
+    this.pendHead = 0;
+    this.pendLen = 0;
   }
 
   /** Forgets everything (a new normal starts the histogram over). */
   clear(): void {
     this.exp = null;
     this.bins.clear();
+    this.mass = null;
     this.weight = 1;
     this.total = 0;
-    this.pending = [];
+    this.pendHead = 0;
+    this.pendLen = 0;
   }
 
   private enter(x: number, scale: number): void {
@@ -188,9 +235,17 @@ export class ValueHistogram {
     else if (target >= this.exp + 2) while (this.exp < target) this.coarsen();
     else if (target <= this.exp - 2 && this.bins.size * 4 <= MAX_BINS) while (this.exp > target && this.bins.size * 2 <= MAX_BINS) this.refine();
     const b = Math.floor(x / Math.pow(2, this.exp));
-    this.bins.set(b, (this.bins.get(b) ?? 0) + this.weight);
+    const held = (this.bins.get(b) ?? 0) + this.weight;
+    this.bins.set(b, held);
     this.total += this.weight;
     this.weight *= this.decay;
+    // The bin that gained mass may join the mass (the others only lose standing as the weight grows: massBins).
+    const mass = this.mass;
+    if (mass !== null && held >= this.weight) {
+      const at = lowerBound(mass, b);
+      if (mass[at] !== b) mass.splice(at, 0, b);
+      if (held < this.massMin) this.massMin = held;
+    }
     if (this.weight > RESCALE) this.rescale();
     if (this.bins.size > MAX_BINS) {
       this.prune();
@@ -200,6 +255,7 @@ export class ValueHistogram {
 
   /** Bins twice as wide: pairs merge (exact). */
   private coarsen(): void {
+    this.mass = null;
     const next = new Map<number, number>();
     for (const [b, m] of this.bins) {
       const h = Math.floor(b / 2);
@@ -211,6 +267,7 @@ export class ValueHistogram {
 
   /** Bins half as wide: each splits into two halves of its mass. */
   private refine(): void {
+    this.mass = null;
     const next = new Map<number, number>();
     for (const [b, m] of this.bins) {
       next.set(2 * b, m / 2);
@@ -221,6 +278,7 @@ export class ValueHistogram {
   }
 
   private rescale(): void {
+    this.mass = null;
     const f = 1 / this.weight;
     for (const [b, m] of this.bins) this.bins.set(b, m * f);
     this.total *= f;
@@ -229,6 +287,7 @@ export class ValueHistogram {
   }
 
   private prune(): void {
+    this.mass = null;
     const floor = PRUNE * this.weight;
     let total = 0;
     for (const [b, m] of this.bins) {
@@ -239,7 +298,18 @@ export class ValueHistogram {
   }
 
   toJSON(): ValueHistogramState {
-    return { exp: this.exp, bins: [...this.bins.entries()], weight: this.weight, total: this.total, pending: this.pending.map((p) => [p[0], p[1]] as const) };
+    return { exp: this.exp, bins: [...this.bins.entries()], weight: this.weight, total: this.total, pending: this.pendingPairs() };
+  }
+
+  /** The guard band's values, oldest first, as [value, scale]. */
+  private pendingPairs(): (readonly [number, number])[] {
+    const out: (readonly [number, number])[] = [];
+    const pend = this.pend;
+    for (let i = 0; pend !== null && i < this.pendLen; i++) {
+      const at = (this.pendHead + i) % this.room;
+      out.push([pend[2 * at], pend[2 * at + 1]]);
+    }
+    return out;
   }
 
   /** @throws Error on a malformed state */
@@ -254,9 +324,27 @@ export class ValueHistogram {
     if (s.bins.length > MAX_BINS || s.pending.length > Math.max(lag, 0) + 1) throw new Error('value histogram: too many bins or pending values');
     h.exp = s.exp ?? null;
     h.bins = new Map(s.bins.map((p) => [p[0], p[1]]));
+    h.mass = null;
     h.weight = s.weight;
     h.total = s.total;
-    h.pending = s.pending.map((p) => [p[0], p[1]]);
+    for (const [v, sc] of s.pending) {
+      const pend = (h.pend ??= new Float64Array(2 * h.room));
+      pend[2 * h.pendLen] = v;
+      pend[2 * h.pendLen + 1] = sc;
+      h.pendLen++;
+    }
     return h;
   }
+}
+
+/** The first index of the ascending `a` whose value is >= x (a.length when none). */
+function lowerBound(a: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -96,7 +96,7 @@ import type { AnomalyEvent } from '../contract/types.js';
 import type { StepResult, StepVerdict } from './steps.js';
 import { Boxcar, type BoxcarState } from './boxcar.js';
 import { ValueHistogram, type ValueHistogramState } from './rarity.js';
-import { MAX_SURPRISE, TailCalibrator, type LogPrior, type PredictiveOut, type TailOptions, type TailState } from './tail.js';
+import { MAX_SURPRISE, TailCalibrator, logError, type LogPrior, type SurpriseOut, type TailOptions, type TailState } from './tail.js';
 
 export const EVIDENCE = ['prediction', 'bias', 'reconstruction', 'level', 'change', 'shift', 'spread', 'stuck', 'rarity'] as const;
 /** The kinds of an anomalyd-scorer/4 checkpoint (before rarity), in its order. */
@@ -156,8 +156,8 @@ export interface ScoredStep {
   readonly status: 'learning' | 'ok' | 'anomalous';
   readonly anomalyId: string | null;
   readonly events: AnomalyEvent[];
-  /** One normal standard deviation of the prediction around `expected`, sensor units (null without a model). */
-  readonly spread: Float64Array | null;
+  /** One normal standard deviation of the prediction around `expected`, sensor units, one per channel (null without a model). */
+  readonly spread: readonly number[] | null;
 }
 
 /** Evidence of one reading: per kind, one value per channel, or null when the kind has nothing to say. */
@@ -298,7 +298,14 @@ class StreamScore {
   /** The kind's row of histories, made (fresh) when the kind is first taught. */
   row(which: 'reference' | 'adaptive', k: number): TailCalibrator[] {
     const set = which === 'reference' ? this.reference : this.adaptive;
-    return (set[k] ??= Array.from({ length: this.C }, () => new TailCalibrator(tailOptions(this.opts, which, EVIDENCE[k]))));
+    // The row's making is a method of its own: a closure here would make every call allocate a context.
+    return set[k] ?? this.makeRow(set, which, k);
+  }
+
+  private makeRow(set: Histories, which: 'reference' | 'adaptive', k: number): TailCalibrator[] {
+    const row = Array.from({ length: this.C }, () => new TailCalibrator(tailOptions(this.opts, which, EVIDENCE[k])));
+    set[k] = row;
+    return row;
   }
 
 }
@@ -334,6 +341,11 @@ export class StreamScorer {
   private readonly streams = new Map<string, StreamScore>();
   /** Evidence scratch per channel count. */
   private readonly scratch = new Map<number, EvidenceScratch>();
+  /** The fused results of a reading against each set of histories (fuse's `out`, valid during one reading's score). */
+  private readonly fusedAdaptive: Fused = newFused();
+  private readonly fusedReference: Fused = newFused();
+  /** The adaptive fused result's per-channel arrays and the evidence's logarithms, per channel count (valid during one reading's score). */
+  private readonly fusedChannels = new Map<number, FusedChannels & { readonly fillLogs: LogsOf; readonly readLogs: LogsOf }>();
   private readonly thresholdSurprise: number;
   private readonly holdSurprise: number;
 
@@ -423,13 +435,21 @@ export class StreamScorer {
       for (const row of s.reference) if (row !== null) for (const t of row) t.commitPending();
       for (const h of s.values) h.commitPending();
     }
-    const { e, taught } = this.evidence(s, r);
+    const { judged: e, taught } = this.evidence(s, r);
     // The adaptive histories are short by design (adaptiveHorizon readings; a short mean keeps one value per
     // span): the row score is their posterior predictive surprise, so a value a little beyond a thin history
     // is not called a million times rarer than it can know; episodes are decided on the fitted tails, which
     // the threshold was set on (both measured: BENCHMARKS.md).
-    const adaptive = fuse(s.adaptive, e, C, s.eachAdaptive, true);
-    const reference = fuse(s.reference, e, C, s.eachReference);
+    let perChannel = this.fusedChannels.get(C);
+    if (perChannel === undefined) {
+      const logs = new Float64Array(EVIDENCE.length * C);
+      perChannel = { channels: new Array<number>(C).fill(0), rowChannels: new Array<number>(C).fill(0), fillLogs: { values: logs, fill: true }, readLogs: { values: logs, fill: false } };
+      this.fusedChannels.set(C, perChannel);
+    }
+    // The two fused results are the scorer's (refilled by every reading; what leaves the scorer of them, the
+    // evidence records and the reference's channels, is fresh per reading).
+    const adaptive = fuse(s.adaptive, e, C, s.eachAdaptive, perChannel.fillLogs, this.fusedAdaptive, true, perChannel);
+    const reference = fuse(s.reference, e, C, s.eachReference, perChannel.readLogs, this.fusedReference);
     const events: AnomalyEvent[] = [];
     // The episode this reading belongs to (the one open before it, if this reading resolves it).
     const before = s.episode;
@@ -451,11 +471,10 @@ export class StreamScorer {
       // new normal (rarity waits until it holds learnReadings values again); one that comes back within it
       // keeps it.
       const ep = s.episode ?? before;
-      restartValues(s, (c) => (ep === null || ep.owners[c]) && s.values[c].outside(r.item.values[c]));
+      restartValues(s, ep === null ? null : ep.owners, r.item.values);
     }
     const episode = s.episode ?? before;
     const anomalous = episode !== null;
-    const others = episode === null ? undefined : (c: number): boolean => !episode.owners[c];
     // The adaptive history learns what the stream does, but not a fault: the owners' reading that holds an
     // open episode (or opens it) is not taught to it.
     if (s.holding && episode !== null) teachOwners(s, 'adaptive', taught, episode.owners, false);
@@ -487,7 +506,7 @@ export class StreamScorer {
     if (s.episode !== null && before === null) {
       for (let c = 0; c < C; c++) if (s.episode.owners[c]) s.values[c].discardPending();
     }
-    this.learnVariability(s, r, others);
+    this.learnVariability(s, r, episode === null ? null : episode.owners);
     if (s.episode !== null && s.episode.stuckAt !== s.episode.readings && this.opts.newNormalAfter > 0 && s.episodeEvidence.length < this.opts.newNormalAfter) {
       s.episodeEvidence.push(keepForNewNormal(s, taught, this.scratch.get(C)?.d2));
     }
@@ -498,7 +517,7 @@ export class StreamScorer {
       }
       // A new normal's values: the owners' value histograms start over (rarity waits until they hold
       // learnReadings values again), or the new level would stay rare.
-      restartValues(s, (c) => before.owners[c]);
+      restartValues(s, before.owners, null);
       // The new normal's variability of changes (spread and change are judged against it from now on).
       for (let c = 0; c < C; c++) {
         if (!before.owners[c] || s.epCount[c] === 0) continue;
@@ -531,7 +550,7 @@ export class StreamScorer {
     if (s.last !== null && s.last.length === r.item.values.length) s.last.set(r.item.values);
     else s.last = Float64Array.from(r.item.values);
     s.lastScored = scored;
-    return { scored, verdict: { exclude: anomalous, rebaseline, reset: s.unstuck } };
+    return { scored, verdict: verdictOf(anomalous, rebaseline, s.unstuck) };
   }
 
   /** A duplicate reports what the reading it repeats reported (no events of its own). */
@@ -545,7 +564,7 @@ export class StreamScorer {
    * same, except stuck, which teaches run lengths: a run's length when it ends, and a run longer than any
    * taught so far as it goes, each time it grows by RECORD_STEP (×1.25) past the longest taught).
    */
-  private evidence(s: StreamScore, r: StepResult<unknown>): { e: EvidenceValues; taught: EvidenceValues } {
+  private evidence(s: StreamScore, r: StepResult<unknown>): EvidenceScratch {
     const C = s.C;
     const o = this.opts;
     const filled = r.item.kind === 'reading' ? r.item.filled : 0;
@@ -690,13 +709,24 @@ export class StreamScorer {
     out.rarity = rarity;
     if (o.evidence !== undefined) for (const k of EVIDENCE) if (!o.evidence.includes(k)) out[k] = null;
     const taught = scratch.taught;
-    for (let k = 0; k < EVIDENCE.length; k++) taught[EVIDENCE[k]] = out[EVIDENCE[k]];
+    // Kind by kind with named properties (a loop over EVIDENCE's names would be a keyed store and load each).
+    taught.prediction = out.prediction;
+    taught.bias = out.bias;
+    taught.reconstruction = out.reconstruction;
+    taught.level = out.level;
+    taught.change = out.change;
+    taught.shift = out.shift;
+    taught.spread = out.spread;
     taught.stuck = out.stuck === null ? null : ended;
-    return { e: out, taught };
+    taught.rarity = out.rarity;
+    return scratch;
   }
 
-  /** The long-term variability of changes learns from normal readings only (`which`: the channels that may learn). */
-  private learnVariability(s: StreamScore, r: StepResult<unknown>, which?: (c: number) => boolean): void {
+  /**
+   * The long-term variability of changes learns from normal readings only: not the channels an open episode owns
+   * (`owners[c]`; null: no episode), whose changes are gathered for a new normal instead.
+   */
+  private learnVariability(s: StreamScore, r: StepResult<unknown>, owners: readonly boolean[] | null): void {
     if (s.last === null || r.item.reset) return;
     const filled = r.item.kind === 'reading' ? r.item.filled : 0;
     s.varCount++;
@@ -708,7 +738,7 @@ export class StreamScorer {
       if (s.longVar[c] === 0 && d2 === 0) continue;
       // The same floor as the evidence's, before this change updates it.
       const logD2 = Math.log(d2 + 1e-4 * s.longVar[c] + 1e-300);
-      if (which !== undefined && !which(c)) {
+      if (owners !== null && owners[c]) {
         // An open episode's own channel: not normal operation, but what a new normal would be.
         s.epDirty = true;
         s.epLog[c] += logD2;
@@ -726,12 +756,13 @@ export class StreamScorer {
     }
   }
 
-  private spreadOf(s: StreamScore, r: StepResult<unknown>): Float64Array | null {
+  private spreadOf(s: StreamScore, r: StepResult<unknown>): number[] | null {
     if (r.expected === null) return null;
     const k = EVIDENCE.indexOf('prediction');
     const row = s.reference[k];
     if (row === null) return null;
-    const out = new Float64Array(s.C);
+    // A plain array (a typed array costs several times more to make, once per reading).
+    const out = new Array<number>(s.C);
     for (let c = 0; c < s.C; c++) {
       const tail = row[c];
       if (!tail.ready) return null;
@@ -759,7 +790,6 @@ export class StreamScorer {
     const ts = r.item.ts;
     const score = adapt.surprise;
     const ep = s.episode;
-    const own = (c: number): number => Math.max(adapt.channels[c] - adapt.penalty, dev.channels[c] - dev.penalty);
     if (ep === null) {
       const level = Math.max(score, dev.surprise);
       if (level < this.thresholdSurprise) {
@@ -769,7 +799,9 @@ export class StreamScorer {
       if (++s.above < this.opts.openAfter) return false;
       s.above = 0;
       s.below = 0;
-      const owners = Array.from({ length: s.C }, (_, c) => own(c) >= this.thresholdSurprise);
+      // A loop, not Array.from with a closure (which would make every lifecycle call allocate a context).
+      const owners = new Array<boolean>(s.C);
+      for (let c = 0; c < s.C; c++) owners[c] = Math.max(adapt.channels[c] - adapt.penalty, dev.channels[c] - dev.penalty) >= this.thresholdSurprise;
       // With openAfter > 1 the reading that opens may be below on its own: the episode is then about every channel.
       if (!owners.some(Boolean)) owners.fill(true);
       // Corroboration: the recent history's fitted tail is thin (adaptiveHorizon readings), so a reading it
@@ -1077,29 +1109,30 @@ export interface StreamScoreSnapshot {
 
 interface Fused {
   /** Fused surprise on the fitted tails: what episodes are decided on. */
-  readonly surprise: number;
+  surprise: number;
   /**
    * The same on the posterior predictive tails (tail.ts), and per channel: the row score. Only fuse's
    * `predictive` computes them (the adaptive histories); otherwise they are the fitted ones.
    */
-  readonly rowSurprise: number;
-  readonly rowChannels: number[];
-  readonly evidence: Record<Evidence, number>;
+  rowSurprise: number;
+  rowChannels: number[];
+  evidence: Record<Evidence, number>;
   /** Per channel, the largest surprise over kinds. */
-  readonly channels: number[];
+  channels: number[];
   /** log10 of how many (kind, channel) spoke: what `surprise` takes off the largest. */
-  readonly penalty: number;
+  penalty: number;
   /** Surprise of each (kind, channel), [kind * C + channel] (0 where the kind said nothing). */
-  readonly each: Float64Array;
+  each: Float64Array;
 }
 
 /**
  * Surprise of each (kind, channel) against a set of histories; fused: the largest less log10 of how many spoke.
- * `each`: a buffer of EVIDENCE.length * C for the per-(kind, channel) surprises (reused across readings).
+ * `each`: a buffer of EVIDENCE.length * C for the per-(kind, channel) surprises (reused across readings); `out`: the
+ * record filled and returned (the caller's, refilled by each reading: no Fused object per reading).
  */
-function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, predictive = false): Fused {
-  const channels = new Array<number>(C).fill(0);
-  const rowChannels = predictive ? new Array<number>(C).fill(0) : channels;
+function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, logs: LogsOf, out: Fused, predictive = false, perChannel?: FusedChannels): Fused {
+  const channels = perChannel === undefined ? zeros(C) : zeroed(perChannel.channels);
+  const rowChannels = !predictive ? channels : perChannel === undefined ? zeros(C) : zeroed(perChannel.rowChannels);
   const pred = PREDICTIVE;
   each.fill(0);
   let max = 0;
@@ -1109,21 +1142,23 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, 
   // per-kind results go into one object literal at the end (one shape, in EVIDENCE's order), not key by key.
   const best = BEST;
   for (let k = 0; k < EVIDENCE.length; k++) {
-    const v = e[EVIDENCE[k]];
+    const v = kindOf(e, k);
     const row = set[k];
     let top = Number.NaN;
+    if (v !== null && logs.fill) for (let c = 0; c < C; c++) logs.values[k * C + c] = logError(v[c]);
     if (v !== null && row !== null) {
       for (let c = 0; c < C; c++) {
         const tail = row[c];
         if (!tail.ready) continue;
-        const sur = predictive ? tail.surprise(v[c], pred) : tail.surprise(v[c]);
+        tail.surpriseAt(v, c, logs.values, k * C + c, pred, predictive);
+        const sur = pred.fitted;
         each[k * C + c] = sur;
         n++;
         if (!(sur <= top)) top = sur;
         if (sur > channels[c]) channels[c] = sur;
         if (predictive) {
-          if (pred.surprise > rowChannels[c]) rowChannels[c] = pred.surprise;
-          if (pred.surprise > rowMax) rowMax = pred.surprise;
+          if (pred.predictive > rowChannels[c]) rowChannels[c] = pred.predictive;
+          if (pred.predictive > rowMax) rowMax = pred.predictive;
         }
       }
     }
@@ -1144,16 +1179,61 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, 
   const penalty = n > 0 ? Math.log10(n) : 0;
   const surprise = n > 0 ? Math.max(0, Math.min(MAX_SURPRISE, max - penalty)) : Math.log10(2);
   const rowSurprise = !predictive ? surprise : n > 0 ? Math.max(0, Math.min(MAX_SURPRISE, rowMax - penalty)) : Math.log10(2);
-  return { surprise, rowSurprise, rowChannels, evidence, channels, penalty, each };
+  out.surprise = surprise;
+  out.rowSurprise = rowSurprise;
+  out.rowChannels = rowChannels;
+  out.evidence = evidence;
+  out.channels = channels;
+  out.penalty = penalty;
+  out.each = each;
+  return out;
 }
 
-/** fuse's scratch for the predictive surprise of one (kind, channel). */
-const PREDICTIVE: PredictiveOut = { surprise: 0 };
+/** A fresh array of n zeros (a loop: Array.prototype.fill is a builtin call, dearer for a channel or two). */
+function zeros(n: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(0);
+  return out;
+}
+
+/** `a` with every element set to 0. */
+function zeroed(a: number[]): number[] {
+  for (let i = 0; i < a.length; i++) a[i] = 0;
+  return a;
+}
+
+/** A Fused to fill (fuse's `out`). */
+function newFused(): Fused {
+  return { surprise: 0, rowSurprise: 0, rowChannels: [], evidence: nanEvidence(), channels: [], penalty: 0, each: new Float64Array(0) };
+}
+
+/**
+ * The logarithms of one reading's evidence ([EVIDENCE.length * C], [kind * C + channel], logError of each value
+ * of a kind that speaks): the first fuse of a reading fills them (`fill`), the second reads them, so each value's
+ * logarithm is taken once for both sets of histories.
+ */
+interface LogsOf {
+  readonly values: Float64Array;
+  readonly fill: boolean;
+}
+
+/**
+ * Per-channel arrays fuse may fill instead of fresh ones ([C] each, zeroed by fuse): for a fused result that does
+ * not outlive the reading (the adaptive histories', read by the lifecycle and the row score only). The
+ * reference's `channels` leave the scorer (channelDeviation, an episode's peak channels): always fresh.
+ */
+interface FusedChannels {
+  readonly channels: number[];
+  readonly rowChannels: number[];
+}
+
+/** fuse's scratch for the surprises of one (kind, channel) (TailCalibrator.surpriseAt). */
+const PREDICTIVE: SurpriseOut = { fitted: 0, predictive: 0 };
 
 /** fuse's per-kind largest surprises, in EVIDENCE's order (scratch: read back before fuse returns). */
 const BEST = new Float64Array(EVIDENCE.length);
 // fuse's literal names the kinds by their index in EVIDENCE.
-if (EVIDENCE.join() !== 'prediction,bias,reconstruction,level,change,shift,spread,stuck,rarity') throw new Error('scorer: fuse must follow EVIDENCE');
+if (EVIDENCE.join() !== 'prediction,bias,reconstruction,level,change,shift,spread,stuck,rarity') throw new Error('scorer: fuse and kindOf must follow EVIDENCE');
 
 /**
  * Readings in the boxcars of the short means, for `smooth` (score.smooth): 2·smooth − 1, the boxcar with the
@@ -1185,13 +1265,16 @@ function valueScale(s: StreamScore, c: number, x: number): number {
 }
 
 /**
- * Starts rarity over on the channels `which` picks (their value histograms forget everything; rarity says
- * nothing until they hold learnReadings values again), and its short mean with them when any was picked.
+ * Starts rarity over on the channels picked (their value histograms forget everything; rarity says nothing until
+ * they hold learnReadings values again), and its short mean with them when any was picked: the channels with
+ * `owners[c]` (null: every channel) whose value `values[c]` lies outside their histogram's range (null: whatever
+ * their value). Plain arguments, not a predicate: a closure over the caller's variables would make every call of
+ * the caller (a reading's score) allocate a context.
  */
-function restartValues(s: StreamScore, which: (c: number) => boolean): void {
+function restartValues(s: StreamScore, owners: readonly boolean[] | null, values: ArrayLike<number> | null): void {
   let cleared = false;
   for (let c = 0; c < s.C; c++) {
-    if (!which(c)) continue;
+    if (!((owners === null || owners[c]) && (values === null || s.values[c].outside(values[c])))) continue;
     s.values[c].clear();
     cleared = true;
   }
@@ -1209,21 +1292,21 @@ function means(b: Boxcar): number[] {
  */
 function teach(s: StreamScore, set: 'reference' | 'adaptive', e: EvidenceValues): void {
   for (let k = 0; k < EVIDENCE.length; k++) {
-    const v = e[EVIDENCE[k]];
+    const v = kindOf(e, k);
     if (v === null) continue;
     const row = s.row(set, k);
-    for (let c = 0; c < v.length; c++) row[c].add(v[c]);
+    for (let c = 0; c < v.length; c++) row[c].addAt(v, c);
   }
 }
 
 /** Teaches the values of the channels whose `owners[c]` equals `want` (an open episode's own channels, or the others). */
 function teachOwners(s: StreamScore, set: 'reference' | 'adaptive', e: EvidenceValues, owners: readonly boolean[], want: boolean): void {
   for (let k = 0; k < EVIDENCE.length; k++) {
-    const v = e[EVIDENCE[k]];
+    const v = kindOf(e, k);
     if (v === null) continue;
     // The row is made only when a value is taught to it (as before: an untaught row stays unmade).
     let row: TailCalibrator[] | null = null;
-    for (let c = 0; c < v.length; c++) if (owners[c] === want) (row ??= s.row(set, k))[c].add(v[c]);
+    for (let c = 0; c < v.length; c++) if (owners[c] === want) (row ??= s.row(set, k))[c].addAt(v, c);
   }
 }
 
@@ -1231,10 +1314,10 @@ function teachOwners(s: StreamScore, set: 'reference' | 'adaptive', e: EvidenceV
 function teachBelow(s: StreamScore, set: 'reference' | 'adaptive', e: EvidenceValues, each: Float64Array, limit: number): void {
   const C = s.C;
   for (let k = 0; k < EVIDENCE.length; k++) {
-    const v = e[EVIDENCE[k]];
+    const v = kindOf(e, k);
     if (v === null) continue;
     let row: TailCalibrator[] | null = null;
-    for (let c = 0; c < v.length; c++) if (each[k * C + c] < limit) (row ??= s.row(set, k))[c].add(v[c]);
+    for (let c = 0; c < v.length; c++) if (each[k * C + c] < limit) (row ??= s.row(set, k))[c].addAt(v, c);
   }
 }
 
@@ -1323,6 +1406,42 @@ function teachSteps(s: StreamScore, values: ArrayLike<number>, span: number): vo
   s.steps.length = kept;
 }
 
+/**
+ * The values of the k-th kind of EVIDENCE in `e` ([C], or null). A switch of named property loads: the hot loops
+ * over the kinds read them by index, and `e[EVIDENCE[k]]` is a keyed load by a name that changes at every step
+ * (several times slower per reading).
+ */
+function kindOf(e: EvidenceValues, k: number): Float64Array | null {
+  switch (k) {
+    case 0:
+      return e.prediction;
+    case 1:
+      return e.bias;
+    case 2:
+      return e.reconstruction;
+    case 3:
+      return e.level;
+    case 4:
+      return e.change;
+    case 5:
+      return e.shift;
+    case 6:
+      return e.spread;
+    case 7:
+      return e.stuck;
+    default:
+      return e.rarity;
+  }
+}
+
+/** The eight verdicts a reading can have, made once (the model stage reads a verdict at once and keeps none). */
+const VERDICTS: readonly StepVerdict[] = Array.from({ length: 8 }, (_, i) => Object.freeze({ exclude: (i & 1) !== 0, rebaseline: (i & 2) !== 0, reset: (i & 4) !== 0 }));
+
+/** The verdict { exclude, rebaseline, reset } (shared, frozen). */
+function verdictOf(exclude: boolean, rebaseline: boolean, reset: boolean): StepVerdict {
+  return VERDICTS[(exclude ? 1 : 0) | (rebaseline ? 2 : 0) | (reset ? 4 : 0)];
+}
+
 /** A record of evidence that says nothing (every kind null). */
 function emptyEvidence(): EvidenceValues {
   return { prediction: null, bias: null, reconstruction: null, level: null, change: null, shift: null, spread: null, stuck: null, rarity: null };
@@ -1351,12 +1470,19 @@ function keepForNewNormal(s: StreamScore, taught: EvidenceValues, d2: Float64Arr
 }
 
 function keepEvidence(e: EvidenceValues): EvidenceValues {
-  const out = emptyEvidence();
-  for (const k of EVIDENCE) {
-    const v = e[k];
-    out[k] = v === null ? null : Float64Array.from(v);
-  }
-  return out;
+  // Named properties in EVIDENCE's order, as emptyEvidence makes them (one shape; no keyed loads and stores).
+  const copy = (v: Float64Array | null): Float64Array | null => (v === null ? null : Float64Array.from(v));
+  return {
+    prediction: copy(e.prediction),
+    bias: copy(e.bias),
+    reconstruction: copy(e.reconstruction),
+    level: copy(e.level),
+    change: copy(e.change),
+    shift: copy(e.shift),
+    spread: copy(e.spread),
+    stuck: copy(e.stuck),
+    rarity: copy(e.rarity),
+  };
 }
 
 /**

@@ -118,6 +118,8 @@ export function surpriseOf(p: number): number {
 }
 
 const STATUS_CODE: Readonly<Record<ScoredReading['status'], number>> = { learning: 0, ok: 1, anomalous: 2 };
+/** The bucket tiers a reading goes into, finest first (one array, not one per reading). */
+const TIERS: readonly SeriesTier[] = [1, 2];
 const STATUS_OF: readonly ScoredReading['status'][] = ['learning', 'ok', 'anomalous'];
 
 /** Readings a ring holds before its first growth: a stream that sends a few readings and stops costs little. */
@@ -347,7 +349,7 @@ export class SeriesStore {
     if (s.latest !== null && r.ts <= s.latest.ts) return false;
     s.ring.push(r);
     s.latest = r;
-    for (const tier of [1, 2] as const) {
+    for (const tier of TIERS) {
       const start = Math.floor(r.ts / TIER_WIDTH_MS[tier]) * TIER_WIDTH_MS[tier];
       let b = s.open[tier];
       if (b !== null && b.startTs !== start) {
@@ -435,6 +437,27 @@ export class SeriesStore {
       if (ts >= fromTs && ts <= toTs) out.push(s.ring.point(i));
     }
     return out;
+  }
+
+  /**
+   * The newest `n` of the stream's raw readings in memory with ts <= toTs that are not anomalous, oldest first:
+   * `points(stream, -Infinity, toTs).filter((p) => p.status !== 'anomalous').slice(-n)`, without building a point
+   * for every reading the ring holds (n >= 1).
+   */
+  lastNormalPoints(stream: string, toTs: number, n: number): SeriesPoint[] {
+    const s = this.streams.get(stream);
+    if (s === undefined) return [];
+    const out: SeriesPoint[] = [];
+    for (let k = s.ring.size - 1; k >= 0 && out.length < n; k--) {
+      const i = s.ring.at(k);
+      if (s.ring.ts[i] <= toTs && STATUS_OF[s.ring.status[i]] !== 'anomalous') out.push(s.ring.point(i));
+    }
+    return out.reverse();
+  }
+
+  /** Time of the oldest raw reading of the stream in memory (epoch ms), Infinity when none: `points(stream)[0]?.ts ?? Infinity`. */
+  oldestTs(stream: string): number {
+    return this.streams.get(stream)?.ring.oldestTs() ?? Infinity;
   }
 
   /** The channel names of a stream (from memory, else from its newest stored bucket); null when unknown. */

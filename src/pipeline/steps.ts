@@ -163,6 +163,14 @@ class StreamState<O> {
   h: Float32Array = new Float32Array(0);
   c: Float32Array | null = null;
   prevPred: Float64Array | null = null;
+  /**
+   * The two buffers the next-step predictions alternate in ([C] each, made with the first): the one not in
+   * prevPred takes the next prediction. The latest reading's result (`last`, what a duplicate reports) holds the
+   * other one as its `expected`: a duplicate follows its reading before any further step, and the fills before
+   * a reading that overwrite it come right before that reading, whose result replaces `last`.
+   */
+  predA: Float64Array | null = null;
+  predB: Float64Array | null = null;
   segmentSteps = 0;
   chunkPos = 0;
   /** Ring of the last W normalised steps as fed to the model. */
@@ -455,9 +463,13 @@ export class StepEngine<O> {
       const stepped = await model.step({ x, seqLens, h0, ...(c0 ? { c0 } : {}), B, T });
       // Decode the rows whose chunk ends here, from their new states.
       const decodeRows: number[] = [];
+      const decodeIndex = new Int32Array(B).fill(-1);
       for (let b = 0; b < B; b++) {
         const { s, steps } = rows[b];
-        if (steps > 0 && s.chunkPos + steps >= s.hop) decodeRows.push(b);
+        if (steps > 0 && s.chunkPos + steps >= s.hop) {
+          decodeIndex[b] = decodeRows.length;
+          decodeRows.push(b);
+        }
       }
       let recon: Float32Array | null = null;
       const W = model.sidecar.window;
@@ -470,7 +482,7 @@ export class StepEngine<O> {
         });
         recon = (await model.decode({ h: hd, ...(cd ? { c: cd } : {}), B: decodeRows.length, W })).recon;
       }
-      return { x, stepped, B, T, C, H, W, decodeRows, recon };
+      return { x, stepped, B, T, C, H, W, decodeRows, decodeIndex, recon };
     } catch (err) {
       this.deps.onModelError?.(
         err,
@@ -484,6 +496,8 @@ export class StepEngine<O> {
   /** Hands a stream's items of this round to the scorer, in order, and carries its state on. */
   private post(s: StreamState<O>, items: readonly StepItem<O>[], out: ModelOut | null, b: number, failed: boolean): void {
     const C = s.C;
+    // A result's per-channel buffers (shared by the streams of C channels), looked up once per call.
+    const buffers = this.buffersFor(C);
     if (failed) this.resetModelState(s);
     let t = 0;
     for (const item of items) {
@@ -506,7 +520,7 @@ export class StepEngine<O> {
       if (out !== null) {
         if (s.prevPred !== null) {
           expected = s.prevPred;
-          predErrors = this.buffersFor(C).predErrors;
+          predErrors = buffers.predErrors;
           const over = 1 + (item.kind === 'reading' ? item.filled : 0);
           let e = 0;
           for (let c = 0; c < C; c++) {
@@ -516,24 +530,27 @@ export class StepEngine<O> {
           }
           predError = e / C;
         }
-        // The next step's prediction, kept in sensor units (the next step may fall in another chunk).
-        const next = new Float64Array(C);
+        // The next step's prediction, kept in sensor units (the next step may fall in another chunk), in the
+        // stream's prediction buffer that the current one is not (see predA).
+        const next = s.prevPred === s.predA ? (s.predB ??= new Float64Array(C)) : (s.predA ??= new Float64Array(C));
         for (let c = 0; c < C; c++) next[c] = s.chunkMean[c] + out.stepped.pred[(t * out.B + b) * C + c] * s.chunkStd[c];
         s.prevPred = next;
-        const di = out.decodeRows.indexOf(b);
+        const di = out.decodeIndex[b];
         if (di >= 0 && pos + 1 === s.hop && out.recon !== null) {
           reconErrors = this.reconErrors(s, out.recon, di, out.decodeRows.length, out.W);
-          reconError = reconErrors.reduce((a, b) => a + b, 0) / C;
+          // The sum from 0 in channel order (as reduce added them), without a callback per reading.
+          let sum = 0;
+          for (let c = 0; c < C; c++) sum += reconErrors[c];
+          reconError = sum / C;
         }
       }
       t++;
       if (item.kind === 'fill') continue;
-      const buffers = this.buffersFor(C);
       const z = buffers.z;
       const std = buffers.std;
       const mean = buffers.mean;
-      mean.set(s.mean);
       for (let c = 0; c < C; c++) {
+        mean[c] = s.mean[c];
         std[c] = stdOf(s.variance[c], s.mean[c]);
         z[c] = (item.values[c] - s.mean[c]) / std[c];
       }
@@ -744,6 +761,8 @@ interface ModelOut {
   readonly H: number;
   readonly W: number;
   readonly decodeRows: readonly number[];
+  /** Per row b of the call, its index in decodeRows, or -1 when it was not decoded ([B]). */
+  readonly decodeIndex: Int32Array;
   readonly recon: Float32Array | null;
 }
 

@@ -70,6 +70,17 @@ export interface PredictiveOut {
   surprise: number;
 }
 
+/** Where `surpriseAt` writes its answers: the fitted surprise and (when asked) the posterior predictive one. */
+export interface SurpriseOut {
+  fitted: number;
+  predictive: number;
+}
+
+/** surprise's and add's scratch: their error (and its logarithm) handed to surpriseAt and addAt in an array. */
+const ARG = new Float64Array(2);
+/** surprise's answers from surpriseAt (read back at once). */
+const OUT: SurpriseOut = { fitted: 0, predictive: 0 };
+
 /** Normal prior of log10(error). */
 export interface LogPrior {
   readonly mean: number;
@@ -125,6 +136,14 @@ export class TailCalibrator {
    */
   private fitTb = -1;
   private fitAbove = 0;
+  /**
+   * Where the next search for the threshold bin may start (-1: at the top), and the mass above that bin as the
+   * walk down from the top summed it. Set by a commit below the known threshold bin (no rescale): the bins at
+   * and above it did not change and the target (a share of the total) did not fall, so the walk from the top
+   * would pass them with the same partial sums and the same (false) comparisons; it goes on from there.
+   */
+  private resumeTb = -1;
+  private resumeAbove = 0;
   private fitQu = 0;
   private fitXi = 0;
   /** What the predictive tail adds to the fitted shape: 1 / the excesses the history holds. */
@@ -163,18 +182,36 @@ export class TailCalibrator {
    * history: the threshold and the tail fit are kept until the next error is committed), then to e's bin
    * when it is lower (a few tens of bins for ordinary errors). The answer depends on the history alone, so a
    * calibrator restored from a checkpoint answers exactly as the one it was saved from. With `predictive`, the
-   * posterior predictive surprise (PredictiveOut) is written there too, from the same walk.
+   * posterior predictive surprise (PredictiveOut) is written there too, from the same walk. `logE`, when given,
+   * must be logError(e) (a caller that asks several histories about one error computes it once).
    */
-  surprise(e: number, predictive?: PredictiveOut): number {
+  surprise(e: number, predictive?: PredictiveOut, logE?: number): number {
+    ARG[0] = e;
+    ARG[1] = logE ?? logOf(e);
+    this.surpriseAt(ARG, 0, ARG, 1, OUT, predictive !== undefined);
+    if (predictive !== undefined) predictive.surprise = OUT.predictive;
+    return OUT.fitted;
+  }
+
+  /**
+   * `surprise` of the error values[i], whose logError is logs[j], written to `out` (`fitted`, and `predictive`
+   * when asked; else out.predictive is left as it was). The same answer as surprise(values[i], ..., logs[j]): for
+   * callers that score many errors, whose values then stay in their arrays (a double passed to a method that is
+   * not inlined is boxed, one heap number per argument and per result).
+   */
+  surpriseAt(values: ArrayLike<number>, i: number, logs: ArrayLike<number>, j: number, out: SurpriseOut, predictive: boolean): void {
     if (!this.ready) {
-      if (predictive !== undefined) predictive.surprise = Math.log10(2);
-      return Math.log10(2);
+      out.fitted = Math.log10(2);
+      if (predictive) out.predictive = Math.log10(2);
+      return;
     }
+    const e = values[i];
     if (!(e >= 0) || !Number.isFinite(e)) {
-      if (predictive !== undefined) predictive.surprise = MAX_SURPRISE;
-      return MAX_SURPRISE;
+      out.fitted = MAX_SURPRISE;
+      if (predictive) out.predictive = MAX_SURPRISE;
+      return;
     }
-    const y = logOf(e);
+    const y = logs[j];
     const b = binOf(y);
     // The tail threshold's bin tb: the highest bin at which the mass walked down from the top reaches the
     // target (or bin 0); `fitAbove` is the mass above it, summed from the top down.
@@ -182,6 +219,10 @@ export class TailCalibrator {
       const target = (1 - TAIL_QUANTILE) * this.total;
       let above = 0;
       let k = this.top;
+      if (this.resumeTb >= 0) {
+        k = this.resumeTb;
+        above = this.resumeAbove;
+      }
       for (; k > 0; k--) {
         if (above + this.bins[k] >= target) break;
         above += this.bins[k];
@@ -210,12 +251,16 @@ export class TailCalibrator {
     const frac = Math.min(1, (LOG_MIN + (b + 1) * BIN_WIDTH - y) / BIN_WIDTH);
     let q = (aboveY + (b <= this.top ? this.bins[b] * frac : 0)) / this.total;
     const u = UPPER_EDGE[tb];
-    if (predictive !== undefined) {
-      const qp = e > u ? Math.max(q, this.gpdTail(e, u, tb, true)) : q;
-      predictive.surprise = Math.min(MAX_SURPRISE, -Math.log10(Math.max(qp, 1e-300)));
+    if (e <= u) {
+      // Below the threshold both tails are the empirical one: one logarithm for both answers.
+      const s = Math.min(MAX_SURPRISE, -Math.log10(Math.max(q, 1e-300)));
+      out.fitted = s;
+      if (predictive) out.predictive = s;
+      return;
     }
-    if (e > u) q = Math.max(q, this.gpdTail(e, u, tb, false));
-    return Math.min(MAX_SURPRISE, -Math.log10(Math.max(q, 1e-300)));
+    if (predictive) out.predictive = Math.min(MAX_SURPRISE, -Math.log10(Math.max(Math.max(q, this.gpdTail(e, u, tb, true)), 1e-300)));
+    q = Math.max(q, this.gpdTail(e, u, tb, false));
+    out.fitted = Math.min(MAX_SURPRISE, -Math.log10(Math.max(q, 1e-300)));
   }
 
   /**
@@ -278,6 +323,15 @@ export class TailCalibrator {
    * enters the history `lag` errors later. Non-finite errors are ignored.
    */
   add(e: number, weight = 1): void {
+    ARG[0] = e;
+    this.addAt(ARG, 0, weight);
+  }
+
+  /**
+   * `add` of the error values[i] (weight default 1): the value stays in its array (see surpriseAt).
+   */
+  addAt(values: ArrayLike<number>, i: number, weight = 1): void {
+    const e = values[i];
     if (!(e >= 0) || !Number.isFinite(e) || !(weight > 0)) return;
     const thin = this.opts.thin ?? 1;
     if (thin > 1 && this.offered++ % thin !== 0) return;
@@ -293,19 +347,18 @@ export class TailCalibrator {
       }
       // Full: the oldest leaves the band for the history, the new error takes its slot.
       const at = this.bandHead;
-      const oldest = band[2 * at];
-      const oldestWeight = band[2 * at + 1];
+      this.commitAt(band, 2 * at, band[2 * at + 1]);
       band[2 * at] = e;
       band[2 * at + 1] = weight;
       this.bandHead = (at + 1) % lag;
-      e = oldest;
-      weight = oldestWeight;
+      return;
     }
-    this.commit(e, weight);
+    this.commitAt(values, i, weight);
   }
 
-  private commit(e: number, weight: number): void {
-    const b = binOf(logOf(e));
+  /** Commits the error values[i] with a relative weight to the history. */
+  private commitAt(values: ArrayLike<number>, i: number, weight: number): void {
+    const b = binOf(logOf(values[i]));
     const w = this.w * weight;
     this.allocated()[b] += w;
     this.total += w;
@@ -313,8 +366,18 @@ export class TailCalibrator {
     if (b > this.top) this.top = b;
     if (b < this.bottom) this.bottom = b;
     this.w *= this.growth;
-    if (this.w > 1e100) this.rescale();
-    // The history changed: its tail threshold and fit are found again at the next surprise.
+    // The history changed: its tail threshold and fit are found again at the next surprise. Below a known
+    // threshold bin (and without a rescale) the search goes on from that bin (resumeTb); a commit at or above
+    // it, or a rescale, starts it from the top. A resume point kept from an earlier commit stays valid: this
+    // commit is below it too, since it is at most the threshold bin found from it.
+    if (this.fitTb >= 0 && b < this.fitTb) {
+      this.resumeTb = this.fitTb;
+      this.resumeAbove = this.fitAbove;
+    } else if (this.fitTb >= 0 || b >= this.resumeTb) this.resumeTb = -1;
+    if (this.w > 1e100) {
+      this.rescale();
+      this.resumeTb = -1;
+    }
     this.fitTb = -1;
   }
 
@@ -328,7 +391,7 @@ export class TailCalibrator {
     const lag = band.length / 2;
     for (let i = 0; i < this.bandLength; i++) {
       const at = (this.bandHead + i) % lag;
-      this.commit(band[2 * at], band[2 * at + 1]);
+      this.commitAt(band, 2 * at, band[2 * at + 1]);
     }
     this.bandHead = 0;
     this.bandLength = 0;
@@ -467,6 +530,9 @@ export interface TailState {
 function logOf(e: number): number {
   return Math.log10(Math.max(e, 1e-12));
 }
+
+/** The logarithm of an error as the histories bin it (what `surprise`'s `logE` takes). */
+export const logError = logOf;
 
 function binOf(y: number): number {
   const b = Math.floor((y - LOG_MIN) / BIN_WIDTH);

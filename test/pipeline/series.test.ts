@@ -93,6 +93,20 @@ describe('SeriesStore: raw readings', () => {
     expect(p.surprise).toBeCloseTo(4, 3);
   });
 
+  it('gives the newest normal points before a time and the oldest time held as the full listing would (an alert explanation reads them)', () => {
+    const s = seriesStore({ rawPoints: 40 });
+    expect(s.oldestTs('s')).toBe(Infinity);
+    expect(s.lastNormalPoints('s', Infinity, 5)).toEqual([]);
+    for (let i = 0; i < 100; i++) {
+      s.record(reading(T0 + i * SEC, i, i % 7 < 2 ? { status: 'anomalous', score: 0.9999, anomalyId: 'x' } : {}));
+      if (i % 9 !== 0) continue;
+      expect(s.oldestTs('s')).toBe(s.points('s')[0].ts);
+      for (const [toTs, n] of [[Infinity, 5], [T0 + (i - 3) * SEC, 10], [T0 + i * SEC - 1, 600], [T0 - 1, 3]] as const) {
+        expect(s.lastNormalPoints('s', toTs, n)).toEqual(s.points('s', -Infinity, toTs).filter((p) => p.status !== 'anomalous').slice(-n));
+      }
+    }
+  });
+
   it('tracks at most maxStreams streams', () => {
     const s = seriesStore({ maxStreams: 2 });
     expect(s.record(reading(T0, 1, { stream: 'a' }))).toBe(true);

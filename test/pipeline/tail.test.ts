@@ -169,8 +169,9 @@ describe('TailCalibrator', () => {
   });
 
   it('answers bit for bit as a fresh copy of its history: what it keeps between errors changes no answer', () => {
-    // The tail threshold and fit are kept until the history changes, and walks stop at the lowest bin that
-    // held mass; a copy restored from its JSON has neither kept, so every answer must be identical (Object.is).
+    // The tail threshold and fit are kept until the history changes, the threshold's search goes on from the
+    // last one after a commit below it, and walks stop at the lowest bin that held mass; a copy restored from its
+    // JSON has none of that kept, so every answer must be identical (Object.is).
     const u = mulberry32(11);
     let compared = 0;
     for (const opts of [
