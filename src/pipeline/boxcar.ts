@@ -13,9 +13,14 @@
  * near 0, not at the rounding error of a large value that left).
  */
 export class Boxcar {
-  /** Held values, [slot * C + channel]; slot `pos` is the next to be written. */
+  /**
+   * Held values, [slot * C + channel] (slot `pos` is the next to be written), then the running sums per
+   * channel at [n * C + channel]: one buffer, so a stream's boxcar costs one typed array (a sensor that sends
+   * a few readings and stops costs little).
+   */
   private readonly ring: Float64Array;
-  private readonly sums: Float64Array;
+  /** Where the sums start in `ring`: n * C. */
+  private readonly S: number;
   private held = 0;
   private pos = 0;
   private sinceExact = 0;
@@ -31,8 +36,8 @@ export class Boxcar {
   ) {
     if (!Number.isInteger(C) || C < 1) throw new RangeError(`boxcar: C must be an integer >= 1, got ${C}`);
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`boxcar: n must be an integer >= 1, got ${n}`);
-    this.ring = new Float64Array(C * n);
-    this.sums = new Float64Array(C);
+    this.S = C * n;
+    this.ring = new Float64Array(C * n + C);
   }
 
   /** Values held (at most n). */
@@ -45,7 +50,7 @@ export class Boxcar {
     this.held = 0;
     this.pos = 0;
     this.sinceExact = 0;
-    this.sums.fill(0);
+    this.ring.fill(0, this.S);
   }
 
   /** Pushes one value per channel (`values[c]`), dropping the oldest when n are held. */
@@ -54,9 +59,9 @@ export class Boxcar {
     const base = this.pos * C;
     const full = this.held === n;
     for (let c = 0; c < C; c++) {
-      if (full) this.sums[c] -= this.ring[base + c];
+      if (full) this.ring[this.S + c] -= this.ring[base + c];
       this.ring[base + c] = values[c];
-      this.sums[c] += values[c];
+      this.ring[this.S + c] += values[c];
     }
     this.pos = (this.pos + 1) % n;
     if (!full) this.held++;
@@ -65,7 +70,7 @@ export class Boxcar {
 
   /** Mean of channel c's held values (0 when none is held). */
   mean(c: number): number {
-    return this.held === 0 ? 0 : this.sums[c] / this.held;
+    return this.held === 0 ? 0 : this.ring[this.S + c] / this.held;
   }
 
   /**
@@ -106,7 +111,7 @@ export class Boxcar {
     }
     let dropped = 0;
     for (let t = 0; t < k; t++) dropped += top[t] + bottom[t];
-    return (this.sums[c] - dropped) / (this.held - 2 * k);
+    return (this.ring[this.S + c] - dropped) / (this.held - 2 * k);
   }
 
   /** The held values, oldest first, one array of C per push. */
@@ -125,7 +130,7 @@ export class Boxcar {
    * they were last recomputed, so that a restored boxcar rounds exactly as the one it was saved from.
    */
   toJSON(): BoxcarState {
-    return { values: this.values(), sums: Array.from(this.sums), sinceExact: this.sinceExact };
+    return { values: this.values(), sums: Array.from(this.ring.subarray(this.S)), sinceExact: this.sinceExact };
   }
 
   /**
@@ -146,18 +151,18 @@ export class Boxcar {
       const { sums, sinceExact } = state as BoxcarState;
       if (sums.length !== this.C || !sums.every(Number.isFinite)) throw new Error(`boxcar: sums must be ${this.C} finite numbers`);
       if (!Number.isInteger(sinceExact) || sinceExact < 0 || sinceExact >= this.n) throw new Error(`boxcar: sinceExact must be an integer in [0, ${this.n})`);
-      this.sums.set(sums);
+      this.ring.set(sums, this.S);
       this.sinceExact = sinceExact;
     }
   }
 
   private exact(): void {
     this.sinceExact = 0;
-    this.sums.fill(0);
+    this.ring.fill(0, this.S);
     const first = (this.pos - this.held + this.n) % this.n;
     for (let k = 0; k < this.held; k++) {
       const slot = (first + k) % this.n;
-      for (let c = 0; c < this.C; c++) this.sums[c] += this.ring[slot * this.C + c];
+      for (let c = 0; c < this.C; c++) this.ring[this.S + c] += this.ring[slot * this.C + c];
     }
   }
 }

@@ -237,9 +237,6 @@ class StreamScore {
   /** False while epLog, epVar and epCount are all +0 (cleared): clearing them again is skipped. */
   epDirty = false;
   varCount = 0;
-  /** Per-(kind, channel) surprises of the current reading against each set of histories (scratch). */
-  readonly eachAdaptive: Float64Array;
-  readonly eachReference: Float64Array;
   /** Per channel: run of identical values. */
   readonly run: Float64Array;
   /** Per channel: the longest run taught so far (a lasting run that beats it is taught as it goes). */
@@ -281,15 +278,16 @@ class StreamScore {
     this.reference = set('reference');
     this.adaptive = set('adaptive');
     this.shortLog = new Boxcar(C, shortSpan(opts.smooth));
-    this.longLog = new Float64Array(C);
-    this.longVar = new Float64Array(C);
-    this.epLog = new Float64Array(C);
-    this.epVar = new Float64Array(C);
-    this.epCount = new Float64Array(C);
-    this.run = new Float64Array(C);
-    this.eachAdaptive = new Float64Array(EVIDENCE.length * C);
-    this.eachReference = new Float64Array(EVIDENCE.length * C);
-    this.longest = new Float64Array(C);
+    // The per-channel numbers share one buffer (views of it): a stream costs one allocation for them, not seven.
+    const perChannel = new Float64Array(7 * C);
+    const view = (i: number): Float64Array => perChannel.subarray(i * C, (i + 1) * C);
+    this.longLog = view(0);
+    this.longVar = view(1);
+    this.epLog = view(2);
+    this.epVar = view(3);
+    this.epCount = view(4);
+    this.run = view(5);
+    this.longest = view(6);
     this.zMean = new Boxcar(C, shortSpan(opts.smooth));
     this.resMean = new Boxcar(C, shortSpan(opts.smooth));
     this.values = Array.from({ length: C }, () => new ValueHistogram(opts.horizon, shortSpan(opts.smooth)));
@@ -344,8 +342,15 @@ export class StreamScorer {
   /** The fused results of a reading against each set of histories (fuse's `out`, valid during one reading's score). */
   private readonly fusedAdaptive: Fused = newFused();
   private readonly fusedReference: Fused = newFused();
-  /** The adaptive fused result's per-channel arrays and the evidence's logarithms, per channel count (valid during one reading's score). */
-  private readonly fusedChannels = new Map<number, FusedChannels & { readonly fillLogs: LogsOf; readonly readLogs: LogsOf }>();
+  /**
+   * Per channel count: fuse's scratch, shared by the streams (a reading is scored at a time): the fused
+   * channels, the logs, and the per-(kind, channel) surprises of the current reading against each set of
+   * histories (EVIDENCE.length * C; what a reading reads of them it reads before the next is scored).
+   */
+  private readonly fusedChannels = new Map<
+    number,
+    FusedChannels & { readonly fillLogs: LogsOf; readonly readLogs: LogsOf; readonly eachAdaptive: Float64Array; readonly eachReference: Float64Array }
+  >();
   private readonly thresholdSurprise: number;
   private readonly holdSurprise: number;
 
@@ -443,13 +448,20 @@ export class StreamScorer {
     let perChannel = this.fusedChannels.get(C);
     if (perChannel === undefined) {
       const logs = new Float64Array(EVIDENCE.length * C);
-      perChannel = { channels: new Array<number>(C).fill(0), rowChannels: new Array<number>(C).fill(0), fillLogs: { values: logs, fill: true }, readLogs: { values: logs, fill: false } };
+      perChannel = {
+        channels: new Array<number>(C).fill(0),
+        rowChannels: new Array<number>(C).fill(0),
+        fillLogs: { values: logs, fill: true },
+        readLogs: { values: logs, fill: false },
+        eachAdaptive: new Float64Array(EVIDENCE.length * C),
+        eachReference: new Float64Array(EVIDENCE.length * C),
+      };
       this.fusedChannels.set(C, perChannel);
     }
     // The two fused results are the scorer's (refilled by every reading; what leaves the scorer of them, the
     // evidence records and the reference's channels, is fresh per reading).
-    const adaptive = fuse(s.adaptive, e, C, s.eachAdaptive, perChannel.fillLogs, this.fusedAdaptive, true, perChannel);
-    const reference = fuse(s.reference, e, C, s.eachReference, perChannel.readLogs, this.fusedReference);
+    const adaptive = fuse(s.adaptive, e, C, perChannel.eachAdaptive, perChannel.fillLogs, this.fusedAdaptive, true, perChannel);
+    const reference = fuse(s.reference, e, C, perChannel.eachReference, perChannel.readLogs, this.fusedReference);
     const events: AnomalyEvent[] = [];
     // The episode this reading belongs to (the one open before it, if this reading resolves it).
     const before = s.episode;

@@ -190,10 +190,12 @@ class StreamState<O> {
     readonly channels: readonly string[],
   ) {
     this.C = channels.length;
-    this.mean = new Float64Array(this.C);
-    this.variance = new Float64Array(this.C);
-    this.chunkMean = new Float64Array(this.C);
-    this.chunkStd = new Float64Array(this.C).fill(1);
+    // One buffer for the four per-channel normalisations (views of it): one allocation per stream, not four.
+    const norm = new Float64Array(4 * this.C);
+    this.mean = norm.subarray(0, this.C);
+    this.variance = norm.subarray(this.C, 2 * this.C);
+    this.chunkMean = norm.subarray(2 * this.C, 3 * this.C);
+    this.chunkStd = norm.subarray(3 * this.C).fill(1);
     this.warm = [];
 
   }
