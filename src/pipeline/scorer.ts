@@ -21,7 +21,8 @@
  *                   the tail fitted to it is a power law of the run length: durations have no natural scale),
  *                   judged against the lengths of the stream's runs (the hazard of a run ending): a noisy
  *                   signal that freezes or a value stuck at a sentinel is rare; a signal that is flat by nature
- *                   never is;
+ *                   never is (a run long enough that stuck never called rare is a rest: quietValues, where
+ *                   exact repeats are no evidence for spread, and a rest an episode held is taught at its end);
  *   rarity          how little of the stream's normal values lay near its values lately: the short trimmed mean of
  *                   −ln p(value) under a histogram of each channel's normal values (HBOS, Goldstein and Dengel,
  *                   KI 2012; src/pipeline/rarity.ts), bins one typical change wide, a guard band, not taught an
@@ -215,6 +216,8 @@ class StreamScore {
   episodeEvidence: EvidenceValues[] = [];
   /** Rare steps to a familiar value waiting for the readings that tell whether the stream stayed there (teachSteps). */
   steps: StepCandidate[] = [];
+  /** Rests (quietValues) the open episode held, to be taught when it resolves (noteRest, teachRests). */
+  rests: RestHeld[] = [];
   seen = 0;
   last: Float64Array | null = null;
   /**
@@ -224,6 +227,11 @@ class StreamScore {
    */
   readonly shortLog: Boxcar;
   readonly longLog: Float64Array;
+  /**
+   * Per channel, the long-term mean of the log squared change without the exact repeats at a value the channel
+   * rests at (quietValues): spread's noise level. longLog (with them) stays what rarity's bin width follows.
+   */
+  readonly restLog: Float64Array;
   readonly longVar: Float64Array;
   /**
    * Per channel, the sums of ln(change²) and change² and their count over the open episode's readings that
@@ -241,6 +249,12 @@ class StreamScore {
   readonly run: Float64Array;
   /** Per channel: the longest run taught so far (a lasting run that beats it is taught as it goes). */
   readonly longest: Float64Array;
+  /** Per channel: 1 once the reference stuck surprise of the current run reached the hold level (the run is not the stream's ordinary rest). */
+  readonly runRare: Float64Array;
+  /** Per channel: the values the stream rests at (quietValues): exact repeats there are no evidence of a noise level. */
+  quiet: QuietValue[][];
+  /** Per channel: the length of the rest (quietValues) the latest reading ended, 0 if none (not checkpointed: set by every reading). */
+  readonly restEnded: Float64Array;
   /** Per channel: short means (boxcars of shortSpan(smooth) readings) of the signed level and of the signed prediction residual. */
   readonly zMean: Boxcar;
   readonly resMean: Boxcar;
@@ -278,8 +292,8 @@ class StreamScore {
     this.reference = set('reference');
     this.adaptive = set('adaptive');
     this.shortLog = new Boxcar(C, shortSpan(opts.smooth));
-    // The per-channel numbers share one buffer (views of it): a stream costs one allocation for them, not seven.
-    const perChannel = new Float64Array(7 * C);
+    // The per-channel numbers share one buffer (views of it): a stream costs one allocation for them, not ten.
+    const perChannel = new Float64Array(10 * C);
     const view = (i: number): Float64Array => perChannel.subarray(i * C, (i + 1) * C);
     this.longLog = view(0);
     this.longVar = view(1);
@@ -288,6 +302,10 @@ class StreamScore {
     this.epCount = view(4);
     this.run = view(5);
     this.longest = view(6);
+    this.restLog = view(7);
+    this.runRare = view(8);
+    this.restEnded = view(9);
+    this.quiet = Array.from({ length: C }, () => []);
     this.zMean = new Boxcar(C, shortSpan(opts.smooth));
     this.resMean = new Boxcar(C, shortSpan(opts.smooth));
     this.values = Array.from({ length: C }, () => new ValueHistogram(opts.horizon, shortSpan(opts.smooth)));
@@ -408,6 +426,7 @@ export class StreamScorer {
     s.above = 0;
     s.below = 0;
     s.episodeEvidence = [];
+    s.rests = [];
     clearEpisodeVariability(s);
     s.lastScored = null;
   }
@@ -462,6 +481,8 @@ export class StreamScorer {
     // evidence records and the reference's channels, is fresh per reading).
     const adaptive = fuse(s.adaptive, e, C, perChannel.eachAdaptive, perChannel.fillLogs, this.fusedAdaptive, true, perChannel);
     const reference = fuse(s.reference, e, C, perChannel.eachReference, perChannel.readLogs, this.fusedReference);
+    // A run that stuck calls rare (at the hold level) is not a rest of the stream's (quietValues).
+    if (!learning) for (let c = 0; c < C; c++) if (reference.each[STUCK * C + c] >= this.holdSurprise) s.runRare[c] = 1;
     const events: AnomalyEvent[] = [];
     // The episode this reading belongs to (the one open before it, if this reading resolves it).
     const before = s.episode;
@@ -519,6 +540,11 @@ export class StreamScorer {
       for (let c = 0; c < C; c++) if (s.episode.owners[c]) s.values[c].discardPending();
     }
     this.learnVariability(s, r, episode === null ? null : episode.owners);
+    // A rest that an episode held, at a level never taught (a setpoint's new level), is how the stream holds a
+    // value once it has ended without stuck calling it rare: its readings are taught when the episode resolves
+    // (noteRest, teachRests).
+    if (!learning && episode !== null) noteRest(s, episode, this.opts.newNormalAfter);
+    if (!learning && before !== null && s.episode === null && !rebaseline) teachRests(s);
     if (s.episode !== null && s.episode.stuckAt !== s.episode.readings && this.opts.newNormalAfter > 0 && s.episodeEvidence.length < this.opts.newNormalAfter) {
       s.episodeEvidence.push(keepForNewNormal(s, taught, this.scratch.get(C)?.d2));
     }
@@ -534,11 +560,13 @@ export class StreamScorer {
       for (let c = 0; c < C; c++) {
         if (!before.owners[c] || s.epCount[c] === 0) continue;
         s.longLog[c] = s.epLog[c] / s.epCount[c];
+        s.restLog[c] = s.longLog[c];
         s.longVar[c] = s.epVar[c] / s.epCount[c];
       }
     }
     if (s.episode === null) {
       s.episodeEvidence = [];
+      s.rests = [];
       clearEpisodeVariability(s);
     }
     s.seen++;
@@ -583,6 +611,7 @@ export class StreamScorer {
     let scratch = this.scratch.get(C);
     if (scratch === undefined) this.scratch.set(C, (scratch = newEvidenceScratch(C)));
     const { level, shift, res, sp, ch, st, done, d2, logD2 } = scratch;
+    s.restEnded.fill(0);
     for (let c = 0; c < C; c++) level[c] = r.z[c] * r.z[c];
     if (r.item.reset) {
       s.meanCount = 0;
@@ -637,6 +666,10 @@ export class StreamScorer {
         d2[c] = (r.item.values[c] - s.last[c]) ** 2 / (1 + filled);
         logD2[c] = Math.log(d2[c] + 1e-4 * s.longVar[c] + 1e-300);
         if (s.longVar[c] === 0 && d2[c] > 0) firstMove = true;
+        // An exact repeat at a value the stream rests at (a floor such as 0 lux at night; quietValues) is the
+        // stream at rest, not its noise level collapsing: it enters spread's short mean as the long-term mean
+        // itself (neutral), and the long-term means do not learn it (learnVariability).
+        if (d2[c] === 0 && s.longVar[c] > 0 && isQuiet(s, c, r.item.values[c], this.opts.horizon)) logD2[c] = s.restLog[c];
       }
       if (firstMove) s.shortLog.clear();
       s.shortLog.push(logD2);
@@ -652,7 +685,7 @@ export class StreamScorer {
         // away and one back) or a step is one or two changes, which change and level judge, not a new noise
         // level.
         const moved = long > 0;
-        const lr = s.shortLog.trimmedMean(c, SPREAD_TRIM) - s.longLog[c];
+        const lr = s.shortLog.trimmedMean(c, SPREAD_TRIM) - s.restLog[c];
         sp[c] = moved ? Math.exp(Math.abs(lr)) : 1;
         // A first change of a channel that never moved is as strange as a change can be (scored as the largest
         // surprise; a non-finite value is never taught to a history, so it cannot blind the kind later).
@@ -669,6 +702,13 @@ export class StreamScorer {
         } else {
           done[c] = Math.log1p(s.run[c]);
           if (s.run[c] > s.longest[c]) s.longest[c] = s.run[c];
+          // A run long enough to fill spread's short mean, which stuck never called rare: the stream rests at
+          // that value (quietValues), whether or not an episode held it (spread's, at its first such rest).
+          if (s.run[c] >= shortSpan(o.smooth) && s.runRare[c] === 0) {
+            teachQuiet(s, c, s.last[c]);
+            s.restEnded[c] = s.run[c];
+          }
+          s.runRare[c] = 0;
           s.run[c] = 1;
         }
         st[c] = Math.log1p(s.run[c]);
@@ -682,6 +722,7 @@ export class StreamScorer {
       ended = done;
     } else {
       s.run.fill(1);
+      s.runRare.fill(0);
     }
     // Rarity: how little of the stream's normal values lay near this one (HBOS): −ln p(value) against each
     // channel's value histogram, as the trimmed short mean over the last shortSpan(smooth) readings (the two
@@ -760,10 +801,13 @@ export class StreamScorer {
       }
       if (s.longVar[c] === 0) {
         s.longLog[c] = logD2;
+        s.restLog[c] = logD2;
         s.longVar[c] = d2;
         continue;
       }
       s.longLog[c] = (1 - a) * s.longLog[c] + a * logD2;
+      // An exact repeat at a value the channel rests at says nothing of its noise level (see evidence).
+      if (!(d2 === 0 && isQuiet(s, c, r.item.values[c], this.opts.horizon))) s.restLog[c] = (1 - a) * s.restLog[c] + a * logD2;
       s.longVar[c] = (1 - a) * s.longVar[c] + a * d2;
     }
   }
@@ -858,6 +902,7 @@ export class StreamScorer {
     if (dev.evidence.stuck >= this.holdSurprise) {
       ep.stuckAt = ep.readings;
       s.episodeEvidence = [];
+      s.rests = [];
       clearEpisodeVariability(s);
     } else if (ep.stuckAt > 0 && ep.stuckAt === ep.readings - 1) s.unstuck = true;
     const newNormal = this.opts.newNormalAfter > 0 && ep.readings - ep.stuckAt >= this.opts.newNormalAfter;
@@ -914,15 +959,19 @@ export class StreamScorer {
       // NaN (stuck's taught value where no run ended) is saved as null, as JSON would write it anyway.
       episodeEvidence: s.episodeEvidence.map((e) => Object.fromEntries(EVIDENCE.map((k) => [k, e[k] ? Array.from(e[k], nanToNull) : null]))),
       steps: s.steps.map((st) => ({ c: st.c, from: st.from, to: st.to, sum: st.sum, n: st.n, ref: st.ref.map(nanToNull), adapt: st.adapt.map(nanToNull) })),
+      rests: s.rests.map((x) => [x.c, x.from, x.to, x.v]),
       seen: s.seen,
       last: s.last ? Array.from(s.last) : null,
       shortLog: means(s.shortLog),
       longLog: Array.from(s.longLog),
+      restLog: Array.from(s.restLog),
       longVar: Array.from(s.longVar),
       episodeVariability: { log: Array.from(s.epLog), var: Array.from(s.epVar), count: Array.from(s.epCount) },
       varCount: s.varCount,
       run: Array.from(s.run),
       longest: Array.from(s.longest),
+      runRare: Array.from(s.runRare),
+      quiet: s.quiet.map((q) => q.map((x) => [x.v, x.at])),
       zMean: means(s.zMean),
       resMean: means(s.resMean),
       shortMeans: { zMean: s.zMean.toJSON(), resMean: s.resMean.toJSON(), shortLog: s.shortLog.toJSON(), rarity: s.rareBox.toJSON() },
@@ -997,9 +1046,20 @@ export class StreamScorer {
         return { c, from, to, sum, n: int(st.n, 'step.n'), ref: back(st.ref), adapt: back(st.adapt) };
       });
     }
+    // Absent from checkpoints written before it existed: no rest noted.
+    if (v.rests !== undefined) {
+      if (!Array.isArray(v.rests)) throw new Error('scorer snapshot: rests must be an array');
+      s.rests = v.rests.map((x) => {
+        const [c, from, to, rv] = nums(x, 'rest', 4);
+        if (!Number.isInteger(c) || c < 0 || c >= C || !Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to < from) throw new Error('scorer snapshot: bad rest');
+        return { c, from, to, v: rv };
+      });
+    }
     s.seen = int(v.seen, 'seen');
     s.last = v.last === null || v.last === undefined ? null : Float64Array.from(nums(v.last, 'last'));
     s.longLog.set(nums(v.longLog, 'longLog'));
+    // Absent from checkpoints written before it existed: no rest was known, so it was the long-term mean.
+    s.restLog.set(v.restLog === undefined ? s.longLog : nums(v.restLog, 'restLog'));
     s.longVar.set(nums(v.longVar, 'longVar'));
     // Absent from checkpoints written before it existed: nothing gathered yet.
     if (v.episodeVariability !== undefined) {
@@ -1011,6 +1071,18 @@ export class StreamScorer {
     s.varCount = int(v.varCount, 'varCount');
     s.run.set(nums(v.run, 'run'));
     s.longest.set(nums(v.longest, 'longest'));
+    // Absent from checkpoints written before they existed: no rest known yet, no run called rare.
+    if (v.runRare !== undefined) s.runRare.set(nums(v.runRare, 'runRare'));
+    if (v.quiet !== undefined) {
+      if (!Array.isArray(v.quiet) || v.quiet.length !== C) throw new Error(`scorer snapshot: quiet must be ${C} lists`);
+      s.quiet = v.quiet.map((q) => {
+        if (!Array.isArray(q) || q.length > QUIET_VALUES) throw new Error('scorer snapshot: bad quiet values');
+        return q.map((x) => {
+          const [qv, at] = nums(x, 'quiet value', 2);
+          return { v: qv, at };
+        });
+      });
+    }
     s.meanCount = int(v.meanCount, 'meanCount');
     s.resCount = int(v.resCount, 'resCount');
     // The short means' values (boxcars). A checkpoint written before spread's short mean held log squared
@@ -1093,18 +1165,26 @@ export interface StreamScoreSnapshot {
   /** Per reading of the open episode, per kind: one value per channel (null: nothing taught there, NaN in memory), or null. */
   readonly episodeEvidence: readonly Record<string, (number | null)[] | null>[];
   /** Rare steps waiting to be confirmed (null: NaN, nothing to teach). Absent from checkpoints written before it existed. */
+  /** Rests the open episode held, [channel, from, to, value]. Absent from checkpoints written before it existed. */
+  readonly rests?: readonly [number, number, number, number][];
   readonly steps?: readonly { c: number; from: number; to: number; sum: number; n: number; ref: (number | null)[]; adapt: (number | null)[] }[];
   readonly seen: number;
   readonly last: number[] | null;
   /** Per channel, the plain mean of spread's short boxcar of log squared changes (its values are in shortMeans). */
   readonly shortLog: number[];
   readonly longLog: number[];
+  /** Absent from checkpoints written before it existed. */
+  readonly restLog?: number[];
   readonly longVar: number[];
   /** Absent from checkpoints written before it existed. */
   readonly episodeVariability?: { readonly log: number[]; readonly var: number[]; readonly count: number[] };
   readonly varCount: number;
   readonly run: number[];
   readonly longest: number[];
+  /** Per channel, 1 once stuck called the current run rare. Absent from checkpoints written before it existed. */
+  readonly runRare?: number[];
+  /** Per channel, the values it rests at as [value, reading count when a rest there last ended]. Absent from checkpoints written before it existed. */
+  readonly quiet?: [number, number][][];
   readonly zMean: number[];
   readonly resMean: number[];
   /** The short means' states (boxcars): of the signed level, of the signed residual, of the log squared change. */
@@ -1338,6 +1418,100 @@ const STEP_KINDS = [EVIDENCE.indexOf('prediction'), EVIDENCE.indexOf('change')];
 /** The kinds that judge where a value lies (how far from the running mean; how rarely the stream has been there). */
 const LEVEL = EVIDENCE.indexOf('level');
 const RARITY = EVIDENCE.indexOf('rarity');
+const STUCK = EVIDENCE.indexOf('stuck');
+
+/** A value a channel rests at (quietValues), and the reading count (`seen`) when a rest there last ended. */
+interface QuietValue {
+  readonly v: number;
+  at: number;
+}
+
+/** The most values a channel keeps as rests (the most recently used are kept). */
+const QUIET_VALUES = 8;
+
+/**
+ * Quiet values: where a channel rests. A floor or a ceiling (0 lux every night, a rain gauge's 0, a valve's
+ * closed position, a setpoint's levels) is held as a run of exact repeats; spread measures the noise level by
+ * the log squared changes, and a run of exact repeats there reads as the noise level collapsing ten-thousandfold
+ * (the floor of an exact repeat), as a noisy signal that freezes does. A value is a rest once a run of exact
+ * repeats there has lasted at least a full short mean (shortSpan(smooth) readings) and ended without `stuck`
+ * ever calling it rare (its reference surprise stayed below the hold level: runs that long are how this stream
+ * holds a value); from then on, exact repeats at that value are neutral to spread (evidence) and are not taught
+ * to its long-term means (learnVariability), and a rest that has not recurred for `horizon` readings is
+ * forgotten. A freeze of a noisy signal, or a value stuck at a sentinel, is a run that stuck calls rare: never
+ * a rest, so a later one is judged as the first was. The first rest of a stream that its learning period did
+ * not show may open a spread episode; once it has ended, the next is ordinary (as a rare step that held is
+ * taught, offerStep and teachSteps).
+ */
+function isQuiet(s: StreamScore, c: number, v: number, horizon: number): boolean {
+  const q = s.quiet[c];
+  for (let i = 0; i < q.length; i++) if (q[i].v === v) return s.seen - q[i].at <= horizon;
+  return false;
+}
+
+/** The kinds a rest that held teaches (teachRest): not spread nor stuck, which judge the repeats themselves. */
+const REST_KINDS: readonly number[] = EVIDENCE.map((_, k) => k).filter((k) => EVIDENCE[k] !== 'spread' && EVIDENCE[k] !== 'stuck');
+
+/** A rest the open episode held in channel c: its readings are the episode's kept evidence [from, to), at value v. */
+interface RestHeld {
+  readonly c: number;
+  readonly from: number;
+  readonly to: number;
+  readonly v: number;
+}
+
+/**
+ * A rest that held is taught. An episode keeps its owners' readings out of their histories: a plateau at a level
+ * the stream had not been at (a setpoint's new level) holds its episode for as long as it lasts and, never
+ * taught, is as new at its next visit, and the next, for ever (censoring's blind side again). When the latest
+ * reading ended a rest (quietValues) of an owner channel c of the open (or just resolved) `episode`, the rest was
+ * held the way the stream holds its values (stuck never called it rare: no frozen sensor, no sentinel of a noisy
+ * one); its readings, from the step into it on (the episode's kept evidence, while it holds every reading:
+ * `newNormalAfter`), are noted, and taught when the episode resolves (teachRests): the episode itself is judged
+ * as before, only the next visit is judged against it. A new normal teaches the whole episode instead.
+ */
+function noteRest(s: StreamScore, episode: Episode, newNormalAfter: number): void {
+  for (let c = 0; c < s.C; c++) {
+    const run = s.restEnded[c];
+    if (run === 0 || !episode.owners[c] || s.last === null) continue;
+    const kept = s.episodeEvidence.length;
+    if (newNormalAfter > 0 && kept >= newNormalAfter) continue;
+    const from = Math.max(0, kept - run);
+    if (from < kept) s.rests.push({ c, from, to: kept, v: s.last[c] });
+  }
+}
+
+/**
+ * Teaches the rests the resolved episode held (noteRest): their readings' evidence, but spread's and stuck's
+ * (which judge the repeats themselves), to the channel's reference and adaptive histories, and their value to its
+ * value histogram (rarity), once per reading, as a new normal teaches an episode's readings.
+ */
+function teachRests(s: StreamScore): void {
+  for (const rest of s.rests) {
+    const { c, v } = rest;
+    for (let i = rest.from; i < rest.to && i < s.episodeEvidence.length; i++) {
+      const e = s.episodeEvidence[i];
+      for (const set of ['reference', 'adaptive'] as const) {
+        for (const k of REST_KINDS) {
+          const x = e[EVIDENCE[k]];
+          if (x === null || !Number.isFinite(x[c])) continue;
+          s.row(set, k)[c].add(x[c]);
+        }
+      }
+      s.values[c].add(v, valueScale(s, c, v));
+    }
+  }
+  s.rests = [];
+}
+
+/** Teaches channel c that it rests at `v` (quietValues): the most recently ended rests are kept. */
+function teachQuiet(s: StreamScore, c: number, v: number): void {
+  const q = s.quiet[c];
+  const i = q.findIndex((x) => x.v === v);
+  if (i >= 0) q.splice(i, 1);
+  q.unshift({ v, at: s.seen });
+  if (q.length > QUIET_VALUES) q.length = QUIET_VALUES;
+}
 
 /**
  * A rare step of one channel that may be how the stream moves: the value before it (`from`), the value it

@@ -363,6 +363,66 @@ describe('StreamScorer: a recurring step to a familiar value', () => {
   });
 });
 
+describe('StreamScorer: where a stream rests (a floor, a setpoint level)', () => {
+  /** Episodes (runs of anomalous readings) that start at or after `from`. */
+  function openings(out: readonly { reading: { status: string } }[], from: number): number[] {
+    return out.flatMap((o, i) => (i >= from && o.reading.status === 'anomalous' && out[i - 1].reading.status !== 'anomalous' ? [i] : []));
+  }
+
+  /** A light sensor: exactly 0 for the 200 readings of each night, a noisy arch by day (period 400 readings). */
+  function lux(seed: number, n: number): number[][] {
+    const z = normal(seed);
+    return Array.from({ length: n }, (_, i) => [i % 400 < 200 ? 0 : Math.max(0, Math.round(300 * Math.sin((Math.PI * (i % 400 - 200)) / 200) + 10 * z()))]);
+  }
+
+  it('a floor the stream rests at every night (0 lux) is no collapse of its noise level: no episode at night', async () => {
+    // The learning period is a night (the channel never moved: no noise level yet) and a day; every later night
+    // read as spread's noise collapse, ten-thousandfold (an episode each, kept out of what spread learns).
+    const out = await detect(lux(41, 4400), { knownNormal: 400 });
+    expect(openings(out, 400)).toEqual([]);
+  });
+
+  it('a noisy signal that freezes at a value it never rested at is still flagged within a short mean', async () => {
+    const rows = lux(42, 3200);
+    // Frozen by day, for 300 readings, at its value at 2610 (rests at 0 are ordinary; this is not one).
+    for (let i = 2611; i < 2910; i++) rows[i] = [rows[2610][0]];
+    const out = await detect(rows, { knownNormal: 400 });
+    const first = alarmed(out).find((i) => i >= 2611);
+    expect(first).toBeDefined();
+    expect(first! - 2611).toBeLessThan(16);
+    expect(openings(out, 400).filter((i) => i < 2611)).toEqual([]);
+  });
+
+  it('a setpoint that steps between levels, some never seen in learning: a new level holds an episode at its first visit only', async () => {
+    // Learning saw 20 and then 17 (one step); then plateaus of 150 to 400 readings (exact repeats) cycle through
+    // 19, 22, 20, 17 and 21: 31 steps, 18 of them to a level learning never saw.
+    const z = normal(43);
+    const rows: number[][] = [];
+    for (let i = 0; i < 1000; i++) rows.push([i < 150 ? 20 : 17]);
+    const levels = [17, 19, 20, 21, 22];
+    for (let k = 0; rows.length < 9000; k++) {
+      const len = 150 + Math.floor(250 * Math.abs(Math.tanh(z())));
+      for (let i = 0; i < len; i++) rows.push([levels[(k * 3 + 1) % levels.length]]);
+    }
+    const out = await detect(rows, { knownNormal: 1000, scorer: { newNormalAfter: 1000 } });
+    // Episodes longer than two short spans (a step of a size not seen before may open a short one: its change).
+    const span = shortSpan(TEST_SCORER.smooth);
+    const long = openings(out, 1000).filter((i) => {
+      let end = i;
+      while (end < out.length && out[end].reading.status === 'anomalous') end++;
+      return end - i > 2 * span;
+    });
+    // Never taught, every visit to 19 or 21 held an episode for as long as it lasted (9 episodes, 7 of them long).
+    const firstVisit = (i: number): boolean => {
+      let start = i;
+      while (start > 0 && rows[start - 1][0] === rows[i][0]) start--;
+      return rows.slice(0, start).every((r) => r[0] !== rows[i][0]);
+    };
+    expect(long.length).toBeLessThanOrEqual(3);
+    for (const i of long) expect(firstVisit(i)).toBe(true);
+  });
+});
+
 describe('StreamScorer: spread on a duty cycle', () => {
   const span = shortSpan(TEST_SCORER.smooth);
 
@@ -513,6 +573,32 @@ describe('StreamScorer: snapshot', () => {
     const resumed = new StreamScorer(opts, deps);
     resumed.restore('s', saved);
     for (let i = 1550; i < rows.length; i++) {
+      const b = resumed.score(step(i, rows[i]), false).scored;
+      expect(b.surprise).toBeCloseTo(a[i].surprise, 9);
+      expect(b.deviation).toBeCloseTo(a[i].deviation, 9);
+      expect(b.status).toBe(a[i].status);
+    }
+  });
+
+  it('restores a checkpoint taken while an episode holds a rest to be taught at its end', () => {
+    // Channel a, a setpoint: 10, then 9 through learning (rests); then 12 for 200 readings and 11.5 for 200 (levels
+    // never seen: one episode, whose rest at 12 waits for its end to be taught), back to 9, then 12 again; b is noise.
+    const z = normal(65);
+    const rows = Array.from({ length: 3000 }, (_, i) => [i < 150 ? 10 : i >= 1200 && i < 1400 ? 12 : i >= 1400 && i < 1600 ? 11.5 : i >= 2200 && i < 2400 ? 12 : 9, 10 + z()]);
+    const opts = { ...TEST_SCORER, newNormalAfter: 1000 };
+    let ids = 0;
+    const deps = { newId: () => `e${++ids}`, priorsFor: () => null };
+    const straight = new StreamScorer(opts, deps);
+    const a = rows.map((v, i) => straight.score(step(i, v), i < 1000).scored);
+    expect(a[1200].status).toBe('anomalous');
+    const first = new StreamScorer(opts, deps);
+    for (let i = 0; i < 1450; i++) first.score(step(i, rows[i]), i < 1000);
+    const saved = JSON.parse(JSON.stringify(first.snapshot('s'))) as { rests: unknown[]; quiet: unknown[][] };
+    expect(saved.rests.length).toBeGreaterThan(0);
+    expect(saved.quiet[0].length).toBeGreaterThan(0);
+    const resumed = new StreamScorer(opts, deps);
+    resumed.restore('s', saved);
+    for (let i = 1450; i < rows.length; i++) {
       const b = resumed.score(step(i, rows[i]), false).scored;
       expect(b.surprise).toBeCloseTo(a[i].surprise, 9);
       expect(b.deviation).toBeCloseTo(a[i].deviation, 9);
