@@ -169,6 +169,8 @@ const PRIOR_WEIGHT = 32;
 const SPREAD_TRIM = 2;
 /** A record run is taught again each time it grows by this factor (about one bin of the tail histogram). */
 const RECORD_STEP = 1.25;
+/** StreamScore.learnFrom while a stream flat through its learning period has not moved yet. */
+const NOT_MOVED = Number.MAX_SAFE_INTEGER;
 
 interface Episode {
   readonly id: string;
@@ -219,6 +221,16 @@ class StreamScore {
   /** Rests (quietValues) the open episode held, to be taught when it resolves (noteRest, teachRests). */
   rests: RestHeld[] = [];
   seen = 0;
+  /**
+   * `seen` at which the stream's learning period starts: 0, or, for a stream that did not move through a whole
+   * learning period of its own (every reading the same, none known normal: a lux sensor installed at night,
+   * a sensor that came alive), the reading it first moved at (NOT_MOVED until then; see learningOf).
+   */
+  learnFrom = 0;
+  /** True once a reading of the stream was known normal (learnt with --learn-first): no restart of learning. */
+  knownNormal = false;
+  /** True once a reading differed from the one before it (any channel). */
+  moved = false;
   last: Float64Array | null = null;
   /**
    * Per channel: the log squared changes of the last shortSpan(smooth) readings (spread's short mean, a boxcar);
@@ -390,7 +402,33 @@ export class StreamScorer {
   /** True while the stream has not learnt enough to alert (or is unknown). */
   learning(stream: string): boolean {
     const s = this.streams.get(stream);
-    return s === undefined || s.seen < this.opts.learnReadings;
+    return s === undefined || this.learningOf(s);
+  }
+
+  /**
+   * While the stream learns its normal: its first learnReadings readings, counted from `learnFrom`. A stream
+   * that did not move through its whole learning period learnt nothing of how it moves (every history of
+   * changes, noise and level is one value), so its first movement would be judged against nothing and held
+   * as an episode until a new normal (a light sensor installed at night: an alarm every day). Its learning
+   * starts again where it first moves; a stream flat for `horizon` readings ends learning anyway (so a
+   * flat history never keeps a stream learning for good, issue 10).
+   */
+  private learningOf(s: StreamScore): boolean {
+    if (s.seen < this.opts.learnReadings) return true;
+    if (s.learnFrom === NOT_MOVED) return s.seen < this.opts.horizon;
+    return s.seen - s.learnFrom < this.opts.learnReadings;
+  }
+
+  /**
+   * Notes where a stream flat through its learning period first moves (`learnFrom`); streams that moved
+   * during it, or learnt known-normal readings, keep learnFrom 0.
+   */
+  private noteMovement(s: StreamScore, r: StepResult<unknown>): void {
+    if (s.moved || s.knownNormal) return;
+    s.moved = s.last !== null && r.item.kind === 'reading' && r.item.values.some((v, c) => v !== s.last![c]);
+    if (s.learnFrom === NOT_MOVED) {
+      if (s.moved) s.learnFrom = s.seen;
+    } else if (!s.moved && s.seen + 1 >= this.opts.learnReadings) s.learnFrom = NOT_MOVED;
   }
 
   /** The open episode's id, or null (also while the stream's episode is silent: it is no alarm, and nothing of it is stored). */
@@ -449,7 +487,9 @@ export class StreamScorer {
       this.streams.set(r.stream, s);
     }
     if (r.item.kind === 'duplicate') return { scored: this.duplicateOf(s), verdict: { exclude: true, rebaseline: false } };
-    const learning = knownNormal || s.seen < this.opts.learnReadings;
+    if (knownNormal) s.knownNormal = true;
+    this.noteMovement(s, r);
+    const learning = knownNormal || this.learningOf(s);
     // The first judged reading after learning: the readings still in the guard bands of the reference histories
     // and of the value histograms are the learning period's last, known to be normal, not the onset of
     // something to be measured against what came before; they enter now. Otherwise a stream whose last learning readings moved
@@ -961,6 +1001,9 @@ export class StreamScorer {
       steps: s.steps.map((st) => ({ c: st.c, from: st.from, to: st.to, sum: st.sum, n: st.n, ref: st.ref.map(nanToNull), adapt: st.adapt.map(nanToNull) })),
       rests: s.rests.map((x) => [x.c, x.from, x.to, x.v]),
       seen: s.seen,
+      learnFrom: s.learnFrom === NOT_MOVED ? 'not_moved' : s.learnFrom,
+      knownNormal: s.knownNormal,
+      moved: s.moved,
       last: s.last ? Array.from(s.last) : null,
       shortLog: means(s.shortLog),
       longLog: Array.from(s.longLog),
@@ -1056,6 +1099,11 @@ export class StreamScorer {
       });
     }
     s.seen = int(v.seen, 'seen');
+    // Absent from checkpoints written before it existed: the stream's learning period started at its first reading.
+    s.learnFrom = v.learnFrom === 'not_moved' ? NOT_MOVED : v.learnFrom === undefined ? 0 : int(v.learnFrom, 'learnFrom');
+    s.knownNormal = v.knownNormal === true;
+    // Absent from older checkpoints: taken as moved (their streams learnt as before).
+    s.moved = v.moved !== false;
     s.last = v.last === null || v.last === undefined ? null : Float64Array.from(nums(v.last, 'last'));
     s.longLog.set(nums(v.longLog, 'longLog'));
     // Absent from checkpoints written before it existed: no rest was known, so it was the long-term mean.
@@ -1169,6 +1217,10 @@ export interface StreamScoreSnapshot {
   readonly rests?: readonly [number, number, number, number][];
   readonly steps?: readonly { c: number; from: number; to: number; sum: number; n: number; ref: (number | null)[]; adapt: (number | null)[] }[];
   readonly seen: number;
+  /** StreamScore.learnFrom ('not_moved' for NOT_MOVED); absent in older checkpoints (0). */
+  readonly learnFrom?: number | 'not_moved';
+  readonly knownNormal?: boolean;
+  readonly moved?: boolean;
   readonly last: number[] | null;
   /** Per channel, the plain mean of spread's short boxcar of log squared changes (its values are in shortMeans). */
   readonly shortLog: number[];

@@ -173,17 +173,41 @@ describe('StreamScorer: a stream that starts flat', () => {
 });
 
 describe('StreamScorer: a stream flat for its whole learning period', () => {
-  it('moves: one episode, which becomes the new normal; its ordinary changes are then normal (no second episode at once)', async () => {
-    // A tryout's case: 5.0 for 400 readings (the learning period and more), then 5 ± 0.3. Every change inside
-    // the episode is the channel's "first" (it has no noise level yet), judged infinite and never taught; the
-    // new normal adopted the episode's noise level but taught `change` nothing, so the next ordinary change was
-    // the strangest possible: a second episode opened on the reading after the first resolved. Then, a spike
-    // after the new normal is still caught.
+  it('learns where it first moves: a sensor that came alive (or a lux sensor installed at night) is no alarm; a spike later is', async () => {
+    // A tryout's case: 5.0 for 400 readings (the learning period, 64 here, and more), then 5 ± 0.3. Its learning
+    // period learnt nothing of how it moves; it starts again at the first movement (reading 400).
     const z = normal(3);
     const rows: number[][] = [];
     for (let i = 0; i < 400; i++) rows.push([5]);
     for (let i = 400; i < 4000; i++) rows.push([5 + 0.3 * z() + (i === 3000 ? 3 : 0)]);
     const out = await detect(rows, { scorer: { newNormalAfter: 1000 } });
+    const learning = out.flatMap((o, i) => (o.reading.status === 'learning' ? [i] : []));
+    expect(learning.filter((i) => i >= 64 && i < 400).length).toBe(400 - 64);
+    expect(learning.filter((i) => i >= 400)).toEqual(Array.from({ length: 64 }, (_, k) => 400 + k));
+    const opens = out.flatMap((o, i) => (o.events.some((e) => e.kind === 'open') ? [i] : []));
+    expect(opens.filter((i) => i < 3000)).toEqual([]);
+    expect(opens.some((i) => i >= 3000 && i < 3002)).toBe(true);
+  });
+
+  it('a stream that never moves does not learn for good: its learning ends after `horizon` readings', async () => {
+    const rows: number[][] = Array.from({ length: 5100 }, () => [7]);
+    const out = await detect(rows, { scorer: { horizon: 5000 } });
+    expect(out[4999].reading.status).toBe('learning');
+    expect(out[5000].reading.status).toBe('ok');
+    expect(out.at(-1)!.reading.status).toBe('ok');
+  });
+
+  it('known normal (learnt with --learn-first) and then moves: one episode, which becomes the new normal; its ordinary changes are then normal (no second episode at once)', async () => {
+    // 5.0 for 400 readings said to be normal, then 5 ± 0.3: the movement is judged (the caller said the flat
+    // stretch is the normal). Every change inside the episode is the channel's "first" (it has no noise level
+    // yet), judged infinite and never taught; the new normal adopted the episode's noise level but taught
+    // `change` nothing, so the next ordinary change was the strangest possible: a second episode opened on the
+    // reading after the first resolved. Then, a spike after the new normal is still caught.
+    const z = normal(3);
+    const rows: number[][] = [];
+    for (let i = 0; i < 400; i++) rows.push([5]);
+    for (let i = 400; i < 4000; i++) rows.push([5 + 0.3 * z() + (i === 3000 ? 3 : 0)]);
+    const out = await detect(rows, { knownNormal: 400, scorer: { newNormalAfter: 1000 } });
     const opens = out.flatMap((o, i) => (o.events.some((e) => e.kind === 'open') ? [i] : []));
     const resolves = out.flatMap((o, i) => (o.events.some((e) => e.kind === 'resolve') ? [i] : []));
     expect(opens[0]).toBeGreaterThanOrEqual(400);
