@@ -191,6 +191,17 @@ export function explain(given: ExplainInput): Explanation {
     if (Math.abs(v) > OUTLIER_Z) outliers.push(i);
   });
 
+  // With the model's expectation as the yardstick a spike's aftermath can read as several readings off (the
+  // model's state took the spike in, its expectation is pulled for a while: a spike on a ramp read as a level
+  // shift of the readings after it): the level just before the stretch tells a spike (backAtBaseline).
+  if (outliers.length > 0 && outliers[outliers.length - 1] - outliers[0] > 2) {
+    let peak = outliers[0];
+    for (const i of outliers) if (Math.abs(x[i] - reference.level) > Math.abs(x[peak] - reference.level)) peak = i;
+    if (backAtBaseline(reference, x, outliers[0], peak)) {
+      return finish(input, { kind: 'spike', value: x[peak], ...expectedAt(reference, [peak]), since: during.ts[outliers[0]] }, tz);
+    }
+  }
+
   if (outliers.length > 0 && outliers[outliers.length - 1] - outliers[0] <= 2) {
     let peak = outliers[0];
     for (const i of outliers) if (Math.abs(z[i]) > Math.abs(z[peak])) peak = i;

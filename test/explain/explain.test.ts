@@ -81,6 +81,18 @@ describe('explain: synthetic faults, baseline from the readings before', () => {
     expect(e.basis).toBe('model');
     expect(e.kind).toBe('spike');
     expect(e.value).toBeCloseTo(26.7, 5);
+    // A tryout's fridge: a +3 °C spike on a rising ramp, the model's expectation pulled up 0.5 °C for the
+    // readings after it (6 spreads): told a level shift of the reading after it. A spike, the spike's reading.
+    const ramp = series(T0 - 300 * SEC, 300, (i) => 4.25 + 0.0025 * i + 0.05 * g());
+    const rampBefore = { ...ramp, expected: ramp.values.map((v) => v), spread: ramp.values.map(() => 0.08) };
+    const fridge = explain({
+      ...base,
+      before: rampBefore,
+      during: { ts: [T0, T0 + SEC, T0 + 2 * SEC, T0 + 3 * SEC], values: [8.016, 5.004, 5.023, 5.042], expected: [5.109, 5.595, 5.593, 5.454], spread: [0.08, 0.08, 0.08, 0.08] },
+      endTs: T0 + 3 * SEC,
+    });
+    expect(fridge.kind).toBe('spike');
+    expect(fridge.value).toBeCloseTo(8.016, 5);
     // The same jump still off the level before at its last reading: it may be a level shift, not told yet.
     const held = explain({ ...base, before, during: { ...during, values: [26.7, 26.6, 26.65] } });
     expect(held.kind).toBeNull();
