@@ -219,7 +219,8 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
         }
         const what = a.explanation?.sentence ?? `${a.sensor}: unusual readings`;
         const figures = alertFigures({ kind: a.event, score: a.score, peakScore: a.peak_score, threshold: a.threshold });
-        lines.alert(a.sensor, a.event, a.anomaly_id, `ALERT ${a.event.padEnd(7)} ${what}  (${figures}, id ${a.anomaly_id.slice(0, MIN_ID_PREFIX)})`).forEach(say);
+        const newNormal = a.resolution === 'new_normal' ? ', accepted as the new normal' : '';
+        lines.alert(a.sensor, a.event, a.anomaly_id, `ALERT ${a.event.padEnd(7)} ${what}  (${figures}${newNormal}, id ${a.anomaly_id.slice(0, MIN_ID_PREFIX)})`).forEach(say);
       } else if (topic.startsWith(`${t.prefix}/state/`)) {
         const s = JSON.parse(text) as SensorStatePayload;
         const sensor = topic.slice(t.prefix.length + 7);

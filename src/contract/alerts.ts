@@ -104,6 +104,12 @@ export interface AlertPayload {
   readonly schema_version?: number;
   /** Why, in the sensor's units; null when there was nothing to explain it with; absent in schema 1. */
   readonly explanation?: AlertExplanation | null;
+  /**
+   * On `resolve`: `recovered` (the readings came back below the hold level) or `new_normal` (the episode
+   * lasted alerts.newNormalAfter readings and is accepted as the stream's normal: the readings may still be
+   * off what they were before). Absent on open and update, and in messages stored before it existed.
+   */
+  readonly resolution?: 'recovered' | 'new_normal';
 }
 
 /**
@@ -188,6 +194,7 @@ export function alertPayload(ev: AnomalyEvent, opts: AlertPayloadOptions): Alert
     ...(opts.daemonId !== undefined ? { daemon_id: opts.daemonId } : {}),
     schema_version: ALERT_SCHEMA_VERSION,
     explanation: opts.explanation ?? null,
+    ...(ev.kind === 'resolve' && ev.resolution !== undefined ? { resolution: ev.resolution } : {}),
   };
 }
 

@@ -188,4 +188,10 @@ export interface AnomalyEvent {
   readonly windows: number;
   /** Surprise of each kind of evidence at the episode's peak (prediction, reconstruction, level, spread, stuck). */
   readonly evidence?: Readonly<Record<string, number>>;
+  /**
+   * On `resolve` only: why it ended. `recovered`: alerts.closeAfter readings in a row below the hold level;
+   * `new_normal`: it lasted alerts.newNormalAfter readings and its level is the stream's normal from now on
+   * (the readings may well still be off what they were before it).
+   */
+  readonly resolution?: 'recovered' | 'new_normal';
 }

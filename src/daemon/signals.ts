@@ -218,7 +218,8 @@ export function logAlert(log: Logger, ev: AnomalyEvent, explanation: AlertExplan
       score: ev.score,
       surprise: Math.round(surpriseOf(ev.score) * 100) / 100,
       kind: explanation?.kind ?? null,
+      ...(ev.resolution !== undefined ? { resolution: ev.resolution } : {}),
     },
-    `alert ${ev.kind}: ${what} (${alertFigures(ev)}, id ${ev.anomalyId})`,
+    `alert ${ev.kind}: ${what} (${alertFigures(ev)}${ev.resolution === 'new_normal' ? ', accepted as the new normal' : ''}, id ${ev.anomalyId})`,
   );
 }

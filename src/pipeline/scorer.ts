@@ -949,7 +949,7 @@ export class StreamScorer {
     if (s.below >= this.opts.closeAfter || newNormal) {
       s.episode = null;
       s.below = 0;
-      if (!ep.silent) events.push(this.event('resolve', r, ep, score));
+      if (!ep.silent) events.push({ ...this.event('resolve', r, ep, score), resolution: newNormal ? 'new_normal' : 'recovered' });
       return newNormal;
     }
     if (!ep.silent && ep.peak >= ep.lastReported + 1 && ep.readings >= 2 * ep.reportedAt) {

@@ -679,6 +679,10 @@ describe('alert contract', () => {
       ['anomaly_id', 'channels', 'daemon_id', 'end', 'event', 'explanation', 'model', 'padded_fraction', 'peak_score', 'resent', 'schema_version', 'score', 'sensor', 'seq', 'start', 'threshold', 'ts'].sort(),
     );
     expect(payload.schema_version).toBe(ALERT_SCHEMA_VERSION);
+    // A resolve says why it ended; an open (above) has no such field.
+    store.recordEvent(event('resolve', 'x1', { resolution: 'new_normal' }), 't');
+    const resolved = JSON.parse(store.committedOutbox(0, 2)[1].payload) as AlertPayload;
+    expect(resolved.resolution).toBe('new_normal');
     expect(payload.explanation).toBeNull();
   });
 });

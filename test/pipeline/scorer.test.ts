@@ -210,6 +210,12 @@ describe('StreamScorer: a stream flat for its whole learning period', () => {
     const out = await detect(rows, { knownNormal: 400, scorer: { newNormalAfter: 1000 } });
     const opens = out.flatMap((o, i) => (o.events.some((e) => e.kind === 'open') ? [i] : []));
     const resolves = out.flatMap((o, i) => (o.events.some((e) => e.kind === 'resolve') ? [i] : []));
+    // The first resolve says why: the episode became the new normal (the readings did not come back); the
+    // spike's says it recovered.
+    const resolutions = out.flatMap((o) => o.events.filter((e) => e.kind === 'resolve').map((e) => e.resolution));
+    expect(resolutions[0]).toBe('new_normal');
+    expect(resolutions.at(-1)).toBe('recovered');
+    expect(out.flatMap((o) => o.events.filter((e) => e.kind !== 'resolve' && e.resolution !== undefined))).toEqual([]);
     expect(opens[0]).toBeGreaterThanOrEqual(400);
     expect(opens[0] - 400).toBeLessThan(4);
     expect(resolves[0]).toBeGreaterThan(opens[0]);
