@@ -662,8 +662,9 @@ export class Daemon {
 
   /**
    * Writes each open episode's progress to its record (the time of its last reading that held it, its length
-   * in readings, and its kind once its readings tell one: SignalBook.retell), so the CLI, the HTTP API and the
-   * dashboard show a lasting episode as it goes, not as it was at its open; no event, no alert. An episode whose record is not stored yet (its open still in the batch)
+   * in readings), so the CLI, the HTTP API and the dashboard show a lasting episode as it goes, not as it was
+   * at its open; no event, no alert. Once its readings tell its kind (SignalBook.retell: a jump that held is a
+   * level shift), an `update` carries it, once per episode. An episode whose record is not stored yet (its open still in the batch)
    * or already resolved is left alone by the store.
    */
   private touchOpenEpisodes(): void {
@@ -678,7 +679,19 @@ export class Daemon {
     for (const ep of detector.openEpisodes()) {
       seen.set(ep.id, ep.readings);
       if (this.touched.get(ep.id) === ep.readings) continue;
-      store.touchAnomaly(ep.id, ep.lastAboveTs, ep.readings, this.signals?.retell(ep.id, ep.lastAboveTs) ?? null);
+      // The episode's kind, once its readings tell it, is news: an `update` carries it (stored, then sent).
+      const told = this.signals?.retell(ep.id, ep.lastAboveTs, ep.readings) ?? null;
+      if (told !== null) {
+        try {
+          if (store.recordEvent(told.event, this.topics.alerts(ep.stream), told.explanation) !== null) {
+            logAlert(this.log, told.event, told.explanation);
+            this.counters.events++;
+          } else this.counters.refusedEvents++;
+        } catch (err) {
+          this.log.error({ err, sensor: ep.stream, anomalyId: ep.id }, 'could not record anomaly event');
+        }
+      }
+      store.touchAnomaly(ep.id, ep.lastAboveTs, ep.readings, told?.explanation ?? null);
     }
     this.touched = seen;
   }

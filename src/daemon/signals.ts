@@ -95,19 +95,22 @@ export class SignalBook {
   /**
    * Between events: the open episode's explanation told again from the readings recorded since, when it has
    * no kind yet (an episode opens on its first anomalous reading, when a jump cannot yet be told a spike from
-   * a level shift). Returns the new explanation when it now tells a kind (and keeps it as the episode's, so
-   * its later alerts carry it), otherwise null (nothing to retell, the episode unknown to this book, or
-   * still no kind). `lastAboveTs` (epoch ms) is the episode's last reading that held it. No event, no alert:
-   * the caller stores it with the episode's record. Never throws (a failure is logged, null returned).
+   * a level shift). When it now tells a kind, returns it with the `update` event that carries it (the
+   * episode's latest event, at `lastAboveTs`, epoch ms, the episode's last reading that held it, and
+   * `readings` long), and keeps both as the episode's; otherwise null (nothing to retell, the episode unknown
+   * to this book, or still no kind). The caller stores the event, then alerts (store, then alert). Never
+   * throws (a failure is logged, null returned).
    */
-  retell(anomalyId: string, lastAboveTs: number): AlertExplanation | null {
+  retell(anomalyId: string, lastAboveTs: number, readings: number): { readonly event: AnomalyEvent; readonly explanation: AlertExplanation } | null {
     const episode = this.open.get(anomalyId);
     if (episode === undefined || (episode.explanation !== null && episode.explanation.kind !== null)) return null;
     try {
-      const fresh = this.explainEvent({ ...episode.last, kind: 'update', endTs: Math.max(episode.last.endTs, lastAboveTs) }, episode);
+      const event: AnomalyEvent = { ...episode.last, kind: 'update', endTs: Math.max(episode.last.endTs, lastAboveTs), windows: Math.max(episode.last.windows, readings) };
+      const fresh = this.explainEvent(event, episode);
       if (fresh === null || fresh.kind === null) return null;
       episode.explanation = fresh;
-      return fresh;
+      episode.last = event;
+      return { event, explanation: fresh };
     } catch (err) {
       this.log.warn({ err, anomalyId }, 'could not retell an open anomaly');
       return null;

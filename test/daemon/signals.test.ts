@@ -61,24 +61,26 @@ describe('SignalBook.explain', () => {
     expect(resolved.kind).toBe('stuck');
   });
 
-  it('retells an open episode between events once its readings tell a kind: a jump that held is a level shift', () => {
+  it('retells an open episode between events once its readings tell a kind: a jump that held is a level shift, in an update', () => {
     const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
     for (let i = 0; i < 300; i++) book.record(reading(T0 + i * SEC, 2.3 + 0.05 * Math.sin(i)));
     const start = T0 + 300 * SEC;
     book.record(reading(start, 4.1, 'anomalous', 0.9999));
     // At its open one reading is off: no kind yet, and nothing new to retell.
     expect(book.explain(event('open', start, start))!.kind).toBeNull();
-    expect(book.retell('ep-1', start)).toBeNull();
+    expect(book.retell('ep-1', start, 1)).toBeNull();
     for (let i = 1; i < 20; i++) book.record(reading(start + i * SEC, 4.1 + 0.05 * Math.sin(i), 'anomalous', 0.9999));
-    const told = book.retell('ep-1', start + 19 * SEC)!;
-    expect(told.kind).toBe('level_shift');
-    expect(told.sentence).toMatch(/^pump 4\.1\d*, expected 2\.\d+ ± 0\.\d+ since 10:05 \(level shift\)$/);
+    const told = book.retell('ep-1', start + 19 * SEC, 20)!;
+    expect(told.explanation.kind).toBe('level_shift');
+    expect(told.explanation.sentence).toMatch(/^pump 4\.1\d*, expected 2\.\d+ ± 0\.\d+ since 10:05 \(level shift\)$/);
+    // The update that carries it: the episode's, as it stands.
+    expect(told.event).toMatchObject({ kind: 'update', anomalyId: 'ep-1', sensor: 'pump', startTs: start, endTs: start + 19 * SEC, windows: 20 });
     // Told once: not again, and the episode's next alert carries it.
-    expect(book.retell('ep-1', start + 19 * SEC)).toBeNull();
+    expect(book.retell('ep-1', start + 19 * SEC, 20)).toBeNull();
     expect(book.explain(event('resolve', start, start + 19 * SEC))!.kind).toBe('level_shift');
     // Resolved: the book has forgotten it.
-    expect(book.retell('ep-1', start + 19 * SEC)).toBeNull();
-    expect(book.retell('unknown', start)).toBeNull();
+    expect(book.retell('ep-1', start + 19 * SEC, 20)).toBeNull();
+    expect(book.retell('unknown', start, 1)).toBeNull();
   });
 
   it('returns null when there is nothing to explain with, and never throws', () => {
