@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { resolveMqttConnection } from './config/derived.js';
 import type { AnomalyEvent, ParseResult, RawMessage, ScoredReading } from './contract/types.js';
-import { topics as buildTopics, type Topics } from './contract/alerts.js';
+import { topics as buildTopics, type AlertExplanation, type Topics } from './contract/alerts.js';
 import type { EmbeddedBroker } from './adapters/broker.js';
 import type { MqttAdapter } from './adapters/mqtt.js';
 import { DB_FILE, type SqliteStore } from './adapters/sqlite-store.js';
@@ -595,17 +595,9 @@ export class Daemon {
     const store = this.store;
     if (store) {
       for (const ev of events) {
-        try {
-          const explanation = this.signals?.explain(ev) ?? null;
-          // null: the store refused a transition its episode is past (counted there and here, never alerted).
-          if (store.recordEvent(ev, this.topics.alerts(stream), explanation) !== null) {
-            logAlert(this.log, ev, explanation);
-            this.counters.events++;
-            if (ev.kind === 'open') this.openedSince.add(stream);
-          } else this.counters.refusedEvents++;
-        } catch (err) {
-          this.log.error({ err, sensor: stream, anomalyId: ev.anomalyId, kind: ev.kind }, 'could not record anomaly event');
-        }
+        // SignalBook.explain never throws (a failure is logged and the episode's explanation so far is used).
+        const explanation = this.signals?.explain(ev) ?? null;
+        if (this.recordEvent(store, ev, explanation) && ev.kind === 'open') this.openedSince.add(stream);
       }
     }
     if (this.mqtt?.isPaused && (this.detector?.pending ?? 0) <= this.backlogLow) this.mqtt.resume();
@@ -681,19 +673,30 @@ export class Daemon {
       if (this.touched.get(ep.id) === ep.readings) continue;
       // The episode's kind, once its readings tell it, is news: an `update` carries it (stored, then sent).
       const told = this.signals?.retell(ep.id, ep.lastAboveTs, ep.readings) ?? null;
-      if (told !== null) {
-        try {
-          if (store.recordEvent(told.event, this.topics.alerts(ep.stream), told.explanation) !== null) {
-            logAlert(this.log, told.event, told.explanation);
-            this.counters.events++;
-          } else this.counters.refusedEvents++;
-        } catch (err) {
-          this.log.error({ err, sensor: ep.stream, anomalyId: ep.id }, 'could not record anomaly event');
-        }
-      }
+      if (told !== null) this.recordEvent(store, told.event, told.explanation);
       store.touchAnomaly(ep.id, ep.lastAboveTs, ep.readings, told?.explanation ?? null);
     }
     this.touched = seen;
+  }
+
+  /**
+   * Store, then alert: commits the event (the outbox publishes it once committed) and logs its line. False
+   * when the store refused a transition its episode is past (counted, never alerted) or failed (logged);
+   * never throws.
+   */
+  private recordEvent(store: SqliteStore, ev: AnomalyEvent, explanation: AlertExplanation | null): boolean {
+    try {
+      if (store.recordEvent(ev, this.topics.alerts(ev.sensor), explanation) === null) {
+        this.counters.refusedEvents++;
+        return false;
+      }
+      logAlert(this.log, ev, explanation);
+      this.counters.events++;
+      return true;
+    } catch (err) {
+      this.log.error({ err, sensor: ev.sensor, anomalyId: ev.anomalyId, kind: ev.kind }, 'could not record anomaly event');
+      return false;
+    }
   }
 
   /**
