@@ -6,7 +6,7 @@
  * Matching. An injected anomaly on sensor S over [start, end] is caught when an episode of S (or of one of
  * its streams, `S/<field>`) opened at a data time in [start, end + graceMs]: a window still holds the
  * anomaly for a window's length after it ended, and the episode opens only after `openAfter` windows.
- * Its latency is the earliest such opening minus `start`. An anomaly whose end + graceMs is after the end
+ * Its latency is the earliest such opening minus `start`, in data (simulated) time. An anomaly whose end + graceMs is after the end
  * of the run is in progress and not judged. An episode that matches no injected anomaly is a false alarm.
  */
 import type { AnomalyKind, InjectedAnomaly } from './simulator.js';
@@ -28,7 +28,7 @@ export interface KindSummary {
   readonly injected: number;
   readonly caught: number;
   readonly missed: number;
-  /** Detection delays of the caught ones, ms, ascending. */
+  /** Detection delays of the caught ones in data (simulated) time, ms, ascending: the opening reading's time minus the anomaly's start. */
   readonly latenciesMs: readonly number[];
   /**
    * Caught ones whose first matching episode's explanation told the injected kind (TOLD_AS: a noise burst is
@@ -112,6 +112,14 @@ export function summarise(injected: readonly InjectedAnomaly[], episodes: readon
   return { from: opts.from, to: opts.to, injectionFrom: opts.injectionFrom, kinds, inProgress, episodes: episodes.length, falseAlarms: { total, beforeInjection, bySensor } };
 }
 
+/**
+ * What "detected after" measures. The printed line times are the simulated clock when a line is printed, and
+ * an alert is printed only once it is stored and delivered (real time, so more simulated time at a higher
+ * speed): an ALERT line can read tens of simulated seconds after its injection although detected after 0 s.
+ */
+export const LATENCY_NOTE =
+  "detected after: in simulated (data) time, from the anomaly's first reading to the reading that opened its episode; an ALERT line is printed later, once stored and sent";
+
 /** The summary as a small table for the terminal. */
 export function formatSummary(s: DetectionSummary, speed: { readonly asked: number; readonly achieved: number }): string {
   const span = formatSpan(s.to - s.from);
@@ -121,12 +129,13 @@ export function formatSummary(s: DetectionSummary, speed: { readonly asked: numb
     lines.push(`summary: ${span} simulated ${pace}; no anomaly was injected: the sensors were still learning their normal.`);
   } else {
     lines.push(`summary: ${span} simulated ${pace}; anomalies injected from ${new Date(s.injectionFrom).toISOString()} (after learning)`);
-    lines.push('  kind          injected  caught  missed  told as such  detected after (median / max)');
+    lines.push('  kind          injected  caught  missed  told as such  detected after, simulated time (median / max)');
     for (const [kind, k] of Object.entries(s.kinds)) {
       const lat = k.latenciesMs.length > 0 ? `${formatSpan(k.latenciesMs[Math.floor((k.latenciesMs.length - 1) / 2)])} / ${formatSpan(k.latenciesMs[k.latenciesMs.length - 1])}` : '–';
       lines.push(`  ${kind.padEnd(12)}  ${String(k.injected).padStart(8)}  ${String(k.caught).padStart(6)}  ${String(k.missed).padStart(6)}  ${String(k.toldAsSuch).padStart(12)}  ${lat}`);
     }
     if (s.inProgress > 0) lines.push(`  still in progress at the end, not judged: ${s.inProgress}`);
+    lines.push(`  ${LATENCY_NOTE}`);
   }
   const fa = s.falseAlarms;
   const where = Object.entries(fa.bySensor)

@@ -36,7 +36,9 @@ describe('summarise', () => {
     expect(s.episodes).toBe(5);
     const text = formatSummary(s, { asked: 40, achieved: 40 });
     expect(text).toMatch(/^summary: 60 min simulated at 40x; anomalies injected from 2026-01-01T00:05:00\.000Z \(after learning\)$/m);
-    expect(text).toMatch(/^ {2}kind +injected +caught +missed +told as such +detected after/m);
+    // The latency is in simulated (data) time, and the table says so (tryout: it read like wall-clock time).
+    expect(text).toMatch(/^ {2}kind +injected +caught +missed +told as such +detected after, simulated time \(median \/ max\)$/m);
+    expect(text).toMatch(/^ {2}detected after: in simulated \(data\) time, from the anomaly's first reading to the reading that opened its episode/m);
     expect(text).toMatch(/^ {2}spike +1 +1 +0 +1 {2}40 s \/ 40 s$/m);
     expect(text).toMatch(/^ {2}level_shift +1 +1 +0 +0 {2}30 s \/ 30 s$/m);
     expect(text).toMatch(/^ {2}stuck +1 +0 +1 +0 {2}–$/m);
