@@ -1,8 +1,8 @@
 /**
  * Presets: one line in the config (`ingest.presets: [zigbee2mqtt]`) turns on the mapping rule of an
- * ecosystem. Each drops that ecosystem's metadata fields and is documented with a sample payload and the
- * streams it yields (the README's "Connect your devices" and test/e2e/presets.test.ts use the same
- * samples).
+ * ecosystem. Each drops that ecosystem's metadata fields, reads a `nan` text as a missing reading
+ * (HUB_MISSING), and is documented with a sample payload and the streams it yields (the README's "Connect
+ * your devices", test/pipeline/route.test.ts and test/e2e/devices.test.ts use the same samples).
  */
 import { RULE_DEFAULTS, type MappingRuleSpec } from '../contract/ingest.js';
 
@@ -25,28 +25,56 @@ export interface Preset {
 
 const BASE = RULE_DEFAULTS;
 
+/**
+ * A hub's word for a failed reading: ESPHome publishes `nan`, Tasmota `"Power":"nan"`, and a firmware that
+ * prints a NaN float does the same. From every preset it is a missing reading (no reading now, not a
+ * rejection), as a null field is; matched in any case (`NaN`). Outside the presets `nan` is rejected
+ * `non_finite` unless a rule lists it in `missing`.
+ */
+const HUB_MISSING = ['nan'];
+
 /** Home Assistant's words for "no state". */
 const HA_MISSING = ['unavailable', 'unknown', 'none', ''];
 
 export const PRESETS: Readonly<Record<PresetName, Preset>> = {
   zigbee2mqtt: {
-    doc: 'zigbee2mqtt device topics `zigbee2mqtt/<friendly_name>`; drops linkquality, last_seen, battery and update info.',
+    doc:
+      "zigbee2mqtt device topics `zigbee2mqtt/<friendly_name>`; drops the device's own health fields (linkquality, last_seen, battery, a battery device's voltage, device_temperature, power_outage_count) and update info.",
     rule: {
       ...BASE,
       name: 'zigbee2mqtt',
       topics: ['zigbee2mqtt/{sensor}'],
-      exclude: ['linkquality', 'last_seen', 'battery', 'battery_low', 'battery_state', 'update', 'update.*', 'update_available', 'elapsed', 'device.*'],
+      // The device's own health, not what it measures: radio, battery, its chip's temperature, its reboots.
+      exclude: [
+        'linkquality',
+        'last_seen',
+        'battery',
+        'battery_low',
+        'battery_state',
+        'battery_voltage',
+        'device_temperature',
+        'power_outage_count',
+        'update',
+        'update.*',
+        'update_available',
+        'elapsed',
+        'device.*',
+      ],
+      // `voltage` is the battery's (mV) on a battery device (an Aqara sensor sends it with `battery`), the
+      // mains voltage (V) on a plug, which is a measurement and stays.
+      excludeWith: [{ fields: ['voltage'], when: 'battery' }],
+      missing: HUB_MISSING,
     },
     sample: {
       topic: 'zigbee2mqtt/bedroom_sensor',
-      payload: '{"battery":93.5,"humidity":43.5,"linkquality":255,"temperature":21.3}',
+      payload: '{"battery":93.5,"device_temperature":24,"humidity":43.5,"linkquality":255,"power_outage_count":3,"temperature":21.3,"voltage":3005}',
       streams: ['bedroom_sensor/humidity', 'bedroom_sensor/temperature'],
     },
     homeAssistant: true,
   },
   tasmota: {
-    doc: 'Tasmota telemetry `tele/<device>/SENSOR`, nested sensors by path; `Time` in ingest.timezone.',
-    rule: { ...BASE, name: 'tasmota', topics: ['tele/{sensor}/SENSOR'], exclude: ['*Unit', '*.Id', '*.TotalStartTime'] },
+    doc: 'Tasmota telemetry `tele/<device>/SENSOR`, nested sensors by path; `Time` in ingest.timezone; `"nan"` is a missing reading.',
+    rule: { ...BASE, name: 'tasmota', topics: ['tele/{sensor}/SENSOR'], exclude: ['*Unit', '*.Id', '*.TotalStartTime'], missing: HUB_MISSING },
     sample: {
       topic: 'tele/garden/SENSOR',
       payload: '{"Time":"2026-11-30T10:00:00","BME280":{"Temperature":24.5,"Humidity":65.9,"Pressure":1016.5},"TempUnit":"C"}',
@@ -56,13 +84,13 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
   },
   esphome: {
     doc: 'ESPHome state topics `<node>/sensor/<name>/state` (plain values; `nan` is a missing reading).',
-    rule: { ...BASE, name: 'esphome', topics: ['{sensor}/sensor/{field}/state'], missing: ['nan', ...HA_MISSING] },
+    rule: { ...BASE, name: 'esphome', topics: ['{sensor}/sensor/{field}/state'], missing: [...HUB_MISSING, ...HA_MISSING] },
     sample: { topic: 'livingroom/sensor/temperature/state', payload: '21.5', streams: ['livingroom/temperature'] },
     homeAssistant: true,
   },
   homeassistant: {
     doc: 'Home Assistant style state topics `homeassistant/sensor/<id>/state` (plain values; `unavailable`, `unknown` are missing).',
-    rule: { ...BASE, name: 'homeassistant', topics: ['homeassistant/sensor/{sensor}/state'], missing: HA_MISSING, excludeSensors: ['anomalyd_*'] },
+    rule: { ...BASE, name: 'homeassistant', topics: ['homeassistant/sensor/{sensor}/state'], missing: [...HUB_MISSING, ...HA_MISSING], excludeSensors: ['anomalyd_*'] },
     sample: { topic: 'homeassistant/sensor/outdoor_temperature/state', payload: '7.25', streams: ['outdoor_temperature'] },
     homeAssistant: true,
   },
@@ -72,7 +100,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       ...BASE,
       name: 'ha_statestream',
       topics: ['homeassistant/sensor/{sensor}/state', 'homeassistant/number/{sensor}/state', 'homeassistant/input_number/{sensor}/state'],
-      missing: HA_MISSING,
+      missing: [...HUB_MISSING, ...HA_MISSING],
       // anomalyd's own entities (score sensors) come back through statestream: never read them.
       excludeSensors: ['anomalyd_*'],
     },
@@ -86,6 +114,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       name: 'shelly',
       topics: ['{sensor}/status/{field}'],
       exclude: ['sys*', 'wifi*', 'cloud*', 'mqtt*', 'ble*', 'ws*', 'eth*', 'sys/*', 'wifi/*', 'cloud/*', 'mqtt/*', 'ble/*', 'ws/*', 'eth/*', '*/id', '*/source', '*.minute_ts', '*.tF'],
+      missing: HUB_MISSING,
     },
     sample: {
       topic: 'shellyplus1pm-a8032ab1/status/switch:0',
@@ -108,6 +137,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       topics: ['rtl_433/+/events'],
       sensorFields: ['model', 'channel', 'id'],
       exclude: ['mic', 'mod', 'freq', 'freq1', 'freq2', 'rssi', 'snr', 'noise', 'battery_ok', 'subtype', 'protocol', 'sequence_num', 'button'],
+      missing: HUB_MISSING,
     },
     sample: {
       topic: 'rtl_433/pi/events',

@@ -36,6 +36,12 @@ export interface MappingRuleSpec {
   readonly missing: readonly string[];
   /** Device-id globs this rule ignores (rejected `bad_topic`), e.g. anomalyd's own Home Assistant entities. */
   readonly excludeSensors: readonly string[];
+  /**
+   * Presets only: payload fields (globs over the dotted path) dropped from a payload that also has the field
+   * `when`: zigbee2mqtt's `voltage` is the battery's (mV) on a device that reports `battery`, and the mains
+   * voltage (V) on a plug, which has none. Absent = none.
+   */
+  readonly excludeWith?: readonly { readonly fields: readonly string[]; readonly when: string }[];
 }
 
 /** What a rule's keys left out mean (every preset starts from these too). */

@@ -241,9 +241,10 @@ export class MessageParser {
           if (values.length === g.fields.length) out.push({ stream: `${device}/${safePart(g.name)}`, ts: rec.ts, channels: g.fields, values, index: rec.index });
         }
       }
+      const dropped = rule.droppedIn(rec.fields);
       for (const f of rec.fields) {
         const name = fieldName(topicField, f.path);
-        if (grouped?.has(name) === true || !rule.takes(name)) continue;
+        if (grouped?.has(name) === true || !rule.takes(name) || dropped?.has(f.path) === true) continue;
         const stream = streamId(device, topicField, f.path);
         if (stream.length > MAX_STREAM_ID) {
           rejections.push(rejection(msg, device, 'bad_topic', `stream id longer than ${MAX_STREAM_ID} characters: "${preview(stream)}"`));
@@ -268,9 +269,10 @@ export class MessageParser {
       const taken: Array<[string, number]> = [];
       let bad: Problem | null = null;
       let missing = false;
+      const dropped = rule.droppedIn(rec.fields);
       for (const f of rec.fields) {
         const name = f.path === '' ? 'value' : f.path;
-        if (!rule.takes(fieldName(topicField, f.path))) continue;
+        if (!rule.takes(fieldName(topicField, f.path)) || dropped?.has(f.path) === true) continue;
         if (f.problem !== undefined) bad ??= f.problem;
         else if (f.value !== null) taken.push([name, f.value]);
         else missing = true;

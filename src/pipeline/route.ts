@@ -28,6 +28,11 @@ export interface CompiledRule {
   readonly fast: boolean;
   /** Whether a field (by name, see above) becomes a stream. */
   takes(field: string): boolean;
+  /**
+   * The payload paths of one record's fields that the rule drops because of another field of the record
+   * (MappingRuleSpec.excludeWith), or null when it drops none.
+   */
+  droppedIn(paths: readonly { readonly path: string }[]): ReadonlySet<string> | null;
   /** Whether the rule ignores this device. */
   skips(device: string): boolean;
 }
@@ -55,14 +60,24 @@ export function compileRule(spec: MappingRuleSpec, zone: string): CompiledRule {
   const exclude = [...spec.exclude, ...spec.sensorFields].map(globToRegExp);
   const skip = spec.excludeSensors.map(globToRegExp);
   const takes = (field: string): boolean => (include.length === 0 || include.some((r) => r.test(field))) && !exclude.some((r) => r.test(field));
+  const excludeWith = (spec.excludeWith ?? []).map((e) => ({ fields: e.fields.map(globToRegExp), when: e.when }));
   return {
     name: spec.name,
     templates,
     decode: { timeKey: spec.time, timeUnit: spec.timeUnit, zone, decimal: spec.decimal, missing: new Set(spec.missing.map((m) => m.toLowerCase())) },
     retained: spec.retained,
     sensorFields: spec.sensorFields,
-    fast: spec.time === null && spec.timeUnit === 'auto' && spec.decimal === '.' && spec.missing.length === 0 && sensorRequired && takes('value'),
+    fast: spec.time === null && spec.timeUnit === 'auto' && spec.decimal === '.' && spec.missing.length === 0 && excludeWith.length === 0 && sensorRequired && takes('value'),
     takes,
+    droppedIn: (fields) => {
+      if (excludeWith.length === 0) return null;
+      let out: Set<string> | null = null;
+      for (const e of excludeWith) {
+        if (!fields.some((f) => f.path === e.when)) continue;
+        for (const f of fields) if (e.fields.some((r) => r.test(f.path))) (out ??= new Set()).add(f.path);
+      }
+      return out;
+    },
     skips: (device) => skip.length > 0 && skip.some((r) => r.test(device)),
   };
 }

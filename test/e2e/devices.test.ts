@@ -36,8 +36,17 @@ interface Message {
 function tick(i: number, t0: number): Message[] {
   const ts = t0 + i * STEP_MS;
   const out: Message[] = [];
-  // zigbee2mqtt: a null field in the first message (zigbee2mqtt #9847), last_seen switched on later.
-  const bedroom: Record<string, unknown> = { battery: 93.5, humidity: wave(i, 43, 3), linkquality: 255, temperature: i === 0 ? null : wave(i, 21, 1, 1) };
+  // zigbee2mqtt: a null field in the first message (zigbee2mqtt #9847), last_seen switched on later; an
+  // Aqara-style battery device also sends its battery's voltage (mV), its chip's temperature and its reboots.
+  const bedroom: Record<string, unknown> = {
+    battery: 93.5,
+    device_temperature: wave(i, 24, 1, 2),
+    humidity: wave(i, 43, 3),
+    linkquality: 255,
+    power_outage_count: 3 + Math.floor(i / 50),
+    temperature: i === 0 ? null : wave(i, 21, 1, 1),
+    voltage: 3005 - Math.floor(i / 40),
+  };
   if (i > 40) bedroom.last_seen = ts;
   out.push({ topic: 'zigbee2mqtt/bedroom_sensor', payload: JSON.stringify(bedroom) });
   // A smart plug with seven numeric fields (zigbee2mqtt #8960).
@@ -47,11 +56,12 @@ function tick(i: number, t0: number): Message[] {
   });
   // Tasmota nested sensors; the ENERGY block's Period is absent after boot (Tasmota #3447).
   out.push({ topic: 'tele/garden/SENSOR', payload: JSON.stringify({ Time: localIso(ts), BME280: { Temperature: wave(i, 24.5, 1), Humidity: wave(i, 65, 4, 1), Pressure: wave(i, 1016, 2, 2) }, TempUnit: 'C' }) });
-  const energy: Record<string, number> = { Total: 0.052 + i * 0.001, Power: wave(i, 40, 10), Voltage: wave(i, 198, 3, 1), Current: wave(i, 0.2, 0.05, 2) };
+  // A failed reading now and then is "nan" (a missing reading from every preset, as from ESPHome below).
+  const energy: Record<string, number | string> = { Total: 0.052 + i * 0.001, Power: i % 30 === 11 ? 'nan' : wave(i, 40, 10), Voltage: wave(i, 198, 3, 1), Current: wave(i, 0.2, 0.05, 2) };
   if (i >= 10) energy.Period = wave(i, 3, 1, 3);
   out.push({ topic: 'tele/plug2/SENSOR', payload: JSON.stringify({ Time: localIso(ts), ENERGY: energy }) });
   // ESPHome and Home Assistant state topics: plain values, `unavailable` now and then.
-  out.push({ topic: 'livingroom/sensor/temperature/state', payload: String(wave(i, 21.5, 1)) });
+  out.push({ topic: 'livingroom/sensor/temperature/state', payload: i % 30 === 13 ? 'nan' : String(wave(i, 21.5, 1)) });
   out.push({ topic: 'homeassistant/sensor/outdoor_temperature/state', payload: i % 25 === 7 ? 'unavailable' : String(wave(i, 7, 2, 1)) });
   out.push({ topic: 'homeassistant/number/boiler_setpoint/state', payload: String(wave(i, 57, 2, 2)) });
   // Shelly Gen2 status notification.
@@ -184,6 +194,11 @@ describe.skipIf(!ready)('devices people already have, through mosquitto into the
     expect(counters.internalErrors).toBe(0);
     expect(counters.scored).toBeGreaterThanOrEqual(EXPECTED_STREAMS.length);
     expect(daemon.lines.filter((l) => l.level >= 50)).toEqual([]);
+  });
+
+  it('rejects no reading as non_finite: a hub\'s "nan" is a missing reading', async () => {
+    const { rejections } = await api<{ rejections: Record<string, number> }>(daemon, '/api/status');
+    expect(rejections.non_finite ?? 0).toBe(0);
   });
 
   it('publishes state and alerts topics per stream, with stream ids over several levels', async () => {

@@ -65,6 +65,41 @@ describe('presets', () => {
     expect(own.kind === 'rejected' && own.rejection.reason).toBe('bad_topic');
   });
 
+  it("every preset takes a hub's nan (any case) as a missing reading, as ESPHome's always was; without a preset it is non_finite", () => {
+    // Tryout: Tasmota's "Power":"nan" was rejected non_finite while ESPHome's nan was a missing reading.
+    const tasmota = parserFor({ presets: ['tasmota'] });
+    const t = tasmota.parse(msg('tele/plug/SENSOR', '{"Time":"2026-11-30T10:00:00","ENERGY":{"Total":0.052,"Power":"nan","Voltage":"NaN","Current":0.1}}'));
+    expect(readings(t).map((r) => r.sensor).sort()).toEqual(['plug/ENERGY.Current', 'plug/ENERGY.Total']);
+    const samples: Record<string, [string, string]> = {
+      zigbee2mqtt: ['zigbee2mqtt/plug', '{"power":"nan","current":0.2}'],
+      tasmota: ['tele/garden/SENSOR', '{"BME280":{"Temperature":"nan","Humidity":65.9}}'],
+      esphome: ['livingroom/sensor/temperature/state', 'nan'],
+      homeassistant: ['homeassistant/sensor/outdoor/state', 'NaN'],
+      ha_statestream: ['homeassistant/number/setpoint/state', 'nan'],
+      shelly: ['shelly1/status/temperature:0', '{"tC":"nan","id":0}'],
+      rtl_433: ['rtl_433/pi/events', '{"model":"Nexus-TH","id":7,"channel":1,"temperature_C":"nan","humidity":80}'],
+    };
+    for (const name of PRESET_NAMES) {
+      const [topic, payload] = samples[name];
+      // A missing reading: no rejection, and the stream has no reading this time (the other fields do).
+      const rs = readings(parserFor({ presets: [name] }).parse(msg(topic, payload)));
+      expect(rs.every((r) => Number.isFinite(r.values[0])), name).toBe(true);
+      expect(rs.map((r) => r.sensor).some((s) => /power|Temperature|temperature|tC|setpoint|^livingroom|^outdoor/.test(s)), name).toBe(false);
+    }
+    const plain = parserFor({}).parse(msg('sensors/x', '{"a":"nan"}'));
+    expect(plain.kind === 'rejected' && plain.rejection.reason).toBe('non_finite');
+  });
+
+  it("zigbee2mqtt: drops a battery device's voltage and the device's own temperature and outage count; a plug's mains voltage stays", () => {
+    const p = parserFor({ presets: ['zigbee2mqtt'] });
+    // An Aqara sensor: voltage is its battery's (mV), sent with battery.
+    const aqara = readings(p.parse(msg('zigbee2mqtt/aqara', '{"battery":91,"voltage":3005,"device_temperature":24,"power_outage_count":12,"temperature":21.3,"humidity":40.1,"pressure":1012}'))).map((r) => r.sensor);
+    expect(aqara.sort()).toEqual(['aqara/humidity', 'aqara/pressure', 'aqara/temperature']);
+    // A plug: no battery, so its voltage is the mains' (V), a measurement.
+    const plug = readings(p.parse(msg('zigbee2mqtt/plug', '{"power":55.2,"voltage":229.8,"current":0.25,"device_temperature":31,"linkquality":80}'))).map((r) => r.sensor);
+    expect(plug.sort()).toEqual(['plug/current', 'plug/power', 'plug/voltage']);
+  });
+
   it('rtl_433: every device of one events topic is its own sensor', () => {
     const p = parserFor({ presets: ['rtl_433'] });
     const a = readings(p.parse(msg('rtl_433/pi/events', '{"time":"2026-11-30 10:00:00","model":"Acurite-Tower","id":1,"channel":"A","temperature_C":20}')));
