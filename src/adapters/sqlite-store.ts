@@ -989,6 +989,8 @@ function toAnomalyRecord(r: AnomalyRow): AnomalyRecord {
     sensor: r.sensor,
     startTs: r.start_ts,
     endTs: r.end_ts,
+    lastSeenTs: r.end_ts,
+    endedTs: r.status === 'resolved' ? r.end_ts : null,
     peakScore: r.peak_score,
     lastScore: r.last_score,
     threshold: r.threshold,

@@ -52,9 +52,14 @@ export interface AnomalyRecord {
   /**
    * Epoch ms: the episode's last reading that held it, as its latest stored event gave it (opening, update on
    * a rarer peak, resolve) or as the daemon last wrote its progress while open (touchAnomaly, about every
-   * 10 s); final once status is resolved. An open episode may have gone on a little past it.
+   * 10 s); final once status is resolved. An open episode may have gone on a little past it. Not an end
+   * while the episode is open: the name is kept for existing consumers; `lastSeenTs` and `endedTs` say it plainly.
    */
   readonly endTs: number;
+  /** The same time as `endTs`, named for what it is while the episode is open: its last reading seen so far. */
+  readonly lastSeenTs: number;
+  /** When the episode ended (its last reading that held it), epoch ms; null while it is open. */
+  readonly endedTs: number | null;
   /** Calibrated scores in [0, 1]. */
   readonly peakScore: number;
   readonly lastScore: number;

@@ -423,6 +423,9 @@ describe('other tables', () => {
     const outbox = store.outboxPending();
     expect(store.touchAnomaly('shift', t0 + 600_000, 600)).toBe(true);
     expect(store.getAnomaly('shift')).toMatchObject({ status: 'open', startTs: t0, endTs: t0 + 600_000, windows: 600 });
+    // While open, endTs is not an end (tryout: it read like one): lastSeenTs names it, endedTs is null.
+    expect(store.getAnomaly('shift')).toMatchObject({ lastSeenTs: t0 + 600_000, endedTs: null });
+    expect(store.listAnomalies({ limit: 10 })[0]).toMatchObject({ status: 'open', lastSeenTs: t0 + 600_000, endedTs: null });
     // Never back (a restored checkpoint older than the record).
     expect(store.touchAnomaly('shift', t0 + 60_000, 60)).toBe(true);
     expect(store.getAnomaly('shift')).toMatchObject({ endTs: t0 + 600_000, windows: 600 });
@@ -440,6 +443,7 @@ describe('other tables', () => {
     store.recordEvent(event('resolve', 'shift', { startTs: t0, endTs: t0 + 700_000, windows: 716 }), 'anomalyd/alerts/pump1');
     expect(store.touchAnomaly('shift', t0 + 900_000, 900)).toBe(false);
     expect(store.getAnomaly('shift')).toMatchObject({ status: 'resolved', endTs: t0 + 700_000, windows: 716 });
+    expect(store.getAnomaly('shift')).toMatchObject({ lastSeenTs: t0 + 700_000, endedTs: t0 + 700_000 });
     expect(store.touchAnomaly('nope', t0, 1)).toBe(false);
     expect(() => store.touchAnomaly('shift', Number.NaN, 1)).toThrow(RangeError);
   });

@@ -67,9 +67,12 @@ export function captureLogs(): LogCapture {
 export const T0 = Date.parse('2025-06-01T12:00:00Z');
 
 export function anomalyRecord(over: Partial<AnomalyRecord> & { id: string; sensor: string }): AnomalyRecord {
+  const endTs = over.endTs ?? T0 + 60_000;
   return {
     startTs: T0,
-    endTs: T0 + 60_000,
+    endTs,
+    lastSeenTs: endTs,
+    endedTs: over.status === 'resolved' ? endTs : null,
     peakScore: 0.999,
     lastScore: 0.995,
     threshold: 0.99,

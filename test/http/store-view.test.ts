@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HttpServer, type DaemonView } from '../../src/adapters/http.js';
 import { SqliteStore } from '../../src/adapters/sqlite-store.js';
 import { topics } from '../../src/contract/alerts.js';
+import { SeriesStore } from '../../src/pipeline/series.js';
 import type { AnomalyEvent, AnomalyEventKind } from '../../src/contract/types.js';
 import { captureLogs, request, T0 } from './helpers.js';
 
@@ -106,7 +107,14 @@ describe('anomaly routes over a real SqliteStore', () => {
       [2, 'resolve'],
     ]);
     expect(body.events[0].payload.anomaly_id).toBe('old-pump');
+    expect(body).toMatchObject({ lastSeenTs: T0 + 2 * MIN, endedTs: T0 + 2 * MIN });
     expect((await request(base, '/api/anomalies/never-was')).status).toBe(404);
+  });
+
+  it('an open episode has no end: endedTs null, its latest reading so far as lastSeenTs (endTs kept, the same)', async () => {
+    const res = await request(base, '/api/anomalies?status=open&sensor=fan2');
+    const [fan] = (res.json as { anomalies: Record<string, unknown>[] }).anomalies;
+    expect(fan).toMatchObject({ id: 'fan-open', status: 'open', endedTs: null, lastSeenTs: T0 + 11 * MIN, endTs: T0 + 11 * MIN });
   });
 
   it('ack, false alarm and unmark reach the database', async () => {
@@ -131,5 +139,59 @@ describe('anomaly routes over a real SqliteStore', () => {
     expect(res.status).toBe(500);
     expect(res.json).toEqual({ error: 'internal error' });
     expect((await request(base, '/api/status')).status).toBe(200);
+  });
+});
+
+describe('series route over a real SeriesStore and its SQLite buckets: the documented shape', () => {
+  it('"channels" is the list of channel names (docs/HTTP.md), from raw readings, from stored buckets after a restart, and empty for a sensor with none', async () => {
+    // Tryout: docs/HTTP.md shows "channels": ["value"]; check the API gives names, never a count, in every source.
+    const dir = mkdtempSync(join(tmpdir(), 'anomalyd-http-series-'));
+    const logger = captureLogs().logger;
+    const store = SqliteStore.open(join(dir, 'anomalyd.db'), { commitIntervalMs: 0, outboxMax: 100, logger });
+    let now = T0;
+    const recordAll = (series: SeriesStore): void => {
+      for (let i = 0; i < 180; i++) {
+        const ts = T0 + i * 1000;
+        const common = { ts, expected: null, spread: null, score: 0.5, surprise: 0.3, threshold: 0.99999, status: 'ok' as const, anomalyId: null, modelId: 'gru' };
+        series.record({ stream: 'pump1', channels: ['value'], values: [2 + Math.sin(i / 9)], ...common });
+        series.record({ stream: 'press', channels: ['flow', 'pressure'], values: [10 + i / 100, 2.2], ...common });
+      }
+    };
+    const first = new SeriesStore({ persist: store, writeIntervalMs: 0, now: () => now });
+    recordAll(first);
+    now += 3_600_000;
+    first.flush(true);
+    const viewOf = (series: SeriesStore, known: string[]): DaemonView => ({
+      ...storeView(store),
+      sensors: () => known.map((sensor) => ({ sensor, status: 'ok' as const, model: null, lastTs: null, value: null, surprise: null, unit: null })),
+      series: (sensor, q) => series.query(sensor, q),
+    });
+    const servers: HttpServer[] = [];
+    const serveWith = async (view: DaemonView): Promise<string> => {
+      const server = new HttpServer({ host: '127.0.0.1', port: 0, logger, view });
+      servers.push(server);
+      await server.start();
+      return server.url!;
+    };
+    try {
+      const live = await serveWith(viewOf(first, ['pump1', 'press', 'newbie']));
+      const raw = (await request(live, '/api/sensors/pump1/series')).json as { channels: unknown; source: string; value: unknown[] };
+      expect(raw).toMatchObject({ channels: ['value'], source: 'raw' });
+      expect(raw.value).toHaveLength(1);
+      const two = (await request(live, '/api/sensors/press/series')).json as { channels: unknown; value: unknown[] };
+      expect(two.channels).toEqual(['flow', 'pressure']);
+      expect(two.value).toHaveLength(2);
+      expect((await request(live, '/api/sensors/newbie/series')).json).toMatchObject({ channels: [], source: 'none', ts: [] });
+      // After a restart: a fresh store reads the stored minute buckets.
+      const restarted = await serveWith(viewOf(new SeriesStore({ persist: store, now: () => now }), ['pump1', 'press']));
+      const fromBuckets = (await request(restarted, '/api/sensors/press/series?range=24h')).json as { channels: unknown; source: string; ts: number[] };
+      expect(fromBuckets.source).toBe('minutes');
+      expect(fromBuckets.ts.length).toBeGreaterThan(0);
+      expect(fromBuckets.channels).toEqual(['flow', 'pressure']);
+    } finally {
+      await Promise.all(servers.map((s) => s.stop()));
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
