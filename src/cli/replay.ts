@@ -18,6 +18,7 @@ import { readReplayCsv, type ReplayInput } from '../replay/source.js';
 import type { CommandContext } from './context.js';
 import { resolveTimeZone } from '../csv/time.js';
 import { CSV_INPUT_HELP, CSV_OPTIONS, csvFlags, type CsvFlags } from './csv-flags.js';
+import { shownSurprise, surpriseOf } from '../contract/surprise.js';
 
 export const REPLAY_USAGE = `Usage: anomalyd replay --input FILE.csv [options]
 
@@ -45,21 +46,35 @@ Model (one of):
 
 Output:
   --output FILE.csv         default stdout. Columns: the input's time, sensor (with --sensor-column), the
-                            values, anomaly_score (0..1, 0 while learning), surprise (-log10(1 - score):
-                            the same score on a scale that never saturates), anomaly (1 while an episode is
-                            open), status (learning, ok, anomalous). The score tells what is new: inside
-                            an open episode its own streams score 0 unless a reading is tenfold rarer
-                            than the episode's peak so far, so a lasting fault scores high at its onset
-                            and then shows in anomaly/status (docs/SCORING.md, "The row score inside
-                            an episode"). A row without a reading (a missing or rejected value) has
-                            score 0 and its sensor's anomaly and status as the row before left them
+                            values, then
+                            anomaly_score  0..1, 0 while learning
+                            surprise       -log10(1 - score), 0..16: the same score on a scale that does
+                                           not bunch up near 1 (16: the score is 1 to float64 precision;
+                                           the daemon's alerts and API show it the same way)
+                            anomaly        1 while an episode is open
+                            status         learning, ok, anomalous
+                            anomalous_columns  the value columns whose stream is in an open episode
+                                           (';' between several; empty when anomaly is 0; with --group,
+                                           all of them: one stream)
+                            The score tells what is new: inside an open episode its own streams score 0
+                            unless a reading is tenfold rarer than the episode's peak so far, so a lasting
+                            fault scores high at its onset and then shows in anomaly/status
+                            (docs/SCORING.md, "The row score inside an episode"). A row without a reading
+                            (a missing or rejected value) has score 0 and its sensor's anomaly, status and
+                            anomalous_columns as the row before left them
   --config PATH             config file (default: $ANOMALYD_CONFIG, else config/default.yaml)
   -h, --help                this help
 
+Reading the score: read anomaly_score against score.threshold (default 0.99999 = surprise 5; the last
+line below gives the one in force, --config for another file's). An episode opens where a stream's score
+reaches it (judged on the fitted tails, of which the row score written here is the predictive reading and
+can be a little lower: docs/SCORING.md, section 3), or where its deviation from the stream's normal before
+any episode does (section 5): an opening row can score below the threshold.
+
 A summary (rows, streams, readings scored, rejected by the parser, missing values, training and replay
-time, rows/s) goes to stderr, with a hint when rows were rejected out of order (local times read in another
-zone than they were written in repeat an hour where daylight saving ends: --timezone). A missing value is a
-missing reading: neither scored nor counted as rejected.
+time, rows/s, then the alarm threshold in force) goes to stderr, with a hint when rows were rejected out
+of order (local times read in another zone than they were written in repeat an hour where daylight saving
+ends: --timezone). A missing value is a missing reading: neither scored nor counted as rejected.
 `;
 
 const OPTIONS = {
@@ -106,9 +121,15 @@ function numberFlag(text: string | undefined, flag: string, min: number, integer
   return v;
 }
 
-function plan(argv: string[]): Plan | 'help' {
+/** --help, with the config it names (else $ANOMALYD_CONFIG, else config/default.yaml) for the threshold line. */
+interface HelpPlan {
+  readonly help: true;
+  readonly configPath: string | undefined;
+}
+
+function plan(argv: string[]): Plan | HelpPlan {
   const { values: v, positionals } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
-  if (v.help === true) return 'help';
+  if (v.help === true) return { help: true, configPath: v.config };
   if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
   if (v.input === undefined) throw new UsageError('--input FILE.csv is required');
   if (v.cell !== undefined && v.cell !== 'gru' && v.cell !== 'lstm') throw new UsageError(`--cell: expected gru or lstm, got '${v.cell}'`);
@@ -166,18 +187,26 @@ function csvField(s: string): string {
 
 export function outputHeader(input: ReplayInput): string {
   const time = input.timestampColumn ?? 'row';
-  const cols = [time, ...(input.sensorColumn !== null ? [input.sensorColumn] : []), ...input.channels, 'anomaly_score', 'surprise', 'anomaly', 'status'];
+  const cols = [time, ...(input.sensorColumn !== null ? [input.sensorColumn] : []), ...input.channels, 'anomaly_score', 'surprise', 'anomaly', 'status', 'anomalous_columns'];
   return `${cols.map(csvField).join(',')}\n`;
 }
 
+/** One output row; the surprise is capped as every output caps it (src/contract/surprise.ts). */
 export function outputLine(input: ReplayInput, o: ReplayOutput): string {
   const sensor = input.sensorColumn !== null ? `${csvField(o.row.sensor)},` : '';
   const values = o.row.values.map((x) => (Number.isFinite(x) ? String(x) : '')).join(',');
-  return `${csvField(input.timeTexts[o.index])},${sensor}${values},${o.score},${Math.round(o.surprise * 1e4) / 1e4},${o.anomaly ? 1 : 0},${o.status}\n`;
+  const columns = o.anomalousChannels.length === 0 ? '' : csvField(o.anomalousChannels.map((c) => o.row.channels[c]).join(';'));
+  return `${csvField(input.timeTexts[o.index])},${sensor}${values},${o.score},${Math.round(shownSurprise(o.surprise) * 1e4) / 1e4},${o.anomaly ? 1 : 0},${o.status},${columns}\n`;
+}
+
+/** The alarm threshold in force, for --help and the summary: the score and its surprise, and where it was set. */
+export function thresholdLine(config: Config, file: string | null): string {
+  const t = config.score.threshold;
+  return `alarm threshold: anomaly_score ${t} = surprise ${surpriseOf(t).toFixed(1)} (score.threshold, ${file !== null ? `from ${file}` : 'the default'})`;
 }
 
 export async function replayCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  let p: Plan | 'help';
+  let p: Plan | HelpPlan;
   try {
     p = plan(argv);
   } catch (err) {
@@ -188,8 +217,11 @@ export async function replayCommand(argv: string[], ctx: CommandContext): Promis
     }
     throw err;
   }
-  if (p === 'help') {
-    ctx.stdout(REPLAY_USAGE);
+  if ('help' in p) {
+    // The threshold of the config the replay would use, to read the scores against.
+    const forHelp = loadConfig({ ...(p.configPath !== undefined ? { path: p.configPath } : {}), env: ctx.env });
+    const line = forHelp.ok ? thresholdLine(forHelp.config, forHelp.file) : `alarm threshold: unknown, the configuration does not load${forHelp.file !== null ? ` (${forHelp.file})` : ''}`;
+    ctx.stdout(`${REPLAY_USAGE}\nWith this configuration, ${line}.\n`);
     return 0;
   }
   const loaded = loadConfig({ ...(p.configPath !== undefined ? { path: p.configPath } : {}), env: ctx.env, overrides: p.overrides });
@@ -198,14 +230,14 @@ export async function replayCommand(argv: string[], ctx: CommandContext): Promis
     return 2;
   }
   try {
-    return await replayWith(p, loaded.config, ctx);
+    return await replayWith(p, loaded.config, loaded.file, ctx);
   } catch (err) {
     ctx.stderr(`replay: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
 }
 
-async function replayWith(p: Plan, config: Config, ctx: CommandContext): Promise<number> {
+async function replayWith(p: Plan, config: Config, configFile: string | null, ctx: CommandContext): Promise<number> {
   const input = await readReplayCsv(p.input, {
     ...(p.csv.timeColumn !== undefined ? { timestampColumn: p.csv.timeColumn } : {}),
     ...(p.csv.columns !== undefined ? { valueColumns: p.csv.columns } : {}),
@@ -251,6 +283,7 @@ async function replayWith(p: Plan, config: Config, ctx: CommandContext): Promise
       `replay: ${rows} rows (${learnRows > 0 ? `${learnRows} learnt from with --learn-first, ` : ''}${inLearning} in a stream's learning period, scored 0), ${res.streams.size} stream${res.streams.size === 1 ? '' : 's'}, ${c.readings} readings scored, ${c.rejected} rejected, ${c.missing} missing` +
         `${c.errors > 0 ? `, ${c.errors} internal errors` : ''}; ${learnRows > 0 ? `training ${res.learnSeconds.toFixed(1)} s, ` : ''}replay ${res.runSeconds.toFixed(2)} s = ${Math.round(rows / Math.max(res.runSeconds, 1e-9))} rows/s\n`,
     );
+    ctx.stderr(`replay: ${thresholdLine(config, configFile)}\n`);
     // Times that go back are what a daylight-saving change looks like when local times are read in another zone.
     if (outOfOrder > 0) {
       ctx.stderr(

@@ -3,6 +3,7 @@
  * docs/ALERTS.md is the consumer-facing description of the same schema; keep the two in step.
  */
 import type { AnomalyEvent, AnomalyEventKind, SensorStatus } from './types.js';
+import { surpriseOf } from './surprise.js';
 
 export const DEFAULT_TOPIC_PREFIX = 'anomalyd';
 
@@ -212,18 +213,18 @@ export interface AlertFigures {
  * (`surprise 6.0 ≥ 5.0`), or, when that stayed below, its deviation from normal operation before any episode
  * (`deviation 6.1 ≥ 5.0`: the open's peak_score; docs/SCORING.md, section 5), so an open whose score is below
  * the threshold does not read like a bug. An `update` gives the peak deviation that made it. Then the score,
- * with decimals enough not to round up to 1 (`score > 0.99999999` beyond 8).
+ * with decimals enough not to round up to 1 (`score > 0.99999999` beyond 8). Surprises are shown as
+ * everywhere else (src/contract/surprise.ts): at most 16.
  */
 export function alertFigures(a: AlertFigures): string {
-  const surprise = (p: number): number => -Math.log10(Math.max(1 - p, 1e-16));
-  const t = surprise(a.threshold);
+  const t = surpriseOf(a.threshold);
   // Decimals enough not to round up to 1; beyond 8 the surprise says it better than the digits would.
-  const decimals = Math.max(4, Math.floor(surprise(a.score) + 1e-9) + 1);
+  const decimals = Math.max(4, Math.floor(surpriseOf(a.score) + 1e-9) + 1);
   const score = decimals > 8 ? 'score > 0.99999999' : `score ${a.score.toFixed(decimals)}`;
   if (a.kind === 'open') {
-    return a.score >= a.threshold ? `surprise ${surprise(a.score).toFixed(1)} ≥ ${t.toFixed(1)}, ${score}` : `deviation ${surprise(a.peakScore).toFixed(1)} ≥ ${t.toFixed(1)}, ${score}`;
+    return a.score >= a.threshold ? `surprise ${surpriseOf(a.score).toFixed(1)} ≥ ${t.toFixed(1)}, ${score}` : `deviation ${surpriseOf(a.peakScore).toFixed(1)} ≥ ${t.toFixed(1)}, ${score}`;
   }
-  return a.kind === 'update' ? `peak deviation ${surprise(a.peakScore).toFixed(1)}, ${score}` : score;
+  return a.kind === 'update' ? `peak deviation ${surpriseOf(a.peakScore).toFixed(1)}, ${score}` : score;
 }
 
 export function alertChannels(ev: Pick<AnomalyEvent, 'channels' | 'channelErrors'>): AlertChannel[] {

@@ -149,7 +149,10 @@ export interface ScoredReading {
   readonly spread: readonly number[] | null;
   /** Calibrated anomaly score in [0, 1]: 0.5 ordinary, near 1 rare. */
   readonly score: number;
-  /** The same score as surprise, -log10(1 - score): 0.3 ordinary, 3 = one in a thousand; never saturates. */
+  /**
+   * The same score as surprise, -log10(1 - score): 0.3 ordinary, 3 = one in a thousand; the detector's own, up
+   * to 30 (beyond 16 the score is 1 in float64). Outputs show it capped at 16 (src/contract/surprise.ts).
+   */
   readonly surprise: number;
   /** The score threshold in force (score.threshold). */
   readonly threshold: number;

@@ -8,6 +8,7 @@ import type { RejectReason, SensorStatus } from '../contract/types.js';
 import type { DaemonView } from '../http/view.js';
 import type { SeriesStore } from '../pipeline/series.js';
 import { VERSION } from '../version.js';
+import { shownSurprise } from '../contract/surprise.js';
 import type { SensorStatusBoard } from './sensor-status.js';
 import type { FaultView } from '../http/view.js';
 
@@ -87,7 +88,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
             model: d.modelOf(sensor),
             lastTs: latest?.ts ?? null,
             value: latest !== null && Number.isFinite(latest.values[0]) ? Number(latest.values[0].toPrecision(7)) : null,
-            surprise: latest !== null && Number.isFinite(latest.surprise) ? Math.round(latest.surprise * 1000) / 1000 : null,
+            surprise: latest !== null && Number.isFinite(latest.surprise) ? Math.round(shownSurprise(latest.surprise) * 1000) / 1000 : null,
             unit: d.unitOf(sensor),
           };
         }),

@@ -49,7 +49,7 @@ export interface SensorView {
    * the sensor's checkpoint) until the next arrives; null when there is none.
    */
   readonly lastTs: number | null;
-  /** Its first channel's value (sensor units) and surprise, -log10(1 - score); null before the first. */
+  /** Its first channel's value (sensor units) and surprise, -log10(1 - score), at most 16 (src/contract/surprise.ts); null before the first. */
   readonly value: number | null;
   readonly surprise: number | null;
   /** The sensor's unit when configured. */

@@ -25,6 +25,7 @@
 import type { ScoredReading } from '../contract/types.js';
 import { BUCKET_STATS, TIER_RETENTION_MS, TIER_WIDTH_MS, type SeriesBucket, type SeriesBucketStore, type SeriesTier } from '../contract/series.js';
 import { median, resolution, robustSigma } from '../explain/robust.js';
+import { SURPRISE_SHOWN_MAX, shownSurprise, surpriseOf } from '../contract/surprise.js';
 
 export const DEFAULT_RAW_POINTS = 1800;
 export const DEFAULT_MAX_STREAMS = 1000;
@@ -101,7 +102,7 @@ export interface SeriesView {
   /** Where `expected` is null: rolling median and robust spread of the preceding normal points. */
   readonly baseline: (number | null)[][];
   readonly baselineSpread: (number | null)[][];
-  /** Highest surprise of each point; null while the sensor was learning (its score means nothing yet). */
+  /** Highest surprise of each point, at most SURPRISE_SHOWN_MAX (16); null while the sensor was learning (its score means nothing yet). */
   readonly surprise: (number | null)[];
   /** The threshold, as surprise. */
   readonly threshold: (number | null)[];
@@ -111,11 +112,8 @@ export interface SeriesView {
   readonly latest: ScoredReading | null;
 }
 
-/** -log10(1 - p), the surprise of a score p in [0, 1]; 16 for p = 1 (float64 cannot tell closer). */
-export function surpriseOf(p: number): number {
-  if (!Number.isFinite(p)) return NaN;
-  return -Math.log10(Math.max(1 - p, 1e-16));
-}
+/** The shown surprise of a score (src/contract/surprise.ts: one conversion and one cap for every output). */
+export { surpriseOf } from '../contract/surprise.js';
 
 const STATUS_CODE: Readonly<Record<ScoredReading['status'], number>> = { learning: 0, ok: 1, anomalous: 2 };
 /** The bucket tiers a reading goes into, finest first (one array, not one per reading). */
@@ -699,10 +697,11 @@ function view(stream: string, channels: readonly string[], from: number, to: num
     spread: perChannel((p, c) => p.spread[c]),
     baseline,
     baselineSpread,
-    surprise: pts.map((p) => num(p.surprise)),
+    // Shown capped (src/contract/surprise.ts), as every output shows it; the points keep the detector's own.
+    surprise: pts.map((p) => num(shownSurprise(p.surprise))),
     threshold: pts.map((p) => num(p.threshold)),
     anomalous: pts.map((p) => p.anomalous),
-    latest,
+    latest: latest === null || !(latest.surprise > SURPRISE_SHOWN_MAX) ? latest : { ...latest, surprise: SURPRISE_SHOWN_MAX },
   };
 }
 

@@ -34,11 +34,20 @@ export interface ReplayOutput {
   readonly row: ReplayRow;
   /** Calibrated anomaly score in [0, 1) of the row's own reading; 0 while learning. */
   readonly score: number;
-  /** The same as surprise, -log10(1 - score), unbounded; 0 while learning. */
+  /**
+   * The same as surprise, -log10(1 - score): the detector's own, up to 30 (the evaluation ranks rows by it);
+   * 0 while learning. What replay writes is capped at 16 (src/contract/surprise.ts), as every output is.
+   */
   readonly surprise: number;
   readonly status: ReplayStatus;
   /** True while an anomaly episode of the row's stream (or one of its streams) is open, after this reading. */
   readonly anomaly: boolean;
+  /**
+   * Which of the row's values (indices into `row.channels`, ascending) belong to a stream in an open episode
+   * after this reading: the streams that make `anomaly` true (all of a multi-channel stream's). Empty when
+   * `anomaly` is false.
+   */
+  readonly anomalousChannels: readonly number[];
   /** The model's expectation for the row's values, sensor units, in the row's channel order (null when it had none). */
   readonly expected: readonly number[] | null;
   /**
@@ -80,6 +89,8 @@ export interface ReplayCounters {
   errors: number;
 }
 
+const NONE: readonly number[] = Object.freeze([]);
+
 /** The row as a sensor would publish it: `{"ts": ..., "<channel>": value, ...}`; a missing value is null. */
 export function payloadOf(row: ReplayRow): Buffer {
   let json = `{"ts":${row.ts}`;
@@ -99,6 +110,8 @@ interface Pending {
   rejected: ReplayOutput['rejected'];
   missing: boolean;
   scored: boolean;
+  /** Channels of the input row whose stream reported anomalous (see ReplayOutput.anomalousChannels). */
+  anomalousChannels: number[];
 }
 
 /**
@@ -121,7 +134,7 @@ export async function replayRows(detector: Detector, rows: readonly ReplayRow[],
   // Rows past the learning rows that carry no reading (a missing or rejected value): they report their
   // sensor's state as the row before left it (an open episode stays open), with no score of their own.
   const carry = new Set<number>();
-  const stateOf = new Map<string, Pick<ReplayOutput, 'status' | 'anomaly'>>();
+  const stateOf = new Map<string, Pick<ReplayOutput, 'status' | 'anomaly' | 'anomalousChannels'>>();
   let next = 0;
   const flush = (): void => {
     for (let o = done.get(next); o !== undefined; o = done.get(next)) {
@@ -129,7 +142,7 @@ export async function replayRows(detector: Detector, rows: readonly ReplayRow[],
       if (carry.delete(next)) {
         const state = stateOf.get(o.row.sensor);
         if (state !== undefined) o = { ...o, ...state };
-      } else if (o.status !== 'learning' || o.index >= learnRows) stateOf.set(o.row.sensor, { status: o.status, anomaly: o.anomaly });
+      } else if (o.status !== 'learning' || o.index >= learnRows) stateOf.set(o.row.sensor, { status: o.status, anomaly: o.anomaly, anomalousChannels: o.anomalousChannels });
       sink(o);
       next++;
     }
@@ -140,7 +153,7 @@ export async function replayRows(detector: Detector, rows: readonly ReplayRow[],
       const input = inputs[i];
       let left = 0;
       for (let k = firstOf(rowOf, i); k < rowOf.length && rowOf[k] === i; k++) left++;
-      p = { left, surprise: 0, status: 'learning', anomaly: false, expected: new Array<number | null>(input.channels.length).fill(null), rejected: null, missing: false, scored: false };
+      p = { left, surprise: 0, status: 'learning', anomaly: false, expected: new Array<number | null>(input.channels.length).fill(null), rejected: null, missing: false, scored: false, anomalousChannels: [] };
       pending.set(i, p);
     }
     return p;
@@ -155,8 +168,19 @@ export async function replayRows(detector: Detector, rows: readonly ReplayRow[],
     done.set(
       i,
       learning
-        ? { index: i, row, score: 0, surprise: 0, status: 'learning', anomaly: false, expected, rejected: p.rejected, missing: p.missing }
-        : { index: i, row, score: 1 - Math.pow(10, -p.surprise), surprise: p.surprise, status: p.status, anomaly: p.anomaly, expected, rejected: p.rejected, missing: p.missing },
+        ? { index: i, row, score: 0, surprise: 0, status: 'learning', anomaly: false, anomalousChannels: NONE, expected, rejected: p.rejected, missing: p.missing }
+        : {
+            index: i,
+            row,
+            score: 1 - Math.pow(10, -p.surprise),
+            surprise: p.surprise,
+            status: p.status,
+            anomaly: p.anomaly,
+            anomalousChannels: p.anomaly ? p.anomalousChannels.sort((a, b) => a - b) : NONE,
+            expected,
+            rejected: p.rejected,
+            missing: p.missing,
+          },
     );
     flush();
   };
@@ -187,6 +211,7 @@ export async function replayRows(detector: Detector, rows: readonly ReplayRow[],
         p.surprise = Math.max(p.surprise, r.surprise);
         p.anomaly ||= r.status === 'anomalous';
         p.status = p.anomaly ? 'anomalous' : r.status === 'ok' || p.status === 'ok' ? 'ok' : p.status;
+        if (r.status === 'anomalous') for (let c = 0; c < r.channels.length; c++) p.anomalousChannels.push(channelOf[o.origin.seq] + c);
         if (r.expected !== null) {
           const base = channelOf[o.origin.seq];
           for (let c = 0; c < r.expected.length; c++) p.expected[base + c] = r.expected[c];

@@ -194,6 +194,23 @@ describe('SeriesStore: queries', () => {
     expect(v.resolutionMs).toBeGreaterThan(10_000);
   });
 
+  it('shows the surprise capped at 16 as every output does (raw, buckets, latest); the points keep the detector\'s own', () => {
+    // Tryout: replay and the API gave 29.1 where the alert line said 16.0 (score > 0.99999999).
+    const s = seriesStore({ writeIntervalMs: 0 });
+    for (let i = 0; i < 180; i++) s.record(reading(T0 + i * SEC, i === 170 ? 100 : 1, i === 170 ? { score: 1, surprise: 29.1, status: 'anomalous' } : {}));
+    s.record(reading(T0 + 180 * SEC, 100, { score: 1, surprise: 27, status: 'anomalous' }));
+    const raw = s.query('s', { rangeMs: HOUR })!;
+    expect(Math.max(...raw.surprise.map((x) => x ?? 0))).toBe(16);
+    expect(raw.latest!.surprise).toBe(16);
+    expect(s.latest('s')!.surprise).toBe(27);
+    expect(Math.max(...s.points('s').map((p) => p.surprise))).toBeCloseTo(29.1, 5);
+    clock += HOUR;
+    s.flush(true);
+    const fromBuckets = seriesStore().query('s', { rangeMs: DAY })!;
+    expect(fromBuckets.source).toBe('minutes');
+    expect(Math.max(...fromBuckets.surprise.map((x) => x ?? 0))).toBe(16);
+  });
+
   it('24 h from 1-minute buckets, 7 d from 15-minute buckets, also after a restart (from the database alone)', () => {
     const s = seriesStore({ writeIntervalMs: 0 });
     for (let i = 0; i < 3 * 24 * 60; i++) s.record(reading(T0 + i * MIN, i % 7, { expected: [3], spread: [1] }));

@@ -55,21 +55,53 @@ describe('anomalyd replay', () => {
     const output = join(dir, 'out-model.csv');
     expect(await replayCommand(['--input', csv, '--output', output, '--model', 'fixture', '--config', config], ctx)).toBe(0);
     const table = parseCsv(await readFile(output, 'utf8'));
-    expect(table[0]).toEqual(['ts', 'value', 'anomaly_score', 'surprise', 'anomaly', 'status']);
+    expect(table[0]).toEqual(['ts', 'value', 'anomaly_score', 'surprise', 'anomaly', 'status', 'anomalous_columns']);
     expect(table).toHaveLength(ROWS + 1);
     expect(table[1][0]).toBe(String(Date.UTC(2026, 0, 1)));
     for (const row of table.slice(1)) {
       const score = Number(row[2]);
       expect(score >= 0 && score <= 1).toBe(true);
-      // The surprise is the same score on a scale that does not saturate: -log10(1 - score), also where the
-      // score rounds to 1 in a double (surprise beyond ~16).
+      // The surprise is the same score on a scale that does not bunch up near 1: -log10(1 - score), capped at
+      // 16 where the score is 1 in a double, as the daemon's alerts and API show it (src/contract/surprise.ts).
       if (score < 1) expect(Number(row[3])).toBeCloseTo(score === 0 ? 0 : -Math.log10(1 - score), 3);
-      else expect(Number(row[3])).toBeGreaterThan(15);
+      else expect(Number(row[3])).toBe(16);
       expect(['0', '1']).toContain(row[4]);
       expect(['learning', 'ok', 'anomalous']).toContain(row[5]);
+      // One stream: the column names it exactly while an episode is open.
+      expect(row[6]).toBe(row[4] === '1' ? 'value' : '');
     }
     expect(table.slice(1).some((r) => r[5] === 'ok')).toBe(true);
     expect(err()).toMatch(/400 rows .* rows\/s/);
+    // The summary gives the threshold the scores are read against.
+    expect(err()).toContain(`replay: alarm threshold: anomaly_score 0.99999 = surprise 5.0 (score.threshold, from ${config})\n`);
+  });
+
+  it('caps the surprise at 16 as the daemon does: a row scoring 1 writes 16, never the detector\'s own (up to 30)', async () => {
+    // Tryout: replay wrote surprise 29.1 for a spike the daemon's alert line showed as 16.0 (score > 0.99999999).
+    const spiky = join(dir, 'spiky.csv');
+    const lines = ['ts,value'];
+    for (let i = 0; i < ROWS; i++) lines.push(`${Date.UTC(2026, 0, 1) + i * 1000},${(Math.sin(i / 5) + (i === 300 ? 1e6 : 0)).toFixed(4)}`);
+    await writeFile(spiky, `${lines.join('\n')}\n`);
+    const output = join(dir, 'out-spiky.csv');
+    expect(await replayCommand(['--input', spiky, '--output', output, '--model', 'fixture', '--config', config], context().ctx)).toBe(0);
+    const rows = parseCsv(await readFile(output, 'utf8')).slice(1);
+    expect(rows[300].slice(2, 5)).toEqual(['1', '16', '1']);
+    expect(Math.max(...rows.map((r) => Number(r[3])))).toBe(16);
+  });
+
+  it('names the columns whose stream is in an open episode (anomalous_columns); anomaly is 1 exactly where it names one', async () => {
+    // Tryout: a row of several streams did not say which of them was anomalous.
+    const output = join(dir, 'out-columns.csv');
+    expect(await replayCommand(['--input', csv, '--columns', 'other,value', '--output', output, '--model', 'fixture', '--config', config], context().ctx)).toBe(0);
+    const table = parseCsv(await readFile(output, 'utf8'));
+    expect(table[0]).toEqual(['ts', 'other', 'value', 'anomaly_score', 'surprise', 'anomaly', 'status', 'anomalous_columns']);
+    const rows = table.slice(1);
+    for (const r of rows) {
+      expect(r[7] !== '', r.join(',')).toBe(r[5] === '1');
+      for (const name of r[7] === '' ? [] : r[7].split(';')) expect(['other', 'value']).toContain(name);
+    }
+    // The level shift of rows 331-349 is in `value` only.
+    expect(rows.slice(331, 350).some((r) => r[7].split(';').includes('value'))).toBe(true);
   });
 
   it('learns a model on the first rows and reports them as learning', async () => {
@@ -87,6 +119,13 @@ describe('anomalyd replay', () => {
     const help = context();
     expect(await replayCommand(['--help'], help.ctx)).toBe(0);
     expect(help.out()).toMatch(/--learn-first N/);
+    // The threshold to read the scores against, from the config the replay would use.
+    const strict = join(dir, 'strict.yaml');
+    await writeFile(strict, `${await readFile(config, 'utf8')}score: { threshold: 0.9999 }\n`);
+    const withConfig = context();
+    expect(await replayCommand(['--help', '--config', strict], withConfig.ctx)).toBe(0);
+    expect(withConfig.out()).toContain(`alarm threshold: anomaly_score 0.9999 = surprise 4.0 (score.threshold, from ${strict})`);
+    expect(help.out()).toMatch(/alarm threshold: anomaly_score 0\.99999 = surprise 5\.0/);
     for (const argv of [[], ['--input', csv, '--timezone', 'Mars/Olympus'], ['--input', csv, '--learn-first', '0'], ['--input', csv, '--learn-first', '5', '--learn-fraction', '0.5'], ['--input', csv, '--bogus'], ['--input', csv, '--cell', 'rnn']]) {
       const c = context();
       expect(await replayCommand(argv, c.ctx)).toBe(2);
@@ -122,7 +161,7 @@ describe('anomalyd replay', () => {
     const output = join(dir, 'out-two.csv');
     expect(await replayCommand(['--input', two, '--output', output, '--model', 'fixture', '--config', config], c.ctx)).toBe(0);
     expect(c.err()).toMatch(/40 rows \(\d+ in a stream's learning period, scored 0\), 2 streams, 80 readings scored/);
-    expect(parseCsv(await readFile(output, 'utf8'))[0]).toEqual(['ts', 'a', 'b', 'anomaly_score', 'surprise', 'anomaly', 'status']);
+    expect(parseCsv(await readFile(output, 'utf8'))[0]).toEqual(['ts', 'a', 'b', 'anomaly_score', 'surprise', 'anomaly', 'status', 'anomalous_columns']);
     const grouped = context();
     expect(await replayCommand(['--input', two, '--group', '--model', 'fixture', '--config', config], grouped.ctx)).toBe(1);
     expect(grouped.err()).toMatch(/reads 1 channel\(s\), stream \S+ has 2: learn a model for it with --learn-first N\n$/);
@@ -158,8 +197,8 @@ describe('anomalyd replay', () => {
     expect(await replayCommand(['--input', holed, '--columns', 'value', '--output', output, '--model', 'fixture', '--config', config], context().ctx)).toBe(0);
     const table = parseCsv(await readFile(output, 'utf8'));
     const [before, hole] = [table[340], table[341]];
-    expect(before.slice(-2)).toEqual(['1', 'anomalous']);
-    expect(hole.slice(-4)).toEqual(['0', '0', '1', 'anomalous']);
+    expect(before.slice(-3)).toEqual(['1', 'anomalous', 'value']);
+    expect(hole.slice(-5)).toEqual(['0', '0', '1', 'anomalous', 'value']);
   });
 
   it('fails with 1 and a one-line reason on a missing model or input', async () => {
