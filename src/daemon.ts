@@ -44,6 +44,7 @@ import { idleEvictionFor, storedResolveEvent, type IdleEviction } from './daemon
 import { SummaryLog } from './daemon/summary-log.js';
 import { DataDirLock } from './daemon/data-lock.js';
 import type { StorageError } from './adapters/storage.js';
+import type { OwnModelProgress } from './contract/own-model.js';
 
 export interface DaemonOptions {
   readonly config: Config;
@@ -202,9 +203,9 @@ export class Daemon {
     return this.store;
   }
 
-  /** Progress (0..1) of a sensor learning its own model; null when it is not learning one (the demo paces itself by it). */
-  learningProgress(sensor: string): number | null {
-    return this.learner?.isLearning(sensor) ? this.learner.progress(sensor) : null;
+  /** How far a sensor's own model is; null when it is not learning one (the demo paces itself by it and prints it). */
+  ownModel(sensor: string): OwnModelProgress | null {
+    return this.learner?.ownModel(sensor) ?? null;
   }
 
   /** Starts everything; on failure, stops what was started and rethrows. */
@@ -263,7 +264,7 @@ export class Daemon {
         modelOf: (sensor) => registry.modelFor(sensor)?.id ?? null,
         learning: (sensor) => detector.learning(sensor) || this.mayNotAlert(sensor),
         openAnomaly: (sensor) => detector.openAnomaly(sensor),
-        learningProgress: (sensor) => (learner.isLearning(sensor) ? learner.progress(sensor) : null),
+        ownModel: (sensor) => learner.ownModel(sensor),
         intervalOf: (sensor) => detector.intervalOf(sensor),
       },
       {
@@ -543,6 +544,7 @@ export class Daemon {
         board: this.board!,
         series: this.signals!.series,
         unitOf: (sensor) => this.signals?.unitOf(sensor) ?? null,
+        learningEnabled: config.learning.enabled,
         store: () => {
           if (!this.store) throw new Error('the database is closed');
           return this.store;

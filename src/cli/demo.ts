@@ -9,6 +9,7 @@ import { formatSummary, summarise, type OpenedEpisode } from '../sim/summary.js'
 import { loadConfig } from '../config/load.js';
 import type { AlertPayload, SensorStatePayload } from '../contract/alerts.js';
 import { alertFigures, topics as buildTopics } from '../contract/alerts.js';
+import { ownModelText } from '../contract/own-model.js';
 import { MIN_ID_PREFIX } from './anomalies.js';
 import { DemoLineOrder } from './demo-order.js';
 import { parseDuration } from '../util/time.js';
@@ -226,7 +227,9 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
         const s = JSON.parse(text) as SensorStatePayload;
         const sensor = topic.slice(t.prefix.length + 7);
         states.set(sensor, s);
-        const line = `state ${sensor.padEnd(14)} ${s.status}${s.learning_progress !== undefined ? ` (learning its own model: ${Math.round(s.learning_progress * 100)} % of the readings)` : ''}`;
+        // Its own model's progress as status and the API say it (one source: the learner, one wording).
+        const own = daemon.ownModel(sensor);
+        const line = `state ${sensor.padEnd(14)} ${s.status}${own !== null ? ` (${ownModelText(own)})` : ''}`;
         lines.state(sensor, s.anomaly_id, line, performance.now()).forEach(say);
       }
     });
@@ -239,9 +242,9 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
     realStart = performance.now();
     let due = realStart;
     let waitingSince: number | null = null;
-    const learnt = (): boolean =>
-      sensors.every((s) => states.get(s)?.status === 'ok' && daemon.learningProgress(s) === null);
-    const training = (): string[] => sensors.filter((s) => (daemon.learningProgress(s) ?? 0) >= 1);
+    const learnt = (): boolean => sensors.every((s) => states.get(s)?.status === 'ok' && daemon.ownModel(s) === null);
+    // Enough readings: queued for training or training now.
+    const training = (): string[] => sensors.filter((s) => (daemon.ownModel(s)?.phase ?? 'collecting') !== 'collecting');
     ticker = setInterval(() => {
       const client = publisher;
       if (!client || stopping) return;

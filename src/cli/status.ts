@@ -1,19 +1,29 @@
 /**
  * `anomalyd status`: asks the running daemon, over its local HTTP API (GET /api/status), how it is doing:
- * uptime, model, MQTT, sensors by state, the outbox depth and the rejected input per reason.
+ * uptime, model, MQTT, sensors by state, the sensors still learning their own model and how far each is
+ * (GET /api/sensors, only when there are some), the outbox depth and the rejected input per reason.
  *
  * Exit status: 0 answered, 1 no daemon answered (or it refused), 2 bad usage or configuration.
  */
 import { parseArgs } from 'node:util';
-import type { DaemonStatusView } from '../http/view.js';
+import type { DaemonStatusView, SensorView } from '../http/view.js';
+import { ownModelText } from '../contract/own-model.js';
 import { loadConfigOrReport } from './run.js';
 import type { CommandContext } from './context.js';
 
 export const STATUS_USAGE = `Usage: anomalyd status [options]
 
 Asks the running daemon how it is doing, over its local HTTP API (GET /api/status): uptime, model, MQTT,
-sensors by state (ok, anomalous, learning, stale), alerts waiting for the broker (the outbox depth) and the
-rejected input since start, per reason.
+sensors by state, alerts waiting for the broker (the outbox depth) and the rejected input since start, per
+reason.
+
+Two kinds of learning, said apart:
+  sensors     'learning' is the scorer's learning period: a new sensor's first score.learnReadings
+              readings (256), with no alerts yet (with learning.fallback: false, also the time until its
+              own model is trained); then it is ok or anomalous.
+  own models  with learning.enabled, each sensor also learns a model of its own, scored by the shared model
+              meanwhile: 'learning its own model: 1,234 / 3,600 readings' (learning.minReadings), then
+              'training its own model' (GET /api/sensors has it per sensor as ownModel).
 
 Options:
   -c, --config PATH   config file whose http.host, http.port and http.token to use
@@ -83,7 +93,22 @@ export async function statusCommand(argv: string[], ctx: CommandContext): Promis
     ctx.stdout(`${JSON.stringify(body, null, 2)}\n`);
     return 0;
   }
-  ctx.stdout(formatStatus(body as DaemonStatusView, base));
+  const status = body as DaemonStatusView;
+  const own = status.sensors.ownModel;
+  // Which sensors are learning their own model, and how far: asked only when there are some.
+  let learning: readonly SensorView[] | null = null;
+  if (own !== undefined && own.collecting + own.queued + own.training > 0) {
+    try {
+      const res2 = await fetch(`${base}/api/sensors`, {
+        headers: { Accept: 'application/json', ...(token !== null ? { Authorization: `Bearer ${token}` } : {}) },
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+      if (res2.ok) learning = ((await res2.json()) as { sensors: SensorView[] }).sensors.filter((x) => x.ownModel != null);
+    } catch {
+      // The counts still say it.
+    }
+  }
+  ctx.stdout(formatStatus(status, base, learning));
   return 0;
 }
 
@@ -93,8 +118,14 @@ export function apiBase(host: string, port: number): string {
   return `http://${h.includes(':') ? `[${h}]` : h}:${port}`;
 }
 
-/** The status as a few aligned lines for people. */
-export function formatStatus(s: DaemonStatusView, base: string): string {
+/** Sensors listed by name in the own-models lines, at most (the rest are counted). */
+const OWN_MODEL_LINES = 8;
+
+/**
+ * The status as a few aligned lines for people. `learning`: the sensors learning their own model (from
+ * GET /api/sensors), or null when not asked or not answered (the counts of /api/status are given then).
+ */
+export function formatStatus(s: DaemonStatusView, base: string, learning: readonly SensorView[] | null = null): string {
   const by = s.sensors.byStatus;
   const rejections = Object.entries(s.rejections)
     .filter(([, n]) => (n ?? 0) > 0)
@@ -105,13 +136,28 @@ export function formatStatus(s: DaemonStatusView, base: string): string {
     ['daemon', `anomalyd ${s.version} at ${base}, up ${duration(s.uptimeMs)} (since ${new Date(s.startedAt).toISOString()})`],
     ['model', s.model ?? 'none (sensors wait for their own)'],
     ['mqtt', `${s.mqtt.url} (${s.mqtt.connected ? 'connected' : 'DISCONNECTED'})`],
-    ['sensors', `${s.sensors.total}: ${by.ok} ok, ${by.anomalous} anomalous, ${by.learning} learning, ${by.stale} stale`],
+    ['sensors', `${s.sensors.total}: ${by.ok} ok, ${by.anomalous} anomalous, ${by.learning} learning (the scorer's learning period: no alerts yet), ${by.stale} stale`],
+    ...ownModelLines(s, learning),
     ['outbox', s.outbox === null ? 'unknown (database closed)' : `${s.outbox.pending} alert(s) waiting for the broker, ${s.outbox.dropped} dropped since start`],
     ['rejected', rejections.length > 0 ? rejections.join(', ') : 'nothing since start'],
     // Readings are scored one by one (there is no per-window counter since the per-reading detector core).
     ['counters', ['received', 'readings', 'scored', 'events', 'commands'].filter((k) => k in c).map((k) => `${k} ${c[k]}`).join(', ')],
   ];
   return lines.map(([k, v]) => `${k.padEnd(10)} ${v}\n`).join('');
+}
+
+/** The `own models` line(s): how many sensors still learn their own model, and how far each is. */
+function ownModelLines(s: DaemonStatusView, learning: readonly SensorView[] | null): [string, string][] {
+  const own = s.sensors.ownModel;
+  if (own === undefined) return [['own models', 'off (learning.enabled: false): every sensor uses the shared model']];
+  const n = own.collecting + own.queued + own.training;
+  if (n === 0) return [['own models', 'none being learnt (every sensor seen has its own)']];
+  const head: [string, string] = ['own models', `${n} sensor${n === 1 ? '' : 's'} learning ${n === 1 ? 'its' : 'their'} own (${own.collecting} collecting readings, ${own.queued} queued, ${own.training} training)`];
+  if (learning === null || learning.length === 0) return [head];
+  const width = Math.min(24, Math.max(...learning.slice(0, OWN_MODEL_LINES).map((x) => x.sensor.length)));
+  const lines: [string, string][] = learning.slice(0, OWN_MODEL_LINES).map((x) => ['', `  ${x.sensor.padEnd(width)}  ${ownModelText(x.ownModel!)}`]);
+  if (learning.length > OWN_MODEL_LINES) lines.push(['', `  and ${learning.length - OWN_MODEL_LINES} more (GET /api/sensors: ownModel)`]);
+  return [head, ...lines];
 }
 
 function duration(ms: number): string {

@@ -324,7 +324,7 @@ export const schema = section('anomalyd configuration', {
       max: 100_000_000,
       doc: 'Memory of a stream’s recent history, against which each reading’s score is judged: a lasting change stops scoring high after about this long.',
     }),
-    learnReadings: int({ default: 256, min: 8, max: 100_000_000, doc: 'Readings a new stream learns from before it may alert (its status is learning); counted from its first movement when it did not move during them.' }),
+    learnReadings: int({ default: 256, min: 8, max: 100_000_000, doc: 'Readings a new stream learns from before it may alert: the scorer’s learning period (its status is learning); counted from its first movement when it did not move during them. Not its own model (learning.minReadings).' }),
   }),
   alerts: section('Anomaly episodes and their MQTT alerts (docs/SCORING.md, docs/ALERTS.md). Every length is counted in readings.', {
     openAfter: int({ default: 1, min: 1, max: 100_000, doc: 'Consecutive readings at or above the threshold that open an episode.' }),
@@ -385,7 +385,7 @@ export const schema = section('anomalyd configuration', {
       default: true,
       doc: 'Store each new sensor’s readings and, once there are learning.minReadings, train a model for it (or its group) in a worker thread, then swap it in.',
     }),
-    minReadings: int({ default: 3600, min: 256, max: 100_000_000, doc: 'Readings (per sensor, or in all of a group) needed before training.' }),
+    minReadings: int({ default: 3600, min: 256, max: 100_000_000, doc: 'Readings (per sensor, or in all of a group) needed before training its own model; anomalyd status and GET /api/sensors (ownModel) show how far each sensor is.' }),
     maxReadings: int({ default: 50000, min: 256, max: 100_000_000, doc: 'Readings per sensor one training learns from, at most: the first training the oldest, up to the reading that made learning.minReadings; a retraining the newest.' }),
     groups: strList({
       default: [],

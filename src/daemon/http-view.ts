@@ -11,6 +11,7 @@ import { VERSION } from '../version.js';
 import { shownSurprise } from '../contract/surprise.js';
 import type { SensorStatusBoard } from './sensor-status.js';
 import type { FaultView } from '../http/view.js';
+import type { OwnModelProgress } from '../contract/own-model.js';
 
 /** The part of the store the API reads and marks. */
 export interface AnomalyReader {
@@ -42,6 +43,8 @@ export interface HttpViewDeps {
   readonly board: SensorStatusBoard;
   readonly series: SeriesStore;
   readonly unitOf: (sensor: string) => string | null;
+  /** learning.enabled: /api/status then counts the sensors learning their own model. */
+  readonly learningEnabled?: boolean;
   /** The open store; throws when it is closed. */
   readonly store: () => AnomalyReader;
 }
@@ -52,8 +55,13 @@ export function daemonView(d: HttpViewDeps): DaemonView {
     now: d.now,
     status: () => {
       const byStatus: Record<SensorStatus, number> = { ok: 0, anomalous: 0, learning: 0, stale: 0 };
+      const ownModel: Record<OwnModelProgress['phase'], number> = { collecting: 0, queued: 0, training: 0 };
       const sensors = known();
-      for (const sensor of sensors) byStatus[d.board.statusOf(sensor)]++;
+      for (const sensor of sensors) {
+        byStatus[d.board.statusOf(sensor)]++;
+        const own = d.board.ownModelOf(sensor);
+        if (own !== null) ownModel[own.phase]++;
+      }
       const rejections = Object.fromEntries(Object.entries(d.rejections()).filter(([, n]) => n > 0));
       let outbox: { pending: number; dropped: number } | null = null;
       try {
@@ -70,7 +78,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
         counters: { ...d.counters() },
         model: d.defaultModel(),
         mqtt: d.mqtt(),
-        sensors: { total: sensors.length, byStatus },
+        sensors: { total: sensors.length, byStatus, ...(d.learningEnabled === true ? { ownModel } : {}) },
         rejections,
         outbox,
         health: fault ? 'fault' : 'ok',
@@ -90,6 +98,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
             value: latest !== null && Number.isFinite(latest.values[0]) ? Number(latest.values[0].toPrecision(7)) : null,
             surprise: latest !== null && Number.isFinite(latest.surprise) ? Math.round(shownSurprise(latest.surprise) * 1000) / 1000 : null,
             unit: d.unitOf(sensor),
+            ownModel: d.board.ownModelOf(sensor),
           };
         }),
     series: (sensor, q) => d.series.query(sensor, q),

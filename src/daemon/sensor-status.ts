@@ -1,5 +1,6 @@
 /**
- * Each sensor's status (learning / ok / anomalous / stale) as operators see it: derived from the detector's
+ * Each sensor's status (learning / ok / anomalous / stale) as operators see it (`learning`: the scorer's
+ * learning period, not the sensor's own model, whose progress ownModelOf gives): derived from the detector's
  * state, published retained on <prefix>/state/<sensor> whenever it (or the sensor's model) changes, and
  * listed for the HTTP API. `stale` is judged on the wall clock against the stream's own interval: no
  * accepted reading for alerts.staleAfter of its intervals.
@@ -7,17 +8,18 @@
 import type { Logger } from 'pino';
 import type { SensorStatus } from '../contract/types.js';
 import type { SensorStatePayload } from '../contract/alerts.js';
+import { ownModelFraction, type OwnModelProgress } from '../contract/own-model.js';
 
 /** What the board reads of the detector and the learner. */
 export interface StatusSource {
   /** The sensor's model id, or null while it has none. */
   modelOf(sensor: string): string | null;
-  /** True while the detector still learns the sensor's normal (no alerts yet). */
+  /** True while the sensor may not alert yet: the scorer's learning period, or no model (learning.fallback: false). */
   learning(sensor: string): boolean;
   /** The open episode's id, or null. */
   openAnomaly(sensor: string): string | null;
-  /** Progress (0..1) of learning the sensor's own model, or null when it is not learning one. */
-  learningProgress(sensor: string): number | null;
+  /** How far the sensor's own model is (Learner.ownModel), or null when it is not learning one. */
+  ownModel(sensor: string): OwnModelProgress | null;
   /** The stream's learnt reading interval in ms (0 or undefined while unknown). */
   intervalOf(sensor: string): number | undefined;
 }
@@ -69,6 +71,11 @@ export class SensorStatusBoard {
     return this.source.openAnomaly(sensor) !== null ? 'anomalous' : 'ok';
   }
 
+  /** How far the sensor's own model is, or null when it is not learning one (for the HTTP API). */
+  ownModelOf(sensor: string): OwnModelProgress | null {
+    return this.source.ownModel(sensor);
+  }
+
   /** Publishes the sensor's retained state when its status or model changed; `ts` is the `since` it reports (epoch ms). */
   refresh(sensor: string, ts: number): void {
     const status = this.statusOf(sensor);
@@ -79,13 +86,13 @@ export class SensorStatusBoard {
     this.published.set(sensor, { status, model: model ?? '' });
     this.status.set(sensor, status);
     const anomalyId = this.source.openAnomaly(sensor);
-    const progress = this.source.learningProgress(sensor);
+    const own = this.source.ownModel(sensor);
     const payload: SensorStatePayload = {
       status,
       since: new Date(ts).toISOString(),
       ...(anomalyId !== null && status === 'anomalous' ? { anomaly_id: anomalyId } : {}),
       ...(model !== null ? { model } : {}),
-      ...(progress !== null ? { learning_progress: Math.round(progress * 100) / 100 } : {}),
+      ...(own !== null ? { learning_progress: Math.round(ownModelFraction(own) * 100) / 100 } : {}),
     };
     if (this.opts.logStatus) this.opts.logStatus({ sensor, status, model });
     else this.opts.logger.info({ sensor, status, model }, 'sensor status');

@@ -123,7 +123,9 @@ async function api(path, init) {
 function renderStatus(s) {
   var by = s.sensors.byStatus;
   var parts = ['v' + s.version, 'up ' + fmtDuration(s.uptimeMs), s.mqtt.connected ? 'MQTT connected' : 'MQTT disconnected',
-    'model ' + (s.model || 'none'), s.sensors.total + ' sensors (' + by.ok + ' ok, ' + by.anomalous + ' anomalous, ' + by.learning + ' learning, ' + by.stale + ' stale)'];
+    'model ' + (s.model || 'none'), s.sensors.total + ' sensors (' + by.ok + ' ok, ' + by.anomalous + ' anomalous, ' + by.learning + ' in their learning period, ' + by.stale + ' stale)'];
+  var own = s.sensors.ownModel;
+  if (own && own.collecting + own.queued + own.training > 0) parts.push((own.collecting + own.queued + own.training) + ' learning their own model');
   if (s.outbox && s.outbox.pending > 0) parts.push(s.outbox.pending + ' alerts waiting for the broker');
   var rejected = Object.keys(s.rejections).reduce(function (t, k) { return t + s.rejections[k]; }, 0);
   if (rejected > 0) parts.push(rejected + ' readings rejected');
@@ -144,6 +146,7 @@ function renderSensors(list) {
     button.appendChild(el('span', {}, s.sensor));
     button.appendChild(el('span', { class: 'badge ' + s.status }, s.status));
     button.appendChild(el('span', { class: 'value' }, s.value === null ? 'no reading yet' : fmtNum(s.value) + (s.unit ? ' ' + s.unit : '') + ' · surprise ' + fmtNum(s.surprise)));
+    if (s.ownModel) button.appendChild(el('span', { class: 'value own-model' }, ownModelText(s.ownModel)));
     button.addEventListener('click', function () { select(s.sensor); });
     var li = el('li');
     li.appendChild(button);
@@ -152,6 +155,14 @@ function renderSensors(list) {
 }
 
 function select(sensor) { state.selected = sensor; refresh(); }
+
+/** The wording of src/contract/own-model.ts ownModelText (test/http/page.test.ts holds the two to it). */
+function ownModelText(p) {
+  var count = function (n) { return Math.round(n).toLocaleString('en-US'); };
+  var have = count(Math.min(p.readings, p.needed)) + ' / ' + count(p.needed) + ' readings';
+  if (p.phase === 'training') return 'training its own model';
+  return 'learning its own model: ' + have + (p.phase === 'queued' ? ', training queued' : '');
+}
 
 /** Runs of consecutive anomalous points, as [firstIndex, lastIndex] pairs. */
 function runs(flags) {

@@ -5,6 +5,7 @@
 import type { RejectReason, SensorStatus } from '../contract/types.js';
 import type { AnomalyMark, AnomalyQuery, AnomalyRecord, AnomalyWithEvents } from '../contract/store.js';
 import type { SeriesQuery, SeriesView } from '../pipeline/series.js';
+import type { OwnModelProgress } from '../contract/own-model.js';
 
 export interface DaemonStatusView {
   readonly version: string;
@@ -16,8 +17,16 @@ export interface DaemonStatusView {
   /** The default model's id, or null while there is none. */
   readonly model: string | null;
   readonly mqtt: { readonly url: string; readonly connected: boolean };
-  /** Sensors known since start, in all and by status. */
-  readonly sensors: { readonly total: number; readonly byStatus: Readonly<Record<SensorStatus, number>> };
+  /**
+   * Sensors known since start, in all and by status (`learning`: in the scorer's learning period), and, with
+   * learning.enabled, how many are still learning their own model, by phase (OwnModelProgress); absent
+   * without learning.
+   */
+  readonly sensors: {
+    readonly total: number;
+    readonly byStatus: Readonly<Record<SensorStatus, number>>;
+    readonly ownModel?: Readonly<Record<OwnModelProgress['phase'], number>>;
+  };
   /** Rejected input since start, per reason (only reasons that occurred). */
   readonly rejections: Readonly<Partial<Record<RejectReason, number>>>;
   /** Alerts stored but not yet acknowledged by the broker, and those dropped by the outbox bound since start; null while the database is closed. */
@@ -54,6 +63,11 @@ export interface SensorView {
   readonly surprise: number | null;
   /** The sensor's unit when configured. */
   readonly unit: string | null;
+  /**
+   * While it learns its own model (learning.enabled): how far (src/contract/own-model.ts); null when it has
+   * its own, or learning is off. Not `status: learning`, which is the scorer's learning period.
+   */
+  readonly ownModel: OwnModelProgress | null;
 }
 
 export interface DaemonView {

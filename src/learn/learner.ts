@@ -8,6 +8,7 @@ import type { WorkerTrainOptions } from '../train/in-worker.js';
 import { standardisedSegments } from '../train/dataset.js';
 import type { LoadedModel, ModelLoader } from '../contract/ports.js';
 import type { ModelRegistry } from './registry.js';
+import type { OwnModelProgress } from '../contract/own-model.js';
 
 export interface LearningOptions {
   readonly enabled: boolean;
@@ -105,10 +106,17 @@ export class Learner {
     return this.opts.enabled && !this.deps.registry.hasOwnModel(sensor);
   }
 
-  /** Fraction of the readings needed before the sensor's scope can be trained, in [0, 1]. */
-  progress(sensor: string): number {
-    const s = this.scopes.get(this.deps.scopeOf(sensor));
-    return s ? Math.min(1, s.readings / this.opts.minReadings) : 0;
+  /**
+   * How far the sensor's own model is (src/contract/own-model.ts), or null when it is not learning one (it
+   * has its own, or learning is off). The one source of what `anomalyd status`, the HTTP API, the MQTT
+   * state's learning_progress and the demo say of it.
+   */
+  ownModel(sensor: string): OwnModelProgress | null {
+    if (!this.isLearning(sensor)) return null;
+    const name = this.deps.scopeOf(sensor);
+    const readings = this.scopes.get(name)?.readings ?? 0;
+    const needed = this.opts.minReadings;
+    return { phase: this.trainingScope === name ? 'training' : readings >= needed ? 'queued' : 'collecting', readings, needed };
   }
 
   /**

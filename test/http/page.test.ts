@@ -5,6 +5,7 @@ import type { Browser } from 'playwright-core';
 import { HttpServer } from '../../src/adapters/http.js';
 import { dashboardAssets } from '../../src/adapters/dashboard-assets.js';
 import { PAGE_SCRIPT, PAGE_STYLE } from '../../src/http/page.js';
+import { ownModelText } from '../../src/contract/own-model.js';
 import { artifact, hasChromium, launchChromium } from '../helpers/browser.js';
 import { captureLogs, FakeView, request, series, T0 } from './helpers.js';
 
@@ -122,6 +123,14 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       expect(await page.locator('#explanation').textContent()).toContain('expected 20.0 ± 1.6 since 12:01 (level shift)');
       expect(await page.locator('#anomalies tr[data-id="a-1"] td.what').textContent()).toContain('(level shift)');
       expect(await page.locator('#daemon').textContent()).toMatch(/1 alerts waiting for the broker · 2 readings rejected/);
+      // Each sensor learning its own model says how far, in the words status and the demo use (one wording).
+      expect(await page.locator('#daemon').textContent()).toMatch(/1 in their learning period, 0 stale\) · 2 learning their own model/);
+      const own = view.sensorViews.filter((s) => s.ownModel !== null);
+      expect(await page.locator('#sensors .own-model').allTextContents()).toEqual(own.map((s) => ownModelText(s.ownModel!)));
+      expect(own.map((s) => ownModelText(s.ownModel!))).toEqual(['learning its own model: 1,234 / 3,600 readings', 'training its own model']);
+      expect(ownModelText({ phase: 'queued', readings: 3700, needed: 3600 })).toBe('learning its own model: 3,600 / 3,600 readings, training queued');
+      const queued = await page.evaluate(() => (window as unknown as { ownModelText: (p: unknown) => string }).ownModelText({ phase: 'queued', readings: 3700, needed: 3600 }));
+      expect(queued).toBe('learning its own model: 3,600 / 3,600 readings, training queued');
       // The shading is drawn: the middle of the stretch, near the top of the plot, is tinted red.
       const tint = await page.evaluate(() => {
         const canvas = document.querySelector('#readings-chart canvas') as HTMLCanvasElement;

@@ -14,6 +14,7 @@ import { Learner, type LearningOptions, type LearnerDeps } from '../../src/learn
 import { ModelRegistry, compileScopes } from '../../src/learn/registry.js';
 import { trainModel } from '../../src/train/trainer.js';
 import { Simulator } from '../../src/sim/simulator.js';
+import { ownModelText } from '../../src/contract/own-model.js';
 
 interface SimReading {
   readonly sensor: string;
@@ -70,17 +71,24 @@ describe('Learner', () => {
     const { learner, registry, installed } = setup();
     const windows = windowsOf(['p1'], 700);
     expect(learner.isLearning('p1')).toBe(true);
+    expect(learner.ownModel('p1')).toEqual({ phase: 'collecting', readings: 0, needed: 600 });
     let i = 0;
-    for (; i < windows.length && learner.progress('p1') < 0.5; i++) learner.observe(windows[i].sensor, windows[i].ts, windows[i].values, false);
+    for (; i < windows.length && (learner.ownModel('p1')?.readings ?? 0) < 300; i++) learner.observe(windows[i].sensor, windows[i].ts, windows[i].values, false);
+    // How far along it is, for status, the API and the demo (tryout: the daemon showed it nowhere).
+    expect(learner.ownModel('p1')).toEqual({ phase: 'collecting', readings: 300, needed: 600 });
+    expect(ownModelText(learner.ownModel('p1')!)).toBe('learning its own model: 300 / 600 readings');
     learner.maybeTrain();
     expect(learner.busy).toBeNull(); // not enough yet
     for (; i < windows.length; i++) learner.observe(windows[i].sensor, windows[i].ts, windows[i].values, false);
-    expect(learner.progress('p1')).toBe(1);
+    expect(learner.ownModel('p1')).toEqual({ phase: 'queued', readings: 700, needed: 600 });
     learner.maybeTrain();
     expect(learner.busy).toBe('p1');
+    expect(learner.ownModel('p1')).toMatchObject({ phase: 'training' });
+    expect(ownModelText(learner.ownModel('p1')!)).toBe('training its own model');
     await waitIdle(learner);
 
     expect(learner.isLearning('p1')).toBe(false);
+    expect(learner.ownModel('p1')).toBeNull();
     expect(registry.modelFor('p1')?.sidecar.cell).toBe('gru');
     expect(installed).toEqual([['p1']]);
     const models = store.models();
@@ -145,7 +153,7 @@ describe('Learner', () => {
   it('trains one model for a group; a sensor that joins the group later uses it at once', async () => {
     const { learner, registry } = setup(['pumps=pump-*']);
     for (const w of windowsOf(['pump-1', 'pump-2'], 350)) learner.observe(w.sensor, w.ts, w.values, false);
-    expect(learner.progress('pump-1')).toBe(1); // the group's readings add up
+    expect(learner.ownModel('pump-1')).toEqual({ phase: 'queued', readings: 700, needed: 600 }); // the group's readings add up
     learner.maybeTrain();
     await waitIdle(learner);
     const model = registry.modelFor('pump-1')!;

@@ -1,0 +1,49 @@
+/**
+ * A sensor learning its own model (learning.enabled), as operators see it: how far the learner is with it.
+ * One shape and one wording for every place that shows it (`anomalyd status`, GET /api/sensors and the
+ * dashboard, the demo), so they never say it differently.
+ *
+ * Not the sensor's status `learning`: that is the scorer's learning period (its first score.learnReadings
+ * readings, no alerts yet; or, with learning.fallback: false, no model at all until its own is trained).
+ * A sensor is usually `ok`, scored by the shared model, while it still learns its own.
+ */
+
+/** Where a sensor's own model stands while it has none yet. */
+export interface OwnModelProgress {
+  /**
+   * `collecting`: its normal readings are stored until there are `needed`; `queued`: there are, and its
+   * training waits for another scope's to end (one training at a time) or for the next housekeeping tick;
+   * `training`: its model trains now, in the worker thread.
+   */
+  readonly phase: 'collecting' | 'queued' | 'training';
+  /** Normal readings collected for it so far (its group's, with learning.groups); never readings of an anomaly. */
+  readonly readings: number;
+  /** Readings a first training needs: learning.minReadings. */
+  readonly needed: number;
+}
+
+/** 1234 -> "1,234" (the same in every locale). */
+function count(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+/** Fraction of the readings needed that it has, in [0, 1] (the MQTT state's `learning_progress`). */
+export function ownModelFraction(p: OwnModelProgress): number {
+  return p.needed > 0 ? Math.min(1, p.readings / p.needed) : 1;
+}
+
+/**
+ * The progress for people: `learning its own model: 1,234 / 3,600 readings`, `learning its own model: 3,600 /
+ * 3,600 readings, training queued`, `training its own model`.
+ */
+export function ownModelText(p: OwnModelProgress): string {
+  const have = `${count(Math.min(p.readings, p.needed))} / ${count(p.needed)} readings`;
+  switch (p.phase) {
+    case 'collecting':
+      return `learning its own model: ${have}`;
+    case 'queued':
+      return `learning its own model: ${have}, training queued`;
+    case 'training':
+      return 'training its own model';
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The daemon's view for the HTTP API (src/daemon/http-view.ts) with the real status board and series store:
+ * what /api/status and /api/sensors say of a sensor learning its own model, and the surprise as shown.
+ */
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { OwnModelProgress } from '../../src/contract/own-model.js';
+import type { ScoredReading } from '../../src/contract/types.js';
+import { daemonView } from '../../src/daemon/http-view.js';
+import { SensorStatusBoard } from '../../src/daemon/sensor-status.js';
+import { SeriesStore } from '../../src/pipeline/series.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+
+function reading(stream: string, ts: number, surprise: number): ScoredReading {
+  return { stream, ts, channels: ['value'], values: [1], expected: null, spread: null, score: 1 - 10 ** -surprise, surprise, threshold: 0.99999, status: 'ok', anomalyId: null, modelId: 'gru' };
+}
+
+function setup(learningEnabled: boolean): { view: ReturnType<typeof daemonView>; own: Map<string, OwnModelProgress | null>; learningPeriod: Set<string> } {
+  const own = new Map<string, OwnModelProgress | null>();
+  const learningPeriod = new Set<string>();
+  const board = new SensorStatusBoard(
+    {
+      modelOf: () => 'gru',
+      learning: (s) => learningPeriod.has(s),
+      openAnomaly: () => null,
+      ownModel: (s) => own.get(s) ?? null,
+      intervalOf: () => 1000,
+    },
+    { staleAfter: 0, now: () => T0, logger: pino({ level: 'silent' }), publish: () => undefined },
+  );
+  const series = new SeriesStore();
+  for (const s of ['newbie', 'pump1', 'fresh']) {
+    series.record(reading(s, T0, s === 'pump1' ? 29.1 : 0.3));
+    board.arrived(s);
+    board.refresh(s, T0);
+  }
+  const view = daemonView({
+    startedAt: T0,
+    now: () => T0,
+    uptimeMs: () => 0,
+    counters: () => ({}),
+    rejections: () => ({}) as never,
+    defaultModel: () => 'gru',
+    modelOf: () => 'gru',
+    mqtt: () => ({ url: 'mqtt://x', connected: true }),
+    board,
+    series,
+    unitOf: () => null,
+    learningEnabled,
+    store: () => {
+      throw new Error('closed');
+    },
+  });
+  return { view, own, learningPeriod };
+}
+
+describe('daemonView', () => {
+  it("says how far each sensor's own model is, apart from the scorer's learning period, in /api/sensors and /api/status", () => {
+    const { view, own, learningPeriod } = setup(true);
+    own.set('newbie', { phase: 'collecting', readings: 1234, needed: 3600 });
+    own.set('fresh', { phase: 'training', readings: 3600, needed: 3600 });
+    learningPeriod.add('fresh');
+    const sensors = view.sensors();
+    expect(sensors.map((s) => [s.sensor, s.status, s.ownModel])).toEqual([
+      ['fresh', 'learning', { phase: 'training', readings: 3600, needed: 3600 }],
+      ['newbie', 'ok', { phase: 'collecting', readings: 1234, needed: 3600 }],
+      ['pump1', 'ok', null],
+    ]);
+    expect(view.status().sensors).toEqual({ total: 3, byStatus: { ok: 2, anomalous: 0, learning: 1, stale: 0 }, ownModel: { collecting: 1, queued: 0, training: 1 } });
+  });
+
+  it('leaves the own-model counts out with learning off, and shows the surprise capped at 16', () => {
+    const { view } = setup(false);
+    expect(view.status().sensors).toEqual({ total: 3, byStatus: { ok: 3, anomalous: 0, learning: 0, stale: 0 } });
+    expect(view.sensors().find((s) => s.sensor === 'pump1')!.surprise).toBe(16);
+  });
+});
