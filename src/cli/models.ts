@@ -11,7 +11,8 @@ export const MODELS_USAGE = `Usage: anomalyd models [list] [--config PATH | --db
 
 Lists the models trained on this device and which model each sensor uses (sensors not listed use the
 shared model from model.cell / model.name), or rolls a sensor back to the model it used before. A running
-daemon picks a rollback up within a few seconds (the sensor's hidden state is reset at the swap).
+daemon picks a rollback up within a few seconds (the sensor's hidden state is reset at the swap). Models
+still being learnt are not listed here: 'anomalyd status' says how far each sensor is with its own.
 
 Options:
   -c, --config PATH   config file (its dataDir holds the database)
@@ -76,6 +77,8 @@ function models(argv: string[], ctx: CommandContext): number {
           `  used by: ${users.length > 0 ? users.join(', ') : '(none)'}\n`,
       );
     }
+    // What this database cannot say: how far the running daemon is with the models it is learning.
+    ctx.stdout("Sensors still learning their own model, and how far each is: 'anomalyd status'.\n");
     return 0;
   } finally {
     store.close();

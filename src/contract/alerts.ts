@@ -23,7 +23,10 @@ export interface SensorStatePayload {
   readonly anomaly_id?: string;
   /** The model scoring the sensor (absent while it has none). */
   readonly model?: string;
-  /** While the sensor learns its own model: the fraction of the readings needed that it has, in [0, 1]. */
+  /**
+   * While the sensor learns its own model (not the status `learning`, the scorer's learning period): the
+   * fraction of learning.minReadings it had when this state was published, in [0, 1] (ownModelFraction).
+   */
   readonly learning_progress?: number;
 }
 
