@@ -146,6 +146,7 @@ class StreamState<O> {
   readonly C: number;
   readonly queue: StepItem<O>[] = [];
   queueHead = 0;
+  /** Items of it were taken off its queue for the current round and are not scored yet (inside a model call). */
   inFlight = false;
   // Normalisation.
   readonly mean: Float64Array;
@@ -317,11 +318,14 @@ export class StepEngine<O> {
   async round(): Promise<void> {
     if (this.running) throw new Error('StepEngine: rounds must not overlap');
     this.running = true;
+    const taken: StreamState<O>[] = [];
     try {
       const groups = new Map<StepModel | null, { s: StreamState<O>; items: StepItem<O>[]; steps: number }[]>();
       for (const s of this.streams.values()) {
         if (s.pending === 0) continue;
         const take = this.takeChunk(s);
+        s.inFlight = true;
+        taken.push(s);
         const key = s.model;
         let g = groups.get(key);
         if (!g) groups.set(key, (g = []));
@@ -342,8 +346,19 @@ export class StepEngine<O> {
         }
       }
     } finally {
+      for (const s of taken) s.inFlight = false;
       this.running = false;
     }
+  }
+
+  /**
+   * True while readings of the stream are queued or inside a model call: the parser and the cadence have taken
+   * them, the model state and the scorer not yet, so a snapshot now would not be one consistent point of the
+   * stream (a checkpoint waits until it is idle).
+   */
+  busy(stream: string): boolean {
+    const s = this.streams.get(stream);
+    return s !== undefined && (s.inFlight || s.pending > 0);
   }
 
   /** Takes the rest of the stream's current chunk off its queue; applies chunk-start decisions first. */
@@ -516,6 +531,7 @@ export class StepEngine<O> {
 
   /** Hands a stream's items of this round to the scorer, in order, and carries its state on. */
   private post(s: StreamState<O>, items: readonly StepItem<O>[], out: ModelOut | null, b: number, failed: boolean): void {
+    s.inFlight = false;
     const C = s.C;
     // A result's per-channel buffers (shared by the streams of C channels), looked up once per call.
     const buffers = this.buffersFor(C);
