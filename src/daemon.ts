@@ -156,8 +156,8 @@ export class Daemon {
   private checkpoints: Checkpoints | null = null;
   private housekeeping: Housekeeping | null = null;
   /** When open episodes' progress was last written (wall ms), and each one's length then (readings). */
-  /** Streams whose episode opened since the last housekeeping tick: checkpointed then (Checkpoints.saveStreams). */
-  private openedSince = new Set<string>();
+  /** Streams whose open episode had a reading (its open, a hold, its resolve) since the last housekeeping tick: checkpointed then (Checkpoints.saveStreams). */
+  private episodeMoved = new Set<string>();
   private touchedAt = 0;
   private touched = new Map<string, number>();
   private input: Subject<RawMessage> | null = null;
@@ -340,7 +340,7 @@ export class Daemon {
         { name: 'repeated errors', run: () => this.flushQuiet() },
         { name: 'dashboard series', run: () => this.signals?.flush() },
         { name: 'open episodes', run: () => this.touchOpenEpisodes() },
-        { name: 'checkpoint opened episodes', run: () => this.checkpointOpened() },
+        { name: 'checkpoint open episodes', run: () => this.checkpointEpisodes() },
         databaseFileTask(() => store.checkFile(), this.faults),
         this.eviction.task(),
         { name: 'status log', run: () => this.statusLog.drain(this.now()) },
@@ -599,9 +599,11 @@ export class Daemon {
       for (const ev of events) {
         // SignalBook.explain never throws (a failure is logged and the episode's explanation so far is used).
         const explanation = this.signals?.explain(ev) ?? null;
-        if (this.recordEvent(store, ev, explanation) && ev.kind === 'open') this.openedSince.add(stream);
+        this.recordEvent(store, ev, explanation);
       }
     }
+    // Checkpointed at the next tick: an episode open at a kill -9 goes on from then, not from its open.
+    if (reading.anomalyId !== null || events.length > 0) this.episodeMoved.add(stream);
     if (this.mqtt?.isPaused && (this.detector?.pending ?? 0) <= this.backlogLow) this.mqtt.resume();
     this.board?.refresh(stream, reading.ts);
     this.opts.onReading?.(reading, events);
@@ -702,14 +704,17 @@ export class Daemon {
   }
 
   /**
-   * Checkpoints the streams whose episode opened since the last tick (within HOUSEKEEPING_MS of the open,
-   * after the store took the open event), so a stop before the next periodic checkpoint restores the open
-   * episode (a checkpoint is otherwise as old as store.checkpointIntervalMs).
+   * Checkpoints the streams whose open episode had readings since the last tick (within HOUSEKEEPING_MS of
+   * them, after the store took their events), and those a save deferred while busy, so a stop before the next
+   * periodic checkpoint (kill -9, power loss) restores an open episode as it stood at most a tick before the
+   * stop. A checkpoint is otherwise as old as store.checkpointIntervalMs, and the readings after it are lost to
+   * the state: restored from its open, an episode whose first readings held it (a borderline one) was resolved
+   * 16 readings after the restart with end = start while the fault went on (tryout). Costs one stream state
+   * (tens of kB) per tick per stream with an open episode that is reading.
    */
-  private checkpointOpened(): void {
-    if (this.openedSince.size === 0) return;
-    const streams = this.openedSince;
-    this.openedSince = new Set();
+  private checkpointEpisodes(): void {
+    const streams = this.episodeMoved;
+    this.episodeMoved = new Set();
     this.checkpoints?.saveStreams(streams);
   }
 
@@ -785,7 +790,7 @@ export class Daemon {
         this.pipeline?.unsubscribe();
       }
     });
-    await step('checkpoint', () => this.checkpoints?.save());
+    await step('checkpoint', () => this.checkpoints?.save('write'));
     await step('final flush', () => {
       this.learner?.flush();
       this.flushRejections();

@@ -19,6 +19,11 @@ export interface CheckpointSubject {
   /** One sensor's state, JSON-serialisable. */
   snapshot(sensor: string): unknown;
   /**
+   * True while the sensor's state is not one consistent point (readings of it taken in but not yet scored):
+   * a periodic or episode checkpoint waits for it (Checkpoints.save). Default: never.
+   */
+  busy?(sensor: string): boolean;
+  /**
    * Restores saved states (already JSON-parsed). A part that cannot be restored (other options, another
    * model, malformed) is skipped so that it re-warms; returns one line per such part.
    */
@@ -61,6 +66,8 @@ export interface CheckpointOptions {
 
 export class Checkpoints {
   private timer: NodeJS.Timeout | null = null;
+  /** Sensors a save skipped because they were busy: written by the next saveStreams (the daemon's next tick). */
+  private deferred = new Set<string>();
 
   constructor(
     private readonly store: CheckpointStore,
@@ -147,13 +154,20 @@ export class Checkpoints {
   /**
    * Saves every sensor's state now, SAVE_BATCH sensors per write: the serialised states of 10,000 sensors
    * are never all in memory at once (each sensor's checkpoint stands alone, so they need no one
-   * transaction). Never throws: a failure is logged and the next save tries again.
+   * transaction). A sensor that is busy (readings of it inside a model call: its snapshot would not be one
+   * point of the stream) is saved by the next saveStreams instead, unless `busy` is 'write' (the final save
+   * at stop, after the pipeline drained). Never throws: a failure is logged and the next save tries again.
    */
-  save(): void {
+  save(busy: 'defer' | 'write' = 'defer'): void {
     try {
       const now = this.opts.now();
       let rows: SensorStateRow[] = [];
       for (const sensor of this.subject.sensors()) {
+        if (busy === 'defer' && this.subject.busy?.(sensor) === true) {
+          this.deferred.add(sensor);
+          continue;
+        }
+        this.deferred.delete(sensor);
         rows.push({ sensor, blob: Buffer.from(JSON.stringify(this.subject.snapshot(sensor))), updatedAt: now });
         if (rows.length >= SAVE_BATCH) {
           this.store.saveSensorStates(rows);
@@ -167,22 +181,33 @@ export class Checkpoints {
   }
 
   /**
-   * Saves these streams' states now (those the subject still has), outside the interval: the daemon's
-   * streams whose episode just opened, so a stop within the interval (kill -9, power loss) restores the
-   * episode instead of resolving it at start, and a new sensor's stream does not start learning again on
-   * the faulty level. Never throws: a failure is logged and the next save tries again.
+   * Saves these streams' states now (those the subject still has), outside the interval, and those an earlier
+   * save deferred while they were busy (a busy one waits again): the daemon's streams whose episode had
+   * readings since its last tick, so a stop within the interval (kill -9, power loss) restores the episode as
+   * it stood a tick before the stop, not as it stood at its open. The first readings of an episode decide
+   * whether it holds: restored from its open with those readings lost, a borderline episode resolved 16
+   * readings after the restart with end = start while the fault went on (tryout). Never throws: a failure is
+   * logged and the next save tries again.
    */
   saveStreams(streams: Iterable<string>): void {
     try {
+      const wanted = new Set([...this.deferred, ...streams]);
+      if (wanted.size === 0) return;
+      this.deferred.clear();
       const now = this.opts.now();
       const known = new Set(this.subject.sensors());
       const rows: SensorStateRow[] = [];
-      for (const sensor of streams) {
-        if (known.has(sensor)) rows.push({ sensor, blob: Buffer.from(JSON.stringify(this.subject.snapshot(sensor))), updatedAt: now });
+      for (const sensor of wanted) {
+        if (!known.has(sensor)) continue;
+        if (this.subject.busy?.(sensor) === true) {
+          this.deferred.add(sensor);
+          continue;
+        }
+        rows.push({ sensor, blob: Buffer.from(JSON.stringify(this.subject.snapshot(sensor))), updatedAt: now });
       }
       if (rows.length > 0) this.store.saveSensorStates(rows);
     } catch (err) {
-      this.opts.logger.warn({ err }, 'checkpoint of opened episodes failed');
+      this.opts.logger.warn({ err }, 'checkpoint of open episodes failed');
     }
   }
 
@@ -319,6 +344,7 @@ export function readStoredLatest(stream: string, v: unknown): ScoredReading {
 export function detectorCheckpointSubject(detector: Detector, committed: CommittedEpisodeStatus = () => 'open', shown?: LatestReadings): CheckpointSubject {
   return {
     sensors: () => detector.streams(),
+    busy: (stream) => detector.busy(stream),
     snapshot: (stream) => {
       const state = detector.snapshot(stream);
       if (shown === undefined) return state;

@@ -156,6 +156,14 @@ export class Detector {
     return this.engine.pending;
   }
 
+  /**
+   * True while readings of the stream are queued or inside a model call: its parser and cadence state are ahead
+   * of its model and score state, so its snapshot would not be one consistent point (checkpoints wait).
+   */
+  busy(stream: string): boolean {
+    return this.engine.busy(stream);
+  }
+
   /** Streams with state (for checkpoints, status, eviction). */
   streams(): string[] {
     return [...new Set([...this.cadences.keys(), ...this.engine.streamIds(), ...this.scorer.streamIds()])];

@@ -286,8 +286,9 @@ class StreamScore {
   holding = false;
   /** The latest reading ended a stuck run that held the open episode (not checkpointed: set by every reading). */
   unstuck = false;
-  /** The model state reset asked for at the end of a stuck run has not taken effect yet (model errors wait). */
+  /** The model state reset asked for at the end of a stuck run has not taken effect yet (model errors wait; checkpointed). */
   awaitingReset = false;
+  /** The latest reading's scored step: what a duplicate of it reports, and whether the stream was learning (checkpointed, without its events). */
   lastScored: ScoredStep | null = null;
 
   constructor(
@@ -1024,6 +1025,8 @@ export class StreamScorer {
       above: s.above,
       below: s.below,
       episode: s.episode ? { ...s.episode, owners: [...s.episode.owners], peakEvidence: Object.fromEntries(EVIDENCE.map((k) => [k, nanToNull(s.episode!.peakEvidence[k])])) } : null,
+      awaitingReset: s.awaitingReset,
+      lastScored: s.lastScored === null ? null : storeScored(s.lastScored),
     };
   }
 
@@ -1191,6 +1194,9 @@ export class StreamScorer {
         silent: e.silent === true,
       };
     }
+    // Absent from checkpoints written before they existed: no reset awaited, and no reading for a duplicate to repeat.
+    s.awaitingReset = v.awaitingReset === true;
+    s.lastScored = v.lastScored === undefined || v.lastScored === null ? null : readScored(v.lastScored, C);
     this.streams.set(stream, s);
   }
 }
@@ -1247,6 +1253,16 @@ export interface StreamScoreSnapshot {
   readonly resCount: number;
   readonly above: number;
   readonly below: number;
+  /**
+   * A reset of the model state asked for at the end of a stuck run has not taken effect yet (the model's errors
+   * wait for it). Absent from checkpoints written before it existed.
+   */
+  readonly awaitingReset?: boolean;
+  /**
+   * The latest reading's scored step (without its events): what a duplicate of it reports, and whether the
+   * stream was still learning. Absent from checkpoints written before it existed (or null: no reading yet).
+   */
+  readonly lastScored?: StoredScoredStep | null;
   /** `stuckAt` is absent from checkpoints written before it existed. */
   readonly episode: (Omit<Episode, 'peakEvidence' | 'stuckAt' | 'silent' | 'reportedAt'> & { peakEvidence: Record<string, number | null>; stuckAt?: number; silent?: boolean; reportedAt?: number }) | null;
 }
@@ -1769,4 +1785,70 @@ function checkOwners(x: unknown, C: number): boolean[] {
 
 function nanToNull(x: number): number | null {
   return Number.isNaN(x) ? null : x;
+}
+
+/**
+ * A scored step in a checkpoint (StreamScoreSnapshot.lastScored): ScoredStep without its events, a number that
+ * is not finite (NaN: a kind that said nothing) as null.
+ */
+export interface StoredScoredStep {
+  readonly surprise: number | null;
+  readonly score: number | null;
+  readonly deviation: number | null;
+  readonly evidence: Record<string, number | null>;
+  readonly deviationEvidence: Record<string, number | null>;
+  readonly channelDeviation: readonly (number | null)[];
+  readonly status: ScoredStep['status'];
+  readonly anomalyId: string | null;
+  readonly spread: readonly (number | null)[] | null;
+}
+
+function storeScored(x: ScoredStep): StoredScoredStep {
+  const f = (v: number): number | null => (Number.isFinite(v) ? v : null);
+  const kinds = (r: Readonly<Record<Evidence, number>>): Record<string, number | null> => Object.fromEntries(EVIDENCE.map((k) => [k, f(r[k])]));
+  return {
+    surprise: f(x.surprise),
+    score: f(x.score),
+    deviation: f(x.deviation),
+    evidence: kinds(x.evidence),
+    deviationEvidence: kinds(x.deviationEvidence),
+    channelDeviation: x.channelDeviation.map(f),
+    status: x.status,
+    anomalyId: x.anomalyId,
+    spread: x.spread === null ? null : x.spread.map(f),
+  };
+}
+
+/** StoredScoredStep back (no events); throws on a malformed one. */
+function readScored(v: unknown, C: number): ScoredStep {
+  const fail = (why: string): never => {
+    throw new Error(`scorer snapshot: lastScored ${why}`);
+  };
+  if (typeof v !== 'object' || v === null) return fail('must be an object');
+  const o = v as Record<string, unknown>;
+  // null stands for a number that was not finite (NaN: a kind that said nothing).
+  const num = (x: unknown, what: string): number => (x === null ? Number.NaN : typeof x === 'number' && Number.isFinite(x) ? x : fail(`${what} must be a finite number or null`));
+  const kinds = (x: unknown, what: string): Record<Evidence, number> => {
+    if (typeof x !== 'object' || x === null) return fail(`${what} must be an object`);
+    const r = x as Record<string, unknown>;
+    return Object.fromEntries(EVIDENCE.map((k) => [k, r[k] === undefined ? Number.NaN : num(r[k], `${what}.${k}`)])) as Record<Evidence, number>;
+  };
+  const list = (x: unknown, what: string): number[] => (Array.isArray(x) ? x.map((y) => num(y, what)) : fail(`${what} must be numbers`));
+  const status = o.status;
+  if (status !== 'learning' && status !== 'ok' && status !== 'anomalous') return fail('status must be learning, ok or anomalous');
+  if (o.anomalyId !== null && typeof o.anomalyId !== 'string') return fail('anomalyId must be a string or null');
+  const channelDeviation = list(o.channelDeviation, 'channelDeviation');
+  if (channelDeviation.length !== C && channelDeviation.length !== 0) fail(`channelDeviation must be ${C} numbers`);
+  return {
+    surprise: num(o.surprise, 'surprise'),
+    score: num(o.score, 'score'),
+    deviation: num(o.deviation, 'deviation'),
+    evidence: kinds(o.evidence, 'evidence'),
+    deviationEvidence: kinds(o.deviationEvidence, 'deviationEvidence'),
+    channelDeviation,
+    status,
+    anomalyId: o.anomalyId,
+    events: [],
+    spread: o.spread === null || o.spread === undefined ? null : list(o.spread, 'spread'),
+  };
 }

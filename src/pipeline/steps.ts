@@ -146,6 +146,7 @@ class StreamState<O> {
   readonly C: number;
   readonly queue: StepItem<O>[] = [];
   queueHead = 0;
+  /** Items of it were taken off its queue for the current round and are not scored yet (inside a model call). */
   inFlight = false;
   // Normalisation.
   readonly mean: Float64Array;
@@ -225,6 +226,25 @@ export interface StreamEngineSnapshot {
   readonly raw: readonly number[];
   readonly rawCount: number;
   readonly pendingRebaseline: boolean;
+  /** A model state reset waits for the next chunk (the end of a stuck run, a model swap). Absent from older checkpoints. */
+  readonly pendingReset?: boolean;
+  /**
+   * What a duplicate of the latest reading reports (StreamState.last, less its per-channel arrays); null before
+   * the first reading. Absent from older checkpoints.
+   */
+  readonly last?: StoredStepResult | null;
+}
+
+/** The latest reading's result as a checkpoint keeps it: what a duplicate of it reports. */
+export interface StoredStepResult {
+  readonly modelId: string | null;
+  /** Sensor units, one per channel, or null. */
+  readonly expected: readonly number[] | null;
+  readonly predError: number | null;
+  readonly reconError: number | null;
+  readonly segmentSteps: number;
+  readonly warm: boolean;
+  readonly settled: boolean;
 }
 
 export class StepEngine<O> {
@@ -298,11 +318,14 @@ export class StepEngine<O> {
   async round(): Promise<void> {
     if (this.running) throw new Error('StepEngine: rounds must not overlap');
     this.running = true;
+    const taken: StreamState<O>[] = [];
     try {
       const groups = new Map<StepModel | null, { s: StreamState<O>; items: StepItem<O>[]; steps: number }[]>();
       for (const s of this.streams.values()) {
         if (s.pending === 0) continue;
         const take = this.takeChunk(s);
+        s.inFlight = true;
+        taken.push(s);
         const key = s.model;
         let g = groups.get(key);
         if (!g) groups.set(key, (g = []));
@@ -323,8 +346,19 @@ export class StepEngine<O> {
         }
       }
     } finally {
+      for (const s of taken) s.inFlight = false;
       this.running = false;
     }
+  }
+
+  /**
+   * True while readings of the stream are queued or inside a model call: the parser and the cadence have taken
+   * them, the model state and the scorer not yet, so a snapshot now would not be one consistent point of the
+   * stream (a checkpoint waits until it is idle).
+   */
+  busy(stream: string): boolean {
+    const s = this.streams.get(stream);
+    return s !== undefined && (s.inFlight || s.pending > 0);
   }
 
   /** Takes the rest of the stream's current chunk off its queue; applies chunk-start decisions first. */
@@ -497,6 +531,7 @@ export class StepEngine<O> {
 
   /** Hands a stream's items of this round to the scorer, in order, and carries its state on. */
   private post(s: StreamState<O>, items: readonly StepItem<O>[], out: ModelOut | null, b: number, failed: boolean): void {
+    s.inFlight = false;
     const C = s.C;
     // A result's per-channel buffers (shared by the streams of C channels), looked up once per call.
     const buffers = this.buffersFor(C);
@@ -715,6 +750,19 @@ export class StepEngine<O> {
       raw: Array.from(s.raw),
       rawCount: s.rawCount,
       pendingRebaseline: s.pendingRebaseline,
+      pendingReset: s.pendingReset,
+      last:
+        s.last === null
+          ? null
+          : {
+              modelId: s.last.modelId,
+              expected: s.last.expected === null ? null : Array.from(s.last.expected),
+              predError: s.last.predError,
+              reconError: s.last.reconError,
+              segmentSteps: s.last.segmentSteps,
+              warm: s.last.warm,
+              settled: s.last.settled,
+            },
     };
   }
 
@@ -735,6 +783,28 @@ export class StepEngine<O> {
     s.rawCount = v.rawCount;
     s.raw = Float64Array.from(v.raw);
     s.pendingRebaseline = v.pendingRebaseline;
+    s.pendingReset = v.pendingReset === true;
+    if (v.last !== null && v.last !== undefined) {
+      const l = v.last;
+      // The item is a placeholder: a duplicate reports the latest reading's result with its own item.
+      s.last = {
+        stream,
+        item: { kind: 'reading', ts: 0, values: NO_VALUES, reset: false, filled: 0, origin: undefined as O },
+        channels: s.channels,
+        modelId: l.modelId,
+        z: NO_VALUES,
+        mean: NO_VALUES,
+        std: NO_VALUES,
+        expected: l.expected === null ? null : Float64Array.from(l.expected),
+        predError: l.predError,
+        reconError: l.reconError,
+        predErrors: null,
+        reconErrors: null,
+        segmentSteps: l.segmentSteps,
+        warm: l.warm,
+        settled: l.settled,
+      };
+    }
     const assigned = this.deps.modelFor(stream);
     const model = assigned?.model ?? null;
     if (model !== null && model.id === v.modelId && model.sidecar.channels.length === s.C && v.ring.length === model.sidecar.window * s.C && v.h.length === model.sidecar.hidden) {
@@ -821,6 +891,18 @@ function parseSnapshot(v: unknown): StreamEngineSnapshot {
   const chunkMean = nums('chunkMean');
   const chunkStd = nums('chunkStd');
   if (chunkMean.length !== C || chunkStd.length !== C) fail('chunk normalisation does not match the channels');
+  let last: StoredStepResult | null = null;
+  if (o.last !== undefined && o.last !== null) {
+    if (typeof o.last !== 'object') return fail('last must be an object or null');
+    const l = o.last as Record<string, unknown>;
+    const numOrNull = (x: unknown, what: string): number | null => (x === null ? null : typeof x === 'number' && Number.isFinite(x) ? x : fail(`last.${what} must be a finite number or null`));
+    const expected = l.expected === null ? null : Array.isArray(l.expected) && l.expected.length === C && l.expected.every((n) => typeof n === 'number' && Number.isFinite(n)) ? (l.expected as number[]) : fail(`last.expected must be ${C} finite numbers or null`);
+    if (!(l.modelId === null || typeof l.modelId === 'string')) fail('last.modelId must be a string or null');
+    if (typeof l.segmentSteps !== 'number' || !Number.isInteger(l.segmentSteps) || l.segmentSteps < 0) fail('last.segmentSteps must be an integer >= 0');
+    if (typeof l.warm !== 'boolean' || typeof l.settled !== 'boolean') fail('last.warm and last.settled must be booleans');
+    last = { modelId: l.modelId as string | null, expected, predError: numOrNull(l.predError, 'predError'), reconError: numOrNull(l.reconError, 'reconError'), segmentSteps: l.segmentSteps as number, warm: l.warm as boolean, settled: l.settled as boolean };
+  }
+  if (o.pendingReset !== undefined && typeof o.pendingReset !== 'boolean') fail('pendingReset must be a boolean');
   return {
     format: 'anomalyd-steps/1',
     channels: channels,
@@ -840,5 +922,7 @@ function parseSnapshot(v: unknown): StreamEngineSnapshot {
     raw: nums('raw'),
     rawCount: int('rawCount'),
     pendingRebaseline: o.pendingRebaseline as boolean,
+    pendingReset: o.pendingReset === true,
+    last,
   };
 }

@@ -18,6 +18,13 @@ import { Detector } from '../../src/pipeline/detector.js';
 import { MessageParser } from '../../src/pipeline/parse.js';
 import { SeriesStore } from '../../src/pipeline/series.js';
 import { detectorOptions, normal, type ReadingOutput } from '../pipeline/detector-helpers.js';
+import type { DecodeBatchInput, DecodeBatchOutput, StepBatchInput, StepBatchOutput, StepModel } from '../../src/contract/ports.js';
+import type { ModelSidecar } from '../../src/model/spec.js';
+
+async function waitUntil(cond: () => boolean): Promise<void> {
+  for (let k = 0; k < 1000 && !cond(); k++) await new Promise((r) => setImmediate(r));
+  expect(cond()).toBe(true);
+}
 
 const T0 = Date.UTC(2026, 0, 1);
 const silent = pino({ level: 'silent' });
@@ -121,6 +128,49 @@ describe('Checkpoints on the detector core: the committed truth wins', () => {
     // Readings on this clock are taken (restored, 'fast' would reject them all as out of order).
     const out = await feed(restored, 'fast', 0, 5, 1000, rnd, now);
     expect(out).toHaveLength(5);
+    store.close();
+  });
+
+  it('a stream whose readings are inside a model call is not checkpointed until they are scored (its parser and cadence are ahead of its model and score state); the next saveStreams writes it', async () => {
+    const store = openStore();
+    // A model whose calls wait for the test.
+    let gate: (() => void) | null = null;
+    const H = 2;
+    const model: StepModel = {
+      id: 'gated',
+      sidecar: { format: 'anomalyd-model', formatVersion: 2, name: 'gated', cell: 'gru', hidden: H, channels: ['value'], window: 32, hop: 8, normalisation: { mean: [0], std: [1] }, calibration: {} } as unknown as ModelSidecar,
+      step: async (i: StepBatchInput): Promise<StepBatchOutput> => {
+        if (gate === null) await new Promise<void>((r) => (gate = r));
+        return { pred: new Float32Array(i.T * i.B), h: new Float32Array(i.B * H) };
+      },
+      decode: (i: DecodeBatchInput): Promise<DecodeBatchOutput> => Promise.resolve({ recon: new Float32Array(i.W * i.B) }),
+    };
+    const d = new Detector(detectorOptions(), {
+      parser: new MessageParser({ sensorOf: (t) => t, maxPayloadBytes: 65536, maxFutureMs: 1e15, outOfOrderToleranceMs: 5000, maxReadingsPerMessage: 10_000, longBurst: 'split', window: 32 }),
+      modelFor: () => ({ model, own: false }),
+      priorsFor: () => null,
+      newId: () => 'x',
+    });
+    const input = new Subject<RawMessage>();
+    let scored = 0;
+    input.pipe(d.operator()).subscribe({ next: (o) => void (o.type === 'reading' && scored++) });
+    const send = (i: number): void => input.next({ topic: 's', payload: Buffer.from(`{"ts":${T0 + i * 1000},"value":${Math.sin(i)}}`), receivedAt: T0 + i * 1000 });
+    const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+    const cp = new Checkpoints(store, detectorCheckpointSubject(d), { intervalMs: 1000, maxAgeMs: 86_400_000, now: () => T0, logger: silent });
+    send(0);
+    await turn();
+    expect(d.busy('s')).toBe(true);
+    cp.save();
+    expect(store.loadSensorState('s')).toBeNull();
+    gate!();
+    await waitUntil(() => scored === 1);
+    expect(d.busy('s')).toBe(false);
+    cp.saveStreams([]);
+    const saved = JSON.parse(store.loadSensorState('s')!.blob.toString()) as { cadence: { lastTs: number }; scorer: { seen: number } };
+    // One point of the stream: the cadence's last reading is the one the scorer saw last.
+    expect(saved.cadence.lastTs).toBe(T0);
+    expect(saved.scorer.seen).toBe(1);
+    input.complete();
     store.close();
   });
 

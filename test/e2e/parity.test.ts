@@ -93,7 +93,7 @@ function config(dir: string, cell: 'gru' | 'lstm'): Config {
 
 interface Outcome {
   readonly scores: Map<string, { ts: number; surprise: number; status: string }[]>;
-  readonly events: { sensor: string; kind: string; startTs: number; endTs: number }[];
+  readonly events: { sensor: string; kind: string; startTs: number; endTs: number; id: string }[];
 }
 
 function collect(o: Outcome): (r: ScoredReading, events: readonly AnomalyEvent[]) => void {
@@ -101,17 +101,18 @@ function collect(o: Outcome): (r: ScoredReading, events: readonly AnomalyEvent[]
     const list = o.scores.get(r.stream) ?? [];
     list.push({ ts: r.ts, surprise: r.surprise, status: r.status });
     o.scores.set(r.stream, list);
-    for (const e of events) o.events.push({ sensor: e.sensor, kind: e.kind, startTs: e.startTs, endTs: e.endTs });
+    for (const e of events) o.events.push({ sensor: e.sensor, kind: e.kind, startTs: e.startTs, endTs: e.endTs, id: e.anomalyId });
   };
 }
 
-/** The live path: the daemon in-process; stopped and started again from its checkpoint after `cut` messages. */
-async function live(msgs: readonly Msg[], cell: 'gru' | 'lstm', cut: number): Promise<Outcome> {
+/** The live path: the daemon in-process; stopped and started again from its checkpoint at each of `cuts` (message indexes). */
+async function live(msgs: readonly Msg[], cell: 'gru' | 'lstm', cuts: readonly number[]): Promise<Outcome> {
   const dir = mkdtempSync(join(tmpdir(), 'anomalyd-parity-'));
   dirs.push(dir);
   const out: Outcome = { scores: new Map(), events: [] };
   const logger = pino({ level: 'silent' });
-  for (const part of [msgs.slice(0, cut), msgs.slice(cut)]) {
+  const bounds = [0, ...cuts, msgs.length];
+  for (const part of bounds.slice(1).map((end, k) => msgs.slice(bounds[k], end))) {
     const daemon = new Daemon({ config: config(dir, cell), logger, onReading: collect(out) });
     await daemon.start();
     try {
@@ -149,8 +150,12 @@ async function replay(msgs: readonly Msg[], cell: 'gru' | 'lstm'): Promise<Outco
 
 describe.skipIf(!ready)('parity of the live path and replay', () => {
   it.each(['gru', 'lstm'] as const)('gives every reading the same score and the same episodes (%s)', async (cell) => {
-    const msgs = messages();
-    const a = await live(msgs, cell, Math.floor(msgs.length * 0.55));
+    // Two restarts: one while pump2 is silent (its gap), one 10 s into pump1's episode, where pump1's last
+    // reading before the stop comes again right after the start (an MQTT redelivery: a duplicate).
+    const plain = messages();
+    const k = plain.findIndex((m) => m.topic === 'sensors/pump1' && m.rows[0].ts === T0 + 1110 * 1000);
+    const msgs = [...plain.slice(0, k + 1), plain[k], ...plain.slice(k + 1)];
+    const a = await live(msgs, cell, [Math.floor(msgs.length * 0.55), k + 1]);
     const b = await replay(msgs, cell);
     expect([...a.scores.keys()].sort()).toEqual(['pump1', 'pump2', 'pump3']);
     for (const [stream, list] of b.scores) {
@@ -162,10 +167,16 @@ describe.skipIf(!ready)('parity of the live path and replay', () => {
       expect(got.map((x) => x.status)).toEqual(list.map((x) => x.status));
     }
     // The same statuses reading by reading are the same episodes. The shift on pump1 is one of them, opened
-    // and resolved live (through the restart's checkpoint).
+    // before the second restart and resolved after it, one episode through the restart's checkpoint.
     const shift = a.events.filter((e) => e.sensor === 'pump1' && e.startTs >= T0 + 1100 * 1000);
     expect(shift.map((e) => e.kind)).toContain('open');
     expect(shift.map((e) => e.kind)).toContain('resolve');
+    expect(shift.find((e) => e.kind === 'open')!.startTs).toBeLessThan(T0 + 1110 * 1000);
+    expect(shift.find((e) => e.kind === 'resolve')!.endTs).toBeGreaterThan(T0 + 1110 * 1000);
+    expect(new Set(shift.map((e) => e.id)).size).toBe(1);
+    // The redelivered reading reports the episode, as the reading it repeats did.
+    const dup = a.scores.get('pump1')!.filter((x) => x.ts === T0 + 1110 * 1000);
+    expect(dup.map((x) => x.status)).toEqual(['anomalous', 'anomalous']);
     expect(b.scores.get('pump1')!.some((x) => x.status === 'anomalous')).toBe(true);
   }, 240_000);
 });

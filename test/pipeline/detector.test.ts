@@ -95,6 +95,33 @@ function messages(): RawMessage[] {
   return out;
 }
 
+const STUCK_FROM = 250;
+const STUCK_TO = 290;
+
+/**
+ * `msgs` with a fourth stream, 'stuck': a noisy cosine that repeats one value for readings [STUCK_FROM, STUCK_TO)
+ * (an episode of its own), then moves again; every 29th reading is sent twice (an MQTT redelivery).
+ */
+function withStuck(msgs: readonly RawMessage[]): RawMessage[] {
+  const noise = mulberry32(9);
+  const out: RawMessage[] = [];
+  let held = 0;
+  let seq = msgs.length;
+  let i = 0;
+  for (const m of msgs) {
+    out.push(m);
+    if (m.topic !== 'sine') continue;
+    const ts = T0 + i * 1000 + 250;
+    const v = i >= STUCK_FROM && i < STUCK_TO ? held : Math.cos(i / 11) + 0.05 * (noise() - 0.5);
+    if (i === STUCK_FROM - 1) held = v;
+    const payload = Buffer.from(`{"ts":${ts},"value":${v.toFixed(4)}}`);
+    out.push({ topic: 'stuck', payload, receivedAt: ts, seq: seq++ });
+    if (i % 29 === 0) out.push({ topic: 'stuck', payload, receivedAt: ts, seq: seq++ });
+    i++;
+  }
+  return out;
+}
+
 type Reading = Extract<DetectorOutput, { type: 'reading' }>;
 
 /** Feeds messages: all at once (one batch), or one per event-loop turn; collects reading outputs per stream. */
@@ -203,6 +230,61 @@ describe('Detector', () => {
       expect(joined).toEqual(whole.get(stream)!.map((r) => summary(r, false)));
     }
   });
+
+  it('restored after any message, it goes on exactly as an uninterrupted run: a duplicate right after the restart, a stuck run that has just ended, an open episode', async () => {
+    const model = randomModel('gru', 'm');
+    const msgs = withStuck(messages());
+    const whole = await run(detector(() => model), msgs, 'together');
+    const stuck = whole.get('stuck')!;
+    // The stuck run holds an episode, and its end asks for a model state reset that takes effect at the next chunk.
+    expect(stuck.some((r) => r.reading.status === 'anomalous' && r.reading.ts >= T0 + STUCK_FROM * 1000)).toBe(true);
+    // Cuts: every 37th message, right before each duplicate, and right after the stuck run ends.
+    const cuts = new Set<number>();
+    for (let k = 37; k < msgs.length; k += 37) cuts.add(k);
+    msgs.forEach((m, k) => {
+      if (k > 0 && m.topic === msgs[k - 1].topic && m.payload.equals(msgs[k - 1].payload)) cuts.add(k);
+      const ts = (JSON.parse(m.payload.toString()) as { ts: number }).ts;
+      if (m.topic === 'stuck' && ts >= T0 + STUCK_TO * 1000 && ts <= T0 + (STUCK_TO + 6) * 1000) cuts.add(k + 1);
+    });
+    // Everything a reading reports; episode ids by their order of appearance in the stream (the restored detector numbers its own).
+    const full = (r: Reading): unknown => ({ ...(summary(r, false) as object), d: r.deviation, de: r.deviationEvidence, ad: r.evidence, m: r.reading.modelId, sp: r.reading.spread });
+    const ordered = (list: readonly Reading[]): string[] => {
+      const seen = new Map<string, number>();
+      return list.map((r) => {
+        const id = r.reading.anomalyId;
+        if (id !== null && !seen.has(id)) seen.set(id, seen.size + 1);
+        return JSON.stringify({ ...(full(r) as object), a: id === null ? null : seen.get(id) });
+      });
+    };
+    const diff = (x: string | undefined, y: string | undefined): string => {
+      if (x === undefined || y === undefined) return `${x} vs ${y}`;
+      const a = JSON.parse(x) as Record<string, unknown>;
+      const b = JSON.parse(y) as Record<string, unknown>;
+      return Object.keys(b).filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).map((k) => `${k}: ${JSON.stringify(a[k])} vs ${JSON.stringify(b[k])}`).join('; ');
+    };
+    const bad: string[] = [];
+    let insideEpisode = 0;
+    for (const cut of [...cuts].sort((x, y) => x - y)) {
+      const first = detector(() => model);
+      const a = await run(first, msgs.slice(0, cut), 'together');
+      if ([...a.values()].some((l) => l.at(-1)?.reading.status === 'anomalous')) insideEpisode++;
+      const states = new Map(first.streams().map((s) => [s, JSON.parse(JSON.stringify(first.snapshot(s))) as unknown]));
+      // Fresh ids for the episodes the restored detector opens (a restored episode keeps its own).
+      let ids = 0;
+      const second = new Detector(OPTIONS, { parser: newParser(), modelFor: () => ({ model, own: false }), priorsFor: () => null, newId: () => `r${++ids}` });
+      for (const [s, state] of states) expect(second.restore(s, state)).toEqual([]);
+      const b = await run(second, msgs.slice(cut), 'together');
+      for (const stream of whole.keys()) {
+        const before = (a.get(stream) ?? []).length;
+        const joined = ordered([...(a.get(stream) ?? []), ...(b.get(stream) ?? [])]);
+        const expected = ordered(whole.get(stream)!);
+        const at = joined.findIndex((x, i) => x !== expected[i]);
+        if (at >= 0 || joined.length !== expected.length) bad.push(`cut ${cut}, ${stream}: reading ${at - before} after the restart${expected[at]?.includes('"dup":true') ? ' (a duplicate)' : ''} differs: ${diff(joined[at], expected[at])}`);
+      }
+    }
+    expect(bad.slice(0, 5)).toEqual([]);
+    expect(insideEpisode).toBeGreaterThan(3);
+  }, 60_000);
 
   it('a bad message or a parser that throws is reported and the stream goes on', async () => {
     const model = randomModel('gru', 'm');

@@ -672,6 +672,11 @@ describe('StreamScorer: snapshot', () => {
     const boxes = snap.shortMeans as Record<string, { values: number[][]; sums: number[]; sinceExact: number }>;
     expect(() => other.restore('s', { ...snap, shortMeans: { ...boxes, zMean: { ...boxes.zMean, values: [[1]] } } })).toThrow(/shortMeans\.zMean\.values\[0\] must be 2 finite numbers/);
     expect(() => other.restore('s', { ...snap, shortMeans: { ...boxes, shortLog: { ...boxes.shortLog, sinceExact: 1e6 } } })).toThrow(/shortMeans\.shortLog: boxcar: sinceExact/);
+    expect(() => other.restore('s', { ...snap, lastScored: { ...(snap.lastScored as object), status: 'odd' } })).toThrow(/lastScored status must be learning, ok or anomalous/);
+    // The latest reading's step (what a duplicate reports) is kept; a checkpoint without it (older) restores without it.
+    expect(snap.lastScored).toMatchObject({ status: 'learning', anomalyId: null });
+    const { lastScored: _omit, awaitingReset: _omit2, ...older } = snap;
+    expect(() => other.restore('s', older)).not.toThrow();
   });
 
   it('refuses a checkpoint written before the short mean of spread held log squared changes (the stream starts over)', () => {
