@@ -57,8 +57,8 @@ async function refusedConnect(url: string, opts: IClientOptions): Promise<string
 }
 
 /**
- * A publish that the broker must not pass on: from a fresh connection, QoS 0, then the connection is
- * given a moment to be closed by the broker (aedes closes it; mosquitto drops the message silently).
+ * A publish that the broker must not pass on: from a fresh connection, QoS 0, then a moment for the broker
+ * to deal with it (both the embedded broker and mosquitto drop it silently).
  */
 async function attempt(url: string, opts: IClientOptions, topic: string, payload: string, retain = false): Promise<void> {
   const client = await mqtt.connectAsync(url, { ...opts, reconnectPeriod: 0 });
