@@ -1,13 +1,15 @@
 /**
  * The embedded broker with its roles on, against real mqtt.js clients: a refused publish is acknowledged
  * and dropped (never delivered, retained or queued) and the client stays connected, so a hub that publishes
- * one topic it may not does not reconnect in a loop.
+ * one topic it may not does not reconnect in a loop; a hub's own topics are open to the sensor login, its
+ * command topics are not.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedBroker } from '../../src/adapters/broker.js';
 import type { BrokerRolesOptions } from '../../src/adapters/broker-roles.js';
+import { PRESETS } from '../../src/config/presets.js';
 import { waitFor } from '../helpers/net.js';
 
 const DAEMON = { username: 'anomalyd-daemon', password: 'd'.repeat(48), clientId: 'anomalyd-test' };
@@ -18,6 +20,7 @@ const roles: BrokerRolesOptions = {
   operator: null,
   sensorTopics: ['sensors/#'],
   prefix: 'anomalyd',
+  hubs: [{ hub: 'zigbee2mqtt', publish: PRESETS.zigbee2mqtt.hub.publish, commands: PRESETS.zigbee2mqtt.hub.commands }],
 };
 
 let broker: EmbeddedBroker;
@@ -105,5 +108,36 @@ describe('EmbeddedBroker: a refused publish', () => {
     await waitFor(() => seen.some((m) => m.topic === 'sensors/will'), 5000, 'the permitted will');
     await new Promise((r) => setTimeout(r, 100));
     expect(seen.filter((m) => m.topic === 'anomalyd/status')).toEqual([]);
+  });
+});
+
+describe('EmbeddedBroker: a hub on the sensor login', () => {
+  it("publishes its retained bridge state and its devices' readings, never a command", async () => {
+    const seen = await watch();
+    const hub = await connect('zigbee2mqtt', { ...SENSOR, will: { topic: 'zigbee2mqtt/bridge/state', payload: Buffer.from('{"state":"offline"}'), qos: 1, retain: true } });
+    await hub.subscribeAsync(['zigbee2mqtt/+/set', 'zigbee2mqtt/bridge/request/#'], { qos: 1 });
+    const commands: string[] = [];
+    hub.on('message', (topic) => commands.push(topic));
+    await publishOrClose(hub, 'zigbee2mqtt/bridge/state', '{"state":"online"}', { qos: 1, retain: true });
+    await publishOrClose(hub, 'zigbee2mqtt/bridge/info', '{"version":"2.0.0"}', { qos: 1, retain: true });
+    await publishOrClose(hub, 'zigbee2mqtt/hall_sensor', '{"temperature":21.5}', { qos: 1 });
+    // The sensor login cannot command a device, not even from the hub's own connection.
+    const other = await connect('mallory', SENSOR);
+    for (const topic of ['zigbee2mqtt/lamp/set', 'zigbee2mqtt/floor1/lamp/set/brightness', 'zigbee2mqtt/lamp/get', 'zigbee2mqtt/bridge/request/permit_join']) {
+      await publishOrClose(other, topic, '{"state":"OFF"}', { qos: 1 });
+    }
+    await waitFor(() => seen.some((m) => m.topic === 'zigbee2mqtt/hall_sensor'), 5000, 'the reading');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(seen.map((m) => m.topic)).toEqual(['zigbee2mqtt/bridge/state', 'zigbee2mqtt/bridge/info', 'zigbee2mqtt/hall_sensor']);
+    expect(commands).toEqual([]);
+    expect(logged.filter((l) => l.msg.startsWith('embedded broker: publish refused'))[0]).toMatchObject({ reason: expect.stringContaining('a command to zigbee2mqtt') as unknown });
+
+    // Its retained state is there for whoever subscribes later (Home Assistant, the operator).
+    const fresh = await connect('fresh', DAEMON);
+    const retained: string[] = [];
+    fresh.on('message', (topic, payload) => retained.push(`${topic} ${payload.toString()}`));
+    await fresh.subscribeAsync('zigbee2mqtt/bridge/state', { qos: 1 });
+    await waitFor(() => retained.length === 1, 5000, 'the retained bridge state');
+    expect(retained).toEqual(['zigbee2mqtt/bridge/state {"state":"online"}']);
   });
 });
