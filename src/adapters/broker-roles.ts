@@ -12,8 +12,8 @@
  * A hub (zigbee2mqtt, Tasmota, ESPHome …) is a sensor client that also publishes its own state (a retained
  * `zigbee2mqtt/bridge/state`, Tasmota's `tele/<device>/LWT`, discovery configs): `hubs` lists what each
  * enabled preset's hub publishes, and the command topics it listens on (`zigbee2mqtt/<device>/set`,
- * `cmnd/<device>/…`), which stay closed to every client but the daemon, so a leaked sensor login still
- * cannot switch or reflash a device.
+ * `cmnd/<device>/…`), which stay closed to every client but the daemon whatever ingest.topics says, so a
+ * leaked sensor login still cannot switch or reflash a device.
  *
  * The daemon's client id is reserved too: MQTT lets a second connection with the same client id take
  * over the first, so anyone else using it is refused at CONNECT (it would knock the daemon off).
@@ -51,7 +51,7 @@ export interface HubGrant {
   /** MQTT filters of what the hub publishes (its state, device list, discovery configs). */
   readonly publish: readonly string[];
   /**
-   * The hub's command topics, refused to sensors even inside `publish` (and inside any other hub's grant):
+   * The hub's command topics, refused to sensors even inside `publish`, another hub's or ingest.topics:
    * MQTT filters where a level `**` stands for one or more levels (a zigbee2mqtt device name may have
    * several: `zigbee2mqtt/<floor>/<lamp>/set`).
    */
@@ -145,10 +145,10 @@ export class BrokerRoles {
       return this.isOwnCommandTopic(who.user, topic) ? null : `operators publish only ${this.opts.prefix}/cmd/<verb>/<anomaly_id>/${who.user ?? ''}`;
     }
     if (this.isDaemonOnly(topic)) return `only the daemon publishes under ${this.opts.prefix}/`;
-    if (this.opts.sensorTopics.some((f) => topicMatches(f, topic))) return null;
     const hubs = this.opts.hubs ?? [];
     const commanded = hubs.find((h) => h.commands.some((c) => topicMatchesPattern(c, topic)));
     if (commanded !== undefined) return `a command to ${commanded.hub}: on the embedded broker nobody but the daemon publishes a hub's commands`;
+    if (this.opts.sensorTopics.some((f) => topicMatches(f, topic))) return null;
     if (hubs.some((h) => h.publish.some((f) => topicMatches(f, topic)))) return null;
     return hubs.length === 0
       ? "sensors publish only on ingest.topics (and a hub's own topics once its preset is in ingest.presets)"

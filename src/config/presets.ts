@@ -34,8 +34,8 @@ export interface HubTopics {
   /** MQTT filters: its availability, state, device list, logs (`zigbee2mqtt/#`, `tele/#`). */
   readonly publish: readonly string[];
   /**
-   * The topics it takes commands on, refused to every client but the daemon even where `publish` (or
-   * another hub's) covers them. MQTT filters in which a level `**` stands for one or more levels.
+   * The topics it takes commands on, refused to every client but the daemon even where `publish`, another
+   * hub's or ingest.topics cover them. MQTT filters in which a level `**` stands for one or more levels.
    */
   readonly commands: readonly string[];
   /** Whether it publishes Home Assistant discovery configs (`<homeassistant.prefix>/<component>/…/config`). */

@@ -123,8 +123,12 @@ describe('BrokerRoles.publishProblem', () => {
     for (const topic of ['zigbee2mqtt/lamp/set', 'zigbee2mqtt/floor1/lamp/set/brightness', 'zigbee2mqtt/lamp/get', 'zigbee2mqtt/bridge/request/permit_join', 'cmnd/plug/Upgrade', 'cmnd/tasmotas/Power', 'kitchen/switch/relay/command', 'kitchen/climate/ac/mode/command']) {
       expect(r.publishProblem(SENSOR, topic), topic).toMatch(/^a command to (zigbee2mqtt|tasmota|esphome)/);
     }
-    // Another hub's grant does not open a command either (esphome's +/+/+/state covers cmnd/plug/x/state).
+    // Another hub's grant does not open a command either (esphome's +/+/+/state covers cmnd/plug/x/state),
+    // nor does ingest.topics.
     expect(r.publishProblem(SENSOR, 'cmnd/plug/x/state')).toContain('a command to tasmota');
+    const wide = new BrokerRoles({ ...opts, sensorTopics: ['#'], hubs: [hub('zigbee2mqtt')] });
+    expect(wide.publishProblem(SENSOR, 'zigbee2mqtt/lamp/set')).toContain('a command to zigbee2mqtt');
+    expect(wide.publishProblem(SENSOR, 'cmnd/plug/Power')).toBeNull();
     for (const topic of ['anomalyd/status', 'anomalyd/alerts/hall', 'anomalyd/cmd/ack/1/alice', 'anomalyd/state/a/b', 'homeassistant/binary_sensor/anomalyd_pi/x/config']) {
       expect(r.publishProblem(SENSOR, topic), topic).toContain('only the daemon');
     }
