@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BrokerRoles } from '../../src/adapters/broker-roles.js';
 import { loadConfig } from '../../src/config/load.js';
+import { PRESETS, PRESET_NAMES } from '../../src/config/presets.js';
 import type { Config } from '../../src/config/schema.js';
 import { brokerRolesOf, hubGrantsOf, newDaemonLogin } from '../../src/daemon/access.js';
 import { yamlFile } from '../config/helpers.js';
@@ -36,6 +38,22 @@ describe('brokerRolesOf', () => {
     }
     for (const topic of ['zigbee2mqtt/lamp/set', 'cmnd/plug/Power', 'anomalyd/cmd/ack/1/alice', 'anomalyd/alerts/hall', 'homeassistant/binary_sensor/pi/hall/config', 'sensorsx/1']) {
       expect(roles.publishProblem(SENSOR, topic), topic).not.toBeNull();
+    }
+  });
+});
+
+describe('docs/SECURITY.md "Hubs on the embedded broker"', () => {
+  it("lists each preset's hub topics, command topics and discovery as the code has them", () => {
+    const doc = readFileSync(new URL('../../docs/SECURITY.md', import.meta.url), 'utf8');
+    const section = doc.slice(doc.indexOf('## Hubs on the embedded broker'), doc.indexOf('## Operator commands'));
+    const code = (list: readonly string[]): string => (list.length === 0 ? 'none' : list.map((f) => `\`${f}\``).join(', '));
+    for (const name of PRESET_NAMES) {
+      const { hub } = PRESETS[name];
+      if (hub.publish.length === 0) {
+        expect(section, name).toMatch(new RegExp(`^\\|[^\\n]*\`${name}\`[^\\n]*\\| its state topics only [^\\n]*\\| none \\| no \\|$`, 'm'));
+        continue;
+      }
+      expect(section, name).toContain(`| \`${name}\` | ${code(hub.publish)} | ${code(hub.commands)} | ${hub.discovery ? 'yes' : 'no'} |`);
     }
   });
 });
