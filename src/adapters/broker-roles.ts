@@ -7,7 +7,13 @@
  * |----------|----------------------------------------|-----------------------------------------------|-----------------------|
  * | daemon   | `anomalyd-daemon`, a secret made up at each start | anything but `$SYS/…`               | everything            |
  * | operator | broker.operator                        | `<prefix>/cmd/<verb>/<anomaly_id>/<own name>` | everything            |
- * | sensor   | broker.username, or anonymous when it is null | topics matching ingest.topics, never under `<prefix>/` | all but `<prefix>/cmd/…` |
+ * | sensor   | broker.username, or anonymous when it is null | topics matching ingest.topics, and the own topics of the hubs in ingest.presets but not their command topics; never under `<prefix>/` | all but `<prefix>/cmd/…` |
+ *
+ * A hub (zigbee2mqtt, Tasmota, ESPHome …) is a sensor client that also publishes its own state (a retained
+ * `zigbee2mqtt/bridge/state`, Tasmota's `tele/<device>/LWT`, discovery configs): `hubs` lists what each
+ * enabled preset's hub publishes, and the command topics it listens on (`zigbee2mqtt/<device>/set`,
+ * `cmnd/<device>/…`), which stay closed to every client but the daemon whatever ingest.topics says, so a
+ * leaked sensor login still cannot switch or reflash a device.
  *
  * The daemon's client id is reserved too: MQTT lets a second connection with the same client id take
  * over the first, so anyone else using it is refused at CONNECT (it would knock the daemon off).
@@ -34,6 +40,22 @@ export interface BrokerRolesOptions {
   readonly prefix: string;
   /** Further filters only the daemon may publish on (e.g. a discovery prefix). */
   readonly daemonOnly?: readonly string[];
+  /** The hubs of the enabled presets: sensors may publish their topics too, never their commands. */
+  readonly hubs?: readonly HubGrant[];
+}
+
+/** What sensors may publish for one hub, besides ingest.topics. */
+export interface HubGrant {
+  /** The preset's name, for the log. */
+  readonly hub: string;
+  /** MQTT filters of what the hub publishes (its state, device list, discovery configs). */
+  readonly publish: readonly string[];
+  /**
+   * The hub's command topics, refused to sensors even inside `publish`, another hub's or ingest.topics:
+   * MQTT filters where a level `**` stands for one or more levels (a zigbee2mqtt device name may have
+   * several: `zigbee2mqtt/<floor>/<lamp>/set`).
+   */
+  readonly commands: readonly string[];
 }
 
 /** Who a connected client is. `user` is the login name (null for an anonymous sensor). */
@@ -60,6 +82,27 @@ export function topicMatches(filter: string, topic: string): boolean {
     if (f[i] !== '+' && f[i] !== t[i]) return false;
   }
   return f.length === t.length;
+}
+
+/**
+ * True when `topic` matches `pattern`: an MQTT filter (`+` one level, `#` last: the rest) in which a level
+ * `**` stands for one or more levels, for command topics under a device name of any depth. `$` topics
+ * are matched only by a pattern that names their first level.
+ */
+export function topicMatchesPattern(pattern: string, topic: string): boolean {
+  if (topic.startsWith('$') && !pattern.startsWith('$')) return false;
+  return matchLevels(pattern.split('/'), 0, topic.split('/'), 0);
+}
+
+function matchLevels(p: readonly string[], i: number, t: readonly string[], j: number): boolean {
+  if (i === p.length) return j === t.length;
+  if (p[i] === '#') return true;
+  if (p[i] === '**') {
+    for (let k = j + 1; k <= t.length; k++) if (matchLevels(p, i + 1, t, k)) return true;
+    return false;
+  }
+  if (j === t.length) return false;
+  return (p[i] === '+' || p[i] === t[j]) && matchLevels(p, i + 1, t, j + 1);
 }
 
 function sameSecret(expected: string, given: Buffer | string | undefined): boolean {
@@ -102,7 +145,14 @@ export class BrokerRoles {
       return this.isOwnCommandTopic(who.user, topic) ? null : `operators publish only ${this.opts.prefix}/cmd/<verb>/<anomaly_id>/${who.user ?? ''}`;
     }
     if (this.isDaemonOnly(topic)) return `only the daemon publishes under ${this.opts.prefix}/`;
-    return this.opts.sensorTopics.some((f) => topicMatches(f, topic)) ? null : 'sensors publish only on ingest.topics';
+    const hubs = this.opts.hubs ?? [];
+    const commanded = hubs.find((h) => h.commands.some((c) => topicMatchesPattern(c, topic)));
+    if (commanded !== undefined) return `a command to ${commanded.hub}: on the embedded broker nobody but the daemon publishes a hub's commands`;
+    if (this.opts.sensorTopics.some((f) => topicMatches(f, topic))) return null;
+    if (hubs.some((h) => h.publish.some((f) => topicMatches(f, topic)))) return null;
+    return hubs.length === 0
+      ? "sensors publish only on ingest.topics (and a hub's own topics once its preset is in ingest.presets)"
+      : `sensors publish only on ingest.topics and the own topics of the hubs in ingest.presets (${hubs.map((h) => h.hub).join(', ')})`;
   }
 
   /** True when a message on `topic` may be delivered to `who` (sensors do not see operator commands or their results). */

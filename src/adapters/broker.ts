@@ -17,6 +17,9 @@ export interface EmbeddedBrokerOptions {
   readonly denialLogIntervalMs?: number;
 }
 
+/** aedes' publish as its client handler and its will calls use it (the typings know only `(packet, callback)`). */
+type AedesPublish = (packet: object, client?: unknown, done?: (err?: Error) => void) => void;
+
 /** Refusals (logins, publishes) logged as one line per kind per interval, so a hostile client cannot flood the log. */
 class DenialLog {
   private readonly kinds = new Map<string, { count: number; example: Record<string, unknown>; loggedAt: number }>();
@@ -67,7 +70,7 @@ class DenialLog {
  * The embedded MQTT broker (aedes) that lets anomalyd run with no outside service:
  * on 127.0.0.1 by default, or on the LAN address so sensors publish straight to the device.
  * Roles (daemon, operator, sensor) are enforced with aedes' authenticate / authorizePublish (which also
- * covers last wills; a refused publish closes the client's connection) / authorizeForward hooks.
+ * covers last wills; a refused publish is acknowledged and dropped, the connection stays) / authorizeForward hooks.
  * One owner: the daemon starts it before the MQTT client and stops it after.
  */
 export class EmbeddedBroker {
@@ -140,6 +143,19 @@ export class EmbeddedBroker {
       this.identities.set(client, res.identity);
       done(null, true);
     };
+    // A refused publish is acknowledged as usual (PUBACK, PUBREC) and dropped, the other way MQTT 3.1.1 allows
+    // (MQTT-3.3.5-2; mosquitto does the same), instead of aedes' closing the connection: a client that
+    // publishes one topic it may not (a hub's status) would otherwise resend it at every reconnect (its
+    // QoS 1 message is still in flight) and loop, with its readings stuck behind it. authorizePublish marks
+    // the packet; the broker's publish (every route a message takes: a client's publish, a will) drops it,
+    // so it is neither delivered nor retained nor queued for offline sessions.
+    const refused = new WeakSet<object>();
+    const publish = aedes.publish.bind(aedes) as unknown as AedesPublish;
+    (aedes as unknown as { publish: AedesPublish }).publish = (packet, client, done) => {
+      if (!refused.has(packet)) return publish(packet, client, done);
+      const callback = typeof client === 'function' ? client : done;
+      callback?.(undefined);
+    };
     aedes.authorizePublish = (client, packet, done) => {
       // client is null only for a will left by a broker instance that is gone (never, with memory persistence).
       const who: BrokerIdentity = client ? (this.identities.get(client) ?? { role: 'sensor', user: null }) : { role: 'sensor', user: null };
@@ -149,7 +165,8 @@ export class EmbeddedBroker {
         return;
       }
       denials.record('publish refused', { user: who.user, role: who.role, clientId: client?.id ?? null, topic: packet.topic.slice(0, 200), reason: problem });
-      done(new Error(problem));
+      refused.add(packet);
+      done(null);
     };
     aedes.authorizeForward = (client, packet) => {
       const who = this.identities.get(client);

@@ -21,7 +21,29 @@ export interface Preset {
   readonly sample: { readonly topic: string; readonly payload: string; readonly streams: readonly string[] };
   /** Whether Home Assistant discovery is on by default (`homeassistant.discovery: auto`) with this preset. */
   readonly homeAssistant: boolean;
+  /** What the ecosystem's hub or device publishes and listens on besides its readings (the embedded broker's grants). */
+  readonly hub: HubTopics;
 }
+
+/**
+ * A hub's own MQTT traffic beyond the readings the rule reads: with the preset on, the embedded broker lets
+ * the sensor login publish `publish` (retained too) and never `commands` (docs/SECURITY.md, "Hubs on the
+ * embedded broker"). Subscribing is open to sensors anyway.
+ */
+export interface HubTopics {
+  /** MQTT filters: its availability, state, device list, logs (`zigbee2mqtt/#`, `tele/#`). */
+  readonly publish: readonly string[];
+  /**
+   * The topics it takes commands on, refused to every client but the daemon even where `publish`, another
+   * hub's or ingest.topics cover them. MQTT filters in which a level `**` stands for one or more levels.
+   */
+  readonly commands: readonly string[];
+  /** Whether it publishes Home Assistant discovery configs (`<homeassistant.prefix>/<component>/…/config`). */
+  readonly discovery: boolean;
+}
+
+/** An ecosystem with no hub of its own on the broker: its readings are all it publishes. */
+const NO_HUB: HubTopics = { publish: [], commands: [], discovery: false };
 
 const BASE = RULE_DEFAULTS;
 
@@ -71,6 +93,9 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       streams: ['bedroom_sensor/humidity', 'bedroom_sensor/temperature'],
     },
     homeAssistant: true,
+    // Its bridge topics (state, info, devices …, retained), device availability; commands are
+    // `<device>/set|get[/<attribute>]` (a device name may have several levels) and `bridge/request/…`.
+    hub: { publish: ['zigbee2mqtt/#'], commands: ['zigbee2mqtt/**/set/#', 'zigbee2mqtt/**/get/#', 'zigbee2mqtt/bridge/request/#'], discovery: true },
   },
   tasmota: {
     doc: 'Tasmota telemetry `tele/<device>/SENSOR`, nested sensors by path; `Time` in ingest.timezone; `"nan"` is a missing reading.',
@@ -81,18 +106,24 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       streams: ['garden/BME280.Humidity', 'garden/BME280.Pressure', 'garden/BME280.Temperature'],
     },
     homeAssistant: true,
+    // Telemetry (LWT, STATE, SENSOR …), command results, its native discovery; commands are `cmnd/<device>/…`.
+    hub: { publish: ['tele/#', 'stat/#', 'tasmota/discovery/#'], commands: ['cmnd/#'], discovery: true },
   },
   esphome: {
     doc: 'ESPHome state topics `<node>/sensor/<name>/state` (plain values; `nan` is a missing reading).',
     rule: { ...BASE, name: 'esphome', topics: ['{sensor}/sensor/{field}/state'], missing: [...HUB_MISSING, ...HA_MISSING] },
     sample: { topic: 'livingroom/sensor/temperature/state', payload: '21.5', streams: ['livingroom/temperature'] },
     homeAssistant: true,
+    // `<node>/status` (availability), `<node>/debug` (logs), every component's state (`<node>/<component>/<id>/state`,
+    // a climate's `…/<id>/mode/state`); commands are `<node>/<component>/<id>[/<what>]/command`.
+    hub: { publish: ['+/status', '+/debug', '+/+/+/state', '+/+/+/+/state'], commands: ['+/+/+/command', '+/+/+/+/command'], discovery: true },
   },
   homeassistant: {
     doc: 'Home Assistant style state topics `homeassistant/sensor/<id>/state` (plain values; `unavailable`, `unknown` are missing).',
     rule: { ...BASE, name: 'homeassistant', topics: ['homeassistant/sensor/{sensor}/state'], missing: [...HUB_MISSING, ...HA_MISSING], excludeSensors: ['anomalyd_*'] },
     sample: { topic: 'homeassistant/sensor/outdoor_temperature/state', payload: '7.25', streams: ['outdoor_temperature'] },
     homeAssistant: true,
+    hub: NO_HUB,
   },
   ha_statestream: {
     doc: "Home Assistant's MQTT statestream with `base_topic: homeassistant`: the state of sensor, number and input_number entities.",
@@ -106,6 +137,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     },
     sample: { topic: 'homeassistant/number/boiler_setpoint/state', payload: '57.5', streams: ['boiler_setpoint'] },
     homeAssistant: true,
+    hub: NO_HUB,
   },
   shelly: {
     doc: 'Shelly Gen2 status notifications `<device>/status/<component>` (switch:0, em:0, temperature:0 …); drops sys, wifi, cloud and ids.',
@@ -128,6 +160,9 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       ],
     },
     homeAssistant: false,
+    // `<device>/online` (availability, retained), notifications, debug logs; RPC requests and commands are
+    // `<device>/rpc` and `<device>/command`.
+    hub: { publish: ['+/online', '+/events/rpc', '+/debug/log'], commands: ['+/rpc', '+/command'], discovery: false },
   },
   rtl_433: {
     doc: 'rtl_433 JSON events `rtl_433/<host>/events`: one device per model-channel-id; drops radio metadata (mic, rssi, snr, freq …).',
@@ -145,5 +180,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       streams: ['Acurite-Tower-A-1234/humidity', 'Acurite-Tower-A-1234/temperature_C'],
     },
     homeAssistant: false,
+    // Events, device states and its own state under `rtl_433/<host>/…`; it takes no commands.
+    hub: { publish: ['rtl_433/#'], commands: [], discovery: false },
   },
 };

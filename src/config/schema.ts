@@ -119,7 +119,7 @@ export const schema = section('anomalyd configuration', {
     port: int({ default: 1883, min: 0, max: 65535, env: 'ANOMALYD_BROKER_PORT', doc: 'TCP port. 0 picks a free port (for tests).' }),
     username: optStr({
       rule: brokerUsernameProblem,
-      doc: 'The sensors\' login (role sensor: may publish only on ingest.topics, never under mqtt.topicPrefix). When set, anonymous clients are refused; when null, anonymous clients get the sensor role (allowed on a loopback broker.host only).',
+      doc: 'The sensors\' and hubs\' login (role sensor: may publish on ingest.topics and, for each hub preset in ingest.presets, that hub\'s own topics but not its command topics; never under mqtt.topicPrefix). When set, anonymous clients are refused; when null, anonymous clients get the sensor role (allowed on a loopback broker.host only).',
     }),
     password: optStr({ secret: true, doc: 'Password for broker.username (required when username is set; at least 16 characters).' }),
     operator: section('The operators\' login on the embedded broker (role operator: may publish commands, see docs/ALERTS.md).', {
@@ -193,7 +193,7 @@ export const schema = section('anomalyd configuration', {
       default: [],
       minItems: 0,
       item: presetProblem,
-      doc: `Mapping rules for the devices people already have, one name each: ${PRESET_NAMES.join(', ')} (README "Connect your devices").`,
+      doc: `Mapping rules for the devices people already have, one name each: ${PRESET_NAMES.join(', ')} (README "Connect your devices"). On the embedded broker, a hub's preset also lets the sensor login publish that hub's own topics (zigbee2mqtt/#, Tasmota's tele/# and stat/#, …), retained too, but never its command topics (docs/SECURITY.md, "Hubs on the embedded broker").`,
     }),
     rules: mapList<RuleConfig>({
       default: [],

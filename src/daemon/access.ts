@@ -4,9 +4,10 @@
  * model; `src/adapters/broker-roles.ts` enforces it on the embedded broker.
  */
 import { randomBytes } from 'node:crypto';
-import type { BrokerLogin, BrokerRolesOptions } from '../adapters/broker-roles.js';
+import type { BrokerLogin, BrokerRolesOptions, HubGrant } from '../adapters/broker-roles.js';
 import { daemonClientId } from '../config/derived.js';
 import { DAEMON_BROKER_USERNAME } from '../config/exposure.js';
+import { PRESETS, PRESET_NAMES } from '../config/presets.js';
 import type { Config } from '../config/schema.js';
 import { nodeIdOf } from '../adapters/ha-discovery.js';
 import { ingestFilters } from '../pipeline/ingest-options.js';
@@ -32,7 +33,21 @@ export function brokerRolesOf(config: Config, daemon: BrokerLogin, hostname: str
     prefix: config.mqtt.topicPrefix,
     // The daemon's own Home Assistant discovery configs: nobody else may publish (or delete) them.
     daemonOnly: [`${config.homeassistant.prefix}/+/${nodeIdOf(config, hostname)}/#`],
+    hubs: hubGrantsOf(config),
   };
+}
+
+/**
+ * What the hubs of the enabled presets may publish besides ingest.topics: each preset's hub topics, and
+ * Home Assistant discovery configs (`<homeassistant.prefix>/<component>/[<node>/]<object>/config`) for a
+ * hub that announces its devices; never its commands. Presets without a hub of their own grant nothing.
+ */
+export function hubGrantsOf(config: Config): HubGrant[] {
+  const discovery = [`${config.homeassistant.prefix}/+/+/config`, `${config.homeassistant.prefix}/+/+/+/config`];
+  return PRESET_NAMES.filter((name) => config.ingest.presets.includes(name))
+    .map((name) => ({ name, hub: PRESETS[name].hub }))
+    .filter(({ hub }) => hub.publish.length > 0 || hub.discovery)
+    .map(({ name, hub }) => ({ hub: name, publish: [...hub.publish, ...(hub.discovery ? discovery : [])], commands: hub.commands }));
 }
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BrokerRoles, topicMatches, type BrokerIdentity, type BrokerRolesOptions } from '../../src/adapters/broker-roles.js';
+import { BrokerRoles, topicMatches, topicMatchesPattern, type BrokerIdentity, type BrokerRolesOptions } from '../../src/adapters/broker-roles.js';
+import { PRESETS } from '../../src/config/presets.js';
 
 const daemon = { username: 'anomalyd-daemon', password: 'd'.repeat(48), clientId: 'anomalyd-pi' };
 const sensor = { username: 'sensors', password: 's'.repeat(20) };
@@ -24,6 +25,30 @@ describe('topicMatches', () => {
     ['anomalyd/#', 'anomalydx/a', false],
   ])('%s matches %s: %s', (filter, topic, expected) => {
     expect(topicMatches(filter, topic)).toBe(expected);
+  });
+});
+
+describe('topicMatchesPattern', () => {
+  it.each([
+    ['zigbee2mqtt/**/set/#', 'zigbee2mqtt/lamp/set', true],
+    ['zigbee2mqtt/**/set/#', 'zigbee2mqtt/floor1/lamp/set', true],
+    ['zigbee2mqtt/**/set/#', 'zigbee2mqtt/floor1/lamp/set/brightness', true],
+    ['zigbee2mqtt/**/set/#', 'zigbee2mqtt/set', false],
+    ['zigbee2mqtt/**/set/#', 'zigbee2mqtt/lamp', false],
+    ['zigbee2mqtt/**/set/#', 'zigbee2mqtt/lamp/availability', false],
+    ['zigbee2mqtt/**/set', 'zigbee2mqtt/a/set/b', false],
+    ['+/+/+/command', 'kitchen/switch/relay/command', true],
+    ['cmnd/#', 'cmnd/plug/Upgrade', true],
+    ['cmnd/#', 'cmnd', true],
+    ['**/command', '$SYS/command', false],
+  ])('%s matches %s: %s', (pattern, topic, expected) => {
+    expect(topicMatchesPattern(pattern, topic)).toBe(expected);
+  });
+
+  it('is topicMatches on plain MQTT filters', () => {
+    for (const [f, t] of [['sensors/#', 'sensors'], ['a/+/c', 'a/b/c'], ['a/+/c', 'a/b/d'], ['#', '$SYS/x'], ['a/b', 'a/b/c']] as const) {
+      expect(topicMatchesPattern(f, t), `${f} ${t}`).toBe(topicMatches(f, t));
+    }
   });
 });
 
@@ -87,6 +112,31 @@ describe('BrokerRoles.publishProblem', () => {
   it('extra daemon-only filters (a discovery prefix) are closed to sensors', () => {
     const r = new BrokerRoles({ ...opts, sensorTopics: ['#'], daemonOnly: ['homeassistant/#'] });
     expect(r.publishProblem(SENSOR, 'homeassistant/sensor/x/config')).not.toBeNull();
+  });
+
+  it("lets sensors publish a hub's own topics, retained too, but never its commands or the daemon's topics", () => {
+    const hub = (name: 'zigbee2mqtt' | 'tasmota' | 'esphome') => ({ hub: name, publish: PRESETS[name].hub.publish, commands: PRESETS[name].hub.commands });
+    const r = new BrokerRoles({ ...opts, sensorTopics: ['sensors/#', 'zigbee2mqtt/+', 'tele/+/SENSOR'], hubs: [hub('zigbee2mqtt'), hub('tasmota'), hub('esphome')], daemonOnly: ['homeassistant/+/anomalyd_pi/#'] });
+    for (const topic of ['zigbee2mqtt/bridge/state', 'zigbee2mqtt/bridge/devices', 'zigbee2mqtt/hall/availability', 'tele/plug/LWT', 'tele/plug/STATE', 'stat/plug/RESULT', 'tasmota/discovery/A1B2C3/config', 'kitchen/status', 'kitchen/switch/relay/state']) {
+      expect(r.publishProblem(SENSOR, topic), topic).toBeNull();
+    }
+    for (const topic of ['zigbee2mqtt/lamp/set', 'zigbee2mqtt/floor1/lamp/set/brightness', 'zigbee2mqtt/lamp/get', 'zigbee2mqtt/bridge/request/permit_join', 'cmnd/plug/Upgrade', 'cmnd/tasmotas/Power', 'kitchen/switch/relay/command', 'kitchen/climate/ac/mode/command']) {
+      expect(r.publishProblem(SENSOR, topic), topic).toMatch(/^a command to (zigbee2mqtt|tasmota|esphome)/);
+    }
+    // Another hub's grant does not open a command either (esphome's +/+/+/state covers cmnd/plug/x/state),
+    // nor does ingest.topics.
+    expect(r.publishProblem(SENSOR, 'cmnd/plug/x/state')).toContain('a command to tasmota');
+    const wide = new BrokerRoles({ ...opts, sensorTopics: ['#'], hubs: [hub('zigbee2mqtt')] });
+    expect(wide.publishProblem(SENSOR, 'zigbee2mqtt/lamp/set')).toContain('a command to zigbee2mqtt');
+    expect(wide.publishProblem(SENSOR, 'cmnd/plug/Power')).toBeNull();
+    for (const topic of ['anomalyd/status', 'anomalyd/alerts/hall', 'anomalyd/cmd/ack/1/alice', 'anomalyd/state/a/b', 'homeassistant/binary_sensor/anomalyd_pi/x/config']) {
+      expect(r.publishProblem(SENSOR, topic), topic).toContain('only the daemon');
+    }
+    expect(r.publishProblem(SENSOR, 'elsewhere/x')).toBe('sensors publish only on ingest.topics and the own topics of the hubs in ingest.presets (zigbee2mqtt, tasmota, esphome)');
+    // Operators gain nothing from the hubs.
+    expect(r.publishProblem(OPERATOR, 'zigbee2mqtt/bridge/state')).not.toBeNull();
+    // Without hubs, a hub's status is refused, with the way to allow it.
+    expect(roles.publishProblem(SENSOR, 'zigbee2mqtt/bridge/state')).toContain('ingest.presets');
   });
 
   it('works under a multi-level prefix', () => {

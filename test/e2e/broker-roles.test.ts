@@ -3,6 +3,9 @@
  * and with a real mosquitto set up by deploy/mosquitto/setup.sh (password file + ACL). In both, an anonymous
  * client cannot connect; a sensor login can publish readings but not a command, an alert or the status; an
  * operator can ack, only under its own name, and the reply and the anomaly's history say who did it.
+ * With hub presets on the embedded broker, a zigbee2mqtt-like and a Tasmota-like client (real mqtt.js, what
+ * each publishes and subscribes to at start) stay connected and their readings are scored, while their
+ * login still cannot command a device or publish anything of the daemon's (tryout-7 #7).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
@@ -57,8 +60,8 @@ async function refusedConnect(url: string, opts: IClientOptions): Promise<string
 }
 
 /**
- * A publish that the broker must not pass on: from a fresh connection, QoS 0, then the connection is
- * given a moment to be closed by the broker (aedes closes it; mosquitto drops the message silently).
+ * A publish that the broker must not pass on: from a fresh connection, QoS 0, then a moment for the broker
+ * to deal with it (both the embedded broker and mosquitto drop it silently).
  */
 async function attempt(url: string, opts: IClientOptions, topic: string, payload: string, retain = false): Promise<void> {
   const client = await mqtt.connectAsync(url, { ...opts, reconnectPeriod: 0 });
@@ -170,6 +173,167 @@ describe.skipIf(!ready)('broker roles: the embedded broker', () => {
     expect(await refusedConnect(setup.url, { ...setup.sensor, clientId })).toMatch(/not authori[sz]ed/i);
     expect(daemon.lines.some((l) => l.msg === 'embedded broker: login refused')).toBe(true);
   });
+});
+
+/** Follows a hub's connection: every connect and close, and the commands it receives. */
+interface Hub {
+  readonly client: MqttClient;
+  readonly connects: number[];
+  readonly closes: number[];
+  readonly received: string[];
+}
+
+async function hubClient(url: string, login: IClientOptions, clientId: string, will: { topic: string; payload: string }, subscriptions: string[]): Promise<Hub> {
+  // mqtt.js's defaults, as zigbee2mqtt and the tryout used them: reconnect after a second, resend in-flight QoS 1.
+  const client = await mqtt.connectAsync(url, { ...login, clientId, will: { ...will, payload: Buffer.from(will.payload), qos: 1, retain: true } });
+  const hub: Hub = { client, connects: [Date.now()], closes: [], received: [] };
+  client.on('connect', () => hub.connects.push(Date.now()));
+  client.on('close', () => hub.closes.push(Date.now()));
+  client.on('message', (topic) => hub.received.push(topic));
+  await client.subscribeAsync(subscriptions, { qos: 1 });
+  return hub;
+}
+
+/** One smooth reading per tick, different per stream. */
+function wave(i: number, base: number, amp: number): number {
+  return Math.round((base + amp * Math.sin(i / 5) + (amp / 7) * Math.sin(i * 1.7)) * 100) / 100;
+}
+
+describe.skipIf(!ready)('broker roles: hubs on the embedded broker (ingest.presets: [zigbee2mqtt, tasmota])', () => {
+  const TICKS = 112;
+  let daemon: DaemonProcess;
+  let url: string;
+  const sensor = { username: 'sensor', password: SENSOR_PW };
+  const operator = { username: 'alice', password: OPERATOR_PW };
+  const seen: { topic: string; payload: string }[] = [];
+  let watcher: MqttClient;
+  let z2m: Hub;
+  let tasmota: Hub;
+
+  beforeAll(async () => {
+    daemon = new DaemonProcess({
+      broker: { port: 0, username: sensor.username, password: SENSOR_PW, operator: { username: 'alice', password: OPERATOR_PW } },
+      ingest: { presets: ['zigbee2mqtt', 'tasmota'], timezone: 'UTC' },
+      homeassistant: { nodeId: 'e2e_hubs', scoreIntervalMs: 0 },
+      learning: { enabled: false },
+      model: { normWarmup: 32 },
+      store: { commitIntervalMs: 0 },
+    });
+    mkdirSync(join(daemon.dir, 'data'), { recursive: true });
+    seedAnomaly(daemon.dbPath);
+    await daemon.start();
+    url = daemon.logged('ready')[0].mqtt as string;
+    watcher = await mqtt.connectAsync(url, { ...operator, clientId: `hub-watch-${process.pid}` });
+    watcher.on('message', (topic, payload) => seen.push({ topic, payload: payload.toString() }));
+    await watcher.subscribeAsync(['anomalyd/#', 'zigbee2mqtt/#', 'tele/#', 'stat/#', 'cmnd/#', 'tasmota/#', 'homeassistant/#'], { qos: 1 });
+
+    // What zigbee2mqtt does at start: its will and a retained bridge state at QoS 1, its bridge topics,
+    // subscriptions to its command topics and Home Assistant's status, discovery configs of its devices.
+    z2m = await hubClient(url, sensor, `zigbee2mqtt_${process.pid}`, { topic: 'zigbee2mqtt/bridge/state', payload: '{"state":"offline"}' }, [
+      'zigbee2mqtt/+/set',
+      'zigbee2mqtt/+/set/+',
+      'zigbee2mqtt/bridge/request/#',
+      'homeassistant/status',
+    ]);
+    await z2m.client.publishAsync('zigbee2mqtt/bridge/state', '{"state":"online"}', { qos: 1, retain: true });
+    await z2m.client.publishAsync('zigbee2mqtt/bridge/info', '{"version":"2.1.0","permit_join":false}', { qos: 1, retain: true });
+    await z2m.client.publishAsync('zigbee2mqtt/bridge/devices', '[{"friendly_name":"hall_sensor","ieee_address":"0x00158d0001a2b3c4"}]', { qos: 1, retain: true });
+    await z2m.client.publishAsync('homeassistant/sensor/0x00158d0001a2b3c4/temperature/config', '{"state_topic":"zigbee2mqtt/hall_sensor"}', { qos: 1, retain: true });
+    await z2m.client.publishAsync('zigbee2mqtt/hall_sensor/availability', '{"state":"online"}', { qos: 1, retain: true });
+
+    // What Tasmota does: its will and a retained LWT, its command topics, its state and native discovery.
+    tasmota = await hubClient(url, sensor, `DVES_A1B2C3_${process.pid}`, { topic: 'tele/plug/LWT', payload: 'Offline' }, ['cmnd/plug/#', 'cmnd/tasmotas/#', 'cmnd/DVES_A1B2C3_fb/#']);
+    await tasmota.client.publishAsync('tele/plug/LWT', 'Online', { qos: 1, retain: true });
+    await tasmota.client.publishAsync('tasmota/discovery/A1B2C3D4E5F6/config', '{"t":"plug"}', { qos: 1, retain: true });
+    await tasmota.client.publishAsync('tele/plug/INFO1', '{"Info1":{"Module":"Sonoff Basic"}}', { qos: 1 });
+    await tasmota.client.publishAsync('tele/plug/STATE', '{"POWER":"ON"}', { qos: 1 });
+    await tasmota.client.publishAsync('stat/plug/RESULT', '{"POWER":"ON"}', { qos: 1 });
+
+    // Then their devices' readings, long enough to be scored.
+    const t0 = Date.now() - 2 * 3_600_000;
+    for (let i = 0; i < TICKS; i++) {
+      await z2m.client.publishAsync('zigbee2mqtt/hall_sensor', JSON.stringify({ temperature: wave(i, 21, 1), humidity: wave(i, 45, 3), linkquality: 120 }), { qos: 1 });
+      const Time = new Date(t0 + i * 1000).toISOString().slice(0, 19);
+      await tasmota.client.publishAsync('tele/plug/SENSOR', JSON.stringify({ Time, ENERGY: { Power: wave(i, 40, 10), Voltage: wave(i, 230, 2) } }), { qos: 1 });
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const c of [watcher, z2m?.client, tasmota?.client]) await c?.endAsync(true);
+    await daemon?.stop('SIGKILL');
+  });
+
+  const STREAMS = ['hall_sensor/humidity', 'hall_sensor/temperature', 'plug/ENERGY.Power', 'plug/ENERGY.Voltage'];
+
+  it("stay connected, publish their own topics (retained too) without a refusal, and their devices' readings are scored", async () => {
+    const http = daemon.logged('ready')[0].http as string;
+    await waitFor(
+      async () => {
+        const { sensors } = (await (await fetch(`${http}/api/sensors`)).json()) as { sensors: { sensor: string; lastTs: number | null }[] };
+        return STREAMS.every((id) => sensors.some((s) => s.sensor === id && s.lastTs !== null));
+      },
+      60_000,
+      'a scored window of every stream of the hubs',
+    );
+    for (const hub of [z2m, tasmota]) {
+      expect(hub.connects).toHaveLength(1);
+      expect(hub.closes).toEqual([]);
+      expect(hub.client.connected).toBe(true);
+    }
+    expect(daemon.lines.filter((l) => l.msg.startsWith('embedded broker: publish refused'))).toEqual([]);
+    // A fresh subscriber (Home Assistant, say) gets the hubs' retained state and discovery.
+    const probe = await mqtt.connectAsync(url, { ...operator, clientId: `hub-probe-${process.pid}` });
+    const retained = new Map<string, string>();
+    probe.on('message', (topic, payload, packet) => {
+      if (packet.retain) retained.set(topic, payload.toString());
+    });
+    await probe.subscribeAsync(['zigbee2mqtt/bridge/#', 'tele/+/LWT', 'tasmota/discovery/#', 'homeassistant/sensor/0x00158d0001a2b3c4/#'], { qos: 1 });
+    await waitFor(() => retained.size >= 6, 10_000, 'the retained hub topics');
+    await probe.endAsync();
+    expect(Object.fromEntries(retained)).toEqual({
+      'zigbee2mqtt/bridge/state': '{"state":"online"}',
+      'zigbee2mqtt/bridge/info': '{"version":"2.1.0","permit_join":false}',
+      'zigbee2mqtt/bridge/devices': '[{"friendly_name":"hall_sensor","ieee_address":"0x00158d0001a2b3c4"}]',
+      'homeassistant/sensor/0x00158d0001a2b3c4/temperature/config': '{"state_topic":"zigbee2mqtt/hall_sensor"}',
+      'tele/plug/LWT': 'Online',
+      'tasmota/discovery/A1B2C3D4E5F6/config': '{"t":"plug"}',
+    });
+  }, 90_000);
+
+  it("a hub's login publishes neither a command to a device nor anything of the daemon's, and stays connected", async () => {
+    const forged = JSON.stringify({ anomaly_id: 'fake', event: 'open', sensor: 'hall_sensor' });
+    const attempts: [string, string, boolean][] = [
+      [`anomalyd/cmd/false_alarm/${ANOMALY}/alice`, '{"note":"not me"}', false],
+      ['anomalyd/cmd/result', '{"ok":true}', false],
+      ['anomalyd/alerts/hall_sensor', forged, false],
+      ['anomalyd/status', 'offline', true],
+      ['homeassistant/binary_sensor/e2e_hubs/hall_sensor_temperature/config', '', true],
+      ['zigbee2mqtt/lamp/set', '{"state":"OFF"}', false],
+      ['zigbee2mqtt/bridge/request/permit_join', '{"value":true}', false],
+      ['cmnd/plug/Power', 'OFF', false],
+      ['cmnd/tasmotas/Upgrade', '1', false],
+    ];
+    const before = seen.length;
+    for (const [topic, payload, retain] of attempts) {
+      await z2m.client.publishAsync(topic, payload, { qos: 1, retain });
+      await tasmota.client.publishAsync(topic, payload, { qos: 1, retain });
+    }
+    // A reading after them still gets through, on the same connection.
+    await z2m.client.publishAsync('zigbee2mqtt/hall_sensor', JSON.stringify({ temperature: 21.25, humidity: 44 }), { qos: 1 });
+    await waitFor(() => seen.slice(before).some((m) => m.topic === 'zigbee2mqtt/hall_sensor'), 10_000, 'the reading after the refused publishes');
+    await new Promise((r) => setTimeout(r, 200));
+    const attempted = new Set(attempts.map(([t]) => t));
+    expect(seen.slice(before).filter((m) => attempted.has(m.topic))).toEqual([]);
+    expect([...z2m.received, ...tasmota.received]).toEqual([]);
+    for (const hub of [z2m, tasmota]) {
+      expect(hub.closes).toEqual([]);
+      expect(hub.connects).toHaveLength(1);
+    }
+    expect(markOf(daemon)).toEqual({ mark: null, by: null });
+    const refusals = daemon.lines.filter((l) => l.msg.startsWith('embedded broker: publish refused'));
+    expect(refusals.length).toBeGreaterThanOrEqual(1);
+    expect(refusals[0]).toMatchObject({ role: 'sensor', user: 'sensor', reason: expect.stringContaining('only the daemon') as unknown });
+  }, 60_000);
 });
 
 describe.skipIf(!ready || !mosquittoAvailable())('broker roles: mosquitto with deploy/mosquitto/setup.sh', () => {

@@ -1,0 +1,143 @@
+/**
+ * The embedded broker with its roles on, against real mqtt.js clients: a refused publish is acknowledged
+ * and dropped (never delivered, retained or queued) and the client stays connected, so a hub that publishes
+ * one topic it may not does not reconnect in a loop; a hub's own topics are open to the sensor login, its
+ * command topics are not.
+ */
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EmbeddedBroker } from '../../src/adapters/broker.js';
+import type { BrokerRolesOptions } from '../../src/adapters/broker-roles.js';
+import { PRESETS } from '../../src/config/presets.js';
+import { waitFor } from '../helpers/net.js';
+
+const DAEMON = { username: 'anomalyd-daemon', password: 'd'.repeat(48), clientId: 'anomalyd-test' };
+const SENSOR = { username: 'sensor', password: 's'.repeat(20) };
+const roles: BrokerRolesOptions = {
+  daemon: DAEMON,
+  sensor: SENSOR,
+  operator: null,
+  sensorTopics: ['sensors/#'],
+  prefix: 'anomalyd',
+  hubs: [{ hub: 'zigbee2mqtt', publish: PRESETS.zigbee2mqtt.hub.publish, commands: PRESETS.zigbee2mqtt.hub.commands }],
+};
+
+let broker: EmbeddedBroker;
+let logged: { msg: string; reason?: string; topic?: string }[];
+const clients: MqttClient[] = [];
+
+beforeEach(async () => {
+  logged = [];
+  const stream = { write: (line: string) => logged.push(JSON.parse(line) as { msg: string }) };
+  broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0, roles, logger: pino({ level: 'info' }, stream) });
+  await broker.start();
+});
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
+  await broker.stop();
+});
+
+async function connect(name: string, opts: IClientOptions): Promise<MqttClient> {
+  const c = await mqtt.connectAsync(broker.url, { clientId: `${name}-${process.pid}`, reconnectPeriod: 0, ...opts });
+  clients.push(c);
+  return c;
+}
+
+/** Every message the daemon's login sees (it receives everything). */
+async function watch(): Promise<{ topic: string; payload: string; retain: boolean }[]> {
+  const seen: { topic: string; payload: string; retain: boolean }[] = [];
+  const w = await connect('watch', DAEMON);
+  w.on('message', (topic, payload, packet) => seen.push({ topic, payload: payload.toString(), retain: packet.retain }));
+  await w.subscribeAsync('#', { qos: 1 });
+  return seen;
+}
+
+/** Publishes and waits for the broker's acknowledgement; fails at once if the broker closes the connection instead. */
+function publishOrClose(c: MqttClient, topic: string, payload: string, opts: { qos: 0 | 1 | 2; retain?: boolean }): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const closed = (): void => reject(new Error(`the broker closed the connection after a publish on ${topic}`));
+    c.once('close', closed);
+    c.publishAsync(topic, payload, opts).then(
+      () => {
+        c.off('close', closed);
+        resolve();
+      },
+      (err: unknown) => reject(err instanceof Error ? err : new Error(String(err))),
+    );
+  });
+}
+
+describe('EmbeddedBroker: a refused publish', () => {
+  it('is acknowledged at every QoS and dropped; the client stays connected and its next reading gets through', async () => {
+    const seen = await watch();
+    const sensor = await connect('sensor', SENSOR);
+    const closes: number[] = [];
+    sensor.on('close', () => closes.push(Date.now()));
+    await publishOrClose(sensor, 'elsewhere/x', 'q0', { qos: 0 });
+    await publishOrClose(sensor, 'elsewhere/x', 'q1', { qos: 1, retain: true });
+    await publishOrClose(sensor, 'elsewhere/x', 'q2', { qos: 2, retain: true });
+    await publishOrClose(sensor, 'anomalyd/status', 'offline', { qos: 1, retain: true });
+    await publishOrClose(sensor, 'sensors/pump1', '21.5', { qos: 1 });
+    await waitFor(() => seen.some((m) => m.topic === 'sensors/pump1'), 5000, 'the reading');
+    expect(closes).toEqual([]);
+    expect(sensor.connected).toBe(true);
+    expect(seen.map((m) => m.topic).filter((t) => t !== 'sensors/pump1' && !t.startsWith('$'))).toEqual([]);
+
+    // Nothing was retained: a fresh subscriber gets no message on them.
+    const fresh = await connect('fresh', DAEMON);
+    const retained: string[] = [];
+    fresh.on('message', (topic) => retained.push(topic));
+    await fresh.subscribeAsync(['elsewhere/#', 'anomalyd/#'], { qos: 1 });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(retained).toEqual([]);
+
+    // Logged at once with the reason, then summed up (one line per kind per interval).
+    const refusals = logged.filter((l) => l.msg.startsWith('embedded broker: publish refused'));
+    expect(refusals).toHaveLength(1);
+    expect(refusals[0]).toMatchObject({ topic: 'elsewhere/x', reason: expect.stringContaining('ingest.topics') as unknown });
+  });
+
+  it('is dropped when it is a last will', async () => {
+    const seen = await watch();
+    const sensor = await connect('willing', { ...SENSOR, will: { topic: 'anomalyd/status', payload: Buffer.from('offline'), qos: 1, retain: true } });
+    const cheat = await connect('willing-ok', { ...SENSOR, will: { topic: 'sensors/will', payload: Buffer.from('1'), qos: 1, retain: false } });
+    // Gone without a DISCONNECT: the broker publishes the wills.
+    sensor.stream.destroy();
+    cheat.stream.destroy();
+    await waitFor(() => seen.some((m) => m.topic === 'sensors/will'), 5000, 'the permitted will');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(seen.filter((m) => m.topic === 'anomalyd/status')).toEqual([]);
+  });
+});
+
+describe('EmbeddedBroker: a hub on the sensor login', () => {
+  it("publishes its retained bridge state and its devices' readings, never a command", async () => {
+    const seen = await watch();
+    const hub = await connect('zigbee2mqtt', { ...SENSOR, will: { topic: 'zigbee2mqtt/bridge/state', payload: Buffer.from('{"state":"offline"}'), qos: 1, retain: true } });
+    await hub.subscribeAsync(['zigbee2mqtt/+/set', 'zigbee2mqtt/bridge/request/#'], { qos: 1 });
+    const commands: string[] = [];
+    hub.on('message', (topic) => commands.push(topic));
+    await publishOrClose(hub, 'zigbee2mqtt/bridge/state', '{"state":"online"}', { qos: 1, retain: true });
+    await publishOrClose(hub, 'zigbee2mqtt/bridge/info', '{"version":"2.0.0"}', { qos: 1, retain: true });
+    await publishOrClose(hub, 'zigbee2mqtt/hall_sensor', '{"temperature":21.5}', { qos: 1 });
+    // The sensor login cannot command a device, not even from the hub's own connection.
+    const other = await connect('mallory', SENSOR);
+    for (const topic of ['zigbee2mqtt/lamp/set', 'zigbee2mqtt/floor1/lamp/set/brightness', 'zigbee2mqtt/lamp/get', 'zigbee2mqtt/bridge/request/permit_join']) {
+      await publishOrClose(other, topic, '{"state":"OFF"}', { qos: 1 });
+    }
+    await waitFor(() => seen.some((m) => m.topic === 'zigbee2mqtt/hall_sensor'), 5000, 'the reading');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(seen.map((m) => m.topic)).toEqual(['zigbee2mqtt/bridge/state', 'zigbee2mqtt/bridge/info', 'zigbee2mqtt/hall_sensor']);
+    expect(commands).toEqual([]);
+    expect(logged.filter((l) => l.msg.startsWith('embedded broker: publish refused'))[0]).toMatchObject({ reason: expect.stringContaining('a command to zigbee2mqtt') as unknown });
+
+    // Its retained state is there for whoever subscribes later (Home Assistant, the operator).
+    const fresh = await connect('fresh', DAEMON);
+    const retained: string[] = [];
+    fresh.on('message', (topic, payload) => retained.push(`${topic} ${payload.toString()}`));
+    await fresh.subscribeAsync('zigbee2mqtt/bridge/state', { qos: 1 });
+    await waitFor(() => retained.length === 1, 5000, 'the retained bridge state');
+    expect(retained).toEqual(['zigbee2mqtt/bridge/state {"state":"online"}']);
+  });
+});

@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { BrokerRoles } from '../../src/adapters/broker-roles.js';
+import { loadConfig } from '../../src/config/load.js';
+import { PRESETS, PRESET_NAMES } from '../../src/config/presets.js';
+import type { Config } from '../../src/config/schema.js';
+import { brokerRolesOf, hubGrantsOf, newDaemonLogin } from '../../src/daemon/access.js';
+import { yamlFile } from '../config/helpers.js';
+
+function config(yaml: string): Config {
+  const res = loadConfig({ path: yamlFile(yaml), env: {} });
+  if (!res.ok) throw new Error(res.errors.join('\n'));
+  return res.config;
+}
+
+const SENSOR = { role: 'sensor', user: null } as const;
+
+describe('hubGrantsOf', () => {
+  it('grants nothing without a hub preset', () => {
+    expect(hubGrantsOf(config('ingest: { presets: [homeassistant, ha_statestream] }'))).toEqual([]);
+    expect(hubGrantsOf(config('{}'))).toEqual([]);
+  });
+
+  it("grants each enabled hub's topics and, for a hub that announces its devices, Home Assistant discovery configs under homeassistant.prefix", () => {
+    const grants = hubGrantsOf(config('ingest: { presets: [tasmota, zigbee2mqtt, rtl_433] }\nhomeassistant: { prefix: ha }'));
+    expect(grants.map((g) => g.hub)).toEqual(['zigbee2mqtt', 'tasmota', 'rtl_433']);
+    expect(grants[0]).toMatchObject({ publish: ['zigbee2mqtt/#', 'ha/+/+/config', 'ha/+/+/+/config'], commands: expect.arrayContaining(['zigbee2mqtt/bridge/request/#']) as unknown });
+    expect(grants[1]).toMatchObject({ publish: ['tele/#', 'stat/#', 'tasmota/discovery/#', 'ha/+/+/config', 'ha/+/+/+/config'], commands: ['cmnd/#'] });
+    expect(grants[2]).toEqual({ hub: 'rtl_433', publish: ['rtl_433/#'], commands: [] });
+  });
+});
+
+describe('brokerRolesOf', () => {
+  it("the README's one-line hub setup lets zigbee2mqtt and Tasmota publish their own topics, not the daemon's discovery nor a command", () => {
+    const roles = new BrokerRoles(brokerRolesOf(config('ingest: { presets: [zigbee2mqtt, tasmota] }\nhomeassistant: { nodeId: pi }'), newDaemonLogin(), 'pi'));
+    for (const topic of ['zigbee2mqtt/bridge/state', 'zigbee2mqtt/hall_sensor', 'tele/plug/LWT', 'tele/plug/SENSOR', 'stat/plug/POWER', 'homeassistant/sensor/0x00158d0001/temperature/config']) {
+      expect(roles.publishProblem(SENSOR, topic), topic).toBeNull();
+    }
+    for (const topic of ['zigbee2mqtt/lamp/set', 'cmnd/plug/Power', 'anomalyd/cmd/ack/1/alice', 'anomalyd/alerts/hall', 'homeassistant/binary_sensor/pi/hall/config', 'sensorsx/1']) {
+      expect(roles.publishProblem(SENSOR, topic), topic).not.toBeNull();
+    }
+  });
+});
+
+describe('docs/SECURITY.md "Hubs on the embedded broker"', () => {
+  it("lists each preset's hub topics, command topics and discovery as the code has them", () => {
+    const doc = readFileSync(new URL('../../docs/SECURITY.md', import.meta.url), 'utf8');
+    const section = doc.slice(doc.indexOf('## Hubs on the embedded broker'), doc.indexOf('## Operator commands'));
+    const code = (list: readonly string[]): string => (list.length === 0 ? 'none' : list.map((f) => `\`${f}\``).join(', '));
+    for (const name of PRESET_NAMES) {
+      const { hub } = PRESETS[name];
+      if (hub.publish.length === 0) {
+        expect(section, name).toMatch(new RegExp(`^\\|[^\\n]*\`${name}\`[^\\n]*\\| its state topics only [^\\n]*\\| none \\| no \\|$`, 'm'));
+        continue;
+      }
+      expect(section, name).toContain(`| \`${name}\` | ${code(hub.publish)} | ${code(hub.commands)} | ${hub.discovery ? 'yes' : 'no'} |`);
+    }
+  });
+});
