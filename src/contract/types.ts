@@ -54,6 +54,8 @@ export type RejectReason =
   | 'bad_timestamp'
   | 'future_timestamp'
   | 'out_of_order'
+  /** A time stamp ahead of its stream's clock that the stream's next reading showed was wrong (admit.ts). */
+  | 'clock_glitch'
   | 'empty'
   | 'too_many_readings'
   /** More streams than `ingest.maxStreamsPerSensor` for one device, or `ingest.maxStreams` in all. */

@@ -5,8 +5,45 @@
  *     reported once, through onClockSkew, not per reading);
  *   - a time older than the stream's newest by more than the tolerance is `out_of_order`; within it, the
  *     time is clamped to the newest, so every stream leaves in non-decreasing time;
+ *   - a time ahead of the stream's own clock is held until the stream's next reading shows whether it was
+ *     the device's clock that moved or one bad time stamp (`clock_glitch`; below);
  *   - a new stream past `maxStreams` in all or `maxStreamsPerSensor` for its device is `too_many_streams`.
- * State is created only by an accepted reading: a rejected message never takes a stream slot.
+ * State is created only by a taken or a held reading: a rejected message never takes a stream slot.
+ *
+ * The stream's own clock. A reading's lead is `ts - receivedAt` (ms): how far the device's time stamp is
+ * ahead of its arrival, negative by the delivery delay for a device whose clock is right. The stream's
+ * usual lead U is the largest lead of its last LEAD_BLOCK to 2 LEAD_BLOCK arrivals that were taken (a
+ * running maximum over two blocks of arrivals: O(1), no allocation; a burst is one arrival, and an exact
+ * maximum of its readings, whichever path admits it); before the stream's first taken reading U is 0 (a
+ * device clock that agrees with the host's). The upper envelope, not a median: the freshest delivery of a
+ * burst-sending or queueing device is its usual lead, and a reading delivered faster than the usual is no
+ * reason for doubt. A reading is suspect when its lead exceeds U by more than the tolerance, i.e. when,
+ * taken, it would make the stream's next readings out of order if its time were wrong. A reading stamped on
+ * arrival (ts = receivedAt: no device time) is never suspect.
+ *
+ * A suspect is held, not taken (the stream's newest time does not move). The stream's next reading that
+ * admission judges in order (not future_timestamp, not out_of_order against the stream's newest) settles it:
+ *   - a held reading stamped later than that next reading by more than the tolerance was the glitch: it is
+ *     rejected `clock_glitch` (reported with the message that settled it, under its own topic and arrival);
+ *   - the others are released in time order (clamped as any reading), before the next reading;
+ *   - a next reading that is itself suspect is held too, after them; suspects in order from CONFIRM
+ *     arrivals (messages; a burst's readings share one time stamp and count once) say the device's clock
+ *     moved: all are released and U follows the new clock.
+ * What each case loses (tolerance 5 s, 1 Hz, usual lead ≈ 0):
+ *   - one bad time stamp 55 s ahead (a clock glitch at an SNTP sync, one bad RTC read): that reading alone,
+ *     `clock_glitch`, when the next reading arrives; the next 55 are taken (before: all 55 out_of_order);
+ *   - a burst whose one time stamp is bad: its readings ahead of the next reading by more than the tolerance;
+ *   - up to CONFIRM - 1 consecutive bad stamps: those readings; CONFIRM or more that agree with each other:
+ *     they are taken as a clock step, and the readings after it within their lead are out_of_order (as before);
+ *   - a device clock consistently ahead (skew inside maxFutureMs) from its first reading: nothing; its first
+ *     CONFIRM - 1 readings wait for the CONFIRM-th; a clock that drifts ahead slowly: nothing, no wait;
+ *   - a clock that steps forward for good (NTP correction): nothing; the CONFIRM - 1 readings after the step
+ *     wait for the CONFIRM-th;
+ *   - a reading delivered faster than the stream's usual (a queue that drained, a burst's newest readings):
+ *     nothing; it waits for the next reading at most, which is in order with it and releases it;
+ *   - a clock that steps back: the readings until its time passes the stream's newest, out_of_order (as before).
+ * A held reading waits for the stream's next reading (an hourly sensor: an hour); it is kept in the snapshot
+ * and lost only when the stream is forgotten (evicted).
  */
 import type { Problem } from './decode/types.js';
 
@@ -21,23 +58,69 @@ export interface AdmissionOptions {
   readonly onClockSkew?: (sensor: string, aheadMs: number) => void;
 }
 
-interface StreamState {
-  lastTs: number;
-  readonly device: string;
+/** Arrivals per block of the usual-lead maximum: U covers the last LEAD_BLOCK to 2 LEAD_BLOCK taken arrivals. */
+export const LEAD_BLOCK = 32;
+/**
+ * Consecutive suspects in order among themselves, from this many arrivals (messages: the readings of one
+ * burst share one device time stamp, so they confirm nothing), that are taken as the device's clock having moved.
+ */
+export const CONFIRM = 3;
+
+/** admit()'s answer for a suspect: the caller hands the reading over with hold(). */
+export const HOLD = 'hold';
+
+/** A reading admission holds (see the class doc): what the caller needs to emit or reject it later. JSON-safe. */
+export interface HeldReading {
+  /** Its time, epoch ms. */
+  readonly ts: number;
+  /** Arrival of its message, epoch ms. */
+  readonly receivedAt: number;
+  /** Topic of its message. */
+  readonly topic: string;
+  /** Position in its message's burst, -1 for a single reading. */
+  readonly index: number;
+  readonly channels: readonly string[];
+  readonly values: readonly number[];
 }
 
-const SNAPSHOT_FORMAT = 'anomalyd-parser/2';
+/** A held reading that admit() settled: released (taken at `ts`) or rejected (`problem`). */
+export type Settled = { readonly held: HeldReading; readonly ts: number; readonly problem: null } | { readonly held: HeldReading; readonly ts: null; readonly problem: Problem };
+
+interface StreamState {
+  /** Newest taken time, epoch ms; -Infinity while the stream's only reading is held. */
+  lastTs: number;
+  readonly device: string;
+  /** U: the usual lead, ms (max(leadPrev, leadBlock); 0 before the first taken reading). */
+  lead: number;
+  /** Largest lead of the current block of arrivals, -Infinity when empty. */
+  leadBlock: number;
+  /** Largest lead of the previous block, -Infinity when none. */
+  leadPrev: number;
+  /** Arrivals in the current block. */
+  leadCount: number;
+  /** receivedAt of the last arrival counted. */
+  arrival: number;
+  /** Suspects held, in order within the tolerance, from fewer than CONFIRM arrivals; null when none. */
+  held: HeldReading[] | null;
+}
+
+const SNAPSHOT_FORMAT = 'anomalyd-parser/3';
+const V2_SNAPSHOT_FORMAT = 'anomalyd-parser/2';
 const OLD_SNAPSHOT_FORMAT = 'anomalyd-parser/1';
 /** Beyond ±8.64e15 ms a Date is invalid and toISOString throws. */
 const MAX_DATE_MS = 8.64e15;
 
-/** One stream's admission state, JSON-serialisable (`MessageParser.snapshot`). */
+/** One stream's admission state, JSON-serialisable (`MessageParser.snapshot`). Restore reads /2 and /1 too. */
 export interface ParserSnapshot {
   readonly format: typeof SNAPSHOT_FORMAT;
-  /** Time of the last accepted reading, epoch ms. */
-  readonly lastTs: number;
+  /** Time of the last accepted reading, epoch ms; null while the stream's only reading is held. */
+  readonly lastTs: number | null;
   /** The device the stream belongs to. */
   readonly source: string;
+  /** The usual lead's running maximum: [current block max, previous block max] in ms (null: none), arrivals in the block, last arrival (epoch ms, null: none). */
+  readonly lead: readonly [number | null, number | null, number, number | null];
+  /** Readings held (see Admission), oldest first. */
+  readonly held: readonly HeldReading[];
 }
 
 export class Admission {
@@ -51,16 +134,23 @@ export class Admission {
     return this.streams.size;
   }
 
-  /** The stream's newest accepted time, -Infinity for an unknown stream. */
+  /** The stream's newest accepted time, -Infinity for an unknown stream (or one whose only reading is held). */
   lastTs(stream: string): number {
     return this.streams.get(stream)?.lastTs ?? -Infinity;
   }
 
+  /** The stream's usual lead (ts - receivedAt, ms; see the class doc), 0 for an unknown stream. */
+  usualLead(stream: string): number {
+    return this.streams.get(stream)?.lead ?? 0;
+  }
+
   /**
-   * Admits one reading at `ts` of `stream` (of `device`): its time as taken (maybe clamped), or why not.
-   * On success the stream's state is created or advanced.
+   * Admits one reading at `ts` of `stream` (of `device`), arrived at `receivedAt`: its time as taken (maybe
+   * clamped), why not, or HOLD (a suspect: the caller passes it to hold() next, before any other admit).
+   * Held readings of the stream that this reading settles are appended to `settled`, oldest first: the
+   * released ones go before this reading. On success the stream's state is created or advanced.
    */
-  admit(stream: string, device: string, ts: number, receivedAt: number): number | Problem {
+  admit(stream: string, device: string, ts: number, receivedAt: number, settled: Settled[]): number | Problem | typeof HOLD {
     if (ts > receivedAt + this.opts.maxFutureMs) {
       const ahead = ts - receivedAt;
       if (this.opts.onClockSkew !== undefined && !this.skewReported.has(device) && this.skewReported.size < this.opts.maxStreams) {
@@ -69,44 +159,83 @@ export class Admission {
       }
       return { reason: 'future_timestamp', detail: `timestamp ${isoOf(ts)} is ${Math.round(ahead)} ms ahead of arrival (device clock or ingest.timezone?)` };
     }
+    const tol = this.opts.outOfOrderToleranceMs;
+    const lead = ts - receivedAt;
     const state = this.streams.get(stream);
     if (state === undefined) {
       const problem = this.roomFor(device);
       if (problem !== null) return problem;
-      this.streams.set(stream, { lastTs: ts, device });
+      const suspect = lead > tol && ts !== receivedAt;
+      const created = newState(suspect ? -Infinity : ts, device);
+      this.streams.set(stream, created);
       this.perDevice.set(device, (this.perDevice.get(device) ?? 0) + 1);
+      if (suspect) return HOLD;
+      noteLead(created, lead, receivedAt);
       return ts;
     }
-    if (ts < state.lastTs) {
-      if (ts < state.lastTs - this.opts.outOfOrderToleranceMs) {
-        return { reason: 'out_of_order', detail: `timestamp ${isoOf(ts)} is ${Math.round(state.lastTs - ts)} ms older than the stream's last reading` };
-      }
-      return state.lastTs;
+    if (ts < state.lastTs - tol) {
+      return { reason: 'out_of_order', detail: `timestamp ${isoOf(ts)} is ${Math.round(state.lastTs - ts)} ms older than the stream's last reading` };
     }
-    state.lastTs = ts;
-    return ts;
+    const suspect = lead > state.lead + tol && ts !== receivedAt;
+    const held = state.held;
+    if (held !== null) {
+      // Held readings stamped later than this one by more than the tolerance were the glitch.
+      let keep = held.length;
+      while (keep > 0 && held[keep - 1].ts > ts + tol) keep--;
+      for (let i = keep; i < held.length; i++) {
+        const h = held[i];
+        settled.push({ held: h, ts: null, problem: { reason: 'clock_glitch', detail: `timestamp ${isoOf(h.ts)} was ${Math.round(h.ts - ts)} ms ahead of the stream's clock (its next reading is at ${isoOf(ts)}): a device clock glitch` } });
+      }
+      held.length = keep;
+      if (suspect && arrivalsOf(held, receivedAt) < CONFIRM) {
+        if (keep === 0) state.held = null;
+        return HOLD;
+      }
+      // Not suspect, or the CONFIRM-th suspect in order: the clock is the stream's (or moved); release.
+      state.held = null;
+      for (let i = 0; i < keep; i++) {
+        const h = held[i];
+        settled.push({ held: h, ts: this.take(state, h.ts, h.receivedAt), problem: null });
+      }
+      return this.take(state, ts, receivedAt);
+    }
+    if (suspect) return HOLD;
+    return this.take(state, ts, receivedAt);
+  }
+
+  /** Holds the reading admit() just answered HOLD for (`held.ts` must be the time it was given). */
+  hold(stream: string, held: HeldReading): void {
+    const state = this.streams.get(stream);
+    if (state === undefined) throw new Error(`admission: hold() for unknown stream ${stream}`);
+    if (state.held === null) state.held = [held];
+    else state.held.push(held);
   }
 
   /**
    * Whether admit() would take every reading of a run of one stream spanning [firstTs, lastTs] in time
-   * order unchanged (none ahead, none clamped, room for a new stream): then the caller admits the whole
-   * run with commitRun. The fast path's burst shortcut.
+   * order unchanged (none ahead of arrival or suspect, none clamped, none held before, room for a new
+   * stream): then the caller admits the whole run with commitRun. The fast path's burst shortcut.
    */
   admitsRun(stream: string, device: string, firstTs: number, lastTs: number, receivedAt: number): boolean {
     if (lastTs > receivedAt + this.opts.maxFutureMs) return false;
     const state = this.streams.get(stream);
-    if (state === undefined) return this.roomFor(device) === null;
-    return firstTs >= state.lastTs;
+    const lead = lastTs - receivedAt;
+    // The run's leads rise with its times (one arrival), so its last reading is its most suspect.
+    if (state === undefined) return this.roomFor(device) === null && !(lead > this.opts.outOfOrderToleranceMs && lastTs !== receivedAt);
+    return state.held === null && firstTs >= state.lastTs && !(lead > state.lead + this.opts.outOfOrderToleranceMs && lastTs !== receivedAt);
   }
 
-  commitRun(stream: string, device: string, lastTs: number): void {
-    const state = this.streams.get(stream);
-    if (state !== undefined) {
+  /** Takes the run admitsRun() allowed, as admit() would reading by reading. */
+  commitRun(stream: string, device: string, lastTs: number, receivedAt: number): void {
+    let state = this.streams.get(stream);
+    if (state === undefined) {
+      state = newState(lastTs, device);
+      this.streams.set(stream, state);
+      this.perDevice.set(device, (this.perDevice.get(device) ?? 0) + 1);
+    } else {
       state.lastTs = lastTs;
-      return;
     }
-    this.streams.set(stream, { lastTs, device });
-    this.perDevice.set(device, (this.perDevice.get(device) ?? 0) + 1);
+    noteLead(state, lastTs - receivedAt, receivedAt);
   }
 
   forget(stream: string): void {
@@ -119,14 +248,17 @@ export class Admission {
   }
 
   snapshot(stream: string): ParserSnapshot | null {
-    const state = this.streams.get(stream);
-    return state === undefined ? null : { format: SNAPSHOT_FORMAT, lastTs: state.lastTs, source: state.device };
+    const s = this.streams.get(stream);
+    if (s === undefined) return null;
+    const orNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
+    return { format: SNAPSHOT_FORMAT, lastTs: orNull(s.lastTs), source: s.device, lead: [orNull(s.leadBlock), orNull(s.leadPrev), s.leadCount, orNull(s.arrival)], held: s.held === null ? [] : s.held.map((h) => ({ ...h })) };
   }
 
   /**
-   * Restores a stream from snapshot() output (after a JSON round trip). Reads the older per-sensor format
-   * too (its channel set, which used to lock a sensor out, is dropped). Throws on a malformed snapshot or
-   * when no stream slot is free.
+   * Restores a stream from snapshot() output (after a JSON round trip). Reads the older formats too: /2
+   * (no usual lead: it starts over from 0, as for a new stream; nothing held) and the per-sensor /1 (its
+   * channel set, which used to lock a sensor out, is dropped). Throws on a malformed snapshot or when no
+   * stream slot is free.
    */
   restore(stream: string, snapshot: unknown): void {
     const fail = (why: string): never => {
@@ -134,15 +266,42 @@ export class Admission {
     };
     if (typeof snapshot !== 'object' || snapshot === null) return fail('not an object');
     const s = snapshot as Record<string, unknown>;
-    if (s.format !== SNAPSHOT_FORMAT && s.format !== OLD_SNAPSHOT_FORMAT) return fail(`not an ${SNAPSHOT_FORMAT} object`);
+    if (s.format !== SNAPSHOT_FORMAT && s.format !== V2_SNAPSHOT_FORMAT && s.format !== OLD_SNAPSHOT_FORMAT) return fail(`not an ${SNAPSHOT_FORMAT} object`);
+    const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
     const lastTs = s.lastTs;
     if (lastTs === null && s.format === OLD_SNAPSHOT_FORMAT) return; // a v1 sensor that never had a reading: nothing to keep
-    if (typeof lastTs !== 'number' || !Number.isFinite(lastTs)) return fail('lastTs must be a finite number');
+    if (!finite(lastTs) && !(lastTs === null && s.format === SNAPSHOT_FORMAT)) return fail('lastTs must be a finite number');
     const device = typeof s.source === 'string' && s.source.length > 0 ? s.source : stream;
+    const state = newState(lastTs ?? -Infinity, device);
+    if (s.format === SNAPSHOT_FORMAT) {
+      const lead: unknown = s.lead;
+      if (!Array.isArray(lead) || lead.length !== 4) return fail('bad lead');
+      const [block, prev, count, arrival] = lead as unknown[];
+      const maxOrNull = (v: unknown): v is number | null => v === null || finite(v);
+      if (!maxOrNull(block) || !maxOrNull(prev) || !finite(count) || !Number.isInteger(count) || count < 0 || count > LEAD_BLOCK || !maxOrNull(arrival)) return fail('bad lead');
+      state.leadBlock = block ?? -Infinity;
+      state.leadPrev = prev ?? -Infinity;
+      state.leadCount = count;
+      state.arrival = arrival ?? Number.NaN;
+      if (Number.isFinite(state.leadBlock) || Number.isFinite(state.leadPrev)) state.lead = Math.max(state.leadBlock, state.leadPrev);
+      const held = s.held;
+      if (!Array.isArray(held) || !held.every(isHeldReading)) return fail('bad held readings');
+      if (lastTs === null && held.length === 0) return fail('lastTs is null with nothing held');
+      state.held = held.length === 0 ? null : held.map((h: HeldReading) => ({ ...h }));
+    }
     this.forget(stream);
     const problem = this.roomFor(device);
     if (problem !== null) fail(problem.detail);
-    this.commitRun(stream, device, lastTs);
+    this.streams.set(stream, state);
+    this.perDevice.set(device, (this.perDevice.get(device) ?? 0) + 1);
+  }
+
+  /** Takes a reading in order (clamped within the tolerance) and counts its lead. */
+  private take(state: StreamState, ts: number, receivedAt: number): number {
+    noteLead(state, ts - receivedAt, receivedAt);
+    if (ts < state.lastTs) return state.lastTs;
+    state.lastTs = ts;
+    return ts;
   }
 
   private roomFor(device: string): Problem | null {
@@ -154,6 +313,52 @@ export class Admission {
     }
     return null;
   }
+}
+
+function newState(lastTs: number, device: string): StreamState {
+  return { lastTs, device, lead: 0, leadBlock: -Infinity, leadPrev: -Infinity, leadCount: 0, arrival: Number.NaN, held: null };
+}
+
+/** Counts a taken reading's lead in the usual lead's running maximum (a new arrival may start a new block). */
+function noteLead(s: StreamState, lead: number, receivedAt: number): void {
+  if (receivedAt !== s.arrival) {
+    s.arrival = receivedAt;
+    if (s.leadCount >= LEAD_BLOCK) {
+      s.leadPrev = s.leadBlock;
+      s.leadBlock = -Infinity;
+      s.leadCount = 0;
+    }
+    s.leadCount++;
+  }
+  if (lead > s.leadBlock) s.leadBlock = lead;
+  s.lead = s.leadBlock > s.leadPrev ? s.leadBlock : s.leadPrev;
+}
+
+/** Distinct arrivals (messages) among the held readings and one more arriving at `receivedAt`. */
+function arrivalsOf(held: readonly HeldReading[], receivedAt: number): number {
+  let n = 1;
+  for (let i = 0; i < held.length; i++) if (held[i].receivedAt !== (i + 1 < held.length ? held[i + 1].receivedAt : receivedAt)) n++;
+  return n;
+}
+
+function isHeldReading(v: unknown): v is HeldReading {
+  if (typeof v !== 'object' || v === null) return false;
+  const h = v as Record<string, unknown>;
+  const finite = (x: unknown): boolean => typeof x === 'number' && Number.isFinite(x);
+  const channels: unknown = h.channels;
+  const values: unknown = h.values;
+  return (
+    finite(h.ts) &&
+    finite(h.receivedAt) &&
+    typeof h.topic === 'string' &&
+    Number.isInteger(h.index) &&
+    Array.isArray(channels) &&
+    channels.length > 0 &&
+    channels.every((c) => typeof c === 'string') &&
+    Array.isArray(values) &&
+    values.length === channels.length &&
+    values.every(finite)
+  );
 }
 
 export function isoOf(ts: number): string {

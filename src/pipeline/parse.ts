@@ -21,7 +21,7 @@
  */
 import { map, type OperatorFunction } from 'rxjs';
 import type { ParseResult, RawMessage, Reading, RejectReason, Rejection } from '../contract/types.js';
-import { Admission, type ParserSnapshot } from './admit.js';
+import { Admission, HOLD, type ParserSnapshot, type Settled } from './admit.js';
 import { arrayBurstDecoder, valuesBurstDecoder } from './decode/burst.js';
 import { FastScanner } from './decode/fast.js';
 import { isObject, MAX_JSON_DEPTH, parseJson } from './decode/json.js';
@@ -97,6 +97,8 @@ export class MessageParser {
   private readonly scanner: FastScanner | null;
   private readonly groups: readonly CompiledGroup[];
   private readonly channelsMode: boolean;
+  /** Held readings one admit() settled, drained at once (reused: admitting allocates nothing for it). */
+  private readonly settled: Settled[] = [];
   private stage: Stage = 'route';
 
   constructor(private readonly opts: ParseOptions) {
@@ -211,15 +213,33 @@ export class MessageParser {
     this.stage = 'admit';
     const readings: Reading[] = [];
     for (const c of candidates) {
-      const taken = this.admission.admit(c.stream, device, c.ts, msg.receivedAt);
-      if (typeof taken === 'number') {
-        readings.push(c.stream === device ? { sensor: c.stream, ts: taken, channels: c.channels, values: c.values } : { sensor: c.stream, source: device, ts: taken, channels: c.channels, values: c.values });
-      } else {
-        rejections.push(rejection(msg, c.stream, taken.reason, c.index >= 0 ? `element ${c.index}: ${taken.detail}` : taken.detail));
-      }
+      const taken = this.admission.admit(c.stream, device, c.ts, msg.receivedAt, this.settled);
+      this.collect(msg, device, c.stream, taken, c.ts, c.channels, c.values, c.index, readings, rejections);
     }
     if (readings.length === 0 && rejections.length === 1) return { kind: 'rejected', rejection: rejections[0] };
     return { kind: 'readings', readings, rejections: rejections.length === 0 ? NO_REJECTIONS : rejections };
+  }
+
+  /**
+   * What admission made of one reading of `stream` at `ts` (and of the stream's held readings it settled):
+   * released held readings, then this one, appended to `readings`; rejections (a held reading's under its
+   * own message's topic and arrival) to `rejections`, allocated on first use and returned; a suspect is
+   * handed to admission to hold.
+   */
+  private collect(msg: RawMessage, device: string, stream: string, taken: number | Problem | typeof HOLD, ts: number, channels: readonly string[], values: number[], index: number, readings: Reading[], rejections: Rejection[] | null): Rejection[] | null {
+    const settled = this.settled;
+    if (settled.length > 0) {
+      for (const s of settled) {
+        const h = s.held;
+        if (s.problem === null) readings.push(readingOf(stream, device, s.ts, h.channels, h.values));
+        else (rejections ??= []).push({ sensor: stream, topic: h.topic, reason: s.problem.reason, detail: h.index >= 0 ? `element ${h.index}: ${s.problem.detail}` : s.problem.detail, receivedAt: h.receivedAt });
+      }
+      settled.length = 0;
+    }
+    if (taken === HOLD) this.admission.hold(stream, { ts, receivedAt: msg.receivedAt, topic: msg.topic, index, channels, values });
+    else if (typeof taken === 'number') readings.push(readingOf(stream, device, taken, channels, values));
+    else (rejections ??= []).push(rejection(msg, stream, taken.reason, index >= 0 ? `element ${index}: ${taken.detail}` : taken.detail));
+    return rejections;
   }
 
   /** One one-value stream per taken field; configured groups first take their fields as one reading. */
@@ -292,9 +312,16 @@ export class MessageParser {
   }
 
   private single(msg: RawMessage, device: string, ts: number, value: number): ParseResult {
-    const taken = this.admission.admit(device, device, ts, msg.receivedAt);
-    if (typeof taken !== 'number') return rejectedMessage(msg, device, taken.reason, taken.detail);
-    return { kind: 'readings', readings: [{ sensor: device, ts: taken, channels: VALUE_CHANNELS, values: [value] }], rejections: NO_REJECTIONS };
+    const taken = this.admission.admit(device, device, ts, msg.receivedAt, this.settled);
+    if (this.settled.length === 0 && taken !== HOLD) {
+      if (typeof taken !== 'number') return rejectedMessage(msg, device, taken.reason, taken.detail);
+      return { kind: 'readings', readings: [{ sensor: device, ts: taken, channels: VALUE_CHANNELS, values: [value] }], rejections: NO_REJECTIONS };
+    }
+    const readings: Reading[] = [];
+    const rejections = this.collect(msg, device, device, taken, ts, VALUE_CHANNELS, [value], -1, readings, null);
+    if (rejections === null) return { kind: 'readings', readings, rejections: NO_REJECTIONS };
+    if (readings.length === 0 && rejections.length === 1) return { kind: 'rejected', rejection: rejections[0] };
+    return { kind: 'readings', readings, rejections };
   }
 
   /**
@@ -337,12 +364,12 @@ export class MessageParser {
     const lastTs = originTs + (n - 1) * step;
     if (this.admission.admitsRun(device, device, originTs + first * step, lastTs, msg.receivedAt)) {
       for (let i = first; i < n; i++) readings.push({ sensor: device, ts: originTs + i * step, channels: VALUE_CHANNELS, values: [values[i]] });
-      this.admission.commitRun(device, device, lastTs);
+      this.admission.commitRun(device, device, lastTs, msg.receivedAt);
     } else {
       for (let i = first; i < n; i++) {
-        const taken = this.admission.admit(device, device, originTs + i * step, msg.receivedAt);
-        if (typeof taken === 'number') readings.push({ sensor: device, ts: taken, channels: VALUE_CHANNELS, values: [values[i]] });
-        else (rejections ??= []).push(rejection(msg, device, taken.reason, `element ${i}: ${taken.detail}`));
+        const ts = originTs + i * step;
+        const taken = this.admission.admit(device, device, ts, msg.receivedAt, this.settled);
+        rejections = this.collect(msg, device, device, taken, ts, VALUE_CHANNELS, [values[i]], i, readings, rejections);
       }
     }
     if (rejections === null) return { kind: 'readings', readings, rejections: NO_REJECTIONS };
@@ -373,6 +400,11 @@ function deviceFromPayload(doc: unknown, rule: CompiledRule): string | null {
     }
   }
   return parts.length === 0 ? null : parts.join('-');
+}
+
+/** A reading of `stream` (of `device`), naming its source only when the stream is not the device's own. */
+function readingOf(stream: string, device: string, ts: number, channels: readonly string[], values: readonly number[]): Reading {
+  return stream === device ? { sensor: stream, ts, channels, values } : { sensor: stream, source: device, ts, channels, values };
 }
 
 function rejection(msg: RawMessage, sensor: string | null, reason: RejectReason, detail: string): Rejection {

@@ -58,6 +58,7 @@ const ALL_REASONS: readonly RejectReason[] = [
   'bad_timestamp',
   'future_timestamp',
   'out_of_order',
+  'clock_glitch',
   'empty',
   'too_many_readings',
   'too_many_streams',

@@ -173,7 +173,8 @@ describe('MessageParser: rejections', () => {
 
   it('rejects timestamps too far in the future, relative to receivedAt', () => {
     const p = parser();
-    expect(readings(p.parse(msg(`{"value": 1, "ts": ${NOW + 60_000}}`)))).toHaveLength(1);
+    // Within maxFutureMs, a first reading this far ahead of arrival is held, not rejected (see 'a device clock').
+    expect(p.parse(msg(`{"value": 1, "ts": ${NOW + 60_000}}`))).toEqual({ kind: 'readings', readings: [], rejections: [] });
     expect(rejection(p.parse(msg(`{"value": 1, "ts": ${NOW + 60_001}}`))).reason).toBe('future_timestamp');
   });
 
@@ -386,8 +387,10 @@ describe('MessageParser snapshot/restore', () => {
     p.parse(msg('"not a number"'));
     expect(p.snapshot('s1')).toBeNull();
     p.parse(msg('5'));
-    expect(p.snapshot('s1')).toEqual({ format: 'anomalyd-parser/2', lastTs: NOW, source: 's1' });
+    expect(p.snapshot('s1')).toEqual({ format: 'anomalyd-parser/3', lastTs: NOW, source: 's1', lead: [0, null, 1, NOW], held: [] });
     expect(() => p.restore('s1', { format: 'anomalyd-parser/2', lastTs: 'soon' })).toThrow(/lastTs/);
+    expect(() => p.restore('s1', { format: 'anomalyd-parser/3', lastTs: NOW, source: 's1', lead: [0, null, 99, NOW], held: [] })).toThrow(/lead/);
+    expect(() => p.restore('s1', { format: 'anomalyd-parser/3', lastTs: NOW, source: 's1', lead: [0, null, 1, NOW], held: [{ ts: NOW }] })).toThrow(/held/);
     expect(() => p.restore('s1', { lastTs: 5 })).toThrow(/anomalyd-parser/);
   });
 });
