@@ -177,12 +177,12 @@ export const schema = section('anomalyd configuration', {
       doc: 'How the sensor id is taken from the topic: {sensor} captures one level, + matches any one level, # (last) the rest.',
     }),
     maxPayloadBytes: int({ default: 65536, min: 16, max: 16_777_216, doc: 'Larger messages are rejected (oversize).' }),
-    maxFutureMs: int({ default: 60000, min: 0, max: DAY_MS, doc: 'Readings stamped further than this in the future are rejected.' }),
+    maxFutureMs: int({ default: 60000, min: 0, max: DAY_MS, doc: 'Readings stamped further than this ahead of their arrival are rejected (future_timestamp). Within it, a reading ahead of its stream’s own clock by more than outOfOrderToleranceMs is held until the stream’s next reading: rejected as clock_glitch when that reading shows its time was wrong, else taken (a device clock ahead all along, or stepped forward, is followed after three messages).' }),
     outOfOrderToleranceMs: int({
       default: 5000,
       min: 0,
       max: DAY_MS,
-      doc: 'Readings older than the sensor’s latest by more than this are rejected as out of order.',
+      doc: 'Readings older than the stream’s latest by more than this are rejected as out of order; within it they are taken at the latest time. Also how far ahead of the stream’s own clock a reading may be before it is held (see maxFutureMs).',
     }),
     maxReadingsPerMessage: int({ default: 10000, min: 1, max: 1_000_000, doc: 'Upper bound on readings in one message (a batch).' }),
     longBurst: oneOf(['split', 'truncate'] as const, {
