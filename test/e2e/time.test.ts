@@ -3,6 +3,8 @@
  *   - the host's wall clock jumps an hour ahead for a few seconds and back while bare-number readings
  *     (stamped on arrival) flow: every reading is accepted (the daemon in-process, its wall clock injected,
  *     the embedded broker and a real MQTT client);
+ *   - a device's readings with one time stamp 55 s ahead (a clock glitch): that reading alone is rejected
+ *     (clock_glitch), the ones after it are taken (the daemon in-process, as above);
  *   - `{"value": 564.42, "timestamp": "…T11:00:00"}` from a device on UTC+1: accepted with
  *     ingest.timezone, and by default when the host's zone is the device's; with the wrong zone every
  *     reading is rejected but the far-off clock is reported once for the sensor, not once per reading.
@@ -63,6 +65,30 @@ describe.skipIf(!builtAndModelsPresent())('time as devices send it', () => {
     await waitFor(() => daemon.counters.messages >= sent, 10_000, 'every reading parsed');
     expect(daemon.counters.readings).toBe(sent);
     expect(daemon.counters.rejected).toBe(0);
+  }, 60_000);
+
+  it('loses only the reading whose device time stamp glitched ahead, not the readings after it', async () => {
+    const loaded = loadConfig({
+      path: '/dev/null',
+      env: {},
+      overrides: { dataDir: mkdtempSync(join(tmpdir(), 'anomalyd-glitch-')), broker: { port: 0 }, http: { enabled: false }, model: { dir: MODELS, worker: false }, learning: { enabled: false } },
+    });
+    if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+    const daemon = new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }) });
+    await daemon.start();
+    cleanups.push(() => daemon.stop());
+    const client = await mqtt.connectAsync(daemon.brokerUrl!, { clientId: `glitch-${process.pid}` });
+    cleanups.push(() => client.endAsync());
+    // A device's 1 Hz readings of the last 80 s, sent now; the 20th stamped 55 s ahead (one bad RTC read).
+    const n = 80;
+    const start = Date.now() - n * 1000;
+    for (let i = 0; i < n; i++) {
+      const ts = start + i * 1000 + (i === 20 ? 55_000 : 0);
+      await client.publishAsync('sensors/probe', JSON.stringify({ value: 20 + Math.sin(i / 5), ts }), { qos: 1 });
+    }
+    await waitFor(() => daemon.counters.messages >= n, 10_000, 'every reading parsed');
+    expect(daemon.counters.rejected).toBe(1);
+    expect(daemon.counters.readings).toBe(n - 1);
   }, 60_000);
 
   const config = (timezone: string | null): Record<string, unknown> => ({ broker: { port: 0 }, learning: { enabled: false }, ingest: { timezone } });
