@@ -39,11 +39,16 @@
  *     CONFIRM - 1 readings wait for the CONFIRM-th; a clock that drifts ahead slowly: nothing, no wait;
  *   - a clock that steps forward for good (NTP correction): nothing; the CONFIRM - 1 readings after the step
  *     wait for the CONFIRM-th;
- *   - a reading delivered faster than the stream's usual (a queue that drained, a burst's newest readings):
- *     nothing; it waits for the next reading at most, which is in order with it and releases it;
+ *   - a reading delivered faster than the stream's usual (a gateway's queue that drained): nothing; it
+ *     waits for the next reading, which is in order with it and releases it;
  *   - a clock that steps back: the readings until its time passes the stream's newest, out_of_order (as before).
  * A held reading waits for the stream's next reading (an hourly sensor: an hour); it is kept in the snapshot
  * and lost only when the stream is forgotten (evicted).
+ * Why hold and settle: rejecting a suspect at once loses CONFIRM - 1 good readings at every real clock step
+ * and at a skewed device's start, and every reading delivered faster than the stream's usual; holding it
+ * until the stream's time passes its own takes the glitch too, 55 s late at its wrong time (next to the
+ * reading really taken then, which the cadence would call its duplicate). Settling on the next reading's
+ * time loses no good reading in the cases above, at the cost of a one-message wait (CONFIRM - 1 at a step).
  */
 import type { Problem } from './decode/types.js';
 
