@@ -137,7 +137,7 @@ export class MessageParser {
     }
   }
 
-  /** Forgets a stream's last time (e.g. when it is evicted); its slot is free again. */
+  /** Forgets a stream's last time, usual lead and held readings (dropped: e.g. when it is evicted); its slot is free again. */
   forget(stream: string): void {
     this.admission.forget(stream);
   }
@@ -148,8 +148,9 @@ export class MessageParser {
   }
 
   /**
-   * What the parser remembers of a stream (its last accepted time and its device) as plain JSON, or null
-   * for an unknown stream. Restored after a restart, late readings are still clamped or rejected.
+   * What the parser remembers of a stream (its last accepted time, its device, its usual lead and the
+   * readings admission holds; ./admit.ts) as plain JSON, or null for an unknown stream. Restored after a
+   * restart, late readings are still clamped or rejected, and a held reading is settled by the next one.
    */
   snapshot(stream: string): ParserSnapshot | null {
     return this.admission.snapshot(stream);
