@@ -125,7 +125,7 @@ describe('logAlert', () => {
     const lines: string[] = [];
     const log = pino({ level: 'info' }, new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }));
     logAlert(log, { ...event('open', T0, T0), evidence: { change: 1.2, spread: 5.1, stuck: Number.NaN } }, null);
-    expect((JSON.parse(lines[0]) as { msg: string }).msg).toMatch(/^alert open: pump: unusual readings \(noise level changed\) /);
+    expect((JSON.parse(lines[0]) as { msg: string }).msg).toMatch(/^alert open: pump: unusual readings \(noise change\) /);
   });
 });
 

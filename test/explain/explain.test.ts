@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { clockTime, decimalsFor, explain, formatDuration, formatNumber, type Stretch } from '../../src/explain/explain.js';
+import { clockTime, decimalsFor, EVIDENCE_KINDS, EVIDENCE_LABELS, explain, formatDuration, formatNumber, KIND_LABELS, type Stretch } from '../../src/explain/explain.js';
 import { episodeExplanation, explainEpisode } from '../../src/explain/episode.js';
 import type { AlertExplanation } from '../../src/contract/alerts.js';
 import { longestRun, median } from '../../src/explain/robust.js';
@@ -141,7 +141,28 @@ describe('explain: synthetic faults, baseline from the readings before', () => {
     const e = explain(episode((_, g) => 20 + 0.6 * g(), 120));
     expect(e.kind).toBe('noise_change');
     expect(e.noise! / e.band!).toBeGreaterThan(3);
-    expect(e.sentence).toMatch(/^temp (19|20)\.\d+ ± 1\.\d+ °C, expected 20\.\d+ ± 0\.\d+ since 09:00 \(noise change\)$/);
+    expect(e.sentence).toMatch(/^temp varies ± 1\.\d+ °C, usually ± 0\.\d+ since 09:00 \(noise change\)$/);
+  });
+
+  it('a burst of noise the detector called a noise change (seen: spread) is told one from its first reading, whatever its readings look like', () => {
+    // 20 ± 0.1 °C, which the model expects within a wide spread (1.5, as a duty cycle's switches make it);
+    // from 08:59:50 the noise is 20 times larger. The episode opens at 09:00 on one reading.
+    const g = noise(11);
+    const withModel = (s: Stretch): Stretch => ({ ...s, expected: s.values.map(() => 20), spread: s.values.map(() => 1.5) });
+    const before = withModel(series(T0 - 300 * SEC, 300, (i) => 20 + (i >= 290 ? 2 : 0.1) * g()));
+    const opened = explain({ stream: 'temp', unit: '°C', before, during: withModel(series(T0, 1, () => 20.3)), startTs: T0, endTs: T0, timeZone: UTC, seen: 'spread' });
+    expect(opened.kind).toBe('noise_change');
+    // It states the noise, as it was and as it usually is; it began with the burst, before the episode opened.
+    expect(opened.sentence).toMatch(/^temp varies ± \d\.\d+ °C, usually ± 0\.\d+ since 08:59 \(noise change\)$/);
+    expect(opened.noise! / opened.band!).toBeGreaterThan(5);
+    // The burst's last readings: one far off, then back within range. By its readings alone a spike; the
+    // evidence that carried the episode says noise, and so does the explanation, in the same words.
+    const during = withModel(series(T0, 12, (i) => (i === 9 ? 40 : 20 + (i < 9 ? 2 : 0.1) * g())));
+    const resolved = explain({ stream: 'temp', unit: '°C', before, during, startTs: T0, endTs: T0 + 11 * SEC, timeZone: UTC, seen: 'spread' });
+    expect(resolved.kind).toBe('noise_change');
+    expect(resolved.sentence).toMatch(/^temp varies ± \d\.\d+ °C, usually ± 0\.\d+ since 08:59 \(noise change\)$/);
+    expect(resolved.noise!).toBeGreaterThanOrEqual(opened.noise!);
+    expect(explain({ stream: 'temp', unit: '°C', before, during, startTs: T0, endTs: T0 + 11 * SEC, timeZone: UTC, seen: 'change' }).kind).toBe('spike');
   });
 
   it('missing data: readings stop and the episode goes on', () => {
@@ -193,7 +214,9 @@ describe('explain: what the detector saw, when the kind cannot be told', () => {
 
   it('names the strongest evidence in words when the kind is null, and the kind when it is told', () => {
     const normalOnes = episode((_, g) => 20 + 0.1 * g(), 60);
-    expect(explain({ ...normalOnes, seen: 'spread' }).sentence).toMatch(/^temp (19|20)\.\d+ °C, expected 20\.\d+ ± 0\.\d+ since 09:00 \(noise level changed\)$/);
+    // Evidence of a noise change that the readings do not show (their noise is as usual): not told, but named,
+    // in the words of the kind (one word list: KIND_LABELS).
+    expect(explain({ ...normalOnes, seen: 'spread' }).sentence).toMatch(/^temp (19|20)\.\d+ °C, expected 20\.\d+ ± 0\.\d+ since 09:00 \(noise change\)$/);
     expect(explain({ ...normalOnes, seen: 'stuck' }).sentence).toMatch(/ \(stuck value\)$/);
     expect(explain({ ...normalOnes, seen: 'change' }).sentence).toMatch(/ \(sudden change\)$/);
     expect(explain({ ...normalOnes, seen: 'spread' }).kind).toBeNull();
@@ -278,6 +301,12 @@ describe('explainEpisode: channels and the stretch', () => {
 });
 
 describe('formatting', () => {
+  it('one word list: evidence that names a kind is written in that kind\'s words', () => {
+    expect(Object.keys(EVIDENCE_KINDS).sort()).toEqual(['spread', 'stuck']);
+    for (const [evidence, kind] of Object.entries(EVIDENCE_KINDS)) expect(EVIDENCE_LABELS[evidence]).toBe(KIND_LABELS[kind]);
+    expect(EVIDENCE_LABELS.spread).toBe('noise change');
+  });
+
   it('writes numbers to the precision of the band', () => {
     expect(decimalsFor(0.2, 2.3)).toBe(1);
     expect(decimalsFor(0.15, 2.3)).toBe(2);
