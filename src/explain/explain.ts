@@ -17,7 +17,9 @@
  *   missing_data  no reading in the stretch, or a silence longer than 3 intervals (and 1.5 x the longest
  *                 normal gap) that makes up at least half of the stretch;
  *   stuck         the same value repeated at least 5 times, and more than twice as long as any run of
- *                 equal values in the normal stretch, still going or at least half the stretch;
+ *                 equal values in the normal stretch, still going or at least half the stretch; what was
+ *                 expected is what was expected for the run's first BASELINE_READINGS readings (when it
+ *                 froze), the same at every event of the episode;
  *   spike         every reading beyond OUTLIER_Z spreads lies within 3 consecutive readings, and a reading
  *                 after them is back within range (until one is, a jump may as well be a level shift:
  *                 the kind is not told yet, and a later event of the episode tells it; either way the
@@ -201,11 +203,10 @@ export function explain(given: ExplainInput): Explanation {
     const i = stuck.start;
     const last = stuck.start + stuck.length - 1;
     const until = last === n - 1 ? Math.max(input.endTs, during.ts[last]) : during.ts[last];
-    return finish(
-      input,
-      { kind: 'stuck', value: x[i], ...expectedAt(reference, range(i, last)), since: during.ts[i], durationMs: until - during.ts[i] },
-      tz,
-    );
+    // What was expected when the value froze (its first readings), the fault's baseline: the same at every
+    // event of the episode, not what a model fed the frozen value has come to expect since.
+    const froze = range(i, Math.min(last, i + BASELINE_READINGS - 1));
+    return finish(input, { kind: 'stuck', value: x[i], ...expectedAt(reference, froze), since: during.ts[i], durationMs: until - during.ts[i] }, tz);
   }
   if (reference.basis === null) {
     return finish(input, { kind: null, value: median([...x]), expected: null, band: null, basis: null, since: during.ts[0] }, tz);

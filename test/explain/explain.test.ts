@@ -273,6 +273,29 @@ describe('explain: with the model’s expectation', () => {
   });
 });
 
+describe('explain: a stuck value against the model’s expectation', () => {
+  it('says what was expected when the value froze, the same at every event, not what the model came to expect since', () => {
+    // A motor current around 7.2 A that the model follows; from 09:00 the reading is stuck at 7.91, and the
+    // model's expectation, fed the frozen value and its cycle, wanders from 7.2 down to 6.1 over two minutes.
+    const g = noise(4);
+    const before = series(T0 - 300 * SEC, 300, () => 7.2 + 0.05 * g());
+    const withModel = { ...before, expected: before.values.map(() => 7.2), spread: before.values.map(() => 0.6) };
+    const stuckFor = (n: number) => {
+      const during = series(T0, n, () => 7.91);
+      const expected = during.ts.map((_, i) => 7.2 - (1.1 * i) / 120);
+      return explain({ stream: 'motor_current', before: withModel, during: { ...during, expected, spread: during.ts.map(() => 0.6) }, startTs: T0, endTs: T0 + (n - 1) * SEC, timeZone: UTC });
+    };
+    const opened = stuckFor(50);
+    const resolved = stuckFor(121);
+    expect(opened.kind).toBe('stuck');
+    expect(resolved.kind).toBe('stuck');
+    expect(resolved.expected).toBe(opened.expected);
+    expect(opened.expected!).toBeCloseTo(7.17, 2);
+    expect(opened.sentence).toMatch(/^motor_current 7\.91 unchanged for 49 s, expected 7\.2 ± 1\.2 since 09:00 \(stuck value\)$/);
+    expect(resolved.sentence).toMatch(/^motor_current 7\.91 unchanged for 2 min, expected 7\.2 ± 1\.2 since 09:00 \(stuck value\)$/);
+  });
+});
+
 describe('explainEpisode: channels and the stretch', () => {
   it('names the channel with the largest share and gives every share', () => {
     const g = noise(3);
