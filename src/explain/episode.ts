@@ -124,15 +124,20 @@ function sharesOf(names: readonly string[], errors: readonly number[] | null, se
 /**
  * One explanation per episode: the one an episode has (`kept`, what its latest alert carried; null before
  * the first) against the one rebuilt at its next event (`fresh`; null when none could be built). The fresh
- * one is taken when it tells a kind (the latest told kind: later readings show what the episode was, e.g. a
- * spike only once a reading is back within range, a level shift once it held), or when neither tells one
- * and it describes a stronger reading (further from what was expected, in bands). Otherwise the kept one
- * stays: an episode's explanation never goes back from a kind to none, nor from its strongest reading to a
- * weaker or a later one that is back near normal. Pure.
+ * one is taken when it tells a kind (later readings show what the episode was, e.g. a spike only once a
+ * reading is back within range, a level shift once it held), or when neither tells one and it describes a
+ * stronger reading (further from what was expected, in bands). Otherwise the kept one stays: an episode's
+ * explanation never goes back from a kind to none, nor from its strongest reading to a weaker or a later one
+ * that is back near normal. `samePeak`: the episode's peak (its strongest reading, and the evidence that
+ * carried it) is the one it had when the kept explanation told its kind; then a fresh one telling another
+ * kind is not taken either: the kind is the one that carried the episode's peak, not what its later, weaker
+ * readings look like (a noise burst's last readings are no drift; its aftermath no spike). A new peak may
+ * tell another kind. Pure.
  */
-export function episodeExplanation(kept: AlertExplanation | null, fresh: AlertExplanation | null): AlertExplanation | null {
+export function episodeExplanation(kept: AlertExplanation | null, fresh: AlertExplanation | null, samePeak = false): AlertExplanation | null {
   if (fresh === null) return kept;
-  if (kept === null || fresh.kind !== null) return fresh;
+  if (kept === null) return fresh;
+  if (fresh.kind !== null) return samePeak && kept.kind !== null && kept.kind !== fresh.kind ? kept : fresh;
   if (kept.kind !== null) return kept;
   return strengthOf(fresh) > strengthOf(kept) ? fresh : kept;
 }

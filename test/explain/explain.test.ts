@@ -497,4 +497,17 @@ describe('episodeExplanation: one explanation per episode', () => {
     const shift = ex('level_shift', 25);
     expect(episodeExplanation(spike, shift)).toBe(shift);
   });
+
+  it('keeps the kind that carried the episode\'s peak: at the same peak, another kind does not replace it', () => {
+    const noisy = ex('noise_change', 20);
+    const drift = ex('drift', 19.3);
+    // The peak the noise change was told at is still the episode's: its later readings are no drift.
+    expect(episodeExplanation(noisy, drift, true)).toBe(noisy);
+    // The same kind, rebuilt (its figures grow as the episode goes on), is taken.
+    const noisier = ex('noise_change', 20.1);
+    expect(episodeExplanation(noisy, noisier, true)).toBe(noisier);
+    // A kind told where none was, and any kind at a new peak, are taken.
+    expect(episodeExplanation(ex(null, 30), drift, true)).toBe(drift);
+    expect(episodeExplanation(noisy, drift, false)).toBe(drift);
+  });
 });
