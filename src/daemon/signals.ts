@@ -185,6 +185,7 @@ export class SignalBook {
       ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}),
       omittedBefore,
       evidence: ev.evidence ?? null,
+      threshold: surpriseOf(ev.threshold),
       ...(episode.beganBy !== undefined ? { beganBy: episode.beganBy } : {}),
     });
     return toAlertExplanation(e);

@@ -24,8 +24,9 @@
  *                 after them is back within range (until one is, a jump may as well be a level shift:
  *                 the kind is not told yet, and a later event of the episode tells it; either way the
  *                 strongest of those readings stands for the stretch, not the latest);
- *   noise_change  the detector's strongest evidence at the episode's peak (`seen`) is the noise level
- *                 (`spread`) and the readings confirm it (noiseStretch: over some NOISE_READINGS readings in a
+ *   noise_change  the detector's evidence at the episode's peak names a noise change (`evidenceKind`: its
+ *                 strongest, `seen`, is the noise level, `spread`, or that reached the threshold on its own)
+ *                 and the readings confirm it (noiseStretch: over some NOISE_READINGS readings in a
  *                 row the reading-to-reading noise was at least NOISE_CONFIRM times what it usually is, either
  *                 way); this is tried before spike, so the kind stays the one the evidence that carried the
  *                 episode names, and a reading of the burst that looks like a jump does not re-tell it; or,
@@ -138,6 +139,12 @@ export interface ExplainInput {
    */
   readonly seen?: string | null;
   /**
+   * The kind of fault the detector's evidence at the episode's peak names (EVIDENCE_KINDS; episode.ts
+   * namedKind: its strongest evidence's, or that of evidence which reached the threshold on its own), null
+   * for none. Absent: the kind `seen` names, if any.
+   */
+  readonly evidenceKind?: AnomalyKind | null;
+  /**
    * Epoch ms: the unusual readings began no later than this, though `during` starts later (an episode that
    * went on through a restart: the readings before it are gone, its recorded explanation said when it
    * began). A later `since` is moved back to it (a stuck value's duration counted from it); absent: none.
@@ -215,7 +222,8 @@ export function explain(given: ExplainInput): Explanation {
   // The detector's evidence that carried the episode's peak names a noise change: that is the episode's kind
   // when its readings show it, whatever single readings of it look like (a burst's largest reading is no
   // spike, its readings on one side of the expectation for a while no level shift).
-  if (input.seen != null && EVIDENCE_KINDS[input.seen] === 'noise_change') {
+  const named = input.evidenceKind !== undefined ? input.evidenceKind : input.seen != null ? (EVIDENCE_KINDS[input.seen] ?? null) : null;
+  if (named === 'noise_change') {
     const nz = noiseStretch(input);
     if (nz !== null && (nz.ratio >= NOISE_CONFIRM || nz.ratio <= 1 / NOISE_CONFIRM)) return finish(input, noiseDraft(input, reference, nz), tz);
   }

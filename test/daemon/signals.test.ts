@@ -213,6 +213,15 @@ describe('every alert sentence names what was seen (detector core + SignalBook)'
       const strongest = Object.entries(ev.evidence ?? {}).sort((a, b) => b[1] - a[1])[0][0];
       expect(named(e.sentence)).toBe(EVIDENCE_LABELS[strongest]);
     }
+    // Once the noise level's evidence at the peak reached the threshold on its own (though a sudden change
+    // was stronger), every event tells a noise change, the resolve too (it was re-told a drift, '−73 °C/h').
+    const threshold = surpriseOf(events[0].ev.threshold);
+    const from = events.findIndex((x) => (x.ev.evidence?.spread ?? 0) >= threshold);
+    expect(from).toBeGreaterThan(0);
+    for (const { e } of events.slice(from)) {
+      expect(e.kind).toBe('noise_change');
+      expect(e.sentence).toMatch(/^s varies ± \d\.\d+ °C, usually ± 0\.\d+ since 10:33 \(noise change\)$/);
+    }
   });
 });
 

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { clockTime, decimalsFor, EVIDENCE_KINDS, EVIDENCE_LABELS, explain, formatDuration, formatNumber, KIND_LABELS, type Stretch } from '../../src/explain/explain.js';
-import { episodeExplanation, explainEpisode } from '../../src/explain/episode.js';
+import { episodeExplanation, explainEpisode, namedKind } from '../../src/explain/episode.js';
 import type { AlertExplanation } from '../../src/contract/alerts.js';
 import { longestRun, median } from '../../src/explain/robust.js';
 
@@ -320,6 +320,32 @@ describe('explainEpisode: channels and the stretch', () => {
     expect(e.shares).toBeNull();
     expect(e.channel).toBe('value');
     expect(e.stretch.expected).toEqual([1]);
+  });
+});
+
+describe('namedKind: the kind the evidence at the peak names', () => {
+  it('is the strongest evidence\'s kind, else that of evidence naming a kind that reached the threshold on its own', () => {
+    expect(namedKind({ spread: 7, rarity: 3 })).toBe('noise_change');
+    expect(namedKind({ stuck: 9, spread: 6 })).toBe('stuck');
+    // A burst of noise whose values were also rarely seen, a little more so (the demo's motor current).
+    expect(namedKind({ rarity: 5.9, spread: 5.7, change: 1.2 }, 5)).toBe('noise_change');
+    expect(namedKind({ rarity: 5.9, spread: 5.7, change: 1.2 }, 6)).toBeNull();
+    expect(namedKind({ rarity: 5.9, spread: 5.7, change: 1.2 })).toBeNull();
+    expect(namedKind({ change: 12, level: 8 }, 5)).toBeNull();
+    expect(namedKind(null, 5)).toBeNull();
+  });
+
+  it('a noise burst opened on its values rarely seen is told a noise change from the open when its noise reached the threshold too', () => {
+    const g = noise(13);
+    const point = (ts: number, v: number) => ({ ts, values: [v], expected: [20], spread: [1.5] });
+    const before = Array.from({ length: 300 }, (_, i) => point(T0 - (300 - i) * SEC, 20 + (i >= 290 ? 2 : 0.1) * g()));
+    const input = { stream: 'temp', channels: ['value'], unit: '°C', before, during: [point(T0, 20.4)], startTs: T0, endTs: T0, timeZone: UTC };
+    const evidence = { rarity: 5.9, spread: 5.7, change: 1.2 };
+    const told = explainEpisode({ ...input, evidence, threshold: 5 });
+    expect(told.kind).toBe('noise_change');
+    expect(told.sentence).toMatch(/^temp varies ± \d\.\d+ °C, usually ± 0\.\d+ since 08:59 \(noise change\)$/);
+    // Below the threshold on its own, the strongest evidence is what the sentence names.
+    expect(explainEpisode({ ...input, evidence, threshold: 6 }).sentence).toMatch(/\(values rarely seen\)$/);
   });
 });
 
