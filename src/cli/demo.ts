@@ -26,9 +26,10 @@ long the demo runs. The sensors first learn their normal (with learning.enabled,
 after learning.minReadings readings; the simulation waits while the models train); once every sensor is
 ok, anomalies of four kinds are injected (spike, level shift, noise burst, stuck value), one of each every
 12 simulated minutes. Prints each sensor's state and each alert as it fires, and at the end how many of
-each kind were caught, how many of those were told as that kind, how late (in simulated time, by the
-readings' times: the printed line times are the simulated clock when a line is printed, and an alert is
-printed once stored and sent), and how many false alarms there were. Ctrl-C stops it.
+each kind were caught, how many of those were told as that kind (and what the others were told), how
+late (in simulated time, by the readings' times: the printed line times are the simulated clock when a line
+is printed, and an alert is printed once stored and sent), and how many false alarms there were. Ctrl-C
+stops it.
 A port that cannot be bound (--port, --http-port) ends it at once with exit status 1 and the reason.
 
 Options:

@@ -45,6 +45,8 @@ interface OpenEpisode {
   last: AnomalyEvent;
   /** The episode's explanation as its latest event carried it; null before the first or when none could be built. */
   explanation: AlertExplanation | null;
+  /** The episode's peak (peakOf) when its explanation's kind was told; null before one was (or after a restart). */
+  toldAtPeak: string | null;
   /** An episode first seen after its open (a restart): when its recorded explanation said it began, epoch ms. */
   readonly beganBy?: number;
 }
@@ -73,8 +75,9 @@ export class SignalBook {
    * The episode's explanation as it stands after this event, for its alert and its record: each event
    * rebuilds it from the stream's recorded readings (the baseline taken when the episode is first seen, the
    * first readings of the episode kept for its whole life) and keeps the one the episode had unless the new
-   * one says more (episodeExplanation: a kind told, or a stronger reading when neither tells one). So every
-   * alert of an episode and its record tell one story: its strongest reading, and its kind once told. Null
+   * one says more (episodeExplanation: a kind told, or a stronger reading when neither tells one; another kind
+   * than the one told only when the episode's peak moved since: peakOf). So every alert of an episode and its
+   * record tell one story: its strongest reading, and the kind that carried its peak once told. Null
    * when none can be built (no readings at all); never throws (a failure is logged and the alert carries the
    * episode's explanation so far, or none).
    */
@@ -83,7 +86,11 @@ export class SignalBook {
     try {
       episode = this.episodeOf(ev);
       episode.last = ev;
-      episode.explanation = episodeExplanation(episode.explanation, this.explainEvent(ev, episode));
+      const fresh = this.explainEvent(ev, episode);
+      const peak = peakOf(ev);
+      const kept = episodeExplanation(episode.explanation, fresh, episode.toldAtPeak === peak);
+      if (kept !== null && kept === fresh && kept.kind !== null) episode.toldAtPeak = peak;
+      episode.explanation = kept;
     } catch (err) {
       this.log.warn({ err, anomalyId: ev.anomalyId, sensor: ev.sensor }, 'could not explain an anomaly event; alert sent with the episode’s explanation so far');
     } finally {
@@ -109,6 +116,7 @@ export class SignalBook {
       const fresh = this.explainEvent(event, episode);
       if (fresh === null || fresh.kind === null) return null;
       episode.explanation = fresh;
+      episode.toldAtPeak = peakOf(event);
       episode.last = event;
       return { event, explanation: fresh };
     } catch (err) {
@@ -132,7 +140,7 @@ export class SignalBook {
         }
       }
       const began = recorded !== null ? Date.parse(recorded.since) : Number.NaN;
-      episode = { before, head: [], last: ev, explanation: recorded, ...(Number.isFinite(began) ? { beganBy: began } : {}) };
+      episode = { before, head: [], last: ev, explanation: recorded, toldAtPeak: null, ...(Number.isFinite(began) ? { beganBy: began } : {}) };
       this.open.set(ev.anomalyId, episode);
       if (this.open.size > MAX_OPEN) this.open.delete(this.open.keys().next().value!);
     }
@@ -177,6 +185,7 @@ export class SignalBook {
       ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}),
       omittedBefore,
       evidence: ev.evidence ?? null,
+      threshold: surpriseOf(ev.threshold),
       ...(episode.beganBy !== undefined ? { beganBy: episode.beganBy } : {}),
     });
     return toAlertExplanation(e);
@@ -204,6 +213,15 @@ export class SignalBook {
       this.log.warn({ err }, 'could not store the last dashboard series buckets');
     }
   }
+}
+
+/**
+ * An episode's peak as its events carry it: its peak score and the surprise of each kind of evidence at it
+ * (AnomalyEvent.evidence, which the detector takes anew only when the peak moves). Two events with the same
+ * key have the same peak.
+ */
+function peakOf(ev: AnomalyEvent): string {
+  return `${ev.peakScore}|${JSON.stringify(ev.evidence ?? null)}`;
 }
 
 /**

@@ -5,7 +5,8 @@
  * episode's explanations it keeps (episodeExplanation: one per episode). Pure.
  */
 import type { AlertExplanation } from '../contract/alerts.js';
-import { BAND_SIGMAS, explain, thinStretch, withOnset, type Explanation, type Stretch } from './explain.js';
+import type { AnomalyKind } from '../contract/alerts.js';
+import { BAND_SIGMAS, EVIDENCE_KINDS, explain, thinStretch, withOnset, type Explanation, type Stretch } from './explain.js';
 
 /** Readings stored or sent with an explanation: at most this many points of the stretch. */
 export const MAX_STRETCH_POINTS = 60;
@@ -57,6 +58,11 @@ export interface EpisodeInput {
    * the sentence names when the kind cannot be told (ExplainInput.seen).
    */
   readonly evidence?: Readonly<Record<string, number>> | null;
+  /**
+   * The detector's threshold, as a surprise (−log10 of a probability): a kind of evidence at least this strong
+   * at the peak would have opened the episode on its own (namedKind). Absent: only the strongest counts.
+   */
+  readonly threshold?: number;
   /** See ExplainInput.beganBy: when the episode's readings before `during` are gone (a restart), when it began, epoch ms. */
   readonly beganBy?: number;
 }
@@ -77,6 +83,7 @@ export function explainEpisode(input: EpisodeInput): EpisodeExplanation {
       timeZone: input.timeZone,
       omittedBefore: input.omittedBefore,
       seen: strongest(input.evidence ?? null),
+      evidenceKind: namedKind(input.evidence ?? null, input.threshold),
       ...(input.beganBy !== undefined ? { beganBy: input.beganBy } : {}),
     }),
   );
@@ -96,6 +103,22 @@ export function strongest(evidence: Readonly<Record<string, number>> | null): st
   let best: string | null = null;
   for (const [k, v] of Object.entries(evidence ?? {})) if (Number.isFinite(v) && (best === null || v > evidence![best])) best = k;
   return best;
+}
+
+/**
+ * The kind of fault the detector's evidence at the episode's peak names (EVIDENCE_KINDS: a noise change, a
+ * stuck value), or null: that of its strongest kind of evidence, else that of the strongest one naming a kind
+ * that reached `threshold` (surprise) on its own, which alone would have opened the episode (a burst of noise
+ * whose values were also rarely seen, a little more so).
+ */
+export function namedKind(evidence: Readonly<Record<string, number>> | null, threshold?: number): AnomalyKind | null {
+  const top = strongest(evidence);
+  if (top === null) return null;
+  if (EVIDENCE_KINDS[top] !== undefined) return EVIDENCE_KINDS[top];
+  if (threshold === undefined || !Number.isFinite(threshold)) return null;
+  const named = Object.fromEntries(Object.entries(evidence ?? {}).filter(([k, v]) => EVIDENCE_KINDS[k] !== undefined && v >= threshold));
+  const best = strongest(named);
+  return best !== null ? EVIDENCE_KINDS[best] : null;
 }
 
 function stretchOf(points: readonly ExplainPoint[], c: number): Stretch {
@@ -124,15 +147,20 @@ function sharesOf(names: readonly string[], errors: readonly number[] | null, se
 /**
  * One explanation per episode: the one an episode has (`kept`, what its latest alert carried; null before
  * the first) against the one rebuilt at its next event (`fresh`; null when none could be built). The fresh
- * one is taken when it tells a kind (the latest told kind: later readings show what the episode was, e.g. a
- * spike only once a reading is back within range, a level shift once it held), or when neither tells one
- * and it describes a stronger reading (further from what was expected, in bands). Otherwise the kept one
- * stays: an episode's explanation never goes back from a kind to none, nor from its strongest reading to a
- * weaker or a later one that is back near normal. Pure.
+ * one is taken when it tells a kind (later readings show what the episode was, e.g. a spike only once a
+ * reading is back within range, a level shift once it held), or when neither tells one and it describes a
+ * stronger reading (further from what was expected, in bands). Otherwise the kept one stays: an episode's
+ * explanation never goes back from a kind to none, nor from its strongest reading to a weaker or a later one
+ * that is back near normal. `samePeak`: the episode's peak (its strongest reading, and the evidence that
+ * carried it) is the one it had when the kept explanation told its kind; then a fresh one telling another
+ * kind is not taken either: the kind is the one that carried the episode's peak, not what its later, weaker
+ * readings look like (a noise burst's last readings are no drift; its aftermath no spike). A new peak may
+ * tell another kind. Pure.
  */
-export function episodeExplanation(kept: AlertExplanation | null, fresh: AlertExplanation | null): AlertExplanation | null {
+export function episodeExplanation(kept: AlertExplanation | null, fresh: AlertExplanation | null, samePeak = false): AlertExplanation | null {
   if (fresh === null) return kept;
-  if (kept === null || fresh.kind !== null) return fresh;
+  if (kept === null) return fresh;
+  if (fresh.kind !== null) return samePeak && kept.kind !== null && kept.kind !== fresh.kind ? kept : fresh;
   if (kept.kind !== null) return kept;
   return strengthOf(fresh) > strengthOf(kept) ? fresh : kept;
 }

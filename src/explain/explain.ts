@@ -17,20 +17,28 @@
  *   missing_data  no reading in the stretch, or a silence longer than 3 intervals (and 1.5 x the longest
  *                 normal gap) that makes up at least half of the stretch;
  *   stuck         the same value repeated at least 5 times, and more than twice as long as any run of
- *                 equal values in the normal stretch, still going or at least half the stretch;
+ *                 equal values in the normal stretch, still going or at least half the stretch; what was
+ *                 expected is what was expected for the run's first BASELINE_READINGS readings (when it
+ *                 froze), the same at every event of the episode;
  *   spike         every reading beyond OUTLIER_Z spreads lies within 3 consecutive readings, and a reading
  *                 after them is back within range (until one is, a jump may as well be a level shift:
  *                 the kind is not told yet, and a later event of the episode tells it; either way the
  *                 strongest of those readings stands for the stretch, not the latest);
- *   noise_change  the reading-to-reading noise changed by more than 2.5x either way while the level stayed
- *                 within 2 spreads;
+ *   noise_change  the detector's evidence at the episode's peak names a noise change (`evidenceKind`: its
+ *                 strongest, `seen`, is the noise level, `spread`, or that reached the threshold on its own)
+ *                 and the readings confirm it (noiseStretch: over some NOISE_READINGS readings in a
+ *                 row the reading-to-reading noise was at least NOISE_CONFIRM times what it usually is, either
+ *                 way); this is tried before spike, so the kind stays the one the evidence that carried the
+ *                 episode names, and a reading of the burst that looks like a jump does not re-tell it; or,
+ *                 whatever the evidence, the reading-to-reading noise changed by more than 2.5x either way
+ *                 while the level stayed within 2 spreads;
  *   level_shift   the readings beyond OUTLIER_Z began with a jump (larger than 4 x the normal
  *                 reading-to-reading noise and half the deviation) and stayed off;
  *   drift         no jump, but a steady trend (Kendall's tau ≥ 0.4) that makes up at least half of the
  *                 deviation;
  *   null          otherwise (or with nothing to compare against): the sentence then names what the detector
  *                 saw most strongly (`seen`, its kind of evidence, in EVIDENCE_LABELS' words: "stuck value",
- *                 "noise level changed", "sudden change", ...), so every alert says what was seen; with no
+ *                 "noise change", "sudden change", ...), so every alert says what was seen; with no
  *                 `seen` it names nothing. When `seen` is `rarity`, the sentence says where the normal readings
  *                 lay around the value (whereNormalLay) instead of the expectation, which for a level in the
  *                 gap between a duty cycle's modes is a blend of them ("2, expected 3 ± 3").
@@ -42,7 +50,10 @@ export type { AnomalyKind };
 
 export const ANOMALY_KINDS: readonly AnomalyKind[] = ['spike', 'level_shift', 'drift', 'stuck', 'noise_change', 'missing_data'];
 
-/** The words the sentence uses for each kind. */
+/**
+ * The words the sentence uses for each kind: the one word list of the explanations. Every event of an episode
+ * (open, update, resolve) and every kind of evidence that names a kind (EVIDENCE_LABELS) use these words.
+ */
 export const KIND_LABELS: Readonly<Record<AnomalyKind, string>> = {
   spike: 'spike',
   level_shift: 'level shift',
@@ -53,8 +64,17 @@ export const KIND_LABELS: Readonly<Record<AnomalyKind, string>> = {
 };
 
 /**
+ * The kinds of evidence (src/pipeline/scorer.ts EVIDENCE) that name a kind of fault: a noise level rare for
+ * the stream is a noise change, a run of one value rare for it a stuck value. The others (a sudden change, an
+ * unusual level, ...) may be a spike, a level shift or a drift: what the readings say decides.
+ */
+export const EVIDENCE_KINDS: Readonly<Record<string, AnomalyKind>> = { spread: 'noise_change', stuck: 'stuck' };
+
+/**
  * The words for the detector's kinds of evidence (src/pipeline/scorer.ts EVIDENCE, AnomalyEvent.evidence),
- * for a sentence whose kind cannot be told: what the detector saw most strongly.
+ * for a sentence whose kind cannot be told: what the detector saw most strongly. Evidence that names a kind
+ * (EVIDENCE_KINDS) is written in that kind's words (KIND_LABELS), so an episode is not `(noise level changed)`
+ * at its open and `(noise change)` at its resolve.
  */
 export const EVIDENCE_LABELS: Readonly<Record<string, string>> = {
   prediction: 'off the model’s prediction',
@@ -63,8 +83,8 @@ export const EVIDENCE_LABELS: Readonly<Record<string, string>> = {
   level: 'unusual level',
   change: 'sudden change',
   shift: 'lasting shift',
-  spread: 'noise level changed',
-  stuck: 'stuck value',
+  spread: KIND_LABELS[EVIDENCE_KINDS.spread],
+  stuck: KIND_LABELS[EVIDENCE_KINDS.stuck],
   rarity: 'values rarely seen',
 };
 
@@ -74,6 +94,13 @@ export const BAND_SIGMAS = 2;
 export const BASELINE_READINGS = 8;
 /** A reading further than this many spreads from what was expected counts as an outlier. */
 export const OUTLIER_Z = 4;
+/** Readings in a row a noise level is measured over (noiseStretch): 15 changes, a few of them switches. */
+export const NOISE_READINGS = 16;
+/**
+ * With the detector's evidence of a noise change (`seen` = `spread`), the readings confirm it when over
+ * NOISE_READINGS in a row their noise was at least this many times its usual level, or at most 1/this.
+ */
+export const NOISE_CONFIRM = 2;
 
 /** Readings of one channel, oldest first. `expected` and `spread` (sensor units) align with `values`; null where the model had none. */
 export interface Stretch {
@@ -112,6 +139,12 @@ export interface ExplainInput {
    */
   readonly seen?: string | null;
   /**
+   * The kind of fault the detector's evidence at the episode's peak names (EVIDENCE_KINDS; episode.ts
+   * namedKind: its strongest evidence's, or that of evidence which reached the threshold on its own), null
+   * for none. Absent: the kind `seen` names, if any.
+   */
+  readonly evidenceKind?: AnomalyKind | null;
+  /**
    * Epoch ms: the unusual readings began no later than this, though `during` starts later (an episode that
    * went on through a restart: the readings before it are gone, its recorded explanation said when it
    * began). A later `since` is moved back to it (a stuck value's duration counted from it); absent: none.
@@ -137,7 +170,10 @@ export interface Explanation {
   readonly durationMs?: number;
   /** drift: the trend, sensor units per hour. */
   readonly ratePerHour?: number;
-  /** noise_change: ± BAND_SIGMAS noise spreads of the stretch (sensor units), to compare with `band`. */
+  /**
+   * noise_change: ± BAND_SIGMAS noise spreads (sensor units) of the readings in a row whose noise was furthest
+   * from usual (noiseStretch), to compare with `band` (± BAND_SIGMAS of the usual noise).
+   */
   readonly noise?: number;
 }
 
@@ -174,14 +210,22 @@ export function explain(given: ExplainInput): Explanation {
     const i = stuck.start;
     const last = stuck.start + stuck.length - 1;
     const until = last === n - 1 ? Math.max(input.endTs, during.ts[last]) : during.ts[last];
-    return finish(
-      input,
-      { kind: 'stuck', value: x[i], ...expectedAt(reference, range(i, last)), since: during.ts[i], durationMs: until - during.ts[i] },
-      tz,
-    );
+    // What was expected when the value froze (its first readings), the fault's baseline: the same at every
+    // event of the episode, not what a model fed the frozen value has come to expect since.
+    const froze = range(i, Math.min(last, i + BASELINE_READINGS - 1));
+    return finish(input, { kind: 'stuck', value: x[i], ...expectedAt(reference, froze), since: during.ts[i], durationMs: until - during.ts[i] }, tz);
   }
   if (reference.basis === null) {
     return finish(input, { kind: null, value: median([...x]), expected: null, band: null, basis: null, since: during.ts[0] }, tz);
+  }
+
+  // The detector's evidence that carried the episode's peak names a noise change: that is the episode's kind
+  // when its readings show it, whatever single readings of it look like (a burst's largest reading is no
+  // spike, its readings on one side of the expectation for a while no level shift).
+  const named = input.evidenceKind !== undefined ? input.evidenceKind : input.seen != null ? (EVIDENCE_KINDS[input.seen] ?? null) : null;
+  if (named === 'noise_change') {
+    const nz = noiseStretch(input);
+    if (nz !== null && (nz.ratio >= NOISE_CONFIRM || nz.ratio <= 1 / NOISE_CONFIRM)) return finish(input, noiseDraft(input, reference, nz), tz);
   }
 
   const r = x.map((v, i) => v - reference.ref[i]);
@@ -214,21 +258,9 @@ export function explain(given: ExplainInput): Explanation {
     return finish(input, { kind, value: x[peak], ...expectedAt(reference, [peak]), since: during.ts[outliers[0]] }, tz);
   }
 
-  const noise = noiseChange(before.values, x, z);
-  if (noise !== null) {
-    return finish(
-      input,
-      {
-        kind: 'noise_change',
-        value: median([...x]),
-        expected: expectedAt(reference, range(0, n - 1)).expected,
-        band: BAND_SIGMAS * noise.before,
-        basis: reference.basis,
-        since: during.ts[0],
-        noise: BAND_SIGMAS * noise.during,
-      },
-      tz,
-    );
+  if (noiseChange(before.values, x, z)) {
+    const nz = noiseStretch(input);
+    if (nz !== null) return finish(input, noiseDraft(input, reference, nz), tz);
   }
 
   if (outliers.length >= 3) {
@@ -486,15 +518,85 @@ function stuckRun(before: readonly number[], x: readonly number[]): { start: num
   return ongoing || run.length >= 0.5 * x.length ? run : null;
 }
 
-function noiseChange(before: readonly number[], x: readonly number[], z: readonly number[]): { before: number; during: number } | null {
-  if (before.length < 8 || x.length < 8) return null;
+/** From the readings alone: the reading-to-reading noise of the stretch changed by more than 2.5x either way, the level stayed within 2 spreads. */
+function noiseChange(before: readonly number[], x: readonly number[], z: readonly number[]): boolean {
+  if (before.length < 8 || x.length < 8) return false;
   const nb = robustSigma(diffs(before)) / Math.SQRT2;
   const nd = robustSigma(diffs(x)) / Math.SQRT2;
-  if (!(nb > 0)) return null;
+  if (!(nb > 0)) return false;
   const ratio = nd / nb;
-  if (!(ratio > 2.5 || ratio < 0.4)) return null;
-  if (Math.abs(median([...z])) >= 2) return null;
-  return { before: nb, during: nd };
+  if (!(ratio > 2.5 || ratio < 0.4)) return false;
+  return Math.abs(median([...z])) < 2;
+}
+
+/**
+ * The noise level of some readings in a row: the root mean square of their changes, less the two largest and
+ * the two smallest (a switch between a motor's modes, a spike, are one or two changes; as the detector's
+ * `spread` trims its short mean), / √2 (a change holds two readings' noise). NaN with fewer than 2 changes left.
+ */
+export function noiseLevel(values: readonly number[]): number {
+  const d = diffs(values)
+    .map((v) => v * v)
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
+  const trim = d.length >= 8 ? 2 : 0;
+  const kept = d.slice(trim, d.length - trim);
+  if (kept.length < 2) return NaN;
+  return Math.sqrt(kept.reduce((a, b) => a + b, 0) / kept.length) / Math.SQRT2;
+}
+
+/**
+ * How noisy the episode was against usual, in the same measure for both (noiseLevel over NOISE_READINGS
+ * readings in a row). `usual`: the median of that over every such run of the normal readings before the
+ * episode. The episode's: the run, among those that end at one of its readings (the first ones reach back
+ * into the readings before it: the detector's short mean that called the noise level rare did too, and the
+ * first alert has one reading of its own), whose noise is furthest from usual either way, so the figure only
+ * grows as the episode goes on. `since`: the first reading, from NOISE_READINGS - 1 readings before the
+ * episode on, that changed by more than OUTLIER_Z noise spreads (when the noise grew and it is before the
+ * episode's first reading), else the episode's first reading. Null with too few readings before or in it.
+ */
+function noiseStretch(input: ExplainInput): { usual: number; varies: number; ratio: number; since: number } | null {
+  const b = input.before.values;
+  const d = input.during;
+  if (b.length < NOISE_READINGS + 8 || d.values.length === 0) return null;
+  const floor = Math.max(resolution([...b, ...d.values]) / 2, 1e-9 * Math.max(1, Math.abs(median(b.slice(-BASELINE_READINGS)))));
+  const levels: number[] = [];
+  for (let end = NOISE_READINGS; end <= b.length; end++) levels.push(noiseLevel(b.slice(end - NOISE_READINGS, end)));
+  const usual = Math.max(median(levels.filter(Number.isFinite)), floor);
+  if (!Number.isFinite(usual)) return null;
+  const lead = Math.min(NOISE_READINGS - 1, b.length);
+  const values = [...b.slice(b.length - lead), ...d.values];
+  const ts = [...input.before.ts.slice(b.length - lead), ...d.ts];
+  let varies = NaN;
+  for (let end = lead + 1; end <= values.length; end++) {
+    const w = Math.max(noiseLevel(values.slice(Math.max(0, end - NOISE_READINGS), end)), floor);
+    if (Number.isFinite(w) && !(Math.abs(Math.log(w / usual)) <= Math.abs(Math.log(varies / usual)))) varies = w;
+  }
+  if (!Number.isFinite(varies)) return null;
+  let since = d.ts[0];
+  if (varies > usual) {
+    for (let i = 1; i < lead + 1 && i < values.length; i++) {
+      if (Math.abs(values[i] - values[i - 1]) > OUTLIER_Z * Math.SQRT2 * usual) {
+        since = Math.min(since, ts[i]);
+        break;
+      }
+    }
+  }
+  return { usual, varies, ratio: varies / usual, since };
+}
+
+/** A noise change as the sentence tells it: the usual noise as the band, the episode's as `noise`, the stretch's median level. */
+function noiseDraft(input: ExplainInput, reference: Reference, nz: { usual: number; varies: number; since: number }): Draft {
+  const x = input.during.values;
+  return {
+    kind: 'noise_change',
+    value: median([...x]),
+    expected: expectedAt(reference, range(0, x.length - 1)).expected,
+    band: BAND_SIGMAS * nz.usual,
+    basis: reference.basis,
+    since: nz.since,
+    noise: BAND_SIGMAS * nz.varies,
+  };
 }
 
 // ---- the sentence ----
@@ -521,11 +623,12 @@ function sentenceOf(stream: string, unit: string | null, d: Draft, endTs: number
     case 'spike':
       return `${stream} ${num(d.value ?? NaN)}${u}${expected} at ${when(d.since)}${label}`;
     case 'noise_change':
-      return `${stream} ${num(d.value ?? NaN)} ± ${num(d.noise ?? NaN)}${u}${expected} since ${when(d.since)}${label}`;
+      // The noise itself, as it is and as it usually is: its level may well be inside the usual band.
+      return `${stream} varies ± ${num(d.noise ?? NaN)}${u}, usually ± ${num(d.band ?? NaN)} since ${when(d.since)}${label}`;
     case 'drift': {
       const rate = d.ratePerHour ?? 0;
       const r = `${rate >= 0 ? '+' : '−'}${formatNumber(Math.abs(rate), decimalsFor(Math.abs(rate), null))}${u}/h`;
-      return `${stream} ${num(d.value ?? NaN)}${u}${expected} since ${when(d.since)} (drift, ${r})`;
+      return `${stream} ${num(d.value ?? NaN)}${u}${expected} since ${when(d.since)} (${KIND_LABELS.drift}, ${r})`;
     }
     case 'level_shift':
     case null: {

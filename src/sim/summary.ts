@@ -129,10 +129,11 @@ export function formatSummary(s: DetectionSummary, speed: { readonly asked: numb
     lines.push(`summary: ${span} simulated ${pace}; no anomaly was injected: the sensors were still learning their normal.`);
   } else {
     lines.push(`summary: ${span} simulated ${pace}; anomalies injected from ${new Date(s.injectionFrom).toISOString()} (after learning)`);
-    lines.push('  kind          injected  caught  missed  told as such  detected after, simulated time (median / max)');
-    for (const [kind, k] of Object.entries(s.kinds)) {
+    const latency = 'detected after, simulated time (median / max)';
+    lines.push(`  kind          injected  caught  missed  told as such  ${latency}  told otherwise`);
+    for (const [kind, k] of Object.entries(s.kinds) as [AnomalyKind, KindSummary][]) {
       const lat = k.latenciesMs.length > 0 ? `${formatSpan(k.latenciesMs[Math.floor((k.latenciesMs.length - 1) / 2)])} / ${formatSpan(k.latenciesMs[k.latenciesMs.length - 1])}` : '–';
-      lines.push(`  ${kind.padEnd(12)}  ${String(k.injected).padStart(8)}  ${String(k.caught).padStart(6)}  ${String(k.missed).padStart(6)}  ${String(k.toldAsSuch).padStart(12)}  ${lat}`);
+      lines.push(`  ${kind.padEnd(12)}  ${String(k.injected).padStart(8)}  ${String(k.caught).padStart(6)}  ${String(k.missed).padStart(6)}  ${String(k.toldAsSuch).padStart(12)}  ${lat.padEnd(latency.length)}  ${toldOtherwise(kind, k)}`);
     }
     if (s.inProgress > 0) lines.push(`  still in progress at the end, not judged: ${s.inProgress}`);
     lines.push(`  ${LATENCY_NOTE}`);
@@ -145,6 +146,17 @@ export function formatSummary(s: DetectionSummary, speed: { readonly asked: numb
     `  false alarms: ${fa.total}${fa.total > 0 ? ` (${where})` : ''}${fa.beforeInjection > 0 ? `, ${fa.beforeInjection} of them before injection began` : ''}; episodes in all: ${s.episodes}`,
   );
   return lines.map((l) => `${l}\n`).join('');
+}
+
+/**
+ * What the caught ones not told as such were told instead, most first: `level_shift 3, spike 2` (`none`: no
+ * kind told); `–` when every caught one was told as such.
+ */
+function toldOtherwise(kind: AnomalyKind, k: KindSummary): string {
+  const other = Object.entries(k.told)
+    .filter(([told]) => told !== TOLD_AS[kind])
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  return other.length > 0 ? other.map(([told, n]) => `${told} ${n}`).join(', ') : '–';
 }
 
 /** 45 s, 12 min, 3.5 h, 2.0 d (simulated time). */

@@ -83,6 +83,25 @@ describe('SignalBook.explain', () => {
     expect(book.retell('unknown', start, 1)).toBeNull();
   });
 
+  it('keeps the kind that carried the episode\'s peak: later, weaker readings at the same peak do not re-tell it', () => {
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    for (let i = 0; i < 300; i++) book.record(reading(T0 + i * SEC, 2.3 + 0.05 * Math.sin(i)));
+    const start = T0 + 300 * SEC;
+    // A spike to 9, back at once: its peak told a spike.
+    book.record(reading(start, 9, 'anomalous', 0.9999));
+    const peak = { change: 9, level: 8, spread: 1 };
+    expect(book.explain({ ...event('open', start, start), evidence: peak })!.kind).toBeNull();
+    for (let i = 1; i <= 3; i++) book.record(reading(start + i * SEC, 2.3 + 0.05 * Math.sin(i)));
+    expect(book.explain({ ...event('update', start, start + 3 * SEC), evidence: peak })!.kind).toBe('spike');
+    // Then readings a little off for a while, which the detector never called stronger than the spike (the
+    // episode's peak and its evidence stay): by themselves they read as a level shift after the spike.
+    for (let i = 4; i < 14; i++) book.record(reading(start + i * SEC, 2.8 + 0.05 * Math.sin(i), 'anomalous', 0.9999));
+    book.record(reading(start + 14 * SEC, 2.3));
+    const resolved = book.explain({ ...event('resolve', start, start + 13 * SEC), evidence: peak })!;
+    expect(resolved.kind).toBe('spike');
+    expect(resolved.sentence).toMatch(/^pump 9\.\d+, expected 2\.\d+ ± 0\.\d+ at 10:05 \(spike\)$/);
+  });
+
   it('returns null when there is nothing to explain with, and never throws', () => {
     const book = new SignalBook({ units: [], timeZone: null, persist: null, logger: silent });
     expect(book.explain(event('open', T0, T0))).toBeNull();
@@ -125,7 +144,7 @@ describe('logAlert', () => {
     const lines: string[] = [];
     const log = pino({ level: 'info' }, new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }));
     logAlert(log, { ...event('open', T0, T0), evidence: { change: 1.2, spread: 5.1, stuck: Number.NaN } }, null);
-    expect((JSON.parse(lines[0]) as { msg: string }).msg).toMatch(/^alert open: pump: unusual readings \(noise level changed\) /);
+    expect((JSON.parse(lines[0]) as { msg: string }).msg).toMatch(/^alert open: pump: unusual readings \(noise change\) /);
   });
 });
 
@@ -193,6 +212,15 @@ describe('every alert sentence names what was seen (detector core + SignalBook)'
     for (const { ev, e } of events.filter((x) => x.e.kind === null)) {
       const strongest = Object.entries(ev.evidence ?? {}).sort((a, b) => b[1] - a[1])[0][0];
       expect(named(e.sentence)).toBe(EVIDENCE_LABELS[strongest]);
+    }
+    // Once the noise level's evidence at the peak reached the threshold on its own (though a sudden change
+    // was stronger), every event tells a noise change, the resolve too (it was re-told a drift, '−73 °C/h').
+    const threshold = surpriseOf(events[0].ev.threshold);
+    const from = events.findIndex((x) => (x.ev.evidence?.spread ?? 0) >= threshold);
+    expect(from).toBeGreaterThan(0);
+    for (const { e } of events.slice(from)) {
+      expect(e.kind).toBe('noise_change');
+      expect(e.sentence).toMatch(/^s varies ± \d\.\d+ °C, usually ± 0\.\d+ since 10:33 \(noise change\)$/);
     }
   });
 });

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { clockTime, decimalsFor, explain, formatDuration, formatNumber, type Stretch } from '../../src/explain/explain.js';
-import { episodeExplanation, explainEpisode } from '../../src/explain/episode.js';
+import { clockTime, decimalsFor, EVIDENCE_KINDS, EVIDENCE_LABELS, explain, formatDuration, formatNumber, KIND_LABELS, type Stretch } from '../../src/explain/explain.js';
+import { episodeExplanation, explainEpisode, namedKind } from '../../src/explain/episode.js';
 import type { AlertExplanation } from '../../src/contract/alerts.js';
 import { longestRun, median } from '../../src/explain/robust.js';
 
@@ -141,7 +141,28 @@ describe('explain: synthetic faults, baseline from the readings before', () => {
     const e = explain(episode((_, g) => 20 + 0.6 * g(), 120));
     expect(e.kind).toBe('noise_change');
     expect(e.noise! / e.band!).toBeGreaterThan(3);
-    expect(e.sentence).toMatch(/^temp (19|20)\.\d+ ± 1\.\d+ °C, expected 20\.\d+ ± 0\.\d+ since 09:00 \(noise change\)$/);
+    expect(e.sentence).toMatch(/^temp varies ± 1\.\d+ °C, usually ± 0\.\d+ since 09:00 \(noise change\)$/);
+  });
+
+  it('a burst of noise the detector called a noise change (seen: spread) is told one from its first reading, whatever its readings look like', () => {
+    // 20 ± 0.1 °C, which the model expects within a wide spread (1.5, as a duty cycle's switches make it);
+    // from 08:59:50 the noise is 20 times larger. The episode opens at 09:00 on one reading.
+    const g = noise(11);
+    const withModel = (s: Stretch): Stretch => ({ ...s, expected: s.values.map(() => 20), spread: s.values.map(() => 1.5) });
+    const before = withModel(series(T0 - 300 * SEC, 300, (i) => 20 + (i >= 290 ? 2 : 0.1) * g()));
+    const opened = explain({ stream: 'temp', unit: '°C', before, during: withModel(series(T0, 1, () => 20.3)), startTs: T0, endTs: T0, timeZone: UTC, seen: 'spread' });
+    expect(opened.kind).toBe('noise_change');
+    // It states the noise, as it was and as it usually is; it began with the burst, before the episode opened.
+    expect(opened.sentence).toMatch(/^temp varies ± \d\.\d+ °C, usually ± 0\.\d+ since 08:59 \(noise change\)$/);
+    expect(opened.noise! / opened.band!).toBeGreaterThan(5);
+    // The burst's last readings: one far off, then back within range. By its readings alone a spike; the
+    // evidence that carried the episode says noise, and so does the explanation, in the same words.
+    const during = withModel(series(T0, 12, (i) => (i === 9 ? 40 : 20 + (i < 9 ? 2 : 0.1) * g())));
+    const resolved = explain({ stream: 'temp', unit: '°C', before, during, startTs: T0, endTs: T0 + 11 * SEC, timeZone: UTC, seen: 'spread' });
+    expect(resolved.kind).toBe('noise_change');
+    expect(resolved.sentence).toMatch(/^temp varies ± \d\.\d+ °C, usually ± 0\.\d+ since 08:59 \(noise change\)$/);
+    expect(resolved.noise!).toBeGreaterThanOrEqual(opened.noise!);
+    expect(explain({ stream: 'temp', unit: '°C', before, during, startTs: T0, endTs: T0 + 11 * SEC, timeZone: UTC, seen: 'change' }).kind).toBe('spike');
   });
 
   it('missing data: readings stop and the episode goes on', () => {
@@ -193,7 +214,9 @@ describe('explain: what the detector saw, when the kind cannot be told', () => {
 
   it('names the strongest evidence in words when the kind is null, and the kind when it is told', () => {
     const normalOnes = episode((_, g) => 20 + 0.1 * g(), 60);
-    expect(explain({ ...normalOnes, seen: 'spread' }).sentence).toMatch(/^temp (19|20)\.\d+ °C, expected 20\.\d+ ± 0\.\d+ since 09:00 \(noise level changed\)$/);
+    // Evidence of a noise change that the readings do not show (their noise is as usual): not told, but named,
+    // in the words of the kind (one word list: KIND_LABELS).
+    expect(explain({ ...normalOnes, seen: 'spread' }).sentence).toMatch(/^temp (19|20)\.\d+ °C, expected 20\.\d+ ± 0\.\d+ since 09:00 \(noise change\)$/);
     expect(explain({ ...normalOnes, seen: 'stuck' }).sentence).toMatch(/ \(stuck value\)$/);
     expect(explain({ ...normalOnes, seen: 'change' }).sentence).toMatch(/ \(sudden change\)$/);
     expect(explain({ ...normalOnes, seen: 'spread' }).kind).toBeNull();
@@ -250,6 +273,29 @@ describe('explain: with the model’s expectation', () => {
   });
 });
 
+describe('explain: a stuck value against the model’s expectation', () => {
+  it('says what was expected when the value froze, the same at every event, not what the model came to expect since', () => {
+    // A motor current around 7.2 A that the model follows; from 09:00 the reading is stuck at 7.91, and the
+    // model's expectation, fed the frozen value and its cycle, wanders from 7.2 down to 6.1 over two minutes.
+    const g = noise(4);
+    const before = series(T0 - 300 * SEC, 300, () => 7.2 + 0.05 * g());
+    const withModel = { ...before, expected: before.values.map(() => 7.2), spread: before.values.map(() => 0.6) };
+    const stuckFor = (n: number) => {
+      const during = series(T0, n, () => 7.91);
+      const expected = during.ts.map((_, i) => 7.2 - (1.1 * i) / 120);
+      return explain({ stream: 'motor_current', before: withModel, during: { ...during, expected, spread: during.ts.map(() => 0.6) }, startTs: T0, endTs: T0 + (n - 1) * SEC, timeZone: UTC });
+    };
+    const opened = stuckFor(50);
+    const resolved = stuckFor(121);
+    expect(opened.kind).toBe('stuck');
+    expect(resolved.kind).toBe('stuck');
+    expect(resolved.expected).toBe(opened.expected);
+    expect(opened.expected!).toBeCloseTo(7.17, 2);
+    expect(opened.sentence).toMatch(/^motor_current 7\.91 unchanged for 49 s, expected 7\.2 ± 1\.2 since 09:00 \(stuck value\)$/);
+    expect(resolved.sentence).toMatch(/^motor_current 7\.91 unchanged for 2 min, expected 7\.2 ± 1\.2 since 09:00 \(stuck value\)$/);
+  });
+});
+
 describe('explainEpisode: channels and the stretch', () => {
   it('names the channel with the largest share and gives every share', () => {
     const g = noise(3);
@@ -277,7 +323,39 @@ describe('explainEpisode: channels and the stretch', () => {
   });
 });
 
+describe('namedKind: the kind the evidence at the peak names', () => {
+  it('is the strongest evidence\'s kind, else that of evidence naming a kind that reached the threshold on its own', () => {
+    expect(namedKind({ spread: 7, rarity: 3 })).toBe('noise_change');
+    expect(namedKind({ stuck: 9, spread: 6 })).toBe('stuck');
+    // A burst of noise whose values were also rarely seen, a little more so (the demo's motor current).
+    expect(namedKind({ rarity: 5.9, spread: 5.7, change: 1.2 }, 5)).toBe('noise_change');
+    expect(namedKind({ rarity: 5.9, spread: 5.7, change: 1.2 }, 6)).toBeNull();
+    expect(namedKind({ rarity: 5.9, spread: 5.7, change: 1.2 })).toBeNull();
+    expect(namedKind({ change: 12, level: 8 }, 5)).toBeNull();
+    expect(namedKind(null, 5)).toBeNull();
+  });
+
+  it('a noise burst opened on its values rarely seen is told a noise change from the open when its noise reached the threshold too', () => {
+    const g = noise(13);
+    const point = (ts: number, v: number) => ({ ts, values: [v], expected: [20], spread: [1.5] });
+    const before = Array.from({ length: 300 }, (_, i) => point(T0 - (300 - i) * SEC, 20 + (i >= 290 ? 2 : 0.1) * g()));
+    const input = { stream: 'temp', channels: ['value'], unit: '°C', before, during: [point(T0, 20.4)], startTs: T0, endTs: T0, timeZone: UTC };
+    const evidence = { rarity: 5.9, spread: 5.7, change: 1.2 };
+    const told = explainEpisode({ ...input, evidence, threshold: 5 });
+    expect(told.kind).toBe('noise_change');
+    expect(told.sentence).toMatch(/^temp varies ± \d\.\d+ °C, usually ± 0\.\d+ since 08:59 \(noise change\)$/);
+    // Below the threshold on its own, the strongest evidence is what the sentence names.
+    expect(explainEpisode({ ...input, evidence, threshold: 6 }).sentence).toMatch(/\(values rarely seen\)$/);
+  });
+});
+
 describe('formatting', () => {
+  it('one word list: evidence that names a kind is written in that kind\'s words', () => {
+    expect(Object.keys(EVIDENCE_KINDS).sort()).toEqual(['spread', 'stuck']);
+    for (const [evidence, kind] of Object.entries(EVIDENCE_KINDS)) expect(EVIDENCE_LABELS[evidence]).toBe(KIND_LABELS[kind]);
+    expect(EVIDENCE_LABELS.spread).toBe('noise change');
+  });
+
   it('writes numbers to the precision of the band', () => {
     expect(decimalsFor(0.2, 2.3)).toBe(1);
     expect(decimalsFor(0.15, 2.3)).toBe(2);
@@ -444,5 +522,18 @@ describe('episodeExplanation: one explanation per episode', () => {
     expect(episodeExplanation(spike, ex(null, 35))).toBe(spike);
     const shift = ex('level_shift', 25);
     expect(episodeExplanation(spike, shift)).toBe(shift);
+  });
+
+  it('keeps the kind that carried the episode\'s peak: at the same peak, another kind does not replace it', () => {
+    const noisy = ex('noise_change', 20);
+    const drift = ex('drift', 19.3);
+    // The peak the noise change was told at is still the episode's: its later readings are no drift.
+    expect(episodeExplanation(noisy, drift, true)).toBe(noisy);
+    // The same kind, rebuilt (its figures grow as the episode goes on), is taken.
+    const noisier = ex('noise_change', 20.1);
+    expect(episodeExplanation(noisy, noisier, true)).toBe(noisier);
+    // A kind told where none was, and any kind at a new peak, are taken.
+    expect(episodeExplanation(ex(null, 30), drift, true)).toBe(drift);
+    expect(episodeExplanation(noisy, drift, false)).toBe(drift);
   });
 });

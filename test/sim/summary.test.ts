@@ -37,12 +37,28 @@ describe('summarise', () => {
     const text = formatSummary(s, { asked: 40, achieved: 40 });
     expect(text).toMatch(/^summary: 60 min simulated at 40x; anomalies injected from 2026-01-01T00:05:00\.000Z \(after learning\)$/m);
     // The latency is in simulated (data) time, and the table says so (tryout: it read like wall-clock time).
-    expect(text).toMatch(/^ {2}kind +injected +caught +missed +told as such +detected after, simulated time \(median \/ max\)$/m);
+    expect(text).toMatch(/^ {2}kind +injected +caught +missed +told as such +detected after, simulated time \(median \/ max\) +told otherwise$/m);
     expect(text).toMatch(/^ {2}detected after: in simulated \(data\) time, from the anomaly's first reading to the reading that opened its episode/m);
-    expect(text).toMatch(/^ {2}spike +1 +1 +0 +1 {2}40 s \/ 40 s$/m);
-    expect(text).toMatch(/^ {2}level_shift +1 +1 +0 +0 {2}30 s \/ 30 s$/m);
-    expect(text).toMatch(/^ {2}stuck +1 +0 +1 +0 {2}–$/m);
+    // What the ones not told as such were told instead (the JSON's `told`): 'b' told no kind.
+    expect(text).toMatch(/^ {2}spike +1 +1 +0 +1 {2}40 s \/ 40 s +–$/m);
+    expect(text).toMatch(/^ {2}level_shift +1 +1 +0 +0 {2}30 s \/ 30 s +none 1$/m);
+    expect(text).toMatch(/^ {2}stuck +1 +0 +1 +0 {2}– +–$/m);
+    // The columns line up.
+    const rows = text.split('\n').filter((l) => /^ {2}(kind|spike|level_shift|stuck|noise_burst) /.test(l));
+    expect(new Set(rows.map((l) => l.lastIndexOf('  ') + 2)).size).toBe(1);
     expect(text).toMatch(/false alarms: 2 \(temperature 1, motor_current 1\), 1 of them before injection began; episodes in all: 5/);
+  });
+
+  it('says what the ones not told as such were told, most first', () => {
+    const bursts: InjectedAnomaly[] = [0, 1, 2, 3, 4].map((k) => ({ sensor: 'motor_current', kind: 'noise_burst', startTs: T0 + k * 10 * MIN, endTs: T0 + k * 10 * MIN + 30_000 }));
+    const told = ['noise_change', 'spike', 'level_shift', 'level_shift', 'noise_change'];
+    const s = summarise(
+      bursts,
+      bursts.map((b, k) => ({ anomalyId: `n${k}`, sensor: 'motor_current', openTs: b.startTs + 15_000, told: told[k] })),
+      { from: T0, to: T0 + 60 * MIN, injectionFrom: T0, graceMs: 96_000 },
+    );
+    expect(s.kinds.noise_burst.toldAsSuch).toBe(2);
+    expect(formatSummary(s, { asked: 400, achieved: 400 })).toMatch(/^ {2}noise_burst +5 +5 +0 +2 {2}15 s \/ 15 s +level_shift 2, spike 1$/m);
   });
 
   it('says when nothing was injected because the sensors were still learning', () => {
