@@ -17,9 +17,12 @@
  * maximum of its readings, whichever path admits it); before the stream's first taken reading U is 0 (a
  * device clock that agrees with the host's). The upper envelope, not a median: the freshest delivery of a
  * burst-sending or queueing device is its usual lead, and a reading delivered faster than the usual is no
- * reason for doubt. A reading is suspect when its lead exceeds U by more than the tolerance, i.e. when,
- * taken, it would make the stream's next readings out of order if its time were wrong. A reading stamped on
- * arrival (ts = receivedAt: no device time) is never suspect.
+ * reason for doubt. A reading is suspect when its lead exceeds both U and 0 (its arrival) by more than the
+ * tolerance, i.e. when, taken, it would make the stream's next readings out of order if its time were wrong
+ * (`isSuspect`). A reading from the past is never suspect: a backfill or a gateway's buffer flushed after an
+ * outage has leads that rise by a reading's interval with every message, and its last reading would wait
+ * for the stream's next message. A reading stamped on arrival (ts = receivedAt: no device time) is never
+ * suspect.
  *
  * A suspect is held, not taken (the stream's newest time does not move). The stream's next reading that
  * admission judges in order (not future_timestamp, not out_of_order against the stream's newest) settles it:
@@ -170,7 +173,7 @@ export class Admission {
     if (state === undefined) {
       const problem = this.roomFor(device);
       if (problem !== null) return problem;
-      const suspect = lead > tol && ts !== receivedAt;
+      const suspect = isSuspect(lead, 0, tol, ts, receivedAt);
       const created = newState(suspect ? -Infinity : ts, device);
       this.streams.set(stream, created);
       this.perDevice.set(device, (this.perDevice.get(device) ?? 0) + 1);
@@ -181,7 +184,7 @@ export class Admission {
     if (ts < state.lastTs - tol) {
       return { reason: 'out_of_order', detail: `timestamp ${isoOf(ts)} is ${Math.round(state.lastTs - ts)} ms older than the stream's last reading` };
     }
-    const suspect = lead > state.lead + tol && ts !== receivedAt;
+    const suspect = isSuspect(lead, state.lead, tol, ts, receivedAt);
     const held = state.held;
     if (held !== null) {
       // Held readings stamped later than this one by more than the tolerance were the glitch.
@@ -226,8 +229,8 @@ export class Admission {
     const state = this.streams.get(stream);
     const lead = lastTs - receivedAt;
     // The run's leads rise with its times (one arrival), so its last reading is its most suspect.
-    if (state === undefined) return this.roomFor(device) === null && !(lead > this.opts.outOfOrderToleranceMs && lastTs !== receivedAt);
-    return state.held === null && firstTs >= state.lastTs && !(lead > state.lead + this.opts.outOfOrderToleranceMs && lastTs !== receivedAt);
+    if (state === undefined) return this.roomFor(device) === null && !isSuspect(lead, 0, this.opts.outOfOrderToleranceMs, lastTs, receivedAt);
+    return state.held === null && firstTs >= state.lastTs && !isSuspect(lead, state.lead, this.opts.outOfOrderToleranceMs, lastTs, receivedAt);
   }
 
   /** Takes the run admitsRun() allowed, as admit() would reading by reading. */
@@ -322,6 +325,18 @@ export class Admission {
 
 function newState(lastTs: number, device: string): StreamState {
   return { lastTs, device, lead: 0, leadBlock: -Infinity, leadPrev: -Infinity, leadCount: 0, arrival: Number.NaN, held: null };
+}
+
+/**
+ * Whether a reading of lead `lead` (ts - receivedAt, ms) is suspect against the stream's usual lead `usual`
+ * (ms) and the tolerance `tol` (ms): ahead of the usual by more than the tolerance AND ahead of its own
+ * arrival by more than the tolerance. Only a time stamp in the future of its arrival can be a glitch that
+ * would put the next readings out of order; a reading from the past (a backfill, a gateway's buffer flushed
+ * after an outage, whose leads rise with every message) is never held, or the last one would wait for the
+ * stream's next message. A reading stamped on arrival (ts = receivedAt: no device time) is never suspect.
+ */
+function isSuspect(lead: number, usual: number, tol: number, ts: number, receivedAt: number): boolean {
+  return lead > Math.max(usual, 0) + tol && ts !== receivedAt;
 }
 
 /** Counts a taken reading's lead in the usual lead's running maximum (a new arrival may start a new block). */

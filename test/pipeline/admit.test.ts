@@ -124,6 +124,16 @@ describe('Admission: a device clock', () => {
     expect(numbers(o)).toEqual(range(0, 100));
   });
 
+  it('takes a backfill (readings from the past, sent faster than they were taken) at once, the last one too', () => {
+    // A gateway flushing 2 h of 5-min readings after an outage, 10 ms apart: each lead is 5 min above the
+    // last, but every reading is in the past of its arrival, so none can push the next out of order.
+    const times = Array.from({ length: 24 }, (_, i) => T0 - 2 * 3_600_000 + i * 300_000);
+    const arrivals = times.map((_, i) => T0 + i * 10);
+    const o = run(admission(), times, arrivals);
+    expect(o.rejected).toEqual([]);
+    expect(numbers(o)).toEqual(range(0, 24));
+  });
+
   it('still clamps a late reading within the tolerance and rejects one beyond it out_of_order', () => {
     const times = [T0, T0 + 1000, T0 + 2000, T0 - 2500, T0 + 3000, T0 - 4000];
     const arrivals = [T0, T0 + 1000, T0 + 2000, T0 + 2100, T0 + 3000, T0 + 3100].map((a) => a + DELAY);
