@@ -66,6 +66,7 @@ export const EVIDENCE_LABELS: Readonly<Record<string, string>> = {
   spread: 'noise level changed',
   stuck: 'stuck value',
   rarity: 'values rarely seen',
+  cycle: 'off the usual cycle',
 };
 
 /** The band around the expectation is ± this many spreads (≈ 95 % of normal readings for Gaussian noise). */
