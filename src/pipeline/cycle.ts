@@ -51,6 +51,8 @@ export interface CycleState {
 export class CycleProfile {
   /** The last readings, oldest first once full (ring buffer; allocated at the first reading). */
   private ring: Float64Array | null = null;
+  /** The only reading held while the ring is not made yet. */
+  private first = 0;
   private held = 0;
   private pos = 0;
   /** Readings since the last estimate of the period. */
@@ -138,9 +140,18 @@ export class CycleProfile {
   }
 
   private push(v: number): void {
-    // The ring grows with the readings (doubling from 64 to RING), so a stream that sent a few costs little.
-    if (this.ring === null) this.ring = new Float64Array(64);
-    else if (this.held === this.ring.length && this.held < RING) {
+    // The ring grows with the readings (doubling from 64 to RING, made at the second), so a stream that sent one or
+    // a few costs little.
+    if (this.ring === null) {
+      if (this.held === 0) {
+        this.first = v;
+        this.held = 1;
+        return;
+      }
+      this.ring = new Float64Array(64);
+      this.ring[0] = this.first;
+      this.pos = 1;
+    } else if (this.held === this.ring.length && this.held < RING) {
       const grown = new Float64Array(Math.min(RING, 2 * this.ring.length));
       for (let i = 0; i < this.held; i++) grown[i] = this.at(i);
       this.ring = grown;
@@ -154,7 +165,8 @@ export class CycleProfile {
 
   /** The i-th held reading, oldest first. */
   private at(i: number): number {
-    const ring = this.ring as Float64Array;
+    const ring = this.ring;
+    if (ring === null) return this.first;
     const L = ring.length;
     return ring[(this.pos - this.held + i + L) % L];
   }

@@ -292,7 +292,8 @@ class StreamScore {
    * residuals against the profile, and the long-term mean squared residual of normal readings (and its count).
    */
   cycles: CycleProfile[];
-  readonly cycBox: Boxcar;
+  /** Made when the first residual against a profile comes (a stream of a few readings has none). */
+  cycBox: Boxcar | null = null;
   readonly cycVar: Float64Array;
   readonly cycCount: Float64Array;
   meanCount = 0;
@@ -323,8 +324,8 @@ class StreamScore {
     this.reference = set('reference');
     this.adaptive = set('adaptive');
     this.shortLog = new Boxcar(C, shortSpan(opts.smooth));
-    // The per-channel numbers share one buffer (views of it): a stream costs one allocation for them, not ten.
-    const perChannel = new Float64Array(10 * C);
+    // The per-channel numbers share one buffer (views of it): a stream costs one allocation for them, not twelve.
+    const perChannel = new Float64Array(12 * C);
     const view = (i: number): Float64Array => perChannel.subarray(i * C, (i + 1) * C);
     this.longLog = view(0);
     this.longVar = view(1);
@@ -336,15 +337,14 @@ class StreamScore {
     this.restLog = view(7);
     this.runRare = view(8);
     this.restEnded = view(9);
+    this.cycVar = view(10);
+    this.cycCount = view(11);
     this.quiet = Array.from({ length: C }, () => []);
     this.zMean = new Boxcar(C, shortSpan(opts.smooth));
     this.resMean = new Boxcar(C, shortSpan(opts.smooth));
     this.values = Array.from({ length: C }, () => new ValueHistogram(opts.horizon, shortSpan(opts.smooth)));
     this.rareBox = new Boxcar(C, shortSpan(opts.smooth));
     this.cycles = Array.from({ length: C }, () => new CycleProfile());
-    this.cycBox = new Boxcar(C, shortSpan(opts.smooth));
-    this.cycVar = new Float64Array(C);
-    this.cycCount = new Float64Array(C);
   }
   /** The kind's row of histories, made (fresh) when the kind is first taught. */
   row(which: 'reference' | 'adaptive', k: number): TailCalibrator[] {
@@ -564,7 +564,7 @@ export class StreamScorer {
       s.zMean.clear();
       s.resMean.clear();
       s.shortLog.clear();
-      s.cycBox.clear();
+      s.cycBox?.clear();
       // Nor may rarity's picture of where the stream lives hold after it: the signal went on (a day's cycle, a
       // drift) while the sensor repeated one value. A stuck channel that comes back beyond the range of values
       // its histogram knows (which learnt nothing during the episode) starts that histogram over, as after a
@@ -631,7 +631,7 @@ export class StreamScorer {
         s.cycVar[c] = 0;
         s.cycCount[c] = 0;
       }
-      s.cycBox.clear();
+      s.cycBox?.clear();
       // The new normal's variability of changes (spread and change are judged against it from now on).
       for (let c = 0; c < C; c++) {
         if (!before.owners[c] || s.epCount[c] === 0) continue;
@@ -867,7 +867,7 @@ export class StreamScorer {
     const { cycRes, cyc } = scratch;
     if (r.item.reset) {
       for (const cy of s.cycles) cy.clear();
-      s.cycBox.clear();
+      s.cycBox?.clear();
     }
     let ready = true;
     for (let c = 0; c < C; c++) {
@@ -875,17 +875,18 @@ export class StreamScorer {
       if (!Number.isFinite(cycRes[c])) ready = false;
     }
     if (!ready) {
-      s.cycBox.clear();
+      s.cycBox?.clear();
       return null;
     }
-    s.cycBox.push(cycRes);
-    if (s.cycBox.count < s.cycBox.n) return null;
+    const box = s.cycBox ?? (s.cycBox = new Boxcar(C, shortSpan(this.opts.smooth)));
+    box.push(cycRes);
+    if (box.count < box.n) return null;
     for (let c = 0; c < C; c++) {
       // The kind speaks once the channel's residuals against this cycle have been learnt over two of its periods:
       // a history that has not seen a whole period of them (how far a duty cycle's phases drift, the cycle's
       // own unevenness) would call the first of those rare.
       if (!(s.cycCount[c] >= Math.max(this.opts.smooth, 2 * s.cycles[c].period) && s.cycVar[c] > 0)) return null;
-      cyc[c] = s.cycBox.trimmedMean(c, SPREAD_TRIM) ** 2 / s.cycVar[c];
+      cyc[c] = box.trimmedMean(c, SPREAD_TRIM) ** 2 / s.cycVar[c];
     }
     return cyc;
   }
@@ -1129,7 +1130,7 @@ export class StreamScorer {
       quiet: s.quiet.map((q) => q.map((x) => [x.v, x.at])),
       zMean: means(s.zMean),
       resMean: means(s.resMean),
-      shortMeans: { zMean: s.zMean.toJSON(), resMean: s.resMean.toJSON(), shortLog: s.shortLog.toJSON(), rarity: s.rareBox.toJSON(), cycle: s.cycBox.toJSON() },
+      shortMeans: { zMean: s.zMean.toJSON(), resMean: s.resMean.toJSON(), shortLog: s.shortLog.toJSON(), rarity: s.rareBox.toJSON(), cycle: s.cycBox?.toJSON() },
       values: s.values.map((h) => h.toJSON()),
       cycles: s.cycles.map((cy) => cy.toJSON()),
       cycleResidual: { var: Array.from(s.cycVar), count: Array.from(s.cycCount) },
@@ -1270,7 +1271,8 @@ export class StreamScorer {
     box(s.resMean, 'resMean');
     box(s.shortLog, 'shortLog');
     if (format === 'anomalyd-scorer/6') {
-      box(s.cycBox, 'cycle');
+      // Absent while no residual against a profile came.
+      if ((held as Record<string, unknown>).cycle !== undefined) box((s.cycBox = new Boxcar(C, shortSpan(this.opts.smooth))), 'cycle');
       if (!Array.isArray(v.cycles) || v.cycles.length !== C) throw new Error(`scorer snapshot: cycles must be ${C} cycle states`);
       s.cycles = v.cycles.map((x, c) => {
         try {
