@@ -307,7 +307,7 @@ export const schema = section('anomalyd configuration', {
   score: section('Every reading’s calibrated score (docs/SCORING.md). Every length is counted in readings.', {
     mode: oneOf(['reconstruction', 'prediction', 'both'] as const, {
       default: 'both',
-      doc: 'Which model errors count beside the model-free evidence (level, change, shift, spread, stuck, rarity): the window reconstruction, the next-reading prediction, or both.',
+      doc: 'Which model errors count beside the model-free evidence (level, change, shift, spread, stuck, rarity, cycle): the window reconstruction, the next-reading prediction, or both.',
     }),
     threshold: num({
       default: 0.99999,
@@ -316,7 +316,7 @@ export const schema = section('anomalyd configuration', {
       doc: 'Threshold on the [0,1) score, the same for every stream: 0.99999 = surprise 5, about one reading in 100,000 of normal operation.',
     }),
     holdMargin: num({ default: 0.5, min: 0, max: 10, doc: 'An open episode goes on while a reading’s deviation is within this much surprise of the threshold (hysteresis).' }),
-    smooth: int({ default: 16, min: 1, max: 100_000, doc: 'Readings in the short means that catch small departures that last (shift, bias, spread).' }),
+    smooth: int({ default: 16, min: 1, max: 100_000, doc: 'Readings in the short means that catch small departures that last (shift, bias, spread, rarity, cycle).' }),
     horizon: int({ default: 10000, min: 2, max: 100_000_000, doc: 'Memory of a stream’s normal history (reference), against which episodes are judged.' }),
     adaptiveHorizon: int({
       default: 500,

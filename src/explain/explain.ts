@@ -86,6 +86,7 @@ export const EVIDENCE_LABELS: Readonly<Record<string, string>> = {
   spread: KIND_LABELS[EVIDENCE_KINDS.spread],
   stuck: KIND_LABELS[EVIDENCE_KINDS.stuck],
   rarity: 'values rarely seen',
+  cycle: 'off the usual cycle',
 };
 
 /** The band around the expectation is ± this many spreads (≈ 95 % of normal readings for Gaussian noise). */

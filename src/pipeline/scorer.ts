@@ -27,8 +27,13 @@
  *                   −ln p(value) under a histogram of each channel's normal values (HBOS, Goldstein and Dengel,
  *                   KI 2012; src/pipeline/rarity.ts), bins one typical change wide, a guard band, not taught an
  *                   open episode's own channels: a level in the gap between the modes of a duty cycle or a
- *                   discrete signal, near the mean of a bimodal signal where level says nothing.
- * The last six need no model, so a stream is scored from its first minutes with or without one. The short
+ *                   discrete signal, near the mean of a bimodal signal where level says nothing;
+ *   cycle           the short (trimmed) mean of the residual against the channel's cycle profile (its period from
+ *                   its own autocorrelation, in readings; the profile a Holt-Winters seasonal component;
+ *                   src/pipeline/cycle.ts): a level shift on a cyclic signal, which the cycle's amplitude hides from
+ *                   level and shift, rarity sees only at the top of each cycle, and a model driven by its input
+ *                   follows within a few readings.
+ * The last seven need no model, so a stream is scored from its first minutes with or without one. The short
  * means (the last `smooth` readings) follow the anomaly likelihood's short average (Ahmad et al.,
  * Neurocomputing 2017) and telemanom's smoothed errors. They are boxcars (src/pipeline/boxcar.ts) of
  * shortSpan(smooth) = 2·smooth − 1 readings (as noisy as an exponential mean of weight 1/smooth), not
@@ -97,11 +102,14 @@ import type { AnomalyEvent } from '../contract/types.js';
 import type { StepResult, StepVerdict } from './steps.js';
 import { Boxcar, type BoxcarState } from './boxcar.js';
 import { ValueHistogram, type ValueHistogramState } from './rarity.js';
+import { CycleProfile, type CycleState } from './cycle.js';
 import { MAX_SURPRISE, TailCalibrator, logError, type LogPrior, type SurpriseOut, type TailOptions, type TailState } from './tail.js';
 
-export const EVIDENCE = ['prediction', 'bias', 'reconstruction', 'level', 'change', 'shift', 'spread', 'stuck', 'rarity'] as const;
+export const EVIDENCE = ['prediction', 'bias', 'reconstruction', 'level', 'change', 'shift', 'spread', 'stuck', 'rarity', 'cycle'] as const;
 /** The kinds of an anomalyd-scorer/4 checkpoint (before rarity), in its order. */
 const EVIDENCE_V4 = EVIDENCE.slice(0, 8);
+/** The kinds of an anomalyd-scorer/5 checkpoint (before cycle), in its order. */
+const EVIDENCE_V5 = EVIDENCE.slice(0, 9);
 export type Evidence = (typeof EVIDENCE)[number];
 
 export interface ScorerOptions {
@@ -167,6 +175,8 @@ type EvidenceValues = Record<Evidence, Float64Array | null>;
 const PRIOR_WEIGHT = 32;
 /** Log squared changes left out of spread's short mean at each end: a spike's two, or a step's one. */
 const SPREAD_TRIM = 2;
+/** Residuals against a cycle's profile are winsorised at this many long-term standard deviations when learnt. */
+const CYCLE_CLIP = 3;
 /** A record run is taught again each time it grows by this factor (about one bin of the tail histogram). */
 const RECORD_STEP = 1.25;
 /** StreamScore.learnFrom while a stream flat through its learning period has not moved yet. */
@@ -277,6 +287,15 @@ class StreamScore {
    */
   values: ValueHistogram[];
   readonly rareBox: Boxcar;
+  /**
+   * Per channel: its cycle (period and profile, src/pipeline/cycle.ts), the boxcar of the last shortSpan(smooth)
+   * residuals against the profile, and the long-term mean squared residual of normal readings (and its count).
+   */
+  cycles: CycleProfile[];
+  /** Made when the first residual against a profile comes (a stream of a few readings has none). */
+  cycBox: Boxcar | null = null;
+  readonly cycVar: Float64Array;
+  readonly cycCount: Float64Array;
   meanCount = 0;
   resCount = 0;
   above = 0;
@@ -305,8 +324,8 @@ class StreamScore {
     this.reference = set('reference');
     this.adaptive = set('adaptive');
     this.shortLog = new Boxcar(C, shortSpan(opts.smooth));
-    // The per-channel numbers share one buffer (views of it): a stream costs one allocation for them, not ten.
-    const perChannel = new Float64Array(10 * C);
+    // The per-channel numbers share one buffer (views of it): a stream costs one allocation for them, not twelve.
+    const perChannel = new Float64Array(12 * C);
     const view = (i: number): Float64Array => perChannel.subarray(i * C, (i + 1) * C);
     this.longLog = view(0);
     this.longVar = view(1);
@@ -318,11 +337,14 @@ class StreamScore {
     this.restLog = view(7);
     this.runRare = view(8);
     this.restEnded = view(9);
+    this.cycVar = view(10);
+    this.cycCount = view(11);
     this.quiet = Array.from({ length: C }, () => []);
     this.zMean = new Boxcar(C, shortSpan(opts.smooth));
     this.resMean = new Boxcar(C, shortSpan(opts.smooth));
     this.values = Array.from({ length: C }, () => new ValueHistogram(opts.horizon, shortSpan(opts.smooth)));
     this.rareBox = new Boxcar(C, shortSpan(opts.smooth));
+    this.cycles = Array.from({ length: C }, () => new CycleProfile());
   }
   /** The kind's row of histories, made (fresh) when the kind is first taught. */
   row(which: 'reference' | 'adaptive', k: number): TailCalibrator[] {
@@ -357,13 +379,16 @@ interface EvidenceScratch {
   readonly logD2: Float64Array;
   readonly rare: Float64Array;
   readonly rareMean: Float64Array;
+  /** Per channel: the residual against the cycle's profile (NaN: no period), and the cycle evidence. */
+  readonly cycRes: Float64Array;
+  readonly cyc: Float64Array;
   readonly judged: EvidenceValues;
   readonly taught: EvidenceValues;
 }
 
 function newEvidenceScratch(C: number): EvidenceScratch {
   const f = (): Float64Array => new Float64Array(C);
-  return { level: f(), shift: f(), res: f(), sp: f(), ch: f(), st: f(), done: f(), d2: f(), logD2: f(), rare: f(), rareMean: f(), judged: emptyEvidence(), taught: emptyEvidence() };
+  return { level: f(), shift: f(), res: f(), sp: f(), ch: f(), st: f(), done: f(), d2: f(), logD2: f(), rare: f(), rareMean: f(), cycRes: f(), cyc: f(), judged: emptyEvidence(), taught: emptyEvidence() };
 }
 
 export class StreamScorer {
@@ -539,6 +564,7 @@ export class StreamScorer {
       s.zMean.clear();
       s.resMean.clear();
       s.shortLog.clear();
+      s.cycBox?.clear();
       // Nor may rarity's picture of where the stream lives hold after it: the signal went on (a day's cycle, a
       // drift) while the sensor repeated one value. A stuck channel that comes back beyond the range of values
       // its histogram knows (which learnt nothing during the episode) starts that histogram over, as after a
@@ -581,6 +607,7 @@ export class StreamScorer {
       for (let c = 0; c < C; c++) if (s.episode.owners[c]) s.values[c].discardPending();
     }
     this.learnVariability(s, r, episode === null ? null : episode.owners);
+    this.learnCycles(s, r, episode === null ? null : episode.owners, learning);
     // A rest that an episode held, at a level never taught (a setpoint's new level), is how the stream holds a
     // value once it has ended without stuck calling it rare: its readings are taught when the episode resolves
     // (noteRest, teachRests).
@@ -597,6 +624,14 @@ export class StreamScorer {
       // A new normal's values: the owners' value histograms start over (rarity waits until they hold
       // learnReadings values again), or the new level would stay rare.
       restartValues(s, before.owners, null);
+      // The owners' cycles start over: their held readings are the old normal's (the episode's entered as expected).
+      for (let c = 0; c < C; c++) {
+        if (!before.owners[c]) continue;
+        s.cycles[c].clear();
+        s.cycVar[c] = 0;
+        s.cycCount[c] = 0;
+      }
+      s.cycBox?.clear();
       // The new normal's variability of changes (spread and change are judged against it from now on).
       for (let c = 0; c < C; c++) {
         if (!before.owners[c] || s.epCount[c] === 0) continue;
@@ -801,6 +836,7 @@ export class StreamScorer {
     out.spread = spread;
     out.stuck = stuck;
     out.rarity = rarity;
+    out.cycle = this.cycleEvidence(s, r, scratch);
     if (o.evidence !== undefined) for (const k of EVIDENCE) if (!o.evidence.includes(k)) out[k] = null;
     const taught = scratch.taught;
     // Kind by kind with named properties (a loop over EVIDENCE's names would be a keyed store and load each).
@@ -813,7 +849,83 @@ export class StreamScorer {
     taught.spread = out.spread;
     taught.stuck = out.stuck === null ? null : ended;
     taught.rarity = out.rarity;
+    taught.cycle = out.cycle;
     return scratch;
+  }
+
+  /**
+   * The cycle evidence of one reading ([C], or null): the square of the short (trimmed) mean of the residual
+   * against each channel's cycle profile (src/pipeline/cycle.ts), over the long-term mean squared residual of
+   * normal readings. A level shift on a cyclic signal: the cycle's amplitude sets the running std, so `level`
+   * and `shift` see a shift of twice the amplitude as z of 2 or 3 (the cycle's own peaks reach 1.4), `rarity`
+   * sees the shifted values only while they are beyond the normal range (the top of each cycle), and a model
+   * driven by its input follows the shifted readings within a few steps (its residual, `bias`, keeps a small
+   * share of the shift); against the profile, the shift is the whole residual, at every phase.
+   */
+  private cycleEvidence(s: StreamScore, r: StepResult<unknown>, scratch: EvidenceScratch): Float64Array | null {
+    const C = s.C;
+    const { cycRes, cyc } = scratch;
+    if (r.item.reset) {
+      for (const cy of s.cycles) cy.clear();
+      s.cycBox?.clear();
+    }
+    let ready = true;
+    for (let c = 0; c < C; c++) {
+      cycRes[c] = r.item.values[c] - s.cycles[c].expected();
+      if (!Number.isFinite(cycRes[c])) ready = false;
+    }
+    if (!ready) {
+      s.cycBox?.clear();
+      return null;
+    }
+    const box = s.cycBox ?? (s.cycBox = new Boxcar(C, shortSpan(this.opts.smooth)));
+    box.push(cycRes);
+    if (box.count < box.n) return null;
+    for (let c = 0; c < C; c++) {
+      // The kind speaks once the channel's residuals against this cycle have been learnt over two of its periods:
+      // a history that has not seen a whole period of them (how far a duty cycle's phases drift, the cycle's
+      // own unevenness) would call the first of those rare.
+      if (!(s.cycCount[c] >= Math.max(this.opts.smooth, 2 * s.cycles[c].period) && s.cycVar[c] > 0)) return null;
+      cyc[c] = box.trimmedMean(c, SPREAD_TRIM) ** 2 / s.cycVar[c];
+    }
+    return cyc;
+  }
+
+  /**
+   * The cycles learn normal readings (not the channels an open episode owns, `owners`): the profile and the
+   * long-term mean squared residual; every reading moves the phase on.
+   */
+  private learnCycles(s: StreamScore, r: StepResult<unknown>, owners: readonly boolean[] | null, learning: boolean): void {
+    const res = this.scratch.get(s.C)?.cycRes;
+    const filled = r.item.kind === 'reading' ? r.item.filled : 0;
+    for (let c = 0; c < s.C; c++) {
+      const owned = owners !== null && owners[c] && !learning;
+      const x = r.item.values[c];
+      // Residuals are winsorised at CYCLE_CLIP long-term standard deviations (Huber): a departure that has not
+      // opened an episode yet (the first readings of a shift, before the short mean has filled) does not inflate
+      // the scale it is judged against, nor move the profile more than an ordinary reading.
+      const clip = s.cycCount[c] >= this.opts.smooth && s.cycVar[c] > 0 ? CYCLE_CLIP * Math.sqrt(s.cycVar[c]) : Infinity;
+      const expected = s.cycles[c].expected();
+      const e = res === undefined ? Number.NaN : Math.max(-clip, Math.min(clip, res[c]));
+      if (!owned) {
+        if (Number.isFinite(e)) {
+          s.cycCount[c]++;
+          s.cycVar[c] += (e * e - s.cycVar[c]) / Math.min(this.opts.horizon, s.cycCount[c]);
+        }
+        s.cycles[c].teach(x, clip);
+      }
+      // The held readings (from which the period is estimated and the profile rebuilt) take a fault's readings as
+      // what the profile expected of them, and others winsorised as above: a profile rebuilt after a level shift
+      // is not part of the way up to it.
+      const held = !Number.isFinite(expected) ? x : owned ? expected : Number.isFinite(e) ? expected + e : x;
+      const before = s.cycles[c].cycles;
+      s.cycles[c].advance(held, filled, owned);
+      // A new period: its residuals start over.
+      if (s.cycles[c].cycles !== before) {
+        s.cycCount[c] = 0;
+        s.cycVar[c] = 0;
+      }
+    }
   }
 
   /**
@@ -993,7 +1105,7 @@ export class StreamScorer {
     const tails = (set: Histories, which: 'reference' | 'adaptive'): TailState[][] =>
       set.map((row, k) => (row ?? Array.from({ length: s.C }, () => new TailCalibrator(tailOptions(this.opts, which, EVIDENCE[k])))).map((t) => t.toJSON()));
     return {
-      format: 'anomalyd-scorer/5',
+      format: 'anomalyd-scorer/6',
       channels: s.C,
       reference: tails(s.reference, 'reference'),
       adaptive: tails(s.adaptive, 'adaptive'),
@@ -1018,8 +1130,10 @@ export class StreamScorer {
       quiet: s.quiet.map((q) => q.map((x) => [x.v, x.at])),
       zMean: means(s.zMean),
       resMean: means(s.resMean),
-      shortMeans: { zMean: s.zMean.toJSON(), resMean: s.resMean.toJSON(), shortLog: s.shortLog.toJSON(), rarity: s.rareBox.toJSON() },
+      shortMeans: { zMean: s.zMean.toJSON(), resMean: s.resMean.toJSON(), shortLog: s.shortLog.toJSON(), rarity: s.rareBox.toJSON(), cycle: s.cycBox?.toJSON() },
       values: s.values.map((h) => h.toJSON()),
+      cycles: s.cycles.map((cy) => cy.toJSON()),
+      cycleResidual: { var: Array.from(s.cycVar), count: Array.from(s.cycCount) },
       meanCount: s.meanCount,
       resCount: s.resCount,
       above: s.above,
@@ -1033,12 +1147,13 @@ export class StreamScorer {
   /** Restores a stream's scoring state (throws on anything malformed; the caller lets the stream start over). */
   restore(stream: string, json: unknown): void {
     const v = json as Partial<StreamScoreSnapshot> | null;
-    // anomalyd-scorer/4 (before rarity) restores with rarity starting over: its value histograms learn again
-    // (rarity says nothing until they hold learnReadings values); anything older is refused.
-    if (typeof v !== 'object' || v === null) throw new Error('scorer snapshot: not an anomalyd-scorer/5 (or /4) state');
+    // anomalyd-scorer/5 (before cycle) restores with the cycles starting over (a period is found again from the
+    // readings); /4 (before rarity) also with rarity starting over: its value histograms learn again (rarity says
+    // nothing until they hold learnReadings values); anything older is refused.
+    if (typeof v !== 'object' || v === null) throw new Error('scorer snapshot: not an anomalyd-scorer/6 (or /5, /4) state');
     const format: unknown = v.format;
-    if (format !== 'anomalyd-scorer/5' && format !== 'anomalyd-scorer/4') throw new Error('scorer snapshot: not an anomalyd-scorer/5 (or /4) state');
-    const kinds: readonly Evidence[] = format === 'anomalyd-scorer/4' ? EVIDENCE_V4 : EVIDENCE;
+    if (format !== 'anomalyd-scorer/6' && format !== 'anomalyd-scorer/5' && format !== 'anomalyd-scorer/4') throw new Error('scorer snapshot: not an anomalyd-scorer/6 (or /5, /4) state');
+    const kinds: readonly Evidence[] = format === 'anomalyd-scorer/4' ? EVIDENCE_V4 : format === 'anomalyd-scorer/5' ? EVIDENCE_V5 : EVIDENCE;
     const C = v.channels;
     if (typeof C !== 'number' || !Number.isInteger(C) || C < 1) throw new Error('scorer snapshot: bad channels');
     const nums = (x: unknown, what: string, n = C): number[] => {
@@ -1140,7 +1255,7 @@ export class StreamScorer {
     // changes (anomalyd-scorer/3) is refused above: its mean of squared changes cannot stand for them.
     const held = v.shortMeans;
     if (typeof held !== 'object' || held === null) throw new Error('scorer snapshot: shortMeans must be an object');
-    const box = (b: Boxcar, key: 'zMean' | 'resMean' | 'shortLog' | 'rarity'): void => {
+    const box = (b: Boxcar, key: 'zMean' | 'resMean' | 'shortLog' | 'rarity' | 'cycle'): void => {
       const saved = (held as Record<string, unknown>)[key];
       if (typeof saved !== 'object' || saved === null) throw new Error(`scorer snapshot: shortMeans.${key} must be a boxcar state`);
       const st = saved as Record<string, unknown>;
@@ -1155,7 +1270,23 @@ export class StreamScorer {
     box(s.zMean, 'zMean');
     box(s.resMean, 'resMean');
     box(s.shortLog, 'shortLog');
-    if (format === 'anomalyd-scorer/5') {
+    if (format === 'anomalyd-scorer/6') {
+      // Absent while no residual against a profile came.
+      if ((held as Record<string, unknown>).cycle !== undefined) box((s.cycBox = new Boxcar(C, shortSpan(this.opts.smooth))), 'cycle');
+      if (!Array.isArray(v.cycles) || v.cycles.length !== C) throw new Error(`scorer snapshot: cycles must be ${C} cycle states`);
+      s.cycles = v.cycles.map((x, c) => {
+        try {
+          return CycleProfile.fromJSON(x);
+        } catch (err) {
+          throw new Error(`scorer snapshot: cycles[${c}]: ${(err as Error).message}`);
+        }
+      });
+      const res = v.cycleResidual;
+      if (typeof res !== 'object' || res === null) throw new Error('scorer snapshot: cycleResidual must be an object');
+      s.cycVar.set(nums(res.var, 'cycleResidual.var'));
+      s.cycCount.set(nums(res.count, 'cycleResidual.count'));
+    }
+    if (format === 'anomalyd-scorer/6' || format === 'anomalyd-scorer/5') {
       box(s.rareBox, 'rarity');
       if (!Array.isArray(v.values) || v.values.length !== C) throw new Error(`scorer snapshot: values must be ${C} value histograms`);
       const lag = shortSpan(this.opts.smooth);
@@ -1211,7 +1342,7 @@ export interface OpenEpisodeProgress {
 
 /** A stream's scoring state as JSON (checkpoints). */
 export interface StreamScoreSnapshot {
-  readonly format: 'anomalyd-scorer/5';
+  readonly format: 'anomalyd-scorer/6';
   readonly channels: number;
   /** [kind][channel] */
   readonly reference: TailState[][];
@@ -1246,7 +1377,11 @@ export interface StreamScoreSnapshot {
   readonly zMean: number[];
   readonly resMean: number[];
   /** The short means' states (boxcars): of the signed level, of the signed residual, of the log squared change. */
-  readonly shortMeans: { readonly zMean: BoxcarState; readonly resMean: BoxcarState; readonly shortLog: BoxcarState; readonly rarity: BoxcarState };
+  readonly shortMeans: { readonly zMean: BoxcarState; readonly resMean: BoxcarState; readonly shortLog: BoxcarState; readonly rarity: BoxcarState; readonly cycle?: BoxcarState };
+  /** Per channel, its cycle (src/pipeline/cycle.ts). Absent from checkpoints written before it existed (/5, /4). */
+  readonly cycles?: CycleState[];
+  /** Per channel, the long-term mean squared residual against the cycle's profile, and the residuals it learnt. */
+  readonly cycleResidual?: { readonly var: number[]; readonly count: number[] };
   /** Per channel, rarity's value histogram (with its guard band). */
   readonly values: ValueHistogramState[];
   readonly meanCount: number;
@@ -1335,6 +1470,7 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, 
     spread: best[6],
     stuck: best[7],
     rarity: best[8],
+    cycle: best[9],
   };
   const penalty = n > 0 ? Math.log10(n) : 0;
   const surprise = n > 0 ? Math.max(0, Math.min(MAX_SURPRISE, max - penalty)) : Math.log10(2);
@@ -1393,7 +1529,7 @@ const PREDICTIVE: SurpriseOut = { fitted: 0, predictive: 0 };
 /** fuse's per-kind largest surprises, in EVIDENCE's order (scratch: read back before fuse returns). */
 const BEST = new Float64Array(EVIDENCE.length);
 // fuse's literal names the kinds by their index in EVIDENCE.
-if (EVIDENCE.join() !== 'prediction,bias,reconstruction,level,change,shift,spread,stuck,rarity') throw new Error('scorer: fuse and kindOf must follow EVIDENCE');
+if (EVIDENCE.join() !== 'prediction,bias,reconstruction,level,change,shift,spread,stuck,rarity,cycle') throw new Error('scorer: fuse and kindOf must follow EVIDENCE');
 
 /**
  * Readings in the boxcars of the short means, for `smooth` (score.smooth): 2·smooth − 1, the boxcar with the
@@ -1683,8 +1819,10 @@ function kindOf(e: EvidenceValues, k: number): Float64Array | null {
       return e.spread;
     case 7:
       return e.stuck;
-    default:
+    case 8:
       return e.rarity;
+    default:
+      return e.cycle;
   }
 }
 
@@ -1698,7 +1836,7 @@ function verdictOf(exclude: boolean, rebaseline: boolean, reset: boolean): StepV
 
 /** A record of evidence that says nothing (every kind null). */
 function emptyEvidence(): EvidenceValues {
-  return { prediction: null, bias: null, reconstruction: null, level: null, change: null, shift: null, spread: null, stuck: null, rarity: null };
+  return { prediction: null, bias: null, reconstruction: null, level: null, change: null, shift: null, spread: null, stuck: null, rarity: null, cycle: null };
 }
 
 /** A copy of one reading's evidence that outlives it (the scorer's scratch and the model stage's buffers are reused). */
@@ -1736,6 +1874,7 @@ function keepEvidence(e: EvidenceValues): EvidenceValues {
     spread: copy(e.spread),
     stuck: copy(e.stuck),
     rarity: copy(e.rarity),
+    cycle: copy(e.cycle),
   };
 }
 
@@ -1763,7 +1902,7 @@ function newTailOptions(opts: ScorerOptions, which: 'reference' | 'adaptive', ki
   // A short mean over `smooth` readings changes little from one reading to the next: its history keeps one
   // value per span (its effective sample size), and so does the reconstruction, which comes every
   // reconEvery readings. Memory and warm-up count in kept values.
-  const smoothed = kind === 'shift' || kind === 'bias' || kind === 'spread' || kind === 'rarity';
+  const smoothed = kind === 'shift' || kind === 'bias' || kind === 'spread' || kind === 'rarity' || kind === 'cycle';
   const every = kind === 'reconstruction' ? opts.reconEvery : smoothed ? opts.smooth : 1;
   const horizon = which === 'reference' ? opts.horizon : opts.adaptiveHorizon;
   return {

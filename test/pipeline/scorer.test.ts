@@ -495,6 +495,49 @@ describe('StreamScorer: rarity (values where the stream has no mass)', () => {
   });
 });
 
+describe('StreamScorer: cycle (a level shift on a cyclic signal)', () => {
+  /** 1 + 0.2 sin(2 pi t / period) + N(0, 0.02), as the tryout's motor2 (period in readings). */
+  function cyclic(seed: number, n: number, period: number): number[][] {
+    const z = normal(seed);
+    return Array.from({ length: n }, (_, t) => [1 + 0.2 * Math.sin((2 * Math.PI * t) / period) + 0.02 * z()]);
+  }
+  /** Runs of consecutive alarmed readings, [first, last]. */
+  function runs(idx: number[]): [number, number][] {
+    const out: [number, number][] = [];
+    for (const i of idx) {
+      const last = out[out.length - 1];
+      if (last !== undefined && i === last[1] + 1) last[1] = i;
+      else out.push([i, i]);
+    }
+    return out;
+  }
+
+  it('a shift of twice the amplitude that comes in over 20 readings at a trough is one episode held through it, at 1 s and at 1 min, for periods of 60 and 240 readings', async () => {
+    for (const [period, intervalMs] of [[60, 1000], [240, 60000]] as const) {
+      const rows = cyclic(91 + period, 5000, period);
+      // From a trough after 4000 readings: +0.4 reached over 20 readings (no step that change would see), for 400.
+      const start = 4000 + ((((3 * period) / 4 - 4000) % period) + period) % period;
+      for (let i = start; i < start + 400; i++) rows[i][0] += 0.4 * Math.min(1, (i - start + 1) / 20);
+      const out = await detect(rows, { knownNormal: 3000, intervalMs });
+      const ep = runs(alarmed(out));
+      // Nothing before it.
+      expect(ep.filter(([a]) => a < start)).toEqual([]);
+      // One episode, from within two short spans of the onset to the end of the shift.
+      const during = ep.filter(([a, b]) => b >= start && a < start + 400);
+      expect(during.length).toBe(1);
+      expect(during[0][0] - start).toBeLessThan(2 * shortSpan(TEST_SCORER.smooth));
+      expect(during[0][1]).toBeGreaterThanOrEqual(start + 399);
+      // It is the cycle evidence that sees it.
+      expect(Math.max(...out.slice(start, start + 400).map((o) => o.deviationEvidence.cycle))).toBeGreaterThanOrEqual(THRESHOLD);
+    }
+  });
+
+  it('an unchanged cycle opens no episode', async () => {
+    const out = await detect(cyclic(95, 6000, 120), { knownNormal: 3000 });
+    expect(alarmed(out)).toEqual([]);
+  });
+});
+
 describe('StreamScorer: snapshot', () => {
   /** A two-channel step result, as the step engine would hand it over (no model). */
   function step(i: number, values: number[]): StepResult<null> {
@@ -667,7 +710,7 @@ describe('StreamScorer: snapshot', () => {
     const snap = JSON.parse(JSON.stringify(s.snapshot('s'))) as Record<string, unknown>;
     const other = new StreamScorer(TEST_SCORER, { newId: () => 'x', priorsFor: () => null });
     expect(() => other.restore('s', { ...snap, longest: [1] })).toThrow(/longest must be 2 finite numbers/);
-    expect(() => other.restore('s', { ...snap, format: 'anomalyd-scorer/2' })).toThrow(/anomalyd-scorer\/5/);
+    expect(() => other.restore('s', { ...snap, format: 'anomalyd-scorer/2' })).toThrow(/anomalyd-scorer\/6/);
     expect(() => other.restore('s', { ...snap, episode: { id: 'x', startTs: 0, lastAboveTs: 0, readings: 1, peak: 5, peakEvidence: {}, peakChannels: [1, 1], lastReported: 5, owners: [true], rowPeak: 5 } })).toThrow(/owners must be 2 booleans/);
     const boxes = snap.shortMeans as Record<string, { values: number[][]; sums: number[]; sinceExact: number }>;
     expect(() => other.restore('s', { ...snap, shortMeans: { ...boxes, zMean: { ...boxes.zMean, values: [[1]] } } })).toThrow(/shortMeans\.zMean\.values\[0\] must be 2 finite numbers/);
@@ -687,7 +730,7 @@ describe('StreamScorer: snapshot', () => {
     const other = new StreamScorer(TEST_SCORER, { newId: () => 'x', priorsFor: () => null });
     // anomalyd-scorer/3 kept a mean of squared changes, which cannot stand for a mean of their logarithms.
     const { shortLog: _log, longLog: _long, ...rest } = snap;
-    expect(() => other.restore('s', { ...rest, format: 'anomalyd-scorer/3', shortVar: [1, 1] })).toThrow(/not an anomalyd-scorer\/5 \(or \/4\) state/);
+    expect(() => other.restore('s', { ...rest, format: 'anomalyd-scorer/3', shortVar: [1, 1] })).toThrow(/not an anomalyd-scorer\/6 \(or \/5, \/4\) state/);
     expect(() => other.restore('s', { ...snap, shortMeans: undefined })).toThrow(/shortMeans must be an object/);
     expect(other.snapshot('s')).toBeNull();
     // A full snapshot restores, with its boxcars.
@@ -701,19 +744,48 @@ describe('StreamScorer: snapshot', () => {
     const step4 = (i: number): StepResult<null> => step(i, [10 + z(), 10 + z()]);
     for (let i = 0; i < 600; i++) s.score(step4(i), i < 300);
     const snap = JSON.parse(JSON.stringify(s.snapshot('s'))) as Record<string, unknown>;
-    expect(snap.format).toBe('anomalyd-scorer/5');
-    // What /4 wrote: eight kinds of histories, no value histograms, no rarity boxcar.
-    const { values: _values, ...rest } = snap;
-    const { rarity: _box, ...boxes } = snap.shortMeans as Record<string, unknown>;
+    expect(snap.format).toBe('anomalyd-scorer/6');
+    // What /4 wrote: eight kinds of histories, no value histograms, no rarity boxcar (nor any cycle).
+    const { values: _values, cycles: _cycles, cycleResidual: _res, ...rest } = snap;
+    const { rarity: _box, cycle: _cbox, ...boxes } = snap.shortMeans as Record<string, unknown>;
     const v4 = { ...rest, format: 'anomalyd-scorer/4', reference: (snap.reference as unknown[]).slice(0, 8), adaptive: (snap.adaptive as unknown[]).slice(0, 8), shortMeans: boxes };
     const other = new StreamScorer(TEST_SCORER, { newId: () => 'x', priorsFor: () => null });
     other.restore('s', v4);
     const back = other.snapshot('s')!;
-    expect(back.format).toBe('anomalyd-scorer/5');
+    expect(back.format).toBe('anomalyd-scorer/6');
     expect(back.values.every((h) => h.exp === null && h.total === 0)).toBe(true);
     // The other kinds' histories come back as saved.
     expect(back.reference.slice(0, 8)).toEqual((snap.reference as unknown[]).slice(0, 8));
-    // A /5 snapshot without its value histograms is malformed.
+    // A /6 snapshot without its value histograms is malformed.
     expect(() => other.restore('s', { ...snap, values: undefined })).toThrow(/values must be 2 value histograms/);
+  });
+
+  it('restores an anomalyd-scorer/5 checkpoint (before cycle) with the cycles starting over, and a /6 one with its cycles', () => {
+    const z = normal(64);
+    const s = new StreamScorer(TEST_SCORER, { newId: () => 'x', priorsFor: () => null });
+    // Two channels with a cycle of 40 readings: found after 512 readings.
+    const stepC = (i: number): StepResult<null> => step(i, [10 + Math.sin((2 * Math.PI * i) / 40) + 0.05 * z(), 5 + 0.05 * z()]);
+    for (let i = 0; i < 1200; i++) s.score(stepC(i), i < 300);
+    const snap = JSON.parse(JSON.stringify(s.snapshot('s'))) as Record<string, unknown>;
+    expect(snap.format).toBe('anomalyd-scorer/6');
+    expect((snap.cycles as { period: number }[])[0].period).toBeCloseTo(40, 0);
+    expect((snap.cycles as { period: number }[])[1].period).toBe(0);
+    // A /6 snapshot restores with its cycles, exactly.
+    const same = new StreamScorer(TEST_SCORER, { newId: () => 'x', priorsFor: () => null });
+    same.restore('s', snap);
+    expect(JSON.parse(JSON.stringify(same.snapshot('s')))).toEqual(snap);
+    // What /5 wrote: nine kinds of histories, no cycles.
+    const { cycles: _cycles, cycleResidual: _res, ...rest } = snap;
+    const { cycle: _box, ...boxes } = snap.shortMeans as Record<string, unknown>;
+    const v5 = { ...rest, format: 'anomalyd-scorer/5', reference: (snap.reference as unknown[]).slice(0, 9), adaptive: (snap.adaptive as unknown[]).slice(0, 9), shortMeans: boxes };
+    const other = new StreamScorer(TEST_SCORER, { newId: () => 'x', priorsFor: () => null });
+    other.restore('s', v5);
+    const back = other.snapshot('s')!;
+    expect(back.format).toBe('anomalyd-scorer/6');
+    expect(back.cycles!.every((c) => c.period === 0 && c.ring.length === 0)).toBe(true);
+    expect(back.reference.slice(0, 9)).toEqual((snap.reference as unknown[]).slice(0, 9));
+    // A malformed cycle is refused with a clear error.
+    const bad = { ...snap, cycles: [{ ...(snap.cycles as object[])[0], phase: -1 }, (snap.cycles as object[])[1]] };
+    expect(() => other.restore('s', bad)).toThrow(/cycles\[0\]: cycle snapshot: phase out of range/);
   });
 });

@@ -1,0 +1,308 @@
+/**
+ * A channel's cycle, counted in readings: the period found from the channel's own autocorrelation, and the
+ * profile of one period (the expected value at each phase), for the scorer's `cycle` evidence (the short mean
+ * of the residual against the profile: a level shift that a cycle's amplitude hides from `level` and `shift`,
+ * and that a model driven by its input follows within a few readings, src/pipeline/scorer.ts).
+ *
+ * Period. Every ESTIMATE_EVERY readings, the autocorrelation function r(k) of the last (up to) RING readings is
+ * computed (the biased estimator: divided by the whole sum of squares, so r(2P) < r(P) for a clean cycle) for
+ * lags up to half of them; the period is the lag of its highest value after its first zero crossing (Wang,
+ * Smith and Hyndman, "Characteristic-based clustering for time series data", DMKD 2006), accepted when that
+ * value is at least ACCEPT_R: there the seasonal naive forecast x[t - P] starts to beat the mean (its residual
+ * variance 2 (1 - r) sigma^2 < sigma^2). A trend, a random walk that does not come back, white noise: no
+ * crossing or no peak that high, no period, no evidence. The period is in readings (filled steps count), so it
+ * is the same at any sampling rate; at most RING / 2 readings.
+ *
+ * Profile. When a period is accepted (or changes), the profile is built from the held readings: the mean of
+ * those at each phase. Then each normal reading moves its phase's value by 1 / PROFILE_PERIODS of its residual
+ * (an exponential mean over about that many periods: the seasonal component of Holt-Winters, Winters 1960),
+ * so a slow change of the cycle is followed, and a fault, which is not taught (the owners of an open episode),
+ * is neither followed nor echoed one period later (as a seasonal naive residual x[t] - x[t - P] would be).
+ */
+
+/** Longest period (readings) looked for; the ring holds twice as many readings. */
+export const MAX_PERIOD = 1024;
+const RING = 2 * MAX_PERIOD;
+/** Shortest period (readings): below, a "cycle" is the short-term dynamics the model and `change` judge. */
+const MIN_PERIOD = 8;
+/** Autocorrelation at the period needed to accept it. */
+const ACCEPT_R = 0.5;
+/** Readings between two estimates of the period. */
+const ESTIMATE_EVERY = 512;
+/**
+ * A period this much (relative) off the one before is another cycle. Another cycle of the same readings is a
+ * multiple or a harmonic of it (2P, P/2, 3P/2: a factor of 1.5 at least); the same cycle estimated again moves by
+ * the error of locating the peak of a cycle held two or three times (a few readings of 600).
+ */
+const NEW_CYCLE = 0.2;
+/** The profile's memory, in periods. */
+const PROFILE_PERIODS = 8;
+
+export interface CycleState {
+  readonly ring: number[];
+  readonly period: number;
+  readonly phase: number;
+  readonly profile: number[] | null;
+  readonly since: number;
+  readonly cycles: number;
+}
+
+/** One channel's period and profile. */
+export class CycleProfile {
+  /** The last readings, oldest first once full (ring buffer; allocated at the first reading). */
+  private ring: Float64Array | null = null;
+  /** The only reading held while the ring is not made yet. */
+  private first = 0;
+  private held = 0;
+  private pos = 0;
+  /** Readings since the last estimate of the period. */
+  private since = 0;
+  /** Times another cycle was found (or lost): the residuals of the one before say nothing of it. */
+  cycles = 0;
+  /** The period in readings, to a fraction of one (0: none accepted). */
+  period = 0;
+  /** The phase of the next reading, in [0, period): its profile value is at floor(phase). */
+  private phase = 0;
+  private profile: Float64Array | null = null;
+  /** Scratch of weight(): the bins either side of a phase. */
+  private bin = 0;
+  private next = 0;
+
+  /** Forgets everything (a gap: the phase is lost; a new normal: the held readings are the old one's). */
+  clear(): void {
+    if (this.period > 0) this.cycles++;
+    this.held = 0;
+    this.pos = 0;
+    this.since = 0;
+    this.period = 0;
+    this.phase = 0;
+    this.profile = null;
+  }
+
+  /** The value the profile expects of the next reading, or NaN without a period. */
+  expected(): number {
+    if (this.profile === null) return Number.NaN;
+    const w = this.weight(this.phase);
+    return (1 - w) * this.profile[this.bin] + w * this.profile[this.next];
+  }
+
+  /** bin and next: the two bins around `phase`; returns the weight of next (linear interpolation on the circle). */
+  private weight(phase: number): number {
+    const B = (this.profile as Float64Array).length;
+    const j = Math.min(B - 1, Math.floor(phase));
+    this.bin = j;
+    // The bins sit at 0, 1, …, B − 1 on a circle of length period: the last gap (back to 0) is shorter than a reading
+    // when the period is not a whole number of readings.
+    const width = j + 1 < B ? 1 : this.period - j;
+    this.next = j + 1 < B ? j + 1 : 0;
+    return width > 0 ? Math.min(1, (phase - j) / width) : 0;
+  }
+
+  /**
+   * Teaches the profile the next reading (a normal one), its residual clipped to ±`clip` (winsorised: a departure
+   * that has not opened an episode yet moves the profile no more than an ordinary one). Call before `advance`.
+   */
+  teach(x: number, clip: number): void {
+    if (this.profile === null || !Number.isFinite(x)) return;
+    const e = Math.max(-clip, Math.min(clip, x - this.expected()));
+    const w = this.weight(this.phase);
+    this.profile[this.bin] += ((1 - w) * e) / PROFILE_PERIODS;
+    this.profile[this.next] += (w * e) / PROFILE_PERIODS;
+  }
+
+  /**
+   * Moves past one reading `x` and the `filled` steps before it (holding the previous value): the ring takes
+   * them and the phase moves on. Every ESTIMATE_EVERY readings the period is estimated again, unless `frozen`
+   * (an episode is open: its readings would shape a new profile); a new period rebuilds the profile.
+   */
+  advance(x: number, filled: number, frozen: boolean): void {
+    const v = Number.isFinite(x) ? x : this.held > 0 ? this.at(this.held - 1) : 0;
+    const prev = this.held > 0 ? this.at(this.held - 1) : v;
+    for (let k = 0; k < filled; k++) this.push(prev);
+    this.push(v);
+    if (this.period > 0) this.phase = (this.phase + 1 + filled) % this.period;
+    this.since += 1 + filled;
+    if (this.since >= ESTIMATE_EVERY && !frozen) {
+      this.since = 0;
+      const p = this.estimate();
+      // Another cycle (none before, none now, or a period more than NEW_CYCLE off) starts its residuals over; the
+      // same one, estimated again, only rebuilds the profile at the refined period from the held readings.
+      if (p === 0 || this.period === 0 || Math.abs(p - this.period) > NEW_CYCLE * this.period) {
+        if (p !== this.period) this.cycles++;
+      }
+      this.period = p;
+      if (p > 0) this.rebuild(this.held);
+      else {
+        this.profile = null;
+        this.phase = 0;
+      }
+    }
+  }
+
+  private push(v: number): void {
+    // The ring grows with the readings (doubling from 64 to RING, made at the second), so a stream that sent one or
+    // a few costs little.
+    if (this.ring === null) {
+      if (this.held === 0) {
+        this.first = v;
+        this.held = 1;
+        return;
+      }
+      this.ring = new Float64Array(64);
+      this.ring[0] = this.first;
+      this.pos = 1;
+    } else if (this.held === this.ring.length && this.held < RING) {
+      const grown = new Float64Array(Math.min(RING, 2 * this.ring.length));
+      for (let i = 0; i < this.held; i++) grown[i] = this.at(i);
+      this.ring = grown;
+      this.pos = this.held;
+    }
+    const L = this.ring.length;
+    this.ring[this.pos] = v;
+    this.pos = (this.pos + 1) % L;
+    if (this.held < L) this.held++;
+  }
+
+  /** The i-th held reading, oldest first. */
+  private at(i: number): number {
+    const ring = this.ring;
+    if (ring === null) return this.first;
+    const L = ring.length;
+    return ring[(this.pos - this.held + i + L) % L];
+  }
+
+  /** The period of the held readings (0: none). */
+  estimate(): number {
+    const n = this.held;
+    const maxLag = Math.min(MAX_PERIOD, Math.floor(n / 2));
+    if (maxLag < MIN_PERIOD) return 0;
+    const d = new Float64Array(n);
+    let m = 0;
+    for (let i = 0; i < n; i++) m += d[i] = this.at(i);
+    m /= n;
+    let ss = 0;
+    for (let i = 0; i < n; i++) {
+      d[i] -= m;
+      ss += d[i] * d[i];
+    }
+    if (!(ss > 0)) return 0;
+    let crossed = false;
+    let best = 0;
+    let bestR = -Infinity;
+    for (let k = 1; k <= maxLag; k++) {
+      let s = 0;
+      for (let i = 0; i + k < n; i++) s += d[i] * d[i + k];
+      const r = s / ss;
+      if (!crossed) {
+        if (r <= 0) crossed = true;
+        continue;
+      }
+      if (r > bestR) {
+        bestR = r;
+        best = k;
+      }
+    }
+    if (!(crossed && best >= MIN_PERIOD && bestR >= ACCEPT_R)) return 0;
+    // The biased estimator chose between a period and its multiples; it also tilts the peak towards shorter lags
+    // (by (n - k) / n), and a period is rarely a whole number of readings. So the peak is located on the unbiased
+    // estimate (each lag's sum over its own n - k products) around it, to a fraction of a reading by a parabola
+    // through the best lag and its neighbours: a profile whose period is a reading off slips a reading per cycle,
+    // and its residual then swings with the phase (on a cycle of 240 readings, as much as the noise).
+    const unbiased = (k: number): number => {
+      let t = 0;
+      for (let i = 0; i + k < n; i++) t += d[i] * d[i + k];
+      return t / (n - k);
+    };
+    let k0 = best;
+    let r0 = unbiased(best);
+    for (let k = Math.max(MIN_PERIOD, best - 3); k <= Math.min(maxLag - 1, best + 3); k++) {
+      const r = unbiased(k);
+      if (r > r0) {
+        r0 = r;
+        k0 = k;
+      }
+    }
+    const peak = (k: number, r: number): number => {
+      const rm = unbiased(k - 1);
+      const rp = unbiased(k + 1);
+      const curve = rm - 2 * r + rp;
+      return k + (curve < 0 ? Math.max(-0.5, Math.min(0.5, (0.5 * (rm - rp)) / curve)) : 0);
+    };
+    const first = peak(k0, r0);
+    // Then on the furthest multiple of it that still has a period's worth of products: an error of a fraction of
+    // a reading there is that fraction over the multiple per period.
+    const mult = Math.floor(n / first) - 1;
+    if (mult < 2) return first;
+    const around = Math.round(mult * first);
+    let km = around;
+    let rmax = -Infinity;
+    for (let k = around - 3; k <= around + 3; k++) {
+      if (k + 1 >= n) continue;
+      const r = unbiased(k);
+      if (r > rmax) {
+        rmax = r;
+        km = k;
+      }
+    }
+    // A cycle the profile can stand for keeps its phase: its autocorrelation is still ACCEPT_R at that multiple. A
+    // duty cycle whose phases vary in length (a thermostat's) decorrelates from one period to the next as the
+    // jitter adds up: against a profile of fixed phase, its residual would be timing, not level.
+    if ((rmax * n) / ss < ACCEPT_R) return 0;
+    const refined = peak(km, rmax) / mult;
+    return Math.abs(refined - first) <= 1 ? refined : first;
+  }
+
+  /** The profile from the last `count` held readings: the mean at each phase (the next reading has phase 0). */
+  private rebuild(count: number): void {
+    const P = this.period;
+    const bins = Math.ceil(P);
+    const sum = new Float64Array(bins);
+    const num = new Float64Array(bins);
+    const n = this.held;
+    this.profile = sum;
+    for (let i = n - count; i < n; i++) {
+      const w = this.weight((((i - n) % P) + P) % P);
+      const x = this.at(i);
+      num[this.bin] += 1 - w;
+      num[this.next] += w;
+      sum[this.bin] += (1 - w) * x;
+      sum[this.next] += w * x;
+    }
+    const profile = new Float64Array(bins);
+    // A bin no held reading weighs on (the last, when the period is a fraction of a reading longer) takes its
+    // neighbour's mean.
+    for (let j = 0; j < bins; j++) profile[j] = num[j] > 0 ? sum[j] / num[j] : j > 0 ? profile[j - 1] : Number.NaN;
+    if (!(num[0] > 0)) profile[0] = profile[bins - 1];
+    this.profile = profile;
+    this.phase = 0;
+  }
+
+  toJSON(): CycleState {
+    const ring: number[] = [];
+    for (let i = 0; i < this.held; i++) ring.push(this.at(i));
+    return { ring, period: this.period, phase: this.phase, profile: this.profile === null ? null : Array.from(this.profile), since: this.since, cycles: this.cycles };
+  }
+
+  static fromJSON(x: unknown): CycleProfile {
+    const o = x as Partial<CycleState> | null;
+    const c = new CycleProfile();
+    if (o === null || typeof o !== 'object' || !Array.isArray(o.ring) || o.ring.length > RING || !o.ring.every((v) => typeof v === 'number' && Number.isFinite(v))) throw new Error('cycle snapshot: ring must be at most 2048 finite numbers');
+    const period = o.period;
+    if (typeof period !== 'number' || !(period === 0 || (period >= MIN_PERIOD && period <= MAX_PERIOD + 0.5))) throw new Error('cycle snapshot: period must be 0 or in [8, 1024.5]');
+    const profile = o.profile ?? null;
+    if (period > 0 && (!Array.isArray(profile) || profile.length !== Math.ceil(period) || !profile.every((v) => v === null || typeof v === 'number'))) throw new Error('cycle snapshot: profile must hold one number per phase');
+    const phase = o.phase;
+    if (typeof phase !== 'number' || !(phase >= 0) || (period > 0 ? phase >= period : phase !== 0)) throw new Error('cycle snapshot: phase out of range');
+    const since = o.since;
+    if (typeof since !== 'number' || !Number.isInteger(since) || since < 0) throw new Error('cycle snapshot: since must be a non-negative integer');
+    for (const v of o.ring) c.push(v);
+    c.period = period;
+    c.phase = phase;
+    c.profile = period > 0 ? Float64Array.from(profile as number[], (v) => (v === null ? Number.NaN : v)) : null;
+    c.since = since;
+    const cycles = o.cycles;
+    if (typeof cycles !== 'number' || !Number.isInteger(cycles) || cycles < 0) throw new Error('cycle snapshot: cycles must be a non-negative integer');
+    c.cycles = cycles;
+    return c;
+  }
+}
