@@ -44,7 +44,11 @@
  *     wait for the CONFIRM-th;
  *   - a reading delivered faster than the stream's usual (a gateway's queue that drained): nothing; it
  *     waits for the next reading, which is in order with it and releases it;
- *   - a clock that steps back: the readings until its time passes the stream's newest, out_of_order (as before).
+ *   - a clock that steps back: the readings until its time passes the stream's newest, out_of_order (as before);
+ *   - a bad time stamp still in the past of its arrival (a gateway's backfill from a device whose clock glitched):
+ *     taken, and the readings after it up to its time out_of_order (as before). Holding readings from the past
+ *     too (their leads rise by an interval per message in any backfill) made a backfill's last reading, and
+ *     the first after a gap in a redelivery, wait for the stream's next message.
  * A held reading waits for the stream's next reading (an hourly sensor: an hour); it is kept in the snapshot
  * and lost only when the stream is forgotten (evicted).
  * Why hold and settle: rejecting a suspect at once loses CONFIRM - 1 good readings at every real clock step

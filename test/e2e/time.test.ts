@@ -79,11 +79,12 @@ describe.skipIf(!builtAndModelsPresent())('time as devices send it', () => {
     cleanups.push(() => daemon.stop());
     const client = await mqtt.connectAsync(daemon.brokerUrl!, { clientId: `glitch-${process.pid}` });
     cleanups.push(() => client.endAsync());
-    // A device's 1 Hz readings of the last 80 s, sent now; the 20th stamped 55 s ahead (one bad RTC read).
+    // A device's 1 Hz readings of the last 80 s, sent now; the 20th stamped 40 s ahead of its arrival (one bad
+    // RTC read). A time stamp ahead of the stream but still in the past of its arrival is taken (admit.ts).
     const n = 80;
     const start = Date.now() - n * 1000;
     for (let i = 0; i < n; i++) {
-      const ts = start + i * 1000 + (i === 20 ? 55_000 : 0);
+      const ts = start + i * 1000 + (i === 20 ? 100_000 : 0);
       await client.publishAsync('sensors/probe', JSON.stringify({ value: 20 + Math.sin(i / 5), ts }), { qos: 1 });
     }
     await waitFor(() => daemon.counters.messages >= n, 10_000, 'every reading parsed');
