@@ -255,7 +255,12 @@ export function explain(given: ExplainInput): Explanation {
     // The model's expectation for the readings right after a spike is the model's answer to the spike (its
     // state took it in), so they can look off though they are back where they were: then the level just
     // before the stretch tells whether they are back (backAtBaseline).
-    const kind = outliers[outliers.length - 1] !== n - 1 || backAtBaseline(reference, x, outliers[0], peak) ? 'spike' : null;
+    // Back against the model's expectation is not enough where the model's expectation is pulled by the jump:
+    // the latest reading must be back against the level before the stretch too, or a level shift's second
+    // reading (still off, but near an expectation the step pulled up) was told a spike, and the kind stuck
+    // for the whole shift (tryout: 578 readings of a lasting +0.8 shift told "spike").
+    const back = outliers[outliers.length - 1] !== n - 1 && !offBaseline(reference, x, n - 1);
+    const kind = back || backAtBaseline(reference, x, outliers[0], peak) ? 'spike' : null;
     return finish(input, { kind, value: x[peak], ...expectedAt(reference, [peak]), since: during.ts[outliers[0]] }, tz);
   }
 
@@ -293,6 +298,14 @@ export function explain(given: ExplainInput): Explanation {
         return finish(input, { kind: 'level_shift', value: median(active.map((i) => x[i])), ...expectedAt(reference, active), since }, tz);
       }
     }
+  }
+  // A model that follows a lasting step expects its readings a few readings after it (its state took the new
+  // level in), so against the model only the step's first readings are off: the level before the stretch
+  // tells the shift (a tryout's +0.8 shift of a 0.1-noise signal stayed "(unusual level)", untold, for good).
+  // (Not when the detector's evidence was rarity: its sentence says where the normal readings lay.)
+  const shift = input.seen === 'rarity' ? null : shiftFromBaseline(reference, x, input);
+  if (shift !== null) {
+    return finish(input, { kind: 'level_shift', value: median(shift.map((i) => x[i])), expected: reference.level, band: BAND_SIGMAS * reference.sigma, basis: 'baseline', since: during.ts[shift[0]] }, tz);
   }
   // Nothing we can name: the reading furthest from what was expected stands for the stretch.
   let worst = 0;
@@ -471,6 +484,54 @@ function backAtBaseline(reference: Reference, x: readonly number[], first: numbe
   for (let i = first; i < x.length; i++) if (zb(i) > OUTLIER_Z) lastOff = i;
   const n = x.length;
   return lastOff >= first && lastOff - first <= 2 && lastOff < n - 1 && !(zb(n - 1) > OUTLIER_Z);
+}
+
+/**
+ * With the model's expectation as the yardstick and a level before the stretch (`reference.level` ±
+ * `reference.sigma`): the readings from the first beyond OUTLIER_Z spreads of that level to the stretch's
+ * last, when there are at least 3, at least 80 % of them are beyond it on one side, the last reading too,
+ * their median beyond the readings before (their 99th or 1st percentile), and the first came by a step (from the reading before it, larger than 4 noise spreads and half the median
+ * offset: not a drift that crossed the line); else null. A level shift the model has followed.
+ */
+function shiftFromBaseline(reference: Reference, x: readonly number[], input: ExplainInput): number[] | null {
+  if (reference.basis !== 'model' || !finite(reference.level) || !(reference.sigma > 0)) return null;
+  const n = x.length;
+  const off = (i: number): number => (x[i] - reference.level) / reference.sigma;
+  let first = -1;
+  for (let i = 0; i < n; i++) {
+    if (Math.abs(off(i)) > OUTLIER_Z) {
+      first = i;
+      break;
+    }
+  }
+  if (first < 0 || n - first < 3) return null;
+  const active = range(first, n - 1);
+  const sign = Math.sign(off(first));
+  const beyond = active.filter((i) => Math.sign(off(i)) === sign && Math.abs(off(i)) > OUTLIER_Z).length;
+  if (beyond < 0.8 * active.length || !(Math.sign(off(n - 1)) === sign && Math.abs(off(n - 1)) > OUTLIER_Z)) return null;
+  const b = input.before.values;
+  const prev = first > 0 ? x[first - 1] : b.length > 0 ? b[b.length - 1] : NaN;
+  if (!finite(prev)) return null;
+  const dev = median(active.map((i) => x[i] - reference.level));
+  // Beyond where the readings before lay (their 1st or 99th percentile), not merely off their median: a level
+  // between a duty cycle's modes is a value rarely seen, not a shift of a level that never was.
+  const sorted = [...b].filter(finite).sort((p, q) => p - q);
+  if (sorted.length < 16) return null;
+  const edge = sign > 0 ? sorted[Math.floor(0.99 * (sorted.length - 1))] : sorted[Math.ceil(0.01 * (sorted.length - 1))];
+  const mid = median(active.map((i) => x[i]));
+  if (!(sign > 0 ? mid > edge : mid < edge)) return null;
+  const step = x[first] - prev;
+  return Math.abs(step) > Math.max(4 * reference.noise, 0.5 * Math.abs(dev)) && Math.sign(step) === Math.sign(dev) ? active : null;
+}
+
+/**
+ * With the model's expectation as the yardstick and a level before the stretch (`reference.level` ±
+ * `reference.sigma`, its median and robust spread): true when reading `i` is beyond OUTLIER_Z spreads of that
+ * level. False with the baseline as the yardstick (its own outlier test says it) or without a level before.
+ */
+function offBaseline(reference: Reference, x: readonly number[], i: number): boolean {
+  if (reference.basis !== 'model' || !finite(reference.level) || !(reference.sigma > 0)) return false;
+  return Math.abs(x[i] - reference.level) / reference.sigma > OUTLIER_Z;
 }
 
 /** The residual of the last normal reading, to measure the jump into the stretch against. */

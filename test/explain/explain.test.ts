@@ -96,6 +96,26 @@ describe('explain: synthetic faults, baseline from the readings before', () => {
     // The same jump still off the level before at its last reading: it may be a level shift, not told yet.
     const held = explain({ ...base, before, during: { ...during, values: [26.7, 26.6, 26.65] } });
     expect(held.kind).toBeNull();
+    // A step's second reading, still off the level before, near the expectation the step pulled up (a tryout's
+    // lasting +0.8 shift: 10.9 then 10.8 against 10.5 ± 0.2): not told yet, not a spike (the kind stuck).
+    const step = explain({ ...base, before, during: { ts: during.ts.slice(0, 2), values: [26.7, 26.6], expected: [20.0, 26.0], spread: [0.15, 0.3] }, endTs: T0 + SEC });
+    expect(step.kind).toBeNull();
+  });
+
+  it('a level shift the model has followed (its expectation took the new level in) is a level shift, against the level before', () => {
+    // A tryout's lasting +0.8 shift of a 0.1-noise signal: against the model only the step's first readings
+    // were off, and the episode stayed "(unusual level)", untold, for good.
+    const g = noise(11);
+    const base = episode(() => 0, 3);
+    const b = series(T0 - 300 * SEC, 300, () => 10 + 0.1 * g());
+    const before = { ...b, expected: b.values.map(() => 10), spread: b.values.map(() => 0.2) };
+    const during = series(T0, 30, () => 10.8 + 0.1 * g());
+    const expected = during.values.map((_, i) => (i === 0 ? 10 : Math.min(10.8, 10 + 0.3 * i)));
+    const e = explain({ ...base, before, during: { ...during, expected, spread: during.values.map(() => 0.2) }, endTs: T0 + 29 * SEC });
+    expect(e.kind).toBe('level_shift');
+    expect(e.since).toBe(T0);
+    expect(e.expected).toBeCloseTo(10, 0);
+    expect(e.value).toBeCloseTo(10.8, 0);
   });
 
   it('a level shift: the readings jump by 2 and stay (after 16 normal readings, as a window starts early)', () => {
