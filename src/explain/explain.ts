@@ -477,13 +477,12 @@ function referenceFor(input: ExplainInput): Reference {
  * not tell. False with the baseline as the yardstick already, or without a level before.
  */
 function backAtBaseline(reference: Reference, x: readonly number[], first: number, peak: number): boolean {
-  if (reference.basis !== 'model' || !finite(reference.level) || !(reference.sigma > 0)) return false;
-  const zb = (i: number): number => Math.abs(x[i] - reference.level) / reference.sigma;
-  if (!(zb(peak) > OUTLIER_Z)) return false;
+  // offBaseline is false without a model yardstick or a level before: then so is this.
+  if (!offBaseline(reference, x, peak)) return false;
   let lastOff = -1;
-  for (let i = first; i < x.length; i++) if (zb(i) > OUTLIER_Z) lastOff = i;
+  for (let i = first; i < x.length; i++) if (offBaseline(reference, x, i)) lastOff = i;
   const n = x.length;
-  return lastOff >= first && lastOff - first <= 2 && lastOff < n - 1 && !(zb(n - 1) > OUTLIER_Z);
+  return lastOff >= first && lastOff - first <= 2 && lastOff < n - 1 && !offBaseline(reference, x, n - 1);
 }
 
 /**
