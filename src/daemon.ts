@@ -25,7 +25,7 @@ import { MessageParser } from './pipeline/parse.js';
 import { ingestFilters, parseOptionsOf } from './pipeline/ingest-options.js';
 import { discoveryFor, type HaDiscovery } from './adapters/ha-discovery.js';
 import { AnchoredClock } from './util/clock.js';
-import { RejectionCounter } from './pipeline/rejections.js';
+import { RejectionCounter, rejectionSummaryText } from './pipeline/rejections.js';
 import { Detector, detectorOptions, priorsOf, type DetectorOutput } from './pipeline/detector.js';
 import { CommandHandler, commandFilter } from './pipeline/commands.js';
 import { ModelRegistry, compileScopes } from './learn/registry.js';
@@ -721,7 +721,7 @@ export class Daemon {
   private flushRejections(): void {
     // One line per interval for every rejection together, however many topics they come from (issue 12).
     const summary = this.rejections.drainSummary(this.now());
-    if (summary !== null) this.log.warn(summary, `input rejected: ${summary.count} since the last line`);
+    if (summary !== null) this.log.warn(summary, rejectionSummaryText(summary));
     // The store adds counts up; hand it only what is new since the last flush.
     const deltas = this.rejections.drainDeltas();
     if (deltas.length > 0) this.store?.addRejections(deltas);
