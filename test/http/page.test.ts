@@ -189,7 +189,7 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
         const overflows = await page.evaluate(() => {
           const out: string[] = [];
           const name = (e: Element): string => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}${e.className && typeof e.className === 'string' ? `.${e.className.split(' ').join('.')}` : ''}`;
-          for (const e of document.querySelectorAll('header *, main *')) {
+          for (const e of Array.from(document.querySelectorAll('header *, main *'))) {
             if (e.closest('.uplot')) continue; // the charts draw to their own width
             const box = e.getBoundingClientRect();
             if (box.width === 0 && box.height === 0) continue;
