@@ -502,6 +502,11 @@ describe('parseSince / parseCommandLine', () => {
     expect(parseSince('2026-06-01', now)).toBe(Date.UTC(2026, 5, 1));
     expect(parseSince('2026-06-01T10:30', now)).toBe(Date.UTC(2026, 5, 1, 10, 30));
     expect(parseSince('2026-06-01T10:30:00+02:00', now)).toBe(Date.UTC(2026, 5, 1, 8, 30));
+    // Every ISO 8601 offset: Z (either case), +hh:mm, +hhmm, +hh.
+    for (const offset of ['+02:00', '+0200', '+02']) expect(parseSince(`2026-06-01T10:30${offset}`, now), offset).toBe(Date.UTC(2026, 5, 1, 8, 30));
+    expect(parseSince('2026-06-01T10:30:00-05', now)).toBe(Date.UTC(2026, 5, 1, 15, 30));
+    expect(parseSince('2026-06-01T10:30:00z', now)).toBe(Date.UTC(2026, 5, 1, 10, 30));
+    expect(parseSince('2026-06-01 10:30:00.250Z', now)).toBe(Date.UTC(2026, 5, 1, 10, 30, 0, 250));
     expect(parseSince('2026-13-01', now)).toBeNull();
     expect(parseSince('-5m', now)).toBeNull();
     expect(parseSince('June 1', now)).toBeNull();
