@@ -8,10 +8,10 @@
  * the time range of the lost readings and the likely cause, at most once per stream per QUIET_MS; runs in
  * between are counted into the next warning.
  *
- * A run is reported when it ends: at the stream's next taken reading, or at a drain when it did not grow since
- * the previous drain (a flush that is over before the next live reading). No I/O and no clock: the caller
- * passes `now` (epoch ms) and drains at its housekeeping tick. Memory is bounded: at most MAX_STREAMS streams
- * with a run in progress, and the streams warned about within QUIET_MS.
+ * A run is told when it ends (the stream's next taken reading) or pauses (it did not grow since the previous
+ * drain: a flush that is over before the next live reading). No I/O and no clock: the caller passes `now`
+ * (epoch ms) and drains at its housekeeping tick. Memory is bounded: at most MAX_STREAMS streams with a run in
+ * progress (forgotten after QUIET_MS without growth), and the streams warned about within QUIET_MS.
  */
 
 /** Rejections in a row (readings) from which a run is worth a warning. */
@@ -35,8 +35,12 @@ interface Run {
   count: number;
   first: number;
   last: number;
-  /** `count` at the previous drain: a run that did not grow since is over. */
+  /** `count` at the previous drain: a run that did not grow since has paused (a flush is over). */
   seen: number;
+  /** When (a drain's `now`) the run last grew. */
+  grewAt: number;
+  /** Readings of the run already told (warned about, or counted as not warned about): 0 until it is. */
+  told: number;
 }
 
 export class OutOfOrderRuns {
@@ -55,7 +59,7 @@ export class OutOfOrderRuns {
     let run = this.runs.get(stream);
     if (run === undefined) {
       if (this.runs.size >= MAX_STREAMS) return;
-      run = { count: 0, first: Infinity, last: -Infinity, seen: 0 };
+      run = { count: 0, first: Infinity, last: -Infinity, seen: 0, grewAt: -Infinity, told: 0 };
       this.runs.set(stream, run);
     }
     run.count++;
@@ -70,31 +74,30 @@ export class OutOfOrderRuns {
     const run = this.runs.get(stream);
     if (run === undefined) return;
     this.runs.delete(stream);
-    if (run.count >= MIN_RUN) this.ended.push({ stream, run });
+    this.ended.push({ stream, run });
   }
 
-  /** The warnings due at `now`: runs of MIN_RUN or more that ended, each stream at most once per QUIET_MS. */
+  /**
+   * The warnings due at `now`: a run of MIN_RUN or more is told once, when it ends or when it pauses (did not
+   * grow since the previous drain: a gateway's flush is over, or a device whose clock stepped back sends slower
+   * than the drains); each stream at most once per QUIET_MS, the runs in between counted into its next warning.
+   * A run that has not grown for QUIET_MS is forgotten (a stream that went quiet).
+   */
   drain(now: number): OutOfOrderRun[] {
-    for (const [stream, run] of this.runs) {
-      if (run.count === run.seen) {
-        this.runs.delete(stream);
-        if (run.count >= MIN_RUN) this.ended.push({ stream, run });
-      } else {
-        run.seen = run.count;
-      }
-    }
     const out: OutOfOrderRun[] = [];
-    for (const { stream, run } of this.ended) {
-      const w = this.warned.get(stream);
-      if (w !== undefined && now - w.at < QUIET_MS) {
-        w.unwarned += run.count;
-        continue;
-      }
-      out.push({ stream, count: run.count, firstTs: Number.isFinite(run.first) ? run.first : null, lastTs: Number.isFinite(run.last) ? run.last : null, unwarned: w?.unwarned ?? 0 });
-      this.warned.delete(stream); // re-inserted last: the map stays in order of warning, oldest first
-      this.warned.set(stream, { at: now, unwarned: 0 });
-    }
+    for (const { stream, run } of this.ended) this.settle(stream, run, now, out);
     this.ended = [];
+    for (const [stream, run] of this.runs) {
+      if (run.count !== run.seen) {
+        run.seen = run.count;
+        run.grewAt = now;
+      } else if (now - run.grewAt >= QUIET_MS) {
+        this.runs.delete(stream);
+        this.settle(stream, run, now, out);
+      } else if (run.told === 0 && run.count >= MIN_RUN) {
+        this.settle(stream, run, now, out);
+      }
+    }
     // Forget streams warned about long enough ago (their runs since are told with no count of the unwarned ones).
     for (const [stream, w] of this.warned) {
       if (now - w.at < QUIET_MS) break;
@@ -103,10 +106,26 @@ export class OutOfOrderRuns {
     return out;
   }
 
-  /** Ends every run in progress (at stop), so drain(now) reports them. */
+  /** Ends every run in progress (at stop), so drain(now) tells them. */
   endAll(): void {
-    for (const [stream, run] of this.runs) if (run.count >= MIN_RUN) this.ended.push({ stream, run });
+    for (const [stream, run] of this.runs) this.ended.push({ stream, run });
     this.runs.clear();
+  }
+
+  /** Tells what of `run` is not told yet: a warning, or a count for the stream's next one. */
+  private settle(stream: string, run: Run, now: number, out: OutOfOrderRun[]): void {
+    const w = this.warned.get(stream);
+    if (run.told > 0 || run.count < MIN_RUN) {
+      // The rest of a run told before (a short run is not told at all).
+      if (run.told > 0 && w !== undefined) w.unwarned += run.count - run.told;
+    } else if (w !== undefined && now - w.at < QUIET_MS) {
+      w.unwarned += run.count;
+    } else {
+      out.push({ stream, count: run.count, firstTs: Number.isFinite(run.first) ? run.first : null, lastTs: Number.isFinite(run.last) ? run.last : null, unwarned: w?.unwarned ?? 0 });
+      this.warned.delete(stream); // re-inserted last: the map stays in order of warning, oldest first
+      this.warned.set(stream, { at: now, unwarned: 0 });
+    }
+    run.told = run.count;
   }
 }
 

@@ -60,6 +60,32 @@ describe('OutOfOrderRuns', () => {
     expect(outOfOrderRunText(next)).toContain('25 more were lost in such runs since the last warning');
   });
 
+  it('tells a slow run once it holds MIN_RUN readings (a device whose clock stepped back, one reading a minute), and counts the rest into the next warning', () => {
+    const runs = new OutOfOrderRuns();
+    const told: number[] = [];
+    // One rejection a minute, drains every 2 s: the run pauses between its readings.
+    for (let m = 0; m < 40; m++) {
+      runs.rejected('slow', T0 + m * MIN);
+      for (const at of [1, 2]) told.push(...runs.drain(T0 + m * MIN + at * 2000).map((r) => r.count));
+    }
+    expect(told).toEqual([MIN_RUN]);
+    runs.taken('slow');
+    expect(runs.drain(T0 + 41 * MIN)).toEqual([]);
+    reject(runs, 'slow', 12, T0 + 50 * MIN);
+    runs.taken('slow');
+    expect(runs.drain(T0 + 41 * MIN + QUIET_MS)).toMatchObject([{ stream: 'slow', count: 12, unwarned: 40 - MIN_RUN }]);
+  });
+
+  it('forgets a run that has not grown for QUIET_MS (a stream gone quiet): memory stays bounded', () => {
+    const runs = new OutOfOrderRuns();
+    reject(runs, 'gone', 3);
+    runs.drain(T0);
+    expect(runs.drain(T0 + QUIET_MS - 1)).toEqual([]);
+    expect(runs.active).toBe(true);
+    expect(runs.drain(T0 + QUIET_MS)).toEqual([]);
+    expect(runs.active).toBe(false);
+  });
+
   it('ends the runs in progress at stop', () => {
     const runs = new OutOfOrderRuns();
     reject(runs, 's', 10);
