@@ -111,33 +111,36 @@ const SHARED_TARGETS = new Set(['shared', 'generic']);
 /**
  * Puts `sensor` on `target` (a model id, 'shared' / 'generic' for the shared model) or, without one, on the
  * model it used before its current one: its previous own model, else the shared model (what it used before
- * its first own model). Recorded as a new assignment with reason 'rollback'. 1 when there is nothing to do.
+ * its first own model). A sensor on the shared model can be put on a model by id. Recorded as a new
+ * assignment with reason 'rollback'. 1 when there is nothing to do or no such model.
  */
 function rollback(store: ModelStore, sensor: string, target: string | undefined, ctx: CommandContext): number {
   const history = store.assignmentHistory(sensor);
   const current = history[0];
   const name = (id: string | null): string => id ?? 'the shared model';
-  if (!current || current.modelId === null) {
+  const now = current?.modelId ?? null;
+  const shared = target !== undefined && SHARED_TARGETS.has(target.toLowerCase());
+  if (now === null && (target === undefined || shared)) {
     ctx.stderr(`anomalyd models: sensor ${sensor} has no model of its own (it uses the shared model)\n`);
     return 1;
   }
   let to: string | null;
   if (target === undefined) {
-    to = history.find((a) => a.modelId !== current.modelId)?.modelId ?? null;
-  } else if (SHARED_TARGETS.has(target.toLowerCase())) {
+    to = history.find((a) => a.modelId !== now)?.modelId ?? null;
+  } else if (shared) {
     to = null;
   } else {
     if (!store.models().some((m) => m.id === target)) {
       ctx.stderr(`anomalyd models: no model ${target} on this device ('anomalyd models' lists them; 'shared' is the shared model)\n`);
       return 1;
     }
-    if (target === current.modelId) {
+    if (target === now) {
       ctx.stderr(`anomalyd models: sensor ${sensor} already uses ${target}\n`);
       return 1;
     }
     to = target;
   }
   store.assignModel(sensor, to, 'rollback');
-  ctx.stdout(`${sensor}: ${name(current.modelId)} -> ${name(to)}\n`);
+  ctx.stdout(`${sensor}: ${name(now)} -> ${name(to)}\n`);
   return 0;
 }

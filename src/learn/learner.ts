@@ -400,8 +400,8 @@ export class Learner {
     }
     s.lastTrainedAt = this.deps.now();
     this.log.info(
-      { scope: name, model: model.id, sensors, seconds: (this.deps.now() - t0) / 1000, valLoss: result.training.finalValLoss, epochs: result.losses.length, heldOut: decision.heldOut, loss: decision.candidate.loss, currentLoss: decision.current?.loss ?? null },
-      `model trained and swapped in (${decision.reason})`,
+      { scope: name, model: model.id, sensors, seconds: (this.deps.now() - t0) / 1000, valLoss: result.training.finalValLoss, epochs: result.losses.length, gate: decision.reason, loss: decision.candidate.loss, currentLoss: decision.current?.loss ?? null },
+      'model trained and swapped in',
     );
     this.deps.onInstalled?.(sensors, model);
     await registry.releaseUnused();
