@@ -161,7 +161,10 @@ for (const s of sensors) {
   );
   if (args.verbose) for (const e of eps) console.log(`    episode at reading ${(e.ts - t0) / 1000} (${e.model}): ${e.evidence}`);
   for (const m of store.models().filter((x) => x.scope === s.name)) console.log(`    model ${m.id}: ${m.rows} readings, validation loss ${m.valLoss.toPrecision(3)}`);
-  if (typeof store.modelDecisions === 'function') for (const d of store.modelDecisions(s.name)) console.log(`    decision: ${JSON.stringify(d)}`);
+  // The gate's decisions, oldest first (a version without the gate has none to show).
+  if (typeof store.modelChecks === 'function') {
+    for (const c of store.modelChecks(s.name).reverse()) console.log(`    gate: ${c.accepted ? 'accepted' : 'rejected'} ${c.reason}`);
+  }
 }
 await learner.stop();
 await registry.releaseAll();
