@@ -250,7 +250,7 @@ export class Learner {
       // A rejection before a restart still holds: the scope waits for the readings it was told to wait for.
       const [last] = this.deps.store.modelChecks(name, 1);
       if (last !== undefined && !last.accepted && last.retryAfter !== null && !this.deps.registry.scopeHasModel(name)) {
-        s.retry = { since: last.at, needed: last.retryAfter, counted: 0, rejections: rejectionsOf(last.figures), reason: rejectedText(last.reason) };
+        s.retry = { since: last.at, needed: last.retryAfter, counted: 0, rejections: rejectionsOf(last.figures), reason: rejectedText(last.figures) };
       }
     }
     if (!s.sensors.has(sensor)) {
@@ -363,7 +363,7 @@ export class Learner {
       if (retrain) {
         s.retry = null; // it keeps its own model and retrains after learning.retrainIntervalMs, as before
       } else {
-        s.retry = { since: this.deps.now(), needed: retryAfter ?? this.opts.minReadings, counted: 0, rejections: tries, reason: rejectedText(decision.reason) };
+        s.retry = { since: this.deps.now(), needed: retryAfter ?? this.opts.minReadings, counted: 0, rejections: tries, reason: rejectedText(decision) };
       }
       this.log.warn(
         {
@@ -408,9 +408,17 @@ export class Learner {
   }
 }
 
-/** "rejected by the gate: <why>", as the operator sees it (status, the API). */
-function rejectedText(reason: string): string {
-  return `its last model was not used: ${reason}`;
+/**
+ * Why a scope waits after a rejection, short, as the operator sees it (status, the API, the dashboard):
+ * "its last model was 22.3 times worse than the model in use on 720 held-out readings". From a decision or
+ * its stored figures (a stored check without them: "its last model was rejected").
+ */
+function rejectedText(figures: unknown): string {
+  const f = figures as Partial<Pick<GateDecision, 'candidate' | 'current' | 'heldOut'>> | null;
+  const cand = f?.candidate?.loss;
+  const cur = f?.current?.loss;
+  if (typeof cand !== 'number' || typeof cur !== 'number' || !(cur > 0) || typeof f?.heldOut !== 'number') return 'its last model was rejected';
+  return `its last model was ${(cand / cur).toPrecision(3)} times worse than the model in use on ${f.heldOut} held-out readings`;
 }
 
 /** The rejections in a row a stored check's figures count (1 when they do not say). */

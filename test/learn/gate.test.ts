@@ -120,7 +120,7 @@ describe('the gate before an own model', () => {
     // The operator sees it: the own-model progress says why and counts the readings towards the next try.
     const own = learner.ownModel('p1')!;
     expect(own).toMatchObject({ phase: 'collecting', readings: 0, needed: options.minReadings });
-    expect(ownModelText(own)).toMatch(/^learning its own model: 0 \/ 600 readings \(its last model was not used: on 120 held-out/);
+    expect(ownModelText(own)).toMatch(/^learning its own model: 0 \/ 600 readings \(its last model was [\d.]+ times worse than the model in use on 120 held-out readings\)$/);
     const c = io();
     expect(await modelsCommand(['list', '--db', dbPath], c)).toBe(0);
     expect(c.out).toContain(`rejected ${check.candidate} (not used)`);
