@@ -11,7 +11,7 @@ export const MODELS_USAGE = `Usage: anomalyd models [list] [--config PATH | --db
 
 Lists the models trained on this device, which model each sensor uses (sensors not listed use the
 shared model from model.cell / model.name) and the new models the quality gate did not let in (each was
-no better than the model in use on the sensor's newest normal readings, kept apart from its training).
+worse than the model in use on the sensor's newest normal readings, kept apart from its training).
 
 rollback puts a sensor back on the model it used before: its previous own model, or the shared model when
 it had none before ('shared' or 'generic' asks for the shared model, a model id for that model). A running
