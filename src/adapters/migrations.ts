@@ -168,6 +168,41 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 5,
+    description: 'the shared model as an assignment (a rollback to it); the quality gate\'s decisions on new own models',
+    up: (db) => {
+      db.exec(`
+        -- model_id NULL: the shared model (model.cell / model.name), e.g. after 'anomalyd models rollback SENSOR shared'.
+        CREATE TABLE model_assignments_v5 (
+          seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+          sensor   TEXT NOT NULL,
+          model_id TEXT REFERENCES models (id),
+          reason   TEXT NOT NULL,              -- trained | joined | rollback | retrained
+          at       INTEGER NOT NULL
+        ) STRICT;
+        INSERT INTO model_assignments_v5 (seq, sensor, model_id, reason, at) SELECT seq, sensor, model_id, reason, at FROM model_assignments;
+        DROP TABLE model_assignments;
+        ALTER TABLE model_assignments_v5 RENAME TO model_assignments;
+        CREATE INDEX model_assignments_by_sensor ON model_assignments (sensor, seq);
+
+        -- Append-only: every new own model the gate judged (src/learn/gate.ts), accepted or not.
+        CREATE TABLE model_checks (
+          seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+          scope       TEXT NOT NULL,          -- the sensor id, or group:<name>
+          sensors     TEXT NOT NULL,          -- JSON [sensor]
+          candidate   TEXT NOT NULL,          -- the new model's id (a rejected model's files are deleted)
+          current     TEXT,                   -- the model in use then (the shared model's id too); NULL: none
+          accepted    INTEGER NOT NULL CHECK (accepted IN (0, 1)),
+          reason      TEXT NOT NULL,
+          figures     TEXT NOT NULL,          -- JSON GateDecision figures
+          retry_after INTEGER,                -- rejected: normal readings to collect before the next try
+          at          INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX model_checks_by_scope ON model_checks (scope, seq);
+      `);
+    },
+  },
 ];
 
 export class SchemaTooNewError extends Error {

@@ -22,6 +22,7 @@ import type {
   AnomalyWithEvents,
   CommitListener,
   ModelAssignment,
+  ModelCheck,
   ModelRecord,
   OutboxQos,
   OutboxRow,
@@ -286,7 +287,7 @@ function prepareModelStatements(db: Db) {
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (id) DO NOTHING`),
     allModels: db.prepare<[], ModelDbRow>('SELECT * FROM models ORDER BY created_at, id'),
-    assign: db.prepare<[string, string, string, number]>('INSERT INTO model_assignments (sensor, model_id, reason, at) VALUES (?, ?, ?, ?)'),
+    assign: db.prepare<[string, string | null, string, number]>('INSERT INTO model_assignments (sensor, model_id, reason, at) VALUES (?, ?, ?, ?)'),
     current: db.prepare<[], AssignmentDbRow>(`
       SELECT a.seq, a.sensor, a.model_id, a.reason, a.at FROM model_assignments a
       JOIN (SELECT sensor, max(seq) AS seq FROM model_assignments GROUP BY sensor) latest ON latest.seq = a.seq
@@ -295,6 +296,11 @@ function prepareModelStatements(db: Db) {
       'SELECT seq, sensor, model_id, reason, at FROM model_assignments WHERE sensor = ? ORDER BY seq DESC',
     ),
     lastAssignmentSeq: db.prepare<[], number>('SELECT coalesce(max(seq), 0) FROM model_assignments').pluck(),
+    addCheck: db.prepare<[string, string, string, string | null, number, string, string, number | null, number]>(
+      'INSERT INTO model_checks (scope, sensors, candidate, current, accepted, reason, figures, retry_after, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    checksOf: db.prepare<[string, number], CheckDbRow>('SELECT * FROM model_checks WHERE scope = ? ORDER BY seq DESC LIMIT ?'),
+    allChecks: db.prepare<[number], CheckDbRow>('SELECT * FROM model_checks ORDER BY seq DESC LIMIT ?'),
   };
 }
 
@@ -311,10 +317,36 @@ interface ModelDbRow {
   created_at: number;
 }
 
+interface CheckDbRow {
+  seq: number;
+  scope: string;
+  sensors: string;
+  candidate: string;
+  current: string | null;
+  accepted: number;
+  reason: string;
+  figures: string;
+  retry_after: number | null;
+  at: number;
+}
+
+const toCheck = (r: CheckDbRow): ModelCheck => ({
+  seq: r.seq,
+  scope: r.scope,
+  sensors: JSON.parse(r.sensors) as string[],
+  candidate: r.candidate,
+  current: r.current,
+  accepted: r.accepted === 1,
+  reason: r.reason,
+  figures: JSON.parse(r.figures) as unknown,
+  retryAfter: r.retry_after,
+  at: r.at,
+});
+
 interface AssignmentDbRow {
   seq: number;
   sensor: string;
-  model_id: string;
+  model_id: string | null;
   reason: string;
   at: number;
 }
@@ -634,8 +666,8 @@ export class SqliteStore implements Store {
     return this.m.allModels.all().map(toModel);
   }
 
-  /** Makes `modelId` the sensor's model from now on; the previous assignments stay as its history. */
-  assignModel(sensor: string, modelId: string, reason: string): void {
+  /** Makes `modelId` (null: the shared model) the sensor's model from now on; the previous assignments stay as its history. */
+  assignModel(sensor: string, modelId: string | null, reason: string): void {
     this.write(() => {
       this.m.assign.run(sensor, modelId, reason, this.now());
     });
@@ -657,6 +689,19 @@ export class SqliteStore implements Store {
   assignmentVersion(): number {
     this.assertOpen();
     return this.m.lastAssignmentSeq.get() ?? 0;
+  }
+
+  /** Records one decision of the quality gate on a new own model. */
+  addModelCheck(c: Omit<ModelCheck, 'seq' | 'at'>): void {
+    this.write(() => {
+      this.m.addCheck.run(c.scope, JSON.stringify(c.sensors), c.candidate, c.current, c.accepted ? 1 : 0, c.reason, JSON.stringify(c.figures), c.retryAfter, this.now());
+    });
+  }
+
+  /** The gate's decisions, newest first (of one scope, or of all), at most `limit`. */
+  modelChecks(scope?: string, limit = 100): ModelCheck[] {
+    this.assertOpen();
+    return (scope === undefined ? this.m.allChecks.all(limit) : this.m.checksOf.all(scope, limit)).map(toCheck);
   }
 
   /**

@@ -243,7 +243,13 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
     realStart = performance.now();
     let due = realStart;
     let waitingSince: number | null = null;
-    const learnt = (): boolean => sensors.every((s) => states.get(s)?.status === 'ok' && daemon.ownModel(s) === null);
+    // Learnt: its own model is in, or the gate judged its first one (docs/MODEL.md, "The gate") and it keeps
+    // the shared model while it collects readings for the next try.
+    const learnt = (): boolean =>
+      sensors.every((s) => {
+        const own = daemon.ownModel(s);
+        return states.get(s)?.status === 'ok' && (own === null || own.lastTry !== undefined);
+      });
     // Enough readings: queued for training or training now.
     const training = (): string[] => sensors.filter((s) => (daemon.ownModel(s)?.phase ?? 'collecting') !== 'collecting');
     ticker = setInterval(() => {

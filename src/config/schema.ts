@@ -383,10 +383,10 @@ export const schema = section('anomalyd configuration', {
   learning: section('Learning on the device: a model per sensor (or per group of sensors) trained from its own normal data.', {
     enabled: bool({
       default: true,
-      doc: 'Store each new sensor’s readings and, once there are learning.minReadings, train a model for it (or its group) in a worker thread, then swap it in.',
+      doc: 'Store each new sensor’s readings and, once there are learning.minReadings, train a model for it (or its group) in a worker thread, then swap it in if it is no worse than the model in use on the newest 20 % of those readings, kept apart from its training (docs/MODEL.md, “The gate”); a rejected model is logged and listed by anomalyd models, and the sensor tries again after learning.minReadings × 2^(tries − 1) more normal readings.',
     }),
     minReadings: int({ default: 3600, min: 256, max: 100_000_000, doc: 'Readings (per sensor, or in all of a group) needed before training its own model; anomalyd status and GET /api/sensors (ownModel) show how far each sensor is.' }),
-    maxReadings: int({ default: 50000, min: 256, max: 100_000_000, doc: 'Readings per sensor one training learns from, at most: the first training the oldest, up to the reading that made learning.minReadings; a retraining the newest.' }),
+    maxReadings: int({ default: 50000, min: 256, max: 100_000_000, doc: 'Readings per sensor one training reads, at most (it learns from the oldest 80 % of them; the gate judges on the newest 20 %): the first training the oldest, up to the reading that made learning.minReadings; a retraining, or a new try after a rejection, the newest.' }),
     groups: strList({
       default: [],
       minItems: 0,
@@ -401,7 +401,7 @@ export const schema = section('anomalyd configuration', {
       default: 0,
       min: 0,
       max: 365 * DAY_MS,
-      doc: 'Re-train each learnt model this often on its newest normal data (never on readings of an anomaly); 0 = never.',
+      doc: 'Re-train each learnt model this often on its newest normal data (never on readings of an anomaly), swapped in only when the gate lets it; 0 = never.',
     }),
     epochs: int({ default: 20, min: 1, max: 1000, doc: 'Most training epochs (early stopping usually ends sooner).' }),
     hidden: int({ default: 32, min: 2, max: 512, doc: 'Hidden units of the models trained on the device.' }),

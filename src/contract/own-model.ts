@@ -18,8 +18,13 @@ export interface OwnModelProgress {
   readonly phase: 'collecting' | 'queued' | 'training';
   /** Normal readings collected for it so far (its group's, with learning.groups); never readings of an anomaly. */
   readonly readings: number;
-  /** Readings a first training needs: learning.minReadings. */
+  /**
+   * Readings a first training needs: learning.minReadings; after its last model was rejected by the gate (or
+   * rolled back to the shared model), the readings the next try waits for.
+   */
   readonly needed: number;
+  /** Set when it waits after a try: why its last model was not used (the gate's figures, or the rollback). */
+  readonly lastTry?: string;
 }
 
 /** 1234 -> "1,234" (the same in every locale). */
@@ -34,15 +39,17 @@ export function ownModelFraction(p: OwnModelProgress): number {
 
 /**
  * The progress for people: `learning its own model: 1,234 / 3,600 readings`, `learning its own model: 3,600 /
- * 3,600 readings, training queued`, `training its own model`.
+ * 3,600 readings, training queued`, `training its own model`; after a rejected try, why its last model was
+ * not used, in brackets.
  */
 export function ownModelText(p: OwnModelProgress): string {
   const have = `${count(Math.min(p.readings, p.needed))} / ${count(p.needed)} readings`;
+  const why = p.lastTry !== undefined ? ` (${p.lastTry})` : '';
   switch (p.phase) {
     case 'collecting':
-      return `learning its own model: ${have}`;
+      return `learning its own model: ${have}${why}`;
     case 'queued':
-      return `learning its own model: ${have}, training queued`;
+      return `learning its own model: ${have}, training queued${why}`;
     case 'training':
       return 'training its own model';
   }

@@ -193,7 +193,8 @@ export interface ModelAssignment {
   /** Increasing over all assignments. */
   readonly seq: number;
   readonly sensor: string;
-  readonly modelId: string;
+  /** The model's id; null: the shared model (model.cell / model.name), e.g. after a rollback to it. */
+  readonly modelId: string | null;
   /** Why: trained, retrained, rollback, ... */
   readonly reason: string;
   readonly at: number;
@@ -287,14 +288,39 @@ export interface ModelStore {
   /** Records a model trained on the device (idempotent per id). */
   addModel(m: Omit<ModelRecord, 'createdAt'>): void;
   models(): ModelRecord[];
-  /** Makes `modelId` the sensor's model from now on; earlier assignments stay as its history. */
-  assignModel(sensor: string, modelId: string, reason: string): void;
+  /** Makes `modelId` (null: the shared model) the sensor's model from now on; earlier assignments stay as its history. */
+  assignModel(sensor: string, modelId: string | null, reason: string): void;
   /** Each sensor's current model. */
   assignments(): ModelAssignment[];
   /** One sensor's assignments, newest first. */
   assignmentHistory(sensor: string): ModelAssignment[];
   /** Grows with every assignment: how a running daemon notices a rollback made by the CLI. */
   assignmentVersion(): number;
+  /** Records one decision of the quality gate on a new own model (src/learn/gate.ts). */
+  addModelCheck(c: Omit<ModelCheck, 'seq' | 'at'>): void;
+  /** The gate's decisions, newest first: of one scope, or of all; at most `limit` (default 100). */
+  modelChecks(scope?: string, limit?: number): ModelCheck[];
+}
+
+/** One decision of the quality gate before a new own model replaces the model in use (docs/MODEL.md, "The gate"). */
+export interface ModelCheck {
+  readonly seq: number;
+  /** The sensor, or group:<name>, the model was trained for. */
+  readonly scope: string;
+  readonly sensors: readonly string[];
+  /** The new model's id. A rejected model is not kept (its files are deleted). */
+  readonly candidate: string;
+  /** The model in use when it was judged (the shared model's id too); null when there was none. */
+  readonly current: string | null;
+  readonly accepted: boolean;
+  /** For people: why, with the figures. */
+  readonly reason: string;
+  /** The figures (GateDecision without its reason), as JSON. */
+  readonly figures: unknown;
+  /** Rejected: the normal readings the scope collects before the learner tries again; null when accepted. */
+  readonly retryAfter: number | null;
+  /** Epoch ms (the store's clock). */
+  readonly at: number;
 }
 
 export interface ReadingStore {

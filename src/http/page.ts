@@ -175,7 +175,7 @@ function ownModelText(p) {
   var count = function (n) { return Math.round(n).toLocaleString('en-US'); };
   var have = count(Math.min(p.readings, p.needed)) + ' / ' + count(p.needed) + ' readings';
   if (p.phase === 'training') return 'training its own model';
-  return 'learning its own model: ' + have + (p.phase === 'queued' ? ', training queued' : '');
+  return 'learning its own model: ' + have + (p.phase === 'queued' ? ', training queued' : '') + (p.lastTry !== undefined ? ' (' + p.lastTry + ')' : '');
 }
 
 /** Runs of consecutive anomalous points, as [firstIndex, lastIndex] pairs. */

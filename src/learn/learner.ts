@@ -1,6 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import type { CellKind, Seq2SeqParams } from '../model/spec.js';
+import type { CellKind, ModelGraphs, Seq2SeqParams } from '../model/spec.js';
 import type { SidecarInput } from '../model/onnx-export.js';
 import type { ModelStore, ReadingStore } from '../contract/store.js';
 import { sidecarOf, type TrainProgress, type TrainResult, type TrainSeries } from '../train/trainer.js';
@@ -9,6 +10,7 @@ import { standardisedSegments } from '../train/dataset.js';
 import type { LoadedModel, ModelLoader } from '../contract/ports.js';
 import type { ModelRegistry } from './registry.js';
 import type { OwnModelProgress } from '../contract/own-model.js';
+import { gate, splitHeldOut, type GateDecision, type HeldOutSeries } from './gate.js';
 
 export interface LearningOptions {
   readonly enabled: boolean;
@@ -23,7 +25,7 @@ export interface LearningOptions {
 }
 
 /** What the learner needs of the store: the readings it learns from, and the models it records and assigns. */
-export type LearnerStore = ReadingStore & Pick<ModelStore, 'addModel' | 'assignModel' | 'assignments' | 'models'>;
+export type LearnerStore = ReadingStore & Pick<ModelStore, 'addModel' | 'assignModel' | 'assignments' | 'models' | 'addModelCheck' | 'modelChecks'>;
 
 export interface LearnerDeps {
   readonly store: LearnerStore;
@@ -52,6 +54,24 @@ interface ScopeState {
    * while not reached, and when the store already had enough at start.
    */
   dueTs: number | null;
+  /**
+   * Set while the scope waits to try again after its new model was rejected by the gate (or after the
+   * operator rolled it back to the shared model): it trains again once it has collected `needed` more
+   * normal readings (counted from `since`, epoch ms). Null otherwise.
+   */
+  retry: Retry | null;
+}
+
+interface Retry {
+  /** When the wait started (epoch ms): readings stored after it count, across a restart too. */
+  readonly since: number;
+  /** Normal readings to collect before the next try: learning.minReadings · 2^(tries − 1), at most learning.maxReadings. */
+  readonly needed: number;
+  counted: number;
+  /** Rejections in a row (0 after a rollback by the operator). */
+  readonly rejections: number;
+  /** Why the scope waits, for people. */
+  readonly reason: string;
 }
 
 interface Pending {
@@ -89,6 +109,15 @@ export class Learner {
     const { store, registry } = this.deps;
     const byId = new Map(store.models().map((m) => [m.id, m]));
     for (const a of store.assignments()) {
+      if (a.modelId === null) {
+        // Rolled back to the shared model: the same reset as any swap (the detector sees another model id),
+        // and the learner waits before it learns the sensor again, as after a rejection.
+        const wasShared = registry.isShared(a.sensor);
+        registry.assignShared(a.sensor);
+        const s = this.scope(a.sensor);
+        if (!wasShared || s.retry === null) s.retry = this.retryFrom(a.sensor, a.at, 0, 'rolled back to the shared model');
+        continue;
+      }
       const record = byId.get(a.modelId);
       if (!record) continue;
       try {
@@ -114,9 +143,12 @@ export class Learner {
   ownModel(sensor: string): OwnModelProgress | null {
     if (!this.isLearning(sensor)) return null;
     const name = this.deps.scopeOf(sensor);
-    const readings = this.scopes.get(name)?.readings ?? 0;
-    const needed = this.opts.minReadings;
-    return { phase: this.trainingScope === name ? 'training' : readings >= needed ? 'queued' : 'collecting', readings, needed };
+    const s = this.scopes.get(name);
+    const retry = s?.retry ?? null;
+    const readings = retry !== null ? retry.counted : (s?.readings ?? 0);
+    const needed = retry !== null ? retry.needed : this.opts.minReadings;
+    const phase = this.trainingScope === name ? 'training' : readings >= needed ? 'queued' : 'collecting';
+    return retry !== null ? { phase, readings, needed, lastTry: retry.reason } : { phase, readings, needed };
   }
 
   /**
@@ -138,6 +170,7 @@ export class Learner {
     p.ts.push(ts);
     for (let c = 0; c < C; c++) p.values.push(values[c]);
     scope.readings++;
+    if (scope.retry !== null) scope.retry.counted++;
     if (scope.readings === this.opts.minReadings && scope.dueTs === null) scope.dueTs = ts;
     scope.channels = C;
     if (p.ts.length >= FLUSH_MAX) this.flushSensor(stream, p);
@@ -156,14 +189,21 @@ export class Learner {
       const hasModel = this.deps.registry.scopeHasModel(name);
       const due = hasModel
         ? this.opts.retrainIntervalMs > 0 && now - s.lastTrainedAt >= this.opts.retrainIntervalMs && s.readings >= this.opts.minReadings
-        : s.readings >= this.opts.minReadings;
+        : s.retry !== null
+          ? s.retry.counted >= s.retry.needed
+          : s.readings >= this.opts.minReadings;
       if (!due) continue;
       this.flush();
       this.trainingScope = name;
       this.training = this.trainScope(name, s, hasModel)
         .catch((err: unknown) => {
           s.lastTrainedAt = now; // do not retry in a tight loop
-          this.log.error({ err, scope: name }, 'training failed; the scope keeps its current model');
+          // A first training that failed waits for more readings too (it was retried at every tick).
+          if (!hasModel) {
+            const tries = (s.retry?.rejections ?? 0) + 1;
+            s.retry = { since: now, needed: this.retryNeeded(tries), counted: 0, rejections: tries, reason: `its last training failed: ${err instanceof Error ? err.message : String(err)}` };
+          }
+          this.log.error({ err, scope: name, retryAfterReadings: s.retry?.needed ?? null }, 'training failed; the scope keeps its current model');
         })
         .finally(() => {
           this.training = null;
@@ -205,15 +245,32 @@ export class Learner {
     const name = this.deps.scopeOf(sensor);
     let s = this.scopes.get(name);
     if (!s) {
-      s = { sensors: new Set(), readings: 0, lastTrainedAt: 0, channels: 1, dueTs: null };
+      s = { sensors: new Set(), readings: 0, lastTrainedAt: 0, channels: 1, dueTs: null, retry: null };
       this.scopes.set(name, s);
+      // A rejection before a restart still holds: the scope waits for the readings it was told to wait for.
+      const [last] = this.deps.store.modelChecks(name, 1);
+      if (last !== undefined && !last.accepted && last.retryAfter !== null && !this.deps.registry.scopeHasModel(name)) {
+        s.retry = { since: last.at, needed: last.retryAfter, counted: 0, rejections: rejectionsOf(last.figures), reason: rejectedText(last.figures) };
+      }
     }
     if (!s.sensors.has(sensor)) {
       s.sensors.add(sensor);
       // What earlier runs stored counts too, so a restart does not start learning from zero.
       s.readings += this.deps.store.readReadings(sensor, undefined, undefined, this.opts.maxReadings).ts.length;
+      if (s.retry !== null) s.retry.counted += this.deps.store.readReadings(sensor, s.retry.since + 1, undefined, s.retry.needed).ts.length;
     }
     return s;
+  }
+
+  /** Readings to wait for after `tries` failed tries in a row: learning.minReadings · 2^(tries − 1), at most learning.maxReadings. */
+  private retryNeeded(tries: number): number {
+    return Math.min(this.opts.maxReadings, this.opts.minReadings * 2 ** Math.min(20, tries - 1));
+  }
+
+  /** A wait before the next try, counting the sensor's readings stored after `since` (epoch ms). */
+  private retryFrom(sensor: string, since: number, rejections: number, reason: string): Retry {
+    const needed = this.opts.minReadings;
+    return { since, needed, counted: this.deps.store.readReadings(sensor, since + 1, undefined, needed).ts.length, rejections, reason };
   }
 
   private flushSensor(sensor: string, p: Pending): void {
@@ -231,21 +288,29 @@ export class Learner {
     const sensors = [...s.sensors];
     const C = s.channels;
     const histories: Float32Array[] = [];
+    const heldOut: HeldOutSeries[] = [];
     let rows = 0;
+    let historyRows = 0;
     let from = Infinity;
     let to = -Infinity;
     for (const sensor of sensors) {
-      // A retraining learns from the newest normal data; the first training from the readings up to when it was due.
-      const block = retrain
-        ? this.deps.store.readReadings(sensor, undefined, undefined, this.opts.maxReadings, true)
-        : this.deps.store.readReadings(sensor, undefined, s.dueTs ?? undefined, this.opts.maxReadings);
+      // A retraining (or a new try after a rejection) learns from the newest normal data; the first training
+      // from the readings up to when it was due.
+      const block =
+        retrain || s.retry !== null
+          ? this.deps.store.readReadings(sensor, undefined, undefined, this.opts.maxReadings, true)
+          : this.deps.store.readReadings(sensor, undefined, s.dueTs ?? undefined, this.opts.maxReadings);
       if (block.channels !== C || block.ts.length < this.opts.window) continue;
-      rows += block.ts.length;
+      // The newest part is kept apart for the gate: neither the weights nor the calibration see it.
+      const { train, held } = splitHeldOut(block.values, C);
+      rows += train.length / C;
+      historyRows += block.ts.length;
       from = Math.min(from, block.ts[0]);
-      to = Math.max(to, block.ts[block.ts.length - 1]);
-      histories.push(block.values);
+      to = Math.max(to, block.ts[train.length / C - 1]);
+      histories.push(train);
+      heldOut.push(held);
     }
-    if (rows < this.opts.window * 4) throw new Error(`only ${rows} stored readings for ${name}`);
+    if (historyRows < this.opts.window * 4) throw new Error(`only ${historyRows} stored readings for ${name}`);
     const { values, segments } = standardisedSegments(histories, C);
     const source = `on-device: ${sensors.join(', ')}; ${rows} readings ${new Date(from).toISOString()} .. ${new Date(to).toISOString()}`;
     const channels = Array.from({ length: C }, (_, c) => (C === 1 ? 'value' : `c${c}`));
@@ -269,6 +334,54 @@ export class Learner {
     const { sidecarPath } = await this.deps.writeModel(this.deps.modelsDir, sidecarOf(modelName, result), result.params);
     const model = await this.deps.loadModel(sidecarPath);
     const { store, registry } = this.deps;
+    // The gate: the new model replaces the one in use only if it is no worse on the held-out readings.
+    const current = registry.modelFor(sensors[0]);
+    let decision: GateDecision;
+    try {
+      decision = await gate(model, current, heldOut);
+    } catch (err) {
+      await model.release();
+      throw err;
+    }
+    const tries = (s.retry?.rejections ?? 0) + 1;
+    const retryAfter = decision.accepted ? null : this.retryNeeded(tries);
+    const { reason: _reason, ...figures } = decision;
+    store.addModelCheck({
+      scope: name,
+      sensors,
+      candidate: model.id,
+      current: current?.id ?? null,
+      accepted: decision.accepted,
+      reason: decision.reason,
+      figures: { ...figures, tries },
+      retryAfter,
+    });
+    if (!decision.accepted) {
+      await model.release();
+      removeModelFiles(sidecarPath, model.sidecar.graphs);
+      s.lastTrainedAt = this.deps.now();
+      if (retrain) {
+        s.retry = null; // it keeps its own model and retrains after learning.retrainIntervalMs, as before
+      } else {
+        s.retry = { since: this.deps.now(), needed: retryAfter ?? this.opts.minReadings, counted: 0, rejections: tries, reason: rejectedText(decision) };
+      }
+      this.log.warn(
+        {
+          scope: name,
+          model: model.id,
+          current: current?.id ?? null,
+          sensors,
+          heldOut: decision.heldOut,
+          loss: decision.candidate.loss,
+          currentLoss: decision.current?.loss ?? null,
+          retryAfterReadings: retrain ? null : retryAfter,
+          retryAfterMs: retrain ? this.opts.retrainIntervalMs : null,
+        },
+        `new model rejected: ${decision.reason}; the sensors keep ${current === registry.fallbackModel ? 'the shared model' : 'their model'} and it tries again ${retrain ? 'at the next retraining' : `after ${retryAfter} more normal readings`}`,
+      );
+      return;
+    }
+    s.retry = null;
     store.addModel({
       id: model.id,
       name: modelName,
@@ -287,10 +400,34 @@ export class Learner {
     }
     s.lastTrainedAt = this.deps.now();
     this.log.info(
-      { scope: name, model: model.id, sensors, seconds: (this.deps.now() - t0) / 1000, valLoss: result.training.finalValLoss, epochs: result.losses.length },
+      { scope: name, model: model.id, sensors, seconds: (this.deps.now() - t0) / 1000, valLoss: result.training.finalValLoss, epochs: result.losses.length, gate: decision.reason, loss: decision.candidate.loss, currentLoss: decision.current?.loss ?? null },
       'model trained and swapped in',
     );
     this.deps.onInstalled?.(sensors, model);
     await registry.releaseUnused();
   }
+}
+
+/**
+ * Why a scope waits after a rejection, short, as the operator sees it (status, the API, the dashboard):
+ * "its last model was 22.3 times worse than the model in use on 720 held-out readings". From a decision or
+ * its stored figures (a stored check without them: "its last model was rejected").
+ */
+function rejectedText(figures: unknown): string {
+  const f = figures as Partial<Pick<GateDecision, 'candidate' | 'current' | 'heldOut'>> | null;
+  const cand = f?.candidate?.loss;
+  const cur = f?.current?.loss;
+  if (typeof cand !== 'number' || typeof cur !== 'number' || !(cur > 0) || typeof f?.heldOut !== 'number') return 'its last model was rejected';
+  return `its last model was ${(cand / cur).toPrecision(3)} times worse than the model in use on ${f.heldOut} held-out readings`;
+}
+
+/** The rejections in a row a stored check's figures count (1 when they do not say). */
+function rejectionsOf(figures: unknown): number {
+  const tries = typeof figures === 'object' && figures !== null ? (figures as { tries?: unknown }).tries : undefined;
+  return typeof tries === 'number' && Number.isInteger(tries) && tries > 0 ? tries : 1;
+}
+
+/** Deletes a rejected model's sidecar and graphs (an SD card does not keep models nobody uses). */
+function removeModelFiles(sidecarPath: string, graphs: ModelGraphs): void {
+  for (const f of [sidecarPath, graphs.window, graphs.step, graphs.decode].map((g, i) => (i === 0 ? g : join(dirname(sidecarPath), g)))) rmSync(f, { force: true });
 }

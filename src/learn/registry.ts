@@ -10,6 +10,8 @@ export class ModelRegistry {
   private readonly models = new Map<string, LoadedModel>();
   private readonly bySensor = new Map<string, string>();
   private readonly byScope = new Map<string, string>();
+  /** Sensors put back on the shared model (a rollback to it), whatever their group has. */
+  private readonly shared = new Set<string>();
 
   constructor(
     private readonly fallback: LoadedModel | null,
@@ -25,12 +27,14 @@ export class ModelRegistry {
 
   /** The sensor's model: its own, else its group's, else the fallback, else null (no scoring). */
   modelFor(sensor: string): LoadedModel | null {
+    if (this.shared.has(sensor)) return this.fallback;
     const id = this.bySensor.get(sensor) ?? this.byScope.get(this.scopeOf(sensor));
     return (id !== undefined ? this.models.get(id) : undefined) ?? this.fallback;
   }
 
   /** True when the sensor has a model learnt for it or its group (not just the fallback). */
   hasOwnModel(sensor: string): boolean {
+    if (this.shared.has(sensor)) return false;
     return this.bySensor.has(sensor) || this.byScope.has(this.scopeOf(sensor));
   }
 
@@ -53,8 +57,26 @@ export class ModelRegistry {
   /** Points a sensor (and its scope, for sensors that join later) at a loaded model. */
   assign(sensor: string, modelId: string): void {
     if (!this.models.has(modelId)) throw new Error(`model ${modelId} is not loaded`);
+    this.shared.delete(sensor);
     this.bySensor.set(sensor, modelId);
     this.byScope.set(this.scopeOf(sensor), modelId);
+  }
+
+  /**
+   * Puts a sensor back on the shared model (the fallback; none when there is no fallback). A sensor that is
+   * its own scope loses its scope's model too (so the learner may learn it again); in a group, the group's
+   * model goes on serving the group's other sensors.
+   */
+  assignShared(sensor: string): void {
+    this.bySensor.delete(sensor);
+    const scope = this.scopeOf(sensor);
+    if (scope === sensor) this.byScope.delete(scope);
+    this.shared.add(sensor);
+  }
+
+  /** True when the sensor was put back on the shared model (assignShared) and has not been given another since. */
+  isShared(sensor: string): boolean {
+    return this.shared.has(sensor);
   }
 
   /** Releases models no sensor, scope or fallback uses any more. */

@@ -1,9 +1,9 @@
 /**
  * The demo at high speed over two simulated days, as a user runs it (`anomalyd demo`, a child process with
  * the embedded broker, the simulator and the real detector): no reading of its own is rejected however far
- * its simulated clock runs; anomalies are injected only after every sensor has learnt (own model trained
- * and calibrated); and the summary it prints and writes agrees with the database and the simulator's
- * ground truth, recomputed here independently.
+ * its simulated clock runs; anomalies are injected only after every sensor has learnt (its first own model
+ * trained and judged by the gate: swapped in, or rejected and the shared model kept); and the summary it
+ * prints and writes agrees with the database and the simulator's ground truth, recomputed here independently.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -64,11 +64,15 @@ describe.skipIf(!builtAndModelsPresent())('anomalyd demo over two simulated days
     try {
       expect(db.prepare('SELECT count(*) FROM rejections').pluck().get()).toBe(0);
 
-      // Injection began only once every sensor had its own model, and nothing was injected before.
-      const assigned = db.prepare<[], { sensor: string; at: number }>('SELECT sensor, min(at) AS at FROM model_assignments GROUP BY sensor').all();
-      expect(assigned.map((a) => a.sensor).sort()).toEqual(['motor_current', 'temperature', 'vibration']);
+      // Injection began only once every sensor's first own model was judged by the gate (swapped in, or
+      // rejected with the sensor keeping the shared model), and nothing was injected before.
+      const judgedAt = db.prepare<[], { scope: string; at: number }>('SELECT scope, min(at) AS at FROM model_checks GROUP BY scope').all();
+      expect(judgedAt.map((a) => a.scope).sort()).toEqual(['motor_current', 'temperature', 'vibration']);
       expect(s.injectionFrom).not.toBeNull();
-      for (const a of assigned) expect(a.at).toBeLessThanOrEqual(s.injectionFrom!);
+      for (const a of judgedAt) expect(a.at).toBeLessThanOrEqual(s.injectionFrom!);
+      const swapped = db.prepare<[], { sensor: string }>('SELECT DISTINCT sensor FROM model_assignments').all();
+      const accepted = db.prepare<[], { scope: string }>('SELECT DISTINCT scope FROM model_checks WHERE accepted = 1').all();
+      expect(swapped.map((a) => a.sensor).sort()).toEqual(accepted.map((a) => a.scope).sort());
       expect(s.injected.length).toBeGreaterThan(100);
       for (const a of s.injected) expect(a.startTs).toBeGreaterThanOrEqual(s.injectionFrom!);
 

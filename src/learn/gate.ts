@@ -1,0 +1,151 @@
+/**
+ * The gate before a newly trained own model replaces the model a sensor uses: both are scored on held-out
+ * normal readings of the sensor's own history (the newest part, kept apart from the training), stepped the
+ * detector's way, and the new model is swapped in only when its error there is no larger.
+ *
+ * The split is chronological, as streaming detectors validate (Malhotra et al. 2016, arXiv:1607.00148:
+ * normal data split into a training set, a validation set for early stopping and another normal set for
+ * the threshold; Hundman et al., KDD 2018, telemanom: the most recent data held out): the trainer already
+ * keeps the last 20 % of what it is given for early stopping and calibration, and picks its weights on it,
+ * so that split is not a fair judge; the gate's readings are newer still, and neither the weights nor the
+ * calibration saw them.
+ */
+import type { ModelRunner } from '../contract/ports.js';
+import { TRAIN_DEFAULTS } from '../train/trainer.js';
+
+/** Fraction of each sensor's history kept apart from the training, the newest readings. */
+export const HOLDOUT_FRACTION = 0.2;
+/** Model inputs are clipped to this many std, as the detector does (src/pipeline/steps.ts INPUT_CLIP). */
+const INPUT_CLIP = 10;
+
+/** One sensor's history as the gate sees it: standardised by its training part, and where the held-out part starts. */
+export interface HeldOutSeries {
+  /** Rows of `channels` values, time-major, standardised by the mean and std of the training rows (before `from`). */
+  readonly values: Float64Array;
+  readonly channels: number;
+  /** First held-out row; the rows before it are the training part (the last of them warm the state up). */
+  readonly from: number;
+}
+
+/** A model's errors on the held-out readings (standardised units). */
+export interface HeldOutFigures {
+  /** Mean over held-out readings and channels of the squared next-reading prediction error. */
+  readonly predMse: number;
+  /** Mean of the reconstruction errors (MSE over the last W readings) of the decodes that end on a held-out reading. */
+  readonly reconMse: number;
+  /** reconMse + predWeight · predMse: the training loss's weighting (docs/MODEL.md, "Loss"). */
+  readonly loss: number;
+  /** Held-out readings predicted and decodes counted. */
+  readonly predictions: number;
+  readonly reconstructions: number;
+}
+
+/** What the gate decided. */
+export interface GateDecision {
+  readonly accepted: boolean;
+  /** For people: why, with the figures. */
+  readonly reason: string;
+  readonly candidate: HeldOutFigures;
+  /** The model in use on the same readings; null when the sensor has no model at all (accepted then). */
+  readonly current: HeldOutFigures | null;
+  /** Held-out readings over all sensors. */
+  readonly heldOut: number;
+}
+
+/**
+ * Splits one sensor's history (time-major rows of `channels` values) into its training part (the oldest
+ * 1 − HOLDOUT_FRACTION) and the held-out part, and standardises the whole history by the training part's
+ * per-channel mean and std (a flat channel: std 1), as the detector normalises a stream by its own
+ * statistics, clipped to ±10 std as the detector clips model inputs.
+ *
+ * @returns the raw training rows (for the trainer, which standardises them itself) and the gate's series.
+ */
+export function splitHeldOut(history: Float32Array | Float64Array, channels: number): { train: Float32Array; held: HeldOutSeries } {
+  const rows = history.length / channels;
+  const heldRows = Math.floor(rows * HOLDOUT_FRACTION);
+  const from = rows - heldRows;
+  const values = new Float64Array(history.length);
+  for (let c = 0; c < channels; c++) {
+    let mean = 0;
+    for (let t = 0; t < from; t++) mean += history[t * channels + c];
+    mean /= Math.max(1, from);
+    let sq = 0;
+    for (let t = 0; t < from; t++) sq += (history[t * channels + c] - mean) ** 2;
+    const std = Math.sqrt(sq / Math.max(1, from)) || 1;
+    for (let t = 0; t < rows; t++) values[t * channels + c] = Math.max(-INPUT_CLIP, Math.min(INPUT_CLIP, (history[t * channels + c] - mean) / std));
+  }
+  return { train: Float32Array.from(history.subarray(0, from * channels)), held: { values, channels, from } };
+}
+
+/**
+ * A model's errors on the held-out rows of `series`, stepped as the detector steps a stream (step graph
+ * reading by reading, in chunks of the model's hop, a decode of min(W, readings since the reset) after each
+ * chunk), from a zero state at a burn-in of up to 2·W training rows before the held-out part. Counted: the
+ * prediction of every held-out reading (made from the state after the reading before it) and every decode
+ * that ends on a held-out reading. One stream per call (B = 1): a few hundred small ORT calls per model.
+ *
+ * @throws RangeError when the model's channels differ from the series'.
+ */
+export async function heldOutErrors(model: ModelRunner, series: readonly HeldOutSeries[]): Promise<HeldOutFigures> {
+  const { window: W, hop, hidden: H, cell } = model.sidecar;
+  let predSum = 0;
+  let predN = 0;
+  let reconSum = 0;
+  let reconN = 0;
+  for (const s of series) {
+    const C = s.channels;
+    if (model.sidecar.channels.length !== C) throw new RangeError(`model ${model.id} takes ${model.sidecar.channels.length} channels, the series has ${C}`);
+    const rows = s.values.length / C;
+    const start = Math.max(0, s.from - 2 * W);
+    let h: Float32Array = new Float32Array(H);
+    let c: Float32Array | undefined = cell === 'lstm' ? new Float32Array(H) : undefined;
+    let prev: Float32Array | null = null; // the prediction of the next reading, from the state so far
+    for (let at = start; at < rows; at += hop) {
+      const T = Math.min(hop, rows - at);
+      const x = new Float32Array(T * C);
+      for (let i = 0; i < T * C; i++) x[i] = s.values[at * C + i];
+      const out = await model.step({ x, seqLens: new BigInt64Array([BigInt(T)]), h0: h, ...(c ? { c0: c } : {}), B: 1, T });
+      for (let t = 0; t < T; t++) {
+        const row = at + t;
+        if (prev !== null && row >= s.from) {
+          let e = 0;
+          for (let k = 0; k < C; k++) e += (prev[k] - s.values[row * C + k]) ** 2;
+          predSum += e / C;
+          predN++;
+        }
+        prev = out.pred.subarray(t * C, (t + 1) * C);
+      }
+      h = out.h;
+      c = out.c;
+      const end = at + T - 1;
+      if (T < hop || end < s.from) continue;
+      const w = Math.min(W, end - start + 1);
+      const d = await model.decode({ h, ...(c ? { c } : {}), B: 1, W: w });
+      let e = 0;
+      for (let k = 0; k < w; k++) for (let ch = 0; ch < C; ch++) e += (d.recon[k * C + ch] - s.values[(end - k) * C + ch]) ** 2;
+      reconSum += e / (w * C);
+      reconN++;
+    }
+  }
+  const predMse = predN > 0 ? predSum / predN : Number.NaN;
+  const reconMse = reconN > 0 ? reconSum / reconN : Number.NaN;
+  return { predMse, reconMse, loss: (reconN > 0 ? reconMse : 0) + TRAIN_DEFAULTS.predWeight * (predN > 0 ? predMse : 0), predictions: predN, reconstructions: reconN };
+}
+
+/**
+ * Decides whether `candidate` may replace `current` (null: the sensor has no model, not even the shared
+ * one; then anything is better than nothing): both scored by heldOutErrors on the same held-out rows; the
+ * candidate passes when its loss there is no larger than the current model's. With no held-out reading
+ * at all (a history too short to keep any apart) it passes, and the reason says so.
+ */
+export async function gate(candidate: ModelRunner, current: ModelRunner | null, series: readonly HeldOutSeries[]): Promise<GateDecision> {
+  const heldOut = series.reduce((n, s) => n + s.values.length / s.channels - s.from, 0);
+  const cand = await heldOutErrors(candidate, series);
+  if (current === null) return { accepted: true, reason: 'no model in use', candidate: cand, current: null, heldOut };
+  const cur = await heldOutErrors(current, series);
+  if (cand.predictions === 0) return { accepted: true, reason: 'no held-out readings to judge on', candidate: cand, current: cur, heldOut };
+  const fig = (f: HeldOutFigures): string => `loss ${f.loss.toPrecision(3)} (prediction ${f.predMse.toPrecision(3)}, reconstruction ${f.reconMse.toPrecision(3)})`;
+  const accepted = cand.loss <= cur.loss;
+  const reason = `on ${heldOut} held-out normal readings: new model ${fig(cand)}, model in use ${fig(cur)}: ${accepted ? 'no worse' : `${(cand.loss / cur.loss).toPrecision(3)} times worse`}`;
+  return { accepted, reason, candidate: cand, current: cur, heldOut };
+}

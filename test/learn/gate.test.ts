@@ -1,0 +1,226 @@
+/**
+ * The gate before a sensor's own model replaces the model it uses (tryout: two normal slow-cycle sensors
+ * raised 12 false alarms in 12 minutes once their own models, learnt from 300 readings, replaced the shared
+ * one; nothing judged the new models first), and the rollback to the shared model. Real parts: a SQLite
+ * file, the project's trainer (inline, tiny settings), ONNX export, onnxruntime, the shipped model.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { SqliteStore } from '../../src/adapters/sqlite-store.js';
+import { loadModel } from '../../src/adapters/onnx-runner.js';
+import { writeModel } from '../../src/model/onnx-export.js';
+import { Learner, type LearningOptions, type LearnerDeps } from '../../src/learn/learner.js';
+import { ModelRegistry } from '../../src/learn/registry.js';
+import { sidecarOf, trainModel } from '../../src/train/trainer.js';
+import { mulberry32 } from '../../src/train/rng.js';
+import { modelsCommand } from '../../src/cli/models.js';
+import type { CommandContext } from '../../src/cli/context.js';
+import type { LoadedModel } from '../../src/contract/ports.js';
+import { ownModelText } from '../../src/contract/own-model.js';
+
+const logger = pino({ level: 'silent' });
+const options: LearningOptions = { enabled: true, minReadings: 600, maxReadings: 5000, retrainIntervalMs: 0, epochs: 2, hidden: 6, cell: 'gru', window: 16, hop: 4 };
+const SHIPPED = new URL('../../models/gru.json', import.meta.url).pathname;
+const T0 = Date.UTC(2026, 0, 1);
+
+let dir: string;
+let dbPath: string;
+let store: SqliteStore;
+const loaded: LoadedModel[] = [];
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'anomalyd-gate-'));
+  dbPath = join(dir, 'anomalyd.db');
+  store = SqliteStore.open(dbPath, { commitIntervalMs: 0, outboxMax: 100, logger });
+});
+afterEach(async () => {
+  for (const m of loaded.splice(0)) await m.release();
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A normal slow cycle: a sine of `period` readings around 20, with a little seeded noise; one reading a second. */
+function cycle(n: number, period = 50, seed = 5): { ts: number; value: number }[] {
+  const rand = mulberry32(seed);
+  return Array.from({ length: n }, (_, k) => ({ ts: T0 + k * 1000, value: 20 + 3 * Math.sin((2 * Math.PI * k) / period) + 0.05 * (rand() - 0.5) }));
+}
+
+/** Seeded white noise, standardised: a signal with nothing to predict, to train a deliberately poor model of the sensor on. */
+function whiteNoise(n: number, seed = 9): Float64Array {
+  const rand = mulberry32(seed);
+  return Float64Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand()));
+}
+
+/** A model trained on white noise (not on the sensor), loaded in onnxruntime. */
+async function noiseModel(): Promise<LoadedModel> {
+  const r = trainModel({ channels: ['value'], values: whiteNoise(600) }, { ...options, seed: 1, source: 'white noise' });
+  const m = await loadModel((await writeModel(join(dir, 'other'), sidecarOf('noise', r), r.params)).sidecarPath);
+  loaded.push(m);
+  return m;
+}
+
+type Train = LearnerDeps['train'];
+/** The learner's trainer, inline. */
+const ownTraining: Train = (series, o, onProgress) => Promise.resolve(trainModel(series, o, onProgress));
+/** A trainer that ignores the sensor's readings and learns white noise instead: a model no better than nothing. */
+const wrongTraining: Train = (series, o, onProgress) => Promise.resolve(trainModel({ channels: series.channels, values: whiteNoise(series.values.length) }, o, onProgress));
+
+/** Settings that learn a sine of 50 readings from 480 readings (the tiny ones learn nothing in 2 epochs). */
+const learning: LearningOptions = { ...options, epochs: 12, hidden: 16 };
+
+function setup(fallback: LoadedModel | null, train: Train, opts: LearningOptions = options): { learner: Learner; registry: ModelRegistry } {
+  const registry = new ModelRegistry(fallback, (s) => s, logger);
+  const deps: LearnerDeps = { store, registry, scopeOf: (s) => s, train, writeModel, loadModel, modelsDir: join(dir, 'models'), logger, now: Date.now };
+  return { learner: new Learner(opts, deps), registry };
+}
+
+async function learn(learner: Learner, readings: readonly { ts: number; value: number }[], sensor = 'p1'): Promise<void> {
+  for (const r of readings) learner.observe(sensor, r.ts, [r.value], false);
+  learner.maybeTrain();
+  while (learner.busy !== null) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+function io(): CommandContext & { out: string; err: string } {
+  const c = {
+    out: '',
+    err: '',
+    stdout: (s: string) => void (c.out += s),
+    stderr: (s: string) => void (c.err += s),
+    env: {},
+    exit: (code: number): never => {
+      throw new Error(`exit ${code}`);
+    },
+  };
+  return c;
+}
+
+describe('the gate before an own model', () => {
+  it('rejects a model worse than the shared one on the held-out readings: the sensor keeps the shared model, the rejection is recorded, and it waits before trying again', async () => {
+    const shared = await loadModel(SHIPPED);
+    loaded.push(shared);
+    const { learner, registry } = setup(shared, wrongTraining);
+    await learn(learner, cycle(700));
+
+    // The sensor keeps the shared model: nothing assigned, nothing recorded as its model.
+    expect(registry.modelFor('p1')).toBe(shared);
+    expect(registry.hasOwnModel('p1')).toBe(false);
+    expect(store.assignments()).toEqual([]);
+    expect(store.models()).toEqual([]);
+    // Recorded, with why and the figures: the held-out readings are the newest 20 % of the 600 it learnt from.
+    const [check] = store.modelChecks('p1');
+    expect(check).toMatchObject({ scope: 'p1', sensors: ['p1'], current: shared.id, accepted: false, retryAfter: options.minReadings });
+    expect(check.reason).toMatch(/^on 120 held-out normal readings: new model loss .* model in use loss .* times worse$/);
+    const figures = check.figures as { candidate: { loss: number }; current: { loss: number }; heldOut: number };
+    expect(figures.heldOut).toBe(120);
+    expect(figures.candidate.loss).toBeGreaterThan(figures.current.loss);
+    // A rejected model is not kept on the card.
+    expect(existsSync(join(dir, 'models', `${check.candidate.split('@')[0]}.json`))).toBe(false);
+    // The operator sees it: the own-model progress says why and counts the readings towards the next try.
+    const own = learner.ownModel('p1')!;
+    expect(own).toMatchObject({ phase: 'collecting', readings: 0, needed: options.minReadings });
+    expect(ownModelText(own)).toMatch(/^learning its own model: 0 \/ 600 readings \(its last model was [\d.]+ times worse than the model in use on 120 held-out readings\)$/);
+    const c = io();
+    expect(await modelsCommand(['list', '--db', dbPath], c)).toBe(0);
+    expect(c.out).toContain(`rejected ${check.candidate} (not used)`);
+    expect(c.out).toContain('tries again after 600 more normal readings');
+
+    // No new try before the readings it waits for; then one, judged again (and rejected again, waiting twice as long).
+    learner.maybeTrain();
+    expect(learner.busy).toBeNull();
+    await learn(learner, cycle(1300).slice(700));
+    expect(store.modelChecks('p1').map((x) => [x.accepted, x.retryAfter])).toEqual([
+      [false, 2 * options.minReadings],
+      [false, options.minReadings],
+    ]);
+    expect(registry.modelFor('p1')).toBe(shared);
+  }, 60_000);
+
+  it('accepts a model better than the one in use, records it, and swaps it in', async () => {
+    const poor = await noiseModel();
+    const { learner, registry } = setup(poor, ownTraining, learning);
+    await learn(learner, cycle(700));
+
+    const own = registry.modelFor('p1')!;
+    expect(own).not.toBe(poor);
+    expect(registry.hasOwnModel('p1')).toBe(true);
+    expect(store.assignments().map((a) => [a.sensor, a.modelId, a.reason])).toEqual([['p1', own.id, 'trained']]);
+    const [check] = store.modelChecks('p1');
+    expect(check).toMatchObject({ candidate: own.id, current: poor.id, accepted: true, retryAfter: null });
+    expect(check.reason).toMatch(/no worse$/);
+    // It learnt from the readings up to when it was due, less the newest 20 % the gate judged it on.
+    expect(store.models()[0].rows).toBe(480);
+    expect(learner.ownModel('p1')).toBeNull();
+    await registry.releaseAll();
+  }, 60_000);
+
+  it('rolls a sensor back to the shared model (models rollback SENSOR shared); the learner waits, then the sensor can go back to its own model', async () => {
+    const poor = await noiseModel();
+    const first = setup(poor, ownTraining, learning);
+    await learn(first.learner, cycle(700));
+    const own = first.registry.modelFor('p1')!;
+    expect(first.registry.hasOwnModel('p1')).toBe(true);
+
+    const c = io();
+    expect(await modelsCommand(['rollback', 'p1', 'shared', '--db', dbPath], c)).toBe(0);
+    expect(c.out).toBe(`p1: ${own.id} -> the shared model\n`);
+    expect(store.assignments().map((a) => [a.sensor, a.modelId, a.reason])).toEqual([['p1', null, 'rollback']]);
+
+    // The running learner picks it up (the daemon calls restore when the assignments change).
+    await first.learner.restore();
+    expect(first.registry.modelFor('p1')).toBe(poor);
+    expect(first.registry.hasOwnModel('p1')).toBe(false);
+    expect(first.learner.ownModel('p1')).toMatchObject({ phase: 'collecting', readings: 0, needed: options.minReadings, lastTry: 'rolled back to the shared model' });
+    // Its stored readings do not make it retrain at once: the operator's rollback holds until more readings come.
+    first.learner.maybeTrain();
+    expect(first.learner.busy).toBeNull();
+    await first.registry.releaseUnused();
+
+    // After a restart too.
+    const second = setup(poor, ownTraining, learning);
+    await second.learner.restore();
+    expect(second.registry.modelFor('p1')).toBe(poor);
+    expect(second.learner.ownModel('p1')).toMatchObject({ lastTry: 'rolled back to the shared model' });
+
+    // And forward again, to its own model by id.
+    const back = io();
+    expect(await modelsCommand(['rollback', 'p1', own.id, '--db', dbPath], back)).toBe(0);
+    expect(back.out).toBe(`p1: the shared model -> ${own.id}\n`);
+    await second.learner.restore();
+    expect(second.registry.modelFor('p1')?.id).toBe(own.id);
+    expect(second.registry.hasOwnModel('p1')).toBe(true);
+    await first.registry.releaseAll();
+    await second.registry.releaseAll();
+  }, 60_000);
+});
+
+describe('anomalyd models rollback, targets', () => {
+  it('goes back to the shared model by default when the sensor has had one own model only, by "generic" too; refuses unknown models', async () => {
+    store.addModel({ id: 'p1-a@1', name: 'p1-a', sidecarPath: '/x/p1-a.json', scope: 'p1', cell: 'gru', rows: 1000, valLoss: 0.1, calibration: {}, source: 'test' });
+    store.assignModel('p1', 'p1-a@1', 'trained');
+    store.assignModel('p2', 'p1-a@1', 'trained');
+    const c = io();
+    expect(await modelsCommand(['rollback', 'p1', '--db', dbPath], c)).toBe(0);
+    expect(c.out).toBe('p1: p1-a@1 -> the shared model\n');
+    expect(await modelsCommand(['rollback', 'p2', 'generic', '--db', dbPath], io())).toBe(0);
+    expect(store.assignments().map((a) => [a.sensor, a.modelId])).toEqual([
+      ['p1', null],
+      ['p2', null],
+    ]);
+    const list = io();
+    expect(await modelsCommand(['--db', dbPath], list)).toBe(0);
+    expect(list.out).toContain('Rolled back to the shared model: p1, p2\n');
+    // On the shared model already: nothing to roll back; a model of its own can be given back by id only.
+    const none = io();
+    expect(await modelsCommand(['rollback', 'p1', '--db', dbPath], none)).toBe(1);
+    expect(none.err).toContain('uses the shared model');
+    expect(await modelsCommand(['rollback', 'p1', 'shared', '--db', dbPath], io())).toBe(1);
+    const unknown = io();
+    expect(await modelsCommand(['rollback', 'p1', 'nope@0', '--db', dbPath], unknown)).toBe(1);
+    expect(unknown.err).toContain('no model nope@0 on this device');
+    const again = io();
+    expect(await modelsCommand(['rollback', 'p1', 'p1-a@1', '--db', dbPath], again)).toBe(0);
+    expect(again.out).toBe('p1: the shared model -> p1-a@1\n');
+  });
+});
