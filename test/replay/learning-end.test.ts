@@ -122,4 +122,27 @@ describe.skipIf(!present)('a new stream right after its learning period (shipped
       expect(by[onsets.length]).toEqual([]);
     }, 120_000);
   }
+
+  it('a shift from the first judged reading teaches no history: it ends, the episode resolves, and the same shift later is alarmed again', async () => {
+    const config = shipped();
+    const learn = config.score.learnReadings;
+    const draw = normal(5);
+    const t0 = Date.UTC(2026, 0, 1);
+    // Shifted over [learn, learn + 120) and [learn + 400, learn + 520); the stream's own guard band holds the first
+    // shifted readings when the episode opens.
+    const shifted = (i: number): boolean => (i >= learn && i < learn + 120) || (i >= learn + 400 && i < learn + 520);
+    const rows: ReplayRow[] = Array.from({ length: learn + 700 }, (_, i) => ({ sensor: 's', ts: t0 + i * 1000, channels: ['value'], values: [10 + NOISE * draw() + (shifted(i) ? SHIFT : 0)] }));
+    const out = await replay(config, rows);
+    const after = config.alerts.closeAfter + shortSpan(config.score.smooth);
+    const late = shortSpan(config.score.smooth);
+    for (const start of [learn, learn + 400]) {
+      // Alarmed within a short mean's span of its onset (as in the sweep above) and to its end.
+      const opened = out.findIndex((o, i) => i >= start && o.anomaly);
+      expect(opened).toBeGreaterThanOrEqual(start);
+      expect(opened).toBeLessThanOrEqual(start + late);
+      for (let i = opened; i < start + 120; i++) expect(out[i].anomaly, `row ${i}`).toBe(true);
+      // Resolved within closeAfter + a short mean's span of its end, and nothing until the next one.
+      for (let i = start + 120 + after; i < Math.min(start + 400, rows.length); i++) expect(out[i].anomaly, `row ${i}`).toBe(false);
+    }
+  }, 120_000);
 });
