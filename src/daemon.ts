@@ -25,7 +25,8 @@ import { MessageParser } from './pipeline/parse.js';
 import { ingestFilters, parseOptionsOf } from './pipeline/ingest-options.js';
 import { discoveryFor, type HaDiscovery } from './adapters/ha-discovery.js';
 import { AnchoredClock } from './util/clock.js';
-import { RejectionCounter } from './pipeline/rejections.js';
+import { RejectionCounter, rejectionSummaryText } from './pipeline/rejections.js';
+import { OutOfOrderRuns, outOfOrderRunText } from './pipeline/out-of-order-runs.js';
 import { Detector, detectorOptions, priorsOf, type DetectorOutput } from './pipeline/detector.js';
 import { CommandHandler, commandFilter } from './pipeline/commands.js';
 import { ModelRegistry, compileScopes } from './learn/registry.js';
@@ -126,6 +127,8 @@ export class Daemon {
   private readonly adapters: DaemonAdapters;
   private discovery: HaDiscovery | null = null;
   private readonly rejections: RejectionCounter;
+  /** Runs of out_of_order readings per stream: one warning per stream and hour (a gateway's buffer flushed after a live reading). */
+  private readonly outOfOrderRuns = new OutOfOrderRuns();
   /** Sensors with no valid reading for long are evicted (limits.*, docs/SECURITY.md). */
   private eviction: IdleEviction | null = null;
   /** Sensor status changes beyond a few a minute are summed up (made-up sensors must not flood the log). */
@@ -614,12 +617,16 @@ export class Daemon {
     if (res.kind === 'rejected') {
       this.counters.rejected++;
       this.rejections.record(res.rejection);
+      if (res.rejection.reason === 'out_of_order' && res.rejection.sensor !== null) this.outOfOrderRuns.rejected(res.rejection.sensor, res.rejection.ts);
       return;
     }
     for (const r of res.rejections) {
       this.counters.rejected++;
       this.rejections.record(r);
+      if (r.reason === 'out_of_order' && r.sensor !== null) this.outOfOrderRuns.rejected(r.sensor, r.ts);
     }
+    // A taken reading ends its stream's run of out_of_order ones (looked up only while some stream has one).
+    if (this.outOfOrderRuns.active) for (const r of res.readings) this.outOfOrderRuns.taken(r.sensor);
     this.counters.readings += res.readings.length;
     this.counters.intoModel += res.readings.length;
     // One message may carry several streams: each one arrived. A stream back after its eviction is
@@ -721,7 +728,11 @@ export class Daemon {
   private flushRejections(): void {
     // One line per interval for every rejection together, however many topics they come from (issue 12).
     const summary = this.rejections.drainSummary(this.now());
-    if (summary !== null) this.log.warn(summary, `input rejected: ${summary.count} since the last line`);
+    if (summary !== null) this.log.warn(summary, rejectionSummaryText(summary));
+    for (const run of this.outOfOrderRuns.drain(this.now())) {
+      const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+      this.log.warn({ stream: run.stream, count: run.count, firstTs: iso(run.firstTs), lastTs: iso(run.lastTs), unwarned: run.unwarned }, outOfOrderRunText(run));
+    }
     // The store adds counts up; hand it only what is new since the last flush.
     const deltas = this.rejections.drainDeltas();
     if (deltas.length > 0) this.store?.addRejections(deltas);
@@ -793,6 +804,7 @@ export class Daemon {
     await step('checkpoint', () => this.checkpoints?.save('write'));
     await step('final flush', () => {
       this.learner?.flush();
+      this.outOfOrderRuns.endAll();
       this.flushRejections();
       this.signals?.close();
     });

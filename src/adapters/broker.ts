@@ -20,9 +20,28 @@ export interface EmbeddedBrokerOptions {
 /** aedes' publish as its client handler and its will calls use it (the typings know only `(packet, callback)`). */
 type AedesPublish = (packet: object, client?: unknown, done?: (err?: Error) => void) => void;
 
-/** Refusals (logins, publishes) logged as one line per kind per interval, so a hostile client cannot flood the log. */
+/** Distinct topics (or clients) a refusal line counts; beyond it it says "more than". */
+const DENIAL_MAX_DISTINCT = 500;
+/** Topics (or clients) a refusal line names. */
+const DENIAL_NAMED = 3;
+
+/** What one kind of refusal gathered since its last line. */
+interface DenialKind {
+  count: number;
+  example: Record<string, unknown>;
+  loggedAt: number;
+  /** The distinct topics (publishes) or clients (logins) of `count`, in order of first refusal, bounded. */
+  distinct: Set<string>;
+  moreDistinct: boolean;
+}
+
+/**
+ * Refusals (logins, publishes) logged as one line per kind per interval, so a hostile client cannot flood the
+ * log; the line says how many distinct topics (publishes) or clients (logins) they came from and names the
+ * first DENIAL_NAMED, so 20 devices on a wrong prefix read as 20 topics, not one example.
+ */
 class DenialLog {
-  private readonly kinds = new Map<string, { count: number; example: Record<string, unknown>; loggedAt: number }>();
+  private readonly kinds = new Map<string, DenialKind>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -35,26 +54,39 @@ class DenialLog {
     this.timer.unref();
   }
 
-  record(kind: string, detail: Record<string, unknown>): void {
+  /** `distinct`: what the summary counts apart (the topic of a publish, the client id of a login). */
+  record(kind: string, detail: Record<string, unknown>, distinct: string): void {
     const now = Date.now();
     let k = this.kinds.get(kind);
     if (k === undefined) {
       // The first of a kind is logged at once; the rest of the interval is summed up by flush().
       this.log.warn({ ...detail, kind }, `embedded broker: ${kind}`);
-      k = { count: 0, example: detail, loggedAt: now };
+      k = { count: 0, example: detail, loggedAt: now, distinct: new Set(), moreDistinct: false };
       this.kinds.set(kind, k);
       return;
     }
     if (k.count === 0) k.example = detail;
     k.count++;
+    const key = distinct.slice(0, 200);
+    if (k.distinct.size < DENIAL_MAX_DISTINCT) k.distinct.add(key);
+    else if (!k.distinct.has(key)) k.moreDistinct = true;
   }
 
   flush(now: number): void {
     for (const [kind, k] of this.kinds) {
       if (k.count > 0 && now - k.loggedAt >= this.intervalMs) {
-        this.log.warn({ ...k.example, kind, count: k.count }, `embedded broker: ${kind} (${k.count} since the last line)`);
+        const logins = kind === 'login refused';
+        const noun = logins ? 'client' : 'topic';
+        const n = k.distinct.size;
+        const named = [...k.distinct].slice(0, DENIAL_NAMED);
+        const many = `${k.moreDistinct ? 'more than ' : ''}${n} ${noun}${n === 1 && !k.moreDistinct ? '' : 's'}`;
+        const list = named.join(', ') + (k.moreDistinct || n > named.length ? ', …' : '');
+        const spread = logins ? { clients: n, moreClients: k.moreDistinct, someClients: named } : { topics: n, moreTopics: k.moreDistinct, someTopics: named };
+        this.log.warn({ ...k.example, kind, count: k.count, ...spread }, `embedded broker: ${kind} (${k.count} since the last line, from ${many}: ${list})`);
         k.count = 0;
         k.loggedAt = now;
+        k.distinct = new Set();
+        k.moreDistinct = false;
       }
     }
   }
@@ -135,7 +167,7 @@ export class EmbeddedBroker {
     aedes.authenticate = (client, user, pass, done) => {
       const res = roles.authenticate(client.id, user, pass);
       if (!res.ok) {
-        denials.record('login refused', { user: user ?? null, clientId: client.id, reason: res.reason });
+        denials.record('login refused', { user: user ?? null, clientId: client.id, reason: res.reason }, client.id);
         const err = Object.assign(new Error(res.reason), { returnCode: 5 as const });
         done(err, false);
         return;
@@ -164,7 +196,7 @@ export class EmbeddedBroker {
         done(null);
         return;
       }
-      denials.record('publish refused', { user: who.user, role: who.role, clientId: client?.id ?? null, topic: packet.topic.slice(0, 200), reason: problem });
+      denials.record('publish refused', { user: who.user, role: who.role, clientId: client?.id ?? null, topic: packet.topic.slice(0, 200), reason: problem }, packet.topic);
       refused.add(packet);
       done(null);
     };

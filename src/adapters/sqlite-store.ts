@@ -34,6 +34,7 @@ import type {
   StoreStats,
 } from '../contract/store.js';
 import type { AnomalyEvent, AnomalyEventKind, RejectReason } from '../contract/types.js';
+import { surpriseOf } from '../contract/surprise.js';
 import { assertMigratable, migrate } from './migrations.js';
 import {
   StorageError,
@@ -992,6 +993,7 @@ function toAnomalyRecord(r: AnomalyRow): AnomalyRecord {
     lastSeenTs: r.end_ts,
     endedTs: r.status === 'resolved' ? r.end_ts : null,
     peakScore: r.peak_score,
+    peakSurprise: surpriseOf(r.peak_score),
     lastScore: r.last_score,
     threshold: r.threshold,
     model: r.model,

@@ -15,7 +15,7 @@ import { DB_FILE, SqliteStore } from '../adapters/sqlite-store.js';
 import type { AnomalyHistory, AnomalyMark, AnomalyRecord, AnomalyStatus, AnomalyWithEvents } from '../contract/store.js';
 import { MAX_NOTE_CHARS } from '../pipeline/commands.js';
 import { parseSince, SINCE_FORMS } from '../util/time.js';
-import { surpriseOf } from '../pipeline/series.js';
+import { surpriseOf } from '../contract/surprise.js';
 import { loadConfigOrReport } from './run.js';
 
 export { parseSince };
@@ -30,8 +30,11 @@ Actions:
   list [--sensor S] [--status open|resolved] [--since TIME] [--limit N] [--json]
                              episodes, newest start first; --since TIME keeps those going on at some time
                              since then: still open (however long ago they started) or ended at or after it
-                             (TIME: an age such as 10m, 24h, 7d, or an ISO 8601 time);
-                             --json prints what GET /api/anomalies answers: {"anomalies": [...]}
+                             (TIME: an age such as 10m, 24h, 7d, or an ISO 8601 time); PEAK_SURPRISE is
+                             the episode's peak as a surprise, -log10(1 - peak score): 5 = one reading in
+                             100,000 is this unusual (the default threshold), up to 16 (the score is then 1);
+                             --json prints what GET /api/anomalies answers: {"anomalies": [...]}, each
+                             with peakScore and peakSurprise
   show ID [--json]           one episode: its sentence (what), events and operator mark; --json as GET /api/anomalies/ID
   ack ID [--note TEXT]       acknowledge an episode (someone is on it)
   false-alarm ID [--note TEXT]
@@ -277,15 +280,17 @@ function shortTime(ms: number): string {
 
 function listTable(rows: readonly AnomalyRecord[]): string {
   if (rows.length === 0) return 'no anomalies\n';
-  // READINGS: the record's `windows` field, which counts readings (the name is kept for compatibility).
-  const header = ['ID', 'SENSOR', 'STATUS', 'START', 'END', 'PEAK', 'READINGS', 'MARK'];
+  // PEAK_SURPRISE: the record's peakSurprise, −log10(1 − peakScore): the score itself printed 1.00000 for
+  // every episode past surprise 5.3, so it ranked nothing. READINGS: the record's `windows` field, which
+  // counts readings (the name is kept for compatibility).
+  const header = ['ID', 'SENSOR', 'STATUS', 'START', 'END', 'PEAK_SURPRISE', 'READINGS', 'MARK'];
   const body = rows.map((r) => [
     r.id,
     r.sensor,
     r.status,
     shortTime(r.startTs),
     r.status === 'resolved' ? shortTime(r.endTs) : '-',
-    r.peakScore.toFixed(5),
+    r.peakSurprise.toFixed(1),
     String(r.windows),
     r.mark ?? '-',
   ]);

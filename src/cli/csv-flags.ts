@@ -17,9 +17,10 @@ export const CSV_INPUT_HELP = `  --timestamp-column NAME   time column: epoch s,
                             first column named ${TIME_COLUMNS.join(', ')} (any case); 'none': no times
   --columns a,b             value columns, in this order (default: the column 'value' if there is one,
                             else every column holding data but the time and an index column)
-  --timezone ZONE           zone of ISO 8601 times written without an offset: local (this machine's
-                            zone), UTC, or a name such as Europe/Berlin (default: local; replay
-                            takes the config's ingest.timezone when it is set)
+  --timezone ZONE           zone of ISO 8601 times written without an offset (Z, +hh:mm, +hhmm or +hh
+                            is one, as in 2026-11-30T10:00:00Z: such times need no zone): local (this
+                            machine's zone), UTC, or a name such as Europe/Berlin (default: local;
+                            replay takes the config's ingest.timezone when it is set)
 `;
 
 /** The CSV flags, checked. */

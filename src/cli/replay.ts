@@ -74,7 +74,8 @@ any episode does (section 5): an opening row can score below the threshold.
 A summary (rows, streams, readings scored, rejected by the parser, missing values, training and replay
 time, rows/s, then the alarm threshold in force) goes to stderr, with a hint when rows were rejected out
 of order (local times read in another zone than they were written in repeat an hour where daylight saving
-ends: --timezone). A missing value is a missing reading: neither scored nor counted as rejected.
+ends: --timezone; given only when some times had no offset, and Z, +hh:mm, +hhmm and +hh are offsets).
+A missing value is a missing reading: neither scored nor counted as rejected.
 `;
 
 const OPTIONS = {
@@ -284,11 +285,14 @@ async function replayWith(p: Plan, config: Config, configFile: string | null, ct
         `${c.errors > 0 ? `, ${c.errors} internal errors` : ''}; ${learnRows > 0 ? `training ${res.learnSeconds.toFixed(1)} s, ` : ''}replay ${res.runSeconds.toFixed(2)} s = ${Math.round(rows / Math.max(res.runSeconds, 1e-9))} rows/s\n`,
     );
     ctx.stderr(`replay: ${thresholdLine(config, configFile)}\n`);
-    // Times that go back are what a daylight-saving change looks like when local times are read in another zone.
+    // Times that go back are what a daylight-saving change looks like when local times are read in another
+    // zone; a file whose times all carry their offset (Z, +01:00) read no time in a zone, so it says nothing of one.
     if (outOfOrder > 0) {
-      ctx.stderr(
-        `replay: ${outOfOrder} row${outOfOrder === 1 ? '' : 's'} rejected out_of_order (earlier than the stream's last reading). Local times without an offset repeat an hour where daylight saving ends: if they were written in such a zone, name it with --timezone (e.g. Europe/Berlin)\n`,
-      );
+      const zoneHint =
+        input.table.isoWithoutOffset > 0
+          ? ' Local times without an offset repeat an hour where daylight saving ends: if they were written in such a zone, name it with --timezone (e.g. Europe/Berlin)'
+          : " The file's times go back there (not a time zone's doing: they carry their offset or are epoch numbers)";
+      ctx.stderr(`replay: ${outOfOrder} row${outOfOrder === 1 ? '' : 's'} rejected out_of_order (earlier than the stream's last reading).${zoneHint}\n`);
     }
     return 0;
   } finally {

@@ -62,6 +62,12 @@ export interface AnomalyRecord {
   readonly endedTs: number | null;
   /** Calibrated scores in [0, 1]. */
   readonly peakScore: number;
+  /**
+   * The episode's peak as a surprise, −log10(1 − peakScore), 0 to 16 (src/contract/surprise.ts surpriseOf):
+   * what ranks episodes, where peakScore rounds to 1 for every episode well past the threshold (added beside
+   * it; peakScore is kept). 16 means 16 or more: the score is then 1 to float64 precision.
+   */
+  readonly peakSurprise: number;
   readonly lastScore: number;
   readonly threshold: number;
   readonly model: string;

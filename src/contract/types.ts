@@ -75,6 +75,11 @@ export interface Rejection {
   /** Human-readable, one line, no payload dump beyond a short prefix. */
   readonly detail: string;
   readonly receivedAt: number;
+  /**
+   * The rejected reading's own time (epoch ms), for the rejections admission makes (`out_of_order`,
+   * `future_timestamp`, `clock_glitch`, `too_many_streams`); absent for the others.
+   */
+  readonly ts?: number;
 }
 
 export type ParseResult =

@@ -74,6 +74,9 @@ export interface CsvTableData {
   readonly timeUnits: readonly TimeUnit[];
   /** The zone ISO times without an offset were read in ('local', 'UTC' or an IANA name). */
   readonly timeZone: string;
+  /** Rows whose time is ISO 8601, and how many of them had no offset (read in timeZone); `Z` is an offset (UTC). */
+  readonly isoTimes: number;
+  readonly isoWithoutOffset: number;
   readonly valueColumns: readonly string[];
   /** Columns left out of the default value columns because every cell is missing. */
   readonly emptyColumns: readonly string[];
@@ -129,7 +132,13 @@ function tableOf(data: CsvTableData, records: readonly (readonly string[])[], li
     describe: () => {
       const units = data.timeUnits.map((u) => UNIT_NAMES[u]).join(', ');
       const zoneName = data.timeZone === 'local' ? `local (${systemTimeZone()})` : data.timeZone;
-      const zone = data.timeUnits.includes('iso') ? `, no offset = ${zoneName}` : '';
+      // The zone is named only when it read some time: a time ending in Z or +hh:mm carries its own offset.
+      const zone =
+        data.isoWithoutOffset === 0
+          ? data.isoTimes > 0 ? ' with offset' : ''
+          : data.isoWithoutOffset === data.isoTimes
+            ? `, no offset = ${zoneName}`
+            : `, ${data.isoWithoutOffset} of ${data.isoTimes} without an offset = ${zoneName}`;
       const parts = [`${records.length} rows`, data.timeColumn === null ? 'no time column' : `time '${data.timeColumn}' (${units}${zone})`, `columns ${data.valueColumns.join(', ')}`];
       if (data.emptyColumns.length > 0) parts.push(`left out (no data): ${data.emptyColumns.join(', ')}`);
       if (data.missing > 0) parts.push(`${data.missing} missing values`);
@@ -197,6 +206,8 @@ export function parseCsvTable(text: string, opts: CsvReadOptions = {}, source = 
   // Times.
   let times: Float64Array | null = null;
   const units: TimeUnit[] = [];
+  let isoTimes = 0;
+  let isoWithoutOffset = 0;
   if (timeK >= 0) {
     times = new Float64Array(rows.length);
     const col = header[timeK];
@@ -216,6 +227,10 @@ export function parseCsvTable(text: string, opts: CsvReadOptions = {}, source = 
         continue;
       }
       if (!units.includes(t.unit)) units.push(t.unit);
+      if (t.unit === 'iso') {
+        isoTimes++;
+        if (t.offset !== true) isoWithoutOffset++;
+      }
       // The hour repeated when clocks go back: its second pass is the later instant (rows are in time order).
       const previous = i > 0 ? times[i - 1] : -Infinity;
       times[i] = t.repeated !== undefined && t.ms <= previous && t.repeated > previous ? t.repeated : t.ms;
@@ -278,6 +293,8 @@ export function parseCsvTable(text: string, opts: CsvReadOptions = {}, source = 
       timeColumn: timeK >= 0 ? header[timeK] : null,
       timeUnits: units,
       timeZone: zone,
+      isoTimes,
+      isoWithoutOffset,
       valueColumns: valueK.map((k) => header[k]),
       emptyColumns: empty,
       times,

@@ -32,6 +32,11 @@ export interface ParsedTime {
   readonly ms: number;
   readonly unit: TimeUnit;
   /**
+   * For ISO 8601 only: true when the time carried its own offset (`Z`, which is UTC, `+hh:mm`, `+hhmm` or
+   * `+hh`, either sign), so `zone` played no part in reading it; false when it was read in `zone`.
+   */
+  readonly offset?: boolean;
+  /**
    * For a wall time that occurs twice (the hour repeated when clocks go back), the later instant; `ms` is
    * the earlier. A reader of a series picks the later one when the earlier would go back in time.
    */
@@ -85,10 +90,10 @@ export function parseTime(text: string, zone: TimeZoneName): ParsedTime | null {
     return null;
   }
   const offset = m[8];
-  if (offset !== undefined) return { ms: utc - offsetMs(offset) + fraction, unit: 'iso' };
-  if (zone === 'UTC') return { ms: utc + fraction, unit: 'iso' };
+  if (offset !== undefined) return { ms: utc - offsetMs(offset) + fraction, unit: 'iso', offset: true };
+  if (zone === 'UTC') return { ms: utc + fraction, unit: 'iso', offset: false };
   const [first, second] = zonedToEpoch(utc, zone);
-  return second === undefined ? { ms: first + fraction, unit: 'iso' } : { ms: first + fraction, unit: 'iso', repeated: second + fraction };
+  return second === undefined ? { ms: first + fraction, unit: 'iso', offset: false } : { ms: first + fraction, unit: 'iso', offset: false, repeated: second + fraction };
 }
 
 /** '+02:00', '+0200', '+02', 'Z' -> ms east of UTC. */

@@ -40,6 +40,14 @@ h2 { font-size: 1rem; margin: 0 0 .5rem; }
   color: inherit; background: var(--panel); border: 1px solid var(--line); border-radius: 6px; cursor: pointer; text-align: left; }
 #sensors button[aria-pressed="true"] { border-color: var(--accent); box-shadow: inset 3px 0 0 var(--accent); }
 #sensors .value { grid-column: 1 / 3; color: var(--muted); font-size: .85rem; font-variant-numeric: tabular-nums; }
+/* Stream names can be long and have no space (a zigbee2mqtt friendly name and its field, 90 characters): they
+   wrap anywhere instead of widening the page (their end, often the field, is what tells two apart, so it is not
+   cut off), and every place that shows one has the whole name in its title. */
+#sensors li { min-width: 0; max-width: 100%; }
+#sensors button { grid-template-columns: minmax(0, 1fr) auto; }
+#sensors .name, #sensor-title, .explanation, figcaption, td.sensor, td.what, td.note { overflow-wrap: anywhere; }
+#sensors .name, #sensor-title { min-width: 0; }
+td.sensor button { text-align: left; overflow-wrap: anywhere; }
 .badge { font-size: .75rem; padding: 0 .45rem; border-radius: 1rem; border: 1px solid currentColor; white-space: nowrap; align-self: center; }
 .badge.ok { color: var(--ok); } .badge.anomalous { color: var(--anomalous); font-weight: 600; }
 .badge.learning { color: var(--learning); } .badge.stale { color: var(--stale); }
@@ -59,6 +67,12 @@ figcaption { color: var(--muted); font-size: .85rem; }
 table { border-collapse: collapse; width: 100%; font-size: .9rem; }
 th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 td.nowrap { white-space: nowrap; }
+/* The start (date, time, duration) and the mark buttons wrap too, so the table fits beside the sensor list
+   at a laptop's width instead of scrolling sideways. */
+td.when { min-width: 7.5rem; }
+td.actions { min-width: 6.5rem; }
+td.actions button { white-space: nowrap; }
+td.sensor { min-width: 9rem; }
 td.what { min-width: 16rem; }
 td.note { color: var(--muted); }
 td button { font: inherit; font-size: .8rem; margin: 0 .25rem .25rem 0; padding: .15rem .5rem; cursor: pointer; }
@@ -142,8 +156,8 @@ function renderSensors(list) {
   ul.replaceChildren();
   if (list.length === 0) ul.appendChild(el('li', { class: 'muted' }, 'No sensor has reported yet: publish readings to the configured topics (sensors/<name> by default).'));
   list.forEach(function (s) {
-    var button = el('button', { type: 'button', 'aria-pressed': String(s.sensor === state.selected), title: 'latest reading ' + fmtTime(s.lastTs) });
-    button.appendChild(el('span', {}, s.sensor));
+    var button = el('button', { type: 'button', 'aria-pressed': String(s.sensor === state.selected), title: s.sensor + ': latest reading ' + fmtTime(s.lastTs) });
+    button.appendChild(el('span', { class: 'name' }, s.sensor));
     button.appendChild(el('span', { class: 'badge ' + s.status }, s.status));
     button.appendChild(el('span', { class: 'value' }, s.value === null ? 'no reading yet' : fmtNum(s.value) + (s.unit ? ' ' + s.unit : '') + ' · surprise ' + fmtNum(s.surprise)));
     if (s.ownModel) button.appendChild(el('span', { class: 'value own-model' }, ownModelText(s.ownModel)));
@@ -232,7 +246,9 @@ function renderSeries(d, sensor) {
   var unitNote = unit ? ' (' + unit.trim() + ')' : '';
   var readingsHost = document.getElementById('readings-chart');
   var surpriseHost = document.getElementById('surprise-chart');
-  document.getElementById('sensor-title').textContent = d.stream;
+  var title = document.getElementById('sensor-title');
+  title.textContent = d.stream;
+  title.setAttribute('title', d.stream);
   var n = d.ts.length;
   readingsHost.setAttribute('data-points', String(n));
   if (n === 0) {
@@ -326,8 +342,8 @@ function renderAnomalies(list) {
   }
   list.forEach(function (a) {
     var tr = el('tr', { class: a.sensor === state.selected ? 'selected' : '', 'data-id': a.id });
-    tr.appendChild(el('td', { class: 'nowrap' }, fmtTime(a.startTs) + ' (' + fmtDuration(a.endTs - a.startTs) + ')'));
-    var who = el('td');
+    tr.appendChild(el('td', { class: 'when' }, fmtTime(a.startTs) + ' (' + fmtDuration(a.endTs - a.startTs) + ')'));
+    var who = el('td', { class: 'sensor' });
     var link = el('button', { type: 'button', title: 'show ' + a.sensor }, a.sensor);
     link.addEventListener('click', function () { select(a.sensor); });
     who.appendChild(link);
@@ -337,7 +353,7 @@ function renderAnomalies(list) {
     status.appendChild(el('span', { class: 'badge ' + a.status }, a.status));
     tr.appendChild(status);
     tr.appendChild(el('td', { class: 'note' }, (a.mark ? a.mark.replace('_', ' ') : '–') + (a.markNote ? ': ' + a.markNote : '')));
-    var actions = el('td', { class: 'nowrap' });
+    var actions = el('td', { class: 'actions' });
     [['ack', 'Ack'], ['false_alarm', 'False alarm'], ['unmark', 'Unmark']].forEach(function (pair) {
       if (pair[0] === 'unmark' ? a.mark === null : a.mark === pair[0]) return;
       var b = el('button', { type: 'button', 'data-action': pair[0], 'aria-label': pair[1] + ' anomaly on ' + a.sensor + ' at ' + fmtTime(a.startTs) }, pair[1]);

@@ -233,13 +233,13 @@ export class MessageParser {
       for (const s of settled) {
         const h = s.held;
         if (s.problem === null) readings.push(readingOf(stream, device, s.ts, h.channels, h.values));
-        else (rejections ??= []).push({ sensor: stream, topic: h.topic, reason: s.problem.reason, detail: h.index >= 0 ? `element ${h.index}: ${s.problem.detail}` : s.problem.detail, receivedAt: h.receivedAt });
+        else (rejections ??= []).push({ sensor: stream, topic: h.topic, reason: s.problem.reason, detail: h.index >= 0 ? `element ${h.index}: ${s.problem.detail}` : s.problem.detail, receivedAt: h.receivedAt, ts: h.ts });
       }
       settled.length = 0;
     }
     if (taken === HOLD) this.admission.hold(stream, { ts, receivedAt: msg.receivedAt, topic: msg.topic, index, channels, values });
     else if (typeof taken === 'number') readings.push(readingOf(stream, device, taken, channels, values));
-    else (rejections ??= []).push(rejection(msg, stream, taken.reason, index >= 0 ? `element ${index}: ${taken.detail}` : taken.detail));
+    else (rejections ??= []).push(rejection(msg, stream, taken.reason, index >= 0 ? `element ${index}: ${taken.detail}` : taken.detail, ts));
     return rejections;
   }
 
@@ -315,7 +315,7 @@ export class MessageParser {
   private single(msg: RawMessage, device: string, ts: number, value: number): ParseResult {
     const taken = this.admission.admit(device, device, ts, msg.receivedAt, this.settled);
     if (this.settled.length === 0 && taken !== HOLD) {
-      if (typeof taken !== 'number') return rejectedMessage(msg, device, taken.reason, taken.detail);
+      if (typeof taken !== 'number') return { kind: 'rejected', rejection: rejection(msg, device, taken.reason, taken.detail, ts) };
       return { kind: 'readings', readings: [{ sensor: device, ts: taken, channels: VALUE_CHANNELS, values: [value] }], rejections: NO_REJECTIONS };
     }
     const readings: Reading[] = [];
@@ -408,8 +408,9 @@ function readingOf(stream: string, device: string, ts: number, channels: readonl
   return stream === device ? { sensor: stream, ts, channels, values } : { sensor: stream, source: device, ts, channels, values };
 }
 
-function rejection(msg: RawMessage, sensor: string | null, reason: RejectReason, detail: string): Rejection {
-  return { sensor, topic: msg.topic, reason, detail, receivedAt: msg.receivedAt };
+/** A rejection of `msg`; `ts`, the rejected reading's own time, for the rejections admission makes. */
+function rejection(msg: RawMessage, sensor: string | null, reason: RejectReason, detail: string, ts?: number): Rejection {
+  return ts === undefined ? { sensor, topic: msg.topic, reason, detail, receivedAt: msg.receivedAt } : { sensor, topic: msg.topic, reason, detail, receivedAt: msg.receivedAt, ts };
 }
 
 function rejectedMessage(msg: RawMessage, sensor: string | null, reason: RejectReason, detail: string): ParseResult {

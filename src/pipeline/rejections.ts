@@ -38,13 +38,31 @@ export interface RejectionSummary {
   readonly moreSensors: boolean;
   /** The sensors with the most rejections, at most SUMMARY_TOP, most first; names cut to 64 characters. */
   readonly top: ReadonlyArray<{ readonly sensor: string | null; readonly count: number }>;
-  /** The first rejection of each of the most frequent reasons, at most SUMMARY_EXAMPLES; details cut to 200 characters. */
-  readonly examples: ReadonlyArray<{ readonly reason: RejectReason; readonly sensor: string | null; readonly detail: string }>;
+  /**
+   * The first rejection of each of the most frequent reasons, at most SUMMARY_EXAMPLES; details cut to 200
+   * characters. With it, how many distinct MQTT topics that reason's rejections came from (at most
+   * SUMMARY_MAX_TOPICS, `moreTopics` when there were more) and the first SUMMARY_TOPICS of them (cut to 64
+   * characters): 20 devices publishing under a wrong prefix read as 20 topics, not one example.
+   */
+  readonly examples: ReadonlyArray<{
+    readonly reason: RejectReason;
+    readonly sensor: string | null;
+    readonly detail: string;
+    readonly topics: number;
+    readonly moreTopics: boolean;
+    readonly someTopics: readonly string[];
+  }>;
 }
 
 export const SUMMARY_TOP = 5;
 export const SUMMARY_EXAMPLES = 3;
 export const SUMMARY_MAX_SENSORS = 1000;
+/** Distinct topics counted per reason and interval; beyond it the summary says "more than". */
+export const SUMMARY_MAX_TOPICS = 500;
+/** Topics named per reason in a summary. */
+export const SUMMARY_TOPICS = 3;
+/** Characters of a topic kept to tell topics apart (a topic may be 64 KiB). */
+const TOPIC_KEY_CHARS = 120;
 
 const cut = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n)}…` : s);
 
@@ -79,12 +97,38 @@ interface Entry {
 /** What the next summary will say, gathered as rejections arrive (bounded). */
 interface Pending {
   count: number;
-  readonly byReason: Map<RejectReason, { count: number; example: { sensor: string | null; detail: string } }>;
+  readonly byReason: Map<RejectReason, { count: number; example: { sensor: string | null; detail: string }; topics: Set<string>; moreTopics: boolean }>;
   readonly bySensor: Map<string | null, number>;
   moreSensors: boolean;
 }
 
 const emptyPending = (): Pending => ({ count: 0, byReason: new Map(), bySensor: new Map(), moreSensors: false });
+
+/** The first `n` of an iterable, in its order. */
+function* take<T>(items: Iterable<T>, n: number): Iterable<T> {
+  if (n <= 0) return;
+  let i = 0;
+  for (const x of items) {
+    yield x;
+    if (++i >= n) return;
+  }
+}
+
+/**
+ * The message of a summary's log line (the fields go beside it): the count, then for each reason it gives an
+ * example of, how many rejections from how many topics and the first few, e.g. `input rejected: 241 since the
+ * last line; bad_topic 240 from 20 topics (sensor/dev0, sensor/dev1, sensor/dev2, …); bad_json 1 from 1 topic
+ * (sensors/pump1)`.
+ */
+export function rejectionSummaryText(s: RejectionSummary): string {
+  const parts = s.examples.map((e) => {
+    const n = s.byReason[e.reason] ?? 0;
+    const many = e.moreTopics ? `more than ${e.topics} topics` : `${e.topics} topic${e.topics === 1 ? '' : 's'}`;
+    const named = e.someTopics.join(', ') + (e.moreTopics || e.topics > e.someTopics.length ? ', …' : '');
+    return `${e.reason} ${n} from ${many} (${named})`;
+  });
+  return [`input rejected: ${s.count} since the last line`, ...parts].join('; ');
+}
 
 export class RejectionCounter {
   /** reason -> sensor (null as '') -> entry; nested so recording builds no key string. */
@@ -107,8 +151,13 @@ export class RejectionCounter {
     const p = this.pending;
     p.count++;
     const byReason = p.byReason.get(r.reason);
-    if (byReason === undefined) p.byReason.set(r.reason, { count: 1, example: { sensor: r.sensor, detail: r.detail } });
-    else byReason.count++;
+    const topic = r.topic.length > TOPIC_KEY_CHARS ? r.topic.slice(0, TOPIC_KEY_CHARS) : r.topic;
+    if (byReason === undefined) p.byReason.set(r.reason, { count: 1, example: { sensor: r.sensor, detail: r.detail }, topics: new Set([topic]), moreTopics: false });
+    else {
+      byReason.count++;
+      if (byReason.topics.size < SUMMARY_MAX_TOPICS) byReason.topics.add(topic);
+      else if (!byReason.topics.has(topic)) byReason.moreTopics = true;
+    }
     const n = p.bySensor.get(r.sensor);
     if (n !== undefined) p.bySensor.set(r.sensor, n + 1);
     else if (p.bySensor.size < SUMMARY_MAX_SENSORS) p.bySensor.set(r.sensor, 1);
@@ -156,6 +205,9 @@ export class RejectionCounter {
         reason,
         sensor: r.example.sensor === null ? null : cut(r.example.sensor, 64),
         detail: cut(r.example.detail, 200),
+        topics: r.topics.size,
+        moreTopics: r.moreTopics,
+        someTopics: [...take(r.topics, SUMMARY_TOPICS)].map((t) => cut(t, 64)),
       })),
     };
   }

@@ -50,7 +50,7 @@ export function seriesOf(table: CsvTable): CsvSeries {
   const stamps: number[] = [];
   const problems: string[] = [];
   let previous = -1;
-  const zoneHint = table.timeUnits.includes('iso')
+  const zoneHint = table.isoWithoutOffset > 0
     ? ` (times without an offset were read in ${table.timeZone === 'local' ? 'the system zone' : table.timeZone}: if the file's clock went back an hour in autumn, give --timezone with the zone it was written in)`
     : '';
   let skipped = 0;

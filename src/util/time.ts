@@ -7,7 +7,8 @@
 
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 const DURATION = /^(\d+(?:\.\d+)?)(s|m|h|d)$/;
-const ISO = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+/** An ISO 8601 date or date-time; group 1 its offset: Z (UTC, either case), +hh:mm, +hhmm or +hh, either sign. */
+const ISO = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
 const EPOCH_MS = /^\d{1,16}$/;
 /** Year 275760, the largest time a Date can hold: anything beyond is a typo. */
 const MAX_TS = 8.64e15;
@@ -32,7 +33,11 @@ export function parseSince(text: string, now: number): number | null {
     const iso = ISO.exec(t);
     if (iso === null) return null;
     const hasTime = /[T ]\d/.test(t);
-    ms = Date.parse(hasTime && iso[1] === undefined ? `${t.replace(' ', 'T')}Z` : t.replace(' ', 'T'));
+    const offset = iso[1];
+    // Date.parse takes Z and ±hh:mm; an offset of whole hours (+02) or without its colon (+0200) is written so.
+    const body = (offset === undefined ? t : t.slice(0, -offset.length)).replace(' ', 'T');
+    const zone = offset === undefined ? (hasTime ? 'Z' : '') : offset.toUpperCase() === 'Z' ? 'Z' : `${offset.slice(0, 3)}:${offset.length > 3 ? offset.slice(-2) : '00'}`;
+    ms = Date.parse(`${body}${zone}`);
   }
   return Number.isFinite(ms) && ms <= MAX_TS ? ms : null;
 }

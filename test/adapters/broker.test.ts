@@ -24,7 +24,7 @@ const roles: BrokerRolesOptions = {
 };
 
 let broker: EmbeddedBroker;
-let logged: { msg: string; reason?: string; topic?: string }[];
+let logged: { msg: string; reason?: string; topic?: string; count?: number; topics?: number; someTopics?: string[] }[];
 const clients: MqttClient[] = [];
 
 beforeEach(async () => {
@@ -96,6 +96,19 @@ describe('EmbeddedBroker: a refused publish', () => {
     const refusals = logged.filter((l) => l.msg.startsWith('embedded broker: publish refused'));
     expect(refusals).toHaveLength(1);
     expect(refusals[0]).toMatchObject({ topic: 'elsewhere/x', reason: expect.stringContaining('ingest.topics') as unknown });
+  });
+
+  it('is summed up with how many distinct topics were refused and a few of them: 20 devices on a wrong prefix show their scale', async () => {
+    const sensor = await connect('many', SENSOR);
+    for (let round = 0; round < 2; round++) {
+      for (let d = 0; d < 20; d++) await publishOrClose(sensor, `sensor/dev${d}`, '1', { qos: 1 });
+    }
+    await broker.stop(); // says what the interval held, as the periodic line would
+    const lines = logged.filter((l) => l.msg.startsWith('embedded broker: publish refused'));
+    // The first at once (one topic); then the other 39, from 20 topics, the first three named.
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatchObject({ count: 39, topics: 20, someTopics: ['sensor/dev1', 'sensor/dev2', 'sensor/dev3'] });
+    expect(lines[1].msg).toBe('embedded broker: publish refused (39 since the last line, from 20 topics: sensor/dev1, sensor/dev2, sensor/dev3, …)');
   });
 
   it('is dropped when it is a last will', async () => {

@@ -116,7 +116,7 @@ describe('anomalyd anomalies list', () => {
     expect(r.code).toBe(0);
     expect(r.err).toBe('');
     const lines = r.out.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^ID\s+SENSOR\s+STATUS\s+START\s+END\s+PEAK\s+READINGS\s+MARK$/);
+    expect(lines[0]).toMatch(/^ID\s+SENSOR\s+STATUS\s+START\s+END\s+PEAK_SURPRISE\s+READINGS\s+MARK$/);
     expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(['c-newest', 'b-fan', 'a-resolved']);
     const resolvedRow = lines.find((l) => l.startsWith('a-resolved'))!;
     expect(resolvedRow).toContain('resolved');
@@ -164,6 +164,34 @@ describe('anomalyd anomalies list', () => {
         { name: 'vibration', error: 7.5 },
       ],
     });
+  });
+
+  it('ranks by the peak surprise, -log10(1 - peak score), where the score itself prints 1.00000 for every alert; --json adds peakSurprise', async () => {
+    // Peaks of surprise 7, 12 and beyond 16 (the score is then 1 in float64): all three round to 1.00000 as a score.
+    const store = SqliteStore.open(db, { commitIntervalMs: 0, outboxMax: 100, logger: silent });
+    try {
+      const t = topics();
+      for (const [id, at, peak] of [['s7', 0, 1 - 1e-7], ['s12', 1, 1 - 1e-12], ['s16', 2, 1]] as const) {
+        store.recordEvent(ev('open', id, `pump${at}`, T0 + at * MIN, { peakScore: peak, score: peak }), t.alerts(`pump${at}`));
+      }
+    } finally {
+      store.close();
+    }
+    const r = await run(['list', '--db', db]);
+    expect(r.code).toBe(0);
+    const lines = r.out.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+SENSOR\s+STATUS\s+START\s+END\s+PEAK_SURPRISE\s+READINGS\s+MARK$/);
+    const col = lines[0].indexOf('PEAK_SURPRISE');
+    const peakOf = (id: string): string => lines.find((l) => l.startsWith(id))!.slice(col).split(/\s+/)[0];
+    expect([peakOf('s7'), peakOf('s12'), peakOf('s16')]).toEqual(['7.0', '12.0', '16.0']);
+    expect(r.out).not.toContain('1.00000');
+    // JSON keeps peakScore (compatible) and adds the surprise beside it.
+    const doc = JSON.parse((await run(['list', '--db', db, '--json'])).out) as { anomalies: { id: string; peakScore: number; peakSurprise: number }[] };
+    const byId = Object.fromEntries(doc.anomalies.map((a) => [a.id, a]));
+    expect(byId.s7.peakScore).toBe(1 - 1e-7);
+    expect(byId.s7.peakSurprise).toBeCloseTo(7, 6);
+    expect(byId.s12.peakSurprise).toBeCloseTo(12, 3);
+    expect(byId.s16).toMatchObject({ peakScore: 1, peakSurprise: 16 });
   });
 
   it('says so when there is nothing', async () => {
@@ -474,6 +502,11 @@ describe('parseSince / parseCommandLine', () => {
     expect(parseSince('2026-06-01', now)).toBe(Date.UTC(2026, 5, 1));
     expect(parseSince('2026-06-01T10:30', now)).toBe(Date.UTC(2026, 5, 1, 10, 30));
     expect(parseSince('2026-06-01T10:30:00+02:00', now)).toBe(Date.UTC(2026, 5, 1, 8, 30));
+    // Every ISO 8601 offset: Z (either case), +hh:mm, +hhmm, +hh.
+    for (const offset of ['+02:00', '+0200', '+02']) expect(parseSince(`2026-06-01T10:30${offset}`, now), offset).toBe(Date.UTC(2026, 5, 1, 8, 30));
+    expect(parseSince('2026-06-01T10:30:00-05', now)).toBe(Date.UTC(2026, 5, 1, 15, 30));
+    expect(parseSince('2026-06-01T10:30:00z', now)).toBe(Date.UTC(2026, 5, 1, 10, 30));
+    expect(parseSince('2026-06-01 10:30:00.250Z', now)).toBe(Date.UTC(2026, 5, 1, 10, 30, 0, 250));
     expect(parseSince('2026-13-01', now)).toBeNull();
     expect(parseSince('-5m', now)).toBeNull();
     expect(parseSince('June 1', now)).toBeNull();

@@ -163,11 +163,25 @@ describe('parseCsvTable: times', () => {
     expect(Array.from(utc.times!)).toEqual([noon, noon, noon + 250, Date.UTC(2026, 6, 1)]);
     const berlin = parseCsvTable(text, { timeZone: 'Europe/Berlin' });
     expect(Array.from(berlin.times!)).toEqual([noon, noon, noon + 250 - 2 * 3600_000, Date.UTC(2026, 6, 1) - 2 * 3600_000]);
-    expect(berlin.describe()).toContain("time 'datetime' (ISO 8601, no offset = Europe/Berlin)");
+    // Two of the four carry an offset (Z, +02:00): the zone is named for the other two only.
+    expect(berlin.describe()).toContain("time 'datetime' (ISO 8601, 2 of 4 without an offset = Europe/Berlin)");
+    expect(berlin.isoWithoutOffset).toBe(2);
     const local = parseCsvTable(text);
     expect(local.timeZone).toBe('local');
     expect(local.times![2]).toBe(new Date(2026, 6, 1, 12, 0, 0, 250).getTime());
-    expect(local.describe()).toContain(`no offset = local (${Intl.DateTimeFormat().resolvedOptions().timeZone})`);
+    expect(local.describe()).toContain(`without an offset = local (${Intl.DateTimeFormat().resolvedOptions().timeZone})`);
+  });
+
+  it('says nothing of a zone when every ISO 8601 time carries its offset (Z is one: UTC)', () => {
+    for (const offset of ['Z', '+02:00', '+0200', '+02', '-05:30']) {
+      const t = parseCsvTable(`time,v\n2026-07-01T12:00:00${offset},1\n2026-07-01T12:00:01${offset},2\n`);
+      expect(t.isoWithoutOffset).toBe(0);
+      expect(t.describe()).toContain("time 'time' (ISO 8601 with offset)");
+      expect(t.describe()).not.toMatch(/no offset|without an offset/);
+    }
+    const none = parseCsvTable('time,v\n2026-07-01T12:00:00,1\n2026-07-01T12:00:01,2\n', { timeZone: 'UTC' });
+    expect(none.isoWithoutOffset).toBe(2);
+    expect(none.describe()).toContain("time 'time' (ISO 8601, no offset = UTC)");
   });
 
   it("reads 'local' as the system zone at the time of reading", () => {

@@ -30,6 +30,21 @@ describe('parseTime', () => {
     expect(parseTime(text, 'Europe/Berlin')?.ms).toBeCloseTo(ms, 6);
   });
 
+  it.each([
+    ['2026-11-30T12:00:00Z', true],
+    ['2026-11-30T12:00:00.250z', true],
+    ['2026-11-30 13:00:00+01:00', true],
+    ['2026-11-30T13:00:00+0100', true],
+    ['2026-11-30T13:00+01', true],
+    ['2026-11-30T06:30:00-05:30', true],
+    ['2026-11-30 12:00:00 +01:00', true],
+    ['2026-11-30T12:00:00', false],
+    ['2026-11-30 12:00', false],
+    ['2026-11-30', false],
+  ])('says whether an ISO 8601 time carried its own offset (Z is UTC, an offset): %s', (text, offset) => {
+    expect(parseTime(text, 'Europe/Berlin')?.offset).toBe(offset);
+  });
+
   it.each(['', 'yesterday', '12:00', '30.11.2026 12:00', '2026-13-01', '2026-02-29', '2026-11-30T24:00:00', '2026-11-30T12:60', 'NaN', 'Infinity', '1e400'])(
     'refuses %j',
     (text) => {
@@ -50,10 +65,10 @@ describe('parseTime', () => {
     expect(parseTime('2026-03-29 01:59:59', 'Europe/Berlin')?.ms).toBe(Date.UTC(2026, 2, 29, 0, 59, 59));
     expect(parseTime('2026-03-29 02:30:00', 'Europe/Berlin')?.ms).toBe(Date.UTC(2026, 2, 29, 1, 30));
     expect(parseTime('2026-03-29 03:00:00', 'Europe/Berlin')?.ms).toBe(Date.UTC(2026, 2, 29, 1, 0));
-    expect(parseTime('2026-10-25 02:30:00', 'Europe/Berlin')).toEqual({ ms: Date.UTC(2026, 9, 25, 0, 30), unit: 'iso', repeated: Date.UTC(2026, 9, 25, 1, 30) });
-    expect(parseTime('2026-10-25 03:00:00', 'Europe/Berlin')).toEqual({ ms: Date.UTC(2026, 9, 25, 2, 0), unit: 'iso' });
-    expect(parseTime('2026-10-25 02:30:00+01:00', 'Europe/Berlin')).toEqual({ ms: Date.UTC(2026, 9, 25, 1, 30), unit: 'iso' });
-    expect(parseTime('2026-10-25 02:30:00', 'UTC')).toEqual({ ms: Date.UTC(2026, 9, 25, 2, 30), unit: 'iso' });
+    expect(parseTime('2026-10-25 02:30:00', 'Europe/Berlin')).toEqual({ ms: Date.UTC(2026, 9, 25, 0, 30), unit: 'iso', offset: false, repeated: Date.UTC(2026, 9, 25, 1, 30) });
+    expect(parseTime('2026-10-25 03:00:00', 'Europe/Berlin')).toEqual({ ms: Date.UTC(2026, 9, 25, 2, 0), unit: 'iso', offset: false });
+    expect(parseTime('2026-10-25 02:30:00+01:00', 'Europe/Berlin')).toEqual({ ms: Date.UTC(2026, 9, 25, 1, 30), unit: 'iso', offset: true });
+    expect(parseTime('2026-10-25 02:30:00', 'UTC')).toEqual({ ms: Date.UTC(2026, 9, 25, 2, 30), unit: 'iso', offset: false });
   });
 });
 

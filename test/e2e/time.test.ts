@@ -124,6 +124,46 @@ describe.skipIf(!builtAndModelsPresent())('time as devices send it', () => {
     }, 30_000);
   }
 
+  it('warns once per stream and hour when a run of out_of_order readings is lost: a gateway that sent a live reading before flushing its buffer', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const loaded = loadConfig({
+      path: '/dev/null',
+      env: {},
+      overrides: { dataDir: mkdtempSync(join(tmpdir(), 'anomalyd-flush-')), broker: { port: 0 }, http: { enabled: false }, model: { dir: MODELS, worker: false }, learning: { enabled: false } },
+    });
+    if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+    const daemon = new Daemon({ config: loaded.config, logger });
+    await daemon.start();
+    cleanups.push(() => daemon.stop());
+    const client = await mqtt.connectAsync(daemon.brokerUrl!, { clientId: `flush-${process.pid}` });
+    cleanups.push(() => client.endAsync());
+    const stream = 'gw1_living_room_temperature';
+    const reading = (ts: number, i: number): string => JSON.stringify({ value: 21 + Math.sin(i / 5), ts });
+    // Back after an outage, the gateway sends its live reading first, then its buffer of the 30 minutes before (one a minute).
+    const now = Date.now();
+    const buffered = Array.from({ length: 30 }, (_, i) => now - (30 - i) * 60_000);
+    await client.publishAsync(`sensors/${stream}`, reading(now, 0), { qos: 1 });
+    for (const [i, ts] of buffered.entries()) await client.publishAsync(`sensors/${stream}`, reading(ts, i), { qos: 1 });
+    // The next live reading; then a second flush of the same kind within the hour, and a short run of 5 on another stream.
+    await client.publishAsync(`sensors/${stream}`, reading(now + 1000, 1), { qos: 1 });
+    for (const [i, ts] of buffered.entries()) await client.publishAsync(`sensors/${stream}`, reading(ts, i), { qos: 1 });
+    await client.publishAsync('sensors/gw1_other', reading(now, 0), { qos: 1 });
+    for (const ts of buffered.slice(0, 5)) await client.publishAsync('sensors/gw1_other', reading(ts, 0), { qos: 1 });
+    await waitFor(() => daemon.counters.messages >= 68, 10_000, 'every reading parsed');
+    // What is accepted is unchanged: the buffer is still lost.
+    expect(daemon.counters.readings).toBe(3);
+    expect(daemon.counters.rejected).toBe(65);
+    const flushWarning = (): Record<string, unknown>[] => lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('out_of_order run:'));
+    await waitFor(() => flushWarning().length > 0, 10_000, 'the warning');
+    await daemon.stop(); // what is pending is said at stop; nothing more comes for this hour
+    const warnings = flushWarning();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ stream, count: 30, firstTs: new Date(buffered[0]).toISOString(), lastTs: new Date(buffered[29]).toISOString() });
+    expect(warnings[0].msg).toContain(`30 readings of ${stream} rejected out_of_order in a row`);
+    expect(warnings[0].msg).toMatch(/gateway .* live reading .* buffer/);
+  }, 60_000);
+
   it('reports a device clock that is far off once for the sensor, not once per reading', async () => {
     const daemon = new DaemonProcess(config('UTC'));
     cleanups.push(() => daemon.stop('SIGKILL'));

@@ -74,6 +74,7 @@ export function anomalyRecord(over: Partial<AnomalyRecord> & { id: string; senso
     lastSeenTs: endTs,
     endedTs: over.status === 'resolved' ? endTs : null,
     peakScore: 0.999,
+    peakSurprise: 3,
     lastScore: 0.995,
     threshold: 0.99,
     model: 'gru',

@@ -7,7 +7,7 @@ import { dashboardAssets } from '../../src/adapters/dashboard-assets.js';
 import { PAGE_SCRIPT, PAGE_STYLE } from '../../src/http/page.js';
 import { ownModelText } from '../../src/contract/own-model.js';
 import { artifact, hasChromium, launchChromium } from '../helpers/browser.js';
-import { captureLogs, FakeView, request, series, T0 } from './helpers.js';
+import { anomalyRecord, captureLogs, FakeView, request, series, T0 } from './helpers.js';
 
 const servers: HttpServer[] = [];
 
@@ -161,6 +161,61 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       expect(errors).toEqual([]);
     } finally {
       await page.close();
+    }
+  });
+
+  it('keeps a long stream name (a zigbee2mqtt friendly name) inside its box at every width, the full name in a tooltip', async () => {
+    const LONG = 'living_room/very_long_named_temperature_and_humidity_sensor_0x00158d0001a2b3c4/temperature';
+    const view = new FakeView();
+    const ts = Array.from({ length: 60 }, (_, i) => T0 + i * 1000);
+    view.sensorViews = [
+      { sensor: LONG, status: 'anomalous', model: 'gru-7', lastTs: ts[59], value: 31.5, surprise: 6.2, unit: '°C', ownModel: null },
+      { sensor: `${LONG.slice(0, -'temperature'.length)}humidity`, status: 'ok', model: 'gru-7', lastTs: ts[59], value: 40, surprise: 0.2, unit: '%', ownModel: null },
+      ...view.sensorViews,
+    ];
+    view.histories.set(LONG, { ...series(LONG, ts), anomalous: ts.map((_, i) => i >= 40) });
+    view.records = [
+      anomalyRecord({ id: 'long-1', sensor: LONG, sentence: `${LONG} 31.5 °C, expected 21.0 ± 0.8 since 12:00 (level shift)`, kind: 'level_shift', markNote: `${LONG}: checked` }),
+      ...view.records,
+    ];
+    const base = await serve(view);
+    for (const width of [360, 700, 1100]) {
+      const page = await browser.newPage({ viewport: { width, height: 900 } });
+      try {
+        await page.goto(`${base}/`);
+        await page.waitForSelector('body[data-state="ready"]');
+        await page.waitForFunction((w) => document.documentElement.scrollWidth <= w, width, { timeout: 10_000 }).catch(() => undefined);
+        expect(await page.evaluate(() => document.documentElement.scrollWidth), `page width at ${width} px`).toBeLessThanOrEqual(width);
+        const overflows = await page.evaluate(() => {
+          const out: string[] = [];
+          const name = (e: Element): string => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}${e.className && typeof e.className === 'string' ? `.${e.className.split(' ').join('.')}` : ''}`;
+          for (const e of Array.from(document.querySelectorAll('header *, main *'))) {
+            if (e.closest('.uplot')) continue; // the charts draw to their own width
+            const box = e.getBoundingClientRect();
+            if (box.width === 0 && box.height === 0) continue;
+            // Text wider than its own box (unless it is clipped there, with an ellipsis).
+            const style = getComputedStyle(e);
+            if (style.overflowX === 'visible' && e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0) out.push(`${name(e)} text ${e.scrollWidth} > ${e.clientWidth}`);
+            // A box beyond its parent's.
+            const parent = e.parentElement!.getBoundingClientRect();
+            if (box.right > parent.right + 1 || box.left < parent.left - 1) out.push(`${name(e)} ${Math.round(box.left)}..${Math.round(box.right)} outside ${name(e.parentElement!)} ${Math.round(parent.left)}..${Math.round(parent.right)}`);
+          }
+          const wrap = document.querySelector('.table-wrap')!;
+          if (wrap.scrollWidth > wrap.clientWidth + 1) out.push(`episodes table scrolls sideways: ${wrap.scrollWidth} > ${wrap.clientWidth}`);
+          return out;
+        });
+        expect(overflows, `at ${width} px`).toEqual([]);
+        // Wherever the name is shown, the whole of it is in a tooltip (title) too.
+        const titles = await page.evaluate(() => [
+          document.querySelector('#sensors button[aria-pressed="true"]')!.getAttribute('title'),
+          document.getElementById('sensor-title')!.getAttribute('title'),
+          document.querySelector('#anomalies tr[data-id="long-1"] td button')!.getAttribute('title'),
+        ]);
+        for (const t of titles) expect(t).toContain(LONG);
+        await page.screenshot({ path: artifact(`dashboard-long-names-${width}`), fullPage: true });
+      } finally {
+        await page.close();
+      }
     }
   });
 

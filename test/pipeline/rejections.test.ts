@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RejectReason, Rejection } from '../../src/contract/types.js';
-import { RejectionCounter } from '../../src/pipeline/rejections.js';
+import { RejectionCounter, rejectionSummaryText, SUMMARY_MAX_TOPICS } from '../../src/pipeline/rejections.js';
 
 function rej(reason: RejectReason, sensor: string | null, receivedAt: number, detail = `${reason} at ${receivedAt}`): Rejection {
   return { reason, sensor, topic: `sensors/${sensor ?? '?'}`, detail, receivedAt };
@@ -34,7 +34,7 @@ describe('RejectionCounter', () => {
       sensors: 1,
       moreSensors: false,
       top: [{ sensor: 'a', count: 1 }],
-      examples: [{ reason: 'non_finite', sensor: 'a', detail: 'first' }],
+      examples: [{ reason: 'non_finite', sensor: 'a', detail: 'first', topics: 1, moreTopics: false, someTopics: ['sensors/a'] }],
     });
 
     for (let t = 1; t <= 1000; t++) c.record(rej('non_finite', 'a', t, `n${t}`));
@@ -57,6 +57,27 @@ describe('RejectionCounter', () => {
     expect(c.snapshot().find((r) => r.sensor === 'a')?.count).toBe(1001); // totals are not reset by draining
   });
 
+  it('says how many distinct topics each reason came from and names a few: 20 devices on a wrong prefix show their scale', () => {
+    const c = new RejectionCounter({ logIntervalMs: 60_000 });
+    for (let round = 0; round < 12; round++) {
+      for (let d = 0; d < 20; d++) c.record({ reason: 'bad_topic', sensor: null, topic: `sensor/dev${d}`, detail: `no ingest rule matches topic "sensor/dev${d}"`, receivedAt: round });
+    }
+    c.record({ reason: 'bad_json', sensor: 'pump1', topic: 'sensors/pump1', detail: 'broken', receivedAt: 13 });
+    const summary = c.drainSummary(0)!;
+    expect(summary.count).toBe(241);
+    const [topic, json] = summary.examples;
+    expect(topic).toMatchObject({ reason: 'bad_topic', topics: 20, moreTopics: false });
+    expect(topic.someTopics).toEqual(['sensor/dev0', 'sensor/dev1', 'sensor/dev2']);
+    expect(json).toMatchObject({ reason: 'bad_json', topics: 1, someTopics: ['sensors/pump1'] });
+    const text = rejectionSummaryText(summary);
+    expect(text).toContain('input rejected: 241 since the last line');
+    expect(text).toContain('bad_topic 240 from 20 topics (sensor/dev0, sensor/dev1, sensor/dev2, …)');
+    expect(text).toContain('bad_json 1 from 1 topic (sensors/pump1)');
+    // The next interval counts afresh.
+    c.record({ reason: 'bad_topic', sensor: null, topic: 'sensor/dev7', detail: 'x', receivedAt: 70_000 });
+    expect(c.drainSummary(70_000)!.examples[0]).toMatchObject({ topics: 1, someTopics: ['sensor/dev7'] });
+  });
+
   it('stays one bounded line for 100,000 made-up topics and every reason', () => {
     const c = new RejectionCounter({ logIntervalMs: 60_000 });
     const reasons: RejectReason[] = ['bad_json', 'not_a_number', 'empty', 'oversize', 'bad_timestamp', 'future_timestamp'];
@@ -68,6 +89,8 @@ describe('RejectionCounter', () => {
     expect(summary.top).toHaveLength(5);
     expect(summary.examples).toHaveLength(3);
     expect(JSON.stringify(summary).length).toBeLessThan(2000);
+    expect(summary.examples[0]).toMatchObject({ topics: SUMMARY_MAX_TOPICS, moreTopics: true });
+    expect(rejectionSummaryText(summary)).toContain(`from more than ${SUMMARY_MAX_TOPICS} topics`);
     // And the per-(reason, sensor) counters the store gets stay bounded too.
     expect(c.snapshot().length).toBeLessThanOrEqual(2000 + reasons.length);
     expect(c.snapshot().reduce((n, r) => n + r.count, 0)).toBe(100_000);

@@ -209,6 +209,18 @@ describe('anomalyd replay', () => {
     const noInput = context();
     expect(await replayCommand(['--input', join(dir, 'nope.csv'), '--model', 'fixture', '--config', config], noInput.ctx)).toBe(1);
   });
+  it('times ending in Z carry their offset: no "no offset" on reading, and no daylight-saving hint for a row that goes back', async () => {
+    const zulu = join(dir, 'zulu.csv');
+    const lines = ['time,value'];
+    for (let i = 0; i < 40; i++) lines.push(`2026-07-01T12:00:${String(i === 30 ? 0 : i).padStart(2, '0')}Z,${Math.sin(i).toFixed(3)}`);
+    await writeFile(zulu, `${lines.join('\n')}\n`);
+    const { ctx, err } = context();
+    expect(await replayCommand(['--input', zulu, '--output', join(dir, 'zulu-out.csv'), '--model', 'fixture', '--config', config], ctx)).toBe(0);
+    expect(err()).toContain("time 'time' (ISO 8601 with offset)");
+    expect(err()).toMatch(/1 row rejected out_of_order/);
+    expect(err()).not.toMatch(/no offset|without an offset|--timezone|daylight/);
+  });
+
   it("reads times without an offset in the config's ingest.timezone; --timezone overrides it", async () => {
     const local = join(dir, 'local.csv');
     const lines = ['time,value'];
