@@ -442,7 +442,28 @@ export class StreamScorer {
   private learningOf(s: StreamScore): boolean {
     if (s.seen < this.opts.learnReadings) return true;
     if (s.learnFrom === NOT_MOVED) return s.seen < this.opts.horizon;
-    return s.seen - s.learnFrom < this.opts.learnReadings;
+    if (s.seen - s.learnFrom < this.opts.learnReadings) return true;
+    // A learning period too short for the stream's own kinds: it goes on until each that has started holds
+    // MIN_HISTORY values (see waitedFor), never once the stream has been judged, nor beyond `horizon` readings.
+    if (s.lastScored !== null && s.lastScored.status !== 'learning') return false;
+    return s.seen < this.opts.horizon && this.waitedFor(s);
+  }
+
+  /**
+   * True while a kind the stream's learning waits for has started but holds fewer than MIN_HISTORY values: the
+   * model-free kinds measured once per reading (WAITED), whose values start after a warm-up (the
+   * normalisation's, a short mean's). A learning period shorter than that warm-up plus MIN_HISTORY values
+   * (thinned: MIN_HISTORY short means for shift and spread) would end before they could be settled ready
+   * (TailCalibrator.settle), and the stream would be blind to what only they see while they fill.
+   */
+  private waitedFor(s: StreamScore): boolean {
+    for (const k of WAITED) {
+      if (this.opts.evidence !== undefined && !this.opts.evidence.includes(EVIDENCE[k])) continue;
+      const row = s.reference[k];
+      if (row === null) continue;
+      for (const t of row) if (t.held > 0 && t.held < MIN_HISTORY) return true;
+    }
+    return false;
   }
 
   /**
@@ -521,8 +542,19 @@ export class StreamScorer {
     // something to be measured against what came before; they enter now. Otherwise a stream whose last learning readings moved
     // (a drift the learning period ends on) is judged against a reference that has not seen them, and opens
     // an episode on its first judged readings.
+    // Every history of a kind measured once per reading is then ready if the learning period gave it MIN_HISTORY
+    // values (TailCalibrator.settle): the kinds whose values start late (level and shift after the
+    // normalisation's warm-up, the short means once full, the model's errors once its state has settled, a cycle
+    // once its period is known) hold fewer than a history fed from the first reading, and would otherwise say
+    // nothing for tens of readings after learning, and be taught whatever came then: a fault that started then
+    // was learnt as normal (a new stream blind right after its learning period). Not stuck: its values are runs
+    // (one when a run ends), from the second reading on; a stream that ran few runs has not learnt its runs.
     if (!learning && s.lastScored?.status === 'learning') {
       for (const row of s.reference) if (row !== null) for (const t of row) t.commitPending();
+      for (let k = 0; k < EVIDENCE.length; k++) {
+        if (k === STUCK) continue;
+        for (const row of [s.reference[k], s.adaptive[k]]) if (row !== null) for (const t of row) t.settle(MIN_HISTORY);
+      }
       for (const h of s.values) h.commitPending();
     }
     const { judged: e, taught } = this.evidence(s, r);
@@ -1898,6 +1930,15 @@ function tailOptions(opts: ScorerOptions, which: 'reference' | 'adaptive', kind:
 
 const TAIL_OPTIONS = new WeakMap<ScorerOptions, Map<string, TailOptions>>();
 
+/**
+ * The fewest values a history of evidence is judged on: its minCount never goes below it, and a history that
+ * the learning period gave fewer values is not settled ready when it ends (TailCalibrator.settle).
+ */
+export const MIN_HISTORY = 8;
+
+/** The kinds a stream's learning waits for (StreamScorer.waitedFor), in EVIDENCE's indices. */
+const WAITED = (['level', 'change', 'shift', 'spread'] as const).map((k) => EVIDENCE.indexOf(k));
+
 function newTailOptions(opts: ScorerOptions, which: 'reference' | 'adaptive', kind: Evidence): { horizon: number; minCount: number; lag: number; thin: number } {
   // A short mean over `smooth` readings changes little from one reading to the next: its history keeps one
   // value per span (its effective sample size), and so does the reconstruction, which comes every
@@ -1907,7 +1948,7 @@ function newTailOptions(opts: ScorerOptions, which: 'reference' | 'adaptive', ki
   const horizon = which === 'reference' ? opts.horizon : opts.adaptiveHorizon;
   return {
     horizon: Math.max(2, horizon / every),
-    minCount: Math.max(8, Math.ceil(opts.learnReadings / every)),
+    minCount: Math.max(MIN_HISTORY, Math.ceil(opts.learnReadings / every)),
     lag: which === 'reference' ? Math.max(1, Math.round(opts.smooth / every)) : 0,
     thin: smoothed ? opts.smooth : 1,
   };

@@ -149,6 +149,11 @@ export class TailCalibrator {
   /** What the predictive tail adds to the fitted shape: 1 / the excesses the history holds. */
   private fitXiUncertainty = 0;
   private fitSigma = Number.NaN;
+  /**
+   * Errors the history must hold to be ready: `minCount`, or fewer once a learning period has ended on what it
+   * gave the history (settle).
+   */
+  private need: number;
 
   constructor(
     private readonly opts: TailOptions,
@@ -157,17 +162,36 @@ export class TailCalibrator {
     if (!(opts.horizon >= 2)) throw new RangeError(`horizon must be >= 2, got ${opts.horizon}`);
     if (!(opts.minCount >= 1)) throw new RangeError(`minCount must be >= 1, got ${opts.minCount}`);
     this.growth = 1 / (1 - 1 / opts.horizon);
+    this.need = opts.minCount;
     if (prior !== null && prior.weight > 0) this.addPrior(prior);
   }
 
-  /** True once the history is worth `minCount` errors (the prior counts). */
+  /** True once the history is worth `minCount` errors (the prior counts), or was settled (see settle). */
   get ready(): boolean {
-    return this.count >= this.opts.minCount;
+    return this.count >= this.need;
+  }
+
+  /**
+   * The end of a learning period: the history is ready from now on if it holds at least `floor` errors (the
+   * prior counts). `minCount` is what a history needs when it is fed from a stream's first reading; a kind
+   * whose values start later (after a normalisation's warm-up, or once a short mean has filled) holds fewer
+   * when the learning period ends, and would stay silent, and be taught whatever comes, until it caught up: a
+   * fault that starts then would be learnt as normal. What the learning period gave it is what it knows. A
+   * history with fewer than `floor` errors keeps `minCount`. Call commitPending first for the guard band's
+   * errors to count. Persisted by toJSON.
+   */
+  settle(floor: number): void {
+    if (this.count >= floor && this.count < this.need) this.need = this.count;
   }
 
   /** True while nothing was ever offered to it (no prior, no error, nothing restored): as fresh as a new one. */
   get untouched(): boolean {
     return this.count === 0 && this.offered === 0 && this.top < 0 && this.band === null;
+  }
+
+  /** Errors added so far, in the history or still in its guard band (the prior counts as its weight). */
+  get held(): number {
+    return this.count + this.bandLength;
   }
 
   /** Errors added so far (the prior counts as its weight). */
@@ -420,7 +444,9 @@ export class TailCalibrator {
     // Sparse (most bins are empty) and exact: the weights as they are, with the current weight and total.
     const bins: [number, number][] = [];
     for (let b = 0; b <= this.top; b++) if (this.bins[b] > 0) bins.push([b, this.bins[b]]);
-    return { format: TAIL_FORMAT, bins, count: this.count, w: this.w, total: this.total, top: this.top, pending: this.pendingPairs(), offered: this.offered };
+    const out: TailState = { format: TAIL_FORMAT, bins, count: this.count, w: this.w, total: this.total, top: this.top, pending: this.pendingPairs(), offered: this.offered };
+    // Written only when settled below minCount: a checkpoint of any other history is as before.
+    return this.need < this.opts.minCount ? { ...out, need: this.need } : out;
   }
 
   /** The guard band's errors, oldest first, as [error, relative weight]. */
@@ -462,6 +488,10 @@ export class TailCalibrator {
     if (s.offered !== undefined) {
       if (!finite(s.offered) || !Number.isInteger(s.offered) || s.offered < 0) throw new Error('tail state: bad offered');
       c.offered = s.offered;
+    }
+    if (s.need !== undefined) {
+      if (!finite(s.need) || s.need < 0) throw new Error('tail state: bad need');
+      c.need = Math.min(s.need, opts.minCount);
     }
     const pending = s.pending ?? [];
     const lag = opts.lag ?? 0;
@@ -525,6 +555,8 @@ export interface TailState {
   readonly pending?: readonly (readonly [number, number])[];
   /** Errors offered so far (thinning). */
   readonly offered?: number;
+  /** Errors it needs to be ready, when a learning period settled it below minCount (TailCalibrator.settle). */
+  readonly need?: number;
 }
 
 function logOf(e: number): number {

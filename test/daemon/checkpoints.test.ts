@@ -242,11 +242,11 @@ describe('Checkpoints on the detector core: the committed truth wins', () => {
 });
 
 describe('Checkpoints carry each stream’s newest scored reading for the sensor list', () => {
-  /** A detector fed 100 readings of `s`, its series recording what it scored. */
+  /** A detector fed 200 readings of `s` (past its learning period), its series recording what it scored. */
   async function fed(): Promise<{ d: Detector; series: SeriesStore; last: ReadingOutput }> {
     const d = newDetector();
     const series = new SeriesStore();
-    const out = await feed(d, 's', 0, 100);
+    const out = await feed(d, 's', 0, 200);
     for (const o of out) series.record(o.reading);
     return { d, series, last: out[out.length - 1] };
   }
@@ -266,7 +266,7 @@ describe('Checkpoints carry each stream’s newest scored reading for the sensor
     detectorCheckpointSubject(plain).restore(new Map([['s', roundTrip(d.snapshot('s'))]]));
     expect(restored.snapshot('s')).toEqual(plain.snapshot('s'));
     // A reading at or before it is not recorded, as without the restart; the next one is.
-    const next = await feed(restored, 's', 100, 101);
+    const next = await feed(restored, 's', 200, 201);
     expect(shown.record({ ...next[0].reading, ts: last.reading.ts })).toBe(false);
     expect(shown.record(next[0].reading)).toBe(true);
     expect(shown.latest('s')).toEqual(next[0].reading);

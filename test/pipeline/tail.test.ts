@@ -160,6 +160,44 @@ describe('TailCalibrator', () => {
     expect(dropped.surprise(100)).toBeGreaterThan(kept.surprise(100) + 2);
   });
 
+  it('settle: at the end of a learning period a history with at least the floor is ready on what it holds; one below the floor is not; both through JSON', () => {
+    const opts = { horizon: 800, minCount: 64, lag: 4 };
+    const z = normal(9);
+    const make = (n: number): TailCalibrator => {
+      const t = new TailCalibrator(opts);
+      for (let i = 0; i < n; i++) t.add(z() ** 2);
+      return t;
+    };
+    // 20 errors: 16 in the history, 4 in the guard band; not ready on minCount 64.
+    const t = make(20);
+    expect(t.held).toBe(20);
+    expect(t.size).toBe(16);
+    expect(t.ready).toBe(false);
+    t.commitPending();
+    t.settle(8);
+    expect(t.ready).toBe(true);
+    expect(t.surprise(100)).toBeGreaterThan(3);
+    const back = TailCalibrator.fromJSON(JSON.parse(JSON.stringify(t.toJSON())), opts);
+    expect(back.ready).toBe(true);
+    expect(back.surprise(100)).toBe(t.surprise(100));
+    // Below the floor: minCount still holds, and nothing extra is written.
+    const few = make(5);
+    few.commitPending();
+    few.settle(8);
+    expect(few.ready).toBe(false);
+    expect('need' in few.toJSON()).toBe(false);
+    // It needs minCount in the history: 59 more, after the 4 that fill the guard band (63 adds).
+    for (let i = 0; i < 62; i++) few.add(1);
+    expect(few.ready).toBe(false);
+    few.add(1);
+    expect(few.ready).toBe(true);
+    // A history that already holds minCount is untouched by settle.
+    const full = make(100);
+    full.settle(8);
+    expect('need' in full.toJSON()).toBe(false);
+    expect(() => TailCalibrator.fromJSON({ ...t.toJSON(), need: -1 }, opts)).toThrow(/bad need/);
+  });
+
   it('round-trips through JSON with the same answers', () => {
     const z = normal(5);
     const t = filled(800, 3000, () => z() ** 2);
