@@ -4,9 +4,9 @@
  * readings sent while the daemon is down lost, a restart. The episode went `recovered` after the restart, end =
  * start, while the fault went on. The restart was not the cause: the shift began within normWarmup readings of
  * the end of the learning period, when level's reference history was not ready yet, and the same episode
- * resolved 16 readings after its open without any restart (harness runs in the report of branch `sigterm`). The
- * learning period now counts from the first reading with a warm normalisation, so a stream whose status says ok
- * can hold a level shift. The real daemon as a child process, the embedded broker, a real SQLite file, the shipped
+ * resolved 16 readings after its open without any restart (harness runs in BENCHMARKS.md, branch `sigterm`). Every
+ * history is now settled ready on what it holds when the learning period ends (TailCalibrator.settle, branch
+ * `blind`), so a stream whose status says ok can hold a level shift. The real daemon as a child process, the embedded broker, a real SQLite file, the shipped
  * generic model, the default configuration otherwise (on-device learning on, fallback on).
  *
  * The readings carry device times in the past (a backfill is taken at once), one tick of four sensors at a time;

@@ -150,6 +150,38 @@ describe('StreamScorer: the end of the learning period', () => {
       expect(alarmed(out).length).toBeLessThan(2 * 16 + 16);
     }
   });
+  it('a lasting level shift that starts at any reading after the learning period holds one episode while it goes on, which resolves once it ends', async () => {
+    // Tryout: 10 ± 0.1 and a lasting +0.8 (8 sd) from a few dozen readings after the stream's status became ok.
+    // The learning period ended learnReadings readings after the first reading, but level's reference history
+    // starts only once the normalisation is warm (normWarmup readings), so for the next normWarmup readings
+    // (and the guard band) level said nothing: the shift was either taught to the reference as normal (never an
+    // alarm) or opened on its step and resolved `recovered` closeAfter readings later, end = start, while it went
+    // on. Every history is now settled ready on what it holds when the learning period ends (TailCalibrator.settle).
+    const z = normal(8);
+    const noise = Array.from({ length: 800 }, () => 10 + 0.1 * z());
+    const plain = await detect(noise.map((v) => [v]));
+    const firstOk = plain.findIndex((o) => o.reading.status !== 'learning');
+    expect(firstOk).toBeGreaterThan(0);
+    const span = shortSpan(TEST_SCORER.smooth);
+    for (const offset of [0, 8, 16, 24, 32, 40, 48, 56]) {
+      const from = firstOk + offset;
+      const to = from + 200;
+      const out = await detect(noise.map((v, i) => [v + (i >= from && i < to ? 0.8 : 0)]));
+      const opens = out.flatMap((o, i) => o.events.filter((e) => e.kind === 'open').map((e) => ({ i, id: e.anomalyId })));
+      const resolves = out.flatMap((o, i) => o.events.filter((e) => e.kind === 'resolve').map((e) => ({ i, id: e.anomalyId, resolution: e.resolution })));
+      // One episode, opened within a short mean of the shift's start.
+      expect(opens.length, `shift at ${from}`).toBe(1);
+      expect(opens[0].i - from, `shift at ${from}`).toBeLessThan(span);
+      expect(opens[0].i, `shift at ${from}`).toBeGreaterThanOrEqual(from);
+      // Held, with its id, by every reading of the shift after its open.
+      const held = out.slice(opens[0].i, to).map((o) => o.reading.anomalyId);
+      expect(held.every((id) => id === opens[0].id), `shift at ${from}`).toBe(true);
+      // Resolved once the shift ended: after at least closeAfter readings, within a short mean more.
+      expect(resolves.map((r) => [r.id, r.resolution]), `shift at ${from}`).toEqual([[opens[0].id, 'recovered']]);
+      expect(resolves[0].i - to, `shift at ${from}`).toBeGreaterThanOrEqual(TEST_SCORER.closeAfter - 1);
+      expect(resolves[0].i - to, `shift at ${from}`).toBeLessThan(TEST_SCORER.closeAfter + span);
+    }
+  });
 });
 
 describe('StreamScorer: a stream that starts flat', () => {
