@@ -339,6 +339,23 @@ describe('SignalBook.episodeState / restoreEpisode', () => {
     expect(e.stretch.ts.slice(0, 6)).toEqual([0, 1, 2, 3, 4, 5].map((i) => start + i * SEC));
   });
 
+  it('readings after the restart without a spread (the model\'s not ready yet) are told against the noise before the episode, not ± 0', () => {
+    const g = normal(11);
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    const at = (i: number, v: number, status: ScoredReading['status'], expected: number, spread: number | null): ScoredReading => ({ ...reading(T0 + i * SEC, v, status, status === 'anomalous' ? 0.9999 : 0.5), expected: [expected], spread: spread === null ? null : [spread] });
+    for (let i = 0; i < 300; i++) book.record(at(i, 10 + 0.1 * g(), 'ok', 10, 0.1));
+    book.record(at(300, 10.8 + 0.1 * g(), 'anomalous', 10, 0.1));
+    book.explain(event('open', T0 + 300 * SEC, T0 + 300 * SEC));
+    for (let i = 301; i < 306; i++) book.record(at(i, 10.8 + 0.1 * g(), 'anomalous', 10.2, 0.1));
+    const after = restarted(book, 'ep-1');
+    // 16 readings after the restart, the model's expectation following the shift, no spread yet; then one back.
+    for (let i = 313; i < 329; i++) after.record(at(i, 10.8 + 0.1 * g(), 'anomalous', 10.6, null));
+    after.record(at(329, 10.8 + 0.1 * g(), 'ok', 10.7, null));
+    const e = after.explain(event('resolve', T0 + 300 * SEC, T0 + 328 * SEC))!;
+    expect(e.band!).toBeGreaterThan(0.1);
+    expect(e.sentence).not.toMatch(/± 0\.0+ /);
+  });
+
   it('a malformed or foreign state is refused (thrown), and the book does not know the episode then', () => {
     const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
     for (let i = 0; i < 30; i++) book.record(reading(T0 + i * SEC, 2.3));
