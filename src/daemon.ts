@@ -285,8 +285,9 @@ export class Daemon {
     );
     this.checkpoints = new Checkpoints(
       store,
-      // Each checkpoint carries the stream's newest scored reading too: the sensor list shows it after a restart.
-      detectorCheckpointSubject(detector, (id) => store.getAnomaly(id)?.status ?? null, this.signals.series),
+      // Each checkpoint carries the stream's newest scored reading too (the sensor list shows it after a restart),
+      // and its open episode's explanation state (an episode is told after a restart as without one).
+      detectorCheckpointSubject(detector, (id) => store.getAnomaly(id)?.status ?? null, this.signals),
       { intervalMs: config.store.checkpointIntervalMs, maxAgeMs: config.store.checkpointMaxAgeMs, maxFutureMs: config.ingest.maxFutureMs, now: this.now, logger: this.log },
     );
     const restored = this.checkpoints.restore();

@@ -252,6 +252,13 @@ export interface LatestReadings {
   latest(stream: string): ScoredReading | null;
   /** Takes back a stream's newest reading from before the restart; false when not taken (one is newer). */
   restoreLatest(r: ScoredReading): boolean;
+  /**
+   * What is kept for people of an open episode (its explanation's state: SignalBook.episodeState), JSON;
+   * null when none. Absent: checkpoints carry no episode state.
+   */
+  episodeState?(anomalyId: string): unknown;
+  /** Takes back an open episode's state (after restoreLatest); throws on a malformed one. */
+  restoreEpisode?(stream: string, anomalyId: string, state: unknown): void;
 }
 
 /**
@@ -339,7 +346,10 @@ export function readStoredLatest(stream: string, v: unknown): ScoredReading {
  *
  * With `shown`, each state also carries the stream's newest scored reading (`latest`, StoredLatest; null
  * while it has none), given back to `shown` at restore: the detector ignores the field, and a checkpoint
- * without it (an older one) restores the detector alone. It plays no part in detection.
+ * without it (an older one) restores the detector alone. It plays no part in detection. When `shown` keeps
+ * episode state (the daemon's SignalBook), each state also carries its open episode's (`episode`,
+ * SignalBook.episodeState; null without one), given back when the restored detector has that episode open; a
+ * checkpoint without it restores as before (the episode goes on from its record).
  */
 export function detectorCheckpointSubject(detector: Detector, committed: CommittedEpisodeStatus = () => 'open', shown?: LatestReadings): CheckpointSubject {
   return {
@@ -349,7 +359,11 @@ export function detectorCheckpointSubject(detector: Detector, committed: Committ
       const state = detector.snapshot(stream);
       if (shown === undefined) return state;
       const latest = shown.latest(stream);
-      return { ...state, latest: latest === null ? null : storeLatest(latest) };
+      if (shown.episodeState === undefined) return { ...state, latest: latest === null ? null : storeLatest(latest) };
+      // The open episode's explanation state goes with the detector's episode (the same checkpoint, periodic
+      // or at stop): restored together, the episode is told after a restart as it would have been without one.
+      const id = detector.openAnomaly(stream);
+      return { ...state, latest: latest === null ? null : storeLatest(latest), episode: id === null ? null : (shown.episodeState(id) ?? null) };
     },
     restore(states) {
       const skipped: string[] = [];
@@ -357,12 +371,23 @@ export function detectorCheckpointSubject(detector: Detector, committed: Committ
         skipped.push(...detector.restore(stream, state));
         const note = reconcileEpisode(detector, stream, committed);
         if (note !== null) skipped.push(note);
-        const latest = typeof state === 'object' && state !== null ? (state as { latest?: unknown }).latest : undefined;
-        if (shown === undefined || latest === undefined || latest === null) continue;
+        const { latest, episode } = typeof state === 'object' && state !== null ? (state as { latest?: unknown; episode?: unknown }) : { latest: undefined, episode: undefined };
+        if (shown === undefined) continue;
+        if (latest !== undefined && latest !== null) {
+          try {
+            shown.restoreLatest(readStoredLatest(stream, latest));
+          } catch (err) {
+            skipped.push(`latest reading ${stream}: ${(err as Error).message}`);
+          }
+        }
+        // The episode's explanation state, when the detector's episode is the one it belongs to (reconciled
+        // above). Without it (an older checkpoint, or a malformed one) the episode goes on from its record.
+        const id = detector.openAnomaly(stream);
+        if (episode === undefined || episode === null || id === null || shown.restoreEpisode === undefined) continue;
         try {
-          shown.restoreLatest(readStoredLatest(stream, latest));
+          shown.restoreEpisode(stream, id, episode);
         } catch (err) {
-          skipped.push(`latest reading ${stream}: ${(err as Error).message}`);
+          skipped.push(`episode explanation ${stream}: ${(err as Error).message}`);
         }
       }
       return skipped;

@@ -49,7 +49,16 @@ interface OpenEpisode {
   toldAtPeak: string | null;
   /** An episode first seen after its open (a restart): when its recorded explanation said it began, epoch ms. */
   readonly beganBy?: number;
+  /**
+   * An episode that went on through restarts (restoreEpisode): the time of the stream's newest reading before
+   * each, epoch ms. The readings after it that never came were lost while the daemon was down: an omission of
+   * ours (ExplainInput.omittedBefore), not a silence of the sensor.
+   */
+  readonly resumedAfter?: readonly number[];
 }
+
+/** Restarts an episode remembers (resumedAfter): the newest ones. */
+const MAX_RESUMES = 16;
 
 export class SignalBook {
   readonly series: SeriesStore;
@@ -172,6 +181,11 @@ export class SignalBook {
     const tail = recent.filter((p) => p.ts > lastHead);
     if (episode.before.length === 0 && episode.head.length === 0 && tail.length === 0) return null;
     const omittedBefore = tail.length > 0 && episode.head.length > 0 && ringStart > lastHead ? [tail[0].ts] : [];
+    // The readings the daemon missed while it was down are no silence of the sensor.
+    for (const at of episode.resumedAfter ?? []) {
+      const next = episode.head.find((p) => p.ts > at) ?? tail.find((p) => p.ts > at);
+      if (next !== undefined) omittedBefore.push(next.ts);
+    }
     const channels = this.series.channelsOf(stream) ?? ev.channels;
     const e = explainEpisode({
       stream,
@@ -189,6 +203,70 @@ export class SignalBook {
       ...(episode.beganBy !== undefined ? { beganBy: episode.beganBy } : {}),
     });
     return toAlertExplanation(e);
+  }
+
+  /** The stream's newest recorded reading (LatestReadings: carried by its checkpoint). */
+  latest(stream: string): ScoredReading | null {
+    return this.series.latest(stream);
+  }
+
+  /** Takes back a stream's newest reading from before a restart (LatestReadings; SeriesStore.restoreLatest). */
+  restoreLatest(r: ScoredReading): boolean {
+    return this.series.restoreLatest(r);
+  }
+
+  /**
+   * What this book holds of an open episode, for its stream's checkpoint (StoredEpisode, JSON): its baseline,
+   * its first readings, its explanation and the peak that told its kind, its latest event, and the stream's
+   * readings since its first readings that are still in memory (those its next event would be told from). Null
+   * when the book does not know the episode. With restoreEpisode, an episode that goes on through a restart
+   * (clean or not: the periodic checkpoint carries it too) is told from the same state as without it.
+   */
+  episodeState(anomalyId: string): StoredEpisode | null {
+    const episode = this.open.get(anomalyId);
+    if (episode === undefined) return null;
+    const stream = episode.last.sensor;
+    const channels = this.series.channelsOf(stream) ?? episode.last.channels;
+    const headEnd = episode.head.length > 0 ? episode.head[episode.head.length - 1].ts : -Infinity;
+    // From the head's last reading on (when the ring still holds it, so the ring restored holds it too: what
+    // explainEvent calls contiguous stays so), or from the episode's start before any head.
+    const recent = this.series.points(stream, headEnd > -Infinity ? headEnd : episode.last.startTs);
+    return {
+      v: 1,
+      anomalyId,
+      channels: [...channels],
+      last: storeEvent(episode.last),
+      explanation: episode.explanation,
+      toldAtPeak: episode.toldAtPeak,
+      ...(episode.beganBy !== undefined ? { beganBy: episode.beganBy } : {}),
+      ...(episode.resumedAfter !== undefined ? { resumedAfter: [...episode.resumedAfter] } : {}),
+      before: storePoints(episode.before, channels.length),
+      head: storePoints(episode.head, channels.length),
+      recent: storePoints(recent, channels.length),
+    };
+  }
+
+  /**
+   * Takes back an open episode of `stream` from its checkpoint (episodeState), as the book held it before the
+   * stop: its next event is explained as it would have been without the restart, from the readings before it
+   * and of it (those lost while the daemon was down aside). Its `recent` readings go back into the stream's
+   * ring (SeriesStore.restoreRecent: after restoreLatest). Throws on a malformed state (the caller notes it;
+   * the episode then goes on from its record, as an episode this book does not know).
+   */
+  restoreEpisode(stream: string, anomalyId: string, state: unknown): void {
+    const st = readStoredEpisode(state);
+    if (st.anomalyId !== anomalyId) throw new Error(`is of episode ${st.anomalyId}, not ${anomalyId}`);
+    const last = readStoredEvent(st.last, stream, anomalyId);
+    const C = st.channels.length;
+    const before = readPoints(st.before, C);
+    const head = readPoints(st.head, C);
+    const recent = readPoints(st.recent, C);
+    if (recent.length > 0 && this.series.restoreRecent(stream, st.channels, recent) === 0) throw new Error('its recent readings could not be taken back (the stream has readings already)');
+    // The stream's newest reading before the stop: what came after it until the next one was lost to the restart.
+    const stoppedAt = this.series.latest(stream)?.ts ?? recent.at(-1)?.ts ?? head.at(-1)?.ts;
+    const resumedAfter = [...(st.resumedAfter ?? []), ...(stoppedAt !== undefined ? [stoppedAt] : [])].slice(-MAX_RESUMES);
+    this.open.set(anomalyId, { before, head, last, explanation: st.explanation, toldAtPeak: st.toldAtPeak, ...(st.beganBy !== undefined ? { beganBy: st.beganBy } : {}), resumedAfter });
+    if (this.open.size > MAX_OPEN) this.open.delete(this.open.keys().next().value!);
   }
 
   /** Forgets a stream's raw readings (an idle stream evicted by the daemon); its stored buckets stay. */
@@ -213,6 +291,156 @@ export class SignalBook {
       this.log.warn({ err }, 'could not store the last dashboard series buckets');
     }
   }
+}
+
+/**
+ * Readings as an episode's checkpoint stores them (columnar JSON): `n` readings of `C` channels, each value,
+ * expectation and spread in the shortest decimal that gives back the same 32-bit float (the series ring keeps
+ * them so: f32), a non-finite one as null; `expected` and `spread` all null for a reading without them; the
+ * surprise (only the dashboard shows it; the explanation does not use it) to 3 significant digits; status 0
+ * learning, 1 ok, 2 anomalous.
+ */
+export interface StoredPoints {
+  /**
+   * Epoch ms: the first reading's time, then each reading's time less the one before (exact: two close times
+   * differ exactly, and adding the difference back gives the time).
+   */
+  readonly ts: readonly number[];
+  readonly status: readonly number[];
+  readonly surprise: readonly (number | null)[];
+  /** n × C, reading-major. */
+  readonly values: readonly (number | null)[];
+  readonly expected: readonly (number | null)[];
+  readonly spread: readonly (number | null)[];
+}
+
+/**
+ * An open episode as a stream's checkpoint carries it (SignalBook.episodeState, `episode` next to the
+ * detector's state): version 1. `recent` are the stream's ring readings from the head's last one (or the
+ * episode's start) on: at most the ring's size (1800 readings, SeriesStore DEFAULT_RAW_POINTS), so a checkpoint
+ * of a stream in a long episode holds up to 600 + 256 + 1800 readings (≈ 40 bytes each for one channel with the
+ * model's expectation: ≈ 100 kB).
+ */
+export interface StoredEpisode {
+  readonly v: 1;
+  readonly anomalyId: string;
+  readonly channels: readonly string[];
+  /** The episode's latest event (AnomalyEvent in JSON, a non-finite number as null). */
+  readonly last: unknown;
+  readonly explanation: AlertExplanation | null;
+  readonly toldAtPeak: string | null;
+  readonly beganBy?: number;
+  /** OpenEpisode.resumedAfter: the restarts it went on through before this one. */
+  readonly resumedAfter?: readonly number[];
+  readonly before: StoredPoints;
+  readonly head: StoredPoints;
+  readonly recent: StoredPoints;
+}
+
+const STATUS_CODES: readonly SeriesPoint['status'][] = ['learning', 'ok', 'anomalous'];
+
+/** The shortest decimal whose 32-bit float is `v`'s (v is one: read from the series ring); null when not finite. */
+function f32(v: number): number | null {
+  if (!Number.isFinite(v)) return null;
+  for (let p = 1; p < 9; p++) {
+    const d = Number(v.toPrecision(p));
+    if (Math.fround(d) === v) return d;
+  }
+  return Number(v.toPrecision(9));
+}
+
+function storePoints(points: readonly SeriesPoint[], C: number): StoredPoints {
+  const values: (number | null)[] = [];
+  const expected: (number | null)[] = [];
+  const spread: (number | null)[] = [];
+  for (const p of points) {
+    for (let c = 0; c < C; c++) {
+      values.push(f32(p.values[c] ?? NaN));
+      expected.push(p.expected === null ? null : f32(p.expected[c] ?? NaN));
+      spread.push(p.spread === null ? null : f32(p.spread[c] ?? NaN));
+    }
+  }
+  const ts = points.map((p, i) => (i === 0 ? p.ts : p.ts - points[i - 1].ts));
+  const surprise = points.map((p) => (Number.isFinite(p.surprise) ? Number(p.surprise.toPrecision(3)) : null));
+  return { ts, status: points.map((p) => STATUS_CODES.indexOf(p.status)), surprise, values, expected, spread };
+}
+
+/** Stored readings back as the series ring gives them (SeriesPoint); throws on malformed ones. */
+function readPoints(v: unknown, C: number): SeriesPoint[] {
+  if (typeof v !== 'object' || v === null) throw new Error('readings must be an object');
+  const o = v as Record<string, unknown>;
+  const dts = o.ts;
+  if (!Array.isArray(dts) || !dts.every((t, i) => typeof t === 'number' && Number.isFinite(t) && (i === 0 || t > 0))) throw new Error('readings ts must be a time and increasing steps');
+  const n = dts.length;
+  const ts: number[] = [];
+  for (let i = 0; i < n; i++) ts.push(i === 0 ? (dts[0] as number) : ts[i - 1] + (dts[i] as number));
+  const nums = (x: unknown, what: string, len: number): number[] => {
+    if (!Array.isArray(x) || x.length !== len || !x.every((e) => e === null || typeof e === 'number')) throw new Error(`readings ${what} must be ${len} numbers or nulls`);
+    return x.map((e: number | null) => (e === null ? NaN : Math.fround(e)));
+  };
+  const status = o.status;
+  if (!Array.isArray(status) || status.length !== n || !status.every((c) => c === 0 || c === 1 || c === 2)) throw new Error('readings status must be 0, 1 or 2');
+  const surprise = nums(o.surprise, 'surprise', n);
+  const values = nums(o.values, 'values', n * C);
+  const expected = nums(o.expected, 'expected', n * C);
+  const spread = nums(o.spread, 'spread', n * C);
+  const out: SeriesPoint[] = [];
+  for (let i = 0; i < n; i++) {
+    const exp = expected.slice(i * C, i * C + C);
+    const hasExp = exp.some(Number.isFinite);
+    out.push({ ts: ts[i], values: values.slice(i * C, i * C + C), expected: hasExp ? exp : null, spread: hasExp ? spread.slice(i * C, i * C + C) : null, surprise: surprise[i], status: STATUS_CODES[status[i] as number] });
+  }
+  return out;
+}
+
+/** An event in JSON: a non-finite number (a peak score of 1 as surprise, evidence not measured) as null. */
+function storeEvent(ev: AnomalyEvent): unknown {
+  return JSON.parse(JSON.stringify(ev)) as unknown;
+}
+
+/** A stored event back (null numbers as NaN); throws when it is not an event of this stream and episode. */
+function readStoredEvent(v: unknown, stream: string, anomalyId: string): AnomalyEvent {
+  if (typeof v !== 'object' || v === null) throw new Error('last event must be an object');
+  const o = v as Record<string, unknown>;
+  if (o.sensor !== stream || o.anomalyId !== anomalyId) throw new Error('last event is of another stream or episode');
+  if (o.kind !== 'open' && o.kind !== 'update' && o.kind !== 'resolve') throw new Error('last event kind must be open, update or resolve');
+  const num = (x: unknown, what: string): number => {
+    if (x === null) return NaN;
+    if (typeof x !== 'number') throw new Error(`last event ${what} must be a number`);
+    return x;
+  };
+  if (typeof o.startTs !== 'number' || typeof o.endTs !== 'number') throw new Error('last event times must be numbers');
+  if (!Array.isArray(o.channels) || !o.channels.every((c) => typeof c === 'string')) throw new Error('last event channels must be names');
+  if (!Array.isArray(o.channelErrors)) throw new Error('last event channelErrors must be numbers');
+  let evidence: Record<string, number> | undefined;
+  if (o.evidence !== undefined && o.evidence !== null) {
+    if (typeof o.evidence !== 'object') throw new Error('last event evidence must be an object');
+    evidence = Object.fromEntries(Object.entries(o.evidence as Record<string, unknown>).map(([k, x]) => [k, num(x, `evidence ${k}`)]));
+  }
+  return {
+    ...(o as unknown as AnomalyEvent),
+    peakScore: num(o.peakScore, 'peakScore'),
+    score: num(o.score, 'score'),
+    threshold: num(o.threshold, 'threshold'),
+    paddedFraction: num(o.paddedFraction ?? 0, 'paddedFraction'),
+    windows: num(o.windows, 'windows'),
+    channelErrors: o.channelErrors.map((x, i) => num(x, `channelErrors ${i}`)),
+    ...(evidence !== undefined ? { evidence } : {}),
+  };
+}
+
+/** A stored episode's fields checked (not its readings nor its event: readPoints, readStoredEvent); throws on a malformed one. */
+function readStoredEpisode(v: unknown): StoredEpisode {
+  if (typeof v !== 'object' || v === null) throw new Error('not an object');
+  const o = v as Record<string, unknown>;
+  if (o.v !== 1) throw new Error(`version ${String(o.v)} unknown`);
+  if (typeof o.anomalyId !== 'string') throw new Error('anomalyId must be a string');
+  if (!Array.isArray(o.channels) || o.channels.length === 0 || !o.channels.every((c) => typeof c === 'string')) throw new Error('channels must be names');
+  if (o.toldAtPeak !== null && typeof o.toldAtPeak !== 'string') throw new Error('toldAtPeak must be a string or null');
+  if (o.explanation !== null && (typeof o.explanation !== 'object' || typeof (o.explanation as { sentence?: unknown }).sentence !== 'string')) throw new Error('explanation must be one or null');
+  if (o.beganBy !== undefined && (typeof o.beganBy !== 'number' || !Number.isFinite(o.beganBy))) throw new Error('beganBy must be a finite number');
+  if (o.resumedAfter !== undefined && (!Array.isArray(o.resumedAfter) || !o.resumedAfter.every((t) => typeof t === 'number' && Number.isFinite(t)))) throw new Error('resumedAfter must be finite numbers');
+  return o as unknown as StoredEpisode;
 }
 
 /**

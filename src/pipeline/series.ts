@@ -152,7 +152,7 @@ class Ring {
     this.status = new Uint8Array(this.capacity);
   }
 
-  push(r: ScoredReading): void {
+  push(r: ScoredReading | SeriesPoint): void {
     if (this.size === this.capacity && this.capacity < this.max) this.grow();
     const i = this.next;
     this.ts[i] = r.ts;
@@ -413,7 +413,8 @@ export class SeriesStore {
    * Takes back a stream's newest reading from before a restart (its checkpoint), so the stream has a latest
    * reading before its next one arrives: the sensor list shows it, queries end at its time, and a reading at
    * or before it is ignored as it would have been without the restart. Its raw ring starts empty (the
-   * history before the restart is in the stored buckets) and it adds to no bucket. Only for a stream with
+   * history before the restart is in the stored buckets; an open episode's readings come back by
+   * restoreRecent) and it adds to no bucket. Only for a stream with
    * nothing in memory (one recorded since start is newer); false when not taken (that, malformed, or too
    * many streams).
    */
@@ -422,6 +423,38 @@ export class SeriesStore {
     if (!Number.isFinite(r.ts) || r.values.length === 0 || r.values.length !== r.channels.length) return false;
     this.streams.set(r.stream, { channels: [...r.channels], ring: new Ring(this.rawPoints, r.channels.length), open: { 1: null, 2: null }, latest: r, lastPrunedTs: -Infinity });
     return true;
+  }
+
+  /**
+   * Takes back a stream's raw readings from before a restart (an open episode's, from its checkpoint:
+   * SignalBook.restoreEpisode), into its ring as they were, so that the episode is told from the same readings
+   * as without the restart. Only into an empty ring of a stream whose channels are `channels` (one restored by
+   * restoreLatest, or unknown: then its newest point becomes its latest reading); the points must be in time
+   * order and none after the stream's latest reading. They add to no bucket (the buckets of that time were
+   * written before the stop). Returns the number taken (0 when none could be).
+   */
+  restoreRecent(stream: string, channels: readonly string[], points: readonly SeriesPoint[]): number {
+    if (points.length === 0 || channels.length === 0) return 0;
+    let s = this.streams.get(stream);
+    if (s !== undefined && (s.ring.size > 0 || !sameChannels(s.channels, channels))) return 0;
+    const newest = points[points.length - 1].ts;
+    if (s?.latest != null && newest > s.latest.ts) return 0;
+    for (let k = 0; k < points.length; k++) {
+      const p = points[k];
+      if (!Number.isFinite(p.ts) || p.values.length !== channels.length || (k > 0 && !(p.ts > points[k - 1].ts))) return 0;
+    }
+    if (s === undefined) {
+      if (this.streams.size >= this.maxStreams) return 0;
+      s = { channels: [...channels], ring: new Ring(this.rawPoints, channels.length), open: { 1: null, 2: null }, latest: null, lastPrunedTs: -Infinity };
+      this.streams.set(stream, s);
+    }
+    const from = Math.max(0, points.length - this.rawPoints);
+    for (let k = from; k < points.length; k++) s.ring.push(points[k]);
+    if (s.latest === null) {
+      const p = points[points.length - 1];
+      s.latest = { stream, ts: p.ts, channels: [...channels], values: [...p.values], expected: p.expected, spread: p.spread, score: NaN, surprise: p.surprise, threshold: NaN, status: p.status, anomalyId: null, modelId: null };
+    }
+    return points.length - from;
   }
 
   /** The stream's raw readings in memory with fromTs <= ts <= toTs, oldest first. */

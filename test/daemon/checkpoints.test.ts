@@ -17,6 +17,7 @@ import { idleEvictionFor } from '../../src/daemon/eviction.js';
 import { Detector } from '../../src/pipeline/detector.js';
 import { MessageParser } from '../../src/pipeline/parse.js';
 import { SeriesStore } from '../../src/pipeline/series.js';
+import { SignalBook } from '../../src/daemon/signals.js';
 import { detectorOptions, normal, type ReadingOutput } from '../pipeline/detector-helpers.js';
 import type { DecodeBatchInput, DecodeBatchOutput, StepBatchInput, StepBatchOutput, StepModel } from '../../src/contract/ports.js';
 import type { ModelSidecar } from '../../src/model/spec.js';
@@ -283,5 +284,63 @@ describe('Checkpoints carry each stream’s newest scored reading for the sensor
     const bad = { ...(old as object), latest: { ts: 'yesterday', channels: ['value'], values: [1] } };
     expect(detectorCheckpointSubject(newDetector(), () => 'open', shown).restore(new Map([['s', bad]]))).toEqual(['latest reading s: ts must be a finite number']);
     expect(shown.latest('s')).toBeNull();
+  });
+});
+
+describe('Checkpoints carry an open episode’s explanation state (SignalBook)', () => {
+  const roundTrip = (state: unknown): unknown => JSON.parse(JSON.stringify(state)) as unknown;
+
+  /** `s` shifted by 8 sd from reading 400, fed to 450 through a detector and a SignalBook as the daemon feeds them. */
+  async function fedBook(): Promise<{ d: Detector; book: SignalBook; id: string }> {
+    const d = newDetector();
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    for (const o of await feed(d, 's', 0, 450)) {
+      book.record(o.reading);
+      for (const ev of o.events) book.explain(ev);
+    }
+    const id = d.openAnomaly('s');
+    expect(id).not.toBeNull();
+    return { d, book, id: id! };
+  }
+
+  it('with the stream’s open episode: its state, readings included, and back into a restarted book', async () => {
+    const { d, book, id } = await fedBook();
+    const state = roundTrip(detectorCheckpointSubject(d, () => 'open', book).snapshot('s')) as { episode: { anomalyId: string; recent: { ts: number[] } } };
+    expect(state.episode.anomalyId).toBe(id);
+    // Times as steps from the first: the episode's readings from its first, one a second.
+    const recentTs = state.episode.recent.ts.map((_, i, a) => a.slice(0, i + 1).reduce((x, y) => x + y, 0));
+    expect(recentTs.at(-1)).toBe(T0 + 449 * 1000);
+    expect(state.episode.recent.ts.slice(1).every((d) => d === 1000)).toBe(true);
+    const restarted = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    expect(detectorCheckpointSubject(newDetector(), () => 'open', restarted).restore(new Map([['s', state]]))).toEqual([]);
+    expect(roundTrip(restarted.episodeState(id))).toEqual({ ...state.episode, resumedAfter: [T0 + 449 * 1000] });
+    // The readings of the episode are back in the stream's ring (the dashboard's 1 h view shows them too).
+    expect(restarted.series.points('s').map((p) => p.ts)).toEqual(recentTs);
+    // As they were (the surprise, which only the dashboard shows, to 3 significant digits).
+    const was = book.series.points('s', recentTs[0]);
+    const now = restarted.series.points('s');
+    expect(now.map((p) => ({ ...p, surprise: 0 }))).toEqual(was.map((p) => ({ ...p, surprise: 0 })));
+    now.forEach((p, i) => expect(Math.abs(p.surprise - was[i].surprise)).toBeLessThanOrEqual(0.005 * Math.abs(was[i].surprise)));
+  });
+
+  it('an older checkpoint (no episode) restores as before; a malformed episode, or one the detector dropped, is skipped', async () => {
+    const { d, book, id } = await fedBook();
+    const full = roundTrip(detectorCheckpointSubject(d, () => 'open', book).snapshot('s')) as Record<string, unknown>;
+    const { episode, ...old } = full;
+    const a = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    const da = newDetector();
+    expect(detectorCheckpointSubject(da, () => 'open', a).restore(new Map([['s', old]]))).toEqual([]);
+    expect(da.openAnomaly('s')).toBe(id);
+    expect(a.latest('s')).not.toBeNull();
+    expect(a.episodeState(id)).toBeNull();
+    const b = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    const bad = { ...full, episode: { ...(episode as object), v: 7 } };
+    expect(detectorCheckpointSubject(newDetector(), () => 'open', b).restore(new Map([['s', bad]]))).toEqual(['episode explanation s: version 7 unknown']);
+    expect(b.episodeState(id)).toBeNull();
+    // The store says the episode was resolved meanwhile: the detector drops it, and its explanation state with it.
+    const c = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    const notes = detectorCheckpointSubject(newDetector(), () => 'resolved', c).restore(new Map([['s', full]]));
+    expect(notes).toHaveLength(1);
+    expect(c.episodeState(id)).toBeNull();
   });
 });

@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AnomalyEvent, ScoredReading } from '../../src/contract/types.js';
 import { logAlert, SignalBook } from '../../src/daemon/signals.js';
+import { detectorCheckpointSubject } from '../../src/daemon/checkpoints.js';
 import { EVIDENCE_LABELS } from '../../src/explain/explain.js';
 import { surpriseOf } from '../../src/pipeline/series.js';
 import { Subject } from 'rxjs';
@@ -306,5 +307,146 @@ describe('one explanation per episode: the alerts, the record and `anomalies sho
     const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent, recorded: (id) => (id === 'ep-1' ? kept : null) });
     // No readings recorded since the restart: nothing new to tell, the episode's explanation stands.
     expect(book.explain(event('resolve', T0, T0 + 5 * SEC))).toBe(kept);
+  });
+});
+
+describe('SignalBook.episodeState / restoreEpisode', () => {
+  /** A book through a stop and a start: the stream's latest reading and its open episode's state, in JSON. */
+  function restarted(book: SignalBook, id: string): SignalBook {
+    const latest = JSON.parse(JSON.stringify(book.latest('pump'))) as ScoredReading;
+    const state = JSON.parse(JSON.stringify(book.episodeState(id))) as unknown;
+    const next = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    expect(next.restoreLatest(latest)).toBe(true);
+    next.restoreEpisode('pump', id, state);
+    return next;
+  }
+
+  it('the readings lost while the daemon was down are no silence of the sensor: not told as missing data', () => {
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    for (let i = 0; i < 300; i++) book.record(reading(T0 + i * SEC, 2.3 + 0.05 * Math.sin(i)));
+    const start = T0 + 300 * SEC;
+    book.record(reading(start, 4.1, 'anomalous', 0.9999));
+    // One reading off: a spike or the start of something lasting, it cannot be told yet.
+    expect(book.explain(event('open', start, start))!.kind).toBeNull();
+    for (let i = 1; i < 6; i++) book.record(reading(start + i * SEC, 4.1 + 0.05 * Math.sin(i), 'anomalous', 0.9999));
+    const after = restarted(book, 'ep-1');
+    // Eight seconds lost to the restart, then the fault goes on: half of the episode so far is the hole.
+    for (let i = 14; i < 17; i++) after.record(reading(start + i * SEC, 4.1 + 0.05 * Math.sin(i), 'anomalous', 0.9999));
+    const e = after.explain(event('update', start, start + 16 * SEC))!;
+    expect(e.kind).toBe('level_shift');
+    expect(e.sentence).toMatch(/^pump 4\.\d+, expected 2\.\d+ ± 0\.\d+ since 10:05 \(level shift\)$/);
+    // The readings before the stop are still the episode's: its stretch holds them.
+    expect(e.stretch.ts.slice(0, 6)).toEqual([0, 1, 2, 3, 4, 5].map((i) => start + i * SEC));
+  });
+
+  it('readings after the restart without a spread (the model\'s not ready yet) are told against the noise before the episode, not ± 0', () => {
+    const g = normal(11);
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    const at = (i: number, v: number, status: ScoredReading['status'], expected: number, spread: number | null): ScoredReading => ({ ...reading(T0 + i * SEC, v, status, status === 'anomalous' ? 0.9999 : 0.5), expected: [expected], spread: spread === null ? null : [spread] });
+    for (let i = 0; i < 300; i++) book.record(at(i, 10 + 0.1 * g(), 'ok', 10, 0.1));
+    book.record(at(300, 10.8 + 0.1 * g(), 'anomalous', 10, 0.1));
+    book.explain(event('open', T0 + 300 * SEC, T0 + 300 * SEC));
+    for (let i = 301; i < 306; i++) book.record(at(i, 10.8 + 0.1 * g(), 'anomalous', 10.2, 0.1));
+    const after = restarted(book, 'ep-1');
+    // 16 readings after the restart, the model's expectation following the shift, no spread yet; then one back.
+    for (let i = 313; i < 329; i++) after.record(at(i, 10.8 + 0.1 * g(), 'anomalous', 10.6, null));
+    after.record(at(329, 10.8 + 0.1 * g(), 'ok', 10.7, null));
+    const e = after.explain(event('resolve', T0 + 300 * SEC, T0 + 328 * SEC))!;
+    expect(e.band!).toBeGreaterThan(0.1);
+    expect(e.sentence).not.toMatch(/± 0\.0+ /);
+  });
+
+  it('a malformed or foreign state is refused (thrown), and the book does not know the episode then', () => {
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    for (let i = 0; i < 30; i++) book.record(reading(T0 + i * SEC, 2.3));
+    book.record(reading(T0 + 30 * SEC, 9, 'anomalous', 0.9999));
+    book.explain(event('open', T0 + 30 * SEC, T0 + 30 * SEC));
+    const state = JSON.parse(JSON.stringify(book.episodeState('ep-1'))) as Record<string, unknown>;
+    const next = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    expect(() => next.restoreEpisode('pump', 'ep-2', state)).toThrow(/episode ep-1/);
+    expect(() => next.restoreEpisode('pump', 'ep-1', { ...state, v: 2 })).toThrow(/version/);
+    expect(() => next.restoreEpisode('pump', 'ep-1', { ...state, head: { ts: [1] } })).toThrow(/readings/);
+    expect(next.episodeState('ep-1')).toBeNull();
+    expect(book.episodeState('nope')).toBeNull();
+  });
+});
+
+describe('an episode through a restart keeps its explanation (detector core + SignalBook + their checkpoint)', () => {
+  type Out = { ev: AnomalyEvent; e: AlertExplanation };
+  const parserOf = () => new MessageParser({ sensorOf: (t) => t, objects: 'channels', maxPayloadBytes: 1 << 20, maxFutureMs: 1e15, outOfOrderToleranceMs: 5000, maxReadingsPerMessage: 10000, longBurst: 'split', window: 32 });
+
+  /** Feeds `values[from, to)` (reading i at T0 + i s) to a detector and its book as the daemon does; resolves when drained. */
+  async function feed(det: Detector, book: SignalBook, values: readonly number[], from: number, to: number, out: Out[]): Promise<void> {
+    const input = new Subject<{ topic: string; payload: Buffer; receivedAt: number; seq: number }>();
+    const done = new Promise<void>((resolve, reject) => {
+      input.pipe(det.operator()).subscribe({
+        next: (o) => {
+          if (o.type === 'error') reject(new Error(o.detail));
+          if (o.type !== 'reading') return;
+          book.record(o.reading);
+          for (const ev of o.events) out.push({ ev, e: book.explain(ev)! });
+        },
+        error: reject,
+        complete: resolve,
+      });
+    });
+    for (let i = from; i < to; i++) input.next({ topic: 's', payload: payloadOf({ sensor: 's', ts: T0 + i * SEC, channels: ['value'], values: [values[i]] }), receivedAt: T0 + i * SEC, seq: i });
+    input.complete();
+    await done;
+  }
+
+  function fresh(): { det: Detector; book: SignalBook } {
+    let ids = 0;
+    const det = new Detector(detectorOptions(), { parser: parserOf(), modelFor: () => null, priorsFor: () => null, newId: () => `e${++ids}`, learning: () => false });
+    return { det, book: new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent }) };
+  }
+
+  /**
+   * The whole series, with a stop after reading `stopAt` (its checkpoint written as a SIGTERM writes it, after the
+   * pipeline drained) and `lost` readings not seen while the daemon was down; no stop when stopAt is null.
+   */
+  async function run(values: readonly number[], stopAt: number | null, lost = 0): Promise<Out[]> {
+    const out: Out[] = [];
+    const a = fresh();
+    if (stopAt === null) {
+      await feed(a.det, a.book, values, 0, values.length, out);
+      return out;
+    }
+    await feed(a.det, a.book, values, 0, stopAt + 1, out);
+    const state = JSON.parse(JSON.stringify(detectorCheckpointSubject(a.det, () => 'open', a.book).snapshot('s'))) as unknown;
+    const b = fresh();
+    expect(detectorCheckpointSubject(b.det, () => 'open', b.book).restore(new Map([['s', state]]))).toEqual([]);
+    await feed(b.det, b.book, values, stopAt + 1 + lost, values.length, out);
+    return out;
+  }
+
+  // A lasting +0.8 shift (8 spreads) of 10 ± 0.1 at 1 Hz, for 300 readings, then back.
+  const g = normal(8);
+  const SHIFT = 2000;
+  const values = Array.from({ length: 2600 }, (_, i) => 10 + (i >= SHIFT && i < SHIFT + 300 ? 0.8 : 0) + 0.1 * g());
+
+  it('a level shift stopped 5 readings after its open: its resolve is told as without the stop, with the same band', async () => {
+    const straight = (await run(values, null)).filter((x) => x.ev.startTs >= T0 + (SHIFT - 5) * SEC);
+    const opened = straight.find((x) => x.ev.kind === 'open')!;
+    const resolved = straight.find((x) => x.ev.kind === 'resolve')!;
+    expect(resolved.e.kind).toBe('level_shift');
+    const openAt = (opened.ev.endTs - T0) / SEC;
+    const through = (await run(values, openAt + 5)).filter((x) => x.ev.startTs >= T0 + (SHIFT - 5) * SEC);
+    expect(through.map((x) => x.ev.anomalyId)).toEqual(straight.map((x) => x.ev.anomalyId));
+    // Every event after the stop carries the same explanation as without it: kind, sentence, band, stretch.
+    expect(through.map((x) => x.e)).toEqual(straight.map((x) => x.e));
+  });
+
+  it('with readings lost while it was down: still a level shift, its band the readings before the episode’s (not ± 0)', async () => {
+    const straight = (await run(values, null)).filter((x) => x.ev.startTs >= T0 + (SHIFT - 5) * SEC);
+    const opened = straight.find((x) => x.ev.kind === 'open')!;
+    const want = straight.find((x) => x.ev.kind === 'resolve')!.e;
+    const openAt = (opened.ev.endTs - T0) / SEC;
+    const through = (await run(values, openAt + 5, 7)).filter((x) => x.ev.startTs >= T0 + (SHIFT - 5) * SEC);
+    const got = through.find((x) => x.ev.kind === 'resolve')!.e;
+    expect(got.kind).toBe('level_shift');
+    expect(got.expected).toBe(want.expected);
+    expect(got.band).toBe(want.band);
+    expect(got.since).toBe(want.since);
   });
 });

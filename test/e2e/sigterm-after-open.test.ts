@@ -6,7 +6,8 @@
  * the end of the learning period, when level's reference history was not ready yet, and the same episode
  * resolved 16 readings after its open without any restart (harness runs in BENCHMARKS.md, branch `sigterm`). Every
  * history is now settled ready on what it holds when the learning period ends (TailCalibrator.settle, branch
- * `blind`), so a stream whose status says ok can hold a level shift. The real daemon as a child process, the embedded broker, a real SQLite file, the shipped
+ * `blind`), so a stream whose status says ok can hold a level shift. Its resolve tells it a level shift against
+ * the level before it, as without the stop (it told a `spike` when the explanation's state was not checkpointed). The real daemon as a child process, the embedded broker, a real SQLite file, the shipped
  * generic model, the default configuration otherwise (on-device learning on, fallback on).
  *
  * The readings carry device times in the past (a backfill is taken at once), one tick of four sensors at a time;
@@ -119,5 +120,15 @@ describe.skipIf(!builtAndModelsPresent())('a level shift from just after the lea
     const resolve = events.find((p) => p.event === 'resolve')!;
     expect(resolve.resolution).toBe('recovered');
     expect(Date.parse(resolve.end!)).toBeGreaterThanOrEqual(t0 + (shiftTo - 1) * STEP_MS);
+    // Its explanation went on through the restart (the episode's baseline and first readings are checkpointed
+    // with the detector's state): the lasting shift is told a level shift, against the level before it with the
+    // band of its noise (a restart told it a `spike`, twice `expected 10.48 ± 0.000000`; tryout, harness runs).
+    const told = resolve.explanation!;
+    expect(told.kind).toBe('level_shift');
+    expect(told.sentence).toMatch(/ \(level shift\)$/);
+    expect(told.expected!).toBeLessThan(10.4);
+    // ± BAND_SIGMAS spreads of 0.1 noise, not a few millionths.
+    expect(told.band!).toBeGreaterThan(0.1);
+    expect(told.band!).toBeLessThan(0.5);
   }, 300_000);
 });

@@ -116,6 +116,38 @@ describe('SeriesStore: raw readings', () => {
   });
 });
 
+describe('SeriesStore.restoreRecent: an open episode\'s readings back after a restart', () => {
+  it('takes them into the empty ring of a restored stream, as they were, and adds them to no bucket', () => {
+    const before = seriesStore();
+    for (let i = 0; i < 10; i++) before.record(reading(T0 + i * SEC, 20 + i, { expected: [20], spread: [0.5], status: i >= 5 ? 'anomalous' : 'ok' }));
+    const pts = before.points('s', T0 + 5 * SEC);
+    const after = seriesStore();
+    expect(after.restoreLatest(before.latest('s')!)).toBe(true);
+    expect(after.restoreRecent('s', ['value'], pts)).toBe(5);
+    expect(after.points('s')).toEqual(pts);
+    expect(after.oldestTs('s')).toBe(T0 + 5 * SEC);
+    after.close();
+    expect(store.readSeriesBuckets('s', 1, -Infinity, Infinity)).toEqual([]);
+    // The next reading goes on after them.
+    expect(after.record(reading(T0 + 10 * SEC, 30))).toBe(true);
+    expect(after.points('s').map((p) => p.ts)).toEqual([5, 6, 7, 8, 9, 10].map((i) => T0 + i * SEC));
+  });
+
+  it('refuses readings into a ring that has some, of other channels, out of order, or after the latest reading', () => {
+    const a = seriesStore();
+    a.record(reading(T0, 1));
+    const p = (i: number) => ({ ts: T0 + i * SEC, values: [1], expected: null, spread: null, surprise: 0.3, status: 'ok' as const });
+    expect(a.restoreRecent('s', ['value'], [p(-2), p(-1)])).toBe(0);
+    const b = seriesStore();
+    b.restoreLatest(reading(T0 + 5 * SEC, 1));
+    expect(b.restoreRecent('s', ['other'], [p(1)])).toBe(0);
+    expect(b.restoreRecent('s', ['value'], [p(2), p(1)])).toBe(0);
+    expect(b.restoreRecent('s', ['value'], [p(6)])).toBe(0);
+    expect(b.points('s')).toEqual([]);
+    expect(b.restoreRecent('s', ['value'], [p(1), p(5)])).toBe(2);
+  });
+});
+
 describe('SeriesStore: buckets and the database', () => {
   it('writes closed 1- and 15-minute buckets at most once per writeIntervalMs, the open ones at close', () => {
     const s = seriesStore();
