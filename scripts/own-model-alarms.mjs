@@ -91,7 +91,7 @@ const detector = new Detector(detectorOptions(config), {
   parser: new MessageParser({ sensorOf: (t) => t, objects: 'channels', maxPayloadBytes: 65536, maxFutureMs: 60000, outOfOrderToleranceMs: 5000, maxReadingsPerMessage: 10000, longBurst: 'split', window: config.window.length }),
   modelFor: (stream) => {
     const model = registry.modelFor(stream);
-    return model === null ? null : { model, own: registry.hasOwnModel(stream) };
+    return model === null ? null : { model, own: registry.learntOnAlone(stream) };
   },
   priorsFor: (modelId) => {
     const model = registry.get(modelId);

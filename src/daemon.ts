@@ -429,7 +429,7 @@ export class Daemon {
       parser,
       modelFor: (stream) => {
         const model = registry.modelFor(stream);
-        return model === null ? null : { model, own: registry.hasOwnModel(stream) };
+        return model === null ? null : { model, own: registry.learntOnAlone(stream) };
       },
       // A model learnt on the stream knows its errors (its validation priors); the shared generic model's
       // priors describe a family of signals, not this stream, and would only blunt its tail.

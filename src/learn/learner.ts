@@ -6,7 +6,7 @@ import type { SidecarInput } from '../model/onnx-export.js';
 import type { ModelStore, ReadingStore } from '../contract/store.js';
 import { sidecarOf, type TrainProgress, type TrainResult, type TrainSeries } from '../train/trainer.js';
 import type { WorkerTrainOptions } from '../train/in-worker.js';
-import { standardisedSegments } from '../train/dataset.js';
+import { inSensorUnits, standardisationOf, standardisedSegments } from '../train/dataset.js';
 import type { LoadedModel, ModelLoader } from '../contract/ports.js';
 import type { ModelRegistry } from './registry.js';
 import type { OwnModelProgress } from '../contract/own-model.js';
@@ -329,9 +329,17 @@ export class Learner {
     );
     if (this.stopped) return;
     mkdirSync(this.deps.modelsDir, { recursive: true });
+    // The trainer saw standardised readings, so its normalisation is in standardised units (mean ~0, std ~1).
+    // A model learnt on one sensor gets it back in that sensor's units: it seeds a new stream of the sensor
+    // (src/pipeline/steps.ts seedNormalisation, ModelRegistry.learntOnAlone). A group's model keeps it as it is:
+    // it is no one sensor's, and is never used to seed one.
+    const trained: TrainResult =
+      sensors.length === 1 && histories.length === 1
+        ? { ...result, normalisation: inSensorUnits(result.normalisation, standardisationOf(histories[0], C)) }
+        : result;
     const stamp = new Date(this.deps.now()).toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
     const modelName = `${name.replace(/[^A-Za-z0-9_.-]/g, '_')}-${stamp}`;
-    const { sidecarPath } = await this.deps.writeModel(this.deps.modelsDir, sidecarOf(modelName, result), result.params);
+    const { sidecarPath } = await this.deps.writeModel(this.deps.modelsDir, sidecarOf(modelName, trained), trained.params);
     const model = await this.deps.loadModel(sidecarPath);
     const { store, registry } = this.deps;
     // The gate: the new model replaces the one in use only if it is no worse on the held-out readings.

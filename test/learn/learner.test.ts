@@ -152,6 +152,42 @@ describe('Learner', () => {
     await second.registry.releaseAll();
   });
 
+  it('writes a model learnt on one sensor with that sensor’s normalisation, in its units (what seeds a new stream of it)', async () => {
+    // The trainer learns from readings standardised per sensor; a sidecar normalisation in those units
+    // (mean 0, std 1) seeded a stream around 500 as if it were around 0 (src/pipeline/steps.ts seedNormalisation).
+    const { learner, registry } = setup();
+    const t0 = Date.UTC(2026, 0, 1);
+    const values: number[] = [];
+    for (let i = 0; i < 700; i++) values.push(500 + 3 * Math.sin((2 * Math.PI * i) / 60) + 0.06 * Math.cos(i * 1.7));
+    values.forEach((v, i) => learner.observe('p1', t0 + i * 1000, [v], false));
+    learner.maybeTrain();
+    await waitIdle(learner);
+    const model = registry.modelFor('p1')!;
+    const rows = store.models()[0].rows;
+    const learnt = values.slice(0, rows);
+    const mean = learnt.reduce((a, b) => a + b, 0) / rows;
+    const std = Math.sqrt(learnt.reduce((a, b) => a + (b - mean) ** 2, 0) / rows);
+    const norm = model.sidecar.normalisation;
+    // Within a tenth of the sensor's spread: the trainer fits its own (near-identity) normalisation on its training split.
+    expect(Math.abs(norm.mean[0] - mean)).toBeLessThan(0.1 * std);
+    expect(norm.std[0] / std).toBeGreaterThan(0.9);
+    expect(norm.std[0] / std).toBeLessThan(1.1);
+    expect(registry.learntOnAlone('p1')).toBe(true);
+    await registry.releaseAll();
+  });
+
+  it('does not treat a group’s model as learnt on any one sensor (its normalisation is no sensor’s own)', async () => {
+    const { learner, registry } = setup(['pumps=pump-*']);
+    for (const w of windowsOf(['pump-1', 'pump-2'], 350)) learner.observe(w.sensor, w.ts, w.values, false);
+    learner.maybeTrain();
+    await waitIdle(learner);
+    expect(registry.hasOwnModel('pump-9')).toBe(true);
+    expect(registry.learntOnAlone('pump-1')).toBe(false);
+    expect(registry.learntOnAlone('pump-9')).toBe(false);
+    expect(registry.learntOnAlone('other')).toBe(false);
+    await registry.releaseAll();
+  });
+
   it('trains one model for a group; a sensor that joins the group later uses it at once', async () => {
     const { learner, registry } = setup(['pumps=pump-*']);
     for (const w of windowsOf(['pump-1', 'pump-2'], 350)) learner.observe(w.sensor, w.ts, w.values, false);
