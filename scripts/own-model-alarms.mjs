@@ -28,6 +28,8 @@ const { trainModel } = await import(new URL('train/trainer.js', dist));
 const { writeModel } = await import(new URL('model/onnx-export.js', dist));
 const { Learner } = await import(new URL('learn/learner.js', dist));
 const { ModelRegistry } = await import(new URL('learn/registry.js', dist));
+// The daemon's own models start from the shared model's weights (fine-tuning); a version without it has no reader.
+const onnxParams = await import(new URL('model/onnx-params.js', dist)).catch(() => null);
 
 const { values: args } = parseArgs({
   options: {
@@ -82,6 +84,7 @@ const learner = new Learner(
     modelsDir: join(dir, 'models'),
     logger,
     now: () => clock,
+    startFrom: () => onnxParams?.readModelParams(new URL(`../models/${config.model.cell}.json`, import.meta.url).pathname) ?? null,
     onInstalled: (names, model) => {
       for (const s of names) installed.set(s, { model: model.id, at: clock });
     },
