@@ -317,6 +317,11 @@ class StreamScore {
    * took it over (newModel). Not checkpointed: undefined after a restore until the next model id is seen (adopted).
    */
   modelId: string | undefined;
+  /**
+   * Readings left (with model errors) in which a model that took the stream over learns its errors without
+   * their being judged (newModel sets learnReadings). Not checkpointed: a restored stream judges them at once.
+   */
+  modelLearning = 0;
 
   constructor(
     readonly C: number,
@@ -361,7 +366,8 @@ class StreamScore {
    * start over from the new model's priors, and the short mean of its residuals too. The previous model's errors
    * say nothing of the new one's: judged against them, a better model's errors would hide a fault for a horizon
    * and a slightly worse one's raise alarms. Every other history (level, change, spread, stuck, rarity, cycle)
-   * is of the signal and carries on.
+   * is of the signal and carries on. For learnReadings readings the new model's errors are then taught and not
+   * judged (its learning period, as a new stream's).
    */
   newModel(modelId: string, priors: ModelPriors | null): void {
     for (const kind of MODEL_KINDS) {
@@ -372,6 +378,7 @@ class StreamScore {
     this.resCount = 0;
     this.resMean.clear();
     this.modelId = modelId;
+    this.modelLearning = this.opts.learnReadings;
   }
 
   /** The kind's row of histories, made (fresh) when the kind is first taught. */
@@ -560,6 +567,22 @@ export class StreamScorer {
       for (const h of s.values) h.commitPending();
     }
     const { judged: e, taught } = this.evidence(s, r);
+    // A model that took the stream over learns its errors first, as a new stream learns everything: for
+    // learnReadings readings its errors are taught to their histories (both) and judged by nothing. Its first
+    // errors from a zero state, and their spread, are not what its validation priors (32 readings' weight) saw.
+    let modelTaught: EvidenceValues | null = null;
+    if (s.modelLearning > 0 && !learning) {
+      if (e.prediction !== null || e.bias !== null || e.reconstruction !== null) {
+        s.modelLearning--;
+        modelTaught = { ...emptyEvidence(), prediction: taught.prediction, bias: taught.bias, reconstruction: taught.reconstruction };
+      }
+      e.prediction = null;
+      e.bias = null;
+      e.reconstruction = null;
+      taught.prediction = null;
+      taught.bias = null;
+      taught.reconstruction = null;
+    }
     // The adaptive histories are short by design (adaptiveHorizon readings; a short mean keeps one value per
     // span): the row score is their posterior predictive surprise, so a value a little beyond a thin history
     // is not called a million times rarer than it can know; episodes are decided on the fitted tails, which
@@ -621,6 +644,13 @@ export class StreamScorer {
     // temperature that rises while its valve is shut is the valve's episode, not a fault of its own).
     if (episode !== null) teachOwners(s, 'reference', taught, episode.owners, false);
     else teachBelow(s, 'reference', taught, reference.each, limit);
+    if (modelTaught !== null) {
+      teach(s, 'adaptive', modelTaught);
+      teach(s, 'reference', modelTaught);
+      taught.prediction = modelTaught.prediction;
+      taught.bias = modelTaught.bias;
+      taught.reconstruction = modelTaught.reconstruction;
+    }
     // The reference's guard band holds the readings just before an episode opened: they are its onset, not
     // normal operation, and are never taught.
     if (s.episode !== null && before === null) {

@@ -822,7 +822,12 @@ describe('StreamScorer: a model that takes a stream over', () => {
     let i = 0;
     for (; i < 3000; i++) one(i, 'old', 10 ** (0.3 * z()));
     const before = one(i++, 'old', 0.1);
-    for (let k = 0; k < 300; k++, i++) one(i, 'new', 10 ** (-4 + 0.3 * z()));
+    // The new model's first learnReadings errors are learnt, not judged (a new stream's learning period).
+    const learnt: number[] = [];
+    for (let k = 0; k < 300; k++, i++) learnt.push(one(i, 'new', 10 ** (-4 + 0.3 * z())));
+    expect(learnt.slice(0, TEST_SCORER.learnReadings).every(Number.isNaN)).toBe(true);
+    // With priors, judged from the next one on (without, once its history holds enough values).
+    if (priorsOfNew) expect(learnt[TEST_SCORER.learnReadings]).toBeGreaterThanOrEqual(0);
     // An error 1,000 times the new model's usual (10 of its standard deviations on a log scale): ordinary
     // for the old model, very rare for the new one.
     return { before, after: one(i, 'new', 0.1) };
