@@ -324,7 +324,7 @@ export const schema = section('anomalyd configuration', {
       max: 100_000_000,
       doc: 'Memory of a stream’s recent history, against which each reading’s score is judged: a lasting change stops scoring high after about this long.',
     }),
-    learnReadings: int({ default: 256, min: 8, max: 100_000_000, doc: 'Readings a new stream learns from before it may alert: the scorer’s learning period (its status is learning); counted from its first movement when it did not move during them; also how long a model that takes a running stream over learns its errors before they are judged. Not its own model (learning.minReadings).' }),
+    learnReadings: int({ default: 256, min: 8, max: 100_000_000, doc: 'Readings a new stream learns from before it may alert: the scorer’s learning period (its status is learning); counted from its first movement when it did not move during them. Not its own model (learning.minReadings).' }),
   }),
   alerts: section('Anomaly episodes and their MQTT alerts (docs/SCORING.md, docs/ALERTS.md). Every length is counted in readings.', {
     openAfter: int({ default: 1, min: 1, max: 100_000, doc: 'Consecutive readings at or above the threshold that open an episode.' }),
