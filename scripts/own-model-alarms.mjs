@@ -11,6 +11,8 @@
 //
 //   node scripts/own-model-alarms.mjs --min-readings 300 --hours 3 --periods 300,600
 //   node scripts/own-model-alarms.mjs --shared-only            (learning off: the shared model all along)
+//   node scripts/own-model-alarms.mjs --walks 2 --duties 2     (also random walks, step sd 0.1, and duty cycles:
+//                                                               8 ± 0.08 on, 0.05 ± 0.01 off, phases of 60 to 200 readings)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,12 +30,16 @@ const { trainModel } = await import(new URL('train/trainer.js', dist));
 const { writeModel } = await import(new URL('model/onnx-export.js', dist));
 const { Learner } = await import(new URL('learn/learner.js', dist));
 const { ModelRegistry } = await import(new URL('learn/registry.js', dist));
+// The daemon's own models start from the shared model's weights (fine-tuning); a version without it has no reader.
+const onnxParams = await import(new URL('model/onnx-params.js', dist)).catch(() => null);
 
 const { values: args } = parseArgs({
   options: {
     'min-readings': { type: 'string', default: '300' },
     hours: { type: 'string', default: '3' },
     periods: { type: 'string', default: '300,600' },
+    walks: { type: 'string', default: '0' },
+    duties: { type: 'string', default: '0' },
     noise: { type: 'string', default: '0.02' },
     seed: { type: 'string', default: '7' },
     'shared-only': { type: 'boolean', default: false },
@@ -50,7 +56,20 @@ const rand = () => {
   return seed / 2 ** 32;
 };
 const gauss = () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
-const sensors = periods.map((p, i) => ({ name: `cycle${p}`, period: p, level: 20 + 5 * i, amp: 3, phase: rand() * 2 * Math.PI }));
+const sine = (s, k) => s.level + s.amp * Math.sin((2 * Math.PI * k) / s.period + s.phase) + noise * s.amp * gauss();
+const walk = (s) => (s.x += 0.1 * gauss());
+const duty = (s) => {
+  if (--s.left <= 0) {
+    s.on = !s.on;
+    s.left = 60 + Math.floor(140 * rand());
+  }
+  return s.on ? 8 + 0.08 * gauss() : 0.05 + 0.01 * gauss();
+};
+const sensors = [
+  ...periods.map((p, i) => ({ name: `cycle${p}`, period: p, level: 20 + 5 * i, amp: 3, phase: rand() * 2 * Math.PI, next: sine })),
+  ...Array.from({ length: Number(args.walks) }, (_, i) => ({ name: `walk${i + 1}`, x: 50 + 10 * i, next: walk })),
+  ...Array.from({ length: Number(args.duties) }, (_, i) => ({ name: `duty${i + 1}`, on: true, left: 30 + Math.floor(100 * rand()), next: duty })),
+];
 
 const config = defaultConfig();
 const dir = mkdtempSync(join(tmpdir(), 'own-model-alarms-'));
@@ -82,6 +101,7 @@ const learner = new Learner(
     modelsDir: join(dir, 'models'),
     logger,
     now: () => clock,
+    startFrom: () => onnxParams?.readModelParams(new URL(`../models/${config.model.cell}.json`, import.meta.url).pathname) ?? null,
     onInstalled: (names, model) => {
       for (const s of names) installed.set(s, { model: model.id, at: clock });
     },
@@ -91,7 +111,7 @@ const detector = new Detector(detectorOptions(config), {
   parser: new MessageParser({ sensorOf: (t) => t, objects: 'channels', maxPayloadBytes: 65536, maxFutureMs: 60000, outOfOrderToleranceMs: 5000, maxReadingsPerMessage: 10000, longBurst: 'split', window: config.window.length }),
   modelFor: (stream) => {
     const model = registry.modelFor(stream);
-    return model === null ? null : { model, own: registry.hasOwnModel(stream) };
+    return model === null ? null : { model, own: registry.learntOnAlone?.(stream) ?? registry.hasOwnModel(stream) };
   },
   priorsFor: (modelId) => {
     const model = registry.get(modelId);
@@ -132,7 +152,7 @@ const settle = async () => {
 for (let k = 0; k < n; k++) {
   clock = t0 + k * 1000;
   for (const s of sensors) {
-    const value = s.level + s.amp * Math.sin((2 * Math.PI * k) / s.period + s.phase) + noise * s.amp * gauss();
+    const value = s.next(s, k);
     input.next({ topic: s.name, payload: Buffer.from(JSON.stringify({ ts: clock, value: Math.round(value * 1000) / 1000 })), receivedAt: clock, seq: inputs++ });
   }
   if ((k + 1) % 10 === 0) {
@@ -146,7 +166,7 @@ for (let k = 0; k < n; k++) {
 input.complete();
 await done;
 const hours = n / 3600;
-console.log(`${sensors.length} sensors (periods ${periods.join(', ')} readings, noise ${noise} of the amplitude) at 1 Hz for ${hours} h, nothing injected; learning.minReadings ${minReadings}${args['shared-only'] ? ' (learning off: shared model only)' : ''}`);
+console.log(`${sensors.length} sensors (periods ${periods.join(', ')} readings, noise ${noise} of the amplitude; ${args.walks} random walks, ${args.duties} duty cycles) at 1 Hz for ${hours} h, nothing injected; learning.minReadings ${minReadings}${args['shared-only'] ? ' (learning off: shared model only)' : ''}`);
 for (const s of sensors) {
   const own = installed.get(s.name);
   const eps = opened.get(s.name);

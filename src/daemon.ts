@@ -5,6 +5,8 @@
  * src/daemon/checkpoints.ts, sensor-status.ts, housekeeping.ts, http-view.ts, adapters.ts.
  */
 import { existsSync } from 'node:fs';
+import { readModelParams } from './model/onnx-params.js';
+import type { Seq2SeqParams } from './model/spec.js';
 import { hostname } from 'node:os';
 import { join, resolve, isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -407,6 +409,7 @@ export class Daemon {
         modelsDir,
         logger: logger.child({ module: 'learn' }),
         now: this.now,
+        startFrom: this.sharedWeights(),
         onInstalled: (sensors) => {
           for (const sensor of sensors) this.board?.refresh(sensor, this.now());
         },
@@ -420,6 +423,25 @@ export class Daemon {
 
   private assignmentVersion = 0;
 
+  /**
+   * The shared model's weights, which a sensor's own model starts from (read once, at the first training); null
+   * (trained from scratch) when the model file is missing or unreadable, said once in the log.
+   */
+  private sharedWeights(): () => Seq2SeqParams | null {
+    let weights: Seq2SeqParams | null | undefined;
+    return () => {
+      if (weights !== undefined) return weights;
+      const path = modelSidecarPath(this.opts.config);
+      try {
+        weights = readModelParams(path);
+      } catch (err) {
+        this.log.warn({ err, model: path }, 'could not read the shared model’s weights: own models are learnt from scratch');
+        weights = null;
+      }
+      return weights;
+    };
+  }
+
   /** The detector (src/pipeline/detector.ts) from the config, with the model registry as its model port. */
   private buildDetector(registry: ModelRegistry): Detector {
     const { config } = this.opts;
@@ -430,7 +452,7 @@ export class Daemon {
       parser,
       modelFor: (stream) => {
         const model = registry.modelFor(stream);
-        return model === null ? null : { model, own: registry.hasOwnModel(stream) };
+        return model === null ? null : { model, own: registry.learntOnAlone(stream) };
       },
       // A model learnt on the stream knows its errors (its validation priors); the shared generic model's
       // priors describe a family of signals, not this stream, and would only blunt its tail.

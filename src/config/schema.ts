@@ -404,7 +404,7 @@ export const schema = section('anomalyd configuration', {
       doc: 'Re-train each learnt model this often on its newest normal data (never on readings of an anomaly), swapped in only when the gate lets it; 0 = never.',
     }),
     epochs: int({ default: 20, min: 1, max: 1000, doc: 'Most training epochs (early stopping usually ends sooner).' }),
-    hidden: int({ default: 32, min: 2, max: 512, doc: 'Hidden units of the models trained on the device.' }),
+    hidden: int({ default: 32, min: 2, max: 512, doc: 'Hidden units of the models trained on the device; at the shared model’s (32 for the shipped ones) a sensor’s model starts from the shared model’s weights (fine-tuning, docs/MODEL.md), otherwise from scratch.' }),
   }),
   shutdown: section('Graceful stop.', {
     deadlineMs: int({ default: 8000, min: 100, max: 600000, doc: 'Hard deadline for a graceful stop; keep it below systemd’s TimeoutStopSec.' }),

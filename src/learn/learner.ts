@@ -6,7 +6,7 @@ import type { SidecarInput } from '../model/onnx-export.js';
 import type { ModelStore, ReadingStore } from '../contract/store.js';
 import { sidecarOf, type TrainProgress, type TrainResult, type TrainSeries } from '../train/trainer.js';
 import type { WorkerTrainOptions } from '../train/in-worker.js';
-import { standardisedSegments } from '../train/dataset.js';
+import { inSensorUnits, standardisationOf, standardisedSegments } from '../train/dataset.js';
 import type { LoadedModel, ModelLoader } from '../contract/ports.js';
 import type { ModelRegistry } from './registry.js';
 import type { OwnModelProgress } from '../contract/own-model.js';
@@ -37,6 +37,12 @@ export interface LearnerDeps {
   readonly modelsDir: string;
   readonly logger: Logger;
   readonly now: () => number;
+  /**
+   * The weights a sensor's model starts from: the shared (shipped, generic) model's, fine-tuned on the sensor's
+   * history (docs/MODEL.md "Learning on the device"); null, or absent, to train from a random initialisation.
+   * Used only when they are of the training's cell, hidden size and channel count. Called at each training.
+   */
+  readonly startFrom?: () => Seq2SeqParams | null;
   /** Called when sensors moved to a new model (the daemon publishes their state). */
   readonly onInstalled?: (sensors: readonly string[], model: LoadedModel) => void;
 }
@@ -312,14 +318,19 @@ export class Learner {
     }
     if (historyRows < this.opts.window * 4) throw new Error(`only ${historyRows} stored readings for ${name}`);
     const { values, segments } = standardisedSegments(histories, C);
-    const source = `on-device: ${sensors.join(', ')}; ${rows} readings ${new Date(from).toISOString()} .. ${new Date(to).toISOString()}`;
+    // Fine-tuning the shared model on the sensor's history rather than learning from scratch: from 3,600
+    // readings a model learnt from scratch was 7 to 190 times worse than the shared one on the held-out
+    // readings of a slow sine, a random walk or a duty cycle (BENCHMARKS.md "Own models that start from the shared one").
+    const start = this.deps.startFrom?.() ?? null;
+    const init = start !== null && start.cell === this.opts.cell && start.hidden === this.opts.hidden && start.channels === C ? start : undefined;
+    const source = `on-device: ${sensors.join(', ')}; ${rows} readings ${new Date(from).toISOString()} .. ${new Date(to).toISOString()}${init ? '; fine-tuned from the shared model' : ''}`;
     const channels = Array.from({ length: C }, (_, c) => (C === 1 ? 'value' : `c${c}`));
     this.log.info({ scope: name, sensors, rows, cell: this.opts.cell }, retrain ? 'retraining model' : 'training model');
     const t0 = this.deps.now();
     let lastEpoch = 0;
     const result = await this.deps.train(
       { channels, values, segments },
-      { cell: this.opts.cell, hidden: this.opts.hidden, window: this.opts.window, hop: this.opts.hop, epochs: this.opts.epochs, seed: 1, source },
+      { cell: this.opts.cell, hidden: this.opts.hidden, window: this.opts.window, hop: this.opts.hop, epochs: this.opts.epochs, seed: 1, source, ...(init ? { init } : {}) },
       (p) => {
         if (p.epochDone && p.epoch !== lastEpoch) {
           lastEpoch = p.epoch;
@@ -329,9 +340,17 @@ export class Learner {
     );
     if (this.stopped) return;
     mkdirSync(this.deps.modelsDir, { recursive: true });
+    // The trainer saw standardised readings, so its normalisation is in standardised units (mean ~0, std ~1).
+    // A model learnt on one sensor gets it back in that sensor's units: it seeds a new stream of the sensor
+    // (src/pipeline/steps.ts seedNormalisation, ModelRegistry.learntOnAlone). A group's model keeps it as it is:
+    // it is no one sensor's, and is never used to seed one.
+    const trained: TrainResult =
+      sensors.length === 1 && histories.length === 1
+        ? { ...result, normalisation: inSensorUnits(result.normalisation, standardisationOf(histories[0], C)) }
+        : result;
     const stamp = new Date(this.deps.now()).toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
     const modelName = `${name.replace(/[^A-Za-z0-9_.-]/g, '_')}-${stamp}`;
-    const { sidecarPath } = await this.deps.writeModel(this.deps.modelsDir, sidecarOf(modelName, result), result.params);
+    const { sidecarPath } = await this.deps.writeModel(this.deps.modelsDir, sidecarOf(modelName, trained), trained.params);
     const model = await this.deps.loadModel(sidecarPath);
     const { store, registry } = this.deps;
     // The gate: the new model replaces the one in use only if it is no worse on the held-out readings.

@@ -38,6 +38,16 @@ export class ModelRegistry {
     return this.bySensor.has(sensor) || this.byScope.has(this.scopeOf(sensor));
   }
 
+  /**
+   * True when the sensor's model was learnt on this sensor alone (its own scope, assigned to it): only then is
+   * the model's sidecar normalisation in the sensor's units, fit to seed a new stream of it
+   * (src/pipeline/steps.ts StreamModel.own). A group's model, or one a sensor joined, is not.
+   */
+  learntOnAlone(sensor: string): boolean {
+    if (this.shared.has(sensor) || this.scopeOf(sensor) !== sensor) return false;
+    return this.bySensor.has(sensor);
+  }
+
   scopeHasModel(scope: string): boolean {
     return this.byScope.has(scope);
   }

@@ -71,10 +71,11 @@ export interface DetectorPorts {
   /** A stream's model, or null (it is then scored by the model-free evidence alone). */
   modelFor(stream: string): StreamModel | null;
   /**
-   * A model's priors for its prediction and reconstruction errors, or null. Asked only when a stream's
-   * scoring state is created (its first scored reading, after it was forgotten, or when its channel count
-   * changes), for the model that scored that reading: a model that takes the stream over later (its own,
-   * learnt on the device) and a state restored from a checkpoint do not re-seed the histories.
+   * A model's priors for its prediction and reconstruction errors, or null. Asked when a stream's scoring
+   * state is created (its first scored reading, after it was forgotten, or when its channel count changes),
+   * for the model that scored that reading, and when another model takes the stream over (its own, learnt
+   * on the device, or the shared one after a rollback: the model-error histories start over from its
+   * priors). A state restored from a checkpoint does not re-seed the histories.
    */
   priorsFor(modelId: string): ModelPriors | null;
   /** A fresh episode id. */

@@ -141,8 +141,9 @@ export interface ScorerOptions {
 
 /**
  * A model's priors for its errors, from its validation data: mean and std of log10 of the squared error.
- * They seed a stream's prediction and reconstruction histories only when its scoring state is created
- * (StreamScore's constructor): a later model of the stream, or a restored state, does not re-seed them.
+ * They seed a stream's prediction and reconstruction histories when its scoring state is created and when
+ * another model takes the stream over (StreamScore.newModel: the model-error histories start over); a
+ * restored state does not re-seed them.
  */
 export interface ModelPriors {
   readonly prediction: { readonly mean: number; readonly std: number } | null;
@@ -217,6 +218,8 @@ interface Episode {
  * fewer).
  */
 type Histories = (TailCalibrator[] | null)[];
+/** The kinds of evidence made of a model's errors: their histories start over when another model takes a stream over. */
+const MODEL_KINDS: readonly Evidence[] = ['prediction', 'bias', 'reconstruction'];
 
 /** Per-stream scoring state. */
 class StreamScore {
@@ -309,20 +312,24 @@ class StreamScore {
   awaitingReset = false;
   /** The latest reading's scored step: what a duplicate of it reports, and whether the stream was learning (checkpointed, without its events). */
   lastScored: ScoredStep | null = null;
+  /**
+   * The model whose errors the model-error histories hold: the first model that scored the stream, then each that
+   * took it over (newModel). Not checkpointed: undefined after a restore until the next model id is seen (adopted).
+   */
+  modelId: string | undefined;
+  /**
+   * Readings left (with model errors) in which a model that took the stream over learns its errors without
+   * their being judged (newModel sets learnReadings). Not checkpointed: a restored stream judges them at once.
+   */
+  modelLearning = 0;
 
   constructor(
     readonly C: number,
     private readonly opts: ScorerOptions,
     priors: ModelPriors | null,
   ) {
-    const set = (which: 'reference' | 'adaptive'): Histories =>
-      EVIDENCE.map((kind) => {
-        const prior = kind === 'prediction' ? priors?.prediction : kind === 'reconstruction' ? priors?.reconstruction : null;
-        if (!prior) return null;
-        return Array.from({ length: C }, () => new TailCalibrator(tailOptions(opts, which, kind), { ...prior, weight: PRIOR_WEIGHT } satisfies LogPrior));
-      });
-    this.reference = set('reference');
-    this.adaptive = set('adaptive');
+    this.reference = EVIDENCE.map((kind) => this.primedRow('reference', kind, priors));
+    this.adaptive = EVIDENCE.map((kind) => this.primedRow('adaptive', kind, priors));
     this.shortLog = new Boxcar(C, shortSpan(opts.smooth));
     // The per-channel numbers share one buffer (views of it): a stream costs one allocation for them, not twelve.
     const perChannel = new Float64Array(12 * C);
@@ -346,6 +353,34 @@ class StreamScore {
     this.rareBox = new Boxcar(C, shortSpan(opts.smooth));
     this.cycles = Array.from({ length: C }, () => new CycleProfile());
   }
+  /** A kind's row of histories seeded by a model's priors (prediction and reconstruction), or null (made when first taught). */
+  private primedRow(which: 'reference' | 'adaptive', kind: Evidence, priors: ModelPriors | null): TailCalibrator[] | null {
+    const prior = kind === 'prediction' ? priors?.prediction : kind === 'reconstruction' ? priors?.reconstruction : null;
+    if (!prior) return null;
+    return Array.from({ length: this.C }, () => new TailCalibrator(tailOptions(this.opts, which, kind), { ...prior, weight: PRIOR_WEIGHT } satisfies LogPrior));
+  }
+
+  /**
+   * Another model took the stream over (its own, learnt on the device, or the shared one after a rollback): the
+   * histories of the model's errors (prediction, bias, reconstruction; normal operation's and the recent ones)
+   * start over from the new model's priors, and the short mean of its residuals too. The previous model's errors
+   * say nothing of the new one's: judged against them, a better model's errors would hide a fault for a horizon
+   * and a slightly worse one's raise alarms. Every other history (level, change, spread, stuck, rarity, cycle)
+   * is of the signal and carries on. For learnReadings readings the new model's errors are then taught and not
+   * judged (its learning period, as a new stream's).
+   */
+  newModel(modelId: string, priors: ModelPriors | null): void {
+    for (const kind of MODEL_KINDS) {
+      const k = EVIDENCE.indexOf(kind);
+      this.reference[k] = this.primedRow('reference', kind, priors);
+      this.adaptive[k] = this.primedRow('adaptive', kind, priors);
+    }
+    this.resCount = 0;
+    this.resMean.clear();
+    this.modelId = modelId;
+    this.modelLearning = this.opts.learnReadings;
+  }
+
   /** The kind's row of histories, made (fresh) when the kind is first taught. */
   row(which: 'reference' | 'adaptive', k: number): TailCalibrator[] {
     const set = which === 'reference' ? this.reference : this.adaptive;
@@ -531,7 +566,13 @@ export class StreamScorer {
     let s = this.streams.get(r.stream);
     if (s === undefined || s.C !== C) {
       s = new StreamScore(C, this.opts, r.modelId ? this.deps.priorsFor(r.modelId) : null);
+      s.modelId = r.modelId ?? undefined;
       this.streams.set(r.stream, s);
+    } else if (r.modelId !== null && r.modelId !== s.modelId) {
+      // A model took the stream over: its errors are judged by its own priors and history, not the previous
+      // model's. (No id: the model call failed, nothing to judge. A restored state adopts the id it sees first.)
+      if (s.modelId === undefined) s.modelId = r.modelId;
+      else s.newModel(r.modelId, this.deps.priorsFor(r.modelId));
     }
     if (r.item.kind === 'duplicate') return { scored: this.duplicateOf(s), verdict: { exclude: true, rebaseline: false } };
     if (knownNormal) s.knownNormal = true;
@@ -558,6 +599,22 @@ export class StreamScorer {
       for (const h of s.values) h.commitPending();
     }
     const { judged: e, taught } = this.evidence(s, r);
+    // A model that took the stream over learns its errors first, as a new stream learns everything: for
+    // learnReadings readings its errors are taught to their histories (both) and judged by nothing. Its first
+    // errors from a zero state, and their spread, are not what its validation priors (32 readings' weight) saw.
+    let modelTaught: EvidenceValues | null = null;
+    if (s.modelLearning > 0 && !learning) {
+      if (e.prediction !== null || e.bias !== null || e.reconstruction !== null) {
+        s.modelLearning--;
+        modelTaught = { ...emptyEvidence(), prediction: taught.prediction, bias: taught.bias, reconstruction: taught.reconstruction };
+      }
+      e.prediction = null;
+      e.bias = null;
+      e.reconstruction = null;
+      taught.prediction = null;
+      taught.bias = null;
+      taught.reconstruction = null;
+    }
     // The adaptive histories are short by design (adaptiveHorizon readings; a short mean keeps one value per
     // span): the row score is their posterior predictive surprise, so a value a little beyond a thin history
     // is not called a million times rarer than it can know; episodes are decided on the fitted tails, which
@@ -619,6 +676,13 @@ export class StreamScorer {
     // temperature that rises while its valve is shut is the valve's episode, not a fault of its own).
     if (episode !== null) teachOwners(s, 'reference', taught, episode.owners, false);
     else teachBelow(s, 'reference', taught, reference.each, limit);
+    if (modelTaught !== null) {
+      teach(s, 'adaptive', modelTaught);
+      teach(s, 'reference', modelTaught);
+      taught.prediction = modelTaught.prediction;
+      taught.bias = modelTaught.bias;
+      taught.reconstruction = modelTaught.reconstruction;
+    }
     // The reference's guard band holds the readings just before an episode opened: they are its onset, not
     // normal operation, and are never taught.
     if (s.episode !== null && before === null) {

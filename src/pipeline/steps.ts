@@ -114,7 +114,11 @@ export interface StepEngineOptions {
   readonly batchTickMs: number;
 }
 
-/** A stream's model, and whether it was learnt on this stream (its sidecar normalisation then seeds the stream's). */
+/**
+ * A stream's model, and whether it was learnt on this stream alone: its sidecar normalisation is then in the
+ * stream's units (sensor units) and seeds the stream's running normalisation. False for a shared model or a
+ * group's model (its normalisation is no one stream's).
+ */
 export interface StreamModel {
   readonly model: StepModel;
   readonly own: boolean;

@@ -30,16 +30,48 @@ export function standardisedSegments(histories: readonly ArrayLike<number>[], ch
   return { values, segments };
 }
 
+/** Per-channel mean and std (population; a flat channel: std 1) of one history: what standardisedSegments divides it by. */
+export interface Standardisation {
+  readonly mean: number[];
+  readonly std: number[];
+}
+
+/**
+ * The mean and std standardisedSegments standardises a history by, per channel (sensor units). `h`: time-major
+ * rows of `C` values.
+ */
+export function standardisationOf(h: ArrayLike<number>, C: number): Standardisation {
+  const rows = h.length / C;
+  const mean: number[] = [];
+  const std: number[] = [];
+  for (let c = 0; c < C; c++) {
+    let m = 0;
+    for (let t = 0; t < rows; t++) m += h[t * C + c];
+    m /= rows;
+    let sq = 0;
+    for (let t = 0; t < rows; t++) sq += (h[t * C + c] - m) ** 2;
+    mean.push(m);
+    // A flat channel stays flat at 0 rather than dividing by zero.
+    std.push(Math.sqrt(sq / rows) || 1);
+  }
+  return { mean, std };
+}
+
+/**
+ * A normalisation fitted on standardised values, composed with the standardisation, back in sensor units:
+ * (x − mean_s) / std_s − m) / s = (x − (mean_s + std_s·m)) / (std_s·s).
+ */
+export function inSensorUnits(norm: { readonly mean: readonly number[]; readonly std: readonly number[] }, by: Standardisation): { mean: number[]; std: number[] } {
+  return {
+    mean: norm.mean.map((m, c) => by.mean[c] + by.std[c] * m),
+    std: norm.std.map((s, c) => by.std[c] * s),
+  };
+}
+
 function standardiseInto(h: ArrayLike<number>, C: number, out: Float64Array, offset: number): void {
   const rows = h.length / C;
+  const { mean, std } = standardisationOf(h, C);
   for (let c = 0; c < C; c++) {
-    let mean = 0;
-    for (let t = 0; t < rows; t++) mean += h[t * C + c];
-    mean /= rows;
-    let sq = 0;
-    for (let t = 0; t < rows; t++) sq += (h[t * C + c] - mean) ** 2;
-    // A flat channel stays flat at 0 rather than dividing by zero.
-    const std = Math.sqrt(sq / rows) || 1;
-    for (let t = 0; t < rows; t++) out[offset + t * C + c] = (h[t * C + c] - mean) / std;
+    for (let t = 0; t < rows; t++) out[offset + t * C + c] = (h[t * C + c] - mean[c]) / std[c];
   }
 }

@@ -11,6 +11,7 @@ import { mulberry32, randInt, shuffle, type Rng } from './rng.js';
 import {
   copyParams,
   createWorkspace,
+  fromSeq2SeqParams,
   encode,
   encodePair,
   initParams,
@@ -82,11 +83,18 @@ export interface TrainOptions {
   readonly threshold?: number;
   /** Recorded as ModelSidecar.training.source. */
   readonly source?: string;
+  /**
+   * Weights to start from instead of a random initialisation (fine-tuning a trained model, e.g. the shipped
+   * generic one, on this series): its cell, hidden size and channel count must be the training's. Early stopping
+   * keeps the weights of the lowest validation loss seen, these included (epoch 0), so the result is never worse
+   * on the validation tail than the model it started from. Default: none (a fresh initialisation from `seed`).
+   */
+  readonly init?: Seq2SeqParams;
   /** Clock in ms, injectable for tests (default performance.now). */
   readonly now?: () => number;
 }
 
-export type ResolvedTrainOptions = Required<Omit<TrainOptions, 'now'>> & { readonly now: () => number };
+export type ResolvedTrainOptions = Required<Omit<TrainOptions, 'now' | 'init'>> & { readonly now: () => number; readonly init?: Seq2SeqParams };
 
 export const TRAIN_DEFAULTS = {
   cell: 'gru',
@@ -466,6 +474,13 @@ export function trainModel(series: TrainSeries, opts: TrainOptions, onProgress?:
   const rng = mulberry32(o.seed);
   const dims = { cell: o.cell, channels: C, hidden: o.hidden };
   const p = initParams(dims, rng);
+  if (opts.init !== undefined) {
+    const i = opts.init;
+    if (i.cell !== dims.cell || i.hidden !== dims.hidden || i.channels !== dims.channels) {
+      throw new RangeError(`init: a ${i.cell} of hidden ${i.hidden}, ${i.channels} channel(s) cannot start a ${dims.cell} of hidden ${dims.hidden}, ${dims.channels} channel(s)`);
+    }
+    copyParams(fromSeq2SeqParams(i), p);
+  }
   const best = zeroParams(dims);
   copyParams(p, best);
   const adam = createAdam(dims);

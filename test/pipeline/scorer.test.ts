@@ -821,3 +821,58 @@ describe('StreamScorer: snapshot', () => {
     expect(() => other.restore('s', bad)).toThrow(/cycles\[0\]: cycle snapshot: phase out of range/);
   });
 });
+
+describe('StreamScorer: a model that takes a stream over', () => {
+  // Prediction errors given directly, one channel: a model whose squared errors are around 1 (log10 0 ± 0.3),
+  // then one around 1e-4 (log10 −4 ± 0.3), with priors that say so.
+  function run(priorsOfNew: boolean): { before: number; after: number } {
+    const z = normal(83);
+    const opts = { ...TEST_SCORER, evidence: ['prediction' as const] };
+    const priors = { prediction: { mean: -4, std: 0.3 }, reconstruction: null };
+    const scorer = new StreamScorer(opts, { newId: () => 'e', priorsFor: (id) => (id === 'new' && priorsOfNew ? priors : null) });
+    const one = (i: number, modelId: string, err: number): number =>
+      scorer.score(
+        {
+          stream: 's',
+          item: { kind: 'reading', ts: i * 1000, values: Float64Array.of(10 + 0.01 * z()), reset: i === 0, filled: 0, origin: null },
+          channels: ['a'],
+          modelId,
+          z: Float64Array.of(0),
+          mean: Float64Array.of(10),
+          std: Float64Array.of(1),
+          expected: Float64Array.of(10),
+          predError: err,
+          reconError: null,
+          predErrors: Float64Array.of(err),
+          reconErrors: null,
+          segmentSteps: i + 1,
+          warm: true,
+          settled: true,
+        },
+        false,
+      ).scored.deviationEvidence.prediction;
+    let i = 0;
+    for (; i < 3000; i++) one(i, 'old', 10 ** (0.3 * z()));
+    const before = one(i++, 'old', 0.1);
+    // The new model's first learnReadings errors are learnt, not judged (a new stream's learning period).
+    const learnt: number[] = [];
+    for (let k = 0; k < 300; k++, i++) learnt.push(one(i, 'new', 10 ** (-4 + 0.3 * z())));
+    expect(learnt.slice(0, TEST_SCORER.learnReadings).every(Number.isNaN)).toBe(true);
+    // With priors, judged from the next one on (without, once its history holds enough values).
+    if (priorsOfNew) expect(learnt[TEST_SCORER.learnReadings]).toBeGreaterThanOrEqual(0);
+    // An error 1,000 times the new model's usual (10 of its standard deviations on a log scale): ordinary
+    // for the old model, very rare for the new one.
+    return { before, after: one(i, 'new', 0.1) };
+  }
+
+  it('judges the new model’s errors by its own priors and errors, not by the previous model’s', () => {
+    const { before, after } = run(true);
+    expect(before).toBeLessThan(THRESHOLD);
+    expect(after).toBeGreaterThanOrEqual(THRESHOLD);
+  });
+
+  it('also without priors: the histories of the previous model’s errors start over', () => {
+    const { after } = run(false);
+    expect(after).toBeGreaterThanOrEqual(THRESHOLD);
+  });
+});

@@ -340,3 +340,23 @@ describe('scoreSeries', () => {
     expect(scoreSeries(r.params, r.normalisation, new Float64Array(1), { window: 8, hop: 2 }).reconErrors).toHaveLength(0);
   });
 });
+
+describe('trainModel from given weights (init: fine-tuning)', () => {
+  it('starts from them: epoch 0’s validation loss is theirs, and the result is never worse on the validation tail', () => {
+    const series = { channels: ['v'], values: noisyWave(400, 5) };
+    const first = trainModel(series, { ...small, epochs: 4 });
+    const tuned = trainModel(series, { ...small, epochs: 2, init: first.params });
+    // The first model's best weights, measured the same way (float32 weights: equal to rounding).
+    expect(tuned.training.initialValLoss).toBeCloseTo(first.training.finalValLoss, 4);
+    expect(tuned.training.finalValLoss).toBeLessThanOrEqual(tuned.training.initialValLoss);
+    // A fresh initialisation (the same seed) starts elsewhere.
+    const fresh = trainModel(series, { ...small, epochs: 2 });
+    expect(fresh.training.initialValLoss).not.toBeCloseTo(first.training.finalValLoss, 2);
+  });
+
+  it('refuses weights of another shape', () => {
+    const series = { channels: ['v'], values: noisyWave(300, 6) };
+    const first = trainModel(series, { ...small, epochs: 1 });
+    expect(() => trainModel(series, { ...small, hidden: 5, init: first.params })).toThrow(/init: a gru of hidden 4, 1 channel\(s\) cannot start a gru of hidden 5/);
+  });
+});
