@@ -71,8 +71,22 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`anomalyd: unknown command '${name}'\n\n${HELP}`);
     return 2;
   }
+  if (name !== 'run' && name !== 'demo') quietOnClosedPipe();
   const command = await load();
   return command(args, ctx);
+}
+
+/**
+ * A command whose output is piped into a reader that stops early (`anomalyd models | head`) ends quietly, as
+ * Unix tools do on SIGPIPE, instead of dying on an unhandled EPIPE with a stack trace. Not for `run` and `demo`:
+ * the daemon's log is its stdout, and losing it is an error to report, not the end of a listing.
+ */
+function quietOnClosedPipe(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    process.stderr.write(`anomalyd: stdout: ${err.message}\n`);
+    process.exit(1);
+  });
 }
 
 main(process.argv.slice(2)).then(
