@@ -139,6 +139,36 @@ export class CycleProfile {
     }
   }
 
+  /**
+   * The end of a learning period (docs/SCORING.md section 6): when no period has been estimated since the channel
+   * (re)started (the first estimate comes at ESTIMATE_EVERY readings, long after a learning period of a few
+   * hundred), the period is estimated now from the held readings (periods of up to half of them, in readings),
+   * the profile built from them, and their residuals against it returned, oldest first, so the caller can learn
+   * the residuals' scale and history from the learning period itself: leave-one-out residuals (the residual over
+   * 1 − its reading's own weight in its profile values, exact for a mean at each phase), as a reading after the
+   * learning period will stand against a profile it is not part of. Null (and nothing changes but the next
+   * estimate's count) when a period was estimated before, or none is accepted.
+   */
+  warmStart(): Float64Array | null {
+    if (this.period > 0 || this.since !== this.held || this.held < 2 * MIN_PERIOD) return null;
+    const p = this.estimate();
+    this.since = 0;
+    if (p === 0) return null;
+    this.cycles++;
+    this.period = p;
+    const num = this.rebuild(this.held);
+    const profile = this.profile as Float64Array;
+    const n = this.held;
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const w = this.weight((((i - n) % p) + p) % p);
+      const own = (num[this.bin] > 0 ? (1 - w) * (1 - w) / num[this.bin] : 0) + (num[this.next] > 0 ? (w * w) / num[this.next] : 0);
+      const e = this.at(i) - ((1 - w) * profile[this.bin] + w * profile[this.next]);
+      out[i] = own < 1 ? e / (1 - own) : e;
+    }
+    return out;
+  }
+
   private push(v: number): void {
     // The ring grows with the readings (doubling from 64 to RING, made at the second), so a stream that sent one or
     // a few costs little.
@@ -161,6 +191,13 @@ export class CycleProfile {
     this.ring[this.pos] = v;
     this.pos = (this.pos + 1) % L;
     if (this.held < L) this.held++;
+  }
+
+  /** The held readings, oldest first (at most 2 · MAX_PERIOD; filled steps count, holding the value before them). */
+  readings(): Float64Array {
+    const out = new Float64Array(this.held);
+    for (let i = 0; i < this.held; i++) out[i] = this.at(i);
+    return out;
   }
 
   /** The i-th held reading, oldest first. */
@@ -252,8 +289,11 @@ export class CycleProfile {
     return Math.abs(refined - first) <= 1 ? refined : first;
   }
 
-  /** The profile from the last `count` held readings: the mean at each phase (the next reading has phase 0). */
-  private rebuild(count: number): void {
+  /**
+   * The profile from the last `count` held readings: the mean at each phase (the next reading has phase 0).
+   * Returns the weight of readings each phase's mean holds.
+   */
+  private rebuild(count: number): Float64Array {
     const P = this.period;
     const bins = Math.ceil(P);
     const sum = new Float64Array(bins);
@@ -275,6 +315,7 @@ export class CycleProfile {
     if (!(num[0] > 0)) profile[0] = profile[bins - 1];
     this.profile = profile;
     this.phase = 0;
+    return num;
   }
 
   toJSON(): CycleState {

@@ -102,6 +102,11 @@ export class ValueHistogram {
     return this.total / this.weight;
   }
 
+  /** The mass (in values, as `count`) of the value that entered `ago` values before the last (0: the last). */
+  weightOf(ago: number): number {
+    return Math.pow(1 / this.decay, ago + 1);
+  }
+
   /** Bins held (memory). */
   get size(): number {
     return this.bins.size;
@@ -115,12 +120,17 @@ export class ValueHistogram {
   /**
    * −ln of the share of the history near x (x's bin and half of each neighbour, over two bins' worth), with
    * the rule of succession: a value in an empty region gets ln(2 (count + 1)), not infinity. NaN when empty.
+   * `own`: a mass (in values, as `count`) of x itself that the histogram holds and that is left out of its bin and
+   * of the count (leave-one-out: a value the histogram learnt, judged as if it had not; default 0). The edge fade
+   * below still sees x's own bin.
    */
-  rarity(x: number): number {
+  rarity(x: number, own = 0): number {
     if (this.exp === null || this.total <= 0 || !Number.isFinite(x)) return Number.NaN;
     const b = Math.floor(x / Math.pow(2, this.exp));
-    const m = ((this.bins.get(b) ?? 0) + 0.5 * ((this.bins.get(b - 1) ?? 0) + (this.bins.get(b + 1) ?? 0))) / this.weight;
-    const r = -Math.log((m + 1) / (2 * (this.count + 1)));
+    const held = (this.bins.get(b) ?? 0) / this.weight;
+    const out = Math.min(own, held);
+    const m = held - out + (0.5 * ((this.bins.get(b - 1) ?? 0) + (this.bins.get(b + 1) ?? 0))) / this.weight;
+    const r = -Math.log((m + 1) / (2 * (this.count - out + 1)));
     // A value at the frontier of the history's mass is not in a gap: a drift, a random walk that reaches new
     // ground, a day's peak a little higher than before are level's and shift's (their rarity is a matter of how
     // far the walk has gone). The rarity fades out near the edge of the mass (bins holding at least one value):
@@ -335,6 +345,16 @@ export class ValueHistogram {
     }
     return h;
   }
+}
+
+/**
+ * What `count` is once a histogram of memory `horizon` values has taken `n` values since it (re)started:
+ * (horizon − 1) · (1 − (1 − 1/horizon)^n), a little less than n (exponential forgetting: the n-th value back weighs
+ * (1 − 1/horizon)^n of the newest). "Holds n values" is this.
+ */
+export function fullCount(horizon: number, n: number): number {
+  const h = Math.max(2, horizon);
+  return (h - 1) * (1 - Math.pow(1 - 1 / h, n));
 }
 
 /** The first index of the ascending `a` whose value is >= x (a.length when none). */
