@@ -102,11 +102,6 @@ export class ValueHistogram {
     return this.total / this.weight;
   }
 
-  /** The mass (in values, as `count`) of the value that entered `ago` values before the last (0: the last). */
-  weightOf(ago: number): number {
-    return Math.pow(1 / this.decay, ago + 1);
-  }
-
   /** Bins held (memory). */
   get size(): number {
     return this.bins.size;
@@ -120,17 +115,14 @@ export class ValueHistogram {
   /**
    * −ln of the share of the history near x (x's bin and half of each neighbour, over two bins' worth), with
    * the rule of succession: a value in an empty region gets ln(2 (count + 1)), not infinity. NaN when empty.
-   * `own`: a mass (in values, as `count`) of x itself that the histogram holds and that is left out of its bin and
-   * of the count (leave-one-out: a value the histogram learnt, judged as if it had not; default 0). The edge fade
-   * below still sees x's own bin.
+   * `times`: the histogram stands for one `times` as large of the same shape (its masses and count multiplied;
+   * default 1): half of a sample judging the other half as the whole sample would.
    */
-  rarity(x: number, own = 0): number {
+  rarity(x: number, times = 1): number {
     if (this.exp === null || this.total <= 0 || !Number.isFinite(x)) return Number.NaN;
     const b = Math.floor(x / Math.pow(2, this.exp));
-    const held = (this.bins.get(b) ?? 0) / this.weight;
-    const out = Math.min(own, held);
-    const m = held - out + (0.5 * ((this.bins.get(b - 1) ?? 0) + (this.bins.get(b + 1) ?? 0))) / this.weight;
-    const r = -Math.log((m + 1) / (2 * (this.count - out + 1)));
+    const m = (times * ((this.bins.get(b) ?? 0) + 0.5 * ((this.bins.get(b - 1) ?? 0) + (this.bins.get(b + 1) ?? 0)))) / this.weight;
+    const r = -Math.log((m + 1) / (2 * (times * this.count + 1)));
     // A value at the frontier of the history's mass is not in a gap: a drift, a random walk that reaches new
     // ground, a day's peak a little higher than before are level's and shift's (their rarity is a matter of how
     // far the walk has gone). The rarity fades out near the edge of the mass (bins holding at least one value):

@@ -960,20 +960,24 @@ export class StreamScorer {
     };
     // Rarity.
     if (wants('rarity') && s.varCount >= o.smooth && s.values.some((h) => !(h.count >= this.fullValues))) {
-      const fresh = s.values.map((_, c) => {
+      const histogram = (c: number, from: number, to: number): ValueHistogram => {
         const h = new ValueHistogram(o.horizon, s.values[c].lag);
-        const xs = held[c].subarray(held[c].length - n);
-        for (const x of xs) h.add(x, valueScale(s, c, x));
+        for (const x of held[c].subarray(held[c].length - n + from, held[c].length - n + to)) h.add(x, valueScale(s, c, x));
         h.commitPending();
         return h;
-      });
+      };
+      const fresh = s.values.map((_, c) => histogram(c, 0, n));
       if (fresh.every((h, c) => h.count >= this.fullValues && h.count > s.values[c].count)) {
         s.values = fresh;
         s.rareBox.clear();
+        // Two folds: each half of the readings is judged against the other half's histogram, counted twice.
+        const half = Math.floor(n / 2);
+        const folds = [s.values.map((_, c) => histogram(c, half, n)), s.values.map((_, c) => histogram(c, 0, half))];
         const rare = new Float64Array(C);
         const out = new Float64Array(C);
         for (let i = 0; i < n; i++) {
-          for (let c = 0; c < C; c++) rare[c] = fresh[c].rarity(held[c][held[c].length - n + i], fresh[c].weightOf(n - 1 - i));
+          const other = folds[i < half ? 0 : 1];
+          for (let c = 0; c < C; c++) rare[c] = other[c].rarity(held[c][held[c].length - n + i], n / (i < half ? n - half : half));
           if (!rare.every((v) => Number.isFinite(v))) {
             s.rareBox.clear();
             continue;
