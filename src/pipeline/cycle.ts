@@ -11,7 +11,9 @@
  * value is at least ACCEPT_R: there the seasonal naive forecast x[t - P] starts to beat the mean (its residual
  * variance 2 (1 - r) sigma^2 < sigma^2). A trend, a random walk that does not come back, white noise: no
  * crossing or no peak that high, no period, no evidence. The period is in readings (filled steps count), so it
- * is the same at any sampling rate; at most RING / 2 readings.
+ * is the same at any sampling rate; at most RING / 2 readings. At the end of a stream's learning period, when no
+ * estimate was made yet, the period is estimated from what is held (warmStart), so the cycle speaks from the first
+ * judged reading.
  *
  * Profile. When a period is accepted (or changes), the profile is built from the held readings: the mean of
  * those at each phase. Then each normal reading moves its phase's value by 1 / PROFILE_PERIODS of its residual

@@ -49,6 +49,8 @@ export interface ValueHistogramState {
   readonly total: number;
   /** Values waiting in the guard band, oldest first, with the scale each was given. */
   readonly pending: readonly (readonly [number, number])[];
+  /** Filled with a whole learning period's readings at its end (ValueHistogram.ready). Absent: false. */
+  readonly ready?: boolean;
 }
 
 /** Bin indices found by one walk over the mass (ValueHistogram.scanMass). */
@@ -84,6 +86,12 @@ export class ValueHistogram {
    */
   private mass: number[] | null = null;
   private massMin = Infinity;
+  /**
+   * True once the histogram was filled with a whole learning period's readings at its end (the scorer's
+   * warmKinds): rarity speaks from it then, though with forgetting its `count` is a little below the number of
+   * values it took. Cleared with the histogram.
+   */
+  ready = false;
 
   /**
    * @param horizon effective memory, values (>= 2)
@@ -222,6 +230,7 @@ export class ValueHistogram {
 
   /** Forgets everything (a new normal starts the histogram over). */
   clear(): void {
+    this.ready = false;
     this.exp = null;
     this.bins.clear();
     this.mass = null;
@@ -300,7 +309,7 @@ export class ValueHistogram {
   }
 
   toJSON(): ValueHistogramState {
-    return { exp: this.exp, bins: [...this.bins.entries()], weight: this.weight, total: this.total, pending: this.pendingPairs() };
+    return { exp: this.exp, bins: [...this.bins.entries()], weight: this.weight, total: this.total, pending: this.pendingPairs(), ...(this.ready ? { ready: true } : {}) };
   }
 
   /** The guard band's values, oldest first, as [value, scale]. */
@@ -324,6 +333,8 @@ export class ValueHistogram {
     if (!(s.exp === null || (Number.isInteger(s.exp) && Math.abs(s.exp as number) < 2000))) throw new Error('value histogram: exp must be an integer or null');
     if (!pairs(s.bins) || !pairs(s.pending) || !fin(s.weight) || !(s.weight > 0) || !fin(s.total) || s.total < 0) throw new Error('value histogram: malformed');
     if (s.bins.length > MAX_BINS || s.pending.length > Math.max(lag, 0) + 1) throw new Error('value histogram: too many bins or pending values');
+    if (s.ready !== undefined && typeof s.ready !== 'boolean') throw new Error('value histogram: ready must be a boolean');
+    h.ready = s.ready === true;
     h.exp = s.exp ?? null;
     h.bins = new Map(s.bins.map((p) => [p[0], p[1]]));
     h.mass = null;
@@ -337,16 +348,6 @@ export class ValueHistogram {
     }
     return h;
   }
-}
-
-/**
- * What `count` is once a histogram of memory `horizon` values has taken `n` values since it (re)started:
- * (horizon − 1) · (1 − (1 − 1/horizon)^n), a little less than n (exponential forgetting: the n-th value back weighs
- * (1 − 1/horizon)^n of the newest). "Holds n values" is this.
- */
-export function fullCount(horizon: number, n: number): number {
-  const h = Math.max(2, horizon);
-  return (h - 1) * (1 - Math.pow(1 - 1 / h, n));
 }
 
 /** The first index of the ascending `a` whose value is >= x (a.length when none). */

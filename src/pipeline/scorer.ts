@@ -101,7 +101,7 @@
 import type { AnomalyEvent } from '../contract/types.js';
 import type { StepResult, StepVerdict } from './steps.js';
 import { Boxcar, type BoxcarState } from './boxcar.js';
-import { ValueHistogram, fullCount, type ValueHistogramState } from './rarity.js';
+import { ValueHistogram, type ValueHistogramState } from './rarity.js';
 import { CycleProfile, type CycleState } from './cycle.js';
 import { MAX_SURPRISE, TailCalibrator, logError, type LogPrior, type SurpriseOut, type TailOptions, type TailState } from './tail.js';
 
@@ -409,8 +409,6 @@ export class StreamScorer {
   >();
   private readonly thresholdSurprise: number;
   private readonly holdSurprise: number;
-  /** What a value histogram's `count` is once it holds learnReadings values (rarity speaks from then on). */
-  private readonly fullValues: number;
 
   constructor(
     private readonly opts: ScorerOptions,
@@ -425,8 +423,6 @@ export class StreamScorer {
     }
     this.thresholdSurprise = -Math.log10(1 - opts.threshold);
     this.holdSurprise = Math.max(0, this.thresholdSurprise - opts.holdMargin);
-    // A hair below, so a histogram filled with exactly learnReadings values is full whatever the rounding.
-    this.fullValues = fullCount(opts.horizon, opts.learnReadings) * (1 - 1e-9);
   }
 
   /** True while the stream has not learnt enough to alert (or is unknown). */
@@ -847,7 +843,7 @@ export class StreamScorer {
     let histReady = true;
     for (let c = 0; c < C; c++) {
       const h = s.values[c];
-      if (!(h.count >= this.fullValues)) {
+      if (!(h.ready || h.count >= o.learnReadings)) {
         histReady = false;
         break;
       }
@@ -934,10 +930,12 @@ export class StreamScorer {
    * 17th reading; a first period estimate at 512 readings), get it from the learning period's own readings, so
    * their histories are settled with the others'. From the readings each channel's cycle holds (the learning
    * period's, raw while no period is known; filled steps hold the value before them):
-   * - rarity, when a channel's value histogram is not full (holds fewer than learnReadings values): the histogram
-   *   is filled again with those readings at the stream's current typical change (if that gives it more), and each
-   *   reading's leave-one-out rarity (judged as if the histogram had not learnt it) goes through rarity's short
-   *   mean into its histories, as a judged reading's would;
+   * - rarity, when a channel's value histogram is not full (holds fewer than learnReadings values) and at least
+   *   learnReadings readings are held: the histogram is filled again with them at the stream's current typical
+   *   change (if that gives it more) and is ready from then on (ValueHistogram.ready), and each reading's rarity,
+   *   by two folds (each half of the readings judged against a histogram of the other half, counted twice: never
+   *   against a histogram that learnt it, and in time order, so a walk's new ground is in the history), goes
+   *   through rarity's short mean into its histories, as a judged reading's would;
    * - cycle, when no period was estimated yet: the period is estimated now (CycleProfile.warmStart), and the
    *   leave-one-out residuals against the profile give the long-term mean square (winsorised at CYCLE_CLIP of
    *   its plain root mean square) and, through the cycle's short mean, the values of its histories.
@@ -959,7 +957,7 @@ export class StreamScorer {
       }
     };
     // Rarity.
-    if (wants('rarity') && s.varCount >= o.smooth && s.values.some((h) => !(h.count >= this.fullValues))) {
+    if (wants('rarity') && s.varCount >= o.smooth && n >= o.learnReadings && s.values.some((h) => !(h.ready || h.count >= o.learnReadings))) {
       const histogram = (c: number, from: number, to: number): ValueHistogram => {
         const h = new ValueHistogram(o.horizon, s.values[c].lag);
         for (const x of held[c].subarray(held[c].length - n + from, held[c].length - n + to)) h.add(x, valueScale(s, c, x));
@@ -967,7 +965,8 @@ export class StreamScorer {
         return h;
       };
       const fresh = s.values.map((_, c) => histogram(c, 0, n));
-      if (fresh.every((h, c) => h.count >= this.fullValues && h.count > s.values[c].count)) {
+      if (fresh.every((h, c) => h.count > s.values[c].count)) {
+        for (const h of fresh) h.ready = true;
         s.values = fresh;
         s.rareBox.clear();
         // Two folds: each half of the readings is judged against the other half's histogram, counted twice.
