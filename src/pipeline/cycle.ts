@@ -148,13 +148,14 @@ export class CycleProfile {
    * the profile built from them, and their residuals against it returned, oldest first, so the caller can learn
    * the residuals' scale and history from the learning period itself: leave-one-out residuals (the residual over
    * 1 − its reading's own weight in its profile values, exact for a mean at each phase), as a reading after the
-   * learning period will stand against a profile it is not part of. Null (and nothing changes but the next
-   * estimate's count) when a period was estimated before, or none is accepted.
+   * learning period will stand against a profile it is not part of. Null (and nothing changes) when a period was
+   * estimated before, or none is accepted.
    */
   warmStart(): Float64Array | null {
     if (this.period > 0 || this.since !== this.held || this.held < 2 * MIN_PERIOD) return null;
+    // The regular estimates keep their schedule (every ESTIMATE_EVERY readings from the channel's start): moving
+    // it moved which readings a later profile is rebuilt from (dev weekly_cycle_noise_10m: 7 false alarms).
     const p = this.estimate();
-    this.since = 0;
     if (p === 0) return null;
     this.cycles++;
     this.period = p;
