@@ -11,7 +11,9 @@
  * value is at least ACCEPT_R: there the seasonal naive forecast x[t - P] starts to beat the mean (its residual
  * variance 2 (1 - r) sigma^2 < sigma^2). A trend, a random walk that does not come back, white noise: no
  * crossing or no peak that high, no period, no evidence. The period is in readings (filled steps count), so it
- * is the same at any sampling rate; at most RING / 2 readings.
+ * is the same at any sampling rate; at most RING / 2 readings. At the end of a stream's learning period, when no
+ * estimate was made yet, the period is estimated from what is held (warmStart), so the cycle speaks from the first
+ * judged reading.
  *
  * Profile. When a period is accepted (or changes), the profile is built from the held readings: the mean of
  * those at each phase. Then each normal reading moves its phase's value by 1 / PROFILE_PERIODS of its residual
@@ -139,6 +141,37 @@ export class CycleProfile {
     }
   }
 
+  /**
+   * The end of a learning period (docs/SCORING.md section 6): when no period has been estimated since the channel
+   * (re)started (the first estimate comes at ESTIMATE_EVERY readings, long after a learning period of a few
+   * hundred), the period is estimated now from the held readings (periods of up to half of them, in readings),
+   * the profile built from them, and their residuals against it returned, oldest first, so the caller can learn
+   * the residuals' scale and history from the learning period itself: leave-one-out residuals (the residual over
+   * 1 − its reading's own weight in its profile values, exact for a mean at each phase), as a reading after the
+   * learning period will stand against a profile it is not part of. Null (and nothing changes) when a period was
+   * estimated before, or none is accepted.
+   */
+  warmStart(): Float64Array | null {
+    if (this.period > 0 || this.since !== this.held || this.held < 2 * MIN_PERIOD) return null;
+    // The regular estimates keep their schedule (every ESTIMATE_EVERY readings from the channel's start): moving
+    // it moved which readings a later profile is rebuilt from (dev weekly_cycle_noise_10m: 7 false alarms).
+    const p = this.estimate();
+    if (p === 0) return null;
+    this.cycles++;
+    this.period = p;
+    const num = this.rebuild(this.held);
+    const profile = this.profile as Float64Array;
+    const n = this.held;
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const w = this.weight((((i - n) % p) + p) % p);
+      const own = (num[this.bin] > 0 ? (1 - w) * (1 - w) / num[this.bin] : 0) + (num[this.next] > 0 ? (w * w) / num[this.next] : 0);
+      const e = this.at(i) - ((1 - w) * profile[this.bin] + w * profile[this.next]);
+      out[i] = own < 1 ? e / (1 - own) : e;
+    }
+    return out;
+  }
+
   private push(v: number): void {
     // The ring grows with the readings (doubling from 64 to RING, made at the second), so a stream that sent one or
     // a few costs little.
@@ -161,6 +194,13 @@ export class CycleProfile {
     this.ring[this.pos] = v;
     this.pos = (this.pos + 1) % L;
     if (this.held < L) this.held++;
+  }
+
+  /** The held readings, oldest first (at most 2 · MAX_PERIOD; filled steps count, holding the value before them). */
+  readings(): Float64Array {
+    const out = new Float64Array(this.held);
+    for (let i = 0; i < this.held; i++) out[i] = this.at(i);
+    return out;
   }
 
   /** The i-th held reading, oldest first. */
@@ -252,8 +292,11 @@ export class CycleProfile {
     return Math.abs(refined - first) <= 1 ? refined : first;
   }
 
-  /** The profile from the last `count` held readings: the mean at each phase (the next reading has phase 0). */
-  private rebuild(count: number): void {
+  /**
+   * The profile from the last `count` held readings: the mean at each phase (the next reading has phase 0).
+   * Returns the weight of readings each phase's mean holds.
+   */
+  private rebuild(count: number): Float64Array {
     const P = this.period;
     const bins = Math.ceil(P);
     const sum = new Float64Array(bins);
@@ -275,6 +318,7 @@ export class CycleProfile {
     if (!(num[0] > 0)) profile[0] = profile[bins - 1];
     this.profile = profile;
     this.phase = 0;
+    return num;
   }
 
   toJSON(): CycleState {

@@ -49,6 +49,8 @@ export interface ValueHistogramState {
   readonly total: number;
   /** Values waiting in the guard band, oldest first, with the scale each was given. */
   readonly pending: readonly (readonly [number, number])[];
+  /** Filled with a whole learning period's readings at its end (ValueHistogram.ready). Absent: false. */
+  readonly ready?: boolean;
 }
 
 /** Bin indices found by one walk over the mass (ValueHistogram.scanMass). */
@@ -84,6 +86,12 @@ export class ValueHistogram {
    */
   private mass: number[] | null = null;
   private massMin = Infinity;
+  /**
+   * True once the histogram was filled with a whole learning period's readings at its end (the scorer's
+   * warmKinds): rarity speaks from it then, though with forgetting its `count` is a little below the number of
+   * values it took. Cleared with the histogram.
+   */
+  ready = false;
 
   /**
    * @param horizon effective memory, values (>= 2)
@@ -115,12 +123,14 @@ export class ValueHistogram {
   /**
    * −ln of the share of the history near x (x's bin and half of each neighbour, over two bins' worth), with
    * the rule of succession: a value in an empty region gets ln(2 (count + 1)), not infinity. NaN when empty.
+   * `times`: the histogram stands for one `times` as large of the same shape (its masses and count multiplied;
+   * default 1): half of a sample judging the other half as the whole sample would.
    */
-  rarity(x: number): number {
+  rarity(x: number, times = 1): number {
     if (this.exp === null || this.total <= 0 || !Number.isFinite(x)) return Number.NaN;
     const b = Math.floor(x / Math.pow(2, this.exp));
-    const m = ((this.bins.get(b) ?? 0) + 0.5 * ((this.bins.get(b - 1) ?? 0) + (this.bins.get(b + 1) ?? 0))) / this.weight;
-    const r = -Math.log((m + 1) / (2 * (this.count + 1)));
+    const m = (times * ((this.bins.get(b) ?? 0) + 0.5 * ((this.bins.get(b - 1) ?? 0) + (this.bins.get(b + 1) ?? 0)))) / this.weight;
+    const r = -Math.log((m + 1) / (2 * (times * this.count + 1)));
     // A value at the frontier of the history's mass is not in a gap: a drift, a random walk that reaches new
     // ground, a day's peak a little higher than before are level's and shift's (their rarity is a matter of how
     // far the walk has gone). The rarity fades out near the edge of the mass (bins holding at least one value):
@@ -220,6 +230,7 @@ export class ValueHistogram {
 
   /** Forgets everything (a new normal starts the histogram over). */
   clear(): void {
+    this.ready = false;
     this.exp = null;
     this.bins.clear();
     this.mass = null;
@@ -298,7 +309,7 @@ export class ValueHistogram {
   }
 
   toJSON(): ValueHistogramState {
-    return { exp: this.exp, bins: [...this.bins.entries()], weight: this.weight, total: this.total, pending: this.pendingPairs() };
+    return { exp: this.exp, bins: [...this.bins.entries()], weight: this.weight, total: this.total, pending: this.pendingPairs(), ...(this.ready ? { ready: true } : {}) };
   }
 
   /** The guard band's values, oldest first, as [value, scale]. */
@@ -322,6 +333,8 @@ export class ValueHistogram {
     if (!(s.exp === null || (Number.isInteger(s.exp) && Math.abs(s.exp as number) < 2000))) throw new Error('value histogram: exp must be an integer or null');
     if (!pairs(s.bins) || !pairs(s.pending) || !fin(s.weight) || !(s.weight > 0) || !fin(s.total) || s.total < 0) throw new Error('value histogram: malformed');
     if (s.bins.length > MAX_BINS || s.pending.length > Math.max(lag, 0) + 1) throw new Error('value histogram: too many bins or pending values');
+    if (s.ready !== undefined && typeof s.ready !== 'boolean') throw new Error('value histogram: ready must be a boolean');
+    h.ready = s.ready === true;
     h.exp = s.exp ?? null;
     h.bins = new Map(s.bins.map((p) => [p[0], p[1]]));
     h.mass = null;

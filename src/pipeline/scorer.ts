@@ -591,6 +591,7 @@ export class StreamScorer {
     // was learnt as normal (a new stream blind right after its learning period). Not stuck: its values are runs
     // (one when a run ends), from the second reading on; a stream that ran few runs has not learnt its runs.
     if (!learning && s.lastScored?.status === 'learning') {
+      this.warmKinds(s);
       for (const row of s.reference) if (row !== null) for (const t of row) t.commitPending();
       for (let k = 0; k < EVIDENCE.length; k++) {
         if (k === STUCK) continue;
@@ -906,7 +907,7 @@ export class StreamScorer {
     let histReady = true;
     for (let c = 0; c < C; c++) {
       const h = s.values[c];
-      if (!(h.count >= o.learnReadings)) {
+      if (!(h.ready || h.count >= o.learnReadings)) {
         histReady = false;
         break;
       }
@@ -985,6 +986,108 @@ export class StreamScorer {
       cyc[c] = box.trimmedMean(c, SPREAD_TRIM) ** 2 / s.cycVar[c];
     }
     return cyc;
+  }
+
+  /**
+   * The end of a stream's learning period (docs/SCORING.md section 6): `rarity` and `cycle`, whose evidence
+   * otherwise starts hundreds of readings after it (a value histogram of learnReadings values filled from the
+   * 17th reading; a first period estimate at 512 readings), get it from the learning period's own readings, so
+   * their histories are settled with the others'. From the readings each channel's cycle holds (the learning
+   * period's, raw while no period is known; filled steps hold the value before them):
+   * - rarity, when a channel's value histogram is not full (holds fewer than learnReadings values) and at least
+   *   learnReadings readings are held: the histogram is filled again with them at the stream's current typical
+   *   change (if that gives it more) and is ready from then on (ValueHistogram.ready), and each reading's rarity,
+   *   by two folds (each half of the readings judged against a histogram of the other half, counted twice: never
+   *   against a histogram that learnt it, and in time order, so a walk's new ground is in the history), goes
+   *   through rarity's short mean into its histories, as a judged reading's would;
+   * - cycle, when no period was estimated yet: the period is estimated now (CycleProfile.warmStart), and the
+   *   leave-one-out residuals against the profile give the long-term mean square (winsorised at CYCLE_CLIP of
+   *   its plain root mean square) and, through the cycle's short mean, the values of its histories.
+   * Only when every channel gets its values (both kinds speak for all of a stream's channels or none). The
+   * histories' guard bands take them as any value; the caller commits them and settles the histories.
+   */
+  private warmKinds(s: StreamScore): void {
+    const C = s.C;
+    const o = this.opts;
+    const wants = (k: Evidence): boolean => o.evidence === undefined || o.evidence.includes(k);
+    const span = shortSpan(o.smooth);
+    const held = s.cycles.map((cy) => cy.readings());
+    const n = Math.min(...held.map((h) => h.length));
+    if (!(n >= span)) return;
+    const teachRow = (k: number, v: Float64Array): void => {
+      for (const set of ['reference', 'adaptive'] as const) {
+        const row = s.row(set, k);
+        for (let c = 0; c < C; c++) row[c].addAt(v, c);
+      }
+    };
+    // Rarity.
+    if (wants('rarity') && s.varCount >= o.smooth && n >= o.learnReadings && s.values.some((h) => !(h.ready || h.count >= o.learnReadings))) {
+      const histogram = (c: number, from: number, to: number): ValueHistogram => {
+        const h = new ValueHistogram(o.horizon, s.values[c].lag);
+        for (const x of held[c].subarray(held[c].length - n + from, held[c].length - n + to)) h.add(x, valueScale(s, c, x));
+        h.commitPending();
+        return h;
+      };
+      const fresh = s.values.map((_, c) => histogram(c, 0, n));
+      if (fresh.every((h, c) => h.count > s.values[c].count)) {
+        for (const h of fresh) h.ready = true;
+        s.values = fresh;
+        s.rareBox.clear();
+        // Two folds: each half of the readings is judged against the other half's histogram, counted twice.
+        const half = Math.floor(n / 2);
+        const folds = [s.values.map((_, c) => histogram(c, half, n)), s.values.map((_, c) => histogram(c, 0, half))];
+        const rare = new Float64Array(C);
+        const out = new Float64Array(C);
+        for (let i = 0; i < n; i++) {
+          const other = folds[i < half ? 0 : 1];
+          for (let c = 0; c < C; c++) rare[c] = other[c].rarity(held[c][held[c].length - n + i], n / (i < half ? n - half : half));
+          if (!rare.every((v) => Number.isFinite(v))) {
+            s.rareBox.clear();
+            continue;
+          }
+          s.rareBox.push(rare);
+          if (s.rareBox.count < s.rareBox.n) continue;
+          for (let c = 0; c < C; c++) out[c] = Math.exp(s.rareBox.trimmedMean(c, SPREAD_TRIM));
+          teachRow(RARITY, out);
+        }
+      }
+    }
+    // Cycle.
+    if (wants('cycle') && s.cycles.every((cy) => cy.period === 0)) {
+      const res = s.cycles.map((cy) => cy.warmStart());
+      if (res.every((r): r is Float64Array => r !== null && r.length >= n)) {
+        for (let c = 0; c < C; c++) {
+          const r = res[c].subarray(res[c].length - n);
+          let ms = 0;
+          for (const e of r) ms += e * e;
+          ms /= n;
+          const clip = CYCLE_CLIP * Math.sqrt(ms);
+          let v = 0;
+          for (const e of r) v += Math.min(clip, Math.abs(e)) ** 2;
+          s.cycVar[c] = v / n;
+          s.cycCount[c] = n;
+        }
+        if (s.cycVar.every((v) => v > 0)) {
+          const box = s.cycBox ?? (s.cycBox = new Boxcar(C, span));
+          box.clear();
+          const e = new Float64Array(C);
+          const out = new Float64Array(C);
+          for (let i = 0; i < n; i++) {
+            for (let c = 0; c < C; c++) e[c] = res[c][res[c].length - n + i];
+            box.push(e);
+            if (box.count < box.n) continue;
+            for (let c = 0; c < C; c++) out[c] = box.trimmedMean(c, SPREAD_TRIM) ** 2 / s.cycVar[c];
+            teachRow(CYCLE, out);
+          }
+        }
+      } else {
+        // A period on some channels only: they start as a period found at a later estimate would.
+        for (let c = 0; c < C; c++) {
+          s.cycCount[c] = 0;
+          s.cycVar[c] = 0;
+        }
+      }
+    }
   }
 
   /**
@@ -1718,6 +1821,7 @@ const STEP_KINDS = [EVIDENCE.indexOf('prediction'), EVIDENCE.indexOf('change')];
 /** The kinds that judge where a value lies (how far from the running mean; how rarely the stream has been there). */
 const LEVEL = EVIDENCE.indexOf('level');
 const RARITY = EVIDENCE.indexOf('rarity');
+const CYCLE = EVIDENCE.indexOf('cycle');
 const STUCK = EVIDENCE.indexOf('stuck');
 
 /** A value a channel rests at (quietValues), and the reading count (`seen`) when a rest there last ended. */

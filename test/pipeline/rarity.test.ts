@@ -88,4 +88,16 @@ describe('ValueHistogram (rarity)', () => {
     for (const x of [0, 50, 199.99, 300]) expect(back.rarity(x)).toBe(h.rarity(x));
     expect(() => ValueHistogram.fromJSON({ ...h.toJSON(), weight: -1 }, 100000, 3)).toThrow(/malformed/);
   });
+
+  it('keeps `ready` (filled with a learning period at its end) through a checkpoint; a state without it is not ready; clear forgets it', () => {
+    const h = new ValueHistogram(1000, 3);
+    for (let i = 0; i < 50; i++) h.add(i % 7, 1);
+    const old = ValueHistogram.fromJSON(JSON.parse(JSON.stringify(h.toJSON())), 1000, 3);
+    expect(old.ready).toBe(false);
+    h.ready = true;
+    expect(ValueHistogram.fromJSON(JSON.parse(JSON.stringify(h.toJSON())), 1000, 3).ready).toBe(true);
+    expect(() => ValueHistogram.fromJSON({ ...h.toJSON(), ready: 1 }, 1000, 3)).toThrow(/ready/);
+    h.clear();
+    expect(h.ready).toBe(false);
+  });
 });
