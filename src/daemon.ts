@@ -560,6 +560,7 @@ export class Daemon {
         rejections: () => this.rejections.totalByReason(),
         defaultModel: () => registry?.fallbackModel?.id ?? null,
         modelOf: (sensor) => registry?.modelFor(sensor)?.id ?? null,
+        pinned: (sensor) => this.learner?.isPinned(sensor) ?? false,
         mqtt: () => {
           const url = new URL(this.mqttUrl());
           url.username = '';

@@ -175,6 +175,7 @@ function ownModelText(p) {
   var count = function (n) { return Math.round(n).toLocaleString('en-US'); };
   var have = count(Math.min(p.readings, p.needed)) + ' / ' + count(p.needed) + ' readings';
   if (p.phase === 'training') return 'training its own model';
+  if (p.phase === 'stopped') return 'not learning its own model: ' + (p.lastTry !== undefined ? p.lastTry : 'stopped');
   return 'learning its own model: ' + have + (p.phase === 'queued' ? ', training queued' : '') + (p.lastTry !== undefined ? ' (' + p.lastTry + ')' : '');
 }
 

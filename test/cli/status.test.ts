@@ -55,7 +55,7 @@ describe('anomalyd status', () => {
 
   it('says when no sensor is learning its own model, and when learning is off, without asking for the sensors', async () => {
     const view = new FakeView();
-    view.statusView = { ...view.statusView, sensors: { ...view.statusView.sensors, ownModel: { collecting: 0, queued: 0, training: 0 } } };
+    view.statusView = { ...view.statusView, sensors: { ...view.statusView.sensors, ownModel: { collecting: 0, queued: 0, training: 0, stopped: 0 } } };
     view.sensorViews = [];
     const server = new HttpServer({ host: '127.0.0.1', port: 0, logger: captureLogs().logger, view });
     servers.push(server);

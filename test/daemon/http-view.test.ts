@@ -67,7 +67,7 @@ describe('daemonView', () => {
       ['newbie', 'ok', { phase: 'collecting', readings: 1234, needed: 3600 }],
       ['pump1', 'ok', null],
     ]);
-    expect(view.status().sensors).toEqual({ total: 3, byStatus: { ok: 2, anomalous: 0, learning: 1, stale: 0 }, ownModel: { collecting: 1, queued: 0, training: 1 } });
+    expect(view.status().sensors).toEqual({ total: 3, byStatus: { ok: 2, anomalous: 0, learning: 1, stale: 0 }, ownModel: { collecting: 1, queued: 0, training: 1, stopped: 0 }, pinned: 0 });
   });
 
   it('leaves the own-model counts out with learning off, and shows the surprise capped at 16', () => {
