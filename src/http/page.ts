@@ -161,6 +161,7 @@ function renderSensors(list) {
     button.appendChild(el('span', { class: 'badge ' + s.status }, s.status));
     button.appendChild(el('span', { class: 'value' }, s.value === null ? 'no reading yet' : fmtNum(s.value) + (s.unit ? ' ' + s.unit : '') + ' · surprise ' + fmtNum(s.surprise)));
     if (s.ownModel) button.appendChild(el('span', { class: 'value own-model' }, ownModelText(s.ownModel)));
+    if (s.pinned) button.appendChild(el('span', { class: 'value pinned' }, 'pinned to its model (anomalyd models unpin)'));
     button.addEventListener('click', function () { select(s.sensor); });
     var li = el('li');
     li.appendChild(button);

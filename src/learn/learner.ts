@@ -451,7 +451,7 @@ export class Learner {
     const { sidecarPath } = await this.deps.writeModel(this.deps.modelsDir, sidecarOf(modelName, trained), trained.params);
     const model = await this.deps.loadModel(sidecarPath);
     const { store, registry } = this.deps;
-    // The gate: the new model replaces the one in use only if it is no worse on the held-out readings.
+    // The gate: the new model replaces the one in use only if it is measurably better on the held-out readings.
     const current = registry.modelFor(sensors[0]);
     let decision: GateDecision;
     try {
