@@ -25,8 +25,8 @@ to the shared model, once it has learning.minReadings more normal readings, and 
 the gate.
 unpin lets a pinned sensor be learnt again, as after 'rollback --no-pin' (it keeps its model until then).
 retrain asks for a new try at once, from the sensor's newest stored readings, for a sensor without a model
-of its own: after the gate rejected its models too often the daemon stops trying (MAX 5 rejections, or
-when the next wait would exceed learning.maxReadings) until this; it also cuts a wait short.
+of its own: after 5 rejected models in a row (or sooner, when the next wait would exceed
+learning.maxReadings) the daemon stops trying until this; it also cuts a wait short.
 Models still being learnt are not listed here: 'anomalyd status' says how far each sensor is with its own.
 
 Options:

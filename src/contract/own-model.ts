@@ -22,7 +22,8 @@ export interface OwnModelProgress {
   readonly readings: number;
   /**
    * Readings a first training needs: learning.minReadings; after its last model was rejected by the gate (or
-   * rolled back to the shared model), the readings the next try waits for.
+   * rolled back to the shared model), the readings the next try waits for; 0 when `stopped`, or when the
+   * operator asked for a new try (`anomalyd models retrain`).
    */
   readonly needed: number;
   /** Set when it waits after a try: why its last model was not used (the gate's figures, or the rollback). */
