@@ -125,7 +125,7 @@ describe('tail bins held as a window', () => {
 
   it('answers and checkpoints as the calibrator that held every bin, bit for bit', () => {
     const fixture = load();
-    const run = runSequence(TailCalibrator as unknown as TailClass);
+    const run = runSequence(TailCalibrator);
     // The sample first (it says where they part), then every answer and checkpoint.
     expect(run.sample).toEqual(fixture.sample);
     expect(run.hash).toBe(fixture.hash);
@@ -133,7 +133,7 @@ describe('tail bins held as a window', () => {
 
   it('restores a checkpoint written by the calibrator that held every bin to the same answers', () => {
     const fixture = load();
-    const run = runSequence(TailCalibrator as unknown as TailClass, (ci) => fixture.restore[ci]);
+    const run = runSequence(TailCalibrator, (ci) => fixture.restore[ci]);
     expect(run.sample).toEqual(fixture.sample);
     expect(run.hash).toBe(fixture.hash);
   });
