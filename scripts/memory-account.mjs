@@ -59,7 +59,8 @@ async function measure() {
     http: { port: 0 },
   };
   writeFileSync(join(dir, 'config.yaml'), stringify(config));
-  const proc = spawn(process.execPath, ['--heapsnapshot-signal=SIGUSR2', join(root, 'dist/main.js'), 'run', '--config', join(dir, 'config.yaml')], {
+  const flags = args.includes('--trace-gc') ? ['--trace-gc'] : [];
+  const proc = spawn(process.execPath, [...flags, '--heapsnapshot-signal=SIGUSR2', join(root, 'dist/main.js'), 'run', '--config', join(dir, 'config.yaml')], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ANOMALYD_CONFIG: '' },
@@ -100,6 +101,15 @@ async function measure() {
     await idle(1000);
     const after = status();
     const fedSeconds = (Date.now() - t0) / 1000;
+    const smaps = readFileSync(`/proc/${proc.pid}/smaps_rollup`, 'utf8');
+    const rollup = Object.fromEntries([...smaps.matchAll(/^(\w+):\s+(\d+) kB/gm)].map((m) => [m[1], Number(m[2]) / 1024]));
+    if (flags.length > 0) {
+      // --trace-gc lines: "[pid:addr] N ms: Scavenge|Mark-Compact A (B) -> C (D) MB, ...": the heap's used (committed) sizes.
+      const gcs = [...out.matchAll(/(Scavenge|Mark-Compact)[^\d]*([\d.]+) \(([\d.]+)\) -> ([\d.]+) \(([\d.]+)\) MB/g)].map((m) => ({ kind: m[1], before: Number(m[2]), beforeCommitted: Number(m[3]), after: Number(m[4]), committed: Number(m[5]) }));
+      const mc = gcs.filter((g) => g.kind === 'Mark-Compact');
+      console.log(`GCs: ${gcs.length} (${mc.length} mark-compact); largest used before a GC ${Math.max(...gcs.map((g) => g.before)).toFixed(1)} MB, largest committed ${Math.max(...gcs.map((g) => g.committed)).toFixed(1)} MB; live after each mark-compact (MB): ${mc.map((g) => g.after.toFixed(0)).join(' ')}`);
+    }
+    console.log(`smaps_rollup (MB): Rss ${rollup.Rss?.toFixed(1)}, Anonymous ${rollup.Anonymous?.toFixed(1)}, Private_Dirty ${rollup.Private_Dirty?.toFixed(1)}`);
     proc.kill('SIGUSR2');
     let file = null;
     let size = -1;
