@@ -99,7 +99,7 @@ const UPPER_EDGE = Float64Array.from({ length: BINS }, (_, t) => Math.pow(10, LO
 const CENTRE = Float64Array.from({ length: BINS }, (_, t) => Math.pow(10, LOG_MIN + (t + 0.5) * BIN_WIDTH));
 
 /** The bins of a calibrator that has no mass yet (shared, never written). */
-const NO_BINS = new Float64Array(0);
+const NO_BINS: readonly number[] = [];
 /** Bins added beyond the one that falls outside the window when it grows (a tenth of a decade each). */
 const WINDOW_SLACK = 4;
 
@@ -108,9 +108,11 @@ export class TailCalibrator {
    * The history's weight per bin, for the window of bins [base, base + bins.length): allocated with the first
    * mass (a prior or an error), so a stream that never feeds a kind of evidence (no model, a single reading)
    * costs no bins for it, and grown (cover) when a bin outside it gains mass. Every bin outside the window is 0
-   * (read through `at`). Invariant: whenever top >= 0 the window holds [min(bottom, top), top].
+   * (read through `at`). Invariant: whenever top >= 0 the window holds [min(bottom, top), top]. A plain array
+   * of doubles, not a Float64Array: on the JavaScript heap, with 48 bytes of objects besides its values rather
+   * than about 180 (a typed array, its ArrayBuffer and the buffer's own allocation outside the heap).
    */
-  private bins: Float64Array = NO_BINS;
+  private bins: number[] = NO_BINS as number[];
   /** The bin index of bins[0]. */
   private base = 0;
   /** Weight of the next error; grows by 1/(1 - 1/horizon) per error, rescaled before it overflows. */
@@ -130,7 +132,7 @@ export class TailCalibrator {
    * Errors added but not yet in the history (the guard band): a ring of `lag` [error, relative weight] slots,
    * pairs at [2i, 2i + 1], the oldest at slot `bandHead`, `bandLength` of them held; null until the first.
    */
-  private band: Float64Array | null = null;
+  private band: number[] | null = null;
   private bandHead = 0;
   private bandLength = 0;
   /** Errors offered to add() (for thinning). */
@@ -370,7 +372,7 @@ export class TailCalibrator {
     if (thin > 1 && this.offered++ % thin !== 0) return;
     const lag = this.opts.lag ?? 0;
     if (lag > 0) {
-      const band = (this.band ??= new Float64Array(2 * lag));
+      const band = (this.band ??= zeros(2 * lag));
       if (this.bandLength < lag) {
         const at = (this.bandHead + this.bandLength) % lag;
         band[2 * at] = e;
@@ -512,7 +514,7 @@ export class TailCalibrator {
     if (!Array.isArray(pending) || pending.length > lag) throw new Error('tail state: bad pending errors');
     for (const entry of pending as unknown[]) {
       if (!Array.isArray(entry) || entry.length !== 2 || !finite(entry[0]) || !finite(entry[1])) throw new Error('tail state: bad pending error');
-      const band = (c.band ??= new Float64Array(2 * lag));
+      const band = (c.band ??= zeros(2 * lag));
       band[2 * c.bandLength] = entry[0];
       band[2 * c.bandLength + 1] = entry[1];
       c.bandLength++;
@@ -566,8 +568,8 @@ export class TailCalibrator {
     if (n > 0 && lo >= this.base && hi < this.base + n) return;
     const from = Math.max(0, n === 0 ? lo - WINDOW_SLACK : lo < this.base ? lo - WINDOW_SLACK : this.base);
     const to = Math.min(BINS - 1, n === 0 ? hi + WINDOW_SLACK : hi >= this.base + n ? hi + WINDOW_SLACK : this.base + n - 1);
-    const grown = new Float64Array(to - from + 1);
-    if (n > 0) grown.set(this.bins, this.base - from);
+    const grown = zeros(to - from + 1);
+    for (let i = 0; i < n; i++) grown[this.base - from + i] = this.bins[i];
     this.bins = grown;
     this.base = from;
   }
@@ -605,6 +607,11 @@ export interface TailState {
   readonly offered?: number;
   /** Errors it needs to be ready, when a learning period settled it below minCount (TailCalibrator.settle). */
   readonly need?: number;
+}
+
+/** A plain array of n zeros (its backing store exactly n long, as `push` would not make it). */
+function zeros(n: number): number[] {
+  return new Array<number>(n).fill(0);
 }
 
 function logOf(e: number): number {
