@@ -9,7 +9,8 @@
  * effective memory is `horizon` errors). Memory and time are O(bins) per stream, whatever the rate; no bins
  * are allocated before the first error or prior, and then only a window of them: the bins from the lowest to
  * the highest that ever held mass (every other bin is 0), and WINDOW_SLACK more either side when the window
- * grows (a stream's errors span a few decades, 20 to 60 bins of the 200).
+ * grows: a median of 46 bins of the 200 after 320 readings of scripts/detector-hash.mjs's streams, 74 after
+ * 3,000.
  *
  * Tail. Below the `TAIL_QUANTILE` quantile u of the history, q is read off the histogram. Above it, where
  * the history holds few errors, it is extrapolated by peaks over threshold (Pickands-Balkema-de Haan): the
