@@ -143,6 +143,8 @@ function renderStatus(s) {
   if (s.outbox && s.outbox.pending > 0) parts.push(s.outbox.pending + ' alerts waiting for the broker');
   var rejected = Object.keys(s.rejections).reduce(function (t, k) { return t + s.rejections[k]; }, 0);
   if (rejected > 0) parts.push(rejected + ' readings rejected');
+  var refused = s.broker && s.broker.publishes ? s.broker.publishes.count : 0;
+  if (refused > 0) parts.push(refused + ' publishes refused by the broker (' + s.broker.publishes.topics + (s.broker.publishes.moreTopics ? '+' : '') + ' topics; anomalyd status)');
   document.getElementById('daemon').textContent = parts.join(' · ');
 }
 
