@@ -92,9 +92,11 @@ async function run(stop: { after: number; resume: number } | null): Promise<Out[
     return out;
   }
   await feed(a.det, a.book, 0, stop.after + 1, out);
-  const state = JSON.parse(JSON.stringify(detectorCheckpointSubject(a.det, () => 'open', a.book).snapshot('level'))) as unknown;
+  const subject = detectorCheckpointSubject(a.det, () => 'open', a.book);
+  const state = JSON.parse(JSON.stringify(subject.snapshot('level'))) as unknown;
+  const side = JSON.parse(JSON.stringify(subject.side!('level')?.state ?? null)) as unknown;
   const b = await fresh();
-  expect(detectorCheckpointSubject(b.det, () => 'open', b.book).restore(new Map([['level', state]]))).toEqual([]);
+  expect(detectorCheckpointSubject(b.det, () => 'open', b.book).restore(new Map([['level', state]]), new Map([['level', side]]))).toEqual([]);
   await feed(b.det, b.book, stop.resume, values.length, out);
   return out;
 }
