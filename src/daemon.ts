@@ -319,6 +319,8 @@ export class Daemon {
         port: config.broker.port,
         roles: brokerRolesOf(config, this.daemonLogin, hostname()),
         logger: logger.child({ module: 'broker' }),
+        // One summary line of refusals per limits.logIntervalMs, as for every other repeated line.
+        denialLogIntervalMs: config.limits.logIntervalMs,
       });
       await this.broker.start();
     }
@@ -558,6 +560,7 @@ export class Daemon {
         uptimeMs: () => performance.now() - this.startedMono,
         counters: () => this.counters as unknown as Record<string, number>,
         rejections: () => this.rejections.totalByReason(),
+        brokerRefusals: () => this.broker?.refusals() ?? null,
         defaultModel: () => registry?.fallbackModel?.id ?? null,
         modelOf: (sensor) => registry?.modelFor(sensor)?.id ?? null,
         pinned: (sensor) => this.learner?.isPinned(sensor) ?? false,

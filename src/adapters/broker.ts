@@ -2,7 +2,10 @@ import net from 'node:net';
 import { Aedes, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { listenError } from '../util/net.js';
+import type { BrokerRefusals } from '../contract/broker.js';
 import { BrokerRoles, type BrokerIdentity, type BrokerRolesOptions } from './broker-roles.js';
+
+export type { BrokerRefusals };
 
 export interface EmbeddedBrokerOptions {
   readonly host: string;
@@ -13,9 +16,28 @@ export interface EmbeddedBrokerOptions {
    */
   readonly roles: BrokerRolesOptions | null;
   readonly logger: Logger;
-  /** Least time between two log lines about refused clients or publishes of one kind (default 60 s). */
+  /**
+   * Least time between two log lines about refused clients or publishes of one kind (ms; the daemon passes
+   * limits.logIntervalMs; default 60 s). The summary of what was refused after a line comes this long after it.
+   */
   readonly denialLogIntervalMs?: number;
+  /** The clock and the timer the refusal summaries are paced by (default: Date.now and setTimeout, unref'd). */
+  readonly timers?: DenialTimers;
 }
+
+/** What paces the refusal log: a wall clock (epoch ms) and a one-shot timer (tests pass a fake one). */
+export interface DenialTimers {
+  now(): number;
+  /** Calls `fn` once after `ms` (ms); returns what cancel takes. Must not keep the process alive. */
+  schedule(fn: () => void, ms: number): unknown;
+  cancel(handle: unknown): void;
+}
+
+const REAL_TIMERS: DenialTimers = {
+  now: () => Date.now(),
+  schedule: (fn, ms) => setTimeout(fn, ms).unref(),
+  cancel: (h) => clearTimeout(h as NodeJS.Timeout),
+};
 
 /** aedes' publish as its client handler and its will calls use it (the typings know only `(packet, callback)`). */
 type AedesPublish = (packet: object, client?: unknown, done?: (err?: Error) => void) => void;
@@ -24,6 +46,8 @@ type AedesPublish = (packet: object, client?: unknown, done?: (err?: Error) => v
 const DENIAL_MAX_DISTINCT = 500;
 /** Topics (or clients) a refusal line names. */
 const DENIAL_NAMED = 3;
+/** Topics the status (BrokerRefusals.publishes.someTopics) names. */
+const DENIAL_STATUS_NAMED = 10;
 
 /** What one kind of refusal gathered since its last line. */
 interface DenialKind {
@@ -35,41 +59,104 @@ interface DenialKind {
   moreDistinct: boolean;
 }
 
+/** Everything refused of one kind since start (BrokerRefusals). */
+interface DenialTotal {
+  count: number;
+  distinct: Set<string>;
+  moreDistinct: boolean;
+  last: { at: number; key: string; reason: string } | null;
+}
+
 /**
  * Refusals (logins, publishes) logged as one line per kind per interval, so a hostile client cannot flood the
  * log; the line says how many distinct topics (publishes) or clients (logins) they came from and names the
- * first DENIAL_NAMED, so 20 devices on a wrong prefix read as 20 topics, not one example.
+ * first DENIAL_NAMED, so 20 devices on a wrong prefix read as 20 topics, not one example. The first refusal of a
+ * quiet kind is logged at once; what follows it is summed up in one line `intervalMs` after that line, by a
+ * timer armed when the first of them is counted (a fixed interval timer unrelated to the line came up to two
+ * intervals late: 1 min 44 s, tryout 9). Also keeps the totals since start (totals()).
  */
 class DenialLog {
   private readonly kinds = new Map<string, DenialKind>();
-  private timer: NodeJS.Timeout | null = null;
+  private readonly totals = new Map<string, DenialTotal>();
+  /** The armed summary timer and when it fires (epoch ms); null when nothing waits for a line. */
+  private timer: { handle: unknown; at: number } | null = null;
+  private stopped = false;
 
   constructor(
     private readonly log: Logger,
     private readonly intervalMs: number,
+    private readonly timers: DenialTimers = REAL_TIMERS,
   ) {}
 
-  start(): void {
-    this.timer ??= setInterval(() => this.flush(Date.now()), this.intervalMs);
-    this.timer.unref();
-  }
-
-  /** `distinct`: what the summary counts apart (the topic of a publish, the client id of a login). */
-  record(kind: string, detail: Record<string, unknown>, distinct: string): void {
-    const now = Date.now();
-    let k = this.kinds.get(kind);
-    if (k === undefined) {
-      // The first of a kind is logged at once; the rest of the interval is summed up by flush().
+  /**
+   * `distinct`: what the summary counts apart (the topic of a publish, the client id of a login); `reason`:
+   * why it was refused (kept as the latest for the status).
+   */
+  record(kind: string, detail: Record<string, unknown>, distinct: string, reason: string): void {
+    const now = this.timers.now();
+    const key = distinct.slice(0, 200);
+    this.total(kind, key, reason, now);
+    const k = this.kinds.get(kind);
+    if (k === undefined || (k.count === 0 && now - k.loggedAt >= this.intervalMs)) {
+      // The first of a kind (or the first after a quiet interval) is logged at once; the rest of the interval
+      // is summed up by flush(), intervalMs after this line.
       this.log.warn({ ...detail, kind }, `embedded broker: ${kind}`);
-      k = { count: 0, example: detail, loggedAt: now, distinct: new Set(), moreDistinct: false };
-      this.kinds.set(kind, k);
+      this.kinds.set(kind, { count: 0, example: detail, loggedAt: now, distinct: new Set(), moreDistinct: false });
       return;
     }
     if (k.count === 0) k.example = detail;
     k.count++;
-    const key = distinct.slice(0, 200);
     if (k.distinct.size < DENIAL_MAX_DISTINCT) k.distinct.add(key);
     else if (!k.distinct.has(key)) k.moreDistinct = true;
+    this.arm(k.loggedAt + this.intervalMs, now);
+  }
+
+  private total(kind: string, key: string, reason: string, now: number): void {
+    let t = this.totals.get(kind);
+    if (t === undefined) {
+      t = { count: 0, distinct: new Set(), moreDistinct: false, last: null };
+      this.totals.set(kind, t);
+    }
+    t.count++;
+    if (t.distinct.size < DENIAL_MAX_DISTINCT) t.distinct.add(key);
+    else if (!t.distinct.has(key)) t.moreDistinct = true;
+    t.last = { at: now, key, reason };
+  }
+
+  /** Everything refused since start (BrokerRefusals). */
+  refusals(): BrokerRefusals {
+    const of = (kind: string): DenialTotal => this.totals.get(kind) ?? { count: 0, distinct: new Set(), moreDistinct: false, last: null };
+    const p = of('publish refused');
+    const l = of('login refused');
+    return {
+      publishes: {
+        count: p.count,
+        topics: p.distinct.size,
+        moreTopics: p.moreDistinct,
+        someTopics: [...p.distinct].slice(0, DENIAL_STATUS_NAMED),
+        last: p.last === null ? null : { at: p.last.at, topic: p.last.key, reason: p.last.reason },
+      },
+      logins: { count: l.count, clients: l.distinct.size, moreClients: l.moreDistinct, last: l.last === null ? null : { at: l.last.at, clientId: l.last.key, reason: l.last.reason } } };
+  }
+
+  /** Makes sure the timer fires by `due` (epoch ms): an earlier one armed stays, a later one is moved up. */
+  private arm(due: number, now: number): void {
+    if (this.stopped || (this.timer !== null && this.timer.at <= due)) return;
+    if (this.timer !== null) this.timers.cancel(this.timer.handle);
+    const handle = this.timers.schedule(() => this.fire(due), Math.max(0, due - now));
+    this.timer = { handle, at: due };
+  }
+
+  /** The timer, armed for `due` (epoch ms): logs the summaries due, and re-arms for a kind still counting. */
+  private fire(due: number): void {
+    this.timer = null;
+    if (this.stopped) return;
+    // A timer is never early by its own clock; the wall clock may read a millisecond short of `due`.
+    const now = Math.max(this.timers.now(), due);
+    this.flush(now);
+    let next = Number.POSITIVE_INFINITY;
+    for (const k of this.kinds.values()) if (k.count > 0) next = Math.min(next, k.loggedAt + this.intervalMs);
+    if (Number.isFinite(next)) this.arm(next, now);
   }
 
   flush(now: number): void {
@@ -91,8 +178,10 @@ class DenialLog {
     }
   }
 
+  /** Logs what is still counted, and arms no timer again. */
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.stopped = true;
+    if (this.timer !== null) this.timers.cancel(this.timer.handle);
     this.timer = null;
     this.flush(Number.POSITIVE_INFINITY);
   }
@@ -111,8 +200,18 @@ export class EmbeddedBroker {
   private boundPort = 0;
   private readonly identities = new WeakMap<Client, BrokerIdentity>();
   private denials: DenialLog | null = null;
+  /** The totals of the last DenialLog, kept after stop (refusals()). */
+  private lastRefusals: BrokerRefusals | null = null;
 
   constructor(private readonly opts: EmbeddedBrokerOptions) {}
+
+  /**
+   * What the broker refused since it started (logins, publishes): counts, topics, the latest; null without
+   * roles (nothing is refused then).
+   */
+  refusals(): BrokerRefusals | null {
+    return this.denials?.refusals() ?? this.lastRefusals;
+  }
 
   get port(): number {
     return this.boundPort;
@@ -161,13 +260,12 @@ export class EmbeddedBroker {
   }
 
   private enforce(aedes: Aedes, roles: BrokerRoles): void {
-    const denials = new DenialLog(this.opts.logger, this.opts.denialLogIntervalMs ?? 60_000);
-    denials.start();
+    const denials = new DenialLog(this.opts.logger, this.opts.denialLogIntervalMs ?? 60_000, this.opts.timers);
     this.denials = denials;
     aedes.authenticate = (client, user, pass, done) => {
       const res = roles.authenticate(client.id, user, pass);
       if (!res.ok) {
-        denials.record('login refused', { user: user ?? null, clientId: client.id, reason: res.reason }, client.id);
+        denials.record('login refused', { user: user ?? null, clientId: client.id, reason: res.reason }, client.id, res.reason);
         const err = Object.assign(new Error(res.reason), { returnCode: 5 as const });
         done(err, false);
         return;
@@ -196,7 +294,7 @@ export class EmbeddedBroker {
         done(null);
         return;
       }
-      denials.record('publish refused', { user: who.user, role: who.role, clientId: client?.id ?? null, topic: packet.topic.slice(0, 200), reason: problem }, packet.topic);
+      denials.record('publish refused', { user: who.user, role: who.role, clientId: client?.id ?? null, topic: packet.topic.slice(0, 200), reason: problem }, packet.topic, problem);
       refused.add(packet);
       done(null);
     };
@@ -211,6 +309,7 @@ export class EmbeddedBroker {
     const { server, aedes } = this;
     this.server = null;
     this.aedes = null;
+    this.lastRefusals = this.denials?.refusals() ?? this.lastRefusals;
     this.denials?.stop();
     this.denials = null;
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));

@@ -1,7 +1,8 @@
 /**
  * `anomalyd status`: asks the running daemon, over its local HTTP API (GET /api/status), how it is doing:
  * uptime, model, MQTT, sensors by state, the sensors still learning their own model and how far each is
- * (GET /api/sensors, only when there are some), the outbox depth and the rejected input per reason.
+ * (GET /api/sensors, only when there are some), the outbox depth, the rejected input per reason and what the
+ * embedded broker refused (publishes, with their topics; logins).
  *
  * Exit status: 0 answered, 1 no daemon answered (or it refused), 2 bad usage or configuration.
  */
@@ -14,8 +15,9 @@ import type { CommandContext } from './context.js';
 export const STATUS_USAGE = `Usage: anomalyd status [options]
 
 Asks the running daemon how it is doing, over its local HTTP API (GET /api/status): uptime, model, MQTT,
-sensors by state, alerts waiting for the broker (the outbox depth) and the rejected input since start, per
-reason.
+sensors by state, alerts waiting for the broker (the outbox depth), the rejected input since start, per
+reason, and what the embedded broker refused since start (publishes on a topic the login may not use, which
+the publisher never learns of, with their topics; logins).
 
 Two kinds of learning, said apart:
   sensors     'learning' is the scorer's learning period: a new sensor's first score.learnReadings
@@ -143,10 +145,35 @@ export function formatStatus(s: DaemonStatusView, base: string, learning: readon
     ...ownModelLines(s, learning),
     ['outbox', s.outbox === null ? 'unknown (database closed)' : `${s.outbox.pending} alert(s) waiting for the broker, ${s.outbox.dropped} dropped since start`],
     ['rejected', rejections.length > 0 ? rejections.join(', ') : 'nothing since start'],
+    ...refusedLines(s),
     // Readings are scored one by one (there is no per-window counter since the per-reading detector core).
     ['counters', ['received', 'readings', 'scored', 'events', 'commands'].filter((k) => k in c).map((k) => `${k} ${c[k]}`).join(', ')],
   ];
   return lines.map(([k, v]) => `${k.padEnd(10)} ${v}\n`).join('');
+}
+
+/**
+ * The `refused` line(s): what the embedded broker refused since start (publishes, with how many topics and the
+ * first few of them, and the latest reason; logins). None without the embedded broker (or from an older daemon).
+ */
+function refusedLines(s: DaemonStatusView): [string, string][] {
+  const b = s.broker;
+  if (b === undefined || b === null) return [];
+  const p = b.publishes;
+  const l = b.logins;
+  if (p.count === 0 && l.count === 0) return [['refused', 'nothing by the embedded broker since start']];
+  const out: [string, string][] = [];
+  if (p.count > 0) {
+    const n = `${p.moreTopics ? 'more than ' : ''}${p.topics} topic${p.topics === 1 && !p.moreTopics ? '' : 's'}`;
+    const more = p.moreTopics || p.topics > p.someTopics.length ? ', …' : '';
+    out.push(['refused', `${p.count} publish${p.count === 1 ? '' : 'es'} by the embedded broker since start (dropped), on ${n}: ${p.someTopics.join(', ')}${more}`]);
+    if (p.last !== null) out.push(['', `  latest ${new Date(p.last.at).toISOString()} on ${p.last.topic}: ${p.last.reason}`]);
+  }
+  if (l.count > 0) {
+    const n = `${l.moreClients ? 'more than ' : ''}${l.clients} client${l.clients === 1 && !l.moreClients ? '' : 's'}`;
+    out.push([out.length === 0 ? 'refused' : '', `${l.count} login${l.count === 1 ? '' : 's'} by the embedded broker since start, from ${n}${l.last !== null ? ` (latest ${l.last.clientId}: ${l.last.reason})` : ''}`]);
+  }
+  return out;
 }
 
 /**

@@ -24,11 +24,28 @@ export interface CheckpointSubject {
    */
   busy?(sensor: string): boolean;
   /**
-   * Restores saved states (already JSON-parsed). A part that cannot be restored (other options, another
-   * model, malformed) is skipped so that it re-warms; returns one line per such part.
+   * A part of the sensor's state written apart from it, and only when `version` differs from the one last
+   * written (what changes seldom: an open episode's baseline and first readings, SignalBook.episodeBase); null
+   * when it has none (a row written before is then overwritten once with null). Absent: none.
    */
-  restore(states: ReadonlyMap<string, unknown>): string[];
+  side?(sensor: string): { readonly version: string; readonly state: unknown } | null;
+  /**
+   * Restores saved states (already JSON-parsed), with each sensor's side part as last written (`sides`, JSON-parsed;
+   * absent for a sensor without one). A part that cannot be restored (other options, another model, malformed)
+   * is skipped so that it re-warms; returns one line per such part.
+   */
+  restore(states: ReadonlyMap<string, unknown>, sides?: ReadonlyMap<string, unknown>): string[];
 }
+
+/**
+ * Where a sensor's side part is stored: the row of `<sensor>#side` in the sensors' checkpoint table. A sensor id
+ * never holds `#` (an MQTT topic name cannot; a payload's key or name is made topic-safe, `#` → `_`), so the
+ * key is never a sensor's.
+ */
+export const SIDE_SUFFIX = '#side';
+
+/** The version of "no side part" (a row of null). */
+const NO_SIDE = '';
 
 /** The part of the store checkpoints use. */
 export interface CheckpointStore {
@@ -68,6 +85,8 @@ export class Checkpoints {
   private timer: NodeJS.Timeout | null = null;
   /** Sensors a save skipped because they were busy: written by the next saveStreams (the daemon's next tick). */
   private deferred = new Set<string>();
+  /** The version of each sensor's side part as last written (or found at restore); NO_SIDE for a null row. */
+  private readonly sideWritten = new Map<string, string>();
 
   constructor(
     private readonly store: CheckpointStore,
@@ -85,7 +104,25 @@ export class Checkpoints {
     let stale = 0;
     let ahead = 0;
     let evicted = 0;
-    for (const [sensor, { blob, updatedAt }] of this.store.loadSensorStates()) {
+    const sides = new Map<string, unknown>();
+    const rows = this.store.loadSensorStates();
+    // Side parts first: written only when they change, they are as old as they are (their sensor's row says
+    // whether the sensor's state is young enough); what the subject takes depends on the sensor's state.
+    for (const [key, { blob }] of rows) {
+      if (!key.endsWith(SIDE_SUFFIX)) continue;
+      const sensor = key.slice(0, -SIDE_SUFFIX.length);
+      try {
+        const side = JSON.parse(blob.toString('utf8')) as unknown;
+        const version = typeof side === 'object' && side !== null && typeof (side as { version?: unknown }).version === 'string' ? (side as { version: string }).version : NO_SIDE;
+        this.sideWritten.set(sensor, version);
+        if (side !== null) sides.set(sensor, side);
+      } catch (err) {
+        this.sideWritten.set(sensor, 'unreadable');
+        this.opts.logger.warn({ err, sensor }, 'unreadable checkpoint side part ignored');
+      }
+    }
+    for (const [sensor, { blob, updatedAt }] of rows) {
+      if (sensor.endsWith(SIDE_SUFFIX)) continue;
       if (now - updatedAt > this.opts.maxAgeMs) {
         stale++;
         continue;
@@ -103,7 +140,7 @@ export class Checkpoints {
         this.opts.logger.warn({ err, sensor }, 'unreadable checkpoint ignored');
       }
     }
-    const dropped = this.subject.restore(states);
+    const dropped = this.subject.restore(states, sides);
     for (const line of dropped) this.opts.logger.info({ reason: line }, 'checkpoint part not restored; it re-warms');
     if (ahead > 0) this.opts.logger.warn({ ahead }, 'sensor checkpoints written by a clock ahead of this one (a demo, or a clock since set back) not restored: those sensors re-warm');
     if (states.size + stale + ahead + evicted > 0) this.opts.logger.info({ restored: states.size, stale, ahead, evicted, dropped: dropped.length }, 'sensor checkpoints');
@@ -123,7 +160,12 @@ export class Checkpoints {
     try {
       const now = this.opts.now();
       const cp: EvictedCheckpoint = { evicted: now, state: this.subject.snapshot(sensor) };
-      this.store.saveSensorStates([{ sensor, blob: Buffer.from(JSON.stringify(cp)), updatedAt: now }]);
+      const rows: SensorStateRow[] = [{ sensor, blob: Buffer.from(JSON.stringify(cp)), updatedAt: now }];
+      // Its side part goes (an evicted sensor's episode was resolved first): not left behind in the table.
+      const written = new Map<string, string>();
+      this.sideRow(sensor, now, rows, written);
+      this.store.saveSensorStates(rows);
+      this.wrote(written);
       return true;
     } catch (err) {
       this.opts.logger.warn({ err, sensor }, 'checkpoint of an evicted sensor failed; it re-warms if it comes back');
@@ -159,6 +201,7 @@ export class Checkpoints {
    * at stop, after the pipeline drained). Never throws: a failure is logged and the next save tries again.
    */
   save(busy: 'defer' | 'write' = 'defer'): void {
+    const written = new Map<string, string>();
     try {
       const now = this.opts.now();
       let rows: SensorStateRow[] = [];
@@ -169,12 +212,15 @@ export class Checkpoints {
         }
         this.deferred.delete(sensor);
         rows.push({ sensor, blob: Buffer.from(JSON.stringify(this.subject.snapshot(sensor))), updatedAt: now });
+        this.sideRow(sensor, now, rows, written);
         if (rows.length >= SAVE_BATCH) {
           this.store.saveSensorStates(rows);
+          this.wrote(written);
           rows = [];
         }
       }
       if (rows.length > 0) this.store.saveSensorStates(rows);
+      this.wrote(written);
     } catch (err) {
       this.opts.logger.warn({ err }, 'checkpoint failed');
     }
@@ -197,6 +243,7 @@ export class Checkpoints {
       const now = this.opts.now();
       const known = new Set(this.subject.sensors());
       const rows: SensorStateRow[] = [];
+      const written = new Map<string, string>();
       for (const sensor of wanted) {
         if (!known.has(sensor)) continue;
         if (this.subject.busy?.(sensor) === true) {
@@ -204,11 +251,33 @@ export class Checkpoints {
           continue;
         }
         rows.push({ sensor, blob: Buffer.from(JSON.stringify(this.subject.snapshot(sensor))), updatedAt: now });
+        this.sideRow(sensor, now, rows, written);
       }
       if (rows.length > 0) this.store.saveSensorStates(rows);
+      this.wrote(written);
     } catch (err) {
       this.opts.logger.warn({ err }, 'checkpoint of open episodes failed');
     }
+  }
+
+  /**
+   * Adds the sensor's side part to `rows` when its version differs from the one last written (a null row once
+   * when it has none left), and notes the version in `written` (committed by wrote() once the rows are stored).
+   */
+  private sideRow(sensor: string, now: number, rows: SensorStateRow[], written: Map<string, string>): void {
+    if (this.subject.side === undefined) return;
+    const part = this.subject.side(sensor);
+    const version = part === null ? NO_SIDE : part.version;
+    const had = this.sideWritten.get(sensor);
+    if (had === version || (had === undefined && part === null)) return;
+    rows.push({ sensor: `${sensor}${SIDE_SUFFIX}`, blob: Buffer.from(JSON.stringify(part === null ? null : part.state)), updatedAt: now });
+    written.set(sensor, version);
+  }
+
+  /** The side parts just stored. */
+  private wrote(written: Map<string, string>): void {
+    for (const [sensor, version] of written) this.sideWritten.set(sensor, version);
+    written.clear();
   }
 
   start(): void {
@@ -257,8 +326,13 @@ export interface LatestReadings {
    * null when none. Absent: checkpoints carry no episode state.
    */
   episodeState?(anomalyId: string): unknown;
-  /** Takes back an open episode's state (after restoreLatest); throws on a malformed one. */
-  restoreEpisode?(stream: string, anomalyId: string, state: unknown): void;
+  /**
+   * What does not change as an open episode goes on (SignalBook.episodeBase): written apart from the stream's
+   * checkpoint, only when `version` changes (CheckpointSubject.side); null when none.
+   */
+  episodeBase?(anomalyId: string): { readonly version: string; readonly state: unknown } | null;
+  /** Takes back an open episode's state (after restoreLatest) with its base as last written (`base`); throws on a malformed one. */
+  restoreEpisode?(stream: string, anomalyId: string, state: unknown, base?: unknown): void;
 }
 
 /**
@@ -355,6 +429,12 @@ export function detectorCheckpointSubject(detector: Detector, committed: Committ
   return {
     sensors: () => detector.streams(),
     busy: (stream) => detector.busy(stream),
+    // An open episode's baseline and first readings, written apart and only when they change (at most 5 times an
+    // episode), not with every tick's checkpoint (≈ 35 kB a tick of a long episode, on an SD card).
+    side: (stream) => {
+      const id = detector.openAnomaly(stream);
+      return id === null || shown?.episodeBase === undefined ? null : shown.episodeBase(id);
+    },
     snapshot: (stream) => {
       const state = detector.snapshot(stream);
       if (shown === undefined) return state;
@@ -365,7 +445,7 @@ export function detectorCheckpointSubject(detector: Detector, committed: Committ
       const id = detector.openAnomaly(stream);
       return { ...state, latest: latest === null ? null : storeLatest(latest), episode: id === null ? null : (shown.episodeState(id) ?? null) };
     },
-    restore(states) {
+    restore(states, sides) {
       const skipped: string[] = [];
       for (const [stream, state] of states) {
         skipped.push(...detector.restore(stream, state));
@@ -385,7 +465,7 @@ export function detectorCheckpointSubject(detector: Detector, committed: Committ
         const id = detector.openAnomaly(stream);
         if (episode === undefined || episode === null || id === null || shown.restoreEpisode === undefined) continue;
         try {
-          shown.restoreEpisode(stream, id, episode);
+          shown.restoreEpisode(stream, id, episode, sides?.get(stream));
         } catch (err) {
           skipped.push(`episode explanation ${stream}: ${(err as Error).message}`);
         }

@@ -12,6 +12,7 @@ import { shownSurprise } from '../contract/surprise.js';
 import type { SensorStatusBoard } from './sensor-status.js';
 import type { FaultView } from '../http/view.js';
 import type { OwnModelProgress } from '../contract/own-model.js';
+import type { BrokerRefusals } from '../contract/broker.js';
 
 /** The part of the store the API reads and marks. */
 export interface AnomalyReader {
@@ -33,6 +34,8 @@ export interface HttpViewDeps {
   readonly counters: () => Readonly<Record<string, number>>;
   /** Rejections since start, per reason. */
   readonly rejections: () => Readonly<Record<RejectReason, number>>;
+  /** What the embedded broker refused since start (EmbeddedBroker.refusals); absent or null without one. */
+  readonly brokerRefusals?: () => BrokerRefusals | null;
   /** The shared model's id, or null. */
   readonly defaultModel: () => string | null;
   readonly modelOf: (sensor: string) => string | null;
@@ -84,6 +87,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
         mqtt: d.mqtt(),
         sensors: { total: sensors.length, byStatus, ...(d.learningEnabled === true ? { ownModel, pinned } : {}) },
         rejections,
+        broker: d.brokerRefusals?.() ?? null,
         outbox,
         health: fault ? 'fault' : 'ok',
         fault,

@@ -18,6 +18,14 @@ import { SeriesStore, surpriseOf, type SeriesPoint } from '../pipeline/series.js
 /** Normal readings before an episode kept as its baseline, and first readings of it kept for the whole episode. */
 const BEFORE_POINTS = 600;
 const HEAD_POINTS = 256;
+/**
+ * An open episode's checkpoint (episodeState, every tick it has readings) carries at most this many of the
+ * stream's readings since its first readings (the newest), and its first readings beyond the last multiple of
+ * BASE_HEAD_STEP; the rest (its baseline and its first readings in steps of BASE_HEAD_STEP) is written apart, once
+ * per step (episodeBase): at most 1 + HEAD_POINTS / BASE_HEAD_STEP = 5 times per episode.
+ */
+const RECENT_POINTS = 128;
+const BASE_HEAD_STEP = 64;
 /** Open episodes tracked at most (each holds ≤ 856 readings); beyond, the oldest are forgotten. */
 const MAX_OPEN = 2000;
 
@@ -216,11 +224,15 @@ export class SignalBook {
   }
 
   /**
-   * What this book holds of an open episode, for its stream's checkpoint (StoredEpisode, JSON): its baseline,
-   * its first readings, its explanation and the peak that told its kind, its latest event, and the stream's
-   * readings since its first readings that are still in memory (those its next event would be told from). Null
-   * when the book does not know the episode. With restoreEpisode, an episode that goes on through a restart
-   * (clean or not: the periodic checkpoint carries it too) is told from the same state as without it.
+   * What this book holds of an open episode that changes as it goes, for its stream's checkpoint (StoredEpisode
+   * version 2, JSON, written every tick the episode has readings): its explanation and the peak that told its kind,
+   * its latest event, its first readings beyond those its base holds (fewer than BASE_HEAD_STEP), and the newest
+   * RECENT_POINTS of the stream's readings since its first readings that are still in memory (those its next event
+   * is told from). What does not change as it goes (its baseline, its first readings in steps of BASE_HEAD_STEP) is
+   * episodeBase's, written only when it changes; `base` names the one this state goes with. Null when the book does
+   * not know the episode. With restoreEpisode, an episode that goes on through a restart (clean or not: the
+   * periodic checkpoint carries it too) is told from the same state as without it, but for the readings between
+   * its first ones and the newest RECENT_POINTS of a long one (left out as an omission of ours, not a silence).
    */
   episodeState(anomalyId: string): StoredEpisode | null {
     const episode = this.open.get(anomalyId);
@@ -229,10 +241,11 @@ export class SignalBook {
     const channels = this.series.channelsOf(stream) ?? episode.last.channels;
     const headEnd = episode.head.length > 0 ? episode.head[episode.head.length - 1].ts : -Infinity;
     // From the head's last reading on (when the ring still holds it, so the ring restored holds it too: what
-    // explainEvent calls contiguous stays so), or from the episode's start before any head.
-    const recent = this.series.points(stream, headEnd > -Infinity ? headEnd : episode.last.startTs);
+    // explainEvent calls contiguous stays so), or from the episode's start before any head; the newest only.
+    const recent = this.series.points(stream, headEnd > -Infinity ? headEnd : episode.last.startTs).slice(-RECENT_POINTS);
+    const baseHead = baseHeadOf(episode);
     return {
-      v: 1,
+      v: 2,
       anomalyId,
       channels: [...channels],
       last: storeEvent(episode.last),
@@ -240,9 +253,27 @@ export class SignalBook {
       toldAtPeak: episode.toldAtPeak,
       ...(episode.beganBy !== undefined ? { beganBy: episode.beganBy } : {}),
       ...(episode.resumedAfter !== undefined ? { resumedAfter: [...episode.resumedAfter] } : {}),
-      before: storePoints(episode.before, channels.length),
-      head: storePoints(episode.head, channels.length),
+      base: baseVersion(anomalyId, baseHead),
+      head: storePoints(episode.head.slice(baseHead), channels.length),
       recent: storePoints(recent, channels.length),
+    };
+  }
+
+  /**
+   * What does not change as an open episode goes on, for its stream's checkpoint to write apart and only when
+   * `version` changed (CheckpointSubject.side): its baseline (BEFORE_POINTS normal readings before it) and its first
+   * readings in whole steps of BASE_HEAD_STEP (all HEAD_POINTS once it has them). `version` changes at most
+   * 1 + HEAD_POINTS / BASE_HEAD_STEP times per episode. Null when the book does not know the episode.
+   */
+  episodeBase(anomalyId: string): { readonly version: string; readonly state: StoredEpisodeBase } | null {
+    const episode = this.open.get(anomalyId);
+    if (episode === undefined) return null;
+    const channels = this.series.channelsOf(episode.last.sensor) ?? episode.last.channels;
+    const baseHead = baseHeadOf(episode);
+    const version = baseVersion(anomalyId, baseHead);
+    return {
+      version,
+      state: { v: 2, anomalyId, version, channels: [...channels], before: storePoints(episode.before, channels.length), head: storePoints(episode.head.slice(0, baseHead), channels.length) },
     };
   }
 
@@ -250,16 +281,26 @@ export class SignalBook {
    * Takes back an open episode of `stream` from its checkpoint (episodeState), as the book held it before the
    * stop: its next event is explained as it would have been without the restart, from the readings before it
    * and of it (those lost while the daemon was down aside). Its `recent` readings go back into the stream's
-   * ring (SeriesStore.restoreRecent: after restoreLatest). Throws on a malformed state (the caller notes it;
-   * the episode then goes on from its record, as an episode this book does not know).
+   * ring (SeriesStore.restoreRecent: after restoreLatest). `base`: its episodeBase as last written (version 2;
+   * a version-1 state carries its baseline and first readings itself). Throws on a malformed state, or a version-2
+   * one without the base it goes with (the caller notes it; the episode then goes on from its record, as an
+   * episode this book does not know).
    */
-  restoreEpisode(stream: string, anomalyId: string, state: unknown): void {
+  restoreEpisode(stream: string, anomalyId: string, state: unknown, base?: unknown): void {
     const st = readStoredEpisode(state);
     if (st.anomalyId !== anomalyId) throw new Error(`is of episode ${st.anomalyId}, not ${anomalyId}`);
     const last = readStoredEvent(st.last, stream, anomalyId);
     const C = st.channels.length;
-    const before = readPoints(st.before, C);
-    const head = readPoints(st.head, C);
+    let before: SeriesPoint[];
+    let head: SeriesPoint[];
+    if (st.v === 1) {
+      before = readPoints(st.before, C);
+      head = readPoints(st.head, C);
+    } else {
+      const b = readStoredBase(base, anomalyId, st.base, C);
+      before = readPoints(b.before, C);
+      head = [...readPoints(b.head, C), ...readPoints(st.head, C)];
+    }
     const recent = readPoints(st.recent, C);
     if (recent.length > 0 && this.series.restoreRecent(stream, st.channels, recent) === 0) throw new Error('its recent readings could not be taken back (the stream has readings already)');
     // The stream's newest reading before the stop: what came after it until the next one was lost to the restart.
@@ -316,13 +357,20 @@ export interface StoredPoints {
 
 /**
  * An open episode as a stream's checkpoint carries it (SignalBook.episodeState, `episode` next to the
- * detector's state): version 1. `recent` are the stream's ring readings from the head's last one (or the
- * episode's start) on: at most the ring's size (1800 readings, SeriesStore DEFAULT_RAW_POINTS), so a checkpoint
- * of a stream in a long episode holds up to 600 + 256 + 1800 readings (≈ 40 bytes each for one channel with the
- * model's expectation: ≈ 100 kB).
+ * detector's state), written every tick it has readings.
+ *
+ * Version 2 (now): the parts that change as it goes. `head`: its first readings beyond those of its base (fewer
+ * than BASE_HEAD_STEP); `recent`: the newest RECENT_POINTS (128) of the stream's ring readings from the head's
+ * last one (or the episode's start) on; `base`: the version of the StoredEpisodeBase it goes with (its baseline
+ * and first readings, written apart only when they change). At most 63 + 128 readings (≈ 40 bytes each for one
+ * channel with the model's expectation: ≈ 8 kB) however long the episode.
+ *
+ * Version 1 (written before): `before` and `head` in full, `recent` up to the ring's size (1800 readings), so up
+ * to 600 + 256 + 1800 readings (≈ 100 kB) every tick of a long episode; still restored.
  */
-export interface StoredEpisode {
-  readonly v: 1;
+export type StoredEpisode = StoredEpisodeV1 | StoredEpisodeV2;
+
+interface StoredEpisodeCommon {
   readonly anomalyId: string;
   readonly channels: readonly string[];
   /** The episode's latest event (AnomalyEvent in JSON, a non-finite number as null). */
@@ -332,9 +380,35 @@ export interface StoredEpisode {
   readonly beganBy?: number;
   /** OpenEpisode.resumedAfter: the restarts it went on through before this one. */
   readonly resumedAfter?: readonly number[];
-  readonly before: StoredPoints;
   readonly head: StoredPoints;
   readonly recent: StoredPoints;
+}
+
+/** StoredEpisode version 2: see StoredEpisode. */
+export interface StoredEpisodeV2 extends StoredEpisodeCommon {
+  readonly v: 2;
+  /** The StoredEpisodeBase.version this goes with: `<anomalyId>:<first readings it holds>`. */
+  readonly base: string;
+}
+
+/**
+ * What does not change as an open episode goes on (SignalBook.episodeBase), written apart from its stream's
+ * checkpoint and only when `version` changes (at most 5 times per episode): its baseline (`before`, up to 600
+ * readings) and its first readings in whole steps of BASE_HEAD_STEP (`head`, up to 256).
+ */
+export interface StoredEpisodeBase {
+  readonly v: 2;
+  readonly anomalyId: string;
+  readonly version: string;
+  readonly channels: readonly string[];
+  readonly before: StoredPoints;
+  readonly head: StoredPoints;
+}
+
+/** StoredEpisode version 1 (before the base was written apart): see StoredEpisode. */
+export interface StoredEpisodeV1 extends StoredEpisodeCommon {
+  readonly v: 1;
+  readonly before: StoredPoints;
 }
 
 const STATUS_CODES: readonly SeriesPoint['status'][] = ['learning', 'ok', 'anomalous'];
@@ -347,6 +421,26 @@ function f32(v: number): number | null {
     if (Math.fround(d) === v) return d;
   }
   return Number(v.toPrecision(9));
+}
+
+/** The first readings of an episode its base holds: whole steps of BASE_HEAD_STEP, or all HEAD_POINTS. */
+function baseHeadOf(episode: OpenEpisode): number {
+  return episode.head.length >= HEAD_POINTS ? episode.head.length : Math.floor(episode.head.length / BASE_HEAD_STEP) * BASE_HEAD_STEP;
+}
+
+function baseVersion(anomalyId: string, baseHead: number): string {
+  return `${anomalyId}:${baseHead}`;
+}
+
+/** A stored episode base checked against the episode and the version its state names; throws when it is not that one. */
+function readStoredBase(v: unknown, anomalyId: string, version: string, C: number): StoredEpisodeBase {
+  if (v === undefined || v === null) throw new Error('its baseline part (written apart) is missing');
+  if (typeof v !== 'object') throw new Error('its baseline part is not an object');
+  const o = v as Record<string, unknown>;
+  if (o.v !== 2) throw new Error(`its baseline part's version ${String(o.v)} unknown`);
+  if (o.anomalyId !== anomalyId || o.version !== version) throw new Error(`its baseline part is ${String(o.version)}, not ${version}`);
+  if (!Array.isArray(o.channels) || o.channels.length !== C) throw new Error('its baseline part has other channels');
+  return o as unknown as StoredEpisodeBase;
 }
 
 function storePoints(points: readonly SeriesPoint[], C: number): StoredPoints {
@@ -433,7 +527,8 @@ function readStoredEvent(v: unknown, stream: string, anomalyId: string): Anomaly
 function readStoredEpisode(v: unknown): StoredEpisode {
   if (typeof v !== 'object' || v === null) throw new Error('not an object');
   const o = v as Record<string, unknown>;
-  if (o.v !== 1) throw new Error(`version ${String(o.v)} unknown`);
+  if (o.v !== 1 && o.v !== 2) throw new Error(`version ${String(o.v)} unknown`);
+  if (o.v === 2 && typeof o.base !== 'string') throw new Error('base must be a version');
   if (typeof o.anomalyId !== 'string') throw new Error('anomalyId must be a string');
   if (!Array.isArray(o.channels) || o.channels.length === 0 || !o.channels.every((c) => typeof c === 'string')) throw new Error('channels must be names');
   if (o.toldAtPeak !== null && typeof o.toldAtPeak !== 'string') throw new Error('toldAtPeak must be a string or null');

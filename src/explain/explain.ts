@@ -13,13 +13,18 @@
  * reading-to-reading noise of the whole normal stretch, nor below half the sensor's resolution). The
  * band printed and plotted is ± BAND_SIGMAS spreads.
  *
+ * What is expected of a lasting kind (stuck, noise_change, level_shift, drift) is always that baseline, the
+ * level before the episode (levelBefore), with or without a model: a model fed the faulty readings follows
+ * them, so its expectation during a lasting fault is no longer what normal operation would give (a +1.0
+ * shift was told as 0.5). A spike, or a kind not told, is told against the model's expectation for its
+ * strongest reading (made before that reading was seen).
+ *
  * The kinds, tried in this order (the first that fits wins):
  *   missing_data  no reading in the stretch, or a silence longer than 3 intervals (and 1.5 x the longest
  *                 normal gap) that makes up at least half of the stretch;
  *   stuck         the same value repeated at least 5 times, and more than twice as long as any run of
  *                 equal values in the normal stretch, still going or at least half the stretch; what was
- *                 expected is what was expected for the run's first BASELINE_READINGS readings (when it
- *                 froze), the same at every event of the episode;
+ *                 expected is the level before it froze, the same at every event of the episode;
  *   spike         every reading beyond OUTLIER_Z spreads lies within 3 consecutive readings, and a reading
  *                 after them is back within range (until one is, a jump may as well be a level shift:
  *                 the kind is not told yet, and a later event of the episode tells it; either way the
@@ -211,10 +216,10 @@ export function explain(given: ExplainInput): Explanation {
     const i = stuck.start;
     const last = stuck.start + stuck.length - 1;
     const until = last === n - 1 ? Math.max(input.endTs, during.ts[last]) : during.ts[last];
-    // What was expected when the value froze (its first readings), the fault's baseline: the same at every
-    // event of the episode, not what a model fed the frozen value has come to expect since.
+    // The level before the episode (levelBefore), the same at every event of it, not what a model fed the
+    // frozen value has come to expect since.
     const froze = range(i, Math.min(last, i + BASELINE_READINGS - 1));
-    return finish(input, { kind: 'stuck', value: x[i], ...expectedAt(reference, froze), since: during.ts[i], durationMs: until - during.ts[i] }, tz);
+    return finish(input, { kind: 'stuck', value: x[i], ...levelBefore(reference, froze), since: during.ts[i], durationMs: until - during.ts[i] }, tz);
   }
   if (reference.basis === null) {
     return finish(input, { kind: null, value: median([...x]), expected: null, band: null, basis: null, since: during.ts[0] }, tz);
@@ -280,7 +285,7 @@ export function explain(given: ExplainInput): Explanation {
       const jump = Math.max(4 * reference.noise, 0.5 * Math.abs(dev));
       const since = during.ts[first];
       if (step !== null && Math.abs(step) > jump && Math.sign(step) === Math.sign(dev)) {
-        return finish(input, { kind: 'level_shift', value: median(active.map((i) => x[i])), ...expectedAt(reference, active), since }, tz);
+        return finish(input, { kind: 'level_shift', value: median(active.map((i) => x[i])), ...levelBefore(reference, active), since }, tz);
       }
       const t = trend(
         active.map((i) => during.ts[i]),
@@ -290,12 +295,12 @@ export function explain(given: ExplainInput): Explanation {
       if (Math.abs(t.tau) >= 0.4 && Math.abs(change) >= 0.5 * Math.abs(dev) && Math.sign(change) === Math.sign(dev)) {
         return finish(
           input,
-          { kind: 'drift', value: x[last], ...expectedAt(reference, [last]), since, ratePerHour: t.slope * 3_600_000 },
+          { kind: 'drift', value: x[last], ...levelBefore(reference, active), since, ratePerHour: t.slope * 3_600_000 },
           tz,
         );
       }
       if (Math.abs(median(active.map((i) => z[i]))) > OUTLIER_Z) {
-        return finish(input, { kind: 'level_shift', value: median(active.map((i) => x[i])), ...expectedAt(reference, active), since }, tz);
+        return finish(input, { kind: 'level_shift', value: median(active.map((i) => x[i])), ...levelBefore(reference, active), since }, tz);
       }
     }
   }
@@ -425,6 +430,21 @@ function range(from: number, to: number): number[] {
   const out: number[] = [];
   for (let i = from; i <= to; i++) out.push(i);
   return out;
+}
+
+/**
+ * What a lasting kind (level shift, drift, stuck value, noise change) is told against: the level before the
+ * episode, the baseline (`reference.level` ± BAND_SIGMAS `reference.sigma`: the median of the last
+ * BASELINE_READINGS normal readings before the stretch, after withOnset, ± their robust spread), basis
+ * `baseline`, the same at every event of the episode. Not the model's expectation over the stretch: a model
+ * fed the faulty readings follows them (its one-step prediction is made from them), so a +1.0 shift of
+ * 10 ± 0.1 was told `expected 10.50` a few readings on, the shift as 0.5 (tryout 9, finding 4). Without a
+ * baseline (fewer than 3 readings before the stretch, e.g. none kept through a restart): the model's
+ * expectation at the first of `onset`'s readings, made before it had seen any of them, else expectedAt.
+ */
+function levelBefore(ref: Reference, onset: readonly number[]): Pick<Explanation, 'expected' | 'band' | 'basis'> {
+  if (finite(ref.level) && ref.sigma > 0) return { expected: ref.level, band: BAND_SIGMAS * ref.sigma, basis: 'baseline' };
+  return expectedAt(ref, onset.slice(0, 1));
 }
 
 /** The model's or the baseline's expectation over some readings: median expected, median band. */
@@ -649,12 +669,13 @@ function noiseStretch(input: ExplainInput): { usual: number; varies: number; rat
 /** A noise change as the sentence tells it: the usual noise as the band, the episode's as `noise`, the stretch's median level. */
 function noiseDraft(input: ExplainInput, reference: Reference, nz: { usual: number; varies: number; since: number }): Draft {
   const x = input.during.values;
+  const level = levelBefore(reference, range(0, x.length - 1));
   return {
     kind: 'noise_change',
     value: median([...x]),
-    expected: expectedAt(reference, range(0, x.length - 1)).expected,
+    expected: level.expected,
     band: BAND_SIGMAS * nz.usual,
-    basis: reference.basis,
+    basis: level.basis,
     since: nz.since,
     noise: BAND_SIGMAS * nz.varies,
   };

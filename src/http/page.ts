@@ -6,7 +6,9 @@
  * DOM with textContent only, never innerHTML, so sensor names and notes cannot inject markup.
  *
  * What it shows for the selected sensor: its readings with the expected band (the model's expectation ±
- * 2 spreads, or, where the model gives none, the baseline of the preceding normal readings, said so),
+ * 2 spreads, or, where the model gives none, the baseline of the preceding normal readings, said so; the
+ * model's expectation of each reading, so during a lasting fault it follows the fault, and the caption says
+ * that what an episode is told against is its explanation's, the level before it: docs/ALERTS.md),
  * min–max envelopes where points merge several readings, anomalous stretches shaded; below, the surprise
  * −log10(1 − score) with the threshold dashed; a range picker (1 h, 24 h, 7 d, from the server's series
  * store); and the episodes with their explanation and ack / false-alarm buttons. `body[data-state]` says
@@ -143,6 +145,8 @@ function renderStatus(s) {
   if (s.outbox && s.outbox.pending > 0) parts.push(s.outbox.pending + ' alerts waiting for the broker');
   var rejected = Object.keys(s.rejections).reduce(function (t, k) { return t + s.rejections[k]; }, 0);
   if (rejected > 0) parts.push(rejected + ' readings rejected');
+  var refused = s.broker && s.broker.publishes ? s.broker.publishes.count : 0;
+  if (refused > 0) parts.push(refused + ' publishes refused by the broker (' + s.broker.publishes.topics + (s.broker.publishes.moreTopics ? '+' : '') + ' topics; anomalyd status)');
   document.getElementById('daemon').textContent = parts.join(' · ');
 }
 
@@ -293,7 +297,7 @@ function renderSeries(d, sensor) {
     axes: [{ stroke: css('--muted'), grid: { stroke: css('--line') } }, { stroke: css('--muted'), grid: { stroke: css('--line') }, size: 60, label: unit.trim() || undefined }],
   }, data);
   var runsCount = runs(d.anomalous).length;
-  var bandText = bandKind === 'model' ? 'the band is what the model expected ± 2 spreads' :
+  var bandText = bandKind === 'model' ? 'the band is what the model expected of each reading ± 2 spreads (it follows a lasting fault as the model does; what an episode is told against, the level before it, is in its line below)' :
     bandKind === 'baseline' ? 'the band is the normal range of the preceding readings (median ± 2 robust spreads; the model gave no expectation)' : 'no band yet';
   document.getElementById('readings-caption').textContent = 'Readings of ' + d.stream + unitNote + ', last ' + rangeLabel(state.range) + ' (' + n + ' points' +
     (merged ? ', each merging up to ' + fmtDuration(d.resolutionMs) + ' of readings: line = mean, light band = min to max' : '') + '); ' + bandText + '; ' +

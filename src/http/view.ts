@@ -6,6 +6,7 @@ import type { RejectReason, SensorStatus } from '../contract/types.js';
 import type { AnomalyMark, AnomalyQuery, AnomalyRecord, AnomalyWithEvents } from '../contract/store.js';
 import type { SeriesQuery, SeriesView } from '../pipeline/series.js';
 import type { OwnModelProgress } from '../contract/own-model.js';
+import type { BrokerRefusals } from '../contract/broker.js';
 
 export interface DaemonStatusView {
   readonly version: string;
@@ -31,6 +32,12 @@ export interface DaemonStatusView {
   };
   /** Rejected input since start, per reason (only reasons that occurred). */
   readonly rejections: Readonly<Partial<Record<RejectReason, number>>>;
+  /**
+   * What the embedded broker refused since start (publishes on topics a login may not use, logins), which the
+   * publisher never learns (a refused publish is acknowledged and dropped); null without the embedded broker
+   * (an outside broker refuses on its own). Absent from daemons before it.
+   */
+  readonly broker?: BrokerRefusals | null;
   /** Alerts stored but not yet acknowledged by the broker, and those dropped by the outbox bound since start; null while the database is closed. */
   readonly outbox: { readonly pending: number; readonly dropped: number } | null;
   /** `fault` from a storage fault until the daemon has stopped (docs/DEPLOY.md, "Storage faults"). */

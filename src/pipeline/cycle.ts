@@ -25,6 +25,8 @@
 /** Longest period (readings) looked for; the ring holds twice as many readings. */
 export const MAX_PERIOD = 1024;
 const RING = 2 * MAX_PERIOD;
+/** A full ring (below RING) grows by this factor, rounded up. */
+const RING_GROWTH = 1.5;
 /** Shortest period (readings): below, a "cycle" is the short-term dynamics the model and `change` judge. */
 const MIN_PERIOD = 8;
 /** Autocorrelation at the period needed to accept it. */
@@ -173,8 +175,8 @@ export class CycleProfile {
   }
 
   private push(v: number): void {
-    // The ring grows with the readings (doubling from 64 to RING, made at the second), so a stream that sent one or
-    // a few costs little.
+    // The ring grows with the readings (by half, from 64 to RING, made at the second), so a stream that sent one or
+    // a few costs little, and a growing one holds at most half as much room again as it has readings.
     if (this.ring === null) {
       if (this.held === 0) {
         this.first = v;
@@ -185,7 +187,7 @@ export class CycleProfile {
       this.ring[0] = this.first;
       this.pos = 1;
     } else if (this.held === this.ring.length && this.held < RING) {
-      const grown = new Float64Array(Math.min(RING, 2 * this.ring.length));
+      const grown = new Float64Array(Math.min(RING, Math.ceil(RING_GROWTH * this.ring.length)));
       for (let i = 0; i < this.held; i++) grown[i] = this.at(i);
       this.ring = grown;
       this.pos = this.held;
@@ -194,6 +196,11 @@ export class CycleProfile {
     this.ring[this.pos] = v;
     this.pos = (this.pos + 1) % L;
     if (this.held < L) this.held++;
+  }
+
+  /** Readings the ring has room for now (memory; 0 before its second reading). */
+  get capacity(): number {
+    return this.ring === null ? 0 : this.ring.length;
   }
 
   /** The held readings, oldest first (at most 2 · MAX_PERIOD; filled steps count, holding the value before them). */

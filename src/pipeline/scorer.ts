@@ -103,6 +103,7 @@ import type { StepResult, StepVerdict } from './steps.js';
 import { Boxcar, type BoxcarState } from './boxcar.js';
 import { ValueHistogram, type ValueHistogramState } from './rarity.js';
 import { CycleProfile, type CycleState } from './cycle.js';
+import { KeptEvidence } from './kept-evidence.js';
 import { MAX_SURPRISE, TailCalibrator, logError, type LogPrior, type SurpriseOut, type TailOptions, type TailState } from './tail.js';
 
 export const EVIDENCE = ['prediction', 'bias', 'reconstruction', 'level', 'change', 'shift', 'spread', 'stuck', 'rarity', 'cycle'] as const;
@@ -227,8 +228,11 @@ class StreamScore {
   readonly reference: Histories;
   /** [kind][channel] histories of every reading. */
   readonly adaptive: Histories;
-  /** Evidence of the open episode's readings (at most newNormalAfter): what a new normal teaches the histories. */
-  episodeEvidence: EvidenceValues[] = [];
+  /**
+   * Evidence of the open episode's readings (at most newNormalAfter): what a new normal teaches the histories. One
+   * buffer (src/pipeline/kept-evidence.ts), kinds in EVIDENCE's order; released when the episode ends.
+   */
+  readonly episodeEvidence: KeptEvidence;
   /** Rare steps to a familiar value waiting for the readings that tell whether the stream stayed there (teachSteps). */
   steps: StepCandidate[] = [];
   /** Rests (quietValues) the open episode held, to be taught when it resolves (noteRest, teachRests). */
@@ -330,6 +334,7 @@ class StreamScore {
   ) {
     this.reference = EVIDENCE.map((kind) => this.primedRow('reference', kind, priors));
     this.adaptive = EVIDENCE.map((kind) => this.primedRow('adaptive', kind, priors));
+    this.episodeEvidence = new KeptEvidence(EVIDENCE.length, C);
     this.shortLog = new Boxcar(C, shortSpan(opts.smooth));
     // The per-channel numbers share one buffer (views of it): a stream costs one allocation for them, not twelve.
     const perChannel = new Float64Array(12 * C);
@@ -400,7 +405,7 @@ class StreamScore {
  * Scratch for one reading's evidence, per channel (level, shift, bias, spread, change, stuck, the run lengths
  * taught, squared and log squared changes), and the two evidence records that hold them. One per scorer and
  * channel count, shared by its streams (a reading is scored at a time; no per-stream memory): refilled by
- * every reading and valid until the next one; what an episode keeps of them is copied (keepEvidence).
+ * every reading and valid until the next one; what an episode keeps of them is copied (keepForNewNormal).
  */
 interface EvidenceScratch {
   readonly level: Float64Array;
@@ -545,7 +550,7 @@ export class StreamScorer {
     s.episode = null;
     s.above = 0;
     s.below = 0;
-    s.episodeEvidence = [];
+    s.episodeEvidence.clear();
     s.rests = [];
     clearEpisodeVariability(s);
     s.lastScored = null;
@@ -711,10 +716,11 @@ export class StreamScorer {
     if (!learning && episode !== null) noteRest(s, episode, this.opts.newNormalAfter);
     if (!learning && before !== null && s.episode === null && !rebaseline) teachRests(s);
     if (s.episode !== null && s.episode.stuckAt !== s.episode.readings && this.opts.newNormalAfter > 0 && s.episodeEvidence.length < this.opts.newNormalAfter) {
-      s.episodeEvidence.push(keepForNewNormal(s, taught, this.scratch.get(C)?.d2));
+      keepForNewNormal(s, taught, this.scratch.get(C)?.d2);
     }
     if (rebaseline && before !== null) {
-      for (const past of s.episodeEvidence) {
+      for (let i = 0; i < s.episodeEvidence.length; i++) {
+        const past = keptAt(s.episodeEvidence, i);
         teachOwners(s, 'reference', past, before.owners, true);
         teachOwners(s, 'adaptive', past, before.owners, true);
       }
@@ -738,7 +744,7 @@ export class StreamScorer {
       }
     }
     if (s.episode === null) {
-      s.episodeEvidence = [];
+      s.episodeEvidence.clear();
       s.rests = [];
       clearEpisodeVariability(s);
     }
@@ -1253,7 +1259,7 @@ export class StreamScorer {
     // A stuck value is never a new normal, and the readings before it do not count towards one.
     if (dev.evidence.stuck >= this.holdSurprise) {
       ep.stuckAt = ep.readings;
-      s.episodeEvidence = [];
+      s.episodeEvidence.clear();
       s.rests = [];
       clearEpisodeVariability(s);
     } else if (ep.stuckAt > 0 && ep.stuckAt === ep.readings - 1) s.unstuck = true;
@@ -1309,7 +1315,10 @@ export class StreamScorer {
       reference: tails(s.reference, 'reference'),
       adaptive: tails(s.adaptive, 'adaptive'),
       // NaN (stuck's taught value where no run ended) is saved as null, as JSON would write it anyway.
-      episodeEvidence: s.episodeEvidence.map((e) => Object.fromEntries(EVIDENCE.map((k) => [k, e[k] ? Array.from(e[k], nanToNull) : null]))),
+      episodeEvidence: Array.from({ length: s.episodeEvidence.length }, (_, i) => {
+        const e = keptAt(s.episodeEvidence, i);
+        return Object.fromEntries(EVIDENCE.map((k) => [k, e[k] ? Array.from(e[k], nanToNull) : null]));
+      }),
       steps: s.steps.map((st) => ({ c: st.c, from: st.from, to: st.to, sum: st.sum, n: st.n, ref: st.ref.map(nanToNull), adapt: st.adapt.map(nanToNull) })),
       rests: s.rests.map((x) => [x.c, x.from, x.to, x.v]),
       seen: s.seen,
@@ -1382,14 +1391,15 @@ export class StreamScorer {
     load(s.reference, v.reference, 'reference');
     load(s.adaptive, v.adaptive, 'adaptive');
     if (!Array.isArray(v.episodeEvidence)) throw new Error('scorer snapshot: episodeEvidence must be an array');
-    s.episodeEvidence = v.episodeEvidence.map((row) => {
+    s.episodeEvidence.clear();
+    for (const row of v.episodeEvidence) {
       const out = {} as EvidenceValues;
       for (const k of EVIDENCE) {
         const x = (row as Record<string, unknown>)[k];
         out[k] = x === null || x === undefined ? null : Float64Array.from(numsOrNull(x, `episodeEvidence.${k}`));
       }
-      return out;
-    });
+      s.episodeEvidence.push((k) => kindOf(out, k));
+    }
     // Absent from checkpoints written before it existed: no step waiting.
     if (v.steps !== undefined) {
       if (!Array.isArray(v.steps)) throw new Error('scorer snapshot: steps must be an array');
@@ -1820,6 +1830,7 @@ function teachBelow(s: StreamScore, set: 'reference' | 'adaptive', e: EvidenceVa
 const STEP_KINDS = [EVIDENCE.indexOf('prediction'), EVIDENCE.indexOf('change')];
 /** The kinds that judge where a value lies (how far from the running mean; how rarely the stream has been there). */
 const LEVEL = EVIDENCE.indexOf('level');
+const CHANGE = EVIDENCE.indexOf('change');
 const RARITY = EVIDENCE.indexOf('rarity');
 const CYCLE = EVIDENCE.indexOf('cycle');
 const STUCK = EVIDENCE.indexOf('stuck');
@@ -1894,7 +1905,7 @@ function teachRests(s: StreamScore): void {
   for (const rest of s.rests) {
     const { c, v } = rest;
     for (let i = rest.from; i < rest.to && i < s.episodeEvidence.length; i++) {
-      const e = s.episodeEvidence[i];
+      const e = keptAt(s.episodeEvidence, i);
       for (const set of ['reference', 'adaptive'] as const) {
         for (const k of REST_KINDS) {
           const x = e[EVIDENCE[k]];
@@ -2039,9 +2050,9 @@ function emptyEvidence(): EvidenceValues {
   return { prediction: null, bias: null, reconstruction: null, level: null, change: null, shift: null, spread: null, stuck: null, rarity: null, cycle: null };
 }
 
-/** A copy of one reading's evidence that outlives it (the scorer's scratch and the model stage's buffers are reused). */
 /**
- * What an open episode keeps of one reading's taught evidence, for a new normal to teach (a copy). A channel
+ * Keeps a copy of one reading's taught evidence in the open episode's store (the scorer's scratch and the model
+ * stage's buffers are reused), for a new normal to teach. A channel
  * that had never moved before the episode has no noise level, so each of its changes there is judged as its
  * "first" (an infinite `change`, which is never taught): kept so, a new normal would teach `change` nothing and
  * the channel's next ordinary change would be as strange as a change can be (a second episode at once). Its
@@ -2049,32 +2060,30 @@ function emptyEvidence(): EvidenceValues {
  * change so far (`epVar / epCount`, which the new normal adopts as the channel's noise level): what `change`
  * would have said of it against that level. What is judged during the episode is unchanged.
  */
-function keepForNewNormal(s: StreamScore, taught: EvidenceValues, d2: Float64Array | undefined): EvidenceValues {
-  const kept = keepEvidence(taught);
-  const ch = kept.change;
-  if (ch === null || d2 === undefined) return kept;
+function keepForNewNormal(s: StreamScore, taught: EvidenceValues, d2: Float64Array | undefined): void {
+  const i = s.episodeEvidence.push((k) => kindOf(taught, k));
+  const ch = s.episodeEvidence.view(i, CHANGE);
+  if (ch === null || d2 === undefined) return;
   for (let c = 0; c < s.C; c++) {
     if (Number.isFinite(ch[c]) || s.longVar[c] !== 0 || s.epCount[c] === 0) continue;
     const level = s.epVar[c] / s.epCount[c];
     ch[c] = d2[c] / (level + 1e-4 * level + 1e-300);
   }
-  return kept;
 }
 
-function keepEvidence(e: EvidenceValues): EvidenceValues {
-  // Named properties in EVIDENCE's order, as emptyEvidence makes them (one shape; no keyed loads and stores).
-  const copy = (v: Float64Array | null): Float64Array | null => (v === null ? null : Float64Array.from(v));
+/** Reading i's kept evidence as a record of views of the buffer (valid until its next push or clear). */
+function keptAt(kept: KeptEvidence, i: number): EvidenceValues {
   return {
-    prediction: copy(e.prediction),
-    bias: copy(e.bias),
-    reconstruction: copy(e.reconstruction),
-    level: copy(e.level),
-    change: copy(e.change),
-    shift: copy(e.shift),
-    spread: copy(e.spread),
-    stuck: copy(e.stuck),
-    rarity: copy(e.rarity),
-    cycle: copy(e.cycle),
+    prediction: kept.view(i, 0),
+    bias: kept.view(i, 1),
+    reconstruction: kept.view(i, 2),
+    level: kept.view(i, 3),
+    change: kept.view(i, 4),
+    shift: kept.view(i, 5),
+    spread: kept.view(i, 6),
+    stuck: kept.view(i, 7),
+    rarity: kept.view(i, 8),
+    cycle: kept.view(i, 9),
   };
 }
 

@@ -5,7 +5,7 @@
  *   raw      the newest `rawPoints` scored readings of each stream (default 1800: half an hour at 1 Hz),
  *            in typed-array rings, in memory only: 13 bytes per reading + 12 per channel, ≈ 45 kB for a
  *            one-value stream (45 MB for the 1000 streams tracked at most); a ring starts at 16 readings
- *            and doubles as its stream goes on, so streams that send a few readings and stop cost little.
+ *            and grows by half as its stream goes on, so streams that send a few readings and stop cost little.
  *   tier 1   1-minute buckets (mean, min, max, mean expected and spread per channel; highest surprise;
  *            readings in an episode), kept 26 h behind the stream's newest reading;
  *   tier 2   15-minute buckets, kept 8 days.
@@ -122,10 +122,13 @@ const STATUS_OF: readonly ScoredReading['status'][] = ['learning', 'ok', 'anomal
 
 /** Readings a ring holds before its first growth: a stream that sends a few readings and stops costs little. */
 const RING_START = 16;
+/** A full ring's arrays grow by this factor (rounded up; at most to its `max`). */
+const RING_GROWTH = 1.5;
 
 /**
- * The newest `max` readings of one stream. Its arrays start at RING_START readings and double when full, up
- * to `max`: a junk or short-lived stream never takes the ≈ 45 kB of a full one-value ring.
+ * The newest `max` readings of one stream. Its arrays start at RING_START readings and grow by half when full
+ * (RING_GROWTH), up to `max`: a junk or short-lived stream never takes the ≈ 45 kB of a full one-value ring,
+ * and a growing one holds at most half as much room again as it has readings (doubling: up to twice).
  */
 class Ring {
   ts: Float64Array;
@@ -167,9 +170,9 @@ class Ring {
     if (this.size < this.capacity) this.size++;
   }
 
-  /** Doubles the arrays (at most to `max`), oldest reading first. */
+  /** Grows the arrays by RING_GROWTH (at most to `max`), oldest reading first. */
   private grow(): void {
-    const cap = Math.min(this.max, this.capacity * 2);
+    const cap = Math.min(this.max, Math.ceil(this.capacity * RING_GROWTH));
     const C = this.C;
     // Oldest first: the ring's readings from the oldest's slot to the end of the arrays, then those from slot 0
     // (two block copies per array, not one per reading).
@@ -218,15 +221,23 @@ class Ring {
   }
 }
 
+/**
+ * The per-channel sums of one open bucket, in one buffer of BUCKET_FIELDS × C doubles (field f of channel c at
+ * f · C + c): sum, min, max of the values, the sum and count of the expected values and of the spreads. Seven arrays
+ * of C cost about 1.4 kB of objects per bucket for one channel; one buffer about 200 bytes.
+ */
+const SUM = 0;
+const MIN = 1;
+const MAX = 2;
+const EXP_SUM = 3;
+const EXP_N = 4;
+const SPR_SUM = 5;
+const SPR_N = 6;
+const BUCKET_FIELDS = 7;
+
 class Bucket {
   n = 0;
-  readonly sum: Float64Array;
-  readonly min: Float64Array;
-  readonly max: Float64Array;
-  readonly expSum: Float64Array;
-  readonly expN: Uint32Array;
-  readonly sprSum: Float64Array;
-  readonly sprN: Uint32Array;
+  private readonly acc: Float64Array;
   surpriseMax = NaN;
   threshold = NaN;
   anomalous = 0;
@@ -235,31 +246,29 @@ class Bucket {
     readonly startTs: number,
     readonly C: number,
   ) {
-    this.sum = new Float64Array(C);
-    this.min = new Float64Array(C).fill(Infinity);
-    this.max = new Float64Array(C).fill(-Infinity);
-    this.expSum = new Float64Array(C);
-    this.expN = new Uint32Array(C);
-    this.sprSum = new Float64Array(C);
-    this.sprN = new Uint32Array(C);
+    this.acc = new Float64Array(BUCKET_FIELDS * C);
+    this.acc.fill(Infinity, MIN * C, (MIN + 1) * C);
+    this.acc.fill(-Infinity, MAX * C, (MAX + 1) * C);
   }
 
   add(r: ScoredReading): void {
     this.n++;
-    for (let c = 0; c < this.C; c++) {
+    const C = this.C;
+    const a = this.acc;
+    for (let c = 0; c < C; c++) {
       const v = r.values[c];
-      this.sum[c] += v;
-      if (v < this.min[c]) this.min[c] = v;
-      if (v > this.max[c]) this.max[c] = v;
+      a[SUM * C + c] += v;
+      if (v < a[MIN * C + c]) a[MIN * C + c] = v;
+      if (v > a[MAX * C + c]) a[MAX * C + c] = v;
       const e = r.expected?.[c];
       if (e !== undefined && Number.isFinite(e)) {
-        this.expSum[c] += e;
-        this.expN[c]++;
+        a[EXP_SUM * C + c] += e;
+        a[EXP_N * C + c]++;
       }
       const s = r.spread?.[c];
       if (s !== undefined && Number.isFinite(s)) {
-        this.sprSum[c] += s;
-        this.sprN[c]++;
+        a[SPR_SUM * C + c] += s;
+        a[SPR_N * C + c]++;
       }
     }
     // While the sensor learns its score means nothing yet: no surprise is shown for it.
@@ -269,15 +278,17 @@ class Bucket {
   }
 
   toRow(stream: string, tier: SeriesTier, channels: readonly string[]): SeriesBucket {
-    const stats = new Float32Array(this.C * STATS);
-    for (let c = 0; c < this.C; c++) {
+    const C = this.C;
+    const a = this.acc;
+    const stats = new Float32Array(C * STATS);
+    for (let c = 0; c < C; c++) {
       stats.set(
         [
-          this.sum[c] / this.n,
-          this.min[c],
-          this.max[c],
-          this.expN[c] > 0 ? this.expSum[c] / this.expN[c] : NaN,
-          this.sprN[c] > 0 ? this.sprSum[c] / this.sprN[c] : NaN,
+          a[SUM * C + c] / this.n,
+          a[MIN * C + c],
+          a[MAX * C + c],
+          a[EXP_N * C + c] > 0 ? a[EXP_SUM * C + c] / a[EXP_N * C + c] : NaN,
+          a[SPR_N * C + c] > 0 ? a[SPR_SUM * C + c] / a[SPR_N * C + c] : NaN,
         ],
         c * STATS,
       );

@@ -111,6 +111,78 @@ describe('EmbeddedBroker: a refused publish', () => {
     expect(lines[1].msg).toBe('embedded broker: publish refused (39 since the last line, from 20 topics: sensor/dev1, sensor/dev2, sensor/dev3, …)');
   });
 
+  it('is summed up one interval after the first line, by a timer the broker arms and stops with it (tryout 9: the summary came 1 min 44 s after the first line), and counted for the status', async () => {
+    // A fake clock and timer: the test says when time passes (no waiting); the broker, its clients and aedes are real.
+    let clock = Date.UTC(2026, 11, 1, 13, 1, 9);
+    const pending: { at: number; fn: () => void; live: boolean }[] = [];
+    const timers = {
+      now: () => clock,
+      schedule: (fn: () => void, ms: number) => {
+        const t = { at: clock + ms, fn, live: true };
+        pending.push(t);
+        return t;
+      },
+      cancel: (h: unknown) => {
+        (h as { live: boolean }).live = false;
+      },
+    };
+    /** Moves the clock to `to`, firing the timers due by then in order. */
+    const advance = (to: number): void => {
+      for (;;) {
+        const due = pending.filter((t) => t.live && t.at <= to).sort((x, y) => x.at - y.at)[0];
+        if (due === undefined) break;
+        due.live = false;
+        clock = due.at;
+        due.fn();
+      }
+      clock = to;
+    };
+    await broker.stop();
+    logged = [];
+    broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0, roles, logger: pino({ level: 'info' }, { write: (line: string) => logged.push(JSON.parse(line) as { msg: string }) }), denialLogIntervalMs: 60_000, timers });
+    await broker.start();
+    const lines = (): typeof logged => logged.filter((l) => l.msg.startsWith('embedded broker: publish refused'));
+    const first = clock;
+    const sensor = await connect('wrong-prefix', SENSOR);
+    // The tryout's three rounds over five topics (tele/x/STATE is a Tasmota hub's, allowed only with the preset).
+    for (let round = 0; round < 3; round++) {
+      for (const t of ['sensor/a', 'sensor/b', 'sensor/c', 'mysensors/d']) {
+        await publishOrClose(sensor, t, '1.5', { qos: 1 });
+        clock += 1000;
+      }
+    }
+    expect(lines()).toHaveLength(1);
+    expect(lines()[0]).toMatchObject({ topic: 'sensor/a' });
+    // Just short of a minute after the first line: nothing more yet; at the minute, the summary.
+    advance(first + 59_999);
+    expect(lines()).toHaveLength(1);
+    advance(first + 60_000);
+    expect(lines()).toHaveLength(2);
+    expect(lines()[1]).toMatchObject({ count: 11, topics: 4, someTopics: ['sensor/b', 'sensor/c', 'mysensors/d'] });
+    // Refused again 10 s after the summary: summed up a minute after the summary, not before.
+    clock = first + 70_000;
+    await publishOrClose(sensor, 'sensor/e', '1', { qos: 1 });
+    advance(first + 119_999);
+    expect(lines()).toHaveLength(2);
+    advance(first + 120_000);
+    expect(lines()).toHaveLength(3);
+    expect(lines()[2]).toMatchObject({ count: 1, topics: 1, someTopics: ['sensor/e'] });
+    // Quiet for more than a minute: the next refusal is logged at once, with its reason.
+    clock = first + 300_000;
+    await publishOrClose(sensor, 'sensor/f', '1', { qos: 1 });
+    expect(lines()).toHaveLength(4);
+    expect(lines()[3]).toMatchObject({ topic: 'sensor/f', reason: expect.stringContaining('ingest.topics') as unknown });
+    // Everything refused since start, for `anomalyd status`.
+    const r = broker.refusals()!;
+    expect(r.publishes).toMatchObject({ count: 14, topics: 6, moreTopics: false, someTopics: ['sensor/a', 'sensor/b', 'sensor/c', 'mysensors/d', 'sensor/e', 'sensor/f'] });
+    expect(r.publishes.last).toMatchObject({ at: first + 300_000, topic: 'sensor/f', reason: expect.stringContaining('ingest.topics') as unknown });
+    expect(r.logins).toMatchObject({ count: 0, clients: 0, last: null });
+    // Stopped with the broker: no timer left armed.
+    await broker.stop();
+    expect(pending.filter((t) => t.live)).toEqual([]);
+    expect(broker.refusals()!.publishes.count).toBe(14);
+  });
+
   it('is dropped when it is a last will', async () => {
     const seen = await watch();
     const sensor = await connect('willing', { ...SENSOR, will: { topic: 'anomalyd/status', payload: Buffer.from('offline'), qos: 1, retain: true } });

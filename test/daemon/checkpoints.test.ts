@@ -305,15 +305,18 @@ describe('Checkpoints carry an open episode’s explanation state (SignalBook)',
 
   it('with the stream’s open episode: its state, readings included, and back into a restarted book', async () => {
     const { d, book, id } = await fedBook();
-    const state = roundTrip(detectorCheckpointSubject(d, () => 'open', book).snapshot('s')) as { episode: { anomalyId: string; recent: { ts: number[] } } };
+    const subject = detectorCheckpointSubject(d, () => 'open', book);
+    const state = roundTrip(subject.snapshot('s')) as { episode: { anomalyId: string; recent: { ts: number[] } } };
+    const side = roundTrip(subject.side!('s')!.state);
     expect(state.episode.anomalyId).toBe(id);
     // Times as steps from the first: the episode's readings from its first, one a second.
     const recentTs = state.episode.recent.ts.map((_, i, a) => a.slice(0, i + 1).reduce((x, y) => x + y, 0));
     expect(recentTs.at(-1)).toBe(T0 + 449 * 1000);
     expect(state.episode.recent.ts.slice(1).every((d) => d === 1000)).toBe(true);
     const restarted = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
-    expect(detectorCheckpointSubject(newDetector(), () => 'open', restarted).restore(new Map([['s', state]]))).toEqual([]);
+    expect(detectorCheckpointSubject(newDetector(), () => 'open', restarted).restore(new Map([['s', state]]), new Map([['s', side]]))).toEqual([]);
     expect(roundTrip(restarted.episodeState(id))).toEqual({ ...state.episode, resumedAfter: [T0 + 449 * 1000] });
+    expect(roundTrip(restarted.episodeBase(id)!.state)).toEqual(side);
     // The readings of the episode are back in the stream's ring (the dashboard's 1 h view shows them too).
     expect(restarted.series.points('s').map((p) => p.ts)).toEqual(recentTs);
     // As they were (the surprise, which only the dashboard shows, to 3 significant digits).
@@ -325,7 +328,9 @@ describe('Checkpoints carry an open episode’s explanation state (SignalBook)',
 
   it('an older checkpoint (no episode) restores as before; a malformed episode, or one the detector dropped, is skipped', async () => {
     const { d, book, id } = await fedBook();
-    const full = roundTrip(detectorCheckpointSubject(d, () => 'open', book).snapshot('s')) as Record<string, unknown>;
+    const subject = detectorCheckpointSubject(d, () => 'open', book);
+    const full = roundTrip(subject.snapshot('s')) as Record<string, unknown>;
+    const sides = new Map([['s', roundTrip(subject.side!('s')!.state)]]);
     const { episode, ...old } = full;
     const a = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
     const da = newDetector();
@@ -335,12 +340,117 @@ describe('Checkpoints carry an open episode’s explanation state (SignalBook)',
     expect(a.episodeState(id)).toBeNull();
     const b = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
     const bad = { ...full, episode: { ...(episode as object), v: 7 } };
-    expect(detectorCheckpointSubject(newDetector(), () => 'open', b).restore(new Map([['s', bad]]))).toEqual(['episode explanation s: version 7 unknown']);
+    expect(detectorCheckpointSubject(newDetector(), () => 'open', b).restore(new Map([['s', bad]]), sides)).toEqual(['episode explanation s: version 7 unknown']);
     expect(b.episodeState(id)).toBeNull();
+    // Its base (written apart) missing, or another's: skipped and said; the episode goes on from its record.
+    const e = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    expect(detectorCheckpointSubject(newDetector(), () => 'open', e).restore(new Map([['s', full]]))).toEqual(['episode explanation s: its baseline part (written apart) is missing']);
+    const other = new Map([['s', { ...(sides.get('s') as object), version: 'x:0' }]]);
+    expect(detectorCheckpointSubject(newDetector(), () => 'open', e).restore(new Map([['s', full]]), other)[0]).toMatch(/^episode explanation s: its baseline part is x:0, not /);
+    expect(e.episodeState(id)).toBeNull();
     // The store says the episode was resolved meanwhile: the detector drops it, and its explanation state with it.
     const c = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
-    const notes = detectorCheckpointSubject(newDetector(), () => 'resolved', c).restore(new Map([['s', full]]));
+    const notes = detectorCheckpointSubject(newDetector(), () => 'resolved', c).restore(new Map([['s', full]]), sides);
     expect(notes).toHaveLength(1);
     expect(c.episodeState(id)).toBeNull();
+  });
+});
+
+describe('Checkpoints of a stream in a long episode: what does not change is written once (an SD card is written less)', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('1,000 readings of an open episode, a checkpoint every 2 readings (the daemon’s tick at 1 Hz): its baseline and first readings go apart a few times, each tick carries a bounded tail; restored, the episode goes on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'anomalyd-ckpt-'));
+    dirs.push(dir);
+    const store = SqliteStore.open(join(dir, 'a.db'), { commitIntervalMs: 0, outboxMax: 100, logger: silent });
+    const d = newDetector();
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    const written: { sensor: string; blob: Buffer }[] = [];
+    const counting = {
+      saveSensorStates: (rows: readonly { sensor: string; blob: Buffer; updatedAt: number }[]) => {
+        written.push(...rows);
+        store.saveSensorStates(rows);
+      },
+      loadSensorStates: () => store.loadSensorStates(),
+      loadSensorState: (s: string) => store.loadSensorState(s),
+    };
+    let now = T0;
+    const cps = new Checkpoints(counting, detectorCheckpointSubject(d, () => 'open', book), { intervalMs: 60_000, maxAgeMs: 1e12, now: () => now, logger: silent });
+    const rnd = normal(5);
+    const events: string[] = [];
+    const take = (out: ReadingOutput[]): void => {
+      for (const o of out) {
+        book.record(o.reading);
+        for (const ev of o.events) {
+          book.explain(ev);
+          events.push(ev.kind);
+        }
+      }
+    };
+    take(await feed(d, 's', 0, 400, 1000, rnd));
+    const ticks: { main: number; side: boolean }[] = [];
+    for (let i = 400; i < 1400; i += 2) {
+      take(await feed(d, 's', i, i + 2, 1000, rnd));
+      now = T0 + (i + 1) * 1000;
+      written.length = 0;
+      cps.saveStreams(['s']);
+      const main = written.find((r) => r.sensor === 's')!;
+      const episode = (JSON.parse(main.blob.toString('utf8')) as { episode: { before?: { ts: number[] }; head: { ts: number[] }; recent: { ts: number[] } } | null }).episode;
+      expect(episode, `an open episode at reading ${i + 1}`).not.toBeNull();
+      // What each tick writes of the episode: its newest readings and first ones not yet written apart, never its baseline.
+      expect(episode!.before).toBeUndefined();
+      ticks.push({ main: episode!.head.ts.length + episode!.recent.ts.length, side: written.some((r) => r.sensor === 's#side') });
+    }
+    expect(events.filter((k) => k === 'open')).toHaveLength(1);
+    expect(events).not.toContain('resolve');
+    // At most 63 first readings and the newest 128, however long the episode (it held up to 1,800 before).
+    expect(Math.max(...ticks.map((t) => t.main))).toBeLessThanOrEqual(63 + 128);
+    // The baseline and first readings: at the first tick, and at most once per 64 first readings (256).
+    expect(ticks[0].side).toBe(true);
+    expect(ticks.filter((t) => t.side).length).toBeLessThanOrEqual(5);
+
+    // Restarted from the store: the episode goes on, told from its baseline and first readings and its newest ones.
+    const id = d.openAnomaly('s')!;
+    const d2 = newDetector();
+    const book2 = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    const cps2 = new Checkpoints(store, detectorCheckpointSubject(d2, () => 'open', book2), { intervalMs: 60_000, maxAgeMs: 1e12, now: () => now, logger: silent });
+    expect(cps2.restore()).toEqual(['s']);
+    expect(d2.openAnomaly('s')).toBe(id);
+    expect(book2.episodeBase(id)).toEqual(book.episodeBase(id));
+    const after = await feed(d2, 's', 1400, 1420, 1000, rnd);
+    for (const o of after) book2.record(o.reading);
+    const ev = { ...(book.episodeState(id)!.last as object), kind: 'update' } as Parameters<SignalBook['explain']>[0];
+    const told = book2.explain({ ...ev, endTs: T0 + 1419 * 1000 })!;
+    expect(told.kind).toBe('level_shift');
+    // Its side part is written again only when it changes: not at the next tick after the restart.
+    written.length = 0;
+    const cps3 = new Checkpoints(counting, detectorCheckpointSubject(d2, () => 'open', book2), { intervalMs: 60_000, maxAgeMs: 1e12, now: () => now, logger: silent });
+    cps3.restore();
+    cps3.saveStreams(['s']);
+    expect(written.map((r) => r.sensor)).toEqual(['s']);
+    store.close();
+  });
+
+  it('an older checkpoint (episode state version 1: baseline and readings in it) still restores', async () => {
+    const d = newDetector();
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    for (const o of await feed(d, 's', 0, 450)) {
+      book.record(o.reading);
+      for (const ev of o.events) book.explain(ev);
+    }
+    const id = d.openAnomaly('s')!;
+    const subject = detectorCheckpointSubject(d, () => 'open', book);
+    const state = JSON.parse(JSON.stringify(subject.snapshot('s'))) as { episode: Record<string, unknown> };
+    const base = JSON.parse(JSON.stringify(subject.side!('s')!.state)) as { before: unknown; head: { ts: number[] } };
+    // As version 1 wrote it (the first readings in the base are none yet at 50 readings: they are all in the state).
+    expect(base.head.ts).toEqual([]);
+    const { base: _version, ...rest } = state.episode;
+    const v1 = { ...state, episode: { ...rest, v: 1, before: base.before } };
+    const restarted = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    expect(detectorCheckpointSubject(newDetector(), () => 'open', restarted).restore(new Map([['s', v1]]))).toEqual([]);
+    expect(JSON.parse(JSON.stringify(restarted.episodeBase(id)!.state))).toEqual(base);
   });
 });

@@ -315,9 +315,10 @@ describe('SignalBook.episodeState / restoreEpisode', () => {
   function restarted(book: SignalBook, id: string): SignalBook {
     const latest = JSON.parse(JSON.stringify(book.latest('pump'))) as ScoredReading;
     const state = JSON.parse(JSON.stringify(book.episodeState(id))) as unknown;
+    const base = JSON.parse(JSON.stringify(book.episodeBase(id)!.state)) as unknown;
     const next = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
     expect(next.restoreLatest(latest)).toBe(true);
-    next.restoreEpisode('pump', id, state);
+    next.restoreEpisode('pump', id, state, base);
     return next;
   }
 
@@ -362,10 +363,13 @@ describe('SignalBook.episodeState / restoreEpisode', () => {
     book.record(reading(T0 + 30 * SEC, 9, 'anomalous', 0.9999));
     book.explain(event('open', T0 + 30 * SEC, T0 + 30 * SEC));
     const state = JSON.parse(JSON.stringify(book.episodeState('ep-1'))) as Record<string, unknown>;
+    const base = JSON.parse(JSON.stringify(book.episodeBase('ep-1')!.state)) as Record<string, unknown>;
     const next = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
-    expect(() => next.restoreEpisode('pump', 'ep-2', state)).toThrow(/episode ep-1/);
-    expect(() => next.restoreEpisode('pump', 'ep-1', { ...state, v: 2 })).toThrow(/version/);
-    expect(() => next.restoreEpisode('pump', 'ep-1', { ...state, head: { ts: [1] } })).toThrow(/readings/);
+    expect(() => next.restoreEpisode('pump', 'ep-2', state, base)).toThrow(/episode ep-1/);
+    expect(() => next.restoreEpisode('pump', 'ep-1', { ...state, v: 3 }, base)).toThrow(/version/);
+    expect(() => next.restoreEpisode('pump', 'ep-1', { ...state, head: { ts: [1] } }, base)).toThrow(/readings/);
+    expect(() => next.restoreEpisode('pump', 'ep-1', state)).toThrow(/baseline part/);
+    expect(() => next.restoreEpisode('pump', 'ep-1', state, { ...base, version: 'ep-1:64' })).toThrow(/baseline part/);
     expect(next.episodeState('ep-1')).toBeNull();
     expect(book.episodeState('nope')).toBeNull();
   });
@@ -413,9 +417,11 @@ describe('an episode through a restart keeps its explanation (detector core + Si
       return out;
     }
     await feed(a.det, a.book, values, 0, stopAt + 1, out);
-    const state = JSON.parse(JSON.stringify(detectorCheckpointSubject(a.det, () => 'open', a.book).snapshot('s'))) as unknown;
+    const subject = detectorCheckpointSubject(a.det, () => 'open', a.book);
+    const state = JSON.parse(JSON.stringify(subject.snapshot('s'))) as unknown;
+    const side = JSON.parse(JSON.stringify(subject.side!('s')?.state ?? null)) as unknown;
     const b = fresh();
-    expect(detectorCheckpointSubject(b.det, () => 'open', b.book).restore(new Map([['s', state]]))).toEqual([]);
+    expect(detectorCheckpointSubject(b.det, () => 'open', b.book).restore(new Map([['s', state]]), new Map([['s', side]]))).toEqual([]);
     await feed(b.det, b.book, values, stopAt + 1 + lost, values.length, out);
     return out;
   }

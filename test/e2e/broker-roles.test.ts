@@ -173,6 +173,25 @@ describe.skipIf(!ready)('broker roles: the embedded broker', () => {
     expect(await refusedConnect(setup.url, { ...setup.sensor, clientId })).toMatch(/not authori[sz]ed/i);
     expect(daemon.lines.some((l) => l.msg === 'embedded broker: login refused')).toBe(true);
   });
+
+  it('`anomalyd status` and GET /api/status say what the broker refused: publishes on a wrong prefix (dropped, the publisher never learns), their topics, the latest reason (tryout 9: status never mentioned them)', async () => {
+    const http = daemon.logged('ready')[0].http as string;
+    for (let round = 0; round < 2; round++) for (const t of ['sensor/a', 'sensor/b', 'mysensors/d']) await attempt(setup.url, setup.sensor, t, '1.5');
+    type Refusals = { publishes: { count: number; topics: number; someTopics: string[]; last: { topic: string; reason: string } | null }; logins: { count: number } };
+    const api = async (): Promise<Refusals> => ((await (await fetch(`${http}/api/status`)).json()) as { broker: Refusals }).broker;
+    await waitFor(async () => (await api()).publishes.last?.topic === 'mysensors/d', 10_000, 'the refusals counted');
+    const r = await api();
+    // At least these six (other tests of this daemon refused forgeries too), on these topics among others.
+    expect(r.publishes.count).toBeGreaterThanOrEqual(6);
+    expect(r.publishes.someTopics).toEqual(expect.arrayContaining(['sensor/a', 'sensor/b', 'mysensors/d']));
+    expect(r.publishes.last!.reason).toMatch(/ingest\.topics/);
+    let out = '';
+    const { statusCommand } = await import('../../src/cli/status.js');
+    const code = await statusCommand(['--url', http], { stdout: (x) => void (out += x), stderr: (x) => void (out += x), env: {}, exit: (c) => { throw new Error(`exit ${c}`); } });
+    expect(code).toBe(0);
+    expect(out).toMatch(new RegExp(`^refused +${r.publishes.count} publishes by the embedded broker since start \\(dropped\\), on ${r.publishes.topics} topics: .*sensor/a, sensor/b, mysensors/d`, 'm'));
+    expect(out).toMatch(/^ +latest \S+ on mysensors\/d: .*ingest\.topics/m);
+  });
 });
 
 /** Follows a hub's connection: every connect and close, and the commands it receives. */

@@ -94,7 +94,8 @@ function streams(): { warmup: Burst[]; cycles: Burst[][][] } {
 function staleCheckpointAfter(dbPath: string, since: number): boolean {
   return withDb(dbPath, (db) => {
     const open = new Set<string>();
-    const rows = db.prepare('SELECT blob FROM sensor_state WHERE updated_at >= ?').pluck().all(since) as Buffer[];
+    // Not the rows of an open episode's baseline written apart (`<sensor>#side`, src/daemon/checkpoints.ts SIDE_SUFFIX).
+    const rows = db.prepare("SELECT blob FROM sensor_state WHERE updated_at >= ? AND sensor NOT LIKE '%#side'").pluck().all(since) as Buffer[];
     for (const blob of rows) {
       // The detector's state of one stream (Detector.snapshot): the scorer's open episode, if any.
       const cp = JSON.parse(blob.toString('utf8')) as { scorer?: { episode?: { id?: string } | null } | null };

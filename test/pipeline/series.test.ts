@@ -52,12 +52,12 @@ function seriesStore(over: { rawPoints?: number; maxStreams?: number; writeInter
 }
 
 describe('SeriesStore: raw readings', () => {
-  it('a ring that grows as its stream goes on (16, 32, then rawPoints) keeps every reading in order across each growth and wrap', () => {
+  it('a ring that grows as its stream goes on (16, then by half: 24, 36, then rawPoints) keeps every reading in order across each growth and wrap', () => {
     const s = seriesStore({ rawPoints: 40 });
     for (let i = 0; i < 100; i++) {
       s.record(reading(T0 + i * SEC, i, { expected: [i + 0.5], spread: [1] }));
       const from = Math.max(0, i - 39);
-      if ([0, 15, 16, 17, 31, 32, 33, 39, 40, 41, 99].includes(i)) {
+      if ([0, 15, 16, 17, 23, 24, 25, 31, 32, 33, 35, 36, 37, 39, 40, 41, 99].includes(i)) {
         const pts = s.points('s');
         expect(pts.map((p) => p.values[0])).toEqual(Array.from({ length: i - from + 1 }, (_, k) => from + k));
         expect(pts.map((p) => p.expected?.[0])).toEqual(Array.from({ length: i - from + 1 }, (_, k) => from + k + 0.5));
@@ -149,6 +149,31 @@ describe('SeriesStore.restoreRecent: an open episode\'s readings back after a re
 });
 
 describe('SeriesStore: buckets and the database', () => {
+  it('sums each channel of a bucket on its own: mean, min, max, and the mean of the expected values and spreads given', () => {
+    const s = seriesStore();
+    // Two channels over one minute: a = i, b = 5 - 2i; expected given for a at even i only (b's NaN), spread at i < 10.
+    for (let i = 0; i < 60; i++) {
+      s.record({
+        ...reading(T0 + i * SEC, 0),
+        channels: ['a', 'b'],
+        values: [i, 5 - 2 * i],
+        expected: i % 2 === 0 ? [i + 1, Number.NaN] : null,
+        spread: i < 10 ? [0.5, 2] : null,
+      });
+    }
+    s.record({ ...reading(T0 + MIN, 0), channels: ['a', 'b'], values: [0, 0] });
+    clock = 60_000;
+    s.flush();
+    const [minute] = store.readSeriesBuckets('s', 1, T0, T0 + DAY);
+    expect(minute.count).toBe(60);
+    const at = (c: number): number[] => Array.from(minute.stats.slice(c * 5, c * 5 + 5));
+    // Even i in 0..58: mean 29, plus 1.
+    expect(at(0)).toEqual([29.5, 0, 59, 30, 0.5]);
+    expect(at(1).slice(0, 3)).toEqual([-54, -113, 5]);
+    expect(Number.isNaN(at(1)[3])).toBe(true);
+    expect(at(1)[4]).toBe(2);
+  });
+
   it('writes closed 1- and 15-minute buckets at most once per writeIntervalMs, the open ones at close', () => {
     const s = seriesStore();
     for (let i = 0; i < 180; i++) s.record(reading(T0 + i * SEC, i % 60, { status: i >= 70 && i < 75 ? 'anomalous' : 'ok', score: i === 72 ? 0.99999 : 0.5 }));

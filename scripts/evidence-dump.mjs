@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+// Per-row evidence of MSL files as `npm run evaluate` scores them (shipped config): each channel's train rows then
+// its test rows through the detector built as src/replay/run.ts builds it, with a model learnt on the train rows
+// with evaluate's training options (seed 1; cached in MODELS, default $TMPDIR/anomalyd-evidence-models, keyed by
+// channel only: delete it after a change of the trainer or of the training options). One JSON line per reading
+// to OUTDIR/<channel>.jsonl:
+//   k    row of the stream (train rows first)      t    row of the test file (negative in the train rows)
+//   v    value      lab  the test row's label (-1 in the train rows)      st   status (learning, ok, anomalous)
+//   s    the row's surprise (adaptive histories)   d    its deviation (reference histories): what opens episodes
+//   a    1 while an alarm is open after this reading (a silent episode is 0)      E    event types at this reading
+//   ev   surprise per kind of evidence against the adaptive histories, before fusion (null: the kind said nothing)
+//   dv   the same against the reference histories
+// Its alarms (`a`) are the evaluation's: per file, tp / fp / fn and events equal `npm run evaluate`'s (checked
+// on all 27 files of main 7df6867). Uses the built JS of ROOT (dist/).
+//
+//   node scripts/evidence-dump.mjs ROOT OUTDIR CHANNELS [DATA]   CHANNELS: T-4,M-1 or all; DATA: ../shared/datasets
+import { createWriteStream, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Subject } from 'rxjs';
+
+const [root, outDir, which, dataArg] = process.argv.slice(2);
+if (root === undefined || outDir === undefined || which === undefined) {
+  console.error('usage: node scripts/evidence-dump.mjs ROOT OUTDIR CHANNELS|all [DATA]  (MODELS=dir to cache models elsewhere)');
+  process.exit(2);
+}
+const at = (p) => pathToFileURL(resolve(root, p)).href;
+const { loadModel } = await import(at('dist/adapters/onnx-runner.js'));
+const { loadEvalConfig } = await import(at('dist/eval/evaluate.js'));
+const { mslChannels, loadMsl } = await import(at('dist/eval/datasets.js'));
+const { Detector, detectorOptions, priorsOf } = await import(at('dist/pipeline/detector.js'));
+const { MessageParser } = await import(at('dist/pipeline/parse.js'));
+const { payloadOf } = await import(at('dist/replay/drive.js'));
+const { trainOptionsOf } = await import(at('dist/replay/run.js'));
+const { trainModel, sidecarOf } = await import(at('dist/train/trainer.js'));
+const { writeModel } = await import(at('dist/model/onnx-export.js'));
+const data = resolve(dataArg ?? '../shared/datasets');
+const models = process.env.MODELS ?? join(tmpdir(), 'anomalyd-evidence-models');
+const config = loadEvalConfig(undefined, resolve(root));
+const channels = which === 'all' ? mslChannels(data) : which.split(',');
+mkdirSync(outDir, { recursive: true });
+const r2 = (x) => (x === null || x === undefined || Number.isNaN(+x) ? null : Math.round(+x * 100) / 100);
+const kinds = (e) => (e ? Object.fromEntries(Object.entries(e).map(([k, v]) => [k, r2(Array.isArray(v) ? v[0] : v)])) : null);
+
+for (const ch of channels) {
+  const s = await loadMsl(data, ch);
+  const dir = join(models, ch);
+  if (!existsSync(dir) || !readdirSync(dir).some((f) => f.endsWith('.json'))) {
+    const rows = s.rows.slice(0, s.learnRows).filter((r) => r.values.every(Number.isFinite));
+    const series = { channels: ['value'], values: Float64Array.from(rows, (r) => r.values[0]), timestamps: Float64Array.from(rows, (r) => r.ts) };
+    const result = trainModel(series, { ...trainOptionsOf(config), source: `replay rows 0..${s.learnRows - 1} of ${ch}` });
+    mkdirSync(dir, { recursive: true });
+    await writeModel(dir, sidecarOf('learn-0', result), result.params);
+  }
+  const model = await loadModel(join(dir, readdirSync(dir).find((f) => f.endsWith('.json'))));
+  let ids = 0;
+  const det = new Detector(detectorOptions(config), {
+    parser: new MessageParser({
+      sensorOf: (topic) => topic,
+      objects: 'channels',
+      maxPayloadBytes: config.ingest.maxPayloadBytes,
+      maxFutureMs: config.ingest.maxFutureMs,
+      outOfOrderToleranceMs: config.ingest.outOfOrderToleranceMs,
+      maxReadingsPerMessage: config.ingest.maxReadingsPerMessage,
+      longBurst: config.ingest.longBurst,
+      window: config.window.length,
+    }),
+    modelFor: () => ({ model, own: true }),
+    priorsFor: () => priorsOf(model.sidecar),
+    newId: () => `replay-${++ids}`,
+    learning: (_stream, origin) => origin.seq < s.learnRows,
+  });
+  const out = createWriteStream(join(outDir, `${ch}.jsonl`));
+  const input = new Subject();
+  const done = new Promise((res, rej) =>
+    input.pipe(det.operator()).subscribe({
+      next: (o) => {
+        if (o.type !== 'reading') return;
+        const k = o.origin.seq;
+        const r = o.reading;
+        const line = { k, t: k - s.scoreFrom, v: s.rows[k].values[0], lab: k >= s.scoreFrom ? s.labels[k] : -1, st: r.status, s: r2(r.surprise), d: r2(o.deviation), a: r.anomalyId ? 1 : 0, E: o.events.map((e) => e.type), ev: kinds(o.evidence), dv: kinds(o.deviationEvidence) };
+        out.write(`${JSON.stringify(line)}\n`);
+      },
+      error: rej,
+      complete: res,
+    }),
+  );
+  for (let k = 0; k < s.rows.length; k++) {
+    const row = s.rows[k];
+    input.next({ topic: row.sensor, payload: payloadOf(row), receivedAt: row.ts, seq: k });
+    while (det.pending > 0) await new Promise((r) => setImmediate(r));
+  }
+  input.complete();
+  await done;
+  await model.release();
+  await new Promise((r) => out.end(r));
+  console.error(`${ch}: ${s.rows.length} rows`);
+}

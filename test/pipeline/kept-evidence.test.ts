@@ -1,0 +1,178 @@
+/**
+ * The evidence an open episode keeps for a new normal, held in one buffer per stream (KeptEvidence) rather than a
+ * record of ten arrays per reading. The scorer must answer as before, bit for bit, and restore a checkpoint written
+ * by the version that kept records. The reference is main 7df6867's scorer (test/pipeline/fixtures/kept-evidence.json),
+ * written with
+ *   KEPT_FIXTURE_FROM=/work/main npx vitest run test/pipeline/kept-evidence.test.ts
+ * (the compiled dist/pipeline/scorer.js of that checkout runs the sequence below and writes the file).
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { KeptEvidence } from '../../src/pipeline/kept-evidence.js';
+import { StreamScorer } from '../../src/pipeline/scorer.js';
+import type { StepResult } from '../../src/pipeline/steps.js';
+import { TEST_SCORER, normal } from './detector-helpers.js';
+
+const FIXTURE = join(import.meta.dirname, 'fixtures', 'kept-evidence.json');
+/** The snapshot is taken (and the scorer replaced by a restored one) after this reading: 50 readings into the episode. */
+const SNAPSHOT_AT = 1550;
+const READINGS = 2400;
+
+type Scorer = Pick<StreamScorer, 'score' | 'snapshot' | 'restore'>;
+type ScorerClass = new (opts: typeof TEST_SCORER, deps: { newId: () => string; priorsFor: () => null }) => Scorer;
+
+/**
+ * Two channels with a model's errors: channel a shifts by 6 at 1500 and stays (an episode that becomes the new
+ * normal after 100 readings), steps away for 60 readings at 2000 (an episode that resolves); b is noise with
+ * repeats (stuck evidence NaN where no run ended). Hashes every output and the snapshots at SNAPSHOT_AT and at
+ * the end; at SNAPSHOT_AT the scorer goes on restored from its snapshot, or from `restoreFrom` (another version's).
+ */
+function runScorer(Scorer: ScorerClass, restoreFrom?: unknown): { hash: string; snapshot: unknown; sample: string[] } {
+  const z = normal(64);
+  const rows = Array.from({ length: READINGS }, (_, i) => [10 + z() + (i >= 1500 ? 6 : 0) + (i >= 2000 && i < 2060 ? -9 : 0), Math.round(10 + z())]);
+  const opts = { ...TEST_SCORER, threshold: 0.99999, newNormalAfter: 100 };
+  let ids = 0;
+  const deps = { newId: () => `e${++ids}`, priorsFor: (): null => null };
+  const e = normal(65);
+  const step = (i: number, values: number[]): StepResult<null> => {
+    const pred = Float64Array.from(values, (v, c) => Math.abs(e()) * 0.1 + (c === 0 && i >= 1500 && i < 1520 ? 3 : 0));
+    return {
+      stream: 's',
+      item: { kind: 'reading', ts: i * 1000, values: Float64Array.from(values), reset: i === 0, filled: 0, origin: null },
+      channels: ['a', 'b'],
+      modelId: 'm',
+      z: Float64Array.from(values, (v) => v - 10),
+      mean: Float64Array.of(10, 10),
+      std: Float64Array.of(1, 1),
+      expected: Float64Array.from(values),
+      predError: pred[0] + pred[1],
+      reconError: i % 8 === 0 ? pred[0] : null,
+      predErrors: pred,
+      reconErrors: i % 8 === 0 ? Float64Array.from(pred, (v) => 2 * v) : null,
+      segmentSteps: i + 1,
+      warm: true,
+      settled: true,
+    };
+  };
+  const h = createHash('sha256');
+  const sample: string[] = [];
+  let scorer = new Scorer(opts, deps);
+  let snapshot: unknown = null;
+  for (let i = 0; i < READINGS; i++) {
+    const out = scorer.score(step(i, rows[i]), i < 500);
+    const line = JSON.stringify(out, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v instanceof Float64Array ? Array.from(v, String) : v));
+    h.update(`${i}:${line}\n`);
+    if (i % 50 === 0) sample.push(`${i}:${out.scored.status}:${out.scored.surprise}:${out.scored.deviation}`);
+    if (i === SNAPSHOT_AT) {
+      snapshot = JSON.parse(JSON.stringify(scorer.snapshot('s')));
+      h.update(JSON.stringify(snapshot));
+      scorer = new Scorer(opts, deps);
+      scorer.restore('s', restoreFrom ?? snapshot);
+    }
+  }
+  h.update(JSON.stringify(scorer.snapshot('s')));
+  return { hash: h.digest('hex'), snapshot, sample };
+}
+
+interface Fixture {
+  readonly from: string;
+  readonly hash: string;
+  readonly sample: string[];
+  readonly snapshot: unknown;
+}
+
+describe.runIf(process.env.KEPT_FIXTURE_FROM !== undefined)('the reference (writes the fixture)', () => {
+  it('runs the scorer of the given checkout and writes it', async () => {
+    const root = process.env.KEPT_FIXTURE_FROM as string;
+    const mod = (await import(pathToFileURL(join(root, 'dist/pipeline/scorer.js')).href)) as { StreamScorer: ScorerClass };
+    const run = runScorer(mod.StreamScorer);
+    const commit = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    writeFileSync(FIXTURE, `${JSON.stringify({ from: commit, hash: run.hash, sample: run.sample, snapshot: run.snapshot } satisfies Fixture)}\n`);
+  });
+});
+
+describe('the scorer with the kept evidence in one buffer', () => {
+  const load = (): Fixture => JSON.parse(readFileSync(FIXTURE, 'utf8')) as Fixture;
+
+  it('keeps evidence in the episode of the sequence (the test reaches what it tests)', () => {
+    const { snapshot } = load();
+    const kept = (snapshot as { episodeEvidence: unknown[] }).episodeEvidence;
+    // More readings than the buffer's first size (16): it grew.
+    expect(kept.length).toBeGreaterThan(16);
+  });
+
+  it('scores, snapshots and becomes the new normal as the scorer that kept records, bit for bit', () => {
+    const fixture = load();
+    const run = runScorer(StreamScorer);
+    expect(run.sample).toEqual(fixture.sample);
+    expect(run.snapshot).toEqual(fixture.snapshot);
+    expect(run.hash).toBe(fixture.hash);
+  });
+
+  it('restores a snapshot written by the scorer that kept records to the same answers', () => {
+    const fixture = load();
+    const run = runScorer(StreamScorer, fixture.snapshot);
+    expect(run.sample).toEqual(fixture.sample);
+    expect(run.hash).toBe(fixture.hash);
+  });
+});
+
+/** Reading i's value of kind k, channel c; kind k is absent at readings where (i + k) % 3 === 0. */
+const value = (i: number, k: number, c: number): number => (c === 1 && i % 5 === 0 ? Number.NaN : i * 100 + k * 10 + c + 0.25);
+const present = (i: number, k: number): boolean => (i + k) % 3 !== 0;
+
+describe('KeptEvidence', () => {
+  it('gives back every reading, kind and channel as pushed, across the growths of its buffer', () => {
+    const kept = new KeptEvidence(10, 2);
+    expect(kept.capacity).toBe(0);
+    for (let i = 0; i < 1000; i++) {
+      const at = kept.push((k) => (present(i, k) ? [value(i, k, 0), value(i, k, 1)] : null));
+      expect(at).toBe(i);
+    }
+    expect(kept.length).toBe(1000);
+    // Grown by doubling: never more than twice what it holds.
+    expect(kept.capacity).toBeGreaterThanOrEqual(1000);
+    expect(kept.capacity).toBeLessThan(2000);
+    for (let i = 0; i < 1000; i++) {
+      for (let k = 0; k < 10; k++) {
+        const v = kept.view(i, k);
+        if (!present(i, k)) expect(v).toBeNull();
+        else expect(Array.from(v ?? [])).toEqual([value(i, k, 0), value(i, k, 1)]);
+      }
+    }
+    expect(kept.view(1000, 0)).toBeNull();
+    expect(kept.view(-1, 0)).toBeNull();
+  });
+
+  it('a view writes through to what is kept (a kept value amended after the push)', () => {
+    const kept = new KeptEvidence(3, 1);
+    const i = kept.push(() => [1]);
+    const v = kept.view(i, 2);
+    if (v === null) throw new Error('kind 2 is present');
+    v[0] = 7;
+    expect(kept.view(i, 2)?.[0]).toBe(7);
+    expect(kept.view(i, 1)?.[0]).toBe(1);
+  });
+
+  it('clear forgets every reading and releases the buffer', () => {
+    const kept = new KeptEvidence(10, 1);
+    for (let i = 0; i < 40; i++) kept.push(() => [i]);
+    kept.clear();
+    expect(kept.length).toBe(0);
+    expect(kept.capacity).toBe(0);
+    expect(kept.view(0, 0)).toBeNull();
+    kept.push(() => [3]);
+    expect(kept.view(0, 9)?.[0]).toBe(3);
+  });
+
+  it('refuses values of another channel count, and bad sizes', () => {
+    const kept = new KeptEvidence(10, 2);
+    expect(() => kept.push(() => [1])).toThrow(RangeError);
+    expect(() => new KeptEvidence(17, 1)).toThrow(RangeError);
+    expect(() => new KeptEvidence(10, 0)).toThrow(RangeError);
+  });
+});
