@@ -207,6 +207,27 @@ function stretchLosses(e: readonly SeriesErrors[], series: readonly HeldOutSerie
   return out;
 }
 
+/** Stretches wanted for the sign test when the held-out readings allow (5 all better is the least that can pass). */
+export const GATE_MIN_STRETCHES = 8;
+
+/**
+ * Readings per stretch of the paired comparison: `full` (the larger of the two models' windows and hops)
+ * when the held-out rows give at least GATE_MIN_STRETCHES stretches of it; else the longest multiple of
+ * `hop` (readings between decodes, so every stretch still holds a decode) that gives that many; `hop` at
+ * the least. A short held-out part (a small `learning.minReadings`) is thus cut finer rather than never
+ * reaching the test's level; stretches shorter than a window hold decodes that overlap their neighbours',
+ * so their pairs are less independent (the 5 % margin on the whole loss still applies).
+ */
+export function stretchLength(full: number, hop: number, series: readonly HeldOutSeries[]): number {
+  const count = (length: number): number =>
+    series.reduce((n, s) => n + Math.max(0, Math.floor((s.values.length / s.channels - s.from) / length)), 0);
+  if (count(full) >= GATE_MIN_STRETCHES) return full;
+  for (let length = Math.floor((full - 1) / hop) * hop; length > hop; length -= hop) {
+    if (count(length) >= GATE_MIN_STRETCHES) return length;
+  }
+  return Math.min(full, hop);
+}
+
 /** P(Binomial(n, 1/2) ≥ k), exactly (n is at most a few thousand stretches; log-space to stay finite). */
 export function signTestP(k: number, n: number): number {
   if (k <= 0) return 1;
@@ -239,7 +260,11 @@ export async function gate(candidate: ModelRunner, current: ModelRunner | null, 
   const cand = await heldOutDetail(candidate, series);
   if (current === null) return { accepted: true, reason: 'no model in use', candidate: cand.figures, current: null, heldOut };
   const cur = await heldOutDetail(current, series);
-  const length = Math.max(candidate.sidecar.window, current.sidecar.window, candidate.sidecar.hop, current.sidecar.hop);
+  const length = stretchLength(
+    Math.max(candidate.sidecar.window, current.sidecar.window, candidate.sidecar.hop, current.sidecar.hop),
+    Math.max(candidate.sidecar.hop, current.sidecar.hop),
+    series,
+  );
   const a = stretchLosses(cand.perSeries, series, length);
   const b = stretchLosses(cur.perSeries, series, length);
   let stretches = 0;

@@ -20,7 +20,7 @@ import { modelsCommand } from '../../src/cli/models.js';
 import type { CommandContext } from '../../src/cli/context.js';
 import type { LoadedModel } from '../../src/contract/ports.js';
 import { ownModelText } from '../../src/contract/own-model.js';
-import { GATE_ALPHA, GATE_MARGIN, gate, signTestP, splitHeldOut } from '../../src/learn/gate.js';
+import { GATE_ALPHA, GATE_MARGIN, GATE_MIN_STRETCHES, gate, signTestP, splitHeldOut, stretchLength } from '../../src/learn/gate.js';
 
 const logger = pino({ level: 'silent' });
 const options: LearningOptions = { enabled: true, minReadings: 600, maxReadings: 5000, retrainIntervalMs: 0, epochs: 2, hidden: 6, cell: 'gru', window: 16, hop: 4 };
@@ -149,7 +149,7 @@ describe('the gate before an own model', () => {
     expect(store.assignments().map((a) => [a.sensor, a.modelId, a.reason])).toEqual([['p1', own.id, 'trained']]);
     const [check] = store.modelChecks('p1');
     expect(check).toMatchObject({ candidate: own.id, current: poor.id, accepted: true, retryAfter: null });
-    expect(check.reason).toMatch(/; [\d.]+ times its loss, lower on \d+ of \d+ stretches of 16 readings \(sign test p [\d.e-]+\): measurably better$/);
+    expect(check.reason).toMatch(/; [\d.]+ times its loss, lower on \d+ of \d+ stretches of \d+ readings \(sign test p [\d.e-]+\): measurably better$/);
     // It learnt from the readings up to when it was due, less the newest 20 % the gate judged it on.
     expect(store.models()[0].rows).toBe(480);
     expect(learner.ownModel('p1')).toBeNull();
@@ -219,6 +219,20 @@ describe('the gate’s rule: measurably better, not “no worse” (finding 9)',
     expect(signTestP(1000, 1000)).toBeGreaterThan(0); // 2^-1000, in log space
     expect(GATE_ALPHA).toBe(0.05);
     expect(GATE_MARGIN).toBe(0.05);
+  });
+  it('its stretches: a window long when the held-out part holds 8 of them, cut finer (in hops) when it is short', () => {
+    // held-out rows of one channel: rows - from
+    const heldOf = (held: number) => [{ values: new Float64Array(100 + held), channels: 1, from: 100 }];
+    expect(GATE_MIN_STRETCHES).toBe(8);
+    expect(stretchLength(64, 16, heldOf(720))).toBe(64); // the default 3,600 readings: 11 stretches of 64
+    expect(stretchLength(64, 16, heldOf(512))).toBe(64); // exactly 8
+    expect(stretchLength(64, 16, heldOf(320))).toBe(32); // learning.minReadings 1,600: 10 of 32 (5 of 64 could never pass)
+    expect(stretchLength(64, 16, heldOf(80))).toBe(16); // minReadings 400: 5 of 16, the least that can pass
+    expect(stretchLength(64, 16, heldOf(40))).toBe(16); // fewer than 5: no swap, the reason says so
+    // a group: the stretches of its sensors count together
+    expect(stretchLength(64, 16, [...heldOf(256), ...heldOf(256)])).toBe(64);
+    // two channels: rows, not values
+    expect(stretchLength(64, 16, [{ values: new Float64Array(2 * (100 + 320)), channels: 2, from: 100 }])).toBe(32);
   });
 });
 
