@@ -563,6 +563,7 @@ export class Daemon {
         brokerRefusals: () => this.broker?.refusals() ?? null,
         defaultModel: () => registry?.fallbackModel?.id ?? null,
         modelOf: (sensor) => registry?.modelFor(sensor)?.id ?? null,
+        pinned: (sensor) => this.learner?.isPinned(sensor) ?? false,
         mqtt: () => {
           const url = new URL(this.mqttUrl());
           url.username = '';

@@ -13,7 +13,7 @@ Commands:
   train          train a GRU or LSTM autoencoder on recorded normal data and export it to ONNX
   replay         stream a recorded CSV through the same pipeline, in virtual time, and write the scores
   anomalies      list, show, acknowledge or mark as false alarm the stored anomalies
-  models         list the models trained on this device; roll a sensor back to its previous model
+  models         list the models trained on this device; roll a sensor back (and pin it), unpin it, ask for a new try
   status         ask the running daemon how it is doing (sensors by state, own models being learnt, outbox, rejections)
   check-config   validate a config file and print the effective config (secrets masked)
   help           show this help

@@ -203,6 +203,20 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 6,
+    description: 'pinned model assignments (a rollback sticks until the operator unpins it); where a wait for more readings starts',
+    up: (db) => {
+      db.exec(`
+        -- 1: the operator pinned the sensor to this model ('anomalyd models rollback'): it is not learnt again
+        -- until a later row unpins it ('anomalyd models unpin').
+        ALTER TABLE model_assignments ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0 CHECK (pinned IN (0, 1));
+        -- Data time (epoch ms, the readings' ts) of the sensor's newest stored reading when the row was written:
+        -- readings stored after it count towards the learner's next try. NULL: not known (rows before version 6).
+        ALTER TABLE model_assignments ADD COLUMN data_ts INTEGER;
+      `);
+    },
+  },
 ];
 
 export class SchemaTooNewError extends Error {

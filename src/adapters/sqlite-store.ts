@@ -21,6 +21,7 @@ import type {
   AnomalyStatus,
   AnomalyWithEvents,
   CommitListener,
+  AssignOptions,
   ModelAssignment,
   ModelCheck,
   ModelRecord,
@@ -224,6 +225,9 @@ function prepareStatements(db: Db) {
     readNewestReadings: db.prepare<[string, number, number, number], { ts: number; channels: number; vals: Buffer }>(
       'SELECT ts, channels, vals FROM readings WHERE sensor = ? AND ts >= ? AND ts <= ? ORDER BY ts DESC LIMIT ?',
     ),
+    countReadings: db.prepare<[string, number, number], number>(
+      'SELECT count(*) FROM (SELECT 1 FROM readings WHERE sensor = ? AND ts >= ? LIMIT ?)',
+    ).pluck(),
     getAnomaly: db.prepare<[string], AnomalyRow>('SELECT * FROM anomalies WHERE id = ?'),
     // Ids with a prefix p form one run in id order that starts at the first id >= p: a range scan of the key.
     idsFrom: db.prepare<[string, number], string>('SELECT id FROM anomalies WHERE id >= ? ORDER BY id LIMIT ?').pluck(),
@@ -287,13 +291,15 @@ function prepareModelStatements(db: Db) {
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (id) DO NOTHING`),
     allModels: db.prepare<[], ModelDbRow>('SELECT * FROM models ORDER BY created_at, id'),
-    assign: db.prepare<[string, string | null, string, number]>('INSERT INTO model_assignments (sensor, model_id, reason, at) VALUES (?, ?, ?, ?)'),
+    assign: db.prepare<[string, string | null, string, number, number, number | null]>(
+      'INSERT INTO model_assignments (sensor, model_id, reason, at, pinned, data_ts) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
     current: db.prepare<[], AssignmentDbRow>(`
-      SELECT a.seq, a.sensor, a.model_id, a.reason, a.at FROM model_assignments a
+      SELECT a.seq, a.sensor, a.model_id, a.reason, a.at, a.pinned, a.data_ts FROM model_assignments a
       JOIN (SELECT sensor, max(seq) AS seq FROM model_assignments GROUP BY sensor) latest ON latest.seq = a.seq
       ORDER BY a.sensor`),
     historyOf: db.prepare<[string], AssignmentDbRow>(
-      'SELECT seq, sensor, model_id, reason, at FROM model_assignments WHERE sensor = ? ORDER BY seq DESC',
+      'SELECT seq, sensor, model_id, reason, at, pinned, data_ts FROM model_assignments WHERE sensor = ? ORDER BY seq DESC',
     ),
     lastAssignmentSeq: db.prepare<[], number>('SELECT coalesce(max(seq), 0) FROM model_assignments').pluck(),
     addCheck: db.prepare<[string, string, string, string | null, number, string, string, number | null, number]>(
@@ -349,6 +355,8 @@ interface AssignmentDbRow {
   model_id: string | null;
   reason: string;
   at: number;
+  pinned: number;
+  data_ts: number | null;
 }
 
 const toModel = (r: ModelDbRow): ModelRecord => ({
@@ -364,7 +372,15 @@ const toModel = (r: ModelDbRow): ModelRecord => ({
   createdAt: r.created_at,
 });
 
-const toAssignment = (r: AssignmentDbRow): ModelAssignment => ({ seq: r.seq, sensor: r.sensor, modelId: r.model_id, reason: r.reason, at: r.at });
+const toAssignment = (r: AssignmentDbRow): ModelAssignment => ({
+  seq: r.seq,
+  sensor: r.sensor,
+  modelId: r.model_id,
+  reason: r.reason,
+  at: r.at,
+  pinned: r.pinned === 1,
+  dataTs: r.data_ts,
+});
 
 type Statements = ReturnType<typeof prepareStatements>;
 
@@ -667,9 +683,9 @@ export class SqliteStore implements Store {
   }
 
   /** Makes `modelId` (null: the shared model) the sensor's model from now on; the previous assignments stay as its history. */
-  assignModel(sensor: string, modelId: string | null, reason: string): void {
+  assignModel(sensor: string, modelId: string | null, reason: string, opts: AssignOptions = {}): void {
     this.write(() => {
-      this.m.assign.run(sensor, modelId, reason, this.now());
+      this.m.assign.run(sensor, modelId, reason, this.now(), opts.pinned === true ? 1 : 0, opts.dataTs ?? null);
     });
   }
 
@@ -744,6 +760,12 @@ export class SqliteStore implements Store {
       r.vals.copy(out, i * channels * 4);
     });
     return { sensor, channels, ts, values };
+  }
+
+  /** How many readings of one sensor are stored at or after `fromTs` (epoch ms), counted up to `limit`. */
+  countReadings(sensor: string, fromTs = -Number.MAX_SAFE_INTEGER, limit = 1e9): number {
+    this.assertOpen();
+    return this.s.countReadings.get(sensor, fromTs, limit) ?? 0;
   }
 
   /** Writes (replacing per stream, tier and start) series buckets, in the current batch or one transaction. */

@@ -251,7 +251,7 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
         return states.get(s)?.status === 'ok' && (own === null || own.lastTry !== undefined);
       });
     // Enough readings: queued for training or training now.
-    const training = (): string[] => sensors.filter((s) => (daemon.ownModel(s)?.phase ?? 'collecting') !== 'collecting');
+    const training = (): string[] => sensors.filter((s) => ['queued', 'training'].includes(daemon.ownModel(s)?.phase ?? 'collecting'));
     ticker = setInterval(() => {
       const client = publisher;
       if (!client || stopping) return;

@@ -25,7 +25,10 @@ Two kinds of learning, said apart:
               own model is trained); then it is ok or anomalous.
   own models  with learning.enabled, each sensor also learns a model of its own, scored by the shared model
               meanwhile: 'learning its own model: 1,234 / 3,600 readings' (learning.minReadings), then
-              'training its own model' (GET /api/sensors has it per sensor as ownModel).
+              'training its own model' (GET /api/sensors has it per sensor as ownModel). A sensor whose
+              models the gate rejected too often says 'not learning its own model: stopped after ...'
+              ('anomalyd models retrain SENSOR' asks for a new try); one the operator pinned to its model
+              ('anomalyd models rollback') says 'pinned to MODEL' and is not learnt until unpinned.
 
 Options:
   -c, --config PATH   config file whose http.host, http.port and http.token to use
@@ -99,13 +102,13 @@ export async function statusCommand(argv: string[], ctx: CommandContext): Promis
   const own = status.sensors.ownModel;
   // Which sensors are learning their own model, and how far: asked only when there are some.
   let learning: readonly SensorView[] | null = null;
-  if (own !== undefined && own.collecting + own.queued + own.training > 0) {
+  if (own !== undefined && own.collecting + own.queued + own.training + (own.stopped ?? 0) + (status.sensors.pinned ?? 0) > 0) {
     try {
       const res2 = await fetch(`${base}/api/sensors`, {
         headers: { Accept: 'application/json', ...(token !== null ? { Authorization: `Bearer ${token}` } : {}) },
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
-      if (res2.ok) learning = ((await res2.json()) as { sensors: SensorView[] }).sensors.filter((x) => x.ownModel != null);
+      if (res2.ok) learning = ((await res2.json()) as { sensors: SensorView[] }).sensors.filter((x) => x.ownModel != null || x.pinned === true);
     } catch {
       // The counts still say it.
     }
@@ -173,16 +176,29 @@ function refusedLines(s: DaemonStatusView): [string, string][] {
   return out;
 }
 
-/** The `own models` line(s): how many sensors still learn their own model, and how far each is. */
+/**
+ * The `own models` line(s): how many sensors still learn their own model, how far each is, which stopped
+ * trying (their models were rejected too often) and which the operator pinned to their model.
+ */
 function ownModelLines(s: DaemonStatusView, learning: readonly SensorView[] | null): [string, string][] {
   const own = s.sensors.ownModel;
   if (own === undefined) return [['own models', 'off (learning.enabled: false): every sensor uses the shared model']];
   const n = own.collecting + own.queued + own.training;
-  if (n === 0) return [['own models', 'none being learnt (every sensor seen has its own)']];
-  const head: [string, string] = ['own models', `${n} sensor${n === 1 ? '' : 's'} learning ${n === 1 ? 'its' : 'their'} own (${own.collecting} collecting readings, ${own.queued} queued, ${own.training} training)`];
+  const stopped = own.stopped ?? 0;
+  const pinned = s.sensors.pinned ?? 0;
+  const extra = [stopped > 0 ? `${stopped} stopped trying` : '', pinned > 0 ? `${pinned} pinned to their model` : ''].filter((x) => x !== '').join(', ');
+  if (n === 0 && extra === '') return [['own models', 'none being learnt (every sensor seen has its own)']];
+  const head: [string, string] = [
+    'own models',
+    n === 0
+      ? `none being learnt; ${extra}`
+      : `${n} sensor${n === 1 ? '' : 's'} learning ${n === 1 ? 'its' : 'their'} own (${own.collecting} collecting readings, ${own.queued} queued, ${own.training} training)${extra !== '' ? `; ${extra}` : ''}`,
+  ];
   if (learning === null || learning.length === 0) return [head];
   const width = Math.min(24, Math.max(...learning.slice(0, OWN_MODEL_LINES).map((x) => x.sensor.length)));
-  const lines: [string, string][] = learning.slice(0, OWN_MODEL_LINES).map((x) => ['', `  ${x.sensor.padEnd(width)}  ${ownModelText(x.ownModel!)}`]);
+  const line = (x: SensorView): string =>
+    x.ownModel != null ? ownModelText(x.ownModel) : `pinned to ${x.model ?? 'the shared model'} ('anomalyd models unpin ${x.sensor}' lets it learn again)`;
+  const lines: [string, string][] = learning.slice(0, OWN_MODEL_LINES).map((x) => ['', `  ${x.sensor.padEnd(width)}  ${line(x)}`]);
   if (learning.length > OWN_MODEL_LINES) lines.push(['', `  and ${learning.length - OWN_MODEL_LINES} more (GET /api/sensors: ownModel)`]);
   return [head, ...lines];
 }

@@ -13,14 +13,17 @@ export interface OwnModelProgress {
   /**
    * `collecting`: its normal readings are stored until there are `needed`; `queued`: there are, and its
    * training waits for another scope's to end (one training at a time) or for the next housekeeping tick;
-   * `training`: its model trains now, in the worker thread.
+   * `training`: its model trains now, in the worker thread; `stopped`: it stopped trying after its models
+   * were rejected too often (src/learn/learner.ts MAX_TRIES) until the operator asks for a new try
+   * (`anomalyd models retrain SENSOR`); `lastTry` says why.
    */
-  readonly phase: 'collecting' | 'queued' | 'training';
+  readonly phase: 'collecting' | 'queued' | 'training' | 'stopped';
   /** Normal readings collected for it so far (its group's, with learning.groups); never readings of an anomaly. */
   readonly readings: number;
   /**
    * Readings a first training needs: learning.minReadings; after its last model was rejected by the gate (or
-   * rolled back to the shared model), the readings the next try waits for.
+   * rolled back to the shared model), the readings the next try waits for; 0 when `stopped`, or when the
+   * operator asked for a new try (`anomalyd models retrain`).
    */
   readonly needed: number;
   /** Set when it waits after a try: why its last model was not used (the gate's figures, or the rollback). */
@@ -34,13 +37,14 @@ function count(n: number): string {
 
 /** Fraction of the readings needed that it has, in [0, 1] (the MQTT state's `learning_progress`). */
 export function ownModelFraction(p: OwnModelProgress): number {
+  if (p.phase === 'stopped') return 0;
   return p.needed > 0 ? Math.min(1, p.readings / p.needed) : 1;
 }
 
 /**
  * The progress for people: `learning its own model: 1,234 / 3,600 readings`, `learning its own model: 3,600 /
  * 3,600 readings, training queued`, `training its own model`; after a rejected try, why its last model was
- * not used, in brackets.
+ * not used, in brackets; `not learning its own model: stopped after 5 rejected models, …` once it stopped trying.
  */
 export function ownModelText(p: OwnModelProgress): string {
   const have = `${count(Math.min(p.readings, p.needed))} / ${count(p.needed)} readings`;
@@ -52,5 +56,7 @@ export function ownModelText(p: OwnModelProgress): string {
       return `learning its own model: ${have}, training queued${why}`;
     case 'training':
       return 'training its own model';
+    case 'stopped':
+      return `not learning its own model: ${p.lastTry ?? 'stopped'}`;
   }
 }

@@ -195,9 +195,25 @@ export interface ModelAssignment {
   readonly sensor: string;
   /** The model's id; null: the shared model (model.cell / model.name), e.g. after a rollback to it. */
   readonly modelId: string | null;
-  /** Why: trained, retrained, rollback, ... */
+  /** Why: trained, retrained, joined, rollback, unpin, retrain (the operator asked for a new try). */
   readonly reason: string;
+  /** Epoch ms (the store's clock). */
   readonly at: number;
+  /** The operator pinned the sensor to this model (`anomalyd models rollback`): it is not learnt again until unpinned. */
+  readonly pinned: boolean;
+  /**
+   * Data time (epoch ms) of the sensor's newest stored reading when the row was written: the readings stored
+   * after it count towards the learner's next try. Null when not known (rows of older versions, or none stored).
+   */
+  readonly dataTs: number | null;
+}
+
+/** What an assignment row records besides the model and why (ModelStore.assignModel). */
+export interface AssignOptions {
+  /** Pin the sensor to the model (default false). */
+  readonly pinned?: boolean;
+  /** ModelAssignment.dataTs. */
+  readonly dataTs?: number | null;
 }
 
 export interface StoreStats {
@@ -289,7 +305,7 @@ export interface ModelStore {
   addModel(m: Omit<ModelRecord, 'createdAt'>): void;
   models(): ModelRecord[];
   /** Makes `modelId` (null: the shared model) the sensor's model from now on; earlier assignments stay as its history. */
-  assignModel(sensor: string, modelId: string | null, reason: string): void;
+  assignModel(sensor: string, modelId: string | null, reason: string, opts?: AssignOptions): void;
   /** Each sensor's current model. */
   assignments(): ModelAssignment[];
   /** One sensor's assignments, newest first. */
@@ -334,6 +350,8 @@ export interface ReadingStore {
    * range, or with `newest` the newest `limit`); only the newest channel count.
    */
   readReadings(sensor: string, fromTs?: number, toTs?: number, limit?: number, newest?: boolean): ReadingsBlock;
+  /** How many readings of one sensor are stored at or after `fromTs` (epoch ms; default all), counted up to `limit`. */
+  countReadings(sensor: string, fromTs?: number, limit?: number): number;
 }
 
 export interface StoreLifecycle {

@@ -39,6 +39,8 @@ export interface HttpViewDeps {
   /** The shared model's id, or null. */
   readonly defaultModel: () => string | null;
   readonly modelOf: (sensor: string) => string | null;
+  /** True when the operator pinned the sensor to its model (`anomalyd models rollback`); absent: none is. */
+  readonly pinned?: (sensor: string) => boolean;
   /** The MQTT connection, without credentials. */
   readonly mqtt: () => { readonly url: string; readonly connected: boolean };
   /** The storage fault of this run, or null while healthy. */
@@ -58,12 +60,14 @@ export function daemonView(d: HttpViewDeps): DaemonView {
     now: d.now,
     status: () => {
       const byStatus: Record<SensorStatus, number> = { ok: 0, anomalous: 0, learning: 0, stale: 0 };
-      const ownModel: Record<OwnModelProgress['phase'], number> = { collecting: 0, queued: 0, training: 0 };
+      const ownModel: Record<OwnModelProgress['phase'], number> = { collecting: 0, queued: 0, training: 0, stopped: 0 };
+      let pinned = 0;
       const sensors = known();
       for (const sensor of sensors) {
         byStatus[d.board.statusOf(sensor)]++;
         const own = d.board.ownModelOf(sensor);
         if (own !== null) ownModel[own.phase]++;
+        if (d.pinned?.(sensor) === true) pinned++;
       }
       const rejections = Object.fromEntries(Object.entries(d.rejections()).filter(([, n]) => n > 0));
       let outbox: { pending: number; dropped: number } | null = null;
@@ -81,7 +85,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
         counters: { ...d.counters() },
         model: d.defaultModel(),
         mqtt: d.mqtt(),
-        sensors: { total: sensors.length, byStatus, ...(d.learningEnabled === true ? { ownModel } : {}) },
+        sensors: { total: sensors.length, byStatus, ...(d.learningEnabled === true ? { ownModel, pinned } : {}) },
         rejections,
         broker: d.brokerRefusals?.() ?? null,
         outbox,
@@ -98,6 +102,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
             sensor,
             status: d.board.statusOf(sensor),
             model: d.modelOf(sensor),
+            pinned: d.pinned?.(sensor) ?? false,
             lastTs: latest?.ts ?? null,
             value: latest !== null && Number.isFinite(latest.values[0]) ? Number(latest.values[0].toPrecision(7)) : null,
             surprise: latest !== null && Number.isFinite(latest.surprise) ? Math.round(shownSurprise(latest.surprise) * 1000) / 1000 : null,

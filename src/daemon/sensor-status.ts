@@ -92,7 +92,7 @@ export class SensorStatusBoard {
       since: new Date(ts).toISOString(),
       ...(anomalyId !== null && status === 'anomalous' ? { anomaly_id: anomalyId } : {}),
       ...(model !== null ? { model } : {}),
-      ...(own !== null ? { learning_progress: Math.round(ownModelFraction(own) * 100) / 100 } : {}),
+      ...(own !== null && own.phase !== 'stopped' ? { learning_progress: Math.round(ownModelFraction(own) * 100) / 100 } : {}),
     };
     if (this.opts.logStatus) this.opts.logStatus({ sensor, status, model });
     else this.opts.logger.info({ sensor, status, model }, 'sensor status');

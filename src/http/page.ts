@@ -165,6 +165,7 @@ function renderSensors(list) {
     button.appendChild(el('span', { class: 'badge ' + s.status }, s.status));
     button.appendChild(el('span', { class: 'value' }, s.value === null ? 'no reading yet' : fmtNum(s.value) + (s.unit ? ' ' + s.unit : '') + ' · surprise ' + fmtNum(s.surprise)));
     if (s.ownModel) button.appendChild(el('span', { class: 'value own-model' }, ownModelText(s.ownModel)));
+    if (s.pinned) button.appendChild(el('span', { class: 'value pinned' }, 'pinned to its model (anomalyd models unpin)'));
     button.addEventListener('click', function () { select(s.sensor); });
     var li = el('li');
     li.appendChild(button);
@@ -179,6 +180,7 @@ function ownModelText(p) {
   var count = function (n) { return Math.round(n).toLocaleString('en-US'); };
   var have = count(Math.min(p.readings, p.needed)) + ' / ' + count(p.needed) + ' readings';
   if (p.phase === 'training') return 'training its own model';
+  if (p.phase === 'stopped') return 'not learning its own model: ' + (p.lastTry !== undefined ? p.lastTry : 'stopped');
   return 'learning its own model: ' + have + (p.phase === 'queued' ? ', training queued' : '') + (p.lastTry !== undefined ? ' (' + p.lastTry + ')' : '');
 }
 

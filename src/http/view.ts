@@ -27,6 +27,8 @@ export interface DaemonStatusView {
     readonly total: number;
     readonly byStatus: Readonly<Record<SensorStatus, number>>;
     readonly ownModel?: Readonly<Record<OwnModelProgress['phase'], number>>;
+    /** With learning.enabled: sensors the operator pinned to their model (`anomalyd models rollback`); they are not learnt. */
+    readonly pinned?: number;
   };
   /** Rejected input since start, per reason (only reasons that occurred). */
   readonly rejections: Readonly<Partial<Record<RejectReason, number>>>;
@@ -60,6 +62,8 @@ export interface SensorView {
   readonly sensor: string;
   readonly status: SensorStatus;
   readonly model: string | null;
+  /** True when the operator pinned the sensor to `model` (`anomalyd models rollback`; `anomalyd models unpin` lets it learn again). */
+  readonly pinned: boolean;
   /**
    * Time of the sensor's latest scored reading, epoch ms: after a restart, the one from before it (kept with
    * the sensor's checkpoint) until the next arrives; null when there is none.

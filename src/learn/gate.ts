@@ -1,7 +1,7 @@
 /**
  * The gate before a newly trained own model replaces the model a sensor uses: both are scored on held-out
  * normal readings of the sensor's own history (the newest part, kept apart from the training), stepped the
- * detector's way, and the new model is swapped in only when its error there is no larger.
+ * detector's way, and the new model is swapped in only when it is measurably better there (gate()).
  *
  * The split is chronological, as streaming detectors validate (Malhotra et al. 2016, arXiv:1607.00148:
  * normal data split into a training set, a validation set for early stopping and another normal set for
@@ -50,6 +50,8 @@ export interface GateDecision {
   readonly current: HeldOutFigures | null;
   /** Held-out readings over all sensors. */
   readonly heldOut: number;
+  /** The paired comparison over stretches of the held-out readings; absent when there was no model in use. */
+  readonly paired?: PairedFigures;
 }
 
 /**
@@ -77,6 +79,14 @@ export function splitHeldOut(history: Float32Array | Float64Array, channels: num
   return { train: Float32Array.from(history.subarray(0, from * channels)), held: { values, channels, from } };
 }
 
+/** One model's errors on one held-out series, reading by reading, for the gate's paired comparison. */
+interface SeriesErrors {
+  /** Squared prediction error (mean over channels) of each row; NaN where not counted (before the held-out part). */
+  readonly pred: Float64Array;
+  /** The decodes that end on a held-out reading: their last row and reconstruction error (MSE over w readings). */
+  readonly decodes: readonly { readonly end: number; readonly err: number }[];
+}
+
 /**
  * A model's errors on the held-out rows of `series`, stepped as the detector steps a stream (step graph
  * reading by reading, in chunks of the model's hop, a decode of min(W, readings since the reset) after each
@@ -87,15 +97,22 @@ export function splitHeldOut(history: Float32Array | Float64Array, channels: num
  * @throws RangeError when the model's channels differ from the series'.
  */
 export async function heldOutErrors(model: ModelRunner, series: readonly HeldOutSeries[]): Promise<HeldOutFigures> {
+  return (await heldOutDetail(model, series)).figures;
+}
+
+async function heldOutDetail(model: ModelRunner, series: readonly HeldOutSeries[]): Promise<{ figures: HeldOutFigures; perSeries: SeriesErrors[] }> {
   const { window: W, hop, hidden: H, cell } = model.sidecar;
   let predSum = 0;
   let predN = 0;
   let reconSum = 0;
   let reconN = 0;
+  const perSeries: SeriesErrors[] = [];
   for (const s of series) {
     const C = s.channels;
     if (model.sidecar.channels.length !== C) throw new RangeError(`model ${model.id} takes ${model.sidecar.channels.length} channels, the series has ${C}`);
     const rows = s.values.length / C;
+    const pred = new Float64Array(rows).fill(Number.NaN);
+    const decodes: { end: number; err: number }[] = [];
     const start = Math.max(0, s.from - 2 * W);
     let h: Float32Array = new Float32Array(H);
     let c: Float32Array | undefined = cell === 'lstm' ? new Float32Array(H) : undefined;
@@ -110,6 +127,7 @@ export async function heldOutErrors(model: ModelRunner, series: readonly HeldOut
         if (prev !== null && row >= s.from) {
           let e = 0;
           for (let k = 0; k < C; k++) e += (prev[k] - s.values[row * C + k]) ** 2;
+          pred[row] = e / C;
           predSum += e / C;
           predN++;
         }
@@ -125,27 +143,156 @@ export async function heldOutErrors(model: ModelRunner, series: readonly HeldOut
       for (let k = 0; k < w; k++) for (let ch = 0; ch < C; ch++) e += (d.recon[k * C + ch] - s.values[(end - k) * C + ch]) ** 2;
       reconSum += e / (w * C);
       reconN++;
+      decodes.push({ end, err: e / (w * C) });
     }
+    perSeries.push({ pred, decodes });
   }
   const predMse = predN > 0 ? predSum / predN : Number.NaN;
   const reconMse = reconN > 0 ? reconSum / reconN : Number.NaN;
-  return { predMse, reconMse, loss: (reconN > 0 ? reconMse : 0) + TRAIN_DEFAULTS.predWeight * (predN > 0 ? predMse : 0), predictions: predN, reconstructions: reconN };
+  const figures = { predMse, reconMse, loss: (reconN > 0 ? reconMse : 0) + TRAIN_DEFAULTS.predWeight * (predN > 0 ? predMse : 0), predictions: predN, reconstructions: reconN };
+  return { figures, perSeries };
+}
+
+/**
+ * How much lower the new model's held-out loss must be than the model in use's, relative: a swap resets the
+ * stream's state and histories (the detector re-learns its errors), which a gain smaller than this does not
+ * repay. A choice of practical significance, not a fitted value (docs/MODEL.md "The gate").
+ */
+export const GATE_MARGIN = 0.05;
+/** One-sided level of the sign test over the held-out stretches (docs/MODEL.md "The gate"). */
+export const GATE_ALPHA = 0.05;
+
+/** The paired comparison of the two models over disjoint stretches of the held-out readings. */
+export interface PairedFigures {
+  /** Readings per stretch: the larger of the two models' windows and hops. */
+  readonly length: number;
+  /** Stretches where the two losses differ (ties are dropped, as the sign test does). */
+  readonly stretches: number;
+  /** Of them, those where the new model's loss is lower. */
+  readonly better: number;
+  /** One-sided sign-test p-value: P(Binomial(stretches, 1/2) ≥ better). */
+  readonly p: number;
+}
+
+/**
+ * One model's loss on each stretch: disjoint runs of `length` held-out rows, counted back from the newest;
+ * reconMse of the decodes ending in the stretch + predWeight · predMse of its rows (the loss's weighting).
+ * Indexed [series][stretch]; a stretch without a decode or a prediction of the model gives NaN.
+ */
+function stretchLosses(e: readonly SeriesErrors[], series: readonly HeldOutSeries[], length: number): number[] {
+  const out: number[] = [];
+  series.forEach((s, i) => {
+    const rows = s.values.length / s.channels;
+    for (let end = rows - 1; end - length + 1 >= s.from; end -= length) {
+      const first = end - length + 1;
+      let p = 0;
+      let pn = 0;
+      for (let r = first; r <= end; r++) {
+        if (!Number.isNaN(e[i].pred[r])) {
+          p += e[i].pred[r];
+          pn++;
+        }
+      }
+      let d = 0;
+      let dn = 0;
+      for (const x of e[i].decodes) {
+        if (x.end >= first && x.end <= end) {
+          d += x.err;
+          dn++;
+        }
+      }
+      out.push(pn > 0 && dn > 0 ? d / dn + TRAIN_DEFAULTS.predWeight * (p / pn) : Number.NaN);
+    }
+  });
+  return out;
+}
+
+/** Stretches wanted for the sign test when the held-out readings allow (5 all better is the least that can pass). */
+export const GATE_MIN_STRETCHES = 8;
+
+/**
+ * Readings per stretch of the paired comparison: `full` (the larger of the two models' windows and hops)
+ * when the held-out rows give at least GATE_MIN_STRETCHES stretches of it; else the longest multiple of
+ * `hop` (readings between decodes, so every stretch still holds a decode) that gives that many; `hop` at
+ * the least. A short held-out part (a small `learning.minReadings`) is thus cut finer rather than never
+ * reaching the test's level; stretches shorter than a window hold decodes that overlap their neighbours',
+ * so their pairs are less independent (the 5 % margin on the whole loss still applies).
+ */
+export function stretchLength(full: number, hop: number, series: readonly HeldOutSeries[]): number {
+  const count = (length: number): number =>
+    series.reduce((n, s) => n + Math.max(0, Math.floor((s.values.length / s.channels - s.from) / length)), 0);
+  if (count(full) >= GATE_MIN_STRETCHES) return full;
+  for (let length = Math.floor((full - 1) / hop) * hop; length > hop; length -= hop) {
+    if (count(length) >= GATE_MIN_STRETCHES) return length;
+  }
+  return Math.min(full, hop);
+}
+
+/** P(Binomial(n, 1/2) ≥ k), exactly (n is at most a few thousand stretches; log-space to stay finite). */
+export function signTestP(k: number, n: number): number {
+  if (k <= 0) return 1;
+  if (k > n) return 0;
+  let logC = 0; // log C(n, i), from i = 0
+  const terms: number[] = [];
+  for (let i = 0; i <= n; i++) {
+    if (i > 0) logC += Math.log(n - i + 1) - Math.log(i);
+    if (i >= k) terms.push(logC - n * Math.LN2);
+  }
+  const m = Math.max(...terms);
+  return Math.min(1, Math.exp(m) * terms.reduce((a, t) => a + Math.exp(t - m), 0));
 }
 
 /**
  * Decides whether `candidate` may replace `current` (null: the sensor has no model, not even the shared
- * one; then anything is better than nothing): both scored by heldOutErrors on the same held-out rows; the
- * candidate passes when its loss there is no larger than the current model's. With no held-out reading
- * at all (a history too short to keep any apart) it passes, and the reason says so.
+ * one; then anything is better than nothing): both scored by heldOutErrors on the same held-out rows. The
+ * candidate passes only when it is measurably better, both of:
+ * - its loss there is lower by at least GATE_MARGIN (5 %) of the current model's, and
+ * - it is lower on more of the held-out stretches (disjoint runs of the larger window of the two, ties
+ *   dropped) than chance would give: a one-sided sign test at GATE_ALPHA (5 %) on the paired stretch losses,
+ *   the sign test on loss differentials of Diebold & Mariano ("Comparing predictive accuracy", J. Business &
+ *   Economic Statistics 13(3), 1995, section 3.2), over disjoint stretches so that neighbouring readings'
+ *   errors, which are correlated, fall in one pair (non-overlapping batch means).
+ * With too few stretches for the test to reach its level (fewer than 5), or none at all, it is not
+ * measurably better, and the reason says so.
  */
 export async function gate(candidate: ModelRunner, current: ModelRunner | null, series: readonly HeldOutSeries[]): Promise<GateDecision> {
   const heldOut = series.reduce((n, s) => n + s.values.length / s.channels - s.from, 0);
-  const cand = await heldOutErrors(candidate, series);
-  if (current === null) return { accepted: true, reason: 'no model in use', candidate: cand, current: null, heldOut };
-  const cur = await heldOutErrors(current, series);
-  if (cand.predictions === 0) return { accepted: true, reason: 'no held-out readings to judge on', candidate: cand, current: cur, heldOut };
+  const cand = await heldOutDetail(candidate, series);
+  if (current === null) return { accepted: true, reason: 'no model in use', candidate: cand.figures, current: null, heldOut };
+  const cur = await heldOutDetail(current, series);
+  const length = stretchLength(
+    Math.max(candidate.sidecar.window, current.sidecar.window, candidate.sidecar.hop, current.sidecar.hop),
+    Math.max(candidate.sidecar.hop, current.sidecar.hop),
+    series,
+  );
+  const a = stretchLosses(cand.perSeries, series, length);
+  const b = stretchLosses(cur.perSeries, series, length);
+  let stretches = 0;
+  let better = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (Number.isNaN(a[i]) || Number.isNaN(b[i]) || a[i] === b[i]) continue;
+    stretches++;
+    if (a[i] < b[i]) better++;
+  }
+  const p = signTestP(better, stretches);
+  const paired: PairedFigures = { length, stretches, better, p };
   const fig = (f: HeldOutFigures): string => `loss ${f.loss.toPrecision(3)} (prediction ${f.predMse.toPrecision(3)}, reconstruction ${f.reconMse.toPrecision(3)})`;
-  const accepted = cand.loss <= cur.loss;
-  const reason = `on ${heldOut} held-out normal readings: new model ${fig(cand)}, model in use ${fig(cur)}: ${accepted ? 'no worse' : `${(cand.loss / cur.loss).toPrecision(3)} times worse`}`;
-  return { accepted, reason, candidate: cand, current: cur, heldOut };
+  const c = cand.figures;
+  const u = cur.figures;
+  const ratio = c.loss / u.loss;
+  const lower = c.loss <= (1 - GATE_MARGIN) * u.loss;
+  const significant = p <= GATE_ALPHA;
+  const accepted = c.predictions > 0 && lower && significant;
+  const verdict = accepted
+    ? 'measurably better'
+    : c.predictions === 0 || stretches === 0
+      ? 'no held-out readings to tell them apart: not measurably better'
+      : ratio >= 1
+        ? `${ratio.toPrecision(3)} times worse`
+        : `not measurably better (${!lower ? `less than ${GATE_MARGIN * 100} % lower` : `lower on too few stretches`})`;
+  const reason =
+    `on ${heldOut} held-out normal readings: new model ${fig(c)}, model in use ${fig(u)}` +
+    (stretches > 0 ? `; ${ratio.toPrecision(3)} times its loss, lower on ${better} of ${stretches} stretches of ${length} readings (sign test p ${p.toPrecision(2)})` : '') +
+    `: ${verdict}`;
+  return { accepted, reason, candidate: c, current: u, heldOut, paired };
 }

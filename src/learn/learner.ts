@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { CellKind, ModelGraphs, Seq2SeqParams } from '../model/spec.js';
 import type { SidecarInput } from '../model/onnx-export.js';
-import type { ModelStore, ReadingStore } from '../contract/store.js';
+import type { ModelAssignment, ModelCheck, ModelStore, ReadingStore } from '../contract/store.js';
 import { sidecarOf, type TrainProgress, type TrainResult, type TrainSeries } from '../train/trainer.js';
 import type { WorkerTrainOptions } from '../train/in-worker.js';
 import { inSensorUnits, standardisationOf, standardisedSegments } from '../train/dataset.js';
@@ -25,7 +25,17 @@ export interface LearningOptions {
 }
 
 /** What the learner needs of the store: the readings it learns from, and the models it records and assigns. */
-export type LearnerStore = ReadingStore & Pick<ModelStore, 'addModel' | 'assignModel' | 'assignments' | 'models' | 'addModelCheck' | 'modelChecks'>;
+export type LearnerStore = ReadingStore &
+  Pick<ModelStore, 'addModel' | 'assignModel' | 'assignments' | 'assignmentHistory' | 'assignmentVersion' | 'models' | 'addModelCheck' | 'modelChecks'>;
+
+/**
+ * Rejections in a row after which a scope stops trying until the operator asks (`anomalyd models retrain`);
+ * it stops sooner when the next wait, learning.minReadings · 2^tries, would exceed learning.maxReadings.
+ */
+export const MAX_TRIES = 5;
+
+/** Assignment reasons that are the operator's (`anomalyd models`): the daemon logs when it picks one up. */
+const OPERATOR_REASONS = new Set(['rollback', 'unpin', 'retrain']);
 
 export interface LearnerDeps {
   readonly store: LearnerStore;
@@ -62,14 +72,19 @@ interface ScopeState {
   dueTs: number | null;
   /**
    * Set while the scope waits to try again after its new model was rejected by the gate (or after the
-   * operator rolled it back to the shared model): it trains again once it has collected `needed` more
-   * normal readings (counted from `since`, epoch ms). Null otherwise.
+   * operator rolled it back to the shared model, or unpinned it): it trains again once it has collected
+   * `needed` more normal readings (stored after `since`). Null otherwise.
    */
   retry: Retry | null;
+  /** Set when it stopped trying after MAX_TRIES rejections (why, for people); null otherwise. */
+  stopped: string | null;
 }
 
 interface Retry {
-  /** When the wait started (epoch ms): readings stored after it count, across a restart too. */
+  /**
+   * Data time (epoch ms, the readings' own time stamps) of the newest reading stored when the wait started:
+   * the readings stored after it count, across a restart too.
+   */
   readonly since: number;
   /** Normal readings to collect before the next try: learning.minReadings · 2^(tries − 1), at most learning.maxReadings. */
   readonly needed: number;
@@ -102,6 +117,10 @@ export class Learner {
   private trainingScope: string | null = null;
   private stopped = false;
   private readonly log: Logger;
+  /** Sensors the operator pinned to a model (`anomalyd models rollback`): id, or null for the shared model. */
+  private readonly pinned = new Map<string, string | null>();
+  /** The newest assignment row applied (ModelAssignment.seq); -1 before the first restore. */
+  private appliedSeq = -1;
 
   constructor(
     private readonly opts: LearningOptions,
@@ -110,35 +129,60 @@ export class Learner {
     this.log = deps.logger;
   }
 
-  /** Loads the models learnt earlier and re-applies the assignments (rollbacks included). */
+  /**
+   * Loads the models learnt earlier and re-applies the assignments (rollbacks and pins included), then
+   * re-reads each known scope's wait from the store (src/contract/store.ts ModelCheck, ModelAssignment): what
+   * it waits for after a rejection, a rollback, an unpin or a retrain request. Called at start and whenever
+   * the assignments change (the CLI wrote one); from the second call on, each operator's assignment it
+   * applies is logged, once (sensor, from, to, reason, pinned).
+   */
   async restore(): Promise<void> {
     const { store, registry } = this.deps;
+    this.flush();
     const byId = new Map(store.models().map((m) => [m.id, m]));
+    const live = this.appliedSeq >= 0;
+    let newest = Math.max(0, this.appliedSeq);
+    const name = (id: string | null): string => id ?? 'the shared model';
     for (const a of store.assignments()) {
+      newest = Math.max(newest, a.seq);
+      const from = registry.hasOwnModel(a.sensor) ? (registry.modelFor(a.sensor)?.id ?? null) : null;
+      if (a.pinned) this.pinned.set(a.sensor, a.modelId);
+      else this.pinned.delete(a.sensor);
       if (a.modelId === null) {
-        // Rolled back to the shared model: the same reset as any swap (the detector sees another model id),
-        // and the learner waits before it learns the sensor again, as after a rejection.
-        const wasShared = registry.isShared(a.sensor);
         registry.assignShared(a.sensor);
-        const s = this.scope(a.sensor);
-        if (!wasShared || s.retry === null) s.retry = this.retryFrom(a.sensor, a.at, 0, 'rolled back to the shared model');
-        continue;
+      } else {
+        const record = byId.get(a.modelId);
+        if (!record) continue;
+        try {
+          if (!registry.has(a.modelId)) registry.add(await this.deps.loadModel(record.sidecarPath));
+          registry.assign(a.sensor, a.modelId);
+          this.scope(a.sensor).lastTrainedAt = record.createdAt;
+        } catch (err) {
+          this.log.warn({ err, sensor: a.sensor, model: a.modelId }, 'could not load a learnt model; the sensor uses the fallback');
+          continue;
+        }
       }
-      const record = byId.get(a.modelId);
-      if (!record) continue;
-      try {
-        if (!registry.has(a.modelId)) registry.add(await this.deps.loadModel(record.sidecarPath));
-        registry.assign(a.sensor, a.modelId);
-        this.scope(a.sensor).lastTrainedAt = record.createdAt;
-      } catch (err) {
-        this.log.warn({ err, sensor: a.sensor, model: a.modelId }, 'could not load a learnt model; the sensor uses the fallback');
+      if (live && a.seq > this.appliedSeq && OPERATOR_REASONS.has(a.reason)) {
+        this.log.info(
+          { sensor: a.sensor, from: name(from), to: name(a.modelId), reason: a.reason, pinned: a.pinned },
+          `model assignment by the operator applied: ${a.sensor} ${name(from)} -> ${name(a.modelId)} (${a.reason}${a.pinned ? ', pinned' : ''})`,
+        );
       }
     }
+    this.appliedSeq = newest;
+    // Rolled back sensors are scopes too: their wait is read from the store like any other's.
+    for (const a of store.assignments()) if (a.modelId === null && !this.scopes.has(this.deps.scopeOf(a.sensor))) this.scope(a.sensor);
+    for (const [scopeName, s] of this.scopes) this.restoreWait(scopeName, s);
+  }
+
+  /** True when the operator pinned the sensor to its model (`anomalyd models rollback`): it is not learnt again until unpinned. */
+  isPinned(sensor: string): boolean {
+    return this.pinned.has(sensor);
   }
 
   /** True while the sensor has no model of its own (it may still be scored by the fallback). */
   isLearning(sensor: string): boolean {
-    return this.opts.enabled && !this.deps.registry.hasOwnModel(sensor);
+    return this.opts.enabled && !this.pinned.has(sensor) && !this.deps.registry.hasOwnModel(sensor);
   }
 
   /**
@@ -149,9 +193,12 @@ export class Learner {
   ownModel(sensor: string): OwnModelProgress | null {
     if (!this.isLearning(sensor)) return null;
     const name = this.deps.scopeOf(sensor);
-    const s = this.scopes.get(name);
-    const retry = s?.retry ?? null;
-    const readings = retry !== null ? retry.counted : (s?.readings ?? 0);
+    // A sensor seen before its first normal reading since the start (silent, or in an open episode) is counted
+    // from what the store kept, not shown as starting over.
+    const s = this.scope(sensor);
+    if (s.stopped !== null) return { phase: 'stopped', readings: s.readings, needed: 0, lastTry: s.stopped };
+    const retry = s.retry;
+    const readings = retry !== null ? retry.counted : s.readings;
     const needed = retry !== null ? retry.needed : this.opts.minReadings;
     const phase = this.trainingScope === name ? 'training' : readings >= needed ? 'queued' : 'collecting';
     return retry !== null ? { phase, readings, needed, lastTry: retry.reason } : { phase, readings, needed };
@@ -162,7 +209,7 @@ export class Learner {
    * anomaly episode (or is a duplicate of the previous one).
    */
   observe(stream: string, ts: number, values: readonly number[], anomalous: boolean): void {
-    if (!this.opts.enabled || anomalous) return;
+    if (!this.opts.enabled || anomalous || this.pinned.has(stream)) return;
     const scopeName = this.deps.scopeOf(stream);
     const scope = this.scope(stream);
     const collecting = !this.deps.registry.scopeHasModel(scopeName) || this.opts.retrainIntervalMs > 0;
@@ -192,6 +239,8 @@ export class Learner {
     if (!this.opts.enabled || this.training || this.stopped) return;
     const now = this.deps.now();
     for (const [name, s] of this.scopes) {
+      // Pinned sensors are not learnt (a group without any other sensor is not either); a scope that gave up waits for the operator.
+      if (s.stopped !== null || ![...s.sensors].some((x) => !this.pinned.has(x))) continue;
       const hasModel = this.deps.registry.scopeHasModel(name);
       const due = hasModel
         ? this.opts.retrainIntervalMs > 0 && now - s.lastTrainedAt >= this.opts.retrainIntervalMs && s.readings >= this.opts.minReadings
@@ -207,7 +256,7 @@ export class Learner {
           // A first training that failed waits for more readings too (it was retried at every tick).
           if (!hasModel) {
             const tries = (s.retry?.rejections ?? 0) + 1;
-            s.retry = { since: now, needed: this.retryNeeded(tries), counted: 0, rejections: tries, reason: `its last training failed: ${err instanceof Error ? err.message : String(err)}` };
+            s.retry = { since: this.newestTs(s), needed: this.retryNeeded(tries), counted: 0, rejections: tries, reason: `its last training failed: ${err instanceof Error ? err.message : String(err)}` };
           }
           this.log.error({ err, scope: name, retryAfterReadings: s.retry?.needed ?? null }, 'training failed; the scope keeps its current model');
         })
@@ -250,33 +299,81 @@ export class Learner {
   private scope(sensor: string): ScopeState {
     const name = this.deps.scopeOf(sensor);
     let s = this.scopes.get(name);
+    const created = s === undefined;
     if (!s) {
-      s = { sensors: new Set(), readings: 0, lastTrainedAt: 0, channels: 1, dueTs: null, retry: null };
+      s = { sensors: new Set(), readings: 0, lastTrainedAt: 0, channels: 1, dueTs: null, retry: null, stopped: null };
       this.scopes.set(name, s);
-      // A rejection before a restart still holds: the scope waits for the readings it was told to wait for.
-      const [last] = this.deps.store.modelChecks(name, 1);
-      if (last !== undefined && !last.accepted && last.retryAfter !== null && !this.deps.registry.scopeHasModel(name)) {
-        s.retry = { since: last.at, needed: last.retryAfter, counted: 0, rejections: rejectionsOf(last.figures), reason: rejectedText(last.figures) };
-      }
     }
     if (!s.sensors.has(sensor)) {
       s.sensors.add(sensor);
       // What earlier runs stored counts too, so a restart does not start learning from zero.
-      s.readings += this.deps.store.readReadings(sensor, undefined, undefined, this.opts.maxReadings).ts.length;
-      if (s.retry !== null) s.retry.counted += this.deps.store.readReadings(sensor, s.retry.since + 1, undefined, s.retry.needed).ts.length;
+      s.readings += this.deps.store.countReadings(sensor, undefined, this.opts.maxReadings);
+      // A wait from before a restart (a rejection, a rollback) still holds: the scope waits for the readings it was told to wait for.
+      if (created) this.restoreWait(name, s);
+      else if (s.retry !== null) s.retry.counted += this.deps.store.countReadings(sensor, s.retry.since + 1, s.retry.needed);
     }
     return s;
   }
 
-  /** Readings to wait for after `tries` failed tries in a row: learning.minReadings · 2^(tries − 1), at most learning.maxReadings. */
-  private retryNeeded(tries: number): number {
-    return Math.min(this.opts.maxReadings, this.opts.minReadings * 2 ** Math.min(20, tries - 1));
+  /**
+   * Reads a scope's wait from the store: the newest of (its last gate decision; the operator's last
+   * assignment of one of its sensors: rollback, unpin, retrain), ordered by the assignment sequence the check
+   * recorded (ModelAssignment.seq, global across the table). A scope with a model of its own waits for
+   * nothing (it retrains after learning.retrainIntervalMs, if at all). The readings counted towards the wait
+   * are those stored after its start, in data time (the readings' time stamps, never the wall clock).
+   */
+  private restoreWait(name: string, s: ScopeState): void {
+    const { store, registry } = this.deps;
+    s.retry = null;
+    s.stopped = null;
+    if (registry.scopeHasModel(name)) return;
+    const [check] = store.modelChecks(name, 1);
+    let op: ModelAssignment | null = null;
+    for (const sensor of s.sensors) {
+      const [latest] = store.assignmentHistory(sensor);
+      if (latest !== undefined && OPERATOR_REASONS.has(latest.reason) && (op === null || latest.seq > op.seq)) op = latest;
+    }
+    const counted = (since: number, needed: number): number => [...s.sensors].reduce((n, x) => n + store.countReadings(x, since + 1, needed), 0);
+    if (op !== null && (check === undefined || opAfterCheck(op, check))) {
+      if (op.pinned) return; // not learnt at all until unpinned
+      if (op.reason === 'retrain') {
+        // The operator asked for a new try: at once, from the newest stored readings, the back-off forgotten.
+        s.retry = { since: op.dataTs ?? -Number.MAX_SAFE_INTEGER, needed: 0, counted: 0, rejections: 0, reason: 'a new try asked for by the operator' };
+        return;
+      }
+      const since = op.dataTs ?? op.at;
+      const needed = this.opts.minReadings;
+      const reason = op.reason === 'unpin' ? 'unpinned from the shared model' : 'rolled back to the shared model';
+      s.retry = { since, needed, counted: counted(since, needed), rejections: 0, reason };
+      return;
+    }
+    if (check === undefined || check.accepted) return;
+    const f = check.figures as { dataTo?: unknown; gaveUp?: unknown } | null;
+    const tries = rejectionsOf(check.figures);
+    if (f?.gaveUp === true) {
+      s.stopped = stoppedText(tries, rejectedText(check.figures));
+      return;
+    }
+    if (check.retryAfter === null) return;
+    const since = typeof f?.dataTo === 'number' ? f.dataTo : check.at;
+    s.retry = { since, needed: check.retryAfter, counted: counted(since, check.retryAfter), rejections: tries, reason: rejectedText(check.figures) };
   }
 
-  /** A wait before the next try, counting the sensor's readings stored after `since` (epoch ms). */
-  private retryFrom(sensor: string, since: number, rejections: number, reason: string): Retry {
-    const needed = this.opts.minReadings;
-    return { since, needed, counted: this.deps.store.readReadings(sensor, since + 1, undefined, needed).ts.length, rejections, reason };
+  /** Data time (epoch ms) of the newest reading the scope's sensors stored (flushed or not); -MAX_SAFE_INTEGER with none. */
+  private newestTs(s: ScopeState): number {
+    let newest = -Number.MAX_SAFE_INTEGER;
+    for (const sensor of s.sensors) {
+      const p = this.pending.get(sensor);
+      if (p !== undefined && p.ts.length > 0) newest = Math.max(newest, p.ts[p.ts.length - 1]);
+      const stored = this.deps.store.readReadings(sensor, undefined, undefined, 1, true).ts;
+      if (stored.length > 0) newest = Math.max(newest, stored[0]);
+    }
+    return newest;
+  }
+
+  /** Readings to wait for after `tries` failed tries in a row: learning.minReadings · 2^(tries − 1), at most learning.maxReadings (then it stops, MAX_TRIES). */
+  private retryNeeded(tries: number): number {
+    return Math.min(this.opts.maxReadings, this.opts.minReadings * 2 ** Math.min(20, tries - 1));
   }
 
   private flushSensor(sensor: string, p: Pending): void {
@@ -291,7 +388,8 @@ export class Learner {
   }
 
   private async trainScope(name: string, s: ScopeState, retrain: boolean): Promise<void> {
-    const sensors = [...s.sensors];
+    // A pinned sensor is not learnt: its readings are not stored, and a group's new model is not given to it.
+    const sensors = [...s.sensors].filter((x) => !this.pinned.has(x));
     const C = s.channels;
     const histories: Float32Array[] = [];
     const heldOut: HeldOutSeries[] = [];
@@ -353,7 +451,7 @@ export class Learner {
     const { sidecarPath } = await this.deps.writeModel(this.deps.modelsDir, sidecarOf(modelName, trained), trained.params);
     const model = await this.deps.loadModel(sidecarPath);
     const { store, registry } = this.deps;
-    // The gate: the new model replaces the one in use only if it is no worse on the held-out readings.
+    // The gate: the new model replaces the one in use only if it is measurably better on the held-out readings.
     const current = registry.modelFor(sensors[0]);
     let decision: GateDecision;
     try {
@@ -363,8 +461,15 @@ export class Learner {
       throw err;
     }
     const tries = (s.retry?.rejections ?? 0) + 1;
-    const retryAfter = decision.accepted ? null : this.retryNeeded(tries);
+    // A first model (or a new try) rejected for the MAX_TRIES-th time, or whose next wait would exceed
+    // learning.maxReadings, stops the scope's tries until the operator asks for one.
+    const gaveUp = !decision.accepted && !retrain && (tries >= MAX_TRIES || this.opts.minReadings * 2 ** (tries - 1) > this.opts.maxReadings);
+    const retryAfter = decision.accepted || gaveUp ? null : this.retryNeeded(tries);
     const { reason: _reason, ...figures } = decision;
+    // The readings counted towards the next try are those stored after the newest it was judged on (data time),
+    // and the check is ordered against the operator's assignments by their sequence (restoreWait).
+    this.flush();
+    const dataTo = this.newestTs({ ...s, sensors: new Set(sensors) });
     store.addModelCheck({
       scope: name,
       sensors,
@@ -372,18 +477,16 @@ export class Learner {
       current: current?.id ?? null,
       accepted: decision.accepted,
       reason: decision.reason,
-      figures: { ...figures, tries },
+      figures: { ...figures, tries, dataTo, assignmentSeq: store.assignmentVersion(), ...(gaveUp ? { gaveUp } : {}) },
       retryAfter,
     });
     if (!decision.accepted) {
       await model.release();
       removeModelFiles(sidecarPath, model.sidecar.graphs);
       s.lastTrainedAt = this.deps.now();
-      if (retrain) {
-        s.retry = null; // it keeps its own model and retrains after learning.retrainIntervalMs, as before
-      } else {
-        s.retry = { since: this.deps.now(), needed: retryAfter ?? this.opts.minReadings, counted: 0, rejections: tries, reason: rejectedText(decision) };
-      }
+      // A retraining keeps its own model and retrains after learning.retrainIntervalMs, as before; a first
+      // model waits for more readings (or stops trying), as the store now says (the same after a restart).
+      this.restoreWait(name, s);
       this.log.warn(
         {
           scope: name,
@@ -395,8 +498,16 @@ export class Learner {
           currentLoss: decision.current?.loss ?? null,
           retryAfterReadings: retrain ? null : retryAfter,
           retryAfterMs: retrain ? this.opts.retrainIntervalMs : null,
+          tries,
+          stopped: gaveUp,
         },
-        `new model rejected: ${decision.reason}; the sensors keep ${current === registry.fallbackModel ? 'the shared model' : 'their model'} and it tries again ${retrain ? 'at the next retraining' : `after ${retryAfter} more normal readings`}`,
+        `new model rejected: ${decision.reason}; the sensors keep ${current === registry.fallbackModel ? 'the shared model' : 'their model'} and ${
+          retrain
+            ? 'it tries again at the next retraining'
+            : gaveUp
+              ? `it stops trying after ${tries} rejected models ('anomalyd models retrain ${sensors[0]}' asks for a new try)`
+              : `it tries again after ${retryAfter} more normal readings`
+        }`,
       );
       return;
     }
@@ -433,11 +544,25 @@ export class Learner {
  * its stored figures (a stored check without them: "its last model was rejected").
  */
 function rejectedText(figures: unknown): string {
-  const f = figures as Partial<Pick<GateDecision, 'candidate' | 'current' | 'heldOut'>> | null;
+  const f = figures as Partial<Pick<GateDecision, 'candidate' | 'current' | 'heldOut' | 'paired'>> | null;
   const cand = f?.candidate?.loss;
   const cur = f?.current?.loss;
   if (typeof cand !== 'number' || typeof cur !== 'number' || !(cur > 0) || typeof f?.heldOut !== 'number') return 'its last model was rejected';
-  return `its last model was ${(cand / cur).toPrecision(3)} times worse than the model in use on ${f.heldOut} held-out readings`;
+  const ratio = cand / cur;
+  if (ratio >= 1) return `its last model was ${ratio.toPrecision(3)} times worse than the model in use on ${f.heldOut} held-out readings`;
+  const paired = f.paired !== undefined ? `, lower on ${f.paired.better} of ${f.paired.stretches} stretches` : '';
+  return `its last model was not measurably better than the model in use on ${f.heldOut} held-out readings (${ratio.toPrecision(3)} times its loss${paired})`;
+}
+
+/** Why a scope stopped trying, for people (status, the API, the dashboard). */
+function stoppedText(tries: number, last: string): string {
+  return `stopped after ${tries} rejected model${tries === 1 ? '' : 's'}, ${last}; 'anomalyd models retrain SENSOR' asks for a new try`;
+}
+
+/** True when the operator's assignment came after the gate's decision (the decision records the assignment sequence it saw). */
+function opAfterCheck(op: ModelAssignment, check: ModelCheck): boolean {
+  const seen = (check.figures as { assignmentSeq?: unknown } | null)?.assignmentSeq;
+  return typeof seen === 'number' ? op.seq > seen : op.at >= check.at;
 }
 
 /** The rejections in a row a stored check's figures count (1 when they do not say). */

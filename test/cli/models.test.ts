@@ -50,10 +50,22 @@ describe('anomalyd models', () => {
   it('rolls a sensor back to its previous model, recorded as a new assignment', async () => {
     const c = io();
     expect(await modelsCommand(['rollback', 'p1', '--db', db], c)).toBe(0);
-    expect(c.out).toBe('p1: p1-b@2 -> p1-a@1\n');
+    expect(c.out).toBe("p1: p1-b@2 -> p1-a@1 (pinned: not learnt again until 'anomalyd models unpin p1')\n");
     const store = SqliteStore.open(db, { commitIntervalMs: 0, outboxMax: 10, logger: pino({ level: 'silent' }) });
-    expect(store.assignments().map((a) => [a.sensor, a.modelId, a.reason])).toEqual([['p1', 'p1-a@1', 'rollback']]);
+    expect(store.assignments().map((a) => [a.sensor, a.modelId, a.reason, a.pinned])).toEqual([['p1', 'p1-a@1', 'rollback', true]]);
     store.close();
+    // --no-pin: not pinned; unpin refuses a sensor that is not pinned.
+    const back = io();
+    expect(await modelsCommand(['rollback', 'p1', 'p1-b@2', '--no-pin', '--db', db], back)).toBe(0);
+    expect(back.out).toBe('p1: p1-a@1 -> p1-b@2\n');
+    const unpin = io();
+    expect(await modelsCommand(['unpin', 'p1', '--db', db], unpin)).toBe(1);
+    expect(unpin.err).toContain('is not pinned');
+    // retrain is for a sensor without a model of its own.
+    const retrain = io();
+    expect(await modelsCommand(['retrain', 'p1', '--db', db], retrain)).toBe(1);
+    expect(retrain.err).toContain('has a model of its own');
+    expect(await modelsCommand(['unpin', 'p1', '--no-pin', '--db', db], io())).toBe(2);
   });
 
   it('refuses a sensor without a model of its own, and bad usage', async () => {

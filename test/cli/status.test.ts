@@ -55,7 +55,7 @@ describe('anomalyd status', () => {
 
   it('says when no sensor is learning its own model, and when learning is off, without asking for the sensors', async () => {
     const view = new FakeView();
-    view.statusView = { ...view.statusView, sensors: { ...view.statusView.sensors, ownModel: { collecting: 0, queued: 0, training: 0 } } };
+    view.statusView = { ...view.statusView, sensors: { ...view.statusView.sensors, ownModel: { collecting: 0, queued: 0, training: 0, stopped: 0 } } };
     view.sensorViews = [];
     const server = new HttpServer({ host: '127.0.0.1', port: 0, logger: captureLogs().logger, view });
     servers.push(server);
@@ -67,6 +67,35 @@ describe('anomalyd status', () => {
     const off = context();
     expect(await statusCommand(['--url', server.url!], off.ctx)).toBe(0);
     expect(off.out()).toMatch(/^own models off \(learning\.enabled: false\)/m);
+  });
+
+  it('names the sensors that stopped trying and those the operator pinned (tryout 9, findings 8 and 9)', async () => {
+    const view = new FakeView();
+    view.statusView = { ...view.statusView, sensors: { ...view.statusView.sensors, ownModel: { collecting: 0, queued: 0, training: 0, stopped: 1 }, pinned: 1 } };
+    view.sensorViews = [
+      { sensor: 'hum', status: 'ok', model: 'gru@1', pinned: true, lastTs: null, value: null, surprise: null, unit: null, ownModel: null },
+      {
+        sensor: 'noise',
+        status: 'ok',
+        model: 'gru@1',
+        pinned: false,
+        lastTs: null,
+        value: null,
+        surprise: null,
+        unit: null,
+        ownModel: { phase: 'stopped', readings: 9000, needed: 0, lastTry: "stopped after 5 rejected models, its last model was rejected; 'anomalyd models retrain SENSOR' asks for a new try" },
+      },
+      { sensor: 'mine', status: 'ok', model: 'mine@2', pinned: false, lastTs: null, value: null, surprise: null, unit: null, ownModel: null },
+    ];
+    const server = new HttpServer({ host: '127.0.0.1', port: 0, logger: captureLogs().logger, view });
+    servers.push(server);
+    await server.start();
+    const { ctx, out } = context();
+    expect(await statusCommand(['--url', server.url!], ctx)).toBe(0);
+    expect(out()).toMatch(/^own models none being learnt; 1 stopped trying, 1 pinned to their model$/m);
+    expect(out()).toMatch(/^ +hum +pinned to gru@1 \('anomalyd models unpin hum' lets it learn again\)$/m);
+    expect(out()).toMatch(/^ +noise +not learning its own model: stopped after 5 rejected models, its last model was rejected; 'anomalyd models retrain SENSOR' asks for a new try$/m);
+    expect(out()).not.toContain('mine');
   });
 
   it('--json prints the API answer itself', async () => {

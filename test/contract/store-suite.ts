@@ -202,6 +202,12 @@ export function describeStore(name: string, factory: StoreFactory): void {
         ['m1', 'trained'],
       ]);
       expect(s.assignmentVersion()).toBeGreaterThan(v0);
+      // A pin and where the next wait starts (data time) are kept with the row; a plain assignment is not pinned.
+      expect(s.assignmentHistory('pump1')[0]).toMatchObject({ pinned: false, dataTs: null });
+      s.assignModel('pump1', null, 'rollback', { pinned: true, dataTs: T0 + 5000 });
+      s.flush();
+      expect(s.assignmentHistory('pump1')[0]).toMatchObject({ modelId: null, reason: 'rollback', pinned: true, dataTs: T0 + 5000 });
+      expect(s.assignments().find((a) => a.sensor === 'pump1')).toMatchObject({ pinned: true, dataTs: T0 + 5000 });
     });
 
     it('ReadingStore: appends row-major readings and reads a time range back in order; refuses shapes that do not fit', () => {
@@ -216,6 +222,10 @@ export function describeStore(name: string, factory: StoreFactory): void {
       expect(Array.from(s.readReadings('pump1', T0 + 500, T0 + 1500).ts)).toEqual([T0 + 1000]);
       expect(s.readReadings('pump1', undefined, undefined, 2).ts).toHaveLength(2);
       expect(s.readReadings('other').ts).toHaveLength(0);
+      expect(s.countReadings('pump1')).toBe(3);
+      expect(s.countReadings('pump1', T0 + 1)).toBe(2);
+      expect(s.countReadings('pump1', undefined, 2)).toBe(2);
+      expect(s.countReadings('other')).toBe(0);
       expect(() => s.appendReadings('pump1', Float64Array.from([T0]), Float32Array.from([1, 2, 3]), 2)).toThrow();
     });
 

@@ -43,6 +43,7 @@ function setup(learningEnabled: boolean): { view: ReturnType<typeof daemonView>;
     rejections: () => ({}) as never,
     defaultModel: () => 'gru',
     modelOf: () => 'gru',
+    pinned: (s) => s === 'pump1',
     mqtt: () => ({ url: 'mqtt://x', connected: true }),
     board,
     series,
@@ -67,7 +68,13 @@ describe('daemonView', () => {
       ['newbie', 'ok', { phase: 'collecting', readings: 1234, needed: 3600 }],
       ['pump1', 'ok', null],
     ]);
-    expect(view.status().sensors).toEqual({ total: 3, byStatus: { ok: 2, anomalous: 0, learning: 1, stale: 0 }, ownModel: { collecting: 1, queued: 0, training: 1 } });
+    expect(view.status().sensors).toEqual({ total: 3, byStatus: { ok: 2, anomalous: 0, learning: 1, stale: 0 }, ownModel: { collecting: 1, queued: 0, training: 1, stopped: 0 }, pinned: 1 });
+    // A sensor the operator pinned to its model (tryout 9, finding 8): said in /api/sensors.
+    expect(sensors.map((s) => [s.sensor, s.pinned])).toEqual([
+      ['fresh', false],
+      ['newbie', false],
+      ['pump1', true],
+    ]);
   });
 
   it('leaves the own-model counts out with learning off, and shows the surprise capped at 16', () => {

@@ -169,8 +169,8 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
     const view = new FakeView();
     const ts = Array.from({ length: 60 }, (_, i) => T0 + i * 1000);
     view.sensorViews = [
-      { sensor: LONG, status: 'anomalous', model: 'gru-7', lastTs: ts[59], value: 31.5, surprise: 6.2, unit: '°C', ownModel: null },
-      { sensor: `${LONG.slice(0, -'temperature'.length)}humidity`, status: 'ok', model: 'gru-7', lastTs: ts[59], value: 40, surprise: 0.2, unit: '%', ownModel: null },
+      { sensor: LONG, status: 'anomalous', model: 'gru-7', pinned: false, lastTs: ts[59], value: 31.5, surprise: 6.2, unit: '°C', ownModel: null },
+      { sensor: `${LONG.slice(0, -'temperature'.length)}humidity`, status: 'ok', model: 'gru-7', pinned: false, lastTs: ts[59], value: 40, surprise: 0.2, unit: '%', ownModel: null },
       ...view.sensorViews,
     ];
     view.histories.set(LONG, { ...series(LONG, ts), anomalous: ts.map((_, i) => i >= 40) });

@@ -163,7 +163,7 @@ describe('series route over a real SeriesStore and its SQLite buckets: the docum
     first.flush(true);
     const viewOf = (series: SeriesStore, known: string[]): DaemonView => ({
       ...storeView(store),
-      sensors: () => known.map((sensor) => ({ sensor, status: 'ok' as const, model: null, lastTs: null, value: null, surprise: null, unit: null, ownModel: null })),
+      sensors: () => known.map((sensor) => ({ sensor, status: 'ok' as const, model: null, pinned: false, lastTs: null, value: null, surprise: null, unit: null, ownModel: null })),
       series: (sensor, q) => series.query(sensor, q),
     });
     const servers: HttpServer[] = [];

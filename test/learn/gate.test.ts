@@ -20,6 +20,7 @@ import { modelsCommand } from '../../src/cli/models.js';
 import type { CommandContext } from '../../src/cli/context.js';
 import type { LoadedModel } from '../../src/contract/ports.js';
 import { ownModelText } from '../../src/contract/own-model.js';
+import { GATE_ALPHA, GATE_MARGIN, GATE_MIN_STRETCHES, gate, signTestP, splitHeldOut, stretchLength } from '../../src/learn/gate.js';
 
 const logger = pino({ level: 'silent' });
 const options: LearningOptions = { enabled: true, minReadings: 600, maxReadings: 5000, retrainIntervalMs: 0, epochs: 2, hidden: 6, cell: 'gru', window: 16, hop: 4 };
@@ -148,14 +149,14 @@ describe('the gate before an own model', () => {
     expect(store.assignments().map((a) => [a.sensor, a.modelId, a.reason])).toEqual([['p1', own.id, 'trained']]);
     const [check] = store.modelChecks('p1');
     expect(check).toMatchObject({ candidate: own.id, current: poor.id, accepted: true, retryAfter: null });
-    expect(check.reason).toMatch(/no worse$/);
+    expect(check.reason).toMatch(/; [\d.]+ times its loss, lower on \d+ of \d+ stretches of \d+ readings \(sign test p [\d.e-]+\): measurably better$/);
     // It learnt from the readings up to when it was due, less the newest 20 % the gate judged it on.
     expect(store.models()[0].rows).toBe(480);
     expect(learner.ownModel('p1')).toBeNull();
     await registry.releaseAll();
   }, 60_000);
 
-  it('rolls a sensor back to the shared model (models rollback SENSOR shared); the learner waits, then the sensor can go back to its own model', async () => {
+  it('rolls a sensor back to the shared model without pinning it (models rollback SENSOR shared --no-pin); the learner waits, then the sensor can go back to its own model', async () => {
     const poor = await noiseModel();
     const first = setup(poor, ownTraining, learning);
     await learn(first.learner, cycle(700));
@@ -163,7 +164,7 @@ describe('the gate before an own model', () => {
     expect(first.registry.hasOwnModel('p1')).toBe(true);
 
     const c = io();
-    expect(await modelsCommand(['rollback', 'p1', 'shared', '--db', dbPath], c)).toBe(0);
+    expect(await modelsCommand(['rollback', 'p1', 'shared', '--no-pin', '--db', dbPath], c)).toBe(0);
     expect(c.out).toBe(`p1: ${own.id} -> the shared model\n`);
     expect(store.assignments().map((a) => [a.sensor, a.modelId, a.reason])).toEqual([['p1', null, 'rollback']]);
 
@@ -185,7 +186,7 @@ describe('the gate before an own model', () => {
 
     // And forward again, to its own model by id.
     const back = io();
-    expect(await modelsCommand(['rollback', 'p1', own.id, '--db', dbPath], back)).toBe(0);
+    expect(await modelsCommand(['rollback', 'p1', own.id, '--no-pin', '--db', dbPath], back)).toBe(0);
     expect(back.out).toBe(`p1: the shared model -> ${own.id}\n`);
     await second.learner.restore();
     expect(second.registry.modelFor('p1')?.id).toBe(own.id);
@@ -195,15 +196,55 @@ describe('the gate before an own model', () => {
   }, 60_000);
 });
 
+describe('the gate’s rule: measurably better, not “no worse” (finding 9)', () => {
+  it('turns down a model that is the model in use over again (a tie: a coin toss that would reset the stream)', async () => {
+    const shared = await loadModel(SHIPPED);
+    const again = await loadModel(SHIPPED);
+    loaded.push(shared, again);
+    const { held } = splitHeldOut(Float32Array.from(cycle(3600, 180).map((r) => r.value)), 1);
+    const d = await gate(again, shared, [held]);
+    expect(d.accepted).toBe(false);
+    expect(d.candidate.loss).toBe(d.current!.loss);
+    expect(d.paired).toMatchObject({ stretches: 0, better: 0, p: 1 });
+    expect(d.reason).toMatch(/: no held-out readings to tell them apart: not measurably better$/);
+  });
+
+  it('its sign test: the exact binomial tail; 9 better stretches of 11 pass at 5 %, 8 do not', () => {
+    // The sign test's level (GATE_ALPHA, one-sided): 9 of 11 better stretches pass (p 0.033), 8 of 11 do not (p 0.11).
+    expect(signTestP(9, 11)).toBeCloseTo(67 / 2048, 12);
+    expect(signTestP(8, 11)).toBeCloseTo(232 / 2048, 12);
+    expect(signTestP(5, 5)).toBeCloseTo(1 / 32, 12);
+    expect(signTestP(4, 4)).toBeCloseTo(1 / 16, 12);
+    expect(signTestP(0, 7)).toBe(1);
+    expect(signTestP(1000, 1000)).toBeGreaterThan(0); // 2^-1000, in log space
+    expect(GATE_ALPHA).toBe(0.05);
+    expect(GATE_MARGIN).toBe(0.05);
+  });
+  it('its stretches: a window long when the held-out part holds 8 of them, cut finer (in hops) when it is short', () => {
+    // held-out rows of one channel: rows - from
+    const heldOf = (held: number) => [{ values: new Float64Array(100 + held), channels: 1, from: 100 }];
+    expect(GATE_MIN_STRETCHES).toBe(8);
+    expect(stretchLength(64, 16, heldOf(720))).toBe(64); // the default 3,600 readings: 11 stretches of 64
+    expect(stretchLength(64, 16, heldOf(512))).toBe(64); // exactly 8
+    expect(stretchLength(64, 16, heldOf(320))).toBe(32); // learning.minReadings 1,600: 10 of 32 (5 of 64 could never pass)
+    expect(stretchLength(64, 16, heldOf(80))).toBe(16); // minReadings 400: 5 of 16, the least that can pass
+    expect(stretchLength(64, 16, heldOf(40))).toBe(16); // fewer than 5: no swap, the reason says so
+    // a group: the stretches of its sensors count together
+    expect(stretchLength(64, 16, [...heldOf(256), ...heldOf(256)])).toBe(64);
+    // two channels: rows, not values
+    expect(stretchLength(64, 16, [{ values: new Float64Array(2 * (100 + 320)), channels: 2, from: 100 }])).toBe(32);
+  });
+});
+
 describe('anomalyd models rollback, targets', () => {
   it('goes back to the shared model by default when the sensor has had one own model only, by "generic" too; refuses unknown models', async () => {
     store.addModel({ id: 'p1-a@1', name: 'p1-a', sidecarPath: '/x/p1-a.json', scope: 'p1', cell: 'gru', rows: 1000, valLoss: 0.1, calibration: {}, source: 'test' });
     store.assignModel('p1', 'p1-a@1', 'trained');
     store.assignModel('p2', 'p1-a@1', 'trained');
     const c = io();
-    expect(await modelsCommand(['rollback', 'p1', '--db', dbPath], c)).toBe(0);
+    expect(await modelsCommand(['rollback', 'p1', '--no-pin', '--db', dbPath], c)).toBe(0);
     expect(c.out).toBe('p1: p1-a@1 -> the shared model\n');
-    expect(await modelsCommand(['rollback', 'p2', 'generic', '--db', dbPath], io())).toBe(0);
+    expect(await modelsCommand(['rollback', 'p2', 'generic', '--no-pin', '--db', dbPath], io())).toBe(0);
     expect(store.assignments().map((a) => [a.sensor, a.modelId])).toEqual([
       ['p1', null],
       ['p2', null],
@@ -220,7 +261,7 @@ describe('anomalyd models rollback, targets', () => {
     expect(await modelsCommand(['rollback', 'p1', 'nope@0', '--db', dbPath], unknown)).toBe(1);
     expect(unknown.err).toContain('no model nope@0 on this device');
     const again = io();
-    expect(await modelsCommand(['rollback', 'p1', 'p1-a@1', '--db', dbPath], again)).toBe(0);
+    expect(await modelsCommand(['rollback', 'p1', 'p1-a@1', '--no-pin', '--db', dbPath], again)).toBe(0);
     expect(again.out).toBe('p1: the shared model -> p1-a@1\n');
   });
 });
