@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { CellKind, ModelGraphs, Seq2SeqParams } from '../model/spec.js';
@@ -447,7 +447,11 @@ export class Learner {
         ? { ...result, normalisation: inSensorUnits(result.normalisation, standardisationOf(histories[0], C)) }
         : result;
     const stamp = new Date(this.deps.now()).toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
-    const modelName = `${name.replace(/[^A-Za-z0-9_.-]/g, '_')}-${stamp}`;
+    // Two models of a scope made within one second (a retraining right after a training, `models retrain`)
+    // must not share files: the second would overwrite the first's, which a rollback may still name.
+    const baseName = `${name.replace(/[^A-Za-z0-9_.-]/g, '_')}-${stamp}`;
+    let modelName = baseName;
+    for (let k = 2; existsSync(join(this.deps.modelsDir, `${modelName}.json`)); k++) modelName = `${baseName}-${k}`;
     const { sidecarPath } = await this.deps.writeModel(this.deps.modelsDir, sidecarOf(modelName, trained), trained.params);
     const model = await this.deps.loadModel(sidecarPath);
     const { store, registry } = this.deps;
@@ -524,16 +528,18 @@ export class Learner {
       source,
     });
     registry.add(model);
-    for (const sensor of sensors) {
+    // A sensor the operator pinned while this model was training keeps its pinned model.
+    const taken = sensors.filter((x) => !this.pinned.has(x));
+    for (const sensor of taken) {
       store.assignModel(sensor, model.id, retrain ? 'retrained' : 'trained');
       registry.assign(sensor, model.id);
     }
     s.lastTrainedAt = this.deps.now();
     this.log.info(
-      { scope: name, model: model.id, sensors, seconds: (this.deps.now() - t0) / 1000, valLoss: result.training.finalValLoss, epochs: result.losses.length, gate: decision.reason, loss: decision.candidate.loss, currentLoss: decision.current?.loss ?? null },
-      'model trained and swapped in',
+      { scope: name, model: model.id, sensors: taken, seconds: (this.deps.now() - t0) / 1000, valLoss: result.training.finalValLoss, epochs: result.losses.length, gate: decision.reason, loss: decision.candidate.loss, currentLoss: decision.current?.loss ?? null },
+      taken.length > 0 ? 'model trained and swapped in' : 'model trained, not swapped in: the operator pinned its sensors while it trained',
     );
-    this.deps.onInstalled?.(sensors, model);
+    if (taken.length > 0) this.deps.onInstalled?.(taken, model);
     await registry.releaseUnused();
   }
 }

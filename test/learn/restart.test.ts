@@ -81,12 +81,12 @@ interface Daemonish {
 }
 
 /** One "run" of the daemon's learner over the data directory: a learner and a registry, restored from the store. */
-async function start(fallback: LoadedModel | null, train: Train, opts: LearningOptions = options): Promise<Daemonish> {
+async function start(fallback: LoadedModel | null, train: Train, opts: LearningOptions = options, now: () => number = Date.now): Promise<Daemonish> {
   const logs: Record<string, unknown>[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
   const registry = new ModelRegistry(fallback, (s) => s, logger);
   registries.push(registry);
-  const learner = new Learner(opts, { store, registry, scopeOf: (s) => s, train, writeModel, loadModel, modelsDir: join(dir, 'models'), logger, now: Date.now });
+  const learner = new Learner(opts, { store, registry, scopeOf: (s) => s, train, writeModel, loadModel, modelsDir: join(dir, 'models'), logger, now });
   await learner.restore();
   return { learner, registry, logs };
 }
@@ -287,6 +287,58 @@ describe('a rollback sticks (finding 8)', () => {
     expect(store.modelChecks('p1')).toHaveLength(checks);
     expect(first.registry.modelFor('p1')?.id).toBe(a);
     expect((await cli('list')).out).toContain(`used by: p1 (pinned)`);
+  }, 60_000);
+});
+
+describe('models made within one second', () => {
+  it('get files of their own: a rollback to the first loads the first, not the second written over it', async () => {
+    const poor = await noiseModel();
+    // One clock second for both trainings (each call 1 ms later, so the retraining interval of 1 ms passes).
+    let t = Date.UTC(2026, 5, 1, 12, 0, 0);
+    const first = await start(poor, ownTraining, { ...learning, retrainIntervalMs: 1 }, () => t++);
+    feed(first.learner, cycle(0, 700));
+    await settle(first.learner);
+    feed(first.learner, cycle(700, 1400));
+    await settle(first.learner);
+    const models = store.models();
+    expect(models).toHaveLength(2);
+    expect(models[0].name.slice(0, 18)).toBe(models[1].name.slice(0, 18)); // the same stamp
+    expect(new Set(models.map((m) => m.sidecarPath)).size).toBe(2);
+    for (const m of models) {
+      const again = await loadModel(m.sidecarPath);
+      loaded.push(again);
+      expect(again.id).toBe(m.id);
+    }
+  }, 60_000);
+});
+
+describe('a pin while a model trains', () => {
+  it('keeps the pinned model: a retraining that finishes after the pin is not swapped in', async () => {
+    const poor = await noiseModel();
+    let calls = 0;
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // The first training runs at once; the retraining waits until released.
+    const slow: Train = async (series, o, onProgress) => {
+      if (++calls > 1) await held;
+      return trainModel(series, o, onProgress);
+    };
+    const first = await start(poor, slow, { ...learning, retrainIntervalMs: 1 });
+    feed(first.learner, cycle(0, 700));
+    await settle(first.learner);
+    const a = first.registry.modelFor('p1')!.id;
+    expect(a).not.toBe(poor.id);
+    feed(first.learner, cycle(700, 1400));
+    first.learner.maybeTrain();
+    expect(first.learner.busy).not.toBeNull();
+    // The operator pins the sensor to the shared model while the retraining waits.
+    expect((await cli('rollback', 'p1', 'shared')).code).toBe(0);
+    await first.learner.restore();
+    release();
+    await settle(first.learner);
+    expect(calls).toBe(2);
+    expect(first.registry.modelFor('p1')).toBe(poor);
+    expect(store.assignments().map((x) => [x.sensor, x.modelId, x.pinned])).toEqual([['p1', null, true]]);
   }, 60_000);
 });
 
