@@ -273,7 +273,7 @@ export const schema = section('anomalyd configuration', {
       default: 64,
       min: 0,
       max: 1_000_000,
-      doc: 'A silence of up to this many missing readings (of the stream’s interval) is filled: on a periodic stream (silences at most one gap in four) the missing steps are interpolated between the readings around them (lost reports); otherwise they hold the last value (a report-on-change sensor: silence means "unchanged"). A longer one is a gap: the stream’s model state resets.',
+      doc: 'A silence of up to this many missing readings (of the stream’s interval) means "unchanged": the missing steps hold the last value (a report-on-change sensor). A longer one is a gap: the stream’s model state resets.',
     }),
   }),
   model: section('Which autoencoder to run and how to batch it.', {

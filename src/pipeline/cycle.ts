@@ -113,15 +113,14 @@ export class CycleProfile {
   }
 
   /**
-   * Moves past one reading `x` and the `filled` steps before it (holding the previous value, or on the line
-   * from it to `x` when `interpolate`: a periodic stream's lost reports, src/pipeline/cadence.ts): the ring
-   * takes them and the phase moves on. Every ESTIMATE_EVERY readings the period is estimated again, unless `frozen`
+   * Moves past one reading `x` and the `filled` steps before it (holding the previous value): the ring takes
+   * them and the phase moves on. Every ESTIMATE_EVERY readings the period is estimated again, unless `frozen`
    * (an episode is open: its readings would shape a new profile); a new period rebuilds the profile.
    */
-  advance(x: number, filled: number, frozen: boolean, interpolate = false): void {
+  advance(x: number, filled: number, frozen: boolean): void {
     const v = Number.isFinite(x) ? x : this.held > 0 ? this.at(this.held - 1) : 0;
     const prev = this.held > 0 ? this.at(this.held - 1) : v;
-    for (let k = 0; k < filled; k++) this.push(interpolate ? prev + ((v - prev) * (k + 1)) / (filled + 1) : prev);
+    for (let k = 0; k < filled; k++) this.push(prev);
     this.push(v);
     if (this.period > 0) this.phase = (this.phase + 1 + filled) % this.period;
     this.since += 1 + filled;

@@ -21,7 +21,7 @@
 import { Observable, asapScheduler, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { Config } from '../config/schema.js';
 import type { AnomalyEvent, ParseResult, RawMessage, Reading, ScoredReading } from '../contract/types.js';
-import { between, Cadence, type CadenceOptions } from './cadence.js';
+import { Cadence, type CadenceOptions } from './cadence.js';
 import type { MessageParser } from './parse.js';
 import { StreamScorer, type ModelPriors, type OpenEpisodeProgress, type ScorerOptions, type ScoredStep } from './scorer.js';
 import type { StepModel } from '../contract/ports.js';
@@ -133,7 +133,7 @@ export interface DetectorStreamState {
 
 export class Detector {
   private readonly cadences = new Map<string, Cadence>();
-  /** Each stream's latest accepted values: what a fill holds, or interpolates from. */
+  /** Each stream's latest accepted values: what a fill holds. */
   private readonly held = new Map<string, Float64Array>();
   private readonly engine: StepEngine<Origin>;
   readonly scorer: StreamScorer;
@@ -333,7 +333,7 @@ export class Detector {
     }
   }
 
-  /** Places a reading on its stream's cadence and queues its steps (fills first: held, or interpolated for a periodic stream). */
+  /** Places a reading on its stream's cadence and queues its steps (fills first). */
   private queue(reading: Reading, origin: Origin): void {
     const stream = reading.sensor;
     let cadence = this.cadences.get(stream);
@@ -348,12 +348,11 @@ export class Detector {
     if (place.filled > 0 && held !== undefined && held.length === values.length) {
       const step = place.intervalMs;
       for (let k = place.filled; k >= 1; k--) {
-        const fill = place.interpolate ? between(held, values, (place.filled + 1 - k) / (place.filled + 1)) : held;
-        this.engine.push(stream, reading.channels, { kind: 'fill', ts: reading.ts - k * step, values: fill, reset: false, filled: 0, origin });
+        this.engine.push(stream, reading.channels, { kind: 'fill', ts: reading.ts - k * step, values: held, reset: false, filled: 0, origin });
       }
     }
     const kind = place.duplicate ? 'duplicate' : 'reading';
-    this.engine.push(stream, reading.channels, { kind, ts: reading.ts, values, reset: place.reset, filled: place.filled, interpolated: place.interpolate, origin });
+    this.engine.push(stream, reading.channels, { kind, ts: reading.ts, values, reset: place.reset, filled: place.filled, origin });
     if (!place.duplicate) this.held.set(stream, values);
   }
 

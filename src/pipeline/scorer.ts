@@ -1118,7 +1118,7 @@ export class StreamScorer {
       // is not part of the way up to it.
       const held = !Number.isFinite(expected) ? x : owned ? expected : Number.isFinite(e) ? expected + e : x;
       const before = s.cycles[c].cycles;
-      s.cycles[c].advance(held, filled, owned, r.item.kind === 'reading' && r.item.interpolated === true);
+      s.cycles[c].advance(held, filled, owned);
       // A new period: its residuals start over.
       if (s.cycles[c].cycles !== before) {
         s.cycCount[c] = 0;

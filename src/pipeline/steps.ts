@@ -35,11 +35,6 @@ export interface StepItem<O> {
   readonly reset: boolean;
   /** Fill steps just before this reading (readings only). */
   readonly filled: number;
-  /**
-   * The fill steps before this reading lie on the line from the previous reading to this one (a periodic
-   * stream's lost reports, src/pipeline/cadence.ts), rather than holding the previous reading. Absent: held.
-   */
-  readonly interpolated?: boolean;
   /** Whatever the caller attached (the message the reading came from); handed back with the result. */
   readonly origin: O;
 }
@@ -66,11 +61,11 @@ export interface StepResult<O> {
   readonly std: Float64Array;
   /** What the model predicted for this reading, sensor units, one per channel; null after a reset or without a model. */
   readonly expected: Float64Array | null;
-  /** Mean squared prediction error over channels, normalised units, divided by (1 + filled) after held fills; null without a prediction. */
+  /** Mean squared prediction error over channels, normalised units, divided by (1 + filled); null without a prediction. */
   readonly predError: number | null;
   /** Masked mean squared reconstruction error of the window ending at this reading, when it ends a chunk; else null. */
   readonly reconError: number | null;
-  /** Per channel: squared prediction error (normalised, divided by 1 + filled after held fills), or null. */
+  /** Per channel: squared prediction error (normalised, divided by 1 + filled), or null. */
   readonly predErrors: Float64Array | null;
   /** Per channel: masked mean squared reconstruction error of the window, or null. */
   readonly reconErrors: Float64Array | null;
@@ -567,10 +562,7 @@ export class StepEngine<O> {
         if (s.prevPred !== null) {
           expected = s.prevPred;
           predErrors = buffers.predErrors;
-          // A prediction made across held fills is a prediction of 1 + filled steps of unknown change; across
-          // interpolated fills the model was stepped through (an estimate of) the missing readings, and this
-          // reading's prediction is a one-step prediction again.
-          const over = 1 + (item.kind === 'reading' && item.interpolated !== true ? item.filled : 0);
+          const over = 1 + (item.kind === 'reading' ? item.filled : 0);
           let e = 0;
           for (let c = 0; c < C; c++) {
             const d = (item.values[c] - expected[c]) / s.chunkStd[c];

@@ -17,7 +17,6 @@
  */
 import type { Config } from '../config/schema.js';
 import type { LoadedModel, ModelLoader } from '../contract/ports.js';
-import { onCadence, type CadenceOptions } from '../pipeline/cadence.js';
 import { Detector, detectorOptions, priorsOf } from '../pipeline/detector.js';
 import { MessageParser } from '../pipeline/parse.js';
 import { writeModel } from '../model/onnx-export.js';
@@ -98,7 +97,7 @@ export async function runReplay(rows: readonly ReplayRow[], opts: ReplayRunOptio
     if (learnRows > 0) {
       const train = opts.trainer ?? ((series: TrainSeries, o: TrainOptions) => Promise.resolve(trainModel(series, o)));
       let n = 0;
-      for (const [stream, series] of seriesOf(split.rows, split.rowOf, learnRows, detectorOptions(config).cadence)) {
+      for (const [stream, series] of seriesOf(split.rows, split.rowOf, learnRows)) {
         try {
           const result = await train(series, { ...trainOptionsOf(config), ...definedOnly(opts.train ?? {}), source: `replay rows 0..${learnRows - 1} of ${stream}` });
           const { sidecarPath } = await writeModel(opts.dir, sidecarOf(`learn-${n++}`, result), result.params);
@@ -159,12 +158,8 @@ export async function runReplay(rows: readonly ReplayRow[], opts: ReplayRunOptio
   }
 }
 
-/**
- * Each stream's rows among the first `learnRows` input rows, as a training series (non-finite values skipped),
- * placed on the stream's cadence as the detector steps it (`onCadence`: duplicates dropped, missing steps filled
- * as the detector fills them), so the model learns from the steps it is run on.
- */
-function seriesOf(rows: readonly ReplayRow[], rowOf: Int32Array, learnRows: number, cadence: CadenceOptions): Map<string, TrainSeries> {
+/** Each stream's rows among the first `learnRows` input rows, as a training series (non-finite values skipped). */
+function seriesOf(rows: readonly ReplayRow[], rowOf: Int32Array, learnRows: number): Map<string, TrainSeries> {
   const by = new Map<string, { channels: readonly string[]; values: number[]; ts: number[] }>();
   for (let k = 0; k < rows.length && rowOf[k] < learnRows; k++) {
     const r = rows[k];
@@ -175,10 +170,7 @@ function seriesOf(rows: readonly ReplayRow[], rowOf: Int32Array, learnRows: numb
     s.ts.push(r.ts);
   }
   const out = new Map<string, TrainSeries>();
-  for (const [stream, s] of by) {
-    const stepped = onCadence(s.ts, s.values, s.channels.length, cadence);
-    out.set(stream, { channels: s.channels, values: stepped.values, timestamps: stepped.timestamps });
-  }
+  for (const [stream, s] of by) out.set(stream, { channels: s.channels, values: Float64Array.from(s.values), timestamps: Float64Array.from(s.ts) });
   return out;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Cadence, onCadence, PERIODIC_EVIDENCE } from '../../src/pipeline/cadence.js';
+import { Cadence } from '../../src/pipeline/cadence.js';
 
 const T0 = Date.UTC(2026, 10, 30);
 
@@ -40,50 +40,6 @@ describe('Cadence', () => {
     expect(c.intervalMs).toBe(1000);
   });
 
-  it('calls a stream periodic by evidence counted in readings: a lost report is interpolated, at any rate', () => {
-    for (const interval of [1000, 60_000, 3_600_000]) {
-      const c = new Cadence({ intervalMs: 0, resetAfter: 8 });
-      const t = (k: number): number => T0 + k * interval + ((k * 7919) % 41) * interval * 0.0005; // ±2 % jitter
-      // Until PERIODIC_EVIDENCE gaps are known, a silence holds (the stream could report on change).
-      const early = placeAll(c, Array.from({ length: 20 }, (_, k) => t(k)).concat([t(21)]));
-      expect(early.at(-1)).toMatchObject({ filled: 1, interpolate: false });
-      placeAll(c, Array.from({ length: PERIODIC_EVIDENCE }, (_, k) => t(22 + k)));
-      expect(c.periodic).toBe(true);
-      expect(c.place(t(22 + PERIODIC_EVIDENCE + 1))).toMatchObject({ filled: 1, interpolate: true, reset: false });
-      expect(c.place(t(22 + PERIODIC_EVIDENCE + 4))).toMatchObject({ filled: 2, interpolate: true, reset: false });
-      // A silence beyond resetAfter is still a gap.
-      expect(c.place(t(22 + PERIODIC_EVIDENCE + 20))).toMatchObject({ filled: 0, interpolate: false, reset: true });
-    }
-  });
-
-  it('a report-on-change stream (frequent silences) keeps holding, and so does one that starts falling silent often', () => {
-    const c = new Cadence({ intervalMs: 0, resetAfter: 64 });
-    let k = 0;
-    const out: ReturnType<Cadence['place']>[] = [];
-    // Reports while the value moves (runs of 2–6 readings), silent 2–10 intervals while it rests.
-    for (let i = 0; i < 400; i++) {
-      k += i % 3 === 2 ? 2 + (i % 9) : 1;
-      out.push(c.place(T0 + k * 1000));
-    }
-    expect(c.intervalMs).toBe(1000);
-    const fills = out.filter((p) => p.filled > 0);
-    expect(fills.length).toBeGreaterThan(50);
-    expect(fills.every((p) => !p.interpolate)).toBe(true);
-    // A periodic stream whose reports start getting lost one in three is no longer called periodic.
-    const d = new Cadence({ intervalMs: 0, resetAfter: 64 });
-    placeAll(d, Array.from({ length: 200 }, (_, i) => T0 + i * 1000));
-    expect(d.periodic).toBe(true);
-    let j = 200;
-    for (let i = 0; i < 100; i++) d.place(T0 + (j += i % 3 === 0 ? 2 : 1) * 1000);
-    expect(d.periodic).toBe(false);
-  });
-
-  it('a configured interval gathers the same evidence', () => {
-    const c = new Cadence({ intervalMs: 1000, resetAfter: 8 });
-    placeAll(c, Array.from({ length: 100 }, (_, i) => T0 + i * 1000));
-    expect(c.place(T0 + 101_000)).toMatchObject({ filled: 1, interpolate: true });
-  });
-
   it('tells duplicates (the same time stamp, or an older one) from steps', () => {
     const c = new Cadence({ intervalMs: 1000, resetAfter: 4 });
     c.place(T0);
@@ -111,14 +67,6 @@ describe('Cadence', () => {
     placeAll(a, times.slice(0, 5));
     const b = Cadence.fromJSON(JSON.parse(JSON.stringify(a.toJSON())), { intervalMs: 0, resetAfter: 4 });
     expect(placeAll(b, times.slice(5))).toEqual(placeAll(a, times.slice(5)));
-    // With its evidence of periodicity; a state written before that evidence existed still loads (fills hold).
-    const p = new Cadence({ intervalMs: 0, resetAfter: 4 });
-    placeAll(p, Array.from({ length: 100 }, (_, i) => T0 + i * 1000));
-    const q = Cadence.fromJSON(JSON.parse(JSON.stringify(p.toJSON())), { intervalMs: 0, resetAfter: 4 });
-    expect(q.periodic).toBe(true);
-    expect(q.place(T0 + 101_000)).toEqual(p.place(T0 + 101_000));
-    const { placed: _p, silences: _s, ...old } = p.toJSON();
-    expect(Cadence.fromJSON(old, { intervalMs: 0, resetAfter: 4 }).periodic).toBe(false);
   });
 
   it('refuses a malformed state and bad options', () => {
@@ -126,29 +74,5 @@ describe('Cadence', () => {
     expect(() => Cadence.fromJSON({ format: 'anomalyd-cadence/1', lastTs: null, gaps: [-1], next: 0, interval: 0 }, { intervalMs: 0, resetAfter: 4 })).toThrow(/gaps/);
     expect(() => new Cadence({ intervalMs: -1, resetAfter: 4 })).toThrow(RangeError);
     expect(() => new Cadence({ intervalMs: 0, resetAfter: 1.5 })).toThrow(RangeError);
-  });
-
-  it('onCadence: a recorded series as the detector steps it (duplicates dropped, lost reports filled, gaps left)', () => {
-    const ts: number[] = [];
-    const v: number[] = [];
-    for (let k = 0; k < 120; k++) {
-      if (k === 90 || k === 100 || k === 101) continue; // lost reports
-      ts.push(T0 + k * 1000);
-      v.push(k * 2, -k);
-      if (k === 50) {
-        // Delivered twice (this copy differs: it is dropped all the same, as the detector steps once per time stamp).
-        ts.push(T0 + k * 1000);
-        v.push(7, 7);
-      }
-    }
-    ts.push(T0 + 200_000); // a gap beyond resetAfter: no fill
-    v.push(0, 0);
-    const s = onCadence(ts, v, 2, { intervalMs: 0, resetAfter: 8 });
-    expect(s.duplicates).toBe(1);
-    expect(s.filled).toBe(3);
-    expect(s.timestamps.length).toBe(121);
-    expect(Array.from(s.values.subarray(0, 240))).toEqual(Array.from({ length: 120 }, (_, k) => [k * 2, -k]).flat());
-    expect(s.timestamps[120]).toBe(T0 + 200_000);
-    expect(() => onCadence([1, 2], [1], 1, { intervalMs: 0, resetAfter: 8 })).toThrow(RangeError);
   });
 });

@@ -182,51 +182,6 @@ describe('Detector', () => {
     expect(a.get('gappy')!.some((r) => r.reset && r.reading.ts > T0 + 100_000)).toBe(true); // after the gap
   });
 
-  it('fills a lost report of a periodic stream on the line between its neighbours; a report-on-change stream holds', async () => {
-    const model = randomModel('gru', 'm');
-    /** Every model step's input of one stream (normalised, clipped): fills included, duplicates not. */
-    const inputsOf = async (times: readonly number[], values: readonly number[]): Promise<{ x: number[]; outs: Reading[] }> => {
-      const x: number[] = [];
-      const spy: StepModel = {
-        id: 'spy',
-        sidecar: model.sidecar,
-        step: (i: StepBatchInput): Promise<StepBatchOutput> => {
-          x.push(...i.x.subarray(0, Number(i.seqLens[0])));
-          return model.step(i);
-        },
-        decode: (i: DecodeBatchInput): Promise<DecodeBatchOutput> => model.decode(i),
-      };
-      const msgs = times.map((ts, k) => ({ topic: 's', payload: Buffer.from(`{"ts":${ts},"value":${values[k]}}`), receivedAt: ts, seq: k }));
-      const outs = (await run(detector(() => spy), msgs, 'together')).get('s')!;
-      return { x, outs };
-    };
-    const value = (k: number): number => Math.sin(k / 5) + (k % 3) * 0.1;
-    // Periodic: 1 min apart with jitter; reading 201 (step 202 of the segment) is lost. Steps 201–204 are one chunk (hop 4).
-    const periodic = Array.from({ length: 300 }, (_, k) => k).filter((k) => k !== 201);
-    const p = await inputsOf(
-      periodic.map((k) => T0 + k * 60_000 + ((k * 37) % 11) * 100),
-      periodic.map(value),
-    );
-    expect(p.x).toHaveLength(300); // the fill is a model step
-    expect(p.outs).toHaveLength(299); // and no reading of its own: never scored, never opens an episode
-    expect(p.outs.some((o) => o.reading.ts < T0 + 202 * 60_000 && o.reading.ts > T0 + 200 * 60_000 + 2000)).toBe(false);
-    expect(p.x[201]).toBeCloseTo((p.x[200] + p.x[202]) / 2, 6);
-    expect(p.x[201]).not.toBeCloseTo(p.x[200], 3);
-    // Report-on-change: silent for 2–4 intervals every few readings; its silences hold the last value.
-    const roc: number[] = [];
-    for (let k = 0, i = 0; k < 600; i++) {
-      roc.push(k);
-      k += i % 3 === 2 ? 3 + (i % 3) : 1;
-    }
-    const r = await inputsOf(
-      roc.map((k) => T0 + k * 60_000),
-      roc.map(value),
-    );
-    const at = roc.findIndex((k, i) => i > 150 && roc[i + 1] - k > 1);
-    const step = roc[at]; // the step index of the reading before a silence (segment steps count from 0 here)
-    expect(r.x[step + 1]).toBe(r.x[step]);
-  });
-
   it('decodes exactly at every hop steps of a segment and nowhere else', async () => {
     const model = randomModel('gru', 'm');
     const out = await run(detector(() => model), messages().filter((m) => m.topic === 'sine'), 'together');
