@@ -17,8 +17,8 @@ quality gate did not let in (each was not measurably better than the model in us
 normal readings, kept apart from its training).
 
 rollback puts a sensor back on the model it used before: its previous own model, or the shared model when
-it had none before ('shared' or 'generic' asks for the shared model, a model id for that model), and pins
-it there: the daemon does not learn the sensor again (no readings stored, no training, no swap) until
+it had none before ('shared' or 'generic' asks for the shared model, a model id for that model; 'shared'
+for a sensor still on the shared model, e.g. one still learning, keeps it there), and pins it there: the daemon does not learn the sensor again (no readings stored, no training, no swap) until
 'unpin'. A running daemon picks a rollback up within a few seconds, logs it (sensor, from, to, reason) and
 resets the sensor's state as at any model swap. With --no-pin the sensor is learnt again: after a rollback
 to the shared model, once it has learning.minReadings more normal readings, and the new model must pass
@@ -146,6 +146,21 @@ function rollback(store: ModelStore & ReadingStore, sensor: string, target: stri
   const name = (id: string | null): string => id ?? 'the shared model';
   const now = current?.modelId ?? null;
   const shared = target !== undefined && SHARED_TARGETS.has(target.toLowerCase());
+  if (now === null && shared && pin) {
+    // A sensor on the shared model can be pinned there too: it is not learnt (no readings stored, no training).
+    if (current?.pinned === true) {
+      ctx.stderr(`anomalyd models: sensor ${sensor} is already pinned to the shared model\n`);
+      return 1;
+    }
+    const newest = newestReading(store, sensor);
+    if (current === undefined && newest === null) {
+      ctx.stderr(`anomalyd models: no sensor ${sensor} on this device (no stored readings, no model assignments; 'anomalyd status' lists the sensors)\n`);
+      return 1;
+    }
+    store.assignModel(sensor, null, 'rollback', { pinned: true, dataTs: newest });
+    ctx.stdout(`${sensor}: stays on the shared model (pinned: not learnt again until 'anomalyd models unpin ${sensor}')\n`);
+    return 0;
+  }
   if (now === null && (target === undefined || shared)) {
     ctx.stderr(`anomalyd models: sensor ${sensor} has no model of its own (it uses the shared model)\n`);
     return 1;

@@ -312,6 +312,30 @@ describe('models made within one second', () => {
   }, 60_000);
 });
 
+describe('a pin of a sensor still on the shared model (tryout 10, finding 6)', () => {
+  it('keeps it on the shared model and stops its learning; a second pin, an unknown sensor and a rollback without a target are refused', async () => {
+    const shared = await loadModel(SHIPPED);
+    loaded.push(shared);
+    const first = await start(shared, ownTraining, learning);
+    feed(first.learner, cycle(0, 300));
+    first.learner.flush();
+    expect(store.countReadings('p1')).toBe(300);
+    expect((await cli('rollback', 'p1')).code).toBe(1); // no model of its own to go back from
+    const pin = await cli('rollback', 'p1', 'shared');
+    expect(pin).toMatchObject({ code: 0, out: "p1: stays on the shared model (pinned: not learnt again until 'anomalyd models unpin p1')\n" });
+    expect((await cli('rollback', 'p1', 'shared')).code).toBe(1);
+    expect((await cli('rollback', 'nosuch', 'shared')).err).toMatch(/no sensor nosuch on this device/);
+    await first.learner.restore();
+    expect(first.learner.isPinned('p1')).toBe(true);
+    // Past learning.minReadings: nothing more is stored, nothing is trained.
+    feed(first.learner, cycle(300, 1400));
+    await settle(first.learner);
+    expect(store.countReadings('p1')).toBe(300);
+    expect(store.modelChecks('p1')).toHaveLength(0);
+    expect(first.registry.modelFor('p1')).toBe(shared);
+  }, 60_000);
+});
+
 describe('a pin while a model trains', () => {
   it('keeps the pinned model: a retraining that finishes after the pin is not swapped in', async () => {
     const poor = await noiseModel();
