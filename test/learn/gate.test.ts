@@ -256,7 +256,10 @@ describe('anomalyd models rollback, targets', () => {
     const none = io();
     expect(await modelsCommand(['rollback', 'p1', '--db', dbPath], none)).toBe(1);
     expect(none.err).toContain('uses the shared model');
-    expect(await modelsCommand(['rollback', 'p1', 'shared', '--db', dbPath], io())).toBe(1);
+    // To the shared model without a pin: nothing to do; with the pin (the default): it stays there, pinned.
+    expect(await modelsCommand(['rollback', 'p1', 'shared', '--no-pin', '--db', dbPath], io())).toBe(1);
+    expect(await modelsCommand(['rollback', 'p1', 'shared', '--db', dbPath], io())).toBe(0);
+    expect(store.assignments().find((a) => a.sensor === 'p1')).toMatchObject({ modelId: null, pinned: true });
     const unknown = io();
     expect(await modelsCommand(['rollback', 'p1', 'nope@0', '--db', dbPath], unknown)).toBe(1);
     expect(unknown.err).toContain('no model nope@0 on this device');
