@@ -103,7 +103,7 @@ import type { StepResult, StepVerdict } from './steps.js';
 import { Boxcar, type BoxcarState } from './boxcar.js';
 import { ValueHistogram, type ValueHistogramState } from './rarity.js';
 import { CycleProfile, type CycleState } from './cycle.js';
-import { KeptEvidence } from './kept-evidence.js';
+import { KeptEvidence, type PackedEvidence } from './kept-evidence.js';
 import { MAX_SURPRISE, TailCalibrator, logError, type LogPrior, type SurpriseOut, type TailOptions, type TailState } from './tail.js';
 
 export const EVIDENCE = ['prediction', 'bias', 'reconstruction', 'level', 'change', 'shift', 'spread', 'stuck', 'rarity', 'cycle'] as const;
@@ -1314,11 +1314,9 @@ export class StreamScorer {
       channels: s.C,
       reference: tails(s.reference, 'reference'),
       adaptive: tails(s.adaptive, 'adaptive'),
-      // NaN (stuck's taught value where no run ended) is saved as null, as JSON would write it anyway.
-      episodeEvidence: Array.from({ length: s.episodeEvidence.length }, (_, i) => {
-        const e = keptAt(s.episodeEvidence, i);
-        return Object.fromEntries(EVIDENCE.map((k) => [k, e[k] ? Array.from(e[k], nanToNull) : null]));
-      }),
+      // Packed (base64 of doubles): as JSON numbers the evidence of a long open episode was ~250 kB of a checkpoint
+      // written every housekeeping tick (explain4's checkpoint-bytes measurement); NaN stays NaN.
+      episodeEvidence: s.episodeEvidence.length === 0 ? [] : s.episodeEvidence.pack(),
       steps: s.steps.map((st) => ({ c: st.c, from: st.from, to: st.to, sum: st.sum, n: st.n, ref: st.ref.map(nanToNull), adapt: st.adapt.map(nanToNull) })),
       rests: s.rests.map((x) => [x.c, x.from, x.to, x.v]),
       seen: s.seen,
@@ -1390,9 +1388,11 @@ export class StreamScorer {
     };
     load(s.reference, v.reference, 'reference');
     load(s.adaptive, v.adaptive, 'adaptive');
-    if (!Array.isArray(v.episodeEvidence)) throw new Error('scorer snapshot: episodeEvidence must be an array');
+    if (!Array.isArray(v.episodeEvidence) && (typeof v.episodeEvidence !== 'object' || v.episodeEvidence === null)) throw new Error('scorer snapshot: episodeEvidence must be an array or a packed form');
     s.episodeEvidence.clear();
-    for (const row of v.episodeEvidence) {
+    if (!Array.isArray(v.episodeEvidence)) s.episodeEvidence.unpack(v.episodeEvidence);
+    // Checkpoints written before the packed form: a record per reading, NaN as null.
+    for (const row of Array.isArray(v.episodeEvidence) ? v.episodeEvidence : []) {
       const out = {} as EvidenceValues;
       for (const k of EVIDENCE) {
         const x = (row as Record<string, unknown>)[k];
@@ -1556,8 +1556,12 @@ export interface StreamScoreSnapshot {
   /** [kind][channel] */
   readonly reference: TailState[][];
   readonly adaptive: TailState[][];
-  /** Per reading of the open episode, per kind: one value per channel (null: nothing taught there, NaN in memory), or null. */
-  readonly episodeEvidence: readonly Record<string, (number | null)[] | null>[];
+  /**
+   * The open episode's kept evidence, packed (KeptEvidence.pack); [] when none is kept. Checkpoints written
+   * before the packed form hold per reading, per kind, one value per channel (null: nothing taught there, NaN
+   * in memory), or null: they restore too.
+   */
+  readonly episodeEvidence: PackedEvidence | readonly Record<string, (number | null)[] | null>[];
   /** Rare steps waiting to be confirmed (null: NaN, nothing to teach). Absent from checkpoints written before it existed. */
   /** Rests the open episode held, [channel, from, to, value]. Absent from checkpoints written before it existed. */
   readonly rests?: readonly [number, number, number, number][];

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { KeptEvidence } from '../../src/pipeline/kept-evidence.js';
-import { StreamScorer } from '../../src/pipeline/scorer.js';
+import { EVIDENCE, StreamScorer } from '../../src/pipeline/scorer.js';
 import type { StepResult } from '../../src/pipeline/steps.js';
 import { TEST_SCORER, normal } from './detector-helpers.js';
 
@@ -31,6 +31,36 @@ type ScorerClass = new (opts: typeof TEST_SCORER, deps: { newId: () => string; p
  * repeats (stuck evidence NaN where no run ended). Hashes every output and the snapshots at SNAPSHOT_AT and at
  * the end; at SNAPSHOT_AT the scorer goes on restored from its snapshot, or from `restoreFrom` (another version's).
  */
+/**
+ * A snapshot with its kept evidence as records (the form before the packed one, as the fixture holds it): the
+ * packed form (KeptEvidence.pack) decoded here on its own, so a packing that loses or moves a value shows.
+ */
+function asRecords(snapshot: unknown): unknown {
+  const v = snapshot as Record<string, unknown>;
+  const e = v.episodeEvidence as { packed?: string; readings: number; mask: string; values: string } | unknown[];
+  if (Array.isArray(e)) return snapshot;
+  expect(e.packed).toBe('f64le/1');
+  const mask = Buffer.from(e.mask, 'base64');
+  const values = Buffer.from(e.values, 'base64');
+  const C = v.channels as number;
+  let at = 0;
+  const records = Array.from({ length: e.readings }, (_, i) => {
+    const bits = mask.readUInt16LE(2 * i);
+    return Object.fromEntries(
+      EVIDENCE.map((k, j) => {
+        if ((bits & (1 << j)) === 0) return [k, null];
+        return [k, Array.from({ length: C }, () => {
+          const x = values.readDoubleLE(at);
+          at += 8;
+          return Number.isNaN(x) ? null : x;
+        })];
+      }),
+    );
+  });
+  expect(at).toBe(values.length);
+  return { ...v, episodeEvidence: records };
+}
+
 function runScorer(Scorer: ScorerClass, restoreFrom?: unknown): { hash: string; snapshot: unknown; sample: string[] } {
   const z = normal(64);
   const rows = Array.from({ length: READINGS }, (_, i) => [10 + z() + (i >= 1500 ? 6 : 0) + (i >= 2000 && i < 2060 ? -9 : 0), Math.round(10 + z())]);
@@ -68,13 +98,14 @@ function runScorer(Scorer: ScorerClass, restoreFrom?: unknown): { hash: string; 
     h.update(`${i}:${line}\n`);
     if (i % 50 === 0) sample.push(`${i}:${out.scored.status}:${out.scored.surprise}:${out.scored.deviation}`);
     if (i === SNAPSHOT_AT) {
-      snapshot = JSON.parse(JSON.stringify(scorer.snapshot('s')));
+      const written: unknown = JSON.parse(JSON.stringify(scorer.snapshot('s')));
+      snapshot = asRecords(written);
       h.update(JSON.stringify(snapshot));
       scorer = new Scorer(opts, deps);
-      scorer.restore('s', restoreFrom ?? snapshot);
+      scorer.restore('s', restoreFrom ?? written);
     }
   }
-  h.update(JSON.stringify(scorer.snapshot('s')));
+  h.update(JSON.stringify(asRecords(scorer.snapshot('s'))));
   return { hash: h.digest('hex'), snapshot, sample };
 }
 
@@ -146,6 +177,42 @@ describe('KeptEvidence', () => {
     }
     expect(kept.view(1000, 0)).toBeNull();
     expect(kept.view(-1, 0)).toBeNull();
+  });
+
+  it('packs for a checkpoint and unpacks to every reading, kind and channel (NaN and absent kinds too), in fewer bytes than JSON numbers', () => {
+    const kept = new KeptEvidence(10, 2);
+    for (let i = 0; i < 1000; i++) kept.push((k) => (present(i, k) ? [value(i, k, 0), value(i, k, 1)] : null));
+    const packed = JSON.parse(JSON.stringify(kept.pack())) as unknown;
+    const back = new KeptEvidence(10, 2);
+    back.push(() => [7, 7]); // replaced, not appended to
+    back.unpack(packed);
+    expect(back.length).toBe(1000);
+    for (let i = 0; i < 1000; i++) {
+      for (let k = 0; k < 10; k++) {
+        const v = back.view(i, k);
+        if (!present(i, k)) expect(v).toBeNull();
+        else expect(Array.from(v ?? [])).toEqual([value(i, k, 0), value(i, k, 1)]);
+      }
+    }
+    const asJson = JSON.stringify(Array.from({ length: 1000 }, (_, i) => Array.from({ length: 10 }, (_, k) => (present(i, k) ? [value(i, k, 0), value(i, k, 1)] : null))));
+    expect(JSON.stringify(packed).length).toBeLessThan(asJson.length);
+    // An empty buffer packs and unpacks to nothing.
+    const none = new KeptEvidence(10, 2);
+    none.unpack(JSON.parse(JSON.stringify(new KeptEvidence(10, 2).pack())));
+    expect(none.length).toBe(0);
+  });
+
+  it('refuses a packed form of other channels or kinds, or cut short', () => {
+    const kept = new KeptEvidence(3, 1);
+    kept.push((k) => (k === 2 ? null : [k]));
+    const p = kept.pack();
+    expect(() => new KeptEvidence(3, 2).unpack(p)).toThrow(/bytes of values/);
+    const three = new KeptEvidence(3, 1);
+    three.push(() => [1]); // all three kinds present
+    expect(() => new KeptEvidence(2, 1).unpack(three.pack())).toThrow(/beyond 2/);
+    expect(() => new KeptEvidence(3, 1).unpack({ ...p, readings: 2 })).toThrow(/mask holds 1 readings/);
+    expect(() => new KeptEvidence(3, 1).unpack({ ...p, packed: 'other' })).toThrow(/not a packed form/);
+    expect(() => new KeptEvidence(3, 1).unpack(null)).toThrow(/not a packed form/);
   });
 
   it('a view writes through to what is kept (a kept value amended after the push)', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { StreamScorer, shortSpan } from '../../src/pipeline/scorer.js';
+import { EVIDENCE, StreamScorer, shortSpan } from '../../src/pipeline/scorer.js';
+import { KeptEvidence, type PackedEvidence } from '../../src/pipeline/kept-evidence.js';
 import type { StepResult } from '../../src/pipeline/steps.js';
 import { TEST_SCORER, alarmed, detect, normal } from './detector-helpers.js';
 
@@ -672,9 +673,13 @@ describe('StreamScorer: snapshot', () => {
     const a = rows.map((v, i) => straight.score(step(i, v), i < 500).scored);
     for (let i = 0; i < 1550; i++) first.score(step(i, rows[i]), i < 500);
     expect(first.openAnomaly('s')).not.toBeNull();
-    const saved = JSON.parse(JSON.stringify(first.snapshot('s'))) as { episodeEvidence: Record<string, unknown[] | null>[] };
-    expect(saved.episodeEvidence.length).toBeGreaterThan(0);
-    expect(saved.episodeEvidence.some((e) => e.stuck?.includes(null))).toBe(true);
+    const saved = JSON.parse(JSON.stringify(first.snapshot('s'))) as { episodeEvidence: PackedEvidence };
+    // Packed (base64 of doubles): NaN is kept as NaN through JSON.
+    const kept = new KeptEvidence(EVIDENCE.length, 2);
+    kept.unpack(saved.episodeEvidence);
+    expect(kept.length).toBeGreaterThan(0);
+    const stuck = EVIDENCE.indexOf('stuck');
+    expect(Array.from({ length: kept.length }, (_, i) => kept.view(i, stuck)).some((v) => v !== null && v.some(Number.isNaN))).toBe(true);
     const resumed = new StreamScorer(opts, deps);
     resumed.restore('s', saved);
     for (let i = 1550; i < rows.length; i++) {
