@@ -464,6 +464,9 @@ export class Daemon {
       },
       newId: randomUUID,
       learning: (stream) => this.mayNotAlert(stream),
+      // The registry owns the models' lifetime: one swapped out is freed only once no stream or call holds it.
+      holdModel: (model) => registry.hold(model),
+      letGoModel: (model) => registry.letGo(model),
       onModelError: (err, modelId, streams) => {
         this.counters.modelErrors++;
         this.quietly('model call failed; its streams were scored without the model', err, { model: modelId, streams: streams.length });

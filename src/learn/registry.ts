@@ -1,13 +1,26 @@
 import type { Logger } from 'pino';
-import type { LoadedModel } from '../contract/ports.js';
+import type { LoadedModel, StepModel } from '../contract/ports.js';
 
 /**
  * Which model each sensor uses. The fallback (the shared model from model.cell / model.name) serves every
  * sensor without a model of its own; a model learnt for a group serves every sensor of the group,
  * including ones that join later. One owner: the daemon, which releases it at stop.
+ *
+ * The registry is also the one owner of a loaded model's lifetime. Its users (the step engine,
+ * src/pipeline/steps.ts) `hold` a model while a stream is attached to it or a call of it is queued or running,
+ * and `letGo` of it after; a model no sensor uses any more (releaseUnused) is freed only once nobody holds it.
+ * A stream keeps its model to the end of its current chunk and a batch of calls is formed before it runs, so a
+ * model swapped out while readings flow is still stepped for a while: freeing it at once failed those calls
+ * ("no model N in the inference worker").
  */
 export class ModelRegistry {
   private readonly models = new Map<string, LoadedModel>();
+  /** Holds per model object (not id: a model reloaded under the same id is another object). */
+  private readonly holds = new Map<StepModel, number>();
+  /** Models no sensor uses any more, freed when their last hold is let go. */
+  private readonly retired = new Set<LoadedModel>();
+  /** Frees under way that no caller awaits (started by letGo); releaseAll waits for them. */
+  private readonly freeing = new Set<Promise<void>>();
   private readonly bySensor = new Map<string, string>();
   private readonly byScope = new Map<string, string>();
   /** Sensors put back on the shared model (a rollback to it), whatever their group has. */
@@ -89,22 +102,61 @@ export class ModelRegistry {
     return this.shared.has(sensor);
   }
 
-  /** Releases models no sensor, scope or fallback uses any more. */
+  /**
+   * Takes a hold on a model: it is not freed (by releaseUnused) until every hold is let go. Taken by the step
+   * engine for each stream attached to the model and for each batch of its calls, queued or running.
+   */
+  hold(model: StepModel): void {
+    this.holds.set(model, (this.holds.get(model) ?? 0) + 1);
+  }
+
+  /**
+   * Lets go of a hold taken by `hold`. When it was the last one and the model is no longer used (releaseUnused
+   * took it out), the model is freed now (in the background; an error is logged, never thrown).
+   */
+  letGo(model: StepModel): void {
+    const n = (this.holds.get(model) ?? 0) - 1;
+    if (n > 0) {
+      this.holds.set(model, n);
+      return;
+    }
+    this.holds.delete(model);
+    const retired = [...this.retired].find((m) => m === model);
+    if (retired === undefined) return;
+    this.retired.delete(retired);
+    const freeing = this.free(retired);
+    this.freeing.add(freeing);
+    void freeing.finally(() => this.freeing.delete(freeing));
+  }
+
+  /**
+   * Releases models no sensor, scope or fallback uses any more: at once when nobody holds them, else when the
+   * last hold is let go (the streams still stepping them reached their next chunk, their calls returned). Either
+   * way they are no longer handed out (modelFor, get) from now on.
+   */
   async releaseUnused(): Promise<void> {
     const used = new Set<string>([...this.bySensor.values(), ...this.byScope.values()]);
     if (this.fallback) used.add(this.fallback.id);
     for (const [id, model] of this.models) {
       if (used.has(id)) continue;
       this.models.delete(id);
-      await model.release().catch((err: unknown) => this.log.warn({ err, model: id }, 'could not release model'));
+      if ((this.holds.get(model) ?? 0) > 0) this.retired.add(model);
+      else await this.free(model);
     }
   }
 
+  /** Releases every model, held or not (the daemon's stop, after the pipeline stopped), and waits for frees under way. */
   async releaseAll(): Promise<void> {
-    for (const [id, model] of this.models) {
-      await model.release().catch((err: unknown) => this.log.warn({ err, model: id }, 'could not release model'));
-    }
+    for (const model of this.models.values()) await this.free(model);
+    for (const model of this.retired) await this.free(model);
     this.models.clear();
+    this.retired.clear();
+    this.holds.clear();
+    await Promise.all([...this.freeing]);
+  }
+
+  private async free(model: LoadedModel): Promise<void> {
+    await model.release().catch((err: unknown) => this.log.warn({ err, model: model.id }, 'could not release model'));
   }
 }
 

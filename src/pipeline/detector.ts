@@ -90,6 +90,13 @@ export interface DetectorPorts {
   readonly scheduler?: SchedulerLike;
   /** A model call failed: the streams it carried were scored without the model for those steps. */
   onModelError?(err: unknown, modelId: string, streams: readonly string[]): void;
+  /**
+   * The detector holds a model (a stream is attached to it, or calls of it are queued or running): its owner
+   * must not free it until the hold is let go (src/learn/registry.ts ModelRegistry.hold; StepEngineDeps.hold).
+   */
+  holdModel?(model: StepModel): void;
+  /** Lets go of one hold taken by holdModel. */
+  letGoModel?(model: StepModel): void;
 }
 
 /** Where an output came from: the message's position in the input (`RawMessage.seq`) and its reading's index in it. */
@@ -149,6 +156,8 @@ export class Detector {
       modelFor: (stream) => ports.modelFor(stream),
       score: (r) => this.scoreStep(r),
       onModelError: (err, modelId, streams) => ports.onModelError?.(err, modelId, streams),
+      hold: (model) => ports.holdModel?.(model),
+      letGo: (model) => ports.letGoModel?.(model),
     });
   }
 

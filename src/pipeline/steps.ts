@@ -131,6 +131,15 @@ export interface StepEngineDeps<O> {
   score(result: StepResult<O>): StepVerdict;
   /** A model call failed; `streams` lost their model output for the steps of that call. */
   onModelError?(err: unknown, modelId: string, streams: readonly string[]): void;
+  /**
+   * The engine holds `model`: a stream was attached to it (it keeps it to the end of its current chunk, after
+   * the model was swapped out), or a round's calls of it are about to run. The model's owner must not free it
+   * until each hold is let go (src/learn/registry.ts ModelRegistry.hold). Optional (a model that lives as long
+   * as the engine needs none).
+   */
+  hold?(model: StepModel): void;
+  /** Lets go of one hold taken by `hold` (a stream moved to another model or was forgotten; a round's calls returned). */
+  letGo?(model: StepModel): void;
 }
 
 /**
@@ -281,6 +290,7 @@ export class StepEngine<O> {
   push(stream: string, channels: readonly string[], item: StepItem<O>): void {
     let s = this.streams.get(stream);
     if (s === undefined || !sameChannels(s.channels, channels)) {
+      if (s?.model) this.deps.letGo?.(s.model);
       s = new StreamState<O>(stream, channels);
       this.streams.set(stream, s);
     }
@@ -295,6 +305,10 @@ export class StepEngine<O> {
     this.queued -= s.pending;
     s.forgotten = true;
     this.streams.delete(stream);
+    // A call of the model it carries is held by its round (see round).
+    if (s.model) this.deps.letGo?.(s.model);
+    s.model = null;
+    s.modelId = null;
   }
 
   /** Resets the stream's model state at its next chunk (after a model swap is announced, for instance). */
@@ -323,6 +337,9 @@ export class StepEngine<O> {
     if (this.running) throw new Error('StepEngine: rounds must not overlap');
     this.running = true;
     const taken: StreamState<O>[] = [];
+    // The models of this round's calls, held until the calls returned: a model swapped out (and released by its
+    // owner) meanwhile must stay loaded for the calls formed for it.
+    const held: StepModel[] = [];
     try {
       const groups = new Map<StepModel | null, { s: StreamState<O>; items: StepItem<O>[]; steps: number }[]>();
       for (const s of this.streams.values()) {
@@ -332,7 +349,13 @@ export class StepEngine<O> {
         taken.push(s);
         const key = s.model;
         let g = groups.get(key);
-        if (!g) groups.set(key, (g = []));
+        if (!g) {
+          groups.set(key, (g = []));
+          if (key !== null) {
+            this.deps.hold?.(key);
+            held.push(key);
+          }
+        }
         g.push(take);
       }
       for (const [model, all] of groups) {
@@ -351,6 +374,7 @@ export class StepEngine<O> {
       }
     } finally {
       for (const s of taken) s.inFlight = false;
+      for (const model of held) this.deps.letGo?.(model);
       this.running = false;
     }
   }
@@ -428,6 +452,7 @@ export class StepEngine<O> {
 
   private attach(s: StreamState<O>, assigned: StreamModel | null): void {
     const model = assigned?.model ?? null;
+    const before = s.model;
     if (model !== null && model.sidecar.channels.length !== s.C) {
       // A model of another shape cannot serve this stream: it is scored without one (the config check should
       // have refused this; say so once per attach).
@@ -438,6 +463,9 @@ export class StepEngine<O> {
       s.model = model;
       s.modelId = model?.id ?? null;
     }
+    // The stream holds its model while attached (hold the new one before letting go of the old: it may be the same).
+    if (s.model) this.deps.hold?.(s.model);
+    if (before) this.deps.letGo?.(before);
     const W = s.model ? s.model.sidecar.window : this.opts.length;
     s.W = W;
     s.hop = Math.max(1, Math.min(W, Math.round((this.opts.hop * W) / this.opts.length)));
@@ -824,6 +852,8 @@ export class StepEngine<O> {
       s.modelId = v.modelId === null ? null : `${v.modelId} (restored)`;
       s.chunkPos = 0;
     }
+    const replaced = this.streams.get(stream);
+    if (replaced?.model) this.deps.letGo?.(replaced.model);
     this.streams.set(stream, s);
   }
 }
