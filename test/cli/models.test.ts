@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { SqliteStore } from '../../src/adapters/sqlite-store.js';
 import { modelsCommand } from '../../src/cli/models.js';
-import type { CommandContext } from '../../src/cli/context.js';
+import { captureIo } from '../helpers/cli-io.js';
 
 let dir: string;
 let db: string;
@@ -22,19 +22,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-function io(): CommandContext & { out: string; err: string } {
-  const c = {
-    out: '',
-    err: '',
-    stdout: (s: string) => void (c.out += s),
-    stderr: (s: string) => void (c.err += s),
-    env: {},
-    exit: (code: number): never => {
-      throw new Error(`exit ${code}`);
-    },
-  };
-  return c;
-}
+const io = captureIo;
 
 describe('anomalyd models', () => {
   it('lists models and who uses them', async () => {

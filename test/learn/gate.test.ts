@@ -17,10 +17,10 @@ import { ModelRegistry } from '../../src/learn/registry.js';
 import { sidecarOf, trainModel } from '../../src/train/trainer.js';
 import { mulberry32 } from '../../src/train/rng.js';
 import { modelsCommand } from '../../src/cli/models.js';
-import type { CommandContext } from '../../src/cli/context.js';
 import type { LoadedModel } from '../../src/contract/ports.js';
 import { ownModelText } from '../../src/contract/own-model.js';
 import { GATE_ALPHA, GATE_MARGIN, GATE_MIN_STRETCHES, gate, signTestP, splitHeldOut, stretchLength } from '../../src/learn/gate.js';
+import { captureIo } from '../helpers/cli-io.js';
 
 const logger = pino({ level: 'silent' });
 const options: LearningOptions = { enabled: true, minReadings: 600, maxReadings: 5000, retrainIntervalMs: 0, epochs: 2, hidden: 6, cell: 'gru', window: 16, hop: 4 };
@@ -83,19 +83,7 @@ async function learn(learner: Learner, readings: readonly { ts: number; value: n
   while (learner.busy !== null) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
-function io(): CommandContext & { out: string; err: string } {
-  const c = {
-    out: '',
-    err: '',
-    stdout: (s: string) => void (c.out += s),
-    stderr: (s: string) => void (c.err += s),
-    env: {},
-    exit: (code: number): never => {
-      throw new Error(`exit ${code}`);
-    },
-  };
-  return c;
-}
+const io = captureIo;
 
 describe('the gate before an own model', () => {
   it('rejects a model worse than the shared one on the held-out readings: the sensor keeps the shared model, the rejection is recorded, and it waits before trying again', async () => {

@@ -18,9 +18,9 @@ import { ModelRegistry } from '../../src/learn/registry.js';
 import { sidecarOf, trainModel } from '../../src/train/trainer.js';
 import { mulberry32 } from '../../src/train/rng.js';
 import { modelsCommand } from '../../src/cli/models.js';
-import type { CommandContext } from '../../src/cli/context.js';
 import type { LoadedModel } from '../../src/contract/ports.js';
 import { ownModelText } from '../../src/contract/own-model.js';
+import { captureIo } from '../helpers/cli-io.js';
 
 const options: LearningOptions = { enabled: true, minReadings: 600, maxReadings: 5000, retrainIntervalMs: 0, epochs: 2, hidden: 6, cell: 'gru', window: 16, hop: 4 };
 /** Settings that learn a sine of 50 readings from 480 readings. */
@@ -112,19 +112,7 @@ async function settle(learner: Learner): Promise<void> {
   while (learner.busy !== null) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
-function io(): CommandContext & { out: string; err: string } {
-  const c = {
-    out: '',
-    err: '',
-    stdout: (s: string) => void (c.out += s),
-    stderr: (s: string) => void (c.err += s),
-    env: {},
-    exit: (code: number): never => {
-      throw new Error(`exit ${code}`);
-    },
-  };
-  return c;
-}
+const io = captureIo;
 
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   const c = io();
