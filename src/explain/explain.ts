@@ -26,7 +26,8 @@
  *                 equal values in the normal stretch, still going or at least half the stretch; what was
  *                 expected is the level before it froze, the same at every event of the episode;
  *   spike         every reading beyond OUTLIER_Z spreads lies within 3 consecutive readings, and a reading
- *                 after them is back within range (until one is, a jump may as well be a level shift:
+ *                 after them is back within range (of the model's expectation and of the level before, or
+ *                 for a cyclic stream of its own cycle; until one is, a jump may as well be a level shift:
  *                 the kind is not told yet, and a later event of the episode tells it; either way the
  *                 strongest of those readings stands for the stretch, not the latest);
  *   noise_change  the detector's evidence at the episode's peak names a noise change (`evidenceKind`: its
@@ -38,7 +39,10 @@
  *                 whatever the evidence, the reading-to-reading noise changed by more than 2.5x either way
  *                 while the level stayed within 2 spreads;
  *   level_shift   the readings beyond OUTLIER_Z began with a jump (larger than 4 x the normal
- *                 reading-to-reading noise and half the deviation) and stayed off;
+ *                 reading-to-reading noise and half the deviation) and stayed off; or, with a model that
+ *                 followed the jump, more than 3 readings held off the level before (shiftFromBaseline; for a
+ *                 cyclic stream off its own cycle, cycleOf), also with `seen` rarity for a one-level stream
+ *                 (shiftTellable);
  *   drift         no jump, but a steady trend (Kendall's tau ≥ 0.4) that makes up at least half of the
  *                 deviation;
  *   null          otherwise (or with nothing to compare against): the sentence then names what the detector
@@ -287,7 +291,7 @@ export function explain(given: ExplainInput): Explanation {
     // Not back, and more readings than a spike's 3 have held off the level before since (for a cyclic stream,
     // off its own cycle): a level shift the model followed (tryout 10: a cyclic sensor's lasting +4 was told a
     // spike at its first reading, its later readings "back" against a flat level before that a cycle crosses).
-    const shift = kind === null && input.seen !== 'rarity' ? shiftFromBaseline(reference, x, input) : null;
+    const shift = kind === null && shiftTellable(reference, input) ? shiftFromBaseline(reference, x, input) : null;
     const held = shift !== null && shift.length > SPIKE_READINGS ? shift : null;
     if (held !== null) return finish(input, shiftDraft(reference, x, held, during.ts), tz);
     return finish(input, { kind, value: x[peak], ...expectedAt(reference, [peak]), since: during.ts[outliers[0]] }, tz);
@@ -331,14 +335,34 @@ export function explain(given: ExplainInput): Explanation {
   // A model that follows a lasting step expects its readings a few readings after it (its state took the new
   // level in), so against the model only the step's first readings are off: the level before the stretch
   // tells the shift (a tryout's +0.8 shift of a 0.1-noise signal stayed "(unusual level)", untold, for good).
-  // (Not when the detector's evidence was rarity: its sentence says where the normal readings lay.)
-  const shift = input.seen === 'rarity' ? null : shiftFromBaseline(reference, x, input);
+  // (Not when the detector's evidence was rarity and the readings before had more than one level: shiftTellable.)
+  const shift = shiftTellable(reference, input) ? shiftFromBaseline(reference, x, input) : null;
   if (shift !== null) return finish(input, shiftDraft(reference, x, shift, during.ts), tz);
   // Nothing we can name: the reading furthest from what was expected stands for the stretch.
   let worst = 0;
   for (let i = 1; i < n; i++) if (Math.abs(z[i]) > Math.abs(z[worst])) worst = i;
   const since = outliers.length > 0 ? during.ts[outliers[0]] : during.ts[0];
   return finish(input, { kind: null, value: x[worst], ...expectedAt(reference, [worst]), since }, tz);
+}
+
+/** Share of the normal readings before the stretch within OUTLIER_Z spreads of the level before for it to be their one level (shiftTellable). */
+const ONE_LEVEL_SHARE = 0.9;
+
+/**
+ * Whether a shift off the level before may be told (shiftFromBaseline): always, unless the detector's strongest
+ * evidence was `rarity` and the normal readings before the stretch had more than one level (fewer than
+ * ONE_LEVEL_SHARE of them within OUTLIER_Z spreads of the level before, `reference.level` ± `reference.sigma`):
+ * then a level between or beyond a duty cycle's modes is told where the normal readings lay (whereNormalLay),
+ * not a shift of the one mode the cycle stood in just before. A one-level stream's shift that held long enough
+ * to be rarely seen is still a level shift (tryout 10, finding 4: a +1.0 shift of 10 ± 0.1 the model followed
+ * within 2 readings, its later events' strongest evidence `rarity`, was never told a kind).
+ */
+function shiftTellable(reference: Reference, input: ExplainInput): boolean {
+  if (input.seen !== 'rarity') return true;
+  const b = input.before.values.filter(finite);
+  if (b.length === 0 || !finite(reference.level) || !(reference.sigma > 0)) return false;
+  const near = b.filter((v) => Math.abs(v - reference.level) <= OUTLIER_Z * reference.sigma).length;
+  return near >= ONE_LEVEL_SHARE * b.length;
 }
 
 /** A level shift found against the level before (shiftFromBaseline): its readings' median, told against that level (levelBefore's). */
