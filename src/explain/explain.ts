@@ -26,7 +26,8 @@
  *                 equal values in the normal stretch, still going or at least half the stretch; what was
  *                 expected is the level before it froze, the same at every event of the episode;
  *   spike         every reading beyond OUTLIER_Z spreads lies within 3 consecutive readings, and a reading
- *                 after them is back within range (until one is, a jump may as well be a level shift:
+ *                 after them is back within range (of the model's expectation and of the level before, or
+ *                 for a cyclic stream of its own cycle; until one is, a jump may as well be a level shift:
  *                 the kind is not told yet, and a later event of the episode tells it; either way the
  *                 strongest of those readings stands for the stretch, not the latest);
  *   noise_change  the detector's evidence at the episode's peak names a noise change (`evidenceKind`: its
@@ -38,7 +39,10 @@
  *                 whatever the evidence, the reading-to-reading noise changed by more than 2.5x either way
  *                 while the level stayed within 2 spreads;
  *   level_shift   the readings beyond OUTLIER_Z began with a jump (larger than 4 x the normal
- *                 reading-to-reading noise and half the deviation) and stayed off;
+ *                 reading-to-reading noise and half the deviation) and stayed off; or, with a model that
+ *                 followed the jump, more than 3 readings held off the level before (shiftFromBaseline; for a
+ *                 cyclic stream off its own cycle, cycleOf), also with `seen` rarity for a one-level stream
+ *                 (shiftTellable);
  *   drift         no jump, but a steady trend (Kendall's tau ≥ 0.4) that makes up at least half of the
  *                 deviation;
  *   null          otherwise (or with nothing to compare against): the sentence then names what the detector
@@ -100,6 +104,8 @@ export const BAND_SIGMAS = 2;
 export const BASELINE_READINGS = 8;
 /** A reading further than this many spreads from what was expected counts as an outlier. */
 export const OUTLIER_Z = 4;
+/** The most consecutive readings a spike spans (beyond OUTLIER_Z). */
+const SPIKE_READINGS = 3;
 /** Readings in a row a noise level is measured over (noiseStretch): 15 changes, a few of them switches. */
 export const NOISE_READINGS = 16;
 /**
@@ -193,6 +199,22 @@ interface Reference {
   readonly sigma: number;
   /** Reading-to-reading noise σ of the normal stretch (diffs / √2), 0 when unknown. */
   readonly noise: number;
+  /** A cyclic stream's expectation from its own cycle (cycleOf), or null for a stream with no clear cycle. */
+  readonly cycle: Cycle | null;
+}
+
+/**
+ * A cyclic stream's own expectation: per reading of `during`, the normal reading one or more whole periods
+ * before it (the latest such reading before the stretch; NaN where there is none), and the robust spread of
+ * (reading − that reading) over the normal stretch (sensor units).
+ */
+interface Cycle {
+  readonly ref: number[];
+  readonly sigma: number;
+  /** Per reading of `before`: reading − the reading one period before it (NaN for the first period). */
+  readonly residualBefore: number[];
+  /** The period, readings. */
+  readonly period: number;
 }
 
 /** Explains one channel's anomalous stretch. Never throws on short or empty input: it says less. */
@@ -266,6 +288,12 @@ export function explain(given: ExplainInput): Explanation {
     // for the whole shift (tryout: 578 readings of a lasting +0.8 shift told "spike").
     const back = outliers[outliers.length - 1] !== n - 1 && !offBaseline(reference, x, n - 1);
     const kind = back || backAtBaseline(reference, x, outliers[0], peak) ? 'spike' : null;
+    // Not back, and more readings than a spike's 3 have held off the level before since (for a cyclic stream,
+    // off its own cycle): a level shift the model followed (tryout 10: a cyclic sensor's lasting +4 was told a
+    // spike at its first reading, its later readings "back" against a flat level before that a cycle crosses).
+    const shift = kind === null && shiftTellable(reference, input) ? shiftFromBaseline(reference, x, input) : null;
+    const held = shift !== null && shift.length > SPIKE_READINGS ? shift : null;
+    if (held !== null) return finish(input, shiftDraft(reference, x, held, during.ts), tz);
     return finish(input, { kind, value: x[peak], ...expectedAt(reference, [peak]), since: during.ts[outliers[0]] }, tz);
   }
 
@@ -307,16 +335,39 @@ export function explain(given: ExplainInput): Explanation {
   // A model that follows a lasting step expects its readings a few readings after it (its state took the new
   // level in), so against the model only the step's first readings are off: the level before the stretch
   // tells the shift (a tryout's +0.8 shift of a 0.1-noise signal stayed "(unusual level)", untold, for good).
-  // (Not when the detector's evidence was rarity: its sentence says where the normal readings lay.)
-  const shift = input.seen === 'rarity' ? null : shiftFromBaseline(reference, x, input);
-  if (shift !== null) {
-    return finish(input, { kind: 'level_shift', value: median(shift.map((i) => x[i])), expected: reference.level, band: BAND_SIGMAS * reference.sigma, basis: 'baseline', since: during.ts[shift[0]] }, tz);
-  }
+  // (Not when the detector's evidence was rarity and the readings before had more than one level: shiftTellable.)
+  const shift = shiftTellable(reference, input) ? shiftFromBaseline(reference, x, input) : null;
+  if (shift !== null) return finish(input, shiftDraft(reference, x, shift, during.ts), tz);
   // Nothing we can name: the reading furthest from what was expected stands for the stretch.
   let worst = 0;
   for (let i = 1; i < n; i++) if (Math.abs(z[i]) > Math.abs(z[worst])) worst = i;
   const since = outliers.length > 0 ? during.ts[outliers[0]] : during.ts[0];
   return finish(input, { kind: null, value: x[worst], ...expectedAt(reference, [worst]), since }, tz);
+}
+
+/** Share of the normal readings before the stretch within OUTLIER_Z spreads of the level before for it to be their one level (shiftTellable). */
+const ONE_LEVEL_SHARE = 0.9;
+
+/**
+ * Whether a shift off the level before may be told (shiftFromBaseline): always, unless the detector's strongest
+ * evidence was `rarity` and the normal readings before the stretch had more than one level (fewer than
+ * ONE_LEVEL_SHARE of them within OUTLIER_Z spreads of the level before, `reference.level` ± `reference.sigma`):
+ * then a level between or beyond a duty cycle's modes is told where the normal readings lay (whereNormalLay),
+ * not a shift of the one mode the cycle stood in just before. A one-level stream's shift that held long enough
+ * to be rarely seen is still a level shift (tryout 10, finding 4: a +1.0 shift of 10 ± 0.1 the model followed
+ * within 2 readings, its later events' strongest evidence `rarity`, was never told a kind).
+ */
+function shiftTellable(reference: Reference, input: ExplainInput): boolean {
+  if (input.seen !== 'rarity') return true;
+  const b = input.before.values.filter(finite);
+  if (b.length === 0 || !finite(reference.level) || !(reference.sigma > 0)) return false;
+  const near = b.filter((v) => Math.abs(v - reference.level) <= OUTLIER_Z * reference.sigma).length;
+  return near >= ONE_LEVEL_SHARE * b.length;
+}
+
+/** A level shift found against the level before (shiftFromBaseline): its readings' median, told against that level (levelBefore's). */
+function shiftDraft(reference: Reference, x: readonly number[], shift: readonly number[], ts: readonly number[]): Draft {
+  return { kind: 'level_shift', value: median(shift.map((i) => x[i])), expected: reference.level, band: BAND_SIGMAS * reference.sigma, basis: 'baseline', since: ts[shift[0]] };
 }
 
 /** Readings at the end of `before` that may belong to the anomaly already, and the normal part they are compared with. */
@@ -483,10 +534,10 @@ function referenceFor(input: ExplainInput): Reference {
       ref.push(usable ? e : finite(level) ? level : NaN);
       scale.push(usable && finite(s) ? Math.max(s, res / 2, tiny) : sigma);
     }
-    if (ref.every(finite)) return { basis: 'model', ref, scale, level, sigma, noise };
+    if (ref.every(finite)) return { basis: 'model', ref, scale, level, sigma, noise, cycle: recent.length >= 3 ? cycleOf(input) : null };
   }
-  if (recent.length < 3) return { basis: null, ref: x.map(() => NaN), scale: x.map(() => NaN), level: NaN, sigma: NaN, noise };
-  return { basis: 'baseline', ref: x.map(() => level), scale: x.map(() => sigma), level, sigma, noise };
+  if (recent.length < 3) return { basis: null, ref: x.map(() => NaN), scale: x.map(() => NaN), level: NaN, sigma: NaN, noise, cycle: null };
+  return { basis: 'baseline', ref: x.map(() => level), scale: x.map(() => sigma), level, sigma, noise, cycle: null };
 }
 
 /**
@@ -515,7 +566,14 @@ function backAtBaseline(reference: Reference, x: readonly number[], first: numbe
 function shiftFromBaseline(reference: Reference, x: readonly number[], input: ExplainInput): number[] | null {
   if (reference.basis !== 'model' || !finite(reference.level) || !(reference.sigma > 0)) return null;
   const n = x.length;
-  const off = (i: number): number => (x[i] - reference.level) / reference.sigma;
+  const b = input.before.values;
+  // A cyclic stream is judged against its own cycle (cycleOf): a reading less the normal reading a period
+  // before it; any other against the level before (its median).
+  const c = reference.cycle;
+  const cyclic = c !== null && c.ref.every(finite);
+  const lvl = (i: number): number => (cyclic ? c.ref[i] : reference.level);
+  const sd = cyclic ? c.sigma : reference.sigma;
+  const off = (i: number): number => (x[i] - lvl(i)) / sd;
   let first = -1;
   for (let i = 0; i < n; i++) {
     if (Math.abs(off(i)) > OUTLIER_Z) {
@@ -528,19 +586,27 @@ function shiftFromBaseline(reference: Reference, x: readonly number[], input: Ex
   const sign = Math.sign(off(first));
   const beyond = active.filter((i) => Math.sign(off(i)) === sign && Math.abs(off(i)) > OUTLIER_Z).length;
   if (beyond < 0.8 * active.length || !(Math.sign(off(n - 1)) === sign && Math.abs(off(n - 1)) > OUTLIER_Z)) return null;
-  const b = input.before.values;
-  const prev = first > 0 ? x[first - 1] : b.length > 0 ? b[b.length - 1] : NaN;
-  if (!finite(prev)) return null;
-  const dev = median(active.map((i) => x[i] - reference.level));
+  const dev = median(active.map((i) => x[i] - lvl(i)));
   // Beyond where the readings before lay (their 1st or 99th percentile), not merely off their median: a level
-  // between a duty cycle's modes is a value rarely seen, not a shift of a level that never was.
-  const sorted = [...b].filter(finite).sort((p, q) => p - q);
+  // between a duty cycle's modes is a value rarely seen, not a shift of a level that never was. For a cyclic
+  // stream, where its readings lay around their cycle (reading − the reading a period before).
+  const sorted = (cyclic ? c.residualBefore : [...b]).filter(finite).sort((p, q) => p - q);
   if (sorted.length < 16) return null;
   const edge = sign > 0 ? sorted[Math.floor(0.99 * (sorted.length - 1))] : sorted[Math.ceil(0.01 * (sorted.length - 1))];
-  const mid = median(active.map((i) => x[i]));
+  const mid = cyclic ? dev : median(active.map((i) => x[i]));
   if (!(sign > 0 ? mid > edge : mid < edge)) return null;
-  const step = x[first] - prev;
-  return Math.abs(step) > Math.max(4 * reference.noise, 0.5 * Math.abs(dev)) && Math.sign(step) === Math.sign(dev) ? active : null;
+  let step: number;
+  if (cyclic) {
+    const prev = first > 0 ? x[first - 1] - lvl(first - 1) : c.residualBefore[c.residualBefore.length - 1];
+    if (!finite(prev)) return null;
+    step = x[first] - lvl(first) - prev;
+  } else {
+    const prev = first > 0 ? x[first - 1] : b.length > 0 ? b[b.length - 1] : NaN;
+    if (!finite(prev)) return null;
+    step = x[first] - prev;
+  }
+  const noise = cyclic ? c.sigma : reference.noise;
+  return Math.abs(step) > Math.max(4 * noise, 0.5 * Math.abs(dev)) && Math.sign(step) === Math.sign(dev) ? active : null;
 }
 
 /**
@@ -550,7 +616,86 @@ function shiftFromBaseline(reference: Reference, x: readonly number[], input: Ex
  */
 function offBaseline(reference: Reference, x: readonly number[], i: number): boolean {
   if (reference.basis !== 'model' || !finite(reference.level) || !(reference.sigma > 0)) return false;
+  const c = reference.cycle;
+  if (c !== null && finite(c.ref[i])) return Math.abs(x[i] - c.ref[i]) / c.sigma > OUTLIER_Z;
   return Math.abs(x[i] - reference.level) / reference.sigma > OUTLIER_Z;
+}
+
+/** The strongest autocorrelation a period must have (at its lag, of the normal stretch less its mean). */
+const CYCLE_ACF = 0.6;
+/** Whole periods the normal stretch must hold for a cycle to be trusted. */
+const CYCLE_PERIODS = 2;
+/** A cycle is used only when it explains the readings: (reading − a period before) spreads less than this share of the readings' own spread. */
+const CYCLE_SHARE = 0.5;
+
+/**
+ * A cyclic stream's own expectation (Cycle), or null. The period is the first lag (at least 4 readings, at most
+ * half the normal stretch) where the autocorrelation of the normal readings before the stretch is a local
+ * maximum of at least CYCLE_ACF after having gone below zero (a cycle passes through its opposite phase; a
+ * trend or a random walk does not); the stretch before must hold CYCLE_PERIODS periods, and (reading − the
+ * reading one period before) must spread less than CYCLE_SHARE of the readings' own robust spread, or the
+ * stream is not told by its cycle. Periods are in readings; the readings are taken as evenly spaced, so a
+ * reading one period before a reading of the stretch is found by time (period × the median interval, within
+ * half an interval). The seasonal naive forecast (Hyndman & Athanasopoulos, Forecasting: Principles and
+ * Practice, 3rd ed., §5.2) with the period from the autocorrelation function (ibid. §2.8).
+ */
+function cycleOf(input: ExplainInput): Cycle | null {
+  const b = input.before.values;
+  const bt = input.before.ts;
+  const n = b.length;
+  if (n < 16 || b.some((v) => !finite(v))) return null;
+  const mean = b.reduce((a, v) => a + v, 0) / n;
+  const c = b.map((v) => v - mean);
+  const c0 = c.reduce((a, v) => a + v * v, 0);
+  if (!(c0 > 0)) return null;
+  const acf = (lag: number): number => {
+    let sum = 0;
+    for (let i = lag; i < n; i++) sum += c[i] * c[i - lag];
+    return sum / c0;
+  };
+  const maxLag = Math.floor(n / CYCLE_PERIODS);
+  let wentNegative = false;
+  let period = 0;
+  let prev = acf(1);
+  let cur = acf(2);
+  for (let lag = 2; lag < maxLag; lag++) {
+    const next = acf(lag + 1);
+    if (cur < 0) wentNegative = true;
+    if (wentNegative && lag >= 4 && cur >= CYCLE_ACF && cur >= prev && cur >= next) {
+      period = lag;
+      break;
+    }
+    prev = cur;
+    cur = next;
+  }
+  if (period === 0) return null;
+  const residualBefore = b.map((v, i) => (i >= period ? v - b[i - period] : NaN));
+  const rs = residualBefore.filter(finite);
+  const res = resolution(b);
+  const sigma = Math.max(robustSigma(rs), res / 2, 1e-9 * Math.max(1, Math.abs(mean)));
+  if (!(sigma < CYCLE_SHARE * robustSigma(b))) return null;
+  const dt = median(diffs(bt));
+  if (!(dt > 0)) return null;
+  const periodMs = period * dt;
+  const lastTs = bt[n - 1];
+  // The normal reading nearest `at` (within half an interval), by binary search over the ascending times.
+  const at = (t: number): number => {
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (bt[mid] < t) lo = mid + 1;
+      else hi = mid;
+    }
+    let best = lo;
+    if (lo > 0 && Math.abs(bt[lo - 1] - t) < Math.abs(bt[lo] - t)) best = lo - 1;
+    return Math.abs(bt[best] - t) <= dt / 2 ? b[best] : NaN;
+  };
+  const ref = input.during.ts.map((t) => {
+    const k = Math.max(1, Math.ceil((t - lastTs - dt / 2) / periodMs));
+    return at(t - k * periodMs);
+  });
+  return { ref, sigma, residualBefore, period };
 }
 
 /** The residual of the last normal reading, to measure the jump into the stretch against. */

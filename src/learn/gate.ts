@@ -243,6 +243,16 @@ export function signTestP(k: number, n: number): number {
 }
 
 /**
+ * Whether a candidate's held-out loss over the current model's (`ratio`, candidate / current) is a tie as the
+ * operator reads it: it rounds to 1.00 at the 3 significant digits every gate message writes it with. The gate's
+ * reason (gate) and the short text of status, the API and the dashboard (learner.ts rejectedText) both say
+ * "tied" then, not "1.00 times worse".
+ */
+export function isTie(ratio: number): boolean {
+  return Number.isFinite(ratio) && ratio.toPrecision(3) === (1).toPrecision(3);
+}
+
+/**
  * Decides whether `candidate` may replace `current` (null: the sensor has no model, not even the shared
  * one; then anything is better than nothing): both scored by heldOutErrors on the same held-out rows. The
  * candidate passes only when it is measurably better, both of:
@@ -269,8 +279,11 @@ export async function gate(candidate: ModelRunner, current: ModelRunner | null, 
   const b = stretchLosses(cur.perSeries, series, length);
   let stretches = 0;
   let better = 0;
+  let compared = 0;
   for (let i = 0; i < a.length; i++) {
-    if (Number.isNaN(a[i]) || Number.isNaN(b[i]) || a[i] === b[i]) continue;
+    if (Number.isNaN(a[i]) || Number.isNaN(b[i])) continue;
+    compared++;
+    if (a[i] === b[i]) continue;
     stretches++;
     if (a[i] < b[i]) better++;
   }
@@ -283,13 +296,19 @@ export async function gate(candidate: ModelRunner, current: ModelRunner | null, 
   const lower = c.loss <= (1 - GATE_MARGIN) * u.loss;
   const significant = p <= GATE_ALPHA;
   const accepted = c.predictions > 0 && lower && significant;
+  // Tied: the same loss on every stretch compared (fine-tuning that kept the shared weights), or a loss ratio
+  // that rounds to 1.00 (lossRatioWords): told "tied", never "1.00 times worse" nor "no held-out readings".
   const verdict = accepted
     ? 'measurably better'
-    : c.predictions === 0 || stretches === 0
+    : c.predictions === 0 || compared === 0
       ? 'no held-out readings to tell them apart: not measurably better'
-      : ratio >= 1
-        ? `${ratio.toPrecision(3)} times worse`
-        : `not measurably better (${!lower ? `less than ${GATE_MARGIN * 100} % lower` : `lower on too few stretches`})`;
+      : stretches === 0
+        ? `tied with the model in use (the same loss on all ${compared} stretches of ${length} readings): not measurably better`
+        : isTie(ratio)
+          ? 'tied with the model in use: not measurably better'
+          : ratio >= 1
+            ? `${ratio.toPrecision(3)} times worse`
+            : `not measurably better (${!lower ? `less than ${GATE_MARGIN * 100} % lower` : `lower on too few stretches`})`;
   const reason =
     `on ${heldOut} held-out normal readings: new model ${fig(c)}, model in use ${fig(u)}` +
     (stretches > 0 ? `; ${ratio.toPrecision(3)} times its loss, lower on ${better} of ${stretches} stretches of ${length} readings (sign test p ${p.toPrecision(2)})` : '') +

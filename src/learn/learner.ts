@@ -10,7 +10,7 @@ import { inSensorUnits, standardisationOf, standardisedSegments } from '../train
 import type { LoadedModel, ModelLoader } from '../contract/ports.js';
 import type { ModelRegistry } from './registry.js';
 import type { OwnModelProgress } from '../contract/own-model.js';
-import { gate, splitHeldOut, type GateDecision, type HeldOutSeries } from './gate.js';
+import { gate, isTie, splitHeldOut, type GateDecision, type HeldOutSeries } from './gate.js';
 
 export interface LearningOptions {
   readonly enabled: boolean;
@@ -555,6 +555,9 @@ function rejectedText(figures: unknown): string {
   const cur = f?.current?.loss;
   if (typeof cand !== 'number' || typeof cur !== 'number' || !(cur > 0) || typeof f?.heldOut !== 'number') return 'its last model was rejected';
   const ratio = cand / cur;
+  // A tie (isTie: the loss ratio rounds to 1.00) is told as the gate's reason
+  // tells it: tied, not measurably better (not "1.00 times worse").
+  if (isTie(ratio)) return `its last model was tied with the model in use on ${f.heldOut} held-out readings (${ratio.toPrecision(3)} times its loss): not measurably better`;
   if (ratio >= 1) return `its last model was ${ratio.toPrecision(3)} times worse than the model in use on ${f.heldOut} held-out readings`;
   const paired = f.paired !== undefined ? `, lower on ${f.paired.better} of ${f.paired.stretches} stretches` : '';
   return `its last model was not measurably better than the model in use on ${f.heldOut} held-out readings (${ratio.toPrecision(3)} times its loss${paired})`;

@@ -194,7 +194,27 @@ describe('the gate’s rule: measurably better, not “no worse” (finding 9)',
     expect(d.accepted).toBe(false);
     expect(d.candidate.loss).toBe(d.current!.loss);
     expect(d.paired).toMatchObject({ stretches: 0, better: 0, p: 1 });
-    expect(d.reason).toMatch(/: no held-out readings to tell them apart: not measurably better$/);
+    // Tryout 10, finding 7: a tie was told "no held-out readings to tell them apart" after the number of held-out
+    // readings (and "1.00 times worse" by status): it is a tie, on every stretch.
+    expect(d.reason).toMatch(/^on \d+ held-out normal readings: .*: tied with the model in use \(the same loss on all \d+ stretches of \d+ readings\): not measurably better$/);
+    expect(d.reason).not.toMatch(/no held-out readings|times worse/);
+  });
+
+  it('a tie is told a tie by the operator’s short text too (status, the API, the dashboard), as by the gate’s reason', async () => {
+    // Tryout 10, finding 7: fine-tuning that kept the shared weights (the same losses to the last digit) was told
+    // "1.00 times worse" by status, the API and the dashboard. The gate's own decision on the same model over again,
+    // stored as the learner stores it, and read back as a restarted learner reads its wait.
+    const shared = await loadModel(SHIPPED);
+    const again = await loadModel(SHIPPED);
+    loaded.push(shared, again);
+    const { held } = splitHeldOut(Float32Array.from(cycle(3600, 180).map((r) => r.value)), 1);
+    const { reason, ...figures } = await gate(again, shared, [held]);
+    store.addModelCheck({ scope: 'p1', sensors: ['p1'], candidate: again.id, current: shared.id, accepted: false, reason, figures: { ...figures, dataTo: T0 }, retryAfter: options.minReadings });
+    const { learner } = setup(shared, ownTraining);
+    learner.observe('p1', T0 + 1000, [20], false);
+    const text = ownModelText(learner.ownModel('p1')!);
+    expect(text).toMatch(new RegExp(`\\(its last model was tied with the model in use on ${figures.heldOut} held-out readings \\(1\\.00 times its loss\\): not measurably better\\)$`));
+    expect(text).not.toMatch(/times worse/);
   });
 
   it('its sign test: the exact binomial tail; 9 better stretches of 11 pass at 5 %, 8 do not', () => {
