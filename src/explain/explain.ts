@@ -844,9 +844,13 @@ function sentenceOf(stream: string, unit: string | null, d: Draft, endTs: number
       const last = d.value !== null ? `, last ${num(d.value)}${u}` : '';
       return `${stream} no reading for ${formatDuration(d.durationMs ?? 0)} since ${when(d.since)}${last}${label}`;
     }
-    case 'stuck':
-      // The frozen value exactly as the sensor sends it: it often says what failed (85.0 on a DS18B20).
-      return `${stream} ${formatNumber(d.value ?? NaN, Math.max(decimals, decimalsOf(d.value ?? 0)))}${u} unchanged for ${formatDuration(d.durationMs ?? 0)}${expected} since ${when(d.since)}${label}`;
+    case 'stuck': {
+      // The frozen value exactly as the sensor sends it: it often says what failed (85.0 on a DS18B20); the
+      // expectation with as many decimals, so a value 0.017 from it does not read as off (10.05 vs 10.1).
+      const vd = Math.max(decimals, decimalsOf(d.value ?? 0));
+      const exp = d.expected !== null && d.band !== null ? `, expected ${formatNumber(d.expected, vd)} ± ${formatNumber(d.band, vd)}` : '';
+      return `${stream} ${formatNumber(d.value ?? NaN, vd)}${u} unchanged for ${formatDuration(d.durationMs ?? 0)}${exp} since ${when(d.since)}${label}`;
+    }
     case 'spike':
       return `${stream} ${num(d.value ?? NaN)}${u}${expected} at ${when(d.since)}${label}`;
     case 'noise_change':

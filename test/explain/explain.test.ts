@@ -157,6 +157,15 @@ describe('explain: synthetic faults, baseline from the readings before', () => {
     expect(e.sentence).toMatch(/^temp 20\.07 °C unchanged for 89 s, expected 20\.\d+ ± 0\.\d+ since 09:00 \(stuck value\)$/);
   });
 
+  it('a freeze: the expectation written with as many decimals as the frozen value (tryout 10: "10.05 … expected 10.1")', () => {
+    const g = noise(7);
+    // Noisier before (± 0.15): a band near 0.3, which alone asks for one decimal.
+    const e = explain({ ...episode((i, h) => (i < 10 ? 20 + 0.15 * h() : 20.07), 100), before: series(T0 - 300 * SEC, 300, () => 20 + 0.15 * g()) });
+    expect(e.kind).toBe('stuck');
+    // The value has two decimals, so the expectation and band get two (19.9 ± 0.3 before).
+    expect(e.sentence).toMatch(/^temp 20\.07 °C unchanged for 89 s, expected (19|20)\.\d\d ± 0\.\d\d since 09:00 \(stuck value\)$/);
+  });
+
   it('a noise change: the spread grows sixfold, the level stays', () => {
     const e = explain(episode((_, g) => 20 + 0.6 * g(), 120));
     expect(e.kind).toBe('noise_change');
