@@ -12,7 +12,6 @@
  * pipeline drained) and restored into a fresh detector and book, as at a start.
  */
 import { join } from 'node:path';
-import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/adapters/onnx-runner.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -24,10 +23,10 @@ import { SignalBook } from '../../src/daemon/signals.js';
 import { Detector, detectorOptions, priorsOf } from '../../src/pipeline/detector.js';
 import { parseOptionsOf } from '../../src/pipeline/ingest-options.js';
 import { MessageParser } from '../../src/pipeline/parse.js';
-import { payloadOf } from '../../src/replay/drive.js';
 import { pino } from 'pino';
 import { builtAndModelsPresent, MODELS, ROOT } from '../helpers/daemon.js';
 import { normal } from '../pipeline/detector-helpers.js';
+import { feedExplained } from '../helpers/explained.js';
 
 const T0 = Date.UTC(2026, 0, 12, 10, 0, 0);
 const SEC = 1000;
@@ -65,22 +64,8 @@ async function fresh(): Promise<{ det: Detector; book: SignalBook }> {
 
 /** Feeds readings [from, to) to the detector and its book as the daemon does (record, then explain each event). */
 async function feed(det: Detector, book: SignalBook, from: number, to: number, out: Out[]): Promise<void> {
-  const input = new Subject<{ topic: string; payload: Buffer; receivedAt: number; seq: number }>();
-  const done = new Promise<void>((resolve, reject) => {
-    input.pipe(det.operator()).subscribe({
-      next: (o) => {
-        if (o.type === 'error') reject(new Error(o.detail));
-        if (o.type !== 'reading') return;
-        book.record(o.reading);
-        for (const ev of o.events) out.push({ ev, e: book.explain(ev) });
-      },
-      error: reject,
-      complete: resolve,
-    });
-  });
-  for (let i = from; i < to; i++) input.next({ topic: 'sensors/level', payload: payloadOf({ sensor: 'level', ts: T0 + i * SEC, channels: ['value'], values: [values[i]] }), receivedAt: T0 + i * SEC, seq: i });
-  input.complete();
-  await done;
+  const readings = Array.from({ length: to - from }, (_, k) => ({ ts: T0 + (from + k) * SEC, value: values[from + k] }));
+  await feedExplained(det, book, 'level', 'sensors/level', readings, out, false, from);
 }
 
 /** The whole series; with `stop`, a stop after reading `stop.after` and the readings [stop.after + 1, stop.resume) lost. */

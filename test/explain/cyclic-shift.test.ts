@@ -9,7 +9,6 @@
  * episode (the median of its last 8 readings), which the cycle itself crosses.
  */
 import { join } from 'node:path';
-import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { loadModel } from '../../src/adapters/onnx-runner.js';
@@ -20,8 +19,8 @@ import { SignalBook } from '../../src/daemon/signals.js';
 import { Detector, detectorOptions, priorsOf } from '../../src/pipeline/detector.js';
 import { parseOptionsOf } from '../../src/pipeline/ingest-options.js';
 import { MessageParser } from '../../src/pipeline/parse.js';
-import { payloadOf } from '../../src/replay/drive.js';
 import { builtAndModelsPresent, MODELS, ROOT } from '../helpers/daemon.js';
+import { feedExplained } from '../helpers/explained.js';
 
 const T0 = Date.UTC(2026, 0, 12, 10, 0, 0);
 const MIN = 60_000;
@@ -54,26 +53,7 @@ async function run(values: readonly number[]): Promise<Out[]> {
   });
   const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
   const out: Out[] = [];
-  const input = new Subject<{ topic: string; payload: Buffer; receivedAt: number; seq: number }>();
-  const done = new Promise<void>((resolve, reject) => {
-    input.pipe(det.operator()).subscribe({
-      next: (o) => {
-        if (o.type === 'error') reject(new Error(o.detail));
-        if (o.type !== 'reading') return;
-        book.record(o.reading);
-        for (const ev of o.events) out.push({ ev, e: book.explain(ev) });
-        for (const ep of det.openEpisodes()) {
-          const told = book.retell(ep.id, ep.lastAboveTs, ep.readings);
-          if (told !== null) out.push({ ev: told.event, e: told.explanation });
-        }
-      },
-      error: reject,
-      complete: resolve,
-    });
-  });
-  values.forEach((v, i) => input.next({ topic: 'sensors/minute1', payload: payloadOf({ sensor: 'minute1', ts: T0 + i * MIN, channels: ['value'], values: [v] }), receivedAt: T0 + i * MIN, seq: i }));
-  input.complete();
-  await done;
+  await feedExplained(det, book, 'minute1', 'sensors/minute1', values.map((value, i) => ({ ts: T0 + i * MIN, value })), out, true);
   return out;
 }
 

@@ -1,0 +1,55 @@
+/**
+ * Drives a Detector and its SignalBook over readings of one sensor as the daemon does (src/daemon.ts onReading):
+ * each accepted reading is recorded in the book, each event explained; with `retell`, every open episode is
+ * retold after each reading (the daemon's housekeeping). Rejects on the first error output.
+ */
+import { Subject } from 'rxjs';
+import type { AlertExplanation } from '../../src/contract/alerts.js';
+import type { AnomalyEvent } from '../../src/contract/types.js';
+import type { SignalBook } from '../../src/daemon/signals.js';
+import type { Detector } from '../../src/pipeline/detector.js';
+import { payloadOf } from '../../src/replay/drive.js';
+
+/** An event and its explanation (null: the book could not explain it). */
+export interface Explained {
+  readonly ev: AnomalyEvent;
+  readonly e: AlertExplanation | null;
+}
+
+/**
+ * Feeds `readings` (ts in epoch ms, one value each) of `sensor` on topic `topic` and appends every event and
+ * its explanation to `out`, in order; the messages are numbered from `seqFrom`.
+ * @throws (rejects) Error with the detector's error detail
+ */
+export async function feedExplained(
+  det: Detector,
+  book: SignalBook,
+  sensor: string,
+  topic: string,
+  readings: readonly { ts: number; value: number }[],
+  out: Explained[],
+  retell = false,
+  seqFrom = 0,
+): Promise<void> {
+  const input = new Subject<{ topic: string; payload: Buffer; receivedAt: number; seq: number }>();
+  const done = new Promise<void>((resolve, reject) => {
+    input.pipe(det.operator()).subscribe({
+      next: (o) => {
+        if (o.type === 'error') reject(new Error(o.detail));
+        if (o.type !== 'reading') return;
+        book.record(o.reading);
+        for (const ev of o.events) out.push({ ev, e: book.explain(ev) });
+        if (!retell) return;
+        for (const ep of det.openEpisodes()) {
+          const told = book.retell(ep.id, ep.lastAboveTs, ep.readings);
+          if (told !== null) out.push({ ev: told.event, e: told.explanation });
+        }
+      },
+      error: reject,
+      complete: resolve,
+    });
+  });
+  readings.forEach((r, i) => input.next({ topic, payload: payloadOf({ sensor, ts: r.ts, channels: ['value'], values: [r.value] }), receivedAt: r.ts, seq: seqFrom + i }));
+  input.complete();
+  await done;
+}
