@@ -36,7 +36,8 @@ import type { LoadedModel, ModelLoader } from './contract/ports.js';
 import { Learner } from './learn/learner.js';
 import { writeModel } from './model/onnx-export.js';
 import { realAdapters, type DaemonAdapters } from './daemon/adapters.js';
-import { Checkpoints, detectorCheckpointSubject } from './daemon/checkpoints.js';
+import { Checkpoints, EpisodeTicks, detectorCheckpointSubject } from './daemon/checkpoints.js';
+import { shortSpan } from './pipeline/scorer.js';
 import { SensorStatusBoard } from './daemon/sensor-status.js';
 import { Housekeeping } from './daemon/housekeeping.js';
 import { daemonView } from './daemon/http-view.js';
@@ -161,8 +162,8 @@ export class Daemon {
   private checkpoints: Checkpoints | null = null;
   private housekeeping: Housekeeping | null = null;
   /** When open episodes' progress was last written (wall ms), and each one's length then (readings). */
-  /** Streams whose open episode had a reading (its open, a hold, its resolve) since the last housekeeping tick: checkpointed then (Checkpoints.saveStreams). */
-  private episodeMoved = new Set<string>();
+  /** Streams with an open episode due a checkpoint at the next housekeeping tick (EpisodeTicks; Checkpoints.saveStreams); made at start. */
+  private episodeTicks: EpisodeTicks | null = null;
   private touchedAt = 0;
   private touched = new Map<string, number>();
   private input: Subject<RawMessage> | null = null;
@@ -292,13 +293,14 @@ export class Daemon {
       detectorCheckpointSubject(detector, (id) => store.getAnomaly(id)?.status ?? null, this.signals),
       { intervalMs: config.store.checkpointIntervalMs, maxAgeMs: config.store.checkpointMaxAgeMs, maxFutureMs: config.ingest.maxFutureMs, now: this.now, logger: this.log },
     );
+    this.episodeTicks = new EpisodeTicks(shortSpan(config.score.smooth) + config.alerts.closeAfter);
     const restored = this.checkpoints.restore();
     this.resolveOrphanedEpisodes();
     this.eviction = idleEvictionFor(
       {
         detector,
         board: this.board,
-        others: () => [this.signals],
+        others: () => [this.signals, this.episodeTicks],
         learner,
         discovery: () => this.discovery,
         checkpoints: this.checkpoints,
@@ -635,8 +637,9 @@ export class Daemon {
         this.recordEvent(store, ev, explanation);
       }
     }
-    // Checkpointed at the next tick: an episode open at a kill -9 goes on from then, not from its open.
-    if (reading.anomalyId !== null || events.length > 0) this.episodeMoved.add(stream);
+    // Checkpointed at the next tick while its episode is young or when it had an event: an episode open at a
+    // kill -9 goes on from then, not from its open.
+    this.episodeTicks?.note(stream, reading.anomalyId, events.length);
     if (this.mqtt?.isPaused && (this.detector?.pending ?? 0) <= this.backlogLow) this.mqtt.resume();
     this.board?.refresh(stream, reading.ts);
     this.opts.onReading?.(reading, events);
@@ -741,18 +744,16 @@ export class Daemon {
   }
 
   /**
-   * Checkpoints the streams whose open episode had readings since the last tick (within HOUSEKEEPING_MS of
-   * them, after the store took their events), and those a save deferred while busy, so a stop before the next
-   * periodic checkpoint (kill -9, power loss) restores an open episode as it stood at most a tick before the
-   * stop. A checkpoint is otherwise as old as store.checkpointIntervalMs, and the readings after it are lost to
-   * the state: restored from its open, an episode whose first readings held it (a borderline one) was resolved
-   * 16 readings after the restart with end = start while the fault went on (tryout). Costs one stream state
-   * (tens of kB) per tick per stream with an open episode that is reading.
+   * Checkpoints the streams whose open episode is young (its first shortSpan(score.smooth) + alerts.closeAfter
+   * readings) or had an event since the last tick (within HOUSEKEEPING_MS of them, after the store took their
+   * events), and those a save deferred while busy, so a stop before the next periodic checkpoint (kill -9,
+   * power loss) restores a young episode as it stood at most a tick before the stop: restored from its open, an
+   * episode whose first readings held it (a borderline one) was resolved 16 readings after the restart with
+   * end = start while the fault went on (tryout). An older episode waits for the periodic checkpoint
+   * (EpisodeTicks). Costs one stream state (tens of kB) per tick per stream with a young episode that is reading.
    */
   private checkpointEpisodes(): void {
-    const streams = this.episodeMoved;
-    this.episodeMoved = new Set();
-    this.checkpoints?.saveStreams(streams);
+    this.checkpoints?.saveStreams(this.episodeTicks?.drain() ?? []);
   }
 
   private flushRejections(): void {

@@ -65,6 +65,63 @@ function isEvicted(v: unknown): v is EvictedCheckpoint {
   return typeof v === 'object' && v !== null && typeof (v as { evicted?: unknown }).evicted === 'number' && 'state' in v;
 }
 
+/**
+ * Which streams with an open episode are checkpointed at a housekeeping tick (Checkpoints.saveStreams), outside
+ * the periodic interval: a stream whose episode had an event since the last tick (its open, an update, its
+ * resolve), and one whose episode is still young, within its first `youngReadings` readings. Those first
+ * readings decide whether a borderline episode holds (the short means build up over them; restored from its
+ * open with them lost, such an episode was resolved at once after a restart while the fault went on: a tryout,
+ * docs/SCORING.md section 8). Once past them, the episode is held by short means full of its own readings and
+ * by its reference histories, and a restart from the periodic checkpoint (store.checkpointIntervalMs) goes on
+ * with it like any stream's state; checkpointing it every tick would write its whole state (tens to a hundred
+ * kB) every 2 s for as long as it lasts: about 4 GB a day of one stuck 1 Hz sensor, on an SD card.
+ *
+ * `youngReadings` (readings) is shortSpan(score.smooth) + alerts.closeAfter with the shipped settings (31 + 16):
+ * by then the short means hold only the episode's readings, and a borderline episode has had closeAfter readings
+ * more to resolve.
+ */
+export class EpisodeTicks {
+  /** Per stream with an open episode: its id and how many of its readings were scored (readings). */
+  private readonly episodes = new Map<string, { readonly id: string; n: number }>();
+  private due = new Set<string>();
+
+  constructor(private readonly youngReadings: number) {
+    if (!Number.isInteger(youngReadings) || youngReadings < 0) throw new RangeError(`EpisodeTicks: youngReadings must be a non-negative integer, got ${youngReadings}`);
+  }
+
+  /**
+   * Notes one scored reading of `stream`: `anomalyId` the episode it belongs to (null: none open after it), `events`
+   * how many events it gave (open, update, resolve).
+   */
+  note(stream: string, anomalyId: string | null, events: number): void {
+    if (events > 0) this.due.add(stream);
+    if (anomalyId === null) {
+      this.episodes.delete(stream);
+      return;
+    }
+    let ep = this.episodes.get(stream);
+    if (ep?.id !== anomalyId) {
+      ep = { id: anomalyId, n: 0 };
+      this.episodes.set(stream, ep);
+    }
+    ep.n++;
+    if (ep.n <= this.youngReadings) this.due.add(stream);
+  }
+
+  /** Forgets a stream (evicted, or its state dropped): its next episode counts from its open. */
+  forget(stream: string): void {
+    this.episodes.delete(stream);
+    this.due.delete(stream);
+  }
+
+  /** The streams due at this tick; the set starts over. */
+  drain(): Set<string> {
+    const due = this.due;
+    this.due = new Set();
+    return due;
+  }
+}
+
 /** Sensors whose states are serialised and written together by one save() write. */
 const SAVE_BATCH = 256;
 

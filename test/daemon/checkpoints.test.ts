@@ -188,6 +188,28 @@ describe('Checkpoints on the detector core: the committed truth wins', () => {
     store.close();
   });
 
+  it('an episode past its young readings, restored from a checkpoint a periodic interval old (60 readings lost at 1 Hz), goes on: the same episode, no resolve', async () => {
+    // Why the daemon checkpoints an open episode at its ticks only while it is young (EpisodeTicks): after
+    // shortSpan(smooth) + closeAfter readings (31 + 16 here) its short means hold only its own readings.
+    const store = openStore();
+    const d = newDetector();
+    const rnd = normal(3);
+    const before = await feed(d, 's', 0, 400 + 47 + 3, 1000, rnd);
+    for (const o of before) for (const ev of o.events) store.recordEvent(ev, 'anomalyd/alerts/s');
+    store.flush();
+    const id = d.openAnomaly('s');
+    expect(id).not.toBeNull();
+    const state = JSON.parse(JSON.stringify(d.snapshot('s'))) as unknown;
+    // The readings after the checkpoint, lost to a kill -9 (the sensor sent them; the restarted daemon never sees them).
+    await feed(d, 's', 450, 510, 1000, rnd);
+    const restored = newDetector();
+    expect(detectorCheckpointSubject(restored, (x) => store.getAnomaly(x)?.status ?? null).restore(new Map([['s', state]]))).toEqual([]);
+    const after = await feed(restored, 's', 510, 700, 1000, rnd);
+    expect(after.every((o) => o.reading.anomalyId === id)).toBe(true);
+    expect(after.flatMap((o) => o.events).filter((e) => e.kind === 'open' || e.kind === 'resolve')).toEqual([]);
+    store.close();
+  });
+
   it('evicts an idle stream after idleAfterIntervals of its own interval: episode resolved once, state checkpointed without it, revived by its next reading', async () => {
     const store = openStore();
     const { d, id } = await withOpenEpisode(store);
