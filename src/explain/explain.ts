@@ -315,10 +315,11 @@ export function explain(given: ExplainInput): Explanation {
       const step = prevResidual === null ? null : r[first] - prevResidual;
       const jump = Math.max(4 * reference.noise, 0.5 * Math.abs(dev));
       const since = during.ts[first];
-      // A lasting kind is told against the level before (levelBefore), so its readings must be off that level
-      // themselves, not only off the model's expectation: after a spike the model's answer to it (its state took
-      // the spike in) leaves the readings after it "off" for a while though they are back where they were
-      // (heldOff; tryout 10, finding 5: a demo spike retold as a level shift of normal readings).
+      // A lasting kind: the readings after the onset must have held off on its side, about as far (heldOff), by
+      // the level before (what it is told against: levelBefore) or the model's expectation. After a spike the
+      // model's answer to it (its state took the spike in) leaves the readings after it "off" for a while, on the
+      // other side, though they are back where they were (tryout 10, finding 5: a demo spike's aftermath retold
+      // as a level shift of normal readings).
       const held = heldOff(reference, x, z, first, last);
       if (held && step !== null && Math.abs(step) > jump && Math.sign(step) === Math.sign(dev)) {
         return finish(input, { kind: 'level_shift', value: median(active.map((i) => x[i])), ...levelBefore(reference, active), since }, tz);
