@@ -42,12 +42,14 @@
  *                 reading-to-reading noise and half the deviation) and stayed off (heldOff: the readings after
  *                 the jump at least half as far off as it, on its side, beyond OUTLIER_Z, against the level
  *                 before or the yardstick; not a spike's aftermath that the model's expectation, pulled by the
- *                 spike, calls off); or, with a model that followed the jump, more than 3 readings held
+ *                 spike, calls off), its level (the value told) outside the band of the level before
+ *                 (toldOff); or, with a model that followed the jump, more than 3 readings held
  *                 off the level before, those after the first at least half as far as it (shiftFromBaseline;
  *                 for a cyclic stream off its own cycle, cycleOf), also with `seen` rarity for a one-level
  *                 stream (shiftTellable);
  *   drift         no jump, but a steady trend (Kendall's tau ≥ 0.4) that makes up at least half of the
- *                 deviation, its latest reading beyond OUTLIER_Z on the trend's side (offAt);
+ *                 deviation, its latest reading (the value told) outside the band of the level before, on
+ *                 the trend's side (toldOff);
  *   null          otherwise (or with nothing to compare against): the sentence then names what the detector
  *                 saw most strongly (`seen`, its kind of evidence, in EVIDENCE_LABELS' words: "stuck value",
  *                 "noise change", "sudden change", ...), so every alert says what was seen; with no
@@ -320,25 +322,24 @@ export function explain(given: ExplainInput): Explanation {
       // model's answer to it (its state took the spike in) leaves the readings after it "off" for a while, on the
       // other side, though they are back where they were (tryout 10, finding 5: a demo spike's aftermath retold
       // as a level shift of normal readings).
+      // And what is told must be off what it is told against: its level outside the band of the level before
+      // (toldOff; the demo: a motor stuck off while the model expected it to switch on was told `motor_current
+      // 0.04, expected 0.04 ± 0.08 (level shift)`).
       const held = heldOff(reference, x, z, first, last);
-      if (held && step !== null && Math.abs(step) > jump && Math.sign(step) === Math.sign(dev)) {
-        return finish(input, { kind: 'level_shift', value: median(active.map((i) => x[i])), ...levelBefore(reference, active), since }, tz);
+      const shifted: Draft = { kind: 'level_shift', value: median(active.map((i) => x[i])), ...levelBefore(reference, active), since };
+      if (held && toldOff(shifted, 0) && step !== null && Math.abs(step) > jump && Math.sign(step) === Math.sign(dev)) {
+        return finish(input, shifted, tz);
       }
       const t = trend(
         active.map((i) => during.ts[i]),
         active.map((i) => r[i]),
       );
       const change = t.slope * (during.ts[last] - during.ts[first]);
-      if (Math.abs(t.tau) >= 0.4 && Math.abs(change) >= 0.5 * Math.abs(dev) && Math.sign(change) === Math.sign(dev) && offAt(reference, x, z, last, Math.sign(change))) {
-        return finish(
-          input,
-          { kind: 'drift', value: x[last], ...levelBefore(reference, active), since, ratePerHour: t.slope * 3_600_000 },
-          tz,
-        );
+      const drift: Draft = { kind: 'drift', value: x[last], ...levelBefore(reference, active), since, ratePerHour: t.slope * 3_600_000 };
+      if (Math.abs(t.tau) >= 0.4 && Math.abs(change) >= 0.5 * Math.abs(dev) && Math.sign(change) === Math.sign(dev) && toldOff(drift, Math.sign(change))) {
+        return finish(input, drift, tz);
       }
-      if (held && Math.abs(median(active.map((i) => z[i]))) > OUTLIER_Z) {
-        return finish(input, { kind: 'level_shift', value: median(active.map((i) => x[i])), ...levelBefore(reference, active), since }, tz);
-      }
+      if (held && toldOff(shifted, 0) && Math.abs(median(active.map((i) => z[i]))) > OUTLIER_Z) return finish(input, shifted, tz);
     }
   }
   // A model that follows a lasting step expects its readings a few readings after it (its state took the new
@@ -649,11 +650,16 @@ function heldAfter(dev: (i: number) => number, first: number, last: number): boo
 }
 
 /**
- * Whether reading `i`, a drift's latest (its told value), is off what was expected on the side `sign` (+1 above,
- * -1 below): beyond OUTLIER_Z spreads of the level before (deviationBefore) or of the yardstick (`z`).
+ * Whether a lasting kind's draft tells its value off what it is told against: outside the band (`expected` ±
+ * `band`, the level before: levelBefore), and on the side `sign` (+1 above, -1 below; 0: either). A trend or a
+ * step of the readings against the model's expectation alone is no change of theirs: a motor stuck off while the
+ * model expected it to switch on was told `motor_current 0.04, expected 0.04 ± 0.08 (level shift)` and `… 0.04,
+ * expected 0.04 ± 0.11 (drift, −748/h)` (the demo). True without an expectation to tell it against.
  */
-function offAt(reference: Reference, x: readonly number[], z: readonly number[], i: number, sign: number): boolean {
-  return sign !== 0 && (sign * deviationBefore(reference, x, i) > OUTLIER_Z || sign * z[i] > OUTLIER_Z);
+function toldOff(d: Draft, sign: number): boolean {
+  if (d.value === null || d.expected === null || d.band === null || !Number.isFinite(d.band)) return true;
+  const off = d.value - d.expected;
+  return Math.abs(off) > d.band && (sign === 0 || Math.sign(off) === sign);
 }
 
 /**

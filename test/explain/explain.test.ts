@@ -130,6 +130,26 @@ describe('explain: synthetic faults, baseline from the readings before', () => {
     }
   });
 
+  it('readings that stay where they were while the model expected a change are no level shift or drift of theirs (the demo\'s motor stuck off)', () => {
+    // The demo's pump motor stuck in its off state (0.05 A) when the model expected it to switch on (8 A): against
+    // the model's expectation a step and a trend, told against the level before as `motor_current 0.04, expected
+    // 0.04 ± 0.08 (level shift)` or `(drift, −748/h)`: a lasting change of readings that did not change.
+    const g = noise(21);
+    const base = episode(() => 0, 20);
+    const b = series(T0 - 300 * SEC, 300, () => 0.05 + 0.02 * g());
+    const before = { ...b, expected: b.values.map(() => 0.05), spread: b.values.map(() => 0.03) };
+    const during = series(T0, 20, () => 0.05 + 0.02 * g());
+    const expected = during.values.map((_, i) => Math.min(8, 0.05 + 2 * i));
+    for (const n of [6, 20]) {
+      const e = explain({ ...base, before, during: { ts: during.ts.slice(0, n), values: during.values.slice(0, n), expected: expected.slice(0, n), spread: expected.slice(0, n).map(() => 0.3) }, endTs: T0 + (n - 1) * SEC });
+      expect(e.kind, `${n} readings: ${e.sentence}`).not.toBe('level_shift');
+      expect(e.kind, `${n} readings: ${e.sentence}`).not.toBe('drift');
+      // What it says is a reading against what the model expected of it, not against a level it never left.
+      expect(e.basis).toBe('model');
+      expect(Math.abs(e.value! - e.expected!)).toBeGreaterThan(e.band!);
+    }
+  });
+
   it('a level shift the model has followed (its expectation took the new level in) is a level shift, against the level before', () => {
     // A tryout's lasting +0.8 shift of a 0.1-noise signal: against the model only the step's first readings
     // were off, and the episode stayed "(unusual level)", untold, for good.
