@@ -48,15 +48,20 @@ const DENIAL_MAX_DISTINCT = 500;
 const DENIAL_NAMED = 3;
 /** Topics the status (BrokerRefusals.publishes.someTopics) names. */
 const DENIAL_STATUS_NAMED = 10;
+/** Distinct reasons a refusal summary counts apart (`byReason`); beyond, the rest are counted as `moreReasons`. */
+const DENIAL_MAX_REASONS = 10;
 
 /** What one kind of refusal gathered since its last line. */
 interface DenialKind {
   count: number;
-  example: Record<string, unknown>;
   loggedAt: number;
   /** The distinct topics (publishes) or clients (logins) of `count`, in order of first refusal, bounded. */
   distinct: Set<string>;
   moreDistinct: boolean;
+  /** `count` by why each was refused, in order of first refusal (at most DENIAL_MAX_REASONS reasons). */
+  reasons: Map<string, number>;
+  /** Refusals of `count` whose reason was beyond DENIAL_MAX_REASONS others. */
+  moreReasons: number;
 }
 
 /** Everything refused of one kind since start (BrokerRefusals). */
@@ -70,7 +75,10 @@ interface DenialTotal {
 /**
  * Refusals (logins, publishes) logged as one line per kind per interval, so a hostile client cannot flood the
  * log; the line says how many distinct topics (publishes) or clients (logins) they came from and names the
- * first DENIAL_NAMED, so 20 devices on a wrong prefix read as 20 topics, not one example. The first refusal of a
+ * first DENIAL_NAMED, so 20 devices on a wrong prefix read as 20 topics, not one example, and how many were
+ * refused for each reason (`byReason`; `reason` only when they all had one: a summary of a wrong prefix and a
+ * publish under the daemon's prefix names both, tryout 10). The first line of a quiet kind carries that one
+ * refusal's own fields (topic or client, user, reason). The first refusal of a
  * quiet kind is logged at once; what follows it is summed up in one line `intervalMs` after that line, by a
  * timer armed when the first of them is counted (a fixed interval timer unrelated to the line came up to two
  * intervals late: 1 min 44 s, tryout 9). Also keeps the totals since start (totals()).
@@ -90,7 +98,7 @@ class DenialLog {
 
   /**
    * `distinct`: what the summary counts apart (the topic of a publish, the client id of a login); `reason`:
-   * why it was refused (kept as the latest for the status).
+   * why it was refused (kept as the latest for the status, counted per reason for the summary).
    */
   record(kind: string, detail: Record<string, unknown>, distinct: string, reason: string): void {
     const now = this.timers.now();
@@ -101,13 +109,16 @@ class DenialLog {
       // The first of a kind (or the first after a quiet interval) is logged at once; the rest of the interval
       // is summed up by flush(), intervalMs after this line.
       this.log.warn({ ...detail, kind }, `embedded broker: ${kind}`);
-      this.kinds.set(kind, { count: 0, example: detail, loggedAt: now, distinct: new Set(), moreDistinct: false });
+      this.kinds.set(kind, { count: 0, loggedAt: now, distinct: new Set(), moreDistinct: false, reasons: new Map(), moreReasons: 0 });
       return;
     }
-    if (k.count === 0) k.example = detail;
     k.count++;
     if (k.distinct.size < DENIAL_MAX_DISTINCT) k.distinct.add(key);
     else if (!k.distinct.has(key)) k.moreDistinct = true;
+    const seen = k.reasons.get(reason);
+    if (seen !== undefined) k.reasons.set(reason, seen + 1);
+    else if (k.reasons.size < DENIAL_MAX_REASONS) k.reasons.set(reason, 1);
+    else k.moreReasons++;
     this.arm(k.loggedAt + this.intervalMs, now);
   }
 
@@ -169,11 +180,18 @@ class DenialLog {
         const many = `${k.moreDistinct ? 'more than ' : ''}${n} ${noun}${n === 1 && !k.moreDistinct ? '' : 's'}`;
         const list = named.join(', ') + (k.moreDistinct || n > named.length ? ', …' : '');
         const spread = logins ? { clients: n, moreClients: k.moreDistinct, someClients: named } : { topics: n, moreTopics: k.moreDistinct, someTopics: named };
-        this.log.warn({ ...k.example, kind, count: k.count, ...spread }, `embedded broker: ${kind} (${k.count} since the last line, from ${many}: ${list})`);
+        // Why, for all of them: the count per reason, and the one reason when there was only one.
+        const byReason = Object.fromEntries(k.reasons);
+        const one = k.reasons.size === 1 && k.moreReasons === 0 ? { reason: [...k.reasons.keys()][0] } : {};
+        const more = k.moreReasons > 0 ? { moreReasons: k.moreReasons } : {};
+        const why = k.reasons.size + (k.moreReasons > 0 ? 1 : 0) > 1 ? `; ${[...k.reasons].map(([r, c]) => `${c} × ${r}`).join('; ')}${k.moreReasons > 0 ? `; ${k.moreReasons} × other reasons` : ''}` : '';
+        this.log.warn({ kind, count: k.count, ...spread, ...one, byReason, ...more }, `embedded broker: ${kind} (${k.count} since the last line, from ${many}: ${list}${why})`);
         k.count = 0;
         k.loggedAt = now;
         k.distinct = new Set();
         k.moreDistinct = false;
+        k.reasons = new Map();
+        k.moreReasons = 0;
       }
     }
   }

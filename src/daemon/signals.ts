@@ -195,12 +195,20 @@ export class SignalBook {
       if (next !== undefined) omittedBefore.push(next.ts);
     }
     const channels = this.series.channelsOf(stream) ?? ev.channels;
+    // The first readings kept may reach past the resolve's end too: a retelling of the open episode (retell) told
+    // it from the readings recorded by then, the recovery after its last reading that held it included (tryout
+    // 10, finding 5: a spike's resolve told from 10 readings, 8 of them after the one back).
+    let during = [...episode.head, ...tail];
+    if (ev.kind === 'resolve') {
+      const after = during.findIndex((p) => p.ts > ev.endTs);
+      if (after >= 0) during = during.slice(0, after + 1);
+    }
     const e = explainEpisode({
       stream,
       channels,
       unit: this.unitOf(stream),
       before: episode.before,
-      during: [...episode.head, ...tail],
+      during,
       channelErrors: ev.channelErrors.length === channels.length ? ev.channelErrors : null,
       startTs: ev.startTs,
       endTs: ev.endTs,

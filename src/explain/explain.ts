@@ -39,12 +39,17 @@
  *                 whatever the evidence, the reading-to-reading noise changed by more than 2.5x either way
  *                 while the level stayed within 2 spreads;
  *   level_shift   the readings beyond OUTLIER_Z began with a jump (larger than 4 x the normal
- *                 reading-to-reading noise and half the deviation) and stayed off; or, with a model that
- *                 followed the jump, more than 3 readings held off the level before (shiftFromBaseline; for a
- *                 cyclic stream off its own cycle, cycleOf), also with `seen` rarity for a one-level stream
- *                 (shiftTellable);
+ *                 reading-to-reading noise and half the deviation) and stayed off (heldOff: the readings after
+ *                 the jump at least half as far off as it, on its side, beyond OUTLIER_Z, against the level
+ *                 before or the yardstick; not a spike's aftermath that the model's expectation, pulled by the
+ *                 spike, calls off), its level (the value told) outside the band of the level before
+ *                 (toldOff); or, with a model that followed the jump, more than 3 readings held
+ *                 off the level before, those after the first at least half as far as it (shiftFromBaseline;
+ *                 for a cyclic stream off its own cycle, cycleOf), also with `seen` rarity for a one-level
+ *                 stream (shiftTellable);
  *   drift         no jump, but a steady trend (Kendall's tau ≥ 0.4) that makes up at least half of the
- *                 deviation;
+ *                 deviation, its latest reading (the value told) outside the band of the level before, on
+ *                 the trend's side (toldOff);
  *   null          otherwise (or with nothing to compare against): the sentence then names what the detector
  *                 saw most strongly (`seen`, its kind of evidence, in EVIDENCE_LABELS' words: "stuck value",
  *                 "noise change", "sudden change", ...), so every alert says what was seen; with no
@@ -312,24 +317,29 @@ export function explain(given: ExplainInput): Explanation {
       const step = prevResidual === null ? null : r[first] - prevResidual;
       const jump = Math.max(4 * reference.noise, 0.5 * Math.abs(dev));
       const since = during.ts[first];
-      if (step !== null && Math.abs(step) > jump && Math.sign(step) === Math.sign(dev)) {
-        return finish(input, { kind: 'level_shift', value: median(active.map((i) => x[i])), ...levelBefore(reference, active), since }, tz);
+      // A lasting kind: the readings after the onset must have held off on its side, about as far (heldOff), by
+      // the level before (what it is told against: levelBefore) or the model's expectation. After a spike the
+      // model's answer to it (its state took the spike in) leaves the readings after it "off" for a while, on the
+      // other side, though they are back where they were (tryout 10, finding 5: a demo spike's aftermath retold
+      // as a level shift of normal readings).
+      // And what is told must be off what it is told against: its level outside the band of the level before
+      // (toldOff; the demo: a motor stuck off while the model expected it to switch on was told `motor_current
+      // 0.04, expected 0.04 ± 0.08 (level shift)`).
+      const held = heldOff(reference, x, z, first, last);
+      const shifted: Draft = { kind: 'level_shift', value: median(active.map((i) => x[i])), ...levelBefore(reference, active), since };
+      if (held && toldOff(shifted, 0) && step !== null && Math.abs(step) > jump && Math.sign(step) === Math.sign(dev)) {
+        return finish(input, shifted, tz);
       }
       const t = trend(
         active.map((i) => during.ts[i]),
         active.map((i) => r[i]),
       );
       const change = t.slope * (during.ts[last] - during.ts[first]);
-      if (Math.abs(t.tau) >= 0.4 && Math.abs(change) >= 0.5 * Math.abs(dev) && Math.sign(change) === Math.sign(dev)) {
-        return finish(
-          input,
-          { kind: 'drift', value: x[last], ...levelBefore(reference, active), since, ratePerHour: t.slope * 3_600_000 },
-          tz,
-        );
+      const drift: Draft = { kind: 'drift', value: x[last], ...levelBefore(reference, active), since, ratePerHour: t.slope * 3_600_000 };
+      if (Math.abs(t.tau) >= 0.4 && Math.abs(change) >= 0.5 * Math.abs(dev) && Math.sign(change) === Math.sign(dev) && toldOff(drift, Math.sign(change))) {
+        return finish(input, drift, tz);
       }
-      if (Math.abs(median(active.map((i) => z[i]))) > OUTLIER_Z) {
-        return finish(input, { kind: 'level_shift', value: median(active.map((i) => x[i])), ...levelBefore(reference, active), since }, tz);
-      }
+      if (held && toldOff(shifted, 0) && Math.abs(median(active.map((i) => z[i]))) > OUTLIER_Z) return finish(input, shifted, tz);
     }
   }
   // A model that follows a lasting step expects its readings a few readings after it (its state took the new
@@ -560,8 +570,10 @@ function backAtBaseline(reference: Reference, x: readonly number[], first: numbe
  * With the model's expectation as the yardstick and a level before the stretch (`reference.level` ±
  * `reference.sigma`): the readings from the first beyond OUTLIER_Z spreads of that level to the stretch's
  * last, when there are at least 3, at least 80 % of them are beyond it on one side, the last reading too,
- * their median beyond the readings before (their 99th or 1st percentile), and the first came by a step (from the reading before it, larger than 4 noise spreads and half the median
- * offset: not a drift that crossed the line); else null. A level shift the model has followed.
+ * their median beyond the readings before (their 99th or 1st percentile), the readings after the first at least half as
+ * far off as it (their median: not a spike's aftermath), and the first came by a step (from the reading before it,
+ * larger than 4 noise spreads and half the median offset: not a drift that crossed the line); else null. A level
+ * shift the model has followed.
  */
 function shiftFromBaseline(reference: Reference, x: readonly number[], input: ExplainInput): number[] | null {
   if (reference.basis !== 'model' || !finite(reference.level) || !(reference.sigma > 0)) return null;
@@ -586,6 +598,9 @@ function shiftFromBaseline(reference: Reference, x: readonly number[], input: Ex
   const sign = Math.sign(off(first));
   const beyond = active.filter((i) => Math.sign(off(i)) === sign && Math.abs(off(i)) > OUTLIER_Z).length;
   if (beyond < 0.8 * active.length || !(Math.sign(off(n - 1)) === sign && Math.abs(off(n - 1)) > OUTLIER_Z)) return null;
+  // The readings after the first held about as far off as it (at least half): not a spike's aftermath, back most
+  // of the way though still a little off a level a slow cycle has left since (heldOff).
+  if (!(Math.abs(median(active.slice(1).map(off))) >= 0.5 * Math.abs(off(first)))) return null;
   const dev = median(active.map((i) => x[i] - lvl(i)));
   // Beyond where the readings before lay (their 1st or 99th percentile), not merely off their median: a level
   // between a duty cycle's modes is a value rarely seen, not a shift of a level that never was. For a cyclic
@@ -607,6 +622,55 @@ function shiftFromBaseline(reference: Reference, x: readonly number[], input: Ex
   }
   const noise = cyclic ? c.sigma : reference.noise;
   return Math.abs(step) > Math.max(4 * noise, 0.5 * Math.abs(dev)) && Math.sign(step) === Math.sign(dev) ? active : null;
+}
+
+/**
+ * Whether the readings of a stretch after its onset (`first`, its first reading beyond OUTLIER_Z of what was
+ * expected) up to `last` held off, as a lasting kind's must: in one measure of what was expected, their median
+ * deviation is beyond OUTLIER_Z, on the onset's side, and at least half the onset's own deviation (heldAfter). The
+ * measures: the level before the stretch (what a lasting kind is told against: levelBefore; for a cyclic stream
+ * with the model's expectation, its own cycle where known: deviationBefore), or the yardstick the outliers were
+ * found with (`z`: the model's expectation, or the level before without a model). Not so for a spike's aftermath:
+ * its readings came back to where they were (or to where a slow cycle took them since), and the model's
+ * expectation after it is the model's answer to the spike (its state took it in), pulled towards it, so against it
+ * they read as off for a while, on the other side (tryout 10, finding 5: `24.79, 18.82, 18.84, 18.88, …` of a level
+ * 18.75 ± 0.08, the model expecting 22.39, 19.70, 19.35, …, told a level shift of 18.89). False with fewer than 2
+ * readings after the onset.
+ */
+function heldOff(reference: Reference, x: readonly number[], z: readonly number[], first: number, last: number): boolean {
+  if (last - first < 2) return false;
+  return heldAfter((i) => deviationBefore(reference, x, i), first, last) || heldAfter((i) => z[i], first, last);
+}
+
+/** heldOff in one measure (`dev`, in spreads): the median of the readings after `first` up to `last` beyond OUTLIER_Z on the side of `first`'s, and at least half as far. */
+function heldAfter(dev: (i: number) => number, first: number, last: number): boolean {
+  const onset = dev(first);
+  const after = median(range(first + 1, last).map(dev));
+  return Number.isFinite(onset) && Number.isFinite(after) && Math.sign(after) === Math.sign(onset) && Math.abs(after) > OUTLIER_Z && Math.abs(after) >= 0.5 * Math.abs(onset);
+}
+
+/**
+ * Whether a lasting kind's draft tells its value off what it is told against: outside the band (`expected` ±
+ * `band`, the level before: levelBefore), and on the side `sign` (+1 above, -1 below; 0: either). A trend or a
+ * step of the readings against the model's expectation alone is no change of theirs: a motor stuck off while the
+ * model expected it to switch on was told `motor_current 0.04, expected 0.04 ± 0.08 (level shift)` and `… 0.04,
+ * expected 0.04 ± 0.11 (drift, −748/h)` (the demo). True without an expectation to tell it against.
+ */
+function toldOff(d: Draft, sign: number): boolean {
+  if (d.value === null || d.expected === null || d.band === null || !Number.isFinite(d.band)) return true;
+  const off = d.value - d.expected;
+  return Math.abs(off) > d.band && (sign === 0 || Math.sign(off) === sign);
+}
+
+/**
+ * Reading `i`'s deviation from the level before the stretch, in its spreads: from `reference.level` ±
+ * `reference.sigma`, or with the model's expectation for a cyclic stream from its own cycle (cycleOf) where it
+ * has the reading a period before. NaN without a level before.
+ */
+function deviationBefore(reference: Reference, x: readonly number[], i: number): number {
+  const c = reference.basis === 'model' ? reference.cycle : null;
+  if (c !== null && finite(c.ref[i])) return (x[i] - c.ref[i]) / c.sigma;
+  return (x[i] - reference.level) / reference.sigma;
 }
 
 /**

@@ -24,7 +24,7 @@ const roles: BrokerRolesOptions = {
 };
 
 let broker: EmbeddedBroker;
-let logged: { msg: string; reason?: string; topic?: string; count?: number; topics?: number; someTopics?: string[] }[];
+let logged: { msg: string; reason?: string; topic?: string; count?: number; topics?: number; someTopics?: string[]; byReason?: Record<string, number> }[];
 const clients: MqttClient[] = [];
 
 beforeEach(async () => {
@@ -109,6 +109,25 @@ describe('EmbeddedBroker: a refused publish', () => {
     expect(lines).toHaveLength(2);
     expect(lines[1]).toMatchObject({ count: 39, topics: 20, someTopics: ['sensor/dev1', 'sensor/dev2', 'sensor/dev3'] });
     expect(lines[1].msg).toBe('embedded broker: publish refused (39 since the last line, from 20 topics: sensor/dev1, sensor/dev2, sensor/dev3, …)');
+    // One reason for all of them: said once, and counted.
+    const why = "sensors publish only on ingest.topics and the own topics of the hubs in ingest.presets (zigbee2mqtt)";
+    expect(lines[1]).toMatchObject({ reason: why, byReason: { [why]: 39 } });
+  });
+
+  it('is summed up with the reasons of all it covers, not one refusal\'s topic and reason (tryout 10: a wrong prefix and the daemon\'s prefix in one line)', async () => {
+    const sensor = await connect('mixed', SENSOR);
+    for (const t of ['sensor/typo1', 'sensor/typo2', 'sensor/typo3', 'anomalyd/alerts/fake']) await publishOrClose(sensor, t, '1', { qos: 1 });
+    await broker.stop(); // says what the interval held, as the periodic line would
+    const lines = logged.filter((l) => l.msg.startsWith('embedded broker: publish refused'));
+    expect(lines).toHaveLength(2);
+    // The first at once, with its own topic and reason.
+    const wrongPrefix = "sensors publish only on ingest.topics and the own topics of the hubs in ingest.presets (zigbee2mqtt)";
+    expect(lines[0]).toMatchObject({ topic: 'sensor/typo1', reason: wrongPrefix });
+    // The summary: what holds for all three it covers, the count of each reason; no one refusal's topic or reason.
+    expect(lines[1]).toMatchObject({ count: 3, topics: 3, someTopics: ['sensor/typo2', 'sensor/typo3', 'anomalyd/alerts/fake'], byReason: { [wrongPrefix]: 2, 'only the daemon publishes under anomalyd/': 1 } });
+    expect(lines[1]).not.toHaveProperty('topic');
+    expect(lines[1]).not.toHaveProperty('reason');
+    expect(lines[1].msg).toBe(`embedded broker: publish refused (3 since the last line, from 3 topics: sensor/typo2, sensor/typo3, anomalyd/alerts/fake; 2 × ${wrongPrefix}; 1 × only the daemon publishes under anomalyd/)`);
   });
 
   it('is summed up one interval after the first line, by a timer the broker arms and stops with it (tryout 9: the summary came 1 min 44 s after the first line), and counted for the status', async () => {

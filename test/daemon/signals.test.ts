@@ -103,6 +103,41 @@ describe('SignalBook.explain', () => {
     expect(resolved.sentence).toMatch(/^pump 9\.\d+, expected 2\.\d+ ± 0\.\d+ at 10:05 \(spike\)$/);
   });
 
+  it('a spike retold between events is no level shift of the readings after it, and its resolve is told from the readings up to the first back (tryout 10, finding 5)', () => {
+    // The demo's temperature: a slowly rising cycle, its own model expecting each reading (no spread); a +6 °C
+    // spike, then readings back where the cycle had them, which the model's expectation, pulled by the spike
+    // (22.39, 19.70, 19.35, …), calls off. Retold after each reading (the daemon's housekeeping) they were told
+    // `18.89, expected 18.75 ± 0.08 (level shift)`, and the resolve kept it, told from all 10 readings the
+    // retellings had kept, 8 of them after the one back.
+    const g = normal(8);
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    const withModel = (ts: number, value: number, expected: number, status: ScoredReading['status'] = 'ok'): ScoredReading => ({
+      ...reading(ts, value, status, status === 'anomalous' ? 0.9999 : 0.5),
+      expected: [expected],
+    });
+    for (let i = 0; i < 300; i++) {
+      const v = Math.round((18.75 - 0.004 * (299 - i) + 0.045 * g()) * 100) / 100;
+      book.record(withModel(T0 + i * SEC, v, v));
+    }
+    const start = T0 + 300 * SEC;
+    const values = [24.79, 18.82, 18.84, 18.88, 18.9, 18.86, 18.92, 18.9, 18.89, 18.9];
+    const expected = [18.78018, 22.38552, 19.69979, 19.34545, 19.23285, 19.19492, 19.1536, 19.16867, 19.15489, 19.13567];
+    // The spike and the reading after it held the episode (the detector's score), the rest did not.
+    book.record(withModel(start, values[0], expected[0], 'anomalous'));
+    const open = book.explain(event('open', start, start))!;
+    expect(open.kind).toBeNull();
+    for (let i = 1; i < values.length; i++) book.record(withModel(start + i * SEC, values[i], expected[i], i === 1 ? 'anomalous' : 'ok'));
+    // The daemon's housekeeping retells it some readings after the open (every 10 s of its clock): no kind yet.
+    const told = book.retell('ep-1', start + SEC, values.length);
+    expect(told, `retold: ${told?.explanation.sentence ?? ''}`).toBeNull();
+    // The resolve: the spike, the reading that still held it, and the first back: a spike, of the spike's reading.
+    const resolved = book.explain(event('resolve', start, start + SEC))!;
+    expect(resolved.kind).toBe('spike');
+    expect(resolved.value).toBeCloseTo(24.79, 4);
+    expect(resolved.stretch.values).toEqual([24.79, 18.82, 18.84]);
+    expect(resolved.sentence).toMatch(/^pump 24\.79, expected 18\.78 ± 0\.\d+ at 10:05 \(spike\)$/);
+  });
+
   it('returns null when there is nothing to explain with, and never throws', () => {
     const book = new SignalBook({ units: [], timeZone: null, persist: null, logger: silent });
     expect(book.explain(event('open', T0, T0))).toBeNull();
