@@ -68,6 +68,23 @@ export class Boxcar {
     if (++this.sinceExact >= n) this.exact();
   }
 
+  /**
+   * Forgets the `k` values pushed last (all of them when k >= count), as if they had never been pushed: the
+   * values pushed before them stay, and the next push follows them (censoring: the scorer leaves a closed
+   * episode's readings out of a short mean, src/pipeline/scorer.ts). The sums are recomputed exactly from what
+   * is left. O(n·C).
+   *
+   * @throws RangeError when k is not an integer >= 0
+   */
+  dropNewest(k: number): void {
+    if (!Number.isInteger(k) || k < 0) throw new RangeError(`boxcar: k must be an integer >= 0, got ${k}`);
+    const drop = Math.min(k, this.held);
+    if (drop === 0) return;
+    this.held -= drop;
+    this.pos = (this.pos - drop + this.n) % this.n;
+    this.exact();
+  }
+
   /** Mean of channel c's held values (0 when none is held). */
   mean(c: number): number {
     return this.held === 0 ? 0 : this.ring[this.S + c] / this.held;

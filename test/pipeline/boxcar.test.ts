@@ -58,6 +58,34 @@ describe('Boxcar', () => {
     expect(c.values()).toEqual([]);
   });
 
+  it('forgets the values pushed last (censoring): those before them stay, and the next push follows them', () => {
+    const b = new Boxcar(2, 4);
+    for (let i = 1; i <= 6; i++) b.push([i, 10 * i]);
+    // Held 3, 4, 5, 6; the last two forgotten: 3, 4, then 7 and 8 follow them (5 and 6 never pushed).
+    b.dropNewest(2);
+    expect(b.count).toBe(2);
+    expect(b.values()).toEqual([
+      [3, 30],
+      [4, 40],
+    ]);
+    expect(b.mean(1)).toBeCloseTo(35, 12);
+    b.push([7, 70]);
+    b.push([8, 80]);
+    b.push([9, 90]);
+    expect(b.values().map((v) => v[0])).toEqual([4, 7, 8, 9]);
+    expect(b.mean(0)).toBeCloseTo(7, 12);
+    // More than it holds: all; none: nothing.
+    b.dropNewest(0);
+    expect(b.count).toBe(4);
+    b.dropNewest(10);
+    expect(b.count).toBe(0);
+    expect(b.mean(0)).toBe(0);
+    b.push([5, 50]);
+    expect(b.values()).toEqual([[5, 50]]);
+    expect(() => b.dropNewest(-1)).toThrow(RangeError);
+    expect(() => b.dropNewest(1.5)).toThrow(RangeError);
+  });
+
   it('refuses a shape that is not a positive integer', () => {
     expect(() => new Boxcar(0, 3)).toThrow(RangeError);
     expect(() => new Boxcar(1, 1.5)).toThrow(RangeError);
