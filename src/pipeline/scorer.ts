@@ -832,9 +832,15 @@ export class StreamScorer {
       for (let c = 0; c < C; c++) res[c] = (r.item.values[c] - r.expected[c]) / r.std[c];
       s.resMean.push(res);
       s.pushedResidual = true;
-      for (let c = 0; c < C; c++) res[c] = s.resMean.mean(c) ** 2;
-      // Once the short mean holds `smooth` residuals (a closed episode's are censored out of it: censorEpisode).
-      if (s.resCount >= o.smooth && s.resMean.count >= o.smooth) bias = res;
+      // After a recovered episode was censored out of it (it holds fewer than the residuals pushed since it started
+      // over), the square of the mean of the k residuals left is scaled by k / n, as it would be of a full boxcar:
+      // a mean of k varies n / k times as much as one of n.
+      const k = s.resMean.count;
+      const scale = k < s.resCount ? k / s.resMean.n : 1;
+      for (let c = 0; c < C; c++) res[c] = s.resMean.mean(c) ** 2 * scale;
+      // Once `smooth` residuals came since the short mean started over (a reset); a recovered episode's are
+      // censored out of it (censorEpisode), and it goes on speaking on those left.
+      if (s.resCount >= o.smooth) bias = res;
     }
     const prediction = modelReady ? r.predErrors : null;
     const reconstruction = modelReady ? r.reconErrors : null;
@@ -1787,7 +1793,8 @@ function clearEpisodeVariability(s: StreamScore): void {
  * The open episode just ended (`newNormal`: as the new normal). An episode that recovered takes its readings'
  * model residuals (every one pushed from the reading that opened it to the one that resolved it, all
  * channels: the model's state is shared) out of the short mean of the residual, bias's: the residuals of the
- * readings before it and after it are what the short mean holds from then on. The model's input held the
+ * readings before it and after it are what the short mean holds from then on (bias speaks on what is left at
+ * once, scaled to a full boxcar's variance: evidence). The model's input held the
  * fault, so its predictions were off by the fault and by what its state kept of it afterwards (a spike's
  * after-effect: a few readings off in the other direction, while the state forgets it); once the episode
  * has judged them, they are no evidence of the stream. Kept in, the fault's own residual balances the

@@ -891,13 +891,20 @@ describe('StreamScorer: a closed episode’s model residuals', () => {
    * while it is held there. Ordinary residuals: AR(1) noise of sd 0.05. Spikes at `spikes`; a lasting offset of
    * the residual (a fault the model does not follow) of `offset` from `offsetAt` on.
    */
-  function run(seed: number, spikes: readonly number[], n: number, extra: { offsetAt?: number; offset?: number; restoreAt?: number } = {}): { opens: number[]; restoredOpens: number[] | null } {
+  function run(
+    seed: number,
+    spikes: readonly number[],
+    n: number,
+    extra: { offsetAt?: number; offset?: number; restoreAt?: number; fault?: (i: number) => number; scorer?: Partial<typeof TEST_SCORER> } = {},
+  ): { opens: number[]; resolves: number[]; restoredOpens: number[] | null } {
     const z = normal(seed);
     let ids = 0;
     const deps = { newId: () => `e${++ids}`, priorsFor: () => null };
-    const scorer = new StreamScorer(TEST_SCORER, deps);
+    const opts = { ...TEST_SCORER, ...extra.scorer };
+    const scorer = new StreamScorer(opts, deps);
     let restored: StreamScorer | null = null;
     const opens: number[] = [];
+    const resolves: number[] = [];
     const restoredOpens: number[] = [];
     let noise = 0;
     let last = -Infinity;
@@ -908,7 +915,7 @@ describe('StreamScorer: a closed episode’s model residuals', () => {
       if (spike > 0) last = i;
       const k = i - last;
       const after = k >= 1 ? -1.8 * 0.2 ** (k - 1) - 0.06 * 0.9 ** (k - 1) : 0;
-      const res = spike + noise + after + (extra.offsetAt !== undefined && i >= extra.offsetAt ? (extra.offset ?? 0) : 0);
+      const res = spike + noise + after + (extra.offsetAt !== undefined && i >= extra.offsetAt ? (extra.offset ?? 0) : 0) + (extra.fault?.(i) ?? 0);
       const v = truth + spike;
       const step: StepResult<null> = {
         stream: 's',
@@ -928,13 +935,15 @@ describe('StreamScorer: a closed episode’s model residuals', () => {
         settled: true,
       };
       if (i === extra.restoreAt) {
-        restored = new StreamScorer(TEST_SCORER, deps);
+        restored = new StreamScorer(opts, deps);
         restored.restore('s', JSON.parse(JSON.stringify(scorer.snapshot('s'))));
       }
       if (restored !== null && restored.score(step, false).scored.events.some((e) => e.kind === 'open')) restoredOpens.push(i);
-      if (scorer.score(step, i < 1000).scored.events.some((e) => e.kind === 'open')) opens.push(i);
+      const events = scorer.score(step, i < 1000).scored.events;
+      if (events.some((e) => e.kind === 'open')) opens.push(i);
+      if (events.some((e) => e.kind === 'resolve')) resolves.push(i);
     }
-    return { opens, restoredOpens: restored === null ? null : restoredOpens };
+    return { opens, resolves, restoredOpens: restored === null ? null : restoredOpens };
   }
 
   it('a spike opens one episode: its after-effect is no second one when the spike leaves the short mean (shortSpan(smooth) readings later)', () => {
@@ -955,6 +964,27 @@ describe('StreamScorer: a closed episode’s model residuals', () => {
       expect(opens[0]).toBe(2000);
       expect(opens.length).toBe(2);
       expect(opens[1] - 2020).toBeLessThan(shortSpan(TEST_SCORER.smooth));
+    }
+  });
+
+  it('bias goes on at once after an episode longer than its short mean: a fault that comes back right after it is caught within a few readings', () => {
+    // Bias alone: the model's residual is off by 1 sd for 80 readings (longer than the boxcar: every residual it
+    // holds at the close is the episode's, censored). Its episode resolves; the fault comes back (0.5 sd) on the
+    // next reading. Silent until the short mean held `smooth` residuals again, bias would see it 16 readings late.
+    const scorer = { evidence: ['bias' as const] };
+    const fault = (i: number): number => (i >= 2000 && i < 2080 ? 1 : 0);
+    for (const seed of [1, 2, 3]) {
+      const first = run(seed, [], 2400, { fault, scorer });
+      expect(first.opens[0]).toBeGreaterThanOrEqual(2000);
+      const closed = first.resolves.find((i) => i > 2080);
+      expect(closed).toBeDefined();
+      // Without the fault coming back, the ordinary residuals after it open nothing: the mean of the few in the
+      // short mean is judged as a full one (scaled), not as rare as its spread would make it.
+      expect(first.opens.filter((i) => i > closed!)).toEqual([]);
+      const again = run(seed, [], 2400, { fault, scorer, offsetAt: closed! + 1, offset: 0.5 });
+      const reopened = again.opens.find((i) => i > closed!);
+      expect(reopened).toBeDefined();
+      expect(reopened! - closed!).toBeLessThanOrEqual(4);
     }
   });
 });
