@@ -5,7 +5,8 @@
  *   prediction      the model's next-step prediction error, from the state carried over every previous
  *                   reading (telemanom's idea, Hundman et al., KDD 2018);
  *   bias            the short mean of the signed prediction residual: the stream keeps being off the
- *                   model's expectation the same way;
+ *                   model's expectation the same way (a recovered episode's residuals are censored out of
+ *                   it: censorEpisode);
  *   reconstruction  the seq2seq reconstruction error of the window that ends at this reading, every hop
  *                   readings (Malhotra et al. 2016, arXiv:1607.00148);
  *   level           how far the reading is from the stream's running mean, in running standard deviations;
