@@ -5,7 +5,7 @@
  * written with
  *   KEPT_FIXTURE_FROM=/work/main npx vitest run test/pipeline/kept-evidence.test.ts
  * (the compiled dist/pipeline/scorer.js of that checkout runs the sequence below and writes the file). Written again
- * by branch echo2's scorer (88b9506), a detection change: a recovered episode's model residuals leave bias's short
+ * by branch echo2's scorer (d5590ad), a detection change: a recovered episode's model residuals leave bias's short
  * mean (the episode at 2000 here), and the snapshot holds how many the open episode has pushed (episodeResiduals);
  * the sample of outputs and the rest of the snapshot were 7df6867's unchanged.
  */
