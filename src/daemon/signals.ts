@@ -130,8 +130,10 @@ export class SignalBook {
    * rebuilds it from the stream's recorded readings (the baseline taken when the episode is first seen, the
    * first readings of the episode kept for its whole life) and keeps the one the episode had unless the new
    * one says more (episodeExplanation: a kind told, or a stronger reading when neither tells one; another kind
-   * than the one told only when the episode's peak moved since: peakOf). So every alert of an episode and its
-   * record tell one story: its strongest reading, and the kind that carried its peak once told. Null
+   * than the one told only when the episode's peak moved since: peakOf, or when the kind was provisional, told from
+   * fewer than NOISE_READINGS of its readings, and this event's, from more of them, tells another kind of the same
+   * stretch: overturned). So every alert of an episode and its record tell one story: its strongest reading, and
+   * the kind that carried its peak once told. Null
    * when none can be built (no readings at all); never throws (a failure is logged and the alert carries the
    * episode's explanation so far, or none).
    */
@@ -162,11 +164,15 @@ export class SignalBook {
   /**
    * Between events: the open episode's explanation told again from the readings recorded since, when it has
    * no kind yet (an episode opens on its first anomalous reading, when a jump cannot yet be told a spike from
-   * a level shift). When it now tells a kind, returns it with the `update` event that carries it (the
-   * episode's latest event, at `lastAboveTs`, epoch ms, the episode's last reading that held it, and
-   * `readings` long), and keeps both as the episode's; otherwise null (nothing to retell, the episode unknown
-   * to this book, or still no kind). The caller stores the event, then alerts (store, then alert). Never
-   * throws (a failure is logged, null returned).
+   * a level shift) or a provisional one (told from fewer than NOISE_READINGS of its readings: provisional). When
+   * it now tells a kind, or another kind than the provisional one of the same stretch from more readings
+   * (overturned: a noise burst whose first readings were told a spike, a jump that held or a trend), returns it
+   * with the `update` event that carries it (the episode's latest event, at `lastAboveTs`, epoch ms, the
+   * episode's last reading that held it, and `readings` long), and keeps both as the episode's; otherwise null
+   * (nothing to retell, the episode unknown to this book, still no kind, or the provisional kind again: then
+   * confirmed from these readings): one update per kind told, the first and each that overturns a provisional
+   * one. The caller stores the event, then alerts (store, then alert).
+   * Never throws (a failure is logged, null returned).
    */
   retell(anomalyId: string, lastAboveTs: number, readings: number): { readonly event: AnomalyEvent; readonly explanation: AlertExplanation } | null {
     const episode = this.open.get(anomalyId);
