@@ -700,7 +700,8 @@ export class Daemon {
    * Writes each open episode's progress to its record (the time of its last reading that held it, its length
    * in readings), so the CLI, the HTTP API and the dashboard show a lasting episode as it goes, not as it was
    * at its open; no event, no alert. Once its readings tell its kind (SignalBook.retell: a jump that held is a
-   * level shift), an `update` carries it, once per episode. An episode whose record is not stored yet (its open still in the batch)
+   * level shift), an `update` carries it, once per episode, and again when more of its readings overturn a kind
+   * told from its first few (a noise burst's first readings told a spike). An episode whose record is not stored yet (its open still in the batch)
    * or already resolved is left alone by the store.
    */
   private touchOpenEpisodes(): void {

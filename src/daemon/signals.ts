@@ -11,7 +11,7 @@ import { alertFigures, type AlertExplanation } from '../contract/alerts.js';
 import type { SeriesBucketStore } from '../contract/series.js';
 import type { AnomalyEvent, ScoredReading } from '../contract/types.js';
 import { episodeExplanation, explainEpisode, strongest, toAlertExplanation } from '../explain/episode.js';
-import { EVIDENCE_LABELS } from '../explain/explain.js';
+import { EVIDENCE_LABELS, NOISE_READINGS } from '../explain/explain.js';
 import { compileUnits, unitOf, type UnitRule } from '../explain/units.js';
 import { SeriesStore, surpriseOf, type SeriesPoint } from '../pipeline/series.js';
 
@@ -55,6 +55,13 @@ interface OpenEpisode {
   explanation: AlertExplanation | null;
   /** The episode's peak (peakOf) when its explanation's kind was told; null before one was (or after a restart). */
   toldAtPeak: string | null;
+  /**
+   * How many of the episode's readings its kind was last told or confirmed from (the `during` of the explanation
+   * that told it, or of a later one that told the same kind); Infinity when not known (an episode gone on from its
+   * record, a checkpoint written before this was kept): settled. A kind told from fewer than NOISE_READINGS is
+   * provisional (provisional()).
+   */
+  toldFrom: number;
   /** An episode first seen after its open (a restart): when its recorded explanation said it began, epoch ms. */
   readonly beganBy?: number;
   /**
@@ -63,6 +70,36 @@ interface OpenEpisode {
    * ours (ExplainInput.omittedBefore), not a silence of the sensor.
    */
   readonly resumedAfter?: readonly number[];
+}
+
+/** An explanation rebuilt for an event (SignalBook.explainEvent), and how many of the episode's readings it was told from. */
+interface Told {
+  readonly explanation: AlertExplanation;
+  readonly readings: number;
+}
+
+/**
+ * Whether the kind the episode's explanation tells is provisional: told (or last confirmed) from fewer of the
+ * episode's readings than the longest run any kind is judged over (NOISE_READINGS, the run a noise level is
+ * measured over: a noise change cannot be told from fewer), so from its first few readings, which may look like a
+ * spike, a jump that held or a trend though more of them show noise (docs/ALERTS.md, "What is told when").
+ */
+function provisional(episode: OpenEpisode): boolean {
+  return episode.explanation !== null && episode.explanation.kind !== null && episode.toldFrom < NOISE_READINGS;
+}
+
+/**
+ * Whether `told`, an explanation rebuilt from more of the episode's readings than its provisional kind was told
+ * from, overturns that kind: it tells another kind of a stretch that began no later than the one told (the same
+ * readings and more, the episode's peak among them; not a later stretch after it, e.g. readings off for a while
+ * after a spike that came back). The peak rule (episodeExplanation's samePeak) then does not hold the old kind.
+ */
+function overturned(episode: OpenEpisode, told: Told): boolean {
+  const kept = episode.explanation;
+  const fresh = told.explanation;
+  if (kept === null || kept.kind === null || fresh.kind === null || fresh.kind === kept.kind) return false;
+  if (!provisional(episode) || told.readings <= episode.toldFrom) return false;
+  return Date.parse(fresh.since) <= Date.parse(kept.since);
 }
 
 /** Restarts an episode remembers (resumedAfter): the newest ones. */
@@ -93,8 +130,10 @@ export class SignalBook {
    * rebuilds it from the stream's recorded readings (the baseline taken when the episode is first seen, the
    * first readings of the episode kept for its whole life) and keeps the one the episode had unless the new
    * one says more (episodeExplanation: a kind told, or a stronger reading when neither tells one; another kind
-   * than the one told only when the episode's peak moved since: peakOf). So every alert of an episode and its
-   * record tell one story: its strongest reading, and the kind that carried its peak once told. Null
+   * than the one told only when the episode's peak moved since: peakOf, or when the kind was provisional, told from
+   * fewer than NOISE_READINGS of its readings, and this event's, from more of them, tells another kind of the same
+   * stretch: overturned). So every alert of an episode and its record tell one story: its strongest reading, and
+   * the kind that carried its peak once told. Null
    * when none can be built (no readings at all); never throws (a failure is logged and the alert carries the
    * episode's explanation so far, or none).
    */
@@ -103,10 +142,16 @@ export class SignalBook {
     try {
       episode = this.episodeOf(ev);
       episode.last = ev;
-      const fresh = this.explainEvent(ev, episode);
+      const told = this.explainEvent(ev, episode);
+      const fresh = told?.explanation ?? null;
       const peak = peakOf(ev);
-      const kept = episodeExplanation(episode.explanation, fresh, episode.toldAtPeak === peak);
-      if (kept !== null && kept === fresh && kept.kind !== null) episode.toldAtPeak = peak;
+      const overturns = told !== null && overturned(episode, told);
+      const kept = episodeExplanation(episode.explanation, fresh, episode.toldAtPeak === peak && !overturns);
+      if (told !== null && kept !== null && kept.kind !== null && kept.kind === fresh?.kind) {
+        if (kept === fresh) episode.toldAtPeak = peak;
+        // Told anew from these readings, or confirmed by them (the same kind again, from more readings).
+        episode.toldFrom = episode.explanation?.kind === kept.kind ? Math.max(episode.toldFrom, told.readings) : told.readings;
+      }
       episode.explanation = kept;
     } catch (err) {
       this.log.warn({ err, anomalyId: ev.anomalyId, sensor: ev.sensor }, 'could not explain an anomaly event; alert sent with the episode’s explanation so far');
@@ -119,21 +164,34 @@ export class SignalBook {
   /**
    * Between events: the open episode's explanation told again from the readings recorded since, when it has
    * no kind yet (an episode opens on its first anomalous reading, when a jump cannot yet be told a spike from
-   * a level shift). When it now tells a kind, returns it with the `update` event that carries it (the
-   * episode's latest event, at `lastAboveTs`, epoch ms, the episode's last reading that held it, and
-   * `readings` long), and keeps both as the episode's; otherwise null (nothing to retell, the episode unknown
-   * to this book, or still no kind). The caller stores the event, then alerts (store, then alert). Never
-   * throws (a failure is logged, null returned).
+   * a level shift) or a provisional one (told from fewer than NOISE_READINGS of its readings: provisional). When
+   * it now tells a kind, or another kind than the provisional one of the same stretch from more readings
+   * (overturned: a noise burst whose first readings were told a spike, a jump that held or a trend), returns it
+   * with the `update` event that carries it (the episode's latest event, at `lastAboveTs`, epoch ms, the
+   * episode's last reading that held it, and `readings` long), and keeps both as the episode's; otherwise null
+   * (nothing to retell, the episode unknown to this book, still no kind, or the provisional kind again: then
+   * confirmed from these readings): one update per kind told, the first and each that overturns a provisional
+   * one. The caller stores the event, then alerts (store, then alert).
+   * Never throws (a failure is logged, null returned).
    */
   retell(anomalyId: string, lastAboveTs: number, readings: number): { readonly event: AnomalyEvent; readonly explanation: AlertExplanation } | null {
     const episode = this.open.get(anomalyId);
-    if (episode === undefined || (episode.explanation !== null && episode.explanation.kind !== null)) return null;
+    if (episode === undefined) return null;
+    const kept = episode.explanation;
+    if (kept !== null && kept.kind !== null && !provisional(episode)) return null;
     try {
       const event: AnomalyEvent = { ...episode.last, kind: 'update', endTs: Math.max(episode.last.endTs, lastAboveTs), windows: Math.max(episode.last.windows, readings) };
-      const fresh = this.explainEvent(event, episode);
-      if (fresh === null || fresh.kind === null) return null;
+      const told = this.explainEvent(event, episode);
+      if (told === null || told.explanation.kind === null) return null;
+      const fresh = told.explanation;
+      if (kept !== null && kept.kind !== null) {
+        // A provisional kind: the same kind from more readings confirms it (no news); another one overturns it.
+        if (fresh.kind === kept.kind) episode.toldFrom = Math.max(episode.toldFrom, told.readings);
+        if (!overturned(episode, told)) return null;
+      }
       episode.explanation = fresh;
       episode.toldAtPeak = peakOf(event);
+      episode.toldFrom = told.readings;
       episode.last = event;
       return { event, explanation: fresh };
     } catch (err) {
@@ -157,14 +215,18 @@ export class SignalBook {
         }
       }
       const began = recorded !== null ? Date.parse(recorded.since) : Number.NaN;
-      episode = { before, head: [], last: ev, explanation: recorded, toldAtPeak: null, ...(Number.isFinite(began) ? { beganBy: began } : {}) };
+      episode = { before, head: [], last: ev, explanation: recorded, toldAtPeak: null, toldFrom: Infinity, ...(Number.isFinite(began) ? { beganBy: began } : {}) };
       this.open.set(ev.anomalyId, episode);
       if (this.open.size > MAX_OPEN) this.open.delete(this.open.keys().next().value!);
     }
     return episode;
   }
 
-  private explainEvent(ev: AnomalyEvent, episode: OpenEpisode): AlertExplanation | null {
+  /**
+   * The event's explanation, rebuilt from the episode's readings (its baseline, its first readings, the ring's
+   * since), and how many of the episode's readings it was told from; null when there are none to tell it from.
+   */
+  private explainEvent(ev: AnomalyEvent, episode: OpenEpisode): Told | null {
     const stream = ev.sensor;
     // A resolve describes the anomalous stretch, up to its last reading that held the episode and the first
     // one after it that did not (so a jump that came back within range is told a spike), not the rest of
@@ -218,7 +280,7 @@ export class SignalBook {
       threshold: surpriseOf(ev.threshold),
       ...(episode.beganBy !== undefined ? { beganBy: episode.beganBy } : {}),
     });
-    return toAlertExplanation(e);
+    return { explanation: toAlertExplanation(e), readings: during.length };
   }
 
   /** The stream's newest recorded reading (LatestReadings: carried by its checkpoint). */
@@ -259,6 +321,7 @@ export class SignalBook {
       last: storeEvent(episode.last),
       explanation: episode.explanation,
       toldAtPeak: episode.toldAtPeak,
+      ...(Number.isFinite(episode.toldFrom) ? { toldFrom: episode.toldFrom } : {}),
       ...(episode.beganBy !== undefined ? { beganBy: episode.beganBy } : {}),
       ...(episode.resumedAfter !== undefined ? { resumedAfter: [...episode.resumedAfter] } : {}),
       base: baseVersion(anomalyId, baseHead),
@@ -314,7 +377,7 @@ export class SignalBook {
     // The stream's newest reading before the stop: what came after it until the next one was lost to the restart.
     const stoppedAt = this.series.latest(stream)?.ts ?? recent.at(-1)?.ts ?? head.at(-1)?.ts;
     const resumedAfter = [...(st.resumedAfter ?? []), ...(stoppedAt !== undefined ? [stoppedAt] : [])].slice(-MAX_RESUMES);
-    this.open.set(anomalyId, { before, head, last, explanation: st.explanation, toldAtPeak: st.toldAtPeak, ...(st.beganBy !== undefined ? { beganBy: st.beganBy } : {}), resumedAfter });
+    this.open.set(anomalyId, { before, head, last, explanation: st.explanation, toldAtPeak: st.toldAtPeak, toldFrom: st.toldFrom ?? Infinity, ...(st.beganBy !== undefined ? { beganBy: st.beganBy } : {}), resumedAfter });
     if (this.open.size > MAX_OPEN) this.open.delete(this.open.keys().next().value!);
   }
 
@@ -385,6 +448,8 @@ interface StoredEpisodeCommon {
   readonly last: unknown;
   readonly explanation: AlertExplanation | null;
   readonly toldAtPeak: string | null;
+  /** OpenEpisode.toldFrom: the readings its kind was told or confirmed from; absent when not known (written before it was kept): settled. */
+  readonly toldFrom?: number;
   readonly beganBy?: number;
   /** OpenEpisode.resumedAfter: the restarts it went on through before this one. */
   readonly resumedAfter?: readonly number[];
@@ -541,6 +606,7 @@ function readStoredEpisode(v: unknown): StoredEpisode {
   if (!Array.isArray(o.channels) || o.channels.length === 0 || !o.channels.every((c) => typeof c === 'string')) throw new Error('channels must be names');
   if (o.toldAtPeak !== null && typeof o.toldAtPeak !== 'string') throw new Error('toldAtPeak must be a string or null');
   if (o.explanation !== null && (typeof o.explanation !== 'object' || typeof (o.explanation as { sentence?: unknown }).sentence !== 'string')) throw new Error('explanation must be one or null');
+  if (o.toldFrom !== undefined && (typeof o.toldFrom !== 'number' || !(o.toldFrom >= 0))) throw new Error('toldFrom must be a number of readings');
   if (o.beganBy !== undefined && (typeof o.beganBy !== 'number' || !Number.isFinite(o.beganBy))) throw new Error('beganBy must be a finite number');
   if (o.resumedAfter !== undefined && (!Array.isArray(o.resumedAfter) || !o.resumedAfter.every((t) => typeof t === 'number' && Number.isFinite(t)))) throw new Error('resumedAfter must be finite numbers');
   return o as unknown as StoredEpisode;

@@ -155,7 +155,8 @@ function sharesOf(names: readonly string[], errors: readonly number[] | null, se
  * carried it) is the one it had when the kept explanation told its kind; then a fresh one telling another
  * kind is not taken either: the kind is the one that carried the episode's peak, not what its later, weaker
  * readings look like (a noise burst's last readings are no drift; its aftermath no spike). A new peak may
- * tell another kind. Pure.
+ * tell another kind, and so may more readings of a kind told from an episode's first few (the caller passes
+ * `samePeak` false then: SignalBook's provisional kinds). Pure.
  */
 export function episodeExplanation(kept: AlertExplanation | null, fresh: AlertExplanation | null, samePeak = false): AlertExplanation | null {
   if (fresh === null) return kept;

@@ -21,6 +21,8 @@ import { detectorOptions, normal } from '../pipeline/detector-helpers.js';
 const T0 = Date.UTC(2026, 0, 12, 10, 0, 0);
 const SEC = 1000;
 const silent = pino({ level: 'silent' });
+/** A noise burst on 2.3 ± 0.05: one reading far off, two back, then ± 0.4 to 0.7 around the level before (ten times its noise). */
+const BURST = [3.9, 2.31, 2.28, 2.9, 1.7, 2.8, 1.8, 2.3, 2.95, 1.6, 2.7, 1.9, 2.75, 1.85, 2.6, 2.0, 2.85, 1.75, 2.5, 2.1];
 
 function reading(ts: number, value: number, status: ScoredReading['status'] = 'ok', score = 0.5): ScoredReading {
   return { stream: 'pump', ts, channels: ['value'], values: [value], expected: null, spread: null, score, surprise: surpriseOf(score), threshold: 0.999, status, anomalyId: null, modelId: 'gru' };
@@ -136,6 +138,67 @@ describe('SignalBook.explain', () => {
     expect(resolved.value).toBeCloseTo(24.79, 4);
     expect(resolved.stretch.values).toEqual([24.79, 18.82, 18.84]);
     expect(resolved.sentence).toMatch(/^pump 24\.79, expected 18\.78 ± 0\.\d+ at 10:05 \(spike\)$/);
+  });
+
+  it('a kind told from an episode\'s first few readings is provisional: a retelling from more of them that tells another kind of the same stretch replaces it (a noise burst whose first readings were one far off and two back: a spike)', () => {
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    for (let i = 0; i < 300; i++) book.record(reading(T0 + i * SEC, 2.3 + 0.05 * Math.sin(i)));
+    const start = T0 + 300 * SEC;
+    // The detector's evidence at the peak (the first reading) names no noise: the readings must tell it.
+    const peak = { change: 9, level: 8 };
+    const burst = BURST;
+    book.record(reading(start, burst[0], 'anomalous', 0.9999));
+    expect(book.explain({ ...event('open', start, start), evidence: peak })!.kind).toBeNull();
+    const told: { readings: number; kind: string | null }[] = [];
+    for (let i = 1; i < burst.length; i++) {
+      book.record(reading(start + i * SEC, burst[i], 'anomalous', 0.9999));
+      // Retold after every reading (the daemon's clock, a sensor read every 10 s or slower).
+      const r = book.retell('ep-1', start + i * SEC, i + 1);
+      if (r !== null) told.push({ readings: i + 1, kind: r.explanation.kind });
+    }
+    // Its first readings are a spike (one off, back within range since), and so told ...
+    expect(told[0]).toEqual({ readings: 2, kind: 'spike' });
+    // ... provisionally: the readings since show the noise, and an update tells it, once.
+    expect(told.at(-1)!.kind).toBe('noise_change');
+    expect(told.filter((t) => t.kind === 'noise_change')).toHaveLength(1);
+    const resolved = book.explain({ ...event('resolve', start, start + (burst.length - 1) * SEC), evidence: peak })!;
+    expect(resolved.kind).toBe('noise_change');
+    expect(resolved.sentence).toMatch(/^pump varies ± 1\.\d+, usually ± 0\.0\d+ since 10:05 \(noise change\)$/);
+  });
+
+  it('a provisional kind is replaced only by a kind of its stretch, the peak among its readings: a spike, then the value frozen at a normal level, stays a spike while the spike is the peak', () => {
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    for (let i = 0; i < 300; i++) book.record(reading(T0 + i * SEC, 2.3 + 0.05 * Math.sin(i)));
+    const start = T0 + 300 * SEC;
+    const peak = { change: 9, level: 8 };
+    book.record(reading(start, 9, 'anomalous', 0.9999));
+    expect(book.explain({ ...event('open', start, start), evidence: peak })!.kind).toBeNull();
+    book.record(reading(start + SEC, 2.32));
+    expect(book.retell('ep-1', start + SEC, 2)!.explanation.kind).toBe('spike');
+    // Then the sensor repeats one normal value: by themselves a stuck value, since its first repeat, after the spike.
+    for (let i = 2; i < 12; i++) book.record(reading(start + i * SEC, 2.31, 'anomalous', 0.9999));
+    expect(book.retell('ep-1', start + 11 * SEC, 12)).toBeNull();
+    const resolved = book.explain({ ...event('resolve', start, start + 11 * SEC), evidence: peak })!;
+    expect(resolved.kind).toBe('spike');
+    expect(resolved.value).toBe(9);
+  });
+
+  it('a provisional kind the readings since confirm stays: a jump told a level shift from its first 4 readings, confirmed by a retelling from 16, is not retold, and its later readings do not re-tell it', () => {
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    for (let i = 0; i < 300; i++) book.record(reading(T0 + i * SEC, 2.3 + 0.05 * Math.sin(i)));
+    const start = T0 + 300 * SEC;
+    const peak = { change: 9, level: 8 };
+    book.record(reading(start, 4.1, 'anomalous', 0.9999));
+    expect(book.explain({ ...event('open', start, start), evidence: peak })!.kind).toBeNull();
+    for (let i = 1; i < 4; i++) book.record(reading(start + i * SEC, 4.1 + 0.05 * Math.sin(i), 'anomalous', 0.9999));
+    expect(book.retell('ep-1', start + 3 * SEC, 4)!.explanation.kind).toBe('level_shift');
+    for (let i = 4; i < 16; i++) book.record(reading(start + i * SEC, 4.1 + 0.05 * Math.sin(i), 'anomalous', 0.9999));
+    // The same kind from 16 readings: confirmed, nothing new to tell.
+    expect(book.retell('ep-1', start + 15 * SEC, 16)).toBeNull();
+    // Then the shifted level gets noisy (± 0.5 around 4.1): the kind that carried the peak, confirmed, stays.
+    for (let i = 16; i < 60; i++) book.record(reading(start + i * SEC, 4.1 + (i % 2 === 0 ? 0.5 : -0.5) * (1 + (i % 5) / 5), 'anomalous', 0.9999));
+    expect(book.retell('ep-1', start + 59 * SEC, 60)).toBeNull();
+    expect(book.explain({ ...event('resolve', start, start + 59 * SEC), evidence: peak })!.kind).toBe('level_shift');
   });
 
   it('returns null when there is nothing to explain with, and never throws', () => {
@@ -390,6 +453,30 @@ describe('SignalBook.episodeState / restoreEpisode', () => {
     const e = after.explain(event('resolve', T0 + 300 * SEC, T0 + 328 * SEC))!;
     expect(e.band!).toBeGreaterThan(0.1);
     expect(e.sentence).not.toMatch(/± 0\.0+ /);
+  });
+
+  it('a provisional kind stays provisional through a restart: the noise burst told a spike from its first readings is told a noise change after it; a state written before this was kept (no toldFrom) keeps its kind', () => {
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    for (let i = 0; i < 300; i++) book.record(reading(T0 + i * SEC, 2.3 + 0.05 * Math.sin(i)));
+    const start = T0 + 300 * SEC;
+    const peak = { change: 9, level: 8 };
+    book.record(reading(start, BURST[0], 'anomalous', 0.9999));
+    book.explain({ ...event('open', start, start), evidence: peak });
+    book.record(reading(start + SEC, BURST[1], 'anomalous', 0.9999));
+    expect(book.retell('ep-1', start + SEC, 2)!.explanation.kind).toBe('spike');
+    const state = JSON.parse(JSON.stringify(book.episodeState('ep-1'))) as Record<string, unknown>;
+    expect(state.toldFrom).toBe(2);
+    const older = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    const { toldFrom: _, ...withoutToldFrom } = state;
+    older.restoreLatest(JSON.parse(JSON.stringify(book.latest('pump'))) as ScoredReading);
+    older.restoreEpisode('pump', 'ep-1', withoutToldFrom, JSON.parse(JSON.stringify(book.episodeBase('ep-1')!.state)) as unknown);
+    const after = restarted(book, 'ep-1');
+    for (let i = 2; i < BURST.length; i++) {
+      after.record(reading(start + i * SEC, BURST[i], 'anomalous', 0.9999));
+      older.record(reading(start + i * SEC, BURST[i], 'anomalous', 0.9999));
+    }
+    expect(after.retell('ep-1', start + (BURST.length - 1) * SEC, BURST.length)!.explanation.kind).toBe('noise_change');
+    expect(older.retell('ep-1', start + (BURST.length - 1) * SEC, BURST.length)).toBeNull();
   });
 
   it('a malformed or foreign state is refused (thrown), and the book does not know the episode then', () => {
