@@ -14,6 +14,8 @@
 // on all 27 files of main 7df6867). Uses the built JS of ROOT (dist/).
 //
 //   node scripts/evidence-dump.mjs ROOT OUTDIR CHANNELS [DATA]   CHANNELS: T-4,M-1 or all; DATA: ../shared/datasets
+//   node scripts/evidence-dump.mjs ROOT OUTDIR dev:PARTS [DATA]  files of the dev corpus (seed 1, as evaluate
+//        generates it) whose path contains one of the comma-separated PARTS (dev:all: every file); OUTDIR/<group>_<file>.jsonl
 import { createWriteStream, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -28,7 +30,7 @@ if (root === undefined || outDir === undefined || which === undefined) {
 const at = (p) => pathToFileURL(resolve(root, p)).href;
 const { loadModel } = await import(at('dist/adapters/onnx-runner.js'));
 const { loadEvalConfig } = await import(at('dist/eval/evaluate.js'));
-const { mslChannels, loadMsl } = await import(at('dist/eval/datasets.js'));
+const { mslChannels, loadMsl, devSources } = await import(at('dist/eval/datasets.js'));
 const { Detector, detectorOptions, priorsOf } = await import(at('dist/pipeline/detector.js'));
 const { MessageParser } = await import(at('dist/pipeline/parse.js'));
 const { payloadOf } = await import(at('dist/replay/drive.js'));
@@ -38,14 +40,19 @@ const { writeModel } = await import(at('dist/model/onnx-export.js'));
 const data = resolve(dataArg ?? '../shared/datasets');
 const models = process.env.MODELS ?? join(tmpdir(), 'anomalyd-evidence-models');
 const config = loadEvalConfig(undefined, resolve(root));
-const channels = which === 'all' ? mslChannels(data) : which.split(',');
+const dev = which.startsWith('dev:') ? devSources(1) : null;
+const devParts = dev ? which.slice(4).split(',') : [];
+const channels = dev
+  ? dev.filter((src) => devParts.includes('all') || devParts.some((p) => src.file.includes(p))).map((src) => src.file)
+  : which === 'all' ? mslChannels(data) : which.split(',');
 mkdirSync(outDir, { recursive: true });
 const r2 = (x) => (x === null || x === undefined || Number.isNaN(+x) ? null : Math.round(+x * 100) / 100);
 const kinds = (e) => (e ? Object.fromEntries(Object.entries(e).map(([k, v]) => [k, r2(Array.isArray(v) ? v[0] : v)])) : null);
 
 for (const ch of channels) {
-  const s = await loadMsl(data, ch);
-  const dir = join(models, ch);
+  const s = dev ? await dev.find((src) => src.file === ch).load() : await loadMsl(data, ch);
+  const name = ch.replace(/\.csv$/, '').replaceAll('/', '_');
+  const dir = join(models, dev ? `dev_${name}` : ch);
   if (!existsSync(dir) || !readdirSync(dir).some((f) => f.endsWith('.json'))) {
     const rows = s.rows.slice(0, s.learnRows).filter((r) => r.values.every(Number.isFinite));
     const series = { channels: ['value'], values: Float64Array.from(rows, (r) => r.values[0]), timestamps: Float64Array.from(rows, (r) => r.ts) };
@@ -71,7 +78,7 @@ for (const ch of channels) {
     newId: () => `replay-${++ids}`,
     learning: (_stream, origin) => origin.seq < s.learnRows,
   });
-  const out = createWriteStream(join(outDir, `${ch}.jsonl`));
+  const out = createWriteStream(join(outDir, `${name}.jsonl`));
   const input = new Subject();
   const done = new Promise((res, rej) =>
     input.pipe(det.operator()).subscribe({

@@ -273,7 +273,7 @@ export const schema = section('anomalyd configuration', {
       default: 64,
       min: 0,
       max: 1_000_000,
-      doc: 'A silence of up to this many missing readings (of the stream’s interval) means "unchanged": the missing steps hold the last value (a report-on-change sensor). A longer one is a gap: the stream’s model state resets.',
+      doc: 'A silence of up to this many missing readings (of the stream’s interval) means "unchanged": the missing steps hold the last value (a report-on-change sensor). A longer one is a gap: the stream’s model state resets, and `stuck` judges the silence (the steps it missed) against the stream’s own runs (SCORING.md).',
     }),
   }),
   model: section('Which autoencoder to run and how to batch it.', {

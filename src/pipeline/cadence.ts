@@ -40,6 +40,8 @@ export interface Placement {
   readonly reset: boolean;
   /** True when the reading is a duplicate of the stream's last step (it is not a step of its own). */
   readonly duplicate: boolean;
+  /** At a gap (a reset after a silence, not the stream's first reading): the steps the silence missed, round(g / I) - 1; else absent. */
+  readonly missed?: number;
   /** The interval in force, ms (0 while unknown). */
   readonly intervalMs: number;
 }
@@ -85,7 +87,7 @@ export class Cadence {
     const steps = gap / interval;
     if (steps < 1.5) return { filled: 0, reset: false, duplicate: false, intervalMs: this.interval };
     const missing = Math.round(steps) - 1;
-    if (missing > this.opts.resetAfter) return { filled: 0, reset: true, duplicate: false, intervalMs: this.interval };
+    if (missing > this.opts.resetAfter) return { filled: 0, reset: true, duplicate: false, intervalMs: this.interval, missed: missing };
     return { filled: missing, reset: false, duplicate: false, intervalMs: this.interval };
   }
 

@@ -361,7 +361,8 @@ export class Detector {
       }
     }
     const kind = place.duplicate ? 'duplicate' : 'reading';
-    this.engine.push(stream, reading.channels, { kind, ts: reading.ts, values, reset: place.reset, filled: place.filled, origin });
+    const missed = place.missed ?? 0;
+    this.engine.push(stream, reading.channels, { kind, ts: reading.ts, values, reset: place.reset, filled: place.filled, ...(missed > 0 && !place.duplicate ? { missed } : {}), origin });
     if (!place.duplicate) this.held.set(stream, values);
   }
 

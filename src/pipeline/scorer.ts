@@ -24,6 +24,8 @@
  *                   signal that freezes or a value stuck at a sentinel is rare; a signal that is flat by nature
  *                   never is (a run long enough that stuck never called rare is a rest: quietValues, where
  *                   exact repeats are no evidence for spread, and a rest an episode held is taught at its end);
+ *                   the first reading after a gap carries the silence as a run (ln(1 + the steps it missed)),
+ *                   so a stream that never falls silent and then does is caught, in its own intervals;
  *   rarity          how little of the stream's normal values lay near its values lately: the short trimmed mean of
  *                   −ln p(value) under a histogram of each channel's normal values (HBOS, Goldstein and Dengel,
  *                   KI 2012; src/pipeline/rarity.ts), bins one typical change wide, a guard band, not taught an
@@ -923,6 +925,17 @@ export class StreamScorer {
     } else {
       s.run.fill(1);
       s.runRare.fill(0);
+      // The first reading after a gap (not the stream's first): the silence is judged as what a silence of up to
+      // resetAfter steps already is (filled steps count in a run), a run of that many readings without news,
+      // against the stream's own runs, and taught as a run that ended: a noisy stream that goes silent for 200
+      // readings is as strange as one that repeats a value 200 times, a report-on-change sensor's long quiet is
+      // not, and a stream whose silences recur learns them. Counted in the stream's own intervals.
+      const missed = r.item.kind === 'reading' && s.last !== null ? (r.item.missed ?? 0) : 0;
+      if (missed > 0) {
+        st.fill(Math.log1p(missed));
+        stuck = st;
+        ended = st;
+      }
     }
     // Rarity: how little of the stream's normal values lay near this one (HBOS): −ln p(value) against each
     // channel's value histogram, as the trimmed short mean over the last shortSpan(smooth) readings (the two

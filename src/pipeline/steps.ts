@@ -35,6 +35,8 @@ export interface StepItem<O> {
   readonly reset: boolean;
   /** Fill steps just before this reading (readings only). */
   readonly filled: number;
+  /** The first reading after a gap: the steps the silence missed (Placement.missed); absent otherwise. */
+  readonly missed?: number;
   /** Whatever the caller attached (the message the reading came from); handed back with the result. */
   readonly origin: O;
 }

@@ -13,6 +13,8 @@ describe('Cadence', () => {
       const c = new Cadence({ intervalMs: 0, resetAfter: 8 });
       const out = placeAll(c, Array.from({ length: 40 }, (_, i) => T0 + i * interval));
       expect(out[0]).toMatchObject({ reset: true, filled: 0, duplicate: false });
+      // The stream's first reading starts it: no silence before it.
+      expect(out[0].missed).toBeUndefined();
       expect(out.slice(1).every((p) => !p.reset && p.filled === 0 && !p.duplicate)).toBe(true);
       expect(c.intervalMs).toBe(interval);
     }
@@ -36,7 +38,8 @@ describe('Cadence', () => {
     expect(c.place(t(31))).toMatchObject({ filled: 1, reset: false });
     expect(c.place(t(34))).toMatchObject({ filled: 2, reset: false });
     expect(c.place(t(39))).toMatchObject({ filled: 4, reset: false });
-    expect(c.place(t(45))).toMatchObject({ filled: 0, reset: true });
+    // The gap's missed steps are reported (the scorer judges the silence), counted in intervals.
+    expect(c.place(t(45))).toMatchObject({ filled: 0, reset: true, missed: 5 });
     expect(c.intervalMs).toBe(1000);
   });
 

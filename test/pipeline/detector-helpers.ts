@@ -35,9 +35,13 @@ export function detectorOptions(scorer: Partial<ScorerOptions> = {}): DetectorOp
 
 /**
  * Scores `rows` (one array of channel values per reading, one reading per `intervalMs`) on one stream;
- * rows [0, knownNormal) are known normal. Returns the reading outputs in order.
+ * rows [0, knownNormal) are known normal. Returns the reading outputs in order. `step(i)`: the grid step row i
+ * is read at (default i; a jump leaves steps without readings, a silence).
  */
-export async function detect(rows: readonly (readonly number[])[], opts: { scorer?: Partial<ScorerOptions>; knownNormal?: number; intervalMs?: number } = {}): Promise<ReadingOutput[]> {
+export async function detect(
+  rows: readonly (readonly number[])[],
+  opts: { scorer?: Partial<ScorerOptions>; knownNormal?: number; intervalMs?: number; step?: (i: number) => number } = {},
+): Promise<ReadingOutput[]> {
   const channels = rows[0].length === 1 ? ['value'] : rows[0].map((_, c) => `c${c}`);
   const parser = new MessageParser({ sensorOf: (t) => t, objects: 'channels', maxPayloadBytes: 1 << 20, maxFutureMs: 1e15, outOfOrderToleranceMs: 5000, maxReadingsPerMessage: 10000, longBurst: 'split', window: 32 });
   let ids = 0;
@@ -64,7 +68,7 @@ export async function detect(rows: readonly (readonly number[])[], opts: { score
   const step = opts.intervalMs ?? 1000;
   const t0 = Date.UTC(2026, 0, 1);
   rows.forEach((values, i) => {
-    const ts = t0 + i * step;
+    const ts = t0 + (opts.step?.(i) ?? i) * step;
     input.next({ topic: 's', payload: payloadOf({ sensor: 's', ts, channels, values }), receivedAt: ts, seq: i });
   });
   input.complete();

@@ -43,6 +43,25 @@ describe('StreamScorer: stuck', () => {
     expect(Math.max(...out.slice(2000, 2016).map((o) => o.deviationEvidence.spread))).toBeGreaterThanOrEqual(THRESHOLD);
   });
 
+  it('flags a noisy stream that goes silent beyond resetAfter at the first reading after the silence, alike at 1 s and at 1 h', async () => {
+    // 3000 readings of noise; after reading 1999 the stream says nothing for 150 of its intervals (a gap: more
+    // than resetAfter, 64, so the stream resets). Before, the reset discarded the silence: nothing judged it.
+    const z = normal(14);
+    const rows = Array.from({ length: 3000 }, () => [20 + z()]);
+    const step = (i: number): number => (i < 2000 ? i : i + 150);
+    for (const intervalMs of [1000, 3_600_000]) {
+      const out = await detect(rows, { knownNormal: 500, intervalMs, step });
+      const opens = out.flatMap((o, i) => (o.events.some((e) => e.kind === 'open') ? [i] : []));
+      expect(opens).toEqual([2000]);
+      expect(out[2000].deviationEvidence.stuck).toBeGreaterThanOrEqual(THRESHOLD);
+      // The episode is about the silence alone: it resolves once closeAfter readings have come.
+      expect(out.slice(2100).every((o) => o.reading.status === 'ok')).toBe(true);
+    }
+    // A silence within resetAfter is filled as before (the previous value held): nothing opens.
+    const short = await detect(rows, { knownNormal: 500, step: (i) => (i < 2000 ? i : i + 3) });
+    expect(alarmed(short).filter((i) => i >= 500)).toEqual([]);
+  });
+
   it('does not flag a signal that is flat by nature, nor a plateau no longer than those seen before', async () => {
     // A duty cycle: plateaus of 150 to 400 readings at one of two values (no noise).
     const u = normal(12);

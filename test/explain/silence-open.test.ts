@@ -1,0 +1,51 @@
+/**
+ * What a silence is told, through the detector the daemon runs (the shipped configuration and the shipped GRU
+ * model, on this thread) and the SignalBook that explains its episodes. A noisy stream that says nothing for
+ * longer than `window.resetAfter` of its intervals opens an episode at its first reading after the silence
+ * (`stuck` judges the silence, docs/SCORING.md); that episode is told `missing_data` from the readings' times.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { loadModel } from '../../src/adapters/onnx-runner.js';
+import { loadConfig } from '../../src/config/load.js';
+import { SignalBook } from '../../src/daemon/signals.js';
+import { Detector, detectorOptions, priorsOf } from '../../src/pipeline/detector.js';
+import { parseOptionsOf } from '../../src/pipeline/ingest-options.js';
+import { MessageParser } from '../../src/pipeline/parse.js';
+import { builtAndModelsPresent, MODELS, ROOT } from '../helpers/daemon.js';
+import { feedExplained, type Explained } from '../helpers/explained.js';
+
+const T0 = Date.UTC(2026, 0, 12, 10, 0, 0);
+const MIN = 60_000;
+const NORMAL = 3000;
+/** Intervals without a reading after reading NORMAL - 1 (more than resetAfter, 64). */
+const SILENT = 300;
+
+describe.skipIf(!builtAndModelsPresent())('a silence of a noisy stream, with the shipped model', () => {
+  it('opens at the first reading after it and is told missing data', async () => {
+    const loaded = loadConfig({ path: join(ROOT, 'config', 'default.yaml'), env: {}, overrides: { model: { dir: MODELS } } });
+    if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+    const model = await loadModel(join(MODELS, 'gru.json'));
+    let ids = 0;
+    const det = new Detector(detectorOptions(loaded.config), {
+      parser: new MessageParser(parseOptionsOf(loaded.config)),
+      modelFor: () => ({ model, own: false }),
+      priorsFor: () => priorsOf(model.sidecar),
+      newId: () => `e${++ids}`,
+    });
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: pino({ level: 'silent' }) });
+    let s = 5;
+    const rnd = (): number => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return s / 4294967296;
+    };
+    const gauss = (): number => Math.sqrt(-2 * Math.log(rnd() || 1e-9)) * Math.cos(2 * Math.PI * rnd());
+    const readings = Array.from({ length: NORMAL + 40 }, (_, i) => ({ ts: T0 + (i < NORMAL ? i : i + SILENT) * MIN, value: Math.round((20 + gauss()) * 1000) / 1000 }));
+    const out: Explained[] = [];
+    await feedExplained(det, book, 'cpu', 'sensors/cpu', readings, out);
+    const opens = out.filter((x) => x.ev.kind === 'open');
+    expect(opens.map((x) => x.ev.startTs)).toEqual([readings[NORMAL].ts]);
+    expect(opens[0].e!.kind).toBe('missing_data');
+  }, 120_000);
+});
