@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// Replays one sensor of a finished demo run, deterministically and in a second or two: the demo's simulator (seed 7)
+// is rebuilt from the run's summary (`--summary F`: its `from` and `injectionFrom`) and the sensor's readings go
+// through the detector as the daemon builds it (shipped config/default.yaml) with the model MODEL (e.g. the own
+// model the run trained, in DATA_DIR/models/, used here from the first reading: an approximation, the run swapped
+// it in after learning). For each anomaly injected into the sensor: the first episode that opened in it (up to
+// alerts.closeAfter readings after it) and the largest deviation (what opens an episode: surprise against the
+// reference histories, threshold 5) over it. With FROM and TO (ISO times) also every reading's value, status,
+// surprise and deviation between them.
+//
+//   node scripts/demo-replay.mjs ROOT SUMMARY.json MODEL.json [SENSOR] [FROM TO]
+//   e.g. node scripts/demo-replay.mjs . run.json DATA/models/motor_current-20261201T190828.json motor_current
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Subject } from 'rxjs';
+
+const [root, summaryPath, modelPath, sensor = 'motor_current', from, to] = process.argv.slice(2);
+if (root === undefined || summaryPath === undefined || modelPath === undefined) {
+  console.error('usage: node scripts/demo-replay.mjs ROOT SUMMARY.json MODEL.json [SENSOR] [FROM TO]');
+  process.exit(2);
+}
+const at = (p) => pathToFileURL(resolve(root, p)).href;
+const { loadModel } = await import(at('dist/adapters/onnx-runner.js'));
+const { loadConfig } = await import(at('dist/config/load.js'));
+const { Detector, detectorOptions, priorsOf } = await import(at('dist/pipeline/detector.js'));
+const { MessageParser } = await import(at('dist/pipeline/parse.js'));
+const { parseOptionsOf } = await import(at('dist/pipeline/ingest-options.js'));
+const { Simulator } = await import(at('dist/sim/simulator.js'));
+const summary = JSON.parse(readFileSync(summaryPath, 'utf8'));
+const cfg = loadConfig({ path: join(root, 'config/default.yaml'), env: {}, overrides: { model: { dir: join(root, 'models') } } }).config;
+const model = await loadModel(resolve(modelPath));
+let ids = 0;
+const det = new Detector(detectorOptions(cfg), {
+  parser: new MessageParser(parseOptionsOf(cfg)),
+  modelFor: () => ({ model, own: true }),
+  priorsFor: () => priorsOf(model.sidecar),
+  newId: () => `e${++ids}`,
+});
+const sim = new Simulator({ seed: 7, startTs: summary.from, intervalMs: 1000, anomalies: 'demo', anomaliesFrom: summary.injectionFrom });
+const f0 = from === undefined ? Infinity : Date.parse(from);
+const f1 = to === undefined ? -Infinity : Date.parse(to);
+const r2 = (x) => (x === null || x === undefined ? null : Math.round(x * 100) / 100);
+const hh = (t) => new Date(t).toISOString().slice(11, 19);
+const rows = [];
+const input = new Subject();
+const done = new Promise((res, rej) =>
+  input.pipe(det.operator()).subscribe({
+    next: (o) => {
+      if (o.type !== 'reading') return;
+      const r = o.reading;
+      rows.push({ ts: r.ts, d: o.deviation, opened: o.events.some((e) => e.kind === 'open') });
+      if (r.ts >= f0 && r.ts <= f1) console.log(`${hh(r.ts)} v=${r.values[0]} st=${r.status} s=${r2(r.surprise)} d=${r2(o.deviation)} ${o.events.map((e) => e.kind).join(',')}`);
+    },
+    error: rej,
+    complete: res,
+  }),
+);
+for (let k = 0; ; k++) {
+  const m = sim.next().find((x) => x.sensor === sensor);
+  if (m === undefined) throw new Error(`no simulated sensor ${sensor}`);
+  if (m.ts > summary.to) break;
+  input.next({ topic: m.topic, payload: Buffer.from(m.payload), receivedAt: m.ts, seq: k });
+  while (det.pending > 0) await new Promise((r) => setImmediate(r));
+}
+input.complete();
+await done;
+await model.release();
+const after = cfg.alerts.closeAfter * 1000;
+let caught = 0;
+const injected = sim.injected().filter((a) => a.sensor === sensor);
+for (const a of injected) {
+  const span = rows.filter((x) => x.ts >= a.startTs && x.ts <= a.endTs + after);
+  const open = span.find((x) => x.opened);
+  if (open) caught++;
+  const peak = Math.max(...span.map((x) => x.d ?? 0));
+  console.log(`${a.kind.padEnd(12)} ${hh(a.startTs)}–${hh(a.endTs)}  ${open ? `opened after ${(open.ts - a.startTs) / 1000} s` : 'no episode'}  peak deviation ${r2(peak)}`);
+}
+console.log(`${sensor}: ${caught} of ${injected.length} injected anomalies opened an episode in the replay`);
