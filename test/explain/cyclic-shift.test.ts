@@ -8,23 +8,14 @@
  * though no reading came back near the cycle: its later readings were "back" against the flat level before the
  * episode (the median of its last 8 readings), which the cycle itself crosses.
  */
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import { loadModel } from '../../src/adapters/onnx-runner.js';
-import { loadConfig } from '../../src/config/load.js';
 import type { AlertExplanation } from '../../src/contract/alerts.js';
 import type { AnomalyEvent } from '../../src/contract/types.js';
-import { SignalBook } from '../../src/daemon/signals.js';
-import { Detector, detectorOptions, priorsOf } from '../../src/pipeline/detector.js';
-import { parseOptionsOf } from '../../src/pipeline/ingest-options.js';
-import { MessageParser } from '../../src/pipeline/parse.js';
-import { builtAndModelsPresent, MODELS, ROOT } from '../helpers/daemon.js';
-import { feedExplained } from '../helpers/explained.js';
+import { builtAndModelsPresent } from '../helpers/daemon.js';
+import { feedExplained, shippedDetector } from '../helpers/explained.js';
 
 const T0 = Date.UTC(2026, 0, 12, 10, 0, 0);
 const MIN = 60_000;
-const silent = pino({ level: 'silent' });
 
 /** The tryout's generator (tools/pub.mjs --kind sine --seed 71): 20 + 5 sin(2π n / 120) + 0.2 N(0, 1), 4 decimals. */
 function sine(count: number, fault: (n: number) => number): number[] {
@@ -41,17 +32,7 @@ type Out = { ev: AnomalyEvent; e: AlertExplanation | null };
 
 /** Feeds the readings (one a minute) to a fresh detector and book; every event explained, open episodes retold after each reading. */
 async function run(values: readonly number[]): Promise<Out[]> {
-  const loaded = loadConfig({ path: join(ROOT, 'config', 'default.yaml'), env: {}, overrides: { model: { dir: MODELS } } });
-  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-  const model = await loadModel(join(MODELS, 'gru.json'));
-  let ids = 0;
-  const det = new Detector(detectorOptions(loaded.config), {
-    parser: new MessageParser(parseOptionsOf(loaded.config)),
-    modelFor: () => ({ model, own: false }),
-    priorsFor: () => priorsOf(model.sidecar),
-    newId: () => `e${++ids}`,
-  });
-  const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+  const { det, book } = await shippedDetector();
   const out: Out[] = [];
   await feedExplained(det, book, 'minute1', 'sensors/minute1', values.map((value, i) => ({ ts: T0 + i * MIN, value })), out, true);
   return out;

@@ -8,17 +8,11 @@
  * that opens on a single far-off reading, before its noise level was rare, opens as that reading's jump and is
  * told a noise change once a retelling sees its readings show it (docs/ALERTS.md, "What is told when").
  */
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import { loadModel } from '../../src/adapters/onnx-runner.js';
-import { loadConfig } from '../../src/config/load.js';
 import { SignalBook } from '../../src/daemon/signals.js';
-import { Detector, detectorOptions, priorsOf } from '../../src/pipeline/detector.js';
-import { parseOptionsOf } from '../../src/pipeline/ingest-options.js';
-import { MessageParser } from '../../src/pipeline/parse.js';
-import { builtAndModelsPresent, MODELS, ROOT } from '../helpers/daemon.js';
-import { feedExplained, type Explained } from '../helpers/explained.js';
+import { Detector } from '../../src/pipeline/detector.js';
+import { builtAndModelsPresent } from '../helpers/daemon.js';
+import { feedExplained, shippedDetector, type Explained } from '../helpers/explained.js';
 
 const T0 = Date.UTC(2026, 0, 12, 10, 0, 0);
 const SEC = 1000;
@@ -41,17 +35,7 @@ function steady(count: number, seed: number): number[] {
 
 /** The detector the daemon runs (the shipped configuration and GRU model) and a SignalBook, as the daemon makes them. */
 async function shipped(): Promise<{ det: Detector; book: SignalBook }> {
-  const loaded = loadConfig({ path: join(ROOT, 'config', 'default.yaml'), env: {}, overrides: { model: { dir: MODELS } } });
-  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-  const model = await loadModel(join(MODELS, 'gru.json'));
-  let ids = 0;
-  const det = new Detector(detectorOptions(loaded.config), {
-    parser: new MessageParser(parseOptionsOf(loaded.config)),
-    modelFor: () => ({ model, own: false }),
-    priorsFor: () => priorsOf(model.sidecar),
-    newId: () => `e${++ids}`,
-  });
-  const book = new SignalBook({ units: ['steady*=bar'], timeZone: 'UTC', persist: null, logger: pino({ level: 'silent' }) });
+  const { det, book } = await shippedDetector(['steady*=bar']);
   return { det, book };
 }
 

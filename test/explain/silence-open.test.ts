@@ -4,17 +4,9 @@
  * longer than `window.resetAfter` of its intervals opens an episode at its first reading after the silence
  * (`stuck` judges the silence, docs/SCORING.md); that episode is told `missing_data` from the readings' times.
  */
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import { loadModel } from '../../src/adapters/onnx-runner.js';
-import { loadConfig } from '../../src/config/load.js';
-import { SignalBook } from '../../src/daemon/signals.js';
-import { Detector, detectorOptions, priorsOf } from '../../src/pipeline/detector.js';
-import { parseOptionsOf } from '../../src/pipeline/ingest-options.js';
-import { MessageParser } from '../../src/pipeline/parse.js';
-import { builtAndModelsPresent, MODELS, ROOT } from '../helpers/daemon.js';
-import { feedExplained, type Explained } from '../helpers/explained.js';
+import { builtAndModelsPresent } from '../helpers/daemon.js';
+import { feedExplained, shippedDetector, type Explained } from '../helpers/explained.js';
 
 const T0 = Date.UTC(2026, 0, 12, 10, 0, 0);
 const MIN = 60_000;
@@ -24,17 +16,7 @@ const SILENT = 300;
 
 describe.skipIf(!builtAndModelsPresent())('a silence of a noisy stream, with the shipped model', () => {
   it('opens at the first reading after it and is told missing data', async () => {
-    const loaded = loadConfig({ path: join(ROOT, 'config', 'default.yaml'), env: {}, overrides: { model: { dir: MODELS } } });
-    if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-    const model = await loadModel(join(MODELS, 'gru.json'));
-    let ids = 0;
-    const det = new Detector(detectorOptions(loaded.config), {
-      parser: new MessageParser(parseOptionsOf(loaded.config)),
-      modelFor: () => ({ model, own: false }),
-      priorsFor: () => priorsOf(model.sidecar),
-      newId: () => `e${++ids}`,
-    });
-    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: pino({ level: 'silent' }) });
+    const { det, book } = await shippedDetector();
     let s = 5;
     const rnd = (): number => {
       s = (Math.imul(s, 1664525) + 1013904223) >>> 0;

@@ -10,18 +10,10 @@
  * model's expectation after the spike (its state took the spike in: 22.39, 19.70, 19.35, …) called off. A later
  * alert may tell the kind the opening could not, never a weaker reading as a lasting fault.
  */
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import { loadModel } from '../../src/adapters/onnx-runner.js';
-import { loadConfig } from '../../src/config/load.js';
-import { SignalBook } from '../../src/daemon/signals.js';
-import { Detector, detectorOptions, priorsOf } from '../../src/pipeline/detector.js';
-import { parseOptionsOf } from '../../src/pipeline/ingest-options.js';
-import { MessageParser } from '../../src/pipeline/parse.js';
 import { Simulator, type InjectedAnomaly } from '../../src/sim/simulator.js';
-import { builtAndModelsPresent, MODELS, ROOT } from '../helpers/daemon.js';
-import { feedExplained, type Explained } from '../helpers/explained.js';
+import { builtAndModelsPresent } from '../helpers/daemon.js';
+import { feedExplained, shippedDetector, type Explained } from '../helpers/explained.js';
 
 const T0 = Date.UTC(2026, 0, 12, 10, 0, 0);
 const SEC = 1000;
@@ -30,17 +22,7 @@ const N = 3000;
 const SPIKES = Array.from({ length: 10 }, (_, k) => 1500 + k * 150 + ((k * 37) % 50));
 
 async function run(): Promise<{ out: Explained[]; values: number[] }> {
-  const loaded = loadConfig({ path: join(ROOT, 'config', 'default.yaml'), env: {}, overrides: { model: { dir: MODELS } } });
-  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-  const model = await loadModel(join(MODELS, 'gru.json'));
-  let ids = 0;
-  const det = new Detector(detectorOptions(loaded.config), {
-    parser: new MessageParser(parseOptionsOf(loaded.config)),
-    modelFor: () => ({ model, own: false }),
-    priorsFor: () => priorsOf(model.sidecar),
-    newId: () => `e${++ids}`,
-  });
-  const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: pino({ level: 'silent' }) });
+  const { det, book } = await shippedDetector();
   const anomalies: InjectedAnomaly[] = SPIKES.map((i) => ({ sensor: 'temperature', kind: 'spike', startTs: T0 + i * SEC, endTs: T0 + i * SEC }));
   const sim = new Simulator({ sensors: [{ name: 'temperature', kind: 'temperature' }], seed: 7, startTs: T0, intervalMs: SEC, anomalies });
   const readings = Array.from({ length: N }, () => {

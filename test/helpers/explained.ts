@@ -3,12 +3,19 @@
  * each accepted reading is recorded in the book, each event explained; with `retell`, every open episode is
  * retold after each reading (the daemon's housekeeping). Rejects on the first error output.
  */
+import { join } from 'node:path';
+import { pino } from 'pino';
 import { Subject } from 'rxjs';
+import { loadModel } from '../../src/adapters/onnx-runner.js';
+import { loadConfig } from '../../src/config/load.js';
 import type { AlertExplanation } from '../../src/contract/alerts.js';
 import type { AnomalyEvent } from '../../src/contract/types.js';
-import type { SignalBook } from '../../src/daemon/signals.js';
-import type { Detector } from '../../src/pipeline/detector.js';
+import { SignalBook } from '../../src/daemon/signals.js';
+import { Detector, detectorOptions, priorsOf } from '../../src/pipeline/detector.js';
+import { parseOptionsOf } from '../../src/pipeline/ingest-options.js';
+import { MessageParser } from '../../src/pipeline/parse.js';
 import { payloadOf } from '../../src/replay/drive.js';
+import { MODELS, ROOT } from './daemon.js';
 
 /** An event and its explanation (null: the book could not explain it). */
 export interface Explained {
@@ -52,4 +59,25 @@ export async function feedExplained(
   readings.forEach((r, i) => input.next({ topic, payload: payloadOf({ sensor, ts: r.ts, channels: ['value'], values: [r.value] }), receivedAt: r.ts, seq: seqFrom + i }));
   input.complete();
   await done;
+}
+
+/**
+ * The detector the daemon runs, on this thread: the shipped config/default.yaml and the shipped GRU model
+ * (models/gru.json) for every stream (not its own), and a SignalBook with `units` (logging.units' form, e.g.
+ * `steady*=bar`), as the daemon makes them. The model is never released (a test's process ends with it).
+ * @throws Error when the shipped configuration does not load
+ */
+export async function shippedDetector(units: readonly string[] = []): Promise<{ det: Detector; book: SignalBook }> {
+  const loaded = loadConfig({ path: join(ROOT, 'config', 'default.yaml'), env: {}, overrides: { model: { dir: MODELS } } });
+  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+  const model = await loadModel(join(MODELS, 'gru.json'));
+  let ids = 0;
+  const det = new Detector(detectorOptions(loaded.config), {
+    parser: new MessageParser(parseOptionsOf(loaded.config)),
+    modelFor: () => ({ model, own: false }),
+    priorsFor: () => priorsOf(model.sidecar),
+    newId: () => `e${++ids}`,
+  });
+  const book = new SignalBook({ units: [...units], timeZone: 'UTC', persist: null, logger: pino({ level: 'silent' }) });
+  return { det, book };
 }
