@@ -23,7 +23,8 @@
  *                   judged against the lengths of the stream's runs (the hazard of a run ending): a noisy
  *                   signal that freezes or a value stuck at a sentinel is rare; a signal that is flat by nature
  *                   never is (a run long enough that stuck never called rare is a rest: quietValues, where
- *                   exact repeats are no evidence for spread, and a rest an episode held is taught at its end);
+ *                   exact repeats are no evidence for spread, and a rest an episode held is taught at its end;
+ *                   a run stuck called rare is never taught to its history, opened or not: censored);
  *                   the first reading after a gap carries the silence as a run (ln(1 + the steps it missed)),
  *                   so a stream that never falls silent and then does is caught, in its own intervals;
  *   rarity          how little of the stream's normal values lay near its values lately: the short trimmed mean of
@@ -279,7 +280,7 @@ class StreamScore {
   varCount = 0;
   /** Per channel: run of identical values. */
   readonly run: Float64Array;
-  /** Per channel: the longest run taught so far (a lasting run that beats it is taught as it goes). */
+  /** Per channel: the longest run taught so far (a lasting run that beats it is taught as it goes, in learning or at a rest). */
   readonly longest: Float64Array;
   /** Per channel: 1 once the reference stuck surprise of the current run reached the hold level (the run is not the stream's ordinary rest). */
   readonly runRare: Float64Array;
@@ -615,7 +616,7 @@ export class StreamScorer {
       }
       for (const h of s.values) h.commitPending();
     }
-    const { judged: e, taught } = this.evidence(s, r);
+    const { judged: e, taught } = this.evidence(s, r, learning);
     // A model that took the stream over learns its errors first, as a new stream learns everything: for
     // learnReadings readings its errors are taught to their histories (both) and judged by nothing. Its first
     // errors from a zero state, and their spread, are not what its validation priors (32 readings' weight) saw.
@@ -794,10 +795,11 @@ export class StreamScorer {
 
   /**
    * The raw evidence of one reading (`e`, what is judged) and what it teaches the histories (`taught`: the
-   * same, except stuck, which teaches run lengths: a run's length when it ends, and a run longer than any
-   * taught so far as it goes, each time it grows by RECORD_STEP (×1.25) past the longest taught).
+   * same, except stuck, which teaches run lengths: a run's length when it ends, unless stuck called the run rare
+   * (runRare: censored), and, while `learning` or at a value the stream rests at (quietValues), a run longer than
+   * any taught so far as it goes, each time it grows by RECORD_STEP (×1.25) past the longest taught).
    */
-  private evidence(s: StreamScore, r: StepResult<unknown>): EvidenceScratch {
+  private evidence(s: StreamScore, r: StepResult<unknown>, learning: boolean): EvidenceScratch {
     const C = s.C;
     const o = this.opts;
     const filled = r.item.kind === 'reading' ? r.item.filled : 0;
@@ -895,15 +897,24 @@ export class StreamScorer {
         if (r.item.values[c] === s.last[c]) {
           // Filled steps held the previous value: a run that goes on counts them. A run longer than any
           // taught so far is taught as it goes (censored: it is at least this long), each time it grows by a
-          // quarter, so a long run seen in normal operation makes the next one ordinary before it ends.
+          // quarter, so a long run seen in normal operation makes the next one ordinary before it ends: in the
+          // learning period (known normal), and at a value the stream rests at (quietValues). Elsewhere a run
+          // is one observation, taught once, when it ends: its records (a dozen excesses for one run of 90)
+          // made one missed freeze weigh in the tail fit as a dozen long runs (docs/SCORING.md section 2).
           s.run[c] += 1 + filled;
-          if (s.run[c] >= RECORD_STEP * s.longest[c]) {
+          if (s.run[c] >= RECORD_STEP * s.longest[c] && (learning || isQuiet(s, c, r.item.values[c], o.horizon))) {
             done[c] = Math.log1p(s.run[c]);
             s.longest[c] = s.run[c];
           }
         } else {
-          done[c] = Math.log1p(s.run[c]);
-          if (s.run[c] > s.longest[c]) s.longest[c] = s.run[c];
+          // A run that stuck called rare (runRare: its surprise reached the hold level) is censored out of the
+          // history of run lengths, as a value that would hold an episode is (SPOT's censoring), whether or not
+          // it opened one: judged by the next reading's run of 1, a freeze that just missed the threshold was
+          // taught, and made every later one less rare (the demo's motor: 4.87, then 2.75, 2.63, …).
+          if (s.runRare[c] === 0) {
+            done[c] = Math.log1p(s.run[c]);
+            if (s.run[c] > s.longest[c]) s.longest[c] = s.run[c];
+          }
           // A run long enough to fill spread's short mean, which stuck never called rare: the stream rests at
           // that value (quietValues), whether or not an episode held it (spread's, at its first such rest).
           if (s.run[c] >= shortSpan(o.smooth) && s.runRare[c] === 0) {

@@ -7,7 +7,9 @@
  * (the compiled dist/pipeline/scorer.js of that checkout runs the sequence below and writes the file). Written again
  * by branch echo2's scorer (d5590ad), a detection change: a recovered episode's model residuals leave bias's short
  * mean (the episode at 2000 here), and the snapshot holds how many the open episode has pushed (episodeResiduals);
- * the sample of outputs and the rest of the snapshot were 7df6867's unchanged.
+ * the sample of outputs and the rest of the snapshot were 7df6867's unchanged. Written again by branch stuckfix's
+ * scorer (26c0e55), a detection change: stuck teaches a run as it goes only in learning or at a rest, and never a run
+ * it called rare (channel b's runs after learning); the sample of outputs and the snapshot were unchanged.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
