@@ -272,6 +272,7 @@ export class Daemon {
         openAnomaly: (sensor) => detector.openAnomaly(sensor),
         ownModel: (sensor) => learner.ownModel(sensor),
         intervalOf: (sensor) => detector.intervalOf(sensor),
+        newestReadingTs: (sensor) => this.signals?.latest(sensor)?.ts ?? null,
       },
       {
         staleAfter: config.alerts.staleAfter,
@@ -415,7 +416,7 @@ export class Daemon {
         now: this.now,
         startFrom: this.sharedWeights(),
         onInstalled: (sensors) => {
-          for (const sensor of sensors) this.board?.refresh(sensor, this.now());
+          for (const sensor of sensors) this.board?.refresh(sensor);
         },
       },
     );
