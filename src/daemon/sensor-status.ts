@@ -29,7 +29,7 @@ export interface StatusSource {
   intervalOf(sensor: string): number | undefined;
   /**
    * Data time (epoch ms) of the sensor's newest scored reading, also one restored from its checkpoint; null or
-   * absent when none is known (the board then uses the newest it was given itself, else the wall clock).
+   * absent when none is known (the board then uses the wall clock).
    */
   newestReadingTs?(sensor: string): number | null;
 }
@@ -53,8 +53,6 @@ export class SensorStatusBoard {
   private readonly published = new Map<string, { readonly status: SensorStatus; readonly model: string }>();
   /** Wall-clock arrival of each sensor's latest accepted reading. */
   private readonly lastArrival = new Map<string, number>();
-  /** Data time of the newest reading each sensor's status was refreshed with (refresh's `ts`). */
-  private readonly lastData = new Map<string, number>();
 
   constructor(
     private readonly source: StatusSource,
@@ -91,11 +89,10 @@ export class SensorStatusBoard {
   /**
    * Publishes the sensor's retained state when its status or model changed. `ts`: the data time (epoch ms) of the
    * reading that is scored now, the `since` it reports; absent when no reading brought the change (a wall-clock
-   * sweep, a model installed): `since` is then the data time of the sensor's newest reading (newestReadingTs, else
-   * the newest `ts` given here, else the wall clock when the sensor has none yet).
+   * sweep, a model installed): `since` is then the data time of the sensor's newest reading (newestReadingTs; the
+   * wall clock when none is known).
    */
   refresh(sensor: string, ts?: number): void {
-    if (ts !== undefined && ts > (this.lastData.get(sensor) ?? -Infinity)) this.lastData.set(sensor, ts);
     const status = this.statusOf(sensor);
     const model = this.source.modelOf(sensor);
     // Compared field by field: no key string built for every reading (the same test as `${status}|${model ?? ''}`).
@@ -105,7 +102,7 @@ export class SensorStatusBoard {
     this.status.set(sensor, status);
     const anomalyId = this.source.openAnomaly(sensor);
     const own = this.source.ownModel(sensor);
-    const since = ts ?? this.source.newestReadingTs?.(sensor) ?? this.lastData.get(sensor) ?? this.opts.now();
+    const since = ts ?? this.source.newestReadingTs?.(sensor) ?? this.opts.now();
     const payload: SensorStatePayload = {
       status,
       since: new Date(since).toISOString(),
@@ -128,7 +125,6 @@ export class SensorStatusBoard {
     this.status.delete(sensor);
     this.published.delete(sensor);
     this.lastArrival.delete(sensor);
-    this.lastData.delete(sensor);
     if (known) this.opts.clear?.(sensor);
   }
 
