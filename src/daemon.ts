@@ -85,6 +85,8 @@ export interface DaemonCounters {
   events: number;
   /** Events the store refused because their episode was past them (a second open or resolve). */
   refusedEvents: number;
+  /** Detector `update`s not alerted (nor stored) because they repeated their episode's previous alert (SignalBook.explainAlert). */
+  repeatedUpdates: number;
   commands: number;
   /** Times MQTT reads were paused for backpressure. */
   pauses: number;
@@ -123,6 +125,7 @@ export class Daemon {
     internalErrors: 0,
     events: 0,
     refusedEvents: 0,
+    repeatedUpdates: 0,
   };
   private readonly log: Logger;
   private readonly now: () => number;
@@ -272,6 +275,7 @@ export class Daemon {
         openAnomaly: (sensor) => detector.openAnomaly(sensor),
         ownModel: (sensor) => learner.ownModel(sensor),
         intervalOf: (sensor) => detector.intervalOf(sensor),
+        newestReadingTs: (sensor) => this.signals?.latest(sensor)?.ts ?? null,
       },
       {
         staleAfter: config.alerts.staleAfter,
@@ -415,7 +419,7 @@ export class Daemon {
         now: this.now,
         startFrom: this.sharedWeights(),
         onInstalled: (sensors) => {
-          for (const sensor of sensors) this.board?.refresh(sensor, this.now());
+          for (const sensor of sensors) this.board?.refresh(sensor);
         },
       },
     );
@@ -632,9 +636,16 @@ export class Daemon {
     const store = this.store;
     if (store) {
       for (const ev of events) {
-        // SignalBook.explain never throws (a failure is logged and the episode's explanation so far is used).
-        const explanation = this.signals?.explain(ev) ?? null;
-        this.recordEvent(store, ev, explanation);
+        // SignalBook.explainAlert never throws (a failure is logged and the episode's explanation so far is used).
+        const told = this.signals?.explainAlert(ev) ?? null;
+        // An update that repeats the episode's previous alert word for word, peak included, is not sent (nor
+        // stored as an event: the record's progress is written by touchOpenEpisodes, the resolve is final).
+        if (told?.repeats === true) {
+          this.counters.repeatedUpdates++;
+          this.log.debug({ sensor: ev.sensor, anomalyId: ev.anomalyId }, 'update not sent: it repeats the previous alert');
+          continue;
+        }
+        this.recordEvent(store, ev, told?.explanation ?? null);
       }
     }
     // Checkpointed at the next tick while its episode is young or when it had an event: an episode open at a

@@ -15,7 +15,7 @@ import { DB_FILE, SqliteStore } from '../adapters/sqlite-store.js';
 import type { AnomalyHistory, AnomalyMark, AnomalyRecord, AnomalyStatus, AnomalyWithEvents } from '../contract/store.js';
 import { MAX_NOTE_CHARS } from '../pipeline/commands.js';
 import { parseSince, SINCE_FORMS } from '../util/time.js';
-import { surpriseOf } from '../contract/surprise.js';
+import { shownSurprise, surpriseOf } from '../contract/surprise.js';
 import { loadConfigOrReport } from './run.js';
 
 export { parseSince };
@@ -30,12 +30,22 @@ Actions:
   list [--sensor S] [--status open|resolved] [--since TIME] [--limit N] [--json]
                              episodes, newest start first; --since TIME keeps those going on at some time
                              since then: still open (however long ago they started) or ended at or after it
-                             (TIME: an age such as 10m, 24h, 7d, or an ISO 8601 time); PEAK_SURPRISE is
-                             the episode's peak as a surprise, -log10(1 - peak score): 5 = one reading in
-                             100,000 is this unusual (the default threshold), up to 16 (the score is then 1);
+                             (TIME: an age such as 10m, 24h, 7d, or an ISO 8601 time). One row per
+                             episode: ID (its first 8 characters, more when two listed ids share them),
+                             START (UTC, to the minute), LASTED (to its last reading that held it, so far
+                             while open), PEAK (its peak surprise, -log10(1 - peak score): 5 = one reading
+                             in 100,000 is this unusual, the default threshold; 16 = off the scale), KIND
+                             (spike, level_shift, drift, stuck, noise_change, missing_data; - while not
+                             told), MARK; under it, indented, its sentence (without the sensor's name).
                              --json prints what GET /api/anomalies answers: {"anomalies": [...]}, each
-                             with peakScore and peakSurprise
-  show ID [--json]           one episode: its sentence (what), events and operator mark; --json as GET /api/anomalies/ID
+                             with its full id, peakScore, peakSurprise, kind and sentence
+  show ID [--json]           one episode: its sentence (what), events and operator mark; --json as GET /api/anomalies/ID.
+                             "peak deviation" is its rarest reading, every kind of evidence of every channel
+                             fused into one surprise (the largest less log10 of how many figures spoke);
+                             "channels" is, at that same reading and against normal operation, each
+                             channel's rarest kind of evidence before that correction, so the largest is
+                             at or above the peak, except when the peak is the opening reading's recent-
+                             history figure (larger); both shown capped at 16 (--json: as stored)
   ack ID [--note TEXT]       acknowledge an episode (someone is on it)
   false-alarm ID [--note TEXT]
                              mark an episode as a false alarm
@@ -278,23 +288,88 @@ function shortTime(ms: number): string {
   return iso(ms).replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** Columns the list's sentence lines are wrapped to: an 80-column terminal shows them whole. */
+export const LIST_SENTENCE_WIDTH = 80;
+/** How far a sentence line is indented under its episode's row. */
+const SENTENCE_INDENT = '    ';
+/** Characters of an id the list prints (more when two listed ids share them): what `show ID` and the demo take. */
+const LIST_ID_CHARS = MIN_ID_PREFIX;
+
+/**
+ * The list for people: per episode one row (short id, sensor, status, start, how long, peak surprise, kind, mark)
+ * and under it, indented and wrapped to LIST_SENTENCE_WIDTH columns, its sentence without the sensor's name the
+ * row already shows. A row with a sensor name of up to 10 characters and no mark fits 80 columns; `false_alarm`
+ * and long names make it wider. Readings, the full id and the end time are in `show` and `--json`.
+ */
 function listTable(rows: readonly AnomalyRecord[]): string {
   if (rows.length === 0) return 'no anomalies\n';
-  // PEAK_SURPRISE: the record's peakSurprise, −log10(1 − peakScore): the score itself printed 1.00000 for
-  // every episode past surprise 5.3, so it ranked nothing. READINGS: the record's `windows` field, which
-  // counts readings (the name is kept for compatibility).
-  const header = ['ID', 'SENSOR', 'STATUS', 'START', 'END', 'PEAK_SURPRISE', 'READINGS', 'MARK'];
+  const idChars = idWidth(rows.map((r) => r.id));
+  // PEAK: the record's peakSurprise, −log10(1 − peakScore): the score itself printed 1.00000 for every episode
+  // past surprise 5.3, so it ranked nothing. LASTED: from its start to its last reading that held it (so far).
+  const header = ['ID', 'SENSOR', 'STATUS', 'START (UTC)', 'LASTED', 'PEAK', 'KIND', 'MARK'];
   const body = rows.map((r) => [
-    r.id,
+    r.id.slice(0, idChars),
     r.sensor,
     r.status,
-    shortTime(r.startTs),
-    r.status === 'resolved' ? shortTime(r.endTs) : '-',
+    listTime(r.startTs),
+    duration(r.endTs - r.startTs),
     r.peakSurprise.toFixed(1),
-    String(r.windows),
+    r.kind ?? '-',
     r.mark ?? '-',
   ]);
-  return table([header, ...body]);
+  const lines = table([header, ...body]).split('\n');
+  const out = [lines[0]];
+  rows.forEach((r, i) => {
+    out.push(lines[i + 1]);
+    for (const l of wrap(shortSentence(r), LIST_SENTENCE_WIDTH - SENTENCE_INDENT.length)) out.push(`${SENTENCE_INDENT}${l}`);
+  });
+  return `${out.join('\n')}\n`;
+}
+
+/** The shortest id prefix, at least LIST_ID_CHARS long, that tells every listed id apart (whole ids when none does). */
+function idWidth(ids: readonly string[]): number {
+  const longest = Math.max(...ids.map((id) => id.length));
+  for (let n = LIST_ID_CHARS; n < longest; n++) if (new Set(ids.map((id) => id.slice(0, n))).size === ids.length) return n;
+  return longest;
+}
+
+/** `2026-12-01 18:53` (UTC): to the minute; `show` gives the millisecond. */
+function listTime(ms: number): string {
+  return iso(ms).slice(0, 16).replace('T', ' ');
+}
+
+/** A duration in ms as `45s`, `2m05s`, `3h10m` or `2d04h`. */
+function duration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  if (s < 3600) return `${Math.floor(s / 60)}m${pad(s % 60)}s`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h${pad(Math.floor((s % 3600) / 60))}m`;
+  return `${Math.floor(s / 86_400)}d${pad(Math.floor((s % 86_400) / 3600))}h`;
+}
+
+/**
+ * The episode's sentence as the list shows it: the record's (its latest alert's), without the leading sensor name
+ * the row shows (a channel's `sensor/channel` name is kept); `-` when none was stored (episodes from before schema 2).
+ */
+function shortSentence(r: AnomalyRecord): string {
+  const s = r.sentence ?? r.explanation?.sentence ?? null;
+  if (s === null) return '-';
+  return s.startsWith(`${r.sensor} `) ? s.slice(r.sensor.length + 1) : s;
+}
+
+/** `text` in lines of at most `width` characters, broken at spaces (a longer word stands on its own line). */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  lines.push(line);
+  return lines;
 }
 
 function table(rows: readonly (readonly string[])[]): string {
@@ -302,8 +377,26 @@ function table(rows: readonly (readonly string[])[]): string {
   return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ')).join('\n') + '\n';
 }
 
+/**
+ * What `show` says under the channels' figures: they are of the peak's reading but not the peak's figure.
+ * src/pipeline/scorer.ts: `channels` (Episode.peakChannels) is, against the reference histories (normal
+ * operation), each channel's largest surprise over the kinds of evidence (fuse's `channels`); the peak is the
+ * fused surprise of the same histories, the largest of all less log10 of how many (kind, channel) figures spoke,
+ * clipped to 30, except at the opening reading, where it is the larger of that and the adaptive histories' fused
+ * surprise (lifecycle's `level`). Tryout 11: 5.48 beside a peak of 5.0 (3 figures spoke: log10 3 = 0.48); 11.99
+ * beside 16 (an opening reading whose recent-history figure was larger).
+ */
+const CHANNELS_NOTE = [
+  '',
+  '(at that reading, against normal operation: each channel\'s',
+  'rarest kind of evidence, before the fused peak takes off',
+  'log10 of how many figures spoke; the peak of the opening',
+  'reading may instead be the recent history\'s larger figure)',
+].join('\n');
+
 function detailText(a: AnomalyWithEvents): string {
-  const channels = [...a.channels].sort((x, y) => y.error - x.error).map((ch) => `${ch.name}=${ch.error.toPrecision(3)}`);
+  // Each channel's surprise at the peak's reading, capped for showing as the peak is (surpriseShown).
+  const channels = [...a.channels].sort((x, y) => y.error - x.error).map((ch) => `${ch.name}=${shownSurprise(ch.error).toFixed(1)}`);
   const opening = openSentence(a);
   const what = a.sentence ?? a.explanation?.sentence ?? opening;
   const fields: [string, string][] = [
@@ -318,19 +411,23 @@ function detailText(a: AnomalyWithEvents): string {
     ['start', iso(a.startTs)],
     [a.status === 'resolved' ? 'end' : 'last seen', iso(a.endTs)],
     // The episode's largest deviation from normal operation, as a surprise (a score of 0.9999994 printed as
-    // 1.00000 said nothing) and as the score it is stored as.
-    ['peak deviation', `surprise ${surpriseOf(a.peakScore).toFixed(1)} (score ${a.peakScore.toPrecision(7)})`],
+    // 1.00000 said nothing) and as the score it is stored as: its rarest reading, every kind of evidence of
+    // every channel fused into one figure (docs/SCORING.md section 4: the largest less log10 of how many spoke).
+    ['peak deviation', `surprise ${surpriseOf(a.peakScore).toFixed(1)} (score ${a.peakScore.toPrecision(7)}): its rarest reading, all evidence fused`],
     ['last score', a.lastScore.toFixed(5)],
     ['threshold', a.threshold.toFixed(5)],
     ['model', a.model],
     ['readings', String(a.windows)],
-    ['channels', channels.join(', ')],
+    // The same reading per channel: each channel's rarest kind of evidence BEFORE the fused figure's correction
+    // for how many figures spoke, so the largest is at or above the peak (tryout 11: 5.48 beside a peak of 5.0).
+    ['channels', `${channels.join(', ')}${channels.length > 0 ? CHANNELS_NOTE : ''}`],
     ['mark', a.mark ?? '-'],
     ['note', a.markNote ?? '-'],
     ['marked by', a.markBy === null ? '-' : `${a.markBy} at ${shortTime(a.markAt ?? 0)}`],
   ];
   const width = Math.max(...fields.map(([k]) => k.length));
-  const head = fields.map(([k, v]) => `${`${k}:`.padEnd(width + 1)} ${v}`).join('\n');
+  // A value of several lines (the channels' note) goes on under its first, at the same column.
+  const head = fields.map(([k, v]) => `${`${k}:`.padEnd(width + 1)} ${v.split('\n').join(`\n${' '.repeat(width + 2)}`)}`).join('\n');
   const events =
     a.events.length === 0
       ? 'events: none\n'

@@ -4,6 +4,11 @@
  * state, published retained on <prefix>/state/<sensor> whenever it (or the sensor's model) changes, and
  * listed for the HTTP API. `stale` is judged on the wall clock against the stream's own interval: no
  * accepted reading for alerts.staleAfter of its intervals.
+ *
+ * The state's `since` is always data time (the readings' own timestamps, as every alert time is): the reading
+ * that brought the status, or, for a status found without a reading (`stale`, judged on the wall clock; a model
+ * installed; a restored sensor at start), the sensor's newest reading: a stale sensor is stale since its last
+ * reading (tryout 11, finding 5.3: `stale` carried the wall time of the sweep, every other status data time).
  */
 import type { Logger } from 'pino';
 import type { SensorStatus } from '../contract/types.js';
@@ -22,6 +27,11 @@ export interface StatusSource {
   ownModel(sensor: string): OwnModelProgress | null;
   /** The stream's learnt reading interval in ms (0 or undefined while unknown). */
   intervalOf(sensor: string): number | undefined;
+  /**
+   * Data time (epoch ms) of the sensor's newest scored reading, also one restored from its checkpoint; null or
+   * absent when none is known (the board then uses the wall clock).
+   */
+  newestReadingTs?(sensor: string): number | null;
 }
 
 export interface SensorStatusOptions {
@@ -76,8 +86,13 @@ export class SensorStatusBoard {
     return this.source.ownModel(sensor);
   }
 
-  /** Publishes the sensor's retained state when its status or model changed; `ts` is the `since` it reports (epoch ms). */
-  refresh(sensor: string, ts: number): void {
+  /**
+   * Publishes the sensor's retained state when its status or model changed. `ts`: the data time (epoch ms) of the
+   * reading that is scored now, the `since` it reports; absent when no reading brought the change (a wall-clock
+   * sweep, a model installed): `since` is then the data time of the sensor's newest reading (newestReadingTs; the
+   * wall clock when none is known).
+   */
+  refresh(sensor: string, ts?: number): void {
     const status = this.statusOf(sensor);
     const model = this.source.modelOf(sensor);
     // Compared field by field: no key string built for every reading (the same test as `${status}|${model ?? ''}`).
@@ -87,9 +102,10 @@ export class SensorStatusBoard {
     this.status.set(sensor, status);
     const anomalyId = this.source.openAnomaly(sensor);
     const own = this.source.ownModel(sensor);
+    const since = ts ?? this.source.newestReadingTs?.(sensor) ?? this.opts.now();
     const payload: SensorStatePayload = {
       status,
-      since: new Date(ts).toISOString(),
+      since: new Date(since).toISOString(),
       ...(anomalyId !== null && status === 'anomalous' ? { anomaly_id: anomalyId } : {}),
       ...(model !== null ? { model } : {}),
       ...(own !== null && own.phase !== 'stopped' ? { learning_progress: Math.round(ownModelFraction(own) * 100) / 100 } : {}),
@@ -112,9 +128,8 @@ export class SensorStatusBoard {
     if (known) this.opts.clear?.(sensor);
   }
 
-  /** Re-judges every sensor against the wall clock (stale) at `now`. */
+  /** Re-judges every sensor against the wall clock (stale); a change is published with its newest reading's time. */
   refreshAll(): void {
-    const now = this.opts.now();
-    for (const sensor of this.lastArrival.keys()) this.refresh(sensor, now);
+    for (const sensor of this.lastArrival.keys()) this.refresh(sensor);
   }
 }

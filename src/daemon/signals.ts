@@ -138,8 +138,24 @@ export class SignalBook {
    * episode's explanation so far, or none).
    */
   explain(ev: AnomalyEvent): AlertExplanation | null {
+    return this.explainAlert(ev).explanation;
+  }
+
+  /**
+   * As explain, and whether the event is an `update` that repeats its episode's previous alert (open, update,
+   * retold update): the same kind, the same sentence and the same `peak_score`, so it tells the operator nothing
+   * (tryout 11, finding 5.5: the detector's update for a tenfold rarer peak past the score's resolution, where
+   * `peak_score` is 1 before and after, sent the previous sentence again word for word). Such an update is not
+   * to be alerted; the episode's state here moves on as for any event (its next alert is compared with this
+   * one, which tells the same). An update that changes the kind, the sentence or the published peak is news, and
+   * so is every event of an episode this book did not hold before it (after a restart without its state).
+   */
+  explainAlert(ev: AnomalyEvent): { readonly explanation: AlertExplanation | null; readonly repeats: boolean } {
     let episode: OpenEpisode | null = null;
+    let repeats = false;
     try {
+      const held = this.open.get(ev.anomalyId);
+      const before = held === undefined ? null : { explanation: held.explanation, peakScore: held.last.peakScore };
       episode = this.episodeOf(ev);
       episode.last = ev;
       const told = this.explainEvent(ev, episode);
@@ -153,12 +169,13 @@ export class SignalBook {
         episode.toldFrom = episode.explanation?.kind === kept.kind ? Math.max(episode.toldFrom, told.readings) : told.readings;
       }
       episode.explanation = kept;
+      repeats = ev.kind === 'update' && before !== null && sameTold(before.explanation, kept) && before.peakScore === ev.peakScore;
     } catch (err) {
       this.log.warn({ err, anomalyId: ev.anomalyId, sensor: ev.sensor }, 'could not explain an anomaly event; alert sent with the episode’s explanation so far');
     } finally {
       if (ev.kind === 'resolve') this.open.delete(ev.anomalyId);
     }
-    return episode?.explanation ?? null;
+    return { explanation: episode?.explanation ?? null, repeats };
   }
 
   /**
@@ -617,6 +634,12 @@ function readStoredEpisode(v: unknown): StoredEpisode {
  * (AnomalyEvent.evidence, which the detector takes anew only when the peak moves). Two events with the same
  * key have the same peak.
  */
+/** Whether two explanations tell an operator the same: the same kind and the same sentence (both none counts). */
+function sameTold(a: AlertExplanation | null, b: AlertExplanation | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.kind === b.kind && a.sentence === b.sentence;
+}
+
 function peakOf(ev: AnomalyEvent): string {
   return `${ev.peakScore}|${JSON.stringify(ev.evidence ?? null)}`;
 }

@@ -578,3 +578,36 @@ describe('an episode through a restart keeps its explanation (detector core + Si
     expect(got.since).toBe(want.since);
   });
 });
+
+describe('SignalBook.explainAlert: an update that repeats the previous alert (tryout 11, finding 5.5)', () => {
+  /** A level shift 20 readings long, its kind told at the open: each later event tells the same sentence. */
+  function shifted(): { book: SignalBook; start: number } {
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    for (let i = 0; i < 300; i++) book.record(reading(T0 + i * SEC, 2.3 + 0.05 * Math.sin(i)));
+    const start = T0 + 300 * SEC;
+    for (let i = 0; i < 20; i++) book.record(reading(start + i * SEC, 4.1 + 0.05 * Math.sin(i), 'anomalous', 1));
+    return { book, start };
+  }
+  const at = (kind: AnomalyEvent['kind'], start: number, peakScore: number): AnomalyEvent => ({ ...event(kind, start, start + 19 * SEC), peakScore });
+
+  it('flags an update with the same kind, sentence and peak_score as the alert before it, and only that', () => {
+    const { book, start } = shifted();
+    const open = book.explainAlert(at('open', start, 1 - 1e-12));
+    expect(open.repeats).toBe(false);
+    expect(open.explanation!.kind).toBe('level_shift');
+    // A rarer peak is news, though the sentence is the same.
+    const rarer = book.explainAlert(at('update', start, 1));
+    expect(rarer).toMatchObject({ repeats: false, explanation: { sentence: open.explanation!.sentence } });
+    // The same sentence and peak_score 1 again (a peak tenfold rarer past the score's resolution): nothing new.
+    expect(book.explainAlert(at('update', start, 1))).toMatchObject({ repeats: true, explanation: { sentence: open.explanation!.sentence } });
+    // And again: compared with what was told, which the repeat did not change.
+    expect(book.explainAlert(at('update', start, 1)).repeats).toBe(true);
+    // A resolve is always told.
+    expect(book.explainAlert(at('resolve', start, 1)).repeats).toBe(false);
+  });
+
+  it('tells the update of an episode the book did not hold before it (after a restart without its state)', () => {
+    const { book, start } = shifted();
+    expect(book.explainAlert(at('update', start, 1)).repeats).toBe(false);
+  });
+});
