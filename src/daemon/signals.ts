@@ -629,17 +629,17 @@ function readStoredEpisode(v: unknown): StoredEpisode {
   return o as unknown as StoredEpisode;
 }
 
-/**
- * An episode's peak as its events carry it: its peak score and the surprise of each kind of evidence at it
- * (AnomalyEvent.evidence, which the detector takes anew only when the peak moves). Two events with the same
- * key have the same peak.
- */
 /** Whether two explanations tell an operator the same: the same kind and the same sentence (both none counts). */
 function sameTold(a: AlertExplanation | null, b: AlertExplanation | null): boolean {
   if (a === null || b === null) return a === b;
   return a.kind === b.kind && a.sentence === b.sentence;
 }
 
+/**
+ * An episode's peak as its events carry it: its peak score and the surprise of each kind of evidence at it
+ * (AnomalyEvent.evidence, which the detector takes anew only when the peak moves). Two events with the same
+ * key have the same peak.
+ */
 function peakOf(ev: AnomalyEvent): string {
   return `${ev.peakScore}|${JSON.stringify(ev.evidence ?? null)}`;
 }
