@@ -11,11 +11,15 @@
  * from format 1, bit for bit, and restarts behave as before. The packing itself (packF64 / unpackF64) is exact
  * for every double, NaN's payload aside (one NaN).
  *
- * Why: the periodic checkpoint (store.checkpointIntervalMs, 60 s) rewrote each 1 Hz stream's whole state, ~73 kB
- * of JSON after 3,000 readings, half of it the cycle finder's ring of 2,048 readings as decimal text (~18 bytes a
- * number); as float64 in base64 a number is 10.7 bytes, and of a ring only the readings appended since its base
- * are written (scripts/checkpoint-bytes.mjs, BENCHMARKS.md).
+ * Stored: a row's text is stored deflated (DEFLATED: raw deflate, zlib level 1), its base's too.
+ *
+ * Why: the periodic checkpoint (store.checkpointIntervalMs, 60 s) rewrote each 1 Hz stream's whole state, ~48 to
+ * 73 kB of JSON after 3,000 readings, much of it the cycle finder's ring of 2,048 readings as decimal text (~18
+ * bytes a number); as float64 in base64 a number is 10.7 bytes, of a ring only the readings appended since its
+ * base are written, and deflate halves the rest (scripts/checkpoint-day.mjs, BENCHMARKS.md).
  */
+
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
 /** The format of a checkpoint row written by this module (the first key of its JSON). */
 export const CHECKPOINT_FORMAT = 'anomalyd-checkpoint/2';
@@ -24,8 +28,24 @@ export const BASE_FORMAT = 'anomalyd-checkpoint-base/2';
 /** Where a sensor's base (its rings as of the base) is stored: the row of `<sensor>#base` (a sensor id never holds `#`). */
 export const BASE_SUFFIX = '#base';
 
-/** How every format-2 row begins (JSON.stringify writes keys in insertion order): tells it from a format-1 row. */
-const PREFIX = Buffer.from(`{"format":"${CHECKPOINT_FORMAT}",`);
+/** How every format-2 row's text begins (JSON.stringify writes keys in insertion order): tells it from a format-1 row. */
+const PREFIX = `{"format":"${CHECKPOINT_FORMAT}",`;
+/**
+ * How a row stored compressed begins (a format-1 row is JSON text, `{`): then raw deflate (RFC 1951, zlib level 1)
+ * of its text. Exact by construction; it halves a row of packed numbers (their base64 and the JSON around them).
+ */
+const DEFLATED = Buffer.from([0x00, 0x61, 0x63, 0x32]);
+
+/** A row's stored bytes: DEFLATED and its text deflated. */
+function storeText(text: string): Buffer {
+  return Buffer.concat([DEFLATED, deflateRawSync(Buffer.from(text), { level: 1 })]);
+}
+
+/** A row's text (inflated when stored so). Throws on a malformed compressed row. */
+function textOf(blob: Buffer): string {
+  if (blob.length >= DEFLATED.length && blob.subarray(0, DEFLATED.length).equals(DEFLATED)) return inflateRawSync(blob.subarray(DEFLATED.length)).toString('utf8');
+  return blob.toString('utf8');
+}
 
 /** Arrays of fewer numbers stay JSON (a packed one's wrapper costs ~12 bytes). */
 const PACK_MIN = 4;
@@ -210,19 +230,19 @@ export function encodeCheckpoint(state: unknown, base: RingBase | null, newBaseI
   const baseId = rebase ? newBaseId : (against?.id ?? null);
   const text = JSON.stringify({ format: CHECKPOINT_FORMAT, base: baseId, state: copy });
   const newRings = rebase ? new Map([...found].map(([path, { flat }]) => [path, Float64Array.from(flat)])) : null;
-  return { blob: Buffer.from(text), rings: newRings, baseId };
+  return { blob: storeText(text), rings: newRings, baseId };
 }
 
 /** The base row of rings (the second half of a rebase). */
 export function baseRow(id: string, rings: ReadonlyMap<string, Float64Array>): Buffer {
   const packed: Record<string, string> = {};
   for (const [path, ring] of rings) packed[path] = packF64(ring);
-  return Buffer.from(JSON.stringify({ format: BASE_FORMAT, id, rings: packed }));
+  return storeText(JSON.stringify({ format: BASE_FORMAT, id, rings: packed }));
 }
 
 /** Reads a base row (baseRow); throws on a malformed one. */
 export function readBase(blob: Buffer): RingBase {
-  const o = JSON.parse(blob.toString('utf8')) as unknown;
+  const o = JSON.parse(textOf(blob)) as unknown;
   if (typeof o !== 'object' || o === null) throw new Error('checkpoint base: not an object');
   const { format, id, rings } = o as { format?: unknown; id?: unknown; rings?: unknown };
   if (format !== BASE_FORMAT || typeof id !== 'string' || typeof rings !== 'object' || rings === null) throw new Error(`checkpoint base: not an ${BASE_FORMAT} row`);
@@ -234,15 +254,16 @@ export function readBase(blob: Buffer): RingBase {
   return { id, rings: out };
 }
 
-/** Whether a row is format 2 (else it is a format-1 row: the state's plain JSON). */
+/** Whether a row is format 2 (else it is a format-1 row: the state's plain JSON). Throws on a malformed compressed row. */
 export function isFormat2(blob: Buffer): boolean {
-  return blob.length >= PREFIX.length && blob.subarray(0, PREFIX.length).equals(PREFIX);
+  return textOf(blob).startsWith(PREFIX);
 }
 
-/** The base id a format-2 row refers to (null: it stands alone, or it is format 1). Throws on malformed JSON. */
+/** The base id a format-2 row refers to (null: it stands alone, or it is format 1). Throws on a malformed row. */
 export function baseIdOf(blob: Buffer): string | null {
-  if (!isFormat2(blob)) return null;
-  const o = JSON.parse(blob.toString('utf8')) as { base?: unknown };
+  const text = textOf(blob);
+  if (!text.startsWith(PREFIX)) return null;
+  const o = JSON.parse(text) as { base?: unknown };
   return typeof o.base === 'string' ? o.base : null;
 }
 
@@ -252,8 +273,8 @@ export function baseIdOf(blob: Buffer): string | null {
  * another.
  */
 export function decodeCheckpoint(blob: Buffer, base: RingBase | null = null): unknown {
-  const text = blob.toString('utf8');
-  if (!isFormat2(blob)) return JSON.parse(text) as unknown;
+  const text = textOf(blob);
+  if (!text.startsWith(PREFIX)) return JSON.parse(text) as unknown;
   const o = JSON.parse(text, (_key, value: unknown) => {
     if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.prototype.hasOwnProperty.call(value, '$f64')) return value;
     const p = value as Partial<Packed>;
