@@ -19,6 +19,7 @@
  * base are written, and deflate halves the rest (scripts/checkpoint-day.mjs, BENCHMARKS.md).
  */
 
+import { createHash } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
 /** The format of a checkpoint row written by this module (the first key of its JSON). */
@@ -94,8 +95,10 @@ export interface RingBase {
 
 /** One encoded checkpoint. */
 export interface EncodedCheckpoint {
-  /** The row's blob. */
+  /** The row's blob (its text deflated; made when first read). */
   readonly blob: Buffer;
+  /** The sha1 of the row's text (rowDigest of the blob): a row the same as one written before need not be made. */
+  readonly sha: string;
   /**
    * The rings found, by path, when the row was written against no base or against a new one (`rebase`); null when
    * it refers to `base` as given.
@@ -230,7 +233,15 @@ export function encodeCheckpoint(state: unknown, base: RingBase | null, newBaseI
   const baseId = rebase ? newBaseId : (against?.id ?? null);
   const text = JSON.stringify({ format: CHECKPOINT_FORMAT, base: baseId, state: copy });
   const newRings = rebase ? new Map([...found].map(([path, { flat }]) => [path, Float64Array.from(flat)])) : null;
-  return { blob: storeText(text), rings: newRings, baseId };
+  let blob: Buffer | null = null;
+  return {
+    get blob(): Buffer {
+      return (blob ??= storeText(text));
+    },
+    sha: sha1(text),
+    rings: newRings,
+    baseId,
+  };
 }
 
 /** The base row of rings (the second half of a rebase). */
@@ -253,6 +264,13 @@ export function readBase(blob: Buffer): RingBase {
   }
   return { id, rings: out };
 }
+
+/** The sha1 (hex) of a row's text, whatever its format: a row made again of an unchanged state has the same. */
+export function rowDigest(blob: Buffer): string {
+  return sha1(textOf(blob));
+}
+
+const sha1 = (text: string): string => createHash('sha1').update(text).digest('hex');
 
 /** Whether a row is format 2 (else it is a format-1 row: the state's plain JSON). Throws on a malformed compressed row. */
 export function isFormat2(blob: Buffer): boolean {

@@ -5,14 +5,15 @@
  * re-warms), and not written by a clock ahead of this one (a demo's simulated clock, a host clock since set
  * back: its readings' times would make every new reading out of order). What a sensor's state is belongs to
  * the detector (`CheckpointSubject`); this module owns only when it is saved, where, and how old (or how far
- * ahead) is too much.
+ * ahead) is too much. How a state is laid out in its row (format 2: packed numbers, deflated, the cycle finder's
+ * ring against a base row) is checkpoint-codec.ts; a sensor whose row would not change is not written again
+ * (UNCHANGED_KEY). Bytes written per day: scripts/checkpoint-day.mjs, BENCHMARKS.md.
  */
-import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SensorStateRow } from '../contract/store.js';
 import type { ScoredReading } from '../contract/types.js';
 import type { Detector } from '../pipeline/detector.js';
-import { BASE_SUFFIX, baseIdOf, baseRow, decodeCheckpoint, encodeCheckpoint, readBase, type RingBase } from './checkpoint-codec.js';
+import { BASE_SUFFIX, baseIdOf, baseRow, decodeCheckpoint, encodeCheckpoint, readBase, rowDigest, type RingBase } from './checkpoint-codec.js';
 
 /** What is checkpointed: one JSON-serialisable state per sensor. */
 export interface CheckpointSubject {
@@ -148,9 +149,6 @@ interface RowWritten {
   readonly base: RingBase | null;
 }
 
-/** The sha1 of a row (hex). */
-const digest = (blob: Buffer): string => createHash('sha1').update(blob).digest('hex');
-
 /** Sensors whose states are serialised and written together by one save() write. */
 const SAVE_BATCH = 256;
 
@@ -173,7 +171,7 @@ export class Checkpoints {
   private deferred = new Set<string>();
   /** The version of each sensor's side part as last written (or found at restore); NO_SIDE for a null row. */
   private readonly sideWritten = new Map<string, string>();
-  /** Per sensor, the sha1 of its row as last written (or found at restore): a save that would write it again does not. */
+  /** Per sensor, the sha1 of its row's text as last written (or found at restore, rowDigest): a save that would write it again does not. */
   private readonly rowWritten = new Map<string, string>();
   /** Per sensor, its rings as of its base row (`<sensor>#base`) as last written or found at restore (checkpoint-codec.ts). */
   private readonly bases = new Map<string, RingBase>();
@@ -248,7 +246,7 @@ export class Checkpoints {
         if (isEvicted(state)) evicted++;
         else {
           states.set(sensor, state);
-          this.rowWritten.set(sensor, digest(blob));
+          this.rowWritten.set(sensor, rowDigest(blob));
           if (base !== null) this.bases.set(sensor, base);
         }
       } catch (err) {
@@ -401,11 +399,11 @@ export class Checkpoints {
     const state = this.subject.snapshot(sensor);
     const encoded = encodeCheckpoint(state, this.bases.get(sensor) ?? null, `${now}.${++this.baseSeq}`);
     // A state that holds what format 2 cannot tell apart is written as before (format 1).
-    const blob = encoded === null ? Buffer.from(JSON.stringify(state)) : encoded.blob;
+    const plain = encoded === null ? Buffer.from(JSON.stringify(state)) : null;
     const base = encoded === null || encoded.rings === null ? null : { id: encoded.baseId!, rings: encoded.rings };
-    const sha = digest(blob);
+    const sha = encoded === null ? rowDigest(plain!) : encoded.sha;
     if (base === null && this.rowWritten.get(sensor) === sha) return false;
-    rows.push({ sensor, blob, updatedAt: now });
+    rows.push({ sensor, blob: plain ?? encoded!.blob, updatedAt: now });
     if (base !== null) rows.push({ sensor: `${sensor}${BASE_SUFFIX}`, blob: baseRow(base.id, base.rings), updatedAt: now });
     rowsWritten.set(sensor, { sha, base });
     return true;
