@@ -352,6 +352,7 @@ export class Checkpoints {
       for (const sensor of this.bases.keys()) if (!seen.has(sensor)) this.bases.delete(sensor);
     } catch (err) {
       this.opts.logger.warn({ err }, 'checkpoint failed');
+      this.forgetWritten();
     }
   }
 
@@ -387,6 +388,7 @@ export class Checkpoints {
       this.wrote(written, rowsWritten);
     } catch (err) {
       this.opts.logger.warn({ err }, 'checkpoint of open episodes failed');
+      this.forgetWritten();
     }
   }
 
@@ -421,6 +423,15 @@ export class Checkpoints {
     if (had === version || (had === undefined && part === null)) return;
     rows.push({ sensor: `${sensor}${SIDE_SUFFIX}`, blob: Buffer.from(JSON.stringify(part === null ? null : part.state)), updatedAt: now });
     written.set(sensor, version);
+  }
+
+  /**
+   * After a failed write: what was written is no longer known (a store that commits in groups may have rolled back
+   * rows an earlier call stored), so every sensor is written whole at its next save, with a new base.
+   */
+  private forgetWritten(): void {
+    this.rowWritten.clear();
+    this.bases.clear();
   }
 
   /** The side parts and rows just stored. */

@@ -126,6 +126,14 @@ async function feed(d: Detector, book: SignalBook, from: number, to: number, str
   return [...out.filter((o) => o.includes('"stream":"a"')), ...out.filter((o) => !o.includes('"stream":"a"'))];
 }
 
+/** Stream `s` of `d` restored into a new detector from its state's JSON (format 1, as main restored): its snapshot. */
+function restoredFromJson(d: Detector, book: SignalBook, s: string): unknown {
+  const subject = detectorCheckpointSubject(d, () => 'open', book);
+  const again = newDetector();
+  detectorCheckpointSubject(again, () => 'open', newBook()).restore(new Map([[s, JSON.parse(JSON.stringify(subject.snapshot(s))) as unknown]]));
+  return again.snapshot(s);
+}
+
 const newBook = (): SignalBook => new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
 
 describe('checkpoints in format 2 on the real store', () => {
@@ -222,6 +230,47 @@ describe('checkpoints in format 2 on the real store', () => {
     cps.save();
     expect(written).toEqual(['a', UNCHANGED_KEY]);
     expect(store.loadSensorState('a')!.updatedAt).toBe(now);
+    store.close();
+  });
+
+  it('after a failed write every stream is written whole at its next save, with a new base (the store may have lost rows an earlier call stored)', async () => {
+    const store = openStore();
+    let now = FIXTURE.t0 + 400 * 1000;
+    const d = newDetector();
+    const book = newBook();
+    await feed(d, book, 0, 400);
+    const written: string[] = [];
+    let fail = false;
+    const failing = {
+      saveSensorStates: (rows: readonly { sensor: string; blob: Buffer; updatedAt: number }[]) => {
+        if (fail) throw new Error('disk I/O error');
+        written.push(...rows.map((r) => r.sensor));
+        store.saveSensorStates(rows);
+      },
+      loadSensorStates: () => store.loadSensorStates(),
+      loadSensorState: (s: string) => store.loadSensorState(s),
+    };
+    const opts = { intervalMs: 60_000, maxAgeMs: 3_600_000, now: () => now, logger: silent };
+    const cps = new Checkpoints(failing, detectorCheckpointSubject(d, () => 'open', book), opts);
+    cps.save();
+    expect(written.sort()).toEqual(['a', 'a#base', 'b', 'b#base']);
+    // A minute on: the rings against their bases.
+    await feed(d, book, 400, 460);
+    now += 60_000;
+    written.length = 0;
+    cps.save();
+    expect(written.sort()).toEqual(['a', 'b']);
+    await feed(d, book, 460, 520);
+    now += 60_000;
+    fail = true;
+    cps.save();
+    fail = false;
+    written.length = 0;
+    cps.save();
+    expect(written.sort()).toEqual(['a', 'a#base', 'b', 'b#base']);
+    const d2 = newDetector();
+    expect(new Checkpoints(store, detectorCheckpointSubject(d2, () => 'open', newBook()), opts).restore().sort()).toEqual(['a', 'b']);
+    for (const s of ['a', 'b']) expect(JSON.stringify(d2.snapshot(s))).toBe(JSON.stringify(restoredFromJson(d, book, s)));
     store.close();
   });
 });
