@@ -69,7 +69,6 @@ export function packF64(values: ArrayLike<number>): string {
   return bytes.toString('base64');
 }
 
-
 /** The numbers of packF64's text. Throws when it is not whole float64s. */
 export function unpackF64(text: string): number[] {
   const bytes = Buffer.from(text, 'base64');
