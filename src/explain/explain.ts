@@ -24,7 +24,10 @@
  *                 normal gap) that makes up at least half of the stretch;
  *   stuck         the same value repeated at least 5 times, and more than twice as long as any run of
  *                 equal values in the normal stretch, still going or at least half the stretch; what was
- *                 expected is the level before it froze, the same at every event of the episode;
+ *                 expected is the level before it froze, the same at every event of the episode (the caller
+ *                 leaves the stream's earlier anomalies out of the normal stretch: SignalBook's onsets); and
+ *                 where a noise change would be told, readings that did not change at all (noiseStretch's
+ *                 `still`: a spread of zero) are a stuck value too (stillStuck), never `varies ± 0`;
  *   spike         every reading beyond OUTLIER_Z spreads lies within 3 consecutive readings, and a reading
  *                 after them is back within range (of the model's expectation and of the level before, or
  *                 for a cyclic stream of its own cycle; until one is, a jump may as well be a level shift:
@@ -37,7 +40,8 @@
  *                 way); this is tried before spike, so the kind stays the one the evidence that carried the
  *                 episode names, and a reading of the burst that looks like a jump does not re-tell it; or,
  *                 whatever the evidence, the reading-to-reading noise changed by more than 2.5x either way
- *                 while the level stayed within 2 spreads;
+ *                 while the level stayed within 2 spreads (noiseChange: the noise of the readings from the
+ *                 first to the last off, not of the quiet ones the episode holds after a burst);
  *   level_shift   the readings beyond OUTLIER_Z began with a jump (larger than 4 x the normal
  *                 reading-to-reading noise and half the deviation) and stayed off (heldOff: the readings after
  *                 the jump at least half as far off as it, on its side, beyond OUTLIER_Z, against the level
