@@ -863,8 +863,8 @@ function stillStuck(input: ExplainInput): Explanation | null {
  * stretch). The noise is measured over the readings from the first to the last beyond OUTLIER_Z spreads
  * (`outliers`, indices into `x`) when they span at least 8, else over the whole stretch: the readings that were off,
  * not the quiet ones the episode holds after them (the detector holds an episode until its evidence fades: tryout 11,
- * finding 4, a 40-reading ± 1.0 burst on 10 ± 0.1 held for 64 readings measured 2.3x over all of them and was
- * resolved with no kind; from its first to its last reading off, 12x).
+ * finding 4, a 40-reading ± 1.0 burst on 10 ± 0.1, the tryout's generator seed 6, held for 64 readings, measured
+ * 2.3x over all of them and was resolved with no kind; over the 35 from its first to its last reading off, 12x).
  */
 function noiseChange(before: readonly number[], x: readonly number[], z: readonly number[], outliers: readonly number[]): boolean {
   const off = outliers.length > 0 && outliers[outliers.length - 1] - outliers[0] + 1 >= 8;
