@@ -177,3 +177,14 @@ describe('a spread of exactly zero is a stuck value, never a noise change (expla
     expect(e.sentence).toMatch(/^s \d+\.\d+ unchanged for 16 s, expected \d+\.\d+ ± 0\.\d+ since 18:38 \(stuck value\)$/);
   });
 });
+
+describe('a noise far below the usual one is written with the digits it needs (explain)', () => {
+  it('readings that alternate between two values one resolution step apart, the evidence a noise change: `varies ± 0.0014`, not `± 0.00`', () => {
+    const values = bursts(1, [], 600);
+    const before = { ts: values.slice(0, 600).map((_, i) => T0 + i * SEC), values: values.slice(0, 600) };
+    const during = { ts: Array.from({ length: 40 }, (_, i) => T0 + (600 + i) * SEC), values: Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? 10 : 10.001)) };
+    const e = explain({ stream: 's', before, during, startTs: during.ts[0], endTs: during.ts[39], timeZone: 'UTC', seen: 'spread', evidenceKind: 'noise_change' });
+    expect(e.kind, e.sentence).toBe('noise_change');
+    expect(e.sentence).toMatch(/^s varies ± 0\.0014, usually ± 0\.\d+ since 18:30 \(noise change\)$/);
+  });
+});
