@@ -13,7 +13,7 @@ import type { AnomalyEvent, ScoredReading } from '../contract/types.js';
 import { episodeExplanation, explainEpisode, strongest, toAlertExplanation } from '../explain/episode.js';
 import { EVIDENCE_LABELS, NOISE_READINGS } from '../explain/explain.js';
 import { compileUnits, unitOf, type UnitRule } from '../explain/units.js';
-import { SeriesStore, surpriseOf, type SeriesPoint } from '../pipeline/series.js';
+import { SeriesStore, surpriseOf, type SeriesPoint, type TimeSpan } from '../pipeline/series.js';
 
 /** Normal readings before an episode kept as its baseline, and first readings of it kept for the whole episode. */
 const BEFORE_POINTS = 600;
@@ -104,11 +104,23 @@ function overturned(episode: OpenEpisode, told: Told): boolean {
 
 /** Restarts an episode remembers (resumedAfter): the newest ones. */
 const MAX_RESUMES = 16;
+/** Earlier episodes' onsets a stream's book remembers (SignalBook.onsets): the newest ones. */
+const MAX_ONSETS = 32;
 
 export class SignalBook {
   readonly series: SeriesStore;
   private readonly units: UnitRule[];
   private readonly open = new Map<string, OpenEpisode>();
+  /**
+   * Per stream, the onsets of its resolved episodes that the raw readings in memory may still hold: from when
+   * the episode's explanation said its unusual readings began (`since`: a value frozen, a noise burst begun, a
+   * shift) to its first reading the detector flagged (its start), when that is later. The detector flags an
+   * anomaly some readings after it began (a stuck value 14 to 18 readings into it at 1 Hz), so those readings are
+   * scored `ok` though they are the anomaly's: they are left out of a later episode's normal stretch with its
+   * flagged readings (episodeOf), or an earlier freeze's first readings, a run of one value, were a "normal" run a
+   * later freeze's had to be twice as long as (tryout 11, finding 2). Memory only, like the raw readings.
+   */
+  private readonly onsets = new Map<string, TimeSpan[]>();
   private readonly log: Logger;
 
   constructor(private readonly opts: SignalBookOptions) {
@@ -173,9 +185,26 @@ export class SignalBook {
     } catch (err) {
       this.log.warn({ err, anomalyId: ev.anomalyId, sensor: ev.sensor }, 'could not explain an anomaly event; alert sent with the episode’s explanation so far');
     } finally {
-      if (ev.kind === 'resolve') this.open.delete(ev.anomalyId);
+      if (ev.kind === 'resolve') {
+        this.open.delete(ev.anomalyId);
+        this.noteOnset(ev, episode?.explanation ?? null);
+      }
     }
     return { explanation: episode?.explanation ?? null, repeats };
+  }
+
+  /**
+   * Remembers a resolved episode's onset (onsets): from its explanation's `since` to its start, when earlier. Not
+   * that of missing data (its `since` is the last reading before the silence, a normal one).
+   */
+  private noteOnset(ev: AnomalyEvent, explanation: AlertExplanation | null): void {
+    if (explanation === null || explanation.kind === 'missing_data') return;
+    const since = Date.parse(explanation.since);
+    if (!(since < ev.startTs)) return;
+    const oldest = this.series.oldestTs(ev.sensor);
+    const kept = (this.onsets.get(ev.sensor) ?? []).filter((s) => s.to > oldest);
+    kept.push({ from: since, to: ev.startTs });
+    this.onsets.set(ev.sensor, kept.slice(-MAX_ONSETS));
   }
 
   /**
@@ -221,7 +250,8 @@ export class SignalBook {
     let episode = this.open.get(ev.anomalyId);
     if (episode === undefined) {
       // The newest BEFORE_POINTS normal readings before the episode (not a point object for every reading held).
-      const before = this.series.lastNormalPoints(ev.sensor, ev.startTs - 1, BEFORE_POINTS);
+      // Nor the readings of an earlier anomaly of the stream before the detector flagged it (onsets).
+      const before = this.series.lastNormalPoints(ev.sensor, ev.startTs - 1, BEFORE_POINTS, this.onsets.get(ev.sensor));
       // An episode first seen after its open (a restart, or forgotten beyond MAX_OPEN) goes on from its record.
       let recorded: AlertExplanation | null = null;
       if (ev.kind !== 'open') {
@@ -401,6 +431,7 @@ export class SignalBook {
   /** Forgets a stream's raw readings (an idle stream evicted by the daemon); its stored buckets stay. */
   forget(stream: string): void {
     this.series.forget(stream);
+    this.onsets.delete(stream);
   }
 
   /** Writes closed buckets when due; logs (never throws) when the database refuses them. */

@@ -24,7 +24,10 @@
  *                 normal gap) that makes up at least half of the stretch;
  *   stuck         the same value repeated at least 5 times, and more than twice as long as any run of
  *                 equal values in the normal stretch, still going or at least half the stretch; what was
- *                 expected is the level before it froze, the same at every event of the episode;
+ *                 expected is the level before it froze, the same at every event of the episode (the caller
+ *                 leaves the stream's earlier anomalies out of the normal stretch: SignalBook's onsets); and
+ *                 where a noise change would be told, readings that did not change at all (noiseStretch's
+ *                 `still`: a spread of zero) are a stuck value too (stillStuck), never `varies ± 0`;
  *   spike         every reading beyond OUTLIER_Z spreads lies within 3 consecutive readings, and a reading
  *                 after them is back within range (of the model's expectation and of the level before, or
  *                 for a cyclic stream of its own cycle; until one is, a jump may as well be a level shift:
@@ -37,7 +40,8 @@
  *                 way); this is tried before spike, so the kind stays the one the evidence that carried the
  *                 episode names, and a reading of the burst that looks like a jump does not re-tell it; or,
  *                 whatever the evidence, the reading-to-reading noise changed by more than 2.5x either way
- *                 while the level stayed within 2 spreads;
+ *                 while the level stayed within 2 spreads (noiseChange: the noise of the readings from the
+ *                 first to the last off, not of the quiet ones the episode holds after a burst);
  *   level_shift   the readings beyond OUTLIER_Z began with a jump (larger than 4 x the normal
  *                 reading-to-reading noise and half the deviation) and stayed off (heldOff: the readings after
  *                 the jump at least half as far off as it, on its side, beyond OUTLIER_Z, against the level
@@ -239,15 +243,7 @@ export function explain(given: ExplainInput): Explanation {
   if (n === 0) return finish(input, { kind: null, value: null, expected: null, band: null, basis: null, since: input.startTs }, tz);
 
   const stuck = stuckRun(before.values, x);
-  if (stuck !== null) {
-    const i = stuck.start;
-    const last = stuck.start + stuck.length - 1;
-    const until = last === n - 1 ? Math.max(input.endTs, during.ts[last]) : during.ts[last];
-    // The level before the episode (levelBefore), the same at every event of it, not what a model fed the
-    // frozen value has come to expect since.
-    const froze = range(i, Math.min(last, i + BASELINE_READINGS - 1));
-    return finish(input, { kind: 'stuck', value: x[i], ...levelBefore(reference, froze), since: during.ts[i], durationMs: until - during.ts[i] }, tz);
-  }
+  if (stuck !== null) return finish(input, stuckDraft(input, reference, stuck), tz);
   if (reference.basis === null) {
     return finish(input, { kind: null, value: median([...x]), expected: null, band: null, basis: null, since: during.ts[0] }, tz);
   }
@@ -258,7 +254,12 @@ export function explain(given: ExplainInput): Explanation {
   const named = input.evidenceKind !== undefined ? input.evidenceKind : input.seen != null ? (EVIDENCE_KINDS[input.seen] ?? null) : null;
   if (named === 'noise_change') {
     const nz = noiseStretch(input);
-    if (nz !== null && (nz.ratio >= NOISE_CONFIRM || nz.ratio <= 1 / NOISE_CONFIRM)) return finish(input, noiseDraft(input, reference, nz), tz);
+    if (nz !== null && (nz.ratio >= NOISE_CONFIRM || nz.ratio <= 1 / NOISE_CONFIRM)) {
+      // Readings that did not change at all are a stuck value, not a noise change of ± 0 (stillStuck).
+      if (!nz.still) return finish(input, noiseDraft(input, reference, nz), tz);
+      const still = stillStuck(input);
+      if (still !== null) return still;
+    }
   }
 
   const r = x.map((v, i) => v - reference.ref[i]);
@@ -302,9 +303,11 @@ export function explain(given: ExplainInput): Explanation {
     return finish(input, { kind, value: x[peak], ...expectedAt(reference, [peak]), since: during.ts[outliers[0]] }, tz);
   }
 
-  if (noiseChange(before.values, x, z)) {
+  if (noiseChange(before.values, x, z, outliers)) {
     const nz = noiseStretch(input);
-    if (nz !== null) return finish(input, noiseDraft(input, reference, nz), tz);
+    if (nz !== null && !nz.still) return finish(input, noiseDraft(input, reference, nz), tz);
+    const still = nz !== null ? stillStuck(input) : null;
+    if (still !== null) return still;
   }
 
   if (outliers.length >= 3) {
@@ -410,6 +413,13 @@ export function withOnset(input: ExplainInput): ExplainInput {
   while (start > n - tail && Math.abs(residual(start - 1) - level) > OUTLIER_Z * sigma) start--;
   if (n - start < 3) start = stuckOnset(b.values, input.during.values, tail);
   if (n - start < 3) return input;
+  return moveIntoStretch(input, start);
+}
+
+/** The input with the readings of `before` from `start` on moved into the stretch (`during`), `startTs` no later than the first of them. */
+function moveIntoStretch(input: ExplainInput, start: number): ExplainInput {
+  const b = input.before;
+  const n = b.values.length;
   const cut = <T>(xs: readonly T[] | null | undefined): { head: T[]; rest: T[] } | null =>
     xs == null ? null : { head: xs.slice(0, start), rest: xs.slice(start) };
   const d = input.during;
@@ -808,11 +818,60 @@ function stuckRun(before: readonly number[], x: readonly number[]): { start: num
   return ongoing || run.length >= 0.5 * x.length ? run : null;
 }
 
-/** From the readings alone: the reading-to-reading noise of the stretch changed by more than 2.5x either way, the level stayed within 2 spreads. */
-function noiseChange(before: readonly number[], x: readonly number[], z: readonly number[]): boolean {
-  if (before.length < 8 || x.length < 8) return false;
+/**
+ * A stuck value's draft for the run of one value `run` of the stretch (stuckRun's, or stillStuck's): the frozen
+ * value, since its first reading, for as long as it lasted (to the judgement's time while it goes on), told against
+ * the level before the episode (levelBefore), the same at every event of it, not what a model fed the frozen value
+ * has come to expect since.
+ */
+function stuckDraft(input: ExplainInput, reference: Reference, run: { readonly start: number; readonly length: number }): Draft {
+  const { ts, values } = input.during;
+  const i = run.start;
+  const last = run.start + run.length - 1;
+  const until = last === values.length - 1 ? Math.max(input.endTs, ts[last]) : ts[last];
+  const froze = range(i, Math.min(last, i + BASELINE_READINGS - 1));
+  return { kind: 'stuck', value: values[i], ...levelBefore(reference, froze), since: ts[i], durationMs: until - ts[i] };
+}
+
+/**
+ * The stuck value a noise change of exactly zero is (noiseStretch's `still`: the readings in a row furthest from
+ * the usual noise did not change at all, less the two largest changes): a spread of zero is a value that stopped
+ * changing, told `stuck`, never a noise change `varies ± 0.00` (tryout 11, finding 2: a repeated freeze whose
+ * stretch before held an earlier one was told so). The run is the stretch's longest of one value, with the readings
+ * of that value just before the stretch it continues (moved into the stretch, as withOnset moves a stuck onset), at
+ * least 5 readings, still going or at least half the stretch, as stuckRun's; not compared with the runs of the normal
+ * stretch (the zero noise is what is rare). Null when there is no such run.
+ */
+function stillStuck(input: ExplainInput): Explanation | null {
+  const b = input.before.values;
+  const x = input.during.values;
+  if (x.length === 0) return null;
+  const own = longestRun(x);
+  let lead = 0;
+  if (own.start === 0) while (lead < b.length && b[b.length - 1 - lead] === x[0]) lead++;
+  const moved = lead > 0 ? moveIntoStretch(input, b.length - lead) : input;
+  const run = { start: own.start === 0 ? 0 : own.start + lead, length: own.length + lead };
+  if (run.length < 5) return null;
+  const ongoing = run.start + run.length === moved.during.values.length;
+  if (!ongoing && run.length < 0.5 * moved.during.values.length) return null;
+  return finish(moved, stuckDraft(moved, referenceFor(moved), run), moved.timeZone);
+}
+
+/**
+ * From the readings alone: the reading-to-reading noise changed by more than 2.5x either way (robust: 1.4826 · MAD
+ * of the changes, against the normal stretch's), and the level stayed within 2 spreads (the median of `z` over the
+ * stretch). The noise is measured over the readings from the first to the last beyond OUTLIER_Z spreads
+ * (`outliers`, indices into `x`) when they span at least 8, else over the whole stretch: the readings that were off,
+ * not the quiet ones the episode holds after them (the detector holds an episode until its evidence fades: tryout 11,
+ * finding 4, a 40-reading ± 1.0 burst on 10 ± 0.1, the tryout's generator seed 6, held for 64 readings, measured
+ * 2.3x over all of them and was resolved with no kind; over the 35 from its first to its last reading off, 12x).
+ */
+function noiseChange(before: readonly number[], x: readonly number[], z: readonly number[], outliers: readonly number[]): boolean {
+  const off = outliers.length > 0 && outliers[outliers.length - 1] - outliers[0] + 1 >= 8;
+  const xs = off ? x.slice(outliers[0], outliers[outliers.length - 1] + 1) : x;
+  if (before.length < 8 || xs.length < 8) return false;
   const nb = robustSigma(diffs(before)) / Math.SQRT2;
-  const nd = robustSigma(diffs(x)) / Math.SQRT2;
+  const nd = robustSigma(diffs(xs)) / Math.SQRT2;
   if (!(nb > 0)) return false;
   const ratio = nd / nb;
   if (!(ratio > 2.5 || ratio < 0.4)) return false;
@@ -843,9 +902,11 @@ export function noiseLevel(values: readonly number[]): number {
  * first alert has one reading of its own), whose noise is furthest from usual either way, so the figure only
  * grows as the episode goes on. `since`: the first reading, from NOISE_READINGS - 1 readings before the
  * episode on, that changed by more than OUTLIER_Z noise spreads (when the noise grew and it is before the
- * episode's first reading), else the episode's first reading. Null with too few readings before or in it.
+ * episode's first reading), else the episode's first reading. `still`: the episode's noise is at the floor (half
+ * the sensor's resolution) and some of those readings in a row did not change at all (less the two largest
+ * changes): a spread of zero, a stuck value's (stillStuck). Null with too few readings before or in it.
  */
-function noiseStretch(input: ExplainInput): { usual: number; varies: number; ratio: number; since: number } | null {
+function noiseStretch(input: ExplainInput): { usual: number; varies: number; ratio: number; since: number; still: boolean } | null {
   const b = input.before.values;
   const d = input.during;
   if (b.length < NOISE_READINGS + 8 || d.values.length === 0) return null;
@@ -858,8 +919,11 @@ function noiseStretch(input: ExplainInput): { usual: number; varies: number; rat
   const values = [...b.slice(b.length - lead), ...d.values];
   const ts = [...input.before.ts.slice(b.length - lead), ...d.ts];
   let varies = NaN;
+  let zero = false;
   for (let end = lead + 1; end <= values.length; end++) {
-    const w = Math.max(noiseLevel(values.slice(Math.max(0, end - NOISE_READINGS), end)), floor);
+    const raw = noiseLevel(values.slice(Math.max(0, end - NOISE_READINGS), end));
+    zero ||= raw === 0;
+    const w = Math.max(raw, floor);
     if (Number.isFinite(w) && !(Math.abs(Math.log(w / usual)) <= Math.abs(Math.log(varies / usual)))) varies = w;
   }
   if (!Number.isFinite(varies)) return null;
@@ -872,7 +936,8 @@ function noiseStretch(input: ExplainInput): { usual: number; varies: number; rat
       }
     }
   }
-  return { usual, varies, ratio: varies / usual, since };
+  // At the floor, the furthest from usual a drop can be, and some readings in a row there did not change at all.
+  return { usual, varies, ratio: varies / usual, since, still: zero && varies <= floor };
 }
 
 /** A noise change as the sentence tells it: the usual noise as the band, the episode's as `noise`, the stretch's median level. */
@@ -917,9 +982,12 @@ function sentenceOf(stream: string, unit: string | null, d: Draft, endTs: number
     }
     case 'spike':
       return `${stream} ${num(d.value ?? NaN)}${u}${expected} at ${when(d.since)}${label}`;
-    case 'noise_change':
-      // The noise itself, as it is and as it usually is: its level may well be inside the usual band.
-      return `${stream} varies ± ${num(d.noise ?? NaN)}${u}, usually ± ${num(d.band ?? NaN)} since ${when(d.since)}${label}`;
+    case 'noise_change': {
+      // The noise itself, as it is and as it usually is: its level may well be inside the usual band. A noise far
+      // below the usual one with as many digits as it needs, never `± 0.00` (a zero noise is a stuck value).
+      const noise = d.noise ?? NaN;
+      return `${stream} varies ± ${formatNumber(noise, Math.max(decimals, decimalsFor(noise, null)))}${u}, usually ± ${num(d.band ?? NaN)} since ${when(d.since)}${label}`;
+    }
     case 'drift': {
       const rate = d.ratePerHour ?? 0;
       const r = `${rate >= 0 ? '+' : '−'}${formatNumber(Math.abs(rate), decimalsFor(Math.abs(rate), null))}${u}/h`;

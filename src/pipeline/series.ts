@@ -64,6 +64,12 @@ export interface SeriesQuery {
   readonly maxPoints?: number;
 }
 
+/** A span of time, epoch ms: `from <= ts < to`. */
+export interface TimeSpan {
+  readonly from: number;
+  readonly to: number;
+}
+
 /** A raw reading as the explainer and the API see it. */
 export interface SeriesPoint {
   readonly ts: number;
@@ -484,15 +490,17 @@ export class SeriesStore {
   /**
    * The newest `n` of the stream's raw readings in memory with ts <= toTs that are not anomalous, oldest first:
    * `points(stream, -Infinity, toTs).filter((p) => p.status !== 'anomalous').slice(-n)`, without building a point
-   * for every reading the ring holds (n >= 1).
+   * for every reading the ring holds (n >= 1). `skip`: spans of time (epoch ms, `from <= ts < to`) whose readings
+   * are left out too, scored `ok` or not (the readings of an earlier anomaly before the detector flagged it).
    */
-  lastNormalPoints(stream: string, toTs: number, n: number): SeriesPoint[] {
+  lastNormalPoints(stream: string, toTs: number, n: number, skip: readonly TimeSpan[] = []): SeriesPoint[] {
     const s = this.streams.get(stream);
     if (s === undefined) return [];
     const out: SeriesPoint[] = [];
     for (let k = s.ring.size - 1; k >= 0 && out.length < n; k--) {
       const i = s.ring.at(k);
-      if (s.ring.ts[i] <= toTs && STATUS_OF[s.ring.status[i]] !== 'anomalous') out.push(s.ring.point(i));
+      const ts = s.ring.ts[i];
+      if (ts <= toTs && STATUS_OF[s.ring.status[i]] !== 'anomalous' && !skip.some((sp) => ts >= sp.from && ts < sp.to)) out.push(s.ring.point(i));
     }
     return out.reverse();
   }
