@@ -1378,8 +1378,9 @@ export class StreamScorer {
    * a missing-data episode opens (an alarm, its owners the channels at the threshold, all when none alone):
    * start `startTs` (the first step that did not come), end `ts`, length `missed` readings. While the silence
    * goes on, later calls raise its end and length and send an `update` by the episode rules (its peak tenfold
-   * rarer and its length doubled since its last event). It resolves at the stream's next step (score). Nothing
-   * is taught: the silence is taught, or censored, at its next reading as any.
+   * rarer and its length doubled since its last event). It resolves at the stream's next step (score), where
+   * the silence is censored: neither judged again nor taught (a silence judged rare, as a run stuck calls rare).
+   * Nothing is taught here.
    *
    * Judged repeatedly as it grows, a silence is no longer bounded by one judgement at its end: its surprise grows
    * with its length (a power law of the length beyond the longest runs of an exponential tail), so a dead sensor
@@ -1388,10 +1389,11 @@ export class StreamScorer {
    * Nothing happens (no events, `deviation` NaN when not judged) for a stream that is unknown, has no reading,
    * has other channels, is learning, has no ready `stuck` history, or has another episode open (a silence
    * that starts during an episode is that episode's: it stays open until the stream's next step).
-   * @param missed steps the silence has missed so far (Placement.missed of a reading that came now; >= 1)
-   * @param startTs time of the first step that did not come, epoch ms, the stream's clock
-   * @param ts the time the silence has reached, epoch ms, the stream's clock
-   * @param since when the silence began on the caller's clock (kept with the episode: silenceSince)
+   * @param p.missed steps the silence has missed so far (Placement.missed of a reading that came now; >= 1)
+   * @param p.startTs time of the first step that did not come, epoch ms, the stream's clock
+   * @param p.ts the time the silence has reached, epoch ms, the stream's clock
+   * @param p.since when the silence began on the caller's clock (kept with the episode: silenceSince)
+   * @param p.channels the stream's channel names (the events carry them)
    */
   judgeSilence(stream: string, p: { readonly missed: number; readonly startTs: number; readonly ts: number; readonly since: number; readonly channels: readonly string[] }): SilenceJudgement {
     const s = this.streams.get(stream);
