@@ -759,7 +759,7 @@ export class Daemon {
       // SignalBook.explain never throws; the episode has no reading: it is told missing data from the readings before it.
       for (const ev of events) this.recordEvent(store, ev, this.signals?.explain(ev) ?? null);
       this.episodeTicks?.note(sensor, detector.openAnomaly(sensor), events.length);
-      board.refresh(sensor, now);
+      board.refresh(sensor);
     }
   }
 

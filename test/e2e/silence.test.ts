@@ -112,7 +112,8 @@ describe.skipIf(!builtAndModelsPresent())('a sensor that falls silent', () => {
     await pub.publishAsync('sensors/attic', JSON.stringify({ ts: now, value: 21.1 }), { qos: 1 });
     await waitFor(() => alerts.some((a) => a.event === 'resolve'), 10_000, 'the resolve of the silence');
     daemon.judgeSilences();
-    const atticAlerts = alerts.filter((a) => a.sensor === 'attic');
+    // At least once: a message sent again after the restart (`resent`, the same anomaly_id and seq) is one message.
+    const atticAlerts = alerts.filter((a, i) => a.sensor === 'attic' && alerts.findIndex((b) => b.anomaly_id === a.anomaly_id && b.seq === a.seq) === i);
     expect(atticAlerts.map((a) => [a.event, a.anomaly_id])).toEqual([
       ['open', open.anomaly_id],
       ['resolve', open.anomaly_id],
