@@ -348,6 +348,7 @@ export class Daemon {
     this.housekeeping = new Housekeeping(
       [
         { name: 'backpressure log', run: () => this.logPauses() },
+        { name: 'silences', run: () => this.judgeSilences() },
         { name: 'stale status', run: () => this.board?.refreshAll() },
         { name: 'learning', run: () => this.learnerTick() },
         { name: 'rejections', run: () => this.flushRejections() },
@@ -733,6 +734,33 @@ export class Daemon {
       store.touchAnomaly(ep.id, ep.lastAboveTs, ep.readings, told?.explanation ?? null);
     }
     this.touched = seen;
+  }
+
+  /**
+   * Judges every sensor's silence as it grows (Detector.judgeSilence; docs/SCORING.md, "A silence is judged while
+   * it lasts"), counted as `stale` is: the wall time since its latest reading arrived, in its own learnt
+   * intervals. A silence whose evidence reaches the threshold opens a missing-data episode while the sensor is
+   * still silent (store, then alert, as every event), updated by the episode rules as it grows and resolved at
+   * the sensor's next reading. Not while readings wait unread (MQTT reads paused, a model backlog: a sensor whose
+   * readings wait is not silent), nor for a sensor that may not alert yet. Run by housekeeping every
+   * HOUSEKEEPING_MS (so an alarm comes at most that late); public so tests drive it with an injected clock.
+   */
+  judgeSilences(): void {
+    const store = this.store;
+    const detector = this.detector;
+    const board = this.board;
+    if (store === null || detector === null || board === null) return;
+    if (this.mqtt?.isPaused === true || detector.pending > this.backlogLow) return;
+    const now = this.now();
+    for (const [sensor, arrivedAt] of board.arrivals()) {
+      if (this.mayNotAlert(sensor)) continue;
+      const { events } = detector.judgeSilence(sensor, arrivedAt, now);
+      if (events.length === 0) continue;
+      // SignalBook.explain never throws; the episode has no reading: it is told missing data from the readings before it.
+      for (const ev of events) this.recordEvent(store, ev, this.signals?.explain(ev) ?? null);
+      this.episodeTicks?.note(sensor, detector.openAnomaly(sensor), events.length);
+      board.refresh(sensor);
+    }
   }
 
   /**

@@ -240,7 +240,7 @@ export const schema = section('anomalyd configuration', {
       default: 1000,
       min: 10,
       max: 100_000_000,
-      doc: 'A sensor with no valid reading for this many of its own reading intervals is evicted: its open episode resolved, its state checkpointed, its memory and slot freed. A valid reading brings it back (from the checkpoint while younger than store.checkpointMaxAgeMs).',
+      doc: 'A sensor with no valid reading for this many of its own reading intervals is evicted: its open episode resolved (but a silence alert, kept open until its next reading), its state checkpointed, its memory and slot freed. A valid reading brings it back (from the checkpoint while younger than store.checkpointMaxAgeMs).',
     }),
     idleAfterMinMs: int({
       default: 600000,
@@ -273,7 +273,7 @@ export const schema = section('anomalyd configuration', {
       default: 64,
       min: 0,
       max: 1_000_000,
-      doc: 'A silence of up to this many missing readings (of the stream’s interval) means "unchanged": the missing steps hold the last value (a report-on-change sensor). A longer one is a gap: the stream’s model state resets, and `stuck` judges the silence (the steps it missed) against the stream’s own runs (SCORING.md).',
+      doc: 'A silence of up to this many missing readings (of the stream’s interval) means "unchanged": the missing steps hold the last value (a report-on-change sensor). A longer one is a gap: the stream’s model state resets, and `stuck` judges the silence (the steps it missed) against the stream’s own runs (SCORING.md); the daemon judges it so while it lasts, and alerts `missing data` while the sensor is still silent once it is rare (ALERTS.md, “When a silence is told”).',
     }),
   }),
   model: section('Which autoencoder to run and how to batch it.', {
@@ -339,7 +339,7 @@ export const schema = section('anomalyd configuration', {
       default: 10,
       min: 0,
       max: 1_000_000,
-      doc: 'A stream with no reading for this many of its own intervals is reported stale on its retained state topic; 0 = never.',
+      doc: 'A stream with no reading for this many of its own intervals is reported stale on its retained state topic; 0 = never. Not an alert: a silence is alerted (`missing data`) once it is rare against the stream’s own runs (ALERTS.md, “When a silence is told”), whatever this is.',
     }),
     outboxMax: int({ default: 100000, min: 1, max: 10_000_000, doc: 'Unpublished alerts kept while the broker is away; the oldest are dropped beyond.' }),
   }),

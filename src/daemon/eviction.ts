@@ -34,8 +34,17 @@ export interface EvictionOptions {
 export interface EvictionDeps {
   /** The sensor's reading interval in ms, or undefined / 0 while it is not known. */
   intervalOf(sensor: string): number | undefined;
-  /** Resolves the sensor's open episode, if it has one (its resolve alert goes out as usual). */
+  /**
+   * Resolves the sensor's open episode, if it has one (its resolve alert goes out as usual), but a silence alarmed
+   * while it lasts (Detector.judgeSilence): an idle sensor is a silent one, so that alarm stays open in the store
+   * and in the checkpoint, and the sensor's next reading resolves it (revived), or leftOpen does (not revived).
+   */
   resolveOpenEpisode(sensor: string): void;
+  /**
+   * A sensor seen again that could not be revived from its checkpoint (none, or too old): resolves what the store
+   * still holds open of it (a silence alarm left open at its eviction); nothing for a sensor with none.
+   */
+  leftOpen?(sensor: string): void;
   /** Checkpoints the sensor's state, marked evicted. */
   checkpoint(sensor: string): void;
   /** Makes every stage (parser, cadence, model state, scores, status, dashboard series, learning) forget it. */
@@ -63,7 +72,10 @@ export class IdleEviction {
    */
   seen(sensor: string): void {
     const now = this.opts.now();
-    if (!this.lastSeen.has(sensor) && this.deps.revive(sensor)) this.revived++;
+    if (!this.lastSeen.has(sensor)) {
+      if (this.deps.revive(sensor)) this.revived++;
+      else this.deps.leftOpen?.(sensor);
+    }
     this.lastSeen.set(sensor, now);
   }
 
@@ -135,7 +147,7 @@ export interface EvictionWiring {
    * The detector (src/pipeline/detector.ts): each stream's interval as its cadence learnt it, its open
    * episode, and forget() (parser slot, cadence, model state, score state).
    */
-  readonly detector: Pick<Detector, 'intervalOf' | 'openAnomaly' | 'dropEpisode' | 'forget'>;
+  readonly detector: Pick<Detector, 'intervalOf' | 'openAnomaly' | 'dropEpisode' | 'forget' | 'silenceOpen'>;
   readonly board: { forget(sensor: string): void } | null;
   /** Per-stream state beyond the detector: the dashboard's series (built later, hence a getter). */
   readonly others: () => ReadonlyArray<{ forget(sensor: string): void } | null>;
@@ -143,7 +155,11 @@ export interface EvictionWiring {
   /** Home Assistant discovery, when on: an evicted stream's entities are removed (built after eviction, hence a getter). */
   readonly discovery?: () => { streamForgotten(sensor: string): void } | null;
   readonly checkpoints: { saveEvicted(sensor: string): boolean; revive(sensor: string): boolean };
-  readonly store: { getAnomaly(id: string): AnomalyRecord | null; recordEvent(ev: AnomalyEvent, topic: string, explanation?: AnomalyRecord['explanation']): unknown };
+  readonly store: {
+    getAnomaly(id: string): AnomalyRecord | null;
+    listAnomalies(q: { readonly sensor: string; readonly status: 'open'; readonly limit: number }): AnomalyRecord[];
+    recordEvent(ev: AnomalyEvent, topic: string, explanation?: AnomalyRecord['explanation']): unknown;
+  };
   readonly alertTopic: (sensor: string) => string;
   readonly log: Logger;
 }
@@ -156,7 +172,8 @@ export function idleEvictionFor(w: EvictionWiring, opts: EvictionOptions & { rea
       intervalOf: (sensor) => detector.intervalOf(sensor),
       resolveOpenEpisode: (sensor) => {
         const id = detector.openAnomaly(sensor);
-        if (id === null) return;
+        // A silence alarm stays open: the sensor is silent (its checkpoint keeps the episode; its next reading resolves it).
+        if (id === null || detector.silenceOpen(sensor)) return;
         const a = w.store.getAnomaly(id);
         if (a !== null && a.status === 'open') {
           try {
@@ -168,6 +185,16 @@ export function idleEvictionFor(w: EvictionWiring, opts: EvictionOptions & { rea
         }
         // Resolved in the store (or never there): the checkpoint taken next holds no open episode.
         detector.dropEpisode(sensor);
+      },
+      leftOpen: (sensor) => {
+        for (const a of w.store.listAnomalies({ sensor, status: 'open', limit: 100 })) {
+          try {
+            w.store.recordEvent(storedResolveEvent(a), w.alertTopic(sensor), a.explanation);
+            w.log.info({ sensor, anomalyId: a.id }, 'episode left open at the sensor’s eviction (a silence): resolved at its return');
+          } catch (err) {
+            w.log.error({ err, sensor, anomalyId: a.id }, 'could not resolve the episode left open of a returning sensor');
+          }
+        }
       },
       checkpoint: (sensor) => void w.checkpoints.saveEvicted(sensor),
       forget: (sensor) => {

@@ -64,6 +64,11 @@ export class SensorStatusBoard {
     this.lastArrival.set(sensor, this.opts.now());
   }
 
+  /** Each sensor with a reading accepted, and when its latest arrived (wall clock, epoch ms: `now`'s). */
+  arrivals(): IterableIterator<[string, number]> {
+    return this.lastArrival.entries();
+  }
+
   /** Sensors that have been seen (a reading accepted or a status published). */
   sensors(): string[] {
     return [...new Set([...this.status.keys(), ...this.lastArrival.keys()])];

@@ -23,7 +23,7 @@ import type { Config } from '../config/schema.js';
 import type { AnomalyEvent, ParseResult, RawMessage, Reading, ScoredReading } from '../contract/types.js';
 import { Cadence, type CadenceOptions } from './cadence.js';
 import type { MessageParser } from './parse.js';
-import { StreamScorer, type ModelPriors, type OpenEpisodeProgress, type ScorerOptions, type ScoredStep } from './scorer.js';
+import { StreamScorer, type ModelPriors, type OpenEpisodeProgress, type ScorerOptions, type ScoredStep, type SilenceJudgement } from './scorer.js';
 import type { StepModel } from '../contract/ports.js';
 import { StepEngine, type StepEngineOptions, type StepResult, type StepVerdict, type StreamModel } from './steps.js';
 
@@ -196,6 +196,36 @@ export class Detector {
   /** Each open episode that is an alarm: id, last reading that held it (epoch ms), length in readings (StreamScorer.openEpisodes). */
   openEpisodes(): IterableIterator<OpenEpisodeProgress> {
     return this.scorer.openEpisodes();
+  }
+
+  /**
+   * Judges the stream's silence while it lasts (the daemon's housekeeping tick; replay and evaluation never call
+   * it: a silence there is judged at its next reading). `arrivedAt`: when the stream's latest reading arrived,
+   * `now`: the time now, both epoch ms of one clock (the daemon's wall clock of arrival, as `stale` is judged).
+   * The silence is counted in the stream's own intervals: `missed` = round(elapsed / interval) − 1, the steps
+   * its next reading would carry were it to come now (Cadence.place), from the earlier of `arrivedAt` and the
+   * start of the silence episode already open (silenceSince: one restored from a checkpoint goes on counting
+   * from its own start). Only a gap is judged (missed > window.resetAfter: a shorter silence is filled at the
+   * next reading and judged there, as a report-on-change sensor's "unchanged"); on the stream's clock it has
+   * reached its latest reading's time plus the elapsed time. Not judged (no events, deviation NaN): an unknown
+   * stream, an interval not learnt yet, readings of it queued or in a model call. See StreamScorer.judgeSilence.
+   */
+  judgeSilence(stream: string, arrivedAt: number, now: number): SilenceJudgement & { readonly missed: number } {
+    const cadence = this.cadences.get(stream);
+    const interval = cadence?.intervalMs ?? 0;
+    const channels = this.engine.channelsOf(stream);
+    if (cadence === undefined || !(interval > 0) || channels === undefined || this.engine.busy(stream) || !Number.isFinite(cadence.latestTs)) return { deviation: Number.NaN, events: [], missed: 0 };
+    const since = Math.min(arrivedAt, this.scorer.silenceSince(stream) ?? Infinity);
+    const elapsed = now - since;
+    const missed = Math.round(elapsed / interval) - 1;
+    if (!(missed > this.opts.cadence.resetAfter)) return { deviation: Number.NaN, events: [], missed: Math.max(0, missed) };
+    const judged = this.scorer.judgeSilence(stream, { missed, startTs: cadence.latestTs + interval, ts: cadence.latestTs + elapsed, since, channels });
+    return { ...judged, missed };
+  }
+
+  /** True while the stream's open episode is a silence alarmed while it lasted (judgeSilence): it ends at the stream's next reading. */
+  silenceOpen(stream: string): boolean {
+    return this.scorer.silenceSince(stream) !== null;
   }
 
   /** Closes the stream's open episode without an event (the store already resolved it, or never committed it). */

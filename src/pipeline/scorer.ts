@@ -214,6 +214,13 @@ interface Episode {
    * `open` event then) at a reading whose reference surprise reaches the threshold.
    */
   silent: boolean;
+  /**
+   * Present on an episode opened while its stream was silent (StreamScorer.judgeSilence): a missing-data alarm
+   * that has no reading of its own. `since`: when the silence began on the caller's clock (the daemon's wall
+   * clock of its last reading's arrival, epoch ms), so that its length goes on from there after a restart. It
+   * resolves at the stream's next step (score), which does not judge that silence again.
+   */
+  silence?: { readonly since: number };
 }
 
 /**
@@ -617,6 +624,19 @@ export class StreamScorer {
       for (const h of s.values) h.commitPending();
     }
     const { judged: e, taught } = this.evidence(s, r, learning);
+    // A silence alarmed while it lasted (judgeSilence) ends at the stream's next step: resolved at this one, its
+    // length neither judged nor taught again here (a reading after a gap carries it as `stuck`: it would open a
+    // second episode for the same silence; an alarmed silence is censored from both histories, as a rare run is).
+    const silenced = s.episode !== null && s.episode.silence !== undefined ? s.episode : null;
+    if (silenced !== null) {
+      if (r.item.kind === 'reading' && (r.item.missed ?? 0) > 0) {
+        e.stuck = null;
+        taught.stuck = null;
+      }
+      s.episode = null;
+      s.above = 0;
+      s.below = 0;
+    }
     // A model that took the stream over learns its errors first, as a new stream learns everything: for
     // learnReadings readings its errors are taught to their histories (both) and judged by nothing. Its first
     // errors from a zero state, and their spread, are not what its validation priors (32 readings' weight) saw.
@@ -657,6 +677,7 @@ export class StreamScorer {
     // A run that stuck calls rare (at the hold level) is not a rest of the stream's (quietValues).
     if (!learning) for (let c = 0; c < C; c++) if (reference.each[STUCK * C + c] >= this.holdSurprise) s.runRare[c] = 1;
     const events: AnomalyEvent[] = [];
+    if (silenced !== null) events.push(this.endSilence(silenced, r, adaptive.surprise));
     // The episode this reading belongs to (the one open before it, if this reading resolves it).
     const before = s.episode;
     s.holding = false;
@@ -1325,7 +1346,7 @@ export class StreamScorer {
     return false;
   }
 
-  private event(kind: AnomalyEvent['kind'], r: StepResult<unknown>, ep: Episode, surprise: number): AnomalyEvent {
+  private event(kind: AnomalyEvent['kind'], r: Pick<StepResult<unknown>, 'stream' | 'channels' | 'modelId'>, ep: Episode, surprise: number): AnomalyEvent {
     const toScore = (x: number): number => 1 - Math.pow(10, -x);
     const evidence: Record<string, number> = {};
     for (const k of EVIDENCE) if (!Number.isNaN(ep.peakEvidence[k])) evidence[k] = ep.peakEvidence[k];
@@ -1345,6 +1366,110 @@ export class StreamScorer {
       windows: ep.readings,
       evidence,
     };
+  }
+
+  /**
+   * Judges a stream's silence while it lasts (the daemon, every housekeeping tick: Detector.judgeSilence), with
+   * the evidence its next reading would carry were it to come now: `stuck` = ln(1 + missed) in every channel,
+   * against the channel's reference history of run lengths (the fitted tail, as episodes are decided), fused as
+   * fuse fuses: the largest surprise less log10 of how many (channel) histories spoke. Only `stuck` speaks of a
+   * silence (the other kinds judge a reading's value, and there is none), so the Bonferroni share is that of the
+   * channels, not of every kind that speaks at the returning reading. Once that deviation reaches the threshold,
+   * a missing-data episode opens (an alarm, its owners the channels at the threshold, all when none alone):
+   * start `startTs` (the first step that did not come), end `ts`, length `missed` readings. While the silence
+   * goes on, later calls raise its end and length and send an `update` by the episode rules (its peak tenfold
+   * rarer and its length doubled since its last event). It resolves at the stream's next step (score), where
+   * the silence is censored: neither judged again nor taught (a silence judged rare, as a run stuck calls rare).
+   * Nothing is taught here.
+   *
+   * Judged repeatedly as it grows, a silence is no longer bounded by one judgement at its end: its surprise grows
+   * with its length (a power law of the length beyond the longest runs of an exponential tail), so a dead sensor
+   * is alarmed however short its history, once its silence is long enough against its own runs.
+   *
+   * Nothing happens (no events, `deviation` NaN when not judged) for a stream that is unknown, has no reading,
+   * has other channels, is learning, has no ready `stuck` history, or has another episode open (a silence
+   * that starts during an episode is that episode's: it stays open until the stream's next step).
+   * @param p.missed steps the silence has missed so far (Placement.missed of a reading that came now; >= 1)
+   * @param p.startTs time of the first step that did not come, epoch ms, the stream's clock
+   * @param p.ts the time the silence has reached, epoch ms, the stream's clock
+   * @param p.since when the silence began on the caller's clock (kept with the episode: silenceSince)
+   * @param p.channels the stream's channel names (the events carry them)
+   */
+  judgeSilence(stream: string, p: { readonly missed: number; readonly startTs: number; readonly ts: number; readonly since: number; readonly channels: readonly string[] }): SilenceJudgement {
+    const s = this.streams.get(stream);
+    if (s === undefined || s.last === null || s.C !== p.channels.length || !(p.missed >= 1) || this.learningOf(s)) return { deviation: Number.NaN, events: [] };
+    if (this.opts.evidence !== undefined && !this.opts.evidence.includes('stuck')) return { deviation: Number.NaN, events: [] };
+    const ep = s.episode;
+    if (ep !== null && ep.silence === undefined) return { deviation: Number.NaN, events: [] };
+    const row = s.reference[STUCK];
+    const e = Math.log1p(p.missed);
+    const channels = zeros(s.C);
+    let n = 0;
+    let max = 0;
+    if (row !== null) {
+      for (let c = 0; c < s.C; c++) {
+        if (!row[c].ready) continue;
+        const sur = row[c].surprise(e);
+        channels[c] = sur;
+        n++;
+        if (sur > max) max = sur;
+      }
+    }
+    if (n === 0) return { deviation: Number.NaN, events: [] };
+    const penalty = Math.log10(n);
+    const deviation = Math.max(0, Math.min(MAX_SURPRISE, max - penalty));
+    const evidence = { ...nanEvidence(), stuck: max };
+    const source = { stream, channels: p.channels, modelId: s.modelId ?? null };
+    if (ep === null) {
+      if (deviation < this.thresholdSurprise) return { deviation, events: [] };
+      const owners = channels.map((v) => v - penalty >= this.thresholdSurprise);
+      if (!owners.some(Boolean)) owners.fill(true);
+      const opened: Episode = {
+        id: this.deps.newId(),
+        startTs: p.startTs,
+        lastAboveTs: p.ts,
+        readings: p.missed,
+        peak: deviation,
+        peakEvidence: evidence,
+        peakChannels: channels,
+        lastReported: deviation,
+        reportedAt: p.missed,
+        owners,
+        rowPeak: 0,
+        stuckAt: 0,
+        silent: false,
+        silence: { since: p.since },
+      };
+      s.episode = opened;
+      s.above = 0;
+      s.below = 0;
+      return { deviation, events: [this.event('open', source, opened, deviation)] };
+    }
+    ep.readings = Math.max(ep.readings, p.missed);
+    ep.lastAboveTs = Math.max(ep.lastAboveTs, p.ts);
+    if (deviation > ep.peak) {
+      ep.peak = deviation;
+      ep.peakEvidence = evidence;
+      ep.peakChannels = channels;
+    }
+    if (ep.peak >= ep.lastReported + 1 && ep.readings >= 2 * ep.reportedAt) {
+      ep.lastReported = ep.peak;
+      ep.reportedAt = ep.readings;
+      return { deviation, events: [this.event('update', source, ep, deviation)] };
+    }
+    return { deviation, events: [] };
+  }
+
+  /** When the stream's open silence episode (judgeSilence) began on the caller's clock, or null when none is open. */
+  silenceSince(stream: string): number | null {
+    return this.streams.get(stream)?.episode?.silence?.since ?? null;
+  }
+
+  /** The resolve of a silence episode at the stream's next step `r`: its end is that step (the silence lasted until it). */
+  private endSilence(ep: Episode, r: StepResult<unknown>, surprise: number): AnomalyEvent {
+    ep.lastAboveTs = Math.max(ep.lastAboveTs, r.item.ts);
+    if (r.item.kind === 'reading' && (r.item.missed ?? 0) > ep.readings) ep.readings = r.item.missed!;
+    return { ...this.event('resolve', r, ep, surprise), resolution: 'recovered' };
   }
 
   /** A stream's scoring state, JSON-serialisable. */
@@ -1580,6 +1705,7 @@ export class StreamScorer {
         // Absent from checkpoints written before it existed: never stuck; an alarm.
         stuckAt: e.stuckAt === undefined ? 0 : finite(e.stuckAt),
         silent: e.silent === true,
+        ...(e.silence !== undefined && e.silence !== null ? { silence: { since: finite((e.silence as { since?: unknown }).since) } } : {}),
       };
     }
     // Absent from checkpoints written before they existed: no reset awaited, and no reading for a duplicate to repeat.
@@ -1595,6 +1721,12 @@ export interface OpenEpisodeProgress {
   readonly id: string;
   readonly lastAboveTs: number;
   readonly readings: number;
+}
+
+/** What StreamScorer.judgeSilence found: the silence's deviation (surprise; NaN when not judged) and the events it caused (open or update). */
+export interface SilenceJudgement {
+  readonly deviation: number;
+  readonly events: AnomalyEvent[];
 }
 
 /** A stream's scoring state as JSON (checkpoints). */

@@ -283,6 +283,11 @@ export class StepEngine<O> {
     return this.queued;
   }
 
+  /** The stream's channel names (of its latest item), or undefined for a stream the engine does not hold. */
+  channelsOf(stream: string): readonly string[] | undefined {
+    return this.streams.get(stream)?.channels;
+  }
+
   /** Streams the engine holds state for. */
   streamIds(): IterableIterator<string> {
     return this.streams.keys();

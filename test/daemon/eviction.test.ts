@@ -10,7 +10,9 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/adapters/sqlite-store.js';
 import { Checkpoints, type CheckpointSubject } from '../../src/daemon/checkpoints.js';
-import { IdleEviction, type EvictionDeps } from '../../src/daemon/eviction.js';
+import type { AnomalyRecord } from '../../src/contract/store.js';
+import type { AnomalyEvent } from '../../src/contract/types.js';
+import { IdleEviction, idleEvictionFor, type EvictionDeps } from '../../src/daemon/eviction.js';
 import { SummaryLog } from '../../src/daemon/summary-log.js';
 import { captureLogs } from '../http/helpers.js';
 
@@ -172,5 +174,59 @@ describe('IdleEviction while the daemon is behind', () => {
     busy = false;
     expect(eviction.sweep()).toBe(1);
     expect(forgotten).toEqual(['a']);
+  });
+});
+
+describe('Eviction of a silent sensor with a silence alert open', () => {
+  it('leaves that alert open (the sensor is silent), and resolves it when the sensor comes back without its checkpoint', () => {
+    let now = 0;
+    const recorded: { kind: string; anomalyId: string }[] = [];
+    const open = new Map<string, AnomalyRecord>([
+      ['dead', { id: 'a-dead', sensor: 'dead', status: 'open', startTs: 1000, endTs: 900_000, peakScore: 0.99999, lastScore: 0.99999, threshold: 0.99999, model: 'none', paddedFraction: 0, channels: [{ name: 'value', error: 5.2 }], windows: 900, explanation: null } as unknown as AnomalyRecord],
+      ['spiky', { id: 'a-spiky', sensor: 'spiky', status: 'open', startTs: 1000, endTs: 2000, peakScore: 0.99999, lastScore: 0.99999, threshold: 0.99999, model: 'none', paddedFraction: 0, channels: [{ name: 'value', error: 6 }], windows: 2, explanation: null } as unknown as AnomalyRecord],
+    ]);
+    const store = {
+      getAnomaly: (id: string) => [...open.values()].find((a) => a.id === id) ?? null,
+      listAnomalies: (q: { sensor: string }) => (open.has(q.sensor) ? [open.get(q.sensor)!] : []),
+      recordEvent: (ev: AnomalyEvent) => {
+        recorded.push({ kind: ev.kind, anomalyId: ev.anomalyId });
+        open.delete(ev.sensor);
+        return 1;
+      },
+    };
+    const dropped: string[] = [];
+    const eviction = idleEvictionFor(
+      {
+        detector: {
+          intervalOf: () => 1000,
+          openAnomaly: (s) => open.get(s)?.id ?? null,
+          silenceOpen: (s) => s === 'dead',
+          dropEpisode: (s) => void dropped.push(s),
+          forget: () => undefined,
+        },
+        board: null,
+        others: () => [],
+        learner: null,
+        checkpoints: { saveEvicted: () => true, revive: () => false },
+        store,
+        alertTopic: (s) => `anomalyd/alerts/${s}`,
+        log: pino({ level: 'silent' }),
+      },
+      { idleAfterIntervals: 100, idleAfterMinMs: 10 * MIN, logIntervalMs: MIN, now: () => now },
+    );
+    // Restored at start (their open episodes with them).
+    eviction.track(['dead', 'spiky']);
+    now += 10 * MIN;
+    expect(eviction.sweep()).toBe(2);
+    // The other episode is resolved as before; the silence alert stays open.
+    expect(recorded).toEqual([{ kind: 'resolve', anomalyId: 'a-spiky' }]);
+    expect(dropped).toEqual(['spiky']);
+    expect(open.has('dead')).toBe(true);
+    // Back after its checkpoint could be restored (too old here): what the store holds open of it is resolved.
+    eviction.seen('dead');
+    expect(recorded).toEqual([
+      { kind: 'resolve', anomalyId: 'a-spiky' },
+      { kind: 'resolve', anomalyId: 'a-dead' },
+    ]);
   });
 });

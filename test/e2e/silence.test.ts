@@ -1,0 +1,126 @@
+/**
+ * A sensor that falls silent is alarmed while it is still silent (docs/ALERTS.md, "When a silence is told"):
+ * the daemon in-process with the embedded broker, a real MQTT client, a real SQLite file, and an injected
+ * wall clock (virtual time: the silence is the clock moved on, and the daemon's periodic judgement is run at
+ * once, as its housekeeping would within 2 s). A noisy sensor with normal history goes silent: a missing-data
+ * alert is stored and published while it is silent, and resolved at its next reading, one episode in all; a
+ * report-on-change sensor silent as long as its quiet usually is gets none.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import type { AlertPayload } from '../../src/contract/alerts.js';
+import { Daemon } from '../../src/daemon.js';
+import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
+import { waitFor } from '../helpers/net.js';
+
+const SEC = 1000;
+const MIN = 60 * SEC;
+
+const cleanups: Array<() => Promise<unknown> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function lcg(seed: number): () => number {
+  let s = seed;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+/** The daemon on `dataDir` with the clock `clock` (wall and arrival), started, and every alert it publishes appended to `alerts`. */
+async function started(dataDir: string, clock: () => number, alerts: AlertPayload[]): Promise<{ daemon: Daemon; pub: mqtt.MqttClient }> {
+  const loaded = loadConfig({
+    path: '/dev/null',
+    env: {},
+    overrides: { dataDir, broker: { port: 0 }, http: { enabled: false }, model: { dir: MODELS, worker: false }, learning: { enabled: false } },
+  });
+  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+  const daemon = new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }), now: clock, arrivalNow: clock });
+  cleanups.push(() => daemon.stop());
+  await daemon.start();
+  const sub = await mqtt.connectAsync(daemon.brokerUrl!, { clientId: `silence-sub-${process.pid}-${alerts.length}` });
+  cleanups.push(() => sub.endAsync());
+  sub.on('message', (_topic, payload) => alerts.push(JSON.parse(payload.toString('utf8')) as AlertPayload));
+  await sub.subscribeAsync('anomalyd/alerts/#', { qos: 1 });
+  const pub = await mqtt.connectAsync(daemon.brokerUrl!, { clientId: `silence-pub-${process.pid}-${alerts.length}` });
+  cleanups.push(() => pub.endAsync());
+  return { daemon, pub };
+}
+
+describe.skipIf(!builtAndModelsPresent())('a sensor that falls silent', () => {
+  it.each([false, true])('is alarmed (stored, then published) while silent, and resolved at its next reading: one episode (a restart while silent: %s)', async (restart) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-silence-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    let now = Math.floor(Date.now() / 1000) * 1000;
+    const clock = (): number => now;
+    const alerts: AlertPayload[] = [];
+    let { daemon, pub } = await started(dataDir, clock, alerts);
+
+    // attic: 25 min of a noisy 1 Hz temperature, ending now. door: a report-on-change sensor, a few changes 1 s
+    // apart, then quiet (nothing sent) for 5 to 40 minutes, 150 times; its last reading now too.
+    const rnd = lcg(3);
+    const gauss = (): number => Math.sqrt(-2 * Math.log(rnd() || 1e-9)) * Math.cos(2 * Math.PI * rnd());
+    const N = 1500;
+    const attic = Array.from({ length: N }, (_, i) => ({ ts: now - (N - 1 - i) * SEC, value: Math.round((21 + 0.3 * gauss()) * 100) / 100 }));
+    const doorTimes: number[] = [];
+    let t = 0;
+    for (let q = 0; q < 150; q++) {
+      for (let k = 0; k < 10; k++) doorTimes.push((t += SEC));
+      t += Math.round(5 + 35 * rnd()) * MIN;
+    }
+    const door = doorTimes.map((x, i) => ({ ts: now - (t - SEC - x) - (doorTimes.at(-1)! - (t - SEC)), value: 10 + (i % 7) }));
+    expect(door.at(-1)!.ts).toBe(now);
+    for (let i = 0; i < N; i += 250) {
+      const chunk = attic.slice(i, i + 250);
+      await pub.publishAsync('sensors/attic', JSON.stringify({ values: chunk.map((r) => r.value), ts: chunk[0].ts, interval_ms: SEC }), { qos: 1 });
+    }
+    for (const r of door) await pub.publishAsync('sensors/door', JSON.stringify({ ts: r.ts, value: r.value }), { qos: 1 });
+    await waitFor(() => daemon.counters.scored >= N + door.length, 60_000, 'every reading scored');
+    expect(daemon.counters.rejected).toBe(0);
+    expect(alerts).toEqual([]);
+
+    // 20 minutes without a reading of either.
+    now += 20 * MIN;
+    daemon.judgeSilences();
+    await waitFor(() => alerts.some((a) => a.sensor === 'attic'), 10_000, 'the silence alert of attic');
+    const open = alerts.find((a) => a.sensor === 'attic')!;
+    expect(open).toMatchObject({ event: 'open', start: new Date(attic[N - 1].ts + SEC).toISOString(), end: null });
+    expect(open.explanation).toMatchObject({ kind: 'missing_data', sentence: expect.stringMatching(/^attic no reading for 20 min since .*, last [0-9.]+ \(missing data\)$/) as string });
+    // Stored before it was published, and open while the sensor is silent.
+    const stored = daemon.database!.listAnomalies({ sensor: 'attic', limit: 10 });
+    expect(stored.map((a) => [a.id, a.status])).toEqual([[open.anomaly_id, 'open']]);
+    expect(daemon.database!.listAnomalies({ sensor: 'door', limit: 10 })).toEqual([]);
+
+    if (restart) {
+      // A clean stop while silent, 10 more minutes, a start: the episode goes on (not resolved as left open, no
+      // second open), its silence counted from its own start, not from the restart.
+      await daemon.stop();
+      now += 10 * MIN;
+      ({ daemon, pub } = await started(dataDir, clock, alerts));
+      daemon.judgeSilences();
+      expect(daemon.database!.listAnomalies({ sensor: 'attic', limit: 10 }).map((a) => [a.id, a.status])).toEqual([[open.anomaly_id, 'open']]);
+    }
+
+    // attic reads again: the episode resolves at that reading, and no second one opens for the same silence.
+    await pub.publishAsync('sensors/attic', JSON.stringify({ ts: now, value: 21.1 }), { qos: 1 });
+    await waitFor(() => alerts.some((a) => a.event === 'resolve'), 10_000, 'the resolve of the silence');
+    daemon.judgeSilences();
+    // At least once: a message sent again after the restart (`resent`, the same anomaly_id and seq) is one message.
+    const atticAlerts = alerts.filter((a, i) => a.sensor === 'attic' && alerts.findIndex((b) => b.anomaly_id === a.anomaly_id && b.seq === a.seq) === i);
+    expect(atticAlerts.map((a) => [a.event, a.anomaly_id])).toEqual([
+      ['open', open.anomaly_id],
+      ['resolve', open.anomaly_id],
+    ]);
+    expect(atticAlerts[1]).toMatchObject({ resolution: 'recovered', end: new Date(now).toISOString() });
+    expect(atticAlerts[1].explanation?.kind).toBe('missing_data');
+    expect(daemon.database!.listAnomalies({ sensor: 'attic', limit: 10 }).map((a) => [a.id, a.status])).toEqual([[open.anomaly_id, 'resolved']]);
+    expect(alerts.filter((a) => a.sensor === 'door')).toEqual([]);
+  }, 120_000);
+});

@@ -1,0 +1,148 @@
+/**
+ * A silence judged while it lasts (Detector.judgeSilence, StreamScorer.judgeSilence): the detector the daemon
+ * runs (the shipped configuration; no model, which `stuck` does not use), its SignalBook, and virtual time (the
+ * arrival and the time now are passed in). A noisy stream that falls silent opens a missing-data episode while
+ * it is still silent, once its silence, judged against its own runs, reaches the shipped threshold; it resolves
+ * at the stream's next reading, which opens no second episode for it; a report-on-change stream's usual quiet is
+ * no alarm; the episode goes on through a checkpoint.
+ */
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { SignalBook } from '../../src/daemon/signals.js';
+import { Detector, detectorOptions } from '../../src/pipeline/detector.js';
+import { parseOptionsOf } from '../../src/pipeline/ingest-options.js';
+import { MessageParser } from '../../src/pipeline/parse.js';
+import { ROOT } from '../helpers/daemon.js';
+import { feedExplained, type Explained } from '../helpers/explained.js';
+
+const T0 = Date.UTC(2026, 0, 12, 10, 0, 0);
+const SEC = 1000;
+
+function shipped(): { det: Detector; book: SignalBook; threshold: number; resetAfter: number } {
+  const loaded = loadConfig({ path: join(ROOT, 'config', 'default.yaml'), env: {}, overrides: {} });
+  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+  const { config } = loaded;
+  let ids = 0;
+  const det = new Detector(detectorOptions(config), { parser: new MessageParser(parseOptionsOf(config)), modelFor: () => null, priorsFor: () => null, newId: () => `e${++ids}` });
+  const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: pino({ level: 'silent' }) });
+  return { det, book, threshold: -Math.log10(1 - config.score.threshold), resetAfter: config.window.resetAfter };
+}
+
+function noisy(seed: number): () => number {
+  let s = seed;
+  const rnd = (): number => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+  return () => Math.round((20 + 0.5 * Math.sqrt(-2 * Math.log(rnd() || 1e-9)) * Math.cos(2 * Math.PI * rnd())) * 1000) / 1000;
+}
+
+describe('a silence judged while it lasts', () => {
+  it('opens a missing-data episode while silent, once, and resolves it at the next reading without a second one', async () => {
+    const { det, book, threshold, resetAfter } = shipped();
+    const value = noisy(7);
+    // ~12 min of 1 Hz history (tryout 11: a silence of 150 to 200 readings after it was never alarmed at its end).
+    const H = 700;
+    const readings = Array.from({ length: H }, (_, i) => ({ ts: T0 + i * SEC, value: value() }));
+    const out: Explained[] = [];
+    await feedExplained(det, book, 's_gap', 'sensors/s_gap', readings, out);
+    expect(out).toEqual([]);
+    const last = readings[H - 1].ts;
+    // Virtual wall time: the last reading arrived at its own time; judged every 2 s of silence for 2 h.
+    const judged: { missed: number; deviation: number }[] = [];
+    for (let elapsed = 2 * SEC; elapsed <= 2 * 3600 * SEC; elapsed += 2 * SEC) {
+      const j = det.judgeSilence('s_gap', last, last + elapsed);
+      if (Number.isFinite(j.deviation)) judged.push({ missed: j.missed, deviation: j.deviation });
+      for (const ev of j.events) out.push({ ev, e: book.explain(ev) });
+    }
+    // Only a gap is judged (a shorter silence is filled at the next reading), and its surprise grows with its length.
+    expect(judged[0].missed).toBe(resetAfter + 1);
+    for (let i = 1; i < judged.length; i++) expect(judged[i].deviation).toBeGreaterThanOrEqual(judged[i - 1].deviation);
+    const opens = out.filter((x) => x.ev.kind === 'open');
+    expect(opens).toHaveLength(1);
+    const open = opens[0];
+    // Opened at the first judgement at the threshold, not before (its first judgements, just past resetAfter, are below).
+    const first = judged.find((j) => j.deviation >= threshold)!;
+    expect(judged[0].deviation).toBeLessThan(threshold);
+    if (process.env.SILENCE_CURVE) console.log(JSON.stringify(judged.filter((_, i) => i % 15 === 0 || judged[i].missed === first.missed).map((j) => [j.missed, Math.round(j.deviation * 100) / 100])));
+    expect(open.ev).toMatchObject({ sensor: 's_gap', startTs: last + SEC, windows: first.missed, evidence: { stuck: expect.any(Number) as number } });
+    expect(open.ev.endTs).toBe(last + (first.missed + 1) * SEC);
+    expect(open.e?.kind).toBe('missing_data');
+    expect(open.e?.sentence).toMatch(/^s_gap no reading for .* since 10:11, last [0-9.]+ \(missing data\)$/);
+    // Updates only by the episode rules (a tenfold rarer peak, its length doubled): a few, never one a tick.
+    const updates = out.filter((x) => x.ev.kind === 'update');
+    expect(updates.length).toBeLessThanOrEqual(Math.ceil(Math.log2(judged[judged.length - 1].missed / first.missed)));
+    for (const u of updates) expect(u.e?.kind).toBe('missing_data');
+    expect(det.openAnomaly('s_gap')).toBe(open.ev.anomalyId);
+
+    // The sensor reads again, after 2 h: the episode resolves at that reading, and no second one opens for it.
+    const back = last + 2 * 3600 * SEC + SEC;
+    const after: Explained[] = [];
+    await feedExplained(det, book, 's_gap', 'sensors/s_gap', Array.from({ length: 40 }, (_, i) => ({ ts: back + i * SEC, value: value() })), after, false, H);
+    expect(after.map((x) => [x.ev.kind, x.ev.anomalyId])).toEqual([['resolve', open.ev.anomalyId]]);
+    expect(after[0].ev).toMatchObject({ resolution: 'recovered', startTs: last + SEC, endTs: back });
+    expect(after[0].e?.kind).toBe('missing_data');
+    expect(det.openAnomaly('s_gap')).toBeNull();
+  }, 60_000);
+
+  it('does not alarm a report-on-change stream for a quiet as long as its usual ones', async () => {
+    const { det, book } = shipped();
+    // A value that changes in bursts of a few readings 1 s apart, then keeps quiet (sends nothing) for 5 to 40 min.
+    let s = 11;
+    const rnd = (): number => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return s / 4294967296;
+    };
+    const readings: { ts: number; value: number }[] = [];
+    let ts = T0;
+    let v = 20;
+    while (readings.length < 1500) {
+      for (let k = 0; k < 10; k++) {
+        v = Math.round((v + (rnd() - 0.5)) * 10) / 10;
+        readings.push({ ts, value: v });
+        ts += SEC;
+      }
+      ts += Math.round((5 + 35 * rnd()) * 60) * SEC;
+    }
+    const out: Explained[] = [];
+    await feedExplained(det, book, 'door', 'sensors/door', readings, out);
+    const last = readings[readings.length - 1].ts;
+    const judged: number[] = [];
+    for (let elapsed = 2 * SEC; elapsed <= 30 * 60 * SEC; elapsed += 10 * SEC) {
+      const j = det.judgeSilence('door', last, last + elapsed);
+      if (Number.isFinite(j.deviation)) judged.push(j.deviation);
+      for (const ev of j.events) out.push({ ev, e: book.explain(ev) });
+    }
+    expect(judged.length).toBeGreaterThan(0);
+    expect(out.filter((x) => x.e?.kind === 'missing_data')).toEqual([]);
+    expect(det.openAnomaly('door')).toBeNull();
+  }, 60_000);
+
+  it('judges nothing while a stream learns, and keeps an open silence through a checkpoint', async () => {
+    const { det, book } = shipped();
+    const value = noisy(9);
+    const young = Array.from({ length: 20 }, (_, i) => ({ ts: T0 + i * SEC, value: value() }));
+    await feedExplained(det, book, 'young', 'sensors/young', young, []);
+    expect(det.judgeSilence('young', young[19].ts, young[19].ts + 3600 * SEC).events).toEqual([]);
+
+    const readings = Array.from({ length: 3000 }, (_, i) => ({ ts: T0 + i * SEC, value: value() }));
+    await feedExplained(det, book, 'cpu', 'sensors/cpu', readings, [], false, 100);
+    const last = readings[readings.length - 1].ts;
+    const opened = det.judgeSilence('cpu', last, last + 3600 * SEC).events;
+    expect(opened.map((e) => e.kind)).toEqual(['open']);
+    // A restart: the state restored in another detector, whose clock of arrival starts at the restart.
+    const { det: again, book: book2 } = shipped();
+    expect(again.restore('cpu', JSON.parse(JSON.stringify(det.snapshot('cpu'))))).toEqual([]);
+    expect(again.openAnomaly('cpu')).toBe(opened[0].anomalyId);
+    const restart = last + 3700 * SEC;
+    // Counted from the silence's own start, not from the restart: it goes on (no second open).
+    const j = again.judgeSilence('cpu', restart, restart + 2 * SEC);
+    expect(j.missed).toBeGreaterThan(3600);
+    expect(j.events.filter((e) => e.kind === 'open')).toEqual([]);
+    const after: Explained[] = [];
+    await feedExplained(again, book2, 'cpu', 'sensors/cpu', [{ ts: restart + 5 * SEC, value: 20 }], after);
+    expect(after.map((x) => [x.ev.kind, x.ev.anomalyId])).toEqual([['resolve', opened[0].anomalyId]]);
+  }, 60_000);
+});
