@@ -60,6 +60,12 @@ export interface DaemonOptions {
    * src/util/clock.ts). The demo passes its simulated clock, which is monotonic already and runs faster.
    */
   readonly arrivalNow?: () => number;
+  /**
+   * Readings sent to the daemon and not yet taken (a sender that knows: the demo, which publishes them itself
+   * and lets the daemon lag behind its simulated clock). While any are in flight, no sensor's silence is judged
+   * (Daemon.judgeSilences): a reading on its way is no silence. Default: none known.
+   */
+  readonly inFlight?: () => number;
   /** Adapter factories to use instead of the real ones (tests start the daemon in-process with these). */
   readonly adapters?: Partial<DaemonAdapters>;
   /** Told about every scored reading and the episode events it caused, after they were stored (tests, embedding). */
@@ -742,7 +748,9 @@ export class Daemon {
    * intervals. A silence whose evidence reaches the threshold opens a missing-data episode while the sensor is
    * still silent (store, then alert, as every event), updated by the episode rules as it grows and resolved at
    * the sensor's next reading. Not while readings wait unread (MQTT reads paused, a model backlog: a sensor whose
-   * readings wait is not silent), nor for a sensor that may not alert yet. Run by housekeeping every
+   * readings wait is not silent), nor while the MQTT connection is down or readings are known to be in flight
+   * (DaemonOptions.inFlight), nor for a sensor that may not alert yet; a silence counts from the connection's
+   * start at the earliest (MqttAdapter.listeningSince). Run by housekeeping every
    * HOUSEKEEPING_MS (so an alarm comes at most that late); public so tests drive it with an injected clock.
    */
   judgeSilences(): void {
@@ -751,9 +759,15 @@ export class Daemon {
     const board = this.board;
     if (store === null || detector === null || board === null) return;
     if (this.mqtt?.isPaused === true || detector.pending > this.backlogLow) return;
+    if ((this.opts.inFlight?.() ?? 0) > 0) return;
+    // A sensor is not heard while the connection that delivers it is down: its silence counts from the
+    // connection's start (a broker outage or a restart is ours, not the sensors'), and none is judged while down.
+    const listening = this.mqtt === null ? null : this.mqtt.listeningSince;
+    if (this.mqtt !== null && listening === null) return;
     const now = this.now();
-    for (const [sensor, arrivedAt] of board.arrivals()) {
+    for (const [sensor, arrived] of board.arrivals()) {
       if (this.mayNotAlert(sensor)) continue;
+      const arrivedAt = listening === null ? arrived : Math.max(arrived, listening);
       const { events } = detector.judgeSilence(sensor, arrivedAt, now);
       if (events.length === 0) continue;
       // SignalBook.explain never throws; the episode has no reading: it is told missing data from the readings before it.

@@ -39,6 +39,8 @@ export class MqttAdapter {
   readonly messages$: Observable<RawMessage> = this.subject.asObservable();
   private connectedOnce: Promise<void> | null = null;
   private paused = false;
+  /** When the current connection was made (the `now` clock), null while not connected. */
+  private listening: number | null = null;
   /** mqtt.js handleMessage callbacks held while paused: mqtt.js reads no further packet until one is called. */
   private held: Array<() => void> = [];
 
@@ -46,6 +48,15 @@ export class MqttAdapter {
 
   get connected(): boolean {
     return this.client?.connected ?? false;
+  }
+
+  /**
+   * Since when (epoch ms, the adapter's `now`: the arrival clock) the connection that delivers readings has been
+   * up, or null while it is down (before the first CONNACK, offline, reconnecting). A sensor cannot be heard
+   * while it is down, so its silence is not the sensor's before this time (Daemon.judgeSilences).
+   */
+  get listeningSince(): number | null {
+    return this.client?.connected === true ? this.listening : null;
   }
 
   /** Resolves on the first CONNACK. Rejects only if the options are unusable (e.g. unreadable cert files). */
@@ -82,6 +93,7 @@ export class MqttAdapter {
       else callback();
     };
     client.on('close', () => {
+      this.listening = null;
       // Callbacks of a closed connection are void; the broker re-sends unacknowledged QoS 1 messages.
       this.held = [];
     });
@@ -89,11 +101,15 @@ export class MqttAdapter {
       this.subject.next({ topic, payload, receivedAt: o.now(), retain: packet.retain });
     });
     client.on('error', (err) => log.warn({ err: { message: err.message } }, 'mqtt error'));
-    client.on('offline', () => log.warn({ url: o.url }, 'mqtt offline; reconnecting'));
+    client.on('offline', () => {
+      this.listening = null;
+      log.warn({ url: o.url }, 'mqtt offline; reconnecting');
+    });
     client.on('reconnect', () => log.debug('mqtt reconnecting'));
 
     this.connectedOnce = new Promise<void>((resolve) => {
       client.on('connect', (connack) => {
+        this.listening = o.now();
         // mqtt.js leaves Nagle's algorithm on; without this p99 latency jumps by ~40 ms.
         const stream: unknown = client.stream;
         if (stream && typeof (stream as { setNoDelay?: unknown }).setNoDelay === 'function') {

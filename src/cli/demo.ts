@@ -151,7 +151,11 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
   };
   // The simulated clock never goes back: it stamps arrivals as it is (an anchored wall clock would take
   // its fast run for a clock step and hold back).
-  const daemon = new Daemon({ config, logger, now: clock, arrivalNow: clock });
+  // The simulation lets the detector lag behind its clock (up to MAX_BACKLOG_READINGS): a reading published and
+  // not yet taken is in flight, and no silence is judged meanwhile (a sensor whose readings are on their way is
+  // not silent).
+  const inFlight = (): number => published - (daemon.counters.readings + daemon.counters.rejected);
+  const daemon = new Daemon({ config, logger, now: clock, arrivalNow: clock, inFlight });
   const t = buildTopics(config.mqtt.topicPrefix);
   const say = (s: string): void => ctx.stdout(`${new Date(clock()).toISOString().slice(11, 19)}  ${s}\n`);
   const sensors = DEFAULT_SENSORS.map((s) => s.name);

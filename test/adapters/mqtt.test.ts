@@ -60,6 +60,20 @@ describe('MqttAdapter', () => {
     await sensor.endAsync();
   });
 
+  it('listeningSince: the time of the connection that delivers readings, null while it is down', async () => {
+    const first = adapter.listeningSince;
+    expect(first).not.toBeNull();
+    const port = broker.port;
+    // The broker goes away: the adapter is not listening, so no sensor's silence can be told meanwhile.
+    await broker.stop();
+    await waitFor(() => adapter.listeningSince === null, 5000, 'the adapter to see the broker gone');
+    // Back on the same port: listening again, since the new connection (the silence counts from there).
+    broker = new EmbeddedBroker({ host: '127.0.0.1', port, roles: null, logger });
+    await broker.start();
+    await waitFor(() => adapter.listeningSince !== null, 10_000, 'the adapter to reconnect');
+    expect(adapter.listeningSince!).toBeGreaterThan(first!);
+  });
+
   it('publishOnce settles when the broker acknowledged the message', async () => {
     const watcher = await mqtt.connectAsync(broker.url, { clientId: `watch-${process.pid}` });
     const seen: string[] = [];
