@@ -57,7 +57,10 @@ export function noteStep(m: Float64Array, at: number, repeated: boolean, steps: 
   if (!repeated) m[at + 4] = m[at + 3] < BUSY ? 1 : 0;
 }
 
-/** Starts a channel's run afresh after a gap (not busy: not judged nor taught until it next changes). */
+/**
+ * Makes a channel's current run calm: not judged nor taught until the value next changes (after a gap; a run that
+ * lasted a full short mean in the learning period, known normal).
+ */
 export function restartRun(m: Float64Array, at: number): void {
   m[at + 4] = 0;
 }

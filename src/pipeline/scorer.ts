@@ -918,6 +918,9 @@ export class StreamScorer {
           // made one missed freeze weigh in the tail fit as a dozen long runs (docs/SCORING.md section 2).
           s.run[c] += 1 + filled;
           noteStep(s.runModel, c * RUN_STATE, true, 1 + filled, o.smooth);
+          // A run that lasts a full short mean in the learning period is how the stream holds a value (known
+          // normal): it is left to the run-length tail, which learns it as it goes, also once learning ends.
+          if (learning && s.run[c] >= shortSpan(o.smooth)) restartRun(s.runModel, c * RUN_STATE);
           if (s.run[c] >= RECORD_STEP * s.longest[c] && (learning || isQuiet(s, c, r.item.values[c], o.horizon))) {
             done[c] = Math.log1p(s.run[c]);
             s.longest[c] = s.run[c];

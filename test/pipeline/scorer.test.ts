@@ -522,6 +522,19 @@ describe('StreamScorer: stuck on a noisy quantised stream, freeze after freeze',
     }
   });
 
+  it('a noisy stream that holds a value through the end of its learning period is not stuck when judging starts', async () => {
+    // MSL D-16: noise, then -1 held from well before the end of the training rows into the test rows. Known normal,
+    // the hold is the run-length tail's (taught as it goes); the model of runs in a busy state called it 10^-30
+    // rare at the first judged reading and held an episode for 600 readings.
+    const z = normal(85);
+    const rows: number[][] = [];
+    for (let i = 0; i < 2000; i++) rows.push([Math.round(1000 * (0.3 * z())) / 1000]);
+    for (let i = 0; i < 1200; i++) rows.push([-1]);
+    for (let i = 0; i < 800; i++) rows.push([Math.round(1000 * (0.3 * z())) / 1000]);
+    const out = await detect(rows, { knownNormal: 2600 });
+    expect(alarmed(out).filter((i) => i >= 2600 && i < 3200)).toEqual([]);
+  });
+
   it('a motor whose off state is exactly constant (a rest), and a counter that holds its value, do not alarm', async () => {
     // Off at exactly 0 (a rest of 15 to 25 readings, every cycle), with the shipped threshold and every kind.
     const duty = await detect(motor(82, LEARN + 8000, () => 0), { knownNormal: LEARN, scorer: { threshold: 0.99999 } });
