@@ -242,7 +242,7 @@ export function explain(given: ExplainInput): Explanation {
   }
   if (n === 0) return finish(input, { kind: null, value: null, expected: null, band: null, basis: null, since: input.startTs }, tz);
 
-  const stuck = stuckRun(before.values, x);
+  const stuck = stuckRun(before.values, x, seesStuck(input));
   if (stuck !== null) return finish(input, stuckDraft(input, reference, stuck), tz);
   if (reference.basis === null) {
     return finish(input, { kind: null, value: median([...x]), expected: null, band: null, basis: null, since: during.ts[0] }, tz);
@@ -411,8 +411,9 @@ export function withOnset(input: ExplainInput): ExplainInput {
   const sigma = Math.max(robustSigma(refResiduals), robustSigma(diffs(ref)) / Math.SQRT2, resolution(ref) / 2, 1e-9 * Math.max(1, Math.abs(level)));
   let start = n;
   while (start > n - tail && Math.abs(residual(start - 1) - level) > OUTLIER_Z * sigma) start--;
-  if (n - start < 3) start = stuckOnset(b.values, input.during.values, tail);
-  if (n - start < 3) return input;
+  const stuckSeen = seesStuck(input);
+  if (n - start < 3) start = stuckOnset(b.values, input.during.values, tail, stuckSeen);
+  if (n - start < (stuckSeen && start < n && b.values[start] === input.during.values[0] ? 1 : 3)) return input;
   return moveIntoStretch(input, start);
 }
 
@@ -448,16 +449,24 @@ function moveIntoStretch(input: ExplainInput, start: number): ExplainInput {
  * continues a run of at least 3 equal readings at the end of it (within the last `tail`) and the run in all
  * is long enough to be stuck (as stuckRun judges it); else before.length.
  */
-function stuckOnset(before: readonly number[], during: readonly number[], tail: number): number {
+function stuckOnset(before: readonly number[], during: readonly number[], tail: number, stuckSeen = false): number {
   const n = before.length;
   if (during.length === 0) return n;
   const v = during[0];
   let start = n;
   while (start > n - tail && before[start - 1] === v) start--;
+  // Where the detector's own stuck evidence opened the episode, a run of any length that the stretch continues.
+  if (stuckSeen) return start;
   if (n - start < 3) return n;
   let m = 0;
   while (m < during.length && during[m] === v) m++;
   return n - start + m >= Math.max(5, 2 * longestRun(before.slice(0, start)).length + 1) ? start : n;
+}
+
+/** True when the detector's evidence at the episode's peak names a stuck value (evidenceKind, else seen). */
+function seesStuck(input: ExplainInput): boolean {
+  const named = input.evidenceKind !== undefined ? input.evidenceKind : input.seen != null ? (EVIDENCE_KINDS[input.seen] ?? null) : null;
+  return named === 'stuck';
 }
 
 type Draft = Omit<Explanation, 'sentence' | 'unit'>;
@@ -809,12 +818,14 @@ function missingData(input: ExplainInput): { since: number; gapMs: number; lastV
   return null;
 }
 
-function stuckRun(before: readonly number[], x: readonly number[]): { start: number; length: number } | null {
+function stuckRun(before: readonly number[], x: readonly number[], detectorSaysStuck = false): { start: number; length: number } | null {
   const run = longestRun(x);
   const normalRun = longestRun(before).length;
-  const minRun = Math.max(5, 2 * normalRun + 1);
-  if (run.length < minRun) return null;
   const ongoing = run.start + run.length === x.length;
+  // A run still going on that the detector's own `stuck` evidence called rare against the stream's runs (a busy
+  // state's freeze opens a few readings in: src/pipeline/runs.ts) is told as one however short it is yet.
+  const minRun = detectorSaysStuck && ongoing ? 2 : Math.max(5, 2 * normalRun + 1);
+  if (run.length < minRun) return null;
   return ongoing || run.length >= 0.5 * x.length ? run : null;
 }
 

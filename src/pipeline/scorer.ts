@@ -26,7 +26,10 @@
  *                   exact repeats are no evidence for spread, and a rest an episode held is taught at its end;
  *                   a run stuck called rare is never taught to its history, opened or not: censored);
  *                   the first reading after a gap carries the silence as a run (ln(1 + the steps it missed)),
- *                   so a stream that never falls silent and then does is caught, in its own intervals;
+ *                   so a stream that never falls silent and then does is caught, in its own intervals; a run
+ *                   that began in a busy state away from a rest is at least as rare as the beta-geometric model
+ *                   of the stream's runs there makes it (src/pipeline/runs.ts: a noisy state that hardly ever
+ *                   repeats a value is caught a few readings into a freeze);
  *   rarity          how little of the stream's normal values lay near its values lately: the short trimmed mean of
  *                   −ln p(value) under a histogram of each channel's normal values (HBOS, Goldstein and Dengel,
  *                   KI 2012; src/pipeline/rarity.ts), bins one typical change wide, a guard band, not taught an
@@ -108,6 +111,7 @@ import { Boxcar, type BoxcarState } from './boxcar.js';
 import { ValueHistogram, type ValueHistogramState } from './rarity.js';
 import { CycleProfile, type CycleState } from './cycle.js';
 import { KeptEvidence, type PackedEvidence } from './kept-evidence.js';
+import { RUN_STATE, noteStep, restartRun, runSurprise, teachRun } from './runs.js';
 import { MAX_SURPRISE, TailCalibrator, logError, type LogPrior, type SurpriseOut, type TailOptions, type TailState } from './tail.js';
 
 export const EVIDENCE = ['prediction', 'bias', 'reconstruction', 'level', 'change', 'shift', 'spread', 'stuck', 'rarity', 'cycle'] as const;
@@ -293,6 +297,14 @@ class StreamScore {
   readonly runRare: Float64Array;
   /** Per channel: the values the stream rests at (quietValues): exact repeats there are no evidence of a noise level. */
   quiet: QuietValue[][];
+  /**
+   * Per channel, RUN_STATE numbers at c * RUN_STATE: the model of runs in a busy state away from a rest
+   * (src/pipeline/runs.ts): the moments of such runs that ended (forgotten with `horizon`), the share of recent
+   * repeats, and whether the current run began busy.
+   */
+  readonly runModel: Float64Array;
+  /** Per channel: the current run's surprise under runModel's model of runs (0 at a rest, after a gap; not checkpointed: set by every reading). */
+  readonly runFloor: Float64Array;
   /** Per channel: the length of the rest (quietValues) the latest reading ended, 0 if none (not checkpointed: set by every reading). */
   readonly restEnded: Float64Array;
   /** Per channel: short means (boxcars of shortSpan(smooth) readings) of the signed level and of the signed prediction residual. */
@@ -355,7 +367,7 @@ class StreamScore {
     this.episodeEvidence = new KeptEvidence(EVIDENCE.length, C);
     this.shortLog = new Boxcar(C, shortSpan(opts.smooth));
     // The per-channel numbers share one buffer (views of it): a stream costs one allocation for them, not twelve.
-    const perChannel = new Float64Array(12 * C);
+    const perChannel = new Float64Array((13 + RUN_STATE) * C);
     const view = (i: number): Float64Array => perChannel.subarray(i * C, (i + 1) * C);
     this.longLog = view(0);
     this.longVar = view(1);
@@ -369,6 +381,8 @@ class StreamScore {
     this.restEnded = view(9);
     this.cycVar = view(10);
     this.cycCount = view(11);
+    this.runFloor = view(12);
+    this.runModel = perChannel.subarray(13 * C, (13 + RUN_STATE) * C);
     this.quiet = Array.from({ length: C }, () => []);
     this.zMean = new Boxcar(C, shortSpan(opts.smooth));
     this.resMean = new Boxcar(C, shortSpan(opts.smooth));
@@ -672,8 +686,8 @@ export class StreamScorer {
     }
     // The two fused results are the scorer's (refilled by every reading; what leaves the scorer of them, the
     // evidence records and the reference's channels, is fresh per reading).
-    const adaptive = fuse(s.adaptive, e, C, perChannel.eachAdaptive, perChannel.fillLogs, this.fusedAdaptive, true, perChannel);
-    const reference = fuse(s.reference, e, C, perChannel.eachReference, perChannel.readLogs, this.fusedReference);
+    const adaptive = fuse(s.adaptive, e, C, perChannel.eachAdaptive, perChannel.fillLogs, this.fusedAdaptive, true, perChannel, s.runFloor);
+    const reference = fuse(s.reference, e, C, perChannel.eachReference, perChannel.readLogs, this.fusedReference, false, undefined, s.runFloor);
     // A run that stuck calls rare (at the hold level) is not a rest of the stream's (quietValues).
     if (!learning) for (let c = 0; c < C; c++) if (reference.each[STUCK * C + c] >= this.holdSurprise) s.runRare[c] = 1;
     const events: AnomalyEvent[] = [];
@@ -828,6 +842,7 @@ export class StreamScorer {
     if (scratch === undefined) this.scratch.set(C, (scratch = newEvidenceScratch(C)));
     const { level, shift, res, sp, ch, st, done, d2, logD2 } = scratch;
     s.restEnded.fill(0);
+    s.runFloor.fill(0);
     for (let c = 0; c < C; c++) level[c] = r.z[c] * r.z[c];
     if (r.item.reset) {
       s.meanCount = 0;
@@ -923,6 +938,10 @@ export class StreamScorer {
           // is one observation, taught once, when it ends: its records (a dozen excesses for one run of 90)
           // made one missed freeze weigh in the tail fit as a dozen long runs (docs/SCORING.md section 2).
           s.run[c] += 1 + filled;
+          noteStep(s.runModel, c * RUN_STATE, true, 1 + filled, o.smooth);
+          // A run that lasts a full short mean in the learning period is how the stream holds a value (known
+          // normal): it is left to the run-length tail, which learns it as it goes, also once learning ends.
+          if (learning && s.run[c] >= shortSpan(o.smooth)) restartRun(s.runModel, c * RUN_STATE);
           if (s.run[c] >= RECORD_STEP * s.longest[c] && (learning || isQuiet(s, c, r.item.values[c], o.horizon))) {
             done[c] = Math.log1p(s.run[c]);
             s.longest[c] = s.run[c];
@@ -935,6 +954,9 @@ export class StreamScorer {
           if (s.runRare[c] === 0) {
             done[c] = Math.log1p(s.run[c]);
             if (s.run[c] > s.longest[c]) s.longest[c] = s.run[c];
+            // A busy run away from the stream's rests that did not become one (shorter than a full short mean) is
+            // also taught to the model of such runs (runs.ts), censored alike.
+            if (s.run[c] < shortSpan(o.smooth) && !isQuiet(s, c, s.last[c], o.horizon)) teachRun(s.runModel, c * RUN_STATE, s.run[c], o.horizon);
           }
           // A run long enough to fill spread's short mean, which stuck never called rare: the stream rests at
           // that value (quietValues), whether or not an episode held it (spread's, at its first such rest).
@@ -944,8 +966,15 @@ export class StreamScorer {
           }
           s.runRare[c] = 0;
           s.run[c] = 1;
+          // Filled steps held the previous value; the reading changed it.
+          if (filled > 0) noteStep(s.runModel, c * RUN_STATE, true, filled, o.smooth);
+          noteStep(s.runModel, c * RUN_STATE, false, 1, o.smooth);
         }
         st[c] = Math.log1p(s.run[c]);
+        // A run that began while the stream changed at nearly every reading, away from a rest, is also judged by
+        // how rarely the stream repeats a value in that state (runs.ts): each further repeat of a noisy state is
+        // another unlikely event. At a rest, or in a calm state (report-on-change), by the run-length tail alone.
+        if (s.run[c] > 1 && !isQuiet(s, c, r.item.values[c], o.horizon)) s.runFloor[c] = runSurprise(s.runModel, c * RUN_STATE, s.run[c]);
       }
       if (s.varCount >= o.smooth) {
         // Spread once its short mean is full again (after a stuck run it starts over).
@@ -957,6 +986,7 @@ export class StreamScorer {
     } else {
       s.run.fill(1);
       s.runRare.fill(0);
+      for (let c = 0; c < C; c++) restartRun(s.runModel, c * RUN_STATE);
       // The first reading after a gap (not the stream's first): the silence is judged as what a silence of up to
       // resetAfter steps already is (filled steps count in a run), a run of that many readings without news,
       // against the stream's own runs, and taught as a run that ended: a noisy stream that goes silent for 200
@@ -1503,6 +1533,7 @@ export class StreamScorer {
       run: Array.from(s.run),
       longest: Array.from(s.longest),
       runRare: Array.from(s.runRare),
+      runModel: Array.from(s.runModel),
       quiet: s.quiet.map((q) => q.map((x) => [x.v, x.at])),
       zMean: means(s.zMean),
       resMean: means(s.resMean),
@@ -1619,6 +1650,12 @@ export class StreamScorer {
     s.longest.set(nums(v.longest, 'longest'));
     // Absent from checkpoints written before they existed: no rest known yet, no run called rare.
     if (v.runRare !== undefined) s.runRare.set(nums(v.runRare, 'runRare'));
+    // Absent from checkpoints written before it existed: no run away from a rest known yet.
+    if (v.runModel !== undefined) {
+      const m = nums(v.runModel, 'runModel', RUN_STATE * C);
+      if (m.some((x) => x < 0)) throw new Error('scorer snapshot: runModel must be >= 0');
+      s.runModel.set(m);
+    }
     if (v.quiet !== undefined) {
       if (!Array.isArray(v.quiet) || v.quiet.length !== C) throw new Error(`scorer snapshot: quiet must be ${C} lists`);
       s.quiet = v.quiet.map((q) => {
@@ -1765,6 +1802,8 @@ export interface StreamScoreSnapshot {
   readonly longest: number[];
   /** Per channel, 1 once stuck called the current run rare. Absent from checkpoints written before it existed. */
   readonly runRare?: number[];
+  /** Per channel, the moments of the runs away from a rest (src/pipeline/runs.ts). Absent from checkpoints written before it existed. */
+  readonly runModel?: number[];
   /** Per channel, the values it rests at as [value, reading count when a rest there last ended]. Absent from checkpoints written before it existed. */
   readonly quiet?: [number, number][][];
   readonly zMean: number[];
@@ -1818,9 +1857,11 @@ interface Fused {
 /**
  * Surprise of each (kind, channel) against a set of histories; fused: the largest less log10 of how many spoke.
  * `each`: a buffer of EVIDENCE.length * C for the per-(kind, channel) surprises (reused across readings); `out`: the
- * record filled and returned (the caller's, refilled by each reading: no Fused object per reading).
+ * record filled and returned (the caller's, refilled by each reading: no Fused object per reading). `runFloor` ([C]):
+ * stuck's surprise of each channel is at least this (the run's surprise under the model of runs away from a rest,
+ * src/pipeline/runs.ts), where its history is ready.
  */
-function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, logs: LogsOf, out: Fused, predictive = false, perChannel?: FusedChannels): Fused {
+function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, logs: LogsOf, out: Fused, predictive = false, perChannel?: FusedChannels, runFloor?: Float64Array): Fused {
   const channels = perChannel === undefined ? zeros(C) : zeroed(perChannel.channels);
   const rowChannels = !predictive ? channels : perChannel === undefined ? zeros(C) : zeroed(perChannel.rowChannels);
   const pred = PREDICTIVE;
@@ -1841,6 +1882,10 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, 
         const tail = row[c];
         if (!tail.ready) continue;
         tail.surpriseAt(v, c, logs.values, k * C + c, pred, predictive);
+        if (k === STUCK && runFloor !== undefined && runFloor[c] > 0) {
+          pred.fitted = Math.min(MAX_SURPRISE, Math.max(pred.fitted, runFloor[c]));
+          if (predictive) pred.predictive = Math.min(MAX_SURPRISE, Math.max(pred.predictive, runFloor[c]));
+        }
         const sur = pred.fitted;
         each[k * C + c] = sur;
         n++;

@@ -9,7 +9,10 @@
  * mean (the episode at 2000 here), and the snapshot holds how many the open episode has pushed (episodeResiduals);
  * the sample of outputs and the rest of the snapshot were 7df6867's unchanged. Written again by branch stuckfix's
  * scorer (26c0e55), a detection change: stuck teaches a run as it goes only in learning or at a rest, and never a run
- * it called rare (channel b's runs after learning); the sample of outputs and the snapshot were unchanged.
+ * it called rare (channel b's runs after learning); the sample of outputs and the snapshot were unchanged. Written
+ * again by branch stucktail's scorer (6c17cc4), a detection change: a busy state's runs are also judged by a
+ * beta-geometric model (src/pipeline/runs.ts), whose state the snapshot holds (runModel); the sample of outputs and
+ * the rest of the snapshot were unchanged.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

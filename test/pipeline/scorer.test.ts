@@ -451,14 +451,14 @@ describe('StreamScorer: stuck on a noisy quantised stream, freeze after freeze',
    * resolution (an exact repeat of a noisy on state is rare, about one reading in 300; of the off state's 0.01 A
    * noise, one in 35).
    */
-  function motor(seed: number, n: number, off: (z: () => number) => number): number[][] {
+  function motor(seed: number, n: number, off: (z: () => number) => number, offLength = (u: number): number => 15 + Math.floor(10 * u)): number[][] {
     const z = normal(seed);
     const u = normal(seed + 1);
     const q = (x: number): number => Math.round(x * 1000) / 1000;
     const rows: number[][] = [];
     let on = true;
     while (rows.length < n) {
-      const len = on ? 30 + Math.floor(20 * Math.abs(Math.tanh(u()))) : 15 + Math.floor(10 * Math.abs(Math.tanh(u())));
+      const len = on ? 30 + Math.floor(20 * Math.abs(Math.tanh(u()))) : offLength(Math.abs(Math.tanh(u())));
       for (let i = 0; i < len && rows.length < n; i++) rows.push([q(on ? 8 + 0.08 * z() : off(z))]);
       on = !on;
     }
@@ -468,22 +468,71 @@ describe('StreamScorer: stuck on a noisy quantised stream, freeze after freeze',
   /** Freezes (the value of their first reading held), every 720 readings after learning: five of 30 readings, then five of 90. */
   const FREEZES = Array.from({ length: 10 }, (_, k) => ({ at: LEARN + 500 + 720 * k, length: k < 5 ? 30 : 90 }));
 
-  it('a freeze that stuck calls rare is not taught, opened or not: every freeze is judged as the first was, and every long one opens an episode', async () => {
+  it('a freeze that stuck calls rare is not taught: every freeze is judged as the first was, and every one opens an episode', async () => {
     const rows = motor(81, LEARN + 500 + 720 * FREEZES.length, (z) => 0.05 + 0.01 * z());
     for (const f of FREEZES) for (let i = f.at + 1; i < f.at + f.length; i++) rows[i] = [rows[f.at][0]];
     const out = await detect(rows, { knownNormal: LEARN, scorer: { threshold: 0.99999 } });
     const span = (f: { at: number; length: number }): ReadingOutput[] => out.slice(f.at, f.at + f.length);
     const stuck = FREEZES.map((f) => Math.max(...span(f).map((o) => o.deviationEvidence.stuck)));
-    // The first short freeze: stuck calls it rare (its surprise reaches the hold level, 4.5) but it opens no episode
-    // (the Bonferroni share of the kinds that spoke keeps the deviation below 5): a missed freeze.
-    expect(stuck[0]).toBeGreaterThanOrEqual(4.5);
-    expect(Math.max(...span(FREEZES[0]).map((o) => o.deviation))).toBeLessThan(5);
-    // Not taught, it leaves the next as rare as it was (taught, each made the next less rare: 4.8, then 3.2).
-    for (let k = 1; k < 5; k++) expect(stuck[k]).toBeGreaterThanOrEqual(stuck[0] - 0.1);
-    // Every long freeze opens its own episode, within the freeze; nothing else opens one.
-    for (const f of FREEZES.slice(5)) expect(span(f).some((o) => o.events.some((e) => e.kind === 'open'))).toBe(true);
+    // Taught, each freeze made the next less rare (before stuckfix: 4.8, then 3.2; taught to the model of runs in a
+    // busy state too, 23 then 4.9, and the next four short freezes were missed): not taught, the next is about as
+    // rare as the first (at least half as surprising; a run's surprise also moves with the runs taught meanwhile). (With the run-length tail alone the first short freeze was rare but opened nothing: a missed
+    // freeze, which stuckfix censored too; now it opens.)
+    for (let k = 1; k < FREEZES.length; k++) expect(stuck[k]).toBeGreaterThanOrEqual(stuck[0] / 2);
+    // Every freeze opens its own episode, within the freeze; nothing else opens one.
+    for (const f of FREEZES) expect(span(f).some((o) => o.events.some((e) => e.kind === 'open'))).toBe(true);
     const opens = out.flatMap((o, i) => (o.events.some((e) => e.kind === 'open') ? [i] : []));
     expect(opens.filter((i) => !FREEZES.some((f) => i >= f.at && i < f.at + f.length))).toEqual([]);
+  });
+
+  it('a freeze of the noisy on state is caught within a short mean, also when the off state rests at exactly 0 for minutes, from a short history, at 1 s and at 1 h', async () => {
+    // The run-length tail, pooled over the stream's runs, called a 90-reading freeze only about 1e-6 rare, and
+    // reached the threshold some 50 readings in; the model of runs in a busy state (runs.ts) judges each further
+    // repeat of a state that hardly ever repeats as another unlikely event.
+    // The off state: the demo's standby current (noisy), or exactly 0 for 60 to 180 readings (a rest: longer than
+    // a short mean). (Exactly 0 for 15 to 25 readings is no rest, and the runs there make the model's tail heavy:
+    // no gain there, docs/SCORING.md.)
+    const noisy = (z: () => number): number => 0.05 + 0.01 * z();
+    for (const [learn, off, offLength] of [
+      [LEARN, noisy, undefined],
+      [LEARN, (): number => 0, (u: number): number => 60 + Math.floor(120 * u)],
+      [150, noisy, undefined],
+    ] as const) {
+      const rows = motor(84, learn + 4000, off, offLength);
+      // Freezes of the on state (its value at least 7 A) that has run for `smooth` readings (a run that begins
+      // sooner after a rest is not judged by the model: the rest's repeats leave the stream calm, as a
+      // report-on-change sensor's holds do), every 500 readings after learning.
+      const at: number[] = [];
+      for (let i = learn + 300; i < learn + 3800; i += 500) {
+        let j = i;
+        while (rows.slice(j - TEST_SCORER.smooth, j + 2).some((r) => r[0] < 7)) j++;
+        at.push(j);
+        for (let k = j + 1; k < j + 90; k++) rows[k] = [rows[j][0]];
+      }
+      for (const intervalMs of [1000, 3_600_000]) {
+        const out = await detect(rows, { knownNormal: learn, intervalMs });
+        for (const f of at) {
+          const caught = out.slice(f, f + 90).findIndex((o) => o.reading.status === 'anomalous');
+          expect(caught).toBeGreaterThanOrEqual(0);
+          expect(caught).toBeLessThan(16);
+        }
+        const opens = out.flatMap((o, i) => (i >= learn && o.events.some((e) => e.kind === 'open') ? [i] : []));
+        expect(opens.filter((i) => !at.some((f) => i >= f && i < f + 90))).toEqual([]);
+      }
+    }
+  });
+
+  it('a noisy stream that holds a value through the end of its learning period is not stuck when judging starts', async () => {
+    // MSL D-16: noise, then -1 held from well before the end of the training rows into the test rows. Known normal,
+    // the hold is the run-length tail's (taught as it goes); the model of runs in a busy state called it 10^-30
+    // rare at the first judged reading and held an episode for 600 readings.
+    const z = normal(85);
+    const rows: number[][] = [];
+    for (let i = 0; i < 2000; i++) rows.push([Math.round(1000 * (0.3 * z())) / 1000]);
+    for (let i = 0; i < 1200; i++) rows.push([-1]);
+    for (let i = 0; i < 800; i++) rows.push([Math.round(1000 * (0.3 * z())) / 1000]);
+    const out = await detect(rows, { knownNormal: 2600 });
+    expect(alarmed(out).filter((i) => i >= 2600 && i < 3200)).toEqual([]);
   });
 
   it('a motor whose off state is exactly constant (a rest), and a counter that holds its value, do not alarm', async () => {

@@ -1,0 +1,122 @@
+/**
+ * How rare is a run of exact repeats at a value the stream does not rest at, against the stream's own runs there?
+ *
+ * `stuck`'s tail (a power law fitted to ln(1 + run), src/pipeline/tail.ts) is right for durations with no natural
+ * scale, and wrong for a noisy state in which an exact repeat is itself rare: there each further repeat is another
+ * unlikely event, so the probability of a run falls geometrically with its length, not as a power of it. The demo's
+ * motor current (8 A with 0.08 A of noise at 0.001 A resolution) repeats a value about once in 300 readings, yet
+ * the power law called 50 readings of one value only about 10^-5 rare.
+ *
+ * Model. Each run is counted in repeats x = run − 1 (readings, never time: the same at any sampling rate). Within a
+ * run every further reading repeats with a probability p, and p differs from run to run (a slow stretch of a
+ * quantised signal repeats more than a steep one): p ~ Beta(α, β), so x is beta-geometric,
+ *     P(X ≥ x) = B(α + x, β) / B(α, β)
+ * (Weinberg and Gladen, "The beta-geometric distribution applied to comparative fecundability studies",
+ * Biometrics 42, 1986, there the cycles to conception of couples of differing fecundability). Its tail falls as
+ * x^(−β): geometric (β large) where the runs are alike, a power law (β small) where they are not, so a quantised
+ * or report-on-change stream whose runs vary widely keeps a heavy tail and its long runs stay ordinary.
+ *
+ * Fit. α and β by the method of moments on the stream's own runs (exponentially forgotten with the stuck history's
+ * horizon): m = E[X] = α/(β − 1), and E[X(X − 1)] = 2α(α + 1)/((β − 1)(β − 2)), a geometric's 2m² times
+ * ρ = (m(β − 1) + 1)/(m(β − 2)); an overdispersion ρ > 1 gives β = (2ρm − m + 1)/(m(ρ − 1)), α = m(β − 1). ρ is
+ * estimated with DISPERSION_PRIOR runs of two repeats at the geometric's rate added to both sides, so a single
+ * chance run among rare repeats is not taken for a heavy tail. Runs no more varied than a geometric's (the noisy
+ * state of one sensor) are the conjugate Bayesian geometric instead: p ~ Beta(1 + Σx, 1 + n) after n runs (a uniform prior, one pseudo-run
+ * of one repeat), whose predictive P(X ≥ x) is the beta-geometric with α = 1 + Σx, β = 1 + n; β is never taken
+ * above 1 + n, so a short history (150 readings) says no more than its n runs can.
+ */
+
+/**
+ * Per channel: the forgotten count of runs, sum of their repeats, sum of their squared repeats (the runs taught), the
+ * share of recent readings that repeated the one before (an exponential mean, weight 1/smooth per reading), and 1
+ * while the current run began in a busy state (that share below BUSY), else 0.
+ */
+export const RUN_STATE = 5;
+
+/** A run is judged by this model when fewer than this share of the readings just before it began were repeats. */
+const BUSY = 0.5;
+
+/**
+ * Runs with a second repeat (x(x − 1) = 2) that the dispersion's estimate counts as if seen at a geometric's rate
+ * before any run: where repeats are rare, one run of three readings more than a geometric expects is chance, not
+ * a heavy tail (without it, the demo's motor's one such run in 2,500 made its tail x^(−46) instead of geometric).
+ */
+const DISPERSION_PRIOR = 3;
+
+/** The smallest β used: the method of moments needs β > 2 (a second factorial moment). */
+const MIN_BETA = 2.05;
+
+/**
+ * Notes `steps` readings (>= 1) that repeated the value before them (`repeated`) or not, in a channel's state `m` at
+ * offset `at`; the share of recent repeats forgets with weight 1/smooth per reading. A reading that did not repeat
+ * begins a run: the run is busy when the recent share (this reading included) is below BUSY.
+ */
+export function noteStep(m: Float64Array, at: number, repeated: boolean, steps: number, smooth: number): void {
+  const keep = Math.pow(1 - 1 / Math.max(1, smooth), steps);
+  m[at + 3] = m[at + 3] * keep + (repeated ? 1 - keep : 0);
+  if (!repeated) m[at + 4] = m[at + 3] < BUSY ? 1 : 0;
+}
+
+/**
+ * Makes a channel's current run calm: not judged nor taught until the value next changes (after a gap; a run that
+ * lasted a full short mean in the learning period, known normal).
+ */
+export function restartRun(m: Float64Array, at: number): void {
+  m[at + 4] = 0;
+}
+
+/**
+ * Teaches a busy run of `run` readings (>= 1) that ended to a channel's state `m` at offset `at` (count, Σx, Σx²,
+ * x = run − 1), forgetting with memory `horizon` runs (each earlier run weighs 1 − 1/horizon less). A run that did
+ * not begin busy, or a non-finite one, is ignored.
+ */
+export function teachRun(m: Float64Array, at: number, run: number, horizon: number): void {
+  if (m[at + 4] !== 1 || !(run >= 1) || !Number.isFinite(run)) return;
+  const keep = 1 - 1 / Math.max(2, horizon);
+  const x = run - 1;
+  m[at] = m[at] * keep + 1;
+  m[at + 1] = m[at + 1] * keep + x;
+  m[at + 2] = m[at + 2] * keep + x * x;
+}
+
+/**
+ * Surprise −log10 P(X ≥ run − 1) of the current run of `run` readings against a channel's state `m` at offset `at`
+ * (see the module comment): 0 for a run of 1 or one that did not begin busy, and grows with the run. The
+ * beta-geometric's parameters come from the moments with the uniform prior's pseudo-run (one run of one repeat).
+ */
+export function runSurprise(m: Float64Array, at: number, run: number): number {
+  const x = run - 1;
+  if (!(x > 0) || m[at + 4] !== 1) return 0;
+  const n = m[at] + 1;
+  const s1 = m[at + 1] + 1;
+  const mean = s1 / n;
+  // Σ x(x − 1) of the runs (the prior's pseudo-run of one repeat adds nothing), against a geometric's 2 m² n.
+  const factorial = Math.max(0, m[at + 2] - m[at + 1]);
+  const rho = (factorial + 2 * DISPERSION_PRIOR) / (2 * mean * mean * n + 2 * DISPERSION_PRIOR);
+  let beta = n;
+  let alpha = s1;
+  if (rho > 1) {
+    const dispersed = (2 * rho * mean - mean + 1) / (mean * (rho - 1));
+    if (dispersed < beta) {
+      beta = Math.max(MIN_BETA, dispersed);
+      alpha = mean * (beta - 1);
+    }
+  }
+  const lnP = lnGamma(alpha + x) + lnGamma(alpha + beta) - lnGamma(alpha) - lnGamma(alpha + x + beta);
+  return Math.max(0, -lnP / Math.LN10);
+}
+
+/** ln Γ(z) for z > 0 (Lanczos, g = 7, 9 terms; relative error ~1e-15). */
+export function lnGamma(z: number): number {
+  if (z < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * z))) - lnGamma(1 - z);
+  const y = z - 1;
+  let a = LANCZOS[0];
+  const t = y + 7.5;
+  for (let i = 1; i < 9; i++) a += LANCZOS[i] / (y + i);
+  return 0.5 * Math.log(2 * Math.PI) + (y + 0.5) * Math.log(t) - t + Math.log(a);
+}
+
+const LANCZOS = [
+  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6,
+  1.5056327351493116e-7,
+];
