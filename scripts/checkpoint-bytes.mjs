@@ -6,21 +6,14 @@
 // periodic checkpoint (store.checkpointIntervalMs, shipped 60 s: every 60 readings here). `day` extrapolates the
 // bytes of the episode's last 500 readings to a day of the episode going on at 1 Hz (a stuck sensor).
 // usage: node scripts/checkpoint-bytes.mjs ROOT   (a built checkout, e.g. . or /work/main)
-import { resolve, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { Subject } from 'rxjs';
+import { shipped } from './lib/shipped.mjs';
 const root = process.argv[2];
-const at = (p) => pathToFileURL(resolve(root, p)).href;
-const { loadModel } = await import(at('dist/adapters/onnx-runner.js'));
-const { loadConfig } = await import(at('dist/config/load.js'));
-const { Detector, detectorOptions, priorsOf } = await import(at('dist/pipeline/detector.js'));
-const { MessageParser } = await import(at('dist/pipeline/parse.js'));
-const { parseOptionsOf } = await import(at('dist/pipeline/ingest-options.js'));
-const { SignalBook } = await import(at('dist/daemon/signals.js'));
+const { at, cfg, loadModel, Detector, detectorOptions, priorsOf, MessageParser, parseOptionsOf, SignalBook } = await shipped(root);
 const { Checkpoints, EpisodeTicks, detectorCheckpointSubject } = await import(at('dist/daemon/checkpoints.js'));
 const { payloadOf } = await import(at('dist/replay/drive.js'));
 const { pino } = await import('pino');
-const cfg = loadConfig({ path: join(root, 'config/default.yaml'), env: {}, overrides: { model: { dir: join(root, 'models') } } }).config;
 const model = await loadModel(join(root, 'models/gru.json'));
 const ticks = EpisodeTicks === undefined ? null : new EpisodeTicks(2 * cfg.score.smooth - 1 + cfg.alerts.closeAfter);
 let ids = 0;

@@ -10,9 +10,9 @@
 //   idle: after the warm-up, only the first sensor keeps reading (the others silent, not yet evicted).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { Subject } from 'rxjs';
+import { shipped } from './lib/shipped.mjs';
 const root = process.argv[2];
 if (root === undefined) {
   console.error('usage: node scripts/checkpoint-day.mjs ROOT [SENSORS=20] [WARM=3000] [SAVES=60] [idle]');
@@ -21,17 +21,10 @@ if (root === undefined) {
 const nums = process.argv.slice(3).filter((a) => /^\d+$/.test(a)).map(Number);
 const S = nums[0] ?? 20, WARM = nums[1] ?? 3000, SAVES = nums[2] ?? 60;
 const idle = process.argv.includes('idle');
-const at = (p) => pathToFileURL(resolve(root, p)).href;
-const { loadModel } = await import(at('dist/adapters/onnx-runner.js'));
-const { loadConfig } = await import(at('dist/config/load.js'));
-const { Detector, detectorOptions, priorsOf } = await import(at('dist/pipeline/detector.js'));
-const { MessageParser } = await import(at('dist/pipeline/parse.js'));
-const { parseOptionsOf } = await import(at('dist/pipeline/ingest-options.js'));
-const { SignalBook } = await import(at('dist/daemon/signals.js'));
+const { at, cfg, loadModel, Detector, detectorOptions, priorsOf, MessageParser, parseOptionsOf, SignalBook } = await shipped(root);
 const { Checkpoints, detectorCheckpointSubject } = await import(at('dist/daemon/checkpoints.js'));
 const { SqliteStore } = await import(at('dist/adapters/sqlite-store.js'));
 const { pino } = await import('pino');
-const cfg = loadConfig({ path: join(root, 'config/default.yaml'), env: {}, overrides: { model: { dir: join(root, 'models') } } }).config;
 const model = await loadModel(join(root, 'models/gru.json'));
 let ids = 0;
 const det = new Detector(detectorOptions(cfg), { parser: new MessageParser(parseOptionsOf(cfg)), modelFor: () => ({ model, own: false }), priorsFor: () => priorsOf(model.sidecar), newId: () => `e${++ids}` });

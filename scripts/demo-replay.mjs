@@ -12,23 +12,17 @@
 //   e.g. node scripts/demo-replay.mjs . run.json DATA/models/motor_current-20261201T190828.json motor_current
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Subject } from 'rxjs';
+import { shipped } from './lib/shipped.mjs';
 
 const [root, summaryPath, modelPath, sensor = 'motor_current', from, to] = process.argv.slice(2);
 if (root === undefined || summaryPath === undefined || modelPath === undefined) {
   console.error('usage: node scripts/demo-replay.mjs ROOT SUMMARY.json MODEL.json [SENSOR] [FROM TO]');
   process.exit(2);
 }
-const at = (p) => pathToFileURL(resolve(root, p)).href;
-const { loadModel } = await import(at('dist/adapters/onnx-runner.js'));
-const { loadConfig } = await import(at('dist/config/load.js'));
-const { Detector, detectorOptions, priorsOf } = await import(at('dist/pipeline/detector.js'));
-const { MessageParser } = await import(at('dist/pipeline/parse.js'));
-const { parseOptionsOf } = await import(at('dist/pipeline/ingest-options.js'));
+const { at, cfg, loadModel, Detector, detectorOptions, priorsOf, MessageParser, parseOptionsOf } = await shipped(root);
 const { Simulator } = await import(at('dist/sim/simulator.js'));
 const summary = JSON.parse(readFileSync(summaryPath, 'utf8'));
-const cfg = loadConfig({ path: join(root, 'config/default.yaml'), env: {}, overrides: { model: { dir: join(root, 'models') } } }).config;
 const model = await loadModel(resolve(modelPath));
 let ids = 0;
 const det = new Detector(detectorOptions(cfg), {

@@ -6,26 +6,19 @@
 // every 10 s or slower after each reading (--every 1).
 // Prints one line per run (`<reading>:<event>:<kind>`, R a retelling's update) and the tally of `first->last` kinds.
 // usage: node scripts/noise-burst-kinds.mjs ROOT [--every 10] [--phases 0,3,6,9] [--seeds 10]   (ROOT: a built checkout)
-import { resolve, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Subject } from 'rxjs';
+import { shipped } from './lib/shipped.mjs';
 
 const { values: opt, positionals } = parseArgs({ allowPositionals: true, options: { every: { type: 'string', default: '10' }, phases: { type: 'string' }, seeds: { type: 'string', default: '10' } } });
 const root = positionals[0];
 if (root === undefined) throw new Error('usage: node scripts/noise-burst-kinds.mjs ROOT [--every K] [--phases 0,3,6,9] [--seeds N]');
 const every = Number(opt.every);
 const phases = (opt.phases ?? (every === 1 ? '0' : '0,3,6,9')).split(',').map(Number);
-const at = (p) => pathToFileURL(resolve(root, p)).href;
-const { loadModel } = await import(at('dist/adapters/onnx-runner.js'));
-const { loadConfig } = await import(at('dist/config/load.js'));
-const { Detector, detectorOptions, priorsOf } = await import(at('dist/pipeline/detector.js'));
-const { MessageParser } = await import(at('dist/pipeline/parse.js'));
-const { parseOptionsOf } = await import(at('dist/pipeline/ingest-options.js'));
-const { SignalBook } = await import(at('dist/daemon/signals.js'));
+const { at, cfg, loadModel, Detector, detectorOptions, priorsOf, MessageParser, parseOptionsOf, SignalBook } = await shipped(root);
 const { payloadOf } = await import(at('dist/replay/drive.js'));
 const { pino } = await import('pino');
-const cfg = loadConfig({ path: join(root, 'config/default.yaml'), env: {}, overrides: { model: { dir: join(root, 'models') } } }).config;
 const model = await loadModel(join(root, 'models/gru.json'));
 const T0 = Date.UTC(2026, 0, 12, 10, 0, 0);
 const NORMAL = 1000;

@@ -9,24 +9,17 @@
 // retold every K readings (--every K).
 // usage: node scripts/repeat-kinds.mjs ROOT [--seeds 10] [--every 0]   (ROOT: a built checkout)
 import { resolve, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Subject } from 'rxjs';
+import { shipped } from './lib/shipped.mjs';
 
 const { values: opt, positionals } = parseArgs({ allowPositionals: true, options: { every: { type: 'string', default: '0' }, seeds: { type: 'string', default: '10' } } });
 const root = positionals[0];
 if (root === undefined) throw new Error('usage: node scripts/repeat-kinds.mjs ROOT [--seeds N] [--every K]');
 const every = Number(opt.every);
-const at = (p) => pathToFileURL(resolve(root, p)).href;
-const { loadModel } = await import(at('dist/adapters/onnx-runner.js'));
-const { loadConfig } = await import(at('dist/config/load.js'));
-const { Detector, detectorOptions, priorsOf } = await import(at('dist/pipeline/detector.js'));
-const { MessageParser } = await import(at('dist/pipeline/parse.js'));
-const { parseOptionsOf } = await import(at('dist/pipeline/ingest-options.js'));
-const { SignalBook } = await import(at('dist/daemon/signals.js'));
+const { at, cfg, loadModel, Detector, detectorOptions, priorsOf, MessageParser, parseOptionsOf, SignalBook } = await shipped(root);
 const { payloadOf } = await import(at('dist/replay/drive.js'));
 const { pino } = await import('pino');
-const cfg = loadConfig({ path: join(root, 'config/default.yaml'), env: {}, overrides: { model: { dir: join(root, 'models') } } }).config;
 const model = await loadModel(join(root, 'models/gru.json'));
 const T0 = Date.UTC(2026, 11, 1, 18, 20, 0);
 const FREEZES = [600, 1100, 1600, 2100, 2600];
