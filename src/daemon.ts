@@ -834,6 +834,8 @@ export class Daemon {
     const detector = this.detector!;
     for (const a of store.listAnomalies({ status: 'open', limit: 1_000_000 })) {
       if (detector.openAnomaly(a.sensor) === a.id) continue;
+      // A silence alarm an eviction left open (the sensor is silent): its return resolves it, not a restart.
+      if (this.checkpoints?.evictedWithOpen(a.sensor, a.id) === true) continue;
       try {
         store.recordEvent(storedResolveEvent(a), this.topics.alerts(a.sensor), a.explanation);
         this.log.warn({ sensor: a.sensor, anomalyId: a.id }, 'episode left open by an unclean stop: resolved at start');

@@ -231,6 +231,23 @@ export class Checkpoints {
   }
 
   /**
+   * True when the sensor was evicted with the episode `anomalyId` open in its checkpoint: a silence alarmed while it
+   * lasted, which eviction leaves open (the sensor is silent; its return resolves it: revive() or the eviction's
+   * leftOpen), so a restart must not resolve it as left open by an unclean stop. The evicted state names the
+   * episode by its id (a UUID). Never throws (false on an unreadable row).
+   */
+  evictedWithOpen(sensor: string, anomalyId: string): boolean {
+    try {
+      const row = this.store.loadSensorState(sensor);
+      if (row === null) return false;
+      const parsed = JSON.parse(row.blob.toString('utf8')) as unknown;
+      return isEvicted(parsed) && JSON.stringify(parsed.state).includes(JSON.stringify(anomalyId));
+    } catch {
+      return false;
+    }
+  }
+
+  /**
    * Restores a sensor that was evicted, when a valid reading of it arrives again: true when its
    * checkpoint was there and young enough. Never throws.
    */

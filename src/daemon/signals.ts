@@ -296,7 +296,12 @@ export class SignalBook {
     }
     const lastHead = episode.head.length > 0 ? episode.head[episode.head.length - 1].ts : -Infinity;
     const tail = recent.filter((p) => p.ts > lastHead);
-    if (episode.before.length === 0 && episode.head.length === 0 && tail.length === 0) return null;
+    // No reading of the stream recorded at all: nothing to tell (the episode's explanation so far stands), except
+    // for a silence judged while it lasts (Detector.judgeSilence: its evidence is `stuck` alone, the missed steps),
+    // which after a restart finds none of the silent stream's readings here (tryout 12: such alerts went out with no
+    // explanation): told from the event alone, missing data from its start (the first step that did not come) to
+    // its end, without the last value, which is not known here (explain's missing data of an empty stretch).
+    if (episode.before.length === 0 && episode.head.length === 0 && tail.length === 0 && !judgedWithoutReading(ev)) return null;
     const omittedBefore = tail.length > 0 && episode.head.length > 0 && ringStart > lastHead ? [tail[0].ts] : [];
     // The readings the daemon missed while it was down are no silence of the sensor.
     for (const at of episode.resumedAfter ?? []) {
@@ -658,6 +663,12 @@ function readStoredEpisode(v: unknown): StoredEpisode {
   if (o.beganBy !== undefined && (typeof o.beganBy !== 'number' || !Number.isFinite(o.beganBy))) throw new Error('beganBy must be a finite number');
   if (o.resumedAfter !== undefined && (!Array.isArray(o.resumedAfter) || !o.resumedAfter.every((t) => typeof t === 'number' && Number.isFinite(t)))) throw new Error('resumedAfter must be finite numbers');
   return o as unknown as StoredEpisode;
+}
+
+/** Whether the event was judged without a reading of its own: a silence while it lasts, whose only evidence is `stuck`. */
+function judgedWithoutReading(ev: AnomalyEvent): boolean {
+  const kinds = Object.keys(ev.evidence ?? {});
+  return ev.kind !== 'resolve' && kinds.length === 1 && kinds[0] === 'stuck';
 }
 
 /** Whether two explanations tell an operator the same: the same kind and the same sentence (both none counts). */

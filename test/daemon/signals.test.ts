@@ -47,6 +47,16 @@ describe('SignalBook.explain', () => {
     expect(e.since).toBe(new Date(start).toISOString());
   });
 
+  it('explains a silence judged while it lasts with no reading of the stream recorded (after a restart): missing data from the event', () => {
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    const start = T0 + 300 * SEC;
+    const open = { ...event('open', start, start + 20 * 60 * SEC), evidence: { stuck: 12 } };
+    const e = book.explain(open)!;
+    expect(e.kind).toBe('missing_data');
+    expect(e.sentence).toBe('pump no reading for 20 min since 10:05 (missing data)');
+    expect(e.duration_ms).toBe(20 * 60 * SEC);
+  });
+
   it('keeps the baseline and the first readings of a long episode: a 3-hour freeze is still a freeze', () => {
     const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
     for (let i = 0; i < 300; i++) book.record(reading(T0 + i * SEC, 14 + 0.2 * Math.sin(i * 1.3)));

@@ -106,6 +106,13 @@ describe.skipIf(!builtAndModelsPresent())('a sensor that falls silent', () => {
     expect(daemon.database!.listAnomalies({ sensor: 'door', limit: 10 })).toEqual([]);
 
     if (restart) {
+      // Silent past its idle span (limits.idleAfterIntervals: 1,000 s here), attic is evicted by housekeeping
+      // (within 2 s), its silence alarm left open in the store and in its evicted checkpoint (tryout 12's runs
+      // flaked on this: a restart after the eviction resolved the alarm as left open by an unclean stop).
+      await waitFor(() => {
+        const row = daemon.database!.loadSensorState('attic');
+        return row !== null && typeof (JSON.parse(row.blob.toString('utf8')) as { evicted?: unknown }).evicted === 'number';
+      }, 10_000, 'attic evicted while silent');
       // A clean stop while silent, 10 more minutes, a start: the episode goes on (not resolved as left open, no
       // second open), its silence counted from its own start, not from the restart.
       await daemon.stop();
