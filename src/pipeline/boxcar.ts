@@ -15,10 +15,11 @@
 export class Boxcar {
   /**
    * Held values, [slot * C + channel] (slot `pos` is the next to be written), then the running sums per
-   * channel at [n * C + channel]: one buffer, so a stream's boxcar costs one typed array (a sensor that sends
-   * a few readings and stops costs little).
+   * channel at [n * C + channel]: one buffer, so a stream's boxcar costs one typed array, made at its first push
+   * (a sensor that sends one reading and stops, such as the junk of a hostile flood, costs none: null until then,
+   * which reads as all zeros).
    */
-  private readonly ring: Float64Array;
+  private store: Float64Array | null = null;
   /** Where the sums start in `ring`: n * C. */
   private readonly S: number;
   private held = 0;
@@ -37,7 +38,11 @@ export class Boxcar {
     if (!Number.isInteger(C) || C < 1) throw new RangeError(`boxcar: C must be an integer >= 1, got ${C}`);
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`boxcar: n must be an integer >= 1, got ${n}`);
     this.S = C * n;
-    this.ring = new Float64Array(C * n + C);
+  }
+
+  /** The buffer, made (zeros) when first needed. */
+  private get ring(): Float64Array {
+    return (this.store ??= new Float64Array(this.S + this.C));
   }
 
   /** Values held (at most n). */
@@ -50,7 +55,7 @@ export class Boxcar {
     this.held = 0;
     this.pos = 0;
     this.sinceExact = 0;
-    this.ring.fill(0, this.S);
+    if (this.store !== null) this.store.fill(0, this.S);
   }
 
   /** Pushes one value per channel (`values[c]`), dropping the oldest when n are held. */
@@ -58,10 +63,11 @@ export class Boxcar {
     const { C, n } = this;
     const base = this.pos * C;
     const full = this.held === n;
+    const ring = this.ring;
     for (let c = 0; c < C; c++) {
-      if (full) this.ring[this.S + c] -= this.ring[base + c];
-      this.ring[base + c] = values[c];
-      this.ring[this.S + c] += values[c];
+      if (full) ring[this.S + c] -= ring[base + c];
+      ring[base + c] = values[c];
+      ring[this.S + c] += values[c];
     }
     this.pos = (this.pos + 1) % n;
     if (!full) this.held++;
@@ -105,8 +111,9 @@ export class Boxcar {
     const bottom = BOTTOM.fill(Infinity, 0, k);
     // Oldest first, the slot wrapping at n (no modulo per value).
     let slot = (this.pos - this.held + this.n) % this.n;
+    const ring = this.ring;
     for (let j = 0; j < this.held; j++) {
-      const v = this.ring[slot * this.C + c];
+      const v = ring[slot * this.C + c];
       if (++slot === this.n) slot = 0;
       // Keep the k largest in `top` (largest first) and the k smallest in `bottom` (smallest first).
       let x = v;
@@ -147,7 +154,8 @@ export class Boxcar {
    * they were last recomputed, so that a restored boxcar rounds exactly as the one it was saved from.
    */
   toJSON(): BoxcarState {
-    return { values: this.values(), sums: Array.from(this.ring.subarray(this.S)), sinceExact: this.sinceExact };
+    const sums = this.store === null ? new Array<number>(this.C).fill(0) : Array.from(this.store.subarray(this.S));
+    return { values: this.values(), sums, sinceExact: this.sinceExact };
   }
 
   /**
@@ -168,14 +176,15 @@ export class Boxcar {
       const { sums, sinceExact } = state as BoxcarState;
       if (sums.length !== this.C || !sums.every(Number.isFinite)) throw new Error(`boxcar: sums must be ${this.C} finite numbers`);
       if (!Number.isInteger(sinceExact) || sinceExact < 0 || sinceExact >= this.n) throw new Error(`boxcar: sinceExact must be an integer in [0, ${this.n})`);
-      this.ring.set(sums, this.S);
+      if (this.store !== null || sums.some((x) => x !== 0)) this.ring.set(sums, this.S);
       this.sinceExact = sinceExact;
     }
   }
 
   private exact(): void {
     this.sinceExact = 0;
-    this.ring.fill(0, this.S);
+    if (this.store === null) return;
+    this.store.fill(0, this.S);
     const first = (this.pos - this.held + this.n) % this.n;
     for (let k = 0; k < this.held; k++) {
       const slot = (first + k) % this.n;

@@ -2,6 +2,23 @@ import { describe, expect, it } from 'vitest';
 import { Boxcar } from '../../src/pipeline/boxcar.js';
 
 describe('Boxcar', () => {
+  it('has no buffer until its first push (lazy), and reads, saves and restores as an empty one', () => {
+    const fresh = new Boxcar(3, 4);
+    expect(fresh.count).toBe(0);
+    expect(fresh.mean(2)).toBe(0);
+    expect(fresh.trimmedMean(1, 1)).toBe(0);
+    expect(fresh.toJSON()).toEqual({ values: [], sums: [0, 0, 0], sinceExact: 0 });
+    fresh.clear();
+    const used = new Boxcar(3, 4);
+    used.push([1, 2, 3]);
+    used.clear();
+    expect(fresh.toJSON()).toEqual(used.toJSON());
+    const back = new Boxcar(3, 4);
+    back.load(fresh.toJSON());
+    back.push([4, 5, 6]);
+    expect(back.toJSON()).toEqual({ values: [[4, 5, 6]], sums: [4, 5, 6], sinceExact: 1 });
+  });
+
   it('is the mean of the last n values pushed, per channel', () => {
     const b = new Boxcar(2, 3);
     expect(b.mean(0)).toBe(0);
