@@ -291,6 +291,11 @@ class StreamScore {
   varCount = 0;
   /** Per channel: run of identical values. */
   readonly run: Float64Array;
+  /**
+   * Per channel: the stream's resolution, the smallest change other than 0 it has made (sensor units; 0 before its
+   * first): an exact repeat of a quantised stream is a change below it, not no change (spread's floor).
+   */
+  readonly step: Float64Array;
   /** Per channel: the longest run taught so far (a lasting run that beats it is taught as it goes, in learning or at a rest). */
   readonly longest: Float64Array;
   /** Per channel: 1 once the reference stuck surprise of the current run reached the hold level (the run is not the stream's ordinary rest). */
@@ -382,6 +387,7 @@ class StreamScore {
     this.cycVar = view(10);
     this.cycCount = view(11);
     this.runFloor = view(12);
+    this.step = new Float64Array(C);
     this.runModel = perChannel.subarray(13 * C, (13 + RUN_STATE) * C);
     this.quiet = Array.from({ length: C }, () => []);
     this.zMean = new Boxcar(C, shortSpan(opts.smooth));
@@ -903,8 +909,15 @@ export class StreamScorer {
       // a stuck run, spread's short mean starts over; until then it shows no change of noise level.
       let firstMove = false;
       for (let c = 0; c < C; c++) {
-        d2[c] = (r.item.values[c] - s.last[c]) ** 2 / (1 + filled);
-        logD2[c] = Math.log(d2[c] + 1e-4 * s.longVar[c] + 1e-300);
+        const moved = Math.abs(r.item.values[c] - s.last[c]);
+        if (moved > 0 && (s.step[c] === 0 || moved < s.step[c])) s.step[c] = moved;
+        d2[c] = moved ** 2 / (1 + filled);
+        // An exact repeat of a quantised stream is a change below its resolution q: floored at the quantisation
+        // noise of a change, q²/6 (two readings' errors, each uniform over a step: q²/12 each; Widrow & Kollár,
+        // "Quantization Noise", 2008), so a stream that mostly repeats and flickers by one step where its level
+        // crosses a step does not read each flicker as thousands of times its noise level (tryout 12).
+        const floor = d2[c] === 0 ? (s.step[c] * s.step[c]) / 6 : 0;
+        logD2[c] = Math.log(Math.max(d2[c], floor) + 1e-4 * s.longVar[c] + 1e-300);
         if (s.longVar[c] === 0 && d2[c] > 0) firstMove = true;
         // An exact repeat at a value the stream rests at (a floor such as 0 lux at night; quietValues) is the
         // stream at rest, not its noise level collapsing: it enters spread's short mean as the long-term mean
@@ -1532,6 +1545,7 @@ export class StreamScorer {
       varCount: s.varCount,
       run: Array.from(s.run),
       longest: Array.from(s.longest),
+      step: Array.from(s.step),
       runRare: Array.from(s.runRare),
       runModel: Array.from(s.runModel),
       quiet: s.quiet.map((q) => q.map((x) => [x.v, x.at])),
@@ -1648,6 +1662,8 @@ export class StreamScorer {
     s.varCount = int(v.varCount, 'varCount');
     s.run.set(nums(v.run, 'run'));
     s.longest.set(nums(v.longest, 'longest'));
+    // Absent from checkpoints written before it existed: no resolution known yet (learnt from the next changes).
+    if (v.step !== undefined) s.step.set(nums(v.step, 'step'));
     // Absent from checkpoints written before they existed: no rest known yet, no run called rare.
     if (v.runRare !== undefined) s.runRare.set(nums(v.runRare, 'runRare'));
     // Absent from checkpoints written before it existed: no run away from a rest known yet.
@@ -1800,6 +1816,8 @@ export interface StreamScoreSnapshot {
   readonly varCount: number;
   readonly run: number[];
   readonly longest: number[];
+  /** Per channel, the smallest change other than 0 (the resolution). Absent from checkpoints written before it existed. */
+  readonly step?: number[];
   /** Per channel, 1 once stuck called the current run rare. Absent from checkpoints written before it existed. */
   readonly runRare?: number[];
   /** Per channel, the moments of the runs away from a rest (src/pipeline/runs.ts). Absent from checkpoints written before it existed. */

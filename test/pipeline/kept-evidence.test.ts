@@ -12,7 +12,9 @@
  * it called rare (channel b's runs after learning); the sample of outputs and the snapshot were unchanged. Written
  * again by branch stucktail's scorer (6c17cc4), a detection change: a busy state's runs are also judged by a
  * beta-geometric model (src/pipeline/runs.ts), whose state the snapshot holds (runModel); the sample of outputs and
- * the rest of the snapshot were unchanged.
+ * the rest of the snapshot were unchanged. Written again by branch qfloor's scorer (on d27ea3c), a detection
+ * change: spread floors an exact repeat at the quantisation noise of the stream's resolution (its smallest change),
+ * whose state the snapshot holds (step); 4 of the sample's outputs move (channel b repeats).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
