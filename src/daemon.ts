@@ -771,7 +771,7 @@ export class Daemon {
       const { events } = detector.judgeSilence(sensor, arrivedAt, now);
       if (events.length === 0) continue;
       // SignalBook.explain never throws; the episode has no reading: it is told missing data from the readings before it.
-      for (const ev of events) this.recordEvent(store, ev, this.signals?.explain(ev) ?? null);
+      for (const ev of events) this.recordEvent(store, ev, this.signals?.explainAlert(ev, true).explanation ?? null);
       this.episodeTicks?.note(sensor, detector.openAnomaly(sensor), events.length);
       board.refresh(sensor);
     }

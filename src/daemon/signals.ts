@@ -161,8 +161,10 @@ export class SignalBook {
    * to be alerted; the episode's state here moves on as for any event (its next alert is compared with this
    * one, which tells the same). An update that changes the kind, the sentence or the published peak is news, and
    * so is every event of an episode this book did not hold before it (after a restart without its state).
+   * `silence`: the event is a silence judged while it lasts (Daemon.judgeSilences), which has no reading of its
+   * own: with none of the stream's readings recorded (after a restart) it is told missing data from the event.
    */
-  explainAlert(ev: AnomalyEvent): { readonly explanation: AlertExplanation | null; readonly repeats: boolean } {
+  explainAlert(ev: AnomalyEvent, silence = false): { readonly explanation: AlertExplanation | null; readonly repeats: boolean } {
     let episode: OpenEpisode | null = null;
     let repeats = false;
     try {
@@ -170,7 +172,7 @@ export class SignalBook {
       const before = held === undefined ? null : { explanation: held.explanation, peakScore: held.last.peakScore };
       episode = this.episodeOf(ev);
       episode.last = ev;
-      const told = this.explainEvent(ev, episode);
+      const told = this.explainEvent(ev, episode, silence);
       const fresh = told?.explanation ?? null;
       const peak = peakOf(ev);
       const overturns = told !== null && overturned(episode, told);
@@ -227,7 +229,7 @@ export class SignalBook {
     if (kept !== null && kept.kind !== null && !provisional(episode)) return null;
     try {
       const event: AnomalyEvent = { ...episode.last, kind: 'update', endTs: Math.max(episode.last.endTs, lastAboveTs), windows: Math.max(episode.last.windows, readings) };
-      const told = this.explainEvent(event, episode);
+      const told = this.explainEvent(event, episode, false);
       if (told === null || told.explanation.kind === null) return null;
       const fresh = told.explanation;
       if (kept !== null && kept.kind !== null) {
@@ -273,7 +275,7 @@ export class SignalBook {
    * The event's explanation, rebuilt from the episode's readings (its baseline, its first readings, the ring's
    * since), and how many of the episode's readings it was told from; null when there are none to tell it from.
    */
-  private explainEvent(ev: AnomalyEvent, episode: OpenEpisode): Told | null {
+  private explainEvent(ev: AnomalyEvent, episode: OpenEpisode, silence: boolean): Told | null {
     const stream = ev.sensor;
     // A resolve describes the anomalous stretch, up to its last reading that held the episode and the first
     // one after it that did not (so a jump that came back within range is told a spike), not the rest of
@@ -297,11 +299,11 @@ export class SignalBook {
     const lastHead = episode.head.length > 0 ? episode.head[episode.head.length - 1].ts : -Infinity;
     const tail = recent.filter((p) => p.ts > lastHead);
     // No reading of the stream recorded at all: nothing to tell (the episode's explanation so far stands), except
-    // for a silence judged while it lasts (Detector.judgeSilence: its evidence is `stuck` alone, the missed steps),
+    // for a silence judged while it lasts (`silence`: Detector.judgeSilence's events, which have no reading),
     // which after a restart finds none of the silent stream's readings here (tryout 12: such alerts went out with no
     // explanation): told from the event alone, missing data from its start (the first step that did not come) to
     // its end, without the last value, which is not known here (explain's missing data of an empty stretch).
-    if (episode.before.length === 0 && episode.head.length === 0 && tail.length === 0 && !judgedWithoutReading(ev)) return null;
+    if (episode.before.length === 0 && episode.head.length === 0 && tail.length === 0 && !silence) return null;
     const omittedBefore = tail.length > 0 && episode.head.length > 0 && ringStart > lastHead ? [tail[0].ts] : [];
     // The readings the daemon missed while it was down are no silence of the sensor.
     for (const at of episode.resumedAfter ?? []) {
@@ -663,12 +665,6 @@ function readStoredEpisode(v: unknown): StoredEpisode {
   if (o.beganBy !== undefined && (typeof o.beganBy !== 'number' || !Number.isFinite(o.beganBy))) throw new Error('beganBy must be a finite number');
   if (o.resumedAfter !== undefined && (!Array.isArray(o.resumedAfter) || !o.resumedAfter.every((t) => typeof t === 'number' && Number.isFinite(t)))) throw new Error('resumedAfter must be finite numbers');
   return o as unknown as StoredEpisode;
-}
-
-/** Whether the event was judged without a reading of its own: a silence while it lasts, whose only evidence is `stuck`. */
-function judgedWithoutReading(ev: AnomalyEvent): boolean {
-  const kinds = Object.keys(ev.evidence ?? {});
-  return ev.kind !== 'resolve' && kinds.length === 1 && kinds[0] === 'stuck';
 }
 
 /** Whether two explanations tell an operator the same: the same kind and the same sentence (both none counts). */

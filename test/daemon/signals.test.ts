@@ -51,7 +51,7 @@ describe('SignalBook.explain', () => {
     const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
     const start = T0 + 300 * SEC;
     const open = { ...event('open', start, start + 20 * 60 * SEC), evidence: { stuck: 12 } };
-    const e = book.explain(open)!;
+    const e = book.explainAlert(open, true).explanation!;
     expect(e.kind).toBe('missing_data');
     expect(e.sentence).toBe('pump no reading for 20 min since 10:05 (missing data)');
     expect(e.duration_ms).toBe(20 * 60 * SEC);
