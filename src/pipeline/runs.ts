@@ -28,15 +28,10 @@
 
 /**
  * Per channel: the forgotten count of runs, sum of their repeats, sum of their squared repeats (the runs taught), the
- * share of recent readings that repeated the one before (an exponential mean, weight 1/smooth per reading), the
- * current run's state (1 while it began in a busy state, that share below BUSY; 2 once such a run lasted a full
- * short mean in the learning period, a known-normal hold: holdRun; else 0), and the forgotten count of holds (busy
- * runs that lasted a full short mean and were not rare, away from a rest: teachHold).
+ * share of recent readings that repeated the one before (an exponential mean, weight 1/smooth per reading), and 1
+ * while the current run began in a busy state (that share below BUSY), else 0.
  */
-export const RUN_STATE = 6;
-
-/** RUN_STATE of checkpoints written before holds were counted (anomalyd-scorer/6 up to 2026-12-01): no holds. */
-export const RUN_STATE_V1 = 5;
+export const RUN_STATE = 5;
 
 /** A run is judged by this model when fewer than this share of the readings just before it began were repeats. */
 const BUSY = 0.5;
@@ -82,52 +77,12 @@ export function teachRun(m: Float64Array, at: number, run: number, horizon: numb
   m[at] = m[at] * keep + 1;
   m[at + 1] = m[at + 1] * keep + x;
   m[at + 2] = m[at + 2] * keep + x * x;
-  m[at + 5] *= keep;
-}
-
-/**
- * Marks a channel's current run, which has lasted a full short mean in the learning period, as a known-normal hold:
- * neither judged nor taught to the beta-geometric (as restartRun), but counted as a hold when it ends (teachHold)
- * if it began busy.
- */
-export function holdRun(m: Float64Array, at: number): void {
-  m[at + 4] = m[at + 4] >= 1 ? 2 : 0;
-}
-
-/**
- * Counts a hold that ended: a run that began busy (or was marked by holdRun), lasted a full short mean and was not
- * rare (the caller's judgements), at a value the stream did not rest at. Its length is not taught to the
- * beta-geometric (a hold's length is the run-length tail's business), only that the busy state held: runSurprise
- * then judges a run against the mixture of the stream's short runs and its holds. Forgets as teachRun does.
- * Returns whether it was counted (false: the run did not begin busy).
- */
-export function teachHold(m: Float64Array, at: number, horizon: number): boolean {
-  if (m[at + 4] < 1) return false;
-  const keep = 1 - 1 / Math.max(2, horizon);
-  m[at] *= keep;
-  m[at + 1] *= keep;
-  m[at + 2] *= keep;
-  m[at + 5] = m[at + 5] * keep + 1;
-  return true;
-}
-
-/**
- * Takes back a hold teachHold counted, when its value turned out to be a rest the stream comes back to (the off
- * state of a duty cycle at exactly 0, held again): a visit to a rest, not a hold of the busy state at a new value.
- */
-export function untakeHold(m: Float64Array, at: number): void {
-  m[at + 5] = Math.max(0, m[at + 5] - 1);
 }
 
 /**
  * Surprise −log10 P(X ≥ run − 1) of the current run of `run` readings against a channel's state `m` at offset `at`
  * (see the module comment): 0 for a run of 1 or one that did not begin busy, and grows with the run. The
  * beta-geometric's parameters come from the moments with the uniform prior's pseudo-run (one run of one repeat).
- * Where the busy state also holds values (holds, teachHold), a run is judged against the mixture of its short runs
- * and its holds: P(X ≥ x) = (1 − π) P_bg(x) + π P(hold ≥ x) ≥ π P_bg(x) + π for the x a hold reaches, so the
- * surprise never exceeds −log10 π, π the share of the busy runs that were holds, (h − 1) / (n + h + 1) after n
- * short runs and h holds: one hold is no pattern (the first off state of a duty cycle at exactly 0 is as likely a
- * rest the stream will come back to). How long a hold may last beyond that is the run-length tail's judgement.
  */
 export function runSurprise(m: Float64Array, at: number, run: number): number {
   const x = run - 1;
@@ -147,9 +102,7 @@ export function runSurprise(m: Float64Array, at: number, run: number): number {
       alpha = mean * (beta - 1);
     }
   }
-  let lnP = lnGamma(alpha + x) + lnGamma(alpha + beta) - lnGamma(alpha) - lnGamma(alpha + x + beta);
-  const holds = m[at + 5] - 1;
-  if (holds > 0) lnP = Math.max(lnP, Math.log(holds / (m[at] + m[at + 5] + 1)));
+  const lnP = lnGamma(alpha + x) + lnGamma(alpha + beta) - lnGamma(alpha) - lnGamma(alpha + x + beta);
   return Math.max(0, -lnP / Math.LN10);
 }
 

@@ -111,7 +111,7 @@ import { Boxcar, type BoxcarState } from './boxcar.js';
 import { ValueHistogram, type ValueHistogramState } from './rarity.js';
 import { CycleProfile, type CycleState } from './cycle.js';
 import { KeptEvidence, type PackedEvidence } from './kept-evidence.js';
-import { RUN_STATE, RUN_STATE_V1, holdRun, noteStep, restartRun, runSurprise, teachHold, teachRun, untakeHold } from './runs.js';
+import { RUN_STATE, noteStep, restartRun, runSurprise, teachRun } from './runs.js';
 import { MAX_SURPRISE, TailCalibrator, logError, type LogPrior, type SurpriseOut, type TailOptions, type TailState } from './tail.js';
 
 export const EVIDENCE = ['prediction', 'bias', 'reconstruction', 'level', 'change', 'shift', 'spread', 'stuck', 'rarity', 'cycle'] as const;
@@ -954,11 +954,7 @@ export class StreamScorer {
           noteStep(s.runModel, c * RUN_STATE, true, 1 + filled, o.smooth);
           // A run that lasts a full short mean in the learning period is how the stream holds a value (known
           // normal): it is left to the run-length tail, which learns it as it goes, also once learning ends.
-          // Away from a rest it is a hold of the busy state, counted when it ends (teachHold).
-          if (learning && s.run[c] >= shortSpan(o.smooth)) {
-            if (isQuiet(s, c, r.item.values[c], o.horizon)) restartRun(s.runModel, c * RUN_STATE);
-            else holdRun(s.runModel, c * RUN_STATE);
-          }
+          if (learning && s.run[c] >= shortSpan(o.smooth)) restartRun(s.runModel, c * RUN_STATE);
           if (s.run[c] >= RECORD_STEP * s.longest[c] && (learning || isQuiet(s, c, r.item.values[c], o.horizon))) {
             done[c] = Math.log1p(s.run[c]);
             s.longest[c] = s.run[c];
@@ -968,24 +964,17 @@ export class StreamScorer {
           // history of run lengths, as a value that would hold an episode is (SPOT's censoring), whether or not
           // it opened one: judged by the next reading's run of 1, a freeze that just missed the threshold was
           // taught, and made every later one less rare (the demo's motor: 4.87, then 2.75, 2.63, …).
-          let held = false;
           if (s.runRare[c] === 0) {
             done[c] = Math.log1p(s.run[c]);
             if (s.run[c] > s.longest[c]) s.longest[c] = s.run[c];
             // A busy run away from the stream's rests that did not become one (shorter than a full short mean) is
             // also taught to the model of such runs (runs.ts), censored alike.
-            // One that did (a hold of the busy state at a value it did not rest at: MSL M-3 … M-5 hold plateaus of
-            // 20 to 470 readings at ever new values) is counted as a hold (runs.ts: the runs are judged against the
-            // mixture of short runs and holds), not taught as a length.
-            if (!isQuiet(s, c, s.last[c], o.horizon)) {
-              if (s.run[c] < shortSpan(o.smooth)) teachRun(s.runModel, c * RUN_STATE, s.run[c], o.horizon);
-              else held = teachHold(s.runModel, c * RUN_STATE, o.horizon);
-            }
+            if (s.run[c] < shortSpan(o.smooth) && !isQuiet(s, c, s.last[c], o.horizon)) teachRun(s.runModel, c * RUN_STATE, s.run[c], o.horizon);
           }
           // A run long enough to fill spread's short mean, which stuck never called rare: the stream rests at
           // that value (quietValues), whether or not an episode held it (spread's, at its first such rest).
           if (s.run[c] >= shortSpan(o.smooth) && s.runRare[c] === 0) {
-            teachQuiet(s, c, s.last[c], held);
+            teachQuiet(s, c, s.last[c]);
             s.restEnded[c] = s.run[c];
           }
           s.runRare[c] = 0;
@@ -1559,7 +1548,7 @@ export class StreamScorer {
       step: Array.from(s.step),
       runRare: Array.from(s.runRare),
       runModel: Array.from(s.runModel),
-      quiet: s.quiet.map((q) => q.map((x): [number, number, number] => [x.v, x.at, x.held ? 1 : 0])),
+      quiet: s.quiet.map((q) => q.map((x) => [x.v, x.at])),
       zMean: means(s.zMean),
       resMean: means(s.resMean),
       shortMeans: { zMean: s.zMean.toJSON(), resMean: s.resMean.toJSON(), shortLog: s.shortLog.toJSON(), rarity: s.rareBox.toJSON(), cycle: s.cycBox?.toJSON() },
@@ -1679,21 +1668,17 @@ export class StreamScorer {
     if (v.runRare !== undefined) s.runRare.set(nums(v.runRare, 'runRare'));
     // Absent from checkpoints written before it existed: no run away from a rest known yet.
     if (v.runModel !== undefined) {
-      // Checkpoints written before holds were counted have RUN_STATE_V1 numbers a channel: no holds.
-      const old = Array.isArray(v.runModel) && v.runModel.length === RUN_STATE_V1 * C;
-      const m = nums(v.runModel, 'runModel', (old ? RUN_STATE_V1 : RUN_STATE) * C);
+      const m = nums(v.runModel, 'runModel', RUN_STATE * C);
       if (m.some((x) => x < 0)) throw new Error('scorer snapshot: runModel must be >= 0');
-      if (old) for (let c = 0; c < C; c++) s.runModel.set(m.slice(c * RUN_STATE_V1, (c + 1) * RUN_STATE_V1), c * RUN_STATE);
-      else s.runModel.set(m);
+      s.runModel.set(m);
     }
     if (v.quiet !== undefined) {
       if (!Array.isArray(v.quiet) || v.quiet.length !== C) throw new Error(`scorer snapshot: quiet must be ${C} lists`);
       s.quiet = v.quiet.map((q) => {
         if (!Array.isArray(q) || q.length > QUIET_VALUES) throw new Error('scorer snapshot: bad quiet values');
         return q.map((x) => {
-          // [value, at] before holds were counted (no hold to take back), then [value, at, held].
-          const [qv, at, held] = nums(x, 'quiet value', Array.isArray(x) && x.length === 3 ? 3 : 2);
-          return { v: qv, at, held: held === 1 };
+          const [qv, at] = nums(x, 'quiet value', 2);
+          return { v: qv, at };
         });
       });
     }
@@ -1838,7 +1823,7 @@ export interface StreamScoreSnapshot {
   /** Per channel, the moments of the runs away from a rest (src/pipeline/runs.ts). Absent from checkpoints written before it existed. */
   readonly runModel?: number[];
   /** Per channel, the values it rests at as [value, reading count when a rest there last ended]. Absent from checkpoints written before it existed. */
-  readonly quiet?: ([number, number] | [number, number, number])[][];
+  readonly quiet?: [number, number][][];
   readonly zMean: number[];
   readonly resMean: number[];
   /** The short means' states (boxcars): of the signed level, of the signed residual, of the log squared change. */
@@ -2120,15 +2105,10 @@ const RARITY = EVIDENCE.indexOf('rarity');
 const CYCLE = EVIDENCE.indexOf('cycle');
 const STUCK = EVIDENCE.indexOf('stuck');
 
-/**
- * A value a channel rests at (quietValues), the reading count (`seen`) when a rest there last ended, and whether its
- * first rest was counted as a hold of the busy state (runs.ts teachHold), to be taken back if the stream rests there
- * again (untakeHold).
- */
+/** A value a channel rests at (quietValues), and the reading count (`seen`) when a rest there last ended. */
 interface QuietValue {
   readonly v: number;
   at: number;
-  held: boolean;
 }
 
 /** The most values a channel keeps as rests (the most recently used are kept). */
@@ -2209,20 +2189,12 @@ function teachRests(s: StreamScore): void {
   s.rests = [];
 }
 
-/**
- * Teaches channel c that it rests at `v` (quietValues): the most recently ended rests are kept. `held`: this rest was
- * counted as a hold of the busy state (runs.ts teachHold). A value the stream rests at again is a rest it comes back
- * to, not a hold at a new value: the hold its first rest counted is taken back (untakeHold).
- */
-function teachQuiet(s: StreamScore, c: number, v: number, held: boolean): void {
+/** Teaches channel c that it rests at `v` (quietValues): the most recently ended rests are kept. */
+function teachQuiet(s: StreamScore, c: number, v: number): void {
   const q = s.quiet[c];
   const i = q.findIndex((x) => x.v === v);
-  if (i >= 0) {
-    if (q[i].held) untakeHold(s.runModel, c * RUN_STATE);
-    held = false;
-    q.splice(i, 1);
-  }
-  q.unshift({ v, at: s.seen, held });
+  if (i >= 0) q.splice(i, 1);
+  q.unshift({ v, at: s.seen });
   if (q.length > QUIET_VALUES) q.length = QUIET_VALUES;
 }
 
