@@ -24,8 +24,8 @@ import type { OutboxPublisher } from './adapters/outbox-publisher.js';
 import type { HttpServer } from './adapters/http.js';
 import type { InferenceWorkerHost } from './adapters/inference-worker.js';
 import { MessageParser } from './pipeline/parse.js';
-import { ingestFilters, parseOptionsOf } from './pipeline/ingest-options.js';
-import { discoveryFor, type HaDiscovery } from './adapters/ha-discovery.js';
+import { discoveryEnabled, ingestFilters, parseOptionsOf } from './pipeline/ingest-options.js';
+import { birthTopicOf, discoveryFor, type HaDiscovery } from './adapters/ha-discovery.js';
 import { AnchoredClock } from './util/clock.js';
 import { RejectionCounter, rejectionSummaryText } from './pipeline/rejections.js';
 import { OutOfOrderRuns, outOfOrderRunText } from './pipeline/out-of-order-runs.js';
@@ -339,7 +339,9 @@ export class Daemon {
     const mqtt = this.startMqtt(store);
     await mqtt.start();
     this.discovery?.start();
-    // The restored sensors' retained states (they are republished as any status change is).
+    // The restored streams' discovery configs (a broker may have lost them: the embedded broker's retained store
+    // dies with the process), then their retained states (republished as any status change is).
+    for (const stream of restored) this.discovery?.streamSeen(stream, detector.sourceOf(stream));
     this.board?.refreshAll();
 
     this.publisher = this.adapters.createOutbox(store, (topic, payload) => mqtt.publishOnce(topic, payload), {
@@ -525,7 +527,8 @@ export class Daemon {
       clean: config.mqtt.clean,
       qos: config.mqtt.qos,
       keepaliveSec: config.mqtt.keepaliveSec,
-      topics: [...ingestFilters(config), ...(operators.size > 0 ? [commandFilter(config.mqtt.topicPrefix)] : [])],
+      // Home Assistant's birth message too when discovery is on: it asks for the configs again (HaDiscovery.homeAssistantStatus).
+      topics: [...ingestFilters(config), ...(operators.size > 0 ? [commandFilter(config.mqtt.topicPrefix)] : []), ...(discoveryEnabled(config) ? [birthTopicOf(config)] : [])],
       statusTopic: this.topics.status,
       logger: logger.child({ module: 'mqtt' }),
       // Arrival stamps: monotonic, anchored to the wall clock, so a wall-clock step cannot reorder live readings.
@@ -541,7 +544,13 @@ export class Daemon {
       logger: logger.child({ module: 'commands' }),
       now: this.now,
     });
+    const birthTopic = this.discovery?.birthTopic ?? null;
     this.feed = mqtt.messages$.subscribe((m) => {
+      if (m.topic === birthTopic) {
+        // Home Assistant's birth or last will: not a reading (counted as neither received nor rejected).
+        this.discovery?.homeAssistantStatus(m.payload.toString('utf8'));
+        return;
+      }
       if (commands.matches(m.topic)) {
         this.counters.commands++;
         // handle() never rejects; the reply goes out on <prefix>/cmd/result.

@@ -42,6 +42,63 @@ const REAL_TIMERS: DenialTimers = {
 /** aedes' publish as its client handler and its will calls use it (the typings know only `(packet, callback)`). */
 type AedesPublish = (packet: object, client?: unknown, done?: (err?: Error) => void) => void;
 
+/** aedes' message emitter's emit (mqemitter): hands one packet to every matching subscription's handler. */
+type EmitterEmit = (packet: object, done?: (err?: Error) => void) => unknown;
+
+/**
+ * Makes aedes hand its publishes to the subscribers in the order they were published, as mosquitto does.
+ *
+ * aedes runs a publish through steps: a retained one is first stored (a promise, so at least a microtask), a
+ * QoS 1/2 one first looked up for offline sessions (a promise too), a plain QoS 0 one goes out at once. So a
+ * plain publish right behind a retained one (one socket read: ESPHome's retained states beside any other
+ * device on the same connection, tryout 13) overtook it, and the overtaken one was then lost, not just late:
+ * each client keeps the highest broker counter it was sent and takes anything lower for a copy of a message
+ * it already had (aedes lib/client.js dedupe, meant for overlapping subscriptions; moscajs/aedes#955, #994,
+ * open in aedes 1.2.0, the latest release). Nothing was refused, counted or logged.
+ *
+ * Here a publish starts only once the one before it has reached the emitter (or ended without: an error), so
+ * the emitter sees them in publish order, which is also the order of their broker counters; aedes' dedupe then
+ * drops only real copies. A publish made while another waits (a will, a $SYS line) queues behind it. A plain
+ * QoS 0 publish with nothing ahead of it still goes out synchronously, as before.
+ */
+function keepPublishOrder(aedes: Aedes): void {
+  const target = aedes as unknown as { publish: AedesPublish; mq: { emit: EmitterEmit } };
+  const publish: AedesPublish = target.publish.bind(aedes);
+  const emit: EmitterEmit = target.mq.emit.bind(target.mq);
+  const waiting: (() => void)[] = [];
+  /** The publish that has not reached the emitter yet (a token), null when none. */
+  let current: object | null = null;
+  const next = (): void => {
+    while (current === null && waiting.length > 0) waiting.shift()!();
+  };
+  const release = (token: object): void => {
+    if (current !== token) return;
+    current = null;
+    next();
+  };
+  target.mq.emit = (packet, done) => {
+    // Every matching handler is called within emit (or queued in order when the emitter is busy); the next
+    // publish may start after it.
+    const r = emit(packet, done);
+    if (current !== null) release(current);
+    return r;
+  };
+  target.publish = (packet, client, done) => {
+    const callback = typeof client === 'function' ? (client as (err?: Error) => void) : done;
+    const who = typeof client === 'function' ? undefined : client;
+    const token = {};
+    const start = (): void => {
+      current = token;
+      publish(packet, who, (err) => {
+        release(token);
+        callback?.(err);
+      });
+    };
+    waiting.push(start);
+    next();
+  };
+}
+
 /** Distinct topics (or clients) a refusal line counts; beyond it it says "more than". */
 const DENIAL_MAX_DISTINCT = 500;
 /** Topics (or clients) a refusal line names. */
@@ -244,6 +301,7 @@ export class EmbeddedBroker {
     if (this.server) return;
     const log = this.opts.logger;
     const aedes = await Aedes.createBroker({ drainTimeout: 30_000 });
+    keepPublishOrder(aedes);
     if (this.opts.roles !== null) this.enforce(aedes, new BrokerRoles(this.opts.roles));
     aedes.on('clientError', (client, err) => log.debug({ client: client.id, err }, 'embedded broker: client error'));
     const server = net.createServer((socket) => {

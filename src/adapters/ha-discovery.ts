@@ -5,7 +5,12 @@
  *                                retained score is cleared;
  *   score(stream, score, ts)     the stream's latest score: published at most once per stream per
  *                                `scoreIntervalMs` (the newest value wins; a timer sends what was held back),
- *                                so a per-reading score costs Home Assistant at most one state a minute.
+ *                                so a per-reading score costs Home Assistant at most one state a minute;
+ *   homeAssistantStatus(payload) Home Assistant's birth message (`<prefix>/status` `online`, sent when it
+ *                                (re)connects): every announced stream's configs are published again, once
+ *                                per birth, BIRTH_DELAY_MS after it and at most once per BIRTH_MIN_INTERVAL_MS.
+ * The daemon announces the streams restored at start too (streamSeen), so their entities come back with a
+ * broker that lost its retained configs (the embedded broker's retained store dies with the process).
  * The anomalous/ok status needs nothing here: the binary sensor reads the retained state topic the daemon
  * already publishes. Payloads: src/contract/ha-discovery.ts.
  */
@@ -36,6 +41,14 @@ export interface HaDiscoveryOptions {
   readonly maxStreams?: number;
 }
 
+/** How long after Home Assistant's birth message its configs are published again (ms): births close together are answered once. */
+export const BIRTH_DELAY_MS = 1000;
+/**
+ * Least time between two re-publications for birth messages (ms): a client that repeats `online` (a leaked
+ * sensor login may publish it on the embedded broker) costs at most two configs per stream this often.
+ */
+export const BIRTH_MIN_INTERVAL_MS = 30_000;
+
 interface Held {
   score: number;
   ts: number;
@@ -47,6 +60,10 @@ export class HaDiscovery {
   private readonly lastSent = new Map<string, number>();
   private readonly held = new Map<string, Held>();
   private timer: NodeJS.Timeout | null = null;
+  /** The re-publication a birth message asked for, while it waits (BIRTH_DELAY_MS). */
+  private birthTimer: NodeJS.Timeout | null = null;
+  /** When the configs were last published again for a birth (epoch ms). */
+  private lastRepublished = Number.NEGATIVE_INFINITY;
   private running = false;
   private fullLogged = false;
 
@@ -70,7 +87,34 @@ export class HaDiscovery {
     this.running = false;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    if (this.birthTimer) clearTimeout(this.birthTimer);
+    this.birthTimer = null;
     await Promise.allSettled(this.flushHeld());
+  }
+
+  /** The topic of Home Assistant's birth and last will (`<homeassistant.prefix>/status`), which the daemon subscribes to. */
+  get birthTopic(): string {
+    return birthTopic(this.opts.prefix);
+  }
+
+  /**
+   * A message on birthTopic: `online` (Home Assistant started or reconnected, and may have lost entities whose
+   * configs the broker no longer holds) publishes every announced stream's two configs again, BIRTH_DELAY_MS
+   * later and at most once per BIRTH_MIN_INTERVAL_MS (a birth within it is answered when it has passed);
+   * anything else (`offline`) is ignored. Home Assistant documents this behaviour for discovery:
+   * https://www.home-assistant.io/integrations/mqtt/#birth-and-last-will-messages
+   */
+  homeAssistantStatus(payload: string): void {
+    if (!this.running || payload.trim() !== 'online' || this.birthTimer !== null) return;
+    const wait = Math.max(BIRTH_DELAY_MS, this.lastRepublished + BIRTH_MIN_INTERVAL_MS - this.opts.now());
+    this.birthTimer = setTimeout(() => {
+      this.birthTimer = null;
+      if (!this.running) return;
+      this.lastRepublished = this.opts.now();
+      this.opts.logger.info({ streams: this.announced.size }, 'Home Assistant is online: discovery configs published again');
+      for (const [stream, src] of this.announced) this.sendConfigs(stream, src);
+    }, wait);
+    this.birthTimer.unref();
   }
 
   /** Streams with entities. */
@@ -87,9 +131,14 @@ export class HaDiscovery {
     }
     const src = source ?? stream;
     this.announced.set(stream, src);
+    this.sendConfigs(stream, src);
+  }
+
+  /** Publishes the stream's two configs (retained, QoS 1). */
+  private sendConfigs(stream: string, source: string): void {
     const t = discoveryTopics(this.opts.prefix, this.opts.nodeId, stream);
-    void this.send(t.binarySensor, JSON.stringify(binarySensorConfig(this.ctx, stream, src)), true);
-    void this.send(t.sensor, JSON.stringify(scoreSensorConfig(this.ctx, stream, src)), true);
+    void this.send(t.binarySensor, JSON.stringify(binarySensorConfig(this.ctx, stream, source)), true);
+    void this.send(t.sensor, JSON.stringify(scoreSensorConfig(this.ctx, stream, source)), true);
   }
 
   streamForgotten(stream: string): void {
@@ -139,6 +188,16 @@ export class HaDiscovery {
       this.opts.logger.warn({ err, topic }, 'Home Assistant discovery: publish failed');
     });
   }
+}
+
+/** Home Assistant's birth and last will topic under its discovery prefix (its default: `homeassistant/status`). */
+export function birthTopic(discoveryPrefix: string): string {
+  return `${discoveryPrefix}/status`;
+}
+
+/** The birth topic of the configured discovery prefix (homeassistant.prefix). */
+export function birthTopicOf(config: Config): string {
+  return birthTopic(config.homeassistant.prefix);
 }
 
 /** The node id of this detector: homeassistant.nodeId, else from mqtt.clientId, else anomalyd_<hostname>. */

@@ -19,7 +19,10 @@ export interface SensorStatePayload {
   readonly status: SensorStatus;
   /** When the sensor entered this status, ISO 8601. */
   readonly since: string;
-  /** The open episode, present only while status is `anomalous`. */
+  /**
+   * The open episode, present while the stream has one: with `anomalous`, and with `stale` while a silence's
+   * `missing data` episode is open (stale is told before anomalous). Absent when no episode is open.
+   */
   readonly anomaly_id?: string;
   /** The model scoring the sensor (absent while it has none). */
   readonly model?: string;

@@ -1,8 +1,8 @@
 /**
  * Home Assistant MQTT discovery: the config payloads anomalyd publishes (retained) so that every stream
  * appears in Home Assistant as two entities under one device per source sensor:
- *   - binary_sensor, device class `problem`: on while the stream is anomalous (reads `<prefix>/state/<stream>`,
- *     whose other keys become its attributes);
+ *   - binary_sensor, device class `problem`: on while the stream has an open episode (anomalous, or a silence's
+ *     `missing data` while it is stale; reads `<prefix>/state/<stream>`, whose other keys become its attributes);
  *   - sensor: the stream's anomaly score in [0, 1] (reads `<prefix>/score/<stream>`, throttled).
  * Both are unavailable while `<prefix>/status` says `offline` (the daemon's last will).
  * Schema: https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery (topic
@@ -116,13 +116,21 @@ function common(ctx: DiscoveryContext, stream: string, source: string, suffix: s
   };
 }
 
+/**
+ * The binary_sensor's state from the retained state payload (SensorStatePayload): ON while the stream has an open
+ * episode of any kind (`anomaly_id` present: anomalous, or stale during a `missing data` episode, tryout 13), or
+ * while its status is `anomalous` (a payload of an older anomalyd); OFF otherwise. Jinja, as Home Assistant
+ * evaluates it; `value_json` is the parsed payload.
+ */
+export const PROBLEM_TEMPLATE = "{{ 'ON' if value_json.status == 'anomalous' or value_json.anomaly_id is defined else 'OFF' }}";
+
 /** The anomaly binary_sensor of a stream of `source`. */
 export function binarySensorConfig(ctx: DiscoveryContext, stream: string, source: string): HaBinarySensorConfig {
   const state = ctx.topics.state(stream);
   return {
     ...common(ctx, stream, source, 'anomaly', 'Anomaly'),
     state_topic: state,
-    value_template: "{{ 'ON' if value_json.status == 'anomalous' else 'OFF' }}",
+    value_template: PROBLEM_TEMPLATE,
     json_attributes_topic: state,
     device_class: 'problem',
   };

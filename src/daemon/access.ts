@@ -9,8 +9,8 @@ import { daemonClientId } from '../config/derived.js';
 import { DAEMON_BROKER_USERNAME } from '../config/exposure.js';
 import { PRESETS, PRESET_NAMES } from '../config/presets.js';
 import type { Config } from '../config/schema.js';
-import { nodeIdOf } from '../adapters/ha-discovery.js';
-import { ingestFilters } from '../pipeline/ingest-options.js';
+import { birthTopicOf, nodeIdOf } from '../adapters/ha-discovery.js';
+import { discoveryEnabled, ingestFilters } from '../pipeline/ingest-options.js';
 
 /**
  * The daemon's login to the embedded broker: a fixed, reserved username and a password made up now
@@ -33,8 +33,17 @@ export function brokerRolesOf(config: Config, daemon: BrokerLogin, hostname: str
     prefix: config.mqtt.topicPrefix,
     // The daemon's own Home Assistant discovery configs: nobody else may publish (or delete) them.
     daemonOnly: [`${config.homeassistant.prefix}/+/${nodeIdOf(config, hostname)}/#`],
-    hubs: hubGrantsOf(config),
+    hubs: [...hubGrantsOf(config), ...homeAssistantGrant(config)],
   };
+}
+
+/**
+ * Home Assistant itself as a client of the embedded broker (the sensor login, or anonymous where sensors are):
+ * with discovery on it may publish its birth and last will (`<homeassistant.prefix>/status`), which makes the
+ * daemon publish its discovery configs again (HaDiscovery.homeAssistantStatus). Nothing else: it reads.
+ */
+export function homeAssistantGrant(config: Config): HubGrant[] {
+  return discoveryEnabled(config) ? [{ hub: 'Home Assistant', publish: [birthTopicOf(config)], commands: [] }] : [];
 }
 
 /**

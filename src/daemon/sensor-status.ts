@@ -49,8 +49,8 @@ export interface SensorStatusOptions {
 
 export class SensorStatusBoard {
   private readonly status = new Map<string, SensorStatus>();
-  /** What was last published per sensor: its status and its model id ('' for none). */
-  private readonly published = new Map<string, { readonly status: SensorStatus; readonly model: string }>();
+  /** What was last published per sensor: its status, its model id ('' for none) and its open episode ('' for none). */
+  private readonly published = new Map<string, { readonly status: SensorStatus; readonly model: string; readonly anomaly: string }>();
   /** Wall-clock arrival of each sensor's latest accepted reading. */
   private readonly lastArrival = new Map<string, number>();
 
@@ -100,18 +100,20 @@ export class SensorStatusBoard {
   refresh(sensor: string, ts?: number): void {
     const status = this.statusOf(sensor);
     const model = this.source.modelOf(sensor);
-    // Compared field by field: no key string built for every reading (the same test as `${status}|${model ?? ''}`).
-    const last = this.published.get(sensor);
-    if (last !== undefined && last.status === status && last.model === (model ?? '')) return;
-    this.published.set(sensor, { status, model: model ?? '' });
-    this.status.set(sensor, status);
+    // An open episode is told whatever the status (a silence is `stale` while its `missing data` episode is open):
+    // Home Assistant's problem sensor reads it (contract/ha-discovery.ts).
     const anomalyId = this.source.openAnomaly(sensor);
+    // Compared field by field: no key string built for every reading.
+    const last = this.published.get(sensor);
+    if (last !== undefined && last.status === status && last.model === (model ?? '') && last.anomaly === (anomalyId ?? '')) return;
+    this.published.set(sensor, { status, model: model ?? '', anomaly: anomalyId ?? '' });
+    this.status.set(sensor, status);
     const own = this.source.ownModel(sensor);
     const since = ts ?? this.source.newestReadingTs?.(sensor) ?? this.opts.now();
     const payload: SensorStatePayload = {
       status,
       since: new Date(since).toISOString(),
-      ...(anomalyId !== null && status === 'anomalous' ? { anomaly_id: anomalyId } : {}),
+      ...(anomalyId !== null ? { anomaly_id: anomalyId } : {}),
       ...(model !== null ? { model } : {}),
       ...(own !== null && own.phase !== 'stopped' ? { learning_progress: Math.round(ownModelFraction(own) * 100) / 100 } : {}),
     };

@@ -251,6 +251,15 @@ export class Detector {
     this.engine.resetState(stream);
   }
 
+  /**
+   * The device the stream belongs to, as its parser keeps it (restored from a checkpoint too): `bedroom` for
+   * `bedroom/temperature`, the stream itself for a device's own value; undefined when the parser does not track
+   * the stream. Reads only (Home Assistant discovery of the streams restored at start).
+   */
+  sourceOf(stream: string): string | undefined {
+    return this.ports.parser.snapshot(stream)?.source;
+  }
+
   snapshot(stream: string): DetectorStreamState {
     return {
       format: 'anomalyd-detector/1',

@@ -245,3 +245,62 @@ describe('EmbeddedBroker: a hub on the sensor login', () => {
     expect(retained).toEqual(['zigbee2mqtt/bridge/state {"state":"online"}']);
   });
 });
+
+describe('EmbeddedBroker: every publish is delivered, in the order it was published (tryout 13)', () => {
+  /**
+   * One client (a hub) publishes a retained reading and a plain one in the same tick, as ESPHome (retained QoS 0
+   * states) beside any other device on the same connection does. A QoS 1 end marker follows; the subscriber
+   * counts what came before it. On aedes alone the retained one was never forwarded live: storing it made it
+   * overtake-able, the plain one went out first, and aedes' per-client dedupe took the retained one (a lower
+   * broker counter) for a copy already sent (moscajs/aedes#955, #994).
+   */
+  async function sameTick(pub: MqttClient, topics: string[], opts: { qos: 0 | 1; retain: boolean }[], rounds: number): Promise<{ topic: string; payload: string }[]> {
+    const sub = await connect('sub', DAEMON);
+    const seen: { topic: string; payload: string }[] = [];
+    sub.on('message', (topic, payload) => seen.push({ topic, payload: payload.toString() }));
+    // Overlapping filters: aedes' dedupe is what keeps one copy per client; it must still do so.
+    await sub.subscribeAsync(['sensors/+', 'sensors/#'], { qos: 1 });
+    for (let k = 0; k < rounds; k++) {
+      // No await between them: one socket write, one read on the broker.
+      for (let i = 0; i < topics.length; i++) pub.publish(topics[i], `${k}`, opts[i]);
+      await new Promise((r) => setImmediate(r));
+    }
+    await pub.publishAsync('sensors/end', 'end', { qos: 1 });
+    await waitFor(() => seen.some((m) => m.topic === 'sensors/end'), 10_000, 'the end marker');
+    return seen.filter((m) => m.topic !== 'sensors/end');
+  }
+
+  it('delivers a retained QoS 0 publish followed at once by a plain one, both, in order, once each', async () => {
+    const pub = await connect('hub', SENSOR);
+    const seen = await sameTick(pub, ['sensors/a', 'sensors/b'], [{ qos: 0, retain: true }, { qos: 0, retain: false }], 10);
+    const count = (t: string): number => seen.filter((m) => m.topic === t).length;
+    expect({ a: count('sensors/a'), b: count('sensors/b') }).toEqual({ a: 10, b: 10 });
+    expect(seen.map((m) => `${m.topic} ${m.payload}`)).toEqual(Array.from({ length: 10 }, (_, k) => [`sensors/a ${k}`, `sensors/b ${k}`]).flat());
+  });
+
+  it('delivers a QoS 1 publish followed at once by a QoS 0 one, and three retained ones then a plain one: all, once each, in order per topic', async () => {
+    // Across topics of different QoS the order may differ (aedes acknowledges a QoS 1 publish before it
+    // publishes it; MQTT orders a topic's messages only): what is checked is each topic's sequence.
+    const perTopic = (seen: { topic: string; payload: string }[], topics: string[]): Record<string, string[]> =>
+      Object.fromEntries(topics.map((t) => [t, seen.filter((m) => m.topic === t).map((m) => m.payload)]));
+    const upTo = (n: number): string[] => Array.from({ length: n }, (_, k) => `${k}`);
+    const pub = await connect('hub', SENSOR);
+    const seen = await sameTick(pub, ['sensors/q1', 'sensors/q0'], [{ qos: 1, retain: false }, { qos: 0, retain: false }], 10);
+    expect(seen).toHaveLength(20);
+    expect(perTopic(seen, ['sensors/q1', 'sensors/q0'])).toEqual({ 'sensors/q1': upTo(10), 'sensors/q0': upTo(10) });
+    const pub2 = await connect('hub2', SENSOR);
+    const topics = ['sensors/r1', 'sensors/r2', 'sensors/r3', 'sensors/p'];
+    const seen2 = await sameTick(pub2, topics, [{ qos: 0, retain: true }, { qos: 1, retain: true }, { qos: 0, retain: true }, { qos: 0, retain: false }], 5);
+    expect(seen2).toHaveLength(20);
+    expect(perTopic(seen2, topics)).toEqual(Object.fromEntries(topics.map((t) => [t, upTo(5)])));
+  });
+
+  it('does the same without roles', async () => {
+    await broker.stop();
+    broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0, roles: null, logger: pino({ level: 'silent' }) });
+    await broker.start();
+    const pub = await connect('hub', {});
+    const seen = await sameTick(pub, ['sensors/a', 'sensors/b'], [{ qos: 0, retain: true }, { qos: 0, retain: false }], 10);
+    expect(seen.map((m) => `${m.topic} ${m.payload}`)).toEqual(Array.from({ length: 10 }, (_, k) => [`sensors/a ${k}`, `sensors/b ${k}`]).flat());
+  });
+});

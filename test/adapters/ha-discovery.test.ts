@@ -3,11 +3,11 @@
  * a plain MQTT client subscribed to homeassistant/#: configs retained once per stream, removal by empty
  * retained payloads, and score messages throttled per stream.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
 import { EmbeddedBroker } from '../../src/adapters/broker.js';
-import { HaDiscovery } from '../../src/adapters/ha-discovery.js';
+import { BIRTH_DELAY_MS, BIRTH_MIN_INTERVAL_MS, HaDiscovery } from '../../src/adapters/ha-discovery.js';
 import { topics } from '../../src/contract/alerts.js';
 import { objectIdOf } from '../../src/contract/ha-discovery.js';
 import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
@@ -119,4 +119,57 @@ describe('Home Assistant discovery adapter', () => {
     await waitFor(() => seen.length >= 4, 5_000, 'the held-back scores');
     expect(JSON.parse(seen.filter((s) => s.topic === 'anomalyd/score/a').at(-1)!.payload)).toMatchObject({ score: 0.99 });
   }, 30_000);
+});
+
+describe("Home Assistant's birth message", () => {
+  it('publishes every announced stream\'s configs again once per birth, coalesced, at most once per BIRTH_MIN_INTERVAL_MS; offline is ignored', async () => {
+    vi.useFakeTimers({ now: 1_764_000_000_000 });
+    try {
+      const sent: string[] = [];
+      const d = new HaDiscovery({
+        prefix: 'homeassistant',
+        nodeId: 'n1',
+        topics: topics('anomalyd'),
+        version: 'test',
+        scoreIntervalMs: 0,
+        publish: (topic) => {
+          sent.push(topic);
+          return Promise.resolve();
+        },
+        logger: pino({ level: 'silent' }),
+        now: () => Date.now(),
+      });
+      d.start();
+      expect(d.birthTopic).toBe('homeassistant/status');
+      d.streamSeen('room/temperature', 'room');
+      d.streamSeen('boiler', undefined);
+      const configs = [...sent];
+      expect(configs).toHaveLength(4);
+      sent.length = 0;
+      d.homeAssistantStatus('offline');
+      await vi.advanceTimersByTimeAsync(BIRTH_MIN_INTERVAL_MS * 2);
+      expect(sent).toEqual([]);
+      // Three births close together: one re-publication, BIRTH_DELAY_MS after the first.
+      for (let i = 0; i < 3; i++) d.homeAssistantStatus('online');
+      await vi.advanceTimersByTimeAsync(BIRTH_DELAY_MS - 1);
+      expect(sent).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(sent).toEqual(configs);
+      // Another birth at once is answered when BIRTH_MIN_INTERVAL_MS has passed since the last re-publication.
+      sent.length = 0;
+      d.homeAssistantStatus('online\n');
+      await vi.advanceTimersByTimeAsync(BIRTH_MIN_INTERVAL_MS - 1);
+      expect(sent).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(sent).toEqual(configs);
+      // Stopped: a birth publishes nothing.
+      sent.length = 0;
+      await d.stop();
+      d.homeAssistantStatus('online');
+      await vi.advanceTimersByTimeAsync(BIRTH_MIN_INTERVAL_MS * 2);
+      expect(sent).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });
