@@ -12,7 +12,7 @@ import type { Config } from '../../src/config/schema.js';
 import type { ParseResult, RawMessage, Reading } from '../../src/contract/types.js';
 import { groupModelOf, ingestFilters, parseOptionsOf } from '../../src/pipeline/ingest-options.js';
 import { MessageParser } from '../../src/pipeline/parse.js';
-import { PRESET_NAMES, PRESETS } from '../../src/config/presets.js';
+import { PRESET_NAMES, PRESETS, Z2M_SETTINGS } from '../../src/config/presets.js';
 import { topicMatches as mqttMatches } from '../../src/adapters/broker-roles.js';
 
 const NOW = Date.UTC(2026, 10, 30, 10, 0, 30);
@@ -313,6 +313,13 @@ describe('channel groups', () => {
 });
 
 describe('README "Connect your devices"', () => {
+  it("lists every zigbee2mqtt setting the preset drops", async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Connect your devices'), readme.indexOf('## Configuration'));
+    for (const glob of Z2M_SETTINGS) expect(section, glob).toContain(`\`${glob}\``);
+  });
+
   it("shows each preset's sample payload, its topic and its streams as the code has them", async () => {
     const { readFileSync } = await import('node:fs');
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
