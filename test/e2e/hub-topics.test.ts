@@ -7,9 +7,11 @@
  * a Shelly's `status/sys` (`"time":"18:05"`). Every device becomes its own streams, the hubs' own topics are
  * neither readings nor rejections, and the unset clock is counted and logged once.
  */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DaemonProcess, builtAndModelsPresent } from '../helpers/daemon.js';
+import { DaemonProcess, ROOT, builtAndModelsPresent } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/net.js';
 
 const ready = builtAndModelsPresent();
@@ -72,6 +74,9 @@ describe.skipIf(!ready)('hub topics on the embedded broker (zigbee2mqtt, esphome
     expect(s.rejections).toEqual({});
     expect(s.counters.unsetClocks).toBe(TICKS);
     expect(daemon.lines.filter((l) => l.msg.startsWith('device clock never set')).map((l) => [l.sensor, l.time])).toEqual([['badtime', '1970-01-01T00:00:12']]);
+    // `anomalyd status` says it too.
+    const cli = spawnSync(process.execPath, [join(ROOT, 'dist', 'main.js'), 'status', '--url', http], { encoding: 'utf8' });
+    expect(cli.stdout).toMatch(new RegExp(`^clocks +${TICKS} message\\(s\\) with a device time before 2000`, 'm'));
     // The daemon subscribed the deeper topics.
     const topics = daemon.logged('subscribed')[0]?.topics as string[];
     expect(topics).toEqual(expect.arrayContaining(['zigbee2mqtt/#', '+/+/sensor/+/state', '+/climate/+/current_temperature/state']));
