@@ -93,6 +93,8 @@ export interface DaemonCounters {
   refusedEvents: number;
   /** Detector `update`s not alerted (nor stored) because they repeated their episode's previous alert (SignalBook.explainAlert). */
   repeatedUpdates: number;
+  /** Messages whose device time was a clock never set (before 2000, e.g. Tasmota without NTP), stamped on arrival instead. */
+  unsetClocks: number;
   commands: number;
   /** Times MQTT reads were paused for backpressure. */
   pauses: number;
@@ -132,6 +134,7 @@ export class Daemon {
     events: 0,
     refusedEvents: 0,
     repeatedUpdates: 0,
+    unsetClocks: 0,
   };
   private readonly log: Logger;
   private readonly now: () => number;
@@ -463,7 +466,13 @@ export class Daemon {
   private buildDetector(registry: ModelRegistry): Detector {
     const { config } = this.opts;
     const parser = new MessageParser(
-      parseOptionsOf(config, { onClockSkew: (sensor, aheadMs) => this.log.warn({ sensor, aheadMs: Math.round(aheadMs) }, 'device clock ahead of arrival: its readings are rejected (future_timestamp); fix its clock (or, for local times without an offset, set ingest.timezone)') }),
+      parseOptionsOf(config, {
+        onClockSkew: (sensor, aheadMs) => this.log.warn({ sensor, aheadMs: Math.round(aheadMs) }, 'device clock ahead of arrival: its readings are rejected (future_timestamp); fix its clock (or, for local times without an offset, set ingest.timezone)'),
+        onUnsetClock: (sensor, time, first) => {
+          this.counters.unsetClocks++;
+          if (first) this.log.warn({ sensor, time }, 'device clock never set (a time before 2000, e.g. Tasmota without NTP): its readings are stamped on arrival (counters.unsetClocks); set its clock (NTP) for its own times');
+        },
+      }),
     );
     return new Detector(detectorOptions(config), {
       parser,

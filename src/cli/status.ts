@@ -146,6 +146,8 @@ export function formatStatus(s: DaemonStatusView, base: string, learning: readon
     ['outbox', s.outbox === null ? 'unknown (database closed)' : `${s.outbox.pending} alert(s) waiting for the broker, ${s.outbox.dropped} dropped since start`],
     ['rejected', rejections.length > 0 ? rejections.join(', ') : 'nothing since start'],
     ...refusedLines(s),
+    // A device whose clock was never set (Tasmota without NTP) is read on arrival time: say so, it is not silent.
+    ...((c.unsetClocks ?? 0) > 0 ? [['clocks', `${c.unsetClocks} message(s) with a device time before 2000 (a clock never set, e.g. Tasmota without NTP) stamped on arrival; the log names the devices`] as [string, string]] : []),
     // Readings are scored one by one (there is no per-window counter since the per-reading detector core).
     ['counters', ['received', 'readings', 'scored', 'events', 'commands'].filter((k) => k in c).map((k) => `${k} ${c[k]}`).join(', ')],
   ];

@@ -22,9 +22,10 @@ export function timeZoneProblem(zone: string): string | null {
 }
 
 /**
- * Null when `pattern` is a valid rule topic template, else why not: levels separated by '/', `{sensor}`
- * exactly once (at most once when the sensor id comes from payload fields), `{field}` at most once, `+`
- * and `#` only as whole levels, `#` only last. (The matcher itself is src/pipeline/topic.ts.)
+ * Null when `pattern` is a valid rule topic template, else why not: levels separated by '/', `{sensor}` (one
+ * level) or `{sensor#}` (one or more levels, not with a `#` level) exactly once (at most once when the
+ * sensor id comes from payload fields), `{field}` at most once, `+` and `#` only as whole levels, `#` only
+ * last. (The matcher itself is src/pipeline/topic.ts.)
  */
 export function topicTemplateProblem(pattern: string, sensorRequired: boolean): string | null {
   const why = (text: string): string => `invalid sensor topic pattern ${JSON.stringify(pattern)}: ${text}`;
@@ -33,15 +34,16 @@ export function topicTemplateProblem(pattern: string, sensorRequired: boolean): 
   let sensors = 0;
   let fields = 0;
   for (const [i, level] of levels.entries()) {
-    if (level === '{sensor}') sensors++;
+    if (level === '{sensor}' || level === '{sensor#}') sensors++;
     else if (level === '{field}') fields++;
     else if (level === '#') {
       if (i !== levels.length - 1) return why("'#' may only be the last level");
-    } else if (level.includes('{') || level.includes('}')) return why(`level ${JSON.stringify(level)}: '{sensor}' and '{field}' must be whole levels and are the only placeholders`);
+    } else if (level.includes('{') || level.includes('}')) return why(`level ${JSON.stringify(level)}: '{sensor}', '{sensor#}' and '{field}' must be whole levels and are the only placeholders`);
     else if (level !== '+' && (level.includes('+') || level.includes('#'))) return why(`level ${JSON.stringify(level)}: '+' and '#' must be whole levels`);
   }
-  if (sensorRequired ? sensors !== 1 : sensors > 1) return why(`it must contain ${sensorRequired ? 'exactly' : 'at most'} one '{sensor}' level (found ${sensors})`);
+  if (sensorRequired ? sensors !== 1 : sensors > 1) return why(`it must contain ${sensorRequired ? 'exactly' : 'at most'} one '{sensor}' or '{sensor#}' level (found ${sensors})`);
   if (fields > 1) return why(`it may contain at most one '{field}' level (found ${fields})`);
+  if (levels.includes('{sensor#}') && levels.includes('#')) return why("'{sensor#}' takes the rest of the topic itself: drop the '#' level");
   return null;
 }
 
@@ -53,6 +55,7 @@ export interface RuleConfig {
   readonly fields?: readonly string[];
   readonly exclude?: readonly string[];
   readonly excludeSensors?: readonly string[];
+  readonly ignoreTopics?: readonly string[];
   readonly time?: string | null;
   readonly timeUnit?: TimeUnit;
   readonly decimal?: '.' | ',';
@@ -69,9 +72,9 @@ export interface GroupConfig {
 }
 
 export const RULE_KEYS_DOC =
-  'Each rule: topics (templates with {sensor}, optional {field}, + and #), name, sensorFields (payload fields making the sensor id), fields / exclude (field globs), excludeSensors, time (field path), timeUnit (auto|s|ms|us|ns|iso), decimal (. or ,), retained (false), missing (texts read as no reading).';
+  'Each rule: topics (templates with {sensor} (one level) or {sensor#} (one or more levels), optional {field}, + and #), name, sensorFields (payload fields making the sensor id), fields / exclude (field globs), excludeSensors, ignoreTopics (topic globs dropped without a rejection), time (field path, or none: arrival time), timeUnit (auto|s|ms|us|ns|iso), decimal (. or ,), retained (false), missing (texts read as no reading).';
 
-const RULE_KEYS = ['name', 'topics', 'sensorFields', 'fields', 'exclude', 'excludeSensors', 'time', 'timeUnit', 'decimal', 'retained', 'missing'];
+const RULE_KEYS = ['name', 'topics', 'sensorFields', 'fields', 'exclude', 'excludeSensors', 'ignoreTopics', 'time', 'timeUnit', 'decimal', 'retained', 'missing'];
 const GROUP_KEYS = ['name', 'sensors', 'fields', 'model'];
 
 function isMap(v: unknown): v is Record<string, unknown> {
@@ -106,8 +109,9 @@ export function ruleProblem(v: unknown): string | null {
     stringList(v.fields, 'fields', false),
     stringList(v.exclude, 'exclude', false),
     stringList(v.excludeSensors, 'excludeSensors', false),
+    stringList(v.ignoreTopics, 'ignoreTopics', false),
     v.missing !== undefined && (!Array.isArray(v.missing) || !v.missing.every((m) => typeof m === 'string')) ? 'missing must be a list of strings' : null,
-    v.time !== undefined && v.time !== null && (typeof v.time !== 'string' || v.time === '') ? 'time must be a field path or null' : null,
+    v.time !== undefined && v.time !== null && (typeof v.time !== 'string' || v.time === '') ? 'time must be a field path, none (arrival time) or null (ts, timestamp or time)' : null,
     v.timeUnit !== undefined && !(TIME_UNITS as readonly unknown[]).includes(v.timeUnit) ? `timeUnit must be one of ${TIME_UNITS.join(', ')}` : null,
     v.decimal !== undefined && v.decimal !== '.' && v.decimal !== ',' ? "decimal must be '.' or ','" : null,
     v.retained !== undefined && typeof v.retained !== 'boolean' ? 'retained must be true or false' : null,
@@ -151,7 +155,8 @@ export function ruleSpec(r: RuleConfig, index: number): MappingRuleSpec {
     fields: r.fields ?? d.fields,
     exclude: r.exclude ?? d.exclude,
     excludeSensors: r.excludeSensors ?? d.excludeSensors,
-    time: r.time ?? d.time,
+    ...(r.ignoreTopics === undefined ? {} : { ignoreTopics: r.ignoreTopics }),
+    time: r.time === 'none' ? false : (r.time ?? d.time),
     timeUnit: r.timeUnit ?? d.timeUnit,
     decimal: r.decimal ?? d.decimal,
     retained: r.retained ?? d.retained,
@@ -184,9 +189,9 @@ export function ruleList(ingest: IngestRulesConfig): Array<{ readonly origin: st
 }
 
 /** Every MQTT filter to subscribe to: each rule's templates, and ingest.topics. */
-export function subscriptionFilters(ingest: IngestRulesConfig, toFilter: (template: string) => string): string[] {
+export function subscriptionFilters(ingest: IngestRulesConfig, toFilters: (template: string) => readonly string[]): string[] {
   const filters = new Set<string>(ingest.topics);
-  for (const { spec } of ruleList(ingest).slice(0, -1)) for (const t of spec.topics) filters.add(toFilter(t));
+  for (const { spec } of ruleList(ingest).slice(0, -1)) for (const t of spec.topics) for (const f of toFilters(t)) filters.add(f);
   return [...filters];
 }
 
@@ -199,7 +204,9 @@ export function covers(a: string, b: string): boolean {
     if (x === '#') return true;
     if (i >= lb.length) return false;
     const y = lb[i];
-    if (y === '#') return false;
+    // `{sensor#}` last covers one or more levels; anywhere else it is not compared (never "covers").
+    if (x === '{sensor#}') return i === la.length - 1 && y !== '#';
+    if (y === '#' || y === '{sensor#}') return false;
     const xWild = x === '+' || x === '{sensor}' || x === '{field}';
     const yWild = y === '+' || y === '{sensor}' || y === '{field}';
     if (xWild) continue;

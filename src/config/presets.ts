@@ -55,33 +55,85 @@ const BASE = RULE_DEFAULTS;
  */
 const HUB_MISSING = ['nan'];
 
+/**
+ * zigbee2mqtt's own topics under its base topic, not a device's state (zigbee2mqtt.io, "MQTT Topics and
+ * Messages"): `bridge/…`, `<friendly_name>/availability`, `<friendly_name>/set|get[/<attribute>]`.
+ */
+const Z2M_HUB_TOPICS = [
+  'zigbee2mqtt/bridge',
+  'zigbee2mqtt/bridge/*',
+  'zigbee2mqtt/*/availability',
+  'zigbee2mqtt/*/set',
+  'zigbee2mqtt/*/set/*',
+  'zigbee2mqtt/*/get',
+  'zigbee2mqtt/*/get/*',
+];
+
+/** A zigbee2mqtt device's own health, not what it measures: radio, battery, its chip's temperature, its reboots, updates. */
+const Z2M_HEALTH = [
+  'linkquality',
+  'last_seen',
+  'battery',
+  'battery_low',
+  'battery_state',
+  'battery_voltage',
+  'device_temperature',
+  'power_outage_count',
+  'update',
+  'update.*',
+  'update_available',
+  'elapsed',
+  'device.*',
+];
+
+/**
+ * Settings a zigbee2mqtt device reports in its state beside its measurements: what a person or an
+ * automation sets on a light, a cover or a thermostat (brightness, color_temp, color, position, tilt, the
+ * setpoints), and the device's configuration (calibrations, comfort limits, temperature limits, timeouts).
+ * Names from the "Exposes" lists of zigbee2mqtt.io's device pages (e.g. IKEA LED1545G12: brightness,
+ * color_temp; TRVs: current_heating_setpoint, occupied_heating_setpoint, local_temperature_calibration,
+ * position). A rule before the preset reads any of them again (README, "Connect your devices").
+ */
+export const Z2M_SETTINGS = [
+  'brightness',
+  'color_temp',
+  'color_temp_startup',
+  'color.*',
+  'level_config.*',
+  'transition',
+  'position',
+  'tilt',
+  '*_setpoint',
+  '*_calibration',
+  'comfort_*',
+  'min_temperature',
+  'max_temperature',
+  'min_temperature_limit',
+  'max_temperature_limit',
+  'eco_temperature',
+  'away_preset_temperature',
+  'boost_time',
+  'occupancy_timeout',
+  'countdown',
+];
+
 /** Home Assistant's words for "no state". */
 const HA_MISSING = ['unavailable', 'unknown', 'none', ''];
 
 export const PRESETS: Readonly<Record<PresetName, Preset>> = {
   zigbee2mqtt: {
     doc:
-      "zigbee2mqtt device topics `zigbee2mqtt/<friendly_name>`; drops the device's own health fields (linkquality, last_seen, battery, a battery device's voltage, device_temperature, power_outage_count) and update info.",
+      "zigbee2mqtt device topics `zigbee2mqtt/<friendly_name>`, a friendly name of several levels (`kitchen/floor_light`) included; skips the bridge's topics (`zigbee2mqtt/bridge/…`), `…/availability` and `…/set`, `…/get`; drops the device's own health fields (linkquality, last_seen, battery, a battery device's voltage, device_temperature, power_outage_count), update info, and the settings of actuators and devices (brightness, color_temp, position, setpoints, calibrations, comfort limits …).",
     rule: {
       ...BASE,
       name: 'zigbee2mqtt',
-      topics: ['zigbee2mqtt/{sensor}'],
-      // The device's own health, not what it measures: radio, battery, its chip's temperature, its reboots.
-      exclude: [
-        'linkquality',
-        'last_seen',
-        'battery',
-        'battery_low',
-        'battery_state',
-        'battery_voltage',
-        'device_temperature',
-        'power_outage_count',
-        'update',
-        'update.*',
-        'update_available',
-        'elapsed',
-        'device.*',
-      ],
+      // zigbee2mqtt.io, "MQTT Topics and Messages": `zigbee2mqtt/FRIENDLY_NAME`, and "you can use the /
+      // separator in friendly_name to structure devices and groups" (`kitchen/floor_light`).
+      topics: ['zigbee2mqtt/{sensor#}'],
+      // Its other topics under the same base: the bridge's (state, info, devices, logging, response …),
+      // `<name>/availability` (online/offline), and commands `<name>/set|get[/<attribute>]`.
+      ignoreTopics: Z2M_HUB_TOPICS,
+      exclude: [...Z2M_HEALTH, ...Z2M_SETTINGS],
       // `voltage` is the battery's (mV) on a battery device (an Aqara sensor sends it with `battery`), the
       // mains voltage (V) on a plug, which is a measurement and stays.
       excludeWith: [{ fields: ['voltage'], when: 'battery' }],
@@ -98,8 +150,17 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     hub: { publish: ['zigbee2mqtt/#'], commands: ['zigbee2mqtt/**/set/#', 'zigbee2mqtt/**/get/#', 'zigbee2mqtt/bridge/request/#'], discovery: true },
   },
   tasmota: {
-    doc: 'Tasmota telemetry `tele/<device>/SENSOR`, nested sensors by path; `Time` in ingest.timezone; `"nan"` is a missing reading.',
-    rule: { ...BASE, name: 'tasmota', topics: ['tele/{sensor}/SENSOR'], exclude: ['*Unit', '*.Id', '*.TotalStartTime'], missing: HUB_MISSING },
+    doc: 'Tasmota telemetry `tele/<device>/SENSOR`, nested sensors by path; `Time` in ingest.timezone, a `Time` before 2000 (no NTP) replaced by the arrival time; of `ENERGY` only the measurements (Power, Voltage, Current, Factor, ApparentPower, ReactivePower …), not its day and total counters (Today, Yesterday, Period, Total, TotalStartTime); `"nan"` is a missing reading.',
+    rule: {
+      ...BASE,
+      name: 'tasmota',
+      topics: ['tele/{sensor}/SENSOR'],
+      // ENERGY's counters (tasmota.github.io, "Power Monitoring"; tele/<t>/SENSOR `{"ENERGY":{"TotalStartTime":…,
+      // "Total":…,"Yesterday":…,"Today":…,"Period":…,"Power":…}}`): Today resets and Yesterday steps at midnight,
+      // Period is the energy since the last telemetry, Total only grows: none is a measurement to watch.
+      exclude: ['*Unit', '*.Id', '*.TotalStartTime', 'ENERGY.Today', 'ENERGY.Yesterday', 'ENERGY.Period', 'ENERGY.Total'],
+      missing: HUB_MISSING,
+    },
     sample: {
       topic: 'tele/garden/SENSOR',
       payload: '{"Time":"2026-11-30T10:00:00","BME280":{"Temperature":24.5,"Humidity":65.9,"Pressure":1016.5},"TempUnit":"C"}',
@@ -110,13 +171,25 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     hub: { publish: ['tele/#', 'stat/#', 'tasmota/discovery/#'], commands: ['cmnd/#'], discovery: true },
   },
   esphome: {
-    doc: 'ESPHome state topics `<node>/sensor/<name>/state` (plain values; `nan` is a missing reading).',
-    rule: { ...BASE, name: 'esphome', topics: ['{sensor}/sensor/{field}/state'], missing: [...HUB_MISSING, ...HA_MISSING] },
+    doc: 'ESPHome state topics `<topic_prefix>/sensor/<name>/state` (plain values; `nan` is a missing reading; a topic_prefix of one or two levels, `livingroom` or `home/livingroom`) and a climate\'s measured temperature `<topic_prefix>/climate/<name>/current_temperature/state` (the stream `<topic_prefix>/<name>`); not its settings (target temperatures, modes).',
+    rule: {
+      ...BASE,
+      name: 'esphome',
+      // esphome.io, "MQTT Client Component": `<TOPIC_PREFIX>/<COMPONENT_TYPE>/<COMPONENT_NAME>/state`; the
+      // climate component's measured temperature is its custom state topic `…/current_temperature/state`.
+      topics: ['{sensor#}/sensor/{field}/state', '{sensor#}/climate/{field}/current_temperature/state'],
+      missing: [...HUB_MISSING, ...HA_MISSING],
+    },
     sample: { topic: 'livingroom/sensor/temperature/state', payload: '21.5', streams: ['livingroom/temperature'] },
     homeAssistant: true,
     // `<node>/status` (availability), `<node>/debug` (logs), every component's state (`<node>/<component>/<id>/state`,
-    // a climate's `…/<id>/mode/state`); commands are `<node>/<component>/<id>[/<what>]/command`.
-    hub: { publish: ['+/status', '+/debug', '+/+/+/state', '+/+/+/+/state'], commands: ['+/+/+/command', '+/+/+/+/command'], discovery: true },
+    // a climate's `…/<id>/mode/state`), a topic_prefix of two levels too; commands are
+    // `<node>/<component>/<id>[/<what>]/command`.
+    hub: {
+      publish: ['+/status', '+/debug', '+/+/status', '+/+/debug', '+/+/+/state', '+/+/+/+/state', '+/+/+/+/+/state'],
+      commands: ['+/+/**/command'],
+      discovery: true,
+    },
   },
   homeassistant: {
     doc: 'Home Assistant style state topics `homeassistant/sensor/<id>/state` (plain values; `unavailable`, `unknown` are missing).',
@@ -140,11 +213,13 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     hub: NO_HUB,
   },
   shelly: {
-    doc: 'Shelly Gen2 status notifications `<device>/status/<component>` (switch:0, em:0, temperature:0 …); drops sys, wifi, cloud and ids.',
+    doc: 'Shelly Gen2 status notifications `<device>/status/<component>` (switch:0, em:0, temperature:0 …; sent only with "Generic status update over MQTT" on); skips sys, wifi, cloud, mqtt, ble, ws, eth; drops ids.',
     rule: {
       ...BASE,
       name: 'shelly',
       topics: ['{sensor}/status/{field}'],
+      // The device's own components, not measurements; `sys` carries `"time":"18:05"`, not a date.
+      ignoreTopics: ['*/status/sys', '*/status/wifi', '*/status/cloud', '*/status/mqtt', '*/status/ble', '*/status/ws', '*/status/eth'],
       exclude: ['sys*', 'wifi*', 'cloud*', 'mqtt*', 'ble*', 'ws*', 'eth*', 'sys/*', 'wifi/*', 'cloud/*', 'mqtt/*', 'ble/*', 'ws/*', 'eth/*', '*/id', '*/source', '*.minute_ts', '*.tF'],
       missing: HUB_MISSING,
     },

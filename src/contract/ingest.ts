@@ -15,7 +15,10 @@ export type DecimalSeparator = '.' | ',';
 export interface MappingRuleSpec {
   /** For messages and the docs. */
   readonly name: string;
-  /** Topic templates: `{sensor}` (one level, the device), optional `{field}`, `+`, `#`. Subscribed as filters. */
+  /**
+   * Topic templates: `{sensor}` (one level, the device) or `{sensor#}` (one or more levels, the device's
+   * name with its `/`), optional `{field}`, `+`, `#`. Subscribed as filters (src/pipeline/topic.ts).
+   */
   readonly topics: readonly string[];
   /** Payload fields whose values make the device id (rtl_433: model, channel, id), joined by `-`; they are not streams. */
   readonly sensorFields: readonly string[];
@@ -26,8 +29,12 @@ export interface MappingRuleSpec {
   readonly fields: readonly string[];
   /** Field globs to drop (metadata such as `linkquality`). */
   readonly exclude: readonly string[];
-  /** Dotted path of the time field; null = `ts`, `timestamp` or `time` in any case. */
-  readonly time: string | null;
+  /**
+   * Dotted path of the time field; null = `ts`, `timestamp` or `time` in any case; false = none (config
+   * `time: none`): every reading is stamped on arrival. With any of them, a device time before 2000 in a
+   * one-object payload (a clock never set: Tasmota without NTP) is replaced by the arrival time, counted.
+   */
+  readonly time: string | null | false;
   readonly timeUnit: TimeUnit;
   readonly decimal: DecimalSeparator;
   /** Whether retained messages (the broker's last value, replayed on every subscribe) are readings. */
@@ -36,6 +43,13 @@ export interface MappingRuleSpec {
   readonly missing: readonly string[];
   /** Device-id globs this rule ignores (rejected `bad_topic`), e.g. anomalyd's own Home Assistant entities. */
   readonly excludeSensors: readonly string[];
+  /**
+   * Topic globs (`*` any characters, `/` included; `?` one) of messages this rule takes and drops without a
+   * rejection: a hub's own traffic under the topics it reads (zigbee2mqtt's `zigbee2mqtt/bridge/*`, device
+   * availability, `set`/`get` commands), which is not readings. Matched on the whole topic, before
+   * excludeSensors. Absent = none.
+   */
+  readonly ignoreTopics?: readonly string[];
   /**
    * Presets only: payload fields (globs over the dotted path) dropped from a payload that also has the field
    * `when`: zigbee2mqtt's `voltage` is the battery's (mV) on a device that reports `battery`, and the mains

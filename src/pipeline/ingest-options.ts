@@ -9,10 +9,10 @@ import { systemTimeZone } from './decode/time.js';
 import type { ParseOptions } from './parse.js';
 import { PRESETS, type PresetName } from '../config/presets.js';
 import { compileGroup, compileRule, safePart } from './route.js';
-import { subscriptionFilter } from './topic.js';
+import { subscriptionFilters as templateFilters } from './topic.js';
 
 /** ParseOptions for the daemon's parser. */
-export function parseOptionsOf(config: Config, extra: Pick<ParseOptions, 'onClockSkew' | 'fastPath'> = {}): ParseOptions {
+export function parseOptionsOf(config: Config, extra: Pick<ParseOptions, 'onClockSkew' | 'onUnsetClock' | 'fastPath'> = {}): ParseOptions {
   const zone = config.ingest.timezone ?? systemTimeZone();
   return {
     rules: ruleList(config.ingest).map((r) => compileRule(r.spec, zone)),
@@ -31,7 +31,7 @@ export function parseOptionsOf(config: Config, extra: Pick<ParseOptions, 'onCloc
 
 /** The MQTT filters the daemon subscribes to for readings: ingest.topics and every rule's and preset's topics. */
 export function ingestFilters(config: Config): string[] {
-  return subscriptionFilters(config.ingest, subscriptionFilter);
+  return subscriptionFilters(config.ingest, templateFilters);
 }
 
 /**

@@ -70,11 +70,19 @@ export interface ParseOptions {
   readonly fastPath?: boolean;
   /** A device whose clock is ahead of arrival by more than maxFutureMs: called once per device. */
   readonly onClockSkew?: (sensor: string, aheadMs: number) => void;
+  /**
+   * A message whose device time is a clock never set (before 2000: Tasmota without NTP), stamped on arrival
+   * instead: called for every such message, `first` true the first time for the device (at most maxSensors
+   * devices are told apart; beyond, `first` is false).
+   */
+  readonly onUnsetClock?: (sensor: string, time: string, first: boolean) => void;
 }
 
 /** Every one-value reading shares this channel array, so a reading allocates none. */
 const VALUE_CHANNELS: readonly string[] = Object.freeze(['value']);
 const NO_REJECTIONS: readonly Rejection[] = Object.freeze([]);
+/** A message a rule drops without a word (MappingRuleSpec.ignoreTopics): no reading, no rejection. */
+const IGNORED: ParseResult = Object.freeze({ kind: 'readings', readings: Object.freeze([]), rejections: NO_REJECTIONS });
 const MAX_STREAM_ID = 256;
 /** The format decoders, tried in order on a parsed document. */
 const DECODERS: readonly PayloadDecoder[] = [valuesBurstDecoder, objectDecoder, arrayBurstDecoder, plainDecoder];
@@ -99,6 +107,8 @@ export class MessageParser {
   private readonly channelsMode: boolean;
   /** Held readings one admit() settled, drained at once (reused: admitting allocates nothing for it). */
   private readonly settled: Settled[] = [];
+  /** Devices already reported to onUnsetClock. */
+  private readonly unsetClockReported = new Set<string>();
   private stage: Stage = 'route';
 
   constructor(private readonly opts: ParseOptions) {
@@ -165,6 +175,8 @@ export class MessageParser {
     const route = routeOf(this.rules, msg.topic);
     if (route === null) return rejectedMessage(msg, null, 'bad_topic', `no ingest rule matches topic "${preview(msg.topic)}"`);
     const rule = route.rule;
+    // A hub's own traffic under the rule's topics (its bridge, availability, commands): not readings.
+    if (rule.ignores(msg.topic)) return IGNORED;
     let device = route.sensor;
     if (device !== null && rule.skips(device)) return rejectedMessage(msg, device, 'bad_topic', `sensor excluded by rule ${rule.name}`);
     if (msg.retain === true && !rule.retained) {
@@ -200,6 +212,7 @@ export class MessageParser {
       if (rule.skips(device)) return rejectedMessage(msg, device, 'bad_topic', `sensor excluded by rule ${rule.name}`);
     }
     if (!decoded.ok) return rejectedMessage(msg, device, decoded.problem.reason, decoded.problem.detail);
+    if (decoded.unsetClock !== undefined) this.unsetClock(device, decoded.unsetClock);
     const rejections: Rejection[] = [];
     for (const p of decoded.problems) rejections.push(rejection(msg, device, p.reason, p.detail));
     let records = decoded.records;
@@ -219,6 +232,14 @@ export class MessageParser {
     }
     if (readings.length === 0 && rejections.length === 1) return { kind: 'rejected', rejection: rejections[0] };
     return { kind: 'readings', readings, rejections: rejections.length === 0 ? NO_REJECTIONS : rejections };
+  }
+
+  /** Reports a message stamped on arrival because its device clock was never set (ParseOptions.onUnsetClock). */
+  private unsetClock(device: string, raw: unknown): void {
+    if (this.opts.onUnsetClock === undefined) return;
+    const first = !this.unsetClockReported.has(device) && this.unsetClockReported.size < (this.opts.maxSensors ?? 10_000);
+    if (first) this.unsetClockReported.add(device);
+    this.opts.onUnsetClock(device, preview(typeof raw === 'string' ? raw : JSON.stringify(raw)), first);
   }
 
   /**

@@ -35,6 +35,8 @@ export interface CompiledRule {
   droppedIn(paths: readonly { readonly path: string }[]): ReadonlySet<string> | null;
   /** Whether the rule ignores this device. */
   skips(device: string): boolean;
+  /** Whether the rule drops a message on this topic without a word (MappingRuleSpec.ignoreTopics). */
+  ignores(topic: string): boolean;
 }
 
 export interface Route {
@@ -59,6 +61,7 @@ export function compileRule(spec: MappingRuleSpec, zone: string): CompiledRule {
   const include = spec.fields.map(globToRegExp);
   const exclude = [...spec.exclude, ...spec.sensorFields].map(globToRegExp);
   const skip = spec.excludeSensors.map(globToRegExp);
+  const ignore = (spec.ignoreTopics ?? []).map(globToRegExp);
   const takes = (field: string): boolean => (include.length === 0 || include.some((r) => r.test(field))) && !exclude.some((r) => r.test(field));
   const excludeWith = (spec.excludeWith ?? []).map((e) => ({ fields: e.fields.map(globToRegExp), when: e.when }));
   return {
@@ -79,6 +82,7 @@ export function compileRule(spec: MappingRuleSpec, zone: string): CompiledRule {
       return out;
     },
     skips: (device) => skip.length > 0 && skip.some((r) => r.test(device)),
+    ignores: (topic) => ignore.length > 0 && ignore.some((r) => r.test(topic)),
   };
 }
 

@@ -117,10 +117,10 @@ describe('BrokerRoles.publishProblem', () => {
   it("lets sensors publish a hub's own topics, retained too, but never its commands or the daemon's topics", () => {
     const hub = (name: 'zigbee2mqtt' | 'tasmota' | 'esphome') => ({ hub: name, publish: PRESETS[name].hub.publish, commands: PRESETS[name].hub.commands });
     const r = new BrokerRoles({ ...opts, sensorTopics: ['sensors/#', 'zigbee2mqtt/+', 'tele/+/SENSOR'], hubs: [hub('zigbee2mqtt'), hub('tasmota'), hub('esphome')], daemonOnly: ['homeassistant/+/anomalyd_pi/#'] });
-    for (const topic of ['zigbee2mqtt/bridge/state', 'zigbee2mqtt/bridge/devices', 'zigbee2mqtt/hall/availability', 'tele/plug/LWT', 'tele/plug/STATE', 'stat/plug/RESULT', 'tasmota/discovery/A1B2C3/config', 'kitchen/status', 'kitchen/switch/relay/state']) {
+    for (const topic of ['zigbee2mqtt/bridge/state', 'zigbee2mqtt/bridge/devices', 'zigbee2mqtt/hall/availability', 'tele/plug/LWT', 'tele/plug/STATE', 'stat/plug/RESULT', 'tasmota/discovery/A1B2C3/config', 'kitchen/status', 'kitchen/switch/relay/state', 'home/livingroom/sensor/temperature/state', 'home/hall/climate/thermostat/current_temperature/state', 'home/livingroom/status']) {
       expect(r.publishProblem(SENSOR, topic), topic).toBeNull();
     }
-    for (const topic of ['zigbee2mqtt/lamp/set', 'zigbee2mqtt/floor1/lamp/set/brightness', 'zigbee2mqtt/lamp/get', 'zigbee2mqtt/bridge/request/permit_join', 'cmnd/plug/Upgrade', 'cmnd/tasmotas/Power', 'kitchen/switch/relay/command', 'kitchen/climate/ac/mode/command']) {
+    for (const topic of ['zigbee2mqtt/lamp/set', 'zigbee2mqtt/floor1/lamp/set/brightness', 'zigbee2mqtt/lamp/get', 'zigbee2mqtt/bridge/request/permit_join', 'cmnd/plug/Upgrade', 'cmnd/tasmotas/Power', 'kitchen/switch/relay/command', 'kitchen/climate/ac/mode/command', 'home/kitchen/switch/relay/command', 'home/hall/climate/ac/target_temperature/command']) {
       expect(r.publishProblem(SENSOR, topic), topic).toMatch(/^a command to (zigbee2mqtt|tasmota|esphome)/);
     }
     // Another hub's grant does not open a command either (esphome's +/+/+/state covers cmnd/plug/x/state),

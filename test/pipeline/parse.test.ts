@@ -146,7 +146,9 @@ describe('MessageParser: rejections', () => {
     ['{"temperature": 21.5e200}', 'out_of_range'],
     ['{"unit": "C", "ts": 1764064800000}', 'not_a_number'],
     ['{"value": 1, "ts": "soon"}', 'bad_timestamp'],
-    ['{"value": 1, "ts": 5}', 'bad_timestamp'],
+    // Before 1970 (less a day) is no clock at all; 1970 to 2000 is a clock never set (stamped on arrival, below).
+    ['{"value": 1, "ts": -5000000}', 'bad_timestamp'],
+    ['{"values": [1, 2], "ts": 5, "interval_ms": 1000}', 'bad_timestamp'],
     ['{"value": 1, "ts": {}}', 'bad_timestamp'],
   ])('rejects %j as %s', (payload, reason) => {
     const r = rejection(parser().parse(msg(payload)));
@@ -154,6 +156,20 @@ describe('MessageParser: rejections', () => {
     expect(r.sensor === 's1' || r.sensor?.startsWith('s1/')).toBe(true);
     expect(r.topic).toBe('sensors/s1');
     expect(r.receivedAt).toBe(NOW);
+  });
+
+  it('stamps a one-object payload with a clock never set (before 2000) on arrival, and reports it per message, first once per device', () => {
+    const calls: [string, string, boolean][] = [];
+    const p = parser({ onUnsetClock: (sensor, time, first) => calls.push([sensor, time, first]) });
+    const payloads = ['{"value": 1, "ts": 5}', '{"value": 2, "time": "1970-01-01T00:00:12"}'];
+    payloads.forEach((payload, i) => {
+      const r = p.parse(msg(payload, NOW + i * 1000));
+      expect(r.kind === 'readings' && r.readings.map((x) => [x.sensor, x.ts, x.values[0]])).toEqual([['s1', NOW + i * 1000, i + 1]]);
+    });
+    expect(calls).toEqual([
+      ['s1', '5', true],
+      ['s1', '1970-01-01T00:00:12', false],
+    ]);
   });
 
   it('rejects a topic that does not match, without a sensor', () => {

@@ -12,7 +12,8 @@ import type { Config } from '../../src/config/schema.js';
 import type { ParseResult, RawMessage, Reading } from '../../src/contract/types.js';
 import { groupModelOf, ingestFilters, parseOptionsOf } from '../../src/pipeline/ingest-options.js';
 import { MessageParser } from '../../src/pipeline/parse.js';
-import { PRESET_NAMES, PRESETS } from '../../src/config/presets.js';
+import { PRESET_NAMES, PRESETS, Z2M_SETTINGS } from '../../src/config/presets.js';
+import { topicMatches as mqttMatches } from '../../src/adapters/broker-roles.js';
 
 const NOW = Date.UTC(2026, 10, 30, 10, 0, 30);
 
@@ -47,7 +48,16 @@ describe('presets', () => {
   }
 
   it('subscribes to every preset topic and to ingest.topics', () => {
-    expect(ingestFilters(config({ presets: ['tasmota', 'esphome'] }))).toEqual(['sensors/#', 'tele/+/SENSOR', '+/sensor/+/state']);
+    expect(ingestFilters(config({ presets: ['tasmota', 'esphome'] }))).toEqual([
+      'sensors/#',
+      'tele/+/SENSOR',
+      '+/sensor/+/state',
+      '+/+/sensor/+/state',
+      '+/climate/+/current_temperature/state',
+      '+/+/climate/+/current_temperature/state',
+    ]);
+    // Tryout 13: `zigbee2mqtt/+` never received a friendly name of several levels (`kitchen/floor_light`).
+    expect(ingestFilters(config({ presets: ['zigbee2mqtt'] }))).toEqual(['sensors/#', 'zigbee2mqtt/#']);
   });
 
   it('tasmota: Time without an offset is read in ingest.timezone', () => {
@@ -68,8 +78,8 @@ describe('presets', () => {
   it("every preset takes a hub's nan (any case) as a missing reading, as ESPHome's always was; without a preset it is non_finite", () => {
     // Tryout: Tasmota's "Power":"nan" was rejected non_finite while ESPHome's nan was a missing reading.
     const tasmota = parserFor({ presets: ['tasmota'] });
-    const t = tasmota.parse(msg('tele/plug/SENSOR', '{"Time":"2026-11-30T10:00:00","ENERGY":{"Total":0.052,"Power":"nan","Voltage":"NaN","Current":0.1}}'));
-    expect(readings(t).map((r) => r.sensor).sort()).toEqual(['plug/ENERGY.Current', 'plug/ENERGY.Total']);
+    const t = tasmota.parse(msg('tele/plug/SENSOR', '{"Time":"2026-11-30T10:00:00","ENERGY":{"Factor":0.52,"Power":"nan","Voltage":"NaN","Current":0.1}}'));
+    expect(readings(t).map((r) => r.sensor).sort()).toEqual(['plug/ENERGY.Current', 'plug/ENERGY.Factor']);
     const samples: Record<string, [string, string]> = {
       zigbee2mqtt: ['zigbee2mqtt/plug', '{"power":"nan","current":0.2}'],
       tasmota: ['tele/garden/SENSOR', '{"BME280":{"Temperature":"nan","Humidity":65.9}}'],
@@ -98,6 +108,133 @@ describe('presets', () => {
     // A plug: no battery, so its voltage is the mains' (V), a measurement.
     const plug = readings(p.parse(msg('zigbee2mqtt/plug', '{"power":55.2,"voltage":229.8,"current":0.25,"device_temperature":31,"linkquality":80}'))).map((r) => r.sensor);
     expect(plug.sort()).toEqual(['plug/current', 'plug/power', 'plug/voltage']);
+  });
+
+  /** Streams of a message that must yield readings (and no rejection). */
+  const streamsOf = (p: MessageParser, topic: string, payload: string, at = NOW): string[] => readings(p.parse(msg(topic, payload, { receivedAt: at }))).map((r) => r.sensor).sort();
+  /** A message dropped without a word: no reading, no rejection. */
+  const silent = (p: MessageParser, topic: string, payload: string): void => {
+    const r = p.parse(msg(topic, payload));
+    expect(r.kind === 'readings' ? [r.readings.length, r.rejections.length] : r.rejection, topic).toEqual([0, 0]);
+  };
+
+  it('zigbee2mqtt: a friendly name of several levels is the whole device name, two devices of one room stay two (tryout 13 #2)', () => {
+    // zigbee2mqtt.io, "MQTT Topics and Messages": "you can use the / separator in friendly_name …
+    // kitchen/floor_light would result in a corresponding MQTT structure".
+    const p = parserFor({ presets: ['zigbee2mqtt'] });
+    expect(streamsOf(p, 'zigbee2mqtt/kitchen/temp_sensor', '{"temperature":20.1,"humidity":50.2,"battery":88,"linkquality":70}')).toEqual([
+      'kitchen/temp_sensor/humidity',
+      'kitchen/temp_sensor/temperature',
+    ]);
+    expect(streamsOf(p, 'zigbee2mqtt/kitchen/sensor_a', '{"temperature":20}')).toEqual(['kitchen/sensor_a/temperature']);
+    expect(streamsOf(p, 'zigbee2mqtt/kitchen/sensor_b', '{"temperature":30}')).toEqual(['kitchen/sensor_b/temperature']);
+    expect(streamsOf(p, 'zigbee2mqtt/house/floor1/kitchen/plug', '{"power":55.2}')).toEqual(['house/floor1/kitchen/plug/power']);
+    const r = p.parse(msg('zigbee2mqtt/kitchen/sensor_a', '{"temperature":20.5}', { receivedAt: NOW + 1000 }));
+    expect(r.kind === 'readings' && r.readings.map((x) => x.source)).toEqual(['kitchen/sensor_a']);
+  });
+
+  it("zigbee2mqtt: the bridge's topics, availability and set/get commands are skipped without a rejection", () => {
+    const p = parserFor({ presets: ['zigbee2mqtt'] });
+    silent(p, 'zigbee2mqtt/bridge/state', '{"state":"online"}');
+    silent(p, 'zigbee2mqtt/bridge/info', '{"version":"2.1.0","config":{"advanced":{"channel":11,"pan_id":6754}},"coordinator":{"meta":{"revision":20230507}}}');
+    silent(p, 'zigbee2mqtt/bridge/logging', '{"level":"info","message":"MQTT publish"}');
+    silent(p, 'zigbee2mqtt/bridge', '{"state":"online"}');
+    silent(p, 'zigbee2mqtt/kitchen/temp_sensor/availability', '{"state":"online"}');
+    silent(p, 'zigbee2mqtt/hall_light/availability', 'online');
+    silent(p, 'zigbee2mqtt/kitchen/floor_light/set', '{"brightness":200}');
+    silent(p, 'zigbee2mqtt/kitchen/floor_light/set/brightness', '200');
+    silent(p, 'zigbee2mqtt/kitchen/floor_light/get', '{"state":""}');
+    silent(p, 'zigbee2mqtt/hall_light/get/state', '');
+  });
+
+  it("zigbee2mqtt: an actuator's and a device's settings are no streams; a rule before the preset reads them again (tryout 13 #9)", () => {
+    const p = parserFor({ presets: ['zigbee2mqtt'] });
+    // IKEA LED1545G12 (zigbee2mqtt.io, "MQTT Topics and Messages"), with its colour.
+    silent(p, 'zigbee2mqtt/hall_light', '{"state":"ON","brightness":215,"color_temp":325,"color_mode":"color_temp","color":{"x":0.4599,"y":0.4106}}');
+    silent(p, 'zigbee2mqtt/blind', '{"position":40,"tilt":20,"state":"OPEN","linkquality":90}');
+    // A TRV: only local_temperature (and the valve's heating demand) is measured.
+    expect(
+      streamsOf(p, 'zigbee2mqtt/radiator_trv', '{"local_temperature":20.5,"current_heating_setpoint":21,"occupied_heating_setpoint":21,"local_temperature_calibration":-1,"position":40,"pi_heating_demand":35,"battery":80,"system_mode":"heat","min_temperature":5,"max_temperature":30,"eco_temperature":17}'),
+    ).toEqual(['radiator_trv/local_temperature', 'radiator_trv/pi_heating_demand']);
+    expect(
+      streamsOf(p, 'zigbee2mqtt/thermo-hygrometer', '{"temperature":21,"humidity":45,"comfort_humidity_max":60,"comfort_humidity_min":40,"comfort_temperature_max":27,"comfort_temperature_min":19,"temperature_units":"celsius","temperature_calibration":0,"humidity_calibration":0}'),
+    ).toEqual(['thermo-hygrometer/humidity', 'thermo-hygrometer/temperature']);
+    // Wanted after all: a rule before the preset, with the bridge skipped as the preset does.
+    const own = parserFor({
+      presets: ['zigbee2mqtt'],
+      rules: [{ topics: ['zigbee2mqtt/{sensor#}'], fields: ['position'], ignoreTopics: ['zigbee2mqtt/bridge/*', 'zigbee2mqtt/*/availability'] }],
+    });
+    expect(streamsOf(own, 'zigbee2mqtt/rooms/blind', '{"position":40,"tilt":20}')).toEqual(['rooms/blind/position']);
+    silent(own, 'zigbee2mqtt/bridge/info', '{"version":"2.1.0"}');
+  });
+
+  it('a rule: {sensor} takes one level, {sensor#} every level of the device name', () => {
+    const one = parserFor({ rules: [{ topics: ['site/{sensor}/#'] }] });
+    const many = parserFor({ rules: [{ topics: ['site/{sensor#}'] }] });
+    expect(streamsOf(one, 'site/kitchen/a', '{"t":1}')).toEqual(['kitchen/t']);
+    expect(streamsOf(many, 'site/kitchen/a', '{"t":1}')).toEqual(['kitchen/a/t']);
+    expect(streamsOf(many, 'site/kitchen/b', '{"t":1}')).toEqual(['kitchen/b/t']);
+  });
+
+  it('esphome: a topic_prefix of two levels and a climate\'s measured temperature are read; its settings are not (tryout 13 #2)', () => {
+    // esphome.io, "MQTT Client Component": `<TOPIC_PREFIX>/<COMPONENT_TYPE>/<COMPONENT_NAME>/state`; the
+    // climate's `current_temperature` state topic (esphome.io API, mqtt_climate.h).
+    const p = parserFor({ presets: ['esphome'] });
+    expect(streamsOf(p, 'home/livingroom/sensor/temperature/state', '21.4')).toEqual(['home/livingroom/temperature']);
+    expect(streamsOf(p, 'hall/climate/thermostat/current_temperature/state', '20.5')).toEqual(['hall/thermostat']);
+    expect(streamsOf(p, 'home/hall/climate/thermostat/current_temperature/state', '20.5')).toEqual(['home/hall/thermostat']);
+    expect(streamsOf(p, 'livingroom/sensor/temperature/state', '21.5')).toEqual(['livingroom/temperature']);
+    const filters = ingestFilters(config({ presets: ['esphome'] }));
+    for (const [topic, payload] of [
+      ['hall/climate/thermostat/target_temperature/state', '21'],
+      ['hall/climate/thermostat/target_temperature_low/state', '19'],
+      ['hall/climate/thermostat/mode/state', 'heat'],
+    ]) {
+      const r = p.parse(msg(topic, payload));
+      expect(r.kind === 'rejected' && r.rejection.reason, topic).toBe('bad_topic');
+      // Not subscribed, so never received.
+      expect(filters.some((f) => mqttMatches(f, topic)), topic).toBe(false);
+    }
+  });
+
+  it("tasmota: a clock never set (no NTP, Time 1970-01-01T00:00:12) is stamped on arrival, counted, not rejected (tryout 13 #5)", () => {
+    // arendst/Tasmota #2571: `tele/hotWater/SENSOR = {"Time":"1970-01-01T00:00:03","ENERGY":{…}}` without NTP.
+    const unset: string[] = [];
+    const p = new MessageParser(parseOptionsOf(config({ presets: ['tasmota'], timezone: 'Europe/Berlin' }), { onUnsetClock: (s, t) => unset.push(`${s} ${t}`) }));
+    const r = p.parse(msg('tele/badtime/SENSOR', '{"Time":"1970-01-01T00:00:12","AM2301":{"Temperature":21.7,"Humidity":45.3},"TempUnit":"C"}'));
+    expect(readings(r).map((x) => [x.sensor, x.ts])).toEqual([
+      ['badtime/AM2301.Temperature', NOW],
+      ['badtime/AM2301.Humidity', NOW],
+    ]);
+    expect(unset).toEqual(['badtime 1970-01-01T00:00:12']);
+    // `time: none`: every reading on arrival, whatever the device's clock says.
+    const none = parserFor({ rules: [{ topics: ['tele/{sensor}/SENSOR'], time: 'none' }] });
+    expect(readings(none.parse(msg('tele/x/SENSOR', '{"Time":"2026-11-30T09:00:00","AM2301":{"Temperature":21.7}}'))).map((x) => [x.sensor, x.ts])).toEqual([['x/AM2301.Temperature', NOW]]);
+  });
+
+  it('tasmota: of ENERGY only the measurements, not its day and total counters (tryout 13 #6)', () => {
+    // Tasmota's energy telemetry (its own Home Assistant discovery lists ENERGY TotalStartTime, Total,
+    // Yesterday, Today …; blog.mylocalbytes.com "Accessing power usage from Tasmota smart plugs").
+    const p = parserFor({ presets: ['tasmota'] });
+    expect(
+      streamsOf(p, 'tele/livingroom-lamp/SENSOR', '{"Time":"2026-11-30T10:00:00","ENERGY":{"TotalStartTime":"2026-01-10T11:02:00","Total":12.345,"Yesterday":0.421,"Today":0.123,"Period":2,"Power":61,"ApparentPower":72,"ReactivePower":38,"Factor":0.85,"Voltage":231,"Current":0.312}}'),
+    ).toEqual([
+      'livingroom-lamp/ENERGY.ApparentPower',
+      'livingroom-lamp/ENERGY.Current',
+      'livingroom-lamp/ENERGY.Factor',
+      'livingroom-lamp/ENERGY.Power',
+      'livingroom-lamp/ENERGY.ReactivePower',
+      'livingroom-lamp/ENERGY.Voltage',
+    ]);
+  });
+
+  it("shelly: status/sys (\"time\":\"18:05\") and the device's other own components are skipped, not rejected bad_timestamp (tryout 13 #9)", () => {
+    // shelly-api-docs.shelly.cloud, Gen2 "Sys" status: mac, time (local "HH:MM"), unixtime, uptime, ram_size …
+    const p = parserFor({ presets: ['shelly'] });
+    silent(p, 'shellyplus1pm-a8032ab1/status/sys', '{"mac":"A8032AB1C2D3","restart_required":false,"time":"18:05","unixtime":1764496800,"uptime":1234,"ram_size":246000,"ram_free":140000,"fs_size":458752,"fs_free":135168,"cfg_rev":10,"kvs_rev":0,"webhook_rev":0,"available_updates":{}}');
+    silent(p, 'shellyplus1pm-a8032ab1/status/wifi', '{"sta_ip":"192.168.3.183","status":"got ip","ssid":"home","rssi":-61}');
+    silent(p, 'shellyplus1pm-a8032ab1/status/cloud', '{"connected":false}');
+    expect(streamsOf(p, 'shellyplusht-b8d61a8b17cc/status/humidity:0', '{"id":0,"rh":42.2}')).toEqual(['shellyplusht-b8d61a8b17cc/humidity:0/rh']);
   });
 
   it('rtl_433: every device of one events topic is its own sensor', () => {
@@ -176,6 +313,13 @@ describe('channel groups', () => {
 });
 
 describe('README "Connect your devices"', () => {
+  it("lists every zigbee2mqtt setting the preset drops", async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Connect your devices'), readme.indexOf('## Configuration'));
+    for (const glob of Z2M_SETTINGS) expect(section, glob).toContain(`\`${glob}\``);
+  });
+
   it("shows each preset's sample payload, its topic and its streams as the code has them", async () => {
     const { readFileSync } = await import('node:fs');
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');

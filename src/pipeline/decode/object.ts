@@ -13,12 +13,14 @@ export const objectDecoder: PayloadDecoder = {
   accepts: (doc) => isObject(doc) && !Array.isArray(doc.values),
   decode(doc, ctx) {
     if (!isObject(doc)) return problem('bad_json', 'not a JSON object');
-    const time = timeOf(doc, ctx.rule, ctx.receivedAt);
+    // A clock never set (before 2000): one instant, so the arrival time stands in for it (counted by the parser).
+    const time = timeOf(doc, ctx.rule, ctx.receivedAt, true);
     if (Number.isNaN(time.ts)) return { ok: false, problem: badTimestamp(time.raw) };
     const { fields, problem: p } = objectFields(doc, ctx.rule, time.key);
     if (p !== null) return { ok: false, problem: p };
     if (fields.length === 0) return problem('not_a_number', `no numeric field in the object (keys: ${keyList(doc)})`);
-    return { ok: true, records: [{ ts: time.ts, fields, index: -1 }], problems: [] };
+    const records = [{ ts: time.ts, fields, index: -1 }];
+    return time.unset === true ? { ok: true, records, problems: [], unsetClock: time.raw } : { ok: true, records, problems: [] };
   },
 };
 

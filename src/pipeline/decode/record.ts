@@ -5,7 +5,7 @@
  */
 import { isObject, type JsonObject } from './json.js';
 import { describeValue, MAX_ABS_VALUE, numberFromText, outOfRange } from './text.js';
-import { parseTimestamp } from './time.js';
+import { isUnsetClock, parseTimestamp } from './time.js';
 import type { DecodeRule, DecodedField, Problem } from './types.js';
 
 const TIME_KEY = /^(?:ts|timestamp|time)$/i;
@@ -13,9 +13,12 @@ const VALUE_KEY = /^value$/i;
 /** More leaves than this in one object is not a device payload. */
 const MAX_LEAVES = 4096;
 
-/** The key of the object's time field (see DecodeRule.timeKey), undefined when it has none. */
+/**
+ * The key of the object's time field (see DecodeRule.timeKey), undefined when it has none. With
+ * `timeKey: false` (`time: none`) it is the default key, so that field is still not a reading.
+ */
 export function timeKeyOf(obj: JsonObject, rule: DecodeRule): string | undefined {
-  if (rule.timeKey !== null) return rule.timeKey;
+  if (rule.timeKey !== null && rule.timeKey !== false) return rule.timeKey;
   for (const key in obj) if (TIME_KEY.test(key) && Object.hasOwn(obj, key)) return key;
   return undefined;
 }
@@ -31,12 +34,24 @@ export function valueAt(obj: JsonObject, path: string): unknown {
   return node;
 }
 
-/** The object's time: `fallback` without one (or null), NaN with an unreadable one. */
-export function timeOf(obj: JsonObject, rule: DecodeRule, fallback: number): { readonly ts: number; readonly raw: unknown; readonly key: string | undefined } {
+/**
+ * The object's time: `fallback` without one (or null, or with `time: none`), NaN with an unreadable one.
+ * With `unsetToFallback`, a time of a clock never set (before 2000, isUnsetClock) is `fallback` too, and
+ * `unset` says so.
+ */
+export function timeOf(
+  obj: JsonObject,
+  rule: DecodeRule,
+  fallback: number,
+  unsetToFallback = false,
+): { readonly ts: number; readonly raw: unknown; readonly key: string | undefined; readonly unset?: true } {
   const key = timeKeyOf(obj, rule);
+  if (rule.timeKey === false) return { ts: fallback, raw: undefined, key };
   const raw = key === undefined ? undefined : valueAt(obj, key);
   if (raw === undefined || raw === null) return { ts: fallback, raw, key };
-  return { ts: parseTimestamp(raw, rule.timeUnit, rule.zone), raw, key };
+  const ts = parseTimestamp(raw, rule.timeUnit, rule.zone);
+  if (Number.isNaN(ts) && unsetToFallback && isUnsetClock(raw, rule.timeUnit, rule.zone)) return { ts: fallback, raw, key, unset: true };
+  return { ts, raw, key };
 }
 
 export function badTimestamp(raw: unknown): Problem {

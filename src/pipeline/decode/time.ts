@@ -11,6 +11,7 @@ export type { TimeUnit } from '../../contract/ingest.js';
 
 /** 2000-01-01T00:00:00Z: an earlier time is a device counting from boot, not a clock. */
 export const MIN_TS = 946_684_800_000;
+const DAY_MS = 86_400_000;
 /** Beyond ±8.64e15 ms a Date is invalid. */
 const MAX_DATE_MS = 8.64e15;
 
@@ -60,6 +61,23 @@ export function parseTimestamp(raw: unknown, unit: TimeUnit = 'auto', zone = 'UT
     return NaN;
   }
   return Number.isFinite(ms) && ms >= MIN_TS && ms <= MAX_DATE_MS ? Math.round(ms * 1000) / 1000 : NaN;
+}
+
+/**
+ * Whether `raw` is a device time that reads as a date from 1970-01-01 up to 2000 (before MIN_TS): a clock
+ * never set, such as Tasmota's `"Time":"1970-01-01T00:00:12"` without NTP (arendst/Tasmota #2571, #4152),
+ * or an epoch counted from boot. `parseTimestamp` gives NaN for it; a single-object payload is then stamped
+ * on arrival instead of rejected (./record.ts, timeOf).
+ */
+export function isUnsetClock(raw: unknown, unit: TimeUnit = 'auto', zone = 'UTC'): boolean {
+  let ms: number;
+  if (typeof raw === 'number') ms = epochMs(raw, unit);
+  else if (typeof raw === 'string' && raw.length <= 64) {
+    const n = unit === 'iso' ? NaN : numberFromText(raw, '.');
+    ms = Number.isFinite(n) ? epochMs(n, unit) : unit === 'auto' || unit === 'iso' ? isoMs(raw.trim(), zone) : NaN;
+  } else return false;
+  // A wall time without an offset in a zone east of UTC reads a little before the epoch.
+  return Number.isFinite(ms) && ms >= -DAY_MS && ms < MIN_TS;
 }
 
 function isoMs(text: string, zone: string): number {

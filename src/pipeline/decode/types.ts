@@ -18,8 +18,11 @@ export interface Problem {
 
 /** How the payloads of one mapping rule are written. */
 export interface DecodeRule {
-  /** Dotted path of the time field; null = the first top-level key named ts, timestamp or time (any case). */
-  readonly timeKey: string | null;
+  /**
+   * Dotted path of the time field; null = the first top-level key named ts, timestamp or time (any case);
+   * false = none (`time: none`): every reading is stamped on arrival, and a default-named key is still no reading.
+   */
+  readonly timeKey: string | null | false;
   readonly timeUnit: TimeUnit;
   /** IANA zone of times written without an offset. */
   readonly zone: string;
@@ -58,7 +61,13 @@ export interface DecodedRecord {
 }
 
 export type Decoded =
-  | { readonly ok: true; readonly records: readonly DecodedRecord[]; readonly problems: readonly Problem[] }
+  | {
+      readonly ok: true;
+      readonly records: readonly DecodedRecord[];
+      readonly problems: readonly Problem[];
+      /** The device time of a clock never set (before 2000) that the record was stamped on arrival instead of (object decoder). */
+      readonly unsetClock?: unknown;
+    }
   | { readonly ok: false; readonly problem: Problem };
 
 /** One payload format. `accepts` looks only at the top of the document (its type and keys), never deep. */
