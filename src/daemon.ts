@@ -300,7 +300,8 @@ export class Daemon {
       store,
       // Each checkpoint carries the stream's newest scored reading too (the sensor list shows it after a restart),
       // and its open episode's explanation state (an episode is told after a restart as without one).
-      detectorCheckpointSubject(detector, (id) => store.getAnomaly(id)?.status ?? null, this.signals),
+      // and when its latest reading arrived (a sensor silent at the stop is as silent at the start: its state as before).
+      detectorCheckpointSubject(detector, (id) => store.getAnomaly(id)?.status ?? null, this.signals, this.board),
       { intervalMs: config.store.checkpointIntervalMs, maxAgeMs: config.store.checkpointMaxAgeMs, maxFutureMs: config.ingest.maxFutureMs, now: this.now, logger: this.log },
     );
     this.episodeTicks = new EpisodeTicks(shortSpan(config.score.smooth) + config.alerts.closeAfter);
@@ -321,9 +322,10 @@ export class Daemon {
       { ...config.limits, now: this.now, busy: () => this.mqtt?.isPaused === true || detector.pending > this.backlogLow },
     );
     this.eviction.track(restored);
-    // A restored sensor is listed (HTTP API, retained state) at once, as if its last reading came now (as
-    // eviction counts it), not only when it next sends: an operator sees an open episode's sensor as anomalous.
-    for (const sensor of restored) this.board?.arrived(sensor);
+    // A restored sensor is listed (HTTP API, retained state) at once, not only when it next sends: silent for as
+    // long as it was at the stop (its checkpoint's arrival: a stale one stays stale, a live one ok; the downtime is
+    // not counted), or, with no arrival in its checkpoint, as if its last reading came now (as eviction counts it).
+    for (const sensor of restored) if (this.board?.hasArrival(sensor) !== true) this.board?.arrived(sensor);
 
     if (config.broker.enabled && config.mqtt.url === null) {
       this.broker = this.adapters.createBroker({
