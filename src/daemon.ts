@@ -326,6 +326,8 @@ export class Daemon {
     // long as it was at the stop (its checkpoint's arrival: a stale one stays stale, a live one ok; the downtime is
     // not counted), or, with no arrival in its checkpoint, as if its last reading came now (as eviction counts it).
     for (const sensor of restored) if (this.board?.hasArrival(sensor) !== true) this.board?.arrived(sensor);
+    // A silence alarmed while it lasted and restored open is told as one as it grows (SignalBook.noteSilence).
+    for (const sensor of restored) this.noteSilence(sensor);
 
     if (config.broker.enabled && config.mqtt.url === null) {
       this.broker = this.adapters.createBroker({
@@ -698,6 +700,9 @@ export class Daemon {
       if (r.sensor === last) continue;
       last = r.sensor;
       this.eviction?.seen(r.sensor);
+      // A silence alarmed while it lasted ends at this reading: its resolve is told as the silence it was, also
+      // when it was restored (a restart) or revived (an eviction) rather than judged in this run.
+      this.noteSilence(r.sensor);
       this.board?.arrived(r.sensor);
       this.discovery?.streamSeen(r.sensor, r.source);
     }
@@ -748,7 +753,9 @@ export class Daemon {
       // The episode's kind, once its readings tell it, is news: an `update` carries it (stored, then sent).
       const told = this.signals?.retell(ep.id, ep.lastAboveTs, ep.readings) ?? null;
       if (told !== null) this.recordEvent(store, told.event, told.explanation);
-      store.touchAnomaly(ep.id, ep.lastAboveTs, ep.readings, told?.explanation ?? null);
+      // A silence's sentence follows its length in its record (no event: its updates are the episode rules').
+      const silence = told === null ? (this.signals?.retellSilence(ep.id, this.silentUntil(ep.stream, ep.lastAboveTs)) ?? null) : null;
+      store.touchAnomaly(ep.id, ep.lastAboveTs, ep.readings, told?.explanation ?? silence);
     }
     this.touched = seen;
   }
@@ -781,11 +788,35 @@ export class Daemon {
       const arrivedAt = listening === null ? arrived : Math.max(arrived, listening);
       const { events } = detector.judgeSilence(sensor, arrivedAt, now);
       if (events.length === 0) continue;
-      // SignalBook.explain never throws; the episode has no reading: it is told missing data from the readings before it.
-      for (const ev of events) this.recordEvent(store, ev, this.signals?.explainAlert(ev, true).explanation ?? null);
+      // SignalBook.explainAlert never throws; the episode has no reading: it is told missing data from the readings
+      // before it, for as long as the sensor has been silent by its last reading's arrival (silentUntil), not only
+      // as long as it was counted (from a reconnection or a restart at the latest).
+      for (const ev of events) this.recordEvent(store, ev, this.signals?.explainAlert(ev, true, this.silentUntil(sensor, ev.endTs)).explanation ?? null);
       this.episodeTicks?.note(sensor, detector.openAnomaly(sensor), events.length);
       board.refresh(sensor);
     }
+  }
+
+  /** Tells the SignalBook that the stream's open episode is a silence alarmed while it lasted, when it is one. */
+  private noteSilence(stream: string): void {
+    const detector = this.detector;
+    if (detector === null || !detector.silenceOpen(stream)) return;
+    const id = detector.openAnomaly(stream);
+    if (id !== null) this.signals?.noteSilence(id, stream);
+  }
+
+  /**
+   * How far a silent sensor's silence has gone on its own clock, for telling it (epoch ms): its newest reading's time
+   * plus the wall time since that reading arrived (SensorStatusBoard.heardAt, across restarts), or `judged` (the
+   * silence as Detector.judgeSilence counted it: from a reconnection or a restart at the latest) when later or when
+   * either is unknown. The count is for judging; the sentence tells how long the sensor has been silent (tryout 12,
+   * finding 3: `no reading for 2 min` for a silence of 4 min 46 s after a broker outage).
+   */
+  private silentUntil(sensor: string, judged: number): number {
+    const heard = this.board?.heardAt(sensor) ?? null;
+    const newest = this.signals?.latest(sensor)?.ts ?? null;
+    if (heard === null || newest === null) return judged;
+    return Math.max(judged, newest + (this.now() - heard));
   }
 
   /**
