@@ -703,6 +703,9 @@ export class Daemon {
       // A silence alarmed while it lasted ends at this reading: its resolve is told as the silence it was, also
       // when it was restored (a restart) or revived (an eviction) rather than judged in this run.
       this.noteSilence(r.sensor);
+      // The first reading of a sensor last heard before this connection began (a broker outage, a restart): a gap
+      // before it is the daemon's (readings lost meanwhile), not the sensor's silence: not taught (Detector.excuseGap).
+      if (this.lastHeardBefore(r.sensor)) this.detector?.excuseGap(r.sensor);
       this.board?.arrived(r.sensor);
       this.discovery?.streamSeen(r.sensor, r.source);
     }
@@ -795,6 +798,13 @@ export class Daemon {
       this.episodeTicks?.note(sensor, detector.openAnomaly(sensor), events.length);
       board.refresh(sensor);
     }
+  }
+
+  /** Whether the sensor's latest reading arrived before the MQTT connection's start (restored, or before an outage). */
+  private lastHeardBefore(sensor: string): boolean {
+    const since = this.mqtt?.listeningSince ?? null;
+    const heard = this.board?.heardAt(sensor) ?? null;
+    return since !== null && heard !== null && heard < since;
   }
 
   /** Tells the SignalBook that the stream's open episode is a silence alarmed while it lasted, when it is one. */

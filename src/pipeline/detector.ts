@@ -142,6 +142,8 @@ export class Detector {
   private readonly cadences = new Map<string, Cadence>();
   /** Each stream's latest accepted values: what a fill holds. */
   private readonly held = new Map<string, Float64Array>();
+  /** Streams whose next reading's gap is the daemon's, not theirs (excuseGap): neither judged nor taught. */
+  private readonly excused = new Set<string>();
   private readonly engine: StepEngine<Origin>;
   readonly scorer: StreamScorer;
   private emit: ((o: DetectorOutput) => void) | null = null;
@@ -239,11 +241,26 @@ export class Detector {
    * Its next reading starts it afresh.
    */
   forget(stream: string): void {
+    this.excused.delete(stream);
     this.cadences.delete(stream);
     this.held.delete(stream);
     this.engine.forget(stream);
     this.scorer.forget(stream);
     this.ports.parser.forget(stream);
+  }
+
+  /**
+   * The stream's next reading (the next one queued: call it before its message's readings are queued, on the
+   * 'parsed' output) ends a silence that is the caller's, not the stream's: readings sent while the daemon was
+   * stopped or its broker connection down, lost (an embedded broker, a sensor that does not queue). If that
+   * reading comes after a gap, the gap resets the stream as any gap does but is neither judged nor taught as the
+   * stream's silence (its `stuck` evidence: ln(1 + the steps missed)): taught, a 3-minute outage made every
+   * 1 Hz stream's later silences of up to several times that length usual, and a sensor that then died was not
+   * alerted in 12 minutes (tryout 12, finding 5). The mark goes with that reading, gap or not. The daemon only
+   * (Daemon.onParsed); replay and evaluation never call it.
+   */
+  excuseGap(stream: string): void {
+    this.excused.add(stream);
   }
 
   /** Resets the stream's model state at its next chunk (a model was swapped in). */
@@ -400,7 +417,9 @@ export class Detector {
       }
     }
     const kind = place.duplicate ? 'duplicate' : 'reading';
-    const missed = place.missed ?? 0;
+    // A gap the caller excused (excuseGap) carries no silence: it resets the stream, unjudged and untaught.
+    const excused = this.excused.size > 0 && this.excused.delete(stream);
+    const missed = excused ? 0 : (place.missed ?? 0);
     this.engine.push(stream, reading.channels, { kind, ts: reading.ts, values, reset: place.reset, filled: place.filled, ...(missed > 0 && !place.duplicate ? { missed } : {}), origin });
     if (!place.duplicate) this.held.set(stream, values);
   }

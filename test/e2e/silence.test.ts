@@ -109,6 +109,51 @@ describe.skipIf(!builtAndModelsPresent())('a sensor that falls silent', () => {
   }, 120_000);
 
 
+  it('readings lost while the daemon was down are no silence of the sensor: a sensor that dies after is alarmed as without them', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-silence-ours-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    let now = Math.floor(Date.now() / 1000) * 1000;
+    const clock = (): number => now;
+    const alerts: AlertPayload[] = [];
+    let { daemon, pub } = await started(dataDir, clock, alerts);
+    // b1 of tryout 12: 20 ± 0.5 to 3 decimals at 1 Hz (its generator, seed 1); 700 readings, then 111 lost while
+    // the daemon was down (a clean stop, 111 s, a start), then 1,000 more, then it dies.
+    let seed = 1;
+    const rnd = (): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    const value = (): number => {
+      let u = 0;
+      while (!u) u = rnd();
+      return +(20 + 0.5 * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rnd())).toFixed(3);
+    };
+    const send = async (from: number, n: number): Promise<void> => {
+      for (let i = 0; i < n; i += 250) {
+        const values = Array.from({ length: Math.min(250, n - i) }, value);
+        now = from + (i + values.length - 1) * SEC;
+        await pub.publishAsync('sensors/b1', JSON.stringify({ values, ts: from + i * SEC, interval_ms: SEC }), { qos: 1 });
+      }
+    };
+    const t0 = now;
+    await send(t0, 700);
+    await waitFor(() => daemon.counters.scored >= 700, 60_000, 'the readings before the stop scored');
+    await daemon.stop();
+    for (let i = 0; i < 111; i++) value();
+    now = t0 + 810 * SEC;
+    ({ daemon, pub } = await started(dataDir, clock, alerts));
+    await send(t0 + 811 * SEC, 1000);
+    await waitFor(() => daemon.counters.scored >= 1000, 60_000, 'the readings after the restart scored');
+    expect(alerts).toEqual([]);
+    // Dead for 5 minutes: its runs are all of one reading, and so rare (alerted within about 66 s without the
+    // restart). Taught as its own silence, the restart's gap of 111 steps made it usual: not alerted in 12 minutes
+    // (tryout 12, finding 5).
+    now += 300 * SEC;
+    daemon.judgeSilences();
+    await waitFor(() => alerts.some((a) => a.sensor === 'b1'), 10_000, 'the silence alert of b1');
+    expect(alerts[0]).toMatchObject({ event: 'open', explanation: { kind: 'missing_data' } });
+  }, 120_000);
+
   it.each([false, true])('is alarmed (stored, then published) while silent, and resolved at its next reading: one episode (a restart while silent: %s)', async (restart) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-silence-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
