@@ -704,8 +704,10 @@ export class Daemon {
       // when it was restored (a restart) or revived (an eviction) rather than judged in this run.
       this.noteSilence(r.sensor);
       // The first reading of a sensor last heard before this connection began (a broker outage, a restart): a gap
-      // before it is the daemon's (readings lost meanwhile), not the sensor's silence: not taught (Detector.excuseGap).
-      if (this.lastHeardBefore(r.sensor)) this.detector?.excuseGap(r.sensor);
+      // across the time the daemon could not hear is its own (readings lost meanwhile), not the sensor's silence:
+      // not taught (Detector.excuseGap).
+      const deaf = this.deafUntil(r.sensor);
+      if (deaf !== null) this.detector?.excuseGap(r.sensor, deaf);
       this.board?.arrived(r.sensor);
       this.discovery?.streamSeen(r.sensor, r.source);
     }
@@ -800,11 +802,17 @@ export class Daemon {
     }
   }
 
-  /** Whether the sensor's latest reading arrived before the MQTT connection's start (restored, or before an outage). */
-  private lastHeardBefore(sensor: string): boolean {
+  /**
+   * For a sensor whose latest reading arrived before the MQTT connection's start (restored at start, or heard
+   * before an outage): the connection's start on the sensor's own clock (epoch ms: its newest reading's time plus
+   * the wall time from that reading's arrival to the start), until which the daemon could not hear it; else null.
+   */
+  private deafUntil(sensor: string): number | null {
     const since = this.mqtt?.listeningSince ?? null;
     const heard = this.board?.heardAt(sensor) ?? null;
-    return since !== null && heard !== null && heard < since;
+    const newest = this.signals?.latest(sensor)?.ts ?? null;
+    if (since === null || heard === null || newest === null || !(heard < since)) return null;
+    return newest + (since - heard);
   }
 
   /** Tells the SignalBook that the stream's open episode is a silence alarmed while it lasted, when it is one. */
