@@ -303,7 +303,8 @@ export class Daemon {
       store,
       // Each checkpoint carries the stream's newest scored reading too (the sensor list shows it after a restart),
       // and its open episode's explanation state (an episode is told after a restart as without one).
-      detectorCheckpointSubject(detector, (id) => store.getAnomaly(id)?.status ?? null, this.signals),
+      // and when its latest reading arrived (a sensor silent at the stop is as silent at the start: its state as before).
+      detectorCheckpointSubject(detector, (id) => store.getAnomaly(id)?.status ?? null, this.signals, this.board),
       { intervalMs: config.store.checkpointIntervalMs, maxAgeMs: config.store.checkpointMaxAgeMs, maxFutureMs: config.ingest.maxFutureMs, now: this.now, logger: this.log },
     );
     this.episodeTicks = new EpisodeTicks(shortSpan(config.score.smooth) + config.alerts.closeAfter);
@@ -324,9 +325,12 @@ export class Daemon {
       { ...config.limits, now: this.now, busy: () => this.mqtt?.isPaused === true || detector.pending > this.backlogLow },
     );
     this.eviction.track(restored);
-    // A restored sensor is listed (HTTP API, retained state) at once, as if its last reading came now (as
-    // eviction counts it), not only when it next sends: an operator sees an open episode's sensor as anomalous.
-    for (const sensor of restored) this.board?.arrived(sensor);
+    // A restored sensor is listed (HTTP API, retained state) at once, not only when it next sends: silent for as
+    // long as it was at the stop (its checkpoint's arrival: a stale one stays stale, a live one ok; the downtime is
+    // not counted), or, with no arrival in its checkpoint, as if its last reading came now (as eviction counts it).
+    for (const sensor of restored) if (this.board?.hasArrival(sensor) !== true) this.board?.arrived(sensor);
+    // A silence alarmed while it lasted and restored open is told as one as it grows (SignalBook.noteSilence).
+    for (const sensor of restored) this.noteSilence(sensor);
 
     if (config.broker.enabled && config.mqtt.url === null) {
       this.broker = this.adapters.createBroker({
@@ -705,6 +709,14 @@ export class Daemon {
       if (r.sensor === last) continue;
       last = r.sensor;
       this.eviction?.seen(r.sensor);
+      // A silence alarmed while it lasted ends at this reading: its resolve is told as the silence it was, also
+      // when it was restored (a restart) or revived (an eviction) rather than judged in this run.
+      this.noteSilence(r.sensor);
+      // The first reading of a sensor last heard before this connection began (a broker outage, a restart): a gap
+      // across the time the daemon could not hear is its own (readings lost meanwhile), not the sensor's silence:
+      // not taught (Detector.excuseGap).
+      const deaf = this.deafUntil(r.sensor);
+      if (deaf !== null) this.detector?.excuseGap(r.sensor, deaf);
       this.board?.arrived(r.sensor);
       this.discovery?.streamSeen(r.sensor, r.source);
     }
@@ -755,7 +767,9 @@ export class Daemon {
       // The episode's kind, once its readings tell it, is news: an `update` carries it (stored, then sent).
       const told = this.signals?.retell(ep.id, ep.lastAboveTs, ep.readings) ?? null;
       if (told !== null) this.recordEvent(store, told.event, told.explanation);
-      store.touchAnomaly(ep.id, ep.lastAboveTs, ep.readings, told?.explanation ?? null);
+      // A silence's sentence follows its length in its record (no event: its updates are the episode rules').
+      const silence = told === null ? (this.signals?.retellSilence(ep.id, this.silentUntil(ep.stream, ep.lastAboveTs)) ?? null) : null;
+      store.touchAnomaly(ep.id, ep.lastAboveTs, ep.readings, told?.explanation ?? silence);
     }
     this.touched = seen;
   }
@@ -788,11 +802,48 @@ export class Daemon {
       const arrivedAt = listening === null ? arrived : Math.max(arrived, listening);
       const { events } = detector.judgeSilence(sensor, arrivedAt, now);
       if (events.length === 0) continue;
-      // SignalBook.explain never throws; the episode has no reading: it is told missing data from the readings before it.
-      for (const ev of events) this.recordEvent(store, ev, this.signals?.explainAlert(ev, true).explanation ?? null);
+      // SignalBook.explainAlert never throws; the episode has no reading: it is told missing data from the readings
+      // before it, for as long as the sensor has been silent by its last reading's arrival (silentUntil), not only
+      // as long as it was counted (from a reconnection or a restart at the latest).
+      for (const ev of events) this.recordEvent(store, ev, this.signals?.explainAlert(ev, true, this.silentUntil(sensor, ev.endTs)).explanation ?? null);
       this.episodeTicks?.note(sensor, detector.openAnomaly(sensor), events.length);
       board.refresh(sensor);
     }
+  }
+
+  /**
+   * For a sensor whose latest reading arrived before the MQTT connection's start (restored at start, or heard
+   * before an outage): the connection's start on the sensor's own clock (epoch ms: its newest reading's time plus
+   * the wall time from that reading's arrival to the start), until which the daemon could not hear it; else null.
+   */
+  private deafUntil(sensor: string): number | null {
+    const since = this.mqtt?.listeningSince ?? null;
+    const heard = this.board?.heardAt(sensor) ?? null;
+    const newest = this.signals?.latest(sensor)?.ts ?? null;
+    if (since === null || heard === null || newest === null || !(heard < since)) return null;
+    return newest + (since - heard);
+  }
+
+  /** Tells the SignalBook that the stream's open episode is a silence alarmed while it lasted, when it is one. */
+  private noteSilence(stream: string): void {
+    const detector = this.detector;
+    if (detector === null || !detector.silenceOpen(stream)) return;
+    const id = detector.openAnomaly(stream);
+    if (id !== null) this.signals?.noteSilence(id, stream);
+  }
+
+  /**
+   * How far a silent sensor's silence has gone on its own clock, for telling it (epoch ms): its newest reading's time
+   * plus the wall time since that reading arrived (SensorStatusBoard.heardAt, across restarts), or `judged` (the
+   * silence as Detector.judgeSilence counted it: from a reconnection or a restart at the latest) when later or when
+   * either is unknown. The count is for judging; the sentence tells how long the sensor has been silent (tryout 12,
+   * finding 3: `no reading for 2 min` for a silence of 4 min 46 s after a broker outage).
+   */
+  private silentUntil(sensor: string, judged: number): number {
+    const heard = this.board?.heardAt(sensor) ?? null;
+    const newest = this.signals?.latest(sensor)?.ts ?? null;
+    if (heard === null || newest === null) return judged;
+    return Math.max(judged, newest + (this.now() - heard));
   }
 
   /**

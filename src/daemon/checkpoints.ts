@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { SensorStateRow } from '../contract/store.js';
 import type { ScoredReading } from '../contract/types.js';
 import type { Detector } from '../pipeline/detector.js';
+import type { StoredArrival } from './sensor-status.js';
 
 /** What is checkpointed: one JSON-serialisable state per sensor. */
 export interface CheckpointSubject {
@@ -410,6 +411,25 @@ export interface LatestReadings {
 }
 
 /**
+ * Where the daemon keeps each stream's latest arrival (SensorStatusBoard): saved with the stream's checkpoint
+ * (`arrival`, StoredArrival), so that after a restart a sensor silent before the stop is as silent (its retained
+ * state `stale` as before, not `ok` until staleAfter intervals later), and its silence is told from its latest
+ * reading's arrival. It plays no part in detection.
+ */
+export interface Arrivals {
+  arrivalOf(stream: string): StoredArrival | null;
+  restoreArrival(stream: string, a: StoredArrival): void;
+}
+
+/** A stored arrival checked; null when absent or malformed (the stream is then restored as heard at the start). */
+function readStoredArrival(v: unknown): StoredArrival | null {
+  if (typeof v !== 'object' || v === null) return null;
+  const { silentMs, heardAt } = v as { silentMs?: unknown; heardAt?: unknown };
+  if (typeof silentMs !== 'number' || !Number.isFinite(silentMs) || typeof heardAt !== 'number' || !Number.isFinite(heardAt)) return null;
+  return { silentMs, heardAt };
+}
+
+/**
  * A stream's newest scored reading as its checkpoint stores it (`latest`): ScoredReading in JSON, a
  * number that is not finite (an unknown expectation, a surprise while learning) as null. A checkpoint
  * without it (written before it was kept, or by a detector-only subject) restores none.
@@ -499,7 +519,8 @@ export function readStoredLatest(stream: string, v: unknown): ScoredReading {
  * SignalBook.episodeState; null without one), given back when the restored detector has that episode open; a
  * checkpoint without it restores as before (the episode goes on from its record).
  */
-export function detectorCheckpointSubject(detector: Detector, committed: CommittedEpisodeStatus = () => 'open', shown?: LatestReadings): CheckpointSubject {
+export function detectorCheckpointSubject(detector: Detector, committed: CommittedEpisodeStatus = () => 'open', shown?: LatestReadings, arrivals?: Arrivals): CheckpointSubject {
+  const withArrival = (stream: string, state: Record<string, unknown>): Record<string, unknown> => (arrivals === undefined ? state : { ...state, arrival: arrivals.arrivalOf(stream) });
   return {
     sensors: () => detector.streams(),
     busy: (stream) => detector.busy(stream),
@@ -511,13 +532,13 @@ export function detectorCheckpointSubject(detector: Detector, committed: Committ
     },
     snapshot: (stream) => {
       const state = detector.snapshot(stream);
-      if (shown === undefined) return state;
+      if (shown === undefined) return arrivals === undefined ? state : withArrival(stream, { ...state });
       const latest = shown.latest(stream);
-      if (shown.episodeState === undefined) return { ...state, latest: latest === null ? null : storeLatest(latest) };
+      if (shown.episodeState === undefined) return withArrival(stream, { ...state, latest: latest === null ? null : storeLatest(latest) });
       // The open episode's explanation state goes with the detector's episode (the same checkpoint, periodic
       // or at stop): restored together, the episode is told after a restart as it would have been without one.
       const id = detector.openAnomaly(stream);
-      return { ...state, latest: latest === null ? null : storeLatest(latest), episode: id === null ? null : (shown.episodeState(id) ?? null) };
+      return withArrival(stream, { ...state, latest: latest === null ? null : storeLatest(latest), episode: id === null ? null : (shown.episodeState(id) ?? null) });
     },
     restore(states, sides) {
       const skipped: string[] = [];
@@ -525,7 +546,9 @@ export function detectorCheckpointSubject(detector: Detector, committed: Committ
         skipped.push(...detector.restore(stream, state));
         const note = reconcileEpisode(detector, stream, committed);
         if (note !== null) skipped.push(note);
-        const { latest, episode } = typeof state === 'object' && state !== null ? (state as { latest?: unknown; episode?: unknown }) : { latest: undefined, episode: undefined };
+        const { latest, episode, arrival } = typeof state === 'object' && state !== null ? (state as { latest?: unknown; episode?: unknown; arrival?: unknown }) : { latest: undefined, episode: undefined, arrival: undefined };
+        const heard = readStoredArrival(arrival);
+        if (heard !== null) arrivals?.restoreArrival(stream, heard);
         if (shown === undefined) continue;
         if (latest !== undefined && latest !== null) {
           try {

@@ -34,6 +34,16 @@ export interface StatusSource {
   newestReadingTs?(sensor: string): number | null;
 }
 
+/**
+ * A sensor's arrival as its checkpoint carries it (SensorStatusBoard.arrivalOf / restoreArrival): `silentMs`, how
+ * long it had been silent when the checkpoint was written (ms, as `stale` counts it); `heardAt`, when its latest
+ * reading arrived (epoch ms, the wall clock).
+ */
+export interface StoredArrival {
+  readonly silentMs: number;
+  readonly heardAt: number;
+}
+
 export interface SensorStatusOptions {
   /** No accepted reading for this many of the stream's intervals (wall clock) means stale; 0 = never. */
   readonly staleAfter: number;
@@ -51,8 +61,14 @@ export class SensorStatusBoard {
   private readonly status = new Map<string, SensorStatus>();
   /** What was last published per sensor: its status, its model id ('' for none) and its open episode ('' for none). */
   private readonly published = new Map<string, { readonly status: SensorStatus; readonly model: string; readonly anomaly: string }>();
-  /** Wall-clock arrival of each sensor's latest accepted reading. */
+  /**
+   * Per sensor, when its silence counts from (wall clock, epoch ms): its latest accepted reading's arrival in this
+   * run; for a sensor restored at start and not heard since, the start less the silence it had at the stop
+   * (restoreArrival: the daemon's downtime is not the sensor's silence).
+   */
   private readonly lastArrival = new Map<string, number>();
+  /** Per sensor, when its latest accepted reading really arrived (wall clock, epoch ms), across restarts. */
+  private readonly heard = new Map<string, number>();
 
   constructor(
     private readonly source: StatusSource,
@@ -61,7 +77,43 @@ export class SensorStatusBoard {
 
   /** A reading of the sensor was accepted now. */
   arrived(sensor: string): void {
-    this.lastArrival.set(sensor, this.opts.now());
+    const now = this.opts.now();
+    this.lastArrival.set(sensor, now);
+    this.heard.set(sensor, now);
+  }
+
+  /**
+   * A sensor restored at start with its arrival as its checkpoint stored it (arrivalOf): its silence goes on from
+   * what it was at the stop (`silentMs`, ms), the time the daemon was down not counted, so a sensor `stale` at the
+   * stop is `stale` at the start and a live one `ok` (tryout 12, finding 4: every stale sensor was published `ok`
+   * at the start and `stale` again staleAfter intervals later); `heardAt` (epoch ms) is when its latest reading
+   * really arrived. A negative or non-finite `silentMs` counts as none.
+   */
+  restoreArrival(sensor: string, a: StoredArrival): void {
+    const now = this.opts.now();
+    const silent = Number.isFinite(a.silentMs) && a.silentMs > 0 ? a.silentMs : 0;
+    this.lastArrival.set(sensor, now - silent);
+    this.heard.set(sensor, Number.isFinite(a.heardAt) ? Math.min(a.heardAt, now - silent) : now - silent);
+  }
+
+  /** Whether an arrival of the sensor is known (a reading accepted in this run, or one restored). */
+  hasArrival(sensor: string): boolean {
+    return this.lastArrival.has(sensor);
+  }
+
+  /**
+   * The sensor's arrival for its checkpoint: how long it has been silent now (ms, as `stale` counts it) and when
+   * its latest reading really arrived (epoch ms); null when none is known.
+   */
+  arrivalOf(sensor: string): StoredArrival | null {
+    const at = this.lastArrival.get(sensor);
+    if (at === undefined) return null;
+    return { silentMs: Math.max(0, this.opts.now() - at), heardAt: this.heard.get(sensor) ?? at };
+  }
+
+  /** When the sensor's latest reading really arrived (wall clock, epoch ms, across restarts); null when unknown. */
+  heardAt(sensor: string): number | null {
+    return this.heard.get(sensor) ?? null;
   }
 
   /** Each sensor with a reading accepted, and when its latest arrived (wall clock, epoch ms: `now`'s). */
@@ -132,6 +184,7 @@ export class SensorStatusBoard {
     this.status.delete(sensor);
     this.published.delete(sensor);
     this.lastArrival.delete(sensor);
+    this.heard.delete(sensor);
     if (known) this.opts.clear?.(sensor);
   }
 

@@ -121,6 +121,13 @@ export class SignalBook {
    * later freeze's had to be twice as long as (tryout 11, finding 2). Memory only, like the raw readings.
    */
   private readonly onsets = new Map<string, TimeSpan[]>();
+  /**
+   * Open episodes that are silences judged while they last (Daemon.judgeSilences; noteSilence after a restart), by
+   * id, until their resolve, each with the stream's newest reading when it was noted (null: none), the last before
+   * the silence: told missing data from it to how far the silence has gone (explainSilence), never from the reading
+   * that ends them. At most MAX_OPEN (the oldest forgotten).
+   */
+  private readonly silences = new Map<string, SeriesPoint | null>();
   private readonly log: Logger;
 
   constructor(private readonly opts: SignalBookOptions) {
@@ -162,17 +169,22 @@ export class SignalBook {
    * one, which tells the same). An update that changes the kind, the sentence or the published peak is news, and
    * so is every event of an episode this book did not hold before it (after a restart without its state).
    * `silence`: the event is a silence judged while it lasts (Daemon.judgeSilences), which has no reading of its
-   * own: with none of the stream's readings recorded (after a restart) it is told missing data from the event.
+   * own; its episode is one from then on (noteSilence), its resolve included: each of its events is told missing
+   * data from the stream's last reading before it (with none recorded, after a restart, from the event: its start
+   * or the time its record said it began) to the event's end, or to `until` (epoch ms, the stream's clock) when
+   * later: how long the sensor has been silent by its last reading's arrival (Daemon.silentUntil), which a count
+   * restarted at a reconnection or a restart (the event's end) falls short of (tryout 12, finding 3).
    */
-  explainAlert(ev: AnomalyEvent, silence = false): { readonly explanation: AlertExplanation | null; readonly repeats: boolean } {
+  explainAlert(ev: AnomalyEvent, silence = false, until?: number): { readonly explanation: AlertExplanation | null; readonly repeats: boolean } {
     let episode: OpenEpisode | null = null;
     let repeats = false;
     try {
+      if (silence) this.noteSilence(ev.anomalyId, ev.sensor);
       const held = this.open.get(ev.anomalyId);
       const before = held === undefined ? null : { explanation: held.explanation, peakScore: held.last.peakScore };
       episode = this.episodeOf(ev);
       episode.last = ev;
-      const told = this.explainEvent(ev, episode, silence);
+      const told = this.silences.has(ev.anomalyId) ? this.explainSilence(ev, episode, until) : this.explainEvent(ev, episode);
       const fresh = told?.explanation ?? null;
       const peak = peakOf(ev);
       const overturns = told !== null && overturned(episode, told);
@@ -189,10 +201,81 @@ export class SignalBook {
     } finally {
       if (ev.kind === 'resolve') {
         this.open.delete(ev.anomalyId);
+        this.silences.delete(ev.anomalyId);
         this.noteOnset(ev, episode?.explanation ?? null);
       }
     }
     return { explanation: episode?.explanation ?? null, repeats };
+  }
+
+  /**
+   * Notes that the open episode `anomalyId` of `stream` is a silence judged while it lasts (explainAlert's
+   * `silence`), before any reading of the stream after it is recorded: the daemon calls it at start for each
+   * restored one and before each reading of a stream whose silence is open (Detector.silenceOpen), as its resolve
+   * comes with a reading. The stream's newest reading now (restored from its checkpoint after a restart) is kept as
+   * the last before the silence.
+   */
+  noteSilence(anomalyId: string, stream: string): void {
+    if (this.silences.has(anomalyId)) return;
+    const latest = this.series.latest(stream);
+    this.silences.set(anomalyId, latest === null ? null : { ts: latest.ts, values: [...latest.values], expected: null, spread: null, surprise: Number.NaN, status: 'ok' });
+    if (this.silences.size > MAX_OPEN) this.silences.delete(this.silences.keys().next().value!);
+  }
+
+  /**
+   * An open silence's explanation told anew to `until` (epoch ms, the stream's clock: how far the silence has gone
+   * by its last reading's arrival), for its record as it grows (Daemon.touchOpenEpisodes): `no reading for 66 s`
+   * stood in the record of a 5-minute silence (tryout 12, finding 3). No event: the episode's explanation as its
+   * latest alert carried it stays the book's (an update is sent by the episode rules only, and is compared with
+   * what was sent). Null when the episode is no open silence this book holds; never throws (null, logged).
+   */
+  retellSilence(anomalyId: string, until: number): AlertExplanation | null {
+    const episode = this.open.get(anomalyId);
+    if (episode === undefined || !this.silences.has(anomalyId)) return null;
+    try {
+      return this.explainSilence(episode.last, episode, until).explanation;
+    } catch (err) {
+      this.log.warn({ err, anomalyId }, 'could not retell an open silence');
+      return null;
+    }
+  }
+
+  /**
+   * A silence's explanation (explainAlert, retellSilence): missing data from the stream's last reading before the
+   * episode (its baseline's last) to the event's end, or `until` when later; no reading of the episode counts (the
+   * one that ends it is after the silence), nor any restart in between (the silence is told by the sensor's last
+   * reading's time). With no reading before it recorded (after a restart without the episode's state), from the
+   * time its record said it began (beganBy), else its start.
+   */
+  private explainSilence(ev: AnomalyEvent, episode: OpenEpisode, until: number | undefined): Told {
+    const stream = ev.sensor;
+    const channels = this.series.channelsOf(stream) ?? ev.channels;
+    // With no reading before it in the ring (after a restart), told from the stream's newest reading when the silence
+    // was noted (restored from its checkpoint: LatestReadings), else, for one channel, from the last reading its
+    // record names (missing data's `since` and `value`).
+    let before = episode.before;
+    const noted = this.silences.get(ev.anomalyId) ?? null;
+    const told = episode.explanation;
+    if (before.length === 0 && noted !== null && noted.ts < ev.startTs && noted.values.length === channels.length) {
+      before = [noted];
+    } else if (before.length === 0 && channels.length === 1 && told !== null && told.kind === 'missing_data' && told.value !== null && Number.isFinite(Date.parse(told.since))) {
+      before = [{ ts: Date.parse(told.since), values: [told.value], expected: null, spread: null, surprise: Number.NaN, status: 'ok' }];
+    }
+    const e = explainEpisode({
+      stream,
+      channels,
+      unit: this.unitOf(stream),
+      before,
+      during: [],
+      channelErrors: ev.channelErrors.length === channels.length ? ev.channelErrors : null,
+      startTs: before.length === 0 && episode.beganBy !== undefined ? Math.min(episode.beganBy, ev.startTs) : ev.startTs,
+      endTs: until !== undefined && until > ev.endTs ? until : ev.endTs,
+      ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}),
+      omittedBefore: [],
+      evidence: null,
+      threshold: surpriseOf(ev.threshold),
+    });
+    return { explanation: toAlertExplanation(e), readings: 0 };
   }
 
   /**
@@ -224,12 +307,12 @@ export class SignalBook {
    */
   retell(anomalyId: string, lastAboveTs: number, readings: number): { readonly event: AnomalyEvent; readonly explanation: AlertExplanation } | null {
     const episode = this.open.get(anomalyId);
-    if (episode === undefined) return null;
+    if (episode === undefined || this.silences.has(anomalyId)) return null;
     const kept = episode.explanation;
     if (kept !== null && kept.kind !== null && !provisional(episode)) return null;
     try {
       const event: AnomalyEvent = { ...episode.last, kind: 'update', endTs: Math.max(episode.last.endTs, lastAboveTs), windows: Math.max(episode.last.windows, readings) };
-      const told = this.explainEvent(event, episode, false);
+      const told = this.explainEvent(event, episode);
       if (told === null || told.explanation.kind === null) return null;
       const fresh = told.explanation;
       if (kept !== null && kept.kind !== null) {
@@ -275,7 +358,7 @@ export class SignalBook {
    * The event's explanation, rebuilt from the episode's readings (its baseline, its first readings, the ring's
    * since), and how many of the episode's readings it was told from; null when there are none to tell it from.
    */
-  private explainEvent(ev: AnomalyEvent, episode: OpenEpisode, silence: boolean): Told | null {
+  private explainEvent(ev: AnomalyEvent, episode: OpenEpisode): Told | null {
     const stream = ev.sensor;
     // A resolve describes the anomalous stretch, up to its last reading that held the episode and the first
     // one after it that did not (so a jump that came back within range is told a spike), not the rest of
@@ -298,12 +381,9 @@ export class SignalBook {
     }
     const lastHead = episode.head.length > 0 ? episode.head[episode.head.length - 1].ts : -Infinity;
     const tail = recent.filter((p) => p.ts > lastHead);
-    // No reading of the stream recorded at all: nothing to tell (the episode's explanation so far stands), except
-    // for a silence judged while it lasts (`silence`: Detector.judgeSilence's events, which have no reading),
-    // which after a restart finds none of the silent stream's readings here (tryout 12: such alerts went out with no
-    // explanation): told from the event alone, missing data from its start (the first step that did not come) to
-    // its end, without the last value, which is not known here (explain's missing data of an empty stretch).
-    if (episode.before.length === 0 && episode.head.length === 0 && tail.length === 0 && !silence) return null;
+    // No reading of the stream recorded at all: nothing to tell (the episode's explanation so far stands). A silence
+    // judged while it lasts is told by explainSilence, also with none of its readings recorded (after a restart).
+    if (episode.before.length === 0 && episode.head.length === 0 && tail.length === 0) return null;
     const omittedBefore = tail.length > 0 && episode.head.length > 0 && ringStart > lastHead ? [tail[0].ts] : [];
     // The readings the daemon missed while it was down are no silence of the sensor.
     for (const at of episode.resumedAfter ?? []) {

@@ -142,6 +142,8 @@ export class Detector {
   private readonly cadences = new Map<string, Cadence>();
   /** Each stream's latest accepted values: what a fill holds. */
   private readonly held = new Map<string, Float64Array>();
+  /** Streams with a gap that is the daemon's, not theirs (excuseGap): the end of the daemon's deafness on the stream's clock, epoch ms. */
+  private readonly excused = new Map<string, number>();
   private readonly engine: StepEngine<Origin>;
   readonly scorer: StreamScorer;
   private emit: ((o: DetectorOutput) => void) | null = null;
@@ -239,11 +241,27 @@ export class Detector {
    * Its next reading starts it afresh.
    */
   forget(stream: string): void {
+    this.excused.delete(stream);
     this.cadences.delete(stream);
     this.held.delete(stream);
     this.engine.forget(stream);
     this.scorer.forget(stream);
     this.ports.parser.forget(stream);
+  }
+
+  /**
+   * The caller could not hear the stream until `untilTs` (epoch ms, on the stream's own clock: the daemon was
+   * stopped or its broker connection down, and readings sent meanwhile may have been lost: an embedded broker, a
+   * sensor that does not queue). Call it before the stream's next message's readings are queued (on the 'parsed'
+   * output). The first gap among its next readings that began before `untilTs` (its previous reading earlier)
+   * resets the stream as any gap does but is neither judged nor taught as the stream's silence (its `stuck`
+   * evidence, ln(1 + the steps missed)): taught, a 3-minute outage made a 1 Hz stream's later silences of several
+   * times that length usual, and a sensor that then died was not alerted in 12 minutes (tryout 12, finding 5).
+   * The mark ends with that gap or at the first reading at or after `untilTs` (a later gap is the stream's). The
+   * daemon only (Daemon.onParsed); replay and evaluation never call it.
+   */
+  excuseGap(stream: string, untilTs: number): void {
+    this.excused.set(stream, untilTs);
   }
 
   /** Resets the stream's model state at its next chunk (a model was swapped in). */
@@ -389,6 +407,7 @@ export class Detector {
       cadence = new Cadence(this.opts.cadence);
       this.cadences.set(stream, cadence);
     }
+    const previousTs = cadence.latestTs;
     const place = cadence.place(reading.ts);
     // The constructor from an array-like, not Float64Array.from (its iterator protocol): the same values.
     const values = new Float64Array(reading.values);
@@ -400,7 +419,15 @@ export class Detector {
       }
     }
     const kind = place.duplicate ? 'duplicate' : 'reading';
-    const missed = place.missed ?? 0;
+    let missed = place.missed ?? 0;
+    // A gap the caller excused (excuseGap) carries no silence: it resets the stream, unjudged and untaught.
+    const until = this.excused.size > 0 ? this.excused.get(stream) : undefined;
+    if (until !== undefined && !place.duplicate) {
+      if (missed > 0 && previousTs < until) {
+        missed = 0;
+        this.excused.delete(stream);
+      } else if (reading.ts >= until) this.excused.delete(stream);
+    }
     this.engine.push(stream, reading.channels, { kind, ts: reading.ts, values, reset: place.reset, filled: place.filled, ...(missed > 0 && !place.duplicate ? { missed } : {}), origin });
     if (!place.duplicate) this.held.set(stream, values);
   }

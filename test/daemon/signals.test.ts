@@ -57,6 +57,37 @@ describe('SignalBook.explain', () => {
     expect(e.duration_ms).toBe(20 * 60 * SEC);
   });
 
+  it('tells a silence for as long as it has gone: its record as it grows (retellSilence), its resolve from its last reading to the next', () => {
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    for (let i = 0; i < 300; i++) book.record(reading(T0 + i * SEC, 21 + 0.3 * Math.sin(i)));
+    const last = T0 + 299 * SEC;
+    const open = { ...event('open', last + SEC, last + 66 * SEC), evidence: { stuck: 5.2 } };
+    const told = book.explainAlert(open, true).explanation!;
+    expect(told.sentence).toBe(`pump no reading for 66 s since 10:04, last ${(21 + 0.3 * Math.sin(299)).toFixed(1)} (missing data)`);
+    // Told to how far the silence has gone by its last reading's arrival (`until`), when later than the event's end.
+    expect(book.explainAlert({ ...open, kind: 'update', endTs: last + 100 * SEC }, true, last + 240 * SEC).explanation!.duration_ms).toBe(240 * SEC);
+    // The record follows its length; no event, and the book's explanation (what the latest alert carried) stays.
+    expect(book.retellSilence('ep-1', last + 300 * SEC)!.sentence).toMatch(/^pump no reading for 5 min since 10:04, last /);
+    expect(book.retell('ep-1', last + 300 * SEC, 300)).toBeNull();
+    // The sensor reads again 10 min after its last reading: the resolve tells those 10 min, not the reading's.
+    book.record(reading(last + 600 * SEC, 21.2));
+    const resolved = book.explainAlert({ ...event('resolve', last + SEC, last + 600 * SEC), evidence: { stuck: 5.9 }, resolution: 'recovered' }).explanation!;
+    expect(resolved).toMatchObject({ kind: 'missing_data', duration_ms: 600 * SEC, since: new Date(last).toISOString() });
+    expect(resolved.sentence).toMatch(/^pump no reading for 10 min since 10:04, last /);
+    // Resolved: no longer an open silence.
+    expect(book.retellSilence('ep-1', last + 700 * SEC)).toBeNull();
+  });
+
+  it('tells a silence noted after a restart (noteSilence) from the stream\'s restored newest reading, through its resolve', () => {
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    const last = T0 + 299 * SEC;
+    book.restoreLatest(reading(last, 20.5));
+    book.noteSilence('ep-1', 'pump');
+    book.record(reading(last + 1800 * SEC, 20.7));
+    const resolved = book.explainAlert({ ...event('resolve', last + SEC, last + 1800 * SEC), evidence: { stuck: 6 }, resolution: 'recovered' }).explanation!;
+    expect(resolved.sentence).toBe('pump no reading for 30 min since 10:04, last 20.5 (missing data)');
+  });
+
   it('keeps the baseline and the first readings of a long episode: a 3-hour freeze is still a freeze', () => {
     const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
     for (let i = 0; i < 300; i++) book.record(reading(T0 + i * SEC, 14 + 0.2 * Math.sin(i * 1.3)));

@@ -146,3 +146,38 @@ describe('a silence judged while it lasts', () => {
     expect(after.map((x) => [x.ev.kind, x.ev.anomalyId])).toEqual([['resolve', opened[0].anomalyId]]);
   }, 60_000);
 });
+
+describe('a gap that is the caller\'s (Detector.excuseGap)', () => {
+  /** b1 of tryout 12: 700 readings, 50 more (delivered after an outage from the sender's queue), a gap of 111 steps, 1,000 more. */
+  function b1(): { ts: number; value: number }[] {
+    const value = noisy(1);
+    const ts = [...Array.from({ length: 750 }, (_, i) => T0 + i * SEC), ...Array.from({ length: 1000 }, (_, i) => T0 + (861 + i) * SEC)];
+    return ts.map((t) => ({ ts: t, value: value() }));
+  }
+
+  /** The silence's deviation after 300 missed steps, for b1's readings with `excuse` (untilTs) or none. */
+  async function judged(excuse: number | null): Promise<{ deviation: number; events: number }> {
+    const { det, book } = shipped();
+    const readings = b1();
+    const out: Explained[] = [];
+    await feedExplained(det, book, 'b1', 'sensors/b1', readings.slice(0, 700), out);
+    // The sender's queue (50 readings) comes first after the outage, then the gap: the first reading after the gap
+    // is not the first one the daemon got after it.
+    if (excuse !== null) det.excuseGap('b1', excuse);
+    await feedExplained(det, book, 'b1', 'sensors/b1', readings.slice(700), out, false, 700);
+    const last = readings.at(-1)!.ts;
+    const j = det.judgeSilence('b1', last, last + 301 * SEC);
+    return { deviation: j.deviation, events: out.length };
+  }
+
+  it('is neither judged nor taught when it began before the caller could hear again; a later one is the stream\'s', async () => {
+    const taught = await judged(null);
+    // Deaf until the 800th step on the stream's clock: the gap (from the 750th) began before it.
+    const excused = await judged(T0 + 800 * SEC);
+    // Deaf only until the 720th: the readings up to the 750th came after, the gap is the stream's (taught).
+    const expired = await judged(T0 + 720 * SEC);
+    expect(excused.deviation).toBeGreaterThan(taught.deviation);
+    expect(expired.deviation).toBe(taught.deviation);
+    expect(excused.events).toBe(0);
+  });
+});

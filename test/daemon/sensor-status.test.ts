@@ -1,0 +1,65 @@
+/**
+ * SensorStatusBoard's arrivals across a restart (tryout 12, finding 4): a sensor restored with the silence it had
+ * at the stop is as stale as it was (its downtime not counted), and its latest reading's real arrival is kept for
+ * telling its silence.
+ */
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { SensorStatePayload } from '../../src/contract/alerts.js';
+import { SensorStatusBoard } from '../../src/daemon/sensor-status.js';
+
+const SEC = 1000;
+
+function board(now: () => number, published: Array<[string, SensorStatePayload]>): SensorStatusBoard {
+  return new SensorStatusBoard(
+    { modelOf: () => 'gru', learning: () => false, openAnomaly: () => null, ownModel: () => null, intervalOf: () => SEC, newestReadingTs: () => 0 },
+    { staleAfter: 10, now, logger: pino({ level: 'silent' }), publish: (s, p) => published.push([s, p]) },
+  );
+}
+
+describe('SensorStatusBoard arrivals across a restart', () => {
+  it('a sensor stale at the stop is stale at the start, a live one ok, whatever the downtime', () => {
+    let now = 1_000_000_000_000;
+    const published: Array<[string, SensorStatePayload]> = [];
+    const before = board(() => now, published);
+    before.arrived('dead');
+    before.arrived('live');
+    now += 30 * SEC;
+    before.arrived('live');
+    now += SEC;
+    const dead = before.arrivalOf('dead')!;
+    const live = before.arrivalOf('live')!;
+    expect(dead).toEqual({ silentMs: 31 * SEC, heardAt: now - 31 * SEC });
+    expect(live).toEqual({ silentMs: SEC, heardAt: now - SEC });
+
+    // Down for an hour; restored from what the stop wrote.
+    const stoppedAt = now;
+    now += 3_600 * SEC;
+    const after = board(() => now, published);
+    after.restoreArrival('dead', dead);
+    after.restoreArrival('live', live);
+    expect(after.statusOf('dead')).toBe('stale');
+    expect(after.statusOf('live')).toBe('ok');
+    // The silence counts from the one at the stop (for stale and the silence judge); the real arrival is kept.
+    expect(new Map(after.arrivals()).get('dead')).toBe(now - 31 * SEC);
+    expect(after.heardAt('dead')).toBe(stoppedAt - 31 * SEC);
+    expect(after.arrivalOf('dead')).toEqual({ silentMs: 31 * SEC, heardAt: stoppedAt - 31 * SEC });
+    // live goes stale after its staleAfter intervals from the start's point of view, as if the daemon had not stopped.
+    now += 9 * SEC;
+    expect(after.statusOf('live')).toBe('ok');
+    now += SEC;
+    expect(after.statusOf('live')).toBe('stale');
+    after.arrived('live');
+    expect(after.statusOf('live')).toBe('ok');
+    expect(after.heardAt('live')).toBe(now);
+  });
+
+  it('a malformed silence counts as none', () => {
+    const now = 5_000_000;
+    const b = board(() => now, []);
+    b.restoreArrival('x', { silentMs: Number.NaN, heardAt: Number.NaN });
+    expect(b.arrivalOf('x')).toEqual({ silentMs: 0, heardAt: now });
+    b.restoreArrival('y', { silentMs: -5, heardAt: now + 10 });
+    expect(b.arrivalOf('y')).toEqual({ silentMs: 0, heardAt: now });
+  });
+});
