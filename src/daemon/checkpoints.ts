@@ -301,7 +301,8 @@ export class Checkpoints {
     try {
       const row = this.store.loadSensorState(sensor);
       if (row === null) return false;
-      const parsed = JSON.parse(row.blob.toString('utf8')) as unknown;
+      // Format 2 (deflated, packed) or 1: an evicted row stands alone (no base).
+      const parsed = decodeCheckpoint(row.blob);
       return isEvicted(parsed) && JSON.stringify(parsed.state).includes(JSON.stringify(anomalyId));
     } catch {
       return false;

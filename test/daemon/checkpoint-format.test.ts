@@ -27,12 +27,6 @@ const silent = pino({ level: 'silent' });
 const DOUBLES = [Number.NaN, Infinity, -Infinity, 0, -0, 5e-324, -5e-324, 2.225073858507201e-308, 2.2250738585072014e-308, Number.MAX_VALUE, -Number.MAX_VALUE, 0.1, 1 / 3, -123456.789, 2 ** 53 + 2, 1e21, 1e-7];
 
 
-/** `v` with every property named `key` removed, at any depth (a checkpoint as an older version wrote it). */
-function withoutKey(v: unknown, key: string): unknown {
-  if (Array.isArray(v)) return v.map((x) => withoutKey(x, key));
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([k]) => k !== key).map(([k, x]) => [k, withoutKey(x, key)]));
-  return v;
-}
 describe('checkpoint format 2: packed numbers', () => {
   it('packF64 / unpackF64 give back every double exactly (NaN, ±Infinity, -0, subnormals)', () => {
     const back = unpackF64(packF64(DOUBLES));
@@ -156,8 +150,7 @@ describe('checkpoints in format 2 on the real store', () => {
 
   it(`a checkpoint main wrote (format 1, ${FIXTURE.from}) restores, the streams go on as never stopped; saved again it is format 2 (rings against a base) and restores to the same`, async () => {
     const { saved } = FIXTURE;
-    // The reference: never stopped, except that what f42b74c's scorer did not keep starts empty at the restore
-    // (stuck's model of a busy state's runs, `runModel`, came later: a row without it restores with it empty).
+    // The reference: never stopped (restored from its state's JSON at the same reading, as format 1 restores).
     const fed = newDetector();
     const fedBook = newBook();
     await feed(fed, fedBook, 0, saved);
@@ -165,7 +158,7 @@ describe('checkpoints in format 2 on the real store', () => {
     const ref = newDetector();
     const refBook = newBook();
     detectorCheckpointSubject(ref, () => 'open', refBook).restore(
-      new Map(['a', 'b'].map((s) => [s, withoutKey(JSON.parse(JSON.stringify(fedSubject.snapshot(s))) as unknown, 'runModel')])),
+      new Map(['a', 'b'].map((s) => [s, JSON.parse(JSON.stringify(fedSubject.snapshot(s))) as unknown])),
       new Map([['b', JSON.parse(JSON.stringify(fedSubject.side!('b')!.state)) as unknown]]),
     );
     const refAfter = await feed(ref, refBook, saved, 680);
@@ -286,6 +279,19 @@ describe('checkpoints in format 2 on the real store', () => {
     const d2 = newDetector();
     expect(new Checkpoints(store, detectorCheckpointSubject(d2, () => 'open', newBook()), opts).restore().sort()).toEqual(['a', 'b']);
     for (const s of ['a', 'b']) expect(JSON.stringify(d2.snapshot(s))).toBe(JSON.stringify(restoredFromJson(d, book, s)));
+    store.close();
+  });
+
+  it('an evicted stream\'s row (format 2, deflated) still tells a restart which episode its eviction left open (Checkpoints.evictedWithOpen)', () => {
+    const store = openStore();
+    const id = '6f1c2a9e-0b7d-4c1e-9a55-3d2f8e7b1c04';
+    const subject = { sensors: () => ['s'], snapshot: () => ({ scorer: { episode: { id, kind: 'missing' }, ring: Array.from({ length: 300 }, (_, i) => i / 7) } }), restore: () => [] };
+    const cps = new Checkpoints(store, subject, { intervalMs: 60_000, maxAgeMs: 3_600_000, now: () => FIXTURE.t0, logger: silent });
+    expect(cps.saveEvicted('s')).toBe(true);
+    expect(isFormat2(store.loadSensorState('s')!.blob)).toBe(true);
+    expect(cps.evictedWithOpen('s', id)).toBe(true);
+    expect(cps.evictedWithOpen('s', '00000000-0000-4000-8000-000000000000')).toBe(false);
+    expect(cps.evictedWithOpen('t', id)).toBe(false);
     store.close();
   });
 });
