@@ -19,7 +19,7 @@
  * base are written, and deflate halves the rest (scripts/checkpoint-day.mjs, BENCHMARKS.md).
  */
 
-import { createHash } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
 /** The format of a checkpoint row written by this module (the first key of its JSON). */
@@ -58,15 +58,22 @@ const RING_KEY = 'ring';
 /** Whether this machine's float64s are little-endian (their bytes then are the packed bytes as they are). */
 const LITTLE_ENDIAN = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
 
+/**
+ * A scratch buffer packF64 writes through (grown as needed, never shrunk: as large as the largest array packed,
+ * a ring of 2,048 readings 16 kB): a checkpoint of many sensors packs without a new ArrayBuffer per array.
+ */
+let scratch = Buffer.alloc(0);
+
 /** Float64 values as base64 of their little-endian bytes: 10.7 characters a number, exact for every double. */
 export function packF64(values: ArrayLike<number>): string {
+  const n = values.length * 8;
+  if (scratch.length < n) scratch = Buffer.alloc(Math.max(n, 2 * scratch.length, 1024));
   if (LITTLE_ENDIAN) {
-    const f = Float64Array.from(values);
-    return Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('base64');
+    new Float64Array(scratch.buffer, scratch.byteOffset, values.length).set(values);
+  } else {
+    for (let i = 0; i < values.length; i++) scratch.writeDoubleLE(values[i], i * 8);
   }
-  const bytes = Buffer.alloc(values.length * 8);
-  for (let i = 0; i < values.length; i++) bytes.writeDoubleLE(values[i], i * 8);
-  return bytes.toString('base64');
+  return scratch.toString('base64', 0, n);
 }
 
 /** The numbers of packF64's text. Throws when it is not whole float64s. */
@@ -137,12 +144,15 @@ function numbersOf(a: readonly unknown[]): { flat: number[]; cols: number } | nu
   return { flat: a as number[], cols: 0 };
 }
 
-/** JSON's length of these numbers (what packing must beat). */
-function jsonLength(flat: readonly number[], rows: number, cols: number): number {
+/**
+ * Whether JSON writes these numbers in at least `limit` characters (what packing must beat); it stops counting
+ * once there.
+ */
+function jsonAtLeast(flat: readonly number[], rows: number, cols: number, limit: number): boolean {
   let n = 2 + Math.max(0, rows - 1);
   if (cols > 0) n += rows * (2 + cols - 1);
-  for (const x of flat) n += String(x).length;
-  return n;
+  for (let i = 0; i < flat.length && n < limit; i++) n += String(flat[i]).length;
+  return n >= limit;
 }
 
 /**
@@ -177,31 +187,60 @@ function ringSkip(base: Float64Array, ring: readonly number[]): number {
 export function encodeCheckpoint(state: unknown, base: RingBase | null, newBaseId: string, rings: 'base' | 'inline' = 'base'): EncodedCheckpoint | null {
   const found = new Map<string, { flat: readonly number[]; slot: Packed }>();
   let clash = false;
-  // A copy of the state with its arrays of numbers packed and its rings as slots filled below, by JSON.stringify's
-  // rules (toJSON called with its key; what JSON leaves out or writes as null, the copy holds as it is, and JSON
-  // does the same to it): then one JSON.stringify without a replacer (a replacer is several times slower).
-  const walk = (value: unknown, key: string, path: string): unknown => {
+  // The keys from the state down to the value walked: a ring's path is made of them (`/scorer/cycles/0/ring`), no
+  // other path is made.
+  const keys: string[] = [];
+  // The state with its arrays of numbers packed and its rings as slots filled below, by JSON.stringify's rules
+  // (toJSON called with its key; what JSON leaves out or writes as null is kept as it is, and JSON does the same
+  // to it): then one JSON.stringify without a replacer (a replacer is several times slower). Only what changes is
+  // copied: an object or array none of whose values changed (nothing packed, no toJSON below it) is the state's
+  // own, which JSON.stringify writes as it would have (a checkpoint of thousands of young sensors allocates a
+  // fraction of a copy per sensor: BENCHMARKS.md, branch `ckptmem`).
+  const walk = (value: unknown, key: string): unknown => {
     if (typeof value !== 'object' || value === null) return value;
     const withJson = value as { toJSON?: unknown };
-    if (typeof withJson.toJSON === 'function') return walk((withJson.toJSON as (k: string) => unknown).call(value, key), key, path);
+    if (typeof withJson.toJSON === 'function') return walk((withJson.toJSON as (k: string) => unknown).call(value, key), key);
     if (Array.isArray(value)) {
       const nums = value.length >= PACK_MIN ? numbersOf(value) : null;
-      if (nums === null) return value.map((x: unknown, i) => walk(x, String(i), `${path}/${i}`));
+      if (nums === null) {
+        let out: unknown[] | null = null;
+        for (let i = 0; i < value.length; i++) {
+          const x: unknown = value[i];
+          if (typeof x !== 'object' || x === null) continue;
+          const k = String(i);
+          keys.push(k);
+          const y = walk(x, k);
+          keys.pop();
+          if (y !== x) (out ??= value.slice())[i] = y;
+        }
+        return out ?? value;
+      }
       if (rings === 'base' && key === RING_KEY && nums.cols === 0 && nums.flat.length >= RING_MIN) {
         const slot: Packed = { $f64: '' };
-        found.set(path, { flat: nums.flat, slot });
+        found.set(`/${keys.join('/')}`, { flat: nums.flat, slot });
         return slot;
       }
+      const wrapper = nums.cols === 0 ? 12 : 22;
+      const packedLength = 4 * Math.ceil((nums.flat.length * 8) / 3);
+      if (!jsonAtLeast(nums.flat, value.length, nums.cols, packedLength + wrapper + 1)) return value;
       const text = packF64(nums.flat);
-      if (text.length + (nums.cols === 0 ? 12 : 22) >= jsonLength(nums.flat, value.length, nums.cols)) return value;
       return nums.cols === 0 ? ({ $f64: text } satisfies Packed) : ({ $f64: text, $cols: nums.cols } satisfies Packed);
     }
     if (Object.prototype.hasOwnProperty.call(value, '$f64')) clash = true;
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value)) out[k] = walk((value as Record<string, unknown>)[k], k, `${path}/${k}`);
-    return out;
+    let out: Record<string, unknown> | null = null;
+    const obj = value as Record<string, unknown>;
+    for (const k in obj) {
+      if (!Object.prototype.hasOwnProperty.call(obj, k)) continue;
+      const x = obj[k];
+      if (typeof x !== 'object' || x === null) continue;
+      keys.push(k);
+      const y = walk(x, k);
+      keys.pop();
+      if (y !== x) (out ??= { ...obj })[k] = y;
+    }
+    return out ?? value;
   };
-  const copy = walk(state, '', '');
+  const copy = walk(state, '');
   if (clash) return null;
   // The rings against the base: how many readings each dropped from its base's start (-1: not its base's moved on).
   let written = 0;
@@ -232,15 +271,31 @@ export function encodeCheckpoint(state: unknown, base: RingBase | null, newBaseI
   const baseId = rebase ? newBaseId : (against?.id ?? null);
   const text = JSON.stringify({ format: CHECKPOINT_FORMAT, base: baseId, state: copy });
   const newRings = rebase ? new Map([...found].map(([path, { flat }]) => [path, Float64Array.from(flat)])) : null;
-  let blob: Buffer | null = null;
-  return {
-    get blob(): Buffer {
-      return (blob ??= storeText(text));
-    },
-    sha: sha1(text),
-    rings: newRings,
-    baseId,
-  };
+  return new EncodedRow(text, newRings, baseId);
+}
+
+/**
+ * An encoded checkpoint whose blob is made when first read (a row found unchanged is never deflated). A class, so
+ * that the lazy blob is one getter on its prototype: an object literal with its own `get blob()` closure per row
+ * gave every row a hidden class of its own (V8 keeps a literal's accessor in its map), held from old space until a
+ * mark-compact, and with it the closure's row text and blob: each save of N young sensors left N rows' text
+ * promoted (the hostile flood's transient peak, BENCHMARKS.md, branch `ckptmem`).
+ */
+class EncodedRow implements EncodedCheckpoint {
+  readonly sha: string;
+  private made: Buffer | null = null;
+
+  constructor(
+    private readonly text: string,
+    readonly rings: Map<string, Float64Array> | null,
+    readonly baseId: string | null,
+  ) {
+    this.sha = sha1(text);
+  }
+
+  get blob(): Buffer {
+    return (this.made ??= storeText(this.text));
+  }
 }
 
 /** The base row of rings (the second half of a rebase). */
@@ -269,7 +324,9 @@ export function rowDigest(blob: Buffer): string {
   return sha1(textOf(blob));
 }
 
-const sha1 = (text: string): string => createHash('sha1').update(text).digest('hex');
+/** crypto.hash (Node ≥ 20.12): a one-shot digest without a Hash object per row. */
+const oneShot = (nodeCrypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+const sha1 = (text: string): string => (oneShot !== undefined ? oneShot('sha1', text, 'hex') : nodeCrypto.createHash('sha1').update(text).digest('hex'));
 
 /** Whether a row is format 2 (else it is a format-1 row: the state's plain JSON). Throws on a malformed compressed row. */
 export function isFormat2(blob: Buffer): boolean {
