@@ -22,7 +22,11 @@ const log = pino({ level: 'silent' });
 const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: log });
 const rows = new Map();
 let tickBytes = 0, tickRows = 0, tickEpisode = 0, tickSide = 0;
-const store = { saveSensorStates: (rs) => { for (const r of rs) { rows.set(r.sensor, r); tickBytes += r.blob.length; tickRows++; if (r.sensor.includes('#')) tickSide += r.blob.length; else tickEpisode += JSON.stringify(JSON.parse(r.blob.toString()).episode ?? null).length; } }, loadSensorStates: () => new Map([...rows].map(([k, r]) => [k, { blob: r.blob, updatedAt: r.updatedAt }])), loadSensorState: (s) => rows.get(s) ?? null };
+// A row of checkpoint format 2 (src/daemon/checkpoint-codec.ts, when ROOT has it) is read with its base; an older one is JSON.
+const codec = await import(at('dist/daemon/checkpoint-codec.js')).catch(() => null);
+const stateOf = (r) => (codec === null ? JSON.parse(r.blob.toString()) : codec.decodeCheckpoint(r.blob, rows.has(`${r.sensor}#base`) ? codec.readBase(rows.get(`${r.sensor}#base`).blob) : null));
+// The episode's part of a row: the JSON of its explanation state (as written before format 2).
+const store = { saveSensorStates: (rs) => { for (const r of rs) rows.set(r.sensor, r); for (const r of rs) { tickBytes += r.blob.length; tickRows++; if (r.sensor.endsWith('#side')) tickSide += r.blob.length; else if (!r.sensor.includes('#')) tickEpisode += JSON.stringify(stateOf(r).episode ?? null).length; } }, loadSensorStates: () => new Map([...rows].map(([k, r]) => [k, { blob: r.blob, updatedAt: r.updatedAt }])), loadSensorState: (s) => rows.get(s) ?? null };
 let now = Date.UTC(2026, 0, 1);
 const cps = new Checkpoints(store, detectorCheckpointSubject(det, () => 'open', book), { intervalMs: 60000, maxAgeMs: 1e12, now: () => now, logger: log });
 let seed = 7; const u = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);

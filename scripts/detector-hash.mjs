@@ -1,5 +1,5 @@
 // Exactness check of the detector core, for changes that must not move any result (performance work):
-//   node scripts/detector-hash.mjs ROOT [STREAMS=100 READINGS=1500] [gru|lstm] [nohash] [nomodel]
+//   node scripts/detector-hash.mjs ROOT [STREAMS=100 READINGS=1500] [gru|lstm] [nohash] [nomodel] [codec]
 // ROOT is a checkout with a built dist/ and models/ (this one, or a copy of the build before a change).
 // Builds the Detector as src/bench/stages.ts does (default config, window 64, hop 16, shipped model on this
 // thread), feeds `streams` x `readings` deterministic readings (cycles with noise, spikes, level shifts, a value
@@ -8,14 +8,15 @@
 // channel deviation, expected, spread, status, events...) and of every stream's checkpoint JSON at the
 // midpoint and the end. At the midpoint the detector is replaced by a fresh one restored from the checkpoints.
 // Two builds that give the same two hashes gave the same results bit for bit. `nohash` skips hashing (to time
-// the detector: cpuUsPerReading); `nomodel` runs the streams without a model (model-free evidence only).
+// the detector: cpuUsPerReading); `nomodel` runs the streams without a model (model-free evidence only); `codec`
+// restores the midpoint through the daemon's checkpoint rows instead of JSON (see below).
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Subject } from 'rxjs';
 const root = process.argv[2];
 if (root === undefined || root === '-h' || root === '--help') {
-  console.error('usage: node scripts/detector-hash.mjs ROOT [STREAMS=100 READINGS=1500] [gru|lstm] [nohash] [nomodel]  (ROOT: a built checkout, e.g. .)');
+  console.error('usage: node scripts/detector-hash.mjs ROOT [STREAMS=100 READINGS=1500] [gru|lstm] [nohash] [nomodel] [codec]  (ROOT: a built checkout, e.g. .)');
   process.exit(root === undefined ? 2 : 0);
 }
 const at = (path) => pathToFileURL(resolve(root, path)).href;
@@ -84,12 +85,26 @@ const hc = createHash('sha256');
 const snap = (det) => { const all = {}; for (const s of det.streams().sort()) all[s] = det.snapshot(s); const j = JSON.stringify(all); hc.update(j); return all; };
 const t = performance.now(); const cpu0 = process.cpuUsage();
 let det = mk();
+// `codec`: the midpoint's states go through the daemon's checkpoint rows (format 2, src/daemon/checkpoint-codec.ts)
+// instead of JSON: the rest packed, each stream's rings written against a base they moved on from by 60 readings
+// (the base: 60 readings that are not the ring's, then its readings but its newest 60), as the readings appended
+// since. `outputs` is then the same as without it when the rows restore what JSON did, bit for bit.
+const codec = flags.includes('codec') ? await import(at('dist/daemon/checkpoint-codec.js')) : null;
+let deltas = 0;
 await runPhase(det, 0, N >> 1);
 const mid = snap(det);
 const det2 = mk();
-for (const [s, st] of Object.entries(JSON.parse(JSON.stringify(mid)))) { const sk = det2.restore(s, st); if (sk.length) h.update('skip' + sk.join(';')); }
+const restored = codec === null ? JSON.parse(JSON.stringify(mid)) : Object.fromEntries(Object.entries(mid).map(([s, st]) => {
+  const whole = codec.encodeCheckpoint(st, null, `b1-${s}`);
+  if (whole.rings === null) return [s, codec.decodeCheckpoint(whole.blob)];
+  const base = { id: `b0-${s}`, rings: new Map([...whole.rings].map(([path, ring]) => [path, Float64Array.from([...Array.from({ length: 60 }, (_, i) => -1e9 - i), ...ring.subarray(0, ring.length - 60)])])) };
+  const e = codec.encodeCheckpoint(st, base, `b2-${s}`);
+  if (e.rings === null) deltas++;
+  return [s, codec.decodeCheckpoint(e.blob, e.rings === null ? base : { id: e.baseId, rings: e.rings })];
+}));
+for (const [s, st] of Object.entries(restored)) { const sk = det2.restore(s, st); if (sk.length) h.update('skip' + sk.join(';')); }
 await runPhase(det2, N >> 1, N);
 snap(det2);
 const ms = performance.now() - t; const cpu = process.cpuUsage(cpu0);
-console.log(JSON.stringify({ root, cell, S, N, outs, events, outputs: h.digest('hex'), checkpoints: hc.digest('hex'), ms: Math.round(ms), cpuMs: Math.round((cpu.user + cpu.system) / 1000), cpuUsPerReading: +((cpu.user + cpu.system) / outs).toFixed(2) }));
+console.log(JSON.stringify({ root, cell, S, N, ...(codec === null ? {} : { ringDeltas: deltas }), outs, events, outputs: h.digest('hex'), checkpoints: hc.digest('hex'), ms: Math.round(ms), cpuMs: Math.round((cpu.user + cpu.system) / 1000), cpuUsPerReading: +((cpu.user + cpu.system) / outs).toFixed(2) }));
 await model.release();

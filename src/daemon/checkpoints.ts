@@ -5,13 +5,16 @@
  * re-warms), and not written by a clock ahead of this one (a demo's simulated clock, a host clock since set
  * back: its readings' times would make every new reading out of order). What a sensor's state is belongs to
  * the detector (`CheckpointSubject`); this module owns only when it is saved, where, and how old (or how far
- * ahead) is too much.
+ * ahead) is too much. How a state is laid out in its row (format 2: packed numbers, deflated, the cycle finder's
+ * ring against a base row) is checkpoint-codec.ts; a sensor whose row would not change is not written again
+ * (UNCHANGED_KEY). Bytes written per day: scripts/checkpoint-day.mjs, BENCHMARKS.md.
  */
 import type { Logger } from 'pino';
 import type { SensorStateRow } from '../contract/store.js';
 import type { ScoredReading } from '../contract/types.js';
 import type { Detector } from '../pipeline/detector.js';
 import type { StoredArrival } from './sensor-status.js';
+import { BASE_SUFFIX, baseIdOf, baseRow, decodeCheckpoint, encodeCheckpoint, readBase, rowDigest, type RingBase } from './checkpoint-codec.js';
 
 /** What is checkpointed: one JSON-serialisable state per sensor. */
 export interface CheckpointSubject {
@@ -45,6 +48,12 @@ export interface CheckpointSubject {
  */
 export const SIDE_SUFFIX = '#side';
 
+/**
+ * The row that says which sensors a periodic save found unchanged since their row was written (not rewritten):
+ * `{ at, sensors }`, `at` epoch ms. Their rows are as young as `at` (checkpointMaxAgeMs); see Checkpoints.save.
+ */
+export const UNCHANGED_KEY = '#unchanged';
+
 /** The version of "no side part" (a row of null). */
 const NO_SIDE = '';
 
@@ -53,6 +62,18 @@ export interface CheckpointStore {
   saveSensorStates(rows: readonly SensorStateRow[]): void;
   loadSensorStates(): Map<string, { blob: Buffer; updatedAt: number }>;
   loadSensorState(sensor: string): { blob: Buffer; updatedAt: number } | null;
+}
+
+/**
+ * A sensor's state as its row in `store` holds it (format 1 or 2, with its base: checkpoint-codec.ts), an evicted
+ * one's as `{ evicted, state }`; null without a row. Throws on a malformed row. For tests and scripts: restore()
+ * reads the rows in bulk.
+ */
+export function loadStoredState(store: Pick<CheckpointStore, 'loadSensorState'>, sensor: string): unknown {
+  const row = store.loadSensorState(sensor);
+  if (row === null) return null;
+  const baseBlob = baseIdOf(row.blob) === null ? null : (store.loadSensorState(`${sensor}${BASE_SUFFIX}`)?.blob ?? null);
+  return decodeCheckpoint(row.blob, baseBlob === null ? null : readBase(baseBlob));
 }
 
 /** How an evicted sensor's checkpoint is stored: restore() at start leaves it out, revive() brings it back. */
@@ -123,6 +144,12 @@ export class EpisodeTicks {
   }
 }
 
+/** A sensor's row as just written: its sha1, and its new base when it took one. */
+interface RowWritten {
+  readonly sha: string;
+  readonly base: RingBase | null;
+}
+
 /** Sensors whose states are serialised and written together by one save() write. */
 const SAVE_BATCH = 256;
 
@@ -145,6 +172,14 @@ export class Checkpoints {
   private deferred = new Set<string>();
   /** The version of each sensor's side part as last written (or found at restore); NO_SIDE for a null row. */
   private readonly sideWritten = new Map<string, string>();
+  /** Per sensor, the sha1 of its row's text as last written (or found at restore, rowDigest): a save that would write it again does not. */
+  private readonly rowWritten = new Map<string, string>();
+  /** Per sensor, its rings as of its base row (`<sensor>#base`) as last written or found at restore (checkpoint-codec.ts). */
+  private readonly bases = new Map<string, RingBase>();
+  /** Makes a new base's id unique within one epoch ms. */
+  private baseSeq = 0;
+  /** Whether the last periodic save listed unchanged sensors (the next one writes the list again, empty or not). */
+  private unchangedListed = false;
 
   constructor(
     private readonly store: CheckpointStore,
@@ -164,6 +199,17 @@ export class Checkpoints {
     let evicted = 0;
     const sides = new Map<string, unknown>();
     const rows = this.store.loadSensorStates();
+    // The sensors the last periodic save found unchanged: their rows are as young as it.
+    const unchanged = new Map<string, number>();
+    const confirm = rows.get(UNCHANGED_KEY);
+    if (confirm !== undefined) {
+      try {
+        const o = JSON.parse(confirm.blob.toString('utf8')) as { at?: unknown; sensors?: unknown };
+        if (typeof o.at === 'number' && Array.isArray(o.sensors)) for (const s of o.sensors) if (typeof s === 'string') unchanged.set(s, o.at);
+      } catch (err) {
+        this.opts.logger.warn({ err }, 'unreadable list of unchanged checkpoints ignored');
+      }
+    }
     // Side parts first: written only when they change, they are as old as they are (their sensor's row says
     // whether the sensor's state is young enough); what the subject takes depends on the sensor's state.
     for (const [key, { blob }] of rows) {
@@ -179,8 +225,10 @@ export class Checkpoints {
         this.opts.logger.warn({ err, sensor }, 'unreadable checkpoint side part ignored');
       }
     }
-    for (const [sensor, { blob, updatedAt }] of rows) {
-      if (sensor.endsWith(SIDE_SUFFIX)) continue;
+    for (const [sensor, { blob, updatedAt: written }] of rows) {
+      // Not a sensor's row: a side part, a base, the list of unchanged ones (a sensor id never holds `#`).
+      if (sensor.includes('#')) continue;
+      const updatedAt = Math.max(written, unchanged.get(sensor) ?? -Infinity);
       if (now - updatedAt > this.opts.maxAgeMs) {
         stale++;
         continue;
@@ -190,10 +238,18 @@ export class Checkpoints {
         continue;
       }
       try {
-        const state = JSON.parse(blob.toString('utf8')) as unknown;
+        // A row written against a base (its rings as appended since) needs that base; a row of the format before
+        // (plain JSON) is read as it is.
+        const baseBlob = baseIdOf(blob) === null ? undefined : rows.get(`${sensor}${BASE_SUFFIX}`)?.blob;
+        const base = baseBlob === undefined ? null : readBase(baseBlob);
+        const state = decodeCheckpoint(blob, base);
         // An evicted sensor takes no slot until a valid reading of it arrives (then revive()).
         if (isEvicted(state)) evicted++;
-        else states.set(sensor, state);
+        else {
+          states.set(sensor, state);
+          this.rowWritten.set(sensor, rowDigest(blob));
+          if (base !== null) this.bases.set(sensor, base);
+        }
       } catch (err) {
         this.opts.logger.warn({ err, sensor }, 'unreadable checkpoint ignored');
       }
@@ -218,12 +274,17 @@ export class Checkpoints {
     try {
       const now = this.opts.now();
       const cp: EvictedCheckpoint = { evicted: now, state: this.subject.snapshot(sensor) };
-      const rows: SensorStateRow[] = [{ sensor, blob: Buffer.from(JSON.stringify(cp)), updatedAt: now }];
+      // It stands alone (no base: revive() reads this row only); its base row, if any, goes.
+      const encoded = encodeCheckpoint(cp, null, '', 'inline');
+      const rows: SensorStateRow[] = [{ sensor, blob: encoded === null ? Buffer.from(JSON.stringify(cp)) : encoded.blob, updatedAt: now }];
+      if (this.bases.has(sensor)) rows.push({ sensor: `${sensor}${BASE_SUFFIX}`, blob: Buffer.from('null'), updatedAt: now });
       // Its side part goes (an evicted sensor's episode was resolved first): not left behind in the table.
       const written = new Map<string, string>();
       this.sideRow(sensor, now, rows, written);
       this.store.saveSensorStates(rows);
       this.wrote(written);
+      this.rowWritten.delete(sensor);
+      this.bases.delete(sensor);
       return true;
     } catch (err) {
       this.opts.logger.warn({ err, sensor }, 'checkpoint of an evicted sensor failed; it re-warms if it comes back');
@@ -241,7 +302,8 @@ export class Checkpoints {
     try {
       const row = this.store.loadSensorState(sensor);
       if (row === null) return false;
-      const parsed = JSON.parse(row.blob.toString('utf8')) as unknown;
+      // Format 2 (deflated, packed) or 1: an evicted row stands alone (no base).
+      const parsed = decodeCheckpoint(row.blob);
       return isEvicted(parsed) && JSON.stringify(parsed.state).includes(JSON.stringify(anomalyId));
     } catch {
       return false;
@@ -257,7 +319,7 @@ export class Checkpoints {
       const row = this.store.loadSensorState(sensor);
       const now = this.opts.now();
       if (row === null || now - row.updatedAt > this.opts.maxAgeMs || this.ahead(row.updatedAt, now)) return false;
-      const parsed = JSON.parse(row.blob.toString('utf8')) as unknown;
+      const parsed = decodeCheckpoint(row.blob);
       if (!isEvicted(parsed)) return false;
       const dropped = this.subject.restore(new Map([[sensor, parsed.state]]));
       for (const line of dropped) this.opts.logger.info({ reason: line }, 'checkpoint part not restored; it re-warms');
@@ -273,31 +335,43 @@ export class Checkpoints {
    * are never all in memory at once (each sensor's checkpoint stands alone, so they need no one
    * transaction). A sensor that is busy (readings of it inside a model call: its snapshot would not be one
    * point of the stream) is saved by the next saveStreams instead, unless `busy` is 'write' (the final save
-   * at stop, after the pipeline drained). Never throws: a failure is logged and the next save tries again.
+   * at stop, after the pipeline drained). A sensor whose row would be the one last written (no reading since,
+   * nothing else changed) is not written again: the list of those (UNCHANGED_KEY, with this save's time) is,
+   * and restore() takes their rows as that young. Never throws: a failure is logged and the next save tries again.
    */
   save(busy: 'defer' | 'write' = 'defer'): void {
     const written = new Map<string, string>();
+    const rowsWritten = new Map<string, RowWritten>();
     try {
       const now = this.opts.now();
+      const unchanged: string[] = [];
+      const seen = new Set<string>();
       let rows: SensorStateRow[] = [];
       for (const sensor of this.subject.sensors()) {
+        seen.add(sensor);
         if (busy === 'defer' && this.subject.busy?.(sensor) === true) {
           this.deferred.add(sensor);
           continue;
         }
         this.deferred.delete(sensor);
-        rows.push({ sensor, blob: Buffer.from(JSON.stringify(this.subject.snapshot(sensor))), updatedAt: now });
+        if (!this.stateRows(sensor, now, rows, rowsWritten)) unchanged.push(sensor);
         this.sideRow(sensor, now, rows, written);
         if (rows.length >= SAVE_BATCH) {
           this.store.saveSensorStates(rows);
-          this.wrote(written);
+          this.wrote(written, rowsWritten);
           rows = [];
         }
       }
+      if (unchanged.length > 0 || this.unchangedListed) rows.push({ sensor: UNCHANGED_KEY, blob: Buffer.from(JSON.stringify({ at: now, sensors: unchanged })), updatedAt: now });
       if (rows.length > 0) this.store.saveSensorStates(rows);
-      this.wrote(written);
+      this.unchangedListed = unchanged.length > 0;
+      this.wrote(written, rowsWritten);
+      // What is kept of sensors the subject no longer has goes (they are written whole if they come back).
+      for (const sensor of this.rowWritten.keys()) if (!seen.has(sensor)) this.rowWritten.delete(sensor);
+      for (const sensor of this.bases.keys()) if (!seen.has(sensor)) this.bases.delete(sensor);
     } catch (err) {
       this.opts.logger.warn({ err }, 'checkpoint failed');
+      this.forgetWritten();
     }
   }
 
@@ -307,8 +381,8 @@ export class Checkpoints {
    * readings since its last tick, so a stop within the interval (kill -9, power loss) restores the episode as
    * it stood a tick before the stop, not as it stood at its open. The first readings of an episode decide
    * whether it holds: restored from its open with those readings lost, a borderline episode resolved 16
-   * readings after the restart with end = start while the fault went on (tryout). Never throws: a failure is
-   * logged and the next save tries again.
+   * readings after the restart with end = start while the fault went on (tryout). A stream whose row would be
+   * the one last written is not written again. Never throws: a failure is logged and the next save tries again.
    */
   saveStreams(streams: Iterable<string>): void {
     try {
@@ -319,20 +393,41 @@ export class Checkpoints {
       const known = new Set(this.subject.sensors());
       const rows: SensorStateRow[] = [];
       const written = new Map<string, string>();
+      const rowsWritten = new Map<string, RowWritten>();
       for (const sensor of wanted) {
         if (!known.has(sensor)) continue;
         if (this.subject.busy?.(sensor) === true) {
           this.deferred.add(sensor);
           continue;
         }
-        rows.push({ sensor, blob: Buffer.from(JSON.stringify(this.subject.snapshot(sensor))), updatedAt: now });
+        this.stateRows(sensor, now, rows, rowsWritten);
         this.sideRow(sensor, now, rows, written);
       }
       if (rows.length > 0) this.store.saveSensorStates(rows);
-      this.wrote(written);
+      this.wrote(written, rowsWritten);
     } catch (err) {
       this.opts.logger.warn({ err }, 'checkpoint of open episodes failed');
+      this.forgetWritten();
     }
+  }
+
+  /**
+   * Adds the sensor's row to `rows` (checkpoint-codec.ts: its rings against its base, and the new base's row
+   * when it takes one), unless it is the row last written: then adds nothing and returns false. Notes what it
+   * added in `rowsWritten` (committed by wrote() once the rows are stored).
+   */
+  private stateRows(sensor: string, now: number, rows: SensorStateRow[], rowsWritten: Map<string, RowWritten>): boolean {
+    const state = this.subject.snapshot(sensor);
+    const encoded = encodeCheckpoint(state, this.bases.get(sensor) ?? null, `${now}.${++this.baseSeq}`);
+    // A state that holds what format 2 cannot tell apart is written as before (format 1).
+    const plain = encoded === null ? Buffer.from(JSON.stringify(state)) : null;
+    const base = encoded === null || encoded.rings === null ? null : { id: encoded.baseId!, rings: encoded.rings };
+    const sha = encoded === null ? rowDigest(plain!) : encoded.sha;
+    if (base === null && this.rowWritten.get(sensor) === sha) return false;
+    rows.push({ sensor, blob: plain ?? encoded!.blob, updatedAt: now });
+    if (base !== null) rows.push({ sensor: `${sensor}${BASE_SUFFIX}`, blob: baseRow(base.id, base.rings), updatedAt: now });
+    rowsWritten.set(sensor, { sha, base });
+    return true;
   }
 
   /**
@@ -349,10 +444,24 @@ export class Checkpoints {
     written.set(sensor, version);
   }
 
-  /** The side parts just stored. */
-  private wrote(written: Map<string, string>): void {
+  /**
+   * After a failed write: what was written is no longer known (a store that commits in groups may have rolled back
+   * rows an earlier call stored), so every sensor is written whole at its next save, with a new base.
+   */
+  private forgetWritten(): void {
+    this.rowWritten.clear();
+    this.bases.clear();
+  }
+
+  /** The side parts and rows just stored. */
+  private wrote(written: Map<string, string>, rowsWritten?: Map<string, RowWritten>): void {
     for (const [sensor, version] of written) this.sideWritten.set(sensor, version);
     written.clear();
+    for (const [sensor, { sha, base }] of rowsWritten ?? []) {
+      this.rowWritten.set(sensor, sha);
+      if (base !== null) this.bases.set(sensor, base);
+    }
+    rowsWritten?.clear();
   }
 
   start(): void {

@@ -12,7 +12,7 @@ import { Subject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/adapters/sqlite-store.js';
 import type { RawMessage } from '../../src/contract/types.js';
-import { Checkpoints, detectorCheckpointSubject } from '../../src/daemon/checkpoints.js';
+import { Checkpoints, detectorCheckpointSubject, loadStoredState } from '../../src/daemon/checkpoints.js';
 import { idleEvictionFor } from '../../src/daemon/eviction.js';
 import { Detector } from '../../src/pipeline/detector.js';
 import { MessageParser } from '../../src/pipeline/parse.js';
@@ -167,7 +167,7 @@ describe('Checkpoints on the detector core: the committed truth wins', () => {
     await waitUntil(() => scored === 1);
     expect(d.busy('s')).toBe(false);
     cp.saveStreams([]);
-    const saved = JSON.parse(store.loadSensorState('s')!.blob.toString()) as { cadence: { lastTs: number }; scorer: { seen: number } };
+    const saved = loadStoredState(store, 's') as { cadence: { lastTs: number }; scorer: { seen: number } };
     // One point of the stream: the cadence's last reading is the one the scorer saw last.
     expect(saved.cadence.lastTs).toBe(T0);
     expect(saved.scorer.seen).toBe(1);
@@ -247,7 +247,7 @@ describe('Checkpoints on the detector core: the committed truth wins', () => {
     expect(a.status).toBe('resolved');
     expect(a.events.filter((e) => e.kind === 'resolve')).toHaveLength(1);
     // The evicted checkpoint holds no open episode, and a restart leaves it out.
-    const row = JSON.parse(store.loadSensorState('s')!.blob.toString('utf8')) as { evicted: number; state: { scorer: { episode: unknown; seen: number } } };
+    const row = loadStoredState(store, 's') as { evicted: number; state: { scorer: { episode: unknown; seen: number } } };
     expect(row.evicted).toBe(now);
     expect(row.state.scorer.episode).toBeNull();
     // Its next valid reading revives it from there: it knows its interval and is past learning.
@@ -419,8 +419,9 @@ describe('Checkpoints of a stream in a long episode: what does not change is wri
       now = T0 + (i + 1) * 1000;
       written.length = 0;
       cps.saveStreams(['s']);
-      const main = written.find((r) => r.sensor === 's')!;
-      const episode = (JSON.parse(main.blob.toString('utf8')) as { episode: { before?: { ts: number[] }; head: { ts: number[] }; recent: { ts: number[] } } | null }).episode;
+      // Written at this tick (its row as stored, with its base: what the tick wrote).
+      expect(written.some((r) => r.sensor === 's')).toBe(true);
+      const episode = (loadStoredState(store, 's') as { episode: { before?: { ts: number[] }; head: { ts: number[] }; recent: { ts: number[] } } | null }).episode;
       expect(episode, `an open episode at reading ${i + 1}`).not.toBeNull();
       // What each tick writes of the episode: its newest readings and first ones not yet written apart, never its baseline.
       expect(episode!.before).toBeUndefined();

@@ -19,6 +19,7 @@ import type { ChildProcess } from 'node:child_process';
 import { chmodSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadStoredState } from '../../src/daemon/checkpoints.js';
 import { mulberry32 } from '../../src/train/rng.js';
 import { DaemonProcess, builtAndModelsPresent } from '../helpers/daemon.js';
 import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
@@ -94,11 +95,14 @@ function streams(): { warmup: Burst[]; cycles: Burst[][][] } {
 function staleCheckpointAfter(dbPath: string, since: number): boolean {
   return withDb(dbPath, (db) => {
     const open = new Set<string>();
-    // Not the rows of an open episode's baseline written apart (`<sensor>#side`, src/daemon/checkpoints.ts SIDE_SUFFIX).
-    const rows = db.prepare("SELECT blob FROM sensor_state WHERE updated_at >= ? AND sensor NOT LIKE '%#side'").pluck().all(since) as Buffer[];
-    for (const blob of rows) {
-      // The detector's state of one stream (Detector.snapshot): the scorer's open episode, if any.
-      const cp = JSON.parse(blob.toString('utf8')) as { scorer?: { episode?: { id?: string } | null } | null };
+    // Not the rows of an open episode's baseline, a stream's base or the list of unchanged ones (`<sensor>#side`,
+    // `<sensor>#base`, `#unchanged`: src/daemon/checkpoints.ts); a sensor id never holds `#`.
+    const rows = db.prepare("SELECT sensor FROM sensor_state WHERE updated_at >= ? AND sensor NOT LIKE '%#%'").pluck().all(since) as string[];
+    const one = db.prepare('SELECT blob FROM sensor_state WHERE sensor = ?').pluck();
+    const store = { loadSensorState: (s: string) => ((b) => (b === undefined ? null : { blob: b, updatedAt: 0 }))(one.get(s) as Buffer | undefined) };
+    for (const sensor of rows) {
+      // The detector's state of one stream (Detector.snapshot), as the row holds it: the scorer's open episode, if any.
+      const cp = loadStoredState(store, sensor) as { scorer?: { episode?: { id?: string } | null } | null };
       const id = cp.scorer?.episode?.id;
       if (id !== undefined) open.add(id);
     }

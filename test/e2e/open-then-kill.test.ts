@@ -8,6 +8,7 @@
  */
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadStoredState } from '../../src/daemon/checkpoints.js';
 import { DaemonProcess, builtAndModelsPresent } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/net.js';
 import { readEventPayloads, withDb } from '../helpers/alert-stream.js';
@@ -93,8 +94,13 @@ describe.skipIf(!builtAndModelsPresent())('an episode open at a kill -9 before t
     // A tick (2 s) after the last reading, and the group commit after it.
     await new Promise((r) => setTimeout(r, 3500));
     expect(await daemon.stop('SIGKILL')).toBeNull();
-    const saved = withDb(daemon.dbPath, (db) => db.prepare("SELECT blob FROM sensor_state WHERE sensor = 'pump'").pluck().get() as Buffer);
-    const state = JSON.parse(saved.toString('utf8')) as { cadence: { lastTs: number }; scorer: { episode: { readings: number; lastAboveTs: number } | null } };
+    // The row as the daemon wrote it (src/daemon/checkpoint-codec.ts: packed, its rings against its base row).
+    const row = (sensor: string): { blob: Buffer; updatedAt: number } | null =>
+      withDb(daemon.dbPath, (db) => {
+        const blob = db.prepare('SELECT blob FROM sensor_state WHERE sensor = ?').pluck().get(sensor) as Buffer | undefined;
+        return blob === undefined ? null : { blob, updatedAt: 0 };
+      });
+    const state = loadStoredState({ loadSensorState: row }, 'pump') as { cadence: { lastTs: number }; scorer: { episode: { readings: number; lastAboveTs: number } | null } };
     expect(state.scorer.episode).not.toBeNull();
     // Every reading of the episode is in it (before: the open and those of the first tick after it).
     expect(state.scorer.episode!.readings).toBe(FAULT);
