@@ -36,9 +36,10 @@ export interface CheckpointSubject {
   /**
    * Restores saved states (already JSON-parsed), with each sensor's side part as last written (`sides`, JSON-parsed;
    * absent for a sensor without one). A part that cannot be restored (other options, another model, malformed)
-   * is skipped so that it re-warms; returns one line per such part.
+   * is skipped so that it re-warms; returns one line per such part. `asOf`: when each sensor's state was last
+   * known current (epoch ms: its row's time, or the later save that found it unchanged); absent = now.
    */
-  restore(states: ReadonlyMap<string, unknown>, sides?: ReadonlyMap<string, unknown>): string[];
+  restore(states: ReadonlyMap<string, unknown>, sides?: ReadonlyMap<string, unknown>, asOf?: ReadonlyMap<string, number>): string[];
 }
 
 /**
@@ -194,6 +195,7 @@ export class Checkpoints {
   restore(): string[] {
     const now = this.opts.now();
     const states = new Map<string, unknown>();
+    const asOf = new Map<string, number>();
     let stale = 0;
     let ahead = 0;
     let evicted = 0;
@@ -247,6 +249,7 @@ export class Checkpoints {
         if (isEvicted(state)) evicted++;
         else {
           states.set(sensor, state);
+          asOf.set(sensor, updatedAt);
           this.rowWritten.set(sensor, rowDigest(blob));
           if (base !== null) this.bases.set(sensor, base);
         }
@@ -254,7 +257,7 @@ export class Checkpoints {
         this.opts.logger.warn({ err, sensor }, 'unreadable checkpoint ignored');
       }
     }
-    const dropped = this.subject.restore(states, sides);
+    const dropped = this.subject.restore(states, sides, asOf);
     for (const line of dropped) this.opts.logger.info({ reason: line }, 'checkpoint part not restored; it re-warms');
     if (ahead > 0) this.opts.logger.warn({ ahead }, 'sensor checkpoints written by a clock ahead of this one (a demo, or a clock since set back) not restored: those sensors re-warm');
     if (states.size + stale + ahead + evicted > 0) this.opts.logger.info({ restored: states.size, stale, ahead, evicted, dropped: dropped.length }, 'sensor checkpoints');
@@ -321,7 +324,7 @@ export class Checkpoints {
       if (row === null || now - row.updatedAt > this.opts.maxAgeMs || this.ahead(row.updatedAt, now)) return false;
       const parsed = decodeCheckpoint(row.blob);
       if (!isEvicted(parsed)) return false;
-      const dropped = this.subject.restore(new Map([[sensor, parsed.state]]));
+      const dropped = this.subject.restore(new Map([[sensor, parsed.state]]), undefined, new Map([[sensor, row.updatedAt]]));
       for (const line of dropped) this.opts.logger.info({ reason: line }, 'checkpoint part not restored; it re-warms');
       return true;
     } catch (err) {
@@ -527,15 +530,15 @@ export interface LatestReadings {
  */
 export interface Arrivals {
   arrivalOf(stream: string): StoredArrival | null;
-  restoreArrival(stream: string, a: StoredArrival): void;
+  restoreArrival(stream: string, a: StoredArrival, asOf?: number): void;
 }
 
 /** A stored arrival checked; null when absent or malformed (the stream is then restored as heard at the start). */
 function readStoredArrival(v: unknown): StoredArrival | null {
   if (typeof v !== 'object' || v === null) return null;
-  const { silentMs, heardAt } = v as { silentMs?: unknown; heardAt?: unknown };
-  if (typeof silentMs !== 'number' || !Number.isFinite(silentMs) || typeof heardAt !== 'number' || !Number.isFinite(heardAt)) return null;
-  return { silentMs, heardAt };
+  const { arrivedAt, heardAt } = v as { arrivedAt?: unknown; heardAt?: unknown };
+  if (typeof arrivedAt !== 'number' || !Number.isFinite(arrivedAt) || typeof heardAt !== 'number' || !Number.isFinite(heardAt)) return null;
+  return { arrivedAt, heardAt };
 }
 
 /**
@@ -649,7 +652,7 @@ export function detectorCheckpointSubject(detector: Detector, committed: Committ
       const id = detector.openAnomaly(stream);
       return withArrival(stream, { ...state, latest: latest === null ? null : storeLatest(latest), episode: id === null ? null : (shown.episodeState(id) ?? null) });
     },
-    restore(states, sides) {
+    restore(states, sides, asOf) {
       const skipped: string[] = [];
       for (const [stream, state] of states) {
         skipped.push(...detector.restore(stream, state));
@@ -657,7 +660,7 @@ export function detectorCheckpointSubject(detector: Detector, committed: Committ
         if (note !== null) skipped.push(note);
         const { latest, episode, arrival } = typeof state === 'object' && state !== null ? (state as { latest?: unknown; episode?: unknown; arrival?: unknown }) : { latest: undefined, episode: undefined, arrival: undefined };
         const heard = readStoredArrival(arrival);
-        if (heard !== null) arrivals?.restoreArrival(stream, heard);
+        if (heard !== null) arrivals?.restoreArrival(stream, heard, asOf?.get(stream));
         if (shown === undefined) continue;
         if (latest !== undefined && latest !== null) {
           try {

@@ -35,12 +35,14 @@ export interface StatusSource {
 }
 
 /**
- * A sensor's arrival as its checkpoint carries it (SensorStatusBoard.arrivalOf / restoreArrival): `silentMs`, how
- * long it had been silent when the checkpoint was written (ms, as `stale` counts it); `heardAt`, when its latest
- * reading arrived (epoch ms, the wall clock).
+ * A sensor's arrival as its checkpoint carries it (SensorStatusBoard.arrivalOf / restoreArrival): `arrivedAt`, the
+ * board's latest arrival (epoch ms, the wall clock less the downtimes of earlier restarts: what `stale` counts
+ * from); `heardAt`, when its latest reading really arrived (epoch ms, the wall clock). Both stay as they are while
+ * the sensor is silent, so an idle sensor's checkpoint row does not change and is not rewritten (checkpoint format
+ * 2's unchanged rows); its silence at the stop is the checkpoint's time less `arrivedAt`.
  */
 export interface StoredArrival {
-  readonly silentMs: number;
+  readonly arrivedAt: number;
   readonly heardAt: number;
 }
 
@@ -84,14 +86,16 @@ export class SensorStatusBoard {
 
   /**
    * A sensor restored at start with its arrival as its checkpoint stored it (arrivalOf): its silence goes on from
-   * what it was at the stop (`silentMs`, ms), the time the daemon was down not counted, so a sensor `stale` at the
-   * stop is `stale` at the start and a live one `ok` (tryout 12, finding 4: every stale sensor was published `ok`
-   * at the start and `stale` again staleAfter intervals later); `heardAt` (epoch ms) is when its latest reading
-   * really arrived. A negative or non-finite `silentMs` counts as none.
+   * what it was at the stop (`asOf − arrivedAt`, ms: `asOf` is when the checkpoint was last known current, epoch
+   * ms; default now), the time the daemon was down not counted, so a sensor `stale` at the stop is `stale` at the
+   * start and a live one `ok` (tryout 12, finding 4: every stale sensor was published `ok` at the start and `stale`
+   * again staleAfter intervals later); `heardAt` (epoch ms) is when its latest reading really arrived. A negative
+   * or non-finite silence counts as none.
    */
-  restoreArrival(sensor: string, a: StoredArrival): void {
+  restoreArrival(sensor: string, a: StoredArrival, asOf?: number): void {
     const now = this.opts.now();
-    const silent = Number.isFinite(a.silentMs) && a.silentMs > 0 ? a.silentMs : 0;
+    const silentMs = (asOf ?? now) - a.arrivedAt;
+    const silent = Number.isFinite(silentMs) && silentMs > 0 ? silentMs : 0;
     this.lastArrival.set(sensor, now - silent);
     this.heard.set(sensor, Number.isFinite(a.heardAt) ? Math.min(a.heardAt, now - silent) : now - silent);
   }
@@ -102,13 +106,13 @@ export class SensorStatusBoard {
   }
 
   /**
-   * The sensor's arrival for its checkpoint: how long it has been silent now (ms, as `stale` counts it) and when
-   * its latest reading really arrived (epoch ms); null when none is known.
+   * The sensor's arrival for its checkpoint (StoredArrival: the board's latest arrival, and when its latest reading
+   * really arrived, epoch ms; neither moves while the sensor is silent); null when none is known.
    */
   arrivalOf(sensor: string): StoredArrival | null {
     const at = this.lastArrival.get(sensor);
     if (at === undefined) return null;
-    return { silentMs: Math.max(0, this.opts.now() - at), heardAt: this.heard.get(sensor) ?? at };
+    return { arrivedAt: at, heardAt: this.heard.get(sensor) ?? at };
   }
 
   /** When the sensor's latest reading really arrived (wall clock, epoch ms, across restarts); null when unknown. */

@@ -16,6 +16,7 @@ import { defaultConfig } from '../../src/config/schema.js';
 import type { RawMessage } from '../../src/contract/types.js';
 import { BASE_SUFFIX, decodeCheckpoint, encodeCheckpoint, isFormat2, packF64, readBase, unpackF64 } from '../../src/daemon/checkpoint-codec.js';
 import { Checkpoints, UNCHANGED_KEY, detectorCheckpointSubject } from '../../src/daemon/checkpoints.js';
+import { SensorStatusBoard } from '../../src/daemon/sensor-status.js';
 import { SignalBook } from '../../src/daemon/signals.js';
 import { parseOptionsOf } from '../../src/pipeline/ingest-options.js';
 import { Detector, detectorOptions, type DetectorOutput } from '../../src/pipeline/detector.js';
@@ -238,6 +239,51 @@ describe('checkpoints in format 2 on the real store', () => {
     cps.save();
     expect(written).toEqual(['a', UNCHANGED_KEY]);
     expect(store.loadSensorState('a')!.updatedAt).toBe(now);
+    store.close();
+  });
+
+  it('with the daemon\'s arrivals in the rows, a silent stream is still not written again, and restored it is as silent as at the last save that found it unchanged', async () => {
+    const store = openStore();
+    let now = FIXTURE.t0 + 300 * 1000;
+    const d = newDetector();
+    const book = newBook();
+    await feed(d, book, 0, 300);
+    const boardOf = (): SensorStatusBoard =>
+      new SensorStatusBoard(
+        { modelOf: () => 'gru', learning: () => false, openAnomaly: () => null, ownModel: () => null, intervalOf: () => 1000, newestReadingTs: () => 0 },
+        { staleAfter: 10, now: () => now, logger: silent, publish: () => {} },
+      );
+    const board = boardOf();
+    board.arrived('a');
+    board.arrived('b');
+    const arrivedAt = now;
+    const written: string[] = [];
+    const counting = {
+      saveSensorStates: (rows: readonly { sensor: string; blob: Buffer; updatedAt: number }[]) => {
+        written.push(...rows.map((r) => r.sensor));
+        store.saveSensorStates(rows);
+      },
+      loadSensorStates: () => store.loadSensorStates(),
+      loadSensorState: (s: string) => store.loadSensorState(s),
+    };
+    const opts = { intervalMs: 60_000, maxAgeMs: 7_200_000, now: () => now, logger: silent };
+    const cps = new Checkpoints(counting, detectorCheckpointSubject(d, () => 'open', book, board), opts);
+    cps.save();
+    // Two minutes of silence, a save each minute: the rows stay as written (their arrival does not move).
+    for (let k = 0; k < 2; k++) {
+      now += 60_000;
+      written.length = 0;
+      cps.save();
+      expect(written).toEqual([UNCHANGED_KEY]);
+    }
+    const lastSave = now;
+    // Down for an hour: restored as silent as at the last save (2 min), the downtime not counted.
+    now += 3_600_000;
+    const after = boardOf();
+    expect(new Checkpoints(store, detectorCheckpointSubject(newDetector(), () => 'open', newBook(), after), opts).restore().sort()).toEqual(['a', 'b']);
+    expect(new Map(after.arrivals()).get('a')).toBe(now - (lastSave - arrivedAt));
+    expect(after.heardAt('a')).toBe(arrivedAt);
+    expect(after.statusOf('a')).toBe('stale');
     store.close();
   });
 

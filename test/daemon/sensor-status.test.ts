@@ -29,21 +29,25 @@ describe('SensorStatusBoard arrivals across a restart', () => {
     now += SEC;
     const dead = before.arrivalOf('dead')!;
     const live = before.arrivalOf('live')!;
-    expect(dead).toEqual({ silentMs: 31 * SEC, heardAt: now - 31 * SEC });
-    expect(live).toEqual({ silentMs: SEC, heardAt: now - SEC });
+    expect(dead).toEqual({ arrivedAt: now - 31 * SEC, heardAt: now - 31 * SEC });
+    expect(live).toEqual({ arrivedAt: now - SEC, heardAt: now - SEC });
+    // Silent, the stored arrival does not move: an idle sensor's checkpoint row stays as it was (not rewritten).
+    now += 5 * SEC;
+    expect(before.arrivalOf('dead')).toEqual(dead);
+    now -= 5 * SEC;
 
     // Down for an hour; restored from what the stop wrote.
     const stoppedAt = now;
     now += 3_600 * SEC;
     const after = board(() => now, published);
-    after.restoreArrival('dead', dead);
-    after.restoreArrival('live', live);
+    after.restoreArrival('dead', dead, stoppedAt);
+    after.restoreArrival('live', live, stoppedAt);
     expect(after.statusOf('dead')).toBe('stale');
     expect(after.statusOf('live')).toBe('ok');
     // The silence counts from the one at the stop (for stale and the silence judge); the real arrival is kept.
     expect(new Map(after.arrivals()).get('dead')).toBe(now - 31 * SEC);
     expect(after.heardAt('dead')).toBe(stoppedAt - 31 * SEC);
-    expect(after.arrivalOf('dead')).toEqual({ silentMs: 31 * SEC, heardAt: stoppedAt - 31 * SEC });
+    expect(after.arrivalOf('dead')).toEqual({ arrivedAt: now - 31 * SEC, heardAt: stoppedAt - 31 * SEC });
     // live goes stale after its staleAfter intervals from the start's point of view, as if the daemon had not stopped.
     now += 9 * SEC;
     expect(after.statusOf('live')).toBe('ok');
@@ -57,9 +61,9 @@ describe('SensorStatusBoard arrivals across a restart', () => {
   it('a malformed silence counts as none', () => {
     const now = 5_000_000;
     const b = board(() => now, []);
-    b.restoreArrival('x', { silentMs: Number.NaN, heardAt: Number.NaN });
-    expect(b.arrivalOf('x')).toEqual({ silentMs: 0, heardAt: now });
-    b.restoreArrival('y', { silentMs: -5, heardAt: now + 10 });
-    expect(b.arrivalOf('y')).toEqual({ silentMs: 0, heardAt: now });
+    b.restoreArrival('x', { arrivedAt: Number.NaN, heardAt: Number.NaN }, now);
+    expect(b.arrivalOf('x')).toEqual({ arrivedAt: now, heardAt: now });
+    b.restoreArrival('y', { arrivedAt: now + 5, heardAt: now + 10 }, now);
+    expect(b.arrivalOf('y')).toEqual({ arrivedAt: now, heardAt: now });
   });
 });
