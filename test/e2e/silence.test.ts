@@ -15,6 +15,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import type { AlertPayload } from '../../src/contract/alerts.js';
 import { Daemon } from '../../src/daemon.js';
+import { decodeCheckpoint } from '../../src/daemon/checkpoint-codec.js';
 import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/net.js';
 
@@ -210,7 +211,7 @@ describe.skipIf(!builtAndModelsPresent())('a sensor that falls silent', () => {
       // flaked on this: a restart after the eviction resolved the alarm as left open by an unclean stop).
       await waitFor(() => {
         const row = daemon.database!.loadSensorState('attic');
-        return row !== null && typeof (JSON.parse(row.blob.toString('utf8')) as { evicted?: unknown }).evicted === 'number';
+        return row !== null && typeof (decodeCheckpoint(row.blob) as { evicted?: unknown }).evicted === 'number';
       }, 10_000, 'attic evicted while silent');
       // A clean stop while silent, 10 more minutes, a start: the episode goes on (not resolved as left open, no
       // second open), its silence counted from its own start, not from the restart.
