@@ -5,8 +5,8 @@
  */
 import type { AnomalyMark, AnomalyQuery, AnomalyRecord, AnomalyWithEvents } from '../contract/store.js';
 import type { RejectReason, SensorStatus } from '../contract/types.js';
-import type { DaemonView } from '../http/view.js';
-import type { SeriesStore } from '../pipeline/series.js';
+import { byName, OPEN_SENSORS_LISTED, type DaemonView } from '../http/view.js';
+import { shownValue, type SeriesStore } from '../pipeline/series.js';
 import { VERSION } from '../version.js';
 import { shownSurprise } from '../contract/surprise.js';
 import type { SensorStatusBoard } from './sensor-status.js';
@@ -63,8 +63,10 @@ export function daemonView(d: HttpViewDeps): DaemonView {
       const ownModel: Record<OwnModelProgress['phase'], number> = { collecting: 0, queued: 0, training: 0, stopped: 0 };
       let pinned = 0;
       const sensors = known();
+      const open: string[] = [];
       for (const sensor of sensors) {
         byStatus[d.board.statusOf(sensor)]++;
+        if (d.board.openEpisodeOf(sensor) !== null) open.push(sensor);
         const own = d.board.ownModelOf(sensor);
         if (own !== null) ownModel[own.phase]++;
         if (d.pinned?.(sensor) === true) pinned++;
@@ -85,7 +87,13 @@ export function daemonView(d: HttpViewDeps): DaemonView {
         counters: { ...d.counters() },
         model: d.defaultModel(),
         mqtt: d.mqtt(),
-        sensors: { total: sensors.length, byStatus, ...(d.learningEnabled === true ? { ownModel, pinned } : {}) },
+        sensors: {
+          total: sensors.length,
+          byStatus,
+          openEpisodes: open.length,
+          openSensors: open.sort(byName).slice(0, OPEN_SENSORS_LISTED),
+          ...(d.learningEnabled === true ? { ownModel, pinned } : {}),
+        },
         rejections,
         broker: d.brokerRefusals?.() ?? null,
         outbox,
@@ -104,10 +112,12 @@ export function daemonView(d: HttpViewDeps): DaemonView {
             model: d.modelOf(sensor),
             pinned: d.pinned?.(sensor) ?? false,
             lastTs: latest?.ts ?? null,
-            value: latest !== null && Number.isFinite(latest.values[0]) ? Number(latest.values[0].toPrecision(7)) : null,
+            // 7 significant digits where that is the whole reading, else 15: a meter's 20210701 is not 20210700.
+            value: latest !== null ? shownValue(latest.values[0]) : null,
             surprise: latest !== null && Number.isFinite(latest.surprise) ? Math.round(shownSurprise(latest.surprise) * 1000) / 1000 : null,
             unit: d.unitOf(sensor),
             ownModel: d.board.ownModelOf(sensor),
+            openEpisode: d.board.openEpisodeOf(sensor),
           };
         }),
     series: (sensor, q) => d.series.query(sensor, q),

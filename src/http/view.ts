@@ -27,6 +27,14 @@ export interface DaemonStatusView {
     readonly total: number;
     readonly byStatus: Readonly<Record<SensorStatus, number>>;
     readonly ownModel?: Readonly<Record<OwnModelProgress['phase'], number>>;
+    /**
+     * Sensors with an open episode of any kind: anomalous ones, and stale ones whose silence opened a `missing data`
+     * episode (their status is `stale`, not `anomalous`, so byStatus alone does not show them). Absent from
+     * daemons before it.
+     */
+    readonly openEpisodes?: number;
+    /** Those sensors by name (case-insensitively), at most OPEN_SENSORS_LISTED (20); `openEpisodes` counts them all. */
+    readonly openSensors?: readonly string[];
     /** With learning.enabled: sensors the operator pinned to their model (`anomalyd models rollback`); they are not learnt. */
     readonly pinned?: number;
   };
@@ -79,6 +87,21 @@ export interface SensorView {
    * its own, or learning is off. Not `status: learning`, which is the scorer's learning period.
    */
   readonly ownModel: OwnModelProgress | null;
+  /**
+   * The id of the sensor's open episode, of any kind, or null: also a silence's `missing data` episode, while the
+   * sensor's status is `stale`. The page lists sensors with one first. Absent from daemons before it.
+   */
+  readonly openEpisode?: string | null;
+}
+
+/** Sensors /api/status names in `sensors.openSensors`, at most. */
+export const OPEN_SENSORS_LISTED = 20;
+
+/** Case-insensitive name order (then exact, so the order is total): how the page and `anomalyd status` list sensors. */
+export function byName(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  return x < y ? -1 : x > y ? 1 : a < b ? -1 : a > b ? 1 : 0;
 }
 
 export interface DaemonView {
