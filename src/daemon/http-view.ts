@@ -48,6 +48,8 @@ export interface HttpViewDeps {
   readonly board: SensorStatusBoard;
   readonly series: SeriesStore;
   readonly unitOf: (sensor: string) => string | null;
+  /** IANA zone of the sentences' clock times (explain.timeZone, or the system's): /api/status says it for the page. */
+  readonly timeZone?: string;
   /** learning.enabled: /api/status then counts the sensors learning their own model. */
   readonly learningEnabled?: boolean;
   /** The open store; throws when it is closed. */
@@ -97,6 +99,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
         rejections,
         broker: d.brokerRefusals?.() ?? null,
         outbox,
+        ...(d.timeZone !== undefined ? { timeZone: d.timeZone } : {}),
         health: fault ? 'fault' : 'ok',
         fault,
       };

@@ -48,6 +48,11 @@ export interface DaemonStatusView {
   readonly broker?: BrokerRefusals | null;
   /** Alerts stored but not yet acknowledged by the broker, and those dropped by the outbox bound since start; null while the database is closed. */
   readonly outbox: { readonly pending: number; readonly dropped: number } | null;
+  /**
+   * IANA zone of the clock times in the explanations' sentences (`since 22:14`): explain.timeZone, or the system's
+   * when that is null. The page shows every time in it, labelled. Absent from daemons before it.
+   */
+  readonly timeZone?: string;
   /** `fault` from a storage fault until the daemon has stopped (docs/DEPLOY.md, "Storage faults"). */
   readonly health?: 'ok' | 'fault';
   /** The storage fault, with the path, the cause and the fix; null while healthy. */
