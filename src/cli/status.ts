@@ -52,7 +52,7 @@ export async function statusCommand(argv: string[], ctx: CommandContext): Promis
       strict: true,
     }));
   } catch (err) {
-    ctx.stderr(`anomalyd status: ${(err as Error).message}\n\n${STATUS_USAGE}`);
+    ctx.stderr(`anomalyd status: ${(err as Error).message}\nrun 'anomalyd status --help' for the options\n`);
     return 2;
   }
   if (values.help) {

@@ -130,6 +130,8 @@ describe('anomalyd status', () => {
     expect(help.out()).toBe(STATUS_USAGE);
     const bad = context();
     expect(await statusCommand(['--nope'], bad.ctx)).toBe(2);
+    // One line and a hint, not the whole help again (tryout 13, finding 10).
+    expect(bad.err().trimEnd().split('\n')).toEqual([expect.stringMatching(/^anomalyd status: .*--nope/) as unknown, "run 'anomalyd status --help' for the options"]);
     expect(await statusCommand(['--url', 'not a url'], bad.ctx)).toBe(2);
   });
 
