@@ -19,6 +19,8 @@ export interface AnomalyReader {
   listAnomalies(q: AnomalyQuery): AnomalyRecord[];
   getAnomaly(id: string): AnomalyWithEvents | null;
   markAnomaly(id: string, mark: AnomalyMark | null, note: string | null, by: string): boolean;
+  /** Up to `limit` ids starting with `prefix`, in id order. */
+  anomalyIdsWithPrefix(prefix: string, limit: number): string[];
   /** Outbox messages not yet acknowledged by the broker. */
   outboxPending(): number;
   /** Outbox messages dropped by its bound since the store was opened. */
@@ -126,6 +128,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
     series: (sensor, q) => d.series.query(sensor, q),
     anomalies: (q) => d.store().listAnomalies(q),
     anomaly: (id) => d.store().getAnomaly(id),
+    anomalyIdsWithPrefix: (prefix, limit) => d.store().anomalyIdsWithPrefix(prefix, limit),
     // The API has one credential (http.token, or none on loopback), so the history can only say "http".
     markAnomaly: (id, mark, note) => d.store().markAnomaly(id, mark, note, 'http'),
   };

@@ -118,6 +118,11 @@ export interface DaemonView {
   series(sensor: string, q: SeriesQuery): SeriesView | null;
   anomalies(q: AnomalyQuery): readonly AnomalyRecord[];
   anomaly(id: string): AnomalyWithEvents | null;
+  /**
+   * Up to `limit` anomaly ids that start with `prefix`, in id order (the CLI's prefix lookup); absent: the routes
+   * take ids whole.
+   */
+  anomalyIdsWithPrefix?(prefix: string, limit: number): readonly string[];
   /** False when there is no such anomaly. */
   markAnomaly(id: string, mark: AnomalyMark | null, note: string | null): boolean;
 }

@@ -177,6 +177,14 @@ export class FakeView implements DaemonView {
     const r = this.records.find((a) => a.id === id);
     return r === undefined ? null : { ...r, events: [], marks: [] };
   }
+  anomalyIdsWithPrefix(prefix: string, limit: number): readonly string[] {
+    this.maybeFail();
+    return this.records
+      .map((a) => a.id)
+      .filter((id) => id.startsWith(prefix))
+      .sort()
+      .slice(0, limit);
+  }
   markAnomaly(id: string, mark: AnomalyMark | null, note: string | null): boolean {
     this.maybeFail();
     const i = this.records.findIndex((a) => a.id === id);
