@@ -230,7 +230,7 @@ export function parseCommandLine(argv: readonly string[], now: number): ParseOut
   if (values.help === true) return { kind: 'help' };
   if (values.config !== undefined && values.db !== undefined) return usage('give --config or --db, not both');
   const [verb, ...rest] = positionals;
-  if (verb === undefined) return { ...usage('which action? list, show, ack, false-alarm or unmark'), full: true };
+  if (verb === undefined) return usage('which action? list, show, ack, false-alarm or unmark', true);
   const action = parseAction(verb, rest, values, now);
   if (typeof action === 'string') return usage(action);
   return { kind: 'ok', parsed: { action, config: values.config, db: values.db } };
@@ -281,8 +281,8 @@ function parseList(values: Values, now: number): Action | string {
   return { kind: 'list', sensor: values.sensor, status, since, limit, json: values.json === true };
 }
 
-function usage(message: string): ParseOutcome {
-  return { kind: 'usage', message };
+function usage(message: string, full = false): ParseOutcome {
+  return { kind: 'usage', message, full };
 }
 
 function errorMessage(err: unknown): string {
