@@ -108,7 +108,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
     },
     sensors: () =>
       known()
-        .sort()
+        .sort(byName)
         .map((sensor) => {
           const latest = d.series.latest(sensor);
           return {

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { OwnModelProgress } from '../../src/contract/own-model.js';
 import type { ScoredReading } from '../../src/contract/types.js';
 import { daemonView } from '../../src/daemon/http-view.js';
+import { byName } from '../../src/http/view.js';
 import { SensorStatusBoard } from '../../src/daemon/sensor-status.js';
 import { SeriesStore } from '../../src/pipeline/series.js';
 
@@ -107,6 +108,14 @@ describe('daemonView', () => {
       ['pump1', 'stale', 'ep-1'],
     ]);
     expect(view.status().sensors).toEqual({ total: 3, byStatus: { ok: 0, anomalous: 0, learning: 0, stale: 3 }, openEpisodes: 2, openSensors: ['fresh', 'pump1'] });
+  });
+
+  it('lists sensors by name case-insensitively, not uppercase first', () => {
+    const { view, series } = setup(false);
+    expect(series.latest('pump1')).not.toBeNull();
+    const names = view.sensors().map((s) => s.sensor);
+    expect(names).toEqual(['fresh', 'newbie', 'pump1']);
+    expect(['boiler', 'Living Room', 'Acurite', 'alpha'].sort(byName)).toEqual(['Acurite', 'alpha', 'boiler', 'Living Room']);
   });
 
   it("gives a reading's value at full precision: a meter's 20210701 is not 20210700 (tryout 13, finding 7)", () => {
