@@ -237,14 +237,17 @@ function renderProblems() {
 }
 
 /**
- * The sensors, most urgent first (byUrgency). Until the operator picks one, the page shows the most urgent: a sensor
- * with an open episode when there is one (a silence's too), not the alphabetically first.
+ * The sensors, most urgent first (byUrgency). The page opens on the most urgent: a sensor with an open episode when
+ * there is one (a silence's too), not the alphabetically first; until the operator picks one, it moves to a sensor
+ * with an open episode when the one shown has none.
  */
 function renderSensors(list) {
   state.sensors = list.slice().sort(byUrgency);
-  var known = state.sensors.some(function (s) { return s.sensor === state.selected; });
-  if ((!state.chosen || !known) && state.sensors.length > 0) state.selected = state.sensors[0].sensor;
-  if (state.sensors.length === 0) state.selected = null;
+  var current = state.sensors.filter(function (s) { return s.sensor === state.selected; })[0];
+  var top = state.sensors[0];
+  // Not a jump from one quiet sensor to another as statuses change: only to a problem the shown sensor is not.
+  if (top === undefined) state.selected = null;
+  else if (current === undefined || (!state.chosen && hasOpen(top) && !hasOpen(current))) state.selected = top.sensor;
   renderSensorList();
   renderProblems();
 }

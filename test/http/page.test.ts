@@ -310,6 +310,37 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
     }
   });
 
+  it('moves to a sensor when its episode opens, until the operator picks one', async () => {
+    const view = manyStreams();
+    const quiet = view.sensorViews.map((s) => ({ ...s, openEpisode: null }));
+    view.sensorViews = quiet;
+    view.records = [];
+    const base = await serve(view);
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const refresh = (): Promise<void> => page.evaluate(() => (window as unknown as { refresh: () => Promise<void> }).refresh());
+    const title = (): Promise<string | null> => page.locator('#sensor-title').textContent();
+    try {
+      await page.goto(`${base}/`);
+      await page.waitForSelector('body[data-state="ready"]');
+      // No open episode: the most urgent is the first stale sensor.
+      expect(await title()).toBe('alpha');
+      expect(await page.locator('#problems').textContent()).toBe('No open episode.');
+      // A silence opens on fan: the page moves to it.
+      view.sensorViews = quiet.map((s) => (s.sensor === 'fan' ? { ...s, openEpisode: 'm-2' } : s));
+      await refresh();
+      expect(await title()).toBe('fan');
+      // The operator picks meter; a new problem elsewhere does not take it away.
+      await page.click('#sensors li[data-sensor="meter"] button');
+      await page.waitForFunction(() => document.getElementById('sensor-title')?.textContent === 'meter');
+      view.sensorViews = view.sensorViews.map((s) => (s.sensor === 'boiler' ? { ...s, openEpisode: 'm-1' } : s));
+      await refresh();
+      expect(await title()).toBe('meter');
+      expect(await page.locator('#problems').textContent()).toBe('2 sensors have an open episode: boiler, fan');
+    } finally {
+      await page.close();
+    }
+  });
+
   it('on a phone, shows the selected sensor’s plot before the list of 92 (tryout 13: it began 6,641 px down)', async () => {
     const base = await serve(manyStreams());
     const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
