@@ -117,7 +117,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
             model: d.modelOf(sensor),
             pinned: d.pinned?.(sensor) ?? false,
             lastTs: latest?.ts ?? null,
-            // 7 significant digits where that is the whole reading, else 15: a meter's 20210701 is not 20210700.
+            // The reading at 15 significant digits (float64's), not 7 as the float32 series: a meter's 20210701 is not 20210700.
             value: latest !== null ? shownValue(latest.values[0]) : null,
             surprise: latest !== null && Number.isFinite(latest.surprise) ? Math.round(shownSurprise(latest.surprise) * 1000) / 1000 : null,
             unit: d.unitOf(sensor),

@@ -138,11 +138,14 @@ const RING_GROWTH = 1.5;
 
 /**
  * True when a float32 keeps `v` as it is shown at 7 significant digits, i.e. `v` has at most about 7 significant
- * digits (20.1, 1234.5, 0.001234; non-finite values too). False for one float32 would round: 20210701 (float32:
+ * digits (20.1, 1234.5, 0.001234; non-finite values, and float32 values themselves, too). False for one float32 would round: 20210701 (float32:
  * 20210700), 123456.101 (123456.1), or any value with more digits than 7.
  */
 export function fitsFloat32(v: number): boolean {
-  return !Number.isFinite(v) || Number(Math.fround(v).toPrecision(7)) === v;
+  // A float32 itself fits too (a reading read back from a float32 ring's checkpoint: restoreRecent).
+  if (!Number.isFinite(v)) return true;
+  const f = Math.fround(v);
+  return f === v || Number(f.toPrecision(7)) === v;
 }
 
 type Floats = Float32Array | Float64Array;
@@ -200,7 +203,8 @@ class Ring {
    * Holds values, expectations and spreads as float64 from now on. Those already held fitted a float32 at 7
    * significant digits (fitsFloat32), so they are taken back at those digits (20.1, not 20.100000381469727).
    */
-  private widen(): void {
+  widen(): void {
+    if (this.wide) return;
     const back = (x: number): number => (Number.isFinite(x) ? Number(x.toPrecision(7)) : x);
     this.vals = Float64Array.from(this.vals, back);
     this.exp = Float64Array.from(this.exp, back);
@@ -484,10 +488,10 @@ export class SeriesStore {
    * SignalBook.restoreEpisode), into its ring as they were, so that the episode is told from the same readings
    * as without the restart. Only into an empty ring of a stream whose channels are `channels` (one restored by
    * restoreLatest, or unknown: then its newest point becomes its latest reading); the points must be in time
-   * order and none after the stream's latest reading. They add to no bucket (the buckets of that time were
+   * order and none after the stream's latest reading. `wide`: the ring held float64 before the stop (isWide), so it does again. They add to no bucket (the buckets of that time were
    * written before the stop). Returns the number taken (0 when none could be).
    */
-  restoreRecent(stream: string, channels: readonly string[], points: readonly SeriesPoint[]): number {
+  restoreRecent(stream: string, channels: readonly string[], points: readonly SeriesPoint[], wide = false): number {
     if (points.length === 0 || channels.length === 0) return 0;
     let s = this.streams.get(stream);
     if (s !== undefined && (s.ring.size > 0 || !sameChannels(s.channels, channels))) return 0;
@@ -503,6 +507,7 @@ export class SeriesStore {
       this.streams.set(stream, s);
     }
     const from = Math.max(0, points.length - this.rawPoints);
+    if (wide) s.ring.widen();
     for (let k = from; k < points.length; k++) s.ring.push(points[k]);
     if (s.latest === null) {
       const p = points[points.length - 1];
@@ -540,6 +545,11 @@ export class SeriesStore {
       if (ts <= toTs && STATUS_OF[s.ring.status[i]] !== 'anomalous' && !skip.some((sp) => ts >= sp.from && ts < sp.to)) out.push(s.ring.point(i));
     }
     return out.reverse();
+  }
+
+  /** True when the stream's ring holds float64 (a reading did not fit a float32: fitsFloat32); its checkpoint says so (restoreRecent's `wide`). */
+  isWide(stream: string): boolean {
+    return this.streams.get(stream)?.ring.wide ?? false;
   }
 
   /** Time of the oldest raw reading of the stream in memory (epoch ms), Infinity when none: `points(stream)[0]?.ts ?? Infinity`. */
@@ -737,12 +747,12 @@ function num(v: number): number | null {
 }
 
 /**
- * A value as the API shows it: at 7 significant digits when a float32 holds it (fitsFloat32; a float32 read back
- * prints short: 20.1, not 20.100000381469727), else at 15 (float64's; a mean's 20210706.499999998 is 20210706.5),
- * so a meter's 20210701 is not 20210700. Non-finite as null.
+ * A float64 value (a reading, or a wide ring's or bucket's number) as the API shows it: at 15 significant digits
+ * (a mean's 20210706.499999998 is 20210706.5; 20.1 stays 20.1), so a meter's 20210701 is not 20210700 as at 7.
+ * Non-finite as null.
  */
 export function shownValue(v: number): number | null {
-  return !Number.isFinite(v) ? null : fitsFloat32(v) ? Number(v.toPrecision(7)) : Number(v.toPrecision(15));
+  return Number.isFinite(v) ? Number(v.toPrecision(15)) : null;
 }
 
 /** A point's number as shown: 15 significant digits where the point is float64 (Pt.wide), else 7. */
