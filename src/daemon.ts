@@ -40,6 +40,7 @@ import { Checkpoints, EpisodeTicks, detectorCheckpointSubject } from './daemon/c
 import { shortSpan } from './pipeline/scorer.js';
 import { SensorStatusBoard } from './daemon/sensor-status.js';
 import { Housekeeping } from './daemon/housekeeping.js';
+import { systemTimeZone } from './pipeline/decode/time.js';
 import { daemonView } from './daemon/http-view.js';
 import { logAlert, SignalBook } from './daemon/signals.js';
 import { brokerRolesOf, commandOperators, newDaemonLogin } from './daemon/access.js';
@@ -613,6 +614,7 @@ export class Daemon {
         series: this.signals!.series,
         unitOf: (sensor) => this.signals?.unitOf(sensor) ?? null,
         learningEnabled: config.learning.enabled,
+        timeZone: config.explain.timeZone ?? systemTimeZone(),
         store: () => {
           if (!this.store) throw new Error('the database is closed');
           return this.store;

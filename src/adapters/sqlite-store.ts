@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { alertChannels, alertPayload, type AlertChannel, type AlertExplanation, type AlertPayload, type AnomalyKind } from '../contract/alerts.js';
-import type { SeriesBucket, SeriesTier } from '../contract/series.js';
+import { BUCKET_STATS, type SeriesBucket, type SeriesTier } from '../contract/series.js';
 import type {
   AnomalyMark,
   AnomalyQuery,
@@ -269,13 +269,16 @@ function prepareSeriesStatements(db: Db) {
 const toBucket = (r: BucketRow): SeriesBucket => {
   // Copy into an aligned buffer: the row's Buffer may start at any byte offset.
   const bytes = Uint8Array.from(r.stats);
+  const channels = JSON.parse(r.channels) as string[];
+  // 4 bytes per number (float32) or, for a stream whose readings float32 would round, 8 (float64).
+  const wide = bytes.byteLength === channels.length * BUCKET_STATS.length * 8;
   return {
     stream: r.stream,
     tier: r.tier,
     startTs: r.start_ts,
     count: r.count,
-    channels: JSON.parse(r.channels) as string[],
-    stats: new Float32Array(bytes.buffer, 0, bytes.byteLength >> 2),
+    channels,
+    stats: wide ? new Float64Array(bytes.buffer, 0, bytes.byteLength >> 3) : new Float32Array(bytes.buffer, 0, bytes.byteLength >> 2),
     surpriseMax: r.surprise_max ?? NaN,
     threshold: r.threshold ?? NaN,
     anomalous: r.anomalous,

@@ -17,6 +17,7 @@ import { MAX_NOTE_CHARS } from '../pipeline/commands.js';
 import { parseSince, SINCE_FORMS } from '../util/time.js';
 import { shownSurprise, surpriseOf } from '../contract/surprise.js';
 import { loadConfigOrReport } from './run.js';
+import { systemTimeZone } from '../pipeline/decode/time.js';
 
 export { parseSince };
 import type { CommandContext } from './context.js';
@@ -32,7 +33,8 @@ Actions:
                              since then: still open (however long ago they started) or ended at or after it
                              (TIME: an age such as 10m, 24h, 7d, or an ISO 8601 time). One row per
                              episode: ID (its first 8 characters, more when two listed ids share them),
-                             START (UTC, to the minute), LASTED (to its last reading that held it, so far
+                             START (to the minute, in the zone of the sentences' clock times:
+                             explain.timeZone, else the system's; the header names it), LASTED (to its last reading that held it, so far
                              while open), PEAK (its peak surprise, -log10(1 - peak score): 5 = one reading
                              in 100,000 is this unusual, the default threshold; 16 = off the scale), KIND
                              (spike, level_shift, drift, stuck, noise_change, missing_data; - while not
@@ -81,7 +83,11 @@ interface Parsed {
   readonly db?: string;
 }
 
-type ParseOutcome = { readonly kind: 'help' } | { readonly kind: 'usage'; readonly message: string } | { readonly kind: 'ok'; readonly parsed: Parsed };
+/** `usage`: what is wrong; `full`: print the whole help after it (no action given), else a hint to --help. */
+type ParseOutcome = { readonly kind: 'help' } | { readonly kind: 'usage'; readonly message: string; readonly full?: boolean } | { readonly kind: 'ok'; readonly parsed: Parsed };
+
+/** After a usage error: where the options are (the whole help after a one-line error buried it; tryout 13, finding 10). */
+export const ANOMALIES_HINT = "run 'anomalyd anomalies --help' for the actions and options";
 
 const OPTIONS = {
   config: { type: 'string', short: 'c' },
@@ -109,14 +115,15 @@ function runAnomalies(argv: readonly string[], ctx: CommandContext): number {
       ctx.stdout(ANOMALIES_USAGE);
       return 0;
     case 'usage':
-      ctx.stderr(`anomalyd anomalies: ${outcome.message}\n\n${ANOMALIES_USAGE}`);
+      ctx.stderr(outcome.full === true ? `anomalyd anomalies: ${outcome.message}\n\n${ANOMALIES_USAGE}` : `anomalyd anomalies: ${outcome.message}\n${ANOMALIES_HINT}\n`);
       return 2;
     case 'ok':
       break;
   }
   const { parsed } = outcome;
-  const dbPath = databasePath(parsed, ctx);
-  if (dbPath === null) return 2;
+  const where = databasePath(parsed, ctx);
+  if (where === null) return 2;
+  const { path: dbPath, timeZone } = where;
   if (!existsSync(dbPath)) {
     ctx.stderr(`anomalyd anomalies: no database at ${dbPath} (has the daemon run with this dataDir?)\n`);
     return 1;
@@ -130,7 +137,7 @@ function runAnomalies(argv: readonly string[], ctx: CommandContext): number {
     return 1;
   }
   try {
-    return runAction(parsed.action, store, ctx);
+    return runAction(parsed.action, store, ctx, timeZone);
   } catch (err) {
     ctx.stderr(`anomalyd anomalies: ${errorMessage(err)}\n`);
     return 1;
@@ -139,12 +146,13 @@ function runAnomalies(argv: readonly string[], ctx: CommandContext): number {
   }
 }
 
-function runAction(action: Action, store: AnomalyHistory, ctx: CommandContext): number {
+/** `timeZone`: the zone of the sentences' clock times (explain.timeZone, or the system's), the list's START is in. */
+function runAction(action: Action, store: AnomalyHistory, ctx: CommandContext, timeZone: string): number {
   switch (action.kind) {
     case 'list': {
       const rows = store.listAnomalies({ sensor: action.sensor, status: action.status, from: action.since, limit: action.limit });
       // --json: the HTTP API's document (GET /api/anomalies, docs/HTTP.md), so one parser reads both.
-      ctx.stdout(action.json ? `${JSON.stringify({ anomalies: rows }, null, 2)}\n` : listTable(rows));
+      ctx.stdout(action.json ? `${JSON.stringify({ anomalies: rows }, null, 2)}\n` : listTable(rows, timeZone));
       return 0;
     }
     case 'show': {
@@ -153,7 +161,7 @@ function runAction(action: Action, store: AnomalyHistory, ctx: CommandContext): 
       const anomaly = store.getAnomaly(id);
       if (anomaly === null) return notFound(action.id, ctx);
       // --json: as GET /api/anomalies/:id answers it.
-      ctx.stdout(action.json ? `${JSON.stringify(anomaly, null, 2)}\n` : detailText(anomaly));
+      ctx.stdout(action.json ? `${JSON.stringify(anomaly, null, 2)}\n` : detailText(anomaly, timeZone));
       return 0;
     }
     case 'mark': {
@@ -198,10 +206,14 @@ function notFound(id: string, ctx: CommandContext): number {
   return 1;
 }
 
-function databasePath(parsed: Parsed, ctx: CommandContext): string | null {
-  if (parsed.db !== undefined) return resolve(parsed.db);
+/**
+ * The database file, and the zone the sentences' clock times are in (explain.timeZone, else the system's, as the
+ * daemon writes them; the system's with --db, which reads no config). Null when the config does not load.
+ */
+function databasePath(parsed: Parsed, ctx: CommandContext): { readonly path: string; readonly timeZone: string } | null {
+  if (parsed.db !== undefined) return { path: resolve(parsed.db), timeZone: systemTimeZone() };
   const config = loadConfigOrReport(parsed.config, ctx);
-  return config === null ? null : join(resolve(config.dataDir), DB_FILE);
+  return config === null ? null : { path: join(resolve(config.dataDir), DB_FILE), timeZone: config.explain.timeZone ?? systemTimeZone() };
 }
 
 // ---- command line ----
@@ -218,7 +230,7 @@ export function parseCommandLine(argv: readonly string[], now: number): ParseOut
   if (values.help === true) return { kind: 'help' };
   if (values.config !== undefined && values.db !== undefined) return usage('give --config or --db, not both');
   const [verb, ...rest] = positionals;
-  if (verb === undefined) return usage('which action? list, show, ack, false-alarm or unmark');
+  if (verb === undefined) return usage('which action? list, show, ack, false-alarm or unmark', true);
   const action = parseAction(verb, rest, values, now);
   if (typeof action === 'string') return usage(action);
   return { kind: 'ok', parsed: { action, config: values.config, db: values.db } };
@@ -269,8 +281,8 @@ function parseList(values: Values, now: number): Action | string {
   return { kind: 'list', sensor: values.sensor, status, since, limit, json: values.json === true };
 }
 
-function usage(message: string): ParseOutcome {
-  return { kind: 'usage', message };
+function usage(message: string, full = false): ParseOutcome {
+  return { kind: 'usage', message, full };
 }
 
 function errorMessage(err: unknown): string {
@@ -301,17 +313,18 @@ const LIST_ID_CHARS = MIN_ID_PREFIX;
  * row already shows. A row with a sensor name of up to 10 characters and no mark fits 80 columns; `false_alarm`
  * and long names make it wider. Readings, the full id and the end time are in `show` and `--json`.
  */
-function listTable(rows: readonly AnomalyRecord[]): string {
+function listTable(rows: readonly AnomalyRecord[], timeZone: string): string {
   if (rows.length === 0) return 'no anomalies\n';
   const idChars = idWidth(rows.map((r) => r.id));
   // PEAK: the record's peakSurprise, −log10(1 − peakScore): the score itself printed 1.00000 for every episode
   // past surprise 5.3, so it ranked nothing. LASTED: from its start to its last reading that held it (so far).
-  const header = ['ID', 'SENSOR', 'STATUS', 'START (UTC)', 'LASTED', 'PEAK', 'KIND', 'MARK'];
+  // START in the sentences' zone, named in the header: a row and the sentence under it agree (tryout 13, finding 7).
+  const header = ['ID', 'SENSOR', 'STATUS', `START (${timeZone})`, 'LASTED', 'PEAK', 'KIND', 'MARK'];
   const body = rows.map((r) => [
     r.id.slice(0, idChars),
     r.sensor,
     r.status,
-    listTime(r.startTs),
+    listTime(r.startTs, timeZone),
     duration(r.endTs - r.startTs),
     r.peakSurprise.toFixed(1),
     r.kind ?? '-',
@@ -333,9 +346,21 @@ function idWidth(ids: readonly string[]): number {
   return longest;
 }
 
-/** `2026-12-01 18:53` (UTC): to the minute; `show` gives the millisecond. */
-function listTime(ms: number): string {
-  return iso(ms).slice(0, 16).replace('T', ' ');
+/** `2026-12-01 18:53` in the zone: to the minute; `show` gives the millisecond. */
+function listTime(ms: number, timeZone: string): string {
+  const p = zoneParts(ms, timeZone);
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
+}
+
+/** The clock time `HH:MM:SS` in the zone. */
+function zoneClock(ms: number, timeZone: string): string {
+  const p = zoneParts(ms, timeZone);
+  return `${p.hour}:${p.minute}:${p.second}`;
+}
+
+function zoneParts(ms: number, timeZone: string): Record<string, string> {
+  const fmt = new Intl.DateTimeFormat('en-GB', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+  return Object.fromEntries(fmt.formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
 }
 
 /** A duration in ms as `45s`, `2m05s`, `3h10m` or `2d04h`. */
@@ -394,7 +419,7 @@ const CHANNELS_NOTE = [
   'reading may instead be the recent history\'s larger figure)',
 ].join('\n');
 
-function detailText(a: AnomalyWithEvents): string {
+function detailText(a: AnomalyWithEvents, timeZone: string): string {
   // Each channel's surprise at the peak's reading, capped for showing as the peak is (surpriseShown).
   const channels = [...a.channels].sort((x, y) => y.error - x.error).map((ch) => `${ch.name}=${shownSurprise(ch.error).toFixed(1)}`);
   const opening = openSentence(a);
@@ -408,7 +433,8 @@ function detailText(a: AnomalyWithEvents): string {
     ['what', what ?? '-'],
     ...(opening !== null && what !== null && opening !== what ? [['opened as', opening] as [string, string]] : []),
     ['status', a.status],
-    ['start', iso(a.startTs)],
+    // UTC, with the clock time of the sentence's zone beside it (its "since 23:34").
+    ['start', `${iso(a.startTs)} (${zoneClock(a.startTs, timeZone)} ${timeZone})`],
     [a.status === 'resolved' ? 'end' : 'last seen', iso(a.endTs)],
     // The episode's largest deviation from normal operation, as a surprise (a score of 0.9999994 printed as
     // 1.00000 said nothing) and as the score it is stored as: its rarest reading, every kind of evidence of

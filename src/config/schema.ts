@@ -367,7 +367,7 @@ export const schema = section('anomalyd configuration', {
     }),
     timeZone: optStr({
       rule: timeZoneProblem,
-      doc: 'IANA time zone of the clock times in alert sentences (since 10:42); null = the system’s.',
+      doc: 'IANA time zone of the clock times in alert sentences (since 10:42), and of the times the dashboard and `anomalyd anomalies list` show (labelled); null = the system’s.',
     }),
   }),
   http: section('The local HTTP API and dashboard (history, sensors, anomalies; plots).', {

@@ -27,9 +27,12 @@ export interface SeriesBucket {
   readonly channels: readonly string[];
   /**
    * Per channel BUCKET_STATS.length numbers, channel-major: [mean, min, max, mean expected, mean spread] of
-   * channel 0, then channel 1 …; expected and spread are NaN when the model gave none in the bucket.
+   * channel 0, then channel 1 …; expected and spread are NaN when the model gave none in the bucket. Float32 while
+   * every reading of the bucket fits one at the 7 significant digits it is shown with (fitsFloat32 in
+   * src/pipeline/series.ts: 20.1, 1234.5); Float64 for one that does not (a meter's 20210701, a kWh total's
+   * 123456.101), whose readings float32 would round. Stored as the array's bytes: 4 or 8 per number.
    */
-  readonly stats: Float32Array;
+  readonly stats: Float32Array | Float64Array;
   /** Highest surprise, -log10(1 - score), of the bucket's readings. */
   readonly surpriseMax: number;
   /** The score threshold in force at the bucket's last reading. */

@@ -5,8 +5,8 @@
  */
 import type { AnomalyMark, AnomalyQuery, AnomalyRecord, AnomalyWithEvents } from '../contract/store.js';
 import type { RejectReason, SensorStatus } from '../contract/types.js';
-import type { DaemonView } from '../http/view.js';
-import type { SeriesStore } from '../pipeline/series.js';
+import { byName, OPEN_SENSORS_LISTED, type DaemonView } from '../http/view.js';
+import { shownValue, type SeriesStore } from '../pipeline/series.js';
 import { VERSION } from '../version.js';
 import { shownSurprise } from '../contract/surprise.js';
 import type { SensorStatusBoard } from './sensor-status.js';
@@ -19,6 +19,8 @@ export interface AnomalyReader {
   listAnomalies(q: AnomalyQuery): AnomalyRecord[];
   getAnomaly(id: string): AnomalyWithEvents | null;
   markAnomaly(id: string, mark: AnomalyMark | null, note: string | null, by: string): boolean;
+  /** Up to `limit` ids starting with `prefix`, in id order. */
+  anomalyIdsWithPrefix(prefix: string, limit: number): string[];
   /** Outbox messages not yet acknowledged by the broker. */
   outboxPending(): number;
   /** Outbox messages dropped by its bound since the store was opened. */
@@ -48,6 +50,8 @@ export interface HttpViewDeps {
   readonly board: SensorStatusBoard;
   readonly series: SeriesStore;
   readonly unitOf: (sensor: string) => string | null;
+  /** IANA zone of the sentences' clock times (explain.timeZone, or the system's): /api/status says it for the page. */
+  readonly timeZone?: string;
   /** learning.enabled: /api/status then counts the sensors learning their own model. */
   readonly learningEnabled?: boolean;
   /** The open store; throws when it is closed. */
@@ -63,8 +67,10 @@ export function daemonView(d: HttpViewDeps): DaemonView {
       const ownModel: Record<OwnModelProgress['phase'], number> = { collecting: 0, queued: 0, training: 0, stopped: 0 };
       let pinned = 0;
       const sensors = known();
+      const open: string[] = [];
       for (const sensor of sensors) {
         byStatus[d.board.statusOf(sensor)]++;
+        if (d.board.openEpisodeOf(sensor) !== null) open.push(sensor);
         const own = d.board.ownModelOf(sensor);
         if (own !== null) ownModel[own.phase]++;
         if (d.pinned?.(sensor) === true) pinned++;
@@ -85,17 +91,24 @@ export function daemonView(d: HttpViewDeps): DaemonView {
         counters: { ...d.counters() },
         model: d.defaultModel(),
         mqtt: d.mqtt(),
-        sensors: { total: sensors.length, byStatus, ...(d.learningEnabled === true ? { ownModel, pinned } : {}) },
+        sensors: {
+          total: sensors.length,
+          byStatus,
+          openEpisodes: open.length,
+          openSensors: open.sort(byName).slice(0, OPEN_SENSORS_LISTED),
+          ...(d.learningEnabled === true ? { ownModel, pinned } : {}),
+        },
         rejections,
         broker: d.brokerRefusals?.() ?? null,
         outbox,
+        ...(d.timeZone !== undefined ? { timeZone: d.timeZone } : {}),
         health: fault ? 'fault' : 'ok',
         fault,
       };
     },
     sensors: () =>
       known()
-        .sort()
+        .sort(byName)
         .map((sensor) => {
           const latest = d.series.latest(sensor);
           return {
@@ -104,15 +117,18 @@ export function daemonView(d: HttpViewDeps): DaemonView {
             model: d.modelOf(sensor),
             pinned: d.pinned?.(sensor) ?? false,
             lastTs: latest?.ts ?? null,
-            value: latest !== null && Number.isFinite(latest.values[0]) ? Number(latest.values[0].toPrecision(7)) : null,
+            // The reading at 15 significant digits (float64's), not 7 as the float32 series: a meter's 20210701 is not 20210700.
+            value: latest !== null ? shownValue(latest.values[0]) : null,
             surprise: latest !== null && Number.isFinite(latest.surprise) ? Math.round(shownSurprise(latest.surprise) * 1000) / 1000 : null,
             unit: d.unitOf(sensor),
             ownModel: d.board.ownModelOf(sensor),
+            openEpisode: d.board.openEpisodeOf(sensor),
           };
         }),
     series: (sensor, q) => d.series.query(sensor, q),
     anomalies: (q) => d.store().listAnomalies(q),
     anomaly: (id) => d.store().getAnomaly(id),
+    anomalyIdsWithPrefix: (prefix, limit) => d.store().anomalyIdsWithPrefix(prefix, limit),
     // The API has one credential (http.token, or none on loopback), so the history can only say "http".
     markAnomaly: (id, mark, note) => d.store().markAnomaly(id, mark, note, 'http'),
   };

@@ -142,6 +142,14 @@ export class SensorStatusBoard {
     return this.source.openAnomaly(sensor) !== null ? 'anomalous' : 'ok';
   }
 
+  /**
+   * The id of the sensor's open episode, of any kind (a silence's `missing data` too, whose sensor is `stale`, not
+   * `anomalous`), or null: what the HTTP API and `anomalyd status` count as an open problem.
+   */
+  openEpisodeOf(sensor: string): string | null {
+    return this.source.openAnomaly(sensor);
+  }
+
   /** How far the sensor's own model is, or null when it is not learning one (for the HTTP API). */
   ownModelOf(sensor: string): OwnModelProgress | null {
     return this.source.ownModel(sensor);

@@ -461,6 +461,7 @@ export class SignalBook {
       base: baseVersion(anomalyId, baseHead),
       head: storePoints(episode.head.slice(baseHead), channels.length),
       recent: storePoints(recent, channels.length),
+      ...(this.series.isWide(episode.last.sensor) ? { ringWide: true } : {}),
     };
   }
 
@@ -507,7 +508,7 @@ export class SignalBook {
       head = [...readPoints(b.head, C), ...readPoints(st.head, C)];
     }
     const recent = readPoints(st.recent, C);
-    if (recent.length > 0 && this.series.restoreRecent(stream, st.channels, recent) === 0) throw new Error('its recent readings could not be taken back (the stream has readings already)');
+    if (recent.length > 0 && this.series.restoreRecent(stream, st.channels, recent, st.ringWide === true) === 0) throw new Error('its recent readings could not be taken back (the stream has readings already)');
     // The stream's newest reading before the stop: what came after it until the next one was lost to the restart.
     const stoppedAt = this.series.latest(stream)?.ts ?? recent.at(-1)?.ts ?? head.at(-1)?.ts;
     const resumedAfter = [...(st.resumedAfter ?? []), ...(stoppedAt !== undefined ? [stoppedAt] : [])].slice(-MAX_RESUMES);
@@ -559,6 +560,11 @@ export interface StoredPoints {
   readonly values: readonly (number | null)[];
   readonly expected: readonly (number | null)[];
   readonly spread: readonly (number | null)[];
+  /**
+   * True when a number of these readings is not a float32 (a float64 series ring's: SeriesStore, fitsFloat32): they
+   * are then stored as they are, not as the shortest decimal of their float32, and read back without rounding.
+   */
+  readonly wide?: boolean;
 }
 
 /**
@@ -590,6 +596,8 @@ interface StoredEpisodeCommon {
   readonly resumedAfter?: readonly number[];
   readonly head: StoredPoints;
   readonly recent: StoredPoints;
+  /** The stream's series ring held float64 (SeriesStore.isWide): the restored ring does too. Absent: float32. */
+  readonly ringWide?: boolean;
 }
 
 /** StoredEpisode version 2: see StoredEpisode. */
@@ -655,16 +663,20 @@ function storePoints(points: readonly SeriesPoint[], C: number): StoredPoints {
   const values: (number | null)[] = [];
   const expected: (number | null)[] = [];
   const spread: (number | null)[] = [];
+  const notF32 = (x: number | undefined): boolean => x !== undefined && Number.isFinite(x) && Math.fround(x) !== x;
+  const wide = points.some((p) => p.values.some(notF32) || (p.expected?.some(notF32) ?? false) || (p.spread?.some(notF32) ?? false));
+  // Float64 readings (a wide ring's) as they are; float32 ones as the shortest decimal that reads back as them.
+  const put = (x: number): number | null => (wide ? (Number.isFinite(x) ? x : null) : f32(x));
   for (const p of points) {
     for (let c = 0; c < C; c++) {
-      values.push(f32(p.values[c] ?? NaN));
-      expected.push(p.expected === null ? null : f32(p.expected[c] ?? NaN));
-      spread.push(p.spread === null ? null : f32(p.spread[c] ?? NaN));
+      values.push(put(p.values[c] ?? NaN));
+      expected.push(p.expected === null ? null : put(p.expected[c] ?? NaN));
+      spread.push(p.spread === null ? null : put(p.spread[c] ?? NaN));
     }
   }
   const ts = points.map((p, i) => (i === 0 ? p.ts : p.ts - points[i - 1].ts));
   const surprise = points.map((p) => (Number.isFinite(p.surprise) ? Number(p.surprise.toPrecision(3)) : null));
-  return { ts, status: points.map((p) => STATUS_CODES.indexOf(p.status)), surprise, values, expected, spread };
+  return { ts, status: points.map((p) => STATUS_CODES.indexOf(p.status)), surprise, values, expected, spread, ...(wide ? { wide: true } : {}) };
 }
 
 /** Stored readings back as the series ring gives them (SeriesPoint); throws on malformed ones. */
@@ -676,13 +688,14 @@ function readPoints(v: unknown, C: number): SeriesPoint[] {
   const n = dts.length;
   const ts: number[] = [];
   for (let i = 0; i < n; i++) ts.push(i === 0 ? (dts[0] as number) : ts[i - 1] + (dts[i] as number));
-  const nums = (x: unknown, what: string, len: number): number[] => {
+  const wide = o.wide === true;
+  const nums = (x: unknown, what: string, len: number, asStored = wide): number[] => {
     if (!Array.isArray(x) || x.length !== len || !x.every((e) => e === null || typeof e === 'number')) throw new Error(`readings ${what} must be ${len} numbers or nulls`);
-    return x.map((e: number | null) => (e === null ? NaN : Math.fround(e)));
+    return x.map((e: number | null) => (e === null ? NaN : asStored ? e : Math.fround(e)));
   };
   const status = o.status;
   if (!Array.isArray(status) || status.length !== n || !status.every((c) => c === 0 || c === 1 || c === 2)) throw new Error('readings status must be 0, 1 or 2');
-  const surprise = nums(o.surprise, 'surprise', n);
+  const surprise = nums(o.surprise, 'surprise', n, false);
   const values = nums(o.values, 'values', n * C);
   const expected = nums(o.expected, 'expected', n * C);
   const spread = nums(o.spread, 'spread', n * C);

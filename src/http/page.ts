@@ -11,7 +11,12 @@
  * that what an episode is told against is its explanation's, the level before it: docs/ALERTS.md),
  * min–max envelopes where points merge several readings, anomalous stretches shaded; below, the surprise
  * −log10(1 − score) with the threshold dashed; a range picker (1 h, 24 h, 7 d, from the server's series
- * store); and the episodes with their explanation and ack / false-alarm buttons. `body[data-state]` says
+ * store); and the episodes with their explanation and ack / false-alarm buttons. The sensor list is most urgent
+ * first (an open episode of any kind, a silence's `missing data` too while the sensor is `stale`; then anomalous,
+ * stale, learning, ok; by name case-insensitively within each), with a filter box; the header names the sensors
+ * with an open episode, each a link; until the operator picks a sensor the page shows the most urgent; on a
+ * narrow screen the selected sensor's plots come before the list (tryout 13, finding 7). Every time is shown in
+ * the daemon's zone for its sentences (/api/status timeZone: explain.timeZone), labelled. `body[data-state]` says
  * whether the data is there (`ready`), there is none yet (`empty`), or the API failed (`error`), so a
  * screenshot can wait for it.
  */
@@ -32,9 +37,24 @@ header h1 { font-size: 1.1rem; margin: 0; }
 #daemon { color: var(--muted); font-size: .9rem; }
 #msg { flex-basis: 100%; margin: 0; color: var(--anomalous); }
 #msg:empty { display: none; }
-main { display: grid; grid-template-columns: minmax(11rem, 16rem) 1fr; gap: 1rem; padding: 1rem; }
+#problems { flex-basis: 100%; margin: 0; font-size: .9rem; }
+#problems button { font: inherit; color: var(--anomalous); background: none; border: 0; padding: 0; text-decoration: underline; cursor: pointer; overflow-wrap: anywhere; text-align: left; }
+#problems .none { color: var(--ok); }
+/* Desktop: the sensor list on the left, the selected sensor's plots and the episodes on the right. On a phone the
+   selected sensor's plots come first, then the list (scrolling in its own box), then the episodes: with 90 streams
+   the plots began 6,641 px down (tryout 13, finding 7). */
+main { display: grid; grid-template-columns: minmax(11rem, 16rem) 1fr; grid-template-rows: auto 1fr; grid-template-areas: "nav detail" "nav episodes"; gap: 1rem; padding: 1rem; }
 main > * { min-width: 0; }
-@media (max-width: 700px) { main { grid-template-columns: 1fr; padding: .5rem; } }
+#sensor-nav { grid-area: nav; }
+#detail { grid-area: detail; }
+#episodes-section { grid-area: episodes; align-self: start; }
+@media (max-width: 700px) {
+  main { grid-template-columns: 1fr; grid-template-rows: none; grid-template-areas: "detail" "nav" "episodes"; padding: .5rem; }
+  #sensors { max-height: 40vh; overflow-y: auto; }
+}
+#sensor-filter { width: 100%; font: inherit; padding: .3rem .5rem; margin: 0 0 .4rem; color: inherit; background: var(--bg); border: 1px solid var(--line); border-radius: 6px; }
+#sensor-count { margin: 0 0 .4rem; font-size: .85rem; }
+#sensor-count:empty { display: none; }
 h2 { font-size: 1rem; margin: 0 0 .5rem; }
 #sensors { list-style: none; margin: 0; padding: 0; display: flex; flex-direction: column; gap: .25rem; }
 @media (max-width: 700px) { #sensors { flex-direction: row; flex-wrap: wrap; } }
@@ -93,8 +113,12 @@ export const PAGE_SCRIPT = `
 var REFRESH_MS = ${PAGE_REFRESH_MS};
 var TOKEN_KEY = 'anomalyd-token';
 var RANGES = ['1h', '24h', '7d'];
-var state = { selected: null, range: '1h', sensors: [], token: sessionStorage.getItem(TOKEN_KEY) || '', tokenRefused: false,
-  timer: 0, charts: {}, series: null, anomalies: [] };
+var state = { selected: null, chosen: false, range: '1h', sensors: [], filter: '', openIds: {}, timeZone: null, zoneFmt: null,
+  token: sessionStorage.getItem(TOKEN_KEY) || '', tokenRefused: false, timer: 0, charts: {}, series: null, anomalies: [] };
+/** Most urgent first: a sensor with an open episode (a silence's missing data too, while stale), then anomalous, stale, learning, ok. */
+var RANK = { anomalous: 1, stale: 2, learning: 3, ok: 4 };
+/** Names at most in the header's list of sensors with an open episode (the list below has them all, first). */
+var PROBLEMS_NAMED = 8;
 
 function el(tag, attrs, text) {
   var node = document.createElement(tag);
@@ -103,7 +127,34 @@ function el(tag, attrs, text) {
   return node;
 }
 function css(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
-function fmtTime(ts) { return ts === null || ts === undefined ? '–' : new Date(ts).toLocaleString(); }
+/**
+ * Every time on the page is shown in one zone, the daemon's for its sentences (explain.timeZone, or its system's:
+ * /api/status timeZone), labelled, as YYYY-MM-DD HH:MM:SS (24 h), so a row's start and its sentence's "since 22:14"
+ * agree; the browser's zone only when the daemon does not say (then labelled so).
+ */
+function zoneLabel() { return state.timeZone || 'this browser’s zone'; }
+function zoneParts(ts) {
+  if (state.zoneFmt === null) {
+    var opts = { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' };
+    try { state.zoneFmt = new Intl.DateTimeFormat('en-GB', state.timeZone ? Object.assign({ timeZone: state.timeZone }, opts) : opts); }
+    catch (e) { state.timeZone = null; state.zoneFmt = new Intl.DateTimeFormat('en-GB', opts); }
+  }
+  var out = {};
+  state.zoneFmt.formatToParts(new Date(ts)).forEach(function (p) { out[p.type] = p.value; });
+  return out;
+}
+function fmtTime(ts) {
+  if (ts === null || ts === undefined) return '–';
+  var p = zoneParts(ts);
+  return p.year + '-' + p.month + '-' + p.day + ' ' + p.hour + ':' + p.minute + ':' + p.second;
+}
+/** An axis tick: HH:MM (HH:MM:SS below a minute's spacing, MM-DD from a day's), in the page's zone. */
+function fmtTick(ts, incr) {
+  var p = zoneParts(ts);
+  if (incr >= 86400000) return p.month + '-' + p.day;
+  if (incr < 60000) return p.hour + ':' + p.minute + ':' + p.second;
+  return (p.hour === '00' && p.minute === '00' ? p.month + '-' + p.day + ' ' : '') + p.hour + ':' + p.minute;
+}
 function fmtDuration(ms) {
   if (ms < 1000) return Math.max(0, Math.round(ms)) + ' ms';
   var s = Math.round(ms / 1000);
@@ -112,10 +163,13 @@ function fmtDuration(ms) {
   if (s < 172800) return (s / 3600).toFixed(1) + ' h';
   return (s / 86400).toFixed(1) + ' d';
 }
+/** A reading as the list shows it: 4 significant digits, but every digit of the integer part (a meter's 20210701, not 2.02e+7). */
 function fmtNum(v) {
   if (v === null || v === undefined || !isFinite(v)) return '–';
   var a = Math.abs(v);
-  return a !== 0 && (a >= 1e6 || a < 1e-3) ? v.toExponential(2) : String(Number(v.toPrecision(4)));
+  if (a !== 0 && (a >= 1e15 || a < 1e-3)) return v.toExponential(2);
+  if (a >= 1000) return String(Math.round(v * 1000) / 1000);
+  return String(Number(v.toPrecision(4)));
 }
 function setState(s) { document.body.setAttribute('data-state', s); }
 function showMessage(text) { document.getElementById('msg').textContent = text || ''; }
@@ -138,6 +192,8 @@ async function api(path, init) {
 
 function renderStatus(s) {
   var by = s.sensors.byStatus;
+  var zone = typeof s.timeZone === 'string' && s.timeZone !== '' ? s.timeZone : null;
+  if (zone !== state.timeZone) { state.timeZone = zone; state.zoneFmt = null; }
   var parts = ['v' + s.version, 'up ' + fmtDuration(s.uptimeMs), s.mqtt.connected ? 'MQTT connected' : 'MQTT disconnected',
     'model ' + (s.model || 'none'), s.sensors.total + ' sensors (' + by.ok + ' ok, ' + by.anomalous + ' anomalous, ' + by.learning + ' in their learning period, ' + by.stale + ' stale)'];
   var own = s.sensors.ownModel;
@@ -147,33 +203,86 @@ function renderStatus(s) {
   if (rejected > 0) parts.push(rejected + ' readings rejected');
   var refused = s.broker && s.broker.publishes ? s.broker.publishes.count : 0;
   if (refused > 0) parts.push(refused + ' publishes refused by the broker (' + s.broker.publishes.topics + (s.broker.publishes.moreTopics ? '+' : '') + ' topics; anomalyd status)');
+  parts.push('times in ' + zoneLabel());
   document.getElementById('daemon').textContent = parts.join(' · ');
+  document.getElementById('start-col').textContent = 'Start (' + zoneLabel() + ')';
 }
 
+/** True when the sensor has an open episode of any kind: a missing-data one leaves it stale, not anomalous. */
+function hasOpen(s) { return (s.openEpisode !== undefined && s.openEpisode !== null) || s.status === 'anomalous' || state.openIds[s.sensor] === true; }
+function rank(s) { return hasOpen(s) ? 0 : (RANK[s.status] || 5); }
+/** Case-insensitive (then exact) name order, as src/http/view.ts byName. */
+function byName(a, b) {
+  var x = a.toLowerCase(), y = b.toLowerCase();
+  return x < y ? -1 : x > y ? 1 : a < b ? -1 : a > b ? 1 : 0;
+}
+function byUrgency(a, b) { return rank(a) - rank(b) || byName(a.sensor, b.sensor); }
+
+/** The header's line naming the sensors with an open episode, each a link to its plot. */
+function renderProblems() {
+  var box = document.getElementById('problems');
+  box.replaceChildren();
+  if (state.sensors.length === 0) return;
+  var open = state.sensors.filter(hasOpen).map(function (s) { return s.sensor; }).sort(byName);
+  box.setAttribute('data-open', String(open.length));
+  if (open.length === 0) { box.appendChild(el('span', { class: 'none' }, 'No open episode.')); return; }
+  box.appendChild(document.createTextNode(open.length + (open.length === 1 ? ' sensor has an open episode: ' : ' sensors have an open episode: ')));
+  open.slice(0, PROBLEMS_NAMED).forEach(function (name, i) {
+    if (i > 0) box.appendChild(document.createTextNode(', '));
+    var b = el('button', { type: 'button', title: 'show ' + name }, name);
+    b.addEventListener('click', function () { choose(name); });
+    box.appendChild(b);
+  });
+  if (open.length > PROBLEMS_NAMED) box.appendChild(document.createTextNode(' and ' + (open.length - PROBLEMS_NAMED) + ' more (first in the list)'));
+}
+
+/**
+ * The sensors, most urgent first (byUrgency). The page opens on the most urgent: a sensor with an open episode when
+ * there is one (a silence's too), not the alphabetically first; until the operator picks one, it moves to a sensor
+ * with an open episode when the one shown has none.
+ */
 function renderSensors(list) {
-  state.sensors = list;
-  if ((state.selected === null || !list.some(function (s) { return s.sensor === state.selected; })) && list.length > 0) {
-    var firstAnomalous = list.filter(function (s) { return s.status === 'anomalous'; })[0];
-    state.selected = (firstAnomalous || list[0]).sensor;
-  }
+  state.sensors = list.slice().sort(byUrgency);
+  var current = state.sensors.filter(function (s) { return s.sensor === state.selected; })[0];
+  var top = state.sensors[0];
+  // Not a jump from one quiet sensor to another as statuses change: only to a problem the shown sensor is not.
+  if (top === undefined) state.selected = null;
+  else if (current === undefined || (!state.chosen && hasOpen(top) && !hasOpen(current))) state.selected = top.sensor;
+  renderSensorList();
+  renderProblems();
+}
+
+/** What the filter box keeps: every word of it in the sensor's name or status (or "open" for an open episode). */
+function matches(s, words) {
+  var text = (s.sensor + ' ' + s.status + (hasOpen(s) ? ' open' : '')).toLowerCase();
+  return words.every(function (w) { return text.indexOf(w) >= 0; });
+}
+
+function renderSensorList() {
+  var list = state.sensors;
+  var words = state.filter.toLowerCase().split(/\\s+/).filter(function (w) { return w !== ''; });
+  var shown = words.length === 0 ? list : list.filter(function (s) { return matches(s, words); });
+  document.getElementById('sensor-count').textContent = words.length === 0 ? '' : shown.length + ' of ' + list.length + ' sensors';
   var ul = document.getElementById('sensors');
   ul.replaceChildren();
   if (list.length === 0) ul.appendChild(el('li', { class: 'muted' }, 'No sensor has reported yet: publish readings to the configured topics (sensors/<name> by default).'));
-  list.forEach(function (s) {
+  else if (shown.length === 0) ul.appendChild(el('li', { class: 'muted' }, 'No sensor matches “' + state.filter.trim() + '”.'));
+  shown.forEach(function (s) {
     var button = el('button', { type: 'button', 'aria-pressed': String(s.sensor === state.selected), title: s.sensor + ': latest reading ' + fmtTime(s.lastTs) });
     button.appendChild(el('span', { class: 'name' }, s.sensor));
     button.appendChild(el('span', { class: 'badge ' + s.status }, s.status));
     button.appendChild(el('span', { class: 'value' }, s.value === null ? 'no reading yet' : fmtNum(s.value) + (s.unit ? ' ' + s.unit : '') + ' · surprise ' + fmtNum(s.surprise)));
     if (s.ownModel) button.appendChild(el('span', { class: 'value own-model' }, ownModelText(s.ownModel)));
     if (s.pinned) button.appendChild(el('span', { class: 'value pinned' }, 'pinned to its model (anomalyd models unpin)'));
-    button.addEventListener('click', function () { select(s.sensor); });
-    var li = el('li');
+    button.addEventListener('click', function () { choose(s.sensor); });
+    var li = el('li', { 'data-sensor': s.sensor, 'data-open': String(hasOpen(s)) });
     li.appendChild(button);
     ul.appendChild(li);
   });
 }
 
-function select(sensor) { state.selected = sensor; refresh(); }
+/** The operator picked a sensor: it stays shown (the page no longer follows the most urgent). */
+function choose(sensor) { state.chosen = true; state.selected = sensor; refresh(); }
 
 /** The wording of src/contract/own-model.ts ownModelText (test/http/page.test.ts holds the two to it). */
 function ownModelText(p) {
@@ -228,6 +337,9 @@ function bandOf(d, c) {
   return { hi: hi, lo: lo, model: model, baseline: baseline };
 }
 
+/** uPlot places its ticks on the page's zone's hours (uPlot.tzDate), as fmtTick labels them. */
+function tzDate(ts) { return state.timeZone ? uPlot.tzDate(new Date(ts), state.timeZone) : new Date(ts); }
+
 function chartWidth(host) { return Math.max(280, Math.floor(host.getBoundingClientRect().width) - 2); }
 
 function plot(name, host, opts, data) {
@@ -242,6 +354,17 @@ function plot(name, host, opts, data) {
   u.__key = opts.__key;
   state.charts[name] = u;
   return u;
+}
+
+/** The time axis, its ticks in the page's zone (fmtTick), not the browser's 12-hour clock. */
+function timeAxis() {
+  return { stroke: css('--muted'), grid: { stroke: css('--line') },
+    values: function (u, splits, axisIdx, space, incr) { return splits.map(function (ts) { return fmtTick(ts, incr); }); } };
+}
+/** Room for the value axis's longest label (a meter's 20210700 needs more than 60 px). */
+function valueAxisSize(u, values) {
+  var longest = (values || []).reduce(function (m, v) { return Math.max(m, String(v).length); }, 0);
+  return Math.max(60, longest * 8 + 16);
 }
 
 function rangeLabel(r) { return r.replace('h', ' h').replace('d', ' d'); }
@@ -292,25 +415,25 @@ function renderSeries(d, sensor) {
   readingsHost.setAttribute('data-band-points', String(modelPts + baselinePts));
   var sync = { key: 'anomalyd' };
   plot('readings', readingsHost, {
-    __key: 'r' + C + merged + '|' + d.stream + '|' + unit, width: chartWidth(readingsHost), height: 220, ms: 1, legend: { show: false }, cursor: { sync: sync },
+    __key: 'r' + C + merged + '|' + d.stream + '|' + unit + '|' + zoneLabel(), width: chartWidth(readingsHost), height: 220, ms: 1, legend: { show: false }, cursor: { sync: sync }, tzDate: tzDate,
     scales: { x: { time: true } }, series: series, bands: bands, plugins: [shadePlugin(readingsHost)],
-    axes: [{ stroke: css('--muted'), grid: { stroke: css('--line') } }, { stroke: css('--muted'), grid: { stroke: css('--line') }, size: 60, label: unit.trim() || undefined }],
+    axes: [timeAxis(), { stroke: css('--muted'), grid: { stroke: css('--line') }, size: valueAxisSize, label: unit.trim() || undefined }],
   }, data);
   var runsCount = runs(d.anomalous).length;
   var bandText = bandKind === 'model' ? 'the band is what the model expected of each reading ± 2 spreads (it follows a lasting fault as the model does; what an episode is told against, the level before it, is in its line below)' :
     bandKind === 'baseline' ? 'the band is the normal range of the preceding readings (median ± 2 robust spreads; the model gave no expectation)' : 'no band yet';
   document.getElementById('readings-caption').textContent = 'Readings of ' + d.stream + unitNote + ', last ' + rangeLabel(state.range) + ' (' + n + ' points' +
     (merged ? ', each merging up to ' + fmtDuration(d.resolutionMs) + ' of readings: line = mean, light band = min to max' : '') + '); ' + bandText + '; ' +
-    runsCount + ' anomalous stretch' + (runsCount === 1 ? '' : 'es') + ' shaded.';
+    runsCount + ' anomalous stretch' + (runsCount === 1 ? '' : 'es') + ' shaded; times in ' + zoneLabel() + '.';
 
   var thr = d.threshold.filter(function (v) { return v !== null; });
   var thrNow = thr.length > 0 ? thr[thr.length - 1] : null;
   var top = Math.max.apply(null, d.surprise.filter(function (v) { return v !== null; }).concat([thrNow === null ? 1 : thrNow * 1.3, 1]));
   plot('surprise', surpriseHost, {
-    __key: 's', width: chartWidth(surpriseHost), height: 150, ms: 1, legend: { show: false }, cursor: { sync: sync },
+    __key: 's|' + zoneLabel(), width: chartWidth(surpriseHost), height: 150, ms: 1, legend: { show: false }, cursor: { sync: sync }, tzDate: tzDate,
     scales: { x: { time: true }, y: { range: [0, top * 1.05] } }, plugins: [shadePlugin(surpriseHost)],
     series: [{}, { label: 'surprise', stroke: css('--accent'), width: 1.5, points: { show: false } }, { label: 'threshold', stroke: css('--anomalous'), dash: [6, 4], width: 1, points: { show: false } }],
-    axes: [{ stroke: css('--muted'), grid: { stroke: css('--line') } }, { stroke: css('--muted'), grid: { stroke: css('--line') }, size: 60 }],
+    axes: [timeAxis(), { stroke: css('--muted'), grid: { stroke: css('--line') }, size: 60 }],
   }, [d.ts, d.surprise, d.threshold]);
   var last = d.surprise[n - 1];
   document.getElementById('surprise-caption').textContent = 'Surprise −log10(1 − score): 1 = one reading in ten is this unusual, 3 = one in a thousand; latest ' +
@@ -351,7 +474,7 @@ function renderAnomalies(list) {
     tr.appendChild(el('td', { class: 'when' }, fmtTime(a.startTs) + ' (' + fmtDuration(a.endTs - a.startTs) + ')'));
     var who = el('td', { class: 'sensor' });
     var link = el('button', { type: 'button', title: 'show ' + a.sensor }, a.sensor);
-    link.addEventListener('click', function () { select(a.sensor); });
+    link.addEventListener('click', function () { choose(a.sensor); });
     who.appendChild(link);
     tr.appendChild(who);
     tr.appendChild(el('td', { class: 'what' }, a.sentence || '–'));
@@ -386,6 +509,8 @@ async function refresh() {
   try {
     var results = await Promise.all([api('/api/status'), api('/api/sensors'), api('/api/anomalies?limit=20')]);
     renderStatus(results[0]);
+    state.openIds = {};
+    results[2].anomalies.forEach(function (a) { if (a.status === 'open') state.openIds[a.sensor] = true; });
     renderSensors(results[1].sensors);
     renderAnomalies(results[2].anomalies);
     renderRanges();
@@ -414,6 +539,7 @@ window.addEventListener('resize', function () {
   });
 });
 document.addEventListener('visibilitychange', function () { if (!document.hidden) refresh(); });
+document.getElementById('sensor-filter').addEventListener('input', function (e) { state.filter = e.target.value; renderSensorList(); });
 refresh();
 `;
 
@@ -432,14 +558,16 @@ ${assets.css.map((href) => `<link rel="stylesheet" href="${href}">`).join('\n')}
 <header>
   <h1>anomalyd</h1>
   <span id="daemon">Connecting to the detector…</span>
+  <p id="problems" aria-live="polite"></p>
   <p id="msg" role="alert"></p>
 </header>
 <main>
-  <nav aria-labelledby="sensors-title">
+  <nav id="sensor-nav" aria-labelledby="sensors-title">
     <h2 id="sensors-title">Sensors</h2>
+    <input id="sensor-filter" type="search" placeholder="Filter: name, stale, open…" aria-label="filter sensors by name or status" autocomplete="off">
+    <p id="sensor-count" class="muted"></p>
     <ul id="sensors"></ul>
   </nav>
-  <div>
     <section id="detail" aria-labelledby="sensor-title" hidden>
       <div class="toolbar">
         <h2 id="sensor-title"></h2>
@@ -455,16 +583,15 @@ ${assets.css.map((href) => `<link rel="stylesheet" href="${href}">`).join('\n')}
         <figcaption id="surprise-caption"></figcaption>
       </figure>
     </section>
-    <section aria-labelledby="anomalies-title">
+    <section id="episodes-section" aria-labelledby="anomalies-title">
       <h2 id="anomalies-title">Episodes</h2>
       <div class="table-wrap">
         <table id="episodes-table">
-          <thead><tr><th scope="col">Start</th><th scope="col">Sensor</th><th scope="col">What happened</th><th scope="col">Status</th><th scope="col">Mark</th><th scope="col">Actions</th></tr></thead>
+          <thead><tr><th scope="col" id="start-col">Start</th><th scope="col">Sensor</th><th scope="col">What happened</th><th scope="col">Status</th><th scope="col">Mark</th><th scope="col">Actions</th></tr></thead>
           <tbody id="anomalies"></tbody>
         </table>
       </div>
     </section>
-  </div>
 </main>
 ${assets.js.map((src) => `<script src="${src}"></script>`).join('\n')}
 </body>

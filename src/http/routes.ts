@@ -33,6 +33,10 @@ const MAX_RANGE_MS = 8 * 86_400_000;
 export const DEFAULT_SERIES_POINTS = 800;
 const MAX_SERIES_POINTS = 5000;
 const MARK_VERBS: readonly CommandVerb[] = ['ack', 'false_alarm', 'unmark'];
+/** The shortest prefix of an anomaly id the routes take, as the CLI (src/cli/anomalies.ts MIN_ID_PREFIX). */
+export const MIN_ID_PREFIX = 8;
+/** Ids an ambiguous prefix's error names at most. */
+const MAX_CANDIDATES = 5;
 
 type Handler = (req: ApiRequest, params: readonly string[], view: DaemonView) => Reply;
 
@@ -65,7 +69,11 @@ const ROUTES: readonly Route[] = [
 /** Answers one request. Never throws: a failing view becomes a 500 (the caller logs `cause`). */
 export function routeRequest(req: ApiRequest, view: DaemonView): Reply & { readonly cause?: unknown } {
   const found = findRoute(req.path);
-  if (found === null) return error(404, `no such route: ${preview(req.path)}`);
+  if (found === null) {
+    // A sensor name with a '/' (bedroom/temperature) must be percent-encoded in the path (%2F).
+    const hint = /^\/api\/sensors\/.+\/.+\/series$/.test(req.path) ? "; percent-encode a '/' in a sensor's name as %2F (docs/HTTP.md)" : '';
+    return error(404, `no such route: ${preview(req.path)}${hint}`);
+  }
   const method = req.method === 'HEAD' ? 'GET' : req.method;
   const handler = method === 'GET' || method === 'POST' ? found.route.methods[method] : undefined;
   const allow = allowed(found.route);
@@ -144,9 +152,27 @@ function getAnomalies(req: ApiRequest, _params: readonly string[], view: DaemonV
 function getAnomaly(req: ApiRequest, [id]: readonly string[], view: DaemonView): Reply {
   onlyParams(req.query, []);
   checkAnomalyId(id);
-  const anomaly = view.anomaly(id);
+  const anomaly = view.anomaly(resolveId(id, view));
   if (anomaly === null) throw new HttpError(404, `no such anomaly: ${preview(id)}`);
   return ok(anomaly);
+}
+
+/**
+ * The anomaly an id in the path names: the id itself, or, as the CLI takes it, a unique prefix of at least
+ * MIN_ID_PREFIX characters. Throws a 404 when there is none (saying a shorter prefix is not taken), a 409 when
+ * the prefix is ambiguous (naming some of the ids).
+ */
+function resolveId(id: string, view: DaemonView): string {
+  if (view.anomalyIdsWithPrefix === undefined) return id;
+  const found = view.anomalyIdsWithPrefix(id, MAX_CANDIDATES + 1);
+  if (found.includes(id)) return id;
+  if (id.length < MIN_ID_PREFIX) {
+    throw new HttpError(404, `no such anomaly: ${preview(id)}${found.length > 0 ? ` (a prefix of an id needs at least ${MIN_ID_PREFIX} characters)` : ''}`);
+  }
+  if (found.length === 1) return found[0];
+  if (found.length === 0) throw new HttpError(404, `no such anomaly: ${preview(id)}`);
+  const more = found.length > MAX_CANDIDATES ? ', …' : '';
+  throw new HttpError(409, `id prefix ${preview(id)} is ambiguous: it matches ${found.slice(0, MAX_CANDIDATES).join(', ')}${more}; give more characters of the id`);
 }
 
 function postMark(req: ApiRequest, [id, verb]: readonly string[], view: DaemonView): Reply {
@@ -156,8 +182,9 @@ function postMark(req: ApiRequest, [id, verb]: readonly string[], view: DaemonVi
   if (command === undefined) throw new HttpError(404, `no such action: ${preview(verb)}`);
   const note = parseNote(command, id, req.body);
   const mark: AnomalyMark | null = markOf(command);
-  if (!view.markAnomaly(id, mark, note)) throw new HttpError(404, `no such anomaly: ${preview(id)}`);
-  const anomaly = view.anomaly(id);
+  const full = resolveId(id, view);
+  if (!view.markAnomaly(full, mark, note)) throw new HttpError(404, `no such anomaly: ${preview(id)}`);
+  const anomaly = view.anomaly(full);
   if (anomaly === null) throw new HttpError(404, `no such anomaly: ${preview(id)}`);
   return ok(anomaly);
 }

@@ -27,6 +27,14 @@ export interface DaemonStatusView {
     readonly total: number;
     readonly byStatus: Readonly<Record<SensorStatus, number>>;
     readonly ownModel?: Readonly<Record<OwnModelProgress['phase'], number>>;
+    /**
+     * Sensors with an open episode of any kind: anomalous ones, and stale ones whose silence opened a `missing data`
+     * episode (their status is `stale`, not `anomalous`, so byStatus alone does not show them). Absent from
+     * daemons before it.
+     */
+    readonly openEpisodes?: number;
+    /** Those sensors by name (case-insensitively), at most OPEN_SENSORS_LISTED (20); `openEpisodes` counts them all. */
+    readonly openSensors?: readonly string[];
     /** With learning.enabled: sensors the operator pinned to their model (`anomalyd models rollback`); they are not learnt. */
     readonly pinned?: number;
   };
@@ -40,6 +48,11 @@ export interface DaemonStatusView {
   readonly broker?: BrokerRefusals | null;
   /** Alerts stored but not yet acknowledged by the broker, and those dropped by the outbox bound since start; null while the database is closed. */
   readonly outbox: { readonly pending: number; readonly dropped: number } | null;
+  /**
+   * IANA zone of the clock times in the explanations' sentences (`since 22:14`): explain.timeZone, or the system's
+   * when that is null. The page shows every time in it, labelled. Absent from daemons before it.
+   */
+  readonly timeZone?: string;
   /** `fault` from a storage fault until the daemon has stopped (docs/DEPLOY.md, "Storage faults"). */
   readonly health?: 'ok' | 'fault';
   /** The storage fault, with the path, the cause and the fix; null while healthy. */
@@ -79,6 +92,21 @@ export interface SensorView {
    * its own, or learning is off. Not `status: learning`, which is the scorer's learning period.
    */
   readonly ownModel: OwnModelProgress | null;
+  /**
+   * The id of the sensor's open episode, of any kind, or null: also a silence's `missing data` episode, while the
+   * sensor's status is `stale`. The page lists sensors with one first. Absent from daemons before it.
+   */
+  readonly openEpisode?: string | null;
+}
+
+/** Sensors /api/status names in `sensors.openSensors`, at most. */
+export const OPEN_SENSORS_LISTED = 20;
+
+/** Case-insensitive name order (then exact, so the order is total): how the page and `anomalyd status` list sensors. */
+export function byName(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  return x < y ? -1 : x > y ? 1 : a < b ? -1 : a > b ? 1 : 0;
 }
 
 export interface DaemonView {
@@ -90,6 +118,11 @@ export interface DaemonView {
   series(sensor: string, q: SeriesQuery): SeriesView | null;
   anomalies(q: AnomalyQuery): readonly AnomalyRecord[];
   anomaly(id: string): AnomalyWithEvents | null;
+  /**
+   * Up to `limit` anomaly ids that start with `prefix`, in id order (the CLI's prefix lookup); absent: the routes
+   * take ids whole.
+   */
+  anomalyIdsWithPrefix?(prefix: string, limit: number): readonly string[];
   /** False when there is no such anomaly. */
   markAnomaly(id: string, mark: AnomalyMark | null, note: string | null): boolean;
 }

@@ -6,6 +6,11 @@
  *            in typed-array rings, in memory only: 13 bytes per reading + 12 per channel, ≈ 45 kB for a
  *            one-value stream (45 MB for the 1000 streams tracked at most); a ring starts at 16 readings
  *            and grows by half as its stream goes on, so streams that send a few readings and stop cost little.
+ *            Values, expectations and spreads are float32 while the stream's readings fit one at the 7
+ *            significant digits they are shown with (fitsFloat32: 20.1, 1234.5); from the first that does not
+ *            (a meter's 20210701, a kWh total's 123456.101, a simulation's 20.123456789) the ring holds float64
+ *            (24 bytes per channel) and the API gives them at 15 digits, not rounded to 7 (tryout 13: a
+ *            meter counting 20210701 … 20210712 read 20210700 five times). Buckets likewise (SeriesBucket.stats).
  *   tier 1   1-minute buckets (mean, min, max, mean expected and spread per channel; highest surprise;
  *            readings in an episode), kept 26 h behind the stream's newest reading;
  *   tier 2   15-minute buckets, kept 8 days.
@@ -132,15 +137,32 @@ const RING_START = 16;
 const RING_GROWTH = 1.5;
 
 /**
+ * True when a float32 keeps `v` as it is shown at 7 significant digits, i.e. `v` has at most about 7 significant
+ * digits (20.1, 1234.5, 0.001234; non-finite values, and float32 values themselves, too). False for one float32 would round: 20210701 (float32:
+ * 20210700), 123456.101 (123456.1), or any value with more digits than 7.
+ */
+export function fitsFloat32(v: number): boolean {
+  // A float32 itself fits too (a reading read back from a float32 ring's checkpoint: restoreRecent).
+  if (!Number.isFinite(v)) return true;
+  const f = Math.fround(v);
+  return f === v || Number(f.toPrecision(7)) === v;
+}
+
+type Floats = Float32Array | Float64Array;
+const floats = (wide: boolean, n: number): Floats => (wide ? new Float64Array(n) : new Float32Array(n));
+
+/**
  * The newest `max` readings of one stream. Its arrays start at RING_START readings and grow by half when full
  * (RING_GROWTH), up to `max`: a junk or short-lived stream never takes the ≈ 45 kB of a full one-value ring,
  * and a growing one holds at most half as much room again as it has readings (doubling: up to twice).
  */
 class Ring {
   ts: Float64Array;
-  vals: Float32Array;
-  exp: Float32Array;
-  spr: Float32Array;
+  /** Float32 until a reading does not fit one (fitsFloat32), then float64 for good (`wide`). */
+  vals: Floats;
+  exp: Floats;
+  spr: Floats;
+  wide = false;
   surprise: Float32Array;
   status: Uint8Array;
   /** Readings the arrays hold now (grows to `max`). */
@@ -162,6 +184,7 @@ class Ring {
   }
 
   push(r: ScoredReading | SeriesPoint): void {
+    if (!this.wide && !r.values.every(fitsFloat32)) this.widen();
     if (this.size === this.capacity && this.capacity < this.max) this.grow();
     const i = this.next;
     this.ts[i] = r.ts;
@@ -176,6 +199,19 @@ class Ring {
     if (this.size < this.capacity) this.size++;
   }
 
+  /**
+   * Holds values, expectations and spreads as float64 from now on. Those already held fitted a float32 at 7
+   * significant digits (fitsFloat32), so they are taken back at those digits (20.1, not 20.100000381469727).
+   */
+  widen(): void {
+    if (this.wide) return;
+    const back = (x: number): number => (Number.isFinite(x) ? Number(x.toPrecision(7)) : x);
+    this.vals = Float64Array.from(this.vals, back);
+    this.exp = Float64Array.from(this.exp, back);
+    this.spr = Float64Array.from(this.spr, back);
+    this.wide = true;
+  }
+
   /** Grows the arrays by RING_GROWTH (at most to `max`), oldest reading first. */
   private grow(): void {
     const cap = Math.min(this.max, Math.ceil(this.capacity * RING_GROWTH));
@@ -185,16 +221,16 @@ class Ring {
     const start = this.at(0);
     const first = Math.min(this.size, this.capacity - start);
     const rest = this.size - first;
-    const take = <A extends Float64Array | Float32Array | Uint8Array>(from: A, make: (n: number) => A, width: number): A => {
+    const take = <A extends Float64Array | Floats | Uint8Array>(from: A, make: (n: number) => A, width: number): A => {
       const to = make(cap * width);
       to.set(from.subarray(start * width, (start + first) * width), 0);
       if (rest > 0) to.set(from.subarray(0, rest * width), first * width);
       return to;
     };
     this.ts = take(this.ts, (n) => new Float64Array(n), 1);
-    this.vals = take(this.vals, (n) => new Float32Array(n), C);
-    this.exp = take(this.exp, (n) => new Float32Array(n), C);
-    this.spr = take(this.spr, (n) => new Float32Array(n), C);
+    this.vals = take<Floats>(this.vals, (n) => floats(this.wide, n), C);
+    this.exp = take<Floats>(this.exp, (n) => floats(this.wide, n), C);
+    this.spr = take<Floats>(this.spr, (n) => floats(this.wide, n), C);
     this.surprise = take(this.surprise, (n) => new Float32Array(n), 1);
     this.status = take(this.status, (n) => new Uint8Array(n), 1);
     this.capacity = cap;
@@ -247,6 +283,8 @@ class Bucket {
   surpriseMax = NaN;
   threshold = NaN;
   anomalous = 0;
+  /** A reading did not fit a float32 (fitsFloat32): the row's stats are float64. */
+  wide = false;
 
   constructor(
     readonly startTs: number,
@@ -263,6 +301,7 @@ class Bucket {
     const a = this.acc;
     for (let c = 0; c < C; c++) {
       const v = r.values[c];
+      if (!this.wide && !fitsFloat32(v)) this.wide = true;
       a[SUM * C + c] += v;
       if (v < a[MIN * C + c]) a[MIN * C + c] = v;
       if (v > a[MAX * C + c]) a[MAX * C + c] = v;
@@ -286,7 +325,7 @@ class Bucket {
   toRow(stream: string, tier: SeriesTier, channels: readonly string[]): SeriesBucket {
     const C = this.C;
     const a = this.acc;
-    const stats = new Float32Array(C * STATS);
+    const stats = floats(this.wide, C * STATS);
     for (let c = 0; c < C; c++) {
       stats.set(
         [
@@ -323,6 +362,8 @@ interface Pt {
   surprise: number;
   threshold: number;
   anomalous: boolean;
+  /** Held as float64 (a wide ring or bucket): shown at 15 significant digits, not 7. */
+  wide: boolean;
 }
 
 export class SeriesStore {
@@ -447,10 +488,10 @@ export class SeriesStore {
    * SignalBook.restoreEpisode), into its ring as they were, so that the episode is told from the same readings
    * as without the restart. Only into an empty ring of a stream whose channels are `channels` (one restored by
    * restoreLatest, or unknown: then its newest point becomes its latest reading); the points must be in time
-   * order and none after the stream's latest reading. They add to no bucket (the buckets of that time were
+   * order and none after the stream's latest reading. `wide`: the ring held float64 before the stop (isWide), so it does again. They add to no bucket (the buckets of that time were
    * written before the stop). Returns the number taken (0 when none could be).
    */
-  restoreRecent(stream: string, channels: readonly string[], points: readonly SeriesPoint[]): number {
+  restoreRecent(stream: string, channels: readonly string[], points: readonly SeriesPoint[], wide = false): number {
     if (points.length === 0 || channels.length === 0) return 0;
     let s = this.streams.get(stream);
     if (s !== undefined && (s.ring.size > 0 || !sameChannels(s.channels, channels))) return 0;
@@ -466,6 +507,7 @@ export class SeriesStore {
       this.streams.set(stream, s);
     }
     const from = Math.max(0, points.length - this.rawPoints);
+    if (wide) s.ring.widen();
     for (let k = from; k < points.length; k++) s.ring.push(points[k]);
     if (s.latest === null) {
       const p = points[points.length - 1];
@@ -503,6 +545,11 @@ export class SeriesStore {
       if (ts <= toTs && STATUS_OF[s.ring.status[i]] !== 'anomalous' && !skip.some((sp) => ts >= sp.from && ts < sp.to)) out.push(s.ring.point(i));
     }
     return out.reverse();
+  }
+
+  /** True when the stream's ring holds float64 (a reading did not fit a float32: fitsFloat32); its checkpoint says so (restoreRecent's `wide`). */
+  isWide(stream: string): boolean {
+    return this.streams.get(stream)?.ring.wide ?? false;
   }
 
   /** Time of the oldest raw reading of the stream in memory (epoch ms), Infinity when none: `points(stream)[0]?.ts ?? Infinity`. */
@@ -574,6 +621,7 @@ export class SeriesStore {
         // The ring keeps no threshold per reading: it changes only with the configuration.
         threshold: latest !== null ? surpriseOf(latest.threshold) : NaN,
         anomalous: ring.status[i] === STATUS_CODE.anomalous,
+        wide: ring.wide,
       });
     }
     return out;
@@ -648,6 +696,7 @@ function bucketPt(b: SeriesBucket, width: number): Pt {
     surprise: b.surpriseMax,
     threshold: surpriseOf(b.threshold),
     anomalous: b.anomalous > 0,
+    wide: b.stats instanceof Float64Array,
   };
 }
 
@@ -682,6 +731,7 @@ function thin(pts: readonly Pt[], k: number): Pt[] {
       surprise: Math.max(...group.map((p) => (Number.isFinite(p.surprise) ? p.surprise : -Infinity))),
       threshold: group[group.length - 1].threshold,
       anomalous: group.some((p) => p.anomalous),
+      wide: group.some((p) => p.wide),
     });
   }
   return out;
@@ -696,9 +746,23 @@ function num(v: number): number | null {
   return Number.isFinite(v) ? Number(v.toPrecision(7)) : null;
 }
 
+/**
+ * A float64 value (a reading, or a wide ring's or bucket's number) as the API shows it: at 15 significant digits
+ * (a mean's 20210706.499999998 is 20210706.5; 20.1 stays 20.1), so a meter's 20210701 is not 20210700 as at 7.
+ * Non-finite as null.
+ */
+export function shownValue(v: number): number | null {
+  return Number.isFinite(v) ? Number(v.toPrecision(15)) : null;
+}
+
+/** A point's number as shown: 15 significant digits where the point is float64 (Pt.wide), else 7. */
+function numOf(p: Pt, v: number): number | null {
+  return p.wide ? shownValue(v) : num(v);
+}
+
 function view(stream: string, channels: readonly string[], from: number, to: number, source: SeriesView['source'], resolutionMs: number, pts: readonly Pt[], latest: ScoredReading | null): SeriesView {
   const C = channels.length;
-  const perChannel = (get: (p: Pt, c: number) => number): (number | null)[][] => Array.from({ length: C }, (_, c) => pts.map((p) => num(get(p, c))));
+  const perChannel = (get: (p: Pt, c: number) => number): (number | null)[][] => Array.from({ length: C }, (_, c) => pts.map((p) => numOf(p, get(p, c))));
   const baseline = Array.from({ length: C }, () => new Array<number | null>(pts.length).fill(null));
   const baselineSpread = Array.from({ length: C }, () => new Array<number | null>(pts.length).fill(null));
   for (let c = 0; c < C; c++) {
@@ -713,8 +777,8 @@ function view(stream: string, channels: readonly string[], from: number, to: num
         m = median(normal);
         sd = robustSigma(normal);
         if (!Number.isFinite(p.expected[c])) {
-          baseline[c][i] = num(m);
-          baselineSpread[c][i] = num(sd);
+          baseline[c][i] = numOf(p, m);
+          baselineSpread[c][i] = numOf(p, sd);
         }
       }
       // The band follows normal points only, so it shows where the readings should have been: not the
@@ -743,8 +807,8 @@ function view(stream: string, channels: readonly string[], from: number, to: num
     ts: pts.map((p) => Math.round(p.ts)),
     count: pts.map((p) => p.count),
     value: perChannel((p, c) => p.value[c]),
-    min: Array.from({ length: C }, (_, c) => pts.map((p) => (p.min === null || p.count === 1 ? null : num(p.min[c])))),
-    max: Array.from({ length: C }, (_, c) => pts.map((p) => (p.max === null || p.count === 1 ? null : num(p.max[c])))),
+    min: Array.from({ length: C }, (_, c) => pts.map((p) => (p.min === null || p.count === 1 ? null : numOf(p, p.min[c])))),
+    max: Array.from({ length: C }, (_, c) => pts.map((p) => (p.max === null || p.count === 1 ? null : numOf(p, p.max[c])))),
     expected: perChannel((p, c) => p.expected[c]),
     spread: perChannel((p, c) => p.spread[c]),
     baseline,

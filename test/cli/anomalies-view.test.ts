@@ -65,9 +65,13 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** The real CLI: `node dist/main.js anomalies ARGS --db DB`; its stdout. */
+/** The real CLI: `node dist/main.js anomalies ARGS --db DB`; its stdout. `TZ`: the system's zone (UTC unless given). */
 function cli(...args: string[]): string {
-  return execFileSync(process.execPath, [MAIN, 'anomalies', ...args, '--db', db], { encoding: 'utf8' });
+  return cliIn('UTC', ...args);
+}
+
+function cliIn(tz: string, ...args: string[]): string {
+  return execFileSync(process.execPath, [MAIN, 'anomalies', ...args, '--db', db], { encoding: 'utf8', env: { ...process.env, TZ: tz } });
 }
 
 const STUCK = 's_freeze 9.881 unchanged for 89 s, expected 9.984 ± 0.288 since 18:22 (stuck value)';
@@ -112,6 +116,20 @@ describe.skipIf(!existsSync(MAIN))('anomalyd anomalies, as an operator reads it 
     // The resolved stuck value's row: when, how long, how rare.
     expect(rows[2]).toMatch(/^f8c146d2\s+s_freeze\s+resolved\s+2026-12-01 18:20\s+1m15s\s+11\.0\s+stuck\s+-$/);
     for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
+  });
+
+  it("list: START in the sentences' zone, named in the header; show gives UTC with that zone's clock beside it (tryout 13, finding 7)", () => {
+    seed();
+    // --db reads no config: the zone is the system's, as the daemon's sentences with explain.timeZone null.
+    const lines = cliIn('Europe/Berlin', 'list').trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+SENSOR\s+STATUS\s+START \(Europe\/Berlin\)\s+LASTED\s+PEAK\s+KIND\s+MARK$/);
+    // 18:20 UTC is 19:20 in Berlin in December.
+    expect(lines.find((l) => l.startsWith('f8c146d2'))).toMatch(/^f8c146d2\s+s_freeze\s+resolved\s+2026-12-01 19:20\s+1m15s/);
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
+    expect(cliIn('Europe/Berlin', 'show', 'f8c146d2')).toMatch(/^start: +2026-12-01T18:20:09\.000Z \(19:20:09 Europe\/Berlin\)$/m);
+    // --json stays ISO UTC / epoch ms.
+    const doc = JSON.parse(cliIn('Europe/Berlin', 'list', '--json')) as { anomalies: { startTs: number }[] };
+    expect(doc.anomalies.map((a) => a.startTs)).toContain(T0);
   });
 
   it('list --json carries the same kind and sentence, and the full ids', () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ANOMALIES_USAGE, anomaliesCommand, parseCommandLine, parseSince } from '../../src/cli/anomalies.js';
+import { ANOMALIES_HINT, ANOMALIES_USAGE, anomaliesCommand, parseCommandLine, parseSince } from '../../src/cli/anomalies.js';
 import { DB_FILE } from '../../src/adapters/sqlite-store.js';
 import type { CommandContext } from '../../src/cli/context.js';
 import { topics, type AlertExplanation } from '../../src/contract/alerts.js';
@@ -486,7 +486,14 @@ describe('anomalyd anomalies: database location and usage', () => {
     const r = await run(argv);
     expect(r.code).toBe(2);
     expect(r.err).toContain(message);
-    expect(r.err).toContain('Usage: anomalyd anomalies');
+    if (argv.length === 0) {
+      // No action at all: the whole help.
+      expect(r.err).toContain('Usage: anomalyd anomalies');
+      return;
+    }
+    // One line and a hint, not the 50-line help again (tryout 13, finding 10).
+    expect(r.err).not.toContain('Usage:');
+    expect(r.err.trimEnd().split('\n')).toEqual([expect.stringContaining(message) as unknown, ANOMALIES_HINT]);
   });
 
   it('prints help', async () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpServer } from '../../src/adapters/http.js';
-import { apiBase, STATUS_USAGE, statusCommand } from '../../src/cli/status.js';
+import { apiBase, formatStatus, STATUS_USAGE, statusCommand } from '../../src/cli/status.js';
 import type { CommandContext } from '../../src/cli/context.js';
 import { freePort } from '../../src/util/net.js';
 import { captureLogs, FakeView } from '../http/helpers.js';
@@ -43,6 +43,7 @@ describe('anomalyd status', () => {
     // Two kinds of learning said apart: the scorer's learning period, and each sensor's own model (tryout:
     // the own model's progress was shown nowhere by the daemon).
     expect(text).toMatch(/^sensors +3: 1 ok, 1 anomalous, 1 learning \(the scorer's learning period: no alerts yet\), 0 stale$/m);
+    expect(text).toMatch(/^open +1 sensor has an open episode \(anomalous, or stale with missing data\): pump1; anomalyd anomalies list --status open$/m);
     expect(text).toMatch(/^own models 2 sensors learning their own \(1 collecting readings, 0 queued, 1 training\)$/m);
     expect(text).toMatch(/^ +fan 2\/α {2}learning its own model: 1,234 \/ 3,600 readings$/m);
     expect(text).toMatch(/^ +new {6}training its own model$/m);
@@ -129,6 +130,8 @@ describe('anomalyd status', () => {
     expect(help.out()).toBe(STATUS_USAGE);
     const bad = context();
     expect(await statusCommand(['--nope'], bad.ctx)).toBe(2);
+    // One line and a hint, not the whole help again (tryout 13, finding 10).
+    expect(bad.err().trimEnd().split('\n')).toEqual([expect.stringMatching(/^anomalyd status: .*--nope/) as unknown, "run 'anomalyd status --help' for the options"]);
     expect(await statusCommand(['--url', 'not a url'], bad.ctx)).toBe(2);
   });
 
@@ -136,5 +139,16 @@ describe('anomalyd status', () => {
     expect(apiBase('0.0.0.0', 8080)).toBe('http://127.0.0.1:8080');
     expect(apiBase('::', 8080)).toBe('http://[::1]:8080');
     expect(apiBase('192.168.1.5', 80)).toBe('http://192.168.1.5:80');
+  });
+
+  it('names the sensors with an open episode when only silences are open: not "0 anomalous" alone (tryout 13, finding 7)', () => {
+    const view = new FakeView();
+    const s = { ...view.statusView, sensors: { total: 83, byStatus: { ok: 0, anomalous: 0, learning: 31, stale: 52 }, openEpisodes: 3, openSensors: ['boiler', 'fan', 'plug-washer/ENERGY.Power'] } };
+    const text = formatStatus(s, 'http://127.0.0.1:1');
+    expect(text).toMatch(/^sensors +83: 0 ok, 0 anomalous, 31 learning .*, 52 stale$/m);
+    expect(text).toMatch(/^open +3 sensors have an open episode \(anomalous, or stale with missing data\): boiler, fan, plug-washer\/ENERGY\.Power; anomalyd anomalies list --status open$/m);
+    const many = formatStatus({ ...s, sensors: { ...s.sensors, openEpisodes: 25 } }, 'http://127.0.0.1:1');
+    expect(many).toMatch(/: boiler, fan, plug-washer\/ENERGY\.Power, … \(22 more\); anomalyd/);
+    expect(formatStatus({ ...s, sensors: { ...s.sensors, openEpisodes: 0, openSensors: [] } }, 'http://127.0.0.1:1')).toMatch(/^open +no sensor has an open episode$/m);
   });
 });

@@ -7,27 +7,40 @@ import { describe, expect, it } from 'vitest';
 import type { OwnModelProgress } from '../../src/contract/own-model.js';
 import type { ScoredReading } from '../../src/contract/types.js';
 import { daemonView } from '../../src/daemon/http-view.js';
+import { byName } from '../../src/http/view.js';
 import { SensorStatusBoard } from '../../src/daemon/sensor-status.js';
 import { SeriesStore } from '../../src/pipeline/series.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 
-function reading(stream: string, ts: number, surprise: number): ScoredReading {
-  return { stream, ts, channels: ['value'], values: [1], expected: null, spread: null, score: 1 - 10 ** -surprise, surprise, threshold: 0.99999, status: 'ok', anomalyId: null, modelId: 'gru' };
+function reading(stream: string, ts: number, surprise: number, value = 1): ScoredReading {
+  return { stream, ts, channels: ['value'], values: [value], expected: null, spread: null, score: 1 - 10 ** -surprise, surprise, threshold: 0.99999, status: 'ok', anomalyId: null, modelId: 'gru' };
 }
 
-function setup(learningEnabled: boolean): { view: ReturnType<typeof daemonView>; own: Map<string, OwnModelProgress | null>; learningPeriod: Set<string> } {
+interface Setup {
+  view: ReturnType<typeof daemonView>;
+  own: Map<string, OwnModelProgress | null>;
+  learningPeriod: Set<string>;
+  /** Open episode ids by sensor. */
+  open: Map<string, string>;
+  series: SeriesStore;
+  clock: { now: number };
+}
+
+function setup(learningEnabled: boolean, staleAfter = 0): Setup {
   const own = new Map<string, OwnModelProgress | null>();
   const learningPeriod = new Set<string>();
+  const open = new Map<string, string>();
+  const clock = { now: T0 };
   const board = new SensorStatusBoard(
     {
       modelOf: () => 'gru',
       learning: (s) => learningPeriod.has(s),
-      openAnomaly: () => null,
+      openAnomaly: (s) => open.get(s) ?? null,
       ownModel: (s) => own.get(s) ?? null,
       intervalOf: () => 1000,
     },
-    { staleAfter: 0, now: () => T0, logger: pino({ level: 'silent' }), publish: () => undefined },
+    { staleAfter, now: () => clock.now, logger: pino({ level: 'silent' }), publish: () => undefined },
   );
   const series = new SeriesStore();
   for (const s of ['newbie', 'pump1', 'fresh']) {
@@ -53,7 +66,7 @@ function setup(learningEnabled: boolean): { view: ReturnType<typeof daemonView>;
       throw new Error('closed');
     },
   });
-  return { view, own, learningPeriod };
+  return { view, own, learningPeriod, open, series, clock };
 }
 
 describe('daemonView', () => {
@@ -68,7 +81,7 @@ describe('daemonView', () => {
       ['newbie', 'ok', { phase: 'collecting', readings: 1234, needed: 3600 }],
       ['pump1', 'ok', null],
     ]);
-    expect(view.status().sensors).toEqual({ total: 3, byStatus: { ok: 2, anomalous: 0, learning: 1, stale: 0 }, ownModel: { collecting: 1, queued: 0, training: 1, stopped: 0 }, pinned: 1 });
+    expect(view.status().sensors).toEqual({ total: 3, byStatus: { ok: 2, anomalous: 0, learning: 1, stale: 0 }, openEpisodes: 0, openSensors: [], ownModel: { collecting: 1, queued: 0, training: 1, stopped: 0 }, pinned: 1 });
     // A sensor the operator pinned to its model (tryout 9, finding 8): said in /api/sensors.
     expect(sensors.map((s) => [s.sensor, s.pinned])).toEqual([
       ['fresh', false],
@@ -79,7 +92,40 @@ describe('daemonView', () => {
 
   it('leaves the own-model counts out with learning off, and shows the surprise capped at 16', () => {
     const { view } = setup(false);
-    expect(view.status().sensors).toEqual({ total: 3, byStatus: { ok: 3, anomalous: 0, learning: 0, stale: 0 } });
+    expect(view.status().sensors).toEqual({ total: 3, byStatus: { ok: 3, anomalous: 0, learning: 0, stale: 0 }, openEpisodes: 0, openSensors: [] });
     expect(view.sensors().find((s) => s.sensor === 'pump1')!.surprise).toBe(16);
+  });
+
+  it('counts a stale sensor whose silence opened a missing-data episode as an open problem (tryout 13, finding 7)', () => {
+    // Only silences open: every sensor stale, none anomalous, yet two have an open episode.
+    const { view, open, clock } = setup(false, 5);
+    open.set('pump1', 'ep-1');
+    open.set('fresh', 'ep-2');
+    clock.now = T0 + 60_000;
+    expect(view.sensors().map((s) => [s.sensor, s.status, s.openEpisode])).toEqual([
+      ['fresh', 'stale', 'ep-2'],
+      ['newbie', 'stale', null],
+      ['pump1', 'stale', 'ep-1'],
+    ]);
+    expect(view.status().sensors).toEqual({ total: 3, byStatus: { ok: 0, anomalous: 0, learning: 0, stale: 3 }, openEpisodes: 2, openSensors: ['fresh', 'pump1'] });
+  });
+
+  it('lists sensors by name case-insensitively, not uppercase first', () => {
+    const { view, series } = setup(false);
+    expect(series.latest('pump1')).not.toBeNull();
+    const names = view.sensors().map((s) => s.sensor);
+    expect(names).toEqual(['fresh', 'newbie', 'pump1']);
+    expect(['boiler', 'Living Room', 'Acurite', 'alpha'].sort(byName)).toEqual(['Acurite', 'alpha', 'boiler', 'Living Room']);
+  });
+
+  it("gives a reading's value at full precision: a meter's 20210701 is not 20210700 (tryout 13, finding 7)", () => {
+    const { view, series } = setup(false);
+    series.record(reading('newbie', T0 + 1000, 0.3, 20210701));
+    series.record(reading('pump1', T0 + 1000, 0.3, 123456.101));
+    series.record(reading('fresh', T0 + 1000, 0.3, 21.3));
+    const value = (name: string): number | null => view.sensors().find((s) => s.sensor === name)?.value ?? null;
+    expect(value('newbie')).toBe(20210701);
+    expect(value('pump1')).toBe(123456.101);
+    expect(value('fresh')).toBe(21.3);
   });
 });

@@ -136,12 +136,12 @@ export class FakeView implements DaemonView {
     counters: { received: 50, readings: 48, scored: 48, events: 2 },
     model: 'gru-7',
     mqtt: { url: 'mqtt://127.0.0.1:1883', connected: true },
-    sensors: { total: 3, byStatus: { ok: 1, anomalous: 1, learning: 1, stale: 0 }, ownModel: { collecting: 1, queued: 0, training: 1, stopped: 0 } },
+    sensors: { total: 3, byStatus: { ok: 1, anomalous: 1, learning: 1, stale: 0 }, openEpisodes: 1, openSensors: ['pump1'], ownModel: { collecting: 1, queued: 0, training: 1, stopped: 0 } },
     rejections: { bad_json: 2 },
     outbox: { pending: 1, dropped: 0 },
   };
   sensorViews: SensorView[] = [
-    { sensor: 'pump1', status: 'anomalous', model: 'gru-7', pinned: false, lastTs: T0 + 5000, value: 22, surprise: 4.2, unit: 'bar', ownModel: null },
+    { sensor: 'pump1', status: 'anomalous', model: 'gru-7', pinned: false, lastTs: T0 + 5000, value: 22, surprise: 4.2, unit: 'bar', ownModel: null, openEpisode: 'a-1' },
     { sensor: 'fan 2/α', status: 'ok', model: 'gru-7', pinned: false, lastTs: T0 + 4000, value: 20, surprise: 0.3, unit: null, ownModel: { phase: 'collecting', readings: 1234, needed: 3600 } },
     { sensor: 'new', status: 'learning', model: null, pinned: false, lastTs: null, value: null, surprise: null, unit: null, ownModel: { phase: 'training', readings: 3600, needed: 3600 } },
   ];
@@ -176,6 +176,14 @@ export class FakeView implements DaemonView {
     this.maybeFail();
     const r = this.records.find((a) => a.id === id);
     return r === undefined ? null : { ...r, events: [], marks: [] };
+  }
+  anomalyIdsWithPrefix(prefix: string, limit: number): readonly string[] {
+    this.maybeFail();
+    return this.records
+      .map((a) => a.id)
+      .filter((id) => id.startsWith(prefix))
+      .sort()
+      .slice(0, limit);
   }
   markAnomaly(id: string, mark: AnomalyMark | null, note: string | null): boolean {
     this.maybeFail();

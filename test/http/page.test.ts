@@ -8,6 +8,7 @@ import { PAGE_SCRIPT, PAGE_STYLE } from '../../src/http/page.js';
 import { ownModelText } from '../../src/contract/own-model.js';
 import { artifact, hasChromium, launchChromium } from '../helpers/browser.js';
 import { anomalyRecord, captureLogs, FakeView, request, series, T0 } from './helpers.js';
+import type { SensorView } from '../../src/adapters/http.js';
 
 const servers: HttpServer[] = [];
 
@@ -126,7 +127,8 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       // Each sensor learning its own model says how far, in the words status and the demo use (one wording).
       expect(await page.locator('#daemon').textContent()).toMatch(/1 in their learning period, 0 stale\) · 2 learning their own model/);
       const own = view.sensorViews.filter((s) => s.ownModel !== null);
-      expect(await page.locator('#sensors .own-model').allTextContents()).toEqual(own.map((s) => ownModelText(s.ownModel!)));
+      // The list is most urgent first: `new` (learning) before `fan 2/α` (ok).
+      expect(await page.locator('#sensors .own-model').allTextContents()).toEqual(own.map((s) => ownModelText(s.ownModel!)).reverse());
       expect(own.map((s) => ownModelText(s.ownModel!))).toEqual(['learning its own model: 1,234 / 3,600 readings', 'training its own model']);
       expect(ownModelText({ phase: 'queued', readings: 3700, needed: 3600 })).toBe('learning its own model: 3,600 / 3,600 readings, training queued');
       const queued = await page.evaluate(() => (window as unknown as { ownModelText: (p: unknown) => string }).ownModelText({ phase: 'queued', readings: 3700, needed: 3600 }));
@@ -216,6 +218,145 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       } finally {
         await page.close();
       }
+    }
+  });
+
+  /**
+   * Tryout 13, finding 7: 92 streams, listed alphabetically (uppercase first); only silences open (their sensors
+   * `stale`), the header said `0 anomalous` and the page opened on the alphabetically first sensor.
+   */
+  function manyStreams(): FakeView {
+    const view = new FakeView();
+    const at = T0 + 5000;
+    const sv = (sensor: string, status: SensorView['status'], over: Partial<SensorView> = {}): SensorView => ({
+      sensor, status, model: 'gru-7', pinned: false, lastTs: at, value: 21.5, surprise: 0.2, unit: null, ownModel: null, openEpisode: null, ...over,
+    });
+    view.sensorViews = [
+      sv('Acurite-Tower-A-1234/humidity', 'learning'),
+      sv('Fineoffset-WH2/temperature_C', 'ok'),
+      sv('Living Room Sensor/temperature', 'learning'),
+      sv('alpha', 'stale'),
+      sv('boiler', 'stale', { openEpisode: 'm-1' }),
+      sv('fan', 'stale', { openEpisode: 'm-2' }),
+      sv('meter', 'ok', { value: 20210701 }),
+      ...Array.from({ length: 85 }, (_, i) => sv(`z2m/device-${String(i).padStart(2, '0')}/temperature`, 'ok')),
+    ];
+    view.statusView = {
+      ...view.statusView,
+      sensors: { total: 92, byStatus: { ok: 87, anomalous: 0, learning: 2, stale: 3 }, openEpisodes: 2, openSensors: ['boiler', 'fan'] },
+      timeZone: 'Europe/Berlin',
+    };
+    const ts = Array.from({ length: 60 }, (_, i) => T0 + i * 1000);
+    view.histories = new Map([
+      ['boiler', series('boiler', ts)],
+      ['fan', series('fan', ts)],
+      ['Acurite-Tower-A-1234/humidity', series('Acurite-Tower-A-1234/humidity', [T0])],
+    ]);
+    view.records = [
+      anomalyRecord({ id: 'm-2', sensor: 'fan', startTs: T0 + 120_000, kind: 'missing_data', sentence: 'fan no reading for 5 min since 14:02 (missing data)' }),
+      anomalyRecord({ id: 'm-1', sensor: 'boiler', startTs: T0, kind: 'missing_data', sentence: 'boiler no reading for 5 min since 14:00 (missing data)' }),
+    ];
+    return view;
+  }
+
+  it('lists sensors by urgency, names the open ones in the header, opens on a silence-only problem, and filters (tryout 13)', async () => {
+    const view = manyStreams();
+    const base = await serve(view);
+    // The browser in another zone than the daemon's: the page shows the daemon's, labelled.
+    const context = await browser.newContext({ viewport: { width: 1100, height: 900 }, timezoneId: 'America/New_York', locale: 'en-US' });
+    const page = await context.newPage();
+    try {
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${base}/`);
+      await page.waitForSelector('body[data-state="ready"]');
+      const names = await page.locator('#sensors li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-sensor')));
+      // Open episodes first (missing data: stale), then stale, learning, ok; by name case-insensitively within each.
+      expect(names.slice(0, 8)).toEqual(['boiler', 'fan', 'alpha', 'Acurite-Tower-A-1234/humidity', 'Living Room Sensor/temperature', 'Fineoffset-WH2/temperature_C', 'meter', 'z2m/device-00/temperature']);
+      expect(names).toHaveLength(92);
+      // It opens on the sensor with an open episode, not the alphabetically first.
+      expect(await page.locator('#sensor-title').textContent()).toBe('boiler');
+      expect(await page.locator('#explanation').textContent()).toContain('(missing data)');
+      // The header names them (links), not just "0 anomalous".
+      expect(await page.locator('#problems').textContent()).toBe('2 sensors have an open episode: boiler, fan');
+      await page.click('#problems button:text-is("fan")');
+      await page.waitForFunction(() => document.getElementById('sensor-title')?.textContent === 'fan');
+      expect(await page.locator('#sensors button[aria-pressed="true"] .name').textContent()).toBe('fan');
+      // Large values keep their digits in the list.
+      expect(await page.locator('#sensors li[data-sensor="meter"] .value').textContent()).toMatch(/^20210701 /);
+      // Times in the daemon's zone (Europe/Berlin: T0 = 12:00 UTC is 14:00 CEST), labelled; not the browser's locale.
+      expect(await page.locator('#start-col').textContent()).toBe('Start (Europe/Berlin)');
+      expect(await page.locator('#daemon').textContent()).toContain('times in Europe/Berlin');
+      expect(await page.locator('#anomalies tr[data-id="m-1"] td.when').textContent()).toMatch(/^2025-06-01 14:00:00 /);
+      expect(await page.locator('#readings-caption').textContent()).toContain('times in Europe/Berlin');
+
+      // The filter: words of the name or the status; the selection stays.
+      await page.fill('#sensor-filter', 'LIVING');
+      expect(await page.locator('#sensors li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-sensor')))).toEqual(['Living Room Sensor/temperature']);
+      expect(await page.locator('#sensor-count').textContent()).toBe('1 of 92 sensors');
+      await page.fill('#sensor-filter', ' living  TEMP ');
+      expect(await page.locator('#sensors li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-sensor')))).toEqual(['Living Room Sensor/temperature']);
+      await page.fill('#sensor-filter', 'stale');
+      expect(await page.locator('#sensors li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-sensor')))).toEqual(['boiler', 'fan', 'alpha']);
+      await page.fill('#sensor-filter', 'nothing-like-this');
+      expect(await page.locator('#sensors').textContent()).toMatch(/No sensor matches/);
+      // The next refresh keeps the filter.
+      await page.evaluate(() => (window as unknown as { refresh: () => Promise<void> }).refresh());
+      expect(await page.inputValue('#sensor-filter')).toBe('nothing-like-this');
+      expect(await page.locator('#sensors li').count()).toBe(1);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('moves to a sensor when its episode opens, until the operator picks one', async () => {
+    const view = manyStreams();
+    const quiet = view.sensorViews.map((s) => ({ ...s, openEpisode: null }));
+    view.sensorViews = quiet;
+    view.records = [];
+    const base = await serve(view);
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const refresh = (): Promise<void> => page.evaluate(() => (window as unknown as { refresh: () => Promise<void> }).refresh());
+    const title = (): Promise<string | null> => page.locator('#sensor-title').textContent();
+    try {
+      await page.goto(`${base}/`);
+      await page.waitForSelector('body[data-state="ready"]');
+      // No open episode: the most urgent is the first stale sensor.
+      expect(await title()).toBe('alpha');
+      expect(await page.locator('#problems').textContent()).toBe('No open episode.');
+      // A silence opens on fan: the page moves to it.
+      view.sensorViews = quiet.map((s) => (s.sensor === 'fan' ? { ...s, openEpisode: 'm-2' } : s));
+      await refresh();
+      expect(await title()).toBe('fan');
+      // The operator picks meter; a new problem elsewhere does not take it away.
+      await page.click('#sensors li[data-sensor="meter"] button');
+      await page.waitForFunction(() => document.getElementById('sensor-title')?.textContent === 'meter');
+      view.sensorViews = view.sensorViews.map((s) => (s.sensor === 'boiler' ? { ...s, openEpisode: 'm-1' } : s));
+      await refresh();
+      expect(await title()).toBe('meter');
+      expect(await page.locator('#problems').textContent()).toBe('2 sensors have an open episode: boiler, fan');
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('on a phone, shows the selected sensor’s plot before the list of 92 (tryout 13: it began 6,641 px down)', async () => {
+    const base = await serve(manyStreams());
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    try {
+      await page.goto(`${base}/`);
+      await page.waitForSelector('body[data-state="ready"]');
+      const chart = (await page.locator('#readings-chart').boundingBox())!;
+      const list = (await page.locator('#sensors').boundingBox())!;
+      expect(chart.y).toBeLessThan(list.y);
+      expect(chart.y + chart.height).toBeLessThan(844);
+      // The list scrolls in its own box: the episodes are not pushed 90 buttons down.
+      expect(list.height).toBeLessThan(844 / 2);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await page.screenshot({ path: artifact('dashboard-many-phone'), fullPage: true });
+    } finally {
+      await page.close();
     }
   });
 

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HttpServer, type HttpServerOptions } from '../../src/adapters/http.js';
 import { DEFAULT_ANOMALY_LIMIT, MAX_ANOMALY_LIMIT } from '../../src/http/routes.js';
 import { MAX_COMMAND_PAYLOAD_BYTES, MAX_NOTE_CHARS } from '../../src/pipeline/commands.js';
-import { captureLogs, FakeView, request, T0, type TestResponse } from './helpers.js';
+import { anomalyRecord, captureLogs, FakeView, request, T0, type TestResponse } from './helpers.js';
 
 const servers: HttpServer[] = [];
 
@@ -285,6 +285,25 @@ describe('POST marks', () => {
     const { base, view } = await serve();
     expectError(await request(base, '/api/anomalies/a-1/unmark', { method: 'POST', body: '{"note":"x"}' }), 400, /unmark takes no fields/);
     expect(view.marks).toEqual([]);
+  });
+
+  it('takes a unique id prefix of at least 8 characters, as the CLI does (tryout 13, finding 10)', async () => {
+    const { base, view } = await serve();
+    view.records = [
+      anomalyRecord({ id: '8d83097d-1111-4000-8000-000000000000', sensor: 'pump1' }),
+      anomalyRecord({ id: '8d83097e-2222-4000-8000-000000000000', sensor: 'pump1' }),
+      anomalyRecord({ id: '8d83097e-3333-4000-8000-000000000000', sensor: 'pump1' }),
+    ];
+    const res = await request(base, '/api/anomalies/8d83097d/ack', { method: 'POST' });
+    expect(res.status).toBe(200);
+    expect((res.json as { id: string }).id).toBe('8d83097d-1111-4000-8000-000000000000');
+    expect(view.marks).toEqual([{ id: '8d83097d-1111-4000-8000-000000000000', mark: 'ack', note: null }]);
+    expect(((await request(base, '/api/anomalies/8d83097d')).json as { id: string }).id).toBe('8d83097d-1111-4000-8000-000000000000');
+    expectError(await request(base, '/api/anomalies/8d83097e/ack', { method: 'POST' }), 409, /ambiguous: it matches 8d83097e-2222-.*, 8d83097e-3333-.*; give more characters/);
+    expectError(await request(base, '/api/anomalies/8d8309/ack', { method: 'POST' }), 404, /needs at least 8 characters/);
+    expect(view.marks).toHaveLength(1);
+    // An unencoded '/' in a sensor's name: the error says to percent-encode it.
+    expectError(await request(base, '/api/sensors/plug-washer/ENERGY.Power/series'), 404, /no such route.*percent-encode a '\/' in a sensor's name as %2F/);
   });
 
   it('marking an unknown anomaly is a 404', async () => {

@@ -286,6 +286,32 @@ describe('SeriesStore: queries', () => {
     expect(again.query('nothing', { rangeMs: DAY })).toBeNull();
   });
 
+  it('keeps the digits a meter needs (20210701 … 20210712, 123456.101 …) in raw points, buckets and after a restart; short values stay short (tryout 13, finding 7)', () => {
+    const s = seriesStore({ writeIntervalMs: 0 });
+    const meter = (i: number): number => 20210701 + i;
+    const kwh = (i: number): number => Math.round((123456.101 + i * 0.001) * 1000) / 1000;
+    const short = (i: number): number => Math.round((20.1 + i * 0.1) * 10) / 10;
+    // Short values first, then the meter's: the ring widens at its first long value and keeps the short ones' digits.
+    for (let i = 0; i < 12; i++) s.record(reading(T0 + i * SEC, short(i), { stream: 'meter' }));
+    for (let i = 0; i < 12; i++) s.record(reading(T0 + (12 + i) * SEC, meter(i), { stream: 'meter', expected: [meter(i) - 1], spread: [0.5] }));
+    for (let i = 0; i < 12; i++) s.record(reading(T0 + i * SEC, kwh(i), { stream: 'kwh' }));
+    for (let i = 0; i < 12; i++) s.record(reading(T0 + i * SEC, short(i), { stream: 'temp' }));
+    const m = s.query('meter', { rangeMs: HOUR })!;
+    expect(m.value[0]).toEqual([...Array.from({ length: 12 }, (_, i) => short(i)), ...Array.from({ length: 12 }, (_, i) => meter(i))]);
+    expect(m.expected[0].slice(12)).toEqual(Array.from({ length: 12 }, (_, i) => meter(i) - 1));
+    expect(s.query('kwh', { rangeMs: HOUR })!.value[0]).toEqual(Array.from({ length: 12 }, (_, i) => kwh(i)));
+    expect(s.query('temp', { rangeMs: HOUR })!.value[0]).toEqual(Array.from({ length: 12 }, (_, i) => short(i)));
+    // Minutes of the meter, written and read back from the database: its mean, min and max keep their digits.
+    for (let i = 0; i < 3 * 60; i++) s.record(reading(T0 + MIN + i * SEC, meter(100 + i), { stream: 'kwh2' }));
+    s.close();
+    const again = seriesStore();
+    const day = again.query('kwh2', { rangeMs: DAY })!;
+    expect(day.source).toBe('minutes');
+    expect(day.min[0]).toEqual([meter(100), meter(160), meter(220)]);
+    expect(day.max[0]).toEqual([meter(159), meter(219), meter(279)]);
+    expect(day.value[0]).toEqual([meter(100) + 29.5, meter(160) + 29.5, meter(220) + 29.5]);
+  });
+
   it('where the model gave no expectation, a baseline band from the preceding normal points, not following the anomaly', () => {
     const s = seriesStore();
     for (let i = 0; i < 200; i++) {
