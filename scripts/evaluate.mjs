@@ -35,6 +35,7 @@ import {
   mapPool,
   summarise,
 } from '../dist/eval/evaluate.js';
+import { memoTrainer } from '../dist/eval/memo-trainer.js';
 import { replayDetector } from '../dist/eval/replay-detector.js';
 import { isTimeScale, rescaleStream, shortHistory, TIME_SCALES } from '../dist/eval/transform.js';
 import { trainInWorker } from '../dist/train/in-worker.js';
@@ -59,7 +60,8 @@ streaming score (BENCHMARKS.md, "Evaluation"). The files are read by the same CS
   --files LIST        only these files (comma-separated names as printed, e.g. valve1/3.csv,T-9)
   --learn-rows N      the short-history test: learn from the first N rows only
   --seed N            seed of the dev corpus and of the time-scale transform (default 1)
-  --jobs N            files evaluated at a time (default 1; > 1 trains in worker threads)
+  --jobs N            files evaluated at a time (default 1; > 1 trains in worker threads; with --time-scale
+                      a file's model is learnt once per distinct learning series)
   --out FILE          JSON report (default bench-results/evaluation[-<mode>].json)
   --quiet             no per-file lines
   -h, --help          this help
@@ -142,10 +144,15 @@ try {
 }
 // In worker threads, trainings of files evaluated at the same time run in parallel; the series' arrays are
 // transferred, and learnModels does not use them afterwards.
+// With --time-scale, a file's model is learnt once per distinct learning series (memoTrainer: a training
+// depends on the values, not on the time stamps, and is seeded), so the scales after the first reuse the
+// first's models: the same results, a fraction of the time.
+const inner = jobs > 1 ? (series, opts) => trainInWorker(series, opts) : undefined;
+const trainer = scales.length > 0 ? memoTrainer(inner).train : inner;
 const detector = replayDetector({
   loadModel,
   shippedModel: (c) => modelSidecarPath(c),
-  ...(jobs > 1 ? { trainer: (series, opts) => trainInWorker(series, opts) } : {}),
+  ...(trainer !== undefined ? { trainer } : {}),
 });
 
 const log = (line) => {
