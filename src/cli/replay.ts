@@ -39,7 +39,8 @@ Model (one of):
   --model NAME              model NAME in model.dir (default: model.name, else the model.cell model)
   --cell gru|lstm           the default model of this cell kind
   --learn-first N           train a model per stream on the first N rows (known normal), then replay all
-                            rows; a stream too short to learn from is scored with the shipped model
+                            rows; a stream too short to learn from is scored with the shipped model; a row
+                            repeating its stream's time stamp is not trained on (nor learnt by the daemon)
   --learn-fraction F        the same with N = F x rows
   --hidden N, --epochs N, --seed N   training options with --learn-first (defaults: the config's learning)
   --group                   a row's value columns are one multi-channel stream (one model for them all)

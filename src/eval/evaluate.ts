@@ -371,6 +371,9 @@ export interface DetectionComparison {
   readonly file: string;
   readonly onsets: number;
   readonly otherOnsets: number;
+  /** The onsets themselves, rows of the original recording: the base run's and the other's. */
+  readonly baseAt: readonly number[];
+  readonly otherAt: readonly number[];
   /** Onsets of the base run with no onset of the other within `tolerance` rows, and the reverse. */
   readonly unmatched: number;
   readonly otherUnmatched: number;
@@ -402,10 +405,46 @@ export function compareDetections(base: FileRun, other: FileRun, tolerance = 1):
     file: base.result.file,
     onsets: a.length,
     otherOnsets: b.length,
+    baseAt: a,
+    otherAt: b,
     unmatched,
     otherUnmatched,
     same: unmatched === 0 && otherUnmatched === 0 && base.result.error === null && other.result.error === null,
   };
+}
+
+/** Row by row, two runs of the same transformed rows (the time-scale test's scales with one seed). */
+export interface RowComparison {
+  readonly file: string;
+  /** Both runs scored the same rows of the original recording in the same order (else nothing is compared). */
+  readonly comparable: boolean;
+  /** Scored rows whose alarm differs. */
+  readonly alarmRows: number;
+  /** Largest |score difference| over the scored rows (surprise units; NaN = NaN counts as equal). */
+  readonly maxScoreDelta: number;
+}
+
+/**
+ * Compares two runs row by row. The time-scale test's scales share the seed, so each scale drops, duplicates and
+ * jitters the same rows: a detector whose every duration is counted in the sensor's own intervals gives each row
+ * the same alarm, and the same score up to float rounding, at 1 s and at 1 h.
+ */
+export function compareRows(a: FileRun, b: FileRun): RowComparison {
+  const n = a.origin.length;
+  let comparable = n === b.origin.length;
+  for (let j = 0; comparable && j < n; j++) comparable = a.origin[j] === b.origin[j];
+  if (!comparable) return { file: a.result.file, comparable, alarmRows: 0, maxScoreDelta: 0 };
+  let alarmRows = 0;
+  let maxScoreDelta = 0;
+  for (let j = 0; j < n; j++) {
+    if (a.alarm[j] !== b.alarm[j]) alarmRows++;
+    const x = a.score[j];
+    const y = b.score[j];
+    if (Number.isNaN(x) && Number.isNaN(y)) continue;
+    const d = x === y ? 0 : Math.abs(x - y);
+    maxScoreDelta = Math.max(maxScoreDelta, Number.isNaN(d) ? Infinity : d);
+  }
+  return { file: a.result.file, comparable, alarmRows, maxScoreDelta };
 }
 
 /** One metric of two runs of a dataset side by side. */

@@ -39,6 +39,12 @@ export interface ReplayOutput {
    * 0 while learning. What replay writes is capped at 16 (src/contract/surprise.ts), as every output is.
    */
   readonly surprise: number;
+  /**
+   * The row's deviation: the surprise against each stream's reference histories, the other half of what opens an
+   * episode (an episode opens where max(surprise, deviation) reaches the threshold's; src/pipeline/scorer.ts),
+   * the largest over the row's streams; 0 while learning. For diagnostics (scripts/timescale-causes.mjs).
+   */
+  readonly deviation: number;
   readonly status: ReplayStatus;
   /** True while an anomaly episode of the row's stream (or one of its streams) is open, after this reading. */
   readonly anomaly: boolean;
@@ -104,6 +110,7 @@ export function payloadOf(row: ReplayRow): Buffer {
 interface Pending {
   left: number;
   surprise: number;
+  deviation: number;
   status: ReplayStatus;
   anomaly: boolean;
   expected: (number | null)[];
@@ -153,7 +160,7 @@ export async function replayRows(detector: Detector, rows: readonly ReplayRow[],
       const input = inputs[i];
       let left = 0;
       for (let k = firstOf(rowOf, i); k < rowOf.length && rowOf[k] === i; k++) left++;
-      p = { left, surprise: 0, status: 'learning', anomaly: false, expected: new Array<number | null>(input.channels.length).fill(null), rejected: null, missing: false, scored: false, anomalousChannels: [] };
+      p = { left, surprise: 0, deviation: 0, status: 'learning', anomaly: false, expected: new Array<number | null>(input.channels.length).fill(null), rejected: null, missing: false, scored: false, anomalousChannels: [] };
       pending.set(i, p);
     }
     return p;
@@ -168,12 +175,13 @@ export async function replayRows(detector: Detector, rows: readonly ReplayRow[],
     done.set(
       i,
       learning
-        ? { index: i, row, score: 0, surprise: 0, status: 'learning', anomaly: false, anomalousChannels: NONE, expected, rejected: p.rejected, missing: p.missing }
+        ? { index: i, row, score: 0, surprise: 0, deviation: 0, status: 'learning', anomaly: false, anomalousChannels: NONE, expected, rejected: p.rejected, missing: p.missing }
         : {
             index: i,
             row,
             score: 1 - Math.pow(10, -p.surprise),
             surprise: p.surprise,
+            deviation: p.deviation,
             status: p.status,
             anomaly: p.anomaly,
             anomalousChannels: p.anomaly ? p.anomalousChannels.sort((a, b) => a - b) : NONE,
@@ -209,6 +217,7 @@ export async function replayRows(detector: Detector, rows: readonly ReplayRow[],
         const p = pendingOf(i);
         p.scored = true;
         p.surprise = Math.max(p.surprise, r.surprise);
+        if (Number.isFinite(o.deviation)) p.deviation = Math.max(p.deviation, o.deviation);
         p.anomaly ||= r.status === 'anomalous';
         p.status = p.anomaly ? 'anomalous' : r.status === 'ok' || p.status === 'ok' ? 'ok' : p.status;
         if (r.status === 'anomalous') for (let c = 0; c < r.channels.length; c++) p.anomalousChannels.push(channelOf[o.origin.seq] + c);

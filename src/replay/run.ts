@@ -158,13 +158,19 @@ export async function runReplay(rows: readonly ReplayRow[], opts: ReplayRunOptio
   }
 }
 
-/** Each stream's rows among the first `learnRows` input rows, as a training series (non-finite values skipped). */
+/**
+ * Each stream's rows among the first `learnRows` input rows, as a training series: its readings as the daemon's
+ * learner takes them (src/learn/learner.ts), so non-finite values are skipped and so is a duplicate, a row not
+ * later than the stream's previous reading (the same time stamp delivered twice: not a step of the detector,
+ * src/pipeline/cadence.ts).
+ */
 function seriesOf(rows: readonly ReplayRow[], rowOf: Int32Array, learnRows: number): Map<string, TrainSeries> {
   const by = new Map<string, { channels: readonly string[]; values: number[]; ts: number[] }>();
   for (let k = 0; k < rows.length && rowOf[k] < learnRows; k++) {
     const r = rows[k];
     if (!r.values.every(Number.isFinite)) continue;
     let s = by.get(r.sensor);
+    if (s !== undefined && s.ts.length > 0 && !(r.ts > s.ts[s.ts.length - 1])) continue;
     if (s === undefined) by.set(r.sensor, (s = { channels: r.channels, values: [], ts: [] }));
     s.values.push(...r.values);
     s.ts.push(r.ts);
