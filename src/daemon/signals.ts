@@ -11,7 +11,7 @@ import { alertFigures, type AlertExplanation } from '../contract/alerts.js';
 import type { SeriesBucketStore } from '../contract/series.js';
 import type { AnomalyEvent, ScoredReading } from '../contract/types.js';
 import { episodeExplanation, explainEpisode, strongest, toAlertExplanation } from '../explain/episode.js';
-import { EVIDENCE_LABELS, NOISE_READINGS } from '../explain/explain.js';
+import { NOISE_READINGS, toldAs } from '../explain/explain.js';
 import { compileUnits, unitOf, type UnitRule } from '../explain/units.js';
 import { SeriesStore, surpriseOf, type SeriesPoint, type TimeSpan } from '../pipeline/series.js';
 
@@ -781,7 +781,9 @@ function peakOf(ev: AnomalyEvent): string {
  */
 export function logAlert(log: Logger, ev: AnomalyEvent, explanation: AlertExplanation | null): void {
   const seen = strongest(ev.evidence ?? null);
-  const what = explanation?.sentence ?? `${ev.sensor}: unusual readings${seen !== null && EVIDENCE_LABELS[seen] !== undefined ? ` (${EVIDENCE_LABELS[seen]})` : ''}`;
+  // Without a sentence the kind is null: the words are what the detector saw (toldAs), never a kind's.
+  const words = toldAs(null, seen);
+  const what = explanation?.sentence ?? `${ev.sensor}: unusual readings${words !== null ? ` (${words})` : ''}`;
   log.info(
     {
       alert: ev.kind,

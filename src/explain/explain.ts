@@ -55,8 +55,8 @@
  *                 deviation, its latest reading (the value told) outside the band of the level before, on
  *                 the trend's side (toldOff);
  *   null          otherwise (or with nothing to compare against): the sentence then names what the detector
- *                 saw most strongly (`seen`, its kind of evidence, in EVIDENCE_LABELS' words: "stuck value",
- *                 "noise change", "sudden change", ...), so every alert says what was seen; with no
+ *                 saw most strongly (`seen`, its kind of evidence, in EVIDENCE_LABELS' words: "sudden change",
+ *                 "unusual noise level", ..., never a kind's: toldAs), so every alert says what was seen; with no
  *                 `seen` it names nothing. When `seen` is `rarity`, the sentence says where the normal readings
  *                 lay around the value (whereNormalLay) instead of the expectation, which for a level in the
  *                 gap between a duty cycle's modes is a blend of them ("2, expected 3 ± 3").
@@ -90,9 +90,11 @@ export const EVIDENCE_KINDS: Readonly<Record<string, AnomalyKind>> = { spread: '
 
 /**
  * The words for the detector's kinds of evidence (src/pipeline/scorer.ts EVIDENCE, AnomalyEvent.evidence),
- * for a sentence whose kind cannot be told: what the detector saw most strongly. Evidence that names a kind
- * (EVIDENCE_KINDS) is written in that kind's words (KIND_LABELS), so an episode is not `(noise level changed)`
- * at its open and `(noise change)` at its resolve.
+ * for a sentence whose kind cannot be told: what the detector saw most strongly. None of them is a kind's words
+ * (KIND_LABELS), not even for evidence that names a kind (EVIDENCE_KINDS): such a sentence's kind is null (KIND
+ * `-` in `anomalyd anomalies list`), and `(noise change)` beside it told a kind the readings did not show
+ * (tryout 12: `21.0, expected 21.5 ± 0.5 … (noise change)`, its value inside the band, kind null). The words of
+ * a sentence, its kind and the daemon's log line come from one place, `toldAs`.
  */
 export const EVIDENCE_LABELS: Readonly<Record<string, string>> = {
   prediction: 'off the model’s prediction',
@@ -101,11 +103,22 @@ export const EVIDENCE_LABELS: Readonly<Record<string, string>> = {
   level: 'unusual level',
   change: 'sudden change',
   shift: 'lasting shift',
-  spread: KIND_LABELS[EVIDENCE_KINDS.spread],
-  stuck: KIND_LABELS[EVIDENCE_KINDS.stuck],
+  spread: 'unusual noise level',
+  stuck: 'unusual repeats of one value',
   rarity: 'values rarely seen',
   cycle: 'off the usual cycle',
 };
+
+/**
+ * The words in a sentence's closing parentheses, and in the daemon's log line of an alert without a sentence:
+ * the kind's (KIND_LABELS) when the kind is told, else what the detector saw most strongly (`seen`, a key of
+ * EVIDENCE_LABELS; words that name no kind), else null (nothing named). The one source of those words, so a
+ * sentence never names a kind its record does not carry.
+ */
+export function toldAs(kind: AnomalyKind | null, seen: string | null | undefined): string | null {
+  if (kind !== null) return KIND_LABELS[kind];
+  return seen != null ? (EVIDENCE_LABELS[seen] ?? null) : null;
+}
 
 /** The band around the expectation is ± this many spreads (≈ 95 % of normal readings for Gaussian noise). */
 export const BAND_SIGMAS = 2;
@@ -480,9 +493,8 @@ function finish(input: ExplainInput, given: Draft, timeZone: string | undefined)
     const since = input.beganBy;
     d = { ...d, since, ...(d.kind === 'stuck' && d.durationMs !== undefined ? { durationMs: d.durationMs + (d.since - since) } : {}) };
   }
-  const seen = d.kind === null && input.seen != null ? (EVIDENCE_LABELS[input.seen] ?? null) : null;
   const rare = d.kind === null && input.seen === 'rarity' && d.value !== null ? whereNormalLay(input.before.values, d.value) : null;
-  return { ...d, unit, sentence: sentenceOf(input.stream, unit, d, input.endTs, timeZone, seen, rare) };
+  return { ...d, unit, sentence: sentenceOf(input.stream, unit, d, input.endTs, timeZone, toldAs(d.kind, input.seen), rare) };
 }
 
 /** Normal readings a value must be passed by before it counts as where the normal ones lay: RARE_SHARE of them, at least 3. */
@@ -969,15 +981,16 @@ function noiseDraft(input: ExplainInput, reference: Reference, nz: { usual: numb
 // ---- the sentence ----
 
 /**
- * `seen`: the words for what the detector saw, named when the kind cannot be told (null: nothing named).
- * `rare`: where the normal readings lay around the value (whereNormalLay), said instead of the expectation.
+ * `words`: the closing parentheses' words (toldAs: the kind's, or what the detector saw when the kind cannot be
+ * told; null: nothing named). `rare`: where the normal readings lay around the value (whereNormalLay), said
+ * instead of the expectation.
  */
-function sentenceOf(stream: string, unit: string | null, d: Draft, endTs: number, timeZone: string | undefined, seen: string | null, rare: { lo: number | null; hi: number | null } | null = null): string {
+function sentenceOf(stream: string, unit: string | null, d: Draft, endTs: number, timeZone: string | undefined, words: string | null, rare: { lo: number | null; hi: number | null } | null = null): string {
   const u = unit !== null && unit !== '' ? ` ${unit}` : '';
   const decimals = decimalsFor(d.band ?? d.noise ?? null, d.value ?? d.expected ?? null);
   const num = (v: number): string => formatNumber(v, decimals);
   const when = (ts: number): string => clockTime(ts, endTs, timeZone);
-  const label = d.kind !== null ? ` (${KIND_LABELS[d.kind]})` : seen !== null ? ` (${seen})` : '';
+  const label = words !== null ? ` (${words})` : '';
   const expected = d.expected !== null && d.band !== null ? `, expected ${num(d.expected)} ± ${num(d.band)}` : '';
   switch (d.kind) {
     case 'missing_data': {
@@ -1002,7 +1015,7 @@ function sentenceOf(stream: string, unit: string | null, d: Draft, endTs: number
     case 'drift': {
       const rate = d.ratePerHour ?? 0;
       const r = `${rate >= 0 ? '+' : '−'}${formatNumber(Math.abs(rate), decimalsFor(Math.abs(rate), null))}${u}/h`;
-      return `${stream} ${num(d.value ?? NaN)}${u}${expected} since ${when(d.since)} (${KIND_LABELS.drift}, ${r})`;
+      return `${stream} ${num(d.value ?? NaN)}${u}${expected} since ${when(d.since)} (${words ?? KIND_LABELS.drift}, ${r})`;
     }
     case 'level_shift':
     case null: {

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AnomalyEvent, ScoredReading } from '../../src/contract/types.js';
 import { logAlert, SignalBook } from '../../src/daemon/signals.js';
 import { detectorCheckpointSubject } from '../../src/daemon/checkpoints.js';
-import { EVIDENCE_LABELS } from '../../src/explain/explain.js';
+import { EVIDENCE_LABELS, KIND_LABELS } from '../../src/explain/explain.js';
 import { surpriseOf } from '../../src/pipeline/series.js';
 import { Subject } from 'rxjs';
 import type { AlertExplanation } from '../../src/contract/alerts.js';
@@ -280,11 +280,19 @@ describe('logAlert', () => {
     ]);
   });
 
-  it('without an explanation, names the strongest evidence', () => {
+  it('without an explanation, names the strongest evidence in its own words, never a kind\'s (its kind is null)', () => {
     const lines: string[] = [];
     const log = pino({ level: 'info' }, new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }));
     logAlert(log, { ...event('open', T0, T0), evidence: { change: 1.2, spread: 5.1, stuck: Number.NaN } }, null);
-    expect((JSON.parse(lines[0]) as { msg: string }).msg).toMatch(/^alert open: pump: unusual readings \(noise change\) /);
+    // Tryout 12: a silence alert without a sentence was logged "unusual readings (stuck value)", kind null.
+    logAlert(log, { ...event('open', T0, T0), evidence: { stuck: 5.0 } }, null);
+    const [a, b] = lines.map((l) => JSON.parse(l) as { msg: string; kind: unknown });
+    expect(a.msg).toMatch(/^alert open: pump: unusual readings \(unusual noise level\) /);
+    expect(b.msg).toMatch(/^alert open: pump: unusual readings \(unusual repeats of one value\) /);
+    for (const line of [a, b]) {
+      expect(line.kind).toBeNull();
+      for (const words of Object.values(KIND_LABELS)) expect(line.msg).not.toContain(`(${words})`);
+    }
   });
 });
 
@@ -439,6 +447,49 @@ describe('one explanation per episode: the alerts, the record and `anomalies sho
     expect(e.since).toBe(new Date(T0).toISOString());
     expect(e.duration_ms).toBe(3_600_000 + 599 * SEC);
     expect(e.sentence).toMatch(/unchanged for 70 min.* since 10:00 \(stuck value\)$/);
+  });
+
+  it('an episode whose kind is not told names no kind: the alert, the record, `anomalies list` and the log agree (tryout 12)', async () => {
+    // Tryout 12's 0.5-resolution thermostat: an episode the noise level's evidence opened while the readings, inside
+    // the usual band, show no noise change (kind null) was listed KIND `-` beside "21.0, expected 21.5 ± 0.5 …
+    // (noise change)", and an alert without a sentence was logged "(stuck value)".
+    const db = join(dir, 'anomalyd.db');
+    const store = SqliteStore.open(db, { commitIntervalMs: 0, outboxMax: 100, logger: silent });
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    const quant = (i: number): number => Math.round((21.3 + 0.2 * Math.sin(i / 7)) * 2) / 2;
+    for (let i = 0; i < 300; i++) book.record(reading(T0 + i * SEC, quant(i)));
+    const start = T0 + 300 * SEC;
+    for (let i = 0; i < 20; i++) book.record(reading(start + i * SEC, quant(300 + i), 'anomalous', 0.99999));
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }));
+    for (const [ev, evidence] of [
+      [event('open', start, start + 19 * SEC), { spread: 6.2, change: 1.1, level: 0.4 }],
+      [event('resolve', start, start + 19 * SEC), { stuck: 5.4, spread: 2 }],
+    ] as const) {
+      const told = book.explainAlert({ ...ev, evidence }).explanation!;
+      store.recordEvent({ ...ev, evidence }, 'anomalyd/alerts/pump', told);
+      logAlert(log, { ...ev, evidence }, told);
+      logAlert(log, { ...ev, evidence }, null);
+      expect(told.kind).toBeNull();
+      expect(Object.values(EVIDENCE_LABELS)).toContain(named(told.sentence));
+    }
+    expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toContainEqual(expect.stringMatching(/^alert resolve: pump: unusual readings \(unusual repeats of one value\) /));
+    const record = store.getAnomaly('ep-1')!;
+    store.close();
+    const kindWords = Object.values(KIND_LABELS);
+    expect(record.kind).toBeNull();
+    for (const sentence of [record.sentence!, ...record.events.map((e) => e.payload.explanation!.sentence)]) expect(kindWords).not.toContain(named(sentence));
+    for (const l of lines) {
+      const line = JSON.parse(l) as { msg: string; kind: unknown };
+      expect(line.kind).toBeNull();
+      for (const words of kindWords) expect(line.msg).not.toContain(`(${words})`);
+    }
+    let out = '';
+    const code = await anomaliesCommand(['list', '--db', db], { stdout: (x) => (out += x), stderr: () => undefined, env: {}, exit: () => { throw new Error('exit'); } });
+    expect(code).toBe(0);
+    const row = out.split('\n').findIndex((x) => x.startsWith('ep-1'));
+    expect(out.split('\n')[row].trim().split(/\s+/).slice(-2)).toEqual(['-', '-']);
+    expect(kindWords).not.toContain(named(out.split('\n')[row + 1].trim()));
   });
 
   it('an episode the book does not know (after a restart) goes on from its recorded explanation', () => {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { clockTime, decimalsFor, EVIDENCE_KINDS, EVIDENCE_LABELS, explain, formatDuration, formatNumber, KIND_LABELS, type Stretch } from '../../src/explain/explain.js';
+import { clockTime, decimalsFor, EVIDENCE_KINDS, EVIDENCE_LABELS, explain, formatDuration, formatNumber, KIND_LABELS, toldAs, type Stretch } from '../../src/explain/explain.js';
 import { episodeExplanation, explainEpisode, namedKind } from '../../src/explain/episode.js';
 import type { AlertExplanation } from '../../src/contract/alerts.js';
 import { longestRun, median } from '../../src/explain/robust.js';
@@ -292,9 +292,10 @@ describe('explain: what the detector saw, when the kind cannot be told', () => {
   it('names the strongest evidence in words when the kind is null, and the kind when it is told', () => {
     const normalOnes = episode((_, g) => 20 + 0.1 * g(), 60);
     // Evidence of a noise change that the readings do not show (their noise is as usual): not told, but named,
-    // in the words of the kind (one word list: KIND_LABELS).
-    expect(explain({ ...normalOnes, seen: 'spread' }).sentence).toMatch(/^temp (19|20)\.\d+ °C, expected 20\.\d+ ± 0\.\d+ since 09:00 \(noise change\)$/);
-    expect(explain({ ...normalOnes, seen: 'stuck' }).sentence).toMatch(/ \(stuck value\)$/);
+    // in the evidence's words, never the kind's (tryout 12: kind null beside "(noise change)").
+    expect(explain({ ...normalOnes, seen: 'spread' }).sentence).toMatch(/^temp (19|20)\.\d+ °C, expected 20\.\d+ ± 0\.\d+ since 09:00 \(unusual noise level\)$/);
+    expect(explain({ ...normalOnes, seen: 'stuck' }).sentence).toMatch(/ \(unusual repeats of one value\)$/);
+    expect(explain({ ...normalOnes, seen: 'stuck' }).kind).toBeNull();
     expect(explain({ ...normalOnes, seen: 'change' }).sentence).toMatch(/ \(sudden change\)$/);
     expect(explain({ ...normalOnes, seen: 'spread' }).kind).toBeNull();
     // A kind the explainer tells wins over the evidence; an evidence it has no words for names nothing.
@@ -431,10 +432,16 @@ describe('namedKind: the kind the evidence at the peak names', () => {
 });
 
 describe('formatting', () => {
-  it('one word list: evidence that names a kind is written in that kind\'s words', () => {
+  it('the words of a sentence follow its kind: a kind\'s words only with that kind, never for evidence alone', () => {
     expect(Object.keys(EVIDENCE_KINDS).sort()).toEqual(['spread', 'stuck']);
-    for (const [evidence, kind] of Object.entries(EVIDENCE_KINDS)) expect(EVIDENCE_LABELS[evidence]).toBe(KIND_LABELS[kind]);
-    expect(EVIDENCE_LABELS.spread).toBe('noise change');
+    // No kind of evidence is written in a kind's words, not even one that names a kind (its sentence's kind is null).
+    const kindWords = new Set(Object.values(KIND_LABELS));
+    for (const words of Object.values(EVIDENCE_LABELS)) expect(kindWords.has(words)).toBe(false);
+    for (const kind of Object.keys(KIND_LABELS) as (keyof typeof KIND_LABELS)[]) expect(toldAs(kind, 'spread')).toBe(KIND_LABELS[kind]);
+    expect(toldAs(null, 'spread')).toBe('unusual noise level');
+    expect(toldAs(null, 'stuck')).toBe('unusual repeats of one value');
+    expect(toldAs(null, null)).toBeNull();
+    expect(toldAs(null, 'nonsense')).toBeNull();
   });
 
   it('writes numbers to the precision of the band', () => {
