@@ -460,13 +460,15 @@ interface EvidenceScratch {
   /** Per channel: the residual against the cycle's profile (NaN: no period), and the cycle evidence. */
   readonly cycRes: Float64Array;
   readonly cyc: Float64Array;
+  /** Per channel: the surprise with which a cycle not yet speaking holds an open episode (cycleEvidence; NaN: none). */
+  readonly cycHold: Float64Array;
   readonly judged: EvidenceValues;
   readonly taught: EvidenceValues;
 }
 
 function newEvidenceScratch(C: number): EvidenceScratch {
   const f = (): Float64Array => new Float64Array(C);
-  return { level: f(), shift: f(), res: f(), sp: f(), ch: f(), st: f(), done: f(), d2: f(), logD2: f(), rare: f(), rareMean: f(), cycRes: f(), cyc: f(), judged: emptyEvidence(), taught: emptyEvidence() };
+  return { level: f(), shift: f(), res: f(), sp: f(), ch: f(), st: f(), done: f(), d2: f(), logD2: f(), rare: f(), rareMean: f(), cycRes: f(), cyc: f(), cycHold: f(), judged: emptyEvidence(), taught: emptyEvidence() };
 }
 
 export class StreamScorer {
@@ -1076,7 +1078,8 @@ export class StreamScorer {
    */
   private cycleEvidence(s: StreamScore, r: StepResult<unknown>, scratch: EvidenceScratch): Float64Array | null {
     const C = s.C;
-    const { cycRes, cyc } = scratch;
+    const { cycRes, cyc, cycHold } = scratch;
+    cycHold.fill(Number.NaN);
     if (r.item.reset) {
       for (const cy of s.cycles) cy.clear();
       s.cycBox?.clear();
@@ -1093,6 +1096,7 @@ export class StreamScorer {
     const box = s.cycBox ?? (s.cycBox = new Boxcar(C, shortSpan(this.opts.smooth)));
     box.push(cycRes);
     if (box.count < box.n) return null;
+    this.coldCycleHold(s, box, cycHold);
     for (let c = 0; c < C; c++) {
       // The kind speaks once the channel's residuals against this cycle have been learnt over two of its periods:
       // a history that has not seen a whole period of them (how far a duty cycle's phases drift, the cycle's
@@ -1101,6 +1105,30 @@ export class StreamScorer {
       cyc[c] = box.trimmedMean(c, SPREAD_TRIM) ** 2 / s.cycVar[c];
     }
     return cyc;
+  }
+
+  /**
+   * What holds an open episode while its channel's cycle does not speak yet (`hold`, per channel: a surprise, NaN
+   * where the kind speaks or nothing is known): the kind speaks once the residuals against a period have been learnt
+   * over two periods and its histories are ready, hundreds of readings after the period is found. A level shift in
+   * that time is held by the kinds that see it at some phases only (`rarity`, beyond the normal range at the top of
+   * each cycle), and resolved "recovered" where the shifted cycle comes back within the normal range (tryout 13).
+   * So, once the profile stands and at least `smooth` normal residuals have been learnt (their mean square, frozen
+   * while an episode owns the channel), the short (trimmed) mean m of the residuals is judged against that
+   * in-control scale as a moving-average control chart would: z = |m| √(k / v), k the residuals the trimmed mean
+   * holds, v their long-term mean square, surprise −log10 P(|N(0, 1)| ≥ z). It only holds (never opens) an episode:
+   * an episode that the other kinds opened resolves "recovered" only once the readings are back on the cycle
+   * (the new-normal rule is unchanged).
+   */
+  private coldCycleHold(s: StreamScore, box: Boxcar, hold: Float64Array): void {
+    const row = s.reference[CYCLE];
+    const k = box.n - 2 * SPREAD_TRIM;
+    for (let c = 0; c < s.C; c++) {
+      const speaks = s.cycCount[c] >= Math.max(this.opts.smooth, 2 * s.cycles[c].period) && row !== null && row[c].ready;
+      if (speaks || !(s.cycCount[c] >= this.opts.smooth && s.cycVar[c] > 0)) continue;
+      const z = Math.abs(box.trimmedMean(c, SPREAD_TRIM)) * Math.sqrt(k / s.cycVar[c]);
+      hold[c] = normalTwoSided(z);
+    }
   }
 
   /**
@@ -1339,10 +1367,14 @@ export class StreamScorer {
     }
     ep.readings++;
     let held = 0;
+    // A cycle that does not speak yet holds its channel's episode while the readings are off its profile.
+    const cold = this.scratch.get(s.C)?.cycHold;
     for (let c = 0; c < s.C; c++) {
       // A channel whose own score reaches the threshold joins: the fault spreads, or another one starts.
       if (!ep.owners[c] && adapt.channels[c] - adapt.penalty >= this.thresholdSurprise) ep.owners[c] = true;
-      if (ep.owners[c]) held = Math.max(held, dev.channels[c] - dev.penalty);
+      if (!ep.owners[c]) continue;
+      held = Math.max(held, dev.channels[c] - dev.penalty);
+      if (cold !== undefined && cold[c] - dev.penalty > held) held = cold[c] - dev.penalty;
     }
     if (held >= this.holdSurprise) {
       s.holding = true;
@@ -2399,6 +2431,20 @@ function newTailOptions(opts: ScorerOptions, which: 'reference' | 'adaptive', ki
     lag: which === 'reference' ? Math.max(1, Math.round(opts.smooth / every)) : 0,
     thin: smoothed ? opts.smooth : 1,
   };
+}
+
+/**
+ * −log10 P(|Z| ≥ z) for Z ~ N(0, 1) (z ≥ 0), capped at MAX_SURPRISE: log10 of erfc(z / √2) by the Chebyshev fit of
+ * Numerical Recipes (Press et al., 2nd ed., section 6.2, erfcc: fractional error below 1.2e-7 everywhere), taken in
+ * logarithms so it holds far into the tail.
+ */
+export function normalTwoSided(z: number): number {
+  if (!(z > 0)) return 0;
+  const x = z / Math.SQRT2;
+  const t = 1 / (1 + 0.5 * x);
+  const lnErfc =
+    Math.log(t) - x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+  return Math.min(MAX_SURPRISE, Math.max(0, -lnErfc / Math.LN10));
 }
 
 function nanEvidence(): Record<Evidence, number> {
