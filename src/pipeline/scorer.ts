@@ -331,6 +331,12 @@ class StreamScore {
   cycBox: Boxcar | null = null;
   readonly cycVar: Float64Array;
   readonly cycCount: Float64Array;
+  /**
+   * Per channel: the largest cycle statistic (short trimmed mean of the residual, squared, over cycVar) of a normal
+   * reading since the residuals started (StreamScorer.coldCycleHold); Infinity after a restore from a checkpoint
+   * that did not keep it (the hold then waits for the next cycle).
+   */
+  readonly cycMax: Float64Array;
   meanCount = 0;
   resCount = 0;
   /**
@@ -395,6 +401,7 @@ class StreamScore {
     this.values = Array.from({ length: C }, () => new ValueHistogram(opts.horizon, shortSpan(opts.smooth)));
     this.rareBox = new Boxcar(C, shortSpan(opts.smooth));
     this.cycles = Array.from({ length: C }, () => new CycleProfile());
+    this.cycMax = new Float64Array(C);
   }
   /** A kind's row of histories seeded by a model's priors (prediction and reconstruction), or null (made when first taught). */
   private primedRow(which: 'reference' | 'adaptive', kind: Evidence, priors: ModelPriors | null): TailCalibrator[] | null {
@@ -462,13 +469,15 @@ interface EvidenceScratch {
   readonly cyc: Float64Array;
   /** Per channel: the surprise with which a cycle not yet speaking holds an open episode (cycleEvidence; NaN: none). */
   readonly cycHold: Float64Array;
+  /** Per channel: the cycle statistic of this reading while the kind does not speak yet (NaN: none). */
+  readonly cycU: Float64Array;
   readonly judged: EvidenceValues;
   readonly taught: EvidenceValues;
 }
 
 function newEvidenceScratch(C: number): EvidenceScratch {
   const f = (): Float64Array => new Float64Array(C);
-  return { level: f(), shift: f(), res: f(), sp: f(), ch: f(), st: f(), done: f(), d2: f(), logD2: f(), rare: f(), rareMean: f(), cycRes: f(), cyc: f(), cycHold: f(), judged: emptyEvidence(), taught: emptyEvidence() };
+  return { level: f(), shift: f(), res: f(), sp: f(), ch: f(), st: f(), done: f(), d2: f(), logD2: f(), rare: f(), rareMean: f(), cycRes: f(), cyc: f(), cycHold: f(), cycU: f(), judged: emptyEvidence(), taught: emptyEvidence() };
 }
 
 export class StreamScorer {
@@ -791,6 +800,7 @@ export class StreamScorer {
         s.cycles[c].clear();
         s.cycVar[c] = 0;
         s.cycCount[c] = 0;
+        s.cycMax[c] = 0;
       }
       s.cycBox?.clear();
       // The new normal's variability of changes (spread and change are judged against it from now on).
@@ -1078,8 +1088,9 @@ export class StreamScorer {
    */
   private cycleEvidence(s: StreamScore, r: StepResult<unknown>, scratch: EvidenceScratch): Float64Array | null {
     const C = s.C;
-    const { cycRes, cyc, cycHold } = scratch;
+    const { cycRes, cyc, cycHold, cycU } = scratch;
     cycHold.fill(Number.NaN);
+    cycU.fill(Number.NaN);
     if (r.item.reset) {
       for (const cy of s.cycles) cy.clear();
       s.cycBox?.clear();
@@ -1096,7 +1107,7 @@ export class StreamScorer {
     const box = s.cycBox ?? (s.cycBox = new Boxcar(C, shortSpan(this.opts.smooth)));
     box.push(cycRes);
     if (box.count < box.n) return null;
-    this.coldCycleHold(s, box, cycHold);
+    this.coldCycleHold(s, box, cycHold, cycU);
     for (let c = 0; c < C; c++) {
       // The kind speaks once the channel's residuals against this cycle have been learnt over two of its periods:
       // a history that has not seen a whole period of them (how far a duty cycle's phases drift, the cycle's
@@ -1109,25 +1120,26 @@ export class StreamScorer {
 
   /**
    * What holds an open episode while its channel's cycle does not speak yet (`hold`, per channel: a surprise, NaN
-   * where the kind speaks or nothing is known): the kind speaks once the residuals against a period have been learnt
-   * over two periods and its histories are ready, hundreds of readings after the period is found. A level shift in
-   * that time is held by the kinds that see it at some phases only (`rarity`, beyond the normal range at the top of
-   * each cycle), and resolved "recovered" where the shifted cycle comes back within the normal range (tryout 13).
-   * So, once the profile stands and at least `smooth` normal residuals have been learnt (their mean square, frozen
-   * while an episode owns the channel), the short (trimmed) mean m of the residuals is judged against that
-   * in-control scale as a moving-average control chart would: z = |m| √(k / v), k the residuals the trimmed mean
-   * holds, v their long-term mean square, surprise −log10 P(|N(0, 1)| ≥ z). It only holds (never opens) an episode:
-   * an episode that the other kinds opened resolves "recovered" only once the readings are back on the cycle
-   * (the new-normal rule is unchanged).
+   * where it does not hold): the kind speaks once the residuals against a period have been learnt over two periods
+   * and its histories are ready, hundreds of readings after the period is found. A level shift in that time is held
+   * by the kinds that see it at some phases only (`rarity`, beyond the normal range at the top of each cycle), and
+   * was resolved "recovered" where the shifted cycle came back within the normal range (tryout 13). So, once the
+   * profile stands and a learning's worth (`learnReadings`) of normal residuals has been learnt, the statistic the
+   * kind would judge, u = m² / v (m the short trimmed mean of the residuals, v their long-term mean square; `u`
+   * per channel), holds an owner's episode while it is beyond the largest u of any normal reading since the
+   * residuals started (StreamScore.cycMax, which an open episode's own channels do not teach: frozen at the onset):
+   * the stream is further off its cycle than normal operation has ever been, so it has not recovered. Judged
+   * against what normal operation showed, not against a distribution assumed for it: a room's temperature wanders
+   * off its day's profile for hours, and a scale that took its residuals for independent ones held a recovered
+   * fault open (field case slow-300s). It never opens an episode.
    */
-  private coldCycleHold(s: StreamScore, box: Boxcar, hold: Float64Array): void {
+  private coldCycleHold(s: StreamScore, box: Boxcar, hold: Float64Array, u: Float64Array): void {
     const row = s.reference[CYCLE];
-    const k = box.n - 2 * SPREAD_TRIM;
     for (let c = 0; c < s.C; c++) {
       const speaks = s.cycCount[c] >= Math.max(this.opts.smooth, 2 * s.cycles[c].period) && row !== null && row[c].ready;
       if (speaks || !(s.cycCount[c] >= this.opts.smooth && s.cycVar[c] > 0)) continue;
-      const z = Math.abs(box.trimmedMean(c, SPREAD_TRIM)) * Math.sqrt(k / s.cycVar[c]);
-      hold[c] = normalTwoSided(z);
+      u[c] = box.trimmedMean(c, SPREAD_TRIM) ** 2 / s.cycVar[c];
+      if (s.cycCount[c] >= this.opts.learnReadings && u[c] > s.cycMax[c]) hold[c] = this.holdSurprise;
     }
   }
 
@@ -1228,6 +1240,7 @@ export class StreamScorer {
         for (let c = 0; c < C; c++) {
           s.cycCount[c] = 0;
           s.cycVar[c] = 0;
+          s.cycMax[c] = 0;
         }
       }
     }
@@ -1250,6 +1263,8 @@ export class StreamScorer {
       const expected = s.cycles[c].expected();
       const e = res === undefined ? Number.NaN : Math.max(-clip, Math.min(clip, res[c]));
       if (!owned) {
+        const u = this.scratch.get(s.C)?.cycU[c];
+        if (u !== undefined && u > s.cycMax[c]) s.cycMax[c] = u;
         if (Number.isFinite(e)) {
           s.cycCount[c]++;
           s.cycVar[c] += (e * e - s.cycVar[c]) / Math.min(this.opts.horizon, s.cycCount[c]);
@@ -1266,6 +1281,7 @@ export class StreamScorer {
       if (s.cycles[c].cycles !== before) {
         s.cycCount[c] = 0;
         s.cycVar[c] = 0;
+        s.cycMax[c] = 0;
       }
     }
   }
@@ -1374,7 +1390,7 @@ export class StreamScorer {
       if (!ep.owners[c] && adapt.channels[c] - adapt.penalty >= this.thresholdSurprise) ep.owners[c] = true;
       if (!ep.owners[c]) continue;
       held = Math.max(held, dev.channels[c] - dev.penalty);
-      if (cold !== undefined && cold[c] - dev.penalty > held) held = cold[c] - dev.penalty;
+      if (cold !== undefined && cold[c] > held) held = cold[c];
     }
     if (held >= this.holdSurprise) {
       s.holding = true;
@@ -1586,7 +1602,7 @@ export class StreamScorer {
       shortMeans: { zMean: s.zMean.toJSON(), resMean: s.resMean.toJSON(), shortLog: s.shortLog.toJSON(), rarity: s.rareBox.toJSON(), cycle: s.cycBox?.toJSON() },
       values: s.values.map((h) => h.toJSON()),
       cycles: s.cycles.map((cy) => cy.toJSON()),
-      cycleResidual: { var: Array.from(s.cycVar), count: Array.from(s.cycCount) },
+      cycleResidual: { var: Array.from(s.cycVar), count: Array.from(s.cycCount), max: Array.from(s.cycMax, (v) => (Number.isFinite(v) ? v : -1)) },
       meanCount: s.meanCount,
       resCount: s.resCount,
       episodeResiduals: s.episodeResiduals,
@@ -1752,6 +1768,9 @@ export class StreamScorer {
       if (typeof res !== 'object' || res === null) throw new Error('scorer snapshot: cycleResidual must be an object');
       s.cycVar.set(nums(res.var, 'cycleResidual.var'));
       s.cycCount.set(nums(res.count, 'cycleResidual.count'));
+      // A checkpoint that did not keep it: the hold waits for the next cycle (-1 stands for that in a checkpoint).
+      if (res.max === undefined) s.cycMax.fill(Infinity);
+      else s.cycMax.set(nums(res.max, 'cycleResidual.max').map((v) => (v < 0 ? Infinity : v)));
     }
     if (format === 'anomalyd-scorer/6' || format === 'anomalyd-scorer/5') {
       box(s.rareBox, 'rarity');
@@ -1863,7 +1882,7 @@ export interface StreamScoreSnapshot {
   /** Per channel, its cycle (src/pipeline/cycle.ts). Absent from checkpoints written before it existed (/5, /4). */
   readonly cycles?: CycleState[];
   /** Per channel, the long-term mean squared residual against the cycle's profile, and the residuals it learnt. */
-  readonly cycleResidual?: { readonly var: number[]; readonly count: number[] };
+  readonly cycleResidual?: { readonly var: number[]; readonly count: number[]; readonly max?: number[] };
   /** Per channel, rarity's value histogram (with its guard band). */
   readonly values: ValueHistogramState[];
   readonly meanCount: number;
@@ -2431,20 +2450,6 @@ function newTailOptions(opts: ScorerOptions, which: 'reference' | 'adaptive', ki
     lag: which === 'reference' ? Math.max(1, Math.round(opts.smooth / every)) : 0,
     thin: smoothed ? opts.smooth : 1,
   };
-}
-
-/**
- * −log10 P(|Z| ≥ z) for Z ~ N(0, 1) (z ≥ 0), capped at MAX_SURPRISE: log10 of erfc(z / √2) by the Chebyshev fit of
- * Numerical Recipes (Press et al., 2nd ed., section 6.2, erfcc: fractional error below 1.2e-7 everywhere), taken in
- * logarithms so it holds far into the tail.
- */
-export function normalTwoSided(z: number): number {
-  if (!(z > 0)) return 0;
-  const x = z / Math.SQRT2;
-  const t = 1 / (1 + 0.5 * x);
-  const lnErfc =
-    Math.log(t) - x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
-  return Math.min(MAX_SURPRISE, Math.max(0, -lnErfc / Math.LN10));
 }
 
 function nanEvidence(): Record<Evidence, number> {
