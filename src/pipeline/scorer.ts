@@ -337,6 +337,8 @@ class StreamScore {
    * that did not keep it (the hold then waits for the next cycle).
    */
   readonly cycMax: Float64Array;
+  /** Per channel: the sign of the cycle residual at the open episode's opening reading (0: none; not checkpointed). */
+  readonly cycDir: Float64Array;
   meanCount = 0;
   resCount = 0;
   /**
@@ -402,6 +404,7 @@ class StreamScore {
     this.rareBox = new Boxcar(C, shortSpan(opts.smooth));
     this.cycles = Array.from({ length: C }, () => new CycleProfile());
     this.cycMax = new Float64Array(C);
+    this.cycDir = new Float64Array(C);
   }
   /** A kind's row of histories seeded by a model's priors (prediction and reconstruction), or null (made when first taught). */
   private primedRow(which: 'reference' | 'adaptive', kind: Evidence, priors: ModelPriors | null): TailCalibrator[] | null {
@@ -1139,7 +1142,8 @@ export class StreamScorer {
       const speaks = s.cycCount[c] >= Math.max(this.opts.smooth, 2 * s.cycles[c].period) && row !== null && row[c].ready;
       if (speaks || !(s.cycCount[c] >= this.opts.smooth && s.cycVar[c] > 0)) continue;
       u[c] = box.trimmedMean(c, SPREAD_TRIM) ** 2 / s.cycVar[c];
-      if (s.cycCount[c] >= this.opts.learnReadings && u[c] > s.cycMax[c]) hold[c] = this.holdSurprise;
+      const m = box.trimmedMean(c, SPREAD_TRIM);
+      if (s.cycCount[c] >= this.opts.learnReadings && u[c] > s.cycMax[c] && m * s.cycDir[c] > 0) hold[c] = this.holdSurprise;
     }
   }
 
@@ -1378,6 +1382,8 @@ export class StreamScorer {
       const opened: Episode = { id: this.deps.newId(), startTs: ts, lastAboveTs: ts, readings: 1, peak: level, peakEvidence: { ...dev.evidence }, peakChannels: [...dev.channels], lastReported: level, reportedAt: 1, owners, rowPeak: score, stuckAt: 0, silent };
       s.episode = opened;
       s.holding = true;
+      const res = this.scratch.get(s.C)?.cycRes;
+      for (let c = 0; c < s.C; c++) s.cycDir[c] = res === undefined ? 0 : Math.sign(res[c]) || 0;
       if (!silent) events.push(this.event('open', r, opened, score));
       return false;
     }

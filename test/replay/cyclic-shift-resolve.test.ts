@@ -9,8 +9,10 @@
  * time was held by `rarity` alone, which loses it where the shifted cycle's trough comes back within the normal range:
  * the episode resolved "recovered" about half a period after its onset (rows 2796 / 2786 / 2789 of the tryout's
  * files, shift at 2490), while a shift after reading ~3300 stayed open until `alerts.newNormalAfter`. Onsets here
- * sweep one and a half periods of that time, each its own stream (one column of one replay); one stream has no
- * fault and must raise nothing. Counted in readings: run at 1 s and at 1 min between readings.
+ * sweep one and a half periods of that time, from `score.learnReadings` readings after the period is found (the
+ * profile's residuals must have shown what normal is: docs/SCORING.md section 5, "A cycle that does not speak
+ * yet"), each its own stream (one column of one replay); one stream has no fault and must raise nothing. Counted
+ * in readings: run at 1 s and at 1 min between readings.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,7 +30,7 @@ import { MODELS, ROOT } from '../helpers/daemon.js';
 
 const PERIOD = 600;
 /** Onsets: FIRST, FIRST + STEP, …: six of them, over one and a half periods at different phases. */
-const FIRST = 1700;
+const FIRST = 1850;
 const STEP = 150;
 const ONSETS = 6;
 
