@@ -331,6 +331,14 @@ class StreamScore {
   cycBox: Boxcar | null = null;
   readonly cycVar: Float64Array;
   readonly cycCount: Float64Array;
+  /**
+   * Per channel: the largest cycle statistic (short trimmed mean of the residual, squared, over cycVar) of a normal
+   * reading since the residuals started (StreamScorer.coldCycleHold); Infinity after a restore from a checkpoint
+   * that did not keep it (the hold then waits for the next cycle).
+   */
+  readonly cycMax: Float64Array;
+  /** Per channel: the sign of the cycle residual at the open episode's opening reading (0: none; not checkpointed). */
+  readonly cycDir: Float64Array;
   meanCount = 0;
   resCount = 0;
   /**
@@ -395,6 +403,8 @@ class StreamScore {
     this.values = Array.from({ length: C }, () => new ValueHistogram(opts.horizon, shortSpan(opts.smooth)));
     this.rareBox = new Boxcar(C, shortSpan(opts.smooth));
     this.cycles = Array.from({ length: C }, () => new CycleProfile());
+    this.cycMax = new Float64Array(C);
+    this.cycDir = new Float64Array(C);
   }
   /** A kind's row of histories seeded by a model's priors (prediction and reconstruction), or null (made when first taught). */
   private primedRow(which: 'reference' | 'adaptive', kind: Evidence, priors: ModelPriors | null): TailCalibrator[] | null {
@@ -460,13 +470,17 @@ interface EvidenceScratch {
   /** Per channel: the residual against the cycle's profile (NaN: no period), and the cycle evidence. */
   readonly cycRes: Float64Array;
   readonly cyc: Float64Array;
+  /** Per channel: the surprise with which a cycle not yet speaking holds an open episode (cycleEvidence; NaN: none). */
+  readonly cycHold: Float64Array;
+  /** Per channel: the cycle statistic of this reading while the kind does not speak yet (NaN: none). */
+  readonly cycU: Float64Array;
   readonly judged: EvidenceValues;
   readonly taught: EvidenceValues;
 }
 
 function newEvidenceScratch(C: number): EvidenceScratch {
   const f = (): Float64Array => new Float64Array(C);
-  return { level: f(), shift: f(), res: f(), sp: f(), ch: f(), st: f(), done: f(), d2: f(), logD2: f(), rare: f(), rareMean: f(), cycRes: f(), cyc: f(), judged: emptyEvidence(), taught: emptyEvidence() };
+  return { level: f(), shift: f(), res: f(), sp: f(), ch: f(), st: f(), done: f(), d2: f(), logD2: f(), rare: f(), rareMean: f(), cycRes: f(), cyc: f(), cycHold: f(), cycU: f(), judged: emptyEvidence(), taught: emptyEvidence() };
 }
 
 export class StreamScorer {
@@ -789,6 +803,7 @@ export class StreamScorer {
         s.cycles[c].clear();
         s.cycVar[c] = 0;
         s.cycCount[c] = 0;
+        s.cycMax[c] = 0;
       }
       s.cycBox?.clear();
       // The new normal's variability of changes (spread and change are judged against it from now on).
@@ -1076,7 +1091,9 @@ export class StreamScorer {
    */
   private cycleEvidence(s: StreamScore, r: StepResult<unknown>, scratch: EvidenceScratch): Float64Array | null {
     const C = s.C;
-    const { cycRes, cyc } = scratch;
+    const { cycRes, cyc, cycHold, cycU } = scratch;
+    cycHold.fill(Number.NaN);
+    cycU.fill(Number.NaN);
     if (r.item.reset) {
       for (const cy of s.cycles) cy.clear();
       s.cycBox?.clear();
@@ -1093,6 +1110,7 @@ export class StreamScorer {
     const box = s.cycBox ?? (s.cycBox = new Boxcar(C, shortSpan(this.opts.smooth)));
     box.push(cycRes);
     if (box.count < box.n) return null;
+    this.coldCycleHold(s, box, cycHold, cycU);
     for (let c = 0; c < C; c++) {
       // The kind speaks once the channel's residuals against this cycle have been learnt over two of its periods:
       // a history that has not seen a whole period of them (how far a duty cycle's phases drift, the cycle's
@@ -1101,6 +1119,32 @@ export class StreamScorer {
       cyc[c] = box.trimmedMean(c, SPREAD_TRIM) ** 2 / s.cycVar[c];
     }
     return cyc;
+  }
+
+  /**
+   * What holds an open episode while its channel's cycle does not speak yet (`hold`, per channel: a surprise, NaN
+   * where it does not hold): the kind speaks once the residuals against a period have been learnt over two periods
+   * and its histories are ready, hundreds of readings after the period is found. A level shift in that time is held
+   * by the kinds that see it at some phases only (`rarity`, beyond the normal range at the top of each cycle), and
+   * was resolved "recovered" where the shifted cycle came back within the normal range (tryout 13). So, once the
+   * profile stands and a learning's worth (`learnReadings`) of normal residuals has been learnt, the statistic the
+   * kind would judge, u = m² / v (m the short trimmed mean of the residuals, v their long-term mean square; `u`
+   * per channel), holds an owner's episode while it is beyond the largest u of any normal reading since the
+   * residuals started (StreamScore.cycMax, which an open episode's own channels do not teach: frozen at the onset):
+   * the stream is further off its cycle than normal operation has ever been, so it has not recovered. Judged
+   * against what normal operation showed, not against a distribution assumed for it: a room's temperature wanders
+   * off its day's profile for hours, and a scale that took its residuals for independent ones held a recovered
+   * fault open (field case slow-300s). It never opens an episode.
+   */
+  private coldCycleHold(s: StreamScore, box: Boxcar, hold: Float64Array, u: Float64Array): void {
+    const row = s.reference[CYCLE];
+    for (let c = 0; c < s.C; c++) {
+      const speaks = s.cycCount[c] >= Math.max(this.opts.smooth, 2 * s.cycles[c].period) && row !== null && row[c].ready;
+      if (speaks || !(s.cycCount[c] >= this.opts.smooth && s.cycVar[c] > 0)) continue;
+      u[c] = box.trimmedMean(c, SPREAD_TRIM) ** 2 / s.cycVar[c];
+      const m = box.trimmedMean(c, SPREAD_TRIM);
+      if (s.cycCount[c] >= this.opts.learnReadings && u[c] > s.cycMax[c] && m * s.cycDir[c] > 0) hold[c] = this.holdSurprise;
+    }
   }
 
   /**
@@ -1200,6 +1244,7 @@ export class StreamScorer {
         for (let c = 0; c < C; c++) {
           s.cycCount[c] = 0;
           s.cycVar[c] = 0;
+          s.cycMax[c] = 0;
         }
       }
     }
@@ -1222,6 +1267,8 @@ export class StreamScorer {
       const expected = s.cycles[c].expected();
       const e = res === undefined ? Number.NaN : Math.max(-clip, Math.min(clip, res[c]));
       if (!owned) {
+        const u = this.scratch.get(s.C)?.cycU[c];
+        if (u !== undefined && u > s.cycMax[c]) s.cycMax[c] = u;
         if (Number.isFinite(e)) {
           s.cycCount[c]++;
           s.cycVar[c] += (e * e - s.cycVar[c]) / Math.min(this.opts.horizon, s.cycCount[c]);
@@ -1238,6 +1285,7 @@ export class StreamScorer {
       if (s.cycles[c].cycles !== before) {
         s.cycCount[c] = 0;
         s.cycVar[c] = 0;
+        s.cycMax[c] = 0;
       }
     }
   }
@@ -1334,15 +1382,21 @@ export class StreamScorer {
       const opened: Episode = { id: this.deps.newId(), startTs: ts, lastAboveTs: ts, readings: 1, peak: level, peakEvidence: { ...dev.evidence }, peakChannels: [...dev.channels], lastReported: level, reportedAt: 1, owners, rowPeak: score, stuckAt: 0, silent };
       s.episode = opened;
       s.holding = true;
+      const res = this.scratch.get(s.C)?.cycRes;
+      for (let c = 0; c < s.C; c++) s.cycDir[c] = res === undefined ? 0 : Math.sign(res[c]) || 0;
       if (!silent) events.push(this.event('open', r, opened, score));
       return false;
     }
     ep.readings++;
     let held = 0;
+    // A cycle that does not speak yet holds its channel's episode while the readings are off its profile.
+    const cold = this.scratch.get(s.C)?.cycHold;
     for (let c = 0; c < s.C; c++) {
       // A channel whose own score reaches the threshold joins: the fault spreads, or another one starts.
       if (!ep.owners[c] && adapt.channels[c] - adapt.penalty >= this.thresholdSurprise) ep.owners[c] = true;
-      if (ep.owners[c]) held = Math.max(held, dev.channels[c] - dev.penalty);
+      if (!ep.owners[c]) continue;
+      held = Math.max(held, dev.channels[c] - dev.penalty);
+      if (cold !== undefined && cold[c] > held) held = cold[c];
     }
     if (held >= this.holdSurprise) {
       s.holding = true;
@@ -1554,7 +1608,7 @@ export class StreamScorer {
       shortMeans: { zMean: s.zMean.toJSON(), resMean: s.resMean.toJSON(), shortLog: s.shortLog.toJSON(), rarity: s.rareBox.toJSON(), cycle: s.cycBox?.toJSON() },
       values: s.values.map((h) => h.toJSON()),
       cycles: s.cycles.map((cy) => cy.toJSON()),
-      cycleResidual: { var: Array.from(s.cycVar), count: Array.from(s.cycCount) },
+      cycleResidual: { var: Array.from(s.cycVar), count: Array.from(s.cycCount), max: Array.from(s.cycMax, (v) => (Number.isFinite(v) ? v : -1)) },
       meanCount: s.meanCount,
       resCount: s.resCount,
       episodeResiduals: s.episodeResiduals,
@@ -1720,6 +1774,9 @@ export class StreamScorer {
       if (typeof res !== 'object' || res === null) throw new Error('scorer snapshot: cycleResidual must be an object');
       s.cycVar.set(nums(res.var, 'cycleResidual.var'));
       s.cycCount.set(nums(res.count, 'cycleResidual.count'));
+      // A checkpoint that did not keep it: the hold waits for the next cycle (-1 stands for that in a checkpoint).
+      if (res.max === undefined) s.cycMax.fill(Infinity);
+      else s.cycMax.set(nums(res.max, 'cycleResidual.max').map((v) => (v < 0 ? Infinity : v)));
     }
     if (format === 'anomalyd-scorer/6' || format === 'anomalyd-scorer/5') {
       box(s.rareBox, 'rarity');
@@ -1831,7 +1888,7 @@ export interface StreamScoreSnapshot {
   /** Per channel, its cycle (src/pipeline/cycle.ts). Absent from checkpoints written before it existed (/5, /4). */
   readonly cycles?: CycleState[];
   /** Per channel, the long-term mean squared residual against the cycle's profile, and the residuals it learnt. */
-  readonly cycleResidual?: { readonly var: number[]; readonly count: number[] };
+  readonly cycleResidual?: { readonly var: number[]; readonly count: number[]; readonly max?: number[] };
   /** Per channel, rarity's value histogram (with its guard band). */
   readonly values: ValueHistogramState[];
   readonly meanCount: number;

@@ -14,7 +14,10 @@
  * beta-geometric model (src/pipeline/runs.ts), whose state the snapshot holds (runModel); the sample of outputs and
  * the rest of the snapshot were unchanged. Written again by branch qfloor's scorer (on d27ea3c), a detection
  * change: spread floors an exact repeat at the quantisation noise of the stream's resolution (its smallest change),
- * whose state the snapshot holds (step); 4 of the sample's outputs move (channel b repeats).
+ * whose state the snapshot holds (step); 4 of the sample's outputs move (channel b repeats). Written again by branch
+ * cyclic's scorer (5920e58), a detection change: a cycle that does not speak yet holds an open episode while the
+ * stream is further off its profile than normal operation was, whose state the snapshot holds (cycleResidual.max);
+ * the sample of outputs was unchanged.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
