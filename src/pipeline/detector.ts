@@ -257,8 +257,10 @@ export class Detector {
    * resets the stream as any gap does but is neither judged nor taught as the stream's silence (its `stuck`
    * evidence, ln(1 + the steps missed)): taught, a 3-minute outage made a 1 Hz stream's later silences of several
    * times that length usual, and a sensor that then died was not alerted in 12 minutes (tryout 12, finding 5).
-   * The mark ends with that gap or at the first reading at or after `untilTs` (a later gap is the stream's). The
-   * daemon only (Daemon.onParsed); replay and evaluation never call it.
+   * The mark ends with that gap or at the first reading at or after `untilTs` (a later gap is the stream's). A gap
+   * whose reading comes more than `window.resetAfter` intervals after `untilTs` is the stream's own silence (the
+   * part after the deafness alone is a gap) and is judged and taught whole, as replay does. The daemon only
+   * (Daemon.onParsed); replay and evaluation never call it.
    */
   excuseGap(stream: string, untilTs: number): void {
     this.excused.set(stream, untilTs);
@@ -420,10 +422,13 @@ export class Detector {
     }
     const kind = place.duplicate ? 'duplicate' : 'reading';
     let missed = place.missed ?? 0;
-    // A gap the caller excused (excuseGap) carries no silence: it resets the stream, unjudged and untaught.
+    // A gap the caller excused (excuseGap) carries no silence: it resets the stream, unjudged and untaught. Only
+    // when the deafness makes the gap: the reading came back within resetAfter steps of `untilTs` (what follows the
+    // deafness alone would be no gap). A sensor silent well beyond it was silent itself (a gap that began before a
+    // restart and went on after: the whole of it judged, as replay judges it; test/e2e/parity.test.ts).
     const until = this.excused.size > 0 ? this.excused.get(stream) : undefined;
     if (until !== undefined && !place.duplicate) {
-      if (missed > 0 && previousTs < until) {
+      if (missed > 0 && previousTs < until && reading.ts - until <= this.opts.cadence.resetAfter * place.intervalMs) {
         missed = 0;
         this.excused.delete(stream);
       } else if (reading.ts >= until) this.excused.delete(stream);
