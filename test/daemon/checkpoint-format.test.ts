@@ -103,6 +103,18 @@ interface Fixture {
 const FIXTURE = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'checkpoint-v1.json'), 'utf8')) as Fixture;
 
 /** Feeds readings [from, to) of the fixture's streams (`streams`: 0 a, 1 b); returns their outputs as text and records them in `book`. */
+/** The store, counting the rows each save hands it (their sensor keys, in `written`). */
+function countingStore(store: SqliteStore, written: string[]): Pick<SqliteStore, 'saveSensorStates' | 'loadSensorStates' | 'loadSensorState'> {
+  return {
+    saveSensorStates: (rows) => {
+      written.push(...rows.map((r) => r.sensor));
+      store.saveSensorStates(rows);
+    },
+    loadSensorStates: () => store.loadSensorStates(),
+    loadSensorState: (s) => store.loadSensorState(s),
+  };
+}
+
 async function feed(d: Detector, book: SignalBook, from: number, to: number, streams: readonly number[] = [0, 1]): Promise<string[]> {
   const out: string[] = [];
   const input = new Subject<RawMessage>();
@@ -209,14 +221,7 @@ describe('checkpoints in format 2 on the real store', () => {
     const book = newBook();
     await feed(d, book, 0, 300);
     const written: string[] = [];
-    const counting = {
-      saveSensorStates: (rows: readonly { sensor: string; blob: Buffer; updatedAt: number }[]) => {
-        written.push(...rows.map((r) => r.sensor));
-        store.saveSensorStates(rows);
-      },
-      loadSensorStates: () => store.loadSensorStates(),
-      loadSensorState: (s: string) => store.loadSensorState(s),
-    };
+    const counting = countingStore(store, written);
     const opts = { intervalMs: 60_000, maxAgeMs: 90_000, now: () => now, logger: silent };
     const cps = new Checkpoints(counting, detectorCheckpointSubject(d, () => 'open', book), opts);
     cps.save();
@@ -258,14 +263,7 @@ describe('checkpoints in format 2 on the real store', () => {
     board.arrived('b');
     const arrivedAt = now;
     const written: string[] = [];
-    const counting = {
-      saveSensorStates: (rows: readonly { sensor: string; blob: Buffer; updatedAt: number }[]) => {
-        written.push(...rows.map((r) => r.sensor));
-        store.saveSensorStates(rows);
-      },
-      loadSensorStates: () => store.loadSensorStates(),
-      loadSensorState: (s: string) => store.loadSensorState(s),
-    };
+    const counting = countingStore(store, written);
     const opts = { intervalMs: 60_000, maxAgeMs: 7_200_000, now: () => now, logger: silent };
     const cps = new Checkpoints(counting, detectorCheckpointSubject(d, () => 'open', book, board), opts);
     cps.save();
