@@ -19,14 +19,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/adapters/onnx-runner.js';
-import { loadConfig } from '../../src/config/load.js';
-import type { Config } from '../../src/config/schema.js';
 import { modelSidecarPath } from '../../src/daemon.js';
 import type { ReplayOutput, ReplayRow } from '../../src/replay/drive.js';
 import { runReplay } from '../../src/replay/run.js';
 import { readReplayCsv } from '../../src/replay/source.js';
 import { shortSpan } from '../../src/pipeline/scorer.js';
-import { MODELS, ROOT } from '../helpers/daemon.js';
+import { MODELS, shippedConfig } from '../helpers/daemon.js';
 
 const CASES = resolve('../shared/cases');
 const present = (...names: string[]): boolean => existsSync(join(MODELS, 'gru.json')) && names.every((n) => existsSync(join(CASES, n)));
@@ -36,13 +34,7 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-/** The shipped configuration (its model directory made absolute, so the test runs from anywhere). */
-function shipped(): Config {
-  const loaded = loadConfig({ path: join(ROOT, 'config', 'default.yaml'), env: {}, overrides: { model: { dir: MODELS } } });
-  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-  return loaded.config;
-}
-const config = shipped();
+const config = shippedConfig();
 /** Threshold of the [0, 1) score, as surprise. */
 const THRESHOLD = -Math.log10(1 - config.score.threshold);
 /** The most readings an alarm may outlive its fault (see the header). */

@@ -14,8 +14,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/adapters/onnx-runner.js';
-import { loadConfig } from '../../src/config/load.js';
-import type { Config } from '../../src/config/schema.js';
 import type { AlertExplanation } from '../../src/contract/alerts.js';
 import type { AnomalyEvent } from '../../src/contract/types.js';
 import { detectorCheckpointSubject } from '../../src/daemon/checkpoints.js';
@@ -24,7 +22,7 @@ import { Detector, detectorOptions, priorsOf } from '../../src/pipeline/detector
 import { parseOptionsOf } from '../../src/pipeline/ingest-options.js';
 import { MessageParser } from '../../src/pipeline/parse.js';
 import { pino } from 'pino';
-import { builtAndModelsPresent, MODELS, ROOT } from '../helpers/daemon.js';
+import { builtAndModelsPresent, MODELS, shippedConfig } from '../helpers/daemon.js';
 import { normal } from '../pipeline/detector-helpers.js';
 import { feedExplained } from '../helpers/explained.js';
 
@@ -43,14 +41,9 @@ const values = Array.from({ length: SHIFT + LENGTH + 200 }, (_, i) => 10 + (i >=
 
 type Out = { ev: AnomalyEvent; e: AlertExplanation | null };
 
-function shipped(): Config {
-  const loaded = loadConfig({ path: join(ROOT, 'config', 'default.yaml'), env: {}, overrides: { model: { dir: MODELS } } });
-  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-  return loaded.config;
-}
 
 async function fresh(): Promise<{ det: Detector; book: SignalBook }> {
-  const config = shipped();
+  const config = shippedConfig();
   const model = await loadModel(join(MODELS, 'gru.json'));
   let ids = 0;
   const det = new Detector(detectorOptions(config), {

@@ -3,11 +3,20 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { loadConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
 import { waitFor } from './net.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const MAIN = join(ROOT, 'dist', 'main.js');
 export const MODELS = join(ROOT, 'models');
+
+/** The shipped configuration (config/default.yaml, its model directory made absolute so a test runs from anywhere). */
+export function shippedConfig(): Config {
+  const loaded = loadConfig({ path: join(ROOT, 'config', 'default.yaml'), env: {}, overrides: { model: { dir: MODELS } } });
+  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+  return loaded.config;
+}
 
 export function builtAndModelsPresent(): boolean {
   return existsSync(MAIN) && existsSync(join(MODELS, 'gru.json')) && existsSync(join(MODELS, 'lstm.json'));

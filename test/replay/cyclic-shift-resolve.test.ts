@@ -19,14 +19,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/adapters/onnx-runner.js';
-import { loadConfig } from '../../src/config/load.js';
-import type { Config } from '../../src/config/schema.js';
 import { modelSidecarPath } from '../../src/daemon.js';
 import { shortSpan } from '../../src/pipeline/scorer.js';
 import type { ReplayOutput, ReplayRow } from '../../src/replay/drive.js';
 import { runReplay } from '../../src/replay/run.js';
 import { normal } from '../pipeline/detector-helpers.js';
-import { MODELS, ROOT } from '../helpers/daemon.js';
+import { MODELS, shippedConfig } from '../helpers/daemon.js';
 
 const PERIOD = 600;
 /** Onsets: FIRST, FIRST + STEP, …: six of them, over one and a half periods at different phases. */
@@ -39,11 +37,6 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function shipped(): Config {
-  const loaded = loadConfig({ path: join(ROOT, 'config', 'default.yaml'), env: {}, overrides: { model: { dir: MODELS } } });
-  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-  return loaded.config;
-}
 
 /** One file: column j < ONSETS shifted +12 from row FIRST + STEP · j to the end, the last column never. */
 function boiler(seed: number, rowCount: number, intervalMs: number): { rows: ReplayRow[]; onsets: number[] } {
@@ -67,7 +60,7 @@ describe.skipIf(!present)('a lasting level shift on a cyclic sensor (shipped con
     [2, 60_000],
   ] as const) {
     it(`+12 on 60 + 5 sin(2π k / 600) + N(0, 0.3), ${intervalMs / 1000} s apart: alarmed at its onset at every phase and open until the new normal, never "recovered" while it lasts; the stream without it raises nothing`, async () => {
-      const config = shipped();
+      const config = shippedConfig();
       const keep = config.alerts.newNormalAfter;
       const { rows, onsets } = boiler(seed, FIRST + STEP * (ONSETS - 1) + keep + 50, intervalMs);
       const dir = mkdtempSync(join(tmpdir(), 'anomalyd-cyclic-shift-'));

@@ -21,7 +21,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/adapters/onnx-runner.js';
-import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { modelSidecarPath } from '../../src/daemon.js';
 import { shortSpan } from '../../src/pipeline/scorer.js';
@@ -29,7 +28,7 @@ import type { ReplayOutput, ReplayRow } from '../../src/replay/drive.js';
 import { runReplay } from '../../src/replay/run.js';
 import { mulberry32 } from '../../src/train/rng.js';
 import { normal } from '../pipeline/detector-helpers.js';
-import { MODELS, ROOT } from '../helpers/daemon.js';
+import { MODELS, shippedConfig } from '../helpers/daemon.js';
 
 /** Onsets swept: every STEP-th of the first ONSETS * STEP readings after the learning period. */
 const ONSETS = 40;
@@ -42,11 +41,6 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function shipped(): Config {
-  const loaded = loadConfig({ path: join(ROOT, 'config', 'default.yaml'), env: {}, overrides: { model: { dir: MODELS } } });
-  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-  return loaded.config;
-}
 
 /** A normal signal (reading i, a seeded source of N(0, 1) draws of its own) and its value under the fault. */
 interface Shape {
@@ -131,7 +125,7 @@ describe.skipIf(!present)('cycle and rarity right after a new stream\'s learning
   ];
   for (const c of cases) {
     it(`${c.name}: a fault starting in the first ${ONSETS * STEP} readings after learning is alarmed within two short means' span and stays alarmed; the stream without it raises nothing`, async () => {
-      const config = shipped();
+      const config = shippedConfig();
       const first = config.score.learnReadings;
       const { rows, onsets } = sweep(first, c.intervalMs, c.make);
       const out = await replay(config, rows);
