@@ -16,6 +16,7 @@ const { loadModel } = await import(at('dist/adapters/onnx-runner.js'));
 const { loadEvalConfig } = await import(at('dist/eval/evaluate.js'));
 const { Detector, detectorOptions } = await import(at('dist/pipeline/detector.js'));
 const { MessageParser } = await import(at('dist/pipeline/parse.js'));
+const { replayParseOptionsOf } = await import(at('dist/pipeline/ingest-options.js'));
 const { modelSidecarPath } = await import(at('dist/daemon.js'));
 const config = loadEvalConfig(undefined, resolve(root));
 const model = await loadModel(modelSidecarPath(config));
@@ -24,7 +25,7 @@ const r2 = (x) => (x === null || x === undefined || Number.isNaN(+x) ? null : Ma
 const kinds = (e) => (e ? Object.fromEntries(Object.entries(e).map(([k, v]) => [k, r2(Array.isArray(v) ? v[0] : v)])) : null);
 let ids = 0;
 const det = new Detector(detectorOptions(config), {
-  parser: new MessageParser({ sensorOf: (t) => t, objects: 'channels', maxPayloadBytes: config.ingest.maxPayloadBytes, maxFutureMs: config.ingest.maxFutureMs, outOfOrderToleranceMs: config.ingest.outOfOrderToleranceMs, maxReadingsPerMessage: config.ingest.maxReadingsPerMessage, longBurst: config.ingest.longBurst, window: config.window.length }),
+  parser: new MessageParser(replayParseOptionsOf(config)),
   modelFor: () => ({ model, own: false }), priorsFor: () => null, newId: () => `r-${++ids}`, learning: () => false,
 });
 const out = createWriteStream(outp);

@@ -33,6 +33,7 @@ const { loadEvalConfig } = await import(at('dist/eval/evaluate.js'));
 const { mslChannels, loadMsl, devSources } = await import(at('dist/eval/datasets.js'));
 const { Detector, detectorOptions, priorsOf } = await import(at('dist/pipeline/detector.js'));
 const { MessageParser } = await import(at('dist/pipeline/parse.js'));
+const { replayParseOptionsOf } = await import(at('dist/pipeline/ingest-options.js'));
 const { payloadOf } = await import(at('dist/replay/drive.js'));
 const { trainOptionsOf } = await import(at('dist/replay/run.js'));
 const { trainModel, sidecarOf } = await import(at('dist/train/trainer.js'));
@@ -63,16 +64,7 @@ for (const ch of channels) {
   const model = await loadModel(join(dir, readdirSync(dir).find((f) => f.endsWith('.json'))));
   let ids = 0;
   const det = new Detector(detectorOptions(config), {
-    parser: new MessageParser({
-      sensorOf: (topic) => topic,
-      objects: 'channels',
-      maxPayloadBytes: config.ingest.maxPayloadBytes,
-      maxFutureMs: config.ingest.maxFutureMs,
-      outOfOrderToleranceMs: config.ingest.outOfOrderToleranceMs,
-      maxReadingsPerMessage: config.ingest.maxReadingsPerMessage,
-      longBurst: config.ingest.longBurst,
-      window: config.window.length,
-    }),
+    parser: new MessageParser(replayParseOptionsOf(config)),
     modelFor: () => ({ model, own: true }),
     priorsFor: () => priorsOf(model.sidecar),
     newId: () => `replay-${++ids}`,

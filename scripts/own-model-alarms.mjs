@@ -23,12 +23,13 @@ import { Subject } from 'rxjs';
 const dist = new URL('../dist/', import.meta.url);
 const { Detector, detectorOptions, priorsOf } = await import(new URL('pipeline/detector.js', dist));
 const { MessageParser } = await import(new URL('pipeline/parse.js', dist));
+const { replayParseOptionsOf } = await import(new URL('pipeline/ingest-options.js', dist));
 const { defaultConfig } = await import(new URL('config/schema.js', dist));
 const { loadModel } = await import(new URL('adapters/onnx-runner.js', dist));
 const { SqliteStore } = await import(new URL('adapters/sqlite-store.js', dist));
 const { trainModel } = await import(new URL('train/trainer.js', dist));
 const { writeModel } = await import(new URL('model/onnx-export.js', dist));
-const { Learner } = await import(new URL('learn/learner.js', dist));
+const { Learner, learningOptionsOf } = await import(new URL('learn/learner.js', dist));
 const { ModelRegistry } = await import(new URL('learn/registry.js', dist));
 // The daemon's own models start from the shared model's weights (fine-tuning); a version without it has no reader.
 const onnxParams = await import(new URL('model/onnx-params.js', dist)).catch(() => null);
@@ -80,17 +81,7 @@ const registry = new ModelRegistry(shared, (s) => s, logger);
 let clock = Date.UTC(2026, 0, 1);
 const installed = new Map();
 const learner = new Learner(
-  {
-    enabled: !args['shared-only'],
-    minReadings,
-    maxReadings: config.learning.maxReadings,
-    retrainIntervalMs: config.learning.retrainIntervalMs,
-    epochs: config.learning.epochs,
-    hidden: config.learning.hidden,
-    cell: config.model.cell,
-    window: config.window.length,
-    hop: config.window.hop,
-  },
+  { ...learningOptionsOf(config, !args['shared-only']), minReadings },
   {
     store,
     registry,
@@ -108,7 +99,7 @@ const learner = new Learner(
   },
 );
 const detector = new Detector(detectorOptions(config), {
-  parser: new MessageParser({ sensorOf: (t) => t, objects: 'channels', maxPayloadBytes: 65536, maxFutureMs: 60000, outOfOrderToleranceMs: 5000, maxReadingsPerMessage: 10000, longBurst: 'split', window: config.window.length }),
+  parser: new MessageParser(replayParseOptionsOf(config)),
   modelFor: (stream) => {
     const model = registry.modelFor(stream);
     return model === null ? null : { model, own: registry.learntOnAlone?.(stream) ?? registry.hasOwnModel(stream) };

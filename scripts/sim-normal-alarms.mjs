@@ -20,6 +20,7 @@ const dist = new URL('../dist/', import.meta.url);
 const { Simulator } = await import(new URL('sim/simulator.js', dist));
 const { Detector, detectorOptions, priorsOf } = await import(new URL('pipeline/detector.js', dist));
 const { MessageParser } = await import(new URL('pipeline/parse.js', dist));
+const { replayParseOptionsOf } = await import(new URL('pipeline/ingest-options.js', dist));
 const { defaultConfig } = await import(new URL('config/schema.js', dist));
 const { loadModel } = await import(new URL('adapters/onnx-runner.js', dist));
 const { trainModel, sidecarOf } = await import(new URL('train/trainer.js', dist));
@@ -50,7 +51,7 @@ try {
   model = await loadModel((await writeModel(dir, sidecarOf(`sim-${sensor}-${seed}`, trained), trained.params)).sidecarPath);
   const opts = detectorOptions(config);
   const detector = new Detector(values.kinds === undefined ? opts : { ...opts, scorer: { ...opts.scorer, evidence: values.kinds.split(',') } }, {
-    parser: new MessageParser({ sensorOf: (t) => t, objects: 'channels', maxPayloadBytes: 65536, maxFutureMs: 60000, outOfOrderToleranceMs: 5000, maxReadingsPerMessage: 10000, longBurst: 'split', window: config.window.length }),
+    parser: new MessageParser(replayParseOptionsOf(config)),
     modelFor: () => ({ model, own: true }),
     priorsFor: () => priorsOf(model.sidecar),
     newId: (() => {

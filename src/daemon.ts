@@ -33,7 +33,7 @@ import { Detector, detectorOptions, priorsOf, type DetectorOutput } from './pipe
 import { CommandHandler, commandFilter } from './pipeline/commands.js';
 import { ModelRegistry, compileScopes } from './learn/registry.js';
 import type { LoadedModel, ModelLoader } from './contract/ports.js';
-import { Learner } from './learn/learner.js';
+import { Learner, learningOptionsOf } from './learn/learner.js';
 import { writeModel } from './model/onnx-export.js';
 import { realAdapters, type DaemonAdapters } from './daemon/adapters.js';
 import { Checkpoints, EpisodeTicks, detectorCheckpointSubject } from './daemon/checkpoints.js';
@@ -413,17 +413,7 @@ export class Daemon {
   private async startLearner(store: SqliteStore, registry: ModelRegistry, loadModel: ModelLoader, modelsDir: string): Promise<Learner> {
     const { config, logger } = this.opts;
     const learner = new Learner(
-      {
-        enabled: config.learning.enabled,
-        minReadings: config.learning.minReadings,
-        maxReadings: config.learning.maxReadings,
-        retrainIntervalMs: config.learning.retrainIntervalMs,
-        epochs: config.learning.epochs,
-        hidden: config.learning.hidden,
-        cell: config.model.cell,
-        window: config.window.length,
-        hop: config.window.hop,
-      },
+      learningOptionsOf(config),
       {
         store,
         registry,

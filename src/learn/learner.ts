@@ -10,6 +10,7 @@ import { inSensorUnits, standardisationOf, standardisedSegments } from '../train
 import type { LoadedModel, ModelLoader } from '../contract/ports.js';
 import type { ModelRegistry } from './registry.js';
 import type { OwnModelProgress } from '../contract/own-model.js';
+import type { Config } from '../config/schema.js';
 import { gate, isTie, splitHeldOut, type GateDecision, type HeldOutSeries } from './gate.js';
 
 export interface LearningOptions {
@@ -22,6 +23,24 @@ export interface LearningOptions {
   readonly cell: CellKind;
   readonly window: number;
   readonly hop: number;
+}
+
+/**
+ * LearningOptions from a Config (learning.*, model.cell, window.length / hop), as the daemon's learner runs;
+ * `enabled` overrides learning.enabled (a script that forces it on or off).
+ */
+export function learningOptionsOf(config: Config, enabled: boolean = config.learning.enabled): LearningOptions {
+  return {
+    enabled,
+    minReadings: config.learning.minReadings,
+    maxReadings: config.learning.maxReadings,
+    retrainIntervalMs: config.learning.retrainIntervalMs,
+    epochs: config.learning.epochs,
+    hidden: config.learning.hidden,
+    cell: config.model.cell,
+    window: config.window.length,
+    hop: config.window.hop,
+  };
 }
 
 /** What the learner needs of the store: the readings it learns from, and the models it records and assigns. */

@@ -29,6 +29,26 @@ export function parseOptionsOf(config: Config, extra: Pick<ParseOptions, 'onCloc
   };
 }
 
+/**
+ * ParseOptions for a replay of recorded rows (`anomalyd replay`, `npm run evaluate`, the scripts that drive the
+ * Detector directly): the replay makes the streams itself, so a row's topic IS its stream and its payload one
+ * reading of that stream's channels (objects: 'channels'); the limits are the config's, as in the daemon.
+ * A recording's times are its own: a row is never "in the future" of its own arrival (the caller passes the
+ * row's time as its arrival).
+ */
+export function replayParseOptionsOf(config: Config): ParseOptions {
+  return {
+    sensorOf: (topic) => topic,
+    objects: 'channels',
+    maxPayloadBytes: config.ingest.maxPayloadBytes,
+    maxFutureMs: config.ingest.maxFutureMs,
+    outOfOrderToleranceMs: config.ingest.outOfOrderToleranceMs,
+    maxReadingsPerMessage: config.ingest.maxReadingsPerMessage,
+    longBurst: config.ingest.longBurst,
+    window: config.window.length,
+  };
+}
+
 /** The MQTT filters the daemon subscribes to for readings: ingest.topics and every rule's and preset's topics. */
 export function ingestFilters(config: Config): string[] {
   return subscriptionFilters(config.ingest, templateFilters);

@@ -19,6 +19,7 @@ import type { Config } from '../config/schema.js';
 import type { LoadedModel, ModelLoader } from '../contract/ports.js';
 import { Detector, detectorOptions, priorsOf } from '../pipeline/detector.js';
 import { MessageParser } from '../pipeline/parse.js';
+import { replayParseOptionsOf } from '../pipeline/ingest-options.js';
 import { writeModel } from '../model/onnx-export.js';
 import { sidecarOf, trainModel, type TrainOptions, type TrainResult, type TrainSeries } from '../train/trainer.js';
 import { replayRows, type ReplayCounters, type ReplayOutput, type ReplayRow } from './drive.js';
@@ -125,18 +126,7 @@ export async function runReplay(rows: readonly ReplayRow[], opts: ReplayRunOptio
     for (const [stream, m] of models) used.set(stream, m.id);
     let ids = 0;
     const detector = new Detector(detectorOptions(config), {
-      parser: new MessageParser({
-        // The replay makes the streams itself (streamRows): a row's payload is one reading of its stream.
-        sensorOf: (topic) => topic,
-        objects: 'channels',
-        maxPayloadBytes: config.ingest.maxPayloadBytes,
-        // A recording's times are its own: a row is never "in the future" of its own arrival.
-        maxFutureMs: config.ingest.maxFutureMs,
-        outOfOrderToleranceMs: config.ingest.outOfOrderToleranceMs,
-        maxReadingsPerMessage: config.ingest.maxReadingsPerMessage,
-        longBurst: config.ingest.longBurst,
-        window: config.window.length,
-      }),
+      parser: new MessageParser(replayParseOptionsOf(config)),
       modelFor: (stream) => {
         const m = models.get(stream);
         return m === undefined ? null : { model: m, own: m !== shipped };
