@@ -87,6 +87,8 @@ for (const ch of channels) {
   );
   for (let k = 0; k < s.rows.length; k++) {
     const row = s.rows[k];
+    // A row that begins a new recording (MSL's first test row), as src/replay/drive.ts marks it (roots before it: none).
+    if (row.newRecording === true) det.newRecording?.(row.sensor);
     input.next({ topic: row.sensor, payload: payloadOf(row), receivedAt: row.ts, seq: k });
     while (det.pending > 0) await new Promise((r) => setImmediate(r));
   }

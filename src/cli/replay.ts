@@ -34,6 +34,11 @@ Input:
 ${CSV_INPUT_HELP}  --interval-ms N           without a time column (none, or an index-only file), each sensor's row n
                             is at n * N ms (default 1000)
   --sensor-column NAME      several sensors in one file: this column names each row's sensor
+  --recording-column NAME   several recordings of a sensor in one file: a row whose value in this column
+                            differs from its sensor's previous row's begins a new recording (the step
+                            between two recordings is not the stream's: its model state, previous reading,
+                            short means and runs start over, and the time between is no silence; its
+                            model and what it learnt are kept). Its times must still increase
 
 Model (one of):
   --model NAME              model NAME in model.dir (default: model.name, else the model.cell model)
@@ -85,6 +90,7 @@ const OPTIONS = {
   ...CSV_OPTIONS,
   'interval-ms': { type: 'string' },
   'sensor-column': { type: 'string' },
+  'recording-column': { type: 'string' },
   model: { type: 'string' },
   cell: { type: 'string' },
   'learn-first': { type: 'string' },
@@ -105,6 +111,7 @@ interface Plan {
   readonly csv: CsvFlags;
   readonly intervalMs: number | undefined;
   readonly sensorColumn: string | undefined;
+  readonly recordingColumn: string | undefined;
   readonly learn: { readonly rows: number } | { readonly fraction: number } | null;
   readonly train: { hidden?: number; epochs?: number; seed?: number };
   readonly group: boolean;
@@ -156,6 +163,7 @@ function plan(argv: string[]): Plan | HelpPlan {
     csv,
     intervalMs: numberFlag(v['interval-ms'], 'interval-ms', 1, true),
     sensorColumn: v['sensor-column'],
+    recordingColumn: v['recording-column'],
     learn: learnFirst !== undefined ? { rows: learnFirst } : learnFraction !== undefined ? { fraction: learnFraction } : null,
     train: {
       hidden: numberFlag(v.hidden, 'hidden', 1, true),
@@ -244,6 +252,7 @@ async function replayWith(p: Plan, config: Config, configFile: string | null, ct
     ...(p.csv.timeColumn !== undefined ? { timestampColumn: p.csv.timeColumn } : {}),
     ...(p.csv.columns !== undefined ? { valueColumns: p.csv.columns } : {}),
     ...(p.sensorColumn !== undefined ? { sensorColumn: p.sensorColumn } : {}),
+    ...(p.recordingColumn !== undefined ? { recordingColumn: p.recordingColumn } : {}),
     ...(p.intervalMs !== undefined ? { intervalMs: p.intervalMs } : {}),
     // --timezone wins; else the config's ingest.timezone (device times without an offset), as for 'run'.
     timeZone: p.timezoneFlag || config.ingest.timezone === null ? p.csv.timeZone : resolveTimeZone(config.ingest.timezone),

@@ -5,7 +5,9 @@
  *   SKAB (../shared/datasets/skab): 8 channels of one sensor; rows [0, 400) are normal and learnt from, rows
  *        400 … end scored against the `anomaly` column (the benchmark's protocol).
  *   MSL (../shared/datasets/msl): the channel's train file, then its test file, as one 1 Hz stream of one
- *        sensor; the train rows are learnt from, the test rows scored against its `anomaly` column.
+ *        sensor, the test file's first row marked as a new recording (StreamRow.newRecording: two recordings,
+ *        the step between them not the stream's); the train rows are learnt from, the test rows scored against
+ *        its `anomaly` column.
  *   NAB-layout corpus (`--corpus DIR`: DIR/data/<group>/<file>.csv with `timestamp,value`, DIR/labels/
  *        combined_windows.json, optionally our DIR/labels/anomaly_runs.json): the first min(15 %, 750) rows
  *        of each file are the probationary period, learnt from and not scored; every later row is scored.
@@ -109,7 +111,9 @@ export function mslChannels(root: string): string[] {
 
 /**
  * The channel's train rows then its test rows, as one 1 Hz stream of one sensor (times synthesised from
- * 2020-01-01, 1 s apart): learn from the train rows, score the test rows.
+ * 2020-01-01, 1 s apart), the first test row marked `newRecording` (the detector's new-recording boundary:
+ * telemanom, Hundman et al. 2018, scores the test file from its own readings): learn from the train rows, score
+ * the test rows.
  *
  * @throws CsvError / Error naming the file on a malformed file or a label count that does not match.
  */
@@ -121,7 +125,8 @@ export async function loadMsl(root: string, channel: string): Promise<EvalStream
   const train = trainInput.rows;
   const test = testInput.rows;
   const shift = train.length * 1000;
-  const rows = [...train, ...test.map((r) => ({ ...r, ts: r.ts + shift }))];
+  // Two recordings: the test file's first row begins a new one (its step from the train's last row is not the stream's).
+  const rows = [...train, ...test.map((r, i) => ({ ...r, ts: r.ts + shift, ...(i === 0 ? { newRecording: true } : {}) }))];
   if (rows[0].ts !== SYNTHETIC_ORIGIN_MS) throw new Error('unexpected synthetic origin');
   const testLabels = labelColumn(testInput);
   if (testLabels.length !== test.length) throw new Error(`${testPath}: ${testLabels.length} labels for ${test.length} rows`);

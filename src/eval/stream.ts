@@ -16,6 +16,8 @@ export interface StreamRow {
   readonly channels: readonly string[];
   /** Sensor units; NaN = a bad value the detector should reject. */
   readonly values: readonly number[];
+  /** The row begins a new recording of its sensor (ReplayRow.newRecording: MSL's first test row). */
+  readonly newRecording?: boolean;
 }
 
 /** A labelled recording, as the evaluation protocol defines it for one file. */

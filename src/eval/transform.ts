@@ -104,12 +104,19 @@ export function rescaleRows(rows: readonly StreamRow[], opts: RescaleOptions): R
   const twice = new Set(pick(rng, [...kept], opts.duplicates ?? Math.max(3, Math.round(0.001 * n))));
   const out: StreamRow[] = [];
   const source: number[] = [];
+  // A dropped row that began a new recording passes its mark to its sensor's next kept row.
+  const mark = new Set<string>();
+  let d = 0;
   for (const i of kept) {
-    const row = { ...rows[i], ts: times[i] };
+    for (; d < i; d++) if (dropped.has(d) && rows[d].newRecording === true) mark.add(rows[d].sensor);
+    const carried = mark.size > 0 && mark.delete(rows[i].sensor);
+    const row = carried ? { ...rows[i], ts: times[i], newRecording: true } : { ...rows[i], ts: times[i] };
     out.push(row);
     source.push(i);
     if (twice.has(i)) {
-      out.push(row);
+      // The copy is the same reading delivered again, not a second new recording.
+      const { newRecording: _first, ...again } = row;
+      out.push(again);
       source.push(i);
     }
   }

@@ -71,6 +71,16 @@ export class Cadence {
     return this.lastTs;
   }
 
+  /**
+   * The stream's next reading begins a new recording (Detector.newRecording): it is placed as a stream's first
+   * reading is (a new segment: `reset`, nothing filled, no silence counted), whenever it comes. The interval
+   * learnt so far is kept (the sensor's report period); the time between the two recordings is not learnt as
+   * one of its gaps.
+   */
+  restart(): void {
+    this.lastTs = Number.NaN;
+  }
+
   /** Places a reading stamped `ts` (epoch ms). */
   place(ts: number): Placement {
     const last = this.lastTs;

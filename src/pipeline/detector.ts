@@ -144,6 +144,8 @@ export class Detector {
   private readonly held = new Map<string, Float64Array>();
   /** Streams with a gap that is the daemon's, not theirs (excuseGap): the end of the daemon's deafness on the stream's clock, epoch ms. */
   private readonly excused = new Map<string, number>();
+  /** Streams whose next reading begins a new recording (newRecording). */
+  private readonly recordings = new Set<string>();
   private readonly engine: StepEngine<Origin>;
   readonly scorer: StreamScorer;
   private emit: ((o: DetectorOutput) => void) | null = null;
@@ -242,6 +244,7 @@ export class Detector {
    */
   forget(stream: string): void {
     this.excused.delete(stream);
+    this.recordings.delete(stream);
     this.cadences.delete(stream);
     this.held.delete(stream);
     this.engine.forget(stream);
@@ -269,6 +272,30 @@ export class Detector {
   /** Resets the stream's model state at its next chunk (a model was swapped in). */
   resetModelState(stream: string): void {
     this.engine.resetState(stream);
+  }
+
+  /**
+   * The stream's next reading begins a new recording: its continuity with the readings before is broken (another
+   * recording of the same sensor joined after this one, as the evaluation's MSL protocol joins a channel's train
+   * and test files; a sensor replaced or restarted). Call it before that reading's message is taken (replay:
+   * src/replay/drive.ts, a row marked `newRecording`). The reading is placed as a stream's first reading is
+   * (Cadence.restart): it starts a new segment, as the first reading after a gap does, through the same path
+   * (`reset`):
+   *   - reset: the model's hidden state and its previous prediction (the step engine's reset, as after a gap
+   *     or a model swap; its errors count again once the state has settled), the previous reading (no
+   *     `change`, `spread` or run across the boundary: the run lengths start over), the short means of the
+   *     level and of the model's residual (`shift`, `bias`), the cycles' phase (their profiles start over);
+   *   - not counted: the time between the recordings is no silence (no `stuck` evidence of the steps it
+   *     missed, nothing filled), and not learnt as a gap between readings;
+   *   - kept: the model, the running normalisation, every history of evidence (adaptive and reference, their
+   *     calibration), the value histograms, the learnt interval, the learning state, an open episode (judged
+   *     by the new recording's readings against the same reference, as after a gap).
+   * The new recording's times must come after the previous one's (the parser admits readings in time order, as
+   * for any reading). Not checkpointed: a mark not taken by a reading before a restart is lost. The daemon does
+   * not call it; a stream that the daemon cannot hear for a while is `excuseGap`'s.
+   */
+  newRecording(stream: string): void {
+    this.recordings.add(stream);
   }
 
   /**
@@ -408,6 +435,11 @@ export class Detector {
     if (cadence === undefined) {
       cadence = new Cadence(this.opts.cadence);
       this.cadences.set(stream, cadence);
+    }
+    if (this.recordings.size > 0 && this.recordings.delete(stream)) {
+      // A new recording (newRecording): placed as a first reading; a gap the caller excused belonged to the last one.
+      cadence.restart();
+      this.excused.delete(stream);
     }
     const previousTs = cadence.latestTs;
     const place = cadence.place(reading.ts);

@@ -9,7 +9,8 @@
  * split into several stream rows (one per value column, src/replay/run.ts), it reports the most surprising
  * of them and is anomalous while any is. Rows with index < `learnRows` (the rows a model was trained on) go
  * through every stage, warming the stream up, but report status `learning` and score 0, as do rows while
- * the stream itself is still learning.
+ * the stream itself is still learning. A row marked `newRecording` begins a new recording of its stream
+ * (Detector.newRecording).
  */
 import { Subject } from 'rxjs';
 import type { RawMessage, RejectReason } from '../contract/types.js';
@@ -23,6 +24,12 @@ export interface ReplayRow {
   /** Channel names in the order of `values`. */
   readonly channels: readonly string[];
   readonly values: readonly number[];
+  /**
+   * The row begins a new recording of its sensor (Detector.newRecording): the readings before it are another
+   * recording (the evaluation's MSL protocol: a channel's train file, then its test file, one interval apart), so
+   * the step between them is not the stream's. Absent: the row continues its sensor's stream.
+   */
+  readonly newRecording?: boolean;
 }
 
 export type ReplayStatus = 'learning' | 'ok' | 'anomalous';
@@ -244,6 +251,7 @@ export async function replayRows(detector: Detector, rows: readonly ReplayRow[],
   });
   for (let k = 0; k < rows.length; k++) {
     const row = rows[k];
+    if (row.newRecording === true) detector.newRecording(row.sensor);
     input.next({ topic: row.sensor, payload: payloadOf(row), receivedAt: row.ts, seq: k });
     if ((k + 1) % chunk === 0) {
       do await new Promise<void>((resolve) => setImmediate(resolve));

@@ -57,14 +57,14 @@ export function trainOptionsOf(config: Config): Omit<TrainOptions, 'now' | 'sour
   return { cell: config.model.cell, hidden: config.learning.hidden, epochs: config.learning.epochs, window: config.window.length, hop: config.window.hop, seed: 1 };
 }
 
-/** Splits rows into the streams the detector sees: one per value column, or one group per row's sensor. */
+/** Splits rows into the streams the detector sees: one per value column, or one group per row's sensor (a row's `newRecording` mark goes to each). */
 export function streamRows(rows: readonly ReplayRow[], group: boolean): { rows: ReplayRow[]; rowOf: Int32Array } {
   if (group || rows.every((r) => r.channels.length <= 1)) return { rows: [...rows], rowOf: Int32Array.from(rows, (_, i) => i) };
   const out: ReplayRow[] = [];
   const rowOf: number[] = [];
   rows.forEach((r, i) => {
     for (let c = 0; c < r.channels.length; c++) {
-      out.push({ sensor: `${r.sensor}/${r.channels[c]}`, ts: r.ts, channels: ['value'], values: [r.values[c]] });
+      out.push({ sensor: `${r.sensor}/${r.channels[c]}`, ts: r.ts, channels: ['value'], values: [r.values[c]], ...(r.newRecording === true ? { newRecording: true } : {}) });
       rowOf.push(i);
     }
   });

@@ -5,7 +5,8 @@
  *
  * A missing value (empty, nan, null) is NaN in the row and goes to the parser as null, as a sensor sends
  * one; a row out of time order goes to it too (it rejects it as out_of_order): a replay sees what the
- * daemon would.
+ * daemon would. With a recording column, a row whose recording differs from its sensor's previous row's begins a
+ * new recording of that sensor (ReplayRow.newRecording: the step between the two is not the stream's).
  */
 import { CsvError, parseCsvTable, readCsvTable, TIME_COLUMNS, type CsvReadOptions, type CsvTable } from '../csv/table.js';
 import type { ReplayRow } from './drive.js';
@@ -25,6 +26,11 @@ export interface ReplayCsvOptions {
   readonly timeZone?: string;
   /** More columns that are never values by default (labels). */
   readonly exclude?: readonly string[];
+  /**
+   * Column naming each row's recording: a row whose recording differs from its sensor's previous row's begins a
+   * new recording of that sensor (ReplayRow.newRecording; Detector.newRecording). Never a value column.
+   */
+  readonly recordingColumn?: string;
 }
 
 export interface ReplayInput {
@@ -34,6 +40,7 @@ export interface ReplayInput {
   readonly timeTexts: readonly string[];
   readonly timestampColumn: string | null;
   readonly sensorColumn: string | null;
+  readonly recordingColumn: string | null;
   /** What the reader chose and left out, for the command's log and for other columns (labels). */
   readonly table: CsvTable;
 }
@@ -51,7 +58,7 @@ export function parseReplayCsv(text: string, opts: ReplayCsvOptions = {}, source
 }
 
 function tableOptions(opts: ReplayCsvOptions): CsvReadOptions {
-  const exclude = [...(opts.sensorColumn !== undefined ? [opts.sensorColumn] : []), ...(opts.exclude ?? [])];
+  const exclude = [...(opts.sensorColumn !== undefined ? [opts.sensorColumn] : []), ...(opts.recordingColumn !== undefined ? [opts.recordingColumn] : []), ...(opts.exclude ?? [])];
   return {
     ...(opts.timestampColumn !== undefined ? { timeColumn: opts.timestampColumn } : {}),
     ...(opts.valueColumns !== undefined ? { valueColumns: opts.valueColumns } : {}),
@@ -75,6 +82,12 @@ export function replayInputOf(table: CsvTable, opts: ReplayCsvOptions = {}): Rep
   if (sensors !== null && opts.sensorColumn !== undefined && channels.includes(opts.sensorColumn)) {
     throw new CsvError([`${table.source}: '${opts.sensorColumn}' cannot be both the sensor column and a value column`]);
   }
+  const recordings = opts.recordingColumn !== undefined ? table.text(opts.recordingColumn) : null;
+  if (recordings !== null && opts.recordingColumn !== undefined && (channels.includes(opts.recordingColumn) || opts.recordingColumn === opts.sensorColumn)) {
+    throw new CsvError([`${table.source}: '${opts.recordingColumn}' cannot be the recording column and a value or sensor column`]);
+  }
+  /** Each sensor's recording so far (recordingColumn). */
+  const recordingOf = new Map<string, string>();
   const defaultSensor = opts.sensor ?? 'replay';
   const times = table.times;
   const texts = table.timeColumn !== null ? table.text(table.timeColumn) : null;
@@ -101,8 +114,14 @@ export function replayInputOf(table: CsvTable, opts: ReplayCsvOptions = {}): Rep
     }
     const values = new Array<number>(C);
     for (let c = 0; c < C; c++) values[c] = table.values[i * C + c];
-    rows.push({ sensor, ts, channels, values });
+    let newRecording = false;
+    if (recordings !== null) {
+      const previous = recordingOf.get(sensor);
+      newRecording = previous !== undefined && previous !== recordings[i];
+      recordingOf.set(sensor, recordings[i]);
+    }
+    rows.push(newRecording ? { sensor, ts, channels, values, newRecording } : { sensor, ts, channels, values });
   }
   if (problems.length > 0) throw new CsvError(problems);
-  return { rows, channels, timeTexts, timestampColumn: table.timeColumn, sensorColumn: opts.sensorColumn ?? null, table };
+  return { rows, channels, timeTexts, timestampColumn: table.timeColumn, sensorColumn: opts.sensorColumn ?? null, recordingColumn: opts.recordingColumn ?? null, table };
 }

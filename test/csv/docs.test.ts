@@ -16,7 +16,7 @@ describe('docs/CSV.md and --help', () => {
     for (const name of TIME_COLUMNS) expect(doc).toContain(`\`${name}\``);
     for (const name of INDEX_COLUMNS.filter((n) => n !== '')) expect(doc).toContain(`\`${name}\``);
     for (const token of MISSING_VALUES.filter((t) => t !== '')) expect(doc).toContain(`\`${token}\``);
-    for (const flag of ['--timestamp-column', '--columns', '--timezone', '--interval-ms', '--sensor-column', 'sep=;']) expect(doc).toContain(flag);
+    for (const flag of ['--timestamp-column', '--columns', '--timezone', '--interval-ms', '--sensor-column', '--recording-column', 'sep=;']) expect(doc).toContain(flag);
   });
 
   it('train and replay share the CSV flags and their help, which names the time columns and points to the doc', () => {

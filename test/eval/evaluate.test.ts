@@ -236,7 +236,7 @@ describe.skipIf(!haveData)('the labelled datasets (../shared/datasets)', () => {
     expect(s.windows.length).toBe(runsOf(labels.slice(SKAB_LEARN_ROWS)).length);
   });
 
-  it('MSL: the train file then the test file as one 1 Hz stream; only test rows are labelled and scored', async () => {
+  it('MSL: the train file then the test file as one 1 Hz stream, the test file a new recording; only test rows are labelled and scored', async () => {
     const channel = mslChannels(DATA).includes('T-9') ? 'T-9' : mslChannels(DATA)[0];
     const s = await loadMsl(DATA, channel);
     const lines = (name: string): number => readFileSync(join(DATA, 'msl', name), 'utf8').trim().split('\n').length - 1;
@@ -244,6 +244,8 @@ describe.skipIf(!haveData)('the labelled datasets (../shared/datasets)', () => {
     expect(s.rows.length).toBe(s.learnRows + lines(`${channel}.test.csv`));
     expect(s.labels.subarray(0, s.learnRows).every((l) => l === 0)).toBe(true);
     expect(s.rows[s.learnRows].ts - s.rows[s.learnRows - 1].ts).toBe(1000);
+    // Two recordings: the test file's first row begins a new one, and no other row does.
+    expect(s.rows.flatMap((r, i) => (r.newRecording === true ? [i] : []))).toEqual([s.learnRows]);
   });
 
   it('a SKAB file through today’s replay with the shipped configuration', async () => {

@@ -86,6 +86,19 @@ describe('rescaleRows (the time-scale test)', () => {
     expect(kept.size).toBe(input.length - 1500);
   });
 
+  it('keeps a new recording where it begins: a dropped first row passes its mark to the next kept row; a copy delivered twice is no second one', () => {
+    const marked = rows(3000).map((r, i) => (i % 100 === 50 ? { ...r, newRecording: true } : r));
+    const t = rescaleRows(marked, { intervalMs: TIME_SCALES['1m'], seed: 5, drop: 0.2, duplicates: 300 });
+    // Per input row marked, the first output row from it or later carries the mark; no other output row does.
+    const expected = new Set<number>();
+    for (let i = 50; i < 3000; i += 100) expected.add(t.source.findIndex((s) => s >= i));
+    const got = t.rows.flatMap((r, j) => (r.newRecording === true ? [j] : []));
+    expect(got).toEqual([...expected].sort((a, b) => a - b));
+    // The case is exercised: some marked rows were dropped, some delivered twice.
+    expect(got.some((j) => t.source[j] % 100 !== 50)).toBe(true);
+    expect(got.some((j) => t.source[j + 1] === t.source[j])).toBe(true);
+  });
+
   it('rejects bad options', () => {
     expect(() => rescaleRows(input, { intervalMs: 0 })).toThrow(/intervalMs must be > 0/);
     expect(() => rescaleRows(input, { intervalMs: 1000, jitter: 2 })).toThrow(/jitter/);

@@ -43,6 +43,23 @@ describe('Cadence', () => {
     expect(c.intervalMs).toBe(1000);
   });
 
+  it('restart (a new recording): the next reading is placed as a first one, whenever it comes; the interval is kept, the time between not learnt', () => {
+    const c = new Cadence({ intervalMs: 0, resetAfter: 4 });
+    const t = (k: number): number => T0 + k * 1000;
+    placeAll(c, Array.from({ length: 30 }, (_, k) => t(k)));
+    const gaps = (): number[] => c.toJSON().gaps as number[];
+    // One interval later: a new segment, nothing filled, no silence.
+    c.restart();
+    const next = c.place(t(30));
+    expect(next).toEqual({ filled: 0, reset: true, duplicate: false, intervalMs: 1000 });
+    expect(c.place(t(31))).toMatchObject({ filled: 0, reset: false });
+    // An hour later: the same, and the hour is not one of its gaps.
+    c.restart();
+    expect(c.place(t(3631))).toEqual({ filled: 0, reset: true, duplicate: false, intervalMs: 1000 });
+    expect(gaps().every((g) => g === 1000)).toBe(true);
+    expect(c.intervalMs).toBe(1000);
+  });
+
   it('tells duplicates (the same time stamp, or an older one) from steps', () => {
     const c = new Cadence({ intervalMs: 1000, resetAfter: 4 });
     c.place(T0);

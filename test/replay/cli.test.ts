@@ -118,6 +118,32 @@ describe('anomalyd replay', () => {
     expect(table.slice(200).some((r) => r[5] !== 'learning')).toBe(true);
   });
 
+  it('--recording-column: the step between two recordings of a sensor is not alarmed; the same rows as one recording are', async () => {
+    // The first recording ends at the top of its cycle, the second begins at the bottom, one interval later.
+    const lines = ['ts,value,rec'];
+    const A = 700;
+    const B = 200;
+    for (let i = 0; i < A + B; i++) {
+      const phase = i < A ? i + 1 - A + 5 : i - A + 15;
+      lines.push(`${Date.UTC(2026, 0, 1) + i * 1000},${Math.sin((2 * Math.PI * phase) / 20).toFixed(4)},${i < A ? 'first' : 'second'}`);
+    }
+    const two = join(dir, 'two.csv');
+    await writeFile(two, `${lines.join('\n')}\n`);
+    const run = async (extra: string[]): Promise<string[][]> => {
+      const { ctx, out, err } = context();
+      const code = await replayCommand(['--input', two, '--model', 'fixture', '--config', config, ...extra], ctx);
+      expect(code, err()).toBe(0);
+      return parseCsv(out()).slice(1);
+    };
+    const marked = await run(['--recording-column', 'rec']);
+    const joined = await run([]);
+    expect(marked).toHaveLength(A + B);
+    expect(joined.slice(A, A + 3).some((r) => r[4] === '1')).toBe(true);
+    expect(marked.slice(A).every((r) => r[4] === '0')).toBe(true);
+    // The recording column is no value column.
+    expect(marked[0]).toHaveLength(joined[0].length);
+  });
+
   it('prints help with 0 and refuses bad usage with 2', async () => {
     const help = context();
     expect(await replayCommand(['--help'], help.ctx)).toBe(0);

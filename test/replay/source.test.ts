@@ -58,6 +58,24 @@ describe('parseReplayCsv', () => {
     expect(Array.from(input.table.numbers('label'))).toEqual([0, 1]);
   });
 
+  it('marks where a sensor\'s recording changes (a recording column), never a value column', () => {
+    const text = 'ts,dev,rec,value\n1767225600000,a,train,1\n1767225601000,b,r1,2\n1767225602000,a,train,3\n1767225603000,a,test,4\n1767225604000,b,r1,5\n1767225605000,a,test,6\n1767225606000,b,r2,7\n';
+    const input = parseReplayCsv(text, { sensorColumn: 'dev', recordingColumn: 'rec' });
+    expect(input.channels).toEqual(['value']);
+    expect(input.recordingColumn).toBe('rec');
+    // A sensor's first row is no new recording (nothing came before it); a change of its recording is.
+    expect(input.rows.map((r) => [r.sensor, r.newRecording === true])).toEqual([
+      ['a', false],
+      ['b', false],
+      ['a', false],
+      ['a', true],
+      ['b', false],
+      ['a', false],
+      ['b', true],
+    ]);
+    expect(() => parseReplayCsv(text, { sensorColumn: 'dev', recordingColumn: 'dev' })).toThrow(/cannot be the recording column/);
+  });
+
   it('refuses what cannot be replayed, with line numbers', () => {
     expect(() => parseReplayCsv('index,value\n0,1\n', { timestampColumn: 'index' }, 'f.csv')).toThrow(/f\.csv:2: .*before 2000.*--timestamp-column none/);
     expect(() => parseReplayCsv('when,ts\n2026-01-01,1\n', { timestampColumn: 'when', valueColumns: ['ts'] })).toThrow(/cannot be named 'ts'/);
