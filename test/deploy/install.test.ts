@@ -96,12 +96,6 @@ describe('systemd/anomalyd.service', () => {
     expect(one(service, 'StandardOutput')).toBe('journal');
   });
 
-  it('bounds the V8 heap and the number of malloc arenas (resident memory, BENCHMARKS.md "mem2")', () => {
-    const env = environmentOf(service!);
-    expect(env.NODE_OPTIONS).toBe('--max-old-space-size=192');
-    expect(env.MALLOC_ARENA_MAX).toBe('2');
-  });
-
   it('does not forbid writable+executable memory, which V8 needs', () => {
     expect(service?.get('MemoryDenyWriteExecute') ?? ['no']).toEqual(['no']);
   });
