@@ -73,6 +73,11 @@ export class MqttAdapter {
       resubscribe: true,
       protocolVersion: 4,
       will: { topic: o.statusTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
+      // mqtt-packet otherwise makes, at the first packet written, a cache of all 65,536 two-byte numbers as Buffers
+      // (topic lengths, message ids): ~6.5 MB of the V8 heap for good, most of the daemon's idle heap after its
+      // code. Without it a number is written from a fresh 2-byte Buffer: the same bytes. The switch is
+      // mqtt-packet's, global to the process (the embedded broker writes through the same module).
+      writeCache: false,
     };
     // mqtt.js traces every packet through the `debug` package, which costs a call and a namespace check even
     // when disabled (about 1 % of the daemon's time per message); it stays on when DEBUG names mqttjs (or *).

@@ -156,8 +156,20 @@ const floats = (wide: boolean, n: number): Floats => (wide ? new Float64Array(n)
  * (RING_GROWTH), up to `max`: a junk or short-lived stream never takes the ≈ 45 kB of a full one-value ring,
  * and a growing one holds at most half as much room again as it has readings (doubling: up to twice).
  */
+/** The widest span of times (ms) a ring holds as 32-bit offsets from its base. */
+const TS_SPAN = 0xffff_ffff;
+/** A time a ring may hold as an offset: a safe integer (so every sum and difference is exact), not -0. */
+const wholeMs = (t: number): boolean => Number.isSafeInteger(t) && !Object.is(t, -0);
+
 class Ring {
-  ts: Float64Array;
+  /**
+   * The readings' times (epoch ms) as whole ms after `tsBase`, 4 bytes a reading instead of 8, while every time the
+   * ring holds is a whole ms within TS_SPAN (49.7 days) of the others (the base moves to the oldest when a newer
+   * time would not fit); then, for good, the times themselves (`ts64`). Read through tsAt: the same numbers either way.
+   */
+  ts32: Uint32Array | null;
+  ts64: Float64Array | null = null;
+  tsBase = 0;
   /** Float32 until a reading does not fit one (fitsFloat32), then float64 for good (`wide`). */
   vals: Floats;
   exp: Floats;
@@ -175,7 +187,7 @@ class Ring {
     readonly C: number,
   ) {
     this.capacity = Math.min(max, RING_START);
-    this.ts = new Float64Array(this.capacity);
+    this.ts32 = new Uint32Array(this.capacity);
     this.vals = new Float32Array(this.capacity * C);
     this.exp = new Float32Array(this.capacity * C);
     this.spr = new Float32Array(this.capacity * C);
@@ -187,7 +199,7 @@ class Ring {
     if (!this.wide && !r.values.every(fitsFloat32)) this.widen();
     if (this.size === this.capacity && this.capacity < this.max) this.grow();
     const i = this.next;
-    this.ts[i] = r.ts;
+    this.setTs(i, r.ts);
     for (let c = 0; c < this.C; c++) {
       this.vals[i * this.C + c] = r.values[c];
       this.exp[i * this.C + c] = r.expected?.[c] ?? NaN;
@@ -212,6 +224,56 @@ class Ring {
     this.wide = true;
   }
 
+  /** The time of the reading at ring index i (epoch ms). */
+  tsAt(i: number): number {
+    return this.ts64 !== null ? this.ts64[i] : this.tsBase + this.ts32![i];
+  }
+
+  /** Writes time `t` at ring index i (the slot about to hold the newest reading). */
+  private setTs(i: number, t: number): void {
+    if (this.ts64 !== null) {
+      this.ts64[i] = t;
+      return;
+    }
+    const ts32 = this.ts32!;
+    // The first time is the base; -0 is held as itself (an offset would give +0).
+    if (this.size === 0 && wholeMs(t)) this.tsBase = t;
+    const d = t - this.tsBase;
+    if (wholeMs(t) && d >= 0 && d <= TS_SPAN) {
+      ts32[i] = d;
+      return;
+    }
+    // Rebase on the lowest of the times held (not counting slot i, about to be overwritten) and t, if they all fit.
+    let lo = wholeMs(t) ? t : NaN;
+    let hi = lo;
+    for (let k = 0; k < this.size; k++) {
+      const j = this.at(k);
+      if (j === i && this.size === this.capacity) continue;
+      const v = this.tsBase + ts32[j];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    if (hi - lo <= TS_SPAN) {
+      for (let k = 0; k < this.size; k++) {
+        const j = this.at(k);
+        if (j === i && this.size === this.capacity) continue;
+        ts32[j] = this.tsBase + ts32[j] - lo;
+      }
+      this.tsBase = lo;
+      ts32[i] = t - lo;
+      return;
+    }
+    // Not a whole ms, or the times span more than TS_SPAN: the times themselves from now on.
+    const ts64 = new Float64Array(this.capacity);
+    for (let k = 0; k < this.size; k++) {
+      const j = this.at(k);
+      ts64[j] = this.tsBase + ts32[j];
+    }
+    ts64[i] = t;
+    this.ts64 = ts64;
+    this.ts32 = null;
+  }
+
   /** Grows the arrays by RING_GROWTH (at most to `max`), oldest reading first. */
   private grow(): void {
     const cap = Math.min(this.max, Math.ceil(this.capacity * RING_GROWTH));
@@ -221,13 +283,14 @@ class Ring {
     const start = this.at(0);
     const first = Math.min(this.size, this.capacity - start);
     const rest = this.size - first;
-    const take = <A extends Float64Array | Floats | Uint8Array>(from: A, make: (n: number) => A, width: number): A => {
+    const take = <A extends Float64Array | Floats | Uint8Array | Uint32Array>(from: A, make: (n: number) => A, width: number): A => {
       const to = make(cap * width);
       to.set(from.subarray(start * width, (start + first) * width), 0);
       if (rest > 0) to.set(from.subarray(0, rest * width), first * width);
       return to;
     };
-    this.ts = take(this.ts, (n) => new Float64Array(n), 1);
+    if (this.ts64 !== null) this.ts64 = take(this.ts64, (n) => new Float64Array(n), 1);
+    else this.ts32 = take(this.ts32!, (n) => new Uint32Array(n), 1);
     this.vals = take<Floats>(this.vals, (n) => floats(this.wide, n), C);
     this.exp = take<Floats>(this.exp, (n) => floats(this.wide, n), C);
     this.spr = take<Floats>(this.spr, (n) => floats(this.wide, n), C);
@@ -243,7 +306,7 @@ class Ring {
   }
 
   oldestTs(): number {
-    return this.size === 0 ? Infinity : this.ts[this.at(0)];
+    return this.size === 0 ? Infinity : this.tsAt(this.at(0));
   }
 
   point(i: number): SeriesPoint {
@@ -253,7 +316,7 @@ class Ring {
     const spr = Array.from(this.spr.subarray(i * C, i * C + C));
     const hasExp = exp.some(Number.isFinite);
     return {
-      ts: this.ts[i],
+      ts: this.tsAt(i),
       values,
       expected: hasExp ? exp : null,
       spread: hasExp ? spr : null,
@@ -523,7 +586,7 @@ export class SeriesStore {
     const out: SeriesPoint[] = [];
     for (let k = 0; k < s.ring.size; k++) {
       const i = s.ring.at(k);
-      const ts = s.ring.ts[i];
+      const ts = s.ring.tsAt(i);
       if (ts >= fromTs && ts <= toTs) out.push(s.ring.point(i));
     }
     return out;
@@ -541,7 +604,7 @@ export class SeriesStore {
     const out: SeriesPoint[] = [];
     for (let k = s.ring.size - 1; k >= 0 && out.length < n; k--) {
       const i = s.ring.at(k);
-      const ts = s.ring.ts[i];
+      const ts = s.ring.tsAt(i);
       if (ts <= toTs && STATUS_OF[s.ring.status[i]] !== 'anomalous' && !skip.some((sp) => ts >= sp.from && ts < sp.to)) out.push(s.ring.point(i));
     }
     return out.reverse();
@@ -607,10 +670,10 @@ export class SeriesStore {
     const C = ring.C;
     for (let k = 0; k < ring.size; k++) {
       const i = ring.at(k);
-      if (ring.ts[i] < from) continue;
+      if (ring.tsAt(i) < from) continue;
       const latest = s.latest;
       out.push({
-        ts: ring.ts[i],
+        ts: ring.tsAt(i),
         count: 1,
         value: Array.from(ring.vals.subarray(i * C, i * C + C)),
         min: null,

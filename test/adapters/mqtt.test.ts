@@ -2,6 +2,7 @@
  * The MQTT client adapter against the real embedded broker: flow control (pause/resume), and the outbox's
  * publishOnce settling on PUBACK.
  */
+import { createRequire } from 'node:module';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import pino from 'pino';
@@ -11,6 +12,9 @@ import type { RawMessage } from '../../src/contract/types.js';
 import { waitFor } from '../helpers/net.js';
 
 const logger = pino({ level: 'silent' });
+/** mqtt.js's packet writer (a dependency of mqtt), for its number cache. */
+const packets = createRequire(import.meta.url)('mqtt-packet') as { writeToStream: { cacheNumbers: boolean } };
+const numbers = createRequire(import.meta.url)('mqtt-packet/numbers.js') as { cache: Record<number, Buffer> };
 let broker: EmbeddedBroker;
 let adapter: MqttAdapter;
 
@@ -83,5 +87,16 @@ describe('MqttAdapter', () => {
     await waitFor(() => seen.length === 1, 5000, 'the alert');
     expect(seen).toEqual(['{"x":1}']);
     await watcher.endAsync();
+  });
+
+  it('writes packets without mqtt-packet\'s cache of 65,536 two-byte buffers (writeCache: false; ~6.5 MB of heap)', async () => {
+    // The adapter has connected and subscribed (beforeEach); an alert goes out through the broker and back.
+    const watcher = await mqtt.connectAsync(broker.url, { clientId: `watch-${process.pid}` });
+    await watcher.subscribeAsync('anomalyd/alerts/#', { qos: 1 });
+    await adapter.publishOnce('anomalyd/alerts/a', '{"x":1}');
+    await watcher.endAsync();
+    // The same bytes on the wire either way; the cache would be made at the first packet written in this process.
+    expect(packets.writeToStream.cacheNumbers).toBe(false);
+    expect(Object.keys(numbers.cache)).toHaveLength(0);
   });
 });

@@ -65,6 +65,34 @@ describe('SeriesStore: raw readings', () => {
     }
   });
 
+  it('gives back every reading\'s time as recorded: whole ms held in 4 bytes (rebased past 2^32 ms), other times in 8', () => {
+    const s = seriesStore({ rawPoints: 3 });
+    /** The ring's time arrays (internal: a full ring of 1,800 times is 7.2 kB in 32 bits, 14.4 kB in 64). */
+    const ring = (): { ts32: Uint32Array | null; ts64: Float64Array | null } => (s as unknown as { streams: Map<string, { ring: { ts32: Uint32Array | null; ts64: Float64Array | null } }> }).streams.get('s')!.ring;
+    const times: number[] = [];
+    const add = (ts: number): void => {
+      expect(s.record(reading(ts, times.length))).toBe(true);
+      times.push(ts);
+      expect(s.points('s').map((p) => p.ts)).toEqual(times.slice(-3));
+    };
+    for (let i = 0; i < 20; i++) add(T0 + i * SEC);
+    // Past 2^32 ms after the first time: the held times are still within 2^32 ms of each other (rebased).
+    for (let k = 1; k <= 6; k++) add(T0 + k * 1e9);
+    expect(ring().ts32).toBeInstanceOf(Uint32Array);
+    expect(ring().ts64).toBeNull();
+    expect(s.points('s', T0 + 5e9, T0 + 6e9).map((p) => p.ts)).toEqual([T0 + 5e9, T0 + 6e9]);
+    // A time that is not a whole ms: the times themselves from then on, those held before unchanged.
+    add(T0 + 6e9 + 0.25);
+    expect(ring().ts32).toBeNull();
+    expect(ring().ts64).toBeInstanceOf(Float64Array);
+    for (let i = 1; i <= 4; i++) add(T0 + 6e9 + i * SEC);
+    // Held times that span more than 2^32 ms, and times before 1970, in a ring of their own.
+    const t = seriesStore({ rawPoints: 4 });
+    const wide = [-5e9, -1, 0, 3e9, 8e9, 9e9];
+    for (const ts of wide) t.record({ ...reading(ts, 1), stream: 'w' });
+    expect(t.points('w').map((p) => p.ts)).toEqual(wide.slice(-4));
+  });
+
   it('keeps the newest rawPoints readings in order, and the latest', () => {
     const s = seriesStore({ rawPoints: 5 });
     for (let i = 0; i < 8; i++) expect(s.record(reading(T0 + i * SEC, i))).toBe(true);
