@@ -15,7 +15,7 @@ import { Subject, Subscription, type Observable } from 'rxjs';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { resolveMqttConnection } from './config/derived.js';
-import type { AnomalyEvent, ParseResult, RawMessage, ScoredReading } from './contract/types.js';
+import type { AnomalyEvent, ParseResult, RawMessage, ScoredReading, SkipReason } from './contract/types.js';
 import { topics as buildTopics, type AlertExplanation, type Topics } from './contract/alerts.js';
 import type { EmbeddedBroker } from './adapters/broker.js';
 import type { MqttAdapter } from './adapters/mqtt.js';
@@ -143,6 +143,8 @@ export class Daemon {
   private readonly adapters: DaemonAdapters;
   private discovery: HaDiscovery | null = null;
   private readonly rejections: RejectionCounter;
+  /** Messages skipped since start per reason (ParseResult.skipped): by design no reading, no error. */
+  private readonly skipped: Record<SkipReason, number> = { hub_topic: 0, hub_event: 0, text_state: 0 };
   /** Runs of out_of_order readings per stream: one warning per stream and hour (a gateway's buffer flushed after a live reading). */
   private readonly outOfOrderRuns = new OutOfOrderRuns();
   /** Sensors with no valid reading for long are evicted (limits.*, docs/SECURITY.md). */
@@ -599,6 +601,7 @@ export class Daemon {
         uptimeMs: () => performance.now() - this.startedMono,
         counters: () => this.counters as unknown as Record<string, number>,
         rejections: () => this.rejections.totalByReason(),
+        skipped: () => this.skipped,
         brokerRefusals: () => this.broker?.refusals() ?? null,
         defaultModel: () => registry?.fallbackModel?.id ?? null,
         modelOf: (sensor) => registry?.modelFor(sensor)?.id ?? null,
@@ -689,6 +692,10 @@ export class Daemon {
 
   private onParsed(res: ParseResult): void {
     this.counters.messages++;
+    if (res.kind === 'readings' && res.skipped !== undefined) {
+      this.skipped[res.skipped]++;
+      return;
+    }
     if (res.kind === 'rejected') {
       this.counters.rejected++;
       this.rejections.record(res.rejection);

@@ -147,6 +147,7 @@ export function formatStatus(s: DaemonStatusView, base: string, learning: readon
     ...ownModelLines(s, learning),
     ['outbox', s.outbox === null ? 'unknown (database closed)' : `${s.outbox.pending} alert(s) waiting for the broker, ${s.outbox.dropped} dropped since start`],
     ['rejected', rejections.length > 0 ? rejections.join(', ') : 'nothing since start'],
+    ...skippedLines(s),
     ...refusedLines(s),
     // A device whose clock was never set (Tasmota without NTP) is read on arrival time: say so, it is not silent.
     ...((c.unsetClocks ?? 0) > 0 ? [['clocks', `${c.unsetClocks} message(s) with a device time before 2000 (a clock never set, e.g. Tasmota without NTP) stamped on arrival; the log names the devices`] as [string, string]] : []),
@@ -168,6 +169,19 @@ function openLines(s: DaemonStatusView): [string, string][] {
   const names = s.sensors.openSensors ?? [];
   const more = n > names.length ? `, … (${n - names.length} more)` : '';
   return [['open', `${n} sensor${n === 1 ? ' has' : 's have'} an open episode (anomalous, or stale with missing data): ${names.join(', ')}${more}; anomalyd anomalies list --status open`]];
+}
+
+/**
+ * The `skipped` line: messages a rule took that are by design no reading and no error (contract SkipReason), per
+ * reason, so that `received` minus `readings` and `rejected` is explained. None when nothing was skipped.
+ */
+function skippedLines(s: DaemonStatusView): [string, string][] {
+  const words: Record<string, string> = { hub_topic: "a hub's own topics", hub_event: 'hub messages without a measurement', text_state: 'text states of entities that are not numeric' };
+  const parts = Object.entries(s.skipped ?? {})
+    .filter(([, n]) => (n ?? 0) > 0)
+    .sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0))
+    .map(([reason, n]) => `${reason} ${n}${words[reason] !== undefined ? ` (${words[reason]})` : ''}`);
+  return parts.length === 0 ? [] : [['skipped', `${parts.join(', ')}: no readings by design, not errors`]];
 }
 
 /**

@@ -20,13 +20,14 @@
  * `too_deep`, refused on its bytes before JSON.parse; nothing here recurses over a payload.
  */
 import { map, type OperatorFunction } from 'rxjs';
-import type { ParseResult, RawMessage, Reading, RejectReason, Rejection } from '../contract/types.js';
+import type { ParseResult, RawMessage, Reading, RejectReason, Rejection, SkipReason } from '../contract/types.js';
 import { Admission, HOLD, type ParserSnapshot, type Settled } from './admit.js';
 import { arrayBurstDecoder, valuesBurstDecoder } from './decode/burst.js';
 import { FastScanner } from './decode/fast.js';
 import { isObject, MAX_JSON_DEPTH, parseJson } from './decode/json.js';
 import { objectDecoder } from './decode/object.js';
 import { decodePlainText, plainDecoder } from './decode/plain.js';
+import { decodeEnvelope, type EnvelopeDecoded } from './decode/envelope.js';
 import { valueAt } from './decode/record.js';
 import { preview, previewBytes } from './decode/text.js';
 import { parseTimestamp as parseDeviceTime } from './decode/time.js';
@@ -81,8 +82,13 @@ export interface ParseOptions {
 /** Every one-value reading shares this channel array, so a reading allocates none. */
 const VALUE_CHANNELS: readonly string[] = Object.freeze(['value']);
 const NO_REJECTIONS: readonly Rejection[] = Object.freeze([]);
-/** A message a rule drops without a word (MappingRuleSpec.ignoreTopics): no reading, no rejection. */
-const IGNORED: ParseResult = Object.freeze({ kind: 'readings', readings: Object.freeze([]), rejections: NO_REJECTIONS });
+/** A message a rule skips, by design no reading and no error (SkipReason): no reading, no rejection, counted by reason. */
+const SKIPPED: Readonly<Record<SkipReason, ParseResult>> = Object.freeze({
+  hub_topic: Object.freeze({ kind: 'readings', readings: Object.freeze([]), rejections: NO_REJECTIONS, skipped: 'hub_topic' }),
+  hub_event: Object.freeze({ kind: 'readings', readings: Object.freeze([]), rejections: NO_REJECTIONS, skipped: 'hub_event' }),
+  text_state: Object.freeze({ kind: 'readings', readings: Object.freeze([]), rejections: NO_REJECTIONS, skipped: 'text_state' }),
+});
+
 const MAX_STREAM_ID = 256;
 /** The format decoders, tried in order on a parsed document. */
 const DECODERS: readonly PayloadDecoder[] = [valuesBurstDecoder, objectDecoder, arrayBurstDecoder, plainDecoder];
@@ -176,7 +182,7 @@ export class MessageParser {
     if (route === null) return rejectedMessage(msg, null, 'bad_topic', `no ingest rule matches topic "${preview(msg.topic)}"`);
     const rule = route.rule;
     // A hub's own traffic under the rule's topics (its bridge, availability, commands): not readings.
-    if (rule.ignores(msg.topic)) return IGNORED;
+    if (rule.ignores(msg.topic)) return SKIPPED.hub_topic;
     let device = route.sensor;
     if (device !== null && rule.skips(device)) return rejectedMessage(msg, device, 'bad_topic', `sensor excluded by rule ${rule.name}`);
     if (msg.retain === true && !rule.retained) {
@@ -200,6 +206,10 @@ export class MessageParser {
     let doc: unknown = undefined;
     if (json.ok) {
       doc = json.doc;
+      if (rule.envelope !== null && device !== null) {
+        const env = decodeEnvelope(doc, rule.envelope.spec, rule.envelope.drops, ctx);
+        if (env !== null) return this.parseEnvelope(msg, device, rule, env);
+      }
       decoded = (DECODERS.find((d) => d.accepts(doc)) ?? plainDecoder).decode(doc, ctx);
     } else if (json.tooDeep) {
       return rejectedMessage(msg, device, 'too_deep', `JSON nested deeper than ${MAX_JSON_DEPTH} levels: "${previewBytes(msg.payload)}"`);
@@ -230,6 +240,38 @@ export class MessageParser {
       const taken = this.admission.admit(c.stream, device, c.ts, msg.receivedAt, this.settled);
       this.collect(msg, device, c.stream, taken, c.ts, c.channels, c.values, c.index, readings, rejections);
     }
+    if (readings.length === 0 && rejections.length === 1) return { kind: 'rejected', rejection: rejections[0] };
+    return { kind: 'readings', readings, rejections: rejections.length === 0 ? NO_REJECTIONS : rejections };
+  }
+
+  /**
+   * A hub message of several parts (CompiledRule.envelope): each part's fields mapped and admitted as one
+   * object's would be, under the topic's device and the part's key as the `{field}` level (`fields` parts:
+   * Shelly's `<device>/switch:0/apower`, as `<device>/status/switch:0` gives it), or under a device of its own
+   * (`sensors` parts: a Zigbee device behind a Tasmota bridge, `Room10/Temperature`). A message that yields no
+   * reading and no rejection (only metadata, a kind that carries none) is skipped `hub_event`.
+   */
+  private parseEnvelope(msg: RawMessage, topicDevice: string, rule: CompiledRule, env: EnvelopeDecoded): ParseResult {
+    if (!env.ok) return rejectedMessage(msg, topicDevice, env.problem.reason, env.problem.detail);
+    if ('skip' in env) return SKIPPED.hub_event;
+    if (env.unsetClock !== undefined) this.unsetClock(topicDevice, env.unsetClock);
+    const asSensors = rule.envelope?.spec.parts === 'sensors';
+    const rejections: Rejection[] = [];
+    const readings: Reading[] = [];
+    for (const part of env.parts) {
+      const device = asSensors ? safePart(part.name).slice(0, 64) : topicDevice;
+      if (asSensors && rule.skips(device)) continue;
+      const field = asSensors ? null : part.key;
+      const records: DecodedRecord[] = [{ ts: env.ts, fields: part.fields, index: -1 }];
+      this.stage = 'map';
+      const candidates = this.channelsMode ? this.channelCandidates(msg, device, field, rule, records, rejections) : this.streamCandidates(msg, device, field, rule, records, rejections);
+      this.stage = 'admit';
+      for (const c of candidates) {
+        const taken = this.admission.admit(c.stream, device, c.ts, msg.receivedAt, this.settled);
+        this.collect(msg, device, c.stream, taken, c.ts, c.channels, c.values, c.index, readings, rejections);
+      }
+    }
+    if (readings.length === 0 && rejections.length === 0) return SKIPPED.hub_event;
     if (readings.length === 0 && rejections.length === 1) return { kind: 'rejected', rejection: rejections[0] };
     return { kind: 'readings', readings, rejections: rejections.length === 0 ? NO_REJECTIONS : rejections };
   }

@@ -237,6 +237,41 @@ describe('presets', () => {
     expect(streamsOf(p, 'shellyplusht-b8d61a8b17cc/status/humidity:0', '{"id":0,"rh":42.2}')).toEqual(['shellyplusht-b8d61a8b17cc/humidity:0/rh']);
   });
 
+  it("shelly: the default channel <device>/events/rpc (NotifyStatus, NotifyFullStatus) gives the streams status/<component> gives; NotifyEvent is skipped, not rejected (tryout 13 #9)", () => {
+    // shelly-api-docs.shelly.cloud, Gen2 "Notifications": NotifyStatus carries `ts` (Unix time, UTC) and the
+    // changed part of each component's status; NotifyFullStatus every component (gist NelsonMinar, Plus H&T).
+    const p = parserFor({ presets: ['shelly'] });
+    const dev = 'shellyplus1pm-a8032ab1';
+    const notify = `{"src":"${dev}","dst":"${dev}/events","method":"NotifyStatus","params":{"ts":1764496829.52,"switch:0":{"id":0,"apower":61.3,"current":0.27,"voltage":229.9,"aenergy":{"by_minute":[0,0,0],"minute_ts":1764496800,"total":17.7},"temperature":{"tC":41.5,"tF":106.7}}}}`;
+    const r = readings(p.parse(msg(`${dev}/events/rpc`, notify)));
+    const streams = [`${dev}/switch:0/aenergy.total`, `${dev}/switch:0/apower`, `${dev}/switch:0/current`, `${dev}/switch:0/temperature.tC`, `${dev}/switch:0/voltage`];
+    expect(r.map((x) => x.sensor).sort()).toEqual(streams);
+    // The device's time (params.ts, s), its device the topic's.
+    expect(r.every((x) => x.ts === 1764496829520 && x.source === dev)).toBe(true);
+    expect(r.find((x) => x.sensor.endsWith('/apower'))?.values).toEqual([61.3]);
+    // The same streams as `<device>/status/switch:0` (the preset's sample), so turning status_ntf on later adds none.
+    expect([...PRESETS.shelly.sample.streams].sort()).toEqual(streams);
+    // NotifyFullStatus of a Plus H&T: its sensors, not sys, wifi, cloud, ble, mqtt nor ids.
+    const ht = 'shellyplusht-b8d61a8b17cc';
+    const full = `{"src":"${ht}","dst":"${ht}/events","method":"NotifyFullStatus","params":{"ts":1764496829.62,"ble":{},"cloud":{"connected":false},"devicepower:0":{"id":0,"battery":{"V":5.43,"percent":100},"external":{"present":false}},"ht_ui":{},"humidity:0":{"id":0,"rh":42.2},"mqtt":{"connected":true},"sys":{"mac":"B8D61A8B17CC","restart_required":false,"time":"11:00","unixtime":1764496829,"uptime":3,"ram_size":235300,"ram_free":164244,"fs_size":458752,"fs_free":118784,"cfg_rev":10,"kvs_rev":0,"webhook_rev":0,"available_updates":{},"wakeup_period":600},"temperature:0":{"id":0,"tC":19.8,"tF":67.6},"wifi":{"sta_ip":"192.168.3.183","status":"got ip","ssid":"home","rssi":-58}}}`;
+    const fullStreams = streamsOf(p, `${ht}/events/rpc`, full);
+    expect(fullStreams).toEqual([`${ht}/devicepower:0/battery.V`, `${ht}/devicepower:0/battery.percent`, `${ht}/humidity:0/rh`, `${ht}/temperature:0/tC`, `${ht}/temperature:0/tF`]);
+    // … which status/<component> names alike.
+    expect(streamsOf(p, `${ht}/status/humidity:0`, '{"id":0,"rh":42.4}', NOW + 1000)).toEqual([`${ht}/humidity:0/rh`]);
+    // NotifyEvent (a button, a script's event) and a NotifyStatus of the device's own components only: skipped, counted hub_event.
+    const skipped = (topic: string, payload: string): string | undefined => {
+      const x = p.parse(msg(topic, payload));
+      expect(x.kind === 'readings' ? [x.readings.length, x.rejections.length] : x.rejection, topic).toEqual([0, 0]);
+      return x.kind === 'readings' ? x.skipped : undefined;
+    };
+    expect(skipped(`${dev}/events/rpc`, `{"src":"${dev}","dst":"${dev}/events","method":"NotifyEvent","params":{"ts":1764496829.9,"events":[{"component":"input:0","id":0,"event":"single_push","ts":1764496829.9}]}}`)).toBe('hub_event');
+    expect(skipped(`${dev}/events/rpc`, `{"src":"${dev}","dst":"${dev}/events","method":"NotifyStatus","params":{"ts":1764496829.9,"wifi":{"rssi":-61}}}`)).toBe('hub_event');
+    // A hub's own topic (status/sys) is skipped too, counted apart: hub_topic.
+    expect(skipped(`${dev}/status/sys`, '{"mac":"A8032AB1C2D3","time":"18:05","unixtime":1764496800,"uptime":1234}')).toBe('hub_topic');
+    // Subscribed, and the embedded broker lets the device publish there (its hub topics).
+    expect(ingestFilters(config({ presets: ['shelly'] }))).toEqual(['sensors/#', '+/status/+', '+/events/rpc']);
+  });
+
   it('rtl_433: every device of one events topic is its own sensor', () => {
     const p = parserFor({ presets: ['rtl_433'] });
     const a = readings(p.parse(msg('rtl_433/pi/events', '{"time":"2026-11-30 10:00:00","model":"Acurite-Tower","id":1,"channel":"A","temperature_C":20}')));
