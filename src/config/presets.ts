@@ -117,6 +117,14 @@ export const Z2M_SETTINGS = [
   'countdown',
 ];
 
+/**
+ * What a Zigbee2Tasmota device reports beside its measurements (tasmota.github.io, "Zigbee"): who it is
+ * (Device, Name, IEEEAddr, Endpoint), its radio and battery (LinkQuality, BatteryPercentage, BatteryVoltage),
+ * when it was last heard (LastSeen, LastSeenEpoch), and what a person or an automation sets on a light or a
+ * plug (Power on/off, Dimmer, CT, Hue, Sat, X, Y, as zigbee2mqtt's settings).
+ */
+export const Z2T_NOT_MEASURED = ['Device', 'Name', 'IEEEAddr', 'Endpoint', 'LinkQuality', 'Battery*', 'LastSeen*', 'Reachable', 'Power', 'Dimmer', 'CT', 'Hue', 'Sat', 'X', 'Y'];
+
 /** Home Assistant's words for "no state". */
 const HA_MISSING = ['unavailable', 'unknown', 'none', ''];
 
@@ -150,7 +158,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     hub: { publish: ['zigbee2mqtt/#'], commands: ['zigbee2mqtt/**/set/#', 'zigbee2mqtt/**/get/#', 'zigbee2mqtt/bridge/request/#'], discovery: true },
   },
   tasmota: {
-    doc: 'Tasmota telemetry `tele/<device>/SENSOR`, nested sensors by path; `Time` in ingest.timezone, a `Time` before 2000 (no NTP) replaced by the arrival time; of `ENERGY` only the measurements (Power, Voltage, Current, Factor, ApparentPower, ReactivePower …), not its day and total counters (Today, Yesterday, Period, Total, TotalStartTime); `"nan"` is a missing reading.',
+    doc: 'Tasmota telemetry `tele/<device>/SENSOR`, nested sensors by path; a Zigbee bridge\'s `ZbReceived` (Zigbee2Tasmota) as one sensor per Zigbee device, named by its `Name` (else its short address), without its link, battery and settings fields; `Time` in ingest.timezone, a `Time` before 2000 (no NTP) replaced by the arrival time; of `ENERGY` only the measurements (Power, Voltage, Current, Factor, ApparentPower, ReactivePower …), not its day and total counters (Today, Yesterday, Period, Total, TotalStartTime); `"nan"` is a missing reading.',
     rule: {
       ...BASE,
       name: 'tasmota',
@@ -159,6 +167,10 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       // "Total":…,"Yesterday":…,"Today":…,"Period":…,"Power":…}}`): Today resets and Yesterday steps at midnight,
       // Period is the energy since the last telemetry, Total only grows: none is a measurement to watch.
       exclude: ['*Unit', '*.Id', '*.TotalStartTime', 'ENERGY.Today', 'ENERGY.Yesterday', 'ENERGY.Period', 'ENERGY.Total'],
+      // Tasmota as a Zigbee bridge (tasmota.github.io, "Zigbee"): `tele/<bridge>/SENSOR`
+      // `{"ZbReceived":{"0x8F10":{"Device":"0x8F10","Name":"Room10","Temperature":21.1,…,"Endpoint":1,"LinkQuality":65}}}`,
+      // keyed by the short address (or the friendly name with SetOption83): each Zigbee device its own sensor.
+      envelope: { path: 'ZbReceived', parts: 'sensors', nameKey: 'Name', exclude: Z2T_NOT_MEASURED },
       missing: HUB_MISSING,
     },
     sample: {

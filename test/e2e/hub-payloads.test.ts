@@ -2,8 +2,10 @@
  * Tryout 13 #9 end to end, through the real daemon (dist/main.js) and its embedded broker, published with
  * mqtt.js as the hubs publish: a Shelly Gen2 on its default channel `<device>/events/rpc` (NotifyStatus with
  * `params.ts` and the changed part of `switch:0`, a NotifyEvent of its button; shelly-api-docs.shelly.cloud,
- * Gen2 "Notifications"). Its readings become the streams `<device>/status/<component>` would give, the event is
- * neither a reading nor a rejection but counted as skipped, and `anomalyd status` says so.
+ * Gen2 "Notifications"); a Tasmota Zigbee bridge (Zigbee2Tasmota, tasmota.github.io "Zigbee") relaying 20 Zigbee
+ * devices in `{"ZbReceived":{"0x8F01":{"Device":…,"Name":"Room1",…,"LinkQuality":65}}}`. The Shelly's readings become
+ * the streams `<device>/status/<component>` would give, each Zigbee device is its own sensor (no stream limit hit),
+ * the hub events are neither readings nor rejections but counted as skipped, and `anomalyd status` says so.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -18,12 +20,14 @@ const BROKER_PORT = 19500;
 const HTTP_PORT = 19501;
 const TICKS = 40;
 const SHELLY = 'shellyplus1pm-a8032ab1';
+/** More Zigbee devices than one sensor's stream limit (64) would hold with their metadata as streams. */
+const ZIGBEE = 20;
 
 function wave(i: number, base: number, amp: number, phase = 0): number {
   return Math.round((base + amp * Math.sin(i / 5 + phase)) * 100) / 100;
 }
 
-describe.skipIf(!ready)('hub payloads on the embedded broker (shelly events/rpc)', () => {
+describe.skipIf(!ready)('hub payloads on the embedded broker (shelly events/rpc, Zigbee2Tasmota)', () => {
   let daemon: DaemonProcess;
   let client: MqttClient;
   const http = `http://127.0.0.1:${HTTP_PORT}`;
@@ -32,7 +36,7 @@ describe.skipIf(!ready)('hub payloads on the embedded broker (shelly events/rpc)
     daemon = new DaemonProcess({
       broker: { port: BROKER_PORT },
       http: { port: HTTP_PORT },
-      ingest: { presets: ['shelly'], timezone: 'UTC' },
+      ingest: { presets: ['shelly', 'tasmota'], timezone: 'UTC' },
       homeassistant: { discovery: 'off' },
       learning: { enabled: false },
       model: { normWarmup: 16 },
@@ -45,6 +49,11 @@ describe.skipIf(!ready)('hub payloads on the embedded broker (shelly events/rpc)
       const ts = (t0 + i * 1000) / 1000;
       const params = { ts, 'switch:0': { id: 0, apower: wave(i, 61, 5), current: wave(i, 0.27, 0.02, 1), aenergy: { by_minute: [0, 0, 0], minute_ts: Math.floor(ts / 60) * 60, total: 17.7 + i * 0.01 } } };
       await client.publishAsync(`${SHELLY}/events/rpc`, JSON.stringify({ src: SHELLY, dst: `${SHELLY}/events`, method: 'NotifyStatus', params }), { qos: 1 });
+      for (let d = 1; d <= ZIGBEE; d++) {
+        const short = `0x8F${String(d).padStart(2, '0')}`;
+        const device = { Device: short, Name: `Room${d}`, Temperature: wave(i, 20 + d / 10, 0.4, d), Humidity: wave(i, 45, 2, d + 1), BatteryPercentage: 90, Endpoint: 1, LinkQuality: 60 + (i % 7) };
+        await client.publishAsync('tele/zbbridge/SENSOR', JSON.stringify({ ZbReceived: { [short]: device } }), { qos: 1 });
+      }
       if (i % 10 === 5) {
         const event = { src: SHELLY, dst: `${SHELLY}/events`, method: 'NotifyEvent', params: { ts, events: [{ component: 'input:0', id: 0, event: 'single_push', ts }] } };
         await client.publishAsync(`${SHELLY}/events/rpc`, JSON.stringify(event), { qos: 1 });
@@ -57,11 +66,12 @@ describe.skipIf(!ready)('hub payloads on the embedded broker (shelly events/rpc)
     await daemon?.stop('SIGKILL');
   });
 
-  it("reads NotifyStatus as the streams of status/<component>, counts NotifyEvent as skipped (no rejection), and `anomalyd status` says so", async () => {
+  it("reads NotifyStatus as the streams of status/<component>, every Zigbee device as its own sensor, counts NotifyEvent as skipped (no rejection), and `anomalyd status` says so", async () => {
     const streams = [`${SHELLY}/switch:0/apower`, `${SHELLY}/switch:0/current`, `${SHELLY}/switch:0/aenergy.total`];
+    for (let d = 1; d <= ZIGBEE; d++) streams.push(`Room${d}/Temperature`, `Room${d}/Humidity`);
     type Status = { counters: Record<string, number>; rejections: Record<string, number>; skipped: Record<string, number> };
     const status = async (): Promise<Status> => (await (await fetch(`${http}/api/status`)).json()) as Status;
-    await waitFor(async () => (await status()).counters.messages >= TICKS + TICKS / 10, 60_000, 'every message parsed');
+    await waitFor(async () => (await status()).counters.messages >= TICKS * (1 + ZIGBEE) + TICKS / 10, 60_000, 'every message parsed');
     const { sensors } = (await (await fetch(`${http}/api/sensors`)).json()) as { sensors: { sensor: string }[] };
     expect(sensors.map((s) => s.sensor).sort()).toEqual([...streams].sort());
     const s = await status();

@@ -12,7 +12,7 @@ import type { Config } from '../../src/config/schema.js';
 import type { ParseResult, RawMessage, Reading } from '../../src/contract/types.js';
 import { groupModelOf, ingestFilters, parseOptionsOf } from '../../src/pipeline/ingest-options.js';
 import { MessageParser } from '../../src/pipeline/parse.js';
-import { PRESET_NAMES, PRESETS, Z2M_SETTINGS } from '../../src/config/presets.js';
+import { PRESET_NAMES, PRESETS, Z2M_SETTINGS, Z2T_NOT_MEASURED } from '../../src/config/presets.js';
 import { topicMatches as mqttMatches } from '../../src/adapters/broker-roles.js';
 
 const NOW = Date.UTC(2026, 10, 30, 10, 0, 30);
@@ -272,6 +272,33 @@ describe('presets', () => {
     expect(ingestFilters(config({ presets: ['shelly'] }))).toEqual(['sensors/#', '+/status/+', '+/events/rpc']);
   });
 
+  it('tasmota as a Zigbee bridge: each device of ZbReceived is its own sensor by Name (else its short address), without link, battery and settings fields; 20 devices fit (tryout 13 #9)', () => {
+    // tasmota.github.io, "Zigbee": `tele/<bridge>/SENSOR` `{"ZbReceived":{"0x8F10":{"Device":"0x8F10","Name":"Room10",…}}}`.
+    const p = parserFor({ presets: ['tasmota'] });
+    const room = (i: number, extra = ''): string => `"0x8F${String(i).padStart(2, '0')}":{"Device":"0x8F${String(i).padStart(2, '0')}","Name":"Room${i}","Temperature":${(20 + i / 10).toFixed(1)},"Humidity":${40 + i},"BatteryPercentage":90,"BatteryVoltage":3.01${extra},"Endpoint":1,"LinkQuality":65}`;
+    const all: string[] = [];
+    for (let i = 1; i <= 20; i++) {
+      const r = p.parse(msg('tele/zbbridge/SENSOR', `{"ZbReceived":{${room(i)}}}`, { receivedAt: NOW + i }));
+      const rs = readings(r);
+      expect(rs.map((x) => x.sensor).sort()).toEqual([`Room${i}/Humidity`, `Room${i}/Temperature`]);
+      expect(rs.every((x) => x.source === `Room${i}`)).toBe(true);
+      all.push(...rs.map((x) => x.sensor));
+    }
+    expect(all).toHaveLength(40);
+    // Two devices in one message; one without a Name is named by its short address.
+    expect(streamsOf(p, 'tele/zbbridge/SENSOR', '{"ZbReceived":{"0x8F01":{"Device":"0x8F01","Name":"Room1","Temperature":20.3,"Endpoint":1,"LinkQuality":70},"0x4A2C":{"Device":"0x4A2C","Pressure":1012.5,"Endpoint":1,"LinkQuality":40}}}', NOW + 100)).toEqual([
+      '0x4A2C/Pressure',
+      'Room1/Temperature',
+    ]);
+    // Keyed by the friendly name (SetOption83 1), and a light's settings (Power, Dimmer, CT) are no streams.
+    expect(streamsOf(p, 'tele/zbbridge/SENSOR', '{"ZbReceived":{"Hall":{"Device":"0x1234","Name":"Hall","Power":1,"Dimmer":120,"CT":300,"Illuminance":340,"Endpoint":1,"LinkQuality":80}}}', NOW + 100)).toEqual(['Hall/Illuminance']);
+    // A button press carries no measurement: skipped, counted hub_event, not rejected.
+    const press = p.parse(msg('tele/zbbridge/SENSOR', '{"ZbReceived":{"0x9A21":{"Device":"0x9A21","Name":"Button","0006!02":"","Power":2,"Endpoint":1,"LinkQuality":110}}}', { receivedAt: NOW + 100 }));
+    expect(press.kind === 'readings' && [press.readings.length, press.rejections.length, press.skipped]).toEqual([0, 0, 'hub_event']);
+    // A plain Tasmota device is read as before.
+    expect(streamsOf(p, 'tele/garden/SENSOR', '{"Time":"2026-11-30T10:00:00","BME280":{"Temperature":24.5}}')).toEqual(['garden/BME280.Temperature']);
+  });
+
   it('rtl_433: every device of one events topic is its own sensor', () => {
     const p = parserFor({ presets: ['rtl_433'] });
     const a = readings(p.parse(msg('rtl_433/pi/events', '{"time":"2026-11-30 10:00:00","model":"Acurite-Tower","id":1,"channel":"A","temperature_C":20}')));
@@ -353,6 +380,13 @@ describe('README "Connect your devices"', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     const section = readme.slice(readme.indexOf('## Connect your devices'), readme.indexOf('## Configuration'));
     for (const glob of Z2M_SETTINGS) expect(section, glob).toContain(`\`${glob}\``);
+  });
+
+  it('lists every Zigbee2Tasmota field the tasmota preset does not make a stream', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Connect your devices'), readme.indexOf('## Configuration'));
+    for (const glob of Z2T_NOT_MEASURED) expect(section, glob).toContain(`\`${glob}\``);
   });
 
   it("shows each preset's sample payload, its topic and its streams as the code has them", async () => {
