@@ -204,14 +204,15 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     },
   },
   homeassistant: {
-    doc: 'Home Assistant style state topics `homeassistant/sensor/<id>/state` (plain values; `unavailable`, `unknown` are missing).',
-    rule: { ...BASE, name: 'homeassistant', topics: ['homeassistant/sensor/{sensor}/state'], missing: [...HUB_MISSING, ...HA_MISSING], excludeSensors: ['anomalyd_*'] },
+    doc: 'Home Assistant style state topics `homeassistant/sensor/<id>/state` (plain values; `unavailable`, `unknown` are missing; another text, `idle`, `on`, is the state of an entity that is not numeric: skipped, counted `text_state`).',
+    // A text state (`idle`, `on`: a sensor entity that is not numeric) is skipped, counted `text_state`.
+    rule: { ...BASE, name: 'homeassistant', topics: ['homeassistant/sensor/{sensor}/state'], missing: [...HUB_MISSING, ...HA_MISSING], excludeSensors: ['anomalyd_*'], skipText: true },
     sample: { topic: 'homeassistant/sensor/outdoor_temperature/state', payload: '7.25', streams: ['outdoor_temperature'] },
     homeAssistant: true,
     hub: NO_HUB,
   },
   ha_statestream: {
-    doc: "Home Assistant's MQTT statestream with `base_topic: homeassistant`: the state of sensor, number and input_number entities.",
+    doc: "Home Assistant's MQTT statestream with `base_topic: homeassistant`: the state of sensor, number and input_number entities (`unavailable`, `unknown` are missing; a text state, `idle`, is skipped, counted `text_state`).",
     rule: {
       ...BASE,
       name: 'ha_statestream',
@@ -219,6 +220,8 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       missing: [...HUB_MISSING, ...HA_MISSING],
       // anomalyd's own entities (score sensors) come back through statestream: never read them.
       excludeSensors: ['anomalyd_*'],
+      // Statestream publishes every sensor entity's state, a text one's too (`washing_machine_state` `idle`).
+      skipText: true,
     },
     sample: { topic: 'homeassistant/number/boiler_setpoint/state', payload: '57.5', streams: ['boiler_setpoint'] },
     homeAssistant: true,

@@ -61,6 +61,12 @@ export interface MappingRuleSpec {
    * Zigbee bridge's `ZbReceived`), read part by part. Absent = none.
    */
   readonly envelope?: EnvelopeSpec;
+  /**
+   * Presets only: a payload that is text, neither a number nor a missing-word (Home Assistant's `idle`,
+   * `on`, `heat`), is the state of an entity that is not numeric: skipped and counted `text_state`, not
+   * rejected `bad_json`. Absent = false.
+   */
+  readonly skipText?: boolean;
 }
 
 /**

@@ -88,7 +88,8 @@ const SKIPPED: Readonly<Record<SkipReason, ParseResult>> = Object.freeze({
   hub_event: Object.freeze({ kind: 'readings', readings: Object.freeze([]), rejections: NO_REJECTIONS, skipped: 'hub_event' }),
   text_state: Object.freeze({ kind: 'readings', readings: Object.freeze([]), rejections: NO_REJECTIONS, skipped: 'text_state' }),
 });
-
+/** Longest text a text state may be (Home Assistant's states are at most 255 characters). */
+const MAX_TEXT_STATE = 255;
 const MAX_STREAM_ID = 256;
 /** The format decoders, tried in order on a parsed document. */
 const DECODERS: readonly PayloadDecoder[] = [valuesBurstDecoder, objectDecoder, arrayBurstDecoder, plainDecoder];
@@ -221,7 +222,10 @@ export class MessageParser {
       if (device === null) return rejectedMessage(msg, null, 'bad_topic', `no sensor id: the payload lacks ${rule.sensorFields.join(', ')} (rule ${rule.name})`);
       if (rule.skips(device)) return rejectedMessage(msg, device, 'bad_topic', `sensor excluded by rule ${rule.name}`);
     }
-    if (!decoded.ok) return rejectedMessage(msg, device, decoded.problem.reason, decoded.problem.detail);
+    if (!decoded.ok) {
+      if (rule.skipText && (decoded.problem.reason === 'bad_json' || decoded.problem.reason === 'not_a_number') && isTextState(doc, json.ok, text)) return SKIPPED.text_state;
+      return rejectedMessage(msg, device, decoded.problem.reason, decoded.problem.detail);
+    }
     if (decoded.unsetClock !== undefined) this.unsetClock(device, decoded.unsetClock);
     const rejections: Rejection[] = [];
     for (const p of decoded.problems) rejections.push(rejection(msg, device, p.reason, p.detail));
@@ -450,6 +454,17 @@ export function parseMessages(parser: MessageParser): OperatorFunction<RawMessag
 /** Epoch ms of a device time (epoch s/ms/µs by magnitude, or ISO 8601; no offset = UTC), or NaN. */
 export function parseTimestamp(raw: unknown): number {
   return parseDeviceTime(raw);
+}
+
+/**
+ * Whether a payload that no decoder read is a text state (MappingRuleSpec.skipText): a JSON string or
+ * boolean, or text that is not JSON and does not look like broken JSON (`{…`, `[…`), at most MAX_TEXT_STATE
+ * characters. A number, a missing-word and a non-finite token never get here as text states: they are read.
+ */
+function isTextState(doc: unknown, isJson: boolean, text: string): boolean {
+  if (isJson) return typeof doc === 'string' || typeof doc === 'boolean';
+  const t = text.trim();
+  return t.length > 0 && t.length <= MAX_TEXT_STATE && t[0] !== '{' && t[0] !== '[';
 }
 
 /** The device id a rule takes from payload fields (rtl_433's model-channel-id), or null. */

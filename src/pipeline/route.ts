@@ -42,6 +42,8 @@ export interface CompiledRule {
    * envelope drops (EnvelopeSpec.exclude), or null.
    */
   readonly envelope: { readonly spec: EnvelopeSpec; readonly drops: (path: string) => boolean } | null;
+  /** Whether a text payload is a text state, skipped (MappingRuleSpec.skipText). */
+  readonly skipText: boolean;
 }
 
 export interface Route {
@@ -89,6 +91,7 @@ export function compileRule(spec: MappingRuleSpec, zone: string): CompiledRule {
     skips: (device) => skip.length > 0 && skip.some((r) => r.test(device)),
     ignores: (topic) => ignore.length > 0 && ignore.some((r) => r.test(topic)),
     envelope: spec.envelope === undefined ? null : compileEnvelope(spec.envelope),
+    skipText: spec.skipText === true,
   };
 }
 

@@ -75,6 +75,27 @@ describe('presets', () => {
     expect(own.kind === 'rejected' && own.rejection.reason).toBe('bad_topic');
   });
 
+  it('homeassistant, ha_statestream: a text state (idle, on, off) is skipped, counted text_state, not rejected bad_json; unavailable and unknown are missing readings (tryout 13 #9)', () => {
+    // home-assistant.io, "MQTT Statestream": `<base_topic>/<domain>/<entity>/state` carries the entity's state as
+    // text, for a sensor that is not numeric too (`washing_machine_state` `idle`).
+    for (const preset of ['homeassistant', 'ha_statestream']) {
+      const p = parserFor({ presets: [preset] });
+      const outcome = (payload: string, entity = 'washing_machine_state'): unknown => {
+        const r = p.parse(msg(`homeassistant/sensor/${entity}/state`, payload));
+        return r.kind === 'rejected' ? r.rejection.reason : [r.readings.length, r.rejections.length, r.skipped ?? null];
+      };
+      for (const text of ['idle', 'on', 'off', 'Washing', '"heat"', 'true']) expect(outcome(text), `${preset} ${text}`).toEqual([0, 0, 'text_state']);
+      for (const missing of ['unavailable', 'unknown', 'Unavailable']) expect(outcome(missing), `${preset} ${missing}`).toEqual([0, 0, null]);
+      expect(outcome('21.5', 'outdoor_temperature')).toEqual([1, 0, null]);
+      // Not a text state: broken JSON, a non-finite number.
+      expect(outcome('{"state":')).toBe('bad_json');
+      expect(outcome('inf')).toBe('non_finite');
+    }
+    // Other presets reject a text where a number belongs, as before.
+    const esphome = parserFor({ presets: ['esphome'] }).parse(msg('livingroom/sensor/temperature/state', 'idle'));
+    expect(esphome.kind === 'rejected' && esphome.rejection.reason).toBe('bad_json');
+  });
+
   it("every preset takes a hub's nan (any case) as a missing reading, as ESPHome's always was; without a preset it is non_finite", () => {
     // Tryout: Tasmota's "Power":"nan" was rejected non_finite while ESPHome's nan was a missing reading.
     const tasmota = parserFor({ presets: ['tasmota'] });
