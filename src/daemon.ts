@@ -96,6 +96,8 @@ export interface DaemonCounters {
   repeatedUpdates: number;
   /** Messages whose device time was a clock never set (before 2000, e.g. Tasmota without NTP), stamped on arrival instead. */
   unsetClocks: number;
+  /** Streams whose device times lag arrival by about a whole number of hours, consistently (a time zone mix-up; pipeline/clock-lag.ts). */
+  clockLags: number;
   commands: number;
   /** Times MQTT reads were paused for backpressure. */
   pauses: number;
@@ -136,6 +138,7 @@ export class Daemon {
     refusedEvents: 0,
     repeatedUpdates: 0,
     unsetClocks: 0,
+    clockLags: 0,
   };
   private readonly log: Logger;
   private readonly now: () => number;
@@ -478,6 +481,14 @@ export class Daemon {
         onUnsetClock: (sensor, time, first) => {
           this.counters.unsetClocks++;
           if (first) this.log.warn({ sensor, time }, 'device clock never set (a time before 2000, e.g. Tasmota without NTP): its readings are stamped on arrival (counters.unsetClocks); set its clock (NTP) for its own times');
+        },
+        onClockLag: (sensor, hours, lagMs) => {
+          this.counters.clockLags++;
+          const zone = config.ingest.timezone ?? systemTimeZone();
+          this.log.warn(
+            { sensor, hours, lagMs, timezone: zone },
+            `device times lag arrival by about ${hours} hour${hours === 1 ? '' : 's'}, reading after reading: a time zone mix-up? Times without an offset are read in ingest.timezone (${zone}); set it to the device's zone (or make the device send UTC or an offset). Its readings are taken as stamped, so its sentences and plots are ${hours} h off (counters.clockLags)`,
+          );
         },
       }),
     );

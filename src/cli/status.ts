@@ -151,6 +151,8 @@ export function formatStatus(s: DaemonStatusView, base: string, learning: readon
     ...refusedLines(s),
     // A device whose clock was never set (Tasmota without NTP) is read on arrival time: say so, it is not silent.
     ...((c.unsetClocks ?? 0) > 0 ? [['clocks', `${c.unsetClocks} message(s) with a device time before 2000 (a clock never set, e.g. Tasmota without NTP) stamped on arrival; the log names the devices`] as [string, string]] : []),
+    // A device clock hours behind arrival is taken (in order, not ahead), and its plots are hours off: say so.
+    ...((c.clockLags ?? 0) > 0 ? [['clocks', `${c.clockLags} stream(s) whose device times lag arrival by a whole number of hours, reading after reading (a time zone mix-up? ingest.timezone); the log names them`] as [string, string]] : []),
     // Readings are scored one by one (there is no per-window counter since the per-reading detector core).
     ['counters', ['received', 'readings', 'scored', 'events', 'commands'].filter((k) => k in c).map((k) => `${k} ${c[k]}`).join(', ')],
   ];

@@ -27,6 +27,7 @@ import { FastScanner } from './decode/fast.js';
 import { isObject, MAX_JSON_DEPTH, parseJson } from './decode/json.js';
 import { objectDecoder } from './decode/object.js';
 import { decodePlainText, plainDecoder } from './decode/plain.js';
+import { ClockLag, type OnClockLag } from './clock-lag.js';
 import { decodeEnvelope, type EnvelopeDecoded } from './decode/envelope.js';
 import { valueAt } from './decode/record.js';
 import { preview, previewBytes } from './decode/text.js';
@@ -77,6 +78,11 @@ export interface ParseOptions {
    * devices are told apart; beyond, `first` is false).
    */
   readonly onUnsetClock?: (sensor: string, time: string, first: boolean) => void;
+  /**
+   * A stream whose device times lag arrival by about the same whole number of hours over several readings (a
+   * time zone mix-up; ./clock-lag.ts): called once per stream. Only observes: the readings are taken as before.
+   */
+  readonly onClockLag?: OnClockLag;
 }
 
 /** Every one-value reading shares this channel array, so a reading allocates none. */
@@ -114,6 +120,8 @@ export class MessageParser {
   private readonly channelsMode: boolean;
   /** Held readings one admit() settled, drained at once (reused: admitting allocates nothing for it). */
   private readonly settled: Settled[] = [];
+  /** Watches accepted readings for a clock hours behind (ParseOptions.onClockLag); null without the callback. */
+  private readonly lag: ClockLag | null;
   /** Devices already reported to onUnsetClock. */
   private readonly unsetClockReported = new Set<string>();
   private stage: Stage = 'route';
@@ -141,13 +149,16 @@ export class MessageParser {
     this.scanner = opts.fastPath === false ? null : new FastScanner(opts.maxReadingsPerMessage);
     this.groups = opts.groups ?? [];
     this.channelsMode = opts.objects === 'channels';
+    this.lag = opts.onClockLag === undefined ? null : new ClockLag(opts.onClockLag, opts.maxSensors ?? 10_000);
   }
 
   /** Never throws: an exception for one message is that message's `internal_error` rejection. */
   parse(msg: RawMessage): ParseResult {
     this.stage = 'route';
     try {
-      return this.parseMessage(msg);
+      const result = this.parseMessage(msg);
+      if (this.lag !== null && result.kind === 'readings') for (const r of result.readings) this.lag.observe(r.sensor, r.ts, msg.receivedAt);
+      return result;
     } catch (err) {
       const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       return rejectedMessage(msg, null, 'internal_error', `${this.stage}: ${preview(what)}`);
@@ -157,6 +168,7 @@ export class MessageParser {
   /** Forgets a stream's last time, usual lead and held readings (dropped: e.g. when it is evicted); its slot is free again. */
   forget(stream: string): void {
     this.admission.forget(stream);
+    this.lag?.forget(stream);
   }
 
   /** Streams tracked. */
