@@ -90,7 +90,6 @@ export interface Rejection {
  *   text_state  the text state of an entity that is not numeric (Home Assistant's `idle`, `on`).
  */
 export type SkipReason = 'hub_topic' | 'hub_event' | 'text_state';
-export const SKIP_REASONS: readonly SkipReason[] = ['hub_topic', 'hub_event', 'text_state'];
 
 export type ParseResult =
   | {

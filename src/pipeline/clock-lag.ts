@@ -34,6 +34,10 @@ interface Run {
 /** Called once per stream: `hours` whole hours behind, `lagMs` the run's middle lag (arrival minus device time). */
 export type OnClockLag = (stream: string, hours: number, lagMs: number) => void;
 
+/**
+ * Follows each stream's lag (arrival minus device time, ms) over its accepted readings and calls `onLag` once
+ * for a stream that lags by whole hours (see the module comment); `maxStreams` bounds what it keeps.
+ */
 export class ClockLag {
   private readonly runs = new Map<string, Run>();
   private readonly reported = new Set<string>();

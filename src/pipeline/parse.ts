@@ -274,20 +274,26 @@ export class MessageParser {
     const asSensors = rule.envelope?.spec.parts === 'sensors';
     const rejections: Rejection[] = [];
     const readings: Reading[] = [];
+    // Readings meant, whatever admission made of them (one may be held, not yet a reading nor a rejection).
+    let meant = 0;
     for (const part of env.parts) {
       const device = asSensors ? safePart(part.name).slice(0, 64) : topicDevice;
-      if (asSensors && rule.skips(device)) continue;
+      if (asSensors && rule.skips(device)) {
+        rejections.push(rejection(msg, device, 'bad_topic', `sensor excluded by rule ${rule.name}`));
+        continue;
+      }
       const field = asSensors ? null : part.key;
       const records: DecodedRecord[] = [{ ts: env.ts, fields: part.fields, index: -1 }];
       this.stage = 'map';
       const candidates = this.channelsMode ? this.channelCandidates(msg, device, field, rule, records, rejections) : this.streamCandidates(msg, device, field, rule, records, rejections);
       this.stage = 'admit';
+      meant += candidates.length;
       for (const c of candidates) {
         const taken = this.admission.admit(c.stream, device, c.ts, msg.receivedAt, this.settled);
         this.collect(msg, device, c.stream, taken, c.ts, c.channels, c.values, c.index, readings, rejections);
       }
     }
-    if (readings.length === 0 && rejections.length === 0) return SKIPPED.hub_event;
+    if (meant === 0 && rejections.length === 0) return SKIPPED.hub_event;
     if (readings.length === 0 && rejections.length === 1) return { kind: 'rejected', rejection: rejections[0] };
     return { kind: 'readings', readings, rejections: rejections.length === 0 ? NO_REJECTIONS : rejections };
   }
