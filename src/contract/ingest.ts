@@ -100,6 +100,12 @@ export interface EnvelopeSpec {
    * with another value (Shelly's `NotifyEvent`) is skipped, counted `hub_event`. Absent = every message.
    */
   readonly kind?: { readonly key: string; readonly read: readonly string[] };
+  /**
+   * Whether, once a device's envelope has been read, its messages on the rule's other topics are skipped
+   * (counted `hub_topic`): they carry the same readings again (a Shelly with "Generic status update over MQTT"
+   * on sends each change both as NotifyStatus and on `status/<component>`). Absent = false.
+   */
+  readonly supersedes?: boolean;
 }
 
 /** What a rule's keys left out mean (every preset starts from these too). */

@@ -122,6 +122,8 @@ export class MessageParser {
   private readonly settled: Settled[] = [];
   /** Watches accepted readings for a clock hours behind (ParseOptions.onClockLag); null without the callback. */
   private readonly lag: ClockLag | null;
+  /** Devices (by rule) whose envelope was read, for EnvelopeSpec.supersedes; at most maxSensors. */
+  private readonly envelopeDevices = new Set<string>();
   /** Devices already reported to onUnsetClock. */
   private readonly unsetClockReported = new Set<string>();
   private stage: Stage = 'route';
@@ -222,6 +224,8 @@ export class MessageParser {
       if (rule.envelope !== null && device !== null) {
         const env = decodeEnvelope(doc, rule.envelope.spec, rule.envelope.drops, ctx);
         if (env !== null) return this.parseEnvelope(msg, device, rule, env);
+        // The same readings again, from a device whose envelope is read already.
+        if (rule.envelope.spec.supersedes === true && this.envelopeDevices.has(`${rule.name}\0${device}`)) return SKIPPED.hub_topic;
       }
       decoded = (DECODERS.find((d) => d.accepts(doc)) ?? plainDecoder).decode(doc, ctx);
     } else if (json.tooDeep) {
@@ -271,6 +275,7 @@ export class MessageParser {
     if (!env.ok) return rejectedMessage(msg, topicDevice, env.problem.reason, env.problem.detail);
     if ('skip' in env) return SKIPPED.hub_event;
     if (env.unsetClock !== undefined) this.unsetClock(topicDevice, env.unsetClock);
+    if (rule.envelope?.spec.supersedes === true && this.envelopeDevices.size < (this.opts.maxSensors ?? 10_000)) this.envelopeDevices.add(`${rule.name}\0${topicDevice}`);
     const asSensors = rule.envelope?.spec.parts === 'sensors';
     const rejections: Rejection[] = [];
     const readings: Reading[] = [];
