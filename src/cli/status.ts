@@ -17,8 +17,10 @@ export const STATUS_USAGE = `Usage: anomalyd status [options]
 Asks the running daemon how it is doing, over its local HTTP API (GET /api/status): uptime, model, MQTT,
 sensors by state and those with an open episode (any kind: a silence's 'missing data' episode too, whose
 sensor is 'stale', not 'anomalous'), alerts waiting for the broker (the outbox depth), the rejected input since start, per
-reason, and what the embedded broker refused since start (publishes on a topic the login may not use, which
-the publisher never learns of, with their topics; logins).
+reason, the messages skipped by design since start, per reason (a hub's own topics, hub events, Home
+Assistant text states: no readings, not errors), device clocks that were never set or lag arrival by whole
+hours (a time zone mix-up: ingest.timezone), and what the embedded broker refused since start (publishes on a
+topic the login may not use, which the publisher never learns of, with their topics; logins).
 
 Two kinds of learning, said apart:
   sensors     'learning' is the scorer's learning period: a new sensor's first score.learnReadings
