@@ -15,7 +15,7 @@ import { Subject, Subscription, type Observable } from 'rxjs';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { resolveMqttConnection } from './config/derived.js';
-import type { AnomalyEvent, ParseResult, RawMessage, ScoredReading } from './contract/types.js';
+import type { AnomalyEvent, ParseResult, RawMessage, ScoredReading, SkipReason } from './contract/types.js';
 import { topics as buildTopics, type AlertExplanation, type Topics } from './contract/alerts.js';
 import type { EmbeddedBroker } from './adapters/broker.js';
 import type { MqttAdapter } from './adapters/mqtt.js';
@@ -96,6 +96,8 @@ export interface DaemonCounters {
   repeatedUpdates: number;
   /** Messages whose device time was a clock never set (before 2000, e.g. Tasmota without NTP), stamped on arrival instead. */
   unsetClocks: number;
+  /** Streams whose device times lag arrival by about a whole number of hours, consistently (a time zone mix-up; pipeline/clock-lag.ts). */
+  clockLags: number;
   commands: number;
   /** Times MQTT reads were paused for backpressure. */
   pauses: number;
@@ -136,6 +138,7 @@ export class Daemon {
     refusedEvents: 0,
     repeatedUpdates: 0,
     unsetClocks: 0,
+    clockLags: 0,
   };
   private readonly log: Logger;
   private readonly now: () => number;
@@ -143,6 +146,8 @@ export class Daemon {
   private readonly adapters: DaemonAdapters;
   private discovery: HaDiscovery | null = null;
   private readonly rejections: RejectionCounter;
+  /** Messages skipped since start per reason (ParseResult.skipped): by design no reading, no error. */
+  private readonly skipped: Record<SkipReason, number> = { hub_topic: 0, hub_event: 0, text_state: 0 };
   /** Runs of out_of_order readings per stream: one warning per stream and hour (a gateway's buffer flushed after a live reading). */
   private readonly outOfOrderRuns = new OutOfOrderRuns();
   /** Sensors with no valid reading for long are evicted (limits.*, docs/SECURITY.md). */
@@ -467,6 +472,14 @@ export class Daemon {
           this.counters.unsetClocks++;
           if (first) this.log.warn({ sensor, time }, 'device clock never set (a time before 2000, e.g. Tasmota without NTP): its readings are stamped on arrival (counters.unsetClocks); set its clock (NTP) for its own times');
         },
+        onClockLag: (sensor, hours, lagMs) => {
+          this.counters.clockLags++;
+          const zone = config.ingest.timezone ?? systemTimeZone();
+          this.log.warn(
+            { sensor, hours, lagMs, timezone: zone },
+            `device times lag arrival by about ${hours} hour${hours === 1 ? '' : 's'}, reading after reading: a time zone mix-up? Times without an offset are read in ingest.timezone (${zone}); set it to the device's zone (or make the device send UTC or an offset). Its readings are taken as stamped, so its sentences and plots are ${hours} h off (counters.clockLags)`,
+          );
+        },
       }),
     );
     return new Detector(detectorOptions(config), {
@@ -589,6 +602,7 @@ export class Daemon {
         uptimeMs: () => performance.now() - this.startedMono,
         counters: () => this.counters as unknown as Record<string, number>,
         rejections: () => this.rejections.totalByReason(),
+        skipped: () => this.skipped,
         brokerRefusals: () => this.broker?.refusals() ?? null,
         defaultModel: () => registry?.fallbackModel?.id ?? null,
         modelOf: (sensor) => registry?.modelFor(sensor)?.id ?? null,
@@ -679,6 +693,10 @@ export class Daemon {
 
   private onParsed(res: ParseResult): void {
     this.counters.messages++;
+    if (res.kind === 'readings' && res.skipped !== undefined) {
+      this.skipped[res.skipped]++;
+      return;
+    }
     if (res.kind === 'rejected') {
       this.counters.rejected++;
       this.rejections.record(res.rejection);

@@ -17,8 +17,10 @@ export const STATUS_USAGE = `Usage: anomalyd status [options]
 Asks the running daemon how it is doing, over its local HTTP API (GET /api/status): uptime, model, MQTT,
 sensors by state and those with an open episode (any kind: a silence's 'missing data' episode too, whose
 sensor is 'stale', not 'anomalous'), alerts waiting for the broker (the outbox depth), the rejected input since start, per
-reason, and what the embedded broker refused since start (publishes on a topic the login may not use, which
-the publisher never learns of, with their topics; logins).
+reason, the messages skipped by design since start, per reason (a hub's own topics, hub events, Home
+Assistant text states: no readings, not errors), device clocks that were never set or lag arrival by whole
+hours (a time zone mix-up: ingest.timezone), and what the embedded broker refused since start (publishes on a
+topic the login may not use, which the publisher never learns of, with their topics; logins).
 
 Two kinds of learning, said apart:
   sensors     'learning' is the scorer's learning period: a new sensor's first score.learnReadings
@@ -147,9 +149,12 @@ export function formatStatus(s: DaemonStatusView, base: string, learning: readon
     ...ownModelLines(s, learning),
     ['outbox', s.outbox === null ? 'unknown (database closed)' : `${s.outbox.pending} alert(s) waiting for the broker, ${s.outbox.dropped} dropped since start`],
     ['rejected', rejections.length > 0 ? rejections.join(', ') : 'nothing since start'],
+    ...skippedLines(s),
     ...refusedLines(s),
     // A device whose clock was never set (Tasmota without NTP) is read on arrival time: say so, it is not silent.
     ...((c.unsetClocks ?? 0) > 0 ? [['clocks', `${c.unsetClocks} message(s) with a device time before 2000 (a clock never set, e.g. Tasmota without NTP) stamped on arrival; the log names the devices`] as [string, string]] : []),
+    // A device clock hours behind arrival is taken (in order, not ahead), and its plots are hours off: say so.
+    ...((c.clockLags ?? 0) > 0 ? [['clocks', `${c.clockLags} stream(s) whose device times lag arrival by a whole number of hours, reading after reading (a time zone mix-up? ingest.timezone); the log names them`] as [string, string]] : []),
     // Readings are scored one by one (there is no per-window counter since the per-reading detector core).
     ['counters', ['received', 'readings', 'scored', 'events', 'commands'].filter((k) => k in c).map((k) => `${k} ${c[k]}`).join(', ')],
   ];
@@ -168,6 +173,19 @@ function openLines(s: DaemonStatusView): [string, string][] {
   const names = s.sensors.openSensors ?? [];
   const more = n > names.length ? `, … (${n - names.length} more)` : '';
   return [['open', `${n} sensor${n === 1 ? ' has' : 's have'} an open episode (anomalous, or stale with missing data): ${names.join(', ')}${more}; anomalyd anomalies list --status open`]];
+}
+
+/**
+ * The `skipped` line: messages a rule took that are by design no reading and no error (contract SkipReason), per
+ * reason, so that `received` minus `readings` and `rejected` is explained. None when nothing was skipped.
+ */
+function skippedLines(s: DaemonStatusView): [string, string][] {
+  const words: Record<string, string> = { hub_topic: "a hub's own topics", hub_event: 'hub messages without a measurement', text_state: 'text states of entities that are not numeric' };
+  const parts = Object.entries(s.skipped ?? {})
+    .filter(([, n]) => (n ?? 0) > 0)
+    .sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0))
+    .map(([reason, n]) => `${reason} ${n}${words[reason] !== undefined ? ` (${words[reason]})` : ''}`);
+  return parts.length === 0 ? [] : [['skipped', `${parts.join(', ')}: no readings by design, not errors`]];
 }
 
 /**

@@ -117,6 +117,14 @@ export const Z2M_SETTINGS = [
   'countdown',
 ];
 
+/**
+ * What a Zigbee2Tasmota device reports beside its measurements (tasmota.github.io, "Zigbee"): who it is
+ * (Device, Name, IEEEAddr, Endpoint), its radio and battery (LinkQuality, BatteryPercentage, BatteryVoltage),
+ * when it was last heard (LastSeen, LastSeenEpoch), and what a person or an automation sets on a light or a
+ * plug (Power on/off, Dimmer, CT, Hue, Sat, X, Y, as zigbee2mqtt's settings).
+ */
+export const Z2T_NOT_MEASURED = ['Device', 'Name', 'IEEEAddr', 'Endpoint', 'LinkQuality', 'Battery*', 'LastSeen*', 'Reachable', 'Power', 'Dimmer', 'CT', 'Hue', 'Sat', 'X', 'Y'];
+
 /** Home Assistant's words for "no state". */
 const HA_MISSING = ['unavailable', 'unknown', 'none', ''];
 
@@ -150,7 +158,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     hub: { publish: ['zigbee2mqtt/#'], commands: ['zigbee2mqtt/**/set/#', 'zigbee2mqtt/**/get/#', 'zigbee2mqtt/bridge/request/#'], discovery: true },
   },
   tasmota: {
-    doc: 'Tasmota telemetry `tele/<device>/SENSOR`, nested sensors by path; `Time` in ingest.timezone, a `Time` before 2000 (no NTP) replaced by the arrival time; of `ENERGY` only the measurements (Power, Voltage, Current, Factor, ApparentPower, ReactivePower …), not its day and total counters (Today, Yesterday, Period, Total, TotalStartTime); `"nan"` is a missing reading.',
+    doc: 'Tasmota telemetry `tele/<device>/SENSOR`, nested sensors by path; a Zigbee bridge\'s `ZbReceived` (Zigbee2Tasmota) as one sensor per Zigbee device, named by its `Name` (else its short address), without its link, battery and settings fields; `Time` in ingest.timezone, a `Time` before 2000 (no NTP) replaced by the arrival time; of `ENERGY` only the measurements (Power, Voltage, Current, Factor, ApparentPower, ReactivePower …), not its day and total counters (Today, Yesterday, Period, Total, TotalStartTime); `"nan"` is a missing reading.',
     rule: {
       ...BASE,
       name: 'tasmota',
@@ -159,6 +167,10 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       // "Total":…,"Yesterday":…,"Today":…,"Period":…,"Power":…}}`): Today resets and Yesterday steps at midnight,
       // Period is the energy since the last telemetry, Total only grows: none is a measurement to watch.
       exclude: ['*Unit', '*.Id', '*.TotalStartTime', 'ENERGY.Today', 'ENERGY.Yesterday', 'ENERGY.Period', 'ENERGY.Total'],
+      // Tasmota as a Zigbee bridge (tasmota.github.io, "Zigbee"): `tele/<bridge>/SENSOR`
+      // `{"ZbReceived":{"0x8F10":{"Device":"0x8F10","Name":"Room10","Temperature":21.1,…,"Endpoint":1,"LinkQuality":65}}}`,
+      // keyed by the short address (or the friendly name with SetOption83): each Zigbee device its own sensor.
+      envelope: { path: 'ZbReceived', parts: 'sensors', nameKey: 'Name', exclude: Z2T_NOT_MEASURED },
       missing: HUB_MISSING,
     },
     sample: {
@@ -192,14 +204,15 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     },
   },
   homeassistant: {
-    doc: 'Home Assistant style state topics `homeassistant/sensor/<id>/state` (plain values; `unavailable`, `unknown` are missing).',
-    rule: { ...BASE, name: 'homeassistant', topics: ['homeassistant/sensor/{sensor}/state'], missing: [...HUB_MISSING, ...HA_MISSING], excludeSensors: ['anomalyd_*'] },
+    doc: 'Home Assistant style state topics `homeassistant/sensor/<id>/state` (plain values; `unavailable`, `unknown` are missing; another text, `idle`, `on`, is the state of an entity that is not numeric: skipped, counted `text_state`).',
+    // A text state (`idle`, `on`: a sensor entity that is not numeric) is skipped, counted `text_state`.
+    rule: { ...BASE, name: 'homeassistant', topics: ['homeassistant/sensor/{sensor}/state'], missing: [...HUB_MISSING, ...HA_MISSING], excludeSensors: ['anomalyd_*'], skipText: true },
     sample: { topic: 'homeassistant/sensor/outdoor_temperature/state', payload: '7.25', streams: ['outdoor_temperature'] },
     homeAssistant: true,
     hub: NO_HUB,
   },
   ha_statestream: {
-    doc: "Home Assistant's MQTT statestream with `base_topic: homeassistant`: the state of sensor, number and input_number entities.",
+    doc: "Home Assistant's MQTT statestream with `base_topic: homeassistant`: the state of sensor, number and input_number entities (`unavailable`, `unknown` are missing; a text state, `idle`, is skipped, counted `text_state`).",
     rule: {
       ...BASE,
       name: 'ha_statestream',
@@ -207,17 +220,26 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       missing: [...HUB_MISSING, ...HA_MISSING],
       // anomalyd's own entities (score sensors) come back through statestream: never read them.
       excludeSensors: ['anomalyd_*'],
+      // Statestream publishes every sensor entity's state, a text one's too (`washing_machine_state` `idle`).
+      skipText: true,
     },
     sample: { topic: 'homeassistant/number/boiler_setpoint/state', payload: '57.5', streams: ['boiler_setpoint'] },
     homeAssistant: true,
     hub: NO_HUB,
   },
   shelly: {
-    doc: 'Shelly Gen2 status notifications `<device>/status/<component>` (switch:0, em:0, temperature:0 …; sent only with "Generic status update over MQTT" on); skips sys, wifi, cloud, mqtt, ble, ws, eth; drops ids.',
+    doc: 'Shelly Gen2 RPC notifications `<device>/events/rpc` (NotifyStatus, NotifyFullStatus: on by default; other methods such as NotifyEvent are skipped) and status notifications `<device>/status/<component>` (sent only with "Generic status update over MQTT" on), both as the streams `<device>/<component>/<field>` (switch:0, em:0, temperature:0 …; once a device\'s notifications are read, its status topics are skipped, not read twice); skips sys, wifi, cloud, mqtt, ble, ws, eth; drops ids.',
     rule: {
       ...BASE,
       name: 'shelly',
-      topics: ['{sensor}/status/{field}'],
+      // shelly-api-docs.shelly.cloud, Gen2 "Notifications": the device publishes NotifyStatus (the changed part of
+      // a component's status) and NotifyFullStatus on `<device>/events/rpc`, `params` holding `ts` (Unix time,
+      // UTC) and one object per component (`switch:0`, `temperature:0`); "Generic status update over MQTT"
+      // (off by default) adds `<device>/status/<component>` with the component's status. Both give the same
+      // streams, `<device>/<component>/<field>`.
+      topics: ['{sensor}/status/{field}', '{sensor}/events/rpc'],
+      // With both on, each change comes twice: once a device's notifications are read, its status/<component> is skipped.
+      envelope: { path: 'params', parts: 'fields', time: 'params.ts', kind: { key: 'method', read: ['NotifyStatus', 'NotifyFullStatus'] }, supersedes: true },
       // The device's own components, not measurements; `sys` carries `"time":"18:05"`, not a date.
       ignoreTopics: ['*/status/sys', '*/status/wifi', '*/status/cloud', '*/status/mqtt', '*/status/ble', '*/status/ws', '*/status/eth'],
       exclude: ['sys*', 'wifi*', 'cloud*', 'mqtt*', 'ble*', 'ws*', 'eth*', 'sys/*', 'wifi/*', 'cloud/*', 'mqtt/*', 'ble/*', 'ws/*', 'eth/*', '*/id', '*/source', '*.minute_ts', '*.tF'],

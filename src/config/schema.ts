@@ -193,7 +193,7 @@ export const schema = section('anomalyd configuration', {
       default: [],
       minItems: 0,
       item: presetProblem,
-      doc: `Mapping rules for the devices people already have, one name each: ${PRESET_NAMES.join(', ')} (README "Connect your devices" lists what each reads and drops: zigbee2mqtt takes a friendly name of several levels, kitchen/floor_light, as the device and skips its bridge, availability and set/get topics and the devices' settings; esphome reads a topic_prefix of one or two levels and a climate's current_temperature; tasmota drops ENERGY's Today, Yesterday, Period, Total; shelly skips status/sys, wifi, cloud …). On the embedded broker, a hub's preset also lets the sensor login publish that hub's own topics (zigbee2mqtt/#, Tasmota's tele/# and stat/#, …), retained too, but never its command topics (docs/SECURITY.md, "Hubs on the embedded broker").`,
+      doc: `Mapping rules for the devices people already have, one name each: ${PRESET_NAMES.join(', ')} (README "Connect your devices" lists what each reads and drops: zigbee2mqtt takes a friendly name of several levels, kitchen/floor_light, as the device and skips its bridge, availability and set/get topics and the devices' settings; esphome reads a topic_prefix of one or two levels and a climate's current_temperature; tasmota drops ENERGY's Today, Yesterday, Period, Total and reads a Zigbee bridge's ZbReceived as one sensor per Zigbee device, by its Name; homeassistant and ha_statestream skip a text state such as idle, counted text_state; shelly reads its default channel <device>/events/rpc (NotifyStatus, NotifyFullStatus) and status/<component> as the same streams and skips status/sys, wifi, cloud …, NotifyEvent). On the embedded broker, a hub's preset also lets the sensor login publish that hub's own topics (zigbee2mqtt/#, Tasmota's tele/# and stat/#, …), retained too, but never its command topics (docs/SECURITY.md, "Hubs on the embedded broker").`,
     }),
     rules: mapList<RuleConfig>({
       default: [],
@@ -209,7 +209,7 @@ export const schema = section('anomalyd configuration', {
     }),
     timezone: optStr({
       rule: timeZoneProblem,
-      doc: 'IANA time zone of device times written without an offset (Tasmota, rtl_433, loggers); null = the host’s zone. A device time before 2000 in a one-object payload is a clock never set (Tasmota without NTP: "Time":"1970-01-01T00:00:12"): that message is stamped on arrival instead, counted (status counters.unsetClocks) and logged once per device; a rule’s time: none stamps every reading on arrival.',
+      doc: 'IANA time zone of device times written without an offset (Tasmota, rtl_433, loggers); null = the host’s zone. A device time before 2000 in a one-object payload is a clock never set (Tasmota without NTP: "Time":"1970-01-01T00:00:12"): that message is stamped on arrival instead, counted (status counters.unsetClocks) and logged once per device; a rule’s time: none stamps every reading on arrival. A stream whose device times lag arrival by about the same whole number of hours, reading after reading, is taken as stamped and warned about once (a time zone mix-up: set this to the device’s zone), counted (status counters.clockLags).',
     }),
     retained: bool({
       default: false,

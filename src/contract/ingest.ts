@@ -56,6 +56,56 @@ export interface MappingRuleSpec {
    * voltage (V) on a plug, which has none. Absent = none.
    */
   readonly excludeWith?: readonly { readonly fields: readonly string[]; readonly when: string }[];
+  /**
+   * Presets only: a hub message that wraps several parts in one JSON object (Shelly's RPC notification, the
+   * Zigbee bridge's `ZbReceived`), read part by part. Absent = none.
+   */
+  readonly envelope?: EnvelopeSpec;
+  /**
+   * Presets only: a payload that is text, neither a number nor a missing-word (Home Assistant's `idle`,
+   * `on`, `heat`), is the state of an entity that is not numeric: skipped and counted `text_state`, not
+   * rejected `bad_json`. Absent = false.
+   */
+  readonly skipText?: boolean;
+}
+
+/**
+ * A hub message of several parts (MappingRuleSpec.envelope). A payload without the object at `path` is
+ * read as any other payload of the rule.
+ *
+ *   Shelly Gen2 `<device>/events/rpc`: `{"method":"NotifyStatus","params":{"ts":1764496800.5,"switch:0":{"apower":61.3}}}`
+ *     path `params`, parts `fields`: the streams `<device>/switch:0/apower`, as `<device>/status/switch:0` gives them.
+ *   Zigbee2Tasmota `tele/<bridge>/SENSOR`: `{"ZbReceived":{"0x8F10":{"Name":"Room10","Temperature":21.1}}}`
+ *     path `ZbReceived`, parts `sensors`, nameKey `Name`: the stream `Room10/Temperature`.
+ */
+export interface EnvelopeSpec {
+  /** Dotted path of the object whose entries (each an object) are the parts. */
+  readonly path: string;
+  /**
+   * `fields`: each entry is a `{field}` level of the topic's device (its key, Shelly's component `switch:0`);
+   * `sensors`: each entry is a device of its own.
+   */
+  readonly parts: 'fields' | 'sensors';
+  /** With `sensors`: the entry's field whose text names the device; without one, the entry's key names it. */
+  readonly nameKey?: string;
+  /**
+   * Field globs (over a part's dotted paths) that are never streams of a part, besides the rule's `exclude`:
+   * the Zigbee devices' link and battery metadata (`LinkQuality`, `BatteryPercentage`). Absent = none.
+   */
+  readonly exclude?: readonly string[];
+  /** Dotted path of the message's time (`params.ts`); absent = the rule's time field. */
+  readonly time?: string;
+  /**
+   * The payload field that says what the message is, and the values of it that carry readings: a message
+   * with another value (Shelly's `NotifyEvent`) is skipped, counted `hub_event`. Absent = every message.
+   */
+  readonly kind?: { readonly key: string; readonly read: readonly string[] };
+  /**
+   * Whether, once a device's envelope has been read, its messages on the rule's other topics are skipped
+   * (counted `hub_topic`): they carry the same readings again (a Shelly with "Generic status update over MQTT"
+   * on sends each change both as NotifyStatus and on `status/<component>`). Absent = false.
+   */
+  readonly supersedes?: boolean;
 }
 
 /** What a rule's keys left out mean (every preset starts from these too). */

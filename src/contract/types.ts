@@ -82,8 +82,23 @@ export interface Rejection {
   readonly ts?: number;
 }
 
+/**
+ * Why a message a rule takes is, by design, no reading and no error: counted apart from rejections.
+ *   hub_topic   a hub's own topic under the ones the rule reads (MappingRuleSpec.ignoreTopics: zigbee2mqtt's
+ *               bridge, availability, Shelly's status/sys);
+ *   hub_event   a hub message that carries no measurement (Shelly's NotifyEvent, a Zigbee button press);
+ *   text_state  the text state of an entity that is not numeric (Home Assistant's `idle`, `on`).
+ */
+export type SkipReason = 'hub_topic' | 'hub_event' | 'text_state';
+
 export type ParseResult =
-  | { readonly kind: 'readings'; readonly readings: readonly Reading[]; readonly rejections: readonly Rejection[] }
+  | {
+      readonly kind: 'readings';
+      readonly readings: readonly Reading[];
+      readonly rejections: readonly Rejection[];
+      /** Set when the whole message was skipped (no reading, no rejection) and why. */
+      readonly skipped?: SkipReason;
+    }
   | { readonly kind: 'rejected'; readonly rejection: Rejection };
 
 /**

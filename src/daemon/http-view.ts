@@ -4,7 +4,7 @@
  * routes never reach the daemon's internals.
  */
 import type { AnomalyMark, AnomalyQuery, AnomalyRecord, AnomalyWithEvents } from '../contract/store.js';
-import type { RejectReason, SensorStatus } from '../contract/types.js';
+import type { RejectReason, SensorStatus, SkipReason } from '../contract/types.js';
 import { byName, OPEN_SENSORS_LISTED, type DaemonView } from '../http/view.js';
 import { shownValue, type SeriesStore } from '../pipeline/series.js';
 import { VERSION } from '../version.js';
@@ -36,6 +36,8 @@ export interface HttpViewDeps {
   readonly counters: () => Readonly<Record<string, number>>;
   /** Rejections since start, per reason. */
   readonly rejections: () => Readonly<Record<RejectReason, number>>;
+  /** Messages skipped since start (no reading by design, no error), per reason; absent: none counted. */
+  readonly skipped?: () => Readonly<Record<SkipReason, number>>;
   /** What the embedded broker refused since start (EmbeddedBroker.refusals); absent or null without one. */
   readonly brokerRefusals?: () => BrokerRefusals | null;
   /** The shared model's id, or null. */
@@ -99,6 +101,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
           ...(d.learningEnabled === true ? { ownModel, pinned } : {}),
         },
         rejections,
+        skipped: Object.fromEntries(Object.entries(d.skipped?.() ?? {}).filter(([, n]) => n > 0)),
         broker: d.brokerRefusals?.() ?? null,
         outbox,
         ...(d.timeZone !== undefined ? { timeZone: d.timeZone } : {}),

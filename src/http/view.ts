@@ -2,7 +2,7 @@
  * What the HTTP API may ask of the running daemon. The daemon implements it; the routes only read
  * through it (and set operator marks), so they can be tested against a fake.
  */
-import type { RejectReason, SensorStatus } from '../contract/types.js';
+import type { RejectReason, SensorStatus, SkipReason } from '../contract/types.js';
 import type { AnomalyMark, AnomalyQuery, AnomalyRecord, AnomalyWithEvents } from '../contract/store.js';
 import type { SeriesQuery, SeriesView } from '../pipeline/series.js';
 import type { OwnModelProgress } from '../contract/own-model.js';
@@ -40,6 +40,12 @@ export interface DaemonStatusView {
   };
   /** Rejected input since start, per reason (only reasons that occurred). */
   readonly rejections: Readonly<Partial<Record<RejectReason, number>>>;
+  /**
+   * Messages a rule took and skipped since start, by design no reading and no error, per reason (only reasons
+   * that occurred; contract SkipReason: a hub's own topics, hub events, Home Assistant text states). Absent
+   * from daemons before it.
+   */
+  readonly skipped?: Readonly<Partial<Record<SkipReason, number>>>;
   /**
    * What the embedded broker refused since start (publishes on topics a login may not use, logins), which the
    * publisher never learns (a refused publish is acknowledged and dropped); null without the embedded broker

@@ -12,7 +12,7 @@ import { compileGroup, compileRule, safePart } from './route.js';
 import { subscriptionFilters as templateFilters } from './topic.js';
 
 /** ParseOptions for the daemon's parser. */
-export function parseOptionsOf(config: Config, extra: Pick<ParseOptions, 'onClockSkew' | 'onUnsetClock' | 'fastPath'> = {}): ParseOptions {
+export function parseOptionsOf(config: Config, extra: Pick<ParseOptions, 'onClockSkew' | 'onUnsetClock' | 'onClockLag' | 'fastPath'> = {}): ParseOptions {
   const zone = config.ingest.timezone ?? systemTimeZone();
   return {
     rules: ruleList(config.ingest).map((r) => compileRule(r.spec, zone)),

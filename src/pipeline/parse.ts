@@ -20,13 +20,15 @@
  * `too_deep`, refused on its bytes before JSON.parse; nothing here recurses over a payload.
  */
 import { map, type OperatorFunction } from 'rxjs';
-import type { ParseResult, RawMessage, Reading, RejectReason, Rejection } from '../contract/types.js';
+import type { ParseResult, RawMessage, Reading, RejectReason, Rejection, SkipReason } from '../contract/types.js';
 import { Admission, HOLD, type ParserSnapshot, type Settled } from './admit.js';
 import { arrayBurstDecoder, valuesBurstDecoder } from './decode/burst.js';
 import { FastScanner } from './decode/fast.js';
 import { isObject, MAX_JSON_DEPTH, parseJson } from './decode/json.js';
 import { objectDecoder } from './decode/object.js';
 import { decodePlainText, plainDecoder } from './decode/plain.js';
+import { ClockLag, type OnClockLag } from './clock-lag.js';
+import { decodeEnvelope, type EnvelopeDecoded } from './decode/envelope.js';
 import { valueAt } from './decode/record.js';
 import { preview, previewBytes } from './decode/text.js';
 import { parseTimestamp as parseDeviceTime } from './decode/time.js';
@@ -76,13 +78,24 @@ export interface ParseOptions {
    * devices are told apart; beyond, `first` is false).
    */
   readonly onUnsetClock?: (sensor: string, time: string, first: boolean) => void;
+  /**
+   * A stream whose device times lag arrival by about the same whole number of hours over several readings (a
+   * time zone mix-up; ./clock-lag.ts): called once per stream. Only observes: the readings are taken as before.
+   */
+  readonly onClockLag?: OnClockLag;
 }
 
 /** Every one-value reading shares this channel array, so a reading allocates none. */
 const VALUE_CHANNELS: readonly string[] = Object.freeze(['value']);
 const NO_REJECTIONS: readonly Rejection[] = Object.freeze([]);
-/** A message a rule drops without a word (MappingRuleSpec.ignoreTopics): no reading, no rejection. */
-const IGNORED: ParseResult = Object.freeze({ kind: 'readings', readings: Object.freeze([]), rejections: NO_REJECTIONS });
+/** A message a rule skips, by design no reading and no error (SkipReason): no reading, no rejection, counted by reason. */
+const SKIPPED: Readonly<Record<SkipReason, ParseResult>> = Object.freeze({
+  hub_topic: Object.freeze({ kind: 'readings', readings: Object.freeze([]), rejections: NO_REJECTIONS, skipped: 'hub_topic' }),
+  hub_event: Object.freeze({ kind: 'readings', readings: Object.freeze([]), rejections: NO_REJECTIONS, skipped: 'hub_event' }),
+  text_state: Object.freeze({ kind: 'readings', readings: Object.freeze([]), rejections: NO_REJECTIONS, skipped: 'text_state' }),
+});
+/** Longest text a text state may be (Home Assistant's states are at most 255 characters). */
+const MAX_TEXT_STATE = 255;
 const MAX_STREAM_ID = 256;
 /** The format decoders, tried in order on a parsed document. */
 const DECODERS: readonly PayloadDecoder[] = [valuesBurstDecoder, objectDecoder, arrayBurstDecoder, plainDecoder];
@@ -107,6 +120,10 @@ export class MessageParser {
   private readonly channelsMode: boolean;
   /** Held readings one admit() settled, drained at once (reused: admitting allocates nothing for it). */
   private readonly settled: Settled[] = [];
+  /** Watches accepted readings for a clock hours behind (ParseOptions.onClockLag); null without the callback. */
+  private readonly lag: ClockLag | null;
+  /** Devices (by rule) whose envelope was read, for EnvelopeSpec.supersedes; at most maxSensors. */
+  private readonly envelopeDevices = new Set<string>();
   /** Devices already reported to onUnsetClock. */
   private readonly unsetClockReported = new Set<string>();
   private stage: Stage = 'route';
@@ -134,13 +151,16 @@ export class MessageParser {
     this.scanner = opts.fastPath === false ? null : new FastScanner(opts.maxReadingsPerMessage);
     this.groups = opts.groups ?? [];
     this.channelsMode = opts.objects === 'channels';
+    this.lag = opts.onClockLag === undefined ? null : new ClockLag(opts.onClockLag, opts.maxSensors ?? 10_000);
   }
 
   /** Never throws: an exception for one message is that message's `internal_error` rejection. */
   parse(msg: RawMessage): ParseResult {
     this.stage = 'route';
     try {
-      return this.parseMessage(msg);
+      const result = this.parseMessage(msg);
+      if (this.lag !== null && result.kind === 'readings') for (const r of result.readings) this.lag.observe(r.sensor, r.ts, msg.receivedAt);
+      return result;
     } catch (err) {
       const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       return rejectedMessage(msg, null, 'internal_error', `${this.stage}: ${preview(what)}`);
@@ -150,6 +170,7 @@ export class MessageParser {
   /** Forgets a stream's last time, usual lead and held readings (dropped: e.g. when it is evicted); its slot is free again. */
   forget(stream: string): void {
     this.admission.forget(stream);
+    this.lag?.forget(stream);
   }
 
   /** Streams tracked. */
@@ -176,7 +197,7 @@ export class MessageParser {
     if (route === null) return rejectedMessage(msg, null, 'bad_topic', `no ingest rule matches topic "${preview(msg.topic)}"`);
     const rule = route.rule;
     // A hub's own traffic under the rule's topics (its bridge, availability, commands): not readings.
-    if (rule.ignores(msg.topic)) return IGNORED;
+    if (rule.ignores(msg.topic)) return SKIPPED.hub_topic;
     let device = route.sensor;
     if (device !== null && rule.skips(device)) return rejectedMessage(msg, device, 'bad_topic', `sensor excluded by rule ${rule.name}`);
     if (msg.retain === true && !rule.retained) {
@@ -200,6 +221,12 @@ export class MessageParser {
     let doc: unknown = undefined;
     if (json.ok) {
       doc = json.doc;
+      if (rule.envelope !== null && device !== null) {
+        const env = decodeEnvelope(doc, rule.envelope.spec, rule.envelope.drops, ctx);
+        if (env !== null) return this.parseEnvelope(msg, device, rule, env);
+        // The same readings again, from a device whose envelope is read already.
+        if (rule.envelope.spec.supersedes === true && this.envelopeDevices.has(`${rule.name}\0${device}`)) return SKIPPED.hub_topic;
+      }
       decoded = (DECODERS.find((d) => d.accepts(doc)) ?? plainDecoder).decode(doc, ctx);
     } else if (json.tooDeep) {
       return rejectedMessage(msg, device, 'too_deep', `JSON nested deeper than ${MAX_JSON_DEPTH} levels: "${previewBytes(msg.payload)}"`);
@@ -211,7 +238,10 @@ export class MessageParser {
       if (device === null) return rejectedMessage(msg, null, 'bad_topic', `no sensor id: the payload lacks ${rule.sensorFields.join(', ')} (rule ${rule.name})`);
       if (rule.skips(device)) return rejectedMessage(msg, device, 'bad_topic', `sensor excluded by rule ${rule.name}`);
     }
-    if (!decoded.ok) return rejectedMessage(msg, device, decoded.problem.reason, decoded.problem.detail);
+    if (!decoded.ok) {
+      if (rule.skipText && (decoded.problem.reason === 'bad_json' || decoded.problem.reason === 'not_a_number') && isTextState(doc, json.ok, text)) return SKIPPED.text_state;
+      return rejectedMessage(msg, device, decoded.problem.reason, decoded.problem.detail);
+    }
     if (decoded.unsetClock !== undefined) this.unsetClock(device, decoded.unsetClock);
     const rejections: Rejection[] = [];
     for (const p of decoded.problems) rejections.push(rejection(msg, device, p.reason, p.detail));
@@ -230,6 +260,45 @@ export class MessageParser {
       const taken = this.admission.admit(c.stream, device, c.ts, msg.receivedAt, this.settled);
       this.collect(msg, device, c.stream, taken, c.ts, c.channels, c.values, c.index, readings, rejections);
     }
+    if (readings.length === 0 && rejections.length === 1) return { kind: 'rejected', rejection: rejections[0] };
+    return { kind: 'readings', readings, rejections: rejections.length === 0 ? NO_REJECTIONS : rejections };
+  }
+
+  /**
+   * A hub message of several parts (CompiledRule.envelope): each part's fields mapped and admitted as one
+   * object's would be, under the topic's device and the part's key as the `{field}` level (`fields` parts:
+   * Shelly's `<device>/switch:0/apower`, as `<device>/status/switch:0` gives it), or under a device of its own
+   * (`sensors` parts: a Zigbee device behind a Tasmota bridge, `Room10/Temperature`). A message that yields no
+   * reading and no rejection (only metadata, a kind that carries none) is skipped `hub_event`.
+   */
+  private parseEnvelope(msg: RawMessage, topicDevice: string, rule: CompiledRule, env: EnvelopeDecoded): ParseResult {
+    if (!env.ok) return rejectedMessage(msg, topicDevice, env.problem.reason, env.problem.detail);
+    if ('skip' in env) return SKIPPED.hub_event;
+    if (env.unsetClock !== undefined) this.unsetClock(topicDevice, env.unsetClock);
+    if (rule.envelope?.spec.supersedes === true && this.envelopeDevices.size < (this.opts.maxSensors ?? 10_000)) this.envelopeDevices.add(`${rule.name}\0${topicDevice}`);
+    const asSensors = rule.envelope?.spec.parts === 'sensors';
+    const rejections: Rejection[] = [];
+    const readings: Reading[] = [];
+    // Readings meant, whatever admission made of them (one may be held, not yet a reading nor a rejection).
+    let meant = 0;
+    for (const part of env.parts) {
+      const device = asSensors ? safePart(part.name).slice(0, 64) : topicDevice;
+      if (asSensors && rule.skips(device)) {
+        rejections.push(rejection(msg, device, 'bad_topic', `sensor excluded by rule ${rule.name}`));
+        continue;
+      }
+      const field = asSensors ? null : part.key;
+      const records: DecodedRecord[] = [{ ts: env.ts, fields: part.fields, index: -1 }];
+      this.stage = 'map';
+      const candidates = this.channelsMode ? this.channelCandidates(msg, device, field, rule, records, rejections) : this.streamCandidates(msg, device, field, rule, records, rejections);
+      this.stage = 'admit';
+      meant += candidates.length;
+      for (const c of candidates) {
+        const taken = this.admission.admit(c.stream, device, c.ts, msg.receivedAt, this.settled);
+        this.collect(msg, device, c.stream, taken, c.ts, c.channels, c.values, c.index, readings, rejections);
+      }
+    }
+    if (meant === 0 && rejections.length === 0) return SKIPPED.hub_event;
     if (readings.length === 0 && rejections.length === 1) return { kind: 'rejected', rejection: rejections[0] };
     return { kind: 'readings', readings, rejections: rejections.length === 0 ? NO_REJECTIONS : rejections };
   }
@@ -408,6 +477,17 @@ export function parseMessages(parser: MessageParser): OperatorFunction<RawMessag
 /** Epoch ms of a device time (epoch s/ms/µs by magnitude, or ISO 8601; no offset = UTC), or NaN. */
 export function parseTimestamp(raw: unknown): number {
   return parseDeviceTime(raw);
+}
+
+/**
+ * Whether a payload that no decoder read is a text state (MappingRuleSpec.skipText): a JSON string or
+ * boolean, or text that is not JSON and does not look like broken JSON (`{…`, `[…`), at most MAX_TEXT_STATE
+ * characters. A number, a missing-word and a non-finite token never get here as text states: they are read.
+ */
+function isTextState(doc: unknown, isJson: boolean, text: string): boolean {
+  if (isJson) return typeof doc === 'string' || typeof doc === 'boolean';
+  const t = text.trim();
+  return t.length > 0 && t.length <= MAX_TEXT_STATE && t[0] !== '{' && t[0] !== '[';
 }
 
 /** The device id a rule takes from payload fields (rtl_433's model-channel-id), or null. */

@@ -10,7 +10,7 @@
  * that would change an MQTT topic's shape (`/` inside a key, `+`, `#`, control characters) become `_`.
  */
 import { compileTopicTemplate, type TopicCapture } from './topic.js';
-import type { ChannelGroupSpec, MappingRuleSpec } from '../contract/ingest.js';
+import type { ChannelGroupSpec, EnvelopeSpec, MappingRuleSpec } from '../contract/ingest.js';
 import type { DecodeRule } from './decode/types.js';
 
 export type { ChannelGroupSpec, MappingRuleSpec } from '../contract/ingest.js';
@@ -37,6 +37,13 @@ export interface CompiledRule {
   skips(device: string): boolean;
   /** Whether the rule drops a message on this topic without a word (MappingRuleSpec.ignoreTopics). */
   ignores(topic: string): boolean;
+  /**
+   * A hub message of several parts (MappingRuleSpec.envelope) and whether a part's field path is one the
+   * envelope drops (EnvelopeSpec.exclude), or null.
+   */
+  readonly envelope: { readonly spec: EnvelopeSpec; readonly drops: (path: string) => boolean } | null;
+  /** Whether a text payload is a text state, skipped (MappingRuleSpec.skipText). */
+  readonly skipText: boolean;
 }
 
 export interface Route {
@@ -83,7 +90,14 @@ export function compileRule(spec: MappingRuleSpec, zone: string): CompiledRule {
     },
     skips: (device) => skip.length > 0 && skip.some((r) => r.test(device)),
     ignores: (topic) => ignore.length > 0 && ignore.some((r) => r.test(topic)),
+    envelope: spec.envelope === undefined ? null : compileEnvelope(spec.envelope),
+    skipText: spec.skipText === true,
   };
+}
+
+function compileEnvelope(spec: EnvelopeSpec): NonNullable<CompiledRule['envelope']> {
+  const drop = (spec.exclude ?? []).map(globToRegExp);
+  return { spec, drops: (path) => drop.length > 0 && drop.some((r) => r.test(path)) };
 }
 
 /** The first rule whose template matches `topic`, or null. */

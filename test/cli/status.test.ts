@@ -151,4 +151,13 @@ describe('anomalyd status', () => {
     expect(many).toMatch(/: boiler, fan, plug-washer\/ENERGY\.Power, … \(22 more\); anomalyd/);
     expect(formatStatus({ ...s, sensors: { ...s.sensors, openEpisodes: 0, openSensors: [] } }, 'http://127.0.0.1:1')).toMatch(/^open +no sensor has an open episode$/m);
   });
+
+  it('says when device times lag arrival by whole hours (a time zone mix-up, tryout 13 #9), and nothing when none do', () => {
+    const view = new FakeView();
+    const s = { ...view.statusView, counters: { ...view.statusView.counters, clockLags: 2 } };
+    expect(formatStatus(s, 'http://127.0.0.1:1')).toMatch(
+      /^clocks +2 stream\(s\) whose device times lag arrival by a whole number of hours, reading after reading \(a time zone mix-up\? ingest\.timezone\); the log names them$/m,
+    );
+    expect(formatStatus(view.statusView, 'http://127.0.0.1:1')).not.toMatch(/^clocks/m);
+  });
 });

@@ -12,7 +12,7 @@ import type { Config } from '../../src/config/schema.js';
 import type { ParseResult, RawMessage, Reading } from '../../src/contract/types.js';
 import { groupModelOf, ingestFilters, parseOptionsOf } from '../../src/pipeline/ingest-options.js';
 import { MessageParser } from '../../src/pipeline/parse.js';
-import { PRESET_NAMES, PRESETS, Z2M_SETTINGS } from '../../src/config/presets.js';
+import { PRESET_NAMES, PRESETS, Z2M_SETTINGS, Z2T_NOT_MEASURED } from '../../src/config/presets.js';
 import { topicMatches as mqttMatches } from '../../src/adapters/broker-roles.js';
 
 const NOW = Date.UTC(2026, 10, 30, 10, 0, 30);
@@ -73,6 +73,27 @@ describe('presets', () => {
     expect(readings(p.parse(msg('homeassistant/sensor/outdoor/state', '7.5')))[0]).toMatchObject({ sensor: 'outdoor', values: [7.5] });
     const own = p.parse(msg('homeassistant/sensor/anomalyd_x_score/state', '0.5'));
     expect(own.kind === 'rejected' && own.rejection.reason).toBe('bad_topic');
+  });
+
+  it('homeassistant, ha_statestream: a text state (idle, on, off) is skipped, counted text_state, not rejected bad_json; unavailable and unknown are missing readings (tryout 13 #9)', () => {
+    // home-assistant.io, "MQTT Statestream": `<base_topic>/<domain>/<entity>/state` carries the entity's state as
+    // text, for a sensor that is not numeric too (`washing_machine_state` `idle`).
+    for (const preset of ['homeassistant', 'ha_statestream']) {
+      const p = parserFor({ presets: [preset] });
+      const outcome = (payload: string, entity = 'washing_machine_state'): unknown => {
+        const r = p.parse(msg(`homeassistant/sensor/${entity}/state`, payload));
+        return r.kind === 'rejected' ? r.rejection.reason : [r.readings.length, r.rejections.length, r.skipped ?? null];
+      };
+      for (const text of ['idle', 'on', 'off', 'Washing', '"heat"', 'true']) expect(outcome(text), `${preset} ${text}`).toEqual([0, 0, 'text_state']);
+      for (const missing of ['unavailable', 'unknown', 'Unavailable']) expect(outcome(missing), `${preset} ${missing}`).toEqual([0, 0, null]);
+      expect(outcome('21.5', 'outdoor_temperature')).toEqual([1, 0, null]);
+      // Not a text state: broken JSON, a non-finite number.
+      expect(outcome('{"state":')).toBe('bad_json');
+      expect(outcome('inf')).toBe('non_finite');
+    }
+    // Other presets reject a text where a number belongs, as before.
+    const esphome = parserFor({ presets: ['esphome'] }).parse(msg('livingroom/sensor/temperature/state', 'idle'));
+    expect(esphome.kind === 'rejected' && esphome.rejection.reason).toBe('bad_json');
   });
 
   it("every preset takes a hub's nan (any case) as a missing reading, as ESPHome's always was; without a preset it is non_finite", () => {
@@ -237,6 +258,72 @@ describe('presets', () => {
     expect(streamsOf(p, 'shellyplusht-b8d61a8b17cc/status/humidity:0', '{"id":0,"rh":42.2}')).toEqual(['shellyplusht-b8d61a8b17cc/humidity:0/rh']);
   });
 
+  it("shelly: the default channel <device>/events/rpc (NotifyStatus, NotifyFullStatus) gives the streams status/<component> gives; NotifyEvent is skipped, not rejected (tryout 13 #9)", () => {
+    // shelly-api-docs.shelly.cloud, Gen2 "Notifications": NotifyStatus carries `ts` (Unix time, UTC) and the
+    // changed part of each component's status; NotifyFullStatus every component (gist NelsonMinar, Plus H&T).
+    const p = parserFor({ presets: ['shelly'] });
+    const dev = 'shellyplus1pm-a8032ab1';
+    const notify = `{"src":"${dev}","dst":"${dev}/events","method":"NotifyStatus","params":{"ts":1764496829.52,"switch:0":{"id":0,"apower":61.3,"current":0.27,"voltage":229.9,"aenergy":{"by_minute":[0,0,0],"minute_ts":1764496800,"total":17.7},"temperature":{"tC":41.5,"tF":106.7}}}}`;
+    const r = readings(p.parse(msg(`${dev}/events/rpc`, notify)));
+    const streams = [`${dev}/switch:0/aenergy.total`, `${dev}/switch:0/apower`, `${dev}/switch:0/current`, `${dev}/switch:0/temperature.tC`, `${dev}/switch:0/voltage`];
+    expect(r.map((x) => x.sensor).sort()).toEqual(streams);
+    // The device's time (params.ts, s), its device the topic's.
+    expect(r.every((x) => x.ts === 1764496829520 && x.source === dev)).toBe(true);
+    expect(r.find((x) => x.sensor.endsWith('/apower'))?.values).toEqual([61.3]);
+    // The same streams as `<device>/status/switch:0` (the preset's sample), so turning status_ntf on later adds none.
+    expect([...PRESETS.shelly.sample.streams].sort()).toEqual(streams);
+    // NotifyFullStatus of a Plus H&T: its sensors, not sys, wifi, cloud, ble, mqtt nor ids.
+    const ht = 'shellyplusht-b8d61a8b17cc';
+    const full = `{"src":"${ht}","dst":"${ht}/events","method":"NotifyFullStatus","params":{"ts":1764496829.62,"ble":{},"cloud":{"connected":false},"devicepower:0":{"id":0,"battery":{"V":5.43,"percent":100},"external":{"present":false}},"ht_ui":{},"humidity:0":{"id":0,"rh":42.2},"mqtt":{"connected":true},"sys":{"mac":"B8D61A8B17CC","restart_required":false,"time":"11:00","unixtime":1764496829,"uptime":3,"ram_size":235300,"ram_free":164244,"fs_size":458752,"fs_free":118784,"cfg_rev":10,"kvs_rev":0,"webhook_rev":0,"available_updates":{},"wakeup_period":600},"temperature:0":{"id":0,"tC":19.8,"tF":67.6},"wifi":{"sta_ip":"192.168.3.183","status":"got ip","ssid":"home","rssi":-58}}}`;
+    const fullStreams = streamsOf(p, `${ht}/events/rpc`, full);
+    expect(fullStreams).toEqual([`${ht}/devicepower:0/battery.V`, `${ht}/devicepower:0/battery.percent`, `${ht}/humidity:0/rh`, `${ht}/temperature:0/tC`, `${ht}/temperature:0/tF`]);
+    // … which status/<component> names alike (a device not heard on events/rpc).
+    expect(streamsOf(parserFor({ presets: ['shelly'] }), `${ht}/status/humidity:0`, '{"id":0,"rh":42.4}', NOW + 1000)).toEqual([`${ht}/humidity:0/rh`]);
+    // NotifyEvent (a button, a script's event) and a NotifyStatus of the device's own components only: skipped, counted hub_event.
+    const skipped = (topic: string, payload: string): string | undefined => {
+      const x = p.parse(msg(topic, payload));
+      expect(x.kind === 'readings' ? [x.readings.length, x.rejections.length] : x.rejection, topic).toEqual([0, 0]);
+      return x.kind === 'readings' ? x.skipped : undefined;
+    };
+    expect(skipped(`${dev}/events/rpc`, `{"src":"${dev}","dst":"${dev}/events","method":"NotifyEvent","params":{"ts":1764496829.9,"events":[{"component":"input:0","id":0,"event":"single_push","ts":1764496829.9}]}}`)).toBe('hub_event');
+    expect(skipped(`${dev}/events/rpc`, `{"src":"${dev}","dst":"${dev}/events","method":"NotifyStatus","params":{"ts":1764496829.9,"wifi":{"rssi":-61}}}`)).toBe('hub_event');
+    // With "Generic status update over MQTT" switched on too, each change comes twice: the device's
+    // status/<component> is skipped once its notifications are read, counted hub_topic (no reading twice).
+    expect(skipped(`${dev}/status/switch:0`, PRESETS.shelly.sample.payload)).toBe('hub_topic');
+    expect(skipped(`${ht}/status/humidity:0`, '{"id":0,"rh":42.4}')).toBe('hub_topic');
+    // A hub's own topic (status/sys) is skipped too, counted apart: hub_topic.
+    expect(skipped(`${dev}/status/sys`, '{"mac":"A8032AB1C2D3","time":"18:05","unixtime":1764496800,"uptime":1234}')).toBe('hub_topic');
+    // Subscribed, and the embedded broker lets the device publish there (its hub topics).
+    expect(ingestFilters(config({ presets: ['shelly'] }))).toEqual(['sensors/#', '+/status/+', '+/events/rpc']);
+  });
+
+  it('tasmota as a Zigbee bridge: each device of ZbReceived is its own sensor by Name (else its short address), without link, battery and settings fields; 20 devices fit (tryout 13 #9)', () => {
+    // tasmota.github.io, "Zigbee": `tele/<bridge>/SENSOR` `{"ZbReceived":{"0x8F10":{"Device":"0x8F10","Name":"Room10",…}}}`.
+    const p = parserFor({ presets: ['tasmota'] });
+    const room = (i: number, extra = ''): string => `"0x8F${String(i).padStart(2, '0')}":{"Device":"0x8F${String(i).padStart(2, '0')}","Name":"Room${i}","Temperature":${(20 + i / 10).toFixed(1)},"Humidity":${40 + i},"BatteryPercentage":90,"BatteryVoltage":3.01${extra},"Endpoint":1,"LinkQuality":65}`;
+    const all: string[] = [];
+    for (let i = 1; i <= 20; i++) {
+      const r = p.parse(msg('tele/zbbridge/SENSOR', `{"ZbReceived":{${room(i)}}}`, { receivedAt: NOW + i }));
+      const rs = readings(r);
+      expect(rs.map((x) => x.sensor).sort()).toEqual([`Room${i}/Humidity`, `Room${i}/Temperature`]);
+      expect(rs.every((x) => x.source === `Room${i}`)).toBe(true);
+      all.push(...rs.map((x) => x.sensor));
+    }
+    expect(all).toHaveLength(40);
+    // Two devices in one message; one without a Name is named by its short address.
+    expect(streamsOf(p, 'tele/zbbridge/SENSOR', '{"ZbReceived":{"0x8F01":{"Device":"0x8F01","Name":"Room1","Temperature":20.3,"Endpoint":1,"LinkQuality":70},"0x4A2C":{"Device":"0x4A2C","Pressure":1012.5,"Endpoint":1,"LinkQuality":40}}}', NOW + 100)).toEqual([
+      '0x4A2C/Pressure',
+      'Room1/Temperature',
+    ]);
+    // Keyed by the friendly name (SetOption83 1), and a light's settings (Power, Dimmer, CT) are no streams.
+    expect(streamsOf(p, 'tele/zbbridge/SENSOR', '{"ZbReceived":{"Hall":{"Device":"0x1234","Name":"Hall","Power":1,"Dimmer":120,"CT":300,"Illuminance":340,"Endpoint":1,"LinkQuality":80}}}', NOW + 100)).toEqual(['Hall/Illuminance']);
+    // A button press carries no measurement: skipped, counted hub_event, not rejected.
+    const press = p.parse(msg('tele/zbbridge/SENSOR', '{"ZbReceived":{"0x9A21":{"Device":"0x9A21","Name":"Button","0006!02":"","Power":2,"Endpoint":1,"LinkQuality":110}}}', { receivedAt: NOW + 100 }));
+    expect(press.kind === 'readings' && [press.readings.length, press.rejections.length, press.skipped]).toEqual([0, 0, 'hub_event']);
+    // A plain Tasmota device is read as before.
+    expect(streamsOf(p, 'tele/garden/SENSOR', '{"Time":"2026-11-30T10:00:00","BME280":{"Temperature":24.5}}')).toEqual(['garden/BME280.Temperature']);
+  });
+
   it('rtl_433: every device of one events topic is its own sensor', () => {
     const p = parserFor({ presets: ['rtl_433'] });
     const a = readings(p.parse(msg('rtl_433/pi/events', '{"time":"2026-11-30 10:00:00","model":"Acurite-Tower","id":1,"channel":"A","temperature_C":20}')));
@@ -318,6 +405,13 @@ describe('README "Connect your devices"', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     const section = readme.slice(readme.indexOf('## Connect your devices'), readme.indexOf('## Configuration'));
     for (const glob of Z2M_SETTINGS) expect(section, glob).toContain(`\`${glob}\``);
+  });
+
+  it('lists every Zigbee2Tasmota field the tasmota preset does not make a stream', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Connect your devices'), readme.indexOf('## Configuration'));
+    for (const glob of Z2T_NOT_MEASURED) expect(section, glob).toContain(`\`${glob}\``);
   });
 
   it("shows each preset's sample payload, its topic and its streams as the code has them", async () => {
