@@ -15,7 +15,7 @@
  * first (an open episode of any kind, a silence's `missing data` too while the sensor is `stale`; then anomalous,
  * stale, learning, ok; by name case-insensitively within each), a device's streams together under its name (with how
  * many have an open episode), with a filter box; the header names the sensors
- * with an open episode, each a link; until the operator picks a sensor the page shows the most urgent; on a
+ * with an open episode, each a link, a device's together (`plug-washer: ENERGY.Power, ENERGY.Current`); until the operator picks a sensor the page shows the most urgent; on a
  * narrow screen the selected sensor's plots come before the list (tryout 13, finding 7). Every time is shown in
  * the daemon's zone for its sentences (/api/status timeZone: explain.timeZone), labelled. `body[data-state]` says
  * whether the data is there (`ready`), there is none yet (`empty`), or the API failed (`error`), so a
@@ -239,11 +239,29 @@ function renderProblems() {
   box.setAttribute('data-open', String(open.length));
   if (open.length === 0) { box.appendChild(el('span', { class: 'none' }, 'No open episode.')); return; }
   box.appendChild(document.createTextNode(open.length + (open.length === 1 ? ' sensor has an open episode: ' : ' sensors have an open episode: ')));
-  open.slice(0, PROBLEMS_NAMED).forEach(function (name, i) {
-    if (i > 0) box.appendChild(document.createTextNode(', '));
-    var b = el('button', { type: 'button', title: 'show ' + name }, name);
-    b.addEventListener('click', function () { choose(name); });
-    box.appendChild(b);
+  // A device's streams together: 'plug-washer: ENERGY.ApparentPower, ENERGY.Current', each field a link.
+  var deviceOfName = {};
+  state.sensors.forEach(function (s) { deviceOfName[s.sensor] = deviceOf(s); });
+  var named = open.slice(0, PROBLEMS_NAMED);
+  var devices = [];
+  var streamsOf = {};
+  named.forEach(function (name) {
+    var d = deviceOfName[name];
+    if (!Object.prototype.hasOwnProperty.call(streamsOf, d)) { streamsOf[d] = []; devices.push(d); }
+    streamsOf[d].push(name);
+  });
+  devices.forEach(function (d, i) {
+    // After a device's list of fields a semicolon, so the next name does not read as one of its fields.
+    if (i > 0) box.appendChild(document.createTextNode(streamsOf[devices[i - 1]].length > 1 ? '; ' : ', '));
+    var names = streamsOf[d];
+    if (names.length > 1) box.appendChild(document.createTextNode(d + ': '));
+    names.forEach(function (name, k) {
+      if (k > 0) box.appendChild(document.createTextNode(', '));
+      var label = names.length > 1 && name.indexOf(d + '/') === 0 ? name.slice(d.length + 1) : name;
+      var b = el('button', { type: 'button', title: 'show ' + name }, label);
+      b.addEventListener('click', function () { choose(name); });
+      box.appendChild(b);
+    });
   });
   if (open.length > PROBLEMS_NAMED) box.appendChild(document.createTextNode(' and ' + (open.length - PROBLEMS_NAMED) + ' more (first in the list)'));
 }

@@ -141,7 +141,7 @@ function getAnomalies(req: ApiRequest, _params: readonly string[], view: DaemonV
   if (sensor !== undefined) checkSensor(sensor);
   // A device's episodes, of all its streams (AnomalyRecord.device: plug-washer for plug-washer/ENERGY.Power).
   const device = single(req.query, 'device');
-  if (device !== undefined) checkSensor(device);
+  if (device !== undefined) checkSensor(device, 'device');
   const q: AnomalyQuery = {
     limit: optionalLimit(req.query),
     ...(sensor !== undefined ? { sensor } : {}),
@@ -262,8 +262,9 @@ function optionalTime(query: URLSearchParams, key: string, view: DaemonView): nu
   return ts;
 }
 
-function checkSensor(sensor: string): void {
-  if (sensor.length === 0 || sensor.length > MAX_SENSOR_CHARS) throw new HttpError(400, `sensor name must be 1 to ${MAX_SENSOR_CHARS} characters`);
+/** `what`: the name's kind in the error (`sensor`, `device`). */
+function checkSensor(sensor: string, what = 'sensor'): void {
+  if (sensor.length === 0 || sensor.length > MAX_SENSOR_CHARS) throw new HttpError(400, `${what} name must be 1 to ${MAX_SENSOR_CHARS} characters`);
 }
 
 function checkAnomalyId(id: string): void {

@@ -337,6 +337,9 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       // The devices, the one with open episodes first, then by urgency and name; a device of one stream is an item of its own.
       const top = await page.locator('#sensors > li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-device') ?? li.getAttribute('data-sensor')));
       expect(top).toEqual(['plug-washer', 'boiler', 'greenhouse']);
+      // The header names the open ones by device.
+      expect(await page.locator('#problems').textContent()).toBe('2 sensors have an open episode: plug-washer: ENERGY.ApparentPower, ENERGY.Current');
+      expect(await page.locator('#problems button').evaluateAll((bs) => bs.map((b) => b.getAttribute('title')))).toEqual(['show plug-washer/ENERGY.ApparentPower', 'show plug-washer/ENERGY.Current']);
       const plug = page.locator('#sensors li.device[data-device="plug-washer"]');
       expect(await plug.getAttribute('data-open')).toBe('true');
       expect(await plug.locator('summary').textContent()).toBe('plug-washer4 streams2 with an open episode');
@@ -360,6 +363,12 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       await page.click('#sensors li.device[data-device="greenhouse"] summary');
       await refresh();
       expect(await page.locator('#sensors li.device[data-device="greenhouse"] details').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(true);
+      // More devices open: a device's fields end with a semicolon before the next name.
+      view.sensorViews = view.sensorViews.map((v) => (v.sensor === 'plug-washer/ENERGY.Power' ? v : { ...v, openEpisode: v.openEpisode ?? `o-${v.sensor}` }));
+      await refresh();
+      expect(await page.locator('#problems').textContent()).toBe(
+        '6 sensors have an open episode: boiler, greenhouse: humidity, temperature; plug-washer: ENERGY.ApparentPower, ENERGY.Current, ENERGY.Voltage',
+      );
       await page.screenshot({ path: artifact('page-devices') });
       expect(errors).toEqual([]);
     } finally {

@@ -322,7 +322,7 @@ describe('POST marks', () => {
     const { base, view } = await serve();
     expect((await request(base, '/api/anomalies?device=plug-washer&status=open')).status).toBe(200);
     expect(view.queries.at(-1)).toMatchObject({ device: 'plug-washer', status: 'open' });
-    expectError(await request(base, '/api/anomalies?device='), 400, /1 to 256 characters/);
+    expectError(await request(base, '/api/anomalies?device='), 400, /device name must be 1 to 256 characters/);
   });
 
   it('marking an unknown anomaly is a 404', async () => {
