@@ -8,19 +8,29 @@
 // reference histories, threshold 5) over it. With FROM and TO (ISO times) also every reading's value, status,
 // surprise and deviation between them.
 //
-//   node scripts/demo-replay.mjs ROOT SUMMARY.json MODEL.json [SENSOR] [FROM TO]
+// With --kinds, each episode's events are also explained as the daemon explains them (its SignalBook), without the
+// retellings the daemon makes between events on its wall clock (which a demo sent at 400x lands anywhere in an
+// episode): after each injected anomaly's line, the kind its episode's open and resolve were told.
+//
+//   node scripts/demo-replay.mjs ROOT SUMMARY.json MODEL.json [SENSOR] [FROM TO] [--kinds]
 //   e.g. node scripts/demo-replay.mjs . run.json DATA/models/motor_current-20261201T190828.json motor_current
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Subject } from 'rxjs';
 import { shipped } from './lib/shipped.mjs';
 
-const [root, summaryPath, modelPath, sensor = 'motor_current', from, to] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const kinds = args.includes('--kinds');
+const [root, summaryPath, modelPath, sensor = 'motor_current', from, to] = args.filter((a) => a !== '--kinds');
 if (root === undefined || summaryPath === undefined || modelPath === undefined) {
   console.error('usage: node scripts/demo-replay.mjs ROOT SUMMARY.json MODEL.json [SENSOR] [FROM TO]');
   process.exit(2);
 }
-const { at, cfg, loadModel, Detector, detectorOptions, priorsOf, MessageParser, parseOptionsOf } = await shipped(root);
+const { at, cfg, loadModel, Detector, detectorOptions, priorsOf, MessageParser, parseOptionsOf, SignalBook } = await shipped(root);
+const { pino } = await import('pino');
+const book = kinds ? new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: pino({ level: 'silent' }) }) : null;
+/** Per episode id, the kind each of its events was told, in order (--kinds). */
+const told = new Map();
 const { Simulator } = await import(at('dist/sim/simulator.js'));
 const summary = JSON.parse(readFileSync(summaryPath, 'utf8'));
 const model = await loadModel(resolve(modelPath));
@@ -43,7 +53,12 @@ const done = new Promise((res, rej) =>
     next: (o) => {
       if (o.type !== 'reading') return;
       const r = o.reading;
-      rows.push({ ts: r.ts, d: o.deviation, opened: o.events.some((e) => e.kind === 'open') });
+      const opened = o.events.find((e) => e.kind === 'open');
+      rows.push({ ts: r.ts, d: o.deviation, opened: opened !== undefined, id: opened?.anomalyId });
+      if (book !== null) {
+        book.record(r);
+        for (const e of o.events) told.set(e.anomalyId, [...(told.get(e.anomalyId) ?? []), `${e.kind} ${book.explain(e)?.kind ?? 'none'}`]);
+      }
       if (r.ts >= f0 && r.ts <= f1) console.log(`${hh(r.ts)} v=${r.values[0]} st=${r.status} s=${r2(r.surprise)} d=${r2(o.deviation)} ${o.events.map((e) => e.kind).join(',')}`);
     },
     error: rej,
@@ -69,5 +84,6 @@ for (const a of injected) {
   if (open) caught++;
   const peak = Math.max(...span.map((x) => x.d ?? 0));
   console.log(`${a.kind.padEnd(12)} ${hh(a.startTs)}–${hh(a.endTs)}  ${open ? `opened after ${(open.ts - a.startTs) / 1000} s` : 'no episode'}  peak deviation ${r2(peak)}`);
+  if (kinds && open) console.log(`             told: ${(told.get(open.id) ?? []).join(', ')}`);
 }
 console.log(`${sensor}: ${caught} of ${injected.length} injected anomalies opened an episode in the replay`);

@@ -617,6 +617,7 @@ export class Daemon {
         board: this.board!,
         series: this.signals!.series,
         unitOf: (sensor) => this.signals?.unitOf(sensor) ?? null,
+        deviceOf: (sensor) => this.detector?.sourceOf(sensor),
         learningEnabled: config.learning.enabled,
         timeZone: config.explain.timeZone ?? systemTimeZone(),
         store: () => {
@@ -863,7 +864,10 @@ export class Daemon {
    */
   private recordEvent(store: SqliteStore, ev: AnomalyEvent, explanation: AlertExplanation | null): boolean {
     try {
-      if (store.recordEvent(ev, this.topics.alerts(ev.sensor), explanation) === null) {
+      // The stream's device goes with the stored episode (the list, the API and the page group a device's episodes).
+      const device = this.detector?.sourceOf(ev.sensor);
+      const stored = device !== undefined && device !== ev.sensor && ev.device === undefined ? { ...ev, device } : ev;
+      if (store.recordEvent(stored, this.topics.alerts(ev.sensor), explanation) === null) {
         this.counters.refusedEvents++;
         return false;
       }

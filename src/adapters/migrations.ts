@@ -217,6 +217,19 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 7,
+    description: "each anomaly's device (the sensor id its stream belongs to: plug-washer for plug-washer/ENERGY.Power), to list a device's episodes together",
+    up: (db) => {
+      db.exec(`
+        -- The device the stream came from (Reading.source), the stream itself for a device's own value. Rows
+        -- stored before version 7 did not record it: they name their stream (the most that is known of them).
+        ALTER TABLE anomalies ADD COLUMN device TEXT;
+        UPDATE anomalies SET device = sensor;
+        CREATE INDEX anomalies_by_device ON anomalies (device, start_ts, id);
+      `);
+    },
+  },
 ];
 
 export class SchemaTooNewError extends Error {

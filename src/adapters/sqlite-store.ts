@@ -79,6 +79,7 @@ export const MAX_REJECTION_ROWS = 10_000;
 interface AnomalyRow {
   id: string;
   sensor: string;
+  device: string | null;
   start_ts: number;
   end_ts: number;
   peak_score: number;
@@ -120,6 +121,7 @@ interface OutboxDbRow {
 interface AnomalyUpsert {
   id: string;
   sensor: string;
+  device: string;
   startTs: number;
   endTs: number;
   peak: number;
@@ -155,12 +157,14 @@ function prepareStatements(db: Db) {
       .prepare<[string], number>('SELECT coalesce(max(seq), 0) + 1 FROM anomaly_events WHERE anomaly_id = ?')
       .pluck(),
     upsertAnomaly: db.prepare<AnomalyUpsert>(`
-      INSERT INTO anomalies (id, sensor, start_ts, end_ts, peak_score, last_score, threshold, model,
+      INSERT INTO anomalies (id, sensor, device, start_ts, end_ts, peak_score, last_score, threshold, model,
                              padded_fraction, channel_errors, windows, status, created_at, updated_at,
                              kind, sentence, explanation)
-      VALUES (@id, @sensor, @startTs, @endTs, @peak, @score, @threshold, @model,
+      VALUES (@id, @sensor, @device, @startTs, @endTs, @peak, @score, @threshold, @model,
               @padded, @channels, @windows, @status, @now, @now, @kind, @sentence, @explanation)
       ON CONFLICT (id) DO UPDATE SET
+        -- the device is the one the opening event named (a resolve at start or at eviction may not know it)
+        device = coalesce(device, excluded.device),
         end_ts = max(end_ts, excluded.end_ts),
         peak_score = max(peak_score, excluded.peak_score),
         last_score = excluded.last_score,
@@ -537,6 +541,7 @@ export class SqliteStore implements Store {
       this.s.upsertAnomaly.run({
         id: ev.anomalyId,
         sensor: ev.sensor,
+        device: ev.device ?? ev.sensor,
         startTs: Math.round(ev.startTs),
         endTs: Math.round(ev.endTs),
         peak: ev.peakScore,
@@ -799,7 +804,7 @@ export class SqliteStore implements Store {
 
   /**
    * Episodes that overlap [q.from, q.to] (AnomalyQuery), newest start first (then id), at most q.limit. One
-   * query: it walks anomalies_by_start (anomalies_by_sensor with a sensor) in that order and filters the rows
+   * query: it walks anomalies_by_start (anomalies_by_sensor with a sensor, anomalies_by_device with a device) in that order and filters the rows
    * on the time bounds (no index has end_ts: an open episode matches any `from`, whatever its end_ts).
    */
   listAnomalies(q: AnomalyQuery): AnomalyRecord[] {
@@ -812,6 +817,7 @@ export class SqliteStore implements Store {
       params.push(value);
     };
     filter('sensor = ?', q.sensor);
+    filter('device = ?', q.device);
     filter('status = ?', q.status);
     filter('start_ts <= ?', q.to);
     // An open episode's end_ts is only the end of its last stored event (an update comes only with a tenfold
@@ -1058,6 +1064,7 @@ function toAnomalyRecord(r: AnomalyRow): AnomalyRecord {
   return {
     id: r.id,
     sensor: r.sensor,
+    device: r.device ?? r.sensor,
     startTs: r.start_ts,
     endTs: r.end_ts,
     lastSeenTs: r.end_ts,

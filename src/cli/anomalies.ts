@@ -28,8 +28,10 @@ export const MIN_ID_PREFIX = 8;
 export const ANOMALIES_USAGE = `Usage: anomalyd anomalies <action> [options]
 
 Actions:
-  list [--sensor S] [--status open|resolved] [--since TIME] [--limit N] [--json]
-                             episodes, newest start first; --since TIME keeps those going on at some time
+  list [--sensor S | --device D] [--status open|resolved] [--since TIME] [--limit N] [--by-device | --json]
+                             episodes, newest start first; --sensor S: of the stream S (plug-washer/ENERGY.Power);
+                             --device D: of every stream of the device D (plug-washer: the sensor id in the
+                             topic, its fields the streams D/<field>); --since TIME keeps those going on at some time
                              since then: still open (however long ago they started) or ended at or after it
                              (TIME: an age such as 10m, 24h, 7d, or an ISO 8601 time). One row per
                              episode: ID (its first 8 characters, more when two listed ids share them),
@@ -39,8 +41,11 @@ Actions:
                              in 100,000 is this unusual, the default threshold; 16 = off the scale), KIND
                              (spike, level_shift, drift, stuck, noise_change, missing_data; - while not
                              told), MARK; under it, indented, its sentence (without the sensor's name).
+                             --by-device: the listed episodes under one line per device (its episodes, how
+                             many open, their kinds), devices with an open episode first, then by their
+                             newest start: one unplugged plug's ten fields read as one device, not ten rows.
                              --json prints what GET /api/anomalies answers: {"anomalies": [...]}, each
-                             with its full id, peakScore, peakSurprise, kind and sentence
+                             with its full id, device, peakScore, peakSurprise, kind and sentence
   show ID [--json]           one episode: its sentence (what), events and operator mark; --json as GET /api/anomalies/ID.
                              "peak deviation" is its rarest reading, every kind of evidence of every channel
                              fused into one surprise (the largest less log10 of how many figures spoke);
@@ -73,7 +78,17 @@ const MAX_LIMIT = 100_000;
 
 /** `since`: epoch ms, the --since bound; listed are the episodes open or ended at or after it (AnomalyQuery.from). */
 type Action =
-  | { readonly kind: 'list'; readonly sensor?: string; readonly status?: AnomalyStatus; readonly since?: number; readonly limit: number; readonly json: boolean }
+  | {
+      readonly kind: 'list';
+      readonly sensor?: string;
+      readonly device?: string;
+      readonly status?: AnomalyStatus;
+      readonly since?: number;
+      readonly limit: number;
+      readonly json: boolean;
+      /** Group the table's rows under their device (--by-device). */
+      readonly byDevice: boolean;
+    }
   | { readonly kind: 'show'; readonly id: string; readonly json: boolean }
   | { readonly kind: 'mark'; readonly id: string; readonly mark: AnomalyMark | null; readonly note: string | null };
 
@@ -93,6 +108,8 @@ const OPTIONS = {
   config: { type: 'string', short: 'c' },
   db: { type: 'string' },
   sensor: { type: 'string' },
+  device: { type: 'string' },
+  'by-device': { type: 'boolean' },
   status: { type: 'string' },
   since: { type: 'string' },
   limit: { type: 'string' },
@@ -150,9 +167,9 @@ function runAnomalies(argv: readonly string[], ctx: CommandContext): number {
 function runAction(action: Action, store: AnomalyHistory, ctx: CommandContext, timeZone: string): number {
   switch (action.kind) {
     case 'list': {
-      const rows = store.listAnomalies({ sensor: action.sensor, status: action.status, from: action.since, limit: action.limit });
+      const rows = store.listAnomalies({ sensor: action.sensor, device: action.device, status: action.status, from: action.since, limit: action.limit });
       // --json: the HTTP API's document (GET /api/anomalies, docs/HTTP.md), so one parser reads both.
-      ctx.stdout(action.json ? `${JSON.stringify({ anomalies: rows }, null, 2)}\n` : listTable(rows, timeZone));
+      ctx.stdout(action.json ? `${JSON.stringify({ anomalies: rows }, null, 2)}\n` : action.byDevice ? byDeviceTable(rows, timeZone) : listTable(rows, timeZone));
       return 0;
     }
     case 'show': {
@@ -239,7 +256,7 @@ export function parseCommandLine(argv: readonly string[], now: number): ParseOut
 /** An Action, or what is wrong with the command line. */
 function parseAction(verb: string, rest: readonly string[], values: Values, now: number): Action | string {
   const allowed: Record<string, readonly (keyof Values)[]> = {
-    list: ['sensor', 'status', 'since', 'limit', 'json'],
+    list: ['sensor', 'device', 'by-device', 'status', 'since', 'limit', 'json'],
     show: ['json'],
     ack: ['note'],
     'false-alarm': ['note'],
@@ -278,7 +295,10 @@ function parseList(values: Values, now: number): Action | string {
     if (parsed === null) return `--since must be ${SINCE_FORMS}, got '${values.since}'`;
     since = parsed;
   }
-  return { kind: 'list', sensor: values.sensor, status, since, limit, json: values.json === true };
+  if (values.sensor !== undefined && values.device !== undefined) return 'give --sensor or --device, not both (a stream is of one device)';
+  if (values.json === true && values['by-device'] === true) return '--by-device groups the table; --json gives each anomaly its device instead';
+  for (const [flag, v] of [['--sensor', values.sensor], ['--device', values.device]] as const) if (v !== undefined && v.length === 0) return `${flag} needs a name`;
+  return { kind: 'list', sensor: values.sensor, device: values.device, status, since, limit, json: values.json === true, byDevice: values['by-device'] === true };
 }
 
 function usage(message: string, full = false): ParseOutcome {
@@ -336,6 +356,38 @@ function listTable(rows: readonly AnomalyRecord[], timeZone: string): string {
     out.push(lines[i + 1]);
     for (const l of wrap(shortSentence(r), LIST_SENTENCE_WIDTH - SENTENCE_INDENT.length)) out.push(`${SENTENCE_INDENT}${l}`);
   });
+  return `${out.join('\n')}\n`;
+}
+
+/**
+ * The list grouped by device (--by-device): per device, one line `DEVICE plug-washer: 5 episodes, 5 open
+ * (missing_data 5)` and under it, indented by two, its episodes as listTable gives them (one header for all, the
+ * ids told apart over the whole list). Devices with an open episode first, then by their newest start; the
+ * episodes within a device newest start first, as listed. `rows` as listed (--limit applies before grouping).
+ */
+function byDeviceTable(rows: readonly AnomalyRecord[], timeZone: string): string {
+  if (rows.length === 0) return 'no anomalies\n';
+  const groups = new Map<string, AnomalyRecord[]>();
+  for (const r of rows) groups.set(r.device, [...(groups.get(r.device) ?? []), r]);
+  const open = (g: readonly AnomalyRecord[]): boolean => g.some((r) => r.status === 'open');
+  const newest = (g: readonly AnomalyRecord[]): number => Math.max(...g.map((r) => r.startTs));
+  const order = [...groups.entries()].sort(([a, x], [b, y]) => Number(open(y)) - Number(open(x)) || newest(y) - newest(x) || (a < b ? -1 : a > b ? 1 : 0));
+  // One table for every row, so the columns line up across devices; then each device's rows under its line.
+  const lines = listTable(order.flatMap(([, g]) => g), timeZone).trimEnd().split('\n');
+  const out = [`  ${lines[0]}`];
+  let at = 1;
+  for (const [device, g] of order) {
+    const openCount = g.filter((r) => r.status === 'open').length;
+    const kinds = new Map<string, number>();
+    for (const r of g) kinds.set(r.kind ?? '-', (kinds.get(r.kind ?? '-') ?? 0) + 1);
+    const told = [...kinds.entries()].map(([k, n]) => `${k} ${n}`).join(', ');
+    out.push(`DEVICE ${device}: ${g.length} ${g.length === 1 ? 'episode' : 'episodes'}, ${openCount} open (${told})`);
+    // Each episode is its row and its sentence's lines (indented by SENTENCE_INDENT).
+    for (let k = 0; k < g.length; k++) {
+      out.push(`  ${lines[at++]}`);
+      while (at < lines.length && lines[at].startsWith(SENTENCE_INDENT)) out.push(`  ${lines[at++]}`);
+    }
+  }
   return `${out.join('\n')}\n`;
 }
 

@@ -47,7 +47,14 @@ export type AnomalyMark = 'ack' | 'false_alarm';
 /** One anomaly episode as stored: its extent, scores and the operator's mark. */
 export interface AnomalyRecord {
   readonly id: string;
+  /** The stream the episode is of (`plug-washer/ENERGY.Power`). */
   readonly sensor: string;
+  /**
+   * The device the stream belongs to (the sensor id of its topic or payload, Reading.source): `plug-washer` for
+   * `plug-washer/ENERGY.Power`; the stream itself for a device's own value (`sensors/boiler` → `boiler`), and for
+   * episodes stored before schema 7, which did not record it. The list, the API and the page group by it.
+   */
+  readonly device: string;
   readonly startTs: number;
   /**
    * Epoch ms: the episode's last reading that held it, as its latest stored event gave it (opening, update on
@@ -125,7 +132,10 @@ export interface AnomalyWithEvents extends AnomalyRecord {
 }
 
 export interface AnomalyQuery {
+  /** Only the episodes of this stream. */
   readonly sensor?: string;
+  /** Only the episodes of this device's streams (AnomalyRecord.device). */
+  readonly device?: string;
   /**
    * Only episodes that overlap [from, to] (epoch ms): an episode is listed when it is still open or ended
    * at or after `from` (its endTs >= from), and started at or before `to` (startTs <= to). An open

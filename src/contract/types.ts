@@ -214,6 +214,13 @@ export interface AnomalyEvent {
   /** Surprise of each kind of evidence at the episode's peak (prediction, reconstruction, level, spread, stuck). */
   readonly evidence?: Readonly<Record<string, number>>;
   /**
+   * The device the stream belongs to (Reading.source: `plug-washer` for `plug-washer/ENERGY.Power`), when it
+   * differs from the stream and is known. The detector does not set it; the daemon adds it as it records the
+   * event (src/daemon.ts recordEvent), so the stored episode can be listed with its device's others
+   * (AnomalyRecord.device). Not in the alert payload.
+   */
+  readonly device?: string;
+  /**
    * On `resolve` only: why it ended. `recovered`: alerts.closeAfter readings in a row below the hold level;
    * `new_normal`: it lasted alerts.newNormalAfter readings and its level is the stream's normal from now on
    * (the readings may well still be off what they were before it).

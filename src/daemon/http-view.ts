@@ -52,6 +52,8 @@ export interface HttpViewDeps {
   readonly board: SensorStatusBoard;
   readonly series: SeriesStore;
   readonly unitOf: (sensor: string) => string | null;
+  /** The device a stream belongs to (Detector.sourceOf), undefined when not known; absent: every stream is its own device. */
+  readonly deviceOf?: (sensor: string) => string | undefined;
   /** IANA zone of the sentences' clock times (explain.timeZone, or the system's): /api/status says it for the page. */
   readonly timeZone?: string;
   /** learning.enabled: /api/status then counts the sensors learning their own model. */
@@ -116,6 +118,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
           const latest = d.series.latest(sensor);
           return {
             sensor,
+            device: d.deviceOf?.(sensor) ?? sensor,
             status: d.board.statusOf(sensor),
             model: d.modelOf(sensor),
             pinned: d.pinned?.(sensor) ?? false,

@@ -13,8 +13,9 @@
  * −log10(1 − score) with the threshold dashed; a range picker (1 h, 24 h, 7 d, from the server's series
  * store); and the episodes with their explanation and ack / false-alarm buttons. The sensor list is most urgent
  * first (an open episode of any kind, a silence's `missing data` too while the sensor is `stale`; then anomalous,
- * stale, learning, ok; by name case-insensitively within each), with a filter box; the header names the sensors
- * with an open episode, each a link; until the operator picks a sensor the page shows the most urgent; on a
+ * stale, learning, ok; by name case-insensitively within each), a device's streams together under its name (with how
+ * many have an open episode), with a filter box; the header names the sensors
+ * with an open episode, each a link, a device's together (`plug-washer: ENERGY.Power, ENERGY.Current`); until the operator picks a sensor the page shows the most urgent; on a
  * narrow screen the selected sensor's plots come before the list (tryout 13, finding 7). Every time is shown in
  * the daemon's zone for its sentences (/api/status timeZone: explain.timeZone), labelled. `body[data-state]` says
  * whether the data is there (`ready`), there is none yet (`empty`), or the API failed (`error`), so a
@@ -70,6 +71,17 @@ h2 { font-size: 1rem; margin: 0 0 .5rem; }
 #sensors .name, #sensor-title, .explanation, figcaption, td.sensor, td.what, td.note { overflow-wrap: anywhere; }
 #sensors .name, #sensor-title { min-width: 0; }
 td.sensor button { text-align: left; overflow-wrap: anywhere; }
+/* A device with several streams (a Tasmota plug's ENERGY fields, a zigbee2mqtt sensor's temperature and humidity):
+   one item, its name and how many of its streams have an open episode, its streams indented under it, each by its
+   field (tryout 13, finding 8). */
+#sensors li.device { flex-basis: 100%; }
+#sensors details > summary { cursor: pointer; padding: .25rem .2rem; display: flex; flex-wrap: wrap; gap: 0 .5rem; align-items: baseline; }
+#sensors details > summary::before { content: "▸"; color: var(--muted); }
+#sensors details[open] > summary::before { content: "▾"; }
+#sensors .device-name { font-weight: 600; overflow-wrap: anywhere; min-width: 0; }
+#sensors .device-count { color: var(--muted); font-size: .85rem; }
+#sensors .device-count.open { color: var(--anomalous); font-weight: 600; }
+#sensors ul.streams { list-style: none; margin: 0 0 .2rem .7rem; padding: 0; display: flex; flex-direction: column; gap: .25rem; }
 .badge { font-size: .75rem; padding: 0 .45rem; border-radius: 1rem; border: 1px solid currentColor; white-space: nowrap; align-self: center; }
 .badge.ok { color: var(--ok); } .badge.anomalous { color: var(--anomalous); font-weight: 600; }
 .badge.learning { color: var(--learning); } .badge.stale { color: var(--stale); }
@@ -113,7 +125,7 @@ export const PAGE_SCRIPT = `
 var REFRESH_MS = ${PAGE_REFRESH_MS};
 var TOKEN_KEY = 'anomalyd-token';
 var RANGES = ['1h', '24h', '7d'];
-var state = { selected: null, chosen: false, range: '1h', sensors: [], filter: '', openIds: {}, timeZone: null, zoneFmt: null,
+var state = { selected: null, chosen: false, range: '1h', sensors: [], filter: '', openIds: {}, folded: {}, timeZone: null, zoneFmt: null,
   token: sessionStorage.getItem(TOKEN_KEY) || '', tokenRefused: false, timer: 0, charts: {}, series: null, anomalies: [] };
 /** Most urgent first: a sensor with an open episode (a silence's missing data too, while stale), then anomalous, stale, learning, ok. */
 var RANK = { anomalous: 1, stale: 2, learning: 3, ok: 4 };
@@ -227,11 +239,29 @@ function renderProblems() {
   box.setAttribute('data-open', String(open.length));
   if (open.length === 0) { box.appendChild(el('span', { class: 'none' }, 'No open episode.')); return; }
   box.appendChild(document.createTextNode(open.length + (open.length === 1 ? ' sensor has an open episode: ' : ' sensors have an open episode: ')));
-  open.slice(0, PROBLEMS_NAMED).forEach(function (name, i) {
-    if (i > 0) box.appendChild(document.createTextNode(', '));
-    var b = el('button', { type: 'button', title: 'show ' + name }, name);
-    b.addEventListener('click', function () { choose(name); });
-    box.appendChild(b);
+  // A device's streams together: 'plug-washer: ENERGY.ApparentPower, ENERGY.Current', each field a link.
+  var deviceOfName = {};
+  state.sensors.forEach(function (s) { deviceOfName[s.sensor] = deviceOf(s); });
+  var named = open.slice(0, PROBLEMS_NAMED);
+  var devices = [];
+  var streamsOf = {};
+  named.forEach(function (name) {
+    var d = deviceOfName[name];
+    if (!Object.prototype.hasOwnProperty.call(streamsOf, d)) { streamsOf[d] = []; devices.push(d); }
+    streamsOf[d].push(name);
+  });
+  devices.forEach(function (d, i) {
+    // After a device's list of fields a semicolon, so the next name does not read as one of its fields.
+    if (i > 0) box.appendChild(document.createTextNode(streamsOf[devices[i - 1]].length > 1 ? '; ' : ', '));
+    var names = streamsOf[d];
+    if (names.length > 1) box.appendChild(document.createTextNode(d + ': '));
+    names.forEach(function (name, k) {
+      if (k > 0) box.appendChild(document.createTextNode(', '));
+      var label = names.length > 1 && name.indexOf(d + '/') === 0 ? name.slice(d.length + 1) : name;
+      var b = el('button', { type: 'button', title: 'show ' + name }, label);
+      b.addEventListener('click', function () { choose(name); });
+      box.appendChild(b);
+    });
   });
   if (open.length > PROBLEMS_NAMED) box.appendChild(document.createTextNode(' and ' + (open.length - PROBLEMS_NAMED) + ' more (first in the list)'));
 }
@@ -252,12 +282,21 @@ function renderSensors(list) {
   renderProblems();
 }
 
-/** What the filter box keeps: every word of it in the sensor's name or status (or "open" for an open episode). */
+/** What the filter box keeps: every word of it in the sensor's name, its device's or its status (or "open" for an open episode). */
 function matches(s, words) {
-  var text = (s.sensor + ' ' + s.status + (hasOpen(s) ? ' open' : '')).toLowerCase();
+  var text = (s.sensor + ' ' + deviceOf(s) + ' ' + s.status + (hasOpen(s) ? ' open' : '')).toLowerCase();
   return words.every(function (w) { return text.indexOf(w) >= 0; });
 }
 
+/** The device a stream belongs to (/api/sensors device: plug-washer for plug-washer/ENERGY.Power); a daemon before it: the stream. */
+function deviceOf(s) { return s.device || s.sensor; }
+
+/**
+ * The sensor list: the streams the filter keeps, most urgent first, a device's streams together. A device with two
+ * or more of them shown is one item: its name, how many streams and how many have an open episode (in red), and its
+ * streams under it by their field, most urgent first; the devices in the order of their most urgent stream. It is
+ * folded only when the operator folds it (state.folded), never while it holds the shown sensor or a filter is typed.
+ */
 function renderSensorList() {
   var list = state.sensors;
   var words = state.filter.toLowerCase().split(/\\s+/).filter(function (w) { return w !== ''; });
@@ -267,18 +306,48 @@ function renderSensorList() {
   ul.replaceChildren();
   if (list.length === 0) ul.appendChild(el('li', { class: 'muted' }, 'No sensor has reported yet: publish readings to the configured topics (sensors/<name> by default).'));
   else if (shown.length === 0) ul.appendChild(el('li', { class: 'muted' }, 'No sensor matches “' + state.filter.trim() + '”.'));
+  var groups = [];
+  var byDevice = {};
   shown.forEach(function (s) {
-    var button = el('button', { type: 'button', 'aria-pressed': String(s.sensor === state.selected), title: s.sensor + ': latest reading ' + fmtTime(s.lastTs) });
-    button.appendChild(el('span', { class: 'name' }, s.sensor));
-    button.appendChild(el('span', { class: 'badge ' + s.status }, s.status));
-    button.appendChild(el('span', { class: 'value' }, s.value === null ? 'no reading yet' : fmtNum(s.value) + (s.unit ? ' ' + s.unit : '') + ' · surprise ' + fmtNum(s.surprise)));
-    if (s.ownModel) button.appendChild(el('span', { class: 'value own-model' }, ownModelText(s.ownModel)));
-    if (s.pinned) button.appendChild(el('span', { class: 'value pinned' }, 'pinned to its model (anomalyd models unpin)'));
-    button.addEventListener('click', function () { choose(s.sensor); });
-    var li = el('li', { 'data-sensor': s.sensor, 'data-open': String(hasOpen(s)) });
-    li.appendChild(button);
+    var d = deviceOf(s);
+    if (!Object.prototype.hasOwnProperty.call(byDevice, d)) { byDevice[d] = { device: d, streams: [] }; groups.push(byDevice[d]); }
+    byDevice[d].streams.push(s);
+  });
+  groups.forEach(function (g) {
+    if (g.streams.length < 2) { ul.appendChild(sensorItem(g.streams[0], null)); return; }
+    var open = g.streams.filter(hasOpen).length;
+    var li = el('li', { class: 'device', 'data-device': g.device, 'data-open': String(open > 0) });
+    var box = el('details', {});
+    var holdsSelected = g.streams.some(function (s) { return s.sensor === state.selected; });
+    box.open = holdsSelected || words.length > 0 || state.folded[g.device] !== true;
+    var head = el('summary', { title: g.device + ': ' + g.streams.length + ' streams' });
+    // The operator's own fold, remembered across refreshes (a click on the summary toggles it after this).
+    head.addEventListener('click', function () { state.folded[g.device] = box.open; });
+    head.appendChild(el('span', { class: 'device-name' }, g.device));
+    head.appendChild(el('span', { class: 'device-count' }, g.streams.length + ' streams'));
+    if (open > 0) head.appendChild(el('span', { class: 'device-count open' }, open + ' with an open episode'));
+    box.appendChild(head);
+    var inner = el('ul', { class: 'streams' });
+    g.streams.forEach(function (s) { inner.appendChild(sensorItem(s, g.device)); });
+    box.appendChild(inner);
+    li.appendChild(box);
     ul.appendChild(li);
   });
+}
+
+/** One stream's item; under its device (device given) named by the rest of its name (its field). */
+function sensorItem(s, device) {
+  var name = device !== null && s.sensor.indexOf(device + '/') === 0 ? s.sensor.slice(device.length + 1) : s.sensor;
+  var button = el('button', { type: 'button', 'aria-pressed': String(s.sensor === state.selected), title: s.sensor + ': latest reading ' + fmtTime(s.lastTs) });
+  button.appendChild(el('span', { class: 'name' }, name));
+  button.appendChild(el('span', { class: 'badge ' + s.status }, s.status));
+  button.appendChild(el('span', { class: 'value' }, s.value === null ? 'no reading yet' : fmtNum(s.value) + (s.unit ? ' ' + s.unit : '') + ' · surprise ' + fmtNum(s.surprise)));
+  if (s.ownModel) button.appendChild(el('span', { class: 'value own-model' }, ownModelText(s.ownModel)));
+  if (s.pinned) button.appendChild(el('span', { class: 'value pinned' }, 'pinned to its model (anomalyd models unpin)'));
+  button.addEventListener('click', function () { choose(s.sensor); });
+  var li = el('li', { 'data-sensor': s.sensor, 'data-open': String(hasOpen(s)) });
+  li.appendChild(button);
+  return li;
 }
 
 /** The operator picked a sensor: it stays shown (the page no longer follows the most urgent). */

@@ -60,7 +60,10 @@ const ROUTES: readonly Route[] = [
   { pattern: /^\/assets\/([a-z0-9.-]+)$/, methods: { GET: (_req, [name]) => ({ kind: 'asset', name }) } },
   { pattern: /^\/api\/status$/, methods: { GET: getStatus } },
   { pattern: /^\/api\/sensors$/, methods: { GET: getSensors } },
-  { pattern: /^\/api\/sensors\/([^/]+)\/series$/, methods: { GET: getSeries } },
+  // A stream's name may hold '/' (bedroom/temperature): percent-encoded (%2F) or as it is. Unambiguous, as the only
+  // route under a sensor is its series: the last `/series` is the route, everything before it the name (a stream
+  // named `x/series` is `/api/sensors/x/series/series`). Tryout 13, finding 10: the unencoded path was a 404.
+  { pattern: /^\/api\/sensors\/(.+)\/series$/, methods: { GET: getSeries } },
   { pattern: /^\/api\/anomalies$/, methods: { GET: getAnomalies } },
   { pattern: /^\/api\/anomalies\/([^/]+)$/, methods: { GET: getAnomaly } },
   { pattern: /^\/api\/anomalies\/([^/]+)\/(ack|false_alarm|unmark)$/, methods: { POST: postMark } },
@@ -69,11 +72,7 @@ const ROUTES: readonly Route[] = [
 /** Answers one request. Never throws: a failing view becomes a 500 (the caller logs `cause`). */
 export function routeRequest(req: ApiRequest, view: DaemonView): Reply & { readonly cause?: unknown } {
   const found = findRoute(req.path);
-  if (found === null) {
-    // A sensor name with a '/' (bedroom/temperature) must be percent-encoded in the path (%2F).
-    const hint = /^\/api\/sensors\/.+\/.+\/series$/.test(req.path) ? "; percent-encode a '/' in a sensor's name as %2F (docs/HTTP.md)" : '';
-    return error(404, `no such route: ${preview(req.path)}${hint}`);
-  }
+  if (found === null) return error(404, `no such route: ${preview(req.path)}`);
   const method = req.method === 'HEAD' ? 'GET' : req.method;
   const handler = method === 'GET' || method === 'POST' ? found.route.methods[method] : undefined;
   const allow = allowed(found.route);
@@ -137,12 +136,16 @@ function getSeries(req: ApiRequest, [sensor]: readonly string[], view: DaemonVie
 }
 
 function getAnomalies(req: ApiRequest, _params: readonly string[], view: DaemonView): Reply {
-  onlyParams(req.query, ['sensor', 'status', 'since', 'limit']);
+  onlyParams(req.query, ['sensor', 'device', 'status', 'since', 'limit']);
   const sensor = single(req.query, 'sensor');
   if (sensor !== undefined) checkSensor(sensor);
+  // A device's episodes, of all its streams (AnomalyRecord.device: plug-washer for plug-washer/ENERGY.Power).
+  const device = single(req.query, 'device');
+  if (device !== undefined) checkSensor(device, 'device');
   const q: AnomalyQuery = {
     limit: optionalLimit(req.query),
     ...(sensor !== undefined ? { sensor } : {}),
+    ...(device !== undefined ? { device } : {}),
     ...optionalField('status', optionalStatus(req.query)),
     ...optionalField('from', optionalTime(req.query, 'since', view)),
   };
@@ -259,8 +262,9 @@ function optionalTime(query: URLSearchParams, key: string, view: DaemonView): nu
   return ts;
 }
 
-function checkSensor(sensor: string): void {
-  if (sensor.length === 0 || sensor.length > MAX_SENSOR_CHARS) throw new HttpError(400, `sensor name must be 1 to ${MAX_SENSOR_CHARS} characters`);
+/** `what`: the name's kind in the error (`sensor`, `device`). */
+function checkSensor(sensor: string, what = 'sensor'): void {
+  if (sensor.length === 0 || sensor.length > MAX_SENSOR_CHARS) throw new HttpError(400, `${what} name must be 1 to ${MAX_SENSOR_CHARS} characters`);
 }
 
 function checkAnomalyId(id: string): void {

@@ -78,7 +78,14 @@ export interface FaultView {
 }
 
 export interface SensorView {
+  /** The stream (`plug-washer/ENERGY.Power`). */
   readonly sensor: string;
+  /**
+   * The device the stream belongs to (the sensor id of its topic or payload, Reading.source): `plug-washer` for
+   * `plug-washer/ENERGY.Power`, the stream itself for a device's own value. The page lists a device's streams
+   * together. Absent from daemons before it.
+   */
+  readonly device?: string;
   readonly status: SensorStatus;
   readonly model: string | null;
   /** True when the operator pinned the sensor to `model` (`anomalyd models rollback`; `anomalyd models unpin` lets it learn again). */

@@ -392,6 +392,39 @@ describe('other tables', () => {
     expect(again.listAnomalies({ sensor: 'tele_garden', limit: 10 })).toEqual([]);
   });
 
+  it("records each episode's device and lists a device's episodes together (tryout 13, finding 8)", () => {
+    const store = open();
+    const at = (k: number): Partial<AnomalyEvent> => ({ startTs: Date.UTC(2026, 0, 1, 12, k), endTs: Date.UTC(2026, 0, 1, 12, k) });
+    store.recordEvent(event('open', 'w1', { sensor: 'plug-washer/ENERGY.Power', device: 'plug-washer', ...at(1) }), 't');
+    store.recordEvent(event('open', 'w2', { sensor: 'plug-washer/ENERGY.Current', device: 'plug-washer', ...at(2) }), 't');
+    store.recordEvent(event('open', 'b1', { sensor: 'boiler', ...at(3) }), 't');
+    store.recordEvent(event('open', 'g1', { sensor: 'plug-washer2/ENERGY.Power', device: 'plug-washer2', ...at(4) }), 't');
+    // A resolve that does not know the device (resolved at start, at eviction) keeps the one the open recorded.
+    store.recordEvent(event('resolve', 'w1', { sensor: 'plug-washer/ENERGY.Power', ...at(5) }), 't');
+    expect(store.listAnomalies({ device: 'plug-washer', limit: 10 }).map((a) => [a.id, a.sensor, a.device, a.status])).toEqual([
+      ['w2', 'plug-washer/ENERGY.Current', 'plug-washer', 'open'],
+      ['w1', 'plug-washer/ENERGY.Power', 'plug-washer', 'resolved'],
+    ]);
+    // A device's own value: the stream is its device.
+    expect(store.getAnomaly('b1')?.device).toBe('boiler');
+    expect(store.listAnomalies({ device: 'boiler', status: 'open', limit: 10 }).map((a) => a.id)).toEqual(['b1']);
+    // The alert payload is unchanged: the device is the store's, not the alert contract's.
+    expect(JSON.parse(store.committedOutbox(0, 1)[0].payload)).not.toHaveProperty('device');
+  });
+
+  it('names the stream as the device of an episode stored before schema 7', () => {
+    const path = join(dir, 'old.db');
+    const raw = new Database(path);
+    raw.pragma(`application_id = ${APPLICATION_ID}`);
+    migrate(raw, MIGRATIONS.slice(0, 6));
+    raw.prepare(`INSERT INTO anomalies (id, sensor, start_ts, end_ts, peak_score, last_score, threshold, model, padded_fraction,
+      channel_errors, windows, status, created_at, updated_at) VALUES ('o1', 'plug/ENERGY.Power', 1, 2, 0.99, 0.9, 0.9, 'm', 0, '[]', 1, 'open', 1, 1)`).run();
+    raw.close();
+    const store = open('old.db');
+    expect(store.getAnomaly('o1')?.device).toBe('plug/ENERGY.Power');
+    expect(store.listAnomalies({ device: 'plug/ENERGY.Power', limit: 10 }).map((a) => a.id)).toEqual(['o1']);
+  });
+
   it('accumulates rejection counters, including unattributed ones', () => {
     const store = open();
     store.addRejections([

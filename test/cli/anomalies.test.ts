@@ -144,6 +144,45 @@ describe('anomalyd anomalies list', () => {
     expect(await ids('--sensor', 'nope')).toEqual([]);
   });
 
+  it("lists a device's episodes together: --device, and --by-device groups the table (tryout 13, finding 8)", async () => {
+    // An unplugged Tasmota plug: three of its fields' silences, staggered; a boiler of its own; a second plug.
+    const store = SqliteStore.open(db, { commitIntervalMs: 0, outboxMax: 100, logger: silent });
+    const miss = (field: string): AlertExplanation => ({ ...FAN_EXPLANATION, kind: 'missing_data', sentence: `plug-washer/${field} no reading for 2 min since 08:00, last 1 (missing data)`, stream: `plug-washer/${field}` });
+    try {
+      ['ENERGY.ApparentPower', 'ENERGY.Power', 'ENERGY.Current'].forEach((field, k) =>
+        store.recordEvent(ev('open', `w${k}-plug`, `plug-washer/${field}`, T0 + k * MIN, { device: 'plug-washer' }), 't', miss(field)),
+      );
+      store.recordEvent(ev('open', 'b-boiler', 'boiler', T0 + 5 * MIN), 't');
+      store.recordEvent(ev('resolve', 'b-boiler', 'boiler', T0 + 5 * MIN), 't');
+      store.recordEvent(ev('open', 'd-dryer', 'plug-dryer/ENERGY.Power', T0 + 10 * MIN, { device: 'plug-dryer' }), 't');
+      store.recordEvent(ev('resolve', 'd-dryer', 'plug-dryer/ENERGY.Power', T0 + 10 * MIN, { device: 'plug-dryer' }), 't');
+    } finally {
+      store.close();
+    }
+    const json = JSON.parse((await run(['list', '--db', db, '--json', '--device', 'plug-washer'])).out) as { anomalies: { id: string; device: string }[] };
+    expect(json.anomalies.map((a) => [a.id, a.device])).toEqual([
+      ['w2-plug', 'plug-washer'],
+      ['w1-plug', 'plug-washer'],
+      ['w0-plug', 'plug-washer'],
+    ]);
+    const r = await run(['list', '--db', db, '--by-device']);
+    expect(r.code).toBe(0);
+    const lines = r.out.trimEnd().split('\n');
+    // One line per device, the one with open episodes first, then by newest start; its episodes under it.
+    expect(lines.filter((l) => l.startsWith('DEVICE'))).toEqual([
+      'DEVICE plug-washer: 3 episodes, 3 open (missing_data 3)',
+      'DEVICE plug-dryer: 1 episode, 0 open (- 1)',
+      'DEVICE boiler: 1 episode, 0 open (- 1)',
+    ]);
+    expect(lines[0]).toMatch(/^ {2}ID\s+SENSOR\s+STATUS/);
+    const rows = lines.filter((l) => /^ {2}\S/.test(l)).slice(1).map((l) => l.trim().split(/\s+/)[0]);
+    expect(rows).toEqual(['w2-plug', 'w1-plug', 'w0-plug', 'd-dryer', 'b-boiler']);
+    // The sentences stay under their rows.
+    const at = lines.findIndex((l) => l.startsWith('  w1-plug'));
+    expect(lines[at + 1]).toMatch(/^ {6}no reading for 2 min since 08:00/);
+    expect(await run(['list', '--db', db, '--by-device', '--device', 'boiler'])).toMatchObject({ code: 0 });
+  });
+
   it('emits the HTTP API document {"anomalies": [...]}, with the mark fields', async () => {
     seed();
     const r = await run(['list', '--db', db, '--json', '--status', 'resolved']);
@@ -482,6 +521,9 @@ describe('anomalyd anomalies: database location and usage', () => {
     [['show', 'a', '--sensor', 'p'], "--sensor does not apply to 'show'"],
     [['list', '--db', 'a', '--config', 'b'], 'not both'],
     [['list', '--bogus'], 'Unknown option'],
+    [['list', '--sensor', 'a/b', '--device', 'a'], 'not both'],
+    [['list', '--by-device', '--json'], '--by-device groups the table'],
+    [['show', 'a', '--by-device'], "--by-device does not apply to 'show'"],
   ])('usage error for %j', async (argv, message) => {
     const r = await run(argv);
     expect(r.code).toBe(2);

@@ -170,9 +170,11 @@ describe('SignalBook.explain', () => {
     const open = book.explain(event('open', start, start))!;
     expect(open.kind).toBeNull();
     for (let i = 1; i < values.length; i++) book.record(withModel(start + i * SEC, values[i], expected[i], i === 1 ? 'anomalous' : 'ok'));
-    // The daemon's housekeeping retells it some readings after the open (every 10 s of its clock): no kind yet.
+    // The daemon's housekeeping retells it some readings after the open (every 10 s of its clock): no level shift
+    // of the readings after it, but the spike (its readings after it back by far more than half: backAtBaseline).
     const told = book.retell('ep-1', start + SEC, values.length);
-    expect(told, `retold: ${told?.explanation.sentence ?? ''}`).toBeNull();
+    expect(told?.explanation.kind, `retold: ${told?.explanation.sentence ?? ''}`).toBe('spike');
+    expect(told?.explanation.value).toBeCloseTo(24.79, 4);
     // The resolve: the spike, the reading that still held it, and the first back: a spike, of the spike's reading.
     const resolved = book.explain(event('resolve', start, start + SEC))!;
     expect(resolved.kind).toBe('spike');

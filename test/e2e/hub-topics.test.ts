@@ -67,8 +67,18 @@ describe.skipIf(!ready)('hub topics on the embedded broker (zigbee2mqtt, esphome
     type Status = { counters: Record<string, number>; rejections: Record<string, number> };
     const status = async (): Promise<Status> => (await (await fetch(`${http}/api/status`)).json()) as Status;
     await waitFor(async () => (await status()).counters.readings >= streams.length * TICKS, 60_000, 'every reading of the devices');
-    const { sensors } = (await (await fetch(`${http}/api/sensors`)).json()) as { sensors: { sensor: string }[] };
+    const { sensors } = (await (await fetch(`${http}/api/sensors`)).json()) as { sensors: { sensor: string; device: string }[] };
     expect(sensors.map((s) => s.sensor).sort()).toEqual([...streams].sort());
+    // Each stream's device is its device's whole name, not the name's first level (tryout 13, finding 8): the
+    // dashboard, GET /api/anomalies?device= and `anomalies list --by-device` group by it.
+    expect(Object.fromEntries(sensors.map((x) => [x.sensor, x.device]))).toEqual({
+      'kitchen/sensor_a/temperature': 'kitchen/sensor_a',
+      'kitchen/sensor_b/temperature': 'kitchen/sensor_b',
+      'home/livingroom/temperature': 'home/livingroom',
+      'hall/thermostat': 'hall',
+      'badtime/AM2301.Temperature': 'badtime',
+      'badtime/AM2301.Humidity': 'badtime',
+    });
     const s = await status();
     expect(s.counters.readings).toBe(streams.length * TICKS);
     expect(s.rejections).toEqual({});

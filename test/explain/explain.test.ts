@@ -130,6 +130,36 @@ describe('explain: synthetic faults, baseline from the readings before', () => {
     }
   });
 
+  it('a spike on a stream that moves on its own is a spike from the whole stretch a long episode resolves with', () => {
+    // The demo's temperature (tryout 13's session, 3 of 25 spikes told no kind): a +6 spike on a cycle falling
+    // 0.01 °C a second, noise 0.04, the episode held 52 readings. The stream's own model follows the cycle (spread
+    // 0.06) and its expectation is pulled by the spike for a few readings. Within the minute the stream has left
+    // the flat level before (± its few hundredths) on its own: the resolve's stretch, all 53 readings, told no kind.
+    const g = noise(11);
+    const slope = -0.01;
+    const at = (i: number): number => 19 + slope * i;
+    const b = series(T0 - 300 * SEC, 300, (i) => at(i - 300) + 0.04 * g());
+    const before = { ...b, expected: b.values.map((_, i) => at(i - 300)), spread: b.values.map(() => 0.06) };
+    const pull = [0, 3.6, 0.9, 0.4, 0.3, 0.2, 0.1];
+    const n = 53;
+    const stretch = (f: (i: number) => number, expected: (i: number) => number) => {
+      const d = series(T0, n, f);
+      return { ts: d.ts, values: d.values, expected: d.values.map((_, i) => expected(i)), spread: d.values.map(() => 0.06) };
+    };
+    const base = { stream: 'temperature', unit: '°C', before, startTs: T0, endTs: T0 + (n - 1) * SEC, timeZone: UTC };
+    const spike = explain({ ...base, during: stretch((i) => at(i) + 0.04 * g() + (i === 0 ? 6 : 0), (i) => at(i) + (pull[i] ?? 0)) });
+    expect(spike.kind).toBe('spike');
+    expect(spike.value).toBeCloseTo(25, 0);
+    expect(spike.since).toBe(T0);
+    expect(spike.sentence).toMatch(/ at 09:00 \(spike\)$/);
+    // A lasting +2 step on the same falling cycle, the model following it: held off the level before, no spike.
+    const step = explain({ ...base, during: stretch((i) => at(i) + 2 + 0.04 * g(), (i) => at(i) + (i === 0 ? 0 : 1.9)) });
+    expect(step.kind).not.toBe('spike');
+    // A spike whose readings after it do not come back by half (a +6 jump that settles at +3.5): not a spike.
+    const half = explain({ ...base, during: stretch((i) => at(i) + 0.04 * g() + (i === 0 ? 6 : 3.5), (i) => at(i) + (i === 0 ? 0 : 3.4)) });
+    expect(half.kind).not.toBe('spike');
+  });
+
   it('readings that stay where they were while the model expected a change are no level shift or drift of theirs (the demo\'s motor stuck off)', () => {
     // The demo's pump motor stuck in its off state (0.05 A) when the model expected it to switch on (8 A): against
     // the model's expectation a step and a trend, told against the level before as `motor_current 0.04, expected

@@ -69,6 +69,7 @@ export const T0 = Date.parse('2025-06-01T12:00:00Z');
 export function anomalyRecord(over: Partial<AnomalyRecord> & { id: string; sensor: string }): AnomalyRecord {
   const endTs = over.endTs ?? T0 + 60_000;
   return {
+    device: over.sensor,
     startTs: T0,
     endTs,
     lastSeenTs: endTs,

@@ -310,6 +310,72 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
     }
   });
 
+  it("lists a device's streams together under the device, which shows that it has open episodes (tryout 13, finding 8)", async () => {
+    const view = new FakeView();
+    const at = T0 + 5000;
+    const sv = (sensor: string, device: string, status: SensorView['status'], over: Partial<SensorView> = {}): SensorView => ({
+      sensor, device, status, model: 'gru-7', pinned: false, lastTs: at, value: 21.5, surprise: 0.2, unit: null, ownModel: null, openEpisode: null, ...over,
+    });
+    // An unplugged Tasmota plug: two of its fields' silences opened, the others just stale; a zigbee sensor; a boiler.
+    const fields = ['ENERGY.ApparentPower', 'ENERGY.Current', 'ENERGY.Power', 'ENERGY.Voltage'];
+    view.sensorViews = [
+      sv('boiler', 'boiler', 'ok'),
+      sv('greenhouse/humidity', 'greenhouse', 'ok'),
+      sv('greenhouse/temperature', 'greenhouse', 'ok'),
+      ...fields.map((f, i) => sv(`plug-washer/${f}`, 'plug-washer', 'stale', i < 2 ? { openEpisode: `w-${i}` } : {})),
+    ];
+    view.histories = new Map([['plug-washer/ENERGY.ApparentPower', series('plug-washer/ENERGY.ApparentPower', [T0])]]);
+    view.records = [anomalyRecord({ id: 'w-0', sensor: 'plug-washer/ENERGY.ApparentPower', device: 'plug-washer', kind: 'missing_data' })];
+    const base = await serve(view);
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const refresh = (): Promise<void> => page.evaluate(() => (window as unknown as { refresh: () => Promise<void> }).refresh());
+    try {
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${base}/`);
+      await page.waitForSelector('body[data-state="ready"]');
+      // The devices, the one with open episodes first, then by urgency and name; a device of one stream is an item of its own.
+      const top = await page.locator('#sensors > li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-device') ?? li.getAttribute('data-sensor')));
+      expect(top).toEqual(['plug-washer', 'boiler', 'greenhouse']);
+      // The header names the open ones by device.
+      expect(await page.locator('#problems').textContent()).toBe('2 sensors have an open episode: plug-washer: ENERGY.ApparentPower, ENERGY.Current');
+      expect(await page.locator('#problems button').evaluateAll((bs) => bs.map((b) => b.getAttribute('title')))).toEqual(['show plug-washer/ENERGY.ApparentPower', 'show plug-washer/ENERGY.Current']);
+      const plug = page.locator('#sensors li.device[data-device="plug-washer"]');
+      expect(await plug.getAttribute('data-open')).toBe('true');
+      expect(await plug.locator('summary').textContent()).toBe('plug-washer4 streams2 with an open episode');
+      expect(await page.locator('#sensors li.device[data-device="greenhouse"]').getAttribute('data-open')).toBe('false');
+      expect(await page.locator('#sensors li.device[data-device="greenhouse"] .device-count.open').count()).toBe(0);
+      // Its streams under it by their field, the ones with an open episode first; each still has its whole name.
+      expect(await plug.locator('li[data-sensor]').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-sensor')))).toEqual(fields.map((f) => `plug-washer/${f}`));
+      expect(await plug.locator('li[data-sensor] .name').allTextContents()).toEqual(fields);
+      // The page opens on the device's first stream with an open episode.
+      expect(await page.locator('#sensor-title').textContent()).toBe('plug-washer/ENERGY.ApparentPower');
+      // The filter keeps a device's streams by the device's name; one stream left is no group.
+      await page.fill('#sensor-filter', 'greenhouse temp');
+      expect(await page.locator('#sensors > li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-sensor')))).toEqual(['greenhouse/temperature']);
+      expect(await page.locator('#sensors li[data-sensor="greenhouse/temperature"] .name').textContent()).toBe('greenhouse/temperature');
+      await page.fill('#sensor-filter', '');
+      // A device the operator folds stays folded across refreshes, and opens again when asked.
+      await page.click('#sensors li.device[data-device="greenhouse"] summary');
+      await refresh();
+      expect(await page.locator('#sensors li.device[data-device="greenhouse"] details').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
+      expect(await plug.locator('details').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(true);
+      await page.click('#sensors li.device[data-device="greenhouse"] summary');
+      await refresh();
+      expect(await page.locator('#sensors li.device[data-device="greenhouse"] details').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(true);
+      // More devices open: a device's fields end with a semicolon before the next name.
+      view.sensorViews = view.sensorViews.map((v) => (v.sensor === 'plug-washer/ENERGY.Power' ? v : { ...v, openEpisode: v.openEpisode ?? `o-${v.sensor}` }));
+      await refresh();
+      expect(await page.locator('#problems').textContent()).toBe(
+        '6 sensors have an open episode: boiler, greenhouse: humidity, temperature; plug-washer: ENERGY.ApparentPower, ENERGY.Current, ENERGY.Voltage',
+      );
+      await page.screenshot({ path: artifact('page-devices') });
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('moves to a sensor when its episode opens, until the operator picks one', async () => {
     const view = manyStreams();
     const quiet = view.sensorViews.map((s) => ({ ...s, openEpisode: null }));

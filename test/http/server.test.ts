@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HttpServer, type HttpServerOptions } from '../../src/adapters/http.js';
 import { DEFAULT_ANOMALY_LIMIT, MAX_ANOMALY_LIMIT } from '../../src/http/routes.js';
 import { MAX_COMMAND_PAYLOAD_BYTES, MAX_NOTE_CHARS } from '../../src/pipeline/commands.js';
-import { anomalyRecord, captureLogs, FakeView, request, T0, type TestResponse } from './helpers.js';
+import { anomalyRecord, captureLogs, FakeView, request, series, T0, type TestResponse } from './helpers.js';
 
 const servers: HttpServer[] = [];
 
@@ -302,8 +302,27 @@ describe('POST marks', () => {
     expectError(await request(base, '/api/anomalies/8d83097e/ack', { method: 'POST' }), 409, /ambiguous: it matches 8d83097e-2222-.*, 8d83097e-3333-.*; give more characters/);
     expectError(await request(base, '/api/anomalies/8d8309/ack', { method: 'POST' }), 404, /needs at least 8 characters/);
     expect(view.marks).toHaveLength(1);
-    // An unencoded '/' in a sensor's name: the error says to percent-encode it.
-    expectError(await request(base, '/api/sensors/plug-washer/ENERGY.Power/series'), 404, /no such route.*percent-encode a '\/' in a sensor's name as %2F/);
+  });
+
+  it("takes a stream's '/' unencoded in a series path too: the last /series is the route (tryout 13, finding 10)", async () => {
+    const { base, view } = await serve();
+    for (const path of ['/api/sensors/fan%202%2F%CE%B1/series', '/api/sensors/fan%202/%CE%B1/series']) {
+      const res = await request(base, path);
+      expect(res.status, path).toBe(200);
+      expect((res.json as { stream: string }).stream).toBe('fan 2/α');
+    }
+    expect(view.seriesCalls.map((c) => c.sensor)).toEqual(['fan 2/α', 'fan 2/α']);
+    // A stream whose own name ends in /series.
+    view.histories.set('x/series', series('x/series', [T0]));
+    expect((await request(base, '/api/sensors/x/series/series')).status).toBe(200);
+    expectError(await request(base, '/api/sensors/nobody/here/series'), 404, /no such sensor: "nobody\/here"/);
+  });
+
+  it("filters the anomalies by device: the episodes of all of a device's streams (tryout 13, finding 8)", async () => {
+    const { base, view } = await serve();
+    expect((await request(base, '/api/anomalies?device=plug-washer&status=open')).status).toBe(200);
+    expect(view.queries.at(-1)).toMatchObject({ device: 'plug-washer', status: 'open' });
+    expectError(await request(base, '/api/anomalies?device='), 400, /device name must be 1 to 256 characters/);
   });
 
   it('marking an unknown anomaly is a 404', async () => {
