@@ -20,6 +20,16 @@
  * (an exponential mean over about that many periods: the seasonal component of Holt-Winters, Winters 1960),
  * so a slow change of the cycle is followed, and a fault, which is not taught (the owners of an open episode),
  * is neither followed nor echoed one period later (as a seasonal naive residual x[t] - x[t - P] would be).
+ *
+ * Longer cycles (a day read every 10 s: 8,640 readings). When the ring is full (RING readings, where a period of up
+ * to MAX_PERIOD would have been found), a coarser level is made: a CycleProfile of the means of COARSE readings (its
+ * ring seeded with the held ones' block means), finding periods of MIN_PERIOD to MAX_PERIOD block means the same way
+ * (an estimate every ESTIMATE_EVERY readings), and its own full ring makes the next (LEVELS in all: periods to
+ * 262,144 readings). A level's period counts only while the finer ones have none, and it exists only then; its
+ * profile is interpolated between the middles of its blocks and taught 1 / COARSE per level of what a reading teaches
+ * a profile of one value per reading. `period` is always in readings. On block means the autocorrelation's peak is
+ * located on the mean squared difference (the variogram, Matheron 1962), which the ends of a few periods held do not
+ * skew. Multi-resolution by temporal aggregation: Kourentzes, Petropoulos and Trapero, IJF 2014.
  */
 
 /** Longest period (readings) looked for; the ring holds twice as many readings. */
@@ -208,6 +218,7 @@ export class CycleProfile {
         if (p !== this.own) this.cycles++;
       }
       this.own = p;
+      this.dropCoarse();
       if (p > 0) this.rebuild(this.held);
       else {
         this.profile = null;
@@ -234,6 +245,7 @@ export class CycleProfile {
     if (p === 0) return null;
     this.cycles++;
     this.own = p;
+    this.dropCoarse();
     const num = this.rebuild(this.held);
     const profile = this.profile as Float64Array;
     const n = this.held;
@@ -255,7 +267,8 @@ export class CycleProfile {
   /**
    * Holds one more value (a reading at the finest level), and passes the mean of every COARSE of them to the coarser
    * level, which is made, from the held values, when the ring is full (the finest's 2,048 readings: then a period
-   * of up to 1,024 readings would have been found). A coarser level estimates only while this one has no period.
+   * of up to 1,024 readings would have been found) and no period was found in it. A coarser level exists only while
+   * this one has no period (dropped when one is found, made again from the held values when it is lost).
    */
   private push(v: number): void {
     this.put(v);
@@ -263,13 +276,21 @@ export class CycleProfile {
       this.blockSum += v;
       if (++this.blockN === COARSE) {
         const before = this.coarse.cycles;
-        this.coarse.advance(this.blockSum / COARSE, 0, this.frozen || this.own > 0);
+        this.coarse.advance(this.blockSum / COARSE, 0, this.frozen);
         this.blockSum = 0;
         this.blockN = 0;
         // Another coarser cycle is another cycle of this level's only while this level has none of its own.
         if (this.own === 0 && this.coarse.cycles !== before) this.cycles++;
       }
-    } else if (this.level < LEVELS && this.held === RING) this.seedCoarse();
+    } else if (this.level < LEVELS && this.held === RING && this.own === 0) this.seedCoarse();
+  }
+
+  /** Drops the coarser levels while this one has a period of its own (they would not count): made again from the held values when it has none. */
+  private dropCoarse(): void {
+    if (this.own === 0) return;
+    this.coarse = null;
+    this.blockSum = 0;
+    this.blockN = 0;
   }
 
   /** Makes the coarser level from the held values (RING / COARSE block means, the newest block ending at the newest). */
@@ -499,13 +520,13 @@ export class CycleProfile {
     if (typeof cycles !== 'number' || !Number.isInteger(cycles) || cycles < 0) throw new Error('cycle snapshot: cycles must be a non-negative integer');
     c.cycles = cycles;
     if (o.coarse !== undefined) {
-      if (level >= LEVELS || c.held !== RING) throw new Error('cycle snapshot: a coarser level only below a full ring, at most two');
+      if (level >= LEVELS || c.held !== RING || c.own > 0) throw new Error('cycle snapshot: a coarser level only below a full ring without a period, at most two');
       const { blockSum, blockN } = o;
       if (typeof blockSum !== 'number' || !Number.isFinite(blockSum) || typeof blockN !== 'number' || !Number.isInteger(blockN) || blockN < 0 || blockN >= COARSE) throw new Error('cycle snapshot: blockSum must be finite and blockN an integer in [0, 16)');
       c.coarse = CycleProfile.fromJSON(o.coarse, level + 1);
       c.blockSum = blockSum;
       c.blockN = blockN;
-    } else if (level < LEVELS && c.held === RING) c.seedCoarse();
+    } else if (level < LEVELS && c.held === RING && c.own === 0) c.seedCoarse();
     return c;
   }
 }

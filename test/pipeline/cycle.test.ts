@@ -83,6 +83,8 @@ describe('CycleProfile: a cycle longer than MAX_PERIOD readings, found on block 
     // The finest level's own period (the snapshot's), to its own precision.
     expect(p.toJSON().period).toBe(p.period);
     expect(Math.abs(p.period - 400)).toBeLessThan(2);
+    // No coarser level is kept beside it (memory).
+    expect(p.toJSON().coarse).toBeUndefined();
   });
 
   it('a gap forgets the coarser levels with the rest, and counts the lost cycle', () => {
