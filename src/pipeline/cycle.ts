@@ -259,9 +259,15 @@ export class CycleProfile {
     return out;
   }
 
-  /** Held values between two estimates at this level: ESTIMATE_EVERY readings at every level. */
+  /**
+   * Held values between two estimates at this level: ESTIMATE_EVERY at the finest (512 readings), a quarter of
+   * ESTIMATE_EVERY at a coarser one (128 block means: 2,048 readings at the first coarse level). An estimate costs
+   * about RING · MAX_PERIOD / 2 products at any level; a coarse level's periods are at least MIN_PERIOD · COARSE
+   * readings long, so estimating it as often as the finest (every 32 block means) doubled the finder's cost on
+   * every stream without a short cycle for no earlier period.
+   */
   private get estimateEvery(): number {
-    return Math.max(1, ESTIMATE_EVERY / COARSE ** this.level);
+    return this.level === 0 ? ESTIMATE_EVERY : ESTIMATE_EVERY / 4;
   }
 
   /**

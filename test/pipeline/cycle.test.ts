@@ -69,8 +69,10 @@ describe('CycleProfile: a cycle longer than MAX_PERIOD readings, found on block 
     it(`finds a period of ${P} readings once two of them are held, and the profile expects each reading within its noise`, () => {
       const { p, residuals, foundAt } = run(P, 4 * P, P);
       expect(foundAt).toBeGreaterThan(0);
-      // Found from about two periods of block means, the first estimate after they are held (every 512 readings).
-      expect(foundAt).toBeLessThan(2 * P + 2 * 512 + COARSE ** 2);
+      // Found from about two periods of block means, at the first estimate after they are held: a coarse level
+      // estimates every 128 of its block means (2,048 readings at the first, 32,768 at the second).
+      const level = P / COARSE <= 1024 ? 1 : 2;
+      expect(foundAt).toBeLessThan(2 * P + 128 * COARSE ** level + COARSE ** 2);
       expect(Math.abs(p.period - P) / P).toBeLessThan(0.01);
       // Against the profile the residual is the noise (sd 0.1), not the cycle (amplitude 3).
       expect(residuals.every((e) => Number.isFinite(e))).toBe(true);
