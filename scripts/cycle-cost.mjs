@@ -1,7 +1,9 @@
 // The period finder's cost alone: a CycleProfile fed 200,000 readings of noise, then of a cycle of 300 readings (µs of CPU a reading).
 // Usage: node scripts/cycle-cost.mjs ROOT   (ROOT: a built checkout)
-const root = process.argv[2];
-const { CycleProfile } = await import(root + '/dist/pipeline/cycle.js');
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+const root = resolve(process.argv[2] ?? '.');
+const { CycleProfile } = await import(pathToFileURL(`${root}/dist/pipeline/cycle.js`).href);
 let seed = 1; const rnd = () => { seed = (seed * 16807) % 2147483647; return seed / 2147483647; };
 const N = 200000;
 for (const kind of ['noise', 'cycle300']) {
