@@ -20,6 +20,16 @@
  * (an exponential mean over about that many periods: the seasonal component of Holt-Winters, Winters 1960),
  * so a slow change of the cycle is followed, and a fault, which is not taught (the owners of an open episode),
  * is neither followed nor echoed one period later (as a seasonal naive residual x[t] - x[t - P] would be).
+ *
+ * Longer cycles (a day read every 10 s: 8,640 readings). When the ring is full (RING readings, where a period of up
+ * to MAX_PERIOD would have been found), a coarser level is made: a CycleProfile of the means of COARSE readings (its
+ * ring seeded with the held ones' block means), finding periods of MIN_PERIOD to MAX_PERIOD block means the same way
+ * (an estimate every ESTIMATE_EVERY readings), and its own full ring makes the next (LEVELS in all: periods to
+ * 262,144 readings). A level's period counts only while the finer ones have none, and it exists only then; its
+ * profile is interpolated between the middles of its blocks and taught 1 / COARSE per level of what a reading teaches
+ * a profile of one value per reading. `period` is always in readings. On block means the autocorrelation's peak is
+ * located on the mean squared difference (the variogram, Matheron 1962), which the ends of a few periods held do not
+ * skew. Multi-resolution by temporal aggregation: Kourentzes, Petropoulos and Trapero, IJF 2014.
  */
 
 /** Longest period (readings) looked for; the ring holds twice as many readings. */
@@ -41,6 +51,10 @@ const ESTIMATE_EVERY = 512;
 const NEW_CYCLE = 0.2;
 /** The profile's memory, in periods. */
 const PROFILE_PERIODS = 8;
+/** Held values of one level whose mean is one held value of the next coarser level (a block). */
+export const COARSE = 16;
+/** Coarser levels below the finest: periods up to MAX_PERIOD · COARSE^LEVELS readings (262,144). */
+const LEVELS = 2;
 
 export interface CycleState {
   readonly ring: number[];
@@ -49,6 +63,11 @@ export interface CycleState {
   readonly profile: number[] | null;
   readonly since: number;
   readonly cycles: number;
+  /** The next coarser level, once this level's ring was full (absent before, and in snapshots written before it). */
+  readonly coarse?: CycleState;
+  /** With `coarse`: the sum and count of this level's held values in the coarser level's block being filled. */
+  readonly blockSum?: number;
+  readonly blockN?: number;
 }
 
 /** One channel's period and profile. */
@@ -63,31 +82,89 @@ export class CycleProfile {
   private since = 0;
   /** Times another cycle was found (or lost): the residuals of the one before say nothing of it. */
   cycles = 0;
-  /** The period in readings, to a fraction of one (0: none accepted). */
-  period = 0;
+  /** This level's own period, in its held values (readings at the finest level), to a fraction of one (0: none accepted). */
+  private own = 0;
   /** The phase of the next reading, in [0, period): its profile value is at floor(phase). */
   private phase = 0;
   private profile: Float64Array | null = null;
   /** Scratch of weight(): the bins either side of a phase. */
   private bin = 0;
   private next = 0;
+  /** 0: the finest level (its held values are readings); L: block means of COARSE^L readings. */
+  private readonly level: number;
+  /**
+   * The next coarser level (its held values: means of COARSE of this level's), made when this level's ring is
+   * full; its period counts when this level has none (null before, and after clear()).
+   */
+  private coarse: CycleProfile | null = null;
+  /** This level's held values in the coarser level's block being filled: their sum and count. */
+  private blockSum = 0;
+  private blockN = 0;
+  /** Set by advance(): no estimate at this level (an episode is open, or a finer level has a period). */
+  private frozen = false;
+
+  /** @param level 0 (the default): the finest level, fed readings; coarser levels are made by the finer ones. */
+  constructor(level = 0) {
+    this.level = level;
+  }
+
+  /**
+   * The period in readings, to a fraction of one (0: none accepted): this level's own, else the coarser levels'
+   * (their period in block means times COARSE per level).
+   */
+  get period(): number {
+    return this.own > 0 ? this.own : this.coarse === null ? 0 : this.coarse.period * COARSE;
+  }
 
   /** Forgets everything (a gap: the phase is lost; a new normal: the held readings are the old one's). */
   clear(): void {
     if (this.period > 0) this.cycles++;
+    this.coarse = null;
+    this.blockSum = 0;
+    this.blockN = 0;
     this.held = 0;
     this.pos = 0;
     this.since = 0;
-    this.period = 0;
+    this.own = 0;
     this.phase = 0;
     this.profile = null;
   }
 
   /** The value the profile expects of the next reading, or NaN without a period. */
   expected(): number {
-    if (this.profile === null) return Number.NaN;
+    if (this.profile === null) return this.coarse === null ? Number.NaN : this.coarse.valueAt(this.coarseOffset(0));
     const w = this.weight(this.phase);
     return (1 - w) * this.profile[this.bin] + w * this.profile[this.next];
+  }
+
+  /**
+   * Where a point `d` held values after this level's next one (d in (−1, 1), 0: the next) sits in the coarser
+   * level, counted from its next held value: a block's mean stands for the block's middle, so the bins of a coarser
+   * profile are interpolated between the middles of its blocks.
+   */
+  private coarseOffset(d: number): number {
+    return (this.blockN + d + 0.5) / COARSE - 0.5;
+  }
+
+  /** This level's expected value `d` held values after its next one (NaN without a period here or coarser). */
+  private valueAt(d: number): number {
+    if (this.profile === null) return this.coarse === null ? Number.NaN : this.coarse.valueAt(this.coarseOffset(d));
+    const P = this.own;
+    const w = this.weight((((this.phase + d) % P) + P) % P);
+    return (1 - w) * this.profile[this.bin] + w * this.profile[this.next];
+  }
+
+  /** Moves the profile values around the point `d` held values after the next one by `rate` of `e` (per unit of weight). */
+  private learn(d: number, e: number, rate: number): void {
+    if (this.profile === null) {
+      // A bin of the coarser level stands for COARSE of this level's held values, and each teaches it.
+      this.coarse?.learn(this.coarseOffset(d), e, rate / COARSE);
+      return;
+    }
+    const P = this.own;
+    const w = this.weight((((this.phase + d) % P) + P) % P);
+    this.profile[this.bin] += (1 - w) * e * rate;
+    this.profile[this.next] += w * e * rate;
   }
 
   /** bin and next: the two bins around `phase`; returns the weight of next (linear interpolation on the circle). */
@@ -97,7 +174,7 @@ export class CycleProfile {
     this.bin = j;
     // The bins sit at 0, 1, …, B − 1 on a circle of length period: the last gap (back to 0) is shorter than a reading
     // when the period is not a whole number of readings.
-    const width = j + 1 < B ? 1 : this.period - j;
+    const width = j + 1 < B ? 1 : this.own - j;
     this.next = j + 1 < B ? j + 1 : 0;
     return width > 0 ? Math.min(1, (phase - j) / width) : 0;
   }
@@ -107,7 +184,12 @@ export class CycleProfile {
    * that has not opened an episode yet moves the profile no more than an ordinary one). Call before `advance`.
    */
   teach(x: number, clip: number): void {
-    if (this.profile === null || !Number.isFinite(x)) return;
+    if (!Number.isFinite(x)) return;
+    if (this.profile === null) {
+      const m = this.expected();
+      if (Number.isFinite(m)) this.coarse?.learn(this.coarseOffset(0), Math.max(-clip, Math.min(clip, x - m)), 1 / (PROFILE_PERIODS * COARSE));
+      return;
+    }
     const e = Math.max(-clip, Math.min(clip, x - this.expected()));
     const w = this.weight(this.phase);
     this.profile[this.bin] += ((1 - w) * e) / PROFILE_PERIODS;
@@ -120,21 +202,23 @@ export class CycleProfile {
    * (an episode is open: its readings would shape a new profile); a new period rebuilds the profile.
    */
   advance(x: number, filled: number, frozen: boolean): void {
+    this.frozen = frozen;
     const v = Number.isFinite(x) ? x : this.held > 0 ? this.at(this.held - 1) : 0;
     const prev = this.held > 0 ? this.at(this.held - 1) : v;
     for (let k = 0; k < filled; k++) this.push(prev);
     this.push(v);
-    if (this.period > 0) this.phase = (this.phase + 1 + filled) % this.period;
+    if (this.own > 0) this.phase = (this.phase + 1 + filled) % this.own;
     this.since += 1 + filled;
-    if (this.since >= ESTIMATE_EVERY && !frozen) {
+    if (this.since >= this.estimateEvery && !frozen) {
       this.since = 0;
       const p = this.estimate();
       // Another cycle (none before, none now, or a period more than NEW_CYCLE off) starts its residuals over; the
       // same one, estimated again, only rebuilds the profile at the refined period from the held readings.
-      if (p === 0 || this.period === 0 || Math.abs(p - this.period) > NEW_CYCLE * this.period) {
-        if (p !== this.period) this.cycles++;
+      if (p === 0 || this.own === 0 || Math.abs(p - this.own) > NEW_CYCLE * this.own) {
+        if (p !== this.own) this.cycles++;
       }
-      this.period = p;
+      this.own = p;
+      this.dropCoarse();
       if (p > 0) this.rebuild(this.held);
       else {
         this.profile = null;
@@ -154,13 +238,14 @@ export class CycleProfile {
    * estimated before, or none is accepted.
    */
   warmStart(): Float64Array | null {
-    if (this.period > 0 || this.since !== this.held || this.held < 2 * MIN_PERIOD) return null;
+    if (this.own > 0 || this.since !== this.held || this.held < 2 * MIN_PERIOD) return null;
     // The regular estimates keep their schedule (every ESTIMATE_EVERY readings from the channel's start): moving
     // it moved which readings a later profile is rebuilt from (dev weekly_cycle_noise_10m: 7 false alarms).
     const p = this.estimate();
     if (p === 0) return null;
     this.cycles++;
-    this.period = p;
+    this.own = p;
+    this.dropCoarse();
     const num = this.rebuild(this.held);
     const profile = this.profile as Float64Array;
     const n = this.held;
@@ -174,7 +259,60 @@ export class CycleProfile {
     return out;
   }
 
+  /**
+   * Held values between two estimates at this level: ESTIMATE_EVERY at the finest (512 readings), a quarter of
+   * ESTIMATE_EVERY at a coarser one (128 block means: 2,048 readings at the first coarse level). An estimate costs
+   * about RING · MAX_PERIOD / 2 products at any level; a coarse level's periods are at least MIN_PERIOD · COARSE
+   * readings long, so estimating it as often as the finest (every 32 block means) doubled the finder's cost on
+   * every stream without a short cycle for no earlier period.
+   */
+  private get estimateEvery(): number {
+    return this.level === 0 ? ESTIMATE_EVERY : ESTIMATE_EVERY / 4;
+  }
+
+  /**
+   * Holds one more value (a reading at the finest level), and passes the mean of every COARSE of them to the coarser
+   * level, which is made, from the held values, when the ring is full (the finest's 2,048 readings: then a period
+   * of up to 1,024 readings would have been found) and no period was found in it. A coarser level exists only while
+   * this one has no period (dropped when one is found, made again from the held values when it is lost).
+   */
   private push(v: number): void {
+    this.put(v);
+    if (this.coarse !== null) {
+      this.blockSum += v;
+      if (++this.blockN === COARSE) {
+        const before = this.coarse.cycles;
+        this.coarse.advance(this.blockSum / COARSE, 0, this.frozen);
+        this.blockSum = 0;
+        this.blockN = 0;
+        // Another coarser cycle is another cycle of this level's only while this level has none of its own.
+        if (this.own === 0 && this.coarse.cycles !== before) this.cycles++;
+      }
+    } else if (this.level < LEVELS && this.held === RING && this.own === 0) this.seedCoarse();
+  }
+
+  /** Drops the coarser levels while this one has a period of its own (they would not count): made again from the held values when it has none. */
+  private dropCoarse(): void {
+    if (this.own === 0) return;
+    this.coarse = null;
+    this.blockSum = 0;
+    this.blockN = 0;
+  }
+
+  /** Makes the coarser level from the held values (RING / COARSE block means, the newest block ending at the newest). */
+  private seedCoarse(): void {
+    const coarse = new CycleProfile(this.level + 1);
+    for (let b = 0; b < RING / COARSE; b++) {
+      let sum = 0;
+      for (let i = 0; i < COARSE; i++) sum += this.at(b * COARSE + i);
+      coarse.advance(sum / COARSE, 0, true);
+    }
+    this.coarse = coarse;
+    this.blockSum = 0;
+    this.blockN = 0;
+  }
+
+  private put(v: number): void {
     // The ring grows with the readings (by half, from 64 to RING, made at the second), so a stream that sent one or
     // a few costs little, and a growing one holds at most half as much room again as it has readings.
     if (this.ring === null) {
@@ -260,18 +398,43 @@ export class CycleProfile {
       for (let i = 0; i + k < n; i++) t += d[i] * d[i + k];
       return t / (n - k);
     };
+    // On block means (a coarser level) the peak is located on the mean squared difference between the values a lag
+    // apart instead (negated: a peak), the variogram's estimate (Matheron 1962): the unbiased autocorrelation of a
+    // few periods of a smooth cycle is skewed by the window's ends (a sine over n − k products keeps a term of
+    // relative size P / (2π (n − k)) that moves its peak by 1 % of the period: 2,880 readings found as 2,860 to
+    // 2,915, a profile slipping by a tenth of a cycle's amplitude), and the difference cancels it at its minimum.
+    // The finest level keeps the autocorrelation (its short cycles held many times over).
+    const squared = (k: number): number => {
+      let t = 0;
+      for (let i = 0; i + k < n; i++) t += (d[i + k] - d[i]) ** 2;
+      return -t / (n - k);
+    };
+    const fit = this.level === 0 ? unbiased : squared;
+    // From the best of a few lags either side, a coarser level climbs on to the nearest peak of `fit` (where the
+    // biased autocorrelation's peak was more than a few lags off it).
+    const climb = (k: number, r: number, lo: number, hi: number): [number, number] => {
+      if (this.level === 0) return [k, r];
+      for (;;) {
+        const rm = k - 1 >= lo ? fit(k - 1) : -Infinity;
+        const rp = k + 1 <= hi ? fit(k + 1) : -Infinity;
+        if (!(Math.max(rm, rp) > r)) return [k, r];
+        if (rp > rm) [k, r] = [k + 1, rp];
+        else [k, r] = [k - 1, rm];
+      }
+    };
     let k0 = best;
-    let r0 = unbiased(best);
+    let r0 = fit(best);
     for (let k = Math.max(MIN_PERIOD, best - 3); k <= Math.min(maxLag - 1, best + 3); k++) {
-      const r = unbiased(k);
+      const r = fit(k);
       if (r > r0) {
         r0 = r;
         k0 = k;
       }
     }
+    [k0, r0] = climb(k0, r0, Math.max(MIN_PERIOD, Math.ceil(0.9 * best)), Math.min(maxLag - 1, Math.floor(1.1 * best)));
     const peak = (k: number, r: number): number => {
-      const rm = unbiased(k - 1);
-      const rp = unbiased(k + 1);
+      const rm = fit(k - 1);
+      const rp = fit(k + 1);
       const curve = rm - 2 * r + rp;
       return k + (curve < 0 ? Math.max(-0.5, Math.min(0.5, (0.5 * (rm - rp)) / curve)) : 0);
     };
@@ -285,16 +448,17 @@ export class CycleProfile {
     let rmax = -Infinity;
     for (let k = around - 3; k <= around + 3; k++) {
       if (k + 1 >= n) continue;
-      const r = unbiased(k);
+      const r = fit(k);
       if (r > rmax) {
         rmax = r;
         km = k;
       }
     }
+    [km, rmax] = climb(km, rmax, around - 3 * mult, Math.min(n - 2, around + 3 * mult));
     // A cycle the profile can stand for keeps its phase: its autocorrelation is still ACCEPT_R at that multiple. A
     // duty cycle whose phases vary in length (a thermostat's) decorrelates from one period to the next as the
     // jitter adds up: against a profile of fixed phase, its residual would be timing, not level.
-    if ((rmax * n) / ss < ACCEPT_R) return 0;
+    if ((unbiased(km) * n) / ss < ACCEPT_R) return 0;
     const refined = peak(km, rmax) / mult;
     return Math.abs(refined - first) <= 1 ? refined : first;
   }
@@ -304,7 +468,7 @@ export class CycleProfile {
    * Returns the weight of readings each phase's mean holds.
    */
   private rebuild(count: number): Float64Array {
-    const P = this.period;
+    const P = this.own;
     const bins = Math.ceil(P);
     const sum = new Float64Array(bins);
     const num = new Float64Array(bins);
@@ -331,12 +495,19 @@ export class CycleProfile {
   toJSON(): CycleState {
     const ring: number[] = [];
     for (let i = 0; i < this.held; i++) ring.push(this.at(i));
-    return { ring, period: this.period, phase: this.phase, profile: this.profile === null ? null : Array.from(this.profile), since: this.since, cycles: this.cycles };
+    const state = { ring, period: this.own, phase: this.phase, profile: this.profile === null ? null : Array.from(this.profile), since: this.since, cycles: this.cycles };
+    return this.coarse === null ? state : { ...state, coarse: this.coarse.toJSON(), blockSum: this.blockSum, blockN: this.blockN };
   }
 
-  static fromJSON(x: unknown): CycleProfile {
+  /**
+   * A profile from its snapshot (toJSON). One written before the coarser levels existed, with a full ring, makes
+   * its coarser level from the held readings, as a full ring does.
+   *
+   * @throws Error when the snapshot is not one (a field of the wrong type or out of range).
+   */
+  static fromJSON(x: unknown, level = 0): CycleProfile {
     const o = x as Partial<CycleState> | null;
-    const c = new CycleProfile();
+    const c = new CycleProfile(level);
     if (o === null || typeof o !== 'object' || !Array.isArray(o.ring) || o.ring.length > RING || !o.ring.every((v) => typeof v === 'number' && Number.isFinite(v))) throw new Error('cycle snapshot: ring must be at most 2048 finite numbers');
     const period = o.period;
     if (typeof period !== 'number' || !(period === 0 || (period >= MIN_PERIOD && period <= MAX_PERIOD + 0.5))) throw new Error('cycle snapshot: period must be 0 or in [8, 1024.5]');
@@ -346,14 +517,22 @@ export class CycleProfile {
     if (typeof phase !== 'number' || !(phase >= 0) || (period > 0 ? phase >= period : phase !== 0)) throw new Error('cycle snapshot: phase out of range');
     const since = o.since;
     if (typeof since !== 'number' || !Number.isInteger(since) || since < 0) throw new Error('cycle snapshot: since must be a non-negative integer');
-    for (const v of o.ring) c.push(v);
-    c.period = period;
+    for (const v of o.ring) c.put(v);
+    c.own = period;
     c.phase = phase;
     c.profile = period > 0 ? Float64Array.from(profile as number[], (v) => (v === null ? Number.NaN : v)) : null;
     c.since = since;
     const cycles = o.cycles;
     if (typeof cycles !== 'number' || !Number.isInteger(cycles) || cycles < 0) throw new Error('cycle snapshot: cycles must be a non-negative integer');
     c.cycles = cycles;
+    if (o.coarse !== undefined) {
+      if (level >= LEVELS || c.held !== RING || c.own > 0) throw new Error('cycle snapshot: a coarser level only below a full ring without a period, at most two');
+      const { blockSum, blockN } = o;
+      if (typeof blockSum !== 'number' || !Number.isFinite(blockSum) || typeof blockN !== 'number' || !Number.isInteger(blockN) || blockN < 0 || blockN >= COARSE) throw new Error('cycle snapshot: blockSum must be finite and blockN an integer in [0, 16)');
+      c.coarse = CycleProfile.fromJSON(o.coarse, level + 1);
+      c.blockSum = blockSum;
+      c.blockN = blockN;
+    } else if (level < LEVELS && c.held === RING && c.own === 0) c.seedCoarse();
     return c;
   }
 }

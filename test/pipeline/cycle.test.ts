@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CycleProfile, MAX_PERIOD } from '../../src/pipeline/cycle.js';
+import { COARSE, CycleProfile, MAX_PERIOD } from '../../src/pipeline/cycle.js';
 import { normal } from './detector-helpers.js';
 
 describe('CycleProfile: the ring of held readings', () => {
@@ -44,5 +44,84 @@ describe('CycleProfile: the ring of held readings', () => {
     }
     expect(b.period).toBe(a.period);
     expect(Array.from(b.readings())).toEqual(Array.from(a.readings()));
+  });
+});
+
+describe('CycleProfile: a cycle longer than MAX_PERIOD readings, found on block means', () => {
+  /** 20 + 3 sin(2π k / P) + N(0, 0.1) for n readings, taught and advanced as the scorer does; the residuals of the last period. */
+  function run(P: number, n: number, seed: number, p = new CycleProfile()): { p: CycleProfile; residuals: number[]; foundAt: number } {
+    const z = normal(seed);
+    const residuals: number[] = [];
+    let foundAt = -1;
+    for (let i = 0; i < n; i++) {
+      const x = 20 + 3 * Math.sin((2 * Math.PI * i) / P) + 0.1 * z();
+      if (i >= n - P) residuals.push(x - p.expected());
+      p.teach(x, 0.3);
+      p.advance(x, 0, false);
+      if (foundAt < 0 && p.period > 0) foundAt = i;
+    }
+    return { p, residuals, foundAt };
+  }
+  const rms = (a: number[]): number => Math.sqrt(a.reduce((s, e) => s + e * e, 0) / a.length);
+
+  // A day read every 30 s and every 10 s (2,880 and 8,640 readings), and a week every 20 s (30,240: the second coarser level).
+  for (const P of [2880, 8640, 30240]) {
+    it(`finds a period of ${P} readings once two of them are held, and the profile expects each reading within its noise`, () => {
+      const { p, residuals, foundAt } = run(P, 4 * P, P);
+      expect(foundAt).toBeGreaterThan(0);
+      // Found from about two periods of block means, at the first estimate after they are held: a coarse level
+      // estimates every 128 of its block means (2,048 readings at the first, 32,768 at the second).
+      const level = P / COARSE <= 1024 ? 1 : 2;
+      expect(foundAt).toBeLessThan(2 * P + 128 * COARSE ** level + COARSE ** 2);
+      expect(Math.abs(p.period - P) / P).toBeLessThan(0.01);
+      // Against the profile the residual is the noise (sd 0.1), not the cycle (amplitude 3).
+      expect(residuals.every((e) => Number.isFinite(e))).toBe(true);
+      expect(rms(residuals)).toBeLessThan(0.15);
+    });
+  }
+
+  it('a cycle the finest level finds is its period, not a coarser one', () => {
+    const { p } = run(400, 40_000, 3);
+    // The finest level's own period (the snapshot's), to its own precision.
+    expect(p.toJSON().period).toBe(p.period);
+    expect(Math.abs(p.period - 400)).toBeLessThan(2);
+    // No coarser level is kept beside it (memory).
+    expect(p.toJSON().coarse).toBeUndefined();
+  });
+
+  it('a gap forgets the coarser levels with the rest, and counts the lost cycle', () => {
+    const { p } = run(2880, 8000, 4);
+    expect(p.period).toBeGreaterThan(0);
+    const before = p.cycles;
+    p.clear();
+    expect(p.period).toBe(0);
+    expect(Number.isNaN(p.expected())).toBe(true);
+    expect(p.cycles).toBe(before + 1);
+    expect(p.toJSON().coarse).toBeUndefined();
+  });
+
+  it('a restored profile with coarser levels expects the same values as the one it was saved from, and a snapshot without them makes them from its full ring', () => {
+    const P = 2880;
+    const { p: a } = run(P, 7000, 5);
+    expect(a.period).toBeGreaterThan(0);
+    const state = JSON.parse(JSON.stringify(a.toJSON())) as ReturnType<CycleProfile['toJSON']>;
+    expect(state.coarse).toBeDefined();
+    const b = CycleProfile.fromJSON(state);
+    const z = normal(55);
+    for (let i = 7000; i < 12_000; i++) {
+      expect(b.expected()).toBe(a.expected());
+      const x = 20 + 3 * Math.sin((2 * Math.PI * i) / P) + 0.1 * z();
+      a.teach(x, 0.3);
+      b.teach(x, 0.3);
+      a.advance(x, 0, false);
+      b.advance(x, 0, false);
+    }
+    expect(b.period).toBe(a.period);
+    expect(JSON.stringify(b.toJSON())).toBe(JSON.stringify(a.toJSON()));
+    // A snapshot written before the coarser levels existed (a full ring, no coarse): they are made from its ring.
+    const { coarse: _c, blockSum: _s, blockN: _n, ...old } = state;
+    const c = CycleProfile.fromJSON(old);
+    expect(c.toJSON().coarse).toBeDefined();
+    expect(() => CycleProfile.fromJSON({ ...state, blockN: COARSE })).toThrow(/blockN/);
   });
 });
