@@ -38,7 +38,8 @@ ${CSV_INPUT_HELP}  --interval-ms N           without a time column (none, or an 
                             differs from its sensor's previous row's begins a new recording (the step
                             between two recordings is not the stream's: its model state, previous reading,
                             short means and runs start over, and the time between is no silence; its
-                            model and what it learnt are kept). Its times must still increase
+                            model and what it learnt are kept). Its times must still increase, and
+                            its recordings come one after the other (one that comes back is refused)
 
 Model (one of):
   --model NAME              model NAME in model.dir (default: model.name, else the model.cell model)

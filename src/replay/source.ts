@@ -86,8 +86,13 @@ export function replayInputOf(table: CsvTable, opts: ReplayCsvOptions = {}): Rep
   if (recordings !== null && opts.recordingColumn !== undefined && (channels.includes(opts.recordingColumn) || opts.recordingColumn === opts.sensorColumn)) {
     throw new CsvError([`${table.source}: '${opts.recordingColumn}' cannot be the recording column and a value or sensor column`]);
   }
+  if (recordings !== null && opts.recordingColumn !== undefined && opts.recordingColumn === table.timeColumn) {
+    throw new CsvError([`${table.source}: '${opts.recordingColumn}' is the time column: every row would begin a new recording; name the column that says which recording a row belongs to`]);
+  }
   /** Each sensor's recording so far (recordingColumn). */
   const recordingOf = new Map<string, string>();
+  /** Each sensor's recordings already ended (recordingColumn): a recording's rows must be contiguous. */
+  const endedOf = new Map<string, Set<string>>();
   const defaultSensor = opts.sensor ?? 'replay';
   const times = table.times;
   const texts = table.timeColumn !== null ? table.text(table.timeColumn) : null;
@@ -118,6 +123,15 @@ export function replayInputOf(table: CsvTable, opts: ReplayCsvOptions = {}): Rep
     if (recordings !== null) {
       const previous = recordingOf.get(sensor);
       newRecording = previous !== undefined && previous !== recordings[i];
+      if (newRecording) {
+        const ended = endedOf.get(sensor) ?? new Set<string>();
+        endedOf.set(sensor, ended);
+        if (ended.has(recordings[i])) {
+          // Interleaved recordings would reset the stream at every row and see nothing (tryout 14): refused.
+          if (problems.length < 10) problems.push(`${table.source}:${table.lineOf(i)}: column '${opts.recordingColumn}': recording '${recordings[i]}' of sensor '${sensor}' comes back after recording '${String(previous)}' began: a recording's rows must be contiguous (sort the file by sensor and recording, then time)`);
+        }
+        ended.add(previous as string);
+      }
       recordingOf.set(sensor, recordings[i]);
     }
     rows.push(newRecording ? { sensor, ts, channels, values, newRecording } : { sensor, ts, channels, values });

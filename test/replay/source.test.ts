@@ -76,6 +76,16 @@ describe('parseReplayCsv', () => {
     expect(() => parseReplayCsv(text, { sensorColumn: 'dev', recordingColumn: 'dev' })).toThrow(/cannot be the recording column/);
   });
 
+  it('refuses interleaved recordings of a sensor and the time column as the recording column (each would reset the stream at every row)', () => {
+    // a's rows: train, test, train again: the stream would be reset at every change and see nothing whole.
+    const interleaved = 'ts,dev,rec,value\n1767225600000,a,train,1\n1767225601000,a,test,2\n1767225602000,b,x,3\n1767225603000,a,train,4\n';
+    expect(() => parseReplayCsv(interleaved, { sensorColumn: 'dev', recordingColumn: 'rec' }, 'f.csv')).toThrow(/f\.csv:5: .*recording 'train' of sensor 'a' comes back after recording 'test' began.*contiguous/);
+    // Another sensor may reuse a recording name; a sensor's recordings in turn are fine.
+    const ok = 'ts,dev,rec,value\n1767225600000,a,r1,1\n1767225601000,b,r1,2\n1767225602000,a,r2,3\n1767225603000,b,r2,4\n';
+    expect(parseReplayCsv(ok, { sensorColumn: 'dev', recordingColumn: 'rec' }).rows.filter((r) => r.newRecording === true).length).toBe(2);
+    expect(() => parseReplayCsv('ts,value\n1767225600000,1\n1767225601000,2\n', { recordingColumn: 'ts' })).toThrow(/'ts' is the time column/);
+  });
+
   it('refuses what cannot be replayed, with line numbers', () => {
     expect(() => parseReplayCsv('index,value\n0,1\n', { timestampColumn: 'index' }, 'f.csv')).toThrow(/f\.csv:2: .*before 2000.*--timestamp-column none/);
     expect(() => parseReplayCsv('when,ts\n2026-01-01,1\n', { timestampColumn: 'when', valueColumns: ['ts'] })).toThrow(/cannot be named 'ts'/);
