@@ -760,7 +760,8 @@ export class Daemon {
    * in readings), so the CLI, the HTTP API and the dashboard show a lasting episode as it goes, not as it was
    * at its open; no event, no alert. Once its readings tell its kind (SignalBook.retell: a jump that held is a
    * level shift), an `update` carries it, once per episode, and again when more of its readings overturn a kind
-   * told from its first few (a noise burst's first readings told a spike). An episode whose record is not stored yet (its open still in the batch)
+   * told from its first few (a noise burst's first readings told a spike). A silence's and a stuck value's record
+   * also tell their length so far (SignalBook.retellSilence, retellStuck), with no event. An episode whose record is not stored yet (its open still in the batch)
    * or already resolved is left alone by the store.
    */
   private touchOpenEpisodes(): void {
@@ -778,9 +779,11 @@ export class Daemon {
       // The episode's kind, once its readings tell it, is news: an `update` carries it (stored, then sent).
       const told = this.signals?.retell(ep.id, ep.lastAboveTs, ep.readings) ?? null;
       if (told !== null) this.recordEvent(store, told.event, told.explanation);
-      // A silence's sentence follows its length in its record (no event: its updates are the episode rules').
+      // A silence's or a stuck value's sentence follows its length in its record (no event: its updates are the
+      // episode rules'; a value stuck past the score's ceiling gets none: tryout 14, finding 1).
       const silence = told === null ? (this.signals?.retellSilence(ep.id, this.silentUntil(ep.stream, ep.lastAboveTs)) ?? null) : null;
-      store.touchAnomaly(ep.id, ep.lastAboveTs, ep.readings, told?.explanation ?? silence);
+      const stuck = told === null && silence === null ? (this.signals?.retellStuck(ep.id, ep.lastAboveTs, ep.readings) ?? null) : null;
+      store.touchAnomaly(ep.id, ep.lastAboveTs, ep.readings, told?.explanation ?? silence ?? stuck);
     }
     this.touched = seen;
   }

@@ -241,6 +241,32 @@ export class SignalBook {
   }
 
   /**
+   * An open stuck value's explanation told anew to its last reading that held it (`lastAboveTs`, epoch ms, the
+   * episode `readings` long), for its record as it goes on (Daemon.touchOpenEpisodes): a value stuck past the score's
+   * ceiling gets no more `update` (its peak cannot grow), and its record said `unchanged for 29 s` of a 2-minute
+   * freeze (tryout 14, finding 1). As retellSilence: no event, and the episode's explanation as its latest alert
+   * carried it stays the book's (an update is sent by the episode rules only, and is compared with what was sent).
+   * Null when the episode is not one this book holds whose kind is `stuck` (a silence, no kind yet, another kind),
+   * or when its readings now tell another kind, another value or another channel (the alert rules tell that, not
+   * the record alone); never throws (null, logged).
+   */
+  retellStuck(anomalyId: string, lastAboveTs: number, readings: number): AlertExplanation | null {
+    const episode = this.open.get(anomalyId);
+    if (episode === undefined || this.silences.has(anomalyId)) return null;
+    const kept = episode.explanation;
+    if (kept === null || kept.kind !== 'stuck') return null;
+    try {
+      const event: AnomalyEvent = { ...episode.last, kind: 'update', endTs: Math.max(episode.last.endTs, lastAboveTs), windows: Math.max(episode.last.windows, readings) };
+      const fresh = this.explainEvent(event, episode)?.explanation ?? null;
+      if (fresh === null || fresh.kind !== 'stuck' || fresh.value !== kept.value || fresh.channel !== kept.channel) return null;
+      return fresh;
+    } catch (err) {
+      this.log.warn({ err, anomalyId }, 'could not retell an open stuck value');
+      return null;
+    }
+  }
+
+  /**
    * A silence's explanation (explainAlert, retellSilence): missing data from the stream's last reading before the
    * episode (its baseline's last) to the event's end, or `until` when later; no reading of the episode counts (the
    * one that ends it is after the silence), nor any restart in between (the silence is told by the sensor's last

@@ -105,6 +105,32 @@ describe('SignalBook.explain', () => {
     expect(resolved.kind).toBe('stuck');
   });
 
+  it('tells an open stuck value for as long as it has lasted (retellStuck, its record as it goes on), with no event: its next update is compared with what was sent (tryout 14, finding 1)', () => {
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    for (let i = 0; i < 300; i++) book.record(reading(T0 + i * SEC, 14 + 0.2 * Math.sin(i * 1.3)));
+    const start = T0 + 300 * SEC;
+    for (let i = 0; i < 30; i++) book.record(reading(start + i * SEC, 85, 'anomalous', 0.9999));
+    const sent = book.explain(event('update', start, start + 29 * SEC))!;
+    expect(sent.sentence).toMatch(/^pump 85\.0 unchanged for 29 s, .* \(stuck value\)$/);
+    // 90 more readings of 85, no event (the score at its ceiling): the record is told to the last.
+    for (let i = 30; i < 120; i++) book.record(reading(start + i * SEC, 85, 'anomalous', 0.9999));
+    const told = book.retellStuck('ep-1', start + 119 * SEC, 120)!;
+    expect(told).toMatchObject({ kind: 'stuck', value: 85, since: new Date(start).toISOString(), duration_ms: 119 * SEC });
+    expect(told.sentence).toMatch(/^pump 85\.0 unchanged for 2 min, .* since 10:05 \(stuck value\)$/);
+    // The book's explanation is still the one sent: an update at the same peak that tells the same is news only by
+    // what it tells, compared with the last alert, not with the record.
+    const next = book.explainAlert({ ...event('update', start, start + 119 * SEC), peakScore: 0.99999 });
+    expect(next.explanation!.duration_ms).toBe(119 * SEC);
+    expect(next.repeats).toBe(false);
+    // Not a stuck value: nothing (a silence, an episode not held, another kind).
+    expect(book.retellStuck('ep-unknown', start + 119 * SEC, 120)).toBeNull();
+    const other = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    for (let i = 0; i < 300; i++) other.record(reading(T0 + i * SEC, 14 + 0.2 * Math.sin(i * 1.3)));
+    for (let i = 0; i < 30; i++) other.record(reading(start + i * SEC, 20 + 0.2 * Math.sin(i * 1.3), 'anomalous', 0.9999));
+    expect(other.explain(event('update', start, start + 29 * SEC))!.kind).toBe('level_shift');
+    expect(other.retellStuck('ep-1', start + 29 * SEC, 30)).toBeNull();
+  });
+
   it('retells an open episode between events once its readings tell a kind: a jump that held is a level shift, in an update', () => {
     const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
     for (let i = 0; i < 300; i++) book.record(reading(T0 + i * SEC, 2.3 + 0.05 * Math.sin(i)));
