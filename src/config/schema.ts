@@ -363,7 +363,7 @@ export const schema = section('anomalyd configuration', {
       default: [],
       minItems: 0,
       item: unitEntryProblem,
-      doc: 'Units of streams, as pattern=unit (* matches any characters; the first match wins), e.g. pump*/pressure=bar. Streams without one are shown without a unit.',
+      doc: 'Units of streams, as pattern=unit (* matches any characters, letters match in any case: *temperature*=°C also gives Tasmota’s Room10/Temperature its unit; the first match wins), e.g. pump*/pressure=bar. Streams without one are shown without a unit.',
     }),
     timeZone: optStr({
       rule: timeZoneProblem,
