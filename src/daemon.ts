@@ -472,12 +472,14 @@ export class Daemon {
           this.counters.unsetClocks++;
           if (first) this.log.warn({ sensor, time }, 'device clock never set (a time before 2000, e.g. Tasmota without NTP): its readings are stamped on arrival (counters.unsetClocks); set its clock (NTP) for its own times');
         },
-        onClockLag: (sensor, hours, lagMs) => {
+        onClockLag: (sensor, hours, lagMs, device, firstOfDevice) => {
+          // Counted per stream (status's clocks line), warned once per device: a plug's six fields are one clock.
           this.counters.clockLags++;
+          if (!firstOfDevice) return;
           const zone = config.ingest.timezone ?? systemTimeZone();
           this.log.warn(
-            { sensor, hours, lagMs, timezone: zone },
-            `device times lag arrival by about ${hours} hour${hours === 1 ? '' : 's'}, reading after reading: a time zone mix-up? Times without an offset are read in ingest.timezone (${zone}); set it to the device's zone (or make the device send UTC or an offset). Its readings are taken as stamped, so its sentences and plots are ${hours} h off (counters.clockLags)`,
+            { device, sensor, hours, lagMs, timezone: zone },
+            `device times lag arrival by about ${hours} hour${hours === 1 ? '' : 's'}, reading after reading: a time zone mix-up? Times without an offset are read in ingest.timezone (${zone}); set it to the device's zone (or make the device send UTC or an offset). Its readings are taken as stamped, so its sentences and plots are ${hours} h off (said once per device; counters.clockLags counts its streams)`,
           );
         },
       }),

@@ -22,6 +22,7 @@ import type {
   AnomalyWithEvents,
   CommitListener,
   AssignOptions,
+  KnownNames,
   ModelAssignment,
   ModelCheck,
   ModelRecord,
@@ -845,6 +846,21 @@ export class SqliteStore implements Store {
     }));
     const marks = this.s.marksOf.all(id).map((m) => ({ seq: m.seq, at: m.at, mark: m.mark, note: m.note, by: m.actor }));
     return { ...toAnomalyRecord(row), events, marks };
+  }
+
+  /**
+   * The stream and device names this database knows (KnownNames): the streams with a checkpoint (not the
+   * checkpoint's own side rows, keyed with a '#', which no stream id holds) or a stored episode, and the devices
+   * of the stored episodes. Sorted, distinct. For the CLI's filters, which tell an unknown name from a healthy one.
+   */
+  knownNames(): KnownNames {
+    this.assertOpen();
+    const streams = this.db
+      .prepare<[], string>("SELECT sensor FROM sensor_state WHERE instr(sensor, '#') = 0 UNION SELECT sensor FROM anomalies ORDER BY 1")
+      .pluck()
+      .all();
+    const devices = this.db.prepare<[], string>('SELECT DISTINCT device FROM anomalies WHERE device IS NOT NULL ORDER BY 1').pluck().all();
+    return { streams, devices };
   }
 
   /** Ids that start with `prefix`, in id order, at most `limit` (the CLI's unique-prefix lookup). */

@@ -4,7 +4,8 @@
  * runs: WAL lets this connection read beside it, and a mark waits (busy timeout) for the daemon's
  * group commit rather than failing.
  *
- * Exit status: 0 done, 1 no such anomaly or database trouble, 2 bad usage or configuration.
+ * Exit status: 0 done, 1 no such anomaly, device or stream (list --device / --sensor) or database trouble, 2 bad
+ * usage or configuration.
  */
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
@@ -12,7 +13,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../log.js';
 import { DB_FILE, SqliteStore } from '../adapters/sqlite-store.js';
-import type { AnomalyHistory, AnomalyMark, AnomalyRecord, AnomalyStatus, AnomalyWithEvents } from '../contract/store.js';
+import type { AnomalyHistory, AnomalyMark, AnomalyRecord, AnomalyStatus, AnomalyWithEvents, KnownNames } from '../contract/store.js';
+import { closeNames } from '../pipeline/names.js';
 import { MAX_NOTE_CHARS } from '../pipeline/commands.js';
 import { parseSince, SINCE_FORMS } from '../util/time.js';
 import { shownSurprise, surpriseOf } from '../contract/surprise.js';
@@ -31,7 +33,10 @@ Actions:
   list [--sensor S | --device D] [--status open|resolved] [--since TIME] [--limit N] [--by-device | --json]
                              episodes, newest start first; --sensor S: of the stream S (plug-washer/ENERGY.Power);
                              --device D: of every stream of the device D (plug-washer: the sensor id in the
-                             topic, its fields the streams D/<field>); --since TIME keeps those going on at some time
+                             topic, its fields the streams D/<field>; a Zigbee2Tasmota Name is stored safe: #, +, /
+                             become _, "Kitchen #2" is the device "Kitchen _2"). A device or stream that the
+                             database does not know is an error (exit 1) naming the close known ones or the
+                             right flag, not "no anomalies". --since TIME keeps those going on at some time
                              since then: still open (however long ago they started) or ended at or after it
                              (TIME: an age such as 10m, 24h, 7d, or an ISO 8601 time). One row per
                              episode: ID (its first 8 characters, more when two listed ids share them),
@@ -69,7 +74,7 @@ ${MIN_ID_PREFIX}); a prefix that several ids share is refused with the candidate
 A mark is recorded with who set it (cli:<user> here). The same marks can be set over MQTT by an
 operator login: publish to <prefix>/cmd/ack/<id>/<operator>, <prefix>/cmd/false_alarm/<id>/<operator> or
 <prefix>/cmd/unmark/<id>/<operator> (payload empty or {"note": "..."}; docs/ALERTS.md). Exit status: 0 done,
-1 not found or database error, 2 bad usage.
+1 not found (an anomaly, or list's --device / --sensor) or database error, 2 bad usage.
 `;
 
 /** The daemon's database file inside dataDir (src/daemon.ts uses the same name). */
@@ -164,10 +169,16 @@ function runAnomalies(argv: readonly string[], ctx: CommandContext): number {
 }
 
 /** `timeZone`: the zone of the sentences' clock times (explain.timeZone, or the system's), the list's START is in. */
-function runAction(action: Action, store: AnomalyHistory, ctx: CommandContext, timeZone: string): number {
+function runAction(action: Action, store: AnomalyHistory & NameSource, ctx: CommandContext, timeZone: string): number {
   switch (action.kind) {
     case 'list': {
       const rows = store.listAnomalies({ sensor: action.sensor, device: action.device, status: action.status, from: action.since, limit: action.limit });
+      // A name that matches nothing the database knows is an error, not "no anomalies" (a healthy device's answer).
+      const unknown = rows.length === 0 ? unknownFilter(action, store) : null;
+      if (unknown !== null) {
+        ctx.stderr(`anomalyd anomalies: ${unknown}\n`);
+        return 1;
+      }
       // --json: the HTTP API's document (GET /api/anomalies, docs/HTTP.md), so one parser reads both.
       ctx.stdout(action.json ? `${JSON.stringify({ anomalies: rows }, null, 2)}\n` : action.byDevice ? byDeviceTable(rows, timeZone) : listTable(rows, timeZone));
       return 0;
@@ -190,6 +201,49 @@ function runAction(action: Action, store: AnomalyHistory, ctx: CommandContext, t
       return 0;
     }
   }
+}
+
+/** What the list's --device / --sensor check asks of the database (SqliteStore.knownNames). */
+interface NameSource {
+  knownNames(): KnownNames;
+}
+
+/**
+ * Why a list's --device D or --sensor S that matched no episode names nothing the database knows, or null when
+ * it does (a healthy device or stream: "no anomalies"). Known: a device of a stored episode, or a stream with a
+ * checkpoint or an episode; a device without episodes is known by its streams (D itself, or streams D/<field>).
+ * Told apart: a stream given as a device and the reverse (naming the right flag), a part of a device's stream
+ * name given as a device (shellyplusplugs-washer/switch:0), and a name close to known ones (a typo, the
+ * unsafe form of a Zigbee2Tasmota Name: `Kitchen #2` is stored `Kitchen _2`).
+ */
+function unknownFilter(action: Extract<Action, { kind: 'list' }>, store: AnomalyHistory & NameSource): string | null {
+  const { streams, devices } = store.knownNames();
+  const quote = (names: readonly string[]): string => names.map((n) => `'${n}'`).join(', ');
+  const close = (given: string, known: readonly string[]): string => {
+    const near = closeNames(given, known);
+    return near.length > 0 ? `; did you mean ${quote(near)}?` : known.length > 0 ? " ('anomalies list --by-device' and 'anomalyd status' name the known ones)" : ' (the database has no streams yet)';
+  };
+  if (action.device !== undefined) {
+    const d = action.device;
+    if (devices.includes(d)) return null;
+    const asStream = store.listAnomalies({ sensor: d, limit: 1 })[0];
+    if (asStream !== undefined && asStream.device !== d) return `'${d}' is a stream of the device '${asStream.device}', not a device: list its episodes with --sensor '${d}', its device's with --device '${asStream.device}'`;
+    const owner = devices.find((x) => d.startsWith(`${x}/`));
+    if (owner !== undefined) {
+      const under = streams.filter((s) => s.startsWith(`${d}/`) || s === d);
+      return `'${d}' is not a device but part of the stream names of the device '${owner}': list its episodes with --device '${owner}'${under.length > 0 ? `, or one stream's with --sensor (${quote(under.slice(0, 5))}${under.length > 5 ? ', …' : ''})` : ''}`;
+    }
+    if (streams.some((s) => s === d || s.startsWith(`${d}/`))) return null;
+    const candidates = [...new Set([...devices, ...streams.map((s) => s.split('/')[0])])].sort();
+    return `no device named '${d}' is known${close(d, candidates)}`;
+  }
+  if (action.sensor !== undefined) {
+    const s = action.sensor;
+    if (streams.includes(s)) return null;
+    if (devices.includes(s) || streams.some((x) => x.startsWith(`${s}/`))) return `'${s}' is a device, not a stream: list its episodes with --device '${s}'`;
+    return `no stream named '${s}' is known${close(s, streams)}`;
+  }
+  return null;
 }
 
 /** Candidates an ambiguous prefix lists at most. */

@@ -206,7 +206,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
   homeassistant: {
     doc: 'Home Assistant style state topics `homeassistant/sensor/<id>/state` (plain values; `unavailable`, `unknown` are missing; another text, `idle`, `on`, is the state of an entity that is not numeric: skipped, counted `text_state`).',
     // A text state (`idle`, `on`: a sensor entity that is not numeric) is skipped, counted `text_state`.
-    rule: { ...BASE, name: 'homeassistant', topics: ['homeassistant/sensor/{sensor}/state'], missing: [...HUB_MISSING, ...HA_MISSING], excludeSensors: ['anomalyd_*'], skipText: true },
+    rule: { ...BASE, name: 'homeassistant', topics: ['homeassistant/sensor/{sensor}/state'], missing: [...HUB_MISSING, ...HA_MISSING], ignoreTopics: ['homeassistant/sensor/anomalyd_*/state'], skipText: true },
     sample: { topic: 'homeassistant/sensor/outdoor_temperature/state', payload: '7.25', streams: ['outdoor_temperature'] },
     homeAssistant: true,
     hub: NO_HUB,
@@ -218,8 +218,9 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       name: 'ha_statestream',
       topics: ['homeassistant/sensor/{sensor}/state', 'homeassistant/number/{sensor}/state', 'homeassistant/input_number/{sensor}/state'],
       missing: [...HUB_MISSING, ...HA_MISSING],
-      // anomalyd's own entities (score sensors) come back through statestream: never read them.
-      excludeSensors: ['anomalyd_*'],
+      // anomalyd's own entities (score sensors) come back through statestream: never read them, and skip them
+      // (hub_topic) rather than reject them: they are the daemon's own echo, not an input error (tryout 14, finding 2).
+      ignoreTopics: ['homeassistant/*/anomalyd_*/state'],
       // Statestream publishes every sensor entity's state, a text one's too (`washing_machine_state` `idle`).
       skipText: true,
     },

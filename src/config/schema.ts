@@ -209,7 +209,7 @@ export const schema = section('anomalyd configuration', {
     }),
     timezone: optStr({
       rule: timeZoneProblem,
-      doc: 'IANA time zone of device times written without an offset (Tasmota, rtl_433, loggers); null = the host’s zone. A device time before 2000 in a one-object payload is a clock never set (Tasmota without NTP: "Time":"1970-01-01T00:00:12"): that message is stamped on arrival instead, counted (status counters.unsetClocks) and logged once per device; a rule’s time: none stamps every reading on arrival. A stream whose device times lag arrival by about the same whole number of hours, reading after reading, is taken as stamped and warned about once (a time zone mix-up: set this to the device’s zone), counted (status counters.clockLags).',
+      doc: 'IANA time zone of device times written without an offset (Tasmota, rtl_433, loggers); null = the host’s zone. A device time before 2000 in a one-object payload is a clock never set (Tasmota without NTP: "Time":"1970-01-01T00:00:12"): that message is stamped on arrival instead, counted (status counters.unsetClocks) and logged once per device; a rule’s time: none stamps every reading on arrival. A stream whose device times lag arrival by about the same whole number of hours, reading after reading, is taken as stamped and warned about once per device (a time zone mix-up: set this to the device’s zone), counted per stream (status counters.clockLags).',
     }),
     retained: bool({
       default: false,
@@ -363,7 +363,7 @@ export const schema = section('anomalyd configuration', {
       default: [],
       minItems: 0,
       item: unitEntryProblem,
-      doc: 'Units of streams, as pattern=unit (* matches any characters; the first match wins), e.g. pump*/pressure=bar. Streams without one are shown without a unit.',
+      doc: 'Units of streams, as pattern=unit (* matches any characters, letters match in any case: *temperature*=°C also gives Tasmota’s Room10/Temperature its unit; the first match wins), e.g. pump*/pressure=bar. Streams without one are shown without a unit.',
     }),
     timeZone: optStr({
       rule: timeZoneProblem,

@@ -256,6 +256,12 @@ export interface AnomalyRecorder {
   refusedTransitions(): number;
 }
 
+/** Names a database knows (SqliteStore.knownNames): its streams (sensor ids) and the devices of its episodes, sorted. */
+export interface KnownNames {
+  readonly streams: readonly string[];
+  readonly devices: readonly string[];
+}
+
 export interface AnomalyHistory {
   /** Newest start first (then id), at most q.limit; q.from and q.to select by overlap (AnomalyQuery). */
   listAnomalies(q: AnomalyQuery): AnomalyRecord[];

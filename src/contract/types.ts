@@ -85,7 +85,7 @@ export interface Rejection {
 /**
  * Why a message a rule takes is, by design, no reading and no error: counted apart from rejections.
  *   hub_topic   a hub's own topic under the ones the rule reads (MappingRuleSpec.ignoreTopics: zigbee2mqtt's
- *               bridge, availability, Shelly's status/sys);
+ *               bridge, availability, Shelly's status/sys, anomalyd's own entities echoed by HA statestream);
  *   hub_event   a hub message that carries no measurement (Shelly's NotifyEvent, a Zigbee button press);
  *   text_state  the text state of an entity that is not numeric (Home Assistant's `idle`, `on`).
  */

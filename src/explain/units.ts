@@ -1,7 +1,8 @@
 /**
  * Which unit a stream's readings are in, for sentences and plots: configured as `pattern=unit` entries
- * (`explain.units`, e.g. `pump-*=bar` or `*temperature*=°C`), `*` matching any characters, the
- * first match winning. Optional: a stream without a match has no unit, and nothing says one.
+ * (`explain.units`, e.g. `pump-*=bar` or `*temperature*=°C`), `*` matching any characters, letters matched
+ * regardless of case (`*temperature*` matches Tasmota's `Room10/Temperature`; tryout 14, finding 8), the first
+ * match winning. Optional: a stream without a match has no unit, and nothing says one.
  */
 
 export interface UnitRule {
@@ -9,7 +10,7 @@ export interface UnitRule {
   readonly unit: string;
 }
 
-/** Parses `pattern=unit` entries. Throws on an entry without `=` or with an empty side. */
+/** Parses `pattern=unit` entries (patterns case-insensitive). Throws on an entry without `=` or with an empty side. */
 export function compileUnits(entries: readonly string[]): UnitRule[] {
   return entries.map((entry) => {
     const eq = entry.lastIndexOf('=');
@@ -20,7 +21,7 @@ export function compileUnits(entries: readonly string[]): UnitRule[] {
       .split('*')
       .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
       .join('.*');
-    return { pattern: new RegExp(`^${source}$`), unit };
+    return { pattern: new RegExp(`^${source}$`, 'i'), unit };
   });
 }
 

@@ -7,6 +7,7 @@ import type { AnomalyMark, AnomalyQuery, AnomalyStatus } from '../contract/store
 import { parseCommand, type CommandVerb } from '../pipeline/commands.js';
 import { parseDuration, parseSince, SINCE_FORMS } from '../util/time.js';
 import type { DaemonView } from './view.js';
+import { closeNames } from '../pipeline/names.js';
 
 export interface ApiRequest {
   readonly method: string;
@@ -149,7 +150,25 @@ function getAnomalies(req: ApiRequest, _params: readonly string[], view: DaemonV
     ...optionalField('status', optionalStatus(req.query)),
     ...optionalField('from', optionalTime(req.query, 'since', view)),
   };
-  return ok({ anomalies: view.anomalies(q) });
+  const anomalies = view.anomalies(q);
+  if (device !== undefined && anomalies.length === 0) checkKnownDevice(device, view);
+  return ok({ anomalies });
+}
+
+/**
+ * Throws a 404 when `device` is no device the daemon knows: none of its streams is one's (SensorView.device) and
+ * no stored episode is of it. So a misspelt device, a stream given as a device or the unsafe form of a
+ * Zigbee2Tasmota Name (`Kitchen #2`, stored `Kitchen _2`) is not answered as a healthy device's empty list.
+ */
+function checkKnownDevice(device: string, view: DaemonView): void {
+  const sensors = view.sensors();
+  const deviceOf = (s: (typeof sensors)[number]): string => s.device ?? s.sensor;
+  if (sensors.some((s) => deviceOf(s) === device)) return;
+  if (view.anomalies({ device, limit: 1 }).length > 0) return;
+  const stream = sensors.find((s) => s.sensor === device);
+  if (stream !== undefined) throw new HttpError(404, `no such device: ${preview(device)} is a stream of the device ${preview(deviceOf(stream))} (filter it with ?sensor=)`);
+  const near = closeNames(device, [...new Set(sensors.map(deviceOf))].sort());
+  throw new HttpError(404, `no such device: ${preview(device)}${near.length > 0 ? ` (close: ${near.map((n) => preview(n)).join(', ')})` : ''}`);
 }
 
 function getAnomaly(req: ApiRequest, [id]: readonly string[], view: DaemonView): Reply {

@@ -8,8 +8,9 @@
  * raises it: a stream is reported when LAG_READINGS readings in a row lag arrival by the same whole number of
  * hours (1 to MAX_LAG_HOURS) within LAG_TOLERANCE_MS, their lags agree within LAG_TOLERANCE_MS, and they arrived
  * over at least LAG_SPAN_MS of the daemon's time (a burst arrives at once, so it never counts as several). It only
- * observes: which readings are taken and how they are stamped does not change. Reported once per stream; at most
- * `maxStreams` streams are followed or remembered (ingest.maxStreams), so memory is bounded whatever the input.
+ * observes: which readings are taken and how they are stamped does not change. Reported once per stream, each report
+ * saying whether it is its device's first (so a plug's six ENERGY fields give one warning; tryout 14, finding 9); at
+ * most `maxStreams` streams are followed or remembered (ingest.maxStreams), so memory is bounded whatever the input.
  */
 
 export const HOUR_MS = 3_600_000;
@@ -31,8 +32,12 @@ interface Run {
   maxLag: number;
 }
 
-/** Called once per stream: `hours` whole hours behind, `lagMs` the run's middle lag (arrival minus device time). */
-export type OnClockLag = (stream: string, hours: number, lagMs: number) => void;
+/**
+ * Called once per stream: `hours` whole hours behind, `lagMs` the run's middle lag (arrival minus device time);
+ * `device` the stream's device (Reading.source, else the stream), `firstOfDevice` true for the first of the
+ * device's streams reported (again true once all of them are forgotten), for one warning per device.
+ */
+export type OnClockLag = (stream: string, hours: number, lagMs: number, device: string, firstOfDevice: boolean) => void;
 
 /**
  * Follows each stream's lag (arrival minus device time, ms) over its accepted readings and calls `onLag` once
@@ -40,15 +45,21 @@ export type OnClockLag = (stream: string, hours: number, lagMs: number) => void;
  */
 export class ClockLag {
   private readonly runs = new Map<string, Run>();
-  private readonly reported = new Set<string>();
+  /** Reported streams, by stream: their device. */
+  private readonly reported = new Map<string, string>();
+  /** Devices with a reported stream: how many of their streams are reported. */
+  private readonly devices = new Map<string, number>();
 
   constructor(
     private readonly onLag: OnClockLag,
     private readonly maxStreams = 10_000,
   ) {}
 
-  /** One accepted reading of `stream` stamped `ts` that arrived at `receivedAt` (both epoch ms). Never throws. */
-  observe(stream: string, ts: number, receivedAt: number): void {
+  /**
+   * One accepted reading of `stream` (of `device`, default the stream itself) stamped `ts` that arrived at
+   * `receivedAt` (both epoch ms). Never throws.
+   */
+  observe(stream: string, ts: number, receivedAt: number, device: string = stream): void {
     const lag = receivedAt - ts;
     const hours = Math.round(lag / HOUR_MS);
     if (hours < 1 || hours > MAX_LAG_HOURS || Math.abs(lag - hours * HOUR_MS) > LAG_TOLERANCE_MS || this.reported.has(stream)) {
@@ -66,13 +77,20 @@ export class ClockLag {
     if (run.count < LAG_READINGS || receivedAt - run.firstAt < LAG_SPAN_MS) return;
     this.runs.delete(stream);
     if (this.reported.size >= this.maxStreams) return;
-    this.reported.add(stream);
-    this.onLag(stream, hours, Math.round((run.minLag + run.maxLag) / 2));
+    this.reported.set(stream, device);
+    const before = this.devices.get(device) ?? 0;
+    this.devices.set(device, before + 1);
+    this.onLag(stream, hours, Math.round((run.minLag + run.maxLag) / 2), device, before === 0);
   }
 
   /** Forgets a stream (evicted): reported again should its clock lag again. */
   forget(stream: string): void {
     this.runs.delete(stream);
+    const device = this.reported.get(stream);
+    if (device === undefined) return;
     this.reported.delete(stream);
+    const left = (this.devices.get(device) ?? 1) - 1;
+    if (left > 0) this.devices.set(device, left);
+    else this.devices.delete(device);
   }
 }

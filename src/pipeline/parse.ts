@@ -80,7 +80,8 @@ export interface ParseOptions {
   readonly onUnsetClock?: (sensor: string, time: string, first: boolean) => void;
   /**
    * A stream whose device times lag arrival by about the same whole number of hours over several readings (a
-   * time zone mix-up; ./clock-lag.ts): called once per stream. Only observes: the readings are taken as before.
+   * time zone mix-up; ./clock-lag.ts): called once per stream, saying whether it is its device's first. Only
+   * observes: the readings are taken as before.
    */
   readonly onClockLag?: OnClockLag;
 }
@@ -159,7 +160,7 @@ export class MessageParser {
     this.stage = 'route';
     try {
       const result = this.parseMessage(msg);
-      if (this.lag !== null && result.kind === 'readings') for (const r of result.readings) this.lag.observe(r.sensor, r.ts, msg.receivedAt);
+      if (this.lag !== null && result.kind === 'readings') for (const r of result.readings) this.lag.observe(r.sensor, r.ts, msg.receivedAt, r.source ?? r.sensor);
       return result;
     } catch (err) {
       const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);

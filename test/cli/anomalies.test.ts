@@ -141,7 +141,6 @@ describe('anomalyd anomalies list', () => {
     expect(await ids('--since', new Date(T0 + 5 * MIN).toISOString())).toEqual(['c-newest', 'b-fan']);
     expect(await ids('--since', new Date(T0 + 60_000).toISOString())).toEqual(['c-newest', 'b-fan', 'a-resolved']);
     expect(await ids('--limit', '1')).toEqual(['c-newest']);
-    expect(await ids('--sensor', 'nope')).toEqual([]);
   });
 
   it("lists a device's episodes together: --device, and --by-device groups the table (tryout 13, finding 8)", async () => {
@@ -181,6 +180,43 @@ describe('anomalyd anomalies list', () => {
     const at = lines.findIndex((l) => l.startsWith('  w1-plug'));
     expect(lines[at + 1]).toMatch(/^ {6}no reading for 2 min since 08:00/);
     expect(await run(['list', '--db', db, '--by-device', '--device', 'boiler'])).toMatchObject({ code: 0 });
+  });
+
+  it('refuses a --device or --sensor the database does not know, naming close ones, rather than answer "no anomalies" (tryout 14, finding 3)', async () => {
+    const store = SqliteStore.open(db, { commitIntervalMs: 0, outboxMax: 100, logger: silent });
+    try {
+      store.recordEvent(ev('open', 'w-volt', 'washer-plug/switch:0/voltage', T0, { device: 'washer-plug' }), 't');
+      // Streams known by their checkpoint only (no episode): a healthy device and a Zigbee2Tasmota one made safe.
+      store.saveSensorStates([
+        { sensor: 'dryer/apower', blob: Buffer.from('{}'), updatedAt: T0 },
+        { sensor: 'Kitchen _2/Temperature', blob: Buffer.from('{}'), updatedAt: T0 },
+        { sensor: 'dryer/apower#side', blob: Buffer.from('null'), updatedAt: T0 },
+      ]);
+    } finally {
+      store.close();
+    }
+    const list = (...args: string[]): Promise<Run> => run(['list', '--db', db, ...args]);
+    // Known: a device with episodes, a healthy device (its streams), a stream; also when filters leave nothing.
+    expect(await list('--device', 'washer-plug', '--status', 'resolved')).toMatchObject({ code: 0, out: 'no anomalies\n', err: '' });
+    expect(await list('--device', 'dryer')).toMatchObject({ code: 0, out: 'no anomalies\n', err: '' });
+    expect(await list('--sensor', 'dryer/apower')).toMatchObject({ code: 0, out: 'no anomalies\n' });
+    expect(await list('--device', 'Kitchen _2')).toMatchObject({ code: 0, out: 'no anomalies\n' });
+    // Unknown: exit 1, nothing listed, the reason and the names meant.
+    const cases: [string[], RegExp][] = [
+      [['--device', 'washer'], /no device named 'washer' is known; did you mean 'washer-plug'\?/],
+      [['--device', 'Kitchen #2'], /no device named 'Kitchen #2' is known; did you mean 'Kitchen _2'\?/],
+      [['--device', 'washer-plug/switch:0'], /'washer-plug\/switch:0' is not a device but part of the stream names of the device 'washer-plug': list its episodes with --device 'washer-plug', or one stream's with --sensor \('washer-plug\/switch:0\/voltage'\)/],
+      [['--device', 'washer-plug/switch:0/voltage'], /'washer-plug\/switch:0\/voltage' is a stream of the device 'washer-plug', not a device: list its episodes with --sensor/],
+      [['--sensor', 'washer-plug'], /'washer-plug' is a device, not a stream: list its episodes with --device 'washer-plug'/],
+      [['--sensor', 'dryer'], /'dryer' is a device, not a stream/],
+      [['--sensor', 'dryer/apowr', '--json'], /no stream named 'dryer\/apowr' is known; did you mean 'dryer\/apower'\?/],
+      [['--device', 'zzzzzzzzzz'], /no device named 'zzzzzzzzzz' is known \('anomalies list --by-device' and 'anomalyd status' name the known ones\)/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await list(...args);
+      expect(r, args.join(' ')).toMatchObject({ code: 1, out: '' });
+      expect(r.err, args.join(' ')).toMatch(message);
+    }
   });
 
   it('emits the HTTP API document {"anomalies": [...]}, with the mark fields', async () => {

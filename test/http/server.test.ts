@@ -325,6 +325,23 @@ describe('POST marks', () => {
     expectError(await request(base, '/api/anomalies?device='), 400, /device name must be 1 to 256 characters/);
   });
 
+  it('answers 404 for a device it does not know, not an empty list (tryout 14, finding 3)', async () => {
+    const { base, view } = await serve();
+    // No stored episode matches; the daemon's streams name their devices.
+    view.records = [];
+    view.sensorViews = [
+      { ...view.sensorViews[0], sensor: 'washer-plug/switch:0/apower', device: 'washer-plug', openEpisode: null },
+      { ...view.sensorViews[1], sensor: 'Kitchen _2/Temperature', device: 'Kitchen _2' },
+    ];
+    // A known device with nothing stored: a healthy device's empty list.
+    const healthy = await request(base, '/api/anomalies?device=washer-plug');
+    expect(healthy.status).toBe(200);
+    expect(healthy.json).toEqual({ anomalies: [] });
+    expectError(await request(base, '/api/anomalies?device=washer'), 404, /no such device: "washer" \(close: "washer-plug"\)/);
+    expectError(await request(base, `/api/anomalies?device=${encodeURIComponent('Kitchen #2')}`), 404, /no such device: "Kitchen #2" \(close: "Kitchen _2"\)/);
+    expectError(await request(base, `/api/anomalies?device=${encodeURIComponent('washer-plug/switch:0/apower')}`), 404, /is a stream of the device "washer-plug" \(filter it with \?sensor=\)/);
+  });
+
   it('marking an unknown anomaly is a 404', async () => {
     const { base } = await serve();
     expectError(await request(base, '/api/anomalies/nope/ack', { method: 'POST' }), 404, /no such anomaly/);

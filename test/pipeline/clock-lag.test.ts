@@ -9,12 +9,12 @@ import { loadConfig } from '../../src/config/load.js';
 import type { ParseResult, RawMessage } from '../../src/contract/types.js';
 import { parseOptionsOf } from '../../src/pipeline/ingest-options.js';
 import { MessageParser } from '../../src/pipeline/parse.js';
-import { ClockLag, HOUR_MS, LAG_READINGS, LAG_SPAN_MS } from '../../src/pipeline/clock-lag.js';
+import { ClockLag, HOUR_MS, LAG_READINGS, LAG_SPAN_MS, type OnClockLag } from '../../src/pipeline/clock-lag.js';
 
 const T0 = Date.UTC(2026, 10, 30, 21, 0, 0);
 const TELE_PERIOD_MS = 300_000;
 
-function parser(onClockLag?: (s: string, h: number, lag: number) => void): MessageParser {
+function parser(onClockLag?: OnClockLag): MessageParser {
   const r = loadConfig({ overrides: { ingest: { timezone: 'Europe/Berlin', presets: ['tasmota'] } }, env: {}, path: '/dev/null' });
   if (!r.ok) throw new Error(r.errors.join('\n'));
   return new MessageParser(parseOptionsOf(r.config, onClockLag === undefined ? {} : { onClockLag }));
@@ -49,6 +49,39 @@ describe('a device clock hours behind arrival', () => {
     const p = parser((s) => berlin.push(s));
     for (let i = 0; i < 12; i++) p.parse(tele('berlin', T0 + i * TELE_PERIOD_MS, 'Europe/Berlin'));
     expect(berlin).toEqual([]);
+  });
+
+  it("says which report is its device's first, so the daemon warns once per device, not per field (tryout 14, finding 9)", () => {
+    const told: string[] = [];
+    const p = parser((s, _h, _lag, device, first) => told.push(`${s} ${device} ${first}`));
+    for (let i = 0; i < 12; i++) {
+      const at = T0 + i * TELE_PERIOD_MS;
+      p.parse(tele('london', at, 'Europe/London'));
+      p.parse(tele('dublin', at, 'Europe/Dublin'));
+    }
+    // Every stream is reported (counted per stream), only one per device as its first.
+    expect(told.filter((t) => t.endsWith(' true')).map((t) => t.split(' ')[1]).sort()).toEqual(['dublin', 'london']);
+    expect(told.sort()).toEqual([
+      expect.stringMatching(/^dublin\/AM2301\.Humidity dublin (true|false)$/),
+      expect.stringMatching(/^dublin\/AM2301\.Temperature dublin (true|false)$/),
+      expect.stringMatching(/^london\/AM2301\.Humidity london (true|false)$/),
+      expect.stringMatching(/^london\/AM2301\.Temperature london (true|false)$/),
+    ]);
+    // Once all of a device's streams are forgotten (evicted), its next report is a first again; not before.
+    const lag = new ClockLag((s, _h, _lag, device, first) => told.push(`${s} ${device} ${first}`));
+    told.length = 0;
+    const feed = (from: number, streams: readonly string[]): void => {
+      for (let i = from; i < from + 10; i++) for (const s of streams) lag.observe(s, T0 + i * TELE_PERIOD_MS - HOUR_MS, T0 + i * TELE_PERIOD_MS, 'plug');
+    };
+    feed(0, ['plug/ENERGY.Power', 'plug/ENERGY.Voltage']);
+    expect(told).toEqual(['plug/ENERGY.Power plug true', 'plug/ENERGY.Voltage plug false']);
+    lag.forget('plug/ENERGY.Power');
+    feed(10, ['plug/ENERGY.Power']);
+    expect(told.at(-1)).toBe('plug/ENERGY.Power plug false');
+    lag.forget('plug/ENERGY.Power');
+    lag.forget('plug/ENERGY.Voltage');
+    feed(20, ['plug/ENERGY.Voltage']);
+    expect(told.at(-1)).toBe('plug/ENERGY.Voltage plug true');
   });
 
   it('names whole hours: a clock two hours behind is 2; one 30 or 80 minutes behind is none', () => {

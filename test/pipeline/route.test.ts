@@ -71,8 +71,18 @@ describe('presets', () => {
     expect(readings(p.parse(msg('homeassistant/sensor/outdoor/state', 'unavailable')))).toEqual([]);
     expect(readings(p.parse(msg('homeassistant/sensor/outdoor/state', 'unknown')))).toEqual([]);
     expect(readings(p.parse(msg('homeassistant/sensor/outdoor/state', '7.5')))[0]).toMatchObject({ sensor: 'outdoor', values: [7.5] });
-    const own = p.parse(msg('homeassistant/sensor/anomalyd_x_score/state', '0.5'));
-    expect(own.kind === 'rejected' && own.rejection.reason).toBe('bad_topic');
+  });
+
+  it("homeassistant, ha_statestream: anomalyd's own score entities echoed back are skipped, counted hub_topic, not rejected bad_topic (tryout 14, finding 2)", () => {
+    for (const preset of ['homeassistant', 'ha_statestream']) {
+      const p = parserFor({ presets: [preset] });
+      const own = p.parse(msg('homeassistant/sensor/anomalyd_shellyplusplugs_washer_switch_0_apower_anomaly_score/state', '0.53'));
+      expect(own.kind === 'readings' && [own.readings.length, own.rejections.length, own.skipped], preset).toEqual([0, 0, 'hub_topic']);
+      // Another entity is read as before.
+      expect(readings(p.parse(msg('homeassistant/sensor/outdoor/state', '7.5')))[0], preset).toMatchObject({ sensor: 'outdoor', values: [7.5] });
+    }
+    const number = parserFor({ presets: ['ha_statestream'] }).parse(msg('homeassistant/number/anomalyd_threshold/state', '5'));
+    expect(number.kind === 'readings' && number.skipped).toBe('hub_topic');
   });
 
   it('homeassistant, ha_statestream: a text state (idle, on, off) is skipped, counted text_state, not rejected bad_json; unavailable and unknown are missing readings (tryout 13 #9)', () => {
