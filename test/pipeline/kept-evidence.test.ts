@@ -17,7 +17,9 @@
  * whose state the snapshot holds (step); 4 of the sample's outputs move (channel b repeats). Written again by branch
  * cyclic's scorer (5920e58), a detection change: a cycle that does not speak yet holds an open episode while the
  * stream is further off its profile than normal operation was, whose state the snapshot holds (cycleResidual.max);
- * the sample of outputs was unchanged.
+ * the sample of outputs was unchanged. Written again by main's scorer after the merge of branch longcycle (1d1cb04): every
+ * output is unchanged (the hash without the final snapshot equals e4bf201's), the final snapshot holds the cycle's
+ * coarser level (channel b, noise without a period, fills its ring of 2,048 readings at 2,048).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
