@@ -23,6 +23,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
 
 const { values: args } = parseArgs({
   options: { root: { type: 'string', default: '.' }, dir: { type: 'string', default: '/tmp/longcycle' }, rates: { type: 'string', default: '10,30,60,300' }, json: { type: 'string' }, days: { type: 'string', default: '5' }, only: { type: 'string' }, 'fault-day': { type: 'string', default: '3' }, weather: { type: 'string', default: '1' } },
@@ -34,16 +35,8 @@ const DAY = 86400;
 const DAYS = Number(args.days);
 const ORIGIN = Date.UTC(2026, 0, 5) / 1000; // a midnight, UTC
 
-function mulberry32(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The generator of the trainer (src/train/rng.ts), from the checkout measured.
+const { mulberry32 } = await import(pathToFileURL(join(root, 'dist/train/rng.js')).href);
 function gauss(rng) {
   const u = Math.max(rng(), 1e-12);
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());

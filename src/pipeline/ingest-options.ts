@@ -11,18 +11,25 @@ import { PRESETS, type PresetName } from '../config/presets.js';
 import { compileGroup, compileRule, safePart } from './route.js';
 import { subscriptionFilters as templateFilters } from './topic.js';
 
-/** ParseOptions for the daemon's parser. */
-export function parseOptionsOf(config: Config, extra: Pick<ParseOptions, 'onClockSkew' | 'onUnsetClock' | 'onClockLag' | 'fastPath'> = {}): ParseOptions {
-  const zone = config.ingest.timezone ?? systemTimeZone();
+/** A message's limits and the window, from the config: the same for the daemon's parser and a replay's. */
+function messageLimitsOf(config: Config): Pick<ParseOptions, 'maxPayloadBytes' | 'maxFutureMs' | 'outOfOrderToleranceMs' | 'maxReadingsPerMessage' | 'longBurst' | 'window'> {
   return {
-    rules: ruleList(config.ingest).map((r) => compileRule(r.spec, zone)),
-    groups: config.ingest.groups.map((g) => compileGroup(groupSpec(g))),
     maxPayloadBytes: config.ingest.maxPayloadBytes,
     maxFutureMs: config.ingest.maxFutureMs,
     outOfOrderToleranceMs: config.ingest.outOfOrderToleranceMs,
     maxReadingsPerMessage: config.ingest.maxReadingsPerMessage,
     longBurst: config.ingest.longBurst,
     window: config.window.length,
+  };
+}
+
+/** ParseOptions for the daemon's parser. */
+export function parseOptionsOf(config: Config, extra: Pick<ParseOptions, 'onClockSkew' | 'onUnsetClock' | 'onClockLag' | 'fastPath'> = {}): ParseOptions {
+  const zone = config.ingest.timezone ?? systemTimeZone();
+  return {
+    rules: ruleList(config.ingest).map((r) => compileRule(r.spec, zone)),
+    groups: config.ingest.groups.map((g) => compileGroup(groupSpec(g))),
+    ...messageLimitsOf(config),
     maxSensors: config.ingest.maxStreams,
     maxStreamsPerSensor: config.ingest.maxStreamsPerSensor,
     ...extra,
@@ -40,12 +47,7 @@ export function replayParseOptionsOf(config: Config): ParseOptions {
   return {
     sensorOf: (topic) => topic,
     objects: 'channels',
-    maxPayloadBytes: config.ingest.maxPayloadBytes,
-    maxFutureMs: config.ingest.maxFutureMs,
-    outOfOrderToleranceMs: config.ingest.outOfOrderToleranceMs,
-    maxReadingsPerMessage: config.ingest.maxReadingsPerMessage,
-    longBurst: config.ingest.longBurst,
-    window: config.window.length,
+    ...messageLimitsOf(config),
   };
 }
 
