@@ -18,6 +18,7 @@ import { Daemon } from '../../src/daemon.js';
 import { decodeCheckpoint } from '../../src/daemon/checkpoint-codec.js';
 import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/net.js';
+import { lcg } from '../helpers/lcg.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
@@ -26,14 +27,6 @@ const cleanups: Array<() => Promise<unknown> | void> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-function lcg(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
 
 /** The daemon on `dataDir` with the clock `clock` (wall and arrival), started, and every alert it publishes appended to `alerts`. */
 async function started(dataDir: string, clock: () => number, alerts: AlertPayload[], inFlight?: () => number): Promise<{ daemon: Daemon; pub: mqtt.MqttClient }> {

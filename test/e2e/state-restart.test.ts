@@ -18,6 +18,7 @@ import type { SensorStatePayload } from '../../src/contract/alerts.js';
 import { Daemon } from '../../src/daemon.js';
 import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/net.js';
+import { lcg } from '../helpers/lcg.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
@@ -52,14 +53,6 @@ async function started(dataDir: string, clock: () => number, states: State[], ru
   const pub = await mqtt.connectAsync(daemon.brokerUrl!, { clientId: `state-restart-pub-${process.pid}-${run}` });
   cleanups.push(() => pub.endAsync());
   return { daemon, pub };
-}
-
-function lcg(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
 }
 
 describe.skipIf(!builtAndModelsPresent())('retained sensor state across a restart', () => {

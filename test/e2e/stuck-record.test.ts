@@ -21,6 +21,7 @@ import type { AlertPayload } from '../../src/contract/alerts.js';
 import { Daemon } from '../../src/daemon.js';
 import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/net.js';
+import { lcg } from '../helpers/lcg.js';
 
 const SEC = 1000;
 
@@ -28,14 +29,6 @@ const cleanups: Array<() => Promise<unknown> | void> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-function lcg(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
 
 describe.skipIf(!builtAndModelsPresent())('a value stuck past the score ceiling', () => {
   it('its record tells how long it has been stuck by its last reading, not by its last alert, and no alert is sent for that', async () => {
