@@ -4,7 +4,7 @@
  * docs/HTTP.md describes the same routes for their users; keep the two in step.
  */
 import type { AnomalyMark, AnomalyQuery, AnomalyStatus } from '../contract/store.js';
-import { parseCommand, type CommandVerb } from '../pipeline/commands.js';
+import { markOf, parseCommand, type CommandVerb } from '../pipeline/commands.js';
 import { parseDuration, parseSince, SINCE_FORMS } from '../util/time.js';
 import type { DaemonView } from './view.js';
 import { closeNames } from '../pipeline/names.js';
@@ -209,17 +209,6 @@ function postMark(req: ApiRequest, [id, verb]: readonly string[], view: DaemonVi
   const anomaly = view.anomaly(full);
   if (anomaly === null) throw new HttpError(404, `no such anomaly: ${preview(id)}`);
   return ok(anomaly);
-}
-
-function markOf(verb: CommandVerb): AnomalyMark | null {
-  switch (verb) {
-    case 'ack':
-      return 'ack';
-    case 'false_alarm':
-      return 'false_alarm';
-    case 'unmark':
-      return null;
-  }
 }
 
 /**
