@@ -31,6 +31,8 @@
  *   stuck        the value of the first tick repeated exactly (a frozen sensor or gateway)
  */
 
+import { mulberry32 } from '../train/rng.js';
+
 export type SimSensorKind = 'temperature' | 'vibration' | 'motor_current';
 export type AnomalyKind = 'spike' | 'level_shift' | 'noise_burst' | 'stuck';
 
@@ -384,18 +386,6 @@ class MotorCurrentProcess implements Process {
  */
 export function softBound(x: number, limit: number): number {
   return limit * Math.tanh(x / limit);
-}
-
-/** mulberry32: tiny, fast, good enough for simulation; the same seed gives the same stream everywhere. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** FNV-1a over the seed and a label: independent streams per sensor and purpose. */
