@@ -14,25 +14,20 @@
  * shortSpan(score.smooth) readings, so the alarm of a fault that has ended may outlive it by at most the sum
  * of the two (from the shipped configuration). Anything later is a false alarm.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModel } from '../../src/adapters/onnx-runner.js';
-import { modelSidecarPath } from '../../src/daemon.js';
 import type { ReplayOutput, ReplayRow } from '../../src/replay/drive.js';
-import { runReplay } from '../../src/replay/run.js';
 import { readReplayCsv } from '../../src/replay/source.js';
 import { shortSpan } from '../../src/pipeline/scorer.js';
 import { MODELS, shippedConfig } from '../helpers/daemon.js';
+import { removeDirs, replayShipped } from '../helpers/replay-shipped.js';
 
 const CASES = resolve('../shared/cases');
 const present = (...names: string[]): boolean => existsSync(join(MODELS, 'gru.json')) && names.every((n) => existsSync(join(CASES, n)));
 
 const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+afterAll(() => removeDirs(dirs));
 
 const config = shippedConfig();
 /** Threshold of the [0, 1) score, as surprise. */
@@ -46,10 +41,7 @@ async function rowsOf(name: string): Promise<ReplayRow[]> {
 
 /** The rows through the daemon's detector, shipped model, shipped configuration: one output per row. */
 async function replay(rows: readonly ReplayRow[]): Promise<ReplayOutput[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'anomalyd-cases-'));
-  dirs.push(dir);
-  const out: ReplayOutput[] = [];
-  await runReplay(rows, { config, learnRows: 0, loadModel, shippedModel: modelSidecarPath(config), dir }, (o) => out.push(o));
+  const out = await replayShipped(config, rows, dirs);
   expect(out.length).toBe(rows.length);
   expect(out.every((o) => o.rejected === null)).toBe(true);
   return out;

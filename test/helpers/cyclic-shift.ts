@@ -3,16 +3,11 @@
  * without --learn-first, the shipped configuration and model): the signal and the check shared by
  * test/replay/cyclic-shift-resolve.test.ts and test/replay/long-cycle-shift.test.ts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadModel } from '../../src/adapters/onnx-runner.js';
 import type { Config } from '../../src/config/schema.js';
-import { modelSidecarPath } from '../../src/daemon.js';
 import { shortSpan } from '../../src/pipeline/scorer.js';
-import type { ReplayOutput, ReplayRow } from '../../src/replay/drive.js';
-import { runReplay } from '../../src/replay/run.js';
+import type { ReplayRow } from '../../src/replay/drive.js';
 import { normal } from '../pipeline/detector-helpers.js';
+import { alarmedRows, replayShipped } from './replay-shipped.js';
 
 /** The cycle and the shift: 60 + 5 sin(2π k / period) + N(0, 0.3), + `shift` from each onset for good. */
 export interface CyclicShift {
@@ -50,14 +45,8 @@ export function cyclicShiftRows(s: CyclicShift, seed: number, rowCount: number, 
 export async function cyclicShiftFailures(s: CyclicShift, config: Config, seed: number, intervalMs: number, dirs: string[]): Promise<{ failures: string[]; clean: number[]; rows: number; outputs: number }> {
   const keep = config.alerts.newNormalAfter;
   const { rows, onsets } = cyclicShiftRows(s, seed, s.first + s.step * (s.onsets - 1) + keep + 50, intervalMs);
-  const dir = mkdtempSync(join(tmpdir(), 'anomalyd-cyclic-shift-'));
-  dirs.push(dir);
-  const out: ReplayOutput[] = [];
-  await runReplay(rows, { config, learnRows: 0, loadModel, shippedModel: modelSidecarPath(config), dir }, (o) => out.push(o));
-  const by: number[][] = Array.from({ length: s.onsets + 1 }, () => []);
-  out.forEach((o, i) => {
-    for (const c of o.anomalousChannels) by[c].push(i);
-  });
+  const out = await replayShipped(config, rows, dirs);
+  const by = alarmedRows(out, s.onsets + 1);
   const late = shortSpan(config.score.smooth);
   const failures: string[] = [];
   onsets.forEach((k, j) => {
@@ -72,9 +61,4 @@ export async function cyclicShiftFailures(s: CyclicShift, config: Config, seed: 
     if (!ok) failures.push(`onset ${k} (phase ${(k % s.period) / s.period}): ${start < 0 ? 'never alarmed' : `alarmed from ${start}, resolved at ${end} (value ${rows[end]?.values[j].toFixed(2)})`}`);
   });
   return { failures, clean: by[s.onsets], rows: rows.length, outputs: out.length };
-}
-
-/** Removes the temporary directories `cyclicShiftFailures` made. */
-export function removeDirs(dirs: string[]): void {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 }

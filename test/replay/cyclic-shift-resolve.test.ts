@@ -17,7 +17,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cyclicShiftFailures, removeDirs, type CyclicShift } from '../helpers/cyclic-shift.js';
+import { cyclicShiftFailures, type CyclicShift } from '../helpers/cyclic-shift.js';
+import { removeDirs } from '../helpers/replay-shipped.js';
 import { MODELS, shippedConfig } from '../helpers/daemon.js';
 
 /** Onsets: 1,850, 2,000, …: six of them, over one and a half periods at different phases. */

@@ -16,19 +16,16 @@
  * Each onset is its own stream (one column of one replay); one stream of each file has no fault and must raise
  * nothing. Counted in readings: the cyclic case is run at 1 s and at 1 min between readings.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadModel } from '../../src/adapters/onnx-runner.js';
 import type { Config } from '../../src/config/schema.js';
-import { modelSidecarPath } from '../../src/daemon.js';
 import { shortSpan } from '../../src/pipeline/scorer.js';
 import type { ReplayOutput, ReplayRow } from '../../src/replay/drive.js';
-import { runReplay } from '../../src/replay/run.js';
 import { mulberry32 } from '../../src/train/rng.js';
 import { normal } from '../pipeline/detector-helpers.js';
 import { MODELS, shippedConfig } from '../helpers/daemon.js';
+import { alarmedRows, removeDirs, replayShipped } from '../helpers/replay-shipped.js';
 
 /** Onsets swept: every STEP-th of the first ONSETS * STEP readings after the learning period. */
 const ONSETS = 40;
@@ -37,9 +34,7 @@ const STEP = 2;
 const AFTER = 300;
 
 const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+afterAll(() => removeDirs(dirs));
 
 
 /** A normal signal (reading i, a seeded source of N(0, 1) draws of its own) and its value under the fault. */
@@ -98,21 +93,9 @@ function dutyCycle(seed: number): (column: number) => Shape {
 }
 
 async function replay(config: Config, rows: readonly ReplayRow[]): Promise<ReplayOutput[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'anomalyd-learning-end-kinds-'));
-  dirs.push(dir);
-  const out: ReplayOutput[] = [];
-  await runReplay(rows, { config, learnRows: 0, loadModel, shippedModel: modelSidecarPath(config), dir }, (o) => out.push(o));
+  const out = await replayShipped(config, rows, dirs);
   expect(out.length).toBe(rows.length);
   return out;
-}
-
-/** Per column, the rows where its stream is in an open episode. */
-function alarmedRows(out: readonly ReplayOutput[], columns: number): number[][] {
-  const by: number[][] = Array.from({ length: columns }, () => []);
-  out.forEach((o, i) => {
-    for (const c of o.anomalousChannels) by[c].push(i);
-  });
-  return by;
 }
 
 const present = existsSync(join(MODELS, 'gru.json'));

@@ -16,19 +16,16 @@
  * normalisation's warm-up, a short mean, then MIN_HISTORY short means) goes on until shift's history can be
  * ready: the onsets are swept from the stream's first judged reading.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadModel } from '../../src/adapters/onnx-runner.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import { modelSidecarPath } from '../../src/daemon.js';
 import { MIN_HISTORY, shortSpan } from '../../src/pipeline/scorer.js';
 import type { ReplayOutput, ReplayRow } from '../../src/replay/drive.js';
-import { runReplay } from '../../src/replay/run.js';
 import { normal } from '../pipeline/detector-helpers.js';
 import { MODELS, ROOT } from '../helpers/daemon.js';
+import { alarmedRows, removeDirs, replayShipped } from '../helpers/replay-shipped.js';
 
 /** Onsets swept: the first ONSETS readings after the learning period. */
 const ONSETS = 80;
@@ -39,9 +36,7 @@ const NOISE = 0.1;
 const SHIFT = 0.8;
 
 const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+afterAll(() => removeDirs(dirs));
 
 function shipped(overrides: { score?: { learnReadings: number } } = {}): Config {
   const loaded = loadConfig({ path: join(ROOT, 'config', 'default.yaml'), env: {}, overrides: { model: { dir: MODELS }, ...overrides } });
@@ -67,21 +62,9 @@ function sweep(first: number, intervalMs: number, seed: number): { rows: ReplayR
 }
 
 async function replay(config: Config, rows: readonly ReplayRow[]): Promise<ReplayOutput[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'anomalyd-learning-end-'));
-  dirs.push(dir);
-  const out: ReplayOutput[] = [];
-  await runReplay(rows, { config, learnRows: 0, loadModel, shippedModel: modelSidecarPath(config), dir }, (o) => out.push(o));
+  const out = await replayShipped(config, rows, dirs);
   expect(out.length).toBe(rows.length);
   return out;
-}
-
-/** Per column, the rows where its stream is in an open episode. */
-function alarmedRows(out: readonly ReplayOutput[], columns: number): number[][] {
-  const by: number[][] = Array.from({ length: columns }, () => []);
-  out.forEach((o, i) => {
-    for (const c of o.anomalousChannels) by[c].push(i);
-  });
-  return by;
 }
 
 const present = existsSync(join(MODELS, 'gru.json'));

@@ -14,7 +14,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cyclicShiftFailures, removeDirs, type CyclicShift } from '../helpers/cyclic-shift.js';
+import { cyclicShiftFailures, type CyclicShift } from '../helpers/cyclic-shift.js';
+import { removeDirs } from '../helpers/replay-shipped.js';
 import { MODELS, shippedConfig } from '../helpers/daemon.js';
 
 /** Onsets: 9,000, 9,900, …: five of them, over one period at different phases. */
