@@ -229,7 +229,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     hub: NO_HUB,
   },
   shelly: {
-    doc: 'Shelly Gen2 RPC notifications `<device>/events/rpc` (NotifyStatus, NotifyFullStatus: on by default; other methods such as NotifyEvent are skipped) and status notifications `<device>/status/<component>` (sent only with "Generic status update over MQTT" on), both as the streams `<device>/<component>/<field>` (switch:0, em:0, temperature:0 …; once a device\'s notifications are read, its status topics are skipped, not read twice); skips sys, wifi, cloud, mqtt, ble, ws, eth; drops ids.',
+    doc: 'Shelly Gen2 RPC notifications `<device>/events/rpc` (NotifyStatus, NotifyFullStatus: on by default; other methods such as NotifyEvent are skipped) and status notifications `<device>/status/<component>` (sent only with "Generic status update over MQTT" on), both as the streams `<device>/<component>/<field>` (switch:0, em:0, temperature:0 …; once a device\'s notifications are read, its status topics are skipped, not read twice); skips sys, wifi, cloud, mqtt, ble, ws, eth and the battery (devicepower:<id>, the device\'s own health); reads a temperature once, as `tC` (°C), not again as its `tF`; drops ids.',
     rule: {
       ...BASE,
       name: 'shelly',
@@ -242,8 +242,12 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       // With both on, each change comes twice: once a device's notifications are read, its status/<component> is skipped.
       envelope: { path: 'params', parts: 'fields', time: 'params.ts', kind: { key: 'method', read: ['NotifyStatus', 'NotifyFullStatus'] }, supersedes: true },
       // The device's own components, not measurements; `sys` carries `"time":"18:05"`, not a date.
-      ignoreTopics: ['*/status/sys', '*/status/wifi', '*/status/cloud', '*/status/mqtt', '*/status/ble', '*/status/ws', '*/status/eth'],
-      exclude: ['sys*', 'wifi*', 'cloud*', 'mqtt*', 'ble*', 'ws*', 'eth*', 'sys/*', 'wifi/*', 'cloud/*', 'mqtt/*', 'ble/*', 'ws/*', 'eth/*', '*/id', '*/source', '*.minute_ts', '*.tF'],
+      // `devicepower:<id>` (shelly-api-docs.shelly.cloud, Gen2 "DevicePower": `{"id":0,"battery":{"V":4.2,"percent":78},
+      // "external":{"present":false}}`) is the battery's charge: the device's own health, as zigbee2mqtt's `battery`.
+      ignoreTopics: ['*/status/sys', '*/status/wifi', '*/status/cloud', '*/status/mqtt', '*/status/ble', '*/status/ws', '*/status/eth', '*/status/devicepower:*'],
+      // A temperature comes twice, `tC` and `tF` (Gen2 "Temperature" component `{"id":0,"tC":21.3,"tF":70.3}`, a
+      // switch's `"temperature":{"tC":41.2,"tF":106.2}`): the same reading in two units, read once, as `tC` (°C).
+      exclude: ['sys*', 'wifi*', 'cloud*', 'mqtt*', 'ble*', 'ws*', 'eth*', 'sys/*', 'wifi/*', 'cloud/*', 'mqtt/*', 'ble/*', 'ws/*', 'eth/*', 'devicepower:*', '*/id', '*/source', '*.minute_ts', '*.tF', '*/tF'],
       missing: HUB_MISSING,
     },
     sample: {

@@ -286,7 +286,7 @@ describe('presets', () => {
     const ht = 'shellyplusht-b8d61a8b17cc';
     const full = `{"src":"${ht}","dst":"${ht}/events","method":"NotifyFullStatus","params":{"ts":1764496829.62,"ble":{},"cloud":{"connected":false},"devicepower:0":{"id":0,"battery":{"V":5.43,"percent":100},"external":{"present":false}},"ht_ui":{},"humidity:0":{"id":0,"rh":42.2},"mqtt":{"connected":true},"sys":{"mac":"B8D61A8B17CC","restart_required":false,"time":"11:00","unixtime":1764496829,"uptime":3,"ram_size":235300,"ram_free":164244,"fs_size":458752,"fs_free":118784,"cfg_rev":10,"kvs_rev":0,"webhook_rev":0,"available_updates":{},"wakeup_period":600},"temperature:0":{"id":0,"tC":19.8,"tF":67.6},"wifi":{"sta_ip":"192.168.3.183","status":"got ip","ssid":"home","rssi":-58}}}`;
     const fullStreams = streamsOf(p, `${ht}/events/rpc`, full);
-    expect(fullStreams).toEqual([`${ht}/devicepower:0/battery.V`, `${ht}/devicepower:0/battery.percent`, `${ht}/humidity:0/rh`, `${ht}/temperature:0/tC`, `${ht}/temperature:0/tF`]);
+    expect(fullStreams).toEqual([`${ht}/humidity:0/rh`, `${ht}/temperature:0/tC`]);
     // … which status/<component> names alike (a device not heard on events/rpc).
     expect(streamsOf(parserFor({ presets: ['shelly'] }), `${ht}/status/humidity:0`, '{"id":0,"rh":42.4}', NOW + 1000)).toEqual([`${ht}/humidity:0/rh`]);
     // NotifyEvent (a button, a script's event) and a NotifyStatus of the device's own components only: skipped, counted hub_event.
@@ -305,6 +305,28 @@ describe('presets', () => {
     expect(skipped(`${dev}/status/sys`, '{"mac":"A8032AB1C2D3","time":"18:05","unixtime":1764496800,"uptime":1234}')).toBe('hub_topic');
     // Subscribed, and the embedded broker lets the device publish there (its hub topics).
     expect(ingestFilters(config({ presets: ['shelly'] }))).toEqual(['sensors/#', '+/status/+', '+/events/rpc']);
+  });
+
+  it('shelly: a temperature is read once, as tC, not again as its tF; the battery (devicepower) is the device\'s health, skipped (tryouts 13 #9, 14)', () => {
+    // shelly-api-docs.shelly.cloud, Gen2 "Temperature" (`Temperature.GetStatus`: id, tC, tF) and "DevicePower"
+    // (`DevicePower.GetStatus`: id, battery {V, percent}, external {present}); the Plus H&T's status topics and
+    // NotifyStatus (gist NelsonMinar, JHNUL/home-server-apps messages.md). tF is the same reading as tC in °F: as
+    // a stream of its own it would double every alert of that temperature.
+    const ht = 'shellyplusht-b8d61a8b17cc';
+    const p = parserFor({ presets: ['shelly'] });
+    expect(streamsOf(p, `${ht}/status/temperature:0`, '{"id":0,"tC":19.8,"tF":67.6}')).toEqual([`${ht}/temperature:0/tC`]);
+    // The Plus Add-on's probes are temperature:100 …: the same shape.
+    expect(streamsOf(p, `${ht}/status/temperature:100`, '{"id":100,"tC":22.5,"tF":72.5}')).toEqual([`${ht}/temperature:100/tC`]);
+    // A probe that reads nothing sends nulls: a missing reading, no stream, no rejection.
+    expect(streamsOf(p, `${ht}/status/temperature:0`, '{"id":0,"tC":null,"tF":null}', NOW + 1000)).toEqual([]);
+    // The battery's own topic is skipped, counted hub_topic (a reason), not read nor left uncounted.
+    const battery = p.parse(msg(`${ht}/status/devicepower:0`, '{"id":0,"battery":{"V":4.18,"percent":78},"external":{"present":false}}'));
+    expect(battery).toMatchObject({ kind: 'readings', readings: [], rejections: [], skipped: 'hub_topic' });
+    // On the default channel: the temperature once, no battery; a NotifyStatus of the battery alone is skipped hub_event.
+    const q = parserFor({ presets: ['shelly'] });
+    const notify = (params: string): string => `{"src":"${ht}","dst":"${ht}/events","method":"NotifyStatus","params":{"ts":1764496829.5,${params}}}`;
+    expect(streamsOf(q, `${ht}/events/rpc`, notify('"temperature:0":{"id":0,"tC":19.9,"tF":67.8},"devicepower:0":{"id":0,"battery":{"V":4.18,"percent":78}}'))).toEqual([`${ht}/temperature:0/tC`]);
+    expect(q.parse(msg(`${ht}/events/rpc`, notify('"devicepower:0":{"id":0,"battery":{"V":4.17,"percent":77}}')))).toMatchObject({ kind: 'readings', readings: [], rejections: [], skipped: 'hub_event' });
   });
 
   it('tasmota as a Zigbee bridge: each device of ZbReceived is its own sensor by Name (else its short address), without link, battery and settings fields; 20 devices fit (tryout 13 #9)', () => {
