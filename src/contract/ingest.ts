@@ -4,6 +4,13 @@
  * The config checks them (src/config/ingest-rules.ts), the parse stage compiles them (src/pipeline/route.ts).
  */
 
+/**
+ * Most levels a `{sensor#}` that is not the last level of a topic template takes: it is subscribed as one MQTT
+ * filter per depth (`{sensor#}/sensor/+/state` -> `+/sensor/+/state`, `+/+/sensor/+/state`; src/pipeline/topic.ts),
+ * and check-config compares templates so (src/config/overlaps.ts).
+ */
+export const MAX_INNER_LEVELS = 2;
+
 /** How a rule's time field is written; `auto` tells epoch s, ms, µs and ns apart by magnitude and reads strings as ISO 8601. */
 export type TimeUnit = 'auto' | 's' | 'ms' | 'us' | 'ns' | 'iso';
 export const TIME_UNITS: readonly TimeUnit[] = ['auto', 's', 'ms', 'us', 'ns', 'iso'];
