@@ -125,6 +125,21 @@ export const Z2M_SETTINGS = [
  */
 export const Z2T_NOT_MEASURED = ['Device', 'Name', 'IEEEAddr', 'Endpoint', 'LinkQuality', 'Battery*', 'LastSeen*', 'Reachable', 'Power', 'Dimmer', 'CT', 'Hue', 'Sat', 'X', 'Y'];
 
+/**
+ * The units zigbee2mqtt gives its common measurements, whatever the device (zigbee2mqtt.io, each device's
+ * "Exposes": "Temperature (numeric) … The unit of this value is °C", humidity %, pressure hPa, a plug's power W,
+ * voltage V, current A). A Tuya sensor's `temperature_unit` (`fahrenheit`) is its display's unit, not the
+ * reading's: its `temperature` is still °C.
+ */
+const Z2M_UNITS = [
+  { fields: ['temperature', 'local_temperature'], unit: '°C' },
+  { fields: ['humidity'], unit: '%' },
+  { fields: ['pressure'], unit: 'hPa' },
+  { fields: ['power'], unit: 'W' },
+  { fields: ['voltage'], unit: 'V' },
+  { fields: ['current'], unit: 'A' },
+];
+
 /** Home Assistant's words for "no state". */
 const HA_MISSING = ['unavailable', 'unknown', 'none', ''];
 
@@ -146,6 +161,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       // mains voltage (V) on a plug, which is a measurement and stays.
       excludeWith: [{ fields: ['voltage'], when: 'battery' }],
       missing: HUB_MISSING,
+      units: Z2M_UNITS,
     },
     sample: {
       topic: 'zigbee2mqtt/bedroom_sensor',
@@ -172,6 +188,12 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       // keyed by the short address (or the friendly name with SetOption83): each Zigbee device its own sensor.
       envelope: { path: 'ZbReceived', parts: 'sensors', nameKey: 'Name', exclude: Z2T_NOT_MEASURED },
       missing: HUB_MISSING,
+      // The units a SENSOR message states for its temperatures and pressures (`"TempUnit":"F"` with SetOption8 1,
+      // `"PressureUnit":"mmHg"` with SetOption24 1; tasmota.github.io "Commands"): the streams' unit, changes logged.
+      units: [
+        { fields: ['*Temperature*', '*DewPoint*'], key: 'TempUnit', names: { C: '°C', F: '°F' } },
+        { fields: ['*Pressure*'], key: 'PressureUnit' },
+      ],
     },
     sample: {
       topic: 'tele/garden/SENSOR',
@@ -249,6 +271,15 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       // switch's `"temperature":{"tC":41.2,"tF":106.2}`): the same reading in two units, read once, as `tC` (°C).
       exclude: ['sys*', 'wifi*', 'cloud*', 'mqtt*', 'ble*', 'ws*', 'eth*', 'sys/*', 'wifi/*', 'cloud/*', 'mqtt/*', 'ble/*', 'ws/*', 'eth/*', 'devicepower:*', '*/id', '*/source', '*.minute_ts', '*.tF', '*/tF'],
       missing: HUB_MISSING,
+      // The units the Gen2 API gives these fields (shelly-api-docs.shelly.cloud, "Switch", "Temperature", "Humidity").
+      units: [
+        { fields: ['*tC'], unit: '°C' },
+        { fields: ['*/rh'], unit: '%' },
+        { fields: ['*/apower'], unit: 'W' },
+        { fields: ['*/voltage'], unit: 'V' },
+        { fields: ['*/current'], unit: 'A' },
+        { fields: ['*/aenergy.total'], unit: 'Wh' },
+      ],
     },
     sample: {
       topic: 'shellyplus1pm-a8032ab1/status/switch:0',
@@ -275,6 +306,12 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       sensorFields: ['model', 'channel', 'id'],
       exclude: ['mic', 'mod', 'freq', 'freq1', 'freq2', 'rssi', 'snr', 'noise', 'battery_ok', 'subtype', 'protocol', 'sequence_num', 'button'],
       missing: HUB_MISSING,
+      // rtl_433 names a field by its unit (`temperature_C`, `temperature_F`); its humidity is %.
+      units: [
+        { fields: ['temperature_C'], unit: '°C' },
+        { fields: ['temperature_F'], unit: '°F' },
+        { fields: ['humidity'], unit: '%' },
+      ],
     },
     sample: {
       topic: 'rtl_433/pi/events',

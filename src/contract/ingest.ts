@@ -74,6 +74,28 @@ export interface MappingRuleSpec {
    * rejected `bad_json`. Absent = false.
    */
   readonly skipText?: boolean;
+  /**
+   * Presets only: the units the hub states for some fields, carried to the streams' unit (explain.units
+   * patterns still win; values are never converted). The first source whose fields match a field names its
+   * unit. Absent = none.
+   */
+  readonly units?: readonly UnitSource[];
+}
+
+/**
+ * Where a hub states a field's unit (MappingRuleSpec.units): fixed by the field's name (a Shelly's `tC` is °C,
+ * shelly-api-docs.shelly.cloud), or in the same message (Tasmota's `"TempUnit":"F"` for its temperatures,
+ * `"PressureUnit":"hPa"` for its pressures, tasmota.github.io "Commands": SetOption8, SetOption24).
+ */
+export interface UnitSource {
+  /** Field globs (over the field name the rule's globs see: `BME280.Temperature`, `temperature:0/tC`). */
+  readonly fields: readonly string[];
+  /** The unit of those fields, fixed; or else … */
+  readonly unit?: string;
+  /** … the top-level payload key whose text is their unit (`TempUnit`); a message without it states none. */
+  readonly key?: string;
+  /** The key's texts as units (`C` → `°C`); a text not listed is the unit as written (`hPa`). */
+  readonly names?: Readonly<Record<string, string>>;
 }
 
 /**
