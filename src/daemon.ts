@@ -174,6 +174,8 @@ export class Daemon {
   private registry: ModelRegistry | null = null;
   private learner: Learner | null = null;
   private detector: Detector | null = null;
+  /** The detector's parser: the units hubs state for their streams (statedUnit). */
+  private parser: MessageParser | null = null;
   /** Errors of one kind logged at most once per housekeeping interval, with how many were not. */
   private readonly quiet = new Map<string, { count: number; example: string }>();
   private board: SensorStatusBoard | null = null;
@@ -276,6 +278,7 @@ export class Daemon {
       persist: store,
       logger: this.log,
       recorded: (id) => store.getAnomaly(id)?.explanation ?? null,
+      stated: (stream) => this.parser?.statedUnit(stream) ?? null,
     });
 
     const loadModel = this.startModels();
@@ -482,8 +485,17 @@ export class Daemon {
             `device times lag arrival by about ${hours} hour${hours === 1 ? '' : 's'}, reading after reading: a time zone mix-up? Times without an offset are read in ingest.timezone (${zone}); set it to the device's zone (or make the device send UTC or an offset). Its readings are taken as stamped, so its sentences and plots are ${hours} h off (said once per device; counters.clockLags counts its streams)`,
           );
         },
+        onUnitChange: (sensor, from, to, first) => {
+          // Said at warn once per stream (a hub set to °F is one decision), later changes at debug.
+          const level = first ? 'warn' : 'debug';
+          this.log[level](
+            { sensor, from, to },
+            `the unit its hub states for ${sensor} changed from ${from} to ${to}: readings are not converted, so this is a level shift the model will see (it may alert, and learns the new level in time)${first ? '; later unit changes of this stream are logged at debug' : ''}`,
+          );
+        },
       }),
     );
+    this.parser = parser;
     return new Detector(detectorOptions(config), {
       parser,
       modelFor: (stream) => {

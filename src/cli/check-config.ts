@@ -1,11 +1,14 @@
 /**
  * `anomalyd check-config [--config PATH]`: validates the configuration exactly as the daemon would
  * load it (file, environment) and prints the effective config with secrets masked.
+ * Warnings (an insecure setting waived, topics two mapping rules both take: src/config/overlaps.ts) go to
+ * stderr as `warning: <setting>: …` lines and leave the exit status alone.
  * Exit 0 when valid, 2 when not (or on a usage error).
  */
 import { stringify } from 'yaml';
 import { loadConfig } from '../config/load.js';
 import { maskSecrets } from '../config/mask.js';
+import { overlappingTopics } from '../config/overlaps.js';
 import { waivedExposure } from '../config/schema.js';
 
 export interface CheckConfigIo {
@@ -22,7 +25,10 @@ Validates the configuration the daemon would use and prints it, secrets masked.
   -h, --help          show this help
 
 Environment overrides (ANOMALYD__SECTION__KEY and the short aliases) are applied as by the daemon.
-Exit status: 0 valid, 2 invalid or bad usage. See docs/CONFIG.md.
+Warnings go to stderr as "warning: <setting>: ..." lines: an insecure setting waived (insecure: true), and
+topics two mapping rules both take (presets, ingest.rules, the default rule), saying which rule reads them
+(the first in match order).
+Exit status: 0 valid (warnings or not), 2 invalid or bad usage. See docs/CONFIG.md.
 `;
 
 type Parsed = { readonly kind: 'help' } | { readonly kind: 'run'; readonly path: string | undefined } | { readonly kind: 'usage'; readonly message: string };
@@ -64,6 +70,7 @@ export function checkConfigCommand(argv: string[], io: CheckConfigIo): number {
     return 2;
   }
   for (const [setting, problem] of waivedExposure(result.config)) io.stderr(`warning: INSECURE (insecure: true): ${setting} ${problem}\n`);
+  for (const [setting, overlap] of overlappingTopics(result.config.ingest)) io.stderr(`warning: ${setting}: ${overlap}\n`);
   const source = result.file ?? 'built-in defaults';
   io.stdout(`# anomalyd effective configuration: ${source} + environment; secrets masked\n${stringify(maskSecrets(result.config))}`);
   return 0;

@@ -5,6 +5,7 @@
 import { dotted, leaves, type Fields, type LeafEntry, type Section } from './dsl.js';
 import { envNameOf } from './env.js';
 import { CURRENT_VERSION, crossRules, schema } from './schema.js';
+import { PRESET_NAMES } from './presets.js';
 
 /** One table cell: pipes would end the cell and <name> would vanish as an HTML tag. */
 function cell(text: string): string {
@@ -70,7 +71,14 @@ ones winning:
 Unknown keys, wrong types, values out of range and broken rules are all reported together, one
 \`path: message\` line each (\`env NAME: message\` for environment variables), and the daemon exits with
 status 2 before opening any resource. \`anomalyd check-config [--config PATH]\` does the same checks and
-prints the effective configuration with secrets masked.
+prints the effective configuration with secrets masked. It also warns (on stderr, \`warning: <setting>: …\`,
+exit status 0) of topics two mapping rules both take, presets, \`ingest.rules\` and the default rule alike:
+a message there is read by the first rule in match order only (\`ingest.rules\`, then the presets in the
+order ${PRESET_NAMES.join(', ')}, then the default
+rule), and the warning names it (\`preset ha_statestream never reads "homeassistant/sensor/{sensor}/state":
+preset homeassistant, tried first, takes every message there\`). Only a topic one rule takes whole is
+reported, not two templates that meet where one's wildcard level meets the other's fixed level (a device
+named \`events/rpc\` under \`zigbee2mqtt/\`).
 
 Relative paths (\`dataDir\`, \`model.dir\`, \`mqtt.ca\`, …) are relative to the working directory.
 The file format has a \`version\` (currently ${CURRENT_VERSION}); files written for an older version are

@@ -125,6 +125,21 @@ export const Z2M_SETTINGS = [
  */
 export const Z2T_NOT_MEASURED = ['Device', 'Name', 'IEEEAddr', 'Endpoint', 'LinkQuality', 'Battery*', 'LastSeen*', 'Reachable', 'Power', 'Dimmer', 'CT', 'Hue', 'Sat', 'X', 'Y'];
 
+/**
+ * The units zigbee2mqtt gives its common measurements, whatever the device (zigbee2mqtt.io, each device's
+ * "Exposes": "Temperature (numeric) … The unit of this value is °C", humidity %, pressure hPa, a plug's power W,
+ * voltage V, current A). A Tuya sensor's `temperature_unit` (`fahrenheit`) is its display's unit, not the
+ * reading's: its `temperature` is still °C.
+ */
+const Z2M_UNITS = [
+  { fields: ['temperature', 'local_temperature'], unit: '°C' },
+  { fields: ['humidity'], unit: '%' },
+  { fields: ['pressure'], unit: 'hPa' },
+  { fields: ['power'], unit: 'W' },
+  { fields: ['voltage'], unit: 'V' },
+  { fields: ['current'], unit: 'A' },
+];
+
 /** Home Assistant's words for "no state". */
 const HA_MISSING = ['unavailable', 'unknown', 'none', ''];
 
@@ -146,6 +161,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       // mains voltage (V) on a plug, which is a measurement and stays.
       excludeWith: [{ fields: ['voltage'], when: 'battery' }],
       missing: HUB_MISSING,
+      units: Z2M_UNITS,
     },
     sample: {
       topic: 'zigbee2mqtt/bedroom_sensor',
@@ -172,6 +188,12 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       // keyed by the short address (or the friendly name with SetOption83): each Zigbee device its own sensor.
       envelope: { path: 'ZbReceived', parts: 'sensors', nameKey: 'Name', exclude: Z2T_NOT_MEASURED },
       missing: HUB_MISSING,
+      // The units a SENSOR message states for its temperatures and pressures (`"TempUnit":"F"` with SetOption8 1,
+      // `"PressureUnit":"mmHg"` with SetOption24 1; tasmota.github.io "Commands"): the streams' unit, changes logged.
+      units: [
+        { fields: ['*Temperature*', '*DewPoint*'], key: 'TempUnit', names: { C: '°C', F: '°F' } },
+        { fields: ['*Pressure*'], key: 'PressureUnit' },
+      ],
     },
     sample: {
       topic: 'tele/garden/SENSOR',
@@ -229,7 +251,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     hub: NO_HUB,
   },
   shelly: {
-    doc: 'Shelly Gen2 RPC notifications `<device>/events/rpc` (NotifyStatus, NotifyFullStatus: on by default; other methods such as NotifyEvent are skipped) and status notifications `<device>/status/<component>` (sent only with "Generic status update over MQTT" on), both as the streams `<device>/<component>/<field>` (switch:0, em:0, temperature:0 …; once a device\'s notifications are read, its status topics are skipped, not read twice); skips sys, wifi, cloud, mqtt, ble, ws, eth; drops ids.',
+    doc: 'Shelly Gen2 RPC notifications `<device>/events/rpc` (NotifyStatus, NotifyFullStatus: on by default; other methods such as NotifyEvent are skipped) and status notifications `<device>/status/<component>` (sent only with "Generic status update over MQTT" on), both as the streams `<device>/<component>/<field>` (switch:0, em:0, temperature:0 …; once a device\'s notifications are read, its status topics are skipped, not read twice); skips sys, wifi, cloud, mqtt, ble, ws, eth and the battery (devicepower:<id>, the device\'s own health); reads a temperature once, as `tC` (°C), not again as its `tF`; drops ids.',
     rule: {
       ...BASE,
       name: 'shelly',
@@ -242,9 +264,22 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       // With both on, each change comes twice: once a device's notifications are read, its status/<component> is skipped.
       envelope: { path: 'params', parts: 'fields', time: 'params.ts', kind: { key: 'method', read: ['NotifyStatus', 'NotifyFullStatus'] }, supersedes: true },
       // The device's own components, not measurements; `sys` carries `"time":"18:05"`, not a date.
-      ignoreTopics: ['*/status/sys', '*/status/wifi', '*/status/cloud', '*/status/mqtt', '*/status/ble', '*/status/ws', '*/status/eth'],
-      exclude: ['sys*', 'wifi*', 'cloud*', 'mqtt*', 'ble*', 'ws*', 'eth*', 'sys/*', 'wifi/*', 'cloud/*', 'mqtt/*', 'ble/*', 'ws/*', 'eth/*', '*/id', '*/source', '*.minute_ts', '*.tF'],
+      // `devicepower:<id>` (shelly-api-docs.shelly.cloud, Gen2 "DevicePower": `{"id":0,"battery":{"V":4.2,"percent":78},
+      // "external":{"present":false}}`) is the battery's charge: the device's own health, as zigbee2mqtt's `battery`.
+      ignoreTopics: ['*/status/sys', '*/status/wifi', '*/status/cloud', '*/status/mqtt', '*/status/ble', '*/status/ws', '*/status/eth', '*/status/devicepower:*'],
+      // A temperature comes twice, `tC` and `tF` (Gen2 "Temperature" component `{"id":0,"tC":21.3,"tF":70.3}`, a
+      // switch's `"temperature":{"tC":41.2,"tF":106.2}`): the same reading in two units, read once, as `tC` (°C).
+      exclude: ['sys*', 'wifi*', 'cloud*', 'mqtt*', 'ble*', 'ws*', 'eth*', 'sys/*', 'wifi/*', 'cloud/*', 'mqtt/*', 'ble/*', 'ws/*', 'eth/*', 'devicepower:*', '*/id', '*/source', '*.minute_ts', '*.tF', '*/tF'],
       missing: HUB_MISSING,
+      // The units the Gen2 API gives these fields (shelly-api-docs.shelly.cloud, "Switch", "Temperature", "Humidity").
+      units: [
+        { fields: ['*tC'], unit: '°C' },
+        { fields: ['*/rh'], unit: '%' },
+        { fields: ['*/apower'], unit: 'W' },
+        { fields: ['*/voltage'], unit: 'V' },
+        { fields: ['*/current'], unit: 'A' },
+        { fields: ['*/aenergy.total'], unit: 'Wh' },
+      ],
     },
     sample: {
       topic: 'shellyplus1pm-a8032ab1/status/switch:0',
@@ -271,6 +306,12 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       sensorFields: ['model', 'channel', 'id'],
       exclude: ['mic', 'mod', 'freq', 'freq1', 'freq2', 'rssi', 'snr', 'noise', 'battery_ok', 'subtype', 'protocol', 'sequence_num', 'button'],
       missing: HUB_MISSING,
+      // rtl_433 names a field by its unit (`temperature_C`, `temperature_F`); its humidity is %.
+      units: [
+        { fields: ['temperature_C'], unit: '°C' },
+        { fields: ['temperature_F'], unit: '°F' },
+        { fields: ['humidity'], unit: '%' },
+      ],
     },
     sample: {
       topic: 'rtl_433/pi/events',

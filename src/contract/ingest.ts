@@ -4,6 +4,13 @@
  * The config checks them (src/config/ingest-rules.ts), the parse stage compiles them (src/pipeline/route.ts).
  */
 
+/**
+ * Most levels a `{sensor#}` that is not the last level of a topic template takes: it is subscribed as one MQTT
+ * filter per depth (`{sensor#}/sensor/+/state` -> `+/sensor/+/state`, `+/+/sensor/+/state`; src/pipeline/topic.ts),
+ * and check-config compares templates so (src/config/overlaps.ts).
+ */
+export const MAX_INNER_LEVELS = 2;
+
 /** How a rule's time field is written; `auto` tells epoch s, ms, µs and ns apart by magnitude and reads strings as ISO 8601. */
 export type TimeUnit = 'auto' | 's' | 'ms' | 'us' | 'ns' | 'iso';
 export const TIME_UNITS: readonly TimeUnit[] = ['auto', 's', 'ms', 'us', 'ns', 'iso'];
@@ -67,6 +74,28 @@ export interface MappingRuleSpec {
    * rejected `bad_json`. Absent = false.
    */
   readonly skipText?: boolean;
+  /**
+   * Presets only: the units the hub states for some fields, carried to the streams' unit (explain.units
+   * patterns still win; values are never converted). The first source whose fields match a field names its
+   * unit. Absent = none.
+   */
+  readonly units?: readonly UnitSource[];
+}
+
+/**
+ * Where a hub states a field's unit (MappingRuleSpec.units): fixed by the field's name (a Shelly's `tC` is °C,
+ * shelly-api-docs.shelly.cloud), or in the same message (Tasmota's `"TempUnit":"F"` for its temperatures,
+ * `"PressureUnit":"hPa"` for its pressures, tasmota.github.io "Commands": SetOption8, SetOption24).
+ */
+export interface UnitSource {
+  /** Field globs (over the field name the rule's globs see: `BME280.Temperature`, `temperature:0/tC`). */
+  readonly fields: readonly string[];
+  /** The unit of those fields, fixed; or else … */
+  readonly unit?: string;
+  /** … the top-level payload key whose text is their unit (`TempUnit`); a message without it states none. */
+  readonly key?: string;
+  /** The key's texts as units (`C` → `°C`); a text not listed is the unit as written (`hPa`). */
+  readonly names?: Readonly<Record<string, string>>;
 }
 
 /**

@@ -44,6 +44,11 @@ export interface SignalBookOptions {
    * restart): the one a later event of it starts from. Absent: none.
    */
   readonly recorded?: (anomalyId: string) => AlertExplanation | null;
+  /**
+   * The unit a stream's hub states in its messages (MessageParser.statedUnit: Tasmota's `TempUnit`), used when no
+   * `units` entry matches the stream. Absent: none.
+   */
+  readonly stated?: (stream: string) => string | null;
 }
 
 interface OpenEpisode {
@@ -136,8 +141,9 @@ export class SignalBook {
     this.series = new SeriesStore({ persist: opts.persist, ...(opts.now ? { now: opts.now } : {}) });
   }
 
+  /** The unit of `stream`: the first explain.units entry that matches it, else the one its hub states, else null. */
   unitOf(stream: string): string | null {
-    return unitOf(this.units, stream);
+    return unitOf(this.units, stream) ?? this.opts.stated?.(stream) ?? null;
   }
 
   record(r: ScoredReading): void {

@@ -84,6 +84,12 @@ export interface ParseOptions {
    * observes: the readings are taken as before.
    */
   readonly onClockLag?: OnClockLag;
+  /**
+   * A stream whose unit, as its hub states it (MappingRuleSpec.units: Tasmota's `TempUnit`), changed from one
+   * reading to the next (`°C` → `°F`: a level shift of the readings, which are never converted): called at each
+   * change, `first` true at the stream's first change. Whatever this does, the unit is kept (statedUnit).
+   */
+  readonly onUnitChange?: (stream: string, from: string, to: string, first: boolean) => void;
 }
 
 /** Every one-value reading shares this channel array, so a reading allocates none. */
@@ -127,6 +133,10 @@ export class MessageParser {
   private readonly envelopeDevices = new Set<string>();
   /** Devices already reported to onUnsetClock. */
   private readonly unsetClockReported = new Set<string>();
+  /** Per stream, the unit its hub last stated (MappingRuleSpec.units); at most maxSensors streams. */
+  private readonly units = new Map<string, string>();
+  /** Streams whose stated unit changed once already (onUnitChange's `first`). */
+  private readonly unitChanged = new Set<string>();
   private stage: Stage = 'route';
 
   constructor(private readonly opts: ParseOptions) {
@@ -172,6 +182,16 @@ export class MessageParser {
   forget(stream: string): void {
     this.admission.forget(stream);
     this.lag?.forget(stream);
+    this.units.delete(stream);
+    this.unitChanged.delete(stream);
+  }
+
+  /**
+   * The unit `stream`'s hub last stated in its messages (MappingRuleSpec.units: `°F` from Tasmota's
+   * `"TempUnit":"F"`, `°C` for a Shelly's `tC`), or null (none stated, or not since the daemon started).
+   */
+  statedUnit(stream: string): string | null {
+    return this.units.get(stream) ?? null;
   }
 
   /** Streams tracked. */
@@ -224,7 +244,7 @@ export class MessageParser {
       doc = json.doc;
       if (rule.envelope !== null && device !== null) {
         const env = decodeEnvelope(doc, rule.envelope.spec, rule.envelope.drops, ctx);
-        if (env !== null) return this.parseEnvelope(msg, device, rule, env);
+        if (env !== null) return this.parseEnvelope(msg, device, rule, env, doc);
         // The same readings again, from a device whose envelope is read already.
         if (rule.envelope.spec.supersedes === true && this.envelopeDevices.has(`${rule.name}\0${device}`)) return SKIPPED.hub_topic;
       }
@@ -261,6 +281,7 @@ export class MessageParser {
       const taken = this.admission.admit(c.stream, device, c.ts, msg.receivedAt, this.settled);
       this.collect(msg, device, c.stream, taken, c.ts, c.channels, c.values, c.index, readings, rejections);
     }
+    if (rule.unitOf !== null && readings.length > 0) this.noteUnits(rule.unitOf, doc, device, route.field, records, readings);
     if (readings.length === 0 && rejections.length === 1) return { kind: 'rejected', rejection: rejections[0] };
     return { kind: 'readings', readings, rejections: rejections.length === 0 ? NO_REJECTIONS : rejections };
   }
@@ -272,7 +293,7 @@ export class MessageParser {
    * (`sensors` parts: a Zigbee device behind a Tasmota bridge, `Room10/Temperature`). A message that yields no
    * reading and no rejection (only metadata, a kind that carries none) is skipped `hub_event`.
    */
-  private parseEnvelope(msg: RawMessage, topicDevice: string, rule: CompiledRule, env: EnvelopeDecoded): ParseResult {
+  private parseEnvelope(msg: RawMessage, topicDevice: string, rule: CompiledRule, env: EnvelopeDecoded, doc: unknown): ParseResult {
     if (!env.ok) return rejectedMessage(msg, topicDevice, env.problem.reason, env.problem.detail);
     if ('skip' in env) return SKIPPED.hub_event;
     if (env.unsetClock !== undefined) this.unsetClock(topicDevice, env.unsetClock);
@@ -294,14 +315,45 @@ export class MessageParser {
       const candidates = this.channelsMode ? this.channelCandidates(msg, device, field, rule, records, rejections) : this.streamCandidates(msg, device, field, rule, records, rejections);
       this.stage = 'admit';
       meant += candidates.length;
+      const from = readings.length;
       for (const c of candidates) {
         const taken = this.admission.admit(c.stream, device, c.ts, msg.receivedAt, this.settled);
         this.collect(msg, device, c.stream, taken, c.ts, c.channels, c.values, c.index, readings, rejections);
       }
+      if (rule.unitOf !== null && readings.length > from) this.noteUnits(rule.unitOf, doc, device, field, records, readings.slice(from));
     }
     if (meant === 0 && rejections.length === 0) return SKIPPED.hub_event;
     if (readings.length === 0 && rejections.length === 1) return { kind: 'rejected', rejection: rejections[0] };
     return { kind: 'readings', readings, rejections: rejections.length === 0 ? NO_REJECTIONS : rejections };
+  }
+
+  /**
+   * Keeps the unit the hub states for each stream that got a reading from `records` (of `device`, its `{field}`
+   * level `topicField`, the message's JSON document `doc`), and reports a change (ParseOptions.onUnitChange).
+   */
+  private noteUnits(unitOf: (field: string, doc: unknown) => string | null, doc: unknown, device: string, topicField: string | null, records: readonly DecodedRecord[], readings: readonly Reading[]): void {
+    let stated: Map<string, string> | null = null;
+    for (const rec of records) {
+      for (const f of rec.fields) {
+        const unit = unitOf(fieldName(topicField, f.path), doc);
+        if (unit !== null) (stated ??= new Map()).set(streamId(device, topicField, f.path), unit);
+      }
+    }
+    if (stated === null) return;
+    for (const r of readings) {
+      const unit = stated.get(r.sensor);
+      if (unit === undefined) continue;
+      const before = this.units.get(r.sensor);
+      if (before === unit) continue;
+      if (before === undefined) {
+        if (this.units.size < (this.opts.maxSensors ?? 10_000)) this.units.set(r.sensor, unit);
+        continue;
+      }
+      this.units.set(r.sensor, unit);
+      const first = !this.unitChanged.has(r.sensor);
+      if (first) this.unitChanged.add(r.sensor);
+      this.opts.onUnitChange?.(r.sensor, before, unit, first);
+    }
   }
 
   /** Reports a message stamped on arrival because its device clock was never set (ParseOptions.onUnsetClock). */

@@ -10,7 +10,7 @@
  * that would change an MQTT topic's shape (`/` inside a key, `+`, `#`, control characters) become `_`.
  */
 import { compileTopicTemplate, type TopicCapture } from './topic.js';
-import type { ChannelGroupSpec, EnvelopeSpec, MappingRuleSpec } from '../contract/ingest.js';
+import type { ChannelGroupSpec, EnvelopeSpec, MappingRuleSpec, UnitSource } from '../contract/ingest.js';
 import type { DecodeRule } from './decode/types.js';
 
 export type { ChannelGroupSpec, MappingRuleSpec } from '../contract/ingest.js';
@@ -44,6 +44,11 @@ export interface CompiledRule {
   readonly envelope: { readonly spec: EnvelopeSpec; readonly drops: (path: string) => boolean } | null;
   /** Whether a text payload is a text state, skipped (MappingRuleSpec.skipText). */
   readonly skipText: boolean;
+  /**
+   * The unit the hub states for a field (by name, see above) of the JSON document `doc` (MappingRuleSpec.units),
+   * or null; null (no function) for a rule without unit sources.
+   */
+  readonly unitOf: ((field: string, doc: unknown) => string | null) | null;
 }
 
 export interface Route {
@@ -77,7 +82,7 @@ export function compileRule(spec: MappingRuleSpec, zone: string): CompiledRule {
     decode: { timeKey: spec.time, timeUnit: spec.timeUnit, zone, decimal: spec.decimal, missing: new Set(spec.missing.map((m) => m.toLowerCase())) },
     retained: spec.retained,
     sensorFields: spec.sensorFields,
-    fast: spec.time === null && spec.timeUnit === 'auto' && spec.decimal === '.' && spec.missing.length === 0 && excludeWith.length === 0 && sensorRequired && takes('value'),
+    fast: spec.time === null && spec.timeUnit === 'auto' && spec.decimal === '.' && spec.missing.length === 0 && excludeWith.length === 0 && sensorRequired && takes('value') && spec.units === undefined,
     takes,
     droppedIn: (fields) => {
       if (excludeWith.length === 0) return null;
@@ -92,6 +97,25 @@ export function compileRule(spec: MappingRuleSpec, zone: string): CompiledRule {
     ignores: (topic) => ignore.length > 0 && ignore.some((r) => r.test(topic)),
     envelope: spec.envelope === undefined ? null : compileEnvelope(spec.envelope),
     skipText: spec.skipText === true,
+    unitOf: spec.units === undefined || spec.units.length === 0 ? null : compileUnits(spec.units),
+  };
+}
+
+/** CompiledRule.unitOf of a rule's unit sources. */
+function compileUnits(sources: readonly UnitSource[]): (field: string, doc: unknown) => string | null {
+  const compiled = sources.map((u) => ({ ...u, fields: u.fields.map(globToRegExp) }));
+  return (field, doc) => {
+    for (const u of compiled) {
+      if (!u.fields.some((r) => r.test(field))) continue;
+      if (u.unit !== undefined) return u.unit;
+      if (u.key === undefined || typeof doc !== 'object' || doc === null || Array.isArray(doc)) return null;
+      const text: unknown = Object.hasOwn(doc, u.key) ? (doc as Record<string, unknown>)[u.key] : undefined;
+      // A unit is a short word (`F`, `hPa`, `mmHg`); anything else is not one.
+      const word = typeof text === 'string' ? text.trim() : '';
+      if (word === '' || word.length > 16) return null;
+      return u.names !== undefined && Object.hasOwn(u.names, word) ? u.names[word] : word;
+    }
+    return null;
   };
 }
 

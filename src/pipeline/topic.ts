@@ -8,15 +8,13 @@
  *   the sensor (ESPHome's `<node>/sensor/<name>/state`), `+` matches any one level, `#` (last level only)
  *   matches the rest, including nothing; other levels match literally.
  */
+import { MAX_INNER_LEVELS } from '../contract/ingest.js';
 
 const SENSOR = '{sensor}';
 const FIELD = '{field}';
 const SENSOR_LEVELS = '{sensor#}';
-/**
- * Most levels a `{sensor#}` that is not the last level takes: it is subscribed as one MQTT filter per depth
- * (`{sensor#}/sensor/+/state` -> `+/sensor/+/state`, `+/+/sensor/+/state`).
- */
-export const MAX_INNER_LEVELS = 2;
+/** Most levels a `{sensor#}` that is not the last level takes (src/contract/ingest.ts). */
+export { MAX_INNER_LEVELS };
 /** Sensor ids end up in SQLite rows and alert topics: keep them to something sane. */
 const MAX_SENSOR_LENGTH = 128;
 

@@ -1,8 +1,10 @@
 // Tests src/cli/check-config.ts; kept under test/config/ because that is the config engineer's test area.
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { checkConfigCommand, CHECK_CONFIG_USAGE } from '../../src/cli/check-config.js';
 import { defaultConfig } from '../../src/config/schema.js';
+import { MAIN } from '../helpers/daemon.js';
 import { yamlFile } from './helpers.js';
 
 function run(argv: string[], env: NodeJS.ProcessEnv = {}): { code: number; out: string; err: string } {
@@ -45,6 +47,21 @@ describe('check-config', () => {
     const lines = err.trimEnd().split('\n');
     expect(lines).toHaveLength(4);
     for (const line of lines) expect(line).toMatch(/^(env [A-Z_]+|[\w.]+): \S/);
+  });
+
+  it('warns of topics two presets both take, naming which reads them, and still exits 0 (tryout 13 #9)', () => {
+    const path = yamlFile('ingest:\n  presets: [homeassistant, ha_statestream, esphome]\n');
+    const { code, out, err } = run(['--config', path]);
+    expect(code).toBe(0);
+    expect(out).toContain('# anomalyd effective configuration');
+    expect(err.trimEnd().split('\n')).toEqual([
+      'warning: ingest.presets: messages on "homeassistant/sensor/{sensor}/state" (preset homeassistant) match "{sensor#}/sensor/{field}/state" (preset esphome) too: preset homeassistant, tried first, reads them',
+      'warning: ingest.presets: preset ha_statestream never reads "homeassistant/sensor/{sensor}/state": preset homeassistant, tried first, takes every message there ("homeassistant/sensor/{sensor}/state")',
+    ]);
+    // The built command says the same (stderr, exit 0).
+    const cli = spawnSync(process.execPath, [MAIN, 'check-config', '--config', path], { encoding: 'utf8', env: { ...process.env, ANOMALYD_CONFIG: '' } });
+    expect(cli.status).toBe(0);
+    expect(cli.stderr).toBe(err);
   });
 
   it('--help prints usage and exits 0', () => {

@@ -286,7 +286,7 @@ describe('presets', () => {
     const ht = 'shellyplusht-b8d61a8b17cc';
     const full = `{"src":"${ht}","dst":"${ht}/events","method":"NotifyFullStatus","params":{"ts":1764496829.62,"ble":{},"cloud":{"connected":false},"devicepower:0":{"id":0,"battery":{"V":5.43,"percent":100},"external":{"present":false}},"ht_ui":{},"humidity:0":{"id":0,"rh":42.2},"mqtt":{"connected":true},"sys":{"mac":"B8D61A8B17CC","restart_required":false,"time":"11:00","unixtime":1764496829,"uptime":3,"ram_size":235300,"ram_free":164244,"fs_size":458752,"fs_free":118784,"cfg_rev":10,"kvs_rev":0,"webhook_rev":0,"available_updates":{},"wakeup_period":600},"temperature:0":{"id":0,"tC":19.8,"tF":67.6},"wifi":{"sta_ip":"192.168.3.183","status":"got ip","ssid":"home","rssi":-58}}}`;
     const fullStreams = streamsOf(p, `${ht}/events/rpc`, full);
-    expect(fullStreams).toEqual([`${ht}/devicepower:0/battery.V`, `${ht}/devicepower:0/battery.percent`, `${ht}/humidity:0/rh`, `${ht}/temperature:0/tC`, `${ht}/temperature:0/tF`]);
+    expect(fullStreams).toEqual([`${ht}/humidity:0/rh`, `${ht}/temperature:0/tC`]);
     // … which status/<component> names alike (a device not heard on events/rpc).
     expect(streamsOf(parserFor({ presets: ['shelly'] }), `${ht}/status/humidity:0`, '{"id":0,"rh":42.4}', NOW + 1000)).toEqual([`${ht}/humidity:0/rh`]);
     // NotifyEvent (a button, a script's event) and a NotifyStatus of the device's own components only: skipped, counted hub_event.
@@ -305,6 +305,75 @@ describe('presets', () => {
     expect(skipped(`${dev}/status/sys`, '{"mac":"A8032AB1C2D3","time":"18:05","unixtime":1764496800,"uptime":1234}')).toBe('hub_topic');
     // Subscribed, and the embedded broker lets the device publish there (its hub topics).
     expect(ingestFilters(config({ presets: ['shelly'] }))).toEqual(['sensors/#', '+/status/+', '+/events/rpc']);
+  });
+
+  it('shelly: a temperature is read once, as tC, not again as its tF; the battery (devicepower) is the device\'s health, skipped (tryouts 13 #9, 14)', () => {
+    // shelly-api-docs.shelly.cloud, Gen2 "Temperature" (`Temperature.GetStatus`: id, tC, tF) and "DevicePower"
+    // (`DevicePower.GetStatus`: id, battery {V, percent}, external {present}); the Plus H&T's status topics and
+    // NotifyStatus (gist NelsonMinar, JHNUL/home-server-apps messages.md). tF is the same reading as tC in °F: as
+    // a stream of its own it would double every alert of that temperature.
+    const ht = 'shellyplusht-b8d61a8b17cc';
+    const p = parserFor({ presets: ['shelly'] });
+    expect(streamsOf(p, `${ht}/status/temperature:0`, '{"id":0,"tC":19.8,"tF":67.6}')).toEqual([`${ht}/temperature:0/tC`]);
+    // The Plus Add-on's probes are temperature:100 …: the same shape.
+    expect(streamsOf(p, `${ht}/status/temperature:100`, '{"id":100,"tC":22.5,"tF":72.5}')).toEqual([`${ht}/temperature:100/tC`]);
+    // A probe that reads nothing sends nulls: a missing reading, no stream, no rejection.
+    expect(streamsOf(p, `${ht}/status/temperature:0`, '{"id":0,"tC":null,"tF":null}', NOW + 1000)).toEqual([]);
+    // The battery's own topic is skipped, counted hub_topic (a reason), not read nor left uncounted.
+    const battery = p.parse(msg(`${ht}/status/devicepower:0`, '{"id":0,"battery":{"V":4.18,"percent":78},"external":{"present":false}}'));
+    expect(battery).toMatchObject({ kind: 'readings', readings: [], rejections: [], skipped: 'hub_topic' });
+    // On the default channel: the temperature once, no battery; a NotifyStatus of the battery alone is skipped hub_event.
+    const q = parserFor({ presets: ['shelly'] });
+    const notify = (params: string): string => `{"src":"${ht}","dst":"${ht}/events","method":"NotifyStatus","params":{"ts":1764496829.5,${params}}}`;
+    expect(streamsOf(q, `${ht}/events/rpc`, notify('"temperature:0":{"id":0,"tC":19.9,"tF":67.8},"devicepower:0":{"id":0,"battery":{"V":4.18,"percent":78}}'))).toEqual([`${ht}/temperature:0/tC`]);
+    expect(q.parse(msg(`${ht}/events/rpc`, notify('"devicepower:0":{"id":0,"battery":{"V":4.17,"percent":77}}')))).toMatchObject({ kind: 'readings', readings: [], rejections: [], skipped: 'hub_event' });
+  });
+
+  it('units: a stream takes the unit its hub states (Tasmota TempUnit/PressureUnit in the message, Shelly tC, zigbee2mqtt, rtl_433), values unconverted; a change is reported once per stream as first', () => {
+    // tasmota.github.io "Commands": SetOption8 1 reports temperatures in °F (`"TempUnit":"F"`), SetOption24 1
+    // pressures in mmHg (`"PressureUnit":"mmHg"`).
+    const changes: Array<[string, string, string, boolean]> = [];
+    const p = new MessageParser(parseOptionsOf(config({ presets: ['tasmota', 'shelly', 'zigbee2mqtt', 'rtl_433'] }), { onUnitChange: (...c) => changes.push(c) }));
+    const sensor = (t: string, unit: string, at: number): string =>
+      `{"Time":"2026-11-30T10:00:${String(at).padStart(2, '0')}","BME280":{"Temperature":${t},"Humidity":65.9,"DewPoint":11.2,"Pressure":1016.5},"PressureUnit":"hPa","TempUnit":"${unit}"}`;
+    const r = readings(p.parse(msg('tele/garden/SENSOR', sensor('76.1', 'F', 0))));
+    expect(r.find((x) => x.sensor === 'garden/BME280.Temperature')?.values).toEqual([76.1]);
+    expect(p.statedUnit('garden/BME280.Temperature')).toBe('°F');
+    expect(p.statedUnit('garden/BME280.DewPoint')).toBe('°F');
+    expect(p.statedUnit('garden/BME280.Pressure')).toBe('hPa');
+    expect(p.statedUnit('garden/BME280.Humidity')).toBeNull();
+    expect(changes).toEqual([]);
+    // Set back to °C: the same stream, the value as sent, the change told (first), then again (not first).
+    expect(readings(p.parse(msg('tele/garden/SENSOR', sensor('24.6', 'C', 10)))).find((x) => x.sensor === 'garden/BME280.Temperature')?.values).toEqual([24.6]);
+    expect(p.statedUnit('garden/BME280.Temperature')).toBe('°C');
+    readings(p.parse(msg('tele/garden/SENSOR', sensor('76.3', 'F', 20))));
+    expect(changes).toEqual([
+      ['garden/BME280.Temperature', '°F', '°C', true],
+      ['garden/BME280.DewPoint', '°F', '°C', true],
+      ['garden/BME280.Temperature', '°C', '°F', false],
+      ['garden/BME280.DewPoint', '°C', '°F', false],
+    ]);
+    // A message without TempUnit states none: the unit kept is the last stated.
+    readings(p.parse(msg('tele/garden/SENSOR', '{"Time":"2026-11-30T10:00:25","BME280":{"Temperature":76.2}}')));
+    expect(p.statedUnit('garden/BME280.Temperature')).toBe('°F');
+    // Shelly: tC is °C by its name, on either channel; rh %.
+    readings(p.parse(msg('shellyplusht-b8d61a8b17cc/status/temperature:0', '{"id":0,"tC":19.8,"tF":67.6}')));
+    expect(p.statedUnit('shellyplusht-b8d61a8b17cc/temperature:0/tC')).toBe('°C');
+    readings(p.parse(msg('shellyplus1pm-a8032ab1/events/rpc', '{"method":"NotifyStatus","params":{"ts":1764496829.5,"switch:0":{"id":0,"apower":61.3,"temperature":{"tC":41.5,"tF":106.7}}}}')));
+    expect(p.statedUnit('shellyplus1pm-a8032ab1/switch:0/temperature.tC')).toBe('°C');
+    expect(p.statedUnit('shellyplus1pm-a8032ab1/switch:0/apower')).toBe('W');
+    // zigbee2mqtt reports °C whatever a Tuya sensor's display shows (temperature_unit is the display's).
+    readings(p.parse(msg('zigbee2mqtt/th', '{"temperature":21.3,"humidity":45,"temperature_unit":"fahrenheit","battery":90}')));
+    expect(p.statedUnit('th/temperature')).toBe('°C');
+    expect(p.statedUnit('th/humidity')).toBe('%');
+    readings(p.parse(msg('rtl_433/pi/events', '{"time":"2026-11-30 10:00:00","model":"Acurite-Tower","id":1234,"channel":"A","temperature_F":70.3,"humidity":45}')));
+    expect(p.statedUnit('Acurite-Tower-A-1234/temperature_F')).toBe('°F');
+    // A unit a message cannot state (a text longer than a unit, a number) is none; forgetting a stream forgets it.
+    const q = parserFor({ presets: ['tasmota'] });
+    readings(q.parse(msg('tele/x/SENSOR', '{"Time":"2026-11-30T10:00:00","DS18B20":{"Temperature":20.5},"TempUnit":7}')));
+    expect(q.statedUnit('x/DS18B20.Temperature')).toBeNull();
+    p.forget('garden/BME280.Temperature');
+    expect(p.statedUnit('garden/BME280.Temperature')).toBeNull();
   });
 
   it('tasmota as a Zigbee bridge: each device of ZbReceived is its own sensor by Name (else its short address), without link, battery and settings fields; 20 devices fit (tryout 13 #9)', () => {
