@@ -318,10 +318,17 @@ class Ring {
 
   point(i: number): SeriesPoint {
     const C = this.C;
-    const values = Array.from(this.vals.subarray(i * C, i * C + C));
-    const exp = Array.from(this.exp.subarray(i * C, i * C + C));
-    const spr = Array.from(this.spr.subarray(i * C, i * C + C));
-    const hasExp = exp.some(Number.isFinite);
+    // Indexed copies (Array.from of a subarray makes a view and walks an iterator: an explanation reads hundreds).
+    const values = new Array<number>(C);
+    const exp = new Array<number>(C);
+    const spr = new Array<number>(C);
+    let hasExp = false;
+    for (let c = 0; c < C; c++) {
+      values[c] = this.vals[i * C + c];
+      exp[c] = this.exp[i * C + c];
+      spr[c] = this.spr[i * C + c];
+      if (Number.isFinite(exp[c])) hasExp = true;
+    }
     return {
       ts: this.tsAt(i),
       values,

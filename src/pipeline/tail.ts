@@ -269,14 +269,18 @@ export class TailCalibrator {
     const tb = this.fitTb;
     // The mass above e's bin, summed from the top down as before: above tb by a walk from the top, below it
     // by going on from the mass above tb.
+    // The walks read the window directly (at() less its bounds test): every bin they add lies in it but those
+    // below its base, which are 0 and leave the sum as it is (a sum of non-negative weights from +0 is never -0).
     let aboveY = 0;
     if (b <= this.top) {
+      const bins = this.bins;
+      const base = this.base;
       if (b >= tb) {
-        for (let k = this.top; k > b; k--) aboveY += this.at(k);
+        for (let k = this.top, lo = Math.max(b + 1, base); k >= lo; k--) aboveY += bins[k - base];
       } else {
         aboveY = this.fitAbove;
         const stop = Math.max(b, this.bottom - 1);
-        for (let k = tb; k > stop; k--) aboveY += this.at(k);
+        for (let k = tb, lo = Math.max(stop + 1, base); k >= lo; k--) aboveY += bins[k - base];
       }
     }
     // Empirical: the mass at or above y (the bin holding y counted in proportion). Where the history has
