@@ -257,11 +257,21 @@ export class TailCalibrator {
         k = this.resumeTb;
         above = this.resumeAbove;
       }
-      for (; k > 0; k--) {
-        const v = this.at(k);
-        if (above + v >= target) break;
+      // The window read directly (every bin from the top down to its base is in it). Below the base every bin is 0:
+      // the walk there adds nothing, so it stops at its first bin if it stops there at all (above + 0 >= target),
+      // else it runs down to bin 0, as at() would have it.
+      const bins = this.bins;
+      const base = this.base;
+      let stopped = false;
+      for (const lo = Math.max(base, 1); k >= lo; k--) {
+        const v = bins[k - base];
+        if (above + v >= target) {
+          stopped = true;
+          break;
+        }
         above += v;
       }
+      if (!stopped && k > 0 && !(above + 0 >= target)) k = 0;
       this.fitTb = Math.max(k, 0);
       this.fitAbove = above;
       this.fitSigma = Number.NaN;
