@@ -846,9 +846,12 @@ export class Daemon {
    */
   private deafUntil(sensor: string): number | null {
     const since = this.mqtt?.listeningSince ?? null;
+    if (since === null) return null;
     const heard = this.board?.heardAt(sensor) ?? null;
+    // A sensor heard since the connection began (every reading but the first after it) needs no newest reading.
+    if (heard === null || !(heard < since)) return null;
     const newest = this.signals?.latest(sensor)?.ts ?? null;
-    if (since === null || heard === null || newest === null || !(heard < since)) return null;
+    if (newest === null) return null;
     return newest + (since - heard);
   }
 

@@ -135,11 +135,16 @@ export class SensorStatusBoard {
   }
 
   statusOf(sensor: string): SensorStatus {
+    return this.statusWith(sensor, this.source.modelOf(sensor), this.source.openAnomaly(sensor));
+  }
+
+  /** statusOf with the sensor's model id and open episode already asked of the source (refresh needs them too). */
+  private statusWith(sensor: string, model: string | null, anomalyId: string | null): SensorStatus {
     const interval = this.source.intervalOf(sensor) ?? 0;
     const arrived = this.lastArrival.get(sensor);
     if (this.opts.staleAfter > 0 && interval > 0 && arrived !== undefined && this.opts.now() - arrived > this.opts.staleAfter * interval) return 'stale';
-    if (this.source.modelOf(sensor) === null || this.source.learning(sensor)) return 'learning';
-    return this.source.openAnomaly(sensor) !== null ? 'anomalous' : 'ok';
+    if (model === null || this.source.learning(sensor)) return 'learning';
+    return anomalyId !== null ? 'anomalous' : 'ok';
   }
 
   /**
@@ -162,11 +167,11 @@ export class SensorStatusBoard {
    * wall clock when none is known).
    */
   refresh(sensor: string, ts?: number): void {
-    const status = this.statusOf(sensor);
     const model = this.source.modelOf(sensor);
     // An open episode is told whatever the status (a silence is `stale` while its `missing data` episode is open):
     // Home Assistant's problem sensor reads it (contract/ha-discovery.ts).
     const anomalyId = this.source.openAnomaly(sensor);
+    const status = this.statusWith(sensor, model, anomalyId);
     // Compared field by field: no key string built for every reading.
     const last = this.published.get(sensor);
     if (last !== undefined && last.status === status && last.model === (model ?? '') && last.anomaly === (anomalyId ?? '')) return;

@@ -1112,20 +1112,30 @@ function trim(s: string): string {
   return s.endsWith('.0') ? s.slice(0, -2) : s;
 }
 
+/**
+ * clockTime's formatter for a zone (undefined: the host's), made once per zone and kept: making one costs a good
+ * part of a millisecond, and each sentence asks for two. The host's zone is keyed by the TZ variable, which is how
+ * it changes while the process runs (Node resets ICU's default zone when TZ is set), so a formatter of the host's
+ * zone is never one of a zone it no longer has. Bounded: at most CLOCK_FORMATS zones (then it starts over).
+ */
+function clockFormat(timeZone: string | undefined): Intl.DateTimeFormat {
+  const key = timeZone !== undefined ? `zone ${timeZone}` : `host ${process.env.TZ ?? ''}`;
+  let fmt = CLOCK_FORMAT.get(key);
+  if (fmt === undefined) {
+    fmt = new Intl.DateTimeFormat('en-GB', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    if (CLOCK_FORMAT.size >= CLOCK_FORMATS) CLOCK_FORMAT.clear();
+    CLOCK_FORMAT.set(key, fmt);
+  }
+  return fmt;
+}
+
+const CLOCK_FORMATS = 64;
+const CLOCK_FORMAT = new Map<string, Intl.DateTimeFormat>();
+
 /** HH:MM in the zone; with the date (YYYY-MM-DD HH:MM) when `ts` is not on the same day as `reference`. */
 export function clockTime(ts: number, reference: number, timeZone?: string): string {
-  const parts = (t: number): Record<string, string> => {
-    const fmt = new Intl.DateTimeFormat('en-GB', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-    });
-    return Object.fromEntries(fmt.formatToParts(new Date(t)).map((p) => [p.type, p.value]));
-  };
+  const fmt = clockFormat(timeZone);
+  const parts = (t: number): Record<string, string> => Object.fromEntries(fmt.formatToParts(new Date(t)).map((p) => [p.type, p.value]));
   const a = parts(ts);
   const b = parts(reference);
   const hm = `${a.hour}:${a.minute}`;

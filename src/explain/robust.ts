@@ -7,9 +7,29 @@
 /** 1.4826 · MAD estimates the standard deviation of normally distributed data. */
 export const MAD_TO_SIGMA = 1.4826;
 
-/** Median of `xs` (NaN for an empty array). O(n log n): it sorts a copy. */
+/**
+ * Median of `xs` (NaN for an empty array). O(n log n): it sorts a copy, a Float64Array (the engine's numeric sort,
+ * no comparator called per pair: several times faster for the explanations' hundreds of values). Numbers that
+ * compare equal are the same number but for -0 and +0, so the sorted values, and the median, are those of a sort
+ * with the comparator (a, b) => a - b; an array holding -0, NaN (which that comparator leaves where it finds it)
+ * or anything but a number is sorted as before, with the comparator.
+ */
 export function median(xs: readonly number[]): number {
-  if (xs.length === 0) return NaN;
+  const n = xs.length;
+  if (n === 0) return NaN;
+  const s = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const x = xs[i];
+    if (typeof x !== 'number' || x !== x || (x === 0 && 1 / x < 0)) return medianByComparator(xs);
+    s[i] = x;
+  }
+  s.sort();
+  const mid = n >> 1;
+  return n % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** median's way for an array it cannot sort as a Float64Array: a sorted copy by (a, b) => a - b. */
+function medianByComparator(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
   return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;

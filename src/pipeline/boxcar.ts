@@ -102,6 +102,7 @@ export class Boxcar {
    */
   trimmedMean(c: number, k: number): number {
     if (this.held <= 2 * k) return this.mean(c);
+    if (k === 2) return this.trimmedMean2(c);
     // Module scratch (no allocation per call): only its first k slots are used.
     if (TOP.length < k) {
       TOP = new Float64Array(k);
@@ -136,6 +137,43 @@ export class Boxcar {
     let dropped = 0;
     for (let t = 0; t < k; t++) dropped += top[t] + bottom[t];
     return (this.ring[this.S + c] - dropped) / (this.held - 2 * k);
+  }
+
+  /**
+   * trimmedMean(c, 2) (the scorer's: SPREAD_TRIM), the same comparisons and the same sums in the same order, with
+   * the two largest and two smallest in locals rather than the scratch arrays (it runs several times a reading).
+   */
+  private trimmedMean2(c: number): number {
+    const C = this.C;
+    const n = this.n;
+    const held = this.held;
+    const ring = this.ring;
+    let t0 = -Infinity;
+    let t1 = -Infinity;
+    let b0 = Infinity;
+    let b1 = Infinity;
+    let i = ((this.pos - held + n) % n) * C + c;
+    const end = n * C;
+    for (let j = 0; j < held; j++) {
+      const v = ring[i];
+      i += C;
+      if (i >= end) i -= end;
+      // As trimmedMean's insertion: a value above t0 moves t0 down to t1 when it beats t1.
+      if (v > t0) {
+        const y = t0;
+        t0 = v;
+        if (y > t1) t1 = y;
+      } else if (v > t1) t1 = v;
+      if (v < b0) {
+        const y = b0;
+        b0 = v;
+        if (y < b1) b1 = y;
+      } else if (v < b1) b1 = v;
+    }
+    let dropped = 0;
+    dropped += t0 + b0;
+    dropped += t1 + b1;
+    return (ring[this.S + c] - dropped) / (held - 4);
   }
 
   /** The held values, oldest first, one array of C per push. */

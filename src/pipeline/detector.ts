@@ -25,7 +25,7 @@ import { Cadence, type CadenceOptions } from './cadence.js';
 import type { MessageParser } from './parse.js';
 import { StreamScorer, type ModelPriors, type OpenEpisodeProgress, type ScorerOptions, type ScoredStep, type SilenceJudgement } from './scorer.js';
 import type { StepModel } from '../contract/ports.js';
-import { StepEngine, type StepEngineOptions, type StepResult, type StepVerdict, type StreamModel } from './steps.js';
+import { StepEngine, type StepEngineOptions, type StepItem, type StepResult, type StepVerdict, type StreamModel } from './steps.js';
 
 export interface DetectorOptions {
   readonly cadence: CadenceOptions;
@@ -443,8 +443,11 @@ export class Detector {
     }
     const previousTs = cadence.latestTs;
     const place = cadence.place(reading.ts);
-    // The constructor from an array-like, not Float64Array.from (its iterator protocol): the same values.
-    const values = new Float64Array(reading.values);
+    // Copied by index into a fresh buffer (not Float64Array.from, whose iterator protocol costs more, nor the
+    // constructor from an array-like): the same values, each converted to a double as the constructor would.
+    const src = reading.values;
+    const values = new Float64Array(src.length);
+    for (let i = 0; i < src.length; i++) values[i] = src[i];
     const held = this.held.get(stream);
     if (place.filled > 0 && held !== undefined && held.length === values.length) {
       const step = place.intervalMs;
@@ -465,7 +468,12 @@ export class Detector {
         this.excused.delete(stream);
       } else if (reading.ts >= until) this.excused.delete(stream);
     }
-    this.engine.push(stream, reading.channels, { kind, ts: reading.ts, values, reset: place.reset, filled: place.filled, ...(missed > 0 && !place.duplicate ? { missed } : {}), origin });
+    // Two literals rather than a spread of a conditional object (one object per reading, not three).
+    const item: StepItem<Origin> =
+      missed > 0 && !place.duplicate
+        ? { kind, ts: reading.ts, values, reset: place.reset, filled: place.filled, missed, origin }
+        : { kind, ts: reading.ts, values, reset: place.reset, filled: place.filled, origin };
+    this.engine.push(stream, reading.channels, item);
     if (!place.duplicate) this.held.set(stream, values);
   }
 

@@ -1940,7 +1940,7 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, 
   const channels = perChannel === undefined ? zeros(C) : zeroed(perChannel.channels);
   const rowChannels = !predictive ? channels : perChannel === undefined ? zeros(C) : zeroed(perChannel.rowChannels);
   const pred = PREDICTIVE;
-  each.fill(0);
+  for (let i = 0; i < each.length; i++) each[i] = 0;
   let max = 0;
   let rowMax = 0;
   let n = 0;

@@ -148,6 +148,12 @@ export function fitsFloat32(v: number): boolean {
   return f === v || Number(f.toPrecision(7)) === v;
 }
 
+/** Whether every value fits a float32 (fitsFloat32): what a narrow ring or bucket asks of each reading, once. */
+function allFitFloat32(values: readonly number[]): boolean {
+  for (let i = 0; i < values.length; i++) if (!fitsFloat32(values[i])) return false;
+  return true;
+}
+
 type Floats = Float32Array | Float64Array;
 const floats = (wide: boolean, n: number): Floats => (wide ? new Float64Array(n) : new Float32Array(n));
 
@@ -195,8 +201,9 @@ class Ring {
     this.status = new Uint8Array(this.capacity);
   }
 
-  push(r: ScoredReading | SeriesPoint): void {
-    if (!this.wide && !r.values.every(fitsFloat32)) this.widen();
+  /** `fits`: allFitFloat32(r.values) when the caller knows it (else found here, while the ring is narrow). */
+  push(r: ScoredReading | SeriesPoint, fits?: boolean): void {
+    if (!this.wide && !(fits ?? allFitFloat32(r.values))) this.widen();
     if (this.size === this.capacity && this.capacity < this.max) this.grow();
     const i = this.next;
     this.setTs(i, r.ts);
@@ -311,10 +318,17 @@ class Ring {
 
   point(i: number): SeriesPoint {
     const C = this.C;
-    const values = Array.from(this.vals.subarray(i * C, i * C + C));
-    const exp = Array.from(this.exp.subarray(i * C, i * C + C));
-    const spr = Array.from(this.spr.subarray(i * C, i * C + C));
-    const hasExp = exp.some(Number.isFinite);
+    // Indexed copies (Array.from of a subarray makes a view and walks an iterator: an explanation reads hundreds).
+    const values = new Array<number>(C);
+    const exp = new Array<number>(C);
+    const spr = new Array<number>(C);
+    let hasExp = false;
+    for (let c = 0; c < C; c++) {
+      values[c] = this.vals[i * C + c];
+      exp[c] = this.exp[i * C + c];
+      spr[c] = this.spr[i * C + c];
+      if (Number.isFinite(exp[c])) hasExp = true;
+    }
     return {
       ts: this.tsAt(i),
       values,
@@ -358,13 +372,14 @@ class Bucket {
     this.acc.fill(-Infinity, MAX * C, (MAX + 1) * C);
   }
 
-  add(r: ScoredReading): void {
+  /** `fits`: allFitFloat32(r.values) (SeriesStore.record finds it once for the ring and both tiers). */
+  add(r: ScoredReading, fits: boolean): void {
     this.n++;
     const C = this.C;
     const a = this.acc;
+    if (!fits) this.wide = true;
     for (let c = 0; c < C; c++) {
       const v = r.values[c];
-      if (!this.wide && !fitsFloat32(v)) this.wide = true;
       a[SUM * C + c] += v;
       if (v < a[MIN * C + c]) a[MIN * C + c] = v;
       if (v > a[MAX * C + c]) a[MAX * C + c] = v;
@@ -466,7 +481,10 @@ export class SeriesStore {
       this.streams.set(r.stream, s);
     }
     if (s.latest !== null && r.ts <= s.latest.ts) return false;
-    s.ring.push(r);
+    // Whether the reading fits a float32 is asked once, and only while the ring or a bucket is narrow.
+    let fits: boolean | undefined;
+    if (!s.ring.wide) fits = allFitFloat32(r.values);
+    s.ring.push(r, fits);
     s.latest = r;
     for (const tier of TIERS) {
       const start = Math.floor(r.ts / TIER_WIDTH_MS[tier]) * TIER_WIDTH_MS[tier];
@@ -476,7 +494,8 @@ export class SeriesStore {
         b = null;
       }
       if (b === null) b = s.open[tier] = new Bucket(start, s.channels.length);
-      b.add(r);
+      if (!b.wide) fits ??= allFitFloat32(r.values);
+      b.add(r, fits ?? true);
     }
     return true;
   }

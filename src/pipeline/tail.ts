@@ -257,11 +257,21 @@ export class TailCalibrator {
         k = this.resumeTb;
         above = this.resumeAbove;
       }
-      for (; k > 0; k--) {
-        const v = this.at(k);
-        if (above + v >= target) break;
+      // The window read directly (every bin from the top down to its base is in it). Below the base every bin is 0:
+      // the walk there adds nothing, so it stops at its first bin if it stops there at all (above + 0 >= target),
+      // else it runs down to bin 0, as at() would have it.
+      const bins = this.bins;
+      const base = this.base;
+      let stopped = false;
+      for (const lo = Math.max(base, 1); k >= lo; k--) {
+        const v = bins[k - base];
+        if (above + v >= target) {
+          stopped = true;
+          break;
+        }
         above += v;
       }
+      if (!stopped && k > 0 && !(above + 0 >= target)) k = 0;
       this.fitTb = Math.max(k, 0);
       this.fitAbove = above;
       this.fitSigma = Number.NaN;
@@ -269,14 +279,18 @@ export class TailCalibrator {
     const tb = this.fitTb;
     // The mass above e's bin, summed from the top down as before: above tb by a walk from the top, below it
     // by going on from the mass above tb.
+    // The walks read the window directly (at() less its bounds test): every bin they add lies in it but those
+    // below its base, which are 0 and leave the sum as it is (a sum of non-negative weights from +0 is never -0).
     let aboveY = 0;
     if (b <= this.top) {
+      const bins = this.bins;
+      const base = this.base;
       if (b >= tb) {
-        for (let k = this.top; k > b; k--) aboveY += this.at(k);
+        for (let k = this.top, lo = Math.max(b + 1, base); k >= lo; k--) aboveY += bins[k - base];
       } else {
         aboveY = this.fitAbove;
         const stop = Math.max(b, this.bottom - 1);
-        for (let k = tb; k > stop; k--) aboveY += this.at(k);
+        for (let k = tb, lo = Math.max(stop + 1, base); k >= lo; k--) aboveY += bins[k - base];
       }
     }
     // Empirical: the mass at or above y (the bin holding y counted in proportion). Where the history has

@@ -493,6 +493,23 @@ describe('formatting', () => {
     expect(clockTime(Date.UTC(2026, 0, 12, 10, 42), Date.UTC(2026, 0, 12, 11, 0), 'Europe/Berlin')).toBe('11:42');
     expect(clockTime(Date.UTC(2026, 0, 11, 23, 5), Date.UTC(2026, 0, 12, 1, 0), 'UTC')).toBe('2026-01-11 23:05');
   });
+
+  it('tells clock times in the host zone as it is at each call (its formatter is kept per zone, the host zone keyed by TZ)', () => {
+    const saved = process.env.TZ;
+    const t = Date.UTC(2026, 0, 12, 10, 42);
+    try {
+      process.env.TZ = 'UTC';
+      expect(clockTime(t, t)).toBe('10:42');
+      process.env.TZ = 'Asia/Kolkata';
+      expect(clockTime(t, t)).toBe('16:12');
+      process.env.TZ = 'UTC';
+      expect(clockTime(t, t)).toBe('10:42');
+      expect(clockTime(t, t, 'Europe/Berlin')).toBe('11:42');
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
+  });
 });
 
 // ---- field cases (../shared/cases/README.md, "Signals" and "Time and sampling") ----

@@ -55,6 +55,29 @@ describe('Boxcar', () => {
     expect(b.trimmedMean(0, 0)).toBeCloseTo(b.mean(0), 12);
   });
 
+  it('trimmed mean with k = 2 (its own loop) is, bit for bit, the sums of the values its sort leaves out, ties and a wrapped ring included', () => {
+    // The reference: the held values (toJSON, oldest first) sorted, the two largest and two smallest dropped from
+    // the running sum in the order the generic loop drops them (largest + smallest, then the second of each).
+    let seed = 7;
+    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
+    for (const n of [5, 6, 9, 31]) {
+      const b = new Boxcar(2, n);
+      for (let i = 0; i < 3 * n + 2; i++) {
+        // Ties (a value on a coarse grid) and spread values, either sign.
+        b.push([Math.round(rnd() * 4) - 2, (rnd() - 0.5) * 1e3]);
+        if (b.count <= 4) continue;
+        const { values, sums } = b.toJSON();
+        for (let c = 0; c < 2; c++) {
+          const sorted = values.map((v) => v[c]).sort((x, y) => x - y);
+          let dropped = 0;
+          dropped += sorted[sorted.length - 1] + sorted[0];
+          dropped += sorted[sorted.length - 2] + sorted[1];
+          expect(Object.is(b.trimmedMean(c, 2), (sums[c] - dropped) / (values.length - 4))).toBe(true);
+        }
+      }
+    }
+  });
+
   it('round-trips its values (checkpoints), oldest first, keeping the newest n', () => {
     const b = new Boxcar(2, 3);
     for (let i = 1; i <= 5; i++) b.push([i, -i]);
