@@ -31,6 +31,7 @@
  * located on the mean squared difference (the variogram, Matheron 1962), which the ends of a few periods held do not
  * skew. Multi-resolution by temporal aggregation: Kourentzes, Petropoulos and Trapero, IJF 2014.
  */
+import { lagProducts } from './autocorrelation.js';
 
 /** Longest period (readings) looked for; the ring holds twice as many readings. */
 export const MAX_PERIOD = 1024;
@@ -55,6 +56,13 @@ const PROFILE_PERIODS = 8;
 export const COARSE = 16;
 /** Coarser levels below the finest: periods up to MAX_PERIOD · COARSE^LEVELS readings (262,144). */
 const LEVELS = 2;
+
+/**
+ * Scratch of estimate() (shared: estimates run synchronously, one at a time, and none calls another): the held values
+ * less their mean, and the lag products of the autocorrelation.
+ */
+const scratchD = new Float64Array(RING);
+const scratchS = new Float64Array(MAX_PERIOD + 1);
 
 export interface CycleState {
   readonly ring: number[];
@@ -361,7 +369,7 @@ export class CycleProfile {
     const n = this.held;
     const maxLag = Math.min(MAX_PERIOD, Math.floor(n / 2));
     if (maxLag < MIN_PERIOD) return 0;
-    const d = new Float64Array(n);
+    const d = scratchD;
     let m = 0;
     for (let i = 0; i < n; i++) m += d[i] = this.at(i);
     m /= n;
@@ -371,13 +379,14 @@ export class CycleProfile {
       ss += d[i] * d[i];
     }
     if (!(ss > 0)) return 0;
+    // The lag products of every lag at once, by the FFT (Wiener–Khinchin, src/pipeline/autocorrelation.ts): the same
+    // sums as Σ d[i] d[i + k] up to rounding, in O(n log n) instead of O(n · maxLag).
+    lagProducts(d, n, maxLag, scratchS);
     let crossed = false;
     let best = 0;
     let bestR = -Infinity;
     for (let k = 1; k <= maxLag; k++) {
-      let s = 0;
-      for (let i = 0; i + k < n; i++) s += d[i] * d[i + k];
-      const r = s / ss;
+      const r = scratchS[k] / ss;
       if (!crossed) {
         if (r <= 0) crossed = true;
         continue;
