@@ -15,8 +15,11 @@
  * real series is real and even, so its inverse transform is its forward one over N, made by the same real transform.
  * Its results differ from the direct sums by rounding: about 1e-16 · log2 N · Σ d² at every lag.
  *
- * Scratch: one set of buffers and twiddle tables for the largest N asked yet (4,096 points in the cycle finder: 80 kB in
- * all), shared by every call (the finder runs synchronously, one estimate at a time), so an estimate allocates nothing.
+ * Scratch: one set of buffers and twiddle tables for the largest N asked yet (4,096 points in the cycle finder: 104 kB
+ * per process or worker thread, not per channel), shared by every call (the finder runs synchronously, one estimate at a
+ * time, and none calls another), so an estimate allocates nothing once the largest size was made. A smaller N uses the
+ * larger tables at a stride: the same angles bit for bit (N and the size are powers of two), so a result does not
+ * depend on which transforms were made before.
  */
 
 /** The largest transform made so far: its length N, and e^{−2πik/N} as cos and sin for k = 0 … N / 2. */
