@@ -4,9 +4,11 @@
  * with lags to 1,024).
  *
  * Wiener–Khinchin: the autocorrelation of a series is the inverse Fourier transform of its power spectrum |X|² (Wiener,
- * "Generalized harmonic analysis", Acta Math. 1930; Khinchin 1934). On a finite series the transform's is circular, so the
- * series is zero-padded to N ≥ n + maxLag values (a power of two): lag k then wraps onto lag N − k ≥ n, whose products are
- * all zero, so S(k) is the linear (non-circular) sum exactly, up to rounding. Cost O(N log N) instead of the direct
+ * "Generalized harmonic analysis", Acta Math. 1930; Khinchin 1934). On a finite series the transform's correlation is circular,
+ * so the series is zero-padded to N ≥ n + maxLag values (a power of two): lag k then wraps onto lag N − k ≥ n, whose
+ * products are all zero, so S(k) is the linear (non-circular) sum exactly, up to rounding (the usual N ≥ 2n is enough
+ * for every lag; n + maxLag is what lags to maxLag need: the same 4,096 on the finder's full ring of 2,048, and 2,048
+ * instead of 4,096 on its ring of 1,094). Cost O(N log N) instead of the direct
  * O(n · maxLag): at n = 2,048 and maxLag = 1,024, two complex transforms of 2,048 points against 1.57 million products.
  *
  * The transform is a radix-2 Cooley–Tukey FFT (iterative, bit-reversed order) of N / 2 complex points holding the real
