@@ -6,7 +6,9 @@
  *
  * Period. Every ESTIMATE_EVERY readings, the autocorrelation function r(k) of the last (up to) RING readings is
  * computed (the biased estimator: divided by the whole sum of squares, so r(2P) < r(P) for a clean cycle) for
- * lags up to half of them; the period is the lag of its highest value after its first zero crossing (Wang,
+ * lags up to half of them, all at once by the FFT (Wiener–Khinchin: src/pipeline/autocorrelation.ts; the same sums
+ * as the direct ones up to rounding, and two values of r within R_ROUNDING are equal, so no choice below hangs on
+ * the rounding); the period is the lag of its highest value after its first zero crossing (Wang,
  * Smith and Hyndman, "Characteristic-based clustering for time series data", DMKD 2006), accepted when that
  * value is at least ACCEPT_R: there the seasonal naive forecast x[t - P] starts to beat the mean (its residual
  * variance 2 (1 - r) sigma^2 < sigma^2). A trend, a random walk that does not come back, white noise: no
@@ -31,6 +33,7 @@
  * located on the mean squared difference (the variogram, Matheron 1962), which the ends of a few periods held do not
  * skew. Multi-resolution by temporal aggregation: Kourentzes, Petropoulos and Trapero, IJF 2014.
  */
+import { lagProducts } from './autocorrelation.js';
 
 /** Longest period (readings) looked for; the ring holds twice as many readings. */
 export const MAX_PERIOD = 1024;
@@ -41,6 +44,15 @@ const RING_GROWTH = 1.5;
 const MIN_PERIOD = 8;
 /** Autocorrelation at the period needed to accept it. */
 const ACCEPT_R = 0.5;
+/**
+ * Two autocorrelations this close are equal. The autocorrelation is a sum of up to 2,048 products (by the FFT: rounding
+ * of about 1e-15 of the sum of squares at 2,048 values; directly, as before, about the same, rounded otherwise), so
+ * where two lags are equal in exact arithmetic, or r equals ACCEPT_R or 0 (a noise-free cycle held exactly twice has
+ * r(P) = 0.5 exactly), the rounding alone chose: this settles those cases the same way whatever the arithmetic (a
+ * tie goes to the shorter lag, ACCEPT_R accepts, 0 is a crossing). Far below any difference that means something:
+ * neighbouring lags around the peak of a cycle of up to 1,024 readings differ by 1e-6 or more.
+ */
+const R_ROUNDING = 1e-12;
 /** Readings between two estimates of the period. */
 const ESTIMATE_EVERY = 512;
 /**
@@ -55,6 +67,13 @@ const PROFILE_PERIODS = 8;
 export const COARSE = 16;
 /** Coarser levels below the finest: periods up to MAX_PERIOD · COARSE^LEVELS readings (262,144). */
 const LEVELS = 2;
+
+/**
+ * Scratch of estimate() (shared: estimates run synchronously, one at a time, and none calls another): the held values
+ * less their mean, and the lag products of the autocorrelation.
+ */
+const scratchD = new Float64Array(RING);
+const scratchS = new Float64Array(MAX_PERIOD + 1);
 
 export interface CycleState {
   readonly ring: number[];
@@ -262,9 +281,10 @@ export class CycleProfile {
   /**
    * Held values between two estimates at this level: ESTIMATE_EVERY at the finest (512 readings), a quarter of
    * ESTIMATE_EVERY at a coarser one (128 block means: 2,048 readings at the first coarse level). An estimate costs
-   * about RING · MAX_PERIOD / 2 products at any level; a coarse level's periods are at least MIN_PERIOD · COARSE
-   * readings long, so estimating it as often as the finest (every 32 block means) doubled the finder's cost on
-   * every stream without a short cycle for no earlier period.
+   * the same at any level (two FFTs of 4,096 points on a full ring; directly, as first built, RING · MAX_PERIOD
+   * · 3 / 4 products); a coarse level's periods are at least MIN_PERIOD · COARSE readings long, so estimating it
+   * as often as the finest (every 32 block means) doubled the finder's cost on every stream without a short cycle
+   * for no earlier period.
    */
   private get estimateEvery(): number {
     return this.level === 0 ? ESTIMATE_EVERY : ESTIMATE_EVERY / 4;
@@ -361,7 +381,7 @@ export class CycleProfile {
     const n = this.held;
     const maxLag = Math.min(MAX_PERIOD, Math.floor(n / 2));
     if (maxLag < MIN_PERIOD) return 0;
-    const d = new Float64Array(n);
+    const d = scratchD;
     let m = 0;
     for (let i = 0; i < n; i++) m += d[i] = this.at(i);
     m /= n;
@@ -371,23 +391,24 @@ export class CycleProfile {
       ss += d[i] * d[i];
     }
     if (!(ss > 0)) return 0;
+    // The lag products of every lag at once, by the FFT (Wiener–Khinchin, src/pipeline/autocorrelation.ts): the same
+    // sums as Σ d[i] d[i + k] up to rounding, in O(n log n) instead of O(n · maxLag).
+    lagProducts(d, n, maxLag, scratchS);
     let crossed = false;
     let best = 0;
     let bestR = -Infinity;
     for (let k = 1; k <= maxLag; k++) {
-      let s = 0;
-      for (let i = 0; i + k < n; i++) s += d[i] * d[i + k];
-      const r = s / ss;
+      const r = scratchS[k] / ss;
       if (!crossed) {
-        if (r <= 0) crossed = true;
+        if (r <= R_ROUNDING) crossed = true;
         continue;
       }
-      if (r > bestR) {
+      if (r > bestR + R_ROUNDING) {
         bestR = r;
         best = k;
       }
     }
-    if (!(crossed && best >= MIN_PERIOD && bestR >= ACCEPT_R)) return 0;
+    if (!(crossed && best >= MIN_PERIOD && bestR >= ACCEPT_R - R_ROUNDING)) return 0;
     // The biased estimator chose between a period and its multiples; it also tilts the peak towards shorter lags
     // (by (n - k) / n), and a period is rarely a whole number of readings. So the peak is located on the unbiased
     // estimate (each lag's sum over its own n - k products) around it, to a fraction of a reading by a parabola
@@ -458,7 +479,7 @@ export class CycleProfile {
     // A cycle the profile can stand for keeps its phase: its autocorrelation is still ACCEPT_R at that multiple. A
     // duty cycle whose phases vary in length (a thermostat's) decorrelates from one period to the next as the
     // jitter adds up: against a profile of fixed phase, its residual would be timing, not level.
-    if ((unbiased(km) * n) / ss < ACCEPT_R) return 0;
+    if ((unbiased(km) * n) / ss < ACCEPT_R - R_ROUNDING) return 0;
     const refined = peak(km, rmax) / mult;
     return Math.abs(refined - first) <= 1 ? refined : first;
   }

@@ -125,3 +125,25 @@ describe('CycleProfile: a cycle longer than MAX_PERIOD readings, found on block 
     expect(() => CycleProfile.fromJSON({ ...state, blockN: COARSE })).toThrow(/blockN/);
   });
 });
+
+describe('CycleProfile: a choice the rounding alone would make', () => {
+  // A noise-free cycle held exactly twice: its biased autocorrelation at the period is (n − P) / n = 0.5 = ACCEPT_R in
+  // exact arithmetic, so whether it was accepted hung on the last bits of a sum of products, which the direct sums and
+  // the FFT round differently (of the cases below, the direct sums refused six sines and the square of 100, the FFT's
+  // four sines and five squares: 0.49999999999999994 or 0.5000000000000002 for 0.5). Equal within rounding is equal:
+  // accepted, either way.
+  for (const kind of ['sine', 'square'] as const) {
+    for (const P of [64, 100, 256, 300, 512, 1000, 1024]) {
+      it(`a noise-free ${kind} of ${P} readings held exactly twice is accepted at the end of a learning period`, () => {
+        const p = new CycleProfile();
+        for (let i = 0; i < 2 * P; i++) {
+          const x = kind === 'sine' ? 5 * Math.sin((2 * Math.PI * i) / P) : i % P < 0.3 * P ? 8 : 0;
+          // Frozen: no scheduled estimate; the held readings' estimate is warmStart's.
+          p.advance(x, 0, true);
+        }
+        expect(p.warmStart()).not.toBeNull();
+        expect(Math.abs(p.period - P)).toBeLessThanOrEqual(1);
+      });
+    }
+  }
+});
