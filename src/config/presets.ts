@@ -146,6 +146,8 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       // mains voltage (V) on a plug, which is a measurement and stays.
       excludeWith: [{ fields: ['voltage'], when: 'battery' }],
       missing: HUB_MISSING,
+      // A button's `{"action":"single"}`, a group's `{"state":"ON"}`: no measurement, skipped `hub_event`.
+      skipEvents: true,
     },
     sample: {
       topic: 'zigbee2mqtt/bedroom_sensor',

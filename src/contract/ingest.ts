@@ -67,6 +67,12 @@ export interface MappingRuleSpec {
    * rejected `bad_json`. Absent = false.
    */
   readonly skipText?: boolean;
+  /**
+   * Presets only: a JSON object with no number in it at all (a zigbee2mqtt button's `{"action":"single"}`, a
+   * group's `{"state":"ON"}`) is a hub message without a measurement: skipped and counted `hub_event`, not
+   * rejected `not_a_number`. (An object whose numbers the rule all drops is `hub_event` with any rule.) Absent = false.
+   */
+  readonly skipEvents?: boolean;
 }
 
 /**

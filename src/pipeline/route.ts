@@ -44,6 +44,8 @@ export interface CompiledRule {
   readonly envelope: { readonly spec: EnvelopeSpec; readonly drops: (path: string) => boolean } | null;
   /** Whether a text payload is a text state, skipped (MappingRuleSpec.skipText). */
   readonly skipText: boolean;
+  /** Whether a JSON object with no number is a hub event, skipped (MappingRuleSpec.skipEvents). */
+  readonly skipEvents: boolean;
 }
 
 export interface Route {
@@ -92,6 +94,7 @@ export function compileRule(spec: MappingRuleSpec, zone: string): CompiledRule {
     ignores: (topic) => ignore.length > 0 && ignore.some((r) => r.test(topic)),
     envelope: spec.envelope === undefined ? null : compileEnvelope(spec.envelope),
     skipText: spec.skipText === true,
+    skipEvents: spec.skipEvents === true,
   };
 }
 
