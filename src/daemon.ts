@@ -74,11 +74,23 @@ export interface DaemonOptions {
 }
 
 export interface DaemonCounters {
-  /** Messages taken off the MQTT client (sensor topics only). */
+  /**
+   * Messages taken off the MQTT client (sensor topics only). Once parsed (`messages`), each is in exactly one of
+   * `messagesWithReadings`, `messagesRejected`, `messagesHeld` and the skipped counts (GET /api/status `skipped`),
+   * so `messages` = their sum, and `received` too once every message is parsed.
+   */
   received: number;
+  /** Messages parsed. */
   messages: number;
-  /** Readings accepted by the parser. */
+  /** Messages that gave at least one reading (some of their fields may have been rejected). */
+  messagesWithReadings: number;
+  /** Messages that gave no reading and at least one rejection (counted by reason in `rejections`). */
+  messagesRejected: number;
+  /** Messages whose only readings admission holds until their stream's next reading (pipeline/admit.ts); counted in `readings` or rejected then. */
+  messagesHeld: number;
+  /** Readings accepted by the parser (one per field: a message may give several). */
   readings: number;
+  /** Rejections (one per rejected reading or message: a message may give several). */
   rejected: number;
   /** Readings scored (each accepted reading is, once its model call is done). */
   scored: number;
@@ -129,6 +141,9 @@ export class Daemon {
     commands: 0,
     pauses: 0,
     messages: 0,
+    messagesWithReadings: 0,
+    messagesRejected: 0,
+    messagesHeld: 0,
     readings: 0,
     rejected: 0,
     scored: 0,
@@ -147,7 +162,7 @@ export class Daemon {
   private discovery: HaDiscovery | null = null;
   private readonly rejections: RejectionCounter;
   /** Messages skipped since start per reason (ParseResult.skipped): by design no reading, no error. */
-  private readonly skipped: Record<SkipReason, number> = { hub_topic: 0, hub_event: 0, text_state: 0 };
+  private readonly skipped: Record<SkipReason, number> = { hub_topic: 0, hub_event: 0, text_state: 0, missing_value: 0 };
   /** Runs of out_of_order readings per stream: one warning per stream and hour (a gateway's buffer flushed after a live reading). */
   private readonly outOfOrderRuns = new OutOfOrderRuns();
   /** Sensors with no valid reading for long are evicted (limits.*, docs/SECURITY.md). */
@@ -713,11 +728,16 @@ export class Daemon {
       return;
     }
     if (res.kind === 'rejected') {
+      this.counters.messagesRejected++;
       this.counters.rejected++;
       this.rejections.record(res.rejection);
       if (res.rejection.reason === 'out_of_order' && res.rejection.sensor !== null) this.outOfOrderRuns.rejected(res.rejection.sensor, res.rejection.ts);
       return;
     }
+    // Per message: a reading, else a rejection, else (neither, not skipped) its readings are held (ParseResult).
+    if (res.readings.length > 0) this.counters.messagesWithReadings++;
+    else if (res.rejections.length > 0) this.counters.messagesRejected++;
+    else this.counters.messagesHeld++;
     for (const r of res.rejections) {
       this.counters.rejected++;
       this.rejections.record(r);

@@ -1,3 +1,4 @@
+import { fstatSync } from 'node:fs';
 import pino, { type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
 import pretty from 'pino-pretty';
 
@@ -51,4 +52,20 @@ export function createLogger(level: LevelWithSilent, stream?: DestinationStream,
     );
   }
   return stream ? pino(options, stream) : pino(options, pino.destination({ fd, sync: false }));
+}
+
+/**
+ * Whether log lines written to `fd` (1 stdout, 2 stderr: createLogger's) land where stderr does: fd 2 itself, or
+ * stdout when both are the same file, pipe, socket or terminal (`2>&1`, a terminal, journald's one stream). A
+ * message meant for stderr as one plain line is then said twice if also logged. False when either cannot be told.
+ */
+export function logSharesStderr(fd: 1 | 2): boolean {
+  if (fd === 2) return true;
+  try {
+    const out = fstatSync(1);
+    const err = fstatSync(2);
+    return out.dev === err.dev && out.ino === err.ino && out.rdev === err.rdev;
+  } catch {
+    return false;
+  }
 }

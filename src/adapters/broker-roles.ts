@@ -50,6 +50,8 @@ export interface HubGrant {
   readonly hub: string;
   /** MQTT filters of what the hub publishes (its state, device list, discovery configs). */
   readonly publish: readonly string[];
+  /** MQTT filters inside `publish` this grant does not cover (another grant or the sensor topics still may). Absent = none. */
+  readonly except?: readonly string[];
   /**
    * The hub's command topics, refused to sensors even inside `publish`, another hub's or ingest.topics:
    * MQTT filters where a level `**` stands for one or more levels (a zigbee2mqtt device name may have
@@ -149,7 +151,7 @@ export class BrokerRoles {
     const commanded = hubs.find((h) => h.commands.some((c) => topicMatchesPattern(c, topic)));
     if (commanded !== undefined) return `a command to ${commanded.hub}: on the embedded broker nobody but the daemon publishes a hub's commands`;
     if (this.opts.sensorTopics.some((f) => topicMatches(f, topic))) return null;
-    if (hubs.some((h) => h.publish.some((f) => topicMatches(f, topic)))) return null;
+    if (hubs.some((h) => h.publish.some((f) => topicMatches(f, topic)) && !(h.except ?? []).some((f) => topicMatches(f, topic)))) return null;
     return hubs.length === 0
       ? "sensors publish only on ingest.topics (and a hub's own topics once its preset is in ingest.presets)"
       : `sensors publish only on ingest.topics and the own topics of the hubs in ingest.presets (${hubs.map((h) => h.hub).join(', ')})`;

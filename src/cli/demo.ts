@@ -307,7 +307,7 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
   };
 
   try {
-    return await runDaemonUntilSignal(daemon, logger, ctx, onReady, { 'broker.port': '--port', 'http.port': '--http-port' });
+    return await runDaemonUntilSignal(daemon, logger, ctx, onReady, { 'broker.port': '--port', 'http.port': '--http-port' }, 2);
   } finally {
     stopSimulation();
     process.off('SIGINT', stopSimulation);

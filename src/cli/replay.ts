@@ -52,8 +52,8 @@ Model (one of):
   --group                   a row's value columns are one multi-channel stream (one model for them all)
 
 Output:
-  --output FILE.csv         default stdout. Columns: the input's time, sensor (with --sensor-column), the
-                            values, then
+  --output FILE.csv         default stdout. Columns: the input's time, sensor (with --sensor-column),
+                            recording (with --recording-column, under its name), the values, then
                             anomaly_score  0..1, 0 while learning
                             surprise       -log10(1 - score), 0..16: the same score on a scale that does
                                            not bunch up near 1 (16: the score is 1 to float64 precision;
@@ -198,16 +198,17 @@ function csvField(s: string): string {
 
 export function outputHeader(input: ReplayInput): string {
   const time = input.timestampColumn ?? 'row';
-  const cols = [time, ...(input.sensorColumn !== null ? [input.sensorColumn] : []), ...input.channels, 'anomaly_score', 'surprise', 'anomaly', 'status', 'anomalous_columns'];
+  const cols = [time, ...(input.sensorColumn !== null ? [input.sensorColumn] : []), ...(input.recordingColumn !== null ? [input.recordingColumn] : []), ...input.channels, 'anomaly_score', 'surprise', 'anomaly', 'status', 'anomalous_columns'];
   return `${cols.map(csvField).join(',')}\n`;
 }
 
 /** One output row; the surprise is capped as every output caps it (src/contract/surprise.ts). */
 export function outputLine(input: ReplayInput, o: ReplayOutput): string {
   const sensor = input.sensorColumn !== null ? `${csvField(o.row.sensor)},` : '';
+  const recording = input.recordingTexts !== null ? `${csvField(input.recordingTexts[o.index] ?? '')},` : '';
   const values = o.row.values.map((x) => (Number.isFinite(x) ? String(x) : '')).join(',');
   const columns = o.anomalousChannels.length === 0 ? '' : csvField(o.anomalousChannels.map((c) => o.row.channels[c]).join(';'));
-  return `${csvField(input.timeTexts[o.index])},${sensor}${values},${o.score},${Math.round(shownSurprise(o.surprise) * 1e4) / 1e4},${o.anomaly ? 1 : 0},${o.status},${columns}\n`;
+  return `${csvField(input.timeTexts[o.index])},${sensor}${recording}${values},${o.score},${Math.round(shownSurprise(o.surprise) * 1e4) / 1e4},${o.anomaly ? 1 : 0},${o.status},${columns}\n`;
 }
 
 /** The alarm threshold in force, for --help and the summary: the score and its surprise, and where it was set. */

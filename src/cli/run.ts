@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import { waivedExposure, type Config } from '../config/schema.js';
 import { maskSecrets } from '../config/mask.js';
-import { createLogger, type Logger } from '../log.js';
+import { createLogger, logSharesStderr, type Logger } from '../log.js';
 import { Daemon } from '../daemon.js';
 import type { CommandContext } from './context.js';
 import { SystemdNotifier, watchdogLoop, progressCheck, type Heartbeat } from '../adapters/sd-notify.js';
@@ -75,6 +75,8 @@ export async function runDaemonUntilSignal(
   onReady?: () => Promise<void>,
   /** The caller's own names for config settings a start-up error may name (the demo's flags), e.g. {'broker.port': '--port'}. */
   flagOf: Readonly<Record<string, string>> = {},
+  /** The file descriptor `logger` writes to (createLogger's `fd`: 1 for `run`, 2 for the demo). */
+  logFd: 1 | 2 = 1,
 ): Promise<number> {
   let stopRequested: (signal: NodeJS.Signals) => void = () => undefined;
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
@@ -103,8 +105,12 @@ export async function runDaemonUntilSignal(
     try {
       started = await Promise.race([daemon.start().then(() => true), stopSignal.then(() => false)]);
     } catch (err) {
-      logger.fatal({ err }, 'could not start');
-      // One plain line as well, whatever the log format (a port taken, the data directory in use, ...).
+      // One plain line on stderr, whatever the log format (a port taken, the data directory in use, ...). The log
+      // has it with its stack, unless the log is written where that line goes (the demo's stderr, `run` with
+      // 2>&1, a terminal, journald): there the log line is at debug, so the reason is said once, on one line
+      // (tryout 14 #9: a JSON line with the stack came first).
+      if (logSharesStderr(logFd)) logger.debug({ err }, 'could not start');
+      else logger.fatal({ err }, 'could not start');
       let message = err instanceof Error ? err.message : String(err);
       for (const [setting, flag] of Object.entries(flagOf)) message = message.replace(`change ${setting}`, `use ${flag}`);
       ctx.stderr(`anomalyd: could not start: ${message}\n`);

@@ -17,8 +17,9 @@ export const STATUS_USAGE = `Usage: anomalyd status [options]
 Asks the running daemon how it is doing, over its local HTTP API (GET /api/status): uptime, model, MQTT,
 sensors by state and those with an open episode (any kind: a silence's 'missing data' episode too, whose
 sensor is 'stale', not 'anomalous'), alerts waiting for the broker (the outbox depth), the rejected input since start, per
-reason, the messages skipped by design since start, per reason (a hub's own topics, hub events, Home
-Assistant text states: no readings, not errors), device clocks that were never set or lag arrival by whole
+reason, where every message received went (with readings + rejected + skipped, one place each), the messages
+skipped since start, per reason (a hub's own topics, hub events, Home Assistant text states, messages of only
+missing values: no readings, not errors), device clocks that were never set or lag arrival by whole
 hours (a time zone mix-up: ingest.timezone), and what the embedded broker refused since start (publishes on a
 topic the login may not use, which the publisher never learns of, with their topics; logins).
 
@@ -148,6 +149,7 @@ export function formatStatus(s: DaemonStatusView, base: string, learning: readon
     ...openLines(s),
     ...ownModelLines(s, learning),
     ['outbox', s.outbox === null ? 'unknown (database closed)' : `${s.outbox.pending} alert(s) waiting for the broker, ${s.outbox.dropped} dropped since start`],
+    ...messageLines(s),
     ['rejected', rejections.length > 0 ? rejections.join(', ') : 'nothing since start'],
     ...skippedLines(s),
     ...refusedLines(s),
@@ -176,11 +178,32 @@ function openLines(s: DaemonStatusView): [string, string][] {
 }
 
 /**
+ * The `messages` line: where every message received went, one place each, so the sum can be checked:
+ * `received 12 = 3 with readings + 1 rejected + 8 skipped` (+ held by admission, + not parsed yet, when any).
+ * None from a daemon before the per-message counters.
+ */
+function messageLines(s: DaemonStatusView): [string, string][] {
+  const c = s.counters;
+  if (c.messagesWithReadings === undefined || c.messagesRejected === undefined) return [];
+  const skipped = Object.values(s.skipped ?? {}).reduce<number>((a, n) => a + (n ?? 0), 0);
+  const parts = [`${c.messagesWithReadings} with readings`, `${c.messagesRejected} rejected`, `${skipped} skipped`];
+  if ((c.messagesHeld ?? 0) > 0) parts.push(`${c.messagesHeld} held for their stream's next reading`);
+  const unparsed = (c.received ?? 0) - (c.messages ?? 0);
+  if (unparsed > 0) parts.push(`${unparsed} not parsed yet`);
+  return [['messages', `received ${c.received ?? 0} = ${parts.join(' + ')} (readings count fields: ${c.readings ?? 0})`]];
+}
+
+/**
  * The `skipped` line: messages a rule took that are by design no reading and no error (contract SkipReason), per
- * reason, so that `received` minus `readings` and `rejected` is explained. None when nothing was skipped.
+ * reason, so that `received` minus the messages with readings and the rejected ones is explained. None when nothing was skipped.
  */
 function skippedLines(s: DaemonStatusView): [string, string][] {
-  const words: Record<string, string> = { hub_topic: "a hub's own topics", hub_event: 'hub messages without a measurement', text_state: 'text states of entities that are not numeric' };
+  const words: Record<string, string> = {
+    hub_topic: "a hub's own topics",
+    hub_event: 'hub messages without a measurement',
+    text_state: 'text states of entities that are not numeric',
+    missing_value: 'every value missing: null, nan, unavailable',
+  };
   const parts = Object.entries(s.skipped ?? {})
     .filter(([, n]) => (n ?? 0) > 0)
     .sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0))

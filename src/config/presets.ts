@@ -34,6 +34,12 @@ export interface HubTopics {
   /** MQTT filters: its availability, state, device list, logs (`zigbee2mqtt/#`, `tele/#`). */
   readonly publish: readonly string[];
   /**
+   * MQTT filters inside `publish` this hub is not granted (another hub's grant or ingest.topics may still cover
+   * them): Home Assistant statestream's `homeassistant/+/+/+` without the discovery configs
+   * `homeassistant/+/+/config` it never publishes. Absent = none.
+   */
+  readonly except?: readonly string[];
+  /**
    * The topics it takes commands on, refused to every client but the daemon even where `publish`, another
    * hub's or ingest.topics cover them. MQTT filters in which a level `**` stands for one or more levels.
    */
@@ -162,6 +168,8 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       excludeWith: [{ fields: ['voltage'], when: 'battery' }],
       missing: HUB_MISSING,
       units: Z2M_UNITS,
+      // A button's `{"action":"single"}`, a group's `{"state":"ON"}`: no measurement, skipped `hub_event`.
+      skipEvents: true,
     },
     sample: {
       topic: 'zigbee2mqtt/bedroom_sensor',
@@ -248,7 +256,13 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     },
     sample: { topic: 'homeassistant/number/boiler_setpoint/state', payload: '57.5', streams: ['boiler_setpoint'] },
     homeAssistant: true,
-    hub: NO_HUB,
+    // home-assistant.io, "MQTT Statestream": `<base_topic>/<domain>/<entity>/state` for every domain not filtered
+    // out, and with publish_attributes / publish_timestamps `<base_topic>/<domain>/<entity>/<attribute>`
+    // (`unit_of_measurement`, `friendly_name`, `last_changed` …). The preset reads three domains' states; HA
+    // publishes the rest anyway, so the embedded broker takes them (unread: not subscribed) rather than
+    // refusing them every minute (tryout 14, finding 7). Not discovery configs (`…/config`): statestream
+    // publishes none, and a hub that does has the discovery grant. No commands: HA takes none over statestream.
+    hub: { publish: ['homeassistant/+/+/+'], except: ['homeassistant/+/+/config'], commands: [], discovery: false },
   },
   shelly: {
     doc: 'Shelly Gen2 RPC notifications `<device>/events/rpc` (NotifyStatus, NotifyFullStatus: on by default; other methods such as NotifyEvent are skipped) and status notifications `<device>/status/<component>` (sent only with "Generic status update over MQTT" on), both as the streams `<device>/<component>/<field>` (switch:0, em:0, temperature:0 …; once a device\'s notifications are read, its status topics are skipped, not read twice); skips sys, wifi, cloud, mqtt, ble, ws, eth and the battery (devicepower:<id>, the device\'s own health); reads a temperature once, as `tC` (°C), not again as its `tF`; drops ids.',

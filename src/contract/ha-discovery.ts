@@ -100,6 +100,8 @@ function common(ctx: DiscoveryContext, stream: string, source: string, suffix: s
   const field = fieldOf(stream, source);
   return {
     name: field === '' ? what : `${field} ${what.toLowerCase()}`,
+    // With the default node id (`anomalyd_<host>`) this reads `anomalyd_anomalyd_<host>_…`: kept, since Home
+    // Assistant keys an entity by its unique id and a changed one orphans it (tryout 14 #9; README "Home Assistant").
     unique_id: `anomalyd_${ctx.nodeId}_${objectIdOf(stream)}_${suffix}`,
     availability_topic: ctx.topics.status,
     payload_available: 'online',

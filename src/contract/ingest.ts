@@ -80,6 +80,12 @@ export interface MappingRuleSpec {
    * unit. Absent = none.
    */
   readonly units?: readonly UnitSource[];
+  /**
+   * Presets only: a JSON object with no number in it at all (a zigbee2mqtt button's `{"action":"single"}`, a
+   * group's `{"state":"ON"}`) is a hub message without a measurement: skipped and counted `hub_event`, not
+   * rejected `not_a_number`. (An object whose numbers the rule all drops is `hub_event` with any rule.) Absent = false.
+   */
+  readonly skipEvents?: boolean;
 }
 
 /**

@@ -86,17 +86,26 @@ export interface Rejection {
  * Why a message a rule takes is, by design, no reading and no error: counted apart from rejections.
  *   hub_topic   a hub's own topic under the ones the rule reads (MappingRuleSpec.ignoreTopics: zigbee2mqtt's
  *               bridge, availability, Shelly's status/sys, anomalyd's own entities echoed by HA statestream);
- *   hub_event   a hub message that carries no measurement (Shelly's NotifyEvent, a Zigbee button press);
- *   text_state  the text state of an entity that is not numeric (Home Assistant's `idle`, `on`).
+ *   hub_event   a message that carries no measurement: no field the rule takes, only ones it drops (metadata,
+ *               settings) or none that is a number (Shelly's NotifyEvent, a Zigbee button press, a light's
+ *               state, a door's contact);
+ *   text_state  the text state of an entity that is not numeric (Home Assistant's `idle`, `on`);
+ *   missing_value  every field the rule takes is a missing reading (null, `nan`, Home Assistant's
+ *               `unavailable`/`unknown`): no reading now, not an error.
+ * With these, every message parsed ends in exactly one of: readings, rejected, skipped (or held, ParseResult).
  */
-export type SkipReason = 'hub_topic' | 'hub_event' | 'text_state';
+export type SkipReason = 'hub_topic' | 'hub_event' | 'text_state' | 'missing_value';
 
 export type ParseResult =
   | {
       readonly kind: 'readings';
       readonly readings: readonly Reading[];
       readonly rejections: readonly Rejection[];
-      /** Set when the whole message was skipped (no reading, no rejection) and why. */
+      /**
+       * Set when the whole message was skipped (no reading, no rejection) and why. No reading, no rejection
+       * and no `skipped`: the message's readings are held by admission (parse.ts), to be released or rejected
+       * with the stream's next message.
+       */
       readonly skipped?: SkipReason;
     }
   | { readonly kind: 'rejected'; readonly rejection: Rejection };

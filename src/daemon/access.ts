@@ -56,7 +56,7 @@ export function hubGrantsOf(config: Config): HubGrant[] {
   return PRESET_NAMES.filter((name) => config.ingest.presets.includes(name))
     .map((name) => ({ name, hub: PRESETS[name].hub }))
     .filter(({ hub }) => hub.publish.length > 0 || hub.discovery)
-    .map(({ name, hub }) => ({ hub: name, publish: [...hub.publish, ...(hub.discovery ? discovery : [])], commands: hub.commands }));
+    .map(({ name, hub }) => ({ hub: name, publish: [...hub.publish, ...(hub.discovery ? discovery : [])], ...(hub.except !== undefined ? { except: hub.except } : {}), commands: hub.commands }));
 }
 
 /**

@@ -102,7 +102,9 @@ export const EVIDENCE_KINDS: Readonly<Record<string, AnomalyKind>> = { spread: '
  */
 export const EVIDENCE_LABELS: Readonly<Record<string, string>> = {
   prediction: 'off the model’s prediction',
-  bias: 'off the model’s expectation for a while',
+  // The short mean of the model's signed errors: a lasting offset, but also one reading far enough off (a spike at
+  // its open), so no claim of how long (tryout 14 #9: a one-reading spike's open read "for a while").
+  bias: 'recent readings off the model’s expectation on average',
   reconstruction: 'a pattern unlike normal',
   level: 'unusual level',
   change: 'sudden change',

@@ -42,7 +42,7 @@ export interface DaemonStatusView {
   readonly rejections: Readonly<Partial<Record<RejectReason, number>>>;
   /**
    * Messages a rule took and skipped since start, by design no reading and no error, per reason (only reasons
-   * that occurred; contract SkipReason: a hub's own topics, hub events, Home Assistant text states). Absent
+   * that occurred; contract SkipReason: a hub's own topics, hub events, Home Assistant text states, messages of only missing values). Absent
    * from daemons before it.
    */
   readonly skipped?: Readonly<Partial<Record<SkipReason, number>>>;

@@ -13,7 +13,12 @@
  * reason to reject its siblings.
  *
  * Results: all good -> 'readings' with no rejections; a whole message rejected (or its only reading) ->
- * 'rejected'; otherwise 'readings' with the good ones plus one rejection per bad stream or element.
+ * 'rejected'; otherwise 'readings' with the good ones plus one rejection per bad stream or element. A message
+ * that is by design no reading and no error is 'readings' with none and `skipped` set (SkipReason): a hub's own
+ * topic, a hub event (no field the rule takes), a text state, or every field it takes missing (`missing_value`).
+ * So every message ends in exactly one of: at least one reading, at least one rejection and no reading,
+ * skipped, or (the only case with neither and no `skipped`) its readings held by admission until the stream's
+ * next reading (./admit.ts), which releases or rejects them then.
  *
  * One bad message never stops the stream: whatever a decoder or admission throws for one message becomes
  * that message's `internal_error` rejection naming the stage. JSON nested deeper than MAX_JSON_DEPTH is
@@ -100,6 +105,7 @@ const SKIPPED: Readonly<Record<SkipReason, ParseResult>> = Object.freeze({
   hub_topic: Object.freeze({ kind: 'readings', readings: Object.freeze([]), rejections: NO_REJECTIONS, skipped: 'hub_topic' }),
   hub_event: Object.freeze({ kind: 'readings', readings: Object.freeze([]), rejections: NO_REJECTIONS, skipped: 'hub_event' }),
   text_state: Object.freeze({ kind: 'readings', readings: Object.freeze([]), rejections: NO_REJECTIONS, skipped: 'text_state' }),
+  missing_value: Object.freeze({ kind: 'readings', readings: Object.freeze([]), rejections: NO_REJECTIONS, skipped: 'missing_value' }),
 });
 /** Longest text a text state may be (Home Assistant's states are at most 255 characters). */
 const MAX_TEXT_STATE = 255;
@@ -138,6 +144,8 @@ export class MessageParser {
   /** Streams whose stated unit changed once already (onUnitChange's `first`). */
   private readonly unitChanged = new Set<string>();
   private stage: Stage = 'route';
+  /** Set by the candidate mappers when a field the rule takes was a missing reading (null, a missing-word). */
+  private sawMissing = false;
 
   constructor(private readonly opts: ParseOptions) {
     if (opts.rules !== undefined) {
@@ -261,6 +269,8 @@ export class MessageParser {
     }
     if (!decoded.ok) {
       if (rule.skipText && (decoded.problem.reason === 'bad_json' || decoded.problem.reason === 'not_a_number') && isTextState(doc, json.ok, text)) return SKIPPED.text_state;
+      // A hub's message with no number at all (a zigbee2mqtt button's `{"action":"single"}`, a group's `{"state":"ON"}`).
+      if (rule.skipEvents && decoded.problem.reason === 'not_a_number' && isObject(doc)) return SKIPPED.hub_event;
       return rejectedMessage(msg, device, decoded.problem.reason, decoded.problem.detail);
     }
     if (decoded.unsetClock !== undefined) this.unsetClock(device, decoded.unsetClock);
@@ -273,7 +283,10 @@ export class MessageParser {
       records = records.slice(dropped);
     }
     this.stage = 'map';
+    this.sawMissing = false;
     const candidates = this.channelsMode ? this.channelCandidates(msg, device, route.field, rule, records, rejections) : this.streamCandidates(msg, device, route.field, rule, records, rejections);
+    // Nothing to admit and nothing wrong: every field it takes was missing, or it has none the rule takes.
+    if (candidates.length === 0 && rejections.length === 0) return this.sawMissing ? SKIPPED.missing_value : SKIPPED.hub_event;
     if (!isSortedByTs(candidates)) candidates.sort((a, b) => a.ts - b.ts);
     this.stage = 'admit';
     const readings: Reading[] = [];
@@ -303,6 +316,7 @@ export class MessageParser {
     const readings: Reading[] = [];
     // Readings meant, whatever admission made of them (one may be held, not yet a reading nor a rejection).
     let meant = 0;
+    this.sawMissing = false;
     for (const part of env.parts) {
       const device = asSensors ? safePart(part.name).slice(0, 64) : topicDevice;
       if (asSensors && rule.skips(device)) {
@@ -322,7 +336,7 @@ export class MessageParser {
       }
       if (rule.unitOf !== null && readings.length > from) this.noteUnits(rule.unitOf, doc, device, field, records, readings.slice(from));
     }
-    if (meant === 0 && rejections.length === 0) return SKIPPED.hub_event;
+    if (meant === 0 && rejections.length === 0) return this.sawMissing ? SKIPPED.missing_value : SKIPPED.hub_event;
     if (readings.length === 0 && rejections.length === 1) return { kind: 'rejected', rejection: rejections[0] };
     return { kind: 'readings', readings, rejections: rejections.length === 0 ? NO_REJECTIONS : rejections };
   }
@@ -400,6 +414,7 @@ export class MessageParser {
             grouped.add(name);
             const f = rec.fields.find((x) => fieldName(topicField, x.path) === name);
             if (f !== undefined && f.value !== null && f.problem === undefined) values.push(f.value);
+            else if (f !== undefined && f.value === null && f.problem === undefined) this.sawMissing = true;
           }
           // A group reading needs every channel: with one missing, the instant is missing for the group.
           if (values.length === g.fields.length) out.push({ stream: `${device}/${safePart(g.name)}`, ts: rec.ts, channels: g.fields, values, index: rec.index });
@@ -416,6 +431,8 @@ export class MessageParser {
           rejections.push(rejection(msg, stream, f.problem.reason, rec.index >= 0 ? `element ${rec.index}: ${f.problem.detail}` : f.problem.detail));
         } else if (f.value !== null) {
           out.push({ stream, ts: rec.ts, channels: VALUE_CHANNELS, values: [f.value], index: rec.index });
+        } else {
+          this.sawMissing = true;
         }
       }
     }
@@ -447,6 +464,7 @@ export class MessageParser {
       }
       // A multi-channel reading needs every channel: with one missing (null) the instant is missing, as for
       // a channel group; a reading of fewer channels would not fit the stream's model.
+      if (missing) this.sawMissing = true;
       if (taken.length === 0 || missing) continue;
       taken.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
       const channels = taken.length === 1 && taken[0][0] === 'value' ? VALUE_CHANNELS : Object.freeze(taken.map((t) => t[0]));

@@ -49,6 +49,8 @@ export interface CompiledRule {
    * or null; null (no function) for a rule without unit sources.
    */
   readonly unitOf: ((field: string, doc: unknown) => string | null) | null;
+  /** Whether a JSON object with no number is a hub event, skipped (MappingRuleSpec.skipEvents). */
+  readonly skipEvents: boolean;
 }
 
 export interface Route {
@@ -98,6 +100,7 @@ export function compileRule(spec: MappingRuleSpec, zone: string): CompiledRule {
     envelope: spec.envelope === undefined ? null : compileEnvelope(spec.envelope),
     skipText: spec.skipText === true,
     unitOf: spec.units === undefined || spec.units.length === 0 ? null : compileUnits(spec.units),
+    skipEvents: spec.skipEvents === true,
   };
 }
 

@@ -41,6 +41,8 @@ export interface ReplayInput {
   readonly timestampColumn: string | null;
   readonly sensorColumn: string | null;
   readonly recordingColumn: string | null;
+  /** The recording of each row as written in the file (recordingColumn), row by row as `rows`; null without the column. */
+  readonly recordingTexts: readonly string[] | null;
   /** What the reader chose and left out, for the command's log and for other columns (labels). */
   readonly table: CsvTable;
 }
@@ -99,6 +101,7 @@ export function replayInputOf(table: CsvTable, opts: ReplayCsvOptions = {}): Rep
   const C = channels.length;
   const rows: ReplayRow[] = [];
   const timeTexts: string[] = [];
+  const recordingTexts: string[] | null = recordings !== null ? [] : null;
   const perSensor = new Map<string, number>();
   const problems: string[] = [];
   for (let i = 0; i < table.rows; i++) {
@@ -133,9 +136,10 @@ export function replayInputOf(table: CsvTable, opts: ReplayCsvOptions = {}): Rep
         ended.add(previous as string);
       }
       recordingOf.set(sensor, recordings[i]);
+      recordingTexts?.push(recordings[i]);
     }
     rows.push(newRecording ? { sensor, ts, channels, values, newRecording } : { sensor, ts, channels, values });
   }
   if (problems.length > 0) throw new CsvError(problems);
-  return { rows, channels, timeTexts, timestampColumn: table.timeColumn, sensorColumn: opts.sensorColumn ?? null, recordingColumn: opts.recordingColumn ?? null, table };
+  return { rows, channels, timeTexts, timestampColumn: table.timeColumn, sensorColumn: opts.sensorColumn ?? null, recordingColumn: opts.recordingColumn ?? null, recordingTexts, table };
 }

@@ -17,8 +17,31 @@ const SENSOR = { role: 'sensor', user: null } as const;
 
 describe('hubGrantsOf', () => {
   it('grants nothing without a hub preset', () => {
-    expect(hubGrantsOf(config('ingest: { presets: [homeassistant, ha_statestream] }'))).toEqual([]);
+    expect(hubGrantsOf(config('ingest: { presets: [homeassistant] }'))).toEqual([]);
     expect(hubGrantsOf(config('{}'))).toEqual([]);
+  });
+
+  it("Home Assistant statestream: every domain's state and attribute topic, not a discovery config nor anomalyd's own (tryout 14 #7)", () => {
+    expect(hubGrantsOf(config('ingest: { presets: [ha_statestream] }'))).toEqual([{ hub: 'ha_statestream', publish: ['homeassistant/+/+/+'], except: ['homeassistant/+/+/config'], commands: [] }]);
+    const roles = new BrokerRoles(brokerRolesOf(config('ingest: { presets: [ha_statestream] }\nhomeassistant: { nodeId: pi }'), newDaemonLogin(), 'pi'));
+    const allowed = [
+      'homeassistant/sensor/outdoor_temperature/state',
+      'homeassistant/sensor/outdoor_temperature/unit_of_measurement',
+      'homeassistant/sensor/outdoor_temperature/friendly_name',
+      'homeassistant/sensor/outdoor_temperature/last_changed',
+      'homeassistant/binary_sensor/door/state',
+      'homeassistant/light/hall/brightness',
+      'homeassistant/sensor/anomalyd_pi_pump1_score/state',
+      'homeassistant/status',
+    ];
+    for (const topic of allowed) expect(roles.publishProblem(SENSOR, topic), topic).toBeNull();
+    for (const topic of ['homeassistant/sensor/fake/config', 'homeassistant/binary_sensor/pi/hall/config', 'homeassistant/sensor/pi/x', 'homeassistant/sensor/a/b/c', 'anomalyd/alerts/x']) {
+      expect(roles.publishProblem(SENSOR, topic), topic).not.toBeNull();
+    }
+    // With a hub that announces its devices beside it, that hub's discovery grant still covers a config.
+    const both = new BrokerRoles(brokerRolesOf(config('ingest: { presets: [ha_statestream, zigbee2mqtt] }\nhomeassistant: { nodeId: pi }'), newDaemonLogin(), 'pi'));
+    expect(both.publishProblem(SENSOR, 'homeassistant/sensor/0x00158d/config')).toBeNull();
+    expect(both.publishProblem(SENSOR, 'homeassistant/sensor/pi/config')).not.toBeNull();
   });
 
   it("grants each enabled hub's topics and, for a hub that announces its devices, Home Assistant discovery configs under homeassistant.prefix", () => {
@@ -53,7 +76,8 @@ describe('docs/SECURITY.md "Hubs on the embedded broker"', () => {
         expect(section, name).toMatch(new RegExp(`^\\|[^\\n]*\`${name}\`[^\\n]*\\| its state topics only [^\\n]*\\| none \\| no \\|$`, 'm'));
         continue;
       }
-      expect(section, name).toContain(`| \`${name}\` | ${code(hub.publish)} | ${code(hub.commands)} | ${hub.discovery ? 'yes' : 'no'} |`);
+      const except = hub.except !== undefined ? `, not ${code(hub.except)}` : '';
+      expect(section, name).toContain(`| \`${name}\` | ${code(hub.publish)}${except} | ${code(hub.commands)} | ${hub.discovery ? 'yes' : 'no'} |`);
     }
   });
 });

@@ -83,7 +83,7 @@ describe.skipIf(!ready)('hub payloads on the embedded broker (shelly events/rpc,
     // `unavailable` is a missing reading of outdoor_temperature (one in ten).
     expect(s.counters.readings).toBe(streams.length * TICKS - TICKS / 10);
     expect(s.rejections).toEqual({});
-    expect(s.skipped).toEqual({ hub_event: TICKS / 10, text_state: TICKS / 10 });
+    expect(s.skipped).toEqual({ hub_event: TICKS / 10, text_state: TICKS / 10, missing_value: TICKS / 10 });
     const cli = spawnSync(process.execPath, [join(ROOT, 'dist', 'main.js'), 'status', '--url', http], { encoding: 'utf8' });
     expect(cli.stdout).toMatch(
       new RegExp(`^skipped +(hub_event ${TICKS / 10} \\(hub messages without a measurement\\)|text_state ${TICKS / 10} \\(text states of entities that are not numeric\\)), (hub_event|text_state) ${TICKS / 10} .*: no readings by design, not errors$`, 'm'),

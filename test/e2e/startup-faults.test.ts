@@ -6,7 +6,7 @@
  * Timeouts here are guards only.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -128,5 +128,33 @@ describe.skipIf(!ready)('start-up faults (real daemon)', () => {
     // The plain line names the demo's flag, not the config key.
     const plain = stderr.split('\n').find((l) => l.startsWith('anomalyd: could not start:'));
     expect(plain).toContain('(another process holds it? use --port)');
+    // And it is the one line: the demo logs to stderr, where no JSON line with a stack comes before it (tryout 14 #9).
+    expect(stderr.split('\n').filter((l) => l !== '')).toEqual([plain]);
+  }, 120_000);
+
+  it('`run` with its log and stderr in one place (2>&1, journald) says why it did not start once, without a stack; apart, the log keeps the stack', async () => {
+    const port = await holdPort();
+    const dir = mkdtempSync(join(tmpdir(), 'anomalyd-run-port-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const config = join(dir, 'c.yaml');
+    writeFileSync(config, `version: 2\ndataDir: ${JSON.stringify(join(dir, 'data'))}\nbroker: { port: ${port} }\nhttp: { port: 0 }\n`);
+    const out = join(dir, 'out.log');
+    const fd = openSync(out, 'w');
+    const proc = spawn(process.execPath, [MAIN, 'run', '--config', config], { cwd: dir, stdio: ['ignore', fd, fd], env: { ...process.env, ANOMALYD_CONFIG: '' } });
+    closeSync(fd);
+    expect(await exitOf(proc)).toBe(1);
+    const text = readFileSync(out, 'utf8');
+    expect(text.split('\n').filter((l) => l.includes('could not start'))).toEqual([
+      `anomalyd: could not start: embedded MQTT broker could not listen on 127.0.0.1:${port}: the port is already in use (another process holds it? change broker.port)`,
+    ]);
+    expect(text).not.toContain('"stack"');
+    // Log and stderr apart (the daemon's log to a file or a pipe of its own): the log line with the error stays.
+    const d = new DaemonProcess({ broker: { port } });
+    cleanups.push(async () => void (await d.stop('SIGKILL')));
+    expect(await d.startExpectingExit(60_000)).toBe(1);
+    const fatal = d.lines.find((l) => l.msg === 'could not start');
+    expect(fatal?.level).toBe(60);
+    expect(String((fatal?.err as { stack?: string } | undefined)?.stack)).toContain('EADDRINUSE');
+    expect(d.stderr.split('\n').filter((l) => l !== '')).toHaveLength(1);
   }, 120_000);
 });

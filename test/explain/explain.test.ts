@@ -470,6 +470,10 @@ describe('formatting', () => {
     for (const kind of Object.keys(KIND_LABELS) as (keyof typeof KIND_LABELS)[]) expect(toldAs(kind, 'spread')).toBe(KIND_LABELS[kind]);
     expect(toldAs(null, 'spread')).toBe('unusual noise level');
     expect(toldAs(null, 'stuck')).toBe('unusual repeats of one value');
+    // The residual's short mean (bias) is also what one far-off reading opens with: no "for a while" (tryout 14 #9:
+    // `apower 2900 W, expected 446 ± 20 since 02:29 (off the model’s expectation for a while)` for one reading).
+    expect(toldAs(null, 'bias')).toBe('recent readings off the model’s expectation on average');
+    for (const words of Object.values(EVIDENCE_LABELS)) expect(words).not.toMatch(/for a while/);
     expect(toldAs(null, null)).toBeNull();
     expect(toldAs(null, 'nonsense')).toBeNull();
   });

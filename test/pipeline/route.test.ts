@@ -95,7 +95,7 @@ describe('presets', () => {
         return r.kind === 'rejected' ? r.rejection.reason : [r.readings.length, r.rejections.length, r.skipped ?? null];
       };
       for (const text of ['idle', 'on', 'off', 'Washing', '"heat"', 'true']) expect(outcome(text), `${preset} ${text}`).toEqual([0, 0, 'text_state']);
-      for (const missing of ['unavailable', 'unknown', 'Unavailable']) expect(outcome(missing), `${preset} ${missing}`).toEqual([0, 0, null]);
+      for (const missing of ['unavailable', 'unknown', 'Unavailable']) expect(outcome(missing), `${preset} ${missing}`).toEqual([0, 0, 'missing_value']);
       expect(outcome('21.5', 'outdoor_temperature')).toEqual([1, 0, null]);
       // Not a text state: broken JSON, a non-finite number.
       expect(outcome('{"state":')).toBe('bad_json');
@@ -176,6 +176,35 @@ describe('presets', () => {
     silent(p, 'zigbee2mqtt/kitchen/floor_light/set/brightness', '200');
     silent(p, 'zigbee2mqtt/kitchen/floor_light/get', '{"state":""}');
     silent(p, 'zigbee2mqtt/hall_light/get/state', '');
+  });
+
+  it('a message with no field the rule takes is skipped hub_event, one whose taken fields are all missing is skipped missing_value; no message ends nowhere (tryout 14 #6)', () => {
+    const outcome = (p: MessageParser, topic: string, payload: string): unknown => {
+      const r = p.parse(msg(topic, payload));
+      return r.kind === 'rejected' ? r.rejection.reason : [r.readings.length, r.rejections.length, r.skipped ?? null];
+    };
+    const z2m = parserFor({ presets: ['zigbee2mqtt'] });
+    // zigbee2mqtt.io "Exposes": a light's state and brightness (a setting), a door's contact, a button's action.
+    expect(outcome(z2m, 'zigbee2mqtt/light1', '{"state":"ON","brightness":200,"linkquality":80}')).toEqual([0, 0, 'hub_event']);
+    expect(outcome(z2m, 'zigbee2mqtt/door', '{"contact":true,"battery":100,"linkquality":60,"voltage":3000}')).toEqual([0, 0, 'hub_event']);
+    expect(outcome(z2m, 'zigbee2mqtt/button', '{"action":"single","battery":90,"linkquality":70}')).toEqual([0, 0, 'hub_event']);
+    // No number at all (a button without health fields, a group's state): a hub event with the preset.
+    expect(outcome(z2m, 'zigbee2mqtt/button2', '{"action":"double"}')).toEqual([0, 0, 'hub_event']);
+    expect(outcome(z2m, 'zigbee2mqtt/group_lights', '{"state":"ON"}')).toEqual([0, 0, 'hub_event']);
+    // Every measurement missing (null, nan): missing_value; one of two missing: a reading.
+    expect(outcome(z2m, 'zigbee2mqtt/th', '{"temperature":null,"humidity":"nan","battery":50}')).toEqual([0, 0, 'missing_value']);
+    expect(outcome(z2m, 'zigbee2mqtt/th', '{"temperature":21.5,"humidity":null,"battery":50}')).toEqual([1, 0, null]);
+    // Behind a Tasmota Zigbee bridge, and ESPHome's nan, the same.
+    const tasmota = parserFor({ presets: ['tasmota'] });
+    expect(outcome(tasmota, 'tele/zbbridge/SENSOR', '{"ZbReceived":{"0x8F01":{"Device":"0x8F01","Name":"Room1","Temperature":null,"Endpoint":1,"LinkQuality":70}}}')).toEqual([0, 0, 'missing_value']);
+    expect(outcome(tasmota, 'tele/plug/SENSOR', '{"Time":"2026-11-30T10:00:00","ENERGY":{"Power":"nan","Total":12.5}}')).toEqual([0, 0, 'missing_value']);
+    expect(outcome(parserFor({ presets: ['esphome'] }), 'livingroom/sensor/temperature/state', 'nan')).toEqual([0, 0, 'missing_value']);
+    // A rule of one's own: a null is missing_value, fields it drops a hub_event; an object with no number is still rejected.
+    const own = parserFor({ rules: [{ name: 'own', topics: ['dev/{sensor}'], exclude: ['rssi'], missing: ['n/a'] }] });
+    expect(outcome(own, 'dev/a', '{"t":null}')).toEqual([0, 0, 'missing_value']);
+    expect(outcome(own, 'dev/a', 'n/a')).toEqual([0, 0, 'missing_value']);
+    expect(outcome(own, 'dev/a', '{"rssi":-60,"status":"ok"}')).toEqual([0, 0, 'hub_event']);
+    expect(outcome(own, 'dev/a', '{"status":"ok"}')).toBe('not_a_number');
   });
 
   it("zigbee2mqtt: an actuator's and a device's settings are no streams; a rule before the preset reads them again (tryout 13 #9)", () => {

@@ -139,9 +139,23 @@ describe('anomalyd replay', () => {
     const joined = await run([]);
     expect(marked).toHaveLength(A + B);
     expect(joined.slice(A, A + 3).some((r) => r[4] === '1')).toBe(true);
-    expect(marked.slice(A).every((r) => r[4] === '0')).toBe(true);
-    // The recording column is no value column.
-    expect(marked[0]).toHaveLength(joined[0].length);
+    // The recording column is no value column, but the output has it after the time (tryout 14 #9: rows of two
+    // recordings could be told apart only by their time).
+    expect(marked.slice(A).every((r) => r[5] === '0')).toBe(true);
+    expect(marked[0]).toHaveLength(joined[0].length + 1);
+    expect(marked.map((r) => r[1])).toEqual([...Array<string>(A).fill('first'), ...Array<string>(B).fill('second')]);
+  });
+
+  it('--recording-column: the output has it, under its name, after the sensor column (tryout 14 #9)', async () => {
+    const lines = ['ts,unit,value,run'];
+    for (let i = 0; i < 40; i++) lines.push(`${Date.UTC(2026, 0, 1) + i * 1000},${i % 2 === 0 ? 'a' : 'b'},${Math.sin(i / 3).toFixed(4)},${i < 20 ? 'r1' : 'r2'}`);
+    const file = join(dir, 'runs.csv');
+    await writeFile(file, `${lines.join('\n')}\n`);
+    const { ctx, out, err } = context();
+    expect(await replayCommand(['--input', file, '--sensor-column', 'unit', '--recording-column', 'run', '--model', 'fixture', '--config', config], ctx), err()).toBe(0);
+    const table = parseCsv(out());
+    expect(table[0].slice(0, 4)).toEqual(['ts', 'unit', 'run', 'value']);
+    expect(table.slice(1).map((r) => [r[1], r[2]])).toEqual(Array.from({ length: 40 }, (_, i) => [i % 2 === 0 ? 'a' : 'b', i < 20 ? 'r1' : 'r2']));
   });
 
   it('prints help with 0 and refuses bad usage with 2', async () => {
