@@ -111,6 +111,7 @@ import { Boxcar, type BoxcarState } from './boxcar.js';
 import { ValueHistogram, type ValueHistogramState } from './rarity.js';
 import { CycleProfile, type CycleState } from './cycle.js';
 import { KeptEvidence, type PackedEvidence } from './kept-evidence.js';
+import { StableSegment, type SegmentSnapshot } from './segment.js';
 import { RUN_STATE, noteStep, restartRun, runSurprise, teachRun } from './runs.js';
 import { MAX_SURPRISE, TailCalibrator, logError, type LogPrior, type SurpriseOut, type TailOptions, type TailState } from './tail.js';
 
@@ -225,6 +226,12 @@ interface Episode {
    * resolves at the stream's next step (score), which does not judge that silence again.
    */
   silence?: { readonly since: number };
+  /**
+   * The episode's latest readings since it opened or was last stuck, as block means (segmentOf): once they are one
+   * stable level for a learning period, the episode is the new normal (src/pipeline/segment.ts). Absent on a
+   * silence's episode.
+   */
+  segment?: StableSegment;
 }
 
 /**
@@ -1356,6 +1363,16 @@ export class StreamScorer {
     return Math.min(row, MAX_SURPRISE);
   }
 
+  /**
+   * A new episode's stable-segment test (src/pipeline/segment.ts): blocks of `smooth` readings over a span of
+   * `learnReadings` (the stream's learning period, counted in readings); none when new normals are off
+   * (newNormalAfter 0) or the span holds fewer than two blocks.
+   */
+  private segmentOf(C: number): StableSegment | undefined {
+    const blocks = Math.floor(this.opts.learnReadings / this.opts.smooth);
+    return this.opts.newNormalAfter > 0 && blocks >= 2 ? new StableSegment(C, this.opts.smooth, blocks) : undefined;
+  }
+
   /** Hysteresis; returns true when the stream's normal is re-baselined (new normal). */
   private lifecycle(s: StreamScore, r: StepResult<unknown>, adapt: Fused, dev: Fused, events: AnomalyEvent[]): boolean {
     const ts = r.item.ts;
@@ -1379,7 +1396,8 @@ export class StreamScorer {
       // alone calls rare while normal operation (the reference) is not even at the hold level opens a silent
       // episode (see Episode.silent).
       const silent = dev.surprise < this.holdSurprise;
-      const opened: Episode = { id: this.deps.newId(), startTs: ts, lastAboveTs: ts, readings: 1, peak: level, peakEvidence: { ...dev.evidence }, peakChannels: [...dev.channels], lastReported: level, reportedAt: 1, owners, rowPeak: score, stuckAt: 0, silent };
+      const opened: Episode = { id: this.deps.newId(), startTs: ts, lastAboveTs: ts, readings: 1, peak: level, peakEvidence: { ...dev.evidence }, peakChannels: [...dev.channels], lastReported: level, reportedAt: 1, owners, rowPeak: score, stuckAt: 0, silent, segment: this.segmentOf(s.C) };
+      if (r.warm) opened.segment?.push(r.z);
       s.episode = opened;
       s.holding = true;
       const res = this.scratch.get(s.C)?.cycRes;
@@ -1420,13 +1438,21 @@ export class StreamScorer {
       events.push(this.event('open', r, ep, score));
     }
     // A stuck value is never a new normal, and the readings before it do not count towards one.
-    if (dev.evidence.stuck >= this.holdSurprise) {
+    const stuck = dev.evidence.stuck >= this.holdSurprise;
+    if (stuck) {
       ep.stuckAt = ep.readings;
       s.episodeEvidence.clear();
       s.rests = [];
       clearEpisodeVariability(s);
     } else if (ep.stuckAt > 0 && ep.stuckAt === ep.readings - 1) s.unstuck = true;
-    const newNormal = this.opts.newNormalAfter > 0 && ep.readings - ep.stuckAt >= this.opts.newNormalAfter;
+    // The new normal: the episode's latest learning period of readings (none stuck) is one stable level in each of
+    // its channels (src/pipeline/segment.ts), or at the latest after newNormalAfter readings unstuck.
+    let stable = false;
+    if (ep.segment !== undefined) {
+      if (stuck || !r.warm || r.z.length !== s.C) ep.segment.clear();
+      else if (ep.segment.push(r.z)) stable = ep.segment.stable(ep.owners);
+    }
+    const newNormal = this.opts.newNormalAfter > 0 && (stable || ep.readings - ep.stuckAt >= this.opts.newNormalAfter);
     if (s.below >= this.opts.closeAfter || newNormal) {
       s.episode = null;
       s.below = 0;
@@ -1614,7 +1640,9 @@ export class StreamScorer {
       episodeResiduals: s.episodeResiduals,
       above: s.above,
       below: s.below,
-      episode: s.episode ? { ...s.episode, owners: [...s.episode.owners], peakEvidence: Object.fromEntries(EVIDENCE.map((k) => [k, nanToNull(s.episode!.peakEvidence[k])])) } : null,
+      episode: s.episode
+        ? { ...s.episode, owners: [...s.episode.owners], peakEvidence: Object.fromEntries(EVIDENCE.map((k) => [k, nanToNull(s.episode!.peakEvidence[k])])), segment: s.episode.segment?.toJSON() }
+        : null,
       awaitingReset: s.awaitingReset,
       lastScored: s.lastScored === null ? null : storeScored(s.lastScored),
     };
@@ -1817,6 +1845,9 @@ export class StreamScorer {
         silent: e.silent === true,
         ...(e.silence !== undefined && e.silence !== null ? { silence: { since: finite((e.silence as { since?: unknown }).since) } } : {}),
       };
+      // Absent from checkpoints written before it existed: the stable-segment test starts over.
+      const fresh = e.silence !== undefined && e.silence !== null ? undefined : this.segmentOf(C);
+      if (fresh !== undefined) s.episode.segment = e.segment === undefined || e.segment === null ? fresh : StableSegment.fromJSON(e.segment, C, fresh.block, fresh.blocks);
     }
     // Absent from checkpoints written before they existed: no reset awaited, and no reading for a duplicate to repeat.
     s.awaitingReset = v.awaitingReset === true;
@@ -1908,7 +1939,16 @@ export interface StreamScoreSnapshot {
    */
   readonly lastScored?: StoredScoredStep | null;
   /** `stuckAt` is absent from checkpoints written before it existed. */
-  readonly episode: (Omit<Episode, 'peakEvidence' | 'stuckAt' | 'silent' | 'reportedAt'> & { peakEvidence: Record<string, number | null>; stuckAt?: number; silent?: boolean; reportedAt?: number }) | null;
+  readonly episode:
+    | (Omit<Episode, 'peakEvidence' | 'stuckAt' | 'silent' | 'reportedAt' | 'segment'> & {
+        peakEvidence: Record<string, number | null>;
+        stuckAt?: number;
+        silent?: boolean;
+        reportedAt?: number;
+        /** The stable-segment test's state; absent from checkpoints written before it existed. */
+        segment?: SegmentSnapshot | null;
+      })
+    | null;
 }
 
 interface Fused {
