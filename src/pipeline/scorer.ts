@@ -1364,13 +1364,22 @@ export class StreamScorer {
   }
 
   /**
-   * A new episode's stable-segment test (src/pipeline/segment.ts): blocks of `smooth` readings over a span of
-   * `learnReadings` (the stream's learning period, counted in readings); none when new normals are off
-   * (newNormalAfter 0) or the span holds fewer than two blocks.
+   * A new episode's stable-segment test (src/pipeline/segment.ts): blocks of `smooth` readings, as many as fit in
+   * `newNormalAfter` readings (a longer span is never judged: the episode is the new normal by then); none when new
+   * normals are off (newNormalAfter 0) or fewer than two blocks fit.
    */
   private segmentOf(C: number): StableSegment | undefined {
-    const blocks = Math.floor(this.opts.learnReadings / this.opts.smooth);
+    const blocks = Math.floor(this.opts.newNormalAfter / this.opts.smooth);
     return this.opts.newNormalAfter > 0 && blocks >= 2 ? new StableSegment(C, this.opts.smooth, blocks) : undefined;
+  }
+
+  /**
+   * The span (blocks of `smooth` readings) over which channel c of an open episode must be one level to be the new
+   * normal: the stream's learning period (`learnReadings`), or one whole cycle of the channel where it has one
+   * (src/pipeline/cycle.ts), whichever is longer: within a cycle, a phase of it looks like a level.
+   */
+  private spanOf(s: StreamScore, c: number): number {
+    return Math.ceil(Math.max(this.opts.learnReadings, s.cycles[c].period) / this.opts.smooth);
   }
 
   /** Hysteresis; returns true when the stream's normal is re-baselined (new normal). */
@@ -1450,7 +1459,7 @@ export class StreamScorer {
     let stable = false;
     if (ep.segment !== undefined) {
       if (stuck || !r.warm || r.z.length !== s.C) ep.segment.clear();
-      else if (ep.segment.push(r.z)) stable = ep.segment.stable(ep.owners);
+      else if (ep.segment.push(r.z)) stable = ep.segment.stable(ep.owners, (c) => this.spanOf(s, c));
     }
     const newNormal = this.opts.newNormalAfter > 0 && (stable || ep.readings - ep.stuckAt >= this.opts.newNormalAfter);
     if (s.below >= this.opts.closeAfter || newNormal) {

@@ -13,7 +13,11 @@
  * it up (one step in the middle of 16 blocks gives 2.0, a straight ramp 1.7): those stay open. Block means,
  * not readings: a reading's neighbours are correlated in most signals, the means of blocks of readings much
  * less, and the test scales by the blocks' own spread, so the segment's noise level is its own (a change of
- * noise level with its level is one segment). Nothing of the old normal enters: the question is only whether
+ * noise level with its level is one segment). The CUSUM is weak against a level that goes away and comes back
+ * within the span (a cycle's trough straddled by the span sums to little), so the order of the block means must
+ * also look random: the Wald-Wolfowitz runs test (Wald and Wolfowitz, Ann. Math. Stat. 1940) of the block means
+ * above and below their median, too few runs (one-sided, 5 %: z below −1.645) being a level that wanders. Nothing
+ * of the old normal enters: the question is only whether
  * the new readings are one level. A stuck value is never judged here (the scorer starts the segment over at
  * every stuck reading: a stuck value is a fault, never a new normal).
  *
@@ -23,6 +27,8 @@
 
 /** The 95 % quantile of the supremum of the absolute Brownian bridge (the Kolmogorov distribution). */
 export const STABLE_CRITICAL = 1.358;
+/** The one-sided 5 % quantile of the standard normal: the runs test's bound on too few runs. */
+export const RUNS_CRITICAL = -1.645;
 
 /** A segment's state in a checkpoint: the running block's sums and count, and the full blocks' means, oldest first. */
 export interface SegmentSnapshot {
@@ -45,7 +51,7 @@ export class StableSegment {
   /**
    * @param C channels
    * @param block readings a block (≥ 1)
-   * @param blocks full blocks the span holds (≥ 2): the span is block · blocks readings
+   * @param blocks full blocks the segment holds at most (≥ 2): the longest span it can judge is block · blocks readings
    * @throws RangeError on a size out of range
    */
   constructor(
@@ -100,19 +106,20 @@ export class StableSegment {
   }
 
   /**
-   * The CUSUM statistic of channel c over the full blocks held (0 when they are all equal; NaN with fewer than 2).
+   * The CUSUM statistic of channel c over the newest `K` full blocks (default all held; 0 when they are all equal;
+   * NaN with fewer than 2 or more than held).
    */
-  statistic(c: number): number {
-    const K = this.held;
-    if (K < 2) return Number.NaN;
+  statistic(c: number, K = this.held): number {
+    if (K < 2 || K > this.held) return Number.NaN;
+    const from = this.held - K;
     let mean = 0;
-    for (let i = 0; i < K; i++) mean += this.at(i, c);
+    for (let i = 0; i < K; i++) mean += this.at(from + i, c);
     mean /= K;
     let ss = 0;
     let s = 0;
     let top = 0;
     for (let i = 0; i < K; i++) {
-      const d = this.at(i, c) - mean;
+      const d = this.at(from + i, c) - mean;
       ss += d * d;
       s += d;
       if (Math.abs(s) > top) top = Math.abs(s);
@@ -124,12 +131,47 @@ export class StableSegment {
   }
 
   /**
-   * True when the span is full (`blocks` full blocks) and, in every channel with `owners[c]`, its block means are
-   * one constant level (statistic ≤ STABLE_CRITICAL).
+   * The runs test's z of channel c over the newest `K` full blocks (default all held): the runs of block means above
+   * and below their median (means equal to it left out) against the count expected in a random order. 0 when all
+   * are on one side (every block the same level); NaN with fewer than 2 blocks or more than held.
    */
-  stable(owners: readonly boolean[]): boolean {
-    if (this.held < this.blocks) return false;
-    for (let c = 0; c < this.C; c++) if (owners[c] && !(this.statistic(c) <= STABLE_CRITICAL)) return false;
+  runs(c: number, K = this.held): number {
+    if (K < 2 || K > this.held) return Number.NaN;
+    const from = this.held - K;
+    const sorted = Array.from({ length: K }, (_, i) => this.at(from + i, c)).sort((a, b) => a - b);
+    const median = K % 2 === 1 ? sorted[(K - 1) / 2] : (sorted[K / 2 - 1] + sorted[K / 2]) / 2;
+    let above = 0;
+    let below = 0;
+    let runs = 0;
+    let side = 0;
+    for (let i = 0; i < K; i++) {
+      const v = this.at(from + i, c);
+      const now = v > median ? 1 : v < median ? -1 : 0;
+      if (now === 0) continue;
+      if (now > 0) above++;
+      else below++;
+      if (now !== side) runs++;
+      side = now;
+    }
+    const n = above + below;
+    if (above === 0 || below === 0) return 0;
+    const expected = (2 * above * below) / n + 1;
+    const variance = (2 * above * below * (2 * above * below - n)) / (n * n * (n - 1));
+    return variance > 0 ? (runs - expected) / Math.sqrt(variance) : 0;
+  }
+
+  /**
+   * True when, in every channel with `owners[c]`, the newest `spanOf(c)` full blocks (default: as many as the segment
+   * holds at most) are held and one constant level: the CUSUM statistic at most STABLE_CRITICAL and the runs test's
+   * z at least RUNS_CRITICAL. A channel whose span is more blocks than the segment can hold is never stable.
+   */
+  stable(owners: readonly boolean[], spanOf: (c: number) => number = () => this.blocks): boolean {
+    for (let c = 0; c < this.C; c++) {
+      if (!owners[c]) continue;
+      const K = spanOf(c);
+      if (!(K >= 2 && K <= this.held)) return false;
+      if (!(this.statistic(c, K) <= STABLE_CRITICAL) || !(this.runs(c, K) >= RUNS_CRITICAL)) return false;
+    }
     return true;
   }
 

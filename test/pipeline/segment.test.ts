@@ -56,3 +56,18 @@ describe('StableSegment (CUSUM of block means)', () => {
     expect(() => StableSegment.fromJSON({ sum: [1], n: 0, means: [] }, 2, 16, 16)).toThrow();
   });
 });
+
+describe('StableSegment: the runs test', () => {
+  it('a cycle whose trough the span straddles passes the CUSUM but not the runs test; white noise passes both mostly', () => {
+    // 256 readings of a trough of a cycle of 600 readings, centred in the span: the partial sums come back.
+    const trough = fed(256, (i) => -5 * Math.cos((2 * Math.PI * (i - 128)) / 600));
+    expect(trough.statistic(0)).toBeLessThanOrEqual(STABLE_CRITICAL);
+    expect(trough.stable([true])).toBe(false);
+    let unstable = 0;
+    for (let seed = 1; seed <= 40; seed++) {
+      const z = normal(seed);
+      if (!fed(256, () => 3 + z()).stable([true])) unstable++;
+    }
+    expect(unstable).toBeLessThanOrEqual(8);
+  });
+});
