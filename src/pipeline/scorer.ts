@@ -268,6 +268,8 @@ class StreamScore {
   learnFrom = 0;
   /** True once a reading of the stream was known normal (learnt with --learn-first): no restart of learning. */
   knownNormal = false;
+  /** Readings the stream learnt its normal from before its first judged reading (0 until then): its own learning period. */
+  learnt = 0;
   /** True once a reading differed from the one before it (any channel). */
   moved = false;
   last: Float64Array | null = null;
@@ -657,6 +659,7 @@ export class StreamScorer {
     // (one when a run ends), from the second reading on; a stream that ran few runs has not learnt its runs.
     if (!learning && s.lastScored?.status === 'learning') {
       this.warmKinds(s);
+      s.learnt = s.seen - (s.learnFrom === NOT_MOVED ? 0 : s.learnFrom);
       for (const row of s.reference) if (row !== null) for (const t of row) t.commitPending();
       for (let k = 0; k < EVIDENCE.length; k++) {
         if (k === STUCK) continue;
@@ -1375,11 +1378,12 @@ export class StreamScorer {
 
   /**
    * The span (blocks of `smooth` readings) over which channel c of an open episode must be one level to be the new
-   * normal: the stream's learning period (`learnReadings`), or one whole cycle of the channel where it has one
-   * (src/pipeline/cycle.ts), whichever is longer: within a cycle, a phase of it looks like a level.
+   * normal: the stream's own learning period (the readings it learnt from, at least `learnReadings`), or one whole
+   * cycle of the channel where it has one (src/pipeline/cycle.ts), whichever is longer: as much evidence for the new
+   * level as the old one had, and within a cycle a phase of it looks like a level.
    */
   private spanOf(s: StreamScore, c: number): number {
-    return Math.ceil(Math.max(this.opts.learnReadings, s.cycles[c].period) / this.opts.smooth);
+    return Math.ceil(Math.max(this.opts.learnReadings, s.learnt, s.cycles[c].period) / this.opts.smooth);
   }
 
   /** Hysteresis; returns true when the stream's normal is re-baselined (new normal). */
@@ -1624,6 +1628,7 @@ export class StreamScorer {
       seen: s.seen,
       learnFrom: s.learnFrom === NOT_MOVED ? 'not_moved' : s.learnFrom,
       knownNormal: s.knownNormal,
+      learnt: s.learnt,
       moved: s.moved,
       last: s.last ? Array.from(s.last) : null,
       shortLog: means(s.shortLog),
@@ -1736,6 +1741,8 @@ export class StreamScorer {
     // Absent from checkpoints written before it existed: the stream's learning period started at its first reading.
     s.learnFrom = v.learnFrom === 'not_moved' ? NOT_MOVED : v.learnFrom === undefined ? 0 : int(v.learnFrom, 'learnFrom');
     s.knownNormal = v.knownNormal === true;
+    // Absent from checkpoints written before it existed: the configured learning period.
+    s.learnt = typeof v.learnt === 'number' && Number.isFinite(v.learnt) && v.learnt >= 0 ? v.learnt : 0;
     // Absent from older checkpoints: taken as moved (their streams learnt as before).
     s.moved = v.moved !== false;
     s.last = v.last === null || v.last === undefined ? null : Float64Array.from(nums(v.last, 'last'));
@@ -1900,6 +1907,8 @@ export interface StreamScoreSnapshot {
   /** StreamScore.learnFrom ('not_moved' for NOT_MOVED); absent in older checkpoints (0). */
   readonly learnFrom?: number | 'not_moved';
   readonly knownNormal?: boolean;
+  /** Readings the stream learnt from before its first judged reading; absent from checkpoints written before it existed. */
+  readonly learnt?: number;
   readonly moved?: boolean;
   readonly last: number[] | null;
   /** Per channel, the plain mean of spread's short boxcar of log squared changes (its values are in shortMeans). */
