@@ -20,9 +20,10 @@
  * the sample of outputs was unchanged. Written again by main's scorer after the merge of branch longcycle (1d1cb04): every
  * output is unchanged (the hash without the final snapshot equals e4bf201's), the final snapshot holds the cycle's
  * coarser level (channel b, noise without a period, fills its ring of 2,048 readings at 2,048). Written again by branch
- * newnormal's scorer (6d11b4c), a detection change: the episode of channel a becomes the new normal
- * once its latest learning period is one stable level (src/pipeline/segment.ts), before newNormalAfter; the snapshot
- * holds the episode's block means (episode.segment); 6 of the sample's outputs after the new normal move.
+ * newnormal's scorer (a208182, written from 188bd95), a detection change: an episode becomes the new normal once its
+ * latest readings over the stream's own learning period are one stable level (src/pipeline/segment.ts); here that
+ * period (500 readings) is longer than newNormalAfter (100), so every output is unchanged; the snapshot holds the
+ * episode's block means (episode.segment) and the learning period (learnt).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
