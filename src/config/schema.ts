@@ -333,7 +333,7 @@ export const schema = section('anomalyd configuration', {
       default: 1000,
       min: 0,
       max: 100_000_000,
-      doc: 'The most readings an episode stays open on a lasting change: it is the new normal sooner once its latest `score.learnReadings` readings (or one whole cycle of the sensor, if longer) are one stable level (docs/SCORING.md section 5), at the latest after this many. It then resolves and the stream re-baselines on its latest readings, without going blind. A stream stuck on one value never becomes normal. 0 = never.',
+      doc: 'An episode open this many readings is the new normal: it resolves and the stream re-baselines on its latest readings, without going blind. A stream stuck on one value never becomes normal. 0 = never.',
     }),
     staleAfter: num({
       default: 10,

@@ -112,10 +112,9 @@ export interface AlertPayload {
   /** Why, in the sensor's units; null when there was nothing to explain it with; absent in schema 1. */
   readonly explanation?: AlertExplanation | null;
   /**
-   * On `resolve`: `recovered` (the readings came back below the hold level) or `new_normal` (the episode's
-   * latest learning period of readings was one stable level, or it lasted alerts.newNormalAfter readings, and it
-   * is accepted as the stream's normal: the readings may still be off what they were before). Absent on open and
-   * update, and in messages stored before it existed.
+   * On `resolve`: `recovered` (the readings came back below the hold level) or `new_normal` (the episode
+   * lasted alerts.newNormalAfter readings and is accepted as the stream's normal: the readings may still be
+   * off what they were before). Absent on open and update, and in messages stored before it existed.
    */
   readonly resolution?: 'recovered' | 'new_normal';
 }

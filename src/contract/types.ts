@@ -222,8 +222,7 @@ export interface AnomalyEvent {
   readonly device?: string;
   /**
    * On `resolve` only: why it ended. `recovered`: alerts.closeAfter readings in a row below the hold level;
-   * `new_normal`: its latest learning period of readings was one stable level (or it lasted alerts.newNormalAfter
-   * readings) and its level is the stream's normal from now on
+   * `new_normal`: it lasted alerts.newNormalAfter readings and its level is the stream's normal from now on
    * (the readings may well still be off what they were before it).
    */
   readonly resolution?: 'recovered' | 'new_normal';

@@ -111,7 +111,6 @@ import { Boxcar, type BoxcarState } from './boxcar.js';
 import { ValueHistogram, type ValueHistogramState } from './rarity.js';
 import { CycleProfile, type CycleState } from './cycle.js';
 import { KeptEvidence, type PackedEvidence } from './kept-evidence.js';
-import { StableSegment, type SegmentSnapshot } from './segment.js';
 import { RUN_STATE, noteStep, restartRun, runSurprise, teachRun } from './runs.js';
 import { MAX_SURPRISE, TailCalibrator, logError, type LogPrior, type SurpriseOut, type TailOptions, type TailState } from './tail.js';
 
@@ -226,12 +225,6 @@ interface Episode {
    * resolves at the stream's next step (score), which does not judge that silence again.
    */
   silence?: { readonly since: number };
-  /**
-   * The episode's latest readings since it opened or was last stuck, as block means (segmentOf): once they are one
-   * stable level for a learning period, the episode is the new normal (src/pipeline/segment.ts). Absent on a
-   * silence's episode.
-   */
-  segment?: StableSegment;
 }
 
 /**
@@ -268,8 +261,6 @@ class StreamScore {
   learnFrom = 0;
   /** True once a reading of the stream was known normal (learnt with --learn-first): no restart of learning. */
   knownNormal = false;
-  /** Readings the stream learnt its normal from before its first judged reading (0 until then): its own learning period. */
-  learnt = 0;
   /** True once a reading differed from the one before it (any channel). */
   moved = false;
   last: Float64Array | null = null;
@@ -659,7 +650,6 @@ export class StreamScorer {
     // (one when a run ends), from the second reading on; a stream that ran few runs has not learnt its runs.
     if (!learning && s.lastScored?.status === 'learning') {
       this.warmKinds(s);
-      s.learnt = s.seen - (s.learnFrom === NOT_MOVED ? 0 : s.learnFrom);
       for (const row of s.reference) if (row !== null) for (const t of row) t.commitPending();
       for (let k = 0; k < EVIDENCE.length; k++) {
         if (k === STUCK) continue;
@@ -1366,26 +1356,6 @@ export class StreamScorer {
     return Math.min(row, MAX_SURPRISE);
   }
 
-  /**
-   * A new episode's stable-segment test (src/pipeline/segment.ts): blocks of `smooth` readings, as many as fit in
-   * `newNormalAfter` readings (a longer span is never judged: the episode is the new normal by then); none when new
-   * normals are off (newNormalAfter 0) or fewer than two blocks fit.
-   */
-  private segmentOf(C: number): StableSegment | undefined {
-    const blocks = Math.floor(this.opts.newNormalAfter / this.opts.smooth);
-    return this.opts.newNormalAfter > 0 && blocks >= 2 ? new StableSegment(C, this.opts.smooth, blocks) : undefined;
-  }
-
-  /**
-   * The span (blocks of `smooth` readings) over which channel c of an open episode must be one level to be the new
-   * normal: the stream's own learning period (the readings it learnt from, at least `learnReadings`), or one whole
-   * cycle of the channel where it has one (src/pipeline/cycle.ts), whichever is longer: as much evidence for the new
-   * level as the old one had, and within a cycle a phase of it looks like a level.
-   */
-  private spanOf(s: StreamScore, c: number): number {
-    return Math.ceil(Math.max(this.opts.learnReadings, s.learnt, s.cycles[c].period) / this.opts.smooth);
-  }
-
   /** Hysteresis; returns true when the stream's normal is re-baselined (new normal). */
   private lifecycle(s: StreamScore, r: StepResult<unknown>, adapt: Fused, dev: Fused, events: AnomalyEvent[]): boolean {
     const ts = r.item.ts;
@@ -1409,8 +1379,7 @@ export class StreamScorer {
       // alone calls rare while normal operation (the reference) is not even at the hold level opens a silent
       // episode (see Episode.silent).
       const silent = dev.surprise < this.holdSurprise;
-      const opened: Episode = { id: this.deps.newId(), startTs: ts, lastAboveTs: ts, readings: 1, peak: level, peakEvidence: { ...dev.evidence }, peakChannels: [...dev.channels], lastReported: level, reportedAt: 1, owners, rowPeak: score, stuckAt: 0, silent, segment: this.segmentOf(s.C) };
-      if (r.warm) opened.segment?.push(r.z);
+      const opened: Episode = { id: this.deps.newId(), startTs: ts, lastAboveTs: ts, readings: 1, peak: level, peakEvidence: { ...dev.evidence }, peakChannels: [...dev.channels], lastReported: level, reportedAt: 1, owners, rowPeak: score, stuckAt: 0, silent };
       s.episode = opened;
       s.holding = true;
       const res = this.scratch.get(s.C)?.cycRes;
@@ -1451,21 +1420,13 @@ export class StreamScorer {
       events.push(this.event('open', r, ep, score));
     }
     // A stuck value is never a new normal, and the readings before it do not count towards one.
-    const stuck = dev.evidence.stuck >= this.holdSurprise;
-    if (stuck) {
+    if (dev.evidence.stuck >= this.holdSurprise) {
       ep.stuckAt = ep.readings;
       s.episodeEvidence.clear();
       s.rests = [];
       clearEpisodeVariability(s);
     } else if (ep.stuckAt > 0 && ep.stuckAt === ep.readings - 1) s.unstuck = true;
-    // The new normal: the episode's latest learning period of readings (none stuck) is one stable level in each of
-    // its channels (src/pipeline/segment.ts), or at the latest after newNormalAfter readings unstuck.
-    let stable = false;
-    if (ep.segment !== undefined) {
-      if (stuck || !r.warm || r.z.length !== s.C) ep.segment.clear();
-      else if (ep.segment.push(r.z)) stable = ep.segment.stable(ep.owners, (c) => this.spanOf(s, c));
-    }
-    const newNormal = this.opts.newNormalAfter > 0 && (stable || ep.readings - ep.stuckAt >= this.opts.newNormalAfter);
+    const newNormal = this.opts.newNormalAfter > 0 && ep.readings - ep.stuckAt >= this.opts.newNormalAfter;
     if (s.below >= this.opts.closeAfter || newNormal) {
       s.episode = null;
       s.below = 0;
@@ -1628,7 +1589,6 @@ export class StreamScorer {
       seen: s.seen,
       learnFrom: s.learnFrom === NOT_MOVED ? 'not_moved' : s.learnFrom,
       knownNormal: s.knownNormal,
-      learnt: s.learnt,
       moved: s.moved,
       last: s.last ? Array.from(s.last) : null,
       shortLog: means(s.shortLog),
@@ -1654,9 +1614,7 @@ export class StreamScorer {
       episodeResiduals: s.episodeResiduals,
       above: s.above,
       below: s.below,
-      episode: s.episode
-        ? { ...s.episode, owners: [...s.episode.owners], peakEvidence: Object.fromEntries(EVIDENCE.map((k) => [k, nanToNull(s.episode!.peakEvidence[k])])), segment: s.episode.segment?.toJSON() }
-        : null,
+      episode: s.episode ? { ...s.episode, owners: [...s.episode.owners], peakEvidence: Object.fromEntries(EVIDENCE.map((k) => [k, nanToNull(s.episode!.peakEvidence[k])])) } : null,
       awaitingReset: s.awaitingReset,
       lastScored: s.lastScored === null ? null : storeScored(s.lastScored),
     };
@@ -1741,8 +1699,6 @@ export class StreamScorer {
     // Absent from checkpoints written before it existed: the stream's learning period started at its first reading.
     s.learnFrom = v.learnFrom === 'not_moved' ? NOT_MOVED : v.learnFrom === undefined ? 0 : int(v.learnFrom, 'learnFrom');
     s.knownNormal = v.knownNormal === true;
-    // Absent from checkpoints written before it existed: the configured learning period.
-    s.learnt = typeof v.learnt === 'number' && Number.isFinite(v.learnt) && v.learnt >= 0 ? v.learnt : 0;
     // Absent from older checkpoints: taken as moved (their streams learnt as before).
     s.moved = v.moved !== false;
     s.last = v.last === null || v.last === undefined ? null : Float64Array.from(nums(v.last, 'last'));
@@ -1861,9 +1817,6 @@ export class StreamScorer {
         silent: e.silent === true,
         ...(e.silence !== undefined && e.silence !== null ? { silence: { since: finite((e.silence as { since?: unknown }).since) } } : {}),
       };
-      // Absent from checkpoints written before it existed: the stable-segment test starts over.
-      const fresh = e.silence !== undefined && e.silence !== null ? undefined : this.segmentOf(C);
-      if (fresh !== undefined) s.episode.segment = e.segment === undefined || e.segment === null ? fresh : StableSegment.fromJSON(e.segment, C, fresh.block, fresh.blocks);
     }
     // Absent from checkpoints written before they existed: no reset awaited, and no reading for a duplicate to repeat.
     s.awaitingReset = v.awaitingReset === true;
@@ -1907,8 +1860,6 @@ export interface StreamScoreSnapshot {
   /** StreamScore.learnFrom ('not_moved' for NOT_MOVED); absent in older checkpoints (0). */
   readonly learnFrom?: number | 'not_moved';
   readonly knownNormal?: boolean;
-  /** Readings the stream learnt from before its first judged reading; absent from checkpoints written before it existed. */
-  readonly learnt?: number;
   readonly moved?: boolean;
   readonly last: number[] | null;
   /** Per channel, the plain mean of spread's short boxcar of log squared changes (its values are in shortMeans). */
@@ -1957,16 +1908,7 @@ export interface StreamScoreSnapshot {
    */
   readonly lastScored?: StoredScoredStep | null;
   /** `stuckAt` is absent from checkpoints written before it existed. */
-  readonly episode:
-    | (Omit<Episode, 'peakEvidence' | 'stuckAt' | 'silent' | 'reportedAt' | 'segment'> & {
-        peakEvidence: Record<string, number | null>;
-        stuckAt?: number;
-        silent?: boolean;
-        reportedAt?: number;
-        /** The stable-segment test's state; absent from checkpoints written before it existed. */
-        segment?: SegmentSnapshot | null;
-      })
-    | null;
+  readonly episode: (Omit<Episode, 'peakEvidence' | 'stuckAt' | 'silent' | 'reportedAt'> & { peakEvidence: Record<string, number | null>; stuckAt?: number; silent?: boolean; reportedAt?: number }) | null;
 }
 
 interface Fused {

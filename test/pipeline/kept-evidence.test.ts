@@ -19,11 +19,7 @@
  * stream is further off its profile than normal operation was, whose state the snapshot holds (cycleResidual.max);
  * the sample of outputs was unchanged. Written again by main's scorer after the merge of branch longcycle (1d1cb04): every
  * output is unchanged (the hash without the final snapshot equals e4bf201's), the final snapshot holds the cycle's
- * coarser level (channel b, noise without a period, fills its ring of 2,048 readings at 2,048). Written again by branch
- * newnormal's scorer (a208182, written from 188bd95), a detection change: an episode becomes the new normal once its
- * latest readings over the stream's own learning period are one stable level (src/pipeline/segment.ts); here that
- * period (500 readings) is longer than newNormalAfter (100), so every output is unchanged; the snapshot holds the
- * episode's block means (episode.segment) and the learning period (learnt).
+ * coarser level (channel b, noise without a period, fills its ring of 2,048 readings at 2,048).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
