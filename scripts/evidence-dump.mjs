@@ -7,7 +7,8 @@
 //   k    row of the stream (train rows first)      t    row of the test file (negative in the train rows)
 //   v    value      lab  the test row's label (-1 in the train rows)      st   status (learning, ok, anomalous)
 //   s    the row's surprise (adaptive histories)   d    its deviation (reference histories): what opens episodes
-//   a    1 while an alarm is open after this reading (a silent episode is 0)      E    event types at this reading
+//   a    1 while an alarm is open after this reading (a silent episode is 0)      E    events at this reading (open, update,
+//        resolve:recovered, resolve:new_normal)
 //   ev   surprise per kind of evidence against the adaptive histories, before fusion (null: the kind said nothing)
 //   dv   the same against the reference histories
 // Its alarms (`a`) are the evaluation's: per file, tp / fp / fn and events equal `npm run evaluate`'s (checked
@@ -78,7 +79,7 @@ for (const ch of channels) {
         if (o.type !== 'reading') return;
         const k = o.origin.seq;
         const r = o.reading;
-        const line = { k, t: k - s.scoreFrom, v: s.rows[k].values[0], lab: k >= s.scoreFrom ? s.labels[k] : -1, st: r.status, s: r2(r.surprise), d: r2(o.deviation), a: r.anomalyId ? 1 : 0, E: o.events.map((e) => e.type), ev: kinds(o.evidence), dv: kinds(o.deviationEvidence) };
+        const line = { k, t: k - s.scoreFrom, v: s.rows[k].values[0], lab: k >= s.scoreFrom ? s.labels[k] : -1, st: r.status, s: r2(r.surprise), d: r2(o.deviation), a: r.anomalyId ? 1 : 0, E: o.events.map((e) => (e.resolution === undefined ? e.kind : `${e.kind}:${e.resolution}`)), ev: kinds(o.evidence), dv: kinds(o.deviationEvidence) };
         out.write(`${JSON.stringify(line)}\n`);
       },
       error: rej,
