@@ -24,7 +24,10 @@
  * such a `sum` of a `total_increasing` sensor across its meter cycles). At a step back the increment of that
  * reading is not known: the continued total stays where it was, and the count goes on from the new value (the
  * offset between the two is added to every later reading: CounterStep.value). So nothing but the reset itself
- * (CounterStep.reset: the scorer tells it once, as one episode) sees the step. And its holds: a counter repeats
+ * (CounterStep.reset: the scorer tells it once, as one episode) sees the step; a step back whose first move
+ * returns to the old total or beyond was a misread (a sentinel 0 between two readings of the real total): told as
+ * it was seen, then the count goes on as before it (the offset undone); a step back to the total before the latest
+ * rise or above undoes an overshoot (a sentinel 2^32 − 1, judged as the level it was), and is no reset. And its holds: a counter repeats
  * its value for as long as nothing is consumed, so for a counter a run of one value is no evidence of a stuck
  * sensor (StepItem.counter; the scorer judges only its silences as runs).
  *
@@ -60,6 +63,8 @@ export interface CounterState {
   /** Readings since the counter's last decrease; -1: none since it was recognised. */
   readonly sinceDrop: number;
   readonly offset: number;
+  readonly back?: { readonly from: number; readonly offset: number } | null;
+  readonly beforeRise?: number | null;
 }
 
 /**
@@ -80,6 +85,13 @@ export class CounterTrack {
   private sinceDrop = Number.POSITIVE_INFINITY;
   /** What the resets took off the total: added to a counter's readings (sensor units). */
   private offset = 0;
+  /**
+   * After a step back, until the counter next moves: the total before it and the offset before it. A first move
+   * back to at least that total was a misread (a sentinel 0, a 2^32 − 1 read as 0): the offset is undone.
+   */
+  private back: { readonly from: number; readonly offset: number } | null = null;
+  /** The total before the counter's latest rise (as sent): a step back to it or above undoes that rise, no reset. */
+  private beforeRise: number | null = null;
 
   /** Takes a reading of the stream: `value` as the sensor sent it. Returns what to judge it as. */
   observe(value: number): CounterStep {
@@ -106,6 +118,13 @@ export class CounterTrack {
       return { value, counter: true, reset: null };
     }
     this.sinceDrop++;
+    if (down && value >= 0 && this.beforeRise !== null && value >= this.beforeRise) {
+      // Back to where it was before its latest rise, or between: that rise overshot (a sentinel such as 2^32 − 1,
+      // a misread), which the judged total showed as it was; the count goes on from here, no reset.
+      this.beforeRise = null;
+      return { value: value + this.offset, counter: true, reset: null };
+    }
+    if (value > prev) this.beforeRise = prev;
     if (down || value < 0) {
       if (this.sinceDrop < MONOTONE_READINGS || value < 0) {
         // Down twice within a monotone run's length, or below zero: no counter (a level that rose for a long
@@ -114,12 +133,22 @@ export class CounterTrack {
         this.run = 1;
         this.rises = 0;
         this.offset = 0;
+        this.back = null;
+        this.beforeRise = null;
         return { value, counter: false, reset: null };
       }
       // A reset: the increment of this reading is not known; the continued total stays, and counts on from here.
       this.sinceDrop = 0;
+      this.beforeRise = null;
+      if (this.back === null) this.back = { from: prev, offset: this.offset };
       this.offset += prev - value;
       return { value: value + this.offset, counter: true, reset: { from: prev, to: value } };
+    }
+    if (this.back !== null && value > prev) {
+      // The first move after a step back: back to the old total or beyond, the step back was a misread (told, as
+      // it was seen), and the count goes on as before it; else the meter was reset and counts on from the new value.
+      if (value >= this.back.from) this.offset = this.back.offset;
+      this.back = null;
     }
     return { value: value + this.offset, counter: true, reset: null };
   }
@@ -135,6 +164,8 @@ export class CounterTrack {
       rises: this.rises,
       sinceDrop: Number.isFinite(this.sinceDrop) ? this.sinceDrop : -1,
       offset: this.offset,
+      back: this.back === null ? null : { ...this.back },
+      beforeRise: this.beforeRise,
     };
   }
 
@@ -156,6 +187,8 @@ export class CounterTrack {
     t.rises = s.rises;
     t.sinceDrop = s.sinceDrop < 0 ? Number.POSITIVE_INFINITY : s.sinceDrop;
     t.offset = s.offset;
+    t.beforeRise = num(s.beforeRise) ? s.beforeRise : null;
+    t.back = s.back !== undefined && s.back !== null && num(s.back.from) && num(s.back.offset) ? { from: s.back.from, offset: s.back.offset } : null;
     return t;
   }
 }

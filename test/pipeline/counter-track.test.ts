@@ -71,16 +71,38 @@ describe('CounterTrack', () => {
     expect(steps.slice(at).every((s) => s.counter)).toBe(true);
   });
 
+  it('a step back whose first move returns to the old total was a misread: told, then counted on as before it', () => {
+    const values: number[] = [];
+    let v = 1_000;
+    for (let i = 0; i < MONOTONE_READINGS + 200; i++) values.push((v += 3));
+    const top = v;
+    values.push(0, 0, top + 3, top + 6);
+    const { steps } = feed(values);
+    expect(steps.filter((s) => s.reset !== null).map((s) => s.reset)).toEqual([{ from: top, to: 0 }]);
+    expect(steps.slice(-4).map((s) => s.value)).toEqual([top, top, top + 3, top + 6]);
+  });
+
+  it('a step back from an overshoot (a sentinel 2^32 − 1) to the total before it is no reset', () => {
+    const values: number[] = [];
+    let v = 60_000;
+    for (let i = 0; i < MONOTONE_READINGS + 200; i++) values.push((v += 15));
+    values.push(4_294_967_295, 4_294_967_295, v + 15, v + 30);
+    const { steps } = feed(values);
+    expect(steps.every((s) => s.reset === null)).toBe(true);
+    expect(steps.slice(-4).map((s) => s.value)).toEqual([4_294_967_295, 4_294_967_295, v + 15, v + 30]);
+    expect(steps[steps.length - 1].counter).toBe(true);
+  });
+
   it('a counter that goes down twice within a monotone run is a level again', () => {
     const values: number[] = [];
     let v = 0;
     for (let i = 0; i < MONOTONE_READINGS + 100; i++) values.push((v += 1));
-    values.push(v - 5, v + 1, v - 3);
+    values.push(v - 5, v + 1, v - 10);
     const { steps } = feed(values);
     expect(steps[steps.length - 3].reset).toEqual({ from: v, to: v - 5 });
     const last = steps[steps.length - 1];
     expect(last.counter).toBe(false);
-    expect(last.value).toBe(v - 3);
+    expect(last.value).toBe(v - 10);
   });
 
   it('restores from its snapshot to the same readings', () => {
