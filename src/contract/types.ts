@@ -235,4 +235,11 @@ export interface AnomalyEvent {
    * (the readings may well still be off what they were before it).
    */
   readonly resolution?: 'recovered' | 'new_normal';
+  /**
+   * A cumulative counter's step back (src/pipeline/counter.ts: a reset, a power cut's rollback, a replaced meter):
+   * the total before and after, sensor units. Present on both events of the one-reading episode that tells it
+   * (opened and resolved `new_normal` at that reading: the count goes on from the new value); explained as the
+   * kind `counter_reset`.
+   */
+  readonly counterReset?: { readonly from: number; readonly to: number };
 }

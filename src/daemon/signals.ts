@@ -11,7 +11,7 @@ import { alertFigures, type AlertExplanation } from '../contract/alerts.js';
 import type { SeriesBucketStore } from '../contract/series.js';
 import type { AnomalyEvent, ScoredReading } from '../contract/types.js';
 import { episodeExplanation, explainEpisode, strongest, toAlertExplanation } from '../explain/episode.js';
-import { NOISE_READINGS, toldAs } from '../explain/explain.js';
+import { NOISE_READINGS, explainCounterReset, toldAs } from '../explain/explain.js';
 import { compileUnits, unitOf, type UnitRule } from '../explain/units.js';
 import { SeriesStore, surpriseOf, type SeriesPoint, type TimeSpan } from '../pipeline/series.js';
 
@@ -392,6 +392,12 @@ export class SignalBook {
    */
   private explainEvent(ev: AnomalyEvent, episode: OpenEpisode): Told | null {
     const stream = ev.sensor;
+    // A counter's step back is told as such from the event alone (its readings here are the counter's rate).
+    if (ev.counterReset !== undefined) {
+      const { from, to } = ev.counterReset;
+      const e = explainCounterReset({ stream, unit: this.unitOf(stream), from, to, ts: ev.startTs, endTs: ev.endTs, ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}) });
+      return { explanation: toAlertExplanation({ ...e, stream, channel: ev.channels[0] ?? 'value', shares: null, stretch: { ts: [ev.startTs], values: [to] } }), readings: 1 };
+    }
     // A resolve describes the anomalous stretch, up to its last reading that held the episode and the first
     // one after it that did not (so a jump that came back within range is told a spike), not the rest of
     // the recovery that resolved it.

@@ -70,7 +70,7 @@ import { diffs, longestRun, median, resolution, robustSigma, thinIndices, trend 
 
 export type { AnomalyKind };
 
-export const ANOMALY_KINDS: readonly AnomalyKind[] = ['spike', 'level_shift', 'drift', 'stuck', 'noise_change', 'missing_data'];
+export const ANOMALY_KINDS: readonly AnomalyKind[] = ['spike', 'level_shift', 'drift', 'stuck', 'noise_change', 'missing_data', 'counter_reset'];
 
 /**
  * The words the sentence uses for each kind: the one word list of the explanations. Every event of an episode
@@ -83,6 +83,7 @@ export const KIND_LABELS: Readonly<Record<AnomalyKind, string>> = {
   stuck: 'stuck value',
   noise_change: 'noise change',
   missing_data: 'missing data',
+  counter_reset: 'counter reset',
 };
 
 /**
@@ -124,6 +125,21 @@ export const EVIDENCE_LABELS: Readonly<Record<string, string>> = {
 export function toldAs(kind: AnomalyKind | null, seen: string | null | undefined): string | null {
   if (kind !== null) return KIND_LABELS[kind];
   return seen != null ? (EVIDENCE_LABELS[seen] ?? null) : null;
+}
+
+/**
+ * A cumulative counter's step back (src/pipeline/counter.ts: the scorer's one-reading episode, AnomalyEvent.counterReset),
+ * told as the kind `counter_reset`: `plug/aenergy.total went back from 17.703 to 17.600 kWh at 10:42 (counter reset);
+ * counted on from there`. Not a level shift: the meter was reset or rolled back (a power cut before it saved its
+ * total, a reset command, a replaced meter), and the detector reads its rate on from the new value. `value` the new
+ * total, `expected` the one before; no band. Both printed as the sensor sent them (every decimal of either). Pure.
+ */
+export function explainCounterReset(p: { readonly stream: string; readonly unit?: string | null; readonly from: number; readonly to: number; readonly ts: number; readonly endTs: number; readonly timeZone?: string }): Explanation {
+  const unit = p.unit ?? null;
+  const u = unit !== null && unit !== '' ? ` ${unit}` : '';
+  const d = Math.max(decimalsOf(p.from), decimalsOf(p.to));
+  const sentence = `${p.stream} went back from ${formatNumber(p.from, d)} to ${formatNumber(p.to, d)}${u} at ${clockTime(p.ts, p.endTs, p.timeZone)} (${KIND_LABELS.counter_reset}); counted on from there`;
+  return { kind: 'counter_reset', sentence, unit, value: p.to, expected: p.from, band: null, basis: null, since: p.ts };
 }
 
 /** The band around the expectation is ± this many spreads (≈ 95 % of normal readings for Gaussian noise). */
@@ -1049,6 +1065,7 @@ function sentenceOf(stream: string, unit: string | null, d: Draft, endTs: number
       return `${stream} ${num(d.value ?? NaN)}${u}${expected} since ${when(d.since)} (${words ?? KIND_LABELS.drift}, ${r})`;
     }
     case 'level_shift':
+    case 'counter_reset': // told by explainCounterReset, never drafted from readings
     case null: {
       if (d.value === null) return `${stream}: unusual readings since ${when(d.since)}${label}`;
       let context = expected;

@@ -22,6 +22,7 @@ import { Observable, asapScheduler, type OperatorFunction, type SchedulerLike } 
 import type { Config } from '../config/schema.js';
 import type { AnomalyEvent, ParseResult, RawMessage, Reading, ScoredReading } from '../contract/types.js';
 import { Cadence, type CadenceOptions } from './cadence.js';
+import { CounterTrack } from './counter.js';
 import type { MessageParser } from './parse.js';
 import { StreamScorer, type ModelPriors, type OpenEpisodeProgress, type ScorerOptions, type ScoredStep, type SilenceJudgement } from './scorer.js';
 import type { StepModel } from '../contract/ports.js';
@@ -134,6 +135,8 @@ export interface DetectorStreamState {
   readonly parser: unknown;
   readonly cadence: unknown;
   readonly held: readonly number[] | null;
+  /** The counter stage's state (src/pipeline/counter.ts CounterState); absent in a checkpoint written before it. */
+  readonly counter?: unknown;
   readonly engine: unknown;
   readonly scorer: unknown;
 }
@@ -146,6 +149,8 @@ export class Detector {
   private readonly excused = new Map<string, number>();
   /** Streams whose next reading begins a new recording (newRecording). */
   private readonly recordings = new Set<string>();
+  /** Each one-channel stream's counter stage (src/pipeline/counter.ts): is it a cumulative counter, and its resets. */
+  private readonly counters = new Map<string, CounterTrack>();
   private readonly engine: StepEngine<Origin>;
   readonly scorer: StreamScorer;
   private emit: ((o: DetectorOutput) => void) | null = null;
@@ -247,6 +252,7 @@ export class Detector {
     this.recordings.delete(stream);
     this.cadences.delete(stream);
     this.held.delete(stream);
+    this.counters.delete(stream);
     this.engine.forget(stream);
     this.scorer.forget(stream);
     this.ports.parser.forget(stream);
@@ -313,6 +319,7 @@ export class Detector {
       parser: this.ports.parser.snapshot(stream),
       cadence: this.cadences.get(stream)?.toJSON() ?? null,
       held: this.held.has(stream) ? Array.from(this.held.get(stream)!) : null,
+      ...(this.counters.has(stream) ? { counter: this.counters.get(stream)!.snapshot() } : {}),
       engine: this.engine.snapshot(stream),
       scorer: this.scorer.snapshot(stream),
     };
@@ -338,6 +345,7 @@ export class Detector {
     if (s.parser !== null && this.ports.parser.snapshot(stream) === null) part('parser', () => this.ports.parser.restore(stream, s.parser));
     if (s.cadence !== null) part('cadence', () => this.cadences.set(stream, Cadence.fromJSON(s.cadence, this.opts.cadence)));
     if (Array.isArray(s.held) && s.held.every((v) => typeof v === 'number' && Number.isFinite(v))) this.held.set(stream, Float64Array.from(s.held));
+    if (s.counter !== undefined && s.counter !== null) part('counter', () => this.counters.set(stream, CounterTrack.restore(s.counter)));
     if (s.engine !== null) part('model state', () => this.engine.restore(stream, s.engine));
     if (s.scorer !== null) part('score state', () => this.scorer.restore(stream, s.scorer));
     return skipped;
@@ -449,6 +457,20 @@ export class Detector {
     const values = new Float64Array(src.length);
     for (let i = 0; i < src.length; i++) values[i] = src[i];
     const held = this.held.get(stream);
+    // A one-channel stream may be a cumulative counter (src/pipeline/counter.ts): its total continued across resets.
+    let counter: { readonly reset: { readonly from: number; readonly to: number } | null } | null = null;
+    if (values.length === 1) {
+      let track = this.counters.get(stream);
+      if (track === undefined) this.counters.set(stream, (track = new CounterTrack()));
+      if (place.duplicate) {
+        // A duplicate repeats the reading it duplicates (as judged).
+        if (track.counter && held !== undefined && held.length === 1) values[0] = held[0];
+      } else {
+        const step = track.observe(values[0]);
+        values[0] = step.value;
+        if (step.counter) counter = { reset: step.reset };
+      }
+    }
     if (place.filled > 0 && held !== undefined && held.length === values.length) {
       const step = place.intervalMs;
       for (let k = place.filled; k >= 1; k--) {
@@ -468,11 +490,13 @@ export class Detector {
         this.excused.delete(stream);
       } else if (reading.ts >= until) this.excused.delete(stream);
     }
-    // Two literals rather than a spread of a conditional object (one object per reading, not three).
-    const item: StepItem<Origin> =
+    // Two literals rather than a spread of a conditional object (one object per reading, not three); a counter's
+    // reading carries its marks (src/pipeline/counter.ts).
+    let item: StepItem<Origin> =
       missed > 0 && !place.duplicate
         ? { kind, ts: reading.ts, values, reset: place.reset, filled: place.filled, missed, origin }
         : { kind, ts: reading.ts, values, reset: place.reset, filled: place.filled, origin };
+    if (counter !== null) item = counter.reset === null ? { ...item, counter: true } : { ...item, counter: true, counterReset: counter.reset };
     this.engine.push(stream, reading.channels, item);
     if (!place.duplicate) this.held.set(stream, values);
   }

@@ -254,6 +254,11 @@ class StreamScore {
   rests: RestHeld[] = [];
   seen = 0;
   /**
+   * The stream is a cumulative counter (src/pipeline/counter.ts; StepItem.counter of its latest reading): it repeats
+   * its value for as long as nothing is consumed, so `stuck` judges only its silences (evidence), not its runs.
+   */
+  counter = false;
+  /**
    * `seen` at which the stream's learning period starts: 0, or, for a stream that did not move through a whole
    * learning period of its own (every reading the same, none known normal: a lux sensor installed at night,
    * a sensor that came alive), the reading it first moved at (NOT_MOVED until then; see learningOf).
@@ -633,6 +638,8 @@ export class StreamScorer {
       else s.newModel(r.modelId, this.deps.priorsFor(r.modelId));
     }
     if (r.item.kind === 'duplicate') return { scored: this.duplicateOf(s), verdict: { exclude: true, rebaseline: false } };
+    // A cumulative counter (src/pipeline/counter.ts): its holds are no stuck value.
+    s.counter = r.item.counter === true;
     if (knownNormal) s.knownNormal = true;
     this.noteMovement(s, r);
     const learning = knownNormal || this.learningOf(s);
@@ -717,6 +724,15 @@ export class StreamScorer {
     s.holding = false;
     s.unstuck = false;
     const rebaseline = learning ? false : this.lifecycle(s, r, adaptive, reference, events);
+    // A counter's step back (a reset, a rollback: src/pipeline/counter.ts) is one event, told once: an episode of
+    // this one reading, opened and resolved at it (the count goes on from the new value: a new normal), whatever
+    // the stream's own episode does. The total judged is continued across it (the increment of this reading is
+    // not known), so nothing else sees the step.
+    if (r.item.counterReset !== undefined && !learning) {
+      const reset = r.item.counterReset;
+      const told: Episode = { id: this.deps.newId(), startTs: r.item.ts, lastAboveTs: r.item.ts, readings: 1, peak: this.thresholdSurprise, peakEvidence: { ...reference.evidence }, peakChannels: [...reference.channels], lastReported: this.thresholdSurprise, reportedAt: 1, owners: new Array<boolean>(C).fill(true), rowPeak: 0, stuckAt: 0, silent: false };
+      events.push({ ...this.event('open', r, told, this.thresholdSurprise), counterReset: reset }, { ...this.event('resolve', r, told, this.thresholdSurprise), resolution: 'new_normal', counterReset: reset });
+    }
     // A stuck value tells nothing of the signal: once it moves again, the stream starts over as after a gap
     // (the short means forget the stuck stretch, and the model state is reset: the step engine's verdict).
     if (s.unstuck) {
@@ -1009,7 +1025,9 @@ export class StreamScorer {
         if (s.shortLog.count >= s.shortLog.n) spread = sp;
         change = ch;
       }
-      stuck = st;
+      // A counter repeats its value for as long as nothing is consumed: its runs are taught (its silences are
+      // judged against them) but are no evidence of a stuck sensor (src/pipeline/counter.ts).
+      stuck = s.counter ? null : st;
       ended = done;
     } else {
       s.run.fill(1);
@@ -1074,7 +1092,7 @@ export class StreamScorer {
     taught.change = out.change;
     taught.shift = out.shift;
     taught.spread = out.spread;
-    taught.stuck = out.stuck === null ? null : ended;
+    taught.stuck = out.stuck === null && !(s.counter && (o.evidence === undefined || o.evidence.includes('stuck'))) ? null : ended;
     taught.rarity = out.rarity;
     taught.cycle = out.cycle;
     return scratch;
@@ -1616,6 +1634,7 @@ export class StreamScorer {
       below: s.below,
       episode: s.episode ? { ...s.episode, owners: [...s.episode.owners], peakEvidence: Object.fromEntries(EVIDENCE.map((k) => [k, nanToNull(s.episode!.peakEvidence[k])])) } : null,
       awaitingReset: s.awaitingReset,
+      ...(s.counter ? { counter: true } : {}),
       lastScored: s.lastScored === null ? null : storeScored(s.lastScored),
     };
   }
@@ -1820,6 +1839,7 @@ export class StreamScorer {
     }
     // Absent from checkpoints written before they existed: no reset awaited, and no reading for a duplicate to repeat.
     s.awaitingReset = v.awaitingReset === true;
+    s.counter = v.counter === true;
     s.lastScored = v.lastScored === undefined || v.lastScored === null ? null : readScored(v.lastScored, C);
     this.streams.set(stream, s);
   }
@@ -1902,6 +1922,8 @@ export interface StreamScoreSnapshot {
    * wait for it). Absent from checkpoints written before it existed.
    */
   readonly awaitingReset?: boolean;
+  /** The stream is a counter (StreamScore.counter); absent: not one. */
+  readonly counter?: boolean;
   /**
    * The latest reading's scored step (without its events): what a duplicate of it reports, and whether the
    * stream was still learning. Absent from checkpoints written before it existed (or null: no reading yet).

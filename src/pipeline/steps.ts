@@ -39,6 +39,13 @@ export interface StepItem<O> {
   readonly missed?: number;
   /** Whatever the caller attached (the message the reading came from); handed back with the result. */
   readonly origin: O;
+  /**
+   * The stream is a cumulative counter (src/pipeline/counter.ts) and `values` its total continued across resets:
+   * a run of one value is no stuck sensor. Absent: false.
+   */
+  readonly counter?: boolean;
+  /** A counter's step back (a reset or a rollback) at this reading: its previous total and the new one, as sent. */
+  readonly counterReset?: { readonly from: number; readonly to: number };
 }
 
 /**

@@ -1,0 +1,194 @@
+/**
+ * Cumulative counters (energy meters, water and gas meters, event counts): recognised from a stream's own
+ * readings; their holds are no stuck value, and a step back is a reset, told once, the count going on from it.
+ *
+ * Real hubs publish the running total of a meter (Shelly Gen2 `aenergy.total` in Wh, Tasmota `ENERGY.Total` in
+ * kWh, zigbee2mqtt `energy`, Home Assistant's `total_increasing` sensors). Judged as any level, its normal
+ * behaviour looks faulty: at 0 W it repeats one value for hours (a stuck value), and a reset (a power cut's
+ * rollback, Shelly's `Switch.ResetCounters`, a replaced meter) is a step back that the level calls a level shift,
+ * which then "recovers" while still below (tryout 14, finding 5).
+ *
+ * Recognition (CounterTrack.observe), from the readings alone (a field's name is no evidence: `total` may be a
+ * sum of anything): a one-channel stream whose value has not gone down for MONOTONE_READINGS readings in a row
+ * (a long run, in the stream's own readings, so the same at any sampling rate), in which it went up at least
+ * MIN_RISES times (a counter moves; a constant or a setpoint raised once or twice is no counter), and that has
+ * never been negative (a count is never negative: MSL's T-13, a ramp from -1 to 1, scaled as every MSL channel is,
+ * rises at every reading for thousands of readings and is no meter; a meter that can go negative, a net
+ * import/export one, is not monotone either). A slowly rising temperature dips by its resolution now and then
+ * (noise, quantisation flicker); a random walk or a quantised level goes down about as often as up: none of them
+ * holds a run that long. A stream that was recognised and then goes down again within MONOTONE_READINGS readings
+ * of its previous decrease, or below zero, is no counter after all (a level that rose for a long while, then
+ * fell): it is judged as a level again, from its own readings.
+ *
+ * What a counter is judged as: its total, continued across resets (Home Assistant's long-term statistics keep
+ * such a `sum` of a `total_increasing` sensor across its meter cycles). At a step back the increment of that
+ * reading is not known: the continued total stays where it was, and the count goes on from the new value (the
+ * offset between the two is added to every later reading: CounterStep.value). So nothing but the reset itself
+ * (CounterStep.reset: the scorer tells it once, as one episode) sees the step; a step back whose first move
+ * returns to the old total or beyond was a misread (a sentinel 0 between two readings of the real total): told as
+ * it was seen, then the count goes on as before it (the offset undone); a step back to the total before the latest
+ * rise or above undoes an overshoot (a sentinel 2^32 − 1, judged as the level it was), and is no reset. And its holds: a counter repeats
+ * its value for as long as nothing is consumed, so for a counter a run of one value is no evidence of a stuck
+ * sensor (StepItem.counter; the scorer judges only its silences as runs).
+ *
+ * Tried, not kept: judging a counter by its rate (the increment per interval; BENCHMARKS.md, branch `rate`): on
+ * recorded energy counters the rate, as the evidence judges it, opened far more episodes than the total (a
+ * kettle's or an oven's start is a rare step of the rate; a coarse counter's rate is quantised into a few
+ * values). State: JSON (snapshot / restore), carried by the detector's checkpoint.
+ */
+
+/** Readings in a row without a decrease that make a stream a counter (with MIN_RISES rises among them). */
+export const MONOTONE_READINGS = 1024;
+/** Rises (readings that moved the total up) a counter makes in its monotone run before it is recognised. */
+export const MIN_RISES = 64;
+
+/** What the counter stage makes of one reading of a one-channel stream. */
+export interface CounterStep {
+  /** The value to judge: the reading's own, or for a counter its total continued across resets (sensor units). */
+  readonly value: number;
+  /** True when the stream is judged as a counter at this reading. */
+  readonly counter: boolean;
+  /** A counter's step back at this reading: the previous total and the new one, as the sensor sent them. */
+  readonly reset: { readonly from: number; readonly to: number } | null;
+}
+
+/** A counter stage's state (JSON). */
+export interface CounterState {
+  readonly format: 'anomalyd-counter/1';
+  readonly counter: boolean;
+  readonly negative: boolean;
+  readonly last: number | null;
+  readonly run: number;
+  readonly rises: number;
+  /** Readings since the counter's last decrease; -1: none since it was recognised. */
+  readonly sinceDrop: number;
+  readonly offset: number;
+  readonly back?: { readonly from: number; readonly offset: number } | null;
+  readonly beforeRise?: number | null;
+}
+
+/**
+ * One stream's counter stage: observe() each reading (not duplicates) of a one-channel stream, in order.
+ * Pure arithmetic; no clock.
+ */
+export class CounterTrack {
+  /** Judged as a counter. */
+  counter = false;
+  /** The stream has been negative: no count (a count is never negative), for good. */
+  private negative = false;
+  /** The previous reading's value as sent, or null before the first. */
+  private last: number | null = null;
+  /** Readings in a row without a decrease (the current monotone run), and the rises among them. */
+  private run = 0;
+  private rises = 0;
+  /** Readings since the counter's last decrease (Infinity: none since it was recognised). */
+  private sinceDrop = Number.POSITIVE_INFINITY;
+  /** What the resets took off the total: added to a counter's readings (sensor units). */
+  private offset = 0;
+  /**
+   * After a step back, until the counter next moves: the total before it and the offset before it. A first move
+   * back to at least that total was a misread (a sentinel 0, a 2^32 − 1 read as 0): the offset is undone.
+   */
+  private back: { readonly from: number; readonly offset: number } | null = null;
+  /** The total before the counter's latest rise (as sent): a step back to it or above undoes that rise, no reset. */
+  private beforeRise: number | null = null;
+
+  /** Takes a reading of the stream: `value` as the sensor sent it. Returns what to judge it as. */
+  observe(value: number): CounterStep {
+    const prev = this.last;
+    this.last = value;
+    if (value < 0) this.negative = true;
+    if (prev === null) {
+      this.run = 1;
+      return { value, counter: false, reset: null };
+    }
+    const down = value < prev;
+    if (!this.counter) {
+      if (down || this.negative) {
+        this.run = 1;
+        this.rises = 0;
+      } else {
+        this.run++;
+        if (value > prev) this.rises++;
+      }
+      if (this.run < MONOTONE_READINGS || this.rises < MIN_RISES) return { value, counter: false, reset: null };
+      this.counter = true;
+      this.sinceDrop = Number.POSITIVE_INFINITY;
+      this.offset = 0;
+      return { value, counter: true, reset: null };
+    }
+    this.sinceDrop++;
+    if (down && value >= 0 && this.beforeRise !== null && value >= this.beforeRise) {
+      // Back to where it was before its latest rise, or between: that rise overshot (a sentinel such as 2^32 − 1,
+      // a misread), which the judged total showed as it was; the count goes on from here, no reset.
+      this.beforeRise = null;
+      return { value: value + this.offset, counter: true, reset: null };
+    }
+    if (value > prev) this.beforeRise = prev;
+    if (down || value < 0) {
+      if (this.sinceDrop < MONOTONE_READINGS || value < 0) {
+        // Down twice within a monotone run's length, or below zero: no counter (a level that rose for a long
+        // while, then fell): a level again, its readings as sent.
+        this.counter = false;
+        this.run = 1;
+        this.rises = 0;
+        this.offset = 0;
+        this.back = null;
+        this.beforeRise = null;
+        return { value, counter: false, reset: null };
+      }
+      // A reset: the increment of this reading is not known; the continued total stays, and counts on from here.
+      this.sinceDrop = 0;
+      this.beforeRise = null;
+      if (this.back === null) this.back = { from: prev, offset: this.offset };
+      this.offset += prev - value;
+      return { value: value + this.offset, counter: true, reset: { from: prev, to: value } };
+    }
+    if (this.back !== null && value > prev) {
+      // The first move after a step back: back to the old total or beyond, the step back was a misread (told, as
+      // it was seen), and the count goes on as before it; else the meter was reset and counts on from the new value.
+      if (value >= this.back.from) this.offset = this.back.offset;
+      this.back = null;
+    }
+    return { value: value + this.offset, counter: true, reset: null };
+  }
+
+  /** The stage's state (JSON-serialisable). */
+  snapshot(): CounterState {
+    return {
+      format: 'anomalyd-counter/1',
+      counter: this.counter,
+      negative: this.negative,
+      last: this.last,
+      run: this.run,
+      rises: this.rises,
+      sinceDrop: Number.isFinite(this.sinceDrop) ? this.sinceDrop : -1,
+      offset: this.offset,
+      back: this.back === null ? null : { ...this.back },
+      beforeRise: this.beforeRise,
+    };
+  }
+
+  /**
+   * A stage from its snapshot.
+   * @throws Error when `json` is not an anomalyd-counter/1 state
+   */
+  static restore(json: unknown): CounterTrack {
+    const s = json as Partial<CounterState> | null;
+    const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+    if (s === null || typeof s !== 'object' || s.format !== 'anomalyd-counter/1' || typeof s.counter !== 'boolean' || !num(s.run) || !num(s.rises) || !num(s.sinceDrop) || !num(s.offset)) {
+      throw new Error('not an anomalyd-counter/1 state');
+    }
+    const t = new CounterTrack();
+    t.counter = s.counter;
+    t.negative = s.negative === true;
+    t.last = num(s.last) ? s.last : null;
+    t.run = s.run;
+    t.rises = s.rises;
+    t.sinceDrop = s.sinceDrop < 0 ? Number.POSITIVE_INFINITY : s.sinceDrop;
+    t.offset = s.offset;
+    t.beforeRise = num(s.beforeRise) ? s.beforeRise : null;
+    t.back = s.back !== undefined && s.back !== null && num(s.back.from) && num(s.back.offset) ? { from: s.back.from, offset: s.back.offset } : null;
+    return t;
+  }
+}
