@@ -392,7 +392,7 @@ export class SignalBook {
    */
   private explainEvent(ev: AnomalyEvent, episode: OpenEpisode): Told | null {
     const stream = ev.sensor;
-    // A counter's step back is told as such from the event alone (its readings here are the counter's rate).
+    // A counter's step back is told as such from the event alone (its readings here are its continued total).
     if (ev.counterReset !== undefined) {
       const { from, to } = ev.counterReset;
       const e = explainCounterReset({ stream, unit: this.unitOf(stream), from, to, ts: ev.startTs, endTs: ev.endTs, ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}) });

@@ -28,8 +28,12 @@
  * returns to the old total or beyond was a misread (a sentinel 0 between two readings of the real total): told as
  * it was seen, then the count goes on as before it (the offset undone); a step back to the total before the latest
  * rise or above undoes an overshoot (a sentinel 2^32 − 1, judged as the level it was), and is no reset. And its holds: a counter repeats
- * its value for as long as nothing is consumed, so for a counter a run of one value is no evidence of a stuck
- * sensor (StepItem.counter; the scorer judges only its silences as runs).
+ * its value for as long as nothing is consumed, so for a counter that has been seen holding its value and moving on
+ * (at least MIN_RISES readings equal to the one before, in holds that a rise ended, since its monotone run began:
+ * as often as a counter must move to be one; a hold still going on is not counted, so a counter's own freeze
+ * never makes its holds normal) a run of one value is no evidence of a stuck sensor (CounterStep.holds, StepItem.counter; the scorer
+ * judges only its silences as runs). A counter that moves at nearly every reading (a running process's count, a
+ * meter that never idles) has not: its first hold is as telling as any stream's, and `stuck` judges it as before.
  *
  * Tried, not kept: judging a counter by its rate (the increment per interval; BENCHMARKS.md, branch `rate`): on
  * recorded energy counters the rate, as the evidence judges it, opened far more episodes than the total (a
@@ -48,6 +52,8 @@ export interface CounterStep {
   readonly value: number;
   /** True when the stream is judged as a counter at this reading. */
   readonly counter: boolean;
+  /** A counter that has been seen holding its value (MIN_RISES holds since its run began): its holds are normal. */
+  readonly holds: boolean;
   /** A counter's step back at this reading: the previous total and the new one, as the sensor sent them. */
   readonly reset: { readonly from: number; readonly to: number } | null;
 }
@@ -60,6 +66,10 @@ export interface CounterState {
   readonly last: number | null;
   readonly run: number;
   readonly rises: number;
+  /** Readings equal to the one before since the monotone run began (absent in a state written before: 0). */
+  readonly holds?: number;
+  /** Readings equal to the one before in the hold going on (absent: 0). */
+  readonly holding?: number;
   /** Readings since the counter's last decrease; -1: none since it was recognised. */
   readonly sinceDrop: number;
   readonly offset: number;
@@ -81,6 +91,10 @@ export class CounterTrack {
   /** Readings in a row without a decrease (the current monotone run), and the rises among them. */
   private run = 0;
   private rises = 0;
+  /** Readings equal to the one before, in holds a rise ended, since the monotone run began (kept while a counter). */
+  private holds = 0;
+  /** Readings equal to the one before in the hold going on now (counted in `holds` when a rise ends it). */
+  private holding0 = 0;
   /** Readings since the counter's last decrease (Infinity: none since it was recognised). */
   private sinceDrop = Number.POSITIVE_INFINITY;
   /** What the resets took off the total: added to a counter's readings (sensor units). */
@@ -100,29 +114,32 @@ export class CounterTrack {
     if (value < 0) this.negative = true;
     if (prev === null) {
       this.run = 1;
-      return { value, counter: false, reset: null };
+      return { value, counter: false, holds: false, reset: null };
     }
     const down = value < prev;
     if (!this.counter) {
       if (down || this.negative) {
         this.run = 1;
         this.rises = 0;
+        this.holds = 0;
+        this.holding0 = 0;
       } else {
         this.run++;
-        if (value > prev) this.rises++;
+        this.hold(value, prev);
       }
-      if (this.run < MONOTONE_READINGS || this.rises < MIN_RISES) return { value, counter: false, reset: null };
+      if (this.run < MONOTONE_READINGS || this.rises < MIN_RISES) return { value, counter: false, holds: false, reset: null };
       this.counter = true;
       this.sinceDrop = Number.POSITIVE_INFINITY;
       this.offset = 0;
-      return { value, counter: true, reset: null };
+      return { value, counter: true, holds: this.holding(), reset: null };
     }
     this.sinceDrop++;
+    this.hold(value, prev);
     if (down && value >= 0 && this.beforeRise !== null && value >= this.beforeRise) {
       // Back to where it was before its latest rise, or between: that rise overshot (a sentinel such as 2^32 − 1,
       // a misread), which the judged total showed as it was; the count goes on from here, no reset.
       this.beforeRise = null;
-      return { value: value + this.offset, counter: true, reset: null };
+      return { value: value + this.offset, counter: true, holds: this.holding(), reset: null };
     }
     if (value > prev) this.beforeRise = prev;
     if (down || value < 0) {
@@ -132,17 +149,19 @@ export class CounterTrack {
         this.counter = false;
         this.run = 1;
         this.rises = 0;
+        this.holds = 0;
+        this.holding0 = 0;
         this.offset = 0;
         this.back = null;
         this.beforeRise = null;
-        return { value, counter: false, reset: null };
+        return { value, counter: false, holds: false, reset: null };
       }
       // A reset: the increment of this reading is not known; the continued total stays, and counts on from here.
       this.sinceDrop = 0;
       this.beforeRise = null;
       if (this.back === null) this.back = { from: prev, offset: this.offset };
       this.offset += prev - value;
-      return { value: value + this.offset, counter: true, reset: { from: prev, to: value } };
+      return { value: value + this.offset, counter: true, holds: this.holding(), reset: { from: prev, to: value } };
     }
     if (this.back !== null && value > prev) {
       // The first move after a step back: back to the old total or beyond, the step back was a misread (told, as
@@ -150,7 +169,22 @@ export class CounterTrack {
       if (value >= this.back.from) this.offset = this.back.offset;
       this.back = null;
     }
-    return { value: value + this.offset, counter: true, reset: null };
+    return { value: value + this.offset, counter: true, holds: this.holding(), reset: null };
+  }
+
+  /** Counts a rise (ending the hold going on, counted then), a hold, or a step back (ending the hold, not counted). */
+  private hold(value: number, prev: number): void {
+    if (value > prev) {
+      this.rises++;
+      this.holds += this.holding0;
+      this.holding0 = 0;
+    } else if (value === prev) this.holding0++;
+    else this.holding0 = 0;
+  }
+
+  /** Whether the counter has been seen holding its value often enough for its holds to be normal (CounterStep.holds). */
+  private holding(): boolean {
+    return this.holds >= MIN_RISES;
   }
 
   /** The stage's state (JSON-serialisable). */
@@ -162,6 +196,8 @@ export class CounterTrack {
       last: this.last,
       run: this.run,
       rises: this.rises,
+      holds: this.holds,
+      holding: this.holding0,
       sinceDrop: Number.isFinite(this.sinceDrop) ? this.sinceDrop : -1,
       offset: this.offset,
       back: this.back === null ? null : { ...this.back },
@@ -185,6 +221,8 @@ export class CounterTrack {
     t.last = num(s.last) ? s.last : null;
     t.run = s.run;
     t.rises = s.rises;
+    t.holds = num(s.holds) ? s.holds : 0;
+    t.holding0 = num(s.holding) ? s.holding : 0;
     t.sinceDrop = s.sinceDrop < 0 ? Number.POSITIVE_INFINITY : s.sinceDrop;
     t.offset = s.offset;
     t.beforeRise = num(s.beforeRise) ? s.beforeRise : null;

@@ -458,7 +458,7 @@ export class Detector {
     for (let i = 0; i < src.length; i++) values[i] = src[i];
     const held = this.held.get(stream);
     // A one-channel stream may be a cumulative counter (src/pipeline/counter.ts): its total continued across resets.
-    let counter: { readonly reset: { readonly from: number; readonly to: number } | null } | null = null;
+    let counter: { readonly holds: boolean; readonly reset: { readonly from: number; readonly to: number } | null } | null = null;
     if (values.length === 1) {
       let track = this.counters.get(stream);
       if (track === undefined) this.counters.set(stream, (track = new CounterTrack()));
@@ -468,7 +468,7 @@ export class Detector {
       } else {
         const step = track.observe(values[0]);
         values[0] = step.value;
-        if (step.counter) counter = { reset: step.reset };
+        if (step.counter) counter = { holds: step.holds, reset: step.reset };
       }
     }
     if (place.filled > 0 && held !== undefined && held.length === values.length) {
@@ -496,7 +496,7 @@ export class Detector {
       missed > 0 && !place.duplicate
         ? { kind, ts: reading.ts, values, reset: place.reset, filled: place.filled, missed, origin }
         : { kind, ts: reading.ts, values, reset: place.reset, filled: place.filled, origin };
-    if (counter !== null) item = counter.reset === null ? { ...item, counter: true } : { ...item, counter: true, counterReset: counter.reset };
+    if (counter !== null) item = counter.reset === null ? { ...item, counter: counter.holds } : { ...item, counter: counter.holds, counterReset: counter.reset };
     this.engine.push(stream, reading.channels, item);
     if (!place.duplicate) this.held.set(stream, values);
   }

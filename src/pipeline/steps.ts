@@ -40,8 +40,9 @@ export interface StepItem<O> {
   /** Whatever the caller attached (the message the reading came from); handed back with the result. */
   readonly origin: O;
   /**
-   * The stream is a cumulative counter (src/pipeline/counter.ts) and `values` its total continued across resets:
-   * a run of one value is no stuck sensor. Absent: false.
+   * The stream is a cumulative counter that has been seen holding its value (src/pipeline/counter.ts,
+   * CounterStep.holds) and `values` its total continued across resets: a run of one value is no stuck sensor.
+   * Absent: false (also for a counter that moves at nearly every reading: its holds are judged as any stream's).
    */
   readonly counter?: boolean;
   /** A counter's step back (a reset or a rollback) at this reading: its previous total and the new one, as sent. */

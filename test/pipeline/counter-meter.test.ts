@@ -77,4 +77,26 @@ describe.skipIf(!builtAndModelsPresent())('a cumulative energy counter (a Shelly
     expect(events.map((x) => x.e?.kind)).toEqual(['counter_reset', 'counter_reset']);
     expect(events[1].e?.sentence).toBe(`plug went back from ${from.toFixed(3)} to ${back.toFixed(3)} Wh at 09:20 (counter reset); counted on from there`);
   });
+
+  it('a counter that moves at every reading and then stops is a stuck value, open while it holds (it was never seen holding)', async () => {
+    // A process's count: +5 to +50 at every reading for a day, then frozen for 200 readings, then counting on.
+    const rnd = lcg(5);
+    let total = 1_000;
+    const stopAt = DAY;
+    const readings = Array.from({ length: DAY + 400 }, (_, i) => {
+      if (i < stopAt || i >= stopAt + 200) total += 5 + Math.floor(rnd() * 46);
+      return { ts: T0 + i * STEP_MS, value: total };
+    });
+    const { det, book } = await shippedDetector([]);
+    const out: Explained[] = [];
+    await feedExplained(det, book, 'count', 'sensors/count', readings, out);
+    const opens = out.filter((x) => x.ev.kind === 'open' && x.ev.startTs >= T0 + stopAt * STEP_MS);
+    expect(opens.length).toBeGreaterThanOrEqual(1);
+    const first = opens[0];
+    // Opened within a few readings of the stop, and not resolved before the count moves again.
+    expect(first.ev.startTs).toBeLessThanOrEqual(T0 + (stopAt + 8) * STEP_MS);
+    const resolve = out.find((x) => x.ev.kind === 'resolve' && x.ev.anomalyId === first.ev.anomalyId);
+    expect(resolve === undefined || resolve.ev.endTs >= T0 + (stopAt + 199) * STEP_MS).toBe(true);
+    expect(out.some((x) => x.ev.anomalyId === first.ev.anomalyId && x.e?.kind === 'stuck')).toBe(true);
+  });
 });

@@ -52,6 +52,29 @@ describe('CounterTrack', () => {
     expect(feed(values).first).toBe(-1);
   });
 
+  it('a counter that moves at every reading has no normal holds (its first hold is judged as any stream\'s); one that has held MIN_RISES times has', () => {
+    // A process's count: +1 to +3 at every reading, never holding.
+    const rnd = lcg(11);
+    let c = 1000;
+    const busy = Array.from({ length: n }, () => (c += 1 + Math.floor(3 * rnd())));
+    const b = feed(busy);
+    expect(b.first).toBeGreaterThanOrEqual(0);
+    expect(b.steps.slice(b.first).every((s) => s.counter && !s.holds)).toBe(true);
+    // The same count, frozen from here: still a counter, and its own freeze never makes its holds normal; once it
+    // moves on, the hold it ended (2 MIN_RISES readings) has been seen, and its holds are normal from then.
+    const frozen = [...busy, ...Array.from({ length: 2 * MIN_RISES }, () => c), c + 1, c + 2];
+    const f = feed(frozen);
+    const after = f.steps.slice(busy.length);
+    expect(after.every((s) => s.counter)).toBe(true);
+    expect(after.findIndex((s) => s.holds)).toBe(2 * MIN_RISES);
+    // A meter idling now and then (a hold every 4th reading) has normal holds from its recognition on.
+    let m = 0;
+    const idle = Array.from({ length: n }, (_, i) => (i % 4 === 0 ? m : (m += 1)));
+    const d = feed(idle);
+    expect(d.first).toBeGreaterThanOrEqual(0);
+    expect(d.steps.slice(d.first).every((s) => s.counter && s.holds)).toBe(true);
+  });
+
   it('needs the counter to move: a long run with fewer than MIN_RISES rises is no counter', () => {
     const values = Array.from({ length: n }, (_, i) => 5 + Math.floor(i / (n / (MIN_RISES - 1))));
     expect(feed(values).first).toBe(-1);
