@@ -182,11 +182,22 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
     if (stopping) return;
     say(`(demo) ${why}: stopping`);
     stopSimulation();
-    // Let the detector take what was published before it stops reading (bounded).
+    // Let the detector take what was published before it stops reading, and the alerts of what it found reach the
+    // broker (the outbox empty) and, a few ticks later, this summary's subscriber (bounded): on a busy machine the
+    // outbox lags the detector, and an alert still in it at the stop is sent at the next start, not to this summary.
     const until = performance.now() + 10_000;
+    let settled = 0;
     const drain = setInterval(() => {
       const c = daemon.counters;
-      if (c.readings + c.rejected < published && performance.now() < until) return;
+      let unsent = 0;
+      try {
+        unsent = daemon.database?.outboxPending() ?? 0;
+      } catch {
+        unsent = 0; // the store is closing: nothing more will be sent
+      }
+      const caughtUp = c.readings + c.rejected >= published && unsent === 0;
+      settled = caughtUp ? settled + 1 : 0;
+      if (settled < 3 && performance.now() < until) return;
       clearInterval(drain);
       process.kill(process.pid, 'SIGTERM');
     }, 50);

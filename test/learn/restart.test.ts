@@ -335,12 +335,16 @@ describe('a pin while a model trains', () => {
       if (++calls > 1) await held;
       return trainModel(series, o, onProgress);
     };
-    const first = await start(poor, slow, { ...learning, retrainIntervalMs: 1 });
+    // The learner's clock: the wall clock, moved on by hand so the retraining is due whatever the machine's speed
+    // (its interval is 1 ms, counted from the end of the first training: the same millisecond is not due).
+    let skew = 0;
+    const first = await start(poor, slow, { ...learning, retrainIntervalMs: 1 }, () => Date.now() + skew);
     feed(first.learner, cycle(0, 700));
     await settle(first.learner);
     const a = first.registry.modelFor('p1')!.id;
     expect(a).not.toBe(poor.id);
     feed(first.learner, cycle(700, 1400));
+    skew += 1000;
     first.learner.maybeTrain();
     expect(first.learner.busy).not.toBeNull();
     // The operator pins the sensor to the shared model while the retraining waits.
