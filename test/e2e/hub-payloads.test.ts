@@ -11,9 +11,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonProcess, ROOT, builtAndModelsPresent } from '../helpers/daemon.js';
+import { startHubDaemon, stopHubDaemon } from '../helpers/hub-daemon.js';
 import { waitFor } from '../helpers/net.js';
 
 const ready = builtAndModelsPresent();
@@ -32,20 +33,10 @@ function wave(i: number, base: number, amp: number, phase = 0): number {
 describe.skipIf(!ready)('hub payloads on the embedded broker (shelly events/rpc, Zigbee2Tasmota, Home Assistant text states)', () => {
   let daemon: DaemonProcess;
   let client: MqttClient;
-  const http = `http://127.0.0.1:${HTTP_PORT}`;
+  let http = '';
 
   beforeAll(async () => {
-    daemon = new DaemonProcess({
-      broker: { port: BROKER_PORT },
-      http: { port: HTTP_PORT },
-      ingest: { presets: ['shelly', 'tasmota', 'ha_statestream'], timezone: 'UTC' },
-      homeassistant: { discovery: 'off' },
-      learning: { enabled: false },
-      model: { normWarmup: 16 },
-      store: { commitIntervalMs: 0 },
-    });
-    await daemon.start();
-    client = await mqtt.connectAsync(`mqtt://127.0.0.1:${BROKER_PORT}`, { clientId: `hub-payloads-e2e-${process.pid}` });
+    ({ daemon, client, http } = await startHubDaemon({ brokerPort: BROKER_PORT, httpPort: HTTP_PORT, presets: ['shelly', 'tasmota', 'ha_statestream'], timezone: 'UTC', clientId: `hub-payloads-e2e-${process.pid}`, extra: { model: { normWarmup: 16 } } }));
     const t0 = Date.now() - TICKS * 1000;
     for (let i = 0; i < TICKS; i++) {
       const ts = (t0 + i * 1000) / 1000;
@@ -66,8 +57,7 @@ describe.skipIf(!ready)('hub payloads on the embedded broker (shelly events/rpc,
   }, 120_000);
 
   afterAll(async () => {
-    await client?.endAsync(true);
-    await daemon?.stop('SIGKILL');
+    await stopHubDaemon({ daemon, client });
   });
 
   it("reads NotifyStatus as the streams of status/<component>, every Zigbee device as its own sensor, counts NotifyEvent and a Home Assistant text state as skipped (no rejection), and `anomalyd status` says so", async () => {

@@ -9,9 +9,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonProcess, ROOT, builtAndModelsPresent } from '../helpers/daemon.js';
+import { startHubDaemon, stopHubDaemon } from '../helpers/hub-daemon.js';
 import { waitFor } from '../helpers/net.js';
 
 const ready = builtAndModelsPresent();
@@ -27,20 +28,10 @@ function wave(i: number, base: number, amp: number, phase = 0): number {
 describe.skipIf(!ready)('hub topics on the embedded broker (zigbee2mqtt, esphome, tasmota, shelly presets)', () => {
   let daemon: DaemonProcess;
   let client: MqttClient;
-  const http = `http://127.0.0.1:${HTTP_PORT}`;
+  let http = '';
 
   beforeAll(async () => {
-    daemon = new DaemonProcess({
-      broker: { port: BROKER_PORT },
-      http: { port: HTTP_PORT },
-      ingest: { presets: ['zigbee2mqtt', 'tasmota', 'esphome', 'shelly'], timezone: 'Europe/Berlin' },
-      homeassistant: { discovery: 'off' },
-      learning: { enabled: false },
-      model: { normWarmup: 16 },
-      store: { commitIntervalMs: 0 },
-    });
-    await daemon.start();
-    client = await mqtt.connectAsync(`mqtt://127.0.0.1:${BROKER_PORT}`, { clientId: `hubs-e2e-${process.pid}` });
+    ({ daemon, client, http } = await startHubDaemon({ brokerPort: BROKER_PORT, httpPort: HTTP_PORT, presets: ['zigbee2mqtt', 'tasmota', 'esphome', 'shelly'], timezone: 'Europe/Berlin', clientId: `hubs-e2e-${process.pid}`, extra: { model: { normWarmup: 16 } } }));
     // The hubs' own topics, retained as they publish them.
     await client.publishAsync('zigbee2mqtt/bridge/state', '{"state":"online"}', { qos: 1, retain: true });
     await client.publishAsync('zigbee2mqtt/bridge/info', '{"version":"2.1.0","config":{"advanced":{"channel":11,"pan_id":6754}}}', { qos: 1, retain: true });
@@ -58,8 +49,7 @@ describe.skipIf(!ready)('hub topics on the embedded broker (zigbee2mqtt, esphome
   }, 120_000);
 
   afterAll(async () => {
-    await client?.endAsync(true);
-    await daemon?.stop('SIGKILL');
+    await stopHubDaemon({ daemon, client });
   });
 
   it('reads every device under its whole name (two devices of one room stay two), the hubs\' own topics are no rejection, the unset clock is counted and logged once', async () => {

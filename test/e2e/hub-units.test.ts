@@ -8,9 +8,10 @@
  * `PressureUnit`, an `explain.units` pattern still wins, and a switch back to °C (a level shift of the readings,
  * never converted) is logged once with both units.
  */
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonProcess, builtAndModelsPresent } from '../helpers/daemon.js';
+import { startHubDaemon, stopHubDaemon } from '../helpers/hub-daemon.js';
 import { waitFor } from '../helpers/net.js';
 
 const ready = builtAndModelsPresent();
@@ -27,20 +28,10 @@ function wave(i: number, base: number, amp: number): number {
 describe.skipIf(!ready)('hub payloads with units on the embedded broker (Shelly tC/tF, battery)', () => {
   let daemon: DaemonProcess;
   let client: MqttClient;
-  const http = `http://127.0.0.1:${HTTP_PORT}`;
+  let http = '';
 
   beforeAll(async () => {
-    daemon = new DaemonProcess({
-      broker: { port: BROKER_PORT },
-      http: { port: HTTP_PORT },
-      ingest: { presets: ['shelly', 'tasmota'], timezone: 'UTC' },
-      explain: { units: ['*/BME280.Pressure=mbar'] },
-      homeassistant: { discovery: 'off' },
-      learning: { enabled: false },
-      store: { commitIntervalMs: 0 },
-    });
-    await daemon.start();
-    client = await mqtt.connectAsync(`mqtt://127.0.0.1:${BROKER_PORT}`, { clientId: `hub-units-e2e-${process.pid}` });
+    ({ daemon, client, http } = await startHubDaemon({ brokerPort: BROKER_PORT, httpPort: HTTP_PORT, presets: ['shelly', 'tasmota'], timezone: 'UTC', clientId: `hub-units-e2e-${process.pid}`, extra: { explain: { units: ['*/BME280.Pressure=mbar'] } } }));
     for (let i = 0; i < TICKS; i++) {
       const tC = wave(i, 20, 1);
       const tF = Math.round((tC * 1.8 + 32) * 10) / 10;
@@ -56,8 +47,7 @@ describe.skipIf(!ready)('hub payloads with units on the embedded broker (Shelly 
   }, 60_000);
 
   afterAll(async () => {
-    await client?.endAsync(true);
-    await daemon?.stop('SIGKILL');
+    await stopHubDaemon({ daemon, client });
   });
 
   it('reads a Shelly temperature once (tC, not tF) and skips its battery, counted hub_topic', async () => {

@@ -9,9 +9,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonProcess, ROOT, builtAndModelsPresent } from '../helpers/daemon.js';
+import { startHubDaemon, stopHubDaemon } from '../helpers/hub-daemon.js';
 import { waitFor } from '../helpers/net.js';
 
 const ready = builtAndModelsPresent();
@@ -47,25 +48,15 @@ function count(where: string): number {
 describe.skipIf(!ready)('every message received is accounted for once (ha_statestream, zigbee2mqtt on the embedded broker)', () => {
   let daemon: DaemonProcess;
   let client: MqttClient;
-  const http = `http://127.0.0.1:${HTTP_PORT}`;
+  let http = '';
 
   beforeAll(async () => {
-    daemon = new DaemonProcess({
-      broker: { port: BROKER_PORT },
-      http: { port: HTTP_PORT },
-      ingest: { presets: ['ha_statestream', 'zigbee2mqtt'], timezone: 'UTC' },
-      homeassistant: { discovery: 'off' },
-      learning: { enabled: false },
-      store: { commitIntervalMs: 0 },
-    });
-    await daemon.start();
-    client = await mqtt.connectAsync(`mqtt://127.0.0.1:${BROKER_PORT}`, { clientId: `accounting-e2e-${process.pid}` });
+    ({ daemon, client, http } = await startHubDaemon({ brokerPort: BROKER_PORT, httpPort: HTTP_PORT, presets: ['ha_statestream', 'zigbee2mqtt'], timezone: 'UTC', clientId: `accounting-e2e-${process.pid}` }));
     for (const [topic, payload] of MESSAGES) await client.publishAsync(topic, payload, { qos: 1 });
   }, 60_000);
 
   afterAll(async () => {
-    await client?.endAsync(true);
-    await daemon?.stop('SIGKILL');
+    await stopHubDaemon({ daemon, client });
   });
 
   it('received = messages with readings + rejected + skipped (by reason); readings (fields) apart; `anomalyd status` shows the sum', async () => {

@@ -5,9 +5,10 @@
  * The broker takes them (before: each refused, a `publish refused` warning a minute, forever), the daemon reads
  * the preset's states only, and a discovery config, which statestream never publishes, is still refused.
  */
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonProcess, builtAndModelsPresent } from '../helpers/daemon.js';
+import { startHubDaemon, stopHubDaemon } from '../helpers/hub-daemon.js';
 import { waitFor } from '../helpers/net.js';
 
 const ready = builtAndModelsPresent();
@@ -19,19 +20,10 @@ const TICKS = 10;
 describe.skipIf(!ready)('Home Assistant statestream on the embedded broker (ha_statestream preset)', () => {
   let daemon: DaemonProcess;
   let client: MqttClient;
-  const http = `http://127.0.0.1:${HTTP_PORT}`;
+  let http = '';
 
   beforeAll(async () => {
-    daemon = new DaemonProcess({
-      broker: { port: BROKER_PORT },
-      http: { port: HTTP_PORT },
-      ingest: { presets: ['ha_statestream'], timezone: 'UTC' },
-      homeassistant: { discovery: 'off' },
-      learning: { enabled: false },
-      store: { commitIntervalMs: 0 },
-    });
-    await daemon.start();
-    client = await mqtt.connectAsync(`mqtt://127.0.0.1:${BROKER_PORT}`, { clientId: `statestream-e2e-${process.pid}` });
+    ({ daemon, client, http } = await startHubDaemon({ brokerPort: BROKER_PORT, httpPort: HTTP_PORT, presets: ['ha_statestream'], timezone: 'UTC', clientId: `statestream-e2e-${process.pid}` }));
     for (let i = 0; i < TICKS; i++) {
       const base = 'homeassistant/sensor/outdoor_temperature';
       await client.publishAsync(`${base}/state`, String(7 + i / 10), { qos: 1, retain: true });
@@ -47,8 +39,7 @@ describe.skipIf(!ready)('Home Assistant statestream on the embedded broker (ha_s
   }, 60_000);
 
   afterAll(async () => {
-    await client?.endAsync(true);
-    await daemon?.stop('SIGKILL');
+    await stopHubDaemon({ daemon, client });
   });
 
   it("takes every domain's state and attribute topics without a refusal, reads the preset's states, still refuses a discovery config", async () => {
