@@ -483,10 +483,15 @@ export class Detector {
     // when the deafness makes the gap: the reading came back within resetAfter steps of `untilTs` (what follows the
     // deafness alone would be no gap). A sensor silent well beyond it was silent itself (a gap that began before a
     // restart and went on after: the whole of it judged, as replay judges it; test/e2e/parity.test.ts).
+    // A short gap (filled: its steps held the previous value) the caller excused is no run of that value either: the
+    // daemon did not hear those steps, so a first reading equal to the last before a restart is one repeat, not a
+    // run as long as the restart (tryout 15, finding 1: a stuck value opened at every short restart).
     const until = this.excused.size > 0 ? this.excused.get(stream) : undefined;
+    let unheard = false;
     if (until !== undefined && !place.duplicate) {
-      if (missed > 0 && previousTs < until && reading.ts - until <= this.opts.cadence.resetAfter * place.intervalMs) {
+      if ((missed > 0 || place.filled > 0) && previousTs < until && reading.ts - until <= this.opts.cadence.resetAfter * place.intervalMs) {
         missed = 0;
+        unheard = place.filled > 0;
         this.excused.delete(stream);
       } else if (reading.ts >= until) this.excused.delete(stream);
     }
@@ -497,6 +502,7 @@ export class Detector {
         ? { kind, ts: reading.ts, values, reset: place.reset, filled: place.filled, missed, origin }
         : { kind, ts: reading.ts, values, reset: place.reset, filled: place.filled, origin };
     if (counter !== null) item = counter.reset === null ? { ...item, counter: counter.holds } : { ...item, counter: counter.holds, counterReset: counter.reset };
+    if (unheard) item = { ...item, unheard: true };
     this.engine.push(stream, reading.channels, item);
     if (!place.duplicate) this.held.set(stream, values);
   }

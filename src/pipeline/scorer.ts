@@ -875,6 +875,8 @@ export class StreamScorer {
     const C = s.C;
     const o = this.opts;
     const filled = r.item.kind === 'reading' ? r.item.filled : 0;
+    // Filled steps held the previous value: repeats of it, unless the caller did not hear them (StepItem.unheard).
+    const repeats = r.item.kind === 'reading' && r.item.unheard !== true ? r.item.filled : 0;
     let scratch = this.scratch.get(C);
     if (scratch === undefined) this.scratch.set(C, (scratch = newEvidenceScratch(C)));
     const { level, shift, res, sp, ch, st, done, d2, logD2 } = scratch;
@@ -981,8 +983,8 @@ export class StreamScorer {
           // learning period (known normal), and at a value the stream rests at (quietValues). Elsewhere a run
           // is one observation, taught once, when it ends: its records (a dozen excesses for one run of 90)
           // made one missed freeze weigh in the tail fit as a dozen long runs (docs/SCORING.md section 2).
-          s.run[c] += 1 + filled;
-          noteStep(s.runModel, c * RUN_STATE, true, 1 + filled, o.smooth);
+          s.run[c] += 1 + repeats;
+          noteStep(s.runModel, c * RUN_STATE, true, 1 + repeats, o.smooth);
           // A run that lasts a full short mean in the learning period is how the stream holds a value (known
           // normal): it is left to the run-length tail, which learns it as it goes, also once learning ends.
           if (learning && s.run[c] >= shortSpan(o.smooth)) restartRun(s.runModel, c * RUN_STATE);
@@ -1011,7 +1013,7 @@ export class StreamScorer {
           s.runRare[c] = 0;
           s.run[c] = 1;
           // Filled steps held the previous value; the reading changed it.
-          if (filled > 0) noteStep(s.runModel, c * RUN_STATE, true, filled, o.smooth);
+          if (repeats > 0) noteStep(s.runModel, c * RUN_STATE, true, repeats, o.smooth);
           noteStep(s.runModel, c * RUN_STATE, false, 1, o.smooth);
         }
         st[c] = Math.log1p(s.run[c]);

@@ -47,6 +47,12 @@ export interface StepItem<O> {
   readonly counter?: boolean;
   /** A counter's step back (a reset or a rollback) at this reading: its previous total and the new one, as sent. */
   readonly counterReset?: { readonly from: number; readonly to: number };
+  /**
+   * The `filled` steps before this reading were not heard by the caller (a gap it excused: Detector.excuseGap, the
+   * daemon's restart or broker outage): they carry the model and the cycles' phase as any filled steps do, but are
+   * no repeats of the value (a run of equal readings counts this reading alone). Absent: false.
+   */
+  readonly unheard?: boolean;
 }
 
 /**
