@@ -317,7 +317,11 @@ function parseAction(verb: string, rest: readonly string[], values: Values, now:
     unmark: [],
   };
   const flags = allowed[verb];
-  if (flags === undefined) return `unknown action '${verb}'`;
+  if (flags === undefined) {
+    // The MQTT command's spelling (<prefix>/cmd/false_alarm/…) is the CLI's with a hyphen: say so.
+    const hyphened = verb.replaceAll('_', '-');
+    return hyphened in allowed ? `unknown action '${verb}' (did you mean '${hyphened}'?)` : `unknown action '${verb}'`;
+  }
   const misplaced = (Object.keys(values) as (keyof Values)[]).find(
     (k) => k !== 'config' && k !== 'db' && k !== 'help' && values[k] !== undefined && !flags.includes(k),
   );

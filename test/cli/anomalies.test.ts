@@ -546,6 +546,7 @@ describe('anomalyd anomalies: database location and usage', () => {
   it.each([
     [[], 'which action'],
     [['frobnicate', 'x'], "unknown action 'frobnicate'"],
+    [['false_alarm', 'x'], "unknown action 'false_alarm' (did you mean 'false-alarm'?)"],
     [['show'], 'exactly one anomaly ID'],
     [['ack', 'a', 'b'], 'exactly one anomaly ID'],
     [['list', 'x'], 'takes no arguments'],
