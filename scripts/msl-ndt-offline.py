@@ -4,6 +4,7 @@
     python3 scripts/msl-ndt-offline.py DUMP held [--hold 4.5] [--after 1000]
     python3 scripts/msl-ndt-offline.py DUMP smoothed [--spans 8,31,105]
     python3 scripts/msl-ndt-offline.py DUMP ndt [--mode window|batch|causal] [--p 0.13]
+    python3 scripts/msl-ndt-offline.py DUMP residuals
 
 DUMP: `node scripts/evidence-dump.mjs ROOT DUMP all ../shared/datasets` (one <channel>.jsonl per MSL channel, with
 the model's one-step expectation `x` of every reading). Its alarms (`a`) are the evaluation's.
@@ -26,6 +27,10 @@ ndt       Telemanom's nonparametric dynamic thresholding and pruning (Hundman et
           evaluation's event rule (an event is found when a flagged row falls in it; a flagged run that touches no
           event is a false alarm). Also the union with the evaluation's alarms (a row alarmed by either): what this
           evidence could add beside the detector at most, with no false alarm of either removed.
+residuals The root mean square of the model's residual x − expected on the train rows the model was fitted to (the
+          first 80 % after the first 100), on the train rows that judged it (the last 20 %) and on the normal test
+          rows outside alarms (after the first 100): whether histories learnt on the train file see in-sample errors
+          smaller than the test file's normal ones.
           --mode window: telemanom's own windows over the test file (the first window covers its first 2,100
                    rows at once, and a flagged error also flags the 100 rows before it): not a streaming rule.
           --mode batch:  at every 70th test row, the window is the newest 2,100 smoothed errors of the stream (train
@@ -294,7 +299,22 @@ def ndt(data):
           f'event P / R {u_found / max(1, u_found + u_fa):.3f} / {u_found / tot_ev:.3f}')
 
 
+def residuals(data):
+    ratios = []
+    for name, rows in data.items():
+        train = [r for r in rows if r['t'] < 0 and r['x'] is not None][100:]
+        fit, judge = train[:int(len(train) * 0.8)], train[int(len(train) * 0.8):]
+        normal = [r for r in rows if r['t'] >= 0 and r['x'] is not None and r['lab'] == 0 and r['a'] == 0][100:]
+        rms = [float(np.sqrt(np.mean([(r['v'] - r['x']) ** 2 for r in part]))) if part else 0.0 for part in (fit, judge, normal)]
+        if rms[0] > 1e-9:
+            ratios.append(rms[2] / rms[0])
+        print(f'  {name:5s} fitted {rms[0]:.4g}  judging {rms[1]:.4g}  normal test {rms[2]:.4g}'
+              + (f'  (test / fitted {rms[2] / rms[0]:.2f})' if rms[0] > 1e-9 else '  (constant train file)'))
+    print(f'median normal test / fitted over {len(ratios)} files with a moving train file: {statistics.median(ratios):.2f}; '
+          f'below 1 in {sum(r < 1 for r in ratios)}')
+
+
 if __name__ == '__main__':
-    if len(sys.argv) < 3 or sys.argv[2] not in ('held', 'smoothed', 'ndt'):
+    if len(sys.argv) < 3 or sys.argv[2] not in ('held', 'smoothed', 'ndt', 'residuals'):
         sys.exit(__doc__)
-    {'held': held, 'smoothed': smoothed, 'ndt': ndt}[sys.argv[2]](load(sys.argv[1]))
+    {'held': held, 'smoothed': smoothed, 'ndt': ndt, 'residuals': residuals}[sys.argv[2]](load(sys.argv[1]))
