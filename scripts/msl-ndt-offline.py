@@ -3,7 +3,8 @@
 
     python3 scripts/msl-ndt-offline.py DUMP held [--hold 4.5] [--after 1000]
     python3 scripts/msl-ndt-offline.py DUMP smoothed [--spans 8,31,105]
-    python3 scripts/msl-ndt-offline.py DUMP ndt [--mode window|batch|causal] [--p 0.13]
+    python3 scripts/msl-ndt-offline.py DUMP ndt [--mode window|batch|causal] [--p 0.13] [--crossing]
+    python3 scripts/msl-ndt-offline.py DUMP prune
     python3 scripts/msl-ndt-offline.py DUMP residuals
 
 DUMP: `node scripts/evidence-dump.mjs ROOT DUMP all ../shared/datasets` (one <channel>.jsonl per MSL channel, with
@@ -27,6 +28,9 @@ ndt       Telemanom's nonparametric dynamic thresholding and pruning (Hundman et
           evaluation's event rule (an event is found when a flagged row falls in it; a flagged run that touches no
           event is a false alarm). Also the union with the evaluation's alarms (a row alarmed by either): what this
           evidence could add beside the detector at most, with no false alarm of either removed.
+prune     Telemanom's pruning as a streaming rule on the evaluation's own alarm runs: each run's peak deviation over
+          the largest deviation of the stream's judged rows (not learning) outside alarm runs before it (train rows
+          included; not the reading that resolved an episode); a run whose ratio is below 1.13 would be pruned.
 residuals The root mean square of the model's residual x − expected on the train rows the model was fitted to (the
           first 80 % after the first 100), on the train rows that judged it (the last 20 %) and on the normal test
           rows outside alarms (after the first 100): whether histories learnt on the train file see in-sample errors
@@ -36,6 +40,7 @@ residuals The root mean square of the model's residual x − expected on the tra
           --mode batch:  at every 70th test row, the window is the newest 2,100 smoothed errors of the stream (train
                    rows included); only the newest 70 rows may be flagged (a delay of up to 70 rows).
           --mode causal: batch, and a row is flagged only at or after an error above the threshold (within 100).
+          --crossing: the same restriction in the window mode.
 """
 import glob
 import json
@@ -265,7 +270,7 @@ def ndt(data):
                 nw = int((n - B * ws) / B)
             for i in range(1, nw + 2):
                 lo, hi = (i - 1) * B, (WS * B + (i - 1) * B if i < nw + 1 else n)
-                got = window_flags(es[lo:hi], y[lo:hi], i == 1, {k - lo for k in flagged}, n_test, False)
+                got = window_flags(es[lo:hi], y[lo:hi], i == 1, {k - lo for k in flagged}, n_test, '--crossing' in sys.argv)
                 flagged |= {k + lo for k in got}
         else:
             for hi in range(s0 + B, n + B, B):
@@ -299,6 +304,27 @@ def ndt(data):
           f'event P / R {u_found / max(1, u_found + u_fa):.3f} / {u_found / tot_ev:.3f}')
 
 
+def prune_runs(data):
+    for name, rows in data.items():
+        before, out, i = 0.0, [], 0
+        while i < len(rows):
+            if rows[i]['a'] == 1:
+                j = i
+                while j < len(rows) and rows[j]['a'] == 1:
+                    j += 1
+                peak = max(r['d'] for r in rows[i:j])
+                kind = 'true' if any(r['lab'] == 1 for r in rows[i:j]) else 'false'
+                ratio = f'{peak / before:.2f}' if before > 0 else 'none before'
+                out.append(f"{kind} at test row {rows[i]['t']}: peak {peak:.1f} / {before:.1f} = {ratio}")
+                i = j
+                continue
+            if rows[i]['st'] != 'learning' and not any(e.startswith('resolve') for e in rows[i]['E']):
+                before = max(before, rows[i]['d'])  # (the reading that resolves an episode is the episode's)
+            i += 1
+        if out:
+            print(f'  {name:5s} ' + ' | '.join(out))
+
+
 def residuals(data):
     ratios = []
     for name, rows in data.items():
@@ -315,6 +341,7 @@ def residuals(data):
 
 
 if __name__ == '__main__':
-    if len(sys.argv) < 3 or sys.argv[2] not in ('held', 'smoothed', 'ndt', 'residuals'):
+    modes = {'held': held, 'smoothed': smoothed, 'ndt': ndt, 'prune': prune_runs, 'residuals': residuals}
+    if len(sys.argv) < 3 or sys.argv[2] not in modes:
         sys.exit(__doc__)
-    {'held': held, 'smoothed': smoothed, 'ndt': ndt, 'residuals': residuals}[sys.argv[2]](load(sys.argv[1]))
+    modes[sys.argv[2]](load(sys.argv[1]))
