@@ -11,6 +11,8 @@
 //        resolve:recovered, resolve:new_normal)
 //   ev   surprise per kind of evidence against the adaptive histories, before fusion (null: the kind said nothing)
 //   dv   the same against the reference histories
+//   x    the model's one-step expectation of the reading (null without a model or before its first prediction)
+//   sd   one normal standard deviation of that prediction (sensor units; null likewise)
 // Its alarms (`a`) are the evaluation's: per file, tp / fp / fn and events equal `npm run evaluate`'s (checked
 // on all 27 files of main 7df6867). Uses the built JS of ROOT (dist/).
 //
@@ -79,7 +81,7 @@ for (const ch of channels) {
         if (o.type !== 'reading') return;
         const k = o.origin.seq;
         const r = o.reading;
-        const line = { k, t: k - s.scoreFrom, v: s.rows[k].values[0], lab: k >= s.scoreFrom ? s.labels[k] : -1, st: r.status, s: r2(r.surprise), d: r2(o.deviation), a: r.anomalyId ? 1 : 0, E: o.events.map((e) => (e.resolution === undefined ? e.kind : `${e.kind}:${e.resolution}`)), ev: kinds(o.evidence), dv: kinds(o.deviationEvidence) };
+        const line = { k, t: k - s.scoreFrom, v: s.rows[k].values[0], lab: k >= s.scoreFrom ? s.labels[k] : -1, st: r.status, s: r2(r.surprise), d: r2(o.deviation), a: r.anomalyId ? 1 : 0, E: o.events.map((e) => (e.resolution === undefined ? e.kind : `${e.kind}:${e.resolution}`)), ev: kinds(o.evidence), dv: kinds(o.deviationEvidence), x: r.expected ? r.expected[0] : null, sd: r.spread ? r.spread[0] : null };
         out.write(`${JSON.stringify(line)}\n`);
       },
       error: rej,
