@@ -223,7 +223,8 @@ export class TailCalibrator {
    * negative e is scored as the largest surprise: a model or a reading that produced it is worth a look.
    * Cost: a walk down the bins from the largest error seen to the tail threshold (once per change of the
    * history: the threshold and the tail fit are kept until the next error is committed), then to e's bin
-   * when it is lower (a few tens of bins for ordinary errors). The answer depends on the history alone, so a
+   * when it is lower (a few tens of bins for ordinary errors; from where the last walk ended when that is nearer,
+   * see massAbove). The answer depends on the history alone, so a
    * calibrator restored from a checkpoint answers exactly as the one it was saved from. With `predictive`, the
    * posterior predictive surprise (PredictiveOut) is written there too, from the same walk. `logE`, when given,
    * must be logError(e) (a caller that asks several histories about one error computes it once).
