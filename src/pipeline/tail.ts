@@ -160,6 +160,15 @@ export class TailCalibrator {
   private fitXiUncertainty = 0;
   private fitSigma = Number.NaN;
   /**
+   * The last mass-above walk's end (massAbove): the bin `sumK` (-1: none) and sumS, the bins' weights from the
+   * top down to sumK summed in that order (from +0). A commit at or above sumK, or a rescale, drops it; one below
+   * it leaves every bin it summed as it was. The next walk to a bin at or below sumK goes on from there, so a
+   * short mean's history (changed once in `thin` readings, asked at every reading about nearly the same value) is
+   * walked once per change rather than per reading; the sum is the same, bit for bit, as a walk from the top.
+   */
+  private sumK = -1;
+  private sumS = 0;
+  /**
    * Errors the history must hold to be ready: `minCount`, or fewer once a learning period has ended on what it
    * gave the history (settle).
    */
@@ -214,7 +223,8 @@ export class TailCalibrator {
    * negative e is scored as the largest surprise: a model or a reading that produced it is worth a look.
    * Cost: a walk down the bins from the largest error seen to the tail threshold (once per change of the
    * history: the threshold and the tail fit are kept until the next error is committed), then to e's bin
-   * when it is lower (a few tens of bins for ordinary errors). The answer depends on the history alone, so a
+   * when it is lower (a few tens of bins for ordinary errors; from where the last walk ended when that is nearer,
+   * see massAbove). The answer depends on the history alone, so a
    * calibrator restored from a checkpoint answers exactly as the one it was saved from. With `predictive`, the
    * posterior predictive surprise (PredictiveOut) is written there too, from the same walk. `logE`, when given,
    * must be logError(e) (a caller that asks several histories about one error computes it once).
@@ -281,18 +291,7 @@ export class TailCalibrator {
     // by going on from the mass above tb.
     // The walks read the window directly (at() less its bounds test): every bin they add lies in it but those
     // below its base, which are 0 and leave the sum as it is (a sum of non-negative weights from +0 is never -0).
-    let aboveY = 0;
-    if (b <= this.top) {
-      const bins = this.bins;
-      const base = this.base;
-      if (b >= tb) {
-        for (let k = this.top, lo = Math.max(b + 1, base); k >= lo; k--) aboveY += bins[k - base];
-      } else {
-        aboveY = this.fitAbove;
-        const stop = Math.max(b, this.bottom - 1);
-        for (let k = tb, lo = Math.max(stop + 1, base); k >= lo; k--) aboveY += bins[k - base];
-      }
-    }
+    const aboveY = b < this.top ? this.massAbove(b + 1, tb) : 0;
     // Empirical: the mass at or above y (the bin holding y counted in proportion). Where the history has
     // seen errors this large, that is what they say, however the tail fit would put it (a few rare but
     // normal events in a mostly quiet stream are not an exponential tail). Above, the fit.
@@ -310,6 +309,34 @@ export class TailCalibrator {
     if (predictive) out.predictive = Math.min(MAX_SURPRISE, -Math.log10(Math.max(Math.max(q, this.gpdTail(e, u, tb, true)), 1e-300)));
     q = Math.max(q, this.gpdTail(e, u, tb, false));
     out.fitted = Math.min(MAX_SURPRISE, -Math.log10(Math.max(q, 1e-300)));
+  }
+
+  /**
+   * The history's weight in bins j..top (j <= top, tb the known threshold bin), summed from the top down from +0,
+   * as the walk from the top has always summed it: from the nearest point at or above j whose sum is known (the
+   * last walk's end, the threshold's bin + 1 with fitAbove, or the top) on down. Bins below the window's base (and
+   * below `bottom`) are 0 and are not added: adding +0 to a sum of non-negative weights leaves it as it is. Keeps
+   * where it stopped (sumK, sumS) for the next walk.
+   */
+  private massAbove(j: number, tb: number): number {
+    let k = this.top + 1;
+    let s = 0;
+    if (j <= tb + 1) {
+      k = tb + 1;
+      s = this.fitAbove;
+    }
+    if (this.sumK >= j && this.sumK < k) {
+      k = this.sumK;
+      s = this.sumS;
+    }
+    const bins = this.bins;
+    const base = this.base;
+    const lo = Math.max(j, base);
+    if (k <= lo) return s;
+    for (k--; k >= lo; k--) s += bins[k - base];
+    this.sumK = lo;
+    this.sumS = s;
+    return s;
   }
 
   /**
@@ -417,6 +444,7 @@ export class TailCalibrator {
     if (b > this.top) this.top = b;
     if (b < this.bottom) this.bottom = b;
     this.w *= this.growth;
+    if (b >= this.sumK) this.sumK = -1;
     // The history changed: its tail threshold and fit are found again at the next surprise. Below a known
     // threshold bin (and without a rescale) the search goes on from that bin (resumeTb); a commit at or above
     // it, or a rescale, starts it from the top. A resume point kept from an earlier commit stays valid: this
@@ -599,6 +627,7 @@ export class TailCalibrator {
     for (let b = this.base; b <= this.top; b++) this.bins[b - this.base] *= s;
     this.total *= s;
     this.w = 1;
+    this.sumK = -1;
   }
 }
 
