@@ -462,6 +462,8 @@ export class Detector {
     if (values.length === 1) {
       let track = this.counters.get(stream);
       if (track === undefined) this.counters.set(stream, (track = new CounterTrack()));
+      // The hub states the stream is a counter (MessageParser.statedCounter): one from this reading on.
+      if (!track.declared && this.ports.parser.statedCounter(stream)) track.declare();
       if (place.duplicate) {
         // A duplicate repeats the reading it duplicates (as judged).
         if (track.counter && held !== undefined && held.length === 1) values[0] = held[0];
