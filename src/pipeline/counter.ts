@@ -120,6 +120,11 @@ export class CounterTrack {
   /** The hub states the stream is a counter (declare): one from its first reading, and never a level again. */
   private stated = false;
 
+  /** The latest reading as the sensor sent it (null before the first): what a duplicate of it was sent as. */
+  get lastSent(): number | null {
+    return this.last;
+  }
+
   /** Whether the hub has stated that the stream is a counter (declare). */
   get declared(): boolean {
     return this.stated;
