@@ -144,6 +144,7 @@ const Z2M_UNITS = [
   { fields: ['power'], unit: 'W' },
   { fields: ['voltage'], unit: 'V' },
   { fields: ['current'], unit: 'A' },
+  { fields: ['energy'], unit: 'kWh' },
 ];
 
 /** Home Assistant's words for "no state". */
@@ -168,6 +169,10 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       excludeWith: [{ fields: ['voltage'], when: 'battery' }],
       missing: HUB_MISSING,
       units: Z2M_UNITS,
+      // A plug's or meter's `energy` (zigbee2mqtt.io, the devices' "Exposes": "Energy (numeric) Sum of consumed
+      // energy. The unit of this value is kWh"; its Home Assistant discovery gives it `state_class: total_increasing`):
+      // a counter from its first reading.
+      counters: { fields: ['energy'] },
       // A button's `{"action":"single"}`, a group's `{"state":"ON"}`: no measurement, skipped `hub_event`.
       skipEvents: true,
     },
@@ -182,15 +187,20 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     hub: { publish: ['zigbee2mqtt/#'], commands: ['zigbee2mqtt/**/set/#', 'zigbee2mqtt/**/get/#', 'zigbee2mqtt/bridge/request/#'], discovery: true },
   },
   tasmota: {
-    doc: 'Tasmota telemetry `tele/<device>/SENSOR`, nested sensors by path; a Zigbee bridge\'s `ZbReceived` (Zigbee2Tasmota) as one sensor per Zigbee device, named by its `Name` (else its short address), without its link, battery and settings fields; `Time` in ingest.timezone, a `Time` before 2000 (no NTP) replaced by the arrival time; of `ENERGY` only the measurements (Power, Voltage, Current, Factor, ApparentPower, ReactivePower …), not its day and total counters (Today, Yesterday, Period, Total, TotalStartTime); `"nan"` is a missing reading.',
+    doc: 'Tasmota telemetry `tele/<device>/SENSOR`, nested sensors by path; a Zigbee bridge\'s `ZbReceived` (Zigbee2Tasmota) as one sensor per Zigbee device, named by its `Name` (else its short address), without its link, battery and settings fields; `Time` in ingest.timezone, a `Time` before 2000 (no NTP) replaced by the arrival time; of `ENERGY` the measurements (Power, Voltage, Current, Factor, ApparentPower, ReactivePower …) and `Total` (kWh), a counter from its first reading, not Today (the same count started again at every midnight), Yesterday (a step once a day), Period (the energy since the last telemetry) and TotalStartTime; `"nan"` is a missing reading.',
     rule: {
       ...BASE,
       name: 'tasmota',
       topics: ['tele/{sensor}/SENSOR'],
       // ENERGY's counters (tasmota.github.io, "Power Monitoring"; tele/<t>/SENSOR `{"ENERGY":{"TotalStartTime":…,
-      // "Total":…,"Yesterday":…,"Today":…,"Period":…,"Power":…}}`): Today resets and Yesterday steps at midnight,
-      // Period is the energy since the last telemetry, Total only grows: none is a measurement to watch.
-      exclude: ['*Unit', '*.Id', '*.TotalStartTime', 'ENERGY.Today', 'ENERGY.Yesterday', 'ENERGY.Period', 'ENERGY.Total'],
+      // "Total":…,"Yesterday":…,"Today":…,"Period":…,"Power":…}}`): Total (kWh since TotalStartTime) is the meter's
+      // running total, read as a counter (`counters` below), as a Shelly's `aenergy.total`. The others tell nothing
+      // it does not, and would alert on their own normal: Today is Total less its value at local midnight, started
+      // again at 0 every night (a reset a day, which an operator wants no alert for, and Total already carries every
+      // watt-hour of it); Yesterday steps once a day; Period is the energy since the last telemetry (Power times
+      // TelePeriod). Dropped as any metadata field (not counted: a field is dropped, not a message skipped).
+      exclude: ['*Unit', '*.Id', '*.TotalStartTime', 'ENERGY.Today', 'ENERGY.Yesterday', 'ENERGY.Period'],
+      counters: { fields: ['ENERGY.Total'] },
       // Tasmota as a Zigbee bridge (tasmota.github.io, "Zigbee"): `tele/<bridge>/SENSOR`
       // `{"ZbReceived":{"0x8F10":{"Device":"0x8F10","Name":"Room10","Temperature":21.1,…,"Endpoint":1,"LinkQuality":65}}}`,
       // keyed by the short address (or the friendly name with SetOption83): each Zigbee device its own sensor.
@@ -201,6 +211,8 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       units: [
         { fields: ['*Temperature*', '*DewPoint*'], key: 'TempUnit', names: { C: '°C', F: '°F' } },
         { fields: ['*Pressure*'], key: 'PressureUnit' },
+        // tasmota.github.io, "Power Monitoring": "Total … kWh".
+        { fields: ['ENERGY.Total'], unit: 'kWh' },
       ],
     },
     sample: {
@@ -242,7 +254,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     hub: NO_HUB,
   },
   ha_statestream: {
-    doc: "Home Assistant's MQTT statestream with `base_topic: homeassistant`: the state of sensor, number and input_number entities (`unavailable`, `unknown` are missing; a text state, `idle`, is skipped, counted `text_state`).",
+    doc: "Home Assistant's MQTT statestream with `base_topic: homeassistant`: the state of sensor, number and input_number entities (`unavailable`, `unknown` are missing; a text state, `idle`, is skipped, counted `text_state`); with `publish_attributes: true`, a sensor whose `state_class` attribute is `total_increasing` is a counter from its first reading (the attribute's message skipped, counted `hub_topic`).",
     rule: {
       ...BASE,
       name: 'ha_statestream',
@@ -253,6 +265,9 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       ignoreTopics: ['homeassistant/*/anomalyd_*/state'],
       // Statestream publishes every sensor entity's state, a text one's too (`washing_machine_state` `idle`).
       skipText: true,
+      // With publish_attributes, each attribute on `<base_topic>/<domain>/<entity>/<attribute>`, JSON-encoded:
+      // `homeassistant/sensor/house_energy/state_class` `"total_increasing"` (a meter: a counter from its first reading).
+      counters: { classTopics: ['homeassistant/sensor/{sensor}/state_class'] },
     },
     sample: { topic: 'homeassistant/number/boiler_setpoint/state', payload: '57.5', streams: ['boiler_setpoint'] },
     homeAssistant: true,
@@ -293,7 +308,12 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
         { fields: ['*/voltage'], unit: 'V' },
         { fields: ['*/current'], unit: 'A' },
         { fields: ['*/aenergy.total'], unit: 'Wh' },
+        { fields: ['*/ret_aenergy.total'], unit: 'Wh' },
       ],
+      // A switch's or a meter's energy counters (Gen2 "Switch", "PM1": `aenergy.total`, "Total energy consumed in
+      // Watt-hours"; `ret_aenergy.total`, the energy returned to the grid): counters from their first reading, so a
+      // reboot's or `Switch.ResetCounters`' reset to 0 is told as one, however soon (tryout 15, finding 8).
+      counters: { fields: ['*/aenergy.total', '*/ret_aenergy.total'] },
     },
     sample: {
       topic: 'shellyplus1pm-a8032ab1/status/switch:0',

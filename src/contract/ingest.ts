@@ -81,6 +81,12 @@ export interface MappingRuleSpec {
    */
   readonly units?: readonly UnitSource[];
   /**
+   * Presets only: where the hub states that a field is a cumulative counter (an energy meter's total), so that its
+   * stream is judged as one from its first reading (src/pipeline/counter.ts, CounterTrack.declare) instead of
+   * being recognised after MONOTONE_READINGS readings. Absent = none.
+   */
+  readonly counters?: CounterSource;
+  /**
    * Presets only: a JSON object with no number in it at all (a zigbee2mqtt button's `{"action":"single"}`, a
    * group's `{"state":"ON"}`) is a hub message without a measurement: skipped and counted `hub_event`, not
    * rejected `not_a_number`. (An object whose numbers the rule all drops is `hub_event` with any rule.) Absent = false.
@@ -102,6 +108,25 @@ export interface UnitSource {
   readonly key?: string;
   /** The key's texts as units (`C` → `°C`); a text not listed is the unit as written (`hPa`). */
   readonly names?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Where a hub states that a stream is a cumulative counter (MappingRuleSpec.counters): by the field's name, as its
+ * documentation fixes it (a Shelly Gen2 switch's `aenergy.total`, Wh; Tasmota's `ENERGY.Total`, kWh; zigbee2mqtt's
+ * `energy`, kWh), or in a message of its own (Home Assistant statestream's attribute topic
+ * `homeassistant/sensor/<entity>/state_class`, payload `"total_increasing"`).
+ */
+export interface CounterSource {
+  /** Field globs (over the field name the rule's globs see: `switch:0/aenergy.total`, `ENERGY.Total`) whose streams are counters. */
+  readonly fields?: readonly string[];
+  /**
+   * Topic templates (`{sensor}`, optional `{field}`) of messages whose payload is the state class of the stream
+   * `{sensor}` (with `{field}`: `<sensor>/<field>`); subscribed with the rule's topics, and skipped as the hub's
+   * own traffic (`hub_topic`), never readings. A JSON string or a plain text: `total_increasing` is a counter
+   * (a decrease is "the start of a new meter cycle", developers.home-assistant.io, 2021-08-16); any other
+   * class (`measurement`; `total`, which may go down: a net meter) says nothing. Absent = none.
+   */
+  readonly classTopics?: readonly string[];
 }
 
 /**

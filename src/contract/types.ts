@@ -172,7 +172,10 @@ export interface ScoredReading {
   /** Epoch ms of the reading. */
   readonly ts: number;
   readonly channels: readonly string[];
-  /** The reading, in sensor units, one per channel. */
+  /**
+   * The reading as the sensor sent it, in sensor units, one per channel (a counter's too: not the total the
+   * detector judges it as, continued across its resets, src/pipeline/counter.ts; `expected` is moved with it).
+   */
   readonly values: readonly number[];
   /** What the model expected for this reading, in sensor units, one per channel; null while it cannot say. */
   readonly expected: readonly number[] | null;

@@ -35,6 +35,15 @@
  * judges only its silences as runs). A counter that moves at nearly every reading (a running process's count, a
  * meter that never idles) has not: its first hold is as telling as any stream's, and `stuck` judges it as before.
  *
+ * Stated by its hub (CounterTrack.declare): where the hub says a stream is a counter (Home Assistant's
+ * `state_class: total_increasing`, a Shelly's `aenergy.total`, Tasmota's `ENERGY.Total`, zigbee2mqtt's `energy`:
+ * MappingRuleSpec.counters), it is one from its first reading, whatever its readings did before, and for good: a
+ * step back, however soon after the one before (a meter reset twice in a day, a sparse one), is a reset (Home
+ * Assistant: for a `total_increasing` sensor "a decreasing value is interpreted as the start of a new meter cycle
+ * or the replacement of the meter"), never a reason to judge it as a level again; a misread (a sentinel 0 between
+ * two readings of the real total) and an overshoot are told apart from a reset as for any counter. Its holds are
+ * normal only once it has been seen holding, as any counter's. A stream without the hub's word is untouched by it.
+ *
  * Tried, not kept: judging a counter by its rate (the increment per interval; BENCHMARKS.md, branch `rate`): on
  * recorded energy counters the rate, as the evidence judges it, opened far more episodes than the total (a
  * kettle's or an oven's start is a rare step of the rate; a coarse counter's rate is quantised into a few
@@ -75,6 +84,8 @@ export interface CounterState {
   readonly offset: number;
   readonly back?: { readonly from: number; readonly offset: number } | null;
   readonly beforeRise?: number | null;
+  /** The hub states it is a counter (CounterTrack.declare); absent: it does not (a state written before: not). */
+  readonly stated?: true;
 }
 
 /**
@@ -106,6 +117,34 @@ export class CounterTrack {
   private back: { readonly from: number; readonly offset: number } | null = null;
   /** The total before the counter's latest rise (as sent): a step back to it or above undoes that rise, no reset. */
   private beforeRise: number | null = null;
+  /** The hub states the stream is a counter (declare): one from its first reading, and never a level again. */
+  private stated = false;
+
+  /** The latest reading as the sensor sent it (null before the first): what a duplicate of it was sent as. */
+  get lastSent(): number | null {
+    return this.last;
+  }
+
+  /** Whether the hub has stated that the stream is a counter (declare). */
+  get declared(): boolean {
+    return this.stated;
+  }
+
+  /**
+   * The hub states that the stream is a cumulative counter (MappingRuleSpec.counters): judged as one from the next
+   * reading on (from its first, when called before it), for good. A stream recognised already goes on as it was
+   * (its offset and holds kept). Idempotent.
+   */
+  declare(): void {
+    if (this.stated) return;
+    this.stated = true;
+    if (this.counter) return;
+    this.counter = true;
+    this.sinceDrop = Number.POSITIVE_INFINITY;
+    this.offset = 0;
+    this.back = null;
+    this.beforeRise = null;
+  }
 
   /** Takes a reading of the stream: `value` as the sensor sent it. Returns what to judge it as. */
   observe(value: number): CounterStep {
@@ -114,7 +153,7 @@ export class CounterTrack {
     if (value < 0) this.negative = true;
     if (prev === null) {
       this.run = 1;
-      return { value, counter: false, holds: false, reset: null };
+      return { value, counter: this.stated, holds: false, reset: null };
     }
     const down = value < prev;
     if (!this.counter) {
@@ -143,7 +182,7 @@ export class CounterTrack {
     }
     if (value > prev) this.beforeRise = prev;
     if (down || value < 0) {
-      if (this.sinceDrop < MONOTONE_READINGS || value < 0) {
+      if (!this.stated && (this.sinceDrop < MONOTONE_READINGS || value < 0)) {
         // Down twice within a monotone run's length, or below zero: no counter (a level that rose for a long
         // while, then fell): a level again, its readings as sent.
         this.counter = false;
@@ -202,6 +241,7 @@ export class CounterTrack {
       offset: this.offset,
       back: this.back === null ? null : { ...this.back },
       beforeRise: this.beforeRise,
+      ...(this.stated ? { stated: true as const } : {}),
     };
   }
 
@@ -226,6 +266,7 @@ export class CounterTrack {
     t.sinceDrop = s.sinceDrop < 0 ? Number.POSITIVE_INFINITY : s.sinceDrop;
     t.offset = s.offset;
     t.beforeRise = num(s.beforeRise) ? s.beforeRise : null;
+    t.stated = s.stated === true;
     t.back = s.back !== undefined && s.back !== null && num(s.back.from) && num(s.back.offset) ? { from: s.back.from, offset: s.back.offset } : null;
     return t;
   }

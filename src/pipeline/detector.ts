@@ -459,16 +459,26 @@ export class Detector {
     const held = this.held.get(stream);
     // A one-channel stream may be a cumulative counter (src/pipeline/counter.ts): its total continued across resets.
     let counter: { readonly holds: boolean; readonly reset: { readonly from: number; readonly to: number } | null } | null = null;
+    // The reading as sent, when the value judged (a counter's continued total) differs from it: reported as sent.
+    let sent: number | undefined;
     if (values.length === 1) {
       let track = this.counters.get(stream);
       if (track === undefined) this.counters.set(stream, (track = new CounterTrack()));
+      // The hub states the stream is a counter (MessageParser.statedCounter): one from this reading on.
+      if (!track.declared && this.ports.parser.statedCounter(stream)) track.declare();
       if (place.duplicate) {
         // A duplicate repeats the reading it duplicates (as judged).
-        if (track.counter && held !== undefined && held.length === 1) values[0] = held[0];
+        if (track.counter && held !== undefined && held.length === 1) {
+          values[0] = held[0];
+          const last = track.lastSent;
+          if (last !== null && last !== values[0]) sent = last;
+        }
       } else {
-        const step = track.observe(values[0]);
+        const raw = values[0];
+        const step = track.observe(raw);
         values[0] = step.value;
         if (step.counter) counter = { holds: step.holds, reset: step.reset };
+        if (step.value !== raw) sent = raw;
       }
     }
     if (place.filled > 0 && held !== undefined && held.length === values.length) {
@@ -503,6 +513,7 @@ export class Detector {
         : { kind, ts: reading.ts, values, reset: place.reset, filled: place.filled, origin };
     if (counter !== null) item = counter.reset === null ? { ...item, counter: counter.holds } : { ...item, counter: counter.holds, counterReset: counter.reset };
     if (unheard) item = { ...item, unheard: true };
+    if (sent !== undefined) item = { ...item, sent };
     this.engine.push(stream, reading.channels, item);
     if (!place.duplicate) this.held.set(stream, values);
   }
@@ -511,6 +522,9 @@ export class Detector {
   private scoreStep(r: StepResult<Origin>): StepVerdict {
     try {
       const { scored, verdict } = this.scorer.score(r, this.ports.learning?.(r.stream, r.item.origin) ?? false);
+      // A counter's reading is reported as sent (StepItem.sent), its expectation by the same difference.
+      const sent = r.item.sent;
+      const shift = sent === undefined ? 0 : r.item.values[0] - sent;
       this.emit?.({
         type: 'reading',
         origin: r.item.origin,
@@ -518,8 +532,8 @@ export class Detector {
           stream: r.stream,
           ts: r.item.ts,
           channels: r.channels,
-          values: toArray(r.item.values),
-          expected: r.expected ? toArray(r.expected) : null,
+          values: sent === undefined ? toArray(r.item.values) : [sent],
+          expected: r.expected ? (sent === undefined ? toArray(r.expected) : [r.expected[0] - shift]) : null,
           spread: scored.spread ? toArray(scored.spread) : null,
           score: scored.score,
           surprise: scored.surprise,

@@ -143,6 +143,8 @@ export class MessageParser {
   private readonly units = new Map<string, string>();
   /** Streams whose stated unit changed once already (onUnitChange's `first`). */
   private readonly unitChanged = new Set<string>();
+  /** Streams their hub states are cumulative counters (MappingRuleSpec.counters); at most maxSensors streams. */
+  private readonly counters = new Set<string>();
   private stage: Stage = 'route';
   /** Set by the candidate mappers when a field the rule takes was a missing reading (null, a missing-word). */
   private sawMissing = false;
@@ -192,6 +194,17 @@ export class MessageParser {
     this.lag?.forget(stream);
     this.units.delete(stream);
     this.unitChanged.delete(stream);
+    this.counters.delete(stream);
+  }
+
+  /**
+   * Whether `stream`'s hub has stated that it is a cumulative counter (MappingRuleSpec.counters: a Shelly's
+   * `aenergy.total` in any of its messages, Home Assistant statestream's `state_class` `total_increasing`), since
+   * the daemon started. The detector judges such a stream as a counter from its first reading
+   * (src/pipeline/counter.ts, CounterTrack.declare; its checkpoint keeps that).
+   */
+  statedCounter(stream: string): boolean {
+    return this.counters.size > 0 && this.counters.has(stream);
   }
 
   /**
@@ -227,6 +240,11 @@ export class MessageParser {
     const rule = route.rule;
     // A hub's own traffic under the rule's topics (its bridge, availability, commands): not readings.
     if (rule.ignores(msg.topic)) return SKIPPED.hub_topic;
+    // A hub's word on a stream's state class (Home Assistant statestream's `…/state_class`): no reading either.
+    if (rule.classTopic !== null && rule.classTopic(msg.topic) !== null && route.sensor !== null) {
+      if (isTotalIncreasing(msg.payload)) this.noteCounter(route.field === null ? route.sensor : streamId(route.sensor, route.field, ''));
+      return SKIPPED.hub_topic;
+    }
     let device = route.sensor;
     if (device !== null && rule.skips(device)) return rejectedMessage(msg, device, 'bad_topic', `sensor excluded by rule ${rule.name}`);
     if (msg.retain === true && !rule.retained) {
@@ -295,6 +313,7 @@ export class MessageParser {
       this.collect(msg, device, c.stream, taken, c.ts, c.channels, c.values, c.index, readings, rejections);
     }
     if (rule.unitOf !== null && readings.length > 0) this.noteUnits(rule.unitOf, doc, device, route.field, records, readings);
+    if (rule.counterOf !== null && readings.length > 0) this.noteCounters(rule.counterOf, device, route.field, records, readings);
     if (readings.length === 0 && rejections.length === 1) return { kind: 'rejected', rejection: rejections[0] };
     return { kind: 'readings', readings, rejections: rejections.length === 0 ? NO_REJECTIONS : rejections };
   }
@@ -335,6 +354,7 @@ export class MessageParser {
         this.collect(msg, device, c.stream, taken, c.ts, c.channels, c.values, c.index, readings, rejections);
       }
       if (rule.unitOf !== null && readings.length > from) this.noteUnits(rule.unitOf, doc, device, field, records, readings.slice(from));
+      if (rule.counterOf !== null && readings.length > from) this.noteCounters(rule.counterOf, device, field, records, readings.slice(from));
     }
     if (meant === 0 && rejections.length === 0) return this.sawMissing ? SKIPPED.missing_value : SKIPPED.hub_event;
     if (readings.length === 0 && rejections.length === 1) return { kind: 'rejected', rejection: rejections[0] };
@@ -368,6 +388,22 @@ export class MessageParser {
       if (first) this.unitChanged.add(r.sensor);
       this.opts.onUnitChange?.(r.sensor, before, unit, first);
     }
+  }
+
+  /**
+   * Notes, of the streams that got a reading from `records` (of `device`, its `{field}` level `topicField`), those
+   * whose field the hub states is a counter (CompiledRule.counterOf).
+   */
+  private noteCounters(counterOf: (field: string) => boolean, device: string, topicField: string | null, records: readonly DecodedRecord[], readings: readonly Reading[]): void {
+    let stated: Set<string> | null = null;
+    for (const rec of records) for (const f of rec.fields) if (counterOf(fieldName(topicField, f.path))) (stated ??= new Set()).add(streamId(device, topicField, f.path));
+    if (stated === null) return;
+    for (const r of readings) if (stated.has(r.sensor)) this.noteCounter(r.sensor);
+  }
+
+  /** Keeps `stream` as one its hub states is a counter (statedCounter), within maxSensors streams. */
+  private noteCounter(stream: string): void {
+    if (!this.counters.has(stream) && this.counters.size < (this.opts.maxSensors ?? 10_000)) this.counters.add(stream);
   }
 
   /** Reports a message stamped on arrival because its device clock was never set (ParseOptions.onUnsetClock). */
@@ -592,4 +628,15 @@ function rejectedMessage(msg: RawMessage, sensor: string | null, reason: RejectR
 function isSortedByTs(cs: readonly Candidate[]): boolean {
   for (let i = 1; i < cs.length; i++) if (cs[i].ts < cs[i - 1].ts) return false;
   return true;
+}
+
+/**
+ * Whether a state-class message (CounterSource.classTopics) says `total_increasing`: Home Assistant statestream
+ * publishes an attribute JSON-encoded (`"total_increasing"`, with its quotes); a plain text is taken too.
+ */
+function isTotalIncreasing(payload: Buffer): boolean {
+  if (payload.length > 64) return false;
+  let text = payload.toString('utf8').trim();
+  if (text.length >= 2 && text.startsWith('"') && text.endsWith('"')) text = text.slice(1, -1);
+  return text === 'total_increasing';
 }

@@ -51,6 +51,17 @@ export interface CompiledRule {
   readonly unitOf: ((field: string, doc: unknown) => string | null) | null;
   /** Whether a JSON object with no number is a hub event, skipped (MappingRuleSpec.skipEvents). */
   readonly skipEvents: boolean;
+  /**
+   * Whether the hub states that a field (by name, see above) is a cumulative counter (MappingRuleSpec.counters
+   * `fields`); null for a rule that states none.
+   */
+  readonly counterOf: ((field: string) => boolean) | null;
+  /**
+   * The stream whose state class a message on `topic` states (MappingRuleSpec.counters `classTopics`: the
+   * `{sensor}` and `{field}` it matched), or null when the topic is none of them; null (no function) for a rule
+   * without class topics. Their templates are among `templates` too, so that routeOf finds the rule.
+   */
+  readonly classTopic: ((topic: string) => TopicCapture | null) | null;
 }
 
 export interface Route {
@@ -71,7 +82,9 @@ export function globToRegExp(glob: string): RegExp {
 /** Compiles a rule; throws a descriptive Error for a bad topic template. `zone` is ingest.timezone. */
 export function compileRule(spec: MappingRuleSpec, zone: string): CompiledRule {
   const sensorRequired = spec.sensorFields.length === 0;
-  const templates = spec.topics.map((t) => compileTopicTemplate(t, sensorRequired));
+  const classTemplates = (spec.counters?.classTopics ?? []).map((t) => compileTopicTemplate(t, true));
+  const templates = [...spec.topics.map((t) => compileTopicTemplate(t, sensorRequired)), ...classTemplates];
+  const counterFields = (spec.counters?.fields ?? []).map(globToRegExp);
   const include = spec.fields.map(globToRegExp);
   const exclude = [...spec.exclude, ...spec.sensorFields].map(globToRegExp);
   const skip = spec.excludeSensors.map(globToRegExp);
@@ -84,7 +97,7 @@ export function compileRule(spec: MappingRuleSpec, zone: string): CompiledRule {
     decode: { timeKey: spec.time, timeUnit: spec.timeUnit, zone, decimal: spec.decimal, missing: new Set(spec.missing.map((m) => m.toLowerCase())) },
     retained: spec.retained,
     sensorFields: spec.sensorFields,
-    fast: spec.time === null && spec.timeUnit === 'auto' && spec.decimal === '.' && spec.missing.length === 0 && excludeWith.length === 0 && sensorRequired && takes('value') && spec.units === undefined,
+    fast: spec.time === null && spec.timeUnit === 'auto' && spec.decimal === '.' && spec.missing.length === 0 && excludeWith.length === 0 && sensorRequired && takes('value') && spec.units === undefined && spec.counters === undefined,
     takes,
     droppedIn: (fields) => {
       if (excludeWith.length === 0) return null;
@@ -101,6 +114,17 @@ export function compileRule(spec: MappingRuleSpec, zone: string): CompiledRule {
     skipText: spec.skipText === true,
     unitOf: spec.units === undefined || spec.units.length === 0 ? null : compileUnits(spec.units),
     skipEvents: spec.skipEvents === true,
+    counterOf: counterFields.length === 0 ? null : (field) => counterFields.some((r) => r.test(field)),
+    classTopic:
+      classTemplates.length === 0
+        ? null
+        : (topic) => {
+            for (const t of classTemplates) {
+              const c = t(topic);
+              if (c !== null) return c;
+            }
+            return null;
+          },
   };
 }
 

@@ -727,8 +727,11 @@ export class StreamScorer {
     // A counter's step back (a reset, a rollback: src/pipeline/counter.ts) is one event, told once: an episode of
     // this one reading, opened and resolved at it (the count goes on from the new value: a new normal), whatever
     // the stream's own episode does. The total judged is continued across it (the increment of this reading is
-    // not known), so nothing else sees the step.
-    if (r.item.counterReset !== undefined && !learning) {
+    // not known), so nothing else sees the step. Told in the stream's own learning period too (a counter its hub
+    // states is one from its first reading, and its reboot's reset to 0 is news then as later: tryout 15, finding
+    // 8; the reset is a fact the counter stage saw, not a judgement of the stream's histories), but not for readings
+    // known to be normal (a model's training rows, a stream that may not alert yet: knownNormal).
+    if (r.item.counterReset !== undefined && !knownNormal) {
       const reset = r.item.counterReset;
       const told: Episode = { id: this.deps.newId(), startTs: r.item.ts, lastAboveTs: r.item.ts, readings: 1, peak: this.thresholdSurprise, peakEvidence: { ...reference.evidence }, peakChannels: [...reference.channels], lastReported: this.thresholdSurprise, reportedAt: 1, owners: new Array<boolean>(C).fill(true), rowPeak: 0, stuckAt: 0, silent: false };
       events.push({ ...this.event('open', r, told, this.thresholdSurprise), counterReset: reset }, { ...this.event('resolve', r, told, this.thresholdSurprise), resolution: 'new_normal', counterReset: reset });

@@ -48,6 +48,12 @@ export interface StepItem<O> {
   /** A counter's step back (a reset or a rollback) at this reading: its previous total and the new one, as sent. */
   readonly counterReset?: { readonly from: number; readonly to: number };
   /**
+   * A counter's reading (or duplicate) as the sensor sent it, when `values` (its total continued across resets)
+   * differs from it: what the detector reports (Detector output `reading.values`, the dashboard's plot), its
+   * expectation moved by the same difference, so the plot shows what the hub's own app shows. Absent: `values` is it.
+   */
+  readonly sent?: number;
+  /**
    * The `filled` steps before this reading were not heard by the caller (a gap it excused: Detector.excuseGap, the
    * daemon's restart or broker outage): they carry the model and the cycles' phase as any filled steps do, but are
    * no repeats of the value (a run of equal readings counts this reading alone). Absent: false.

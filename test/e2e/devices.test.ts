@@ -54,8 +54,8 @@ function tick(i: number, t0: number): Message[] {
     topic: 'zigbee2mqtt/plug',
     payload: JSON.stringify({ consumption: 17.6 + i * 0.01, current: wave(i, 0.25, 0.05), energy: 17.6 + i * 0.01, linkquality: 66, power: wave(i, 55, 8, 2), temperature: wave(i, 21, 0.5, 3), voltage: wave(i, 228, 2, 4) }),
   });
-  // Tasmota nested sensors; the ENERGY block's Period is absent after boot (Tasmota #3447). Its counters
-  // (Total, Period, Today, Yesterday) are no streams of the preset, its measurements are.
+  // Tasmota nested sensors; the ENERGY block's Period is absent after boot (Tasmota #3447). Its measurements
+  // and its Total (a counter by the preset's word) are streams; Period, Today, Yesterday are not.
   out.push({ topic: 'tele/garden/SENSOR', payload: JSON.stringify({ Time: localIso(ts), BME280: { Temperature: wave(i, 24.5, 1), Humidity: wave(i, 65, 4, 1), Pressure: wave(i, 1016, 2, 2) }, TempUnit: 'C' }) });
   // A failed reading now and then is "nan" (a missing reading from every preset, as from ESPHome below).
   const energy: Record<string, number | string> = { Total: 0.052 + i * 0.001, Power: i % 30 === 11 ? 'nan' : wave(i, 40, 10), Voltage: wave(i, 198, 3, 1), Current: wave(i, 0.2, 0.05, 2) };
@@ -97,6 +97,7 @@ const EXPECTED_STREAMS = [
   'plug2/ENERGY.Power',
   'plug2/ENERGY.Voltage',
   'plug2/ENERGY.Current',
+  'plug2/ENERGY.Total',
   'livingroom/temperature',
   'outdoor_temperature',
   'boiler_setpoint',

@@ -38,6 +38,29 @@ export async function feedExplained(
   retell = false,
   seqFrom = 0,
 ): Promise<void> {
+  await feedMessages(
+    det,
+    book,
+    readings.map((r) => ({ topic, payload: payloadOf({ sensor, ts: r.ts, channels: ['value'], values: [r.value] }), receivedAt: r.ts })),
+    out,
+    retell,
+    seqFrom,
+  );
+}
+
+/**
+ * Feeds MQTT messages as they are (a hub's payloads, for a preset's parser) and appends every event and its
+ * explanation to `out`, as feedExplained does; the messages are numbered from `seqFrom`.
+ * @throws (rejects) Error with the detector's error detail
+ */
+export async function feedMessages(
+  det: Detector,
+  book: SignalBook,
+  messages: readonly { topic: string; payload: Buffer; receivedAt: number }[],
+  out: Explained[],
+  retell = false,
+  seqFrom = 0,
+): Promise<void> {
   const input = new Subject<{ topic: string; payload: Buffer; receivedAt: number; seq: number }>();
   const done = new Promise<void>((resolve, reject) => {
     input.pipe(det.operator()).subscribe({
@@ -56,7 +79,7 @@ export async function feedExplained(
       complete: resolve,
     });
   });
-  readings.forEach((r, i) => input.next({ topic, payload: payloadOf({ sensor, ts: r.ts, channels: ['value'], values: [r.value] }), receivedAt: r.ts, seq: seqFrom + i }));
+  messages.forEach((m, i) => input.next({ ...m, seq: seqFrom + i }));
   input.complete();
   await done;
 }
@@ -64,11 +87,11 @@ export async function feedExplained(
 /**
  * The detector the daemon runs, on this thread: the shipped config/default.yaml and the shipped GRU model
  * (models/gru.json) for every stream (not its own), and a SignalBook with `units` (logging.units' form, e.g.
- * `steady*=bar`), as the daemon makes them. The model is never released (a test's process ends with it).
+ * `steady*=bar`), as the daemon makes them; `ingest`: config ingest keys over the shipped ones (`presets`). The model is never released (a test's process ends with it).
  * @throws Error when the shipped configuration does not load
  */
-export async function shippedDetector(units: readonly string[] = []): Promise<{ det: Detector; book: SignalBook }> {
-  const loaded = loadConfig({ path: join(ROOT, 'config', 'default.yaml'), env: {}, overrides: { model: { dir: MODELS } } });
+export async function shippedDetector(units: readonly string[] = [], ingest: Record<string, unknown> = {}): Promise<{ det: Detector; book: SignalBook }> {
+  const loaded = loadConfig({ path: join(ROOT, 'config', 'default.yaml'), env: {}, overrides: { model: { dir: MODELS }, ...(Object.keys(ingest).length > 0 ? { ingest } : {}) } });
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
   const model = await loadModel(join(MODELS, 'gru.json'));
   let ids = 0;

@@ -140,4 +140,57 @@ describe('CounterTrack', () => {
     }
     expect(() => CounterTrack.restore({ format: 'other' })).toThrow();
   });
+
+  describe('a counter its hub states (declare: Home Assistant total_increasing, a Shelly aenergy.total; tryout 15 #8)', () => {
+    /** A declared track fed `values`, every step. */
+    const declared = (values: readonly number[]): ReturnType<CounterTrack['observe']>[] => {
+      const t = new CounterTrack();
+      t.declare();
+      return values.map((v) => t.observe(v));
+    };
+    // A plug's total, Wh: 17,007 and rising by 0 to 2 Wh a reading; reset to 0 (a reboot, a firmware update) at reading 50.
+    const plug = (resetAt: number, n: number): number[] => {
+      const rnd = lcg(5);
+      let total = 17_007;
+      return Array.from({ length: n }, (_, i) => {
+        if (i === resetAt) total = 0;
+        else total += Math.round(rnd() * 2000) / 1000;
+        return Math.round(total * 1000) / 1000;
+      });
+    };
+
+    it('is a counter from its first reading; a reset at reading 50 is one reset, the total counted on from where it was', () => {
+      const values = plug(50, 120);
+      const steps = declared(values);
+      expect(steps.every((s) => s.counter)).toBe(true);
+      expect(steps.filter((s) => s.reset !== null).map((s) => s.reset)).toEqual([{ from: values[49], to: 0 }]);
+      expect(steps[50].value).toBe(values[49]);
+      // Counted on from the new value: the continued total never goes down.
+      for (let i = 1; i < steps.length; i++) expect(steps[i].value).toBeGreaterThanOrEqual(steps[i - 1].value);
+      // Undeclared, the same readings are no counter (recognised only after MONOTONE_READINGS readings).
+      expect(feed(values).first).toBe(-1);
+    });
+
+    it('stays a counter when it goes down again soon (a daily meter cycle, a sparse meter), each decrease a reset', () => {
+      const values = [...plug(-1, 40), 0, 1, 2, 3, 0, 1, 2];
+      const steps = declared(values);
+      expect(steps.every((s) => s.counter)).toBe(true);
+      expect(steps.filter((s) => s.reset !== null)).toHaveLength(2);
+    });
+
+    it('a declaration after readings makes the stream a counter from its next reading; its snapshot keeps it', () => {
+      const t = new CounterTrack();
+      for (const v of [10, 11, 12]) expect(t.observe(v).counter).toBe(false);
+      t.declare();
+      expect(t.observe(13).counter).toBe(true);
+      const snap = t.snapshot();
+      expect(snap.stated).toBe(true);
+      const u = CounterTrack.restore(JSON.parse(JSON.stringify(snap)));
+      expect(u.declared).toBe(true);
+      expect(u.observe(2).reset).toEqual({ from: 13, to: 2 });
+      expect(u.observe(1).counter).toBe(true);
+      // An undeclared track's snapshot has no such key (checkpoints of other streams unchanged).
+      expect('stated' in new CounterTrack().snapshot()).toBe(false);
+    });
+  });
 });

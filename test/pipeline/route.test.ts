@@ -197,7 +197,7 @@ describe('presets', () => {
     // Behind a Tasmota Zigbee bridge, and ESPHome's nan, the same.
     const tasmota = parserFor({ presets: ['tasmota'] });
     expect(outcome(tasmota, 'tele/zbbridge/SENSOR', '{"ZbReceived":{"0x8F01":{"Device":"0x8F01","Name":"Room1","Temperature":null,"Endpoint":1,"LinkQuality":70}}}')).toEqual([0, 0, 'missing_value']);
-    expect(outcome(tasmota, 'tele/plug/SENSOR', '{"Time":"2026-11-30T10:00:00","ENERGY":{"Power":"nan","Total":12.5}}')).toEqual([0, 0, 'missing_value']);
+    expect(outcome(tasmota, 'tele/plug/SENSOR', '{"Time":"2026-11-30T10:00:00","ENERGY":{"Power":"nan","Today":0.5}}')).toEqual([0, 0, 'missing_value']);
     expect(outcome(parserFor({ presets: ['esphome'] }), 'livingroom/sensor/temperature/state', 'nan')).toEqual([0, 0, 'missing_value']);
     // A rule of one's own: a null is missing_value, fields it drops a hub_event; an object with no number is still rejected.
     const own = parserFor({ rules: [{ name: 'own', topics: ['dev/{sensor}'], exclude: ['rssi'], missing: ['n/a'] }] });
@@ -272,7 +272,7 @@ describe('presets', () => {
     expect(readings(none.parse(msg('tele/x/SENSOR', '{"Time":"2026-11-30T09:00:00","AM2301":{"Temperature":21.7}}'))).map((x) => [x.sensor, x.ts])).toEqual([['x/AM2301.Temperature', NOW]]);
   });
 
-  it('tasmota: of ENERGY only the measurements, not its day and total counters (tryout 13 #6)', () => {
+  it('tasmota: of ENERGY the measurements and Total, stated a counter (kWh), not Today, Yesterday, Period (tryout 13 #6, tryout 15 #8)', () => {
     // Tasmota's energy telemetry (its own Home Assistant discovery lists ENERGY TotalStartTime, Total,
     // Yesterday, Today …; blog.mylocalbytes.com "Accessing power usage from Tasmota smart plugs").
     const p = parserFor({ presets: ['tasmota'] });
@@ -284,8 +284,55 @@ describe('presets', () => {
       'livingroom-lamp/ENERGY.Factor',
       'livingroom-lamp/ENERGY.Power',
       'livingroom-lamp/ENERGY.ReactivePower',
+      'livingroom-lamp/ENERGY.Total',
       'livingroom-lamp/ENERGY.Voltage',
     ]);
+    // Total is the meter's running total: the hub states it is a counter (tasmota.github.io "Power Monitoring"), in kWh.
+    expect(p.statedCounter('livingroom-lamp/ENERGY.Total')).toBe(true);
+    expect(p.statedUnit('livingroom-lamp/ENERGY.Total')).toBe('kWh');
+    expect(p.statedCounter('livingroom-lamp/ENERGY.Power')).toBe(false);
+  });
+
+  it('hub-stated counters: a Shelly\'s aenergy.total and ret_aenergy.total, zigbee2mqtt\'s energy are counters by their hub\'s word; other fields are not (tryout 15 #8)', () => {
+    const shelly = parserFor({ presets: ['shelly'] });
+    const dev = 'shellyplus1pm-a8032ab1';
+    expect(shelly.statedCounter(`${dev}/switch:0/aenergy.total`)).toBe(false);
+    streamsOf(shelly, `${dev}/events/rpc`, `{"src":"${dev}","method":"NotifyStatus","params":{"ts":1764496829.52,"switch:0":{"id":0,"apower":61.3,"aenergy":{"by_minute":[0,0,0],"minute_ts":1764496800,"total":17.7},"ret_aenergy":{"by_minute":[0,0,0],"minute_ts":1764496800,"total":2.5}}}}`);
+    expect(shelly.statedCounter(`${dev}/switch:0/aenergy.total`)).toBe(true);
+    expect(shelly.statedCounter(`${dev}/switch:0/ret_aenergy.total`)).toBe(true);
+    expect(shelly.statedCounter(`${dev}/switch:0/apower`)).toBe(false);
+    // status/<component> states it alike.
+    streamsOf(shelly, 'shellypmmini-1/status/pm1:0', '{"id":0,"apower":3.1,"aenergy":{"total":1200.5}}');
+    expect(shelly.statedCounter('shellypmmini-1/pm1:0/aenergy.total')).toBe(true);
+    const z2m = parserFor({ presets: ['zigbee2mqtt'] });
+    expect(streamsOf(z2m, 'zigbee2mqtt/kitchen/plug', '{"energy":4.12,"power":61,"linkquality":90}')).toEqual(['kitchen/plug/energy', 'kitchen/plug/power']);
+    expect(z2m.statedCounter('kitchen/plug/energy')).toBe(true);
+    expect(z2m.statedUnit('kitchen/plug/energy')).toBe('kWh');
+    expect(z2m.statedCounter('kitchen/plug/power')).toBe(false);
+    // A rule of the config states nothing: a field's name is no evidence there.
+    const own = parserFor({ rules: [{ topics: ['meters/{sensor}'] }] });
+    streamsOf(own, 'meters/plug', '{"energy":4.12}');
+    expect(own.statedCounter('plug/energy')).toBe(false);
+  });
+
+  it('ha_statestream: a sensor whose state_class attribute is total_increasing is a counter; the attribute message, retained or not, is skipped hub_topic (tryout 15 #8)', () => {
+    const p = parserFor({ presets: ['ha_statestream'] });
+    // Subscribed with the states.
+    expect(ingestFilters(config({ presets: ['ha_statestream'] }))).toContain('homeassistant/sensor/+/state_class');
+    const skipped = (topic: string, payload: string, retain = false): string | undefined => {
+      const x = p.parse(msg(topic, payload, { retain }));
+      expect(x.kind === 'readings' ? [x.readings.length, x.rejections.length] : x.rejection, topic).toEqual([0, 0]);
+      return x.kind === 'readings' ? x.skipped : undefined;
+    };
+    // mqtt_statestream publishes an attribute JSON-encoded (home-assistant.io, "MQTT Statestream": publish_attributes).
+    expect(skipped('homeassistant/sensor/house_energy/state_class', '"total_increasing"', true)).toBe('hub_topic');
+    expect(skipped('homeassistant/sensor/outdoor_temperature/state_class', '"measurement"')).toBe('hub_topic');
+    // `total` may go down (a net meter): no counter by its word.
+    expect(skipped('homeassistant/sensor/net_meter/state_class', '"total"')).toBe('hub_topic');
+    expect(p.statedCounter('house_energy')).toBe(true);
+    expect(p.statedCounter('outdoor_temperature')).toBe(false);
+    expect(p.statedCounter('net_meter')).toBe(false);
+    expect(streamsOf(p, 'homeassistant/sensor/house_energy/state', '1234.5')).toEqual(['house_energy']);
   });
 
   it("shelly: status/sys (\"time\":\"18:05\") and the device's other own components are skipped, not rejected bad_timestamp (tryout 13 #9)", () => {
