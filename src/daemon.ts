@@ -48,6 +48,7 @@ import { FaultLatch, databaseFileTask, rescueDatabase } from './daemon/faults.js
 import { idleEvictionFor, storedResolveEvent, type IdleEviction } from './daemon/eviction.js';
 import { SummaryLog } from './daemon/summary-log.js';
 import { DataDirLock } from './daemon/data-lock.js';
+import { LoopLoad, eventLoopSampler, type UtilizationSampler } from './daemon/loop-load.js';
 import type { StorageError } from './adapters/storage.js';
 import type { OwnModelProgress } from './contract/own-model.js';
 
@@ -67,6 +68,12 @@ export interface DaemonOptions {
    * (Daemon.judgeSilences): a reading on its way is no silence. Default: none known.
    */
   readonly inFlight?: () => number;
+  /**
+   * The event loop's utilization since the previous call, 0..1 (default: Node's `performance.eventLoopUtilization`,
+   * src/daemon/loop-load.ts), sampled every 250 ms: a span in which it reached 0.9 is one in which the daemon could
+   * not hear its sensors in time (tests inject it).
+   */
+  readonly loopUtilization?: UtilizationSampler;
   /** Adapter factories to use instead of the real ones (tests start the daemon in-process with these). */
   readonly adapters?: Partial<DaemonAdapters>;
   /** Told about every scored reading and the episode events it caused, after they were stored (tests, embedding). */
@@ -196,6 +203,8 @@ export class Daemon {
   private board: SensorStatusBoard | null = null;
   private checkpoints: Checkpoints | null = null;
   private housekeeping: Housekeeping | null = null;
+  /** The event loop's saturated spans (Daemon.deafUntil, judgeSilences); started with housekeeping. */
+  private loopLoad: LoopLoad | null = null;
   /** When open episodes' progress was last written (wall ms), and each one's length then (readings). */
   /** Streams with an open episode due a checkpoint at the next housekeeping tick (EpisodeTicks; Checkpoints.saveStreams); made at start. */
   private episodeTicks: EpisodeTicks | null = null;
@@ -384,6 +393,8 @@ export class Daemon {
 
     if (config.http.enabled) await this.startHttp();
 
+    this.loopLoad = new LoopLoad(this.opts.loopUtilization ?? eventLoopSampler(), this.now);
+    this.loopLoad.start();
     this.housekeeping = new Housekeeping(
       [
         { name: 'backpressure log', run: () => this.logPauses() },
@@ -822,6 +833,11 @@ export class Daemon {
     this.touched = seen;
   }
 
+  /** Samples the event loop's utilization now (LoopLoad.sample; its timer does every 250 ms): public for tests. */
+  sampleLoad(): void {
+    this.loopLoad?.sample();
+  }
+
   /**
    * Judges every sensor's silence as it grows (Detector.judgeSilence; docs/SCORING.md, "A silence is judged while
    * it lasts"), counted as `stale` is: the wall time since its latest reading arrived, in its own learnt
@@ -839,6 +855,8 @@ export class Daemon {
     const board = this.board;
     if (store === null || detector === null || board === null) return;
     if (this.mqtt?.isPaused === true || detector.pending > this.backlogLow) return;
+    // Nor while the daemon's own loop is saturated: its sensors' readings wait unread in the socket and the broker.
+    if (this.loopLoad?.saturated === true) return;
     if ((this.opts.inFlight?.() ?? 0) > 0) return;
     // A sensor is not heard while the connection that delivers it is down: its silence counts from the
     // connection's start (a broker outage or a restart is ours, not the sensors'), and none is judged while down.
@@ -847,7 +865,10 @@ export class Daemon {
     const now = this.now();
     for (const [sensor, arrived] of board.arrivals()) {
       if (this.mayNotAlert(sensor)) continue;
-      const arrivedAt = listening === null ? arrived : Math.max(arrived, listening);
+      // Nor across a span in which the loop was saturated: the silence counts from its end (deafUntil).
+      const heard = listening === null ? arrived : Math.max(arrived, listening);
+      const busy = this.loopLoad?.saturatedAfter(heard) ?? null;
+      const arrivedAt = busy === null ? heard : Math.max(heard, busy);
       const { events } = detector.judgeSilence(sensor, arrivedAt, now);
       if (events.length === 0) continue;
       // SignalBook.explainAlert never throws; the episode has no reading: it is told missing data from the readings
@@ -860,19 +881,25 @@ export class Daemon {
   }
 
   /**
-   * For a sensor whose latest reading arrived before the MQTT connection's start (restored at start, or heard
-   * before an outage): the connection's start on the sensor's own clock (epoch ms: its newest reading's time plus
-   * the wall time from that reading's arrival to the start), until which the daemon could not hear it; else null.
+   * Until when, on the sensor's own clock, the daemon could not hear it since its latest reading arrived (epoch ms:
+   * its newest reading's time plus the wall time from that reading's arrival to the end of the deafness), or null
+   * when it could all along. Deaf: before the MQTT connection's start (a sensor restored at start, or heard before
+   * a broker outage), and across a span in which the daemon's event loop was saturated (LoopLoad: its readings
+   * waited in the socket and the broker, which drops what it cannot queue, and were stamped late; tryout 16,
+   * finding 4: a junk flood on other topics opened `no reading for 3 s` on healthy 5 Hz sensors). Per reading: two
+   * comparisons unless the sensor was heard before one of those.
    */
   private deafUntil(sensor: string): number | null {
-    const since = this.mqtt?.listeningSince ?? null;
-    if (since === null) return null;
     const heard = this.board?.heardAt(sensor) ?? null;
-    // A sensor heard since the connection began (every reading but the first after it) needs no newest reading.
-    if (heard === null || !(heard < since)) return null;
+    if (heard === null) return null;
+    const since = this.mqtt?.listeningSince ?? null;
+    let end = since !== null && heard < since ? since : null;
+    const busy = this.loopLoad?.saturatedAfter(heard) ?? null;
+    if (busy !== null && (end === null || busy > end)) end = busy;
+    if (end === null) return null;
     const newest = this.signals?.latest(sensor)?.ts ?? null;
     if (newest === null) return null;
-    return newest + (since - heard);
+    return newest + (end - heard);
   }
 
   /** Tells the SignalBook that the stream's open episode is a silence alarmed while it lasted, when it is one. */
@@ -999,6 +1026,7 @@ export class Daemon {
     // so nothing it opens afterwards escapes the stop. It may wait for a broker that never answers: bounded.
     if (this.starting) await raceTimeout(this.starting, Math.min(left(), 2000));
     this.housekeeping?.stop();
+    this.loopLoad?.stop();
     // After a storage fault /api/status keeps saying so until the very end of the stop.
     if (!this.faults.fault) await step('http', () => this.http?.stop());
     this.checkpoints?.stop();

@@ -29,14 +29,20 @@ afterEach(async () => {
 });
 
 /** The daemon on `dataDir` with the clock `clock` (wall and arrival), started, and every alert it publishes appended to `alerts`. */
-async function started(dataDir: string, clock: () => number, alerts: AlertPayload[], inFlight?: () => number): Promise<{ daemon: Daemon; pub: mqtt.MqttClient }> {
+async function started(
+  dataDir: string,
+  clock: () => number,
+  alerts: AlertPayload[],
+  inFlight?: () => number,
+  loopUtilization?: () => number,
+): Promise<{ daemon: Daemon; pub: mqtt.MqttClient }> {
   const loaded = loadConfig({
     path: '/dev/null',
     env: {},
     overrides: { dataDir, broker: { port: 0 }, http: { enabled: false }, model: { dir: MODELS, worker: false }, learning: { enabled: false } },
   });
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-  const daemon = new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }), now: clock, arrivalNow: clock, inFlight });
+  const daemon = new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }), now: clock, arrivalNow: clock, inFlight, loopUtilization });
   cleanups.push(() => daemon.stop());
   await daemon.start();
   const sub = await mqtt.connectAsync(daemon.brokerUrl!, { clientId: `silence-sub-${process.pid}-${alerts.length}` });
@@ -102,6 +108,41 @@ describe.skipIf(!builtAndModelsPresent())('a sensor that falls silent', () => {
     expect(daemon.database!.getAnomaly(open.anomaly_id)?.explanation?.sentence).toBe(resolve.explanation?.sentence);
   }, 120_000);
 
+
+  it("a silence across a span in which the daemon's loop was saturated is the daemon's: neither judged while it lasts nor at its return (tryout 16, finding 4)", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-silence-busy-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    let now = Math.floor(Date.now() / 1000) * 1000;
+    const clock = (): number => now;
+    const alerts: AlertPayload[] = [];
+    // The injected event-loop utilization: 1 while the daemon is busy (a junk flood on other topics), else 0.
+    let utilization = 0;
+    const { daemon, pub } = await started(dataDir, clock, alerts, undefined, () => utilization);
+    const N = 1500;
+    await sendAttic(pub, now, N);
+    await waitFor(() => daemon.counters.scored >= N, 60_000, 'every reading scored');
+    daemon.sampleLoad();
+    // Ten minutes in which the loop was saturated: attic's readings, if any, waited unread (or were dropped).
+    utilization = 1;
+    now += 10 * MIN;
+    daemon.sampleLoad();
+    daemon.judgeSilences();
+    expect(daemon.database!.listAnomalies({ sensor: 'attic', limit: 10 })).toEqual([]);
+    // attic's next reading arrives while the loop is still saturated: its gap is no silence of attic's.
+    await pub.publishAsync('sensors/attic', JSON.stringify({ ts: now, value: 21.0 }), { qos: 1 });
+    await waitFor(() => daemon.counters.scored >= N + 1, 10_000, 'the reading after the busy span scored');
+    utilization = 0;
+    daemon.sampleLoad();
+    daemon.judgeSilences();
+    expect(daemon.database!.listAnomalies({ sensor: 'attic', limit: 10 })).toEqual([]);
+    // The loop free again, the same ten minutes of attic's own silence are judged (counted from the reading above).
+    now += 10 * MIN;
+    daemon.sampleLoad();
+    daemon.judgeSilences();
+    await waitFor(() => alerts.some((a) => a.sensor === 'attic'), 10_000, 'the silence alert of attic once the loop was free');
+    expect(alerts.map((a) => [a.event, a.explanation?.kind])).toEqual([['open', 'missing_data']]);
+    expect(daemon.database!.listAnomalies({ sensor: 'attic', limit: 10 }).map((a) => a.status)).toEqual(['open']);
+  }, 120_000);
 
   it('readings lost while the daemon was down are no silence of the sensor: a sensor that dies after is alarmed as without them', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-silence-ours-'));
