@@ -670,6 +670,7 @@ export class Daemon {
         series: this.signals!.series,
         // The unit of the value shown (its latest reading's: a hub that changed its unit sent it in the one in force then).
         unitOf: (sensor) => this.signals?.unitOf(sensor, this.signals.latest(sensor)?.ts) ?? null,
+        unitChangesOf: (sensor) => this.signals?.unitChangesOf(sensor) ?? [],
         deviceOf: (sensor) => this.detector?.sourceOf(sensor),
         learningEnabled: config.learning.enabled,
         timeZone: config.explain.timeZone ?? systemTimeZone(),

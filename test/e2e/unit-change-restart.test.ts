@@ -149,9 +149,14 @@ describe.skipIf(!ready)('a Tasmota’s unit change (°F → °C, then °F after 
     expect(resolve!.explanation!.sentence).toMatch(/unit changed °F → °C at \d\d:\d\d, → °F at \d\d:\d\d/);
   });
 
-  it('shows the unit of the latest reading once the device said °F again', async () => {
+  it('shows the unit of the latest reading once the device said °F again, and the series says which readings are in which unit', async () => {
     const row = (await sensors()).find((s) => s.sensor === TEMP)!;
     expect(row.unit).toBe('°F');
     expect(row.value!).toBeGreaterThan(40);
+    const series = (await (await fetch(`${http}/api/sensors/${encodeURIComponent(TEMP)}/series?range=2h&points=1000`)).json()) as { ts: number[]; unitChanges?: { ts: number; from: string; to: string }[] };
+    expect(series.unitChanges).toEqual([
+      { ts: T0 + F_BEFORE * SEC, from: '°F', to: '°C' },
+      { ts: T0 + (F_BEFORE + C_AFTER) * SEC, from: '°C', to: '°F' },
+    ]);
   });
 });
