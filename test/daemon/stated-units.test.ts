@@ -8,6 +8,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { AnomalyEvent, ScoredReading } from '../../src/contract/types.js';
+import { readStoredUnits } from '../../src/daemon/checkpoints.js';
 import { SignalBook } from '../../src/daemon/signals.js';
 import { unitAt } from '../../src/explain/explain.js';
 import { surpriseOf } from '../../src/pipeline/series.js';
@@ -110,5 +111,20 @@ describe('an episode across a unit its hub stated anew', () => {
     const e = book.explain(event('open', start, start + 19 * SEC))!;
     expect(e.sentence).toMatch(/^tasmota_th\/AM2301\.Temperature 25\.0+ K, expected 21\.\d+ ± 0\.\d+ since 10:05 \(level shift\)$/);
     expect(book.unitChangesOf(STREAM)).toEqual([]);
+  });
+
+  it('the stated unit as a checkpoint stores it: read back, a malformed one is none (the stream states its unit anew)', () => {
+    const stored = { stated: '°C', changed: true, changes: [{ ts: T0, from: '°F', to: '°C' }] };
+    expect(readStoredUnits(JSON.parse(JSON.stringify(stored)))).toEqual(stored);
+    expect(readStoredUnits(null)).toBeNull();
+    expect(readStoredUnits({ stated: '', changed: false, changes: [] })).toBeNull();
+    expect(readStoredUnits({ stated: '°C', changed: 'yes', changes: [] })).toBeNull();
+    expect(readStoredUnits({ stated: '°C', changed: false, changes: [{ ts: 'x', from: '°F', to: '°C' }] })).toBeNull();
+    // Given back to a book, its explanations tell the readings before the stop in their own unit.
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent, stated: () => '°C' });
+    book.restoreUnitChanges(STREAM, stored.changes);
+    expect(book.unitOf(STREAM, T0 - SEC)).toBe('°F');
+    expect(book.unitOf(STREAM, T0)).toBe('°C');
+    expect(book.unitChangesOf(STREAM)).toEqual(stored.changes);
   });
 });
