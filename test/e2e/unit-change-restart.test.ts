@@ -128,7 +128,6 @@ describe.skipIf(!ready)('a Tasmota’s unit change (°F → °C, then °F after 
 
   it('no alert, record or event pairs a figure with a unit it was not measured in; the change is said', async () => {
     const mine = alerts.filter((a) => a.sensor === TEMP || a.sensor === DEW);
-    if (process.env.SHOW_ALERTS) for (const a of mine) console.log(a.event, a.resolution ?? "", a.explanation?.sentence);
     expect(mine.length).toBeGreaterThan(0);
     for (const a of mine) if (a.explanation) expect(mismatches(a.explanation), `${a.event} of ${a.sensor}`).toEqual([]);
     // The level shift's open tells the change; the value °C, what was expected °F.
