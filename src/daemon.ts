@@ -36,7 +36,7 @@ import type { LoadedModel, ModelLoader } from './contract/ports.js';
 import { Learner, learningOptionsOf } from './learn/learner.js';
 import { writeModel } from './model/onnx-export.js';
 import { realAdapters, type DaemonAdapters } from './daemon/adapters.js';
-import { Checkpoints, EpisodeTicks, detectorCheckpointSubject } from './daemon/checkpoints.js';
+import { Checkpoints, EpisodeTicks, detectorCheckpointSubject, type StatedUnits } from './daemon/checkpoints.js';
 import { shortSpan } from './pipeline/scorer.js';
 import { SensorStatusBoard } from './daemon/sensor-status.js';
 import { Housekeeping } from './daemon/housekeeping.js';
@@ -336,8 +336,9 @@ export class Daemon {
       store,
       // Each checkpoint carries the stream's newest scored reading too (the sensor list shows it after a restart),
       // and its open episode's explanation state (an episode is told after a restart as without one).
-      // and when its latest reading arrived (a sensor silent at the stop is as silent at the start: its state as before).
-      detectorCheckpointSubject(detector, (id) => store.getAnomaly(id)?.status ?? null, this.signals, this.board),
+      // and when its latest reading arrived (a sensor silent at the stop is as silent at the start: its state as before),
+      // and the unit its hub stated with its changes (known at once after a restart; a change across it is told).
+      detectorCheckpointSubject(detector, (id) => store.getAnomaly(id)?.status ?? null, this.signals, this.board, this.statedUnits()),
       { intervalMs: config.store.checkpointIntervalMs, maxAgeMs: config.store.checkpointMaxAgeMs, maxFutureMs: config.ingest.maxFutureMs, now: this.now, logger: this.log },
     );
     this.episodeTicks = new EpisodeTicks(shortSpan(config.score.smooth) + config.alerts.closeAfter);
@@ -492,6 +493,25 @@ export class Daemon {
   }
 
   /** The detector (src/pipeline/detector.ts) from the config, with the model registry as its model port. */
+  /**
+   * The units hubs state for their streams as checkpoints carry them (StatedUnits): the parser's stated unit (and
+   * whether it changed before) with the SignalBook's changes; given back at start to both, so the unit is known
+   * before a stream's next message and a change across the restart is told as one during a run.
+   */
+  private statedUnits(): StatedUnits {
+    return {
+      unitsOf: (stream) => {
+        const stated = this.parser?.statedUnit(stream) ?? null;
+        if (stated === null) return null;
+        return { stated, changed: this.parser?.unitChangedBefore(stream) ?? false, changes: [...(this.signals?.unitChangesOf(stream) ?? [])] };
+      },
+      restoreUnits: (stream, u) => {
+        this.parser?.restoreStatedUnit(stream, u.stated, u.changed);
+        this.signals?.restoreUnitChanges(stream, u.changes);
+      },
+    };
+  }
+
   private buildDetector(registry: ModelRegistry): Detector {
     const { config } = this.opts;
     const parser = new MessageParser(
@@ -511,12 +531,15 @@ export class Daemon {
             `device times lag arrival by about ${hours} hour${hours === 1 ? '' : 's'}, reading after reading: a time zone mix-up? Times without an offset are read in ingest.timezone (${zone}); set it to the device's zone (or make the device send UTC or an offset). Its readings are taken as stamped, so its sentences and plots are ${hours} h off (said once per device; counters.clockLags counts its streams)`,
           );
         },
-        onUnitChange: (sensor, from, to, first) => {
-          // Said at warn once per stream (a hub set to °F is one decision), later changes at debug.
-          const level = first ? 'warn' : 'debug';
+        onUnitChange: (sensor, from, to, first, ts, restored) => {
+          // Each reading's unit for the explanations (an episode is told in the units of its readings).
+          this.signals?.noteUnitChange(sensor, ts, from, to);
+          // Said at warn once per stream (a hub set to °F is one decision), later changes at debug; but one found at the
+          // stream's first message after a restart at info at least (it happened unseen: at most once per stream a run).
+          const level = first ? 'warn' : restored ? 'info' : 'debug';
           this.log[level](
-            { sensor, from, to },
-            `the unit its hub states for ${sensor} changed from ${from} to ${to}: readings are not converted, so this is a level shift the model will see (it may alert, and learns the new level in time)${first ? '; later unit changes of this stream are logged at debug' : ''}`,
+            { sensor, from, to, at: new Date(ts).toISOString(), ...(restored ? { whileStopped: true } : {}) },
+            `the unit its hub states for ${sensor} changed from ${from} to ${to}${restored ? ' while anomalyd was stopped (its last message before the stop stated ' + from + ')' : ''}: readings are not converted, so this is a level shift the model will see (it may alert, and learns the new level in time); alerts tell each reading in its own unit${first ? '; later unit changes of this stream are logged at debug' : ''}`,
           );
         },
       }),
@@ -656,7 +679,9 @@ export class Daemon {
         fault: () => this.faults.view(),
         board: this.board!,
         series: this.signals!.series,
-        unitOf: (sensor) => this.signals?.unitOf(sensor) ?? null,
+        // The unit of the value shown (its latest reading's: a hub that changed its unit sent it in the one in force then).
+        unitOf: (sensor) => this.signals?.unitOf(sensor, this.signals.latest(sensor)?.ts) ?? null,
+        unitChangesOf: (sensor) => this.signals?.unitChangesOf(sensor) ?? [],
         deviceOf: (sensor) => this.detector?.sourceOf(sensor),
         learningEnabled: config.learning.enabled,
         timeZone: config.explain.timeZone ?? systemTimeZone(),

@@ -48,8 +48,21 @@ export interface AlertExplanation {
   /** The stream, and the channel the sentence is about (`value` for a one-value stream). */
   readonly stream: string;
   readonly channel: string;
-  /** The sensor's unit when known (configured), else null. */
+  /**
+   * The unit of `value` when known (explain.units, or the one the sensor's hub stated for that reading), else null.
+   * Values are never converted: a hub that changed its unit (Tasmota `TempUnit` F → C) sends readings in either.
+   */
   readonly unit: string | null;
+  /**
+   * The unit of `expected` and `band` (and `noise`'s usual level), that of the readings before the episode: present
+   * only when it is not `unit` (the hub stated another unit in between). Absent: `unit`.
+   */
+  readonly expected_unit?: string | null;
+  /**
+   * The unit changes the sensor's hub stated among the readings explained (the last before the episode to its
+   * end), oldest first: `stretch` readings before `at` are in `from`, from `at` on in `to`. Absent when none.
+   */
+  readonly unit_changes?: readonly { readonly at: string; readonly from: string; readonly to: string }[];
   /** The reading that stands for the stretch: its level, its strongest reading (a spike, a jump not told yet, a kind not told), the stuck value, the latest of a drift. */
   readonly value: number | null;
   /** What was expected instead, and the half-width of the normal band around it (± 2 spreads). */

@@ -533,6 +533,44 @@ export interface Arrivals {
   restoreArrival(stream: string, a: StoredArrival, asOf?: number): void;
 }
 
+/**
+ * The unit a stream's hub stated and its changes (Tasmota's `TempUnit`), as its checkpoint carries it (`units`,
+ * StoredUnits; absent for a stream whose hub states none): after a restart the sensor list, the dashboard and the
+ * alerts have the unit before the stream's next message, each reading of an episode is told in its own unit, and a
+ * next message stating another unit is a change as during a run (logged). It plays no part in detection.
+ */
+export interface StatedUnits {
+  /** `stream`'s stated unit and changes, or null when its hub stated none. */
+  unitsOf(stream: string): StoredUnits | null;
+  /** Takes back what unitsOf gave before the stop. */
+  restoreUnits(stream: string, u: StoredUnits): void;
+}
+
+/**
+ * What a stream's checkpoint keeps of its stated unit: the unit its hub last stated (`stated`), whether it ever
+ * changed (`changed`: the next change is then not the first, logged at debug), and the newest changes (`changes`:
+ * `ts` epoch ms, the first reading in `to`; at most MAX_UNIT_CHANGES, oldest first).
+ */
+export interface StoredUnits {
+  readonly stated: string;
+  readonly changed: boolean;
+  readonly changes: readonly { readonly ts: number; readonly from: string; readonly to: string }[];
+}
+
+/** Stored units checked; null when absent or malformed (the stream then states its unit anew with its next message). */
+export function readStoredUnits(v: unknown): StoredUnits | null {
+  if (typeof v !== 'object' || v === null) return null;
+  const { stated, changed, changes } = v as { stated?: unknown; changed?: unknown; changes?: unknown };
+  if (typeof stated !== 'string' || stated === '' || stated.length > 16 || typeof changed !== 'boolean' || !Array.isArray(changes)) return null;
+  const ok = changes.every((c: unknown) => {
+    if (typeof c !== 'object' || c === null) return false;
+    const { ts, from, to } = c as { ts?: unknown; from?: unknown; to?: unknown };
+    return typeof ts === 'number' && Number.isFinite(ts) && typeof from === 'string' && typeof to === 'string';
+  });
+  if (!ok) return null;
+  return { stated, changed, changes: (changes as StoredUnits['changes']).map((c) => ({ ts: c.ts, from: c.from, to: c.to })) };
+}
+
 /** A stored arrival checked; null when absent or malformed (the stream is then restored as heard at the start). */
 function readStoredArrival(v: unknown): StoredArrival | null {
   if (typeof v !== 'object' || v === null) return null;
@@ -631,8 +669,13 @@ export function readStoredLatest(stream: string, v: unknown): ScoredReading {
  * SignalBook.episodeState; null without one), given back when the restored detector has that episode open; a
  * checkpoint without it restores as before (the episode goes on from its record).
  */
-export function detectorCheckpointSubject(detector: Detector, committed: CommittedEpisodeStatus = () => 'open', shown?: LatestReadings, arrivals?: Arrivals): CheckpointSubject {
-  const withArrival = (stream: string, state: Record<string, unknown>): Record<string, unknown> => (arrivals === undefined ? state : { ...state, arrival: arrivals.arrivalOf(stream) });
+export function detectorCheckpointSubject(detector: Detector, committed: CommittedEpisodeStatus = () => 'open', shown?: LatestReadings, arrivals?: Arrivals, units?: StatedUnits): CheckpointSubject {
+  // The stated unit only for a stream whose hub states one (no key otherwise: the rows of the others are as before).
+  const withArrival = (stream: string, state: Record<string, unknown>): Record<string, unknown> => {
+    const stated = units?.unitsOf(stream) ?? null;
+    const own = stated === null ? state : { ...state, units: stated };
+    return arrivals === undefined ? own : { ...own, arrival: arrivals.arrivalOf(stream) };
+  };
   return {
     sensors: () => detector.streams(),
     busy: (stream) => detector.busy(stream),
@@ -644,7 +687,7 @@ export function detectorCheckpointSubject(detector: Detector, committed: Committ
     },
     snapshot: (stream) => {
       const state = detector.snapshot(stream);
-      if (shown === undefined) return arrivals === undefined ? state : withArrival(stream, { ...state });
+      if (shown === undefined) return arrivals === undefined && units === undefined ? state : withArrival(stream, { ...state });
       const latest = shown.latest(stream);
       if (shown.episodeState === undefined) return withArrival(stream, { ...state, latest: latest === null ? null : storeLatest(latest) });
       // The open episode's explanation state goes with the detector's episode (the same checkpoint, periodic
@@ -658,9 +701,12 @@ export function detectorCheckpointSubject(detector: Detector, committed: Committ
         skipped.push(...detector.restore(stream, state));
         const note = reconcileEpisode(detector, stream, committed);
         if (note !== null) skipped.push(note);
-        const { latest, episode, arrival } = typeof state === 'object' && state !== null ? (state as { latest?: unknown; episode?: unknown; arrival?: unknown }) : { latest: undefined, episode: undefined, arrival: undefined };
+        const { latest, episode, arrival, units: stated } = typeof state === 'object' && state !== null ? (state as { latest?: unknown; episode?: unknown; arrival?: unknown; units?: unknown }) : { latest: undefined, episode: undefined, arrival: undefined, units: undefined };
         const heard = readStoredArrival(arrival);
         if (heard !== null) arrivals?.restoreArrival(stream, heard, asOf?.get(stream));
+        const unit = readStoredUnits(stated);
+        if (unit !== null) units?.restoreUnits(stream, unit);
+        else if (stated !== undefined && stated !== null) skipped.push(`stated unit ${stream}: malformed`);
         if (shown === undefined) continue;
         if (latest !== undefined && latest !== null) {
           try {

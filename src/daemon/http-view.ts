@@ -52,6 +52,8 @@ export interface HttpViewDeps {
   readonly board: SensorStatusBoard;
   readonly series: SeriesStore;
   readonly unitOf: (sensor: string) => string | null;
+  /** The changes of the unit the sensor's hub stated (SignalBook.unitChangesOf), oldest first; absent: none. */
+  readonly unitChangesOf?: (sensor: string) => readonly { readonly ts: number; readonly from: string; readonly to: string }[];
   /** The device a stream belongs to (Detector.sourceOf), undefined when not known; absent: every stream is its own device. */
   readonly deviceOf?: (sensor: string) => string | undefined;
   /** IANA zone of the sentences' clock times (explain.timeZone, or the system's): /api/status says it for the page. */
@@ -131,7 +133,15 @@ export function daemonView(d: HttpViewDeps): DaemonView {
             openEpisode: d.board.openEpisodeOf(sensor),
           };
         }),
-    series: (sensor, q) => d.series.query(sensor, q),
+    series: (sensor, q) => {
+      const view = d.series.query(sensor, q);
+      if (view === null || d.unitChangesOf === undefined) return view;
+      // The stated unit changes among the readings answered (from the first to the last point's time).
+      const first = view.ts.length > 0 ? view.ts[0] : view.from;
+      const last = view.ts.length > 0 ? view.ts[view.ts.length - 1] : view.to;
+      const within = d.unitChangesOf(sensor).filter((c) => c.ts > first && c.ts <= last);
+      return within.length === 0 ? view : { ...view, unitChanges: within.map((c) => ({ ts: c.ts, from: c.from, to: c.to })) };
+    },
     anomalies: (q) => d.store().listAnomalies(q),
     anomaly: (id) => d.store().getAnomaly(id),
     anomalyIdsWithPrefix: (prefix, limit) => d.store().anomalyIdsWithPrefix(prefix, limit),

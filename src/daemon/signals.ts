@@ -11,7 +11,7 @@ import { alertFigures, type AlertExplanation } from '../contract/alerts.js';
 import type { SeriesBucketStore } from '../contract/series.js';
 import type { AnomalyEvent, ScoredReading } from '../contract/types.js';
 import { episodeExplanation, explainEpisode, strongest, toAlertExplanation } from '../explain/episode.js';
-import { NOISE_READINGS, explainCounterReset, toldAs } from '../explain/explain.js';
+import { NOISE_READINGS, explainCounterReset, toldAs, unitAt, type UnitChange } from '../explain/explain.js';
 import { compileUnits, unitOf, type UnitRule } from '../explain/units.js';
 import { SeriesStore, surpriseOf, type SeriesPoint, type TimeSpan } from '../pipeline/series.js';
 
@@ -111,6 +111,8 @@ function overturned(episode: OpenEpisode, told: Told): boolean {
 const MAX_RESUMES = 16;
 /** Earlier episodes' onsets a stream's book remembers (SignalBook.onsets): the newest ones. */
 const MAX_ONSETS = 32;
+/** Stated unit changes a stream's book remembers (SignalBook.unitChanges): the newest ones. */
+export const MAX_UNIT_CHANGES = 8;
 
 export class SignalBook {
   readonly series: SeriesStore;
@@ -133,6 +135,13 @@ export class SignalBook {
    * that ends them. At most MAX_OPEN (the oldest forgotten).
    */
   private readonly silences = new Map<string, SeriesPoint | null>();
+  /**
+   * Per stream whose hub stated a change of its unit (noteUnitChange: Tasmota's `TempUnit` F → C), the newest
+   * MAX_UNIT_CHANGES changes, oldest first: which unit each of its readings is in (readings are never converted),
+   * so an episode is told with the unit of the readings it describes, not the one stated now. Checkpointed with the
+   * stream (unitChangesOf, restoreUnitChanges).
+   */
+  private readonly unitChanges = new Map<string, UnitChange[]>();
   private readonly log: Logger;
 
   constructor(private readonly opts: SignalBookOptions) {
@@ -141,9 +150,49 @@ export class SignalBook {
     this.series = new SeriesStore({ persist: opts.persist, ...(opts.now ? { now: opts.now } : {}) });
   }
 
-  /** The unit of `stream`: the first explain.units entry that matches it, else the one its hub states, else null. */
-  unitOf(stream: string): string | null {
-    return unitOf(this.units, stream) ?? this.opts.stated?.(stream) ?? null;
+  /**
+   * The unit of `stream`: the first explain.units entry that matches it, else the one its hub states (at `ts`, epoch
+   * ms, a reading's time, when given: the unit in force then, by the changes noted; absent: the one stated now),
+   * else null.
+   */
+  unitOf(stream: string, ts?: number): string | null {
+    const configured = unitOf(this.units, stream);
+    if (configured !== null) return configured;
+    const stated = this.opts.stated?.(stream) ?? null;
+    return ts === undefined ? stated : unitAt(stated, this.unitChanges.get(stream), ts);
+  }
+
+  /**
+   * Notes that `stream`'s hub stated its unit changed from `from` to `to` from its reading at `ts` (epoch ms) on
+   * (MessageParser's onUnitChange, also for a change across a restart): its explanations tell each reading in its
+   * own unit from then on. A stream with an explain.units pattern keeps it (the pattern wins; nothing noted).
+   */
+  noteUnitChange(stream: string, ts: number, from: string, to: string): void {
+    if (unitOf(this.units, stream) !== null) return;
+    const changes = this.unitChanges.get(stream) ?? [];
+    let at = changes.length;
+    while (at > 0 && changes[at - 1].ts > ts) at--;
+    changes.splice(at, 0, { ts, from, to });
+    this.unitChanges.set(stream, changes.slice(-MAX_UNIT_CHANGES));
+  }
+
+  /** The stated unit changes of `stream` this book holds (noteUnitChange), oldest first; empty for none. For its checkpoint. */
+  unitChangesOf(stream: string): readonly UnitChange[] {
+    return this.unitChanges.get(stream) ?? [];
+  }
+
+  /** Takes back the stated unit changes of `stream` from its checkpoint (unitChangesOf), unless some were noted since the start. */
+  restoreUnitChanges(stream: string, changes: readonly UnitChange[]): void {
+    if (changes.length === 0 || this.unitChanges.has(stream)) return;
+    this.unitChanges.set(stream, [...changes].sort((a, b) => a.ts - b.ts).slice(-MAX_UNIT_CHANGES));
+  }
+
+  /** The unit fields of an explanation's input for `stream` (ExplainInput.unit, unitChanges). */
+  private unitsFor(stream: string): { readonly unit: string | null; readonly unitChanges?: readonly UnitChange[] } {
+    const configured = unitOf(this.units, stream);
+    if (configured !== null) return { unit: configured };
+    const changes = this.unitChanges.get(stream);
+    return { unit: this.opts.stated?.(stream) ?? null, ...(changes !== undefined ? { unitChanges: changes } : {}) };
   }
 
   record(r: ScoredReading): void {
@@ -296,7 +345,7 @@ export class SignalBook {
     const e = explainEpisode({
       stream,
       channels,
-      unit: this.unitOf(stream),
+      ...this.unitsFor(stream),
       before,
       during: [],
       channelErrors: ev.channelErrors.length === channels.length ? ev.channelErrors : null,
@@ -395,7 +444,7 @@ export class SignalBook {
     // A counter's step back is told as such from the event alone (its readings here are its continued total).
     if (ev.counterReset !== undefined) {
       const { from, to } = ev.counterReset;
-      const e = explainCounterReset({ stream, unit: this.unitOf(stream), from, to, ts: ev.startTs, endTs: ev.endTs, ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}) });
+      const e = explainCounterReset({ stream, unit: this.unitOf(stream, ev.startTs), from, to, ts: ev.startTs, endTs: ev.endTs, ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}) });
       return { explanation: toAlertExplanation({ ...e, stream, channel: ev.channels[0] ?? 'value', shares: null, stretch: { ts: [ev.startTs], values: [to] } }), readings: 1 };
     }
     // A resolve describes the anomalous stretch, up to its last reading that held the episode and the first
@@ -440,7 +489,7 @@ export class SignalBook {
     const e = explainEpisode({
       stream,
       channels,
-      unit: this.unitOf(stream),
+      ...this.unitsFor(stream),
       before: episode.before,
       during,
       channelErrors: ev.channelErrors.length === channels.length ? ev.channelErrors : null,
@@ -558,6 +607,7 @@ export class SignalBook {
   forget(stream: string): void {
     this.series.forget(stream);
     this.onsets.delete(stream);
+    this.unitChanges.delete(stream);
   }
 
   /** Writes closed buckets when due; logs (never throws) when the database refuses them. */

@@ -6,7 +6,7 @@
  */
 import type { AlertExplanation } from '../contract/alerts.js';
 import type { AnomalyKind } from '../contract/alerts.js';
-import { BAND_SIGMAS, EVIDENCE_KINDS, explain, thinStretch, withOnset, type Explanation, type Stretch } from './explain.js';
+import { BAND_SIGMAS, EVIDENCE_KINDS, explain, thinStretch, withOnset, type Explanation, type Stretch, type UnitChange } from './explain.js';
 
 /** Readings stored or sent with an explanation: at most this many points of the stretch. */
 export const MAX_STRETCH_POINTS = 60;
@@ -41,7 +41,10 @@ export interface EpisodeExplanation extends Explanation {
 export interface EpisodeInput {
   readonly stream: string;
   readonly channels: readonly string[];
+  /** The stream's unit (with unitChanges: the one stated now), null or absent when unknown. */
   readonly unit?: string | null;
+  /** See ExplainInput.unitChanges: the stream's stated unit changes, oldest first (readings are never converted). */
+  readonly unitChanges?: readonly UnitChange[];
   /** Normal readings before the episode, oldest first. */
   readonly before: readonly ExplainPoint[];
   /** Readings of the episode so far, oldest first. */
@@ -76,6 +79,7 @@ export function explainEpisode(input: EpisodeInput): EpisodeExplanation {
     withOnset({
       stream: input.stream,
       unit: input.unit,
+      ...(input.unitChanges !== undefined && input.unitChanges.length > 0 ? { unitChanges: input.unitChanges } : {}),
       before: s.before,
       during: s.during,
       startTs: input.startTs,
@@ -182,6 +186,8 @@ export function toAlertExplanation(e: EpisodeExplanation): AlertExplanation {
     stream: e.stream,
     channel: e.channel,
     unit: e.unit,
+    ...(e.expectedUnit !== undefined ? { expected_unit: e.expectedUnit } : {}),
+    ...(e.unitChanges !== undefined && e.unitChanges.length > 0 ? { unit_changes: e.unitChanges.map((c) => ({ at: new Date(c.ts).toISOString(), from: c.from, to: c.to })) } : {}),
     value: r(e.value),
     expected: r(e.expected),
     band: r(e.band),

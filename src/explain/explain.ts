@@ -172,8 +172,19 @@ export interface Stretch {
 export interface ExplainInput {
   /** Stream id, as the sentence names it. */
   readonly stream: string;
-  /** The sensor's unit (°C, bar, …); null or absent when unknown. */
+  /**
+   * The sensor's unit (°C, bar, …); null or absent when unknown. With `unitChanges`, the unit of the readings after
+   * the last of them (the unit the hub states now).
+   */
   readonly unit?: string | null;
+  /**
+   * The changes of the unit the stream's hub stated (Tasmota's `TempUnit`), oldest first: each reading is in the unit
+   * in force at its time (unitAt). Readings are never converted, so a stretch across a change mixes units: the
+   * value told is in its own reading's unit, the expectation in that of the readings before the episode, and a
+   * change among the episode's readings is said (`unit changed °F → °C at 05:31`). Absent or empty: every
+   * reading is in `unit`.
+   */
+  readonly unitChanges?: readonly UnitChange[];
   /** The normal readings just before the episode (the more the better; a few hundred are plenty). */
   readonly before: Stretch;
   /** The readings of the episode so far. */
@@ -208,11 +219,43 @@ export interface ExplainInput {
   readonly beganBy?: number;
 }
 
+/**
+ * A change of the unit a stream's hub states (MessageParser's onUnitChange): from `ts` (epoch ms, the first reading
+ * stated in `to`) its readings are in `to`, before it in `from`. Never a conversion: the values are as sent.
+ */
+export interface UnitChange {
+  readonly ts: number;
+  readonly from: string;
+  readonly to: string;
+}
+
+/**
+ * The unit of a reading at `ts` (epoch ms): that of the last change at or before it, else the `from` of the first
+ * change after it, else `unit` (no change known). Pure.
+ */
+export function unitAt(unit: string | null, changes: readonly UnitChange[] | undefined, ts: number): string | null {
+  if (changes === undefined || changes.length === 0) return unit;
+  let at: string | null = changes[0].from;
+  for (const c of changes) {
+    if (c.ts > ts) break;
+    at = c.to;
+  }
+  return at;
+}
+
 export interface Explanation {
   readonly kind: AnomalyKind | null;
   /** One line for people, e.g. `pump/pressure 4.1 bar, expected 2.3 ± 0.2 since 10:42 (level shift)`. */
   readonly sentence: string;
+  /** The unit of `value` (of the reading it stands for: ExplainInput.unitChanges), null when unknown. */
   readonly unit: string | null;
+  /**
+   * The unit of `expected`, `band` (and `noise`'s usual level): that of the readings before the episode, present
+   * only when it is not `unit` (the hub stated another unit in between; the values are never converted).
+   */
+  readonly expectedUnit?: string | null;
+  /** The stated unit changes among the readings the explanation describes (its baseline's last to its end), oldest first; absent when none. */
+  readonly unitChanges?: readonly UnitChange[];
   /** The reading that stands for the stretch (sensor units): its level, its strongest reading (a spike, a jump not told yet, a kind not told), the stuck value, the latest of a drift. */
   readonly value: number | null;
   /** What was expected instead (sensor units), and the half-width of the normal band around it. */
@@ -504,10 +547,55 @@ function seesStuck(input: ExplainInput): boolean {
   return named === 'stuck';
 }
 
-type Draft = Omit<Explanation, 'sentence' | 'unit'>;
+type Draft = Omit<Explanation, 'sentence' | 'unit' | 'expectedUnit' | 'unitChanges'>;
+
+/** The units of an explanation whose readings span a stated unit change (unitsOf); `note` the sentence's words of it. */
+interface Units {
+  readonly unit: string | null;
+  readonly expectedUnit?: string | null;
+  readonly unitChanges?: readonly UnitChange[];
+  readonly note: string | null;
+}
+
+/**
+ * The units of draft `d` of `input` (ExplainInput.unitChanges): `value`'s, that of the reading it stands for (the
+ * reading at or after `since` nearest to it: the level, the peak, the frozen value, the last before a silence);
+ * `expected`'s, that of the last reading before the episode (what the expectation was learnt from; the reading
+ * just before its start without one); and the changes between them and the episode's last reading, said in the
+ * sentence (`unit changed °F → °C at 05:31`). Without changes: input.unit for both, nothing said.
+ */
+function unitsOf(input: ExplainInput, d: Draft, timeZone: string | undefined): Units {
+  const unit = input.unit ?? null;
+  const changes = input.unitChanges;
+  if (changes === undefined || changes.length === 0) return { unit, note: null };
+  const { before, during } = input;
+  const ts = [...before.ts, ...during.ts];
+  const values = [...before.values, ...during.values];
+  let at = -1;
+  if (d.value !== null) {
+    for (let i = 0; i < ts.length; i++) {
+      if (ts[i] < d.since || !Number.isFinite(values[i])) continue;
+      if (at < 0 || Math.abs(values[i] - d.value) < Math.abs(values[at] - d.value)) at = i;
+    }
+  }
+  const valueTs = at >= 0 ? ts[at] : during.ts.length > 0 ? during.ts[during.ts.length - 1] : d.since;
+  const refTs = before.ts.length > 0 ? before.ts[before.ts.length - 1] : input.startTs - 1;
+  const lastTs = Math.max(input.endTs, during.ts.length > 0 ? during.ts[during.ts.length - 1] : -Infinity, valueTs);
+  const valueUnit = unitAt(unit, changes, valueTs);
+  const expectedUnit = unitAt(unit, changes, refTs);
+  const within = changes.filter((c) => c.ts > refTs && c.ts <= lastTs);
+  if (within.length === 0 && valueUnit === expectedUnit) return { unit: valueUnit, note: null };
+  const when = (t: number): string => clockTime(t, input.endTs, timeZone);
+  const told = within.map((c, i) => `${i === 0 ? `${c.from} ` : ''}→ ${c.to} at ${when(c.ts)}`).join(', ');
+  return {
+    unit: valueUnit,
+    ...(expectedUnit !== valueUnit ? { expectedUnit } : {}),
+    ...(within.length > 0 ? { unitChanges: within } : {}),
+    note: within.length > 0 ? `unit changed ${told}` : null,
+  };
+}
 
 function finish(input: ExplainInput, given: Draft, timeZone: string | undefined): Explanation {
-  const unit = input.unit ?? null;
   // Readings before the stretch are not here (a restart): the episode's known beginning stands, and a stuck
   // value has been stuck since then too.
   let d = given;
@@ -516,7 +604,9 @@ function finish(input: ExplainInput, given: Draft, timeZone: string | undefined)
     d = { ...d, since, ...(d.kind === 'stuck' && d.durationMs !== undefined ? { durationMs: d.durationMs + (d.since - since) } : {}) };
   }
   const rare = d.kind === null && input.seen === 'rarity' && d.value !== null ? whereNormalLay(input.before.values, d.value) : null;
-  return { ...d, unit, sentence: sentenceOf(input.stream, unit, d, input.endTs, timeZone, toldAs(d.kind, input.seen), rare) };
+  const units = unitsOf(input, d, timeZone);
+  const told = { unit: units.unit, ...(units.expectedUnit !== undefined ? { expectedUnit: units.expectedUnit } : {}), ...(units.unitChanges !== undefined ? { unitChanges: units.unitChanges } : {}) };
+  return { ...d, ...told, sentence: sentenceOf(input.stream, units, d, input.endTs, timeZone, toldAs(d.kind, input.seen), rare) };
 }
 
 /** Normal readings a value must be passed by before it counts as where the normal ones lay: RARE_SHARE of them, at least 3. */
@@ -1032,13 +1122,17 @@ function noiseDraft(input: ExplainInput, reference: Reference, nz: { usual: numb
  * told; null: nothing named). `rare`: where the normal readings lay around the value (whereNormalLay), said
  * instead of the expectation.
  */
-function sentenceOf(stream: string, unit: string | null, d: Draft, endTs: number, timeZone: string | undefined, words: string | null, rare: { lo: number | null; hi: number | null } | null = null): string {
-  const u = unit !== null && unit !== '' ? ` ${unit}` : '';
+function sentenceOf(stream: string, units: Units, d: Draft, endTs: number, timeZone: string | undefined, words: string | null, rare: { lo: number | null; hi: number | null } | null = null): string {
+  const suffix = (unit: string | null | undefined): string => (unit != null && unit !== '' ? ` ${unit}` : '');
+  const u = suffix(units.unit);
+  // The expectation's own unit when the hub stated another one in between (never converted): `, expected 70.7 ± 0.2 °F`.
+  const eu = units.expectedUnit !== undefined ? suffix(units.expectedUnit) : '';
+  const note = units.note;
   const decimals = decimalsFor(d.band ?? d.noise ?? null, d.value ?? d.expected ?? null);
   const num = (v: number): string => formatNumber(v, decimals);
   const when = (ts: number): string => clockTime(ts, endTs, timeZone);
-  const label = words !== null ? ` (${words})` : '';
-  const expected = d.expected !== null && d.band !== null ? `, expected ${num(d.expected)} ± ${num(d.band)}` : '';
+  const label = words !== null || note !== null ? ` (${[words, note].filter((w) => w !== null).join(', ')})` : '';
+  const expected = d.expected !== null && d.band !== null ? `, expected ${num(d.expected)} ± ${num(d.band)}${eu}` : '';
   switch (d.kind) {
     case 'missing_data': {
       const last = d.value !== null ? `, last ${num(d.value)}${u}` : '';
@@ -1048,7 +1142,7 @@ function sentenceOf(stream: string, unit: string | null, d: Draft, endTs: number
       // The frozen value exactly as the sensor sends it: it often says what failed (85.0 on a DS18B20); the
       // expectation with as many decimals, so a value 0.017 from it does not read as off (10.05 vs 10.1).
       const vd = Math.max(decimals, decimalsOf(d.value ?? 0));
-      const exp = d.expected !== null && d.band !== null ? `, expected ${formatNumber(d.expected, vd)} ± ${formatNumber(d.band, vd)}` : '';
+      const exp = d.expected !== null && d.band !== null ? `, expected ${formatNumber(d.expected, vd)} ± ${formatNumber(d.band, vd)}${eu}` : '';
       return `${stream} ${formatNumber(d.value ?? NaN, vd)}${u} unchanged for ${formatDuration(d.durationMs ?? 0)}${exp} since ${when(d.since)}${label}`;
     }
     case 'spike':
@@ -1057,12 +1151,12 @@ function sentenceOf(stream: string, unit: string | null, d: Draft, endTs: number
       // The noise itself, as it is and as it usually is: its level may well be inside the usual band. A noise far
       // below the usual one with as many digits as it needs, never `± 0.00` (a zero noise is a stuck value).
       const noise = d.noise ?? NaN;
-      return `${stream} varies ± ${formatNumber(noise, Math.max(decimals, decimalsFor(noise, null)))}${u}, usually ± ${num(d.band ?? NaN)} since ${when(d.since)}${label}`;
+      return `${stream} varies ± ${formatNumber(noise, Math.max(decimals, decimalsFor(noise, null)))}${u}, usually ± ${num(d.band ?? NaN)}${eu} since ${when(d.since)}${label}`;
     }
     case 'drift': {
       const rate = d.ratePerHour ?? 0;
       const r = `${rate >= 0 ? '+' : '−'}${formatNumber(Math.abs(rate), decimalsFor(Math.abs(rate), null))}${u}/h`;
-      return `${stream} ${num(d.value ?? NaN)}${u}${expected} since ${when(d.since)} (${words ?? KIND_LABELS.drift}, ${r})`;
+      return `${stream} ${num(d.value ?? NaN)}${u}${expected} since ${when(d.since)} (${words ?? KIND_LABELS.drift}, ${r}${note !== null ? `, ${note}` : ''})`;
     }
     case 'level_shift':
     case 'counter_reset': // told by explainCounterReset, never drafted from readings
@@ -1072,9 +1166,9 @@ function sentenceOf(stream: string, unit: string | null, d: Draft, endTs: number
       if (rare !== null) {
         // Each side with three significant digits of its own (an off level of 0.06 next to an on level of 8).
         const n2 = (v: number): string => formatNumber(v, Math.max(decimals, decimalsFor(null, v)));
-        if (rare.lo !== null && rare.hi !== null) context = `, between the normal readings near ${n2(rare.lo)} and ${n2(rare.hi)}`;
-        else if (rare.lo !== null) context = `, above the normal readings (up to ${n2(rare.lo)})`;
-        else if (rare.hi !== null) context = `, below the normal readings (down to ${n2(rare.hi)})`;
+        if (rare.lo !== null && rare.hi !== null) context = `, between the normal readings near ${n2(rare.lo)} and ${n2(rare.hi)}${eu}`;
+        else if (rare.lo !== null) context = `, above the normal readings (up to ${n2(rare.lo)}${eu})`;
+        else if (rare.hi !== null) context = `, below the normal readings (down to ${n2(rare.hi)}${eu})`;
       }
       return `${stream} ${num(d.value)}${u}${context} since ${when(d.since)}${label}`;
     }

@@ -493,7 +493,9 @@ function renderSeries(d, sensor) {
     bandKind === 'baseline' ? 'the band is the normal range of the preceding readings (median ± 2 robust spreads; the model gave no expectation)' : 'no band yet';
   document.getElementById('readings-caption').textContent = 'Readings of ' + d.stream + unitNote + ', last ' + rangeLabel(state.range) + ' (' + n + ' points' +
     (merged ? ', each merging up to ' + fmtDuration(d.resolutionMs) + ' of readings: line = mean, light band = min to max' : '') + '); ' + bandText + '; ' +
-    runsCount + ' anomalous stretch' + (runsCount === 1 ? '' : 'es') + ' shaded; times in ' + zoneLabel() + '.';
+    runsCount + ' anomalous stretch' + (runsCount === 1 ? '' : 'es') + ' shaded; times in ' + zoneLabel() + '.' +
+    // Readings are never converted: a unit its hub changed within the span is said, each reading being in its own.
+    (d.unitChanges && d.unitChanges.length > 0 ? ' Its hub changed the unit: ' + d.unitChanges.map(function (c) { return c.from + ' → ' + c.to + ' at ' + fmtTick(c.ts, 60000); }).join(', ') + '; readings are not converted, so those before a change are in its old unit.' : '');
 
   var thr = d.threshold.filter(function (v) { return v !== null; });
   var thrNow = thr.length > 0 ? thr[thr.length - 1] : null;

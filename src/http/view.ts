@@ -122,13 +122,20 @@ export function byName(a: string, b: string): number {
   return x < y ? -1 : x > y ? 1 : a < b ? -1 : a > b ? 1 : 0;
 }
 
+/**
+ * A series as GET /api/sensors/:sensor/series answers it: SeriesView, and the changes of the unit the sensor's hub
+ * stated within its span (`ts` epoch ms, the first reading in `to`; readings are never converted, so those before a
+ * change are in `from`), oldest first; absent when none.
+ */
+export type SeriesAnswer = SeriesView & { readonly unitChanges?: readonly { readonly ts: number; readonly from: string; readonly to: string }[] };
+
 export interface DaemonView {
   /** The daemon's clock, epoch ms: relative times (`since=24h`) count back from it. */
   now(): number;
   status(): DaemonStatusView;
   sensors(): readonly SensorView[];
   /** A sensor's readings, expectation and surprise over a span; null for a sensor with none recorded. */
-  series(sensor: string, q: SeriesQuery): SeriesView | null;
+  series(sensor: string, q: SeriesQuery): SeriesAnswer | null;
   anomalies(q: AnomalyQuery): readonly AnomalyRecord[];
   anomaly(id: string): AnomalyWithEvents | null;
   /**

@@ -92,9 +92,12 @@ export interface ParseOptions {
   /**
    * A stream whose unit, as its hub states it (MappingRuleSpec.units: Tasmota's `TempUnit`), changed from one
    * reading to the next (`°C` → `°F`: a level shift of the readings, which are never converted): called at each
-   * change, `first` true at the stream's first change. Whatever this does, the unit is kept (statedUnit).
+   * change, `first` true at the stream's first change, `ts` the time of the first reading stated in `to` (epoch ms,
+   * the reading's own). Whatever this does, the unit is kept (statedUnit). A unit given back at start
+   * (restoreStatedUnit) counts as stated: a message after a restart stating another one is a change too
+   * (`restored` true: the change happened while the daemon was down, `from` being the unit stated before the stop).
    */
-  readonly onUnitChange?: (stream: string, from: string, to: string, first: boolean) => void;
+  readonly onUnitChange?: (stream: string, from: string, to: string, first: boolean, ts: number, restored: boolean) => void;
 }
 
 /** Every one-value reading shares this channel array, so a reading allocates none. */
@@ -145,6 +148,8 @@ export class MessageParser {
   private readonly unitChanged = new Set<string>();
   /** Streams their hub states are cumulative counters (MappingRuleSpec.counters); at most maxSensors streams. */
   private readonly counters = new Set<string>();
+  /** Streams whose unit was given back at start (restoreStatedUnit) and not stated since (onUnitChange's `restored`). */
+  private readonly unitRestored = new Set<string>();
   private stage: Stage = 'route';
   /** Set by the candidate mappers when a field the rule takes was a missing reading (null, a missing-word). */
   private sawMissing = false;
@@ -195,6 +200,7 @@ export class MessageParser {
     this.units.delete(stream);
     this.unitChanged.delete(stream);
     this.counters.delete(stream);
+    this.unitRestored.delete(stream);
   }
 
   /**
@@ -213,6 +219,27 @@ export class MessageParser {
    */
   statedUnit(stream: string): string | null {
     return this.units.get(stream) ?? null;
+  }
+
+  /**
+   * Whether `stream`'s stated unit changed since the daemon started, or before, as restoreStatedUnit was told
+   * (onUnitChange's `first` is false after it). For its checkpoint (Daemon: StatedUnits).
+   */
+  unitChangedBefore(stream: string): boolean {
+    return this.unitChanged.has(stream);
+  }
+
+  /**
+   * Takes back the unit `stream`'s hub stated before a restart (its checkpoint), as if stated by its last message:
+   * the sensor list and the alerts have it before the stream's next message, and a next message stating another
+   * unit is told as a change (onUnitChange), as during a run. `changed`: its unit changed before (a later change is
+   * not the first). A unit stated since the start is kept (it is newer).
+   */
+  restoreStatedUnit(stream: string, unit: string, changed: boolean): void {
+    if (this.units.has(stream) || this.units.size >= (this.opts.maxSensors ?? 10_000)) return;
+    this.units.set(stream, unit);
+    this.unitRestored.add(stream);
+    if (changed) this.unitChanged.add(stream);
   }
 
   /** Streams tracked. */
@@ -378,6 +405,7 @@ export class MessageParser {
       const unit = stated.get(r.sensor);
       if (unit === undefined) continue;
       const before = this.units.get(r.sensor);
+      const restored = this.unitRestored.size > 0 && this.unitRestored.delete(r.sensor);
       if (before === unit) continue;
       if (before === undefined) {
         if (this.units.size < (this.opts.maxSensors ?? 10_000)) this.units.set(r.sensor, unit);
@@ -386,7 +414,7 @@ export class MessageParser {
       this.units.set(r.sensor, unit);
       const first = !this.unitChanged.has(r.sensor);
       if (first) this.unitChanged.add(r.sensor);
-      this.opts.onUnitChange?.(r.sensor, before, unit, first);
+      this.opts.onUnitChange?.(r.sensor, before, unit, first, r.ts, restored);
     }
   }
 

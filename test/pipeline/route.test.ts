@@ -409,7 +409,8 @@ describe('presets', () => {
     // tasmota.github.io "Commands": SetOption8 1 reports temperatures in °F (`"TempUnit":"F"`), SetOption24 1
     // pressures in mmHg (`"PressureUnit":"mmHg"`).
     const changes: Array<[string, string, string, boolean]> = [];
-    const p = new MessageParser(parseOptionsOf(config({ presets: ['tasmota', 'shelly', 'zigbee2mqtt', 'rtl_433'] }), { onUnitChange: (...c) => changes.push(c) }));
+    const at: number[] = [];
+    const p = new MessageParser(parseOptionsOf(config({ presets: ['tasmota', 'shelly', 'zigbee2mqtt', 'rtl_433'] }), { onUnitChange: (s, f, t, first, ts) => (changes.push([s, f, t, first]), at.push(ts)) }));
     const sensor = (t: string, unit: string, at: number): string =>
       `{"Time":"2026-11-30T10:00:${String(at).padStart(2, '0')}","BME280":{"Temperature":${t},"Humidity":65.9,"DewPoint":11.2,"Pressure":1016.5},"PressureUnit":"hPa","TempUnit":"${unit}"}`;
     const r = readings(p.parse(msg('tele/garden/SENSOR', sensor('76.1', 'F', 0))));
@@ -429,6 +430,8 @@ describe('presets', () => {
       ['garden/BME280.Temperature', '°C', '°F', false],
       ['garden/BME280.DewPoint', '°C', '°F', false],
     ]);
+    // Each change at the time of the first reading in the new unit (the device's Time).
+    expect(at).toEqual([10, 10, 20, 20].map((s) => Date.UTC(2026, 10, 30, 10, 0, s)));
     // A message without TempUnit states none: the unit kept is the last stated.
     readings(p.parse(msg('tele/garden/SENSOR', '{"Time":"2026-11-30T10:00:25","BME280":{"Temperature":76.2}}')));
     expect(p.statedUnit('garden/BME280.Temperature')).toBe('°F');
@@ -450,6 +453,27 @@ describe('presets', () => {
     expect(q.statedUnit('x/DS18B20.Temperature')).toBeNull();
     p.forget('garden/BME280.Temperature');
     expect(p.statedUnit('garden/BME280.Temperature')).toBeNull();
+  });
+
+  it('units: a stated unit given back at start (its checkpoint) is known before the next message, and a message stating another one is a change across the restart (tryout 15 finding 2)', () => {
+    const told: Array<[string, string, string, boolean, boolean]> = [];
+    const p = new MessageParser(parseOptionsOf(config({ presets: ['tasmota'] }), { onUnitChange: (s, f, t, first, _ts, restored) => told.push([s, f, t, first, restored]) }));
+    // Before the stop the hub said °C, after a change from °F (so a next change is not the first).
+    p.restoreStatedUnit('th/AM2301.Temperature', '°C', true);
+    p.restoreStatedUnit('th/AM2301.DewPoint', '°C', false);
+    expect(p.statedUnit('th/AM2301.Temperature')).toBe('°C');
+    expect(p.unitChangedBefore('th/AM2301.Temperature')).toBe(true);
+    readings(p.parse(msg('tele/th/SENSOR', '{"Time":"2026-11-30T10:00:00","AM2301":{"Temperature":70.5,"Humidity":44.0,"DewPoint":47.8},"TempUnit":"F"}')));
+    expect(p.statedUnit('th/AM2301.Temperature')).toBe('°F');
+    expect(told).toEqual([
+      ['th/AM2301.Temperature', '°C', '°F', false, true],
+      ['th/AM2301.DewPoint', '°C', '°F', true, true],
+    ]);
+    // The next change is one during the run; a unit stated since the start is not overwritten by a late restore.
+    readings(p.parse(msg('tele/th/SENSOR', '{"Time":"2026-11-30T10:00:10","AM2301":{"Temperature":21.5,"Humidity":44.0,"DewPoint":8.8},"TempUnit":"C"}')));
+    expect(told.slice(2).map((c) => c[4])).toEqual([false, false]);
+    p.restoreStatedUnit('th/AM2301.Temperature', '°F', true);
+    expect(p.statedUnit('th/AM2301.Temperature')).toBe('°C');
   });
 
   it('tasmota as a Zigbee bridge: each device of ZbReceived is its own sensor by Name (else its short address), without link, battery and settings fields; 20 devices fit (tryout 13 #9)', () => {
