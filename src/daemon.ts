@@ -278,7 +278,11 @@ export class Daemon {
     return resolveMqttConnection(this.opts.config, hostname(), this.broker?.port).url;
   }
 
-  /** Start order: data-directory lock, store, models, learner, detector (+ checkpoints), broker, MQTT + pipeline, outbox, HTTP, timers. */
+  /**
+   * Start order: data-directory lock, store, models, learner, detector (+ checkpoints), broker, HTTP, then MQTT +
+   * pipeline, outbox, timers. All that binds locally comes before the MQTT connection (the only step with an effect
+   * outside this process), so a start that fails has touched no broker.
+   */
   private async startAll(): Promise<void> {
     const { config, logger } = this.opts;
     // The store makes the directory (safely: a path under /proc fails at once) and proves it can write.
@@ -376,6 +380,11 @@ export class Daemon {
       });
       await this.broker.start();
     }
+    // Every local resource (the data-directory lock, the broker's port, the HTTP port) is held before the first
+    // MQTT connection: a start that fails on one never connects, so it never takes over the session of a daemon
+    // already running with the same client id, nor publishes `offline` on its status topic (tryout 15 finding 6).
+    // Until MQTT is up the API answers with `mqtt.connected: false`; everything it reads exists by now.
+    if (config.http.enabled) await this.startHttp();
     const mqtt = this.startMqtt(store);
     await mqtt.start();
     this.discovery?.start();
@@ -391,10 +400,9 @@ export class Daemon {
     });
     this.publisher.start();
 
-    if (config.http.enabled) await this.startHttp();
-
     this.loopLoad = new LoopLoad(this.opts.loopUtilization ?? eventLoopSampler(), this.now);
     this.loopLoad.start();
+
     this.housekeeping = new Housekeeping(
       [
         { name: 'backpressure log', run: () => this.logPauses() },
