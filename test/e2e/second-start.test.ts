@@ -4,7 +4,9 @@
  * it connected with the same client id and subscribed before it bound its HTTP port: mosquitto took the session
  * over from the running daemon (which logged `mqtt offline; reconnecting`), and the failing process published
  * `offline` on the shared retained status topic on its way out. Now everything local is bound first, and a start
- * that fails never connects. Timeouts here are guards only.
+ * that fails never connects. And a second copy that does start (its own ports and data directory) but shares the
+ * client id fights the first over the session for ever: each is told so, once, naming the client id.
+ * Timeouts here are guards only.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -59,5 +61,31 @@ describe.skipIf(!ready)('a second start that fails (mosquitto)', () => {
     expect(first.logged('mqtt connected')).toHaveLength(1);
     expect(await first.stop()).toBe(0);
     expect(first.logged('mqtt offline; reconnecting')).toHaveLength(0);
+  }, 120_000);
+});
+
+describe.skipIf(!ready)('two daemons with one client id (mosquitto)', () => {
+  it('each kicks the other off; the clash is logged as an error naming the client id', async () => {
+    const broker = new Mosquitto();
+    await broker.start();
+    cleanups.push(() => broker.stop());
+    const config = { broker: { enabled: false }, mqtt: { url: broker.url, clientId: 'anomalyd-clash' } };
+    const first = new DaemonProcess(config);
+    cleanups.push(async () => void (await first.stop('SIGKILL')));
+    await first.start();
+    const second = new DaemonProcess(config);
+    cleanups.push(async () => void (await second.stop('SIGKILL')));
+    await second.start();
+
+    const clash = (d: DaemonProcess): boolean => d.lines.some((l) => l.level === 50 && /same client id "anomalyd-clash"/.test(l.msg));
+    await waitFor(() => clash(first) && clash(second), 60_000, 'both daemons to tell the clash');
+    for (const d of [first, second]) {
+      const told = d.lines.filter((l) => l.level === 50 && /same client id/.test(l.msg));
+      expect(told).toHaveLength(1);
+      expect(told[0]).toMatchObject({ clientId: 'anomalyd-clash', closes: 3 });
+      expect(told[0].msg).toContain('give every anomalyd its own mqtt.clientId');
+    }
+    expect(await second.stop()).toBe(0);
+    expect(await first.stop()).toBe(0);
   }, 120_000);
 });
