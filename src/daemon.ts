@@ -113,6 +113,8 @@ export interface DaemonCounters {
   refusedEvents: number;
   /** Detector `update`s not alerted (nor stored) because they repeated their episode's previous alert (SignalBook.explainAlert). */
   repeatedUpdates: number;
+  /** Detector `update`s not alerted (nor stored) because they told the same fault as the episode's last alert only longer, not yet tenfold (SignalBook.explainAlert). */
+  longerUpdates: number;
   /** Messages whose device time was a clock never set (before 2000, e.g. Tasmota without NTP), stamped on arrival instead. */
   unsetClocks: number;
   /** Streams whose device times lag arrival by about a whole number of hours, consistently (a time zone mix-up; pipeline/clock-lag.ts). */
@@ -159,6 +161,7 @@ export class Daemon {
     events: 0,
     refusedEvents: 0,
     repeatedUpdates: 0,
+    longerUpdates: 0,
     unsetClocks: 0,
     clockLags: 0,
   };
@@ -722,13 +725,10 @@ export class Daemon {
       for (const ev of events) {
         // SignalBook.explainAlert never throws (a failure is logged and the episode's explanation so far is used).
         const told = this.signals?.explainAlert(ev) ?? null;
-        // An update that repeats the episode's previous alert word for word, peak included, is not sent (nor
-        // stored as an event: the record's progress is written by touchOpenEpisodes, the resolve is final).
-        if (told?.repeats === true) {
-          this.counters.repeatedUpdates++;
-          this.log.debug({ sensor: ev.sensor, anomalyId: ev.anomalyId }, 'update not sent: it repeats the previous alert');
-          continue;
-        }
+        // An update that repeats the episode's previous alert word for word, peak included, or tells the same fault
+        // only longer (not yet tenfold), is not sent (nor stored as an event: the record's progress is written by
+        // touchOpenEpisodes, the resolve is final).
+        if (told !== null && this.heldBack(ev, told)) continue;
         this.recordEvent(store, ev, told?.explanation ?? null);
       }
     }
@@ -882,7 +882,12 @@ export class Daemon {
       // SignalBook.explainAlert never throws; the episode has no reading: it is told missing data from the readings
       // before it, for as long as the sensor has been silent by its last reading's arrival (silentUntil), not only
       // as long as it was counted (from a reconnection or a restart at the latest).
-      for (const ev of events) this.recordEvent(store, ev, this.signals?.explainAlert(ev, true, this.silentUntil(sensor, ev.endTs)).explanation ?? null);
+      for (const ev of events) {
+        const told = this.signals?.explainAlert(ev, true, this.silentUntil(sensor, ev.endTs)) ?? null;
+        // A silence's update that tells it only longer (not yet tenfold) is not sent; its record follows it.
+        if (told !== null && this.heldBack(ev, told)) continue;
+        this.recordEvent(store, ev, told?.explanation ?? null);
+      }
       this.episodeTicks?.note(sensor, detector.openAnomaly(sensor), events.length);
       board.refresh(sensor);
     }
@@ -937,6 +942,25 @@ export class Daemon {
    * when the store refused a transition its episode is past (counted, never alerted) or failed (logged);
    * never throws.
    */
+  /**
+   * Whether an event explained by SignalBook.explainAlert is held back (not stored as an event, not sent): an `update`
+   * that repeats the episode's previous alert, counted in counters.repeatedUpdates, or one that tells the same fault
+   * only longer, counted in counters.longerUpdates (docs/ALERTS.md, "Alert payload").
+   */
+  private heldBack(ev: AnomalyEvent, told: { readonly repeats: boolean; readonly onlyLonger: boolean }): boolean {
+    if (told.repeats) {
+      this.counters.repeatedUpdates++;
+      this.log.debug({ sensor: ev.sensor, anomalyId: ev.anomalyId }, 'update not sent: it repeats the previous alert');
+      return true;
+    }
+    if (told.onlyLonger) {
+      this.counters.longerUpdates++;
+      this.log.debug({ sensor: ev.sensor, anomalyId: ev.anomalyId }, 'update not sent: it tells the same fault only longer, not yet tenfold');
+      return true;
+    }
+    return false;
+  }
+
   private recordEvent(store: SqliteStore, ev: AnomalyEvent, explanation: AlertExplanation | null): boolean {
     try {
       // The stream's device goes with the stored episode (the list, the API and the page group a device's episodes).
