@@ -15,6 +15,7 @@ import { Subject, Subscription, type Observable } from 'rxjs';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { resolveMqttConnection } from './config/derived.js';
+import { ruleTopicOf } from './config/ingest-rules.js';
 import type { AnomalyEvent, ParseResult, RawMessage, ScoredReading, SkipReason } from './contract/types.js';
 import { topics as buildTopics, type AlertExplanation, type Topics } from './contract/alerts.js';
 import type { EmbeddedBroker } from './adapters/broker.js';
@@ -522,6 +523,11 @@ export class Daemon {
             `device times lag arrival by about ${hours} hour${hours === 1 ? '' : 's'}, reading after reading: a time zone mix-up? Times without an offset are read in ingest.timezone (${zone}); set it to the device's zone (or make the device send UTC or an offset). Its readings are taken as stamped, so its sentences and plots are ${hours} h off (said once per device; counters.clockLags counts its streams)`,
           );
         },
+        onDecimalComma: (sensor, state, topic) =>
+          this.log.warn(
+            { sensor, state, topic },
+            `the state of ${sensor} is "${state}", a number with a decimal comma: skipped as a text state (counted text_state), never read. To read it, add a rule for its topic with decimal: "," to ingest.rules (tried before the presets), e.g. topics: ["${ruleTopicOf(topic, sensor)}"] (README "Connect your devices"); said once per sensor`,
+          ),
         onUnitChange: (sensor, from, to, first) => {
           // Said at warn once per stream (a hub set to °F is one decision), later changes at debug.
           const level = first ? 'warn' : 'debug';
