@@ -15,6 +15,7 @@ import { Subject, Subscription, type Observable } from 'rxjs';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { resolveMqttConnection } from './config/derived.js';
+import { ruleTopicOf } from './config/ingest-rules.js';
 import type { AnomalyEvent, ParseResult, RawMessage, ScoredReading, SkipReason } from './contract/types.js';
 import { topics as buildTopics, type AlertExplanation, type Topics } from './contract/alerts.js';
 import type { EmbeddedBroker } from './adapters/broker.js';
@@ -113,6 +114,8 @@ export interface DaemonCounters {
   refusedEvents: number;
   /** Detector `update`s not alerted (nor stored) because they repeated their episode's previous alert (SignalBook.explainAlert). */
   repeatedUpdates: number;
+  /** Detector `update`s not alerted (nor stored) because they told the same fault as the episode's last alert only longer, not yet tenfold (SignalBook.explainAlert). */
+  longerUpdates: number;
   /** Messages whose device time was a clock never set (before 2000, e.g. Tasmota without NTP), stamped on arrival instead. */
   unsetClocks: number;
   /** Streams whose device times lag arrival by about a whole number of hours, consistently (a time zone mix-up; pipeline/clock-lag.ts). */
@@ -159,6 +162,7 @@ export class Daemon {
     events: 0,
     refusedEvents: 0,
     repeatedUpdates: 0,
+    longerUpdates: 0,
     unsetClocks: 0,
     clockLags: 0,
   };
@@ -278,7 +282,11 @@ export class Daemon {
     return resolveMqttConnection(this.opts.config, hostname(), this.broker?.port).url;
   }
 
-  /** Start order: data-directory lock, store, models, learner, detector (+ checkpoints), broker, MQTT + pipeline, outbox, HTTP, timers. */
+  /**
+   * Start order: data-directory lock, store, models, learner, detector (+ checkpoints), broker, HTTP, then MQTT +
+   * pipeline, outbox, timers. All that binds locally comes before the MQTT connection (the only step with an effect
+   * outside this process), so a start that fails has touched no broker.
+   */
   private async startAll(): Promise<void> {
     const { config, logger } = this.opts;
     // The store makes the directory (safely: a path under /proc fails at once) and proves it can write.
@@ -377,6 +385,11 @@ export class Daemon {
       });
       await this.broker.start();
     }
+    // Every local resource (the data-directory lock, the broker's port, the HTTP port) is held before the first
+    // MQTT connection: a start that fails on one never connects, so it never takes over the session of a daemon
+    // already running with the same client id, nor publishes `offline` on its status topic (tryout 15 finding 6).
+    // Until MQTT is up the API answers with `mqtt.connected: false`; everything it reads exists by now.
+    if (config.http.enabled) await this.startHttp();
     const mqtt = this.startMqtt(store);
     await mqtt.start();
     this.discovery?.start();
@@ -392,10 +405,9 @@ export class Daemon {
     });
     this.publisher.start();
 
-    if (config.http.enabled) await this.startHttp();
-
     this.loopLoad = new LoopLoad(this.opts.loopUtilization ?? eventLoopSampler(), this.now);
     this.loopLoad.start();
+
     this.housekeeping = new Housekeeping(
       [
         { name: 'backpressure log', run: () => this.logPauses() },
@@ -531,6 +543,11 @@ export class Daemon {
             `device times lag arrival by about ${hours} hour${hours === 1 ? '' : 's'}, reading after reading: a time zone mix-up? Times without an offset are read in ingest.timezone (${zone}); set it to the device's zone (or make the device send UTC or an offset). Its readings are taken as stamped, so its sentences and plots are ${hours} h off (said once per device; counters.clockLags counts its streams)`,
           );
         },
+        onDecimalComma: (sensor, state, topic) =>
+          this.log.warn(
+            { sensor, state, topic },
+            `the state of ${sensor} is "${state}", a number with a decimal comma: skipped as a text state (counted text_state), never read. To read it, add a rule for its topic with decimal: "," to ingest.rules (tried before the presets), e.g. topics: ["${ruleTopicOf(topic, sensor)}"] (README "Connect your devices"); said once per sensor`,
+          ),
         onUnitChange: (sensor, from, to, first, ts, restored) => {
           // Each reading's unit for the explanations (an episode is told in the units of its readings).
           this.signals?.noteUnitChange(sensor, ts, from, to);
@@ -739,13 +756,10 @@ export class Daemon {
       for (const ev of events) {
         // SignalBook.explainAlert never throws (a failure is logged and the episode's explanation so far is used).
         const told = this.signals?.explainAlert(ev) ?? null;
-        // An update that repeats the episode's previous alert word for word, peak included, is not sent (nor
-        // stored as an event: the record's progress is written by touchOpenEpisodes, the resolve is final).
-        if (told?.repeats === true) {
-          this.counters.repeatedUpdates++;
-          this.log.debug({ sensor: ev.sensor, anomalyId: ev.anomalyId }, 'update not sent: it repeats the previous alert');
-          continue;
-        }
+        // An update that repeats the episode's previous alert word for word, peak included, or tells the same fault
+        // only longer (not yet tenfold), is not sent (nor stored as an event: the record's progress is written by
+        // touchOpenEpisodes, the resolve is final).
+        if (told !== null && this.heldBack(ev, told)) continue;
         this.recordEvent(store, ev, told?.explanation ?? null);
       }
     }
@@ -899,7 +913,12 @@ export class Daemon {
       // SignalBook.explainAlert never throws; the episode has no reading: it is told missing data from the readings
       // before it, for as long as the sensor has been silent by its last reading's arrival (silentUntil), not only
       // as long as it was counted (from a reconnection or a restart at the latest).
-      for (const ev of events) this.recordEvent(store, ev, this.signals?.explainAlert(ev, true, this.silentUntil(sensor, ev.endTs)).explanation ?? null);
+      for (const ev of events) {
+        const told = this.signals?.explainAlert(ev, true, this.silentUntil(sensor, ev.endTs)) ?? null;
+        // A silence's update that tells it only longer (not yet tenfold) is not sent; its record follows it.
+        if (told !== null && this.heldBack(ev, told)) continue;
+        this.recordEvent(store, ev, told?.explanation ?? null);
+      }
       this.episodeTicks?.note(sensor, detector.openAnomaly(sensor), events.length);
       board.refresh(sensor);
     }
@@ -954,6 +973,25 @@ export class Daemon {
    * when the store refused a transition its episode is past (counted, never alerted) or failed (logged);
    * never throws.
    */
+  /**
+   * Whether an event explained by SignalBook.explainAlert is held back (not stored as an event, not sent): an `update`
+   * that repeats the episode's previous alert, counted in counters.repeatedUpdates, or one that tells the same fault
+   * only longer, counted in counters.longerUpdates (docs/ALERTS.md, "Alert payload").
+   */
+  private heldBack(ev: AnomalyEvent, told: { readonly repeats: boolean; readonly onlyLonger: boolean }): boolean {
+    if (told.repeats) {
+      this.counters.repeatedUpdates++;
+      this.log.debug({ sensor: ev.sensor, anomalyId: ev.anomalyId }, 'update not sent: it repeats the previous alert');
+      return true;
+    }
+    if (told.onlyLonger) {
+      this.counters.longerUpdates++;
+      this.log.debug({ sensor: ev.sensor, anomalyId: ev.anomalyId }, 'update not sent: it tells the same fault only longer, not yet tenfold');
+      return true;
+    }
+    return false;
+  }
+
   private recordEvent(store: SqliteStore, ev: AnomalyEvent, explanation: AlertExplanation | null): boolean {
     try {
       // The stream's device goes with the stored episode (the list, the API and the page group a device's episodes).

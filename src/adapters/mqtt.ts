@@ -88,6 +88,8 @@ export class MqttAdapter {
     if (o.cert !== null) options.cert = readFileSync(o.cert);
     if (o.key !== null) options.key = readFileSync(o.key);
 
+    const clientId = options.clientId!;
+    const clash = new SessionClashWatch();
     const client = mqtt.connect(o.url, options);
     this.client = client;
     // Flow control: mqtt.js processes incoming packets one at a time and sends a QoS 1 PUBACK only when
@@ -99,13 +101,24 @@ export class MqttAdapter {
     };
     client.on('close', () => {
       this.listening = null;
+      // Not while stopping: our own end closes the connection too.
+      const closes = this.client === client ? clash.closed(o.now()) : null;
+      if (closes !== null) {
+        log.error(
+          { clientId, closes, withinMs: CLASH_WINDOW_MS },
+          `the broker closed the connection ${closes} times in a row within ${CLASH_WINDOW_MS / 1000} s of accepting it, with no error on our side: most likely another MQTT client connects with the same client id "${clientId}" and each takes the session over from the other (mosquitto logs "Client ${clientId} already connected, closing old connection"), so readings go to either; give every anomalyd its own mqtt.clientId (and its own dataDir)`,
+        );
+      }
       // Callbacks of a closed connection are void; the broker re-sends unacknowledged QoS 1 messages.
       this.held = [];
     });
     client.on('message', (topic, payload, packet) => {
       this.subject.next({ topic, payload, receivedAt: o.now(), retain: packet.retain });
     });
-    client.on('error', (err) => log.warn({ err: { message: err.message } }, 'mqtt error'));
+    client.on('error', (err) => {
+      clash.errored();
+      log.warn({ err: { message: err.message } }, 'mqtt error');
+    });
     client.on('offline', () => {
       this.listening = null;
       log.warn({ url: o.url }, 'mqtt offline; reconnecting');
@@ -115,6 +128,7 @@ export class MqttAdapter {
     this.connectedOnce = new Promise<void>((resolve) => {
       client.on('connect', (connack) => {
         this.listening = o.now();
+        clash.connected(this.listening);
         // mqtt.js leaves Nagle's algorithm on; without this p99 latency jumps by ~40 ms.
         const stream: unknown = client.stream;
         if (stream && typeof (stream as { setNoDelay?: unknown }).setNoDelay === 'function') {
@@ -217,6 +231,65 @@ export class MqttAdapter {
       await client.endAsync(true).catch(() => undefined);
     }
     this.subject.complete();
+  }
+}
+
+/** A connection the broker closes this soon after accepting it (ms) may have been taken over (SessionClashWatch). */
+export const CLASH_WINDOW_MS = 30_000;
+/** So many such closes in a row are told as a client id clash. */
+export const CLASH_CLOSES = 3;
+
+/**
+ * Tells a fight over the client id from its one trace under MQTT 3.1.1 (the daemon's protocol: the embedded
+ * broker, aedes, has no MQTT 5): the broker closes the connection, without an error on our side, soon after it
+ * accepted it, again and again. MQTT lets a new connection with a client id already connected take the session
+ * over, the broker closes the old one, and mqtt.js reconnects a second later, taking it back: two clients with one
+ * id (a second anomalyd with a copy of the configuration) kick each other for ever. MQTT 5 would say so (DISCONNECT
+ * reason 0x8E "Session taken over", MQTT 5.0 §3.1.4), but mosquitto sends it only from 2.0.15
+ * (eclipse-mosquitto/mosquitto#2607, #2340) and the protocol is 3.1.1 here, so the pattern is what there is.
+ * A connection that lasted longer, or closed on an error (a reset, a keepalive timeout), ends the run of closes;
+ * an attempt the broker never accepted (it is down) is neither counted nor ends it. Times are the adapter's `now`
+ * clock (ms).
+ */
+export class SessionClashWatch {
+  private since: number | null = null;
+  private failed = false;
+  private run = 0;
+  private told = false;
+
+  constructor(
+    private readonly windowMs = CLASH_WINDOW_MS,
+    private readonly closes = CLASH_CLOSES,
+  ) {}
+
+  /** The broker accepted a connection (CONNACK) at `at`. */
+  connected(at: number): void {
+    this.since = at;
+    this.failed = false;
+  }
+
+  /** mqtt.js reported an error on the connection (its close then is not the broker's doing). */
+  errored(): void {
+    this.failed = true;
+  }
+
+  /**
+   * The connection closed at `at`. Returns how many closes in a row came soon after their connection was
+   * accepted, once when they reach `closes` (then not again until a connection lasts), else null.
+   */
+  closed(at: number): number | null {
+    const since = this.since;
+    this.since = null;
+    if (since === null) return null;
+    if (this.failed || at - since > this.windowMs) {
+      this.run = 0;
+      this.told = false;
+      return null;
+    }
+    this.run++;
+    if (this.run < this.closes || this.told) return null;
+    this.told = true;
+    return this.run;
   }
 }
 

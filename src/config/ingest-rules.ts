@@ -268,3 +268,16 @@ export function groupModelProblems(groups: readonly GroupConfig[], model: { read
   });
   return out;
 }
+
+/**
+ * A rule topic template for `topic` with the level that names `sensor` as `{sensor}` (the last such level), for a
+ * hint: `homeassistant/sensor/outdoor/state` of `outdoor` is `homeassistant/sensor/{sensor}/state`; the topic itself
+ * when no level is the sensor's name.
+ */
+export function ruleTopicOf(topic: string, sensor: string): string {
+  const levels = topic.split('/');
+  const k = levels.lastIndexOf(sensor);
+  if (k < 0) return topic;
+  levels[k] = '{sensor}';
+  return levels.join('/');
+}

@@ -58,6 +58,12 @@ export interface CsvReadOptions {
   readonly delimiter?: string;
   /** Zone of ISO 8601 date-times without an offset: 'local' (default, the system zone), 'UTC' or an IANA name. */
   readonly timeZone?: string;
+  /**
+   * Columns that cannot be the time column, each with what to say when it is (after `<file>: `): the file is then
+   * refused with that one problem, before its times and values are read (whose problems would hide it: a replay's
+   * recording column given as the time column, in a file with a text column, told only `'a' is not a number`).
+   */
+  readonly notTime?: readonly { readonly column: string; readonly problem: string }[];
 }
 
 /** What parseCsvTable found; the fields of CsvTable. */
@@ -194,6 +200,8 @@ export function parseCsvTable(text: string, opts: CsvReadOptions = {}, source = 
   };
   const timeK = opts.timeColumn === null ? -1 : opts.timeColumn !== undefined ? named(opts.timeColumn, 'time') : header.findIndex((h) => TIME_COLUMNS.includes(h.toLowerCase()));
   if (problems.length > 0) fail();
+  const misplaced = timeK < 0 ? undefined : opts.notTime?.find((n) => findColumn(header, n.column) === timeK);
+  if (misplaced !== undefined) throw new CsvError([`${source}: ${misplaced.problem}`]);
 
   for (let i = 0; i < rows.length; i++) {
     if (rows[i].length !== header.length) {

@@ -67,6 +67,12 @@ interface OpenEpisode {
    * provisional (provisional()).
    */
   toldFrom: number;
+  /**
+   * The explanation the episode's latest published alert carried (open, update, retold update), to which an update
+   * that only tells the same fault longer is compared (onlyLonger); absent when this book did not see it (an episode
+   * first seen after its open: its next update is news).
+   */
+  sent?: AlertExplanation | null;
   /** An episode first seen after its open (a restart): when its recorded explanation said it began, epoch ms. */
   readonly beganBy?: number;
   /**
@@ -223,6 +229,11 @@ export class SignalBook {
    * to be alerted; the episode's state here moves on as for any event (its next alert is compared with this
    * one, which tells the same). An update that changes the kind, the sentence or the published peak is news, and
    * so is every event of an episode this book did not hold before it (after a restart without its state).
+   * `onlyLonger`: the event is an `update` that tells the same fault as the episode's last published alert, only
+   * longer, by less than tenfold (onlyLonger: a stuck value's run, a silence); such an update is not to be alerted
+   * either, and that alert stays the one later updates are compared with (tryout 15 finding 7: a value stuck for
+   * 150 s sent an update at 7, 9, 13, 21 and 37 s). The daemon publishes an event unless one of the two holds; the
+   * book takes what it publishes as the episode's latest alert.
    * `silence`: the event is a silence judged while it lasts (Daemon.judgeSilences), which has no reading of its
    * own; its episode is one from then on (noteSilence), its resolve included: each of its events is told missing
    * data from the stream's last reading before it (with none recorded, after a restart, from the event: its start
@@ -230,9 +241,10 @@ export class SignalBook {
    * later: how long the sensor has been silent by its last reading's arrival (Daemon.silentUntil), which a count
    * restarted at a reconnection or a restart (the event's end) falls short of (tryout 12, finding 3).
    */
-  explainAlert(ev: AnomalyEvent, silence = false, until?: number): { readonly explanation: AlertExplanation | null; readonly repeats: boolean } {
+  explainAlert(ev: AnomalyEvent, silence = false, until?: number): { readonly explanation: AlertExplanation | null; readonly repeats: boolean; readonly onlyLonger: boolean } {
     let episode: OpenEpisode | null = null;
     let repeats = false;
+    let longer = false;
     try {
       if (silence) this.noteSilence(ev.anomalyId, ev.sensor);
       const held = this.open.get(ev.anomalyId);
@@ -251,6 +263,9 @@ export class SignalBook {
       }
       episode.explanation = kept;
       repeats = ev.kind === 'update' && before !== null && sameTold(before.explanation, kept) && before.peakScore === ev.peakScore;
+      longer = ev.kind === 'update' && !repeats && onlyLonger(episode.sent, kept);
+      // What goes out is what later updates are compared with (an episode first seen at an update: from that one).
+      if (ev.kind !== 'update' || (!repeats && !longer)) episode.sent = kept;
     } catch (err) {
       this.log.warn({ err, anomalyId: ev.anomalyId, sensor: ev.sensor }, 'could not explain an anomaly event; alert sent with the episode’s explanation so far');
     } finally {
@@ -260,7 +275,7 @@ export class SignalBook {
         this.noteOnset(ev, episode?.explanation ?? null);
       }
     }
-    return { explanation: episode?.explanation ?? null, repeats };
+    return { explanation: episode?.explanation ?? null, repeats, onlyLonger: longer };
   }
 
   /**
@@ -405,6 +420,7 @@ export class SignalBook {
       episode.toldAtPeak = peakOf(event);
       episode.toldFrom = told.readings;
       episode.last = event;
+      episode.sent = fresh;
       return { event, explanation: fresh };
     } catch (err) {
       this.log.warn({ err, anomalyId }, 'could not retell an open anomaly');
@@ -849,6 +865,26 @@ function readStoredEpisode(v: unknown): StoredEpisode {
 }
 
 /** Whether two explanations tell an operator the same: the same kind and the same sentence (both none counts). */
+/** An update tells the same fault only longer until it has lasted this many times as long as at the alert before. */
+export const LONGER_FACTOR = 10;
+
+/**
+ * Whether `now` tells the same fault as `sent` (an episode's last published alert), only longer, by less than
+ * LONGER_FACTOR: the same kind, one that has a length (`duration_ms`: a stuck value, missing data), of the same
+ * stream, channel and value, since the same time, and a `duration_ms` under LONGER_FACTOR times the one sent. Such an
+ * update would tell the operator nothing but the length, which the episode's record follows anyway (retellStuck,
+ * retellSilence); without this a stuck value, whose surprise grows with its run, sent an update each time its length
+ * doubled (the detector's rule: a tenfold rarer peak, at most once per doubling). With it a value stuck at 1 Hz is
+ * told at its open (`unchanged for 6 s`), then when it has gone on tenfold (`unchanged for 69 s`, `… 11 min`, …).
+ * False when `sent` is unknown (undefined: an episode first seen after its open) or null, or either tells no kind.
+ */
+export function onlyLonger(sent: AlertExplanation | null | undefined, now: AlertExplanation | null): boolean {
+  if (sent === undefined || sent === null || now === null || now.kind === null || now.kind !== sent.kind) return false;
+  if (now.duration_ms === undefined || sent.duration_ms === undefined) return false;
+  if (now.stream !== sent.stream || now.channel !== sent.channel || now.value !== sent.value || now.since !== sent.since) return false;
+  return now.duration_ms < LONGER_FACTOR * sent.duration_ms;
+}
+
 function sameTold(a: AlertExplanation | null, b: AlertExplanation | null): boolean {
   if (a === null || b === null) return a === b;
   return a.kind === b.kind && a.sentence === b.sentence;

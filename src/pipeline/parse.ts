@@ -98,6 +98,13 @@ export interface ParseOptions {
    * (`restored` true: the change happened while the daemon was down, `from` being the unit stated before the stop).
    */
   readonly onUnitChange?: (stream: string, from: string, to: string, first: boolean, ts: number, restored: boolean) => void;
+  /**
+   * A text state (skipped, counted `text_state`: MappingRuleSpec.skipText, Home Assistant's presets) that is a
+   * number written with a decimal comma (`21,5`), which a rule with `decimal: ","` would read: called once per
+   * device (at most maxSensors devices are told apart) with the state and the message's topic. Only observes: the
+   * message is skipped as before.
+   */
+  readonly onDecimalComma?: (sensor: string, state: string, topic: string) => void;
 }
 
 /** Every one-value reading shares this channel array, so a reading allocates none. */
@@ -112,6 +119,8 @@ const SKIPPED: Readonly<Record<SkipReason, ParseResult>> = Object.freeze({
 });
 /** Longest text a text state may be (Home Assistant's states are at most 255 characters). */
 const MAX_TEXT_STATE = 255;
+/** A number written with a decimal comma (`21,5`, `-0,25`): a text state to the `.` reader, a reading with `decimal: ","`. */
+const DECIMAL_COMMA = /^[+-]?\d+,\d+$/;
 const MAX_STREAM_ID = 256;
 /** The format decoders, tried in order on a parsed document. */
 const DECODERS: readonly PayloadDecoder[] = [valuesBurstDecoder, objectDecoder, arrayBurstDecoder, plainDecoder];
@@ -142,6 +151,8 @@ export class MessageParser {
   private readonly envelopeDevices = new Set<string>();
   /** Devices already reported to onUnsetClock. */
   private readonly unsetClockReported = new Set<string>();
+  /** Devices already reported to onDecimalComma. */
+  private readonly decimalCommaReported = new Set<string>();
   /** Per stream, the unit its hub last stated (MappingRuleSpec.units); at most maxSensors streams. */
   private readonly units = new Map<string, string>();
   /** Streams whose stated unit changed once already (onUnitChange's `first`). */
@@ -313,7 +324,10 @@ export class MessageParser {
       if (rule.skips(device)) return rejectedMessage(msg, device, 'bad_topic', `sensor excluded by rule ${rule.name}`);
     }
     if (!decoded.ok) {
-      if (rule.skipText && (decoded.problem.reason === 'bad_json' || decoded.problem.reason === 'not_a_number') && isTextState(doc, json.ok, text)) return SKIPPED.text_state;
+      if (rule.skipText && (decoded.problem.reason === 'bad_json' || decoded.problem.reason === 'not_a_number') && isTextState(doc, json.ok, text)) {
+        if (this.opts.onDecimalComma !== undefined && DECIMAL_COMMA.test(text.trim())) this.decimalComma(device, text.trim(), msg.topic);
+        return SKIPPED.text_state;
+      }
       // A hub's message with no number at all (a zigbee2mqtt button's `{"action":"single"}`, a group's `{"state":"ON"}`).
       if (rule.skipEvents && decoded.problem.reason === 'not_a_number' && isObject(doc)) return SKIPPED.hub_event;
       return rejectedMessage(msg, device, decoded.problem.reason, decoded.problem.detail);
@@ -432,6 +446,13 @@ export class MessageParser {
   /** Keeps `stream` as one its hub states is a counter (statedCounter), within maxSensors streams. */
   private noteCounter(stream: string): void {
     if (!this.counters.has(stream) && this.counters.size < (this.opts.maxSensors ?? 10_000)) this.counters.add(stream);
+  }
+
+  /** Reports a text state that is a number with a decimal comma, once per device (ParseOptions.onDecimalComma). */
+  private decimalComma(device: string, state: string, topic: string): void {
+    if (this.decimalCommaReported.has(device) || this.decimalCommaReported.size >= (this.opts.maxSensors ?? 10_000)) return;
+    this.decimalCommaReported.add(device);
+    this.opts.onDecimalComma?.(device, state, topic);
   }
 
   /** Reports a message stamped on arrival because its device clock was never set (ParseOptions.onUnsetClock). */

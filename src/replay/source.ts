@@ -66,7 +66,14 @@ function tableOptions(opts: ReplayCsvOptions): CsvReadOptions {
     ...(opts.valueColumns !== undefined ? { valueColumns: opts.valueColumns } : {}),
     ...(opts.timeZone !== undefined ? { timeZone: opts.timeZone } : {}),
     ...(exclude.length > 0 ? { exclude } : {}),
+    // Said before any problem of the times or the values (tryout 15 finding 9: three `'a' is not a number` lines
+    // about a text column hid it).
+    ...(opts.recordingColumn !== undefined ? { notTime: [{ column: opts.recordingColumn, problem: recordingIsTime(opts.recordingColumn) }] } : {}),
   };
+}
+
+function recordingIsTime(column: string): string {
+  return `'${column}' is the time column: every row would begin a new recording; name the column that says which recording a row belongs to`;
 }
 
 /** A read table as replay rows: one per row, its sensor, its time (read or synthesised) and its values. */
@@ -89,7 +96,7 @@ export function replayInputOf(table: CsvTable, opts: ReplayCsvOptions = {}): Rep
     throw new CsvError([`${table.source}: '${opts.recordingColumn}' cannot be the recording column and a value or sensor column`]);
   }
   if (recordings !== null && opts.recordingColumn !== undefined && opts.recordingColumn === table.timeColumn) {
-    throw new CsvError([`${table.source}: '${opts.recordingColumn}' is the time column: every row would begin a new recording; name the column that says which recording a row belongs to`]);
+    throw new CsvError([`${table.source}: ${recordingIsTime(opts.recordingColumn)}`]);
   }
   /** Each sensor's recording so far (recordingColumn). */
   const recordingOf = new Map<string, string>();

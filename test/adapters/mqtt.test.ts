@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { EmbeddedBroker } from '../../src/adapters/broker.js';
-import { MqttAdapter } from '../../src/adapters/mqtt.js';
+import { CLASH_CLOSES, CLASH_WINDOW_MS, MqttAdapter, SessionClashWatch } from '../../src/adapters/mqtt.js';
 import type { RawMessage } from '../../src/contract/types.js';
 import { waitFor } from '../helpers/net.js';
 
@@ -98,5 +98,54 @@ describe('MqttAdapter', () => {
     // The same bytes on the wire either way; the cache would be made at the first packet written in this process.
     expect(packets.writeToStream.cacheNumbers).toBe(false);
     expect(Object.keys(numbers.cache)).toHaveLength(0);
+  });
+});
+
+describe('SessionClashWatch (a client id two clients fight over)', () => {
+  /** Connections of `lastMs` each, closed by the broker, starting at `from`; the closes' results. */
+  function kicks(watch: SessionClashWatch, from: number, n: number, lastMs: number): (number | null)[] {
+    const out: (number | null)[] = [];
+    for (let i = 0; i < n; i++) {
+      const at = from + i * (lastMs + 1000);
+      watch.connected(at);
+      out.push(watch.closed(at + lastMs));
+    }
+    return out;
+  }
+
+  it('tells the run once when the broker closes a fresh connection CLASH_CLOSES times in a row', () => {
+    const watch = new SessionClashWatch();
+    const told = kicks(watch, 0, CLASH_CLOSES + 3, 1000);
+    expect(told.slice(0, CLASH_CLOSES - 1)).toEqual(Array(CLASH_CLOSES - 1).fill(null));
+    expect(told[CLASH_CLOSES - 1]).toBe(CLASH_CLOSES);
+    // Said once for the run, however long it goes on.
+    expect(told.slice(CLASH_CLOSES)).toEqual([null, null, null]);
+  });
+
+  it('a connection that lasted, or one closed on an error, ends the run; a new run is told again', () => {
+    const watch = new SessionClashWatch();
+    expect(kicks(watch, 0, CLASH_CLOSES - 1, 1000).every((r) => r === null)).toBe(true);
+    // A broker restart after a long connection: not a takeover.
+    watch.connected(100_000);
+    expect(watch.closed(100_000 + CLASH_WINDOW_MS + 1)).toBeNull();
+    expect(kicks(watch, 200_000, CLASH_CLOSES - 1, 1000).every((r) => r === null)).toBe(true);
+    // A reset (an error before the close) is the network's, not the broker's.
+    watch.connected(300_000);
+    watch.errored();
+    expect(watch.closed(300_500)).toBeNull();
+    expect(kicks(watch, 400_000, CLASH_CLOSES, 1000).at(-1)).toBe(CLASH_CLOSES);
+    // Told, then a lasting connection, then the fight again: told again.
+    watch.connected(500_000);
+    expect(watch.closed(500_000 + CLASH_WINDOW_MS + 1)).toBeNull();
+    expect(kicks(watch, 600_000, CLASH_CLOSES, 1000).at(-1)).toBe(CLASH_CLOSES);
+  });
+
+  it('attempts the broker never accepted (it is down) neither count nor end the run', () => {
+    const watch = new SessionClashWatch();
+    kicks(watch, 0, CLASH_CLOSES - 1, 1000);
+    expect(watch.closed(50_000)).toBeNull();
+    expect(watch.closed(51_000)).toBeNull();
+    watch.connected(52_000);
+    expect(watch.closed(53_000)).toBe(CLASH_CLOSES);
   });
 });

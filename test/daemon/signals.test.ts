@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AnomalyEvent, ScoredReading } from '../../src/contract/types.js';
-import { logAlert, SignalBook } from '../../src/daemon/signals.js';
+import { logAlert, onlyLonger, SignalBook } from '../../src/daemon/signals.js';
 import { detectorCheckpointSubject } from '../../src/daemon/checkpoints.js';
 import { EVIDENCE_LABELS, KIND_LABELS } from '../../src/explain/explain.js';
 import { surpriseOf } from '../../src/pipeline/series.js';
@@ -729,5 +729,86 @@ describe('SignalBook.explainAlert: an update that repeats the previous alert (tr
   it('tells the update of an episode the book did not hold before it (after a restart without its state)', () => {
     const { book, start } = shifted();
     expect(book.explainAlert(at('update', start, 1)).repeats).toBe(false);
+  });
+});
+
+describe('SignalBook.explainAlert: an update that tells the same fault only longer (tryout 15, finding 7)', () => {
+  /** A noisy sensor, then its value stuck from `start` on; the detector's updates come as its run doubles. */
+  function stuck(): { book: SignalBook; start: number; upTo: (n: number) => void } {
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    for (let i = 0; i < 600; i++) book.record(reading(T0 + i * SEC, 18 + 0.3 * Math.sin(i * 1.7) + 0.2 * Math.cos(i * 0.37)));
+    const start = T0 + 600 * SEC;
+    let recorded = 0;
+    const upTo = (n: number): void => {
+      for (; recorded < n; recorded++) book.record(reading(start + recorded * SEC, 18.51, recorded >= 5 ? 'anomalous' : 'ok', recorded >= 5 ? 0.9999 : 0.5));
+    };
+    return { book, start, upTo };
+  }
+  /** The detector's event when the run is `n` readings long (opened at its 6th), its peak rarer each time. */
+  const at = (kind: AnomalyEvent['kind'], start: number, n: number): AnomalyEvent => ({ ...event(kind, start + 5 * SEC, start + (n - 1) * SEC), peakScore: 1 - 10 ** -(n / 4), windows: n - 5 });
+
+  it('holds back the updates of a stuck value until it has lasted tenfold as long as at the alert before', () => {
+    const { book, start, upTo } = stuck();
+    upTo(6);
+    const open = book.explainAlert(at('open', start, 6));
+    expect(open).toMatchObject({ repeats: false, onlyLonger: false, explanation: { kind: 'stuck', value: 18.51, duration_ms: 5 * SEC } });
+    // The detector's updates as the run doubles (tryout 15: 7, 9, 13, 21, 37 s): told at the open, only longer now.
+    const sent: number[] = [];
+    for (const n of [7, 9, 13, 21, 37, 69, 133, 261, 517, 1029]) {
+      upTo(n);
+      const told = book.explainAlert(at('update', start, n));
+      expect(told.explanation).toMatchObject({ kind: 'stuck', value: 18.51, duration_ms: (n - 1) * SEC });
+      if (!told.onlyLonger && !told.repeats) sent.push(n);
+    }
+    // Sent when the run had gone on tenfold since the alert before: 5 s → 68 s → 1028 s.
+    expect(sent).toEqual([69, 1029]);
+    // The resolve is always told.
+    upTo(1030);
+    expect(book.explainAlert(at('resolve', start, 1030)).onlyLonger).toBe(false);
+  });
+
+  it('the update of an episode the book did not hold before it (after a restart without its state) is news', () => {
+    const { book, start, upTo } = stuck();
+    upTo(6);
+    book.explainAlert(at('open', start, 6));
+    upTo(9);
+    expect(book.explainAlert(at('update', start, 9)).onlyLonger).toBe(true);
+    const other = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    for (let i = 0; i < 600; i++) other.record(reading(T0 + i * SEC, 18 + 0.3 * Math.sin(i * 1.7)));
+    for (let i = 0; i < 9; i++) other.record(reading(start + i * SEC, 18.51, 'anomalous', 0.9999));
+    expect(other.explainAlert(at('update', start, 9)).onlyLonger).toBe(false);
+  });
+});
+
+describe('onlyLonger', () => {
+  const base: AlertExplanation = {
+    kind: 'stuck',
+    sentence: 's 18.51 unchanged for 6 s',
+    stream: 's',
+    channel: 'value',
+    unit: null,
+    value: 18.51,
+    expected: 18.2,
+    band: 0.4,
+    basis: 'baseline',
+    since: '2026-01-12T10:10:00.000Z',
+    duration_ms: 6000,
+    shares: null,
+    stretch: { ts: [], values: [], expected: null, band: null },
+  };
+  it('is true only for the same fault with a length under tenfold the one sent', () => {
+    expect(onlyLonger(base, { ...base, duration_ms: 59_999 })).toBe(true);
+    expect(onlyLonger(base, { ...base, duration_ms: 60_000 })).toBe(false);
+    expect(onlyLonger(base, { ...base, kind: 'missing_data' })).toBe(false);
+    expect(onlyLonger(base, { ...base, value: 18.52 })).toBe(false);
+    expect(onlyLonger(base, { ...base, since: '2026-01-12T10:11:00.000Z' })).toBe(false);
+    expect(onlyLonger(base, { ...base, channel: 'other' })).toBe(false);
+    expect(onlyLonger(base, { ...base, stream: 't' })).toBe(false);
+    const { duration_ms: _d, ...noLength } = base;
+    expect(onlyLonger({ ...noLength, kind: 'level_shift' }, { ...noLength, kind: 'level_shift' })).toBe(false);
+    expect(onlyLonger(undefined, base)).toBe(false);
+    expect(onlyLonger(null, base)).toBe(false);
+    expect(onlyLonger(base, null)).toBe(false);
+    expect(onlyLonger({ ...base, kind: null }, { ...base, kind: null })).toBe(false);
   });
 });

@@ -4,7 +4,8 @@
  * ceiling (no `update` can follow: its peak cannot grow), and `anomalies list`/`show`, `GET /api/anomalies` and the
  * dashboard said `29 s` while the same record's length was 87 readings. As a silence's (docs/ALERTS.md), the
  * record's sentence and `duration_ms` follow the episode every 10 s of wall time (housekeeping's touch of open
- * episodes), with no message for that.
+ * episodes), with no message for that. And its updates below the ceiling, which told it only longer (tryout 15,
+ * finding 7: updates at 7, 9, 13, 21 and 37 s of one run), wait until it has gone on tenfold.
  *
  * The daemon in-process with the embedded broker, a real MQTT client, a real SQLite file and the shipped GRU, its
  * clock injected (the readings' own times): a noisy 1 Hz sensor, then its value stuck for STUCK readings, far past
@@ -90,5 +91,12 @@ describe.skipIf(!builtAndModelsPresent())('a value stuck past the score ceiling'
     const sent = alerts.filter((a) => a.anomaly_id === open.anomaly_id);
     expect(sent.map((a) => a.seq)).toEqual(record.events.map((e) => e.seq));
     for (const a of sent) expect(a.explanation!.duration_ms!).toBeLessThan((STUCK - 1) * SEC / 2);
+    // An update that tells the same stuck value only longer waits until it has gone on tenfold since the alert
+    // before (tryout 15 finding 7: updates at 7, 9, 13, 21 and 37 s of one run, a phone notification each).
+    console.info(`stuck-record: messages ${sent.map((a) => `${a.event} ${a.explanation!.duration_ms! / SEC} s`).join(', ')}`);
+    for (let i = 1; i < sent.length; i++) {
+      expect(sent[i].explanation!.duration_ms!).toBeGreaterThanOrEqual(10 * sent[i - 1].explanation!.duration_ms!);
+    }
+    expect(daemon.counters.longerUpdates).toBeGreaterThan(0);
   }, 120_000);
 });

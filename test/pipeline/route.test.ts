@@ -12,6 +12,7 @@ import type { Config } from '../../src/config/schema.js';
 import type { ParseResult, RawMessage, Reading } from '../../src/contract/types.js';
 import { groupModelOf, ingestFilters, parseOptionsOf } from '../../src/pipeline/ingest-options.js';
 import { MessageParser } from '../../src/pipeline/parse.js';
+import { ruleTopicOf } from '../../src/config/ingest-rules.js';
 import { PRESET_NAMES, PRESETS, Z2M_SETTINGS, Z2T_NOT_MEASURED } from '../../src/config/presets.js';
 import { topicMatches as mqttMatches } from '../../src/adapters/broker-roles.js';
 
@@ -104,6 +105,31 @@ describe('presets', () => {
     // Other presets reject a text where a number belongs, as before.
     const esphome = parserFor({ presets: ['esphome'] }).parse(msg('livingroom/sensor/temperature/state', 'idle'));
     expect(esphome.kind === 'rejected' && esphome.rejection.reason).toBe('bad_json');
+  });
+
+  it('homeassistant, ha_statestream: a state with a decimal comma (21,5) is still a text state, and is told once per sensor, with its topic, so a rule with decimal: "," can read it (tryout 15 #9)', () => {
+    for (const preset of ['homeassistant', 'ha_statestream']) {
+      const told: [string, string, string][] = [];
+      const p = new MessageParser(parseOptionsOf(config({ presets: [preset] }), { onDecimalComma: (sensor, state, topic) => told.push([sensor, state, topic]) }));
+      const skipped = (entity: string, payload: string): unknown => {
+        const r = p.parse(msg(`homeassistant/sensor/${entity}/state`, payload));
+        return r.kind === 'readings' ? r.skipped : r.rejection.reason;
+      };
+      expect(skipped('outdoor', '21,5')).toBe('text_state');
+      expect(skipped('outdoor', '21,6')).toBe('text_state');
+      expect(skipped('cellar', ' -0,25 ')).toBe('text_state');
+      // Text states that are no number are not told.
+      for (const text of ['idle', '1,2,3', 'on', '21.5,', ',5']) skipped('washer', text);
+      expect(told, preset).toEqual([
+        ['outdoor', '21,5', 'homeassistant/sensor/outdoor/state'],
+        ['cellar', '-0,25', 'homeassistant/sensor/cellar/state'],
+      ]);
+    }
+    // The rule the hint names reads it.
+    const rule = parserFor({ rules: [{ topics: ['homeassistant/sensor/{sensor}/state'], decimal: ',' }], presets: ['homeassistant'] });
+    expect(readings(rule.parse(msg('homeassistant/sensor/outdoor/state', '21,5')))[0]).toMatchObject({ sensor: 'outdoor', values: [21.5] });
+    expect(ruleTopicOf('homeassistant/sensor/outdoor/state', 'outdoor')).toBe('homeassistant/sensor/{sensor}/state');
+    expect(ruleTopicOf('a/b', 'c')).toBe('a/b');
   });
 
   it("every preset takes a hub's nan (any case) as a missing reading, as ESPHome's always was; without a preset it is non_finite", () => {

@@ -86,6 +86,21 @@ describe('parseReplayCsv', () => {
     expect(() => parseReplayCsv('ts,value\n1767225600000,1\n1767225601000,2\n', { recordingColumn: 'ts' })).toThrow(/'ts' is the time column/);
   });
 
+  it('says the time column given as the recording column first, alone, also in a file whose other problems would hide it (tryout 15 finding 9)', () => {
+    // A text column without --columns is a problem of its own (three `'a' is not a number`), but not the mistake made.
+    const text = 'ts,temp,note\n2026-01-01T00:00:00Z,1.0,a\n2026-01-01T00:00:01Z,1.1,a\n2026-01-01T00:00:02Z,1.2,a\n';
+    let err: unknown = null;
+    try {
+      parseReplayCsv(text, { recordingColumn: 'TS' }, 'f.csv');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(CsvError);
+    expect((err as CsvError).problems).toEqual(["f.csv: 'TS' is the time column: every row would begin a new recording; name the column that says which recording a row belongs to"]);
+    // Without it, the file's own problem is said as before.
+    expect(() => parseReplayCsv(text, {}, 'f.csv')).toThrow(/column 'note': 'a' is not a number/);
+  });
+
   it('refuses what cannot be replayed, with line numbers', () => {
     expect(() => parseReplayCsv('index,value\n0,1\n', { timestampColumn: 'index' }, 'f.csv')).toThrow(/f\.csv:2: .*before 2000.*--timestamp-column none/);
     expect(() => parseReplayCsv('when,ts\n2026-01-01,1\n', { timestampColumn: 'when', valueColumns: ['ts'] })).toThrow(/cannot be named 'ts'/);
