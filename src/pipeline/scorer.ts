@@ -739,16 +739,17 @@ export class StreamScorer {
     if (!learning) for (let c = 0; c < C; c++) if (reference.each[STUCK * C + c] >= this.holdSurprise) s.runRare[c] = 1;
     const events: AnomalyEvent[] = [];
     if (silenced !== null) events.push(this.endSilence(silenced, r, adaptive.surprise));
-    // A rare silence judged at its end opens a missing-data episode for the silence (from its first missed step),
-    // resolved at this reading as one alarmed while it lasted is; this reading's value is judged as usual after it.
+    // A rare silence judged at its end opens a missing-data episode for the silence, from its first missed step to
+    // this reading (its length the silence's, not 0 s), which this reading belongs to (an evaluation's `missing`
+    // label is this reading): it goes on as any episode (this reading's value judged in it, resolved once
+    // closeAfter readings are below), its end this reading unless a later one holds it.
+    // Its readings are counted from this one on (lifecycle: the silence's steps are none, and count towards no
+    // new normal); its open tells the steps the silence missed.
     if (gap !== null && gap.deviation >= this.thresholdSurprise && r.item.kind === 'reading') {
-      const from = r.item.missedFrom ?? r.item.ts;
-      const opened = this.openSilence(s, gap, from, r.item.ts, missed, Number.NaN);
+      const opened = this.openSilence(s, gap, r.item.missedFrom ?? r.item.ts, r.item.ts, missed, null);
       events.push(this.event('open', r, opened, gap.deviation));
-      events.push(this.endSilence(opened, r, adaptive.surprise));
-      s.episode = null;
-      s.above = 0;
-      s.below = 0;
+      opened.readings = 0;
+      opened.reportedAt = 1;
     }
     // The episode this reading belongs to (the one open before it, if this reading resolves it).
     const before = s.episode;
@@ -1617,9 +1618,11 @@ export class StreamScorer {
 
   /**
    * Opens a missing-data episode for `silence` (silenceOf) on stream `s`: start `startTs` (the first step that did
-   * not come), end `ts`, length `missed` readings, `since` on the caller's clock (NaN: at the reading that ended it).
+   * not come), end `ts`, length `missed` readings; `since`: when the silence began on the caller's clock, for one
+   * judged while it lasts (resolved at the stream's next step), or null for one judged at the reading that ended it
+   * (an episode as any other from that reading on).
    */
-  private openSilence(s: StreamScore, silence: SilenceVerdict, startTs: number, ts: number, missed: number, since: number): Episode {
+  private openSilence(s: StreamScore, silence: SilenceVerdict, startTs: number, ts: number, missed: number, since: number | null): Episode {
     const { deviation, penalty, evidence, channels } = silence;
     const owners = channels.map((v) => v - penalty >= this.thresholdSurprise);
     if (!owners.some(Boolean)) owners.fill(true);
@@ -1637,7 +1640,7 @@ export class StreamScorer {
       rowPeak: 0,
       stuckAt: 0,
       silent: false,
-      silence: { since },
+      ...(since === null ? {} : { silence: { since } }),
     };
     s.episode = opened;
     s.above = 0;

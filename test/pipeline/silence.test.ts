@@ -177,8 +177,8 @@ describe('a gap that is the caller\'s (Detector.excuseGap)', () => {
     const excused = await judged(T0 + 800 * SEC);
     // Deaf only until the 720th: the readings up to the 750th came after, the gap is the stream's (taught).
     const expired = await judged(T0 + 720 * SEC);
-    // The stream's own gap of 111 steps is judged at its return (a missing-data episode opened and resolved there,
-    // so censored from its runs, not taught); the excused one is not judged at all.
+    // The stream's own gap of 111 steps is judged at its return (a missing-data episode opened there and resolved
+    // after, so censored from its runs, not taught); the excused one is not judged at all.
     expect(excused.deviation).toBeGreaterThanOrEqual(taught.deviation);
     expect(expired).toEqual(taught);
     expect(taught.events).toBe(2);
@@ -291,7 +291,8 @@ describe('a noisy quantised sensor\'s silence (tryout 15, findings 3 and 4)', ()
       for (let k = 0; k < 1000 + missed; k++) value();
       const own = value();
       const out: Explained[] = [];
-      await feedExplained(d, book, 'living', 'sensors/living', [{ ts: back, value: own }], out, false, 1000);
+      const after = [{ ts: back, value: own }, ...Array.from({ length: 20 }, (_, i) => ({ ts: back + (i + 1) * SEC, value: value() }))];
+      await feedExplained(d, book, 'living', 'sensors/living', after, out, false, 1000);
       const judged = live.find((j) => j.missed === missed);
       const opened = out.find((x) => x.ev.kind === 'open');
       if (judged === undefined) {
@@ -307,11 +308,14 @@ describe('a noisy quantised sensor\'s silence (tryout 15, findings 3 and 4)', ()
         expect(surprise).toBeCloseTo(judged.deviation, 6);
         expect(surprise).toBeGreaterThanOrEqual(before);
         before = surprise;
-        // From the first missed step to the returning reading: the silence, not 0 s; opened and resolved at it.
+        // From the first missed step to the returning reading: the silence, not 0 s (finding 9's `LASTED 0s`);
+        // opened at that reading, resolved once closeAfter readings are below, its end that reading.
         expect(opened!.ev).toMatchObject({ startTs: last.ts + SEC, endTs: back, windows: missed });
         expect(opened!.e?.kind).toBe('missing_data');
         expect(out.map((x) => x.ev.kind)).toEqual(['open', 'resolve']);
-        expect(out[1].ev).toMatchObject({ startTs: last.ts + SEC, endTs: back, resolution: 'recovered' });
+        expect(out[0].ev.endTs).toBe(back);
+        expect(out[1].ev).toMatchObject({ anomalyId: opened!.ev.anomalyId, startTs: last.ts + SEC, endTs: back, resolution: 'recovered' });
+        expect(out[1].e?.kind).toBe('missing_data');
       }
     }
     expect(before).toBeGreaterThanOrEqual(threshold);
