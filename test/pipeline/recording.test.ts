@@ -126,7 +126,7 @@ describe('a new recording', () => {
     // The gap is judged as a silence, on its own (StreamScorer.silenceOf): two hours of a noisy 1 Hz stream is rare,
     // a missing-data episode opened at its end.
     expect(g.events.map((e) => e.kind)).toEqual(['open']);
-    expect(g.events[0].evidence.stuck).toBeGreaterThan(0);
+    expect(g.events[0]?.evidence?.stuck ?? Number.NaN).toBeGreaterThan(0);
     // The time between the recordings is not learnt as one of the stream's gaps between readings.
     const gaps = (d: Detector): number[] => (d.snapshot('s').cadence as { gaps: number[] }).gaps;
     expect(gaps(marked)).not.toContain(7200 * SEC);
