@@ -869,13 +869,20 @@ export class StreamScorer {
     }
     s.seen++;
     // A reading the stream is still learning from is not judged: it reports surprise 0 (score 0).
-    const row = learning ? 0 : s.episode !== null && before === s.episode ? this.rowInEpisode(s.episode, adaptive) : adaptive.rowSurprise;
+    let row = learning ? 0 : s.episode !== null && before === s.episode ? this.rowInEpisode(s.episode, adaptive) : adaptive.rowSurprise;
+    // The reading that ends a silence judged on its own (gap) shows that judgement where it is the larger, on the
+    // row and as the deviation: the silence is this reading's news, as when its `stuck` was fused in.
+    let deviation = reference.surprise;
+    if (gap !== null) {
+      row = Math.max(row, gap.deviation);
+      deviation = Math.max(deviation, gap.deviation);
+    }
     // The row peak is on the row score's scale (an episode that opens starts from its opening row).
     if (s.episode !== null) s.episode.rowPeak = before === s.episode ? Math.max(s.episode.rowPeak, row) : row;
     const scored: ScoredStep = {
       surprise: row,
       score: 1 - Math.pow(10, -row),
-      deviation: reference.surprise,
+      deviation,
       evidence: adaptive.evidence,
       deviationEvidence: reference.evidence,
       channelDeviation: reference.channels,
