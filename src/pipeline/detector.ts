@@ -509,7 +509,7 @@ export class Detector {
     // reading carries its marks (src/pipeline/counter.ts).
     let item: StepItem<Origin> =
       missed > 0 && !place.duplicate
-        ? { kind, ts: reading.ts, values, reset: place.reset, filled: place.filled, missed, origin }
+        ? { kind, ts: reading.ts, values, reset: place.reset, filled: place.filled, missed, missedFrom: previousTs + place.intervalMs, origin }
         : { kind, ts: reading.ts, values, reset: place.reset, filled: place.filled, origin };
     if (counter !== null) item = counter.reset === null ? { ...item, counter: counter.holds } : { ...item, counter: counter.holds, counterReset: counter.reset };
     if (unheard) item = { ...item, unheard: true };

@@ -120,3 +120,11 @@ const LANCZOS = [
   0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6,
   1.5056327351493116e-7,
 ];
+
+/**
+ * True while a channel's current run (state `m` at offset `at`) began in a busy state: fewer than BUSY of the
+ * readings just before it repeated the value before them (the stream changes at nearly every reading).
+ */
+export function busyRun(m: Float64Array, at: number): boolean {
+  return m[at + 4] === 1;
+}

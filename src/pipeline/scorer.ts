@@ -25,8 +25,9 @@
  *                   never is (a run long enough that stuck never called rare is a rest: quietValues, where
  *                   exact repeats are no evidence for spread, and a rest an episode held is taught at its end;
  *                   a run stuck called rare is never taught to its history, opened or not: censored);
- *                   the first reading after a gap carries the silence as a run (ln(1 + the steps it missed)),
- *                   so a stream that never falls silent and then does is caught, in its own intervals; a run
+ *                   the first reading after a gap judges the silence (ln(1 + the steps it missed)) on its own,
+ *                   as the daemon does while it lasts (silenceOf), so a stream that never falls silent and then
+ *                   does is caught, in its own intervals; a run
  *                   that began in a busy state away from a rest is at least as rare as the beta-geometric model
  *                   of the stream's runs there makes it (src/pipeline/runs.ts: a noisy state that hardly ever
  *                   repeats a value is caught a few readings into a freeze);
@@ -111,7 +112,7 @@ import { Boxcar, type BoxcarState } from './boxcar.js';
 import { ValueHistogram, type ValueHistogramState } from './rarity.js';
 import { CycleProfile, type CycleState } from './cycle.js';
 import { KeptEvidence, type PackedEvidence } from './kept-evidence.js';
-import { RUN_STATE, noteStep, restartRun, runSurprise, teachRun } from './runs.js';
+import { RUN_STATE, busyRun, noteStep, restartRun, runSurprise, teachRun } from './runs.js';
 import { MAX_SURPRISE, TailCalibrator, logError, type LogPrior, type SurpriseOut, type TailOptions, type TailState } from './tail.js';
 
 export const EVIDENCE = ['prediction', 'bias', 'reconstruction', 'level', 'change', 'shift', 'spread', 'stuck', 'rarity', 'cycle'] as const;
@@ -479,13 +480,15 @@ interface EvidenceScratch {
   readonly cycHold: Float64Array;
   /** Per channel: the cycle statistic of this reading while the kind does not speak yet (NaN: none). */
   readonly cycU: Float64Array;
+  /** Per channel: 1 when the run a gap ended had begun busy (runs.ts busyRun), else 0 (set by a reading after a gap). */
+  readonly gapBusy: Float64Array;
   readonly judged: EvidenceValues;
   readonly taught: EvidenceValues;
 }
 
 function newEvidenceScratch(C: number): EvidenceScratch {
   const f = (): Float64Array => new Float64Array(C);
-  return { level: f(), shift: f(), res: f(), sp: f(), ch: f(), st: f(), done: f(), d2: f(), logD2: f(), rare: f(), rareMean: f(), cycRes: f(), cyc: f(), cycHold: f(), cycU: f(), judged: emptyEvidence(), taught: emptyEvidence() };
+  return { level: f(), shift: f(), res: f(), sp: f(), ch: f(), st: f(), done: f(), d2: f(), logD2: f(), rare: f(), rareMean: f(), cycRes: f(), cyc: f(), cycHold: f(), cycU: f(), gapBusy: f(), judged: emptyEvidence(), taught: emptyEvidence() };
 }
 
 export class StreamScorer {
@@ -678,6 +681,23 @@ export class StreamScorer {
       s.above = 0;
       s.below = 0;
     }
+    // A silence not alarmed while it lasted (a gap: replay and evaluation, which judge nothing between readings; a
+    // daemon that had not judged it yet) is judged at the reading that ends it as it would have been while it
+    // lasted (silenceOf): on its own, not fused with what this reading's value says, so the same silence is never
+    // less rare for being judged at its end, and a longer one never less rare than a shorter one. Censored from
+    // the run lengths when rare (at the hold level), as a rare run is; else taught as a run that ended.
+    let gap: SilenceVerdict | null = null;
+    const missed = r.item.kind === 'reading' ? (r.item.missed ?? 0) : 0;
+    // (Not while another episode is open: the silence is that episode's, as judgeSilence leaves it, and its
+    // `stuck` speaks in that episode as before.)
+    if (silenced === null && s.episode === null && missed > 0 && e.stuck !== null && !learning) {
+      const busy = this.scratch.get(C)?.gapBusy;
+      gap = this.silenceOf(s, missed, (c) => busy !== undefined && busy[c] === 1);
+      if (gap !== null) {
+        e.stuck = null;
+        if (gap.deviation >= this.holdSurprise) taught.stuck = null;
+      }
+    }
     // A model that took the stream over learns its errors first, as a new stream learns everything: for
     // learnReadings readings its errors are taught to their histories (both) and judged by nothing. Its first
     // errors from a zero state, and their spread, are not what its validation priors (32 readings' weight) saw.
@@ -719,6 +739,18 @@ export class StreamScorer {
     if (!learning) for (let c = 0; c < C; c++) if (reference.each[STUCK * C + c] >= this.holdSurprise) s.runRare[c] = 1;
     const events: AnomalyEvent[] = [];
     if (silenced !== null) events.push(this.endSilence(silenced, r, adaptive.surprise));
+    // A rare silence judged at its end opens a missing-data episode for the silence, from its first missed step to
+    // this reading (its length the silence's, not 0 s), which this reading belongs to (an evaluation's `missing`
+    // label is this reading): it goes on as any episode (this reading's value judged in it, resolved once
+    // closeAfter readings are below), its end this reading unless a later one holds it.
+    // Its readings are counted from this one on (lifecycle: the silence's steps are none, and count towards no
+    // new normal); its open tells the steps the silence missed.
+    if (gap !== null && gap.deviation >= this.thresholdSurprise && r.item.kind === 'reading') {
+      const opened = this.openSilence(s, gap, r.item.missedFrom ?? r.item.ts, r.item.ts, missed, null);
+      events.push(this.event('open', r, opened, gap.deviation));
+      opened.readings = 0;
+      opened.reportedAt = 1;
+    }
     // The episode this reading belongs to (the one open before it, if this reading resolves it).
     const before = s.episode;
     s.holding = false;
@@ -840,13 +872,20 @@ export class StreamScorer {
     }
     s.seen++;
     // A reading the stream is still learning from is not judged: it reports surprise 0 (score 0).
-    const row = learning ? 0 : s.episode !== null && before === s.episode ? this.rowInEpisode(s.episode, adaptive) : adaptive.rowSurprise;
+    let row = learning ? 0 : s.episode !== null && before === s.episode ? this.rowInEpisode(s.episode, adaptive) : adaptive.rowSurprise;
+    // The reading that ends a silence judged on its own (gap) shows that judgement where it is the larger, on the
+    // row and as the deviation: the silence is this reading's news, as when its `stuck` was fused in.
+    let deviation = reference.surprise;
+    if (gap !== null) {
+      row = Math.max(row, gap.deviation);
+      deviation = Math.max(deviation, gap.deviation);
+    }
     // The row peak is on the row score's scale (an episode that opens starts from its opening row).
     if (s.episode !== null) s.episode.rowPeak = before === s.episode ? Math.max(s.episode.rowPeak, row) : row;
     const scored: ScoredStep = {
       surprise: row,
       score: 1 - Math.pow(10, -row),
-      deviation: reference.surprise,
+      deviation,
       evidence: adaptive.evidence,
       deviationEvidence: reference.evidence,
       channelDeviation: reference.channels,
@@ -878,8 +917,9 @@ export class StreamScorer {
     const C = s.C;
     const o = this.opts;
     const filled = r.item.kind === 'reading' ? r.item.filled : 0;
-    // Filled steps held the previous value: repeats of it, unless the caller did not hear them (StepItem.unheard).
-    const repeats = r.item.kind === 'reading' && r.item.unheard !== true ? r.item.filled : 0;
+    // Filled steps held the previous value: repeats of it, unless the caller did not hear them (StepItem.unheard),
+    // or the channel's run began busy (below).
+    const heard = r.item.kind === 'reading' && r.item.unheard !== true ? r.item.filled : 0;
     let scratch = this.scratch.get(C);
     if (scratch === undefined) this.scratch.set(C, (scratch = newEvidenceScratch(C)));
     const { level, shift, res, sp, ch, st, done, d2, logD2 } = scratch;
@@ -979,6 +1019,13 @@ export class StreamScorer {
         // A first change of a channel that never moved is as strange as a change can be (scored as the largest
         // surprise; a non-finite value is never taught to a history, so it cannot blind the kind later).
         ch[c] = moved ? d2[c] / (long + floor) : d2[c] > 0 ? Number.POSITIVE_INFINITY : 0;
+        // A step with no reading is a repeat of the value for a stream that keeps quiet while its value holds (a
+        // report-on-change sensor: its filled steps are its value, unchanged), not for one whose run began while it
+        // changed at nearly every reading (runs.ts busyRun): that stream did not repeat its value, it sent nothing,
+        // and each filled step judged as a repeat of a noisy state would be another unlikely event (a 25 s pause of
+        // a 1 Hz hub opened `missing data` at surprise 14.6 where its next reading equalled the last by chance:
+        // tryout 15, finding 4). Its silence is judged as a silence once it is a gap (silenceOf), not as a run.
+        const repeats = heard > 0 && busyRun(s.runModel, c * RUN_STATE) ? 0 : heard;
         if (r.item.values[c] === s.last[c]) {
           // Filled steps held the previous value: a run that goes on counts them. A run longer than any
           // taught so far is taught as it goes (censored: it is at least this long), each time it grows by a
@@ -1037,12 +1084,14 @@ export class StreamScorer {
     } else {
       s.run.fill(1);
       s.runRare.fill(0);
-      for (let c = 0; c < C; c++) restartRun(s.runModel, c * RUN_STATE);
-      // The first reading after a gap (not the stream's first): the silence is judged as what a silence of up to
-      // resetAfter steps already is (filled steps count in a run), a run of that many readings without news,
-      // against the stream's own runs, and taught as a run that ended: a noisy stream that goes silent for 200
-      // readings is as strange as one that repeats a value 200 times, a report-on-change sensor's long quiet is
-      // not, and a stream whose silences recur learns them. Counted in the stream's own intervals.
+      for (let c = 0; c < C; c++) {
+        scratch.gapBusy[c] = busyRun(s.runModel, c * RUN_STATE) ? 1 : 0;
+        restartRun(s.runModel, c * RUN_STATE);
+      }
+      // The first reading after a gap (not the stream's first): the silence, ln(1 + the steps it missed), a stretch
+      // without news, against the stream's own runs (judged on its own in score: silenceOf), and taught as a run
+      // that ended unless rare: a report-on-change sensor's long quiet is not rare, and a stream whose silences
+      // recur learns them. Counted in the stream's own intervals.
       const missed = r.item.kind === 'reading' && s.last !== null ? (r.item.missed ?? 0) : 0;
       if (missed > 0) {
         st.fill(Math.log1p(missed));
@@ -1491,7 +1540,8 @@ export class StreamScorer {
   /**
    * Judges a stream's silence while it lasts (the daemon, every housekeeping tick: Detector.judgeSilence), with
    * the evidence its next reading would carry were it to come now: `stuck` = ln(1 + missed) in every channel,
-   * against the channel's reference history of run lengths (the fitted tail, as episodes are decided), fused as
+   * against the channel's reference history of run lengths (silenceOf: the fitted tail, as episodes are decided;
+   * a busy channel's on its exponential; the same judgement its next reading makes of it), fused as
    * fuse fuses: the largest surprise less log10 of how many (channel) histories spoke. Only `stuck` speaks of a
    * silence (the other kinds judge a reading's value, and there is none), so the Bonferroni share is that of the
    * channels, not of every kind that speaks at the returning reading. Once that deviation reaches the threshold,
@@ -1521,48 +1571,13 @@ export class StreamScorer {
     if (this.opts.evidence !== undefined && !this.opts.evidence.includes('stuck')) return { deviation: Number.NaN, events: [] };
     const ep = s.episode;
     if (ep !== null && ep.silence === undefined) return { deviation: Number.NaN, events: [] };
-    const row = s.reference[STUCK];
-    const e = Math.log1p(p.missed);
-    const channels = zeros(s.C);
-    let n = 0;
-    let max = 0;
-    if (row !== null) {
-      for (let c = 0; c < s.C; c++) {
-        if (!row[c].ready) continue;
-        const sur = row[c].surprise(e);
-        channels[c] = sur;
-        n++;
-        if (sur > max) max = sur;
-      }
-    }
-    if (n === 0) return { deviation: Number.NaN, events: [] };
-    const penalty = Math.log10(n);
-    const deviation = Math.max(0, Math.min(MAX_SURPRISE, max - penalty));
-    const evidence = { ...nanEvidence(), stuck: max };
+    const silence = this.silenceOf(s, p.missed, (c) => busyRun(s.runModel, c * RUN_STATE));
+    if (silence === null) return { deviation: Number.NaN, events: [] };
+    const { deviation, evidence, channels } = silence;
     const source = { stream, channels: p.channels, modelId: s.modelId ?? null };
     if (ep === null) {
       if (deviation < this.thresholdSurprise) return { deviation, events: [] };
-      const owners = channels.map((v) => v - penalty >= this.thresholdSurprise);
-      if (!owners.some(Boolean)) owners.fill(true);
-      const opened: Episode = {
-        id: this.deps.newId(),
-        startTs: p.startTs,
-        lastAboveTs: p.ts,
-        readings: p.missed,
-        peak: deviation,
-        peakEvidence: evidence,
-        peakChannels: channels,
-        lastReported: deviation,
-        reportedAt: p.missed,
-        owners,
-        rowPeak: 0,
-        stuckAt: 0,
-        silent: false,
-        silence: { since: p.since },
-      };
-      s.episode = opened;
-      s.above = 0;
-      s.below = 0;
+      const opened = this.openSilence(s, silence, p.startTs, p.ts, p.missed, p.since);
       return { deviation, events: [this.event('open', source, opened, deviation)] };
     }
     ep.readings = Math.max(ep.readings, p.missed);
@@ -1578,6 +1593,69 @@ export class StreamScorer {
       return { deviation, events: [this.event('update', source, ep, deviation)] };
     }
     return { deviation, events: [] };
+  }
+
+  /**
+   * How rare a silence of `missed` steps (>= 1) is for stream `s`, one judgement for it wherever it is judged (while
+   * it lasts: judgeSilence; at the reading that ends it: score), so a longer silence is never judged less rare than
+   * a shorter one: `stuck` = ln(1 + missed) in each channel against its reference history of run lengths and
+   * silences (the fitted tail), the largest less log10 of how many channels spoke (`deviation`, surprise). A channel
+   * whose last run began busy (`busy`: runs.ts busyRun; its runs are geometric there, lengths 1, 2, 3 readings) is
+   * judged on its tail's exponential (TailCalibrator.lightSurprise): the moments of those few discrete lengths fit
+   * a heavy shape that is not in them, and with it a noisy 1 Hz sensor quantised to 0.01 that went dead was judged
+   * below 4.6 for 40 minutes (tryout 15, finding 3); the exponential in ln(1 + missed) is still a power law of the
+   * length, far heavier than a geometric, so a silence is not judged as that many repeats of a noisy value would
+   * be. Null when no channel's history is ready (nothing judged).
+   */
+  private silenceOf(s: StreamScore, missed: number, busy: (c: number) => boolean): SilenceVerdict | null {
+    const row = s.reference[STUCK];
+    if (row === null) return null;
+    const e = Math.log1p(missed);
+    const channels = zeros(s.C);
+    let n = 0;
+    let max = 0;
+    for (let c = 0; c < s.C; c++) {
+      if (!row[c].ready) continue;
+      const sur = busy(c) ? row[c].lightSurprise(e) : row[c].surprise(e);
+      channels[c] = sur;
+      n++;
+      if (sur > max) max = sur;
+    }
+    if (n === 0) return null;
+    const penalty = Math.log10(n);
+    return { deviation: Math.max(0, Math.min(MAX_SURPRISE, max - penalty)), penalty, evidence: { ...nanEvidence(), stuck: max }, channels };
+  }
+
+  /**
+   * Opens a missing-data episode for `silence` (silenceOf) on stream `s`: start `startTs` (the first step that did
+   * not come), end `ts`, length `missed` readings; `since`: when the silence began on the caller's clock, for one
+   * judged while it lasts (resolved at the stream's next step), or null for one judged at the reading that ended it
+   * (an episode as any other from that reading on).
+   */
+  private openSilence(s: StreamScore, silence: SilenceVerdict, startTs: number, ts: number, missed: number, since: number | null): Episode {
+    const { deviation, penalty, evidence, channels } = silence;
+    const owners = channels.map((v) => v - penalty >= this.thresholdSurprise);
+    if (!owners.some(Boolean)) owners.fill(true);
+    const opened: Episode = {
+      id: this.deps.newId(),
+      startTs,
+      lastAboveTs: ts,
+      readings: missed,
+      peak: deviation,
+      peakEvidence: evidence,
+      peakChannels: channels,
+      lastReported: deviation,
+      reportedAt: missed,
+      owners,
+      rowPeak: 0,
+      stuckAt: 0,
+      silent: false,
+      ...(since === null ? {} : { silence: { since } }),
+    };
+    s.episode = opened;
+    s.above = 0;
+    s.below = 0;
+    return opened;
   }
 
   /** When the stream's open silence episode (judgeSilence) began on the caller's clock, or null when none is open. */
@@ -1856,6 +1934,14 @@ export interface OpenEpisodeProgress {
   readonly id: string;
   readonly lastAboveTs: number;
   readonly readings: number;
+}
+
+/** A silence's judgement (StreamScorer.silenceOf): its deviation (surprise), the channels' penalty, evidence and per-channel surprises. */
+interface SilenceVerdict {
+  readonly deviation: number;
+  readonly penalty: number;
+  readonly evidence: Record<Evidence, number>;
+  readonly channels: number[];
 }
 
 /** What StreamScorer.judgeSilence found: the silence's deviation (surprise; NaN when not judged) and the events it caused (open or update). */

@@ -37,6 +37,8 @@ export interface StepItem<O> {
   readonly filled: number;
   /** The first reading after a gap: the steps the silence missed (Placement.missed); absent otherwise. */
   readonly missed?: number;
+  /** With `missed`: when the first missed step was due (the previous reading's time + the interval), epoch ms. */
+  readonly missedFrom?: number;
   /** Whatever the caller attached (the message the reading came from); handed back with the result. */
   readonly origin: O;
   /**

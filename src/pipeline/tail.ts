@@ -159,6 +159,10 @@ export class TailCalibrator {
   /** What the predictive tail adds to the fitted shape: 1 / the excesses the history holds. */
   private fitXiUncertainty = 0;
   private fitSigma = Number.NaN;
+  /** The mean excess over the threshold of the fit (its exponential's scale: lightSurprise). */
+  private fitMeanExcess = Number.NaN;
+  /** While lightSurprise asks: the tail above the threshold is the exponential of the fit's mean excess. */
+  private light = false;
   /**
    * The last mass-above walk's end (massAbove): the bin `sumK` (-1: none) and sumS, the bins' weights from the
    * top down to sumK summed in that order (from +0). A commit at or above sumK, or a rescale, drops it; one below
@@ -235,6 +239,22 @@ export class TailCalibrator {
     this.surpriseAt(ARG, 0, ARG, 1, OUT, predictive !== undefined);
     if (predictive !== undefined) predictive.surprise = OUT.predictive;
     return OUT.fitted;
+  }
+
+  /**
+   * The fitted `surprise` of `e` with the tail above the threshold taken as an exponential (GPD shape 0) of the
+   * excesses' mean, whatever shape their moments fit: for a history of a few discrete values whose spread the
+   * moments read as a heavy tail that is not there (the run lengths 1, 2, 3, 4 of a busy state, which fall
+   * geometrically: src/pipeline/runs.ts; StreamScorer's silence). Below the threshold, and where the history has
+   * seen values this large, the same as `surprise`.
+   */
+  lightSurprise(e: number): number {
+    this.light = true;
+    try {
+      return this.surprise(e);
+    } finally {
+      this.light = false;
+    }
   }
 
   /**
@@ -347,6 +367,7 @@ export class TailCalibrator {
    */
   private gpdTail(e: number, u: number, tb: number, predictive: boolean): number {
     if (Number.isNaN(this.fitSigma)) this.fitGpd(u, tb);
+    if (this.light) return this.fitQu * Math.exp(-(e - u) / Math.max(this.fitMeanExcess, MIN_SCALE * u));
     const xi = predictive ? this.fitXi + this.fitXiUncertainty : this.fitXi;
     const x = (e - u) / this.fitSigma;
     return this.fitQu * (xi < 1e-6 ? Math.exp(-x) : Math.pow(1 + xi * x, -1 / xi));
@@ -390,6 +411,7 @@ export class TailCalibrator {
     // rarer than a long one would; with many excesses nothing changes.
     const excesses = (mass / this.total) * Math.min(this.count, this.opts.horizon) + TAIL_PRIOR_MASS;
     this.fitXi = xi;
+    this.fitMeanExcess = m;
     this.fitXiUncertainty = 1 / excesses;
     this.fitSigma = Math.max(m * (1 - xi), MIN_SCALE * u);
     this.fitQu = Math.min(1, qu);

@@ -2,7 +2,8 @@
  * What a silence is told, through the detector the daemon runs (the shipped configuration and the shipped GRU
  * model, on this thread) and the SignalBook that explains its episodes. A noisy stream that says nothing for
  * longer than `window.resetAfter` of its intervals opens an episode at its first reading after the silence
- * (`stuck` judges the silence, docs/SCORING.md); that episode is told `missing_data` from the readings' times.
+ * (`stuck` judges the silence on its own, docs/SCORING.md), for the silence, ending at that reading; that
+ * episode is told `missing_data` from the readings' times.
  */
 import { describe, expect, it } from 'vitest';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
@@ -27,7 +28,11 @@ describe.skipIf(!builtAndModelsPresent())('a silence of a noisy stream, with the
     const out: Explained[] = [];
     await feedExplained(det, book, 'cpu', 'sensors/cpu', readings, out);
     const opens = out.filter((x) => x.ev.kind === 'open');
-    expect(opens.map((x) => x.ev.startTs)).toEqual([readings[NORMAL].ts]);
+    // From its first missed reading to the reading that ended it (tryout 15, finding 9: `LASTED 0s` beside `no
+    // reading for 26 s`), resolved once closeAfter readings are below, its end that reading.
+    expect(opens.map((x) => [x.ev.startTs, x.ev.endTs])).toEqual([[readings[NORMAL - 1].ts + MIN, readings[NORMAL].ts]]);
     expect(opens[0].e!.kind).toBe('missing_data');
+    expect(opens[0].e!.sentence).toMatch(/^cpu no reading for 5 h /);
+    expect(out.filter((x) => x.ev.kind === 'resolve').map((x) => [x.ev.anomalyId, x.ev.endTs])).toEqual([[opens[0].ev.anomalyId, readings[NORMAL].ts]]);
   }, 120_000);
 });

@@ -53,7 +53,13 @@ describe('StreamScorer: stuck', () => {
       const out = await detect(rows, { knownNormal: 500, intervalMs, step });
       const opens = out.flatMap((o, i) => (o.events.some((e) => e.kind === 'open') ? [i] : []));
       expect(opens).toEqual([2000]);
-      expect(out[2000].deviationEvidence.stuck).toBeGreaterThanOrEqual(THRESHOLD);
+      // The silence is judged on its own (as while it lasted: StreamScorer.judgeSilence), not as the reading's
+      // evidence: a missing-data episode from its first missed step to this reading that ends it.
+      const told = out[2000].events;
+      expect(told.map((e) => e.kind)).toEqual(['open']);
+      expect(told[0]?.evidence?.stuck ?? Number.NaN).toBeGreaterThanOrEqual(THRESHOLD);
+      expect(told[0].windows).toBe(150);
+      expect(told[0].endTs - told[0].startTs).toBe(150 * intervalMs);
       // The episode is about the silence alone: it resolves once closeAfter readings have come.
       expect(out.slice(2100).every((o) => o.reading.status === 'ok')).toBe(true);
     }

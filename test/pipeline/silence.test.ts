@@ -14,6 +14,7 @@ import { SignalBook } from '../../src/daemon/signals.js';
 import { Detector, detectorOptions } from '../../src/pipeline/detector.js';
 import { parseOptionsOf } from '../../src/pipeline/ingest-options.js';
 import { MessageParser } from '../../src/pipeline/parse.js';
+import type { AnomalyEvent } from '../../src/contract/types.js';
 import { ROOT } from '../helpers/daemon.js';
 import { feedExplained, type Explained } from '../helpers/explained.js';
 
@@ -176,8 +177,11 @@ describe('a gap that is the caller\'s (Detector.excuseGap)', () => {
     const excused = await judged(T0 + 800 * SEC);
     // Deaf only until the 720th: the readings up to the 750th came after, the gap is the stream's (taught).
     const expired = await judged(T0 + 720 * SEC);
-    expect(excused.deviation).toBeGreaterThan(taught.deviation);
-    expect(expired.deviation).toBe(taught.deviation);
+    // The stream's own gap of 111 steps is judged at its return (a missing-data episode opened there and resolved
+    // after, so censored from its runs, not taught); the excused one is not judged at all.
+    expect(excused.deviation).toBeGreaterThanOrEqual(taught.deviation);
+    expect(expired).toEqual(taught);
+    expect(taught.events).toBe(2);
     expect(excused.events).toBe(0);
   });
 
@@ -198,5 +202,122 @@ describe('a gap that is the caller\'s (Detector.excuseGap)', () => {
       await feedExplained(det, book, 'rh', 'sensors/rh', next, after);
       expect(after.filter((x) => x.ev.kind === 'open').map((x) => `${gap} s: ${x.e?.sentence ?? '(no sentence)'}`)).toEqual([]);
     }
+  }, 60_000);
+});
+
+describe('a noisy quantised sensor\'s silence (tryout 15, findings 3 and 4)', () => {
+  /** A zigbee2mqtt room sensor read at 1 Hz: 21.2 °C, a slow swing of 0.2, ± 0.05 noise, sent to 0.01 (a value repeats now and then). */
+  function z2m(seed: number): () => number {
+    let s = seed;
+    let k = 0;
+    const rnd = (): number => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return s / 4294967296;
+    };
+    return () => Math.round((21.2 + 0.2 * Math.sin(++k / 70) + (rnd() - 0.5) * 0.1) * 100) / 100;
+  }
+
+  /** The detector after `H` readings of the sensor from T0, its last reading, and the value source. */
+  async function history(H: number): Promise<{ det: Detector; book: SignalBook; last: { ts: number; value: number }; threshold: number; resetAfter: number }> {
+    const { det, book, threshold, resetAfter } = shipped();
+    const value = z2m(3);
+    const readings = Array.from({ length: H }, (_, i) => ({ ts: T0 + i * SEC, value: value() }));
+    const out: Explained[] = [];
+    await feedExplained(det, book, 'living', 'sensors/living', readings, out);
+    expect(out).toEqual([]);
+    return { det, book, last: readings[H - 1], threshold, resetAfter };
+  }
+
+  /** The silence judged every 2 s for `seconds` from `arrived` (the wall time its last reading arrived): the curve and the events. */
+  function judgeFor(det: Detector, last: number, arrived: number, seconds: number): { curve: { missed: number; deviation: number }[]; events: AnomalyEvent[] } {
+    const curve: { missed: number; deviation: number }[] = [];
+    const events: AnomalyEvent[] = [];
+    for (let el = 2 * SEC; el <= seconds * SEC; el += 2 * SEC) {
+      const j = det.judgeSilence('living', arrived, last + el);
+      if (Number.isFinite(j.deviation)) curve.push({ missed: j.missed, deviation: j.deviation });
+      events.push(...j.events);
+    }
+    return { curve, events };
+  }
+
+  it('a dead one is alerted while silent within a few minutes, also after a restart, its surprise growing with its length', async () => {
+    const { det, last, threshold } = await history(1000);
+    const snap = JSON.parse(JSON.stringify(det.snapshot('living'))) as unknown;
+    const { curve, events } = judgeFor(det, last.ts, last.ts, 10 * 60);
+    for (let i = 1; i < curve.length; i++) expect(curve[i].deviation).toBeGreaterThanOrEqual(curve[i - 1].deviation);
+    const opens = events.filter((e) => e.kind === 'open');
+    expect(opens).toHaveLength(1);
+    // Within a few minutes (the docs' curve: 5.0 at ~2 min); on main, still below 4.6 after 40 min.
+    const at = curve.find((j) => j.deviation >= threshold)!;
+    expect(at.missed).toBeLessThanOrEqual(240);
+    if (process.env.SILENCE_CURVE) console.log('z2m', JSON.stringify(curve.filter((_, i) => i % 15 === 0 || curve[i].missed === at.missed).map((j) => [j.missed, Math.round(j.deviation * 100) / 100])));
+    // A restart 1 min before the silence (finding 3's daemon): the state restored, the silence judged the same.
+    const { det: again } = shipped();
+    expect(again.restore('living', snap)).toEqual([]);
+    const restarted = judgeFor(again, last.ts, last.ts, 10 * 60);
+    expect(restarted.curve).toEqual(curve);
+    expect(restarted.events.map((e) => [e.kind, e.windows])).toEqual(events.map((e) => [e.kind, e.windows]));
+  }, 60_000);
+
+  it('a pause of up to resetAfter readings opens nothing at its return, whether or not the returning value equals the last', async () => {
+    const { det, book, last, resetAfter } = await history(1000);
+    const snap = JSON.parse(JSON.stringify(det.snapshot('living'))) as unknown;
+    for (const pause of [10, 25, resetAfter]) {
+      for (const equal of [true, false]) {
+        const { det: d } = shipped();
+        d.restore('living', snap);
+        const back = last.ts + (pause + 1) * SEC;
+        // The sensor's own values after the pause (its slow swing went on), the first one equal to the last by chance or not.
+        const value = z2m(3);
+        for (let k = 0; k < 1000 + pause; k++) value();
+        const own = value();
+        const next = [{ ts: back, value: equal ? last.value : own }, ...Array.from({ length: 20 }, (_, i) => ({ ts: back + (i + 1) * SEC, value: value() }))];
+        const out: Explained[] = [];
+        await feedExplained(d, book, 'living', 'sensors/living', next, out, false, 1000);
+        expect(out.map((x) => `${pause} s, equal ${equal}: ${x.ev.kind} ${x.e?.sentence ?? ''}`)).toEqual([]);
+      }
+    }
+  }, 60_000);
+
+  it('a silence judged at its return is judged as it would have been while it lasted, and told for its length', async () => {
+    const { det, last, threshold, resetAfter } = await history(1000);
+    const live = judgeFor(det, last.ts, last.ts, 1200).curve;
+    let before = 0;
+    for (const missed of [resetAfter, resetAfter + 1, 101, 151, 301, 1001]) {
+      // The same history again (deterministic), its book too (an explanation reads the readings around the silence).
+      const { det: d, book } = await history(1000);
+      const back = last.ts + (missed + 1) * SEC;
+      const value = z2m(3);
+      for (let k = 0; k < 1000 + missed; k++) value();
+      const own = value();
+      const out: Explained[] = [];
+      const after = [{ ts: back, value: own }, ...Array.from({ length: 20 }, (_, i) => ({ ts: back + (i + 1) * SEC, value: value() }))];
+      await feedExplained(d, book, 'living', 'sensors/living', after, out, false, 1000);
+      const judged = live.find((j) => j.missed === missed);
+      const opened = out.find((x) => x.ev.kind === 'open');
+      if (judged === undefined) {
+        // Not a gap: nothing judged while silent, nothing opened at its return.
+        expect(missed).toBeLessThanOrEqual(resetAfter);
+        expect(out).toEqual([]);
+        continue;
+      }
+      const surprise = opened === undefined ? 0 : -Math.log10(1 - opened.ev.peakScore);
+      if (judged.deviation < threshold) expect(opened).toBeUndefined();
+      else {
+        expect(opened).toBeDefined();
+        expect(surprise).toBeCloseTo(judged.deviation, 6);
+        expect(surprise).toBeGreaterThanOrEqual(before);
+        before = surprise;
+        // From the first missed step to the returning reading: the silence, not 0 s (finding 9's `LASTED 0s`);
+        // opened at that reading, resolved once closeAfter readings are below, its end that reading.
+        expect(opened!.ev).toMatchObject({ startTs: last.ts + SEC, endTs: back, windows: missed });
+        expect(opened!.e?.kind).toBe('missing_data');
+        expect(out.map((x) => x.ev.kind)).toEqual(['open', 'resolve']);
+        expect(out[0].ev.endTs).toBe(back);
+        expect(out[1].ev).toMatchObject({ anomalyId: opened!.ev.anomalyId, startTs: last.ts + SEC, endTs: back, resolution: 'recovered' });
+        expect(out[1].e?.kind).toBe('missing_data');
+      }
+    }
+    expect(before).toBeGreaterThanOrEqual(threshold);
   }, 60_000);
 });
