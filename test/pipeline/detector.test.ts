@@ -284,7 +284,7 @@ describe('Detector', () => {
     }
     expect(bad.slice(0, 5)).toEqual([]);
     expect(insideEpisode).toBeGreaterThan(3);
-  }, 60_000);
+  }, 180_000);
 
   it('a bad message or a parser that throws is reported and the stream goes on', async () => {
     const model = randomModel('gru', 'm');
