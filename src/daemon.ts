@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readModelParams } from './model/onnx-params.js';
+import { loadSidecar } from './model/sidecar.js';
 import type { Seq2SeqParams } from './model/spec.js';
 import { hostname } from 'node:os';
 import { join, resolve, isAbsolute } from 'node:path';
@@ -131,6 +132,15 @@ export function resolveModelDir(dir: string): string {
 export function modelSidecarPath(config: Config): string {
   const name = config.model.name ?? config.model.cell;
   return join(resolveModelDir(config.model.dir), `${name}.json`);
+}
+
+/** The hop of the shared model the config names (its sidecar's), or undefined when it cannot be read (for check-config's and run's warnings). */
+export function sharedModelHop(config: Config): number | undefined {
+  try {
+    return loadSidecar(modelSidecarPath(config)).hop;
+  } catch {
+    return undefined;
+  }
 }
 
 export class Daemon {
