@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readModelParams } from './model/onnx-params.js';
+import { loadSidecar } from './model/sidecar.js';
 import type { Seq2SeqParams } from './model/spec.js';
 import { hostname } from 'node:os';
 import { join, resolve, isAbsolute } from 'node:path';
@@ -127,6 +128,10 @@ export interface DaemonCounters {
 
 const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOUSEKEEPING_MS = 2_000;
+/** The warn of a device clock ahead of arrival (once per device; bounded by clockSkewLog). */
+export const CLOCK_SKEW_MSG = 'device clock ahead of arrival: its readings are rejected (future_timestamp); fix its clock (or, for local times without an offset, set ingest.timezone)';
+/** Devices with a clock ahead warned of one line each per limits.logIntervalMs; more are summed up in one line. */
+export const CLOCK_SKEW_BURST = 10;
 /** How often (wall ms, at most) open episodes' progress is written to their records. */
 const TOUCH_MS = 10_000;
 
@@ -141,6 +146,15 @@ export function resolveModelDir(dir: string): string {
 export function modelSidecarPath(config: Config): string {
   const name = config.model.name ?? config.model.cell;
   return join(resolveModelDir(config.model.dir), `${name}.json`);
+}
+
+/** The hop of the shared model the config names (its sidecar's), or undefined when it cannot be read (for check-config's and run's warnings). */
+export function sharedModelHop(config: Config): number | undefined {
+  try {
+    return loadSidecar(modelSidecarPath(config)).hop;
+  } catch {
+    return undefined;
+  }
 }
 
 export class Daemon {
@@ -180,6 +194,12 @@ export class Daemon {
   private eviction: IdleEviction | null = null;
   /** Sensor status changes beyond a few a minute are summed up (made-up sensors must not flood the log). */
   private readonly statusLog: SummaryLog;
+  /**
+   * A device whose clock is ahead of arrival is warned of once (admission reports it once per device): the first
+   * CLOCK_SKEW_BURST devices of a limits.logIntervalMs one line each, any more summed up in one line per interval
+   * (junk on new topics is one device per topic; their readings are in the rejection summary as future_timestamp).
+   */
+  private readonly clockSkewLog: SummaryLog;
   /** Readings, expectation and surprise per stream (dashboard) and the explanations built from them. */
   private signals: SignalBook | null = null;
   private readonly startedMono = performance.now();
@@ -233,6 +253,7 @@ export class Daemon {
     this.backlogLow = 16 * opts.config.model.maxBatch;
     this.rejections = new RejectionCounter({ logIntervalMs: opts.config.limits.logIntervalMs });
     this.statusLog = new SummaryLog(this.log, 'info', 'sensor status', opts.config.limits.logIntervalMs, 10);
+    this.clockSkewLog = new SummaryLog(this.log, 'warn', CLOCK_SKEW_MSG, opts.config.limits.logIntervalMs, CLOCK_SKEW_BURST);
     this.faults = new FaultLatch(this.log, this.now, () => {
       this.mqtt?.publish(this.topics.status, 'fault', { qos: 1, retain: true }).catch(() => undefined);
     });
@@ -422,6 +443,7 @@ export class Daemon {
         databaseFileTask(() => store.checkFile(), this.faults),
         this.eviction.task(),
         { name: 'status log', run: () => this.statusLog.drain(this.now()) },
+        { name: 'clock skew log', run: () => this.clockSkewLog.drain(this.now()) },
       ],
       HOUSEKEEPING_MS,
       this.log,
@@ -528,7 +550,7 @@ export class Daemon {
     const { config } = this.opts;
     const parser = new MessageParser(
       parseOptionsOf(config, {
-        onClockSkew: (sensor, aheadMs) => this.log.warn({ sensor, aheadMs: Math.round(aheadMs) }, 'device clock ahead of arrival: its readings are rejected (future_timestamp); fix its clock (or, for local times without an offset, set ingest.timezone)'),
+        onClockSkew: (sensor, aheadMs) => this.clockSkewLog.note(this.now(), { sensor, aheadMs: Math.round(aheadMs) }),
         onUnsetClock: (sensor, time, first) => {
           this.counters.unsetClocks++;
           if (first) this.log.warn({ sensor, time }, 'device clock never set (a time before 2000, e.g. Tasmota without NTP): its readings are stamped on arrival (counters.unsetClocks); set its clock (NTP) for its own times');
@@ -1107,6 +1129,7 @@ export class Daemon {
       this.learner?.flush();
       this.outOfOrderRuns.endAll();
       this.flushRejections();
+      this.clockSkewLog.drain(this.now(), true);
       this.signals?.close();
     });
     await step('store flush', () => this.store?.flush());

@@ -4,6 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+// Before onnxruntime-node: turns its telemetry off (ORT_DISABLE_TELEMETRY) before the runtime initialises.
+import './onnxruntime-env.js';
 import * as ort from 'onnxruntime-node';
 import type {
   DecodeBatchInput,

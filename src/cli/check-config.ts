@@ -1,7 +1,8 @@
 /**
  * `anomalyd check-config [--config PATH]`: validates the configuration exactly as the daemon would
  * load it (file, environment) and prints the effective config with secrets masked.
- * Warnings (an insecure setting waived, topics two mapping rules both take: src/config/overlaps.ts) go to
+ * Warnings (an insecure setting waived, topics two mapping rules both take: src/config/overlaps.ts, a
+ * learning.minReadings too small for the gate: src/learn/learner.ts learningWarnings) go to
  * stderr as `warning: <setting>: …` lines and leave the exit status alone.
  * Exit 0 when valid, 2 when not (or on a usage error).
  */
@@ -10,6 +11,8 @@ import { loadConfig } from '../config/load.js';
 import { maskSecrets } from '../config/mask.js';
 import { overlappingTopics } from '../config/overlaps.js';
 import { waivedExposure } from '../config/schema.js';
+import { learningWarnings } from '../learn/learner.js';
+import { sharedModelHop } from '../daemon.js';
 
 export interface CheckConfigIo {
   readonly stdout: (s: string) => void;
@@ -27,7 +30,8 @@ Validates the configuration the daemon would use and prints it, secrets masked.
 Environment overrides (ANOMALYD__SECTION__KEY and the short aliases) are applied as by the daemon.
 Warnings go to stderr as "warning: <setting>: ..." lines: an insecure setting waived (insecure: true), and
 topics two mapping rules both take (presets, ingest.rules, the default rule), saying which rule reads them
-(the first in match order).
+(the first in match order), and a learning.minReadings too small for a sensor's first own model ever to pass
+the gate (with the number it needs, from window.hop; 'run' logs it at start too).
 Exit status: 0 valid (warnings or not), 2 invalid or bad usage. See docs/CONFIG.md.
 `;
 
@@ -71,6 +75,7 @@ export function checkConfigCommand(argv: string[], io: CheckConfigIo): number {
   }
   for (const [setting, problem] of waivedExposure(result.config)) io.stderr(`warning: INSECURE (insecure: true): ${setting} ${problem}\n`);
   for (const [setting, overlap] of overlappingTopics(result.config.ingest)) io.stderr(`warning: ${setting}: ${overlap}\n`);
+  for (const [setting, why] of learningWarnings(result.config, sharedModelHop(result.config))) io.stderr(`warning: ${setting}: ${why}\n`);
   const source = result.file ?? 'built-in defaults';
   io.stdout(`# anomalyd effective configuration: ${source} + environment; secrets masked\n${stringify(maskSecrets(result.config))}`);
   return 0;

@@ -252,7 +252,7 @@ export const schema = section('anomalyd configuration', {
       default: 60000,
       min: 1000,
       max: DAY_MS,
-      doc: 'Rejected input, evictions, status changes beyond a few and the embedded broker’s refused logins and publishes are logged as one summary line per this interval, whatever the rate.',
+      doc: 'Rejected input, evictions, status changes beyond a few, devices with a clock ahead of arrival beyond ten and the embedded broker’s refused logins and publishes are logged as one summary line per this interval, whatever the rate.',
     }),
   }),
   window: section('Each stream in its own time: the window the autoencoder reconstructs, and how readings fall on the stream’s interval. Every length is counted in readings.', {
@@ -385,7 +385,7 @@ export const schema = section('anomalyd configuration', {
       default: true,
       doc: 'Store each new sensor’s readings and, once there are learning.minReadings, train a model for it (or its group) in a worker thread, then swap it in if it is measurably better than the model in use on the newest 20 % of those readings, kept apart from its training (docs/MODEL.md, “The gate”); a rejected model is logged and listed by anomalyd models, and the sensor tries again after learning.minReadings × 2^(tries − 1) more normal readings, stopping after 5 rejections until anomalyd models retrain.',
     }),
-    minReadings: int({ default: 3600, min: 256, max: 100_000_000, doc: 'Readings (per sensor, or in all of a group) needed before training its own model; anomalyd status and GET /api/sensors (ownModel) show how far each sensor is.' }),
+    minReadings: int({ default: 3600, min: 256, max: 100_000_000, doc: 'Readings (per sensor, or in all of a group) needed before training its own model; anomalyd status and GET /api/sensors (ownModel) show how far each sensor is. Below the fewest with which a first model can pass the gate against the shared model (400 for one sensor with the shipped hop of 16: 5 stretches of 16 in the newest 20 %; docs/MODEL.md, “The gate”) every first model is rejected: check-config and run warn, with the number for the configured hops.' }),
     maxReadings: int({ default: 50000, min: 256, max: 100_000_000, doc: 'Readings per sensor one training reads, at most (it learns from the oldest 80 % of them; the gate judges on the newest 20 %): the first training the oldest, up to the reading that made learning.minReadings; a retraining, or a new try after a rejection, the newest.' }),
     groups: strList({
       default: [],

@@ -64,6 +64,25 @@ export interface HttpViewDeps {
   readonly store: () => AnomalyReader;
 }
 
+/** The daemon's anomaly ids: node's randomUUID (src/daemon.ts), lowercase hex in groups of 8-4-4-4-12. */
+const UUID_TEMPLATE = 'xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx';
+
+/** Whether `id` is a UUID as randomUUID writes it, or the start of one (a prefix, as the CLI and the API take). */
+export function isUuidOrPrefix(id: string): boolean {
+  if (id.length === 0 || id.length > UUID_TEMPLATE.length) return false;
+  for (let i = 0; i < id.length; i++) {
+    const c = id[i];
+    if (UUID_TEMPLATE[i] === '-' ? c !== '-' : !/[0-9a-f]/.test(c)) return false;
+  }
+  return true;
+}
+
+/** How the API tells an id that cannot be one (a 400; docs/HTTP.md). */
+export const ANOMALY_ID_FORM = {
+  test: isUuidOrPrefix,
+  description: 'an anomaly id is a UUID in lowercase hex (8d83097d-5c1e-4f0a-9b1e-2f6c1d0e7a44) or its first 8 or more characters',
+} as const;
+
 export function daemonView(d: HttpViewDeps): DaemonView {
   const known = (): string[] => d.board.sensors().filter((sensor) => d.board.has(sensor));
   return {
@@ -145,6 +164,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
     anomalies: (q) => d.store().listAnomalies(q),
     anomaly: (id) => d.store().getAnomaly(id),
     anomalyIdsWithPrefix: (prefix, limit) => d.store().anomalyIdsWithPrefix(prefix, limit),
+    anomalyIdForm: ANOMALY_ID_FORM,
     // The API has one credential (http.token, or none on loopback), so the history can only say "http".
     markAnomaly: (id, mark, note) => d.store().markAnomaly(id, mark, note, 'http'),
   };

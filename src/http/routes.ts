@@ -173,7 +173,7 @@ function checkKnownDevice(device: string, view: DaemonView): void {
 
 function getAnomaly(req: ApiRequest, [id]: readonly string[], view: DaemonView): Reply {
   onlyParams(req.query, []);
-  checkAnomalyId(id);
+  checkAnomalyId(id, view);
   const anomaly = view.anomaly(resolveId(id, view));
   if (anomaly === null) throw new HttpError(404, `no such anomaly: ${preview(id)}`);
   return ok(anomaly);
@@ -199,7 +199,7 @@ function resolveId(id: string, view: DaemonView): string {
 
 function postMark(req: ApiRequest, [id, verb]: readonly string[], view: DaemonView): Reply {
   onlyParams(req.query, []);
-  checkAnomalyId(id);
+  checkAnomalyId(id, view);
   const command = MARK_VERBS.find((v) => v === verb);
   if (command === undefined) throw new HttpError(404, `no such action: ${preview(verb)}`);
   const note = parseNote(command, id, req.body);
@@ -265,9 +265,19 @@ function optionalStatus(query: URLSearchParams): AnomalyStatus | undefined {
 function optionalTime(query: URLSearchParams, key: string, view: DaemonView): number | undefined {
   const raw = single(query, key);
   if (raw === undefined) return undefined;
-  const ts = parseSince(raw, view.now());
+  const ts = parseSince(raw, view.now()) ?? parseSince(plusFromQuery(raw), view.now());
   if (ts === null) throw new HttpError(400, `${key} must be ${SINCE_FORMS}, got ${preview(raw)}`);
   return ts;
+}
+
+/**
+ * A query string decodes `+` to a space, so `since=2026-12-02T06:40:00+01` typed as is arrives as
+ * `2026-12-02T06:40:00 01`: a space right after the time followed by an offset's digits (hh, hh:mm, hhmm) can
+ * only be that `+`, so it is read as one. Anything else is returned unchanged.
+ */
+function plusFromQuery(raw: string): string {
+  const m = /^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$/i.exec(raw.trim());
+  return m === null ? raw : `${m[1]}+${m[2]}`;
 }
 
 /** `what`: the name's kind in the error (`sensor`, `device`). */
@@ -275,8 +285,11 @@ function checkSensor(sensor: string, what = 'sensor'): void {
   if (sensor.length === 0 || sensor.length > MAX_SENSOR_CHARS) throw new HttpError(400, `${what} name must be 1 to ${MAX_SENSOR_CHARS} characters`);
 }
 
-function checkAnomalyId(id: string): void {
+/** A 400 for an id that cannot be an anomaly id (nor a prefix of one): the routes' grammar, then the view's form. */
+function checkAnomalyId(id: string, view: DaemonView): void {
   if (!ANOMALY_ID.test(id)) throw new HttpError(400, `invalid anomaly id ${preview(id)}`);
+  const form = view.anomalyIdForm;
+  if (form !== undefined && !form.test(id)) throw new HttpError(400, `invalid anomaly id ${preview(id)}: ${form.description}`);
 }
 
 function ok(body: unknown): Reply {

@@ -143,6 +143,12 @@ export interface DaemonView {
    * take ids whole.
    */
   anomalyIdsWithPrefix?(prefix: string, limit: number): readonly string[];
+  /**
+   * Whether `id` can be one of this daemon's anomaly ids or a prefix of one, and how such an id looks (for the
+   * 400 of one that cannot: docs/HTTP.md "impossible anomaly id"); absent: any id of the routes' grammar (the
+   * MQTT command's) may be one, and an unknown one is a 404.
+   */
+  readonly anomalyIdForm?: { readonly test: (id: string) => boolean; readonly description: string };
   /** False when there is no such anomaly. */
   markAnomaly(id: string, mark: AnomalyMark | null, note: string | null): boolean;
 }

@@ -243,6 +243,32 @@ export function signTestP(k: number, n: number): number {
 }
 
 /**
+ * The fewest stretches with which the sign test can reach GATE_ALPHA: every one of them better (5 at 5 %:
+ * p = 1/32; 4 of 4 give 1/16).
+ */
+export function fewestPassingStretches(): number {
+  let n = 1;
+  while (signTestP(n, n) > GATE_ALPHA) n++;
+  return n;
+}
+
+/**
+ * The fewest readings of one sensor with which its first own model can pass the gate at all: its newest
+ * HOLDOUT_FRACTION (splitHeldOut's floor) must hold fewestPassingStretches() stretches of `hop` readings, the
+ * shortest stretchLength cuts (400 for the shipped hop of 16: 80 held out, 5 stretches). With fewer, every first
+ * model is trained and then rejected as "lower on too few stretches", however good it is (tryout 16, finding 8).
+ * A group's readings are counted over its sensors, so it needs at least as many.
+ * @param hop readings between decodes of the models compared (window.hop; the larger of the two models' hops)
+ * @returns readings (≥ 1)
+ */
+export function fewestReadingsToPass(hop: number): number {
+  const heldWanted = fewestPassingStretches() * hop;
+  let readings = Math.max(1, Math.ceil(heldWanted / HOLDOUT_FRACTION) - 1);
+  while (Math.floor(readings * HOLDOUT_FRACTION) < heldWanted) readings++;
+  return readings;
+}
+
+/**
  * Whether a candidate's held-out loss over the current model's (`ratio`, candidate / current) is a tie as the
  * operator reads it: it rounds to 1.00 at the 3 significant digits every gate message writes it with. The gate's
  * reason (gate) and the short text of status, the API and the dashboard (learner.ts rejectedText) both say

@@ -11,7 +11,7 @@ import type { LoadedModel, ModelLoader } from '../contract/ports.js';
 import type { ModelRegistry } from './registry.js';
 import type { OwnModelProgress } from '../contract/own-model.js';
 import type { Config } from '../config/schema.js';
-import { gate, isTie, splitHeldOut, type GateDecision, type HeldOutSeries } from './gate.js';
+import { GATE_ALPHA, HOLDOUT_FRACTION, fewestPassingStretches, fewestReadingsToPass, gate, isTie, splitHeldOut, type GateDecision, type HeldOutSeries } from './gate.js';
 
 export interface LearningOptions {
   readonly enabled: boolean;
@@ -23,6 +23,33 @@ export interface LearningOptions {
   readonly cell: CellKind;
   readonly window: number;
   readonly hop: number;
+}
+
+/**
+ * Settings of `learning` that cannot work as meant, as [setting, why] pairs for `check-config` (a warning line
+ * each) and `run` (a warn at start): `learning.minReadings` below the fewest readings with which a sensor's first
+ * own model can pass the gate against the shared model (fewestReadingsToPass of the larger of window.hop and the
+ * shared model's hop, as the gate cuts its stretches): then every first training is wasted and its model
+ * rejected (tryout 16, finding 8). Nothing when learning is off, or without a shared model
+ * (learning.fallback: false), where a sensor's first model is taken as it is.
+ * @param sharedModelHop the shared model's hop (its sidecar's), or undefined when it could not be read (window.hop is used)
+ */
+export function learningWarnings(config: Config, sharedModelHop: number | undefined): Array<readonly [string, string]> {
+  if (!config.learning.enabled || !config.learning.fallback) return [];
+  const hop = Math.max(config.window.hop, sharedModelHop ?? config.window.hop);
+  const fewest = fewestReadingsToPass(hop);
+  if (config.learning.minReadings >= fewest) return [];
+  const held = Math.floor(config.learning.minReadings * HOLDOUT_FRACTION);
+  return [
+    [
+      'learning.minReadings',
+      `${config.learning.minReadings} is below ${fewest}, the fewest readings with which a sensor's first own model can pass the gate: ` +
+        `it is judged against the shared model on the newest ${HOLDOUT_FRACTION * 100} % (${held} readings here), cut into stretches of at least ${hop} readings ` +
+        `(the larger of window.hop and the shared model's hop), and the sign test needs ${fewestPassingStretches()} of them, all better, ` +
+        `to reach ${GATE_ALPHA * 100} % (docs/MODEL.md, "The gate"); so every first model would be trained and then rejected ` +
+        `("lower on too few stretches"). Set it to ${fewest} or more`,
+    ],
+  ];
 }
 
 /**

@@ -64,6 +64,20 @@ describe('check-config', () => {
     expect(cli.stderr).toBe(err);
   });
 
+  it('warns of a learning.minReadings with which no first own model can pass the gate, from the hops (tryout 16 #8)', () => {
+    const { code, out, err } = run(['--config', yamlFile('learning:\n  minReadings: 256\n')]);
+    expect(code).toBe(0);
+    expect(out).toContain('# anomalyd effective configuration');
+    expect(err).toMatch(/^warning: learning\.minReadings: 256 is below 400, the fewest readings with which a sensor's first own model can pass the gate: .*newest 20 % \(51 readings here\).*stretches of at least 16 readings.*Set it to 400 or more\n$/);
+    expect(run(['--config', yamlFile('learning:\n  minReadings: 400\n')]).err).toBe('');
+    // derived from the larger of window.hop and the shared model's hop (16), as the gate cuts its stretches
+    expect(run(['--config', yamlFile('learning:\n  minReadings: 700\nwindow:\n  hop: 32\n')]).err).toContain('700 is below 800,');
+    expect(run(['--config', yamlFile('learning:\n  minReadings: 256\nwindow:\n  hop: 8\n')]).err).toContain('256 is below 400,');
+    // learning off, or no shared model to beat (the first own model is taken): nothing to warn of
+    expect(run(['--config', yamlFile('learning:\n  enabled: false\n  minReadings: 256\n')]).err).toBe('');
+    expect(run(['--config', yamlFile('learning:\n  fallback: false\n  minReadings: 256\n')]).err).toBe('');
+  });
+
   it('--help prints usage and exits 0', () => {
     const { code, out } = run(['--help']);
     expect(code).toBe(0);

@@ -96,6 +96,10 @@ describe('systemd/anomalyd.service', () => {
     expect(one(service, 'StandardOutput')).toBe('journal');
   });
 
+  it("turns onnxruntime's telemetry off (docs/SECURITY.md, \"No telemetry\")", () => {
+    expect(environmentOf(service!).ORT_DISABLE_TELEMETRY).toBe('1');
+  });
+
   it('does not forbid writable+executable memory, which V8 needs', () => {
     expect(service?.get('MemoryDenyWriteExecute') ?? ['no']).toEqual(['no']);
   });

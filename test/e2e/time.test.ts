@@ -7,7 +7,9 @@
  *     (clock_glitch), the ones after it are taken (the daemon in-process, as above);
  *   - `{"value": 564.42, "timestamp": "…T11:00:00"}` from a device on UTC+1: accepted with
  *     ingest.timezone, and by default when the host's zone is the device's; with the wrong zone every
- *     reading is rejected but the far-off clock is reported once for the sensor, not once per reading.
+ *     reading is rejected but the far-off clock is reported once for the sensor, not once per reading;
+ *   - junk on many new topics stamped far ahead: the first few devices are warned of one line each, the rest in
+ *     one summary line per limits.logIntervalMs (tryout 16, finding 10: 339 warn lines in 20 s).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +18,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { loadConfig } from '../../src/config/load.js';
-import { Daemon } from '../../src/daemon.js';
+import { CLOCK_SKEW_BURST, CLOCK_SKEW_MSG, Daemon } from '../../src/daemon.js';
 import { DaemonProcess, MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/net.js';
 
@@ -90,6 +92,40 @@ describe.skipIf(!builtAndModelsPresent())('time as devices send it', () => {
     await waitFor(() => daemon.counters.messages >= n, 10_000, 'every reading parsed');
     expect(daemon.counters.rejected).toBe(1);
     expect(daemon.counters.readings).toBe(n - 1);
+  }, 60_000);
+
+  it('warns of the first devices with a clock ahead one line each, the rest in one summary line per log interval', async () => {
+    let skew = 0;
+    const loaded = loadConfig({
+      path: '/dev/null',
+      env: {},
+      overrides: { dataDir: mkdtempSync(join(tmpdir(), 'anomalyd-skewlog-')), broker: { port: 0 }, http: { enabled: false }, model: { dir: MODELS, worker: false }, learning: { enabled: false } },
+    });
+    if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+    const daemon = new Daemon({ config: loaded.config, logger, now: () => Date.now() + skew });
+    await daemon.start();
+    cleanups.push(() => daemon.stop());
+    const client = await mqtt.connectAsync(daemon.brokerUrl!, { clientId: `skewlog-${process.pid}` });
+    cleanups.push(() => client.endAsync());
+    const devices = 3 * CLOCK_SKEW_BURST;
+    const junk = JSON.stringify({ ts: '9999-12-31T00:00:00Z', value: 1 });
+    for (let i = 0; i < devices; i++) await client.publishAsync(`sensors/junk${i}`, junk, { qos: 1 });
+    for (let i = 0; i < 5; i++) await client.publishAsync('sensors/junk0', junk, { qos: 1 }); // a device already told of
+    await waitFor(() => daemon.counters.messages >= devices + 5, 10_000, 'every message parsed');
+    expect(daemon.counters.rejected).toBe(devices + 5);
+    const skewLines = (): Record<string, unknown>[] => lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith(CLOCK_SKEW_MSG));
+    // Within the interval: the first devices one line each, the others held for the summary.
+    expect(skewLines().map((l) => l.sensor)).toEqual(Array.from({ length: CLOCK_SKEW_BURST }, (_, i) => `junk${i}`));
+    // The interval ends (the daemon's clock moves on by limits.logIntervalMs): one line for the rest.
+    skew = loaded.config.limits.logIntervalMs;
+    await waitFor(() => skewLines().length > CLOCK_SKEW_BURST, 10_000, 'the summary line');
+    const summary = skewLines().slice(CLOCK_SKEW_BURST);
+    expect(summary).toHaveLength(1);
+    expect(summary[0]).toMatchObject({ level: 40, count: devices - CLOCK_SKEW_BURST });
+    expect(summary[0].msg).toBe(`${CLOCK_SKEW_MSG} (${devices - CLOCK_SKEW_BURST} more in the last interval; examples below)`);
+    expect((summary[0].examples as { sensor: string }[])[0]).toMatchObject({ sensor: `junk${CLOCK_SKEW_BURST}` });
   }, 60_000);
 
   const config = (timezone: string | null): Record<string, unknown> => ({ broker: { port: 0 }, learning: { enabled: false }, ingest: { timezone } });

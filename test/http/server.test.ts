@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { Agent } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpServer, type HttpServerOptions } from '../../src/adapters/http.js';
 import { DEFAULT_ANOMALY_LIMIT, MAX_ANOMALY_LIMIT } from '../../src/http/routes.js';
 import { MAX_COMMAND_PAYLOAD_BYTES, MAX_NOTE_CHARS } from '../../src/pipeline/commands.js';
+import { ANOMALY_ID_FORM, isUuidOrPrefix } from '../../src/daemon/http-view.js';
 import { anomalyRecord, captureLogs, FakeView, request, series, T0, type TestResponse } from './helpers.js';
 
 const servers: HttpServer[] = [];
@@ -210,6 +212,46 @@ describe('GET routes', () => {
     expect(res.json).toMatchObject({ id: 'a-1', sensor: 'pump1', events: [] });
     expectError(await request(base, '/api/anomalies/zz-9'), 404, /no such anomaly/);
     expectError(await request(base, `/api/anomalies/${encodeURIComponent('a b')}`), 400, /invalid anomaly id/);
+  });
+
+  it('an id that cannot be one of the daemon’s (its form: UUIDs) is a 400 saying what an id looks like; a possible one unknown is a 404 (tryout 16 #11)', async () => {
+    const view = new FakeView();
+    const uuid = '8d83097d-5c1e-4f0a-9b1e-2f6c1d0e7a44';
+    view.records = [anomalyRecord({ id: uuid, sensor: 'pump1' })];
+    Object.assign(view, { anomalyIdForm: ANOMALY_ID_FORM });
+    const { base } = await serve({ view });
+    for (const id of ['zzz', '8D83097D', '8d83097d5c1e', `${uuid}0`]) {
+      expectError(await request(base, `/api/anomalies/${id}`), 400, /^invalid anomaly id ".*": an anomaly id is a UUID in lowercase hex/);
+      expectError(await request(base, `/api/anomalies/${id}/ack`, { method: 'POST' }), 400, /invalid anomaly id/);
+    }
+    expect(view.marks).toEqual([]);
+    expect((await request(base, `/api/anomalies/${uuid}`)).status).toBe(200);
+    expect((await request(base, '/api/anomalies/8d83097d')).status).toBe(200); // a prefix of 8
+    expectError(await request(base, '/api/anomalies/0000aaaa-'), 404, /no such anomaly/);
+    expectError(await request(base, '/api/anomalies/8d83'), 404, /needs at least 8 characters/);
+  });
+
+  it('isUuidOrPrefix: a randomUUID and every prefix of it, nothing else', () => {
+    const uuid = randomUUID();
+    for (let n = 1; n <= uuid.length; n++) expect(isUuidOrPrefix(uuid.slice(0, n))).toBe(true);
+    for (const bad of ['', 'zzz', 'a-1', uuid.toUpperCase(), `${uuid}0`, uuid.replace(/-/g, ''), `${uuid.slice(0, 8)}x`]) expect(isUuidOrPrefix(bad)).toBe(false);
+  });
+
+  it('since with an offset whose + was not percent-encoded (a query string makes it a space) is read as that offset', async () => {
+    const { base, view } = await serve();
+    for (const [raw, offset] of [
+      ['2026-12-02T06:40:00+01', '+01:00'],
+      ['2026-12-02T06:40+0130', '+01:30'],
+      ['2026-12-02 06:40:00.5+01:00', '+01:00'],
+    ] as const) {
+      expect((await request(base, `/api/anomalies?since=${raw.replace(' ', '%20')}`)).status).toBe(200);
+      expect(view.queries.at(-1)?.from).toBe(Date.parse(`${raw.slice(0, raw.search(/\+/)).replace(' ', 'T')}${offset}`));
+    }
+    // %2B, the encoded +, as before; a - never becomes a space; a space elsewhere is still an error
+    expect((await request(base, '/api/anomalies?since=2026-12-02T06:40:00%2B01')).status).toBe(200);
+    expect(view.queries.at(-1)?.from).toBe(Date.parse('2026-12-02T06:40:00+01:00'));
+    expectError(await request(base, '/api/anomalies?since=2026-12-02%2001'), 400, /since must be/);
+    expectError(await request(base, '/api/anomalies?since=2026-12-02T06:40:00%20%2001'), 400, /since must be/);
   });
 
   it('an unknown path is a 404', async () => {

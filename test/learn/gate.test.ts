@@ -19,7 +19,7 @@ import { mulberry32 } from '../../src/train/rng.js';
 import { modelsCommand } from '../../src/cli/models.js';
 import type { LoadedModel } from '../../src/contract/ports.js';
 import { ownModelText } from '../../src/contract/own-model.js';
-import { GATE_ALPHA, GATE_MARGIN, GATE_MIN_STRETCHES, gate, signTestP, splitHeldOut, stretchLength } from '../../src/learn/gate.js';
+import { GATE_ALPHA, GATE_MARGIN, GATE_MIN_STRETCHES, fewestReadingsToPass, gate, signTestP, splitHeldOut, stretchLength } from '../../src/learn/gate.js';
 import { captureIo } from '../helpers/cli-io.js';
 
 const logger = pino({ level: 'silent' });
@@ -241,6 +241,27 @@ describe('the gate’s rule: measurably better, not “no worse” (finding 9)',
     expect(stretchLength(64, 16, [...heldOf(256), ...heldOf(256)])).toBe(64);
     // two channels: rows, not values
     expect(stretchLength(64, 16, [{ values: new Float64Array(2 * (100 + 320)), channels: 2, from: 100 }])).toBe(32);
+  });
+});
+
+describe('the fewest readings a first own model can pass the gate with (tryout 16, finding 8)', () => {
+  /** The most stretches the gate can compare for one sensor's first training on `readings`, cut as the gate cuts them. */
+  const stretchesOf = (readings: number, hop: number): number => {
+    const { held } = splitHeldOut(new Float32Array(readings), 1);
+    const length = stretchLength(4 * hop, hop, [held]);
+    return Math.floor((held.values.length - held.from) / length);
+  };
+  it('is where all-better stretches first reach the sign test’s level, for any hop', () => {
+    for (const hop of [1, 4, 8, 16, 25, 64]) {
+      const fewest = fewestReadingsToPass(hop);
+      const n = stretchesOf(fewest, hop);
+      expect(signTestP(n, n), `hop ${hop}: ${fewest} readings`).toBeLessThanOrEqual(GATE_ALPHA);
+      const m = stretchesOf(fewest - 1, hop);
+      expect(signTestP(m, m), `hop ${hop}: ${fewest - 1} readings`).toBeGreaterThan(GATE_ALPHA);
+    }
+  });
+  it('is the 400 docs/MODEL.md gives for the shipped hop of 16', () => {
+    expect(fewestReadingsToPass(16)).toBe(400);
   });
 });
 

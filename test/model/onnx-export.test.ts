@@ -1,6 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import '../../src/adapters/onnxruntime-env.js'; // before onnxruntime-node: no telemetry
 import * as ort from 'onnxruntime-node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildModelProto, writeModel } from '../../src/model/onnx-export.js';

@@ -1,3 +1,4 @@
+import '../../src/adapters/onnxruntime-env.js'; // before onnxruntime-node: no telemetry
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { encodeModel, encodeTensor, encodeVarint, rawData, type ModelSpec } from '../../src/model/onnx-proto.js';
