@@ -16,7 +16,7 @@ export const STATUS_USAGE = `Usage: anomalyd status [options]
 
 Asks the running daemon how it is doing, over its local HTTP API (GET /api/status): uptime, model, MQTT,
 sensors by state and those with an open episode (any kind: a silence's 'missing data' episode too, whose
-sensor is 'stale', not 'anomalous'), alerts waiting for the broker (the outbox depth), the rejected input since start, per
+sensor is 'stale', not 'anomalous'), alerts waiting for the broker (the outbox depth, and any alert the broker did not acknowledge in time: OVERDUE), the rejected input since start, per
 reason, where every message received went (with readings + rejected + skipped, one place each), the messages
 skipped since start, per reason (a hub's own topics, hub events, Home Assistant text states, messages of only
 missing values: no readings, not errors), device clocks that were never set or lag arrival by whole
