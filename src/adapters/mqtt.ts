@@ -200,7 +200,8 @@ export class MqttAdapter {
    * mqtt.js never repeats a PUBLISH on a live connection (MQTT 3.1.1 allows it only on reconnect), so a lost
    * PUBACK would hold the promise as long as the connection lives. After `pubackBoundMs` of being connected
    * without the PUBACK, the connection is ended (mqtt.js reconnects after `reconnectPeriod`) and the promise
-   * rejects with PubackOverdueError. Time spent disconnected does not count (mqtt.js sends it on connect).
+   * rejects with PubackOverdueError. A bound that ends while disconnected (mqtt.js sends the message on connect)
+   * or paused (nothing is read, a PUBACK neither) starts again.
    */
   publishOnce(topic: string, payload: Buffer | string): Promise<void> {
     const client = this.client;
@@ -216,8 +217,9 @@ export class MqttAdapter {
       };
       const onTimer = (): void => {
         timer = null;
-        // Disconnected: mqtt.js holds the message and sends it on connect; the bound starts again.
-        if (!client.connected || this.client !== client) {
+        // Disconnected: mqtt.js holds the message and sends it on connect; the bound starts again. Paused
+        // (backpressure): mqtt.js reads no packet, a PUBACK neither, so the bound starts again too.
+        if (!client.connected || this.client !== client || this.paused) {
           if (this.client === client) arm();
           return;
         }
