@@ -60,6 +60,8 @@ export class MqttAdapter {
   private paused = false;
   /** When the current connection was made (the `now` clock), null while not connected. */
   private listening: number | null = null;
+  /** performance.now() of the last CONNACK: a publish held while disconnected is sent then, so its bound starts then. */
+  private connectedMono = 0;
   /** mqtt.js handleMessage callbacks held while paused: mqtt.js reads no further packet until one is called. */
   private held: Array<() => void> = [];
 
@@ -134,6 +136,7 @@ export class MqttAdapter {
     this.connectedOnce = new Promise<void>((resolve) => {
       client.on('connect', (connack) => {
         this.listening = o.now();
+        this.connectedMono = performance.now();
         // mqtt.js leaves Nagle's algorithm on; without this p99 latency jumps by ~40 ms.
         const stream: unknown = client.stream;
         if (stream && typeof (stream as { setNoDelay?: unknown }).setNoDelay === 'function') {
@@ -210,8 +213,8 @@ export class MqttAdapter {
     return new Promise<void>((resolve, reject) => {
       let overdue = false;
       let timer: NodeJS.Timeout | null = null;
-      const arm = (): void => {
-        timer = setTimeout(onTimer, boundMs);
+      const arm = (ms = boundMs): void => {
+        timer = setTimeout(onTimer, ms);
         // The outbox's stop, not this timer, decides how long the process lives.
         timer.unref();
       };
@@ -221,6 +224,12 @@ export class MqttAdapter {
         // (backpressure): mqtt.js reads no packet, a PUBACK neither, so the bound starts again too.
         if (!client.connected || this.client !== client || this.paused) {
           if (this.client === client) arm();
+          return;
+        }
+        // Held while disconnected, it went out at the last CONNACK: its bound runs from there.
+        const connectedFor = performance.now() - this.connectedMono;
+        if (connectedFor < boundMs) {
+          arm(boundMs - connectedFor);
           return;
         }
         overdue = true;
