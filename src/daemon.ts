@@ -716,6 +716,7 @@ export class Daemon {
           return { url: url.toString(), connected: this.mqtt?.connected ?? false };
         },
         fault: () => this.faults.view(),
+        outboxOverdue: () => this.publisher?.overdue() ?? null,
         board: this.board!,
         series: this.signals!.series,
         // The unit of the value shown (its latest reading's: a hub that changed its unit sent it in the one in force then).
@@ -1140,10 +1141,12 @@ export class Daemon {
         if (!drained) this.log.warn('outbox not drained at stop; undelivered alerts are sent at next start');
       });
     }
-    await step('outbox', () => this.publisher?.stop());
+    // Bounded by the deadline: an unacknowledged publish is resent at the next start (flagged resent).
+    await step('outbox', () => this.publisher?.stop(Math.min(left(), 5000)));
     await step('homeassistant', () => this.discovery?.stop());
     // After a storage fault the retained status stays `fault` (not `offline`) until the restart says `online`.
-    await step('mqtt', () => this.mqtt?.stop(Math.min(left(), 2000), this.faults.fault ? 'fault' : 'offline'));
+    // mqtt.stop ends the client by this share of the deadline whatever is unacknowledged (force-ended at it).
+    await step('mqtt', () => this.mqtt?.stop(Math.min(left(), 4000), this.faults.fault ? 'fault' : 'offline'));
     await step('broker', () => this.broker?.stop());
     this.trainingAbort.abort(new Error('daemon stopping'));
     await step('learner', async () => {

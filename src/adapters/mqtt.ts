@@ -23,6 +23,25 @@ export interface MqttAdapterOptions {
   readonly now: () => number;
 }
 
+/**
+ * A QoS 1 publish for the outbox that the broker did not acknowledge (no PUBACK) within the adapter's bound
+ * (`MqttAdapter.pubackBoundMs`) while connected. The adapter has ended that connection (mqtt.js reconnects):
+ * MQTT 3.1.1 lets a sender repeat an unacknowledged PUBLISH only on a new connection, so a PUBACK that is lost
+ * (mosquitto 2.0 drops any packet, PUBACKs included, queued for a client whose outgoing queue already holds
+ * `max_queued_messages`) would otherwise be waited for as long as the connection lives.
+ */
+export class PubackOverdueError extends Error {
+  constructor(readonly boundMs: number) {
+    super(`no PUBACK within ${boundMs} ms; the connection was ended to send it again on a new one`);
+    this.name = 'PubackOverdueError';
+  }
+}
+
+/** The PUBACK bound (ms) for a keepalive (s): the keepalive interval, or 30 s when keepalive is off (0). */
+export function pubackBoundMs(keepaliveSec: number): number {
+  return (keepaliveSec > 0 ? keepaliveSec : 30) * 1000;
+}
+
 export interface PublishOptions {
   readonly qos: 0 | 1;
   readonly retain?: boolean;
@@ -41,6 +60,8 @@ export class MqttAdapter {
   private paused = false;
   /** When the current connection was made (the `now` clock), null while not connected. */
   private listening: number | null = null;
+  /** performance.now() of the last CONNACK: a publish held while disconnected is sent then, so its bound starts then. */
+  private connectedMono = 0;
   /** mqtt.js handleMessage callbacks held while paused: mqtt.js reads no further packet until one is called. */
   private held: Array<() => void> = [];
 
@@ -129,6 +150,7 @@ export class MqttAdapter {
       client.on('connect', (connack) => {
         this.listening = o.now();
         clash.connected(this.listening);
+        this.connectedMono = performance.now();
         // mqtt.js leaves Nagle's algorithm on; without this p99 latency jumps by ~40 ms.
         const stream: unknown = client.stream;
         if (stream && typeof (stream as { setNoDelay?: unknown }).setNoDelay === 'function') {
@@ -179,18 +201,60 @@ export class MqttAdapter {
   }
 
   /**
+   * How long (ms) a connected publishOnce waits for its PUBACK before it ends the connection: the keepalive
+   * interval (`mqtt.keepaliveSec`, 30 s when 0), the time within which a live connection answers a PINGREQ.
+   */
+  get pubackBoundMs(): number {
+    return pubackBoundMs(this.opts.keepaliveSec);
+  }
+
+  /**
    * QoS 1 publish for the outbox. With a persistent session mqtt.js keeps an unacknowledged message and
    * re-sends it after a reconnect with its original payload, which would repeat an alert without
    * `"resent": true`. So when the connection closes before the PUBACK, the message is taken out of
    * mqtt.js's store and the promise rejects: the outbox's own retry, flagged resent, is the only repeat.
+   *
+   * mqtt.js never repeats a PUBLISH on a live connection (MQTT 3.1.1 allows it only on reconnect), so a lost
+   * PUBACK would hold the promise as long as the connection lives. After `pubackBoundMs` of being connected
+   * without the PUBACK, the connection is ended (mqtt.js reconnects after `reconnectPeriod`) and the promise
+   * rejects with PubackOverdueError. A bound that ends while disconnected (mqtt.js sends the message on connect)
+   * or paused (nothing is read, a PUBACK neither) starts again.
    */
   publishOnce(topic: string, payload: Buffer | string): Promise<void> {
     const client = this.client;
     if (!client) return Promise.reject(new Error('mqtt client not started'));
+    const boundMs = this.pubackBoundMs;
     return new Promise<void>((resolve, reject) => {
+      let overdue = false;
+      let timer: NodeJS.Timeout | null = null;
+      const arm = (ms = boundMs): void => {
+        timer = setTimeout(onTimer, ms);
+        // The outbox's stop, not this timer, decides how long the process lives.
+        timer.unref();
+      };
+      const onTimer = (): void => {
+        timer = null;
+        // Disconnected: mqtt.js holds the message and sends it on connect; the bound starts again. Paused
+        // (backpressure): mqtt.js reads no packet, a PUBACK neither, so the bound starts again too.
+        if (!client.connected || this.client !== client || this.paused) {
+          if (this.client === client) arm();
+          return;
+        }
+        // Held while disconnected, it went out at the last CONNACK: its bound runs from there.
+        const connectedFor = performance.now() - this.connectedMono;
+        if (connectedFor < boundMs) {
+          arm(boundMs - connectedFor);
+          return;
+        }
+        overdue = true;
+        this.endBrokenConnection(client);
+      };
       const done = (err?: Error | null): void => {
+        if (timer !== null) clearTimeout(timer);
+        timer = null;
         client.off('close', onClose);
-        if (err) reject(err);
+        if (overdue) reject(new PubackOverdueError(boundMs));
+        else if (err) reject(err);
         else resolve();
       };
       const find = (): number | undefined => {
@@ -205,12 +269,33 @@ export class MqttAdapter {
       client.publish(topic, payload, { qos: 1 }, done);
       // Remember the id while the stored callback is still ours (mqtt.js wraps it after a reconnect).
       const id = find();
+      arm();
     });
   }
 
   /**
+   * Ends a connection whose session is broken (a PUBACK overdue): destroys its socket, so mqtt.js emits
+   * `close` (publishOnce's handler takes its message out of mqtt.js's store) and reconnects after
+   * `reconnectPeriod`. The broker sees the socket drop without DISCONNECT and publishes the `offline` will;
+   * the new connection publishes `online` again.
+   */
+  private endBrokenConnection(client: MqttClient): void {
+    const stream: unknown = client.stream;
+    if (stream && typeof (stream as { destroy?: unknown }).destroy === 'function') (stream as { destroy: () => void }).destroy();
+  }
+
+  /**
    * Publishes the retained final status (`offline`, or `fault` after a storage fault), then ends the
-   * connection. Idempotent; never throws.
+   * connection: a DISCONNECT, so the broker does not publish the `offline` will over a `fault`. Settles within
+   * `deadlineMs` (ms; half of it at most for the final status) whatever is unacknowledged; afterwards no socket or timer of the client is left to
+   * keep the process alive. Idempotent; never throws.
+   *
+   * mqtt.js's graceful `end(false)` waits for every unacknowledged QoS 1 publish (its `outgoingEmpty` event),
+   * forever when a PUBACK was lost, and an `end(true)` after it does nothing (the client is already
+   * `disconnecting`): the socket stayed open after `stopped` (tryout 16, finding 3). So what is still
+   * unacknowledged once the final status is settled is dropped from mqtt.js's store first (the outbox's rows are
+   * in SQLite and sent again at the next start, flagged resent), and if the DISCONNECT cannot be written in
+   * time the socket is destroyed.
    */
   async stop(deadlineMs = 2000, finalStatus: 'offline' | 'fault' = 'offline'): Promise<void> {
     const client = this.client;
@@ -218,17 +303,23 @@ export class MqttAdapter {
     if (!client) return;
     this.held = [];
     this.paused = false;
+    const endBy = Date.now() + deadlineMs;
     try {
       if (client.connected) {
-        await withDeadline(client.publishAsync(this.opts.statusTopic, finalStatus, { qos: 1, retain: true }), deadlineMs);
+        await withDeadline(client.publishAsync(this.opts.statusTopic, finalStatus, { qos: 1, retain: true }), deadlineMs / 2);
       }
     } catch (err) {
       this.opts.logger.warn({ err, status: finalStatus }, 'could not publish the final status');
     }
+    const unacknowledged = Object.keys(client.outgoing).map(Number);
+    for (const messageId of unacknowledged) client.removeOutgoingMessage(messageId);
+    if (unacknowledged.length > 0) {
+      this.opts.logger.debug({ messages: unacknowledged.length }, 'mqtt: unacknowledged publishes dropped at stop');
+    }
     try {
-      await withDeadline(client.endAsync(false), deadlineMs);
+      await withDeadline(client.endAsync(false), Math.max(0, endBy - Date.now()));
     } catch {
-      await client.endAsync(true).catch(() => undefined);
+      this.endBrokenConnection(client);
     }
     this.subject.complete();
   }

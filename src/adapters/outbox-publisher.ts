@@ -9,6 +9,7 @@
  */
 import type { Logger } from 'pino';
 import type { Outbox, OutboxRow } from '../contract/store.js';
+import { PubackOverdueError } from './mqtt.js';
 
 /** The part of the outbox port the publisher needs. */
 export type OutboxSource = Pick<Outbox, 'committedOutbox' | 'markAttempt' | 'markDelivered' | 'onCommit'>;
@@ -28,6 +29,18 @@ export interface OutboxPublisherOptions {
   readonly inFlight?: number;
   /** How long stop() waits for in-flight publishes (default 5000 ms). Unacknowledged rows are resent later. */
   readonly stopTimeoutMs?: number;
+  /** Clock of `overdue().current.since`, epoch ms (default Date.now). */
+  readonly now?: () => number;
+}
+
+/**
+ * Alerts the broker did not acknowledge within the MQTT adapter's PUBACK bound (the publish rejected with
+ * PubackOverdueError, the connection was renewed): how many since start, and the one not delivered yet, if any
+ * (`since`: when it was found overdue, epoch ms). Shown by /api/status and `anomalyd status`.
+ */
+export interface OutboxOverdue {
+  readonly count: number;
+  readonly current: { readonly outboxId: number; readonly since: number } | null;
 }
 
 interface Sleeper {
@@ -59,6 +72,10 @@ export class OutboxPublisher {
   private run: Run | null = null;
   private unsubscribe: (() => void) | null = null;
   private drainWaiters: Waiter[] = [];
+  private overdueCount = 0;
+  private overdueNow: { outboxId: number; since: number } | null = null;
+  /** The row whose failure deliverAll returned last. */
+  private failedRow: number | null = null;
 
   constructor(
     private readonly store: OutboxSource,
@@ -82,8 +99,8 @@ export class OutboxPublisher {
     run.done = this.loop(run).catch((err: unknown) => this.log.error({ err }, 'outbox: delivery loop crashed'));
   }
 
-  /** Stops taking new rows and waits (at most stopTimeoutMs) for publishes in flight. Never throws. */
-  async stop(): Promise<void> {
+  /** Stops taking new rows and waits (at most `timeoutMs`, default stopTimeoutMs) for publishes in flight. Never throws. */
+  async stop(timeoutMs = this.opts.stopTimeoutMs ?? 5000): Promise<void> {
     const run = this.run;
     if (run === null) return;
     this.run = null;
@@ -95,12 +112,17 @@ export class OutboxPublisher {
     const timedOut = await Promise.race([
       run.done.then(() => false),
       new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(true), this.opts.stopTimeoutMs ?? 5000);
+        timer = setTimeout(() => resolve(true), timeoutMs);
       }),
     ]);
     clearTimeout(timer);
     if (timedOut) this.log.warn('outbox: a publish was still unacknowledged at stop; it will be resent, flagged resent');
     this.settleDrainWaiters(new Error('outbox publisher stopped'));
+  }
+
+  /** Overdue publishes since start and the one still undelivered (see OutboxOverdue). */
+  overdue(): OutboxOverdue {
+    return { count: this.overdueCount, current: this.overdueNow };
   }
 
   /** Resolves once every committed row has been delivered (rejects if the publisher is or gets stopped). */
@@ -138,7 +160,16 @@ export class OutboxPublisher {
       failures++;
       const delayMs = this.backoff(failures);
       const fields = { err: error, outboxId: run.cursor + 1, failures, retryInMs: delayMs };
-      if (failures === 1) this.log.warn(fields, 'outbox: publish failed; retrying with backoff');
+      if (error instanceof PubackOverdueError) {
+        // Once per overdue publish, whatever else failed before: a lost PUBACK is the one failure that looked healthy.
+        const outboxId = this.failedRow ?? run.cursor + 1;
+        this.overdueCount++;
+        this.overdueNow = { outboxId, since: (this.opts.now ?? Date.now)() };
+        this.log.warn(
+          { outboxId, boundMs: error.boundMs, retryInMs: delayMs },
+          'outbox: alert not acknowledged by the broker in time; the connection is renewed and the alert sent again, flagged resent',
+        );
+      } else if (failures === 1) this.log.warn(fields, 'outbox: publish failed; retrying with backoff');
       else this.log.debug(fields, 'outbox: publish failed again');
       await this.pause(run, delayMs);
     }
@@ -150,10 +181,15 @@ export class OutboxPublisher {
    */
   private async deliverAll(run: Run, rows: readonly OutboxRow[]): Promise<unknown> {
     const results = await Promise.all(rows.map((row) => this.deliver(row)));
+    this.failedRow = null;
     for (let i = 0; i < rows.length; i++) {
       const failure = results[i];
-      if (failure !== null) return failure.error;
+      if (failure !== null) {
+        this.failedRow = rows[i].id;
+        return failure.error;
+      }
       run.cursor = rows[i].id;
+      if (this.overdueNow !== null && this.overdueNow.outboxId <= run.cursor) this.overdueNow = null;
     }
     return null;
   }

@@ -7,7 +7,7 @@
  * Exit status: 0 answered, 1 no daemon answered (or it refused), 2 bad usage or configuration.
  */
 import { parseArgs } from 'node:util';
-import type { DaemonStatusView, SensorView } from '../http/view.js';
+import type { DaemonStatusView, OutboxOverdueView, SensorView } from '../http/view.js';
 import { ownModelText } from '../contract/own-model.js';
 import { loadConfigOrReport } from './run.js';
 import type { CommandContext } from './context.js';
@@ -16,7 +16,7 @@ export const STATUS_USAGE = `Usage: anomalyd status [options]
 
 Asks the running daemon how it is doing, over its local HTTP API (GET /api/status): uptime, model, MQTT,
 sensors by state and those with an open episode (any kind: a silence's 'missing data' episode too, whose
-sensor is 'stale', not 'anomalous'), alerts waiting for the broker (the outbox depth), the rejected input since start, per
+sensor is 'stale', not 'anomalous'), alerts waiting for the broker (the outbox depth, and any alert the broker did not acknowledge in time: OVERDUE), the rejected input since start, per
 reason, where every message received went (with readings + rejected + skipped, one place each), the messages
 skipped since start, per reason (a hub's own topics, hub events, Home Assistant text states, messages of only
 missing values: no readings, not errors), device clocks that were never set or lag arrival by whole
@@ -148,7 +148,7 @@ export function formatStatus(s: DaemonStatusView, base: string, learning: readon
     ['sensors', `${s.sensors.total}: ${by.ok} ok, ${by.anomalous} anomalous, ${by.learning} learning (the scorer's learning period: no alerts yet), ${by.stale} stale`],
     ...openLines(s),
     ...ownModelLines(s, learning),
-    ['outbox', s.outbox === null ? 'unknown (database closed)' : `${s.outbox.pending} alert(s) waiting for the broker, ${s.outbox.dropped} dropped since start`],
+    ['outbox', s.outbox === null ? 'unknown (database closed)' : `${s.outbox.pending} alert(s) waiting for the broker, ${s.outbox.dropped} dropped since start${overdueText(s.outbox.overdue)}`],
     ...messageLines(s),
     ['rejected', rejections.length > 0 ? rejections.join(', ') : 'nothing since start'],
     ...skippedLines(s),
@@ -268,4 +268,14 @@ function duration(ms: number): string {
   if (s < 3600) return `${Math.round(s / 60)} min`;
   if (s < 172_800) return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
   return `${(s / 86_400).toFixed(1)} d`;
+}
+
+/**
+ * The outbox line's tail for alerts the broker did not acknowledge in time (StatusView.outbox.overdue): the one
+ * still undelivered, then the count since start; empty when none was.
+ */
+function overdueText(o: OutboxOverdueView | undefined): string {
+  if (o === undefined || o.count === 0) return '';
+  const now = o.current !== null ? `; alert ${o.current.outboxId} OVERDUE (no PUBACK in time since ${new Date(o.current.since).toISOString()}: reconnecting to send it again)` : '';
+  return `${now}; ${o.count} overdue since start`;
 }

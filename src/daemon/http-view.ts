@@ -13,6 +13,7 @@ import type { SensorStatusBoard } from './sensor-status.js';
 import type { FaultView } from '../http/view.js';
 import type { OwnModelProgress } from '../contract/own-model.js';
 import type { BrokerRefusals } from '../contract/broker.js';
+import type { OutboxOverdueView } from '../http/view.js';
 
 /** The part of the store the API reads and marks. */
 export interface AnomalyReader {
@@ -49,6 +50,8 @@ export interface HttpViewDeps {
   readonly mqtt: () => { readonly url: string; readonly connected: boolean };
   /** The storage fault of this run, or null while healthy. */
   readonly fault?: () => FaultView | null;
+  /** Alerts whose PUBACK was overdue (OutboxPublisher.overdue); absent or null: none counted. */
+  readonly outboxOverdue?: () => OutboxOverdueView | null;
   readonly board: SensorStatusBoard;
   readonly series: SeriesStore;
   readonly unitOf: (sensor: string) => string | null;
@@ -101,10 +104,11 @@ export function daemonView(d: HttpViewDeps): DaemonView {
         if (d.pinned?.(sensor) === true) pinned++;
       }
       const rejections = Object.fromEntries(Object.entries(d.rejections()).filter(([, n]) => n > 0));
-      let outbox: { pending: number; dropped: number } | null = null;
+      let outbox: { pending: number; dropped: number; overdue?: OutboxOverdueView } | null = null;
       try {
         const store = d.store();
-        outbox = { pending: store.outboxPending(), dropped: store.droppedCount() };
+        const overdue = d.outboxOverdue?.() ?? null;
+        outbox = { pending: store.outboxPending(), dropped: store.droppedCount(), ...(overdue !== null ? { overdue } : {}) };
       } catch {
         // The database is closing: the status still answers, without the outbox.
       }

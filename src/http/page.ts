@@ -211,6 +211,7 @@ function renderStatus(s) {
   var own = s.sensors.ownModel;
   if (own && own.collecting + own.queued + own.training > 0) parts.push((own.collecting + own.queued + own.training) + ' learning their own model');
   if (s.outbox && s.outbox.pending > 0) parts.push(s.outbox.pending + ' alerts waiting for the broker');
+  if (s.outbox && s.outbox.overdue && s.outbox.overdue.current) parts.push('an alert not acknowledged in time: reconnecting to send it again');
   var rejected = Object.keys(s.rejections).reduce(function (t, k) { return t + s.rejections[k]; }, 0);
   if (rejected > 0) parts.push(rejected + ' readings rejected');
   var refused = s.broker && s.broker.publishes ? s.broker.publishes.count : 0;

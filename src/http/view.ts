@@ -52,8 +52,12 @@ export interface DaemonStatusView {
    * (an outside broker refuses on its own). Absent from daemons before it.
    */
   readonly broker?: BrokerRefusals | null;
-  /** Alerts stored but not yet acknowledged by the broker, and those dropped by the outbox bound since start; null while the database is closed. */
-  readonly outbox: { readonly pending: number; readonly dropped: number } | null;
+  /**
+   * Alerts stored but not yet acknowledged by the broker, and those dropped by the outbox bound since start; null
+   * while the database is closed. `overdue` (absent from daemons before it): alerts the broker did not acknowledge
+   * within the PUBACK bound (the keepalive interval) since start, and the one not delivered yet (docs/ALERTS.md).
+   */
+  readonly outbox: { readonly pending: number; readonly dropped: number; readonly overdue?: OutboxOverdueView } | null;
   /**
    * IANA zone of the clock times in the explanations' sentences (`since 22:14`): explain.timeZone, or the system's
    * when that is null. The page shows every time in it, labelled. Absent from daemons before it.
@@ -63,6 +67,15 @@ export interface DaemonStatusView {
   readonly health?: 'ok' | 'fault';
   /** The storage fault, with the path, the cause and the fix; null while healthy. */
   readonly fault?: FaultView | null;
+}
+
+/**
+ * Alerts whose PUBACK did not come within the bound (the connection was renewed to send them again, flagged
+ * resent): `count` since start; `current` the one still undelivered, with when it was found overdue (epoch ms).
+ */
+export interface OutboxOverdueView {
+  readonly count: number;
+  readonly current: { readonly outboxId: number; readonly since: number } | null;
 }
 
 /** What /api/status shows of a storage fault (docs/DEPLOY.md, "Storage faults"). */

@@ -3,6 +3,7 @@
  * publishOnce settling on PUBACK.
  */
 import { createRequire } from 'node:module';
+import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import pino from 'pino';
@@ -10,6 +11,7 @@ import { EmbeddedBroker } from '../../src/adapters/broker.js';
 import { CLASH_CLOSES, CLASH_WINDOW_MS, MqttAdapter, SessionClashWatch } from '../../src/adapters/mqtt.js';
 import type { RawMessage } from '../../src/contract/types.js';
 import { waitFor } from '../helpers/net.js';
+import { MqttProxy } from '../helpers/mqtt-proxy.js';
 
 const logger = pino({ level: 'silent' });
 /** mqtt.js's packet writer (a dependency of mqtt), for its number cache. */
@@ -17,6 +19,26 @@ const packets = createRequire(import.meta.url)('mqtt-packet') as { writeToStream
 const numbers = createRequire(import.meta.url)('mqtt-packet/numbers.js') as { cache: Record<number, Buffer> };
 let broker: EmbeddedBroker;
 let adapter: MqttAdapter;
+
+function adapterOn(url: string, over: Partial<ConstructorParameters<typeof MqttAdapter>[0]> = {}): MqttAdapter {
+  return new MqttAdapter({
+    url,
+    username: null,
+    password: null,
+    ca: null,
+    cert: null,
+    key: null,
+    clientId: `adapter-${process.pid}`,
+    clean: true,
+    qos: 1,
+    keepaliveSec: 30,
+    topics: ['sensors/#'],
+    statusTopic: 'anomalyd/status',
+    logger,
+    now: Date.now,
+    ...over,
+  });
+}
 
 beforeEach(async () => {
   broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0, roles: null, logger });
@@ -148,4 +170,59 @@ describe('SessionClashWatch (a client id two clients fight over)', () => {
     watch.connected(52_000);
     expect(watch.closed(53_000)).toBe(CLASH_CLOSES);
   });
+});
+
+/**
+ * Tryout 16, findings 1 and 3: the broker took an alert but its PUBACK never came back, on a connection that
+ * stayed up (mosquitto 2.0 drops any packet for a client whose outgoing queue is full, PUBACKs included).
+ * mqtt.js repeats a PUBLISH only on a new connection, so the outbox waited for ever; and a stop left the socket
+ * open (mqtt.js's end(false) waits for the PUBACK). The proxy withholds the PUBACKs of alert topics only.
+ */
+describe('MqttAdapter when a PUBACK never comes on a live connection', () => {
+  const alertsOnly = (topic: string): boolean => topic.startsWith('anomalyd/alerts/');
+  const proxies: MqttProxy[] = [];
+  const adapters: MqttAdapter[] = [];
+  afterEach(async () => {
+    for (const a of adapters.splice(0)) await a.stop(500);
+    for (const p of proxies.splice(0)) await p.stop();
+  });
+  async function lossy(keepaliveSec: number): Promise<{ proxy: MqttProxy; a: MqttAdapter }> {
+    const proxy = new MqttProxy(broker.port);
+    proxies.push(proxy);
+    await proxy.start();
+    const a = adapterOn(proxy.url, { clientId: `lossy-${process.pid}`, keepaliveSec });
+    adapters.push(a);
+    await a.start();
+    return { proxy, a };
+  }
+
+  it('publishOnce rejects once the PUBACK is overdue past the keepalive, ends the connection, and the next connection publishes', async () => {
+    const { proxy, a } = await lossy(1);
+    proxy.withholdPubackOf = alertsOnly;
+    await expect(a.publishOnce('anomalyd/alerts/a', '{"n":1}')).rejects.toMatchObject({ name: 'PubackOverdueError' });
+    expect(proxy.withheld).toBe(1);
+    proxy.withholdPubackOf = null;
+    // The adapter ended its connection itself (the test cuts nothing): mqtt.js connects again.
+    await waitFor(() => proxy.connections >= 2 && a.connected, 10_000, 'a new connection');
+    await a.publishOnce('anomalyd/alerts/a', '{"n":2}');
+    // The bound is the keepalive interval.
+    expect(a.pubackBoundMs).toBe(1000);
+  }, 20_000);
+
+  it('stop() with a publish unacknowledged leaves no socket open (the process can exit)', async () => {
+    const { proxy, a } = await lossy(30);
+    proxy.withholdPubackOf = alertsOnly;
+    const outcome = a.publishOnce('anomalyd/alerts/a', '{"n":1}').then(
+      () => 'acknowledged',
+      (err: Error) => err.message,
+    );
+    await waitFor(() => proxy.withheld === 1, 5000, 'the PUBACK withheld');
+    await a.stop(1000);
+    const open = (process as unknown as { _getActiveHandles(): unknown[] })
+      ._getActiveHandles()
+      .filter((h) => h instanceof net.Socket && h.remotePort === proxy.port && !h.destroyed);
+    expect(open).toEqual([]);
+    // The outbox's promise settles (its row stays in SQLite, resent at the next start).
+    expect(await outcome).not.toBe('acknowledged');
+  }, 20_000);
 });

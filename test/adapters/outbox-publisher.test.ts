@@ -9,12 +9,14 @@ import { topics, type AlertPayload } from '../../src/contract/alerts.js';
 import type { AnomalyEvent, AnomalyEventKind } from '../../src/contract/types.js';
 import { OutboxPublisher, type OutboxPublisherOptions, type PublishFn } from '../../src/adapters/outbox-publisher.js';
 import { SqliteStore, type SqliteStoreOptions } from '../../src/adapters/sqlite-store.js';
+import { PubackOverdueError } from '../../src/adapters/mqtt.js';
 
 const T = topics();
 
 interface LogLine {
   level: number;
   msg: string;
+  outboxId?: number;
 }
 
 interface Sent {
@@ -152,6 +154,39 @@ describe('OutboxPublisher', () => {
     expect(lines.some((l) => l.msg === 'outbox: delivering again')).toBe(true);
   });
 
+  it('a publish whose PUBACK was overdue: warns once with its outbox id, counts it, says it is overdue until it is delivered, resent', async () => {
+    const store = openStore();
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    let seen: ReturnType<OutboxPublisher['overdue']> | null = null;
+    const broker = fakeBroker((n) => {
+      if (n === 0) return Promise.reject(new PubackOverdueError(30_000));
+      // The retry waits until the test has read the status.
+      if (n === 1) return held;
+      return 'ok';
+    });
+    const order = recordEpisodes(store, ['a']);
+    const pub = publisher(store, broker.publish, { now: () => 1234 });
+    pub.start();
+    await waitUntil(() => broker.attempts.length === 2);
+    seen = pub.overdue();
+    release();
+    await pub.drained();
+    expect(seen).toMatchObject({ count: 1, current: { since: 1234 } });
+    expect(pub.overdue()).toEqual({ count: 1, current: null });
+    expect(broker.attempts.map((a) => [a.payload.seq, a.payload.resent ?? false])).toEqual([
+      [1, false],
+      [1, true],
+      [2, false],
+      [3, false],
+    ]);
+    expect(broker.delivered().map(([id, seq]) => [id, seq])).toEqual(order);
+    const warned = lines.filter((l) => l.level === 40);
+    expect(warned.map((l) => [l.msg, l.outboxId])).toEqual([
+      ['outbox: alert not acknowledged by the broker in time; the connection is renewed and the alert sent again, flagged resent', seen.current!.outboxId],
+    ]);
+  });
+
   it('publishes nothing that is not committed yet, then delivers on commit', async () => {
     const store = openStore('a.db', { commitIntervalMs: 3_600_000 });
     const broker = fakeBroker();
@@ -259,3 +294,8 @@ describe('OutboxPublisher', () => {
     expect(() => new OutboxPublisher(store, publish, { logger, retryMinMs: 1, retryMaxMs: 5, inFlight: 0 })).toThrow('inFlight');
   });
 });
+
+async function waitUntil(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 2000 && !cond(); i++) await nextTurn();
+  if (!cond()) throw new Error('condition not reached');
+}

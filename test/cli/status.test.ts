@@ -160,4 +160,18 @@ describe('anomalyd status', () => {
     );
     expect(formatStatus(view.statusView, 'http://127.0.0.1:1')).not.toMatch(/^clocks/m);
   });
+
+  it('says when an alert was not acknowledged by the broker in time, the one still undelivered first (tryout 16, finding 1)', () => {
+    const view = new FakeView();
+    const outbox = { pending: 3, dropped: 0 };
+    const at = Date.UTC(2026, 11, 2, 6, 38, 50);
+    const now = formatStatus({ ...view.statusView, outbox: { ...outbox, overdue: { count: 2, current: { outboxId: 6, since: at } } } }, 'http://127.0.0.1:1');
+    expect(now).toMatch(
+      /^outbox +3 alert\(s\) waiting for the broker, 0 dropped since start; alert 6 OVERDUE \(no PUBACK in time since 2026-12-02T06:38:50\.000Z: reconnecting to send it again\); 2 overdue since start$/m,
+    );
+    const past = formatStatus({ ...view.statusView, outbox: { ...outbox, overdue: { count: 2, current: null } } }, 'http://127.0.0.1:1');
+    expect(past).toMatch(/^outbox +3 alert\(s\) waiting for the broker, 0 dropped since start; 2 overdue since start$/m);
+    const none = formatStatus({ ...view.statusView, outbox: { ...outbox, overdue: { count: 0, current: null } } }, 'http://127.0.0.1:1');
+    expect(none).toMatch(/^outbox +3 alert\(s\) waiting for the broker, 0 dropped since start$/m);
+  });
 });

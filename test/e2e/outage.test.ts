@@ -9,7 +9,7 @@
  * to publish to. The rest of the stream is published once the broker is back.
  */
 import { chmodSync } from 'node:fs';
-import mqtt from 'mqtt';
+import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonProcess, builtAndModelsPresent } from '../helpers/daemon.js';
 import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
@@ -273,4 +273,125 @@ describe.skipIf(!ready)('lost PUBACK on a failing link (mosquitto behind a proxy
   it('flags the repeat of an alert whose PUBACK was lost as resent', () => {
     expect(run!.report.silentDuplicates).toEqual([]);
   });
+});
+
+/**
+ * Tryout 16, findings 1 and 3: one alert's PUBACK never came back while the connection stayed up (mosquitto 2.0
+ * drops any packet queued for a client whose outgoing queue already holds max_queued_messages, PUBACKs included,
+ * during a junk flood the daemon read slower than it came). mqtt.js repeats a PUBLISH only on a new connection,
+ * so the outbox waited on it for ever with `connected` true and every later alert queued behind it; a SIGTERM
+ * logged `stopped` and left the process alive with its socket open. Here the proxy withholds the PUBACKs of alert
+ * topics and nothing else: the link is never cut by the test.
+ */
+describe.skipIf(!ready)('a PUBACK that never comes on a live link (mosquitto behind a proxy)', () => {
+  const KEEPALIVE_SEC = 2;
+  const DEADLINE_MS = 3000;
+  const local: (() => Promise<void>)[] = [];
+  let proxy: MqttProxy;
+  let daemon: DaemonProcess;
+  let recorder: MqttRecorder;
+  let sensors: MqttClient;
+  let anomalous: Burst[] = [];
+  const isAlert = (topic: string): boolean => topic.startsWith('anomalyd/alerts/');
+
+  beforeAll(async () => {
+    const broker = new Mosquitto();
+    chmodSync(broker.dir, 0o777); // see runOutage
+    await broker.start();
+    local.push(() => broker.stop());
+    proxy = new MqttProxy(broker.port);
+    await proxy.start();
+    local.push(() => proxy.stop());
+    daemon = new DaemonProcess({
+      broker: { enabled: false },
+      mqtt: { url: proxy.url, clientId: 'anomalyd-wedge', clean: false, keepaliveSec: KEEPALIVE_SEC },
+      store: { commitIntervalMs: 20 },
+      alerts: { closeAfter: 8 },
+      shutdown: { deadlineMs: DEADLINE_MS },
+    });
+    local.push(async () => void (await daemon.stop('SIGKILL')));
+    await daemon.start();
+    recorder = await MqttRecorder.connect(broker.url, { clientId: 'wedge-recorder', clean: false, filters: ['anomalyd/alerts/+', 'anomalyd/state/+'] });
+    local.push(() => recorder.end());
+    sensors = await mqtt.connectAsync(broker.url, { clientId: 'wedge-sensors', clean: false });
+    local.push(() => sensors.endAsync(true));
+    const s = streams();
+    anomalous = s.anomalous;
+    for (const b of s.warmup) await sensors.publishAsync(b.topic, b.payload, { qos: 1 });
+    await waitFor(
+      () => SENSORS.every((x) => recorder.messages.some((m) => m.topic === `anomalyd/state/${x}` && m.payload.includes('"ok"'))),
+      30_000,
+      'every sensor past its learning period',
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(() => readOutbox(daemon.dbPath).every((r) => r.deliveredAt !== null), 10_000, 'a quiet outbox');
+  }, 60_000);
+  afterAll(async () => {
+    for (const c of local.splice(0).reverse()) await c();
+  });
+
+  it('renews the connection once the PUBACK is overdue (the keepalive), sends the alert again flagged resent, and the alerts behind it follow', async () => {
+    const before = recorder.alerts().length;
+    const connectionsBefore = proxy.connections;
+    // The PUBACK of the next alert publish only.
+    proxy.withholdPubackOf = (topic) => isAlert(topic) && proxy.withheld === 0;
+    for (const b of anomalous.slice(0, 8)) await sensors.publishAsync(b.topic, b.payload, { qos: 1 });
+    await waitFor(() => proxy.withheld === 1, 20_000, 'an alert whose PUBACK is withheld');
+    proxy.withholdPubackOf = null;
+    // The broker passed the withheld alert on: it is the first one after `before`.
+    const withheld = recorder.alerts()[before];
+    expect(withheld.resent).toBeFalsy();
+    const key = `${withheld.anomaly_id}#${withheld.seq}`;
+    // More alerts behind it; all go out without the test touching the link (main: held until a restart).
+    for (const b of anomalous.slice(8, 12)) await sensors.publishAsync(b.topic, b.payload, { qos: 1 });
+    await waitFor(() => readOutbox(daemon.dbPath).every((r) => r.deliveredAt !== null), 60_000, 'the outbox to drain by itself');
+    const outbox = readOutbox(daemon.dbPath);
+    const row = outbox.find((o) => `${o.anomalyId}#${o.seq}` === key)!;
+    expect(outbox.some((o) => o.id > row.id)).toBe(true);
+    await waitFor(() => new Set(recorder.alerts().map((a) => `${a.anomaly_id}#${a.seq}`)).size >= outbox.length, 10_000, 'every delivered alert');
+
+    // The daemon ended its own connection once (the proxy saw one new connection) and sent it again, flagged.
+    expect(proxy.connections).toBe(connectionsBefore + 1);
+    const copies = recorder.alerts().filter((a) => `${a.anomaly_id}#${a.seq}` === key);
+    expect(copies.length).toBe(2);
+    expect(copies[1].resent).toBe(true);
+    const report = checkDelivery(outbox, recorder.receipts(), readEventKeys(daemon.dbPath));
+    expect(report.missing).toEqual([]);
+    expect(report.unknown).toEqual([]);
+    expect(report.silentDuplicates).toEqual([]);
+    expect(report.outOfOrder).toBe(0);
+    // Logged at warn once, with the alert's outbox id; /api/status counts it (and none is overdue now).
+    const warned = daemon.lines.filter((l) => /^outbox: alert not acknowledged/.test(l.msg));
+    expect(warned.map((l) => [l.level, l.outboxId])).toEqual([[40, row.id]]);
+    const ready = daemon.logged('ready').at(-1) as unknown as { http: string };
+    const status = (await (await fetch(`${ready.http}/api/status`)).json()) as { outbox: { overdue?: { count: number; current: unknown } } };
+    expect(status.outbox.overdue).toEqual({ count: 1, current: null });
+  }, 90_000);
+
+  it('a SIGTERM with an alert unacknowledged ends the process within the deadline; the restart sends it, flagged resent', async () => {
+    proxy.withholdPubackOf = isAlert;
+    const withheldBefore = proxy.withheld;
+    for (const b of anomalous.slice(12)) await sensors.publishAsync(b.topic, b.payload, { qos: 1 });
+    await waitFor(() => proxy.withheld > withheldBefore, 20_000, 'an alert whose PUBACK is withheld');
+    daemon.proc!.kill('SIGTERM');
+    // Generous: the deadline (3 s) plus the time to close SQLite and the worker on a busy machine. On main the
+    // process stays alive with its socket open until a second signal.
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([daemon.waitExit(), new Promise<'alive'>((r) => (timer = setTimeout(() => r('alive'), 20_000)))]);
+    clearTimeout(timer);
+    expect(code).toBe(0);
+    expect(daemon.logged('stopped')).toHaveLength(1);
+    expect(daemon.lines.some((l) => l.msg === 'second signal: forcing exit')).toBe(false);
+
+    // The data directory is free again, and what was unacknowledged goes out flagged resent.
+    proxy.withholdPubackOf = null;
+    await daemon.start();
+    await waitFor(() => readOutbox(daemon.dbPath).every((r) => r.deliveredAt !== null), 30_000, 'the outbox to drain after the restart');
+    const outbox = readOutbox(daemon.dbPath);
+    await waitFor(() => new Set(recorder.alerts().map((a) => `${a.anomaly_id}#${a.seq}`)).size >= outbox.length, 10_000, 'every delivered alert');
+    const report = checkDelivery(outbox, recorder.receipts(), readEventKeys(daemon.dbPath));
+    expect(report.missing).toEqual([]);
+    expect(report.silentDuplicates).toEqual([]);
+    expect(report.resent).toBeGreaterThan(0);
+  }, 90_000);
 });

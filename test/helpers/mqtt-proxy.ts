@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 
+const PUBLISH = 3;
 const PUBACK = 4;
 
 export class MqttProxy {
@@ -15,6 +16,13 @@ export class MqttProxy {
   dropPubacks = false;
   droppedPubacks = 0;
   connections = 0;
+  /**
+   * While set, the PUBACK of each client PUBLISH (QoS 1) whose topic it accepts is swallowed, on a link that
+   * stays up otherwise (a broker that lost it, as mosquitto 2.0 does for a client whose queue is full).
+   * `withheld` counts them.
+   */
+  withholdPubackOf: ((topic: string) => boolean) | null = null;
+  withheld = 0;
 
   constructor(private readonly upstreamPort: number) {}
 
@@ -56,7 +64,28 @@ export class MqttProxy {
     };
     client.on('error', closeBoth).on('close', closeBoth);
     upstream.on('error', closeBoth).on('close', closeBoth);
-    client.on('data', (chunk: Buffer) => upstream.write(chunk));
+    // Message ids of this connection's client publishes whose PUBACK is withheld.
+    const withhold = new Set<number>();
+    let fromClient = Buffer.alloc(0);
+    client.on('data', (chunk: Buffer) => {
+      upstream.write(chunk);
+      if (this.withholdPubackOf === null && fromClient.length === 0) return;
+      fromClient = Buffer.concat([fromClient, chunk]);
+      for (;;) {
+        const size = packetSize(fromClient);
+        if (size === null || fromClient.length < size) break;
+        const packet = fromClient.subarray(0, size);
+        fromClient = fromClient.subarray(size);
+        const qos = (packet[0] >> 1) & 3;
+        if (packet[0] >> 4 !== PUBLISH || qos === 0 || this.withholdPubackOf === null) continue;
+        let at = 1;
+        while (packet[at] & 0x80) at++;
+        at++;
+        const topicLength = packet.readUInt16BE(at);
+        const topic = packet.subarray(at + 2, at + 2 + topicLength).toString('utf8');
+        if (this.withholdPubackOf(topic)) withhold.add(packet.readUInt16BE(at + 2 + topicLength));
+      }
+    });
     let pending = Buffer.alloc(0);
     upstream.on('data', (chunk: Buffer) => {
       pending = Buffer.concat([pending, chunk]);
@@ -66,6 +95,7 @@ export class MqttProxy {
         const packet = pending.subarray(0, size);
         pending = pending.subarray(size);
         if (this.dropPubacks && packet[0] >> 4 === PUBACK) this.droppedPubacks++;
+        else if (packet[0] >> 4 === PUBACK && withhold.delete(packet.readUInt16BE(2))) this.withheld++;
         else client.write(packet);
       }
     });
