@@ -18,8 +18,10 @@ import { loadConfig } from '../../src/config/load.js';
 import type { AlertPayload } from '../../src/contract/alerts.js';
 import { discoveryTopics } from '../../src/contract/ha-discovery.js';
 import { nodeIdOf } from '../../src/adapters/ha-discovery.js';
+import { DB_FILE, SqliteStore } from '../../src/adapters/sqlite-store.js';
 import { Daemon } from '../../src/daemon.js';
-import { decodeCheckpoint } from '../../src/daemon/checkpoint-codec.js';
+import { BASE_SUFFIX, decodeCheckpoint } from '../../src/daemon/checkpoint-codec.js';
+import { loadStoredState } from '../../src/daemon/checkpoints.js';
 import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/net.js';
 import { lcg } from '../helpers/lcg.js';
@@ -146,6 +148,43 @@ describe.skipIf(!builtAndModelsPresent())('eviction and what is shown', () => {
     expect(daemon.database!.listAnomalies({ sensor: 'attic', limit: 10 }).map((a) => [a.id, a.status])).toEqual([[anomalyId, 'resolved']]);
     const after = await getJson<{ sensors: { openEpisodes: number; openSensors: string[] } }>(daemon, '/api/status');
     expect(after.sensors).toMatchObject({ openEpisodes: 0, openSensors: [] });
+  }, 120_000);
+
+  it('a sensor an earlier version evicted with its silence alert open is listed again at the start, its entities announced', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-evict2-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    let now = Math.floor(Date.now() / 1000) * 1000;
+    const alerts: AlertPayload[] = [];
+    let { daemon, pub, last, nodeId } = await started(dataDir, () => now, 30 * MIN, alerts);
+    const rnd = lcg(5);
+    const N = 1500;
+    const values = Array.from({ length: N }, () => Math.round((21 + 0.6 * (rnd() - 0.5)) * 100) / 100);
+    for (let i = 0; i < N; i += 250) await pub.publishAsync('sensors/attic', JSON.stringify({ values: values.slice(i, i + 250), ts: now - (N - 1 - i) * SEC, interval_ms: SEC }), { qos: 1 });
+    await waitFor(() => daemon.counters.scored >= N, 60_000, 'every reading scored');
+    now += 20 * MIN;
+    daemon.judgeSilences();
+    await waitFor(() => alerts.some((a) => a.sensor === 'attic' && a.event === 'open'), 10_000, 'the silence alert of attic');
+    const anomalyId = alerts.find((a) => a.sensor === 'attic')!.anomaly_id;
+    await daemon.stop();
+    // What the version before tryout 16's fix left at its eviction: the state marked evicted, the episode open in it.
+    const store = SqliteStore.open(join(dataDir, DB_FILE), { commitIntervalMs: 0, outboxMax: 100, logger: pino({ level: 'silent' }) });
+    const state = loadStoredState(store, 'attic');
+    expect(JSON.stringify(state)).toContain(anomalyId);
+    store.saveSensorStates([
+      { sensor: 'attic', blob: Buffer.from(JSON.stringify({ evicted: now, state })), updatedAt: now },
+      { sensor: `attic${BASE_SUFFIX}`, blob: Buffer.from('null'), updatedAt: now },
+    ]);
+    store.close();
+
+    now += MIN;
+    ({ daemon, pub, last, nodeId } = await started(dataDir, () => now, 30 * MIN, alerts));
+    const status = await getJson<{ sensors: { openEpisodes: number; openSensors: string[] } }>(daemon, '/api/status');
+    expect(status.sensors).toMatchObject({ openEpisodes: 1, openSensors: ['attic'] });
+    const { sensors } = await getJson<{ sensors: Array<{ sensor: string; status: string; openEpisode: string | null }> }>(daemon, '/api/sensors');
+    expect(sensors).toMatchObject([{ sensor: 'attic', status: 'stale', openEpisode: anomalyId }]);
+    const atticTopics = discoveryTopics('homeassistant', nodeId, 'attic');
+    await waitFor(() => (last.get(atticTopics.binarySensor) ?? '') !== '', 10_000, 'the discovery config of attic');
+    expect(daemon.database!.listAnomalies({ sensor: 'attic', limit: 10 }).map((a) => [a.id, a.status])).toEqual([[anomalyId, 'open']]);
   }, 120_000);
 
   it('a burst of one-message streams makes no Home Assistant entities; a real stream gets them at its third reading', async () => {
