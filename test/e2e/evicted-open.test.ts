@@ -141,6 +141,7 @@ describe.skipIf(!builtAndModelsPresent())('eviction and what is shown', () => {
     expect(last.get(atticTopics.sensor)).toMatch(/"unique_id"/);
     expect(JSON.parse(last.get('anomalyd/state/attic') ?? 'null')).toMatchObject({ status: 'stale', anomaly_id: anomalyId });
     expect(daemon.database!.listAnomalies({ sensor: 'attic', limit: 10 }).map((a) => [a.id, a.status])).toEqual([[anomalyId, 'open']]);
+    expect(daemon.database!.openSensors(10)).toEqual(['attic']);
 
     // Its next reading ends the alert (one episode in all), and it is listed with nothing open.
     await pub.publishAsync('sensors/attic', JSON.stringify({ ts: now, value: 21.1 }), { qos: 1 });
