@@ -371,8 +371,9 @@ export class Daemon {
       { intervalMs: config.store.checkpointIntervalMs, maxAgeMs: config.store.checkpointMaxAgeMs, maxFutureMs: config.ingest.maxFutureMs, now: this.now, logger: this.log },
     );
     this.episodeTicks = new EpisodeTicks(shortSpan(config.score.smooth) + config.alerts.closeAfter);
+    // With the sensors an earlier version evicted while their silence alarm was open (restored too: listed again).
     const restored = this.checkpoints.restore();
-    this.resolveOrphanedEpisodes();
+    restored.push(...this.resolveOrphanedEpisodes());
     this.eviction = idleEvictionFor(
       {
         detector,
@@ -387,11 +388,13 @@ export class Daemon {
       },
       { ...config.limits, now: this.now, busy: () => this.mqtt?.isPaused === true || detector.pending > this.backlogLow },
     );
-    this.eviction.track(restored);
     // A restored sensor is listed (HTTP API, retained state) at once, not only when it next sends: silent for as
     // long as it was at the stop (its checkpoint's arrival: a stale one stays stale, a live one ok; the downtime is
-    // not counted), or, with no arrival in its checkpoint, as if its last reading came now (as eviction counts it).
+    // not counted), or, with no arrival in its checkpoint, as if its last reading came now.
     for (const sensor of restored) if (this.board?.hasArrival(sensor) !== true) this.board?.arrived(sensor);
+    // Idle from that same arrival: a sensor silent at the stop is not given a new idle span by the restart (tryout 16,
+    // finding 5: junk streams outlived every restart by limits.idleAfterMinMs).
+    this.eviction.track(restored, (sensor) => this.board?.arrivalOf(sensor)?.arrivedAt);
     // A silence alarmed while it lasted and restored open is told as one as it grows (SignalBook.noteSilence).
     for (const sensor of restored) this.noteSilence(sensor);
 
@@ -415,8 +418,10 @@ export class Daemon {
     await mqtt.start();
     this.discovery?.start();
     // The restored streams' discovery configs (a broker may have lost them: the embedded broker's retained store
-    // dies with the process), then their retained states (republished as any status change is).
-    for (const stream of restored) this.discovery?.streamSeen(stream, detector.sourceOf(stream));
+    // dies with the process), of those that were real streams already (ANNOUNCE_AFTER_READINGS: its interval learnt
+    // from its own readings, past its learning period, or an open episode); the others once they have had their
+    // readings in this run. Then their retained states (republished as any status change is).
+    for (const stream of restored) if (this.realStream(stream)) this.discovery?.announce(stream, detector.sourceOf(stream));
     this.board?.refreshAll();
 
     this.publisher = this.adapters.createOutbox(store, (topic, payload) => mqtt.publishOnce(topic, payload), {
@@ -450,6 +455,18 @@ export class Daemon {
     );
     this.housekeeping.start();
     this.checkpoints.start();
+  }
+
+  /**
+   * True when a stream restored at start was a real stream already, to be announced to Home Assistant at once
+   * (HaDiscovery.announce): it has an open episode, is past the scorer's learning period, or its interval was learnt
+   * from its own readings (three at least: src/pipeline/cadence.ts; not when window.intervalMs sets every stream's).
+   */
+  private realStream(stream: string): boolean {
+    const detector = this.detector;
+    if (detector === null) return false;
+    if (detector.openAnomaly(stream) !== null || !detector.learning(stream)) return true;
+    return this.opts.config.window.intervalMs === 0 && (detector.intervalOf(stream) ?? 0) > 0;
   }
 
   /** The model loader: through the one inference worker, or on the main thread with model.worker: false. */
@@ -826,7 +843,7 @@ export class Daemon {
     for (const r of res.readings) {
       if (r.sensor === last) continue;
       last = r.sensor;
-      this.eviction?.seen(r.sensor);
+      const revived = this.eviction?.seen(r.sensor) === true;
       // A silence alarmed while it lasted ends at this reading: its resolve is told as the silence it was, also
       // when it was restored (a restart) or revived (an eviction) rather than judged in this run.
       this.noteSilence(r.sensor);
@@ -836,7 +853,9 @@ export class Daemon {
       const deaf = this.deafUntil(r.sensor);
       if (deaf !== null) this.detector?.excuseGap(r.sensor, deaf);
       this.board?.arrived(r.sensor);
-      this.discovery?.streamSeen(r.sensor, r.source);
+      // Home Assistant entities once it is a real stream (HaDiscovery.streamSeen); a revived one that was real, at once.
+      if (revived && this.realStream(r.sensor)) this.discovery?.announce(r.sensor, r.source);
+      else this.discovery?.streamSeen(r.sensor, r.source);
     }
   }
 
@@ -1063,15 +1082,21 @@ export class Daemon {
    * After a crash the restored lifecycles are as old as the last checkpoint, so an episode opened after it
    * is open in the database but known to no lifecycle, and would stay open for ever. Resolve each such
    * episode (its resolve alert goes out through the outbox like any other); if the anomaly goes on, the
-   * detector opens a new episode.
+   * detector opens a new episode. Returns the sensors brought back from their evicted checkpoint (below).
    */
-  private resolveOrphanedEpisodes(): void {
+  private resolveOrphanedEpisodes(): string[] {
     const store = this.store!;
     const detector = this.detector!;
+    const revived: string[] = [];
     for (const a of store.listAnomalies({ status: 'open', limit: 1_000_000 })) {
       if (detector.openAnomaly(a.sensor) === a.id) continue;
-      // A silence alarm an eviction left open (the sensor is silent): its return resolves it, not a restart.
-      if (this.checkpoints?.evictedWithOpen(a.sensor, a.id) === true) continue;
+      // A silence alarm an eviction left open (the sensor is silent; an earlier version evicted such a sensor): its
+      // return resolves it, not a restart. Its sensor is brought back from that checkpoint (while young enough), so
+      // it is listed with its open alert again (tryout 16, finding 2), and is not evicted while the alert is open.
+      if (this.checkpoints?.evictedWithOpen(a.sensor, a.id) === true) {
+        if (!revived.includes(a.sensor) && this.checkpoints.revive(a.sensor) && detector.openAnomaly(a.sensor) === a.id) revived.push(a.sensor);
+        continue;
+      }
       try {
         store.recordEvent(storedResolveEvent(a), this.topics.alerts(a.sensor), a.explanation);
         this.log.warn({ sensor: a.sensor, anomalyId: a.id }, 'episode left open by an unclean stop: resolved at start');
@@ -1079,6 +1104,8 @@ export class Daemon {
         this.log.error({ err, anomalyId: a.id }, 'could not resolve an orphaned episode');
       }
     }
+    if (revived.length > 0) this.log.info({ sensors: revived.length }, 'sensors evicted with a silence alert open brought back: listed while it is open');
+    return revived;
   }
 
   /** Saves every sensor's state now (also done periodically and at stop). */

@@ -1,6 +1,10 @@
 /**
  * Home Assistant discovery as an adapter the daemon owns (start/stop) and calls through a small interface:
- *   streamSeen(stream, source)   a stream exists: its two entities' configs are published (retained), once;
+ *   streamSeen(stream, source)   a message with a reading of the stream arrived: once the stream has had
+ *                                ANNOUNCE_AFTER_READINGS of them in this run, its two entities' configs are
+ *                                published (retained), once; until then it has none (tryout 16, finding 5:
+ *                                a junk publisher's one message per new topic made a Home Assistant device each);
+ *   announce(stream, source)     the same at once (a stream restored at start that was real already);
  *   streamForgotten(stream)      the stream is gone: empty retained configs remove the entities, and its
  *                                retained score is cleared;
  *   score(stream, score, ts)     the stream's latest score: published at most once per stream per
@@ -9,8 +13,10 @@
  *   homeAssistantStatus(payload) Home Assistant's birth message (`<prefix>/status` `online`, sent when it
  *                                (re)connects): every announced stream's configs are published again, once
  *                                per birth, BIRTH_DELAY_MS after it and at most once per BIRTH_MIN_INTERVAL_MS.
- * The daemon announces the streams restored at start too (streamSeen), so their entities come back with a
- * broker that lost its retained configs (the embedded broker's retained store dies with the process).
+ * The daemon announces the streams restored at start that were real already (announce: their interval was learnt,
+ * i.e. they had three readings at least, or they have an open episode), so their entities come back with a broker
+ * that lost its retained configs (the embedded broker's retained store dies with the process); another restored
+ * stream is announced once it has had ANNOUNCE_AFTER_READINGS in this run.
  * The anomalous/ok status needs nothing here: the binary sensor reads the retained state topic the daemon
  * already publishes. Payloads: src/contract/ha-discovery.ts.
  */
@@ -41,6 +47,13 @@ export interface HaDiscoveryOptions {
   readonly maxStreams?: number;
 }
 
+/**
+ * Messages with a reading of a stream (in one run) after which it gets its Home Assistant entities: three readings
+ * span two of its intervals, the least from which its interval is learnt (src/pipeline/cadence.ts). A topic that
+ * carries one message (a junk publisher's new topic per message) never gets any.
+ */
+export const ANNOUNCE_AFTER_READINGS = 3;
+
 /** How long after Home Assistant's birth message its configs are published again (ms): births close together are answered once. */
 export const BIRTH_DELAY_MS = 1000;
 /**
@@ -57,6 +70,8 @@ interface Held {
 export class HaDiscovery {
   private readonly ctx: DiscoveryContext;
   private readonly announced = new Map<string, string>();
+  /** Streams not announced yet: the messages with a reading of each so far (fewer than ANNOUNCE_AFTER_READINGS). */
+  private readonly pending = new Map<string, number>();
   private readonly lastSent = new Map<string, number>();
   private readonly held = new Map<string, Held>();
   private timer: NodeJS.Timeout | null = null;
@@ -122,8 +137,27 @@ export class HaDiscovery {
     return this.announced.size;
   }
 
+  /**
+   * A message with a reading of `stream` (its device `source`, undefined: the stream is its own) arrived: the
+   * stream is announced (announce) at its ANNOUNCE_AFTER_READINGS-th such message in this run, counted until then.
+   */
   streamSeen(stream: string, source: string | undefined): void {
     if (!this.running || this.announced.has(stream)) return;
+    const n = (this.pending.get(stream) ?? 0) + 1;
+    if (n < ANNOUNCE_AFTER_READINGS) {
+      this.pending.set(stream, n);
+      return;
+    }
+    this.announce(stream, source);
+  }
+
+  /**
+   * Publishes the stream's two configs (retained, QoS 1) now, once: its entities exist from then on. Beyond
+   * `maxStreams` announced streams a stream gets none (logged once).
+   */
+  announce(stream: string, source: string | undefined): void {
+    if (!this.running || this.announced.has(stream)) return;
+    this.pending.delete(stream);
     if (this.announced.size >= (this.opts.maxStreams ?? 10_000)) {
       if (!this.fullLogged) this.opts.logger.warn({ streams: this.announced.size }, 'Home Assistant discovery: stream limit reached; further streams get no entities');
       this.fullLogged = true;
@@ -141,9 +175,15 @@ export class HaDiscovery {
     void this.send(t.sensor, JSON.stringify(scoreSensorConfig(this.ctx, stream, source)), true);
   }
 
+  /**
+   * The stream is gone (evicted): empty retained configs remove its entities, and its retained score is cleared;
+   * sent for a stream never announced too (an earlier version announced every stream at its first reading: those
+   * configs go with it).
+   */
   streamForgotten(stream: string): void {
     if (!this.running) return;
     this.announced.delete(stream);
+    this.pending.delete(stream);
     this.held.delete(stream);
     this.lastSent.delete(stream);
     const t = discoveryTopics(this.opts.prefix, this.opts.nodeId, stream);

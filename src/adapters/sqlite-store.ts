@@ -804,6 +804,17 @@ export class SqliteStore implements Store {
   }
 
   /**
+   * The sensors with an episode open in the store, by name (SQL order), at most `limit`: a scan of the partial
+   * index anomalies_open, cheap however long the history. The truth of what is open, also of a sensor the daemon
+   * holds no state of (GET /api/status counts it). Throws when the store is closed.
+   */
+  openSensors(limit: number): string[] {
+    this.assertOpen();
+    const rows = this.db.prepare("SELECT DISTINCT sensor FROM anomalies WHERE status = 'open' ORDER BY sensor LIMIT ?").all(limit) as Array<{ sensor: string }>;
+    return rows.map((r) => r.sensor);
+  }
+
+  /**
    * Episodes that overlap [q.from, q.to] (AnomalyQuery), newest start first (then id), at most q.limit. One
    * query: it walks anomalies_by_start (anomalies_by_sensor with a sensor, anomalies_by_device with a device) in that order and filters the rows
    * on the time bounds (no index has end_ts: an open episode matches any `from`, whatever its end_ts).

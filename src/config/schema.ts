@@ -218,7 +218,7 @@ export const schema = section('anomalyd configuration', {
     maxStreams: int({ default: 5000, min: 1, max: 1_000_000, doc: 'Streams tracked in all; a new stream beyond it is rejected (too_many_streams). Only an accepted reading takes a slot. Each stream holds about 10 kB at first and more as its score histories fill (docs/SECURITY.md, "Memory"): raise MemoryMax with it.' }),
     maxStreamsPerSensor: int({ default: 64, min: 1, max: 10_000, doc: 'Streams (fields) of one sensor; a new one beyond it is rejected (too_many_streams).' }),
   }),
-  homeassistant: section('Home Assistant MQTT discovery: an anomaly binary_sensor and a score sensor per stream, grouped by device.', {
+  homeassistant: section('Home Assistant MQTT discovery: an anomaly binary_sensor and a score sensor per stream, grouped by device, from the stream’s third message with a reading (a topic of one message gets none).', {
     discovery: oneOf(['auto', 'on', 'off'] as const, {
       default: 'auto',
       doc: 'auto = on when a preset of a Home Assistant ecosystem (zigbee2mqtt, tasmota, esphome, homeassistant, ha_statestream) is on.',
@@ -240,7 +240,7 @@ export const schema = section('anomalyd configuration', {
       default: 1000,
       min: 10,
       max: 100_000_000,
-      doc: 'A sensor with no valid reading for this many of its own reading intervals is evicted: its open episode resolved (but a silence alert, kept open until its next reading), its state checkpointed, its memory and slot freed. A valid reading brings it back (from the checkpoint while younger than store.checkpointMaxAgeMs).',
+      doc: 'A sensor with no valid reading for this many of its own reading intervals is evicted: its open episode resolved, its state checkpointed, its memory and slot freed, its Home Assistant entities removed. Never while an alert of it stays open (a silence alert, open until its next reading): it stays listed and keeps its slot. Counted from its last reading, also across a restart (the downtime not counted). A valid reading brings it back (from the checkpoint while younger than store.checkpointMaxAgeMs).',
     }),
     idleAfterMinMs: int({
       default: 600000,

@@ -7,6 +7,13 @@
  * (marked evicted: a restart does not bring it back), and every stage forgets it. A valid reading of it
  * later revives it from that checkpoint when young enough, else it starts afresh.
  *
+ * A sensor whose episode stays open is not evicted (tryout 16, finding 2): a silence alarmed while it lasts
+ * (the sensor is silent: only its next reading ends it), or an episode the store could not resolve. Evicted, it
+ * would vanish from every glanceable place (the status, the HTTP API, the dashboard, its Home Assistant
+ * entities) while its alert is still open in the store. It keeps its state and its slot (one stream's state, about
+ * 10 kB; bounded by ingest.maxStreams, as every stream is) and its silence goes on being judged and told; the
+ * sweep asks again at every tick, and evicts it once nothing of it is open (its next reading ends the silence).
+ *
  * Time is the wall clock of arrival (the daemon's `now`), so a device with a wrong clock is judged by when
  * its readings come, not by what they say.
  */
@@ -36,15 +43,21 @@ export interface EvictionDeps {
   intervalOf(sensor: string): number | undefined;
   /**
    * Resolves the sensor's open episode, if it has one (its resolve alert goes out as usual), but a silence alarmed
-   * while it lasts (Detector.judgeSilence): an idle sensor is a silent one, so that alarm stays open in the store
-   * and in the checkpoint, and the sensor's next reading resolves it (revived), or leftOpen does (not revived).
+   * while it lasts (Detector.judgeSilence): an idle sensor is a silent one, so that alarm stays open, and the
+   * sensor with it (stillOpen); its next reading resolves it.
    */
   resolveOpenEpisode(sensor: string): void;
   /**
    * A sensor seen again that could not be revived from its checkpoint (none, or too old): resolves what the store
-   * still holds open of it (a silence alarm left open at its eviction); nothing for a sensor with none.
+   * still holds open of it (a silence alarm left open at its eviction by a version before tryout 16's fix, whose
+   * checkpoint is too old to revive); nothing for a sensor with none.
    */
   leftOpen?(sensor: string): void;
+  /**
+   * True when the sensor still has an open episode after resolveOpenEpisode (a silence alarmed while it lasts, or
+   * one the store could not resolve): it is not evicted (see the module comment). Absent: never.
+   */
+  stillOpen?(sensor: string): boolean;
   /** Checkpoints the sensor's state, marked evicted. */
   checkpoint(sensor: string): void;
   /** Makes every stage (parser, cadence, model state, scores, status, dashboard series, learning) forget it. */
@@ -60,6 +73,8 @@ export class IdleEviction {
   private readonly lastSeen = new Map<string, number>();
   evicted = 0;
   revived = 0;
+  /** Idle sensors the last sweep kept because an episode of theirs is open (EvictionDeps.stillOpen). */
+  keptOpen = 0;
 
   constructor(
     private readonly deps: EvictionDeps,
@@ -68,21 +83,34 @@ export class IdleEviction {
 
   /**
    * A valid reading of `sensor` arrived now. Call it before the reading reaches the detector: a sensor
-   * seen for the first time since its eviction is revived from its checkpoint first.
+   * seen for the first time since its eviction is revived from its checkpoint first. Returns true when it was
+   * revived now.
    */
-  seen(sensor: string): void {
+  seen(sensor: string): boolean {
     const now = this.opts.now();
+    let revived = false;
     if (!this.lastSeen.has(sensor)) {
-      if (this.deps.revive(sensor)) this.revived++;
+      revived = this.deps.revive(sensor);
+      if (revived) this.revived++;
       else this.deps.leftOpen?.(sensor);
     }
     this.lastSeen.set(sensor, now);
+    return revived;
   }
 
-  /** Sensors restored at start: tracked as if seen now, so they are evicted too if they never come back. */
-  track(sensors: Iterable<string>): void {
+  /**
+   * Sensors restored at start, so they are evicted too if they never come back: each idle from `arrivedAt(sensor)`
+   * (epoch ms on `now`'s clock: when its latest reading arrived, as its checkpoint carries it, the daemon's downtime
+   * not counted; SensorStatusBoard.restoreArrival), so a sensor silent at the stop is not given a new idle span
+   * by each restart (tryout 16, finding 5); as if seen now when `arrivedAt` is absent or gives undefined.
+   */
+  track(sensors: Iterable<string>, arrivedAt?: (sensor: string) => number | undefined): void {
     const now = this.opts.now();
-    for (const s of sensors) if (!this.lastSeen.has(s)) this.lastSeen.set(s, now);
+    for (const s of sensors) {
+      if (this.lastSeen.has(s)) continue;
+      const at = arrivedAt?.(s);
+      this.lastSeen.set(s, at !== undefined && Number.isFinite(at) ? Math.min(at, now) : now);
+    }
   }
 
   /** Sensors being tracked (for tests and status). */
@@ -102,17 +130,24 @@ export class IdleEviction {
     if (this.opts.busy?.() === true) return 0;
     const now = this.opts.now();
     let n = 0;
+    let kept = 0;
     for (const [sensor, at] of this.lastSeen) {
       const span = this.idleSpan(sensor);
       if (now - at < span) continue;
-      this.lastSeen.delete(sensor);
       this.deps.resolveOpenEpisode(sensor);
+      // Its alert stays open: the sensor stays listed (and judged); asked again at the next sweep.
+      if (this.deps.stillOpen?.(sensor) === true) {
+        kept++;
+        continue;
+      }
+      this.lastSeen.delete(sensor);
       this.deps.checkpoint(sensor);
       this.deps.forget(sensor);
       n++;
       this.deps.log.note(now, { sensor: sensor.slice(0, 128), idleMs: now - at, idleSpanMs: span });
     }
     this.evicted += n;
+    this.keptOpen = kept;
     this.deps.log.drain(now);
     return n;
   }
@@ -172,7 +207,7 @@ export function idleEvictionFor(w: EvictionWiring, opts: EvictionOptions & { rea
       intervalOf: (sensor) => detector.intervalOf(sensor),
       resolveOpenEpisode: (sensor) => {
         const id = detector.openAnomaly(sensor);
-        // A silence alarm stays open: the sensor is silent (its checkpoint keeps the episode; its next reading resolves it).
+        // A silence alarm stays open: the sensor is silent (it is not evicted: stillOpen; its next reading resolves it).
         if (id === null || detector.silenceOpen(sensor)) return;
         const a = w.store.getAnomaly(id);
         if (a !== null && a.status === 'open') {
@@ -186,6 +221,7 @@ export function idleEvictionFor(w: EvictionWiring, opts: EvictionOptions & { rea
         // Resolved in the store (or never there): the checkpoint taken next holds no open episode.
         detector.dropEpisode(sensor);
       },
+      stillOpen: (sensor) => detector.openAnomaly(sensor) !== null,
       leftOpen: (sensor) => {
         for (const a of w.store.listAnomalies({ sensor, status: 'open', limit: 100 })) {
           try {

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
 import { EmbeddedBroker } from '../../src/adapters/broker.js';
-import { BIRTH_DELAY_MS, BIRTH_MIN_INTERVAL_MS, HaDiscovery } from '../../src/adapters/ha-discovery.js';
+import { ANNOUNCE_AFTER_READINGS, BIRTH_DELAY_MS, BIRTH_MIN_INTERVAL_MS, HaDiscovery } from '../../src/adapters/ha-discovery.js';
 import { topics } from '../../src/contract/alerts.js';
 import { objectIdOf } from '../../src/contract/ha-discovery.js';
 import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
@@ -69,12 +69,17 @@ async function discovery(url: string, now: () => number, scoreIntervalMs = 60_00
 }
 
 describe('Home Assistant discovery adapter', () => {
-  it('announces a stream once (retained), removes it with empty retained configs', async () => {
+  it('announces a stream once (retained) at its third reading or when told, removes it with empty retained configs', async () => {
     for (const [name, url] of await brokers()) {
       const d = await discovery(url, Date.now);
+      // A stream gets its entities at its ANNOUNCE_AFTER_READINGS-th message with a reading (tryout 16, finding 5).
+      for (let i = 1; i < ANNOUNCE_AFTER_READINGS; i++) d.streamSeen('plug/power', 'plug');
+      expect(d.streams).toBe(0);
       d.streamSeen('plug/power', 'plug');
       d.streamSeen('plug/power', 'plug');
-      d.streamSeen('room', undefined);
+      expect(d.streams).toBe(1);
+      d.announce('room', undefined);
+      expect(d.streams).toBe(2);
       const { seen } = await listen(url, 'homeassistant/#');
       await waitFor(() => seen.length >= 4, 5_000, `${name}: 4 retained configs`);
       expect(seen.every((s) => s.retain), name).toBe(true);
@@ -100,8 +105,8 @@ describe('Home Assistant discovery adapter', () => {
     const [, url] = (await brokers())[0];
     let now = 1_000_000;
     const d = await discovery(url, () => now, 60_000);
-    d.streamSeen('a', undefined);
-    d.streamSeen('b', undefined);
+    d.announce('a', undefined);
+    d.announce('b', undefined);
     const { seen } = await listen(url, 'anomalyd/score/#');
     const ts = Date.UTC(2026, 10, 30);
     for (let i = 0; i < 100; i++) {
@@ -141,8 +146,8 @@ describe("Home Assistant's birth message", () => {
       });
       d.start();
       expect(d.birthTopic).toBe('homeassistant/status');
-      d.streamSeen('room/temperature', 'room');
-      d.streamSeen('boiler', undefined);
+      d.announce('room/temperature', 'room');
+      d.announce('boiler', undefined);
       const configs = [...sent];
       expect(configs).toHaveLength(4);
       sent.length = 0;

@@ -79,6 +79,19 @@ describe('IdleEviction', () => {
     expect(eviction.sweep()).toBe(2);
   });
 
+  it('counts a restored sensor idle from its last arrival when given (tryout 16, finding 5), else from now', () => {
+    const { eviction, advance } = setup({});
+    advance(60 * MIN);
+    // silent-6: silent 6 min at the stop; fresh: no arrival known.
+    eviction.track(['silent-6', 'fresh'], (s) => (s === 'silent-6' ? 54 * MIN : undefined));
+    advance(4 * MIN - 1);
+    expect(eviction.sweep()).toBe(0);
+    advance(1);
+    expect(eviction.sweep()).toBe(1);
+    advance(6 * MIN);
+    expect(eviction.sweep()).toBe(1);
+  });
+
   it('logs evictions as one line per interval however many there are', () => {
     const { eviction, logs, advance } = setup({});
     for (let i = 0; i < 10_000; i++) eviction.seen(`junk-${i}`);
@@ -178,7 +191,7 @@ describe('IdleEviction while the daemon is behind', () => {
 });
 
 describe('Eviction of a silent sensor with a silence alert open', () => {
-  it('leaves that alert open (the sensor is silent), and resolves it when the sensor comes back without its checkpoint', () => {
+  it('keeps the sensor while that alert is open (the sensor is silent: tryout 16, finding 2), and resolves what an earlier version left open when the sensor comes back without its checkpoint', () => {
     let now = 0;
     const recorded: { kind: string; anomalyId: string }[] = [];
     const open = new Map<string, AnomalyRecord>([
@@ -195,14 +208,18 @@ describe('Eviction of a silent sensor with a silence alert open', () => {
       },
     };
     const dropped: string[] = [];
+    const forgotten: string[] = [];
     const eviction = idleEvictionFor(
       {
         detector: {
           intervalOf: () => 1000,
           openAnomaly: (s) => open.get(s)?.id ?? null,
           silenceOpen: (s) => s === 'dead',
-          dropEpisode: (s) => void dropped.push(s),
-          forget: () => undefined,
+          dropEpisode: (s) => {
+            dropped.push(s);
+            open.delete(s);
+          },
+          forget: (s) => void forgotten.push(s),
         },
         board: null,
         others: () => [],
@@ -217,16 +234,24 @@ describe('Eviction of a silent sensor with a silence alert open', () => {
     // Restored at start (their open episodes with them).
     eviction.track(['dead', 'spiky']);
     now += 10 * MIN;
-    expect(eviction.sweep()).toBe(2);
-    // The other episode is resolved as before; the silence alert stays open.
+    expect(eviction.sweep()).toBe(1);
+    // The other episode is resolved as before and its sensor evicted; the silence alert stays open, and its sensor
+    // with it (listed, judged), sweep after sweep.
     expect(recorded).toEqual([{ kind: 'resolve', anomalyId: 'a-spiky' }]);
     expect(dropped).toEqual(['spiky']);
+    expect(forgotten).toEqual(['spiky']);
     expect(open.has('dead')).toBe(true);
-    // Back after its checkpoint could be restored (too old here): what the store holds open of it is resolved.
-    eviction.seen('dead');
+    expect(eviction.keptOpen).toBe(1);
+    now += 60 * MIN;
+    expect(eviction.sweep()).toBe(0);
+    expect(forgotten).toEqual(['spiky']);
+    // A sensor an earlier version evicted with its silence alert open, back after its checkpoint could be restored
+    // (too old here): what the store holds open of it is resolved.
+    open.set('gone', { ...open.get('dead')!, id: 'a-gone', sensor: 'gone' });
+    eviction.seen('gone');
     expect(recorded).toEqual([
       { kind: 'resolve', anomalyId: 'a-spiky' },
-      { kind: 'resolve', anomalyId: 'a-dead' },
+      { kind: 'resolve', anomalyId: 'a-gone' },
     ]);
   });
 });

@@ -27,7 +27,7 @@ interface Setup {
   clock: { now: number };
 }
 
-function setup(learningEnabled: boolean, staleAfter = 0): Setup {
+function setup(learningEnabled: boolean, staleAfter = 0, storeOpen?: string[]): Setup {
   const own = new Map<string, OwnModelProgress | null>();
   const learningPeriod = new Set<string>();
   const open = new Map<string, string>();
@@ -63,7 +63,8 @@ function setup(learningEnabled: boolean, staleAfter = 0): Setup {
     unitOf: () => null,
     learningEnabled,
     store: () => {
-      throw new Error('closed');
+      if (storeOpen === undefined) throw new Error('closed');
+      return { openSensors: () => storeOpen, outboxPending: () => 0, droppedCount: () => 0 } as unknown as ReturnType<Parameters<typeof daemonView>[0]['store']>;
     },
   });
   return { view, own, learningPeriod, open, series, clock };
@@ -108,6 +109,12 @@ describe('daemonView', () => {
       ['pump1', 'stale', 'ep-1'],
     ]);
     expect(view.status().sensors).toEqual({ total: 3, byStatus: { ok: 0, anomalous: 0, learning: 0, stale: 3 }, openEpisodes: 2, openSensors: ['fresh', 'pump1'] });
+  });
+
+  it('counts what the store holds open too, also of a sensor it holds no state of (tryout 16, finding 2)', () => {
+    const { view, open } = setup(false, 0, ['gone', 'pump1']);
+    open.set('pump1', 'ep-1');
+    expect(view.status().sensors).toMatchObject({ total: 3, openEpisodes: 2, openSensors: ['gone', 'pump1'] });
   });
 
   it('lists sensors by name case-insensitively, not uppercase first', () => {
