@@ -20,7 +20,8 @@ const ready = builtAndModelsPresent() && mosquittoAvailable();
 /** Readings per plug; the spike comes after the scorer's learning period (score.learnReadings, 256). */
 const TICKS = 380;
 const SPIKE = 330;
-const FIELDS = ['Current', 'Power', 'Voltage'];
+/** The plugs' ENERGY fields read as streams (Total too: a counter its hub states, since counterha). */
+const FIELDS = ['Current', 'Power', 'Total', 'Voltage'];
 
 /** A device time without an offset, as Tasmota writes it (read in ingest.timezone, UTC here). */
 function localIso(ts: number): string {
