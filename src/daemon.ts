@@ -946,10 +946,10 @@ export class Daemon {
     const now = this.now();
     for (const [sensor, arrived] of board.arrivals()) {
       if (this.mayNotAlert(sensor)) continue;
-      // Nor across a span in which the loop was saturated: the silence counts from its end (deafUntil).
+      // Nor the time the loop was saturated within it (its readings may have waited or been dropped then): the
+      // silence is shortened by that much, not restarted (a busy second must not hide a sensor dead for an hour).
       const heard = listening === null ? arrived : Math.max(arrived, listening);
-      const busy = this.loopLoad?.saturatedAfter(heard) ?? null;
-      const arrivedAt = busy === null ? heard : Math.max(heard, busy);
+      const arrivedAt = heard + (this.loopLoad?.saturatedWithin(heard, now) ?? 0);
       const { events } = detector.judgeSilence(sensor, arrivedAt, now);
       if (events.length === 0) continue;
       // SignalBook.explainAlert never throws; the episode has no reading: it is told missing data from the readings

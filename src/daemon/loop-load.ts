@@ -7,8 +7,10 @@
  *
  * The measure is Node's event-loop utilization (`performance.eventLoopUtilization`, Node ≥ 14.10: the share of a
  * span the loop spent outside its idle wait), sampled every SAMPLE_MS by the owner (the daemon) and kept as the
- * spans, on the daemon's clock, whose utilization reached SATURATED. Nothing here runs per reading: a reading only
- * compares its sensor's last arrival with the end of the latest saturated span (saturatedAfter).
+ * spans, on the daemon's clock, whose utilization reached SATURATED. A span is at most as long as the real time the
+ * sample covered (the daemon's clock may run faster: the demo's, a test's virtual one). Nothing here runs per
+ * reading: a reading only compares its sensor's last arrival with the end of the latest saturated span
+ * (saturatedAfter); a silence judged while it lasts is shortened by the saturated time within it (saturatedWithin).
  */
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 
@@ -44,13 +46,21 @@ export class LoopLoad {
   /** Saturated spans, oldest first, as [start, end] pairs on the daemon's clock (epoch ms); adjacent ones merged. */
   private readonly spans: Array<[number, number]> = [];
   private lastAt: number;
+  private lastReal: number;
   private saturatedNow = false;
 
+  /**
+   * @param utilization the loop's utilization since its previous call (eventLoopSampler)
+   * @param now the daemon's clock, epoch ms (spans are kept on it)
+   * @param realNow a monotonic real clock, ms (default performance.now): bounds a span by the real time it covered
+   */
   constructor(
     private readonly utilization: UtilizationSampler,
     private readonly now: () => number,
+    private readonly realNow: () => number = () => performance.now(),
   ) {
     this.lastAt = now();
+    this.lastReal = realNow();
     // The first reading of the sampler covers the time before this one: dropped.
     utilization();
   }
@@ -71,9 +81,11 @@ export class LoopLoad {
   /** Takes one sample: the span since the previous one (on the daemon's clock) is saturated or not. */
   sample(): void {
     const at = this.now();
+    const real = this.realNow();
     const u = this.utilization();
-    const from = this.lastAt;
+    const from = Math.max(this.lastAt, at - Math.max(0, real - this.lastReal));
     this.lastAt = at;
+    this.lastReal = real;
     this.saturatedNow = u >= SATURATED;
     if (this.saturatedNow && at > from) {
       const last = this.spans.at(-1);
@@ -86,6 +98,17 @@ export class LoopLoad {
   /** Whether the latest sample was saturated (the daemon cannot hear its sensors in time now). */
   get saturated(): boolean {
     return this.saturatedNow;
+  }
+
+  /** How long (ms on the daemon's clock) the loop was saturated within [from, to], by the spans sampled so far. */
+  saturatedWithin(from: number, to: number): number {
+    let ms = 0;
+    for (let i = this.spans.length - 1; i >= 0; i--) {
+      const [a, b] = this.spans[i];
+      if (b <= from) break;
+      ms += Math.max(0, Math.min(b, to) - Math.max(a, from));
+    }
+    return ms;
   }
 
   /**

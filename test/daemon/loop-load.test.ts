@@ -8,7 +8,8 @@ import { LoopLoad, SATURATED } from '../../src/daemon/loop-load.js';
 function load(): { l: LoopLoad; at: (t: number, u: number) => void } {
   let now = 1_000;
   let u = 0;
-  const l = new LoopLoad(() => u, () => now);
+  // The daemon's clock and the real one run together here.
+  const l = new LoopLoad(() => u, () => now, () => now);
   return {
     l,
     at: (t, utilization) => {
@@ -51,6 +52,32 @@ describe('LoopLoad', () => {
     at(2_000, 0.97);
     at(2_250, 0);
     expect(l.saturatedAfter(1_200)).toBe(2_000);
+  });
+
+  it('tells how long the loop was saturated within a span of time (a silence is shortened by that much)', () => {
+    const { l, at } = load();
+    at(1_250, 1);
+    at(1_500, 1);
+    at(1_750, 0);
+    at(2_000, 0.95);
+    at(2_250, 0);
+    expect(l.saturatedWithin(0, 3_000)).toBe(750);
+    expect(l.saturatedWithin(1_400, 3_000)).toBe(350);
+    // The spans: [1000, 1500] and [1750, 2000] (a sample covers the time since the one before).
+    expect(l.saturatedWithin(1_500, 1_750)).toBe(0);
+    expect(l.saturatedWithin(1_600, 1_900)).toBe(150);
+    expect(l.saturatedWithin(2_100, 2_150)).toBe(0);
+  });
+
+  it("bounds a span by the real time its sample covered when the daemon's clock jumps (a demo, a virtual clock)", () => {
+    let now = 1_000;
+    let real = 0;
+    const l = new LoopLoad(() => 1, () => now, () => real);
+    now += 20 * 60_000;
+    real += 250;
+    l.sample();
+    expect(l.saturatedWithin(0, now)).toBe(250);
+    expect(l.saturated).toBe(true);
   });
 
   it('forgets spans older than an hour', () => {
