@@ -43,22 +43,7 @@ function adapterOn(url: string, over: Partial<ConstructorParameters<typeof MqttA
 beforeEach(async () => {
   broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0, roles: null, logger });
   await broker.start();
-  adapter = new MqttAdapter({
-    url: broker.url,
-    username: null,
-    password: null,
-    ca: null,
-    cert: null,
-    key: null,
-    clientId: `adapter-${process.pid}`,
-    clean: true,
-    qos: 1,
-    keepaliveSec: 30,
-    topics: ['sensors/#'],
-    statusTopic: 'anomalyd/status',
-    logger,
-    now: Date.now,
-  });
+  adapter = adapterOn(broker.url);
   await adapter.start();
 });
 afterEach(async () => {
