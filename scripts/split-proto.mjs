@@ -18,20 +18,9 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
+import { threadCpu } from './thread-cpu.mjs';
 
 const epochMs = () => performance.timeOrigin + performance.now();
-/** CPU ms of each thread of this process (Linux /proc: utime + stime, clock ticks of 10 ms). */
-async function threadCpu() {
-  const { readdirSync, readFileSync } = await import('node:fs');
-  const out = new Map();
-  for (const t of readdirSync('/proc/self/task')) {
-    try {
-      const f = readFileSync(`/proc/self/task/${t}/stat`, 'utf8').split(') ')[1].split(' ');
-      out.set(Number(t), (Number(f[11]) + Number(f[12])) * 10);
-    } catch { /* a thread that ended */ }
-  }
-  return out;
-}
 
 async function makeDetector(root) {
   const at = (p) => pathToFileURL(resolve(root, p)).href;

@@ -9,22 +9,11 @@
 // per timed reading.
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { threadCpu } from './thread-cpu.mjs';
 const root = process.argv[2];
 if (root === undefined) {
   console.error('usage: node scripts/throughput-cell.mjs ROOT [SENSORS=100] [PER_MESSAGE=1] [READINGS_PER_SENSOR=2000]');
   process.exit(2);
-}
-/** CPU ms of each thread of this process (Linux /proc: utime + stime, clock ticks of 10 ms). */
-async function threadCpu() {
-  const { readdirSync, readFileSync } = await import('node:fs');
-  const out = new Map();
-  for (const t of readdirSync('/proc/self/task')) {
-    try {
-      const f = readFileSync(`/proc/self/task/${t}/stat`, 'utf8').split(') ')[1].split(' ');
-      out.set(Number(t), (Number(f[11]) + Number(f[12])) * 10);
-    } catch { /* a thread that ended */ }
-  }
-  return out;
 }
 const at = (p) => pathToFileURL(resolve(root, p)).href;
 const [sensors = 100, perMessage = 1, readingsPerSensor = 2000] = process.argv.slice(3).map(Number);
