@@ -27,6 +27,10 @@ Options:
   --daemon-user NAME    anomalyd's own login (default anomalyd)
   --sensor-user NAME    the sensors' login (default sensor)
   --persistence-dir D   keep sessions and queued messages here (default: DIR)
+  --queue-qos0          also keep QoS 0 readings for anomalyd while it is away (restart, upgrade): most hubs
+                        (Tasmota, zigbee2mqtt and ESPHome by default) publish at QoS 0, which mosquitto
+                        otherwise drops for a disconnected client (queue_qos0_messages; applies to every
+                        persistent session on this broker; docs/DEPLOY.md)
   -h, --help            this help
 
 Example (on the Pi, as root):
@@ -49,6 +53,7 @@ OPERATORS=()
 DAEMON_USER=anomalyd
 SENSOR_USER=sensor
 PERSIST=""
+QUEUE_QOS0=false
 
 while (($# > 0)); do
   case "$1" in
@@ -61,6 +66,7 @@ while (($# > 0)); do
     --daemon-user) DAEMON_USER="${2:?--daemon-user needs a value}"; shift 2 ;;
     --sensor-user) SENSOR_USER="${2:?--sensor-user needs a value}"; shift 2 ;;
     --persistence-dir) PERSIST="${2:?--persistence-dir needs a value}"; shift 2 ;;
+    --queue-qos0) QUEUE_QOS0=true; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown option: $1" ;;
   esac
@@ -158,7 +164,12 @@ umask 022
   echo "autosave_interval 60"
   echo "persistent_client_expiration 7d"
   echo "max_queued_messages 100000"
-  echo "queue_qos0_messages false"
+  if [[ "$QUEUE_QOS0" == true ]]; then
+    echo "# QoS 0 readings are kept for anomalyd while it is away too (--queue-qos0), up to max_queued_messages."
+  else
+    echo "# Only QoS 1 readings are kept for anomalyd while it is away; --queue-qos0 keeps QoS 0 ones too."
+  fi
+  echo "queue_qos0_messages $QUEUE_QOS0"
   echo "# One packet at most 256 kB: the daemon refuses payloads over ingest.maxPayloadBytes (64 kB) anyway,"
   echo "# and a client cannot make the broker or the daemon hold a 100 MB message."
   echo "max_packet_size 262144"

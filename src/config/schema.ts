@@ -148,7 +148,7 @@ export const schema = section('anomalyd configuration', {
     }),
     clean: bool({
       default: false,
-      doc: 'false = persistent session: QoS 1 readings published while the daemon restarts are delivered afterwards.',
+      doc: 'false = persistent session: readings published while the daemon restarts are delivered afterwards: QoS 1 ones, and QoS 0 ones only if the broker keeps them (mosquitto queue_qos0_messages; docs/DEPLOY.md).',
     }),
     qos: oneOf([0, 1] as const, { default: 1, doc: 'QoS of the sensor subscriptions.' }),
     keepaliveSec: int({ default: 30, min: 0, max: 65535, doc: 'MQTT keepalive in seconds; 0 disables it. Also the bound on an alert’s PUBACK: an alert not acknowledged within this long (30 s when 0) on a live connection ends the connection, and the alert goes again on the next one, flagged resent (docs/ALERTS.md).' }),
