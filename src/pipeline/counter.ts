@@ -44,6 +44,23 @@
  * two readings of the real total) and an overshoot are told apart from a reset as for any counter. Its holds are
  * normal only once it has been seen holding, as any counter's. A stream without the hub's word is untouched by it.
  *
+ * A meter's own cycle (CounterStep.reset.cycle): Home Assistant's utility meters (`utility_meter` with a `cycle`:
+ * quarter-hourly, hourly, daily, weekly, monthly, quarterly, yearly) and many hubs' "today" totals go back to zero
+ * at the start of each calendar period, on purpose: a counter_reset told every midnight is an alert the operator
+ * learns to ignore. A reset is the meter's cycle, told to nobody, when (1) it goes to near zero (at most a tenth
+ * of the total before it: a new cycle starts from nothing, where a power cut's rollback keeps most of the total),
+ * (2) it is heard within CYCLE_SLACK_MS after a quarter hour of UTC (:00, :15, :30, :45: a calendar period of any
+ * time zone starts on one, since every zone's offset is a multiple of 15 minutes), and (3) it is the third such
+ * reset in a row with the two intervals between them within CYCLE_SPREAD of each other (23 to 25 hours across a
+ * daylight-saving change, 28 to 31 days a month). The first two resets of a cycle are told as any reset; a reset
+ * off the cycle (a reboot at 14:07, a rollback) is told whenever it comes; a watchdog's reboot loop, however
+ * regular, does not start on quarter hours. Needs the reading's time (observe's `ts`); without it, no cycle.
+ *
+ * Considered, not followed: Home Assistant's statistics take a `total_increasing` sensor's decrease of less than
+ * 10 % as a dip, not a new cycle. A dip is still told here as the step back it is (a power cut's rollback of a
+ * Shelly's total is a few per cent, and "went back from 17.703 to 17.600 kWh" says what happened; judged as a
+ * level instead, it would open an episode whose sentence hides it).
+ *
  * Tried, not kept: judging a counter by its rate (the increment per interval; BENCHMARKS.md, branch `rate`): on
  * recorded energy counters the rate, as the evidence judges it, opened far more episodes than the total (a
  * kettle's or an oven's start is a rare step of the rate; a coarse counter's rate is quantised into a few
@@ -54,6 +71,12 @@
 export const MONOTONE_READINGS = 1024;
 /** Rises (readings that moved the total up) a counter makes in its monotone run before it is recognised. */
 export const MIN_RISES = 64;
+/** A meter cycle's reset is heard at most this long after a quarter hour of UTC (ms): a hub's report delay. */
+export const CYCLE_SLACK_MS = 120_000;
+/** The two intervals between three cycle resets differ by at most this fraction of the first (a month: 28 to 31 days). */
+export const CYCLE_SPREAD = 0.12;
+/** A quarter hour (ms): every time zone's offset from UTC is a multiple of it, so every calendar period starts on one. */
+const QUARTER_HOUR_MS = 900_000;
 
 /** What the counter stage makes of one reading of a one-channel stream. */
 export interface CounterStep {
@@ -63,8 +86,11 @@ export interface CounterStep {
   readonly counter: boolean;
   /** A counter that has been seen holding its value (MIN_RISES holds since its run began): its holds are normal. */
   readonly holds: boolean;
-  /** A counter's step back at this reading: the previous total and the new one, as the sensor sent them. */
-  readonly reset: { readonly from: number; readonly to: number } | null;
+  /**
+   * A counter's step back at this reading: the previous total and the new one, as the sensor sent them; `cycle`
+   * when it is the meter's own calendar cycle (a utility meter's daily reset: see the module's notes), told to nobody.
+   */
+  readonly reset: { readonly from: number; readonly to: number; readonly cycle?: true } | null;
 }
 
 /** A counter stage's state (JSON). */
@@ -86,11 +112,13 @@ export interface CounterState {
   readonly beforeRise?: number | null;
   /** The hub states it is a counter (CounterTrack.declare); absent: it does not (a state written before: not). */
   readonly stated?: true;
+  /** Times (ms) of the latest resets to near zero heard on a quarter hour, oldest first, at most 2 (absent: none). */
+  readonly cycleAt?: number[];
 }
 
 /**
  * One stream's counter stage: observe() each reading (not duplicates) of a one-channel stream, in order.
- * Pure arithmetic; no clock.
+ * Pure arithmetic; no clock (the readings' own times, for a meter's cycle).
  */
 export class CounterTrack {
   /** Judged as a counter. */
@@ -119,6 +147,8 @@ export class CounterTrack {
   private beforeRise: number | null = null;
   /** The hub states the stream is a counter (declare): one from its first reading, and never a level again. */
   private stated = false;
+  /** Times (ms) of the latest resets that could be a meter's cycle (to near zero, on a quarter hour): at most 2. */
+  private cycleAt: number[] = [];
 
   /** The latest reading as the sensor sent it (null before the first): what a duplicate of it was sent as. */
   get lastSent(): number | null {
@@ -146,8 +176,11 @@ export class CounterTrack {
     this.beforeRise = null;
   }
 
-  /** Takes a reading of the stream: `value` as the sensor sent it. Returns what to judge it as. */
-  observe(value: number): CounterStep {
+  /**
+   * Takes a reading of the stream: `value` as the sensor sent it, `ts` its time (ms since the epoch; NaN when not
+   * known: no reset is then a meter's cycle). Returns what to judge it as.
+   */
+  observe(value: number, ts = Number.NaN): CounterStep {
     const prev = this.last;
     this.last = value;
     if (value < 0) this.negative = true;
@@ -200,7 +233,8 @@ export class CounterTrack {
       this.beforeRise = null;
       if (this.back === null) this.back = { from: prev, offset: this.offset };
       this.offset += prev - value;
-      return { value: value + this.offset, counter: true, holds: this.holding(), reset: { from: prev, to: value } };
+      const reset = this.cycle(prev, value, ts) ? { from: prev, to: value, cycle: true as const } : { from: prev, to: value };
+      return { value: value + this.offset, counter: true, holds: this.holding(), reset };
     }
     if (this.back !== null && value > prev) {
       // The first move after a step back: back to the old total or beyond, the step back was a misread (told, as
@@ -209,6 +243,28 @@ export class CounterTrack {
       this.back = null;
     }
     return { value: value + this.offset, counter: true, holds: this.holding(), reset: null };
+  }
+
+  /**
+   * Whether a reset from `from` to `to` heard at `ts` is the meter's own calendar cycle (module notes): to near
+   * zero, within CYCLE_SLACK_MS after a quarter hour of UTC, and the third such in a row at a steady interval.
+   * Remembers it as a candidate for the next one; a reset that is no candidate forgets the ones before.
+   */
+  private cycle(from: number, to: number, ts: number): boolean {
+    const candidate = Number.isFinite(ts) && to <= 0.1 * from && ((ts % QUARTER_HOUR_MS) + QUARTER_HOUR_MS) % QUARTER_HOUR_MS <= CYCLE_SLACK_MS;
+    if (!candidate) {
+      this.cycleAt = [];
+      return false;
+    }
+    const at = this.cycleAt;
+    let steady = false;
+    if (at.length === 2) {
+      const first = at[1] - at[0];
+      const second = ts - at[1];
+      steady = first > 0 && second > 0 && Math.abs(second - first) <= CYCLE_SPREAD * first;
+    }
+    this.cycleAt = at.length === 2 ? [at[1], ts] : [...at, ts];
+    return steady;
   }
 
   /** Counts a rise (ending the hold going on, counted then), a hold, or a step back (ending the hold, not counted). */
@@ -242,6 +298,7 @@ export class CounterTrack {
       back: this.back === null ? null : { ...this.back },
       beforeRise: this.beforeRise,
       ...(this.stated ? { stated: true as const } : {}),
+      ...(this.cycleAt.length > 0 ? { cycleAt: [...this.cycleAt] } : {}),
     };
   }
 
@@ -267,6 +324,7 @@ export class CounterTrack {
     t.offset = s.offset;
     t.beforeRise = num(s.beforeRise) ? s.beforeRise : null;
     t.stated = s.stated === true;
+    t.cycleAt = Array.isArray(s.cycleAt) ? s.cycleAt.filter(num).slice(-2) : [];
     t.back = s.back !== undefined && s.back !== null && num(s.back.from) && num(s.back.offset) ? { from: s.back.from, offset: s.back.offset } : null;
     return t;
   }

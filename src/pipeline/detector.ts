@@ -475,9 +475,10 @@ export class Detector {
         }
       } else {
         const raw = values[0];
-        const step = track.observe(raw);
+        const step = track.observe(raw, reading.ts);
         values[0] = step.value;
-        if (step.counter) counter = { holds: step.holds, reset: step.reset };
+        // A meter's own cycle (a utility meter's daily reset: src/pipeline/counter.ts) is told to nobody.
+        if (step.counter) counter = { holds: step.holds, reset: step.reset === null || step.reset.cycle === true ? null : step.reset };
         if (step.value !== raw) sent = raw;
       }
     }

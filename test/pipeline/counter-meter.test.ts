@@ -137,4 +137,34 @@ describe.skipIf(!builtAndModelsPresent())('a cumulative energy counter (a Shelly
     expect(told?.[1]).toBe(stream);
     expect(Number(told?.[2])).toBe(totals[at - 1]);
   });
+  it("a Home Assistant daily utility meter (statestream, total_increasing) reset at local midnight: its first two resets told, none from the third night on", async () => {
+    // utility_meter `cycle: daily` in UTC+1: 0 at 23:00 UTC each night, counting up through the day; statestream
+    // publishes each change (here every 5 min while consuming, none overnight between 01:00 and 06:00 UTC).
+    const { det, book } = await shippedDetector(['*=kWh'], { presets: ['ha_statestream'] });
+    const HOUR = 3_600_000;
+    const start = Date.UTC(2026, 10, 25, 6);
+    const rnd = lcg(11);
+    const messages: { topic: string; payload: Buffer; receivedAt: number }[] = [
+      { topic: 'homeassistant/sensor/daily_energy/state_class', payload: Buffer.from('"total_increasing"'), receivedAt: start - 1_000 },
+    ];
+    const resets: number[] = [];
+    let total = 4.2;
+    for (let ts = start; ts < start + 6 * 24 * HOUR; ts += 300_000) {
+      const hourOfDay = new Date(ts).getUTCHours();
+      if (hourOfDay === 23 && new Date(ts).getUTCMinutes() === 0) {
+        total = 0;
+        resets.push(ts);
+      } else if (hourOfDay >= 1 && hourOfDay < 6) continue;
+      else total = Math.round((total + 0.01 + rnd() * 0.08) * 1000) / 1000;
+      messages.push({ topic: 'homeassistant/sensor/daily_energy/state', payload: Buffer.from(String(total)), receivedAt: ts });
+    }
+    const out: Explained[] = [];
+    await feedMessages(det, book, messages, out);
+    expect(resets).toHaveLength(6);
+    expect(book.latest('daily_energy')?.ts).toBe(messages[messages.length - 1].receivedAt);
+    const told = out.filter((x) => x.ev.kind === 'open' && x.e?.kind === 'counter_reset').map((x) => x.ev.startTs);
+    expect(told).toEqual(resets.slice(0, 2));
+    // From the third night on nothing at all opens at a reset (no other kind tells it either).
+    expect(out.filter((x) => x.ev.kind === 'open' && resets.slice(2).includes(x.ev.startTs)).map((x) => x.e?.sentence ?? null)).toEqual([]);
+  });
 });

@@ -4,7 +4,7 @@
  * temperature, a random walk, a quantised level and a ramp through zero (MSL's T-13) are not.
  */
 import { describe, expect, it } from 'vitest';
-import { CounterTrack, MIN_RISES, MONOTONE_READINGS } from '../../src/pipeline/counter.js';
+import { CYCLE_SLACK_MS, CounterTrack, MIN_RISES, MONOTONE_READINGS } from '../../src/pipeline/counter.js';
 import { lcg } from '../helpers/lcg.js';
 
 /** Feeds `values` (one step each); the index of the first reading read as a counter's rate, or -1, and every step. */
@@ -191,6 +191,91 @@ describe('CounterTrack', () => {
       expect(u.observe(1).counter).toBe(true);
       // An undeclared track's snapshot has no such key (checkpoints of other streams unchanged).
       expect('stated' in new CounterTrack().snapshot()).toBe(false);
+    });
+  });
+
+  describe("a meter's own cycle (a utility meter's daily reset to 0)", () => {
+    const HOUR = 3_600_000;
+    const DAY_MS = 24 * HOUR;
+    const T0 = Date.UTC(2026, 10, 28, 6); // 06:00 UTC
+    /**
+     * A declared daily meter read every 5 min for `days` days: it counts up through each day and is reset to 0 at
+     * each reset time `resetAt(d)` (ms after T0; heard at the first reading after it, which is that time itself).
+     * Returns the steps of its resets, in order.
+     */
+    function meter(days: number, resetAt: (d: number) => number, drop: (total: number) => number = () => 0): ReturnType<CounterTrack['observe']>[] {
+      const t = new CounterTrack();
+      t.declare();
+      const rnd = lcg(4);
+      const times: number[] = [];
+      for (let d = 1; d <= days; d++) times.push(resetAt(d));
+      let total = 3.2;
+      let next = 0;
+      const resets: ReturnType<CounterTrack['observe']>[] = [];
+      for (let ts = T0; ts < T0 + days * DAY_MS + HOUR; ts += 300_000) {
+        if (next < times.length && ts >= T0 + times[next]) {
+          total = drop(total);
+          next++;
+          // Heard at the reset's own time (a utility meter's state changes then), not at the 5-minute grid.
+          const step = t.observe(total, T0 + times[next - 1]);
+          expect(step.reset).not.toBeNull();
+          resets.push(step);
+          continue;
+        }
+        total = Math.round((total + rnd() * 0.05) * 1000) / 1000;
+        t.observe(total, ts);
+      }
+      return resets;
+    }
+    const midnight = (d: number): number => d * DAY_MS - 6 * HOUR; // 00:00 UTC of day d
+
+    it('resets at local midnight (00:00 UTC+1 = 23:00 UTC) every day: the first two told, from the third on the cycle', () => {
+      const resets = meter(5, (d) => midnight(d) - HOUR + 4_000);
+      expect(resets.map((r) => r.reset?.cycle === true)).toEqual([false, false, true, true, true]);
+      // A cycle's reset still counts on from the new value (the continued total never goes down).
+      expect(resets.every((r) => r.counter)).toBe(true);
+    });
+
+    it('a daylight-saving change (a 23 h or 25 h day) and a late report within CYCLE_SLACK_MS stay on the cycle', () => {
+      const offsets = [0, 0, 0, -HOUR, -HOUR, 0];
+      const resets = meter(6, (d) => midnight(d) + offsets[d - 1] + (d === 4 ? CYCLE_SLACK_MS - 1_000 : 30_000));
+      expect(resets.map((r) => r.reset?.cycle === true)).toEqual([false, false, true, true, true, true]);
+    });
+
+    it('a reset off the quarter hours (a reboot at 14:07) is told, every time, and the cycle starts over after one', () => {
+      const at = (d: number): number => (d === 4 ? midnight(d) + 14 * HOUR + 7 * 60_000 : midnight(d) + 10_000);
+      expect(meter(6, at).map((r) => r.reset?.cycle === true)).toEqual([false, false, true, false, false, false]);
+      // An hourly watchdog loop at :07 is never a cycle, however regular.
+      expect(meter(4, (d) => midnight(d) + 7 * 60_000).map((r) => r.reset?.cycle === true)).toEqual([false, false, false, false]);
+    });
+
+    it('a step back that keeps most of the total (a power cut\'s rollback) is told even at midnight on the cycle', () => {
+      const resets = meter(4, (d) => midnight(d) + 10_000, (total) => (total > 1 ? total * 0.97 : 0));
+      expect(resets.map((r) => r.reset?.cycle === true)).toEqual([false, false, false, false]);
+    });
+
+    it('irregular intervals (a reset on day 1, 2, then 5) are no cycle; without the reading time, none', () => {
+      const days = [1, 2, 5, 6];
+      const resets = meter(6, (d) => (d <= 4 ? midnight(days[d - 1]) : midnight(9) + DAY_MS * (d - 5)) + 10_000);
+      expect(resets.slice(0, 3).map((r) => r.reset?.cycle === true)).toEqual([false, false, false]);
+      const t = new CounterTrack();
+      t.declare();
+      const seen = [1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0].map((v) => t.observe(v).reset);
+      expect(seen.filter((r) => r !== null)).toEqual([1, 2, 3, 4].map(() => ({ from: 3, to: 0 })));
+    });
+
+    it('its candidates survive a checkpoint: restored after two resets, the third is the cycle', () => {
+      const t = new CounterTrack();
+      t.declare();
+      const ts = (d: number, h = 0): number => Date.UTC(2026, 10, d, h);
+      // Two days of a meter counting up from 0 after each midnight's reset.
+      for (const [v, at] of [[6, ts(1, 19)], [7, ts(1, 20)], [0, ts(2)], [3, ts(2, 12)], [4, ts(2, 20)], [0, ts(3)], [2, ts(3, 12)], [5, ts(3, 20)]]) t.observe(v, at);
+      const snap = JSON.parse(JSON.stringify(t.snapshot())) as ReturnType<CounterTrack['snapshot']>;
+      expect(snap.cycleAt).toEqual([ts(2), ts(3)]);
+      const u = CounterTrack.restore(snap);
+      expect(u.observe(0, ts(4) + 60_000).reset).toEqual({ from: 5, to: 0, cycle: true });
+      // A track with no candidate writes no such key (other streams' checkpoints unchanged).
+      expect('cycleAt' in new CounterTrack().snapshot()).toBe(false);
     });
   });
 });
