@@ -14,7 +14,7 @@ import type { SensorStateRow } from '../contract/store.js';
 import type { ScoredReading } from '../contract/types.js';
 import type { Detector } from '../pipeline/detector.js';
 import type { StoredArrival } from './sensor-status.js';
-import { BASE_SUFFIX, baseIdOf, baseRow, decodeCheckpoint, encodeCheckpoint, readBase, rowDigest, type RingBase } from './checkpoint-codec.js';
+import { BASE_SUFFIX, baseIdOf, baseRow, decodeCheckpoint, encodeCheckpoint, isEvictedRow, readBase, rowDigest, type RingBase } from './checkpoint-codec.js';
 
 /** What is checkpointed: one JSON-serialisable state per sensor. */
 export interface CheckpointSubject {
@@ -240,6 +240,12 @@ export class Checkpoints {
         continue;
       }
       try {
+        // An evicted sensor takes no slot until a valid reading of it arrives (then revive(), which reads its row):
+        // counted from the start of its text, not parsed.
+        if (isEvictedRow(blob)) {
+          evicted++;
+          continue;
+        }
         // A row written against a base (its rings as appended since) needs that base; a row of the format before
         // (plain JSON) is read as it is.
         const baseBlob = baseIdOf(blob) === null ? undefined : rows.get(`${sensor}${BASE_SUFFIX}`)?.blob;
