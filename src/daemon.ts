@@ -796,7 +796,7 @@ export class Daemon {
       for (const ev of events) {
         // SignalBook.explainAlert never throws (a failure is logged and the episode's explanation so far is used).
         const told = this.signals?.explainAlert(ev) ?? null;
-        // An update that repeats the episode's previous alert word for word, peak included, or tells the same fault
+        // An update that repeats the episode's previous alert word for word (kind and sentence), or tells the same fault
         // only longer (not yet tenfold), is not sent (nor stored as an event: the record's progress is written by
         // touchOpenEpisodes, the resolve is final).
         if (told !== null && this.heldBack(ev, told)) continue;

@@ -223,12 +223,15 @@ export class SignalBook {
 
   /**
    * As explain, and whether the event is an `update` that repeats its episode's previous alert (open, update,
-   * retold update): the same kind, the same sentence and the same `peak_score`, so it tells the operator nothing
-   * (tryout 11, finding 5.5: the detector's update for a tenfold rarer peak past the score's resolution, where
-   * `peak_score` is 1 before and after, sent the previous sentence again word for word). Such an update is not
-   * to be alerted; the episode's state here moves on as for any event (its next alert is compared with this
-   * one, which tells the same). An update that changes the kind, the sentence or the published peak is news, and
-   * so is every event of an episode this book did not hold before it (after a restart without its state).
+   * retold update): the same kind and the same sentence, whatever its `peak_score`, so it tells the operator
+   * nothing a phone notification would show (tryout 11, finding 5.5: the detector's update for a tenfold rarer
+   * peak past the score's resolution, where `peak_score` is 1 before and after, sent the previous sentence again
+   * word for word; tryout 17, finding 3: three updates of `21.10 °C, below the normal readings (down to 21.30)`,
+   * their peaks 0.99999993, 0.9999999993 and 1). Such an update is not to be alerted; the episode's state here
+   * moves on as for any event (its next alert is compared with this one, which tells the same), and its peak is
+   * carried by the episode's next alert that is sent (its resolve at the latest). An update that changes the kind
+   * or the sentence is news, and so is every event of an episode this book did not hold before it (after a
+   * restart without its state).
    * `onlyLonger`: the event is an `update` that tells the same fault as the episode's last published alert, only
    * longer, by less than tenfold (onlyLonger: a stuck value's run, a silence); such an update is not to be alerted
    * either, and that alert stays the one later updates are compared with (tryout 15 finding 7: a value stuck for
@@ -248,7 +251,7 @@ export class SignalBook {
     try {
       if (silence) this.noteSilence(ev.anomalyId, ev.sensor);
       const held = this.open.get(ev.anomalyId);
-      const before = held === undefined ? null : { explanation: held.explanation, peakScore: held.last.peakScore };
+      const before = held === undefined ? null : { explanation: held.explanation };
       episode = this.episodeOf(ev);
       episode.last = ev;
       const told = this.silences.has(ev.anomalyId) ? this.explainSilence(ev, episode, until) : this.explainEvent(ev, episode);
@@ -262,7 +265,7 @@ export class SignalBook {
         episode.toldFrom = episode.explanation?.kind === kept.kind ? Math.max(episode.toldFrom, told.readings) : told.readings;
       }
       episode.explanation = kept;
-      repeats = ev.kind === 'update' && before !== null && sameTold(before.explanation, kept) && before.peakScore === ev.peakScore;
+      repeats = ev.kind === 'update' && before !== null && sameTold(before.explanation, kept);
       longer = ev.kind === 'update' && !repeats && onlyLonger(episode.sent, kept);
       // What goes out is what later updates are compared with (an episode first seen at an update: from that one).
       if (ev.kind !== 'update' || (!repeats && !longer)) episode.sent = kept;

@@ -2047,7 +2047,10 @@ interface Fused {
  * `each`: a buffer of EVIDENCE.length * C for the per-(kind, channel) surprises (reused across readings); `out`: the
  * record filled and returned (the caller's, refilled by each reading: no Fused object per reading). `runFloor` ([C]):
  * stuck's surprise of each channel is at least this (the run's surprise under the model of runs away from a rest,
- * src/pipeline/runs.ts), where its history is ready.
+ * src/pipeline/runs.ts), also where its history of run lengths is not ready: that model is a posterior predictive
+ * of the stream's own busy runs (it says no more than its runs can) and is 0 for a calm run and at a rest. A noisy sensor at 0.01 repeats a value about one reading in ten, so its
+ * learning period ran fewer runs than the history needs to be ready, and a freeze gains it none while it lasts:
+ * a freeze that began as learning ended was judged by nothing (tryout 17, finding 1).
  */
 function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, logs: LogsOf, out: Fused, predictive = false, perChannel?: FusedChannels, runFloor?: Float64Array): Fused {
   const channels = perChannel === undefined ? zeros(C) : zeroed(perChannel.channels);
@@ -2068,11 +2071,16 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, 
     if (v !== null && row !== null) {
       for (let c = 0; c < C; c++) {
         const tail = row[c];
-        if (!tail.ready) continue;
-        tail.surpriseAt(v, c, logs.values, k * C + c, pred, predictive);
-        if (k === STUCK && runFloor !== undefined && runFloor[c] > 0) {
-          pred.fitted = Math.min(MAX_SURPRISE, Math.max(pred.fitted, runFloor[c]));
-          if (predictive) pred.predictive = Math.min(MAX_SURPRISE, Math.max(pred.predictive, runFloor[c]));
+        const floor = k === STUCK && runFloor !== undefined ? runFloor[c] : 0;
+        // A busy run's own model speaks where the history of run lengths cannot yet (see above).
+        if (!tail.ready) {
+          if (!(floor > 0)) continue;
+          pred.fitted = 0;
+          pred.predictive = 0;
+        } else tail.surpriseAt(v, c, logs.values, k * C + c, pred, predictive);
+        if (floor > 0) {
+          pred.fitted = Math.min(MAX_SURPRISE, Math.max(pred.fitted, floor));
+          if (predictive) pred.predictive = Math.min(MAX_SURPRISE, Math.max(pred.predictive, floor));
         }
         const sur = pred.fitted;
         each[k * C + c] = sur;
