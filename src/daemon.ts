@@ -48,6 +48,7 @@ import { logAlert, SignalBook } from './daemon/signals.js';
 import { brokerRolesOf, commandOperators, newDaemonLogin } from './daemon/access.js';
 import { FaultLatch, databaseFileTask, rescueDatabase } from './daemon/faults.js';
 import { idleEvictionFor, storedResolveEvent, type IdleEviction } from './daemon/eviction.js';
+import { forgetLive, type ForgetResult, type ForgetTarget } from './daemon/forget.js';
 import { SummaryLog } from './daemon/summary-log.js';
 import { DataDirLock } from './daemon/data-lock.js';
 import { LoopLoad, eventLoopSampler, type UtilizationSampler } from './daemon/loop-load.js';
@@ -740,6 +741,7 @@ export class Daemon {
         unitOf: (sensor) => this.signals?.unitOf(sensor, this.signals.latest(sensor)?.ts) ?? null,
         unitChangesOf: (sensor) => this.signals?.unitChangesOf(sensor) ?? [],
         deviceOf: (sensor) => this.detector?.sourceOf(sensor),
+        forget: (target) => this.forget(target),
         learningEnabled: config.learning.enabled,
         timeZone: config.explain.timeZone ?? systemTimeZone(),
         store: () => {
@@ -1106,6 +1108,47 @@ export class Daemon {
     }
     if (revived.length > 0) this.log.info({ sensors: revived.length }, 'sensors evicted with a silence alert open brought back: listed while it is open');
     return revived;
+  }
+
+  /**
+   * The operator retires a stream or a device's streams (src/daemon/forget.ts: `anomalyd sensors forget`, POST
+   * /api/sensors/:sensor/forget, POST /api/devices/:device/forget): its open episodes resolved `forgotten` (stored,
+   * then published), its checkpoint deleted, its state dropped, its retained state and Home Assistant entities
+   * cleared. Null when the daemon knows no such stream or device (no state, checkpoint or open episode); throws
+   * when the store fails or the daemon is not running.
+   */
+  forget(target: ForgetTarget): ForgetResult | null {
+    const store = this.store;
+    const detector = this.detector;
+    if (store === null || detector === null) throw new Error('the daemon is not running');
+    return forgetLive(
+      {
+        streams: () => detector.streams(),
+        deviceOf: (stream) => detector.sourceOf(stream),
+        store,
+        record: (ev, explanation) => {
+          const device = detector.sourceOf(ev.sensor);
+          const stored = device !== undefined && device !== ev.sensor ? { ...ev, device } : ev;
+          // Store, then alert, as any resolve; a failing store throws (the forget stops there: the alert stays open).
+          if (store.recordEvent(stored, this.topics.alerts(ev.sensor), explanation) === null) return false;
+          logAlert(this.log, ev, explanation);
+          this.counters.events++;
+          return true;
+        },
+        dropCheckpoint: (stream) => this.checkpoints?.drop(stream),
+        dropState: (stream) => {
+          detector.forget(stream);
+          this.board?.forget(stream);
+          this.signals?.forget(stream);
+          this.episodeTicks?.forget(stream);
+          this.learner?.forget(stream);
+          this.discovery?.streamForgotten(stream);
+          this.eviction?.drop(stream);
+        },
+        log: this.log,
+      },
+      target,
+    );
   }
 
   /** Saves every sensor's state now (also done periodically and at stop). */

@@ -7,7 +7,7 @@
  * flushes it periodically and closes it at stop.
  */
 import type { Logger } from 'pino';
-import { alertFigures, type AlertExplanation } from '../contract/alerts.js';
+import { alertFigures, resolutionWords, type AlertExplanation } from '../contract/alerts.js';
 import type { SeriesBucketStore } from '../contract/series.js';
 import type { AnomalyEvent, ScoredReading } from '../contract/types.js';
 import { episodeExplanation, explainEpisode, strongest, toAlertExplanation } from '../explain/episode.js';
@@ -918,6 +918,6 @@ export function logAlert(log: Logger, ev: AnomalyEvent, explanation: AlertExplan
       kind: explanation?.kind ?? null,
       ...(ev.resolution !== undefined ? { resolution: ev.resolution } : {}),
     },
-    `alert ${ev.kind}: ${what} (${alertFigures(ev)}${ev.resolution === 'new_normal' ? ', accepted as the new normal' : ''}, id ${ev.anomalyId})`,
+    `alert ${ev.kind}: ${what} (${alertFigures(ev)}${resolutionWords(ev.resolution)}, id ${ev.anomalyId})`,
   );
 }

@@ -164,4 +164,20 @@ export interface DaemonView {
   readonly anomalyIdForm?: { readonly test: (id: string) => boolean; readonly description: string };
   /** False when there is no such anomaly. */
   markAnomaly(id: string, mark: AnomalyMark | null, note: string | null): boolean;
+  /**
+   * Retires a stream, or every stream of a device (src/daemon/forget.ts, recorded as by `http`): its open episodes
+   * resolved `forgotten`, its state and checkpoint dropped, its retained topics cleared. Null when the daemon knows
+   * no such stream or device. Absent: the routes answer 404.
+   */
+  forget?(kind: 'stream' | 'device', name: string): ForgetAnswer | null;
+}
+
+/** What POST /api/sensors/:sensor/forget and /api/devices/:device/forget answer (src/daemon/forget.ts ForgetResult). */
+export interface ForgetAnswer {
+  readonly kind: 'stream' | 'device';
+  readonly name: string;
+  /** The streams forgotten, sorted. */
+  readonly streams: readonly string[];
+  /** The episodes resolved `forgotten`, with their stream. */
+  readonly resolved: readonly { readonly anomalyId: string; readonly sensor: string }[];
 }
