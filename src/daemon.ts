@@ -731,7 +731,8 @@ export class Daemon {
           const url = new URL(this.mqttUrl());
           url.username = '';
           url.password = '';
-          return { url: url.toString(), connected: this.mqtt?.connected ?? false };
+          // A client id another client takes the session of (a copy with the same mqtt.clientId): said, not only logged.
+          return { url: url.toString(), connected: this.mqtt?.connected ?? false, clientIdClash: this.mqtt?.clientIdClash ?? null };
         },
         fault: () => this.faults.view(),
         outboxOverdue: () => this.publisher?.overdue() ?? null,
