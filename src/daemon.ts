@@ -48,7 +48,7 @@ import { logAlert, SignalBook } from './daemon/signals.js';
 import { brokerRolesOf, commandOperators, newDaemonLogin } from './daemon/access.js';
 import { FaultLatch, databaseFileTask, rescueDatabase } from './daemon/faults.js';
 import { idleEvictionFor, storedResolveEvent, type IdleEviction } from './daemon/eviction.js';
-import { forgetLive, type ForgetResult, type ForgetTarget } from './daemon/forget.js';
+import { FORGOTTEN_SUFFIX, forgetLive, type ForgetResult, type ForgetTarget } from './daemon/forget.js';
 import { SummaryLog } from './daemon/summary-log.js';
 import { DataDirLock } from './daemon/data-lock.js';
 import { LoopLoad, eventLoopSampler, type UtilizationSampler } from './daemon/loop-load.js';
@@ -418,6 +418,7 @@ export class Daemon {
     const mqtt = this.startMqtt(store);
     await mqtt.start();
     this.discovery?.start();
+    this.clearForgotten(store);
     // The restored streams' discovery configs (a broker may have lost them: the embedded broker's retained store
     // dies with the process), of those that were real streams already (ANNOUNCE_AFTER_READINGS: its interval learnt
     // from its own readings, past its learning period, or an open episode); the others once they have had their
@@ -1150,6 +1151,29 @@ export class Daemon {
       },
       target,
     );
+  }
+
+  /**
+   * The streams forgotten while the daemon was stopped (`anomalyd sensors forget` on the database: a
+   * `<stream>#forgotten` row, src/daemon/forget.ts): their retained state, Home Assistant entities and score are
+   * cleared now that the daemon is connected (empty retained messages), and the rows deleted. Never throws (logged).
+   */
+  private clearForgotten(store: SqliteStore): void {
+    try {
+      const rows = [...store.loadSensorStates().keys()].filter((k) => k.endsWith(FORGOTTEN_SUFFIX));
+      if (rows.length === 0) return;
+      for (const key of rows) {
+        const stream = key.slice(0, -FORGOTTEN_SUFFIX.length);
+        // Not while it is a stream again (it cannot be before its next reading; a checkpoint of it would say so).
+        if (this.detector?.streams().includes(stream) === true) continue;
+        this.mqtt?.publish(this.topics.state(stream), '', { qos: 1, retain: true }).catch(() => undefined);
+        this.discovery?.streamForgotten(stream);
+      }
+      store.deleteSensorStates(rows);
+      this.log.info({ streams: rows.length }, 'retained topics of the streams forgotten while anomalyd was stopped cleared');
+    } catch (err) {
+      this.log.warn({ err }, 'could not clear the retained topics of the streams forgotten while anomalyd was stopped');
+    }
   }
 
   /** Saves every sensor's state now (also done periodically and at stop). */

@@ -32,8 +32,8 @@ it sends again, it starts over as a new stream (learning period first). Without 
 stream but a device is taken as the device.
 
 While the daemon runs, forget asks it over its local HTTP API (as 'anomalyd status' does). When no daemon answers
-and none holds the data directory, it works on the database itself: the resolve is published at the next start;
-retained topics on an outside broker are left (no daemon is connected to clear them: forget again while it runs).
+and none holds the data directory, it works on the database itself: the resolve is published, and the retained
+topics cleared, at the next start.
 
 Options:
   -c, --config PATH   config file (its http.* to reach the daemon, its dataDir when the daemon is stopped)
@@ -162,7 +162,7 @@ function offline(dataDir: string, prefix: string, name: string, device: boolean,
       ctx.stderr(`anomalyd sensors: ${why}; the database at ${dbPath} knows no ${device ? 'device' : 'stream or device'} ${JSON.stringify(name)} with a checkpoint or an open episode${near.length > 0 ? ` (close: ${near.map((n) => JSON.stringify(n)).join(', ')})` : ''}\n`);
       return 1;
     }
-    ctx.stderr(`anomalyd sensors: ${why}: forgotten in the database (${dbPath}); the resolve is published at the next start\n`);
+    ctx.stderr(`anomalyd sensors: ${why}: forgotten in the database (${dbPath}); the resolve is published, and its retained topics cleared, at the next start\n`);
     return report(done, json, ctx);
   } catch (err) {
     ctx.stderr(`anomalyd sensors: ${(err as Error).message}\n`);

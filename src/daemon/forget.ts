@@ -17,7 +17,7 @@
  * (learning period first).
  *
  * With the daemon stopped the CLI does step 1 and 2 on the database itself (forgetStored, below); the resolve waits
- * in the outbox and is published at the next start.
+ * in the outbox and is published at the next start, which also clears the stream's retained topics (FORGOTTEN_SUFFIX).
  */
 import type { Logger } from 'pino';
 import type { AnomalyRecord, KnownNames } from '../contract/store.js';
@@ -49,6 +49,13 @@ export interface ForgetResult {
 export function checkpointKeys(stream: string): string[] {
   return [stream, `${stream}${BASE_SUFFIX}`, `${stream}${SIDE_SUFFIX}`];
 }
+
+/**
+ * The row a forget with the daemon stopped leaves in the checkpoint table (`<stream>#forgotten`, a key no stream id
+ * holds: restore() passes it by): the next start clears the stream's retained topics (state, Home Assistant
+ * discovery and score) once connected, then deletes the row (Daemon: clearForgotten).
+ */
+export const FORGOTTEN_SUFFIX = '#forgotten';
 
 /** A stored open episode's resolve, `forgotten` by the operator. */
 export function forgottenResolve(a: AnomalyRecord): AnomalyEvent {
@@ -117,17 +124,18 @@ export interface ForgetStore {
   loadSensorStates(): Map<string, unknown>;
   recordEvent(ev: AnomalyEvent, topic: string, explanation?: AnomalyRecord['explanation']): unknown;
   deleteSensorStates(keys: readonly string[]): void;
+  saveSensorStates(rows: readonly { readonly sensor: string; readonly blob: Buffer; readonly updatedAt: number }[]): void;
 }
 
 /**
  * Forgets `target` in the database of a stopped daemon: resolves its open episodes `forgotten` (stored with their
  * alert in the outbox: published at the next start) and deletes its checkpoints, so the next start neither restores
  * nor lists it. A device's streams are those of its stored episodes and those whose checkpoint is named under it
- * (`<device>/…`), or the device's own stream (`<device>`). Its retained topics on an outside broker are not
- * cleared (no daemon is connected): see docs/HTTP.md. Null when the database knows no such stream or device.
- * Throws when the store fails.
+ * (`<device>/…`), or the device's own stream (`<device>`). No daemon is connected to clear its retained topics: a
+ * `<stream>#forgotten` row (FORGOTTEN_SUFFIX) asks the next start to. `now`: epoch ms for that row. Null when the
+ * database knows no such stream or device. Throws when the store fails.
  */
-export function forgetStored(store: ForgetStore, target: ForgetTarget, alertTopic: (sensor: string) => string): ForgetResult | null {
+export function forgetStored(store: ForgetStore, target: ForgetTarget, alertTopic: (sensor: string) => string, now: number = Date.now()): ForgetResult | null {
   const checkpointed = [...store.loadSensorStates().keys()].filter((k) => !k.includes('#'));
   const out = new Set<string>();
   if (target.kind === 'stream') {
@@ -144,6 +152,7 @@ export function forgetStored(store: ForgetStore, target: ForgetTarget, alertTopi
       if (store.recordEvent(forgottenResolve(a), alertTopic(stream), a.explanation) !== null) resolved.push({ anomalyId: a.id, sensor: stream });
     }
     store.deleteSensorStates(checkpointKeys(stream));
+    store.saveSensorStates([{ sensor: `${stream}${FORGOTTEN_SUFFIX}`, blob: Buffer.from(JSON.stringify({ by: target.by, at: now })), updatedAt: now }]);
   }
   return { kind: target.kind, name: target.name, streams, resolved };
 }

@@ -26,6 +26,7 @@ import type { CommandContext } from '../../src/cli/context.js';
 import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/net.js';
 import { lcg } from '../helpers/lcg.js';
+import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
@@ -44,11 +45,12 @@ interface Started {
   readonly nodeId: string;
 }
 
-function overrides(dataDir: string): Record<string, unknown> {
+/** `brokerUrl`: an outside broker (mosquitto) instead of the embedded one. */
+function overrides(dataDir: string, brokerUrl?: string): Record<string, unknown> {
   return {
     dataDir,
-    mqtt: { clientId: CLIENT_ID },
-    broker: { port: 0 },
+    mqtt: { clientId: CLIENT_ID, ...(brokerUrl !== undefined ? { url: brokerUrl } : {}) },
+    broker: brokerUrl !== undefined ? { enabled: false } : { port: 0 },
     http: { port: 0 },
     model: { dir: MODELS, worker: false },
     learning: { enabled: false },
@@ -58,15 +60,15 @@ function overrides(dataDir: string): Record<string, unknown> {
   };
 }
 
-async function started(dataDir: string, clock: () => number, alerts: AlertPayload[] = []): Promise<Started> {
-  const loaded = loadConfig({ path: '/dev/null', env: {}, overrides: overrides(dataDir) });
+async function started(dataDir: string, clock: () => number, alerts: AlertPayload[] = [], brokerUrl?: string): Promise<Started> {
+  const loaded = loadConfig({ path: '/dev/null', env: {}, overrides: overrides(dataDir, brokerUrl) });
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
   // The loop never saturated (a virtual clock: a real busy second must not hold the silence back; loop-load.ts).
   const daemon = new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }), now: clock, arrivalNow: clock, loopUtilization: () => 0 });
   cleanups.push(() => daemon.stop());
   await daemon.start();
   const last = new Map<string, string>();
-  const sub = await mqtt.connectAsync(daemon.brokerUrl!, { clientId: `${CLIENT_ID}-sub-${Math.random().toString(36).slice(2)}` });
+  const sub = await mqtt.connectAsync(brokerUrl ?? daemon.brokerUrl!, { clientId: `${CLIENT_ID}-sub-${Math.random().toString(36).slice(2)}` });
   cleanups.push(() => sub.endAsync());
   sub.on('message', (topic, payload) => {
     const text = payload.toString('utf8');
@@ -74,7 +76,7 @@ async function started(dataDir: string, clock: () => number, alerts: AlertPayloa
     if (topic.startsWith('anomalyd/alerts/')) alerts.push(JSON.parse(text) as AlertPayload);
   });
   await sub.subscribeAsync(['homeassistant/#', 'anomalyd/state/#', 'anomalyd/alerts/#'], { qos: 1 });
-  const pub = await mqtt.connectAsync(daemon.brokerUrl!, { clientId: `${CLIENT_ID}-pub-${Math.random().toString(36).slice(2)}` });
+  const pub = await mqtt.connectAsync(brokerUrl ?? daemon.brokerUrl!, { clientId: `${CLIENT_ID}-pub-${Math.random().toString(36).slice(2)}` });
   cleanups.push(() => pub.endAsync());
   return { daemon, pub, last, nodeId: nodeIdOf(loaded.config) };
 }
@@ -202,13 +204,18 @@ describe.skipIf(!builtAndModelsPresent())('forget a sensor', () => {
     expect(c.out()).toMatch(/^forgot device plug-dryer: 2 streams/m);
   }, 60_000);
 
-  it('with the daemon stopped: forgotten in the database, the resolve published at the next start', async () => {
+  it.skipIf(!mosquittoAvailable())('with the daemon stopped: forgotten in the database; the next start publishes the resolve and clears its retained topics (mosquitto)', async () => {
+    const broker = new Mosquitto();
+    await broker.start();
+    cleanups.push(() => broker.stop());
     const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-forget-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
     let now = Math.floor(Date.now() / 1000) * 1000;
     const alerts: AlertPayload[] = [];
-    let s = await started(dataDir, () => now, alerts);
+    let s = await started(dataDir, () => now, alerts, broker.url);
     await attic(s, now);
+    const atticTopics = discoveryTopics('homeassistant', s.nodeId, 'attic');
+    await waitFor(() => (s.last.get(atticTopics.binarySensor) ?? '') !== '', 10_000, 'the discovery config of attic');
     now += 20 * MIN;
     const anomalyId = await silenceOpened(s, alerts);
     await s.daemon.stop();
@@ -230,10 +237,20 @@ describe.skipIf(!builtAndModelsPresent())('forget a sensor', () => {
     store.close();
 
     now += MIN;
-    s = await started(dataDir, () => now, alerts);
-    // Published at the start (before this test's subscriber connected: the outbox empties).
+    s = await started(dataDir, () => now, alerts, broker.url);
+    // Published at the start (the outbox empties), after the retained topics were cleared on the same connection.
     const db = s.daemon.database!;
     await waitFor(() => db.outboxPending() === 0, 10_000, 'the resolve published at start');
+    // What the broker retains now, read by a new subscriber up to a marker: nothing of attic.
+    const reader = await mqtt.connectAsync(broker.url, { clientId: `${CLIENT_ID}-reader` });
+    cleanups.push(() => reader.endAsync());
+    const retained = new Map<string, string>();
+    reader.on('message', (topic, payload) => void retained.set(topic, payload.toString('utf8')));
+    await reader.subscribeAsync(['homeassistant/#', 'anomalyd/state/#', 'anomalyd/score/#', 'marker/#'], { qos: 1 });
+    await reader.publishAsync('marker/done', 'x', { qos: 1 });
+    await waitFor(() => retained.has('marker/done'), 10_000, 'the marker');
+    expect([...retained.keys()].filter((t) => t.includes('attic'))).toEqual([]);
+    expect(db.loadSensorStates().has('attic#forgotten')).toBe(false);
     expect((await getJson<{ sensors: unknown[] }>(s.daemon, '/api/sensors')).sensors).toEqual([]);
     expect((await getJson<{ sensors: { openEpisodes: number } }>(s.daemon, '/api/status')).sensors.openEpisodes).toBe(0);
   }, 120_000);
