@@ -48,6 +48,7 @@ import { logAlert, SignalBook } from './daemon/signals.js';
 import { brokerRolesOf, commandOperators, newDaemonLogin } from './daemon/access.js';
 import { FaultLatch, databaseFileTask, rescueDatabase } from './daemon/faults.js';
 import { idleEvictionFor, storedResolveEvent, type IdleEviction } from './daemon/eviction.js';
+import { FORGOTTEN_SUFFIX, forgetLive, type ForgetResult, type ForgetTarget } from './daemon/forget.js';
 import { SummaryLog } from './daemon/summary-log.js';
 import { DataDirLock } from './daemon/data-lock.js';
 import { LoopLoad, eventLoopSampler, type UtilizationSampler } from './daemon/loop-load.js';
@@ -417,6 +418,7 @@ export class Daemon {
     const mqtt = this.startMqtt(store);
     await mqtt.start();
     this.discovery?.start();
+    this.clearForgotten(store);
     // The restored streams' discovery configs (a broker may have lost them: the embedded broker's retained store
     // dies with the process), of those that were real streams already (ANNOUNCE_AFTER_READINGS: its interval learnt
     // from its own readings, past its learning period, or an open episode); the others once they have had their
@@ -730,7 +732,8 @@ export class Daemon {
           const url = new URL(this.mqttUrl());
           url.username = '';
           url.password = '';
-          return { url: url.toString(), connected: this.mqtt?.connected ?? false };
+          // A client id another client takes the session of (a copy with the same mqtt.clientId): said, not only logged.
+          return { url: url.toString(), connected: this.mqtt?.connected ?? false, clientIdClash: this.mqtt?.clientIdClash ?? null };
         },
         fault: () => this.faults.view(),
         outboxOverdue: () => this.publisher?.overdue() ?? null,
@@ -740,6 +743,7 @@ export class Daemon {
         unitOf: (sensor) => this.signals?.unitOf(sensor, this.signals.latest(sensor)?.ts) ?? null,
         unitChangesOf: (sensor) => this.signals?.unitChangesOf(sensor) ?? [],
         deviceOf: (sensor) => this.detector?.sourceOf(sensor),
+        forget: (target) => this.forget(target),
         learningEnabled: config.learning.enabled,
         timeZone: config.explain.timeZone ?? systemTimeZone(),
         store: () => {
@@ -1106,6 +1110,70 @@ export class Daemon {
     }
     if (revived.length > 0) this.log.info({ sensors: revived.length }, 'sensors evicted with a silence alert open brought back: listed while it is open');
     return revived;
+  }
+
+  /**
+   * The operator retires a stream or a device's streams (src/daemon/forget.ts: `anomalyd sensors forget`, POST
+   * /api/sensors/:sensor/forget, POST /api/devices/:device/forget): its open episodes resolved `forgotten` (stored,
+   * then published), its checkpoint deleted, its state dropped, its retained state and Home Assistant entities
+   * cleared. Null when the daemon knows no such stream or device (no state, checkpoint or open episode); throws
+   * when the store fails or the daemon is not running.
+   */
+  forget(target: ForgetTarget): ForgetResult | null {
+    const store = this.store;
+    const detector = this.detector;
+    if (store === null || detector === null) throw new Error('the daemon is not running');
+    return forgetLive(
+      {
+        streams: () => detector.streams(),
+        deviceOf: (stream) => detector.sourceOf(stream),
+        store,
+        record: (ev, explanation) => {
+          const device = detector.sourceOf(ev.sensor);
+          const stored = device !== undefined && device !== ev.sensor ? { ...ev, device } : ev;
+          // Store, then alert, as any resolve; a failing store throws (the forget stops there: the alert stays open).
+          if (store.recordEvent(stored, this.topics.alerts(ev.sensor), explanation) === null) return false;
+          logAlert(this.log, ev, explanation);
+          this.counters.events++;
+          return true;
+        },
+        dropCheckpoint: (stream) => this.checkpoints?.drop(stream),
+        dropState: (stream) => {
+          detector.forget(stream);
+          this.board?.forget(stream);
+          this.signals?.forget(stream);
+          this.episodeTicks?.forget(stream);
+          this.learner?.forget(stream);
+          this.discovery?.streamForgotten(stream);
+          this.eviction?.drop(stream);
+        },
+        log: this.log,
+      },
+      target,
+    );
+  }
+
+  /**
+   * The streams forgotten while the daemon was stopped (`anomalyd sensors forget` on the database: a
+   * `<stream>#forgotten` row, src/daemon/forget.ts): their retained state, Home Assistant entities and score are
+   * cleared now that the daemon is connected (empty retained messages), and the rows deleted. Never throws (logged).
+   */
+  private clearForgotten(store: SqliteStore): void {
+    try {
+      const rows = [...store.loadSensorStates().keys()].filter((k) => k.endsWith(FORGOTTEN_SUFFIX));
+      if (rows.length === 0) return;
+      for (const key of rows) {
+        const stream = key.slice(0, -FORGOTTEN_SUFFIX.length);
+        // Not while it is a stream again (it cannot be before its next reading; a checkpoint of it would say so).
+        if (this.detector?.streams().includes(stream) === true) continue;
+        this.mqtt?.publish(this.topics.state(stream), '', { qos: 1, retain: true }).catch(() => undefined);
+        this.discovery?.streamForgotten(stream);
+      }
+      store.deleteSensorStates(rows);
+      this.log.info({ streams: rows.length }, 'retained topics of the streams forgotten while anomalyd was stopped cleared');
+    } catch (err) {
+      this.log.warn({ err }, 'could not clear the retained topics of the streams forgotten while anomalyd was stopped');
+    }
   }
 
   /** Saves every sensor's state now (also done periodically and at stop). */

@@ -144,7 +144,7 @@ export const schema = section('anomalyd configuration', {
     key: optStr({ file: true, doc: 'PEM private key of mqtt.cert (requires mqtt.cert).' }),
     clientId: optStr({
       rule: (v) => (v.length > 64 ? 'must be at most 64 characters' : null),
-      doc: 'MQTT client id; null = anomalyd-<hostname>. Must be stable for a persistent session to survive restarts, and unique: two clients with one id take the session from each other (logged as an error).',
+      doc: 'MQTT client id; null = anomalyd-<hostname>. Must be stable for a persistent session to survive restarts, and unique: two clients with one id take the session from each other (logged as an error, and shown by `anomalyd status`, `GET /api/status` and the dashboard; the reconnects slow down while it lasts).',
     }),
     clean: bool({
       default: false,

@@ -63,6 +63,8 @@ export interface CheckpointStore {
   saveSensorStates(rows: readonly SensorStateRow[]): void;
   loadSensorStates(): Map<string, { blob: Buffer; updatedAt: number }>;
   loadSensorState(sensor: string): { blob: Buffer; updatedAt: number } | null;
+  /** Deletes these rows when there (Checkpoints.drop: a stream the operator forgot); absent: drop() cannot (throws). */
+  deleteSensorStates?(keys: readonly string[]): void;
 }
 
 /**
@@ -299,6 +301,20 @@ export class Checkpoints {
       this.opts.logger.warn({ err, sensor }, 'checkpoint of an evicted sensor failed; it re-warms if it comes back');
       return false;
     }
+  }
+
+  /**
+   * Deletes the sensor's checkpoint rows (its own, its base's, its side part's) and what this object knows of them:
+   * the operator forgot the stream (src/daemon/forget.ts), so no restart restores it and no reading revives it.
+   * Throws when the store fails.
+   */
+  drop(sensor: string): void {
+    if (this.store.deleteSensorStates === undefined) throw new Error('this checkpoint store cannot delete rows');
+    this.store.deleteSensorStates([sensor, `${sensor}${BASE_SUFFIX}`, `${sensor}${SIDE_SUFFIX}`]);
+    this.rowWritten.delete(sensor);
+    this.bases.delete(sensor);
+    this.sideWritten.delete(sensor);
+    this.deferred.delete(sensor);
   }
 
   /**

@@ -7,10 +7,10 @@
  * flushes it periodically and closes it at stop.
  */
 import type { Logger } from 'pino';
-import { alertFigures, type AlertExplanation } from '../contract/alerts.js';
+import { alertFigures, resolutionWords, type AlertExplanation } from '../contract/alerts.js';
 import type { SeriesBucketStore } from '../contract/series.js';
 import type { AnomalyEvent, ScoredReading } from '../contract/types.js';
-import { episodeExplanation, explainEpisode, strongest, toAlertExplanation } from '../explain/episode.js';
+import { episodeExplanation, explainEpisode, strongest, toAlertExplanation, withLaterUnitChanges } from '../explain/episode.js';
 import { NOISE_READINGS, explainCounterReset, toldAs, unitAt, type UnitChange } from '../explain/explain.js';
 import { compileUnits, unitOf, type UnitRule } from '../explain/units.js';
 import { SeriesStore, surpriseOf, type SeriesPoint, type TimeSpan } from '../pipeline/series.js';
@@ -193,6 +193,16 @@ export class SignalBook {
     this.unitChanges.set(stream, [...changes].sort((a, b) => a.ts - b.ts).slice(-MAX_UNIT_CHANGES));
   }
 
+  /**
+   * Until when an event's explanation tells the stream's unit changes (epoch ms): its last reading, and for a resolve
+   * the first reading after it too (explainEvent tells the stretch up to that one).
+   */
+  private unitsUntil(ev: AnomalyEvent): number {
+    if (ev.kind !== 'resolve') return ev.endTs;
+    const next = this.series.points(ev.sensor, ev.endTs + 1)[0];
+    return next === undefined ? ev.endTs : next.ts;
+  }
+
   /** The unit fields of an explanation's input for `stream` (ExplainInput.unit, unitChanges). */
   private unitsFor(stream: string): { readonly unit: string | null; readonly unitChanges?: readonly UnitChange[] } {
     const configured = unitOf(this.units, stream);
@@ -264,11 +274,14 @@ export class SignalBook {
         // Told anew from these readings, or confirmed by them (the same kind again, from more readings).
         episode.toldFrom = episode.explanation?.kind === kept.kind ? Math.max(episode.toldFrom, told.readings) : told.readings;
       }
-      episode.explanation = kept;
-      repeats = ev.kind === 'update' && before !== null && sameTold(before.explanation, kept);
-      longer = ev.kind === 'update' && !repeats && onlyLonger(episode.sent, kept);
+      // A kept explanation (not told from these readings) says the hub's unit changes since the readings it told
+      // (tryout 17, finding 2): told afresh, they are in `fresh` already.
+      const shown = kept !== null && kept !== fresh ? withLaterUnitChanges(kept, this.unitsFor(ev.sensor).unitChanges, this.unitsUntil(ev), this.opts.timeZone ?? undefined) : kept;
+      episode.explanation = shown;
+      repeats = ev.kind === 'update' && before !== null && sameTold(before.explanation, shown);
+      longer = ev.kind === 'update' && !repeats && onlyLonger(episode.sent, shown);
       // What goes out is what later updates are compared with (an episode first seen at an update: from that one).
-      if (ev.kind !== 'update' || (!repeats && !longer)) episode.sent = kept;
+      if (ev.kind !== 'update' || (!repeats && !longer)) episode.sent = shown;
     } catch (err) {
       this.log.warn({ err, anomalyId: ev.anomalyId, sensor: ev.sensor }, 'could not explain an anomaly event; alert sent with the episode’s explanation so far');
     } finally {
@@ -921,6 +934,6 @@ export function logAlert(log: Logger, ev: AnomalyEvent, explanation: AlertExplan
       kind: explanation?.kind ?? null,
       ...(ev.resolution !== undefined ? { resolution: ev.resolution } : {}),
     },
-    `alert ${ev.kind}: ${what} (${alertFigures(ev)}${ev.resolution === 'new_normal' ? ', accepted as the new normal' : ''}, id ${ev.anomalyId})`,
+    `alert ${ev.kind}: ${what} (${alertFigures(ev)}${resolutionWords(ev.resolution)}, id ${ev.anomalyId})`,
   );
 }

@@ -39,6 +39,7 @@ header h1 { font-size: 1.1rem; margin: 0; }
 #msg { flex-basis: 100%; margin: 0; color: var(--anomalous); }
 #msg:empty { display: none; }
 #problems { flex-basis: 100%; margin: 0; font-size: .9rem; }
+#clash { flex-basis: 100%; margin: 0; font-size: .9rem; color: var(--anomalous); font-weight: 600; overflow-wrap: anywhere; }
 #problems button { font: inherit; color: var(--anomalous); background: none; border: 0; padding: 0; text-decoration: underline; cursor: pointer; overflow-wrap: anywhere; text-align: left; }
 #problems .none { color: var(--ok); }
 /* Desktop: the sensor list on the left, the selected sensor's plots and the episodes on the right. On a phone the
@@ -219,6 +220,12 @@ function renderStatus(s) {
   if (refused > 0) parts.push(refused + ' publishes refused by the broker (' + s.broker.publishes.topics + (s.broker.publishes.moreTopics ? '+' : '') + ' topics; anomalyd status)');
   parts.push('times in ' + zoneLabel());
   document.getElementById('daemon').textContent = parts.join(' · ');
+  // Another MQTT client with this daemon's client id takes its session over and back (anomalyd status says more).
+  var clash = s.mqtt.clientIdClash;
+  var clashBox = document.getElementById('clash');
+  clashBox.textContent = clash ? 'MQTT client id clash: another client connects as "' + clash.clientId + '" and takes the session over (' + clash.closes +
+    ' times in a row); readings go to either and the retained status flaps. Give every anomalyd its own mqtt.clientId.' : '';
+  clashBox.hidden = !clash;
   document.getElementById('start-col').textContent = 'Start (' + zoneLabel() + ')';
 }
 
@@ -634,6 +641,7 @@ ${assets.css.map((href) => `<link rel="stylesheet" href="${href}">`).join('\n')}
 <header>
   <h1>anomalyd</h1>
   <span id="daemon">Connecting to the detector…</span>
+  <p id="clash" role="alert" hidden></p>
   <p id="problems" aria-live="polite"></p>
   <p id="msg" role="alert"></p>
 </header>

@@ -449,4 +449,24 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       await page.close();
     }
   });
+
+  it('says a client id clash under the header while one goes on, and nothing without one (tryout 17, finding 4)', async () => {
+    const view = new FakeView();
+    const base = await serve(view);
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${base}/`);
+      await page.waitForSelector('body[data-state="ready"]');
+      expect(await page.locator('#clash').isHidden()).toBe(true);
+      view.statusView = { ...view.statusView, mqtt: { ...view.statusView.mqtt, clientIdClash: { clientId: 'anomalyd-pi', since: T0, closes: 5, reconnectDelayMs: 8000 } } };
+      await page.reload();
+      await page.waitForSelector('body[data-state="ready"]');
+      expect(await page.locator('#clash').isVisible()).toBe(true);
+      expect(await page.locator('#clash').textContent()).toBe(
+        'MQTT client id clash: another client connects as "anomalyd-pi" and takes the session over (5 times in a row); readings go to either and the retained status flaps. Give every anomalyd its own mqtt.clientId.',
+      );
+    } finally {
+      await page.close();
+    }
+  });
 });
