@@ -1255,7 +1255,12 @@ export class StreamScorer {
     if (wants('rarity') && s.varCount >= o.smooth && n >= o.learnReadings && s.values.some((h) => !(h.ready || h.count >= o.learnReadings))) {
       const histogram = (c: number, from: number, to: number): ValueHistogram => {
         const h = new ValueHistogram(o.horizon, s.values[c].lag);
-        for (const x of held[c].subarray(held[c].length - n + from, held[c].length - n + to)) h.add(x, valueScale(s, c, x));
+        // Indexed, in order (once per stream, mostly unoptimised code: an iterator over a subarray costs several times more).
+        const src = held[c];
+        for (let i = src.length - n + from, end = src.length - n + to; i < end; i++) {
+          const x = src[i];
+          h.add(x, valueScale(s, c, x));
+        }
         h.commitPending();
         return h;
       };
@@ -1271,8 +1276,12 @@ export class StreamScorer {
         const out = new Float64Array(C);
         for (let i = 0; i < n; i++) {
           const other = folds[i < half ? 0 : 1];
-          for (let c = 0; c < C; c++) rare[c] = other[c].rarity(held[c][held[c].length - n + i], n / (i < half ? n - half : half));
-          if (!rare.every((v) => Number.isFinite(v))) {
+          let finite = true;
+          for (let c = 0; c < C; c++) {
+            rare[c] = other[c].rarity(held[c][held[c].length - n + i], n / (i < half ? n - half : half));
+            if (!Number.isFinite(rare[c])) finite = false;
+          }
+          if (!finite) {
             s.rareBox.clear();
             continue;
           }
@@ -1290,11 +1299,11 @@ export class StreamScorer {
         for (let c = 0; c < C; c++) {
           const r = res[c].subarray(res[c].length - n);
           let ms = 0;
-          for (const e of r) ms += e * e;
+          for (let i = 0; i < r.length; i++) ms += r[i] * r[i];
           ms /= n;
           const clip = CYCLE_CLIP * Math.sqrt(ms);
           let v = 0;
-          for (const e of r) v += Math.min(clip, Math.abs(e)) ** 2;
+          for (let i = 0; i < r.length; i++) v += Math.min(clip, Math.abs(r[i])) ** 2;
           s.cycVar[c] = v / n;
           s.cycCount[c] = n;
         }
