@@ -1213,8 +1213,9 @@ export class StreamScorer {
     for (let c = 0; c < s.C; c++) {
       const speaks = s.cycCount[c] >= Math.max(this.opts.smooth, 2 * s.cycles[c].period) && row !== null && row[c].ready;
       if (speaks || !(s.cycCount[c] >= this.opts.smooth && s.cycVar[c] > 0)) continue;
-      u[c] = box.trimmedMean(c, SPREAD_TRIM) ** 2 / s.cycVar[c];
+      // One walk of the short mean for both (trimmedMean is a pure function of the boxcar).
       const m = box.trimmedMean(c, SPREAD_TRIM);
+      u[c] = m ** 2 / s.cycVar[c];
       if (s.cycCount[c] >= this.opts.learnReadings && u[c] > s.cycMax[c] && m * s.cycDir[c] > 0) hold[c] = this.holdSurprise;
     }
   }
