@@ -1213,8 +1213,9 @@ export class StreamScorer {
     for (let c = 0; c < s.C; c++) {
       const speaks = s.cycCount[c] >= Math.max(this.opts.smooth, 2 * s.cycles[c].period) && row !== null && row[c].ready;
       if (speaks || !(s.cycCount[c] >= this.opts.smooth && s.cycVar[c] > 0)) continue;
-      u[c] = box.trimmedMean(c, SPREAD_TRIM) ** 2 / s.cycVar[c];
+      // One walk of the short mean for both (trimmedMean is a pure function of the boxcar).
       const m = box.trimmedMean(c, SPREAD_TRIM);
+      u[c] = m ** 2 / s.cycVar[c];
       if (s.cycCount[c] >= this.opts.learnReadings && u[c] > s.cycMax[c] && m * s.cycDir[c] > 0) hold[c] = this.holdSurprise;
     }
   }
@@ -1255,7 +1256,12 @@ export class StreamScorer {
     if (wants('rarity') && s.varCount >= o.smooth && n >= o.learnReadings && s.values.some((h) => !(h.ready || h.count >= o.learnReadings))) {
       const histogram = (c: number, from: number, to: number): ValueHistogram => {
         const h = new ValueHistogram(o.horizon, s.values[c].lag);
-        for (const x of held[c].subarray(held[c].length - n + from, held[c].length - n + to)) h.add(x, valueScale(s, c, x));
+        // Indexed, in order (once per stream, mostly unoptimised code: an iterator over a subarray costs several times more).
+        const src = held[c];
+        for (let i = src.length - n + from, end = src.length - n + to; i < end; i++) {
+          const x = src[i];
+          h.add(x, valueScale(s, c, x));
+        }
         h.commitPending();
         return h;
       };
@@ -1271,8 +1277,12 @@ export class StreamScorer {
         const out = new Float64Array(C);
         for (let i = 0; i < n; i++) {
           const other = folds[i < half ? 0 : 1];
-          for (let c = 0; c < C; c++) rare[c] = other[c].rarity(held[c][held[c].length - n + i], n / (i < half ? n - half : half));
-          if (!rare.every((v) => Number.isFinite(v))) {
+          let finite = true;
+          for (let c = 0; c < C; c++) {
+            rare[c] = other[c].rarity(held[c][held[c].length - n + i], n / (i < half ? n - half : half));
+            if (!Number.isFinite(rare[c])) finite = false;
+          }
+          if (!finite) {
             s.rareBox.clear();
             continue;
           }
@@ -1290,11 +1300,11 @@ export class StreamScorer {
         for (let c = 0; c < C; c++) {
           const r = res[c].subarray(res[c].length - n);
           let ms = 0;
-          for (const e of r) ms += e * e;
+          for (let i = 0; i < r.length; i++) ms += r[i] * r[i];
           ms /= n;
           const clip = CYCLE_CLIP * Math.sqrt(ms);
           let v = 0;
-          for (const e of r) v += Math.min(clip, Math.abs(e)) ** 2;
+          for (let i = 0; i < r.length; i++) v += Math.min(clip, Math.abs(r[i])) ** 2;
           s.cycVar[c] = v / n;
           s.cycCount[c] = n;
         }
