@@ -1171,8 +1171,10 @@ export class StreamScorer {
       s.cycBox?.clear();
     }
     let ready = true;
+    // A reading bunched after a fill stands at the latest held reading's place in the cycle (CycleProfile.advance).
+    const bunched = r.item.kind === 'reading' && r.item.bunched !== undefined;
     for (let c = 0; c < C; c++) {
-      cycRes[c] = r.item.values[c] - s.cycles[c].expected();
+      cycRes[c] = r.item.values[c] - (bunched ? s.cycles[c].expectedBunched() : s.cycles[c].expected());
       if (!Number.isFinite(cycRes[c])) ready = false;
     }
     if (!ready) {
@@ -1339,6 +1341,9 @@ export class StreamScorer {
   private learnCycles(s: StreamScore, r: StepResult<unknown>, owners: readonly boolean[] | null, learning: boolean): void {
     const res = this.scratch.get(s.C)?.cycRes;
     const filled = r.item.kind === 'reading' ? r.item.filled : 0;
+    // A reading bunched after a fill gives a filled step back to the cycle (CycleProfile.advance): its place in the
+    // cycle is not known (it was sent between the reading before the fill and now), so it teaches the profile nothing.
+    const bunched = r.item.kind === 'reading' ? (r.item.bunched ?? 0) : 0;
     for (let c = 0; c < s.C; c++) {
       const owned = owners !== null && owners[c] && !learning;
       const x = r.item.values[c];
@@ -1346,7 +1351,7 @@ export class StreamScorer {
       // opened an episode yet (the first readings of a shift, before the short mean has filled) does not inflate
       // the scale it is judged against, nor move the profile more than an ordinary reading.
       const clip = s.cycCount[c] >= this.opts.smooth && s.cycVar[c] > 0 ? CYCLE_CLIP * Math.sqrt(s.cycVar[c]) : Infinity;
-      const expected = s.cycles[c].expected();
+      const expected = bunched > 0 ? s.cycles[c].expectedBunched() : s.cycles[c].expected();
       const e = res === undefined ? Number.NaN : Math.max(-clip, Math.min(clip, res[c]));
       if (!owned) {
         const u = this.scratch.get(s.C)?.cycU[c];
@@ -1355,14 +1360,14 @@ export class StreamScorer {
           s.cycCount[c]++;
           s.cycVar[c] += (e * e - s.cycVar[c]) / Math.min(this.opts.horizon, s.cycCount[c]);
         }
-        s.cycles[c].teach(x, clip);
+        if (bunched === 0) s.cycles[c].teach(x, clip);
       }
       // The held readings (from which the period is estimated and the profile rebuilt) take a fault's readings as
       // what the profile expected of them, and others winsorised as above: a profile rebuilt after a level shift
       // is not part of the way up to it.
       const held = !Number.isFinite(expected) ? x : owned ? expected : Number.isFinite(e) ? expected + e : x;
       const before = s.cycles[c].cycles;
-      s.cycles[c].advance(held, filled, owned);
+      s.cycles[c].advance(held, filled, owned, bunched);
       // A new period: its residuals start over.
       if (s.cycles[c].cycles !== before) {
         s.cycCount[c] = 0;
