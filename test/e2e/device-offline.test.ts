@@ -32,15 +32,15 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-/** The daemon with the esphome preset on `dataDir` (on `brokerUrl`, else the embedded broker), started, its alerts into `alerts`. */
-async function started(dataDir: string, clock: () => number, alerts: AlertPayload[], brokerUrl: string | null): Promise<{ daemon: Daemon; url: string }> {
+/** The daemon with `presets` (esphome) on `dataDir` (on `brokerUrl`, else the embedded broker), started, its alerts into `alerts`. */
+async function started(dataDir: string, clock: () => number, alerts: AlertPayload[], brokerUrl: string | null, presets: readonly string[] = ['esphome']): Promise<{ daemon: Daemon; url: string }> {
   const loaded = loadConfig({
     path: '/dev/null',
     env: {},
     overrides: {
       dataDir,
       ...(brokerUrl === null ? { broker: { port: 0 } } : { mqtt: { url: brokerUrl } }),
-      ingest: { presets: ['esphome'] },
+      ingest: { presets: [...presets] },
       homeassistant: { discovery: 'off' },
       http: { enabled: false },
       model: { dir: MODELS, worker: false },
@@ -182,4 +182,37 @@ describe.skipIf(!builtAndModelsPresent())('a device that says it is offline', ()
     expect(alerts[1]).toMatchObject({ event: 'resolve', anomaly_id: id });
     expect(alerts[1].explanation?.sentence).toMatch(/; readings again at \d\d:\d\d, after 7 min \(device offline\)$/);
   }, 180_000);
+
+  it.each([
+    ['zigbee2mqtt', 'zigbee2mqtt/kitchen/plug', '{"power":61,"voltage":230.1,"linkquality":90}', 'kitchen/plug', 'zigbee2mqtt/kitchen/plug/availability', '{"state":"offline"}', '{"state":"online"}', 2],
+    ['tasmota', 'tele/garden/SENSOR', '{"BME280":{"Temperature":21.5,"Humidity":40.2},"TempUnit":"C"}', 'garden', 'tele/garden/LWT', 'Offline', 'Online', 2],
+    ['shelly', 'shellyplus1pm-a8032ab1/status/switch:0', '{"id":0,"apower":55.2,"voltage":229.8}', 'shellyplus1pm-a8032ab1', 'shellyplus1pm-a8032ab1/online', 'false', 'true', 2],
+  ])('%s: its own offline and online open and resolve one episode of the device', async (preset, topic, payload, device, availability, offline, online, streams) => {
+    const dataDir = mkdtempSync(join(tmpdir(), `anomalyd-devoff-${preset}-`));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    let now = Math.floor(Date.now() / 1000) * 1000;
+    const clock = (): number => now;
+    const alerts: AlertPayload[] = [];
+    const { daemon, url } = await started(dataDir, clock, alerts, null, [preset]);
+    const hub = await mqtt.connectAsync(url, { clientId: `devoff-${preset}-${process.pid}` });
+    cleanups.push(() => hub.endAsync(true));
+    for (let i = 0; i < 3; i++) {
+      now += 10 * SEC;
+      await hub.publishAsync(topic, payload, { qos: 1 });
+    }
+    await waitFor(() => daemon.counters.scored >= 3 * streams, 10_000, 'its readings scored');
+    now += 30 * SEC;
+    await hub.publishAsync(availability, offline, { qos: 1, retain: true });
+    await waitFor(() => alerts.length > 0, 10_000, 'the device episode');
+    expect(alerts[0]).toMatchObject({ event: 'open', sensor: device, explanation: { kind: 'device_offline' } });
+    expect(alerts[0].explanation?.sentence).toMatch(new RegExp(`^${device} offline since \\d\\d:\\d\\d \\(the device said so on ${availability}\\), ${streams} streams silent \\(device offline\\)$`));
+    now += 2 * MIN;
+    await hub.publishAsync(availability, online, { qos: 1, retain: true });
+    await waitFor(() => alerts.length > 1, 10_000, 'the device episode resolved');
+    expect(alerts.map((a) => [a.sensor, a.event, a.anomaly_id])).toEqual([
+      [device, 'open', alerts[0].anomaly_id],
+      [device, 'resolve', alerts[0].anomaly_id],
+    ]);
+    expect(daemon.database!.listAnomalies({ device, limit: 10 }).map((a) => [a.status, a.explanation?.kind])).toEqual([['resolved', 'device_offline']]);
+  }, 60_000);
 });
