@@ -5,6 +5,8 @@
  * streams' silence is not judged meanwhile, nor counted from before its return, nor taught at their next readings.
  * The daemon in-process with an injected wall clock (virtual time, as test/e2e/silence.test.ts), a real SQLite file,
  * and a real broker: the embedded one, and mosquitto; the node is a real MQTT client with ESPHome's will and birth.
+ * zigbee2mqtt's, Tasmota's and a Shelly's word (their availability topics and payloads) open and resolve the device's
+ * episode alike (embedded broker).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
