@@ -390,7 +390,7 @@ export class Daemon {
       {
         detector,
         board: this.board,
-        others: () => [this.signals, this.episodeTicks],
+        others: () => [this.signals, this.episodeTicks, this.availability],
         learner,
         discovery: () => this.discovery,
         checkpoints: this.checkpoints,
@@ -971,7 +971,7 @@ export class Daemon {
       // of its streams; back, its streams' silence counts from its return.
       let back: number | undefined;
       if (availability !== null) {
-        const device = detector.sourceOf(sensor) ?? sensor;
+        const device = availability.deviceOf(sensor, (stream) => detector.sourceOf(stream));
         if (availability.silenced(device)) continue;
         back = availability.backAt(device);
       }

@@ -52,6 +52,10 @@ interface Offline {
 /** At most this many devices are remembered as back online (backAt); more start the memory over. */
 const MAX_BACK = 10_000;
 
+/**
+ * The devices that said they are offline and their episodes (see the module comment). Bounded: one entry per device
+ * offline or back (at most MAX_BACK of these), one per stream asked about (deviceOf, dropped at its eviction).
+ */
 export class DeviceAvailability {
   private readonly offline = new Map<string, Offline>();
   /**
@@ -59,12 +63,32 @@ export class DeviceAvailability {
    * said it was offline (`since`), epoch ms.
    */
   private readonly back = new Map<string, { readonly at: number; readonly since: number }>();
+  /** Per stream, its device as the parser keeps it (looked up once: Daemon.judgeSilences asks at every tick while active). */
+  private readonly devices = new Map<string, string>();
 
   constructor(private readonly w: AvailabilityWiring) {}
 
   /** Whether any device is offline or back from being offline: false = nothing here applies to any stream (cheap). */
   get active(): boolean {
     return this.offline.size > 0 || this.back.size > 0;
+  }
+
+  /**
+   * The device of `stream`, found once by `lookup` (Detector.sourceOf; the stream itself when unknown) and kept until
+   * the stream is forgotten (its device never changes: it is part of the stream's id).
+   */
+  deviceOf(stream: string, lookup: (stream: string) => string | undefined): string {
+    let device = this.devices.get(stream);
+    if (device === undefined) {
+      device = lookup(stream) ?? stream;
+      this.devices.set(stream, device);
+    }
+    return device;
+  }
+
+  /** Forgets a stream (its eviction). */
+  forget(stream: string): void {
+    this.devices.delete(stream);
   }
 
   /** Whether `device` says it is offline now: its streams' silence is not judged (Daemon.judgeSilences). */
