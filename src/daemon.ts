@@ -54,6 +54,7 @@ import { DataDirLock } from './daemon/data-lock.js';
 import { LoopLoad, eventLoopSampler, type UtilizationSampler } from './daemon/loop-load.js';
 import type { StorageError } from './adapters/storage.js';
 import type { OwnModelProgress } from './contract/own-model.js';
+import { DeviceAvailability } from './daemon/availability.js';
 
 export interface DaemonOptions {
   readonly config: Config;
@@ -221,6 +222,8 @@ export class Daemon {
   private registry: ModelRegistry | null = null;
   private learner: Learner | null = null;
   private detector: Detector | null = null;
+  /** Devices that said they are offline (their birth and last will: src/daemon/availability.ts); made with the store. */
+  private availability: DeviceAvailability | null = null;
   /** The detector's parser: the units hubs state for their streams (statedUnit). */
   private parser: MessageParser | null = null;
   /** Errors of one kind logged at most once per housekeeping interval, with how many were not. */
@@ -335,6 +338,15 @@ export class Daemon {
       stated: (stream) => this.parser?.statedUnit(stream) ?? null,
     });
 
+    this.availability = new DeviceAvailability({
+      streamsOf: (device) => this.streamsOf(device),
+      record: (ev, explanation) => this.recordEvent(store, ev, explanation),
+      newId: randomUUID,
+      threshold: config.score.threshold,
+      timeZone: config.explain.timeZone ?? undefined,
+      log: this.log,
+    });
+
     const loadModel = this.startModels();
     const registry = await this.startRegistry(loadModel);
     const learner = await this.startLearner(store, registry, loadModel, join(dataDir, 'models'));
@@ -379,7 +391,7 @@ export class Daemon {
       {
         detector,
         board: this.board,
-        others: () => [this.signals, this.episodeTicks],
+        others: () => [this.signals, this.episodeTicks, this.availability],
         learner,
         discovery: () => this.discovery,
         checkpoints: this.checkpoints,
@@ -589,6 +601,12 @@ export class Daemon {
             { sensor, state, topic },
             `the state of ${sensor} is "${state}", a number with a decimal comma: skipped as a text state (counted text_state), never read. To read it, add a rule for its topic with decimal: "," to ingest.rules (tried before the presets), e.g. topics: ["${ruleTopicOf(topic, sensor)}"] (README "Connect your devices"); said once per sensor`,
           ),
+        onAvailability: (device, online, topic) => {
+          // The daemon's own status and Home Assistant's birth are no device's (a `{sensor#}/status` template takes both).
+          if (topic === this.topics.status || topic === birthTopicOf(config)) return;
+          // On the wall clock, as its streams' arrivals (SensorStatusBoard) and their silences are judged.
+          this.availability?.said(device, online, topic, this.now());
+        },
         onUnitChange: (sensor, from, to, first, ts, restored) => {
           // Each reading's unit for the explanations (an episode is told in the units of its readings).
           this.signals?.noteUnitChange(sensor, ts, from, to);
@@ -854,7 +872,9 @@ export class Daemon {
       // The first reading of a sensor last heard before this connection began (a broker outage, a restart): a gap
       // across the time the daemon could not hear is its own (readings lost meanwhile), not the sensor's silence:
       // not taught (Detector.excuseGap).
-      const deaf = this.deafUntil(r.sensor);
+      let deaf = this.deafUntil(r.sensor);
+      // A gap across the span its device said it was offline is the device's (told as its episode): not taught either.
+      if (this.availability?.active === true && this.availability.reading(r.source ?? r.sensor, this.board?.heardAt(r.sensor) ?? null, this.now()) && (deaf === null || r.ts > deaf)) deaf = r.ts;
       if (deaf !== null) this.detector?.excuseGap(r.sensor, deaf);
       this.board?.arrived(r.sensor);
       // Home Assistant entities once it is a real stream (HaDiscovery.streamSeen); a revived one that was real, at once.
@@ -948,11 +968,21 @@ export class Daemon {
     const listening = this.mqtt === null ? null : this.mqtt.listeningSince;
     if (this.mqtt !== null && listening === null) return;
     const now = this.now();
+    const availability = this.availability?.active === true ? this.availability : null;
     for (const [sensor, arrived] of board.arrivals()) {
       if (this.mayNotAlert(sensor)) continue;
+      // A device that says it is offline is one episode of its own (src/daemon/availability.ts), not a silence of each
+      // of its streams; back, its streams' silence counts from its return.
+      let back: number | undefined;
+      if (availability !== null) {
+        const device = availability.deviceOf(sensor, (stream) => detector.sourceOf(stream));
+        if (availability.silenced(device)) continue;
+        back = availability.backAt(device);
+      }
       // Nor the time the loop was saturated within it (its readings may have waited or been dropped then): the
       // silence is shortened by that much, not restarted (a busy second must not hide a sensor dead for an hour).
-      const heard = listening === null ? arrived : Math.max(arrived, listening);
+      let heard = listening === null ? arrived : Math.max(arrived, listening);
+      if (back !== undefined && back > heard) heard = back;
       const arrivedAt = heard + (this.loopLoad?.saturatedWithin(heard, now) ?? 0);
       const { events } = detector.judgeSilence(sensor, arrivedAt, now);
       if (events.length === 0) continue;
@@ -990,6 +1020,16 @@ export class Daemon {
     const newest = this.signals?.latest(sensor)?.ts ?? null;
     if (newest === null) return null;
     return newest + (end - heard);
+  }
+
+  /** The streams anomalyd knows of `device` (its listed streams whose source is the device). */
+  private streamsOf(device: string): string[] {
+    const detector = this.detector;
+    const board = this.board;
+    if (detector === null || board === null) return [];
+    const out: string[] = [];
+    for (const [stream] of board.arrivals()) if ((detector.sourceOf(stream) ?? stream) === device) out.push(stream);
+    return out;
   }
 
   /** Tells the SignalBook that the stream's open episode is a silence alarmed while it lasted, when it is one. */
@@ -1094,6 +1134,11 @@ export class Daemon {
     const revived: string[] = [];
     for (const a of store.listAnomalies({ status: 'open', limit: 1_000_000 })) {
       if (detector.openAnomaly(a.sensor) === a.id) continue;
+      // A device that said it was offline is so until it says otherwise or reads again: its episode goes on.
+      if (a.explanation?.kind === 'device_offline') {
+        this.availability?.restore(a.sensor, a.id, a.startTs, a.explanation.sentence);
+        continue;
+      }
       // A silence alarm an eviction left open (the sensor is silent; an earlier version evicted such a sensor): its
       // return resolves it, not a restart. Its sensor is brought back from that checkpoint (while young enough), so
       // it is listed with its open alert again (tryout 16, finding 2), and is not evicted while the alert is open.

@@ -37,7 +37,7 @@ export interface SensorStatePayload {
 export const ALERT_SCHEMA_VERSION = 2;
 
 /** The kinds of fault an explanation can name (src/explain/explain.ts says how each is told). */
-export type AnomalyKind = 'spike' | 'level_shift' | 'drift' | 'stuck' | 'noise_change' | 'missing_data' | 'counter_reset';
+export type AnomalyKind = 'spike' | 'level_shift' | 'drift' | 'stuck' | 'noise_change' | 'missing_data' | 'counter_reset' | 'device_offline';
 
 /** Why an episode is one, in the sensor's units (schema 2). Numbers are sensor units unless named otherwise. */
 export interface AlertExplanation {
@@ -72,7 +72,10 @@ export interface AlertExplanation {
   readonly basis: 'model' | 'baseline' | null;
   /** When the unusual readings began, ISO 8601. */
   readonly since: string;
-  /** stuck: how long the value has not changed; missing_data: how long no reading came (ms). */
+  /**
+   * stuck: how long the value has not changed; missing_data: how long no reading came; device_offline: how long the
+   * device has said it is offline (ms).
+   */
   readonly duration_ms?: number;
   /** drift: sensor units per hour. */
   readonly rate_per_hour?: number;
