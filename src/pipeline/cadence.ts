@@ -105,8 +105,11 @@ export class Cadence {
     this.lent = 0;
   }
 
-  /** Places a reading stamped `ts` (epoch ms). */
-  place(ts: number): Placement {
+  /**
+   * Places a reading stamped `ts` (epoch ms). `learn` false: its gap is not learnt as one of the stream's (a reading
+   * the caller knows came late, bunched with others: Detector.excuseGap); it is placed all the same.
+   */
+  place(ts: number, learn = true): Placement {
     const last = this.lastTs;
     if (Number.isNaN(last)) {
       this.lastTs = ts;
@@ -124,7 +127,7 @@ export class Cadence {
       this.lent--;
       return { filled: 0, reset: false, duplicate: false, intervalMs: interval, bunched: this.since++ };
     }
-    this.learn(gap);
+    if (learn) this.learn(gap);
     if (interval <= 0) return { filled: 0, reset: false, duplicate: false, intervalMs: this.interval };
     const steps = gap / interval;
     if (steps < 1.5) {

@@ -147,6 +147,12 @@ export class Detector {
   private readonly held = new Map<string, Float64Array>();
   /** Streams with a gap that is the daemon's, not theirs (excuseGap): the end of the daemon's deafness on the stream's clock, epoch ms. */
   private readonly excused = new Map<string, number>();
+  /**
+   * Streams heard again after the daemon's deafness (excuseGap) whose readings may still come bunched from a backlog
+   * (a broker's session queue, the daemon's own socket): until one of them comes at least half an interval after the
+   * previous, their gaps are not learnt as the stream's (queue).
+   */
+  private readonly draining = new Set<string>();
   /** Streams whose next reading begins a new recording (newRecording). */
   private readonly recordings = new Set<string>();
   /** Each one-channel stream's counter stage (src/pipeline/counter.ts): is it a cumulative counter, and its resets. */
@@ -249,6 +255,7 @@ export class Detector {
    */
   forget(stream: string): void {
     this.excused.delete(stream);
+    this.draining.delete(stream);
     this.recordings.delete(stream);
     this.cadences.delete(stream);
     this.held.delete(stream);
@@ -448,9 +455,27 @@ export class Detector {
       // A new recording (newRecording): placed as a first reading; a gap the caller excused belonged to the last one.
       cadence.restart();
       this.excused.delete(stream);
+      this.draining.delete(stream);
     }
     const previousTs = cadence.latestTs;
-    const place = cadence.place(reading.ts);
+    const until = this.excused.size > 0 ? this.excused.get(stream) : undefined;
+    // A reading heard after the daemon's deafness (excuseGap) that comes less than half an interval after the
+    // previous one (round(gap / interval) = 0: no step of the stream's own apart) came late, in a backlog: the burst
+    // a broker delivers from the session's queue at a reconnect, readings that waited in the socket while the loop
+    // was saturated. Stamped on arrival (a hub that sends no time: zigbee2mqtt), they are bunched within a fraction
+    // of a second, and learnt as the stream's gaps they made its interval a few ms: its next live reading was then a
+    // gap of a hundred steps, judged a silence (tryout 18, finding 2: `no reading for 1 s (missing data)` at every
+    // restart). They are placed as the steps they are, their gaps not learnt; the first reading that comes at least
+    // half an interval after the previous ends the backlog.
+    let late = false;
+    if (until !== undefined || (this.draining.size > 0 && this.draining.has(stream))) {
+      const interval = cadence.intervalMs;
+      const gap = reading.ts - previousTs;
+      late = interval > 0 && gap > 0 && gap < 0.5 * interval;
+      if (late || until !== undefined) this.draining.add(stream);
+      else this.draining.delete(stream);
+    }
+    const place = cadence.place(reading.ts, !late);
     // Copied by index into a fresh buffer (not Float64Array.from, whose iterator protocol costs more, nor the
     // constructor from an array-like): the same values, each converted to a double as the constructor would.
     const src = reading.values;
@@ -497,7 +522,6 @@ export class Detector {
     // A short gap (filled: its steps held the previous value) the caller excused is no run of that value either: the
     // daemon did not hear those steps, so a first reading equal to the last before a restart is one repeat, not a
     // run as long as the restart (tryout 15, finding 1: a stuck value opened at every short restart).
-    const until = this.excused.size > 0 ? this.excused.get(stream) : undefined;
     let unheard = false;
     if (until !== undefined && !place.duplicate) {
       if ((missed > 0 || place.filled > 0) && previousTs < until && reading.ts - until <= this.opts.cadence.resetAfter * place.intervalMs) {

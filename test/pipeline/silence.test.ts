@@ -203,6 +203,35 @@ describe('a gap that is the caller\'s (Detector.excuseGap)', () => {
       expect(after.filter((x) => x.ev.kind === 'open').map((x) => `${gap} s: ${x.e?.sentence ?? '(no sentence)'}`)).toEqual([]);
     }
   }, 60_000);
+
+  it('readings that come bunched after it (a backlog: stamped on arrival within a fraction of a second) are steps, their gaps not the stream\'s: the next live reading is no gap (tryout 18, finding 2)', async () => {
+    // Deaf for `down` s (a restart, a reconnect, a saturated loop); meanwhile the sensor sent `down` readings, which come
+    // at the end of it 8 ms apart (a broker's session queue, the daemon's own socket), then it is live again at 1 Hz.
+    for (const down of [3, 25, 90]) {
+      const { det, book } = shipped();
+      const value = noisy(5);
+      const before = Array.from({ length: 700 }, (_, i) => ({ ts: T0 + i * SEC, value: value() }));
+      await feedExplained(det, book, 'z', 'sensors/z', before, []);
+      const back = before.at(-1)!.ts + down * SEC;
+      det.excuseGap('z', back);
+      const burst = Array.from({ length: down }, (_, i) => ({ ts: back + i * 8, value: value() }));
+      const live = Array.from({ length: 60 }, (_, i) => ({ ts: back + (i + 1) * SEC, value: value() }));
+      const after: Explained[] = [];
+      await feedExplained(det, book, 'z', 'sensors/z', [...burst, ...live], after, false, 700);
+      expect(det.intervalOf('z')).toBe(SEC);
+      expect(after.map((x) => `${down} s: ${x.ev.kind} ${x.e?.sentence ?? '(no sentence)'}`)).toEqual([]);
+    }
+  }, 60_000);
+
+  it('without it (a replay, readings the caller did not know late), the same bunched readings are learnt as the stream\'s gaps', async () => {
+    const { det, book } = shipped();
+    const value = noisy(5);
+    const before = Array.from({ length: 700 }, (_, i) => ({ ts: T0 + i * SEC, value: value() }));
+    await feedExplained(det, book, 'z', 'sensors/z', before, []);
+    const back = before.at(-1)!.ts + 40 * SEC;
+    await feedExplained(det, book, 'z', 'sensors/z', Array.from({ length: 40 }, (_, i) => ({ ts: back + i * 8, value: value() })), [], false, 700);
+    expect(det.intervalOf('z')).toBe(8);
+  });
 });
 
 describe('a noisy quantised sensor\'s silence (tryout 15, findings 3 and 4)', () => {
