@@ -421,6 +421,7 @@ export class Daemon {
     // dies with the process), of those that were real streams already (ANNOUNCE_AFTER_READINGS: its interval learnt
     // from its own readings, past its learning period, or an open episode); the others once they have had their
     // readings in this run. Then their retained states (republished as any status change is).
+    this.discovery?.restored(restored);
     for (const stream of restored) if (this.realStream(stream)) this.discovery?.announce(stream, detector.sourceOf(stream));
     this.board?.refreshAll();
 

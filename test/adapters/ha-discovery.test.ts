@@ -178,3 +178,56 @@ describe("Home Assistant's birth message", () => {
     }
   });
 });
+
+describe('HaDiscovery: what a forgotten stream clears (tryout 18, finding 5)', () => {
+  function recording(): { d: HaDiscovery; sent: Array<{ topic: string; payload: string }> } {
+    const sent: Array<{ topic: string; payload: string }> = [];
+    const d = new HaDiscovery({
+      prefix: 'homeassistant',
+      nodeId: 'node1',
+      topics: topics('anomalyd'),
+      version: '9.9.9',
+      scoreIntervalMs: 0,
+      publish: (topic, payload) => {
+        sent.push({ topic, payload });
+        return Promise.resolve();
+      },
+      logger: pino({ level: 'silent' }),
+      now: () => 1_000_000,
+    });
+    d.start();
+    cleanups.push(() => d.stop());
+    return { d, sent };
+  }
+
+  it('clears only what was announced: a junk stream that never became entities gets no empty configs at its eviction', () => {
+    const { d, sent } = recording();
+    // 1,000 one-message topics (a junk publisher's new topic per message), then their eviction.
+    for (let i = 0; i < 1000; i++) d.streamSeen(`uniq${i}`, undefined);
+    for (let i = 0; i < 1000; i++) d.streamForgotten(`uniq${i}`);
+    expect(sent).toEqual([]);
+    // A stream with entities has them removed (its two configs and its retained score emptied).
+    for (let k = 0; k < ANNOUNCE_AFTER_READINGS; k++) d.streamSeen('kitchen', undefined);
+    expect(sent.filter((s) => s.payload !== '')).toHaveLength(2);
+    d.streamForgotten('kitchen');
+    expect(sent.filter((s) => s.payload === '').map((s) => s.topic)).toEqual([
+      `homeassistant/binary_sensor/node1/${objectIdOf('kitchen')}/config`,
+      `homeassistant/sensor/node1/${objectIdOf('kitchen')}/config`,
+      'anomalyd/score/kitchen',
+    ]);
+  });
+
+  it('clears a stream restored at start that was not announced in this run (its configs may be an earlier run’s)', () => {
+    const { d, sent } = recording();
+    d.restored(['old']);
+    d.streamForgotten('old');
+    expect(sent.map((s) => [s.topic, s.payload])).toEqual([
+      [`homeassistant/binary_sensor/node1/${objectIdOf('old')}/config`, ''],
+      [`homeassistant/sensor/node1/${objectIdOf('old')}/config`, ''],
+      ['anomalyd/score/old', ''],
+    ]);
+    // Once: forgotten again later (revived, then evicted again without entities), nothing more.
+    d.streamForgotten('old');
+    expect(sent).toHaveLength(3);
+  });
+});
