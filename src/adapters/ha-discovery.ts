@@ -46,6 +46,11 @@ export interface HaDiscoveryOptions {
   readonly now: () => number;
   /** Streams announced at most (default 10 000): beyond it a stream gets no entities (logged once). */
   readonly maxStreams?: number;
+  /**
+   * Called when the configs are published again for Home Assistant's birth (after them): the daemon publishes its
+   * retained states again too (SensorStatusBoard.republishAll), which a broker that lost its retained store lost.
+   */
+  readonly onBirth?: () => void;
 }
 
 /**
@@ -133,10 +138,22 @@ export class HaDiscovery {
       this.birthTimer = null;
       if (!this.running) return;
       this.lastRepublished = this.opts.now();
-      this.opts.logger.info({ streams: this.announced.size }, 'Home Assistant is online: discovery configs published again');
-      for (const [stream, src] of this.announced) this.sendConfigs(stream, src);
+      this.opts.logger.info({ streams: this.announced.size }, 'Home Assistant is online: discovery configs and states published again');
+      this.republish();
+      this.opts.onBirth?.();
     }, wait);
     this.birthTimer.unref();
+  }
+
+  /**
+   * Publishes every announced stream's two configs again (retained): Home Assistant's birth, or a reconnection to a
+   * broker that kept no session for the daemon and may have lost its retained messages (tryout 18, finding 6).
+   * Returns how many streams.
+   */
+  republish(): number {
+    if (!this.running) return 0;
+    for (const [stream, src] of this.announced) this.sendConfigs(stream, src);
+    return this.announced.size;
   }
 
   /** Streams with entities. */
@@ -264,8 +281,8 @@ export function nodeIdOf(config: Config, host = hostname()): string {
 }
 
 /** The daemon's discovery adapter, or null when discovery is off (see homeassistant.discovery). */
-export function discoveryFor(config: Config, topics: Topics, publish: Publish, logger: Logger, now: () => number): HaDiscovery | null {
+export function discoveryFor(config: Config, topics: Topics, publish: Publish, logger: Logger, now: () => number, onBirth?: () => void): HaDiscovery | null {
   if (!discoveryEnabled(config)) return null;
   const h = config.homeassistant;
-  return new HaDiscovery({ prefix: h.prefix, nodeId: nodeIdOf(config), topics, version: VERSION, scoreIntervalMs: h.scoreIntervalMs, publish, logger, now, maxStreams: config.ingest.maxStreams });
+  return new HaDiscovery({ prefix: h.prefix, nodeId: nodeIdOf(config), topics, version: VERSION, scoreIntervalMs: h.scoreIntervalMs, publish, logger, now, maxStreams: config.ingest.maxStreams, ...(onBirth !== undefined ? { onBirth } : {}) });
 }

@@ -223,7 +223,7 @@ export const schema = section('anomalyd configuration', {
       default: 'auto',
       doc: 'auto = on when a preset of a Home Assistant ecosystem (zigbee2mqtt, tasmota, esphome, homeassistant, ha_statestream) is on.',
     }),
-    prefix: str({ default: 'homeassistant', rule: topicPrefixProblem, doc: 'Home Assistant’s discovery prefix; its birth message on <prefix>/status (online) makes anomalyd publish its configs again.' }),
+    prefix: str({ default: 'homeassistant', rule: topicPrefixProblem, doc: 'Home Assistant’s discovery prefix; its birth message on <prefix>/status (online) makes anomalyd publish its configs and retained states again.' }),
     nodeId: optStr({
       rule: (v) => (/^[A-Za-z0-9_-]{1,64}$/.test(v) ? null : 'must be 1 to 64 letters, digits, _ or -'),
       doc: 'Id of this detector in discovery topics and unique ids; null = from mqtt.clientId, else anomalyd_<hostname>. Keep it stable: it keeps entities across restarts.',

@@ -180,7 +180,7 @@ describe("Home Assistant's birth message", () => {
 });
 
 describe('HaDiscovery: what a forgotten stream clears (tryout 18, finding 5)', () => {
-  function recording(): { d: HaDiscovery; sent: Array<{ topic: string; payload: string }> } {
+  function recording(onBirth?: () => void): { d: HaDiscovery; sent: Array<{ topic: string; payload: string }> } {
     const sent: Array<{ topic: string; payload: string }> = [];
     const d = new HaDiscovery({
       prefix: 'homeassistant',
@@ -194,6 +194,7 @@ describe('HaDiscovery: what a forgotten stream clears (tryout 18, finding 5)', (
       },
       logger: pino({ level: 'silent' }),
       now: () => 1_000_000,
+      ...(onBirth !== undefined ? { onBirth } : {}),
     });
     d.start();
     cleanups.push(() => d.stop());
@@ -229,5 +230,24 @@ describe('HaDiscovery: what a forgotten stream clears (tryout 18, finding 5)', (
     // Once: forgotten again later (revived, then evicted again without entities), nothing more.
     d.streamForgotten('old');
     expect(sent).toHaveLength(3);
+  });
+
+  it('Home Assistant\'s birth publishes the configs again and asks for the retained states too (onBirth; tryout 18, finding 6)', () => {
+    vi.useFakeTimers();
+    try {
+      let births = 0;
+      const { d, sent } = recording(() => births++);
+      d.announce('kitchen', undefined);
+      expect(sent).toHaveLength(2);
+      d.homeAssistantStatus('online');
+      vi.advanceTimersByTime(BIRTH_DELAY_MS);
+      expect(sent).toHaveLength(4);
+      expect(births).toBe(1);
+      // A reconnection without a session: the configs again (the daemon publishes the states itself).
+      expect(d.republish()).toBe(1);
+      expect(sent).toHaveLength(6);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
