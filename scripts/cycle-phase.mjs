@@ -5,7 +5,9 @@
 // period estimated at the end of the learning period, LEARN readings), no episodes. Every EVERY readings: the period,
 // and the profile's phase error in readings (the expected values of the last EVERY readings fitted to
 // a·sin(k / div + i) + b·cos(k / div + i) + c: error = atan2(b, a) · div; positive: the profile runs ahead) and the
-// RMS of expected minus the noise-free value (the true sine plus the noise's mean 0.5), in the sine's units.
+// RMS of expected minus the noise-free value (the true sine plus the noise's mean 0.5), in the sine's units. Readings
+// bunched after a fill (a cadence with Placement.bunched) give a filled step back, as in the scorer; the phase error
+// is fitted on the other readings (a bunched reading's place is not known). "filled steps so far": net of those.
 // Uses the built JS of ROOT (dist/).
 //
 //   node scripts/cycle-phase.mjs ROOT CSV CHANNEL [--div D] [--amp A] [--every N] [--learn N]
@@ -44,8 +46,12 @@ for (let k = 0; k < rows.length; k++) {
   const p = cad.place(ts);
   if (p.reset && k > 0) cy.clear();
   extra += p.filled;
-  const e = cy.expected();
-  if (Number.isFinite(e)) win.push([k + 1, e]);
+  // A reading bunched after a fill (Placement.bunched, where the cadence has it) gives a filled step back to the
+  // cycle, and is judged at the latest held reading's place, untaught (as the scorer's learnCycles).
+  const bunched = p.bunched ?? 0;
+  if (bunched > 0) extra--;
+  const e = bunched > 0 ? cy.expectedBunched() : cy.expected();
+  if (Number.isFinite(e) && bunched === 0) win.push([k + 1, e]);
   // As the scorer (learnCycles): residuals winsorised at 3 long-term RMS, the held value the winsorised one.
   const clip = cnt >= 16 && v2 > 0 ? 3 * Math.sqrt(v2) : Infinity;
   const ec = Number.isFinite(e) ? Math.max(-clip, Math.min(clip, x - e)) : Number.NaN;
@@ -53,8 +59,8 @@ for (let k = 0; k < rows.length; k++) {
     cnt++;
     v2 += (ec * ec - v2) / Math.min(20000, cnt);
   }
-  cy.teach(x, clip);
-  cy.advance(Number.isFinite(ec) ? e + ec : x, p.filled, false);
+  if (bunched === 0) cy.teach(x, clip);
+  cy.advance(Number.isFinite(ec) ? e + ec : x, p.filled, false, bunched);
   if (k + 1 === learn) cy.warmStart();
   if ((k + 1) % every === 0) {
     let line = `row ${k + 1}: period ${cy.period.toFixed(2)}, filled steps so far ${extra}`;

@@ -48,11 +48,13 @@ import { logAlert, SignalBook } from './daemon/signals.js';
 import { brokerRolesOf, commandOperators, newDaemonLogin } from './daemon/access.js';
 import { FaultLatch, databaseFileTask, rescueDatabase } from './daemon/faults.js';
 import { idleEvictionFor, storedResolveEvent, type IdleEviction } from './daemon/eviction.js';
+import { FORGOTTEN_SUFFIX, forgetLive, type ForgetResult, type ForgetTarget } from './daemon/forget.js';
 import { SummaryLog } from './daemon/summary-log.js';
 import { DataDirLock } from './daemon/data-lock.js';
 import { LoopLoad, eventLoopSampler, type UtilizationSampler } from './daemon/loop-load.js';
 import type { StorageError } from './adapters/storage.js';
 import type { OwnModelProgress } from './contract/own-model.js';
+import { DeviceAvailability } from './daemon/availability.js';
 
 export interface DaemonOptions {
   readonly config: Config;
@@ -220,6 +222,8 @@ export class Daemon {
   private registry: ModelRegistry | null = null;
   private learner: Learner | null = null;
   private detector: Detector | null = null;
+  /** Devices that said they are offline (their birth and last will: src/daemon/availability.ts); made with the store. */
+  private availability: DeviceAvailability | null = null;
   /** The detector's parser: the units hubs state for their streams (statedUnit). */
   private parser: MessageParser | null = null;
   /** Errors of one kind logged at most once per housekeeping interval, with how many were not. */
@@ -334,6 +338,15 @@ export class Daemon {
       stated: (stream) => this.parser?.statedUnit(stream) ?? null,
     });
 
+    this.availability = new DeviceAvailability({
+      streamsOf: (device) => this.streamsOf(device),
+      record: (ev, explanation) => this.recordEvent(store, ev, explanation),
+      newId: randomUUID,
+      threshold: config.score.threshold,
+      timeZone: config.explain.timeZone ?? undefined,
+      log: this.log,
+    });
+
     const loadModel = this.startModels();
     const registry = await this.startRegistry(loadModel);
     const learner = await this.startLearner(store, registry, loadModel, join(dataDir, 'models'));
@@ -378,7 +391,7 @@ export class Daemon {
       {
         detector,
         board: this.board,
-        others: () => [this.signals, this.episodeTicks],
+        others: () => [this.signals, this.episodeTicks, this.availability],
         learner,
         discovery: () => this.discovery,
         checkpoints: this.checkpoints,
@@ -417,6 +430,7 @@ export class Daemon {
     const mqtt = this.startMqtt(store);
     await mqtt.start();
     this.discovery?.start();
+    this.clearForgotten(store);
     // The restored streams' discovery configs (a broker may have lost them: the embedded broker's retained store
     // dies with the process), of those that were real streams already (ANNOUNCE_AFTER_READINGS: its interval learnt
     // from its own readings, past its learning period, or an open episode); the others once they have had their
@@ -588,6 +602,12 @@ export class Daemon {
             { sensor, state, topic },
             `the state of ${sensor} is "${state}", a number with a decimal comma: skipped as a text state (counted text_state), never read. To read it, add a rule for its topic with decimal: "," to ingest.rules (tried before the presets), e.g. topics: ["${ruleTopicOf(topic, sensor)}"] (README "Connect your devices"); said once per sensor`,
           ),
+        onAvailability: (device, online, topic) => {
+          // The daemon's own status and Home Assistant's birth are no device's (a `{sensor#}/status` template takes both).
+          if (topic === this.topics.status || topic === birthTopicOf(config)) return;
+          // On the wall clock, as its streams' arrivals (SensorStatusBoard) and their silences are judged.
+          this.availability?.said(device, online, topic, this.now());
+        },
         onUnitChange: (sensor, from, to, first, ts, restored) => {
           // Each reading's unit for the explanations (an episode is told in the units of its readings).
           this.signals?.noteUnitChange(sensor, ts, from, to);
@@ -739,7 +759,8 @@ export class Daemon {
           const url = new URL(this.mqttUrl());
           url.username = '';
           url.password = '';
-          return { url: url.toString(), connected: this.mqtt?.connected ?? false };
+          // A client id another client takes the session of (a copy with the same mqtt.clientId): said, not only logged.
+          return { url: url.toString(), connected: this.mqtt?.connected ?? false, clientIdClash: this.mqtt?.clientIdClash ?? null };
         },
         fault: () => this.faults.view(),
         outboxOverdue: () => this.publisher?.overdue() ?? null,
@@ -749,6 +770,7 @@ export class Daemon {
         unitOf: (sensor) => this.signals?.unitOf(sensor, this.signals.latest(sensor)?.ts) ?? null,
         unitChangesOf: (sensor) => this.signals?.unitChangesOf(sensor) ?? [],
         deviceOf: (sensor) => this.detector?.sourceOf(sensor),
+        forget: (target) => this.forget(target),
         learningEnabled: config.learning.enabled,
         timeZone: config.explain.timeZone ?? systemTimeZone(),
         store: () => {
@@ -805,7 +827,7 @@ export class Daemon {
       for (const ev of events) {
         // SignalBook.explainAlert never throws (a failure is logged and the episode's explanation so far is used).
         const told = this.signals?.explainAlert(ev) ?? null;
-        // An update that repeats the episode's previous alert word for word, peak included, or tells the same fault
+        // An update that repeats the episode's previous alert word for word (kind and sentence), or tells the same fault
         // only longer (not yet tenfold), is not sent (nor stored as an event: the record's progress is written by
         // touchOpenEpisodes, the resolve is final).
         if (told !== null && this.heldBack(ev, told)) continue;
@@ -859,7 +881,9 @@ export class Daemon {
       // The first reading of a sensor last heard before this connection began (a broker outage, a restart): a gap
       // across the time the daemon could not hear is its own (readings lost meanwhile), not the sensor's silence:
       // not taught (Detector.excuseGap).
-      const deaf = this.deafUntil(r.sensor);
+      let deaf = this.deafUntil(r.sensor);
+      // A gap across the span its device said it was offline is the device's (told as its episode): not taught either.
+      if (this.availability?.active === true && this.availability.reading(r.source ?? r.sensor, this.board?.heardAt(r.sensor) ?? null, this.now()) && (deaf === null || r.ts > deaf)) deaf = r.ts;
       if (deaf !== null) this.detector?.excuseGap(r.sensor, deaf);
       this.board?.arrived(r.sensor);
       // Home Assistant entities once it is a real stream (HaDiscovery.streamSeen); a revived one that was real, at once.
@@ -953,11 +977,21 @@ export class Daemon {
     const listening = this.mqtt === null ? null : this.mqtt.listeningSince;
     if (this.mqtt !== null && listening === null) return;
     const now = this.now();
+    const availability = this.availability?.active === true ? this.availability : null;
     for (const [sensor, arrived] of board.arrivals()) {
       if (this.mayNotAlert(sensor)) continue;
+      // A device that says it is offline is one episode of its own (src/daemon/availability.ts), not a silence of each
+      // of its streams; back, its streams' silence counts from its return.
+      let back: number | undefined;
+      if (availability !== null) {
+        const device = availability.deviceOf(sensor, (stream) => detector.sourceOf(stream));
+        if (availability.silenced(device)) continue;
+        back = availability.backAt(device);
+      }
       // Nor the time the loop was saturated within it (its readings may have waited or been dropped then): the
       // silence is shortened by that much, not restarted (a busy second must not hide a sensor dead for an hour).
-      const heard = listening === null ? arrived : Math.max(arrived, listening);
+      let heard = listening === null ? arrived : Math.max(arrived, listening);
+      if (back !== undefined && back > heard) heard = back;
       const arrivedAt = heard + (this.loopLoad?.saturatedWithin(heard, now) ?? 0);
       const { events } = detector.judgeSilence(sensor, arrivedAt, now);
       if (events.length === 0) continue;
@@ -995,6 +1029,16 @@ export class Daemon {
     const newest = this.signals?.latest(sensor)?.ts ?? null;
     if (newest === null) return null;
     return newest + (end - heard);
+  }
+
+  /** The streams anomalyd knows of `device` (its listed streams whose source is the device). */
+  private streamsOf(device: string): string[] {
+    const detector = this.detector;
+    const board = this.board;
+    if (detector === null || board === null) return [];
+    const out: string[] = [];
+    for (const [stream] of board.arrivals()) if ((detector.sourceOf(stream) ?? stream) === device) out.push(stream);
+    return out;
   }
 
   /** Tells the SignalBook that the stream's open episode is a silence alarmed while it lasted, when it is one. */
@@ -1099,6 +1143,11 @@ export class Daemon {
     const revived: string[] = [];
     for (const a of store.listAnomalies({ status: 'open', limit: 1_000_000 })) {
       if (detector.openAnomaly(a.sensor) === a.id) continue;
+      // A device that said it was offline is so until it says otherwise or reads again: its episode goes on.
+      if (a.explanation?.kind === 'device_offline') {
+        this.availability?.restore(a.sensor, a.id, a.startTs, a.explanation.sentence);
+        continue;
+      }
       // A silence alarm an eviction left open (the sensor is silent; an earlier version evicted such a sensor): its
       // return resolves it, not a restart. Its sensor is brought back from that checkpoint (while young enough), so
       // it is listed with its open alert again (tryout 16, finding 2), and is not evicted while the alert is open.
@@ -1115,6 +1164,70 @@ export class Daemon {
     }
     if (revived.length > 0) this.log.info({ sensors: revived.length }, 'sensors evicted with a silence alert open brought back: listed while it is open');
     return revived;
+  }
+
+  /**
+   * The operator retires a stream or a device's streams (src/daemon/forget.ts: `anomalyd sensors forget`, POST
+   * /api/sensors/:sensor/forget, POST /api/devices/:device/forget): its open episodes resolved `forgotten` (stored,
+   * then published), its checkpoint deleted, its state dropped, its retained state and Home Assistant entities
+   * cleared. Null when the daemon knows no such stream or device (no state, checkpoint or open episode); throws
+   * when the store fails or the daemon is not running.
+   */
+  forget(target: ForgetTarget): ForgetResult | null {
+    const store = this.store;
+    const detector = this.detector;
+    if (store === null || detector === null) throw new Error('the daemon is not running');
+    return forgetLive(
+      {
+        streams: () => detector.streams(),
+        deviceOf: (stream) => detector.sourceOf(stream),
+        store,
+        record: (ev, explanation) => {
+          const device = detector.sourceOf(ev.sensor);
+          const stored = device !== undefined && device !== ev.sensor ? { ...ev, device } : ev;
+          // Store, then alert, as any resolve; a failing store throws (the forget stops there: the alert stays open).
+          if (store.recordEvent(stored, this.topics.alerts(ev.sensor), explanation) === null) return false;
+          logAlert(this.log, ev, explanation);
+          this.counters.events++;
+          return true;
+        },
+        dropCheckpoint: (stream) => this.checkpoints?.drop(stream),
+        dropState: (stream) => {
+          detector.forget(stream);
+          this.board?.forget(stream);
+          this.signals?.forget(stream);
+          this.episodeTicks?.forget(stream);
+          this.learner?.forget(stream);
+          this.discovery?.streamForgotten(stream);
+          this.eviction?.drop(stream);
+        },
+        log: this.log,
+      },
+      target,
+    );
+  }
+
+  /**
+   * The streams forgotten while the daemon was stopped (`anomalyd sensors forget` on the database: a
+   * `<stream>#forgotten` row, src/daemon/forget.ts): their retained state, Home Assistant entities and score are
+   * cleared now that the daemon is connected (empty retained messages), and the rows deleted. Never throws (logged).
+   */
+  private clearForgotten(store: SqliteStore): void {
+    try {
+      const rows = [...store.loadSensorStates().keys()].filter((k) => k.endsWith(FORGOTTEN_SUFFIX));
+      if (rows.length === 0) return;
+      for (const key of rows) {
+        const stream = key.slice(0, -FORGOTTEN_SUFFIX.length);
+        // Not while it is a stream again (it cannot be before its next reading; a checkpoint of it would say so).
+        if (this.detector?.streams().includes(stream) === true) continue;
+        this.mqtt?.publish(this.topics.state(stream), '', { qos: 1, retain: true }).catch(() => undefined);
+        this.discovery?.streamForgotten(stream);
+      }
+      store.deleteSensorStates(rows);
+      this.log.info({ streams: rows.length }, 'retained topics of the streams forgotten while anomalyd was stopped cleared');
+    } catch (err) {
+      this.log.warn({ err }, 'could not clear the retained topics of the streams forgotten while anomalyd was stopped');
+    }
   }
 
   /** Saves every sensor's state now (also done periodically and at stop). */

@@ -49,6 +49,19 @@ export function pubackBoundMs(keepaliveSec: number): number {
   return (keepaliveSec > 0 ? keepaliveSec : 30) * 1000;
 }
 
+/**
+ * A client id clash as the adapter tells it (SessionClashWatch): another MQTT client connects with this daemon's
+ * client id and the two take the session over from each other. `since` (epoch ms, the adapter's `now`) is when it was
+ * told, `closes` how many takeovers in a row so far, `reconnectDelayMs` how long the adapter now waits before it
+ * takes the session back (it doubles at each takeover, up to CLASH_MAX_DELAY_MS, so the fight slows).
+ */
+export interface ClientIdClash {
+  readonly clientId: string;
+  readonly since: number;
+  readonly closes: number;
+  readonly reconnectDelayMs: number;
+}
+
 export interface PublishOptions {
   readonly qos: 0 | 1;
   readonly retain?: boolean;
@@ -73,11 +86,24 @@ export class MqttAdapter {
   private connectedBefore = false;
   /** mqtt.js handleMessage callbacks held while paused: mqtt.js reads no further packet until one is called. */
   private held: Array<() => void> = [];
+  /** The fight over the client id, once started (start()). */
+  private clash: SessionClashWatch | null = null;
+  private clientId = '';
 
   constructor(private readonly opts: MqttAdapterOptions) {}
 
   get connected(): boolean {
     return this.client?.connected ?? false;
+  }
+
+  /**
+   * The client id clash going on (SessionClashWatch: the broker closed the connection CLASH_CLOSES times in a row
+   * soon after accepting it), or null: none, or it ended (a connection lasted). For /api/status, `anomalyd status`
+   * and the dashboard's header (the log says it once).
+   */
+  get clientIdClash(): ClientIdClash | null {
+    const c = this.clash?.currentAt(this.opts.now()) ?? null;
+    return c === null ? null : { clientId: this.clientId, ...c };
   }
 
   /**
@@ -98,7 +124,7 @@ export class MqttAdapter {
       clientId: o.clientId ?? `anomalyd-${hostname()}`,
       clean: o.clean,
       keepalive: o.keepaliveSec,
-      reconnectPeriod: 1000,
+      reconnectPeriod: RECONNECT_MS,
       connectTimeout: 10_000,
       resubscribe: true,
       protocolVersion: 4,
@@ -120,6 +146,8 @@ export class MqttAdapter {
 
     const clientId = options.clientId!;
     const clash = new SessionClashWatch();
+    this.clash = clash;
+    this.clientId = clientId;
     const client = mqtt.connect(o.url, options);
     this.client = client;
     // Flow control: mqtt.js processes incoming packets one at a time and sends a QoS 1 PUBACK only when
@@ -129,10 +157,14 @@ export class MqttAdapter {
       if (this.paused) this.held.push(() => callback());
       else callback();
     };
-    client.on('close', () => {
+    // Before mqtt.js's own close listener, which schedules the reconnect with reconnectPeriod as it is then.
+    client.prependListener('close', () => {
       this.listening = null;
       // Not while stopping: our own end closes the connection too.
       const closes = this.client === client ? clash.closed(o.now()) : null;
+      // While the fight goes on, each takeover doubles the wait before taking the session back (mqtt.js reads
+      // reconnectPeriod when it schedules the next attempt), so two copies kick each other ever less often.
+      client.options.reconnectPeriod = clash.reconnectDelayMs;
       if (closes !== null) {
         log.error(
           { clientId, closes, withinMs: CLASH_WINDOW_MS },
@@ -316,9 +348,15 @@ export class MqttAdapter {
     this.held = [];
     this.paused = false;
     const endBy = Date.now() + deadlineMs;
+    // While another client takes our client id's session over and back (a copy with the same mqtt.clientId), the
+    // retained status topic is that copy's too: `offline` from this stop would tell it off while it runs (tryout 17,
+    // finding 4). Left as it is then; a `fault` is said whatever.
+    const clashing = (this.clash?.currentAt(this.opts.now()) ?? null) !== null;
     try {
-      if (client.connected) {
+      if (client.connected && !(clashing && finalStatus === 'offline')) {
         await withDeadline(client.publishAsync(this.opts.statusTopic, finalStatus, { qos: 1, retain: true }), deadlineMs / 2);
+      } else if (clashing && finalStatus === 'offline') {
+        this.opts.logger.warn({ clientId: this.clientId }, `final status offline not published: another client uses the client id "${this.clientId}" and holds the status topic too`);
       }
     } catch (err) {
       this.opts.logger.warn({ err, status: finalStatus }, 'could not publish the final status');
@@ -341,6 +379,9 @@ export class MqttAdapter {
 export const CLASH_WINDOW_MS = 30_000;
 /** So many such closes in a row are told as a client id clash. */
 export const CLASH_CLOSES = 3;
+/** mqtt.js's wait before a reconnect (ms), and the most it grows to while a client id clash goes on. */
+export const RECONNECT_MS = 1000;
+export const CLASH_MAX_DELAY_MS = 32_000;
 
 /**
  * Tells a fight over the client id from its one trace under MQTT 3.1.1 (the daemon's protocol: the embedded
@@ -353,12 +394,20 @@ export const CLASH_CLOSES = 3;
  * A connection that lasted longer, or closed on an error (a reset, a keepalive timeout), ends the run of closes;
  * an attempt the broker never accepted (it is down) is neither counted nor ends it. Times are the adapter's `now`
  * clock (ms).
+ *
+ * Once told (the clash is `current`), each further takeover doubles the wait before the next reconnect
+ * (reconnectDelayMs: RECONNECT_MS up to CLASH_MAX_DELAY_MS), so the fight and the flapping of the retained status
+ * slow down (tryout 17, finding 4: `online` re-published 39 times in 40 s); "soon after" then stretches to twice
+ * that wait, as the other copy, slowed the same way, takes the session back after as long. A connection that lasts
+ * longer ends the clash and the wait is a second again.
  */
 export class SessionClashWatch {
   private since: number | null = null;
   private failed = false;
   private run = 0;
   private told = false;
+  private toldAt = 0;
+  private delayMs = RECONNECT_MS;
 
   constructor(
     private readonly windowMs = CLASH_WINDOW_MS,
@@ -376,6 +425,21 @@ export class SessionClashWatch {
     this.failed = true;
   }
 
+  /** The wait before the next reconnect (ms): RECONNECT_MS, longer while a clash goes on. */
+  get reconnectDelayMs(): number {
+    return this.delayMs;
+  }
+
+  /**
+   * The clash going on at `now` (epoch ms, the caller's clock) since it was told (`since`; `closes` in a row so far),
+   * or null: none told, or the connection made since has lasted past the window (the other client is gone).
+   */
+  currentAt(now: number): { readonly since: number; readonly closes: number; readonly reconnectDelayMs: number } | null {
+    if (!this.told) return null;
+    if (this.since !== null && now - this.since > Math.max(this.windowMs, 2 * this.delayMs)) return null;
+    return { since: this.toldAt, closes: this.run, reconnectDelayMs: this.delayMs };
+  }
+
   /**
    * The connection closed at `at`. Returns how many closes in a row came soon after their connection was
    * accepted, once when they reach `closes` (then not again until a connection lasts), else null.
@@ -384,14 +448,18 @@ export class SessionClashWatch {
     const since = this.since;
     this.since = null;
     if (since === null) return null;
-    if (this.failed || at - since > this.windowMs) {
+    if (this.failed || at - since > Math.max(this.windowMs, 2 * this.delayMs)) {
       this.run = 0;
       this.told = false;
+      this.delayMs = RECONNECT_MS;
       return null;
     }
     this.run++;
+    if (this.told) this.delayMs = Math.min(CLASH_MAX_DELAY_MS, this.delayMs * 2);
     if (this.run < this.closes || this.told) return null;
     this.told = true;
+    this.toldAt = at;
+    this.delayMs = Math.min(CLASH_MAX_DELAY_MS, this.delayMs * 2);
     return this.run;
   }
 }

@@ -206,6 +206,7 @@ function prepareStatements(db: Db) {
     upsertSensorState: db.prepare<[string, Buffer, number]>(`
       INSERT INTO sensor_state (sensor, blob, updated_at) VALUES (?, ?, ?)
       ON CONFLICT (sensor) DO UPDATE SET blob = excluded.blob, updated_at = excluded.updated_at`),
+    deleteSensorState: db.prepare<[string]>('DELETE FROM sensor_state WHERE sensor = ?'),
     oneSensorState: db.prepare<[string], { blob: Buffer; updated_at: number }>('SELECT blob, updated_at FROM sensor_state WHERE sensor = ?'),
     allSensorStates: db.prepare<[], { sensor: string; blob: Buffer; updated_at: number }>(
       'SELECT sensor, blob, updated_at FROM sensor_state',
@@ -643,6 +644,12 @@ export class SqliteStore implements Store {
   saveSensorStates(rows: readonly SensorStateRow[]): void {
     this.write(() => {
       for (const r of rows) this.s.upsertSensorState.run(r.sensor, r.blob, Math.round(r.updatedAt));
+    });
+  }
+
+  deleteSensorStates(keys: readonly string[]): void {
+    this.write(() => {
+      for (const k of keys) this.s.deleteSensorState.run(k);
     });
   }
 

@@ -44,7 +44,7 @@ Actions:
                              explain.timeZone, else the system's; the header names it), LASTED (to its last reading that held it, so far
                              while open), PEAK (its peak surprise, -log10(1 - peak score): 5 = one reading
                              in 100,000 is this unusual, the default threshold; 16 = off the scale), KIND
-                             (spike, level_shift, drift, stuck, noise_change, missing_data, counter_reset;
+                             (spike, level_shift, drift, stuck, noise_change, missing_data, counter_reset, device_offline;
                              - while not told), MARK; under it, indented, its sentence (without the sensor's name).
                              --by-device: the listed episodes under one line per device (its episodes, how
                              many open, their kinds), devices with an open episode first, then by their

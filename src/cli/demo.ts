@@ -8,7 +8,7 @@ import { DEFAULT_SENSORS, Simulator, type SimMessage } from '../sim/simulator.js
 import { formatSummary, summarise, type OpenedEpisode } from '../sim/summary.js';
 import { loadConfig } from '../config/load.js';
 import type { AlertPayload, SensorStatePayload } from '../contract/alerts.js';
-import { alertFigures, topics as buildTopics } from '../contract/alerts.js';
+import { alertFigures, resolutionWords, topics as buildTopics } from '../contract/alerts.js';
 import { ownModelText } from '../contract/own-model.js';
 import { MIN_ID_PREFIX } from './anomalies.js';
 import { DemoLineOrder } from './demo-order.js';
@@ -237,7 +237,7 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
         }
         const what = a.explanation?.sentence ?? `${a.sensor}: unusual readings`;
         const figures = alertFigures({ kind: a.event, score: a.score, peakScore: a.peak_score, threshold: a.threshold });
-        const newNormal = a.resolution === 'new_normal' ? ', accepted as the new normal' : '';
+        const newNormal = resolutionWords(a.resolution);
         lines.alert(a.sensor, a.event, a.anomaly_id, `ALERT ${a.event.padEnd(7)} ${what}  (${figures}${newNormal}, id ${a.anomaly_id.slice(0, MIN_ID_PREFIX)})`).forEach(say);
       } else if (topic.startsWith(`${t.prefix}/state/`)) {
         const s = JSON.parse(text) as SensorStatePayload;

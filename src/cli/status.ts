@@ -14,7 +14,8 @@ import type { CommandContext } from './context.js';
 
 export const STATUS_USAGE = `Usage: anomalyd status [options]
 
-Asks the running daemon how it is doing, over its local HTTP API (GET /api/status): uptime, model, MQTT,
+Asks the running daemon how it is doing, over its local HTTP API (GET /api/status): uptime, model, MQTT (and a
+CLIENT ID CLASH line while another MQTT client connects with its client id and takes its session over),
 sensors by state and those with an open episode (any kind: a silence's 'missing data' episode too, whose
 sensor is 'stale', not 'anomalous'), alerts waiting for the broker (the outbox depth, and any alert the broker did not acknowledge in time: OVERDUE), the rejected input since start, per
 reason, where every message received went (with readings + rejected + skipped, one place each), the messages
@@ -127,6 +128,21 @@ export function apiBase(host: string, port: number): string {
   return `http://${h.includes(':') ? `[${h}]` : h}:${port}`;
 }
 
+/**
+ * The `clash` line when another MQTT client takes this daemon's session over and back (the same mqtt.clientId:
+ * tryout 17, finding 4); none otherwise.
+ */
+function clashLines(s: DaemonStatusView): [string, string][] {
+  const c = s.mqtt.clientIdClash;
+  if (c === undefined || c === null) return [];
+  return [
+    [
+      'clash',
+      `CLIENT ID CLASH: another MQTT client connects with the client id "${c.clientId}" and takes the session over (${c.closes} times in a row since ${new Date(c.since).toISOString()}); readings go to either, the retained status flaps. Give every anomalyd its own mqtt.clientId; meanwhile this one waits ${Math.round(c.reconnectDelayMs / 1000)} s before taking the session back`,
+    ],
+  ];
+}
+
 /** Sensors listed by name in the own-models lines, at most (the rest are counted). */
 const OWN_MODEL_LINES = 8;
 
@@ -145,6 +161,7 @@ export function formatStatus(s: DaemonStatusView, base: string, learning: readon
     ['daemon', `anomalyd ${s.version} at ${base}, up ${duration(s.uptimeMs)} (since ${new Date(s.startedAt).toISOString()})`],
     ['model', s.model ?? 'none (sensors wait for their own)'],
     ['mqtt', `${s.mqtt.url} (${s.mqtt.connected ? 'connected' : 'DISCONNECTED'})`],
+    ...clashLines(s),
     ['sensors', `${s.sensors.total}: ${by.ok} ok, ${by.anomalous} anomalous, ${by.learning} learning (the scorer's learning period: no alerts yet), ${by.stale} stale`],
     ...openLines(s),
     ...ownModelLines(s, learning),

@@ -191,8 +191,23 @@ export function ruleList(ingest: IngestRulesConfig): Array<{ readonly origin: st
 /** Every MQTT filter to subscribe to: each rule's templates, and ingest.topics. */
 export function subscriptionFilters(ingest: IngestRulesConfig, toFilters: (template: string) => readonly string[]): string[] {
   const filters = new Set<string>(ingest.topics);
-  for (const { spec } of ruleList(ingest).slice(0, -1)) for (const t of [...spec.topics, ...(spec.counters?.classTopics ?? [])]) for (const f of toFilters(t)) filters.add(f);
-  return [...filters];
+  for (const { spec } of ruleList(ingest).slice(0, -1)) for (const t of [...spec.topics, ...(spec.counters?.classTopics ?? []), ...(spec.availability?.topics ?? [])]) for (const f of toFilters(t)) filters.add(f);
+  // A filter another one covers is left out (zigbee2mqtt's `zigbee2mqtt/+/availability` under `zigbee2mqtt/#`): a broker
+  // may deliver a message once per matching subscription.
+  const all = [...filters];
+  return all.filter((f) => !all.some((g) => g !== f && filterCovers(g, f)));
+}
+
+/** Whether every topic MQTT filter `b` matches is matched by filter `a` (`#` last, `+` one level). */
+export function filterCovers(a: string, b: string): boolean {
+  const la = a.split('/');
+  const lb = b.split('/');
+  for (let i = 0; i < la.length; i++) {
+    if (la[i] === '#') return true;
+    if (i >= lb.length || lb[i] === '#') return false;
+    if (la[i] !== '+' && (lb[i] === '+' || la[i] !== lb[i])) return false;
+  }
+  return la.length === lb.length;
 }
 
 /** Whether every topic matched by template `b` is matched by template `a` (both valid). */

@@ -23,6 +23,11 @@ export interface Preset {
   readonly homeAssistant: boolean;
   /** What the ecosystem's hub or device publishes and listens on besides its readings (the embedded broker's grants). */
   readonly hub: HubTopics;
+  /**
+   * Whether the Home Assistant discovery configs of sensors (`<homeassistant.prefix>/sensor/…/config`) are read for the
+   * units they state (ParseOptions.discoveryPrefix): ESPHome publishes one per sensor. Absent = false.
+   */
+  readonly discoveryUnits?: boolean;
 }
 
 /**
@@ -163,6 +168,9 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       // Its other topics under the same base: the bridge's (state, info, devices, logging, response …),
       // `<name>/availability` (online/offline), and commands `<name>/set|get[/<attribute>]`.
       ignoreTopics: Z2M_HUB_TOPICS,
+      // zigbee2mqtt.io, "Device-Availability": with `availability` on, `zigbee2mqtt/<friendly_name>/availability`,
+      // retained, `{"state":"online"}` / `{"state":"offline"}` (plain `online` / `offline` with the legacy payload).
+      availability: { topics: ['zigbee2mqtt/{sensor#}/availability'], online: ['online'], offline: ['offline'], key: 'state' },
       exclude: [...Z2M_HEALTH, ...Z2M_SETTINGS],
       // `voltage` is the battery's (mV) on a battery device (an Aqara sensor sends it with `battery`), the
       // mains voltage (V) on a plug, which is a measurement and stays.
@@ -192,6 +200,8 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       ...BASE,
       name: 'tasmota',
       topics: ['tele/{sensor}/SENSOR'],
+      // tasmota.github.io, "MQTT": the retained LWT `tele/<topic>/LWT`, `Online` at connection, `Offline` as last will.
+      availability: { topics: ['tele/{sensor}/LWT'], online: ['Online'], offline: ['Offline'] },
       // ENERGY's counters (tasmota.github.io, "Power Monitoring"; tele/<t>/SENSOR `{"ENERGY":{"TotalStartTime":…,
       // "Total":…,"Yesterday":…,"Today":…,"Period":…,"Power":…}}`): Total (kWh since TotalStartTime) is the meter's
       // running total, read as a counter (`counters` below), as a Shelly's `aenergy.total`. The others tell nothing
@@ -233,9 +243,16 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       // climate component's measured temperature is its custom state topic `…/current_temperature/state`.
       topics: ['{sensor#}/sensor/{field}/state', '{sensor#}/climate/{field}/current_temperature/state'],
       missing: [...HUB_MISSING, ...HA_MISSING],
+      // esphome.io, "MQTT Client Component", "Last Will And Birth Messages": by default a retained birth message
+      // `<TOPIC_PREFIX>/status` `online` at connection and the last will `offline` on the same topic (the broker sends
+      // it when the device's connection dies: ESPHome's keepalive is 15 s).
+      availability: { topics: ['{sensor#}/status'], online: ['online'], offline: ['offline'] },
     },
     sample: { topic: 'livingroom/sensor/temperature/state', payload: '21.5', streams: ['livingroom/temperature'] },
     homeAssistant: true,
+    // esphome.io, "MQTT Client Component": discovery on by default (`discovery_prefix` homeassistant), one retained
+    // config per sensor, `homeassistant/sensor/<node>/<object_id>/config`, with `stat_t` and `unit_of_meas`.
+    discoveryUnits: true,
     // `<node>/status` (availability), `<node>/debug` (logs), every component's state (`<node>/<component>/<id>/state`,
     // a climate's `…/<id>/mode/state`), a topic_prefix of two levels too; commands are
     // `<node>/<component>/<id>[/<what>]/command`.
@@ -290,6 +307,9 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       // (off by default) adds `<device>/status/<component>` with the component's status. Both give the same
       // streams, `<device>/<component>/<field>`.
       topics: ['{sensor}/status/{field}', '{sensor}/events/rpc'],
+      // shelly-api-docs.shelly.cloud, Gen2 "MQTT": `<topic_prefix>/online`, retained, `true` at connection and
+      // `false` as last will.
+      availability: { topics: ['{sensor}/online'], online: ['true'], offline: ['false'] },
       // With both on, each change comes twice: once a device's notifications are read, its status/<component> is skipped.
       envelope: { path: 'params', parts: 'fields', time: 'params.ts', kind: { key: 'method', read: ['NotifyStatus', 'NotifyFullStatus'] }, supersedes: true },
       // The device's own components, not measurements; `sys` carries `"time":"18:05"`, not a date.

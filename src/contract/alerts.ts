@@ -2,7 +2,7 @@
  * The MQTT contract for what anomalyd publishes: topics and payload types in one place.
  * docs/ALERTS.md is the consumer-facing description of the same schema; keep the two in step.
  */
-import type { AnomalyEvent, AnomalyEventKind, SensorStatus } from './types.js';
+import type { AnomalyEvent, AnomalyEventKind, Resolution, SensorStatus } from './types.js';
 import { surpriseOf } from './surprise.js';
 
 export const DEFAULT_TOPIC_PREFIX = 'anomalyd';
@@ -37,7 +37,7 @@ export interface SensorStatePayload {
 export const ALERT_SCHEMA_VERSION = 2;
 
 /** The kinds of fault an explanation can name (src/explain/explain.ts says how each is told). */
-export type AnomalyKind = 'spike' | 'level_shift' | 'drift' | 'stuck' | 'noise_change' | 'missing_data' | 'counter_reset';
+export type AnomalyKind = 'spike' | 'level_shift' | 'drift' | 'stuck' | 'noise_change' | 'missing_data' | 'counter_reset' | 'device_offline';
 
 /** Why an episode is one, in the sensor's units (schema 2). Numbers are sensor units unless named otherwise. */
 export interface AlertExplanation {
@@ -72,7 +72,10 @@ export interface AlertExplanation {
   readonly basis: 'model' | 'baseline' | null;
   /** When the unusual readings began, ISO 8601. */
   readonly since: string;
-  /** stuck: how long the value has not changed; missing_data: how long no reading came (ms). */
+  /**
+   * stuck: how long the value has not changed; missing_data: how long no reading came; device_offline: how long the
+   * device has said it is offline (ms).
+   */
   readonly duration_ms?: number;
   /** drift: sensor units per hour. */
   readonly rate_per_hour?: number;
@@ -127,9 +130,11 @@ export interface AlertPayload {
   /**
    * On `resolve`: `recovered` (the readings came back below the hold level) or `new_normal` (the episode
    * lasted alerts.newNormalAfter readings and is accepted as the stream's normal: the readings may still be
-   * off what they were before). Absent on open and update, and in messages stored before it existed.
+   * off what they were before), or `forgotten` (the operator retired the stream: `anomalyd sensors forget`, POST
+   * /api/sensors/:sensor/forget; no verdict on its readings). Absent on open and update, and in messages stored
+   * before it existed.
    */
-  readonly resolution?: 'recovered' | 'new_normal';
+  readonly resolution?: Resolution;
 }
 
 /**
@@ -216,6 +221,14 @@ export function alertPayload(ev: AnomalyEvent, opts: AlertPayloadOptions): Alert
     explanation: opts.explanation ?? null,
     ...(ev.kind === 'resolve' && ev.resolution !== undefined ? { resolution: ev.resolution } : {}),
   };
+}
+
+/**
+ * What an alert's line for people (the console log, the demo) adds for how its episode ended: `, accepted as the
+ * new normal` (new_normal), `, forgotten by the operator` (forgotten: the stream was retired), nothing otherwise.
+ */
+export function resolutionWords(resolution: Resolution | undefined): string {
+  return resolution === 'new_normal' ? ', accepted as the new normal' : resolution === 'forgotten' ? ', forgotten by the operator' : '';
 }
 
 /** The numbers of an event that its line for people gives: scores in [0, 1], as in the alert payload. */

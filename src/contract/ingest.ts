@@ -92,6 +92,28 @@ export interface MappingRuleSpec {
    * rejected `not_a_number`. (An object whose numbers the rule all drops is `hub_event` with any rule.) Absent = false.
    */
   readonly skipEvents?: boolean;
+  /**
+   * Presets only: where the hub or the device says whether the device is online (its MQTT birth and last will:
+   * ESPHome's `<topic_prefix>/status` `online`/`offline`, zigbee2mqtt's `<name>/availability` `{"state":"offline"}`,
+   * Tasmota's `tele/<device>/LWT` `Offline`, a Shelly Gen2's `<device>/online` `false`). Such a message, retained or
+   * not, is skipped as the hub's own traffic (`hub_topic`) and told to ParseOptions.onAvailability. Absent = none.
+   */
+  readonly availability?: AvailabilitySource;
+}
+
+/**
+ * A device's own word on whether it is online (MappingRuleSpec.availability): topic templates whose `{sensor}` /
+ * `{sensor#}` is the device (the one its readings' streams name as their device), and the payloads that say so.
+ */
+export interface AvailabilitySource {
+  /** Topic templates (`{sensor#}/status`); subscribed with the rule's topics, matched before its ignoreTopics. */
+  readonly topics: readonly string[];
+  /** Payload words (any case, trimmed; a JSON string or boolean as its text) meaning online: `online`, `true`. */
+  readonly online: readonly string[];
+  /** … and offline: `offline`, `false`. Any other payload says nothing (skipped all the same). */
+  readonly offline: readonly string[];
+  /** A JSON object's key whose text is the word (zigbee2mqtt's `{"state":"offline"}`); a plain word is read too. Absent = none. */
+  readonly key?: string;
 }
 
 /**

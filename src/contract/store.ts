@@ -308,6 +308,11 @@ export interface CheckpointStore {
   loadSensorStates(): Map<string, SensorCheckpoint>;
   /** One sensor's checkpoint, or null (an evicted sensor that comes back is restored from it). */
   loadSensorState(sensor: string): SensorCheckpoint | null;
+  /**
+   * Deletes these rows (a stream's checkpoint, its `#base` and `#side` rows) when there: a stream the operator
+   * forgot (src/daemon/forget.ts) is not restored nor revived. Keys that have no row are skipped.
+   */
+  deleteSensorStates(keys: readonly string[]): void;
 }
 
 export interface RejectionStore {

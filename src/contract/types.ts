@@ -198,6 +198,12 @@ export interface ScoredReading {
 
 export type AnomalyEventKind = 'open' | 'update' | 'resolve';
 
+/**
+ * Why an episode ended (AnomalyEvent.resolution, the alert's `resolution`): `recovered` and `new_normal` are the
+ * detector's verdicts; `forgotten` is the operator's retirement of the stream (src/daemon/forget.ts).
+ */
+export type Resolution = 'recovered' | 'new_normal' | 'forgotten';
+
 /** A change in an anomaly episode's life, produced by the hysteresis stage. */
 export interface AnomalyEvent {
   readonly kind: AnomalyEventKind;
@@ -235,9 +241,10 @@ export interface AnomalyEvent {
   /**
    * On `resolve` only: why it ended. `recovered`: alerts.closeAfter readings in a row below the hold level;
    * `new_normal`: it lasted alerts.newNormalAfter readings and its level is the stream's normal from now on
-   * (the readings may well still be off what they were before it).
+   * (the readings may well still be off what they were before it); `forgotten`: the operator retired the stream
+   * (`anomalyd sensors forget`, POST /api/sensors/:sensor/forget): it ended with no verdict on the readings.
    */
-  readonly resolution?: 'recovered' | 'new_normal';
+  readonly resolution?: Resolution;
   /**
    * A cumulative counter's step back (src/pipeline/counter.ts: a reset, a power cut's rollback, a replaced meter):
    * the total before and after, sensor units. Present on both events of the one-reading episode that tells it

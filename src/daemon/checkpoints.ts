@@ -14,7 +14,7 @@ import type { SensorStateRow } from '../contract/store.js';
 import type { ScoredReading } from '../contract/types.js';
 import type { Detector } from '../pipeline/detector.js';
 import type { StoredArrival } from './sensor-status.js';
-import { BASE_SUFFIX, baseIdOf, baseRow, decodeCheckpoint, encodeCheckpoint, readBase, rowDigest, type RingBase } from './checkpoint-codec.js';
+import { BASE_SUFFIX, baseIdOf, baseRow, decodeCheckpoint, encodeCheckpoint, isEvictedRow, readBase, rowDigest, type RingBase } from './checkpoint-codec.js';
 
 /** What is checkpointed: one JSON-serialisable state per sensor. */
 export interface CheckpointSubject {
@@ -63,6 +63,8 @@ export interface CheckpointStore {
   saveSensorStates(rows: readonly SensorStateRow[]): void;
   loadSensorStates(): Map<string, { blob: Buffer; updatedAt: number }>;
   loadSensorState(sensor: string): { blob: Buffer; updatedAt: number } | null;
+  /** Deletes these rows when there (Checkpoints.drop: a stream the operator forgot); absent: drop() cannot (throws). */
+  deleteSensorStates?(keys: readonly string[]): void;
 }
 
 /**
@@ -240,6 +242,12 @@ export class Checkpoints {
         continue;
       }
       try {
+        // An evicted sensor takes no slot until a valid reading of it arrives (then revive(), which reads its row):
+        // counted from the start of its text, not parsed.
+        if (isEvictedRow(blob)) {
+          evicted++;
+          continue;
+        }
         // A row written against a base (its rings as appended since) needs that base; a row of the format before
         // (plain JSON) is read as it is.
         const baseBlob = baseIdOf(blob) === null ? undefined : rows.get(`${sensor}${BASE_SUFFIX}`)?.blob;
@@ -293,6 +301,20 @@ export class Checkpoints {
       this.opts.logger.warn({ err, sensor }, 'checkpoint of an evicted sensor failed; it re-warms if it comes back');
       return false;
     }
+  }
+
+  /**
+   * Deletes the sensor's checkpoint rows (its own, its base's, its side part's) and what this object knows of them:
+   * the operator forgot the stream (src/daemon/forget.ts), so no restart restores it and no reading revives it.
+   * Throws when the store fails.
+   */
+  drop(sensor: string): void {
+    if (this.store.deleteSensorStates === undefined) throw new Error('this checkpoint store cannot delete rows');
+    this.store.deleteSensorStates([sensor, `${sensor}${BASE_SUFFIX}`, `${sensor}${SIDE_SUFFIX}`]);
+    this.rowWritten.delete(sensor);
+    this.bases.delete(sensor);
+    this.sideWritten.delete(sensor);
+    this.deferred.delete(sensor);
   }
 
   /**

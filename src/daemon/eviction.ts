@@ -109,6 +109,14 @@ export class IdleEviction {
     }
   }
 
+  /**
+   * Stops tracking a sensor the operator forgot (src/daemon/forget.ts): its next reading is a first one (revive()
+   * finds no checkpoint: it starts afresh).
+   */
+  drop(sensor: string): void {
+    this.lastSeen.delete(sensor);
+  }
+
   /** Sensors being tracked (for tests and status). */
   get size(): number {
     return this.lastSeen.size;

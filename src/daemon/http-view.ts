@@ -13,7 +13,8 @@ import type { SensorStatusBoard } from './sensor-status.js';
 import type { FaultView } from '../http/view.js';
 import type { OwnModelProgress } from '../contract/own-model.js';
 import type { BrokerRefusals } from '../contract/broker.js';
-import type { OutboxOverdueView } from '../http/view.js';
+import type { ClientIdClashView, OutboxOverdueView } from '../http/view.js';
+import type { ForgetResult, ForgetTarget } from './forget.js';
 
 /** The part of the store the API reads and marks. */
 export interface AnomalyReader {
@@ -52,7 +53,7 @@ export interface HttpViewDeps {
   /** True when the operator pinned the sensor to its model (`anomalyd models rollback`); absent: none is. */
   readonly pinned?: (sensor: string) => boolean;
   /** The MQTT connection, without credentials. */
-  readonly mqtt: () => { readonly url: string; readonly connected: boolean };
+  readonly mqtt: () => { readonly url: string; readonly connected: boolean; readonly clientIdClash?: ClientIdClashView | null };
   /** The storage fault of this run, or null while healthy. */
   readonly fault?: () => FaultView | null;
   /** Alerts whose PUBACK was overdue (OutboxPublisher.overdue); absent or null: none counted. */
@@ -64,6 +65,8 @@ export interface HttpViewDeps {
   readonly unitChangesOf?: (sensor: string) => readonly { readonly ts: number; readonly from: string; readonly to: string }[];
   /** The device a stream belongs to (Detector.sourceOf), undefined when not known; absent: every stream is its own device. */
   readonly deviceOf?: (sensor: string) => string | undefined;
+  /** Forgets a stream or a device's streams (Daemon.forget); absent: the API cannot (a 404 for the route). */
+  readonly forget?: (target: ForgetTarget) => ForgetResult | null;
   /** IANA zone of the sentences' clock times (explain.timeZone, or the system's): /api/status says it for the page. */
   readonly timeZone?: string;
   /** learning.enabled: /api/status then counts the sensors learning their own model. */
@@ -183,5 +186,6 @@ export function daemonView(d: HttpViewDeps): DaemonView {
     anomalyIdForm: ANOMALY_ID_FORM,
     // The API has one credential (http.token, or none on loopback), so the history can only say "http".
     markAnomaly: (id, mark, note) => d.store().markAnomaly(id, mark, note, 'http'),
+    ...(d.forget !== undefined ? { forget: (kind: 'stream' | 'device', name: string) => d.forget!({ kind, name, by: 'http' }) } : {}),
   };
 }

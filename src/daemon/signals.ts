@@ -7,10 +7,10 @@
  * flushes it periodically and closes it at stop.
  */
 import type { Logger } from 'pino';
-import { alertFigures, type AlertExplanation } from '../contract/alerts.js';
+import { alertFigures, resolutionWords, type AlertExplanation } from '../contract/alerts.js';
 import type { SeriesBucketStore } from '../contract/series.js';
 import type { AnomalyEvent, ScoredReading } from '../contract/types.js';
-import { episodeExplanation, explainEpisode, strongest, toAlertExplanation } from '../explain/episode.js';
+import { episodeExplanation, explainEpisode, strongest, toAlertExplanation, withLaterUnitChanges } from '../explain/episode.js';
 import { NOISE_READINGS, explainCounterReset, toldAs, unitAt, type UnitChange } from '../explain/explain.js';
 import { compileUnits, unitOf, type UnitRule } from '../explain/units.js';
 import { SeriesStore, surpriseOf, type SeriesPoint, type TimeSpan } from '../pipeline/series.js';
@@ -193,6 +193,16 @@ export class SignalBook {
     this.unitChanges.set(stream, [...changes].sort((a, b) => a.ts - b.ts).slice(-MAX_UNIT_CHANGES));
   }
 
+  /**
+   * Until when an event's explanation tells the stream's unit changes (epoch ms): its last reading, and for a resolve
+   * the first reading after it too (explainEvent tells the stretch up to that one).
+   */
+  private unitsUntil(ev: AnomalyEvent): number {
+    if (ev.kind !== 'resolve') return ev.endTs;
+    const next = this.series.points(ev.sensor, ev.endTs + 1)[0];
+    return next === undefined ? ev.endTs : next.ts;
+  }
+
   /** The unit fields of an explanation's input for `stream` (ExplainInput.unit, unitChanges). */
   private unitsFor(stream: string): { readonly unit: string | null; readonly unitChanges?: readonly UnitChange[] } {
     const configured = unitOf(this.units, stream);
@@ -223,12 +233,15 @@ export class SignalBook {
 
   /**
    * As explain, and whether the event is an `update` that repeats its episode's previous alert (open, update,
-   * retold update): the same kind, the same sentence and the same `peak_score`, so it tells the operator nothing
-   * (tryout 11, finding 5.5: the detector's update for a tenfold rarer peak past the score's resolution, where
-   * `peak_score` is 1 before and after, sent the previous sentence again word for word). Such an update is not
-   * to be alerted; the episode's state here moves on as for any event (its next alert is compared with this
-   * one, which tells the same). An update that changes the kind, the sentence or the published peak is news, and
-   * so is every event of an episode this book did not hold before it (after a restart without its state).
+   * retold update): the same kind and the same sentence, whatever its `peak_score`, so it tells the operator
+   * nothing a phone notification would show (tryout 11, finding 5.5: the detector's update for a tenfold rarer
+   * peak past the score's resolution, where `peak_score` is 1 before and after, sent the previous sentence again
+   * word for word; tryout 17, finding 3: three updates of `21.10 °C, below the normal readings (down to 21.30)`,
+   * their peaks 0.99999993, 0.9999999993 and 1). Such an update is not to be alerted; the episode's state here
+   * moves on as for any event (its next alert is compared with this one, which tells the same), and its peak is
+   * carried by the episode's next alert that is sent (its resolve at the latest). An update that changes the kind
+   * or the sentence is news, and so is every event of an episode this book did not hold before it (after a
+   * restart without its state).
    * `onlyLonger`: the event is an `update` that tells the same fault as the episode's last published alert, only
    * longer, by less than tenfold (onlyLonger: a stuck value's run, a silence); such an update is not to be alerted
    * either, and that alert stays the one later updates are compared with (tryout 15 finding 7: a value stuck for
@@ -248,7 +261,7 @@ export class SignalBook {
     try {
       if (silence) this.noteSilence(ev.anomalyId, ev.sensor);
       const held = this.open.get(ev.anomalyId);
-      const before = held === undefined ? null : { explanation: held.explanation, peakScore: held.last.peakScore };
+      const before = held === undefined ? null : { explanation: held.explanation };
       episode = this.episodeOf(ev);
       episode.last = ev;
       const told = this.silences.has(ev.anomalyId) ? this.explainSilence(ev, episode, until) : this.explainEvent(ev, episode);
@@ -264,11 +277,14 @@ export class SignalBook {
         // Told anew from these readings, or confirmed by them (the same kind again, from more readings).
         episode.toldFrom = episode.explanation?.kind === kept.kind ? Math.max(episode.toldFrom, told.readings) : told.readings;
       }
-      episode.explanation = kept;
-      repeats = ev.kind === 'update' && before !== null && sameTold(before.explanation, kept) && before.peakScore === ev.peakScore;
-      longer = ev.kind === 'update' && !repeats && onlyLonger(episode.sent, kept);
+      // A kept explanation (not told from these readings) says the hub's unit changes since the readings it told
+      // (tryout 17, finding 2): told afresh, they are in `fresh` already.
+      const shown = kept !== null && kept !== fresh ? withLaterUnitChanges(kept, this.unitsFor(ev.sensor).unitChanges, this.unitsUntil(ev), this.opts.timeZone ?? undefined) : kept;
+      episode.explanation = shown;
+      repeats = ev.kind === 'update' && before !== null && sameTold(before.explanation, shown);
+      longer = ev.kind === 'update' && !repeats && onlyLonger(episode.sent, shown);
       // What goes out is what later updates are compared with (an episode first seen at an update: from that one).
-      if (ev.kind !== 'update' || (!repeats && !longer)) episode.sent = kept;
+      if (ev.kind !== 'update' || (!repeats && !longer)) episode.sent = shown;
     } catch (err) {
       this.log.warn({ err, anomalyId: ev.anomalyId, sensor: ev.sensor }, 'could not explain an anomaly event; alert sent with the episode’s explanation so far');
     } finally {
@@ -926,6 +942,6 @@ export function logAlert(log: Logger, ev: AnomalyEvent, explanation: AlertExplan
       kind: explanation?.kind ?? null,
       ...(ev.resolution !== undefined ? { resolution: ev.resolution } : {}),
     },
-    `alert ${ev.kind}: ${what} (${alertFigures(ev)}${ev.resolution === 'new_normal' ? ', accepted as the new normal' : ''}, id ${ev.anomalyId})`,
+    `alert ${ev.kind}: ${what} (${alertFigures(ev)}${resolutionWords(ev.resolution)}, id ${ev.anomalyId})`,
   );
 }

@@ -6,7 +6,7 @@
  */
 import type { AlertExplanation } from '../contract/alerts.js';
 import type { AnomalyKind } from '../contract/alerts.js';
-import { BAND_SIGMAS, EVIDENCE_KINDS, explain, thinStretch, withOnset, type Explanation, type Stretch, type UnitChange } from './explain.js';
+import { BAND_SIGMAS, clockTime, EVIDENCE_KINDS, explain, thinStretch, withOnset, type Explanation, type Stretch, type UnitChange } from './explain.js';
 
 /** Readings stored or sent with an explanation: at most this many points of the stretch. */
 export const MAX_STRETCH_POINTS = 60;
@@ -168,6 +168,31 @@ export function episodeExplanation(kept: AlertExplanation | null, fresh: AlertEx
   if (fresh.kind !== null) return samePeak && kept.kind !== null && kept.kind !== fresh.kind ? kept : fresh;
   if (kept.kind !== null) return kept;
   return strengthOf(fresh) > strengthOf(kept) ? fresh : kept;
+}
+
+/**
+ * An explanation kept for an event (episodeExplanation kept an earlier one: its kind once told at the same peak, or
+ * fresh readings that tell no kind, as after a restart whose SignalBook holds none of the episode's readings) with
+ * the stream's stated unit changes that came after the readings it told, up to `untilTs` (epoch ms, the event's
+ * last reading, or the first one after a resolve's end), added: to `unit_changes` and to the sentence's note
+ * (`unit changed °F → °C at 07:51` becomes `…, → °F at 07:52`; a sentence without one gets `unit changed °C → °F at
+ * 07:52` in its parentheses). Its figures stay those of the readings it told, each in its own unit. Tryout 17,
+ * finding 2: a resolve after the hub went back to °F across a restart said only `→ °C`, as if the device were still
+ * in °C. Returns `kept` itself when there is nothing to add (and for a counter reset, which tells one reading).
+ */
+export function withLaterUnitChanges(kept: AlertExplanation, changes: readonly UnitChange[] | undefined, untilTs: number, timeZone?: string): AlertExplanation {
+  if (changes === undefined || changes.length === 0 || kept.kind === 'counter_reset') return kept;
+  const told = kept.unit_changes ?? [];
+  const lastTold = told.length > 0 ? Date.parse(told[told.length - 1].at) : -Infinity;
+  const stretchEnd = kept.stretch.ts.length > 0 ? kept.stretch.ts[kept.stretch.ts.length - 1] : Date.parse(kept.since);
+  const after = Math.max(lastTold, Number.isFinite(stretchEnd) ? stretchEnd : -Infinity);
+  const added = changes.filter((c) => c.ts > after && c.ts <= untilTs);
+  if (added.length === 0) return kept;
+  const words = added.map((c, i) => `${i === 0 && told.length === 0 ? `${c.from} ` : ''}→ ${c.to} at ${clockTime(c.ts, untilTs, timeZone)}`).join(', ');
+  const note = told.length === 0 ? `unit changed ${words}` : words;
+  // The note is the last item of the parentheses that end every sentence that has one (explain.ts sentenceOf).
+  const sentence = kept.sentence.endsWith(')') ? `${kept.sentence.slice(0, -1)}, ${note})` : `${kept.sentence} (${note})`;
+  return { ...kept, sentence, unit_changes: [...told, ...added.map((c) => ({ at: new Date(c.ts).toISOString(), from: c.from, to: c.to }))] };
 }
 
 /** How far the described reading is from what was expected, in bands; -1 without the figures. */

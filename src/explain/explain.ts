@@ -70,7 +70,7 @@ import { diffs, longestRun, median, resolution, robustSigma, thinIndices, trend 
 
 export type { AnomalyKind };
 
-export const ANOMALY_KINDS: readonly AnomalyKind[] = ['spike', 'level_shift', 'drift', 'stuck', 'noise_change', 'missing_data', 'counter_reset'];
+export const ANOMALY_KINDS: readonly AnomalyKind[] = ['spike', 'level_shift', 'drift', 'stuck', 'noise_change', 'missing_data', 'counter_reset', 'device_offline'];
 
 /**
  * The words the sentence uses for each kind: the one word list of the explanations. Every event of an episode
@@ -84,6 +84,7 @@ export const KIND_LABELS: Readonly<Record<AnomalyKind, string>> = {
   noise_change: 'noise change',
   missing_data: 'missing data',
   counter_reset: 'counter reset',
+  device_offline: 'device offline',
 };
 
 /**
@@ -1160,6 +1161,7 @@ function sentenceOf(stream: string, units: Units, d: Draft, endTs: number, timeZ
     }
     case 'level_shift':
     case 'counter_reset': // told by explainCounterReset, never drafted from readings
+    case 'device_offline': // told by src/daemon/availability.ts, never drafted from readings
     case null: {
       if (d.value === null) return `${stream}: unusual readings since ${when(d.since)}${label}`;
       let context = expected;

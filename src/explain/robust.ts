@@ -8,11 +8,12 @@
 export const MAD_TO_SIGMA = 1.4826;
 
 /**
- * Median of `xs` (NaN for an empty array). O(n log n): it sorts a copy, a Float64Array (the engine's numeric sort,
- * no comparator called per pair: several times faster for the explanations' hundreds of values). Numbers that
- * compare equal are the same number but for -0 and +0, so the sorted values, and the median, are those of a sort
- * with the comparator (a, b) => a - b; an array holding -0, NaN (which that comparator leaves where it finds it)
- * or anything but a number is sorted as before, with the comparator.
+ * Median of `xs` (NaN for an empty array). Expected O(n): the middle order statistics of a Float64Array copy are
+ * selected in place (quickselect, Hoare's FIND, with a median-of-three pivot; a selection that has not converged
+ * after 2·log2(n) + 8 partitions sorts what is left, so never worse than O(n log n)). The value selected is the
+ * one a sort puts there: numbers that compare equal are the same number but for -0 and +0, so the median is that
+ * of a sort with the comparator (a, b) => a - b, bit for bit; an array holding -0, NaN (which that comparator
+ * leaves where it finds it) or anything but a number is sorted as before, with the comparator.
  */
 export function median(xs: readonly number[]): number {
   const n = xs.length;
@@ -23,9 +24,64 @@ export function median(xs: readonly number[]): number {
     if (typeof x !== 'number' || x !== x || (x === 0 && 1 / x < 0)) return medianByComparator(xs);
     s[i] = x;
   }
-  s.sort();
+  return middleOf(s);
+}
+
+/**
+ * The median of `s` (n >= 1, no NaN, no -0), reordering it: the (n >> 1)-th smallest value selected in place, and
+ * for an even n the largest of those below it (all of them at most that value once it is selected).
+ */
+function middleOf(s: Float64Array): number {
+  const n = s.length;
   const mid = n >> 1;
-  return n % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  select(s, mid);
+  if (n % 2 === 1) return s[mid];
+  let below = s[0];
+  for (let i = 1; i < mid; i++) if (s[i] > below) below = s[i];
+  return (below + s[mid]) / 2;
+}
+
+/**
+ * Reorders `s` so that s[k] is the value a sort would put there, every value before it at most s[k] and every value
+ * after it at least s[k] (no NaN in `s`).
+ */
+function select(s: Float64Array, k: number): void {
+  let lo = 0;
+  let hi = s.length - 1;
+  let rounds = 2 * Math.ceil(Math.log2(s.length + 1)) + 8;
+  while (hi > lo) {
+    if (rounds-- === 0) {
+      s.subarray(lo, hi + 1).sort();
+      return;
+    }
+    // Median of three as the pivot (s[lo] <= s[m] <= s[hi] after the swaps).
+    const m = (lo + hi) >> 1;
+    if (s[m] < s[lo]) swap(s, m, lo);
+    if (s[hi] < s[lo]) swap(s, hi, lo);
+    if (s[hi] < s[m]) swap(s, hi, m);
+    const pivot = s[m];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (s[i] < pivot) i++;
+      while (s[j] > pivot) j--;
+      if (i <= j) {
+        swap(s, i, j);
+        i++;
+        j--;
+      }
+    }
+    // Now s[lo..j] <= pivot <= s[i..hi], and every value strictly between j and i equals the pivot.
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return;
+  }
+}
+
+function swap(s: Float64Array, a: number, b: number): void {
+  const t = s[a];
+  s[a] = s[b];
+  s[b] = t;
 }
 
 /** median's way for an array it cannot sort as a Float64Array: a sorted copy by (a, b) => a - b. */
@@ -39,7 +95,17 @@ function medianByComparator(xs: readonly number[]): number {
 export function robustSigma(xs: readonly number[]): number {
   if (xs.length < 2) return 0;
   const m = median(xs);
-  return MAD_TO_SIGMA * median(xs.map((x) => Math.abs(x - m)));
+  // The absolute deviations straight into the buffer median selects in (no array of them): |x - m| is never -0,
+  // so only a NaN (or an element that is not a number) goes the way median takes such an array.
+  const n = xs.length;
+  const d = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const x = xs[i];
+    const v = Math.abs(x - m);
+    if (typeof x !== 'number' || v !== v) return MAD_TO_SIGMA * median(xs.map((y) => Math.abs(y - m)));
+    d[i] = v;
+  }
+  return MAD_TO_SIGMA * middleOf(d);
 }
 
 /** Consecutive differences x[i] - x[i-1] (length n - 1). */

@@ -39,6 +39,7 @@ header h1 { font-size: 1.1rem; margin: 0; }
 #msg { flex-basis: 100%; margin: 0; color: var(--anomalous); }
 #msg:empty { display: none; }
 #problems { flex-basis: 100%; margin: 0; font-size: .9rem; }
+#clash { flex-basis: 100%; margin: 0; font-size: .9rem; color: var(--anomalous); font-weight: 600; overflow-wrap: anywhere; }
 #problems button { font: inherit; color: var(--anomalous); background: none; border: 0; padding: 0; text-decoration: underline; cursor: pointer; overflow-wrap: anywhere; text-align: left; }
 #problems .none { color: var(--ok); }
 /* Desktop: the sensor list on the left, the selected sensor's plots and the episodes on the right. On a phone the
@@ -108,7 +109,8 @@ td.actions { min-width: 6.5rem; }
 td.actions button { white-space: nowrap; }
 td.sensor { min-width: 9rem; }
 td.what { min-width: 16rem; }
-td.note { color: var(--muted); }
+/* A note wraps at its words, never letter by letter in a column squeezed to one character (tryout 18). */
+td.note { color: var(--muted); min-width: 5em; }
 td button { font: inherit; font-size: .8rem; margin: 0 .25rem .25rem 0; padding: .15rem .5rem; cursor: pointer; }
 tr.selected td { background: var(--panel); }
 @media (max-width: 700px) {
@@ -210,7 +212,7 @@ function renderStatus(s) {
     'model ' + (s.model || 'none'), s.sensors.total + ' sensors (' + by.ok + ' ok, ' + by.anomalous + ' anomalous, ' + by.learning + ' in their learning period, ' + by.stale + ' stale)'];
   var own = s.sensors.ownModel;
   if (own && own.collecting + own.queued + own.training > 0) parts.push((own.collecting + own.queued + own.training) + ' learning their own model');
-  if (s.outbox && s.outbox.pending > 0) parts.push(s.outbox.pending + ' alerts waiting for the broker');
+  if (s.outbox && s.outbox.pending > 0) parts.push(s.outbox.pending + (s.outbox.pending === 1 ? ' alert' : ' alerts') + ' waiting for the broker');
   if (s.outbox && s.outbox.overdue && s.outbox.overdue.current) parts.push('an alert not acknowledged in time: reconnecting to send it again');
   var rejected = Object.keys(s.rejections).reduce(function (t, k) { return t + s.rejections[k]; }, 0);
   if (rejected > 0) parts.push(rejected + ' readings rejected');
@@ -218,6 +220,12 @@ function renderStatus(s) {
   if (refused > 0) parts.push(refused + ' publishes refused by the broker (' + s.broker.publishes.topics + (s.broker.publishes.moreTopics ? '+' : '') + ' topics; anomalyd status)');
   parts.push('times in ' + zoneLabel());
   document.getElementById('daemon').textContent = parts.join(' · ');
+  // Another MQTT client with this daemon's client id takes its session over and back (anomalyd status says more).
+  var clash = s.mqtt.clientIdClash;
+  var clashBox = document.getElementById('clash');
+  clashBox.textContent = clash ? 'MQTT client id clash: another client connects as "' + clash.clientId + '" and takes the session over (' + clash.closes +
+    ' times in a row); readings go to either and the retained status flaps. Give every anomalyd its own mqtt.clientId.' : '';
+  clashBox.hidden = !clash;
   document.getElementById('start-col').textContent = 'Start (' + zoneLabel() + ')';
 }
 
@@ -426,9 +434,12 @@ function plot(name, host, opts, data) {
   return u;
 }
 
-/** The time axis, its ticks in the page's zone (fmtTick), not the browser's 12-hour clock. */
+/**
+ * The time axis, its ticks in the page's zone (fmtTick), not the browser's 12-hour clock; at least 90 px between
+ * ticks, so a label with seconds (10:01:30) never runs into the next (uPlot's default is 50: tryout 18).
+ */
 function timeAxis() {
-  return { stroke: css('--muted'), grid: { stroke: css('--line') },
+  return { stroke: css('--muted'), grid: { stroke: css('--line') }, space: 90,
     values: function (u, splits, axisIdx, space, incr) { return splits.map(function (ts) { return fmtTick(ts, incr); }); } };
 }
 /** Room for the value axis's longest label (a meter's 20210700 needs more than 60 px). */
@@ -630,6 +641,7 @@ ${assets.css.map((href) => `<link rel="stylesheet" href="${href}">`).join('\n')}
 <header>
   <h1>anomalyd</h1>
   <span id="daemon">Connecting to the detector…</span>
+  <p id="clash" role="alert" hidden></p>
   <p id="problems" aria-live="polite"></p>
   <p id="msg" role="alert"></p>
 </header>

@@ -65,6 +65,9 @@ const ROUTES: readonly Route[] = [
   // route under a sensor is its series: the last `/series` is the route, everything before it the name (a stream
   // named `x/series` is `/api/sensors/x/series/series`). Tryout 13, finding 10: the unencoded path was a 404.
   { pattern: /^\/api\/sensors\/(.+)\/series$/, methods: { GET: getSeries } },
+  // The operator retires a stream (or a device's streams): the last `/forget` is the route, as `/series` above.
+  { pattern: /^\/api\/sensors\/(.+)\/forget$/, methods: { POST: (req, params, view) => postForget(req, params, view, 'stream') } },
+  { pattern: /^\/api\/devices\/(.+)\/forget$/, methods: { POST: (req, params, view) => postForget(req, params, view, 'device') } },
   { pattern: /^\/api\/anomalies$/, methods: { GET: getAnomalies } },
   { pattern: /^\/api\/anomalies\/([^/]+)$/, methods: { GET: getAnomaly } },
   { pattern: /^\/api\/anomalies\/([^/]+)\/(ack|false_alarm|unmark)$/, methods: { POST: postMark } },
@@ -209,6 +212,24 @@ function postMark(req: ApiRequest, [id, verb]: readonly string[], view: DaemonVi
   const anomaly = view.anomaly(full);
   if (anomaly === null) throw new HttpError(404, `no such anomaly: ${preview(id)}`);
   return ok(anomaly);
+}
+
+/**
+ * Retires a stream or a device (DaemonView.forget). The body is empty or `{}` (nothing to say yet; a field is a
+ * 400, so a client that means more is told). 404 naming close names when the daemon knows no such stream or device.
+ */
+function postForget(req: ApiRequest, [name]: readonly string[], view: DaemonView, kind: 'stream' | 'device'): Reply {
+  onlyParams(req.query, []);
+  checkSensor(name, kind === 'stream' ? 'sensor' : 'device');
+  const body = req.body.toString('utf8').trim();
+  if (body !== '' && body !== '{}') throw new HttpError(400, 'the body of forget must be empty or {}');
+  const done = view.forget?.(kind, name) ?? null;
+  if (done !== null) return ok(done);
+  const sensors = view.sensors();
+  const names = kind === 'stream' ? sensors.map((s) => s.sensor) : [...new Set(sensors.map((s) => s.device ?? s.sensor))].sort();
+  const near = closeNames(name, names);
+  const asDevice = kind === 'stream' && sensors.some((s) => (s.device ?? s.sensor) === name) ? ' (it is a device: POST /api/devices/…/forget)' : '';
+  throw new HttpError(404, `no such ${kind === 'stream' ? 'sensor' : 'device'}: ${preview(name)}${asDevice}${near.length > 0 ? ` (close: ${near.map((n) => preview(n)).join(', ')})` : ''}`);
 }
 
 /**

@@ -17,7 +17,13 @@ export interface DaemonStatusView {
   readonly counters: Readonly<Record<string, number>>;
   /** The default model's id, or null while there is none. */
   readonly model: string | null;
-  readonly mqtt: { readonly url: string; readonly connected: boolean };
+  /**
+   * The MQTT connection (`url` without credentials). `clientIdClash` (absent from daemons before it): another MQTT
+   * client connects with this daemon's client id and the two take the session over from each other (src/adapters/
+   * mqtt.ts SessionClashWatch), or null: its client id, when it was told (epoch ms), the takeovers in a row so far and
+   * the wait before this daemon takes the session back (ms; it grows while the clash lasts).
+   */
+  readonly mqtt: { readonly url: string; readonly connected: boolean; readonly clientIdClash?: ClientIdClashView | null };
   /**
    * Sensors known since start, in all and by status (`learning`: in the scorer's learning period), and, with
    * learning.enabled, how many are still learning their own model, by phase (OwnModelProgress); absent
@@ -67,6 +73,17 @@ export interface DaemonStatusView {
   readonly health?: 'ok' | 'fault';
   /** The storage fault, with the path, the cause and the fix; null while healthy. */
   readonly fault?: FaultView | null;
+}
+
+/** A client id clash as /api/status says it (src/adapters/mqtt.ts ClientIdClash). */
+export interface ClientIdClashView {
+  readonly clientId: string;
+  /** Epoch ms (the daemon's clock): when it was told. */
+  readonly since: number;
+  /** Takeovers in a row so far. */
+  readonly closes: number;
+  /** The wait before this daemon takes the session back, ms. */
+  readonly reconnectDelayMs: number;
 }
 
 /**
@@ -164,4 +181,20 @@ export interface DaemonView {
   readonly anomalyIdForm?: { readonly test: (id: string) => boolean; readonly description: string };
   /** False when there is no such anomaly. */
   markAnomaly(id: string, mark: AnomalyMark | null, note: string | null): boolean;
+  /**
+   * Retires a stream, or every stream of a device (src/daemon/forget.ts, recorded as by `http`): its open episodes
+   * resolved `forgotten`, its state and checkpoint dropped, its retained topics cleared. Null when the daemon knows
+   * no such stream or device. Absent: the routes answer 404.
+   */
+  forget?(kind: 'stream' | 'device', name: string): ForgetAnswer | null;
+}
+
+/** What POST /api/sensors/:sensor/forget and /api/devices/:device/forget answer (src/daemon/forget.ts ForgetResult). */
+export interface ForgetAnswer {
+  readonly kind: 'stream' | 'device';
+  readonly name: string;
+  /** The streams forgotten, sorted. */
+  readonly streams: readonly string[];
+  /** The episodes resolved `forgotten`, with their stream. */
+  readonly resolved: readonly { readonly anomalyId: string; readonly sensor: string }[];
 }

@@ -25,6 +25,18 @@ export class Boxcar {
   private held = 0;
   private pos = 0;
   private sinceExact = 0;
+  /**
+   * trimmedMean(c, 2)'s extremes kept between pushes: per channel, at [4c .. 4c + 3], the two largest and the two
+   * smallest values held (t0 >= t1, b0 <= b1), as its walk over the held values finds them, while `kept[c]` is 1.
+   * The walk keeps, of equal values, the first it meets (which decides between -0 and +0): its extremes are the first
+   * two of the held values in a stable sort. A push keeps them when the value that leaves lies strictly between b1
+   * and t1 (not among those first two, nor equal to them: they stay first), and the value that enters goes in as the
+   * walk's step for the newest value does. Anything else (an extreme, a value equal to one, or a NaN leaving; clear,
+   * dropNewest, load) leaves the next call to walk. Made at the first trimmedMean(c, 2) (a boxcar never asked for it
+   * costs nothing).
+   */
+  private extremes: Float64Array | null = null;
+  private kept: Uint8Array | null = null;
 
   /**
    * @param C channels
@@ -56,6 +68,7 @@ export class Boxcar {
     this.pos = 0;
     this.sinceExact = 0;
     if (this.store !== null) this.store.fill(0, this.S);
+    this.kept?.fill(0);
   }
 
   /** Pushes one value per channel (`values[c]`), dropping the oldest when n are held. */
@@ -64,7 +77,9 @@ export class Boxcar {
     const base = this.pos * C;
     const full = this.held === n;
     const ring = this.ring;
+    const kept = this.kept;
     for (let c = 0; c < C; c++) {
+      if (kept !== null && kept[c] === 1) this.keepExtremes(c, full ? ring[base + c] : Number.NaN, full, values[c]);
       if (full) ring[this.S + c] -= ring[base + c];
       ring[base + c] = values[c];
       ring[this.S + c] += values[c];
@@ -88,6 +103,7 @@ export class Boxcar {
     if (drop === 0) return;
     this.held -= drop;
     this.pos = (this.pos - drop + this.n) % this.n;
+    this.kept?.fill(0);
     this.exact();
   }
 
@@ -148,33 +164,80 @@ export class Boxcar {
     const n = this.n;
     const held = this.held;
     const ring = this.ring;
+    const ex = (this.extremes ??= new Float64Array(4 * C));
+    const kept = (this.kept ??= new Uint8Array(C));
     let t0 = -Infinity;
     let t1 = -Infinity;
     let b0 = Infinity;
     let b1 = Infinity;
-    let i = ((this.pos - held + n) % n) * C + c;
-    const end = n * C;
-    for (let j = 0; j < held; j++) {
-      const v = ring[i];
-      i += C;
-      if (i >= end) i -= end;
-      // As trimmedMean's insertion: a value above t0 moves t0 down to t1 when it beats t1.
-      if (v > t0) {
-        const y = t0;
-        t0 = v;
-        if (y > t1) t1 = y;
-      } else if (v > t1) t1 = v;
-      if (v < b0) {
-        const y = b0;
-        b0 = v;
-        if (y < b1) b1 = y;
-      } else if (v < b1) b1 = v;
+    if (kept[c] === 1) {
+      t0 = ex[4 * c];
+      t1 = ex[4 * c + 1];
+      b0 = ex[4 * c + 2];
+      b1 = ex[4 * c + 3];
+    } else {
+      let i = ((this.pos - held + n) % n) * C + c;
+      const end = n * C;
+      for (let j = 0; j < held; j++) {
+        const v = ring[i];
+        i += C;
+        if (i >= end) i -= end;
+        // As trimmedMean's insertion: a value above t0 moves t0 down to t1 when it beats t1.
+        if (v > t0) {
+          const y = t0;
+          t0 = v;
+          if (y > t1) t1 = y;
+        } else if (v > t1) t1 = v;
+        if (v < b0) {
+          const y = b0;
+          b0 = v;
+          if (y < b1) b1 = y;
+        } else if (v < b1) b1 = v;
+      }
+      ex[4 * c] = t0;
+      ex[4 * c + 1] = t1;
+      ex[4 * c + 2] = b0;
+      ex[4 * c + 3] = b1;
+      kept[c] = 1;
     }
     let dropped = 0;
     dropped += t0 + b0;
     dropped += t1 + b1;
     return (ring[this.S + c] - dropped) / (held - 4);
   }
+
+  /**
+   * A push's effect on channel c's kept extremes (see `extremes`): `old` leaves (when `full`), `v` enters. The
+   * entering value's step is the walk's, so the extremes are those a walk over the new held values finds.
+   */
+  private keepExtremes(c: number, old: number, full: boolean, v: number): void {
+    const ex = this.extremes!;
+    let t0 = ex[4 * c];
+    let t1 = ex[4 * c + 1];
+    let b0 = ex[4 * c + 2];
+    let b1 = ex[4 * c + 3];
+    if (full && !(old > b1 && old < t1)) {
+      this.kept![c] = 0;
+      return;
+    }
+    // The walk's step for a value read from the ring (a Float64Array: `v` as it is stored).
+    const x = +v;
+    if (x > t0) {
+      const y = t0;
+      t0 = x;
+      if (y > t1) t1 = y;
+    } else if (x > t1) t1 = x;
+    if (x < b0) {
+      const y = b0;
+      b0 = x;
+      if (y < b1) b1 = y;
+    } else if (x < b1) b1 = x;
+    ex[4 * c] = t0;
+    ex[4 * c + 1] = t1;
+    ex[4 * c + 2] = b0;
+    ex[4 * c + 3] = b1;
+  }
+
 
   /** The held values, oldest first, one array of C per push. */
   values(): number[][] {

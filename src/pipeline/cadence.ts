@@ -16,6 +16,17 @@
  *     steps are filled by holding the previous reading (a report-on-change sensor's silence means
  *     "unchanged"; a device that missed a report most likely read about the same).
  *   - g > (resetAfter + 1) I: a gap. The stream's model state is reset and the reading starts a new segment.
+ * Readings bunched after a fill (stamped on arrival, they reach the daemon late after a stall of the publisher or of
+ * the daemon, then come 1–150 ms apart): each is a step for the model and every kind, in order, but the filled steps
+ * already stand for the time they were sent in, so counting them makes the stream's steps run ahead of its time (by
+ * one a bunched reading; a cycle's phase slipped by as many, tryout 16 finding 6). So a fill lends its k steps to the
+ * readings that follow it faster than the interval: counted from the reading before the silence, the steps are kept
+ * level with the time passed (in intervals), and a reading that would put them more than half a step ahead is
+ * placed `bunched`: it gives one of the filled steps back, which the cycle's phase takes (src/pipeline/cycle.ts:
+ * CycleProfile.advance), the rest of the detector seeing a step as any. The loan ends when its k steps are given
+ * back, at the next fill or gap, or at the first reading a whole interval or more after the one before it (the
+ * stream back at its pace: jitter after one missed reading never meets it). The loan is branch `cadence2`'s, whose
+ * bunched readings were duplicates, dropped (their values' jump then opened `change` episodes; BENCHMARKS.md).
  * Until two gaps are known the interval is not: readings are plain steps and nothing is filled.
  *
  *   readings:  r  r  r     r  r              r       (interval I, resetAfter 4)
@@ -44,6 +55,12 @@ export interface Placement {
   readonly missed?: number;
   /** The interval in force, ms (0 while unknown). */
   readonly intervalMs: number;
+  /**
+   * A reading bunched after a fill that gives one of its filled steps back (a step for all but the cycle's phase):
+   * the readings since that fill before this one, this one not counted (>= 1; they and this one move one step
+   * earlier in the cycle's held readings, in the place of a filled step). Absent otherwise.
+   */
+  readonly bunched?: number;
 }
 
 /** One stream's cadence. JSON round-trip through `toJSON` / `Cadence.fromJSON`. */
@@ -54,6 +71,12 @@ export class Cadence {
   private readonly sorted: number[] = [];
   private next = 0;
   private interval: number;
+  /** Filled steps lent to readings bunched after the latest fill, not yet given back (0: no loan). */
+  private lent = 0;
+  /** While a loan runs: steps counted minus time passed (in intervals) since the reading before the fill, in (-0.5, 0.5]. */
+  private ahead = 0;
+  /** While a loan runs: the readings since the fill (the one that came with it included). */
+  private since = 0;
 
   constructor(private readonly opts: CadenceOptions) {
     if (!(opts.intervalMs >= 0) || !Number.isFinite(opts.intervalMs)) throw new RangeError(`intervalMs must be a finite number >= 0, got ${opts.intervalMs}`);
@@ -79,6 +102,7 @@ export class Cadence {
    */
   restart(): void {
     this.lastTs = Number.NaN;
+    this.lent = 0;
   }
 
   /** Places a reading stamped `ts` (epoch ms). */
@@ -92,12 +116,36 @@ export class Cadence {
     if (!(gap > 0)) return { filled: 0, reset: false, duplicate: true, intervalMs: this.interval };
     this.lastTs = ts;
     const interval = this.interval;
+    if (this.lent > 0 && gap < interval && gap / interval < this.ahead + 0.5) {
+      // Bunched after a fill: it gives a filled step back (the time passes, the steps do not). Its gap is the
+      // receiver's, not one between the sensor's reports: not learnt (bunches after frequent stalls would otherwise
+      // be most of the last gaps, and their median a few ms).
+      this.ahead -= gap / interval;
+      this.lent--;
+      return { filled: 0, reset: false, duplicate: false, intervalMs: interval, bunched: this.since++ };
+    }
     this.learn(gap);
     if (interval <= 0) return { filled: 0, reset: false, duplicate: false, intervalMs: this.interval };
     const steps = gap / interval;
-    if (steps < 1.5) return { filled: 0, reset: false, duplicate: false, intervalMs: this.interval };
+    if (steps < 1.5) {
+      if (this.lent > 0) {
+        // Counted as a step; the loan ends once the stream is back at its pace.
+        if (steps >= 1) this.lent = 0;
+        else {
+          this.ahead += 1 - steps;
+          this.since++;
+        }
+      }
+      return { filled: 0, reset: false, duplicate: false, intervalMs: this.interval };
+    }
     const missing = Math.round(steps) - 1;
-    if (missing > this.opts.resetAfter) return { filled: 0, reset: true, duplicate: false, intervalMs: this.interval, missed: missing };
+    if (missing > this.opts.resetAfter) {
+      this.lent = 0;
+      return { filled: 0, reset: true, duplicate: false, intervalMs: this.interval, missed: missing };
+    }
+    this.lent = missing;
+    this.ahead = missing + 1 - steps;
+    this.since = 1;
     return { filled: missing, reset: false, duplicate: false, intervalMs: this.interval };
   }
 
@@ -119,7 +167,8 @@ export class Cadence {
   }
 
   toJSON(): CadenceState {
-    return { format: CADENCE_FORMAT, lastTs: Number.isNaN(this.lastTs) ? null : this.lastTs, gaps: [...this.gaps], next: this.next, interval: this.interval };
+    const state: CadenceState = { format: CADENCE_FORMAT, lastTs: Number.isNaN(this.lastTs) ? null : this.lastTs, gaps: [...this.gaps], next: this.next, interval: this.interval };
+    return this.lent > 0 ? { ...state, loan: { lent: this.lent, ahead: this.ahead, since: this.since } } : state;
   }
 
   /** Restores a state saved by `toJSON` under the same options. Throws on anything malformed. */
@@ -141,6 +190,18 @@ export class Cadence {
     }
     c.next = s.next;
     c.interval = opts.intervalMs > 0 ? opts.intervalMs : s.interval;
+    // Absent from states written before the loan existed, or with none running: no loan.
+    if (s.loan !== undefined) {
+      const loan = s.loan;
+      if (typeof loan !== 'object' || loan === null) throw new Error('cadence state: loan must be an object');
+      const { lent, ahead, since } = loan as { [K in keyof CadenceLoan]?: unknown };
+      if (!finite(lent) || !Number.isInteger(lent) || lent < 1) throw new Error('cadence state: loan.lent must be an integer >= 1');
+      if (!finite(ahead) || Math.abs(ahead) > 1) throw new Error('cadence state: loan.ahead must be a number in [-1, 1]');
+      if (!finite(since) || !Number.isInteger(since) || since < 1) throw new Error('cadence state: loan.since must be an integer >= 1');
+      c.lent = lent;
+      c.ahead = ahead;
+      c.since = since;
+    }
     return c;
   }
 }
@@ -153,6 +214,18 @@ export interface CadenceState {
   readonly gaps: readonly number[];
   readonly next: number;
   readonly interval: number;
+  /** A loan of filled steps to bunched readings running (absent: none; and in states written before it existed). */
+  readonly loan?: CadenceLoan;
+}
+
+/** A fill's steps lent to the readings bunched after it (Cadence.place). */
+export interface CadenceLoan {
+  /** Filled steps not yet given back (>= 1). */
+  readonly lent: number;
+  /** Steps counted minus time passed since the reading before the fill, in intervals. */
+  readonly ahead: number;
+  /** Readings since the fill, the one that came with it included (>= 1). */
+  readonly since: number;
 }
 
 /** Inserts `v` into the ascending `sorted` after any equal values (in place, no allocation beyond the growth). */

@@ -157,6 +157,15 @@ export class CycleProfile {
   }
 
   /**
+   * What the profile expects of a reading bunched after a fill (advance with `bunched`): it takes the latest held
+   * reading's place in the cycle, one before the next (it was sent before now, and after the reading before the
+   * fill; the place of the latest time is the only one known). NaN without a period.
+   */
+  expectedBunched(): number {
+    return this.valueAt(-1);
+  }
+
+  /**
    * Where a point `d` held values after this level's next one (d in (−1, 1), 0: the next) sits in the coarser
    * level, counted from its next held value: a block's mean stands for the block's middle, so the bins of a coarser
    * profile are interpolated between the middles of its blocks.
@@ -219,10 +228,23 @@ export class CycleProfile {
    * Moves past one reading `x` and the `filled` steps before it (holding the previous value): the ring takes
    * them and the phase moves on. Every ESTIMATE_EVERY readings the period is estimated again, unless `frozen`
    * (an episode is open: its readings would shape a new profile); a new period rebuilds the profile.
+   *
+   * `bunched` (> 0: Placement.bunched, src/pipeline/cadence.ts): the reading came bunched after a fill, `bunched`
+   * readings after it, and gives one of the filled steps back: those readings and this one move one held value
+   * earlier, in the place of the filled step before them (a fill holds one value throughout), and the phase and the
+   * count towards the next estimate stay where they are. So the held readings and the phase follow the stream's time
+   * (readings sent during a stall of the receiver, stamped at its end, each in the place it was sent at once the
+   * bunch is over), where counting each as a step slipped the phase by one (tryout 16 finding 6), while the model
+   * and the other kinds see every reading as a step, in order. A ring that does not hold the fill (cleared since)
+   * takes the reading as a step.
    */
-  advance(x: number, filled: number, frozen: boolean): void {
+  advance(x: number, filled: number, frozen: boolean, bunched = 0): void {
     this.frozen = frozen;
     const v = Number.isFinite(x) ? x : this.held > 0 ? this.at(this.held - 1) : 0;
+    if (bunched > 0 && filled === 0 && this.ring !== null && this.held > bunched) {
+      this.giveBack(v, bunched);
+      return;
+    }
     const prev = this.held > 0 ? this.at(this.held - 1) : v;
     for (let k = 0; k < filled; k++) this.push(prev);
     this.push(v);
@@ -244,6 +266,21 @@ export class CycleProfile {
         this.phase = 0;
       }
     }
+  }
+
+  /**
+   * A bunched reading `v` in the place of the filled step before the last `back` held readings: they move one
+   * earlier and `v` is the latest. The coarser level's block being filled takes the difference (its block count is
+   * time, as the phase; a block already passed on keeps the filled value).
+   */
+  private giveBack(v: number, back: number): void {
+    const ring = this.ring as Float64Array;
+    const L = ring.length;
+    const start = this.pos - back - 1;
+    const filledValue = ring[(start + L) % L];
+    for (let i = 0; i < back; i++) ring[(start + i + L) % L] = ring[(start + i + 1 + L) % L];
+    ring[(this.pos - 1 + L) % L] = v;
+    if (this.coarse !== null && this.blockN > 0) this.blockSum += v - filledValue;
   }
 
   /**

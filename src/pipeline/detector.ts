@@ -514,6 +514,7 @@ export class Detector {
         : { kind, ts: reading.ts, values, reset: place.reset, filled: place.filled, origin };
     if (counter !== null) item = counter.reset === null ? { ...item, counter: counter.holds } : { ...item, counter: counter.holds, counterReset: counter.reset };
     if (unheard) item = { ...item, unheard: true };
+    if (place.bunched !== undefined) item = { ...item, bunched: place.bunched };
     if (sent !== undefined) item = { ...item, sent };
     this.engine.push(stream, reading.channels, item);
     if (!place.duplicate) this.held.set(stream, values);

@@ -24,7 +24,7 @@ function messageLimitsOf(config: Config): Pick<ParseOptions, 'maxPayloadBytes' |
 }
 
 /** ParseOptions for the daemon's parser. */
-export function parseOptionsOf(config: Config, extra: Pick<ParseOptions, 'onClockSkew' | 'onUnsetClock' | 'onClockLag' | 'onUnitChange' | 'onDecimalComma' | 'fastPath'> = {}): ParseOptions {
+export function parseOptionsOf(config: Config, extra: Pick<ParseOptions, 'onClockSkew' | 'onUnsetClock' | 'onClockLag' | 'onUnitChange' | 'onDecimalComma' | 'onAvailability' | 'fastPath'> = {}): ParseOptions {
   const zone = config.ingest.timezone ?? systemTimeZone();
   return {
     rules: ruleList(config.ingest).map((r) => compileRule(r.spec, zone)),
@@ -32,8 +32,17 @@ export function parseOptionsOf(config: Config, extra: Pick<ParseOptions, 'onCloc
     ...messageLimitsOf(config),
     maxSensors: config.ingest.maxStreams,
     maxStreamsPerSensor: config.ingest.maxStreamsPerSensor,
+    discoveryPrefix: discoveryUnitsPrefix(config),
     ...extra,
   };
+}
+
+/**
+ * The Home Assistant discovery prefix whose sensor configs state units (ParseOptions.discoveryPrefix): homeassistant.prefix
+ * when an enabled preset reads them (Preset.discoveryUnits: esphome), else null.
+ */
+export function discoveryUnitsPrefix(config: Config): string | null {
+  return config.ingest.presets.some((p) => PRESETS[p as PresetName].discoveryUnits === true) ? config.homeassistant.prefix : null;
 }
 
 /**
@@ -53,7 +62,11 @@ export function replayParseOptionsOf(config: Config): ParseOptions {
 
 /** The MQTT filters the daemon subscribes to for readings: ingest.topics and every rule's and preset's topics. */
 export function ingestFilters(config: Config): string[] {
-  return subscriptionFilters(config.ingest, templateFilters);
+  const filters = subscriptionFilters(config.ingest, templateFilters);
+  // The sensors' discovery configs whose units are read (`<prefix>/sensor/[<node>/]<object>/config`).
+  const prefix = discoveryUnitsPrefix(config);
+  if (prefix !== null) for (const f of [`${prefix}/sensor/+/config`, `${prefix}/sensor/+/+/config`]) if (!filters.includes(f)) filters.push(f);
+  return filters;
 }
 
 /**

@@ -105,6 +105,22 @@ export interface ParseOptions {
    * message is skipped as before.
    */
   readonly onDecimalComma?: (sensor: string, state: string, topic: string) => void;
+  /**
+   * A device's own word on whether it is online (MappingRuleSpec.availability: ESPHome's `<topic_prefix>/status`
+   * `offline`): called for every such message that says online or offline, retained or not (a retained one is the
+   * broker's last value, replayed at subscribe), with the device (as its streams name it: their Reading.source), the
+   * word, the message's topic, its arrival (epoch ms) and whether it was retained. Only observes: the message is
+   * skipped `hub_topic` whatever this does.
+   */
+  readonly onAvailability?: (device: string, online: boolean, topic: string, receivedAt: number, retained: boolean) => void;
+  /**
+   * The Home Assistant discovery prefix (`homeassistant`) whose sensor configs state their streams' units
+   * (`<prefix>/sensor/[<node>/]<object>/config`: `unit_of_measurement` or ESPHome's abbreviated `unit_of_meas`, for
+   * the stream its `state_topic` / `stat_t` gives under these rules; see discoveryUnitOf); null or absent = none read.
+   * The configs are skipped `hub_topic`; the unit is each later reading's stated unit (statedUnit, onUnitChange) for a
+   * stream whose rule states no units of its own (MappingRuleSpec.units).
+   */
+  readonly discoveryPrefix?: string | null;
 }
 
 /** Every one-value reading shares this channel array, so a reading allocates none. */
@@ -161,6 +177,10 @@ export class MessageParser {
   private readonly counters = new Set<string>();
   /** Streams whose unit was given back at start (restoreStatedUnit) and not stated since (onUnitChange's `restored`). */
   private readonly unitRestored = new Set<string>();
+  /** Per stream, the unit a Home Assistant discovery config states for it (ParseOptions.discoveryPrefix); at most maxSensors. */
+  private readonly discoveryUnits = new Map<string, string>();
+  /** Per discovery config topic, the stream its config named (an emptied config forgets its unit). */
+  private readonly discoveryStreams = new Map<string, string>();
   private stage: Stage = 'route';
   /** Set by the candidate mappers when a field the rule takes was a missing reading (null, a missing-word). */
   private sawMissing = false;
@@ -207,6 +227,7 @@ export class MessageParser {
   /** Forgets a stream's last time, usual lead and held readings (dropped: e.g. when it is evicted); its slot is free again. */
   forget(stream: string): void {
     this.admission.forget(stream);
+    // A discovery config's unit stays: the config is retained once, not sent again when the stream comes back.
     this.lag?.forget(stream);
     this.units.delete(stream);
     this.unitChanged.delete(stream);
@@ -273,9 +294,20 @@ export class MessageParser {
   }
 
   private parseMessage(msg: RawMessage): ParseResult {
+    if (this.opts.discoveryPrefix != null && msg.topic.startsWith(this.opts.discoveryPrefix) && this.discoveryConfig(this.opts.discoveryPrefix, msg)) return SKIPPED.hub_topic;
     const route = routeOf(this.rules, msg.topic);
     if (route === null) return rejectedMessage(msg, null, 'bad_topic', `no ingest rule matches topic "${preview(msg.topic)}"`);
     const rule = route.rule;
+    // A device's word on whether it is online (its birth and last will), told before the rule's ignored topics
+    // (zigbee2mqtt's `…/availability` is one): no reading.
+    if (rule.availability !== null) {
+      const device = rule.availability.device(msg.topic);
+      if (device !== null) {
+        const online = rule.availability.state(msg.payload);
+        if (online !== null) this.opts.onAvailability?.(device, online, msg.topic, msg.receivedAt, msg.retain === true);
+        return SKIPPED.hub_topic;
+      }
+    }
     // A hub's own traffic under the rule's topics (its bridge, availability, commands): not readings.
     if (rule.ignores(msg.topic)) return SKIPPED.hub_topic;
     // A hub's word on a stream's state class (Home Assistant statestream's `…/state_class`): no reading either.
@@ -354,6 +386,7 @@ export class MessageParser {
       this.collect(msg, device, c.stream, taken, c.ts, c.channels, c.values, c.index, readings, rejections);
     }
     if (rule.unitOf !== null && readings.length > 0) this.noteUnits(rule.unitOf, doc, device, route.field, records, readings);
+    else if (this.discoveryUnits.size > 0) for (const r of readings) this.noteDiscoveryUnit(r);
     if (rule.counterOf !== null && readings.length > 0) this.noteCounters(rule.counterOf, device, route.field, records, readings);
     if (readings.length === 0 && rejections.length === 1) return { kind: 'rejected', rejection: rejections[0] };
     return { kind: 'readings', readings, rejections: rejections.length === 0 ? NO_REJECTIONS : rejections };
@@ -395,6 +428,7 @@ export class MessageParser {
         this.collect(msg, device, c.stream, taken, c.ts, c.channels, c.values, c.index, readings, rejections);
       }
       if (rule.unitOf !== null && readings.length > from) this.noteUnits(rule.unitOf, doc, device, field, records, readings.slice(from));
+      else if (this.discoveryUnits.size > 0) for (let i = from; i < readings.length; i++) this.noteDiscoveryUnit(readings[i]);
       if (rule.counterOf !== null && readings.length > from) this.noteCounters(rule.counterOf, device, field, records, readings.slice(from));
     }
     if (meant === 0 && rejections.length === 0) return this.sawMissing ? SKIPPED.missing_value : SKIPPED.hub_event;
@@ -417,19 +451,53 @@ export class MessageParser {
     if (stated === null) return;
     for (const r of readings) {
       const unit = stated.get(r.sensor);
-      if (unit === undefined) continue;
-      const before = this.units.get(r.sensor);
-      const restored = this.unitRestored.size > 0 && this.unitRestored.delete(r.sensor);
-      if (before === unit) continue;
-      if (before === undefined) {
-        if (this.units.size < (this.opts.maxSensors ?? 10_000)) this.units.set(r.sensor, unit);
-        continue;
-      }
-      this.units.set(r.sensor, unit);
-      const first = !this.unitChanged.has(r.sensor);
-      if (first) this.unitChanged.add(r.sensor);
-      this.opts.onUnitChange?.(r.sensor, before, unit, first, r.ts, restored);
+      if (unit !== undefined) this.noteUnit(r, unit);
     }
+  }
+
+  /** Keeps `unit` as the one stated for reading `r`'s stream, and reports a change (ParseOptions.onUnitChange). */
+  private noteUnit(r: Reading, unit: string): void {
+    const before = this.units.get(r.sensor);
+    const restored = this.unitRestored.size > 0 && this.unitRestored.delete(r.sensor);
+    if (before === unit) return;
+    if (before === undefined) {
+      if (this.units.size < (this.opts.maxSensors ?? 10_000)) this.units.set(r.sensor, unit);
+      return;
+    }
+    this.units.set(r.sensor, unit);
+    const first = !this.unitChanged.has(r.sensor);
+    if (first) this.unitChanged.add(r.sensor);
+    this.opts.onUnitChange?.(r.sensor, before, unit, first, r.ts, restored);
+  }
+
+  /** The unit a discovery config states for reading `r`'s stream, if any, as its stated unit (noteUnit). */
+  private noteDiscoveryUnit(r: Reading): void {
+    const unit = this.discoveryUnits.get(r.sensor);
+    if (unit !== undefined) this.noteUnit(r, unit);
+  }
+
+  /**
+   * Reads a Home Assistant discovery config of a sensor (ParseOptions.discoveryPrefix): true when `msg` is one
+   * (`<prefix>/sensor/[<node>/]<object>/config`; skipped then, whatever it says). Its unit (`unit_of_measurement`,
+   * `unit_of_meas`) becomes the stated unit of the stream its state topic gives (discoveryStreamOf); an empty payload
+   * (the config removed) forgets the unit it stated, not the unit the stream's readings already had. Never throws.
+   */
+  private discoveryConfig(prefix: string, msg: RawMessage): boolean {
+    const levels = msg.topic.split('/');
+    const prefixLevels = prefix.split('/').length;
+    const rest = levels.length - prefixLevels;
+    if (levels[prefixLevels] !== 'sensor' || levels[levels.length - 1] !== 'config' || (rest !== 3 && rest !== 4) || levels.slice(0, prefixLevels).join('/') !== prefix) return false;
+    const previous = this.discoveryStreams.get(msg.topic);
+    const found = msg.payload.length === 0 || msg.payload.length > this.opts.maxPayloadBytes ? null : discoveryUnitOf(msg.payload, this.rules);
+    if (previous !== undefined && previous !== found?.stream) {
+      this.discoveryStreams.delete(msg.topic);
+      this.discoveryUnits.delete(previous);
+    }
+    if (found !== null && (this.discoveryUnits.has(found.stream) || this.discoveryUnits.size < (this.opts.maxSensors ?? 10_000))) {
+      this.discoveryUnits.set(found.stream, found.unit);
+      this.discoveryStreams.set(msg.topic, found.stream);
+    }
+    return true;
   }
 
   /**
@@ -688,4 +756,45 @@ function isTotalIncreasing(payload: Buffer): boolean {
   let text = payload.toString('utf8').trim();
   if (text.length >= 2 && text.startsWith('"') && text.endsWith('"')) text = text.slice(1, -1);
   return text === 'total_increasing';
+}
+
+/** A `value_template` that reads one field of a JSON state (`{{ value_json.temperature }}`, `{{value_json.BME280.Temperature}}`). */
+const VALUE_JSON_FIELD = /^\{\{\s*value_json((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*\}\}$/;
+
+/**
+ * The stream a Home Assistant discovery config of a sensor names and the unit it states, or null. The config
+ * (home-assistant.io, "MQTT Discovery"; ESPHome publishes it with the abbreviations) gives its state topic as
+ * `state_topic` or `stat_t` (a leading or trailing `~` is its `~` base), its unit as `unit_of_measurement` or
+ * `unit_of_meas` (a short text), and may read one field of a JSON state (`value_template` / `val_tpl`
+ * `{{ value_json.<path> }}`); any other template names no stream anomalyd reads as such (null). The state topic is
+ * routed by `rules` as a message on it would be: the stream is the one its plain value (or its field `<path>`) would
+ * give, when the rule takes it; a topic no rule reads, or whose device comes from the payload, names none.
+ */
+export function discoveryUnitOf(payload: Buffer, rules: readonly CompiledRule[]): { readonly stream: string; readonly unit: string } | null {
+  const parsed = parseJson(payload, payload.toString('utf8'));
+  if (!parsed.ok || !isObject(parsed.doc)) return null;
+  const doc = parsed.doc as Record<string, unknown>;
+  const text = (...keys: string[]): string | null => {
+    for (const k of keys) {
+      const v = Object.hasOwn(doc, k) ? doc[k] : undefined;
+      if (typeof v === 'string') return v;
+    }
+    return null;
+  };
+  const unit = text('unit_of_measurement', 'unit_of_meas')?.trim() ?? '';
+  let topic = text('state_topic', 'stat_t');
+  if (unit === '' || unit.length > 16 || topic === null) return null;
+  const base = text('~');
+  if (base !== null) topic = topic.startsWith('~') ? base + topic.slice(1) : topic.endsWith('~') ? topic.slice(0, -1) + base : topic;
+  const template = text('value_template', 'val_tpl');
+  let path = '';
+  if (template !== null) {
+    const m = VALUE_JSON_FIELD.exec(template.trim());
+    if (m === null) return null;
+    path = m[1].slice(1);
+  }
+  const route = routeOf(rules, topic);
+  if (route === null || route.sensor === null || route.rule.classTopic?.(topic) != null || route.rule.availability?.device(topic) != null || route.rule.ignores(topic)) return null;
+  if (!route.rule.takes(fieldName(route.field, path))) return null;
+  return { stream: streamId(route.sensor, route.field, path), unit };
 }

@@ -10,7 +10,7 @@
  * that would change an MQTT topic's shape (`/` inside a key, `+`, `#`, control characters) become `_`.
  */
 import { compileTopicTemplate, type TopicCapture } from './topic.js';
-import type { ChannelGroupSpec, EnvelopeSpec, MappingRuleSpec, UnitSource } from '../contract/ingest.js';
+import type { AvailabilitySource, ChannelGroupSpec, EnvelopeSpec, MappingRuleSpec, UnitSource } from '../contract/ingest.js';
 import type { DecodeRule } from './decode/types.js';
 
 export type { ChannelGroupSpec, MappingRuleSpec } from '../contract/ingest.js';
@@ -62,6 +62,16 @@ export interface CompiledRule {
    * without class topics. Their templates are among `templates` too, so that routeOf finds the rule.
    */
   readonly classTopic: ((topic: string) => TopicCapture | null) | null;
+  /**
+   * The device whose availability a message on `topic` states (MappingRuleSpec.availability: the `{sensor}` it
+   * matched) and what the payload says of it; null (no function) for a rule without availability topics. Their
+   * templates are among `templates` too, so that routeOf finds the rule.
+   */
+  readonly availability: {
+    readonly device: (topic: string) => string | null;
+    /** true: online, false: offline, null: the payload says neither. */
+    readonly state: (payload: Buffer) => boolean | null;
+  } | null;
 }
 
 export interface Route {
@@ -83,7 +93,8 @@ export function globToRegExp(glob: string): RegExp {
 export function compileRule(spec: MappingRuleSpec, zone: string): CompiledRule {
   const sensorRequired = spec.sensorFields.length === 0;
   const classTemplates = (spec.counters?.classTopics ?? []).map((t) => compileTopicTemplate(t, true));
-  const templates = [...spec.topics.map((t) => compileTopicTemplate(t, sensorRequired)), ...classTemplates];
+  const availabilityTemplates = (spec.availability?.topics ?? []).map((t) => compileTopicTemplate(t, true));
+  const templates = [...spec.topics.map((t) => compileTopicTemplate(t, sensorRequired)), ...classTemplates, ...availabilityTemplates];
   const counterFields = (spec.counters?.fields ?? []).map(globToRegExp);
   const include = spec.fields.map(globToRegExp);
   const exclude = [...spec.exclude, ...spec.sensorFields].map(globToRegExp);
@@ -97,7 +108,7 @@ export function compileRule(spec: MappingRuleSpec, zone: string): CompiledRule {
     decode: { timeKey: spec.time, timeUnit: spec.timeUnit, zone, decimal: spec.decimal, missing: new Set(spec.missing.map((m) => m.toLowerCase())) },
     retained: spec.retained,
     sensorFields: spec.sensorFields,
-    fast: spec.time === null && spec.timeUnit === 'auto' && spec.decimal === '.' && spec.missing.length === 0 && excludeWith.length === 0 && sensorRequired && takes('value') && spec.units === undefined && spec.counters === undefined,
+    fast: spec.time === null && spec.timeUnit === 'auto' && spec.decimal === '.' && spec.missing.length === 0 && excludeWith.length === 0 && sensorRequired && takes('value') && spec.units === undefined && spec.counters === undefined && spec.availability === undefined,
     takes,
     droppedIn: (fields) => {
       if (excludeWith.length === 0) return null;
@@ -125,6 +136,53 @@ export function compileRule(spec: MappingRuleSpec, zone: string): CompiledRule {
             }
             return null;
           },
+    availability:
+      spec.availability === undefined || availabilityTemplates.length === 0
+        ? null
+        : {
+            device: (topic) => {
+              for (const t of availabilityTemplates) {
+                const c = t(topic);
+                if (c !== null && c.sensor !== null) return c.sensor;
+              }
+              return null;
+            },
+            state: availabilityState(spec.availability),
+          },
+  };
+}
+
+/** The longest availability payload read (`{"state":"offline"}` and the like); a longer one says nothing. */
+const MAX_AVAILABILITY_BYTES = 256;
+
+/**
+ * CompiledRule.availability's `state` of a source: the payload as a word (trimmed, any case; a JSON string or
+ * boolean as its text; with `key`, a JSON object's text at that key), true when it is one of `online`, false when
+ * one of `offline`, else null. Never throws.
+ */
+function availabilityState(source: AvailabilitySource): (payload: Buffer) => boolean | null {
+  const online = new Set(source.online.map((w) => w.toLowerCase()));
+  const offline = new Set(source.offline.map((w) => w.toLowerCase()));
+  return (payload) => {
+    if (payload.length === 0 || payload.length > MAX_AVAILABILITY_BYTES) return null;
+    const text = payload.toString('utf8').trim();
+    let word: string | null = text;
+    if (text.startsWith('{') || text.startsWith('"')) {
+      let doc: unknown;
+      try {
+        doc = JSON.parse(text);
+      } catch {
+        return null;
+      }
+      if (typeof doc === 'string') word = doc;
+      else if (source.key !== undefined && typeof doc === 'object' && doc !== null && !Array.isArray(doc) && Object.hasOwn(doc, source.key)) {
+        const v: unknown = (doc as Record<string, unknown>)[source.key];
+        word = typeof v === 'string' || typeof v === 'boolean' ? String(v) : null;
+      } else word = null;
+    }
+    if (word === null) return null;
+    const w = word.trim().toLowerCase();
+    return online.has(w) ? true : offline.has(w) ? false : null;
   };
 }
 

@@ -1177,8 +1177,10 @@ export class StreamScorer {
       s.cycBox?.clear();
     }
     let ready = true;
+    // A reading bunched after a fill stands at the latest held reading's place in the cycle (CycleProfile.advance).
+    const bunched = r.item.kind === 'reading' && r.item.bunched !== undefined;
     for (let c = 0; c < C; c++) {
-      cycRes[c] = r.item.values[c] - s.cycles[c].expected();
+      cycRes[c] = r.item.values[c] - (bunched ? s.cycles[c].expectedBunched() : s.cycles[c].expected());
       if (!Number.isFinite(cycRes[c])) ready = false;
     }
     if (!ready) {
@@ -1219,8 +1221,9 @@ export class StreamScorer {
     for (let c = 0; c < s.C; c++) {
       const speaks = s.cycCount[c] >= Math.max(this.opts.smooth, 2 * s.cycles[c].period) && row !== null && row[c].ready;
       if (speaks || !(s.cycCount[c] >= this.opts.smooth && s.cycVar[c] > 0)) continue;
-      u[c] = box.trimmedMean(c, SPREAD_TRIM) ** 2 / s.cycVar[c];
+      // One walk of the short mean for both (trimmedMean is a pure function of the boxcar).
       const m = box.trimmedMean(c, SPREAD_TRIM);
+      u[c] = m ** 2 / s.cycVar[c];
       if (s.cycCount[c] >= this.opts.learnReadings && u[c] > s.cycMax[c] && m * s.cycDir[c] > 0) hold[c] = this.holdSurprise;
     }
   }
@@ -1261,7 +1264,12 @@ export class StreamScorer {
     if (wants('rarity') && s.varCount >= o.smooth && n >= o.learnReadings && s.values.some((h) => !(h.ready || h.count >= o.learnReadings))) {
       const histogram = (c: number, from: number, to: number): ValueHistogram => {
         const h = new ValueHistogram(o.horizon, s.values[c].lag);
-        for (const x of held[c].subarray(held[c].length - n + from, held[c].length - n + to)) h.add(x, valueScale(s, c, x));
+        // Indexed, in order (once per stream, mostly unoptimised code: an iterator over a subarray costs several times more).
+        const src = held[c];
+        for (let i = src.length - n + from, end = src.length - n + to; i < end; i++) {
+          const x = src[i];
+          h.add(x, valueScale(s, c, x));
+        }
         h.commitPending();
         return h;
       };
@@ -1277,8 +1285,12 @@ export class StreamScorer {
         const out = new Float64Array(C);
         for (let i = 0; i < n; i++) {
           const other = folds[i < half ? 0 : 1];
-          for (let c = 0; c < C; c++) rare[c] = other[c].rarity(held[c][held[c].length - n + i], n / (i < half ? n - half : half));
-          if (!rare.every((v) => Number.isFinite(v))) {
+          let finite = true;
+          for (let c = 0; c < C; c++) {
+            rare[c] = other[c].rarity(held[c][held[c].length - n + i], n / (i < half ? n - half : half));
+            if (!Number.isFinite(rare[c])) finite = false;
+          }
+          if (!finite) {
             s.rareBox.clear();
             continue;
           }
@@ -1296,11 +1308,11 @@ export class StreamScorer {
         for (let c = 0; c < C; c++) {
           const r = res[c].subarray(res[c].length - n);
           let ms = 0;
-          for (const e of r) ms += e * e;
+          for (let i = 0; i < r.length; i++) ms += r[i] * r[i];
           ms /= n;
           const clip = CYCLE_CLIP * Math.sqrt(ms);
           let v = 0;
-          for (const e of r) v += Math.min(clip, Math.abs(e)) ** 2;
+          for (let i = 0; i < r.length; i++) v += Math.min(clip, Math.abs(r[i])) ** 2;
           s.cycVar[c] = v / n;
           s.cycCount[c] = n;
         }
@@ -1335,6 +1347,9 @@ export class StreamScorer {
   private learnCycles(s: StreamScore, r: StepResult<unknown>, owners: readonly boolean[] | null, learning: boolean): void {
     const res = this.scratch.get(s.C)?.cycRes;
     const filled = r.item.kind === 'reading' ? r.item.filled : 0;
+    // A reading bunched after a fill gives a filled step back to the cycle (CycleProfile.advance): its place in the
+    // cycle is not known (it was sent between the reading before the fill and now), so it teaches the profile nothing.
+    const bunched = r.item.kind === 'reading' ? (r.item.bunched ?? 0) : 0;
     for (let c = 0; c < s.C; c++) {
       const owned = owners !== null && owners[c] && !learning;
       const x = r.item.values[c];
@@ -1342,7 +1357,7 @@ export class StreamScorer {
       // opened an episode yet (the first readings of a shift, before the short mean has filled) does not inflate
       // the scale it is judged against, nor move the profile more than an ordinary reading.
       const clip = s.cycCount[c] >= this.opts.smooth && s.cycVar[c] > 0 ? CYCLE_CLIP * Math.sqrt(s.cycVar[c]) : Infinity;
-      const expected = s.cycles[c].expected();
+      const expected = bunched > 0 ? s.cycles[c].expectedBunched() : s.cycles[c].expected();
       const e = res === undefined ? Number.NaN : Math.max(-clip, Math.min(clip, res[c]));
       if (!owned) {
         const u = this.scratch.get(s.C)?.cycU[c];
@@ -1351,14 +1366,14 @@ export class StreamScorer {
           s.cycCount[c]++;
           s.cycVar[c] += (e * e - s.cycVar[c]) / Math.min(this.opts.horizon, s.cycCount[c]);
         }
-        s.cycles[c].teach(x, clip);
+        if (bunched === 0) s.cycles[c].teach(x, clip);
       }
       // The held readings (from which the period is estimated and the profile rebuilt) take a fault's readings as
       // what the profile expected of them, and others winsorised as above: a profile rebuilt after a level shift
       // is not part of the way up to it.
       const held = !Number.isFinite(expected) ? x : owned ? expected : Number.isFinite(e) ? expected + e : x;
       const before = s.cycles[c].cycles;
-      s.cycles[c].advance(held, filled, owned);
+      s.cycles[c].advance(held, filled, owned, bunched);
       // A new period: its residuals start over.
       if (s.cycles[c].cycles !== before) {
         s.cycCount[c] = 0;
@@ -2086,7 +2101,10 @@ interface Fused {
  * `each`: a buffer of EVIDENCE.length * C for the per-(kind, channel) surprises (reused across readings); `out`: the
  * record filled and returned (the caller's, refilled by each reading: no Fused object per reading). `runFloor` ([C]):
  * stuck's surprise of each channel is at least this (the run's surprise under the model of runs away from a rest,
- * src/pipeline/runs.ts), where its history is ready.
+ * src/pipeline/runs.ts), also where its history of run lengths is not ready: that model is a posterior predictive
+ * of the stream's own busy runs (it says no more than its runs can) and is 0 for a calm run and at a rest. A noisy sensor at 0.01 repeats a value about one reading in ten, so its
+ * learning period ran fewer runs than the history needs to be ready, and a freeze gains it none while it lasts:
+ * a freeze that began as learning ended was judged by nothing (tryout 17, finding 1).
  */
 function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, logs: LogsOf, out: Fused, predictive = false, perChannel?: FusedChannels, runFloor?: Float64Array): Fused {
   const channels = perChannel === undefined ? zeros(C) : zeroed(perChannel.channels);
@@ -2107,11 +2125,16 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, 
     if (v !== null && row !== null) {
       for (let c = 0; c < C; c++) {
         const tail = row[c];
-        if (!tail.ready) continue;
-        tail.surpriseAt(v, c, logs.values, k * C + c, pred, predictive);
-        if (k === STUCK && runFloor !== undefined && runFloor[c] > 0) {
-          pred.fitted = Math.min(MAX_SURPRISE, Math.max(pred.fitted, runFloor[c]));
-          if (predictive) pred.predictive = Math.min(MAX_SURPRISE, Math.max(pred.predictive, runFloor[c]));
+        const floor = k === STUCK && runFloor !== undefined ? runFloor[c] : 0;
+        // A busy run's own model speaks where the history of run lengths cannot yet (see above).
+        if (!tail.ready) {
+          if (!(floor > 0)) continue;
+          pred.fitted = 0;
+          pred.predictive = 0;
+        } else tail.surpriseAt(v, c, logs.values, k * C + c, pred, predictive);
+        if (floor > 0) {
+          pred.fitted = Math.min(MAX_SURPRISE, Math.max(pred.fitted, floor));
+          if (predictive) pred.predictive = Math.min(MAX_SURPRISE, Math.max(pred.predictive, floor));
         }
         const sur = pred.fitted;
         each[k * C + c] = sur;

@@ -61,6 +61,12 @@ export interface StepItem<O> {
    * no repeats of the value (a run of equal readings counts this reading alone). Absent: false.
    */
   readonly unheard?: boolean;
+  /**
+   * A reading bunched after a fill (Placement.bunched: stamped late, the time it was sent in already filled): the
+   * readings since that fill before this one (>= 1). A step like any for the model and every kind; the cycle's phase
+   * gives one filled step back for it (CycleProfile.advance). Absent: not bunched.
+   */
+  readonly bunched?: number;
 }
 
 /**

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { EmbeddedBroker } from '../../src/adapters/broker.js';
-import { CLASH_CLOSES, CLASH_WINDOW_MS, MqttAdapter, SessionClashWatch } from '../../src/adapters/mqtt.js';
+import { CLASH_CLOSES, CLASH_MAX_DELAY_MS, CLASH_WINDOW_MS, MqttAdapter, RECONNECT_MS, SessionClashWatch } from '../../src/adapters/mqtt.js';
 import type { RawMessage } from '../../src/contract/types.js';
 import { waitFor } from '../helpers/net.js';
 import { MqttProxy } from '../helpers/mqtt-proxy.js';
@@ -145,6 +145,34 @@ describe('SessionClashWatch (a client id two clients fight over)', () => {
     watch.connected(500_000);
     expect(watch.closed(500_000 + CLASH_WINDOW_MS + 1)).toBeNull();
     expect(kicks(watch, 600_000, CLASH_CLOSES, 1000).at(-1)).toBe(CLASH_CLOSES);
+  });
+
+  it('once told, each takeover doubles the wait before taking the session back, up to a bound; current while it lasts (tryout 17, finding 4)', () => {
+    const watch = new SessionClashWatch();
+    expect(watch.reconnectDelayMs).toBe(RECONNECT_MS);
+    expect(watch.currentAt(0)).toBeNull();
+    kicks(watch, 0, CLASH_CLOSES, 1000);
+    expect(watch.reconnectDelayMs).toBe(2 * RECONNECT_MS);
+    expect(watch.currentAt(10_000)).toMatchObject({ closes: CLASH_CLOSES, reconnectDelayMs: 2 * RECONNECT_MS });
+    // The other copy, slowed the same way, holds the session as long as this one waits: still soon after.
+    let at = 100_000;
+    const delays: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const last = watch.reconnectDelayMs;
+      watch.connected(at);
+      expect(watch.closed(at + last)).toBeNull();
+      delays.push(watch.reconnectDelayMs);
+      at += 2 * last + 1000;
+    }
+    expect(delays).toEqual([4000, 8000, 16000, CLASH_MAX_DELAY_MS, CLASH_MAX_DELAY_MS, CLASH_MAX_DELAY_MS, CLASH_MAX_DELAY_MS, CLASH_MAX_DELAY_MS]);
+    expect(watch.currentAt(at)).toMatchObject({ since: 3000 + 2 * 1000, closes: CLASH_CLOSES + 8 });
+    // A connection that outlasts twice the wait: the other client is gone; not current, and the wait is a second again.
+    watch.connected(at);
+    expect(watch.currentAt(at + 2 * CLASH_MAX_DELAY_MS)).not.toBeNull();
+    expect(watch.currentAt(at + 2 * CLASH_MAX_DELAY_MS + 1)).toBeNull();
+    expect(watch.closed(at + 3 * CLASH_MAX_DELAY_MS)).toBeNull();
+    expect(watch.reconnectDelayMs).toBe(RECONNECT_MS);
+    expect(watch.currentAt(at + 4 * CLASH_MAX_DELAY_MS)).toBeNull();
   });
 
   it('attempts the broker never accepted (it is down) neither count nor end the run', () => {

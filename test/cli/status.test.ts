@@ -174,4 +174,13 @@ describe('anomalyd status', () => {
     const none = formatStatus({ ...view.statusView, outbox: { ...outbox, overdue: { count: 0, current: null } } }, 'http://127.0.0.1:1');
     expect(none).toMatch(/^outbox +3 alert\(s\) waiting for the broker, 0 dropped since start$/m);
   });
+
+  it('prints a clash line while another MQTT client takes its session over, none without (tryout 17, finding 4)', () => {
+    const s = new FakeView().statusView;
+    expect(formatStatus(s, 'http://127.0.0.1:1')).not.toMatch(/^clash /m);
+    const clash = { clientId: 'anomalyd-pi', since: Date.UTC(2026, 11, 2, 7, 45, 0), closes: 7, reconnectDelayMs: 16_000 };
+    expect(formatStatus({ ...s, mqtt: { ...s.mqtt, clientIdClash: clash } }, 'http://127.0.0.1:1')).toMatch(
+      /^clash +CLIENT ID CLASH: another MQTT client connects with the client id "anomalyd-pi" and takes the session over \(7 times in a row since 2026-12-02T07:45:00\.000Z\); .* Give every anomalyd its own mqtt\.clientId; meanwhile this one waits 16 s before taking the session back$/m,
+    );
+  });
 });

@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/adapters/sqlite-store.js';
 import { defaultConfig } from '../../src/config/schema.js';
 import type { RawMessage } from '../../src/contract/types.js';
-import { BASE_SUFFIX, decodeCheckpoint, encodeCheckpoint, isFormat2, packF64, readBase, unpackF64 } from '../../src/daemon/checkpoint-codec.js';
+import { BASE_SUFFIX, decodeCheckpoint, encodeCheckpoint, isEvictedRow, isFormat2, packF64, readBase, unpackF64 } from '../../src/daemon/checkpoint-codec.js';
 import { Checkpoints, UNCHANGED_KEY, detectorCheckpointSubject } from '../../src/daemon/checkpoints.js';
 import { SensorStatusBoard } from '../../src/daemon/sensor-status.js';
 import { SignalBook } from '../../src/daemon/signals.js';
@@ -337,5 +337,23 @@ describe('checkpoints in format 2 on the real store', () => {
     expect(cps.evictedWithOpen('s', '00000000-0000-4000-8000-000000000000')).toBe(false);
     expect(cps.evictedWithOpen('t', id)).toBe(false);
     store.close();
+  });
+});
+
+describe('isEvictedRow: an evicted sensor told from the start of its row, unparsed (tryout 18: 5,184 junk rows parsed at each start)', () => {
+  const state = { parser: { last: 1 }, scorer: { ring: Array.from({ length: 300 }, (_, i) => i / 7), evicted: 3 } };
+  it('tells an evicted row of format 2 (deflated, inline rings) and of format 1 (plain JSON) from a live one', () => {
+    const evicted = encodeCheckpoint({ evicted: 1_764_000_000_000, state }, null, '', 'inline');
+    const live = encodeCheckpoint(state, null, 'b1');
+    expect(evicted).not.toBeNull();
+    expect(live).not.toBeNull();
+    expect(isEvictedRow(evicted!.blob)).toBe(true);
+    expect(isEvictedRow(live!.blob)).toBe(false);
+    // What decoding says agrees.
+    expect((decodeCheckpoint(evicted!.blob) as { evicted?: unknown }).evicted).toBe(1_764_000_000_000);
+    expect(isEvictedRow(Buffer.from(JSON.stringify({ evicted: 5, state })))).toBe(true);
+    expect(isEvictedRow(Buffer.from(JSON.stringify(state)))).toBe(false);
+    // A live state that holds a key `evicted` deeper down is no evicted row.
+    expect(isEvictedRow(Buffer.from(JSON.stringify({ scorer: { evicted: 1 } })))).toBe(false);
   });
 });

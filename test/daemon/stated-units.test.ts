@@ -86,6 +86,36 @@ describe('an episode across a unit its hub stated anew', () => {
     ]);
   });
 
+  it('a change back that the episode’s kept explanation came before is added to it (tryout 17, finding 2: the resolve after a restart kept the sentence of the update before it, without “→ °F”)', () => {
+    // Before the stop: °F, then °C from `start`; the episode told a level shift (its record's explanation).
+    let stated = '°F';
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent, stated: () => stated });
+    for (let i = 0; i < 300; i++) book.record(reading(T0 + i * SEC, 68.9 + 0.1 * Math.sin(i)));
+    const start = T0 + 300 * SEC;
+    stated = '°C';
+    book.noteUnitChange(STREAM, start, '°F', '°C');
+    for (let i = 0; i < 20; i++) book.record(reading(start + i * SEC, 20.4 + 0.1 * Math.sin(i), 'anomalous', 0.9999));
+    const update = book.explain(event('update', start, start + 19 * SEC))!;
+    expect(update.kind).toBe('level_shift');
+    // After a restart whose book holds none of the episode's readings (its record's explanation goes on), the hub
+    // says °F again: the episode's readings from then on are °F ones, which tell no kind of their own.
+    stated = '°F';
+    const after = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent, stated: () => stated, recorded: () => update });
+    after.restoreUnitChanges(STREAM, book.unitChangesOf(STREAM));
+    const back = start + 60 * SEC;
+    after.noteUnitChange(STREAM, back, '°C', '°F');
+    for (let i = 0; i < 40; i++) after.record(reading(back + i * SEC, 68.9 + 0.1 * Math.sin(i), i < 30 ? 'anomalous' : 'ok', i < 30 ? 0.9999 : 0.5));
+    const resolved = after.explain({ ...event('resolve', start, back + 29 * SEC), resolution: 'recovered' })!;
+    expect(resolved.kind).toBe('level_shift');
+    expect(resolved.sentence).toMatch(/\(level shift, unit changed °F → °C at 10:05, → °F at 10:06\)$/);
+    expect(resolved.unit_changes?.map((c) => [c.at, c.from, c.to])).toEqual([
+      [new Date(start).toISOString(), '°F', '°C'],
+      [new Date(back).toISOString(), '°C', '°F'],
+    ]);
+    // Each figure with its own unit still (the value a °C reading, the expectation °F).
+    for (const p of pairs(resolved.sentence)) expect(plausible(p), `${p.join(' ')} in ${resolved.sentence}`).toBe(true);
+  });
+
   it('an episode whose readings are all in the unit stated before the change is told in that unit, not the one stated now', () => {
     let stated = '°C';
     const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent, stated: () => stated });

@@ -8,6 +8,8 @@
  * client id fights the first over the session for ever: each is told so, once, naming the client id.
  * Timeouts here are guards only.
  */
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DaemonProcess, builtAndModelsPresent } from '../helpers/daemon.js';
@@ -85,7 +87,30 @@ describe.skipIf(!ready)('two daemons with one client id (mosquitto)', () => {
       expect(told[0]).toMatchObject({ clientId: 'anomalyd-clash', closes: 3 });
       expect(told[0].msg).toContain('give every anomalyd its own mqtt.clientId');
     }
+
+    // Said where the operator looks (tryout 17, finding 4: only in the log): the API, `anomalyd status`.
+    const status = async (d: DaemonProcess): Promise<{ mqtt: { connected: boolean; clientIdClash?: { clientId: string; closes: number; reconnectDelayMs: number } | null } }> =>
+      (await (await fetch(`${d.logged('ready').at(-1)!.http as string}/api/status`)).json()) as { mqtt: { connected: boolean; clientIdClash?: { clientId: string; closes: number; reconnectDelayMs: number } | null } };
+    for (const d of [first, second]) expect((await status(d)).mqtt.clientIdClash).toMatchObject({ clientId: 'anomalyd-clash' });
+    const cli = spawnSync(process.execPath, [resolve('dist/main.js'), 'status', '--url', first.logged('ready').at(-1)!.http as string], { encoding: 'utf8' });
+    expect(cli.status, cli.stderr).toBe(0);
+    expect(cli.stdout).toMatch(/^clash +CLIENT ID CLASH: another MQTT client connects with the client id "anomalyd-clash" and takes the session over \(\d+ times in a row since /m);
+    // The fight slows: each takes the session back after a growing wait.
+    await waitFor(async () => ((await status(first)).mqtt.clientIdClash?.reconnectDelayMs ?? 0) >= 4000 && ((await status(second)).mqtt.clientIdClash?.reconnectDelayMs ?? 0) >= 4000, 60_000, 'the waits to grow');
+
+    // A clean stop of one copy does not say `offline` on the status topic the other shares.
+    const watcher: MqttClient = await mqtt.connectAsync(broker.url, { clientId: 'status-watcher-clash' });
+    cleanups.push(() => watcher.endAsync(true));
+    const seen: { topic: string; payload: string }[] = [];
+    watcher.on('message', (topic, payload) => seen.push({ topic, payload: payload.toString('utf8') }));
+    await watcher.subscribeAsync(['anomalyd/status', 'marker/#'], { qos: 1 });
+    await waitFor(async () => (await status(second)).mqtt.connected, 60_000, 'the second copy holding the session');
+    const from = seen.length;
     expect(await second.stop()).toBe(0);
+    expect(second.logged('final status offline not published: another client uses the client id "anomalyd-clash" and holds the status topic too')).toHaveLength(1);
+    await watcher.publishAsync('marker/done', 'x', { qos: 1 });
+    await waitFor(() => seen.some((m) => m.topic === 'marker/done'), 10_000, 'the marker');
+    expect(seen.slice(from).filter((m) => m.topic === 'anomalyd/status' && m.payload === 'offline')).toEqual([]);
     expect(await first.stop()).toBe(0);
-  }, 120_000);
+  }, 180_000);
 });

@@ -25,6 +25,35 @@ describe('median', () => {
     }
   });
 
+  it('is the sorted median on the lengths the explanations use, whatever the order of the values (selection in place)', () => {
+    // The selection partitions many times on arrays of hundreds of values: sorted, reversed, organ-pipe, constant,
+    // two values, few distinct values, random; every length parity; and NaN in an array of deviations (robustSigma).
+    let seed = 7;
+    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
+    const shapes: ((n: number) => number[])[] = [
+      (n) => Array.from({ length: n }, (_, i) => i * 0.1),
+      (n) => Array.from({ length: n }, (_, i) => n - i),
+      (n) => Array.from({ length: n }, (_, i) => Math.min(i, n - i)),
+      (n) => Array.from({ length: n }, () => 21.5),
+      (n) => Array.from({ length: n }, (_, i) => (i % 2 === 0 ? 1 : 2)),
+      (n) => Array.from({ length: n }, () => Math.floor(rnd() * 4) * 0.25),
+      (n) => Array.from({ length: n }, () => (rnd() - 0.5) * 1e3),
+      (n) => Array.from({ length: n }, (_, i) => (i < n / 2 ? 5 : rnd())),
+    ];
+    for (const n of [2, 3, 4, 5, 16, 17, 63, 64, 65, 127, 128, 300, 301, 1000, 1001, 3000]) {
+      for (const shape of shapes) {
+        const xs = shape(n);
+        expect(Object.is(median(xs), byComparator(xs))).toBe(true);
+        const m = byComparator(xs);
+        expect(Object.is(robustSigma(xs), 1.4826 * byComparator(xs.map((x) => Math.abs(x - m))))).toBe(true);
+      }
+    }
+    for (const xs of [[1, NaN, 3, 4], [Infinity, -Infinity, 1], [Infinity, -Infinity], [-0, 2, 5, 1]]) {
+      const m = byComparator(xs);
+      expect(Object.is(robustSigma(xs), 1.4826 * byComparator(xs.map((x) => Math.abs(x - m))))).toBe(true);
+    }
+  });
+
   it('takes an array holding -0 or NaN as the comparator sort does (its order of equal and unordered values kept)', () => {
     for (const xs of [[0, -0], [-0, 0], [-0, -0, 0, 1], [1, -0, 0, -0], [NaN, 1, 2], [3, NaN, 1, 2], [-0]]) {
       expect(Object.is(median(xs), byComparator(xs))).toBe(true);

@@ -123,7 +123,7 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       expect(await page.locator('#surprise-caption').textContent()).toMatch(/threshold 3 \(dashed\)/);
       expect(await page.locator('#explanation').textContent()).toContain('expected 20.0 ± 1.6 since 12:01 (level shift)');
       expect(await page.locator('#anomalies tr[data-id="a-1"] td.what').textContent()).toContain('(level shift)');
-      expect(await page.locator('#daemon').textContent()).toMatch(/1 alerts waiting for the broker · 2 readings rejected/);
+      expect(await page.locator('#daemon').textContent()).toMatch(/1 alert waiting for the broker · 2 readings rejected/);
       // Each sensor learning its own model says how far, in the words status and the demo use (one wording).
       expect(await page.locator('#daemon').textContent()).toMatch(/1 in their learning period, 0 stale\) · 2 learning their own model/);
       const own = view.sensorViews.filter((s) => s.ownModel !== null);
@@ -214,6 +214,13 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
           document.querySelector('#anomalies tr[data-id="long-1"] td button')!.getAttribute('title'),
         ]);
         for (const t of titles) expect(t).toContain(LONG);
+        // A mark's note wraps at its words, not a letter a line in a column squeezed to one character (tryout 18):
+        // its cell is at least five of its characters wide.
+        const note = await page.evaluate(() => {
+          const td = document.querySelector('#anomalies tr[data-id="long-1"] td.note')!;
+          return { width: td.getBoundingClientRect().width, em: parseFloat(getComputedStyle(td).fontSize) };
+        });
+        expect(note.width, `note cell at ${width} px`).toBeGreaterThanOrEqual(5 * note.em);
         await page.screenshot({ path: artifact(`dashboard-long-names-${width}`), fullPage: true });
       } finally {
         await page.close();
@@ -438,6 +445,26 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       expect(await page.locator('#sensors').textContent()).toMatch(/No sensor has reported yet/);
       expect(await page.locator('#anomalies').textContent()).toMatch(/No anomalies recorded/);
       expect(await page.locator('#detail').isHidden()).toBe(true);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('says a client id clash under the header while one goes on, and nothing without one (tryout 17, finding 4)', async () => {
+    const view = new FakeView();
+    const base = await serve(view);
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${base}/`);
+      await page.waitForSelector('body[data-state="ready"]');
+      expect(await page.locator('#clash').isHidden()).toBe(true);
+      view.statusView = { ...view.statusView, mqtt: { ...view.statusView.mqtt, clientIdClash: { clientId: 'anomalyd-pi', since: T0, closes: 5, reconnectDelayMs: 8000 } } };
+      await page.reload();
+      await page.waitForSelector('body[data-state="ready"]');
+      expect(await page.locator('#clash').isVisible()).toBe(true);
+      expect(await page.locator('#clash').textContent()).toBe(
+        'MQTT client id clash: another client connects as "anomalyd-pi" and takes the session over (5 times in a row); readings go to either and the retained status flaps. Give every anomalyd its own mqtt.clientId.',
+      );
     } finally {
       await page.close();
     }

@@ -78,6 +78,63 @@ describe('Boxcar', () => {
     }
   });
 
+  it('trimmed mean with k = 2 kept between pushes is, bit for bit, the walk over the held values at every call', () => {
+    // The reference is the walk over the held values, oldest first (toJSON), as trimmedMean2 walked them before it
+    // kept its extremes between pushes: its order decides which of -0 and +0 is kept, so zeros of both signs, ties,
+    // infinities and NaN are pushed, with clear, dropNewest and load between, and the mean asked after most pushes.
+    const walk = (xs: readonly number[], sum: number): number => {
+      let t0 = -Infinity;
+      let t1 = -Infinity;
+      let b0 = Infinity;
+      let b1 = Infinity;
+      for (const v of xs) {
+        if (v > t0) {
+          const y = t0;
+          t0 = v;
+          if (y > t1) t1 = y;
+        } else if (v > t1) t1 = v;
+        if (v < b0) {
+          const y = b0;
+          b0 = v;
+          if (y < b1) b1 = y;
+        } else if (v < b1) b1 = v;
+      }
+      let dropped = 0;
+      dropped += t0 + b0;
+      dropped += t1 + b1;
+      return (sum - dropped) / (xs.length - 4);
+    };
+    let seed = 99;
+    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
+    const value = (): number => {
+      const u = rnd();
+      if (u < 0.15) return rnd() < 0.5 ? 0 : -0;
+      if (u < 0.4) return Math.round(rnd() * 4) - 2;
+      if (u < 0.42) return rnd() < 0.5 ? Infinity : -Infinity;
+      if (u < 0.43) return Number.NaN;
+      return (rnd() - 0.5) * 10 ** Math.round(rnd() * 6 - 3);
+    };
+    let checked = 0;
+    for (const n of [5, 6, 9, 31]) {
+      const b = new Boxcar(2, n);
+      for (let i = 0; i < 40 * n; i++) {
+        const u = rnd();
+        if (u < 0.01) b.clear();
+        else if (u < 0.03) b.dropNewest(Math.floor(rnd() * 4));
+        else if (u < 0.04) b.load(b.toJSON().values.filter((v) => v.every(Number.isFinite)));
+        else b.push([value(), value()]);
+        if (b.count <= 4 || rnd() < 0.2) continue;
+        const { values, sums } = b.toJSON();
+        for (let c = 0; c < 2; c++) {
+          const want = walk(values.map((v) => v[c]), sums[c]);
+          expect(Object.is(b.trimmedMean(c, 2), want), `n ${n}, push ${i}, channel ${c}`).toBe(true);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(1000);
+  });
+
   it('round-trips its values (checkpoints), oldest first, keeping the newest n', () => {
     const b = new Boxcar(2, 3);
     for (let i = 1; i <= 5; i++) b.push([i, -i]);

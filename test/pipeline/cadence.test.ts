@@ -96,3 +96,64 @@ describe('Cadence', () => {
     expect(() => new Cadence({ intervalMs: 0, resetAfter: 1.5 })).toThrow(RangeError);
   });
 });
+
+describe('Cadence: readings bunched after a stall (tryout 16 finding 6)', () => {
+  /** Steps as the cycle's phase counts them: a reading and the steps filled before it, none for a bunched reading (which gives a filled step back). */
+  const cycleSteps = (p: ReturnType<Cadence['place']>): number => (p.duplicate || p.bunched !== undefined ? 0 : 1 + p.filled);
+
+  it('a stall then its readings bunched on arrival: each is a step of its own, and they give the filled steps back, at any rate', () => {
+    for (const interval of [200, 1000, 60_000]) {
+      const c = new Cadence({ intervalMs: 0, resetAfter: 64 });
+      const t = (k: number): number => T0 + k * interval;
+      const out = placeAll(c, Array.from({ length: 40 }, (_, k) => t(k)));
+      // The readings due at 40 .. 43 are sent during a stall of the receiver that ends at 43.7 intervals and are
+      // stamped on arrival then, a millisecond apart; the stream goes on at its pace from 44.
+      const end = t(43.7);
+      const bunch = placeAll(c, [end, end + 1, end + 2, end + 3, t(44), t(45)]);
+      out.push(...bunch, ...placeAll(c, Array.from({ length: 14 }, (_, j) => t(46 + j))));
+      // The first fills the stall (round(4.7) - 1 = 4 steps); the 3 after it give 3 back, and the one at 44, 0.3
+      // intervals later, the last (the count was 0.3 ahead of the time): each with the readings since the fill.
+      expect(bunch.map((p) => [p.filled, p.bunched])).toEqual([[4, undefined], [0, 1], [0, 2], [0, 3], [0, 4], [0, undefined]]);
+      // Every reading is a step for the model (none a duplicate, no reset but the first); the cycle's steps are the
+      // time passed / interval.
+      expect(out.map((p, i) => p.duplicate || p.reset !== (i === 0)).some(Boolean)).toBe(false);
+      expect(out.reduce((n, p) => n + cycleSteps(p), 0)).toBe(60);
+      expect(c.intervalMs).toBe(interval);
+    }
+  });
+
+  it('a stall every few readings: the bunched readings’ gaps are not learnt as the interval, and the steps stay level with the time', () => {
+    for (const interval of [200, 60_000]) {
+      const c = new Cadence({ intervalMs: 0, resetAfter: 64 });
+      const t = (k: number): number => T0 + k * interval;
+      const times: number[] = [];
+      for (let k = 0; k < 30; k++) times.push(t(k));
+      // From reading 30, in every 12: four at their time, then a stall over the next eight, which arrive stamped at
+      // 11.6 intervals from the start of the twelve, a millisecond apart. Most gaps are then a millisecond.
+      for (let k = 30; k < 630; k += 12) {
+        times.push(t(k), t(k + 1), t(k + 2), t(k + 3));
+        for (let j = 0; j < 8; j++) times.push(t(k + 11.6) + j);
+      }
+      times.push(t(630));
+      const out = placeAll(c, times);
+      expect(out.filter((p) => p.reset).length).toBe(1);
+      expect(out.reduce((n, p) => n + cycleSteps(p), 0)).toBe(631);
+      expect(c.intervalMs).toBe(interval);
+    }
+  });
+
+  it('a loan round-trips through JSON; a state without one (written before it existed) has none', () => {
+    const a = new Cadence({ intervalMs: 0, resetAfter: 64 });
+    const t = (k: number): number => T0 + k * 1000;
+    placeAll(a, Array.from({ length: 40 }, (_, k) => t(k)));
+    placeAll(a, [t(43.7), t(43.7) + 1]);
+    const state = JSON.parse(JSON.stringify(a.toJSON())) as Record<string, unknown>;
+    expect(state.loan).toEqual({ lent: 3, ahead: expect.any(Number) as number, since: 2 });
+    const b = Cadence.fromJSON(state, { intervalMs: 0, resetAfter: 64 });
+    const rest = [t(43.7) + 2, t(43.7) + 3, t(44), t(45)];
+    expect(placeAll(b, rest)).toEqual(placeAll(a, rest));
+    const { loan: _loan, ...older } = state;
+    expect(placeAll(Cadence.fromJSON(older, { intervalMs: 0, resetAfter: 64 }), rest).map((p) => p.bunched)).toEqual([undefined, undefined, undefined, undefined]);
+    expect(() => Cadence.fromJSON({ ...state, loan: { lent: 0, ahead: 0, since: 1 } }, { intervalMs: 0, resetAfter: 64 })).toThrow(/loan/);
+  });
+});

@@ -47,6 +47,58 @@ describe('CycleProfile: the ring of held readings', () => {
   });
 });
 
+describe('CycleProfile: readings bunched after a fill give its steps back (tryout 16 finding 6)', () => {
+  /** A sine of a period that is no whole number of readings, and a little noise: reading i. */
+  const z = normal(8);
+  const values = Array.from({ length: 3000 }, (_, i) => 5 * Math.sin((2 * Math.PI * i) / 25.5) + 0.1 * z());
+
+  it('holds every reading in the place it was sent at, and keeps the phase, as if no stall had been', () => {
+    const plain = new CycleProfile();
+    const stalled = new CycleProfile();
+    // Stalls of the receiver: the m readings from `at` reach it together at the stall's end (the cadence fills m - 1
+    // steps before the first and marks the others bunched, Placement.bunched). No bunch spans an estimate (every 512).
+    const stalls = new Map(Array.from({ length: 10 }, (_, j) => [100 + 300 * j, 2 + (j % 4)]));
+    for (let i = 0; i < values.length; i++) {
+      plain.advance(values[i], 0, false);
+      const m = stalls.get(i);
+      if (m === undefined) {
+        stalled.advance(values[i], 0, false);
+        continue;
+      }
+      stalled.advance(values[i], m - 1, false);
+      for (let j = 1; j < m; j++) {
+        stalled.advance(values[i + j], 0, false, j);
+        plain.advance(values[i + j], 0, false);
+      }
+      i += m - 1;
+    }
+    expect(plain.period).toBeGreaterThan(25);
+    expect(stalled.period).toBe(plain.period);
+    expect(Array.from(stalled.readings())).toEqual(Array.from(plain.readings()));
+    expect(stalled.expected()).toBe(plain.expected());
+  });
+
+  it('expects a bunched reading at the latest held reading’s place', () => {
+    const p = new CycleProfile();
+    for (let i = 0; i < 1000; i++) p.advance(values[i], 0, false);
+    expect(p.period).toBeGreaterThan(25);
+    const latest = p.expected();
+    p.advance(values[1000], 0, false);
+    expect(p.expectedBunched()).toBeCloseTo(latest, 9);
+    expect(p.expected()).not.toBeCloseTo(latest, 3);
+  });
+
+  it('a bunched reading whose fill is no longer held (the ring cleared since) is a step of its own', () => {
+    const p = new CycleProfile();
+    for (let i = 0; i < 100; i++) p.advance(values[i], 0, false);
+    p.advance(values[100], 3, false);
+    p.clear();
+    p.advance(values[101], 0, false, 1);
+    p.advance(values[102], 0, false, 2);
+    expect(Array.from(p.readings())).toEqual([values[101], values[102]]);
+  });
+});
+
 describe('CycleProfile: a cycle longer than MAX_PERIOD readings, found on block means', () => {
   /** 20 + 3 sin(2π k / P) + N(0, 0.1) for n readings, taught and advanced as the scorer does; the residuals of the last period. */
   function run(P: number, n: number, seed: number, p = new CycleProfile()): { p: CycleProfile; residuals: number[]; foundAt: number } {

@@ -19,7 +19,10 @@
  * stream is further off its profile than normal operation was, whose state the snapshot holds (cycleResidual.max);
  * the sample of outputs was unchanged. Written again by main's scorer after the merge of branch longcycle (1d1cb04): every
  * output is unchanged (the hash without the final snapshot equals e4bf201's), the final snapshot holds the cycle's
- * coarser level (channel b, noise without a period, fills its ring of 2,048 readings at 2,048).
+ * coarser level (channel b, noise without a period, fills its ring of 2,048 readings at 2,048). Written again by branch
+ * freeze2's scorer (2fa34dc), a detection change: a busy run's model speaks for stuck while the history of run lengths
+ * is not ready; one output of the sample moves (reading 50, in learning, not judged: its deviation 0.30 → 0.49), the
+ * snapshot is unchanged.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

@@ -52,10 +52,17 @@ describe('presets', () => {
     expect(ingestFilters(config({ presets: ['tasmota', 'esphome'] }))).toEqual([
       'sensors/#',
       'tele/+/SENSOR',
+      // Tasmota's LWT and ESPHome's status: the devices' word on whether they are online (tryout 16, finding 7).
+      'tele/+/LWT',
       '+/sensor/+/state',
       '+/+/sensor/+/state',
       '+/climate/+/current_temperature/state',
       '+/+/climate/+/current_temperature/state',
+      '+/status',
+      '+/+/status',
+      // ESPHome's discovery configs, for their units.
+      'homeassistant/sensor/+/config',
+      'homeassistant/sensor/+/+/config',
     ]);
     // Tryout 13: `zigbee2mqtt/+` never received a friendly name of several levels (`kitchen/floor_light`).
     expect(ingestFilters(config({ presets: ['zigbee2mqtt'] }))).toEqual(['sensors/#', 'zigbee2mqtt/#']);
@@ -406,7 +413,7 @@ describe('presets', () => {
     // A hub's own topic (status/sys) is skipped too, counted apart: hub_topic.
     expect(skipped(`${dev}/status/sys`, '{"mac":"A8032AB1C2D3","time":"18:05","unixtime":1764496800,"uptime":1234}')).toBe('hub_topic');
     // Subscribed, and the embedded broker lets the device publish there (its hub topics).
-    expect(ingestFilters(config({ presets: ['shelly'] }))).toEqual(['sensors/#', '+/status/+', '+/events/rpc']);
+    expect(ingestFilters(config({ presets: ['shelly'] }))).toEqual(['sensors/#', '+/status/+', '+/events/rpc', '+/online']);
   });
 
   it('shelly: a temperature is read once, as tC, not again as its tF; the battery (devicepower) is the device\'s health, skipped (tryouts 13 #9, 14)', () => {

@@ -1,0 +1,198 @@
+/**
+ * A device's own word on whether it is online (tryout 16, finding 7): ESPHome's `<topic_prefix>/status` `offline`
+ * (its last will, sent by the broker when the device's connection dies), zigbee2mqtt's `<name>/availability`,
+ * Tasmota's `tele/<t>/LWT`, a Shelly Gen2's `<device>/online` (MappingRuleSpec.availability; the parser tells each
+ * message to ParseOptions.onAvailability). While a device says it is offline:
+ *
+ *   - its streams' silence is told as ONE episode of the device, kind `device_offline`, stored and alerted under the
+ *     device's name (`anomalyd/alerts/<device>`): `esp-power offline since 10:02 (the device said so on
+ *     esp-power/status), 16 streams silent (device offline)`, instead of one missing-data episode per stream;
+ *   - its streams' silence is not judged (Daemon.judgeSilences skips them: silenced), and once the device is back,
+ *     counted from then on (backAt), not from each stream's last reading;
+ *   - the gap of each of its streams not heard since it said so ends unjudged and untaught at its next reading
+ *     (Detector.excuseGap, as a gap the daemon could not hear): a device that was switched off is no silence the
+ *     stream should learn as usual.
+ * The episode ends (resolve) when the device says it is online, or at the first reading of any of its streams.
+ * It opens only for a device with streams anomalyd knows (a retained `offline` of a device never read opens none).
+ * Across a restart the open episode stays open (Daemon.resolveOrphanedEpisodes hands it back: restore), its device
+ * offline until it says otherwise or reads again.
+ *
+ * A device without availability messages is never touched: nothing here runs for its streams, so the detector is
+ * the same for them (scripts/detector-hash.mjs).
+ */
+import type { Logger } from 'pino';
+import type { AlertExplanation } from '../contract/alerts.js';
+import type { AnomalyEvent } from '../contract/types.js';
+import { clockTime, formatDuration, KIND_LABELS } from '../explain/explain.js';
+
+/** What the availability book needs of the daemon. */
+export interface AvailabilityWiring {
+  /** The streams of `device` anomalyd knows now (those whose Reading.source is the device). */
+  readonly streamsOf: (device: string) => readonly string[];
+  /** Stores, then alerts, one event of a device episode (Daemon.recordEvent); false when the store refused it. */
+  readonly record: (ev: AnomalyEvent, explanation: AlertExplanation) => boolean;
+  /** A new episode id. */
+  readonly newId: () => string;
+  /** score.threshold, carried by the events (a device episode has no score of its own: its scores are 0). */
+  readonly threshold: number;
+  /** explain.timeZone (undefined: the host's), for the sentence's clock times. */
+  readonly timeZone?: string;
+  readonly log: Logger;
+}
+
+/** A device that said it is offline, with its open episode. */
+interface Offline {
+  readonly anomalyId: string;
+  /** When the device said so (epoch ms, the message's arrival), or the restored episode's start. */
+  readonly since: number;
+  /** The open sentence without its kind label: `esp-power offline since 10:02 (the device said so on esp-power/status), 16 streams silent`. */
+  readonly told: string;
+}
+
+/** At most this many devices are remembered as back online (backAt); more start the memory over. */
+const MAX_BACK = 10_000;
+
+/**
+ * The devices that said they are offline and their episodes (see the module comment). Bounded: one entry per device
+ * offline or back (at most MAX_BACK of these), one per stream asked about (deviceOf, dropped at its eviction).
+ */
+export class DeviceAvailability {
+  private readonly offline = new Map<string, Offline>();
+  /**
+   * Per device back from being offline: when it said it is online again or read again (`at`), and since when it had
+   * said it was offline (`since`), epoch ms.
+   */
+  private readonly back = new Map<string, { readonly at: number; readonly since: number }>();
+  /** Per stream, its device as the parser keeps it (looked up once: Daemon.judgeSilences asks at every tick while active). */
+  private readonly devices = new Map<string, string>();
+
+  constructor(private readonly w: AvailabilityWiring) {}
+
+  /** Whether any device is offline or back from being offline: false = nothing here applies to any stream (cheap). */
+  get active(): boolean {
+    return this.offline.size > 0 || this.back.size > 0;
+  }
+
+  /**
+   * The device of `stream`, found once by `lookup` (Detector.sourceOf; the stream itself when unknown) and kept until
+   * the stream is forgotten (its device never changes: it is part of the stream's id).
+   */
+  deviceOf(stream: string, lookup: (stream: string) => string | undefined): string {
+    let device = this.devices.get(stream);
+    if (device === undefined) {
+      device = lookup(stream) ?? stream;
+      this.devices.set(stream, device);
+    }
+    return device;
+  }
+
+  /** Forgets a stream (its eviction). */
+  forget(stream: string): void {
+    this.devices.delete(stream);
+  }
+
+  /** Whether `device` says it is offline now: its streams' silence is not judged (Daemon.judgeSilences). */
+  silenced(device: string): boolean {
+    return this.offline.has(device);
+  }
+
+  /** When `device` came back after saying it was offline (epoch ms), or undefined: its streams' silence counts from then at the earliest. */
+  backAt(device: string): number | undefined {
+    return this.back.get(device)?.at;
+  }
+
+  /**
+   * The device's word (ParseOptions.onAvailability): `online` false opens its episode (when it has streams and none is
+   * open), true resolves it. `at`: the message's arrival (epoch ms), `topic` where it said so.
+   */
+  said(device: string, online: boolean, topic: string, at: number): void {
+    const open = this.offline.get(device);
+    if (online) {
+      if (open !== undefined) this.resolve(device, open, at, `online again at ${this.clock(at, at)}`);
+      return;
+    }
+    if (open !== undefined) return;
+    const streams = this.w.streamsOf(device);
+    if (streams.length === 0) {
+      this.w.log.debug({ device, topic }, 'a device said it is offline: none of its streams is known, no episode');
+      return;
+    }
+    const told = `${device} offline since ${this.clock(at, at)} (the device said so on ${topic}), ${streams.length} stream${streams.length === 1 ? '' : 's'} silent`;
+    const state: Offline = { anomalyId: this.w.newId(), since: at, told };
+    if (!this.w.record(this.event('open', device, state, at), this.explanation(device, state, at, told))) return;
+    this.offline.set(device, state);
+    this.back.delete(device);
+  }
+
+  /**
+   * A reading of a stream of `device` arrives (at `at`, epoch ms), the stream last heard at `heardAt` (the arrival
+   * of its previous reading, or null): the device is online (its episode resolved: `readings again at …`). True when
+   * the stream has not been heard since its device said it was offline (now or before it came back): the gap before
+   * this reading is the device's offline span, to be excused (Detector.excuseGap).
+   */
+  reading(device: string, heardAt: number | null, at: number): boolean {
+    const open = this.offline.get(device);
+    const since = open?.since ?? this.back.get(device)?.since;
+    if (open !== undefined) this.resolve(device, open, at, `readings again at ${this.clock(at, at)}`);
+    return since !== undefined && heardAt !== null && heardAt < since;
+  }
+
+  /**
+   * Takes back a device episode left open at the stop (its stored record: id, device, start and sentence): the
+   * device is offline until it says otherwise or reads again; its streams' next gaps are its.
+   */
+  restore(device: string, anomalyId: string, since: number, sentence: string | null): void {
+    const label = ` (${KIND_LABELS.device_offline})`;
+    const told = sentence !== null && sentence.endsWith(label) ? sentence.slice(0, -label.length) : `${device} offline since ${this.clock(since, since)} (the device said so)`;
+    this.offline.set(device, { anomalyId, since, told });
+  }
+
+  private resolve(device: string, open: Offline, at: number, how: string): void {
+    this.offline.delete(device);
+    if (this.back.size >= MAX_BACK) this.back.clear();
+    this.back.set(device, { at, since: open.since });
+    const sentence = `${open.told}; ${how}, after ${formatDuration(Math.max(0, at - open.since))}`;
+    this.w.record(this.event('resolve', device, open, at), this.explanation(device, open, at, sentence));
+  }
+
+  private event(kind: 'open' | 'resolve', device: string, state: Offline, at: number): AnomalyEvent {
+    return {
+      kind,
+      sensor: device,
+      device,
+      anomalyId: state.anomalyId,
+      startTs: state.since,
+      endTs: Math.max(state.since, at),
+      peakScore: 0,
+      score: 0,
+      threshold: this.w.threshold,
+      modelId: 'none',
+      paddedFraction: 0,
+      channelErrors: [],
+      channels: [],
+      windows: 0,
+    };
+  }
+
+  private explanation(device: string, state: Offline, at: number, sentence: string): AlertExplanation {
+    return {
+      kind: 'device_offline',
+      sentence: `${sentence} (${KIND_LABELS.device_offline})`,
+      stream: device,
+      channel: 'value',
+      unit: null,
+      value: null,
+      expected: null,
+      band: null,
+      basis: null,
+      since: new Date(state.since).toISOString(),
+      duration_ms: Math.max(0, at - state.since),
+      shares: null,
+      stretch: { ts: [], values: [], expected: null, band: null },
+    };
+  }
+
+  private clock(ts: number, reference: number): string {
+    return clockTime(ts, reference, this.w.timeZone);
+  }
+}
