@@ -435,6 +435,7 @@ export class Daemon {
     // dies with the process), of those that were real streams already (ANNOUNCE_AFTER_READINGS: its interval learnt
     // from its own readings, past its learning period, or an open episode); the others once they have had their
     // readings in this run. Then their retained states (republished as any status change is).
+    this.discovery?.restored(restored);
     for (const stream of restored) if (this.realStream(stream)) this.discovery?.announce(stream, detector.sourceOf(stream));
     this.board?.refreshAll();
 
@@ -689,9 +690,17 @@ export class Daemon {
       logger: logger.child({ module: 'mqtt' }),
       // Arrival stamps: monotonic, anchored to the wall clock, so a wall-clock step cannot reorder live readings.
       now: this.opts.arrivalNow ?? new AnchoredClock({ wall: this.now }).now,
+      // A reconnection without our session: the broker may have lost its retained messages (restarted without
+      // persistence), so every retained state and discovery config goes out again (tryout 18, finding 6).
+      onConnect: ({ first, sessionPresent }) => {
+        if (first || sessionPresent) return;
+        const states = this.board?.republishAll() ?? 0;
+        const configs = this.discovery?.republish() ?? 0;
+        logger.info({ states, configs }, 'mqtt reconnected without its session: retained states and discovery configs published again');
+      },
     });
     this.mqtt = mqtt;
-    this.discovery = discoveryFor(config, this.topics, (t, p, o) => mqtt.publish(t, p, o), logger.child({ module: 'homeassistant' }), this.now);
+    this.discovery = discoveryFor(config, this.topics, (t, p, o) => mqtt.publish(t, p, o), logger.child({ module: 'homeassistant' }), this.now, () => void this.board?.republishAll());
     this.input = new Subject<RawMessage>();
     this.pipelineDone = this.startPipeline(this.input);
     const commands = new CommandHandler(store, (topic, payload) => mqtt.publish(topic, payload, { qos: 1 }), {

@@ -5,8 +5,9 @@
  *                                published (retained), once; until then it has none (tryout 16, finding 5:
  *                                a junk publisher's one message per new topic made a Home Assistant device each);
  *   announce(stream, source)     the same at once (a stream restored at start that was real already);
+ *   restored(streams)            the streams restored at start (their configs may be an earlier run's);
  *   streamForgotten(stream)      the stream is gone: empty retained configs remove the entities, and its
- *                                retained score is cleared;
+ *                                retained score is cleared (only a stream that had them: announced, or restored);
  *   score(stream, score, ts)     the stream's latest score: published at most once per stream per
  *                                `scoreIntervalMs` (the newest value wins; a timer sends what was held back),
  *                                so a per-reading score costs Home Assistant at most one state a minute;
@@ -45,6 +46,11 @@ export interface HaDiscoveryOptions {
   readonly now: () => number;
   /** Streams announced at most (default 10 000): beyond it a stream gets no entities (logged once). */
   readonly maxStreams?: number;
+  /**
+   * Called when the configs are published again for Home Assistant's birth (after them): the daemon publishes its
+   * retained states again too (SensorStatusBoard.republishAll), which a broker that lost its retained store lost.
+   */
+  readonly onBirth?: () => void;
 }
 
 /**
@@ -70,6 +76,12 @@ interface Held {
 export class HaDiscovery {
   private readonly ctx: DiscoveryContext;
   private readonly announced = new Map<string, string>();
+  /**
+   * Streams restored at start that were not announced (yet) in this run: an earlier run (or an earlier version, which
+   * announced every stream at its first reading) may have left their configs retained, so their eviction clears them.
+   * Bounded by the restored streams (ingest.maxStreams).
+   */
+  private readonly earlier = new Set<string>();
   /** Streams not announced yet: the messages with a reading of each so far (fewer than ANNOUNCE_AFTER_READINGS). */
   private readonly pending = new Map<string, number>();
   private readonly lastSent = new Map<string, number>();
@@ -126,10 +138,22 @@ export class HaDiscovery {
       this.birthTimer = null;
       if (!this.running) return;
       this.lastRepublished = this.opts.now();
-      this.opts.logger.info({ streams: this.announced.size }, 'Home Assistant is online: discovery configs published again');
-      for (const [stream, src] of this.announced) this.sendConfigs(stream, src);
+      this.opts.logger.info({ streams: this.announced.size }, 'Home Assistant is online: discovery configs and states published again');
+      this.republish();
+      this.opts.onBirth?.();
     }, wait);
     this.birthTimer.unref();
+  }
+
+  /**
+   * Publishes every announced stream's two configs again (retained): Home Assistant's birth, or a reconnection to a
+   * broker that kept no session for the daemon and may have lost its retained messages (tryout 18, finding 6).
+   * Returns how many streams.
+   */
+  republish(): number {
+    if (!this.running) return 0;
+    for (const [stream, src] of this.announced) this.sendConfigs(stream, src);
+    return this.announced.size;
   }
 
   /** Streams with entities. */
@@ -176,16 +200,27 @@ export class HaDiscovery {
   }
 
   /**
+   * Streams restored at start (their checkpoints): those this run does not announce may hold configs retained by an
+   * earlier run, which their eviction clears (streamForgotten). Call it before announcing the real ones.
+   */
+  restored(streams: Iterable<string>): void {
+    for (const s of streams) this.earlier.add(s);
+  }
+
+  /**
    * The stream is gone (evicted): empty retained configs remove its entities, and its retained score is cleared;
-   * sent for a stream never announced too (an earlier version announced every stream at its first reading: those
-   * configs go with it).
+   * only for a stream whose configs were published: announced in this run, or restored at start (restored: an
+   * earlier run, or an earlier version that announced every stream at its first reading, may have left them),
+   * once. A stream that never became entities (a junk topic of one or two messages) gets nothing: tryout 18,
+   * finding 5, 10,156 empty retained configs in 3 s after a junk flood of new topics.
    */
   streamForgotten(stream: string): void {
     if (!this.running) return;
-    this.announced.delete(stream);
+    const had = this.announced.delete(stream) || this.earlier.delete(stream);
     this.pending.delete(stream);
     this.held.delete(stream);
     this.lastSent.delete(stream);
+    if (!had) return;
     const t = discoveryTopics(this.opts.prefix, this.opts.nodeId, stream);
     void this.send(t.binarySensor, '', true);
     void this.send(t.sensor, '', true);
@@ -246,8 +281,8 @@ export function nodeIdOf(config: Config, host = hostname()): string {
 }
 
 /** The daemon's discovery adapter, or null when discovery is off (see homeassistant.discovery). */
-export function discoveryFor(config: Config, topics: Topics, publish: Publish, logger: Logger, now: () => number): HaDiscovery | null {
+export function discoveryFor(config: Config, topics: Topics, publish: Publish, logger: Logger, now: () => number, onBirth?: () => void): HaDiscovery | null {
   if (!discoveryEnabled(config)) return null;
   const h = config.homeassistant;
-  return new HaDiscovery({ prefix: h.prefix, nodeId: nodeIdOf(config), topics, version: VERSION, scoreIntervalMs: h.scoreIntervalMs, publish, logger, now, maxStreams: config.ingest.maxStreams });
+  return new HaDiscovery({ prefix: h.prefix, nodeId: nodeIdOf(config), topics, version: VERSION, scoreIntervalMs: h.scoreIntervalMs, publish, logger, now, maxStreams: config.ingest.maxStreams, ...(onBirth !== undefined ? { onBirth } : {}) });
 }

@@ -21,6 +21,13 @@ export interface MqttAdapterOptions {
   readonly statusTopic: string;
   readonly logger: Logger;
   readonly now: () => number;
+  /**
+   * Called at each connection the broker accepted (CONNACK), after the `online` status is published: `first` for the
+   * adapter's first one, `sessionPresent` as the broker said. A broker that kept no session for us (restarted
+   * without persistence, or `clean: true`) may have lost every retained message too: the daemon publishes its
+   * retained states and discovery configs again then (tryout 18, finding 6). Must not throw.
+   */
+  readonly onConnect?: (info: { readonly first: boolean; readonly sessionPresent: boolean }) => void;
 }
 
 /**
@@ -75,6 +82,8 @@ export class MqttAdapter {
   private listening: number | null = null;
   /** performance.now() of the last CONNACK: a publish held while disconnected is sent then, so its bound starts then. */
   private connectedMono = 0;
+  /** A connection was accepted before (onConnect's `first`). */
+  private connectedBefore = false;
   /** mqtt.js handleMessage callbacks held while paused: mqtt.js reads no further packet until one is called. */
   private held: Array<() => void> = [];
   /** The fight over the client id, once started (start()). */
@@ -201,6 +210,9 @@ export class MqttAdapter {
             },
           );
         }
+        const first = !this.connectedBefore;
+        this.connectedBefore = true;
+        o.onConnect?.({ first, sessionPresent: connack.sessionPresent });
         resolve();
       });
     });

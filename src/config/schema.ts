@@ -223,7 +223,7 @@ export const schema = section('anomalyd configuration', {
       default: 'auto',
       doc: 'auto = on when a preset of a Home Assistant ecosystem (zigbee2mqtt, tasmota, esphome, homeassistant, ha_statestream) is on.',
     }),
-    prefix: str({ default: 'homeassistant', rule: topicPrefixProblem, doc: 'Home Assistant’s discovery prefix; its birth message on <prefix>/status (online) makes anomalyd publish its configs again.' }),
+    prefix: str({ default: 'homeassistant', rule: topicPrefixProblem, doc: 'Home Assistant’s discovery prefix; its birth message on <prefix>/status (online) makes anomalyd publish its configs and retained states again.' }),
     nodeId: optStr({
       rule: (v) => (/^[A-Za-z0-9_-]{1,64}$/.test(v) ? null : 'must be 1 to 64 letters, digits, _ or -'),
       doc: 'Id of this detector in discovery topics and unique ids; null = from mqtt.clientId, else anomalyd_<hostname>. Keep it stable: it keeps entities across restarts.',
@@ -240,7 +240,7 @@ export const schema = section('anomalyd configuration', {
       default: 1000,
       min: 10,
       max: 100_000_000,
-      doc: 'A sensor with no valid reading for this many of its own reading intervals is evicted: its open episode resolved, its state checkpointed, its memory and slot freed, its Home Assistant entities removed. Never while an alert of it stays open (a silence alert, open until its next reading): it stays listed and keeps its slot. Counted from its last reading, also across a restart (the downtime not counted). A valid reading brings it back (from the checkpoint while younger than store.checkpointMaxAgeMs).',
+      doc: 'A sensor with no valid reading for this many of its own reading intervals is evicted: its state checkpointed, its memory and slot freed, its Home Assistant entities removed. Never while an episode of it is open, of any kind (a silence alert, open until its next reading; an episode open when the sensor died, whose silence is then told in it), in the detector or in the store: it stays listed and keeps its slot, and nothing of it is resolved. Counted from its last reading, also across a restart (the downtime not counted). A valid reading brings it back (from the checkpoint while younger than store.checkpointMaxAgeMs).',
     }),
     idleAfterMinMs: int({
       default: 600000,

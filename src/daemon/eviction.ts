@@ -3,16 +3,18 @@
  * memory and sensor slots for ever. A sensor is idle when no valid reading of it arrived for
  * `idleAfterIntervals` of its own reading intervals (never less than `idleAfterMinMs`; a sensor whose
  * interval is not known yet, e.g. one with a single reading, is idle after `idleAfterMinMs`). Evicting
- * one: its open episode (if any) is resolved through the store like any other, its state is checkpointed
- * (marked evicted: a restart does not bring it back), and every stage forgets it. A valid reading of it
- * later revives it from that checkpoint when young enough, else it starts afresh.
+ * one: its state is checkpointed (marked evicted: a restart does not bring it back), and every stage forgets it.
+ * A valid reading of it later revives it from that checkpoint when young enough, else it starts afresh.
  *
- * A sensor whose episode stays open is not evicted (tryout 16, finding 2): a silence alarmed while it lasts
- * (the sensor is silent: only its next reading ends it), or an episode the store could not resolve. Evicted, it
- * would vanish from every glanceable place (the status, the HTTP API, the dashboard, its Home Assistant
- * entities) while its alert is still open in the store. It keeps its state and its slot (one stream's state, about
- * 10 kB; bounded by ingest.maxStreams, as every stream is) and its silence goes on being judged and told; the
- * sweep asks again at every tick, and evicts it once nothing of it is open (its next reading ends the silence).
+ * A sensor with an open episode, of any kind, in the detector or in the store, is never evicted, and eviction
+ * resolves nothing: a silence alarmed while it lasts (tryout 16, finding 2), an episode of another kind open when
+ * the sensor died (tryout 18, finding 1: a pump whose pressure went wild, then its transmitter died; its silence
+ * is then told in that episode: StreamScorer.judgeSilence), an episode the store holds open. Its fault is not
+ * over because the sensor stopped: evicted, its alert was resolved (score 1, no `resolution`) and it vanished from
+ * every glanceable place (the status, the HTTP API, the dashboard, its Home Assistant entities). It keeps its state
+ * and its slot (one stream's state, about 10 kB; bounded by ingest.maxStreams, as every stream is) and its silence
+ * goes on being judged and told; the sweep asks again at every tick, and evicts it once nothing of it is open (its
+ * next reading ends a silence; an episode of a stream whose silence is never rare ends with its readings).
  *
  * Time is the wall clock of arrival (the daemon's `now`), so a device with a wrong clock is judged by when
  * its readings come, not by what they say.
@@ -42,20 +44,14 @@ export interface EvictionDeps {
   /** The sensor's reading interval in ms, or undefined / 0 while it is not known. */
   intervalOf(sensor: string): number | undefined;
   /**
-   * Resolves the sensor's open episode, if it has one (its resolve alert goes out as usual), but a silence alarmed
-   * while it lasts (Detector.judgeSilence): an idle sensor is a silent one, so that alarm stays open, and the
-   * sensor with it (stillOpen); its next reading resolves it.
-   */
-  resolveOpenEpisode(sensor: string): void;
-  /**
    * A sensor seen again that could not be revived from its checkpoint (none, or too old): resolves what the store
    * still holds open of it (a silence alarm left open at its eviction by a version before tryout 16's fix, whose
    * checkpoint is too old to revive); nothing for a sensor with none.
    */
   leftOpen?(sensor: string): void;
   /**
-   * True when the sensor still has an open episode after resolveOpenEpisode (a silence alarmed while it lasts, or
-   * one the store could not resolve): it is not evicted (see the module comment). Absent: never.
+   * True when the sensor has an open episode, of any kind, in the detector or in the store: it is not evicted
+   * (see the module comment). Absent: never.
    */
   stillOpen?(sensor: string): boolean;
   /** Checkpoints the sensor's state, marked evicted. */
@@ -142,7 +138,6 @@ export class IdleEviction {
     for (const [sensor, at] of this.lastSeen) {
       const span = this.idleSpan(sensor);
       if (now - at < span) continue;
-      this.deps.resolveOpenEpisode(sensor);
       // Its alert stays open: the sensor stays listed (and judged); asked again at the next sweep.
       if (this.deps.stillOpen?.(sensor) === true) {
         kept++;
@@ -165,7 +160,7 @@ export class IdleEviction {
   }
 }
 
-/** A stored episode as its resolve event: how an episode no lifecycle will finish is closed (at start, at eviction). */
+/** A stored episode as its resolve event: how an episode no lifecycle will finish is closed (at start, at a sensor's return without its state). */
 export function storedResolveEvent(a: AnomalyRecord): AnomalyEvent {
   return {
     kind: 'resolve',
@@ -190,7 +185,7 @@ export interface EvictionWiring {
    * The detector (src/pipeline/detector.ts): each stream's interval as its cadence learnt it, its open
    * episode, and forget() (parser slot, cadence, model state, score state).
    */
-  readonly detector: Pick<Detector, 'intervalOf' | 'openAnomaly' | 'dropEpisode' | 'forget' | 'silenceOpen'>;
+  readonly detector: Pick<Detector, 'intervalOf' | 'openAnomaly' | 'forget'>;
   readonly board: { forget(sensor: string): void } | null;
   /** Per-stream state beyond the detector: the dashboard's series (built later, hence a getter). */
   readonly others: () => ReadonlyArray<{ forget(sensor: string): void } | null>;
@@ -199,7 +194,6 @@ export interface EvictionWiring {
   readonly discovery?: () => { streamForgotten(sensor: string): void } | null;
   readonly checkpoints: { saveEvicted(sensor: string): boolean; revive(sensor: string): boolean };
   readonly store: {
-    getAnomaly(id: string): AnomalyRecord | null;
     listAnomalies(q: { readonly sensor: string; readonly status: 'open'; readonly limit: number }): AnomalyRecord[];
     recordEvent(ev: AnomalyEvent, topic: string, explanation?: AnomalyRecord['explanation']): unknown;
   };
@@ -213,23 +207,17 @@ export function idleEvictionFor(w: EvictionWiring, opts: EvictionOptions & { rea
   return new IdleEviction(
     {
       intervalOf: (sensor) => detector.intervalOf(sensor),
-      resolveOpenEpisode: (sensor) => {
-        const id = detector.openAnomaly(sensor);
-        // A silence alarm stays open: the sensor is silent (it is not evicted: stillOpen; its next reading resolves it).
-        if (id === null || detector.silenceOpen(sensor)) return;
-        const a = w.store.getAnomaly(id);
-        if (a !== null && a.status === 'open') {
-          try {
-            w.store.recordEvent(storedResolveEvent(a), w.alertTopic(sensor), a.explanation);
-          } catch (err) {
-            w.log.error({ err, sensor, anomalyId: a.id }, 'could not resolve the open episode of an idle sensor');
-            return;
-          }
+      // Open in the detector (an alarm: a silent episode the recent history alone opened is none), or in the store
+      // (an episode no detector holds: a sensor restored without it). A store that cannot answer keeps the sensor.
+      stillOpen: (sensor) => {
+        if (detector.openAnomaly(sensor) !== null) return true;
+        try {
+          return w.store.listAnomalies({ sensor, status: 'open', limit: 1 }).length > 0;
+        } catch (err) {
+          w.log.error({ err, sensor }, 'could not ask the store for an idle sensor’s open episodes: kept');
+          return true;
         }
-        // Resolved in the store (or never there): the checkpoint taken next holds no open episode.
-        detector.dropEpisode(sensor);
       },
-      stillOpen: (sensor) => detector.openAnomaly(sensor) !== null,
       leftOpen: (sensor) => {
         for (const a of w.store.listAnomalies({ sensor, status: 'open', limit: 100 })) {
           try {

@@ -62,7 +62,8 @@ export interface SensorStatusOptions {
 export class SensorStatusBoard {
   private readonly status = new Map<string, SensorStatus>();
   /** What was last published per sensor: its status, its model id ('' for none) and its open episode ('' for none). */
-  private readonly published = new Map<string, { readonly status: SensorStatus; readonly model: string; readonly anomaly: string }>();
+  /** Per sensor, what its retained state says now (compared at each refresh) and the payload that said it (republishAll). */
+  private readonly published = new Map<string, { readonly status: SensorStatus; readonly model: string; readonly anomaly: string; readonly payload: SensorStatePayload }>();
   /**
    * Per sensor, when its silence counts from (wall clock, epoch ms): its latest accepted reading's arrival in this
    * run; for a sensor restored at start and not heard since, the start less the silence it had at the stop
@@ -175,7 +176,6 @@ export class SensorStatusBoard {
     // Compared field by field: no key string built for every reading.
     const last = this.published.get(sensor);
     if (last !== undefined && last.status === status && last.model === (model ?? '') && last.anomaly === (anomalyId ?? '')) return;
-    this.published.set(sensor, { status, model: model ?? '', anomaly: anomalyId ?? '' });
     this.status.set(sensor, status);
     const own = this.source.ownModel(sensor);
     const since = ts ?? this.source.newestReadingTs?.(sensor) ?? this.opts.now();
@@ -186,6 +186,7 @@ export class SensorStatusBoard {
       ...(model !== null ? { model } : {}),
       ...(own !== null && own.phase !== 'stopped' ? { learning_progress: Math.round(ownModelFraction(own) * 100) / 100 } : {}),
     };
+    this.published.set(sensor, { status, model: model ?? '', anomaly: anomalyId ?? '', payload });
     if (this.opts.logStatus) this.opts.logStatus({ sensor, status, model });
     else this.opts.logger.info({ sensor, status, model }, 'sensor status');
     this.opts.publish(sensor, payload);
@@ -203,6 +204,21 @@ export class SensorStatusBoard {
     this.lastArrival.delete(sensor);
     this.heard.delete(sensor);
     if (known) this.opts.clear?.(sensor);
+  }
+
+  /**
+   * Publishes every sensor's retained state again, as it was last published (the same payload, no status change
+   * logged): for a broker that lost its retained messages (restarted without persistence: the daemon reconnected
+   * without its session), or Home Assistant's birth (tryout 18, finding 6: a sensor whose status did not change stayed
+   * without a state, its problem entity "unknown"). Returns how many were published.
+   */
+  republishAll(): number {
+    let n = 0;
+    for (const [sensor, last] of this.published) {
+      this.opts.publish(sensor, last.payload);
+      n++;
+    }
+    return n;
   }
 
   /** Re-judges every sensor against the wall clock (stale); a change is published with its newest reading's time. */

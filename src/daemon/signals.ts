@@ -268,7 +268,10 @@ export class SignalBook {
       const fresh = told?.explanation ?? null;
       const peak = peakOf(ev);
       const overturns = told !== null && overturned(episode, told);
-      const kept = episodeExplanation(episode.explanation, fresh, episode.toldAtPeak === peak && !overturns);
+      // A silence is told as one: also in an episode of another kind it took over (a sensor that went faulty, then
+      // died), whose kind told before stays in its earlier alerts.
+      const silenced = this.silences.has(ev.anomalyId) && fresh !== null && fresh.kind === 'missing_data';
+      const kept = silenced ? fresh : episodeExplanation(episode.explanation, fresh, episode.toldAtPeak === peak && !overturns);
       if (told !== null && kept !== null && kept.kind !== null && kept.kind === fresh?.kind) {
         if (kept === fresh) episode.toldAtPeak = peak;
         // Told anew from these readings, or confirmed by them (the same kind again, from more readings).
@@ -368,7 +371,12 @@ export class SignalBook {
     let before = episode.before;
     const noted = this.silences.get(ev.anomalyId) ?? null;
     const told = episode.explanation;
-    if (before.length === 0 && noted !== null && noted.ts < ev.startTs && noted.values.length === channels.length) {
+    // An episode of another kind the silence took over (StreamScorer.judgeSilence: a sensor that went faulty, then
+    // died): its readings came before the silence, so the last before it is the stream's newest when it was noted.
+    const tookOver = noted !== null && noted.ts >= ev.startTs && noted.values.length === channels.length;
+    if (tookOver) {
+      before = [noted];
+    } else if (before.length === 0 && noted !== null && noted.ts < ev.startTs && noted.values.length === channels.length) {
       before = [noted];
     } else if (before.length === 0 && channels.length === 1 && told !== null && told.kind === 'missing_data' && told.value !== null && Number.isFinite(Date.parse(told.since))) {
       before = [{ ts: Date.parse(told.since), values: [told.value], expected: null, spread: null, surprise: Number.NaN, status: 'ok' }];

@@ -680,6 +680,12 @@ export class StreamScorer {
       s.episode = null;
       s.above = 0;
       s.below = 0;
+      // An episode of another kind the silence took over (judgeSilence) held readings of its own: they teach no new
+      // normal, and its residuals leave the short mean, as a recovered episode's do.
+      censorEpisode(s, false);
+      s.episodeEvidence.clear();
+      s.rests = [];
+      clearEpisodeVariability(s);
     }
     // A silence not alarmed while it lasted (a gap: replay and evaluation, which judge nothing between readings; a
     // daemon that had not judged it yet) is judged at the reading that ends it as it would have been while it
@@ -1571,9 +1577,14 @@ export class StreamScorer {
    * with its length (a power law of the length beyond the longest runs of an exponential tail), so a dead sensor
    * is alarmed however short its history, once its silence is long enough against its own runs.
    *
+   * A silence that starts while an episode of another kind is open (a sensor that went faulty, then died: tryout 18,
+   * finding 1) is judged the same way, and once it reaches the threshold that episode becomes the silence's: one
+   * episode per fault, its `update` (its `open`, for an episode the recent history alone had opened, silent until
+   * then) telling the silence, its length from then on the silence's, resolved at the stream's next step as any
+   * silence judged while it lasts (its own readings teach no new normal). Before that it stays as it is.
+   *
    * Nothing happens (no events, `deviation` NaN when not judged) for a stream that is unknown, has no reading,
-   * has other channels, is learning, has no ready `stuck` history, or has another episode open (a silence
-   * that starts during an episode is that episode's: it stays open until the stream's next step).
+   * has other channels, is learning, or has no ready `stuck` history.
    * @param p.missed steps the silence has missed so far (Placement.missed of a reading that came now; >= 1)
    * @param p.startTs time of the first step that did not come, epoch ms, the stream's clock
    * @param p.ts the time the silence has reached, epoch ms, the stream's clock
@@ -1585,7 +1596,6 @@ export class StreamScorer {
     if (s === undefined || s.last === null || s.C !== p.channels.length || !(p.missed >= 1) || this.learningOf(s)) return { deviation: Number.NaN, events: [] };
     if (this.opts.evidence !== undefined && !this.opts.evidence.includes('stuck')) return { deviation: Number.NaN, events: [] };
     const ep = s.episode;
-    if (ep !== null && ep.silence === undefined) return { deviation: Number.NaN, events: [] };
     const silence = this.silenceOf(s, p.missed, (c) => busyRun(s.runModel, c * RUN_STATE));
     if (silence === null) return { deviation: Number.NaN, events: [] };
     const { deviation, evidence, channels } = silence;
@@ -1594,6 +1604,35 @@ export class StreamScorer {
       if (deviation < this.thresholdSurprise) return { deviation, events: [] };
       const opened = this.openSilence(s, silence, p.startTs, p.ts, p.missed, p.since);
       return { deviation, events: [this.event('open', source, opened, deviation)] };
+    }
+    if (ep.silence === undefined) {
+      // Another episode is open (a level shift, a spike, …; or one the recent history alone opened: silent): a sensor
+      // that dies with it open (tryout 18, finding 1) is judged as any, and once its silence is rare the episode
+      // becomes that silence's (one episode per fault: the fault went on as the sensor's death), told by an `update`
+      // (an `open` for a silent one, which becomes an alarm then), resolved at the stream's next step as a silence is.
+      if (deviation < this.thresholdSurprise) return { deviation, events: [] };
+      ep.silence = { since: p.since };
+      // Its readings' rarity leaves the short mean (the episode is the silence's now, and ends at the next step): a
+      // reading that comes back normal is not judged rare by the faulty ones before the silence (one that comes
+      // back wrong opens an episode of its own, as after any silence).
+      s.rareBox.clear();
+      ep.readings = Math.max(ep.readings, p.missed);
+      ep.lastAboveTs = Math.max(ep.lastAboveTs, p.ts);
+      s.above = 0;
+      s.below = 0;
+      if (ep.silent || deviation > ep.peak) {
+        ep.peak = deviation;
+        ep.peakEvidence = evidence;
+        ep.peakChannels = channels;
+      }
+      ep.lastReported = ep.peak;
+      ep.reportedAt = ep.readings;
+      if (ep.silent) {
+        ep.silent = false;
+        ep.startTs = p.startTs;
+        return { deviation, events: [this.event('open', source, ep, deviation)] };
+      }
+      return { deviation, events: [this.event('update', source, ep, deviation)] };
     }
     ep.readings = Math.max(ep.readings, p.missed);
     ep.lastAboveTs = Math.max(ep.lastAboveTs, p.ts);

@@ -178,3 +178,76 @@ describe("Home Assistant's birth message", () => {
     }
   });
 });
+
+describe('HaDiscovery: what a forgotten stream clears (tryout 18, finding 5)', () => {
+  function recording(onBirth?: () => void): { d: HaDiscovery; sent: Array<{ topic: string; payload: string }> } {
+    const sent: Array<{ topic: string; payload: string }> = [];
+    const d = new HaDiscovery({
+      prefix: 'homeassistant',
+      nodeId: 'node1',
+      topics: topics('anomalyd'),
+      version: '9.9.9',
+      scoreIntervalMs: 0,
+      publish: (topic, payload) => {
+        sent.push({ topic, payload });
+        return Promise.resolve();
+      },
+      logger: pino({ level: 'silent' }),
+      now: () => 1_000_000,
+      ...(onBirth !== undefined ? { onBirth } : {}),
+    });
+    d.start();
+    cleanups.push(() => d.stop());
+    return { d, sent };
+  }
+
+  it('clears only what was announced: a junk stream that never became entities gets no empty configs at its eviction', () => {
+    const { d, sent } = recording();
+    // 1,000 one-message topics (a junk publisher's new topic per message), then their eviction.
+    for (let i = 0; i < 1000; i++) d.streamSeen(`uniq${i}`, undefined);
+    for (let i = 0; i < 1000; i++) d.streamForgotten(`uniq${i}`);
+    expect(sent).toEqual([]);
+    // A stream with entities has them removed (its two configs and its retained score emptied).
+    for (let k = 0; k < ANNOUNCE_AFTER_READINGS; k++) d.streamSeen('kitchen', undefined);
+    expect(sent.filter((s) => s.payload !== '')).toHaveLength(2);
+    d.streamForgotten('kitchen');
+    expect(sent.filter((s) => s.payload === '').map((s) => s.topic)).toEqual([
+      `homeassistant/binary_sensor/node1/${objectIdOf('kitchen')}/config`,
+      `homeassistant/sensor/node1/${objectIdOf('kitchen')}/config`,
+      'anomalyd/score/kitchen',
+    ]);
+  });
+
+  it('clears a stream restored at start that was not announced in this run (its configs may be an earlier run’s)', () => {
+    const { d, sent } = recording();
+    d.restored(['old']);
+    d.streamForgotten('old');
+    expect(sent.map((s) => [s.topic, s.payload])).toEqual([
+      [`homeassistant/binary_sensor/node1/${objectIdOf('old')}/config`, ''],
+      [`homeassistant/sensor/node1/${objectIdOf('old')}/config`, ''],
+      ['anomalyd/score/old', ''],
+    ]);
+    // Once: forgotten again later (revived, then evicted again without entities), nothing more.
+    d.streamForgotten('old');
+    expect(sent).toHaveLength(3);
+  });
+
+  it('Home Assistant\'s birth publishes the configs again and asks for the retained states too (onBirth; tryout 18, finding 6)', () => {
+    vi.useFakeTimers();
+    try {
+      let births = 0;
+      const { d, sent } = recording(() => births++);
+      d.announce('kitchen', undefined);
+      expect(sent).toHaveLength(2);
+      d.homeAssistantStatus('online');
+      vi.advanceTimersByTime(BIRTH_DELAY_MS);
+      expect(sent).toHaveLength(4);
+      expect(births).toBe(1);
+      // A reconnection without a session: the configs again (the daemon publishes the states itself).
+      expect(d.republish()).toBe(1);
+      expect(sent).toHaveLength(6);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});

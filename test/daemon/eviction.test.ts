@@ -25,7 +25,6 @@ function setup(intervals: Record<string, number | undefined>, opts = { idleAfter
   const checkpointed = new Set<string>();
   const deps: EvictionDeps = {
     intervalOf: (s) => intervals[s],
-    resolveOpenEpisode: (s) => calls.push(`resolve ${s}`),
     checkpoint: (s) => {
       calls.push(`checkpoint ${s}`);
       checkpointed.add(s);
@@ -51,7 +50,7 @@ describe('IdleEviction', () => {
     expect(eviction.idleSpan('learning')).toBe(10 * MIN);
   });
 
-  it('evicts only idle sensors: resolve, then checkpoint, then forget; a valid reading revives one', () => {
+  it('evicts only idle sensors: checkpoint, then forget; a valid reading revives one', () => {
     const { eviction, calls, advance } = setup({ fast: 1000, slow: 300_000 });
     eviction.seen('fast');
     eviction.seen('slow');
@@ -59,7 +58,7 @@ describe('IdleEviction', () => {
     expect(eviction.sweep()).toBe(0);
     advance(1);
     expect(eviction.sweep()).toBe(1);
-    expect(calls).toEqual(['resolve fast', 'checkpoint fast', 'forget fast']);
+    expect(calls).toEqual(['checkpoint fast', 'forget fast']);
     expect(eviction.size).toBe(1);
     // The slow sensor is not idle until 100 of its own intervals passed.
     advance(100 * 300_000 - 10 * MIN - 1);
@@ -173,7 +172,6 @@ describe('IdleEviction while the daemon is behind', () => {
     const eviction = new IdleEviction(
       {
         intervalOf: () => undefined,
-        resolveOpenEpisode: () => undefined,
         checkpoint: () => undefined,
         forget: (s) => forgotten.push(s),
         revive: () => false,
@@ -190,16 +188,24 @@ describe('IdleEviction while the daemon is behind', () => {
   });
 });
 
-describe('Eviction of a silent sensor with a silence alert open', () => {
-  it('keeps the sensor while that alert is open (the sensor is silent: tryout 16, finding 2), and resolves what an earlier version left open when the sensor comes back without its checkpoint', () => {
+describe('Eviction of a sensor with an episode open', () => {
+  it('keeps every sensor with an open episode, of any kind, in the detector or in the store, and resolves nothing (tryout 16, finding 2; tryout 18, finding 1); resolves what an earlier version left open when the sensor comes back without its checkpoint', () => {
     let now = 0;
     const recorded: { kind: string; anomalyId: string }[] = [];
+    const record = (id: string, sensor: string, windows: number): AnomalyRecord =>
+      ({ id, sensor, status: 'open', startTs: 1000, endTs: 900_000, peakScore: 0.99999, lastScore: 0.99999, threshold: 0.99999, model: 'none', paddedFraction: 0, channels: [{ name: 'value', error: 5.2 }], windows, explanation: null }) as unknown as AnomalyRecord;
+    // In the store: a silence alarm (dead), a level shift whose sensor then died (pump), one no detector holds (stored).
     const open = new Map<string, AnomalyRecord>([
-      ['dead', { id: 'a-dead', sensor: 'dead', status: 'open', startTs: 1000, endTs: 900_000, peakScore: 0.99999, lastScore: 0.99999, threshold: 0.99999, model: 'none', paddedFraction: 0, channels: [{ name: 'value', error: 5.2 }], windows: 900, explanation: null } as unknown as AnomalyRecord],
-      ['spiky', { id: 'a-spiky', sensor: 'spiky', status: 'open', startTs: 1000, endTs: 2000, peakScore: 0.99999, lastScore: 0.99999, threshold: 0.99999, model: 'none', paddedFraction: 0, channels: [{ name: 'value', error: 6 }], windows: 2, explanation: null } as unknown as AnomalyRecord],
+      ['dead', record('a-dead', 'dead', 900)],
+      ['pump', record('a-pump', 'pump', 40)],
+      ['stored', record('a-stored', 'stored', 3)],
+    ]);
+    // In the detector: the silence and the level shift.
+    const detected = new Map([
+      ['dead', 'a-dead'],
+      ['pump', 'a-pump'],
     ]);
     const store = {
-      getAnomaly: (id: string) => [...open.values()].find((a) => a.id === id) ?? null,
       listAnomalies: (q: { sensor: string }) => (open.has(q.sensor) ? [open.get(q.sensor)!] : []),
       recordEvent: (ev: AnomalyEvent) => {
         recorded.push({ kind: ev.kind, anomalyId: ev.anomalyId });
@@ -207,18 +213,12 @@ describe('Eviction of a silent sensor with a silence alert open', () => {
         return 1;
       },
     };
-    const dropped: string[] = [];
     const forgotten: string[] = [];
     const eviction = idleEvictionFor(
       {
         detector: {
           intervalOf: () => 1000,
-          openAnomaly: (s) => open.get(s)?.id ?? null,
-          silenceOpen: (s) => s === 'dead',
-          dropEpisode: (s) => {
-            dropped.push(s);
-            open.delete(s);
-          },
+          openAnomaly: (s) => detected.get(s) ?? null,
           forget: (s) => void forgotten.push(s),
         },
         board: null,
@@ -231,27 +231,28 @@ describe('Eviction of a silent sensor with a silence alert open', () => {
       },
       { idleAfterIntervals: 100, idleAfterMinMs: 10 * MIN, logIntervalMs: MIN, now: () => now },
     );
-    // Restored at start (their open episodes with them).
-    eviction.track(['dead', 'spiky']);
+    // Restored at start (their open episodes with them), and one with nothing open.
+    eviction.track(['dead', 'pump', 'stored', 'quiet']);
     now += 10 * MIN;
     expect(eviction.sweep()).toBe(1);
-    // The other episode is resolved as before and its sensor evicted; the silence alert stays open, and its sensor
-    // with it (listed, judged), sweep after sweep.
-    expect(recorded).toEqual([{ kind: 'resolve', anomalyId: 'a-spiky' }]);
-    expect(dropped).toEqual(['spiky']);
-    expect(forgotten).toEqual(['spiky']);
-    expect(open.has('dead')).toBe(true);
-    expect(eviction.keptOpen).toBe(1);
+    // Only the sensor with nothing open goes; nothing is resolved; the others stay (listed, judged), sweep after sweep.
+    expect(forgotten).toEqual(['quiet']);
+    expect(recorded).toEqual([]);
+    expect([...open.keys()]).toEqual(['dead', 'pump', 'stored']);
+    expect(eviction.keptOpen).toBe(3);
     now += 60 * MIN;
     expect(eviction.sweep()).toBe(0);
-    expect(forgotten).toEqual(['spiky']);
+    expect(forgotten).toEqual(['quiet']);
+    // Once nothing of it is open (its next reading ended the episode, then it went idle again), it goes.
+    detected.delete('pump');
+    open.delete('pump');
+    expect(eviction.sweep()).toBe(1);
+    expect(forgotten).toEqual(['quiet', 'pump']);
+    expect(recorded).toEqual([]);
     // A sensor an earlier version evicted with its silence alert open, back after its checkpoint could be restored
     // (too old here): what the store holds open of it is resolved.
-    open.set('gone', { ...open.get('dead')!, id: 'a-gone', sensor: 'gone' });
+    open.set('gone', record('a-gone', 'gone', 900));
     eviction.seen('gone');
-    expect(recorded).toEqual([
-      { kind: 'resolve', anomalyId: 'a-spiky' },
-      { kind: 'resolve', anomalyId: 'a-gone' },
-    ]);
+    expect(recorded).toEqual([{ kind: 'resolve', anomalyId: 'a-gone' }]);
   });
 });

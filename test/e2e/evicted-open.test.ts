@@ -4,6 +4,8 @@
  * is the clock moved on; housekeeping's sweep runs within 2 s as it does).
  *   - A sensor silent with its `missing data` alert open is not hidden by eviction: still in /api/status's open
  *     sensors and /api/sensors, its discovery configs retained, its retained state `stale` with the anomaly id.
+ *   - A sensor that dies while an episode of another kind is open (tryout 18, finding 1): its silence is told in that
+ *     episode (an update, missing data), it is not evicted (no resolve without a resolution), its return resolves it.
  *   - A burst of one-message streams (a junk publisher's new topic per message) makes no discovery configs; a real
  *     stream gets them at its third reading.
  *   - Streams silent at a stop are evicted counted from their last reading, not given a new idle span by the start.
@@ -134,9 +136,11 @@ describe.skipIf(!builtAndModelsPresent())('eviction and what is shown', () => {
     const { sensors } = await getJson<{ sensors: Array<{ sensor: string; status: string; openEpisode: string | null }> }>(daemon, '/api/sensors');
     expect(sensors.map((s) => s.sensor)).toEqual(['attic']);
     expect(sensors[0]).toMatchObject({ status: 'stale', openEpisode: anomalyId });
-    // Its entities stay: their configs retained (ctl's empty ones, sent in the same sweep, came after any of attic's).
+    // Its entities stay: their configs retained. ctl never became entities (one reading): nothing is cleared of it
+    // (tryout 18, finding 5).
     const ctlTopics = discoveryTopics('homeassistant', nodeId, 'ctl');
-    await waitFor(() => last.get(ctlTopics.binarySensor) === '', 10_000, 'the empty configs of ctl');
+    expect(last.has(ctlTopics.binarySensor)).toBe(false);
+    expect(last.has(ctlTopics.sensor)).toBe(false);
     expect(last.get(atticTopics.binarySensor)).toMatch(/"unique_id"/);
     expect(last.get(atticTopics.sensor)).toMatch(/"unique_id"/);
     expect(JSON.parse(last.get('anomalyd/state/attic') ?? 'null')).toMatchObject({ status: 'stale', anomaly_id: anomalyId });
@@ -149,6 +153,66 @@ describe.skipIf(!builtAndModelsPresent())('eviction and what is shown', () => {
     expect(daemon.database!.listAnomalies({ sensor: 'attic', limit: 10 }).map((a) => [a.id, a.status])).toEqual([[anomalyId, 'resolved']]);
     const after = await getJson<{ sensors: { openEpisodes: number; openSensors: string[] } }>(daemon, '/api/status');
     expect(after.sensors).toMatchObject({ openEpisodes: 0, openSensors: [] });
+  }, 120_000);
+
+  it('a sensor that dies while an episode of another kind is open: its silence is told in that episode, it is not evicted, its next reading resolves it (tryout 18, finding 1)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-evict2-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    let now = Math.floor(Date.now() / 1000) * 1000;
+    const alerts: AlertPayload[] = [];
+    const { daemon, pub, last, nodeId } = await started(dataDir, () => now, 30 * MIN, alerts);
+
+    // pump: 25 min of a noisy 1 Hz pressure, then 40 s at +2 (its episode opens), then nothing (the pump died).
+    const rnd = lcg(7);
+    const gauss = (): number => Math.sqrt(-2 * Math.log(rnd() || 1e-9)) * Math.cos(2 * Math.PI * rnd());
+    const N = 1500;
+    const HIGH = 40;
+    const t0 = now - (N + HIGH - 1) * SEC;
+    const values = Array.from({ length: N + HIGH }, (_, i) => Math.round((2.3 + (i >= N ? 2 : 0) + 0.04 * gauss()) * 100) / 100);
+    for (let i = 0; i < N + HIGH; i += 250) {
+      const chunk = values.slice(i, Math.min(i + 250, N + HIGH));
+      await pub.publishAsync('sensors/pump', JSON.stringify({ values: chunk, ts: t0 + i * SEC, interval_ms: SEC }), { qos: 1 });
+    }
+    // ctl: one reading (nothing open: evicted at the first sweep past its idle span).
+    await pub.publishAsync('sensors/ctl', JSON.stringify({ ts: now, value: 5 }), { qos: 1 });
+    await waitFor(() => daemon.counters.scored >= N + HIGH + 1, 60_000, 'every reading scored');
+    await waitFor(() => alerts.some((a) => a.sensor === 'pump' && a.event === 'open'), 10_000, 'the alert of the pump');
+    // Its kind told (a jump that held: level shift, at its open or in an update within about 10 s).
+    await waitFor(() => alerts.some((a) => a.sensor === 'pump' && a.explanation?.kind === 'level_shift'), 30_000, 'the level shift told');
+    const anomalyId = alerts.find((a) => a.sensor === 'pump' && a.event === 'open')!.anomaly_id;
+    const before = alerts.length;
+    const topics = discoveryTopics('homeassistant', nodeId, 'pump');
+    await waitFor(() => (last.get(topics.binarySensor) ?? '') !== '', 10_000, 'the discovery config of the pump');
+
+    // 20 minutes silent: the silence is judged as any sensor's, and told in the open episode (one episode per fault).
+    now += 20 * MIN;
+    daemon.judgeSilences();
+    await waitFor(() => alerts.slice(before).some((a) => a.sensor === 'pump'), 10_000, 'the silence of the pump told');
+    const told = alerts.slice(before).filter((a) => a.sensor === 'pump');
+    expect(told.map((a) => [a.anomaly_id, a.event])).toEqual([[anomalyId, 'update']]);
+    expect(told[0].explanation).toMatchObject({ kind: 'missing_data' });
+    expect(told[0].explanation?.sentence).toMatch(/^pump no reading for 20 min since .*, last 4\.\d+ \(missing data\)$/);
+
+    // 15 more: idle past limits.idleAfterMinMs (30 min), and not evicted: no resolve, listed, its entities kept.
+    now += 15 * MIN;
+    await waitFor(() => evicted(daemon, 'ctl'), 10_000, 'ctl evicted');
+    expect(evicted(daemon, 'pump')).toBe(false);
+    expect(alerts.filter((a) => a.sensor === 'pump' && a.event === 'resolve')).toEqual([]);
+    const status = await getJson<{ sensors: { openEpisodes: number; openSensors: string[] } }>(daemon, '/api/status');
+    expect(status.sensors).toMatchObject({ openEpisodes: 1, openSensors: ['pump'] });
+    const { sensors } = await getJson<{ sensors: Array<{ sensor: string; status: string; openEpisode: string | null }> }>(daemon, '/api/sensors');
+    expect(sensors).toMatchObject([{ sensor: 'pump', status: 'stale', openEpisode: anomalyId }]);
+    expect(last.get(topics.binarySensor)).toMatch(/"unique_id"/);
+    expect(JSON.parse(last.get('anomalyd/state/pump') ?? 'null')).toMatchObject({ status: 'stale', anomaly_id: anomalyId });
+    expect(daemon.database!.listAnomalies({ sensor: 'pump', limit: 10 }).map((a) => [a.id, a.status])).toEqual([[anomalyId, 'open']]);
+
+    // Its next reading ends the episode, resolved as recovered and told for the whole silence.
+    await pub.publishAsync('sensors/pump', JSON.stringify({ ts: now, value: 2.31 }), { qos: 1 });
+    await waitFor(() => alerts.some((a) => a.sensor === 'pump' && a.event === 'resolve'), 10_000, 'the resolve of the episode');
+    const resolved = alerts.find((a) => a.sensor === 'pump' && a.event === 'resolve')!;
+    expect(resolved).toMatchObject({ anomaly_id: anomalyId, resolution: 'recovered', explanation: { kind: 'missing_data' } });
+    expect(resolved.explanation?.sentence).toMatch(/^pump no reading for 35 min since /);
+    expect(daemon.database!.listAnomalies({ sensor: 'pump', limit: 10 }).map((a) => [a.id, a.status])).toEqual([[anomalyId, 'resolved']]);
   }, 120_000);
 
   it('a sensor an earlier version evicted with its silence alert open is listed again at the start, its entities announced', async () => {

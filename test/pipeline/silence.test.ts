@@ -88,6 +88,55 @@ describe('a silence judged while it lasts', () => {
     expect(det.openAnomaly('s_gap')).toBeNull();
   }, 60_000);
 
+  it('a silence that begins while an episode of another kind is open is judged, told in that episode, kept through a checkpoint, and resolved at the return (tryout 18, finding 1)', async () => {
+    const { det, book, threshold } = shipped();
+    const value = noisy(7);
+    const H = 700;
+    const UP = 30;
+    // 700 readings of noise, then 30 readings 20 units up (a level shift: its episode opens), then nothing.
+    const readings = Array.from({ length: H + UP }, (_, i) => ({ ts: T0 + i * SEC, value: value() + (i >= H ? 20 : 0) }));
+    const out: Explained[] = [];
+    await feedExplained(det, book, 'pump', 'sensors/pump', readings, out);
+    const id = det.openAnomaly('pump');
+    expect(id).not.toBeNull();
+    expect(out.filter((x) => x.ev.kind === 'open').map((x) => x.ev.anomalyId)).toEqual([id]);
+    expect(det.silenceOpen('pump')).toBe(false);
+    const last = readings[H + UP - 1].ts;
+    // Judged every 2 s as the daemon does; told as the daemon tells a silence (explainAlert's `silence`).
+    const told: Explained[] = [];
+    let deviation = Number.NaN;
+    for (let elapsed = 2 * SEC; elapsed <= 20 * 60 * SEC && told.length === 0; elapsed += 2 * SEC) {
+      const j = det.judgeSilence('pump', last, last + elapsed);
+      deviation = j.deviation;
+      for (const ev of j.events) told.push({ ev, e: book.explainAlert(ev, true).explanation });
+    }
+    // One update of the same episode once the silence is rare (none before: judged, not alarmed); told missing data
+    // from the last reading before the silence, a faulty one.
+    expect(told.map((x) => [x.ev.kind, x.ev.anomalyId])).toEqual([['update', id]]);
+    expect(deviation).toBeGreaterThanOrEqual(threshold);
+    expect(told[0].e?.kind).toBe('missing_data');
+    expect(told[0].e?.value).toBeCloseTo(readings[H + UP - 1].value, 5);
+    expect(told[0].e?.since).toBe(new Date(last).toISOString());
+    expect(det.silenceOpen('pump')).toBe(true);
+
+    // Through a checkpoint: the restored stream's episode is still the silence's (no second open, no resolve).
+    const state = JSON.parse(JSON.stringify(det.snapshot('pump'))) as unknown;
+    const restored = shipped();
+    expect(restored.det.restore('pump', state)).toEqual([]);
+    expect(restored.det.openAnomaly('pump')).toBe(id);
+    expect(restored.det.silenceOpen('pump')).toBe(true);
+    const later = restored.det.judgeSilence('pump', last, last + 30 * 60 * SEC);
+    expect(later.events.filter((e) => e.kind !== 'update')).toEqual([]);
+
+    // It reads again, back to normal: the episode resolves at that reading (recovered), and nothing else opens.
+    const back = last + 40 * 60 * SEC;
+    const after: Explained[] = [];
+    await feedExplained(restored.det, restored.book, 'pump', 'sensors/pump', Array.from({ length: 40 }, (_, i) => ({ ts: back + i * SEC, value: value() })), after, false, H + UP);
+    expect(after.map((x) => [x.ev.kind, x.ev.anomalyId])).toEqual([['resolve', id]]);
+    expect(after[0].ev).toMatchObject({ resolution: 'recovered', endTs: back });
+    expect(restored.det.openAnomaly('pump')).toBeNull();
+  }, 60_000);
+
   it('does not alarm a report-on-change stream for a quiet as long as its usual ones', async () => {
     const { det, book } = shipped();
     // A value that changes in bursts of a few readings 1 s apart, then keeps quiet (sends nothing) for 5 to 40 min.
