@@ -17,7 +17,7 @@ import { DataDirLock, DataDirLockedError } from '../daemon/data-lock.js';
 import { forgetStored, type ForgetResult } from '../daemon/forget.js';
 import type { ForgetAnswer } from '../http/view.js';
 import { closeNames } from '../pipeline/names.js';
-import { apiBase } from './status.js';
+import { apiBase, urlFlagOrigin } from './status.js';
 import { loadConfigOrReport } from './run.js';
 import type { CommandContext } from './context.js';
 
@@ -84,12 +84,9 @@ export async function sensorsCommand(argv: string[], ctx: CommandContext): Promi
   let token: string | null = null;
   let dataDir: string | null = null;
   if (values.url !== undefined) {
-    try {
-      base = new URL(values.url).origin;
-    } catch {
-      ctx.stderr(`anomalyd sensors: --url must be a URL such as http://127.0.0.1:8080, got '${values.url}'\n`);
-      return 2;
-    }
+    const origin = urlFlagOrigin('sensors', values.url, ctx);
+    if (origin === null) return 2;
+    base = origin;
   } else {
     const config = loadConfigOrReport(values.config, ctx);
     if (!config) return 2;

@@ -66,12 +66,9 @@ export async function statusCommand(argv: string[], ctx: CommandContext): Promis
   let base: string;
   let token: string | null = null;
   if (values.url !== undefined) {
-    try {
-      base = new URL(values.url).origin;
-    } catch {
-      ctx.stderr(`anomalyd status: --url must be a URL such as http://127.0.0.1:8080, got '${values.url}'\n`);
-      return 2;
-    }
+    const origin = urlFlagOrigin('status', values.url, ctx);
+    if (origin === null) return 2;
+    base = origin;
   } else {
     const config = loadConfigOrReport(values.config, ctx);
     if (!config) return 2;
@@ -120,6 +117,19 @@ export async function statusCommand(argv: string[], ctx: CommandContext): Promis
   }
   ctx.stdout(formatStatus(status, base, learning));
   return 0;
+}
+
+/**
+ * The origin of a command's `--url` flag (`http://127.0.0.1:8080/…` → `http://127.0.0.1:8080`), or null after saying
+ * on stderr, for `command`, that it is no URL.
+ */
+export function urlFlagOrigin(command: string, url: string, ctx: CommandContext): string | null {
+  try {
+    return new URL(url).origin;
+  } catch {
+    ctx.stderr(`anomalyd ${command}: --url must be a URL such as http://127.0.0.1:8080, got '${url}'\n`);
+    return null;
+  }
 }
 
 /** Where the local API answers for a bind address: a wildcard bind is reached on loopback. */
