@@ -1198,7 +1198,7 @@ export class Daemon {
           this.signals?.forget(stream);
           this.episodeTicks?.forget(stream);
           this.learner?.forget(stream);
-          this.discovery?.streamForgotten(stream);
+          this.discovery?.streamForgotten(stream, true);
           this.eviction?.drop(stream);
         },
         log: this.log,
@@ -1221,7 +1221,7 @@ export class Daemon {
         // Not while it is a stream again (it cannot be before its next reading; a checkpoint of it would say so).
         if (this.detector?.streams().includes(stream) === true) continue;
         this.mqtt?.publish(this.topics.state(stream), '', { qos: 1, retain: true }).catch(() => undefined);
-        this.discovery?.streamForgotten(stream);
+        this.discovery?.streamForgotten(stream, true);
       }
       store.deleteSensorStates(rows);
       this.log.info({ streams: rows.length }, 'retained topics of the streams forgotten while anomalyd was stopped cleared');

@@ -212,11 +212,13 @@ export class HaDiscovery {
    * only for a stream whose configs were published: announced in this run, or restored at start (restored: an
    * earlier run, or an earlier version that announced every stream at its first reading, may have left them),
    * once. A stream that never became entities (a junk topic of one or two messages) gets nothing: tryout 18,
-   * finding 5, 10,156 empty retained configs in 3 s after a junk flood of new topics.
+   * finding 5, 10,156 empty retained configs in 3 s after a junk flood of new topics. `operator`: the operator
+   * forgot it (`anomalyd sensors forget`, possibly while the daemon was stopped, so this run never restored it):
+   * cleared whatever an earlier run may have left.
    */
-  streamForgotten(stream: string): void {
+  streamForgotten(stream: string, operator = false): void {
     if (!this.running) return;
-    const had = this.announced.delete(stream) || this.earlier.delete(stream);
+    const had = this.announced.delete(stream) || this.earlier.delete(stream) || operator;
     this.pending.delete(stream);
     this.held.delete(stream);
     this.lastSent.delete(stream);

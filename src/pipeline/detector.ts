@@ -149,10 +149,11 @@ export class Detector {
   private readonly excused = new Map<string, number>();
   /**
    * Streams heard again after the daemon's deafness (excuseGap) whose readings may still come bunched from a backlog
-   * (a broker's session queue, the daemon's own socket): until one of them comes at least half an interval after the
-   * previous, their gaps are not learnt as the stream's (queue).
+   * (a broker's session queue, the daemon's own socket), each with the readings its backlog may still hold (the steps
+   * its deafness stood for): until those have come and one comes at least half an interval after the previous, their
+   * gaps are not learnt as the stream's.
    */
-  private readonly draining = new Set<string>();
+  private readonly draining = new Map<string, number>();
   /** Streams whose next reading begins a new recording (newRecording). */
   private readonly recordings = new Set<string>();
   /** Each one-channel stream's counter stage (src/pipeline/counter.ts): is it a cumulative counter, and its resets. */
@@ -465,15 +466,25 @@ export class Detector {
     // was saturated. Stamped on arrival (a hub that sends no time: zigbee2mqtt), they are bunched within a fraction
     // of a second, and learnt as the stream's gaps they made its interval a few ms: its next live reading was then a
     // gap of a hundred steps, judged a silence (tryout 18, finding 2: `no reading for 1 s (missing data)` at every
-    // restart). They are placed as the steps they are, their gaps not learnt; the first reading that comes at least
-    // half an interval after the previous ends the backlog.
+    // restart). They are placed as the steps they are, their gaps not learnt. The backlog holds at most the readings
+    // the deafness stood for (its gap over the interval, on the stream's clock at its first reading after it): until
+    // that many have come, a pause in the drain (a broker's in-flight window, the daemon's start) does not end it
+    // (tryout 19, finding 1: at 2 Hz, 40 to 60 s down, one pause of over 250 ms ended it and the rest of the burst
+    // made the interval a few ms); after them, the first reading at least half an interval after the previous does.
+    // Readings the broker did not keep (QoS 0) come at their pace: not learnt for as many readings, which changes
+    // nothing but the interval's estimate waiting for them.
     let late = false;
-    if (until !== undefined || (this.draining.size > 0 && this.draining.has(stream))) {
+    const remaining = until !== undefined ? undefined : this.draining.size > 0 ? this.draining.get(stream) : undefined;
+    if (until !== undefined || remaining !== undefined) {
       const interval = cadence.intervalMs;
       const gap = reading.ts - previousTs;
-      late = interval > 0 && gap > 0 && gap < 0.5 * interval;
-      if (late || until !== undefined) this.draining.add(stream);
-      else this.draining.delete(stream);
+      const left = until !== undefined ? (interval > 0 && gap > 0 ? Math.round(gap / interval) : 0) : (remaining ?? 0) - 1;
+      late = interval > 0 && gap > 0 && (gap < 0.5 * interval || (until === undefined && left >= 0));
+      // A reading of the same time as the one before (a duplicate, placed as such) neither counts nor ends it.
+      if (gap > 0 || until !== undefined) {
+        if (late || until !== undefined) this.draining.set(stream, left);
+        else this.draining.delete(stream);
+      }
     }
     const place = cadence.place(reading.ts, !late);
     // Copied by index into a fresh buffer (not Float64Array.from, whose iterator protocol costs more, nor the

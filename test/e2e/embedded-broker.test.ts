@@ -110,6 +110,6 @@ describe.skipIf(!ready)('the daemon on its embedded broker', () => {
     await waitFor(() => [...again.seen.values()].every((p) => p.length === 2), 20_000, 'every config published again after the birth message');
     expect(new Map([...again.seen].map(([t, p]) => [t, p[1]]))).toEqual(before);
     expect((await status(daemon)).broker?.publishes.count).toBe(0);
-    expect(daemon.logged('Home Assistant is online: discovery configs published again')).toHaveLength(1);
+    expect(daemon.logged('Home Assistant is online: discovery configs and states published again')).toHaveLength(1);
   }, 90_000);
 });
