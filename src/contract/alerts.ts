@@ -253,6 +253,8 @@ export function alertFigures(a: AlertFigures): string {
   // Decimals enough not to round up to 1; beyond 8 the surprise says it better than the digits would.
   const decimals = Math.max(4, Math.floor(surpriseOf(a.score) + 1e-9) + 1);
   const score = decimals > 8 ? 'score > 0.99999999' : `score ${a.score.toFixed(decimals)}`;
+  // An episode no reading scored (a device that said it is offline: score and peak 0) has no figure to give.
+  if (a.score === 0 && a.peakScore === 0) return 'not scored: told by the device';
   if (a.kind === 'open') {
     return a.score >= a.threshold ? `surprise ${surpriseOf(a.score).toFixed(1)} ≥ ${t.toFixed(1)}, ${score}` : `deviation ${surpriseOf(a.peakScore).toFixed(1)} ≥ ${t.toFixed(1)}, ${score}`;
   }
