@@ -8,7 +8,7 @@
  * login still cannot command a device or publish anything of the daemon's (tryout-7 #7).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/adapters/sqlite-store.js';
 import { canConnect } from '../../src/util/net.js';
 import { DaemonProcess, ROOT, builtAndModelsPresent } from '../helpers/daemon.js';
-import { mosquittoAvailable } from '../helpers/mosquitto.js';
+import { mosquittoAvailable, setupCredentials } from '../helpers/mosquitto.js';
 import { freePort, waitFor } from '../helpers/net.js';
 
 const ready = builtAndModelsPresent();
@@ -370,12 +370,7 @@ describe.skipIf(!ready || !mosquittoAvailable())('broker roles: mosquitto with d
     });
     expect(out.status, out.stderr).toBe(0);
     expect(out.stdout).toContain('operators: [alice, bob]');
-    const creds = Object.fromEntries(
-      readFileSync(join(dir, 'credentials.env'), 'utf8')
-        .split('\n')
-        .filter((l) => /^[A-Z_a-z]+=/.test(l))
-        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-    ) as Record<string, string>;
+    const creds = setupCredentials(dir);
     // mosquitto started as root drops to its own user, which must reach this directory and write its
     // persistence file in it.
     chmodSync(daemon.dir, 0o755);

@@ -16,7 +16,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { canConnect } from '../../src/util/net.js';
 import { ROOT } from '../helpers/daemon.js';
-import { mosquittoAvailable } from '../helpers/mosquitto.js';
+import { mosquittoAvailable, setupCredentials } from '../helpers/mosquitto.js';
 import { freePort, waitFor } from '../helpers/net.js';
 
 interface Broker {
@@ -34,12 +34,7 @@ async function brokerFromSetup(extra: string[]): Promise<Broker> {
   const port = await freePort();
   const out = spawnSync('bash', [join(ROOT, 'deploy/mosquitto/setup.sh'), '--dir', dir, '--port', String(port), '--bind', '127.0.0.1', ...extra], { encoding: 'utf8' });
   expect(out.status, out.stderr).toBe(0);
-  const creds = Object.fromEntries(
-    readFileSync(join(dir, 'credentials.env'), 'utf8')
-      .split('\n')
-      .filter((l) => /^[A-Z_a-z]+=/.test(l))
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-  ) as Record<string, string>;
+  const creds = setupCredentials(dir);
   // mosquitto started as root drops to its own user, which must read the files and write its persistence file.
   chmodSync(dir, 0o777);
   const proc = spawn('mosquitto', ['-c', join(dir, 'anomalyd.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -1,9 +1,19 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canConnect } from '../../src/util/net.js';
 import { freePort, waitFor } from './net.js';
+
+/** The logins deploy/mosquitto/setup.sh wrote to DIR/credentials.env (NAME=value lines), by name. */
+export function setupCredentials(dir: string): Record<string, string> {
+  return Object.fromEntries(
+    readFileSync(join(dir, 'credentials.env'), 'utf8')
+      .split('\n')
+      .filter((l) => /^[A-Z_a-z]+=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+}
 
 export function mosquittoAvailable(): boolean {
   return spawnSync('mosquitto', ['-h'], { stdio: 'ignore' }).error === undefined;
