@@ -63,7 +63,8 @@ async function started(dataDir: string, clock: () => number, idleAfterMinMs: num
     },
   });
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-  const daemon = new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }), now: clock, arrivalNow: clock });
+  // The loop's load fixed: a virtual clock's silences are judged whatever the machine's load (src/daemon/loop-load.ts).
+  const daemon = new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }), now: clock, arrivalNow: clock, loopUtilization: () => 0 });
   cleanups.push(() => daemon.stop());
   await daemon.start();
   const last = new Map<string, string>();
