@@ -399,7 +399,7 @@ export class Daemon {
         alertTopic: (s) => this.topics.alerts(s),
         log: this.log,
       },
-      { ...config.limits, now: this.now, busy: () => this.mqtt?.isPaused === true || detector.pending > this.backlogLow },
+      { ...config.limits, now: this.now, busy: () => this.cannotHear() },
     );
     // A restored sensor is listed (HTTP API, retained state) at once, not only when it next sends: silent for as
     // long as it was at the stop (its checkpoint's arrival: a stale one stays stale, a live one ok; the downtime is
@@ -947,6 +947,11 @@ export class Daemon {
     this.touched = seen;
   }
 
+  /** Runs housekeeping's tasks once now, in their order (Housekeeping.tick; its timer does every HOUSEKEEPING_MS): public for tests. */
+  housekeep(): void {
+    this.housekeeping?.tick();
+  }
+
   /** Samples the event loop's utilization now (LoopLoad.sample; its timer does every 250 ms): public for tests. */
   sampleLoad(): void {
     this.loopLoad?.sample();
@@ -968,14 +973,10 @@ export class Daemon {
     const detector = this.detector;
     const board = this.board;
     if (store === null || detector === null || board === null) return;
-    if (this.mqtt?.isPaused === true || detector.pending > this.backlogLow) return;
-    // Nor while the daemon's own loop is saturated: its sensors' readings wait unread in the socket and the broker.
-    if (this.loopLoad?.saturated === true) return;
-    if ((this.opts.inFlight?.() ?? 0) > 0) return;
+    if (this.cannotHear()) return;
     // A sensor is not heard while the connection that delivers it is down: its silence counts from the
-    // connection's start (a broker outage or a restart is ours, not the sensors'), and none is judged while down.
+    // connection's start (a broker outage or a restart is ours, not the sensors').
     const listening = this.mqtt === null ? null : this.mqtt.listeningSince;
-    if (this.mqtt !== null && listening === null) return;
     const now = this.now();
     const availability = this.availability?.active === true ? this.availability : null;
     for (const [sensor, arrived] of board.arrivals()) {
@@ -1007,6 +1008,19 @@ export class Daemon {
       this.episodeTicks?.note(sensor, detector.openAnomaly(sensor), events.length);
       board.refresh(sensor);
     }
+  }
+
+  /**
+   * Whether the daemon cannot hear its sensors now, so no silence is judged (judgeSilences) and no sensor is evicted
+   * as idle (IdleEviction.sweep: a sensor evicted before its silence was judged is never told dead): MQTT reads paused
+   * or a model backlog (readings wait unread), the daemon's own loop saturated (they wait in the socket and the
+   * broker), readings known to be in flight (DaemonOptions.inFlight), or the MQTT connection down.
+   */
+  private cannotHear(): boolean {
+    if (this.mqtt?.isPaused === true || (this.detector?.pending ?? 0) > this.backlogLow) return true;
+    if (this.loopLoad?.saturated === true) return true;
+    if ((this.opts.inFlight?.() ?? 0) > 0) return true;
+    return this.mqtt !== null && this.mqtt.listeningSince === null;
   }
 
   /**

@@ -240,7 +240,7 @@ export const schema = section('anomalyd configuration', {
       default: 1000,
       min: 10,
       max: 100_000_000,
-      doc: 'A sensor with no valid reading for this many of its own reading intervals is evicted: its state checkpointed, its memory and slot freed, its Home Assistant entities removed. Never while an episode of it is open, of any kind (a silence alert, open until its next reading; an episode open when the sensor died, whose silence is then told in it), in the detector or in the store: it stays listed and keeps its slot, and nothing of it is resolved. Counted from its last reading, also across a restart (the downtime not counted). A valid reading brings it back (from the checkpoint while younger than store.checkpointMaxAgeMs).',
+      doc: 'A sensor with no valid reading for this many of its own reading intervals is evicted: its state checkpointed, its memory and slot freed, its Home Assistant entities removed. Never while an episode of it is open, of any kind (a silence alert, open until its next reading; an episode open when the sensor died, whose silence is then told in it), in the detector or in the store: it stays listed and keeps its slot, and nothing of it is resolved. Counted from its last reading, also across a restart (the downtime not counted); none is evicted while the daemon cannot hear its sensors (MQTT reads paused, a model backlog, its own loop saturated, the connection down), as no silence is judged then: a sensor is never evicted before its silence could be told. A valid reading brings it back (from the checkpoint while younger than store.checkpointMaxAgeMs).',
     }),
     idleAfterMinMs: int({
       default: 600000,

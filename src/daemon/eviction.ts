@@ -33,8 +33,9 @@ export interface EvictionOptions {
   readonly idleAfterMinMs: number;
   readonly now: () => number;
   /**
-   * True while readings wait unread (MQTT reads paused for backpressure, a model backlog): a sensor whose
-   * readings wait in the broker is not idle, so no sweep runs then.
+   * True while the daemon cannot hear its sensors (Daemon.cannotHear: readings wait unread, its loop saturated,
+   * readings in flight, the connection down): a sensor whose readings wait is not idle, and one evicted before its
+   * silence could be judged is never told dead, so no sweep runs then.
    */
   readonly busy?: () => boolean;
 }
