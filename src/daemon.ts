@@ -1000,6 +1000,13 @@ export class Daemon {
       // before it, for as long as the sensor has been silent by its last reading's arrival (silentUntil), not only
       // as long as it was counted (from a reconnection or a restart at the latest).
       for (const ev of events) {
+        // A fault the silence takes over (a sensor that went faulty, then died) whose kind no alert told yet (its open
+        // came before its readings could tell a spike from a jump, and the silence before the open episodes' next
+        // retelling, every TOUCH_MS): told first from its readings, as touchOpenEpisodes would have, since no later
+        // retelling tells it (the episode is the silence's from now on). Null for an episode already a silence's, one
+        // whose kind is told, or one its readings tell no kind of.
+        const fault = ev.kind === 'update' ? (this.signals?.retell(ev.anomalyId, this.signals.latest(sensor)?.ts ?? ev.startTs, 0) ?? null) : null;
+        if (fault !== null) this.recordEvent(store, fault.event, fault.explanation);
         const told = this.signals?.explainAlert(ev, true, this.silentUntil(sensor, ev.endTs)) ?? null;
         // A silence's update that tells it only longer (not yet tenfold) is not sent; its record follows it.
         if (told !== null && this.heldBack(ev, told)) continue;

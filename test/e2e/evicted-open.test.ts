@@ -6,6 +6,8 @@
  *     sensors and /api/sensors, its discovery configs retained, its retained state `stale` with the anomaly id.
  *   - A sensor that dies while an episode of another kind is open (tryout 18, finding 1): its silence is told in that
  *     episode (an update, missing data), it is not evicted (no resolve without a resolution), its return resolves it.
+ *   - A young sensor whose fault opened with no kind yet and whose silence is judged before the open episodes' next
+ *     retelling (tryout 19, a young sensor that died mid-fault): the fault's kind is told first, then the silence in that episode.
  *   - A burst of one-message streams (a junk publisher's new topic per message) makes no discovery configs; a real
  *     stream gets them at its third reading.
  *   - Streams silent at a stop are evicted counted from their last reading, not given a new idle span by the start.
@@ -214,6 +216,48 @@ describe.skipIf(!builtAndModelsPresent())('eviction and what is shown', () => {
     expect(resolved).toMatchObject({ anomaly_id: anomalyId, resolution: 'recovered', explanation: { kind: 'missing_data' } });
     expect(resolved.explanation?.sentence).toMatch(/^pump no reading for 35 min since /);
     expect(daemon.database!.listAnomalies({ sensor: 'pump', limit: 10 }).map((a) => [a.id, a.status])).toEqual([[anomalyId, 'resolved']]);
+  }, 120_000);
+
+  it('a young sensor that dies right after its fault opened, before its kind was told: the kind is told, then the silence in that episode (tryout 19, a young sensor that died mid-fault)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-evict2-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    let now = Math.floor(Date.now() / 1000) * 1000;
+    const alerts: AlertPayload[] = [];
+    const { daemon, pub } = await started(dataDir, () => now, 30 * MIN, alerts);
+
+    // pump: 5 min of a noisy 1 Hz pressure (just past its learning period, its runs known), 20 s at +2, then nothing.
+    const rnd = lcg(11);
+    const gauss = (): number => Math.sqrt(-2 * Math.log(rnd() || 1e-9)) * Math.cos(2 * Math.PI * rnd());
+    const N = 300;
+    const HIGH = 20;
+    const t0 = now - (N + HIGH - 1) * SEC;
+    const values = Array.from({ length: N + HIGH }, (_, i) => Math.round((2.3 + (i >= N ? 2 : 0) + 0.04 * gauss()) * 100) / 100);
+    for (let i = 0; i < N + HIGH; i += 250) {
+      const chunk = values.slice(i, Math.min(i + 250, N + HIGH));
+      await pub.publishAsync('sensors/pump', JSON.stringify({ values: chunk, ts: t0 + i * SEC, interval_ms: SEC }), { qos: 1 });
+    }
+    await waitFor(() => daemon.counters.scored >= N + HIGH, 60_000, 'every reading scored');
+    await waitFor(() => alerts.some((a) => a.sensor === 'pump' && a.event === 'open'), 10_000, 'the alert of the pump');
+    // Opened at its first readings, whose kind cannot be told yet (a spike or a jump that holds).
+    const open = alerts.find((a) => a.sensor === 'pump' && a.event === 'open')!;
+    expect(open.explanation?.kind).toBeNull();
+
+    // Its silence judged before the open episodes' next retelling (every 10 s: as for a fast sensor, whose silence is
+    // a gap within seconds): the fault's kind is told from its readings first, then the silence in the same episode.
+    now += 20 * MIN;
+    daemon.judgeSilences();
+    await waitFor(() => alerts.some((a) => a.sensor === 'pump' && a.explanation?.kind === 'missing_data'), 10_000, 'the silence of the pump told');
+    const told = alerts.filter((a) => a.sensor === 'pump');
+    expect(told.map((a) => [a.anomaly_id, a.event, a.explanation?.kind ?? null])).toEqual([
+      [open.anomaly_id, 'open', null],
+      [open.anomaly_id, 'update', 'level_shift'],
+      [open.anomaly_id, 'update', 'missing_data'],
+    ]);
+    expect(told[2].explanation?.sentence).toMatch(/^pump no reading for 20 min since .*, last 4\.\d+ \(missing data\)$/);
+    // The record: one episode, the silence's now, as long as the fault and the silence.
+    const records = daemon.database!.listAnomalies({ sensor: 'pump', limit: 10 });
+    expect(records.map((r) => [r.id, r.kind])).toEqual([[open.anomaly_id, 'missing_data']]);
+    expect(records[0].endTs - records[0].startTs).toBeGreaterThanOrEqual(20 * MIN);
   }, 120_000);
 
   it('a sensor an earlier version evicted with its silence alert open is listed again at the start, its entities announced', async () => {
