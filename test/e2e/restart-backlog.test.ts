@@ -38,7 +38,7 @@ const STAGGER = 50;
 const BURST_MS = 1;
 /** One pause in each burst's drain, ms: longer than half an interval. */
 const PAUSE_MS = 300;
-/** This helper's own ports (TEAM.md: young 19800-19859). */
+/** A port of its own (no other test file uses it: they may run at once). */
 const BROKER_PORT = 19803;
 
 const cleanups: Array<() => Promise<unknown> | void> = [];
