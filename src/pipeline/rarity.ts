@@ -393,8 +393,8 @@ export class ValueHistogram {
       const l = s.levels as Partial<{ values: unknown; seen: unknown }> | null;
       if (typeof l !== 'object' || l === null || !fin(l.seen) || l.seen < 0) throw new Error('value histogram: malformed levels');
       const vs = l.values;
-      if (!(vs === null || (Array.isArray(vs) && vs.length <= LEVELS_MAX && vs.every(fin) && vs.every((x, i) => i === 0 || (vs[i - 1] as number) < x)))) throw new Error('value histogram: levels must be null or at most LEVELS_MAX ascending numbers');
-      h.levels = vs === null ? null : [...(vs as number[])];
+      if (!(vs === null || (Array.isArray(vs) && vs.length <= LEVELS_MAX && vs.every(fin) && vs.every((x, i) => i === 0 || vs[i - 1] < x)))) throw new Error('value histogram: levels must be null or at most LEVELS_MAX ascending numbers');
+      h.levels = vs === null ? null : [...vs];
       h.seen = l.seen;
     }
     h.exp = s.exp ?? null;
