@@ -33,6 +33,11 @@ export const MAX_BINS = 512;
 export const EDGE = 0.1;
 /** Beyond every mass, the rarity counts in full from this share of the range's width beyond it. */
 export const EDGE_OUT = 0.3;
+/**
+ * Most distinct values a channel may take and still be a discrete one (a state, a mode, a code) for `novel`; past
+ * it the channel's values are a quantised continuum, whose range `level` judges, and the set is dropped.
+ */
+export const LEVELS_MAX = 8;
 /** Bins lighter than this (in values) are dropped. */
 const PRUNE = 1e-3;
 /** Renormalise the weights when a value weighs more than this. */
@@ -51,6 +56,11 @@ export interface ValueHistogramState {
   readonly pending: readonly (readonly [number, number])[];
   /** Filled with a whole learning period's readings at its end (ValueHistogram.ready). Absent: false. */
   readonly ready?: boolean;
+  /**
+   * The distinct values that entered, ascending (at most LEVELS_MAX), or null once there were more; and how many
+   * values entered (`novel`). Absent (a checkpoint from before): none yet, learnt again from the next values.
+   */
+  readonly levels?: { readonly values: readonly number[] | null; readonly seen: number };
 }
 
 /** Bin indices found by one walk over the mass (ValueHistogram.scanMass). */
@@ -92,6 +102,13 @@ export class ValueHistogram {
    * values it took. Cleared with the histogram.
    */
   ready = false;
+  /**
+   * The distinct values that entered since the histogram was last cleared, ascending, or null once there were more
+   * than LEVELS_MAX (not a discrete channel); never forgotten otherwise (a level seen once is a level the channel
+   * takes). `seen`: how many values entered (not faded).
+   */
+  private levels: number[] | null = [];
+  private seen = 0;
 
   /**
    * @param horizon effective memory, values (>= 2)
@@ -143,6 +160,39 @@ export class ValueHistogram {
     else t = 1;
     const gate = Math.min(1, t);
     return r * gate;
+  }
+
+  /**
+   * Whether x is a value this discrete channel has never taken, by a margin of its own (the `level` evidence of such
+   * a reading counts without the Bonferroni share: scorer.ts, fuse): the values that entered are at least 2 and at
+   * most LEVELS_MAX distinct ones, at least `minSeen` of them entered, and x lies beyond their range by at least the
+   * range's width (so by at least one step between levels, the channel's resolution): a code or state outside the
+   * set the channel has taken, as far from it as its whole set spans. A value that creeps out a level at a time
+   * (a quantised temperature's new high, one step above the last) is never that far beyond the range it has
+   * reached; a channel of one value has no width to judge by. False for a non-finite x.
+   */
+  novel(x: number, minSeen: number): boolean {
+    const lv = this.levels;
+    if (lv === null || lv.length < 2 || this.seen < minSeen || !Number.isFinite(x)) return false;
+    const lo = lv[0];
+    const hi = lv[lv.length - 1];
+    // The tolerance: a level's value written in decimals (0.1 + 0.2 is not 0.3).
+    const margin = (hi - lo) * (1 - 1e-9);
+    return x - hi >= margin || lo - x >= margin;
+  }
+
+  /**
+   * Takes x as a level the channel has taken (its first sight: the scorer calls it for a reading `novel` judged
+   * never seen, whatever that reading's episode, so only the first reading of a new level is news and a level
+   * that comes back is judged by `level` alone; an ordinary value is taken as it enters). Not counted in `seen`.
+   */
+  sawLevel(x: number): void {
+    const lv = this.levels;
+    if (lv === null || !Number.isFinite(x)) return;
+    const at = lowerBound(lv, x);
+    if (lv[at] === x) return;
+    if (lv.length >= LEVELS_MAX) this.levels = null;
+    else lv.splice(at, 0, x);
   }
 
   /**
@@ -238,9 +288,13 @@ export class ValueHistogram {
     this.total = 0;
     this.pendHead = 0;
     this.pendLen = 0;
+    this.levels = [];
+    this.seen = 0;
   }
 
   private enter(x: number, scale: number): void {
+    this.seen++;
+    this.sawLevel(x);
     const target = Math.round(Math.log2(scale));
     if (this.exp === null) this.exp = target;
     else if (target >= this.exp + 2) while (this.exp < target) this.coarsen();
@@ -309,7 +363,7 @@ export class ValueHistogram {
   }
 
   toJSON(): ValueHistogramState {
-    return { exp: this.exp, bins: [...this.bins.entries()], weight: this.weight, total: this.total, pending: this.pendingPairs(), ...(this.ready ? { ready: true } : {}) };
+    return { exp: this.exp, bins: [...this.bins.entries()], weight: this.weight, total: this.total, pending: this.pendingPairs(), ...(this.ready ? { ready: true } : {}), levels: { values: this.levels === null ? null : [...this.levels], seen: this.seen } };
   }
 
   /** The guard band's values, oldest first, as [value, scale]. */
@@ -335,6 +389,14 @@ export class ValueHistogram {
     if (s.bins.length > MAX_BINS || s.pending.length > Math.max(lag, 0) + 1) throw new Error('value histogram: too many bins or pending values');
     if (s.ready !== undefined && typeof s.ready !== 'boolean') throw new Error('value histogram: ready must be a boolean');
     h.ready = s.ready === true;
+    if (s.levels !== undefined) {
+      const l = s.levels as Partial<{ values: unknown; seen: unknown }> | null;
+      if (typeof l !== 'object' || l === null || !fin(l.seen) || l.seen < 0) throw new Error('value histogram: malformed levels');
+      const vs = l.values;
+      if (!(vs === null || (Array.isArray(vs) && vs.length <= LEVELS_MAX && vs.every(fin) && vs.every((x, i) => i === 0 || vs[i - 1] < x)))) throw new Error('value histogram: levels must be null or at most LEVELS_MAX ascending numbers');
+      h.levels = vs === null ? null : [...vs];
+      h.seen = l.seen;
+    }
     h.exp = s.exp ?? null;
     h.bins = new Map(s.bins.map((p) => [p[0], p[1]]));
     h.mass = null;

@@ -316,6 +316,12 @@ class StreamScore {
   readonly runModel: Float64Array;
   /** Per channel: the current run's surprise under runModel's model of runs (0 at a rest, after a gap; not checkpointed: set by every reading). */
   readonly runFloor: Float64Array;
+  /**
+   * Per channel: 1 when the latest reading's value is one this discrete channel has never taken, by the margin of
+   * its own levels (ValueHistogram.novel): its `level` evidence counts without the Bonferroni share (fuse). Not
+   * checkpointed: set by every reading.
+   */
+  readonly novel: Uint8Array;
   /** Per channel: the length of the rest (quietValues) the latest reading ended, 0 if none (not checkpointed: set by every reading). */
   readonly restEnded: Float64Array;
   /** Per channel: short means (boxcars of shortSpan(smooth) readings) of the signed level and of the signed prediction residual. */
@@ -401,6 +407,7 @@ class StreamScore {
     this.cycVar = view(10);
     this.cycCount = view(11);
     this.runFloor = view(12);
+    this.novel = new Uint8Array(C);
     this.step = new Float64Array(C);
     this.runModel = perChannel.subarray(13 * C, (13 + RUN_STATE) * C);
     this.quiet = Array.from({ length: C }, () => []);
@@ -739,8 +746,8 @@ export class StreamScorer {
     }
     // The two fused results are the scorer's (refilled by every reading; what leaves the scorer of them, the
     // evidence records and the reference's channels, is fresh per reading).
-    const adaptive = fuse(s.adaptive, e, C, perChannel.eachAdaptive, perChannel.fillLogs, this.fusedAdaptive, true, perChannel, s.runFloor);
-    const reference = fuse(s.reference, e, C, perChannel.eachReference, perChannel.readLogs, this.fusedReference, false, undefined, s.runFloor);
+    const adaptive = fuse(s.adaptive, e, C, perChannel.eachAdaptive, perChannel.fillLogs, this.fusedAdaptive, true, perChannel, s.runFloor, s.novel);
+    const reference = fuse(s.reference, e, C, perChannel.eachReference, perChannel.readLogs, this.fusedReference, false, undefined, s.runFloor, s.novel);
     // A run that stuck calls rare (at the hold level) is not a rest of the stream's (quietValues).
     if (!learning) for (let c = 0; c < C; c++) if (reference.each[STUCK * C + c] >= this.holdSurprise) s.runRare[c] = 1;
     const events: AnomalyEvent[] = [];
@@ -932,6 +939,15 @@ export class StreamScorer {
     s.restEnded.fill(0);
     s.runFloor.fill(0);
     for (let c = 0; c < C; c++) level[c] = r.z[c] * r.z[c];
+    // A value this discrete channel has never taken (a code, a state, a mode outside its set), beyond its levels'
+    // range by their whole width, once learnReadings values taught it its levels (docs/SCORING.md, "A value never
+    // seen"). Judged by `level`, which counts in full for it (fuse).
+    // Its first sight only: the level is one the channel has taken from then on, in an episode or not, so a level
+    // that comes back (a fault that recurs, a state that returns) is judged by `level` alone, never alarmed for ever.
+    for (let c = 0; c < C; c++) {
+      s.novel[c] = !learning && r.warm && s.values[c].novel(r.item.values[c], o.learnReadings) ? 1 : 0;
+      if (s.novel[c] === 1) s.values[c].sawLevel(r.item.values[c]);
+    }
     if (r.item.reset) {
       s.meanCount = 0;
       s.resCount = 0;
@@ -2105,8 +2121,12 @@ interface Fused {
  * of the stream's own busy runs (it says no more than its runs can) and is 0 for a calm run and at a rest. A noisy sensor at 0.01 repeats a value about one reading in ten, so its
  * learning period ran fewer runs than the history needs to be ready, and a freeze gains it none while it lasts:
  * a freeze that began as learning ended was judged by nothing (tryout 17, finding 1).
+ * `novel` ([C], 1 or 0): the channels whose value is one the discrete channel has never taken
+ * (ValueHistogram.novel); their `level` surprise is a test chosen by that fact before any kind was looked at, not
+ * the largest of several picked afterwards, so it counts without the Bonferroni share: the fused surprise is at
+ * least it (docs/SCORING.md, "A value never seen").
  */
-function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, logs: LogsOf, out: Fused, predictive = false, perChannel?: FusedChannels, runFloor?: Float64Array): Fused {
+function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, logs: LogsOf, out: Fused, predictive = false, perChannel?: FusedChannels, runFloor?: Float64Array, novel?: Uint8Array): Fused {
   const channels = perChannel === undefined ? zeros(C) : zeroed(perChannel.channels);
   const rowChannels = !predictive ? channels : perChannel === undefined ? zeros(C) : zeroed(perChannel.rowChannels);
   const pred = PREDICTIVE;
@@ -2114,6 +2134,9 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, 
   let max = 0;
   let rowMax = 0;
   let n = 0;
+  // The largest `level` surprise of a channel whose value is novel (counts without the share), as rowMax and max.
+  let gated = 0;
+  let rowGated = 0;
   // Indexed loops, not forEach closures: this runs for every reading (same order, same arithmetic). The
   // per-kind results go into one object literal at the end (one shape, in EVIDENCE's order), not key by key.
   const best = BEST;
@@ -2145,6 +2168,10 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, 
           if (pred.predictive > rowChannels[c]) rowChannels[c] = pred.predictive;
           if (pred.predictive > rowMax) rowMax = pred.predictive;
         }
+        if (k === LEVEL && novel !== undefined && novel[c] === 1) {
+          if (sur > gated) gated = sur;
+          if (predictive && pred.predictive > rowGated) rowGated = pred.predictive;
+        }
       }
     }
     best[k] = top;
@@ -2163,8 +2190,8 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, 
     cycle: best[9],
   };
   const penalty = n > 0 ? Math.log10(n) : 0;
-  const surprise = n > 0 ? Math.max(0, Math.min(MAX_SURPRISE, max - penalty)) : Math.log10(2);
-  const rowSurprise = !predictive ? surprise : n > 0 ? Math.max(0, Math.min(MAX_SURPRISE, rowMax - penalty)) : Math.log10(2);
+  const surprise = n > 0 ? Math.max(0, Math.min(MAX_SURPRISE, Math.max(max - penalty, gated))) : Math.log10(2);
+  const rowSurprise = !predictive ? surprise : n > 0 ? Math.max(0, Math.min(MAX_SURPRISE, Math.max(rowMax - penalty, rowGated))) : Math.log10(2);
   out.surprise = surprise;
   out.rowSurprise = rowSurprise;
   out.rowChannels = rowChannels;

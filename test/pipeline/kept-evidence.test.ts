@@ -22,7 +22,9 @@
  * coarser level (channel b, noise without a period, fills its ring of 2,048 readings at 2,048). Written again by branch
  * freeze2's scorer (2fa34dc), a detection change: a busy run's model speaks for stuck while the history of run lengths
  * is not ready; one output of the sample moves (reading 50, in learning, not judged: its deviation 0.30 → 0.49), the
- * snapshot is unchanged.
+ * snapshot is unchanged. Written again by branch msl's scorer (d81e3ad): each value histogram's state holds the
+ * channel's levels (a value never seen, ValueHistogram.novel); the sample of outputs and the rest of the snapshot
+ * are unchanged.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
