@@ -345,6 +345,10 @@ export class Daemon {
       threshold: config.score.threshold,
       timeZone: config.explain.timeZone ?? undefined,
       log: this.log,
+      // Its streams' retained states tell the device's episode (Home Assistant's problem entities of its streams).
+      changed: (_device, streams) => {
+        for (const stream of streams) this.board?.refresh(stream);
+      },
     });
 
     const loadModel = this.startModels();
@@ -360,6 +364,11 @@ export class Daemon {
         ownModel: (sensor) => learner.ownModel(sensor),
         intervalOf: (sensor) => detector.intervalOf(sensor),
         newestReadingTs: (sensor) => this.signals?.latest(sensor)?.ts ?? null,
+        deviceEpisode: (sensor) => {
+          const availability = this.availability;
+          if (availability?.active !== true) return null;
+          return availability.episodeOf(availability.deviceOf(sensor, (stream) => detector.sourceOf(stream)));
+        },
       },
       {
         staleAfter: config.alerts.staleAfter,

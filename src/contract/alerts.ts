@@ -21,9 +21,18 @@ export interface SensorStatePayload {
   readonly since: string;
   /**
    * The open episode, present while the stream has one: with `anomalous`, and with `stale` while a silence's
-   * `missing data` episode is open (stale is told before anomalous). Absent when no episode is open.
+   * `missing data` episode is open (stale is told before anomalous); and, while the stream's device says it is
+   * offline and the stream has none of its own, the device's `device_offline` episode (with `kind` and `sentence`).
+   * Absent when no episode is open.
    */
   readonly anomaly_id?: string;
+  /** `device_offline` when `anomaly_id` is the episode of the stream's device (src/daemon/availability.ts); absent otherwise. */
+  readonly kind?: 'device_offline';
+  /**
+   * With `kind`: the device episode's open sentence, `esp-power offline since 10:02 (the device said so on
+   * esp-power/status), 4 streams silent (device offline)` (it does not change while the episode is open).
+   */
+  readonly sentence?: string;
   /** The model scoring the sensor (absent while it has none). */
   readonly model?: string;
   /**

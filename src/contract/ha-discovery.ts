@@ -2,7 +2,9 @@
  * Home Assistant MQTT discovery: the config payloads anomalyd publishes (retained) so that every stream
  * appears in Home Assistant as two entities under one device per source sensor:
  *   - binary_sensor, device class `problem`: on while the stream has an open episode (anomalous, or a silence's
- *     `missing data` while it is stale; reads `<prefix>/state/<stream>`, whose other keys become its attributes);
+ *     `missing data` while it is stale), or while its device says it is offline (the device's `device_offline`
+ *     episode, which its streams' states carry); reads `<prefix>/state/<stream>`, whose other keys become its
+ *     attributes;
  *   - sensor: the stream's anomaly score in [0, 1] (reads `<prefix>/score/<stream>`, throttled).
  * Both are unavailable while `<prefix>/status` says `offline` (the daemon's last will).
  * Schema: https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery (topic
@@ -120,7 +122,8 @@ function common(ctx: DiscoveryContext, stream: string, source: string, suffix: s
 
 /**
  * The binary_sensor's state from the retained state payload (SensorStatePayload): ON while the stream has an open
- * episode of any kind (`anomaly_id` present: anomalous, or stale during a `missing data` episode, tryout 13), or
+ * episode of any kind (`anomaly_id` present: anomalous, or stale during a `missing data` episode, tryout 13; or its
+ * device's `device_offline` episode), or
  * while its status is `anomalous` (a payload of an older anomalyd); OFF otherwise. Jinja, as Home Assistant
  * evaluates it; `value_json` is the parsed payload.
  */

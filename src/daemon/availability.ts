@@ -7,6 +7,9 @@
  *   - its streams' silence is told as ONE episode of the device, kind `device_offline`, stored and alerted under the
  *     device's name (`anomalyd/alerts/<device>`): `esp-power offline since 10:02 (the device said so on
  *     esp-power/status), 16 streams silent (device offline)`, instead of one missing-data episode per stream;
+ *   - its streams' retained states carry the device's episode (`anomaly_id`, `kind` `device_offline`, `sentence`;
+ *     episodeOf, SensorStatusBoard.refresh), so each stream's Home Assistant `problem` entity is on while it is open
+ *     (as it would be with a missing-data episode of its own), the episode's id and sentence among its attributes;
  *   - its streams' silence is not judged (Daemon.judgeSilences skips them: silenced), and once the device is back,
  *     counted from then on (backAt), not from each stream's last reading;
  *   - the gap of each of its streams not heard since it said so ends unjudged and untaught at its next reading
@@ -38,6 +41,19 @@ export interface AvailabilityWiring {
   /** explain.timeZone (undefined: the host's), for the sentence's clock times. */
   readonly timeZone?: string;
   readonly log: Logger;
+  /**
+   * Called after a device's episode opened or ended (its alert recorded), with the device and its streams anomalyd
+   * knows now: their retained states tell the device's episode (SensorStatusBoard.refresh: Home Assistant's problem
+   * entities of those streams are on while it is open). Optional.
+   */
+  readonly changed?: (device: string, streams: readonly string[]) => void;
+}
+
+/** A device's open episode as its streams' retained states tell it (SensorStatePayload `anomaly_id`, `kind`, `sentence`). */
+export interface DeviceEpisode {
+  readonly anomalyId: string;
+  /** Its open sentence, with its kind's label: `esp-power offline since 10:02 (the device said so on esp-power/status), 4 streams silent (device offline)`. */
+  readonly sentence: string;
 }
 
 /** A device that said it is offline, with its open episode. */
@@ -96,6 +112,15 @@ export class DeviceAvailability {
     return this.offline.has(device);
   }
 
+  /**
+   * The open episode of `device` while it says it is offline, else null. Its sentence is the one its open alert told
+   * (it does not change while the episode is open; the resolve tells the whole of it).
+   */
+  episodeOf(device: string): DeviceEpisode | null {
+    const open = this.offline.get(device);
+    return open === undefined ? null : { anomalyId: open.anomalyId, sentence: `${open.told} (${KIND_LABELS.device_offline})` };
+  }
+
   /** When `device` came back after saying it was offline (epoch ms), or undefined: its streams' silence counts from then at the earliest. */
   backAt(device: string): number | undefined {
     return this.back.get(device)?.at;
@@ -122,6 +147,7 @@ export class DeviceAvailability {
     if (!this.w.record(this.event('open', device, state, at), this.explanation(device, state, at, told))) return;
     this.offline.set(device, state);
     this.back.delete(device);
+    this.w.changed?.(device, streams);
   }
 
   /**
@@ -153,6 +179,7 @@ export class DeviceAvailability {
     this.back.set(device, { at, since: open.since });
     const sentence = `${open.told}; ${how}, after ${formatDuration(Math.max(0, at - open.since))}`;
     this.w.record(this.event('resolve', device, open, at), this.explanation(device, open, at, sentence));
+    if (this.w.changed) this.w.changed(device, this.w.streamsOf(device));
   }
 
   private event(kind: 'open' | 'resolve', device: string, state: Offline, at: number): AnomalyEvent {

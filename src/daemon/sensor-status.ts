@@ -32,6 +32,13 @@ export interface StatusSource {
    * absent when none is known (the board then uses the wall clock).
    */
   newestReadingTs?(sensor: string): number | null;
+  /**
+   * The open episode of the sensor's device while the device says it is offline (src/daemon/availability.ts: one
+   * `device_offline` episode of the device, none of the stream), else null or absent. Told in the sensor's state
+   * when the sensor has no open episode of its own; its status stays the sensor's own (it goes `stale`, never
+   * `anomalous`, for it).
+   */
+  deviceEpisode?(sensor: string): { readonly anomalyId: string; readonly sentence: string } | null;
 }
 
 /**
@@ -171,8 +178,12 @@ export class SensorStatusBoard {
     const model = this.source.modelOf(sensor);
     // An open episode is told whatever the status (a silence is `stale` while its `missing data` episode is open):
     // Home Assistant's problem sensor reads it (contract/ha-discovery.ts).
-    const anomalyId = this.source.openAnomaly(sensor);
-    const status = this.statusWith(sensor, model, anomalyId);
+    const mine = this.source.openAnomaly(sensor);
+    const status = this.statusWith(sensor, model, mine);
+    // Without one of its own, the episode of its device while the device says it is offline: the stream's problem
+    // entity is on for it too, the device's sentence among its attributes (tryout 16's device_offline had none).
+    const device = mine === null ? (this.source.deviceEpisode?.(sensor) ?? null) : null;
+    const anomalyId = mine ?? device?.anomalyId ?? null;
     // Compared field by field: no key string built for every reading.
     const last = this.published.get(sensor);
     if (last !== undefined && last.status === status && last.model === (model ?? '') && last.anomaly === (anomalyId ?? '')) return;
@@ -183,6 +194,7 @@ export class SensorStatusBoard {
       status,
       since: new Date(since).toISOString(),
       ...(anomalyId !== null ? { anomaly_id: anomalyId } : {}),
+      ...(device !== null ? { kind: 'device_offline' as const, sentence: device.sentence } : {}),
       ...(model !== null ? { model } : {}),
       ...(own !== null && own.phase !== 'stopped' ? { learning_progress: Math.round(ownModelFraction(own) * 100) / 100 } : {}),
     };

@@ -23,6 +23,11 @@
  */
 
 export const PAGE_REFRESH_MS = 5_000;
+/**
+ * A mark note's words up to this many characters are never broken on the dashboard (the Mark column is at least as
+ * wide as its longest); a longer token (a URL, a zigbee2mqtt name) may break anywhere.
+ */
+export const NOTE_WORD_CHARS = 24;
 
 export const PAGE_STYLE = `
 :root { color-scheme: light dark; --fg: #1b1f24; --muted: #5b636e; --bg: #fff; --panel: #f4f6f8; --line: #d0d7de;
@@ -69,7 +74,7 @@ h2 { font-size: 1rem; margin: 0 0 .5rem; }
    cut off), and every place that shows one has the whole name in its title. */
 #sensors li { min-width: 0; max-width: 100%; }
 #sensors button { grid-template-columns: minmax(0, 1fr) auto; }
-#sensors .name, #sensor-title, .explanation, figcaption, td.sensor, td.what, td.note { overflow-wrap: anywhere; }
+#sensors .name, #sensor-title, .explanation, figcaption, td.sensor, td.what { overflow-wrap: anywhere; }
 #sensors .name, #sensor-title { min-width: 0; }
 td.sensor button { text-align: left; overflow-wrap: anywhere; }
 /* A device with several streams (a Tasmota plug's ENERGY fields, a zigbee2mqtt sensor's temperature and humidity):
@@ -109,11 +114,19 @@ td.actions { min-width: 6.5rem; }
 td.actions button { white-space: nowrap; }
 td.sensor { min-width: 9rem; }
 td.what { min-width: 16rem; }
-/* A note wraps at its words, never letter by letter in a column squeezed to one character (tryout 18). */
-td.note { color: var(--muted); min-width: 5em; }
+/* A mark's note wraps at its words only, in a column at least 18 characters wide (tryout 18: a letter a line;
+   tryout 19: 6-8 characters, its longer words split). overflow-wrap: break-word keeps each word's width in the
+   column's minimum (anywhere would let the table squeeze it to one letter); a token longer than NOTE_WORD_CHARS
+   (a URL, a zigbee2mqtt name) is its own span that may break anywhere, so it cannot widen the table. */
+td.note { color: var(--muted); min-width: calc(18ch + 1rem); overflow-wrap: break-word; }
+td.note .long-token { overflow-wrap: anywhere; }
 td button { font: inherit; font-size: .8rem; margin: 0 .25rem .25rem 0; padding: .15rem .5rem; cursor: pointer; }
 tr.selected td { background: var(--panel); }
-@media (max-width: 700px) {
+/* Where the episodes' box is narrower than the table's columns at their minimum (about 56 rem: beside the sensor list
+   at 800 px the table scrolled sideways, 788 px in 496, tryout 19), or on a phone, each episode is a card, its fields
+   one under another at the box's full width. A container query: what decides is the box, not the window. */
+#episodes-section { container-type: inline-size; }
+@container (max-width: 58rem) {
   #episodes-table thead { display: none; }
   #episodes-table, #episodes-table tbody, #episodes-table tr, #episodes-table td { display: block; }
   #episodes-table tr { padding: .4rem 0; border-bottom: 1px solid var(--line); }
@@ -125,6 +138,7 @@ tr.selected td { background: var(--panel); }
 export const PAGE_SCRIPT = `
 'use strict';
 var REFRESH_MS = ${PAGE_REFRESH_MS};
+var NOTE_WORD_CHARS = ${NOTE_WORD_CHARS};
 var TOKEN_KEY = 'anomalyd-token';
 var RANGES = ['1h', '24h', '7d'];
 var state = { selected: null, chosen: false, range: '1h', sensors: [], filter: '', openIds: {}, folded: {}, timeZone: null, zoneFmt: null,
@@ -543,6 +557,23 @@ async function mark(id, action) {
   }
 }
 
+/**
+ * The Mark cell: the mark and the operator's note, as text nodes; a token longer than NOTE_WORD_CHARS (a URL, a
+ * zigbee2mqtt name) in a span.long-token that may break anywhere, every other word kept whole (the CSS above).
+ */
+function noteCell(text) {
+  var td = el('td', { class: 'note' });
+  var plain = '';
+  text.split(/(\\s+)/).forEach(function (part) {
+    if (part.length <= NOTE_WORD_CHARS) { plain += part; return; }
+    if (plain) td.appendChild(document.createTextNode(plain));
+    plain = '';
+    td.appendChild(el('span', { class: 'long-token' }, part));
+  });
+  if (plain) td.appendChild(document.createTextNode(plain));
+  return td;
+}
+
 function renderAnomalies(list) {
   state.anomalies = list;
   var tbody = document.getElementById('anomalies');
@@ -564,7 +595,7 @@ function renderAnomalies(list) {
     var status = el('td');
     status.appendChild(el('span', { class: 'badge ' + a.status }, a.status));
     tr.appendChild(status);
-    tr.appendChild(el('td', { class: 'note' }, (a.mark ? a.mark.replace('_', ' ') : '–') + (a.markNote ? ': ' + a.markNote : '')));
+    tr.appendChild(noteCell((a.mark ? a.mark.replace('_', ' ') : '–') + (a.markNote ? ': ' + a.markNote : '')));
     var actions = el('td', { class: 'actions' });
     [['ack', 'Ack'], ['false_alarm', 'False alarm'], ['unmark', 'Unmark']].forEach(function (pair) {
       if (pair[0] === 'unmark' ? a.mark === null : a.mark === pair[0]) return;

@@ -5,34 +5,21 @@
  * about a dead sensor). The template is evaluated by Jinja2, the engine Home Assistant runs (python3 with jinja2;
  * skipped where it is missing), on the payloads the real SensorStatusBoard publishes.
  */
-import { spawnSync } from 'node:child_process';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { SensorStatePayload } from '../../src/contract/alerts.js';
 import { binarySensorConfig } from '../../src/contract/ha-discovery.js';
 import { topics } from '../../src/contract/alerts.js';
 import { SensorStatusBoard } from '../../src/daemon/sensor-status.js';
-
-const jinja = spawnSync('python3', ['-c', 'import jinja2'], { encoding: 'utf8' }).status === 0;
-
-/** Renders `template` with `value_json` = each payload, as Home Assistant's MQTT value templates do. */
-function render(template: string, payloads: readonly unknown[]): string[] {
-  const script = [
-    'import json, sys',
-    'from jinja2.sandbox import ImmutableSandboxedEnvironment',
-    'req = json.load(sys.stdin)',
-    'env = ImmutableSandboxedEnvironment()',
-    't = env.from_string(req["template"])',
-    'print(json.dumps([t.render(value_json=p, value=json.dumps(p)) for p in req["payloads"]]))',
-  ].join('\n');
-  const r = spawnSync('python3', ['-c', script], { input: JSON.stringify({ template, payloads }), encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout) as string[];
-}
+import { jinja, render } from '../helpers/jinja.js';
 
 /** A board over one stream whose model, episode and clock the test sets; returns what it published. */
-function board(): { set: (s: { now?: number; anomaly?: string | null; learning?: boolean }) => void; refresh: () => void; published: SensorStatePayload[] } {
-  const state = { now: 1_764_000_000_000, anomaly: null as string | null, learning: false };
+function board(): {
+  set: (s: { now?: number; anomaly?: string | null; learning?: boolean; device?: { anomalyId: string; sentence: string } | null }) => void;
+  refresh: () => void;
+  published: SensorStatePayload[];
+} {
+  const state = { now: 1_764_000_000_000, anomaly: null as string | null, learning: false, device: null as { anomalyId: string; sentence: string } | null };
   const published: SensorStatePayload[] = [];
   const b = new SensorStatusBoard(
     {
@@ -42,6 +29,7 @@ function board(): { set: (s: { now?: number; anomaly?: string | null; learning?:
       ownModel: () => null,
       intervalOf: () => 1000,
       newestReadingTs: () => state.now,
+      deviceEpisode: () => state.device,
     },
     { staleAfter: 10, now: () => state.now, logger: pino({ level: 'silent' }), publish: (_s, p) => published.push(p), logStatus: () => undefined },
   );
@@ -79,5 +67,29 @@ describe.skipIf(!jinja)('Home Assistant problem sensor (discovery value_template
 
   it('reads a state of an older anomalyd too (anomalous without anomaly_id is ON) and a learning one as OFF', () => {
     expect(render(template, [{ status: 'anomalous', since: '2026-12-01T22:00:00.000Z' }, { status: 'learning', since: '2026-12-01T22:00:00.000Z' }])).toEqual(['ON', 'OFF']);
+  });
+
+  it("is ON while the stream's device says it is offline (its device_offline episode, with its id and sentence), OFF once it is back", () => {
+    const b = board();
+    b.refresh(); // ok
+    const sentence = 'boiler offline since 10:02 (the device said so on boiler/status), 1 stream silent (device offline)';
+    b.set({ device: { anomalyId: 'd-1', sentence } });
+    b.refresh(); // ok, the device's episode open
+    b.set({ now: 1_764_000_000_000 + 20_000 });
+    b.refresh(); // stale, the device's episode still open
+    // An episode of its own comes first (the stream's, not the device's).
+    b.set({ anomaly: 'a-3' });
+    b.refresh();
+    b.set({ anomaly: null, device: null });
+    b.refresh(); // back
+    expect(b.published.map((p) => [p.status, p.anomaly_id ?? null, p.kind ?? null, p.sentence ?? null])).toEqual([
+      ['ok', null, null, null],
+      // The device's episode is not the stream's: its status stays its own (never `anomalous` for it).
+      ['ok', 'd-1', 'device_offline', sentence],
+      ['stale', 'd-1', 'device_offline', sentence],
+      ['stale', 'a-3', null, null],
+      ['stale', null, null, null],
+    ]);
+    expect(render(template, b.published)).toEqual(['OFF', 'ON', 'ON', 'ON', 'OFF']);
   });
 });
