@@ -26,8 +26,8 @@ import { waitFor } from '../helpers/net.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
-/** This helper's ports (19740–19799). */
-const MOSQUITTO_PORT = 19_741;
+/** A port of its own (no other test file uses it: they may run at once). */
+const MOSQUITTO_PORT = 19_777;
 const NODE_ID = 'devoff_node';
 const STREAMS = ['esp-power/ch1_power', 'esp-power/ch2_power', 'esp-power/ch3_power'];
 /** Readings per stream, sent in messages of BURST: four messages each, past ANNOUNCE_AFTER_READINGS (3). */
