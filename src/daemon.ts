@@ -55,6 +55,7 @@ import { LoopLoad, eventLoopSampler, type UtilizationSampler } from './daemon/lo
 import type { StorageError } from './adapters/storage.js';
 import type { OwnModelProgress } from './contract/own-model.js';
 import { DeviceAvailability } from './daemon/availability.js';
+import { JunkGate, type JunkGateOptions } from './daemon/junk-gate.js';
 
 export interface DaemonOptions {
   readonly config: Config;
@@ -78,6 +79,8 @@ export interface DaemonOptions {
    * not hear its sensors in time (tests inject it).
    */
   readonly loopUtilization?: UtilizationSampler;
+  /** The JunkGate's budgets and clock (src/daemon/junk-gate.ts; default its constants and performance.now): tests fix the clock. */
+  readonly junkGate?: JunkGateOptions;
   /** Adapter factories to use instead of the real ones (tests start the daemon in-process with these). */
   readonly adapters?: Partial<DaemonAdapters>;
   /** Told about every scored reading and the episode events it caused, after they were stored (tests, embedding). */
@@ -188,6 +191,10 @@ export class Daemon {
   private readonly adapters: DaemonAdapters;
   private discovery: HaDiscovery | null = null;
   private readonly rejections: RejectionCounter;
+  /** Floods of rejected input dropped unread, `rate_limited` (src/daemon/junk-gate.ts). */
+  private readonly junkGate: JunkGate;
+  /** The topic of the message being parsed (the detector parses synchronously within the feed's `next`), else null. */
+  private parsingTopic: string | null = null;
   /** Messages skipped since start per reason (ParseResult.skipped): by design no reading, no error. */
   private readonly skipped: Record<SkipReason, number> = { hub_topic: 0, hub_event: 0, text_state: 0, missing_value: 0 };
   /** Runs of out_of_order readings per stream: one warning per stream and hour (a gateway's buffer flushed after a live reading). */
@@ -256,6 +263,7 @@ export class Daemon {
     this.backlogHigh = 64 * opts.config.model.maxBatch;
     this.backlogLow = 16 * opts.config.model.maxBatch;
     this.rejections = new RejectionCounter({ logIntervalMs: opts.config.limits.logIntervalMs });
+    this.junkGate = new JunkGate(opts.junkGate);
     this.statusLog = new SummaryLog(this.log, 'info', 'sensor status', opts.config.limits.logIntervalMs, 10);
     this.clockSkewLog = new SummaryLog(this.log, 'warn', CLOCK_SKEW_MSG, opts.config.limits.logIntervalMs, CLOCK_SKEW_BURST);
     this.faults = new FaultLatch(this.log, this.now, () => {
@@ -465,6 +473,7 @@ export class Daemon {
         { name: 'stale status', run: () => this.board?.refreshAll() },
         { name: 'learning', run: () => this.learnerTick() },
         { name: 'rejections', run: () => this.flushRejections() },
+        { name: 'junk gate', run: () => this.junkGate.sweep() },
         { name: 'repeated errors', run: () => this.flushQuiet() },
         { name: 'dashboard series', run: () => this.signals?.flush() },
         { name: 'open episodes', run: () => this.touchOpenEpisodes() },
@@ -732,7 +741,18 @@ export class Daemon {
         return;
       }
       this.counters.received++;
-      this.input?.next(m);
+      // A flood of rejected input is dropped here, unread, and counted (tryout 18, finding 7).
+      const limited = this.junkGate.check(m.topic);
+      if (limited !== null) {
+        this.rateLimited(m, limited);
+        return;
+      }
+      this.parsingTopic = m.topic;
+      try {
+        this.input?.next(m);
+      } finally {
+        this.parsingTopic = null;
+      }
       // Backpressure: with too many readings waiting for the model, stop reading; the broker holds the rest.
       const pending = this.detector?.pending ?? 0;
       if (!mqtt.isPaused && pending > this.backlogHigh) {
@@ -851,11 +871,31 @@ export class Daemon {
     this.opts.onReading?.(reading, events);
   }
 
+  /**
+   * A message the JunkGate dropped unread: counted as parsed and rejected (`rate_limited`, sensor null, its topic), so
+   * `received` = `messages` and every message is in one outcome (DaemonCounters) as for any other rejection.
+   */
+  private rateLimited(m: RawMessage, detail: string): void {
+    this.counters.messages++;
+    this.counters.messagesRejected++;
+    this.counters.rejected++;
+    this.rejections.record({ sensor: null, topic: m.topic, reason: 'rate_limited', detail, receivedAt: m.receivedAt });
+  }
+
   private onParsed(res: ParseResult): void {
     this.counters.messages++;
     if (res.kind === 'readings' && res.skipped !== undefined) {
       this.skipped[res.skipped]++;
       return;
+    }
+    const topic = this.parsingTopic;
+    if (topic !== null) {
+      // The JunkGate's budgets: a wholly rejected message spends its topic's (a retained one, replayed at subscribe,
+      // does not); one with a reading makes the topic good.
+      if (res.kind === 'rejected') {
+        if (res.rejection.reason !== 'retained') this.junkGate.rejected(topic);
+      } else if (res.readings.length > 0) this.junkGate.gaveReading(topic);
+      else if (res.rejections.length > 0) this.junkGate.rejected(topic);
     }
     if (res.kind === 'rejected') {
       this.counters.messagesRejected++;

@@ -65,7 +65,12 @@ export type RejectReason =
   /** A retained message (the broker's last value, not a new reading) on a rule that does not take them. */
   | 'retained'
   /** An exception while decoding or admitting this one message; the detail names the stage. */
-  | 'internal_error';
+  | 'internal_error'
+  /**
+   * Dropped unread: its topic (or the topics that never gave a reading, together) had more rejected messages a second
+   * than a real device's mistakes make (a flood; src/daemon/junk-gate.ts, docs/SECURITY.md). Sensor null.
+   */
+  | 'rate_limited';
 
 export interface Rejection {
   /** The stream a rejection of one field is about, else the device (sensor id); null when the topic named none. */

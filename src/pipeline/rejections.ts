@@ -83,6 +83,7 @@ const ALL_REASONS: readonly RejectReason[] = [
   'too_deep',
   'retained',
   'internal_error',
+  'rate_limited',
 ];
 
 interface Entry {

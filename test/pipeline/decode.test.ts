@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
-import { jsonDepth, MAX_JSON_DEPTH } from '../../src/pipeline/decode/json.js';
+import { describe, expect, it, vi } from 'vitest';
+import { jsonDepth, MAX_JSON_DEPTH, parseJson } from '../../src/pipeline/decode/json.js';
+import { mulberry32 } from '../../src/train/rng.js';
 import { numberFromText, previewBytes } from '../../src/pipeline/decode/text.js';
 import { timeZoneProblem } from '../../src/config/ingest-rules.js';
 import { parseTimestamp, wallTimeToEpoch, zoneOffsetMs } from '../../src/pipeline/decode/time.js';
@@ -73,5 +74,42 @@ describe('JSON nesting measured on the bytes', () => {
     expect(jsonDepth(Buffer.from('{"a": "\\"[[[[["}'))).toBe(1);
     expect(jsonDepth(Buffer.from('21.5'))).toBe(0);
     expect(jsonDepth(Buffer.from('['.repeat(100_000)))).toBe(MAX_JSON_DEPTH + 1);
+  });
+});
+
+describe('JSON parsed as JSON.parse would, junk told without it (tryout 18, finding 7)', () => {
+  const viaParse = (text: string): { ok: boolean; doc?: unknown } => {
+    try {
+      return { ok: true, doc: JSON.parse(text) as unknown };
+    } catch {
+      return { ok: false };
+    }
+  };
+  const samples = [
+    '{', '}', '[', ']', '{}', '[]', ' {"value": 21.5} ', '{"value": 21.5', '"x"', '"', '""', '"a\\"', '"a\\""', 'NaN', 'nan', 'null', 'nul', 'true', 'tru', 'false', 'fals',
+    '21.5', '-', '-1', '1.', '1e5', '1e', '{a}', '{"a": [1, 2}', '{"a": "}"}', '{"a": "{"}', '[{"value": 1}]', '\t\n 1 \r', '\u00a01', '\ufeff1', '', '   ', 'abc', '0x10', '{"a":1}}', '[[]', '1 2',
+  ];
+  it('agrees with JSON.parse on samples and seeded random payloads', () => {
+    const r = mulberry32(18_007);
+    const alphabet = '{}[]":,-0123456789.eE truefalsn\\ \n';
+    const random = Array.from({ length: 5000 }, () => Array.from({ length: 1 + Math.floor(r() * 12) }, () => alphabet[Math.floor(r() * alphabet.length)]).join(''));
+    for (const text of [...samples, ...random]) {
+      const got = parseJson(Buffer.from(text), text);
+      const want = viaParse(text);
+      expect(got.ok, text).toBe(want.ok);
+      if (got.ok) expect(got.doc, text).toEqual(want.doc);
+    }
+  });
+
+  it('does not call JSON.parse for a payload that cannot be JSON (its SyntaxError costs 20-30 µs)', () => {
+    const spy = vi.spyOn(JSON, 'parse');
+    try {
+      for (const text of ['{', 'NaN', '{"value": 21.5', 'abc', '"x', '[1, 2', '1e', '']) expect(parseJson(Buffer.from(text), text).ok).toBe(false);
+      expect(spy).not.toHaveBeenCalled();
+      expect(parseJson(Buffer.from('{"value": 1}'), '{"value": 1}').ok).toBe(true);
+      expect(spy).toHaveBeenCalledTimes(1);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
