@@ -80,12 +80,15 @@ async function startBroker(b: Broker): Promise<{ proc: ChildProcess; err: () => 
   return handle;
 }
 
-/** The retained messages a fresh subscriber to `filter` gets, once `count` of them have come. */
-async function retained(url: string, login: IClientOptions, filter: string, count: number): Promise<Map<string, string>> {
+/**
+ * The retained messages a fresh subscriber to `filter` gets, once `count` of them have come; with `live`, any
+ * message (to wait for a publish that may come after the subscription).
+ */
+async function retained(url: string, login: IClientOptions, filter: string, count: number, live = false): Promise<Map<string, string>> {
   const client: MqttClient = await mqtt.connectAsync(url, { ...login, clientId: `retained-${process.pid}-${Date.now()}`, reconnectPeriod: 0 });
   const got = new Map<string, string>();
   client.on('message', (topic, payload, packet) => {
-    if (packet.retain) got.set(topic, payload.toString());
+    if (live || packet.retain) got.set(topic, payload.toString());
   });
   try {
     await client.subscribeAsync(filter, { qos: 1 });
@@ -131,6 +134,8 @@ describe.skipIf(!mosquittoAvailable() || !builtAndModelsPresent())('mosquitto se
     });
     daemons.push(daemon);
     await daemon.start();
+    // The daemon subscribes after it is ready; a reading before that is not kept for its first session.
+    await waitFor(() => daemon.logged('subscribed').length > 0, 10_000, 'the daemon subscribed');
 
     // A stream is announced at its third reading.
     const sensor = await mqtt.connectAsync(b.url, { ...b.sensor, clientId: `setup-ha-sensor-${process.pid}`, reconnectPeriod: 0 });
@@ -138,6 +143,8 @@ describe.skipIf(!mosquittoAvailable() || !builtAndModelsPresent())('mosquitto se
     for (let i = 0; i < 4; i++) await sensor.publishAsync('sensors/boiler', JSON.stringify({ ts: now - (3 - i) * 1000, value: 60 + i }), { qos: 1 });
     await sensor.endAsync();
 
+    // Published (the broker let them through), then kept: a fresh subscriber gets them retained.
+    await retained(b.url, b.daemon, 'homeassistant/+/e2e-pi/#', 2, true);
     const configs = await retained(b.url, b.daemon, 'homeassistant/+/e2e-pi/#', 2);
     expect([...configs.keys()].sort()).toEqual([expect.stringMatching(/^homeassistant\/binary_sensor\/e2e-pi\/boiler_[0-9a-f]+\/config$/), expect.stringMatching(/^homeassistant\/sensor\/e2e-pi\/boiler_[0-9a-f]+\/config$/)]);
     for (const payload of configs.values()) expect(JSON.parse(payload)).toMatchObject({ unique_id: expect.stringMatching(/^anomalyd_e2e-pi_boiler_/) as unknown });
