@@ -4,9 +4,13 @@
 #   sensor     the sensors: may only publish on the sensor topics
 #   <operator> each operator (--operator NAME, repeatable): may only publish commands under its own name,
 #              <prefix>/cmd/<verb>/<anomaly_id>/<NAME>, and read what anomalyd publishes
+# The daemon may also publish its Home Assistant discovery configs, homeassistant/+/<node id>/#, and read
+# Home Assistant's birth message (homeassistant/status). Mosquitto keeps sessions, queued readings and retained
+# messages in a directory its own user can write (DIR/data by default).
 # Anonymous clients are refused. Passwords are made up (openssl rand -hex 24) unless given in the
 # environment (ANOMALYD_PASSWORD, SENSOR_PASSWORD, OPERATOR_PASSWORD_<NAME>, each at least 16 characters).
-# See docs/SECURITY.md. Tested by test/e2e/broker-roles.test.ts against a real mosquitto.
+# See docs/SECURITY.md. Tested by test/e2e/broker-roles.test.ts, test/e2e/mosquitto-queue-qos0.test.ts and
+# test/e2e/mosquitto-setup.test.ts against a real mosquitto.
 set -euo pipefail
 
 usage() {
@@ -26,7 +30,13 @@ Options:
   --operator NAME       an operator login, repeatable (default: one operator named operator)
   --daemon-user NAME    anomalyd's own login (default anomalyd)
   --sensor-user NAME    the sensors' login (default sensor)
-  --persistence-dir D   keep sessions and queued messages here (default: DIR)
+  --node-id ID          anomalyd's homeassistant.nodeId: the ACL lets anomalyd publish its Home Assistant
+                        discovery configs under homeassistant/+/ID/# (default: anomalyd_<this host's name>,
+                        the daemon's own default on this host without mqtt.clientId; printed below)
+  --ha-prefix P         anomalyd's homeassistant.prefix (default homeassistant)
+  --persistence-dir D   keep sessions, queued readings and retained messages here (default: DIR/data);
+                        created if missing and, when setup.sh creates it or it is DIR/data, given to the
+                        mosquitto user (mode 0700), which mosquitto runs as and must write it
   --queue-qos0          also keep QoS 0 readings for anomalyd while it is away (restart, upgrade): most hubs
                         (Tasmota, zigbee2mqtt and ESPHome by default) publish at QoS 0, which mosquitto
                         otherwise drops for a disconnected client (queue_qos0_messages; applies to every
@@ -54,6 +64,8 @@ DAEMON_USER=anomalyd
 SENSOR_USER=sensor
 PERSIST=""
 QUEUE_QOS0=false
+NODE_ID=""
+HA_PREFIX=homeassistant
 
 while (($# > 0)); do
   case "$1" in
@@ -66,6 +78,8 @@ while (($# > 0)); do
     --daemon-user) DAEMON_USER="${2:?--daemon-user needs a value}"; shift 2 ;;
     --sensor-user) SENSOR_USER="${2:?--sensor-user needs a value}"; shift 2 ;;
     --persistence-dir) PERSIST="${2:?--persistence-dir needs a value}"; shift 2 ;;
+    --node-id) NODE_ID="${2:?--node-id needs a value}"; shift 2 ;;
+    --ha-prefix) HA_PREFIX="${2:?--ha-prefix needs a value}"; shift 2 ;;
     --queue-qos0) QUEUE_QOS0=true; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown option: $1" ;;
@@ -86,6 +100,15 @@ for name in "$DAEMON_USER" "$SENSOR_USER" "${OPERATORS[@]}"; do
   valid_name "$name" || die "login name '$name': use 1 to 64 of A-Z a-z 0-9 . _ -"
 done
 [[ "$PREFIX" =~ ^[^+#]+$ && "$PREFIX" != /* && "$PREFIX" != */ ]] || die "--prefix '$PREFIX': no wildcards, no leading or trailing /"
+[[ "$HA_PREFIX" =~ ^[^+#]+$ && "$HA_PREFIX" != /* && "$HA_PREFIX" != */ ]] || die "--ha-prefix '$HA_PREFIX': no wildcards, no leading or trailing /"
+# The daemon's default node id (src/adapters/ha-discovery.ts nodeIdOf, haId): anomalyd_<hostname>, other
+# characters than A-Z a-z 0-9 _ - made _, at most 80.
+if [[ -z "$NODE_ID" ]]; then
+  NODE_ID="anomalyd_$(uname -n)"
+  NODE_ID="${NODE_ID//[^A-Za-z0-9_-]/_}"
+  NODE_ID="${NODE_ID:0:80}"
+fi
+[[ "$NODE_ID" =~ ^[^+#/[:space:]]+$ ]] || die "--node-id '$NODE_ID': one topic level (no /, +, # or spaces)"
 
 new_secret() {
   if command -v openssl >/dev/null; then openssl rand -hex 24; else head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; fi
@@ -102,7 +125,16 @@ password_for() {
 
 mkdir -p "$DIR"
 DIR="$(cd "$DIR" && pwd)"
-PERSIST="${PERSIST:-$DIR}"
+# mosquitto writes its database (mosquitto.db) here as its own user: a directory of root's would fail every
+# autosave with "Permission denied" and lose the sessions, queued readings and retained messages at a restart.
+own_persist=false
+if [[ -z "$PERSIST" ]]; then
+  PERSIST="$DIR/data"
+  own_persist=true
+fi
+[[ -d "$PERSIST" ]] || own_persist=true
+mkdir -p "$PERSIST"
+PERSIST="$(cd "$PERSIST" && pwd)"
 
 daemon_pw="$(password_for ANOMALYD_PASSWORD)"
 sensor_pw="$(password_for SENSOR_PASSWORD)"
@@ -139,6 +171,9 @@ umask 022
   echo "user $DAEMON_USER"
   for t in "${SENSOR_TOPICS[@]}"; do echo "topic read $t"; done
   echo "topic readwrite $PREFIX/#"
+  echo "# Its Home Assistant discovery configs (homeassistant.nodeId $NODE_ID), and Home Assistant's birth message."
+  echo "topic readwrite $HA_PREFIX/+/$NODE_ID/#"
+  echo "topic read $HA_PREFIX/status"
   echo
   echo "# Sensors: publish readings, nothing else."
   echo "user $SENSOR_USER"
@@ -176,8 +211,15 @@ umask 022
 } >"$DIR/anomalyd.conf"
 
 # mosquitto (as its own user) reads the password file; nobody else should.
+persist_note=""
 if id mosquitto >/dev/null 2>&1; then
   chown mosquitto: "$passwd_file" "$DIR/acl" 2>/dev/null || true
+  if [[ "$own_persist" == true ]]; then
+    chown mosquitto: "$PERSIST" 2>/dev/null || persist_note="could not give $PERSIST to the mosquitto user: mosquitto cannot save its database there"
+    chmod 0700 "$PERSIST"
+  elif [[ "$(stat -c %U "$PERSIST")" != mosquitto ]]; then
+    persist_note="$PERSIST is not the mosquitto user's: make sure mosquitto can write it (chown mosquitto: $PERSIST)"
+  fi
 fi
 chmod 0600 "$passwd_file" "$DIR/credentials.env"
 chmod 0644 "$DIR/acl" "$DIR/anomalyd.conf"
@@ -186,6 +228,7 @@ operators_yaml="$(printf '%s, ' "${OPERATORS[@]}")"
 topics_yaml="$(printf '"%s", ' "${SENSOR_TOPICS[@]}")"
 cat <<EOF
 Wrote $DIR/anomalyd.conf, $DIR/acl, $DIR/passwd and $DIR/credentials.env (passwords; mode 0600).
+mosquitto keeps sessions, queued readings and retained messages in $PERSIST/mosquitto.db.
 
 anomalyd settings to match (password from the environment: ANOMALYD_MQTT_PASSWORD in credentials.env):
   broker:
@@ -197,4 +240,8 @@ anomalyd settings to match (password from the environment: ANOMALYD_MQTT_PASSWOR
     operators: [${operators_yaml%, }]
   ingest:
     topics: [${topics_yaml%, }]
+  homeassistant:
+    nodeId: $NODE_ID   # the ACL lets anomalyd publish discovery under $HA_PREFIX/+/$NODE_ID/# only
 EOF
+[[ "$HA_PREFIX" == homeassistant ]] || echo "    prefix: $HA_PREFIX"
+if [[ -n "$persist_note" ]]; then echo "setup.sh: warning: $persist_note" >&2; fi

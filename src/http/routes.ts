@@ -154,8 +154,25 @@ function getAnomalies(req: ApiRequest, _params: readonly string[], view: DaemonV
     ...optionalField('from', optionalTime(req.query, 'since', view)),
   };
   const anomalies = view.anomalies(q);
+  if (sensor !== undefined && anomalies.length === 0) checkKnownStream(sensor, view);
   if (device !== undefined && anomalies.length === 0) checkKnownDevice(device, view);
   return ok({ anomalies });
+}
+
+/**
+ * Throws a 404 when `sensor` is no stream the daemon knows: none of its streams (SensorView.sensor) and no stored
+ * episode is of it. A device given as a stream is told to use ?device=; otherwise the close stream names are
+ * given (tryout 20 F10: `?sensor=bedroom_sensor/temp` answered a healthy stream's empty list).
+ */
+function checkKnownStream(sensor: string, view: DaemonView): void {
+  const sensors = view.sensors();
+  if (sensors.some((s) => s.sensor === sensor)) return;
+  if (view.anomalies({ sensor, limit: 1 }).length > 0) return;
+  if (sensors.some((s) => (s.device ?? s.sensor) === sensor || s.sensor.startsWith(`${sensor}/`))) {
+    throw new HttpError(404, `no such sensor: ${preview(sensor)} is a device (filter it with ?device=)`);
+  }
+  const near = closeNames(sensor, sensors.map((s) => s.sensor).sort());
+  throw new HttpError(404, `no such sensor: ${preview(sensor)}${near.length > 0 ? ` (close: ${near.map((n) => preview(n)).join(', ')})` : ''}`);
 }
 
 /**

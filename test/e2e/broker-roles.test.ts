@@ -371,10 +371,9 @@ describe.skipIf(!ready || !mosquittoAvailable())('broker roles: mosquitto with d
     expect(out.status, out.stderr).toBe(0);
     expect(out.stdout).toContain('operators: [alice, bob]');
     const creds = setupCredentials(dir);
-    // mosquitto started as root drops to its own user, which must reach this directory and write its
-    // persistence file in it.
+    // mosquitto started as root drops to its own user, which must reach this directory (setup.sh gives it
+    // the persistence directory, DIR/data).
     chmodSync(daemon.dir, 0o755);
-    chmodSync(dir, 0o777);
     broker = spawn('mosquitto', ['-c', join(dir, 'anomalyd.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
     let brokerErr = '';
     broker.stderr?.setEncoding('utf8').on('data', (d: string) => (brokerErr += d));

@@ -36,7 +36,7 @@ async function brokerFromSetup(extra: string[]): Promise<Broker> {
   expect(out.status, out.stderr).toBe(0);
   const creds = setupCredentials(dir);
   // mosquitto started as root drops to its own user, which must read the files and write its persistence file.
-  chmodSync(dir, 0o777);
+  chmodSync(dir, 0o755);
   const proc = spawn('mosquitto', ['-c', join(dir, 'anomalyd.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
   running.push(proc);
   let err = '';

@@ -384,6 +384,23 @@ describe('POST marks', () => {
     expectError(await request(base, `/api/anomalies?device=${encodeURIComponent('washer-plug/switch:0/apower')}`), 404, /is a stream of the device "washer-plug" \(filter it with \?sensor=\)/);
   });
 
+  it('answers 404 for a stream it does not know, not an empty list, naming close ones (tryout 20, F10)', async () => {
+    const { base, view } = await serve();
+    view.records = [];
+    view.sensorViews = [
+      { ...view.sensorViews[0], sensor: 'bedroom_sensor/temperature', device: 'bedroom_sensor', openEpisode: null },
+      { ...view.sensorViews[1], sensor: 'bedroom_sensor/humidity', device: 'bedroom_sensor' },
+    ];
+    // A known stream with nothing stored: a healthy stream's empty list.
+    const healthy = await request(base, `/api/anomalies?sensor=${encodeURIComponent('bedroom_sensor/temperature')}`);
+    expect(healthy.status).toBe(200);
+    expect(healthy.json).toEqual({ anomalies: [] });
+    expectError(await request(base, `/api/anomalies?sensor=${encodeURIComponent('bedroom_sensor/temp')}`), 404, /no such sensor: "bedroom_sensor\/temp" \(close: "bedroom_sensor\/temperature"\)/);
+    expectError(await request(base, '/api/anomalies?sensor=bedroom_sensor'), 404, /no such sensor: "bedroom_sensor" is a device \(filter it with \?device=\)/);
+    const none = await request(base, '/api/anomalies?sensor=nosuch');
+    expectError(none, 404, /^no such sensor: "nosuch"$/);
+  });
+
   it('marking an unknown anomaly is a 404', async () => {
     const { base } = await serve();
     expectError(await request(base, '/api/anomalies/nope/ack', { method: 'POST' }), 404, /no such anomaly/);
