@@ -94,7 +94,9 @@ describe('anomaly routes over a real SqliteStore', () => {
     expect(await ids(`?since=${T0 + 5 * MIN}`)).toEqual(['new-pump', 'fan-open']);
     expect(await ids(`?since=${new Date(T0 + MIN).toISOString()}`)).toEqual(['new-pump', 'fan-open', 'old-pump']);
     expect(await ids('?limit=1')).toEqual(['new-pump']);
-    expect(await ids('?sensor=nobody')).toEqual([]);
+    // A stream the daemon does not know is a 404, not a healthy stream's empty list (README, tryout 20 F10).
+    const unknown = await request(base, '/api/anomalies?sensor=nobody');
+    expect(unknown.status).toBe(404);
   });
 
   it('shows one episode with its events in order', async () => {
