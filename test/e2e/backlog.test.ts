@@ -12,17 +12,10 @@
  * arrival stamp is the next planned time (1 s apart while live; a few ms apart for the broker's burst at the
  * reconnect, as the tryout saw: 32 readings within 0.27 s), so no assertion depends on real timing.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import mqtt from 'mqtt';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
-import type { AlertPayload } from '../../src/contract/alerts.js';
-import { Daemon } from '../../src/daemon.js';
-import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
-import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
+import { builtAndModelsPresent } from '../helpers/daemon.js';
+import { mosquittoAvailable } from '../helpers/mosquitto.js';
+import { sessionRig } from '../helpers/session-rig.js';
 import { waitFor } from '../helpers/net.js';
 import { lcg } from '../helpers/lcg.js';
 
@@ -39,50 +32,7 @@ afterEach(async () => {
 
 describe.skipIf(!builtAndModelsPresent() || !mosquittoAvailable())('readings the broker queued for the session while the daemon restarted (mosquitto)', () => {
   it('a zigbee2mqtt sensor (no time stamps) through three restarts: its burst at each reconnect opens no silence, stuck value or missing data; a spike in it is told a spike (tryout 18, findings 2 and 4)', async () => {
-    const broker = new Mosquitto();
-    broker.port = BROKER_PORT;
-    await broker.start();
-    cleanups.push(() => broker.stop());
-    const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-backlog-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-
-    // One clock: the wall clock is the latest arrival; each message (and each CONNACK) takes the next planned
-    // arrival time, or the time now when none is planned.
-    let now = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
-    const planned: number[] = [];
-    const arrival = (): number => {
-      const t = planned.shift();
-      if (t !== undefined) now = t;
-      return now;
-    };
-    const alerts: AlertPayload[] = [];
-    const sub = await mqtt.connectAsync(broker.url, { clientId: 'backlog-sub', clean: true });
-    cleanups.push(() => sub.endAsync());
-    sub.on('message', (_topic, payload) => alerts.push(JSON.parse(payload.toString('utf8')) as AlertPayload));
-    await sub.subscribeAsync('anomalyd/alerts/#', { qos: 1 });
-    const hub = await mqtt.connectAsync(broker.url, { clientId: 'backlog-hub', clean: false });
-    cleanups.push(() => hub.endAsync());
-
-    const start = async (): Promise<Daemon> => {
-      const loaded = loadConfig({
-        path: '/dev/null',
-        env: {},
-        overrides: {
-          dataDir,
-          broker: { enabled: false },
-          mqtt: { url: broker.url, clientId: 'backlog-anomalyd', clean: false, qos: 1 },
-          ingest: { presets: ['zigbee2mqtt'] },
-          http: { enabled: false },
-          model: { dir: MODELS, worker: false },
-          learning: { enabled: false },
-        },
-      });
-      if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-      const d = new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }), now: () => now, arrivalNow: arrival, loopUtilization: () => 0 });
-      cleanups.push(() => d.stop());
-      await d.start();
-      return d;
-    };
+    const { now, planned, alerts, hub, start } = await sessionRig('backlog', BROKER_PORT, cleanups);
 
     // living_temp of the tryout: 21 °C, a slow swing of 0.4, ± 0.05, sent to 0.01; humidity beside it.
     const rnd = lcg(18);
@@ -103,7 +53,7 @@ describe.skipIf(!builtAndModelsPresent() || !mosquittoAvailable())('readings the
       await waitFor(() => daemon.counters.scored >= 2 * taken, 60_000, `${taken} messages scored`);
     };
     // About 5 minutes of history, as the tryout's sensors had (≈ 300 readings each) when it restarted the daemon.
-    await live(now + SEC, 320);
+    await live(now() + SEC, 320);
 
     const downs = [40, 25, 90];
     for (const [r, down] of downs.entries()) {
@@ -112,7 +62,7 @@ describe.skipIf(!builtAndModelsPresent() || !mosquittoAvailable())('readings the
       await daemon.stop();
       for (let i = 1; i <= down; i++) await hub.publishAsync('zigbee2mqtt/living_temp', payload(r === 0 && i === 15 ? 29.5 : undefined), { qos: 1 });
       // The start a second after the last reading queued; the CONNACK, then the broker's burst of `down` messages.
-      const connect = now + (down + 1) * SEC;
+      const connect = now() + (down + 1) * SEC;
       planned.push(connect, ...Array.from({ length: down }, (_, i) => connect + (i + 1) * BURST_MS));
       taken = 0;
       daemon = await start();

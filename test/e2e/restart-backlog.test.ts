@@ -12,17 +12,10 @@
  * burst), so no assertion depends on real timing. `scripts/restart-backlog.mjs` measures the same with the real
  * clock and `node dist/main.js run` (BENCHMARKS.md).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import mqtt from 'mqtt';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
-import type { AlertPayload } from '../../src/contract/alerts.js';
-import { Daemon } from '../../src/daemon.js';
-import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
-import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
+import { builtAndModelsPresent } from '../helpers/daemon.js';
+import { mosquittoAvailable } from '../helpers/mosquitto.js';
+import { sessionRig } from '../helpers/session-rig.js';
 import { waitFor } from '../helpers/net.js';
 import { lcg } from '../helpers/lcg.js';
 
@@ -48,48 +41,7 @@ afterEach(async () => {
 
 describe.skipIf(!builtAndModelsPresent() || !mosquittoAvailable())('ten time-less 2 Hz sensors through five restarts of 40-60 s (mosquitto, persistent session)', () => {
   it('no episode: the burst at each reconnect, paused once in its drain, is taken as the backlog it is (tryout 19, finding 1)', async () => {
-    const broker = new Mosquitto();
-    broker.port = BROKER_PORT;
-    await broker.start();
-    cleanups.push(() => broker.stop());
-    const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-restart-backlog-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-
-    let now = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
-    const planned: number[] = [];
-    const arrival = (): number => {
-      const t = planned.shift();
-      if (t !== undefined) now = t;
-      return now;
-    };
-    const alerts: AlertPayload[] = [];
-    const sub = await mqtt.connectAsync(broker.url, { clientId: 'restart-backlog-sub', clean: true });
-    cleanups.push(() => sub.endAsync());
-    sub.on('message', (_topic, payload) => alerts.push(JSON.parse(payload.toString('utf8')) as AlertPayload));
-    await sub.subscribeAsync('anomalyd/alerts/#', { qos: 1 });
-    const hub = await mqtt.connectAsync(broker.url, { clientId: 'restart-backlog-hub', clean: false });
-    cleanups.push(() => hub.endAsync());
-
-    const start = async (): Promise<Daemon> => {
-      const loaded = loadConfig({
-        path: '/dev/null',
-        env: {},
-        overrides: {
-          dataDir,
-          broker: { enabled: false },
-          mqtt: { url: broker.url, clientId: 'restart-backlog-anomalyd', clean: false, qos: 1 },
-          ingest: { presets: ['zigbee2mqtt'] },
-          http: { enabled: false },
-          model: { dir: MODELS, worker: false },
-          learning: { enabled: false },
-        },
-      });
-      if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-      const d = new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }), now: () => now, arrivalNow: arrival, loopUtilization: () => 0 });
-      cleanups.push(() => d.stop());
-      await d.start();
-      return d;
-    };
+    const { now, planned, alerts, hub, start } = await sessionRig('restart-backlog', BROKER_PORT, cleanups);
 
     // Room sensors: a slow swing, noise, sent to 0.01 °C and 0.1 % (zigbee2mqtt's payload without a time).
     const rnd = lcg(19);
@@ -113,13 +65,13 @@ describe.skipIf(!builtAndModelsPresent() || !mosquittoAvailable())('ten time-les
       await waitFor(() => daemon.counters.scored >= scored, 60_000, `${scored} readings scored`);
     };
     // 3 minutes of history per sensor (360 readings: past its learning period, its runs known).
-    await live(now + INTERVAL, 360);
+    await live(now() + INTERVAL, 360);
     daemon.judgeSilences();
     expect(daemon.database!.listAnomalies({ limit: 50 })).toEqual([]);
 
     for (const down of [40, 47, 55, 60, 44]) {
       // A clean stop; the hub goes on at 2 Hz meanwhile (the broker queues for the daemon's session).
-      const stopped = now;
+      const stopped = now();
       await daemon.stop();
       const ticks = (down * 1000) / INTERVAL;
       for (let j = 0; j < ticks; j++) await publishTick();
@@ -133,7 +85,7 @@ describe.skipIf(!builtAndModelsPresent() || !mosquittoAvailable())('ten time-les
       await waitFor(() => daemon.counters.scored >= scored, 60_000, `the burst of a ${down} s restart scored`);
       expect(planned).toEqual([]);
       // Live again for 40 s, the next tick an interval after the burst ended; judged for silence as housekeeping does.
-      await live(now + INTERVAL, 80);
+      await live(now() + INTERVAL, 80);
       daemon.judgeSilences();
     }
     expect(daemon.database!.listAnomalies({ limit: 50 }).map((e) => [e.sensor, e.kind, e.sentence])).toEqual([]);
