@@ -411,6 +411,10 @@ export class Daemon {
         others: () => [this.signals, this.episodeTicks, this.availability],
         learner,
         discovery: () => this.discovery,
+        deviceOffline: (stream) => {
+          const availability = this.availability;
+          return availability?.active === true && availability.silenced(availability.deviceOf(stream, (s) => detector.sourceOf(s)));
+        },
         checkpoints: this.checkpoints,
         store,
         alertTopic: (s) => this.topics.alerts(s),

@@ -193,6 +193,11 @@ export interface EvictionWiring {
   readonly learner: { forget(sensor: string): void } | null;
   /** Home Assistant discovery, when on: an evicted stream's entities are removed (built after eviction, hence a getter). */
   readonly discovery?: () => { streamForgotten(sensor: string): void } | null;
+  /**
+   * Whether the stream's device says it is offline now (DeviceAvailability: its device_offline episode is open): an
+   * episode of the stream's too, so the stream is kept (its Home Assistant problem entity tells that episode).
+   */
+  readonly deviceOffline?: (sensor: string) => boolean;
   readonly checkpoints: { saveEvicted(sensor: string): boolean; revive(sensor: string): boolean };
   readonly store: {
     listAnomalies(q: { readonly sensor: string; readonly status: 'open'; readonly limit: number }): AnomalyRecord[];
@@ -211,7 +216,7 @@ export function idleEvictionFor(w: EvictionWiring, opts: EvictionOptions & { rea
       // Open in the detector (an alarm: a silent episode the recent history alone opened is none), or in the store
       // (an episode no detector holds: a sensor restored without it). A store that cannot answer keeps the sensor.
       stillOpen: (sensor) => {
-        if (detector.openAnomaly(sensor) !== null) return true;
+        if (detector.openAnomaly(sensor) !== null || w.deviceOffline?.(sensor) === true) return true;
         try {
           return w.store.listAnomalies({ sensor, status: 'open', limit: 1 }).length > 0;
         } catch (err) {

@@ -17,6 +17,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import type { AlertPayload } from '../../src/contract/alerts.js';
 import { Daemon } from '../../src/daemon.js';
+import { decodeCheckpoint } from '../../src/daemon/checkpoint-codec.js';
 import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
 import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
@@ -216,6 +217,19 @@ describe.skipIf(!builtAndModelsPresent())('a device that says it is offline', ()
     await waitFor(() => alerts.length > 0, 10_000, 'the device episode');
     expect(alerts[0]).toMatchObject({ event: 'open', sensor: device, explanation: { kind: 'device_offline' } });
     expect(alerts[0].explanation?.sentence).toMatch(new RegExp(`^${device} offline since \\d\\d:\\d\\d \\(the device said so on ${availability}\\), ${streams} streams silent \\(device offline\\)$`));
+    // Twelve hours offline, past its streams' idle span (limits.idleAfterIntervals of 10 s): kept while the device's
+    // episode is open, as with an episode of their own (their problem entities tell it; before: evicted, the entities
+    // removed while the device was still offline).
+    now += 12 * 60 * MIN;
+    daemon.housekeep();
+    const evicted = [...daemon.database!.loadSensorStates()].filter(([, row]) => {
+      try {
+        return typeof (decodeCheckpoint(row.blob) as { evicted?: unknown }).evicted === 'number';
+      } catch {
+        return false; // a row written against a base: a live sensor's (an evicted row stands alone)
+      }
+    });
+    expect(evicted.map(([sensor]) => sensor)).toEqual([]);
     now += 2 * MIN;
     await hub.publishAsync(availability, online, { qos: 1, retain: true });
     await waitFor(() => alerts.length > 1, 10_000, 'the device episode resolved');
