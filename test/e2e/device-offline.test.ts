@@ -18,7 +18,7 @@ import { loadConfig } from '../../src/config/load.js';
 import type { AlertPayload } from '../../src/contract/alerts.js';
 import { Daemon } from '../../src/daemon.js';
 import { MODELS, builtAndModelsPresent, evictedSensors } from '../helpers/daemon.js';
-import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
+import { mosquittoAvailable, startMosquitto } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
 import { lcg } from '../helpers/lcg.js';
 
@@ -102,12 +102,7 @@ describe.skipIf(!builtAndModelsPresent())('a device that says it is offline', ()
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
     let brokerUrl: string | null = null;
     if (_name === 'mosquitto') {
-      const mosq = new Mosquitto();
-      mosq.port = MOSQUITTO_PORT;
-      await mosq.start();
-      cleanups.push(() => rmSync(mosq.dir, { recursive: true, force: true }));
-      cleanups.push(() => mosq.stop());
-      brokerUrl = mosq.url;
+      brokerUrl = (await startMosquitto(cleanups, MOSQUITTO_PORT)).url;
     }
     let now = Math.floor(Date.now() / 1000) * 1000;
     const clock = (): number => now;
