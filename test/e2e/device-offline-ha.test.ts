@@ -21,7 +21,7 @@ import { discoveryTopics, type HaBinarySensorConfig } from '../../src/contract/h
 import { Daemon } from '../../src/daemon.js';
 import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
 import { jinja, render } from '../helpers/jinja.js';
-import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
+import { mosquittoAvailable, startMosquitto } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
 
 const SEC = 1000;
@@ -76,12 +76,7 @@ describe.skipIf(!builtAndModelsPresent() || !jinja)('Home Assistant: a device th
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
     let brokerUrl: string | null = null;
     if (name === 'mosquitto') {
-      const mosq = new Mosquitto();
-      mosq.port = MOSQUITTO_PORT;
-      await mosq.start();
-      cleanups.push(() => rmSync(mosq.dir, { recursive: true, force: true }));
-      cleanups.push(() => mosq.stop());
-      brokerUrl = mosq.url;
+      brokerUrl = (await startMosquitto(cleanups, MOSQUITTO_PORT)).url;
     }
     let now = Math.floor(Date.now() / 1000) * 1000;
     const clock = (): number => now;

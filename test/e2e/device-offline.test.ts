@@ -17,9 +17,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import type { AlertPayload } from '../../src/contract/alerts.js';
 import { Daemon } from '../../src/daemon.js';
-import { decodeCheckpoint } from '../../src/daemon/checkpoint-codec.js';
-import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
-import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
+import { MODELS, builtAndModelsPresent, evictedSensors } from '../helpers/daemon.js';
+import { mosquittoAvailable, startMosquitto } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
 import { lcg } from '../helpers/lcg.js';
 
@@ -103,12 +102,7 @@ describe.skipIf(!builtAndModelsPresent())('a device that says it is offline', ()
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
     let brokerUrl: string | null = null;
     if (_name === 'mosquitto') {
-      const mosq = new Mosquitto();
-      mosq.port = MOSQUITTO_PORT;
-      await mosq.start();
-      cleanups.push(() => rmSync(mosq.dir, { recursive: true, force: true }));
-      cleanups.push(() => mosq.stop());
-      brokerUrl = mosq.url;
+      brokerUrl = (await startMosquitto(cleanups, MOSQUITTO_PORT)).url;
     }
     let now = Math.floor(Date.now() / 1000) * 1000;
     const clock = (): number => now;
@@ -222,14 +216,7 @@ describe.skipIf(!builtAndModelsPresent())('a device that says it is offline', ()
     // removed while the device was still offline).
     now += 12 * 60 * MIN;
     daemon.housekeep();
-    const evicted = [...daemon.database!.loadSensorStates()].filter(([, row]) => {
-      try {
-        return typeof (decodeCheckpoint(row.blob) as { evicted?: unknown }).evicted === 'number';
-      } catch {
-        return false; // a row written against a base: a live sensor's (an evicted row stands alone)
-      }
-    });
-    expect(evicted.map(([sensor]) => sensor)).toEqual([]);
+    expect(evictedSensors(daemon)).toEqual([]);
     now += 2 * MIN;
     await hub.publishAsync(availability, online, { qos: 1, retain: true });
     await waitFor(() => alerts.length > 1, 10_000, 'the device episode resolved');

@@ -26,7 +26,7 @@ import type { CommandContext } from '../../src/cli/context.js';
 import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/net.js';
 import { lcg } from '../helpers/lcg.js';
-import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
+import { mosquittoAvailable, startMosquitto } from '../helpers/mosquitto.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
@@ -205,9 +205,7 @@ describe.skipIf(!builtAndModelsPresent())('forget a sensor', () => {
   }, 60_000);
 
   it.skipIf(!mosquittoAvailable())('with the daemon stopped: forgotten in the database; the next start publishes the resolve and clears its retained topics (mosquitto)', async () => {
-    const broker = new Mosquitto();
-    await broker.start();
-    cleanups.push(() => broker.stop());
+    const broker = await startMosquitto(cleanups);
     const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-forget-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
     let now = Math.floor(Date.now() / 1000) * 1000;

@@ -5,14 +5,13 @@
  * while the episode is open and after it resolved. An operator's mark set with the CLI on the running
  * daemon's database shows in the anomaly record.
  */
-import { chmodSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AlertPayload, SensorStatePayload } from '../../src/contract/alerts.js';
 import { anomaliesCommand } from '../../src/cli/anomalies.js';
 import type { CommandContext } from '../../src/cli/context.js';
 import { DaemonProcess, builtAndModelsPresent } from '../helpers/daemon.js';
-import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
+import { type Mosquitto, mosquittoAvailable, startMosquitto } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
 import { MqttRecorder, bursts, periodicShifts, sensorSeries, type Burst } from '../helpers/alert-stream.js';
 
@@ -52,10 +51,7 @@ interface Harness {
 }
 
 async function harness(closeAfter: number): Promise<Harness> {
-  const broker = new Mosquitto();
-  chmodSync(broker.dir, 0o777); // mosquitto drops root to its own user, which writes its persistence file here
-  await broker.start();
-  cleanups.push(() => broker.stop());
+  const broker = await startMosquitto(cleanups);
   const daemon = new DaemonProcess({
     broker: { enabled: false },
     mqtt: { url: broker.url, clientId: 'anomalyd-lifecycle', clean: false },

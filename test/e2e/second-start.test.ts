@@ -13,8 +13,8 @@ import { resolve } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DaemonProcess, builtAndModelsPresent } from '../helpers/daemon.js';
-import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
-import { freePort, waitFor } from '../helpers/net.js';
+import { mosquittoAvailable, startMosquitto } from '../helpers/mosquitto.js';
+import { freePort, getJson, waitFor } from '../helpers/net.js';
 
 const ready = builtAndModelsPresent() && mosquittoAvailable();
 
@@ -25,9 +25,7 @@ afterEach(async () => {
 
 describe.skipIf(!ready)('a second start that fails (mosquitto)', () => {
   it('never connects: the running daemon keeps its session and its status stays online', async () => {
-    const broker = new Mosquitto();
-    await broker.start();
-    cleanups.push(() => broker.stop());
+    const broker = await startMosquitto(cleanups);
     const httpPort = await freePort();
     const config = { broker: { enabled: false }, mqtt: { url: broker.url, clientId: 'anomalyd-twice' }, http: { port: httpPort } };
 
@@ -68,9 +66,7 @@ describe.skipIf(!ready)('a second start that fails (mosquitto)', () => {
 
 describe.skipIf(!ready)('two daemons with one client id (mosquitto)', () => {
   it('each kicks the other off; the clash is logged as an error naming the client id', async () => {
-    const broker = new Mosquitto();
-    await broker.start();
-    cleanups.push(() => broker.stop());
+    const broker = await startMosquitto(cleanups);
     const config = { broker: { enabled: false }, mqtt: { url: broker.url, clientId: 'anomalyd-clash' } };
     const first = new DaemonProcess(config);
     cleanups.push(async () => void (await first.stop('SIGKILL')));
@@ -90,7 +86,7 @@ describe.skipIf(!ready)('two daemons with one client id (mosquitto)', () => {
 
     // Said where the operator looks (tryout 17, finding 4: only in the log): the API, `anomalyd status`.
     const status = async (d: DaemonProcess): Promise<{ mqtt: { connected: boolean; clientIdClash?: { clientId: string; closes: number; reconnectDelayMs: number } | null } }> =>
-      (await (await fetch(`${d.logged('ready').at(-1)!.http as string}/api/status`)).json()) as { mqtt: { connected: boolean; clientIdClash?: { clientId: string; closes: number; reconnectDelayMs: number } | null } };
+      getJson(`${d.logged('ready').at(-1)!.http as string}/api/status`);
     for (const d of [first, second]) expect((await status(d)).mqtt.clientIdClash).toMatchObject({ clientId: 'anomalyd-clash' });
     const cli = spawnSync(process.execPath, [resolve('dist/main.js'), 'status', '--url', first.logged('ready').at(-1)!.http as string], { encoding: 'utf8' });
     expect(cli.status, cli.stderr).toBe(0);

@@ -4,11 +4,10 @@
  * are queued by the broker and scored after it comes back. The same scenario with mqtt.clean true
  * shows what the setting is for: those readings are gone.
  */
-import { chmodSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DaemonProcess, builtAndModelsPresent } from '../helpers/daemon.js';
-import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
+import { mosquittoAvailable, startMosquitto } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
 import { MqttRecorder, bursts, interleave, sensorSeries, type Burst } from '../helpers/alert-stream.js';
 
@@ -72,11 +71,7 @@ interface Setup {
 
 /** Broker, daemon (with `clean`), sensors learnt, daemon stopped, then readings published while it is down. */
 async function downWhileSensorsPublish(clean: boolean): Promise<Setup> {
-  const broker = new Mosquitto();
-  // mosquitto drops root to its own user, which must be able to write its persistence file here.
-  chmodSync(broker.dir, 0o777);
-  await broker.start();
-  cleanups.push(() => broker.stop());
+  const broker = await startMosquitto(cleanups);
   const daemon = new DaemonProcess({
     broker: { enabled: false },
     mqtt: { url: broker.url, clientId: 'anomalyd-session', clean },

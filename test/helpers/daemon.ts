@@ -5,6 +5,8 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
+import type { Daemon } from '../../src/daemon.js';
+import { decodeCheckpoint } from '../../src/daemon/checkpoint-codec.js';
 import { waitFor } from './net.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -16,6 +18,23 @@ export function shippedConfig(): Config {
   const loaded = loadConfig({ path: join(ROOT, 'config', 'default.yaml'), env: {}, overrides: { model: { dir: MODELS } } });
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
   return loaded.config;
+}
+
+/**
+ * The sensors whose checkpoint row is an evicted one (evicted as idle after `limits.idleAfterIntervals`), in the
+ * order the store lists them. A row written against a base does not decode alone: that is a live sensor's (an evicted
+ * row stands alone).
+ */
+export function evictedSensors(daemon: Daemon): string[] {
+  const evicted: string[] = [];
+  for (const [sensor, row] of daemon.database!.loadSensorStates()) {
+    try {
+      if (typeof (decodeCheckpoint(row.blob) as { evicted?: unknown }).evicted === 'number') evicted.push(sensor);
+    } catch {
+      // a row written against a base: a live sensor's
+    }
+  }
+  return evicted;
 }
 
 export function builtAndModelsPresent(): boolean {

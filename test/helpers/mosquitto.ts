@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canConnect } from '../../src/util/net.js';
@@ -59,4 +59,17 @@ export class Mosquitto {
       p.kill('SIGTERM');
     });
   }
+}
+
+/**
+ * A real mosquitto started on `port` (0: a free one), its stop and the removal of its directory pushed onto the
+ * test's `cleanups` (run last pushed first: stopped, then removed). For a broker a test restarts, use the class.
+ */
+export async function startMosquitto(cleanups: { push(cleanup: () => Promise<void>): unknown }, port = 0): Promise<Mosquitto> {
+  const broker = new Mosquitto();
+  broker.port = port;
+  cleanups.push(() => Promise.resolve(rmSync(broker.dir, { recursive: true, force: true })));
+  await broker.start();
+  cleanups.push(() => broker.stop());
+  return broker;
 }
