@@ -169,6 +169,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
             unit: d.unitOf(sensor),
             ownModel: d.board.ownModelOf(sensor),
             openEpisode: d.board.openEpisodeOf(sensor),
+            silenceJudged: d.board.silenceJudged(sensor),
           };
         }),
     series: (sensor, q) => {

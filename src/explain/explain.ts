@@ -21,7 +21,8 @@
  *
  * The kinds, tried in this order (the first that fits wins):
  *   missing_data  no reading in the stretch, or a silence longer than 3 intervals (and 1.5 x the longest
- *                 normal gap) that makes up at least half of the stretch;
+ *                 normal gap) that makes up at least half of the stretch (a gap before one of its readings only
+ *                 when the detector's strongest evidence, `seen`, is `stuck` or unknown: a silence judged);
  *   stuck         the same value repeated at least 5 times, and more than twice as long as any run of
  *                 equal values in the normal stretch, still going or at least half the stretch; what was
  *                 expected is the level before it froze, the same at every event of the episode (the caller
@@ -964,6 +965,11 @@ function missingData(input: ExplainInput): { since: number; gapMs: number; lastV
   const silence = input.endTs - times[times.length - 1];
   if (silence > best.gap) best = { gap: silence, at: times.length - 1 };
   const span = Math.max(input.endTs, times[times.length - 1]) - Math.min(input.startTs, during.ts[0]);
+  // A gap before a reading of the stretch is its news only when the detector judged a silence (its evidence
+  // `stuck`: the steps missed) or says nothing of what it saw: an episode that a reading's value opened after a short
+  // pause (a counter that went on with a step after 9 s: level) is told as what its readings show, not `no reading
+  // for 9 s (missing data)`, which no reading resolves (tryout 20, finding 4: open 35 min while readings flowed).
+  if (best.at < times.length - 1 && input.seen != null && input.seen !== 'stuck') return null;
   if (best.gap > limit && best.gap >= 0.5 * span) return { since: times[best.at], gapMs: best.gap, lastValue: values[best.at] };
   return null;
 }

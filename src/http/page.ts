@@ -364,6 +364,8 @@ function sensorItem(s, device) {
   var button = el('button', { type: 'button', 'aria-pressed': String(s.sensor === state.selected), title: s.sensor + ': latest reading ' + fmtTime(s.lastTs) });
   button.appendChild(el('span', { class: 'name' }, name));
   button.appendChild(el('span', { class: 'badge ' + s.status }, s.status));
+  // A stale sensor whose silence is not judged yet (its learning period): no alert comes however long it is silent.
+  if (s.status === 'stale' && s.silenceJudged === false) button.appendChild(el('span', { class: 'value', title: 'its silence is judged once its learning period is over' }, 'silence not judged yet (learning)'));
   button.appendChild(el('span', { class: 'value' }, s.value === null ? 'no reading yet' : fmtNum(s.value) + (s.unit ? ' ' + s.unit : '') + ' · surprise ' + fmtNum(s.surprise)));
   if (s.ownModel) button.appendChild(el('span', { class: 'value own-model' }, ownModelText(s.ownModel)));
   if (s.pinned) button.appendChild(el('span', { class: 'value pinned' }, 'pinned to its model (anomalyd models unpin)'));

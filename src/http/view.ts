@@ -140,6 +140,12 @@ export interface SensorView {
    * sensor's status is `stale`. The page lists sensors with one first. Absent from daemons before it.
    */
   readonly openEpisode?: string | null;
+  /**
+   * False while the sensor's silence is not judged yet (its learning period, or its interval not known: its first
+   * three readings): while `stale` then it is not alerted however long it is silent (the page says so). Absent from
+   * daemons before it.
+   */
+  readonly silenceJudged?: boolean;
 }
 
 /** Sensors /api/status names in `sensors.openSensors`, at most. */

@@ -85,13 +85,22 @@ export function teachRun(m: Float64Array, at: number, run: number, horizon: numb
  * beta-geometric's parameters come from the moments with the uniform prior's pseudo-run (one run of one repeat).
  */
 export function runSurprise(m: Float64Array, at: number, run: number): number {
-  const x = run - 1;
-  if (!(x > 0) || m[at + 4] !== 1) return 0;
-  const n = m[at] + 1;
-  const s1 = m[at + 1] + 1;
+  if (!(run - 1 > 0) || m[at + 4] !== 1) return 0;
+  return betaGeometricSurprise(m[at], m[at + 1], m[at + 2], run - 1);
+}
+
+/**
+ * Surprise −log10 P(X ≥ x) of a count `x` (>= 0) against the beta-geometric fitted to counts seen before (see the
+ * module comment): `n` of them (forgotten count), their sum `sx` and sum of squares `sxx`, with the uniform prior's
+ * pseudo-count of one (one run of one repeat; for arrivals, one reading one step late). 0 for x <= 0.
+ */
+export function betaGeometricSurprise(n0: number, sx: number, sxx: number, x: number): number {
+  if (!(x > 0)) return 0;
+  const n = n0 + 1;
+  const s1 = sx + 1;
   const mean = s1 / n;
   // Σ x(x − 1) of the runs (the prior's pseudo-run of one repeat adds nothing), against a geometric's 2 m² n.
-  const factorial = Math.max(0, m[at + 2] - m[at + 1]);
+  const factorial = Math.max(0, sxx - sx);
   const rho = (factorial + 2 * DISPERSION_PRIOR) / (2 * mean * mean * n + 2 * DISPERSION_PRIOR);
   let beta = n;
   let alpha = s1;

@@ -112,6 +112,7 @@ import { Boxcar, type BoxcarState } from './boxcar.js';
 import { ValueHistogram, type ValueHistogramState } from './rarity.js';
 import { CycleProfile, type CycleState } from './cycle.js';
 import { KeptEvidence, type PackedEvidence } from './kept-evidence.js';
+import { ARRIVAL_STATE, arrivalSurprise, arrivalsKnown, teachArrival } from './arrivals.js';
 import { RUN_STATE, busyRun, noteStep, restartRun, runSurprise, teachRun } from './runs.js';
 import { MAX_SURPRISE, TailCalibrator, logError, type LogPrior, type SurpriseOut, type TailOptions, type TailState } from './tail.js';
 
@@ -314,6 +315,11 @@ class StreamScore {
    * repeats, and whether the current run began busy.
    */
   readonly runModel: Float64Array;
+  /**
+   * The stream's arrivals (src/pipeline/arrivals.ts, ARRIVAL_STATE numbers): the moments of the steps missed before
+   * each reading that arrived (forgotten with `horizon`), against which its silences are judged with its runs.
+   */
+  readonly arrivals = new Float64Array(ARRIVAL_STATE);
   /** Per channel: the current run's surprise under runModel's model of runs (0 at a rest, after a gap; not checkpointed: set by every reading). */
   readonly runFloor: Float64Array;
   /**
@@ -710,6 +716,15 @@ export class StreamScorer {
         e.stuck = null;
         if (gap.deviation >= this.holdSurprise) taught.stuck = null;
       }
+    }
+    // The stream's arrivals (src/pipeline/arrivals.ts): this reading came after `filled` steps that did not (a gap's
+    // `missed`), taught unless the gap was the caller's (a reset without `missed`, steps not heard: Detector.excuseGap),
+    // the stream's first, or a silence alarmed or judged rare (censored, as a rare run is; one that another open
+    // episode holds is that episode's, not taught either).
+    if (r.item.kind === 'reading') {
+      const x = missed > 0 ? missed : r.item.reset || r.item.unheard === true ? -1 : r.item.filled;
+      const censored = silenced !== null || (missed > 0 && (s.episode !== null || (gap !== null && gap.deviation >= this.holdSurprise)));
+      if (x >= 0 && !censored) teachArrival(s.arrivals, x, this.opts.horizon);
     }
     // A model that took the stream over learns its errors first, as a new stream learns everything: for
     // learnReadings readings its errors are taught to their histories (both) and judged by nothing. Its first
@@ -1679,15 +1694,25 @@ export class StreamScorer {
    */
   private silenceOf(s: StreamScore, missed: number, busy: (c: number) => boolean): SilenceVerdict | null {
     const row = s.reference[STUCK];
-    if (row === null) return null;
     const e = Math.log1p(missed);
     const channels = zeros(s.C);
     let n = 0;
     let max = 0;
-    for (let c = 0; c < s.C; c++) {
-      if (!row[c].ready) continue;
-      const sur = busy(c) ? row[c].lightSurprise(e) : row[c].surprise(e);
-      channels[c] = sur;
+    if (row !== null) {
+      for (let c = 0; c < s.C; c++) {
+        if (!row[c].ready) continue;
+        const sur = busy(c) ? row[c].lightSurprise(e) : row[c].surprise(e);
+        channels[c] = sur;
+        n++;
+        if (sur > max) max = sur;
+      }
+    }
+    // Against the stream's arrivals (src/pipeline/arrivals.ts): a periodic reporter whose values repeat for long
+    // stretches (coarse: 0.1 or 0.5 °C) has long runs, and its silence read against them alone was "unchanged"
+    // (tryout 20, finding 6). One history more that spoke, of every channel (no channel reads while none arrives).
+    if (arrivalsKnown(s.arrivals)) {
+      const sur = Math.min(MAX_SURPRISE, arrivalSurprise(s.arrivals, missed));
+      for (let c = 0; c < s.C; c++) if (sur > channels[c]) channels[c] = sur;
       n++;
       if (sur > max) max = sur;
     }
@@ -1773,6 +1798,7 @@ export class StreamScorer {
       step: Array.from(s.step),
       runRare: Array.from(s.runRare),
       runModel: Array.from(s.runModel),
+      arrivals: Array.from(s.arrivals),
       quiet: s.quiet.map((q) => q.map((x) => [x.v, x.at])),
       zMean: means(s.zMean),
       resMean: means(s.resMean),
@@ -1897,6 +1923,13 @@ export class StreamScorer {
       const m = nums(v.runModel, 'runModel', RUN_STATE * C);
       if (m.some((x) => x < 0)) throw new Error('scorer snapshot: runModel must be >= 0');
       s.runModel.set(m);
+    }
+    // Absent from checkpoints written before it existed: no arrival known yet (its silences judged by its runs
+    // alone until its next readings teach them).
+    if (v.arrivals !== undefined) {
+      const m = nums(v.arrivals, 'arrivals', ARRIVAL_STATE);
+      if (m.some((x) => x < 0)) throw new Error('scorer snapshot: arrivals must be >= 0');
+      s.arrivals.set(m);
     }
     if (v.quiet !== undefined) {
       if (!Array.isArray(v.quiet) || v.quiet.length !== C) throw new Error(`scorer snapshot: quiet must be ${C} lists`);
@@ -2060,6 +2093,8 @@ export interface StreamScoreSnapshot {
   readonly runRare?: number[];
   /** Per channel, the moments of the runs away from a rest (src/pipeline/runs.ts). Absent from checkpoints written before it existed. */
   readonly runModel?: number[];
+  /** The moments of the steps missed before each arrival (src/pipeline/arrivals.ts). Absent from checkpoints written before it existed. */
+  readonly arrivals?: number[];
   /** Per channel, the values it rests at as [value, reading count when a rest there last ended]. Absent from checkpoints written before it existed. */
   readonly quiet?: [number, number][][];
   readonly zMean: number[];

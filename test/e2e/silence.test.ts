@@ -34,11 +34,19 @@ async function started(
   alerts: AlertPayload[],
   inFlight?: () => number,
   loopUtilization?: () => number,
+  presets?: readonly string[],
 ): Promise<{ daemon: Daemon; pub: mqtt.MqttClient }> {
   const loaded = loadConfig({
     path: '/dev/null',
     env: {},
-    overrides: { dataDir, broker: { port: 0 }, http: { enabled: false }, model: { dir: MODELS, worker: false }, learning: { enabled: false } },
+    overrides: {
+      dataDir,
+      broker: { port: 0 },
+      http: { enabled: false },
+      model: { dir: MODELS, worker: false },
+      learning: { enabled: false },
+      ...(presets === undefined ? {} : { ingest: { presets: [...presets], timezone: 'UTC' } }),
+    },
   });
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
   // The loop's load is the test's to give (the saturated cases do): the test runner's own load (several files at once
@@ -367,4 +375,50 @@ describe.skipIf(!builtAndModelsPresent())('a sensor that falls silent', () => {
     expect(alerts.map((a) => [a.event, a.explanation?.kind])).toEqual([['open', 'missing_data']]);
     expect(alerts[0]).toMatchObject({ start: new Date(dead + SEC).toISOString() });
   }, 120_000);
+
+  it('a periodic sensor whose readings are coarse (0.1, 0.5) is alerted while silent within a few minutes, as one to 0.01 is (tryout 20, finding 6)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-silence-coarse-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    let now = Math.floor(Date.now() / 1000) * 1000;
+    const clock = (): number => now;
+    const alerts: AlertPayload[] = [];
+    const { daemon, pub } = await started(dataDir, clock, alerts, undefined, undefined, ['zigbee2mqtt', 'ha_statestream']);
+    // The tryout's sim2: 5 + sin(i / 500) + noise (σ ≈ 0.07), 1 Hz, through the hubs as they send it (stamped on
+    // arrival: the clock moves one second per reading), 420 readings, then silent. outdoor2 to 2 decimals (alerted
+    // after 90 s in the tryout), outdoor3 and coarse_sensor to 1 decimal (never alerted there), outdoor5 to 0.5.
+    const rnd = lcg(5);
+    const noise = (): number => (rnd() + rnd() + rnd() + rnd() + rnd() + rnd() - 3) * 0.1;
+    const level = (i: number): number => 5 + Math.sin(i / 500);
+    const N = 420;
+    const t0 = now;
+    let sent = 0;
+    for (let i = 1; i <= N; i++) {
+      now = t0 + i * SEC;
+      await pub.publishAsync('homeassistant/sensor/outdoor2/state', (level(i) + noise()).toFixed(2), { qos: 1 });
+      await pub.publishAsync('homeassistant/sensor/outdoor3/state', (level(i) + noise()).toFixed(1), { qos: 1 });
+      await pub.publishAsync('homeassistant/sensor/outdoor5/state', String(Math.round((level(i) + noise()) * 2) / 2), { qos: 1 });
+      await pub.publishAsync('zigbee2mqtt/coarse_sensor', JSON.stringify({ temperature: +(level(i) + noise()).toFixed(1), linkquality: 100 }), { qos: 1 });
+      sent += 4;
+      await waitFor(() => daemon.counters.scored >= sent, 10_000, `${sent} readings scored`);
+    }
+    expect(daemon.counters.rejected).toBe(0);
+    expect(alerts).toEqual([]);
+    const streams = ['outdoor2', 'outdoor3', 'outdoor5', 'coarse_sensor/temperature'];
+    const dead = now;
+    const alertedAfter = new Map<string, number>();
+    for (let s = 2; s <= 6 * 60 && alertedAfter.size < streams.length; s += 2) {
+      now = dead + s * SEC;
+      daemon.judgeSilences();
+      for (const sensor of streams) if (!alertedAfter.has(sensor) && daemon.database!.listAnomalies({ sensor, limit: 5 }).length > 0) alertedAfter.set(sensor, s);
+    }
+    // Each within a few minutes, the coarse ones as the fine one (on main: outdoor2 after 158 s; the others never,
+    // their runs of one value too long and too few: "stale" only).
+    for (const sensor of streams) expect([sensor, alertedAfter.get(sensor)! <= 3 * 60]).toEqual([sensor, true]);
+    await waitFor(() => streams.every((sensor) => alerts.some((a) => a.sensor === sensor)), 10_000, 'the silence alerts');
+    for (const sensor of streams) {
+      const told = alerts.filter((a) => a.sensor === sensor);
+      expect(told.map((a) => [a.event, a.explanation?.kind])).toEqual([['open', 'missing_data']]);
+      expect(told[0].explanation?.sentence).toMatch(new RegExp(`^${sensor} no reading for .* \\(missing data\\)$`));
+    }
+  }, 180_000);
 });

@@ -281,6 +281,20 @@ describe('explain: synthetic faults, baseline from the readings before', () => {
     expect(e.sentence).toMatch(/^temp no reading for 10 min since 09:00, last 20\.\d+ °C \(missing data\)$/);
   });
 
+  it('a reading that opened an episode by its value after a short pause is told as what it shows, not missing data (tryout 20, finding 4)', () => {
+    // A Tasmota ENERGY.Total every 2 s, 9 s without a message, then on from 12.5 instead of ≈ 12.36 kWh.
+    const before = series(T0 - 600 * SEC, 300, (i) => 12.06 + 0.001 * i);
+    const back = T0 + 9 * SEC;
+    const input = { stream: 'plug1/ENERGY.Total', unit: 'kWh', before, during: { ts: [back], values: [12.5] }, startTs: back, endTs: back, timeZone: UTC };
+    // Its value's evidence opened it (level): told by its readings.
+    const stepped = explain({ ...input, seen: 'level' });
+    expect(stepped.kind).not.toBe('missing_data');
+    expect(stepped.sentence).toMatch(/^plug1\/ENERGY\.Total 12\.5\d* kWh, expected 12\.3\d* /);
+    // The detector judged the silence (stuck: the steps missed), or said nothing: the gap is the news, as before.
+    expect(explain({ ...input, seen: 'stuck' }).kind).toBe('missing_data');
+    expect(explain(input).kind).toBe('missing_data');
+  });
+
   it('normal readings get no kind, and the sentence still says what they are', () => {
     const e = explain(episode((_, g) => 20 + 0.1 * g(), 60));
     expect(e.kind).toBeNull();

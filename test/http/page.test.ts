@@ -336,7 +336,8 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       sv('Acurite-Tower-A-1234/humidity', 'learning'),
       sv('Fineoffset-WH2/temperature_C', 'ok'),
       sv('Living Room Sensor/temperature', 'learning'),
-      sv('alpha', 'stale'),
+      // Stale in its learning period: its silence is not judged (tryout 20, finding 6: the page said `stale` alone).
+      sv('alpha', 'stale', { silenceJudged: false }),
       sv('boiler', 'stale', { openEpisode: 'm-1' }),
       sv('fan', 'stale', { openEpisode: 'm-2' }),
       sv('meter', 'ok', { value: 20210701 }),
@@ -375,6 +376,9 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       // Open episodes first (missing data: stale), then stale, learning, ok; by name case-insensitively within each.
       expect(names.slice(0, 8)).toEqual(['boiler', 'fan', 'alpha', 'Acurite-Tower-A-1234/humidity', 'Living Room Sensor/temperature', 'Fineoffset-WH2/temperature_C', 'meter', 'z2m/device-00/temperature']);
       expect(names).toHaveLength(92);
+      // A stale sensor whose silence is not judged yet says so; one whose silence is judged does not.
+      expect(await page.locator('#sensors li[data-sensor="alpha"]').textContent()).toContain('silence not judged yet (learning)');
+      expect(await page.locator('#sensors li[data-sensor="boiler"]').textContent()).not.toContain('not judged');
       // It opens on the sensor with an open episode, not the alphabetically first.
       expect(await page.locator('#sensor-title').textContent()).toBe('boiler');
       expect(await page.locator('#explanation').textContent()).toContain('(missing data)');
