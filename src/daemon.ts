@@ -710,6 +710,7 @@ export class Daemon {
       topics: [...ingestFilters(config), ...(operators.size > 0 ? [commandFilter(config.mqtt.topicPrefix)] : []), ...(discoveryEnabled(config) ? [birthTopicOf(config)] : [])],
       statusTopic: this.topics.status,
       logger: logger.child({ module: 'mqtt' }),
+      logIntervalMs: config.limits.logIntervalMs,
       // Arrival stamps: monotonic, anchored to the wall clock, so a wall-clock step cannot reorder live readings.
       now: this.opts.arrivalNow ?? new AnchoredClock({ wall: this.now }).now,
       // A reconnection without our session: the broker may have lost its retained messages (restarted without

@@ -252,7 +252,7 @@ export const schema = section('anomalyd configuration', {
       default: 60000,
       min: 1000,
       max: DAY_MS,
-      doc: 'Rejected input, evictions, status changes beyond a few, devices with a clock ahead of arrival beyond ten and the embedded broker’s refused logins and publishes are logged as one summary line per this interval, whatever the rate.',
+      doc: 'Rejected input, evictions, status changes beyond a few, devices with a clock ahead of arrival beyond ten, the embedded broker’s refused logins and publishes, and repeats of one MQTT client error (one per reconnect attempt while the broker is down) are logged as one summary line per this interval, whatever the rate.',
     }),
   }),
   window: section('Each stream in its own time: the window the autoencoder reconstructs, and how readings fall on the stream’s interval. Every length is counted in readings.', {
