@@ -77,7 +77,9 @@ export interface MappingRuleSpec {
   /**
    * Presets only: the units the hub states for some fields, carried to the streams' unit (explain.units
    * patterns still win; values are never converted). The first source whose fields match a field names its
-   * unit. Absent = none.
+   * unit. A field a source names is a measurement the hub sends as a number: a text there that is not one (a
+   * zigbee2mqtt `"temperature":"21.5 °C"`) is rejected `not_a_number`, not dropped as metadata (tryout 20,
+   * finding 12). Absent = none.
    */
   readonly units?: readonly UnitSource[];
   /**

@@ -66,25 +66,30 @@ const TOPIC_KEY_CHARS = 120;
 
 const cut = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n)}…` : s);
 
-const ALL_REASONS: readonly RejectReason[] = [
-  'bad_topic',
-  'oversize',
-  'bad_json',
-  'not_a_number',
-  'non_finite',
-  'out_of_range',
-  'bad_timestamp',
-  'future_timestamp',
-  'out_of_order',
-  'clock_glitch',
-  'empty',
-  'too_many_readings',
-  'too_many_streams',
-  'too_deep',
-  'retained',
-  'internal_error',
-  'rate_limited',
-];
+/**
+ * Every reason a rejection can have, each once: the keys of a record over RejectReason, so a reason added to the
+ * type and not here (or the reverse) does not compile. README ("What it does") lists the same set (test/docs).
+ */
+const REASON_SET: Record<RejectReason, true> = {
+  bad_topic: true,
+  oversize: true,
+  bad_json: true,
+  not_a_number: true,
+  non_finite: true,
+  out_of_range: true,
+  bad_timestamp: true,
+  future_timestamp: true,
+  out_of_order: true,
+  clock_glitch: true,
+  empty: true,
+  too_many_readings: true,
+  too_many_streams: true,
+  too_deep: true,
+  retained: true,
+  internal_error: true,
+  rate_limited: true,
+};
+export const ALL_REASONS: readonly RejectReason[] = Object.freeze(Object.keys(REASON_SET) as RejectReason[]);
 
 interface Entry {
   readonly reason: RejectReason;

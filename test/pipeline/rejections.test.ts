@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { RejectReason, Rejection } from '../../src/contract/types.js';
-import { RejectionCounter, rejectionSummaryText, SUMMARY_MAX_TOPICS } from '../../src/pipeline/rejections.js';
+import { ALL_REASONS, RejectionCounter, rejectionSummaryText, SUMMARY_MAX_TOPICS } from '../../src/pipeline/rejections.js';
 
 function rej(reason: RejectReason, sensor: string | null, receivedAt: number, detail = `${reason} at ${receivedAt}`): Rejection {
   return { reason, sensor, topic: `sensors/${sensor ?? '?'}`, detail, receivedAt };
@@ -104,5 +106,23 @@ describe('RejectionCounter', () => {
     expect(rows.length).toBeLessThanOrEqual(4);
     expect(rows.reduce((n, r) => n + r.count, 0)).toBe(10);
     expect(rows.find((r) => r.sensor === null)?.count).toBe(7);
+  });
+});
+
+describe("README's list of rejection reasons (tryout 20, F12: not_a_number was counted but not documented)", () => {
+  it('names every reason a rejection can have, and no other', () => {
+    const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+    const from = readme.indexOf('<!-- reject-reasons');
+    const to = readme.indexOf('<!-- /reject-reasons -->');
+    expect(from).toBeGreaterThan(0);
+    expect(to).toBeGreaterThan(from);
+    // Each item names its reasons in backticks before its colon: "- `future_timestamp`, `out_of_order`, …: …".
+    const documented = readme
+      .slice(from, to)
+      .split('\n')
+      .filter((line) => line.startsWith('- '))
+      .flatMap((line) => [...line.slice(0, line.indexOf(':')).matchAll(/`([a-z_]+)`/g)].map((m) => m[1]));
+    expect(new Set(documented).size).toBe(documented.length);
+    expect([...documented].sort()).toEqual([...ALL_REASONS].sort());
   });
 });

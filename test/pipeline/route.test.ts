@@ -240,6 +240,44 @@ describe('presets', () => {
     expect(outcome(own, 'dev/a', '{"status":"ok"}')).toBe('not_a_number');
   });
 
+  it('a text where a measurement the preset states a unit for belongs is rejected not_a_number, with every preset, not skipped as a hub event (tryout 20, F12)', () => {
+    /** The outcome: the rejections' reasons and streams, the readings' streams, the skip reason. */
+    const outcome = (p: MessageParser, topic: string, payload: string): unknown => {
+      const r = p.parse(msg(topic, payload));
+      if (r.kind === 'rejected') return { rejected: [r.rejection.reason, r.rejection.sensor] };
+      return { readings: r.readings.map((x) => x.sensor), rejected: r.rejections.map((x) => [x.reason, x.sensor]), skipped: r.skipped ?? null };
+    };
+    const z2m = parserFor({ presets: ['zigbee2mqtt'] });
+    // The tryout's message: a converter that sends a text with its unit where the number belongs.
+    expect(outcome(z2m, 'zigbee2mqtt/junk2', '{"temperature": "21.5 °C"}')).toEqual({ rejected: ['not_a_number', 'junk2/temperature'] });
+    const detail = z2m.parse(msg('zigbee2mqtt/junk2', '{"temperature": "21.5 °C"}'));
+    expect(detail.kind === 'rejected' ? detail.rejection.detail : '').toBe('field temperature is a text, "21.5 °C", where the hub sends a number (a measurement the rule states a unit for)');
+    // Beside a good field: that one is read, the broken one rejected on its own stream.
+    expect(outcome(z2m, 'zigbee2mqtt/th', '{"temperature":21.5,"humidity":"high","battery":90,"linkquality":80}')).toEqual({ readings: ['th/temperature'], rejected: [['not_a_number', 'th/humidity']], skipped: null });
+    // What stays a hub event or a missing reading: texts where no measurement is (an action, a state), nan, null, and
+    // a dropped field (battery is the device's health, whatever it carries).
+    expect(outcome(z2m, 'zigbee2mqtt/button', '{"action":"single","battery":"full"}')).toEqual({ readings: [], rejected: [], skipped: 'hub_event' });
+    expect(outcome(z2m, 'zigbee2mqtt/th', '{"temperature":"nan","humidity":null}')).toEqual({ readings: [], rejected: [], skipped: 'missing_value' });
+    // A number written as a text is a number, as everywhere.
+    expect(outcome(z2m, 'zigbee2mqtt/th', '{"temperature":"21.5"}')).toEqual({ readings: ['th/temperature'], rejected: [], skipped: null });
+    // Tasmota: a BME280's temperature (its unit from TempUnit) as a text beside a good pressure; a unit word is no reading.
+    const tasmota = parserFor({ presets: ['tasmota'] });
+    expect(outcome(tasmota, 'tele/garden/SENSOR', '{"Time":"2026-11-30T10:00:00","BME280":{"Temperature":"err","Pressure":1016.5},"PressureUnit":"hPa","TempUnit":"C"}')).toEqual({
+      readings: ['garden/BME280.Pressure'],
+      rejected: [['not_a_number', 'garden/BME280.Temperature']],
+      skipped: null,
+    });
+    // Behind a Tasmota Zigbee bridge: the device's Temperature the same; its Name and the like stay metadata.
+    expect(outcome(tasmota, 'tele/zbbridge/SENSOR', '{"ZbReceived":{"0x8F01":{"Device":"0x8F01","Name":"Room1","Temperature":"--","Endpoint":1,"LinkQuality":70}}}')).toEqual({ rejected: ['not_a_number', 'Room1/Temperature'] });
+    // Shelly (a component's field the preset gives a unit, in a notification and a status message) and rtl_433.
+    const shelly = parserFor({ presets: ['shelly'] });
+    expect(outcome(shelly, 'plug1/status/switch:0', '{"id":0,"output":true,"apower":"n/a","voltage":229.8}')).toEqual({ readings: ['plug1/switch:0/voltage'], rejected: [['not_a_number', 'plug1/switch:0/apower']], skipped: null });
+    expect(outcome(shelly, 'plug2/events/rpc', '{"method":"NotifyStatus","params":{"ts":1764496800,"switch:0":{"id":0,"apower":"n/a"}}}')).toEqual({ rejected: ['not_a_number', 'plug2/switch:0/apower'] });
+    expect(outcome(parserFor({ presets: ['rtl_433'] }), 'rtl_433/pi/events', '{"model":"Acurite-Tower","id":1,"channel":"A","temperature_C":"LL.L"}')).toEqual({ rejected: ['not_a_number', 'Acurite-Tower-A-1/temperature_C'] });
+    // ESPHome's plain state, whose whole payload is the number, was rejected already (`bad_json`, "not JSON or a number").
+    expect(outcome(parserFor({ presets: ['esphome'] }), 'livingroom/sensor/temperature/state', 'twenty')).toEqual({ rejected: ['bad_json', 'livingroom'] });
+  });
+
   it("zigbee2mqtt: an actuator's and a device's settings are no streams; a rule before the preset reads them again (tryout 13 #9)", () => {
     const p = parserFor({ presets: ['zigbee2mqtt'] });
     // IKEA LED1545G12 (zigbee2mqtt.io, "MQTT Topics and Messages"), with its colour.
