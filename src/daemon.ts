@@ -913,9 +913,10 @@ export class Daemon {
     if (res.readings.length > 0) this.counters.messagesWithReadings++;
     else if (res.rejections.length > 0) this.counters.messagesRejected++;
     else this.counters.messagesHeld++;
-    for (const r of res.rejections) {
+    for (let i = 0; i < res.rejections.length; i++) {
+      const r = res.rejections[i];
       this.counters.rejected++;
-      this.rejections.record(r);
+      this.rejections.record(r, i > 0);
       if (r.reason === 'out_of_order' && r.sensor !== null) this.outOfOrderRuns.rejected(r.sensor, r.ts);
     }
     // A taken reading ends its stream's run of out_of_order ones (looked up only while some stream has one).

@@ -33,6 +33,7 @@ describe('RejectionCounter', () => {
     c.record(rej('non_finite', 'a', 0, 'first'));
     expect(c.drainSummary(0)).toEqual({
       count: 1,
+      messages: 1,
       byReason: { non_finite: 1 },
       sensors: 1,
       moreSensors: false,
@@ -124,5 +125,24 @@ describe("README's list of rejection reasons (tryout 20, F12: not_a_number was c
       .flatMap((line) => [...line.slice(0, line.indexOf(':')).matchAll(/`([a-z_]+)`/g)].map((m) => m[1]));
     expect(new Set(documented).size).toBe(documented.length);
     expect([...documented].sort()).toEqual([...ALL_REASONS].sort());
+  });
+});
+
+describe('a summary counts rejections per bad field and says the messages they came from (tryout 20, F13)', () => {
+  it('16 rejections of 15 messages say so; equal counts say nothing more; the next line counts afresh', () => {
+    const c = new RejectionCounter({ logIntervalMs: 60_000 });
+    c.record({ reason: 'bad_json', sensor: 'junk1', topic: 'zigbee2mqtt/junk1', detail: 'x', receivedAt: 0 });
+    const first = c.drainSummary(0)!;
+    expect([first.count, first.messages]).toEqual([1, 1]);
+    expect(rejectionSummaryText(first)).toBe('input rejected: 1 since the last line; bad_json 1 from 1 topic (zigbee2mqtt/junk1)');
+    // A Tasmota message stamped in 2030: its two ENERGY fields rejected, one message; 14 more of one field each.
+    c.record({ reason: 'future_timestamp', sensor: 'junkplug/ENERGY.Power', topic: 'tele/junkplug/SENSOR', detail: 'x', receivedAt: 1 });
+    c.record({ reason: 'future_timestamp', sensor: 'junkplug/ENERGY.Total', topic: 'tele/junkplug/SENSOR', detail: 'x', receivedAt: 1 }, true);
+    for (let i = 0; i < 14; i++) c.record(rej('bad_json', 'junk1', 2 + i));
+    const second = c.drainSummary(60_000)!;
+    expect([second.count, second.messages]).toEqual([16, 15]);
+    expect(rejectionSummaryText(second)).toMatch(/^input rejected: 16 since the last line \(from 15 messages: one rejection per bad field\); /);
+    // The lines add up to the totals.
+    expect(Object.values(c.totalByReason()).reduce((a, n) => a + n, 0)).toBe(first.count + second.count);
   });
 });
