@@ -363,7 +363,7 @@ export const schema = section('anomalyd configuration', {
       default: [],
       minItems: 0,
       item: unitEntryProblem,
-      doc: 'Units of streams, as pattern=unit (* matches any characters, letters match in any case: *temperature*=°C also gives Tasmota’s Room10/Temperature its unit; the first match wins), e.g. pump*/pressure=bar. A stream no pattern matches takes the unit its hub states, where a preset reads one (Tasmota’s TempUnit and PressureUnit, a Shelly’s tC, zigbee2mqtt’s and rtl_433’s documented units; README, beside explain.units), each reading in the unit stated for it (values are never converted: an alert keeps each figure’s own unit and says a change, docs/ALERTS.md “A unit its hub changed”; checkpointed with the stream); streams without either are shown without a unit.',
+      doc: 'Units of streams, as pattern=unit (* matches any characters, letters match in any case: *temperature*=°C also gives Tasmota’s Room10/Temperature its unit; the first match wins), e.g. pump*/pressure=bar. A stream no pattern matches takes the unit its hub states, where a preset reads one (Tasmota’s TempUnit and PressureUnit and its fixed units of ENERGY and Humidity, a Shelly’s tC, zigbee2mqtt’s and rtl_433’s documented units; README, beside explain.units), each reading in the unit stated for it (values are never converted: an alert keeps each figure’s own unit and says a change, docs/ALERTS.md “A unit its hub changed”; checkpointed with the stream); streams without either are shown without a unit.',
     }),
     timeZone: optStr({
       rule: timeZoneProblem,

@@ -128,7 +128,10 @@ export interface UnitSource {
   readonly fields: readonly string[];
   /** The unit of those fields, fixed; or else … */
   readonly unit?: string;
-  /** … the top-level payload key whose text is their unit (`TempUnit`); a message without it states none. */
+  /**
+   * … the top-level payload key whose text is their unit (`TempUnit`); a message without it states none. Neither:
+   * a measurement without a unit (Tasmota's power `Factor`, a ratio), named so that a text there is rejected.
+   */
   readonly key?: string;
   /** The key's texts as units (`C` → `°C`); a text not listed is the unit as written (`hPa`). */
   readonly names?: Readonly<Record<string, string>>;

@@ -489,7 +489,7 @@ describe('presets', () => {
     expect(p.statedUnit('garden/BME280.Temperature')).toBe('°F');
     expect(p.statedUnit('garden/BME280.DewPoint')).toBe('°F');
     expect(p.statedUnit('garden/BME280.Pressure')).toBe('hPa');
-    expect(p.statedUnit('garden/BME280.Humidity')).toBeNull();
+    expect(p.statedUnit('garden/BME280.Humidity')).toBe('%');
     expect(changes).toEqual([]);
     // Set back to °C: the same stream, the value as sent, the change told (first), then again (not first).
     expect(readings(p.parse(msg('tele/garden/SENSOR', sensor('24.6', 'C', 10)))).find((x) => x.sensor === 'garden/BME280.Temperature')?.values).toEqual([24.6]);
@@ -524,6 +524,27 @@ describe('presets', () => {
     expect(q.statedUnit('x/DS18B20.Temperature')).toBeNull();
     p.forget('garden/BME280.Temperature');
     expect(p.statedUnit('garden/BME280.Temperature')).toBeNull();
+  });
+
+  it("units: Tasmota's fixed units, ENERGY's measurements and a humidity, are its streams' units; Factor has none (tryout 20, F13)", () => {
+    const p = parserFor({ presets: ['tasmota'] });
+    // tasmota.github.io "Power Monitoring": a plug's tele/<t>/SENSOR.
+    readings(
+      p.parse(
+        msg(
+          'tele/plug1/SENSOR',
+          '{"Time":"2026-11-30T10:00:00","ENERGY":{"TotalStartTime":"2026-01-01T00:00:00","Total":12.5,"Yesterday":0.4,"Today":0.2,"Period":1,"Power":60,"ApparentPower":64,"ReactivePower":22,"Factor":0.94,"Voltage":231,"Current":0.277,"Frequency":50}}',
+        ),
+      ),
+    );
+    const units = Object.fromEntries(['Total', 'Power', 'ApparentPower', 'ReactivePower', 'Factor', 'Voltage', 'Current', 'Frequency'].map((f) => [f, p.statedUnit(`plug1/ENERGY.${f}`)]));
+    expect(units).toEqual({ Total: 'kWh', Power: 'W', ApparentPower: 'VA', ReactivePower: 'var', Factor: null, Voltage: 'V', Current: 'A', Frequency: 'Hz' });
+    // Humidity of any sensor (SHT3X, AM2301) is %; its DewPoint the TempUnit's, a Pressure the PressureUnit's.
+    readings(p.parse(msg('tele/th/SENSOR', '{"Time":"2026-11-30T10:00:00","SHT3X":{"Temperature":21.5,"Humidity":44.0,"DewPoint":8.8},"AM2301":{"Temperature":21.4,"Humidity":45.1,"DewPoint":9.0},"BMP280":{"Temperature":21.0,"Pressure":750.2},"PressureUnit":"mmHg","TempUnit":"C"}')));
+    expect(['SHT3X.Humidity', 'AM2301.Humidity', 'SHT3X.DewPoint', 'BMP280.Pressure'].map((f) => p.statedUnit(`th/${f}`))).toEqual(['%', '%', '°C', 'mmHg']);
+    // Factor is a measurement all the same: a text there is rejected, not dropped as metadata.
+    const r = p.parse(msg('tele/plug1/SENSOR', '{"Time":"2026-11-30T10:00:10","ENERGY":{"Power":61,"Factor":"n/a"}}'));
+    expect(r.kind === 'readings' ? r.rejections.map((x) => [x.reason, x.sensor]) : r).toEqual([['not_a_number', 'plug1/ENERGY.Factor']]);
   });
 
   it('units: a stated unit given back at start (its checkpoint) is known before the next message, and a message stating another one is a change across the restart (tryout 15 finding 2)', () => {
