@@ -710,6 +710,7 @@ export class Daemon {
       topics: [...ingestFilters(config), ...(operators.size > 0 ? [commandFilter(config.mqtt.topicPrefix)] : []), ...(discoveryEnabled(config) ? [birthTopicOf(config)] : [])],
       statusTopic: this.topics.status,
       logger: logger.child({ module: 'mqtt' }),
+      logIntervalMs: config.limits.logIntervalMs,
       // Arrival stamps: monotonic, anchored to the wall clock, so a wall-clock step cannot reorder live readings.
       now: this.opts.arrivalNow ?? new AnchoredClock({ wall: this.now }).now,
       // A reconnection without our session: the broker may have lost its retained messages (restarted without
@@ -912,9 +913,10 @@ export class Daemon {
     if (res.readings.length > 0) this.counters.messagesWithReadings++;
     else if (res.rejections.length > 0) this.counters.messagesRejected++;
     else this.counters.messagesHeld++;
-    for (const r of res.rejections) {
+    for (let i = 0; i < res.rejections.length; i++) {
+      const r = res.rejections[i];
       this.counters.rejected++;
-      this.rejections.record(r);
+      this.rejections.record(r, i > 0);
       if (r.reason === 'out_of_order' && r.sensor !== null) this.outOfOrderRuns.rejected(r.sensor, r.ts);
     }
     // A taken reading ends its stream's run of out_of_order ones (looked up only while some stream has one).

@@ -4,6 +4,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { Observable, Subject } from 'rxjs';
 import type { Logger } from 'pino';
 import type { RawMessage } from '../contract/types.js';
+import { MqttErrorLog } from './mqtt-error-log.js';
 
 export interface MqttAdapterOptions {
   readonly url: string;
@@ -28,6 +29,11 @@ export interface MqttAdapterOptions {
    * retained states and discovery configs again then (tryout 18, finding 6). Must not throw.
    */
   readonly onConnect?: (info: { readonly first: boolean; readonly sessionPresent: boolean }) => void;
+  /**
+   * Repeats of one kind of `mqtt error` (one per reconnect attempt while the broker is down) are summed up in one
+   * line per this interval (ms; limits.logIntervalMs, default 60 s) and at the next connection (MqttErrorLog).
+   */
+  readonly logIntervalMs?: number;
 }
 
 /**
@@ -89,8 +95,12 @@ export class MqttAdapter {
   /** The fight over the client id, once started (start()). */
   private clash: SessionClashWatch | null = null;
   private clientId = '';
+  /** The `mqtt error` lines: the first of a kind at once, its repeats summed up (tryout 20, finding 15). */
+  private readonly errors: MqttErrorLog;
 
-  constructor(private readonly opts: MqttAdapterOptions) {}
+  constructor(private readonly opts: MqttAdapterOptions) {
+    this.errors = new MqttErrorLog(opts.logger, opts.logIntervalMs ?? 60_000);
+  }
 
   get connected(): boolean {
     return this.client?.connected ?? false;
@@ -179,7 +189,7 @@ export class MqttAdapter {
     });
     client.on('error', (err) => {
       clash.errored();
-      log.warn({ err: { message: err.message } }, 'mqtt error');
+      this.errors.note(o.now(), err);
     });
     client.on('offline', () => {
       this.listening = null;
@@ -197,6 +207,7 @@ export class MqttAdapter {
         if (stream && typeof (stream as { setNoDelay?: unknown }).setNoDelay === 'function') {
           (stream as { setNoDelay: (on: boolean) => void }).setNoDelay(true);
         }
+        this.errors.flush(this.listening);
         log.info({ url: o.url, sessionPresent: connack.sessionPresent }, 'mqtt connected');
         client.publish(o.statusTopic, 'online', { qos: 1, retain: true });
         // With a persistent session the broker keeps our subscriptions; subscribing again is harmless.
@@ -345,6 +356,7 @@ export class MqttAdapter {
     const client = this.client;
     this.client = null;
     if (!client) return;
+    this.errors.flush(this.opts.now(), 'until the client stopped');
     this.held = [];
     this.paused = false;
     const endBy = Date.now() + deadlineMs;

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import mqtt from 'mqtt';
-import { createLogger } from '../log.js';
+import { createLogger, logSharesStderr } from '../log.js';
 import { Daemon } from '../daemon.js';
 import { DEFAULT_SENSORS, Simulator, type SimMessage } from '../sim/simulator.js';
 import { formatSummary, summarise, type OpenedEpisode } from '../sim/summary.js';
@@ -138,7 +138,11 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
     return 1;
   }
   rmSync(dataDir, { recursive: true, force: true });
-  const logger = createLogger(config.log.level, undefined, config.log.format, 2);
+  // The demo speaks to a person: where its log lines land among its own output (stderr is stdout: a terminal,
+  // `2>&1` into one file), they are pretty lines like the rest, not JSON in the middle of them (tryout 20, finding
+  // 13); apart (stderr piped on its own, as a test reads it) they stay JSON. `log.format` json or pretty still wins.
+  const logFormat = config.log.format === 'auto' && logSharesStderr(1) ? 'pretty' : config.log.format;
+  const logger = createLogger(config.log.level, undefined, logFormat, 2);
 
   // The detector runs on the simulated clock: the time of the newest tick published (wall time before the
   // first). It stands still when the simulation waits (for training, or for the detector to catch up) and

@@ -221,8 +221,19 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       units: [
         { fields: ['*Temperature*', '*DewPoint*'], key: 'TempUnit', names: { C: '°C', F: '°F' } },
         { fields: ['*Pressure*'], key: 'PressureUnit' },
-        // tasmota.github.io, "Power Monitoring": "Total … kWh".
+        // A relative humidity (BME280, SHT3X, AM2301, DHT, a Zigbee device behind a bridge): %, whatever the options.
+        { fields: ['*Humidity*'], unit: '%' },
+        // tasmota.github.io, "Power Monitoring" (and the web UI's units, fixed in the firmware): Total kWh, Power W,
+        // ApparentPower VA, ReactivePower var (Tasmota writes VAr), Voltage V, Current A, Frequency Hz; Factor is
+        // a ratio without a unit, still a measurement (a text there is rejected, tryout 20 finding 12).
         { fields: ['ENERGY.Total'], unit: 'kWh' },
+        { fields: ['ENERGY.Power'], unit: 'W' },
+        { fields: ['ENERGY.ApparentPower'], unit: 'VA' },
+        { fields: ['ENERGY.ReactivePower'], unit: 'var' },
+        { fields: ['ENERGY.Voltage'], unit: 'V' },
+        { fields: ['ENERGY.Current'], unit: 'A' },
+        { fields: ['ENERGY.Frequency'], unit: 'Hz' },
+        { fields: ['ENERGY.Factor'] },
       ],
     },
     sample: {

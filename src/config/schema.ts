@@ -252,7 +252,7 @@ export const schema = section('anomalyd configuration', {
       default: 60000,
       min: 1000,
       max: DAY_MS,
-      doc: 'Rejected input, evictions, status changes beyond a few, devices with a clock ahead of arrival beyond ten and the embedded broker’s refused logins and publishes are logged as one summary line per this interval, whatever the rate.',
+      doc: 'Rejected input, evictions, status changes beyond a few, devices with a clock ahead of arrival beyond ten, the embedded broker’s refused logins and publishes, and repeats of one MQTT client error (one per reconnect attempt while the broker is down) are logged as one summary line per this interval, whatever the rate.',
     }),
   }),
   window: section('Each stream in its own time: the window the autoencoder reconstructs, and how readings fall on the stream’s interval. Every length is counted in readings.', {
@@ -363,7 +363,7 @@ export const schema = section('anomalyd configuration', {
       default: [],
       minItems: 0,
       item: unitEntryProblem,
-      doc: 'Units of streams, as pattern=unit (* matches any characters, letters match in any case: *temperature*=°C also gives Tasmota’s Room10/Temperature its unit; the first match wins), e.g. pump*/pressure=bar. A stream no pattern matches takes the unit its hub states, where a preset reads one (Tasmota’s TempUnit and PressureUnit, a Shelly’s tC, zigbee2mqtt’s and rtl_433’s documented units; README, beside explain.units), each reading in the unit stated for it (values are never converted: an alert keeps each figure’s own unit and says a change, docs/ALERTS.md “A unit its hub changed”; checkpointed with the stream); streams without either are shown without a unit.',
+      doc: 'Units of streams, as pattern=unit (* matches any characters, letters match in any case: *temperature*=°C also gives Tasmota’s Room10/Temperature its unit; the first match wins), e.g. pump*/pressure=bar. A stream no pattern matches takes the unit its hub states, where a preset reads one (Tasmota’s TempUnit and PressureUnit and its fixed units of ENERGY and Humidity, a Shelly’s tC, zigbee2mqtt’s and rtl_433’s documented units; README, beside explain.units), each reading in the unit stated for it (values are never converted: an alert keeps each figure’s own unit and says a change, docs/ALERTS.md “A unit its hub changed”; checkpointed with the stream); streams without either are shown without a unit.',
     }),
     timeZone: optStr({
       rule: timeZoneProblem,

@@ -77,7 +77,9 @@ export interface MappingRuleSpec {
   /**
    * Presets only: the units the hub states for some fields, carried to the streams' unit (explain.units
    * patterns still win; values are never converted). The first source whose fields match a field names its
-   * unit. Absent = none.
+   * unit. A field a source names is a measurement the hub sends as a number: a text there that is not one (a
+   * zigbee2mqtt `"temperature":"21.5 °C"`) is rejected `not_a_number`, not dropped as metadata (tryout 20,
+   * finding 12). Absent = none.
    */
   readonly units?: readonly UnitSource[];
   /**
@@ -126,7 +128,10 @@ export interface UnitSource {
   readonly fields: readonly string[];
   /** The unit of those fields, fixed; or else … */
   readonly unit?: string;
-  /** … the top-level payload key whose text is their unit (`TempUnit`); a message without it states none. */
+  /**
+   * … the top-level payload key whose text is their unit (`TempUnit`); a message without it states none. Neither:
+   * a measurement without a unit (Tasmota's power `Factor`, a ratio), named so that a text there is rejected.
+   */
   readonly key?: string;
   /** The key's texts as units (`C` → `°C`); a text not listed is the unit as written (`hPa`). */
   readonly names?: Readonly<Record<string, string>>;

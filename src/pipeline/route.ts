@@ -49,6 +49,13 @@ export interface CompiledRule {
    * or null; null (no function) for a rule without unit sources.
    */
   readonly unitOf: ((field: string, doc: unknown) => string | null) | null;
+  /**
+   * Whether a field (by name, see above) is a measurement the hub always sends as a number: one the rule states a
+   * unit for (MappingRuleSpec.units: zigbee2mqtt's `temperature`, Tasmota's `*Temperature*`, a Shelly's `apower`).
+   * A text there that is not a number (`"21.5 °C"`) is rejected `not_a_number`, not dropped as metadata (tryout 20,
+   * finding 12); null (no function) for a rule without unit sources.
+   */
+  readonly measured: ((field: string) => boolean) | null;
   /** Whether a JSON object with no number is a hub event, skipped (MappingRuleSpec.skipEvents). */
   readonly skipEvents: boolean;
   /**
@@ -124,6 +131,7 @@ export function compileRule(spec: MappingRuleSpec, zone: string): CompiledRule {
     envelope: spec.envelope === undefined ? null : compileEnvelope(spec.envelope),
     skipText: spec.skipText === true,
     unitOf: spec.units === undefined || spec.units.length === 0 ? null : compileUnits(spec.units),
+    measured: spec.units === undefined || spec.units.length === 0 ? null : compileMeasured(spec.units),
     skipEvents: spec.skipEvents === true,
     counterOf: counterFields.length === 0 ? null : (field) => counterFields.some((r) => r.test(field)),
     classTopic:
@@ -184,6 +192,12 @@ function availabilityState(source: AvailabilitySource): (payload: Buffer) => boo
     const w = word.trim().toLowerCase();
     return online.has(w) ? true : offline.has(w) ? false : null;
   };
+}
+
+/** CompiledRule.measured of a rule's unit sources: any field one of them names. */
+function compileMeasured(sources: readonly UnitSource[]): (field: string) => boolean {
+  const fields = sources.flatMap((u) => u.fields.map(globToRegExp));
+  return (field) => fields.some((r) => r.test(field));
 }
 
 /** CompiledRule.unitOf of a rule's unit sources. */

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { EmbeddedBroker } from '../../src/adapters/broker.js';
+import { MAX_KINDS, MqttErrorLog } from '../../src/adapters/mqtt-error-log.js';
 import { CLASH_CLOSES, CLASH_MAX_DELAY_MS, CLASH_WINDOW_MS, MqttAdapter, RECONNECT_MS, SessionClashWatch } from '../../src/adapters/mqtt.js';
 import type { RawMessage } from '../../src/contract/types.js';
 import { waitFor } from '../helpers/net.js';
@@ -238,4 +239,73 @@ describe('MqttAdapter when a PUBACK never comes on a live connection', () => {
     // The outbox's promise settles (its row stays in SQLite, resent at the next start).
     expect(await outcome).not.toBe('acknowledged');
   }, 20_000);
+});
+
+describe('mqtt error lines while the broker is down (tryout 20, finding 15)', () => {
+  /** A logger whose lines are kept, parsed. */
+  function captured(level: 'debug' | 'warn' = 'warn'): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
+    const lines: Array<Record<string, unknown>> = [];
+    return { logger: pino({ level }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) }), lines };
+  }
+  const refused = (): Error => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1883'), { code: 'ECONNREFUSED' });
+
+  it('logs the first error of a kind at once, then one summary per interval, and what is left at the next connection', () => {
+    const { logger, lines } = captured();
+    const errors = new MqttErrorLog(logger, 60_000);
+    // A 150 s outage, one refused attempt a second.
+    for (let t = 0; t < 150; t++) errors.note(1_000_000 + t * 1000, refused());
+    errors.flush(1_000_000 + 150_000);
+    expect(lines.map((l) => [l.msg, l.count])).toEqual([
+      ['mqtt error', undefined],
+      ['mqtt error repeated 60 more times since the last line (one line per limits.logIntervalMs)', 60],
+      ['mqtt error repeated 60 more times since the last line (one line per limits.logIntervalMs)', 60],
+      ['mqtt error repeated 29 more times until the connection was made (one line per limits.logIntervalMs)', 29],
+    ]);
+    expect(lines[0].err).toMatchObject({ message: 'connect ECONNREFUSED 127.0.0.1:1883', code: 'ECONNREFUSED' });
+    // The next outage's first error is told at once again.
+    errors.note(2_000_000, refused());
+    expect(lines).toHaveLength(5);
+    expect(lines[4].msg).toBe('mqtt error');
+  });
+
+  it('tells each kind of error apart: a new kind is logged at once, however many of another came before', () => {
+    const { logger, lines } = captured();
+    const errors = new MqttErrorLog(logger, 60_000);
+    errors.note(0, refused());
+    errors.note(1000, refused());
+    errors.note(2000, new Error('Connection refused: Not authorized'));
+    errors.note(3000, new Error('Connection refused: Not authorized'));
+    expect(lines.map((l) => (l.err as { message: string }).message)).toEqual(['connect ECONNREFUSED 127.0.0.1:1883', 'Connection refused: Not authorized']);
+    errors.flush(4000);
+    expect(lines.slice(2).map((l) => l.count)).toEqual([1, 1]);
+    // Kinds beyond MAX_KINDS share one count: a flood of made-up messages stays bounded.
+    for (let i = 0; i < 3 * MAX_KINDS; i++) errors.note(5000 + i, new Error(`odd ${i}`));
+    expect(lines.slice(4)).toHaveLength(MAX_KINDS);
+  });
+
+  it('a real outage of several reconnect attempts: one error line, one summary at the reconnection, not one per attempt', async () => {
+    const { logger, lines } = captured('debug');
+    const watched = adapterOn(broker.url, { logger, clientId: `outage-${process.pid}` });
+    await watched.start();
+    const port = broker.port;
+    await broker.stop();
+    const attempts = (): number => lines.filter((l) => l.msg === 'mqtt reconnecting').length;
+    await waitFor(() => attempts() >= 4, 15_000, 'four reconnect attempts');
+    broker = new EmbeddedBroker({ host: '127.0.0.1', port, roles: null, logger: pino({ level: 'silent' }) });
+    await broker.start();
+    await waitFor(() => lines.filter((l) => l.msg === 'mqtt connected').length === 2, 15_000, 'the reconnection');
+    await watched.stop();
+    // The broker's going may be told first as another kind (ECONNRESET); each kind has its one line at once.
+    const errorLines = lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('mqtt error'));
+    const kinds = errorLines.filter((l) => l.msg === 'mqtt error').map((l) => (l.err as { code?: string }).code);
+    expect(new Set(kinds).size).toBe(kinds.length);
+    expect(kinds).toContain('ECONNREFUSED');
+    const refusedLines = errorLines.filter((l) => (l.err as { code?: string }).code === 'ECONNREFUSED');
+    expect(refusedLines.map((l) => l.msg)).toEqual(['mqtt error', `mqtt error repeated ${String(refusedLines[1]?.count)} more times until the connection was made (one line per limits.logIntervalMs)`]);
+    // Every refused attempt is in the count: the attempts but the last (which connected) each failed once.
+    expect(1 + Number(refusedLines[1].count)).toBeGreaterThanOrEqual(attempts() - 1);
+    // The summary comes before the reconnection's own line, which is logged at once.
+    const connected = lines.findLastIndex((l) => l.msg === 'mqtt connected');
+    expect(lines.indexOf(refusedLines[1])).toBeLessThan(connected);
+  });
 });

@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { RejectReason, Rejection } from '../../src/contract/types.js';
-import { RejectionCounter, rejectionSummaryText, SUMMARY_MAX_TOPICS } from '../../src/pipeline/rejections.js';
+import { ALL_REASONS, RejectionCounter, rejectionSummaryText, SUMMARY_MAX_TOPICS } from '../../src/pipeline/rejections.js';
 
 function rej(reason: RejectReason, sensor: string | null, receivedAt: number, detail = `${reason} at ${receivedAt}`): Rejection {
   return { reason, sensor, topic: `sensors/${sensor ?? '?'}`, detail, receivedAt };
@@ -31,6 +33,7 @@ describe('RejectionCounter', () => {
     c.record(rej('non_finite', 'a', 0, 'first'));
     expect(c.drainSummary(0)).toEqual({
       count: 1,
+      messages: 1,
       byReason: { non_finite: 1 },
       sensors: 1,
       moreSensors: false,
@@ -104,5 +107,42 @@ describe('RejectionCounter', () => {
     expect(rows.length).toBeLessThanOrEqual(4);
     expect(rows.reduce((n, r) => n + r.count, 0)).toBe(10);
     expect(rows.find((r) => r.sensor === null)?.count).toBe(7);
+  });
+});
+
+describe("README's list of rejection reasons (tryout 20, F12: not_a_number was counted but not documented)", () => {
+  it('names every reason a rejection can have, and no other', () => {
+    const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+    const from = readme.indexOf('<!-- reject-reasons');
+    const to = readme.indexOf('<!-- /reject-reasons -->');
+    expect(from).toBeGreaterThan(0);
+    expect(to).toBeGreaterThan(from);
+    // Each item names its reasons in backticks before its colon: "- `future_timestamp`, `out_of_order`, …: …".
+    const documented = readme
+      .slice(from, to)
+      .split('\n')
+      .filter((line) => line.startsWith('- '))
+      .flatMap((line) => [...line.slice(0, line.indexOf(':')).matchAll(/`([a-z_]+)`/g)].map((m) => m[1]));
+    expect(new Set(documented).size).toBe(documented.length);
+    expect([...documented].sort()).toEqual([...ALL_REASONS].sort());
+  });
+});
+
+describe('a summary counts rejections per bad field and says the messages they came from (tryout 20, F13)', () => {
+  it('16 rejections of 15 messages say so; equal counts say nothing more; the next line counts afresh', () => {
+    const c = new RejectionCounter({ logIntervalMs: 60_000 });
+    c.record({ reason: 'bad_json', sensor: 'junk1', topic: 'zigbee2mqtt/junk1', detail: 'x', receivedAt: 0 });
+    const first = c.drainSummary(0)!;
+    expect([first.count, first.messages]).toEqual([1, 1]);
+    expect(rejectionSummaryText(first)).toBe('input rejected: 1 since the last line; bad_json 1 from 1 topic (zigbee2mqtt/junk1)');
+    // A Tasmota message stamped in 2030: its two ENERGY fields rejected, one message; 14 more of one field each.
+    c.record({ reason: 'future_timestamp', sensor: 'junkplug/ENERGY.Power', topic: 'tele/junkplug/SENSOR', detail: 'x', receivedAt: 1 });
+    c.record({ reason: 'future_timestamp', sensor: 'junkplug/ENERGY.Total', topic: 'tele/junkplug/SENSOR', detail: 'x', receivedAt: 1 }, true);
+    for (let i = 0; i < 14; i++) c.record(rej('bad_json', 'junk1', 2 + i));
+    const second = c.drainSummary(60_000)!;
+    expect([second.count, second.messages]).toEqual([16, 15]);
+    expect(rejectionSummaryText(second)).toMatch(/^input rejected: 16 since the last line \(from 15 messages: one rejection per bad field\); /);
+    // The lines add up to the totals.
+    expect(Object.values(c.totalByReason()).reduce((a, n) => a + n, 0)).toBe(first.count + second.count);
   });
 });

@@ -240,6 +240,44 @@ describe('presets', () => {
     expect(outcome(own, 'dev/a', '{"status":"ok"}')).toBe('not_a_number');
   });
 
+  it('a text where a measurement the preset states a unit for belongs is rejected not_a_number, with every preset, not skipped as a hub event (tryout 20, F12)', () => {
+    /** The outcome: the rejections' reasons and streams, the readings' streams, the skip reason. */
+    const outcome = (p: MessageParser, topic: string, payload: string): unknown => {
+      const r = p.parse(msg(topic, payload));
+      if (r.kind === 'rejected') return { rejected: [r.rejection.reason, r.rejection.sensor] };
+      return { readings: r.readings.map((x) => x.sensor), rejected: r.rejections.map((x) => [x.reason, x.sensor]), skipped: r.skipped ?? null };
+    };
+    const z2m = parserFor({ presets: ['zigbee2mqtt'] });
+    // The tryout's message: a converter that sends a text with its unit where the number belongs.
+    expect(outcome(z2m, 'zigbee2mqtt/junk2', '{"temperature": "21.5 °C"}')).toEqual({ rejected: ['not_a_number', 'junk2/temperature'] });
+    const detail = z2m.parse(msg('zigbee2mqtt/junk2', '{"temperature": "21.5 °C"}'));
+    expect(detail.kind === 'rejected' ? detail.rejection.detail : '').toBe('field temperature is a text, "21.5 °C", where the hub sends a number (a measurement the rule states a unit for)');
+    // Beside a good field: that one is read, the broken one rejected on its own stream.
+    expect(outcome(z2m, 'zigbee2mqtt/th', '{"temperature":21.5,"humidity":"high","battery":90,"linkquality":80}')).toEqual({ readings: ['th/temperature'], rejected: [['not_a_number', 'th/humidity']], skipped: null });
+    // What stays a hub event or a missing reading: texts where no measurement is (an action, a state), nan, null, and
+    // a dropped field (battery is the device's health, whatever it carries).
+    expect(outcome(z2m, 'zigbee2mqtt/button', '{"action":"single","battery":"full"}')).toEqual({ readings: [], rejected: [], skipped: 'hub_event' });
+    expect(outcome(z2m, 'zigbee2mqtt/th', '{"temperature":"nan","humidity":null}')).toEqual({ readings: [], rejected: [], skipped: 'missing_value' });
+    // A number written as a text is a number, as everywhere.
+    expect(outcome(z2m, 'zigbee2mqtt/th', '{"temperature":"21.5"}')).toEqual({ readings: ['th/temperature'], rejected: [], skipped: null });
+    // Tasmota: a BME280's temperature (its unit from TempUnit) as a text beside a good pressure; a unit word is no reading.
+    const tasmota = parserFor({ presets: ['tasmota'] });
+    expect(outcome(tasmota, 'tele/garden/SENSOR', '{"Time":"2026-11-30T10:00:00","BME280":{"Temperature":"err","Pressure":1016.5},"PressureUnit":"hPa","TempUnit":"C"}')).toEqual({
+      readings: ['garden/BME280.Pressure'],
+      rejected: [['not_a_number', 'garden/BME280.Temperature']],
+      skipped: null,
+    });
+    // Behind a Tasmota Zigbee bridge: the device's Temperature the same; its Name and the like stay metadata.
+    expect(outcome(tasmota, 'tele/zbbridge/SENSOR', '{"ZbReceived":{"0x8F01":{"Device":"0x8F01","Name":"Room1","Temperature":"--","Endpoint":1,"LinkQuality":70}}}')).toEqual({ rejected: ['not_a_number', 'Room1/Temperature'] });
+    // Shelly (a component's field the preset gives a unit, in a notification and a status message) and rtl_433.
+    const shelly = parserFor({ presets: ['shelly'] });
+    expect(outcome(shelly, 'plug1/status/switch:0', '{"id":0,"output":true,"apower":"n/a","voltage":229.8}')).toEqual({ readings: ['plug1/switch:0/voltage'], rejected: [['not_a_number', 'plug1/switch:0/apower']], skipped: null });
+    expect(outcome(shelly, 'plug2/events/rpc', '{"method":"NotifyStatus","params":{"ts":1764496800,"switch:0":{"id":0,"apower":"n/a"}}}')).toEqual({ rejected: ['not_a_number', 'plug2/switch:0/apower'] });
+    expect(outcome(parserFor({ presets: ['rtl_433'] }), 'rtl_433/pi/events', '{"model":"Acurite-Tower","id":1,"channel":"A","temperature_C":"LL.L"}')).toEqual({ rejected: ['not_a_number', 'Acurite-Tower-A-1/temperature_C'] });
+    // ESPHome's plain state, whose whole payload is the number, was rejected already (`bad_json`, "not JSON or a number").
+    expect(outcome(parserFor({ presets: ['esphome'] }), 'livingroom/sensor/temperature/state', 'twenty')).toEqual({ rejected: ['bad_json', 'livingroom'] });
+  });
+
   it("zigbee2mqtt: an actuator's and a device's settings are no streams; a rule before the preset reads them again (tryout 13 #9)", () => {
     const p = parserFor({ presets: ['zigbee2mqtt'] });
     // IKEA LED1545G12 (zigbee2mqtt.io, "MQTT Topics and Messages"), with its colour.
@@ -451,7 +489,7 @@ describe('presets', () => {
     expect(p.statedUnit('garden/BME280.Temperature')).toBe('°F');
     expect(p.statedUnit('garden/BME280.DewPoint')).toBe('°F');
     expect(p.statedUnit('garden/BME280.Pressure')).toBe('hPa');
-    expect(p.statedUnit('garden/BME280.Humidity')).toBeNull();
+    expect(p.statedUnit('garden/BME280.Humidity')).toBe('%');
     expect(changes).toEqual([]);
     // Set back to °C: the same stream, the value as sent, the change told (first), then again (not first).
     expect(readings(p.parse(msg('tele/garden/SENSOR', sensor('24.6', 'C', 10)))).find((x) => x.sensor === 'garden/BME280.Temperature')?.values).toEqual([24.6]);
@@ -486,6 +524,27 @@ describe('presets', () => {
     expect(q.statedUnit('x/DS18B20.Temperature')).toBeNull();
     p.forget('garden/BME280.Temperature');
     expect(p.statedUnit('garden/BME280.Temperature')).toBeNull();
+  });
+
+  it("units: Tasmota's fixed units, ENERGY's measurements and a humidity, are its streams' units; Factor has none (tryout 20, F13)", () => {
+    const p = parserFor({ presets: ['tasmota'] });
+    // tasmota.github.io "Power Monitoring": a plug's tele/<t>/SENSOR.
+    readings(
+      p.parse(
+        msg(
+          'tele/plug1/SENSOR',
+          '{"Time":"2026-11-30T10:00:00","ENERGY":{"TotalStartTime":"2026-01-01T00:00:00","Total":12.5,"Yesterday":0.4,"Today":0.2,"Period":1,"Power":60,"ApparentPower":64,"ReactivePower":22,"Factor":0.94,"Voltage":231,"Current":0.277,"Frequency":50}}',
+        ),
+      ),
+    );
+    const units = Object.fromEntries(['Total', 'Power', 'ApparentPower', 'ReactivePower', 'Factor', 'Voltage', 'Current', 'Frequency'].map((f) => [f, p.statedUnit(`plug1/ENERGY.${f}`)]));
+    expect(units).toEqual({ Total: 'kWh', Power: 'W', ApparentPower: 'VA', ReactivePower: 'var', Factor: null, Voltage: 'V', Current: 'A', Frequency: 'Hz' });
+    // Humidity of any sensor (SHT3X, AM2301) is %; its DewPoint the TempUnit's, a Pressure the PressureUnit's.
+    readings(p.parse(msg('tele/th/SENSOR', '{"Time":"2026-11-30T10:00:00","SHT3X":{"Temperature":21.5,"Humidity":44.0,"DewPoint":8.8},"AM2301":{"Temperature":21.4,"Humidity":45.1,"DewPoint":9.0},"BMP280":{"Temperature":21.0,"Pressure":750.2},"PressureUnit":"mmHg","TempUnit":"C"}')));
+    expect(['SHT3X.Humidity', 'AM2301.Humidity', 'SHT3X.DewPoint', 'BMP280.Pressure'].map((f) => p.statedUnit(`th/${f}`))).toEqual(['%', '%', '°C', 'mmHg']);
+    // Factor is a measurement all the same: a text there is rejected, not dropped as metadata.
+    const r = p.parse(msg('tele/plug1/SENSOR', '{"Time":"2026-11-30T10:00:10","ENERGY":{"Power":61,"Factor":"n/a"}}'));
+    expect(r.kind === 'readings' ? r.rejections.map((x) => [x.reason, x.sensor]) : r).toEqual([['not_a_number', 'plug1/ENERGY.Factor']]);
   });
 
   it('units: a stated unit given back at start (its checkpoint) is known before the next message, and a message stating another one is a change across the restart (tryout 15 finding 2)', () => {

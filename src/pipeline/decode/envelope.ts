@@ -47,7 +47,9 @@ export function decodeEnvelope(doc: unknown, spec: EnvelopeSpec, drops: (path: s
     if (!Object.hasOwn(env, key)) continue;
     const entry = env[key];
     if (!isObject(entry)) continue;
-    const { fields, problem } = objectFields(entry, ctx.rule, timeKeyOf(entry, ctx.rule));
+    const measured = ctx.measured;
+    const part = spec.parts === 'fields' ? key : undefined;
+    const { fields, problem } = objectFields(entry, ctx.rule, timeKeyOf(entry, ctx.rule), measured === undefined ? undefined : (path) => measured(path, part));
     if (problem !== null) return { ok: false, problem };
     const named = spec.nameKey === undefined ? undefined : valueAt(entry, spec.nameKey);
     const name = (typeof named === 'string' || typeof named === 'number') && String(named).trim() !== '' ? String(named).trim() : key;

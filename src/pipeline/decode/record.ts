@@ -81,9 +81,16 @@ function nonFinite(path: string, shown: string): Problem {
 
 /**
  * Every numeric leaf of `obj` but its time field, by dotted path; the first top-level key named `value`
- * (any case) has path ''. A `value` key that is not a number at all is reported (it cannot be metadata).
+ * (any case) has path ''. A `value` key that is not a number at all is reported (it cannot be metadata), and
+ * so is a text that is not a number at a path `measured` names (DecodeContext.measured: a zigbee2mqtt
+ * `"temperature":"21.5 °C"`); other texts, booleans and arrays are metadata.
  */
-export function objectFields(obj: JsonObject, rule: DecodeRule, timeKey: string | undefined): { fields: DecodedField[]; problem: Problem | null } {
+export function objectFields(
+  obj: JsonObject,
+  rule: DecodeRule,
+  timeKey: string | undefined,
+  measured?: (path: string) => boolean,
+): { fields: DecodedField[]; problem: Problem | null } {
   const fields: DecodedField[] = [];
   let valueSeen = false;
   const stack: Array<[JsonObject, string]> = [[obj, '']];
@@ -105,6 +112,9 @@ export function objectFields(obj: JsonObject, rule: DecodeRule, timeKey: string 
       const field = scalarField(isValue ? '' : path, v, rule);
       if (field !== null) fields.push(field);
       else if (isValue) fields.push({ path: '', value: null, problem: { reason: 'not_a_number', detail: `value is not a number: "${describeValue(v)}"` } });
+      else if (typeof v === 'string' && measured?.(path) === true) {
+        fields.push({ path, value: null, problem: { reason: 'not_a_number', detail: `field ${path} is a text, "${describeValue(v)}", where the hub sends a number (a measurement the rule states a unit for)` } });
+      }
     }
   }
   return { fields, problem: null };

@@ -37,6 +37,12 @@ export interface DecodeContext {
   readonly receivedAt: number;
   /** Most readings one message may hold (a longer burst is rejected whole). */
   readonly maxReadings: number;
+  /**
+   * Whether an object's field at `path` (its dotted path in the object; `part`: the key of an envelope's part whose
+   * fields are the device's, Shelly's `switch:0`) is a measurement the hub always sends as a number: a text there
+   * that is not one is that field's `not_a_number` problem, not metadata (CompiledRule.measured). Absent = none is.
+   */
+  readonly measured?: (path: string, part?: string) => boolean;
 }
 
 /**
