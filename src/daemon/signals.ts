@@ -11,7 +11,7 @@ import { alertFigures, resolutionWords, type AlertExplanation } from '../contrac
 import type { SeriesBucketStore } from '../contract/series.js';
 import type { AnomalyEvent, ScoredReading } from '../contract/types.js';
 import { episodeExplanation, explainEpisode, strongest, toAlertExplanation, withLaterUnitChanges } from '../explain/episode.js';
-import { NOISE_READINGS, explainCounterReset, toldAs, unitAt, type UnitChange } from '../explain/explain.js';
+import { DRIFT_READINGS, NOISE_READINGS, explainCounterReset, toldAs, unitAt, type AnomalyKind, type UnitChange } from '../explain/explain.js';
 import { compileUnits, unitOf, type UnitRule } from '../explain/units.js';
 import { SeriesStore, surpriseOf, type SeriesPoint, type TimeSpan } from '../pipeline/series.js';
 
@@ -68,6 +68,11 @@ interface OpenEpisode {
    */
   toldFrom: number;
   /**
+   * The episode's readings (the detector's count) when its settled kind was last told again to see whether its
+   * readings now trend steadily (retell: driftDue); absent before that: its kind's toldFrom stands for it.
+   */
+  driftCheckedAt?: number;
+  /**
    * The explanation the episode's latest published alert carried (open, update, retold update), to which an update
    * that only tells the same fault longer is compared (onlyLonger); absent when this book did not see it (an episode
    * first seen after its open: its next update is news).
@@ -109,8 +114,32 @@ function overturned(episode: OpenEpisode, told: Told): boolean {
   const kept = episode.explanation;
   const fresh = told.explanation;
   if (kept === null || kept.kind === null || fresh.kind === null || fresh.kind === kept.kind) return false;
-  if (!provisional(episode) || told.readings <= episode.toldFrom) return false;
+  if (told.readings <= episode.toldFrom) return false;
+  if (!provisional(episode) && !(fresh.kind === 'drift' && DRIFT_OVERTURNS.has(kept.kind))) return false;
   return Date.parse(fresh.since) <= Date.parse(kept.since);
+}
+
+/**
+ * The settled kinds a steady drift told from more of the same stretch's readings overturns (overturned): those its
+ * first readings may pass for (a jump that looked like a spike or a shift, a stretch of lower or higher noise), as
+ * a trend shows only over many readings (DRIFT_READINGS; tryout 20, finding 3: a humidity drift told `noise change`
+ * for its whole four minutes). Not a stuck value, a silence, a counter's step or a device offline: what they
+ * tell is no pattern of the readings a trend could be.
+ */
+const DRIFT_OVERTURNS: ReadonlySet<AnomalyKind> = new Set<AnomalyKind>(['spike', 'level_shift', 'noise_change']);
+
+/**
+ * Whether an open episode whose kind is settled (not provisional) is due to be told again from its readings, to see
+ * whether they now trend steadily (a drift overturns its kind: overturned): when the kind is one a drift overturns
+ * and the episode has at least DRIFT_READINGS readings and twice as many as when it was last told so (its kind's
+ * toldFrom before that), so an episode is told again a logarithmic number of times however long it lasts.
+ * `readings`: the episode's readings, the detector's count (0: not known, never due).
+ */
+function driftDue(episode: OpenEpisode, readings: number): boolean {
+  const kind = episode.explanation?.kind ?? null;
+  if (kind === null || !DRIFT_OVERTURNS.has(kind) || readings < DRIFT_READINGS) return false;
+  const at = episode.driftCheckedAt ?? episode.toldFrom;
+  return Number.isFinite(at) && readings >= 2 * at;
 }
 
 /** Restarts an episode remembers (resumedAfter): the newest ones. */
@@ -429,7 +458,9 @@ export class SignalBook {
     const episode = this.open.get(anomalyId);
     if (episode === undefined || this.silences.has(anomalyId)) return null;
     const kept = episode.explanation;
-    if (kept !== null && kept.kind !== null && !provisional(episode)) return null;
+    const settled = kept !== null && kept.kind !== null && !provisional(episode);
+    if (settled && !driftDue(episode, readings)) return null;
+    if (settled) episode.driftCheckedAt = readings;
     try {
       const event: AnomalyEvent = { ...episode.last, kind: 'update', endTs: Math.max(episode.last.endTs, lastAboveTs), windows: Math.max(episode.last.windows, readings) };
       const told = this.explainEvent(event, episode);

@@ -29,6 +29,11 @@
  *                 leaves the stream's earlier anomalies out of the normal stretch: SignalBook's onsets); and
  *                 where a noise change would be told, readings that did not change at all (noiseStretch's
  *                 `still`: a spread of zero) are a stuck value too (stillStuck), never `varies ± 0`;
+ *   drift         (first rule, steadyDrift) readings that trend steadily away from the level before: at least
+ *                 DRIFT_READINGS of them, Kendall's tau ≥ 0.6 and each half ≥ 0.3 the same way, changed by more
+ *                 than OUTLIER_Z spreads and more than their start's offset, a trend the readings before did not
+ *                 have at half the rate; whatever single readings of it look like (tryout 20, finding 3: a
+ *                 humidity drift told a noise change while open), so tried before spike, noise change and shift;
  *   spike         every reading beyond OUTLIER_Z spreads lies within 3 consecutive readings, and a reading
  *                 after them is back within range (of the model's expectation and of the level before, or
  *                 for a cyclic stream of its own cycle; until one is, a jump may as well be a level shift:
@@ -56,7 +61,7 @@
  *                 off the level before, those after the first at least half as far as it (shiftFromBaseline;
  *                 for a cyclic stream off its own cycle, cycleOf), also with `seen` rarity for a one-level
  *                 stream (shiftTellable);
- *   drift         no jump, but a steady trend (Kendall's tau ≥ 0.4) that makes up at least half of the
+ *   drift         (second rule) no jump, but a steady trend (Kendall's tau ≥ 0.4) that makes up at least half of the
  *                 deviation, its latest reading (the value told) outside the band of the level before, on
  *                 the trend's side (toldOff);
  *   null          otherwise (or with nothing to compare against): the sentence then names what the detector
@@ -328,6 +333,13 @@ export function explain(given: ExplainInput): Explanation {
     return finish(input, { kind: null, value: median([...x]), expected: null, band: null, basis: null, since: during.ts[0] }, tz);
   }
 
+  // Readings that trend steadily away from the level before, both halves of them, are a drift whatever single
+  // readings of it look like (tryout 20, finding 3: a +0.05 %/s humidity drift told `lasting shift`, then `noise
+  // change` for its whole four minutes, `drift` only at its resolve): tried before the kinds a few of its readings
+  // may pass for (a spike, a level shift, a noise change).
+  const drifting = steadyDrift(input, reference);
+  if (drifting !== null) return finish(input, drifting, tz);
+
   // The detector's evidence that carried the episode's peak names a noise change: that is the episode's kind
   // when its readings show it, whatever single readings of it look like (a burst's largest reading is no
   // spike, its readings on one side of the expectation for a while no level shift).
@@ -436,6 +448,71 @@ export function explain(given: ExplainInput): Explanation {
   for (let i = 1; i < n; i++) if (Math.abs(z[i]) > Math.abs(z[worst])) worst = i;
   const since = outliers.length > 0 ? during.ts[outliers[0]] : during.ts[0];
   return finish(input, { kind: null, value: x[worst], ...expectedAt(reference, [worst]), since }, tz);
+}
+
+/** Readings a steady trend must span to be told a drift (steadyDrift): two noise measures' worth (NOISE_READINGS). */
+export const DRIFT_READINGS = 2 * NOISE_READINGS;
+/** Kendall's tau a steady trend must reach over its readings (steadyDrift): most pairs of them in its order. */
+const DRIFT_TAU = 0.6;
+/** Kendall's tau each half of a steady trend must reach on its side (steadyDrift): no flat half. */
+const DRIFT_HALF_TAU = 0.3;
+
+/**
+ * A steady drift of the stretch's readings away from the level before (`reference.level` ± `reference.sigma`),
+ * or null. Its readings are those from the stretch's first to its last one beyond OUTLIER_Z spreads of that level
+ * (a resolve's reading back is no part of it), at least DRIFT_READINGS of them, and:
+ *  - they trend (Kendall's tau, Mann–Kendall's statistic, of their offsets from the level, at least DRIFT_TAU
+ *    either way) and so does each half on its own, the same way (at least DRIFT_HALF_TAU): a jump that then held
+ *    has a flat half, a spike or burst has no trend;
+ *  - away from the level: the last of them is off it on the trend's side, outside the band (toldOff), not a
+ *    recovery back towards it;
+ *  - by more than a jump would: the trend's change over them (Theil–Sen slope × their time) beyond OUTLIER_Z
+ *    spreads, and more than the offset their first BASELINE_READINGS began with (not a step that crept on).
+ *  - new: the readings before (as many as these, at least 4 × DRIFT_READINGS) did not trend that way at half the
+ *    rate or more (a stream that ramps on its own, a spike on it: explain.test.ts).
+ * The value told is the last of them, its rate the Theil–Sen slope (sensor units per hour), told against the level
+ * before (levelBefore). Null for a stream told by its own cycle (cycleOf: a cycle's rise trends as steadily), or
+ * without a level before.
+ */
+function steadyDrift(input: ExplainInput, reference: Reference): Draft | null {
+  if (reference.cycle !== null || !finite(reference.level) || !(reference.sigma > 0)) return null;
+  const { ts, values: x } = input.during;
+  const off = (i: number): number => x[i] - reference.level;
+  // The side most readings off the level lie on; the last reading off on it ends the drift's readings (readings
+  // back after it, some of them a little off the other way, are no part of it).
+  const offs = range(0, x.length - 1).filter((i) => Math.abs(off(i)) > OUTLIER_Z * reference.sigma);
+  if (offs.length === 0) return null;
+  const side = Math.sign(median(offs.map(off)));
+  let last = -1;
+  for (const i of offs) if (Math.sign(off(i)) === side) last = i;
+  if (last + 1 < DRIFT_READINGS) return null;
+  const idx = range(0, last);
+  if (idx.some((i) => !finite(x[i]))) return null;
+  const t = idx.map((i) => ts[i]);
+  const y = idx.map(off);
+  const whole = trend(t, y);
+  const sign = Math.sign(whole.slope);
+  if (sign !== side || Math.abs(whole.tau) < DRIFT_TAU) return null;
+  const half = (last + 1) >> 1;
+  for (const [from, to] of [[0, half], [half, last + 1]] as const) {
+    const h = trend(t.slice(from, to), y.slice(from, to));
+    if (Math.sign(h.slope) !== sign || sign * h.tau < DRIFT_HALF_TAU) return null;
+  }
+  // A trend the readings before already had is the stream's own (a ramp, a slow cycle's slope no cycleOf found): no
+  // drift unless the stretch's is more than twice as steep (or the other way), over as many readings before, at
+  // least 4 × DRIFT_READINGS.
+  const bt = input.before.ts;
+  const bv = input.before.values;
+  const k = Math.min(bv.length, Math.max(last + 1, 4 * DRIFT_READINGS));
+  if (k >= DRIFT_READINGS) {
+    const prior = trend(bt.slice(-k), bv.slice(-k));
+    if (Math.sign(prior.slope) === sign && Math.abs(prior.slope) * 2 >= Math.abs(whole.slope)) return null;
+  }
+  const change = whole.slope * (t[last] - t[0]);
+  const began = median(y.slice(0, Math.min(BASELINE_READINGS, half)));
+  if (Math.abs(change) <= OUTLIER_Z * reference.sigma || sign * began > Math.abs(change)) return null;
+  const d: Draft = { kind: 'drift', value: x[last], ...levelBefore(reference, idx), since: ts[0], ratePerHour: whole.slope * 3_600_000 };
+  return toldOff(d, sign) ? d : null;
 }
 
 /** Share of the normal readings before the stretch within OUTLIER_Z spreads of the level before for it to be their one level (shiftTellable). */
