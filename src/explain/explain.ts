@@ -66,7 +66,7 @@
  *                 gap between a duty cycle's modes is a blend of them ("2, expected 3 ± 3").
  */
 import type { AnomalyKind } from '../contract/alerts.js';
-import { diffs, longestRun, median, resolution, robustSigma, thinIndices, trend } from './robust.js';
+import { decimalPlaces, diffs, longestRun, median, quantum, resolution, robustSigma, thinIndices, trend } from './robust.js';
 
 export type { AnomalyKind };
 
@@ -321,7 +321,7 @@ export function explain(given: ExplainInput): Explanation {
   }
   if (n === 0) return finish(input, { kind: null, value: null, expected: null, band: null, basis: null, since: input.startTs }, tz);
 
-  const stuck = stuckRun(before.values, x, seesStuck(input));
+  const stuck = stuckRun(before.values, x, seesStuck(input), reference);
   if (stuck !== null) return finish(input, stuckDraft(input, reference, stuck), tz);
   if (reference.basis === null) {
     return finish(input, { kind: null, value: median([...x]), expected: null, band: null, basis: null, since: during.ts[0] }, tz);
@@ -672,7 +672,9 @@ function referenceFor(input: ExplainInput): Reference {
   const recent = b.slice(-BASELINE_READINGS);
   const noise = b.length >= 3 ? robustSigma(diffs(b)) / Math.SQRT2 : 0;
   const level = recent.length > 0 ? median(recent) : NaN;
-  const res = resolution([...b, ...x]);
+  // The sensor's resolution from the normal readings, never from the stretch judged: a spike off a flat stretch
+  // would be its own smallest step, and half of it the yardstick (quantum).
+  const res = quantum(b, x);
   const tiny = 1e-9 * Math.max(1, Math.abs(finite(level) ? level : (x[0] ?? 0)));
   const sigma = Math.max(robustSigma(recent), noise, res / 2, tiny);
   const expected = input.during.expected ?? null;
@@ -968,7 +970,18 @@ function missingData(input: ExplainInput): { since: number; gapMs: number; lastV
   return null;
 }
 
-function stuckRun(before: readonly number[], x: readonly number[], detectorSaysStuck = false): { start: number; length: number } | null {
+/**
+ * The stretch's stuck value: its longest run of one value, at least 5 readings and more than twice as long as any
+ * run of the normal readings before (a run still going on that the detector's own `stuck` evidence called rare is
+ * one from its second reading), still going on or at least half the stretch; else null. Without the detector's
+ * `stuck` evidence, a run at the level before (within OUTLIER_Z spreads of it, `reference`) longer than the normal
+ * stretch itself is not one: so few readings before (a few right after a restart, the readings before it being
+ * gone) cannot show how long the stream's runs are, while the detector, which judges its runs against its whole
+ * history, did not call it rare; such a run is the stream reading normally (tryout 18, finding 4: a spike's normal
+ * readings after it, 123 W repeated, retold `123.0 W unchanged for 10 min, expected 123.0 ± 1.0 (stuck value)`).
+ * A value frozen off the level (a probe stuck at 85.0) is one however few readings came before.
+ */
+function stuckRun(before: readonly number[], x: readonly number[], detectorSaysStuck: boolean, reference: Reference): { start: number; length: number } | null {
   const run = longestRun(x);
   const normalRun = longestRun(before).length;
   const ongoing = run.start + run.length === x.length;
@@ -976,6 +989,8 @@ function stuckRun(before: readonly number[], x: readonly number[], detectorSaysS
   // state's freeze opens a few readings in: src/pipeline/runs.ts) is told as one however short it is yet.
   const minRun = detectorSaysStuck && ongoing ? 2 : Math.max(5, 2 * normalRun + 1);
   if (run.length < minRun) return null;
+  const atLevel = !(Math.abs(x[run.start] - reference.level) > OUTLIER_Z * reference.sigma);
+  if (!detectorSaysStuck && atLevel && before.length < run.length) return null;
   return ongoing || run.length >= 0.5 * x.length ? run : null;
 }
 
@@ -1071,7 +1086,7 @@ function noiseStretch(input: ExplainInput): { usual: number; varies: number; rat
   const b = input.before.values;
   const d = input.during;
   if (b.length < NOISE_READINGS + 8 || d.values.length === 0) return null;
-  const floor = Math.max(resolution([...b, ...d.values]) / 2, 1e-9 * Math.max(1, Math.abs(median(b.slice(-BASELINE_READINGS)))));
+  const floor = Math.max(quantum(b, d.values) / 2, 1e-9 * Math.max(1, Math.abs(median(b.slice(-BASELINE_READINGS)))));
   const levels: number[] = [];
   for (let end = NOISE_READINGS; end <= b.length; end++) levels.push(noiseLevel(b.slice(end - NOISE_READINGS, end)));
   const usual = Math.max(median(levels.filter(Number.isFinite)), floor);
@@ -1191,17 +1206,8 @@ export function decimalsFor(band: number | null, value: number | null): number {
   return 1;
 }
 
-/**
- * Decimals in the shortest form of `v` (at most 6). A value kept as a 32-bit float (the dashboard's series
- * store keeps readings so) is written as the sensor sent it: 20.37, not 20.370000457763672.
- */
-function decimalsOf(v: number): number {
-  for (let d = 0; d < 6; d++) {
-    const r = Number(v.toFixed(d));
-    if (r === v || Math.fround(r) === v) return d;
-  }
-  return 6;
-}
+/** Decimals in the shortest form of `v` (at most 6): robust.ts decimalPlaces. */
+const decimalsOf = decimalPlaces;
 
 function clamp(v: number, lo: number, hi: number): number {
   return Math.min(hi, Math.max(lo, v));

@@ -358,6 +358,52 @@ describe('explain: what the detector saw, when the kind cannot be told', () => {
   });
 });
 
+describe('explain: a spike off a flat stretch, and right after a restart (tryout 18, finding 4)', () => {
+  /** Whole watts, 1 s apart: the readings before, the spike and the readings after it, as a steady plug reads. */
+  const watts = (start: number, values: readonly number[]): Stretch => ({ ts: values.map((_, i) => start + i * SEC), values: [...values] });
+  const plug = (before: readonly number[], during: readonly number[], spread: number | null) => {
+    const d = watts(T0, during);
+    return {
+      stream: 'plug/Power',
+      unit: 'W',
+      before: watts(T0 - before.length * SEC, before),
+      during: spread === null ? d : { ...d, expected: during.map(() => 123), spread: during.map(() => spread) },
+      startTs: T0,
+      endTs: T0 + (during.length - 1) * SEC,
+      timeZone: UTC,
+    };
+  };
+
+  it('its band is the spread of the readings before it, not its own jump: with or without the model, with few or many readings before', () => {
+    for (const before of [[123, 123, 123], Array.from({ length: 300 }, () => 123)]) {
+      for (const spread of [null, 0.2]) {
+        for (const during of [[137], [137, 123, 123, 123, 123]]) {
+          const e = explain(plug(before, during, spread));
+          const what = `${before.length} before, ${spread === null ? 'no model' : 'model'}, ${during.length} during: ${e.sentence}`;
+          expect(e.value, what).toBe(137);
+          expect(e.expected, what).toBe(123);
+          // The readings before are whole watts that never changed: at most half a watt either side (the sensor's
+          // resolution seen in how they are written), never ± 14 (the spike's own step).
+          expect(e.band, what).toBeLessThanOrEqual(1);
+          expect(e.kind === null || e.kind === 'spike', what).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('the normal readings after it are no stuck value when only a few came before it; a value frozen off the level is one', () => {
+    const after = Array.from({ length: 20 }, () => 123);
+    for (const spread of [null, 0.2]) {
+      const e = explain(plug([123, 123, 123], [137, ...after], spread));
+      expect(e.kind, e.sentence).toBe('spike');
+      expect(e.since).toBe(T0);
+      // The same run of a value far off the level before is a stuck value however few readings came before.
+      const frozen = explain(plug([123, 123, 123], Array.from({ length: 21 }, () => 85), spread));
+      expect(frozen.kind, frozen.sentence).toBe('stuck');
+    }
+  });
+});
+
 describe('explain: with the model’s expectation', () => {
   it('finds the shift against what the model expected, and tells it against the level before the episode', () => {
     // A fast cycle the model follows; a flat baseline would call its normal swings outliers.
