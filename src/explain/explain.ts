@@ -979,7 +979,8 @@ function missingData(input: ExplainInput): { since: number; gapMs: number; lastV
  * gone) cannot show how long the stream's runs are, while the detector, which judges its runs against its whole
  * history, did not call it rare; such a run is the stream reading normally (tryout 18, finding 4: a spike's normal
  * readings after it, 123 W repeated, retold `123.0 W unchanged for 10 min, expected 123.0 ± 1.0 (stuck value)`).
- * A value frozen off the level (a probe stuck at 85.0) is one however few readings came before.
+ * A value frozen off the level (a probe stuck at 85.0) is one however few readings came before, and so is a run with no
+ * level to be at (no normal reading before it: an episode through a restart whose readings before it are gone).
  */
 function stuckRun(before: readonly number[], x: readonly number[], detectorSaysStuck: boolean, reference: Reference): { start: number; length: number } | null {
   const run = longestRun(x);
@@ -989,7 +990,9 @@ function stuckRun(before: readonly number[], x: readonly number[], detectorSaysS
   // state's freeze opens a few readings in: src/pipeline/runs.ts) is told as one however short it is yet.
   const minRun = detectorSaysStuck && ongoing ? 2 : Math.max(5, 2 * normalRun + 1);
   if (run.length < minRun) return null;
-  const atLevel = !(Math.abs(x[run.start] - reference.level) > OUTLIER_Z * reference.sigma);
+  // At the level only where there is one: with no normal reading before (a stream restored after a restart whose
+  // readings before the episode are gone) the level is unknown (NaN), and a run is judged as before, by its length.
+  const atLevel = Number.isFinite(reference.level) && Math.abs(x[run.start] - reference.level) <= OUTLIER_Z * reference.sigma;
   if (!detectorSaysStuck && atLevel && before.length < run.length) return null;
   return ongoing || run.length >= 0.5 * x.length ? run : null;
 }
