@@ -36,7 +36,8 @@
  *                 expectation as the yardstick, the peak among the first 3 readings off, a reading within 3
  *                 of the first less than half as far off the level before as the peak, and every reading
  *                 after it too (backAtBaseline: a stream that moves on its own leaves the flat level before
- *                 within readings);
+ *                 within readings); or, tried before noise_change, 2 to 3 readings far off on their own, the
+ *                 rest of the stretch as ever (isolatedReadings: tryout 20, finding 14);
  *   noise_change  the detector's evidence at the episode's peak names a noise change (`evidenceKind`: its
  *                 strongest, `seen`, is the noise level, `spread`, or that reached the threshold on its own)
  *                 and the readings confirm it (noiseStretch: over some NOISE_READINGS readings in a
@@ -325,6 +326,13 @@ export function explain(given: ExplainInput): Explanation {
   if (stuck !== null) return finish(input, stuckDraft(input, reference, stuck), tz);
   if (reference.basis === null) {
     return finish(input, { kind: null, value: median([...x]), expected: null, band: null, basis: null, since: during.ts[0] }, tz);
+  }
+
+  // A few readings far off on their own, each back at once, the rest as ever: spikes, whatever evidence carried
+  // the peak (a 5000 ppm reading three times among a CO2 sensor's 620 ± 14 raised the noise level's evidence too).
+  const isolated = isolatedReadings(reference, x);
+  if (isolated !== null) {
+    return finish(input, { kind: 'spike', value: x[isolated.peak], ...expectedAt(reference, [isolated.peak]), since: during.ts[isolated.first] }, tz);
   }
 
   // The detector's evidence that carried the episode's peak names a noise change: that is the episode's kind
@@ -732,6 +740,35 @@ function backAtBaseline(reference: Reference, x: readonly number[], first: numbe
 }
 
 /** How far reading `i` is off what offBaseline judges it against (its cycle's reading, else the level before), sensor units. */
+/**
+ * A few readings far off on their own (tryout 20, finding 14: 5000 ppm three times, 1 s apart, among a CO2 sensor's
+ * ≈ 620 ± 14 ppm, told `varies ± 3727 ppm, usually ± 19 (noise change)`): 2 to SPIKE_READINGS readings beyond
+ * OUTLIER_Z spreads of the level before the stretch (for a cyclic stream, of its own cycle: offLevel), more than
+ * SPIKE_READINGS − 1 readings apart from the first to the last (closer ones are one spike, told by the rules after),
+ * the stretch's last reading not among them (back), and the other readings within OUTLIER_Z spreads of that level,
+ * their robust spread about it less than NOISE_CONFIRM times the level's spread (no noise change around them: a noise
+ * burst has more readings off, or readings around them as noisy). Returns the first of them and the strongest (the
+ * peak, the spike told), or null (also without a level before the stretch).
+ */
+function isolatedReadings(reference: Reference, x: readonly number[]): { first: number; peak: number } | null {
+  if (!finite(reference.level) || !(reference.sigma > 0)) return null;
+  const c = reference.cycle;
+  const off: number[] = [];
+  const rest: number[] = [];
+  for (let i = 0; i < x.length; i++) {
+    const d = offLevel(reference, x, i);
+    const scale = c !== null && finite(c.ref[i]) ? c.sigma : reference.sigma;
+    if (!finite(d)) continue;
+    if (Math.abs(d) / scale > OUTLIER_Z) off.push(i);
+    else rest.push(d);
+  }
+  if (off.length < 2 || off.length > SPIKE_READINGS || off[off.length - 1] - off[0] < SPIKE_READINGS || off[off.length - 1] === x.length - 1) return null;
+  if (!(robustSigma(rest) < NOISE_CONFIRM * reference.sigma)) return null;
+  let peak = off[0];
+  for (const i of off) if (Math.abs(offLevel(reference, x, i)) > Math.abs(offLevel(reference, x, peak))) peak = i;
+  return { first: off[0], peak };
+}
+
 function offLevel(reference: Reference, x: readonly number[], i: number): number {
   const c = reference.cycle;
   return c !== null && finite(c.ref[i]) ? x[i] - c.ref[i] : x[i] - reference.level;

@@ -404,6 +404,42 @@ describe('explain: a spike off a flat stretch, and right after a restart (tryout
   });
 });
 
+describe('explain: a few readings far off on their own (tryout 20, finding 14)', () => {
+  // A CO2 sensor at 620 ± 14 ppm, whole ppm, 1 s apart; 5000 ppm sent three times, 1 s apart, between its readings.
+  const g = noise(20);
+  const ppm = (start: number, n: number, f: (i: number) => number): Stretch => {
+    const s = series(start, n, f);
+    return { ...s, values: s.values.map(Math.round) };
+  };
+  const before = ppm(T0 - 300 * SEC, 300, () => 620 + 14 * g());
+  const withModel = (s: Stretch): Stretch => ({ ...s, expected: s.values.map(() => 620), spread: s.values.map(() => 14) });
+
+  it('are spikes, told at the strongest (5000 ppm), whatever evidence carried the peak, with or without the model', () => {
+    const during = ppm(T0, 30, (i) => (i === 0 || i === 2 || i === 4 ? 5000 : 620 + 14 * g()));
+    for (const model of [false, true]) {
+      for (const seen of [undefined, 'spread', 'prediction', 'bias']) {
+        const e = explain({ stream: 'esp-living/co2', unit: 'ppm', before: model ? withModel(before) : before, during: model ? withModel(during) : during, startTs: T0, endTs: T0 + 29 * SEC, timeZone: UTC, seen });
+        const what = `${model ? 'model' : 'no model'}, seen ${seen}: ${e.sentence}`;
+        expect(e.kind, what).toBe('spike');
+        expect(e.value, what).toBe(5000);
+        expect(e.since, what).toBe(T0);
+        expect(Math.abs(e.expected! - 620), what).toBeLessThan(20);
+        expect(e.sentence, what).toMatch(/^esp-living\/co2 5000 ppm, expected 6\d\d ± \d+ at 09:00 \(spike\)$/);
+      }
+    }
+  });
+
+  it('a burst of noise is still a noise change: more readings off, or the readings around them as noisy', () => {
+    // ± 120 ppm on ± 5 for 30 s (finding 11's burst), the detector's evidence the noise level.
+    const calm = ppm(T0 - 300 * SEC, 300, () => 600 + 5 * g());
+    const burst = ppm(T0, 30, () => 600 + 120 * g());
+    expect(explain({ stream: 'esp-living/co2', unit: 'ppm', before: calm, during: burst, startTs: T0, endTs: T0 + 29 * SEC, timeZone: UTC, seen: 'spread' }).kind).toBe('noise_change');
+    // Three readings off only, but the readings between them four times as noisy as before: no spikes.
+    const noisy = ppm(T0, 30, (i) => (i === 0 || i === 10 || i === 20 ? 900 : 600 + 20 * g()));
+    expect(explain({ stream: 'esp-living/co2', unit: 'ppm', before: calm, during: noisy, startTs: T0, endTs: T0 + 29 * SEC, timeZone: UTC, seen: 'spread' }).kind).not.toBe('spike');
+  });
+});
+
 describe('explain: with the model’s expectation', () => {
   it('finds the shift against what the model expected, and tells it against the level before the episode', () => {
     // A fast cycle the model follows; a flat baseline would call its normal swings outliers.
