@@ -42,7 +42,8 @@
  *                 expectation as the yardstick, the peak among the first 3 readings off, a reading within 3
  *                 of the first less than half as far off the level before as the peak, and every reading
  *                 after it too (backAtBaseline: a stream that moves on its own leaves the flat level before
- *                 within readings);
+ *                 within readings); or, tried before noise_change, 2 to 3 readings far off on their own, the
+ *                 rest of the stretch as ever (isolatedReadings: tryout 20, finding 14);
  *   noise_change  the detector's evidence at the episode's peak names a noise change (`evidenceKind`: its
  *                 strongest, `seen`, is the noise level, `spread`, or that reached the threshold on its own)
  *                 and the readings confirm it (noiseStretch: over some NOISE_READINGS readings in a
@@ -72,7 +73,7 @@
  *                 gap between a duty cycle's modes is a blend of them ("2, expected 3 ± 3").
  */
 import type { AnomalyKind } from '../contract/alerts.js';
-import { diffs, longestRun, median, resolution, robustSigma, thinIndices, trend } from './robust.js';
+import { decimalPlaces, diffs, longestRun, median, quantum, resolution, robustSigma, thinIndices, trend } from './robust.js';
 
 export type { AnomalyKind };
 
@@ -327,7 +328,7 @@ export function explain(given: ExplainInput): Explanation {
   }
   if (n === 0) return finish(input, { kind: null, value: null, expected: null, band: null, basis: null, since: input.startTs }, tz);
 
-  const stuck = stuckRun(before.values, x, seesStuck(input));
+  const stuck = stuckRun(before.values, x, seesStuck(input), reference);
   if (stuck !== null) return finish(input, stuckDraft(input, reference, stuck), tz);
   if (reference.basis === null) {
     return finish(input, { kind: null, value: median([...x]), expected: null, band: null, basis: null, since: during.ts[0] }, tz);
@@ -339,6 +340,13 @@ export function explain(given: ExplainInput): Explanation {
   // may pass for (a spike, a level shift, a noise change).
   const drifting = steadyDrift(input, reference);
   if (drifting !== null) return finish(input, drifting, tz);
+
+  // A few readings far off on their own, each back at once, the rest as ever: spikes, whatever evidence carried
+  // the peak (a 5000 ppm reading three times among a CO2 sensor's 620 ± 14 raised the noise level's evidence too).
+  const isolated = isolatedReadings(reference, x);
+  if (isolated !== null) {
+    return finish(input, { kind: 'spike', value: x[isolated.peak], ...expectedAt(reference, [isolated.peak]), since: during.ts[isolated.first] }, tz);
+  }
 
   // The detector's evidence that carried the episode's peak names a noise change: that is the episode's kind
   // when its readings show it, whatever single readings of it look like (a burst's largest reading is no
@@ -750,7 +758,9 @@ function referenceFor(input: ExplainInput): Reference {
   const recent = b.slice(-BASELINE_READINGS);
   const noise = b.length >= 3 ? robustSigma(diffs(b)) / Math.SQRT2 : 0;
   const level = recent.length > 0 ? median(recent) : NaN;
-  const res = resolution([...b, ...x]);
+  // The sensor's resolution from the normal readings, never from the stretch judged: a spike off a flat stretch
+  // would be its own smallest step, and half of it the yardstick (quantum).
+  const res = quantum(b, x);
   const tiny = 1e-9 * Math.max(1, Math.abs(finite(level) ? level : (x[0] ?? 0)));
   const sigma = Math.max(robustSigma(recent), noise, res / 2, tiny);
   const expected = input.during.expected ?? null;
@@ -808,6 +818,35 @@ function backAtBaseline(reference: Reference, x: readonly number[], first: numbe
 }
 
 /** How far reading `i` is off what offBaseline judges it against (its cycle's reading, else the level before), sensor units. */
+/**
+ * A few readings far off on their own (tryout 20, finding 14: 5000 ppm three times, 1 s apart, among a CO2 sensor's
+ * ≈ 620 ± 14 ppm, told `varies ± 3727 ppm, usually ± 19 (noise change)`): 2 to SPIKE_READINGS readings beyond
+ * OUTLIER_Z spreads of the level before the stretch (for a cyclic stream, of its own cycle: offLevel), more than
+ * SPIKE_READINGS − 1 readings apart from the first to the last (closer ones are one spike, told by the rules after),
+ * the stretch's last reading not among them (back), and the other readings within OUTLIER_Z spreads of that level,
+ * their robust spread about it less than NOISE_CONFIRM times the level's spread (no noise change around them: a noise
+ * burst has more readings off, or readings around them as noisy). Returns the first of them and the strongest (the
+ * peak, the spike told), or null (also without a level before the stretch).
+ */
+function isolatedReadings(reference: Reference, x: readonly number[]): { first: number; peak: number } | null {
+  if (!finite(reference.level) || !(reference.sigma > 0)) return null;
+  const c = reference.cycle;
+  const off: number[] = [];
+  const rest: number[] = [];
+  for (let i = 0; i < x.length; i++) {
+    const d = offLevel(reference, x, i);
+    const scale = c !== null && finite(c.ref[i]) ? c.sigma : reference.sigma;
+    if (!finite(d)) continue;
+    if (Math.abs(d) / scale > OUTLIER_Z) off.push(i);
+    else rest.push(d);
+  }
+  if (off.length < 2 || off.length > SPIKE_READINGS || off[off.length - 1] - off[0] < SPIKE_READINGS || off[off.length - 1] === x.length - 1) return null;
+  if (!(robustSigma(rest) < NOISE_CONFIRM * reference.sigma)) return null;
+  let peak = off[0];
+  for (const i of off) if (Math.abs(offLevel(reference, x, i)) > Math.abs(offLevel(reference, x, peak))) peak = i;
+  return { first: off[0], peak };
+}
+
 function offLevel(reference: Reference, x: readonly number[], i: number): number {
   const c = reference.cycle;
   return c !== null && finite(c.ref[i]) ? x[i] - c.ref[i] : x[i] - reference.level;
@@ -1051,7 +1090,19 @@ function missingData(input: ExplainInput): { since: number; gapMs: number; lastV
   return null;
 }
 
-function stuckRun(before: readonly number[], x: readonly number[], detectorSaysStuck = false): { start: number; length: number } | null {
+/**
+ * The stretch's stuck value: its longest run of one value, at least 5 readings and more than twice as long as any
+ * run of the normal readings before (a run still going on that the detector's own `stuck` evidence called rare is
+ * one from its second reading), still going on or at least half the stretch; else null. Without the detector's
+ * `stuck` evidence, a run at the level before (within OUTLIER_Z spreads of it, `reference`) longer than the normal
+ * stretch itself is not one: so few readings before (a few right after a restart, the readings before it being
+ * gone) cannot show how long the stream's runs are, while the detector, which judges its runs against its whole
+ * history, did not call it rare; such a run is the stream reading normally (tryout 18, finding 4: a spike's normal
+ * readings after it, 123 W repeated, retold `123.0 W unchanged for 10 min, expected 123.0 ± 1.0 (stuck value)`).
+ * A value frozen off the level (a probe stuck at 85.0) is one however few readings came before, and so is a run with no
+ * level to be at (no normal reading before it: an episode through a restart whose readings before it are gone).
+ */
+function stuckRun(before: readonly number[], x: readonly number[], detectorSaysStuck: boolean, reference: Reference): { start: number; length: number } | null {
   const run = longestRun(x);
   const normalRun = longestRun(before).length;
   const ongoing = run.start + run.length === x.length;
@@ -1059,6 +1110,10 @@ function stuckRun(before: readonly number[], x: readonly number[], detectorSaysS
   // state's freeze opens a few readings in: src/pipeline/runs.ts) is told as one however short it is yet.
   const minRun = detectorSaysStuck && ongoing ? 2 : Math.max(5, 2 * normalRun + 1);
   if (run.length < minRun) return null;
+  // At the level only where there is one: with no normal reading before (a stream restored after a restart whose
+  // readings before the episode are gone) the level is unknown (NaN), and a run is judged as before, by its length.
+  const atLevel = Number.isFinite(reference.level) && Math.abs(x[run.start] - reference.level) <= OUTLIER_Z * reference.sigma;
+  if (!detectorSaysStuck && atLevel && before.length < run.length) return null;
   return ongoing || run.length >= 0.5 * x.length ? run : null;
 }
 
@@ -1154,7 +1209,7 @@ function noiseStretch(input: ExplainInput): { usual: number; varies: number; rat
   const b = input.before.values;
   const d = input.during;
   if (b.length < NOISE_READINGS + 8 || d.values.length === 0) return null;
-  const floor = Math.max(resolution([...b, ...d.values]) / 2, 1e-9 * Math.max(1, Math.abs(median(b.slice(-BASELINE_READINGS)))));
+  const floor = Math.max(quantum(b, d.values) / 2, 1e-9 * Math.max(1, Math.abs(median(b.slice(-BASELINE_READINGS)))));
   const levels: number[] = [];
   for (let end = NOISE_READINGS; end <= b.length; end++) levels.push(noiseLevel(b.slice(end - NOISE_READINGS, end)));
   const usual = Math.max(median(levels.filter(Number.isFinite)), floor);
@@ -1274,17 +1329,8 @@ export function decimalsFor(band: number | null, value: number | null): number {
   return 1;
 }
 
-/**
- * Decimals in the shortest form of `v` (at most 6). A value kept as a 32-bit float (the dashboard's series
- * store keeps readings so) is written as the sensor sent it: 20.37, not 20.370000457763672.
- */
-function decimalsOf(v: number): number {
-  for (let d = 0; d < 6; d++) {
-    const r = Number(v.toFixed(d));
-    if (r === v || Math.fround(r) === v) return d;
-  }
-  return 6;
-}
+/** Decimals in the shortest form of `v` (at most 6): robust.ts decimalPlaces. */
+const decimalsOf = decimalPlaces;
 
 function clamp(v: number, lo: number, hi: number): number {
   return Math.min(hi, Math.max(lo, v));

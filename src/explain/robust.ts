@@ -125,6 +125,36 @@ export function resolution(xs: readonly number[]): number {
   return Number.isFinite(best) ? best : 0;
 }
 
+/**
+ * The sensor's resolution as its normal readings show it, without the readings being judged: the smallest non-zero
+ * step between consecutive `normal` readings (resolution); when they show none (fewer than two, or one value
+ * throughout: a plug at a steady 123 W, or a stream just restored after a restart), the step of the decimals the
+ * readings are written in, `normal` and `judged` alike (10^-d for the most decimals d, at most 6: 123 → 1, 21.5 →
+ * 0.1), which says how fine the sensor reads and nothing of how far a judged reading jumped. 0 when there are no
+ * readings. Not the resolution of the normal readings and the judged ones together: a spike's own jump off a flat
+ * stretch is then its smallest step, and a yardstick of half of it (a band of ± the jump) calls the spike normal
+ * (tryout 18, finding 4: `137 W, expected 123 ± 14`).
+ */
+export function quantum(normal: readonly number[], judged: readonly number[] = []): number {
+  const seen = resolution(normal);
+  if (seen > 0) return seen;
+  let d = -1;
+  for (const v of [...normal, ...judged]) if (Number.isFinite(v)) d = Math.max(d, decimalPlaces(v));
+  return d < 0 ? 0 : 10 ** -d;
+}
+
+/**
+ * Decimals in the shortest form of `v` (at most 6); a value kept as a 32-bit float (the series ring keeps readings
+ * so) counts as the sensor sent it: 20.37, not 20.370000457763672.
+ */
+export function decimalPlaces(v: number): number {
+  for (let d = 0; d < 6; d++) {
+    const r = Number(v.toFixed(d));
+    if (r === v || Math.fround(r) === v) return d;
+  }
+  return 6;
+}
+
 /** Length of the longest run of equal consecutive values, with where it starts. */
 export function longestRun(xs: readonly number[]): { readonly length: number; readonly start: number } {
   let best = { length: xs.length > 0 ? 1 : 0, start: 0 };

@@ -93,18 +93,23 @@ export class Boxcar {
    * Forgets the `k` values pushed last (all of them when k >= count), as if they had never been pushed: the
    * values pushed before them stay, and the next push follows them (censoring: the scorer leaves a closed
    * episode's readings out of a short mean, src/pipeline/scorer.ts). The sums are recomputed exactly from what
-   * is left. O(n·C).
+   * is left. O(n·C). With `keepPhase`, the next exact recomputation still comes when the pushes since the last one
+   * reach n (not n pushes after this drop): once the dropped values would have left, the sums are then the very bits
+   * of a boxcar that had them pushed and left (censorOnset: a checkpoint written before it restores to the same
+   * answers as the stream never stopped).
    *
    * @throws RangeError when k is not an integer >= 0
    */
-  dropNewest(k: number): void {
+  dropNewest(k: number, keepPhase = false): void {
     if (!Number.isInteger(k) || k < 0) throw new RangeError(`boxcar: k must be an integer >= 0, got ${k}`);
     const drop = Math.min(k, this.held);
     if (drop === 0) return;
     this.held -= drop;
     this.pos = (this.pos - drop + this.n) % this.n;
     this.kept?.fill(0);
+    const since = this.sinceExact;
     this.exact();
+    if (keepPhase) this.sinceExact = since;
   }
 
   /** Mean of channel c's held values (0 when none is held). */

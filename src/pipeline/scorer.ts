@@ -814,8 +814,11 @@ export class StreamScorer {
       const ep = s.episode ?? before;
       restartValues(s, ep === null ? null : ep.owners, r.item.values);
     }
+    // A reading of an episode's onset that is off on its own leaves the short means of the level and of the
+    // residual once judged (censorOnset): a spike is not a lasting shift, and does not hold its episode open.
+    const censored = !learning && censorOnset(s, s.episode ?? before, reference, this.holdSurprise);
     // An episode that recovers takes its readings' model residuals out of the short mean of the residual.
-    if (s.pushedResidual && (before !== null || s.episode !== null)) s.episodeResiduals++;
+    if (s.pushedResidual && !censored && (before !== null || s.episode !== null)) s.episodeResiduals++;
     if (before !== null && s.episode === null) censorEpisode(s, rebaseline);
     const episode = s.episode ?? before;
     const anomalous = episode !== null;
@@ -2301,6 +2304,48 @@ function clearEpisodeVariability(s: StreamScore): void {
   s.epLog.fill(0);
   s.epVar.fill(0);
   s.epCount.fill(0);
+}
+
+/** The readings of an episode's onset (its first ones) that censorOnset may take out of the short means: a spike's most. */
+const ONSET_READINGS = 3;
+/**
+ * The kinds of evidence judged on one reading's own value alone (not a short mean of several, nor the model's
+ * expectation of it): what makes a reading off on its own. Not its prediction error: a reading can be off the model's
+ * prediction because the model lags a spike (its next readings, back where they were) or because of a lasting offset
+ * the model does not follow, whose first reading is as far off the prediction as a spike of its size and whose
+ * residuals bias's short mean is there to gather (with the prediction error among these kinds, such an offset's first
+ * reading left the residual's short mean, its episode resolved 16 readings after it opened and opened again 11
+ * later: test/pipeline/scorer.test.ts, "the residuals after the episode are judged as ever").
+ */
+const OWN_KINDS = (['level', 'change'] as const).map((k) => EVIDENCE.indexOf(k));
+
+/**
+ * Takes the latest reading out of the short means of the level and of the model's residual (zMean, resMean: shift's
+ * and bias's), once judged, when it is one of the first ONSET_READINGS readings of `episode` (the one that opened
+ * it included) and is off on its own: in an owner channel, a kind of evidence judged on that reading alone
+ * (OWN_KINDS: its level, its change) reaches the hold level against normal operation
+ * (`reference`, surprise less its Bonferroni share). Such a reading holds its episode by itself; kept in the short
+ * means it would also hold it for the shortSpan(smooth) readings it stays there, however normal the readings after
+ * it are: a one-reading spike on a sensor read every 30 s kept its episode open 31 + closeAfter readings, 23 minutes
+ * (tryout 18, finding 8). Censored from them, a lone spike's episode resolves `closeAfter` readings after it; a
+ * lasting shift's first readings hold its episode by their own level, and its later readings build the short
+ * means as before (a shift small enough to be caught by a short mean alone has no reading off on its own, and
+ * none is taken out). The censoring of robust streaming estimators, as censorEpisode's. Returns true when the
+ * latest reading's residual was taken out of resMean (it is then not one of the episode's residuals).
+ */
+function censorOnset(s: StreamScore, episode: Episode | null, reference: Fused, hold: number): boolean {
+  if (episode === null || episode.silence !== undefined || episode.readings > ONSET_READINGS) return false;
+  const C = s.C;
+  let own = false;
+  for (let c = 0; c < C && !own; c++) {
+    if (!episode.owners[c]) continue;
+    for (const k of OWN_KINDS) if (reference.each[k * C + c] - reference.penalty >= hold) own = true;
+  }
+  if (!own) return false;
+  s.zMean.dropNewest(1, true);
+  if (!s.pushedResidual) return false;
+  s.resMean.dropNewest(1, true);
+  return true;
 }
 
 /**

@@ -29,7 +29,7 @@
  */
 import type { ScoredReading } from '../contract/types.js';
 import { BUCKET_STATS, TIER_RETENTION_MS, TIER_WIDTH_MS, type SeriesBucket, type SeriesBucketStore, type SeriesTier } from '../contract/series.js';
-import { median, resolution, robustSigma } from '../explain/robust.js';
+import { median, quantum, robustSigma } from '../explain/robust.js';
 import { SURPRISE_SHOWN_MAX, shownSurprise, surpriseOf } from '../contract/surprise.js';
 
 export const DEFAULT_RAW_POINTS = 1800;
@@ -866,8 +866,9 @@ function view(stream: string, channels: readonly string[], from: number, to: num
       // The band follows normal points only, so it shows where the readings should have been: not the
       // flagged ones, and not those far off it either unless they stay off long enough to be the new normal.
       if (p.anomalous || !Number.isFinite(v)) return;
-      // A quantised signal (10, 11, 10 …) has a robust spread of 0: its resolution is the least yardstick.
-      if (Number.isFinite(m) && Math.abs(v - m) > 4 * Math.max(sd, resolution([...normal, v]) / 2, 1e-9 * Math.max(1, Math.abs(m)))) {
+      // A quantised signal (10, 11, 10 …) has a robust spread of 0: its resolution (of the normal points, not of the
+      // point judged: a jump off a flat stretch would be its own smallest step) is the least yardstick.
+      if (Number.isFinite(m) && Math.abs(v - m) > 4 * Math.max(sd, quantum(normal, [v]) / 2, 1e-9 * Math.max(1, Math.abs(m)))) {
         offRun.push(v);
         if (offRun.length < 2 * BASELINE_POINTS) return;
         normal.splice(0, normal.length, ...offRun.slice(-BASELINE_POINTS));

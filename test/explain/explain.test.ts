@@ -372,6 +372,88 @@ describe('explain: what the detector saw, when the kind cannot be told', () => {
   });
 });
 
+describe('explain: a spike off a flat stretch, and right after a restart (tryout 18, finding 4)', () => {
+  /** Whole watts, 1 s apart: the readings before, the spike and the readings after it, as a steady plug reads. */
+  const watts = (start: number, values: readonly number[]): Stretch => ({ ts: values.map((_, i) => start + i * SEC), values: [...values] });
+  const plug = (before: readonly number[], during: readonly number[], spread: number | null) => {
+    const d = watts(T0, during);
+    return {
+      stream: 'plug/Power',
+      unit: 'W',
+      before: watts(T0 - before.length * SEC, before),
+      during: spread === null ? d : { ...d, expected: during.map(() => 123), spread: during.map(() => spread) },
+      startTs: T0,
+      endTs: T0 + (during.length - 1) * SEC,
+      timeZone: UTC,
+    };
+  };
+
+  it('its band is the spread of the readings before it, not its own jump: with or without the model, with few or many readings before', () => {
+    for (const before of [[123, 123, 123], Array.from({ length: 300 }, () => 123)]) {
+      for (const spread of [null, 0.2]) {
+        for (const during of [[137], [137, 123, 123, 123, 123]]) {
+          const e = explain(plug(before, during, spread));
+          const what = `${before.length} before, ${spread === null ? 'no model' : 'model'}, ${during.length} during: ${e.sentence}`;
+          expect(e.value, what).toBe(137);
+          expect(e.expected, what).toBe(123);
+          // The readings before are whole watts that never changed: at most half a watt either side (the sensor's
+          // resolution seen in how they are written), never ± 14 (the spike's own step).
+          expect(e.band, what).toBeLessThanOrEqual(1);
+          expect(e.kind === null || e.kind === 'spike', what).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('the normal readings after it are no stuck value when only a few came before it; a value frozen off the level is one', () => {
+    const after = Array.from({ length: 20 }, () => 123);
+    for (const spread of [null, 0.2]) {
+      const e = explain(plug([123, 123, 123], [137, ...after], spread));
+      expect(e.kind, e.sentence).toBe('spike');
+      expect(e.since).toBe(T0);
+      // The same run of a value far off the level before is a stuck value however few readings came before.
+      const frozen = explain(plug([123, 123, 123], Array.from({ length: 21 }, () => 85), spread));
+      expect(frozen.kind, frozen.sentence).toBe('stuck');
+    }
+  });
+});
+
+describe('explain: a few readings far off on their own (tryout 20, finding 14)', () => {
+  // A CO2 sensor at 620 ± 14 ppm, whole ppm, 1 s apart; 5000 ppm sent three times, 1 s apart, between its readings.
+  const g = noise(20);
+  const ppm = (start: number, n: number, f: (i: number) => number): Stretch => {
+    const s = series(start, n, f);
+    return { ...s, values: s.values.map(Math.round) };
+  };
+  const before = ppm(T0 - 300 * SEC, 300, () => 620 + 14 * g());
+  const withModel = (s: Stretch): Stretch => ({ ...s, expected: s.values.map(() => 620), spread: s.values.map(() => 14) });
+
+  it('are spikes, told at the strongest (5000 ppm), whatever evidence carried the peak, with or without the model', () => {
+    const during = ppm(T0, 30, (i) => (i === 0 || i === 2 || i === 4 ? 5000 : 620 + 14 * g()));
+    for (const model of [false, true]) {
+      for (const seen of [undefined, 'spread', 'prediction', 'bias']) {
+        const e = explain({ stream: 'esp-living/co2', unit: 'ppm', before: model ? withModel(before) : before, during: model ? withModel(during) : during, startTs: T0, endTs: T0 + 29 * SEC, timeZone: UTC, seen });
+        const what = `${model ? 'model' : 'no model'}, seen ${seen}: ${e.sentence}`;
+        expect(e.kind, what).toBe('spike');
+        expect(e.value, what).toBe(5000);
+        expect(e.since, what).toBe(T0);
+        expect(Math.abs(e.expected! - 620), what).toBeLessThan(20);
+        expect(e.sentence, what).toMatch(/^esp-living\/co2 5000 ppm, expected 6\d\d ± \d+ at 09:00 \(spike\)$/);
+      }
+    }
+  });
+
+  it('a burst of noise is still a noise change: more readings off, or the readings around them as noisy', () => {
+    // ± 120 ppm on ± 5 for 30 s (finding 11's burst), the detector's evidence the noise level.
+    const calm = ppm(T0 - 300 * SEC, 300, () => 600 + 5 * g());
+    const burst = ppm(T0, 30, () => 600 + 120 * g());
+    expect(explain({ stream: 'esp-living/co2', unit: 'ppm', before: calm, during: burst, startTs: T0, endTs: T0 + 29 * SEC, timeZone: UTC, seen: 'spread' }).kind).toBe('noise_change');
+    // Three readings off only, but the readings between them four times as noisy as before: no spikes.
+    const noisy = ppm(T0, 30, (i) => (i === 0 || i === 10 || i === 20 ? 900 : 600 + 20 * g()));
+    expect(explain({ stream: 'esp-living/co2', unit: 'ppm', before: calm, during: noisy, startTs: T0, endTs: T0 + 29 * SEC, timeZone: UTC, seen: 'spread' }).kind).not.toBe('spike');
+  });
+});
+
 describe('explain: with the model’s expectation', () => {
   it('finds the shift against what the model expected, and tells it against the level before the episode', () => {
     // A fast cycle the model follows; a flat baseline would call its normal swings outliers.

@@ -24,7 +24,10 @@
  * is not ready; one output of the sample moves (reading 50, in learning, not judged: its deviation 0.30 → 0.49), the
  * snapshot is unchanged. Written again by branch msl's scorer (d81e3ad): each value histogram's state holds the
  * channel's levels (a value never seen, ValueHistogram.novel); the sample of outputs and the rest of the snapshot
- * are unchanged.
+ * are unchanged. Written again by branch spike2's scorer (de3ed47; the fixture says d15789d, an explain change on top),
+ * a detection change: an episode's onset readings off on their own leave the short means (censorOnset), here channel
+ * a's shift at 1500; the sample of outputs is unchanged, the snapshot's open episode keeps lower shift evidence for its
+ * first readings (and its peak's evidence, taken at another reading, moves with it).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
