@@ -68,8 +68,9 @@ describe.skipIf(!ready)('hub payloads with units on the embedded broker (Shelly 
     expect(unit('garden/BME280.Temperature')).toBe('°C');
     // explain.units wins over the stated hPa.
     expect(unit('garden/BME280.Pressure')).toBe('mbar');
-    expect(unit('garden/BME280.Humidity')).toBeNull();
-    expect(unit('garden/ENERGY.Power')).toBeNull();
+    // Tasmota's fixed units (tryout 20, F13b: none before).
+    expect(unit('garden/BME280.Humidity')).toBe('%');
+    expect(unit('garden/ENERGY.Power')).toBe('W');
     expect(unit(`${HT}/temperature:0/tC`)).toBe('°C');
     // Values as sent: the series holds the °F readings and the °C ones.
     const series = (await (await fetch(`${http}/api/sensors/${encodeURIComponent('garden/BME280.Temperature')}/series?points=1000`)).json()) as { values?: unknown };
