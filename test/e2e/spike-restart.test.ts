@@ -136,7 +136,7 @@ describe.skipIf(!builtAndModelsPresent())('one spike on a Tasmota plug read ever
       // Every alert tells the spike (or, at its open, no kind yet), the 137 W reading, outside its band: never the
       // spike's own jump as the band (± 14), never the normal readings after it as a stuck value.
       const sent = run.alerts.filter((a) => a.anomaly_id === record.id);
-      expect(sent.map((a) => a.event)).toEqual(['open', 'resolve']);
+      expect(sent.map((a) => a.event), JSON.stringify(sent.map((a) => a.explanation?.sentence))).toEqual(['open', 'resolve']);
       for (const a of sent) {
         const e = a.explanation!;
         expect([null, 'spike'], e.sentence).toContain(e.kind);
