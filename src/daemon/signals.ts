@@ -90,7 +90,7 @@ interface OpenEpisode {
    */
   peakRead?: { readonly center: number; readonly value: number };
   /** The normal level before the episode per channel (median ± BAND_SIGMAS spreads, as the explanation takes it): toldReach's baseline, computed once. */
-  baseline?: ({ readonly level: number; readonly band: number } | null)[];
+  baseline?: (Baseline | null)[];
   /** An episode first seen after its open (a restart): when its recorded explanation said it began, epoch ms. */
   readonly beganBy?: number;
   /**
@@ -506,8 +506,9 @@ export class SignalBook {
     if (told === null) return null;
     const c = channelIndex(r.channels, told.channel);
     if (c < 0 || !Number.isFinite(r.values[c])) return null;
-    const reach = toldReach(told, this.baselineOf(episode, c));
-    if (reach === null || Math.abs(r.values[c] - reach.center) < FARTHER * reach.reach) return null;
+    const baseline = this.baselineOf(episode, c);
+    const reach = toldReach(told, baseline);
+    if (reach === null || !farBeyond(r.values[c], reach, baseline)) return null;
     try {
       const last = episode.last;
       const event: AnomalyEvent = {
@@ -546,7 +547,8 @@ export class SignalBook {
     const channels = this.series.channelsOf(ev.sensor) ?? ev.channels;
     const c = channelIndex(channels, told.channel);
     if (c < 0) return false;
-    const reach = toldReach(told, this.baselineOf(episode, c));
+    const baseline = this.baselineOf(episode, c);
+    const reach = toldReach(told, baseline);
     if (reach === null) return false;
     const after = Math.max(episode.sentAt ?? -Infinity, ev.startTs - 1, episode.peakFrom ?? -Infinity);
     const points = this.series.points(ev.sensor, after + 1, ev.endTs);
@@ -556,7 +558,7 @@ export class SignalBook {
     let most = 0;
     for (let i = 0; i < points.length; i++) {
       const d = Math.abs(points[i].values[c] - reach.center);
-      if (!(d >= limit)) continue;
+      if (!(d >= limit) || !farBeyond(points[i].values[c], reach, baseline)) continue;
       if (first < 0) first = i;
       if (d > most) {
         most = d;
@@ -583,13 +585,13 @@ export class SignalBook {
   }
 
   /** The normal level before the episode of channel `c` (toldReach's baseline: median ± BAND_SIGMAS spreads of its last readings), null with fewer than 3. */
-  private baselineOf(episode: OpenEpisode, c: number): { readonly level: number; readonly band: number } | null {
+  private baselineOf(episode: OpenEpisode, c: number): Baseline | null {
     episode.baseline ??= [];
     const known = episode.baseline[c];
     if (known !== undefined) return known;
     const values = episode.before.map((p) => p.values[c]).filter(Number.isFinite);
     const recent = values.slice(-BASELINE_READINGS);
-    const out = recent.length < 3 ? null : { level: median(recent), band: BAND_SIGMAS * Math.max(robustSigma(recent), robustSigma(diffs(values)) / Math.SQRT2) };
+    const out = recent.length < 3 ? null : { level: median(recent), band: BAND_SIGMAS * Math.max(robustSigma(recent), robustSigma(diffs(values)) / Math.SQRT2), lo: Math.min(...values), hi: Math.max(...values) };
     episode.baseline[c] = out;
     return out;
   }
@@ -819,6 +821,24 @@ export class SignalBook {
       this.log.warn({ err }, 'could not store the last dashboard series buckets');
     }
   }
+}
+
+/** The normal readings before an episode, of one channel (SignalBook.baselineOf): their level ± band, and their range. */
+interface Baseline {
+  readonly level: number;
+  readonly band: number;
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/**
+ * Whether `x` lies far beyond what was told (FARTHER times its reach from its center) and beyond every normal reading
+ * before the episode (its baseline's range, when known): a noisy stream's readings coming back within their normal
+ * range after a freeze told `18.50 unchanged, expected 18.52 ± 0.06` are no news, however far from that band.
+ */
+function farBeyond(x: number, reach: { readonly center: number; readonly reach: number }, baseline: Baseline | null): boolean {
+  if (!(Math.abs(x - reach.center) >= FARTHER * reach.reach)) return false;
+  return baseline === null || x < baseline.lo || x > baseline.hi;
 }
 
 /**
