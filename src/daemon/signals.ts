@@ -89,7 +89,7 @@ interface OpenEpisode {
    * the stretch's readings after it, a noise of the quiet ones, …) is not taken (forgetsPeak).
    */
   peakRead?: { readonly center: number; readonly value: number };
-  /** The normal level before the episode per channel (median ± BAND_SIGMAS spreads, as the explanation takes it): toldReach's baseline, computed once. */
+  /** The normal level before the episode per channel (median ± BAND_SIGMAS spreads, as the explanation takes it, and the range of those readings): toldReach's baseline, computed once. */
   baseline?: (Baseline | null)[];
   /** An episode first seen after its open (a restart): when its recorded explanation said it began, epoch ms. */
   readonly beganBy?: number;
@@ -508,7 +508,7 @@ export class SignalBook {
     if (c < 0 || !Number.isFinite(r.values[c])) return null;
     const baseline = this.baselineOf(episode, c);
     const reach = toldReach(told, baseline);
-    if (reach === null || !farBeyond(r.values[c], reach, baseline)) return null;
+    if (reach === null || !farBeyond(r.values[c], reach)) return null;
     try {
       const last = episode.last;
       const event: AnomalyEvent = {
@@ -558,7 +558,7 @@ export class SignalBook {
     let most = 0;
     for (let i = 0; i < points.length; i++) {
       const d = Math.abs(points[i].values[c] - reach.center);
-      if (!(d >= limit) || !farBeyond(points[i].values[c], reach, baseline)) continue;
+      if (!(d >= limit)) continue;
       if (first < 0) first = i;
       if (d > most) {
         most = d;
@@ -584,7 +584,7 @@ export class SignalBook {
     return read !== undefined && fresh !== null && !tellsReading(fresh, { center: read.center, reach: Math.abs(read.value - read.center) }, read.value);
   }
 
-  /** The normal level before the episode of channel `c` (toldReach's baseline: median ± BAND_SIGMAS spreads of its last readings), null with fewer than 3. */
+  /** The normal level before the episode of channel `c` (toldReach's baseline: median ± BAND_SIGMAS spreads of its last readings, and the range of all of them), null with fewer than 3. */
   private baselineOf(episode: OpenEpisode, c: number): Baseline | null {
     episode.baseline ??= [];
     const known = episode.baseline[c];
@@ -832,13 +832,13 @@ interface Baseline {
 }
 
 /**
- * Whether `x` lies far beyond what was told (FARTHER times its reach from its center) and beyond every normal reading
- * before the episode (its baseline's range, when known): a noisy stream's readings coming back within their normal
- * range after a freeze told `18.50 unchanged, expected 18.52 ± 0.06` are no news, however far from that band.
+ * Whether `x` lies far beyond what was told: FARTHER times its reach from its center (toldReach, whose reach takes in
+ * the farthest normal reading before the episode, so `x` is beyond all of them too): a noisy stream's readings coming
+ * back within their normal range after a freeze told `18.50 unchanged, expected 18.52 ± 0.06`, or where its slow
+ * cycle has gone meanwhile, are no news, however far from that band.
  */
-function farBeyond(x: number, reach: { readonly center: number; readonly reach: number }, baseline: Baseline | null): boolean {
-  if (!(Math.abs(x - reach.center) >= FARTHER * reach.reach)) return false;
-  return baseline === null || x < baseline.lo || x > baseline.hi;
+function farBeyond(x: number, reach: { readonly center: number; readonly reach: number }): boolean {
+  return Math.abs(x - reach.center) >= FARTHER * reach.reach;
 }
 
 /**

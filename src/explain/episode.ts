@@ -125,10 +125,17 @@ export interface ToldReach {
  * its center is what it was told against (`expected`), or, without one (missing data: `last 20.6`; a kind not told
  * without a model), the level before the episode (`baseline`: its median ± BAND_SIGMAS spreads, as the explanation
  * takes it); its reach the largest of its value's distance from the center, its band (± BAND_SIGMAS of the normal
- * readings), the noise a noise change told (± its spread) and the baseline's band. Null for an alert told in no
- * such figures (a counter reset's step, a device offline) or when nothing positive can be had. Pure.
+ * readings), the noise a noise change told (± its spread), the baseline's band and the distance from the center of
+ * the farthest normal reading before the episode (`lo`, `hi`: their range, when known). That last one is what the
+ * stream did while normal, which a band of its last readings' noise does not show: a slow cycle's swing (tryout 17's
+ * `19.0 + 0.5·sin(k/90)`, frozen at 19.22 and told `expected 19.29 ± 0.06`, back at 18.46 half a cycle later) is no
+ * reading far beyond what was told, however far from that band. Null for an alert told in no such figures (a
+ * counter reset's step, a device offline) or when nothing positive can be had. Pure.
  */
-export function toldReach(told: AlertExplanation, baseline: { readonly level: number; readonly band: number } | null): ToldReach | null {
+export function toldReach(
+  told: AlertExplanation,
+  baseline: { readonly level: number; readonly band: number; readonly lo?: number; readonly hi?: number } | null,
+): ToldReach | null {
   if (told.kind === 'counter_reset' || told.kind === 'device_offline') return null;
   const fin = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
   const center = fin(told.expected) ? told.expected : baseline !== null && fin(baseline.level) ? baseline.level : fin(told.value) ? told.value : null;
@@ -138,6 +145,8 @@ export function toldReach(told: AlertExplanation, baseline: { readonly level: nu
   if (fin(told.band)) reach = Math.max(reach, told.band);
   if (fin(told.noise)) reach = Math.max(reach, told.noise);
   if (baseline !== null && fin(baseline.band)) reach = Math.max(reach, baseline.band);
+  if (baseline !== null && fin(baseline.lo)) reach = Math.max(reach, Math.abs(baseline.lo - center));
+  if (baseline !== null && fin(baseline.hi)) reach = Math.max(reach, Math.abs(baseline.hi - center));
   return reach > 0 ? { center, reach } : null;
 }
 

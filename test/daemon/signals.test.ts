@@ -841,6 +841,31 @@ describe('SignalBook.farther (tryout 20, finding 1)', () => {
     expect(resolved.sentence).toMatch(/^pump 100(\.0+)?\b/);
   });
 
+  it('a stream back from a freeze where its slow cycle has gone meanwhile is no reading far beyond what was told: the episode stays a stuck value to its resolve (tryout 17)', () => {
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    // A slow cycle (19 ± 2, 9 min a radian) with a little noise, to 0.01: its last readings' band is its noise's.
+    const cycle = (i: number): number => Number((19 + 2 * Math.sin(i / 90) + 0.02 * Math.sin(i * 1.3)).toFixed(2));
+    for (let i = 0; i < 300; i++) book.record(reading(T0 + i * SEC, cycle(i)));
+    const start = T0 + 300 * SEC;
+    for (let i = 0; i < 30; i++) book.record(far(reading(start + i * SEC, cycle(300), 'anomalous', 0.9999)));
+    const open = book.explain(event('open', start, start + 29 * SEC))!;
+    expect(open.kind).toBe('stuck');
+    for (let i = 30; i < 160; i++) book.record(far(reading(start + i * SEC, cycle(300), 'anomalous', 0.9999)));
+    expect(book.explain(event('update', start, start + 159 * SEC))!.kind).toBe('stuck');
+    // Back to real readings, half a cycle on (about 17): far from the freeze's band, but within the swing the
+    // normal readings before the episode showed (up to 21).
+    let told = 0;
+    for (let i = 160; i < 220; i++) {
+      const r = far(reading(start + i * SEC, cycle(300 + i), 'anomalous', 0.9999));
+      book.record(r);
+      if (book.farther(r, null) !== null) told++;
+    }
+    expect(Math.abs(cycle(460) - open.expected!)).toBeGreaterThan(10 * Math.max(Math.abs(open.value! - open.expected!), open.band!));
+    expect(told).toBe(0);
+    const resolved = book.explain({ ...event('resolve', start, start + 219 * SEC), resolution: 'recovered' })!;
+    expect(resolved.kind, resolved.sentence).toBe('stuck');
+  });
+
   it('tells a slowly growing fault at most once per tenfold of its distance', () => {
     const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
     for (let i = 0; i < 300; i++) book.record(reading(T0 + i * SEC, 2.3 + 0.05 * Math.sin(i)));
