@@ -867,6 +867,12 @@ export class Daemon {
         if (told !== null && this.heldBack(ev, told)) continue;
         this.recordEvent(store, ev, told?.explanation ?? null);
       }
+      // A reading far beyond what its open episode told (tenfold as far as it reached), whatever its kind, is news:
+      // an `update` tells it, and the episode's explanation follows it (SignalBook.farther; tryout 20, finding 1).
+      if (reading.anomalyId !== null) {
+        const far = this.signals?.farther(reading, this.detector?.openPeak(stream) ?? null) ?? null;
+        if (far !== null) this.recordEvent(store, far.event, far.explanation);
+      }
     }
     // Checkpointed at the next tick while its episode is young or when it had an event: an episode open at a
     // kill -9 goes on from then, not from its open.

@@ -10,8 +10,9 @@ import type { Logger } from 'pino';
 import { alertFigures, resolutionWords, type AlertExplanation } from '../contract/alerts.js';
 import type { SeriesBucketStore } from '../contract/series.js';
 import type { AnomalyEvent, ScoredReading } from '../contract/types.js';
-import { episodeExplanation, explainEpisode, strongest, toAlertExplanation, withLaterUnitChanges } from '../explain/episode.js';
-import { DRIFT_READINGS, NOISE_READINGS, explainCounterReset, toldAs, unitAt, type AnomalyKind, type UnitChange } from '../explain/explain.js';
+import { FARTHER, episodeExplanation, explainEpisode, strongest, tellsReading, toAlertExplanation, toldReach, withLaterUnitChanges } from '../explain/episode.js';
+import { BAND_SIGMAS, BASELINE_READINGS, DRIFT_READINGS, NOISE_READINGS, explainCounterReset, toldAs, unitAt, type AnomalyKind, type UnitChange } from '../explain/explain.js';
+import { diffs, median, robustSigma } from '../explain/robust.js';
 import { compileUnits, unitOf, type UnitRule } from '../explain/units.js';
 import { SeriesStore, surpriseOf, type SeriesPoint, type TimeSpan } from '../pipeline/series.js';
 
@@ -78,6 +79,23 @@ interface OpenEpisode {
    * first seen after its open: its next update is news).
    */
   sent?: AlertExplanation | null;
+  /** The end of the event that carried `sent` (epoch ms): readings after it are what that alert did not see. */
+  sentAt?: number;
+  /**
+   * The time of the first reading of the stretch the episode's explanation tells, when that is not the episode's
+   * first (epoch ms): a reading far beyond what the episode had told (FARTHER, toldReach), which the story of its
+   * readings so far did not tell (tellsReading), is told on its own from then on, against the normal readings before
+   * the episode (followPeak), as are the episode's later events and its resolve. Absent: the whole episode.
+   */
+  peakFrom?: number;
+  /**
+   * With peakFrom: the farthest reading of that stretch when it was taken (`value`, sensor units) and what the alert
+   * before had told it against (`center`): a later explanation of the episode that does not tell it (tellsReading:
+   * the stretch's readings after it, a noise of the quiet ones, …) is not taken (forgetsPeak).
+   */
+  peakRead?: { readonly center: number; readonly value: number };
+  /** The normal level before the episode per channel (median ± BAND_SIGMAS spreads, as the explanation takes it, and the range of those readings): toldReach's baseline, computed once. */
+  baseline?: (Baseline | null)[];
   /** An episode first seen after its open (a restart): when its recorded explanation said it began, epoch ms. */
   readonly beganBy?: number;
   /**
@@ -293,15 +311,23 @@ export class SignalBook {
       const before = held === undefined ? null : { explanation: held.explanation };
       episode = this.episodeOf(ev);
       episode.last = ev;
-      const told = this.silences.has(ev.anomalyId) ? this.explainSilence(ev, episode, until) : this.explainEvent(ev, episode);
+      const silent = this.silences.has(ev.anomalyId);
+      // A reading far beyond what the episode told, which its story so far does not tell: told on its own from now on.
+      const moved = !silent && ev.kind !== 'open' && this.followPeak(ev, episode);
+      const told = silent ? this.explainSilence(ev, episode, until) : this.explainEvent(ev, episode);
       const fresh = told?.explanation ?? null;
       const peak = peakOf(ev);
       const overturns = told !== null && overturned(episode, told);
       // A silence is told as one: also in an episode of another kind it took over (a sensor that went faulty, then
       // died), whose kind told before stays in its earlier alerts.
-      const silenced = this.silences.has(ev.anomalyId) && fresh !== null && fresh.kind === 'missing_data';
-      const kept = silenced ? fresh : episodeExplanation(episode.explanation, fresh, episode.toldAtPeak === peak && !overturns);
-      if (told !== null && kept !== null && kept.kind !== null && kept.kind === fresh?.kind) {
+      const silenced = silent && fresh !== null && fresh.kind === 'missing_data';
+      // The stretch of a reading far beyond what was told is the episode's story now, with or without a kind yet.
+      const kept =
+        silenced || (moved && fresh !== null) ? fresh : this.forgetsPeak(episode, fresh) ? episode.explanation : episodeExplanation(episode.explanation, fresh, episode.toldAtPeak === peak && !overturns);
+      if (moved && told !== null && kept === fresh && fresh !== null) {
+        episode.toldAtPeak = fresh.kind !== null ? peak : null;
+        episode.toldFrom = told.readings;
+      } else if (told !== null && kept !== null && kept.kind !== null && kept.kind === fresh?.kind) {
         if (kept === fresh) episode.toldAtPeak = peak;
         // Told anew from these readings, or confirmed by them (the same kind again, from more readings).
         episode.toldFrom = episode.explanation?.kind === kept.kind ? Math.max(episode.toldFrom, told.readings) : told.readings;
@@ -313,7 +339,10 @@ export class SignalBook {
       repeats = ev.kind === 'update' && before !== null && sameTold(before.explanation, shown);
       longer = ev.kind === 'update' && !repeats && onlyLonger(episode.sent, shown);
       // What goes out is what later updates are compared with (an episode first seen at an update: from that one).
-      if (ev.kind !== 'update' || (!repeats && !longer)) episode.sent = shown;
+      if (ev.kind !== 'update' || (!repeats && !longer)) {
+        episode.sent = shown;
+        episode.sentAt = ev.endTs;
+      }
     } catch (err) {
       this.log.warn({ err, anomalyId: ev.anomalyId, sensor: ev.sensor }, 'could not explain an anomaly event; alert sent with the episode’s explanation so far');
     } finally {
@@ -464,7 +493,7 @@ export class SignalBook {
     try {
       const event: AnomalyEvent = { ...episode.last, kind: 'update', endTs: Math.max(episode.last.endTs, lastAboveTs), windows: Math.max(episode.last.windows, readings) };
       const told = this.explainEvent(event, episode);
-      if (told === null || told.explanation.kind === null) return null;
+      if (told === null || told.explanation.kind === null || this.forgetsPeak(episode, told.explanation)) return null;
       const fresh = told.explanation;
       if (kept !== null && kept.kind !== null) {
         // A provisional kind: the same kind from more readings confirms it (no news); another one overturns it.
@@ -476,11 +505,126 @@ export class SignalBook {
       episode.toldFrom = told.readings;
       episode.last = event;
       episode.sent = fresh;
+      episode.sentAt = event.endTs;
       return { event, explanation: fresh };
     } catch (err) {
       this.log.warn({ err, anomalyId }, 'could not retell an open anomaly');
       return null;
     }
+  }
+
+  /**
+   * After a reading of a stream whose episode is open (the daemon, once the reading's own events are told): when the
+   * reading lies far beyond what the episode's last alert told (FARTHER times as far from what it was told against as
+   * that alert reached: toldReach; whatever its kind, a spike, a level shift, a noise change, a stuck value, missing
+   * data with readings, a kind not told), the `update` that tells it (the episode's latest event, at this reading,
+   * with `peak`: the detector's episode as it stands, StreamScorer.openPeak, so its peak goes with it) and its
+   * explanation: the episode's story so far when it tells this reading too (tellsReading: a drift that went on, a
+   * noise change that grew), else this reading's own stretch from it on (followPeak), told against the normal
+   * readings before the episode (`2996 W, expected 8 ± 11 at 13:59`, its kind once its readings tell it: retell).
+   * Both are kept as the episode's (its later events, its record and its resolve tell that stretch); the caller
+   * stores the event, then alerts. Tryout 20, finding 1: a plug's 3000 W, 50 times anything it had sent, went into
+   * an episode open since 7 minutes as `60 W, expected 8 ± 11 (spike)`, and was in no alert, record or sentence
+   * (the detector's update waits for the episode's length to double, and an update telling the same sentence is not
+   * sent). Null when the reading is no such news (nor for a silence judged while it lasts, an episode this book does
+   * not hold, one told in no figures: a counter reset, a device offline). Never throws (null, logged).
+   */
+  farther(r: ScoredReading, peak: { readonly lastAboveTs: number; readonly readings: number; readonly peakScore: number; readonly evidence: Readonly<Record<string, number>>; readonly channelErrors: readonly number[] } | null): { readonly event: AnomalyEvent; readonly explanation: AlertExplanation } | null {
+    if (r.anomalyId === null) return null;
+    const episode = this.open.get(r.anomalyId);
+    if (episode === undefined || this.silences.has(r.anomalyId)) return null;
+    const told = episode.sent ?? episode.explanation;
+    if (told === null) return null;
+    const c = channelIndex(r.channels, told.channel);
+    if (c < 0 || !Number.isFinite(r.values[c])) return null;
+    const baseline = this.baselineOf(episode, c);
+    const reach = toldReach(told, baseline);
+    if (reach === null || !farBeyond(r.values[c], reach)) return null;
+    try {
+      const last = episode.last;
+      const event: AnomalyEvent = {
+        ...last,
+        kind: 'update',
+        endTs: Math.max(last.endTs, r.ts, peak?.lastAboveTs ?? -Infinity),
+        windows: Math.max(last.windows, peak?.readings ?? 0),
+        score: r.score,
+        ...(peak !== null ? { peakScore: Math.max(peak.peakScore, last.peakScore), evidence: { ...peak.evidence }, channelErrors: [...peak.channelErrors] } : {}),
+      };
+      const moved = this.followPeak(event, episode);
+      const fresh = this.explainEvent(event, episode);
+      if (fresh === null || (!moved && !tellsReading(fresh.explanation, reach, r.values[c])) || sameTold(told, fresh.explanation)) return null;
+      episode.explanation = fresh.explanation;
+      episode.toldAtPeak = fresh.explanation.kind !== null ? peakOf(event) : null;
+      episode.toldFrom = fresh.readings;
+      episode.last = event;
+      episode.sent = fresh.explanation;
+      episode.sentAt = event.endTs;
+      return { event, explanation: fresh.explanation };
+    } catch (err) {
+      this.log.warn({ err, anomalyId: r.anomalyId, sensor: r.stream }, 'could not tell a reading far beyond its anomaly’s explanation');
+      return null;
+    }
+  }
+
+  /**
+   * Whether the episode's explanation now follows a reading far beyond what its last alert told (FARTHER times its
+   * reach: toldReach), among the stream's readings after that alert up to the event's end: when the story of its
+   * stretch so far (explainEvent) does not tell the farthest of them (tellsReading), the stretch told from now on
+   * begins at the first of them (peakFrom) and this returns true; else false (nothing far, or told already).
+   */
+  private followPeak(ev: AnomalyEvent, episode: OpenEpisode): boolean {
+    const told = episode.sent ?? episode.explanation;
+    if (told === null) return false;
+    const channels = this.series.channelsOf(ev.sensor) ?? ev.channels;
+    const c = channelIndex(channels, told.channel);
+    if (c < 0) return false;
+    const baseline = this.baselineOf(episode, c);
+    const reach = toldReach(told, baseline);
+    if (reach === null) return false;
+    const after = Math.max(episode.sentAt ?? -Infinity, ev.startTs - 1, episode.peakFrom ?? -Infinity);
+    const points = this.series.points(ev.sensor, after + 1, ev.endTs);
+    const limit = FARTHER * reach.reach;
+    let first = -1;
+    let farthest = -1;
+    let most = 0;
+    for (let i = 0; i < points.length; i++) {
+      const d = Math.abs(points[i].values[c] - reach.center);
+      if (!(d >= limit)) continue;
+      if (first < 0) first = i;
+      if (d > most) {
+        most = d;
+        farthest = i;
+      }
+    }
+    if (first < 0) return false;
+    const value = points[farthest].values[c];
+    const current = this.explainEvent(ev, episode);
+    if (current !== null && tellsReading(current.explanation, reach, value)) return false;
+    episode.peakFrom = points[first].ts;
+    episode.peakRead = { center: reach.center, value };
+    return true;
+  }
+
+  /**
+   * Whether `fresh`, an explanation rebuilt for the episode, leaves out the reading far beyond what was told that its
+   * explanation follows (peakRead: it does not tell it, tellsReading), so it is not taken: the episode's story stays
+   * its farthest reading's (the readings after it, back near what they were, no noise change nor a spike of theirs).
+   */
+  private forgetsPeak(episode: OpenEpisode, fresh: AlertExplanation | null): boolean {
+    const read = episode.peakRead;
+    return read !== undefined && fresh !== null && !tellsReading(fresh, { center: read.center, reach: Math.abs(read.value - read.center) }, read.value);
+  }
+
+  /** The normal level before the episode of channel `c` (toldReach's baseline: median ± BAND_SIGMAS spreads of its last readings, and the range of all of them), null with fewer than 3. */
+  private baselineOf(episode: OpenEpisode, c: number): Baseline | null {
+    episode.baseline ??= [];
+    const known = episode.baseline[c];
+    if (known !== undefined) return known;
+    const values = episode.before.map((p) => p.values[c]).filter(Number.isFinite);
+    const recent = values.slice(-BASELINE_READINGS);
+    const out = recent.length < 3 ? null : { level: median(recent), band: BAND_SIGMAS * Math.max(robustSigma(recent), robustSigma(diffs(values)) / Math.SQRT2), lo: Math.min(...values), hi: Math.max(...values) };
+    episode.baseline[c] = out;
+    return out;
   }
 
   private episodeOf(ev: AnomalyEvent): OpenEpisode {
@@ -553,6 +697,14 @@ export class SignalBook {
     // it from the readings recorded by then, the recovery after its last reading that held it included (tryout
     // 10, finding 5: a spike's resolve told from 10 readings, 8 of them after the one back).
     let during = [...episode.head, ...tail];
+    // A reading far beyond what the episode had told is told on its own, from it on (followPeak): the readings of the
+    // episode before it are left out (an omission of ours, not a silence), the normal ones before the episode kept.
+    const peakFrom = episode.peakFrom;
+    if (peakFrom !== undefined) {
+      during = during.filter((p) => p.ts >= peakFrom);
+      if (during.length === 0) return null;
+      omittedBefore.push(during[0].ts);
+    }
     if (ev.kind === 'resolve') {
       const after = during.findIndex((p) => p.ts > ev.endTs);
       if (after >= 0) during = during.slice(0, after + 1);
@@ -564,13 +716,13 @@ export class SignalBook {
       before: episode.before,
       during,
       channelErrors: ev.channelErrors.length === channels.length ? ev.channelErrors : null,
-      startTs: ev.startTs,
+      startTs: peakFrom !== undefined ? Math.max(ev.startTs, peakFrom) : ev.startTs,
       endTs: ev.endTs,
       ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}),
       omittedBefore,
-      evidence: ev.evidence ?? null,
+      evidence: peakFrom !== undefined ? peakEvidence(episode, ev, channels) : (ev.evidence ?? null),
       threshold: surpriseOf(ev.threshold),
-      ...(episode.beganBy !== undefined ? { beganBy: episode.beganBy } : {}),
+      ...(peakFrom !== undefined ? { onsetKnown: true } : episode.beganBy !== undefined ? { beganBy: episode.beganBy } : {}),
     });
     return { explanation: toAlertExplanation(e), readings: during.length };
   }
@@ -615,6 +767,8 @@ export class SignalBook {
       toldAtPeak: episode.toldAtPeak,
       ...(Number.isFinite(episode.toldFrom) ? { toldFrom: episode.toldFrom } : {}),
       ...(episode.beganBy !== undefined ? { beganBy: episode.beganBy } : {}),
+      ...(episode.peakFrom !== undefined ? { peakFrom: episode.peakFrom } : {}),
+      ...(episode.peakRead !== undefined ? { peakRead: episode.peakRead } : {}),
       ...(episode.resumedAfter !== undefined ? { resumedAfter: [...episode.resumedAfter] } : {}),
       base: baseVersion(anomalyId, baseHead),
       head: storePoints(episode.head.slice(baseHead), channels.length),
@@ -670,7 +824,7 @@ export class SignalBook {
     // The stream's newest reading before the stop: what came after it until the next one was lost to the restart.
     const stoppedAt = this.series.latest(stream)?.ts ?? recent.at(-1)?.ts ?? head.at(-1)?.ts;
     const resumedAfter = [...(st.resumedAfter ?? []), ...(stoppedAt !== undefined ? [stoppedAt] : [])].slice(-MAX_RESUMES);
-    this.open.set(anomalyId, { before, head, last, explanation: st.explanation, toldAtPeak: st.toldAtPeak, toldFrom: st.toldFrom ?? Infinity, ...(st.beganBy !== undefined ? { beganBy: st.beganBy } : {}), resumedAfter });
+    this.open.set(anomalyId, { before, head, last, explanation: st.explanation, toldAtPeak: st.toldAtPeak, toldFrom: st.toldFrom ?? Infinity, ...(st.beganBy !== undefined ? { beganBy: st.beganBy } : {}), ...(st.peakFrom !== undefined ? { peakFrom: st.peakFrom } : {}), ...(st.peakRead !== undefined ? { peakRead: st.peakRead } : {}), resumedAfter });
     if (this.open.size > MAX_OPEN) this.open.delete(this.open.keys().next().value!);
   }
 
@@ -698,6 +852,24 @@ export class SignalBook {
       this.log.warn({ err }, 'could not store the last dashboard series buckets');
     }
   }
+}
+
+/** The normal readings before an episode, of one channel (SignalBook.baselineOf): their level ± band, and their range. */
+interface Baseline {
+  readonly level: number;
+  readonly band: number;
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/**
+ * Whether `x` lies far beyond what was told: FARTHER times its reach from its center (toldReach, whose reach takes in
+ * the farthest normal reading before the episode, so `x` is beyond all of them too): a noisy stream's readings coming
+ * back within their normal range after a freeze told `18.50 unchanged, expected 18.52 ± 0.06`, or where its slow
+ * cycle has gone meanwhile, are no news, however far from that band.
+ */
+function farBeyond(x: number, reach: { readonly center: number; readonly reach: number }): boolean {
+  return Math.abs(x - reach.center) >= FARTHER * reach.reach;
 }
 
 /**
@@ -751,6 +923,10 @@ interface StoredEpisodeCommon {
   /** OpenEpisode.toldFrom: the readings its kind was told or confirmed from; absent when not known (written before it was kept): settled. */
   readonly toldFrom?: number;
   readonly beganBy?: number;
+  /** OpenEpisode.peakFrom: where the stretch its explanation tells begins (a reading far beyond what it had told); absent: its start. */
+  readonly peakFrom?: number;
+  /** OpenEpisode.peakRead: the farthest reading of that stretch and what it was measured from. */
+  readonly peakRead?: { readonly center: number; readonly value: number };
   /** OpenEpisode.resumedAfter: the restarts it went on through before this one. */
   readonly resumedAfter?: readonly number[];
   readonly head: StoredPoints;
@@ -915,6 +1091,11 @@ function readStoredEpisode(v: unknown): StoredEpisode {
   if (o.explanation !== null && (typeof o.explanation !== 'object' || typeof (o.explanation as { sentence?: unknown }).sentence !== 'string')) throw new Error('explanation must be one or null');
   if (o.toldFrom !== undefined && (typeof o.toldFrom !== 'number' || !(o.toldFrom >= 0))) throw new Error('toldFrom must be a number of readings');
   if (o.beganBy !== undefined && (typeof o.beganBy !== 'number' || !Number.isFinite(o.beganBy))) throw new Error('beganBy must be a finite number');
+  if (o.peakFrom !== undefined && (typeof o.peakFrom !== 'number' || !Number.isFinite(o.peakFrom))) throw new Error('peakFrom must be a finite number');
+  if (o.peakRead !== undefined) {
+    const r = typeof o.peakRead === 'object' && o.peakRead !== null ? (o.peakRead as Record<string, unknown>) : null;
+    if (r === null || typeof r.center !== 'number' || typeof r.value !== 'number' || !Number.isFinite(r.center) || !Number.isFinite(r.value)) throw new Error('peakRead must be a center and a value');
+  }
   if (o.resumedAfter !== undefined && (!Array.isArray(o.resumedAfter) || !o.resumedAfter.every((t) => typeof t === 'number' && Number.isFinite(t)))) throw new Error('resumedAfter must be finite numbers');
   return o as unknown as StoredEpisode;
 }
@@ -938,6 +1119,39 @@ export function onlyLonger(sent: AlertExplanation | null | undefined, now: Alert
   if (now.duration_ms === undefined || sent.duration_ms === undefined) return false;
   if (now.stream !== sent.stream || now.channel !== sent.channel || now.value !== sent.value || now.since !== sent.since) return false;
   return now.duration_ms < LONGER_FACTOR * sent.duration_ms;
+}
+
+/**
+ * The evidence a far reading's own stretch (OpenEpisode.peakFrom) is told with: the detector's evidence at the
+ * episode's peak is that of whatever carried its peak (a stuck value's repeats, a noise burst's spread), not
+ * necessarily this reading's, whose surprise may be past the score's ceiling as that peak was. What the readings
+ * show instead: a value beyond every normal reading before the episode (on the channel told) is `rarity` (values
+ * rarely seen: the sentence says where the normal readings lay), as strong as the episode's strongest evidence;
+ * else none (the sentence names no evidence, only a kind its readings tell).
+ */
+function peakEvidence(episode: OpenEpisode, ev: AnomalyEvent, channels: readonly string[]): Record<string, number> | null {
+  const read = episode.peakRead;
+  if (read === undefined) return null;
+  const c = channelIndex(channels, episode.explanation?.channel ?? channels[0] ?? 'value');
+  if (c < 0) return null;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const p of episode.before) {
+    const v = p.values[c];
+    if (!Number.isFinite(v)) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (!(lo <= hi) || (read.value >= lo && read.value <= hi)) return null;
+  let strongest = surpriseOf(ev.peakScore);
+  for (const v of Object.values(ev.evidence ?? {})) if (Number.isFinite(v) && v > strongest) strongest = v;
+  return { rarity: Number.isFinite(strongest) ? strongest : surpriseOf(ev.threshold) };
+}
+
+/** The index of channel `name` among `channels`; a stream of one channel's whatever its name; -1 when not there. */
+function channelIndex(channels: readonly string[], name: string): number {
+  const i = channels.indexOf(name);
+  return i >= 0 || channels.length !== 1 ? i : 0;
 }
 
 function sameTold(a: AlertExplanation | null, b: AlertExplanation | null): boolean {

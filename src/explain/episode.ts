@@ -68,6 +68,8 @@ export interface EpisodeInput {
   readonly threshold?: number;
   /** See ExplainInput.beganBy: when the episode's readings before `during` are gone (a restart), when it began, epoch ms. */
   readonly beganBy?: number;
+  /** See ExplainInput.onsetKnown: `during` begins where the caller says (no onset moved into it from `before`). */
+  readonly onsetKnown?: boolean;
 }
 
 /** Explains an episode of one stream. Never throws on short, empty or ragged input. */
@@ -89,6 +91,7 @@ export function explainEpisode(input: EpisodeInput): EpisodeExplanation {
       seen: strongest(input.evidence ?? null),
       evidenceKind: namedKind(input.evidence ?? null, input.threshold),
       ...(input.beganBy !== undefined ? { beganBy: input.beganBy } : {}),
+      ...(input.onsetKnown === true ? { onsetKnown: true } : {}),
     }),
   );
   const explanations = inputs.map(explain);
@@ -100,6 +103,65 @@ export function explainEpisode(input: EpisodeInput): EpisodeExplanation {
   const base = explanations[culprit];
   const sentence = C > 1 ? base.sentence.replace(input.stream, `${input.stream} ${channel}`) : base.sentence;
   return { ...base, sentence, stream: input.stream, channel, shares, stretch: thinStretch(inputs[culprit].during, MAX_STRETCH_POINTS) };
+}
+
+/**
+ * A reading at least this many times as far from what an episode's alert told it against as that alert reached
+ * (toldReach) is news the episode's next `update` tells, whatever the kind told (docs/ALERTS.md, "Alert payload"):
+ * the same factor as the detector's "tenfold rarer", in the sensor's units.
+ */
+export const FARTHER = 10;
+
+/** What an alert told, in the sensor's units (toldReach): the level it was told against and how far from it it went. */
+export interface ToldReach {
+  /** What the readings were told against: the explanation's expectation, else the level before the episode. */
+  readonly center: number;
+  /** How far from `center` what was told went (> 0): its value's distance, its band, a noise change's noise. */
+  readonly reach: number;
+}
+
+/**
+ * How far an alert's explanation `told` reached, for telling whether a later reading goes far beyond it (FARTHER):
+ * its center is what it was told against (`expected`), or, without one (missing data: `last 20.6`; a kind not told
+ * without a model), the level before the episode (`baseline`: its median ± BAND_SIGMAS spreads, as the explanation
+ * takes it); its reach the largest of its value's distance from the center, its band (± BAND_SIGMAS of the normal
+ * readings), the noise a noise change told (± its spread), the baseline's band and the distance from the center of
+ * the farthest normal reading before the episode (`lo`, `hi`: their range, when known). That last one is what the
+ * stream did while normal, which a band of its last readings' noise does not show: a slow cycle's swing (tryout 17's
+ * `19.0 + 0.5·sin(k/90)`, frozen at 19.22 and told `expected 19.29 ± 0.06`, back at 18.46 half a cycle later) is no
+ * reading far beyond what was told, however far from that band. Null for an alert told in no such figures (a
+ * counter reset's step, a device offline) or when nothing positive can be had. Pure.
+ */
+export function toldReach(
+  told: AlertExplanation,
+  baseline: { readonly level: number; readonly band: number; readonly lo?: number; readonly hi?: number } | null,
+): ToldReach | null {
+  if (told.kind === 'counter_reset' || told.kind === 'device_offline') return null;
+  const fin = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
+  const center = fin(told.expected) ? told.expected : baseline !== null && fin(baseline.level) ? baseline.level : fin(told.value) ? told.value : null;
+  if (center === null) return null;
+  let reach = 0;
+  if (fin(told.value)) reach = Math.abs(told.value - center);
+  if (fin(told.band)) reach = Math.max(reach, told.band);
+  if (fin(told.noise)) reach = Math.max(reach, told.noise);
+  if (baseline !== null && fin(baseline.band)) reach = Math.max(reach, baseline.band);
+  if (baseline !== null && fin(baseline.lo)) reach = Math.max(reach, Math.abs(baseline.lo - center));
+  if (baseline !== null && fin(baseline.hi)) reach = Math.max(reach, Math.abs(baseline.hi - center));
+  return reach > 0 ? { center, reach } : null;
+}
+
+/**
+ * Whether explanation `e` tells reading `x` (sensor units) of its stretch, as far as `told` (toldReach) measures it:
+ * it tells a kind, and its value (a noise change: its noise) lies at least half as far from the center as `x`.
+ * A drift told up to its latest reading, a noise change whose noise grew with it, a level shift whose level is
+ * the reading's; not a level shift of 12 for a reading of 1000, nor a kind-less "worst reading" of the whole
+ * episode (its `since` is the episode's, not that reading's). Pure.
+ */
+export function tellsReading(e: AlertExplanation, told: ToldReach, x: number): boolean {
+  if (e.kind === null || e.kind === 'missing_data' || e.kind === 'counter_reset' || e.kind === 'device_offline') return false;
+  const far = Math.abs(x - told.center);
+  const own = Math.max(e.value !== null && Number.isFinite(e.value) ? Math.abs(e.value - told.center) : 0, e.kind === 'noise_change' && e.noise !== undefined ? e.noise : 0);
+  return own >= 0.5 * far;
 }
 
 /** The kind of evidence with the largest finite surprise, or null. */

@@ -225,6 +225,13 @@ export interface ExplainInput {
    * began). A later `since` is moved back to it (a stuck value's duration counted from it); absent: none.
    */
   readonly beganBy?: number;
+  /**
+   * The stretch begins where the caller says, not earlier: no reading at the end of `before` is moved into it as an
+   * onset the detector flagged late (withOnset). For a stretch that is a later part of an episode told on its own
+   * (the reading far beyond what the episode had told, and those after it: SignalBook's peak stretch), whose
+   * `before` is the normal readings before the episode, not the readings just before the stretch. Absent: false.
+   */
+  readonly onsetKnown?: boolean;
 }
 
 /**
@@ -560,12 +567,13 @@ const ONSET_WINDOW = 256;
  * repeated at the end of `before` (at least 3 readings) that the stretch's first reading continues, when the
  * run in all is a stuck value's (at least 5 readings and more than twice any run of equal values in the
  * older part): a value that froze some readings before the detector could tell is a stuck value from its
- * first repeat, not a normal level the stretch is compared with.
+ * first repeat, not a normal level the stretch is compared with. Nothing is moved for a stretch whose beginning
+ * the caller knows (ExplainInput.onsetKnown).
  */
 export function withOnset(input: ExplainInput): ExplainInput {
   const b = input.before;
   const n = b.values.length;
-  if (n < 16) return input;
+  if (n < 16 || input.onsetKnown === true) return input;
   const tail = Math.min(ONSET_WINDOW, n >> 1);
   const ref = b.values.slice(0, n - tail);
   const exp = b.expected ?? null;

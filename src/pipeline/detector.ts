@@ -24,7 +24,7 @@ import type { AnomalyEvent, ParseResult, RawMessage, Reading, ScoredReading } fr
 import { Cadence, type CadenceOptions } from './cadence.js';
 import { CounterTrack } from './counter.js';
 import type { MessageParser } from './parse.js';
-import { StreamScorer, type ModelPriors, type OpenEpisodeProgress, type ScorerOptions, type ScoredStep, type SilenceJudgement } from './scorer.js';
+import { StreamScorer, type ModelPriors, type OpenEpisodePeak, type OpenEpisodeProgress, type ScorerOptions, type ScoredStep, type SilenceJudgement } from './scorer.js';
 import type { StepModel } from '../contract/ports.js';
 import { StepEngine, type StepEngineOptions, type StepItem, type StepResult, type StepVerdict, type StreamModel } from './steps.js';
 
@@ -207,6 +207,11 @@ export class Detector {
 
   openAnomaly(stream: string): string | null {
     return this.scorer.openAnomaly(stream);
+  }
+
+  /** The stream's open episode that is an alarm with its peak as an event would carry it now, or null (StreamScorer.openPeak). */
+  openPeak(stream: string): OpenEpisodePeak | null {
+    return this.scorer.openPeak(stream);
   }
 
   /** Each open episode that is an alarm: id, last reading that held it (epoch ms), length in readings (StreamScorer.openEpisodes). */

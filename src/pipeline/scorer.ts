@@ -598,6 +598,21 @@ export class StreamScorer {
   }
 
   /**
+   * The stream's open episode that is an alarm (not silent) as an event would carry it now, or null: its id, last
+   * reading that held it (epoch ms), length in readings, peak (as a score, AnomalyEvent.peakScore), the surprise of
+   * each kind of evidence at its peak and the channels' deviations there. For an `update` the daemon sends of its own
+   * (SignalBook.farther: a reading far beyond what the episode told), so it carries the episode's peak as it stands.
+   * Reads only; the episode's own update rule (lastReported, reportedAt) is left as it is.
+   */
+  openPeak(stream: string): OpenEpisodePeak | null {
+    const ep = this.streams.get(stream)?.episode;
+    if (ep === undefined || ep === null || ep.silent) return null;
+    const evidence: Record<string, number> = {};
+    for (const k of EVIDENCE) if (!Number.isNaN(ep.peakEvidence[k])) evidence[k] = ep.peakEvidence[k];
+    return { stream, id: ep.id, lastAboveTs: ep.lastAboveTs, readings: ep.readings, peakScore: 1 - Math.pow(10, -ep.peak), evidence, channelErrors: [...ep.peakChannels] };
+  }
+
+  /**
    * Each open episode that is an alarm (not silent), as it stands: its id, the time of its last reading that
    * held it (epoch ms) and its length in readings. For the record of an episode that lasts (no event needed).
    */
@@ -2040,6 +2055,16 @@ export interface OpenEpisodeProgress {
   readonly id: string;
   readonly lastAboveTs: number;
   readonly readings: number;
+}
+
+/** An open episode's progress with its peak as its events carry it (StreamScorer.openPeak). */
+export interface OpenEpisodePeak extends OpenEpisodeProgress {
+  /** AnomalyEvent.peakScore: the peak's surprise as a score in [0, 1]. */
+  readonly peakScore: number;
+  /** AnomalyEvent.evidence: the surprise of each kind of evidence measured at the peak. */
+  readonly evidence: Readonly<Record<string, number>>;
+  /** AnomalyEvent.channelErrors: each channel's deviation (surprise) at the peak. */
+  readonly channelErrors: readonly number[];
 }
 
 /** A silence's judgement (StreamScorer.silenceOf): its deviation (surprise), the channels' penalty, evidence and per-channel surprises. */

@@ -813,3 +813,80 @@ describe('onlyLonger', () => {
     expect(onlyLonger({ ...base, kind: null }, { ...base, kind: null })).toBe(false);
   });
 });
+
+describe('SignalBook.farther (tryout 20, finding 1)', () => {
+  const far = (r: ScoredReading): ScoredReading => ({ ...r, anomalyId: 'ep-1' });
+
+  it('tells a reading ten times as far as the episode told, and its record and resolve follow it', () => {
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    for (let i = 0; i < 300; i++) book.record(reading(T0 + i * SEC, 2.3 + 0.05 * Math.sin(i)));
+    const start = T0 + 300 * SEC;
+    for (let i = 0; i < 40; i++) book.record(far(reading(start + i * SEC, 4.1 + 0.05 * Math.sin(i), 'anomalous', 0.9999)));
+    expect(book.explain(event('open', start, start + 39 * SEC))!.kind).toBe('level_shift');
+    // Readings of the shift, even its largest, are no news; one near 100 is (far beyond 4.1 against 2.3).
+    expect(book.farther(far(reading(start + 40 * SEC, 4.2, 'anomalous', 0.9999)), null)).toBeNull();
+    const r = far(reading(start + 41 * SEC, 100, 'anomalous', 0.9999));
+    book.record(r);
+    const told = book.farther(r, null)!;
+    expect(told.event.kind).toBe('update');
+    expect(told.event.endTs).toBe(r.ts);
+    expect(told.explanation.value).toBe(100);
+    expect(told.explanation.sentence).toMatch(/^pump 100(\.0+)?\b/);
+    // Back on the shift: the record (retold) and the resolve still tell the 100.
+    for (let i = 42; i < 60; i++) book.record(far(reading(start + i * SEC, 4.1 + 0.05 * Math.sin(i), 'anomalous', 0.9999)));
+    const retold = book.retell('ep-1', start + 59 * SEC, 60);
+    expect(retold === null || retold.explanation.value === 100).toBe(true);
+    const resolved = book.explain({ ...event('resolve', start, start + 59 * SEC), resolution: 'recovered' })!;
+    expect(resolved.value).toBe(100);
+    expect(resolved.sentence).toMatch(/^pump 100(\.0+)?\b/);
+  });
+
+  it('a stream back from a freeze where its slow cycle has gone meanwhile is no reading far beyond what was told: the episode stays a stuck value to its resolve (tryout 17)', () => {
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    // A slow cycle (19 ± 2, 9 min a radian) with a little noise, to 0.01: its last readings' band is its noise's.
+    const cycle = (i: number): number => Number((19 + 2 * Math.sin(i / 90) + 0.02 * Math.sin(i * 1.3)).toFixed(2));
+    for (let i = 0; i < 300; i++) book.record(reading(T0 + i * SEC, cycle(i)));
+    const start = T0 + 300 * SEC;
+    for (let i = 0; i < 30; i++) book.record(far(reading(start + i * SEC, cycle(300), 'anomalous', 0.9999)));
+    const open = book.explain(event('open', start, start + 29 * SEC))!;
+    expect(open.kind).toBe('stuck');
+    for (let i = 30; i < 160; i++) book.record(far(reading(start + i * SEC, cycle(300), 'anomalous', 0.9999)));
+    expect(book.explain(event('update', start, start + 159 * SEC))!.kind).toBe('stuck');
+    // Back to real readings, half a cycle on (about 17): far from the freeze's band, but within the swing the
+    // normal readings before the episode showed (up to 21).
+    let told = 0;
+    for (let i = 160; i < 220; i++) {
+      const r = far(reading(start + i * SEC, cycle(300 + i), 'anomalous', 0.9999));
+      book.record(r);
+      if (book.farther(r, null) !== null) told++;
+    }
+    expect(Math.abs(cycle(460) - open.expected!)).toBeGreaterThan(10 * Math.max(Math.abs(open.value! - open.expected!), open.band!));
+    expect(told).toBe(0);
+    const resolved = book.explain({ ...event('resolve', start, start + 219 * SEC), resolution: 'recovered' })!;
+    expect(resolved.kind, resolved.sentence).toBe('stuck');
+  });
+
+  it('tells a slowly growing fault at most once per tenfold of its distance', () => {
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    for (let i = 0; i < 300; i++) book.record(reading(T0 + i * SEC, 2.3 + 0.05 * Math.sin(i)));
+    const start = T0 + 300 * SEC;
+    const ramp = (i: number): number => 2.5 + 0.02 * i;
+    for (let i = 0; i < 5; i++) book.record(far(reading(start + i * SEC, ramp(i), 'anomalous', 0.9999)));
+    const open = book.explain(event('open', start, start + 4 * SEC))!;
+    let reach = Math.max(Math.abs(open.value! - open.expected!), open.band!);
+    const center = open.expected!;
+    let updates = 0;
+    for (let i = 5; i < 3000; i++) {
+      const r = far(reading(start + i * SEC, ramp(i), 'anomalous', 0.9999));
+      book.record(r);
+      const told = book.farther(r, null);
+      if (told === null) continue;
+      updates++;
+      // Each update only once the fault is ten times as far as the alert before told it.
+      expect(Math.abs(ramp(i) - center)).toBeGreaterThanOrEqual(10 * reach);
+      reach = Math.max(Math.abs(told.explanation.value! - center), told.explanation.band ?? 0, told.explanation.noise ?? 0);
+    }
+    expect(updates).toBeGreaterThan(0);
+    expect(updates).toBeLessThanOrEqual(Math.ceil(Math.log10(Math.abs(ramp(2999) - center) / Math.max(Math.abs(open.value! - center), open.band!))));
+  });
+});
