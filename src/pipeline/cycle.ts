@@ -67,6 +67,25 @@ const PROFILE_PERIODS = 8;
 export const COARSE = 16;
 /** Coarser levels below the finest: periods up to MAX_PERIOD · COARSE^LEVELS readings (262,144). */
 const LEVELS = 2;
+/**
+ * A switch of the profile (a duty cycle's on or off, CycleProfile.nearest): a step between two neighbouring phases of
+ * at least SWITCH_SCALE standard deviations of the residual against the profile, and at least SWITCH_PLATEAU times
+ * the profile's median step: a step between plateaus. A reading a phase off a switch is off by the whole step, where a
+ * reading a phase off a smooth cycle is off by its slope; a sine's largest step is 1.41 times its median one, a
+ * triangle's 1, so smooth cycles have no switch and are judged as before, and a switch the profile spread over a few
+ * phases (rebuilt from readings whose switches came a few readings apart) is still one.
+ */
+const SWITCH_SCALE = 6;
+const SWITCH_PLATEAU = 4;
+/** A reading within this many residual standard deviations of the profile at its own place is at its place. */
+const SWITCH_NEAR = 3;
+/**
+ * How early or late a switch may come and still be on time, as a share of the period: a compressor's on and off
+ * phases vary in length from one cycle to the next (a fridge's by minutes), and a switch a few readings off the
+ * profile's is timing, not a level off the cycle. An eighth: on and off phases of 25 to 35 readings on a period of
+ * 60 (±5) are on time; a plug that stays on for a quarter of a period longer than usual is not.
+ */
+const SWITCH_SLACK = 1 / 8;
 
 /**
  * Scratch of estimate() (shared: estimates run synchronously, one at a time, and none calls another): the held values
@@ -121,6 +140,17 @@ export class CycleProfile {
   private blockN = 0;
   /** Set by advance(): no estimate at this level (an episode is open, or a finer level has a period). */
   private frozen = false;
+  /** The profile's median step between neighbouring phases, recomputed once a period (spanAge: readings since). */
+  private span = 0;
+  private spanAge = Infinity;
+  /**
+   * A switch the readings made that matched one of the profile's beyond the slack (realign): its offset from the
+   * reading's phase, its sign, and the readings since (NaN: none pending). A second switch of the other sign at the
+   * same offset confirms it (the whole cycle moved), a single one does not (a spike up to the other level and back).
+   */
+  private pendingShift = Number.NaN;
+  private pendingSign = 0;
+  private pendingAge = 0;
 
   /** @param level 0 (the default): the finest level, fed readings; coarser levels are made by the finer ones. */
   constructor(level = 0) {
@@ -147,6 +177,8 @@ export class CycleProfile {
     this.own = 0;
     this.phase = 0;
     this.profile = null;
+    this.spanAge = Infinity;
+    this.pendingShift = Number.NaN;
   }
 
   /** The value the profile expects of the next reading, or NaN without a period. */
@@ -163,6 +195,130 @@ export class CycleProfile {
    */
   expectedBunched(): number {
     return this.valueAt(-1);
+  }
+
+  /**
+   * What the profile expects `d` held values after the next reading (0: the next reading; −1: the latest held one,
+   * a bunched reading's place, expectedBunched). NaN without a period.
+   */
+  expectedAt(d: number): number {
+    return d === 0 ? this.expected() : this.valueAt(d);
+  }
+
+  /**
+   * Where a reading `x` of the next place (`bunched`: of the latest held reading's, expectedBunched) stands in the
+   * cycle: the offset d, in held values from the next reading (expectedAt(d) is what it is judged against), of the
+   * phase within the slack (SWITCH_SLACK of the period) whose expected value is nearest x, when a switch of the profile
+   * (SWITCH_SCALE `scale`, SWITCH_PLATEAU times its median step) lies within the slack; else the reading's own place (0, or −1
+   * bunched). So a duty cycle's switch that comes a few readings early or late is on time: the readings before it are
+   * at the level the profile has a few phases away, and nothing else moves (a level between or beyond the profile's,
+   * or a level held past the slack, is off as before). `scale`: the residual's long-term standard deviation (0 or NaN:
+   * not learnt yet, no slack). Only at the finest level (a profile of one value per reading); a coarser level's
+   * cycle (a day's) has no switches at the scale of readings.
+   */
+  nearest(x: number, scale: number, bunched: boolean): number {
+    const base = bunched ? -1 : 0;
+    const profile = this.profile;
+    if (profile === null || !(scale > 0) || !Number.isFinite(x)) return base;
+    const P = this.own;
+    const B = profile.length;
+    const D = this.slack();
+    const j0 = Math.floor((((this.phase + base) % P) + P) % P);
+    let near = false;
+    for (let k = -D; k <= D + 1 && !near; k++) near = this.isSwitch((((j0 + k) % B) + B) % B, scale);
+    if (!near) return base;
+    // The reading's own place unless it is off there by more than the residual's winsorising bound (CYCLE_CLIP in the
+    // scorer): a reading on a plateau stays where it is. Else the place within the slack where it is least off (a late
+    // switch: the level before it; the nearer place of two equally near).
+    let err = Math.abs(x - this.valueAt(base));
+    if (err <= SWITCH_NEAR * scale) return base;
+    let best = base;
+    for (let d = 1; d <= D; d++) {
+      const late = Math.abs(x - this.valueAt(base - d));
+      if (late < err) {
+        err = late;
+        best = base - d;
+      }
+      const early = Math.abs(x - this.valueAt(base + d));
+      if (early < err) {
+        err = early;
+        best = base + d;
+      }
+    }
+    return best;
+  }
+
+  /**
+   * Moves the phase onto a switch the readings made (call before `advance`, with the reading `x`, the one before it
+   * `prev`, and the steps `filled` between them): a step from one level of the profile to the next, matching a switch
+   * of the profile (same sign, `prev` within half the step of the level before it and `x` of the level after), puts
+   * the reading at that switch's phase. Within the slack at once; beyond it when the next switch of the other sign is
+   * off by the same (the whole cycle moved: a defrost, a door left open, the device paused), not at a single one (a
+   * spike to the other level and back). A duty cycle's phases vary in length, and a profile of fixed phase would
+   * otherwise see every later switch a few readings off, for good (tryout 20 finding 2: a plug's 60 W / 5 W cycle
+   * whose phase moved by a few readings once was "off the usual cycle" at every switch after, 35 minutes until the
+   * new normal). A phase-locked loop on the switches, as a receiver recovers a clock from a signal's transitions.
+   * Nothing moves without a profile with switches (a smooth cycle), nor for a reading bunched after a fill.
+   */
+  realign(prev: number, x: number, filled: number, scale: number): void {
+    const profile = this.profile;
+    if (profile !== null && this.pendingShift === this.pendingShift && (this.pendingAge += 1 + filled) > this.own) this.pendingShift = Number.NaN;
+    if (profile === null || !(scale > 0) || !Number.isFinite(prev) || !Number.isFinite(x)) return;
+    const dx = x - prev;
+    if (!(Math.abs(dx) >= SWITCH_SCALE * scale)) return;
+    const P = this.own;
+    const B = profile.length;
+    const at = (this.phase + filled) % P;
+    const mid = (x + prev) / 2;
+    let shift = Number.NaN;
+    for (let j = 0; j < B; j++) {
+      // The profile crosses the middle of the readings' step, the same way, at a switch: the reading is the first
+      // after that switch (a step from 5 to 3,000 W crosses nothing of a 5 / 60 W profile).
+      const before = profile[(j - 1 + B) % B];
+      if ((before - mid) * (profile[j] - mid) > 0 || (profile[j] - before) * dx <= 0 || !this.isSwitch(j, scale)) continue;
+      let d = (((j - at) % P) + P) % P;
+      if (d > P / 2) d -= P;
+      if (!(Math.abs(d) >= Math.abs(shift))) shift = d;
+    }
+    if (shift !== shift) return;
+    const D = this.slack();
+    let move = Number.NaN;
+    if (Math.abs(shift) <= D) move = shift;
+    else if (this.pendingShift === this.pendingShift && this.pendingSign !== Math.sign(dx) && Math.abs(shift - this.pendingShift) <= D) move = shift;
+    else {
+      this.pendingShift = shift;
+      this.pendingSign = Math.sign(dx);
+      this.pendingAge = 0;
+      return;
+    }
+    this.pendingShift = Number.NaN;
+    const k = Math.round(move);
+    if (k !== 0) this.phase = (((this.phase + k) % P) + P) % P;
+  }
+
+  /** The slack of a switch, in readings (SWITCH_SLACK of the period, at least one). */
+  private slack(): number {
+    return Math.max(1, Math.round(SWITCH_SLACK * this.own));
+  }
+
+  /** Whether the step into profile bin `j` (from the one before it, on the circle) is a switch at residual scale `scale`. */
+  private isSwitch(j: number, scale: number): boolean {
+    const p = this.profile as Float64Array;
+    const step = Math.abs(p[j] - p[(j - 1 + p.length) % p.length]);
+    return step >= SWITCH_SCALE * scale && step >= SWITCH_PLATEAU * this.medianStep();
+  }
+
+  /** The profile's median step between neighbouring phases (recomputed once a period: teaching moves it by an eighth of a residual a period). */
+  private medianStep(): number {
+    const p = this.profile as Float64Array;
+    if (this.spanAge >= this.own) {
+      const steps = new Float64Array(p.length);
+      for (let j = 0; j < p.length; j++) steps[j] = Math.abs(p[j] - p[(j - 1 + p.length) % p.length]);
+      steps.sort();
+      this.span = steps[steps.length >> 1];
+      this.spanAge = 0;
+    }
+    return this.span;
   }
 
   /**
@@ -211,11 +367,16 @@ export class CycleProfile {
    * Teaches the profile the next reading (a normal one), its residual clipped to ±`clip` (winsorised: a departure
    * that has not opened an episode yet moves the profile no more than an ordinary one). Call before `advance`.
    */
-  teach(x: number, clip: number): void {
+  teach(x: number, clip: number, d = 0): void {
     if (!Number.isFinite(x)) return;
     if (this.profile === null) {
       const m = this.expected();
       if (Number.isFinite(m)) this.coarse?.learn(this.coarseOffset(0), Math.max(-clip, Math.min(clip, x - m)), 1 / (PROFILE_PERIODS * COARSE));
+      return;
+    }
+    if (d !== 0) {
+      // At the place the reading stands (nearest): a switch a few readings late teaches the level it was at.
+      this.learn(d, Math.max(-clip, Math.min(clip, x - this.valueAt(d))), 1 / PROFILE_PERIODS);
       return;
     }
     const e = Math.max(-clip, Math.min(clip, x - this.expected()));
@@ -249,6 +410,7 @@ export class CycleProfile {
     for (let k = 0; k < filled; k++) this.push(prev);
     this.push(v);
     if (this.own > 0) this.phase = (this.phase + 1 + filled) % this.own;
+    this.spanAge += 1 + filled;
     this.since += 1 + filled;
     if (this.since >= this.estimateEvery && !frozen) {
       this.since = 0;
@@ -547,6 +709,7 @@ export class CycleProfile {
     if (!(num[0] > 0)) profile[0] = profile[bins - 1];
     this.profile = profile;
     this.phase = 0;
+    this.spanAge = Infinity;
     return num;
   }
 

@@ -189,6 +189,14 @@ const PRIOR_WEIGHT = 32;
 const SPREAD_TRIM = 2;
 /** Residuals against a cycle's profile are winsorised at this many long-term standard deviations when learnt. */
 const CYCLE_CLIP = 3;
+
+/**
+ * Channel c's long-term standard deviation of the residual against its cycle, once `smooth` residuals were learnt
+ * (0 before: no scale yet).
+ */
+function cycleScale(s: StreamScore, c: number, smooth: number): number {
+  return s.cycCount[c] >= smooth && s.cycVar[c] > 0 ? Math.sqrt(s.cycVar[c]) : 0;
+}
 /** A record run is taught again each time it grows by this factor (about one bin of the tail histogram). */
 const RECORD_STEP = 1.25;
 /** StreamScore.learnFrom while a stream flat through its learning period has not moved yet. */
@@ -488,6 +496,8 @@ interface EvidenceScratch {
   readonly rareMean: Float64Array;
   /** Per channel: the residual against the cycle's profile (NaN: no period), and the cycle evidence. */
   readonly cycRes: Float64Array;
+  /** Per channel: where the reading stands in its cycle, in readings from its own place (CycleProfile.nearest). */
+  readonly cycOff: Float64Array;
   readonly cyc: Float64Array;
   /** Per channel: the surprise with which a cycle not yet speaking holds an open episode (cycleEvidence; NaN: none). */
   readonly cycHold: Float64Array;
@@ -501,7 +511,7 @@ interface EvidenceScratch {
 
 function newEvidenceScratch(C: number): EvidenceScratch {
   const f = (): Float64Array => new Float64Array(C);
-  return { level: f(), shift: f(), res: f(), sp: f(), ch: f(), st: f(), done: f(), d2: f(), logD2: f(), rare: f(), rareMean: f(), cycRes: f(), cyc: f(), cycHold: f(), cycU: f(), gapBusy: f(), judged: emptyEvidence(), taught: emptyEvidence() };
+  return { level: f(), shift: f(), res: f(), sp: f(), ch: f(), st: f(), done: f(), d2: f(), logD2: f(), rare: f(), rareMean: f(), cycRes: f(), cycOff: f(), cyc: f(), cycHold: f(), cycU: f(), gapBusy: f(), judged: emptyEvidence(), taught: emptyEvidence() };
 }
 
 export class StreamScorer {
@@ -1218,7 +1228,7 @@ export class StreamScorer {
    */
   private cycleEvidence(s: StreamScore, r: StepResult<unknown>, scratch: EvidenceScratch): Float64Array | null {
     const C = s.C;
-    const { cycRes, cyc, cycHold, cycU } = scratch;
+    const { cycRes, cycOff, cyc, cycHold, cycU } = scratch;
     cycHold.fill(Number.NaN);
     cycU.fill(Number.NaN);
     if (r.item.reset) {
@@ -1229,7 +1239,14 @@ export class StreamScorer {
     // A reading bunched after a fill stands at the latest held reading's place in the cycle (CycleProfile.advance).
     const bunched = r.item.kind === 'reading' && r.item.bunched !== undefined;
     for (let c = 0; c < C; c++) {
-      cycRes[c] = r.item.values[c] - (bunched ? s.cycles[c].expectedBunched() : s.cycles[c].expected());
+      // A duty cycle's switch a few readings early or late is on time: the reading is judged against the profile
+      // where it stands (CycleProfile.nearest; its own place on a cycle without switches).
+      const x = r.item.values[c];
+      // In an open episode of the channel, its readings are judged at their own place: the slack says whether a
+      // switch's timing is news, and a fault that opened (a plug stuck on) is held through the switches it misses.
+      const owned = s.episode !== null && s.episode.owners[c];
+      cycOff[c] = s.cycles[c].nearest(x, owned ? 0 : cycleScale(s, c, this.opts.smooth), bunched);
+      cycRes[c] = x - s.cycles[c].expectedAt(cycOff[c]);
       if (!Number.isFinite(cycRes[c])) ready = false;
     }
     if (!ready) {
@@ -1395,6 +1412,7 @@ export class StreamScorer {
    */
   private learnCycles(s: StreamScore, r: StepResult<unknown>, owners: readonly boolean[] | null, learning: boolean): void {
     const res = this.scratch.get(s.C)?.cycRes;
+    const offs = this.scratch.get(s.C)?.cycOff;
     const filled = r.item.kind === 'reading' ? r.item.filled : 0;
     // A reading bunched after a fill gives a filled step back to the cycle (CycleProfile.advance): its place in the
     // cycle is not known (it was sent between the reading before the fill and now), so it teaches the profile nothing.
@@ -1405,8 +1423,11 @@ export class StreamScorer {
       // Residuals are winsorised at CYCLE_CLIP long-term standard deviations (Huber): a departure that has not
       // opened an episode yet (the first readings of a shift, before the short mean has filled) does not inflate
       // the scale it is judged against, nor move the profile more than an ordinary reading.
-      const clip = s.cycCount[c] >= this.opts.smooth && s.cycVar[c] > 0 ? CYCLE_CLIP * Math.sqrt(s.cycVar[c]) : Infinity;
-      const expected = bunched > 0 ? s.cycles[c].expectedBunched() : s.cycles[c].expected();
+      const scale = cycleScale(s, c, this.opts.smooth);
+      const clip = scale > 0 ? CYCLE_CLIP * scale : Infinity;
+      // Where cycleEvidence found the reading stands (its own place, or a few readings off at a duty cycle's switch).
+      const off = offs === undefined || res === undefined || !Number.isFinite(res[c]) ? (bunched > 0 ? -1 : 0) : offs[c];
+      const expected = s.cycles[c].expectedAt(off);
       const e = res === undefined ? Number.NaN : Math.max(-clip, Math.min(clip, res[c]));
       if (!owned) {
         const u = this.scratch.get(s.C)?.cycU[c];
@@ -1415,13 +1436,16 @@ export class StreamScorer {
           s.cycCount[c]++;
           s.cycVar[c] += (e * e - s.cycVar[c]) / Math.min(this.opts.horizon, s.cycCount[c]);
         }
-        if (bunched === 0) s.cycles[c].teach(x, clip);
+        if (bunched === 0) s.cycles[c].teach(x, clip, off);
       }
       // The held readings (from which the period is estimated and the profile rebuilt) take a fault's readings as
       // what the profile expected of them, and others winsorised as above: a profile rebuilt after a level shift
       // is not part of the way up to it.
       const held = !Number.isFinite(expected) ? x : owned ? expected : Number.isFinite(e) ? expected + e : x;
       const before = s.cycles[c].cycles;
+      // A switch the readings made puts the phase at the profile's (in an episode too: the raw readings, so a duty
+      // cycle that comes back from a fault at another phase is followed again).
+      if (bunched === 0 && s.last !== null && !r.item.reset) s.cycles[c].realign(s.last[c], x, filled, scale);
       s.cycles[c].advance(held, filled, owned, bunched);
       // A new period: its residuals start over.
       if (s.cycles[c].cycles !== before) {
