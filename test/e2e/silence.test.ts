@@ -12,10 +12,9 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
 import type { AlertPayload } from '../../src/contract/alerts.js';
 import { Daemon } from '../../src/daemon.js';
-import { MODELS, builtAndModelsPresent, evictedSensors } from '../helpers/daemon.js';
+import { builtAndModelsPresent, evictedSensors, inProcessConfig } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/net.js';
 import { lcg } from '../helpers/lcg.js';
 
@@ -36,22 +35,10 @@ async function started(
   loopUtilization?: () => number,
   presets?: readonly string[],
 ): Promise<{ daemon: Daemon; pub: mqtt.MqttClient }> {
-  const loaded = loadConfig({
-    path: '/dev/null',
-    env: {},
-    overrides: {
-      dataDir,
-      broker: { port: 0 },
-      http: { enabled: false },
-      model: { dir: MODELS, worker: false },
-      learning: { enabled: false },
-      ...(presets === undefined ? {} : { ingest: { presets: [...presets], timezone: 'UTC' } }),
-    },
-  });
-  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+  const config = inProcessConfig(dataDir, presets === undefined ? {} : { ingest: { presets: [...presets], timezone: 'UTC' } });
   // The loop's load is the test's to give (the saturated cases do): the test runner's own load (several files at once
   // on 2 cores) would otherwise hold the silence judgement a test drives (a flaky zigbee case, twelfth session).
-  const daemon = new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }), now: clock, arrivalNow: clock, inFlight, loopUtilization: loopUtilization ?? (() => 0) });
+  const daemon = new Daemon({ config, logger: pino({ level: 'silent' }), now: clock, arrivalNow: clock, inFlight, loopUtilization: loopUtilization ?? (() => 0) });
   cleanups.push(() => daemon.stop());
   await daemon.start();
   const sub = await mqtt.connectAsync(daemon.brokerUrl!, { clientId: `silence-sub-${process.pid}-${alerts.length}` });

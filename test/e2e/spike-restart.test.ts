@@ -23,11 +23,10 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
 import type { AlertPayload } from '../../src/contract/alerts.js';
 import type { AnomalyWithEvents } from '../../src/contract/store.js';
 import { Daemon } from '../../src/daemon.js';
-import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
+import { builtAndModelsPresent, inProcessConfig } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/net.js';
 import { lcg } from '../helpers/lcg.js';
 
@@ -65,22 +64,9 @@ async function scenario(restart: boolean): Promise<Run> {
   const alerts: AlertPayload[] = [];
   let closeAfter = 0;
   const start = async (run: number): Promise<{ daemon: Daemon; pub: mqtt.MqttClient }> => {
-    const loaded = loadConfig({
-      path: '/dev/null',
-      env: {},
-      overrides: {
-        dataDir,
-        broker: { port: 0 },
-        http: { enabled: false },
-        model: { dir: MODELS, worker: false },
-        learning: { enabled: false },
-        ingest: { presets: ['tasmota'], timezone: 'UTC' },
-        explain: { units: ['*Power=W'], timeZone: 'UTC' },
-      },
-    });
-    if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-    closeAfter = loaded.config.alerts.closeAfter;
-    const daemon = new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }), now: clock, arrivalNow: clock });
+    const config = inProcessConfig(dataDir, { ingest: { presets: ['tasmota'], timezone: 'UTC' }, explain: { units: ['*Power=W'], timeZone: 'UTC' } });
+    closeAfter = config.alerts.closeAfter;
+    const daemon = new Daemon({ config, logger: pino({ level: 'silent' }), now: clock, arrivalNow: clock });
     cleanups.push(() => daemon.stop());
     await daemon.start();
     const sub = await mqtt.connectAsync(daemon.brokerUrl!, { clientId: `spike-restart-sub-${process.pid}-${run}` });

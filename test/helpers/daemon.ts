@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load.js';
+import type { DeepPartial } from '../../src/config/dsl.js';
 import type { Config } from '../../src/config/schema.js';
 import type { Daemon } from '../../src/daemon.js';
 import { decodeCheckpoint } from '../../src/daemon/checkpoint-codec.js';
@@ -35,6 +36,21 @@ export function evictedSensors(daemon: Daemon): string[] {
     }
   }
   return evicted;
+}
+
+/**
+ * The configuration of a daemon a test runs in its own process: data in `dataDir`, the embedded broker on a free
+ * port, no HTTP, the shipped models run on the main thread, no learning of its own; `extra` sections replace those
+ * (shallow, per top-level section) or add to them. Throws the loader's errors.
+ */
+export function inProcessConfig(dataDir: string, extra: DeepPartial<Config> = {}): Config {
+  const loaded = loadConfig({
+    path: '/dev/null',
+    env: {},
+    overrides: { dataDir, broker: { port: 0 }, http: { enabled: false }, model: { dir: MODELS, worker: false }, learning: { enabled: false }, ...extra },
+  });
+  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+  return loaded.config;
 }
 
 export function builtAndModelsPresent(): boolean {
