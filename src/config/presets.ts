@@ -150,6 +150,8 @@ const Z2M_UNITS = [
   { fields: ['voltage'], unit: 'V' },
   { fields: ['current'], unit: 'A' },
   { fields: ['energy'], unit: 'kWh' },
+  // "Illuminance (numeric) … The unit of this value is lx" (zigbee2mqtt 2.x; 1.x's `illuminance_lux`).
+  { fields: ['illuminance', 'illuminance_lux'], unit: 'lx' },
 ];
 
 /** Home Assistant's words for "no state". */
@@ -158,7 +160,7 @@ const HA_MISSING = ['unavailable', 'unknown', 'none', ''];
 export const PRESETS: Readonly<Record<PresetName, Preset>> = {
   zigbee2mqtt: {
     doc:
-      "zigbee2mqtt device topics `zigbee2mqtt/<friendly_name>`, a friendly name of several levels (`kitchen/floor_light`) included; skips the bridge's topics (`zigbee2mqtt/bridge/…`), `…/availability` and `…/set`, `…/get`; drops the device's own health fields (linkquality, last_seen, battery, a battery device's voltage, device_temperature, power_outage_count), update info, and the settings of actuators and devices (brightness, color_temp, position, setpoints, calibrations, comfort limits …).",
+      "zigbee2mqtt device topics `zigbee2mqtt/<friendly_name>`, a friendly name of several levels (`kitchen/floor_light`) included; skips the bridge's topics (`zigbee2mqtt/bridge/…`), `…/availability` and `…/set`, `…/get`; drops the device's own health fields (linkquality, last_seen, battery, a battery device's voltage, device_temperature, power_outage_count), `illuminance` where `illuminance_lux` comes with it (zigbee2mqtt 1.x: the same reading twice), update info, and the settings of actuators and devices (brightness, color_temp, position, setpoints, calibrations, comfort limits …).",
     rule: {
       ...BASE,
       name: 'zigbee2mqtt',
@@ -174,7 +176,12 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       exclude: [...Z2M_HEALTH, ...Z2M_SETTINGS],
       // `voltage` is the battery's (mV) on a battery device (an Aqara sensor sends it with `battery`), the
       // mains voltage (V) on a plug, which is a measurement and stays.
-      excludeWith: [{ fields: ['voltage'], when: 'battery' }],
+      // zigbee2mqtt 1.x sends a light sensor's reading twice, `illuminance` and `illuminance_lux` (2.x only
+      // `illuminance`, in lx): one stream of it, `illuminance_lux`, not two that alert twice for one fault.
+      excludeWith: [
+        { fields: ['voltage'], when: 'battery' },
+        { fields: ['illuminance'], when: 'illuminance_lux' },
+      ],
       missing: HUB_MISSING,
       units: Z2M_UNITS,
       // A plug's or meter's `energy` (zigbee2mqtt.io, the devices' "Exposes": "Energy (numeric) Sum of consumed

@@ -687,6 +687,14 @@ export class SignalBook {
     // judged while it lasts is told by explainSilence, also with none of its readings recorded (after a restart).
     if (episode.before.length === 0 && episode.head.length === 0 && tail.length === 0) return null;
     const omittedBefore = tail.length > 0 && episode.head.length > 0 && ringStart > lastHead ? [tail[0].ts] : [];
+    // The readings the baseline leaves out (an earlier episode's, an onset's: lastNormalPoints) are no silence of the
+    // sensor either, also where the explainer moves the baseline's last readings into the stretch (withOnset: a value
+    // that froze as an earlier episode ended; tryout 22, finding 2: `no reading for 17 s (missing data)` told of a
+    // value stuck at 12.5 that came every second).
+    const firstOfEpisode = episode.head[0]?.ts ?? tail[0]?.ts;
+    if (episode.before.length > 0 && firstOfEpisode !== undefined) {
+      omittedBefore.push(...leftOut(this.series.points(stream, episode.before[0].ts, firstOfEpisode), episode.before, firstOfEpisode));
+    }
     // The readings the daemon missed while it was down are no silence of the sensor.
     for (const at of episode.resumedAfter ?? []) {
       const next = episode.head.find((p) => p.ts > at) ?? tail.find((p) => p.ts > at);
@@ -852,6 +860,32 @@ export class SignalBook {
       this.log.warn({ err }, 'could not store the last dashboard series buckets');
     }
   }
+}
+
+/**
+ * Where a baseline (`kept`: a stream's normal readings before an episode, SeriesStore.lastNormalPoints, time order)
+ * leaves out readings the ring holds (`all`: the ring's readings from kept's first to the episode's first, `next`,
+ * time order): the time of the reading right after each such hole, a kept one or `next`. The gap before each is an
+ * omission of the baseline, not a silence of the sensor (ExplainInput.omittedBefore). Readings older than the ring
+ * are not seen (no hole is made of them).
+ */
+export function leftOut(all: readonly SeriesPoint[], kept: readonly SeriesPoint[], next: number): number[] {
+  const out: number[] = [];
+  let j = 0;
+  let hole = false;
+  for (const p of all) {
+    if (p.ts >= next) break;
+    while (j < kept.length && kept[j].ts < p.ts) j++;
+    if (j < kept.length && kept[j].ts === p.ts) {
+      if (hole) out.push(p.ts);
+      hole = false;
+      j++;
+    } else {
+      hole = true;
+    }
+  }
+  if (hole) out.push(next);
+  return out;
 }
 
 /** The normal readings before an episode, of one channel (SignalBook.baselineOf): their level ± band, and their range. */

@@ -27,7 +27,9 @@
  * (CounterStep.reset: the scorer tells it once, as one episode) sees the step; a step back whose first move
  * returns to the old total or beyond was a misread (a sentinel 0 between two readings of the real total): told as
  * it was seen, then the count goes on as before it (the offset undone); a step back to the total before the latest
- * rise or above undoes an overshoot (a sentinel 2^32 − 1, judged as the level it was), and is no reset. And its holds: a counter repeats
+ * rise or above, when that rise was larger than any before it, undoes an overshoot (a sentinel 2^32 − 1, judged as
+ * the level it was), and is no reset; after a rise of a size the counter has made before, the same step back is a
+ * rollback (a zigbee2mqtt plug's total one increment back after a power cut: tryout 22, finding 4), a reset. And its holds: a counter repeats
  * its value for as long as nothing is consumed, so for a counter that has been seen holding its value and moving on
  * (at least MIN_RISES readings equal to the one before, in holds that a rise ended, since its monotone run began:
  * as often as a counter must move to be one; a hold still going on is not counted, so a counter's own freeze
@@ -110,6 +112,9 @@ export interface CounterState {
   readonly offset: number;
   readonly back?: { readonly from: number; readonly offset: number } | null;
   readonly beforeRise?: number | null;
+  /** The counter's latest rise and the largest rise before it, sensor units (absent in a state written before: 0). */
+  readonly latestRise?: number;
+  readonly riseBefore?: number;
   /** The hub states it is a counter (CounterTrack.declare); absent: it does not (a state written before: not). */
   readonly stated?: true;
   /** Times (ms) of the latest resets to near zero heard on a quarter hour, oldest first, at most 2 (absent: none). */
@@ -145,6 +150,12 @@ export class CounterTrack {
   private back: { readonly from: number; readonly offset: number } | null = null;
   /** The total before the counter's latest rise (as sent): a step back to it or above undoes that rise, no reset. */
   private beforeRise: number | null = null;
+  /**
+   * The latest rise (sensor units) and the largest rise before it: a step back undoes an overshoot only when the
+   * rise it undoes was larger than any before it (a sentinel), not one of the counter's usual size (a rollback).
+   */
+  private latestRise = 0;
+  private riseBefore = 0;
   /** The hub states the stream is a counter (declare): one from its first reading, and never a level again. */
   private stated = false;
   /** Times (ms) of the latest resets that could be a meter's cycle (to near zero, on a quarter hour): at most 2. */
@@ -189,6 +200,10 @@ export class CounterTrack {
       return { value, counter: this.stated, holds: false, reset: null };
     }
     const down = value < prev;
+    if (value > prev) {
+      this.riseBefore = Math.max(this.riseBefore, this.latestRise);
+      this.latestRise = value - prev;
+    }
     if (!this.counter) {
       if (down || this.negative) {
         this.run = 1;
@@ -207,9 +222,10 @@ export class CounterTrack {
     }
     this.sinceDrop++;
     this.hold(value, prev);
-    if (down && value >= 0 && this.beforeRise !== null && value >= this.beforeRise) {
-      // Back to where it was before its latest rise, or between: that rise overshot (a sentinel such as 2^32 − 1,
-      // a misread), which the judged total showed as it was; the count goes on from here, no reset.
+    if (down && value >= 0 && this.beforeRise !== null && value >= this.beforeRise && this.latestRise > this.riseBefore) {
+      // Back to where it was before its latest rise, or between, and that rise was larger than any before it: it
+      // overshot (a sentinel such as 2^32 − 1, a misread), which the judged total showed as it was; the count goes
+      // on from here, no reset. After a rise of a usual size the step back is a rollback: a reset, below.
       this.beforeRise = null;
       return { value: value + this.offset, counter: true, holds: this.holding(), reset: null };
     }
@@ -297,6 +313,8 @@ export class CounterTrack {
       offset: this.offset,
       back: this.back === null ? null : { ...this.back },
       beforeRise: this.beforeRise,
+      latestRise: this.latestRise,
+      riseBefore: this.riseBefore,
       ...(this.stated ? { stated: true as const } : {}),
       ...(this.cycleAt.length > 0 ? { cycleAt: [...this.cycleAt] } : {}),
     };
@@ -323,6 +341,8 @@ export class CounterTrack {
     t.sinceDrop = s.sinceDrop < 0 ? Number.POSITIVE_INFINITY : s.sinceDrop;
     t.offset = s.offset;
     t.beforeRise = num(s.beforeRise) ? s.beforeRise : null;
+    t.latestRise = num(s.latestRise) ? s.latestRise : 0;
+    t.riseBefore = num(s.riseBefore) ? s.riseBefore : 0;
     t.stated = s.stated === true;
     t.cycleAt = Array.isArray(s.cycleAt) ? s.cycleAt.filter(num).slice(-2) : [];
     t.back = s.back !== undefined && s.back !== null && num(s.back.from) && num(s.back.offset) ? { from: s.back.from, offset: s.back.offset } : null;

@@ -270,6 +270,19 @@ describe('SignalBook.explain', () => {
     expect(book.explain({ ...event('resolve', start, start + 59 * SEC), evidence: peak })!.kind).toBe('level_shift');
   });
 
+  it("an earlier episode's readings, left out of the baseline, are no silence: a value that froze as that episode ended is told stuck, not missing data (tryout 22, finding 2)", () => {
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    // A slow cycle read to 0.1 every second (runs of 1 to 5 equal readings), then frozen at 12.5 from reading 300 on:
+    // its jump opened an episode (readings 300-315 anomalous) that resolved; the freeze went on and opened another.
+    for (let i = 0; i < 300; i++) book.record(reading(T0 + i * SEC, Math.round((12.0 + 0.3 * Math.sin(i / 40)) * 10) / 10));
+    for (let i = 300; i < 316; i++) book.record(reading(T0 + i * SEC, 12.5, 'anomalous', 0.9999));
+    for (let i = 316; i < 340; i++) book.record(reading(T0 + i * SEC, 12.5));
+    const open = { ...event('open', T0 + 339 * SEC, T0 + 339 * SEC), evidence: { stuck: 5.9 } };
+    const told = book.explainAlert(open).explanation!;
+    expect(told.kind).toBe('stuck');
+    expect(told.sentence).toMatch(/^pump 12\.50? unchanged for \d+ s, expected 1[12]\.\d+ ± 0\.\d+ since 10:05 \(stuck value\)$/);
+  });
+
   it('returns null when there is nothing to explain with, and never throws', () => {
     const book = new SignalBook({ units: [], timeZone: null, persist: null, logger: silent });
     expect(book.explain(event('open', T0, T0))).toBeNull();

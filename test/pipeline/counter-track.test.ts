@@ -116,6 +116,25 @@ describe('CounterTrack', () => {
     expect(steps[steps.length - 1].counter).toBe(true);
   });
 
+  it('a step back of one usual increment, right after a rise of that size, is a rollback: a reset, stated or recognised (tryout 22, finding 4)', () => {
+    // A zigbee2mqtt plug's `energy` to 0.01 kWh, one increment back after a power cut (5.39, then 5.38).
+    const values: number[] = [];
+    for (let i = 0; i < MONOTONE_READINGS + 200; i++) values.push(Math.round(500 + Math.floor(i / 3)) / 100);
+    const before = values[values.length - 1];
+    const top = Math.round(before * 100 + 1) / 100;
+    // A rise of one increment, then back to the total before it.
+    values.push(top, before, top);
+    const recognised = feed(values).steps;
+    const stated = new CounterTrack();
+    stated.declare();
+    const declared = values.map((v) => stated.observe(v));
+    for (const steps of [recognised, declared]) {
+      expect(steps.filter((s) => s.reset !== null).map((s) => s.reset)).toEqual([{ from: top, to: before }]);
+      // The judged total holds at the step back (its next rise, to the old total, is the count going on: no second step).
+      for (const s of steps.slice(-3)) expect(s.value).toBeCloseTo(top, 9);
+    }
+  });
+
   it('a counter that goes down twice within a monotone run is a level again', () => {
     const values: number[] = [];
     let v = 0;

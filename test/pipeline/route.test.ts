@@ -174,6 +174,16 @@ describe('presets', () => {
     expect(plug.sort()).toEqual(['plug/current', 'plug/power', 'plug/voltage']);
   });
 
+  it('zigbee2mqtt: illuminance sent twice (zigbee2mqtt 1.x: illuminance and illuminance_lux, one reading) is one stream, in lx (tryout 22, finding 9)', () => {
+    const p = parserFor({ presets: ['zigbee2mqtt'] });
+    const both = readings(p.parse(msg('zigbee2mqtt/hall_motion', '{"battery":91,"illuminance":117,"illuminance_lux":117,"linkquality":96,"occupancy":false,"voltage":2995}')));
+    expect(both.map((r) => r.sensor)).toEqual(['hall_motion/illuminance_lux']);
+    // zigbee2mqtt 2.x sends `illuminance` alone, in lx: read as it is.
+    const alone = readings(p.parse(msg('zigbee2mqtt/hall_motion2', '{"battery":91,"illuminance":117,"occupancy":true}')));
+    expect(alone.map((r) => r.sensor)).toEqual(['hall_motion2/illuminance']);
+    expect([p.statedUnit('hall_motion/illuminance_lux'), p.statedUnit('hall_motion2/illuminance')]).toEqual(['lx', 'lx']);
+  });
+
   /** Streams of a message that must yield readings (and no rejection). */
   const streamsOf = (p: MessageParser, topic: string, payload: string, at = NOW): string[] => readings(p.parse(msg(topic, payload, { receivedAt: at }))).map((r) => r.sensor).sort();
   /** A message dropped without a word: no reading, no rejection. */
