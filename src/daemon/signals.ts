@@ -882,7 +882,8 @@ function farBeyond(x: number, reach: { readonly center: number; readonly reach: 
 export interface StoredPoints {
   /**
    * Epoch ms: the first reading's time, then each reading's time less the one before (exact: two close times
-   * differ exactly, and adding the difference back gives the time).
+   * differ exactly, and adding the difference back gives the time); 0 for readings that share a time (the series
+   * ring keeps them: SeriesStore.record).
    */
   readonly ts: readonly number[];
   readonly status: readonly number[];
@@ -1019,7 +1020,7 @@ function readPoints(v: unknown, C: number): SeriesPoint[] {
   if (typeof v !== 'object' || v === null) throw new Error('readings must be an object');
   const o = v as Record<string, unknown>;
   const dts = o.ts;
-  if (!Array.isArray(dts) || !dts.every((t, i) => typeof t === 'number' && Number.isFinite(t) && (i === 0 || t > 0))) throw new Error('readings ts must be a time and increasing steps');
+  if (!Array.isArray(dts) || !dts.every((t, i) => typeof t === 'number' && Number.isFinite(t) && (i === 0 || t >= 0))) throw new Error('readings ts must be a time and steps of 0 or more (readings may share a time)');
   const n = dts.length;
   const ts: number[] = [];
   for (let i = 0; i < n; i++) ts.push(i === 0 ? (dts[0] as number) : ts[i - 1] + (dts[i] as number));
