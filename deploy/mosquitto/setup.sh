@@ -37,6 +37,12 @@ Options:
   --persistence-dir D   keep sessions, queued readings and retained messages here (default: DIR/data);
                         created if missing and, when setup.sh creates it or it is DIR/data, given to the
                         mosquitto user (mode 0700), which mosquitto runs as and must write it
+  --mosquitto-conf F    the mosquitto.conf that includes DIR/anomalyd.conf (default: /etc/mosquitto/mosquitto.conf
+                        when DIR is under /etc/mosquitto and it exists; none: anomalyd.conf runs on its own,
+                        mosquitto -c DIR/anomalyd.conf). Where F sets persistence_location itself (Debian's and
+                        Raspberry Pi OS's do: /var/lib/mosquitto/), anomalyd.conf does not set it again
+                        (mosquitto refuses a second one: "Duplicate persistence_location value") and the
+                        database stays there; setup.sh says if F does not include DIR yet
   --queue-qos0          also keep QoS 0 readings for anomalyd while it is away (restart, upgrade): most hubs
                         (Tasmota, zigbee2mqtt and ESPHome by default) publish at QoS 0, which mosquitto
                         otherwise drops for a disconnected client (queue_qos0_messages; applies to every
@@ -45,7 +51,9 @@ Options:
 
 Example (on the Pi, as root):
   deploy/mosquitto/setup.sh --dir /etc/mosquitto/anomalyd --operator alice --operator bob
-  echo 'include_dir /etc/mosquitto/anomalyd' >> /etc/mosquitto/mosquitto.conf   # or copy anomalyd.conf to conf.d
+  echo 'include_dir /etc/mosquitto/anomalyd' >> /etc/mosquitto/mosquitto.conf   # or --dir /etc/mosquitto/conf.d, included already
+  systemctl restart mosquitto
+Debian's and Raspberry Pi OS's mosquitto.conf keep the database in /var/lib/mosquitto: anomalyd.conf leaves it there.
 EOF
 }
 
@@ -66,6 +74,7 @@ PERSIST=""
 QUEUE_QOS0=false
 NODE_ID=""
 HA_PREFIX=homeassistant
+MAIN_CONF=""
 
 while (($# > 0)); do
   case "$1" in
@@ -80,6 +89,7 @@ while (($# > 0)); do
     --persistence-dir) PERSIST="${2:?--persistence-dir needs a value}"; shift 2 ;;
     --node-id) NODE_ID="${2:?--node-id needs a value}"; shift 2 ;;
     --ha-prefix) HA_PREFIX="${2:?--ha-prefix needs a value}"; shift 2 ;;
+    --mosquitto-conf) MAIN_CONF="${2:?--mosquitto-conf needs a value}"; shift 2 ;;
     --queue-qos0) QUEUE_QOS0=true; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown option: $1" ;;
@@ -125,14 +135,36 @@ password_for() {
 
 mkdir -p "$DIR"
 DIR="$(cd "$DIR" && pwd)"
+
+# The mosquitto.conf that includes anomalyd.conf: Debian's (and Raspberry Pi OS's) when DIR is under /etc/mosquitto.
+if [[ -z "$MAIN_CONF" && "$DIR" == /etc/mosquitto/* && -f /etc/mosquitto/mosquitto.conf ]]; then MAIN_CONF=/etc/mosquitto/mosquitto.conf; fi
+[[ "$MAIN_CONF" == none ]] && MAIN_CONF=""
+[[ -z "$MAIN_CONF" || -f "$MAIN_CONF" ]] || die "--mosquitto-conf $MAIN_CONF: no such file"
+# The value of the last uncommented line setting option $1 in the main conf ("" when none): mosquitto.conf syntax,
+# one option and its value per line.
+main_setting() {
+  [[ -n "$MAIN_CONF" ]] || return 0
+  awk -v key="$1" '$1 == key { sub(/^[ \t]*[^ \t]+[ \t]+/, ""); sub(/[ \t]+$/, ""); v = $0 } END { if (v != "") print v }' "$MAIN_CONF"
+}
+# Its persistence_location: mosquitto refuses to start with a second one (from anomalyd.conf), so it stays the one.
+main_persist="$(main_setting persistence_location)"
+
 # mosquitto writes its database (mosquitto.db) here as its own user: a directory of root's would fail every
 # autosave with "Permission denied" and lose the sessions, queued readings and retained messages at a restart.
 own_persist=false
-if [[ -z "$PERSIST" ]]; then
-  PERSIST="$DIR/data"
-  own_persist=true
+if [[ -n "$main_persist" ]]; then
+  if [[ -n "$PERSIST" && "${PERSIST%/}" != "${main_persist%/}" ]]; then
+    die "--persistence-dir $PERSIST: $MAIN_CONF sets persistence_location $main_persist, and mosquitto refuses a second one (Duplicate persistence_location value); drop --persistence-dir, or that line from $MAIN_CONF"
+  fi
+  PERSIST="$main_persist"
+  [[ -d "$PERSIST" ]] || own_persist=true
+else
+  if [[ -z "$PERSIST" ]]; then
+    PERSIST="$DIR/data"
+    own_persist=true
+  fi
+  [[ -d "$PERSIST" ]] || own_persist=true
 fi
-[[ -d "$PERSIST" ]] || own_persist=true
 mkdir -p "$PERSIST"
 PERSIST="$(cd "$PERSIST" && pwd)"
 
@@ -195,7 +227,11 @@ umask 022
   echo "password_file $passwd_file"
   echo "acl_file $DIR/acl"
   echo "persistence true"
-  echo "persistence_location $PERSIST/"
+  if [[ -n "$main_persist" ]]; then
+    echo "# The database stays where $MAIN_CONF keeps it ($main_persist): a second persistence_location stops mosquitto."
+  else
+    echo "persistence_location $PERSIST/"
+  fi
   echo "autosave_interval 60"
   echo "persistent_client_expiration 7d"
   echo "max_queued_messages 100000"
@@ -226,9 +262,25 @@ chmod 0644 "$DIR/acl" "$DIR/anomalyd.conf"
 
 operators_yaml="$(printf '%s, ' "${OPERATORS[@]}")"
 topics_yaml="$(printf '"%s", ' "${SENSOR_TOPICS[@]}")"
+# Whether the main conf includes DIR/anomalyd.conf (include_dir DIR); if not, the line to add.
+include_note=""
+if [[ -n "$MAIN_CONF" ]]; then
+  included=false
+  while read -r key value || [[ -n "$key" ]]; do
+    [[ "$key" == include_dir && -d "$value" && "$(cd "$value" && pwd)" == "$DIR" ]] && included=true
+  done <"$MAIN_CONF"
+  if [[ "$included" == true ]]; then
+    include_note="$MAIN_CONF includes it (include_dir $DIR): restart mosquitto (systemctl restart mosquitto)."
+  else
+    include_note="Include it from $MAIN_CONF: echo 'include_dir $DIR' >> $MAIN_CONF, then restart mosquitto."
+  fi
+fi
+persist_file="$PERSIST/$(main_setting persistence_file)"
+[[ "$persist_file" == "$PERSIST/" ]] && persist_file="$PERSIST/mosquitto.db"
 cat <<EOF
 Wrote $DIR/anomalyd.conf, $DIR/acl, $DIR/passwd and $DIR/credentials.env (passwords; mode 0600).
-mosquitto keeps sessions, queued readings and retained messages in $PERSIST/mosquitto.db.
+${include_note:+$include_note
+}mosquitto keeps sessions, queued readings and retained messages in $persist_file.
 
 anomalyd settings to match (password from the environment: ANOMALYD_MQTT_PASSWORD in credentials.env):
   broker:

@@ -179,6 +179,7 @@ export function formatStatus(s: DaemonStatusView, base: string, learning: readon
     ...messageLines(s),
     ['rejected', rejections.length > 0 ? rejections.join(', ') + perField(s) : 'nothing since start'],
     ...skippedLines(s),
+    ...seriesLines(s),
     ...refusedLines(s),
     // A device whose clock was never set (Tasmota without NTP) is read on arrival time: say so, it is not silent.
     ...((c.unsetClocks ?? 0) > 0 ? [['clocks', `${c.unsetClocks} message(s) with a device time before 2000 (a clock never set, e.g. Tasmota without NTP) stamped on arrival; the log names the devices`] as [string, string]] : []),
@@ -248,6 +249,17 @@ function skippedLines(s: DaemonStatusView): [string, string][] {
     .sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0))
     .map(([reason, n]) => `${reason} ${n}${words[reason] !== undefined ? ` (${words[reason]})` : ''}`);
   return parts.length === 0 ? [] : [['skipped', `${parts.join(', ')}: no readings by design, not errors`]];
+}
+
+/**
+ * The `series` line: scored readings the dashboard's series did not keep, per reason (SeriesNotKept), so none is left
+ * out unsaid. None when every reading was kept (or from an older daemon).
+ */
+function seriesLines(s: DaemonStatusView): [string, string][] {
+  const parts = Object.entries(s.seriesNotKept ?? {})
+    .filter(([, n]) => (n ?? 0) > 0)
+    .map(([reason, n]) => `${reason} ${n}${reason === 'duplicate' ? ' (identical in time and values to a reading kept: a message delivered twice)' : ''}`);
+  return parts.length === 0 ? [] : [['series', `${parts.join(', ')}: scored, not kept in the dashboard's series`]];
 }
 
 /**

@@ -144,6 +144,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
         },
         rejections,
         skipped: Object.fromEntries(Object.entries(d.skipped?.() ?? {}).filter(([, n]) => n > 0)),
+        seriesNotKept: Object.fromEntries(Object.entries(d.series.notRecorded()).filter(([, n]) => n > 0)),
         broker: d.brokerRefusals?.() ?? null,
         outbox,
         ...(d.timeZone !== undefined ? { timeZone: d.timeZone } : {}),

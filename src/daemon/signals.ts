@@ -10,8 +10,8 @@ import type { Logger } from 'pino';
 import { alertFigures, resolutionWords, type AlertExplanation } from '../contract/alerts.js';
 import type { SeriesBucketStore } from '../contract/series.js';
 import type { AnomalyEvent, ScoredReading } from '../contract/types.js';
-import { FARTHER, episodeExplanation, explainEpisode, strongest, tellsReading, toAlertExplanation, toldReach, withLaterUnitChanges } from '../explain/episode.js';
-import { BAND_SIGMAS, BASELINE_READINGS, DRIFT_READINGS, NOISE_READINGS, explainCounterReset, toldAs, unitAt, type AnomalyKind, type UnitChange } from '../explain/explain.js';
+import { FARTHER, episodeExplanation, explainEpisode, namedKind, strongest, tellsReading, toAlertExplanation, toldReach, withLaterUnitChanges } from '../explain/episode.js';
+import { BAND_SIGMAS, BASELINE_READINGS, DRIFT_READINGS, EVIDENCE_KINDS, NOISE_READINGS, explainCounterReset, toldAs, unitAt, type AnomalyKind, type UnitChange } from '../explain/explain.js';
 import { diffs, median, robustSigma } from '../explain/robust.js';
 import { compileUnits, unitOf, type UnitRule } from '../explain/units.js';
 import { SeriesStore, surpriseOf, type SeriesPoint, type TimeSpan } from '../pipeline/series.js';
@@ -135,6 +135,63 @@ function overturned(episode: OpenEpisode, told: Told): boolean {
   if (told.readings <= episode.toldFrom) return false;
   if (!provisional(episode) && !(fresh.kind === 'drift' && DRIFT_OVERTURNS.has(kept.kind))) return false;
   return Date.parse(fresh.since) <= Date.parse(kept.since);
+}
+
+/**
+ * Whether `told`, an explanation rebuilt at an `update` of an episode whose kind is provisional, tells another kind
+ * from fewer readings than NOISE_READINGS too: one provisional kind after another (a noise burst's first readings told
+ * a spike, then a jump that held, then a trend, each from a few more of them) is churn, not news. The provisional kind
+ * stays until an explanation from NOISE_READINGS readings or more tells another (overturned) or confirms it; the
+ * resolve, told from all of the episode's readings, tells what they show.
+ */
+function churns(episode: OpenEpisode, told: Told): boolean {
+  const kept = episode.explanation;
+  const fresh = told.explanation;
+  return provisional(episode) && fresh.kind !== null && fresh.kind !== kept!.kind && told.readings < NOISE_READINGS;
+}
+
+/**
+ * The surprise of each kind of evidence at the peak `peak` names (peakOf's `<peakScore>|<evidence JSON>`), or null
+ * when there is none (no peak, an evidence of null, a string not of peakOf's form).
+ */
+function evidenceAt(peak: string | null): Readonly<Record<string, number>> | null {
+  if (peak === null) return null;
+  const bar = peak.indexOf('|');
+  if (bar < 0) return null;
+  try {
+    const v: unknown = JSON.parse(peak.slice(bar + 1));
+    if (typeof v !== 'object' || v === null) return null;
+    return Object.fromEntries(Object.entries(v as Record<string, unknown>).filter((e): e is [string, number] => typeof e[1] === 'number'));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether the detector's evidence at event `ev`'s peak still carries the episode's settled kind, so that a fresh
+ * explanation of another kind at that new peak is not taken (hysteresis, weighted by the detector's own evidence):
+ * the kind is one the detector's evidence names (EVIDENCE_KINDS: a noise change by `spread`, a stuck value by
+ * `stuck`), the evidence at the new peak names no other kind (namedKind: a value stuck after a noise burst is told),
+ * and the surprise of the kind's own evidence there is at least what it was at the peak the kind was told at
+ * (toldAtPeak), or at least the threshold (alone it would have opened the episode). A noise burst's peak moves with
+ * every rarer draw, and its readings around that draw look like a spike, a jump or a trend; the noise they are is
+ * what the detector still sees (tryout finding F11: a noise burst told noise change, spike, noise change … across six
+ * updates). Not for a provisional kind (more readings may yet overturn it), nor a kind no evidence names (a spike, a
+ * level shift, a drift: what their readings show is all there is of them).
+ */
+function kindHolds(episode: OpenEpisode, ev: AnomalyEvent): boolean {
+  const kind = episode.explanation?.kind ?? null;
+  if (kind === null || provisional(episode)) return false;
+  const own = Object.keys(EVIDENCE_KINDS).find((k) => EVIDENCE_KINDS[k] === kind);
+  if (own === undefined) return false;
+  const evidence = ev.evidence ?? null;
+  const threshold = surpriseOf(ev.threshold);
+  const named = namedKind(evidence, threshold);
+  if (named !== null && named !== kind) return false;
+  const now = evidence?.[own];
+  if (now === undefined || !Number.isFinite(now)) return false;
+  const then = evidenceAt(episode.toldAtPeak)?.[own];
+  return now >= threshold || (then !== undefined && Number.isFinite(then) && now >= then);
 }
 
 /**
@@ -269,8 +326,9 @@ export class SignalBook {
    * one says more (episodeExplanation: a kind told, or a stronger reading when neither tells one; another kind
    * than the one told only when the episode's peak moved since: peakOf, or when the kind was provisional, told from
    * fewer than NOISE_READINGS of its readings, and this event's, from more of them, tells another kind of the same
-   * stretch: overturned). So every alert of an episode and its record tell one story: its strongest reading, and
-   * the kind that carried its peak once told. Null
+   * stretch: overturned; and not at a new peak the detector's evidence still carries the kind at: kindHolds, nor for
+   * another provisional kind at an update: churns). So every alert of an episode and its record tell one story: its
+   * strongest reading, and the kind that carried its peak once told. Null
    * when none can be built (no readings at all); never throws (a failure is logged and the alert carries the
    * episode's explanation so far, or none).
    */
@@ -318,12 +376,15 @@ export class SignalBook {
       const fresh = told?.explanation ?? null;
       const peak = peakOf(ev);
       const overturns = told !== null && overturned(episode, told);
+      // Hysteresis: the kind told stays at a new peak while the detector's evidence still carries it (kindHolds), and a
+      // provisional kind is not swapped for another provisional one at an update (churns).
+      const holds = told !== null && ev.kind !== 'open' && ((ev.kind === 'update' && episode.explanation !== null && churns(episode, told)) || (kindHolds(episode, ev) && !overturns));
       // A silence is told as one: also in an episode of another kind it took over (a sensor that went faulty, then
       // died), whose kind told before stays in its earlier alerts.
       const silenced = silent && fresh !== null && fresh.kind === 'missing_data';
       // The stretch of a reading far beyond what was told is the episode's story now, with or without a kind yet.
       const kept =
-        silenced || (moved && fresh !== null) ? fresh : this.forgetsPeak(episode, fresh) ? episode.explanation : episodeExplanation(episode.explanation, fresh, episode.toldAtPeak === peak && !overturns);
+        silenced || (moved && fresh !== null) ? fresh : this.forgetsPeak(episode, fresh) ? episode.explanation : episodeExplanation(episode.explanation, fresh, holds || (episode.toldAtPeak === peak && !overturns));
       if (moved && told !== null && kept === fresh && fresh !== null) {
         episode.toldAtPeak = fresh.kind !== null ? peak : null;
         episode.toldFrom = told.readings;
@@ -498,7 +559,7 @@ export class SignalBook {
       if (kept !== null && kept.kind !== null) {
         // A provisional kind: the same kind from more readings confirms it (no news); another one overturns it.
         if (fresh.kind === kept.kind) episode.toldFrom = Math.max(episode.toldFrom, told.readings);
-        if (!overturned(episode, told)) return null;
+        if (!overturned(episode, told) || churns(episode, told)) return null;
       }
       episode.explanation = fresh;
       episode.toldAtPeak = peakOf(event);
@@ -916,7 +977,8 @@ function farBeyond(x: number, reach: { readonly center: number; readonly reach: 
 export interface StoredPoints {
   /**
    * Epoch ms: the first reading's time, then each reading's time less the one before (exact: two close times
-   * differ exactly, and adding the difference back gives the time).
+   * differ exactly, and adding the difference back gives the time); 0 for readings that share a time (the series
+   * ring keeps them: SeriesStore.record).
    */
   readonly ts: readonly number[];
   readonly status: readonly number[];
@@ -1053,7 +1115,7 @@ function readPoints(v: unknown, C: number): SeriesPoint[] {
   if (typeof v !== 'object' || v === null) throw new Error('readings must be an object');
   const o = v as Record<string, unknown>;
   const dts = o.ts;
-  if (!Array.isArray(dts) || !dts.every((t, i) => typeof t === 'number' && Number.isFinite(t) && (i === 0 || t > 0))) throw new Error('readings ts must be a time and increasing steps');
+  if (!Array.isArray(dts) || !dts.every((t, i) => typeof t === 'number' && Number.isFinite(t) && (i === 0 || t >= 0))) throw new Error('readings ts must be a time and steps of 0 or more (readings may share a time)');
   const n = dts.length;
   const ts: number[] = [];
   for (let i = 0; i < n; i++) ts.push(i === 0 ? (dts[0] as number) : ts[i - 1] + (dts[i] as number));

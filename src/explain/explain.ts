@@ -1032,7 +1032,7 @@ function cycleOf(input: ExplainInput): Cycle | null {
   const res = resolution(b);
   const sigma = Math.max(robustSigma(rs), res / 2, 1e-9 * Math.max(1, Math.abs(mean)));
   if (!(sigma < CYCLE_SHARE * robustSigma(b))) return null;
-  const dt = median(diffs(bt));
+  const dt = median(gapsOf(bt));
   if (!(dt > 0)) return null;
   const periodMs = period * dt;
   const lastTs = bt[n - 1];
@@ -1066,6 +1066,15 @@ function previousResidual(input: ExplainInput, ref: Reference): number | null {
   return finite(ref.level) ? b.values[n - 1] - ref.level : null;
 }
 
+/**
+ * The positive gaps between consecutive times (ms), the stream's intervals: readings that share a time (a hub's
+ * buffer flushed under one time stamp, kept by the series: SeriesStore.record) are no interval of 0, as the
+ * detector's cadence learns only positive gaps (src/pipeline/cadence.ts).
+ */
+function gapsOf(ts: readonly number[]): number[] {
+  return diffs(ts).filter((g) => g > 0);
+}
+
 function missingData(input: ExplainInput): { since: number; gapMs: number; lastValue: number | null } | null {
   const { before, during } = input;
   const bt = before.ts;
@@ -1075,8 +1084,9 @@ function missingData(input: ExplainInput): { since: number; gapMs: number; lastV
     const since = times.length > 0 ? times[times.length - 1] : input.startTs;
     return { since, gapMs: Math.max(0, input.endTs - since), lastValue: values.length > 0 ? values[values.length - 1] : null };
   }
-  const beforeGaps = diffs(bt);
-  const nominal = beforeGaps.length >= 2 ? median(beforeGaps) : diffs(during.ts).length >= 2 ? median(diffs(during.ts)) : NaN;
+  const beforeGaps = gapsOf(bt);
+  const duringGaps = gapsOf(during.ts);
+  const nominal = beforeGaps.length >= 2 ? median(beforeGaps) : duringGaps.length >= 2 ? median(duringGaps) : NaN;
   if (!(nominal > 0)) return null;
   const limit = Math.max(3 * nominal, 1.5 * (beforeGaps.length > 0 ? Math.max(...beforeGaps) : nominal));
   const omitted = new Set(input.omittedBefore ?? []);

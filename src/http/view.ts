@@ -4,7 +4,7 @@
  */
 import type { RejectReason, SensorStatus, SkipReason } from '../contract/types.js';
 import type { AnomalyMark, AnomalyQuery, AnomalyRecord, AnomalyWithEvents } from '../contract/store.js';
-import type { SeriesQuery, SeriesView } from '../pipeline/series.js';
+import type { SeriesNotKept, SeriesQuery, SeriesView } from '../pipeline/series.js';
 import type { OwnModelProgress } from '../contract/own-model.js';
 import type { BrokerRefusals } from '../contract/broker.js';
 
@@ -52,6 +52,12 @@ export interface DaemonStatusView {
    * from daemons before it.
    */
   readonly skipped?: Readonly<Partial<Record<SkipReason, number>>>;
+  /**
+   * Scored readings the dashboard's series did not keep since start, per reason (only reasons that occurred;
+   * SeriesNotKept, src/pipeline/series.ts: `duplicate` a reading identical in time and values to one it holds). Absent
+   * from daemons before it.
+   */
+  readonly seriesNotKept?: Readonly<Partial<Record<SeriesNotKept, number>>>;
   /**
    * What the embedded broker refused since start (publishes on topics a login may not use, logins), which the
    * publisher never learns (a refused publish is acknowledged and dropped); null without the embedded broker

@@ -47,6 +47,13 @@ const MAX_PENDING = 50_000;
 const PRUNE_EVERY_MS = 3_600_000;
 const STATS = BUCKET_STATS.length;
 
+/**
+ * Why SeriesStore.record did not keep a reading: `duplicate` identical (time and every value) to one the stream
+ * holds at that time; `out_of_order` before the stream's newest reading; `malformed` no finite time, no values, or
+ * values and channels of different lengths; `too_many_streams` a new stream past maxStreams.
+ */
+export type SeriesNotKept = 'duplicate' | 'out_of_order' | 'malformed' | 'too_many_streams';
+
 export interface SeriesStoreOptions {
   /** Raw readings kept per stream. */
   readonly rawPoints?: number;
@@ -454,6 +461,7 @@ export class SeriesStore {
   private pending: SeriesBucket[] = [];
   private lastWrite = -Infinity;
   private dropped = 0;
+  private readonly notKeptCounts: Record<SeriesNotKept, number> = { duplicate: 0, out_of_order: 0, malformed: 0, too_many_streams: 0 };
 
   constructor(opts: SeriesStoreOptions = {}) {
     this.rawPoints = positiveInt(opts.rawPoints ?? DEFAULT_RAW_POINTS, 'rawPoints');
@@ -464,23 +472,32 @@ export class SeriesStore {
   }
 
   /**
-   * Records one scored reading. Readings of a stream must come in time order: one at or before the
-   * stream's newest is ignored. A reading with another channel set than the stream's starts its series
-   * afresh. Returns false when the reading was not recorded (out of order, malformed, or too many streams).
+   * Records one scored reading. Readings of a stream come in non-decreasing time (admission takes them so:
+   * src/pipeline/admit.ts, a reading within the tolerance before the newest taken at the newest's time). Readings
+   * sharing the stream's newest time (a hub flushing its buffer under one time stamp, a device whose clock counts
+   * whole seconds sending several a second, a reading admission clamped) are kept after it in arrival order, as the
+   * detector scores each (a duplicate placement: src/pipeline/cadence.ts); one identical to a reading already held
+   * at that time (the same time and every value: a message delivered twice) adds nothing to what the series shows
+   * and is not kept, counted `duplicate`. A reading before the newest is not kept, counted `out_of_order`. A
+   * reading with another channel set than the stream's starts its series afresh. Returns false when the reading
+   * was not recorded; every such reading is counted by its reason (notRecorded).
    */
   record(r: ScoredReading): boolean {
-    if (!Number.isFinite(r.ts) || r.values.length === 0 || r.values.length !== r.channels.length) return false;
+    if (!Number.isFinite(r.ts) || r.values.length === 0 || r.values.length !== r.channels.length) return this.notKept('malformed');
     let s = this.streams.get(r.stream);
     if (s !== undefined && !sameChannels(s.channels, r.channels)) {
       this.closeOpen(r.stream, s);
       s = undefined;
     }
     if (s === undefined) {
-      if (!this.streams.has(r.stream) && this.streams.size >= this.maxStreams) return false;
+      if (!this.streams.has(r.stream) && this.streams.size >= this.maxStreams) return this.notKept('too_many_streams');
       s = { channels: [...r.channels], ring: new Ring(this.rawPoints, r.channels.length), open: { 1: null, 2: null }, latest: null, lastPrunedTs: -Infinity };
       this.streams.set(r.stream, s);
     }
-    if (s.latest !== null && r.ts <= s.latest.ts) return false;
+    if (s.latest !== null && r.ts <= s.latest.ts) {
+      if (r.ts < s.latest.ts) return this.notKept('out_of_order');
+      if (heldAlready(s, r)) return this.notKept('duplicate');
+    }
     // Whether the reading fits a float32 is asked once, and only while the ring or a bucket is narrow.
     let fits: boolean | undefined;
     if (!s.ring.wide) fits = allFitFloat32(r.values);
@@ -536,6 +553,16 @@ export class SeriesStore {
     return this.dropped;
   }
 
+  /** Readings given to record() since start and not kept, per reason (SeriesNotKept; every reason, 0 when none). */
+  notRecorded(): Readonly<Record<SeriesNotKept, number>> {
+    return { ...this.notKeptCounts };
+  }
+
+  private notKept(reason: SeriesNotKept): false {
+    this.notKeptCounts[reason]++;
+    return false;
+  }
+
   /** Streams with readings recorded since start or a latest one restored (restoreLatest), in the order they first came. */
   streamIds(): string[] {
     return [...this.streams.keys()];
@@ -551,8 +578,9 @@ export class SeriesStore {
 
   /**
    * Takes back a stream's newest reading from before a restart (its checkpoint), so the stream has a latest
-   * reading before its next one arrives: the sensor list shows it, queries end at its time, and a reading at
-   * or before it is ignored as it would have been without the restart. Its raw ring starts empty (the
+   * reading before its next one arrives: the sensor list shows it, queries end at its time, and a reading
+   * before it, or identical to it (a message delivered again after the restart), is not kept, as it would not have
+   * been without the restart (record). Its raw ring starts empty (the
    * history before the restart is in the stored buckets; an open episode's readings come back by
    * restoreRecent) and it adds to no bucket. Only for a stream with
    * nothing in memory (one recorded since start is newer); false when not taken (that, malformed, or too
@@ -569,8 +597,8 @@ export class SeriesStore {
    * Takes back a stream's raw readings from before a restart (an open episode's, from its checkpoint:
    * SignalBook.restoreEpisode), into its ring as they were, so that the episode is told from the same readings
    * as without the restart. Only into an empty ring of a stream whose channels are `channels` (one restored by
-   * restoreLatest, or unknown: then its newest point becomes its latest reading); the points must be in time
-   * order and none after the stream's latest reading. `wide`: the ring held float64 before the stop (isWide), so it does again. They add to no bucket (the buckets of that time were
+   * restoreLatest, or unknown: then its newest point becomes its latest reading); the points must be in
+   * non-decreasing time and none after the stream's latest reading. `wide`: the ring held float64 before the stop (isWide), so it does again. They add to no bucket (the buckets of that time were
    * written before the stop). Returns the number taken (0 when none could be).
    */
   restoreRecent(stream: string, channels: readonly string[], points: readonly SeriesPoint[], wide = false): number {
@@ -581,7 +609,7 @@ export class SeriesStore {
     if (s?.latest != null && newest > s.latest.ts) return 0;
     for (let k = 0; k < points.length; k++) {
       const p = points[k];
-      if (!Number.isFinite(p.ts) || p.values.length !== channels.length || (k > 0 && !(p.ts > points[k - 1].ts))) return 0;
+      if (!Number.isFinite(p.ts) || p.values.length !== channels.length || (k > 0 && !(p.ts >= points[k - 1].ts))) return 0;
     }
     if (s === undefined) {
       if (this.streams.size >= this.maxStreams) return 0;
@@ -902,6 +930,28 @@ function view(stream: string, channels: readonly string[], from: number, to: num
     anomalous: pts.map((p) => p.anomalous),
     latest: latest === null || !(latest.surprise > SURPRISE_SHOWN_MAX) ? latest : { ...latest, surprise: SURPRISE_SHOWN_MAX },
   };
+}
+
+/**
+ * Whether the stream already holds a reading identical to `r` (r.ts equal to the newest time held): the same time
+ * and every value as one of the ring's readings at that time (the newest ones: the ring is in non-decreasing time),
+ * or as the stream's latest reading when the ring holds none (restored: restoreLatest). A narrow ring's values are
+ * float32: `r` is the same when its values fit one (fitsFloat32) and round to the held ones.
+ */
+function heldAlready(s: StreamState, r: ScoredReading): boolean {
+  const { ring } = s;
+  const C = ring.C;
+  if (ring.size === 0) return s.latest !== null && s.latest.ts === r.ts && s.latest.values.every((v, c) => Object.is(v, r.values[c]));
+  const narrow = !ring.wide;
+  if (narrow && !allFitFloat32(r.values)) return false;
+  for (let k = ring.size - 1; k >= 0; k--) {
+    const i = ring.at(k);
+    if (ring.tsAt(i) !== r.ts) return false;
+    let same = true;
+    for (let c = 0; c < C && same; c++) same = Object.is(ring.vals[i * C + c], narrow ? Math.fround(r.values[c]) : r.values[c]);
+    if (same) return true;
+  }
+  return false;
 }
 
 function sameChannels(a: readonly string[], b: readonly string[]): boolean {

@@ -152,6 +152,15 @@ describe('anomalyd status', () => {
     expect(formatStatus({ ...s, sensors: { ...s.sensors, openEpisodes: 0, openSensors: [] } }, 'http://127.0.0.1:1')).toMatch(/^open +no sensor has an open episode$/m);
   });
 
+  it('says which scored readings the dashboard\'s series did not keep, by reason (a message delivered twice: duplicate), and nothing when it kept them all', () => {
+    const view = new FakeView();
+    const s = { ...view.statusView, seriesNotKept: { duplicate: 3 } };
+    expect(formatStatus(s, 'http://127.0.0.1:1')).toMatch(
+      /^series +duplicate 3 \(identical in time and values to a reading kept: a message delivered twice\): scored, not kept in the dashboard's series$/m,
+    );
+    expect(formatStatus(view.statusView, 'http://127.0.0.1:1')).not.toMatch(/^series/m);
+  });
+
   it('says when device times lag arrival by whole hours (a time zone mix-up, tryout 13 #9), and nothing when none do', () => {
     const view = new FakeView();
     const s = { ...view.statusView, counters: { ...view.statusView.counters, clockLags: 2 } };

@@ -291,9 +291,10 @@ describe('Checkpoints carry each stream’s newest scored reading for the sensor
     const plain = newDetector();
     detectorCheckpointSubject(plain).restore(new Map([['s', roundTrip(d.snapshot('s'))]]));
     expect(restored.snapshot('s')).toEqual(plain.snapshot('s'));
-    // A reading at or before it is not recorded, as without the restart; the next one is.
+    // The same reading again (a message delivered twice) is not recorded, as without the restart; the next one is.
     const next = await feed(restored, 's', 200, 201);
-    expect(shown.record({ ...next[0].reading, ts: last.reading.ts })).toBe(false);
+    expect(shown.record({ ...last.reading })).toBe(false);
+    expect(shown.notRecorded().duplicate).toBe(1);
     expect(shown.record(next[0].reading)).toBe(true);
     expect(shown.latest('s')).toEqual(next[0].reading);
   });
@@ -349,6 +350,53 @@ describe('Checkpoints carry an open episode’s explanation state (SignalBook)',
     const now = restarted.series.points('s');
     expect(now.map((p) => ({ ...p, surprise: 0 }))).toEqual(was.map((p) => ({ ...p, surprise: 0 })));
     now.forEach((p, i) => expect(Math.abs(p.surprise - was[i].surprise)).toBeLessThanOrEqual(0.005 * Math.abs(was[i].surprise)));
+  });
+
+  it('an episode whose stream sent readings sharing one time (a hub flushing its buffer under one time stamp): every one scored is in the ring, the checkpoint in the SQLite file and the restarted ring, in arrival order', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'anomalyd-cp-'));
+    const store = SqliteStore.open(join(dir, 'a.db'), { commitIntervalMs: 0, outboxMax: 100, logger: silent });
+    try {
+      const d = newDetector();
+      const book = new SignalBook({ units: [], timeZone: 'UTC', persist: store, logger: silent });
+      const take = (out: ReadingOutput[]): void => {
+        for (const o of out) {
+          book.record(o.reading);
+          for (const ev of o.events) book.explain(ev);
+        }
+      };
+      const rnd = normal(3);
+      take(await feed(d, 's', 0, 450, 1000, rnd));
+      const id = d.openAnomaly('s');
+      expect(id).not.toBeNull();
+      // Six readings stamped with one time, arrived together, then the stream goes on.
+      const at = T0 + 450 * 1000;
+      const flushed = [8.1, 8.4, 7.9, 8.2, 8.0, 8.3];
+      const input = new Subject<RawMessage>();
+      const out: ReadingOutput[] = [];
+      const done = new Promise<void>((resolve, reject) => input.pipe(d.operator()).subscribe({ next: (o) => void (o.type === 'reading' && out.push(o)), error: reject, complete: resolve }));
+      for (const v of flushed) input.next({ topic: 's', payload: Buffer.from(`{"ts":${at},"value":${v}}`), receivedAt: at });
+      input.complete();
+      await done;
+      expect(out.map((o) => o.reading.values[0])).toEqual(flushed);
+      take(out);
+      take(await feed(d, 's', 451, 455, 1000, rnd));
+      const shared = (b: SignalBook): number[] => b.series.points('s', at, at).map((p) => p.values[0]);
+      expect(shared(book)).toEqual(flushed.map(Math.fround));
+      expect(book.series.notRecorded()).toEqual({ duplicate: 0, out_of_order: 0, malformed: 0, too_many_streams: 0 });
+      const cps = new Checkpoints(store, detectorCheckpointSubject(d, () => 'open', book), { intervalMs: 60_000, maxAgeMs: 1e12, now: () => T0 + 455 * 1000, logger: silent });
+      cps.saveStreams(['s']);
+      const book2 = new SignalBook({ units: [], timeZone: 'UTC', persist: store, logger: silent });
+      const d2 = newDetector();
+      const cps2 = new Checkpoints(store, detectorCheckpointSubject(d2, () => 'open', book2), { intervalMs: 60_000, maxAgeMs: 1e12, now: () => T0 + 455 * 1000, logger: silent });
+      expect(cps2.restore()).toEqual(['s']);
+      expect(d2.openAnomaly('s')).toBe(id);
+      expect(book2.episodeState(id!)).not.toBeNull();
+      expect(shared(book2)).toEqual(flushed.map(Math.fround));
+      expect(book2.series.points('s', at)).toEqual(book.series.points('s', at).map((p) => ({ ...p, surprise: expect.any(Number) as number })));
+    } finally {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('an older checkpoint (no episode) restores as before; a malformed episode, or one the detector dropped, is skipped', async () => {

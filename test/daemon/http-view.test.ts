@@ -71,6 +71,16 @@ function setup(learningEnabled: boolean, staleAfter = 0, storeOpen?: string[]): 
 }
 
 describe('daemonView', () => {
+  it('/api/status counts the scored readings the series did not keep, by reason (a message delivered twice: duplicate); readings sharing a time with other values are kept', () => {
+    const { view, series } = setup(false);
+    expect(view.status().seriesNotKept).toEqual({});
+    expect(series.record(reading('pump1', T0, 0.3, 2))).toBe(true);
+    expect(series.record(reading('pump1', T0, 0.3, 2))).toBe(false);
+    expect(series.record(reading('pump1', T0 - 1, 0.3, 3))).toBe(false);
+    expect(view.status().seriesNotKept).toEqual({ duplicate: 1, out_of_order: 1 });
+    expect(view.series('pump1', { rangeMs: 3_600_000 })!.value[0]).toEqual([1, 2]);
+  });
+
   it("says how far each sensor's own model is, apart from the scorer's learning period, in /api/sensors and /api/status", () => {
     const { view, own, learningPeriod } = setup(true);
     own.set('newbie', { phase: 'collecting', readings: 1234, needed: 3600 });

@@ -8,7 +8,7 @@
  *   mosquitto used to drop them without a word.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
@@ -44,11 +44,14 @@ async function stopBroker(proc: ChildProcess): Promise<void> {
   });
 }
 
-/** setup.sh into a new DIR under a 0755 parent (as /etc/mosquitto/anomalyd on a Pi), with `extra` options. */
-function setup(extra: string[], port: number): Broker {
-  const parent = mkdtempSync(join(tmpdir(), 'anomalyd-setup-'));
-  chmodSync(parent, 0o755);
-  const dir = join(parent, 'mosquitto');
+/** setup.sh into `dir` (default: a new DIR under a 0755 parent, as /etc/mosquitto/anomalyd on a Pi), with `extra` options. */
+function setup(extra: string[], port: number, into?: string): Broker {
+  let dir = into;
+  if (dir === undefined) {
+    const parent = mkdtempSync(join(tmpdir(), 'anomalyd-setup-'));
+    chmodSync(parent, 0o755);
+    dir = join(parent, 'mosquitto');
+  }
   const out = spawnSync('bash', [join(ROOT, 'deploy/mosquitto/setup.sh'), '--dir', dir, '--port', String(port), '--bind', '127.0.0.1', ...extra], { encoding: 'utf8' });
   expect(out.status, out.stderr).toBe(0);
   const creds = setupCredentials(dir);
@@ -62,9 +65,9 @@ function setup(extra: string[], port: number): Broker {
   };
 }
 
-/** Runs mosquitto with the setup's config until it listens; returns its process and its stderr so far. */
-async function startBroker(b: Broker): Promise<{ proc: ChildProcess; err: () => string }> {
-  const proc = spawn('mosquitto', ['-c', join(b.dir, 'anomalyd.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+/** Runs mosquitto with the setup's config (or `conf`, a mosquitto.conf that includes it) until it listens; returns its process and its stderr so far. */
+async function startBroker(b: Broker, conf = join(b.dir, 'anomalyd.conf')): Promise<{ proc: ChildProcess; err: () => string }> {
+  const proc = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   proc.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
   const handle = { proc, err: () => err };
@@ -117,6 +120,71 @@ describe.skipIf(!mosquittoAvailable())('mosquitto set up by deploy/mosquitto/set
 
     await startBroker(b);
     expect(Object.fromEntries(await retained(b.url, b.daemon, 'sensors/#', 1))).toEqual({ 'sensors/boiler': '61.5' });
+  }, 30_000);
+});
+
+/** Debian 12's /etc/mosquitto/mosquitto.conf (package mosquitto 2.0.11), as Raspberry Pi OS ships it too: used when this machine has none. */
+const DEBIAN_CONF = `# Place your local configuration in /etc/mosquitto/conf.d/
+#
+# A full description of the configuration file is at
+# /usr/share/doc/mosquitto/examples/mosquitto.conf.example
+
+pid_file /run/mosquitto/mosquitto.pid
+
+persistence true
+persistence_location /var/lib/mosquitto/
+
+log_dest file /var/log/mosquitto/mosquitto.log
+
+include_dir /etc/mosquitto/conf.d
+`;
+
+describe.skipIf(!mosquittoAvailable())('mosquitto set up by deploy/mosquitto/setup.sh on a stock Debian mosquitto.conf (persistence_location set, conf.d included)', () => {
+  it('writes no second persistence_location into conf.d: mosquitto starts with the stock mosquitto.conf, its database stays where that keeps it, and a retained message outlives a restart', async () => {
+    // The stock layout under a temporary /etc/mosquitto, /run/mosquitto and /var/lib/mosquitto (given to mosquitto's user, as the package does).
+    const root = mkdtempSync(join(tmpdir(), 'anomalyd-debian-'));
+    chmodSync(root, 0o755);
+    const etc = join(root, 'etc');
+    const lib = join(root, 'lib');
+    const run = join(root, 'run');
+    for (const d of [etc, join(etc, 'conf.d'), lib, run]) mkdirSync(d, { recursive: true });
+    for (const d of [lib, run]) spawnSync('chown', ['mosquitto:', d]);
+    const stock = existsSync('/etc/mosquitto/mosquitto.conf') ? readFileSync('/etc/mosquitto/mosquitto.conf', 'utf8') : DEBIAN_CONF;
+    expect(stock).toMatch(/^persistence_location \/var\/lib\/mosquitto\/$/m);
+    const main = join(etc, 'mosquitto.conf');
+    writeFileSync(
+      main,
+      stock
+        .replace(/^pid_file \/run\/mosquitto\//m, `pid_file ${run}/`)
+        .replace(/^persistence_location \/var\/lib\/mosquitto\//m, `persistence_location ${lib}/`)
+        .replace(/^log_dest file .*$/m, 'log_dest stderr')
+        .replace(/^include_dir \/etc\/mosquitto\/conf\.d$/m, `include_dir ${join(etc, 'conf.d')}`),
+    );
+    const b = setup(['--mosquitto-conf', main], await freePort(), join(etc, 'conf.d'));
+    const conf = readFileSync(join(b.dir, 'anomalyd.conf'), 'utf8');
+    expect(conf).not.toMatch(/^persistence_location/m);
+    expect(conf).toMatch(/^persistence true$/m);
+    expect(existsSync(join(b.dir, 'data'))).toBe(false);
+    expect(b.stdout).toContain(`${main} includes it (include_dir ${b.dir})`);
+    expect(b.stdout).toContain(`mosquitto keeps sessions, queued readings and retained messages in ${lib}/mosquitto.db.`);
+
+    const first = await startBroker(b, main);
+    const sensor = await mqtt.connectAsync(b.url, { ...b.sensor, clientId: `debian-sensor-${process.pid}`, reconnectPeriod: 0 });
+    await sensor.publishAsync('sensors/boiler', '61.5', { qos: 1, retain: true });
+    await sensor.endAsync();
+    await stopBroker(first.proc);
+    expect(first.err()).not.toMatch(/Duplicate|Error saving in-memory database/);
+    expect(existsSync(join(lib, 'mosquitto.db'))).toBe(true);
+    await startBroker(b, main);
+    expect(Object.fromEntries(await retained(b.url, b.daemon, 'sensors/#', 1))).toEqual({ 'sensors/boiler': '61.5' });
+
+    // A --persistence-dir elsewhere would be a second persistence_location: refused with the reason, nothing written.
+    const clash = spawnSync('bash', [join(ROOT, 'deploy/mosquitto/setup.sh'), '--dir', join(root, 'other'), '--mosquitto-conf', main, '--persistence-dir', join(root, 'elsewhere')], { encoding: 'utf8' });
+    expect(clash.status).toBe(2);
+    expect(clash.stderr).toContain(`${main} sets persistence_location ${lib}/, and mosquitto refuses a second one (Duplicate persistence_location value)`);
+    // A conf that does not include DIR yet: the line to add is said.
+    const apart = setup(['--mosquitto-conf', main], await freePort());
+    expect(apart.stdout).toContain(`Include it from ${main}: echo 'include_dir ${apart.dir}' >> ${main}, then restart mosquitto.`);
   }, 30_000);
 });
 

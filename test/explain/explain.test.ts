@@ -281,6 +281,25 @@ describe('explain: synthetic faults, baseline from the readings before', () => {
     expect(e.sentence).toMatch(/^temp no reading for 10 min since 09:00, last 20\.\d+ °C \(missing data\)$/);
   });
 
+  it('missing data of a stream whose readings come in bursts sharing one time (a hub flushing its buffer every 10 s): the interval is the gap between bursts, not 0', () => {
+    const g = noise(7);
+    // 60 bursts of 5 readings under one time stamp, 10 s apart, then nothing for 10 min.
+    const ts: number[] = [];
+    const values: number[] = [];
+    for (let b = 0; b < 60; b++) {
+      for (let k = 0; k < 5; k++) {
+        ts.push(T0 - (60 - b) * 10 * SEC);
+        values.push(Math.round((20 + 0.1 * g()) * 100) / 100);
+      }
+    }
+    const before: Stretch = { ts, values };
+    const during: Stretch = { ts: [T0, T0, T0], values: [20.01, 19.98, 20.03] };
+    const e = explain({ stream: 'temp', unit: '°C', before, during, startTs: T0, endTs: T0 + 600 * SEC, timeZone: UTC });
+    expect(e.kind).toBe('missing_data');
+    expect(e.since).toBe(T0);
+    expect(e.durationMs).toBe(600 * SEC);
+  });
+
   it('a reading that opened an episode by its value after a short pause is told as what it shows, not missing data (tryout 20, finding 4)', () => {
     // A Tasmota ENERGY.Total every 2 s, 9 s without a message, then on from 12.5 instead of ≈ 12.36 kWh.
     const before = series(T0 - 600 * SEC, 300, (i) => 12.06 + 0.001 * i);

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { SignalBook } from '../../src/daemon/signals.js';
 import { Detector } from '../../src/pipeline/detector.js';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
-import { feedExplained, shippedDetector, type Explained } from '../helpers/explained.js';
+import { feedAlerts, feedExplained, shippedDetector, type Explained, type Sent } from '../helpers/explained.js';
 
 const T0 = Date.UTC(2026, 0, 12, 10, 0, 0);
 const SEC = 1000;
@@ -22,15 +22,15 @@ const BEFORE_RETELL = 40;
 /** The burst's readings when it is retold after every reading. */
 const BURST = 60;
 
-/** The tryout's generator (tools/pub.mjs --kind steady --fault noise --fault-size 1): 10 + 0.1 N(0, 1), then + 1.0 N(0, 1), 4 decimals. */
-function steady(count: number, seed: number): number[] {
+/** The tryout's generator (tools/pub.mjs --kind steady --fault noise --fault-size 1): 10 + 0.1 N(0, 1), then + size · N(0, 1) for `burst` readings (default: to the end), 4 decimals. */
+function steady(count: number, seed: number, size = 1, burst = Infinity): number[] {
   let s = seed >>> 0;
   const rnd = (): number => {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     return s / 4294967296;
   };
   const gauss = (): number => Math.sqrt(-2 * Math.log(rnd() || 1e-9)) * Math.cos(2 * Math.PI * rnd());
-  return Array.from({ length: count }, (_, i) => Math.round((10 + 0.1 * gauss() + (i >= NORMAL ? gauss() : 0)) * 10000) / 10000);
+  return Array.from({ length: count }, (_, i) => Math.round((10 + 0.1 * gauss() + (i >= NORMAL && i < NORMAL + burst ? size * gauss() : 0)) * 10000) / 10000);
 }
 
 /** The detector the daemon runs (the shipped configuration and GRU model) and a SignalBook, as the daemon makes them. */
@@ -76,5 +76,29 @@ describe.skipIf(!builtAndModelsPresent())('a noise burst that opens on one far-o
     expect(told!.explanation.basis).toBe('baseline');
     expect(told!.explanation.expected).toBeCloseTo(10, 1);
     expect(told!.explanation.sentence).toMatch(/^steady4 varies ± \d+\.\d+ bar, usually ± 0\.\d+ since 10:16 \(noise change\)$/);
+  }, 120_000);
+});
+
+describe.skipIf(!builtAndModelsPresent())('the kind a noise burst\'s alerts tell holds once its readings tell it (tryout finding F11: noise, spike, noise … across six updates)', () => {
+  // Bursts of ± 0.5 and ± 1 on 10 ± 0.1, 2 to 10 minutes at 1 Hz, retold after every reading, as the daemon sends their alerts.
+  it.each([
+    [600, 0.5, 3],
+    [300, 1, 1],
+    [300, 1, 3],
+    [300, 3, 3],
+  ] as const)('a burst of %i readings of ± %f (seed %i): its alerts change their kind at most once, from one its first readings told to the one more of them show, never back', async (length, size, seed) => {
+    const { det, book } = await shipped();
+    const values = steady(NORMAL + length + 200, seed, size, length);
+    const sent: Sent[] = [];
+    await feedAlerts(det, book, 'steady4', 'sensors/steady4', values.map((value, i) => ({ ts: T0 + i * SEC, value })), sent);
+    const open = sent.find((x) => x.ev.kind === 'open' && x.ev.startTs >= T0 + (NORMAL - 3) * SEC);
+    expect(open, 'the burst opens an episode').toBeDefined();
+    const episode = sent.filter((x) => x.ev.anomalyId === open!.ev.anomalyId);
+    const told = episode.map((x) => `${x.ev.kind}/${x.by}: ${x.e?.kind ?? '-'}`).join(', ');
+    const kinds = episode.map((x) => x.e?.kind ?? null).filter((k) => k !== null);
+    const changes = kinds.filter((k, i) => i > 0 && k !== kinds[i - 1]).length;
+    expect(changes, told).toBeLessThanOrEqual(1);
+    expect(kinds.at(-1), told).toBe('noise_change');
+    expect(episode.at(-1)!.ev.kind, told).toBe('resolve');
   }, 120_000);
 });

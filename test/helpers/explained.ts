@@ -84,6 +84,51 @@ export async function feedMessages(
   await done;
 }
 
+/** An alert the daemon would send: its event, how it came (`event`: the detector's, `retell`, `farther`) and its explanation. */
+export interface Sent {
+  readonly ev: AnomalyEvent;
+  readonly by: 'event' | 'retell' | 'farther';
+  readonly e: AlertExplanation | null;
+}
+
+/**
+ * Feeds `readings` (ts in epoch ms, one value each) of `sensor` and appends every alert the daemon would send to
+ * `out`, in order, by the daemon's rules (src/daemon.ts onReading and touchOpenEpisodes): each event explained
+ * (SignalBook.explainAlert) and sent unless it repeats the previous alert or tells the same fault only longer; a
+ * reading far beyond what its episode told (SignalBook.farther); and every open episode retold after each reading
+ * (the daemon's housekeeping on a sensor read every 10 s or slower).
+ * @throws (rejects) Error with the detector's error detail
+ */
+export async function feedAlerts(det: Detector, book: SignalBook, sensor: string, topic: string, readings: readonly { ts: number; value: number }[], out: Sent[]): Promise<void> {
+  const input = new Subject<{ topic: string; payload: Buffer; receivedAt: number; seq: number }>();
+  const done = new Promise<void>((resolve, reject) => {
+    input.pipe(det.operator()).subscribe({
+      next: (o) => {
+        if (o.type === 'error') reject(new Error(o.detail));
+        if (o.type !== 'reading') return;
+        book.record(o.reading);
+        for (const ev of o.events) {
+          const told = book.explainAlert(ev);
+          if (!told.repeats && !told.onlyLonger) out.push({ ev, by: 'event', e: told.explanation });
+        }
+        if (o.reading.anomalyId !== null) {
+          const far = book.farther(o.reading, det.openPeak(o.reading.stream));
+          if (far !== null) out.push({ ev: far.event, by: 'farther', e: far.explanation });
+        }
+        for (const ep of det.openEpisodes()) {
+          const told = book.retell(ep.id, ep.lastAboveTs, ep.readings);
+          if (told !== null) out.push({ ev: told.event, by: 'retell', e: told.explanation });
+        }
+      },
+      error: reject,
+      complete: resolve,
+    });
+  });
+  readings.forEach((r, i) => input.next({ topic, payload: payloadOf({ sensor, ts: r.ts, channels: ['value'], values: [r.value] }), receivedAt: r.ts, seq: i }));
+  input.complete();
+  await done;
+}
+
 /**
  * The detector the daemon runs, on this thread: the shipped config/default.yaml and the shipped GRU model
  * (models/gru.json) for every stream (not its own), and a SignalBook with `units` (logging.units' form, e.g.

@@ -102,15 +102,65 @@ describe('SeriesStore: raw readings', () => {
     expect(s.points('other')).toEqual([]);
   });
 
-  it('ignores readings at or before the newest, and malformed ones; a new channel set starts afresh', () => {
+  it('does not keep readings before the newest, nor malformed ones, and counts each by its reason; a new channel set starts afresh', () => {
     const s = seriesStore();
     expect(s.record(reading(T0 + 2 * SEC, 1))).toBe(true);
     expect(s.record(reading(T0 + 1 * SEC, 2))).toBe(false);
-    expect(s.record(reading(T0 + 2 * SEC, 3))).toBe(false);
     expect(s.record(reading(T0 + 3 * SEC, 4, { values: [1, 2] }))).toBe(false);
+    expect(s.notRecorded()).toEqual({ duplicate: 0, out_of_order: 1, malformed: 1, too_many_streams: 0 });
     expect(s.record(reading(T0 + 4 * SEC, 5, { channels: ['a', 'b'], values: [5, 6] }))).toBe(true);
     expect(s.points('s').map((p) => p.values)).toEqual([[5, 6]]);
     expect(s.channelsOf('s')).toEqual(['a', 'b']);
+  });
+
+  it('keeps readings that share the newest time in arrival order (a hub\'s buffer flushed under one time stamp, a clock of whole seconds), in the ring, the buckets of the SQLite file and the API; one identical in time and values to a reading held is counted `duplicate`, not kept', () => {
+    const s = seriesStore({ writeIntervalMs: 0 });
+    const path = join(dir, 'a.db');
+    expect(s.record(reading(T0, 10))).toBe(true);
+    // Five readings a second from a clock of whole seconds, then a buffer of four flushed under one time stamp.
+    for (const v of [11, 12, 13, 14, 15]) expect(s.record(reading(T0 + SEC, v))).toBe(true);
+    for (const v of [21, 22, 21.5, 23]) expect(s.record(reading(T0 + 2 * SEC, v))).toBe(true);
+    // The same message again (delivered twice), and one identical to an earlier reading of that time.
+    expect(s.record(reading(T0 + 2 * SEC, 23))).toBe(false);
+    expect(s.record(reading(T0 + 2 * SEC, 22))).toBe(false);
+    // A value equal to one of an earlier time is a reading of its own.
+    expect(s.record(reading(T0 + 3 * SEC, 23))).toBe(true);
+    expect(s.notRecorded()).toEqual({ duplicate: 2, out_of_order: 0, malformed: 0, too_many_streams: 0 });
+    const kept = [10, 11, 12, 13, 14, 15, 21, 22, 21.5, 23, 23];
+    expect(s.points('s').map((p) => p.values[0])).toEqual(kept);
+    expect(s.points('s').map((p) => (p.ts - T0) / SEC)).toEqual([0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 3]);
+    expect(s.lastNormalPoints('s', T0 + 2 * SEC, 3).map((p) => p.values[0])).toEqual([22, 21.5, 23]);
+    const v = s.query('s', { rangeMs: HOUR })!;
+    expect(v.value[0]).toEqual(kept);
+    expect(v.count.reduce((a, n) => a + n, 0)).toBe(kept.length);
+    // The minute's bucket in the SQLite file counts every reading kept, its mean and extremes of them all.
+    s.close();
+    store.close();
+    store = SqliteStore.open(path, { commitIntervalMs: 0, outboxMax: 10, logger: pino({ level: 'silent' }) });
+    const [minute] = store.readSeriesBuckets('s', 1, T0, T0 + DAY);
+    expect(minute.count).toBe(kept.length);
+    expect([...minute.stats.slice(0, 3)].map((x) => Number(x.toPrecision(7)))).toEqual([Number((kept.reduce((a, x) => a + x, 0) / kept.length).toPrecision(7)), 10, 23]);
+  });
+
+  it('after a restart, a reading identical to the restored latest (delivered again) is a duplicate; another one of its time is kept', () => {
+    const s = seriesStore();
+    expect(s.restoreLatest(reading(T0, 7))).toBe(true);
+    expect(s.record(reading(T0, 7))).toBe(false);
+    expect(s.record(reading(T0, 8))).toBe(true);
+    expect(s.record(reading(T0, 8))).toBe(false);
+    expect(s.notRecorded().duplicate).toBe(2);
+    expect(s.points('s').map((p) => p.values[0])).toEqual([8]);
+  });
+
+  it('a narrow (float32) ring tells a duplicate by the value as it holds it, and a value that does not fit a float32 from one that does', () => {
+    const s = seriesStore();
+    expect(s.record(reading(T0, 20.1))).toBe(true);
+    expect(s.record(reading(T0, 20.1))).toBe(false);
+    // 20.1000001 rounds to 20.1's float32 but does not fit one (fitsFloat32): a reading of its own (the ring widens).
+    expect(Math.fround(20.1000001)).toBe(Math.fround(20.1));
+    expect(s.record(reading(T0, 20.1000001))).toBe(true);
+    expect(s.record(reading(T0, 20.1000001))).toBe(false);
+    expect(s.points('s').map((p) => p.values[0])).toEqual([20.1, 20.1000001]);
   });
 
   it('keeps expectation, spread, surprise and status per reading', () => {
@@ -173,6 +223,10 @@ describe('SeriesStore.restoreRecent: an open episode\'s readings back after a re
     expect(b.restoreRecent('s', ['value'], [p(6)])).toBe(0);
     expect(b.points('s')).toEqual([]);
     expect(b.restoreRecent('s', ['value'], [p(1), p(5)])).toBe(2);
+    // Readings that share a time (the ring keeps them so) come back too.
+    const c = seriesStore();
+    c.restoreLatest(reading(T0 + 5 * SEC, 1));
+    expect(c.restoreRecent('s', ['value'], [p(1), p(1), p(5)])).toBe(3);
   });
 });
 
