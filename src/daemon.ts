@@ -1040,6 +1040,7 @@ export class Daemon {
     const listening = this.mqtt === null ? null : this.mqtt.listeningSince;
     const now = this.now();
     const availability = this.availability?.active === true ? this.availability : null;
+    const linkMs = silenceLinkMs(this.opts.config.mqtt.keepaliveSec);
     for (const [sensor, arrived] of board.arrivals()) {
       if (this.mayNotAlert(sensor)) continue;
       // A device that says it is offline is one episode of its own (src/daemon/availability.ts), not a silence of each
@@ -1055,7 +1056,7 @@ export class Daemon {
       let heard = listening === null ? arrived : Math.max(arrived, listening);
       if (back !== undefined && back > heard) heard = back;
       const arrivedAt = heard + (this.loopLoad?.saturatedWithin(heard, now) ?? 0);
-      const { events } = detector.judgeSilence(sensor, arrivedAt, now);
+      const { events } = detector.judgeSilence(sensor, arrivedAt, now, linkMs);
       if (events.length === 0) continue;
       // SignalBook.explainAlert never throws; the episode has no reading: it is told missing data from the readings
       // before it, for as long as the sensor has been silent by its last reading's arrival (silentUntil), not only
@@ -1411,4 +1412,16 @@ async function raceTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The span (ms) within which a sensor's silence may be a link's stall, not the sensor's: one and a half keepalive
+ * intervals (`keepaliveSec` s, 30 s when 0), as an MQTT broker waits on a client before it takes the connection for
+ * dead (MQTT 3.1.1, section 3.1.2.10), so a hub's or the daemon's stalled connection is known down only then. A
+ * silence shorter than `window.resetAfter` intervals is judged while it lasts only once longer than this
+ * (Detector.judgeSilence): a 25 s pause of a 1 Hz hub opens nothing (tryout 15, finding 4), a 5 min sensor's death
+ * is told a few intervals after it (issue 10). 45,000 ms for the shipped 30 s.
+ */
+export function silenceLinkMs(keepaliveSec: number): number {
+  return 1.5 * (keepaliveSec > 0 ? keepaliveSec : 30) * 1000;
 }

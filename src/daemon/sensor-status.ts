@@ -158,8 +158,9 @@ export class SensorStatusBoard {
   /**
    * False while the sensor's silence is not judged (docs/ALERTS.md, "When a silence is told"): in its learning
    * period, or before its interval is known (its first three readings); a `stale` sensor then is not alerted however
-   * long it is silent. True once it is judged (a silence of more than `window.resetAfter` intervals, while the daemon
-   * hears and the sensor's device does not say it is offline).
+   * long it is silent. True once it is judged (a silence of more than `window.resetAfter` intervals, or of one
+   * interval or more once longer than a link may stall unnoticed: Detector.judgeSilence; while the daemon hears and
+   * the sensor's device does not say it is offline).
    */
   silenceJudged(sensor: string): boolean {
     return (this.source.intervalOf(sensor) ?? 0) > 0 && !this.source.learning(sensor);

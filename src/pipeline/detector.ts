@@ -226,12 +226,20 @@ export class Detector {
    * The silence is counted in the stream's own intervals: `missed` = round(elapsed / interval) − 1, the steps
    * its next reading would carry were it to come now (Cadence.place), from the earlier of `arrivedAt` and the
    * start of the silence episode already open (silenceSince: one restored from a checkpoint goes on counting
-   * from its own start). Only a gap is judged (missed > window.resetAfter: a shorter silence is filled at the
-   * next reading and judged there, as a report-on-change sensor's "unchanged"); on the stream's clock it has
-   * reached its latest reading's time plus the elapsed time. Not judged (no events, deviation NaN): an unknown
-   * stream, an interval not learnt yet, readings of it queued or in a model call. See StreamScorer.judgeSilence.
+   * from its own start). Judged: a gap (missed > window.resetAfter), and a shorter silence (missed >= 1) once it
+   * has lasted longer than `linkMs`, the span within which the daemon cannot tell a sensor's silence from a link
+   * that stalls on its way (Daemon.judgeSilences: one and a half MQTT keepalives; a hub's 25 s pause); its
+   * rarity decides (StreamScorer.silenceOf: against the stream's arrivals and runs), so a periodic sensor is told
+   * a few of its intervals after its death at any interval, and a report-on-change sensor only once its quiet is
+   * rare against its own quiet stretches (issue 10: a fixed count of 64 intervals told a 5 min sensor's death
+   * 5.5 h late, and never a heartbeat sensor's, its 50 min heartbeat its interval). Without `linkMs` (Infinity)
+   * only a gap is judged, as before. A shorter silence not judged while it lasts is filled at its next reading
+   * (a report-on-change sensor's "unchanged"). On the stream's clock the silence has reached its latest
+   * reading's time plus the elapsed time. Not judged (no events, deviation NaN): an unknown stream, an interval
+   * not learnt yet, readings of it queued or in a model call. See StreamScorer.judgeSilence.
+   * @param linkMs ms, >= 0; Infinity (default): only a gap is judged
    */
-  judgeSilence(stream: string, arrivedAt: number, now: number): SilenceJudgement & { readonly missed: number } {
+  judgeSilence(stream: string, arrivedAt: number, now: number, linkMs = Number.POSITIVE_INFINITY): SilenceJudgement & { readonly missed: number } {
     const cadence = this.cadences.get(stream);
     const interval = cadence?.intervalMs ?? 0;
     const channels = this.engine.channelsOf(stream);
@@ -239,7 +247,8 @@ export class Detector {
     const since = Math.min(arrivedAt, this.scorer.silenceSince(stream) ?? Infinity);
     const elapsed = now - since;
     const missed = Math.round(elapsed / interval) - 1;
-    if (!(missed > this.opts.cadence.resetAfter)) return { deviation: Number.NaN, events: [], missed: Math.max(0, missed) };
+    const judgeable = missed > this.opts.cadence.resetAfter || (missed >= 1 && elapsed > linkMs);
+    if (!judgeable) return { deviation: Number.NaN, events: [], missed: Math.max(0, missed) };
     const judged = this.scorer.judgeSilence(stream, { missed, startTs: cadence.latestTs + interval, ts: cadence.latestTs + elapsed, since, channels });
     return { ...judged, missed };
   }

@@ -501,3 +501,108 @@ describe('a periodic sensor whose readings are coarse (tryout 20, finding 6)', (
     expect(curve.find((j) => j.missed === opened)!.deviation).toBeGreaterThanOrEqual(threshold);
   }, 60_000);
 });
+
+describe('a dead sensor at any interval (issue 10)', () => {
+  /** What the daemon passes as the span a link may stall unnoticed (one and a half of the shipped 30 s keepalive: silenceLinkMs). */
+  const LINK = 45 * SEC;
+
+  /**
+   * Feeds the first `hist` of `readings`, then each later one after judging its silence every `tick` ms until it
+   * comes (the daemon's ticks in its usual quiet), then judges its death after the last for `span` ms: the silence
+   * episodes opened while it lived, and how long after its last reading its death opened one (null: never).
+   */
+  async function lifeAndDeath(readings: readonly { ts: number; value: number }[], hist: number, tick: number, span: number): Promise<{ live: number; dead: number | null }> {
+    const { det, book } = shipped();
+    const out: Explained[] = [];
+    await feedExplained(det, book, 's', 'sensors/s', readings.slice(0, hist), out);
+    let live = 0;
+    for (let i = hist; i < readings.length; i++) {
+      for (let t = readings[i - 1].ts + tick; t < readings[i].ts; t += tick) live += det.judgeSilence('s', readings[i - 1].ts, t, LINK).events.filter((e) => e.kind === 'open').length;
+      await feedExplained(det, book, 's', 'sensors/s', [readings[i]], out, false, i);
+    }
+    expect(out.map((x) => x.e?.kind)).toEqual([]);
+    const last = readings[readings.length - 1].ts;
+    for (let el = tick; el <= span; el += tick) if (det.judgeSilence('s', last, last + el, LINK).events.some((e) => e.kind === 'open')) return { live, dead: el };
+    return { live, dead: null };
+  }
+
+  function rng(seed: number): () => number {
+    let s = seed;
+    return () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return s / 4294967296;
+    };
+  }
+
+  it.each([10, 60, 300])('one reading every %s s (jitter ±2 percent, 1 percent lost): no silence told while it lives, its death told within five intervals or the 45 s a link may stall', async (every) => {
+    const rnd = rng(5);
+    const I = every * SEC;
+    const readings: { ts: number; value: number }[] = [];
+    for (let i = 0; i < 3000; i++) if (rnd() > 0.01) readings.push({ ts: T0 + i * I + Math.round((rnd() - 0.5) * 0.04 * I), value: Math.round((21 + Math.sin(i / 50) + 0.3 * (rnd() - 0.5)) * 10) / 10 });
+    const { live, dead } = await lifeAndDeath(readings, 1000, Math.max(2 * SEC, I / 10), 12 * 3600 * SEC);
+    if (process.env.SILENCE_CURVE === '1') console.log(`dead told after ${dead === null ? 'never' : `${dead / SEC} s`}`);
+    expect(live).toBe(0);
+    // On main after 65 intervals (11 min, 66 min, 5.5 h).
+    expect(dead).not.toBeNull();
+    expect(dead!).toBeLessThanOrEqual(Math.max(LINK, 5 * I) + Math.max(2 * SEC, I / 10));
+  }, 120_000);
+
+  it('a coarse one (to 0.5, every 5 min) told while silent and back within resetAfter intervals, its value unchanged: resolved at its return, its filled steps no run (nothing more opens)', async () => {
+    const { det, book } = shipped();
+    const I = 300 * SEC;
+    let s = 5;
+    const rnd = (): number => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return s / 4294967296;
+    };
+    const value = (i: number): number => Math.round((5 + Math.sin(i / 500) + (rnd() + rnd() + rnd() + rnd() + rnd() + rnd() - 3) * 0.1) * 2) / 2;
+    const readings = Array.from({ length: 420 }, (_, i) => ({ ts: T0 + i * I, value: value(i) }));
+    const out: Explained[] = [];
+    await feedExplained(det, book, 'c', 'sensors/c', readings, out);
+    expect(out).toEqual([]);
+    const last = readings[419];
+    let el = 0;
+    for (el = 2 * SEC; el <= 12 * 3600 * SEC; el += 30 * SEC) {
+      const j = det.judgeSilence('c', last.ts, last.ts + el, LINK);
+      for (const ev of j.events) out.push({ ev, e: book.explain(ev) });
+      if (j.events.length > 0) break;
+    }
+    expect(out.map((x) => [x.ev.kind, x.e?.kind])).toEqual([['open', 'missing_data']]);
+    // Back 30 intervals after its death (filled steps, no gap), its first value the last one, then its own values.
+    const back = last.ts + 31 * I;
+    const next = [{ ts: back, value: last.value }, ...Array.from({ length: 40 }, (_, i) => ({ ts: back + (i + 1) * I, value: value(420 + 31 + i) }))];
+    await feedExplained(det, book, 'c', 'sensors/c', next, out, false, 420);
+    expect(out.map((x) => [x.ev.kind, x.e?.kind ?? null])).toEqual([
+      ['open', 'missing_data'],
+      ['resolve', expect.anything()],
+    ]);
+  }, 60_000);
+
+  it.each([
+    [0.5, 50],
+    [0.2, 50],
+    [0.1, 30],
+  ])('report-on-change (sent when it moved by %s °C, else a heartbeat every %s min): no silence told in its usual quiet, its death told after its heartbeat, within four of them', async (step, heartbeat) => {
+    const rnd = rng(21);
+    const readings: { ts: number; value: number }[] = [];
+    let drift = 0;
+    let lastAt = -Infinity;
+    let told = Infinity;
+    for (let m = 0; m < 20 * 24 * 60; m++) {
+      drift += (rnd() - 0.5) * 0.08;
+      const t = 20 + 3 * Math.sin((2 * Math.PI * m) / (24 * 60)) + drift;
+      if (Math.abs(t - told) >= step || m - lastAt >= heartbeat) {
+        told = Math.round(t * 10) / 10;
+        lastAt = m;
+        readings.push({ ts: T0 + m * 60 * SEC, value: told });
+      }
+    }
+    const { live, dead } = await lifeAndDeath(readings, Math.floor(readings.length / 2), 60 * SEC, 24 * 3600 * SEC);
+    if (process.env.SILENCE_CURVE === '1') console.log(`dead told after ${dead === null ? 'never' : `${dead / SEC} s`}`);
+    expect(live).toBe(0);
+    // On main never in 24 h at a 50 min heartbeat (the interval learnt is the heartbeat: 24 h is 28 of them).
+    expect(dead).not.toBeNull();
+    expect(dead!).toBeGreaterThan(heartbeat * 60 * SEC);
+    expect(dead!).toBeLessThanOrEqual(4 * heartbeat * 60 * SEC);
+  }, 120_000);
+});
