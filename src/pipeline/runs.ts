@@ -52,8 +52,8 @@ const MIN_BETA = 2.05;
 
 /**
  * Notes `steps` readings (>= 1) that repeated the value before them (`repeated`) or not, in a channel's state `m` at
- * offset `at`; `still`: they moved by at most the channel's resolution (a repeat, or a change of one step; default
- * `repeated`). The share of recent still readings forgets with weight 1/smooth per reading. A reading that did not
+ * offset `at`; `still`: they repeated, or moved by at most one step of the channel's resolution where its noise is
+ * below about half a step (the caller decides; default `repeated`). The share of recent still readings forgets with weight 1/smooth per reading. A reading that did not
  * repeat begins a run: the run is busy when the recent share (this reading included) is below BUSY.
  *
  * Why a change of one step counts as still: a quantised signal whose noise is below about a step (a room
@@ -64,8 +64,10 @@ const MIN_BETA = 2.05;
  * no run of a noisy state: judged against the flickers (runs of 1 to 3), an ordinary hold of 27 readings on the way
  * down a day's cycle was called 10^-6 rare (this session's tryout, finding 2). Where the noise spans several steps
  * (the demo's motor: 80 steps; a sensor at 0.01 with ±0.05 of noise), a change of at most one step is about as
- * rare as a repeat, and the state is busy as before. Counted in readings and steps: alike at any sampling rate and
- * resolution.
+ * rare as a repeat, and the state is busy as before; so it is for a probe whose noise is about a step (a DS18B20 at
+ * 0.0625 °C with 0.1 °C of noise), which is why the caller counts a one-step move as still only where the noise
+ * is below about half a step (src/pipeline/scorer.ts). Counted in readings and steps: alike at any sampling rate
+ * and resolution.
  */
 export function noteStep(m: Float64Array, at: number, repeated: boolean, steps: number, smooth: number, still: boolean = repeated): void {
   const keep = Math.pow(1 - 1 / Math.max(1, smooth), steps);
