@@ -28,12 +28,16 @@
 
 /**
  * Per channel: the forgotten count of runs, sum of their repeats, sum of their squared repeats (the runs taught), the
- * share of recent readings that repeated the one before (an exponential mean, weight 1/smooth per reading), and 1
- * while the current run began in a busy state (that share below BUSY), else 0.
+ * share of recent readings that were still (repeated the one before, or moved by at most the channel's resolution:
+ * noteStep; an exponential mean, weight 1/smooth per reading), and 1 while the current run began in a busy state
+ * (that share below BUSY), else 0.
  */
 export const RUN_STATE = 5;
 
-/** A run is judged by this model when fewer than this share of the readings just before it began were repeats. */
+/**
+ * A run is judged by this model when fewer than this share of the readings just before it began were still (a
+ * repeat, or a change of at most the channel's resolution: noteStep).
+ */
 const BUSY = 0.5;
 
 /**
@@ -48,12 +52,26 @@ const MIN_BETA = 2.05;
 
 /**
  * Notes `steps` readings (>= 1) that repeated the value before them (`repeated`) or not, in a channel's state `m` at
- * offset `at`; the share of recent repeats forgets with weight 1/smooth per reading. A reading that did not repeat
- * begins a run: the run is busy when the recent share (this reading included) is below BUSY.
+ * offset `at`; `still`: they repeated, or moved by at most one step of the channel's resolution where its noise is
+ * below about half a step (the caller decides; default `repeated`). The share of recent still readings forgets with weight 1/smooth per reading. A reading that did not
+ * repeat begins a run: the run is busy when the recent share (this reading included) is below BUSY.
+ *
+ * Why a change of one step counts as still: a quantised signal whose noise is below about a step (a room
+ * temperature sent to 0.1 °C) moves by one step where its level crosses one, flickering there, and holds a value in
+ * between for as long as its level takes to cross the step. Its repeats are then set by where the level sits
+ * within a step, not by a chance per reading (Widrow and Kollár, "Quantization Noise", 2008: the quantiser's error
+ * behaves as independent noise only when the signal's noise spans a few steps), so a hold that follows a flicker is
+ * no run of a noisy state: judged against the flickers (runs of 1 to 3), an ordinary hold of 27 readings on the way
+ * down a day's cycle was called 10^-6 rare (this session's tryout, finding 2). Where the noise spans several steps
+ * (the demo's motor: 80 steps; a sensor at 0.01 with ±0.05 of noise), a change of at most one step is about as
+ * rare as a repeat, and the state is busy as before; so it is for a probe whose noise is about a step (a DS18B20 at
+ * 0.0625 °C with 0.1 °C of noise), which is why the caller counts a one-step move as still only where the noise
+ * is below about half a step (src/pipeline/scorer.ts). Counted in readings and steps: alike at any sampling rate
+ * and resolution.
  */
-export function noteStep(m: Float64Array, at: number, repeated: boolean, steps: number, smooth: number): void {
+export function noteStep(m: Float64Array, at: number, repeated: boolean, steps: number, smooth: number, still: boolean = repeated): void {
   const keep = Math.pow(1 - 1 / Math.max(1, smooth), steps);
-  m[at + 3] = m[at + 3] * keep + (repeated ? 1 - keep : 0);
+  m[at + 3] = m[at + 3] * keep + (still ? 1 - keep : 0);
   if (!repeated) m[at + 4] = m[at + 3] < BUSY ? 1 : 0;
 }
 

@@ -1129,7 +1129,12 @@ export class StreamScorer {
           s.run[c] = 1;
           // Filled steps held the previous value; the reading changed it.
           if (repeats > 0) noteStep(s.runModel, c * RUN_STATE, true, repeats, o.smooth);
-          noteStep(s.runModel, c * RUN_STATE, false, 1, o.smooth);
+          // A change of at most one step (the resolution) is still where the stream's noise is below about half a
+          // step (its long-term mean squared change below q²/2): such a quantised signal flickers by one step where
+          // its level crosses one (runs.ts noteStep). Below 1.5 steps, not at most one: the steps of decimal values
+          // differ in their last bits (21.5 − 21.4 and 21.4 − 21.3 are not the same double).
+          const q = s.step[c];
+          noteStep(s.runModel, c * RUN_STATE, false, 1, o.smooth, s.longVar[c] < (q * q) / 2 && Math.abs(r.item.values[c] - s.last[c]) < 1.5 * q);
         }
         st[c] = Math.log1p(s.run[c]);
         // A run that began while the stream changed at nearly every reading, away from a rest, is also judged by

@@ -27,7 +27,10 @@
  * are unchanged. Written again by branch spike2's scorer (de3ed47; the fixture says d15789d, an explain change on top),
  * a detection change: an episode's onset readings off on their own leave the short means (censorOnset), here channel
  * a's shift at 1500; the sample of outputs is unchanged, the snapshot's open episode keeps lower shift evidence for its
- * first readings (and its peak's evidence, taken at another reading, moves with it).
+ * first readings (and its peak's evidence, taken at another reading, moves with it). Written again by branch quant's
+ * scorer (452f5c3), a detection change: a one-step move counts as still towards a busy state where the stream's
+ * noise is below half a step (src/pipeline/runs.ts noteStep); the sample of outputs is unchanged, the snapshot's
+ * share of still readings of channel a moves from 0 to 2.4e-45 (its first move, before it had a noise level).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

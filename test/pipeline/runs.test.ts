@@ -68,4 +68,15 @@ describe('runs: the beta-geometric model of runs in a busy state', () => {
     teachRun(m, 0, 5, 10_000);
     expect(Array.from(m)).toEqual(before);
   });
+
+  it('a run that follows a flicker of one step is calm (the noise is below the step), one that follows larger moves busy', () => {
+    // Changes at every reading: of one step (still: a quantised signal flickering where its level crosses a step)…
+    const flicker = taught(Array.from({ length: 500 }, () => 1));
+    for (let i = 0; i < 40; i++) noteStep(flicker, 0, false, 1, 16, true);
+    expect(runSurprise(flicker, 0, 5)).toBe(0);
+    // … or of more than a step (a noisy state): busy, each repeat another unlikely event.
+    const noisy = taught(Array.from({ length: 500 }, () => 1));
+    for (let i = 0; i < 40; i++) noteStep(noisy, 0, false, 1, 16, false);
+    expect(runSurprise(noisy, 0, 5)).toBeGreaterThan(5);
+  });
 });
