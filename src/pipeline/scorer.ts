@@ -114,6 +114,7 @@ import { CycleProfile, type CycleState } from './cycle.js';
 import { KeptEvidence, type PackedEvidence } from './kept-evidence.js';
 import { ARRIVAL_STATE, arrivalSurprise, arrivalsKnown, teachArrival } from './arrivals.js';
 import { RUN_STATE, busyRun, noteStep, restartRun, runSurprise, teachRun } from './runs.js';
+import { DwellTracker } from './dwell.js';
 import { MAX_SURPRISE, TailCalibrator, logError, type LogPrior, type SurpriseOut, type TailOptions, type TailState } from './tail.js';
 
 export const EVIDENCE = ['prediction', 'bias', 'reconstruction', 'level', 'change', 'shift', 'spread', 'stuck', 'rarity', 'cycle'] as const;
@@ -353,6 +354,11 @@ class StreamScore {
    * residuals against the profile, and the long-term mean squared residual of normal readings (and its count).
    */
   cycles: CycleProfile[];
+  /**
+   * Per channel: its segments between switches and the dwell times of its states (src/pipeline/dwell.ts): a state
+   * held far longer than the stream's own dwells there (a duty cycle's plug stuck on) floors `stuck` (runFloor).
+   */
+  dwells: DwellTracker[];
   /** Made when the first residual against a profile comes (a stream of a few readings has none). */
   cycBox: Boxcar | null = null;
   readonly cycVar: Float64Array;
@@ -430,6 +436,7 @@ class StreamScore {
     this.values = Array.from({ length: C }, () => new ValueHistogram(opts.horizon, shortSpan(opts.smooth)));
     this.rareBox = new Boxcar(C, shortSpan(opts.smooth));
     this.cycles = Array.from({ length: C }, () => new CycleProfile());
+    this.dwells = Array.from({ length: C }, () => new DwellTracker());
     this.cycMax = new Float64Array(C);
     this.cycDir = new Float64Array(C);
   }
@@ -790,6 +797,8 @@ export class StreamScorer {
     const reference = fuse(s.reference, e, C, perChannel.eachReference, perChannel.readLogs, this.fusedReference, false, undefined, s.runFloor, s.novel);
     // A run that stuck calls rare (at the hold level) is not a rest of the stream's (quietValues).
     if (!learning) for (let c = 0; c < C; c++) if (reference.each[STUCK * C + c] >= this.holdSurprise) s.runRare[c] = 1;
+    // A dwell judged rare (as a value that would hold an episode: the reference's teaching limit) is not taught.
+    if (!learning) for (let c = 0; c < C; c++) s.dwells[c].censorAt(this.holdSurprise + reference.penalty);
     const events: AnomalyEvent[] = [];
     if (silenced !== null) events.push(this.endSilence(silenced, r, adaptive.surprise));
     // A rare silence judged at its end opens a missing-data episode for the silence, from its first missed step to
@@ -908,6 +917,7 @@ export class StreamScorer {
       for (let c = 0; c < C; c++) {
         if (!before.owners[c]) continue;
         s.cycles[c].clear();
+        s.dwells[c].clear();
         s.cycVar[c] = 0;
         s.cycCount[c] = 0;
         s.cycMax[c] = 0;
@@ -1136,6 +1146,11 @@ export class StreamScorer {
         // how rarely the stream repeats a value in that state (runs.ts): each further repeat of a noisy state is
         // another unlikely event. At a rest, or in a calm state (report-on-change), by the run-length tail alone.
         if (s.run[c] > 1 && !isQuiet(s, c, r.item.values[c], o.horizon)) s.runFloor[c] = runSurprise(s.runModel, c * RUN_STATE, s.run[c]);
+        // A state held far longer than the stream's own dwells in it (src/pipeline/dwell.ts), its switches measured
+        // against the typical change (the geometric mean of the changes, which the switches hardly move): a duty
+        // cycle's plug stuck on, whose level is its usual one and whose readings are not exact repeats.
+        const dwell = s.dwells[c].step(r.item.values[c], filled, s.longVar[c] > 0 ? Math.exp(s.restLog[c] / 2) : 0, o.horizon);
+        if (dwell > s.runFloor[c]) s.runFloor[c] = dwell;
       }
       if (s.varCount >= o.smooth) {
         // Spread once its short mean is full again (after a stuck run it starts over).
@@ -1152,6 +1167,9 @@ export class StreamScorer {
       for (let c = 0; c < C; c++) {
         scratch.gapBusy[c] = busyRun(s.runModel, c * RUN_STATE) ? 1 : 0;
         restartRun(s.runModel, c * RUN_STATE);
+        // The present dwell's start is lost with the stream's continuity: it starts over, its length unknown.
+        s.dwells[c].restart();
+        s.dwells[c].step(r.item.values[c], 0, 0, o.horizon);
       }
       // The first reading after a gap (not the stream's first): the silence, ln(1 + the steps it missed), a stretch
       // without news, against the stream's own runs (judged on its own in score: silenceOf), and taught as a run
