@@ -17,7 +17,11 @@
  * sampling rate).
  *
  * Judgement. The dwells that ended in each state (count, sum, sum of squares; exponentially forgotten over `horizon`
- * dwells) give its mean m and standard deviation s. Once a state has ended MIN_DWELLS dwells, the present dwell d is
+ * dwells) give its mean m and standard deviation s. Only a duty cycle is judged: the last 2 · MIN_DWELLS segments
+ * that ended alternated between two states (A, B, A, B, …), so the stream's dwells are those of one cycle's phases,
+ * not the visits of a signal that wanders among several levels (MSL's P-11, D-16, M-1, M-3 and SKAB's valve1 files,
+ * whose short visits to one level made a later long one "rare": 11 false alarms on MSL, 1 on SKAB, BENCHMARKS.md).
+ * Once a state has ended MIN_DWELLS dwells, the present dwell d is
  * judged by the one-sided normal tail of z = (d − m) / σ, σ = max(s, m / RELATIVE, 1 reading): the duration model of
  * a hidden semi-Markov model with normal state durations (Yu, "Hidden semi-Markov models", Artificial Intelligence
  * 174, 2010, section 3; Ferguson 1980), its state known from the level. The floor m / RELATIVE: a switch an eighth
@@ -51,11 +55,17 @@ interface DwellStateLevel {
   seen: number;
   /** The mean absolute deviation of its segments' readings from their level, sensor units (their noise). */
   dev: number;
+  /** The longest dwell taught, ms of the readings' times (for telling; 0: none). */
+  longestMs: number;
 }
 
 /** A channel's dwell state, as a snapshot (DwellTracker.toJSON). */
 export interface DwellSnapshot {
-  readonly states: readonly { readonly level: number; readonly n: number; readonly sx: number; readonly sxx: number; readonly seen: number; readonly dev: number }[];
+  /** Segments in a row that ended alternating between two states, and the last two's states (indices of `states`, −1: none). */
+  readonly alternating?: number;
+  readonly oneBack?: number;
+  readonly twoBack?: number;
+  readonly states: readonly { readonly level: number; readonly n: number; readonly sx: number; readonly sxx: number; readonly seen: number; readonly dev: number; readonly longestMs: number }[];
 }
 
 /** One channel's segments and its states' dwells (see the module comment). */
@@ -68,6 +78,8 @@ export class DwellTracker {
   /** Readings of the present segment counted into the mean (its level), and the sum of their absolute deviations from it. */
   private count = 0;
   private absDev = 0;
+  /** The time of the present segment's first reading (epoch ms). */
+  private startTs = 0;
   /** The present dwell reached the hold level (not taught when it ends). */
   private rare = false;
   /** The segment before the present one: its level, dwell, whether known and rare (a blip returns to it). */
@@ -77,21 +89,32 @@ export class DwellTracker {
   private prevRare = false;
   private prevCount = 0;
   private prevAbsDev = 0;
+  private prevStartTs = 0;
+  /**
+   * The states of the last two segments that ended (null: none), and how many segments in a row ended alternating
+   * between two states (A, B, A, B, …: each in the state two before it, not the one before).
+   */
+  private oneBack: DwellStateLevel | null = null;
+  private twoBack: DwellStateLevel | null = null;
+  private alternating = 0;
+  /** The scale of the latest step (the stream's typical change). */
+  private scale = 0;
   /** Set by step(): the present state and its surprise (0 when not judged). */
   private surpriseNow = 0;
 
   /**
    * Takes the next reading `x` (sensor units) and the `filled` steps before it (they held the previous value), with
    * the stream's typical change `scale` (sensor units, > 0; 0 or NaN: no scale yet, nothing is judged or taught) and
-   * the dwell memory `horizon` (dwells, >= 2). Returns the present dwell's surprise, −log10 P(a dwell in its state
-   * lasts at least this long), 0 when not judged (a state with fewer than MIN_DWELLS ended dwells, no scale).
+   * the dwell memory `horizon` (dwells, >= 2); `ts`: the reading's time (epoch ms; only for telling, held). Returns the
+   * present dwell's surprise, −log10 P(a dwell in its state lasts at least this long), 0 when not judged (a state with fewer than MIN_DWELLS ended dwells, no scale).
    */
-  step(x: number, filled: number, scale: number, horizon: number): number {
+  step(x: number, filled: number, scale: number, horizon: number, ts = 0): number {
     this.surpriseNow = 0;
+    this.scale = scale;
     if (!Number.isFinite(x)) return 0;
     const steps = 1 + Math.max(0, filled);
     if (this.level !== this.level || !(scale > 0)) {
-      if (this.level !== this.level) this.startSegment(x, false, steps);
+      if (this.level !== this.level) this.startSegment(x, false, steps, ts);
       else this.extend(x, steps);
       return 0;
     }
@@ -106,16 +129,17 @@ export class DwellTracker {
         this.dwell = this.prevDwell + this.dwell + steps;
         this.count = this.prevCount;
         this.absDev = this.prevAbsDev;
+        this.startTs = this.prevStartTs;
         this.known = this.prevKnown;
         this.rare = this.prevRare;
         this.prevLevel = Number.NaN;
       } else {
-        this.end(scale, horizon);
-        this.startSegment(x, true, steps);
+        this.end(scale, horizon, ts);
+        this.startSegment(x, true, steps, ts);
       }
     } else this.extend(x, steps);
     const st = this.stateOf(this.level, scale);
-    if (st === null || !this.known || st.n < MIN_DWELLS) return 0;
+    if (st === null || !this.known || st.n < MIN_DWELLS || this.alternating < 2 * MIN_DWELLS) return 0;
     const m = st.sx / st.n;
     const s = Math.sqrt(Math.max(0, st.sxx / st.n - m * m));
     const sigma = Math.max(s, m / RELATIVE, 1);
@@ -127,6 +151,21 @@ export class DwellTracker {
   /** Marks the present dwell rare when its surprise reached `hold` (it is then not taught when it ends). */
   censorAt(hold: number): void {
     if (this.surpriseNow >= hold) this.rare = true;
+  }
+
+  /**
+   * The present state held since when (epoch ms, its first reading) and the longest the state was held before (ms),
+   * while the present dwell's surprise (step) is at least `hold`; else null.
+   */
+  held(hold: number): { readonly since: number; readonly longestMs: number } | null {
+    if (!(this.surpriseNow >= hold) || this.surpriseNow === 0) return null;
+    const st = this.stateOf(this.level, this.scale);
+    return st === null ? null : { since: this.startTs, longestMs: st.longestMs };
+  }
+
+  /** The surprise of the present dwell at the latest reading (step; 0: not judged). */
+  get surprise(): number {
+    return this.surpriseNow;
   }
 
   /** The present dwell, in readings (0 before the first reading). */
@@ -154,6 +193,9 @@ export class DwellTracker {
   clear(): void {
     this.restart();
     this.states = [];
+    this.oneBack = null;
+    this.twoBack = null;
+    this.alternating = 0;
   }
 
   private extend(x: number, steps: number): void {
@@ -163,8 +205,9 @@ export class DwellTracker {
     this.level += (x - this.level) / this.count;
   }
 
-  private startSegment(x: number, known: boolean, steps: number): void {
+  private startSegment(x: number, known: boolean, steps: number, ts: number): void {
     this.level = x;
+    this.startTs = ts;
     this.dwell = steps;
     this.count = 1;
     this.absDev = 0;
@@ -173,16 +216,17 @@ export class DwellTracker {
   }
 
   /** The present segment ends (a switch): its dwell is taught to its state unless its start is unknown or it was rare. */
-  private end(scale: number, horizon: number): void {
+  private end(scale: number, horizon: number, ts: number): void {
     this.prevLevel = this.level;
     this.prevDwell = this.dwell;
     this.prevKnown = this.known;
     this.prevRare = this.rare;
     this.prevCount = this.count;
     this.prevAbsDev = this.absDev;
+    this.prevStartTs = this.startTs;
     let st = this.stateOf(this.level, scale);
     if (st === null) {
-      st = { level: this.level, n: 0, sx: 0, sxx: 0, seen: 0, dev: 0 };
+      st = { level: this.level, n: 0, sx: 0, sxx: 0, seen: 0, dev: 0, longestMs: 0 };
       if (this.states.length < MAX_STATES) this.states.push(st);
       else {
         let least = 0;
@@ -191,6 +235,9 @@ export class DwellTracker {
       }
     }
     st.seen++;
+    this.alternating = st === this.twoBack && st !== this.oneBack ? this.alternating + 1 : 0;
+    this.twoBack = this.oneBack;
+    this.oneBack = st;
     const keep = 1 - 1 / Math.max(2, horizon);
     st.level += (this.level - st.level) / Math.min(st.seen, horizon);
     if (this.count > 1) st.dev += (this.absDev / (this.count - 1) - st.dev) / Math.min(st.seen, horizon);
@@ -198,6 +245,7 @@ export class DwellTracker {
       st.n = st.n * keep + 1;
       st.sx = st.sx * keep + this.dwell;
       st.sxx = st.sxx * keep + this.dwell * this.dwell;
+      st.longestMs = Math.max(st.longestMs, ts - this.startTs);
     }
   }
 
@@ -219,7 +267,8 @@ export class DwellTracker {
   }
 
   toJSON(): DwellSnapshot {
-    return { states: this.states.map((s) => ({ ...s })) };
+    const at = (s: DwellStateLevel | null): number => (s === null ? -1 : this.states.indexOf(s));
+    return { states: this.states.map((s) => ({ ...s })), alternating: this.alternating, oneBack: at(this.oneBack), twoBack: at(this.twoBack) };
   }
 
   /**
@@ -233,10 +282,14 @@ export class DwellTracker {
     const t = new DwellTracker();
     for (const s of o.states as unknown[]) {
       const v = s as Partial<DwellStateLevel> | null;
-      const keys = ['level', 'n', 'sx', 'sxx', 'seen', 'dev'] as const;
-      if (v === null || typeof v !== 'object' || !keys.every((k) => typeof v[k] === 'number' && Number.isFinite(v[k]))) throw new Error('dwell snapshot: a state must hold finite level, n, sx, sxx, seen, dev');
-      t.states.push({ level: v.level as number, n: v.n as number, sx: v.sx as number, sxx: v.sxx as number, seen: v.seen as number, dev: v.dev as number });
+      const keys = ['level', 'n', 'sx', 'sxx', 'seen', 'dev', 'longestMs'] as const;
+      if (v === null || typeof v !== 'object' || !keys.every((k) => typeof v[k] === 'number' && Number.isFinite(v[k]))) throw new Error('dwell snapshot: a state must hold finite level, n, sx, sxx, seen, dev, longestMs');
+      t.states.push({ level: v.level as number, n: v.n as number, sx: v.sx as number, sxx: v.sxx as number, seen: v.seen as number, dev: v.dev as number, longestMs: v.longestMs as number });
     }
+    const back = (i: unknown): DwellStateLevel | null => (typeof i === 'number' && Number.isInteger(i) && i >= 0 && i < t.states.length ? t.states[i] : null);
+    t.oneBack = back(o.oneBack);
+    t.twoBack = back(o.twoBack);
+    t.alternating = typeof o.alternating === 'number' && Number.isInteger(o.alternating) && o.alternating >= 0 ? o.alternating : 0;
     return t;
   }
 }

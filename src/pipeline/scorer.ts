@@ -114,7 +114,7 @@ import { CycleProfile, type CycleState } from './cycle.js';
 import { KeptEvidence, type PackedEvidence } from './kept-evidence.js';
 import { ARRIVAL_STATE, arrivalSurprise, arrivalsKnown, teachArrival } from './arrivals.js';
 import { RUN_STATE, busyRun, noteStep, restartRun, runSurprise, teachRun } from './runs.js';
-import { DwellTracker } from './dwell.js';
+import { DwellTracker, type DwellSnapshot } from './dwell.js';
 import { MAX_SURPRISE, TailCalibrator, logError, type LogPrior, type SurpriseOut, type TailOptions, type TailState } from './tail.js';
 
 export const EVIDENCE = ['prediction', 'bias', 'reconstruction', 'level', 'change', 'shift', 'spread', 'stuck', 'rarity', 'cycle'] as const;
@@ -236,6 +236,8 @@ interface Episode {
    * resolves at the stream's next step (score), which does not judge that silence again.
    */
   silence?: { readonly since: number };
+  /** A state held far longer than the stream's dwells there holds it (AnomalyEvent.held; the latest such reading's). */
+  held?: { readonly channel: number; readonly since: number; readonly longestMs: number };
 }
 
 /**
@@ -1149,7 +1151,7 @@ export class StreamScorer {
         // A state held far longer than the stream's own dwells in it (src/pipeline/dwell.ts), its switches measured
         // against the typical change (the geometric mean of the changes, which the switches hardly move): a duty
         // cycle's plug stuck on, whose level is its usual one and whose readings are not exact repeats.
-        const dwell = s.dwells[c].step(r.item.values[c], filled, s.longVar[c] > 0 ? Math.exp(s.restLog[c] / 2) : 0, o.horizon);
+        const dwell = s.dwells[c].step(r.item.values[c], filled, s.longVar[c] > 0 ? Math.exp(s.restLog[c] / 2) : 0, o.horizon, r.item.ts);
         if (dwell > s.runFloor[c]) s.runFloor[c] = dwell;
       }
       if (s.varCount >= o.smooth) {
@@ -1169,7 +1171,7 @@ export class StreamScorer {
         restartRun(s.runModel, c * RUN_STATE);
         // The present dwell's start is lost with the stream's continuity: it starts over, its length unknown.
         s.dwells[c].restart();
-        s.dwells[c].step(r.item.values[c], 0, 0, o.horizon);
+        s.dwells[c].step(r.item.values[c], 0, 0, o.horizon, r.item.ts);
       }
       // The first reading after a gap (not the stream's first): the silence, ln(1 + the steps it missed), a stretch
       // without news, against the stream's own runs (judged on its own in score: silenceOf), and taught as a run
@@ -1566,12 +1568,14 @@ export class StreamScorer {
       const opened: Episode = { id: this.deps.newId(), startTs: ts, lastAboveTs: ts, readings: 1, peak: level, peakEvidence: { ...dev.evidence }, peakChannels: [...dev.channels], lastReported: level, reportedAt: 1, owners, rowPeak: score, stuckAt: 0, silent };
       s.episode = opened;
       s.holding = true;
+      this.noteHeld(s, opened);
       const res = this.scratch.get(s.C)?.cycRes;
       for (let c = 0; c < s.C; c++) s.cycDir[c] = res === undefined ? 0 : Math.sign(res[c]) || 0;
       if (!silent) events.push(this.event('open', r, opened, score));
       return false;
     }
     ep.readings++;
+    this.noteHeld(s, ep);
     let held = 0;
     // A cycle that does not speak yet holds its channel's episode while the readings are off its profile.
     const cold = this.scratch.get(s.C)?.cycHold;
@@ -1627,6 +1631,22 @@ export class StreamScorer {
     return false;
   }
 
+  /**
+   * Notes on episode `ep` the state its owners hold far longer than their dwells there (DwellTracker.held, at the
+   * hold level): the owner channel whose dwell is the most surprising. Kept once noted (its resolve tells it too).
+   */
+  private noteHeld(s: StreamScore, ep: Episode): void {
+    let best = 0;
+    for (let c = 0; c < s.C; c++) {
+      if (!ep.owners[c]) continue;
+      const held = s.dwells[c].held(this.holdSurprise);
+      if (held !== null && s.dwells[c].surprise > best) {
+        best = s.dwells[c].surprise;
+        ep.held = { channel: c, ...held };
+      }
+    }
+  }
+
   private event(kind: AnomalyEvent['kind'], r: Pick<StepResult<unknown>, 'stream' | 'channels' | 'modelId'>, ep: Episode, surprise: number): AnomalyEvent {
     const toScore = (x: number): number => 1 - Math.pow(10, -x);
     const evidence: Record<string, number> = {};
@@ -1646,6 +1666,7 @@ export class StreamScorer {
       channels: r.channels,
       windows: ep.readings,
       evidence,
+      ...(ep.held !== undefined ? { held: ep.held } : {}),
     };
   }
 
@@ -1859,6 +1880,7 @@ export class StreamScorer {
       runRare: Array.from(s.runRare),
       runModel: Array.from(s.runModel),
       arrivals: Array.from(s.arrivals),
+      dwells: s.dwells.map((d) => d.toJSON()),
       quiet: s.quiet.map((q) => q.map((x) => [x.v, x.at])),
       zMean: means(s.zMean),
       resMean: means(s.resMean),
@@ -1986,6 +2008,16 @@ export class StreamScorer {
     }
     // Absent from checkpoints written before it existed: no arrival known yet (its silences judged by its runs
     // alone until its next readings teach them).
+    if (v.dwells !== undefined) {
+      if (!Array.isArray(v.dwells) || v.dwells.length !== C) throw new Error(`scorer snapshot: dwells must be ${C} dwell states`);
+      s.dwells = v.dwells.map((x, c) => {
+        try {
+          return DwellTracker.fromJSON(x);
+        } catch (err) {
+          throw new Error(`scorer snapshot: dwells[${c}]: ${(err as Error).message}`);
+        }
+      });
+    }
     if (v.arrivals !== undefined) {
       const m = nums(v.arrivals, 'arrivals', ARRIVAL_STATE);
       if (m.some((x) => x < 0)) throw new Error('scorer snapshot: arrivals must be >= 0');
@@ -2165,6 +2197,11 @@ export interface StreamScoreSnapshot {
   readonly runModel?: number[];
   /** The moments of the steps missed before each arrival (src/pipeline/arrivals.ts). Absent from checkpoints written before it existed. */
   readonly arrivals?: number[];
+  /**
+   * Per channel, its states' dwells (src/pipeline/dwell.ts; the present segment starts over at a restore). Absent from
+   * checkpoints written before it existed: learnt again.
+   */
+  readonly dwells?: DwellSnapshot[];
   /** Per channel, the values it rests at as [value, reading count when a rest there last ended]. Absent from checkpoints written before it existed. */
   readonly quiet?: [number, number][][];
   readonly zMean: number[];

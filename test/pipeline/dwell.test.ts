@@ -2,7 +2,8 @@
  * A state held far longer than the stream's own dwells there (tryout: a fridge or a dehumidifier on a Tasmota plug,
  * `Power` ≈ 60 W for about 20 minutes, 0-2 W for about 40, each phase's length jittered as a thermostat's, read every
  * 10 s or 60 s). Left on (a stuck relay, a door left open), the plug is one episode on Power, told within a modest
- * margin past the longest on phase the stream has had, open until the plug switches off again. Before the dwell model
+ * margin past the longest on phase the stream has had, open until the plug switches off again, and told as held since
+ * it began, never that long before. Before the dwell model
  * (src/pipeline/dwell.ts): at 10 s the episode was told "recovered" while the plug was still on (and opened again),
  * and a jittered cycle, whose period the cycle finder rejects, was caught by nothing at all.
  */
@@ -93,6 +94,11 @@ describe.skipIf(!builtAndModelsPresent())('a plug left on, through the shipped d
         // Open until the plug switches off: its resolve (if any) comes after the stuck stretch ends.
         const resolve = r.out.find((x) => x.ev.kind === 'resolve' && x.ev.anomalyId === open.anomalyId);
         if (resolve !== undefined) expect(resolve.ev.endTs).toBeGreaterThanOrEqual(r.to - stepMs);
+        // Told as a state held since it began, against the longest the stream held it before (the episode's last word;
+        // its open may be the cycle's, "off the usual cycle", where the cycle finder holds a period and speaks first).
+        const told = r.out.filter((x) => x.ev.anomalyId === open.anomalyId).at(-1);
+        expect(told?.e?.kind).toBe('stuck');
+        expect(told?.e?.sentence).toMatch(/^plug1\/ENERGY\.Power [\d.]+ W for \d+ h( \d+ min)? since \d\d:\d\d, never longer than \d+ min before \(stuck value\)$/);
       }, 180_000);
     }
   }
@@ -119,6 +125,19 @@ describe('DwellTracker', () => {
     expect(held[21]).toBeLessThan(2);
     expect(held[39]).toBeGreaterThan(6);
     expect(held[30]).toBeGreaterThan(held[25]);
+  });
+
+  it('judges only a channel whose segments alternate between two states (a duty cycle), not one visiting several levels', () => {
+    const t = new DwellTracker();
+    const u = lcg(9);
+    // Four levels, each segment's level drawn at random (MSL's P-11 shape: its dwells at one level short, then one long).
+    let worst = 0;
+    for (let k = 0; k < 200; k++) {
+      const level = [1, 20, 40, 60][Math.floor(u() * 4)];
+      const n = k === 150 ? 200 : 5 + Math.floor(u() * 4);
+      for (let i = 0; i < n; i++) worst = Math.max(worst, t.step(level + u() - 0.5, 0, 0.7, 10_000));
+    }
+    expect(worst).toBe(0);
   });
 
   it('a blip (a spike of one reading) does not end a dwell', () => {
