@@ -41,6 +41,8 @@ const MAX_STATES = 4;
 const MIN_DWELLS = 8;
 /** The standard deviation of a state's dwells is taken as at least its mean over this (see the module comment). */
 const RELATIVE = 16;
+/** Numbers in a snapshot's present segment (DwellSnapshot.segment). */
+const SEGMENT_FIELDS = 14;
 /** The largest surprise returned (−log10 of a probability; the scorer's MAX_SURPRISE is 16). */
 const MAX_DWELL_SURPRISE = 16;
 
@@ -65,6 +67,11 @@ export interface DwellSnapshot {
   readonly alternating?: number;
   readonly oneBack?: number;
   readonly twoBack?: number;
+  /**
+   * The present segment and the one before it (a blip returns to it), SEGMENT_FIELDS numbers (NaN as null: no level
+   * yet; booleans as 0 / 1). Absent: the present segment starts over (its start unknown).
+   */
+  readonly segment?: readonly (number | null)[];
   readonly states: readonly { readonly level: number; readonly n: number; readonly sx: number; readonly sxx: number; readonly seen: number; readonly dev: number; readonly longestMs: number }[];
 }
 
@@ -268,11 +275,19 @@ export class DwellTracker {
 
   toJSON(): DwellSnapshot {
     const at = (s: DwellStateLevel | null): number => (s === null ? -1 : this.states.indexOf(s));
-    return { states: this.states.map((s) => ({ ...s })), alternating: this.alternating, oneBack: at(this.oneBack), twoBack: at(this.twoBack) };
+    const segment = [this.level, this.dwell, this.known ? 1 : 0, this.count, this.absDev, this.startTs, this.rare ? 1 : 0, this.prevLevel, this.prevDwell, this.prevKnown ? 1 : 0, this.prevRare ? 1 : 0, this.prevCount, this.prevAbsDev, this.prevStartTs];
+    return {
+      states: this.states.map((s) => ({ ...s })),
+      alternating: this.alternating,
+      oneBack: at(this.oneBack),
+      twoBack: at(this.twoBack),
+      segment: segment.map((v) => (Number.isFinite(v) ? v : null)),
+    };
   }
 
   /**
-   * A tracker from its snapshot (toJSON): the states' dwells; the present segment starts over (unknown start).
+   * A tracker from its snapshot (toJSON): the states' dwells and the present segment (without one, a snapshot from
+   * before it, the present segment starts over, its start unknown).
    *
    * @throws Error when the snapshot is not one (not an object with at most MAX_STATES states of finite numbers).
    */
@@ -290,6 +305,19 @@ export class DwellTracker {
     t.oneBack = back(o.oneBack);
     t.twoBack = back(o.twoBack);
     t.alternating = typeof o.alternating === 'number' && Number.isInteger(o.alternating) && o.alternating >= 0 ? o.alternating : 0;
+    const g = o.segment;
+    if (g !== undefined) {
+      if (!Array.isArray(g) || g.length !== SEGMENT_FIELDS || !g.every((v) => v === null || (typeof v === 'number' && Number.isFinite(v)))) throw new Error(`dwell snapshot: segment must be ${SEGMENT_FIELDS} finite numbers or null`);
+      const v = g.map((x) => (x === null ? Number.NaN : x));
+      [t.level, t.dwell] = [v[0], v[1] || 0];
+      t.known = v[2] === 1;
+      [t.count, t.absDev, t.startTs] = [v[3] || 0, v[4] || 0, v[5] || 0];
+      t.rare = v[6] === 1;
+      [t.prevLevel, t.prevDwell] = [v[7], v[8] || 0];
+      t.prevKnown = v[9] === 1;
+      t.prevRare = v[10] === 1;
+      [t.prevCount, t.prevAbsDev, t.prevStartTs] = [v[11] || 0, v[12] || 0, v[13] || 0];
+    }
     return t;
   }
 }

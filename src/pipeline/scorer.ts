@@ -2198,7 +2198,7 @@ export interface StreamScoreSnapshot {
   /** The moments of the steps missed before each arrival (src/pipeline/arrivals.ts). Absent from checkpoints written before it existed. */
   readonly arrivals?: number[];
   /**
-   * Per channel, its states' dwells (src/pipeline/dwell.ts; the present segment starts over at a restore). Absent from
+   * Per channel, its states' dwells and present segment (src/pipeline/dwell.ts). Absent from
    * checkpoints written before it existed: learnt again.
    */
   readonly dwells?: DwellSnapshot[];

@@ -9,6 +9,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DwellTracker, normalTailSurprise } from '../../src/pipeline/dwell.js';
+import { StreamScorer } from '../../src/pipeline/scorer.js';
+import type { StepResult } from '../../src/pipeline/steps.js';
+import { TEST_SCORER } from './detector-helpers.js';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
 import { feedMessages, shippedDetector, type Explained } from '../helpers/explained.js';
 import { lcg } from '../helpers/lcg.js';
@@ -163,3 +166,61 @@ describe('DwellTracker', () => {
     expect(normalTailSurprise(10)).toBeCloseTo(23.12, 1);
   });
 });
+
+describe('StreamScorer: the dwells in its checkpoint', () => {
+  /** A one-channel reading of a 60 W / 1 W plug (no model; z against a level of 20 W, spread 28 W). */
+  function step(i: number, v: number): StepResult<null> {
+    return {
+      stream: 'p',
+      item: { kind: 'reading', ts: i * 60_000, values: Float64Array.of(v), reset: i === 0, filled: 0, origin: null },
+      channels: ['power'],
+      modelId: null,
+      z: Float64Array.of((v - 20) / 28),
+      mean: Float64Array.of(20),
+      std: Float64Array.of(28),
+      expected: null,
+      predError: null,
+      reconError: null,
+      predErrors: null,
+      reconErrors: null,
+      segmentSteps: i + 1,
+      warm: true,
+      settled: true,
+    };
+  }
+
+  /** 30 cycles of 20 readings on and 40 off, a snapshot at their end, then on for 60 readings. The reading that opens an episode (−1: none) and its evidence's stuck. */
+  function stuckOn(restore: (snapshot: Record<string, unknown>) => Record<string, unknown> | null): { opened: number; stuck: number } {
+    const u = lcg(21);
+    const value = (on: boolean): number => (on ? 60 + Math.round(2 * u() - 1) : Math.max(0, Math.round(1 + 1.2 * (u() - 0.5))));
+    let scorer = new StreamScorer(TEST_SCORER, { newId: () => 'e', priorsFor: () => null });
+    let i = 0;
+    for (let c = 0; c < 30; c++) for (let k = 0; k < 60; k++, i++) scorer.score(step(i, value(k < 20)), false);
+    const snap = restore(JSON.parse(JSON.stringify(scorer.snapshot('p'))) as Record<string, unknown>);
+    if (snap !== null) {
+      scorer = new StreamScorer(TEST_SCORER, { newId: () => 'e', priorsFor: () => null });
+      scorer.restore('p', snap);
+    }
+    for (let k = 0; k < 60; k++, i++) {
+      const out = scorer.score(step(i, value(true)), false).scored;
+      const open = out.events.find((e) => e.kind === 'open');
+      if (open !== undefined) return { opened: k, stuck: open.evidence?.stuck ?? Number.NaN };
+    }
+    return { opened: -1, stuck: Number.NaN };
+  }
+
+  it('a restored scorer tells a plug left on as the one never interrupted; one whose checkpoint lacks them learns them again', () => {
+    const straight = stuckOn(() => null);
+    // Left on past its 20-reading on phases: opened by the dwell (stuck), a few readings past the longest.
+    expect(straight.opened).toBeGreaterThan(20);
+    expect(straight.opened).toBeLessThan(35);
+    expect(straight.stuck).toBeGreaterThanOrEqual(5);
+    expect(stuckOn((s) => s)).toEqual(straight);
+    // Without `dwells` (a checkpoint from before them) the states are learnt again, 8 cycles before any is judged:
+    // the dwell says nothing (what opens, if anything, is another kind's, later).
+    const lost = stuckOn(({ dwells: _dwells, ...s }) => s);
+    expect(lost.opened === -1 || lost.stuck < 1).toBe(true);
+    expect(lost.opened === -1 || lost.opened > straight.opened).toBe(true);
+  });
+});
+
