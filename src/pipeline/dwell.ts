@@ -308,7 +308,7 @@ export class DwellTracker {
     const g = o.segment;
     if (g !== undefined) {
       if (!Array.isArray(g) || g.length !== SEGMENT_FIELDS || !g.every((v) => v === null || (typeof v === 'number' && Number.isFinite(v)))) throw new Error(`dwell snapshot: segment must be ${SEGMENT_FIELDS} finite numbers or null`);
-      const v = g.map((x) => (x === null ? Number.NaN : x));
+      const v = (g as (number | null)[]).map((x) => (x === null ? Number.NaN : x));
       [t.level, t.dwell] = [v[0], v[1] || 0];
       t.known = v[2] === 1;
       [t.count, t.absDev, t.startTs] = [v[3] || 0, v[4] || 0, v[5] || 0];
