@@ -257,4 +257,11 @@ export interface AnomalyEvent {
    * kind `counter_reset`.
    */
   readonly counterReset?: { readonly from: number; readonly to: number };
+  /**
+   * A state held far longer than the stream's own dwells there carried the episode (src/pipeline/dwell.ts: a duty
+   * cycle's plug left on): the channel (an index of `channels`), `since`, the stream's first reading in that state
+   * (epoch ms), and `longestMs`, the longest the stream held that state before (ms, from its readings' times).
+   * Explained as a stuck value held since then. Absent otherwise, and after a restart (not checkpointed).
+   */
+  readonly held?: { readonly channel: number; readonly since: number; readonly longestMs: number };
 }

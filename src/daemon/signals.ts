@@ -792,6 +792,7 @@ export class SignalBook {
       evidence: peakFrom !== undefined ? peakEvidence(episode, ev, channels) : (ev.evidence ?? null),
       threshold: surpriseOf(ev.threshold),
       ...(peakFrom !== undefined ? { onsetKnown: true } : episode.beganBy !== undefined ? { beganBy: episode.beganBy } : {}),
+      ...(ev.held !== undefined && peakFrom === undefined ? { held: ev.held } : {}),
     });
     return { explanation: toAlertExplanation(e), readings: during.length };
   }

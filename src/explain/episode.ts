@@ -70,6 +70,8 @@ export interface EpisodeInput {
   readonly beganBy?: number;
   /** See ExplainInput.onsetKnown: `during` begins where the caller says (no onset moved into it from `before`). */
   readonly onsetKnown?: boolean;
+  /** AnomalyEvent.held: the channel (index of `channels`) that holds a state far longer than its dwells there; see ExplainInput.held. */
+  readonly held?: { readonly channel: number; readonly since: number; readonly longestMs: number };
 }
 
 /** Explains an episode of one stream. Never throws on short, empty or ragged input. */
@@ -77,7 +79,7 @@ export function explainEpisode(input: EpisodeInput): EpisodeExplanation {
   const C = Math.max(1, input.channels.length);
   const stretches = Array.from({ length: C }, (_, c) => ({ before: stretchOf(input.before, c), during: stretchOf(input.during, c) }));
   // Each channel's readings, with those of the anomaly that preceded the episode moved into its stretch.
-  const inputs = stretches.map((s) =>
+  const inputs = stretches.map((s, c) =>
     withOnset({
       stream: input.stream,
       unit: input.unit,
@@ -92,6 +94,7 @@ export function explainEpisode(input: EpisodeInput): EpisodeExplanation {
       evidenceKind: namedKind(input.evidence ?? null, input.threshold),
       ...(input.beganBy !== undefined ? { beganBy: input.beganBy } : {}),
       ...(input.onsetKnown === true ? { onsetKnown: true } : {}),
+      ...(input.held !== undefined && input.held.channel === c ? { held: { since: input.held.since, longestMs: input.held.longestMs } } : {}),
     }),
   );
   const explanations = inputs.map(explain);

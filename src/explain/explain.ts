@@ -232,6 +232,12 @@ export interface ExplainInput {
    * `before` is the normal readings before the episode, not the readings just before the stretch. Absent: false.
    */
   readonly onsetKnown?: boolean;
+  /**
+   * The detector's dwell model (src/pipeline/dwell.ts, AnomalyEvent.held): the stream has held its present state (a
+   * duty cycle's on level) since `since` (epoch ms), far longer than the longest it held it before, `longestMs` (ms).
+   * Told as a stuck value held that long, whatever its readings' noise. Absent: none.
+   */
+  readonly held?: { readonly since: number; readonly longestMs: number };
 }
 
 /**
@@ -280,8 +286,10 @@ export interface Explanation {
   readonly basis: 'model' | 'baseline' | null;
   /** When the unusual part began, epoch ms. */
   readonly since: number;
-  /** stuck: how long the value has not changed; missing_data: how long no reading came (ms). */
+  /** stuck: how long the value has not changed (or its state held: heldLongestMs); missing_data: how long no reading came (ms). */
   readonly durationMs?: number;
+  /** stuck, a state held (ExplainInput.held): the longest the stream held that state before (ms). */
+  readonly heldLongestMs?: number;
   /** drift: the trend, sensor units per hour. */
   readonly ratePerHour?: number;
   /**
@@ -335,6 +343,15 @@ export function explain(given: ExplainInput): Explanation {
   }
   if (n === 0) return finish(input, { kind: null, value: null, expected: null, band: null, basis: null, since: input.startTs }, tz);
 
+  // A state held far longer than the stream's own dwells there (the detector's dwell model): told as held since it
+  // began, its level the median of its readings, against the longest the stream held it before.
+  const held = input.held;
+  if (held !== undefined && Number.isFinite(held.since)) {
+    const from = during.ts.findIndex((t) => t >= held.since);
+    const level = median([...(from >= 0 ? x.slice(from) : x)]);
+    const until = Math.max(input.endTs, n > 0 ? during.ts[n - 1] : input.endTs);
+    return finish(input, { kind: 'stuck', value: level, expected: null, band: null, basis: null, since: held.since, durationMs: until - held.since, heldLongestMs: held.longestMs }, tz);
+  }
   const stuck = stuckRun(before.values, x, seesStuck(input), reference);
   if (stuck !== null) return finish(input, stuckDraft(input, reference, stuck), tz);
   if (reference.basis === null) {
@@ -1300,6 +1317,8 @@ function sentenceOf(stream: string, units: Units, d: Draft, endTs: number, timeZ
       // expectation with as many decimals, so a value 0.017 from it does not read as off (10.05 vs 10.1).
       const vd = Math.max(decimals, decimalsOf(d.value ?? 0));
       const exp = d.expected !== null && d.band !== null ? `, expected ${formatNumber(d.expected, vd)} ± ${formatNumber(d.band, vd)}${eu}` : '';
+      // A state held (the dwell model): its level for that long, against the longest the stream held it before.
+      if (d.heldLongestMs !== undefined) return `${stream} ${num(d.value ?? NaN)}${u} for ${formatDuration(d.durationMs ?? 0)} since ${when(d.since)}, never longer than ${formatDuration(d.heldLongestMs)} before${label}`;
       return `${stream} ${formatNumber(d.value ?? NaN, vd)}${u} unchanged for ${formatDuration(d.durationMs ?? 0)}${exp} since ${when(d.since)}${label}`;
     }
     case 'spike':

@@ -114,6 +114,7 @@ import { CycleProfile, type CycleState } from './cycle.js';
 import { KeptEvidence, type PackedEvidence } from './kept-evidence.js';
 import { ARRIVAL_STATE, arrivalSurprise, arrivalsKnown, teachArrival } from './arrivals.js';
 import { RUN_STATE, busyRun, noteStep, restartRun, runSurprise, teachRun } from './runs.js';
+import { DwellTracker, type DwellSnapshot } from './dwell.js';
 import { MAX_SURPRISE, TailCalibrator, logError, type LogPrior, type SurpriseOut, type TailOptions, type TailState } from './tail.js';
 
 export const EVIDENCE = ['prediction', 'bias', 'reconstruction', 'level', 'change', 'shift', 'spread', 'stuck', 'rarity', 'cycle'] as const;
@@ -235,6 +236,8 @@ interface Episode {
    * resolves at the stream's next step (score), which does not judge that silence again.
    */
   silence?: { readonly since: number };
+  /** A state held far longer than the stream's dwells there holds it (AnomalyEvent.held; the latest such reading's). */
+  held?: { readonly channel: number; readonly since: number; readonly longestMs: number };
 }
 
 /**
@@ -353,6 +356,11 @@ class StreamScore {
    * residuals against the profile, and the long-term mean squared residual of normal readings (and its count).
    */
   cycles: CycleProfile[];
+  /**
+   * Per channel: its segments between switches and the dwell times of its states (src/pipeline/dwell.ts): a state
+   * held far longer than the stream's own dwells there (a duty cycle's plug stuck on) floors `stuck` (runFloor).
+   */
+  dwells: DwellTracker[];
   /** Made when the first residual against a profile comes (a stream of a few readings has none). */
   cycBox: Boxcar | null = null;
   readonly cycVar: Float64Array;
@@ -430,6 +438,7 @@ class StreamScore {
     this.values = Array.from({ length: C }, () => new ValueHistogram(opts.horizon, shortSpan(opts.smooth)));
     this.rareBox = new Boxcar(C, shortSpan(opts.smooth));
     this.cycles = Array.from({ length: C }, () => new CycleProfile());
+    this.dwells = Array.from({ length: C }, () => new DwellTracker());
     this.cycMax = new Float64Array(C);
     this.cycDir = new Float64Array(C);
   }
@@ -790,6 +799,8 @@ export class StreamScorer {
     const reference = fuse(s.reference, e, C, perChannel.eachReference, perChannel.readLogs, this.fusedReference, false, undefined, s.runFloor, s.novel);
     // A run that stuck calls rare (at the hold level) is not a rest of the stream's (quietValues).
     if (!learning) for (let c = 0; c < C; c++) if (reference.each[STUCK * C + c] >= this.holdSurprise) s.runRare[c] = 1;
+    // A dwell judged rare (as a value that would hold an episode: the reference's teaching limit) is not taught.
+    if (!learning) for (let c = 0; c < C; c++) s.dwells[c].censorAt(this.holdSurprise + reference.penalty);
     const events: AnomalyEvent[] = [];
     if (silenced !== null) events.push(this.endSilence(silenced, r, adaptive.surprise));
     // A rare silence judged at its end opens a missing-data episode for the silence, from its first missed step to
@@ -908,6 +919,7 @@ export class StreamScorer {
       for (let c = 0; c < C; c++) {
         if (!before.owners[c]) continue;
         s.cycles[c].clear();
+        s.dwells[c].clear();
         s.cycVar[c] = 0;
         s.cycCount[c] = 0;
         s.cycMax[c] = 0;
@@ -1141,6 +1153,11 @@ export class StreamScorer {
         // how rarely the stream repeats a value in that state (runs.ts): each further repeat of a noisy state is
         // another unlikely event. At a rest, or in a calm state (report-on-change), by the run-length tail alone.
         if (s.run[c] > 1 && !isQuiet(s, c, r.item.values[c], o.horizon)) s.runFloor[c] = runSurprise(s.runModel, c * RUN_STATE, s.run[c]);
+        // A state held far longer than the stream's own dwells in it (src/pipeline/dwell.ts), its switches measured
+        // against the typical change (the geometric mean of the changes, which the switches hardly move): a duty
+        // cycle's plug stuck on, whose level is its usual one and whose readings are not exact repeats.
+        const dwell = s.dwells[c].step(r.item.values[c], filled, s.longVar[c] > 0 ? Math.exp(s.restLog[c] / 2) : 0, o.horizon, r.item.ts);
+        if (dwell > s.runFloor[c]) s.runFloor[c] = dwell;
       }
       if (s.varCount >= o.smooth) {
         // Spread once its short mean is full again (after a stuck run it starts over).
@@ -1157,6 +1174,9 @@ export class StreamScorer {
       for (let c = 0; c < C; c++) {
         scratch.gapBusy[c] = busyRun(s.runModel, c * RUN_STATE) ? 1 : 0;
         restartRun(s.runModel, c * RUN_STATE);
+        // The present dwell's start is lost with the stream's continuity: it starts over, its length unknown.
+        s.dwells[c].restart();
+        s.dwells[c].step(r.item.values[c], 0, 0, o.horizon, r.item.ts);
       }
       // The first reading after a gap (not the stream's first): the silence, ln(1 + the steps it missed), a stretch
       // without news, against the stream's own runs (judged on its own in score: silenceOf), and taught as a run
@@ -1553,12 +1573,14 @@ export class StreamScorer {
       const opened: Episode = { id: this.deps.newId(), startTs: ts, lastAboveTs: ts, readings: 1, peak: level, peakEvidence: { ...dev.evidence }, peakChannels: [...dev.channels], lastReported: level, reportedAt: 1, owners, rowPeak: score, stuckAt: 0, silent };
       s.episode = opened;
       s.holding = true;
+      this.noteHeld(s, opened);
       const res = this.scratch.get(s.C)?.cycRes;
       for (let c = 0; c < s.C; c++) s.cycDir[c] = res === undefined ? 0 : Math.sign(res[c]) || 0;
       if (!silent) events.push(this.event('open', r, opened, score));
       return false;
     }
     ep.readings++;
+    this.noteHeld(s, ep);
     let held = 0;
     // A cycle that does not speak yet holds its channel's episode while the readings are off its profile.
     const cold = this.scratch.get(s.C)?.cycHold;
@@ -1614,6 +1636,22 @@ export class StreamScorer {
     return false;
   }
 
+  /**
+   * Notes on episode `ep` the state its owners hold far longer than their dwells there (DwellTracker.held, at the
+   * hold level): the owner channel whose dwell is the most surprising. Kept once noted (its resolve tells it too).
+   */
+  private noteHeld(s: StreamScore, ep: Episode): void {
+    let best = 0;
+    for (let c = 0; c < s.C; c++) {
+      if (!ep.owners[c]) continue;
+      const held = s.dwells[c].held(this.holdSurprise);
+      if (held !== null && s.dwells[c].surprise > best) {
+        best = s.dwells[c].surprise;
+        ep.held = { channel: c, ...held };
+      }
+    }
+  }
+
   private event(kind: AnomalyEvent['kind'], r: Pick<StepResult<unknown>, 'stream' | 'channels' | 'modelId'>, ep: Episode, surprise: number): AnomalyEvent {
     const toScore = (x: number): number => 1 - Math.pow(10, -x);
     const evidence: Record<string, number> = {};
@@ -1633,6 +1671,7 @@ export class StreamScorer {
       channels: r.channels,
       windows: ep.readings,
       evidence,
+      ...(ep.held !== undefined ? { held: ep.held } : {}),
     };
   }
 
@@ -1846,6 +1885,7 @@ export class StreamScorer {
       runRare: Array.from(s.runRare),
       runModel: Array.from(s.runModel),
       arrivals: Array.from(s.arrivals),
+      dwells: s.dwells.map((d) => d.toJSON()),
       quiet: s.quiet.map((q) => q.map((x) => [x.v, x.at])),
       zMean: means(s.zMean),
       resMean: means(s.resMean),
@@ -1973,6 +2013,16 @@ export class StreamScorer {
     }
     // Absent from checkpoints written before it existed: no arrival known yet (its silences judged by its runs
     // alone until its next readings teach them).
+    if (v.dwells !== undefined) {
+      if (!Array.isArray(v.dwells) || v.dwells.length !== C) throw new Error(`scorer snapshot: dwells must be ${C} dwell states`);
+      s.dwells = v.dwells.map((x, c) => {
+        try {
+          return DwellTracker.fromJSON(x);
+        } catch (err) {
+          throw new Error(`scorer snapshot: dwells[${c}]: ${(err as Error).message}`);
+        }
+      });
+    }
     if (v.arrivals !== undefined) {
       const m = nums(v.arrivals, 'arrivals', ARRIVAL_STATE);
       if (m.some((x) => x < 0)) throw new Error('scorer snapshot: arrivals must be >= 0');
@@ -2152,6 +2202,11 @@ export interface StreamScoreSnapshot {
   readonly runModel?: number[];
   /** The moments of the steps missed before each arrival (src/pipeline/arrivals.ts). Absent from checkpoints written before it existed. */
   readonly arrivals?: number[];
+  /**
+   * Per channel, its states' dwells and present segment (src/pipeline/dwell.ts). Absent from
+   * checkpoints written before it existed: learnt again.
+   */
+  readonly dwells?: DwellSnapshot[];
   /** Per channel, the values it rests at as [value, reading count when a rest there last ended]. Absent from checkpoints written before it existed. */
   readonly quiet?: [number, number][][];
   readonly zMean: number[];

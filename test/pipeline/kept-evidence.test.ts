@@ -61,10 +61,11 @@ type ScorerClass = new (opts: typeof TEST_SCORER, deps: { newId: () => string; p
  * A snapshot with its kept evidence as records (the form before the packed one, as the fixture holds it): the
  * packed form (KeptEvidence.pack) decoded here on its own, so a packing that loses or moves a value shows. Without
  * `arrivals` (the stream's arrivals, src/pipeline/arrivals.ts, tryout 20 finding 6), which the fixture's scorer did
- * not keep: they judge only a silence, which this sequence has none of (its scores are compared bit for bit).
+ * not keep: they judge only a silence, which this sequence has none of (its scores are compared bit for bit); nor
+ * `dwells` (src/pipeline/dwell.ts), which it did not keep either: no state of this sequence ends 8 dwells.
  */
 function asRecords(snapshot: unknown): unknown {
-  const { arrivals: _arrivals, ...v } = snapshot as Record<string, unknown>;
+  const { arrivals: _arrivals, dwells: _dwells, ...v } = snapshot as Record<string, unknown>;
   const e = v.episodeEvidence as { packed?: string; readings: number; mask: string; values: string } | unknown[];
   if (Array.isArray(e)) return v;
   expect(e.packed).toBe('f64le/1');

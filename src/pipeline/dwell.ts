@@ -1,0 +1,345 @@
+/**
+ * How long has a channel held its present state, against how long it has held that state before? A duty cycle's
+ * dwell times (a fridge's compressor on for about 20 minutes, off for about 40, each varying by a fifth from one
+ * cycle to the next as a thermostat's do) are the stream's own: a state held far longer than its past dwells there
+ * (a relay stuck on, a door left open, a compressor that never starts) is an anomaly that no value is (60 W is the
+ * stream's usual on level), that the cycle's profile misses where the phases vary too much to keep a period (the
+ * autocorrelation decorrelates as the jitter adds up, src/pipeline/cycle.ts) and, where it has one, tells only at
+ * one phase a period later and lets go as the profile learns the held level.
+ *
+ * States. A channel's readings are cut into segments at switches: a reading at least SWITCH typical changes (the
+ * caller's `scale`, the stream's typical change in sensor units: a geometric mean, which the switches themselves do
+ * not move) away from the level of the segment it would end (the segment's running mean). A segment that ends within
+ * BLIP readings back at the level of the one before it was a blip (a spike, a start-up surge): the earlier segment
+ * goes on, counting it. Each segment belongs to the state whose level it is nearest (at most MAX_STATES levels; a
+ * segment more than half a switch from every known level is a new state, in the place of the state seen least).
+ * Dwell = readings since the segment began (filled steps count: time at the stream's cadence, the same at any
+ * sampling rate).
+ *
+ * Judgement. The dwells that ended in each state (count, sum, sum of squares; exponentially forgotten over `horizon`
+ * dwells) give its mean m and standard deviation s. Only a duty cycle is judged: the last 2 · MIN_DWELLS segments
+ * that ended alternated between two states (A, B, A, B, …), so the stream's dwells are those of one cycle's phases,
+ * not the visits of a signal that wanders among several levels (MSL's P-11, D-16, M-1, M-3 and SKAB's valve1 files,
+ * whose short visits to one level made a later long one "rare": 11 false alarms on MSL, 1 on SKAB, BENCHMARKS.md).
+ * Once a state has ended MIN_DWELLS dwells, the present dwell d is
+ * judged by the one-sided normal tail of z = (d − m) / σ, σ = max(s, m / RELATIVE, 1 reading): the duration model of
+ * a hidden semi-Markov model with normal state durations (Yu, "Hidden semi-Markov models", Artificial Intelligence
+ * 174, 2010, section 3; Ferguson 1980), its state known from the level. The floor m / RELATIVE: a switch an eighth
+ * of the dwell late (the cycle finder's slack, an eighth of the period, SWITCH_SLACK in cycle.ts) is z = 2 at most,
+ * on time; the reading's own quantisation (1 reading) bounds it below. A dwell that was judged rare (at the caller's
+ * hold level) is not taught when it ends (censored, as a rare run is, src/pipeline/runs.ts), nor one whose start is
+ * unknown (the first segment, after a gap).
+ */
+
+/** A switch: a reading this many typical changes from its segment's level (cycle.ts SWITCH_SCALE). */
+const SWITCH = 6;
+/** A segment of fewer readings than this, followed by a return to the level before it, is a blip of that segment. */
+const BLIP = 3;
+/** Most states (levels) a channel keeps. */
+const MAX_STATES = 4;
+/** Dwells a state must have ended before its present dwell is judged. */
+const MIN_DWELLS = 8;
+/** The standard deviation of a state's dwells is taken as at least its mean over this (see the module comment). */
+const RELATIVE = 16;
+/** Numbers in a snapshot's present segment (DwellSnapshot.segment). */
+const SEGMENT_FIELDS = 14;
+/** The largest surprise returned (−log10 of a probability; the scorer's MAX_SURPRISE is 16). */
+const MAX_DWELL_SURPRISE = 16;
+
+interface DwellStateLevel {
+  /** The state's level, sensor units (the mean of its segments' levels, forgotten with its dwells). */
+  level: number;
+  /** Forgotten count, sum and sum of squares of the dwells that ended in it, readings. */
+  n: number;
+  sx: number;
+  sxx: number;
+  /** Segments seen in this state (its place among MAX_STATES). */
+  seen: number;
+  /** The mean absolute deviation of its segments' readings from their level, sensor units (their noise). */
+  dev: number;
+  /** The longest dwell taught, ms of the readings' times (for telling; 0: none). */
+  longestMs: number;
+}
+
+/** A channel's dwell state, as a snapshot (DwellTracker.toJSON). */
+export interface DwellSnapshot {
+  /** Segments in a row that ended alternating between two states, and the last two's states (indices of `states`, −1: none). */
+  readonly alternating?: number;
+  readonly oneBack?: number;
+  readonly twoBack?: number;
+  /**
+   * The present segment and the one before it (a blip returns to it), SEGMENT_FIELDS numbers (NaN as null: no level
+   * yet; booleans as 0 / 1). Absent: the present segment starts over (its start unknown).
+   */
+  readonly segment?: readonly (number | null)[];
+  readonly states: readonly { readonly level: number; readonly n: number; readonly sx: number; readonly sxx: number; readonly seen: number; readonly dev: number; readonly longestMs: number }[];
+}
+
+/** One channel's segments and its states' dwells (see the module comment). */
+export class DwellTracker {
+  private states: DwellStateLevel[] = [];
+  /** The present segment: its running mean level, readings (dwell), whether its start is known (it began at a switch). */
+  private level = Number.NaN;
+  private dwell = 0;
+  private known = false;
+  /** Readings of the present segment counted into the mean (its level), and the sum of their absolute deviations from it. */
+  private count = 0;
+  private absDev = 0;
+  /** The time of the present segment's first reading (epoch ms). */
+  private startTs = 0;
+  /** The present dwell reached the hold level (not taught when it ends). */
+  private rare = false;
+  /** The segment before the present one: its level, dwell, whether known and rare (a blip returns to it). */
+  private prevLevel = Number.NaN;
+  private prevDwell = 0;
+  private prevKnown = false;
+  private prevRare = false;
+  private prevCount = 0;
+  private prevAbsDev = 0;
+  private prevStartTs = 0;
+  /**
+   * The states of the last two segments that ended (null: none), and how many segments in a row ended alternating
+   * between two states (A, B, A, B, …: each in the state two before it, not the one before).
+   */
+  private oneBack: DwellStateLevel | null = null;
+  private twoBack: DwellStateLevel | null = null;
+  private alternating = 0;
+  /** The scale of the latest step (the stream's typical change). */
+  private scale = 0;
+  /** Set by step(): the present state and its surprise (0 when not judged). */
+  private surpriseNow = 0;
+
+  /**
+   * Takes the next reading `x` (sensor units) and the `filled` steps before it (they held the previous value), with
+   * the stream's typical change `scale` (sensor units, > 0; 0 or NaN: no scale yet, nothing is judged or taught) and
+   * the dwell memory `horizon` (dwells, >= 2); `ts`: the reading's time (epoch ms; only for telling, held). Returns the
+   * present dwell's surprise, −log10 P(a dwell in its state lasts at least this long), 0 when not judged (a state with fewer than MIN_DWELLS ended dwells, no scale).
+   */
+  step(x: number, filled: number, scale: number, horizon: number, ts = 0): number {
+    this.surpriseNow = 0;
+    this.scale = scale;
+    if (!Number.isFinite(x)) return 0;
+    const steps = 1 + Math.max(0, filled);
+    if (this.level !== this.level || !(scale > 0)) {
+      if (this.level !== this.level) this.startSegment(x, false, steps, ts);
+      else this.extend(x, steps);
+      return 0;
+    }
+    // A switch is large against the stream's typical change and against the noise of the state it leaves (a duty
+    // cycle's on state is noisier than its off state, whose repeats set most of the typical change).
+    const here = this.stateOf(this.level, scale);
+    const jump = SWITCH * Math.max(scale, this.count > 1 ? this.absDev / (this.count - 1) : 0, here === null ? 0 : here.dev);
+    if (Math.abs(x - this.level) >= jump) {
+      // A blip: the present segment is short and the reading is back at the level before it.
+      if (this.dwell < BLIP && this.prevLevel === this.prevLevel && Math.abs(x - this.prevLevel) < jump / 2) {
+        this.level = this.prevLevel;
+        this.dwell = this.prevDwell + this.dwell + steps;
+        this.count = this.prevCount;
+        this.absDev = this.prevAbsDev;
+        this.startTs = this.prevStartTs;
+        this.known = this.prevKnown;
+        this.rare = this.prevRare;
+        this.prevLevel = Number.NaN;
+      } else {
+        this.end(scale, horizon, ts);
+        this.startSegment(x, true, steps, ts);
+      }
+    } else this.extend(x, steps);
+    const st = this.stateOf(this.level, scale);
+    if (st === null || !this.known || st.n < MIN_DWELLS || this.alternating < 2 * MIN_DWELLS) return 0;
+    const m = st.sx / st.n;
+    const s = Math.sqrt(Math.max(0, st.sxx / st.n - m * m));
+    const sigma = Math.max(s, m / RELATIVE, 1);
+    const z = (this.dwell - m) / sigma;
+    this.surpriseNow = z > 0 ? Math.min(MAX_DWELL_SURPRISE, normalTailSurprise(z)) : 0;
+    return this.surpriseNow;
+  }
+
+  /** Marks the present dwell rare when its surprise reached `hold` (it is then not taught when it ends). */
+  censorAt(hold: number): void {
+    if (this.surpriseNow >= hold) this.rare = true;
+  }
+
+  /**
+   * The present state held since when (epoch ms, its first reading) and the longest the state was held before (ms),
+   * while the present dwell's surprise (step) is at least `hold`; else null.
+   */
+  held(hold: number): { readonly since: number; readonly longestMs: number } | null {
+    if (!(this.surpriseNow >= hold) || this.surpriseNow === 0) return null;
+    const st = this.stateOf(this.level, this.scale);
+    return st === null ? null : { since: this.startTs, longestMs: st.longestMs };
+  }
+
+  /** The surprise of the present dwell at the latest reading (step; 0: not judged). */
+  get surprise(): number {
+    return this.surpriseNow;
+  }
+
+  /** The present dwell, in readings (0 before the first reading). */
+  get current(): number {
+    return this.dwell;
+  }
+
+  /** The mean dwell of the present segment's state, in readings (NaN: no state, or none ended). */
+  usual(scale: number): number {
+    const st = this.stateOf(this.level, scale);
+    return st === null || !(st.n > 0) ? Number.NaN : st.sx / st.n;
+  }
+
+  /** Forgets the present segment (a gap: its start and length are not known); the states' dwells are kept. */
+  restart(): void {
+    this.level = Number.NaN;
+    this.dwell = 0;
+    this.count = 0;
+    this.known = false;
+    this.rare = false;
+    this.prevLevel = Number.NaN;
+  }
+
+  /** Forgets everything (a new normal). */
+  clear(): void {
+    this.restart();
+    this.states = [];
+    this.oneBack = null;
+    this.twoBack = null;
+    this.alternating = 0;
+  }
+
+  private extend(x: number, steps: number): void {
+    this.dwell += steps;
+    this.absDev += Math.abs(x - this.level);
+    this.count++;
+    this.level += (x - this.level) / this.count;
+  }
+
+  private startSegment(x: number, known: boolean, steps: number, ts: number): void {
+    this.level = x;
+    this.startTs = ts;
+    this.dwell = steps;
+    this.count = 1;
+    this.absDev = 0;
+    this.known = known;
+    this.rare = false;
+  }
+
+  /** The present segment ends (a switch): its dwell is taught to its state unless its start is unknown or it was rare. */
+  private end(scale: number, horizon: number, ts: number): void {
+    this.prevLevel = this.level;
+    this.prevDwell = this.dwell;
+    this.prevKnown = this.known;
+    this.prevRare = this.rare;
+    this.prevCount = this.count;
+    this.prevAbsDev = this.absDev;
+    this.prevStartTs = this.startTs;
+    let st = this.stateOf(this.level, scale);
+    if (st === null) {
+      st = { level: this.level, n: 0, sx: 0, sxx: 0, seen: 0, dev: 0, longestMs: 0 };
+      if (this.states.length < MAX_STATES) this.states.push(st);
+      else {
+        let least = 0;
+        for (let i = 1; i < this.states.length; i++) if (this.states[i].seen < this.states[least].seen) least = i;
+        this.states[least] = st;
+      }
+    }
+    st.seen++;
+    this.alternating = st === this.twoBack && st !== this.oneBack ? this.alternating + 1 : 0;
+    this.twoBack = this.oneBack;
+    this.oneBack = st;
+    const keep = 1 - 1 / Math.max(2, horizon);
+    st.level += (this.level - st.level) / Math.min(st.seen, horizon);
+    if (this.count > 1) st.dev += (this.absDev / (this.count - 1) - st.dev) / Math.min(st.seen, horizon);
+    if (this.known && !this.rare) {
+      st.n = st.n * keep + 1;
+      st.sx = st.sx * keep + this.dwell;
+      st.sxx = st.sxx * keep + this.dwell * this.dwell;
+      st.longestMs = Math.max(st.longestMs, ts - this.startTs);
+    }
+  }
+
+  /**
+   * The state whose level is nearest `level`, within half a switch of it (SWITCH / 2 times the larger of the stream's
+   * typical change `scale` and the state's own noise), or null.
+   */
+  private stateOf(level: number, scale: number): DwellStateLevel | null {
+    let best: DwellStateLevel | null = null;
+    let dist = Infinity;
+    for (const st of this.states) {
+      const d = Math.abs(st.level - level);
+      if (d < dist && d < (SWITCH / 2) * Math.max(scale, st.dev)) {
+        dist = d;
+        best = st;
+      }
+    }
+    return best;
+  }
+
+  toJSON(): DwellSnapshot {
+    const at = (s: DwellStateLevel | null): number => (s === null ? -1 : this.states.indexOf(s));
+    const segment = [this.level, this.dwell, this.known ? 1 : 0, this.count, this.absDev, this.startTs, this.rare ? 1 : 0, this.prevLevel, this.prevDwell, this.prevKnown ? 1 : 0, this.prevRare ? 1 : 0, this.prevCount, this.prevAbsDev, this.prevStartTs];
+    return {
+      states: this.states.map((s) => ({ ...s })),
+      alternating: this.alternating,
+      oneBack: at(this.oneBack),
+      twoBack: at(this.twoBack),
+      segment: segment.map((v) => (Number.isFinite(v) ? v : null)),
+    };
+  }
+
+  /**
+   * A tracker from its snapshot (toJSON): the states' dwells and the present segment (without one, a snapshot from
+   * before it, the present segment starts over, its start unknown).
+   *
+   * @throws Error when the snapshot is not one (not an object with at most MAX_STATES states of finite numbers).
+   */
+  static fromJSON(x: unknown): DwellTracker {
+    const o = x as Partial<DwellSnapshot> | null;
+    if (o === null || typeof o !== 'object' || !Array.isArray(o.states) || o.states.length > MAX_STATES) throw new Error(`dwell snapshot: states must be at most ${MAX_STATES}`);
+    const t = new DwellTracker();
+    for (const s of o.states as unknown[]) {
+      const v = s as Partial<DwellStateLevel> | null;
+      const keys = ['level', 'n', 'sx', 'sxx', 'seen', 'dev', 'longestMs'] as const;
+      if (v === null || typeof v !== 'object' || !keys.every((k) => typeof v[k] === 'number' && Number.isFinite(v[k]))) throw new Error('dwell snapshot: a state must hold finite level, n, sx, sxx, seen, dev, longestMs');
+      t.states.push({ level: v.level as number, n: v.n as number, sx: v.sx as number, sxx: v.sxx as number, seen: v.seen as number, dev: v.dev as number, longestMs: v.longestMs as number });
+    }
+    const back = (i: unknown): DwellStateLevel | null => (typeof i === 'number' && Number.isInteger(i) && i >= 0 && i < t.states.length ? t.states[i] : null);
+    t.oneBack = back(o.oneBack);
+    t.twoBack = back(o.twoBack);
+    t.alternating = typeof o.alternating === 'number' && Number.isInteger(o.alternating) && o.alternating >= 0 ? o.alternating : 0;
+    const g = o.segment;
+    if (g !== undefined) {
+      if (!Array.isArray(g) || g.length !== SEGMENT_FIELDS || !g.every((v) => v === null || (typeof v === 'number' && Number.isFinite(v)))) throw new Error(`dwell snapshot: segment must be ${SEGMENT_FIELDS} finite numbers or null`);
+      const v = (g as (number | null)[]).map((x) => (x === null ? Number.NaN : x));
+      [t.level, t.dwell] = [v[0], v[1] || 0];
+      t.known = v[2] === 1;
+      [t.count, t.absDev, t.startTs] = [v[3] || 0, v[4] || 0, v[5] || 0];
+      t.rare = v[6] === 1;
+      [t.prevLevel, t.prevDwell] = [v[7], v[8] || 0];
+      t.prevKnown = v[9] === 1;
+      t.prevRare = v[10] === 1;
+      [t.prevCount, t.prevAbsDev, t.prevStartTs] = [v[11] || 0, v[12] || 0, v[13] || 0];
+    }
+    return t;
+  }
+}
+
+/**
+ * −log10 of the standard normal's upper tail Q(z) for z >= 0: by erfc (Numerical Recipes' Chebyshev fit, relative
+ * error below 1.2e-7) up to z = 8, by the asymptotic series beyond (Abramowitz and Stegun 26.2.12).
+ */
+export function normalTailSurprise(z: number): number {
+  if (!(z > 0)) return Math.log10(2);
+  if (z < 8) return -Math.log10(0.5 * erfc(z / Math.SQRT2));
+  const lnQ = -0.5 * z * z - Math.log(z) - 0.5 * Math.log(2 * Math.PI) + Math.log(1 - 1 / (z * z) + 3 / z ** 4);
+  return -lnQ / Math.LN10;
+}
+
+/** The complementary error function erfc(x) for x >= 0 (Numerical Recipes, erfcc). */
+function erfc(x: number): number {
+  const t = 1 / (1 + 0.5 * x);
+  const y =
+    t *
+    Math.exp(
+      -x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851626 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
+  return y;
+}

@@ -1,0 +1,226 @@
+/**
+ * A state held far longer than the stream's own dwells there (tryout: a fridge or a dehumidifier on a Tasmota plug,
+ * `Power` ≈ 60 W for about 20 minutes, 0-2 W for about 40, each phase's length jittered as a thermostat's, read every
+ * 10 s or 60 s). Left on (a stuck relay, a door left open), the plug is one episode on Power, told within a modest
+ * margin past the longest on phase the stream has had, open until the plug switches off again, and told as held since
+ * it began, never that long before. Before the dwell model
+ * (src/pipeline/dwell.ts): at 10 s the episode was told "recovered" while the plug was still on (and opened again),
+ * and a jittered cycle, whose period the cycle finder rejects, was caught by nothing at all.
+ */
+import { describe, expect, it } from 'vitest';
+import { DwellTracker, normalTailSurprise } from '../../src/pipeline/dwell.js';
+import { StreamScorer } from '../../src/pipeline/scorer.js';
+import type { StepResult } from '../../src/pipeline/steps.js';
+import { TEST_SCORER } from './detector-helpers.js';
+import { builtAndModelsPresent } from '../helpers/daemon.js';
+import { feedMessages, shippedDetector, type Explained } from '../helpers/explained.js';
+import { lcg } from '../helpers/lcg.js';
+
+const T0 = Date.UTC(2026, 11, 2, 0);
+const MIN = 60_000;
+
+interface Plug {
+  /** Reading interval, ms. */
+  readonly stepMs: number;
+  /** Each phase's length is its nominal (20 min on, 40 min off) times 1 ± up to this. */
+  readonly jitter: number;
+  readonly seed: number;
+}
+
+interface Run {
+  readonly out: Explained[];
+  /** The stuck-on stretch [from, to) (ms) and the longest and mean on phase before it (ms). */
+  readonly from: number;
+  readonly to: number;
+  readonly longestOn: number;
+  readonly meanOn: number;
+}
+
+/**
+ * A plug's Tasmota SENSOR messages for 30 h: its cycle, then, from the start of the first on phase after 24 h, on
+ * for 3 h (stuck), then its cycle again. Power 60 ± 1 W on, 0-2 W off, whole watts as Tasmota sends.
+ */
+async function runPlug(p: Plug): Promise<Run> {
+  const u = lcg(p.seed);
+  const gauss = (): number => {
+    let s = 0;
+    for (let i = 0; i < 6; i++) s += u();
+    return s - 3;
+  };
+  const phases: { from: number; to: number; on: boolean }[] = [];
+  let from = -1;
+  for (let t = 0, on = true; t < 32 * 60 * MIN; on = !on) {
+    if (on && from < 0 && t >= 24 * 60 * MIN) {
+      from = t;
+      phases.push({ from: t, to: t + 180 * MIN, on: true });
+      t += 180 * MIN;
+      on = false;
+    }
+    const len = (on ? 20 : 40) * MIN * (1 + p.jitter * (2 * u() - 1));
+    phases.push({ from: t, to: t + len, on });
+    t += len;
+  }
+  const before = phases.filter((x) => x.on && x.to <= from);
+  const longestOn = Math.max(...before.map((x) => x.to - x.from));
+  const meanOn = before.reduce((a, x) => a + x.to - x.from, 0) / before.length;
+  const messages: { topic: string; payload: Buffer; receivedAt: number }[] = [];
+  let k = 0;
+  for (let t = 0; t < 30 * 60 * MIN; t += p.stepMs) {
+    while (phases[k].to <= t) k++;
+    const power = phases[k].on ? Math.round(60 + gauss() * 1.5) : Math.max(0, Math.round(1 + gauss() * 0.9));
+    const ts = T0 + t;
+    messages.push({ topic: 'tele/plug1/SENSOR', payload: Buffer.from(JSON.stringify({ Time: new Date(ts).toISOString().slice(0, 19), ENERGY: { Power: power } })), receivedAt: ts });
+  }
+  const { det, book } = await shippedDetector(['*power*=W'], { presets: ['tasmota'], timezone: 'UTC' });
+  const out: Explained[] = [];
+  await feedMessages(det, book, messages, out);
+  return { out, from: T0 + from, to: T0 + from + 180 * MIN, longestOn, meanOn };
+}
+
+describe.skipIf(!builtAndModelsPresent())('a plug left on, through the shipped detector (dwell times)', () => {
+  for (const stepMs of [10_000, 60_000]) {
+    for (const jitter of [0, 0.2]) {
+      it(`every ${stepMs / 1000} s, phases ±${jitter * 100} %: one episode, told within half an on phase past the longest, open while it stays on`, async () => {
+        const r = await runPlug({ stepMs, jitter, seed: 5 + stepMs / 1000 + jitter * 10 });
+        const opens = r.out.filter((x) => x.ev.kind === 'open');
+        // Nothing before the plug sticks (its ordinary cycle), one episode on Power for the stuck stretch. (Not met
+        // on main nor here, and left out: a jittered cycle read every 60 s, whose period the cycle finder accepted for a
+        // while, was twice "off the usual cycle" in its ordinary phases, BENCHMARKS.md; no dwell was.)
+        const early = opens.filter((x) => x.ev.startTs < r.from && !(x.e?.sentence ?? '').includes('off the usual cycle'));
+        expect(early.map((x) => x.e?.sentence ?? x.ev.sensor)).toEqual([]);
+        const stuck = opens.filter((x) => x.ev.startTs >= r.from && x.ev.startTs < r.to);
+        expect(stuck.map((x) => x.ev.sensor)).toEqual(['plug1/ENERGY.Power']);
+        const open = stuck[0].ev;
+        // Not while the on phase is as long as the stream's own have been; within half a usual on phase past the longest.
+        expect(open.startTs).toBeGreaterThanOrEqual(r.from + r.longestOn);
+        expect(open.startTs).toBeLessThanOrEqual(r.from + r.longestOn + 0.5 * r.meanOn);
+        // Open until the plug switches off: its resolve (if any) comes after the stuck stretch ends.
+        const resolve = r.out.find((x) => x.ev.kind === 'resolve' && x.ev.anomalyId === open.anomalyId);
+        if (resolve !== undefined) expect(resolve.ev.endTs).toBeGreaterThanOrEqual(r.to - stepMs);
+        // Told as a state held since it began, against the longest the stream held it before (the episode's last word;
+        // its open may be the cycle's, "off the usual cycle", where the cycle finder holds a period and speaks first).
+        const told = r.out.filter((x) => x.ev.anomalyId === open.anomalyId).at(-1);
+        expect(told?.e?.kind).toBe('stuck');
+        expect(told?.e?.sentence).toMatch(/^plug1\/ENERGY\.Power [\d.]+ W for \d+ h( \d+ min)? since \d\d:\d\d, never longer than \d+ min before \(stuck value\)$/);
+      }, 180_000);
+    }
+  }
+});
+
+describe('DwellTracker', () => {
+  /** Feeds a square wave of on / off dwells (readings) at 60 / 1 with noise ±1, scale 0.7; returns the surprises. */
+  function feed(t: DwellTracker, dwells: readonly number[], seed: number): number[] {
+    const u = lcg(seed);
+    const out: number[] = [];
+    dwells.forEach((n, i) => {
+      for (let k = 0; k < n; k++) out.push(t.step((i % 2 === 0 ? 60 : 1) + Math.round(2 * u() - 1), 0, 0.7, 10_000));
+    });
+    return out;
+  }
+
+  it('judges nothing before a state has ended 8 dwells, then a dwell past its usual ones', () => {
+    const t = new DwellTracker();
+    const normal = Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? 20 : 40) + (i % 5) - 2);
+    const s = feed(t, normal, 1);
+    expect(Math.max(...s)).toBeLessThan(3);
+    // On again, and on: z = (d − 20) / max(sd, 20 / 16) grows with the dwell.
+    const held = feed(t, [60], 2);
+    expect(held[21]).toBeLessThan(2);
+    expect(held[39]).toBeGreaterThan(6);
+    expect(held[30]).toBeGreaterThan(held[25]);
+  });
+
+  it('judges only a channel whose segments alternate between two states (a duty cycle), not one visiting several levels', () => {
+    const t = new DwellTracker();
+    const u = lcg(9);
+    // Four levels, each segment's level drawn at random (MSL's P-11 shape: its dwells at one level short, then one long).
+    let worst = 0;
+    for (let k = 0; k < 200; k++) {
+      const level = [1, 20, 40, 60][Math.floor(u() * 4)];
+      const n = k === 150 ? 200 : 5 + Math.floor(u() * 4);
+      for (let i = 0; i < n; i++) worst = Math.max(worst, t.step(level + u() - 0.5, 0, 0.7, 10_000));
+    }
+    expect(worst).toBe(0);
+  });
+
+  it('a blip (a spike of one reading) does not end a dwell', () => {
+    const t = new DwellTracker();
+    for (let i = 0; i < 30; i++) t.step(60, 0, 0.7, 10_000);
+    t.step(200, 0, 0.7, 10_000);
+    t.step(60, 0, 0.7, 10_000);
+    expect(t.current).toBe(32);
+  });
+
+  it('survives its snapshot', () => {
+    const t = new DwellTracker();
+    feed(t, Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? 20 : 40)), 3);
+    const back = DwellTracker.fromJSON(JSON.parse(JSON.stringify(t.toJSON())));
+    expect(back.toJSON()).toEqual(t.toJSON());
+    expect(() => DwellTracker.fromJSON({ states: [{ level: 1 }] })).toThrow(/dwell snapshot/);
+  });
+
+  it('normalTailSurprise is −log10 of the normal upper tail', () => {
+    expect(normalTailSurprise(0)).toBeCloseTo(Math.log10(2), 6);
+    expect(normalTailSurprise(1.959964)).toBeCloseTo(-Math.log10(0.025), 4);
+    expect(normalTailSurprise(4.753424)).toBeCloseTo(6, 3);
+    expect(normalTailSurprise(10)).toBeCloseTo(23.12, 1);
+  });
+});
+
+describe('StreamScorer: the dwells in its checkpoint', () => {
+  /** A one-channel reading of a 60 W / 1 W plug (no model; z against a level of 20 W, spread 28 W). */
+  function step(i: number, v: number): StepResult<null> {
+    return {
+      stream: 'p',
+      item: { kind: 'reading', ts: i * 60_000, values: Float64Array.of(v), reset: i === 0, filled: 0, origin: null },
+      channels: ['power'],
+      modelId: null,
+      z: Float64Array.of((v - 20) / 28),
+      mean: Float64Array.of(20),
+      std: Float64Array.of(28),
+      expected: null,
+      predError: null,
+      reconError: null,
+      predErrors: null,
+      reconErrors: null,
+      segmentSteps: i + 1,
+      warm: true,
+      settled: true,
+    };
+  }
+
+  /** 30 cycles of 20 readings on and 40 off, a snapshot at their end, then on for 60 readings. The reading that opens an episode (−1: none) and its evidence's stuck. */
+  function stuckOn(restore: (snapshot: Record<string, unknown>) => Record<string, unknown> | null): { opened: number; stuck: number } {
+    const u = lcg(21);
+    const value = (on: boolean): number => (on ? 60 + Math.round(2 * u() - 1) : Math.max(0, Math.round(1 + 1.2 * (u() - 0.5))));
+    let scorer = new StreamScorer(TEST_SCORER, { newId: () => 'e', priorsFor: () => null });
+    let i = 0;
+    for (let c = 0; c < 30; c++) for (let k = 0; k < 60; k++, i++) scorer.score(step(i, value(k < 20)), false);
+    const snap = restore(JSON.parse(JSON.stringify(scorer.snapshot('p'))) as Record<string, unknown>);
+    if (snap !== null) {
+      scorer = new StreamScorer(TEST_SCORER, { newId: () => 'e', priorsFor: () => null });
+      scorer.restore('p', snap);
+    }
+    for (let k = 0; k < 60; k++, i++) {
+      const out = scorer.score(step(i, value(true)), false).scored;
+      const open = out.events.find((e) => e.kind === 'open');
+      if (open !== undefined) return { opened: k, stuck: open.evidence?.stuck ?? Number.NaN };
+    }
+    return { opened: -1, stuck: Number.NaN };
+  }
+
+  it('a restored scorer tells a plug left on as the one never interrupted; one whose checkpoint lacks them learns them again', () => {
+    const straight = stuckOn(() => null);
+    // Left on past its 20-reading on phases: opened by the dwell (stuck), a few readings past the longest.
+    expect(straight.opened).toBeGreaterThan(20);
+    expect(straight.opened).toBeLessThan(35);
+    expect(straight.stuck).toBeGreaterThanOrEqual(5);
+    expect(stuckOn((s) => s)).toEqual(straight);
+    // Without `dwells` (a checkpoint from before them) the states are learnt again, 8 cycles before any is judged:
+    // the dwell says nothing (what opens, if anything, is another kind's, later).
+    const lost = stuckOn(({ dwells: _dwells, ...s }) => s);
+    expect(lost.opened === -1 || lost.stuck < 1).toBe(true);
+    expect(lost.opened === -1 || lost.opened > straight.opened).toBe(true);
+  });
+});
+
