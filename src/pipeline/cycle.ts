@@ -579,7 +579,10 @@ export class CycleProfile {
    * while its level is further from the one it left, in that direction, than the normal held readings before the
    * onset ever moved over the same lag: the largest difference, in that direction, between a mean of w readings and
    * the mean of the `span` readings ending n readings before its end, over every such pair held before the onset
-   * (a variogram's lag, the largest instead of the mean square). Counted in readings, so the same at any sampling
+   * (a variogram's lag, the largest instead of the mean square). Only a step: the onset reading's own change must be
+   * larger, in that direction, than any one-reading change held before it (a departure that came gradually, or an
+   * episode some other evidence opened, is not judged here: a slow cycle's trend steeper than the ring has held, at
+   * 10 s where the ring holds a quarter of a day, held a noise episode for 995 readings). Counted in readings, so the same at any sampling
    * rate; a slow signal's own movement over the lag (a day's cycle) is what the departure must exceed, so the
    * judgement weakens as the lag grows, and ends where the held readings run out. False (no evidence) with fewer
    * than `minPositions` such pairs, a flat onset, or a filled step since the onset that put the held readings off
@@ -602,6 +605,9 @@ export class CycleProfile {
     const base = mean(b, span);
     const dir = Math.sign(this.at(b + 1) - base);
     if (dir === 0) return false;
+    // A step: the onset reading's change is larger, in its direction, than any one-reading change held before it.
+    const step = dir * (this.at(b + 1) - this.at(b));
+    for (let j = 0; j < b; j++) if (dir * (this.at(j + 1) - this.at(j)) >= step) return false;
     const w = Math.min(span, n);
     const level = (x + P[H] - P[H - w + 1]) / w;
     const off = dir * (level - base);
