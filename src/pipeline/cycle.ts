@@ -574,7 +574,8 @@ export class CycleProfile {
    * Whether a lasting departure is still off the level it left, judged against the held readings (docs/SCORING.md
    * section 5, "A step that was not undone holds its episode"). The departure began `n` readings ago (n >= 2: the
    * episode's onset was the (n − 1)-th newest held reading, and `x`, the n-th, is not held yet); its level is the mean
-   * of its last w = min(`span`, n) readings (x and the w − 1 held before it), the level it left the mean of the
+   * of its last w = min(`span`, n − 1) readings (x and the w − 1 held before it: the onset reading itself left out, so
+   * a spike, whose next reading is back, holds nothing), the level it left the mean of the
    * `span` held readings before its onset, and its direction the side its onset reading fell on. It is still off
    * while its level is further from the one it left, in that direction, than the normal held readings before the
    * onset ever moved over the same lag: the largest difference, in that direction, between a mean of w readings and
@@ -608,7 +609,7 @@ export class CycleProfile {
     // A step: the onset reading's change is larger, in its direction, than any one-reading change held before it.
     const step = dir * (this.at(b + 1) - this.at(b));
     for (let j = 0; j < b; j++) if (dir * (this.at(j + 1) - this.at(j)) >= step) return false;
-    const w = Math.min(span, n);
+    const w = Math.min(span, n - 1);
     const level = (x + P[H] - P[H - w + 1]) / w;
     const off = dir * (level - base);
     if (!(off > 0)) return false;

@@ -12,8 +12,8 @@
  * +2 °C and back 20 readings later (its episode must still resolve), one has no fault (must raise nothing).
  *
  * What "still off" means here is the rule of docs/SCORING.md section 5 ("A step that was not undone holds its
- * episode"), written out again below from its statement: the mean of the last min(31, n) readings since the onset
- * (n of them) is further from the mean of the 31 readings before the onset, in the direction the onset reading took,
+ * episode"), written out again below from its statement: the mean of the last min(31, n − 1) readings after the onset
+ * (n readings since it, the onset's included) is further from the mean of the 31 readings before the onset, in the direction the onset reading took,
  * than any normal pair of means the same lag apart in the sensor's last 2,048 readings before the onset, of which
  * there are at least `score.learnReadings`. On main every onset resolved 16 readings after it while this held for
  * 40 to 900 readings.
@@ -77,7 +77,7 @@ function offFor(v: readonly number[], onset: number, span: number, minPairs: num
     if (b - first + 1 < minPairs) break;
     const base = mean(b - span + 1, b);
     const dir = Math.sign(v[onset] - base);
-    const w = Math.min(span, n);
+    const w = Math.min(span, n - 1);
     const off = dir * (mean(t - w + 1, t) - base);
     if (!(off > 0)) break;
     let beyond = true;
