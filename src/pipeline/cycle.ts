@@ -109,6 +109,9 @@ export interface CycleState {
 }
 
 /** One channel's period and profile. */
+/** Prefix sums of the held readings (CycleProfile.unreturned), shared by every profile: one is judged at a time. */
+let PREFIX = new Float64Array(0);
+
 export class CycleProfile {
   /** The last readings, oldest first once full (ring buffer; allocated at the first reading). */
   private ring: Float64Array | null = null;
@@ -565,6 +568,53 @@ export class CycleProfile {
     const out = new Float64Array(this.held);
     for (let i = 0; i < this.held; i++) out[i] = this.at(i);
     return out;
+  }
+
+  /**
+   * Whether a lasting departure is still off the level it left, judged against the held readings (docs/SCORING.md
+   * section 5, "A step that was not undone holds its episode"). The departure began `n` readings ago (n >= 2: the
+   * episode's onset was the (n − 1)-th newest held reading, and `x`, the n-th, is not held yet); its level is the mean
+   * of its last w = min(`span`, n − 1) readings (x and the w − 1 held before it: the onset reading itself left out, so
+   * a spike, whose next reading is back, holds nothing), the level it left the mean of the
+   * `span` held readings before its onset, and its direction the side its onset reading fell on. It is still off
+   * while its level is further from the one it left, in that direction, than the normal held readings before the
+   * onset ever moved over the same lag: the largest difference, in that direction, between a mean of w readings and
+   * the mean of the `span` readings ending n readings before its end, over every such pair held before the onset
+   * (a variogram's lag, the largest instead of the mean square). Only a step: the onset reading's own change must be
+   * larger, in that direction, than any one-reading change held before it (a departure that came gradually, or an
+   * episode some other evidence opened, is not judged here: a slow cycle's trend steeper than the ring has held, at
+   * 10 s where the ring holds a quarter of a day, held a noise episode for 995 readings). Counted in readings, so the same at any sampling
+   * rate; a slow signal's own movement over the lag (a day's cycle) is what the departure must exceed, so the
+   * judgement weakens as the lag grows, and ends where the held readings run out. False (no evidence) with fewer
+   * than `minPositions` such pairs, a flat onset, or a filled step since the onset that put the held readings off
+   * by its count (the lag is then counted in readings, not steps: a small error of the base's place).
+   * @param x the departure's newest reading (sensor units)
+   * @param n readings since the onset, the onset and x included (>= 2)
+   * @param span readings in each mean (the short means' boxcar, shortSpan(score.smooth))
+   * @param minPositions fewest pairs of normal readings to judge by (score.learnReadings)
+   */
+  unreturned(x: number, n: number, span: number, minPositions: number): boolean {
+    const H = this.held;
+    const b = H - n; // the last held reading before the onset
+    const first = span - 1 + n; // the earliest end of a normal pair's later mean
+    if (!(n >= 2) || !Number.isFinite(x) || b - first + 1 < minPositions) return false;
+    if (PREFIX.length < H + 1) PREFIX = new Float64Array(Math.max(H + 1, 2 * RING + 1));
+    const P = PREFIX;
+    P[0] = 0;
+    for (let i = 0; i < H; i++) P[i + 1] = P[i] + this.at(i);
+    const mean = (end: number, len: number): number => (P[end + 1] - P[end + 1 - len]) / len;
+    const base = mean(b, span);
+    const dir = Math.sign(this.at(b + 1) - base);
+    if (dir === 0) return false;
+    // A step: the onset reading's change is larger, in its direction, than any one-reading change held before it.
+    const step = dir * (this.at(b + 1) - this.at(b));
+    for (let j = 0; j < b; j++) if (dir * (this.at(j + 1) - this.at(j)) >= step) return false;
+    const w = Math.min(span, n - 1);
+    const level = (x + P[H] - P[H - w + 1]) / w;
+    const off = dir * (level - base);
+    if (!(off > 0)) return false;
+    for (let j = first; j <= b; j++) if (dir * (mean(j, w) - mean(j - n, span)) >= off) return false;
+    return true;
   }
 
   /** The i-th held reading, oldest first. */

@@ -541,6 +541,8 @@ export class StreamScorer {
   >();
   private readonly thresholdSurprise: number;
   private readonly holdSurprise: number;
+  /** Whether a step that was not undone holds its episode (a lasting departure of the level: `shift`'s kind of evidence). */
+  private readonly unreturnedHolds: boolean;
 
   constructor(
     private readonly opts: ScorerOptions,
@@ -555,6 +557,7 @@ export class StreamScorer {
     }
     this.thresholdSurprise = -Math.log10(1 - opts.threshold);
     this.holdSurprise = Math.max(0, this.thresholdSurprise - opts.holdMargin);
+    this.unreturnedHolds = opts.evidence === undefined || opts.evidence.includes('shift');
   }
 
   /** True while the stream has not learnt enough to alert (or is unknown). */
@@ -1590,6 +1593,9 @@ export class StreamScorer {
       if (!ep.owners[c]) continue;
       held = Math.max(held, dev.channels[c] - dev.penalty);
       if (cold !== undefined && cold[c] > held) held = cold[c];
+      // A step that was not undone holds its episode while the readings are further from the level it left than
+      // normal operation ever moved over as many readings (CycleProfile.unreturned).
+      if (held < this.holdSurprise && this.unreturnedHolds && !ep.silent && ep.readings >= 2 && s.cycles[c].unreturned(r.item.values[c], ep.readings, shortSpan(this.opts.smooth), this.opts.learnReadings)) held = this.holdSurprise;
     }
     if (held >= this.holdSurprise) {
       s.holding = true;

@@ -199,3 +199,51 @@ describe('CycleProfile: a choice the rounding alone would make', () => {
     }
   }
 });
+
+describe('CycleProfile.unreturned: a step judged against the held readings the same lag apart', () => {
+  /** A profile holding `count` readings of a slow ramp (0.01 a reading) with noise of 0.05. */
+  function ramp(count: number): { p: CycleProfile; last: number } {
+    const z = normal(11);
+    const p = new CycleProfile();
+    let x = 0;
+    for (let i = 0; i < count; i++) {
+      x = 0.01 * i + 0.05 * z();
+      p.advance(x, 0, false);
+    }
+    return { p, last: 0.01 * (count - 1) };
+  }
+
+  it('a step of +2 that lasts is still off, one back to the ramp is not, and a step down is judged downwards', () => {
+    const { p, last } = ramp(1000);
+    const up = 2;
+    // The onset and 9 more readings held (an open episode's owners go on into the ring), the 11th judged.
+    for (let i = 1; i <= 10; i++) p.advance(last + 0.01 * i + up, 0, true);
+    expect(p.unreturned(last + 0.11 + up, 11, 31, 256)).toBe(true);
+    // Back on the ramp: the mean of the last 11 is back too.
+    const back = new CycleProfile();
+    const r = ramp(1000);
+    back.advance(r.last + 0.01 + up, 0, true);
+    for (let i = 2; i <= 30; i++) back.advance(r.last + 0.01 * i, 0, true);
+    expect(r.p.unreturned(0, 1, 31, 256)).toBe(false);
+    expect(back.unreturned(r.last + 0.31, 31, 31, 256)).toBe(false);
+    const down = ramp(1000);
+    for (let i = 1; i <= 10; i++) down.p.advance(down.last + 0.01 * i - up, 0, true);
+    expect(down.p.unreturned(down.last + 0.11 - up, 11, 31, 256)).toBe(true);
+  });
+
+  it('says nothing without a learning period of pairs before the onset, nor once the cycle itself has moved as far over the lag', () => {
+    const { p, last } = ramp(200);
+    for (let i = 1; i <= 10; i++) p.advance(last + 0.01 * i + 2, 0, true);
+    expect(p.unreturned(last + 0.11 + 2, 11, 31, 256)).toBe(false);
+    // A cycle of 400 readings (amplitude 3), +0.5 from a rising phase: off at first; 100 readings on the cycle itself
+    // has risen 3 from there, and normal operation rose as much as 4.2 over 100 readings (at other phases).
+    const z = normal(12);
+    const sine = (i: number): number => 3 * Math.sin((2 * Math.PI * i) / 400);
+    const c = new CycleProfile();
+    for (let i = 0; i < 1600; i++) c.advance(sine(i) + 0.05 * z(), 0, false);
+    for (let i = 1600; i < 1605; i++) c.advance(sine(i) + 0.5, 0, true);
+    expect(c.unreturned(sine(1605) + 0.5, 6, 31, 256)).toBe(true);
+    for (let i = 1605; i < 1700; i++) c.advance(sine(i) + 0.5, 0, true);
+    expect(c.unreturned(sine(1700) + 0.5, 101, 31, 256)).toBe(false);
+  });
+});
