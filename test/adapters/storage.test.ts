@@ -158,7 +158,7 @@ describe('FaultLatch', () => {
       mqtt: () => ({ url: 'mqtt://x', connected: true }),
       fault: () => latch.view(),
       board: { sensors: () => [], has: () => false } as never,
-      series: {} as never,
+      series: { notRecorded: () => ({}) } as never,
       unitOf: () => null,
       store: () => {
         throw new Error('unused');

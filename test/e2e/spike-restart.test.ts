@@ -122,7 +122,15 @@ describe.skipIf(!builtAndModelsPresent())('one spike on a Tasmota plug read ever
       // Every alert tells the spike (or, at its open, no kind yet), the 137 W reading, outside its band: never the
       // spike's own jump as the band (± 14), never the normal readings after it as a stuck value.
       const sent = run.alerts.filter((a) => a.anomaly_id === record.id);
-      expect(sent.map((a) => a.event), JSON.stringify(sent.map((a) => a.explanation?.sentence))).toEqual(['open', 'resolve']);
+      // Opened, then resolved; between them at most one update, which tells the kind the open could not (the spike):
+      // the daemon's retelling of open episodes runs on the wall clock (every 10 s), so whether it comes before the
+      // resolve depends on how fast this machine scores the readings, not on the readings.
+      const told = JSON.stringify(sent.map((a) => a.explanation?.sentence));
+      expect(sent[0]?.event, told).toBe('open');
+      expect(sent.at(-1)?.event, told).toBe('resolve');
+      const updates = sent.slice(1, -1);
+      expect(updates.length, told).toBeLessThanOrEqual(1);
+      for (const u of updates) expect([u.event, u.explanation?.kind], told).toEqual(['update', 'spike']);
       for (const a of sent) {
         const e = a.explanation!;
         expect([null, 'spike'], e.sentence).toContain(e.kind);
