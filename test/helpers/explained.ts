@@ -9,7 +9,7 @@ import { Subject } from 'rxjs';
 import { loadModel } from '../../src/adapters/onnx-runner.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { AlertExplanation } from '../../src/contract/alerts.js';
-import type { AnomalyEvent } from '../../src/contract/types.js';
+import type { AnomalyEvent, ScoredReading } from '../../src/contract/types.js';
 import { SignalBook } from '../../src/daemon/signals.js';
 import { Detector, detectorOptions, priorsOf } from '../../src/pipeline/detector.js';
 import { parseOptionsOf } from '../../src/pipeline/ingest-options.js';
@@ -61,19 +61,34 @@ export async function feedMessages(
   retell = false,
   seqFrom = 0,
 ): Promise<void> {
+  await drive(det, messages, seqFrom, (reading, events) => {
+    book.record(reading);
+    for (const ev of events) out.push({ ev, e: book.explain(ev) });
+    if (!retell) return;
+    for (const ep of det.openEpisodes()) {
+      const told = book.retell(ep.id, ep.lastAboveTs, ep.readings);
+      if (told !== null) out.push({ ev: told.event, e: told.explanation });
+    }
+  });
+}
+
+/**
+ * Pushes `messages` (numbered from `seqFrom`) through the detector's operator, as the daemon's subscription does, and
+ * calls `onReading` with each scored reading and the events it brought, in order.
+ * @throws (rejects) Error with the detector's error detail, at its first error output
+ */
+async function drive(
+  det: Detector,
+  messages: readonly { topic: string; payload: Buffer; receivedAt: number }[],
+  seqFrom: number,
+  onReading: (reading: ScoredReading, events: readonly AnomalyEvent[]) => void,
+): Promise<void> {
   const input = new Subject<{ topic: string; payload: Buffer; receivedAt: number; seq: number }>();
   const done = new Promise<void>((resolve, reject) => {
     input.pipe(det.operator()).subscribe({
       next: (o) => {
         if (o.type === 'error') reject(new Error(o.detail));
-        if (o.type !== 'reading') return;
-        book.record(o.reading);
-        for (const ev of o.events) out.push({ ev, e: book.explain(ev) });
-        if (!retell) return;
-        for (const ep of det.openEpisodes()) {
-          const told = book.retell(ep.id, ep.lastAboveTs, ep.readings);
-          if (told !== null) out.push({ ev: told.event, e: told.explanation });
-        }
+        if (o.type === 'reading') onReading(o.reading, o.events);
       },
       error: reject,
       complete: resolve,
@@ -100,33 +115,22 @@ export interface Sent {
  * @throws (rejects) Error with the detector's error detail
  */
 export async function feedAlerts(det: Detector, book: SignalBook, sensor: string, topic: string, readings: readonly { ts: number; value: number }[], out: Sent[]): Promise<void> {
-  const input = new Subject<{ topic: string; payload: Buffer; receivedAt: number; seq: number }>();
-  const done = new Promise<void>((resolve, reject) => {
-    input.pipe(det.operator()).subscribe({
-      next: (o) => {
-        if (o.type === 'error') reject(new Error(o.detail));
-        if (o.type !== 'reading') return;
-        book.record(o.reading);
-        for (const ev of o.events) {
-          const told = book.explainAlert(ev);
-          if (!told.repeats && !told.onlyLonger) out.push({ ev, by: 'event', e: told.explanation });
-        }
-        if (o.reading.anomalyId !== null) {
-          const far = book.farther(o.reading, det.openPeak(o.reading.stream));
-          if (far !== null) out.push({ ev: far.event, by: 'farther', e: far.explanation });
-        }
-        for (const ep of det.openEpisodes()) {
-          const told = book.retell(ep.id, ep.lastAboveTs, ep.readings);
-          if (told !== null) out.push({ ev: told.event, by: 'retell', e: told.explanation });
-        }
-      },
-      error: reject,
-      complete: resolve,
-    });
+  const messages = readings.map((r) => ({ topic, payload: payloadOf({ sensor, ts: r.ts, channels: ['value'], values: [r.value] }), receivedAt: r.ts }));
+  await drive(det, messages, 0, (reading, events) => {
+    book.record(reading);
+    for (const ev of events) {
+      const told = book.explainAlert(ev);
+      if (!told.repeats && !told.onlyLonger) out.push({ ev, by: 'event', e: told.explanation });
+    }
+    if (reading.anomalyId !== null) {
+      const far = book.farther(reading, det.openPeak(reading.stream));
+      if (far !== null) out.push({ ev: far.event, by: 'farther', e: far.explanation });
+    }
+    for (const ep of det.openEpisodes()) {
+      const told = book.retell(ep.id, ep.lastAboveTs, ep.readings);
+      if (told !== null) out.push({ ev: told.event, by: 'retell', e: told.explanation });
+    }
   });
-  readings.forEach((r, i) => input.next({ topic, payload: payloadOf({ sensor, ts: r.ts, channels: ['value'], values: [r.value] }), receivedAt: r.ts, seq: i }));
-  input.complete();
-  await done;
 }
 
 /**
