@@ -77,3 +77,38 @@ describe.skipIf(!builtAndModelsPresent())('a fridge plug that stays off or on, t
     }
   }
 });
+
+describe.skipIf(!builtAndModelsPresent())('a value stuck at a normal level, through the shipped detector (tryout 22)', () => {
+  // The shelf's ESPHome garage temperature: 12.3 + 0.4 sin(t / 100 s) + N(0, 0.07) °C, one decimal, every second;
+  // 12.5 from 450 s on for 3 min (the tryout's: one episode that resolved `recovered` 16 s in, LASTED 0s, and a second
+  // one 19 s later). Holds on main (433d5fb) too: kept as a regression test.
+  for (const seed of [1, 2, 3]) {
+    it(`seed ${seed}: one episode from the jump while the value stays stuck, resolved after it moves again`, async () => {
+      const u = lcg(seed);
+      const gauss = (): number => {
+        let s = 0;
+        for (let i = 0; i < 6; i++) s += u();
+        return (s - 3) / Math.sqrt(0.5);
+      };
+      const [before, stuck] = [450, 180];
+      const messages: { topic: string; payload: Buffer; receivedAt: number }[] = [];
+      for (let i = 0; i < before + stuck + 120; i++) {
+        const v = i >= before && i < before + stuck ? 12.5 : 12.3 + 0.4 * Math.sin(i / 100) + 0.05 * gauss();
+        messages.push({ topic: 'esp-garage/sensor/temperature/state', payload: Buffer.from(v.toFixed(1)), receivedAt: T0 + i * 1000 });
+      }
+      const { det, book } = await shippedDetector([], { presets: ['esphome'], timezone: 'UTC' });
+      const out: Explained[] = [];
+      await feedMessages(det, book, messages, out, true);
+      const [from, to] = [T0 + before * 1000, T0 + (before + stuck) * 1000];
+      const opens = out.filter((x) => x.ev.kind === "open");
+      expect(opens.map((x) => (x.ev.startTs - from) / 1000)).toHaveLength(1);
+      expect(opens[0].ev.startTs).toBeGreaterThanOrEqual(from);
+      // Resolved about when the value moved again, told stuck. Its last reading that held it should be the stuck
+      // stretch's last (not met for seed 2: held to 163 s of the 180 by the step not undone, docs/SCORING.md section
+      // 5, as the stuck evidence does not judge this stream yet; its resolve came at 179 s): within 20 readings of it.
+      const resolve = out.find((x) => x.ev.kind === 'resolve' && x.ev.anomalyId === opens[0].ev.anomalyId);
+      expect(resolve?.ev.endTs).toBeGreaterThanOrEqual(to - 20_000);
+      expect(resolve?.e?.kind).toBe('stuck');
+    }, 300_000);
+  }
+});
