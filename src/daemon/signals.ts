@@ -375,7 +375,9 @@ export class SignalBook {
       const told = silent ? this.explainSilence(ev, episode, until) : this.explainEvent(ev, episode);
       const fresh = told?.explanation ?? null;
       const peak = peakOf(ev);
-      const overturns = told !== null && overturned(episode, told);
+      // The detector's dwell model holding the episode (ev.held: a state held far longer than the stream's dwells
+      // there) overturns any other kind told before it spoke (a plug left on told a spike by its first on readings).
+      const overturns = told !== null && (overturned(episode, told) || (ev.held !== undefined && fresh?.kind === 'stuck' && episode.explanation?.kind !== 'stuck'));
       // Hysteresis: the kind told stays at a new peak while the detector's evidence still carries it (kindHolds), and a
       // provisional kind is not swapped for another provisional one at an update (churns).
       const holds = told !== null && ev.kind !== 'open' && ((ev.kind === 'update' && episode.explanation !== null && churns(episode, told)) || (kindHolds(episode, ev) && !overturns));

@@ -389,6 +389,19 @@ export class CycleProfile {
   }
 
   /**
+   * Replaces the latest `k` held values (readings, filled steps counted) by what the profile expects at their places,
+   * as a fault's readings are held (the scorer: the onset of an episode, readings it had taken for a switch late or
+   * early). Only where this level has a profile (one value per reading); nothing otherwise. Call before `advance`.
+   */
+  reimpute(k: number): void {
+    const ring = this.ring;
+    if (this.profile === null || ring === null) return;
+    const L = ring.length;
+    const n = Math.min(Math.floor(k), this.held);
+    for (let i = 1; i <= n; i++) ring[(this.pos - i + L) % L] = this.valueAt(-i);
+  }
+
+  /**
    * Moves past one reading `x` and the `filled` steps before it (holding the previous value): the ring takes
    * them and the phase moves on. Every ESTIMATE_EVERY readings the period is estimated again, unless `frozen`
    * (an episode is open: its readings would shape a new profile); a new period rebuilds the profile.

@@ -140,6 +140,15 @@ export class DwellTracker {
         this.known = this.prevKnown;
         this.rare = this.prevRare;
         this.prevLevel = Number.NaN;
+      } else if (this.dwell < BLIP && this.known) {
+        // A short segment that began at a switch and is not back at the level before it: its readings were the
+        // switch's way to the new level (a reading averaged across the switch) or the new state's first noisy
+        // readings, set apart by a threshold that knew only the quiet state's noise. The segment goes on from its
+        // start, its level taken afresh from this reading.
+        this.dwell += steps;
+        this.level = x;
+        this.count = 1;
+        this.absDev = 0;
       } else {
         this.end(scale, horizon, ts);
         this.startSegment(x, true, steps, ts);

@@ -373,6 +373,11 @@ class StreamScore {
   readonly cycMax: Float64Array;
   /** Per channel: the sign of the cycle residual at the open episode's opening reading (0: none; not checkpointed). */
   readonly cycDir: Float64Array;
+  /**
+   * Per channel: the latest readings in a row that the cycle placed off their own phase (CycleProfile.nearest: a
+   * switch late or early), held as they came. Not checkpointed (a restart starts it over).
+   */
+  readonly cycAside: Float64Array;
   meanCount = 0;
   resCount = 0;
   /**
@@ -441,6 +446,7 @@ class StreamScore {
     this.dwells = Array.from({ length: C }, () => new DwellTracker());
     this.cycMax = new Float64Array(C);
     this.cycDir = new Float64Array(C);
+    this.cycAside = new Float64Array(C);
   }
   /** A kind's row of histories seeded by a model's priors (prediction and reconstruction), or null (made when first taught). */
   private primedRow(which: 'reference' | 'adaptive', kind: Evidence, priors: ModelPriors | null): TailCalibrator[] | null {
@@ -1470,6 +1476,14 @@ export class StreamScorer {
       // what the profile expected of them, and others winsorised as above: a profile rebuilt after a level shift
       // is not part of the way up to it.
       const held = !Number.isFinite(expected) ? x : owned ? expected : Number.isFinite(e) ? expected + e : x;
+      // The readings just before an episode that the cycle took for a switch late or early (held as they came, at
+      // the level a few phases away) were the fault's onset: a plug that did not switch off (or on) when due, held
+      // at the slack's edge until the episode opened. Held as the profile expected them too, or the next rebuild of
+      // the profile (every ESTIMATE_EVERY readings) takes one period's switch as moved by the slack (tryout 22,
+      // finding 5: a fridge plug's normal on phase told "83 W, expected 76 ± 10 (off the usual cycle)" after it
+      // stayed off for 4 cycles).
+      if (owned && s.cycAside[c] > 0 && bunched === 0) s.cycles[c].reimpute(s.cycAside[c]);
+      s.cycAside[c] = owned || bunched > 0 ? 0 : off !== 0 ? s.cycAside[c] + 1 + filled : 0;
       const before = s.cycles[c].cycles;
       // A switch the readings made puts the phase at the profile's (in an episode too: the raw readings, so a duty
       // cycle that comes back from a fault at another phase is followed again).

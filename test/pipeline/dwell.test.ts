@@ -143,6 +143,27 @@ describe('DwellTracker', () => {
     expect(worst).toBe(0);
   });
 
+  it('a noisy state whose first reading lies off its level (a reading across the switch) is still one state: its holds are judged', () => {
+    // Tryout 22's fridge plug: off 0.6 ± 0.07 W sets the typical change (scale 0.1), on 80 ± 2.8 W; an on phase whose
+    // first reading was 85 W was a state of its own (a switch at the next, 6 × 0.1 away), breaking the alternation.
+    const t = new DwellTracker();
+    const u = lcg(4);
+    const wave = (on: boolean, n: number, first: number): number[] => {
+      const out: number[] = [];
+      for (let k = 0; k < n; k++) out.push(t.step(on ? (k === 0 ? first : 80 + 4 * (u() - 0.5)) : 0.6 + 0.2 * (u() - 0.5), 0, 0.1, 10_000));
+      return out;
+    };
+    for (let c = 0; c < 20; c++) {
+      wave(true, 30, c % 3 === 0 ? 86 : c % 3 === 1 ? 40 : 80);
+      wave(false, 60, 0.6);
+    }
+    // Off for 4 cycles: judged, past its 60-reading dwells.
+    wave(true, 30, 86);
+    const held = wave(false, 360, 0.6);
+    expect(held[59]).toBeLessThan(2);
+    expect(held[120]).toBeGreaterThan(6);
+  });
+
   it('a blip (a spike of one reading) does not end a dwell', () => {
     const t = new DwellTracker();
     for (let i = 0; i < 30; i++) t.step(60, 0, 0.7, 10_000);
