@@ -9,8 +9,17 @@
  * one), so a small error in the estimate never accumulates into skipped or doubled steps.
  *
  * For each reading, given the gap g since the stream's previous reading and the interval I:
- *   - g <= 0 (same time stamp, or a reading older than the last one that admission let through): a
- *     duplicate. It is not a step: it reports what its step reported.
+ *   - g <= 0 (same time stamp, or a reading older than the last one that admission let through) with the same
+ *     values as the stream's previous reading (the caller compares them: `distinct` false): a duplicate, a message
+ *     delivered twice. It is not a step: it reports what its step reported.
+ *   - g <= 0 with other values (`distinct`): a reading of its own that shares the previous one's time (a hub that
+ *     stamps on arrival read both from its socket in one go, a device clock counting whole seconds sent several
+ *     in one second, a hub flushed a buffer under one time, admission took a late reading at the newest's time).
+ *     It is judged as a step, placed as a reading a moment after the previous one is: its gap of 0 is not learnt
+ *     (it is no period of the sensor's), nothing is filled, nothing reset, and after a fill it is bunched like any
+ *     reading that comes faster than the interval. Before, it was a duplicate and its values were never judged (a
+ *     spike, a counter's reset or the change that ends a stuck run in the same ms as the reading before was lost:
+ *     CI stop 30).
  *   - g < 1.5 I: the next step.
  *   - 1.5 I <= g <= (resetAfter + 1) I: k = round(g / I) - 1 missing steps, then the reading. The missing
  *     steps are filled by holding the previous reading (a report-on-change sensor's silence means
@@ -107,17 +116,23 @@ export class Cadence {
 
   /**
    * Places a reading stamped `ts` (epoch ms). `learn` false: its gap is not learnt as one of the stream's (a reading
-   * the caller knows came late, bunched with others: Detector.excuseGap); it is placed all the same.
+   * the caller knows came late, bunched with others: Detector.excuseGap); it is placed all the same. `distinct`: a
+   * reading not later than the previous one (ts <= latestTs) has other values than it, so it is a step of its own
+   * (gap 0, not learnt), not a duplicate; it does not matter for a later reading.
    */
-  place(ts: number, learn = true): Placement {
+  place(ts: number, learn = true, distinct = false): Placement {
     const last = this.lastTs;
     if (Number.isNaN(last)) {
       this.lastTs = ts;
       return { filled: 0, reset: true, duplicate: false, intervalMs: this.interval };
     }
-    const gap = ts - last;
-    if (!(gap > 0)) return { filled: 0, reset: false, duplicate: true, intervalMs: this.interval };
+    if (!(ts > last)) return distinct ? this.step(0, false) : { filled: 0, reset: false, duplicate: true, intervalMs: this.interval };
     this.lastTs = ts;
+    return this.step(ts - last, learn);
+  }
+
+  /** Places a reading `gap` ms (>= 0) after the previous one, the stream's time already moved to it. */
+  private step(gap: number, learn: boolean): Placement {
     const interval = this.interval;
     if (this.lent > 0 && gap < interval && gap / interval < this.ahead + 0.5) {
       // Bunched after a fill: it gives a filled step back (the time passes, the steps do not). Its gap is the

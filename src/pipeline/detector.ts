@@ -473,6 +473,9 @@ export class Detector {
       this.draining.delete(stream);
     }
     const previousTs = cadence.latestTs;
+    // A reading not later than the previous one is a duplicate only when it carries that reading's values (a message
+    // delivered twice); with others it is a reading of its own that shares the time (Cadence.place: `distinct`).
+    const distinct = reading.ts <= previousTs && !sameAsLast(reading.values, this.held.get(stream), this.counters.get(stream)?.lastSent ?? null);
     const until = this.excused.size > 0 ? this.excused.get(stream) : undefined;
     // A reading heard after the daemon's deafness (excuseGap) that comes less than half an interval after the
     // previous one (round(gap / interval) = 0: no step of the stream's own apart) came late, in a backlog: the burst
@@ -493,14 +496,17 @@ export class Detector {
       const interval = cadence.intervalMs;
       const gap = reading.ts - previousTs;
       const left = until !== undefined ? (interval > 0 && gap > 0 ? Math.round(gap / interval) : 0) : (remaining ?? 0) - 1;
-      late = interval > 0 && gap > 0 && (gap < 0.5 * interval || (until === undefined && left >= 0));
-      // A reading of the same time as the one before (a duplicate, placed as such) neither counts nor ends it.
-      if (gap > 0 || until !== undefined) {
+      // A reading of its own that shares the previous one's time (`distinct`) is one of the backlog as any that
+      // comes less than half an interval after it.
+      const moved = gap > 0 || distinct;
+      late = interval > 0 && moved && (gap < 0.5 * interval || (until === undefined && left >= 0));
+      // A duplicate of the reading before (the same time and values, placed as such) neither counts nor ends it.
+      if (moved || until !== undefined) {
         if (late || until !== undefined) this.draining.set(stream, left);
         else this.draining.delete(stream);
       }
     }
-    const place = cadence.place(reading.ts, !late);
+    const place = cadence.place(reading.ts, !late, distinct);
     // Copied by index into a fresh buffer (not Float64Array.from, whose iterator protocol costs more, nor the
     // constructor from an array-like): the same values, each converted to a double as the constructor would.
     const src = reading.values;
@@ -608,6 +614,24 @@ export class Detector {
       return { exclude: true, rebaseline: false };
     }
   }
+}
+
+/**
+ * Whether a reading's values (sensor units, as sent) are those of its stream's previous reading: `held` the values it
+ * was judged as (a one-channel counter's continued total: src/pipeline/counter.ts), `lastSent` a one-channel stream's
+ * value as sent (CounterTrack.lastSent; null when not known). A missing value (NaN) equals a missing one. False when
+ * there is no previous reading or its channels differ in number.
+ */
+function sameAsLast(values: readonly number[], held: Float64Array | undefined, lastSent: number | null): boolean {
+  if (values.length === 1 && lastSent !== null) return same(values[0], lastSent);
+  if (held === undefined || held.length !== values.length) return false;
+  for (let i = 0; i < values.length; i++) if (!same(values[i], held[i])) return false;
+  return true;
+}
+
+/** Equal numbers, NaN equal to NaN. */
+function same(a: number, b: number): boolean {
+  return a === b || (Number.isNaN(a) && Number.isNaN(b));
 }
 
 /** A plain copy of a typed array's values (an indexed loop: Array.from's iterator costs several times more per reading). */

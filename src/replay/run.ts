@@ -150,9 +150,11 @@ export async function runReplay(rows: readonly ReplayRow[], opts: ReplayRunOptio
 
 /**
  * Each stream's rows among the first `learnRows` input rows, as a training series: its readings as the daemon's
- * learner takes them (src/learn/learner.ts), so non-finite values are skipped and so is a duplicate, a row not
- * later than the stream's previous reading (the same time stamp delivered twice: not a step of the detector,
- * src/pipeline/cadence.ts).
+ * learner takes them (src/learn/learner.ts) and its store keeps them (one reading per time stamp, the later
+ * replacing the earlier: src/adapters/sqlite-store.ts appendReadings), so non-finite values are skipped, a row
+ * with the time of the stream's previous one takes its place (a duplicate, the same time stamp delivered twice, is
+ * not a step of the detector and changes nothing; a reading of its own sharing the time is one the daemon learns
+ * from, and its store keeps the later: src/pipeline/cadence.ts), and a row before the previous one is skipped.
  */
 function seriesOf(rows: readonly ReplayRow[], rowOf: Int32Array, learnRows: number): Map<string, TrainSeries> {
   const by = new Map<string, { channels: readonly string[]; values: number[]; ts: number[] }>();
@@ -160,7 +162,10 @@ function seriesOf(rows: readonly ReplayRow[], rowOf: Int32Array, learnRows: numb
     const r = rows[k];
     if (!r.values.every(Number.isFinite)) continue;
     let s = by.get(r.sensor);
-    if (s !== undefined && s.ts.length > 0 && !(r.ts > s.ts[s.ts.length - 1])) continue;
+    if (s !== undefined && s.ts.length > 0 && !(r.ts > s.ts[s.ts.length - 1])) {
+      if (r.ts === s.ts[s.ts.length - 1] && r.values.length === s.channels.length) s.values.splice(s.values.length - r.values.length, r.values.length, ...r.values);
+      continue;
+    }
     if (s === undefined) by.set(r.sensor, (s = { channels: r.channels, values: [], ts: [] }));
     s.values.push(...r.values);
     s.ts.push(r.ts);

@@ -48,10 +48,11 @@ describe.skipIf(!ready)('counters their hub states, reset before they could be r
     let kwh = 1_234.5;
     const parsed = async (): Promise<number> => ((await (await fetch(`${http}/api/status`)).json()) as { counters: { messages: number } }).counters.messages;
     for (let i = 0; i < TICKS; i++) {
-      // Statestream's states are stamped on arrival: two read from the socket in one go share a millisecond, and the
-      // later is then a duplicate of the earlier (src/pipeline/cadence.ts), so the reset would be told from the
-      // reading before. The last reading before the reset and the reset itself are sent once the daemon has parsed
-      // everything before them, a few ms later, so each has a time of its own on any machine's load.
+      // Statestream's states are stamped on arrival: two read from the socket in one go share a millisecond (once a
+      // duplicate, so the reset was told from the reading before: CI stop 30; now a reading of its own, judged:
+      // test/e2e/same-time.test.ts). The last reading before the reset and the reset itself are sent once the daemon
+      // has parsed everything before them, a few ms later, so each has a time of its own on any machine's load and
+      // the reset's time here is the tick's.
       if (i === RESET_AT - 1 || i === RESET_AT) {
         // Every message counts (readings, rejected, skipped): the retained state_class first, then two a tick.
         await waitFor(async () => (await parsed()) >= 2 * i + 1, 30_000, `the ${2 * i + 1} messages before reading ${i} parsed`);

@@ -152,10 +152,23 @@ describe.skipIf(!ready)('parity of the live path and replay', () => {
   it.each(['gru', 'lstm'] as const)('gives every reading the same score and the same episodes (%s)', async (cell) => {
     // Two restarts: one while pump2 is silent (its gap), one 10 s into pump1's episode, where pump1's last
     // reading before the stop comes again right after the start (an MQTT redelivery: a duplicate).
+    // pump2 sends, twice, a second reading with the time of the one before and another value (a hub that stamps on
+    // arrival read both in one go): a reading of its own on both paths; the third restart comes right before the
+    // second of them.
     const plain = messages();
+    const sharing = (m: Msg): Msg => {
+      const row = { ...m.rows[0], values: [m.rows[0].values[0] + 1.5] };
+      return { topic: m.topic, payload: JSON.stringify({ ts: row.ts, value: row.values[0] }), rows: [row] };
+    };
+    const pump2 = (ts: number): number => plain.findIndex((m) => m.topic === 'sensors/pump2' && m.rows[0].ts === ts);
+    const s1 = pump2(T0 + 400 * 1000);
+    const s2 = pump2(T0 + 1300 * 1000);
     const k = plain.findIndex((m) => m.topic === 'sensors/pump1' && m.rows[0].ts === T0 + 1110 * 1000);
-    const msgs = [...plain.slice(0, k + 1), plain[k], ...plain.slice(k + 1)];
-    const a = await live(msgs, cell, [Math.floor(msgs.length * 0.55), k + 1]);
+    expect(Math.min(s1, s2 - s1, k - s1, s2 - k)).toBeGreaterThan(0);
+    const msgs = [...plain.slice(0, s1 + 1), sharing(plain[s1]), ...plain.slice(s1 + 1, k + 1), plain[k], ...plain.slice(k + 1, s2 + 1), sharing(plain[s2]), ...plain.slice(s2 + 1)];
+    const k2 = msgs.findIndex((m, i) => i > 0 && m.topic === 'sensors/pump1' && m.rows[0].ts === T0 + 1110 * 1000 && msgs[i - 1] === m);
+    const j = msgs.findIndex((m) => m.topic === 'sensors/pump2' && m.rows[0].ts === T0 + 1300 * 1000) + 1;
+    const a = await live(msgs, cell, [Math.floor(msgs.length * 0.55), k2, j]);
     const b = await replay(msgs, cell);
     expect([...a.scores.keys()].sort()).toEqual(['pump1', 'pump2', 'pump3']);
     for (const [stream, list] of b.scores) {
@@ -178,5 +191,11 @@ describe.skipIf(!ready)('parity of the live path and replay', () => {
     const dup = a.scores.get('pump1')!.filter((x) => x.ts === T0 + 1110 * 1000);
     expect(dup.map((x) => x.status)).toEqual(['anomalous', 'anomalous']);
     expect(b.scores.get('pump1')!.some((x) => x.status === 'anomalous')).toBe(true);
+    // Each reading sharing pump2's time is scored as a reading of its own, not as the one before it (a duplicate).
+    for (const ts of [T0 + 400 * 1000, T0 + 1300 * 1000]) {
+      const both = a.scores.get('pump2')!.filter((x) => x.ts === ts);
+      expect(both).toHaveLength(2);
+      expect(both[1].surprise).not.toBe(both[0].surprise);
+    }
   }, 240_000);
 });

@@ -100,7 +100,8 @@ const STUCK_TO = 290;
 
 /**
  * `msgs` with a fourth stream, 'stuck': a noisy cosine that repeats one value for readings [STUCK_FROM, STUCK_TO)
- * (an episode of its own), then moves again; every 29th reading is sent twice (an MQTT redelivery).
+ * (an episode of its own), then moves again; every 29th reading is sent twice (an MQTT redelivery), and every 31st
+ * outside the stuck run is followed by another reading with the same time and another value.
  */
 function withStuck(msgs: readonly RawMessage[]): RawMessage[] {
   const noise = mulberry32(9);
@@ -117,6 +118,9 @@ function withStuck(msgs: readonly RawMessage[]): RawMessage[] {
     const payload = Buffer.from(`{"ts":${ts},"value":${v.toFixed(4)}}`);
     out.push({ topic: 'stuck', payload, receivedAt: ts, seq: seq++ });
     if (i % 29 === 0) out.push({ topic: 'stuck', payload, receivedAt: ts, seq: seq++ });
+    // Every 31st reading outside the stuck run, another reading with the same time and another value (a hub that
+    // stamps on arrival read two in one go): a reading of its own, not a duplicate.
+    if (i % 31 === 7 && (i < STUCK_FROM - 1 || i > STUCK_TO + 6)) out.push({ topic: 'stuck', payload: Buffer.from(`{"ts":${ts},"value":${(v + 0.3).toFixed(4)}}`), receivedAt: ts, seq: seq++ });
     i++;
   }
   return out;
@@ -231,19 +235,24 @@ describe('Detector', () => {
     }
   });
 
-  it('restored after any message, it goes on exactly as an uninterrupted run: a duplicate right after the restart, a stuck run that has just ended, an open episode', async () => {
+  it('restored after any message, it goes on exactly as an uninterrupted run: a duplicate right after the restart, a reading sharing the time of the one before, a stuck run that has just ended, an open episode', async () => {
     const model = randomModel('gru', 'm');
     const msgs = withStuck(messages());
     const whole = await run(detector(() => model), msgs, 'together');
     const stuck = whole.get('stuck')!;
     // The stuck run holds an episode, and its end asks for a model state reset that takes effect at the next chunk.
     expect(stuck.some((r) => r.reading.status === 'anomalous' && r.reading.ts >= T0 + STUCK_FROM * 1000)).toBe(true);
-    // Cuts: every 37th message, right before each duplicate, and right after the stuck run ends.
+    // The readings that share the time of the one before with other values are readings, not duplicates.
+    const shared = stuck.filter((r, k) => k > 0 && r.reading.ts === stuck[k - 1].reading.ts && r.reading.values[0] !== stuck[k - 1].reading.values[0]);
+    expect(shared.length).toBeGreaterThan(5);
+    expect(shared.some((r) => r.duplicate)).toBe(false);
+    // Cuts: every 37th message, right before each duplicate and each reading sharing the time of the one before, and
+    // right after the stuck run ends.
     const cuts = new Set<number>();
     for (let k = 37; k < msgs.length; k += 37) cuts.add(k);
     msgs.forEach((m, k) => {
-      if (k > 0 && m.topic === msgs[k - 1].topic && m.payload.equals(msgs[k - 1].payload)) cuts.add(k);
       const ts = (JSON.parse(m.payload.toString()) as { ts: number }).ts;
+      if (k > 0 && m.topic === msgs[k - 1].topic && (JSON.parse(msgs[k - 1].payload.toString()) as { ts: number }).ts === ts) cuts.add(k);
       if (m.topic === 'stuck' && ts >= T0 + STUCK_TO * 1000 && ts <= T0 + (STUCK_TO + 6) * 1000) cuts.add(k + 1);
     });
     // Everything a reading reports; episode ids by their order of appearance in the stream (the restored detector numbers its own).

@@ -63,6 +63,14 @@ describe('the replay’s training series', () => {
     expect(Array.from(withDuplicate.timestamps ?? [])).toEqual(Array.from(plain.timestamps ?? []));
   });
 
+  it('takes a learning row sharing the time of the one before with another value in its place, as the daemon\'s store keeps the later', async () => {
+    const shared = { ...rows[49], values: [5] };
+    const [series] = [...(await learnt([...rows.slice(0, 50), shared, ...rows.slice(50)], 151)).values()];
+    expect(series.values.length).toBe(150);
+    expect(series.values[49]).toBe(5);
+    expect(series.values[48]).toBe(rows[48].values[0]);
+  });
+
   it('keeps a reading whose value repeats at a later time (a steady value is a reading)', async () => {
     const steady = rows.map((r, i) => (i >= 40 && i < 60 ? { ...r, values: [1] } : r));
     const [series] = [...(await learnt(steady, 150)).values()];
