@@ -154,6 +154,18 @@ const Z2M_UNITS = [
   { fields: ['illuminance', 'illuminance_lux'], unit: 'lx' },
 ];
 
+/**
+ * zigbee2mqtt's on/off sensings: the binary exposes of its sensors, sent as JSON `true`/`false` (zigbee2mqtt.io device
+ * pages, "Exposes": Aqara MCCGQ11LM "Contact (binary) … true = closed", RTCGQ11LM "Occupancy (binary)", SJCGQ11LM
+ * "Water leak (binary)", smoke, gas and CO detectors, "Tamper (binary)", Aqara DJT11LM "Vibration (binary)", mmWave
+ * "Presence (binary)"). Each its own stream of 1 (true) and 0 (false). Not the device's health (`battery_low`) nor a
+ * setting (`led_disabled_night`, `child_lock`), nor an actuator's `state` (what a person sets): those stay skipped.
+ */
+export const Z2M_ON_OFF = ['contact', 'occupancy', 'presence', 'water_leak', 'smoke', 'gas', 'carbon_monoxide', 'tamper', 'vibration', 'moving', 'sos'];
+
+/** The words of an on/off state: ESPHome's `ON`/`OFF`, Home Assistant's `on`/`off` (any case). */
+const ON_OFF_WORDS = { on: ['on'], off: ['off'] };
+
 /** Home Assistant's words for "no state". */
 const HA_MISSING = ['unavailable', 'unknown', 'none', ''];
 
@@ -188,6 +200,8 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       // energy. The unit of this value is kWh"; its Home Assistant discovery gives it `state_class: total_increasing`):
       // a counter from its first reading.
       counters: { fields: ['energy'] },
+      // A door's `"contact":true`, a motion sensor's `"occupancy":false`: on/off readings, 1 and 0 (tryout 22, finding 7).
+      onOff: { fields: Z2M_ON_OFF, ...ON_OFF_WORDS },
       // A button's `{"action":"single"}`, a group's `{"state":"ON"}`: no measurement, skipped `hub_event`.
       skipEvents: true,
     },
@@ -259,7 +273,10 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       name: 'esphome',
       // esphome.io, "MQTT Client Component": `<TOPIC_PREFIX>/<COMPONENT_TYPE>/<COMPONENT_NAME>/state`; the
       // climate component's measured temperature is its custom state topic `…/current_temperature/state`.
-      topics: ['{sensor#}/sensor/{field}/state', '{sensor#}/climate/{field}/current_temperature/state'],
+      topics: ['{sensor#}/sensor/{field}/state', '{sensor#}/climate/{field}/current_temperature/state', '{sensor#}/binary_sensor/{field}/state'],
+      // A binary sensor (esphome.io, "Binary Sensor Component": its MQTT state `ON` / `OFF`, a door, a motion, a
+      // button): on/off readings of the stream `<topic_prefix>/<name>` (tryout 22, finding 7).
+      onOff: { topics: ['{sensor#}/binary_sensor/{field}/state'], ...ON_OFF_WORDS },
       missing: [...HUB_MISSING, ...HA_MISSING],
       // esphome.io, "MQTT Client Component", "Last Will And Birth Messages": by default a retained birth message
       // `<TOPIC_PREFIX>/status` `online` at connection and the last will `offline` on the same topic (the broker sends
@@ -293,7 +310,10 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     rule: {
       ...BASE,
       name: 'ha_statestream',
-      topics: ['homeassistant/sensor/{sensor}/state', 'homeassistant/number/{sensor}/state', 'homeassistant/input_number/{sensor}/state'],
+      topics: ['homeassistant/sensor/{sensor}/state', 'homeassistant/number/{sensor}/state', 'homeassistant/input_number/{sensor}/state', 'homeassistant/binary_sensor/{sensor}/state'],
+      // A binary_sensor entity's state `on` / `off` (home-assistant.io, "Binary sensor": a door, a motion, a leak):
+      // on/off readings of the stream `<entity>` (tryout 22, finding 7); `unavailable` is a missing reading.
+      onOff: { topics: ['homeassistant/binary_sensor/{sensor}/state'], ...ON_OFF_WORDS },
       missing: [...HUB_MISSING, ...HA_MISSING],
       // anomalyd's own entities (score sensors) come back through statestream: never read them, and skip them
       // (hub_topic) rather than reject them: they are the daemon's own echo, not an input error (tryout 14, finding 2).
