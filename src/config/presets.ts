@@ -172,7 +172,7 @@ const HA_MISSING = ['unavailable', 'unknown', 'none', ''];
 export const PRESETS: Readonly<Record<PresetName, Preset>> = {
   zigbee2mqtt: {
     doc:
-      "zigbee2mqtt device topics `zigbee2mqtt/<friendly_name>`, a friendly name of several levels (`kitchen/floor_light`) included; skips the bridge's topics (`zigbee2mqtt/bridge/…`), `…/availability` and `…/set`, `…/get`; drops the device's own health fields (linkquality, last_seen, battery, a battery device's voltage, device_temperature, power_outage_count), `illuminance` where `illuminance_lux` comes with it (zigbee2mqtt 1.x: the same reading twice), update info, and the settings of actuators and devices (brightness, color_temp, position, setpoints, calibrations, comfort limits …).",
+      "zigbee2mqtt device topics `zigbee2mqtt/<friendly_name>`, a friendly name of several levels (`kitchen/floor_light`) included; skips the bridge's topics (`zigbee2mqtt/bridge/…`), `…/availability` and `…/set`, `…/get`; drops the device's own health fields (linkquality, last_seen, battery, a battery device's voltage, device_temperature, power_outage_count), `illuminance` where `illuminance_lux` comes with it (zigbee2mqtt 1.x: the same reading twice), update info, and the settings of actuators and devices (brightness, color_temp, position, setpoints, calibrations, comfort limits …); reads a sensor's on/off fields (contact, occupancy, presence, water_leak, smoke, tamper …: JSON true/false) as streams of 1 and 0, judged on their silence.",
     rule: {
       ...BASE,
       name: 'zigbee2mqtt',
@@ -267,7 +267,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     hub: { publish: ['tele/#', 'stat/#', 'tasmota/discovery/#'], commands: ['cmnd/#'], discovery: true },
   },
   esphome: {
-    doc: 'ESPHome state topics `<topic_prefix>/sensor/<name>/state` (plain values; `nan` is a missing reading; a topic_prefix of one or two levels, `livingroom` or `home/livingroom`) and a climate\'s measured temperature `<topic_prefix>/climate/<name>/current_temperature/state` (the stream `<topic_prefix>/<name>`); not its settings (target temperatures, modes).',
+    doc: 'ESPHome state topics `<topic_prefix>/sensor/<name>/state` (plain values; `nan` is a missing reading; a topic_prefix of one or two levels, `livingroom` or `home/livingroom`) and a climate\'s measured temperature `<topic_prefix>/climate/<name>/current_temperature/state` (the stream `<topic_prefix>/<name>`); not its settings (target temperatures, modes); a binary sensor `<topic_prefix>/binary_sensor/<name>/state` `ON`/`OFF` as the stream `<topic_prefix>/<name>` of 1 and 0, judged on its silence.',
     rule: {
       ...BASE,
       name: 'esphome',
@@ -306,7 +306,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     hub: NO_HUB,
   },
   ha_statestream: {
-    doc: "Home Assistant's MQTT statestream with `base_topic: homeassistant`: the state of sensor, number and input_number entities (`unavailable`, `unknown` are missing; a text state, `idle`, is skipped, counted `text_state`); with `publish_attributes: true`, a sensor whose `state_class` attribute is `total_increasing` is a counter from its first reading (the attribute's message skipped, counted `hub_topic`).",
+    doc: "Home Assistant's MQTT statestream with `base_topic: homeassistant`: the state of sensor, number and input_number entities, and of binary_sensor entities (`on`/`off` as 1 and 0, judged on their silence) (`unavailable`, `unknown` are missing; a text state, `idle`, is skipped, counted `text_state`); with `publish_attributes: true`, a sensor whose `state_class` attribute is `total_increasing` is a counter from its first reading (the attribute's message skipped, counted `hub_topic`).",
     rule: {
       ...BASE,
       name: 'ha_statestream',
