@@ -154,13 +154,25 @@ const Z2M_UNITS = [
   { fields: ['illuminance', 'illuminance_lux'], unit: 'lx' },
 ];
 
+/**
+ * zigbee2mqtt's on/off sensings: the binary exposes of its sensors, sent as JSON `true`/`false` (zigbee2mqtt.io device
+ * pages, "Exposes": Aqara MCCGQ11LM "Contact (binary) … true = closed", RTCGQ11LM "Occupancy (binary)", SJCGQ11LM
+ * "Water leak (binary)", smoke, gas and CO detectors, "Tamper (binary)", Aqara DJT11LM "Vibration (binary)", mmWave
+ * "Presence (binary)"). Each its own stream of 1 (true) and 0 (false). Not the device's health (`battery_low`) nor a
+ * setting (`led_disabled_night`, `child_lock`), nor an actuator's `state` (what a person sets): those stay skipped.
+ */
+export const Z2M_ON_OFF = ['contact', 'occupancy', 'presence', 'water_leak', 'smoke', 'gas', 'carbon_monoxide', 'tamper', 'vibration', 'moving', 'sos'];
+
+/** The words of an on/off state: ESPHome's `ON`/`OFF`, Home Assistant's `on`/`off` (any case). */
+const ON_OFF_WORDS = { on: ['on'], off: ['off'] };
+
 /** Home Assistant's words for "no state". */
 const HA_MISSING = ['unavailable', 'unknown', 'none', ''];
 
 export const PRESETS: Readonly<Record<PresetName, Preset>> = {
   zigbee2mqtt: {
     doc:
-      "zigbee2mqtt device topics `zigbee2mqtt/<friendly_name>`, a friendly name of several levels (`kitchen/floor_light`) included; skips the bridge's topics (`zigbee2mqtt/bridge/…`), `…/availability` and `…/set`, `…/get`; drops the device's own health fields (linkquality, last_seen, battery, a battery device's voltage, device_temperature, power_outage_count), `illuminance` where `illuminance_lux` comes with it (zigbee2mqtt 1.x: the same reading twice), update info, and the settings of actuators and devices (brightness, color_temp, position, setpoints, calibrations, comfort limits …).",
+      "zigbee2mqtt device topics `zigbee2mqtt/<friendly_name>`, a friendly name of several levels (`kitchen/floor_light`) included; skips the bridge's topics (`zigbee2mqtt/bridge/…`), `…/availability` and `…/set`, `…/get`; drops the device's own health fields (linkquality, last_seen, battery, a battery device's voltage, device_temperature, power_outage_count), `illuminance` where `illuminance_lux` comes with it (zigbee2mqtt 1.x: the same reading twice), update info, and the settings of actuators and devices (brightness, color_temp, position, setpoints, calibrations, comfort limits …); reads a sensor's on/off fields (contact, occupancy, presence, water_leak, smoke, tamper …: JSON true/false) as streams of 1 and 0, judged on their silence.",
     rule: {
       ...BASE,
       name: 'zigbee2mqtt',
@@ -188,6 +200,8 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       // energy. The unit of this value is kWh"; its Home Assistant discovery gives it `state_class: total_increasing`):
       // a counter from its first reading.
       counters: { fields: ['energy'] },
+      // A door's `"contact":true`, a motion sensor's `"occupancy":false`: on/off readings, 1 and 0 (tryout 22, finding 7).
+      onOff: { fields: Z2M_ON_OFF, ...ON_OFF_WORDS },
       // A button's `{"action":"single"}`, a group's `{"state":"ON"}`: no measurement, skipped `hub_event`.
       skipEvents: true,
     },
@@ -253,13 +267,16 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     hub: { publish: ['tele/#', 'stat/#', 'tasmota/discovery/#'], commands: ['cmnd/#'], discovery: true },
   },
   esphome: {
-    doc: 'ESPHome state topics `<topic_prefix>/sensor/<name>/state` (plain values; `nan` is a missing reading; a topic_prefix of one or two levels, `livingroom` or `home/livingroom`) and a climate\'s measured temperature `<topic_prefix>/climate/<name>/current_temperature/state` (the stream `<topic_prefix>/<name>`); not its settings (target temperatures, modes).',
+    doc: 'ESPHome state topics `<topic_prefix>/sensor/<name>/state` (plain values; `nan` is a missing reading; a topic_prefix of one or two levels, `livingroom` or `home/livingroom`) and a climate\'s measured temperature `<topic_prefix>/climate/<name>/current_temperature/state` (the stream `<topic_prefix>/<name>`); not its settings (target temperatures, modes); a binary sensor `<topic_prefix>/binary_sensor/<name>/state` `ON`/`OFF` as the stream `<topic_prefix>/<name>` of 1 and 0, judged on its silence.',
     rule: {
       ...BASE,
       name: 'esphome',
       // esphome.io, "MQTT Client Component": `<TOPIC_PREFIX>/<COMPONENT_TYPE>/<COMPONENT_NAME>/state`; the
       // climate component's measured temperature is its custom state topic `…/current_temperature/state`.
-      topics: ['{sensor#}/sensor/{field}/state', '{sensor#}/climate/{field}/current_temperature/state'],
+      topics: ['{sensor#}/sensor/{field}/state', '{sensor#}/climate/{field}/current_temperature/state', '{sensor#}/binary_sensor/{field}/state'],
+      // A binary sensor (esphome.io, "Binary Sensor Component": its MQTT state `ON` / `OFF`, a door, a motion, a
+      // button): on/off readings of the stream `<topic_prefix>/<name>` (tryout 22, finding 7).
+      onOff: { topics: ['{sensor#}/binary_sensor/{field}/state'], ...ON_OFF_WORDS },
       missing: [...HUB_MISSING, ...HA_MISSING],
       // esphome.io, "MQTT Client Component", "Last Will And Birth Messages": by default a retained birth message
       // `<TOPIC_PREFIX>/status` `online` at connection and the last will `offline` on the same topic (the broker sends
@@ -289,11 +306,14 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     hub: NO_HUB,
   },
   ha_statestream: {
-    doc: "Home Assistant's MQTT statestream with `base_topic: homeassistant`: the state of sensor, number and input_number entities (`unavailable`, `unknown` are missing; a text state, `idle`, is skipped, counted `text_state`); with `publish_attributes: true`, a sensor whose `state_class` attribute is `total_increasing` is a counter from its first reading (the attribute's message skipped, counted `hub_topic`).",
+    doc: "Home Assistant's MQTT statestream with `base_topic: homeassistant`: the state of sensor, number and input_number entities, and of binary_sensor entities (`on`/`off` as 1 and 0, judged on their silence) (`unavailable`, `unknown` are missing; a text state, `idle`, is skipped, counted `text_state`); with `publish_attributes: true`, a sensor whose `state_class` attribute is `total_increasing` is a counter from its first reading (the attribute's message skipped, counted `hub_topic`).",
     rule: {
       ...BASE,
       name: 'ha_statestream',
-      topics: ['homeassistant/sensor/{sensor}/state', 'homeassistant/number/{sensor}/state', 'homeassistant/input_number/{sensor}/state'],
+      topics: ['homeassistant/sensor/{sensor}/state', 'homeassistant/number/{sensor}/state', 'homeassistant/input_number/{sensor}/state', 'homeassistant/binary_sensor/{sensor}/state'],
+      // A binary_sensor entity's state `on` / `off` (home-assistant.io, "Binary sensor": a door, a motion, a leak):
+      // on/off readings of the stream `<entity>` (tryout 22, finding 7); `unavailable` is a missing reading.
+      onOff: { topics: ['homeassistant/binary_sensor/{sensor}/state'], ...ON_OFF_WORDS },
       missing: [...HUB_MISSING, ...HA_MISSING],
       // anomalyd's own entities (score sensors) come back through statestream: never read them, and skip them
       // (hub_topic) rather than reject them: they are the daemon's own echo, not an input error (tryout 14, finding 2).

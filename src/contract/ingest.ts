@@ -101,6 +101,30 @@ export interface MappingRuleSpec {
    * not, is skipped as the hub's own traffic (`hub_topic`) and told to ParseOptions.onAvailability. Absent = none.
    */
   readonly availability?: AvailabilitySource;
+  /**
+   * Presets only: where the hub sends on/off readings (a door's contact, a motion sensor's occupancy, a binary
+   * sensor's `ON`/`OFF`), each read as a reading of 1 (on) or 0 (off) of its own stream, which the detector judges
+   * as on/off (its silence, not its values: docs/SCORING.md, "On/off streams"). Absent = none: a JSON boolean is
+   * metadata and a word a text.
+   */
+  readonly onOff?: OnOffSource;
+}
+
+/**
+ * Where a hub sends on/off readings (MappingRuleSpec.onOff): fields of its JSON objects (zigbee2mqtt's `contact`,
+ * `occupancy`, sent as JSON `true`/`false`), and topics whose whole payload is an on/off word (ESPHome's
+ * `<node>/binary_sensor/<obj>/state` `ON`/`OFF`, Home Assistant statestream's `homeassistant/binary_sensor/<obj>/state`
+ * `on`/`off`). A value that is neither word (nor a missing-word) is no reading: at a field, metadata as any text; as a
+ * topic's payload, a text state (skipped, counted `text_state`).
+ */
+export interface OnOffSource {
+  /** Field globs (over the field name the rule's globs see) whose JSON booleans (or on/off words) are on/off readings. Absent = none. */
+  readonly fields?: readonly string[];
+  /** Topic templates, each one of the rule's `topics` too, whose payload is an on/off word (any case, trimmed). Absent = none. */
+  readonly topics?: readonly string[];
+  /** Words (any case) meaning on (1), and off (0); a JSON `true` is on and `false` off whatever they are. */
+  readonly on: readonly string[];
+  readonly off: readonly string[];
 }
 
 /**

@@ -517,7 +517,10 @@ export class Detector {
     let counter: { readonly holds: boolean; readonly reset: { readonly from: number; readonly to: number } | null } | null = null;
     // The reading as sent, when the value judged (a counter's continued total) differs from it: reported as sent.
     let sent: number | undefined;
-    if (values.length === 1) {
+    // An on/off stream (MessageParser.statedOnOff): 1 and 0, judged on its silence only, never a counter (a motion
+    // sensor's first 0 → 1 is no meter, nor its 1 → 0 a reset).
+    const onOff = values.length === 1 && this.ports.parser.statedOnOff(stream);
+    if (values.length === 1 && !onOff) {
       let track = this.counters.get(stream);
       if (track === undefined) this.counters.set(stream, (track = new CounterTrack()));
       // The hub states the stream is a counter (MessageParser.statedCounter): one from this reading on.
@@ -568,6 +571,7 @@ export class Detector {
         ? { kind, ts: reading.ts, values, reset: place.reset, filled: place.filled, missed, missedFrom: previousTs + place.intervalMs, origin }
         : { kind, ts: reading.ts, values, reset: place.reset, filled: place.filled, origin };
     if (counter !== null) item = counter.reset === null ? { ...item, counter: counter.holds } : { ...item, counter: counter.holds, counterReset: counter.reset };
+    if (onOff) item = { ...item, onOff: true };
     if (unheard) item = { ...item, unheard: true };
     if (place.bunched !== undefined) item = { ...item, bunched: place.bunched };
     if (sent !== undefined) item = { ...item, sent };

@@ -175,6 +175,8 @@ export class MessageParser {
   private readonly unitChanged = new Set<string>();
   /** Streams their hub states are cumulative counters (MappingRuleSpec.counters); at most maxSensors streams. */
   private readonly counters = new Set<string>();
+  /** Streams their hub sends on/off readings in (MappingRuleSpec.onOff); at most maxSensors streams. */
+  private readonly onOffs = new Set<string>();
   /** Streams whose unit was given back at start (restoreStatedUnit) and not stated since (onUnitChange's `restored`). */
   private readonly unitRestored = new Set<string>();
   /** Per stream, the unit a Home Assistant discovery config states for it (ParseOptions.discoveryPrefix); at most maxSensors. */
@@ -232,7 +234,18 @@ export class MessageParser {
     this.units.delete(stream);
     this.unitChanged.delete(stream);
     this.counters.delete(stream);
+    this.onOffs.delete(stream);
     this.unitRestored.delete(stream);
+  }
+
+  /**
+   * Whether `stream`'s readings are on/off, 1 and 0, as its hub sends them (MappingRuleSpec.onOff: a zigbee2mqtt
+   * `contact`, an ESPHome binary_sensor's `ON`/`OFF`), since the daemon started (noted at each reading, so a restart
+   * knows it again at the stream's first reading). The detector judges such a stream on its silence only
+   * (src/pipeline/scorer.ts, StepItem.onOff).
+   */
+  statedOnOff(stream: string): boolean {
+    return this.onOffs.size > 0 && this.onOffs.has(stream);
   }
 
   /**
@@ -327,6 +340,16 @@ export class MessageParser {
       return rejectedMessage(msg, device, 'oversize', `payload of ${size} bytes exceeds ${this.opts.maxPayloadBytes}: "${previewBytes(msg.payload)}"`);
     }
     this.stage = 'decode';
+    // A topic whose payload is an on/off word (an ESPHome or Home Assistant binary_sensor's `ON`/`OFF`): its reading
+    // 1 or 0; a missing-word is a missing reading, any other text a text state.
+    const onOffTopic = rule.onOff !== null && device !== null && rule.onOff.topic(msg.topic) ? rule.onOff : null;
+    if (onOffTopic !== null && device !== null) {
+      const word = msg.payload.toString('utf8').trim();
+      const missing = rule.decode.missing.has(word.toLowerCase());
+      const state = missing ? null : onOffTopic.word(word);
+      if (!missing && state === null) return SKIPPED.text_state;
+      return this.onOffReading(msg, device, route.field, state);
+    }
     if (this.scanner !== null && rule.fast && device !== null && route.field === null) {
       const fast = this.parseCommon(this.scanner, msg, device);
       if (fast !== null) return fast;
@@ -339,6 +362,7 @@ export class MessageParser {
       maxReadings: this.opts.maxReadingsPerMessage,
       // A text at a field the hub states a unit for is not metadata but a broken reading (tryout 20, finding 12).
       measured: measured === null ? undefined : (path, part) => measured(fieldName(part ?? topicField, path)),
+      onOff: rule.onOff === null ? undefined : (path, v) => rule.onOff!.field(fieldName(topicField, path), v),
     };
     const text = msg.payload.toString('utf8');
     const json = parseJson(msg.payload, text);
@@ -396,8 +420,40 @@ export class MessageParser {
     if (rule.unitOf !== null && readings.length > 0) this.noteUnits(rule.unitOf, doc, device, route.field, records, readings);
     else if (this.discoveryUnits.size > 0) for (const r of readings) this.noteDiscoveryUnit(r);
     if (rule.counterOf !== null && readings.length > 0) this.noteCounters(rule.counterOf, device, route.field, records, readings);
+    if (rule.onOff !== null && readings.length > 0) this.noteOnOffs(rule.onOff.named, device, route.field, records, readings);
     if (readings.length === 0 && rejections.length === 1) return { kind: 'rejected', rejection: rejections[0] };
     return { kind: 'readings', readings, rejections: rejections.length === 0 ? NO_REJECTIONS : rejections };
+  }
+
+  /**
+   * The on/off reading `state` (1, 0; null: a missing-word) of a message on an on/off topic (MappingRuleSpec.onOff
+   * `topics`), of the stream `<device>[/<field>]` stamped on arrival, admitted as any reading and noted on/off.
+   */
+  private onOffReading(msg: RawMessage, device: string, topicField: string | null, state: number | null): ParseResult {
+    if (state === null) return SKIPPED.missing_value;
+    const stream = streamId(device, topicField, '');
+    if (stream.length > MAX_STREAM_ID) return rejectedMessage(msg, device, 'bad_topic', `stream id longer than ${MAX_STREAM_ID} characters: "${preview(stream)}"`);
+    this.stage = 'admit';
+    const readings: Reading[] = [];
+    const taken = this.admission.admit(stream, device, msg.receivedAt, msg.receivedAt, this.settled);
+    const rejections = this.collect(msg, device, stream, taken, msg.receivedAt, VALUE_CHANNELS, [state], -1, readings, null);
+    for (const r of readings) this.noteOnOff(r.sensor);
+    if (rejections === null) return { kind: 'readings', readings, rejections: NO_REJECTIONS };
+    if (readings.length === 0 && rejections.length === 1) return { kind: 'rejected', rejection: rejections[0] };
+    return { kind: 'readings', readings, rejections };
+  }
+
+  /** Notes, of the streams that got a reading from `records`, those whose field is an on/off one (`named`: CompiledRule.onOff). */
+  private noteOnOffs(named: (field: string) => boolean, device: string, topicField: string | null, records: readonly DecodedRecord[], readings: readonly Reading[]): void {
+    let stated: Set<string> | null = null;
+    for (const rec of records) for (const f of rec.fields) if (named(fieldName(topicField, f.path))) (stated ??= new Set()).add(streamId(device, topicField, f.path));
+    if (stated === null) return;
+    for (const r of readings) if (stated.has(r.sensor)) this.noteOnOff(r.sensor);
+  }
+
+  /** Keeps `stream` as one whose readings are on/off (statedOnOff), within maxSensors streams. */
+  private noteOnOff(stream: string): void {
+    if (!this.onOffs.has(stream) && this.onOffs.size < (this.opts.maxSensors ?? 10_000)) this.onOffs.add(stream);
   }
 
   /**

@@ -10,7 +10,7 @@
  * that would change an MQTT topic's shape (`/` inside a key, `+`, `#`, control characters) become `_`.
  */
 import { compileTopicTemplate, type TopicCapture } from './topic.js';
-import type { AvailabilitySource, ChannelGroupSpec, EnvelopeSpec, MappingRuleSpec, UnitSource } from '../contract/ingest.js';
+import type { AvailabilitySource, ChannelGroupSpec, EnvelopeSpec, MappingRuleSpec, OnOffSource, UnitSource } from '../contract/ingest.js';
 import type { DecodeRule } from './decode/types.js';
 
 export type { ChannelGroupSpec, MappingRuleSpec } from '../contract/ingest.js';
@@ -79,6 +79,19 @@ export interface CompiledRule {
     /** true: online, false: offline, null: the payload says neither. */
     readonly state: (payload: Buffer) => boolean | null;
   } | null;
+  /**
+   * On/off readings (MappingRuleSpec.onOff); null for a rule without them. `field`: the reading (1 on, 0 off) of a
+   * JSON value `v` at a field (by name, see above) the hub sends on/off readings in, null when the field is none or
+   * `v` neither a boolean nor an on/off word. `topic`: whether a message on `topic` is an on/off word (its template
+   * among `templates`). `word`: a payload text as 1 (on), 0 (off) or null (neither; trimmed, any case).
+   */
+  readonly onOff: {
+    /** Whether a field (by name) is one the hub sends on/off readings in. */
+    readonly named: (field: string) => boolean;
+    readonly field: (field: string, v: unknown) => number | null;
+    readonly topic: (topic: string) => boolean;
+    readonly word: (text: string) => number | null;
+  } | null;
 }
 
 export interface Route {
@@ -115,7 +128,7 @@ export function compileRule(spec: MappingRuleSpec, zone: string): CompiledRule {
     decode: { timeKey: spec.time, timeUnit: spec.timeUnit, zone, decimal: spec.decimal, missing: new Set(spec.missing.map((m) => m.toLowerCase())) },
     retained: spec.retained,
     sensorFields: spec.sensorFields,
-    fast: spec.time === null && spec.timeUnit === 'auto' && spec.decimal === '.' && spec.missing.length === 0 && excludeWith.length === 0 && sensorRequired && takes('value') && spec.units === undefined && spec.counters === undefined && spec.availability === undefined,
+    fast: spec.time === null && spec.timeUnit === 'auto' && spec.decimal === '.' && spec.missing.length === 0 && excludeWith.length === 0 && sensorRequired && takes('value') && spec.units === undefined && spec.counters === undefined && spec.availability === undefined && spec.onOff === undefined,
     takes,
     droppedIn: (fields) => {
       if (excludeWith.length === 0) return null;
@@ -157,6 +170,30 @@ export function compileRule(spec: MappingRuleSpec, zone: string): CompiledRule {
             },
             state: availabilityState(spec.availability),
           },
+    onOff: spec.onOff === undefined ? null : compileOnOff(spec.onOff),
+  };
+}
+
+/** CompiledRule.onOff of a rule's on/off source. */
+function compileOnOff(source: OnOffSource): NonNullable<CompiledRule['onOff']> {
+  const on = new Set(source.on.map((w) => w.toLowerCase()));
+  const off = new Set(source.off.map((w) => w.toLowerCase()));
+  const fields = (source.fields ?? []).map(globToRegExp);
+  const topics = (source.topics ?? []).map((t) => compileTopicTemplate(t, true));
+  const word = (text: string): number | null => {
+    const w = text.trim().toLowerCase();
+    return on.has(w) ? 1 : off.has(w) ? 0 : null;
+  };
+  const named = (field: string): boolean => fields.length > 0 && fields.some((r) => r.test(field));
+  return {
+    named,
+    field: (field, v) => {
+      if (!named(field)) return null;
+      if (typeof v === 'boolean') return v ? 1 : 0;
+      return typeof v === 'string' && v.length <= 16 ? word(v) : null;
+    },
+    topic: (topic) => topics.length > 0 && topics.some((t) => t(topic) !== null),
+    word,
   };
 }
 

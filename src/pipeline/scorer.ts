@@ -272,6 +272,11 @@ class StreamScore {
    */
   counter = false;
   /**
+   * The stream's readings are on/off, 1 and 0, as its hub states (StepItem.onOff of its latest reading): judged on its
+   * silence only (see onOffOnly), and its learning period is its first learnReadings readings, moved or not.
+   */
+  onOff = false;
+  /**
    * `seen` at which the stream's learning period starts: 0, or, for a stream that did not move through a whole
    * learning period of its own (every reading the same, none known normal: a lux sensor installed at night,
    * a sensor that came alive), the reading it first moved at (NOT_MOVED until then; see learningOf).
@@ -582,6 +587,8 @@ export class StreamScorer {
    */
   private learningOf(s: StreamScore): boolean {
     if (s.seen < this.opts.learnReadings) return true;
+    // An on/off stream learns its arrivals only (onOffOnly): a door kept shut through its first readings has learnt them.
+    if (s.onOff) return false;
     if (s.learnFrom === NOT_MOVED) return s.seen < this.opts.horizon;
     if (s.seen - s.learnFrom < this.opts.learnReadings) return true;
     // A learning period too short for the stream's own kinds: it goes on until each that has started holds
@@ -699,6 +706,7 @@ export class StreamScorer {
     if (r.item.kind === 'duplicate') return { scored: this.duplicateOf(s), verdict: { exclude: true, rebaseline: false } };
     // A cumulative counter (src/pipeline/counter.ts): its holds are no stuck value.
     s.counter = r.item.counter === true;
+    s.onOff = r.item.onOff === true;
     if (knownNormal) s.knownNormal = true;
     this.noteMovement(s, r);
     const learning = knownNormal || this.learningOf(s);
@@ -724,6 +732,7 @@ export class StreamScorer {
       for (const h of s.values) h.commitPending();
     }
     const { judged: e, taught } = this.evidence(s, r, learning);
+    if (s.onOff) onOffOnly(e, taught);
     // A silence alarmed while it lasted (judgeSilence) ends at the stream's next step: resolved at this one, its
     // length neither judged nor taught again here (a reading after a gap carries it as `stuck`: it would open a
     // second episode for the same silence; an alarmed silence is censored from both histories, as a rare run is).
@@ -752,7 +761,7 @@ export class StreamScorer {
     const missed = r.item.kind === 'reading' ? (r.item.missed ?? 0) : 0;
     // (Not while another episode is open: the silence is that episode's, as judgeSilence leaves it, and its
     // `stuck` speaks in that episode as before.)
-    if (silenced === null && s.episode === null && missed > 0 && e.stuck !== null && !learning) {
+    if (silenced === null && s.episode === null && missed > 0 && (e.stuck !== null || s.onOff) && !learning) {
       const busy = this.scratch.get(C)?.gapBusy;
       gap = this.silenceOf(s, missed, (c) => busy !== undefined && busy[c] === 1);
       if (gap !== null) {
@@ -1921,6 +1930,7 @@ export class StreamScorer {
       episode: s.episode ? { ...s.episode, owners: [...s.episode.owners], peakEvidence: Object.fromEntries(EVIDENCE.map((k) => [k, nanToNull(s.episode!.peakEvidence[k])])) } : null,
       awaitingReset: s.awaitingReset,
       ...(s.counter ? { counter: true } : {}),
+      ...(s.onOff ? { onOff: true } : {}),
       lastScored: s.lastScored === null ? null : storeScored(s.lastScored),
     };
   }
@@ -2143,6 +2153,7 @@ export class StreamScorer {
     // Absent from checkpoints written before they existed: no reset awaited, and no reading for a duplicate to repeat.
     s.awaitingReset = v.awaitingReset === true;
     s.counter = v.counter === true;
+    s.onOff = v.onOff === true;
     s.lastScored = v.lastScored === undefined || v.lastScored === null ? null : readScored(v.lastScored, C);
     this.streams.set(stream, s);
   }
@@ -2252,6 +2263,8 @@ export interface StreamScoreSnapshot {
   readonly awaitingReset?: boolean;
   /** The stream is a counter (StreamScore.counter); absent: not one. */
   readonly counter?: boolean;
+  /** The stream's readings are on/off (StreamScore.onOff); absent: not. */
+  readonly onOff?: boolean;
   /**
    * The latest reading's scored step (without its events): what a duplicate of it reports, and whether the
    * stream was still learning. Absent from checkpoints written before it existed (or null: no reading yet).
@@ -2784,6 +2797,22 @@ function verdictOf(exclude: boolean, rebaseline: boolean, reset: boolean): StepV
 }
 
 /** A record of evidence that says nothing (every kind null). */
+/**
+ * An on/off stream's reading (StepItem.onOff: a door's contact, a motion sensor's occupancy, 1 and 0) is judged by
+ * none of the kinds of evidence and teaches none: each switch is a step of the whole range and each state a run of
+ * one value, so `change`, `level`, `rarity` and `stuck` would call a door opened once a day rare at every opening,
+ * and a door kept shut a stuck sensor; a model was never trained on such a signal. What is judged is its silence,
+ * against its own arrivals (src/pipeline/arrivals.ts: its quiet stretches, a report-on-change device's included),
+ * while it lasts (judgeSilence) and at the reading that ends it; its availability is the daemon's
+ * (src/daemon/availability.ts). Clears `judged` and `taught` in place.
+ */
+function onOffOnly(judged: EvidenceValues, taught: EvidenceValues): void {
+  for (const k of EVIDENCE) {
+    judged[k] = null;
+    taught[k] = null;
+  }
+}
+
 function emptyEvidence(): EvidenceValues {
   return { prediction: null, bias: null, reconstruction: null, level: null, change: null, shift: null, spread: null, stuck: null, rarity: null, cycle: null };
 }

@@ -47,6 +47,11 @@ export interface StepItem<O> {
    * Absent: false (also for a counter that moves at nearly every reading: its holds are judged as any stream's).
    */
   readonly counter?: boolean;
+  /**
+   * The stream's readings are on/off, 1 and 0, as its hub states (MessageParser.statedOnOff: a door's contact): judged
+   * on its silence only (src/pipeline/scorer.ts, onOffOnly), never as a counter. Absent: false.
+   */
+  readonly onOff?: boolean;
   /** A counter's step back (a reset or a rollback) at this reading: its previous total and the new one, as sent. */
   readonly counterReset?: { readonly from: number; readonly to: number };
   /**

@@ -57,6 +57,7 @@ describe('check-config', () => {
     expect(err.trimEnd().split('\n')).toEqual([
       'warning: ingest.presets: messages on "homeassistant/sensor/{sensor}/state" (preset homeassistant) match "{sensor#}/sensor/{field}/state" (preset esphome) too: preset homeassistant, tried first, reads them',
       'warning: ingest.presets: preset ha_statestream never reads "homeassistant/sensor/{sensor}/state": preset homeassistant, tried first, takes every message there ("homeassistant/sensor/{sensor}/state")',
+      'warning: ingest.presets: messages on "homeassistant/binary_sensor/{sensor}/state" (preset ha_statestream) match "{sensor#}/binary_sensor/{field}/state" (preset esphome) too: preset ha_statestream, tried first, reads them',
     ]);
     // The built command says the same (stderr, exit 0).
     const cli = spawnSync(process.execPath, [MAIN, 'check-config', '--config', path], { encoding: 'utf8', env: { ...process.env, ANOMALYD_CONFIG: '' } });

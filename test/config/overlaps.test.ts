@@ -45,11 +45,13 @@ describe('overlappingTopics', () => {
     expect(overlappingTopics(c.ingest)).toEqual([
       ['ingest.presets', 'messages on "homeassistant/sensor/{sensor}/state" (preset homeassistant) match "{sensor#}/sensor/{field}/state" (preset esphome) too: preset homeassistant, tried first, reads them'],
       ['ingest.presets', 'preset ha_statestream never reads "homeassistant/sensor/{sensor}/state": preset homeassistant, tried first, takes every message there ("homeassistant/sensor/{sensor}/state")'],
+      ['ingest.presets', 'messages on "homeassistant/binary_sensor/{sensor}/state" (preset ha_statestream) match "{sensor#}/binary_sensor/{field}/state" (preset esphome) too: preset ha_statestream, tried first, reads them'],
     ]);
     // The parser agrees: homeassistant reads them (the stream `outdoor`, not esphome's `homeassistant/outdoor`).
     const rules = parseOptionsOf(c).rules ?? [];
     expect(routeOf(rules, 'homeassistant/sensor/outdoor/state')?.rule.name).toBe('homeassistant');
     expect(routeOf(rules, 'homeassistant/number/boiler_setpoint/state')?.rule.name).toBe('ha_statestream');
+    expect(routeOf(rules, 'homeassistant/binary_sensor/front_door/state')?.rule.name).toBe('ha_statestream');
   });
 
   it('warns of a user rule that takes part of a preset\'s messages, and of a preset a rule takes a topic of', () => {

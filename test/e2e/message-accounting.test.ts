@@ -31,7 +31,10 @@ const MESSAGES: readonly (readonly [string, string, string])[] = [
   ['homeassistant/sensor/washer_state/state', 'on', 'text_state'],
   ['homeassistant/sensor/x/state', '{"broken":', 'rejected'],
   ['zigbee2mqtt/light1', '{"state":"ON","brightness":200,"linkquality":80}', 'hub_event'],
-  ['zigbee2mqtt/door', '{"contact":true,"battery":100,"linkquality":60,"voltage":3000}', 'hub_event'],
+  // A door's contact is an on/off reading (tryout 22, finding 7); its health fields are dropped.
+  ['zigbee2mqtt/door', '{"contact":true,"battery":100,"linkquality":60,"voltage":3000}', 'readings'],
+  // Only its health (battery_low) and a setting: no measurement.
+  ['zigbee2mqtt/door2', '{"battery_low":false,"battery":90,"led_disabled_night":true}', 'hub_event'],
   ['zigbee2mqtt/th', '{"temperature":null,"humidity":"nan","battery":50}', 'missing_value'],
   ['zigbee2mqtt/button', '{"action":"single","battery":90,"linkquality":70}', 'hub_event'],
   ['zigbee2mqtt/button2', '{"action":"double"}', 'hub_event'],
@@ -74,10 +77,10 @@ describe.skipIf(!ready)('every message received is accounted for once (ha_states
     const skipped = Object.values(s.skipped).reduce((a, n) => a + n, 0);
     expect(c.messagesWithReadings + c.messagesRejected + c.messagesHeld + skipped).toBe(c.received);
     expect(s.rejections).toEqual({ bad_json: 1 });
-    // Readings count fields: x twice, motion's illuminance, th2's temperature.
-    expect(c.readings).toBe(4);
+    // Readings count fields: x twice, the door's contact, motion's illuminance and occupancy, th2's temperature.
+    expect(c.readings).toBe(6);
     const cli = spawnSync(process.execPath, [join(ROOT, 'dist', 'main.js'), 'status', '--url', http], { encoding: 'utf8' });
-    expect(cli.stdout).toMatch(new RegExp(`^messages +received ${MESSAGES.length} = ${count('readings')} with readings \\+ ${count('rejected')} rejected \\+ ${MESSAGES.length - count('readings') - count('rejected')} skipped \\(readings count fields: 4\\)$`, 'm'));
+    expect(cli.stdout).toMatch(new RegExp(`^messages +received ${MESSAGES.length} = ${count('readings')} with readings \\+ ${count('rejected')} rejected \\+ ${MESSAGES.length - count('readings') - count('rejected')} skipped \\(readings count fields: 6\\)$`, 'm'));
     expect(cli.stdout).toMatch(new RegExp(`^skipped +.*missing_value ${count('missing_value')} \\(every value missing: null, nan, unavailable\\)`, 'm'));
   });
 });

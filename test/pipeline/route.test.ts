@@ -58,6 +58,9 @@ describe('presets', () => {
       '+/+/sensor/+/state',
       '+/climate/+/current_temperature/state',
       '+/+/climate/+/current_temperature/state',
+      // ESPHome's binary sensors: on/off readings (tryout 22, finding 7).
+      '+/binary_sensor/+/state',
+      '+/+/binary_sensor/+/state',
       '+/status',
       '+/+/status',
       // ESPHome's discovery configs, for their units.
@@ -177,10 +180,11 @@ describe('presets', () => {
   it('zigbee2mqtt: illuminance sent twice (zigbee2mqtt 1.x: illuminance and illuminance_lux, one reading) is one stream, in lx (tryout 22, finding 9)', () => {
     const p = parserFor({ presets: ['zigbee2mqtt'] });
     const both = readings(p.parse(msg('zigbee2mqtt/hall_motion', '{"battery":91,"illuminance":117,"illuminance_lux":117,"linkquality":96,"occupancy":false,"voltage":2995}')));
-    expect(both.map((r) => r.sensor)).toEqual(['hall_motion/illuminance_lux']);
+    // (Its occupancy is an on/off stream of its own: tryout 22, finding 7.)
+    expect(both.map((r) => r.sensor).sort()).toEqual(['hall_motion/illuminance_lux', 'hall_motion/occupancy']);
     // zigbee2mqtt 2.x sends `illuminance` alone, in lx: read as it is.
     const alone = readings(p.parse(msg('zigbee2mqtt/hall_motion2', '{"battery":91,"illuminance":117,"occupancy":true}')));
-    expect(alone.map((r) => r.sensor)).toEqual(['hall_motion2/illuminance']);
+    expect(alone.map((r) => r.sensor).sort()).toEqual(['hall_motion2/illuminance', 'hall_motion2/occupancy']);
     expect([p.statedUnit('hall_motion/illuminance_lux'), p.statedUnit('hall_motion2/illuminance')]).toEqual(['lx', 'lx']);
   });
 
@@ -229,7 +233,8 @@ describe('presets', () => {
     const z2m = parserFor({ presets: ['zigbee2mqtt'] });
     // zigbee2mqtt.io "Exposes": a light's state and brightness (a setting), a door's contact, a button's action.
     expect(outcome(z2m, 'zigbee2mqtt/light1', '{"state":"ON","brightness":200,"linkquality":80}')).toEqual([0, 0, 'hub_event']);
-    expect(outcome(z2m, 'zigbee2mqtt/door', '{"contact":true,"battery":100,"linkquality":60,"voltage":3000}')).toEqual([0, 0, 'hub_event']);
+    // A door's contact is an on/off reading (tryout 22, finding 7): its health fields are still dropped.
+    expect(outcome(z2m, 'zigbee2mqtt/door', '{"contact":true,"battery":100,"linkquality":60,"voltage":3000}')).toEqual([1, 0, null]);
     expect(outcome(z2m, 'zigbee2mqtt/button', '{"action":"single","battery":90,"linkquality":70}')).toEqual([0, 0, 'hub_event']);
     // No number at all (a button without health fields, a group's state): a hub event with the preset.
     expect(outcome(z2m, 'zigbee2mqtt/button2', '{"action":"double"}')).toEqual([0, 0, 'hub_event']);

@@ -42,7 +42,7 @@ function decodeElements(elements: readonly unknown[], originTs: number | null, i
         bad(time.raw === undefined || time.raw === null ? { reason: 'bad_timestamp', detail: 'no timestamp in a burst without ts/interval_ms' } : badTimestamp(time.raw));
         continue;
       }
-      const { fields, problem: p } = objectFields(e, ctx.rule, time.key, ctx.measured);
+      const { fields, problem: p } = objectFields(e, ctx.rule, time.key, ctx.measured, ctx.onOff);
       if (p !== null) bad(p);
       else if (fields.length === 0) bad({ reason: 'not_a_number', detail: 'no numeric field in the object' });
       else records.push({ ts: time.ts, fields, index: i });

@@ -16,7 +16,7 @@ export const objectDecoder: PayloadDecoder = {
     // A clock never set (before 2000): one instant, so the arrival time stands in for it (counted by the parser).
     const time = timeOf(doc, ctx.rule, ctx.receivedAt, true);
     if (Number.isNaN(time.ts)) return { ok: false, problem: badTimestamp(time.raw) };
-    const { fields, problem: p } = objectFields(doc, ctx.rule, time.key, ctx.measured);
+    const { fields, problem: p } = objectFields(doc, ctx.rule, time.key, ctx.measured, ctx.onOff);
     if (p !== null) return { ok: false, problem: p };
     if (fields.length === 0) return problem('not_a_number', `no numeric field in the object (keys: ${keyList(doc)})`);
     const records = [{ ts: time.ts, fields, index: -1 }];

@@ -83,13 +83,15 @@ function nonFinite(path: string, shown: string): Problem {
  * Every numeric leaf of `obj` but its time field, by dotted path; the first top-level key named `value`
  * (any case) has path ''. A `value` key that is not a number at all is reported (it cannot be metadata), and
  * so is a text that is not a number at a path `measured` names (DecodeContext.measured: a zigbee2mqtt
- * `"temperature":"21.5 °C"`); other texts, booleans and arrays are metadata.
+ * `"temperature":"21.5 °C"`); a JSON boolean or an on/off word at a field `onOff` reads is its on/off reading (1 or
+ * 0: DecodeContext.onOff); other texts, booleans and arrays are metadata.
  */
 export function objectFields(
   obj: JsonObject,
   rule: DecodeRule,
   timeKey: string | undefined,
   measured?: (path: string) => boolean,
+  onOff?: (path: string, v: unknown) => number | null,
 ): { fields: DecodedField[]; problem: Problem | null } {
   const fields: DecodedField[] = [];
   let valueSeen = false;
@@ -110,7 +112,9 @@ export function objectFields(
       const isValue = prefix === '' && !valueSeen && VALUE_KEY.test(key);
       if (isValue) valueSeen = true;
       const field = scalarField(isValue ? '' : path, v, rule);
+      const state = field === null && onOff !== undefined && (typeof v === 'boolean' || typeof v === 'string') ? onOff(isValue ? '' : path, v) : null;
       if (field !== null) fields.push(field);
+      else if (state !== null) fields.push({ path: isValue ? '' : path, value: state });
       else if (isValue) fields.push({ path: '', value: null, problem: { reason: 'not_a_number', detail: `value is not a number: "${describeValue(v)}"` } });
       else if (typeof v === 'string' && measured?.(path) === true) {
         fields.push({ path, value: null, problem: { reason: 'not_a_number', detail: `field ${path} is a text, "${describeValue(v)}", where the hub sends a number (a measurement the rule states a unit for)` } });

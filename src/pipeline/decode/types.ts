@@ -43,6 +43,12 @@ export interface DecodeContext {
    * that is not one is that field's `not_a_number` problem, not metadata (CompiledRule.measured). Absent = none is.
    */
   readonly measured?: (path: string, part?: string) => boolean;
+  /**
+   * The on/off reading (1 on, 0 off) of a JSON object's field at `path` whose value `v` is not a number, or null when
+   * the field is no on/off field (CompiledRule.onOffField) or `v` neither word: a JSON boolean, or an on/off word,
+   * at a field the hub sends on/off readings in (MappingRuleSpec.onOff). Absent = no field is one.
+   */
+  readonly onOff?: (path: string, v: unknown) => number | null;
 }
 
 /**
