@@ -54,8 +54,9 @@ Actions:
   show ID [--json]           one episode: its sentence (what), events and operator mark; --json as GET /api/anomalies/ID.
                              "peak deviation" is its rarest reading, every kind of evidence of every channel
                              fused into one surprise (the largest less log10 of how many figures spoke);
-                             "channels" is, at that same reading and against normal operation, each
-                             channel's rarest kind of evidence before that correction, so the largest is
+                             "channel surprise" is, at that same reading and against normal operation, each
+                             channel's rarest kind of evidence (a surprise, not a reading; a one-value
+                             stream's alone, unnamed) before that correction, so the largest is
                              at or above the peak, except when the peak is the opening reading's recent-
                              history figure (larger); both shown capped at 16 (--json: as stored)
   ack ID [--note TEXT]       acknowledge an episode (someone is on it)
@@ -531,7 +532,10 @@ const CHANNELS_NOTE = [
 
 function detailText(a: AnomalyWithEvents, timeZone: string): string {
   // Each channel's surprise at the peak's reading, capped for showing as the peak is (surpriseShown).
-  const channels = [...a.channels].sort((x, y) => y.error - x.error).map((ch) => `${ch.name}=${shownSurprise(ch.error).toFixed(1)}`);
+  // Named as surprises, not `value=12.2`, which read as a reading of a temperature (tryout 22, finding 11); a
+  // one-value stream's single channel (`value`) unnamed.
+  const single = a.channels.length === 1 && a.channels[0].name === 'value';
+  const channels = [...a.channels].sort((x, y) => y.error - x.error).map((ch) => `${single ? '' : `${ch.name} `}${shownSurprise(ch.error).toFixed(1)}`);
   const opening = openSentence(a);
   const what = a.sentence ?? a.explanation?.sentence ?? opening;
   const fields: [string, string][] = [
@@ -556,7 +560,7 @@ function detailText(a: AnomalyWithEvents, timeZone: string): string {
     ['readings', String(a.windows)],
     // The same reading per channel: each channel's rarest kind of evidence BEFORE the fused figure's correction
     // for how many figures spoke, so the largest is at or above the peak (tryout 11: 5.48 beside a peak of 5.0).
-    ['channels', `${channels.join(', ')}${channels.length > 0 ? CHANNELS_NOTE : ''}`],
+    ['channel surprise', `${channels.join(', ')}${channels.length > 0 ? CHANNELS_NOTE : ''}`],
     ['mark', a.mark ?? '-'],
     ['note', a.markNote ?? '-'],
     ['marked by', a.markBy === null ? '-' : `${a.markBy} at ${shortTime(a.markAt ?? 0)}`],
