@@ -865,7 +865,8 @@ export class Daemon {
         // only longer (not yet tenfold), is not sent (nor stored as an event: the record's progress is written by
         // touchOpenEpisodes, the resolve is final).
         if (told !== null && this.heldBack(ev, told)) continue;
-        this.recordEvent(store, ev, told?.explanation ?? null);
+        // A resolve ends at the first reading that was back (SignalBook.resolvedEnd): at least one reading interval.
+        this.recordEvent(store, ev.kind === 'resolve' ? { ...ev, endTs: this.signals?.resolvedEnd(ev) ?? ev.endTs } : ev, told?.explanation ?? null);
       }
       // A reading far beyond what its open episode told (tenfold as far as it reached), whatever its kind, is news:
       // an `update` tells it, and the episode's explanation follows it (SignalBook.farther; tryout 20, finding 1).

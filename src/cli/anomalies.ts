@@ -41,7 +41,8 @@ Actions:
                              (TIME: an age such as 10m, 24h, 7d, or an ISO 8601 time). One row per
                              episode: ID (its first 8 characters, more when two listed ids share them),
                              START (to the minute, in the zone of the sentences' clock times:
-                             explain.timeZone, else the system's; the header names it), LASTED (to its last reading that held it, so far
+                             explain.timeZone, else the system's; the header names it), LASTED (to its end, the first reading back after its last one off, so at least one
+                             reading interval; to its last reading that held it so far
                              while open), PEAK (its peak surprise, -log10(1 - peak score): 5 = one reading
                              in 100,000 is this unusual, the default threshold; 16 = off the scale), KIND
                              (spike, level_shift, drift, stuck, noise_change, missing_data, counter_reset, device_offline;
@@ -396,7 +397,7 @@ function listTable(rows: readonly AnomalyRecord[], timeZone: string): string {
   if (rows.length === 0) return 'no anomalies\n';
   const idChars = idWidth(rows.map((r) => r.id));
   // PEAK: the record's peakSurprise, −log10(1 − peakScore): the score itself printed 1.00000 for every episode
-  // past surprise 5.3, so it ranked nothing. LASTED: from its start to its last reading that held it (so far).
+  // past surprise 5.3, so it ranked nothing. LASTED: from its start to its end (the first reading back; while open, its last reading that held it so far).
   // START in the sentences' zone, named in the header: a row and the sentence under it agree (tryout 13, finding 7).
   const header = ['ID', 'SENSOR', 'STATUS', `START (${timeZone})`, 'LASTED', 'PEAK', 'KIND', 'MARK'];
   const body = rows.map((r) => [

@@ -298,6 +298,21 @@ export class SignalBook {
   }
 
   /**
+   * The end an episode's resolve `ev` is stored and sent with (its record's endTs, the alert payload's `end`, the
+   * list's LASTED, the API and the dashboard), epoch ms: the first reading of the stream after the last one that held
+   * the episode (ev.endTs), the reading that was back, so an episode lasts at least one reading interval: a spike of
+   * one reading at 1 Hz lasted 1 s, not `0s` with its end equal to its start (tryout 22, finding 11). ev.endTs when
+   * no later reading is recorded (a silence, resolved by the reading that ended it). Never throws.
+   */
+  resolvedEnd(ev: AnomalyEvent): number {
+    try {
+      return this.unitsUntil(ev);
+    } catch {
+      return ev.endTs;
+    }
+  }
+
+  /**
    * Until when an event's explanation tells the stream's unit changes (epoch ms): its last reading, and for a resolve
    * the first reading after it too (explainEvent tells the stretch up to that one).
    */

@@ -827,6 +827,23 @@ describe('onlyLonger', () => {
   });
 });
 
+describe('SignalBook.resolvedEnd (tryout 22, finding 11)', () => {
+  it('ends a resolved episode at the first reading that was back, so an episode of one reading lasts one interval, not 0 s', () => {
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    for (let i = 0; i < 300; i++) book.record(reading(T0 + i * SEC, 19.8 + 0.05 * Math.sin(i)));
+    const spike = T0 + 300 * SEC;
+    book.record(reading(spike, 85, 'anomalous', 0.9999));
+    for (let i = 1; i <= 16; i++) book.record(reading(spike + i * 2 * SEC, 19.8));
+    // Held by its one reading: the detector's end is its start; the end told is the next reading, 2 s later.
+    expect(book.resolvedEnd({ ...event('resolve', spike, spike), resolution: 'recovered' })).toBe(spike + 2 * SEC);
+    // A silence resolved by the reading that ended it: no later reading, its end stays.
+    const last = spike + 32 * SEC;
+    expect(book.resolvedEnd({ ...event('resolve', spike + 33 * SEC, last), resolution: 'recovered' })).toBe(last);
+    // Open and update events keep theirs (so far).
+    expect(book.resolvedEnd(event('update', spike, spike))).toBe(spike);
+  });
+});
+
 describe('SignalBook.farther (tryout 20, finding 1)', () => {
   const far = (r: ScoredReading): ScoredReading => ({ ...r, anomalyId: 'ep-1' });
 
