@@ -865,7 +865,8 @@ export class Daemon {
         // only longer (not yet tenfold), is not sent (nor stored as an event: the record's progress is written by
         // touchOpenEpisodes, the resolve is final).
         if (told !== null && this.heldBack(ev, told)) continue;
-        this.recordEvent(store, ev, told?.explanation ?? null);
+        // A resolve ends at the first reading that was back (SignalBook.resolvedEnd): at least one reading interval.
+        this.recordEvent(store, ev.kind === 'resolve' ? { ...ev, endTs: this.signals?.resolvedEnd(ev) ?? ev.endTs } : ev, told?.explanation ?? null);
       }
       // A reading far beyond what its open episode told (tenfold as far as it reached), whatever its kind, is news:
       // an `update` tells it, and the episode's explanation follows it (SignalBook.farther; tryout 20, finding 1).
@@ -981,7 +982,8 @@ export class Daemon {
    * at its open; no event, no alert. Once its readings tell its kind (SignalBook.retell: a jump that held is a
    * level shift), an `update` carries it, once per episode, and again when more of its readings overturn a kind
    * told from its first few (a noise burst's first readings told a spike). A silence's and a stuck value's record
-   * also tell their length so far (SignalBook.retellSilence, retellStuck), with no event. An episode whose record is not stored yet (its open still in the batch)
+   * also tell their length so far (SignalBook.retellSilence, retellStuck), and a drift's its latest reading and rate
+   * (retellDrift), with no event. An episode whose record is not stored yet (its open still in the batch)
    * or already resolved is left alone by the store.
    */
   private touchOpenEpisodes(): void {
@@ -1003,7 +1005,9 @@ export class Daemon {
       // episode rules'; a value stuck past the score's ceiling gets none: tryout 14, finding 1).
       const silence = told === null ? (this.signals?.retellSilence(ep.id, this.silentUntil(ep.stream, ep.lastAboveTs)) ?? null) : null;
       const stuck = told === null && silence === null ? (this.signals?.retellStuck(ep.id, ep.lastAboveTs, ep.readings) ?? null) : null;
-      store.touchAnomaly(ep.id, ep.lastAboveTs, ep.readings, told?.explanation ?? silence ?? stuck);
+      // A drift's record follows its latest reading and rate (tryout 22, finding 8), with no event either.
+      const drift = told === null && silence === null && stuck === null ? (this.signals?.retellDrift(ep.id, ep.lastAboveTs, ep.readings) ?? null) : null;
+      store.touchAnomaly(ep.id, ep.lastAboveTs, ep.readings, told?.explanation ?? silence ?? stuck ?? drift);
     }
     this.touched = seen;
   }

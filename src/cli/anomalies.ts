@@ -41,7 +41,8 @@ Actions:
                              (TIME: an age such as 10m, 24h, 7d, or an ISO 8601 time). One row per
                              episode: ID (its first 8 characters, more when two listed ids share them),
                              START (to the minute, in the zone of the sentences' clock times:
-                             explain.timeZone, else the system's; the header names it), LASTED (to its last reading that held it, so far
+                             explain.timeZone, else the system's; the header names it), LASTED (to its end, the first reading back after its last one off, so at least one
+                             reading interval; to its last reading that held it so far
                              while open), PEAK (its peak surprise, -log10(1 - peak score): 5 = one reading
                              in 100,000 is this unusual, the default threshold; 16 = off the scale), KIND
                              (spike, level_shift, drift, stuck, noise_change, missing_data, counter_reset, device_offline;
@@ -54,8 +55,9 @@ Actions:
   show ID [--json]           one episode: its sentence (what), events and operator mark; --json as GET /api/anomalies/ID.
                              "peak deviation" is its rarest reading, every kind of evidence of every channel
                              fused into one surprise (the largest less log10 of how many figures spoke);
-                             "channels" is, at that same reading and against normal operation, each
-                             channel's rarest kind of evidence before that correction, so the largest is
+                             "channel surprise" is, at that same reading and against normal operation, each
+                             channel's rarest kind of evidence (a surprise, not a reading; a one-value
+                             stream's alone, unnamed) before that correction, so the largest is
                              at or above the peak, except when the peak is the opening reading's recent-
                              history figure (larger); both shown capped at 16 (--json: as stored)
   ack ID [--note TEXT]       acknowledge an episode (someone is on it)
@@ -395,7 +397,7 @@ function listTable(rows: readonly AnomalyRecord[], timeZone: string): string {
   if (rows.length === 0) return 'no anomalies\n';
   const idChars = idWidth(rows.map((r) => r.id));
   // PEAK: the record's peakSurprise, −log10(1 − peakScore): the score itself printed 1.00000 for every episode
-  // past surprise 5.3, so it ranked nothing. LASTED: from its start to its last reading that held it (so far).
+  // past surprise 5.3, so it ranked nothing. LASTED: from its start to its end (the first reading back; while open, its last reading that held it so far).
   // START in the sentences' zone, named in the header: a row and the sentence under it agree (tryout 13, finding 7).
   const header = ['ID', 'SENSOR', 'STATUS', `START (${timeZone})`, 'LASTED', 'PEAK', 'KIND', 'MARK'];
   const body = rows.map((r) => [
@@ -531,7 +533,10 @@ const CHANNELS_NOTE = [
 
 function detailText(a: AnomalyWithEvents, timeZone: string): string {
   // Each channel's surprise at the peak's reading, capped for showing as the peak is (surpriseShown).
-  const channels = [...a.channels].sort((x, y) => y.error - x.error).map((ch) => `${ch.name}=${shownSurprise(ch.error).toFixed(1)}`);
+  // Named as surprises, not `value=12.2`, which read as a reading of a temperature (tryout 22, finding 11); a
+  // one-value stream's single channel (`value`) unnamed.
+  const single = a.channels.length === 1 && a.channels[0].name === 'value';
+  const channels = [...a.channels].sort((x, y) => y.error - x.error).map((ch) => `${single ? '' : `${ch.name} `}${shownSurprise(ch.error).toFixed(1)}`);
   const opening = openSentence(a);
   const what = a.sentence ?? a.explanation?.sentence ?? opening;
   const fields: [string, string][] = [
@@ -556,7 +561,7 @@ function detailText(a: AnomalyWithEvents, timeZone: string): string {
     ['readings', String(a.windows)],
     // The same reading per channel: each channel's rarest kind of evidence BEFORE the fused figure's correction
     // for how many figures spoke, so the largest is at or above the peak (tryout 11: 5.48 beside a peak of 5.0).
-    ['channels', `${channels.join(', ')}${channels.length > 0 ? CHANNELS_NOTE : ''}`],
+    ['channel surprise', `${channels.join(', ')}${channels.length > 0 ? CHANNELS_NOTE : ''}`],
     ['mark', a.mark ?? '-'],
     ['note', a.markNote ?? '-'],
     ['marked by', a.markBy === null ? '-' : `${a.markBy} at ${shortTime(a.markAt ?? 0)}`],

@@ -306,7 +306,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     hub: NO_HUB,
   },
   ha_statestream: {
-    doc: "Home Assistant's MQTT statestream with `base_topic: homeassistant`: the state of sensor, number and input_number entities, and of binary_sensor entities (`on`/`off` as 1 and 0, judged on their silence) (`unavailable`, `unknown` are missing; a text state, `idle`, is skipped, counted `text_state`); with `publish_attributes: true`, a sensor whose `state_class` attribute is `total_increasing` is a counter from its first reading (the attribute's message skipped, counted `hub_topic`).",
+    doc: "Home Assistant's MQTT statestream with `base_topic: homeassistant`: the state of sensor, number and input_number entities, and of binary_sensor entities (`on`/`off` as 1 and 0, judged on their silence) (`unavailable`, `unknown` are missing; a text state, `idle`, is skipped, counted `text_state`); with `publish_attributes: true`, a sensor whose `state_class` attribute is `total_increasing` is a counter from its first reading, and an entity's `unit_of_measurement` attribute (`\"°C\"`) is its stream's unit (the attributes' messages skipped, counted `hub_topic`).",
     rule: {
       ...BASE,
       name: 'ha_statestream',
@@ -323,6 +323,8 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       // With publish_attributes, each attribute on `<base_topic>/<domain>/<entity>/<attribute>`, JSON-encoded:
       // `homeassistant/sensor/house_energy/state_class` `"total_increasing"` (a meter: a counter from its first reading).
       counters: { classTopics: ['homeassistant/sensor/{sensor}/state_class'] },
+      // … and `homeassistant/sensor/outdoor_temperature/unit_of_measurement` `"°C"`: the stream's unit (tryout 22, finding 10).
+      unitTopics: ['homeassistant/sensor/{sensor}/unit_of_measurement', 'homeassistant/number/{sensor}/unit_of_measurement', 'homeassistant/input_number/{sensor}/unit_of_measurement'],
     },
     sample: { topic: 'homeassistant/number/boiler_setpoint/state', payload: '57.5', streams: ['boiler_setpoint'] },
     homeAssistant: true,

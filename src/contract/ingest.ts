@@ -83,6 +83,16 @@ export interface MappingRuleSpec {
    */
   readonly units?: readonly UnitSource[];
   /**
+   * Presets only: topic templates (`{sensor}`, optional `{field}`) of messages whose payload is the unit of the
+   * stream `{sensor}` (with `{field}`: `<sensor>/<field>`): Home Assistant statestream's attribute topic
+   * `homeassistant/sensor/<entity>/unit_of_measurement`, payload `"°C"` (JSON-encoded, home-assistant.io "MQTT
+   * Statestream", publish_attributes; a plain text is taken too). Subscribed with the rule's topics and skipped as the
+   * hub's own traffic (`hub_topic`), never readings. The unit is the stream's stated unit from its next reading on
+   * (explain.units patterns still win; values are never converted); an empty payload (the retained attribute
+   * cleared) forgets it, a text longer than 16 characters states none. Absent = none.
+   */
+  readonly unitTopics?: readonly string[];
+  /**
    * Presets only: where the hub states that a field is a cumulative counter (an energy meter's total), so that its
    * stream is judged as one from its first reading (src/pipeline/counter.ts, CounterTrack.declare) instead of
    * being recognised after MONOTONE_READINGS readings. Absent = none.

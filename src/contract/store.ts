@@ -58,14 +58,17 @@ export interface AnomalyRecord {
   readonly startTs: number;
   /**
    * Epoch ms: the episode's last reading that held it, as its latest stored event gave it (opening, update on
-   * a rarer peak, resolve) or as the daemon last wrote its progress while open (touchAnomaly, about every
+   * a rarer peak; a resolve gives the first reading back after it, endedTs) or as the daemon last wrote its progress while open (touchAnomaly, about every
    * 10 s); final once status is resolved. An open episode may have gone on a little past it. Not an end
    * while the episode is open: the name is kept for existing consumers; `lastSeenTs` and `endedTs` say it plainly.
    */
   readonly endTs: number;
   /** The same time as `endTs`, named for what it is while the episode is open: its last reading seen so far. */
   readonly lastSeenTs: number;
-  /** When the episode ended (its last reading that held it), epoch ms; null while it is open. */
+  /**
+   * When the episode ended, epoch ms: the first reading after its last one that held it, the reading that was back
+   * (SignalBook.resolvedEnd: an episode lasts at least one reading interval); null while it is open.
+   */
   readonly endedTs: number | null;
   /** Calibrated scores in [0, 1]. */
   readonly peakScore: number;

@@ -81,6 +81,8 @@ interface OpenEpisode {
   sent?: AlertExplanation | null;
   /** The end of the event that carried `sent` (epoch ms): readings after it are what that alert did not see. */
   sentAt?: number;
+  /** The episode's length in readings at the event that carried `sent` (its `windows`), for a drift's follow-up (farther). */
+  sentWindows?: number;
   /**
    * The time of the first reading of the stretch the episode's explanation tells, when that is not the episode's
    * first (epoch ms): a reading far beyond what the episode had told (FARTHER, toldReach), which the story of its
@@ -298,6 +300,21 @@ export class SignalBook {
   }
 
   /**
+   * The end an episode's resolve `ev` is stored and sent with (its record's endTs, the alert payload's `end`, the
+   * list's LASTED, the API and the dashboard), epoch ms: the first reading of the stream after the last one that held
+   * the episode (ev.endTs), the reading that was back, so an episode lasts at least one reading interval: a spike of
+   * one reading at 1 Hz lasted 1 s, not `0s` with its end equal to its start (tryout 22, finding 11). ev.endTs when
+   * no later reading is recorded (a silence, resolved by the reading that ended it). Never throws.
+   */
+  resolvedEnd(ev: AnomalyEvent): number {
+    try {
+      return this.unitsUntil(ev);
+    } catch {
+      return ev.endTs;
+    }
+  }
+
+  /**
    * Until when an event's explanation tells the stream's unit changes (epoch ms): its last reading, and for a resolve
    * the first reading after it too (explainEvent tells the stretch up to that one).
    */
@@ -405,6 +422,7 @@ export class SignalBook {
       if (ev.kind !== 'update' || (!repeats && !longer)) {
         episode.sent = shown;
         episode.sentAt = ev.endTs;
+        episode.sentWindows = ev.windows;
       }
     } catch (err) {
       this.log.warn({ err, anomalyId: ev.anomalyId, sensor: ev.sensor }, 'could not explain an anomaly event; alert sent with the episode’s explanation so far');
@@ -472,6 +490,32 @@ export class SignalBook {
       return fresh;
     } catch (err) {
       this.log.warn({ err, anomalyId }, 'could not retell an open stuck value');
+      return null;
+    }
+  }
+
+  /**
+   * An open drift's explanation told anew to its last reading that held it (`lastAboveTs`, epoch ms, the episode
+   * `readings` long), for its record as it goes on (Daemon.touchOpenEpisodes): its latest reading and its rate as the
+   * readings now give them. A drift's peak is past the score's ceiling within a minute, so no detector `update`
+   * follows it, and its record, the dashboard and `anomalies list` told `23.82 °C … (drift, +77 °C/h)` for 3 minutes
+   * while the sensor read up to 27.7 °C (tryout 22, finding 8). As retellStuck: no event (its alerts follow it by
+   * farther's rule, driftFollows), and the episode's explanation as its latest alert carried it stays the book's.
+   * Null when the episode is not one this book holds whose kind is `drift`, or when its readings now tell another
+   * kind, another channel or a drift the other way (the alert rules tell that); never throws (null, logged).
+   */
+  retellDrift(anomalyId: string, lastAboveTs: number, readings: number): AlertExplanation | null {
+    const episode = this.open.get(anomalyId);
+    if (episode === undefined || this.silences.has(anomalyId)) return null;
+    const kept = episode.explanation;
+    if (kept === null || kept.kind !== 'drift') return null;
+    try {
+      const event: AnomalyEvent = { ...episode.last, kind: 'update', endTs: Math.max(episode.last.endTs, lastAboveTs), windows: Math.max(episode.last.windows, readings) };
+      const fresh = this.explainEvent(event, episode)?.explanation ?? null;
+      if (fresh === null || fresh.kind !== 'drift' || fresh.channel !== kept.channel || Math.sign(fresh.rate_per_hour ?? 0) !== Math.sign(kept.rate_per_hour ?? 0)) return null;
+      return fresh;
+    } catch (err) {
+      this.log.warn({ err, anomalyId }, 'could not retell an open drift');
       return null;
     }
   }
@@ -569,6 +613,7 @@ export class SignalBook {
       episode.last = event;
       episode.sent = fresh;
       episode.sentAt = event.endTs;
+      episode.sentWindows = event.windows;
       return { event, explanation: fresh };
     } catch (err) {
       this.log.warn({ err, anomalyId }, 'could not retell an open anomaly');
@@ -602,7 +647,11 @@ export class SignalBook {
     if (c < 0 || !Number.isFinite(r.values[c])) return null;
     const baseline = this.baselineOf(episode, c);
     const reach = toldReach(told, baseline);
-    if (reach === null || !farBeyond(r.values[c], reach)) return null;
+    if (reach === null) return null;
+    // A drift goes on moving: told again, within the episode rules' spacing, once it is twice as far as its last
+    // alert told and the episode has lasted twice as many readings since (tryout 22, finding 8).
+    const drifted = !farBeyond(r.values[c], reach) && driftFollows(told, reach, r.values[c], episode.sentWindows, peak?.readings);
+    if (!drifted && !farBeyond(r.values[c], reach)) return null;
     try {
       const last = episode.last;
       const event: AnomalyEvent = {
@@ -613,15 +662,17 @@ export class SignalBook {
         score: r.score,
         ...(peak !== null ? { peakScore: Math.max(peak.peakScore, last.peakScore), evidence: { ...peak.evidence }, channelErrors: [...peak.channelErrors] } : {}),
       };
-      const moved = this.followPeak(event, episode);
+      const moved = !drifted && this.followPeak(event, episode);
       const fresh = this.explainEvent(event, episode);
       if (fresh === null || (!moved && !tellsReading(fresh.explanation, reach, r.values[c])) || sameTold(told, fresh.explanation)) return null;
+      if (drifted && (fresh.explanation.kind !== 'drift' || fresh.explanation.channel !== told.channel)) return null;
       episode.explanation = fresh.explanation;
       episode.toldAtPeak = fresh.explanation.kind !== null ? peakOf(event) : null;
       episode.toldFrom = fresh.readings;
       episode.last = event;
       episode.sent = fresh.explanation;
       episode.sentAt = event.endTs;
+      episode.sentWindows = event.windows;
       return { event, explanation: fresh.explanation };
     } catch (err) {
       this.log.warn({ err, anomalyId: r.anomalyId, sensor: r.stream }, 'could not tell a reading far beyond its anomaly’s explanation');
@@ -966,8 +1017,26 @@ interface Baseline {
  * back within their normal range after a freeze told `18.50 unchanged, expected 18.52 ± 0.06`, or where its slow
  * cycle has gone meanwhile, are no news, however far from that band.
  */
+/** How much further, and longer, a drift must have gone since its last alert to be told again (driftFollows). */
+const DRIFT_FURTHER = 2;
+
 function farBeyond(x: number, reach: { readonly center: number; readonly reach: number }): boolean {
   return Math.abs(x - reach.center) >= FARTHER * reach.reach;
+}
+
+/**
+ * Whether reading `x` of an episode whose last alert told a drift (`told`, its reach: toldReach) is worth telling
+ * again: at least DRIFT_FURTHER times as far from what it was told against as that alert reached, on the drift's side
+ * (the sign of its rate), and the episode `readings` long, at least DRIFT_FURTHER times as many as at that alert
+ * (`sentWindows`): the spacing of the episode rules' updates (docs/SCORING.md section 5, "Update": once each time the
+ * length has doubled), here for the value. A drift of +0.02 °C/s told at 23.82 °C (1.35 °C off) is told again past
+ * 2.7 °C off, not left at 23.82 while the sensor reads 27.7 (tryout 22, finding 8); at most one alert per doubling
+ * of both, so a drift of hours sends a handful. False for any other kind, or without the figures. Pure.
+ */
+function driftFollows(told: AlertExplanation, reach: { readonly center: number; readonly reach: number }, x: number, sentWindows: number | undefined, readings: number | undefined): boolean {
+  if (told.kind !== 'drift' || sentWindows === undefined || readings === undefined || !(readings >= DRIFT_FURTHER * sentWindows)) return false;
+  const side = Math.sign(told.rate_per_hour ?? (told.value ?? reach.center) - reach.center);
+  return side !== 0 && side * (x - reach.center) >= DRIFT_FURTHER * reach.reach;
 }
 
 /**

@@ -718,7 +718,18 @@ function finish(input: ExplainInput, given: Draft, timeZone: string | undefined)
   const rare = d.kind === null && input.seen === 'rarity' && d.value !== null ? whereNormalLay(input.before.values, d.value) : null;
   const units = unitsOf(input, d, timeZone);
   const told = { unit: units.unit, ...(units.expectedUnit !== undefined ? { expectedUnit: units.expectedUnit } : {}), ...(units.unitChanges !== undefined ? { unitChanges: units.unitChanges } : {}) };
-  return { ...d, ...told, sentence: sentenceOf(input.stream, units, d, input.endTs, timeZone, toldAs(d.kind, input.seen), rare) };
+  return { ...d, ...told, sentence: sentenceOf(input.stream, units, d, input.endTs, timeZone, toldAs(d.kind, input.seen), rare, sentDecimals(input.before.values, input.during.values)) };
+}
+
+/**
+ * The most decimals the stream's readings are written in (decimalPlaces, at most 6: `85.0` and `19.8` from a DS18B20
+ * → 1, zigbee2mqtt's energy `1.23` → 2), or null for no finite reading: what the device sent, so no number the
+ * sentence tells of a reading shows more (tryout 22, finding 11: `85.00 °C`, `1.230 kWh`).
+ */
+function sentDecimals(before: readonly number[], during: readonly number[]): number | null {
+  let d = -1;
+  for (const xs of [before, during]) for (const v of xs) if (Number.isFinite(v) && d < 6) d = Math.max(d, decimalPlaces(v));
+  return d < 0 ? null : d;
 }
 
 /** Normal readings a value must be passed by before it counts as where the normal ones lay: RARE_SHARE of them, at least 3. */
@@ -1296,17 +1307,22 @@ function noiseDraft(input: ExplainInput, reference: Reference, nz: { usual: numb
  * told; null: nothing named). `rare`: where the normal readings lay around the value (whereNormalLay), said
  * instead of the expectation.
  */
-function sentenceOf(stream: string, units: Units, d: Draft, endTs: number, timeZone: string | undefined, words: string | null, rare: { lo: number | null; hi: number | null } | null = null): string {
+function sentenceOf(stream: string, units: Units, d: Draft, endTs: number, timeZone: string | undefined, words: string | null, rare: { lo: number | null; hi: number | null } | null = null, sent: number | null = null): string {
   const suffix = (unit: string | null | undefined): string => (unit != null && unit !== '' ? ` ${unit}` : '');
   const u = suffix(units.unit);
   // The expectation's own unit when the hub stated another one in between (never converted): `, expected 70.7 ± 0.2 °F`.
   const eu = units.expectedUnit !== undefined ? suffix(units.expectedUnit) : '';
   const note = units.note;
-  const decimals = decimalsFor(d.band ?? d.noise ?? null, d.value ?? d.expected ?? null);
+  // The band's own decimals (one or two significant digits), never more than the readings were sent with (sent): a
+  // DS18B20's `85.0` is told `85.0 °C, expected 19.9 ± 0.2`, not `85.00 … 19.90 ± 0.16`. A band finer than the
+  // sensor reads keeps its own decimals, never `± 0.0`.
+  const own = decimalsFor(d.band ?? d.noise ?? null, d.value ?? d.expected ?? null);
+  const decimals = sent === null ? own : Math.min(own, sent);
   const num = (v: number): string => formatNumber(v, decimals);
+  const spread = (v: number): string => formatNumber(v, v > 0 && Number(v.toFixed(decimals)) === 0 ? own : decimals);
   const when = (ts: number): string => clockTime(ts, endTs, timeZone);
   const label = words !== null || note !== null ? ` (${[words, note].filter((w) => w !== null).join(', ')})` : '';
-  const expected = d.expected !== null && d.band !== null ? `, expected ${num(d.expected)} ± ${num(d.band)}${eu}` : '';
+  const expected = d.expected !== null && d.band !== null ? `, expected ${num(d.expected)} ± ${spread(d.band)}${eu}` : '';
   switch (d.kind) {
     case 'missing_data': {
       const last = d.value !== null ? `, last ${num(d.value)}${u}` : '';
@@ -1316,7 +1332,7 @@ function sentenceOf(stream: string, units: Units, d: Draft, endTs: number, timeZ
       // The frozen value exactly as the sensor sends it: it often says what failed (85.0 on a DS18B20); the
       // expectation with as many decimals, so a value 0.017 from it does not read as off (10.05 vs 10.1).
       const vd = Math.max(decimals, decimalsOf(d.value ?? 0));
-      const exp = d.expected !== null && d.band !== null ? `, expected ${formatNumber(d.expected, vd)} ± ${formatNumber(d.band, vd)}${eu}` : '';
+      const exp = d.expected !== null && d.band !== null ? `, expected ${formatNumber(d.expected, vd)} ± ${formatNumber(d.band, d.band > 0 && Number(d.band.toFixed(vd)) === 0 ? own : vd)}${eu}` : '';
       // A state held (the dwell model): its level for that long, against the longest the stream held it before.
       if (d.heldLongestMs !== undefined) return `${stream} ${num(d.value ?? NaN)}${u} for ${formatDuration(d.durationMs ?? 0)} since ${when(d.since)}, never longer than ${formatDuration(d.heldLongestMs)} before${label}`;
       return `${stream} ${formatNumber(d.value ?? NaN, vd)}${u} unchanged for ${formatDuration(d.durationMs ?? 0)}${exp} since ${when(d.since)}${label}`;
@@ -1327,7 +1343,7 @@ function sentenceOf(stream: string, units: Units, d: Draft, endTs: number, timeZ
       // The noise itself, as it is and as it usually is: its level may well be inside the usual band. A noise far
       // below the usual one with as many digits as it needs, never `± 0.00` (a zero noise is a stuck value).
       const noise = d.noise ?? NaN;
-      return `${stream} varies ± ${formatNumber(noise, Math.max(decimals, decimalsFor(noise, null)))}${u}, usually ± ${num(d.band ?? NaN)}${eu} since ${when(d.since)}${label}`;
+      return `${stream} varies ± ${formatNumber(noise, Math.max(decimals, decimalsFor(noise, null)))}${u}, usually ± ${formatNumber(d.band ?? NaN, Math.max(decimals, decimalsFor(d.band ?? null, null)))}${eu} since ${when(d.since)}${label}`;
     }
     case 'drift': {
       const rate = d.ratePerHour ?? 0;
@@ -1342,7 +1358,7 @@ function sentenceOf(stream: string, units: Units, d: Draft, endTs: number, timeZ
       let context = expected;
       if (rare !== null) {
         // Each side with three significant digits of its own (an off level of 0.06 next to an on level of 8).
-        const n2 = (v: number): string => formatNumber(v, Math.max(decimals, decimalsFor(null, v)));
+        const n2 = (v: number): string => formatNumber(v, Math.min(sent ?? 6, Math.max(decimals, decimalsFor(null, v))));
         if (rare.lo !== null && rare.hi !== null) context = `, between the normal readings near ${n2(rare.lo)} and ${n2(rare.hi)}${eu}`;
         else if (rare.lo !== null) context = `, above the normal readings (up to ${n2(rare.lo)}${eu})`;
         else if (rare.hi !== null) context = `, below the normal readings (down to ${n2(rare.hi)}${eu})`;

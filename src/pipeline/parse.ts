@@ -328,6 +328,14 @@ export class MessageParser {
       if (isTotalIncreasing(msg.payload)) this.noteCounter(route.field === null ? route.sensor : streamId(route.sensor, route.field, ''));
       return SKIPPED.hub_topic;
     }
+    // … and on a stream's unit (statestream's `…/unit_of_measurement`).
+    if (rule.unitTopic !== null && route.sensor !== null) {
+      const at = rule.unitTopic(msg.topic);
+      if (at !== null) {
+        this.attributeUnit(route.field === null ? route.sensor : streamId(route.sensor, route.field, ''), msg.payload);
+        return SKIPPED.hub_topic;
+      }
+    }
     let device = route.sensor;
     if (device !== null && rule.skips(device)) return rejectedMessage(msg, device, 'bad_topic', `sensor excluded by rule ${rule.name}`);
     if (msg.retain === true && !rule.retained) {
@@ -562,6 +570,17 @@ export class MessageParser {
       this.discoveryStreams.set(msg.topic, found.stream);
     }
     return true;
+  }
+
+  /**
+   * Keeps the unit a hub's attribute message states for `stream` (MappingRuleSpec.unitTopics: statestream's
+   * `"°C"`) as the unit of its next readings (noteDiscoveryUnit, as a discovery config's); an empty payload forgets
+   * it, a payload that is no short text (over 16 characters after its JSON quotes) states none. Never throws.
+   */
+  private attributeUnit(stream: string, payload: Buffer): void {
+    const unit = attributeText(payload);
+    if (unit === '') this.discoveryUnits.delete(stream);
+    else if (unit !== null && (this.discoveryUnits.has(stream) || this.discoveryUnits.size < (this.opts.maxSensors ?? 10_000))) this.discoveryUnits.set(stream, unit);
   }
 
   /**
@@ -822,6 +841,22 @@ function isTotalIncreasing(payload: Buffer): boolean {
   return text === 'total_increasing';
 }
 
+/**
+ * The text of a hub's attribute message (statestream publishes an attribute JSON-encoded, `"°C"`; a plain text is
+ * taken too), trimmed: '' for an empty payload or text, null for one longer than 16 characters or a JSON value that
+ * is not a string (`null`, a number: no unit).
+ */
+function attributeText(payload: Buffer): string | null {
+  if (payload.length > 64) return null;
+  let text = payload.toString('utf8').trim();
+  if (text.startsWith('"')) {
+    const parsed = parseJson(payload, text);
+    if (!parsed.ok || typeof parsed.doc !== 'string') return null;
+    text = parsed.doc.trim();
+  } else if (text === 'null' || (text !== '' && Number.isFinite(Number(text)))) return null;
+  return text.length > 16 ? null : text;
+}
+
 /** A `value_template` that reads one field of a JSON state (`{{ value_json.temperature }}`, `{{value_json.BME280.Temperature}}`). */
 const VALUE_JSON_FIELD = /^\{\{\s*value_json((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*\}\}$/;
 
@@ -858,7 +893,7 @@ export function discoveryUnitOf(payload: Buffer, rules: readonly CompiledRule[])
     path = m[1].slice(1);
   }
   const route = routeOf(rules, topic);
-  if (route === null || route.sensor === null || route.rule.classTopic?.(topic) != null || route.rule.availability?.device(topic) != null || route.rule.ignores(topic)) return null;
+  if (route === null || route.sensor === null || route.rule.classTopic?.(topic) != null || route.rule.unitTopic?.(topic) != null || route.rule.availability?.device(topic) != null || route.rule.ignores(topic)) return null;
   if (!route.rule.takes(fieldName(route.field, path))) return null;
   return { stream: streamId(route.sensor, route.field, path), unit };
 }

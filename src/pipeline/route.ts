@@ -70,6 +70,12 @@ export interface CompiledRule {
    */
   readonly classTopic: ((topic: string) => TopicCapture | null) | null;
   /**
+   * The stream whose unit a message on `topic` states (MappingRuleSpec.unitTopics: the `{sensor}` and `{field}` it
+   * matched), or null when the topic is none of them; null (no function) for a rule without unit topics. Their
+   * templates are among `templates` too, so that routeOf finds the rule.
+   */
+  readonly unitTopic: ((topic: string) => TopicCapture | null) | null;
+  /**
    * The device whose availability a message on `topic` states (MappingRuleSpec.availability: the `{sensor}` it
    * matched) and what the payload says of it; null (no function) for a rule without availability topics. Their
    * templates are among `templates` too, so that routeOf finds the rule.
@@ -109,12 +115,25 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`${re}$`, 's');
 }
 
+/** The first capture of `templates` that matches a topic, as one function; null for no templates. */
+function firstCapture(templates: readonly ((topic: string) => TopicCapture | null)[]): ((topic: string) => TopicCapture | null) | null {
+  if (templates.length === 0) return null;
+  return (topic) => {
+    for (const t of templates) {
+      const c = t(topic);
+      if (c !== null) return c;
+    }
+    return null;
+  };
+}
+
 /** Compiles a rule; throws a descriptive Error for a bad topic template. `zone` is ingest.timezone. */
 export function compileRule(spec: MappingRuleSpec, zone: string): CompiledRule {
   const sensorRequired = spec.sensorFields.length === 0;
   const classTemplates = (spec.counters?.classTopics ?? []).map((t) => compileTopicTemplate(t, true));
+  const unitTemplates = (spec.unitTopics ?? []).map((t) => compileTopicTemplate(t, true));
   const availabilityTemplates = (spec.availability?.topics ?? []).map((t) => compileTopicTemplate(t, true));
-  const templates = [...spec.topics.map((t) => compileTopicTemplate(t, sensorRequired)), ...classTemplates, ...availabilityTemplates];
+  const templates = [...spec.topics.map((t) => compileTopicTemplate(t, sensorRequired)), ...classTemplates, ...unitTemplates, ...availabilityTemplates];
   const counterFields = (spec.counters?.fields ?? []).map(globToRegExp);
   const include = spec.fields.map(globToRegExp);
   const exclude = [...spec.exclude, ...spec.sensorFields].map(globToRegExp);
@@ -128,7 +147,7 @@ export function compileRule(spec: MappingRuleSpec, zone: string): CompiledRule {
     decode: { timeKey: spec.time, timeUnit: spec.timeUnit, zone, decimal: spec.decimal, missing: new Set(spec.missing.map((m) => m.toLowerCase())) },
     retained: spec.retained,
     sensorFields: spec.sensorFields,
-    fast: spec.time === null && spec.timeUnit === 'auto' && spec.decimal === '.' && spec.missing.length === 0 && excludeWith.length === 0 && sensorRequired && takes('value') && spec.units === undefined && spec.counters === undefined && spec.availability === undefined && spec.onOff === undefined,
+    fast: spec.time === null && spec.timeUnit === 'auto' && spec.decimal === '.' && spec.missing.length === 0 && excludeWith.length === 0 && sensorRequired && takes('value') && spec.units === undefined && spec.counters === undefined && spec.unitTopics === undefined && spec.availability === undefined && spec.onOff === undefined,
     takes,
     droppedIn: (fields) => {
       if (excludeWith.length === 0) return null;
@@ -147,16 +166,8 @@ export function compileRule(spec: MappingRuleSpec, zone: string): CompiledRule {
     measured: spec.units === undefined || spec.units.length === 0 ? null : compileMeasured(spec.units),
     skipEvents: spec.skipEvents === true,
     counterOf: counterFields.length === 0 ? null : (field) => counterFields.some((r) => r.test(field)),
-    classTopic:
-      classTemplates.length === 0
-        ? null
-        : (topic) => {
-            for (const t of classTemplates) {
-              const c = t(topic);
-              if (c !== null) return c;
-            }
-            return null;
-          },
+    classTopic: firstCapture(classTemplates),
+    unitTopic: firstCapture(unitTemplates),
     availability:
       spec.availability === undefined || availabilityTemplates.length === 0
         ? null

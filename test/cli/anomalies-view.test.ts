@@ -3,7 +3,7 @@
  * CLI (dist/main.js as a child process) against a real SQLite file written by the store.
  *  - list: each episode's kind and sentence, so a stuck value and a spike are told apart without `show`, in a
  *    layout that fits an 80-column terminal (rows with a short sensor name and no mark; sentences wrapped);
- *  - show: the `channels` figures and the peak are different figures of the same reading, and say so.
+ *  - show: the channels' figures (`channel surprise`) and the peak are different figures of the same reading, and say so.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -153,10 +153,11 @@ describe.skipIf(!existsSync(MAIN))('anomalyd anomalies, as an operator reads it 
       store.close();
     }
     const gap = cli('show', '47189a90');
-    expect(gap).toMatch(/^peak deviation: surprise 5\.0 \(score 0\.9999900\): its rarest reading, all evidence fused$/m);
-    expect(gap).toMatch(/^channels: +value=5\.5\n +\(at that reading, against normal operation: each channel's\n +rarest kind of evidence, before the fused peak takes off\n +log10 of how many figures spoke/m);
+    expect(gap).toMatch(/^peak deviation: +surprise 5\.0 \(score 0\.9999900\): its rarest reading, all evidence fused$/m);
+    expect(gap).toMatch(/^channel surprise: +5\.5\n +\(at that reading, against normal operation: each channel's\n +rarest kind of evidence, before the fused peak takes off\n +log10 of how many figures spoke/m);
     const burst = cli('show', '205f785f');
-    expect(burst).toMatch(/^peak deviation: surprise 16\.0 /m);
-    expect(burst).toMatch(/^channels: +value=16\.0$/m);
+    expect(burst).toMatch(/^peak deviation: +surprise 16\.0 /m);
+    // A one-value stream's channel unnamed: a surprise, never `value=16.0`, which read as a reading (tryout 22, finding 11).
+    expect(burst).toMatch(/^channel surprise: +16\.0$/m);
   });
 });

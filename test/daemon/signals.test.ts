@@ -827,6 +827,66 @@ describe('onlyLonger', () => {
   });
 });
 
+describe('SignalBook.resolvedEnd (tryout 22, finding 11)', () => {
+  it('ends a resolved episode at the first reading that was back, so an episode of one reading lasts one interval, not 0 s', () => {
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+    for (let i = 0; i < 300; i++) book.record(reading(T0 + i * SEC, 19.8 + 0.05 * Math.sin(i)));
+    const spike = T0 + 300 * SEC;
+    book.record(reading(spike, 85, 'anomalous', 0.9999));
+    for (let i = 1; i <= 16; i++) book.record(reading(spike + i * 2 * SEC, 19.8));
+    // Held by its one reading: the detector's end is its start; the end told is the next reading, 2 s later.
+    expect(book.resolvedEnd({ ...event('resolve', spike, spike), resolution: 'recovered' })).toBe(spike + 2 * SEC);
+    // A silence resolved by the reading that ended it: no later reading, its end stays.
+    const last = spike + 32 * SEC;
+    expect(book.resolvedEnd({ ...event('resolve', spike + 33 * SEC, last), resolution: 'recovered' })).toBe(last);
+    // Open and update events keep theirs (so far).
+    expect(book.resolvedEnd(event('update', spike, spike))).toBe(spike);
+  });
+});
+
+describe('SignalBook: an ongoing drift (tryout 22, finding 8)', () => {
+  it('its record follows the drift, and its alerts tell it again once twice as far and twice as long, not at every reading', () => {
+    // A zigbee2mqtt room sensor at 1 Hz, two decimals: 21.5 + 0.3 sin(t / 90) + N(0, 0.03), then +0.02 °C/s for 300 s.
+    const book = new SignalBook({ units: ['*=°C'], timeZone: 'UTC', persist: null, logger: silent });
+    const g = normal(22);
+    const at = (i: number): number => Math.round((21.5 + 0.3 * Math.sin(i / 90) + 0.03 * g() + (i >= 300 ? 0.02 * (i - 300) : 0)) * 100) / 100;
+    for (let i = 0; i < 300; i++) book.record(reading(T0 + i * SEC, at(i)));
+    const start = T0 + 300 * SEC;
+    const ep = (i: number, v: number): ScoredReading => ({ ...reading(start + i * SEC, v, 'anomalous', 0.9999999), anomalyId: 'ep-1' });
+    const values: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      values.push(at(300 + i));
+      book.record(ep(i, values[i]));
+    }
+    // Its readings tell the drift at its open (or at the retelling between events).
+    const opened = book.explainAlert({ ...event('open', start, start + 59 * SEC), windows: 60 }).explanation;
+    const kind = opened?.kind === 'drift' ? opened.kind : (book.retell('ep-1', start + 59 * SEC, 60)?.explanation.kind ?? null);
+    expect(kind, opened?.sentence).toBe('drift');
+    const sent: { i: number; value: number | null }[] = [];
+    for (let i = 60; i < 300; i++) {
+      values.push(at(300 + i));
+      const r = ep(i, values[i]);
+      book.record(r);
+      const far = book.farther(r, { lastAboveTs: r.ts, readings: i + 1, peakScore: 0.9999999, evidence: { bias: 30 }, channelErrors: [30] });
+      if (far !== null) {
+        expect(far.explanation.kind, far.explanation.sentence).toBe('drift');
+        sent.push({ i, value: far.explanation.value });
+      }
+    }
+    // Told again as it goes on (the value of the reading then), but a handful of times, not at every reading.
+    expect(sent.length, JSON.stringify(sent)).toBeGreaterThanOrEqual(1);
+    expect(sent.length, JSON.stringify(sent)).toBeLessThanOrEqual(3);
+    for (const s of sent) expect(s.value).toBe(values[s.i]);
+    // The record (between alerts) tells the latest reading and the rate, not the first reading told.
+    const record = book.retellDrift('ep-1', start + 299 * SEC, 300);
+    expect(record?.kind).toBe('drift');
+    expect(record?.value).toBe(values[299]);
+    expect(record?.rate_per_hour ?? 0).toBeGreaterThan(0.8 * 72);
+    expect(record?.rate_per_hour ?? 0).toBeLessThan(1.2 * 72);
+    expect(record?.sentence).toMatch(new RegExp(`^pump ${values[299].toFixed(2).replace('.', '\\.')} °C, .*\\(drift, \\+\\d+ °C/h\\)$`));
+  });
+});
+
 describe('SignalBook.farther (tryout 20, finding 1)', () => {
   const far = (r: ScoredReading): ScoredReading => ({ ...r, anomalyId: 'ep-1' });
 

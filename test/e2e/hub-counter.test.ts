@@ -6,7 +6,9 @@
  * "MQTT Statestream", publish_attributes), are both reset to 0 (a reboot, a firmware update) at their reading 100,
  * long before 1,024 readings would have shown them to be counters. Each is one episode, told as a counter reset and
  * resolved at once as the new normal; on main the plug was told "(off the model's prediction)", then "(level
- * shift)", "expected 17007 Wh", and left open while the counter climbed from 0.
+ * shift)", "expected 17007 Wh", and left open while the counter climbed from 0. The statestream sensor's
+ * `unit_of_measurement` attribute (`"kWh"`, retained) is its unit, in the sentence and on the sensor list (tryout 22,
+ * finding 10: told `grid_energy went back from 4333.373 to 4321.510`, no unit).
  */
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,6 +46,8 @@ describe.skipIf(!ready)('counters their hub states, reset before they could be r
   beforeAll(async () => {
     ({ daemon, client, http } = await startHubDaemon({ brokerPort: BROKER_PORT, httpPort: HTTP_PORT, presets: ['shelly', 'ha_statestream'], timezone: 'UTC', clientId: `hub-counter-e2e-${process.pid}` }));
     await client.publishAsync(`homeassistant/sensor/${HA_STREAM}/state_class`, '"total_increasing"', { qos: 1, retain: true });
+    // Its unit, as statestream publishes it beside the state class (tryout 22, finding 10).
+    await client.publishAsync(`homeassistant/sensor/${HA_STREAM}/unit_of_measurement`, '"kWh"', { qos: 1, retain: true });
     let wh = 17_007.25;
     let kwh = 1_234.5;
     const parsed = async (): Promise<number> => ((await (await fetch(`${http}/api/status`)).json()) as { counters: { messages: number } }).counters.messages;
@@ -54,8 +58,8 @@ describe.skipIf(!ready)('counters their hub states, reset before they could be r
       // has parsed everything before them, a few ms later, so each has a time of its own on any machine's load and
       // the reset's time here is the tick's.
       if (i === RESET_AT - 1 || i === RESET_AT) {
-        // Every message counts (readings, rejected, skipped): the retained state_class first, then two a tick.
-        await waitFor(async () => (await parsed()) >= 2 * i + 1, 30_000, `the ${2 * i + 1} messages before reading ${i} parsed`);
+        // Every message counts (readings, rejected, skipped): the retained state_class and unit first, then two a tick.
+        await waitFor(async () => (await parsed()) >= 2 * i + 2, 30_000, `the ${2 * i + 2} messages before reading ${i} parsed`);
         await new Promise((r) => setTimeout(r, 5));
       }
       if (i === RESET_AT) {
@@ -76,6 +80,7 @@ describe.skipIf(!ready)('counters their hub states, reset before they could be r
 
   afterAll(async () => {
     await client?.publishAsync(`homeassistant/sensor/${HA_STREAM}/state_class`, '', { qos: 1, retain: true });
+    await client?.publishAsync(`homeassistant/sensor/${HA_STREAM}/unit_of_measurement`, '', { qos: 1, retain: true });
     await stopHubDaemon({ daemon, client });
   });
 
@@ -89,7 +94,7 @@ describe.skipIf(!ready)('counters their hub states, reset before they could be r
     const all = await anomalies();
     for (const [stream, values, unit] of [
       [PLUG_STREAM, plug, 'Wh'],
-      [HA_STREAM, house, ''],
+      [HA_STREAM, house, 'kWh'],
     ] as const) {
       const mine = all.filter((a) => a.sensor === stream);
       expect(mine.map((a) => [a.kind, a.status]), stream).toEqual([['counter_reset', 'resolved']]);
@@ -106,14 +111,16 @@ describe.skipIf(!ready)('counters their hub states, reset before they could be r
         ['resolve', 'new_normal'],
       ]);
     }
-    // The state_class message is the hub's own traffic, not a reading.
-    expect((await status()).skipped).toEqual({ hub_topic: 1 });
+    // The state_class and unit_of_measurement messages are the hub's own traffic, not readings.
+    expect((await status()).skipped).toEqual({ hub_topic: 2 });
   });
 
   it('shows a counter after its reset as the hub sent it (the API\'s sensors and series, the dashboard\'s plot), not as the total judged', async () => {
     const { sensors } = (await (await fetch(`${http}/api/sensors`)).json()) as { sensors: { sensor: string; value?: number | null; unit: string | null }[] };
     const row = sensors.find((x) => x.sensor === PLUG_STREAM);
     expect(row?.unit).toBe('Wh');
+    // Statestream's unit attribute, on the sensor list too (tryout 22, finding 10: `unit: null`).
+    expect(sensors.find((x) => x.sensor === HA_STREAM)?.unit).toBe('kWh');
     const series = JSON.stringify(await (await fetch(`${http}/api/sensors/${encodeURIComponent(PLUG_STREAM)}/series?points=1000`)).json());
     // The last total sent (≈ 1.7 Wh after the reset to 0), and no continued total beyond the last before it.
     expect(series).toContain(String(plug[TICKS - 1]));

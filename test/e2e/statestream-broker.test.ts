@@ -3,7 +3,8 @@
  * statestream (home-assistant.io, "MQTT Statestream", `base_topic: homeassistant`, publish_attributes and
  * publish_timestamps on, no domain filter) publishes every domain's state and every attribute on its own topic.
  * The broker takes them (before: each refused, a `publish refused` warning a minute, forever), the daemon reads
- * the preset's states only, and a discovery config, which statestream never publishes, is still refused.
+ * the preset's states and a sensor's unit attribute only, and a discovery config, which statestream never publishes,
+ * is still refused.
  */
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,12 +50,15 @@ describe.skipIf(!ready)('Home Assistant statestream on the embedded broker (ha_s
       broker: { publishes: { count: number; topics: number; someTopics: string[] } };
     };
     const status = async (): Promise<Status> => (await (await fetch(`${http}/api/status`)).json()) as Status;
-    await waitFor(async () => (await status()).counters.messages >= 3 * TICKS, 30_000, 'the preset states parsed');
+    await waitFor(async () => (await status()).counters.messages >= 4 * TICKS, 30_000, 'the preset states parsed');
     const s = await status();
-    // The daemon subscribes the preset's state topics only: sensor/, number/ and binary_sensor/ states are received
-    // (a binary sensor's `on`/`off` is an on/off reading: tryout 22, finding 7), nothing else.
-    expect(s.counters.received).toBe(3 * TICKS);
+    // The daemon subscribes the preset's state topics and the unit attribute only: sensor/, number/ and binary_sensor/
+    // states (a binary sensor's `on`/`off` is an on/off reading: tryout 22, finding 7) and sensor/'s
+    // unit_of_measurement are received, nothing else; the unit is no reading (tryout 22, finding 10).
+    expect(s.counters.received).toBe(4 * TICKS);
     expect(s.counters.readings).toBe(3 * TICKS);
+    const { sensors } = (await (await fetch(`${http}/api/sensors`)).json()) as { sensors: { sensor: string; unit: string | null }[] };
+    expect(sensors.find((x) => x.sensor === 'outdoor_temperature')?.unit).toBe('°C');
     expect(s.rejections).toEqual({});
     expect(s.broker.publishes).toMatchObject({ count: 1, topics: 1, someTopics: ['homeassistant/sensor/fake/config'] });
     const refused = daemon.lines.filter((l) => l.msg.startsWith('embedded broker: publish refused'));

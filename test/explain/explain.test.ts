@@ -52,6 +52,29 @@ describe('explain: synthetic faults, baseline from the readings before', () => {
     expect(e.sentence).toMatch(/^temp 2[23]\.\d+ °C, expected 20\.\d+ ± 0\.\d+ at 09:00 \(spike\)$/);
   });
 
+  it('tells no number with more decimals than the device sent (tryout 22, finding 11: a DS18B20 `85.0` told `85.00 °C, expected 19.90 ± 0.16`)', () => {
+    // Tasmota's DS18B20: one decimal, 19.8 + 0.2 sin(t / 150) + N(0, 0.06), then its power-on value 85.0 once.
+    const g = noise(7);
+    const one = (start: number, n: number, f: (i: number) => number): Stretch => {
+      const st = series(start, n, f);
+      return { ts: st.ts, values: st.values.map((v) => Math.round(v * 10) / 10) };
+    };
+    const before = one(T0 - 300 * SEC, 300, (i) => 19.8 + 0.2 * Math.sin(i / 150) + 0.06 * g());
+    const during = one(T0, 20, (i) => (i === 0 ? 85 : 19.9 + 0.06 * g()));
+    const e = explain({ stream: 'tasmota_plug/DS18B20.Temperature', unit: '°C', before, during, startTs: T0, endTs: T0 + 19 * SEC, timeZone: UTC });
+    expect(e.kind).toBe('spike');
+    expect(e.sentence).toMatch(/^tasmota_plug\/DS18B20\.Temperature 85\.0 °C, expected \d+\.\d ± 0\.\d at 09:00 \(spike\)$/);
+    // zigbee2mqtt's energy, two decimals (`1.23`), stepping back: never `1.230 kWh`.
+    const kwh = (start: number, n: number, f: (i: number) => number): Stretch => series(start, n, f);
+    const e2 = explain({ stream: 'plug_washer/energy', unit: 'kWh', before: kwh(T0 - 300 * SEC, 300, () => 1.24), during: kwh(T0, 40, () => 1.23), startTs: T0, endTs: T0 + 39 * SEC, timeZone: UTC });
+    const numbers = (e2.sentence.match(/\d+\.\d+/g) ?? []).filter((n) => !n.includes(':'));
+    expect(numbers.length, e2.sentence).toBeGreaterThan(0);
+    for (const n of numbers) expect(n.split('.')[1].length, e2.sentence).toBeLessThanOrEqual(2);
+    // A band finer than the sensor reads keeps a digit of its own: never `± 0.0`.
+    const flat = explain({ stream: 'room', unit: '°C', before: one(T0 - 300 * SEC, 300, (i) => (i % 50 === 0 ? 20.1 : 20)), during: one(T0, 3, (i) => (i === 0 ? 25 : 20)), startTs: T0, endTs: T0 + 2 * SEC, timeZone: UTC });
+    expect(flat.sentence, flat.sentence).not.toMatch(/± 0\.0\b(?!\d)/);
+  });
+
   it('a jump with nothing back within range after it yet: no kind, and its strongest reading stands for it, not its latest', () => {
     // A spike of +10 whose next reading is still a little off (+0.6, beyond 4 spreads): the stretch as an
     // episode's resolve sees it, up to its last reading that held the episode.
@@ -327,7 +350,7 @@ describe('explain: synthetic faults, baseline from the readings before', () => {
     const noBaseline = explain({ stream: 's', before: { ts: [], values: [] }, during: series(T0, 3, (i) => i), startTs: T0, endTs: T0 + 2 * SEC, timeZone: UTC });
     expect(noBaseline.kind).toBeNull();
     expect(noBaseline.basis).toBeNull();
-    expect(noBaseline.sentence).toBe('s 1.00 since 09:00');
+    expect(noBaseline.sentence).toBe('s 1 since 09:00');
     const noUnit = explain({ ...episode((i, g) => 20 + 0.1 * g() + (i === 3 ? 5 : 0), 10), unit: null });
     expect(noUnit.sentence).toMatch(/^temp 2\d\.\d+, expected/);
   });
@@ -365,7 +388,7 @@ describe('explain: what the detector saw, when the kind cannot be told', () => {
     expect(explain({ ...episode((_, g) => 20 + 0.6 * g(), 120), seen: 'change' }).sentence).toMatch(/ \(noise change\)$/);
     expect(explain({ ...normalOnes, seen: 'nonsense' }).sentence).not.toMatch(/\(/);
     const noBaseline = explain({ stream: 's', before: { ts: [], values: [] }, during: series(T0, 3, (i) => i), startTs: T0, endTs: T0 + 2 * SEC, timeZone: UTC, seen: 'level' });
-    expect(noBaseline.sentence).toBe('s 1.00 since 09:00 (unusual level)');
+    expect(noBaseline.sentence).toBe('s 1 since 09:00 (unusual level)');
   });
 
   it('a value that froze before the episode opened is a stuck value from its first repeat', () => {

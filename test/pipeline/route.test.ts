@@ -421,6 +421,32 @@ describe('presets', () => {
     expect(streamsOf(p, 'homeassistant/sensor/house_energy/state', '1234.5')).toEqual(['house_energy']);
   });
 
+  it('ha_statestream: a sensor\'s unit_of_measurement attribute is its stream\'s unit from its next reading; the attribute message is skipped hub_topic (tryout 22 #10)', () => {
+    const p = parserFor({ presets: ['ha_statestream'] });
+    expect(ingestFilters(config({ presets: ['ha_statestream'] }))).toEqual(expect.arrayContaining(['homeassistant/sensor/+/unit_of_measurement', 'homeassistant/number/+/unit_of_measurement']));
+    const skipped = (topic: string, payload: string, retain = false): string | undefined => {
+      const x = p.parse(msg(topic, payload, { retain }));
+      expect(x.kind === 'readings' ? [x.readings.length, x.rejections.length] : x.rejection, topic).toEqual([0, 0]);
+      return x.kind === 'readings' ? x.skipped : undefined;
+    };
+    // publish_attributes: JSON-encoded, retained (home-assistant.io, "MQTT Statestream"); the tryout's shelf sent these.
+    expect(skipped('homeassistant/sensor/outdoor_temperature/unit_of_measurement', '"°C"', true)).toBe('hub_topic');
+    expect(skipped('homeassistant/sensor/grid_energy/unit_of_measurement', '"kWh"', true)).toBe('hub_topic');
+    expect(skipped('homeassistant/number/boiler_setpoint/unit_of_measurement', '"°C"', true)).toBe('hub_topic');
+    expect(skipped('homeassistant/sensor/odd/unit_of_measurement', 'null')).toBe('hub_topic');
+    expect(streamsOf(p, 'homeassistant/sensor/outdoor_temperature/state', '7.25')).toEqual(['outdoor_temperature']);
+    expect(streamsOf(p, 'homeassistant/sensor/grid_energy/state', '4321.51')).toEqual(['grid_energy']);
+    expect(streamsOf(p, 'homeassistant/number/boiler_setpoint/state', '57.5')).toEqual(['boiler_setpoint']);
+    expect(streamsOf(p, 'homeassistant/sensor/odd/state', '1')).toEqual(['odd']);
+    expect([p.statedUnit('outdoor_temperature'), p.statedUnit('grid_energy'), p.statedUnit('boiler_setpoint'), p.statedUnit('odd')]).toEqual(['°C', 'kWh', '°C', null]);
+    // A changed attribute is the unit of the next reading; a cleared one (retained, empty) states none from then on.
+    skipped('homeassistant/sensor/outdoor_temperature/unit_of_measurement', '"°F"', true);
+    expect(streamsOf(p, 'homeassistant/sensor/outdoor_temperature/state', '45.1', NOW + 1000)).toEqual(['outdoor_temperature']);
+    expect(p.statedUnit('outdoor_temperature')).toBe('°F');
+    // The plain homeassistant preset reads states only.
+    expect(ingestFilters(config({ presets: ['homeassistant'] })).some((f) => f.endsWith('unit_of_measurement'))).toBe(false);
+  });
+
   it("shelly: status/sys (\"time\":\"18:05\") and the device's other own components are skipped, not rejected bad_timestamp (tryout 13 #9)", () => {
     // shelly-api-docs.shelly.cloud, Gen2 "Sys" status: mac, time (local "HH:MM"), unixtime, uptime, ram_size …
     const p = parserFor({ presets: ['shelly'] });
