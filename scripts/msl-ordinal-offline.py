@@ -30,7 +30,8 @@ msl: DUMP from `node scripts/evidence-dump.mjs ROOT DUMP all ../shared/datasets`
   a false alarm): events, false alarms and event P / R per F, main alone first. --ready K: the reference must hold
   at least K windows (K * w) of scored rows before a row is judged (0: any). --drop P --seed S: P of the readings
   dropped at random (the first row of each label kept), as the time-scale test drops 1 % (src/eval/transform.ts).
-skab: the same streaming rule on SKAB's 34 files (rows 0-399 learnt, 8 channels, a row flagged when any is).
+skab: the same streaming rule on SKAB's 34 files (rows 0-399 learnt, 8 channels, a row flagged when any is); per file
+  FILE:R/A, R runs of flagged normal rows (16 apart), A of them false alarms as scored.
 dev: the same on the development corpus (DEVDIR from `node scripts/write-corpus.mjs --out DEVDIR`, seed 1; each
   file's first min(15 %, 750) rows learnt, the reference from half of them on).
 For skab and dev, "false alarms as scored": runs of flagged rows (gaps of at most 16 rows merged) touching no label.
@@ -241,6 +242,6 @@ else:
                     tot = [tot[0] + found, tot[1] + len(evs), tot[2] + runs, tot[3] + len(fr)]
                     tot4 += fa_runs
                     if runs:
-                        per.append(f'{os.path.relpath(f, args[0])}:{runs}')
+                        per.append(f'{os.path.relpath(f, args[0])}:{runs}/{fa_runs}')
                 print(f'SKAB ordinal d={d} w={w} score={kind} F={Fm}: events {tot[0]}/{tot[1]}, false runs {tot[2]}, '
                       f'false rows {tot[3]}; flagged runs touching no label (false alarms as scored) {tot4}; {" ".join(per)}')
