@@ -2,8 +2,9 @@
 """MSL's missed pattern events against ordinal-pattern evidence (numpy; offline, nothing in the detector; branch `msl`,
 sixteenth session).
 
-    python3 scripts/msl-ordinal-offline.py DUMP msl [--d 3,4] [--w 64,128] [--score kl,ce] [--union] [--ready K] [--drop 0.01 --seed 1]
+    python3 scripts/msl-ordinal-offline.py DUMP msl [--d 3,4] [--w 64,128] [--score kl,ce] [--union] [--ready K] [--drop 0.01 | --dup 0.001] [--seed 1]
     python3 scripts/msl-ordinal-offline.py DEVDIR dev [--d 4] [--w 128] [--score kl] [--F 1.5]
+    python3 scripts/msl-ordinal-offline.py DEMODIR demo [--d 4] [--w 128] [--score kl] [--F 1.5] [--ready 2] [--learn 3600]
     python3 scripts/msl-ordinal-offline.py SKABDIR skab [--d 3] [--w 64] [--score kl] [--F 1.0,1.5]
 
 The evidence: the ordinal patterns of a stream (Bandt and Pompe, "Permutation entropy: a natural complexity measure
@@ -29,18 +30,22 @@ msl: DUMP from `node scripts/evidence-dump.mjs ROOT DUMP all ../shared/datasets`
   flagged or alarmed rows, gaps of at most 16 readings merged; a run touching a label finds it, one touching none is
   a false alarm): events, false alarms and event P / R per F, main alone first. --ready K: the reference must hold
   at least K windows (K * w) of scored rows before a row is judged (0: any). --drop P --seed S: P of the readings
-  dropped at random (the first row of each label kept), as the time-scale test drops 1 % (src/eval/transform.ts).
+  dropped at random (the first row of each label kept), as the time-scale test drops 1 % (src/eval/transform.ts);
+  --dup P: P of the readings delivered twice (a held value for one reading), each row scored at its second copy.
 skab: the same streaming rule on SKAB's 34 files (rows 0-399 learnt, 8 channels, a row flagged when any is); per file
   FILE:R/A, R runs of flagged normal rows (16 apart), A of them false alarms as scored.
 dev: the same on the development corpus (DEVDIR from `node scripts/write-corpus.mjs --out DEVDIR`, seed 1; each
   file's first min(15 %, 750) rows learnt, the reference from half of them on).
+demo: the same on the demo's series (DIR from `node scripts/demo-series.mjs . DIR 6 1000 3600`; rows before LEARN,
+  --learn 3600, learnt, the reference from half of them on): per sensor, injections flagged (a flag from their start
+  to alerts.closeAfter = 16 rows after their end) by kind, and false alarms (flagged runs touching no injection).
 For skab and dev, "false alarms as scored": runs of flagged rows (gaps of at most 16 rows merged) touching no label.
 """
 import csv, glob, importlib.util, itertools, os, sys
 import numpy as np
 
 args = sys.argv[1:]
-if len(args) < 2 or args[1] not in ('msl', 'skab', 'dev'):
+if len(args) < 2 or args[1] not in ('msl', 'skab', 'dev', 'demo'):
     sys.exit(__doc__)
 
 
@@ -146,6 +151,7 @@ def union(name, score, win):
 
 mode = args[1]
 DROP = float(opt('--drop', '0'))  # msl: a share of readings dropped at random (seed --seed), as the time-scale test
+DUP = float(opt('--dup', '0'))  # msl: a share of readings delivered twice (the time-scale test's 0.1 %), seed --seed
 SEED = int(opt('--seed', '1'))
 READY = float(opt('--ready', '0'))  # the reference must hold at least READY windows of scored rows (0: any)
 ds = [int(v) for v in opt('--d', '3,4').split(',')]
@@ -172,12 +178,48 @@ if mode == 'msl':
                         sc = np.full(len(keep), np.nan)
                         sc[keep] = ordinal_score(F['v'][keep], d, w, kind)
                         score[ch] = sc
+                    elif DUP > 0:  # readings delivered twice (a repeated value), each row scored at its last copy
+                        rng = np.random.default_rng(SEED)
+                        reps = np.where(rng.random(len(F['v'])) < DUP, 2, 1)
+                        sc = ordinal_score(np.repeat(F['v'], reps), d, w, kind)
+                        score[ch] = sc[np.cumsum(reps) - 1]
                     else:
                         score[ch] = ordinal_score(F['v'], d, w, kind)
                 if '--union' in args:
                     union(f'ordinal d={d} w={w} score={kind}', score, w)
                 else:
                     disc.report(f'ordinal d={d} w={w} score={kind}', score, w)
+elif mode == 'demo':
+    learn = int(opt('--learn', '3600'))
+    for Fm, kind in [(float(f), k) for f in opt('--F', '1.0').split(',') for k in kinds]:
+        for d in ds:
+            for w in ws:
+                out = []; tfa = 0
+                for f in sorted(glob.glob(os.path.join(args[0], '*.csv'))):
+                    rows = list(csv.DictReader(open(f)))
+                    x = np.array([float(r['value']) for r in rows]); inj = np.array([r['injected'] == '1' for r in rows])
+                    n = len(x)
+                    idx = np.where(inj)[0]
+                    spans = [(g[0], g[-1], rows[g[0]]['kind']) for g in (np.split(idx, np.where(np.diff(idx) > 1)[0] + 1) if len(idx) else [])]
+                    near = inj.copy()
+                    for s0, e0, _ in spans:
+                        near[s0:e0 + 17] = True
+                    sc = ordinal_score(x, d, w, kind)
+                    flag = np.zeros(n, bool); ref = -np.inf; nref = 0
+                    for i in range(n):
+                        j = i - w
+                        if j >= learn // 2 and np.isfinite(sc[j]):
+                            ref = max(ref, sc[j]); nref += 1
+                        if i >= learn and np.isfinite(sc[i]) and nref >= max(READY * w, 1) and sc[i] > Fm * ref:
+                            flag[i] = True
+                    by = {}
+                    for s0, e0, k in spans:
+                        c = by.setdefault(k, [0, 0]); c[1] += 1; c[0] += int(flag[s0:e0 + 17].any())
+                    fl = np.where(flag)[0]
+                    fa = sum(1 for r in (np.split(fl, np.where(np.diff(fl) > 16)[0] + 1) if len(fl) else []) if not near[r].any())
+                    tfa += fa
+                    out.append(f'{os.path.basename(f)[:-4]}: ' + ', '.join(f'{k} {a}/{b}' for k, (a, b) in by.items()) + f', {fa} FA')
+                print(f'demo ordinal d={d} w={w} score={kind} F={Fm} ready={READY}: {tfa} false alarms; ' + '; '.join(out))
 elif mode == 'dev':
     import datetime, json
     runs_of = json.load(open(os.path.join(args[0], 'labels', 'anomaly_runs.json')))
