@@ -450,11 +450,6 @@ export class SignalBook {
     if (this.silences.size > MAX_OPEN) this.silences.delete(this.silences.keys().next().value!);
   }
 
-  /** Whether the open episode `anomalyId` is a silence judged while it lasts that this book holds (noteSilence). */
-  isSilence(anomalyId: string): boolean {
-    return this.silences.has(anomalyId);
-  }
-
   /**
    * An open silence's explanation told anew to `until` (epoch ms, the stream's clock: how far the silence has gone
    * by its last reading's arrival), for its record as it grows (Daemon.touchOpenEpisodes): `no reading for 66 s`
