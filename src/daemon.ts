@@ -981,10 +981,13 @@ export class Daemon {
    * in readings), so the CLI, the HTTP API and the dashboard show a lasting episode as it goes, not as it was
    * at its open; no event, no alert. Once its readings tell its kind (SignalBook.retell: a jump that held is a
    * level shift), an `update` carries it, once per episode, and again when more of its readings overturn a kind
-   * told from its first few (a noise burst's first readings told a spike). A silence's and a stuck value's record
-   * also tell their length so far (SignalBook.retellSilence, retellStuck), and a drift's its latest reading and rate
-   * (retellDrift), with no event. An episode whose record is not stored yet (its open still in the batch)
-   * or already resolved is left alone by the store.
+   * told from its first few (a noise burst's first readings told a spike). A stuck value's record also tells its
+   * length so far (SignalBook.retellStuck), and a drift's its latest reading and rate (retellDrift), with no event.
+   * Episodes without readings follow the time: an open silence's record, its end and its sentence, at every touch
+   * to how long the sensor has been silent (silentUntil, SignalBook.retellSilence), whether or not its length in
+   * readings moved; a device's `device_offline` episode's end and `duration_ms` to now (DeviceAvailability.progress).
+   * An episode whose record is not stored yet (its open still in the batch) or already resolved is left alone by
+   * the store.
    */
   private touchOpenEpisodes(): void {
     const store = this.store;
@@ -997,19 +1000,30 @@ export class Daemon {
     const seen = new Map<string, number>();
     for (const ep of detector.openEpisodes()) {
       seen.set(ep.id, ep.readings);
+      // A silence goes on without readings, so its length in readings may not move for long (one that took over an
+      // episode of more readings than it has missed yet, a slow sensor's): its record follows how long the sensor has
+      // been silent at every touch, its end and its sentence (tryout 23, finding F1: `no reading for 45 s` and its
+      // LASTED frozen for minutes), also while its device says it is offline (no silence is judged then).
+      if (detector.silenceOpen(ep.stream)) {
+        const until = this.silentUntil(ep.stream, ep.lastAboveTs);
+        store.touchAnomaly(ep.id, Math.max(ep.lastAboveTs, until), ep.readings, this.signals?.retellSilence(ep.id, until) ?? null);
+        continue;
+      }
       if (this.touched.get(ep.id) === ep.readings) continue;
       // The episode's kind, once its readings tell it, is news: an `update` carries it (stored, then sent).
       const told = this.signals?.retell(ep.id, ep.lastAboveTs, ep.readings) ?? null;
       if (told !== null) this.recordEvent(store, told.event, told.explanation);
-      // A silence's or a stuck value's sentence follows its length in its record (no event: its updates are the
-      // episode rules'; a value stuck past the score's ceiling gets none: tryout 14, finding 1).
-      const silence = told === null ? (this.signals?.retellSilence(ep.id, this.silentUntil(ep.stream, ep.lastAboveTs)) ?? null) : null;
-      const stuck = told === null && silence === null ? (this.signals?.retellStuck(ep.id, ep.lastAboveTs, ep.readings) ?? null) : null;
+      // A stuck value's sentence follows its length in its record (no event: its updates are the episode rules'; a
+      // value stuck past the score's ceiling gets none: tryout 14, finding 1).
+      const stuck = told === null ? (this.signals?.retellStuck(ep.id, ep.lastAboveTs, ep.readings) ?? null) : null;
       // A drift's record follows its latest reading and rate (tryout 22, finding 8), with no event either.
-      const drift = told === null && silence === null && stuck === null ? (this.signals?.retellDrift(ep.id, ep.lastAboveTs, ep.readings) ?? null) : null;
-      store.touchAnomaly(ep.id, ep.lastAboveTs, ep.readings, told?.explanation ?? silence ?? stuck ?? drift);
+      const drift = told === null && stuck === null ? (this.signals?.retellDrift(ep.id, ep.lastAboveTs, ep.readings) ?? null) : null;
+      store.touchAnomaly(ep.id, ep.lastAboveTs, ep.readings, told?.explanation ?? stuck ?? drift);
     }
     this.touched = seen;
+    // A device that says it is offline has no reading at all: its episode lasts until now, and its record's
+    // `duration_ms` says so (tryout 23, finding F6: `LASTED 0s`, `duration_ms: 0` while it was open).
+    for (const d of this.availability?.progress(this.now()) ?? []) store.touchAnomaly(d.anomalyId, d.endTs, 0, d.explanation);
   }
 
   /** Runs housekeeping's tasks once now, in their order (Housekeeping.tick; its timer does every HOUSEKEEPING_MS): public for tests. */

@@ -551,17 +551,17 @@ function detailText(a: AnomalyWithEvents, timeZone: string): string {
     // UTC, with the clock time of the sentence's zone beside it (its "since 23:34").
     ['start', `${iso(a.startTs)} (${zoneClock(a.startTs, timeZone)} ${timeZone})`],
     [a.status === 'resolved' ? 'end' : 'last seen', iso(a.endTs)],
-    // The episode's largest deviation from normal operation, as a surprise (a score of 0.9999994 printed as
-    // 1.00000 said nothing) and as the score it is stored as: its rarest reading, every kind of evidence of
-    // every channel fused into one figure (docs/SCORING.md section 4: the largest less log10 of how many spoke).
-    ['peak deviation', `surprise ${surpriseOf(a.peakScore).toFixed(1)} (score ${a.peakScore.toPrecision(7)}): its rarest reading, all evidence fused`],
+    // As the list's LASTED: from its start to its end, or so far while open (an episode without readings, a silence
+    // or a device offline, to the daemon's last touch of its record, about every 10 s).
+    ['lasted', `${duration(a.endTs - a.startTs)}${a.status === 'open' ? ' so far' : ''}`],
+    ['peak deviation', peakWords(a)],
     ['last score', a.lastScore.toFixed(5)],
     ['threshold', a.threshold.toFixed(5)],
     ['model', a.model],
     ['readings', String(a.windows)],
     // The same reading per channel: each channel's rarest kind of evidence BEFORE the fused figure's correction
     // for how many figures spoke, so the largest is at or above the peak (tryout 11: 5.48 beside a peak of 5.0).
-    ['channel surprise', `${channels.join(', ')}${channels.length > 0 ? CHANNELS_NOTE : ''}`],
+    ['channel surprise', channels.length > 0 ? `${channels.join(', ')}${CHANNELS_NOTE}` : '-'],
     ['mark', a.mark ?? '-'],
     ['note', a.markNote ?? '-'],
     ['marked by', a.markBy === null ? '-' : `${a.markBy} at ${shortTime(a.markAt ?? 0)}`],
@@ -584,6 +584,26 @@ function detailText(a: AnomalyWithEvents, timeZone: string): string {
           .map((l) => (l === '' ? l : `  ${l}`))
           .join('\n')}`;
   return `${head}\n${events}${marks}`;
+}
+
+/**
+ * What `show` says of the episode's peak: its largest deviation from normal operation, as a surprise (a score of
+ * 0.9999994 printed as 1.00000 said nothing) and as the score it is stored as, and what it was the deviation of: its
+ * rarest reading, every kind of evidence of every channel fused into one figure (docs/SCORING.md section 4: the
+ * largest less log10 of how many spoke); for a silence, how rare its length is (with the readings of the fault it
+ * took over, the rarer of the two). A device's `device_offline` episode scored no reading at all (its peak stored as
+ * 0): none, said so, not `surprise 0.0 …: its rarest reading` (tryout 23, finding F6).
+ */
+function peakWords(a: AnomalyWithEvents): string {
+  const kind = a.explanation?.kind ?? a.kind;
+  if (kind === 'device_offline') return 'none: no reading was scored (the device said it is offline)';
+  const figure = `surprise ${surpriseOf(a.peakScore).toFixed(1)} (score ${a.peakScore.toPrecision(7)})`;
+  if (kind === 'missing_data') {
+    return a.explanation?.before_silence !== undefined
+      ? `${figure}: its rarest reading or how rare its silence's length is, whichever is rarer, all evidence fused`
+      : `${figure}: how rare its silence's length is for this sensor (against its own arrivals and runs)`;
+  }
+  return `${figure}: its rarest reading, all evidence fused`;
 }
 
 /** The sentence of the episode's open alert (null when it had none: stored before schema 2, or not explained). */

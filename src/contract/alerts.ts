@@ -86,6 +86,14 @@ export interface AlertExplanation {
    * device has said it is offline (ms).
    */
   readonly duration_ms?: number;
+  /**
+   * missing_data only, of a silence told in an episode of another kind that was open when it began (a sensor that
+   * went faulty, then died: docs/ALERTS.md, "A sensor that dies with an episode open"): what the episode told before
+   * the silence (its kind, sentence and `since`, as its explanation stood then), so the fault that opened it is not
+   * lost; `sentence` begins with it: `<its sentence>, then no reading for 4 min since …, last … (missing data)`.
+   * Absent for a silence that opened its own episode.
+   */
+  readonly before_silence?: BeforeSilence;
   /** drift: sensor units per hour. */
   readonly rate_per_hour?: number;
   /** noise_change: the stretch's noise as ± 2 spreads, to compare with `band`. */
@@ -101,6 +109,16 @@ export interface AlertExplanation {
     readonly expected: readonly (number | null)[] | null;
     readonly band: readonly (number | null)[] | null;
   };
+}
+
+/** What an episode told before a silence was told in it (AlertExplanation.before_silence). */
+export interface BeforeSilence {
+  /** Its kind then; null when it could not be told. */
+  readonly kind: AnomalyKind | null;
+  /** Its sentence then, whole (`living_temp 27.46 °C, expected 21.47 ± 0.04 since 04:12 (level shift)`). */
+  readonly sentence: string;
+  /** When its unusual readings began, ISO 8601. */
+  readonly since: string;
 }
 
 export interface AlertChannel {

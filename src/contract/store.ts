@@ -59,7 +59,9 @@ export interface AnomalyRecord {
   /**
    * Epoch ms: the episode's last reading that held it, as its latest stored event gave it (opening, update on
    * a rarer peak; a resolve gives the first reading back after it, endedTs) or as the daemon last wrote its progress while open (touchAnomaly, about every
-   * 10 s); final once status is resolved. An open episode may have gone on a little past it. Not an end
+   * 10 s); final once status is resolved. An open episode may have gone on a little past it. An episode without
+   * readings follows the time at that touch instead: a silence's to how far the sensor has been silent, a device's
+   * `device_offline` episode's to now (tryout 23, findings F1 and F6). Not an end
    * while the episode is open: the name is kept for existing consumers; `lastSeenTs` and `endedTs` say it plainly.
    */
   readonly endTs: number;

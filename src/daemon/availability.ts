@@ -121,6 +121,22 @@ export class DeviceAvailability {
     return open === undefined ? null : { anomalyId: open.anomalyId, sentence: `${open.told} (${KIND_LABELS.device_offline})` };
   }
 
+  /**
+   * Each open device episode's progress at `now` (epoch ms, the clock its `since` is on: the daemon's), for its record
+   * (Daemon.touchOpenEpisodes): its id, its end so far (`now`, never before its start) and its explanation with
+   * `duration_ms` how long the device has said it is offline; the sentence stays its open one (episodeOf: the one
+   * its streams' retained states carry). A device episode has no reading, so nothing else moves it: its record said
+   * `LASTED 0s` and `duration_ms: 0` for as long as it was open (tryout 23, finding F6).
+   */
+  progress(now: number): Array<{ readonly anomalyId: string; readonly endTs: number; readonly explanation: AlertExplanation }> {
+    const out: Array<{ readonly anomalyId: string; readonly endTs: number; readonly explanation: AlertExplanation }> = [];
+    for (const [device, open] of this.offline) {
+      const at = Math.max(open.since, now);
+      out.push({ anomalyId: open.anomalyId, endTs: at, explanation: this.explanation(device, open, at, open.told) });
+    }
+    return out;
+  }
+
   /** When `device` came back after saying it was offline (epoch ms), or undefined: its streams' silence counts from then at the earliest. */
   backAt(device: string): number | undefined {
     return this.back.get(device)?.at;

@@ -7,7 +7,7 @@
  * flushes it periodically and closes it at stop.
  */
 import type { Logger } from 'pino';
-import { alertFigures, resolutionWords, type AlertExplanation } from '../contract/alerts.js';
+import { alertFigures, resolutionWords, type AlertExplanation, type BeforeSilence } from '../contract/alerts.js';
 import type { SeriesBucketStore } from '../contract/series.js';
 import type { AnomalyEvent, ScoredReading } from '../contract/types.js';
 import { FARTHER, episodeExplanation, explainEpisode, namedKind, strongest, tellsReading, toAlertExplanation, toldReach, withLaterUnitChanges } from '../explain/episode.js';
@@ -525,7 +525,8 @@ export class SignalBook {
    * episode (its baseline's last) to the event's end, or `until` when later; no reading of the episode counts (the
    * one that ends it is after the silence), nor any restart in between (the silence is told by the sensor's last
    * reading's time). With no reading before it recorded (after a restart without the episode's state), from the
-   * time its record said it began (beganBy), else its start.
+   * time its record said it began (beganBy), else its start. In an episode of another kind the silence took over,
+   * what that episode told before it stays first in the sentence and in `before_silence` (beforeSilence, toldAfter).
    */
   private explainSilence(ev: AnomalyEvent, episode: OpenEpisode, until: number | undefined): Told {
     const stream = ev.sensor;
@@ -560,7 +561,7 @@ export class SignalBook {
       evidence: null,
       threshold: surpriseOf(ev.threshold),
     });
-    return { explanation: toAlertExplanation(e), readings: 0 };
+    return { explanation: toldAfter(toAlertExplanation(e), beforeSilence(told)), readings: 0 };
   }
 
   /**
@@ -1320,6 +1321,32 @@ function peakEvidence(episode: OpenEpisode, ev: AnomalyEvent, channels: readonly
 function channelIndex(channels: readonly string[], name: string): number {
   const i = channels.indexOf(name);
   return i >= 0 || channels.length !== 1 ? i : 0;
+}
+
+/**
+ * What an episode told before a silence was told in it (AlertExplanation.before_silence), from its explanation as it
+ * stands when the silence is told (`told`): that explanation itself when it is of another kind than missing data (the
+ * fault the silence took over, a kind told or not), the one it carries when it is a silence's already (told again as
+ * it grows, after a restart from its checkpoint or its record), else null (a silence that opened its own episode).
+ */
+export function beforeSilence(told: AlertExplanation | null): BeforeSilence | null {
+  if (told === null) return null;
+  if (told.kind === 'missing_data') return told.before_silence ?? null;
+  return { kind: told.kind, sentence: told.sentence, since: told.since };
+}
+
+/**
+ * A silence's explanation (`silence`, missing data) told in an episode that told `before` first: its figures the
+ * silence's, `before_silence` set, and its sentence `<before's sentence>, then no reading for … (missing data)`, so
+ * the fault that opened the episode stays in what the list, the API, the dashboard and the alerts show (tryout 23,
+ * finding F1: `living_temp no reading for 45 s …` alone, the +6 °C jump that opened it gone). `silence` as it is when
+ * `before` is null. Pure.
+ */
+export function toldAfter(silence: AlertExplanation, before: BeforeSilence | null): AlertExplanation {
+  if (before === null) return silence;
+  const at = silence.sentence.indexOf(' no reading for ');
+  const rest = at >= 0 ? silence.sentence.slice(at + 1) : silence.sentence;
+  return { ...silence, sentence: `${before.sentence}, then ${rest}`, before_silence: before };
 }
 
 function sameTold(a: AlertExplanation | null, b: AlertExplanation | null): boolean {

@@ -28,6 +28,11 @@ function reading(ts: number, value: number, status: ScoredReading['status'] = 'o
   return { stream: 'pump', ts, channels: ['value'], values: [value], expected: null, spread: null, score, surprise: surpriseOf(score), threshold: 0.999, status, anomalyId: null, modelId: 'gru' };
 }
 
+/** `text` as a regular expression that matches it literally. */
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 function event(kind: AnomalyEvent['kind'], startTs: number, endTs: number): AnomalyEvent {
   return { kind, sensor: 'pump', anomalyId: 'ep-1', startTs, endTs, peakScore: 0.9999, score: 0.9999, threshold: 0.999, modelId: 'gru', paddedFraction: 0, channelErrors: [2], channels: ['value'], windows: 3 };
 }
@@ -76,6 +81,35 @@ describe('SignalBook.explain', () => {
     expect(resolved.sentence).toMatch(/^pump no reading for 10 min since 10:04, last /);
     // Resolved: no longer an open silence.
     expect(book.retellSilence('ep-1', last + 700 * SEC)).toBeNull();
+  });
+
+  it('tells a silence in an episode of another kind after what that episode told (before_silence), as it grows, at its resolve and from its checkpoint after a restart (tryout 23, F1)', () => {
+    const book = new SignalBook({ units: ['pu*=bar'], timeZone: 'UTC', persist: null, logger: silent });
+    for (let i = 0; i < 300; i++) book.record(reading(T0 + i * SEC, 2.3 + 0.05 * Math.sin(i)));
+    const start = T0 + 300 * SEC;
+    for (let i = 0; i < 20; i++) book.record(reading(start + i * SEC, 4.1 + 0.05 * Math.sin(i), 'anomalous', 0.9999));
+    const fault = book.explain(event('open', start, start + 19 * SEC))!;
+    expect(fault.kind).toBe('level_shift');
+    const last = start + 19 * SEC;
+    // The sensor died with the shift open: its silence is told in that episode, after what the episode told.
+    const silence = book.explainAlert({ ...event('update', start, last + 120 * SEC), evidence: { stuck: 9 } }, true).explanation!;
+    expect(silence).toMatchObject({ kind: 'missing_data', duration_ms: 120 * SEC, before_silence: { kind: 'level_shift', sentence: fault.sentence, since: fault.since } });
+    expect(silence.sentence).toMatch(new RegExp(`^${escape(fault.sentence)}, then no reading for 2 min since 10:05, last 4\\.\\d+ bar \\(missing data\\)$`));
+    // As it grows (the record's retelling), the same fault first.
+    expect(book.retellSilence('ep-1', last + 300 * SEC)!.sentence).toMatch(new RegExp(`^${escape(fault.sentence)}, then no reading for 5 min since 10:05, `));
+    // After a restart, from the episode's checkpoint: the fault is still told first.
+    const state = JSON.parse(JSON.stringify(book.episodeState('ep-1'))) as unknown;
+    const base = JSON.parse(JSON.stringify(book.episodeBase('ep-1')!.state)) as unknown;
+    const again = new SignalBook({ units: ['pu*=bar'], timeZone: 'UTC', persist: null, logger: silent });
+    again.restoreLatest(reading(last, 4.1));
+    again.restoreEpisode('pump', 'ep-1', state, base);
+    again.noteSilence('ep-1', 'pump');
+    expect(again.retellSilence('ep-1', last + 600 * SEC)!.sentence).toMatch(new RegExp(`^${escape(fault.sentence)}, then no reading for 10 min since 10:05, `));
+    // Its resolve tells the fault and the whole silence.
+    again.record(reading(last + 900 * SEC, 2.31));
+    const resolved = again.explainAlert({ ...event('resolve', start, last + 900 * SEC), evidence: { stuck: 9 }, resolution: 'recovered' }).explanation!;
+    expect(resolved).toMatchObject({ kind: 'missing_data', duration_ms: 900 * SEC, before_silence: { kind: 'level_shift' } });
+    expect(resolved.sentence).toMatch(new RegExp(`^${escape(fault.sentence)}, then no reading for 15 min since 10:05, `));
   });
 
   it('tells a silence noted after a restart (noteSilence) from the stream\'s restored newest reading, through its resolve', () => {
