@@ -135,7 +135,41 @@ export interface OnOffSource {
   /** Words (any case) meaning on (1), and off (0); a JSON `true` is on and `false` off whatever they are. */
   readonly on: readonly string[];
   readonly off: readonly string[];
+  /**
+   * The names of the states of some fields, as people say them (zigbee2mqtt's `contact` true = `closed`, false =
+   * `open`; `occupancy` `detected` / `clear`): the first entry whose globs match the field (the stream's `{field}` or
+   * JSON field name) names its states. Absent, or no entry matches: `on` / `off`.
+   */
+  readonly states?: readonly OnOffStateNames[];
 }
+
+/** The names of an on/off field's two states (OnOffSource.states), and whether its on state is an alarm. */
+export interface OnOffStateNames {
+  /** Field globs, as OnOffSource.fields. */
+  readonly fields: readonly string[];
+  /** The name of its reading 1 (JSON `true`, `ON`): `closed`, `detected`, `leak`. */
+  readonly on: string;
+  /** … and of its reading 0: `open`, `clear`, `dry`. */
+  readonly off: string;
+  /**
+   * Its on state means danger whatever its history (a leak, smoke, gas, carbon monoxide, tamper): told at once when the
+   * stream goes to it (docs/SCORING.md, "On/off streams"). Absent: false.
+   */
+  readonly alarm?: boolean;
+}
+
+/**
+ * The words an on/off stream's readings are told in (OnOffStateNames without its globs): `on` for its reading 1,
+ * `off` for 0, `alarm`: whether its on state is an alarm.
+ */
+export interface OnOffWords {
+  readonly on: string;
+  readonly off: string;
+  readonly alarm: boolean;
+}
+
+/** The words of an on/off stream whose field names none: `on` / `off`, no alarm. */
+export const PLAIN_ON_OFF: OnOffWords = { on: 'on', off: 'off', alarm: false };
 
 /**
  * A device's own word on whether it is online (MappingRuleSpec.availability): topic templates whose `{sensor}` /
