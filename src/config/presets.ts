@@ -172,7 +172,8 @@ export const Z2M_ON_OFF = ['contact', 'occupancy', 'presence', 'water_leak', 'sm
  * states are not.
  */
 export const Z2M_ON_OFF_STATES: readonly OnOffStateNames[] = [
-  { fields: ['contact'], on: 'closed', off: 'open' },
+  // A door rests closed (true): its active state is open.
+  { fields: ['contact'], on: 'closed', off: 'open', rest: 'on' },
   { fields: ['occupancy', 'presence'], on: 'detected', off: 'clear' },
   { fields: ['vibration'], on: 'vibrating', off: 'still' },
   { fields: ['moving'], on: 'moving', off: 'still' },

@@ -198,7 +198,7 @@ function compileOnOff(source: OnOffSource): NonNullable<CompiledRule['onOff']> {
     return on.has(w) ? 1 : off.has(w) ? 0 : null;
   };
   const named = (field: string): boolean => fields.length > 0 && fields.some((r) => r.test(field));
-  const states = (source.states ?? []).map((n) => ({ fields: n.fields.map(globToRegExp), words: { on: n.on, off: n.off, alarm: n.alarm === true } }));
+  const states = (source.states ?? []).map((n) => ({ fields: n.fields.map(globToRegExp), words: { on: n.on, off: n.off, alarm: n.alarm === true, active: n.rest === 'on' ? (0 as const) : (1 as const) } }));
   return {
     named,
     field: (field, v) => {
