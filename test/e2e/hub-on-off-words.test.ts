@@ -7,6 +7,9 @@
  * `last closed`, not `last 1`; the stored and published value stays 1. On main: no `onOff` in /api/sensors, a surprise
  * and an `ownModel` for each, and the sentence `…, last 1 (missing data)`.
  *
+ * Left open far longer than it has ever been (src/pipeline/dwell.ts, OnOffDwell), the door is told `door_contact/contact
+ * open for 3 min since 12:00, never longer than 10 s before (state held)` (on main: nothing, its values never judged).
+ *
  * The daemon in-process with a virtual clock (as test/e2e/hub-on-off.test.ts), a real SQLite file, its HTTP API, learning
  * on, and a real broker: the embedded one, and mosquitto when installed.
  */
@@ -42,7 +45,7 @@ afterEach(async () => {
 const cases: Array<[string, boolean]> = [['embedded', true], ['mosquitto', mosquittoAvailable()]];
 
 describe.skipIf(!builtAndModelsPresent())('on/off streams told in their own words', () => {
-  it.each(cases)('(%s broker) a door is closed/open, motion detected/clear, an ESPHome binary_sensor on/off: no surprise, no own model, its death told `last closed`', async (name, available) => {
+  it.each(cases)('(%s broker) a door is closed/open, motion detected/clear, an ESPHome binary_sensor on/off: no surprise, no own model; left open it is told 'open for … (state held)', its death 'last closed'', async (name, available) => {
     if (!available) return;
     const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-onoff-words-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -87,7 +90,7 @@ describe.skipIf(!builtAndModelsPresent())('on/off streams told in their own word
       await waitFor(() => daemon.counters.scored > scored, 10_000, `${topic} scored`);
       scored = daemon.counters.scored;
     };
-    for (let k = 0; k < 320; k++) {
+    for (let k = 0; k < 560; k++) {
       now += 10 * SEC;
       const open = k % 12 === 0 && k > 0;
       await send('zigbee2mqtt/door_contact', JSON.stringify({ battery: 100, contact: !open, linkquality: 60, voltage: 3005 }));
@@ -101,6 +104,7 @@ describe.skipIf(!builtAndModelsPresent())('on/off streams told in their own word
       }
       daemon.judgeSilences();
     }
+    // Normal use, the door opened every 2 min, motion and the ESPHome door toggling: nothing told.
     expect(alerts.map((a) => `${a.event} ${a.sensor} ${a.explanation?.sentence ?? ''}`)).toEqual([]);
 
     const sensors = ((await (await fetch(`http://127.0.0.1:${httpPort}/api/sensors`)).json()) as { sensors: SensorView[] }).sensors;
@@ -120,6 +124,27 @@ describe.skipIf(!builtAndModelsPresent())('on/off streams told in their own word
     expect(lux.surprise).not.toBeNull();
     expect(lux.ownModel).not.toBeNull();
 
+    // Left open (its reports every 10 s say so): after a few minutes it is told as a state held far longer than ever
+    // before (its 45 openings each lasted one report, 10 s), in its words; shut and used again, resolved.
+    const openedAt = now + 10 * SEC;
+    for (let k = 0; k < 60 && !alerts.some((a) => a.sensor === DOOR); k++) {
+      now += 10 * SEC;
+      await send('zigbee2mqtt/door_contact', JSON.stringify({ battery: 100, contact: false, linkquality: 60, voltage: 3005 }));
+    }
+    await waitFor(() => alerts.some((a) => a.sensor === DOOR), 10_000, 'the door held open told');
+    const held = alerts.find((a) => a.sensor === DOOR)!;
+    expect(held).toMatchObject({ event: 'open', explanation: { kind: 'stuck', value: 0 } });
+    expect(held.explanation?.sentence).toMatch(/^door_contact\/contact open for \d+ min since \d\d:\d\d, never longer than 10 s before \(state held\)$/);
+    expect(now - openedAt).toBeGreaterThan(MIN);
+    expect(now - openedAt).toBeLessThan(10 * MIN);
+    for (let k = 0; k < 40; k++) {
+      now += 10 * SEC;
+      await send('zigbee2mqtt/door_contact', JSON.stringify({ battery: 100, contact: k % 12 === 6 ? false : true, linkquality: 60, voltage: 3005 }));
+    }
+    await waitFor(() => alerts.some((a) => a.sensor === DOOR && a.event === 'resolve'), 10_000, 'the held door resolved');
+    expect(alerts.filter((a) => a.sensor === DOOR).map((a) => a.anomaly_id)).toEqual(alerts.filter((a) => a.sensor === DOOR).map(() => held.anomaly_id));
+    alerts.splice(0);
+
     // The door dies without a word while closed: its silence is told with its state's name.
     for (let k = 0; k < 60 && !alerts.some((a) => a.sensor === DOOR); k++) {
       now += 10 * SEC;
@@ -127,7 +152,7 @@ describe.skipIf(!builtAndModelsPresent())('on/off streams told in their own word
       await new Promise((r) => setTimeout(r, 20));
     }
     await waitFor(() => alerts.some((a) => a.sensor === DOOR), 10_000, 'the door silence told');
-    const told = alerts.find((a) => a.sensor === DOOR)!;
+    const told = alerts.find((a) => a.sensor === DOOR && a.event === 'open')!;
     expect(told.explanation?.kind).toBe('missing_data');
     expect(told.explanation?.sentence).toMatch(/^door_contact\/contact no reading for .+ since \d\d:\d\d, last closed \(missing data\)$/);
     // The published figure stays the reading, 1.
