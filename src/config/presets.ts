@@ -194,7 +194,7 @@ const HA_MISSING = ['unavailable', 'unknown', 'none', ''];
 export const PRESETS: Readonly<Record<PresetName, Preset>> = {
   zigbee2mqtt: {
     doc:
-      "zigbee2mqtt device topics `zigbee2mqtt/<friendly_name>`, a friendly name of several levels (`kitchen/floor_light`) included; skips the bridge's topics (`zigbee2mqtt/bridge/…`), `…/availability` and `…/set`, `…/get`; drops the device's own health fields (linkquality, last_seen, battery, a battery device's voltage, device_temperature, power_outage_count), `illuminance` where `illuminance_lux` comes with it (zigbee2mqtt 1.x: the same reading twice), update info, and the settings of actuators and devices (brightness, color_temp, position, setpoints, calibrations, comfort limits …); reads a sensor's on/off fields (contact, occupancy, presence, water_leak, smoke, tamper …: JSON true/false) as streams of 1 and 0, judged on their silence.",
+      "zigbee2mqtt device topics `zigbee2mqtt/<friendly_name>`, a friendly name of several levels (`kitchen/floor_light`) included; skips the bridge's topics (`zigbee2mqtt/bridge/…`), `…/availability` and `…/set`, `…/get`; drops the device's own health fields (linkquality, last_seen, battery, a battery device's voltage, device_temperature, power_outage_count), `illuminance` where `illuminance_lux` comes with it (zigbee2mqtt 1.x: the same reading twice), update info, and the settings of actuators and devices (brightness, color_temp, position, setpoints, calibrations, comfort limits …); reads a sensor's on/off fields (contact, occupancy, presence, water_leak, smoke, tamper …: JSON true/false) as streams of 1 and 0, told in their states' names (a contact's true is closed), judged on their silence and on how long their active state (a door open, motion detected) is held against how long it was before.",
     rule: {
       ...BASE,
       name: 'zigbee2mqtt',
@@ -328,7 +328,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     hub: NO_HUB,
   },
   ha_statestream: {
-    doc: "Home Assistant's MQTT statestream with `base_topic: homeassistant`: the state of sensor, number and input_number entities, and of binary_sensor entities (`on`/`off` as 1 and 0, judged on their silence) (`unavailable`, `unknown` are missing; a text state, `idle`, is skipped, counted `text_state`); with `publish_attributes: true`, a sensor whose `state_class` attribute is `total_increasing` is a counter from its first reading, and an entity's `unit_of_measurement` attribute (`\"°C\"`) is its stream's unit (the attributes' messages skipped, counted `hub_topic`).",
+    doc: "Home Assistant's MQTT statestream with `base_topic: homeassistant`: the state of sensor, number and input_number entities, and of binary_sensor entities (`on`/`off` as 1 and 0, judged on their silence and how long `on` is held) (`unavailable`, `unknown` are missing; a text state, `idle`, is skipped, counted `text_state`); with `publish_attributes: true`, a sensor whose `state_class` attribute is `total_increasing` is a counter from its first reading, and an entity's `unit_of_measurement` attribute (`\"°C\"`) is its stream's unit (the attributes' messages skipped, counted `hub_topic`).",
     rule: {
       ...BASE,
       name: 'ha_statestream',

@@ -45,7 +45,7 @@ afterEach(async () => {
 const cases: Array<[string, boolean]> = [['embedded', true], ['mosquitto', mosquittoAvailable()]];
 
 describe.skipIf(!builtAndModelsPresent())('on/off streams told in their own words', () => {
-  it.each(cases)('(%s broker) a door is closed/open, motion detected/clear, an ESPHome binary_sensor on/off: no surprise, no own model; left open it is told 'open for … (state held)', its death 'last closed'', async (name, available) => {
+  it.each(cases)('(%s broker) a door is closed/open, motion detected/clear, an ESPHome binary_sensor on/off: no surprise, no own model; left open it is told `open for … (state held)`, its death `last closed`', async (name, available) => {
     if (!available) return;
     const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-onoff-words-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));

@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { SignalBook } from '../../src/daemon/signals.js';
 import { Detector, detectorOptions } from '../../src/pipeline/detector.js';
+import { MIN_ONOFF_DWELLS, OnOffDwell } from '../../src/pipeline/dwell.js';
 import { parseOptionsOf } from '../../src/pipeline/ingest-options.js';
 import { MessageParser } from '../../src/pipeline/parse.js';
 import { ROOT } from '../helpers/daemon.js';
@@ -135,4 +136,36 @@ describe('an on/off stream whose active state is held far longer than ever befor
     await feedMessages(det, book, more, out, false, first.length);
     expect(told(out)).toEqual([]);
   }, 180_000);
+});
+
+describe('OnOffDwell', () => {
+  it('judges nothing before MIN_ONOFF_DWELLS active dwells, nor within the longest; its checkpoint judges as it would have', () => {
+    const d = new OnOffDwell();
+    let t = 0;
+    const use = (n: number): void => {
+      for (let k = 0; k < n; k++) {
+        d.step(0, t, 0, 256);
+        t += 6 * SEC;
+        d.step(1, t, 0, 256);
+        t += 2 * MIN;
+      }
+    };
+    use(MIN_ONOFF_DWELLS - 1);
+    d.step(0, t, 0, 256);
+    // Fewer active dwells than it needs: a door open for a day is not judged.
+    expect(d.step(0, t + 1440 * MIN, 0, 256)).toBe(0);
+    d.step(1, t + 1440 * MIN + SEC, 0, 256);
+    t += 1440 * MIN + 2 * MIN;
+    use(MIN_ONOFF_DWELLS);
+    d.step(0, t, 0, 256);
+    // Within the longest it held (a day, taught above): not judged however far from its usual 6 s.
+    expect(d.step(0, t + 10 * MIN, 0, 256)).toBe(0);
+    const e = new OnOffDwell();
+    e.step(1, 0, 1, 256);
+    // The rest state (1 for a contact, whose active state is 0) is never judged however long.
+    expect(e.step(1, 1e9, 1, 256)).toBe(0);
+    const copy = OnOffDwell.fromJSON(JSON.parse(JSON.stringify(d.toJSON())));
+    expect(copy.step(0, t + 2000 * MIN, 0, 256)).toBe(d.step(0, t + 2000 * MIN, 0, 256));
+    expect(() => OnOffDwell.fromJSON({ n: 'x' })).toThrow(/on\/off dwell snapshot/);
+  });
 });
