@@ -344,6 +344,7 @@ export class Daemon {
       logger: this.log,
       recorded: (id) => store.getAnomaly(id)?.explanation ?? null,
       stated: (stream) => this.parser?.statedUnit(stream) ?? null,
+      onOff: (stream) => this.parser?.onOffWords(stream) ?? null,
     });
 
     this.availability = new DeviceAvailability({
@@ -541,6 +542,7 @@ export class Daemon {
         store,
         registry,
         scopeOf: compileScopes(config.learning.groups),
+        valuesIgnored: (sensor) => this.parser?.statedOnOff(sensor) ?? false,
         train: (series, opts, onProgress) => this.adapters.train(series, opts, onProgress, { signal: this.trainingAbort.signal }),
         writeModel,
         loadModel,
@@ -803,6 +805,7 @@ export class Daemon {
         // The unit of the value shown (its latest reading's: a hub that changed its unit sent it in the one in force then).
         unitOf: (sensor) => this.signals?.unitOf(sensor, this.signals.latest(sensor)?.ts) ?? null,
         unitChangesOf: (sensor) => this.signals?.unitChangesOf(sensor) ?? [],
+        onOffOf: (sensor) => this.parser?.onOffWords(sensor) ?? null,
         deviceOf: (sensor) => this.detector?.sourceOf(sensor),
         forget: (target) => this.forget(target),
         learningEnabled: config.learning.enabled,

@@ -4,7 +4,7 @@
  * (HUB_MISSING), and is documented with a sample payload and the streams it yields (the README's "Connect
  * your devices", test/pipeline/route.test.ts and test/e2e/devices.test.ts use the same samples).
  */
-import { RULE_DEFAULTS, type MappingRuleSpec } from '../contract/ingest.js';
+import { RULE_DEFAULTS, type MappingRuleSpec, type OnOffStateNames } from '../contract/ingest.js';
 
 /**
  * In match order: enabled presets are tried in this order whatever order the config lists them in, the
@@ -163,6 +163,28 @@ const Z2M_UNITS = [
  */
 export const Z2M_ON_OFF = ['contact', 'occupancy', 'presence', 'water_leak', 'smoke', 'gas', 'carbon_monoxide', 'tamper', 'vibration', 'moving', 'sos'];
 
+/**
+ * The names of zigbee2mqtt's on/off states, as its device pages' "Exposes" describe them: "Indicates if the contact is
+ * closed (= true) or open (= false)" (so a door's `contact` true is `closed`), "Indicates whether the device detected
+ * occupancy / presence / a water leak / smoke / gas / carbon monoxide / vibration / movement", "Indicates whether the
+ * device is tampered". A leak, smoke, gas, carbon monoxide, tamper and an SOS press are alarms: the device's own
+ * judgement that something is wrong, told at once (docs/SCORING.md, "On/off streams"); a door's or motion sensor's
+ * states are not.
+ */
+export const Z2M_ON_OFF_STATES: readonly OnOffStateNames[] = [
+  // A door rests closed (true): its active state is open.
+  { fields: ['contact'], on: 'closed', off: 'open', rest: 'on' },
+  { fields: ['occupancy', 'presence'], on: 'detected', off: 'clear' },
+  { fields: ['vibration'], on: 'vibrating', off: 'still' },
+  { fields: ['moving'], on: 'moving', off: 'still' },
+  { fields: ['water_leak'], on: 'leak', off: 'dry', alarm: true },
+  { fields: ['smoke'], on: 'smoke', off: 'clear', alarm: true },
+  { fields: ['gas'], on: 'gas', off: 'clear', alarm: true },
+  { fields: ['carbon_monoxide'], on: 'carbon monoxide', off: 'clear', alarm: true },
+  { fields: ['tamper'], on: 'tampered', off: 'clear', alarm: true },
+  { fields: ['sos'], on: 'SOS', off: 'clear', alarm: true },
+];
+
 /** The words of an on/off state: ESPHome's `ON`/`OFF`, Home Assistant's `on`/`off` (any case). */
 const ON_OFF_WORDS = { on: ['on'], off: ['off'] };
 
@@ -172,7 +194,7 @@ const HA_MISSING = ['unavailable', 'unknown', 'none', ''];
 export const PRESETS: Readonly<Record<PresetName, Preset>> = {
   zigbee2mqtt: {
     doc:
-      "zigbee2mqtt device topics `zigbee2mqtt/<friendly_name>`, a friendly name of several levels (`kitchen/floor_light`) included; skips the bridge's topics (`zigbee2mqtt/bridge/…`), `…/availability` and `…/set`, `…/get`; drops the device's own health fields (linkquality, last_seen, battery, a battery device's voltage, device_temperature, power_outage_count), `illuminance` where `illuminance_lux` comes with it (zigbee2mqtt 1.x: the same reading twice), update info, and the settings of actuators and devices (brightness, color_temp, position, setpoints, calibrations, comfort limits …); reads a sensor's on/off fields (contact, occupancy, presence, water_leak, smoke, tamper …: JSON true/false) as streams of 1 and 0, judged on their silence.",
+      "zigbee2mqtt device topics `zigbee2mqtt/<friendly_name>`, a friendly name of several levels (`kitchen/floor_light`) included; skips the bridge's topics (`zigbee2mqtt/bridge/…`), `…/availability` and `…/set`, `…/get`; drops the device's own health fields (linkquality, last_seen, battery, a battery device's voltage, device_temperature, power_outage_count), `illuminance` where `illuminance_lux` comes with it (zigbee2mqtt 1.x: the same reading twice), update info, and the settings of actuators and devices (brightness, color_temp, position, setpoints, calibrations, comfort limits …); reads a sensor's on/off fields (contact, occupancy, presence, water_leak, smoke, tamper …: JSON true/false) as streams of 1 and 0, told in their states' names (a contact's true is closed), judged on their silence and on how long their active state (a door open, motion detected) is held against how long it was before.",
     rule: {
       ...BASE,
       name: 'zigbee2mqtt',
@@ -201,7 +223,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       // a counter from its first reading.
       counters: { fields: ['energy'] },
       // A door's `"contact":true`, a motion sensor's `"occupancy":false`: on/off readings, 1 and 0 (tryout 22, finding 7).
-      onOff: { fields: Z2M_ON_OFF, ...ON_OFF_WORDS },
+      onOff: { fields: Z2M_ON_OFF, ...ON_OFF_WORDS, states: Z2M_ON_OFF_STATES },
       // A button's `{"action":"single"}`, a group's `{"state":"ON"}`: no measurement, skipped `hub_event`.
       skipEvents: true,
     },
@@ -306,7 +328,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     hub: NO_HUB,
   },
   ha_statestream: {
-    doc: "Home Assistant's MQTT statestream with `base_topic: homeassistant`: the state of sensor, number and input_number entities, and of binary_sensor entities (`on`/`off` as 1 and 0, judged on their silence) (`unavailable`, `unknown` are missing; a text state, `idle`, is skipped, counted `text_state`); with `publish_attributes: true`, a sensor whose `state_class` attribute is `total_increasing` is a counter from its first reading, and an entity's `unit_of_measurement` attribute (`\"°C\"`) is its stream's unit (the attributes' messages skipped, counted `hub_topic`).",
+    doc: "Home Assistant's MQTT statestream with `base_topic: homeassistant`: the state of sensor, number and input_number entities, and of binary_sensor entities (`on`/`off` as 1 and 0, judged on their silence and how long `on` is held) (`unavailable`, `unknown` are missing; a text state, `idle`, is skipped, counted `text_state`); with `publish_attributes: true`, a sensor whose `state_class` attribute is `total_increasing` is a counter from its first reading, and an entity's `unit_of_measurement` attribute (`\"°C\"`) is its stream's unit (the attributes' messages skipped, counted `hub_topic`).",
     rule: {
       ...BASE,
       name: 'ha_statestream',

@@ -135,7 +135,49 @@ export interface OnOffSource {
   /** Words (any case) meaning on (1), and off (0); a JSON `true` is on and `false` off whatever they are. */
   readonly on: readonly string[];
   readonly off: readonly string[];
+  /**
+   * The names of the states of some fields, as people say them (zigbee2mqtt's `contact` true = `closed`, false =
+   * `open`; `occupancy` `detected` / `clear`): the first entry whose globs match the field (the stream's `{field}` or
+   * JSON field name) names its states. Absent, or no entry matches: `on` / `off`.
+   */
+  readonly states?: readonly OnOffStateNames[];
 }
+
+/** The names of an on/off field's two states (OnOffSource.states), and whether its on state is an alarm. */
+export interface OnOffStateNames {
+  /** Field globs, as OnOffSource.fields. */
+  readonly fields: readonly string[];
+  /** The name of its reading 1 (JSON `true`, `ON`): `closed`, `detected`, `leak`. */
+  readonly on: string;
+  /** … and of its reading 0: `open`, `clear`, `dry`. */
+  readonly off: string;
+  /**
+   * The state the field rests in when nothing happens (a door `closed`: zigbee2mqtt's `contact` true, `on`): the other,
+   * its active state (a door open, motion detected), is the one whose dwell is judged (src/pipeline/dwell.ts,
+   * OnOffDwell). Absent: `off`.
+   */
+  readonly rest?: 'on' | 'off';
+  /**
+   * Its on state means danger whatever its history (a leak, smoke, gas, carbon monoxide, tamper): told at once when the
+   * stream goes to it (docs/SCORING.md, "On/off streams"). Absent: false.
+   */
+  readonly alarm?: boolean;
+}
+
+/**
+ * The words an on/off stream's readings are told in (OnOffStateNames without its globs): `on` for its reading 1,
+ * `off` for 0, `alarm`: whether its on state is an alarm, `active`: which reading is its active state.
+ */
+export interface OnOffWords {
+  readonly on: string;
+  readonly off: string;
+  readonly alarm: boolean;
+  /** The reading of its active state (OnOffStateNames.rest: the other one): 1, or 0 for a door's contact. */
+  readonly active: 0 | 1;
+}
+
+/** The words of an on/off stream whose field names none: `on` / `off`, no alarm, on its active state. */
+export const PLAIN_ON_OFF: OnOffWords = { on: 'on', off: 'off', alarm: false, active: 1 };
 
 /**
  * A device's own word on whether it is online (MappingRuleSpec.availability): topic templates whose `{sensor}` /

@@ -4,6 +4,7 @@
  * routes never reach the daemon's internals.
  */
 import type { AnomalyMark, AnomalyQuery, AnomalyRecord, AnomalyWithEvents } from '../contract/store.js';
+import type { OnOffWords } from '../contract/ingest.js';
 import type { RejectReason, SensorStatus, SkipReason } from '../contract/types.js';
 import { byName, OPEN_SENSORS_LISTED, type DaemonView } from '../http/view.js';
 import { shownValue, type SeriesStore } from '../pipeline/series.js';
@@ -61,6 +62,8 @@ export interface HttpViewDeps {
   readonly board: SensorStatusBoard;
   readonly series: SeriesStore;
   readonly unitOf: (sensor: string) => string | null;
+  /** The words of an on/off stream's states (MessageParser.onOffWords), null for another stream; absent: none is one. */
+  readonly onOffOf?: (sensor: string) => OnOffWords | null;
   /** The changes of the unit the sensor's hub stated (SignalBook.unitChangesOf), oldest first; absent: none. */
   readonly unitChangesOf?: (sensor: string) => readonly { readonly ts: number; readonly from: string; readonly to: string }[];
   /** The device a stream belongs to (Detector.sourceOf), undefined when not known; absent: every stream is its own device. */
@@ -157,6 +160,8 @@ export function daemonView(d: HttpViewDeps): DaemonView {
         .sort(byName)
         .map((sensor) => {
           const latest = d.series.latest(sensor);
+          const onOff = d.onOffOf?.(sensor) ?? null;
+          const v = latest !== null ? latest.values[0] : null;
           return {
             sensor,
             device: d.deviceOf?.(sensor) ?? sensor,
@@ -166,11 +171,13 @@ export function daemonView(d: HttpViewDeps): DaemonView {
             lastTs: latest?.ts ?? null,
             // The reading at 15 significant digits (float64's), not 7 as the float32 series: a meter's 20210701 is not 20210700.
             value: latest !== null ? shownValue(latest.values[0]) : null,
-            surprise: latest !== null && Number.isFinite(latest.surprise) ? Math.round(shownSurprise(latest.surprise) * 1000) / 1000 : null,
+            // An on/off stream's values are not judged (its silence and how long it holds a state are): no surprise of them.
+            surprise: latest !== null && onOff === null && Number.isFinite(latest.surprise) ? Math.round(shownSurprise(latest.surprise) * 1000) / 1000 : null,
             unit: d.unitOf(sensor),
             ownModel: d.board.ownModelOf(sensor),
             openEpisode: d.board.openEpisodeOf(sensor),
             silenceJudged: d.board.silenceJudged(sensor),
+            ...(onOff !== null ? { onOff: { on: onOff.on, off: onOff.off, state: v === 1 ? onOff.on : v === 0 ? onOff.off : null, alarm: onOff.alarm } } : {}),
           };
         }),
     series: (sensor, q) => {

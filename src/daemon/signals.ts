@@ -9,6 +9,7 @@
 import type { Logger } from 'pino';
 import { alertFigures, resolutionWords, type AlertExplanation, type BeforeSilence } from '../contract/alerts.js';
 import type { SeriesBucketStore } from '../contract/series.js';
+import type { OnOffWords } from '../contract/ingest.js';
 import type { AnomalyEvent, ScoredReading } from '../contract/types.js';
 import { FARTHER, episodeExplanation, explainEpisode, namedKind, strongest, tellsReading, toAlertExplanation, toldReach, withLaterUnitChanges } from '../explain/episode.js';
 import { BAND_SIGMAS, BASELINE_READINGS, DRIFT_READINGS, EVIDENCE_KINDS, NOISE_READINGS, explainCounterReset, toldAs, unitAt, type AnomalyKind, type UnitChange } from '../explain/explain.js';
@@ -50,6 +51,11 @@ export interface SignalBookOptions {
    * `units` entry matches the stream. Absent: none.
    */
   readonly stated?: (stream: string) => string | null;
+  /**
+   * The words of an on/off stream's states (MessageParser.onOffWords: a zigbee2mqtt door's 1 `closed`, 0 `open`), null
+   * for a stream that is not one: its sentences tell its states by name. Absent: none.
+   */
+  readonly onOff?: (stream: string) => OnOffWords | null;
 }
 
 interface OpenEpisode {
@@ -332,6 +338,12 @@ export class SignalBook {
     return { unit: this.opts.stated?.(stream) ?? null, ...(changes !== undefined ? { unitChanges: changes } : {}) };
   }
 
+  /** The states' names of an explanation's input for `stream` (ExplainInput.states), none when it is no on/off stream. */
+  private statesFor(stream: string): { readonly states?: { readonly on: string; readonly off: string } } {
+    const words = this.opts.onOff?.(stream) ?? null;
+    return words === null ? {} : { states: { on: words.on, off: words.off } };
+  }
+
   record(r: ScoredReading): void {
     this.series.record(r);
   }
@@ -551,6 +563,7 @@ export class SignalBook {
       stream,
       channels,
       ...this.unitsFor(stream),
+      ...this.statesFor(stream),
       before,
       during: [],
       channelErrors: ev.channelErrors.length === channels.length ? ev.channelErrors : null,
@@ -836,6 +849,7 @@ export class SignalBook {
       stream,
       channels,
       ...this.unitsFor(stream),
+      ...this.statesFor(stream),
       before: episode.before,
       during,
       channelErrors: ev.channelErrors.length === channels.length ? ev.channelErrors : null,

@@ -72,6 +72,8 @@ export interface EpisodeInput {
   readonly onsetKnown?: boolean;
   /** AnomalyEvent.held: the channel (index of `channels`) that holds a state far longer than its dwells there; see ExplainInput.held. */
   readonly held?: { readonly channel: number; readonly since: number; readonly longestMs: number };
+  /** See ExplainInput.states: an on/off stream's states' names (its reading 1's, 0's). Absent: told as numbers. */
+  readonly states?: { readonly on: string; readonly off: string };
 }
 
 /** Explains an episode of one stream. Never throws on short, empty or ragged input. */
@@ -95,6 +97,7 @@ export function explainEpisode(input: EpisodeInput): EpisodeExplanation {
       ...(input.beganBy !== undefined ? { beganBy: input.beganBy } : {}),
       ...(input.onsetKnown === true ? { onsetKnown: true } : {}),
       ...(input.held !== undefined && input.held.channel === c ? { held: { since: input.held.since, longestMs: input.held.longestMs } } : {}),
+      ...(input.states !== undefined && C === 1 ? { states: input.states } : {}),
     }),
   );
   const explanations = inputs.map(explain);

@@ -238,6 +238,12 @@ export interface ExplainInput {
    * Told as a stuck value held that long, whatever its readings' noise. Absent: none.
    */
   readonly held?: { readonly since: number; readonly longestMs: number };
+  /**
+   * The stream is on/off (1 and 0, src/pipeline/scorer.ts StepItem.onOff), its states named `on` (its reading 1) and
+   * `off` (0): a zigbee2mqtt door's `closed` / `open`. The sentence tells a reading by its state's name, never as a
+   * number (`last closed`, `open for 1 h since 05:12, never longer than 40 s before`). Absent: numbers.
+   */
+  readonly states?: { readonly on: string; readonly off: string };
 }
 
 /**
@@ -718,7 +724,7 @@ function finish(input: ExplainInput, given: Draft, timeZone: string | undefined)
   const rare = d.kind === null && input.seen === 'rarity' && d.value !== null ? whereNormalLay(input.before.values, d.value) : null;
   const units = unitsOf(input, d, timeZone);
   const told = { unit: units.unit, ...(units.expectedUnit !== undefined ? { expectedUnit: units.expectedUnit } : {}), ...(units.unitChanges !== undefined ? { unitChanges: units.unitChanges } : {}) };
-  return { ...d, ...told, sentence: sentenceOf(input.stream, units, d, input.endTs, timeZone, toldAs(d.kind, input.seen), rare, sentDecimals(input.before.values, input.during.values)) };
+  return { ...d, ...told, sentence: sentenceOf(input.stream, units, d, input.endTs, timeZone, toldAs(d.kind, input.seen), rare, sentDecimals(input.before.values, input.during.values), input.states ?? null) };
 }
 
 /**
@@ -1307,7 +1313,7 @@ function noiseDraft(input: ExplainInput, reference: Reference, nz: { usual: numb
  * told; null: nothing named). `rare`: where the normal readings lay around the value (whereNormalLay), said
  * instead of the expectation.
  */
-function sentenceOf(stream: string, units: Units, d: Draft, endTs: number, timeZone: string | undefined, words: string | null, rare: { lo: number | null; hi: number | null } | null = null, sent: number | null = null): string {
+function sentenceOf(stream: string, units: Units, d: Draft, endTs: number, timeZone: string | undefined, words: string | null, rare: { lo: number | null; hi: number | null } | null = null, sent: number | null = null, states: ExplainInput['states'] | null = null): string {
   const suffix = (unit: string | null | undefined): string => (unit != null && unit !== '' ? ` ${unit}` : '');
   const u = suffix(units.unit);
   // The expectation's own unit when the hub stated another one in between (never converted): `, expected 70.7 ± 0.2 °F`.
@@ -1323,6 +1329,18 @@ function sentenceOf(stream: string, units: Units, d: Draft, endTs: number, timeZ
   const when = (ts: number): string => clockTime(ts, endTs, timeZone);
   const label = words !== null || note !== null ? ` (${[words, note].filter((w) => w !== null).join(', ')})` : '';
   const expected = d.expected !== null && d.band !== null ? `, expected ${num(d.expected)} ± ${spread(d.band)}${eu}` : '';
+  // An on/off stream's reading is its state's name (ExplainInput.states): `last closed`, `open for 1 h`.
+  if (states !== null) {
+    const state = (v: number | null): string | null => (v === 1 ? states.on : v === 0 ? states.off : null);
+    if (d.kind === 'missing_data') {
+      const s = state(d.value);
+      return `${stream} no reading for ${formatDuration(d.durationMs ?? 0)} since ${when(d.since)}${s !== null ? `, last ${s}` : ''}${label}`;
+    }
+    const s = state(d.value);
+    // A state held far longer than ever before (src/pipeline/dwell.ts, OnOffDwell): told as that, not as a stuck value.
+    if (s !== null && d.kind === 'stuck' && d.heldLongestMs !== undefined) return `${stream} ${s} for ${formatDuration(d.durationMs ?? 0)} since ${when(d.since)}, never longer than ${formatDuration(d.heldLongestMs)} before (state held${note !== null ? `, ${note}` : ''})`;
+    if (s !== null) return `${stream} ${s} since ${when(d.since)}${label}`;
+  }
   switch (d.kind) {
     case 'missing_data': {
       const last = d.value !== null ? `, last ${num(d.value)}${u}` : '';

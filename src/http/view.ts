@@ -152,6 +152,14 @@ export interface SensorView {
    * daemons before it.
    */
   readonly silenceJudged?: boolean;
+  /**
+   * An on/off stream (a zigbee2mqtt door's `contact`, a motion sensor's `occupancy`, an ESPHome binary_sensor): the
+   * names of its states, `on` its reading 1's and `off` 0's (a door's `closed` / `open`), `state` its latest reading's
+   * (null before the first), `alarm` whether its on state is an alarm (a leak, smoke). Its values are never judged,
+   * so `surprise` is null; its silence and how long it holds a state are (docs/SCORING.md, "On/off streams"). Absent:
+   * not an on/off stream.
+   */
+  readonly onOff?: { readonly on: string; readonly off: string; readonly state: string | null; readonly alarm: boolean };
 }
 
 /** Sensors /api/status names in `sensors.openSensors`, at most. */

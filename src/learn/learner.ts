@@ -87,6 +87,12 @@ export interface LearnerDeps {
   readonly store: LearnerStore;
   readonly registry: ModelRegistry;
   readonly scopeOf: (sensor: string) => string;
+  /**
+   * Whether a stream's values are never judged (an on/off stream: MessageParser.statedOnOff, judged on its silence
+   * and how long it holds a state, src/pipeline/scorer.ts): it learns no model of its own, and its readings are not
+   * collected for one. Absent: every stream's are.
+   */
+  readonly valuesIgnored?: (sensor: string) => boolean;
   readonly train: (series: TrainSeries, opts: WorkerTrainOptions, onProgress: (p: TrainProgress) => void) => Promise<TrainResult>;
   readonly writeModel: (dir: string, sidecar: SidecarInput, params: Seq2SeqParams) => Promise<{ onnxPath: string; sidecarPath: string }>;
   readonly loadModel: ModelLoader;
@@ -228,7 +234,7 @@ export class Learner {
 
   /** True while the sensor has no model of its own (it may still be scored by the fallback). */
   isLearning(sensor: string): boolean {
-    return this.opts.enabled && !this.pinned.has(sensor) && !this.deps.registry.hasOwnModel(sensor);
+    return this.opts.enabled && !this.pinned.has(sensor) && !this.deps.registry.hasOwnModel(sensor) && this.deps.valuesIgnored?.(sensor) !== true;
   }
 
   /**
@@ -255,7 +261,7 @@ export class Learner {
    * anomaly episode (or is a duplicate of the previous one).
    */
   observe(stream: string, ts: number, values: readonly number[], anomalous: boolean): void {
-    if (!this.opts.enabled || anomalous || this.pinned.has(stream)) return;
+    if (!this.opts.enabled || anomalous || this.pinned.has(stream) || this.deps.valuesIgnored?.(stream) === true) return;
     const scopeName = this.deps.scopeOf(stream);
     const scope = this.scope(stream);
     const collecting = !this.deps.registry.scopeHasModel(scopeName) || this.opts.retrainIntervalMs > 0;

@@ -352,3 +352,144 @@ function erfc(x: number): number {
     );
   return y;
 }
+
+/**
+ * Ended dwells a state of an on/off stream must have had before its present dwell is judged (OnOffDwell). More than a
+ * duty cycle's MIN_DWELLS: a person's use is not a thermostat's, its durations spread over orders of magnitude (a door
+ * open for seconds, now and then for minutes), and their log-spread is estimated to about 1 / √(2n) of itself: an
+ * eighth at 32.
+ */
+export const MIN_ONOFF_DWELLS = 32;
+/** The log-spread of an on/off state's dwells is taken as at least ln 2: a dwell twice its usual length is one σ. */
+const MIN_LOG_SPREAD = Math.LN2;
+
+/** An on/off dwell's snapshot (OnOffDwell.toJSON): its active state's taught dwells, and the present dwell. */
+export interface OnOffDwellSnapshot {
+  /** Forgotten count, sum and sum of squares of ln(dwell ms) of the active state's taught dwells; the longest (ms). */
+  readonly n: number;
+  readonly sl: number;
+  readonly sll: number;
+  readonly longestMs: number;
+  /** The present state (1, 0; null: none yet), since when (epoch ms), whether it began at a switch, and was judged rare. */
+  readonly state: number | null;
+  readonly since: number;
+  readonly known: boolean;
+  readonly rare: boolean;
+}
+
+/**
+ * How long has an on/off stream (1 and 0: a door's contact, a motion sensor's occupancy) held its active state (the
+ * one a use puts it in: a door open, motion detected), against how long it held it before? The duty cycle's question
+ * (DwellTracker above) asked in time, not readings: an on/off device reports at each change and checks in now and then
+ * (every 50 min for an Aqara contact, every few seconds for others, never for an ESPHome binary_sensor), so a dwell in
+ * readings is a dwell in check-ins (a door open 2 min and one open 45 min are both one reading), while its time
+ * between the switches is the device's own. Its states are its values (no levels to find), and only the active state
+ * is judged: the rest state held long (a door shut for a week, no motion at night) is the absence of use, not a fault,
+ * and its silence is judged apart (arrivals.ts).
+ *
+ * Judgement. Each dwell of the active state that ended at a switch (began at one too: not the first after a start or
+ * a gap) teaches ln(dwell ms), exponentially forgotten over `horizon` dwells. Once MIN_ONOFF_DWELLS are taught, the
+ * present dwell d of the active state is judged, at each reading, by the one-sided normal tail of
+ * z = (ln d − m) / σ, σ = max(s, ln 2), m and s the taught logs' mean and standard deviation: a log-normal duration,
+ * the usual model of human activity durations and of a hidden semi-Markov model's state durations where they spread
+ * over orders of magnitude (Yu, "Hidden semi-Markov models", Artificial Intelligence 174, 2010, section 3.3), its state
+ * known from the value. A dwell no longer than the longest taught is never judged (it has been seen). A dwell judged
+ * rare at the caller's hold level is not taught when it ends (censored, as DwellTracker's). Scale-free: the same in
+ * ms, s or readings of any rate.
+ */
+export class OnOffDwell {
+  private n = 0;
+  private sl = 0;
+  private sll = 0;
+  private longestMs = 0;
+  private state: number | null = null;
+  private since = 0;
+  private known = false;
+  private rare = false;
+  private surpriseNow = 0;
+
+  /**
+   * Takes the next reading `x` (1 or 0; anything else is ignored) at `ts` (epoch ms), `active` the state judged (1 or
+   * 0), `horizon` the dwell memory (dwells, >= 2). Returns the present dwell's surprise, −log10 P(a dwell of the active
+   * state lasts at least this long), 0 when not judged (the rest state, fewer than MIN_ONOFF_DWELLS taught, no longer
+   * than the longest taught, its start unknown).
+   */
+  step(x: number, ts: number, active: number, horizon: number): number {
+    this.surpriseNow = 0;
+    if (x !== 0 && x !== 1) return 0;
+    if (this.state === null) {
+      this.state = x;
+      this.since = ts;
+      this.known = false;
+      this.rare = false;
+      return 0;
+    }
+    if (x !== this.state) {
+      if (this.state === active && this.known && !this.rare && ts > this.since) {
+        const keep = 1 - 1 / Math.max(2, horizon);
+        const l = Math.log(ts - this.since);
+        this.n = this.n * keep + 1;
+        this.sl = this.sl * keep + l;
+        this.sll = this.sll * keep + l * l;
+        this.longestMs = Math.max(this.longestMs, ts - this.since);
+      }
+      this.state = x;
+      this.since = ts;
+      this.known = true;
+      this.rare = false;
+      return 0;
+    }
+    if (x !== active || !this.known || this.n < MIN_ONOFF_DWELLS) return 0;
+    const d = ts - this.since;
+    if (!(d > this.longestMs)) return 0;
+    const m = this.sl / this.n;
+    const s = Math.sqrt(Math.max(0, this.sll / this.n - m * m));
+    const z = (Math.log(d) - m) / Math.max(s, MIN_LOG_SPREAD);
+    this.surpriseNow = z > 0 ? Math.min(MAX_DWELL_SURPRISE, normalTailSurprise(z)) : 0;
+    return this.surpriseNow;
+  }
+
+  /** Marks the present dwell rare when its surprise reached `hold` (it is then not taught when it ends). */
+  censorAt(hold: number): void {
+    if (this.surpriseNow >= hold) this.rare = true;
+  }
+
+  /** The present state held since when (epoch ms) and the longest the active state was held before (ms), while its surprise is at least `hold`; else null. */
+  held(hold: number): { readonly since: number; readonly longestMs: number } | null {
+    return this.surpriseNow > 0 && this.surpriseNow >= hold ? { since: this.since, longestMs: this.longestMs } : null;
+  }
+
+  /** The surprise of the present dwell at the latest reading (step; 0: not judged). */
+  get surprise(): number {
+    return this.surpriseNow;
+  }
+
+  /** Forgets the present dwell's start (a gap in the stream: its length is not known); the taught dwells are kept. */
+  restart(): void {
+    this.known = false;
+    this.rare = false;
+  }
+
+  toJSON(): OnOffDwellSnapshot {
+    return { n: this.n, sl: this.sl, sll: this.sll, longestMs: this.longestMs, state: this.state, since: this.since, known: this.known, rare: this.rare };
+  }
+
+  /**
+   * An on/off dwell from its snapshot (toJSON).
+   *
+   * @throws Error when the snapshot is not one (finite n, sl, sll, longestMs, since; state 0, 1 or null).
+   */
+  static fromJSON(x: unknown): OnOffDwell {
+    const o = x as Partial<OnOffDwellSnapshot> | null;
+    const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+    if (o === null || typeof o !== 'object' || !finite(o.n) || !finite(o.sl) || !finite(o.sll) || !finite(o.longestMs) || !finite(o.since) || !(o.state === null || o.state === 0 || o.state === 1)) {
+      throw new Error('on/off dwell snapshot: n, sl, sll, longestMs, since must be finite and state 0, 1 or null');
+    }
+    const t = new OnOffDwell();
+    [t.n, t.sl, t.sll, t.longestMs, t.since] = [o.n, o.sl, o.sll, o.longestMs, o.since];
+    t.state = o.state ?? null;
+    t.known = o.known === true;
+    t.rare = o.rare === true;
+    return t;
+  }
+}

@@ -39,7 +39,7 @@ import { preview, previewBytes } from './decode/text.js';
 import { parseTimestamp as parseDeviceTime } from './decode/time.js';
 import type { DecodeContext, Decoded, DecodedRecord, PayloadDecoder, Problem } from './decode/types.js';
 import type { TopicCapture } from './topic.js';
-import { RULE_DEFAULTS } from '../contract/ingest.js';
+import { RULE_DEFAULTS, type OnOffWords } from '../contract/ingest.js';
 import { compileRule, fieldName, routeOf, safePart, streamId, type CompiledGroup, type CompiledRule } from './route.js';
 
 export type { ParserSnapshot } from './admit.js';
@@ -175,8 +175,8 @@ export class MessageParser {
   private readonly unitChanged = new Set<string>();
   /** Streams their hub states are cumulative counters (MappingRuleSpec.counters); at most maxSensors streams. */
   private readonly counters = new Set<string>();
-  /** Streams their hub sends on/off readings in (MappingRuleSpec.onOff); at most maxSensors streams. */
-  private readonly onOffs = new Set<string>();
+  /** Streams their hub sends on/off readings in (MappingRuleSpec.onOff), with their states' words; at most maxSensors streams. */
+  private readonly onOffs = new Map<string, OnOffWords>();
   /** Streams whose unit was given back at start (restoreStatedUnit) and not stated since (onUnitChange's `restored`). */
   private readonly unitRestored = new Set<string>();
   /** Per stream, the unit a Home Assistant discovery config states for it (ParseOptions.discoveryPrefix); at most maxSensors. */
@@ -246,6 +246,15 @@ export class MessageParser {
    */
   statedOnOff(stream: string): boolean {
     return this.onOffs.size > 0 && this.onOffs.has(stream);
+  }
+
+  /**
+   * The words of `stream`'s states (MappingRuleSpec.onOff's `states`: a zigbee2mqtt `contact`'s 1 `closed`, 0 `open`;
+   * `on` / `off` where its field names none), or null when it is no on/off stream (statedOnOff), or none of its
+   * readings came since the daemon started.
+   */
+  onOffWords(stream: string): OnOffWords | null {
+    return this.onOffs.size > 0 ? (this.onOffs.get(stream) ?? null) : null;
   }
 
   /**
@@ -356,7 +365,7 @@ export class MessageParser {
       const missing = rule.decode.missing.has(word.toLowerCase());
       const state = missing ? null : onOffTopic.word(word);
       if (!missing && state === null) return SKIPPED.text_state;
-      return this.onOffReading(msg, device, route.field, state);
+      return this.onOffReading(msg, device, route.field, state, onOffTopic);
     }
     if (this.scanner !== null && rule.fast && device !== null && route.field === null) {
       const fast = this.parseCommon(this.scanner, msg, device);
@@ -428,7 +437,7 @@ export class MessageParser {
     if (rule.unitOf !== null && readings.length > 0) this.noteUnits(rule.unitOf, doc, device, route.field, records, readings);
     else if (this.discoveryUnits.size > 0) for (const r of readings) this.noteDiscoveryUnit(r);
     if (rule.counterOf !== null && readings.length > 0) this.noteCounters(rule.counterOf, device, route.field, records, readings);
-    if (rule.onOff !== null && readings.length > 0) this.noteOnOffs(rule.onOff.named, device, route.field, records, readings);
+    if (rule.onOff !== null && readings.length > 0) this.noteOnOffs(rule.onOff, device, route.field, records, readings);
     if (readings.length === 0 && rejections.length === 1) return { kind: 'rejected', rejection: rejections[0] };
     return { kind: 'readings', readings, rejections: rejections.length === 0 ? NO_REJECTIONS : rejections };
   }
@@ -437,7 +446,7 @@ export class MessageParser {
    * The on/off reading `state` (1, 0; null: a missing-word) of a message on an on/off topic (MappingRuleSpec.onOff
    * `topics`), of the stream `<device>[/<field>]` stamped on arrival, admitted as any reading and noted on/off.
    */
-  private onOffReading(msg: RawMessage, device: string, topicField: string | null, state: number | null): ParseResult {
+  private onOffReading(msg: RawMessage, device: string, topicField: string | null, state: number | null, onOff: NonNullable<CompiledRule['onOff']>): ParseResult {
     if (state === null) return SKIPPED.missing_value;
     const stream = streamId(device, topicField, '');
     if (stream.length > MAX_STREAM_ID) return rejectedMessage(msg, device, 'bad_topic', `stream id longer than ${MAX_STREAM_ID} characters: "${preview(stream)}"`);
@@ -445,23 +454,31 @@ export class MessageParser {
     const readings: Reading[] = [];
     const taken = this.admission.admit(stream, device, msg.receivedAt, msg.receivedAt, this.settled);
     const rejections = this.collect(msg, device, stream, taken, msg.receivedAt, VALUE_CHANNELS, [state], -1, readings, null);
-    for (const r of readings) this.noteOnOff(r.sensor);
+    for (const r of readings) this.noteOnOff(r.sensor, onOff.states(topicField));
     if (rejections === null) return { kind: 'readings', readings, rejections: NO_REJECTIONS };
     if (readings.length === 0 && rejections.length === 1) return { kind: 'rejected', rejection: rejections[0] };
     return { kind: 'readings', readings, rejections };
   }
 
   /** Notes, of the streams that got a reading from `records`, those whose field is an on/off one (`named`: CompiledRule.onOff). */
-  private noteOnOffs(named: (field: string) => boolean, device: string, topicField: string | null, records: readonly DecodedRecord[], readings: readonly Reading[]): void {
-    let stated: Set<string> | null = null;
-    for (const rec of records) for (const f of rec.fields) if (named(fieldName(topicField, f.path))) (stated ??= new Set()).add(streamId(device, topicField, f.path));
+  private noteOnOffs(onOff: NonNullable<CompiledRule['onOff']>, device: string, topicField: string | null, records: readonly DecodedRecord[], readings: readonly Reading[]): void {
+    let stated: Map<string, OnOffWords> | null = null;
+    for (const rec of records) {
+      for (const f of rec.fields) {
+        const field = fieldName(topicField, f.path);
+        if (onOff.named(field)) (stated ??= new Map()).set(streamId(device, topicField, f.path), onOff.states(field));
+      }
+    }
     if (stated === null) return;
-    for (const r of readings) if (stated.has(r.sensor)) this.noteOnOff(r.sensor);
+    for (const r of readings) {
+      const words = stated.get(r.sensor);
+      if (words !== undefined) this.noteOnOff(r.sensor, words);
+    }
   }
 
-  /** Keeps `stream` as one whose readings are on/off (statedOnOff), within maxSensors streams. */
-  private noteOnOff(stream: string): void {
-    if (!this.onOffs.has(stream) && this.onOffs.size < (this.opts.maxSensors ?? 10_000)) this.onOffs.add(stream);
+  /** Keeps `stream` as one whose readings are on/off (statedOnOff), told in `words`, within maxSensors streams. */
+  private noteOnOff(stream: string, words: OnOffWords): void {
+    if (this.onOffs.has(stream) || this.onOffs.size < (this.opts.maxSensors ?? 10_000)) this.onOffs.set(stream, words);
   }
 
   /**

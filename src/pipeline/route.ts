@@ -10,7 +10,7 @@
  * that would change an MQTT topic's shape (`/` inside a key, `+`, `#`, control characters) become `_`.
  */
 import { compileTopicTemplate, type TopicCapture } from './topic.js';
-import type { AvailabilitySource, ChannelGroupSpec, EnvelopeSpec, MappingRuleSpec, OnOffSource, UnitSource } from '../contract/ingest.js';
+import { PLAIN_ON_OFF, type AvailabilitySource, type ChannelGroupSpec, type EnvelopeSpec, type MappingRuleSpec, type OnOffSource, type OnOffWords, type UnitSource } from '../contract/ingest.js';
 import type { DecodeRule } from './decode/types.js';
 
 export type { ChannelGroupSpec, MappingRuleSpec } from '../contract/ingest.js';
@@ -97,6 +97,8 @@ export interface CompiledRule {
     readonly field: (field: string, v: unknown) => number | null;
     readonly topic: (topic: string) => boolean;
     readonly word: (text: string) => number | null;
+    /** The words of the states of a field (by name; null: a stream without a `{field}` level): OnOffSource.states, else on / off. */
+    readonly states: (field: string | null) => OnOffWords;
   } | null;
 }
 
@@ -196,6 +198,7 @@ function compileOnOff(source: OnOffSource): NonNullable<CompiledRule['onOff']> {
     return on.has(w) ? 1 : off.has(w) ? 0 : null;
   };
   const named = (field: string): boolean => fields.length > 0 && fields.some((r) => r.test(field));
+  const states = (source.states ?? []).map((n) => ({ fields: n.fields.map(globToRegExp), words: { on: n.on, off: n.off, alarm: n.alarm === true, active: n.rest === 'on' ? (0 as const) : (1 as const) } }));
   return {
     named,
     field: (field, v) => {
@@ -205,6 +208,11 @@ function compileOnOff(source: OnOffSource): NonNullable<CompiledRule['onOff']> {
     },
     topic: (topic) => topics.length > 0 && topics.some((t) => t(topic) !== null),
     word,
+    states: (field) => {
+      if (field === null) return PLAIN_ON_OFF;
+      const named = states.find((n) => n.fields.some((r) => r.test(field)));
+      return named === undefined ? PLAIN_ON_OFF : named.words;
+    },
   };
 }
 

@@ -114,7 +114,7 @@ import { CycleProfile, type CycleState } from './cycle.js';
 import { KeptEvidence, type PackedEvidence } from './kept-evidence.js';
 import { ARRIVAL_STATE, arrivalSurprise, arrivalsKnown, teachArrival } from './arrivals.js';
 import { RUN_STATE, busyRun, noteStep, restartRun, runSurprise, teachRun } from './runs.js';
-import { DwellTracker, type DwellSnapshot } from './dwell.js';
+import { DwellTracker, OnOffDwell, type DwellSnapshot, type OnOffDwellSnapshot } from './dwell.js';
 import { MAX_SURPRISE, TailCalibrator, logError, type LogPrior, type SurpriseOut, type TailOptions, type TailState } from './tail.js';
 
 export const EVIDENCE = ['prediction', 'bias', 'reconstruction', 'level', 'change', 'shift', 'spread', 'stuck', 'rarity', 'cycle'] as const;
@@ -276,6 +276,11 @@ class StreamScore {
    * silence only (see onOffOnly), and its learning period is its first learnReadings readings, moved or not.
    */
   onOff = false;
+  /**
+   * An on/off stream's dwells in its active state, in time (src/pipeline/dwell.ts, OnOffDwell): a door held open far
+   * longer than it has ever been floors `stuck` (runFloor), told as a state held (Episode.held).
+   */
+  onOffDwell = new OnOffDwell();
   /**
    * `seen` at which the stream's learning period starts: 0, or, for a stream that did not move through a whole
    * learning period of its own (every reading the same, none known normal: a lux sensor installed at night,
@@ -732,7 +737,21 @@ export class StreamScorer {
       for (const h of s.values) h.commitPending();
     }
     const { judged: e, taught } = this.evidence(s, r, learning);
-    if (s.onOff) onOffOnly(e, taught);
+    if (s.onOff) {
+      onOffOnly(e, taught);
+      // Its one judgement of a value: how long its active state has been held (OnOffDwell), as a floor of `stuck`
+      // (whose history it never teaches: the floor alone speaks), never while it learns.
+      if (C === 1 && r.item.kind === 'reading') {
+        const held = s.onOffDwell.step(r.item.values[0], r.item.ts, r.item.onOffActive ?? 1, this.opts.horizon);
+        s.runFloor[0] = learning ? 0 : held;
+        if (s.runFloor[0] > 0) {
+          e.stuck = new Float64Array(1);
+          // Its rows, never taught (so never ready): the floor alone is their surprise (fuse).
+          s.row('reference', STUCK);
+          s.row('adaptive', STUCK);
+        }
+      }
+    }
     // A silence alarmed while it lasted (judgeSilence) ends at the stream's next step: resolved at this one, its
     // length neither judged nor taught again here (a reading after a gap carries it as `stuck`: it would open a
     // second episode for the same silence; an alarmed silence is censored from both histories, as a rare run is).
@@ -819,6 +838,7 @@ export class StreamScorer {
     if (!learning) for (let c = 0; c < C; c++) if (reference.each[STUCK * C + c] >= this.holdSurprise) s.runRare[c] = 1;
     // A dwell judged rare (as a value that would hold an episode: the reference's teaching limit) is not taught.
     if (!learning) for (let c = 0; c < C; c++) s.dwells[c].censorAt(this.holdSurprise + reference.penalty);
+    if (s.onOff && !learning) s.onOffDwell.censorAt(this.holdSurprise + reference.penalty);
     const events: AnomalyEvent[] = [];
     if (silenced !== null) events.push(this.endSilence(silenced, r, adaptive.surprise));
     // A rare silence judged at its end opens a missing-data episode for the silence, from its first missed step to
@@ -1670,6 +1690,11 @@ export class StreamScorer {
    * hold level): the owner channel whose dwell is the most surprising. Kept once noted (its resolve tells it too).
    */
   private noteHeld(s: StreamScore, ep: Episode): void {
+    if (s.onOff) {
+      const held = s.C === 1 && ep.owners[0] ? s.onOffDwell.held(this.holdSurprise) : null;
+      if (held !== null) ep.held = { channel: 0, ...held };
+      return;
+    }
     let best = 0;
     for (let c = 0; c < s.C; c++) {
       if (!ep.owners[c]) continue;
@@ -1930,7 +1955,7 @@ export class StreamScorer {
       episode: s.episode ? { ...s.episode, owners: [...s.episode.owners], peakEvidence: Object.fromEntries(EVIDENCE.map((k) => [k, nanToNull(s.episode!.peakEvidence[k])])) } : null,
       awaitingReset: s.awaitingReset,
       ...(s.counter ? { counter: true } : {}),
-      ...(s.onOff ? { onOff: true } : {}),
+      ...(s.onOff ? { onOff: true, onOffDwell: s.onOffDwell.toJSON() } : {}),
       lastScored: s.lastScored === null ? null : storeScored(s.lastScored),
     };
   }
@@ -2154,6 +2179,7 @@ export class StreamScorer {
     s.awaitingReset = v.awaitingReset === true;
     s.counter = v.counter === true;
     s.onOff = v.onOff === true;
+    if (v.onOffDwell !== undefined) s.onOffDwell = OnOffDwell.fromJSON(v.onOffDwell);
     s.lastScored = v.lastScored === undefined || v.lastScored === null ? null : readScored(v.lastScored, C);
     this.streams.set(stream, s);
   }
@@ -2265,6 +2291,8 @@ export interface StreamScoreSnapshot {
   readonly counter?: boolean;
   /** The stream's readings are on/off (StreamScore.onOff); absent: not. */
   readonly onOff?: boolean;
+  /** An on/off stream's dwells in its active state (StreamScore.onOffDwell); absent: learnt again. */
+  readonly onOffDwell?: OnOffDwellSnapshot;
   /**
    * The latest reading's scored step (without its events): what a duplicate of it reports, and whether the
    * stream was still learning. Absent from checkpoints written before it existed (or null: no reading yet).

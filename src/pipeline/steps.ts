@@ -52,6 +52,11 @@ export interface StepItem<O> {
    * on its silence only (src/pipeline/scorer.ts, onOffOnly), never as a counter. Absent: false.
    */
   readonly onOff?: boolean;
+  /**
+   * An on/off stream's active state (OnOffWords.active: 0 for a door's contact, whose 1 is closed): the state whose
+   * dwell is judged (src/pipeline/dwell.ts, OnOffDwell). Absent: 1.
+   */
+  readonly onOffActive?: 0 | 1;
   /** A counter's step back (a reset or a rollback) at this reading: its previous total and the new one, as sent. */
   readonly counterReset?: { readonly from: number; readonly to: number };
   /**

@@ -1,0 +1,171 @@
+/**
+ * An on/off stream's active state held far longer than it has ever been held (src/pipeline/dwell.ts, OnOffDwell):
+ * a door left open for an hour when it is usually open for seconds, motion detected for half an hour when it usually
+ * clears within seconds, is an anomaly, told in the state's words (`door_contact/contact open for 1 h since 05:12,
+ * never longer than 9 s before`). Normal toggling (a door opened every 2 min for about 6 s, motion on and off every
+ * 15 s, a door opened a few times a day) opens nothing, nor does the rest state held long (a door shut for days), nor
+ * anything during the learning period. The real parser (zigbee2mqtt preset) and detector with the shipped
+ * configuration, no model, the daemon's SignalBook. On main: an on/off stream's values are never judged (nothing
+ * opens for the held door).
+ */
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { SignalBook } from '../../src/daemon/signals.js';
+import { Detector, detectorOptions } from '../../src/pipeline/detector.js';
+import { MIN_ONOFF_DWELLS, OnOffDwell } from '../../src/pipeline/dwell.js';
+import { parseOptionsOf } from '../../src/pipeline/ingest-options.js';
+import { MessageParser } from '../../src/pipeline/parse.js';
+import { ROOT } from '../helpers/daemon.js';
+import { feedMessages, type Explained } from '../helpers/explained.js';
+import { lcg } from '../helpers/lcg.js';
+
+const SEC = 1000;
+const MIN = 60 * SEC;
+const T0 = Date.UTC(2026, 10, 1, 6, 0, 0);
+
+type Message = { topic: string; payload: Buffer; receivedAt: number };
+
+function shipped(): { det: Detector; book: SignalBook } {
+  const loaded = loadConfig({ path: join(ROOT, 'config', 'default.yaml'), env: {}, overrides: { ingest: { presets: ['zigbee2mqtt', 'esphome'], timezone: 'UTC' } } });
+  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+  let ids = 0;
+  const parser = new MessageParser(parseOptionsOf(loaded.config));
+  const det = new Detector(detectorOptions(loaded.config), { parser, modelFor: () => null, priorsFor: () => null, newId: () => `e${++ids}` });
+  const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: pino({ level: 'silent' }), onOff: (s) => parser.onOffWords(s) });
+  return { det, book };
+}
+
+/**
+ * A state's changes and the device's periodic reports of it: `reportMs` apart (0: on change only), from `from` to `to`
+ * (epoch ms); `active(t)` whether the active state holds at t, as a list of [start, end) spans.
+ */
+function messages(topic: string, payload: (on: boolean) => string, spans: readonly (readonly [number, number])[], from: number, to: number, reportMs: number, onIsActive = true): Message[] {
+  const at: { ts: number; on: boolean }[] = [];
+  for (const [a, b] of spans) at.push({ ts: a, on: onIsActive }, { ts: b, on: !onIsActive });
+  const inSpan = (t: number): boolean => spans.some(([a, b]) => t >= a && t < b);
+  if (reportMs > 0) for (let t = from; t < to; t += reportMs) at.push({ ts: t, on: inSpan(t) === onIsActive });
+  at.sort((x, y) => x.ts - y.ts);
+  const out: Message[] = [];
+  for (const m of at) {
+    if (out.length > 0 && m.ts <= out[out.length - 1].receivedAt) continue;
+    out.push({ topic, payload: Buffer.from(payload(m.on)), receivedAt: m.ts });
+  }
+  return out;
+}
+
+const door = (closed: boolean): string => JSON.stringify({ battery: 100, contact: closed, linkquality: 60, voltage: 3005 });
+const motion = (on: boolean): string => JSON.stringify({ battery: 90, occupancy: on, linkquality: 80 });
+
+/** A door opened about every 2 min (±30 s) for about 6 s (4 to 9 s), from `from` to `to`. */
+function doorUse(from: number, to: number, seed: number): [number, number][] {
+  const rnd = lcg(seed);
+  const spans: [number, number][] = [];
+  for (let t = from + 90 * SEC; t < to - 20 * SEC; t += Math.round((90 + 60 * rnd()) * SEC)) spans.push([t, t + Math.round((4 + 5 * rnd()) * SEC)]);
+  return spans;
+}
+
+const told = (out: readonly Explained[]): string[] => out.map((x) => `${x.ev.kind} ${new Date(x.ev.startTs).toISOString().slice(11, 19)} ${x.e?.sentence ?? '?'}`);
+
+describe('an on/off stream whose active state is held far longer than ever before', () => {
+  it('a door opened every 2 min for about 6 s (reporting every 10 s): nothing for 6 h; left open for an hour it is told "open for …, never longer than … before", and resolved once shut', async () => {
+    for (const seed of [1, 2, 3]) {
+      const { det, book } = shipped();
+      const end = T0 + 6 * 60 * MIN;
+      const use = doorUse(T0, end, seed);
+      const normal = messages('zigbee2mqtt/door_contact', door, use, T0, end, 10 * SEC, false);
+      const out: Explained[] = [];
+      await feedMessages(det, book, normal, out);
+      expect(told(out)).toEqual([]);
+      // Left open at `end` for an hour, reporting every 10 s, then shut and used as before for 30 min.
+      const later = [[end, end + 60 * MIN] as [number, number], ...doorUse(end + 60 * MIN, end + 90 * MIN, seed + 10)];
+      const held = messages('zigbee2mqtt/door_contact', door, later, end, end + 90 * MIN, 10 * SEC, false);
+      await feedMessages(det, book, held, out, false, normal.length);
+      const opens = out.filter((x) => x.ev.kind === 'open');
+      expect(opens).toHaveLength(1);
+      const opened = opens[0];
+      // Told within minutes of a usual opening's length, not at once and not only at its end.
+      expect(opened.ev.endTs - end).toBeLessThan(10 * MIN);
+      expect(opened.ev.endTs - end).toBeGreaterThan(20 * SEC);
+      expect(opened.e?.sentence).toMatch(/^door_contact\/contact open for \d+ (s|min) since 12:00, never longer than \d+ s before \(state held\)$/);
+      expect(opened.e?.value).toBe(0);
+      // Resolved after it was shut, within the 30 min of use after it.
+      const resolved = out.filter((x) => x.ev.kind === 'resolve');
+      expect(resolved.map((x) => x.ev.anomalyId)).toEqual([opened.ev.anomalyId]);
+      // Held by its last reading still open (the hour's last report), resolved once shut.
+      expect(resolved[0].ev.endTs).toBeGreaterThanOrEqual(end + 59 * MIN);
+      expect(resolved[0].e?.sentence).toMatch(/^door_contact\/contact open for (59|60) min since 12:00/);
+    }
+  }, 120_000);
+
+  it('motion on and off every 15 s (reporting on change): nothing for a day; detected for 30 min it is told "detected for …"', async () => {
+    const { det, book } = shipped();
+    const rnd = lcg(7);
+    const end = T0 + 24 * 60 * MIN;
+    const spans: [number, number][] = [];
+    for (let t = T0; t < end - MIN; ) {
+      const on = Math.round((10 + 10 * rnd()) * SEC);
+      spans.push([t, t + on]);
+      t += on + Math.round((10 + 10 * rnd()) * SEC);
+    }
+    const normal = messages('zigbee2mqtt/hall_motion', motion, spans, T0, end, 0);
+    const out: Explained[] = [];
+    await feedMessages(det, book, normal, out);
+    expect(told(out)).toEqual([]);
+    // Stuck at detected for 30 min: reporting it every minute (as a sensor that re-triggers), then clear again.
+    const stuck: Message[] = [];
+    for (let t = end; t <= end + 30 * MIN; t += MIN) stuck.push({ topic: 'zigbee2mqtt/hall_motion', payload: Buffer.from(motion(true)), receivedAt: t });
+    await feedMessages(det, book, stuck, out, false, normal.length);
+    const opens = out.filter((x) => x.ev.kind === 'open');
+    expect(opens).toHaveLength(1);
+    expect(opens[0].e?.sentence).toMatch(/^hall_motion\/occupancy detected for \d+ min since \d\d:\d\d, never longer than \d+ s before/);
+  }, 120_000);
+
+  it('the rest state held long (a door shut for two days after months of use) and the learning period open nothing', async () => {
+    const { det, book } = shipped();
+    // First hour: opened every 2 min, and held open 20 min once, during its learning period: no alarm.
+    const end = T0 + 60 * MIN;
+    const use = [...doorUse(T0, T0 + 30 * MIN, 5), [T0 + 30 * MIN, T0 + 50 * MIN] as [number, number], ...doorUse(T0 + 50 * MIN, end, 6)];
+    const first = messages('zigbee2mqtt/door_contact', door, use, T0, end, 10 * SEC, false);
+    const out: Explained[] = [];
+    await feedMessages(det, book, first, out);
+    expect(told(out)).toEqual([]);
+    // Then 8 hours of use, and shut for two days (reporting every 10 s): nothing.
+    const more = messages('zigbee2mqtt/door_contact', door, doorUse(end, end + 8 * 60 * MIN, 8), end, end + 8 * 60 * MIN + 2 * 1440 * MIN, 10 * SEC, false);
+    await feedMessages(det, book, more, out, false, first.length);
+    expect(told(out)).toEqual([]);
+  }, 180_000);
+});
+
+describe('OnOffDwell', () => {
+  it('judges nothing before MIN_ONOFF_DWELLS active dwells, nor within the longest; its checkpoint judges as it would have', () => {
+    const d = new OnOffDwell();
+    let t = 0;
+    const use = (n: number): void => {
+      for (let k = 0; k < n; k++) {
+        d.step(0, t, 0, 256);
+        t += 6 * SEC;
+        d.step(1, t, 0, 256);
+        t += 2 * MIN;
+      }
+    };
+    use(MIN_ONOFF_DWELLS - 1);
+    d.step(0, t, 0, 256);
+    // Fewer active dwells than it needs: a door open for a day is not judged.
+    expect(d.step(0, t + 1440 * MIN, 0, 256)).toBe(0);
+    d.step(1, t + 1440 * MIN + SEC, 0, 256);
+    t += 1440 * MIN + 2 * MIN;
+    use(MIN_ONOFF_DWELLS);
+    d.step(0, t, 0, 256);
+    // Within the longest it held (a day, taught above): not judged however far from its usual 6 s.
+    expect(d.step(0, t + 10 * MIN, 0, 256)).toBe(0);
+    const e = new OnOffDwell();
+    e.step(1, 0, 1, 256);
+    // The rest state (1 for a contact, whose active state is 0) is never judged however long.
+    expect(e.step(1, 1e9, 1, 256)).toBe(0);
+    const copy = OnOffDwell.fromJSON(JSON.parse(JSON.stringify(d.toJSON())));
+    expect(copy.step(0, t + 2000 * MIN, 0, 256)).toBe(d.step(0, t + 2000 * MIN, 0, 256));
+    expect(() => OnOffDwell.fromJSON({ n: 'x' })).toThrow(/on\/off dwell snapshot/);
+  });
+});
