@@ -54,6 +54,14 @@ export type RejectReason =
   | 'bad_timestamp'
   | 'future_timestamp'
   | 'out_of_order'
+  /**
+   * Older than its stream's newest reading (within ingest.outOfOrderToleranceMs) at a time the stream already took: a
+   * message re-sent after newer ones were read (an MQTT QoS 1 redelivery after a reconnect, a device re-sending its
+   * last readings). Not judged twice (src/pipeline/admit.ts).
+   */
+  | 'redelivered'
+  /** Older than its stream's newest reading (within the tolerance), at a time not read before: arrived out of order, not judged. */
+  | 'late'
   /** A time stamp ahead of its stream's clock that the stream's next reading showed was wrong (admit.ts). */
   | 'clock_glitch'
   | 'empty'
@@ -81,8 +89,8 @@ export interface Rejection {
   readonly detail: string;
   readonly receivedAt: number;
   /**
-   * The rejected reading's own time (epoch ms), for the rejections admission makes (`out_of_order`,
-   * `future_timestamp`, `clock_glitch`, `too_many_streams`); absent for the others.
+   * The rejected reading's own time (epoch ms), for the rejections admission makes (`out_of_order`, `redelivered`,
+   * `late`, `future_timestamp`, `clock_glitch`, `too_many_streams`); absent for the others.
    */
   readonly ts?: number;
 }

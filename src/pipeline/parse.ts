@@ -762,7 +762,7 @@ export class MessageParser {
     const lastTs = originTs + (n - 1) * step;
     if (this.admission.admitsRun(device, device, originTs + first * step, lastTs, msg.receivedAt)) {
       for (let i = first; i < n; i++) readings.push({ sensor: device, ts: originTs + i * step, channels: VALUE_CHANNELS, values: [values[i]] });
-      this.admission.commitRun(device, device, lastTs, msg.receivedAt);
+      this.admission.commitRun(device, device, lastTs, msg.receivedAt, originTs, step, first, n);
     } else {
       for (let i = first; i < n; i++) {
         const ts = originTs + i * step;
