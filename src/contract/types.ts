@@ -14,6 +14,12 @@ export interface RawMessage {
   readonly receivedAt: number;
   /** The MQTT retain flag: a retained message was published before we subscribed. */
   readonly retain?: boolean;
+  /**
+   * The MQTT DUP flag, set by the MQTT adapter on every message it passes on (absent elsewhere: replay, bench): true
+   * when the broker sent this QoS 1 message before (re-sent at a reconnect; the daemon may have read it:
+   * src/pipeline/resent.ts).
+   */
+  readonly dup?: boolean;
   /** Position in the input, when the caller numbers messages (replay: the row); outputs carry it back. */
   readonly seq?: number;
 }

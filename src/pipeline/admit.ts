@@ -340,7 +340,7 @@ export class Admission {
       state.held = held.length === 0 ? null : held.map((h: HeldReading) => ({ ...h }));
       const recent: unknown = s.recent;
       if (recent !== undefined && (!Array.isArray(recent) || recent.length > RECENT || !recent.every(finite))) return fail('bad recent times');
-      for (const t of (recent ?? []) as number[]) noteTime(state, t, -Infinity);
+      for (const t of recent ?? []) noteTime(state, t, -Infinity);
     }
     // Older snapshots: the newest time is the one known.
     if (state.next === 0 && Number.isFinite(state.lastTs)) noteTime(state, state.lastTs, -Infinity);

@@ -11,7 +11,7 @@
  */
 import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import type { RejectReason } from '../../src/contract/types.js';
+import type { ParseResult, RawMessage, RejectReason } from '../../src/contract/types.js';
 import { Detector } from '../../src/pipeline/detector.js';
 import { MessageParser } from '../../src/pipeline/parse.js';
 import { detectorOptions, normal, type ReadingOutput } from './detector-helpers.js';
@@ -129,5 +129,35 @@ describe('a device-timed reading older than its stream\'s newest, within the tol
     const times = out.steps.map((o) => o.reading.ts);
     expect(new Set(times).size).toBe(times.length);
     expect(out.opened).toEqual([]);
+  });
+});
+
+describe('a message without a device time that the broker re-sends (MQTT DUP), stamped on its arrival', () => {
+  const parser = (): MessageParser => new MessageParser({ sensorOf: (t) => t.split('/')[1] ?? null, objects: 'channels', maxPayloadBytes: 1 << 20, maxFutureMs: 60_000, outOfOrderToleranceMs: 5000, maxReadingsPerMessage: 10000, longBurst: 'split', window: 32 });
+  const reasonOf = (r: ParseResult): string => (r.kind === 'rejected' ? r.rejection.reason : r.kind === 'readings' ? `${r.readings.length} readings` : 'other');
+
+  it('a copy of a message read is rejected redelivered (not judged again at its new arrival); one not read, or sent again without DUP, is read', () => {
+    const p = parser();
+    const at = (i: number): number => T0 + i * 1000;
+    const m = (i: number, payload: string, dup: boolean): RawMessage => ({ topic: 'zigbee2mqtt/kitchen', payload: Buffer.from(payload), receivedAt: at(i), dup });
+    expect(reasonOf(p.parse(m(0, '{"temperature":21.5,"humidity":40}', false)))).toBe('1 readings');
+    expect(reasonOf(p.parse(m(1, '{"temperature":21.6,"humidity":40}', false)))).toBe('1 readings');
+    expect(reasonOf(p.parse(m(2, '{"temperature":21.7,"humidity":41}', false)))).toBe('1 readings');
+    // The reconnect: the broker re-sends the three (their PUBACKs lost), then one the daemon never got.
+    for (const [i, payload] of ['{"temperature":21.5,"humidity":40}', '{"temperature":21.6,"humidity":40}', '{"temperature":21.7,"humidity":41}'].entries()) {
+      const r = p.parse(m(3 + i, payload, true));
+      expect(reasonOf(r)).toBe('redelivered');
+      if (r.kind === 'rejected') expect(r.rejection.sensor).toBe('kitchen');
+    }
+    expect(reasonOf(p.parse(m(6, '{"temperature":21.8,"humidity":41}', true)))).toBe('1 readings');
+    // The device sends the same values again (no DUP): a reading (a steady sensor repeats itself).
+    expect(reasonOf(p.parse(m(7, '{"temperature":21.8,"humidity":41}', false)))).toBe('1 readings');
+    // Another topic's identical payload is not a copy of this one's.
+    expect(reasonOf(p.parse({ topic: 'zigbee2mqtt/hall', payload: Buffer.from('{"temperature":21.5,"humidity":40}'), receivedAt: at(8), dup: true }))).toBe('1 readings');
+  });
+
+  it('replay and the bench (no DUP flag at all) read every message', () => {
+    const p = parser();
+    for (let i = 0; i < 3; i++) expect(reasonOf(p.parse({ topic: 'zigbee2mqtt/kitchen', payload: Buffer.from('{"temperature":21.5}'), receivedAt: T0 + i * 1000 }))).toBe('1 readings');
   });
 });
