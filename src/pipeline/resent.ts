@@ -52,10 +52,6 @@ export class ResentMessages {
     t.hashes[t.next % PER_TOPIC] = fingerprint(payload);
     t.next++;
   }
-
-  forgetAll(): void {
-    this.topics.clear();
-  }
 }
 
 /** A payload's 32-bit FNV-1a hash and its length in one number: hash + 2^32 * length (exact below 2^21 bytes). */
