@@ -36,7 +36,7 @@
  * admission judges in order (not future_timestamp, not out_of_order against the stream's newest) settles it:
  *   - a held reading stamped later than that next reading by more than the tolerance was the glitch: it is
  *     rejected `clock_glitch` (reported with the message that settled it, under its own topic and arrival);
- *   - the others are released in time order (clamped as any reading), before the next reading;
+ *   - the others are released in time order (one older than the stream's newest is not taken, as any), before the next reading;
  *   - a next reading that is itself suspect is held too, after them; suspects in order from CONFIRM
  *     arrivals (messages; a burst's readings share one time stamp and count once) say the device's clock
  *     moved: all are released and U follows the new clock.
@@ -179,7 +179,7 @@ export class Admission {
 
   /**
    * Admits one reading at `ts` of `stream` (of `device`), arrived at `receivedAt`: its time as taken (maybe
-   * clamped), why not, or HOLD (a suspect: the caller passes it to hold() next, before any other admit).
+   * never older than the stream's newest), why not, or HOLD (a suspect: the caller passes it to hold() next, before any other admit).
    * Held readings of the stream that this reading settles are appended to `settled`, oldest first: the
    * released ones go before this reading. On success the stream's state is created or advanced.
    */
@@ -249,7 +249,7 @@ export class Admission {
 
   /**
    * Whether admit() would take every reading of a run of one stream spanning [firstTs, lastTs] in time
-   * order unchanged (none ahead of arrival or suspect, none clamped, none held before, room for a new
+   * order unchanged (none ahead of arrival or suspect, none older than the newest, none held before, room for a new
    * stream): then the caller admits the whole run with commitRun. The fast path's burst shortcut.
    */
   admitsRun(stream: string, device: string, firstTs: number, lastTs: number, receivedAt: number): boolean {

@@ -305,7 +305,8 @@ export class MessageParser {
   /**
    * What the parser remembers of a stream (its last accepted time, its device, its usual lead and the
    * readings admission holds; ./admit.ts) as plain JSON, or null for an unknown stream. Restored after a
-   * restart, late readings are still clamped or rejected, and a held reading is settled by the next one.
+   * restart, late readings are still rejected (a time read before the restart counted `redelivered`: the
+   * snapshot keeps the stream's last times), and a held reading is settled by the next one.
    */
   snapshot(stream: string): ParserSnapshot | null {
     return this.admission.snapshot(stream);
