@@ -178,8 +178,8 @@ export class Admission {
   }
 
   /**
-   * Admits one reading at `ts` of `stream` (of `device`), arrived at `receivedAt`: its time as taken (maybe
-   * never older than the stream's newest), why not, or HOLD (a suspect: the caller passes it to hold() next, before any other admit).
+   * Admits one reading at `ts` of `stream` (of `device`), arrived at `receivedAt`: its time (taken only at
+   * or after the stream's newest), why not, or HOLD (a suspect: the caller passes it to hold() next, before any other admit).
    * Held readings of the stream that this reading settles are appended to `settled`, oldest first: the
    * released ones go before this reading. On success the stream's state is created or advanced.
    */
