@@ -58,6 +58,7 @@ describe.skipIf(!ready)('device-timed readings re-sent or late (daemon, real mos
     cleanups.push(() => broker.stop());
     cleanups.push(() => rmSync(broker.dir, { recursive: true, force: true }));
     const proxy = new MqttProxy(BROKER_PORT, PROXY_PORT);
+    proxy.watchClientPubacks = true;
     await proxy.start();
     cleanups.push(() => proxy.stop());
     const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-redelivered-'));
@@ -104,6 +105,9 @@ describe.skipIf(!ready)('device-timed readings re-sent or late (daemon, real mos
     const value = Array.from({ length: N }, (_, i) => Number((4 + 1.5 * Math.sin(i * 1.3) + 0.05 * (rnd() - 0.5)).toFixed(3)));
     // What admission should make of the device's messages: a time after the newest is read; an older one is
     // redelivered when its time was read, else late (the broker's re-sent pump messages are counted apart).
+    /** Messages published, and the broker's re-sent copies so far: the PUBACKs the daemon sends for them. */
+    let published = 0;
+    let copies = 0;
     let newest = -1;
     const read = new Set<number>();
     let lateSent = 0;
@@ -116,19 +120,26 @@ describe.skipIf(!ready)('device-timed readings re-sent or late (daemon, real mos
         } else if (i < newest && read.has(i)) resent++;
         else if (i < newest) lateSent++;
       }
+      published++;
       return pub.publishAsync(`sensors/${stream}`, JSON.stringify({ ts: t0 + i * 1000, value: value[i] }), { qos: 1 });
     };
     const judged = (stream: string, i: number): boolean => seen.some((r) => r.stream === stream && r.ts === t0 + i * 1000);
     // A sensor without a device time (stamped on arrival), its values all different: plain value k is 100 + k.
     let plainSent = 0;
-    const sendPlain = (): Promise<unknown> => pub.publishAsync('sensors/plain', JSON.stringify({ value: 100 + plainSent++ }), { qos: 1 });
+    const sendPlain = (): Promise<unknown> => {
+      published++;
+      return pub.publishAsync('sensors/plain', JSON.stringify({ value: 100 + plainSent++ }), { qos: 1 });
+    };
     // One message on a stream of its own after all those before: once it is judged, every message before it was read
     // and acknowledged (one publisher, one subscription: in order).
     let syncs = 0;
     const sync = async (): Promise<void> => {
       const k = syncs++;
+      published++;
       await pub.publishAsync('sensors/sync', JSON.stringify({ ts: t0 + N * 1000 + k, value: k }), { qos: 1 });
       await waitFor(() => seen.some((r) => r.stream === 'sync' && r.ts === t0 + N * 1000 + k), 120_000, `sync ${k} read`);
+      // And every PUBACK of the daemon's has passed the proxy (so none is lost by a drop that begins next).
+      await waitFor(() => proxy.clientPubacks >= published + copies, 60_000, 'the PUBACKs passed on');
     };
 
     /** Readings i in [from, to) of both streams; `resend` the re-sending device, its gateway now and then out of order. */
@@ -160,6 +171,7 @@ describe.skipIf(!ready)('device-timed readings re-sent or late (daemon, real mos
     await waitFor(() => judged('pump', 400 + INFLIGHT - 1) && seen.filter((r) => r.stream === 'plain').length === plainSent, 60_000, 'the in-flight readings judged');
     proxy.cutConnections();
     proxy.dropClientPubacks = false;
+    copies += 2 * INFLIGHT;
     await phase(400 + INFLIGHT, 440);
     for (let k = 0; k < 10; k++) await sendPlain();
     await sync();

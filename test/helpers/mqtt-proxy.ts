@@ -30,6 +30,9 @@ export class MqttProxy {
    */
   dropClientPubacks = false;
   droppedClientPubacks = 0;
+  /** While true, `clientPubacks` counts every PUBACK from the client (passed on or dropped), once the proxy has handled it. */
+  watchClientPubacks = false;
+  clientPubacks = 0;
 
   /** `listenPort` 0: a free port. */
   constructor(
@@ -79,7 +82,7 @@ export class MqttProxy {
     const withhold = new Set<number>();
     let fromClient = Buffer.alloc(0);
     client.on('data', (chunk: Buffer) => {
-      if (this.withholdPubackOf === null && !this.dropClientPubacks && fromClient.length === 0) {
+      if (this.withholdPubackOf === null && !this.dropClientPubacks && !this.watchClientPubacks && fromClient.length === 0) {
         upstream.write(chunk);
         return;
       }
@@ -89,6 +92,7 @@ export class MqttProxy {
         if (size === null || fromClient.length < size) break;
         const packet = fromClient.subarray(0, size);
         fromClient = fromClient.subarray(size);
+        if (packet[0] >> 4 === PUBACK) this.clientPubacks++;
         if (this.dropClientPubacks && packet[0] >> 4 === PUBACK) {
           this.droppedClientPubacks++;
           continue;
