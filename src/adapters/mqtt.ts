@@ -185,7 +185,7 @@ export class MqttAdapter {
       this.held = [];
     });
     client.on('message', (topic, payload, packet) => {
-      this.subject.next({ topic, payload, receivedAt: o.now(), retain: packet.retain });
+      this.subject.next({ topic, payload, receivedAt: o.now(), retain: packet.retain, dup: packet.dup });
     });
     client.on('error', (err) => {
       clash.errored();

@@ -182,7 +182,7 @@ export const schema = section('anomalyd configuration', {
       default: 5000,
       min: 0,
       max: DAY_MS,
-      doc: 'Readings older than the stream’s latest by more than this are rejected as out of order; within it they are taken at the latest time. Also how far ahead of the stream’s own clock a reading may be before it is held (see maxFutureMs).',
+      doc: 'Readings older than the stream’s latest by more than this are rejected as out_of_order; within it they are not judged either (a stream is judged in time order), and counted as redelivered (a time the stream already read: a message re-sent) or late. Also how far ahead of the stream’s own clock a reading may be before it is held (see maxFutureMs).',
     }),
     maxReadingsPerMessage: int({ default: 10000, min: 1, max: 1_000_000, doc: 'Upper bound on readings in one message (a batch).' }),
     longBurst: oneOf(['split', 'truncate'] as const, {

@@ -14,6 +14,12 @@ export interface RawMessage {
   readonly receivedAt: number;
   /** The MQTT retain flag: a retained message was published before we subscribed. */
   readonly retain?: boolean;
+  /**
+   * The MQTT DUP flag, set by the MQTT adapter on every message it passes on (absent elsewhere: replay, bench): true
+   * when the broker sent this QoS 1 message before (re-sent at a reconnect; the daemon may have read it:
+   * src/pipeline/resent.ts).
+   */
+  readonly dup?: boolean;
   /** Position in the input, when the caller numbers messages (replay: the row); outputs carry it back. */
   readonly seq?: number;
 }
@@ -54,6 +60,14 @@ export type RejectReason =
   | 'bad_timestamp'
   | 'future_timestamp'
   | 'out_of_order'
+  /**
+   * Older than its stream's newest reading (within ingest.outOfOrderToleranceMs) at a time the stream already took: a
+   * message re-sent after newer ones were read (an MQTT QoS 1 redelivery after a reconnect, a device re-sending its
+   * last readings). Not judged twice (src/pipeline/admit.ts).
+   */
+  | 'redelivered'
+  /** Older than its stream's newest reading (within the tolerance), at a time not read before: arrived out of order, not judged. */
+  | 'late'
   /** A time stamp ahead of its stream's clock that the stream's next reading showed was wrong (admit.ts). */
   | 'clock_glitch'
   | 'empty'
@@ -81,8 +95,8 @@ export interface Rejection {
   readonly detail: string;
   readonly receivedAt: number;
   /**
-   * The rejected reading's own time (epoch ms), for the rejections admission makes (`out_of_order`,
-   * `future_timestamp`, `clock_glitch`, `too_many_streams`); absent for the others.
+   * The rejected reading's own time (epoch ms), for the rejections admission makes (`out_of_order`, `redelivered`,
+   * `late`, `future_timestamp`, `clock_glitch`, `too_many_streams`); absent for the others.
    */
   readonly ts?: number;
 }

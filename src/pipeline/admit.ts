@@ -3,8 +3,16 @@
  * (./decode/), so the rules are in one place:
  *   - a time more than maxFutureMs ahead of arrival is `future_timestamp` (and the device's clock is
  *     reported once, through onClockSkew, not per reading);
- *   - a time older than the stream's newest by more than the tolerance is `out_of_order`; within it, the
- *     time is clamped to the newest, so every stream leaves in non-decreasing time;
+ *   - a time older than the stream's newest by more than the tolerance is `out_of_order`; within it, the reading
+ *     arrived after a newer one and is not taken either (a stream's readings are judged in time order, one step
+ *     after the other, and a step cannot be judged again once later ones were): `redelivered` when its time is one
+ *     the stream already took (an MQTT QoS 1 message re-sent after a reconnect, its PUBACK lost; a device or
+ *     gateway that re-sends its last readings), else `late` (a reading of its own that arrived out of order).
+ *     Both used to be clamped to the newest time and taken there: the detector then judged an older reading as a
+ *     step at the newest's time (a redelivered m1 after m2 as a step back to m1's values and m2 again after it),
+ *     or, before that, as a duplicate of the newest (its values reported as the newest's). Every stream leaves in
+ *     non-decreasing time; a reading at the newest's very time is taken (the detector tells a message delivered
+ *     twice from a reading of its own sharing the ms: src/pipeline/cadence.ts);
  *   - a time ahead of the stream's own clock is held until the stream's next reading shows whether it was
  *     the device's clock that moved or one bad time stamp (`clock_glitch`; below);
  *   - a new stream past `maxStreams` in all or `maxStreamsPerSensor` for its device is `too_many_streams`.
@@ -28,7 +36,7 @@
  * admission judges in order (not future_timestamp, not out_of_order against the stream's newest) settles it:
  *   - a held reading stamped later than that next reading by more than the tolerance was the glitch: it is
  *     rejected `clock_glitch` (reported with the message that settled it, under its own topic and arrival);
- *   - the others are released in time order (clamped as any reading), before the next reading;
+ *   - the others are released in time order (one older than the stream's newest is not taken, as any), before the next reading;
  *   - a next reading that is itself suspect is held too, after them; suspects in order from CONFIRM
  *     arrivals (messages; a burst's readings share one time stamp and count once) say the device's clock
  *     moved: all are released and U follows the new clock.
@@ -78,6 +86,13 @@ export const LEAD_BLOCK = 32;
  */
 export const CONFIRM = 3;
 
+/**
+ * Distinct times taken that a stream keeps, to tell a reading re-sent after newer ones (`redelivered`: its time is one
+ * of them) from one of its own arriving late (`late`). More than a broker's in-flight window of QoS 1 messages
+ * re-sent at a reconnect (mosquitto's max_inflight_messages is 20 by default); 8 bytes each per stream.
+ */
+export const RECENT = 32;
+
 /** admit()'s answer for a suspect: the caller hands the reading over with hold(). */
 export const HOLD = 'hold';
 
@@ -114,6 +129,10 @@ interface StreamState {
   arrival: number;
   /** Suspects held, in order within the tolerance, from fewer than CONFIRM arrivals; null when none. */
   held: HeldReading[] | null;
+  /** The last RECENT distinct times taken (epoch ms), a ring: `recent[(next - 1) % RECENT]` the newest. */
+  readonly recent: number[];
+  /** Times written into `recent` so far (its next slot is next % RECENT). */
+  next: number;
 }
 
 const SNAPSHOT_FORMAT = 'anomalyd-parser/3';
@@ -133,6 +152,8 @@ export interface ParserSnapshot {
   readonly lead: readonly [number | null, number | null, number, number | null];
   /** Readings held (see Admission), oldest first. */
   readonly held: readonly HeldReading[];
+  /** The stream's last distinct times taken (epoch ms, oldest first, at most RECENT); absent in older snapshots. */
+  readonly recent?: readonly number[];
 }
 
 export class Admission {
@@ -157,8 +178,8 @@ export class Admission {
   }
 
   /**
-   * Admits one reading at `ts` of `stream` (of `device`), arrived at `receivedAt`: its time as taken (maybe
-   * clamped), why not, or HOLD (a suspect: the caller passes it to hold() next, before any other admit).
+   * Admits one reading at `ts` of `stream` (of `device`), arrived at `receivedAt`: its time (taken only at
+   * or after the stream's newest), why not, or HOLD (a suspect: the caller passes it to hold() next, before any other admit).
    * Held readings of the stream that this reading settles are appended to `settled`, oldest first: the
    * released ones go before this reading. On success the stream's state is created or advanced.
    */
@@ -183,11 +204,13 @@ export class Admission {
       this.perDevice.set(device, (this.perDevice.get(device) ?? 0) + 1);
       if (suspect) return HOLD;
       noteLead(created, lead, receivedAt);
+      noteTime(created, ts, -Infinity);
       return ts;
     }
     if (ts < state.lastTs - tol) {
       return { reason: 'out_of_order', detail: `timestamp ${isoOf(ts)} is ${Math.round(state.lastTs - ts)} ms older than the stream's last reading` };
     }
+    if (ts < state.lastTs && state.held === null) return lateProblem(state, ts);
     const suspect = isSuspect(lead, state.lead, tol, ts, receivedAt);
     const held = state.held;
     if (held !== null) {
@@ -207,7 +230,8 @@ export class Admission {
       state.held = null;
       for (let i = 0; i < keep; i++) {
         const h = held[i];
-        settled.push({ held: h, ts: this.take(state, h.ts, h.receivedAt), problem: null });
+        const taken = this.take(state, h.ts, h.receivedAt);
+        settled.push(typeof taken === 'number' ? { held: h, ts: taken, problem: null } : { held: h, ts: null, problem: taken });
       }
       return this.take(state, ts, receivedAt);
     }
@@ -225,7 +249,7 @@ export class Admission {
 
   /**
    * Whether admit() would take every reading of a run of one stream spanning [firstTs, lastTs] in time
-   * order unchanged (none ahead of arrival or suspect, none clamped, none held before, room for a new
+   * order unchanged (none ahead of arrival or suspect, none older than the newest, none held before, room for a new
    * stream): then the caller admits the whole run with commitRun. The fast path's burst shortcut.
    */
   admitsRun(stream: string, device: string, firstTs: number, lastTs: number, receivedAt: number): boolean {
@@ -237,16 +261,23 @@ export class Admission {
     return state.held === null && firstTs >= state.lastTs && !isSuspect(lead, state.lead, this.opts.outOfOrderToleranceMs, lastTs, receivedAt);
   }
 
-  /** Takes the run admitsRun() allowed, as admit() would reading by reading. */
-  commitRun(stream: string, device: string, lastTs: number, receivedAt: number): void {
+  /**
+   * Takes the run admitsRun() allowed, as admit() would reading by reading: the readings `first` to `n - 1` of a
+   * burst whose reading i is at `origin + i * step` (epoch ms, step >= 0), the last at `lastTs`. Without a burst
+   * (`n` 0): the one reading at `lastTs`.
+   */
+  commitRun(stream: string, device: string, lastTs: number, receivedAt: number, origin = lastTs, step = 0, first = 0, n = 0): void {
     let state = this.streams.get(stream);
     if (state === undefined) {
-      state = newState(lastTs, device);
+      state = newState(-Infinity, device);
       this.streams.set(stream, state);
       this.perDevice.set(device, (this.perDevice.get(device) ?? 0) + 1);
-    } else {
-      state.lastTs = lastTs;
     }
+    // The run's last RECENT times, as admit() would note them one by one (the same arithmetic as the caller's).
+    const newest = state.lastTs;
+    for (let i = Math.max(first, n - RECENT); i < n; i++) noteTime(state, origin + i * step, newest);
+    noteTime(state, lastTs, newest);
+    state.lastTs = lastTs;
     noteLead(state, lastTs - receivedAt, receivedAt);
   }
 
@@ -263,7 +294,14 @@ export class Admission {
     const s = this.streams.get(stream);
     if (s === undefined) return null;
     const orNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
-    return { format: SNAPSHOT_FORMAT, lastTs: orNull(s.lastTs), source: s.device, lead: [orNull(s.leadBlock), orNull(s.leadPrev), s.leadCount, orNull(s.arrival)], held: s.held === null ? [] : s.held.map((h) => ({ ...h })) };
+    return {
+      format: SNAPSHOT_FORMAT,
+      lastTs: orNull(s.lastTs),
+      source: s.device,
+      lead: [orNull(s.leadBlock), orNull(s.leadPrev), s.leadCount, orNull(s.arrival)],
+      held: s.held === null ? [] : s.held.map((h) => ({ ...h })),
+      ...(s.next > 0 ? { recent: recentTimes(s) } : {}),
+    };
   }
 
   /**
@@ -300,7 +338,12 @@ export class Admission {
       if (!Array.isArray(held) || !held.every(isHeldReading)) return fail('bad held readings');
       if (lastTs === null && held.length === 0) return fail('lastTs is null with nothing held');
       state.held = held.length === 0 ? null : held.map((h: HeldReading) => ({ ...h }));
+      const recent: unknown = s.recent;
+      if (recent !== undefined && (!Array.isArray(recent) || recent.length > RECENT || !recent.every(finite))) return fail('bad recent times');
+      for (const t of recent ?? []) noteTime(state, t, -Infinity);
     }
+    // Older snapshots: the newest time is the one known.
+    if (state.next === 0 && Number.isFinite(state.lastTs)) noteTime(state, state.lastTs, -Infinity);
     this.forget(stream);
     const problem = this.roomFor(device);
     if (problem !== null) fail(problem.detail);
@@ -308,10 +351,14 @@ export class Admission {
     this.perDevice.set(device, (this.perDevice.get(device) ?? 0) + 1);
   }
 
-  /** Takes a reading in order (clamped within the tolerance) and counts its lead. */
-  private take(state: StreamState, ts: number, receivedAt: number): number {
+  /**
+   * Takes a reading at or after the stream's newest time and counts its lead; one older (a reading the stream's held
+   * ones were released before, within the tolerance) is not taken: `redelivered` or `late` (lateProblem).
+   */
+  private take(state: StreamState, ts: number, receivedAt: number): number | Problem {
+    if (ts < state.lastTs) return lateProblem(state, ts);
     noteLead(state, ts - receivedAt, receivedAt);
-    if (ts < state.lastTs) return state.lastTs;
+    noteTime(state, ts, state.lastTs);
     state.lastTs = ts;
     return ts;
   }
@@ -328,7 +375,38 @@ export class Admission {
 }
 
 function newState(lastTs: number, device: string): StreamState {
-  return { lastTs, device, lead: 0, leadBlock: -Infinity, leadPrev: -Infinity, leadCount: 0, arrival: Number.NaN, held: null };
+  return { lastTs, device, lead: 0, leadBlock: -Infinity, leadPrev: -Infinity, leadCount: 0, arrival: Number.NaN, held: null, recent: [], next: 0 };
+}
+
+/** Notes a time taken in the stream's ring of recent times, unless it is the newest already (`newest`). */
+function noteTime(s: StreamState, ts: number, newest: number): void {
+  if (ts === newest || (s.next > 0 && s.recent[(s.next - 1) % RECENT] === ts)) return;
+  s.recent[s.next % RECENT] = ts;
+  s.next++;
+}
+
+/** The ring's times, oldest first. */
+function recentTimes(s: StreamState): number[] {
+  const n = Math.min(s.next, RECENT);
+  const out: number[] = [];
+  for (let i = s.next - n; i < s.next; i++) out.push(s.recent[i % RECENT]);
+  return out;
+}
+
+/**
+ * Why a reading older than its stream's newest time (within the tolerance) is not taken: `redelivered` when the stream
+ * took that very time (one of its last RECENT distinct times), else `late`. Neither is judged: a stream's readings are
+ * judged in time order, and the steps after this one's time were judged already.
+ */
+function lateProblem(s: StreamState, ts: number): Problem {
+  const behind = Math.round(s.lastTs - ts);
+  const n = Math.min(s.next, RECENT);
+  for (let i = s.next - n; i < s.next; i++) {
+    if (s.recent[i % RECENT] === ts) {
+      return { reason: 'redelivered', detail: `timestamp ${isoOf(ts)} was read already (${behind} ms before the stream's last reading): a message re-sent (an MQTT QoS 1 redelivery after a reconnect, a device re-sending its last readings), not judged twice` };
+    }
+  }
+  return { reason: 'late', detail: `timestamp ${isoOf(ts)} is ${behind} ms older than the stream's last reading, which was judged already: arrived out of order, not judged` };
 }
 
 /**

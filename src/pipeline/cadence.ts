@@ -9,12 +9,12 @@
  * one), so a small error in the estimate never accumulates into skipped or doubled steps.
  *
  * For each reading, given the gap g since the stream's previous reading and the interval I:
- *   - g <= 0 (same time stamp, or a reading older than the last one that admission let through) with the same
+ *   - g <= 0 (the same time stamp: admission takes no reading older than the stream's newest) with the same
  *     values as the stream's previous reading (the caller compares them: `distinct` false): a duplicate, a message
  *     delivered twice. It is not a step: it reports what its step reported.
  *   - g <= 0 with other values (`distinct`): a reading of its own that shares the previous one's time (a hub that
  *     stamps on arrival read both from its socket in one go, a device clock counting whole seconds sent several
- *     in one second, a hub flushed a buffer under one time, admission took a late reading at the newest's time).
+ *     in one second, a hub flushed a buffer under one time).
  *     It is judged as a step, placed as a reading a moment after the previous one is: its gap of 0 is not learnt
  *     (it is no period of the sensor's), nothing is filled, nothing reset, and after a fill it is bunched like any
  *     reading that comes faster than the interval. Before, it was a duplicate and its values were never judged (a

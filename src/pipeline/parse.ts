@@ -40,6 +40,7 @@ import { parseTimestamp as parseDeviceTime } from './decode/time.js';
 import type { DecodeContext, Decoded, DecodedRecord, PayloadDecoder, Problem } from './decode/types.js';
 import type { TopicCapture } from './topic.js';
 import { RULE_DEFAULTS, type OnOffWords } from '../contract/ingest.js';
+import { ResentMessages } from './resent.js';
 import { compileRule, fieldName, routeOf, safePart, streamId, type CompiledGroup, type CompiledRule } from './route.js';
 
 export type { ParserSnapshot } from './admit.js';
@@ -155,6 +156,8 @@ interface Candidate {
 export class MessageParser {
   private readonly rules: readonly CompiledRule[];
   private readonly admission: Admission;
+  /** The last messages read per MQTT topic, to tell a broker's re-sent copy of one (RawMessage.dup). */
+  private readonly resent: ResentMessages;
   /** null when the fast path is off. One per parser, reused for every message: scanning allocates nothing. */
   private readonly scanner: FastScanner | null;
   private readonly groups: readonly CompiledGroup[];
@@ -200,6 +203,7 @@ export class MessageParser {
       };
       this.rules = [{ ...base, templates: [template] }];
     }
+    this.resent = new ResentMessages(opts.maxSensors ?? 10_000);
     this.admission = new Admission({
       maxFutureMs: opts.maxFutureMs,
       outOfOrderToleranceMs: opts.outOfOrderToleranceMs,
@@ -217,7 +221,13 @@ export class MessageParser {
   parse(msg: RawMessage): ParseResult {
     this.stage = 'route';
     try {
+      // A broker's re-sent copy (MQTT DUP) of a message read on its topic is not read again (src/pipeline/resent.ts).
+      if (msg.dup !== undefined) {
+        const read = msg.dup ? this.resent.readOf(msg.topic, msg.payload) : null;
+        if (read !== null) return rejectedMessage(msg, read, 'redelivered', 'a message the broker re-sent (MQTT DUP, after a reconnect) identical to one read on its topic: not judged twice');
+      }
       const result = this.parseMessage(msg);
+      if (msg.dup !== undefined && result.kind === 'readings' && result.readings.length > 0) this.resent.note(msg.topic, msg.payload, result.readings[0].source ?? result.readings[0].sensor);
       if (this.lag !== null && result.kind === 'readings') for (const r of result.readings) this.lag.observe(r.sensor, r.ts, msg.receivedAt, r.source ?? r.sensor);
       return result;
     } catch (err) {
@@ -304,7 +314,8 @@ export class MessageParser {
   /**
    * What the parser remembers of a stream (its last accepted time, its device, its usual lead and the
    * readings admission holds; ./admit.ts) as plain JSON, or null for an unknown stream. Restored after a
-   * restart, late readings are still clamped or rejected, and a held reading is settled by the next one.
+   * restart, late readings are still rejected (a time read before the restart counted `redelivered`: the
+   * snapshot keeps the stream's last times), and a held reading is settled by the next one.
    */
   snapshot(stream: string): ParserSnapshot | null {
     return this.admission.snapshot(stream);
@@ -779,7 +790,7 @@ export class MessageParser {
     const lastTs = originTs + (n - 1) * step;
     if (this.admission.admitsRun(device, device, originTs + first * step, lastTs, msg.receivedAt)) {
       for (let i = first; i < n; i++) readings.push({ sensor: device, ts: originTs + i * step, channels: VALUE_CHANNELS, values: [values[i]] });
-      this.admission.commitRun(device, device, lastTs, msg.receivedAt);
+      this.admission.commitRun(device, device, lastTs, msg.receivedAt, originTs, step, first, n);
     } else {
       for (let i = first; i < n; i++) {
         const ts = originTs + i * step;

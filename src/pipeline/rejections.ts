@@ -85,6 +85,8 @@ const REASON_SET: Record<RejectReason, true> = {
   bad_timestamp: true,
   future_timestamp: true,
   out_of_order: true,
+  redelivered: true,
+  late: true,
   clock_glitch: true,
   empty: true,
   too_many_readings: true,

@@ -473,9 +473,9 @@ export class SeriesStore {
 
   /**
    * Records one scored reading. Readings of a stream come in non-decreasing time (admission takes them so:
-   * src/pipeline/admit.ts, a reading within the tolerance before the newest taken at the newest's time). Readings
+   * src/pipeline/admit.ts: a reading before the newest is not taken). Readings
    * sharing the stream's newest time (a hub flushing its buffer under one time stamp, a device whose clock counts
-   * whole seconds sending several a second, a reading admission clamped) are kept after it in arrival order, as the
+   * whole seconds sending several a second) are kept after it in arrival order, as the
    * detector scores each (a reading sharing the time, judged as a step: src/pipeline/cadence.ts); one identical to a reading already held
    * at that time (the same time and every value: a message delivered twice) adds nothing to what the series shows
    * and is not kept, counted `duplicate`. A reading before the newest is not kept, counted `out_of_order`. A

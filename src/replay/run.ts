@@ -154,7 +154,8 @@ export async function runReplay(rows: readonly ReplayRow[], opts: ReplayRunOptio
  * replacing the earlier: src/adapters/sqlite-store.ts appendReadings), so non-finite values are skipped, a row
  * with the time of the stream's previous one takes its place (a duplicate, the same time stamp delivered twice, is
  * not a step of the detector and changes nothing; a reading of its own sharing the time is one the daemon learns
- * from, and its store keeps the later: src/pipeline/cadence.ts), and a row before the previous one is skipped.
+ * from, and its store keeps the later: src/pipeline/cadence.ts), and a row before the previous one is skipped
+ * (admission does not take it: `out_of_order`, or within the tolerance `redelivered` or `late`: src/pipeline/admit.ts).
  */
 function seriesOf(rows: readonly ReplayRow[], rowOf: Int32Array, learnRows: number): Map<string, TrainSeries> {
   const by = new Map<string, { channels: readonly string[]; values: number[]; ts: number[] }>();

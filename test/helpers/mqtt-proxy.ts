@@ -23,8 +23,22 @@ export class MqttProxy {
    */
   withholdPubackOf: ((topic: string) => boolean) | null = null;
   withheld = 0;
+  /**
+   * While true, PUBACK packets from the client (a subscriber acknowledging the broker's QoS 1 deliveries) are
+   * swallowed: the broker keeps those messages in flight and re-sends them (DUP) when the session reconnects,
+   * though the client read them. `droppedClientPubacks` counts them.
+   */
+  dropClientPubacks = false;
+  droppedClientPubacks = 0;
+  /** While true, `clientPubacks` counts every PUBACK from the client (passed on or dropped), once the proxy has handled it. */
+  watchClientPubacks = false;
+  clientPubacks = 0;
 
-  constructor(private readonly upstreamPort: number) {}
+  /** `listenPort` 0: a free port. */
+  constructor(
+    private readonly upstreamPort: number,
+    private readonly listenPort = 0,
+  ) {}
 
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
@@ -33,7 +47,7 @@ export class MqttProxy {
   async start(): Promise<void> {
     const server = net.createServer((client) => this.pipe(client));
     this.server = server;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(this.listenPort, '127.0.0.1', resolve));
     const addr = server.address();
     this.port = typeof addr === 'object' && addr ? addr.port : 0;
   }
@@ -68,14 +82,22 @@ export class MqttProxy {
     const withhold = new Set<number>();
     let fromClient = Buffer.alloc(0);
     client.on('data', (chunk: Buffer) => {
-      upstream.write(chunk);
-      if (this.withholdPubackOf === null && fromClient.length === 0) return;
+      if (this.withholdPubackOf === null && !this.dropClientPubacks && !this.watchClientPubacks && fromClient.length === 0) {
+        upstream.write(chunk);
+        return;
+      }
       fromClient = Buffer.concat([fromClient, chunk]);
       for (;;) {
         const size = packetSize(fromClient);
         if (size === null || fromClient.length < size) break;
         const packet = fromClient.subarray(0, size);
         fromClient = fromClient.subarray(size);
+        if (packet[0] >> 4 === PUBACK) this.clientPubacks++;
+        if (this.dropClientPubacks && packet[0] >> 4 === PUBACK) {
+          this.droppedClientPubacks++;
+          continue;
+        }
+        upstream.write(packet);
         const qos = (packet[0] >> 1) & 3;
         if (packet[0] >> 4 !== PUBLISH || qos === 0 || this.withholdPubackOf === null) continue;
         let at = 1;

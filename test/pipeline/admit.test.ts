@@ -7,7 +7,7 @@
 import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { ParseResult, RawMessage, RejectReason } from '../../src/contract/types.js';
-import { Admission, CONFIRM, HOLD, type HeldReading, type Settled } from '../../src/pipeline/admit.js';
+import { Admission, CONFIRM, HOLD, RECENT, type HeldReading, type Settled } from '../../src/pipeline/admit.js';
 import { Detector } from '../../src/pipeline/detector.js';
 import { MessageParser, type ParseOptions } from '../../src/pipeline/parse.js';
 import { compileSensorPattern } from '../../src/pipeline/topic.js';
@@ -134,12 +134,31 @@ describe('Admission: a device clock', () => {
     expect(numbers(o)).toEqual(range(0, 24));
   });
 
-  it('still clamps a late reading within the tolerance and rejects one beyond it out_of_order', () => {
-    const times = [T0, T0 + 1000, T0 + 2000, T0 - 2500, T0 + 3000, T0 - 4000];
-    const arrivals = [T0, T0 + 1000, T0 + 2000, T0 + 2100, T0 + 3000, T0 + 3100].map((a) => a + DELAY);
+  it('takes no reading older than the newest: late or redelivered within the tolerance, out_of_order beyond it', () => {
+    // 3: older than the newest, a time not read (late); 5: beyond the tolerance; 6: a time read before (re-sent);
+    // 7: the newest's own time (taken: the detector tells a duplicate from a reading sharing the ms).
+    const times = [T0, T0 + 1000, T0 + 2000, T0 - 2500, T0 + 3000, T0 - 4000, T0 + 1000, T0 + 3000];
+    const arrivals = [T0, T0 + 1000, T0 + 2000, T0 + 2100, T0 + 3000, T0 + 3100, T0 + 3200, T0 + 3300].map((a) => a + DELAY);
     const o = run(admission(), times, arrivals);
-    expect(o.taken).toEqual([[0, T0], [1, T0 + 1000], [2, T0 + 2000], [3, T0 + 2000], [4, T0 + 3000]]);
-    expect(o.rejected).toEqual([[5, 'out_of_order']]);
+    expect(o.taken).toEqual([[0, T0], [1, T0 + 1000], [2, T0 + 2000], [4, T0 + 3000], [7, T0 + 3000]]);
+    expect(o.rejected).toEqual([[3, 'late'], [5, 'out_of_order'], [6, 'redelivered']]);
+  });
+
+  it('tells a re-sent reading by the last RECENT distinct times it took, and keeps them in its snapshot', () => {
+    const adm = admission();
+    const times = Array.from({ length: RECENT + 2 }, (_, i) => T0 + i * 100);
+    run(adm, times, times.map((t) => t + DELAY));
+    const reasons = (a: Admission, ts: number): string => {
+      const r = a.admit('s', 's', ts, times[times.length - 1] + DELAY + 50, []);
+      return typeof r === 'object' ? r.reason : String(r);
+    };
+    const restored = admission();
+    restored.restore('s', JSON.parse(JSON.stringify(adm.snapshot('s'))) as unknown);
+    for (const a of [adm, restored]) {
+      expect(reasons(a, times[2])).toBe('redelivered');
+      expect(reasons(a, times[1])).toBe('late');
+      expect(reasons(a, times[2] + 50)).toBe('late');
+    }
   });
 
   it('is not misled by readings stamped on arrival', () => {

@@ -194,11 +194,17 @@ describe('MessageParser: rejections', () => {
     expect(rejection(p.parse(msg(`{"value": 1, "ts": ${NOW + 60_001}}`))).reason).toBe('future_timestamp');
   });
 
-  it('rejects readings older than the last one beyond the tolerance and clamps those within it', () => {
+  it('rejects readings older than the last one: out_of_order beyond the tolerance, late or redelivered within it', () => {
     const p = parser();
+    readings(p.parse(msg(`{"value": 0, "ts": ${NOW - 3_000}}`)));
     readings(p.parse(msg(`{"value": 1, "ts": ${NOW}}`)));
-    const late = readings(p.parse(msg(`{"value": 2, "ts": ${NOW - 5_000}}`)))[0];
-    expect(late.ts).toBe(NOW);
+    const late = rejection(p.parse(msg(`{"value": 2, "ts": ${NOW - 5_000}}`)));
+    expect([late.reason, late.ts]).toEqual(['late', NOW - 5_000]);
+    expect(late.detail).toContain('5000 ms older than the stream');
+    const again = rejection(p.parse(msg(`{"value": 0, "ts": ${NOW - 3_000}}`)));
+    expect([again.reason, again.ts]).toEqual(['redelivered', NOW - 3_000]);
+    // The newest's own time is taken (the detector tells a duplicate from a reading of its own sharing the ms).
+    expect(readings(p.parse(msg(`{"value": 1, "ts": ${NOW}}`)))[0].ts).toBe(NOW);
     expect(rejection(p.parse(msg(`{"value": 3, "ts": ${NOW - 5_001}}`))).reason).toBe('out_of_order');
     // a rejected reading does not move the sensor's clock
     expect(readings(p.parse(msg(`{"value": 4, "ts": ${NOW + 1}}`)))[0].ts).toBe(NOW + 1);
@@ -327,11 +333,15 @@ describe('MessageParser: bursts', () => {
     const p = parser();
     readings(p.parse(msg(`{"values": [1, 2], "ts": ${NOW - 1000}, "interval_ms": 1000}`)));
     const r = p.parse(msg(`{"values": [3, 4, 5], "ts": ${NOW - 9_000}, "interval_ms": 4500}`));
-    // 3 at -9 s is too old; 4 at -4.5 s is within the 5 s tolerance (clamped to NOW); 5 is at NOW
+    // 3 at -9 s is too old; 4 at -4.5 s is within the 5 s tolerance but older than NOW (late); 5 is at NOW
     expect(r.kind).toBe('readings');
     if (r.kind !== 'readings') return;
-    expect(r.rejections.map((x) => x.reason)).toEqual(['out_of_order']);
-    expect(r.readings.map((x) => [x.values[0], x.ts])).toEqual([[4, NOW], [5, NOW]]);
+    expect(r.rejections.map((x) => x.reason)).toEqual(['out_of_order', 'late']);
+    expect(r.readings.map((x) => [x.values[0], x.ts])).toEqual([[5, NOW]]);
+    // The first burst again (its readings re-sent): both times were read, both redelivered, none judged twice.
+    const again = p.parse(msg(`{"values": [1, 2], "ts": ${NOW - 1000}, "interval_ms": 1000}`));
+    expect(again.kind === 'readings' ? again.rejections.map((x) => x.reason) : again.kind === 'rejected' ? [again.rejection.reason] : []).toEqual(['redelivered']);
+    if (again.kind === 'readings') expect(again.readings.map((x) => [x.values[0], x.ts])).toEqual([[2, NOW]]);
   });
 });
 
@@ -365,13 +375,16 @@ describe('MessageParser snapshot/restore', () => {
 
   it('keeps each stream\'s last time across a restart', () => {
     const before = parser();
+    readings(before.parse(msg('{"ts": 1764063998000, "temp": 0, "hum": 1}', NOW)));
     readings(before.parse(msg('{"ts": 1764064000000, "temp": 1, "hum": 2}', NOW)));
     const after = parser();
     for (const s of ['s1/temp', 's1/hum']) after.restore(s, roundTrip(before, s));
     expect(rejection(after.parse(msg('{"ts": 1764063990000, "temp": 1}', NOW))).reason).toBe('out_of_order');
-    // Within the tolerance a late reading is clamped to the last time, as it would have been without the restart.
-    const [late] = readings(after.parse(msg('{"ts": 1764063999000, "temp": 1, "hum": 2}', NOW)));
-    expect(late.ts).toBe(1764064000000);
+    // Within the tolerance a late reading is not taken, as it would not have been without the restart: `late` at a
+    // time not read, `redelivered` at one read before the restart (a QoS 1 message re-sent at the reconnect).
+    expect(rejection(after.parse(msg('{"ts": 1764063999000, "temp": 1}', NOW))).reason).toBe('late');
+    expect(rejection(after.parse(msg('{"ts": 1764063998000, "temp": 0}', NOW))).reason).toBe('redelivered');
+    expect(readings(after.parse(msg('{"ts": 1764064000000, "temp": 1}', NOW)))[0].ts).toBe(1764064000000);
     // A new field after the restart is just a new stream.
     expect(readings(after.parse(msg('{"ts": 1764064000500, "pressure": 3}', NOW)))[0].sensor).toBe('s1/pressure');
   });
@@ -403,7 +416,7 @@ describe('MessageParser snapshot/restore', () => {
     p.parse(msg('"not a number"'));
     expect(p.snapshot('s1')).toBeNull();
     p.parse(msg('5'));
-    expect(p.snapshot('s1')).toEqual({ format: 'anomalyd-parser/3', lastTs: NOW, source: 's1', lead: [0, null, 1, NOW], held: [] });
+    expect(p.snapshot('s1')).toEqual({ format: 'anomalyd-parser/3', lastTs: NOW, source: 's1', lead: [0, null, 1, NOW], held: [], recent: [NOW] });
     expect(() => p.restore('s1', { format: 'anomalyd-parser/2', lastTs: 'soon' })).toThrow(/lastTs/);
     expect(() => p.restore('s1', { format: 'anomalyd-parser/3', lastTs: NOW, source: 's1', lead: [0, null, 99, NOW], held: [] })).toThrow(/lead/);
     expect(() => p.restore('s1', { format: 'anomalyd-parser/3', lastTs: NOW, source: 's1', lead: [0, null, 1, NOW], held: [{ ts: NOW }] })).toThrow(/held/);
