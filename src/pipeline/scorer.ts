@@ -267,6 +267,13 @@ class StreamScore {
   rests: RestHeld[] = [];
   seen = 0;
   /**
+   * The model segment's step (StepResult.segmentSteps) of the latest reading of an episode that was off on its own
+   * (OWN_KINDS against normal operation, in an owner channel: markOwnOff); 0 for none in this segment. A
+   * reconstruction whose window holds it is about that reading, which its episode judged (windowHoldsJudged). Not
+   * checkpointed: a restart starts the model's segment over.
+   */
+  ownOffStep = 0;
+  /**
    * The stream is a cumulative counter (src/pipeline/counter.ts; StepItem.counter of its latest reading): it repeats
    * its value for as long as nothing is consumed, so `stuck` judges only its silences (evidence), not its runs.
    */
@@ -871,6 +878,7 @@ export class StreamScorer {
     // A reading of an episode's onset that is off on its own leaves the short means of the level and of the
     // residual once judged (censorOnset): a spike is not a lasting shift, and does not hold its episode open.
     const censored = !learning && censorOnset(s, s.episode ?? before, reference, this.holdSurprise);
+    if (!learning) markOwnOff(s, r, s.episode ?? before, reference, this.holdSurprise);
     // An episode that recovers takes its readings' model residuals out of the short mean of the residual.
     if (s.pushedResidual && !censored && (before !== null || s.episode !== null)) s.episodeResiduals++;
     if (before !== null && s.episode === null) censorEpisode(s, rebaseline);
@@ -1061,7 +1069,10 @@ export class StreamScorer {
       if (s.resCount >= o.smooth) bias = res;
     }
     const prediction = modelReady ? r.predErrors : null;
-    const reconstruction = modelReady ? r.reconErrors : null;
+    // A window that holds a reading an episode judged off on its own is about that reading: its reconstruction error
+    // says nothing (windowHoldsJudged).
+    const judgedWindow = windowHoldsJudged(s, r);
+    const reconstruction = modelReady && !judgedWindow ? r.reconErrors : null;
     // Spread and stuck compare with the previous reading of the same segment.
     let spread: Float64Array | null = null;
     let change: Float64Array | null = null;
@@ -2488,6 +2499,50 @@ function censorOnset(s: StreamScore, episode: Episode | null, reference: Fused, 
   if (!s.pushedResidual) return false;
   s.resMean.dropNewest(1, true);
   return true;
+}
+
+/**
+ * Notes the latest reading as off on its own (StreamScore.ownOffStep) when it belongs to `episode` (open, or just
+ * ended at it; not a silence's) and, in an owner channel, a kind judged on that reading alone (OWN_KINDS: its
+ * level, its change) reaches the hold level against normal operation (`reference`, surprise less its Bonferroni
+ * share), as censorOnset judges an onset's readings.
+ */
+function markOwnOff(s: StreamScore, r: StepResult<unknown>, episode: Episode | null, reference: Fused, hold: number): void {
+  if (episode === null || episode.silence !== undefined) return;
+  const C = s.C;
+  for (let c = 0; c < C; c++) {
+    if (!episode.owners[c]) continue;
+    for (const k of OWN_KINDS) {
+      if (reference.each[k * C + c] - reference.penalty >= hold) {
+        s.ownOffStep = r.segmentSteps;
+        return;
+      }
+    }
+  }
+}
+
+/**
+ * Whether the window the latest reconstruction error is of (the StepResult.reconSteps steps ending at this one)
+ * holds a reading an episode judged off on its own (StreamScore.ownOffStep): then that error is about that reading,
+ * which held its episode by itself while it was the latest, and is no evidence of the readings after it. Called for
+ * every reading, so a new segment (its first step) forgets the mark. A
+ * reconstruction judges a window of W readings (64 by default) at once, so a fault's readings stay in it for up to
+ * W − 1 readings after they end: a +6 °C jump of 30 readings, back to its level before, was held by its
+ * reconstruction 45 readings after the return and the episode resolved 61 readings after it, beyond the 2 ·
+ * `score.smooth` − 1 + `alerts.closeAfter` readings (47) documented (tryout 23, finding F2); after the episode,
+ * such a window opened a new one at a normal reading. It is the reconstruction's counterpart of censorEpisode's
+ * and censorOnset's censoring of the short means (SPOT, Siffer et al. KDD 2017, leaves its alarms out of what it
+ * judges by): the fault's own readings are judged once, when they come. A fault that only the reconstruction sees
+ * (no reading off on its own: a changed shape within the normal range) is judged by it as before. False after a
+ * reset of the model segment (its steps start over).
+ */
+function windowHoldsJudged(s: StreamScore, r: StepResult<unknown>): boolean {
+  if (s.ownOffStep <= 0) return false;
+  if (r.segmentSteps <= 1 || r.segmentSteps < s.ownOffStep) {
+    s.ownOffStep = 0;
+    return false;
+  }
+  return r.reconErrors !== null && r.segmentSteps - s.ownOffStep < (r.reconSteps ?? 0);
 }
 
 /**
