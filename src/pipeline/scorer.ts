@@ -386,11 +386,6 @@ class StreamScore {
   /** Per channel: the sign of the cycle residual at the open episode's opening reading (0: none; not checkpointed). */
   readonly cycDir: Float64Array;
   /**
-   * Per channel: the sign of the level's z at the open episode's opening reading, the way the fault took the reading
-   * (0: none; not checkpointed: after a restart the episode is held both ways, as before). See ownerHold.
-   */
-  readonly openDir: Float64Array;
-  /**
    * Per channel: the latest readings in a row that the cycle placed off their own phase (CycleProfile.nearest: a
    * switch late or early), held as they came. Not checkpointed (a restart starts it over).
    */
@@ -463,7 +458,6 @@ class StreamScore {
     this.dwells = Array.from({ length: C }, () => new DwellTracker());
     this.cycMax = new Float64Array(C);
     this.cycDir = new Float64Array(C);
-    this.openDir = new Float64Array(C);
     this.cycAside = new Float64Array(C);
   }
   /** A kind's row of histories seeded by a model's priors (prediction and reconstruction), or null (made when first taught). */
@@ -1619,7 +1613,6 @@ export class StreamScorer {
       this.noteHeld(s, opened);
       const res = this.scratch.get(s.C)?.cycRes;
       for (let c = 0; c < s.C; c++) s.cycDir[c] = res === undefined ? 0 : Math.sign(res[c]) || 0;
-      for (let c = 0; c < s.C; c++) s.openDir[c] = r.warm ? Math.sign(r.z[c]) || 0 : 0;
       if (!silent) events.push(this.event('open', r, opened, score));
       return false;
     }
@@ -1632,7 +1625,7 @@ export class StreamScorer {
       // A channel whose own score reaches the threshold joins: the fault spreads, or another one starts.
       if (!ep.owners[c] && adapt.channels[c] - adapt.penalty >= this.thresholdSurprise) ep.owners[c] = true;
       if (!ep.owners[c]) continue;
-      held = Math.max(held, this.ownerHold(s, r, dev, c));
+      held = Math.max(held, dev.channels[c] - dev.penalty);
       if (cold !== undefined && cold[c] > held) held = cold[c];
       // A step that was not undone holds its episode while the readings are further from the level it left than
       // normal operation ever moved over as many readings (CycleProfile.unreturned).
@@ -1681,36 +1674,6 @@ export class StreamScorer {
       events.push(this.event('update', r, ep, score));
     }
     return false;
-  }
-
-  /**
-   * How much owner channel `c`'s reading holds the open episode (a surprise against normal operation, `dev`, less its
-   * Bonferroni share): its largest kind of evidence, except that a signed kind (LEVEL, SHIFT_KIND, BIAS_KIND: the level's z, the
-   * short means of z and of the model's residual) that is off the other way from the episode's opening reading
-   * (StreamScore.openDir) counts only once it reaches the threshold itself. Hysteresis (holding at H < T) is for the
-   * fault that opened the episode, as the cycle's and the unreturned step's holds are one-sided in its direction (a
-   * CUSUM chart's one side: Page, Biometrika 1954). The other way is something else: a slow normal movement the
-   * readings came back on, judged against a reference frozen before the fault (the owners' readings teach it nothing
-   * while the episode is open), or the model's after-effect of the fault (its state took the fault in, its
-   * predictions stay off the other way for a while): a +6 °C jump of 90 readings on a slow 31-minute cycle, back
-   * a little below the range the learning had seen, was held by them 45 to 70 readings past the return, and a
-   * slow cycle's readings moving on away from the frozen reference kept such episodes open for hundreds of readings
-   * (tryout 23, finding F2: 5 minutes at 2 s, re-told as a drift). Evidence the other way that reaches the
-   * threshold is a new fault of its own and holds the episode as any reading that would open one.
-   */
-  private ownerHold(s: StreamScore, r: StepResult<unknown>, dev: Fused, c: number): number {
-    const dir = s.openDir[c];
-    if (dir === 0) return dev.channels[c] - dev.penalty;
-    const C = s.C;
-    let top = 0;
-    for (let k = 0; k < EVIDENCE.length; k++) {
-      const v = dev.each[k * C + c];
-      if (!(v > top)) continue;
-      const sign = k === LEVEL ? r.z[c] : k === SHIFT_KIND ? (s.zMean.count > 0 ? s.zMean.mean(c) : 0) : k === BIAS_KIND ? (s.resMean.count > 0 ? s.resMean.mean(c) : 0) : 0;
-      if (sign * dir < 0) continue;
-      top = v;
-    }
-    return top - dev.penalty;
   }
 
   /**
@@ -2673,9 +2636,6 @@ function teachBelow(s: StreamScore, set: 'reference' | 'adaptive', e: EvidenceVa
 const STEP_KINDS = [EVIDENCE.indexOf('prediction'), EVIDENCE.indexOf('change')];
 /** The kinds that judge where a value lies (how far from the running mean; how rarely the stream has been there). */
 const LEVEL = EVIDENCE.indexOf('level');
-/** The signed kinds whose sign ownerHold compares with the episode's opening direction: the short means of z (shift) and of the residual (bias), with LEVEL. */
-const SHIFT_KIND = EVIDENCE.indexOf('shift');
-const BIAS_KIND = EVIDENCE.indexOf('bias');
 const CHANGE = EVIDENCE.indexOf('change');
 const RARITY = EVIDENCE.indexOf('rarity');
 const CYCLE = EVIDENCE.indexOf('cycle');
