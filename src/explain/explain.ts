@@ -34,6 +34,8 @@
  *                 than OUTLIER_Z spreads and more than their start's offset, a trend the readings before did not
  *                 have at half the rate; whatever single readings of it look like (tryout 20, finding 3: a
  *                 humidity drift told a noise change while open), so tried before spike, noise change and shift;
+ *                 its readings are those after the last reading off the other way (driftStart: a jump that came
+ *                 back is no part of a drift, and a slope across it is the jump's: tryout 23, finding F2);
  *   spike         every reading beyond OUTLIER_Z spreads lies within 3 consecutive readings, and a reading
  *                 after them is back within range (of the model's expectation and of the level before, or
  *                 for a cyclic stream of its own cycle; until one is, a jump may as well be a level shift:
@@ -64,7 +66,9 @@
  *                 stream (shiftTellable);
  *   drift         (second rule) no jump, but a steady trend (Kendall's tau ≥ 0.4) that makes up at least half of the
  *                 deviation, its latest reading (the value told) outside the band of the level before, on
- *                 the trend's side (toldOff);
+ *                 the trend's side (toldOff); measured on the readings after the last one off the other way
+ *                 (driftStart), and after such a jump back only a trend the readings before did not have at
+ *                 half the rate (trendedBefore: a slow cycle the readings came back on is no drift);
  *   null          otherwise (or with nothing to compare against): the sentence then names what the detector
  *                 saw most strongly (`seen`, its kind of evidence, in EVIDENCE_LABELS' words: "sudden change",
  *                 "unusual noise level", ..., never a kind's: toldAs), so every alert says what was seen; with no
