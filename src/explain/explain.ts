@@ -553,8 +553,6 @@ function steadyDrift(input: ExplainInput, reference: Reference): Draft | null {
   // A trend the readings before already had is the stream's own (a ramp, a slow cycle's slope no cycleOf found): no
   // drift unless the stretch's is more than twice as steep (or the other way), over as many readings before, at
   // least 4 × DRIFT_READINGS.
-  const bt = input.before.ts;
-  const bv = input.before.values;
   if (trendedBefore(input.before, idx.length, whole.slope)) return null;
   const change = whole.slope * (t[t.length - 1] - t[0]);
   const began = median(y.slice(0, Math.min(BASELINE_READINGS, half)));

@@ -401,7 +401,7 @@ describe('explain: a drift is measured after a jump that came back, not across i
       expect(e.kind, e.sentence).toBe('drift');
       expect(e.ratePerHour!, e.sentence).toBeGreaterThan(-21);
       expect(e.ratePerHour!, e.sentence).toBeLessThan(-15);
-      expect(e.since!, e.sentence).toBeGreaterThanOrEqual(during.ts[30]);
+      expect(e.since, e.sentence).toBeGreaterThanOrEqual(during.ts[30]);
     }
   });
 });
