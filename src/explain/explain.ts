@@ -34,6 +34,8 @@
  *                 than OUTLIER_Z spreads and more than their start's offset, a trend the readings before did not
  *                 have at half the rate; whatever single readings of it look like (tryout 20, finding 3: a
  *                 humidity drift told a noise change while open), so tried before spike, noise change and shift;
+ *                 its readings are those after the last reading off the other way (driftStart: a jump that came
+ *                 back is no part of a drift, and a slope across it is the jump's: tryout 23, finding F2);
  *   spike         every reading beyond OUTLIER_Z spreads lies within 3 consecutive readings, and a reading
  *                 after them is back within range (of the model's expectation and of the level before, or
  *                 for a cyclic stream of its own cycle; until one is, a jump may as well be a level shift:
@@ -64,7 +66,9 @@
  *                 stream (shiftTellable);
  *   drift         (second rule) no jump, but a steady trend (Kendall's tau ≥ 0.4) that makes up at least half of the
  *                 deviation, its latest reading (the value told) outside the band of the level before, on
- *                 the trend's side (toldOff);
+ *                 the trend's side (toldOff); measured on the readings after the last one off the other way
+ *                 (driftStart), and after such a jump back only a trend the readings before did not have at
+ *                 half the rate (trendedBefore: a slow cycle the readings came back on is no drift);
  *   null          otherwise (or with nothing to compare against): the sentence then names what the detector
  *                 saw most strongly (`seen`, its kind of evidence, in EVIDENCE_LABELS' words: "sudden change",
  *                 "unusual noise level", ..., never a kind's: toldAs), so every alert says what was seen; with no
@@ -463,13 +467,25 @@ export function explain(given: ExplainInput): Explanation {
       if (held && toldOff(shifted, 0) && step !== null && Math.abs(step) > jump && Math.sign(step) === Math.sign(dev)) {
         return finish(input, shifted, tz);
       }
+      // A drift is measured on the readings after the last one off the other way (driftStart: a jump that came
+      // back is no part of it), and, after such a jump, must be new: not the trend the readings before had
+      // (trendedBefore), such as a slow cycle the readings came back on.
+      const from = Math.max(first, driftStart(outliers, (i) => r[i], Math.sign(dev), last));
+      const trended = range(from, last);
       const t = trend(
-        active.map((i) => during.ts[i]),
-        active.map((i) => r[i]),
+        trended.map((i) => during.ts[i]),
+        trended.map((i) => r[i]),
       );
-      const change = t.slope * (during.ts[last] - during.ts[first]);
-      const drift: Draft = { kind: 'drift', value: x[last], ...levelBefore(reference, active), since, ratePerHour: t.slope * 3_600_000 };
-      if (Math.abs(t.tau) >= 0.4 && Math.abs(change) >= 0.5 * Math.abs(dev) && Math.sign(change) === Math.sign(dev) && toldOff(drift, Math.sign(change))) {
+      const change = t.slope * (during.ts[last] - during.ts[from]);
+      const drift: Draft = { kind: 'drift', value: x[last], ...levelBefore(reference, trended), since: during.ts[from], ratePerHour: t.slope * 3_600_000 };
+      const jumpedBack = from > first;
+      if (
+        (!jumpedBack || (trended.length >= DRIFT_READINGS && !trendedBefore(input.before, trended.length, t.slope))) &&
+        Math.abs(t.tau) >= 0.4 &&
+        Math.abs(change) >= 0.5 * Math.abs(dev) &&
+        Math.sign(change) === Math.sign(dev) &&
+        toldOff(drift, Math.sign(change))
+      ) {
         return finish(input, drift, tz);
       }
       if (held && toldOff(shifted, 0) && Math.abs(median(active.map((i) => z[i]))) > OUTLIER_Z) return finish(input, shifted, tz);
@@ -523,34 +539,57 @@ function steadyDrift(input: ExplainInput, reference: Reference): Draft | null {
   const side = Math.sign(median(offs.map(off)));
   let last = -1;
   for (const i of offs) if (Math.sign(off(i)) === side) last = i;
-  if (last + 1 < DRIFT_READINGS) return null;
-  const idx = range(0, last);
+  // Readings off the other way before them (a jump that came back) are no part of the drift: it is measured on the
+  // readings after the last of them (driftStart; tryout 23, finding F2: a +6 °C jump of 60 s, back on a slow cycle
+  // a little below the level before, was told `drift, −18 °C/h` since the jump).
+  const start = driftStart(offs, off, side, last);
+  if (last + 1 - start < DRIFT_READINGS) return null;
+  const idx = range(start, last);
   if (idx.some((i) => !finite(x[i]))) return null;
   const t = idx.map((i) => ts[i]);
   const y = idx.map(off);
   const whole = trend(t, y);
   const sign = Math.sign(whole.slope);
   if (sign !== side || Math.abs(whole.tau) < DRIFT_TAU) return null;
-  const half = (last + 1) >> 1;
-  for (const [from, to] of [[0, half], [half, last + 1]] as const) {
+  const half = idx.length >> 1;
+  for (const [from, to] of [[0, half], [half, idx.length]] as const) {
     const h = trend(t.slice(from, to), y.slice(from, to));
     if (Math.sign(h.slope) !== sign || sign * h.tau < DRIFT_HALF_TAU) return null;
   }
   // A trend the readings before already had is the stream's own (a ramp, a slow cycle's slope no cycleOf found): no
   // drift unless the stretch's is more than twice as steep (or the other way), over as many readings before, at
   // least 4 × DRIFT_READINGS.
-  const bt = input.before.ts;
-  const bv = input.before.values;
-  const k = Math.min(bv.length, Math.max(last + 1, 4 * DRIFT_READINGS));
-  if (k >= DRIFT_READINGS) {
-    const prior = trend(bt.slice(-k), bv.slice(-k));
-    if (Math.sign(prior.slope) === sign && Math.abs(prior.slope) * 2 >= Math.abs(whole.slope)) return null;
-  }
-  const change = whole.slope * (t[last] - t[0]);
+  if (trendedBefore(input.before, idx.length, whole.slope)) return null;
+  const change = whole.slope * (t[t.length - 1] - t[0]);
   const began = median(y.slice(0, Math.min(BASELINE_READINGS, half)));
   if (Math.abs(change) <= OUTLIER_Z * reference.sigma || sign * began > Math.abs(change)) return null;
-  const d: Draft = { kind: 'drift', value: x[last], ...levelBefore(reference, idx), since: ts[0], ratePerHour: whole.slope * 3_600_000 };
+  const d: Draft = { kind: 'drift', value: x[last], ...levelBefore(reference, idx), since: ts[start], ratePerHour: whole.slope * 3_600_000 };
   return toldOff(d, sign) ? d : null;
+}
+
+/**
+ * The first of a drift's readings (steadyDrift, and the second drift rule): the one after the last reading before
+ * `last` that is off the other way (of `offs`, the indices of the readings beyond OUTLIER_Z spreads, ascending; `off`
+ * their signed offset; `side` the drift's side), else 0. Readings off the other way are a jump that came back (or a
+ * spike), not part of a trend away on this side: a Theil–Sen slope across them is the jump's, not the drift's.
+ */
+function driftStart(offs: readonly number[], off: (i: number) => number, side: number, last: number): number {
+  let start = 0;
+  for (const i of offs) if (i < last && Math.sign(off(i)) === -side) start = i + 1;
+  return start;
+}
+
+/**
+ * Whether the normal readings before the stretch (`before`) already trended the way of `slope` (sensor units per ms)
+ * at half its rate or more, over as many readings as the drift's (`n`), at least 4 × DRIFT_READINGS (fewer held: false).
+ * Such a trend is the stream's own (a ramp, a slow cycle's slope no cycleOf found): no drift unless the stretch's is
+ * more than twice as steep.
+ */
+function trendedBefore(before: Stretch, n: number, slope: number): boolean {
+  const k = Math.min(before.values.length, Math.max(n, 4 * DRIFT_READINGS));
+  if (k < DRIFT_READINGS) return false;
+  const prior = trend(before.ts.slice(-k), before.values.slice(-k));
+  return Math.sign(prior.slope) === Math.sign(slope) && Math.abs(prior.slope) * 2 >= Math.abs(slope);
 }
 
 /** Share of the normal readings before the stretch within OUTLIER_Z spreads of the level before for it to be their one level (shiftTellable). */

@@ -267,6 +267,15 @@ class StreamScore {
   rests: RestHeld[] = [];
   seen = 0;
   /**
+   * The model segment's step (StepResult.segmentSteps) of the latest reading of an episode that was off on its own
+   * (OWN_KINDS against normal operation, in an owner channel: markOwnOff); 0 for none in this segment. A
+   * reconstruction whose window holds it is about that reading, which its episode judged (windowHoldsJudged). Not
+   * checkpointed: a restart starts the model's segment over.
+   */
+  ownOffStep = 0;
+  /** The latest reading's reconstruction error is of a window that holds such a reading (windowHoldsJudged; set by every reading). */
+  reconJudged = false;
+  /**
    * The stream is a cumulative counter (src/pipeline/counter.ts; StepItem.counter of its latest reading): it repeats
    * its value for as long as nothing is consumed, so `stuck` judges only its silences (evidence), not its runs.
    */
@@ -891,6 +900,7 @@ export class StreamScorer {
     // A reading of an episode's onset that is off on its own leaves the short means of the level and of the
     // residual once judged (censorOnset): a spike is not a lasting shift, and does not hold its episode open.
     const censored = !learning && censorOnset(s, s.episode ?? before, reference, this.holdSurprise);
+    if (!learning) markOwnOff(s, r, s.episode ?? before, reference, this.holdSurprise);
     // An episode that recovers takes its readings' model residuals out of the short mean of the residual.
     if (s.pushedResidual && !censored && (before !== null || s.episode !== null)) s.episodeResiduals++;
     if (before !== null && s.episode === null) censorEpisode(s, rebaseline);
@@ -1081,6 +1091,9 @@ export class StreamScorer {
       if (s.resCount >= o.smooth) bias = res;
     }
     const prediction = modelReady ? r.predErrors : null;
+    // A window that holds a reading an episode judged off on its own is about that reading: its reconstruction error
+    // neither opens nor holds an episode (windowHoldsJudged, lifecycle); it is scored and taught as ever.
+    s.reconJudged = windowHoldsJudged(s, r);
     const reconstruction = modelReady ? r.reconErrors : null;
     // Spread and stuck compare with the previous reading of the same segment.
     let spread: Float64Array | null = null;
@@ -1598,8 +1611,12 @@ export class StreamScorer {
     const ts = r.item.ts;
     const score = adapt.surprise;
     const ep = s.episode;
+    // A reconstruction of a window that holds a reading an episode judged off on its own opens and holds nothing
+    // (windowHoldsJudged): the surprises here are without it.
+    const judged = s.reconJudged;
+    const devSurprise = judged ? surpriseWithout(dev, RECONSTRUCTION, s.C, s.novel) : dev.surprise;
     if (ep === null) {
-      const level = Math.max(score, dev.surprise);
+      const level = Math.max(judged ? surpriseWithout(adapt, RECONSTRUCTION, s.C, s.novel) : score, devSurprise);
       if (level < this.thresholdSurprise) {
         s.above = 0;
         return false;
@@ -1609,13 +1626,13 @@ export class StreamScorer {
       s.below = 0;
       // A loop, not Array.from with a closure (which would make every lifecycle call allocate a context).
       const owners = new Array<boolean>(s.C);
-      for (let c = 0; c < s.C; c++) owners[c] = Math.max(adapt.channels[c] - adapt.penalty, dev.channels[c] - dev.penalty) >= this.thresholdSurprise;
+      for (let c = 0; c < s.C; c++) owners[c] = Math.max(channelWithout(adapt, judged ? RECONSTRUCTION : -1, s.C, c) - adapt.penalty, channelWithout(dev, judged ? RECONSTRUCTION : -1, s.C, c) - dev.penalty) >= this.thresholdSurprise;
       // With openAfter > 1 the reading that opens may be below on its own: the episode is then about every channel.
       if (!owners.some(Boolean)) owners.fill(true);
       // Corroboration: the recent history's fitted tail is thin (adaptiveHorizon readings), so a reading it
       // alone calls rare while normal operation (the reference) is not even at the hold level opens a silent
       // episode (see Episode.silent).
-      const silent = dev.surprise < this.holdSurprise;
+      const silent = devSurprise < this.holdSurprise;
       const opened: Episode = { id: this.deps.newId(), startTs: ts, lastAboveTs: ts, readings: 1, peak: level, peakEvidence: { ...dev.evidence }, peakChannels: [...dev.channels], lastReported: level, reportedAt: 1, owners, rowPeak: score, stuckAt: 0, silent };
       s.episode = opened;
       s.holding = true;
@@ -1634,7 +1651,7 @@ export class StreamScorer {
       // A channel whose own score reaches the threshold joins: the fault spreads, or another one starts.
       if (!ep.owners[c] && adapt.channels[c] - adapt.penalty >= this.thresholdSurprise) ep.owners[c] = true;
       if (!ep.owners[c]) continue;
-      held = Math.max(held, dev.channels[c] - dev.penalty);
+      held = Math.max(held, channelWithout(dev, judged ? RECONSTRUCTION : -1, s.C, c) - dev.penalty);
       if (cold !== undefined && cold[c] > held) held = cold[c];
       // A step that was not undone holds its episode while the readings are further from the level it left than
       // normal operation ever moved over as many readings (CycleProfile.unreturned).
@@ -1651,7 +1668,7 @@ export class StreamScorer {
       ep.peakChannels = [...dev.channels];
     }
     // A silent episode becomes an alarm once normal operation's history calls a reading rare too: its open.
-    if (ep.silent && dev.surprise >= this.thresholdSurprise) {
+    if (ep.silent && devSurprise >= this.thresholdSurprise) {
       ep.silent = false;
       ep.startTs = ts;
       ep.peak = dev.surprise;
@@ -2516,6 +2533,90 @@ function censorOnset(s: StreamScore, episode: Episode | null, reference: Fused, 
   if (!s.pushedResidual) return false;
   s.resMean.dropNewest(1, true);
   return true;
+}
+
+/** Index of `reconstruction` in EVIDENCE (windowHoldsJudged). */
+const RECONSTRUCTION = EVIDENCE.indexOf('reconstruction');
+
+/**
+ * Channel `c`'s largest surprise in `f` over every kind but `kind` (an index into EVIDENCE; −1: none left out), before
+ * the Bonferroni share: f.channels[c] when `kind` is not the largest.
+ */
+function channelWithout(f: Fused, kind: number, C: number, c: number): number {
+  if (kind < 0 || !(f.each[kind * C + c] >= f.channels[c])) return f.channels[c];
+  let top = 0;
+  for (let k = 0; k < EVIDENCE.length; k++) if (k !== kind && f.each[k * C + c] > top) top = f.each[k * C + c];
+  return top;
+}
+
+/**
+ * `f`'s fused surprise without kind `kind` (an index into EVIDENCE): the largest of the other kinds' surprises less
+ * the same Bonferroni share (how many spoke, `kind` included: no less conservative), a novel value's level without
+ * it as fuse counts it (`novel`, [C]); f.surprise when `kind` did not carry it.
+ */
+function surpriseWithout(f: Fused, kind: number, C: number, novel: Uint8Array): number {
+  let top = 0;
+  let gated = 0;
+  let carried = false;
+  for (let c = 0; c < C; c++) {
+    if (f.each[kind * C + c] >= f.channels[c] && f.channels[c] - f.penalty >= f.surprise - 1e-12) carried = true;
+    for (let k = 0; k < EVIDENCE.length; k++) {
+      if (k === kind) continue;
+      const v = f.each[k * C + c];
+      if (v > top) top = v;
+      if (k === LEVEL && novel[c] === 1 && v > gated) gated = v;
+    }
+  }
+  if (!carried) return f.surprise;
+  return Math.max(0, Math.min(MAX_SURPRISE, Math.max(top - f.penalty, gated)));
+}
+
+/**
+ * Notes the latest reading as off on its own (StreamScore.ownOffStep) when it belongs to `episode` (open, or just
+ * ended at it; not a silence's) and, in an owner channel, a kind judged on that reading alone (OWN_KINDS: its
+ * level, its change) reaches the hold level against normal operation (`reference`, surprise less its Bonferroni
+ * share), as censorOnset judges an onset's readings.
+ */
+function markOwnOff(s: StreamScore, r: StepResult<unknown>, episode: Episode | null, reference: Fused, hold: number): void {
+  if (episode === null || episode.silence !== undefined) return;
+  const C = s.C;
+  for (let c = 0; c < C; c++) {
+    if (!episode.owners[c]) continue;
+    for (const k of OWN_KINDS) {
+      if (reference.each[k * C + c] - reference.penalty >= hold) {
+        s.ownOffStep = r.segmentSteps;
+        return;
+      }
+    }
+  }
+}
+
+/**
+ * Whether the window the latest reconstruction error is of (the StepResult.reconSteps steps ending at this one)
+ * holds a reading an episode judged off on its own (StreamScore.ownOffStep): then that error is about that reading,
+ * which held its episode by itself while it was the latest, and is no evidence of the readings after it: it neither
+ * opens nor holds an episode (lifecycle: channelWithout, surpriseWithout). It is still scored and taught as ever (the
+ * row score, what the histories learn): left out of them too, a 1,000-reading episode that became the new normal left
+ * the adaptive history of reconstructions without its readings, and a normal reconstruction after it opened a silent
+ * episode that changed what the value histogram learnt (MSL C-2 lost an event). Called for
+ * every reading, so a new segment (its first step) forgets the mark. A
+ * reconstruction judges a window of W readings (64 by default) at once, so a fault's readings stay in it for up to
+ * W − 1 readings after they end: a +6 °C jump of 30 readings, back to its level before, was held by its
+ * reconstruction 45 readings after the return and the episode resolved 61 readings after it, beyond the 2 ·
+ * `score.smooth` − 1 + `alerts.closeAfter` readings (47) documented (tryout 23, finding F2); after the episode,
+ * such a window opened a new one at a normal reading. It is the reconstruction's counterpart of censorEpisode's
+ * and censorOnset's censoring of the short means (SPOT, Siffer et al. KDD 2017, leaves its alarms out of what it
+ * judges by): the fault's own readings are judged once, when they come. A fault that only the reconstruction sees
+ * (no reading off on its own: a changed shape within the normal range) is judged by it as before. False after a
+ * reset of the model segment (its steps start over).
+ */
+function windowHoldsJudged(s: StreamScore, r: StepResult<unknown>): boolean {
+  if (s.ownOffStep <= 0) return false;
+  if (r.segmentSteps <= 1 || r.segmentSteps < s.ownOffStep) {
+    s.ownOffStep = 0;
+    return false;
+  }
+  return r.reconErrors !== null && r.segmentSteps - s.ownOffStep < (r.reconSteps ?? 0);
 }
 
 /**

@@ -109,6 +109,11 @@ export interface StepResult<O> {
   readonly predErrors: Float64Array | null;
   /** Per channel: masked mean squared reconstruction error of the window, or null. */
   readonly reconErrors: Float64Array | null;
+  /**
+   * Steps the reconstructed window covers, ending at this one (min(W, segmentSteps), fills included), when
+   * `reconErrors` is not null; else 0 or absent.
+   */
+  readonly reconSteps?: number;
   /** Steps since the stream's last reset, this one included. */
   readonly segmentSteps: number;
   /**
@@ -681,6 +686,7 @@ export class StepEngine<O> {
         reconError,
         predErrors,
         reconErrors,
+        reconSteps: reconErrors === null ? 0 : Math.min(s.W, s.segmentSteps),
         segmentSteps: s.segmentSteps,
         warm: s.warm === null,
         settled: s.segmentSteps > Math.max(4, s.W >> 2),

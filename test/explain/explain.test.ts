@@ -356,6 +356,56 @@ describe('explain: synthetic faults, baseline from the readings before', () => {
   });
 });
 
+describe('explain: a drift is measured after a jump that came back, not across it (tryout 23, finding F2)', () => {
+  /** Park and Miller's minimal standard generator: uniform in [0, 1). */
+  function uniform(seed: number): () => number {
+    let s = seed;
+    return () => {
+      s = (s * 16807) % 2147483647;
+      return s / 2147483647;
+    };
+  }
+  /**
+   * The tryout's HA temperature (its pub.mjs), every 2 s, two decimals: 21.37 + 0.3 sin(t / 300 s) + U(−0.03, 0.03),
+   * +6 from reading 420 to 449, plus `ramp` per reading from reading 450 on; the readings before are 120 to 419, the
+   * episode's from 420 to `end` (excluded).
+   */
+  function tryout(seed: number, end: number, amplitude: number, ramp: number): { before: Stretch; during: Stretch } {
+    const u = uniform(seed);
+    const ts: number[] = [];
+    const values: number[] = [];
+    for (let k = 0; k < end; k++) {
+      const sec = 2 * k;
+      ts.push(T0 + sec * SEC);
+      const v = 21.37 + amplitude * Math.sin(sec / 300) + (u() - 0.5) * 0.06 + (k >= 420 && k < 450 ? 6 : 0) + (k >= 450 ? ramp * (k - 449) : 0);
+      values.push(Math.round(v * 100) / 100);
+    }
+    return { before: { ts: ts.slice(120, 420), values: values.slice(120, 420) }, during: { ts: ts.slice(420), values: values.slice(420) } };
+  }
+
+  it('readings back on the slow cycle the readings before had, a little below the level before, are no drift (main: `drift, −18 °C/h` since the jump)', () => {
+    for (const seed of [1, 2, 3]) {
+      for (const end of [500, 560, 600]) {
+        const { before, during } = tryout(seed, end, 0.3, 0);
+        const e = explain({ stream: 'living_temp', unit: '°C', before, during, startTs: during.ts[0], endTs: during.ts[during.ts.length - 1], timeZone: UTC, seen: 'level' });
+        expect(e.kind, `seed ${seed}, ${end - 450} readings back: ${e.sentence}`).not.toBe('drift');
+      }
+    }
+  });
+
+  it('a drift that begins after the jump came back is told with the slope of its own readings, since they began', () => {
+    // Flat before (no cycle), then −0.01 °C per reading (2 s) from the return: −18 °C/h.
+    for (const seed of [1, 2, 3]) {
+      const { before, during } = tryout(seed, 560, 0, -0.01);
+      const e = explain({ stream: 'living_temp', unit: '°C', before, during, startTs: during.ts[0], endTs: during.ts[during.ts.length - 1], timeZone: UTC, seen: 'level' });
+      expect(e.kind, e.sentence).toBe('drift');
+      expect(e.ratePerHour!, e.sentence).toBeGreaterThan(-21);
+      expect(e.ratePerHour!, e.sentence).toBeLessThan(-15);
+      expect(e.since, e.sentence).toBeGreaterThanOrEqual(during.ts[30]);
+    }
+  });
+});
+
 describe('explain: what the detector saw, when the kind cannot be told', () => {
   it('a value rarely seen (rarity) says where the normal readings lay, not an expectation halfway between a duty cycle\'s modes', () => {
     // A duty cycle, off 0.05 ± 0.01 A and on 8 ± 0.08 A in phases of 50 readings, one switch reading somewhere in
