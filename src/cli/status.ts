@@ -9,7 +9,7 @@
 import { parseArgs } from 'node:util';
 import type { DaemonStatusView, OutboxOverdueView, SensorView } from '../http/view.js';
 import { ownModelText } from '../contract/own-model.js';
-import { loadConfigOrReport } from './run.js';
+import { loadConfigFileOrReport, sameConfigHint } from './run.js';
 import type { CommandContext } from './context.js';
 
 export const STATUS_USAGE = `Usage: anomalyd status [options]
@@ -65,13 +65,17 @@ export async function statusCommand(argv: string[], ctx: CommandContext): Promis
   }
   let base: string;
   let token: string | null = null;
+  // Where the address came from, when not from --url (sameConfigHint); undefined with --url.
+  let from: string | null | undefined;
   if (values.url !== undefined) {
     const origin = urlFlagOrigin('status', values.url, ctx);
     if (origin === null) return 2;
     base = origin;
   } else {
-    const config = loadConfigOrReport(values.config, ctx);
-    if (!config) return 2;
+    const loaded = loadConfigFileOrReport(values.config, ctx);
+    if (!loaded) return 2;
+    const config = loaded.config;
+    from = loaded.file;
     if (!config.http.enabled) {
       ctx.stderr('anomalyd status: the HTTP API is disabled (http.enabled: false), and status asks it; enable it or pass --url\n');
       return 2;
@@ -87,7 +91,7 @@ export async function statusCommand(argv: string[], ctx: CommandContext): Promis
     });
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-    ctx.stderr(`anomalyd status: no anomalyd answers at ${base} (${cause}); is it running? (anomalyd run)\n`);
+    ctx.stderr(`anomalyd status: no anomalyd answers at ${base} (${cause}); is it running? (anomalyd run)\n${from !== undefined ? sameConfigHint(from) : ''}`);
     return 1;
   }
   const body = (await res.json().catch(() => null)) as unknown;

@@ -124,6 +124,16 @@ describe('anomalyd status', () => {
     expect(err()).toMatch(/no anomalyd answers at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\); is it running\?/);
   });
 
+  it('without --url, tells where the address came from and what to do when the daemon runs with another configuration (tryout 23, finding 7)', async () => {
+    // The README's `anomalyd status` beside a daemon started with `--config my.yaml` on another port: the address
+    // is the one this command's configuration gives (here the defaults with ANOMALYD_HTTP_PORT), not the daemon's.
+    const port = await freePort();
+    const { ctx, err } = context({ ANOMALYD_HTTP_PORT: String(port) });
+    expect(await statusCommand([], ctx)).toBe(1);
+    expect(err()).toMatch(new RegExp(`no anomalyd answers at http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\); is it running\\?`));
+    expect(err()).toMatch(/http\.host and http\.port of .+; a daemon started with --config FILE answers where FILE says: pass the same --config FILE \(or set ANOMALYD_CONFIG=FILE\), or --url/);
+  });
+
   it('has a help text and refuses bad usage with status 2', async () => {
     const help = context();
     expect(await statusCommand(['--help'], help.ctx)).toBe(0);
