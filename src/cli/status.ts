@@ -11,6 +11,7 @@ import type { DaemonStatusView, OutboxOverdueView, SensorView } from '../http/vi
 import { ownModelText } from '../contract/own-model.js';
 import { loadConfigFileOrReport, sameConfigHint } from './run.js';
 import type { CommandContext } from './context.js';
+import { formatDuration } from '../util/duration.js';
 
 export const STATUS_USAGE = `Usage: anomalyd status [options]
 
@@ -317,13 +318,8 @@ function ownModelLines(s: DaemonStatusView, learning: readonly SensorView[] | nu
   return [head, ...lines];
 }
 
-function duration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 120) return `${s} s`;
-  if (s < 3600) return `${Math.round(s / 60)} min`;
-  if (s < 172_800) return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
-  return `${(s / 86_400).toFixed(1)} d`;
-}
+/** A duration in ms by the one rule of the sentences, the dashboard and `anomalies list` (src/util/duration.ts). */
+const duration = formatDuration;
 
 /**
  * The outbox line's tail for alerts the broker did not acknowledge in time (StatusView.outbox.overdue): the one

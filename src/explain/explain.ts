@@ -73,6 +73,7 @@
  *                 gap between a duty cycle's modes is a blend of them ("2, expected 3 ± 3").
  */
 import type { AnomalyKind } from '../contract/alerts.js';
+import { formatDuration } from '../util/duration.js';
 import { decimalPlaces, diffs, longestRun, median, quantum, resolution, robustSigma, thinIndices, trend } from './robust.js';
 
 export type { AnomalyKind };
@@ -1498,18 +1499,8 @@ export function formatNumber(v: number, decimals: number): string {
   return /^-0(\.0*)?$/.test(s) ? s.slice(1) : s.replace(/^-/, '−');
 }
 
-/** 40 s, 25 min, 3 h, 2.5 d. */
-export function formatDuration(ms: number): string {
-  const s = Math.max(0, ms) / 1000;
-  if (s < 90) return `${Math.round(s)} s`;
-  if (s < 90 * 60) return `${Math.round(s / 60)} min`;
-  if (s < 48 * 3600) return `${trim((s / 3600).toFixed(1))} h`;
-  return `${trim((s / 86400).toFixed(1))} d`;
-}
-
-function trim(s: string): string {
-  return s.endsWith('.0') ? s.slice(0, -2) : s;
-}
+/** 40 s, 25 min, 3 h, 2.5 d: the one rule for durations (src/util/duration.ts), re-exported for the sentences' callers. */
+export { formatDuration };
 
 /**
  * clockTime's formatter for a zone (undefined: the host's), made once per zone and kept: making one costs a good

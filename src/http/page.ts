@@ -22,6 +22,8 @@
  * screenshot can wait for it.
  */
 
+import { formatDuration } from '../util/duration.js';
+
 export const PAGE_REFRESH_MS = 5_000;
 /**
  * A mark note's words up to this many characters are never broken on the dashboard (the Mark column is at least as
@@ -183,13 +185,10 @@ function fmtTick(ts, incr) {
   if (incr < 60000) return p.hour + ':' + p.minute + ':' + p.second;
   return (p.hour === '00' && p.minute === '00' ? p.month + '-' + p.day + ' ' : '') + p.hour + ':' + p.minute;
 }
+/* Durations by the one rule of the sentences and the CLI: src/util/duration.ts, its own source. */
+${formatDuration.toString()}
 function fmtDuration(ms) {
-  if (ms < 1000) return Math.max(0, Math.round(ms)) + ' ms';
-  var s = Math.round(ms / 1000);
-  if (s < 120) return s + ' s';
-  if (s < 7200) return Math.round(s / 60) + ' min';
-  if (s < 172800) return (s / 3600).toFixed(1) + ' h';
-  return (s / 86400).toFixed(1) + ' d';
+  return formatDuration(ms);
 }
 /** A reading as the list shows it: 4 significant digits, but every digit of the integer part (a meter's 20210701, not 2.02e+7). */
 function fmtNum(v) {

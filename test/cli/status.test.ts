@@ -37,7 +37,7 @@ describe('anomalyd status', () => {
     const { ctx, out } = context();
     expect(await statusCommand(['--url', server.url!], ctx)).toBe(0);
     const text = out();
-    expect(text).toMatch(/^daemon +anomalyd 9\.9\.9 at http:\/\/127\.0\.0\.1:\d+, up 1 h 0 min/m);
+    expect(text).toMatch(/^daemon +anomalyd 9\.9\.9 at http:\/\/127\.0\.0\.1:\d+, up 60 min/m);
     expect(text).toMatch(/^model +gru-7$/m);
     expect(text).toMatch(/^mqtt +mqtt:\/\/127\.0\.0\.1:1883 \(connected\)$/m);
     // Two kinds of learning said apart: the scorer's learning period, and each sensor's own model (tryout:
