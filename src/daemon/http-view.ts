@@ -166,6 +166,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
             lastTs: latest?.ts ?? null,
             // The reading at 15 significant digits (float64's), not 7 as the float32 series: a meter's 20210701 is not 20210700.
             value: latest !== null ? shownValue(latest.values[0]) : null,
+            decimals: latest !== null ? d.series.readingDecimals(sensor) : null,
             surprise: latest !== null && Number.isFinite(latest.surprise) ? Math.round(shownSurprise(latest.surprise) * 1000) / 1000 : null,
             unit: d.unitOf(sensor),
             ownModel: d.board.ownModelOf(sensor),

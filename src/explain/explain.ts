@@ -74,6 +74,7 @@
  */
 import type { AnomalyKind } from '../contract/alerts.js';
 import { formatDuration } from '../util/duration.js';
+import { formatReading } from '../util/reading.js';
 import { decimalPlaces, diffs, longestRun, median, quantum, resolution, robustSigma, thinIndices, trend } from './robust.js';
 
 export type { AnomalyKind };
@@ -147,7 +148,7 @@ export function explainCounterReset(p: { readonly stream: string; readonly unit?
   const unit = p.unit ?? null;
   const u = unit !== null && unit !== '' ? ` ${unit}` : '';
   const d = Math.max(decimalsOf(p.from), decimalsOf(p.to));
-  const sentence = `${p.stream} went back from ${formatNumber(p.from, d)} to ${formatNumber(p.to, d)}${u} at ${clockTime(p.ts, p.endTs, p.timeZone)} (${KIND_LABELS.counter_reset}); counted on from there`;
+  const sentence = `${p.stream} went back from ${formatReading(p.from, d)} to ${formatReading(p.to, d)}${u} at ${clockTime(p.ts, p.endTs, p.timeZone)} (${KIND_LABELS.counter_reset}); counted on from there`;
   return { kind: 'counter_reset', sentence, unit, value: p.to, expected: p.from, band: null, basis: null, since: p.ts };
 }
 
@@ -1452,14 +1453,8 @@ function sentenceOf(
   }
 }
 
-/**
- * A reading (sensor units) with the stream's reading precision: `decimals` (the decimals its device sends:
- * sentDecimals), a proper minus sign. The one rule for a reading in a sentence, a record's words and the dashboard's
- * list (src/http/page.ts fmtReading follows it). '?' for a non-finite value.
- */
-export function formatReading(v: number, decimals: number): string {
-  return formatNumber(v, clamp(Math.round(decimals), 0, 6));
-}
+/** A reading with the stream's reading precision: the one rule (src/util/reading.ts), re-exported for the sentences' callers. */
+export { formatReading };
 
 /**
  * A spread (a band's half-width; sensor units, ≥ 0) with `decimals` (sentenceOf: its own one or two significant

@@ -23,6 +23,7 @@
  */
 
 import { formatDuration } from '../util/duration.js';
+import { formatReading } from '../util/reading.js';
 
 export const PAGE_REFRESH_MS = 5_000;
 /**
@@ -187,6 +188,8 @@ function fmtTick(ts, incr) {
 }
 /* Durations by the one rule of the sentences and the CLI: src/util/duration.ts, its own source. */
 ${formatDuration.toString()}
+/* A reading with its stream's precision (the decimals its device sends), as the sentences write it: src/util/reading.ts. */
+${formatReading.toString()}
 function fmtDuration(ms) {
   return formatDuration(ms);
 }
@@ -365,7 +368,7 @@ function sensorItem(s, device) {
   button.appendChild(el('span', { class: 'badge ' + s.status }, s.status));
   // A stale sensor whose silence is not judged yet (its learning period): no alert comes however long it is silent.
   if (s.status === 'stale' && s.silenceJudged === false) button.appendChild(el('span', { class: 'value', title: 'its silence is judged once its learning period is over' }, 'silence not judged yet (learning)'));
-  button.appendChild(el('span', { class: 'value' }, s.value === null ? 'no reading yet' : fmtNum(s.value) + (s.unit ? ' ' + s.unit : '') + ' · surprise ' + fmtNum(s.surprise)));
+  button.appendChild(el('span', { class: 'value' }, s.value === null ? 'no reading yet' : (typeof s.decimals === 'number' ? formatReading(s.value, s.decimals) : fmtNum(s.value)) + (s.unit ? ' ' + s.unit : '') + ' · surprise ' + fmtNum(s.surprise)));
   if (s.ownModel) button.appendChild(el('span', { class: 'value own-model' }, ownModelText(s.ownModel)));
   if (s.pinned) button.appendChild(el('span', { class: 'value pinned' }, 'pinned to its model (anomalyd models unpin)'));
   button.addEventListener('click', function () { choose(s.sensor); });

@@ -29,7 +29,7 @@
  */
 import type { ScoredReading } from '../contract/types.js';
 import { BUCKET_STATS, TIER_RETENTION_MS, TIER_WIDTH_MS, type SeriesBucket, type SeriesBucketStore, type SeriesTier } from '../contract/series.js';
-import { median, quantum, robustSigma } from '../explain/robust.js';
+import { decimalPlaces, median, quantum, robustSigma } from '../explain/robust.js';
 import { SURPRISE_SHOWN_MAX, shownSurprise, surpriseOf } from '../contract/surprise.js';
 
 export const DEFAULT_RAW_POINTS = 1800;
@@ -451,6 +451,9 @@ interface Pt {
   wide: boolean;
 }
 
+/** Raw readings readingDecimals looks at by default: enough to meet a reading with every decimal the device sends. */
+export const READING_DECIMALS_OF = 64;
+
 export class SeriesStore {
   private readonly streams = new Map<string, StreamState>();
   private readonly rawPoints: number;
@@ -655,6 +658,25 @@ export class SeriesStore {
       if (ts <= toTs && STATUS_OF[s.ring.status[i]] !== 'anomalous' && !skip.some((sp) => ts >= sp.from && ts < sp.to)) out.push(s.ring.point(i));
     }
     return out.reverse();
+  }
+
+  /**
+   * The stream's reading precision: the most decimals (decimalPlaces: a float32-kept `20.37` has 2, at most 6) among
+   * its first channel's newest `n` raw readings in memory and its latest reading (restored after a restart), or null
+   * when it has none. What the dashboard writes its latest reading with, as the sentences write theirs
+   * (src/util/reading.ts formatReading; tryout 23, finding 4).
+   */
+  readingDecimals(stream: string, n = READING_DECIMALS_OF): number | null {
+    const s = this.streams.get(stream);
+    if (s === undefined) return null;
+    let d = -1;
+    const v0 = s.latest?.values[0];
+    if (v0 !== undefined && Number.isFinite(v0)) d = decimalPlaces(v0);
+    for (let k = s.ring.size - 1; k >= 0 && k >= s.ring.size - n && d < 6; k--) {
+      const v = s.ring.point(s.ring.at(k)).values[0];
+      if (Number.isFinite(v)) d = Math.max(d, decimalPlaces(v));
+    }
+    return d < 0 ? null : d;
   }
 
   /** True when the stream's ring holds float64 (a reading did not fit a float32: fitsFloat32); its checkpoint says so (restoreRecent's `wide`). */

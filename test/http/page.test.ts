@@ -6,7 +6,7 @@ import { HttpServer } from '../../src/adapters/http.js';
 import { dashboardAssets } from '../../src/adapters/dashboard-assets.js';
 import { NOTE_WORD_CHARS, PAGE_SCRIPT, PAGE_STYLE } from '../../src/http/page.js';
 import { ownModelText } from '../../src/contract/own-model.js';
-import { formatDuration } from '../../src/explain/explain.js';
+import { formatDuration, formatReading } from '../../src/explain/explain.js';
 import { artifact, hasChromium, launchChromium } from '../helpers/browser.js';
 import { anomalyRecord, captureLogs, FakeView, request, series, T0 } from './helpers.js';
 import type { SensorView } from '../../src/adapters/http.js';
@@ -189,6 +189,33 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       const ms = [0, 400, 1000, 44_500, 89_000, 90_000, 119_000, 3_599_000, 5_399_000, 5_400_000, 86_400_000, 172_799_000, 172_800_000, 9e8];
       const shown = await page.evaluate((xs) => xs.map((x) => (window as unknown as { fmtDuration: (v: number) => string }).fmtDuration(x)), ms);
       expect(shown).toEqual(ms.map(formatDuration));
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('writes a sensor\'s latest reading with its stream\'s precision, as the sentences do (tryout 23, finding 4)', async () => {
+    const view = new FakeView();
+    // living_temp sends two decimals: its 21.1 is `21.10 °C`, its 21.14 `21.14 °C`; a meter's whole 20210701 stays whole.
+    view.sensorViews = [
+      { ...view.sensorViews[0], sensor: 'living_temp', value: 21.1, decimals: 2, unit: '°C', openEpisode: null, status: 'ok' },
+      { ...view.sensorViews[0], sensor: 'meter', value: 20210701, decimals: 0, unit: 'Wh', openEpisode: null, status: 'ok' },
+      { ...view.sensorViews[0], sensor: 'plug/power', value: -0.04, decimals: 1, unit: 'W', openEpisode: null, status: 'ok' },
+    ];
+    const base = await serve(view);
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    try {
+      await page.goto(`${base}/`);
+      await page.waitForSelector('body[data-state="ready"]');
+      const value = async (name: string): Promise<string> => (await page.locator(`#sensors button:has-text("${name}") .value`).first().textContent()) ?? '';
+      expect(await value('living_temp')).toMatch(/^21\.10 °C · surprise/);
+      expect(await value('meter')).toMatch(/^20210701 Wh · surprise/);
+      expect(await value('plug/power')).toMatch(/^0\.0 W · surprise/);
+      // The page's formatter is the sentences' (src/util/reading.ts).
+      const cases: [number, number][] = [[21.1, 2], [21.14, 2], [-3.25, 1], [-0.004, 2], [20210701, 0], [0.000123, 6]];
+      const shown = await page.evaluate((xs) => xs.map(([v, d]) => (window as unknown as { formatReading: (v: number, d: number) => string }).formatReading(v, d)), cases);
+      expect(shown).toEqual(cases.map(([v, d]) => formatReading(v, d)));
+      expect(shown).toEqual(['21.10', '21.14', '−3.3', '0.00', '20210701', '0.000123']);
     } finally {
       await page.close();
     }

@@ -52,6 +52,19 @@ function seriesStore(over: { rawPoints?: number; maxStreams?: number; writeInter
 }
 
 describe('SeriesStore: raw readings', () => {
+  it('readingDecimals: the most decimals the stream\'s newest readings were sent with, a float32-kept 21.14 as 2 (tryout 23, finding 4)', () => {
+    const s = seriesStore();
+    expect(s.readingDecimals('s')).toBeNull();
+    // A statestream sensor's `21.37`, `21.1`, `21.14`: two decimals, whatever the latest reading's own (`21.1`).
+    [21.37, 21.14, 21.1].forEach((v, i) => s.record(reading(T0 + i * SEC, v)));
+    expect(s.readingDecimals('s')).toBe(2);
+    // A plug's whole watts: 0.
+    for (let i = 0; i < 5; i++) s.record(reading(T0 + i * SEC, 80 + i, { stream: 'w' }));
+    expect(s.readingDecimals('w')).toBe(0);
+    // Only the newest readings count (the device's precision now).
+    expect(s.readingDecimals('s', 1)).toBe(1);
+  });
+
   it('a ring that grows as its stream goes on (16, then by half: 24, 36, then rawPoints) keeps every reading in order across each growth and wrap', () => {
     const s = seriesStore({ rawPoints: 40 });
     for (let i = 0; i < 100; i++) {
