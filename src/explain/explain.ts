@@ -721,7 +721,7 @@ function finish(input: ExplainInput, given: Draft, timeZone: string | undefined)
   const units = unitsOf(input, d, timeZone);
   const told = { unit: units.unit, ...(units.expectedUnit !== undefined ? { expectedUnit: units.expectedUnit } : {}), ...(units.unitChanges !== undefined ? { unitChanges: units.unitChanges } : {}) };
   const instead = d.value !== null && d.expected !== null && d.band !== null ? insteadOfBand(input, d) : null;
-  return { ...d, ...told, sentence: sentenceOf(input.stream, units, d, input.endTs, timeZone, toldAs(d.kind, input.seen), rare, sentDecimals(input.before.values, input.during.values), instead) };
+  return { ...d, ...told, sentence: sentenceOf(input.stream, units, d, input.endTs, timeZone, toldAs(d.kind, input.seen), rare, readingPrecision(input.before.values, input.during.values), instead) };
 }
 
 /**
@@ -773,14 +773,24 @@ function standardDeviation(xs: readonly number[]): number {
 }
 
 /**
- * The most decimals the stream's readings are written in (decimalPlaces, at most 6: `85.0` and `19.8` from a DS18B20
- * → 1, zigbee2mqtt's energy `1.23` → 2), or null for no finite reading: what the device sent, so no number the
- * sentence tells of a reading shows more (tryout 22, finding 11: `85.00 °C`, `1.230 kWh`).
+ * The stream's reading precision, as a sentence writes its readings (and the dashboard its latest): the most decimals
+ * its readings are written in (decimalPlaces, at most 6: `85.0` and `19.8` from a DS18B20 → 1, zigbee2mqtt's energy
+ * `1.23` → 2, a statestream sensor's `21.14` → 2), so no reading is told with more decimals than the device sent
+ * (tryout 22, finding 11: `85.00 °C`, `1.230 kWh`) nor fewer (tryout 23, finding 4: `last 21.1 °C` after `21.14`);
+ * but never more than the stream's own noise can show: one decimal more than ± BAND_SIGMAS of its reading-to-reading
+ * noise (robust: 1.4826 · MAD of the changes of `normal`, / √2; at least half its resolution, quantum) is written
+ * with one or two significant digits (decimalsFor), for a device that sends raw floats (`20.843527`, told `20.84`
+ * beside a noise of ± 0.2); a device's own rounding (one or two decimals) is kept, its last digit noise or not. `normal`: the stream's normal readings (the noise is theirs), `others`: more of its readings (their decimals
+ * count). Null for no finite reading; with fewer than 3 normal readings, the decimals sent.
  */
-function sentDecimals(before: readonly number[], during: readonly number[]): number | null {
-  let d = -1;
-  for (const xs of [before, during]) for (const v of xs) if (Number.isFinite(v) && d < 6) d = Math.max(d, decimalPlaces(v));
-  return d < 0 ? null : d;
+export function readingPrecision(normal: readonly number[], others: readonly number[] = []): number | null {
+  let sent = -1;
+  for (const xs of [normal, others]) for (const v of xs) if (Number.isFinite(v) && sent < 6) sent = Math.max(sent, decimalPlaces(v));
+  if (sent < 0) return null;
+  const b = normal.filter(Number.isFinite);
+  if (b.length < 3) return sent;
+  const floor = Math.max(robustSigma(diffs(b)) / Math.SQRT2, quantum(b) / 2);
+  return floor > 0 && Number.isFinite(floor) ? Math.min(sent, decimalsFor(BAND_SIGMAS * floor, null) + 1) : sent;
 }
 
 /** Normal readings a value must be passed by before it counts as where the normal ones lay: RARE_SHARE of them, at least 3. */
@@ -1356,7 +1366,7 @@ function noiseDraft(input: ExplainInput, reference: Reference, nz: { usual: numb
 /**
  * `words`: the closing parentheses' words (toldAs: the kind's, or what the detector saw when the kind cannot be
  * told; null: nothing named). `rare`: where the normal readings lay around the value (whereNormalLay), said
- * instead of the expectation. `sent`: the stream's reading precision (sentDecimals: the decimals its device sends),
+ * instead of the expectation. `sent`: the stream's reading precision (readingPrecision: the decimals its device sends),
  * null when unknown. `instead`: what to say was expected when the value lies inside its own band (insteadOfBand).
  *
  * Numbers. Every reading and expectation (the value, what was expected, the last reading, where the normal readings
@@ -1413,14 +1423,19 @@ function sentenceOf(
       // A state held (the dwell model): its level for that long, against the longest the stream held it before.
       if (d.heldLongestMs !== undefined) return `${stream} ${num(d.value ?? NaN)}${u} for ${formatDuration(d.durationMs ?? 0)} since ${when(d.since)}, never longer than ${formatDuration(d.heldLongestMs)} before${label}`;
       const duration = d.durationMs ?? 0;
+      // The frozen value exactly as the sensor sends it: it often says what failed (85.0 on a DS18B20; a float32
+      // 20.37), and its expectation with as many decimals, so a value 0.017 from it does not read as off.
+      const vd = Math.max(decimals, decimalPlaces(d.value ?? 0));
+      const frozen = formatReading(d.value ?? NaN, vd);
       if (inside) {
         // Inside the range: what is off is how long it stays unchanged, against the longest the readings before did.
         const longest = instead?.heldLongestMs ?? null;
         const told =
           longest === null || !(duration > longest) || formatDuration(duration) === formatDuration(longest) ? '' : longest > 0 ? `, never longer than ${formatDuration(longest)} before` : ', never repeated before';
-        return `${stream} ${num(d.value ?? NaN)}${u} unchanged for ${formatDuration(duration)} since ${when(d.since)}${told}${label}`;
+        return `${stream} ${frozen}${u} unchanged for ${formatDuration(duration)} since ${when(d.since)}${told}${label}`;
       }
-      return `${stream} ${num(d.value ?? NaN)}${u} unchanged for ${formatDuration(duration)}${expected} since ${when(d.since)}${label}`;
+      const exp = d.expected !== null && d.band !== null ? `, expected ${formatReading(d.expected, vd)} ± ${spread(d.band)}${eu}` : '';
+      return `${stream} ${frozen}${u} unchanged for ${formatDuration(duration)}${exp} since ${when(d.since)}${label}`;
     }
     case 'spike':
       return `${stream} ${num(d.value ?? NaN)}${u}${expected} at ${when(d.since)}${after}${label}`;

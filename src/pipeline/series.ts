@@ -29,7 +29,8 @@
  */
 import type { ScoredReading } from '../contract/types.js';
 import { BUCKET_STATS, TIER_RETENTION_MS, TIER_WIDTH_MS, type SeriesBucket, type SeriesBucketStore, type SeriesTier } from '../contract/series.js';
-import { decimalPlaces, median, quantum, robustSigma } from '../explain/robust.js';
+import { median, quantum, robustSigma } from '../explain/robust.js';
+import { readingPrecision } from '../explain/explain.js';
 import { SURPRISE_SHOWN_MAX, shownSurprise, surpriseOf } from '../contract/surprise.js';
 
 export const DEFAULT_RAW_POINTS = 1800;
@@ -661,22 +662,19 @@ export class SeriesStore {
   }
 
   /**
-   * The stream's reading precision: the most decimals (decimalPlaces: a float32-kept `20.37` has 2, at most 6) among
-   * its first channel's newest `n` raw readings in memory and its latest reading (restored after a restart), or null
-   * when it has none. What the dashboard writes its latest reading with, as the sentences write theirs
-   * (src/util/reading.ts formatReading; tryout 23, finding 4).
+   * The stream's reading precision (src/explain/explain.ts readingPrecision: the most decimals its readings are sent
+   * with, a float32-kept `20.37` with 2, never more than its noise can show) from its first channel's newest `n` raw
+   * readings in memory and its latest reading (restored after a restart), or null when it has none. What the
+   * dashboard writes its latest reading with, as the sentences write theirs (src/util/reading.ts formatReading;
+   * tryout 23, finding 4).
    */
   readingDecimals(stream: string, n = READING_DECIMALS_OF): number | null {
     const s = this.streams.get(stream);
     if (s === undefined) return null;
-    let d = -1;
+    const recent: number[] = [];
+    for (let k = Math.max(0, s.ring.size - n); k < s.ring.size; k++) recent.push(s.ring.point(s.ring.at(k)).values[0]);
     const v0 = s.latest?.values[0];
-    if (v0 !== undefined && Number.isFinite(v0)) d = decimalPlaces(v0);
-    for (let k = s.ring.size - 1; k >= 0 && k >= s.ring.size - n && d < 6; k--) {
-      const v = s.ring.point(s.ring.at(k)).values[0];
-      if (Number.isFinite(v)) d = Math.max(d, decimalPlaces(v));
-    }
-    return d < 0 ? null : d;
+    return readingPrecision(recent, v0 !== undefined ? [v0] : []);
   }
 
   /** True when the stream's ring holds float64 (a reading did not fit a float32: fitsFloat32); its checkpoint says so (restoreRecent's `wide`). */

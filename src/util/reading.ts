@@ -1,6 +1,6 @@
 /**
  * A reading (sensor units) written with the stream's reading precision: `decimals`, the most decimals its device
- * sends (at most 6; src/explain/explain.ts sentDecimals, SeriesStore.readingDecimals), with a proper minus sign
+ * sends, never more than its noise can show (src/explain/explain.ts readingPrecision, SeriesStore.readingDecimals), with a proper minus sign
  * (U+2212) and never `-0`. The one rule for a reading shown to people: the sentences' values, expectations and last
  * readings, and the dashboard's sensor list, whose script runs this function's own source (src/http/page.ts), so
  * `21.14` is `21.14 °C` everywhere, and a `21.1` among two-decimal readings `21.10` (tryout 23, finding 4: a
