@@ -664,13 +664,15 @@ export class SeriesStore {
   /**
    * The stream's reading precision (src/explain/explain.ts readingPrecision: the most decimals its readings are sent
    * with, a float32-kept `20.37` with 2, never more than its noise can show) from its first channel's newest `n` raw
-   * readings in memory and its latest reading (restored after a restart), or null when it has none. What the
+   * readings in memory and its latest reading, or null when it has none since start (after a restart, until its next
+   * reading: the restored latest one alone says too little of its precision). What the
    * dashboard writes its latest reading with, as the sentences write theirs (src/util/reading.ts formatReading;
    * tryout 23, finding 4).
    */
   readingDecimals(stream: string, n = READING_DECIMALS_OF): number | null {
     const s = this.streams.get(stream);
-    if (s === undefined) return null;
+    // Only its latest reading restored after a restart (restoreLatest) says too little of its precision: null.
+    if (s === undefined || s.ring.size === 0) return null;
     const recent: number[] = [];
     for (let k = Math.max(0, s.ring.size - n); k < s.ring.size; k++) recent.push(s.ring.point(s.ring.at(k)).values[0]);
     const v0 = s.latest?.values[0];
