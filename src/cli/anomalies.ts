@@ -17,6 +17,7 @@ import type { AnomalyHistory, AnomalyMark, AnomalyRecord, AnomalyStatus, Anomaly
 import { closeNames } from '../pipeline/names.js';
 import { MAX_NOTE_CHARS } from '../pipeline/commands.js';
 import { parseSince, SINCE_FORMS } from '../util/time.js';
+import { formatDuration } from '../util/duration.js';
 import { shownSurprise, surpriseOf } from '../contract/surprise.js';
 import { loadConfigOrReport } from './run.js';
 import { systemTimeZone } from '../pipeline/decode/time.js';
@@ -475,15 +476,8 @@ function zoneParts(ms: number, timeZone: string): Record<string, string> {
   return Object.fromEntries(fmt.formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
 }
 
-/** A duration in ms as `45s`, `2m05s`, `3h10m` or `2d04h`. */
-function duration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  const pad = (n: number): string => String(n).padStart(2, '0');
-  if (s < 3600) return `${Math.floor(s / 60)}m${pad(s % 60)}s`;
-  if (s < 86_400) return `${Math.floor(s / 3600)}h${pad(Math.floor((s % 3600) / 60))}m`;
-  return `${Math.floor(s / 86_400)}d${pad(Math.floor((s % 86_400) / 3600))}h`;
-}
+/** A duration in ms by the one rule of the sentences and the dashboard (src/util/duration.ts): `45 s`, `2 min`, `1.6 h`, `2.5 d`. */
+const duration = formatDuration;
 
 /**
  * The episode's sentence as the list shows it: the record's (its latest alert's), without the leading sensor name

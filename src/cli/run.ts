@@ -31,13 +31,33 @@ on a storage fault (database read-only, disk full, file deleted or replaced; see
 
 /** Loads and validates the config, printing every error; null when invalid. */
 export function loadConfigOrReport(path: string | undefined, ctx: CommandContext): Config | null {
+  return loadConfigFileOrReport(path, ctx)?.config ?? null;
+}
+
+/**
+ * loadConfigOrReport with the file the configuration came from (`--config`, else ANOMALYD_CONFIG, else the package's
+ * config/default.yaml; null: the built-in defaults only), for a command that says where a setting came from.
+ * Null (after reporting every problem on stderr) when the configuration is invalid.
+ */
+export function loadConfigFileOrReport(path: string | undefined, ctx: CommandContext): { readonly config: Config; readonly file: string | null } | null {
   const res = loadConfig({ env: ctx.env, ...(path !== undefined ? { path } : {}) });
   if (!res.ok) {
     ctx.stderr(`anomalyd: invalid configuration${res.file ? ` (${res.file})` : ''}:\n`);
     for (const e of res.errors) ctx.stderr(`  ${e}\n`);
     return null;
   }
-  return res.config;
+  return { config: res.config, file: res.file };
+}
+
+/**
+ * What a client command (status, sensors) says after its question found no daemon at the address its own
+ * configuration gives (`file`: where that came from, null for the built-in defaults): a daemon started with
+ * `--config FILE` listens where FILE says, which a command run without the same FILE does not know (tryout 23,
+ * finding 7: `anomalyd status` asked 8080 beside a daemon on another port). One line, ending in a newline.
+ */
+export function sameConfigHint(file: string | null): string {
+  const from = file !== null ? file : 'the built-in defaults';
+  return `  that address is http.host and http.port of ${from}; a daemon started with --config FILE answers where FILE says: pass the same --config FILE (or set ANOMALYD_CONFIG=FILE), or --url http://HOST:PORT\n`;
 }
 
 export async function runCommand(argv: string[], ctx: CommandContext): Promise<number> {

@@ -9,8 +9,9 @@
 import { parseArgs } from 'node:util';
 import type { DaemonStatusView, OutboxOverdueView, SensorView } from '../http/view.js';
 import { ownModelText } from '../contract/own-model.js';
-import { loadConfigOrReport } from './run.js';
+import { loadConfigFileOrReport, sameConfigHint } from './run.js';
 import type { CommandContext } from './context.js';
+import { formatDuration } from '../util/duration.js';
 
 export const STATUS_USAGE = `Usage: anomalyd status [options]
 
@@ -65,13 +66,17 @@ export async function statusCommand(argv: string[], ctx: CommandContext): Promis
   }
   let base: string;
   let token: string | null = null;
+  // Where the address came from, when not from --url (sameConfigHint); undefined with --url.
+  let from: string | null | undefined;
   if (values.url !== undefined) {
     const origin = urlFlagOrigin('status', values.url, ctx);
     if (origin === null) return 2;
     base = origin;
   } else {
-    const config = loadConfigOrReport(values.config, ctx);
-    if (!config) return 2;
+    const loaded = loadConfigFileOrReport(values.config, ctx);
+    if (!loaded) return 2;
+    const config = loaded.config;
+    from = loaded.file;
     if (!config.http.enabled) {
       ctx.stderr('anomalyd status: the HTTP API is disabled (http.enabled: false), and status asks it; enable it or pass --url\n');
       return 2;
@@ -87,7 +92,7 @@ export async function statusCommand(argv: string[], ctx: CommandContext): Promis
     });
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-    ctx.stderr(`anomalyd status: no anomalyd answers at ${base} (${cause}); is it running? (anomalyd run)\n`);
+    ctx.stderr(`anomalyd status: no anomalyd answers at ${base} (${cause}); is it running? (anomalyd run)\n${from !== undefined ? sameConfigHint(from) : ''}`);
     return 1;
   }
   const body = (await res.json().catch(() => null)) as unknown;
@@ -313,13 +318,8 @@ function ownModelLines(s: DaemonStatusView, learning: readonly SensorView[] | nu
   return [head, ...lines];
 }
 
-function duration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 120) return `${s} s`;
-  if (s < 3600) return `${Math.round(s / 60)} min`;
-  if (s < 172_800) return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
-  return `${(s / 86_400).toFixed(1)} d`;
-}
+/** A duration in ms by the one rule of the sentences, the dashboard and `anomalies list` (src/util/duration.ts). */
+const duration = formatDuration;
 
 /**
  * The outbox line's tail for alerts the broker did not acknowledge in time (StatusView.outbox.overdue): the one

@@ -171,6 +171,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
             lastTs: latest?.ts ?? null,
             // The reading at 15 significant digits (float64's), not 7 as the float32 series: a meter's 20210701 is not 20210700.
             value: latest !== null ? shownValue(latest.values[0]) : null,
+            decimals: latest !== null ? d.series.readingDecimals(sensor) : null,
             // An on/off stream's values are not judged (its silence and how long it holds a state are): no surprise of them.
             surprise: latest !== null && onOff === null && Number.isFinite(latest.surprise) ? Math.round(shownSurprise(latest.surprise) * 1000) / 1000 : null,
             unit: d.unitOf(sensor),

@@ -77,6 +77,8 @@
  *                 gap between a duty cycle's modes is a blend of them ("2, expected 3 ± 3").
  */
 import type { AnomalyKind } from '../contract/alerts.js';
+import { formatDuration } from '../util/duration.js';
+import { formatReading } from '../util/reading.js';
 import { decimalPlaces, diffs, longestRun, median, quantum, resolution, robustSigma, thinIndices, trend } from './robust.js';
 
 export type { AnomalyKind };
@@ -150,7 +152,7 @@ export function explainCounterReset(p: { readonly stream: string; readonly unit?
   const unit = p.unit ?? null;
   const u = unit !== null && unit !== '' ? ` ${unit}` : '';
   const d = Math.max(decimalsOf(p.from), decimalsOf(p.to));
-  const sentence = `${p.stream} went back from ${formatNumber(p.from, d)} to ${formatNumber(p.to, d)}${u} at ${clockTime(p.ts, p.endTs, p.timeZone)} (${KIND_LABELS.counter_reset}); counted on from there`;
+  const sentence = `${p.stream} went back from ${formatReading(p.from, d)} to ${formatReading(p.to, d)}${u} at ${clockTime(p.ts, p.endTs, p.timeZone)} (${KIND_LABELS.counter_reset}); counted on from there`;
   return { kind: 'counter_reset', sentence, unit, value: p.to, expected: p.from, band: null, basis: null, since: p.ts };
 }
 
@@ -763,18 +765,77 @@ function finish(input: ExplainInput, given: Draft, timeZone: string | undefined)
   const rare = d.kind === null && input.seen === 'rarity' && d.value !== null ? whereNormalLay(input.before.values, d.value) : null;
   const units = unitsOf(input, d, timeZone);
   const told = { unit: units.unit, ...(units.expectedUnit !== undefined ? { expectedUnit: units.expectedUnit } : {}), ...(units.unitChanges !== undefined ? { unitChanges: units.unitChanges } : {}) };
-  return { ...d, ...told, sentence: sentenceOf(input.stream, units, d, input.endTs, timeZone, toldAs(d.kind, input.seen), rare, sentDecimals(input.before.values, input.during.values), input.states ?? null) };
+  const instead = d.value !== null && d.expected !== null && d.band !== null ? insteadOfBand(input, d) : null;
+  return { ...d, ...told, sentence: sentenceOf(input.stream, units, d, input.endTs, timeZone, toldAs(d.kind, input.seen), rare, readingPrecision(input.before.values, input.during.values), instead, input.states ?? null) };
 }
 
 /**
- * The most decimals the stream's readings are written in (decimalPlaces, at most 6: `85.0` and `19.8` from a DS18B20
- * → 1, zigbee2mqtt's energy `1.23` → 2), or null for no finite reading: what the device sent, so no number the
- * sentence tells of a reading shows more (tryout 22, finding 11: `85.00 °C`, `1.230 kWh`).
+ * What a sentence says was expected when its value lies inside its own band (`expected a ± b` holding the value:
+ * no reason at all; tryout 23, finding 3: a plug switched off told `plug/current 0.00 A, expected 0.02 ± 0.05 (off
+ * the usual cycle)`). The sentence decides whether the value is inside (on the figures as it prints them: sentenceOf)
+ * and then says, in this order, what applies:
+ *  - `heldLongestMs`, a stuck value: the longest the stream's readings stayed unchanged in the normal readings before
+ *    (ms, first to last reading of their longest run of one value), when the value has been unchanged longer;
+ *  - `cycle`, a cyclic stream (cycleOf, its spread judged by the readings' standard deviation too, as a duty cycle's
+ *    mostly-at-one-level readings have a robust spread of 0): the reading a whole number of periods before the value's
+ *    (the seasonal naive forecast: what its cycle expected at this phase), when the value is at least BAND_SIGMAS of the
+ *    cycle's spreads off it;
+ *  - `level`, the level before the episode (levelBefore's `expected ± band`), when it does not hold the value;
+ *  - else nothing: the value is within the stream's normal range, and the parentheses name what was seen.
  */
-function sentDecimals(before: readonly number[], during: readonly number[]): number | null {
-  let d = -1;
-  for (const xs of [before, during]) for (const v of xs) if (Number.isFinite(v) && d < 6) d = Math.max(d, decimalPlaces(v));
-  return d < 0 ? null : d;
+interface InsteadOfBand {
+  readonly heldLongestMs: number | null;
+  readonly cycle: number | null;
+  readonly level: { readonly expected: number; readonly band: number } | null;
+}
+
+function insteadOfBand(input: ExplainInput, d: Draft): InsteadOfBand {
+  const b = input.before;
+  let heldLongestMs: number | null = null;
+  if (d.kind === 'stuck' && b.values.length >= 2) {
+    const run = longestRun(b.values);
+    heldLongestMs = b.ts[run.start + run.length - 1] - b.ts[run.start];
+  }
+  let cycle: number | null = null;
+  const c = d.kind !== 'stuck' ? cycleOf(input, (xs) => Math.max(robustSigma(xs), standardDeviation(xs))) : null;
+  if (c !== null && d.value !== null) {
+    const x = input.during;
+    const i = x.values.findIndex((v, k) => v === d.value && x.ts[k] >= d.since);
+    const at = i >= 0 ? i : x.values.indexOf(d.value);
+    if (c !== null && at >= 0 && finite(c.ref[at]) && Math.abs(d.value - c.ref[at]) >= BAND_SIGMAS * c.sigma * (1 - 1e-9)) cycle = c.ref[at];
+  }
+  const reference = referenceFor(input);
+  const level = finite(reference.level) && reference.sigma > 0 && c === null ? { expected: reference.level, band: BAND_SIGMAS * reference.sigma } : null;
+  return { heldLongestMs, cycle, level };
+}
+
+/** The standard deviation of the finite values (0 for fewer than 2). */
+function standardDeviation(xs: readonly number[]): number {
+  const v = xs.filter(finite);
+  if (v.length < 2) return 0;
+  const m = v.reduce((a, x) => a + x, 0) / v.length;
+  return Math.sqrt(v.reduce((a, x) => a + (x - m) * (x - m), 0) / (v.length - 1));
+}
+
+/**
+ * The stream's reading precision, as a sentence writes its readings (and the dashboard its latest): the most decimals
+ * its readings are written in (decimalPlaces, at most 6: `85.0` and `19.8` from a DS18B20 → 1, zigbee2mqtt's energy
+ * `1.23` → 2, a statestream sensor's `21.14` → 2), so no reading is told with more decimals than the device sent
+ * (tryout 22, finding 11: `85.00 °C`, `1.230 kWh`) nor fewer (tryout 23, finding 4: `last 21.1 °C` after `21.14`);
+ * but never more than the stream's own noise can show: one decimal more than ± BAND_SIGMAS of its reading-to-reading
+ * noise (robust: 1.4826 · MAD of the changes of `normal`, / √2; at least half its resolution, quantum) is written
+ * with one or two significant digits (decimalsFor), for a device that sends raw floats (`20.843527`, told `20.84`
+ * beside a noise of ± 0.2); a device's own rounding (one or two decimals) is kept, its last digit noise or not. `normal`: the stream's normal readings (the noise is theirs), `others`: more of its readings (their decimals
+ * count). Null for no finite reading; with fewer than 3 normal readings, the decimals sent.
+ */
+export function readingPrecision(normal: readonly number[], others: readonly number[] = []): number | null {
+  let sent = -1;
+  for (const xs of [normal, others]) for (const v of xs) if (Number.isFinite(v) && sent < 6) sent = Math.max(sent, decimalPlaces(v));
+  if (sent < 0) return null;
+  const b = normal.filter(Number.isFinite);
+  if (b.length < 3) return sent;
+  const floor = Math.max(robustSigma(diffs(b)) / Math.SQRT2, quantum(b) / 2);
+  return floor > 0 && Number.isFinite(floor) ? Math.min(sent, decimalsFor(BAND_SIGMAS * floor, null) + 1) : sent;
 }
 
 /** Normal readings a value must be passed by before it counts as where the normal ones lay: RARE_SHARE of them, at least 3. */
@@ -1070,7 +1131,7 @@ const CYCLE_SHARE = 0.5;
  * half an interval). The seasonal naive forecast (Hyndman & Athanasopoulos, Forecasting: Principles and
  * Practice, 3rd ed., §5.2) with the period from the autocorrelation function (ibid. §2.8).
  */
-function cycleOf(input: ExplainInput): Cycle | null {
+function cycleOf(input: ExplainInput, spreadOfReadings: (b: readonly number[]) => number = robustSigma): Cycle | null {
   const b = input.before.values;
   const bt = input.before.ts;
   const n = b.length;
@@ -1104,7 +1165,7 @@ function cycleOf(input: ExplainInput): Cycle | null {
   const rs = residualBefore.filter(finite);
   const res = resolution(b);
   const sigma = Math.max(robustSigma(rs), res / 2, 1e-9 * Math.max(1, Math.abs(mean)));
-  if (!(sigma < CYCLE_SHARE * robustSigma(b))) return null;
+  if (!(sigma < CYCLE_SHARE * spreadOfReadings(b))) return null;
   const dt = median(gapsOf(bt));
   if (!(dt > 0)) return null;
   const periodMs = period * dt;
@@ -1350,24 +1411,55 @@ function noiseDraft(input: ExplainInput, reference: Reference, nz: { usual: numb
 /**
  * `words`: the closing parentheses' words (toldAs: the kind's, or what the detector saw when the kind cannot be
  * told; null: nothing named). `rare`: where the normal readings lay around the value (whereNormalLay), said
- * instead of the expectation.
+ * instead of the expectation. `sent`: the stream's reading precision (readingPrecision: the decimals its device sends),
+ * null when unknown. `instead`: what to say was expected when the value lies inside its own band (insteadOfBand).
+ *
+ * Numbers. Every reading and expectation (the value, what was expected, the last reading, where the normal readings
+ * lay, what the cycle expected) is written with the stream's reading precision, `sent` decimals (formatReading): the
+ * device's own, never more (tryout 22, finding 11: `85.00 °C` for a DS18B20's `85.0`) nor fewer (tryout 23, finding
+ * 4: `last 21.1 °C` after `21.14`). A spread (a band, a noise) is no reading: its own one or two significant digits,
+ * never more than the readings', and one finer than the sensor reads keeps a digit of its own, never `± 0.0`
+ * (formatSpread). Without `sent` (no finite reading), the band's own decimals (decimalsFor). A rate: its own.
  */
-function sentenceOf(stream: string, units: Units, d: Draft, endTs: number, timeZone: string | undefined, words: string | null, rare: { lo: number | null; hi: number | null } | null = null, sent: number | null = null, states: ExplainInput['states'] | null = null): string {
+function sentenceOf(
+  stream: string,
+  units: Units,
+  d: Draft,
+  endTs: number,
+  timeZone: string | undefined,
+  words: string | null,
+  rare: { lo: number | null; hi: number | null } | null = null,
+  sent: number | null = null,
+  instead: InsteadOfBand | null = null,
+  states: ExplainInput['states'] | null = null,
+): string {
   const suffix = (unit: string | null | undefined): string => (unit != null && unit !== '' ? ` ${unit}` : '');
   const u = suffix(units.unit);
   // The expectation's own unit when the hub stated another one in between (never converted): `, expected 70.7 ± 0.2 °F`.
   const eu = units.expectedUnit !== undefined ? suffix(units.expectedUnit) : '';
   const note = units.note;
-  // The band's own decimals (one or two significant digits), never more than the readings were sent with (sent): a
-  // DS18B20's `85.0` is told `85.0 °C, expected 19.9 ± 0.2`, not `85.00 … 19.90 ± 0.16`. A band finer than the
-  // sensor reads keeps its own decimals, never `± 0.0`.
+  // Readings with the stream's precision; a spread with its own one or two significant digits, never more than the
+  // readings' (a DS18B20's `85.0 °C, expected 19.9 ± 0.2`), and a spread finer than the sensor reads with its own.
   const own = decimalsFor(d.band ?? d.noise ?? null, d.value ?? d.expected ?? null);
-  const decimals = sent === null ? own : Math.min(own, sent);
-  const num = (v: number): string => formatNumber(v, decimals);
-  const spread = (v: number): string => formatNumber(v, v > 0 && Number(v.toFixed(decimals)) === 0 ? own : decimals);
+  const decimals = sent ?? own;
+  const num = (v: number): string => formatReading(v, decimals);
+  const spread = (v: number): string => formatSpread(v, Math.min(own, decimals));
   const when = (ts: number): string => clockTime(ts, endTs, timeZone);
   const label = words !== null || note !== null ? ` (${[words, note].filter((w) => w !== null).join(', ')})` : '';
-  const expected = d.expected !== null && d.band !== null ? `, expected ${num(d.expected)} ± ${spread(d.band)}${eu}` : '';
+  // A band that holds the value (as printed) is no reason: what was expected instead (insteadOfBand), after `since`.
+  const holds = (e: number, b: number): boolean => d.value !== null && (Math.abs(d.value - e) <= b || Math.abs(Number(num(d.value).replace('−', '-')) - Number(num(e).replace('−', '-'))) <= Number(spread(b)));
+  const inside = d.value !== null && d.expected !== null && d.band !== null && holds(d.expected, d.band);
+  let expected = d.expected !== null && d.band !== null ? `, expected ${num(d.expected)} ± ${spread(d.band)}${eu}` : '';
+  let after = '';
+  if (inside && instead !== null) {
+    expected = '';
+    if (instead.cycle !== null && num(instead.cycle) !== num(d.value ?? NaN)) after = `, usually ${num(instead.cycle)}${eu !== '' ? eu : u} at this point of its cycle`;
+    else if (instead.level !== null && !holds(instead.level.expected, instead.level.band)) expected = `, expected ${num(instead.level.expected)} ± ${spread(instead.level.band)}${eu}`;
+    else after = ', within its normal range';
+  } else if (inside) {
+    expected = '';
+    after = ', within its normal range';
+  }
   // An on/off stream's reading is its state's name (ExplainInput.states): `last closed`, `open for 1 h`.
   if (states !== null) {
     const state = (v: number | null): string | null => (v === 1 ? states.on : v === 0 ? states.off : null);
@@ -1386,26 +1478,36 @@ function sentenceOf(stream: string, units: Units, d: Draft, endTs: number, timeZ
       return `${stream} no reading for ${formatDuration(d.durationMs ?? 0)} since ${when(d.since)}${last}${label}`;
     }
     case 'stuck': {
-      // The frozen value exactly as the sensor sends it: it often says what failed (85.0 on a DS18B20); the
-      // expectation with as many decimals, so a value 0.017 from it does not read as off (10.05 vs 10.1).
-      const vd = Math.max(decimals, decimalsOf(d.value ?? 0));
-      const exp = d.expected !== null && d.band !== null ? `, expected ${formatNumber(d.expected, vd)} ± ${formatNumber(d.band, d.band > 0 && Number(d.band.toFixed(vd)) === 0 ? own : vd)}${eu}` : '';
       // A state held (the dwell model): its level for that long, against the longest the stream held it before.
       if (d.heldLongestMs !== undefined) return `${stream} ${num(d.value ?? NaN)}${u} for ${formatDuration(d.durationMs ?? 0)} since ${when(d.since)}, never longer than ${formatDuration(d.heldLongestMs)} before${label}`;
-      return `${stream} ${formatNumber(d.value ?? NaN, vd)}${u} unchanged for ${formatDuration(d.durationMs ?? 0)}${exp} since ${when(d.since)}${label}`;
+      const duration = d.durationMs ?? 0;
+      // The frozen value exactly as the sensor sends it: it often says what failed (85.0 on a DS18B20; a float32
+      // 20.37), and its expectation with as many decimals, so a value 0.017 from it does not read as off.
+      const vd = Math.max(decimals, decimalPlaces(d.value ?? 0));
+      const frozen = formatReading(d.value ?? NaN, vd);
+      if (inside) {
+        // Inside the range: what is off is how long it stays unchanged, against the longest the readings before did.
+        const longest = instead?.heldLongestMs ?? null;
+        const told =
+          longest === null || !(duration > longest) || formatDuration(duration) === formatDuration(longest) ? '' : longest > 0 ? `, never longer than ${formatDuration(longest)} before` : ', never repeated before';
+        return `${stream} ${frozen}${u} unchanged for ${formatDuration(duration)} since ${when(d.since)}${told}${label}`;
+      }
+      const exp = d.expected !== null && d.band !== null ? `, expected ${formatReading(d.expected, vd)} ± ${spread(d.band)}${eu}` : '';
+      return `${stream} ${frozen}${u} unchanged for ${formatDuration(duration)}${exp} since ${when(d.since)}${label}`;
     }
     case 'spike':
-      return `${stream} ${num(d.value ?? NaN)}${u}${expected} at ${when(d.since)}${label}`;
+      return `${stream} ${num(d.value ?? NaN)}${u}${expected} at ${when(d.since)}${after}${label}`;
     case 'noise_change': {
       // The noise itself, as it is and as it usually is: its level may well be inside the usual band. A noise far
       // below the usual one with as many digits as it needs, never `± 0.00` (a zero noise is a stuck value).
       const noise = d.noise ?? NaN;
-      return `${stream} varies ± ${formatNumber(noise, Math.max(decimals, decimalsFor(noise, null)))}${u}, usually ± ${formatNumber(d.band ?? NaN, Math.max(decimals, decimalsFor(d.band ?? null, null)))}${eu} since ${when(d.since)}${label}`;
+      const nd = Math.min(own, decimals);
+      return `${stream} varies ± ${formatNumber(noise, Math.max(nd, decimalsFor(noise, null)))}${u}, usually ± ${formatNumber(d.band ?? NaN, Math.max(nd, decimalsFor(d.band ?? null, null)))}${eu} since ${when(d.since)}${label}`;
     }
     case 'drift': {
       const rate = d.ratePerHour ?? 0;
       const r = `${rate >= 0 ? '+' : '−'}${formatNumber(Math.abs(rate), decimalsFor(Math.abs(rate), null))}${u}/h`;
-      return `${stream} ${num(d.value ?? NaN)}${u}${expected} since ${when(d.since)} (${words ?? KIND_LABELS.drift}, ${r}${note !== null ? `, ${note}` : ''})`;
+      return `${stream} ${num(d.value ?? NaN)}${u}${expected} since ${when(d.since)}${after} (${words ?? KIND_LABELS.drift}, ${r}${note !== null ? `, ${note}` : ''})`;
     }
     case 'level_shift':
     case 'counter_reset': // told by explainCounterReset, never drafted from readings
@@ -1414,15 +1516,27 @@ function sentenceOf(stream: string, units: Units, d: Draft, endTs: number, timeZ
       if (d.value === null) return `${stream}: unusual readings since ${when(d.since)}${label}`;
       let context = expected;
       if (rare !== null) {
-        // Each side with three significant digits of its own (an off level of 0.06 next to an on level of 8).
-        const n2 = (v: number): string => formatNumber(v, Math.min(sent ?? 6, Math.max(decimals, decimalsFor(null, v))));
-        if (rare.lo !== null && rare.hi !== null) context = `, between the normal readings near ${n2(rare.lo)} and ${n2(rare.hi)}${eu}`;
-        else if (rare.lo !== null) context = `, above the normal readings (up to ${n2(rare.lo)}${eu})`;
-        else if (rare.hi !== null) context = `, below the normal readings (down to ${n2(rare.hi)}${eu})`;
+        after = '';
+        if (rare.lo !== null && rare.hi !== null) context = `, between the normal readings near ${num(rare.lo)} and ${num(rare.hi)}${eu}`;
+        else if (rare.lo !== null) context = `, above the normal readings (up to ${num(rare.lo)}${eu})`;
+        else if (rare.hi !== null) context = `, below the normal readings (down to ${num(rare.hi)}${eu})`;
       }
-      return `${stream} ${num(d.value)}${u}${context} since ${when(d.since)}${label}`;
+      return `${stream} ${num(d.value)}${u}${context} since ${when(d.since)}${after}${label}`;
     }
   }
+}
+
+/** A reading with the stream's reading precision: the one rule (src/util/reading.ts), re-exported for the sentences' callers. */
+export { formatReading };
+
+/**
+ * A spread (a band's half-width; sensor units, ≥ 0) with `decimals` (sentenceOf: its own one or two significant
+ * digits, at most the readings' decimals), or, for a spread that would print as 0 with them (finer than the sensor
+ * reads), with its own (decimalsFor), never `± 0.0`.
+ */
+export function formatSpread(v: number, decimals: number): string {
+  const d = clamp(Math.round(decimals), 0, 6);
+  return formatNumber(v, v > 0 && Number(v.toFixed(d)) === 0 ? Math.max(d, decimalsFor(v, null)) : d);
 }
 
 /**
@@ -1453,18 +1567,8 @@ export function formatNumber(v: number, decimals: number): string {
   return /^-0(\.0*)?$/.test(s) ? s.slice(1) : s.replace(/^-/, '−');
 }
 
-/** 40 s, 25 min, 3 h, 2.5 d. */
-export function formatDuration(ms: number): string {
-  const s = Math.max(0, ms) / 1000;
-  if (s < 90) return `${Math.round(s)} s`;
-  if (s < 90 * 60) return `${Math.round(s / 60)} min`;
-  if (s < 48 * 3600) return `${trim((s / 3600).toFixed(1))} h`;
-  return `${trim((s / 86400).toFixed(1))} d`;
-}
-
-function trim(s: string): string {
-  return s.endsWith('.0') ? s.slice(0, -2) : s;
-}
+/** 40 s, 25 min, 3 h, 2.5 d: the one rule for durations (src/util/duration.ts), re-exported for the sentences' callers. */
+export { formatDuration };
 
 /**
  * clockTime's formatter for a zone (undefined: the host's), made once per zone and kept: making one costs a good

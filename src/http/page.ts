@@ -22,6 +22,9 @@
  * screenshot can wait for it.
  */
 
+import { formatDuration } from '../util/duration.js';
+import { formatReading } from '../util/reading.js';
+
 export const PAGE_REFRESH_MS = 5_000;
 /**
  * A mark note's words up to this many characters are never broken on the dashboard (the Mark column is at least as
@@ -183,13 +186,12 @@ function fmtTick(ts, incr) {
   if (incr < 60000) return p.hour + ':' + p.minute + ':' + p.second;
   return (p.hour === '00' && p.minute === '00' ? p.month + '-' + p.day + ' ' : '') + p.hour + ':' + p.minute;
 }
+/* Durations by the one rule of the sentences and the CLI: src/util/duration.ts, its own source. */
+${formatDuration.toString()}
+/* A reading with its stream's precision (the decimals its device sends), as the sentences write it: src/util/reading.ts. */
+${formatReading.toString()}
 function fmtDuration(ms) {
-  if (ms < 1000) return Math.max(0, Math.round(ms)) + ' ms';
-  var s = Math.round(ms / 1000);
-  if (s < 120) return s + ' s';
-  if (s < 7200) return Math.round(s / 60) + ' min';
-  if (s < 172800) return (s / 3600).toFixed(1) + ' h';
-  return (s / 86400).toFixed(1) + ' d';
+  return formatDuration(ms);
 }
 /** A reading as the list shows it: 4 significant digits, but every digit of the integer part (a meter's 20210701, not 2.02e+7). */
 function fmtNum(v) {
@@ -368,7 +370,7 @@ function sensorItem(s, device) {
   if (s.status === 'stale' && s.silenceJudged === false) button.appendChild(el('span', { class: 'value', title: 'its silence is judged once its learning period is over' }, 'silence not judged yet (learning)'));
   // An on/off stream: its state by name, and what is judged of it (its values are not: no surprise of them).
   if (s.onOff) button.appendChild(el('span', { class: 'value', title: 'an on/off stream: its silence and how long it holds a state are judged, not its state' }, (s.onOff.state === null ? 'no reading yet' : s.onOff.state) + ' · judged on its silence and how long it holds a state'));
-  else button.appendChild(el('span', { class: 'value' }, s.value === null ? 'no reading yet' : fmtNum(s.value) + (s.unit ? ' ' + s.unit : '') + ' · surprise ' + fmtNum(s.surprise)));
+  else button.appendChild(el('span', { class: 'value' }, s.value === null ? 'no reading yet' : (typeof s.decimals === 'number' ? formatReading(s.value, s.decimals) : fmtNum(s.value)) + (s.unit ? ' ' + s.unit : '') + ' · surprise ' + fmtNum(s.surprise)));
   if (s.ownModel) button.appendChild(el('span', { class: 'value own-model' }, ownModelText(s.ownModel)));
   if (s.pinned) button.appendChild(el('span', { class: 'value pinned' }, 'pinned to its model (anomalyd models unpin)'));
   button.addEventListener('click', function () { choose(s.sensor); });

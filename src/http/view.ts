@@ -133,6 +133,12 @@ export interface SensorView {
   readonly lastTs: number | null;
   /** Its first channel's value (sensor units) and surprise, -log10(1 - score), at most 16 (src/contract/surprise.ts); null before the first. */
   readonly value: number | null;
+  /**
+   * The stream's reading precision: the most decimals its device sends (SeriesStore.readingDecimals, at most 6), which
+   * the page writes `value` with, as the sentences write their readings (src/util/reading.ts); null before the first
+   * reading. Absent from daemons before it.
+   */
+  readonly decimals?: number | null;
   readonly surprise: number | null;
   /** The sensor's unit when configured. */
   readonly unit: string | null;

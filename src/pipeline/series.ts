@@ -30,6 +30,7 @@
 import type { ScoredReading } from '../contract/types.js';
 import { BUCKET_STATS, TIER_RETENTION_MS, TIER_WIDTH_MS, type SeriesBucket, type SeriesBucketStore, type SeriesTier } from '../contract/series.js';
 import { median, quantum, robustSigma } from '../explain/robust.js';
+import { readingPrecision } from '../explain/explain.js';
 import { SURPRISE_SHOWN_MAX, shownSurprise, surpriseOf } from '../contract/surprise.js';
 
 export const DEFAULT_RAW_POINTS = 1800;
@@ -451,6 +452,9 @@ interface Pt {
   wide: boolean;
 }
 
+/** Raw readings readingDecimals looks at by default: enough to meet a reading with every decimal the device sends. */
+export const READING_DECIMALS_OF = 64;
+
 export class SeriesStore {
   private readonly streams = new Map<string, StreamState>();
   private readonly rawPoints: number;
@@ -655,6 +659,24 @@ export class SeriesStore {
       if (ts <= toTs && STATUS_OF[s.ring.status[i]] !== 'anomalous' && !skip.some((sp) => ts >= sp.from && ts < sp.to)) out.push(s.ring.point(i));
     }
     return out.reverse();
+  }
+
+  /**
+   * The stream's reading precision (src/explain/explain.ts readingPrecision: the most decimals its readings are sent
+   * with, a float32-kept `20.37` with 2, never more than its noise can show) from its first channel's newest `n` raw
+   * readings in memory and its latest reading, or null when it has none since start (after a restart, until its next
+   * reading: the restored latest one alone says too little of its precision). What the
+   * dashboard writes its latest reading with, as the sentences write theirs (src/util/reading.ts formatReading;
+   * tryout 23, finding 4).
+   */
+  readingDecimals(stream: string, n = READING_DECIMALS_OF): number | null {
+    const s = this.streams.get(stream);
+    // Only its latest reading restored after a restart (restoreLatest) says too little of its precision: null.
+    if (s === undefined || s.ring.size === 0) return null;
+    const recent: number[] = [];
+    for (let k = Math.max(0, s.ring.size - n); k < s.ring.size; k++) recent.push(s.ring.point(s.ring.at(k)).values[0]);
+    const v0 = s.latest?.values[0];
+    return readingPrecision(recent, v0 !== undefined ? [v0] : []);
   }
 
   /** True when the stream's ring holds float64 (a reading did not fit a float32: fitsFloat32); its checkpoint says so (restoreRecent's `wide`). */

@@ -10,6 +10,7 @@
  * of the run is in progress and not judged. An episode that matches no injected anomaly is a false alarm.
  */
 import type { AnomalyKind, InjectedAnomaly } from './simulator.js';
+import { formatDuration } from '../util/duration.js';
 
 /** An episode the detector opened, as its `open` alert told it. */
 export interface OpenedEpisode {
@@ -159,11 +160,5 @@ function toldOtherwise(kind: AnomalyKind, k: KindSummary): string {
   return other.length > 0 ? other.map(([told, n]) => `${told} ${n}`).join(', ') : '–';
 }
 
-/** 45 s, 12 min, 3.5 h, 2.0 d (simulated time). */
-export function formatSpan(ms: number): string {
-  const s = ms / 1000;
-  if (s < 120) return `${Math.round(s)} s`;
-  if (s < 7200) return `${Math.round(s / 60)} min`;
-  if (s < 172_800) return `${(s / 3600).toFixed(1)} h`;
-  return `${(s / 86_400).toFixed(1)} d`;
-}
+/** 45 s, 12 min, 3.5 h, 2 d (simulated time): the one rule for durations (src/util/duration.ts). */
+export const formatSpan = formatDuration;

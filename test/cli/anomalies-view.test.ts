@@ -114,7 +114,7 @@ describe.skipIf(!existsSync(MAIN))('anomalyd anomalies, as an operator reads it 
     expect(under('116347bd')).toBe(SPIKE.replace('s_burst ', ''));
     expect(under('ae83a534')).toBe(UNTOLD.replace('s_burst ', ''));
     // The resolved stuck value's row: when, how long, how rare.
-    expect(rows[2]).toMatch(/^f8c146d2\s+s_freeze\s+resolved\s+2026-12-01 18:20\s+1m15s\s+11\.0\s+stuck\s+-$/);
+    expect(rows[2]).toMatch(/^f8c146d2\s+s_freeze\s+resolved\s+2026-12-01 18:20\s+75 s\s+11\.0\s+stuck\s+-$/);
     for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
   });
 
@@ -124,7 +124,7 @@ describe.skipIf(!existsSync(MAIN))('anomalyd anomalies, as an operator reads it 
     const lines = cliIn('Europe/Berlin', 'list').trimEnd().split('\n');
     expect(lines[0]).toMatch(/^ID\s+SENSOR\s+STATUS\s+START \(Europe\/Berlin\)\s+LASTED\s+PEAK\s+KIND\s+MARK$/);
     // 18:20 UTC is 19:20 in Berlin in December.
-    expect(lines.find((l) => l.startsWith('f8c146d2'))).toMatch(/^f8c146d2\s+s_freeze\s+resolved\s+2026-12-01 19:20\s+1m15s/);
+    expect(lines.find((l) => l.startsWith('f8c146d2'))).toMatch(/^f8c146d2\s+s_freeze\s+resolved\s+2026-12-01 19:20\s+75 s/);
     for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
     expect(cliIn('Europe/Berlin', 'show', 'f8c146d2')).toMatch(/^start: +2026-12-01T18:20:09\.000Z \(19:20:09 Europe\/Berlin\)$/m);
     // --json stays ISO UTC / epoch ms.

@@ -121,7 +121,7 @@ describe('anomalyd anomalies list', () => {
     // Ids as `show` takes them: the first 8 characters, more when two listed ids share them.
     expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(['c-newest', 'b-fan', 'a-resolv']);
     const resolvedRow = lines.find((l) => l.startsWith('a-resolv'))!;
-    expect(resolvedRow).toMatch(/ resolved {2}2026-03-01 08:00 +1m30s /);
+    expect(resolvedRow).toMatch(/ resolved {2}2026-03-01 08:00 +2 min /);
     // Columns line up: every row has SENSOR where the header has it.
     const col = lines[0].indexOf('SENSOR');
     expect(lines.slice(1).every((l) => /^\S/.test(l.slice(col)) && l[col - 1] === ' ')).toBe(true);

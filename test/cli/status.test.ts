@@ -37,7 +37,7 @@ describe('anomalyd status', () => {
     const { ctx, out } = context();
     expect(await statusCommand(['--url', server.url!], ctx)).toBe(0);
     const text = out();
-    expect(text).toMatch(/^daemon +anomalyd 9\.9\.9 at http:\/\/127\.0\.0\.1:\d+, up 1 h 0 min/m);
+    expect(text).toMatch(/^daemon +anomalyd 9\.9\.9 at http:\/\/127\.0\.0\.1:\d+, up 60 min/m);
     expect(text).toMatch(/^model +gru-7$/m);
     expect(text).toMatch(/^mqtt +mqtt:\/\/127\.0\.0\.1:1883 \(connected\)$/m);
     // Two kinds of learning said apart: the scorer's learning period, and each sensor's own model (tryout:
@@ -122,6 +122,16 @@ describe('anomalyd status', () => {
     const { ctx, err } = context();
     expect(await statusCommand(['--url', `http://127.0.0.1:${port}`], ctx)).toBe(1);
     expect(err()).toMatch(/no anomalyd answers at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\); is it running\?/);
+  });
+
+  it('without --url, tells where the address came from and what to do when the daemon runs with another configuration (tryout 23, finding 7)', async () => {
+    // The README's `anomalyd status` beside a daemon started with `--config my.yaml` on another port: the address
+    // is the one this command's configuration gives (here the defaults with ANOMALYD_HTTP_PORT), not the daemon's.
+    const port = await freePort();
+    const { ctx, err } = context({ ANOMALYD_HTTP_PORT: String(port) });
+    expect(await statusCommand([], ctx)).toBe(1);
+    expect(err()).toMatch(new RegExp(`no anomalyd answers at http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\); is it running\\?`));
+    expect(err()).toMatch(/http\.host and http\.port of .+; a daemon started with --config FILE answers where FILE says: pass the same --config FILE \(or set ANOMALYD_CONFIG=FILE\), or --url/);
   });
 
   it('has a help text and refuses bad usage with status 2', async () => {

@@ -68,7 +68,7 @@ describe('SignalBook.explain', () => {
     const last = T0 + 299 * SEC;
     const open = { ...event('open', last + SEC, last + 66 * SEC), evidence: { stuck: 5.2 } };
     const told = book.explainAlert(open, true).explanation!;
-    expect(told.sentence).toBe(`pump no reading for 66 s since 10:04, last ${(21 + 0.3 * Math.sin(299)).toFixed(1)} (missing data)`);
+    expect(told.sentence).toBe(`pump no reading for 66 s since 10:04, last ${(21 + 0.3 * Math.sin(299)).toFixed(2)} (missing data)`);
     // Told to how far the silence has gone by its last reading's arrival (`until`), when later than the event's end.
     expect(book.explainAlert({ ...open, kind: 'update', endTs: last + 100 * SEC }, true, last + 240 * SEC).explanation!.duration_ms).toBe(240 * SEC);
     // The record follows its length; no event, and the book's explanation (what the latest alert carried) stays.
@@ -134,7 +134,7 @@ describe('SignalBook.explain', () => {
     const later = book.explain(event('update', start, start + 10_799 * SEC))!;
     expect(later.kind).toBe('stuck');
     expect(later.duration_ms).toBe(10_799 * SEC);
-    expect(later.sentence).toMatch(/^pump 85\.0 unchanged for 3 h, expected 1\d\.\d+ ± 0\.\d+ since 10:05 \(stuck value\)$/);
+    expect(later.sentence).toMatch(/^pump 85\.00 unchanged for 3 h, expected 1\d\.\d+ ± 0\.\d+ since 10:05 \(stuck value\)$/);
     const resolved = book.explain(event('resolve', start, start + 10_799 * SEC))!;
     expect(resolved.kind).toBe('stuck');
   });
@@ -145,12 +145,12 @@ describe('SignalBook.explain', () => {
     const start = T0 + 300 * SEC;
     for (let i = 0; i < 30; i++) book.record(reading(start + i * SEC, 85, 'anomalous', 0.9999));
     const sent = book.explain(event('update', start, start + 29 * SEC))!;
-    expect(sent.sentence).toMatch(/^pump 85\.0 unchanged for 29 s, .* \(stuck value\)$/);
+    expect(sent.sentence).toMatch(/^pump 85\.00 unchanged for 29 s, .* \(stuck value\)$/);
     // 90 more readings of 85, no event (the score at its ceiling): the record is told to the last.
     for (let i = 30; i < 120; i++) book.record(reading(start + i * SEC, 85, 'anomalous', 0.9999));
     const told = book.retellStuck('ep-1', start + 119 * SEC, 120)!;
     expect(told).toMatchObject({ kind: 'stuck', value: 85, since: new Date(start).toISOString(), duration_ms: 119 * SEC });
-    expect(told.sentence).toMatch(/^pump 85\.0 unchanged for 2 min, .* since 10:05 \(stuck value\)$/);
+    expect(told.sentence).toMatch(/^pump 85\.00 unchanged for 2 min, .* since 10:05 \(stuck value\)$/);
     // The book's explanation is still the one sent: an update at the same peak that tells the same is news only by
     // what it tells, compared with the last alert, not with the record.
     const next = book.explainAlert({ ...event('update', start, start + 119 * SEC), peakScore: 0.99999 });
@@ -478,7 +478,7 @@ describe('one explanation per episode: the alerts, the record and `anomalies sho
     expect(events.map((x) => x.ev.kind)).toEqual(['open', 'resolve']);
     expect(record.status).toBe('resolved');
     const opened = record.events[0].payload.explanation!;
-    expect(opened.sentence).toMatch(/^s 30\.0 °C, expected 20\.\d ± 0\.\d since 10:33 \(unusual level\)$/);
+    expect(opened.sentence).toMatch(/^s 30\.00 °C, expected 20\.\d\d ± 0\.\d since 10:33 \(unusual level\)$/);
     // Every alert of the episode, and the record, describe the spike (the record once said 's 21.2 °C, ...').
     for (const e of record.events) expect(e.payload.explanation!.value).toBe(30);
     const last = record.events[record.events.length - 1].payload.explanation!;
@@ -497,7 +497,7 @@ describe('one explanation per episode: the alerts, the record and `anomalies sho
     expect(resolved.value).toBe(opened.value);
     expect(record.kind).toBe('spike');
     expect(record.sentence).toBe(resolved.sentence);
-    expect(record.sentence).toMatch(/^s 30\.0 °C, expected 20\.\d ± 0\.\d at 10:33 \(spike\)$/);
+    expect(record.sentence).toMatch(/^s 30\.00 °C, expected 20\.\d\d ± 0\.\d at 10:33 \(spike\)$/);
   });
 
   it('`anomalies show` prints the episode\'s sentence (the record\'s), and what the opening alert said when it differs', async () => {
@@ -506,8 +506,8 @@ describe('one explanation per episode: the alerts, the record and `anomalies sho
     const code = await anomaliesCommand(['show', record.id, '--db', db], { stdout: (s) => (out += s), stderr: () => undefined, env: {}, exit: () => { throw new Error('exit'); } });
     expect(code).toBe(0);
     expect(out).toContain(`what:`);
-    expect(out).toMatch(/^what:\s+s 30\.0 °C, expected 20\.\d ± 0\.\d at 10:33 \(spike\)$/m);
-    expect(out).toMatch(/^opened as:\s+s 30\.0 °C, expected 20\.\d ± 0\.\d since 10:33 \(unusual level\)$/m);
+    expect(out).toMatch(/^what:\s+s 30\.00 °C, expected 20\.\d\d ± 0\.\d at 10:33 \(spike\)$/m);
+    expect(out).toMatch(/^opened as:\s+s 30\.00 °C, expected 20\.\d\d ± 0\.\d since 10:33 \(unusual level\)$/m);
   });
 
   it('an episode that went on through a restart keeps when it began: its resolve does not say "since <restart>"', () => {

@@ -70,7 +70,7 @@ describe.skipIf(!builtAndModelsPresent())('a noisy sensor that freezes as its le
           // judged reading when it froze in the learning period.
           expect(at(open), what).toBeLessThanOrEqual(Math.max(from, learn) + 8);
           expect(open.e?.kind, `${what}: ${open.e?.sentence}`).toBe('stuck');
-          expect(open.e!.sentence).toMatch(/^outdoor_temperature \d+\.\d+ unchanged for \d+ (s|min), expected \d+\.\d+ ± 0\.\d+ since \d\d:\d\d \(stuck value\)$/);
+          expect(open.e!.sentence).toMatch(/^outdoor_temperature \d+\.\d+ unchanged for \d+ (s|min)(, expected \d+\.\d+ ± 0\.\d+ since \d\d:\d\d| since \d\d:\d\d, never longer than \d+ (s|min) before) \(stuck value\)$/);
           // Since the value froze (the run it began, which may start a reading or two before by chance).
           let began = from;
           while (values[began - 1] === values[from]) began--;

@@ -6,6 +6,7 @@ import { HttpServer } from '../../src/adapters/http.js';
 import { dashboardAssets } from '../../src/adapters/dashboard-assets.js';
 import { NOTE_WORD_CHARS, PAGE_SCRIPT, PAGE_STYLE } from '../../src/http/page.js';
 import { ownModelText } from '../../src/contract/own-model.js';
+import { formatDuration, formatReading } from '../../src/explain/explain.js';
 import { artifact, hasChromium, launchChromium } from '../helpers/browser.js';
 import { anomalyRecord, captureLogs, FakeView, request, series, T0 } from './helpers.js';
 import type { SensorView } from '../../src/adapters/http.js';
@@ -161,6 +162,60 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       expect(width).toBeLessThanOrEqual(390);
       await page.screenshot({ path: artifact('dashboard-fake-phone'), fullPage: true });
       expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('writes episode durations by the one rule the sentences and the CLI use (tryout 23, finding 7: `(119 s)` beside `(4 min)`, the CLI `1m59s`, the sentence `after 2 min`)', async () => {
+    const view = new FakeView();
+    view.records = [
+      anomalyRecord({ id: 'd-1', sensor: 'pump1', status: 'resolved', endTs: T0 + 119_000 }),
+      anomalyRecord({ id: 'd-2', sensor: 'pump1', status: 'resolved', endTs: T0 + 240_000 }),
+      anomalyRecord({ id: 'd-3', sensor: 'pump1', status: 'resolved', endTs: T0 + 95 * 60_000 }),
+    ];
+    const base = await serve(view);
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    try {
+      await page.goto(`${base}/`);
+      await page.waitForSelector('body[data-state="ready"]');
+      await page.click('#sensors button:has-text("pump1")');
+      await page.waitForSelector('#anomalies tr[data-id="d-3"]');
+      const when = async (id: string): Promise<string> => (await page.locator(`#anomalies tr[data-id="${id}"] td.when`).textContent()) ?? '';
+      expect(await when('d-1')).toMatch(/\(2 min\)$/);
+      expect(await when('d-2')).toMatch(/\(4 min\)$/);
+      expect(await when('d-3')).toMatch(/\(1\.6 h\)$/);
+      // The page's formatter is the sentences' (src/explain/explain.ts formatDuration), over every range it has.
+      const ms = [0, 400, 1000, 44_500, 89_000, 90_000, 119_000, 3_599_000, 5_399_000, 5_400_000, 86_400_000, 172_799_000, 172_800_000, 9e8];
+      const shown = await page.evaluate((xs) => xs.map((x) => (window as unknown as { fmtDuration: (v: number) => string }).fmtDuration(x)), ms);
+      expect(shown).toEqual(ms.map(formatDuration));
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('writes a sensor\'s latest reading with its stream\'s precision, as the sentences do (tryout 23, finding 4)', async () => {
+    const view = new FakeView();
+    // living_temp sends two decimals: its 21.1 is `21.10 °C`, its 21.14 `21.14 °C`; a meter's whole 20210701 stays whole.
+    view.sensorViews = [
+      { ...view.sensorViews[0], sensor: 'living_temp', value: 21.1, decimals: 2, unit: '°C', openEpisode: null, status: 'ok' },
+      { ...view.sensorViews[0], sensor: 'meter', value: 20210701, decimals: 0, unit: 'Wh', openEpisode: null, status: 'ok' },
+      { ...view.sensorViews[0], sensor: 'plug/power', value: -0.04, decimals: 1, unit: 'W', openEpisode: null, status: 'ok' },
+    ];
+    const base = await serve(view);
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    try {
+      await page.goto(`${base}/`);
+      await page.waitForSelector('body[data-state="ready"]');
+      const value = async (name: string): Promise<string> => (await page.locator(`#sensors button:has-text("${name}") .value`).first().textContent()) ?? '';
+      expect(await value('living_temp')).toMatch(/^21\.10 °C · surprise/);
+      expect(await value('meter')).toMatch(/^20210701 Wh · surprise/);
+      expect(await value('plug/power')).toMatch(/^0\.0 W · surprise/);
+      // The page's formatter is the sentences' (src/util/reading.ts).
+      const cases: [number, number][] = [[21.1, 2], [21.14, 2], [-3.25, 1], [-0.004, 2], [20210701, 0], [0.000123, 6]];
+      const shown = await page.evaluate((xs) => xs.map(([v, d]) => (window as unknown as { formatReading: (v: number, d: number) => string }).formatReading(v, d)), cases);
+      expect(shown).toEqual(cases.map(([v, d]) => formatReading(v, d)));
+      expect(shown).toEqual(['21.10', '21.14', '−3.3', '0.00', '20210701', '0.000123']);
     } finally {
       await page.close();
     }

@@ -52,6 +52,23 @@ function seriesStore(over: { rawPoints?: number; maxStreams?: number; writeInter
 }
 
 describe('SeriesStore: raw readings', () => {
+  it('readingDecimals: the most decimals the stream\'s newest readings were sent with, a float32-kept 21.14 as 2 (tryout 23, finding 4)', () => {
+    const s = seriesStore();
+    expect(s.readingDecimals('s')).toBeNull();
+    // A statestream sensor's `21.37`, `21.36`, … `21.4`: two decimals, whatever the latest reading's own (`21.4`).
+    [21.37, 21.36, 21.38, 21.35, 21.37, 21.39, 21.38, 21.4].forEach((v, i) => s.record(reading(T0 + i * SEC, v)));
+    expect(s.readingDecimals('s')).toBe(2);
+    // A device that sends raw floats: no more decimals than its noise (± 0.2 or so) shows, and one more.
+    for (let i = 0; i < 40; i++) s.record(reading(T0 + i * SEC, 20 + 0.1 * Math.sin(i * 2.3) + 0.0123456 * Math.cos(i), { stream: 'f' }));
+    expect(s.readingDecimals('f')).toBe(2);
+    // A plug's whole watts: 0.
+    for (let i = 0; i < 5; i++) s.record(reading(T0 + i * SEC, 80 + i, { stream: 'w' }));
+    expect(s.readingDecimals('w')).toBe(0);
+    // Only the newest readings count (the device's precision now).
+    expect(s.readingDecimals('s', 1)).toBe(1);
+    expect(s.readingDecimals('s', 2)).toBe(2);
+  });
+
   it('a ring that grows as its stream goes on (16, then by half: 24, 36, then rawPoints) keeps every reading in order across each growth and wrap', () => {
     const s = seriesStore({ rawPoints: 40 });
     for (let i = 0; i < 100; i++) {
