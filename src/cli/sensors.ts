@@ -18,7 +18,7 @@ import { forgetStored, type ForgetResult } from '../daemon/forget.js';
 import type { ForgetAnswer } from '../http/view.js';
 import { closeNames } from '../pipeline/names.js';
 import { apiBase, urlFlagOrigin } from './status.js';
-import { loadConfigOrReport } from './run.js';
+import { loadConfigFileOrReport, sameConfigHint } from './run.js';
 import type { CommandContext } from './context.js';
 
 export const SENSORS_USAGE = `Usage: anomalyd sensors forget NAME [--device] [--config PATH | --url URL]
@@ -88,14 +88,17 @@ export async function sensorsCommand(argv: string[], ctx: CommandContext): Promi
     if (origin === null) return 2;
     base = origin;
   } else {
-    const config = loadConfigOrReport(values.config, ctx);
-    if (!config) return 2;
+    const loaded = loadConfigFileOrReport(values.config, ctx);
+    if (!loaded) return 2;
+    const config = loaded.config;
     dataDir = resolve(config.dataDir);
     base = config.http.enabled ? apiBase(config.http.host, config.http.port) : '';
     token = config.http.token;
     if (base === '') return offline(dataDir, config.mqtt.topicPrefix, name, device, values.json === true, ctx, 'the HTTP API is disabled (http.enabled: false)');
     const asked = await askDaemon(base, token, name, device, ctx);
-    if (asked === 'unreachable') return offline(dataDir, config.mqtt.topicPrefix, name, device, values.json === true, ctx, `no anomalyd answers at ${base}`);
+    // No daemon at this configuration's address: its database is changed instead, which is not a running daemon's
+    // when that one was started with another --config; an unknown name there says so (sameConfigHint).
+    if (asked === 'unreachable') return offline(dataDir, config.mqtt.topicPrefix, name, device, values.json === true, ctx, `no anomalyd answers at ${base}`, sameConfigHint(loaded.file));
     return report(asked, values.json === true, ctx);
   }
   const asked = await askDaemon(base, token, name, device, ctx);
@@ -134,8 +137,12 @@ async function askDaemon(base: string, token: string | null, name: string, devic
   return 1;
 }
 
-/** With no daemon running: forgets in the database, holding the data directory's lock (a daemon cannot start meanwhile). */
-function offline(dataDir: string, prefix: string, name: string, device: boolean, json: boolean, ctx: CommandContext, why: string): number {
+/**
+ * With no daemon running: forgets in the database, holding the data directory's lock (a daemon cannot start meanwhile).
+ * `why`: what led here (first words of every message); `hint`: a line (with its newline) added when the database does not
+ * know the name, e.g. sameConfigHint (this database may not be a daemon's started with another --config). Returns the exit status.
+ */
+function offline(dataDir: string, prefix: string, name: string, device: boolean, json: boolean, ctx: CommandContext, why: string, hint = ''): number {
   const lock = new DataDirLock(dataDir);
   try {
     lock.acquire();
@@ -156,7 +163,7 @@ function offline(dataDir: string, prefix: string, name: string, device: boolean,
     if (done === null) {
       const known = store.knownNames();
       const near = closeNames(name, [...(device ? known.devices : known.streams)]);
-      ctx.stderr(`anomalyd sensors: ${why}; the database at ${dbPath} knows no ${device ? 'device' : 'stream or device'} ${JSON.stringify(name)} with a checkpoint or an open episode${near.length > 0 ? ` (close: ${near.map((n) => JSON.stringify(n)).join(', ')})` : ''}\n`);
+      ctx.stderr(`anomalyd sensors: ${why}; the database at ${dbPath} knows no ${device ? 'device' : 'stream or device'} ${JSON.stringify(name)} with a checkpoint or an open episode${near.length > 0 ? ` (close: ${near.map((n) => JSON.stringify(n)).join(', ')})` : ''}\n${hint}`);
       return 1;
     }
     ctx.stderr(`anomalyd sensors: ${why}: forgotten in the database (${dbPath}); the resolve is published, and its retained topics cleared, at the next start\n`);
