@@ -38,7 +38,7 @@ import type { LoadedModel, ModelLoader } from './contract/ports.js';
 import { Learner, learningOptionsOf } from './learn/learner.js';
 import { writeModel } from './model/onnx-export.js';
 import { realAdapters, type DaemonAdapters } from './daemon/adapters.js';
-import { Checkpoints, EpisodeTicks, detectorCheckpointSubject, type StatedUnits } from './daemon/checkpoints.js';
+import { Checkpoints, EpisodeTicks, detectorCheckpointSubject, type StatedOnOff, type StatedUnits } from './daemon/checkpoints.js';
 import { shortSpan } from './pipeline/scorer.js';
 import { SensorStatusBoard } from './daemon/sensor-status.js';
 import { Housekeeping } from './daemon/housekeeping.js';
@@ -398,7 +398,7 @@ export class Daemon {
       // and its open episode's explanation state (an episode is told after a restart as without one).
       // and when its latest reading arrived (a sensor silent at the stop is as silent at the start: its state as before),
       // and the unit its hub stated with its changes (known at once after a restart; a change across it is told).
-      detectorCheckpointSubject(detector, (id) => store.getAnomaly(id)?.status ?? null, this.signals, this.board, this.statedUnits()),
+      detectorCheckpointSubject(detector, (id) => store.getAnomaly(id)?.status ?? null, this.signals, this.board, this.statedUnits(), this.statedOnOff()),
       { intervalMs: config.store.checkpointIntervalMs, maxAgeMs: config.store.checkpointMaxAgeMs, maxFutureMs: config.ingest.maxFutureMs, now: this.now, logger: this.log },
     );
     this.episodeTicks = new EpisodeTicks(shortSpan(config.score.smooth) + config.alerts.closeAfter);
@@ -599,6 +599,17 @@ export class Daemon {
         this.parser?.restoreStatedUnit(stream, u.stated, u.changed);
         this.signals?.restoreUnitChanges(stream, u.changes);
       },
+    };
+  }
+
+  /**
+   * The words of on/off streams' states as checkpoints carry them (StatedOnOff): the parser's (MessageParser.onOffWords),
+   * given back at start (restoreOnOffWords), so a stream silent since the restart is told in them.
+   */
+  private statedOnOff(): StatedOnOff {
+    return {
+      onOffOf: (stream) => this.parser?.onOffWords(stream) ?? null,
+      restoreOnOff: (stream, words) => this.parser?.restoreOnOffWords(stream, words),
     };
   }
 

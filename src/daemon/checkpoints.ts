@@ -11,6 +11,7 @@
  */
 import type { Logger } from 'pino';
 import type { SensorStateRow } from '../contract/store.js';
+import type { OnOffWords } from '../contract/ingest.js';
 import type { ScoredReading } from '../contract/types.js';
 import type { Detector } from '../pipeline/detector.js';
 import type { StoredArrival } from './sensor-status.js';
@@ -593,6 +594,27 @@ export function readStoredUnits(v: unknown): StoredUnits | null {
   return { stated, changed, changes: (changes as StoredUnits['changes']).map((c) => ({ ts: c.ts, from: c.from, to: c.to })) };
 }
 
+/**
+ * The words of an on/off stream's states (MessageParser.onOffWords: a zigbee2mqtt door's 1 `closed`, 0 `open`) as its
+ * checkpoint carries them (`onOffWords`, absent for another stream): after a restart its silence, the sensor list, the
+ * dashboard and its episodes are told in them before its next reading. They play no part in detection.
+ */
+export interface StatedOnOff {
+  /** `stream`'s words, or null when it is no on/off stream. */
+  onOffOf(stream: string): OnOffWords | null;
+  /** Takes back what onOffOf gave before the stop. */
+  restoreOnOff(stream: string, words: OnOffWords): void;
+}
+
+/** Stored on/off words checked; null when absent or malformed (the stream then names its states at its next reading). */
+export function readStoredOnOff(v: unknown): OnOffWords | null {
+  if (typeof v !== 'object' || v === null) return null;
+  const { on, off, alarm, active } = v as { on?: unknown; off?: unknown; alarm?: unknown; active?: unknown };
+  const word = (w: unknown): w is string => typeof w === 'string' && w !== '' && w.length <= 64;
+  if (!word(on) || !word(off) || typeof alarm !== 'boolean' || (active !== 0 && active !== 1)) return null;
+  return { on, off, alarm, active };
+}
+
 /** A stored arrival checked; null when absent or malformed (the stream is then restored as heard at the start). */
 function readStoredArrival(v: unknown): StoredArrival | null {
   if (typeof v !== 'object' || v === null) return null;
@@ -691,11 +713,13 @@ export function readStoredLatest(stream: string, v: unknown): ScoredReading {
  * SignalBook.episodeState; null without one), given back when the restored detector has that episode open; a
  * checkpoint without it restores as before (the episode goes on from its record).
  */
-export function detectorCheckpointSubject(detector: Detector, committed: CommittedEpisodeStatus = () => 'open', shown?: LatestReadings, arrivals?: Arrivals, units?: StatedUnits): CheckpointSubject {
-  // The stated unit only for a stream whose hub states one (no key otherwise: the rows of the others are as before).
+export function detectorCheckpointSubject(detector: Detector, committed: CommittedEpisodeStatus = () => 'open', shown?: LatestReadings, arrivals?: Arrivals, units?: StatedUnits, onOff?: StatedOnOff): CheckpointSubject {
+  // The stated unit only for a stream whose hub states one, the on/off words only for an on/off stream (no key
+  // otherwise: the rows of the others are as before).
   const withArrival = (stream: string, state: Record<string, unknown>): Record<string, unknown> => {
     const stated = units?.unitsOf(stream) ?? null;
-    const own = stated === null ? state : { ...state, units: stated };
+    const words = onOff?.onOffOf(stream) ?? null;
+    const own = stated === null && words === null ? state : { ...state, ...(stated !== null ? { units: stated } : {}), ...(words !== null ? { onOffWords: { on: words.on, off: words.off, alarm: words.alarm, active: words.active } } : {}) };
     return arrivals === undefined ? own : { ...own, arrival: arrivals.arrivalOf(stream) };
   };
   return {
@@ -709,7 +733,7 @@ export function detectorCheckpointSubject(detector: Detector, committed: Committ
     },
     snapshot: (stream) => {
       const state = detector.snapshot(stream);
-      if (shown === undefined) return arrivals === undefined && units === undefined ? state : withArrival(stream, { ...state });
+      if (shown === undefined) return arrivals === undefined && units === undefined && onOff === undefined ? state : withArrival(stream, { ...state });
       const latest = shown.latest(stream);
       if (shown.episodeState === undefined) return withArrival(stream, { ...state, latest: latest === null ? null : storeLatest(latest) });
       // The open episode's explanation state goes with the detector's episode (the same checkpoint, periodic
@@ -723,12 +747,16 @@ export function detectorCheckpointSubject(detector: Detector, committed: Committ
         skipped.push(...detector.restore(stream, state));
         const note = reconcileEpisode(detector, stream, committed);
         if (note !== null) skipped.push(note);
-        const { latest, episode, arrival, units: stated } = typeof state === 'object' && state !== null ? (state as { latest?: unknown; episode?: unknown; arrival?: unknown; units?: unknown }) : { latest: undefined, episode: undefined, arrival: undefined, units: undefined };
+        const { latest, episode, arrival, units: stated, onOffWords } = typeof state === 'object' && state !== null ? (state as { latest?: unknown; episode?: unknown; arrival?: unknown; units?: unknown; onOffWords?: unknown }) : { latest: undefined, episode: undefined, arrival: undefined, units: undefined, onOffWords: undefined };
         const heard = readStoredArrival(arrival);
         if (heard !== null) arrivals?.restoreArrival(stream, heard, asOf?.get(stream));
         const unit = readStoredUnits(stated);
         if (unit !== null) units?.restoreUnits(stream, unit);
         else if (stated !== undefined && stated !== null) skipped.push(`stated unit ${stream}: malformed`);
+        // The words before the episode's explanation state (below): an episode restored is told in them.
+        const words = readStoredOnOff(onOffWords);
+        if (words !== null) onOff?.restoreOnOff(stream, words);
+        else if (onOffWords !== undefined && onOffWords !== null) skipped.push(`on/off words ${stream}: malformed`);
         if (shown === undefined) continue;
         if (latest !== undefined && latest !== null) {
           try {

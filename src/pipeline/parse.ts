@@ -180,6 +180,11 @@ export class MessageParser {
   private readonly counters = new Set<string>();
   /** Streams their hub sends on/off readings in (MappingRuleSpec.onOff), with their states' words; at most maxSensors streams. */
   private readonly onOffs = new Map<string, OnOffWords>();
+  /**
+   * Words of on/off streams given back at start (restoreOnOffWords, their checkpoint) and no reading of them since:
+   * told (onOffWords), never judged by (statedOnOff: the stream's next reading says again whether it is on/off).
+   */
+  private readonly restoredOnOffs = new Map<string, OnOffWords>();
   /** Streams whose unit was given back at start (restoreStatedUnit) and not stated since (onUnitChange's `restored`). */
   private readonly unitRestored = new Set<string>();
   /** Per stream, the unit a Home Assistant discovery config states for it (ParseOptions.discoveryPrefix); at most maxSensors. */
@@ -229,6 +234,8 @@ export class MessageParser {
       const result = this.parseMessage(msg);
       if (msg.dup !== undefined && result.kind === 'readings' && result.readings.length > 0) this.resent.note(msg.topic, msg.payload, result.readings[0].source ?? result.readings[0].sensor);
       if (this.lag !== null && result.kind === 'readings') for (const r of result.readings) this.lag.observe(r.sensor, r.ts, msg.receivedAt, r.source ?? r.sensor);
+      // A reading since the start states itself whether its stream is on/off (noteOnOff): the restored words go.
+      if (this.restoredOnOffs.size > 0 && result.kind === 'readings') for (const r of result.readings) this.restoredOnOffs.delete(r.sensor);
       return result;
     } catch (err) {
       const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
@@ -245,6 +252,7 @@ export class MessageParser {
     this.unitChanged.delete(stream);
     this.counters.delete(stream);
     this.onOffs.delete(stream);
+    this.restoredOnOffs.delete(stream);
     this.unitRestored.delete(stream);
   }
 
@@ -260,11 +268,27 @@ export class MessageParser {
 
   /**
    * The words of `stream`'s states (MappingRuleSpec.onOff's `states`: a zigbee2mqtt `contact`'s 1 `closed`, 0 `open`;
-   * `on` / `off` where its field names none), or null when it is no on/off stream (statedOnOff), or none of its
-   * readings came since the daemon started.
+   * `on` / `off` where its field names none), or null when it is no on/off stream (statedOnOff). Before the stream's
+   * first reading since the daemon started, the words its checkpoint gave back (restoreOnOffWords), or null.
    */
   onOffWords(stream: string): OnOffWords | null {
-    return this.onOffs.size > 0 ? (this.onOffs.get(stream) ?? null) : null;
+    if (this.onOffs.size > 0) {
+      const words = this.onOffs.get(stream);
+      if (words !== undefined) return words;
+    }
+    return this.restoredOnOffs.size > 0 ? (this.restoredOnOffs.get(stream) ?? null) : null;
+  }
+
+  /**
+   * Takes back the words of an on/off stream's states as onOffWords gave them before a restart (its checkpoint), so
+   * its silence, the sensor list and its episodes are told in them before its next reading. They tell only: the
+   * stream is judged on/off (statedOnOff) once a reading of it since the start says so, and its first reading drops
+   * them (a reading that is no on/off one, after a change of the configuration, leaves no words). Words noted since
+   * the start are kept (they are newer); at most maxSensors streams.
+   */
+  restoreOnOffWords(stream: string, words: OnOffWords): void {
+    if (this.onOffs.has(stream) || this.restoredOnOffs.size >= (this.opts.maxSensors ?? 10_000)) return;
+    this.restoredOnOffs.set(stream, words);
   }
 
   /**
