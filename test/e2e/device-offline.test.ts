@@ -12,13 +12,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
+import { describe, expect, it } from 'vitest';
 import type { AlertPayload } from '../../src/contract/alerts.js';
-import { Daemon } from '../../src/daemon.js';
-import { MODELS, builtAndModelsPresent, evictedSensors } from '../helpers/daemon.js';
-import { mosquittoAvailable, startMosquitto } from '../helpers/mosquitto.js';
+import type { Daemon } from '../../src/daemon.js';
+import { builtAndModelsPresent, evictedSensors } from '../helpers/daemon.js';
+import { collectAlerts, inProcessDaemon, useCleanups } from '../helpers/in-process.js';
+import { brokerCases, startMosquitto } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
 import { lcg } from '../helpers/lcg.js';
 
@@ -29,36 +28,13 @@ const MOSQUITTO_PORT = 19_611;
 const CHANNELS = 4;
 const N = 1500;
 
-const cleanups: Array<() => Promise<unknown> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = useCleanups();
 
 /** The daemon with `presets` (esphome) on `dataDir` (on `brokerUrl`, else the embedded broker), started, its alerts into `alerts`. */
 async function started(dataDir: string, clock: () => number, alerts: AlertPayload[], brokerUrl: string | null, presets: readonly string[] = ['esphome']): Promise<{ daemon: Daemon; url: string }> {
-  const loaded = loadConfig({
-    path: '/dev/null',
-    env: {},
-    overrides: {
-      dataDir,
-      ...(brokerUrl === null ? { broker: { port: 0 } } : { mqtt: { url: brokerUrl } }),
-      ingest: { presets: [...presets] },
-      homeassistant: { discovery: 'off' },
-      http: { enabled: false },
-      model: { dir: MODELS, worker: false },
-      learning: { enabled: false },
-    },
-  });
-  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-  // The loop's load fixed: a virtual clock's silences are judged whatever the machine's load (src/daemon/loop-load.ts).
-  const daemon = new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }), now: clock, arrivalNow: clock, loopUtilization: () => 0 });
-  cleanups.push(() => daemon.stop());
-  await daemon.start();
-  const url = brokerUrl ?? daemon.brokerUrl!;
-  const sub = await mqtt.connectAsync(url, { clientId: `devoff-sub-${process.pid}-${alerts.length}` });
-  cleanups.push(() => sub.endAsync());
-  sub.on('message', (_topic, payload) => alerts.push(JSON.parse(payload.toString('utf8')) as AlertPayload));
-  await sub.subscribeAsync('anomalyd/alerts/#', { qos: 1 });
+  const overrides = { ingest: { presets: [...presets] }, http: { enabled: false } };
+  const { daemon, url } = await inProcessDaemon({ dataDir, brokerUrl, overrides, clock, cleanups });
+  await collectAlerts(url, `devoff-sub-${process.pid}-${alerts.length}`, cleanups, alerts);
   return { daemon, url };
 }
 
@@ -93,7 +69,7 @@ async function sendHistory(pub: mqtt.MqttClient, end: number): Promise<void> {
   }
 }
 
-const cases: Array<[string, boolean]> = [['the embedded broker', true], ['mosquitto', mosquittoAvailable()]];
+const cases = brokerCases();
 
 describe.skipIf(!builtAndModelsPresent())('a device that says it is offline', () => {
   it.each(cases)('(%s) is one device_offline episode, not a missing-data episode per stream; resolved when it says online; its streams neither judged silent meanwhile nor at their return', async (_name, available) => {

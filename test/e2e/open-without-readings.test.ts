@@ -17,18 +17,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { anomaliesCommand } from '../../src/cli/anomalies.js';
-import { loadConfig } from '../../src/config/load.js';
 import type { AlertPayload } from '../../src/contract/alerts.js';
 import type { AnomalyRecord } from '../../src/contract/store.js';
 import { DB_FILE } from '../../src/adapters/sqlite-store.js';
-import { Daemon } from '../../src/daemon.js';
-import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
+import type { Daemon } from '../../src/daemon.js';
+import { builtAndModelsPresent } from '../helpers/daemon.js';
 import { captureIo } from '../helpers/cli-io.js';
+import { collectAlerts, inProcessDaemon, useCleanups } from '../helpers/in-process.js';
 import { lcg } from '../helpers/lcg.js';
-import { mosquittoAvailable, startMosquitto } from '../helpers/mosquitto.js';
+import { brokerCases, startMosquitto } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
 
 const SEC = 1000;
@@ -36,38 +35,13 @@ const MIN = 60 * SEC;
 /** This file's ports (the episode2 block, 18100–18119). */
 const MOSQUITTO_PORTS = { silence: 18_100, offline: 18_101 };
 
-const cleanups: Array<() => Promise<unknown> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = useCleanups();
 
 /** The daemon on `dataDir` (on `brokerUrl`, else the embedded broker) with `presets`, its HTTP API on, started; its alerts into `alerts`. */
 async function started(dataDir: string, clock: () => number, alerts: AlertPayload[], brokerUrl: string | null, presets: readonly string[] = []): Promise<{ daemon: Daemon; url: string }> {
-  const loaded = loadConfig({
-    path: '/dev/null',
-    env: {},
-    overrides: {
-      dataDir,
-      ...(brokerUrl === null ? { broker: { port: 0 } } : { mqtt: { url: brokerUrl } }),
-      ingest: { presets: [...presets] },
-      homeassistant: { discovery: 'off' },
-      http: { port: 0 },
-      model: { dir: MODELS, worker: false },
-      learning: { enabled: false },
-      store: { commitIntervalMs: 0 },
-      explain: { timeZone: 'UTC' },
-    },
-  });
-  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-  // The loop's load fixed: a virtual clock's silences are judged whatever the machine's load (src/daemon/loop-load.ts).
-  const daemon = new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }), now: clock, arrivalNow: clock, loopUtilization: () => 0 });
-  cleanups.push(() => daemon.stop());
-  await daemon.start();
-  const url = brokerUrl ?? daemon.brokerUrl!;
-  const sub = await mqtt.connectAsync(url, { clientId: `owr-sub-${process.pid}-${Math.random().toString(36).slice(2)}` });
-  cleanups.push(() => sub.endAsync());
-  sub.on('message', (_topic, payload) => alerts.push(JSON.parse(payload.toString('utf8')) as AlertPayload));
-  await sub.subscribeAsync('anomalyd/alerts/#', { qos: 1 });
+  const overrides = { ingest: { presets: [...presets] }, http: { port: 0 }, store: { commitIntervalMs: 0 }, explain: { timeZone: 'UTC' } };
+  const { daemon, url } = await inProcessDaemon({ dataDir, brokerUrl, overrides, clock, cleanups });
+  await collectAlerts(url, `owr-sub-${process.pid}-${Math.random().toString(36).slice(2)}`, cleanups, alerts);
   return { daemon, url };
 }
 
@@ -96,7 +70,7 @@ function listed(out: string, id: string): { row: string; what: string } {
   return { row: lines[at], what: what.join(' ') };
 }
 
-const cases: Array<[string, boolean]> = [['the embedded broker', true], ['mosquitto', mosquittoAvailable()]];
+const cases = brokerCases();
 
 describe.skipIf(!builtAndModelsPresent())('an open episode without readings follows its length', () => {
   it.each(cases)('(%s) a silence that begins while a jump of the same stream is open: its record follows the silence, and the jump that opened it stays told (tryout 23, F1)', async (name, available) => {

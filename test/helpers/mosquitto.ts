@@ -73,3 +73,11 @@ export async function startMosquitto(cleanups: { push(cleanup: () => Promise<voi
   cleanups.push(() => broker.stop());
   return broker;
 }
+
+/**
+ * The broker table of a test run on each broker (`it.each(brokerCases(...))`): [name, available] rows, the embedded
+ * broker (always there) as `embedded`, then `mosquitto` (available when the mosquitto binary is installed).
+ */
+export function brokerCases(embedded = 'the embedded broker'): Array<[string, boolean]> {
+  return [[embedded, true], ['mosquitto', mosquittoAvailable()]];
+}
