@@ -9,17 +9,14 @@
  * (skipped without python3's jinja2). The daemon in-process with an injected wall clock (as device-offline.test.ts),
  * a real SQLite file, and a real broker: the embedded one, and mosquitto.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import type { AlertPayload, SensorStatePayload } from '../../src/contract/alerts.js';
 import { discoveryTopics, type HaBinarySensorConfig } from '../../src/contract/ha-discovery.js';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
-import { inProcessDaemon, useCleanups } from '../helpers/in-process.js';
+import { inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
 import { jinja, render } from '../helpers/jinja.js';
-import { brokerCases, startMosquitto } from '../helpers/mosquitto.js';
+import { brokerCases, brokerUrlFor } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
 
 const SEC = 1000;
@@ -67,12 +64,8 @@ const cases = brokerCases();
 describe.skipIf(!builtAndModelsPresent() || !jinja)('Home Assistant: a device that says it is offline', () => {
   it.each(cases)("(%s) turns its streams' problem entities on, the device's episode id and sentence as attributes; off when it is back", async (name, available) => {
     if (!available) return;
-    const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-devoff-ha-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    let brokerUrl: string | null = null;
-    if (name === 'mosquitto') {
-      brokerUrl = (await startMosquitto(cleanups, MOSQUITTO_PORT)).url;
-    }
+    const dataDir = tempDataDir('anomalyd-devoff-ha-', cleanups);
+    const brokerUrl = await brokerUrlFor(name, cleanups, MOSQUITTO_PORT);
     let now = Math.floor(Date.now() / 1000) * 1000;
     const clock = (): number => now;
     const overrides = { ingest: { presets: ['esphome'] }, homeassistant: { discovery: 'on' as const, nodeId: NODE_ID }, http: { enabled: false } };

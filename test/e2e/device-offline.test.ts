@@ -8,16 +8,13 @@
  * zigbee2mqtt's, Tasmota's and a Shelly's word (their availability topics and payloads) open and resolve the device's
  * episode alike (embedded broker).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import type { AlertPayload } from '../../src/contract/alerts.js';
 import type { Daemon } from '../../src/daemon.js';
 import { builtAndModelsPresent, evictedSensors } from '../helpers/daemon.js';
-import { collectAlerts, inProcessDaemon, useCleanups } from '../helpers/in-process.js';
-import { brokerCases, startMosquitto } from '../helpers/mosquitto.js';
+import { collectAlerts, inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
+import { brokerCases, brokerUrlFor } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
 import { lcg } from '../helpers/lcg.js';
 
@@ -74,12 +71,8 @@ const cases = brokerCases();
 describe.skipIf(!builtAndModelsPresent())('a device that says it is offline', () => {
   it.each(cases)('(%s) is one device_offline episode, not a missing-data episode per stream; resolved when it says online; its streams neither judged silent meanwhile nor at their return', async (_name, available) => {
     if (!available) return;
-    const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-devoff-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    let brokerUrl: string | null = null;
-    if (_name === 'mosquitto') {
-      brokerUrl = (await startMosquitto(cleanups, MOSQUITTO_PORT)).url;
-    }
+    const dataDir = tempDataDir('anomalyd-devoff-', cleanups);
+    const brokerUrl = await brokerUrlFor(_name, cleanups, MOSQUITTO_PORT);
     let now = Math.floor(Date.now() / 1000) * 1000;
     const clock = (): number => now;
     const alerts: AlertPayload[] = [];
@@ -134,8 +127,7 @@ describe.skipIf(!builtAndModelsPresent())('a device that says it is offline', ()
   }, 180_000);
 
   it('an episode open at a stop goes on after the restart (not resolved as orphaned), and the first reading of its device resolves it', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-devoff-restart-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const dataDir = tempDataDir('anomalyd-devoff-restart-', cleanups);
     let now = Math.floor(Date.now() / 1000) * 1000;
     const clock = (): number => now;
     const alerts: AlertPayload[] = [];
@@ -169,8 +161,7 @@ describe.skipIf(!builtAndModelsPresent())('a device that says it is offline', ()
     ['tasmota', 'tele/garden/SENSOR', '{"BME280":{"Temperature":21.5,"Humidity":40.2},"TempUnit":"C"}', 'garden', 'tele/garden/LWT', 'Offline', 'Online', 2],
     ['shelly', 'shellyplus1pm-a8032ab1/status/switch:0', '{"id":0,"apower":55.2,"voltage":229.8}', 'shellyplus1pm-a8032ab1', 'shellyplus1pm-a8032ab1/online', 'false', 'true', 2],
   ])('%s: its own offline and online open and resolve one episode of the device', async (preset, topic, payload, device, availability, offline, online, streams) => {
-    const dataDir = mkdtempSync(join(tmpdir(), `anomalyd-devoff-${preset}-`));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const dataDir = tempDataDir(`anomalyd-devoff-${preset}-`, cleanups);
     let now = Math.floor(Date.now() / 1000) * 1000;
     const clock = (): number => now;
     const alerts: AlertPayload[] = [];

@@ -13,16 +13,13 @@
  * The daemon in-process with a virtual clock (as test/e2e/hub-on-off.test.ts), a real SQLite file, its HTTP API, learning
  * on, and a real broker: the embedded one, and mosquitto when installed.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import type { SensorView } from '../../src/http/view.js';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
-import { collectAlerts, inProcessDaemon, useCleanups } from '../helpers/in-process.js';
+import { collectAlerts, inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
 import { lcg } from '../helpers/lcg.js';
-import { brokerCases, startMosquitto } from '../helpers/mosquitto.js';
+import { brokerCases, brokerUrlFor } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
 
 const SEC = 1000;
@@ -41,9 +38,8 @@ const cases = brokerCases('embedded');
 describe.skipIf(!builtAndModelsPresent())('on/off streams told in their own words', () => {
   it.each(cases)('(%s broker) a door is closed/open, motion detected/clear, an ESPHome binary_sensor on/off: no surprise, no own model; left open it is told `open for … (state held)`, its death `last closed`', async (name, available) => {
     if (!available) return;
-    const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-onoff-words-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    const brokerUrl = name === 'mosquitto' ? (await startMosquitto(cleanups, MOSQUITTO_PORT)).url : null;
+    const dataDir = tempDataDir('anomalyd-onoff-words-', cleanups);
+    const brokerUrl = await brokerUrlFor(name, cleanups, MOSQUITTO_PORT);
     const httpPort = name === 'mosquitto' ? HTTP_PORTS.mosquitto : HTTP_PORTS.embedded;
     const t0 = Math.floor(Date.now() / 1000) * 1000 - 2 * 1440 * MIN;
     let now = t0;

@@ -7,15 +7,12 @@
  * times a day) opens nothing. The daemon in-process with a virtual clock (as test/e2e/device-offline.test.ts), a real
  * SQLite file, its HTTP API, and a real broker: the embedded one, and mosquitto when installed.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
-import { collectAlerts, inProcessDaemon, useCleanups } from '../helpers/in-process.js';
+import { collectAlerts, inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
 import { lcg } from '../helpers/lcg.js';
-import { brokerCases, startMosquitto } from '../helpers/mosquitto.js';
+import { brokerCases, brokerUrlFor } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
 
 const SEC = 1000;
@@ -60,9 +57,8 @@ const cases = brokerCases('embedded');
 describe.skipIf(!builtAndModelsPresent())('a zigbee2mqtt door contact (on/off readings only)', () => {
   it.each(cases)('(%s broker) is a known device: its availability offline opens one device_offline episode, its silence is told, its use opens nothing', async (name, available) => {
     if (!available) return;
-    const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-onoff-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    const brokerUrl = name === 'mosquitto' ? (await startMosquitto(cleanups, MOSQUITTO_PORT)).url : null;
+    const dataDir = tempDataDir('anomalyd-onoff-', cleanups);
+    const brokerUrl = await brokerUrlFor(name, cleanups, MOSQUITTO_PORT);
     const httpPort = name === 'mosquitto' ? HTTP_PORTS.mosquitto : HTTP_PORTS.embedded;
     const t0 = Math.floor(Date.now() / 1000) * 1000 - 20 * 1440 * MIN;
     let now = t0;

@@ -13,8 +13,6 @@
  * own touch, every 10 s of wall time), its HTTP API, a real SQLite file read by the CLI as an operator runs it, and a
  * real broker: the embedded one, and mosquitto.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
@@ -25,9 +23,9 @@ import { DB_FILE } from '../../src/adapters/sqlite-store.js';
 import type { Daemon } from '../../src/daemon.js';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
 import { captureIo } from '../helpers/cli-io.js';
-import { collectAlerts, inProcessDaemon, useCleanups } from '../helpers/in-process.js';
+import { collectAlerts, inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
 import { lcg } from '../helpers/lcg.js';
-import { brokerCases, startMosquitto } from '../helpers/mosquitto.js';
+import { brokerCases, brokerUrlFor } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
 
 const SEC = 1000;
@@ -75,9 +73,8 @@ const cases = brokerCases();
 describe.skipIf(!builtAndModelsPresent())('an open episode without readings follows its length', () => {
   it.each(cases)('(%s) a silence that begins while a jump of the same stream is open: its record follows the silence, and the jump that opened it stays told (tryout 23, F1)', async (name, available) => {
     if (!available) return;
-    const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-owr-silence-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    const brokerUrl = name === 'mosquitto' ? (await startMosquitto(cleanups, MOSQUITTO_PORTS.silence)).url : null;
+    const dataDir = tempDataDir('anomalyd-owr-silence-', cleanups);
+    const brokerUrl = await brokerUrlFor(name, cleanups, MOSQUITTO_PORTS.silence);
     let now = Math.floor(Date.now() / 1000) * 1000;
     const clock = (): number => now;
     const alerts: AlertPayload[] = [];
@@ -141,9 +138,8 @@ describe.skipIf(!builtAndModelsPresent())('an open episode without readings foll
 
   it.each(cases)('(%s) a device that says it is offline: its episode lasts as long as it has been offline, in the record, the API, the list and show (tryout 23, F6)', async (name, available) => {
     if (!available) return;
-    const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-owr-offline-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    const brokerUrl = name === 'mosquitto' ? (await startMosquitto(cleanups, MOSQUITTO_PORTS.offline)).url : null;
+    const dataDir = tempDataDir('anomalyd-owr-offline-', cleanups);
+    const brokerUrl = await brokerUrlFor(name, cleanups, MOSQUITTO_PORTS.offline);
     let now = Math.floor(Date.now() / 1000) * 1000;
     const clock = (): number => now;
     const alerts: AlertPayload[] = [];
@@ -188,8 +184,7 @@ describe.skipIf(!builtAndModelsPresent())('an open episode without readings foll
   }, 120_000);
 
   it('a silence alerted before its device said it is offline follows its length while the device is offline (its silence no longer judged then)', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-owr-both-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const dataDir = tempDataDir('anomalyd-owr-both-', cleanups);
     let now = Math.floor(Date.now() / 1000) * 1000;
     const clock = (): number => now;
     const alerts: AlertPayload[] = [];

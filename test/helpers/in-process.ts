@@ -5,6 +5,9 @@
  * onnxruntime); its models are ./daemon.ts's MODELS. For a daemon on the embedded broker with HTTP off, see
  * ./daemon.ts's inProcessConfig.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { afterEach } from 'vitest';
@@ -28,6 +31,18 @@ export function useCleanups(): Cleanup[] {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
   return cleanups;
+}
+
+/**
+ * A fresh directory under the system's temporary directory, named `prefix` and six random characters (mkdtemp), its
+ * removal (recursive) pushed onto `cleanups`.
+ * @returns its absolute path
+ * @throws the file system's error when it cannot be made
+ */
+export function tempDataDir(prefix: string, cleanups: { push(cleanup: Cleanup): unknown }): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /** What inProcessDaemon starts. */
