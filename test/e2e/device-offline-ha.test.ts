@@ -9,19 +9,14 @@
  * (skipped without python3's jinja2). The daemon in-process with an injected wall clock (as device-offline.test.ts),
  * a real SQLite file, and a real broker: the embedded one, and mosquitto.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mqtt from 'mqtt';
-import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
+import { describe, expect, it } from 'vitest';
 import type { AlertPayload, SensorStatePayload } from '../../src/contract/alerts.js';
 import { discoveryTopics, type HaBinarySensorConfig } from '../../src/contract/ha-discovery.js';
-import { Daemon } from '../../src/daemon.js';
-import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
+import { builtAndModelsPresent } from '../helpers/daemon.js';
+import { inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
 import { jinja, render } from '../helpers/jinja.js';
-import { mosquittoAvailable, startMosquitto } from '../helpers/mosquitto.js';
+import { brokerCases, brokerUrlFor } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
 
 const SEC = 1000;
@@ -34,10 +29,7 @@ const STREAMS = ['esp-power/ch1_power', 'esp-power/ch2_power', 'esp-power/ch3_po
 const N = 400;
 const BURST = 100;
 
-const cleanups: Array<() => Promise<unknown> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = useCleanups();
 
 /** The retained message on `topic` as a new subscriber gets it (null when none comes within 2 s). */
 async function retained(url: string, topic: string): Promise<string | null> {
@@ -67,37 +59,17 @@ async function problemEntity(url: string, stream: string): Promise<{ config: HaB
   return { config, state, on: render(config.value_template, [state])[0] };
 }
 
-const cases: Array<[string, boolean]> = [['the embedded broker', true], ['mosquitto', mosquittoAvailable()]];
+const cases = brokerCases();
 
 describe.skipIf(!builtAndModelsPresent() || !jinja)('Home Assistant: a device that says it is offline', () => {
   it.each(cases)("(%s) turns its streams' problem entities on, the device's episode id and sentence as attributes; off when it is back", async (name, available) => {
     if (!available) return;
-    const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-devoff-ha-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    let brokerUrl: string | null = null;
-    if (name === 'mosquitto') {
-      brokerUrl = (await startMosquitto(cleanups, MOSQUITTO_PORT)).url;
-    }
+    const dataDir = tempDataDir('anomalyd-devoff-ha-', cleanups);
+    const brokerUrl = await brokerUrlFor(name, cleanups, MOSQUITTO_PORT);
     let now = Math.floor(Date.now() / 1000) * 1000;
     const clock = (): number => now;
-    const loaded = loadConfig({
-      path: '/dev/null',
-      env: {},
-      overrides: {
-        dataDir,
-        ...(brokerUrl === null ? { broker: { port: 0 } } : { mqtt: { url: brokerUrl } }),
-        ingest: { presets: ['esphome'] },
-        homeassistant: { discovery: 'on', nodeId: NODE_ID },
-        http: { enabled: false },
-        model: { dir: MODELS, worker: false },
-        learning: { enabled: false },
-      },
-    });
-    if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-    const daemon = new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }), now: clock, arrivalNow: clock, loopUtilization: () => 0 });
-    cleanups.push(() => daemon.stop());
-    await daemon.start();
-    const url = brokerUrl ?? daemon.brokerUrl!;
+    const overrides = { ingest: { presets: ['esphome'] }, homeassistant: { discovery: 'on' as const, nodeId: NODE_ID }, http: { enabled: false } };
+    const { daemon, url } = await inProcessDaemon({ dataDir, brokerUrl, overrides, clock, cleanups });
     const alerts: AlertPayload[] = [];
     const sub = await mqtt.connectAsync(url, { clientId: `devoff-ha-sub-${process.pid}` });
     cleanups.push(() => sub.endAsync());

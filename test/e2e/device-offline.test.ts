@@ -8,17 +8,13 @@
  * zigbee2mqtt's, Tasmota's and a Shelly's word (their availability topics and payloads) open and resolve the device's
  * episode alike (embedded broker).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mqtt from 'mqtt';
-import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
+import { describe, expect, it } from 'vitest';
 import type { AlertPayload } from '../../src/contract/alerts.js';
-import { Daemon } from '../../src/daemon.js';
-import { MODELS, builtAndModelsPresent, evictedSensors } from '../helpers/daemon.js';
-import { mosquittoAvailable, startMosquitto } from '../helpers/mosquitto.js';
+import type { Daemon } from '../../src/daemon.js';
+import { builtAndModelsPresent, evictedSensors } from '../helpers/daemon.js';
+import { collectAlerts, inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
+import { brokerCases, brokerUrlFor } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
 import { lcg } from '../helpers/lcg.js';
 
@@ -29,36 +25,13 @@ const MOSQUITTO_PORT = 19_611;
 const CHANNELS = 4;
 const N = 1500;
 
-const cleanups: Array<() => Promise<unknown> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = useCleanups();
 
 /** The daemon with `presets` (esphome) on `dataDir` (on `brokerUrl`, else the embedded broker), started, its alerts into `alerts`. */
 async function started(dataDir: string, clock: () => number, alerts: AlertPayload[], brokerUrl: string | null, presets: readonly string[] = ['esphome']): Promise<{ daemon: Daemon; url: string }> {
-  const loaded = loadConfig({
-    path: '/dev/null',
-    env: {},
-    overrides: {
-      dataDir,
-      ...(brokerUrl === null ? { broker: { port: 0 } } : { mqtt: { url: brokerUrl } }),
-      ingest: { presets: [...presets] },
-      homeassistant: { discovery: 'off' },
-      http: { enabled: false },
-      model: { dir: MODELS, worker: false },
-      learning: { enabled: false },
-    },
-  });
-  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-  // The loop's load fixed: a virtual clock's silences are judged whatever the machine's load (src/daemon/loop-load.ts).
-  const daemon = new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }), now: clock, arrivalNow: clock, loopUtilization: () => 0 });
-  cleanups.push(() => daemon.stop());
-  await daemon.start();
-  const url = brokerUrl ?? daemon.brokerUrl!;
-  const sub = await mqtt.connectAsync(url, { clientId: `devoff-sub-${process.pid}-${alerts.length}` });
-  cleanups.push(() => sub.endAsync());
-  sub.on('message', (_topic, payload) => alerts.push(JSON.parse(payload.toString('utf8')) as AlertPayload));
-  await sub.subscribeAsync('anomalyd/alerts/#', { qos: 1 });
+  const overrides = { ingest: { presets: [...presets] }, http: { enabled: false } };
+  const { daemon, url } = await inProcessDaemon({ dataDir, brokerUrl, overrides, clock, cleanups });
+  await collectAlerts(url, `devoff-sub-${process.pid}-${alerts.length}`, cleanups, alerts);
   return { daemon, url };
 }
 
@@ -93,17 +66,13 @@ async function sendHistory(pub: mqtt.MqttClient, end: number): Promise<void> {
   }
 }
 
-const cases: Array<[string, boolean]> = [['the embedded broker', true], ['mosquitto', mosquittoAvailable()]];
+const cases = brokerCases();
 
 describe.skipIf(!builtAndModelsPresent())('a device that says it is offline', () => {
   it.each(cases)('(%s) is one device_offline episode, not a missing-data episode per stream; resolved when it says online; its streams neither judged silent meanwhile nor at their return', async (_name, available) => {
     if (!available) return;
-    const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-devoff-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    let brokerUrl: string | null = null;
-    if (_name === 'mosquitto') {
-      brokerUrl = (await startMosquitto(cleanups, MOSQUITTO_PORT)).url;
-    }
+    const dataDir = tempDataDir('anomalyd-devoff-', cleanups);
+    const brokerUrl = await brokerUrlFor(_name, cleanups, MOSQUITTO_PORT);
     let now = Math.floor(Date.now() / 1000) * 1000;
     const clock = (): number => now;
     const alerts: AlertPayload[] = [];
@@ -158,8 +127,7 @@ describe.skipIf(!builtAndModelsPresent())('a device that says it is offline', ()
   }, 180_000);
 
   it('an episode open at a stop goes on after the restart (not resolved as orphaned), and the first reading of its device resolves it', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-devoff-restart-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const dataDir = tempDataDir('anomalyd-devoff-restart-', cleanups);
     let now = Math.floor(Date.now() / 1000) * 1000;
     const clock = (): number => now;
     const alerts: AlertPayload[] = [];
@@ -193,8 +161,7 @@ describe.skipIf(!builtAndModelsPresent())('a device that says it is offline', ()
     ['tasmota', 'tele/garden/SENSOR', '{"BME280":{"Temperature":21.5,"Humidity":40.2},"TempUnit":"C"}', 'garden', 'tele/garden/LWT', 'Offline', 'Online', 2],
     ['shelly', 'shellyplus1pm-a8032ab1/status/switch:0', '{"id":0,"apower":55.2,"voltage":229.8}', 'shellyplus1pm-a8032ab1', 'shellyplus1pm-a8032ab1/online', 'false', 'true', 2],
   ])('%s: its own offline and online open and resolve one episode of the device', async (preset, topic, payload, device, availability, offline, online, streams) => {
-    const dataDir = mkdtempSync(join(tmpdir(), `anomalyd-devoff-${preset}-`));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const dataDir = tempDataDir(`anomalyd-devoff-${preset}-`, cleanups);
     let now = Math.floor(Date.now() / 1000) * 1000;
     const clock = (): number => now;
     const alerts: AlertPayload[] = [];

@@ -13,19 +13,13 @@
  * The daemon in-process with a virtual clock (as test/e2e/hub-on-off.test.ts), a real SQLite file, its HTTP API, learning
  * on, and a real broker: the embedded one, and mosquitto when installed.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mqtt from 'mqtt';
-import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
-import type { AlertPayload } from '../../src/contract/alerts.js';
-import { Daemon } from '../../src/daemon.js';
+import { describe, expect, it } from 'vitest';
 import type { SensorView } from '../../src/http/view.js';
-import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
+import { builtAndModelsPresent } from '../helpers/daemon.js';
+import { collectAlerts, inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
 import { lcg } from '../helpers/lcg.js';
-import { mosquittoAvailable, startMosquitto } from '../helpers/mosquitto.js';
+import { brokerCases, brokerUrlFor } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
 
 const SEC = 1000;
@@ -37,48 +31,28 @@ const DOOR = 'door_contact/contact';
 const MOTION = 'hall_motion/occupancy';
 const ESP = 'esp-door/front_door';
 
-const cleanups: Array<() => Promise<unknown> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = useCleanups();
 
-const cases: Array<[string, boolean]> = [['embedded', true], ['mosquitto', mosquittoAvailable()]];
+const cases = brokerCases('embedded');
 
 describe.skipIf(!builtAndModelsPresent())('on/off streams told in their own words', () => {
   it.each(cases)('(%s broker) a door is closed/open, motion detected/clear, an ESPHome binary_sensor on/off: no surprise, no own model; left open it is told `open for … (state held)`, its death `last closed`', async (name, available) => {
     if (!available) return;
-    const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-onoff-words-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    const brokerUrl = name === 'mosquitto' ? (await startMosquitto(cleanups, MOSQUITTO_PORT)).url : null;
+    const dataDir = tempDataDir('anomalyd-onoff-words-', cleanups);
+    const brokerUrl = await brokerUrlFor(name, cleanups, MOSQUITTO_PORT);
     const httpPort = name === 'mosquitto' ? HTTP_PORTS.mosquitto : HTTP_PORTS.embedded;
-    const loaded = loadConfig({
-      path: '/dev/null',
-      env: {},
-      overrides: {
-        dataDir,
-        ...(brokerUrl === null ? { broker: { port: 0 } } : { mqtt: { url: brokerUrl } }),
-        ingest: { presets: ['zigbee2mqtt', 'esphome'], timezone: 'UTC' },
-        homeassistant: { discovery: 'off' },
-        http: { port: httpPort, host: '127.0.0.1' },
-        model: { dir: MODELS, worker: false },
-        // Learning on: an on/off stream must not be learning a model of its own.
-        learning: { enabled: true },
-        store: { commitIntervalMs: 0 },
-      },
-    });
-    if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
     const t0 = Math.floor(Date.now() / 1000) * 1000 - 2 * 1440 * MIN;
     let now = t0;
     const clock = (): number => now;
-    const daemon = new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }), now: clock, arrivalNow: clock, loopUtilization: () => 0 });
-    cleanups.push(() => daemon.stop());
-    await daemon.start();
-    const url = brokerUrl ?? daemon.brokerUrl!;
-    const alerts: AlertPayload[] = [];
-    const sub = await mqtt.connectAsync(url, { clientId: `onoff-words-sub-${name}-${process.pid}` });
-    cleanups.push(() => sub.endAsync());
-    sub.on('message', (_topic, payload) => alerts.push(JSON.parse(payload.toString('utf8')) as AlertPayload));
-    await sub.subscribeAsync('anomalyd/alerts/#', { qos: 1 });
+    const overrides = {
+      ingest: { presets: ['zigbee2mqtt', 'esphome'], timezone: 'UTC' },
+      http: { port: httpPort, host: '127.0.0.1' },
+      // Learning on: an on/off stream must not be learning a model of its own.
+      learning: { enabled: true },
+      store: { commitIntervalMs: 0 },
+    };
+    const { daemon, url } = await inProcessDaemon({ dataDir, brokerUrl, overrides, clock, cleanups });
+    const alerts = await collectAlerts(url, `onoff-words-sub-${name}-${process.pid}`, cleanups);
     const hub = await mqtt.connectAsync(url, { clientId: `onoff-words-hub-${name}-${process.pid}` });
     cleanups.push(() => hub.endAsync(true));
 

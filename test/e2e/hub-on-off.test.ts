@@ -7,18 +7,12 @@
  * times a day) opens nothing. The daemon in-process with a virtual clock (as test/e2e/device-offline.test.ts), a real
  * SQLite file, its HTTP API, and a real broker: the embedded one, and mosquitto when installed.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mqtt from 'mqtt';
-import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
-import type { AlertPayload } from '../../src/contract/alerts.js';
-import { Daemon } from '../../src/daemon.js';
-import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
+import { describe, expect, it } from 'vitest';
+import { builtAndModelsPresent } from '../helpers/daemon.js';
+import { collectAlerts, inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
 import { lcg } from '../helpers/lcg.js';
-import { mosquittoAvailable, startMosquitto } from '../helpers/mosquitto.js';
+import { brokerCases, brokerUrlFor } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
 
 const SEC = 1000;
@@ -29,10 +23,7 @@ const MOSQUITTO_PORT = 19_382;
 const TOPIC = 'zigbee2mqtt/door_contact';
 const STREAM = 'door_contact/contact';
 
-const cleanups: Array<() => Promise<unknown> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = useCleanups();
 
 /** The door's messages over `days`: a check-in every 50 min (jitter ±2 min), opened 2 to 6 times a day for 20 s to 10 min. */
 function doorMessages(t0: number, days: number): { at: number; payload: string }[] {
@@ -61,42 +52,20 @@ function doorMessages(t0: number, days: number): { at: number; payload: string }
   return messages;
 }
 
-const cases: Array<[string, boolean]> = [['embedded', true], ['mosquitto', mosquittoAvailable()]];
+const cases = brokerCases('embedded');
 
 describe.skipIf(!builtAndModelsPresent())('a zigbee2mqtt door contact (on/off readings only)', () => {
   it.each(cases)('(%s broker) is a known device: its availability offline opens one device_offline episode, its silence is told, its use opens nothing', async (name, available) => {
     if (!available) return;
-    const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-onoff-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    const brokerUrl = name === 'mosquitto' ? (await startMosquitto(cleanups, MOSQUITTO_PORT)).url : null;
+    const dataDir = tempDataDir('anomalyd-onoff-', cleanups);
+    const brokerUrl = await brokerUrlFor(name, cleanups, MOSQUITTO_PORT);
     const httpPort = name === 'mosquitto' ? HTTP_PORTS.mosquitto : HTTP_PORTS.embedded;
-    const loaded = loadConfig({
-      path: '/dev/null',
-      env: {},
-      overrides: {
-        dataDir,
-        ...(brokerUrl === null ? { broker: { port: 0 } } : { mqtt: { url: brokerUrl } }),
-        ingest: { presets: ['zigbee2mqtt'], timezone: 'UTC' },
-        homeassistant: { discovery: 'off' },
-        http: { port: httpPort, host: '127.0.0.1' },
-        model: { dir: MODELS, worker: false },
-        learning: { enabled: false },
-        store: { commitIntervalMs: 0 },
-      },
-    });
-    if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
     const t0 = Math.floor(Date.now() / 1000) * 1000 - 20 * 1440 * MIN;
     let now = t0;
     const clock = (): number => now;
-    const daemon = new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }), now: clock, arrivalNow: clock, loopUtilization: () => 0 });
-    cleanups.push(() => daemon.stop());
-    await daemon.start();
-    const url = brokerUrl ?? daemon.brokerUrl!;
-    const alerts: AlertPayload[] = [];
-    const sub = await mqtt.connectAsync(url, { clientId: `onoff-sub-${name}-${process.pid}` });
-    cleanups.push(() => sub.endAsync());
-    sub.on('message', (_topic, payload) => alerts.push(JSON.parse(payload.toString('utf8')) as AlertPayload));
-    await sub.subscribeAsync('anomalyd/alerts/#', { qos: 1 });
+    const overrides = { ingest: { presets: ['zigbee2mqtt'], timezone: 'UTC' }, http: { port: httpPort, host: '127.0.0.1' }, store: { commitIntervalMs: 0 } };
+    const { daemon, url } = await inProcessDaemon({ dataDir, brokerUrl, overrides, clock, cleanups });
+    const alerts = await collectAlerts(url, `onoff-sub-${name}-${process.pid}`, cleanups);
     const hub = await mqtt.connectAsync(url, { clientId: `onoff-z2m-${name}-${process.pid}` });
     cleanups.push(() => hub.endAsync(true));
 

@@ -13,22 +13,19 @@
  * own touch, every 10 s of wall time), its HTTP API, a real SQLite file read by the CLI as an operator runs it, and a
  * real broker: the embedded one, and mosquitto.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { anomaliesCommand } from '../../src/cli/anomalies.js';
-import { loadConfig } from '../../src/config/load.js';
 import type { AlertPayload } from '../../src/contract/alerts.js';
 import type { AnomalyRecord } from '../../src/contract/store.js';
 import { DB_FILE } from '../../src/adapters/sqlite-store.js';
-import { Daemon } from '../../src/daemon.js';
-import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
+import type { Daemon } from '../../src/daemon.js';
+import { builtAndModelsPresent } from '../helpers/daemon.js';
 import { captureIo } from '../helpers/cli-io.js';
+import { collectAlerts, inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
 import { lcg } from '../helpers/lcg.js';
-import { mosquittoAvailable, startMosquitto } from '../helpers/mosquitto.js';
+import { brokerCases, brokerUrlFor } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
 
 const SEC = 1000;
@@ -36,38 +33,13 @@ const MIN = 60 * SEC;
 /** This file's ports (the episode2 block, 18100–18119). */
 const MOSQUITTO_PORTS = { silence: 18_100, offline: 18_101 };
 
-const cleanups: Array<() => Promise<unknown> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = useCleanups();
 
 /** The daemon on `dataDir` (on `brokerUrl`, else the embedded broker) with `presets`, its HTTP API on, started; its alerts into `alerts`. */
 async function started(dataDir: string, clock: () => number, alerts: AlertPayload[], brokerUrl: string | null, presets: readonly string[] = []): Promise<{ daemon: Daemon; url: string }> {
-  const loaded = loadConfig({
-    path: '/dev/null',
-    env: {},
-    overrides: {
-      dataDir,
-      ...(brokerUrl === null ? { broker: { port: 0 } } : { mqtt: { url: brokerUrl } }),
-      ingest: { presets: [...presets] },
-      homeassistant: { discovery: 'off' },
-      http: { port: 0 },
-      model: { dir: MODELS, worker: false },
-      learning: { enabled: false },
-      store: { commitIntervalMs: 0 },
-      explain: { timeZone: 'UTC' },
-    },
-  });
-  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-  // The loop's load fixed: a virtual clock's silences are judged whatever the machine's load (src/daemon/loop-load.ts).
-  const daemon = new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }), now: clock, arrivalNow: clock, loopUtilization: () => 0 });
-  cleanups.push(() => daemon.stop());
-  await daemon.start();
-  const url = brokerUrl ?? daemon.brokerUrl!;
-  const sub = await mqtt.connectAsync(url, { clientId: `owr-sub-${process.pid}-${Math.random().toString(36).slice(2)}` });
-  cleanups.push(() => sub.endAsync());
-  sub.on('message', (_topic, payload) => alerts.push(JSON.parse(payload.toString('utf8')) as AlertPayload));
-  await sub.subscribeAsync('anomalyd/alerts/#', { qos: 1 });
+  const overrides = { ingest: { presets: [...presets] }, http: { port: 0 }, store: { commitIntervalMs: 0 }, explain: { timeZone: 'UTC' } };
+  const { daemon, url } = await inProcessDaemon({ dataDir, brokerUrl, overrides, clock, cleanups });
+  await collectAlerts(url, `owr-sub-${process.pid}-${Math.random().toString(36).slice(2)}`, cleanups, alerts);
   return { daemon, url };
 }
 
@@ -96,14 +68,13 @@ function listed(out: string, id: string): { row: string; what: string } {
   return { row: lines[at], what: what.join(' ') };
 }
 
-const cases: Array<[string, boolean]> = [['the embedded broker', true], ['mosquitto', mosquittoAvailable()]];
+const cases = brokerCases();
 
 describe.skipIf(!builtAndModelsPresent())('an open episode without readings follows its length', () => {
   it.each(cases)('(%s) a silence that begins while a jump of the same stream is open: its record follows the silence, and the jump that opened it stays told (tryout 23, F1)', async (name, available) => {
     if (!available) return;
-    const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-owr-silence-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    const brokerUrl = name === 'mosquitto' ? (await startMosquitto(cleanups, MOSQUITTO_PORTS.silence)).url : null;
+    const dataDir = tempDataDir('anomalyd-owr-silence-', cleanups);
+    const brokerUrl = await brokerUrlFor(name, cleanups, MOSQUITTO_PORTS.silence);
     let now = Math.floor(Date.now() / 1000) * 1000;
     const clock = (): number => now;
     const alerts: AlertPayload[] = [];
@@ -167,9 +138,8 @@ describe.skipIf(!builtAndModelsPresent())('an open episode without readings foll
 
   it.each(cases)('(%s) a device that says it is offline: its episode lasts as long as it has been offline, in the record, the API, the list and show (tryout 23, F6)', async (name, available) => {
     if (!available) return;
-    const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-owr-offline-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    const brokerUrl = name === 'mosquitto' ? (await startMosquitto(cleanups, MOSQUITTO_PORTS.offline)).url : null;
+    const dataDir = tempDataDir('anomalyd-owr-offline-', cleanups);
+    const brokerUrl = await brokerUrlFor(name, cleanups, MOSQUITTO_PORTS.offline);
     let now = Math.floor(Date.now() / 1000) * 1000;
     const clock = (): number => now;
     const alerts: AlertPayload[] = [];
@@ -214,8 +184,7 @@ describe.skipIf(!builtAndModelsPresent())('an open episode without readings foll
   }, 120_000);
 
   it('a silence alerted before its device said it is offline follows its length while the device is offline (its silence no longer judged then)', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-owr-both-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const dataDir = tempDataDir('anomalyd-owr-both-', cleanups);
     let now = Math.floor(Date.now() / 1000) * 1000;
     const clock = (): number => now;
     const alerts: AlertPayload[] = [];

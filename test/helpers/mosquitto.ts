@@ -73,3 +73,20 @@ export async function startMosquitto(cleanups: { push(cleanup: () => Promise<voi
   cleanups.push(() => broker.stop());
   return broker;
 }
+
+/**
+ * The broker table of a test run on each broker (`it.each(brokerCases(...))`): [name, available] rows, the embedded
+ * broker (always there) as `embedded`, then `mosquitto` (available when the mosquitto binary is installed).
+ */
+export function brokerCases(embedded = 'the embedded broker'): Array<[string, boolean]> {
+  return [[embedded, true], ['mosquitto', mosquittoAvailable()]];
+}
+
+/**
+ * The broker URL of a brokerCases row: for `mosquitto`, a real mosquitto started on `port` (its stop and removal pushed
+ * onto `cleanups`, as startMosquitto); for any other name null (the daemon's embedded broker).
+ * @throws when mosquitto does not start on `port`
+ */
+export async function brokerUrlFor(name: string, cleanups: { push(cleanup: () => Promise<void>): unknown }, port: number): Promise<string | null> {
+  return name === 'mosquitto' ? (await startMosquitto(cleanups, port)).url : null;
+}

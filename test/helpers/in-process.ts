@@ -1,0 +1,104 @@
+/**
+ * The scaffolding of the e2e tests that run the daemon in-process with a virtual clock on a real broker (the embedded
+ * one, or mosquitto): device-offline, device-offline-ha, hub-on-off, hub-on-off-words, open-without-readings. Kept
+ * apart from ./daemon.ts (the child-process helpers, imported by tests that must not load src/daemon.js and its
+ * onnxruntime); its models are ./daemon.ts's MODELS. For a daemon on the embedded broker with HTTP off, see
+ * ./daemon.ts's inProcessConfig.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import pino from 'pino';
+import { afterEach } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import type { DeepPartial } from '../../src/config/dsl.js';
+import type { Config } from '../../src/config/schema.js';
+import type { AlertPayload } from '../../src/contract/alerts.js';
+import { Daemon } from '../../src/daemon.js';
+import { MODELS } from './daemon.js';
+
+/** A test's cleanups: run last pushed first after each test (see useCleanups). */
+export type Cleanup = () => Promise<unknown> | void;
+
+/**
+ * The test file's cleanups, run last pushed first (awaited one by one) after each of its tests and emptied; call once
+ * at the top level of a test file (it registers vitest's afterEach).
+ */
+export function useCleanups(): Cleanup[] {
+  const cleanups: Cleanup[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  return cleanups;
+}
+
+/**
+ * A fresh directory under the system's temporary directory, named `prefix` and six random characters (mkdtemp), its
+ * removal (recursive) pushed onto `cleanups`.
+ * @returns its absolute path
+ * @throws the file system's error when it cannot be made
+ */
+export function tempDataDir(prefix: string, cleanups: { push(cleanup: Cleanup): unknown }): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** What inProcessDaemon starts. */
+export interface InProcessDaemonOptions {
+  /** The daemon's data directory (its SQLite file); the test makes and removes it. */
+  readonly dataDir: string;
+  /** An external broker's URL (mqtt.url), e.g. a Mosquitto's; null: the embedded broker on a free port. */
+  readonly brokerUrl: string | null;
+  /**
+   * Further top-level config sections, each replacing the default one whole (shallow): the defaults are the shipped
+   * models on the main thread (`model`), learning off (`learning`) and Home Assistant discovery off (`homeassistant`).
+   */
+  readonly overrides?: DeepPartial<Config>;
+  /** The wall clock (epoch ms), both the daemon's now and every message's arrival time. */
+  readonly clock: () => number;
+  /** Where the daemon's stop is pushed (run by the test's afterEach). */
+  readonly cleanups: { push(cleanup: Cleanup): unknown };
+}
+
+/**
+ * Starts a Daemon in this process on `brokerUrl` (or the embedded broker on port 0) with a silent logger, `clock` as
+ * its now and arrival time, and the event loop's load fixed at 0 (a virtual clock's silences are then judged whatever
+ * the machine's load: src/daemon/loop-load.ts); its stop is pushed onto `cleanups`.
+ * @returns the started daemon, and the URL of the broker it is on (brokerUrl, or the embedded broker's)
+ * @throws Error with the loader's errors when the configuration does not load, or the daemon's own when it does not start
+ */
+export async function inProcessDaemon(o: InProcessDaemonOptions): Promise<{ daemon: Daemon; url: string }> {
+  const loaded = loadConfig({
+    path: '/dev/null',
+    env: {},
+    overrides: {
+      dataDir: o.dataDir,
+      ...(o.brokerUrl === null ? { broker: { port: 0 } } : { mqtt: { url: o.brokerUrl } }),
+      homeassistant: { discovery: 'off' },
+      model: { dir: MODELS, worker: false },
+      learning: { enabled: false },
+      ...o.overrides,
+    },
+  });
+  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+  const daemon = new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }), now: o.clock, arrivalNow: o.clock, loopUtilization: () => 0 });
+  o.cleanups.push(() => daemon.stop());
+  await daemon.start();
+  return { daemon, url: o.brokerUrl ?? daemon.brokerUrl! };
+}
+
+/**
+ * Subscribes a client `clientId` on `url` to anomalyd/alerts/# (QoS 1) and pushes each alert, JSON-parsed, onto
+ * `into` in arrival order; the client's end is pushed onto `cleanups`.
+ * @returns `into` (a new array when none is given)
+ * @throws Error when the client cannot connect or subscribe
+ */
+export async function collectAlerts(url: string, clientId: string, cleanups: { push(cleanup: Cleanup): unknown }, into: AlertPayload[] = []): Promise<AlertPayload[]> {
+  const sub = await mqtt.connectAsync(url, { clientId });
+  cleanups.push(() => sub.endAsync());
+  sub.on('message', (_topic, payload) => into.push(JSON.parse(payload.toString('utf8')) as AlertPayload));
+  await sub.subscribeAsync('anomalyd/alerts/#', { qos: 1 });
+  return into;
+}
