@@ -751,7 +751,11 @@ export class StreamScorer {
       // Its one judgement of a value: how long its active state has been held (OnOffDwell), as a floor of `stuck`
       // (whose history it never teaches: the floor alone speaks), never while it learns.
       if (C === 1 && r.item.kind === 'reading') {
+        // A reading heard after the daemon's deafness (StepItem.onOffUnheard) ends and begins no dwell of known length.
+        const unheard = r.item.onOffUnheard === true;
+        if (unheard) s.onOffDwell.restart();
         const held = s.onOffDwell.step(r.item.values[0], r.item.ts, r.item.onOffActive ?? 1, this.opts.horizon);
+        if (unheard) s.onOffDwell.restart();
         s.runFloor[0] = learning ? 0 : held;
         if (s.runFloor[0] > 0) {
           e.stuck = new Float64Array(1);

@@ -57,6 +57,14 @@ export interface StepItem<O> {
    * dwell is judged (src/pipeline/dwell.ts, OnOffDwell). Absent: 1.
    */
   readonly onOffActive?: 0 | 1;
+  /**
+   * An on/off reading the caller heard after its deafness (Detector.excuseGap: the first after the daemon's restart
+   * or a broker outage, or one of the backlog that follows it): the state may have changed meanwhile and the reading's
+   * time (often its arrival's) is no switch's own, so the dwell it ends or begins has no known length (OnOffDwell.restart:
+   * neither taught nor judged; tryout 24, finding 1: a minute of the daemon's restart taught as a door's dwell open).
+   * Absent: false.
+   */
+  readonly onOffUnheard?: true;
   /** A counter's step back (a reset or a rollback) at this reading: its previous total and the new one, as sent. */
   readonly counterReset?: { readonly from: number; readonly to: number };
   /**
