@@ -813,7 +813,8 @@ export class SignalBook {
     const tail = recent.filter((p) => p.ts > lastHead);
     // No reading of the stream recorded at all: nothing to tell (the episode's explanation so far stands). A silence
     // judged while it lasts is told by explainSilence, also with none of its readings recorded (after a restart).
-    if (episode.before.length === 0 && episode.head.length === 0 && tail.length === 0) return null;
+    // (An on/off state held is told from the event alone: its state, since when, the longest before; AnomalyEvent.held.)
+    if (episode.before.length === 0 && episode.head.length === 0 && tail.length === 0 && ev.held?.level === undefined) return null;
     const omittedBefore = tail.length > 0 && episode.head.length > 0 && ringStart > lastHead ? [tail[0].ts] : [];
     // The readings the baseline leaves out (an earlier episode's, an onset's: lastNormalPoints) are no silence of the
     // sensor either, also where the explainer moves the baseline's last readings into the stretch (withOnset: a value

@@ -71,7 +71,7 @@ export interface EpisodeInput {
   /** See ExplainInput.onsetKnown: `during` begins where the caller says (no onset moved into it from `before`). */
   readonly onsetKnown?: boolean;
   /** AnomalyEvent.held: the channel (index of `channels`) that holds a state far longer than its dwells there; see ExplainInput.held. */
-  readonly held?: { readonly channel: number; readonly since: number; readonly longestMs: number };
+  readonly held?: { readonly channel: number; readonly since: number; readonly longestMs: number; readonly level?: number };
   /** See ExplainInput.states: an on/off stream's states' names (its reading 1's, 0's). Absent: told as numbers. */
   readonly states?: { readonly on: string; readonly off: string };
 }
@@ -96,7 +96,7 @@ export function explainEpisode(input: EpisodeInput): EpisodeExplanation {
       evidenceKind: namedKind(input.evidence ?? null, input.threshold),
       ...(input.beganBy !== undefined ? { beganBy: input.beganBy } : {}),
       ...(input.onsetKnown === true ? { onsetKnown: true } : {}),
-      ...(input.held !== undefined && input.held.channel === c ? { held: { since: input.held.since, longestMs: input.held.longestMs } } : {}),
+      ...(input.held !== undefined && input.held.channel === c ? { held: { since: input.held.since, longestMs: input.held.longestMs, ...(input.held.level !== undefined ? { level: input.held.level } : {}) } } : {}),
       ...(input.states !== undefined && C === 1 ? { states: input.states } : {}),
     }),
   );

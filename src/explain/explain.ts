@@ -241,9 +241,10 @@ export interface ExplainInput {
   /**
    * The detector's dwell model (src/pipeline/dwell.ts, AnomalyEvent.held): the stream has held its present state (a
    * duty cycle's on level) since `since` (epoch ms), far longer than the longest it held it before, `longestMs` (ms).
-   * Told as a stuck value held that long, whatever its readings' noise. Absent: none.
+   * Told as a stuck value held that long, whatever its readings' noise. `level`: the state held (sensor units: an on/off
+   * stream's 1 or 0), absent: the median of its readings. Absent: none.
    */
-  readonly held?: { readonly since: number; readonly longestMs: number };
+  readonly held?: { readonly since: number; readonly longestMs: number; readonly level?: number };
   /**
    * The stream is on/off (1 and 0, src/pipeline/scorer.ts StepItem.onOff), its states named `on` (its reading 1) and
    * `off` (0): a zigbee2mqtt door's `closed` / `open`. The sentence tells a reading by its state's name, never as a
@@ -348,22 +349,29 @@ export function explain(given: ExplainInput): Explanation {
   const reference = referenceFor(input);
   const tz = input.timeZone;
 
+  // A state held far longer than the stream's own dwells there (the detector's dwell model): told as held since it
+  // began, its level the median of its readings, against the longest the stream held it before. Also with no reading
+  // in the stretch (an on/off state judged on the daemon's tick: a device that reports on change only sends none while
+  // it holds), its level the stream's last reading before: the quiet is the state held, not missing data.
+  const held = input.held;
+  if (held !== undefined && Number.isFinite(held.since)) {
+    // Its readings from its start to the episode's last that held it (not the readings after it: at a resolve, the
+    // one that ended it), or the stream's last reading before the stretch when it has none of them.
+    const heldValues: number[] = [];
+    for (let i = 0; i < n; i++) if (during.ts[i] >= held.since && during.ts[i] <= input.endTs) heldValues.push(x[i]);
+    const lastBefore = before.values.length > 0 ? before.values[before.values.length - 1] : Number.NaN;
+    const level = held.level !== undefined ? held.level : heldValues.length > 0 ? median(heldValues) : Number.isFinite(lastBefore) ? lastBefore : n > 0 ? median([...x]) : Number.NaN;
+    if (Number.isFinite(level)) {
+      const until = Math.max(input.endTs, n > 0 ? during.ts[n - 1] : input.endTs);
+      return finish(input, { kind: 'stuck', value: level, expected: null, band: null, basis: null, since: held.since, durationMs: until - held.since, heldLongestMs: held.longestMs }, tz);
+    }
+  }
   const missing = missingData(input);
   if (missing !== null) {
     const value = missing.lastValue;
     return finish(input, { kind: 'missing_data', value, expected: null, band: null, basis: null, since: missing.since, durationMs: missing.gapMs }, tz);
   }
   if (n === 0) return finish(input, { kind: null, value: null, expected: null, band: null, basis: null, since: input.startTs }, tz);
-
-  // A state held far longer than the stream's own dwells there (the detector's dwell model): told as held since it
-  // began, its level the median of its readings, against the longest the stream held it before.
-  const held = input.held;
-  if (held !== undefined && Number.isFinite(held.since)) {
-    const from = during.ts.findIndex((t) => t >= held.since);
-    const level = median([...(from >= 0 ? x.slice(from) : x)]);
-    const until = Math.max(input.endTs, n > 0 ? during.ts[n - 1] : input.endTs);
-    return finish(input, { kind: 'stuck', value: level, expected: null, band: null, basis: null, since: held.since, durationMs: until - held.since, heldLongestMs: held.longestMs }, tz);
-  }
   const stuck = stuckRun(before.values, x, seesStuck(input), reference);
   if (stuck !== null) return finish(input, stuckDraft(input, reference, stuck), tz);
   if (reference.basis === null) {
