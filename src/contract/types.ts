@@ -280,4 +280,10 @@ export interface AnomalyEvent {
    * restart); absent: from the readings. Absent otherwise, and after a restart (not checkpointed).
    */
   readonly held?: { readonly channel: number; readonly since: number; readonly longestMs: number; readonly level?: number };
+  /**
+   * An alarm field's active state (an on/off stream whose on state is an alarm: a leak, smoke, gas; OnOffWords.alarm)
+   * carried the episode: the stream's reading in it, `level` (1 or 0), since `since` (epoch ms, its first reading in
+   * it). Opened at that first reading, resolved at its first reading out of it; explained as the kind `alarm`.
+   */
+  readonly alarm?: { readonly since: number; readonly level: number };
 }

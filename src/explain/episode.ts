@@ -142,7 +142,7 @@ export function toldReach(
   told: AlertExplanation,
   baseline: { readonly level: number; readonly band: number; readonly lo?: number; readonly hi?: number } | null,
 ): ToldReach | null {
-  if (told.kind === 'counter_reset' || told.kind === 'device_offline') return null;
+  if (told.kind === 'counter_reset' || told.kind === 'device_offline' || told.kind === 'alarm') return null;
   const fin = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
   const center = fin(told.expected) ? told.expected : baseline !== null && fin(baseline.level) ? baseline.level : fin(told.value) ? told.value : null;
   if (center === null) return null;
@@ -164,7 +164,7 @@ export function toldReach(
  * episode (its `since` is the episode's, not that reading's). Pure.
  */
 export function tellsReading(e: AlertExplanation, told: ToldReach, x: number): boolean {
-  if (e.kind === null || e.kind === 'missing_data' || e.kind === 'counter_reset' || e.kind === 'device_offline') return false;
+  if (e.kind === null || e.kind === 'missing_data' || e.kind === 'counter_reset' || e.kind === 'device_offline' || e.kind === 'alarm') return false;
   const far = Math.abs(x - told.center);
   const own = Math.max(e.value !== null && Number.isFinite(e.value) ? Math.abs(e.value - told.center) : 0, e.kind === 'noise_change' && e.noise !== undefined ? e.noise : 0);
   return own >= 0.5 * far;

@@ -83,7 +83,7 @@ import { decimalPlaces, diffs, longestRun, median, quantum, resolution, robustSi
 
 export type { AnomalyKind };
 
-export const ANOMALY_KINDS: readonly AnomalyKind[] = ['spike', 'level_shift', 'drift', 'stuck', 'noise_change', 'missing_data', 'counter_reset', 'device_offline'];
+export const ANOMALY_KINDS: readonly AnomalyKind[] = ['spike', 'level_shift', 'drift', 'stuck', 'noise_change', 'missing_data', 'counter_reset', 'device_offline', 'alarm'];
 
 /**
  * The words the sentence uses for each kind: the one word list of the explanations. Every event of an episode
@@ -98,6 +98,7 @@ export const KIND_LABELS: Readonly<Record<AnomalyKind, string>> = {
   missing_data: 'missing data',
   counter_reset: 'counter reset',
   device_offline: 'device offline',
+  alarm: 'alarm',
 };
 
 /**
@@ -154,6 +155,20 @@ export function explainCounterReset(p: { readonly stream: string; readonly unit?
   const d = Math.max(decimalsOf(p.from), decimalsOf(p.to));
   const sentence = `${p.stream} went back from ${formatReading(p.from, d)} to ${formatReading(p.to, d)}${u} at ${clockTime(p.ts, p.endTs, p.timeZone)} (${KIND_LABELS.counter_reset}); counted on from there`;
   return { kind: 'counter_reset', sentence, unit, value: p.to, expected: p.from, band: null, basis: null, since: p.ts };
+}
+
+/**
+ * An alarm field's active state (an on/off stream whose on state is an alarm: a leak, smoke, gas; the scorer's episode
+ * opened at its first reading in it, AnomalyEvent.alarm), told as the kind `alarm` in the state's words:
+ * `bath_leak/water_leak leak since 08:40 (alarm)` while it holds, `bath_leak/water_leak leak for 21 min since 08:40
+ * (alarm)` at its resolve (`endTs`: the reading that said it ended). `value` the reading (1 or 0); no expectation, no
+ * band. `state`: the state's name (OnOffWords: `leak`), null: the reading as a number. Pure.
+ */
+export function explainAlarm(p: { readonly stream: string; readonly state: string | null; readonly level: number; readonly since: number; readonly endTs: number; readonly resolved: boolean; readonly timeZone?: string }): Explanation {
+  const state = p.state ?? formatReading(p.level, decimalsOf(p.level));
+  const lasted = p.resolved ? ` for ${formatDuration(Math.max(0, p.endTs - p.since))}` : '';
+  const sentence = `${p.stream} ${state}${lasted} since ${clockTime(p.since, p.endTs, p.timeZone)} (${KIND_LABELS.alarm})`;
+  return { kind: 'alarm', sentence, unit: null, value: p.level, expected: null, band: null, basis: null, since: p.since, ...(p.resolved ? { durationMs: Math.max(0, p.endTs - p.since) } : {}) };
 }
 
 /** The band around the expectation is ± this many spreads (≈ 95 % of normal readings for Gaussian noise). */
@@ -1520,6 +1535,7 @@ function sentenceOf(
     case 'level_shift':
     case 'counter_reset': // told by explainCounterReset, never drafted from readings
     case 'device_offline': // told by src/daemon/availability.ts, never drafted from readings
+    case 'alarm': // told by explainAlarm, never drafted from readings
     case null: {
       if (d.value === null) return `${stream}: unusual readings since ${when(d.since)}${label}`;
       let context = expected;

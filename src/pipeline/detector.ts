@@ -588,7 +588,11 @@ export class Detector {
         ? { kind, ts: reading.ts, values, reset: place.reset, filled: place.filled, missed, missedFrom: previousTs + place.intervalMs, origin }
         : { kind, ts: reading.ts, values, reset: place.reset, filled: place.filled, origin };
     if (counter !== null) item = counter.reset === null ? { ...item, counter: counter.holds } : { ...item, counter: counter.holds, counterReset: counter.reset };
-    if (onOff) item = this.ports.parser.onOffWords(stream)?.active === 0 ? { ...item, onOff: true, onOffActive: 0 } : { ...item, onOff: true };
+    if (onOff) {
+      const words = this.ports.parser.onOffWords(stream);
+      item = words?.active === 0 ? { ...item, onOff: true, onOffActive: 0 } : { ...item, onOff: true };
+      if (words?.alarm === true) item = { ...item, onOffAlarm: true };
+    }
     if (onOff && (until !== undefined || late)) item = { ...item, onOffUnheard: true };
     if (unheard) item = { ...item, unheard: true };
     if (place.bunched !== undefined) item = { ...item, bunched: place.bunched };

@@ -237,7 +237,9 @@ interface Episode {
    */
   silence?: { readonly since: number };
   /** A state held far longer than the stream's dwells there holds it (AnomalyEvent.held; the latest such reading's). */
-  held?: { readonly channel: number; readonly since: number; readonly longestMs: number };
+  held?: { readonly channel: number; readonly since: number; readonly longestMs: number; readonly level?: number };
+  /** An on/off stream's alarm state holds it (AnomalyEvent.alarm: a leak since `since`, its reading `level`). */
+  alarm?: { readonly since: number; readonly level: number };
 }
 
 /**
@@ -869,7 +871,50 @@ export class StreamScorer {
     const before = s.episode;
     s.holding = false;
     s.unstuck = false;
-    const rebaseline = learning ? false : this.lifecycle(s, r, adaptive, reference, events);
+    // An alarm field's active state (a leak, smoke: StepItem.onOffAlarm) is news at its first reading, with no history
+    // of dwells to judge it against and no learning to wait for (a leak in a sensor's first week is a leak): an episode
+    // opens at once, held while the state holds, resolved at the first reading out of it; none of the stream's other
+    // judgements (lifecycle) touch it. Not for readings known to be normal (a stream that may not alert yet). An
+    // episode of another kind open (its silence's, resolved above at this step) is left as it is.
+    const alarmEp = s.episode !== null && s.episode.alarm !== undefined ? s.episode : null;
+    let alarmed = alarmEp !== null;
+    if (s.onOff && C === 1 && r.item.kind === 'reading' && (alarmEp !== null || (r.item.onOffAlarm === true && !knownNormal))) {
+      const on = r.item.values[0] === (r.item.onOffActive ?? 1);
+      if (alarmEp !== null) {
+        alarmEp.readings++;
+        if (on) alarmEp.lastAboveTs = r.item.ts;
+        else {
+          // It lasted until the reading that says it ended (the device's word: dry).
+          alarmEp.lastAboveTs = r.item.ts;
+          s.episode = null;
+          s.below = 0;
+          events.push({ ...this.event('resolve', r, alarmEp, this.thresholdSurprise), resolution: 'recovered' });
+        }
+      } else if (on && s.episode === null) {
+        const opened: Episode = {
+          id: this.deps.newId(),
+          startTs: r.item.ts,
+          lastAboveTs: r.item.ts,
+          readings: 1,
+          peak: this.thresholdSurprise,
+          peakEvidence: nanEvidence(),
+          peakChannels: [this.thresholdSurprise],
+          lastReported: this.thresholdSurprise,
+          reportedAt: 1,
+          owners: [true],
+          rowPeak: 0,
+          stuckAt: 0,
+          silent: false,
+          alarm: { since: r.item.ts, level: r.item.values[0] },
+        };
+        s.episode = opened;
+        s.above = 0;
+        s.below = 0;
+        alarmed = true;
+        events.push(this.event('open', r, opened, this.thresholdSurprise));
+      }
+    }
+    const rebaseline = learning || alarmed ? false : this.lifecycle(s, r, adaptive, reference, events);
     // A counter's step back (a reset, a rollback: src/pipeline/counter.ts) is one event, told once: an episode of
     // this one reading, opened and resolved at it (the count goes on from the new value: a new normal), whatever
     // the stream's own episode does. The total judged is continued across it (the increment of this reading is
@@ -1748,6 +1793,7 @@ export class StreamScorer {
       windows: ep.readings,
       evidence,
       ...(ep.held !== undefined ? { held: ep.held } : {}),
+      ...(ep.alarm !== undefined ? { alarm: ep.alarm } : {}),
     };
   }
 
@@ -2255,6 +2301,9 @@ export class StreamScorer {
         stuckAt: e.stuckAt === undefined ? 0 : finite(e.stuckAt),
         silent: e.silent === true,
         ...(e.silence !== undefined && e.silence !== null ? { silence: { since: finite((e.silence as { since?: unknown }).since) } } : {}),
+        // Absent from checkpoints written before they were kept: none (a held state is noted again at its next judgement).
+        ...(e.held !== undefined && e.held !== null ? { held: { channel: finite(e.held.channel), since: finite(e.held.since), longestMs: finite(e.held.longestMs), ...(e.held.level !== undefined ? { level: finite(e.held.level) } : {}) } } : {}),
+        ...(e.alarm !== undefined && e.alarm !== null ? { alarm: { since: finite(e.alarm.since), level: finite(e.alarm.level) } } : {}),
       };
     }
     // Absent from checkpoints written before they existed: no reset awaited, and no reading for a duplicate to repeat.
