@@ -188,6 +188,28 @@ describe('an on/off dwell that goes on across the daemon\'s deafness', () => {
   }, 120_000);
 });
 
+describe('an on/off stream that reports on change only', () => {
+  it('an ESPHome door used every 2 min, then shut for a day: its quiet is its state held, not told missing data while it lasts (judgeSilence) nor at its next reading', async () => {
+    const { det, book } = shipped();
+    const esp = (on: boolean): string => (on ? 'ON' : 'OFF');
+    const end = T0 + 8 * 60 * MIN;
+    const normal = messages('esp-door/binary_sensor/front_door/state', esp, doorUse(T0, end, 9), T0, end, 0);
+    const out: Explained[] = [];
+    await feedMessages(det, book, normal, out);
+    expect(told(out)).toEqual([]);
+    const last = normal[normal.length - 1].receivedAt;
+    // A day shut: the daemon's tick judges its silence every 30 s (a link of 90 s).
+    for (let now = last + 30 * SEC; now < last + 1440 * MIN; now += 30 * SEC) {
+      for (const ev of det.judgeSilence('esp-door/front_door', last, now, 90 * SEC).events) out.push({ ev, e: book.explain(ev) });
+    }
+    expect(told(out)).toEqual([]);
+    // Its next change, a day later: nothing either (the quiet was no silence of a dead device).
+    const next = messages('esp-door/binary_sensor/front_door/state', esp, [[last + 1440 * MIN, last + 1440 * MIN + 5 * SEC]], last + 1440 * MIN, last + 1440 * MIN + 10 * SEC, 0);
+    await feedMessages(det, book, next, out, false, normal.length);
+    expect(told(out)).toEqual([]);
+  }, 120_000);
+});
+
 describe('OnOffDwell', () => {
   it('judges between readings (judgeAt) as long as the state has lasted, the time not heard left out; a dwell not heard whole is not taught; a stream of switches only reports on change', () => {
     const d = new OnOffDwell();
