@@ -1088,12 +1088,23 @@ export class Daemon {
       let heard = listening === null ? arrived : Math.max(arrived, listening);
       if (back !== undefined && back > heard) heard = back;
       const arrivedAt = heard + (this.loopLoad?.saturatedWithin(heard, now) ?? 0);
-      const { events } = detector.judgeSilence(sensor, arrivedAt, now, linkMs);
+      // An on/off stream's state held between its readings (a door left open on a device that reports on change
+      // only), judged before its silence: its held-state episode, once open, is what a later silence takes over.
+      const held = detector.judgeHeld(sensor, arrived, arrivedAt, now).events;
+      const silent = detector.judgeSilence(sensor, arrivedAt, now, linkMs).events;
+      const events = held.length === 0 ? silent : [...held, ...silent];
       if (events.length === 0) continue;
       // SignalBook.explainAlert never throws; the episode has no reading: it is told missing data from the readings
       // before it, for as long as the sensor has been silent by its last reading's arrival (silentUntil), not only
       // as long as it was counted (from a reconnection or a restart at the latest).
       for (const ev of events) {
+        // A held state's event is told from the stream's readings, as its readings' would be (not as a silence).
+        if (held.includes(ev)) {
+          const told = this.signals?.explainAlert(ev) ?? null;
+          if (told !== null && this.heldBack(ev, told)) continue;
+          this.recordEvent(store, ev, told?.explanation ?? null);
+          continue;
+        }
         // A fault the silence takes over (a sensor that went faulty, then died) whose kind no alert told yet (its open
         // came before its readings could tell a spike from a jump, and the silence before the open episodes' next
         // retelling, every TOUCH_MS): told first from its readings, as touchOpenEpisodes would have, since no later

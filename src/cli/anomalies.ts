@@ -46,7 +46,7 @@ Actions:
                              reading interval; to its last reading that held it so far
                              while open), PEAK (its peak surprise, -log10(1 - peak score): 5 = one reading
                              in 100,000 is this unusual, the default threshold; 16 = off the scale), KIND
-                             (spike, level_shift, drift, stuck, noise_change, missing_data, counter_reset, device_offline;
+                             (spike, level_shift, drift, stuck, noise_change, missing_data, counter_reset, device_offline, alarm;
                              - while not told), MARK; under it, indented, its sentence (without the sensor's name).
                              --by-device: the listed episodes under one line per device (its episodes, how
                              many open, their kinds), devices with an open episode first, then by their
@@ -591,6 +591,7 @@ function detailText(a: AnomalyWithEvents, timeZone: string): string {
 function peakWords(a: AnomalyWithEvents): string {
   const kind = a.explanation?.kind ?? a.kind;
   if (kind === 'device_offline') return 'none: no reading was scored (the device said it is offline)';
+  if (kind === 'alarm') return 'none: an alarm state is told at its first reading, not scored (the device said so)';
   const figure = `surprise ${surpriseOf(a.peakScore).toFixed(1)} (score ${a.peakScore.toPrecision(7)})`;
   if (kind === 'missing_data') {
     return a.explanation?.before_silence !== undefined

@@ -275,7 +275,15 @@ export interface AnomalyEvent {
    * A state held far longer than the stream's own dwells there carried the episode (src/pipeline/dwell.ts: a duty
    * cycle's plug left on): the channel (an index of `channels`), `since`, the stream's first reading in that state
    * (epoch ms), and `longestMs`, the longest the stream held that state before (ms, from its readings' times).
-   * Explained as a stuck value held since then. Absent otherwise, and after a restart (not checkpointed).
+   * Explained as a stuck value held since then. `level`: the state held (sensor units), where the detector knows it
+   * apart from the readings (an on/off stream's 1 or 0: told so with no reading of the state recorded, after a
+   * restart); absent: from the readings. Absent otherwise, and after a restart (not checkpointed).
    */
-  readonly held?: { readonly channel: number; readonly since: number; readonly longestMs: number };
+  readonly held?: { readonly channel: number; readonly since: number; readonly longestMs: number; readonly level?: number };
+  /**
+   * An alarm field's active state (an on/off stream whose on state is an alarm: a leak, smoke, gas; OnOffWords.alarm)
+   * carried the episode: the stream's reading in it, `level` (1 or 0), since `since` (epoch ms, its first reading in
+   * it). Opened at that first reading, resolved at its first reading out of it; explained as the kind `alarm`.
+   */
+  readonly alarm?: { readonly since: number; readonly level: number };
 }

@@ -12,7 +12,7 @@ import type { SeriesBucketStore } from '../contract/series.js';
 import type { OnOffWords } from '../contract/ingest.js';
 import type { AnomalyEvent, ScoredReading } from '../contract/types.js';
 import { FARTHER, episodeExplanation, explainEpisode, namedKind, strongest, tellsReading, toAlertExplanation, toldReach, withLaterUnitChanges } from '../explain/episode.js';
-import { BAND_SIGMAS, BASELINE_READINGS, DRIFT_READINGS, EVIDENCE_KINDS, NOISE_READINGS, explainCounterReset, toldAs, unitAt, type AnomalyKind, type UnitChange } from '../explain/explain.js';
+import { BAND_SIGMAS, BASELINE_READINGS, DRIFT_READINGS, EVIDENCE_KINDS, NOISE_READINGS, explainAlarm, explainCounterReset, toldAs, unitAt, type AnomalyKind, type UnitChange } from '../explain/explain.js';
 import { diffs, median, robustSigma } from '../explain/robust.js';
 import { compileUnits, unitOf, type UnitRule } from '../explain/units.js';
 import { SeriesStore, surpriseOf, type SeriesPoint, type TimeSpan } from '../pipeline/series.js';
@@ -790,6 +790,14 @@ export class SignalBook {
       const e = explainCounterReset({ stream, unit: this.unitOf(stream, ev.startTs), from, to, ts: ev.startTs, endTs: ev.endTs, ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}) });
       return { explanation: toAlertExplanation({ ...e, stream, channel: ev.channels[0] ?? 'value', shares: null, stretch: { ts: [ev.startTs], values: [to] } }), readings: 1 };
     }
+    // An alarm field's state (a leak) is told as such from the event alone, in the state's words (explainAlarm).
+    if (ev.alarm !== undefined) {
+      const { since, level } = ev.alarm;
+      const words = this.opts.onOff?.(stream) ?? null;
+      const state = words === null ? null : level === 1 ? words.on : level === 0 ? words.off : null;
+      const e = explainAlarm({ stream, state, level, since, endTs: ev.endTs, resolved: ev.kind === 'resolve', ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}) });
+      return { explanation: toAlertExplanation({ ...e, stream, channel: ev.channels[0] ?? 'value', shares: null, stretch: { ts: [since], values: [level] } }), readings: 1 };
+    }
     // A resolve describes the anomalous stretch, up to its last reading that held the episode and the first
     // one after it that did not (so a jump that came back within range is told a spike), not the rest of
     // the recovery that resolved it.
@@ -813,7 +821,8 @@ export class SignalBook {
     const tail = recent.filter((p) => p.ts > lastHead);
     // No reading of the stream recorded at all: nothing to tell (the episode's explanation so far stands). A silence
     // judged while it lasts is told by explainSilence, also with none of its readings recorded (after a restart).
-    if (episode.before.length === 0 && episode.head.length === 0 && tail.length === 0) return null;
+    // (An on/off state held is told from the event alone: its state, since when, the longest before; AnomalyEvent.held.)
+    if (episode.before.length === 0 && episode.head.length === 0 && tail.length === 0 && ev.held?.level === undefined) return null;
     const omittedBefore = tail.length > 0 && episode.head.length > 0 && ringStart > lastHead ? [tail[0].ts] : [];
     // The readings the baseline leaves out (an earlier episode's, an onset's: lastNormalPoints) are no silence of the
     // sensor either, also where the explainer moves the baseline's last readings into the stretch (withOnset: a value

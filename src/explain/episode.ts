@@ -71,7 +71,7 @@ export interface EpisodeInput {
   /** See ExplainInput.onsetKnown: `during` begins where the caller says (no onset moved into it from `before`). */
   readonly onsetKnown?: boolean;
   /** AnomalyEvent.held: the channel (index of `channels`) that holds a state far longer than its dwells there; see ExplainInput.held. */
-  readonly held?: { readonly channel: number; readonly since: number; readonly longestMs: number };
+  readonly held?: { readonly channel: number; readonly since: number; readonly longestMs: number; readonly level?: number };
   /** See ExplainInput.states: an on/off stream's states' names (its reading 1's, 0's). Absent: told as numbers. */
   readonly states?: { readonly on: string; readonly off: string };
 }
@@ -96,7 +96,7 @@ export function explainEpisode(input: EpisodeInput): EpisodeExplanation {
       evidenceKind: namedKind(input.evidence ?? null, input.threshold),
       ...(input.beganBy !== undefined ? { beganBy: input.beganBy } : {}),
       ...(input.onsetKnown === true ? { onsetKnown: true } : {}),
-      ...(input.held !== undefined && input.held.channel === c ? { held: { since: input.held.since, longestMs: input.held.longestMs } } : {}),
+      ...(input.held !== undefined && input.held.channel === c ? { held: { since: input.held.since, longestMs: input.held.longestMs, ...(input.held.level !== undefined ? { level: input.held.level } : {}) } } : {}),
       ...(input.states !== undefined && C === 1 ? { states: input.states } : {}),
     }),
   );
@@ -142,7 +142,7 @@ export function toldReach(
   told: AlertExplanation,
   baseline: { readonly level: number; readonly band: number; readonly lo?: number; readonly hi?: number } | null,
 ): ToldReach | null {
-  if (told.kind === 'counter_reset' || told.kind === 'device_offline') return null;
+  if (told.kind === 'counter_reset' || told.kind === 'device_offline' || told.kind === 'alarm') return null;
   const fin = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
   const center = fin(told.expected) ? told.expected : baseline !== null && fin(baseline.level) ? baseline.level : fin(told.value) ? told.value : null;
   if (center === null) return null;
@@ -164,7 +164,7 @@ export function toldReach(
  * episode (its `since` is the episode's, not that reading's). Pure.
  */
 export function tellsReading(e: AlertExplanation, told: ToldReach, x: number): boolean {
-  if (e.kind === null || e.kind === 'missing_data' || e.kind === 'counter_reset' || e.kind === 'device_offline') return false;
+  if (e.kind === null || e.kind === 'missing_data' || e.kind === 'counter_reset' || e.kind === 'device_offline' || e.kind === 'alarm') return false;
   const far = Math.abs(x - told.center);
   const own = Math.max(e.value !== null && Number.isFinite(e.value) ? Math.abs(e.value - told.center) : 0, e.kind === 'noise_change' && e.noise !== undefined ? e.noise : 0);
   return own >= 0.5 * far;

@@ -83,7 +83,7 @@ import { decimalPlaces, diffs, longestRun, median, quantum, resolution, robustSi
 
 export type { AnomalyKind };
 
-export const ANOMALY_KINDS: readonly AnomalyKind[] = ['spike', 'level_shift', 'drift', 'stuck', 'noise_change', 'missing_data', 'counter_reset', 'device_offline'];
+export const ANOMALY_KINDS: readonly AnomalyKind[] = ['spike', 'level_shift', 'drift', 'stuck', 'noise_change', 'missing_data', 'counter_reset', 'device_offline', 'alarm'];
 
 /**
  * The words the sentence uses for each kind: the one word list of the explanations. Every event of an episode
@@ -98,6 +98,7 @@ export const KIND_LABELS: Readonly<Record<AnomalyKind, string>> = {
   missing_data: 'missing data',
   counter_reset: 'counter reset',
   device_offline: 'device offline',
+  alarm: 'alarm',
 };
 
 /**
@@ -154,6 +155,20 @@ export function explainCounterReset(p: { readonly stream: string; readonly unit?
   const d = Math.max(decimalsOf(p.from), decimalsOf(p.to));
   const sentence = `${p.stream} went back from ${formatReading(p.from, d)} to ${formatReading(p.to, d)}${u} at ${clockTime(p.ts, p.endTs, p.timeZone)} (${KIND_LABELS.counter_reset}); counted on from there`;
   return { kind: 'counter_reset', sentence, unit, value: p.to, expected: p.from, band: null, basis: null, since: p.ts };
+}
+
+/**
+ * An alarm field's active state (an on/off stream whose on state is an alarm: a leak, smoke, gas; the scorer's episode
+ * opened at its first reading in it, AnomalyEvent.alarm), told as the kind `alarm` in the state's words:
+ * `bath_leak/water_leak leak since 08:40 (alarm)` while it holds, `bath_leak/water_leak leak for 21 min since 08:40
+ * (alarm)` at its resolve (`endTs`: the reading that said it ended). `value` the reading (1 or 0); no expectation, no
+ * band. `state`: the state's name (OnOffWords: `leak`), null: the reading as a number. Pure.
+ */
+export function explainAlarm(p: { readonly stream: string; readonly state: string | null; readonly level: number; readonly since: number; readonly endTs: number; readonly resolved: boolean; readonly timeZone?: string }): Explanation {
+  const state = p.state ?? formatReading(p.level, decimalsOf(p.level));
+  const lasted = p.resolved ? ` for ${formatDuration(Math.max(0, p.endTs - p.since))}` : '';
+  const sentence = `${p.stream} ${state}${lasted} since ${clockTime(p.since, p.endTs, p.timeZone)} (${KIND_LABELS.alarm})`;
+  return { kind: 'alarm', sentence, unit: null, value: p.level, expected: null, band: null, basis: null, since: p.since, ...(p.resolved ? { durationMs: Math.max(0, p.endTs - p.since) } : {}) };
 }
 
 /** The band around the expectation is ± this many spreads (≈ 95 % of normal readings for Gaussian noise). */
@@ -241,9 +256,10 @@ export interface ExplainInput {
   /**
    * The detector's dwell model (src/pipeline/dwell.ts, AnomalyEvent.held): the stream has held its present state (a
    * duty cycle's on level) since `since` (epoch ms), far longer than the longest it held it before, `longestMs` (ms).
-   * Told as a stuck value held that long, whatever its readings' noise. Absent: none.
+   * Told as a stuck value held that long, whatever its readings' noise. `level`: the state held (sensor units: an on/off
+   * stream's 1 or 0), absent: the median of its readings. Absent: none.
    */
-  readonly held?: { readonly since: number; readonly longestMs: number };
+  readonly held?: { readonly since: number; readonly longestMs: number; readonly level?: number };
   /**
    * The stream is on/off (1 and 0, src/pipeline/scorer.ts StepItem.onOff), its states named `on` (its reading 1) and
    * `off` (0): a zigbee2mqtt door's `closed` / `open`. The sentence tells a reading by its state's name, never as a
@@ -348,22 +364,29 @@ export function explain(given: ExplainInput): Explanation {
   const reference = referenceFor(input);
   const tz = input.timeZone;
 
+  // A state held far longer than the stream's own dwells there (the detector's dwell model): told as held since it
+  // began, its level the median of its readings, against the longest the stream held it before. Also with no reading
+  // in the stretch (an on/off state judged on the daemon's tick: a device that reports on change only sends none while
+  // it holds), its level the stream's last reading before: the quiet is the state held, not missing data.
+  const held = input.held;
+  if (held !== undefined && Number.isFinite(held.since)) {
+    // Its readings from its start to the episode's last that held it (not the readings after it: at a resolve, the
+    // one that ended it), or the stream's last reading before the stretch when it has none of them.
+    const heldValues: number[] = [];
+    for (let i = 0; i < n; i++) if (during.ts[i] >= held.since && during.ts[i] <= input.endTs) heldValues.push(x[i]);
+    const lastBefore = before.values.length > 0 ? before.values[before.values.length - 1] : Number.NaN;
+    const level = held.level !== undefined ? held.level : heldValues.length > 0 ? median(heldValues) : Number.isFinite(lastBefore) ? lastBefore : n > 0 ? median([...x]) : Number.NaN;
+    if (Number.isFinite(level)) {
+      const until = Math.max(input.endTs, n > 0 ? during.ts[n - 1] : input.endTs);
+      return finish(input, { kind: 'stuck', value: level, expected: null, band: null, basis: null, since: held.since, durationMs: until - held.since, heldLongestMs: held.longestMs }, tz);
+    }
+  }
   const missing = missingData(input);
   if (missing !== null) {
     const value = missing.lastValue;
     return finish(input, { kind: 'missing_data', value, expected: null, band: null, basis: null, since: missing.since, durationMs: missing.gapMs }, tz);
   }
   if (n === 0) return finish(input, { kind: null, value: null, expected: null, band: null, basis: null, since: input.startTs }, tz);
-
-  // A state held far longer than the stream's own dwells there (the detector's dwell model): told as held since it
-  // began, its level the median of its readings, against the longest the stream held it before.
-  const held = input.held;
-  if (held !== undefined && Number.isFinite(held.since)) {
-    const from = during.ts.findIndex((t) => t >= held.since);
-    const level = median([...(from >= 0 ? x.slice(from) : x)]);
-    const until = Math.max(input.endTs, n > 0 ? during.ts[n - 1] : input.endTs);
-    return finish(input, { kind: 'stuck', value: level, expected: null, band: null, basis: null, since: held.since, durationMs: until - held.since, heldLongestMs: held.longestMs }, tz);
-  }
   const stuck = stuckRun(before.values, x, seesStuck(input), reference);
   if (stuck !== null) return finish(input, stuckDraft(input, reference, stuck), tz);
   if (reference.basis === null) {
@@ -1512,6 +1535,7 @@ function sentenceOf(
     case 'level_shift':
     case 'counter_reset': // told by explainCounterReset, never drafted from readings
     case 'device_offline': // told by src/daemon/availability.ts, never drafted from readings
+    case 'alarm': // told by explainAlarm, never drafted from readings
     case null: {
       if (d.value === null) return `${stream}: unusual readings since ${when(d.since)}${label}`;
       let context = expected;

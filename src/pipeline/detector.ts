@@ -253,6 +253,23 @@ export class Detector {
     return { ...judged, missed };
   }
 
+  /**
+   * Judges an on/off stream's present state between its readings (the daemon's housekeeping tick, beside
+   * judgeSilence; StreamScorer.judgeHeld): a door left open on a device that reports on change only is told once it
+   * is held longer than its learnt dwells allow, though no reading comes. `arrived`: when the stream's latest reading
+   * arrived; `heardFrom`: since when the daemon has heard it (>= arrived: a restart, a reconnection or a saturated loop
+   * since moves it later); `now`: the time now, all epoch ms of one clock (the daemon's wall clock of arrival). On the
+   * stream's clock the time now is its latest reading's time plus (now − arrived); the state is judged held for the
+   * time heard, now − heardFrom, after its latest reading. Not judged (no events, deviation NaN): an unknown stream,
+   * readings of it queued or in a model call, a stream that is not on/off.
+   */
+  judgeHeld(stream: string, arrived: number, heardFrom: number, now: number): SilenceJudgement {
+    const cadence = this.cadences.get(stream);
+    const channels = this.engine.channelsOf(stream);
+    if (cadence === undefined || channels === undefined || this.engine.busy(stream) || !Number.isFinite(cadence.latestTs)) return { deviation: Number.NaN, events: [] };
+    return this.scorer.judgeHeld(stream, { ts: cadence.latestTs + Math.max(0, now - arrived), heardMs: Math.max(0, now - Math.max(arrived, heardFrom)), channels });
+  }
+
   /** True while the stream's open episode is a silence alarmed while it lasted (judgeSilence): it ends at the stream's next reading. */
   silenceOpen(stream: string): boolean {
     return this.scorer.silenceSince(stream) !== null;
@@ -571,7 +588,11 @@ export class Detector {
         ? { kind, ts: reading.ts, values, reset: place.reset, filled: place.filled, missed, missedFrom: previousTs + place.intervalMs, origin }
         : { kind, ts: reading.ts, values, reset: place.reset, filled: place.filled, origin };
     if (counter !== null) item = counter.reset === null ? { ...item, counter: counter.holds } : { ...item, counter: counter.holds, counterReset: counter.reset };
-    if (onOff) item = this.ports.parser.onOffWords(stream)?.active === 0 ? { ...item, onOff: true, onOffActive: 0 } : { ...item, onOff: true };
+    if (onOff) {
+      const words = this.ports.parser.onOffWords(stream);
+      item = words?.active === 0 ? { ...item, onOff: true, onOffActive: 0 } : { ...item, onOff: true };
+      if (words?.alarm === true) item = { ...item, onOffAlarm: true };
+    }
     if (onOff && (until !== undefined || late)) item = { ...item, onOffUnheard: true };
     if (unheard) item = { ...item, unheard: true };
     if (place.bunched !== undefined) item = { ...item, bunched: place.bunched };

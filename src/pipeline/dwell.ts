@@ -375,6 +375,14 @@ export interface OnOffDwellSnapshot {
   readonly since: number;
   readonly known: boolean;
   readonly rare: boolean;
+  /** The latest reading's time (epoch ms; absent in a snapshot from before it: `since`). */
+  readonly lastTs?: number;
+  /** The present dwell's time not heard (ms: the daemon's deafness within it; absent: 0). */
+  readonly unheardMs?: number;
+  /** Switches since the stream last repeated its state in a heard reading (absent: 0). */
+  readonly changesOnly?: number;
+  /** The state judged (absent: 1). */
+  readonly active?: 0 | 1;
 }
 
 /**
@@ -396,6 +404,20 @@ export interface OnOffDwellSnapshot {
  * known from the value. A dwell no longer than the longest taught is never judged (it has been seen). A dwell judged
  * rare at the caller's hold level is not taught when it ends (censored, as DwellTracker's). Scale-free: the same in
  * ms, s or readings of any rate.
+ *
+ * Between readings (judgeAt: the daemon's silence tick). A device that reports only on change (an ESPHome or Home
+ * Assistant binary_sensor, many zigbee contacts) sends nothing while a state holds, so a door left open on it is
+ * judged at no reading: the present dwell is judged on the tick too, as long as it has lasted by then. A dwell that the
+ * daemon did not hear all of (a restart, a broker outage: `unheard` readings, or a tick after a deafness) is measured
+ * without the time not heard: the time from the last reading before the deafness to the first after it (or to the end
+ * of the deafness, on the tick) is left out, so the length judged is never more than the state surely held (had it
+ * changed and changed back meanwhile, its present dwell began after the deafness, and is still at least that long).
+ * Such a dwell's length is not known, so it is not taught when it ends; a switch not heard at its time ends and
+ * begins no dwell of known length (the state after it starts unknown: tryout 24, finding 1).
+ *
+ * Reports on change only (reportsChangesOnly): the stream's last MIN_ONOFF_DWELLS switches came with no heard reading
+ * between them that repeated the state (no check-in, no periodic report): its quiet is its state held, not a sign of
+ * its death (the caller does not judge its silence).
  */
 export class OnOffDwell {
   private n = 0;
@@ -407,40 +429,92 @@ export class OnOffDwell {
   private known = false;
   private rare = false;
   private surpriseNow = 0;
+  private lastTs = 0;
+  private unheardMs = 0;
+  private changesOnly = 0;
+  /** The state judged (the latest step's `active`). */
+  private active: 0 | 1 = 1;
 
   /**
    * Takes the next reading `x` (1 or 0; anything else is ignored) at `ts` (epoch ms), `active` the state judged (1 or
-   * 0), `horizon` the dwell memory (dwells, >= 2). Returns the present dwell's surprise, −log10 P(a dwell of the active
-   * state lasts at least this long), 0 when not judged (the rest state, fewer than MIN_ONOFF_DWELLS taught, no longer
-   * than the longest taught, its start unknown).
+   * 0), `horizon` the dwell memory (dwells, >= 2); `unheard`: the reading is the first heard after the daemon's
+   * deafness (its time since the reading before was not all heard: see the class comment). Returns the present dwell's
+   * surprise, −log10 P(a dwell of the active state lasts at least this long), 0 when not judged (the rest state, fewer
+   * than MIN_ONOFF_DWELLS taught, no longer than the longest taught, its start unknown).
    */
-  step(x: number, ts: number, active: number, horizon: number): number {
+  step(x: number, ts: number, active: number, horizon: number, unheard = false): number {
     this.surpriseNow = 0;
+    this.active = active === 0 ? 0 : 1;
     if (x !== 0 && x !== 1) return 0;
     if (this.state === null) {
       this.state = x;
       this.since = ts;
+      this.lastTs = ts;
+      this.unheardMs = 0;
       this.known = false;
       this.rare = false;
       return 0;
     }
-    if (x !== this.state) {
-      if (this.state === active && this.known && !this.rare && ts > this.since) {
-        const keep = 1 - 1 / Math.max(2, horizon);
-        const l = Math.log(ts - this.since);
-        this.n = this.n * keep + 1;
-        this.sl = this.sl * keep + l;
-        this.sll = this.sll * keep + l * l;
-        this.longestMs = Math.max(this.longestMs, ts - this.since);
-      }
+    if (x === this.state) {
+      if (unheard) this.unheardMs += Math.max(0, ts - this.lastTs);
+      else this.changesOnly = 0;
+      this.lastTs = Math.max(this.lastTs, ts);
+      return this.judge(this.lastTs - this.since - this.unheardMs, active);
+    }
+    if (unheard) {
+      // A switch not heard at its time: the dwell it ends and the one it begins have no known length.
       this.state = x;
       this.since = ts;
-      this.known = true;
+      this.lastTs = ts;
+      this.unheardMs = 0;
+      this.known = false;
       this.rare = false;
       return 0;
     }
-    if (x !== active || !this.known || this.n < MIN_ONOFF_DWELLS) return 0;
-    const d = ts - this.since;
+    this.changesOnly++;
+    if (this.state === active && this.known && !this.rare && this.unheardMs === 0 && ts > this.since) {
+      const keep = 1 - 1 / Math.max(2, horizon);
+      const l = Math.log(ts - this.since);
+      this.n = this.n * keep + 1;
+      this.sl = this.sl * keep + l;
+      this.sll = this.sll * keep + l * l;
+      this.longestMs = Math.max(this.longestMs, ts - this.since);
+    }
+    this.state = x;
+    this.since = ts;
+    this.lastTs = ts;
+    this.unheardMs = 0;
+    this.known = true;
+    this.rare = false;
+    return 0;
+  }
+
+  /**
+   * Judges the present dwell between readings (the daemon's silence tick): as long as it has surely lasted when the
+   * latest reading was heard `heardMs` ms ago (>= 0; the time since then the daemon heard the stream: a deafness since
+   * is left out). Returns its surprise as step does (0 when not judged), kept for held() and censorAt() until the next
+   * reading. The state judged is the latest step's `active`.
+   */
+  judgeAt(heardMs: number): number {
+    this.surpriseNow = 0;
+    if (this.state === null) return 0;
+    return this.judge(this.lastTs - this.since - this.unheardMs + Math.max(0, heardMs), this.active);
+  }
+
+  /** Whether the stream reports on change only (see the class comment): its silence says nothing of its death. */
+  get reportsChangesOnly(): boolean {
+    return this.changesOnly >= MIN_ONOFF_DWELLS;
+  }
+
+  /** The present state (1, 0; null before the first reading). */
+  get present(): number | null {
+    return this.state;
+  }
+
+  /** The present dwell `d` (ms) of the present state judged (surprise), 0 when not judged (see step). */
+  private judge(d: number, active: number): number {
+    this.surpriseNow = 0;
+    if (this.state !== active || !this.known || this.n < MIN_ONOFF_DWELLS) return 0;
     if (!(d > this.longestMs)) return 0;
     const m = this.sl / this.n;
     const s = Math.sqrt(Math.max(0, this.sll / this.n - m * m));
@@ -454,9 +528,9 @@ export class OnOffDwell {
     if (this.surpriseNow >= hold) this.rare = true;
   }
 
-  /** The present state held since when (epoch ms) and the longest the active state was held before (ms), while its surprise is at least `hold`; else null. */
-  held(hold: number): { readonly since: number; readonly longestMs: number } | null {
-    return this.surpriseNow > 0 && this.surpriseNow >= hold ? { since: this.since, longestMs: this.longestMs } : null;
+  /** The present state held since when (epoch ms), the longest the active state was held before (ms) and the state (`level`, 1 or 0), while its surprise is at least `hold`; else null. */
+  held(hold: number): { readonly since: number; readonly longestMs: number; readonly level: number } | null {
+    return this.surpriseNow > 0 && this.surpriseNow >= hold && this.state !== null ? { since: this.since, longestMs: this.longestMs, level: this.state } : null;
   }
 
   /** The surprise of the present dwell at the latest reading (step; 0: not judged). */
@@ -471,7 +545,7 @@ export class OnOffDwell {
   }
 
   toJSON(): OnOffDwellSnapshot {
-    return { n: this.n, sl: this.sl, sll: this.sll, longestMs: this.longestMs, state: this.state, since: this.since, known: this.known, rare: this.rare };
+    return { n: this.n, sl: this.sl, sll: this.sll, longestMs: this.longestMs, state: this.state, since: this.since, known: this.known, rare: this.rare, lastTs: this.lastTs, unheardMs: this.unheardMs, changesOnly: this.changesOnly, active: this.active };
   }
 
   /**
@@ -490,6 +564,10 @@ export class OnOffDwell {
     t.state = o.state ?? null;
     t.known = o.known === true;
     t.rare = o.rare === true;
+    t.lastTs = finite(o.lastTs) ? o.lastTs : o.since;
+    t.unheardMs = finite(o.unheardMs) && o.unheardMs >= 0 ? o.unheardMs : 0;
+    t.changesOnly = finite(o.changesOnly) && o.changesOnly >= 0 ? o.changesOnly : 0;
+    t.active = o.active === 0 ? 0 : 1;
     return t;
   }
 }

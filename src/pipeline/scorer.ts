@@ -237,7 +237,9 @@ interface Episode {
    */
   silence?: { readonly since: number };
   /** A state held far longer than the stream's dwells there holds it (AnomalyEvent.held; the latest such reading's). */
-  held?: { readonly channel: number; readonly since: number; readonly longestMs: number };
+  held?: { readonly channel: number; readonly since: number; readonly longestMs: number; readonly level?: number };
+  /** An on/off stream's alarm state holds it (AnomalyEvent.alarm: a leak since `since`, its reading `level`). */
+  alarm?: { readonly since: number; readonly level: number };
 }
 
 /**
@@ -751,11 +753,9 @@ export class StreamScorer {
       // Its one judgement of a value: how long its active state has been held (OnOffDwell), as a floor of `stuck`
       // (whose history it never teaches: the floor alone speaks), never while it learns.
       if (C === 1 && r.item.kind === 'reading') {
-        // A reading heard after the daemon's deafness (StepItem.onOffUnheard) ends and begins no dwell of known length.
-        const unheard = r.item.onOffUnheard === true;
-        if (unheard) s.onOffDwell.restart();
-        const held = s.onOffDwell.step(r.item.values[0], r.item.ts, r.item.onOffActive ?? 1, this.opts.horizon);
-        if (unheard) s.onOffDwell.restart();
+        // A reading heard after the daemon's deafness (StepItem.onOffUnheard): a switch then ends and begins no dwell
+        // of known length; the same state goes on, its time not heard left out of its length (OnOffDwell).
+        const held = s.onOffDwell.step(r.item.values[0], r.item.ts, r.item.onOffActive ?? 1, this.opts.horizon, r.item.onOffUnheard === true);
         s.runFloor[0] = learning ? 0 : held;
         if (s.runFloor[0] > 0) {
           e.stuck = new Float64Array(1);
@@ -793,7 +793,8 @@ export class StreamScorer {
     const missed = r.item.kind === 'reading' ? (r.item.missed ?? 0) : 0;
     // (Not while another episode is open: the silence is that episode's, as judgeSilence leaves it, and its
     // `stuck` speaks in that episode as before.)
-    if (silenced === null && s.episode === null && missed > 0 && (e.stuck !== null || s.onOff) && !learning) {
+    // (Nor for an on/off stream that reports on change only: its quiet is its state held, OnOffDwell.reportsChangesOnly.)
+    if (silenced === null && s.episode === null && missed > 0 && (e.stuck !== null || (s.onOff && !s.onOffDwell.reportsChangesOnly)) && !learning) {
       const busy = this.scratch.get(C)?.gapBusy;
       gap = this.silenceOf(s, missed, (c) => busy !== undefined && busy[c] === 1);
       if (gap !== null) {
@@ -870,7 +871,50 @@ export class StreamScorer {
     const before = s.episode;
     s.holding = false;
     s.unstuck = false;
-    const rebaseline = learning ? false : this.lifecycle(s, r, adaptive, reference, events);
+    // An alarm field's active state (a leak, smoke: StepItem.onOffAlarm) is news at its first reading, with no history
+    // of dwells to judge it against and no learning to wait for (a leak in a sensor's first week is a leak): an episode
+    // opens at once, held while the state holds, resolved at the first reading out of it; none of the stream's other
+    // judgements (lifecycle) touch it. Not for readings known to be normal (a stream that may not alert yet). An
+    // episode of another kind open (its silence's, resolved above at this step) is left as it is.
+    const alarmEp = s.episode !== null && s.episode.alarm !== undefined ? s.episode : null;
+    let alarmed = alarmEp !== null;
+    if (s.onOff && C === 1 && r.item.kind === 'reading' && (alarmEp !== null || (r.item.onOffAlarm === true && !knownNormal))) {
+      const on = r.item.values[0] === (r.item.onOffActive ?? 1);
+      if (alarmEp !== null) {
+        alarmEp.readings++;
+        if (on) alarmEp.lastAboveTs = r.item.ts;
+        else {
+          // It lasted until the reading that says it ended (the device's word: dry).
+          alarmEp.lastAboveTs = r.item.ts;
+          s.episode = null;
+          s.below = 0;
+          events.push({ ...this.event('resolve', r, alarmEp, this.thresholdSurprise), resolution: 'recovered' });
+        }
+      } else if (on && s.episode === null) {
+        const opened: Episode = {
+          id: this.deps.newId(),
+          startTs: r.item.ts,
+          lastAboveTs: r.item.ts,
+          readings: 1,
+          peak: this.thresholdSurprise,
+          peakEvidence: nanEvidence(),
+          peakChannels: [this.thresholdSurprise],
+          lastReported: this.thresholdSurprise,
+          reportedAt: 1,
+          owners: [true],
+          rowPeak: 0,
+          stuckAt: 0,
+          silent: false,
+          alarm: { since: r.item.ts, level: r.item.values[0] },
+        };
+        s.episode = opened;
+        s.above = 0;
+        s.below = 0;
+        alarmed = true;
+        events.push(this.event('open', r, opened, this.thresholdSurprise));
+      }
+    }
+    const rebaseline = learning || alarmed ? false : this.lifecycle(s, r, adaptive, reference, events);
     // A counter's step back (a reset, a rollback: src/pipeline/counter.ts) is one event, told once: an episode of
     // this one reading, opened and resolved at it (the count goes on from the new value: a new normal), whatever
     // the stream's own episode does. The total judged is continued across it (the increment of this reading is
@@ -1690,7 +1734,9 @@ export class StreamScorer {
       clearEpisodeVariability(s);
     } else if (ep.stuckAt > 0 && ep.stuckAt === ep.readings - 1) s.unstuck = true;
     const newNormal = this.opts.newNormalAfter > 0 && ep.readings - ep.stuckAt >= this.opts.newNormalAfter;
-    if (s.below >= this.opts.closeAfter || newNormal) {
+    // An on/off stream's held state ends at the reading that says it changed (the device's own word: a door shut).
+    const switched = s.onOff && ep.held !== undefined && ep.silence === undefined && r.item.kind === 'reading' && s.onOffDwell.present !== (r.item.onOffActive ?? 1);
+    if (s.below >= this.opts.closeAfter || newNormal || switched) {
       s.episode = null;
       s.below = 0;
       if (!ep.silent) events.push({ ...this.event('resolve', r, ep, score), resolution: newNormal ? 'new_normal' : 'recovered' });
@@ -1747,6 +1793,7 @@ export class StreamScorer {
       windows: ep.readings,
       evidence,
       ...(ep.held !== undefined ? { held: ep.held } : {}),
+      ...(ep.alarm !== undefined ? { alarm: ep.alarm } : {}),
     };
   }
 
@@ -1787,6 +1834,8 @@ export class StreamScorer {
     const s = this.streams.get(stream);
     if (s === undefined || s.last === null || s.C !== p.channels.length || !(p.missed >= 1) || this.learningOf(s)) return { deviation: Number.NaN, events: [] };
     if (this.opts.evidence !== undefined && !this.opts.evidence.includes('stuck')) return { deviation: Number.NaN, events: [] };
+    // An on/off stream that reports on change only is quiet while its state holds: not its death (OnOffDwell).
+    if (s.onOff && s.onOffDwell.reportsChangesOnly) return { deviation: Number.NaN, events: [] };
     const ep = s.episode;
     const silence = this.silenceOf(s, p.missed, (c) => busyRun(s.runModel, c * RUN_STATE));
     if (silence === null) return { deviation: Number.NaN, events: [] };
@@ -1839,6 +1888,64 @@ export class StreamScorer {
       return { deviation, events: [this.event('update', source, ep, deviation)] };
     }
     return { deviation, events: [] };
+  }
+
+  /**
+   * Judges an on/off stream's present state between its readings (the daemon, every housekeeping tick:
+   * Detector.judgeHeld): a device that reports on change only sends nothing while a door stays open, so its held state
+   * is judged here as long as it has surely lasted (OnOffDwell.judgeAt: the time heard since its latest reading,
+   * `p.heardMs`, a deafness left out), as its readings judge it. Once its surprise reaches the threshold (the same
+   * floor of `stuck` a reading's would be, alone) an episode of the held state opens at `p.ts` (the stream's clock),
+   * told as its readings' would be (`… open for 3 min since 12:00, never longer than 10 s before (state held)`);
+   * while that episode is open its end follows the tick. Resolved at the reading that says the state changed
+   * (lifecycle). Nothing for another stream, one still learning or known to be normal, or while an episode of another
+   * kind is open.
+   * @param p.ts the time now on the stream's clock (epoch ms)
+   * @param p.heardMs ms the daemon has heard the stream since its latest reading (>= 0)
+   * @param p.channels the stream's channel names (its one)
+   */
+  judgeHeld(stream: string, p: { readonly ts: number; readonly heardMs: number; readonly channels: readonly string[] }): SilenceJudgement {
+    const s = this.streams.get(stream);
+    if (s === undefined || !s.onOff || s.C !== 1 || p.channels.length !== 1 || s.last === null || s.knownNormal || this.learningOf(s)) return { deviation: Number.NaN, events: [] };
+    const ep = s.episode;
+    if (ep !== null && (ep.held === undefined || ep.silence !== undefined)) return { deviation: Number.NaN, events: [] };
+    const deviation = s.onOffDwell.judgeAt(p.heardMs);
+    s.onOffDwell.censorAt(this.holdSurprise);
+    const source = { stream, channels: p.channels, modelId: s.modelId ?? null };
+    const held = s.onOffDwell.held(this.holdSurprise);
+    if (ep !== null) {
+      // Its episode open: its end follows the state held (the record's length; its next alert tells it).
+      if (held !== null) {
+        ep.lastAboveTs = Math.max(ep.lastAboveTs, p.ts);
+        if (deviation > ep.peak) {
+          ep.peak = deviation;
+          ep.peakEvidence = { ...nanEvidence(), stuck: deviation };
+          ep.peakChannels = [deviation];
+        }
+      }
+      return { deviation, events: [] };
+    }
+    if (held === null || deviation < this.thresholdSurprise) return { deviation, events: [] };
+    const opened: Episode = {
+      id: this.deps.newId(),
+      startTs: p.ts,
+      lastAboveTs: p.ts,
+      readings: 1,
+      peak: deviation,
+      peakEvidence: { ...nanEvidence(), stuck: deviation },
+      peakChannels: [deviation],
+      lastReported: deviation,
+      reportedAt: 1,
+      owners: [true],
+      rowPeak: 0,
+      stuckAt: 0,
+      silent: false,
+      held: { channel: 0, ...held },
+    };
+    s.episode = opened;
+    s.above = 0;
+    s.below = 0;
+    return { deviation, events: [this.event('open', source, opened, deviation)] };
   }
 
   /**
@@ -2194,6 +2301,9 @@ export class StreamScorer {
         stuckAt: e.stuckAt === undefined ? 0 : finite(e.stuckAt),
         silent: e.silent === true,
         ...(e.silence !== undefined && e.silence !== null ? { silence: { since: finite((e.silence as { since?: unknown }).since) } } : {}),
+        // Absent from checkpoints written before they were kept: none (a held state is noted again at its next judgement).
+        ...(e.held !== undefined && e.held !== null ? { held: { channel: finite(e.held.channel), since: finite(e.held.since), longestMs: finite(e.held.longestMs), ...(e.held.level !== undefined ? { level: finite(e.held.level) } : {}) } } : {}),
+        ...(e.alarm !== undefined && e.alarm !== null ? { alarm: { since: finite(e.alarm.since), level: finite(e.alarm.level) } } : {}),
       };
     }
     // Absent from checkpoints written before they existed: no reset awaited, and no reading for a duplicate to repeat.

@@ -65,6 +65,12 @@ export interface StepItem<O> {
    * Absent: false.
    */
   readonly onOffUnheard?: true;
+  /**
+   * An on/off stream whose active state is an alarm (OnOffWords.alarm: a leak, smoke, gas, carbon monoxide, tamper,
+   * SOS): its first reading in that state opens an episode at once, told `alarm`, resolved at its first reading out
+   * of it (StreamScorer.score; docs/SCORING.md, "On/off streams"). Absent: not an alarm.
+   */
+  readonly onOffAlarm?: true;
   /** A counter's step back (a reset or a rollback) at this reading: its previous total and the new one, as sent. */
   readonly counterReset?: { readonly from: number; readonly to: number };
   /**

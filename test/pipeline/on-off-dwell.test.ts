@@ -165,7 +165,91 @@ describe('an on/off dwell whose end the daemon did not hear at its own time', ()
   }, 120_000);
 });
 
+describe('an on/off dwell that goes on across the daemon\'s deafness', () => {
+  it('a door left open as the daemon stopped, heard again still open a minute later: judged from its opening (the minute not heard left out), told once held far longer than its openings; the minute is not taught', async () => {
+    const { det, book } = shipped();
+    const end = T0 + 6 * 60 * MIN;
+    const use = doorUse(T0, end, 4);
+    const normal = messages('zigbee2mqtt/door_contact', door, use, T0, end, 10 * SEC, false);
+    // The door opens at `end` and stays open; the daemon stops a second later and starts again 60 s after.
+    const opened = messages('zigbee2mqtt/door_contact', door, [[end, end + 120 * MIN]], end, end + SEC, 10 * SEC, false).filter((m) => m.receivedAt < end + SEC);
+    const out: Explained[] = [];
+    await feedMessages(det, book, [...normal, ...opened], out);
+    const back = end + 60 * SEC;
+    det.excuseGap('door_contact/contact', back);
+    // Heard again, still open, reporting every 10 s for an hour.
+    const later = messages('zigbee2mqtt/door_contact', door, [[end, end + 120 * MIN]], back + 10 * SEC, end + 60 * MIN, 10 * SEC, false);
+    await feedMessages(det, book, later, out, false, normal.length + opened.length);
+    const opens = out.filter((x) => x.ev.kind === 'open');
+    expect(opens).toHaveLength(1);
+    // Told within minutes, since its opening before the restart, against its own openings (at most 9 s).
+    expect(opens[0].ev.endTs - end).toBeLessThan(15 * MIN);
+    expect(opens[0].e?.sentence).toMatch(/^door_contact\/contact open for \d+ min since 12:00, never longer than [4-9] s before \(state held\)$/);
+  }, 120_000);
+});
+
+describe('an on/off stream that reports on change only', () => {
+  it('an ESPHome door used every 2 min, then shut for a day: its quiet is its state held, not told missing data while it lasts (judgeSilence) nor at its next reading', async () => {
+    const { det, book } = shipped();
+    const esp = (on: boolean): string => (on ? 'ON' : 'OFF');
+    const end = T0 + 8 * 60 * MIN;
+    const normal = messages('esp-door/binary_sensor/front_door/state', esp, doorUse(T0, end, 9), T0, end, 0);
+    const out: Explained[] = [];
+    await feedMessages(det, book, normal, out);
+    expect(told(out)).toEqual([]);
+    const last = normal[normal.length - 1].receivedAt;
+    // A day shut: the daemon's tick judges its silence every 30 s (a link of 90 s).
+    for (let now = last + 30 * SEC; now < last + 1440 * MIN; now += 30 * SEC) {
+      for (const ev of det.judgeSilence('esp-door/front_door', last, now, 90 * SEC).events) out.push({ ev, e: book.explain(ev) });
+    }
+    expect(told(out)).toEqual([]);
+    // Its next change, a day later: nothing either (the quiet was no silence of a dead device).
+    const next = messages('esp-door/binary_sensor/front_door/state', esp, [[last + 1440 * MIN, last + 1440 * MIN + 5 * SEC]], last + 1440 * MIN, last + 1440 * MIN + 10 * SEC, 0);
+    await feedMessages(det, book, next, out, false, normal.length);
+    expect(told(out)).toEqual([]);
+  }, 120_000);
+});
+
 describe('OnOffDwell', () => {
+  it('judges between readings (judgeAt) as long as the state has lasted, the time not heard left out; a dwell not heard whole is not taught; a stream of switches only reports on change', () => {
+    const d = new OnOffDwell();
+    let t = 0;
+    for (let k = 0; k < MIN_ONOFF_DWELLS + 8; k++) {
+      d.step(0, t, 1, 256);
+      t += 2 * MIN;
+      d.step(1, t, 1, 256);
+      t += 6 * SEC;
+    }
+    // On change only: every reading a switch.
+    expect(d.reportsChangesOnly).toBe(true);
+    d.step(0, t, 1, 256);
+    t += MIN;
+    d.step(1, t, 1, 256);
+    // No reading since it went on: judged on the tick as long as it has been heard on.
+    expect(d.judgeAt(5 * SEC)).toBe(0);
+    const late = d.judgeAt(30 * MIN);
+    expect(late).toBeGreaterThan(5);
+    expect(d.held(5)).toMatchObject({ since: t, longestMs: 6 * SEC, level: 1 });
+    // The same reading heard after a deafness (unheard): the time since its last reading is left out.
+    const e = OnOffDwell.fromJSON(JSON.parse(JSON.stringify(d.toJSON())));
+    expect(e.step(1, t + 30 * MIN, 1, 256, true)).toBe(0);
+    expect(e.judgeAt(30 * MIN)).toBeCloseTo(late, 6);
+    // It ends: not taught (its length not known), so its longest stays 6 s.
+    e.step(0, t + 70 * MIN, 1, 256);
+    e.step(1, t + 71 * MIN, 1, 256);
+    expect(e.judgeAt(MIN)).toBeGreaterThan(0);
+    expect(e.held(0.1)?.longestMs).toBe(6 * SEC);
+    // A switch heard only after a deafness ends and begins no dwell of known length: the state after it is not judged.
+    const f = OnOffDwell.fromJSON(JSON.parse(JSON.stringify(d.toJSON())));
+    f.step(0, t + 2 * MIN, 1, 256, true);
+    f.step(1, t + 3 * MIN, 1, 256, true);
+    expect(f.judgeAt(60 * MIN)).toBe(0);
+    // A heard reading that repeats the state (a check-in): no longer on change only.
+    d.step(1, t + 10 * SEC, 1, 256);
+    expect(d.reportsChangesOnly).toBe(false);
+  });
+
+
   it('judges nothing before MIN_ONOFF_DWELLS active dwells, nor within the longest; its checkpoint judges as it would have', () => {
     const d = new OnOffDwell();
     let t = 0;
