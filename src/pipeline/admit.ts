@@ -83,6 +83,7 @@
  * time loses no good reading in the cases above, at the cost of a one-message wait (CONFIRM - 1 at a step).
  */
 import type { Problem } from './decode/types.js';
+import type { ResentSnapshot } from './resent.js';
 
 export interface AdmissionOptions {
   readonly maxFutureMs: number;
@@ -191,6 +192,8 @@ export interface ParserSnapshot {
    * present only when there are two or more (see Admission, readings at one time); absent in older snapshots.
    */
   readonly sameTime?: ReadonlyArray<readonly number[]>;
+  /** The last payloads' fingerprints of the MQTT topic feeding a stream stamped on arrival (the parser's: ./resent.ts). */
+  readonly resent?: ResentSnapshot;
 }
 
 export class Admission {

@@ -233,7 +233,11 @@ export class MessageParser {
         if (read !== null) return rejectedMessage(msg, read, 'redelivered', 'a message the broker re-sent (MQTT DUP, after a reconnect) identical to one read on its topic: not judged twice');
       }
       const result = this.parseMessage(msg);
-      if (msg.dup !== undefined && result.kind === 'readings' && result.readings.length > 0) this.resent.note(msg.topic, msg.payload, result.readings[0].source ?? result.readings[0].sensor);
+      if (msg.dup !== undefined && result.kind === 'readings' && result.readings.length > 0) {
+        const first = result.readings[0];
+        // Stamped on arrival: only its payload tells a copy re-sent after a restart (its fingerprints checkpointed).
+        this.resent.note(msg.topic, msg.payload, first.source ?? first.sensor, first.ts === msg.receivedAt ? first.sensor : null);
+      }
       if (this.lag !== null && result.kind === 'readings') for (const r of result.readings) this.lag.observe(r.sensor, r.ts, msg.receivedAt, r.source ?? r.sensor);
       // A reading since the start states itself whether its stream is on/off (noteOnOff): the restored words go.
       if (this.restoredOnOffs.size > 0 && result.kind === 'readings') for (const r of result.readings) this.restoredOnOffs.delete(r.sensor);
@@ -247,6 +251,7 @@ export class MessageParser {
   /** Forgets a stream's last time, usual lead and held readings (dropped: e.g. when it is evicted); its slot is free again. */
   forget(stream: string): void {
     this.admission.forget(stream);
+    this.resent.forget(stream);
     // A discovery config's unit stays: the config is retained once, not sent again when the stream comes back.
     this.lag?.forget(stream);
     this.units.delete(stream);
@@ -340,15 +345,22 @@ export class MessageParser {
    * What the parser remembers of a stream (its last accepted time, its device, its usual lead and the
    * readings admission holds; ./admit.ts) as plain JSON, or null for an unknown stream. Restored after a
    * restart, late readings are still rejected (a time read before the restart counted `redelivered`: the
-   * snapshot keeps the stream's last times), and a held reading is settled by the next one.
+   * snapshot keeps the stream's last times), and a held reading is settled by the next one. A stream stamped on
+   * arrival that MQTT feeds also carries its topic's last payloads' fingerprints (`resent`: ./resent.ts), so that a
+   * broker's copy (DUP) of a message read before the restart is not judged again.
    */
   snapshot(stream: string): ParserSnapshot | null {
-    return this.admission.snapshot(stream);
+    const s = this.admission.snapshot(stream);
+    if (s === null) return null;
+    const resent = this.resent.snapshot(stream);
+    return resent === null ? s : { ...s, resent };
   }
 
   /** Restores a stream from `snapshot()` output (or the older per-sensor format). Throws on a malformed one. */
   restore(stream: string, snapshot: unknown): void {
     this.admission.restore(stream, snapshot);
+    const resent = (snapshot as { resent?: unknown }).resent;
+    if (resent !== undefined) this.resent.restore(stream, resent);
   }
 
   private parseMessage(msg: RawMessage): ParseResult {

@@ -236,3 +236,29 @@ describe('readings that share a time, re-sent after another reading of that time
     for (const v of [1, 0, 1]) expect(taken(p.parse({ topic: 'hub/door', payload: Buffer.from(JSON.stringify({ value: v })), receivedAt: T0 + 2000 }))).toBe(1);
   });
 });
+
+describe('a message without a device time that the broker re-sends (MQTT DUP) to a restarted daemon', () => {
+  const make = (): MessageParser => new MessageParser({ sensorOf: (t) => t.split('/')[1] ?? null, objects: 'channels', maxPayloadBytes: 1 << 20, maxFutureMs: 60_000, outOfOrderToleranceMs: 5000, maxReadingsPerMessage: 10000, longBurst: 'split', window: 32 });
+  const reasonOf = (r: ParseResult): string => (r.kind === 'rejected' ? r.rejection.reason : r.kind === 'readings' ? `${r.readings.length} readings` : 'other');
+  const m = (i: number, payload: string, dup: boolean, topic = 'zigbee2mqtt/kitchen'): RawMessage => ({ topic, payload: Buffer.from(payload), receivedAt: T0 + i * 1000, dup });
+
+  it('a copy of a message read before the restart is rejected redelivered (its topic\'s fingerprints in the stream\'s snapshot); without DUP it is read', () => {
+    const before = make();
+    for (let i = 0; i < 3; i++) expect(reasonOf(before.parse(m(i, `{"temperature":21.${5 + i}}`, false)))).toBe('1 readings');
+    // A device-timed stream's snapshot carries none (its times tell a copy).
+    expect(reasonOf(before.parse(m(3, `{"temperature":20,"ts":${T0 + 2900}}`, false, 'zigbee2mqtt/hall')))).toBe('1 readings');
+    expect(before.snapshot('hall')).not.toHaveProperty('resent');
+    const saved = JSON.parse(JSON.stringify({ kitchen: before.snapshot('kitchen'), hall: before.snapshot('hall') })) as Record<string, unknown>;
+    const after = make();
+    for (const [stream, s] of Object.entries(saved)) after.restore(stream, s);
+    // The broker re-sends the last two (DUP): not judged again at their new arrival.
+    for (const i of [1, 2]) {
+      const r = after.parse(m(10 + i, `{"temperature":21.${5 + i}}`, true));
+      expect(reasonOf(r)).toBe('redelivered');
+      if (r.kind === 'rejected') expect(r.rejection.sensor).toBe('kitchen');
+    }
+    // One it never read (DUP), and a read one sent again without DUP (a steady value): read.
+    expect(reasonOf(after.parse(m(13, '{"temperature":21.9}', true)))).toBe('1 readings');
+    expect(reasonOf(after.parse(m(14, '{"temperature":21.5}', false)))).toBe('1 readings');
+  });
+});
