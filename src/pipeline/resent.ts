@@ -16,9 +16,10 @@
  * clean false, QoS 1), DUP set. Its readings' device times tell a device-timed copy (the parser snapshot keeps the
  * stream's last times: src/pipeline/admit.ts); a message stamped on arrival has only its payload. So the
  * fingerprints of a topic whose last message read gave readings stamped on arrival go into the checkpoint with the
- * stream of its first reading (`snapshot`, `restore`: at most PER_TOPIC numbers, about 130 bytes of JSON, for such a
- * stream only; a device-timed stream's snapshot is as before). Restored, they are compared with DUP messages only, as
- * live ones: a message the restarted daemon reads without DUP is never taken for a copy.
+ * stream of its first reading (`snapshot`, `restore`: at most PER_TOPIC numbers, about 180 bytes of JSON with a
+ * 30-character topic, for such a stream only; a device-timed stream's snapshot is as before). Restored, they are
+ * compared with DUP messages only, as live ones: a message the restarted daemon reads without DUP is never taken for
+ * a copy.
  */
 
 /** Messages read per topic that a re-sent one is compared with (a broker's in-flight window's worth at a cut). */
