@@ -12,11 +12,28 @@
  *     step at the newest's time (a redelivered m1 after m2 as a step back to m1's values and m2 again after it),
  *     or, before that, as a duplicate of the newest (its values reported as the newest's). Every stream leaves in
  *     non-decreasing time; a reading at the newest's very time is taken (the detector tells a message delivered
- *     twice from a reading of its own sharing the ms: src/pipeline/cadence.ts);
+ *     twice from a reading of its own sharing the ms: src/pipeline/cadence.ts), unless it is a copy of one taken at
+ *     that time before the stream's last reading (`redelivered`; below);
  *   - a time ahead of the stream's own clock is held until the stream's next reading shows whether it was
  *     the device's clock that moved or one bad time stamp (`clock_glitch`; below);
  *   - a new stream past `maxStreams` in all or `maxStreamsPerSensor` for its device is `too_many_streams`.
  * State is created only by a taken or a held reading: a rejected message never takes a stream slot.
+ *
+ * Readings at one time. A stream may take several readings at its newest time (a device clock in whole seconds sending
+ * several a second, a hub flushing a buffer under one time: `sametime`). Its time alone cannot tell a copy of one of
+ * them, re-sent after another (m2, m2' in one ms, then m2 again: a QoS 1 redelivery, a device re-sending its last
+ * readings), from a reading of its own; the detector compares a reading at the previous one's time with that reading
+ * only (a copy of the last is its duplicate), so m2's copy was judged again as a step back to m2's values. Admission
+ * keeps the values of the readings taken at the newest time (SAME_TIME of them, the stream's last one apart): a reading
+ * at that time whose values are those of one of them, not of the last, and that came in another message
+ * (`nextMessage`; one message's readings are never copies of each other: a hub's buffer flushed under one time may
+ * repeat a value), is `redelivered`. A reading is its time and its values: a copy of one is told by them, exactly (no
+ * hash). What it costs: a reading of its own at the same time, in a later message, with the values of one before the
+ * last at that time (20.1, 20.2, then 20.1 again in one whole second) is taken for a copy and counted, not judged. A
+ * reading stamped on arrival (ts = receivedAt: no device time) is exempt: two messages read in one go share the ms of
+ * their arrival whatever they are (an on/off `ON`, `OFF`, `ON` in one TCP chunk), and a broker's copy of one arrives
+ * later (its DUP flag: ./resent.ts). Kept in the snapshot when there is more than the last (a restart between m2' and
+ * m2's copy).
  *
  * The stream's own clock. A reading's lead is `ts - receivedAt` (ms): how far the device's time stamp is
  * ahead of its arrival, negative by the delivery delay for a device whose clock is right. The stream's
@@ -66,6 +83,7 @@
  * time loses no good reading in the cases above, at the cost of a one-message wait (CONFIRM - 1 at a step).
  */
 import type { Problem } from './decode/types.js';
+import type { ResentSnapshot } from './resent.js';
 
 export interface AdmissionOptions {
   readonly maxFutureMs: number;
@@ -92,6 +110,13 @@ export const CONFIRM = 3;
  * re-sent at a reconnect (mosquitto's max_inflight_messages is 20 by default); 8 bytes each per stream.
  */
 export const RECENT = 32;
+
+/**
+ * Readings taken at a stream's newest time, its last one apart, whose values admission keeps to tell a copy of one
+ * (see the class doc). A hub's buffer flushed under one time may hold more: the later ones are not kept (a copy of
+ * one of them is taken, and the detector judges it as a reading of its own).
+ */
+export const SAME_TIME = 32;
 
 /** admit()'s answer for a suspect: the caller hands the reading over with hold(). */
 export const HOLD = 'hold';
@@ -133,6 +158,14 @@ interface StreamState {
   readonly recent: number[];
   /** Times written into `recent` so far (its next slot is next % RECENT). */
   next: number;
+  /** Values of the last reading taken (at lastTs), null when not known (none yet, a snapshot without them). */
+  lastValues: readonly number[] | null;
+  /** The message the last reading taken came in (-1: restored). */
+  lastMessage: number;
+  /** Values of the readings taken at lastTs before the last one, oldest first, at most SAME_TIME. */
+  readonly same: Array<readonly number[]>;
+  /** The message (Admission.nextMessage's count) each of `same` came in; -1 for one restored from a snapshot. */
+  readonly sameMessage: number[];
 }
 
 const SNAPSHOT_FORMAT = 'anomalyd-parser/3';
@@ -154,14 +187,31 @@ export interface ParserSnapshot {
   readonly held: readonly HeldReading[];
   /** The stream's last distinct times taken (epoch ms, oldest first, at most RECENT); absent in older snapshots. */
   readonly recent?: readonly number[];
+  /**
+   * The values (sensor units, one per channel) of the readings taken at lastTs, oldest first, the last one last:
+   * present only when there are two or more (see Admission, readings at one time); absent in older snapshots.
+   */
+  readonly sameTime?: ReadonlyArray<readonly number[]>;
+  /** The last payloads' fingerprints of the MQTT topic feeding a stream stamped on arrival (the parser's: ./resent.ts). */
+  readonly resent?: ResentSnapshot;
 }
 
 export class Admission {
   private readonly streams = new Map<string, StreamState>();
   private readonly perDevice = new Map<string, number>();
   private readonly skewReported = new Set<string>();
+  /** Messages begun (nextMessage): the one whose readings are being admitted. */
+  private message = 0;
 
   constructor(private readonly opts: AdmissionOptions) {}
+
+  /**
+   * Begins a new message: the readings admitted from now on came in it (one message's readings are never copies of
+   * each other; see the class doc, readings at one time). The parser calls it once per message.
+   */
+  nextMessage(): void {
+    this.message++;
+  }
 
   get size(): number {
     return this.streams.size;
@@ -181,9 +231,11 @@ export class Admission {
    * Admits one reading at `ts` of `stream` (of `device`), arrived at `receivedAt`: its time (taken only at
    * or after the stream's newest), why not, or HOLD (a suspect: the caller passes it to hold() next, before any other admit).
    * Held readings of the stream that this reading settles are appended to `settled`, oldest first: the
-   * released ones go before this reading. On success the stream's state is created or advanced.
+   * released ones go before this reading. On success the stream's state is created or advanced. `values`: the
+   * reading's values (one per channel), to tell a copy of a reading taken at the same time (the class doc); without
+   * them (undefined) it is not told.
    */
-  admit(stream: string, device: string, ts: number, receivedAt: number, settled: Settled[]): number | Problem | typeof HOLD {
+  admit(stream: string, device: string, ts: number, receivedAt: number, settled: Settled[], values?: readonly number[]): number | Problem | typeof HOLD {
     if (ts > receivedAt + this.opts.maxFutureMs) {
       const ahead = ts - receivedAt;
       if (this.opts.onClockSkew !== undefined && !this.skewReported.has(device) && this.skewReported.size < this.opts.maxStreams) {
@@ -205,6 +257,8 @@ export class Admission {
       if (suspect) return HOLD;
       noteLead(created, lead, receivedAt);
       noteTime(created, ts, -Infinity);
+      created.lastValues = values ?? null;
+      created.lastMessage = this.message;
       return ts;
     }
     if (ts < state.lastTs - tol) {
@@ -230,13 +284,13 @@ export class Admission {
       state.held = null;
       for (let i = 0; i < keep; i++) {
         const h = held[i];
-        const taken = this.take(state, h.ts, h.receivedAt);
+        const taken = this.take(state, h.ts, h.receivedAt, h.values);
         settled.push(typeof taken === 'number' ? { held: h, ts: taken, problem: null } : { held: h, ts: null, problem: taken });
       }
-      return this.take(state, ts, receivedAt);
+      return this.take(state, ts, receivedAt, values);
     }
     if (suspect) return HOLD;
-    return this.take(state, ts, receivedAt);
+    return this.take(state, ts, receivedAt, values);
   }
 
   /** Holds the reading admit() just answered HOLD for (`held.ts` must be the time it was given). */
@@ -249,7 +303,7 @@ export class Admission {
 
   /**
    * Whether admit() would take every reading of a run of one stream spanning [firstTs, lastTs] in time
-   * order unchanged (none ahead of arrival or suspect, none older than the newest, none held before, room for a new
+   * order unchanged (none ahead of arrival or suspect, none at or before the newest, none held before, room for a new
    * stream): then the caller admits the whole run with commitRun. The fast path's burst shortcut.
    */
   admitsRun(stream: string, device: string, firstTs: number, lastTs: number, receivedAt: number): boolean {
@@ -258,15 +312,15 @@ export class Admission {
     const lead = lastTs - receivedAt;
     // The run's leads rise with its times (one arrival), so its last reading is its most suspect.
     if (state === undefined) return this.roomFor(device) === null && !isSuspect(lead, 0, this.opts.outOfOrderToleranceMs, lastTs, receivedAt);
-    return state.held === null && firstTs >= state.lastTs && !isSuspect(lead, state.lead, this.opts.outOfOrderToleranceMs, lastTs, receivedAt);
+    return state.held === null && firstTs > state.lastTs && !isSuspect(lead, state.lead, this.opts.outOfOrderToleranceMs, lastTs, receivedAt);
   }
 
   /**
    * Takes the run admitsRun() allowed, as admit() would reading by reading: the readings `first` to `n - 1` of a
-   * burst whose reading i is at `origin + i * step` (epoch ms, step >= 0), the last at `lastTs`. Without a burst
-   * (`n` 0): the one reading at `lastTs`.
+   * burst whose reading i is at `origin + i * step` (epoch ms, step > 0 when n > 1), the last at `lastTs` with the
+   * values `lastValues` (one per channel). Without a burst (`n` 0): the one reading at `lastTs`.
    */
-  commitRun(stream: string, device: string, lastTs: number, receivedAt: number, origin = lastTs, step = 0, first = 0, n = 0): void {
+  commitRun(stream: string, device: string, lastTs: number, receivedAt: number, lastValues: readonly number[], origin = lastTs, step = 0, first = 0, n = 0): void {
     let state = this.streams.get(stream);
     if (state === undefined) {
       state = newState(-Infinity, device);
@@ -279,6 +333,10 @@ export class Admission {
     noteTime(state, lastTs, newest);
     state.lastTs = lastTs;
     noteLead(state, lastTs - receivedAt, receivedAt);
+    state.same.length = 0;
+    state.sameMessage.length = 0;
+    state.lastValues = lastValues;
+    state.lastMessage = this.message;
   }
 
   forget(stream: string): void {
@@ -301,6 +359,7 @@ export class Admission {
       lead: [orNull(s.leadBlock), orNull(s.leadPrev), s.leadCount, orNull(s.arrival)],
       held: s.held === null ? [] : s.held.map((h) => ({ ...h })),
       ...(s.next > 0 ? { recent: recentTimes(s) } : {}),
+      ...(s.same.length > 0 && s.lastValues !== null ? { sameTime: [...s.same.map((v) => [...v]), [...s.lastValues]] } : {}),
     };
   }
 
@@ -341,6 +400,16 @@ export class Admission {
       const recent: unknown = s.recent;
       if (recent !== undefined && (!Array.isArray(recent) || recent.length > RECENT || !recent.every(finite))) return fail('bad recent times');
       for (const t of recent ?? []) noteTime(state, t, -Infinity);
+      const same: unknown = s.sameTime;
+      if (same !== undefined) {
+        if (!Array.isArray(same) || same.length < 2 || same.length > SAME_TIME + 1 || !same.every((v) => Array.isArray(v) && v.length > 0 && v.every(finite))) return fail('bad same-time values');
+        const all = same as number[][];
+        for (let i = 0; i < all.length - 1; i++) {
+          state.same.push([...all[i]]);
+          state.sameMessage.push(-1);
+        }
+        state.lastValues = [...all[all.length - 1]];
+      }
     }
     // Older snapshots: the newest time is the one known.
     if (state.next === 0 && Number.isFinite(state.lastTs)) noteTime(state, state.lastTs, -Infinity);
@@ -353,10 +422,29 @@ export class Admission {
 
   /**
    * Takes a reading at or after the stream's newest time and counts its lead; one older (a reading the stream's held
-   * ones were released before, within the tolerance) is not taken: `redelivered` or `late` (lateProblem).
+   * ones were released before, within the tolerance) is not taken: `redelivered` or `late` (lateProblem); nor is a
+   * copy of one taken at the newest time before the last (the class doc, readings at one time: `redelivered`).
    */
-  private take(state: StreamState, ts: number, receivedAt: number): number | Problem {
+  private take(state: StreamState, ts: number, receivedAt: number, values: readonly number[] | undefined): number | Problem {
     if (ts < state.lastTs) return lateProblem(state, ts);
+    if (ts === state.lastTs) {
+      if (values !== undefined && ts !== receivedAt && state.same.length > 0 && state.lastValues !== null && !sameValues(values, state.lastValues)) {
+        for (let i = 0; i < state.same.length; i++) {
+          if (state.sameMessage[i] !== this.message && sameValues(values, state.same[i])) {
+            return { reason: 'redelivered', detail: `timestamp ${isoOf(ts)} with these values was read already (before another reading of that time): a message re-sent (an MQTT QoS 1 redelivery after a reconnect, a device re-sending its last readings), not judged twice` };
+          }
+        }
+      }
+      if (state.lastValues !== null && state.same.length < SAME_TIME) {
+        state.same.push(state.lastValues);
+        state.sameMessage.push(state.lastMessage);
+      }
+    } else {
+      state.same.length = 0;
+      state.sameMessage.length = 0;
+    }
+    state.lastValues = values ?? null;
+    state.lastMessage = this.message;
     noteLead(state, ts - receivedAt, receivedAt);
     noteTime(state, ts, state.lastTs);
     state.lastTs = ts;
@@ -375,7 +463,14 @@ export class Admission {
 }
 
 function newState(lastTs: number, device: string): StreamState {
-  return { lastTs, device, lead: 0, leadBlock: -Infinity, leadPrev: -Infinity, leadCount: 0, arrival: Number.NaN, held: null, recent: [], next: 0 };
+  return { lastTs, device, lead: 0, leadBlock: -Infinity, leadPrev: -Infinity, leadCount: 0, arrival: Number.NaN, held: null, recent: [], next: 0, lastValues: null, lastMessage: -1, same: [], sameMessage: [] };
+}
+
+/** Whether two readings' values are the same, channel by channel (as sent: no tolerance). */
+function sameValues(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Notes a time taken in the stream's ring of recent times, unless it is the newest already (`newest`). */

@@ -225,6 +225,7 @@ export class MessageParser {
   /** Never throws: an exception for one message is that message's `internal_error` rejection. */
   parse(msg: RawMessage): ParseResult {
     this.stage = 'route';
+    this.admission.nextMessage();
     try {
       // A broker's re-sent copy (MQTT DUP) of a message read on its topic is not read again (src/pipeline/resent.ts).
       if (msg.dup !== undefined) {
@@ -232,7 +233,11 @@ export class MessageParser {
         if (read !== null) return rejectedMessage(msg, read, 'redelivered', 'a message the broker re-sent (MQTT DUP, after a reconnect) identical to one read on its topic: not judged twice');
       }
       const result = this.parseMessage(msg);
-      if (msg.dup !== undefined && result.kind === 'readings' && result.readings.length > 0) this.resent.note(msg.topic, msg.payload, result.readings[0].source ?? result.readings[0].sensor);
+      if (msg.dup !== undefined && result.kind === 'readings' && result.readings.length > 0) {
+        const first = result.readings[0];
+        // Stamped on arrival: only its payload tells a copy re-sent after a restart (its fingerprints checkpointed).
+        this.resent.note(msg.topic, msg.payload, first.source ?? first.sensor, first.ts === msg.receivedAt ? first.sensor : null);
+      }
       if (this.lag !== null && result.kind === 'readings') for (const r of result.readings) this.lag.observe(r.sensor, r.ts, msg.receivedAt, r.source ?? r.sensor);
       // A reading since the start states itself whether its stream is on/off (noteOnOff): the restored words go.
       if (this.restoredOnOffs.size > 0 && result.kind === 'readings') for (const r of result.readings) this.restoredOnOffs.delete(r.sensor);
@@ -246,6 +251,7 @@ export class MessageParser {
   /** Forgets a stream's last time, usual lead and held readings (dropped: e.g. when it is evicted); its slot is free again. */
   forget(stream: string): void {
     this.admission.forget(stream);
+    this.resent.forget(stream);
     // A discovery config's unit stays: the config is retained once, not sent again when the stream comes back.
     this.lag?.forget(stream);
     this.units.delete(stream);
@@ -339,15 +345,22 @@ export class MessageParser {
    * What the parser remembers of a stream (its last accepted time, its device, its usual lead and the
    * readings admission holds; ./admit.ts) as plain JSON, or null for an unknown stream. Restored after a
    * restart, late readings are still rejected (a time read before the restart counted `redelivered`: the
-   * snapshot keeps the stream's last times), and a held reading is settled by the next one.
+   * snapshot keeps the stream's last times), and a held reading is settled by the next one. A stream stamped on
+   * arrival that MQTT feeds also carries its topic's last payloads' fingerprints (`resent`: ./resent.ts), so that a
+   * broker's copy (DUP) of a message read before the restart is not judged again.
    */
   snapshot(stream: string): ParserSnapshot | null {
-    return this.admission.snapshot(stream);
+    const s = this.admission.snapshot(stream);
+    if (s === null) return null;
+    const resent = this.resent.snapshot(stream);
+    return resent === null ? s : { ...s, resent };
   }
 
   /** Restores a stream from `snapshot()` output (or the older per-sensor format). Throws on a malformed one. */
   restore(stream: string, snapshot: unknown): void {
     this.admission.restore(stream, snapshot);
+    const resent = (snapshot as { resent?: unknown }).resent;
+    if (resent !== undefined) this.resent.restore(stream, resent);
   }
 
   private parseMessage(msg: RawMessage): ParseResult {
@@ -466,7 +479,7 @@ export class MessageParser {
     this.stage = 'admit';
     const readings: Reading[] = [];
     for (const c of candidates) {
-      const taken = this.admission.admit(c.stream, device, c.ts, msg.receivedAt, this.settled);
+      const taken = this.admission.admit(c.stream, device, c.ts, msg.receivedAt, this.settled, c.values);
       this.collect(msg, device, c.stream, taken, c.ts, c.channels, c.values, c.index, readings, rejections);
     }
     if (rule.unitOf !== null && readings.length > 0) this.noteUnits(rule.unitOf, doc, device, route.field, records, readings);
@@ -487,8 +500,9 @@ export class MessageParser {
     if (stream.length > MAX_STREAM_ID) return rejectedMessage(msg, device, 'bad_topic', `stream id longer than ${MAX_STREAM_ID} characters: "${preview(stream)}"`);
     this.stage = 'admit';
     const readings: Reading[] = [];
-    const taken = this.admission.admit(stream, device, msg.receivedAt, msg.receivedAt, this.settled);
-    const rejections = this.collect(msg, device, stream, taken, msg.receivedAt, VALUE_CHANNELS, [state], -1, readings, null);
+    const values = [state];
+    const taken = this.admission.admit(stream, device, msg.receivedAt, msg.receivedAt, this.settled, values);
+    const rejections = this.collect(msg, device, stream, taken, msg.receivedAt, VALUE_CHANNELS, values, -1, readings, null);
     for (const r of readings) this.noteOnOff(r.sensor, onOff.states(topicField));
     if (rejections === null) return { kind: 'readings', readings, rejections: NO_REJECTIONS };
     if (readings.length === 0 && rejections.length === 1) return { kind: 'rejected', rejection: rejections[0] };
@@ -548,7 +562,7 @@ export class MessageParser {
       meant += candidates.length;
       const from = readings.length;
       for (const c of candidates) {
-        const taken = this.admission.admit(c.stream, device, c.ts, msg.receivedAt, this.settled);
+        const taken = this.admission.admit(c.stream, device, c.ts, msg.receivedAt, this.settled, c.values);
         this.collect(msg, device, c.stream, taken, c.ts, c.channels, c.values, c.index, readings, rejections);
       }
       if (rule.unitOf !== null && readings.length > from) this.noteUnits(rule.unitOf, doc, device, field, records, readings.slice(from));
@@ -762,13 +776,14 @@ export class MessageParser {
   }
 
   private single(msg: RawMessage, device: string, ts: number, value: number): ParseResult {
-    const taken = this.admission.admit(device, device, ts, msg.receivedAt, this.settled);
+    const values = [value];
+    const taken = this.admission.admit(device, device, ts, msg.receivedAt, this.settled, values);
     if (this.settled.length === 0 && taken !== HOLD) {
       if (typeof taken !== 'number') return { kind: 'rejected', rejection: rejection(msg, device, taken.reason, taken.detail, ts) };
-      return { kind: 'readings', readings: [{ sensor: device, ts: taken, channels: VALUE_CHANNELS, values: [value] }], rejections: NO_REJECTIONS };
+      return { kind: 'readings', readings: [{ sensor: device, ts: taken, channels: VALUE_CHANNELS, values }], rejections: NO_REJECTIONS };
     }
     const readings: Reading[] = [];
-    const rejections = this.collect(msg, device, device, taken, ts, VALUE_CHANNELS, [value], -1, readings, null);
+    const rejections = this.collect(msg, device, device, taken, ts, VALUE_CHANNELS, values, -1, readings, null);
     if (rejections === null) return { kind: 'readings', readings, rejections: NO_REJECTIONS };
     if (readings.length === 0 && rejections.length === 1) return { kind: 'rejected', rejection: rejections[0] };
     return { kind: 'readings', readings, rejections };
@@ -814,12 +829,13 @@ export class MessageParser {
     const lastTs = originTs + (n - 1) * step;
     if (this.admission.admitsRun(device, device, originTs + first * step, lastTs, msg.receivedAt)) {
       for (let i = first; i < n; i++) readings.push({ sensor: device, ts: originTs + i * step, channels: VALUE_CHANNELS, values: [values[i]] });
-      this.admission.commitRun(device, device, lastTs, msg.receivedAt, originTs, step, first, n);
+      this.admission.commitRun(device, device, lastTs, msg.receivedAt, readings[readings.length - 1].values, originTs, step, first, n);
     } else {
       for (let i = first; i < n; i++) {
         const ts = originTs + i * step;
-        const taken = this.admission.admit(device, device, ts, msg.receivedAt, this.settled);
-        rejections = this.collect(msg, device, device, taken, ts, VALUE_CHANNELS, [values[i]], i, readings, rejections);
+        const one = [values[i]];
+        const taken = this.admission.admit(device, device, ts, msg.receivedAt, this.settled, one);
+        rejections = this.collect(msg, device, device, taken, ts, VALUE_CHANNELS, one, i, readings, rejections);
       }
     }
     if (rejections === null) return { kind: 'readings', readings, rejections: NO_REJECTIONS };

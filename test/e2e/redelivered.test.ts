@@ -3,7 +3,10 @@
  * (a persistent session: clean false, QoS 1), a real SQLite file, the real onnxruntime, its HTTP status.
  *   - pump: a TCP proxy between the daemon and mosquitto loses the daemon's PUBACKs for 5 messages it read, then the
  *     link is cut: at the reconnect mosquitto re-sends the 5 (DUP). Later the same before a stop of the daemon: the
- *     restarted daemon (from its checkpoint) gets the 5 again. The publisher keeps sending all along (into the
+ *     restarted daemon (from its checkpoint) gets the 5 again.
+ *   - plain: a sensor without a device time (stamped on arrival): 5 of its messages in each of the two windows, the
+ *     broker's copies told only by their payloads (DUP), after the restart too (their fingerprints checkpointed).
+ *   - twin: a device whose two readings before the stop share a time, both re-sent to the restarted daemon. The publisher keeps sending all along (into the
  *     session's queue while the daemon is away).
  *   - resend: a device that re-sends its last three readings after every tenth, and whose gateway forwards a
  *     reading now and then after the next one (out of order).
@@ -11,16 +14,13 @@
  * there as a step with its own values: extra steps, each reported at another reading's time with older values. Now
  * none is judged twice or at another time: counted `redelivered` (a time read already) or `late`.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import mqtt from 'mqtt';
-import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
 import type { ScoredReading } from '../../src/contract/types.js';
-import { Daemon } from '../../src/daemon.js';
-import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
+import type { Daemon } from '../../src/daemon.js';
+import { builtAndModelsPresent } from '../helpers/daemon.js';
+import { inProcessDaemon, tempDataDir } from '../helpers/in-process.js';
 import { lcg } from '../helpers/lcg.js';
 import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
 import { MqttProxy } from '../helpers/mqtt-proxy.js';
@@ -61,32 +61,16 @@ describe.skipIf(!ready)('device-timed readings re-sent or late (daemon, real mos
     proxy.watchClientPubacks = true;
     await proxy.start();
     cleanups.push(() => proxy.stop());
-    const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-redelivered-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const dataDir = tempDataDir('anomalyd-redelivered-', cleanups);
 
     const seen: ScoredReading[] = [];
-    const loaded = loadConfig({
-      path: '/dev/null',
-      env: {},
-      overrides: {
-        dataDir,
-        broker: { enabled: false },
-        mqtt: { url: proxy.url, clientId: `redelivered-${process.pid}`, clean: false, qos: 1 },
-        http: { port: HTTP_PORT },
-        model: { dir: MODELS, worker: false },
-        learning: { enabled: false },
-        log: { level: 'silent' },
-      },
-    });
-    if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
     const rejected: Record<string, number> = {};
     let daemon: Daemon | null = null;
     const start = async (): Promise<Daemon> => {
-      const d = new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }), onReading: (r) => seen.push(r) });
-      cleanups.push(() => d.stop());
-      await d.start();
-      daemon = d;
-      return d;
+      const overrides = { mqtt: { url: proxy.url, clientId: `redelivered-${process.pid}`, clean: false, qos: 1 }, http: { port: HTTP_PORT } } as const;
+      // The real clock (the broker's re-sends arrive when they do).
+      daemon = (await inProcessDaemon({ dataDir, brokerUrl: proxy.url, overrides, clock: null, onReading: (r) => seen.push(r), cleanups })).daemon;
+      return daemon;
     };
     /** Adds the running daemon's rejections per reason (its counts since its start) to `rejected`, then stops it. */
     const stop = async (d: Daemon): Promise<void> => {
@@ -129,6 +113,11 @@ describe.skipIf(!ready)('device-timed readings re-sent or late (daemon, real mos
     const sendPlain = (): Promise<unknown> => {
       published++;
       return pub.publishAsync('sensors/plain', JSON.stringify({ value: 100 + plainSent++ }), { qos: 1 });
+    };
+    // A device-timed sensor whose readings may share a time: reading at t0 + i s with `v`.
+    const sendTwin = (i: number, v: number): Promise<unknown> => {
+      published++;
+      return pub.publishAsync('sensors/twin', JSON.stringify({ ts: t0 + i * 1000, value: v }), { qos: 1 });
     };
     // One message on a stream of its own after all those before: once it is judged, every message before it was read
     // and acknowledged (one publisher, one subscription: in order).
@@ -175,15 +164,27 @@ describe.skipIf(!ready)('device-timed readings re-sent or late (daemon, real mos
     await phase(400 + INFLIGHT, 440);
     for (let k = 0; k < 10; k++) await sendPlain();
     await sync();
-    // The same before a stop: the restarted daemon (from its checkpoint) gets the 5 re-sent, then the queue.
+    // The same before a stop: the restarted daemon (from its checkpoint) gets the 5 of each re-sent, then the queue.
+    // The pump's copies are told by their times (the parser snapshot keeps them), the plain sensor's by their
+    // payloads' fingerprints (kept in its stream's snapshot: src/pipeline/resent.ts).
+    // And a device whose last two readings share a time (a whole-second clock, two readings in one second): the
+    // copy of the first, re-sent after the second, is told by its values (kept for that time in the checkpoint).
+    for (let i = 0; i < 10; i++) await sendTwin(i, 5 + 0.01 * i);
+    await sync();
     proxy.dropClientPubacks = true;
-    for (let i = 440; i < 440 + INFLIGHT; i++) await send('pump', i);
-    await waitFor(() => judged('pump', 440 + INFLIGHT - 1), 60_000, 'the in-flight pump readings judged');
+    for (let i = 440; i < 440 + INFLIGHT; i++) {
+      await send('pump', i);
+      await sendPlain();
+    }
+    await sendTwin(10, 5.1);
+    await sendTwin(10, 5.12);
+    await waitFor(() => judged('pump', 440 + INFLIGHT - 1) && seen.filter((r) => r.stream === 'plain').length === plainSent && seen.some((r) => r.stream === 'twin' && r.values[0] === 5.12), 60_000, 'the in-flight readings judged');
     await stop(d);
     proxy.dropClientPubacks = false;
-    expect(proxy.droppedClientPubacks).toBeGreaterThanOrEqual(2 * INFLIGHT);
+    expect(proxy.droppedClientPubacks).toBeGreaterThanOrEqual(4 * INFLIGHT + 2);
     await phase(440 + INFLIGHT, 480);
     d = await start();
+    for (let i = 11; i < 20; i++) await sendTwin(i, 5 + 0.01 * i);
     await phase(480, N);
     await waitFor(() => judged('pump', N - 1) && judged('resend', N - 1), 120_000, 'every reading judged');
     await sync();
@@ -208,10 +209,16 @@ describe.skipIf(!ready)('device-timed readings re-sent or late (daemon, real mos
     // The sensor without a device time: each value judged once (the broker's copies, DUP, not at their new arrival).
     const plain = seen.filter((r) => r.stream === 'plain').map((r) => r.values[0]);
     expect(plain).toEqual(Array.from({ length: plainSent }, (_, k) => 100 + k));
+    // The two readings of one time: each reported once as read (the second's copy, the stream's last values at that
+    // time, is its duplicate), none judged again after the restart; then the device's next readings.
+    const twin = seen.filter((r) => r.stream === 'twin').map((r) => [(r.ts - t0) / 1000, r.values[0]]);
+    expect(twin).toEqual([...Array.from({ length: 10 }, (_, i) => [i, 5 + 0.01 * i]), [10, 5.1], [10, 5.12], [10, 5.12], ...Array.from({ length: 9 }, (_, k) => [11 + k, 5 + 0.01 * (11 + k)])]);
     // Counted with their reasons, `redelivered`: the device's re-sent readings; at the cut the broker's 2 x 5 copies
-    // (DUP, identical to messages read); at the restart the 4 older of the 5 (their times read, from the checkpoint;
-    // the newest is the duplicate above). `late`: the gateway's out-of-order ones. Nothing else rejected.
-    expect(rejected).toEqual({ redelivered: resent + 2 * INFLIGHT + (INFLIGHT - 1), late: lateSent });
+    // (DUP, identical to messages read); at the restart the 4 older of the pump's 5 (their times read, from the
+    // checkpoint; the newest is the duplicate above), the plain sensor's 5 (DUP, their fingerprints from the
+    // checkpoint) and the twin's first of two (its time and values, from the checkpoint). `late`: the gateway's
+    // out-of-order ones. Nothing else rejected.
+    expect(rejected).toEqual({ redelivered: resent + 2 * INFLIGHT + (INFLIGHT - 1) + INFLIGHT + 1, late: lateSent });
     expect(anomalies.map((a) => `${a.sensor} ${a.kind ?? ''} ${(a.startTs - t0) / 1000}`)).toEqual([]);
   }, 300_000);
 });

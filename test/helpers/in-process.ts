@@ -1,6 +1,7 @@
 /**
- * The scaffolding of the e2e tests that run the daemon in-process with a virtual clock on a real broker (the embedded
- * one, or mosquitto): device-offline, device-offline-ha, hub-on-off, hub-on-off-words, open-without-readings. Kept
+ * The scaffolding of the e2e tests that run the daemon in-process on a real broker (the embedded one, or mosquitto),
+ * most with a virtual clock: device-offline, device-offline-ha, hub-on-off, hub-on-off-words, open-without-readings,
+ * redelivered, and ./session-rig.ts's backlog tests. Kept
  * apart from ./daemon.ts (the child-process helpers, imported by tests that must not load src/daemon.js and its
  * onnxruntime); its models are ./daemon.ts's MODELS. For a daemon on the embedded broker with HTTP off, see
  * ./daemon.ts's inProcessConfig.
@@ -56,16 +57,24 @@ export interface InProcessDaemonOptions {
    * models on the main thread (`model`), learning off (`learning`) and Home Assistant discovery off (`homeassistant`).
    */
   readonly overrides?: DeepPartial<Config>;
-  /** The wall clock (epoch ms), both the daemon's now and every message's arrival time. */
-  readonly clock: () => number;
-  /** Where the daemon's stop is pushed (run by the test's afterEach). */
+  /**
+   * The wall clock (epoch ms), the daemon's now and (without `arrival`) every message's arrival time; null: the real
+   * clock, and the event loop's real load.
+   */
+  readonly clock: (() => number) | null;
+  /** Each message's arrival time (epoch ms), when it is not `clock`'s now (a test that plans arrivals). */
+  readonly arrival?: () => number;
+  /** Called with each scored reading (the Daemon's onReading). */
+  readonly onReading?: ConstructorParameters<typeof Daemon>[0]['onReading'];
+  /** Where the daemon's stop is pushed (run by the test's cleanups). */
   readonly cleanups: { push(cleanup: Cleanup): unknown };
 }
 
 /**
  * Starts a Daemon in this process on `brokerUrl` (or the embedded broker on port 0) with a silent logger, `clock` as
- * its now and arrival time, and the event loop's load fixed at 0 (a virtual clock's silences are then judged whatever
- * the machine's load: src/daemon/loop-load.ts); its stop is pushed onto `cleanups`.
+ * its now and arrival time (`arrival`'s, when given), and the event loop's load fixed at 0 (a virtual clock's silences
+ * are then judged whatever the machine's load: src/daemon/loop-load.ts); without a clock, the real ones. Its stop is
+ * pushed onto `cleanups`.
  * @returns the started daemon, and the URL of the broker it is on (brokerUrl, or the embedded broker's)
  * @throws Error with the loader's errors when the configuration does not load, or the daemon's own when it does not start
  */
@@ -83,7 +92,8 @@ export async function inProcessDaemon(o: InProcessDaemonOptions): Promise<{ daem
     },
   });
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-  const daemon = new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }), now: o.clock, arrivalNow: o.clock, loopUtilization: () => 0 });
+  const clocks = o.clock === null ? {} : { now: o.clock, arrivalNow: o.arrival ?? o.clock, loopUtilization: () => 0 };
+  const daemon = new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }), ...clocks, ...(o.onReading !== undefined ? { onReading: o.onReading } : {}) });
   o.cleanups.push(() => daemon.stop());
   await daemon.start();
   return { daemon, url: o.brokerUrl ?? daemon.brokerUrl! };

@@ -5,15 +5,10 @@
  * test/e2e/restart-backlog.test.ts): a hub publishes zigbee2mqtt payloads (no time stamp) into the session while the
  * daemon is down, and the test plans when the broker's burst arrives at the reconnect.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mqtt from 'mqtt';
-import pino from 'pino';
-import { loadConfig } from '../../src/config/load.js';
 import type { AlertPayload } from '../../src/contract/alerts.js';
-import { Daemon } from '../../src/daemon.js';
-import { MODELS } from './daemon.js';
+import type { Daemon } from '../../src/daemon.js';
+import { inProcessDaemon, tempDataDir } from './in-process.js';
 import { Mosquitto } from './mosquitto.js';
 
 /** What a test drives: the clock, its planned arrivals, the alerts seen, the hub, and a start of the daemon. */
@@ -40,8 +35,7 @@ export async function sessionRig(name: string, port: number, cleanups: Array<() 
   broker.port = port;
   await broker.start();
   cleanups.push(() => broker.stop());
-  const dataDir = mkdtempSync(join(tmpdir(), `anomalyd-${name}-`));
-  cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+  const dataDir = tempDataDir(`anomalyd-${name}-`, cleanups);
 
   let now = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
   const planned: number[] = [];
@@ -59,24 +53,14 @@ export async function sessionRig(name: string, port: number, cleanups: Array<() 
   cleanups.push(() => hub.endAsync());
 
   const start = async (): Promise<Daemon> => {
-    const loaded = loadConfig({
-      path: '/dev/null',
-      env: {},
-      overrides: {
-        dataDir,
-        broker: { enabled: false },
-        mqtt: { url: broker.url, clientId: `${name}-anomalyd`, clean: false, qos: 1 },
-        ingest: { presets: ['zigbee2mqtt'] },
-        http: { enabled: false },
-        model: { dir: MODELS, worker: false },
-        learning: { enabled: false },
-      },
-    });
-    if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-    const d = new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }), now: () => now, arrivalNow: arrival, loopUtilization: () => 0 });
-    cleanups.push(() => d.stop());
-    await d.start();
-    return d;
+    const overrides = {
+      mqtt: { url: broker.url, clientId: `${name}-anomalyd`, clean: false, qos: 1 },
+      ingest: { presets: ['zigbee2mqtt'] },
+      http: { enabled: false },
+      // The zigbee2mqtt preset's default (`auto`: on), as these tests always ran.
+      homeassistant: { discovery: 'auto' },
+    } as const;
+    return (await inProcessDaemon({ dataDir, brokerUrl: broker.url, overrides, clock: () => now, arrival, cleanups })).daemon;
   };
   return { now: () => now, planned, alerts, hub, start };
 }

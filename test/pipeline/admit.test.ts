@@ -173,7 +173,7 @@ describe('Admission: a device clock', () => {
   it('takes a whole run (the burst fast path) only when no reading of it is suspect', () => {
     const adm = admission();
     expect(adm.admitsRun('s', 's', T0 - 9000, T0, T0 + DELAY)).toBe(true);
-    adm.commitRun('s', 's', T0, T0 + DELAY);
+    adm.commitRun('s', 's', T0, T0 + DELAY, [1]);
     expect(adm.usualLead('s')).toBe(-DELAY);
     expect(adm.admitsRun('s', 's', T0 + 1000, T0 + 10_000, T0 + 10_000 + DELAY)).toBe(true);
     expect(adm.admitsRun('s', 's', T0 + 1000, T0 + 60_000, T0 + 10_000 + DELAY)).toBe(false);

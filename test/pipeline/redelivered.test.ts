@@ -161,3 +161,104 @@ describe('a message without a device time that the broker re-sends (MQTT DUP), s
     for (let i = 0; i < 3; i++) expect(reasonOf(p.parse({ topic: 'zigbee2mqtt/kitchen', payload: Buffer.from('{"temperature":21.5}'), receivedAt: T0 + i * 1000 }))).toBe('1 readings');
   });
 });
+
+describe('readings that share a time, re-sent after another reading of that time', () => {
+  // A device clock in whole seconds or a hub's buffer flushed under one time: two readings of their own in one ms
+  // (src/pipeline/cadence.ts, `distinct`). The detector compares a reading at the previous one's time with that one
+  // only, so a copy of the first of two, re-sent after the second, was judged again as a step (and the second's copy
+  // after it, as a step back). Admission now keeps the values taken at the newest time (src/pipeline/admit.ts).
+  /** live(), with a second reading of its own at the time of every 20th reading (its value 0.2 higher). */
+  const paired = (): { msgs: Sent[]; pairs: number[] } => {
+    const msgs: Sent[] = [];
+    const pairs: number[] = [];
+    for (const m of live(N + AFTER)) {
+      msgs.push(m);
+      const i = (m.ts - T0) / 1000;
+      if (i >= 20 && i % 20 === 0) {
+        msgs.push({ ts: m.ts, value: Number((m.value + 0.2).toFixed(3)), receivedAt: m.receivedAt + 5 });
+        pairs.push(msgs.length - 2);
+      }
+    }
+    return { msgs, pairs };
+  };
+
+  it('both re-sent after the second was read (a QoS 1 in-flight window, a device re-sending its last): neither judged again', async () => {
+    const { msgs, pairs } = paired();
+    const resent: Sent[] = [];
+    for (let k = 0; k < msgs.length; k++) {
+      resent.push(msgs[k]);
+      // After the second of a pair, the broker re-sends both (their PUBACKs lost at a cut), 300 ms later.
+      if (pairs.includes(k - 1)) for (const j of [k - 1, k]) resent.push({ ...msgs[j], receivedAt: msgs[k].receivedAt + 300 + j - k });
+    }
+    const base = await run(msgs);
+    const out = await run(resent);
+    // Both readings of a pair judged (the second is no copy of the first the first time it comes) ...
+    expect(base.steps).toHaveLength(msgs.length);
+    expect(base.rejected).toEqual({});
+    // ... and the copies not again: the same steps and scores as without them.
+    expect(out.steps).toHaveLength(msgs.length);
+    expect(scores(out)).toEqual(scores(base));
+    expect(out.opened).toEqual(base.opened);
+    // The first's copy counted redelivered; the second's (the values of the stream's last reading) is its duplicate.
+    expect(out.rejected).toEqual({ redelivered: pairs.length });
+    expect(out.duplicates).toBe(pairs.length);
+  });
+
+  it('told after a restart from the checkpoint too (the parser snapshot keeps the values taken at the newest time)', () => {
+    const make = (): MessageParser => new MessageParser({ sensorOf: (t) => t, objects: 'channels', maxPayloadBytes: 1 << 20, maxFutureMs: 60_000, outOfOrderToleranceMs: 5000, maxReadingsPerMessage: 10000, longBurst: 'split', window: 32 });
+    const msg = (value: number, ts: number, receivedAt: number): RawMessage => ({ topic: 'pump', payload: Buffer.from(JSON.stringify({ value, ts })), receivedAt });
+    const before = make();
+    expect(before.parse(msg(4.1, T0, T0 + 40)).kind).toBe('readings');
+    expect(before.parse(msg(4.3, T0, T0 + 45)).kind).toBe('readings');
+    const after = make();
+    after.restore('pump', JSON.parse(JSON.stringify(before.snapshot('pump'))));
+    const copy = after.parse(msg(4.1, T0, T0 + 900));
+    expect(copy.kind === 'rejected' ? copy.rejection.reason : copy.kind).toBe('redelivered');
+    // A third reading of its own at that time, other values: taken.
+    expect(after.parse(msg(4.2, T0, T0 + 950)).kind).toBe('readings');
+    // A stream with one reading at its newest time keeps no values in its snapshot (the checkpoint stays as small).
+    expect(after.parse(msg(4.0, T0 + 1000, T0 + 1040)).kind).toBe('readings');
+    expect(after.snapshot('pump')).not.toHaveProperty('sameTime');
+  });
+
+  it('one message\'s readings at one time are never copies of each other; readings stamped on arrival are never told by their values', () => {
+    const p = new MessageParser({ sensorOf: (t) => t.split('/')[1] ?? null, objects: 'channels', maxPayloadBytes: 1 << 20, maxFutureMs: 60_000, outOfOrderToleranceMs: 5000, maxReadingsPerMessage: 10000, longBurst: 'split', window: 32 });
+    const taken = (r: ParseResult): number => (r.kind === 'readings' ? r.readings.length : 0);
+    // A hub's buffer flushed under one time: 20.1, 20.2, 20.1 (the third is the stream's own, in the same message).
+    const buffer = JSON.stringify([20.1, 20.2, 20.1].map((value) => ({ ts: T0, value })));
+    expect(taken(p.parse({ topic: 'hub/probe', payload: Buffer.from(buffer), receivedAt: T0 + 40 }))).toBe(3);
+    // The same buffer re-sent: 20.2 is a copy (redelivered); the 20.1s carry the stream's last reading's values and
+    // time, which the detector takes for its duplicates (not judged).
+    const again = p.parse({ topic: 'hub/probe', payload: Buffer.from(buffer), receivedAt: T0 + 400 });
+    expect(again.kind === 'readings' ? again.readings.map((r) => r.values[0]) : []).toEqual([20.1, 20.1]);
+    expect(again.kind === 'readings' ? again.rejections.map((r) => r.reason) : []).toEqual(['redelivered']);
+    // Three messages without a time read in one go (one arrival ms): on, off, on, each a reading.
+    for (const v of [1, 0, 1]) expect(taken(p.parse({ topic: 'hub/door', payload: Buffer.from(JSON.stringify({ value: v })), receivedAt: T0 + 2000 }))).toBe(1);
+  });
+});
+
+describe('a message without a device time that the broker re-sends (MQTT DUP) to a restarted daemon', () => {
+  const make = (): MessageParser => new MessageParser({ sensorOf: (t) => t.split('/')[1] ?? null, objects: 'channels', maxPayloadBytes: 1 << 20, maxFutureMs: 60_000, outOfOrderToleranceMs: 5000, maxReadingsPerMessage: 10000, longBurst: 'split', window: 32 });
+  const reasonOf = (r: ParseResult): string => (r.kind === 'rejected' ? r.rejection.reason : r.kind === 'readings' ? `${r.readings.length} readings` : 'other');
+  const m = (i: number, payload: string, dup: boolean, topic = 'zigbee2mqtt/kitchen'): RawMessage => ({ topic, payload: Buffer.from(payload), receivedAt: T0 + i * 1000, dup });
+
+  it('a copy of a message read before the restart is rejected redelivered (its topic\'s fingerprints in the stream\'s snapshot); without DUP it is read', () => {
+    const before = make();
+    for (let i = 0; i < 3; i++) expect(reasonOf(before.parse(m(i, `{"temperature":21.${5 + i}}`, false)))).toBe('1 readings');
+    // A device-timed stream's snapshot carries none (its times tell a copy).
+    expect(reasonOf(before.parse(m(3, `{"temperature":20,"ts":${T0 + 2900}}`, false, 'zigbee2mqtt/hall')))).toBe('1 readings');
+    expect(before.snapshot('hall')).not.toHaveProperty('resent');
+    const saved = JSON.parse(JSON.stringify({ kitchen: before.snapshot('kitchen'), hall: before.snapshot('hall') })) as Record<string, unknown>;
+    const after = make();
+    for (const [stream, s] of Object.entries(saved)) after.restore(stream, s);
+    // The broker re-sends the last two (DUP): not judged again at their new arrival.
+    for (const i of [1, 2]) {
+      const r = after.parse(m(10 + i, `{"temperature":21.${5 + i}}`, true));
+      expect(reasonOf(r)).toBe('redelivered');
+      if (r.kind === 'rejected') expect(r.rejection.sensor).toBe('kitchen');
+    }
+    // One it never read (DUP), and a read one sent again without DUP (a steady value): read.
+    expect(reasonOf(after.parse(m(13, '{"temperature":21.9}', true)))).toBe('1 readings');
+    expect(reasonOf(after.parse(m(14, '{"temperature":21.5}', false)))).toBe('1 readings');
+  });
+});
