@@ -174,6 +174,19 @@ export class SensorStatusBoard {
     return this.source.openAnomaly(sensor);
   }
 
+  /**
+   * The open episode the sensor's state carries (what refresh publishes as its `anomaly_id`): its own of any kind
+   * (openEpisodeOf), else, while its device says it is offline, the device's `device_offline` episode (`device`
+   * true: docs/ALERTS.md, "A device that says it is offline": each stream of the device carries it); null with
+   * neither. What /api/sensors and the dashboard tell (tryout 24, finding 2: the device's streams said none).
+   */
+  episodeOf(sensor: string): { readonly id: string; readonly device: boolean } | null {
+    const mine = this.source.openAnomaly(sensor);
+    if (mine !== null) return { id: mine, device: false };
+    const device = this.source.deviceEpisode?.(sensor) ?? null;
+    return device !== null ? { id: device.anomalyId, device: true } : null;
+  }
+
   /** How far the sensor's own model is, or null when it is not learning one (for the HTTP API). */
   ownModelOf(sensor: string): OwnModelProgress | null {
     return this.source.ownModel(sensor);

@@ -564,6 +564,7 @@ export class SignalBook {
       channels,
       ...this.unitsFor(stream),
       ...this.statesFor(stream),
+      ...this.sentFor(stream),
       before,
       during: [],
       channelErrors: ev.channelErrors.length === channels.length ? ev.channelErrors : null,
@@ -850,6 +851,7 @@ export class SignalBook {
       channels,
       ...this.unitsFor(stream),
       ...this.statesFor(stream),
+      ...this.sentFor(stream),
       before: episode.before,
       during,
       channelErrors: ev.channelErrors.length === channels.length ? ev.channelErrors : null,
@@ -873,6 +875,22 @@ export class SignalBook {
   /** Takes back a stream's newest reading from before a restart (LatestReadings; SeriesStore.restoreLatest). */
   restoreLatest(r: ScoredReading): boolean {
     return this.series.restoreLatest(r);
+  }
+
+  /** Per channel, the most decimals the stream's readings were ever sent with (LatestReadings; SeriesStore.sentDecimals). */
+  sentDecimals(stream: string): readonly number[] | null {
+    return this.series.sentDecimals(stream);
+  }
+
+  /** Takes back sentDecimals from before a restart (LatestReadings; SeriesStore.restoreSentDecimals). */
+  restoreSentDecimals(stream: string, decimals: readonly number[]): void {
+    this.series.restoreSentDecimals(stream, decimals);
+  }
+
+  /** The stream's sentDecimals as an explanation's input (EpisodeInput.sentDecimals); none when unknown. */
+  private sentFor(stream: string): { sentDecimals?: readonly number[] } {
+    const d = this.series.sentDecimals(stream);
+    return d !== null ? { sentDecimals: d } : {};
   }
 
   /**
