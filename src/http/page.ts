@@ -294,7 +294,8 @@ function renderProblems() {
     if (names.length > 1) box.appendChild(document.createTextNode(d + ': '));
     names.forEach(function (name, k) {
       if (k > 0) box.appendChild(document.createTextNode(', '));
-      var label = names.length > 1 && name.indexOf(d + '/') === 0 ? name.slice(d.length + 1) : name;
+      // Among its streams' own episodes, the device's (it said it is offline) is 'the device'.
+      var label = names.length > 1 && name === d ? 'the device' : names.length > 1 && name.indexOf(d + '/') === 0 ? name.slice(d.length + 1) : name;
       var b = el('button', { type: 'button', title: firstOf[name] === name ? 'show ' + name : name + ' said it is offline: show ' + firstOf[name] }, label);
       b.addEventListener('click', function () { choose(firstOf[name]); });
       box.appendChild(b);
