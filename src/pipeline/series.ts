@@ -720,6 +720,11 @@ export class SeriesStore {
       const v = values[c];
       // An integer has no decimals (the common case, and cheap); a channel at 6 can go no higher.
       if (d[c] >= 6 || !Number.isFinite(v) || (Number.isInteger(v) && d[c] >= 0)) continue;
+      // No more decimals than noted already (the common case): one rounding, not decimalPlaces' up to six.
+      if (d[c] >= 0) {
+        const r = Number(v.toFixed(d[c]));
+        if (r === v || Math.fround(r) === v) continue;
+      }
       const n = decimalPlaces(v);
       if (n > d[c]) d[c] = n;
     }
