@@ -549,8 +549,10 @@ export interface LatestReadings {
    * 24, finding 3); null when none is known. Absent: not carried. It plays no part in detection.
    */
   sentDecimals?(stream: string): readonly number[] | null;
-  /** Takes back sentDecimals (SeriesStore.restoreSentDecimals: a malformed list is ignored). */
-  restoreSentDecimals?(stream: string, decimals: readonly number[]): void;
+  /** The stream's reading precision now (SeriesStore.readingDecimals), carried as `shownDecimals` beside sentDecimals. */
+  readingDecimals?(stream: string): number | null;
+  /** Takes back sentDecimals and `shown`, the precision at the stop (SeriesStore.restoreSentDecimals: a malformed list is ignored). */
+  restoreSentDecimals?(stream: string, decimals: readonly number[], shown?: number | null): void;
 }
 
 /**
@@ -744,7 +746,8 @@ export function detectorCheckpointSubject(detector: Detector, committed: Committ
       if (shown === undefined) return arrivals === undefined && units === undefined && onOff === undefined ? state : withArrival(stream, { ...state });
       const latest = shown.latest(stream);
       const decimals = shown.sentDecimals?.(stream) ?? null;
-      const sent = decimals !== null ? { sentDecimals: [...decimals] } : {};
+      const precision = decimals !== null ? (shown.readingDecimals?.(stream) ?? null) : null;
+      const sent = decimals !== null ? { sentDecimals: [...decimals], ...(precision !== null ? { shownDecimals: precision } : {}) } : {};
       if (shown.episodeState === undefined) return withArrival(stream, { ...state, latest: latest === null ? null : storeLatest(latest), ...sent });
       // The open episode's explanation state goes with the detector's episode (the same checkpoint, periodic
       // or at stop): restored together, the episode is told after a restart as it would have been without one.
@@ -757,7 +760,7 @@ export function detectorCheckpointSubject(detector: Detector, committed: Committ
         skipped.push(...detector.restore(stream, state));
         const note = reconcileEpisode(detector, stream, committed);
         if (note !== null) skipped.push(note);
-        const { latest, episode, arrival, units: stated, onOffWords, sentDecimals } = typeof state === 'object' && state !== null ? (state as { latest?: unknown; episode?: unknown; arrival?: unknown; units?: unknown; onOffWords?: unknown; sentDecimals?: unknown }) : { latest: undefined, episode: undefined, arrival: undefined, units: undefined, onOffWords: undefined, sentDecimals: undefined };
+        const { latest, episode, arrival, units: stated, onOffWords, sentDecimals, shownDecimals } = typeof state === 'object' && state !== null ? (state as { latest?: unknown; episode?: unknown; arrival?: unknown; units?: unknown; onOffWords?: unknown; sentDecimals?: unknown; shownDecimals?: unknown }) : { latest: undefined, episode: undefined, arrival: undefined, units: undefined, onOffWords: undefined, sentDecimals: undefined, shownDecimals: undefined };
         const heard = readStoredArrival(arrival);
         if (heard !== null) arrivals?.restoreArrival(stream, heard, asOf?.get(stream));
         const unit = readStoredUnits(stated);
@@ -776,7 +779,7 @@ export function detectorCheckpointSubject(detector: Detector, committed: Committ
           }
         }
         // The precision its readings were sent with (a checkpoint before it carries none: the next reading says).
-        if (Array.isArray(sentDecimals) && sentDecimals.every((d): d is number => typeof d === 'number')) shown.restoreSentDecimals?.(stream, sentDecimals);
+        if (Array.isArray(sentDecimals) && sentDecimals.every((d): d is number => typeof d === 'number')) shown.restoreSentDecimals?.(stream, sentDecimals, typeof shownDecimals === 'number' ? shownDecimals : null);
         else if (sentDecimals !== undefined && sentDecimals !== null) skipped.push(`sent decimals ${stream}: malformed`);
         // The episode's explanation state, when the detector's episode is the one it belongs to (reconciled
         // above). Without it (an older checkpoint, or a malformed one) the episode goes on from its record.

@@ -882,9 +882,14 @@ export class SignalBook {
     return this.series.sentDecimals(stream);
   }
 
-  /** Takes back sentDecimals from before a restart (LatestReadings; SeriesStore.restoreSentDecimals). */
-  restoreSentDecimals(stream: string, decimals: readonly number[]): void {
-    this.series.restoreSentDecimals(stream, decimals);
+  /** The stream's reading precision now (LatestReadings; SeriesStore.readingDecimals). */
+  readingDecimals(stream: string): number | null {
+    return this.series.readingDecimals(stream);
+  }
+
+  /** Takes back sentDecimals and the precision at the stop (LatestReadings; SeriesStore.restoreSentDecimals). */
+  restoreSentDecimals(stream: string, decimals: readonly number[], shown: number | null = null): void {
+    this.series.restoreSentDecimals(stream, decimals, shown);
   }
 
   /** The stream's sentDecimals as an explanation's input (EpisodeInput.sentDecimals); none when unknown. */

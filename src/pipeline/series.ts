@@ -474,6 +474,8 @@ export class SeriesStore {
    * a finite one): sentDecimals. Apart from the ring, which keeps only the newest readings, and checkpointed.
    */
   private readonly sent = new Map<string, number[]>();
+  /** Per stream restored at start and not read since, its readingDecimals at the stop (its noise's cap included). */
+  private readonly restoredDecimals = new Map<string, number>();
 
   constructor(opts: SeriesStoreOptions = {}) {
     this.rawPoints = positiveInt(opts.rawPoints ?? DEFAULT_RAW_POINTS, 'rawPoints');
@@ -516,6 +518,7 @@ export class SeriesStore {
     if (!s.ring.wide) fits = allFitFloat32(r.values);
     s.ring.push(r, fits);
     s.latest = r;
+    if (this.restoredDecimals.size > 0 && s.ring.size >= 3) this.restoredDecimals.delete(r.stream);
     for (const tier of TIERS) {
       const start = Math.floor(r.ts / TIER_WIDTH_MS[tier]) * TIER_WIDTH_MS[tier];
       let b = s.open[tier];
@@ -682,9 +685,14 @@ export class SeriesStore {
     const s = this.streams.get(stream);
     const sent = this.sent.get(stream)?.[0];
     const before = sent !== undefined && sent >= 0 ? sent : null;
-    // Only its latest reading restored after a restart (restoreLatest): the decimals its readings were sent with
-    // (checkpointed), its noise unknown until its next reading; null when those are unknown too.
-    if (s === undefined || s.ring.size === 0) return before;
+    // Only its latest reading restored after a restart (restoreLatest): its precision at the stop (checkpointed),
+    // else the decimals its readings were sent with; null when those are unknown too.
+    // Its precision at the stop holds until three readings since the start say again what its noise shows.
+    if (s === undefined || s.ring.size < 3) {
+      const restored = this.restoredDecimals.size > 0 ? this.restoredDecimals.get(stream) : undefined;
+      if (restored !== undefined) return restored;
+      if (s === undefined || s.ring.size === 0) return before;
+    }
     const recent: number[] = [];
     for (let k = Math.max(0, s.ring.size - n); k < s.ring.size; k++) recent.push(s.ring.point(s.ring.at(k)).values[0]);
     const v0 = s.latest?.values[0];
@@ -704,9 +712,12 @@ export class SeriesStore {
   /**
    * Takes back sentDecimals from before a restart (the stream's checkpoint): each channel's count at most 6, and a
    * count already noted since the start is kept when larger. Ignores a malformed list (not integers from -1 to 6).
+   * `shown`: its readingDecimals at the stop (its noise's cap included), what readingDecimals says until a reading
+   * of it comes.
    */
-  restoreSentDecimals(stream: string, decimals: readonly number[]): void {
+  restoreSentDecimals(stream: string, decimals: readonly number[], shown: number | null = null): void {
     if (decimals.length === 0 || !decimals.every((d) => Number.isInteger(d) && d >= -1 && d <= 6)) return;
+    if (shown !== null && Number.isInteger(shown) && shown >= 0 && shown <= 6) this.restoredDecimals.set(stream, shown);
     const now = this.sent.get(stream);
     if (now !== undefined && now.length !== decimals.length) return;
     this.sent.set(stream, decimals.map((d, c) => Math.max(d, now?.[c] ?? -1)));
@@ -846,6 +857,7 @@ export class SeriesStore {
    */
   forget(stream: string): void {
     this.sent.delete(stream);
+    this.restoredDecimals.delete(stream);
     const s = this.streams.get(stream);
     if (s === undefined) return;
     this.closeOpen(stream, s);
