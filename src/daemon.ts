@@ -542,7 +542,10 @@ export class Daemon {
         store,
         registry,
         scopeOf: compileScopes(config.learning.groups),
-        valuesIgnored: (sensor) => this.parser?.statedOnOff(sensor) ?? false,
+        // An on/off stream by a reading since the start, or, before its first one, by the words its checkpoint gave
+        // back (onOffWords): after a restart it is not listed `learning its own model: 0 / 3,600` until its next
+        // reading, which for an on-change ESPHome binary_sensor may be hours (tryout 24, finding 4).
+        valuesIgnored: (sensor) => (this.parser?.onOffWords(sensor) ?? null) !== null,
         train: (series, opts, onProgress) => this.adapters.train(series, opts, onProgress, { signal: this.trainingAbort.signal }),
         writeModel,
         loadModel,

@@ -8,6 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { DaemonStatusView, OutboxOverdueView, SensorView } from '../http/view.js';
+import type { RejectReason } from '../contract/types.js';
 import { ownModelText } from '../contract/own-model.js';
 import { loadConfigFileOrReport, sameConfigHint } from './run.js';
 import type { CommandContext } from './context.js';
@@ -19,7 +20,9 @@ Asks the running daemon how it is doing, over its local HTTP API (GET /api/statu
 CLIENT ID CLASH line while another MQTT client connects with its client id and takes its session over),
 sensors by state and those with an open episode (any kind: a silence's 'missing data' episode too, whose
 sensor is 'stale', not 'anomalous'), alerts waiting for the broker (the outbox depth, and any alert the broker did not acknowledge in time: OVERDUE), the rejected input since start, per
-reason and per bad field (a message with two bad fields counts two), where every message received went (with readings + rejected + skipped, one place each), the messages
+reason, each with a few words of what it means (redelivered: a message re-sent; retained: the broker's stored
+last value, replayed at subscribe: neither is judged, by design), and per bad field (a message with two bad
+fields counts two), where every message received went (with readings + rejected + skipped, one place each), the messages
 skipped since start, per reason (a hub's own topics, hub events, Home Assistant text states, messages of only
 missing values: no readings, not errors), device clocks that were never set or lag arrival by whole
 hours (a time zone mix-up: ingest.timezone), and what the embedded broker refused since start (publishes on a
@@ -170,7 +173,7 @@ export function formatStatus(s: DaemonStatusView, base: string, learning: readon
   const rejections = Object.entries(s.rejections)
     .filter(([, n]) => (n ?? 0) > 0)
     .sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0))
-    .map(([reason, n]) => `${reason} ${n}`);
+    .map(([reason, n]) => `${reason} ${n}${reason in REJECT_WORDS ? ` (${REJECT_WORDS[reason as RejectReason]})` : ''}`);
   const c = s.counters;
   const lines: [string, string][] = [
     ['daemon', `anomalyd ${s.version} at ${base}, up ${duration(s.uptimeMs)} (since ${new Date(s.startedAt).toISOString()})`],
@@ -237,6 +240,34 @@ function perField(s: DaemonStatusView): string {
   const messages = s.counters.messagesRejected ?? sum;
   return sum === messages ? '' : ` = ${sum}, one per bad field (the ${messages} rejected above are messages that gave no reading)`;
 }
+
+/**
+ * What each reason of the `rejected` line means, in a few words (README's list of reasons says more): a count
+ * beside a bare name (`redelivered 90, retained 1`) read as 91 errors (tryout 24, finding 5), while two of them
+ * are by design (a message re-sent, the broker's last value replayed at subscribe) and the `skipped` line says
+ * its reasons. Every reason has words: the Record's type says so.
+ */
+export const REJECT_WORDS: Readonly<Record<RejectReason, string>> = {
+  bad_topic: 'a topic no rule reads, or a sensor a rule excludes',
+  oversize: 'a payload over ingest.maxPayloadBytes',
+  bad_json: 'not JSON, nor a number',
+  not_a_number: 'no number where a reading belongs',
+  non_finite: 'NaN or infinity',
+  out_of_range: 'beyond ±10¹⁵',
+  bad_timestamp: 'a time that cannot be read',
+  future_timestamp: 'a time ahead of arrival',
+  out_of_order: "a time behind the stream's last reading",
+  redelivered: 'a message re-sent, read already: not judged twice',
+  late: "arrived after a newer reading: not judged out of order",
+  clock_glitch: "a time ahead that the stream's next reading showed wrong",
+  empty: 'an empty payload',
+  too_many_readings: 'a burst over ingest.maxReadingsPerMessage',
+  too_many_streams: 'a stream over ingest.maxStreamsPerSensor or ingest.maxStreams',
+  too_deep: 'JSON nested too deep',
+  retained: "the broker's stored last value at subscribe, not a new reading",
+  internal_error: 'an error while reading it: the log names the stage',
+  rate_limited: 'a flood dropped unread',
+};
 
 /**
  * The `skipped` line: messages a rule took that are by design no reading and no error (contract SkipReason), per

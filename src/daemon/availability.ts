@@ -194,7 +194,10 @@ export class DeviceAvailability {
     if (this.back.size >= MAX_BACK) this.back.clear();
     this.back.set(device, { at, since: open.since });
     const sentence = `${open.told}; ${how}, after ${formatDuration(Math.max(0, at - open.since))}`;
-    this.w.record(this.event('resolve', device, open, at), this.explanation(device, open, at, sentence));
+    // `recovered`, as a silence's episode ends at the stream's next reading: the device is back (its `online`, or a
+    // reading of it). Its resolve said no resolution at all (tryout 24, finding 5), which reads as the daemon's own
+    // resolve of an episode no detector will finish (docs/ALERTS.md, `resolution`).
+    this.w.record({ ...this.event('resolve', device, open, at), resolution: 'recovered' }, this.explanation(device, open, at, sentence));
     if (this.w.changed) this.w.changed(device, this.w.streamsOf(device));
   }
 

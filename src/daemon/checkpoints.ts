@@ -543,6 +543,16 @@ export interface LatestReadings {
   episodeBase?(anomalyId: string): { readonly version: string; readonly state: unknown } | null;
   /** Takes back an open episode's state (after restoreLatest) with its base as last written (`base`); throws on a malformed one. */
   restoreEpisode?(stream: string, anomalyId: string, state: unknown, base?: unknown): void;
+  /**
+   * Per channel, the most decimals the stream's readings were ever sent with (SeriesStore.sentDecimals: -1 to 6),
+   * carried as `sentDecimals` so its readings are written with them after a restart before its next reading (tryout
+   * 24, finding 3); null when none is known. Absent: not carried. It plays no part in detection.
+   */
+  sentDecimals?(stream: string): readonly number[] | null;
+  /** The stream's reading precision now (SeriesStore.readingDecimals), carried as `shownDecimals` beside sentDecimals. */
+  readingDecimals?(stream: string): number | null;
+  /** Takes back sentDecimals and `shown`, the precision at the stop (SeriesStore.restoreSentDecimals: a malformed list is ignored). */
+  restoreSentDecimals?(stream: string, decimals: readonly number[], shown?: number | null): void;
 }
 
 /**
@@ -735,11 +745,14 @@ export function detectorCheckpointSubject(detector: Detector, committed: Committ
       const state = detector.snapshot(stream);
       if (shown === undefined) return arrivals === undefined && units === undefined && onOff === undefined ? state : withArrival(stream, { ...state });
       const latest = shown.latest(stream);
-      if (shown.episodeState === undefined) return withArrival(stream, { ...state, latest: latest === null ? null : storeLatest(latest) });
+      const decimals = shown.sentDecimals?.(stream) ?? null;
+      const precision = decimals !== null ? (shown.readingDecimals?.(stream) ?? null) : null;
+      const sent = decimals !== null ? { sentDecimals: [...decimals], ...(precision !== null ? { shownDecimals: precision } : {}) } : {};
+      if (shown.episodeState === undefined) return withArrival(stream, { ...state, latest: latest === null ? null : storeLatest(latest), ...sent });
       // The open episode's explanation state goes with the detector's episode (the same checkpoint, periodic
       // or at stop): restored together, the episode is told after a restart as it would have been without one.
       const id = detector.openAnomaly(stream);
-      return withArrival(stream, { ...state, latest: latest === null ? null : storeLatest(latest), episode: id === null ? null : (shown.episodeState(id) ?? null) });
+      return withArrival(stream, { ...state, latest: latest === null ? null : storeLatest(latest), ...sent, episode: id === null ? null : (shown.episodeState(id) ?? null) });
     },
     restore(states, sides, asOf) {
       const skipped: string[] = [];
@@ -747,7 +760,7 @@ export function detectorCheckpointSubject(detector: Detector, committed: Committ
         skipped.push(...detector.restore(stream, state));
         const note = reconcileEpisode(detector, stream, committed);
         if (note !== null) skipped.push(note);
-        const { latest, episode, arrival, units: stated, onOffWords } = typeof state === 'object' && state !== null ? (state as { latest?: unknown; episode?: unknown; arrival?: unknown; units?: unknown; onOffWords?: unknown }) : { latest: undefined, episode: undefined, arrival: undefined, units: undefined, onOffWords: undefined };
+        const { latest, episode, arrival, units: stated, onOffWords, sentDecimals, shownDecimals } = typeof state === 'object' && state !== null ? (state as { latest?: unknown; episode?: unknown; arrival?: unknown; units?: unknown; onOffWords?: unknown; sentDecimals?: unknown; shownDecimals?: unknown }) : { latest: undefined, episode: undefined, arrival: undefined, units: undefined, onOffWords: undefined, sentDecimals: undefined, shownDecimals: undefined };
         const heard = readStoredArrival(arrival);
         if (heard !== null) arrivals?.restoreArrival(stream, heard, asOf?.get(stream));
         const unit = readStoredUnits(stated);
@@ -765,6 +778,9 @@ export function detectorCheckpointSubject(detector: Detector, committed: Committ
             skipped.push(`latest reading ${stream}: ${(err as Error).message}`);
           }
         }
+        // The precision its readings were sent with (a checkpoint before it carries none: the next reading says).
+        if (Array.isArray(sentDecimals) && sentDecimals.every((d): d is number => typeof d === 'number')) shown.restoreSentDecimals?.(stream, sentDecimals, typeof shownDecimals === 'number' ? shownDecimals : null);
+        else if (sentDecimals !== undefined && sentDecimals !== null) skipped.push(`sent decimals ${stream}: malformed`);
         // The episode's explanation state, when the detector's episode is the one it belongs to (reconciled
         // above). Without it (an older checkpoint, or a malformed one) the episode goes on from its record.
         const id = detector.openAnomaly(stream);

@@ -109,10 +109,13 @@ export function daemonView(d: HttpViewDeps): DaemonView {
       const ownModel: Record<OwnModelProgress['phase'], number> = { collecting: 0, queued: 0, training: 0, stopped: 0 };
       let pinned = 0;
       const sensors = known();
-      const open: string[] = [];
+      // A stream's own episode names the stream; the `device_offline` episode its device's streams carry names the
+      // device once, as the store (its `sensor`) and `anomalyd anomalies list` do (tryout 24, finding 2).
+      const open = new Set<string>();
       for (const sensor of sensors) {
         byStatus[d.board.statusOf(sensor)]++;
-        if (d.board.openEpisodeOf(sensor) !== null) open.push(sensor);
+        const episode = d.board.episodeOf(sensor);
+        if (episode !== null) open.add(episode.device ? (d.deviceOf?.(sensor) ?? sensor) : sensor);
         const own = d.board.ownModelOf(sensor);
         if (own !== null) ownModel[own.phase]++;
         if (d.pinned?.(sensor) === true) pinned++;
@@ -123,8 +126,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
         const store = d.store();
         // What the store holds open counts too (the truth, tryout 16, finding 2): a sensor the daemon holds no state of
         // (an alert left open by an earlier version's eviction whose checkpoint was too old to bring back) is not hidden.
-        const listed = new Set(open);
-        for (const sensor of store.openSensors?.(STORE_OPEN_MAX) ?? []) if (!listed.has(sensor)) open.push(sensor);
+        for (const sensor of store.openSensors?.(STORE_OPEN_MAX) ?? []) open.add(sensor);
         const overdue = d.outboxOverdue?.() ?? null;
         outbox = { pending: store.outboxPending(), dropped: store.droppedCount(), ...(overdue !== null ? { overdue } : {}) };
       } catch {
@@ -141,8 +143,8 @@ export function daemonView(d: HttpViewDeps): DaemonView {
         sensors: {
           total: sensors.length,
           byStatus,
-          openEpisodes: open.length,
-          openSensors: open.sort(byName).slice(0, OPEN_SENSORS_LISTED),
+          openEpisodes: open.size,
+          openSensors: [...open].sort(byName).slice(0, OPEN_SENSORS_LISTED),
           ...(d.learningEnabled === true ? { ownModel, pinned } : {}),
         },
         rejections,
@@ -162,6 +164,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
           const latest = d.series.latest(sensor);
           const onOff = d.onOffOf?.(sensor) ?? null;
           const v = latest !== null ? latest.values[0] : null;
+          const episode = d.board.episodeOf(sensor);
           return {
             sensor,
             device: d.deviceOf?.(sensor) ?? sensor,
@@ -176,7 +179,8 @@ export function daemonView(d: HttpViewDeps): DaemonView {
             surprise: latest !== null && onOff === null && Number.isFinite(latest.surprise) ? Math.round(shownSurprise(latest.surprise) * 1000) / 1000 : null,
             unit: d.unitOf(sensor),
             ownModel: d.board.ownModelOf(sensor),
-            openEpisode: d.board.openEpisodeOf(sensor),
+            openEpisode: episode?.id ?? null,
+            ...(episode?.device === true ? { openEpisodeKind: 'device_offline' as const } : {}),
             silenceJudged: d.board.silenceJudged(sensor),
             ...(onOff !== null ? { onOff: { on: onOff.on, off: onOff.off, state: v === 1 ? onOff.on : v === 0 ? onOff.off : null, alarm: onOff.alarm } } : {}),
           };

@@ -167,11 +167,16 @@ export class SensorStatusBoard {
   }
 
   /**
-   * The id of the sensor's open episode, of any kind (a silence's `missing data` too, whose sensor is `stale`, not
-   * `anomalous`), or null: what the HTTP API and `anomalyd status` count as an open problem.
+   * The open episode the sensor's state carries (what refresh publishes as its `anomaly_id`): its own of any kind
+   * (a silence's `missing data` too, whose sensor is `stale`, not `anomalous`), else, while its device says it is offline, the device's `device_offline` episode (`device`
+   * true: docs/ALERTS.md, "A device that says it is offline": each stream of the device carries it); null with
+   * neither. What /api/sensors and the dashboard tell (tryout 24, finding 2: the device's streams said none).
    */
-  openEpisodeOf(sensor: string): string | null {
-    return this.source.openAnomaly(sensor);
+  episodeOf(sensor: string): { readonly id: string; readonly device: boolean } | null {
+    const mine = this.source.openAnomaly(sensor);
+    if (mine !== null) return { id: mine, device: false };
+    const device = this.source.deviceEpisode?.(sensor) ?? null;
+    return device !== null ? { id: device.anomalyId, device: true } : null;
   }
 
   /** How far the sensor's own model is, or null when it is not learning one (for the HTTP API). */

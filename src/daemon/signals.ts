@@ -564,6 +564,7 @@ export class SignalBook {
       channels,
       ...this.unitsFor(stream),
       ...this.statesFor(stream),
+      ...this.sentFor(stream),
       before,
       during: [],
       channelErrors: ev.channelErrors.length === channels.length ? ev.channelErrors : null,
@@ -859,6 +860,7 @@ export class SignalBook {
       channels,
       ...this.unitsFor(stream),
       ...this.statesFor(stream),
+      ...this.sentFor(stream),
       before: episode.before,
       during,
       channelErrors: ev.channelErrors.length === channels.length ? ev.channelErrors : null,
@@ -882,6 +884,27 @@ export class SignalBook {
   /** Takes back a stream's newest reading from before a restart (LatestReadings; SeriesStore.restoreLatest). */
   restoreLatest(r: ScoredReading): boolean {
     return this.series.restoreLatest(r);
+  }
+
+  /** Per channel, the most decimals the stream's readings were ever sent with (LatestReadings; SeriesStore.sentDecimals). */
+  sentDecimals(stream: string): readonly number[] | null {
+    return this.series.sentDecimals(stream);
+  }
+
+  /** The stream's reading precision now (LatestReadings; SeriesStore.readingDecimals). */
+  readingDecimals(stream: string): number | null {
+    return this.series.readingDecimals(stream);
+  }
+
+  /** Takes back sentDecimals and the precision at the stop (LatestReadings; SeriesStore.restoreSentDecimals). */
+  restoreSentDecimals(stream: string, decimals: readonly number[], shown: number | null = null): void {
+    this.series.restoreSentDecimals(stream, decimals, shown);
+  }
+
+  /** The stream's sentDecimals as an explanation's input (EpisodeInput.sentDecimals); none when unknown. */
+  private sentFor(stream: string): { sentDecimals?: readonly number[] } {
+    const d = this.series.sentDecimals(stream);
+    return d !== null ? { sentDecimals: d } : {};
   }
 
   /**

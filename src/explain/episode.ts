@@ -74,6 +74,8 @@ export interface EpisodeInput {
   readonly held?: { readonly channel: number; readonly since: number; readonly longestMs: number; readonly level?: number };
   /** See ExplainInput.states: an on/off stream's states' names (its reading 1's, 0's). Absent: told as numbers. */
   readonly states?: { readonly on: string; readonly off: string };
+  /** Per channel, the most decimals its readings were ever sent with (SeriesStore.sentDecimals; ExplainInput.sentDecimals). */
+  readonly sentDecimals?: readonly number[];
 }
 
 /** Explains an episode of one stream. Never throws on short, empty or ragged input. */
@@ -98,6 +100,7 @@ export function explainEpisode(input: EpisodeInput): EpisodeExplanation {
       ...(input.onsetKnown === true ? { onsetKnown: true } : {}),
       ...(input.held !== undefined && input.held.channel === c ? { held: { since: input.held.since, longestMs: input.held.longestMs, ...(input.held.level !== undefined ? { level: input.held.level } : {}) } } : {}),
       ...(input.states !== undefined && C === 1 ? { states: input.states } : {}),
+      ...(input.sentDecimals !== undefined && input.sentDecimals[c] !== undefined && input.sentDecimals[c] >= 0 ? { sentDecimals: input.sentDecimals[c] } : {}),
     }),
   );
   const explanations = inputs.map(explain);

@@ -202,6 +202,11 @@ export interface ExplainInput {
   /** Stream id, as the sentence names it. */
   readonly stream: string;
   /**
+   * The most decimals the channel's readings were ever sent with (SeriesStore.sentDecimals), the floor of the
+   * precision its readings are written in (readingPrecision's `sentBefore`); absent: only `before` and `during` say.
+   */
+  readonly sentDecimals?: number;
+  /**
    * The sensor's unit (°C, bar, …); null or absent when unknown. With `unitChanges`, the unit of the readings after
    * the last of them (the unit the hub states now).
    */
@@ -789,7 +794,7 @@ function finish(input: ExplainInput, given: Draft, timeZone: string | undefined)
   const units = unitsOf(input, d, timeZone);
   const told = { unit: units.unit, ...(units.expectedUnit !== undefined ? { expectedUnit: units.expectedUnit } : {}), ...(units.unitChanges !== undefined ? { unitChanges: units.unitChanges } : {}) };
   const instead = d.value !== null && d.expected !== null && d.band !== null ? insteadOfBand(input, d) : null;
-  return { ...d, ...told, sentence: sentenceOf(input.stream, units, d, input.endTs, timeZone, toldAs(d.kind, input.seen), rare, readingPrecision(input.before.values, input.during.values), instead, input.states ?? null) };
+  return { ...d, ...told, sentence: sentenceOf(input.stream, units, d, input.endTs, timeZone, toldAs(d.kind, input.seen), rare, readingPrecision(input.before.values, input.during.values, input.sentDecimals ?? null), instead, input.states ?? null) };
 }
 
 /**
@@ -849,10 +854,14 @@ function standardDeviation(xs: readonly number[]): number {
  * noise (robust: 1.4826 · MAD of the changes of `normal`, / √2; at least half its resolution, quantum) is written
  * with one or two significant digits (decimalsFor), for a device that sends raw floats (`20.843527`, told `20.84`
  * beside a noise of ± 0.2); a device's own rounding (one or two decimals) is kept, its last digit noise or not. `normal`: the stream's normal readings (the noise is theirs), `others`: more of its readings (their decimals
- * count). Null for no finite reading; with fewer than 3 normal readings, the decimals sent.
+ * count). `sentBefore`: the most decimals the stream's readings were ever sent with (SeriesStore.sentDecimals: every
+ * reading since its first, across restarts by its checkpoint; null or absent when unknown), so a plug that sends `0`
+ * for longer than the readings looked at is still told `0.0` after readings of one decimal (tryout 24, finding 3: the
+ * dashboard's last 64 readings were all `0`, `0 W`, the alert's `0.0 W`). Null for no finite reading and no
+ * `sentBefore`; with fewer than 3 normal readings, the decimals sent.
  */
-export function readingPrecision(normal: readonly number[], others: readonly number[] = []): number | null {
-  let sent = -1;
+export function readingPrecision(normal: readonly number[], others: readonly number[] = [], sentBefore: number | null = null): number | null {
+  let sent = sentBefore !== null && Number.isInteger(sentBefore) && sentBefore >= 0 ? Math.min(sentBefore, 6) : -1;
   for (const xs of [normal, others]) for (const v of xs) if (Number.isFinite(v) && sent < 6) sent = Math.max(sent, decimalPlaces(v));
   if (sent < 0) return null;
   const b = normal.filter(Number.isFinite);

@@ -260,13 +260,25 @@ function renderProblems() {
   var box = document.getElementById('problems');
   box.replaceChildren();
   if (state.sensors.length === 0) return;
-  var open = state.sensors.filter(hasOpen).map(function (s) { return s.sensor; }).sort(byName);
+  // A stream's own episode names the stream; its device's device_offline episode (openEpisodeKind) names the device,
+  // once, as /api/status and anomalyd status do (tryout 24, finding 2); a click on it shows its most urgent stream.
+  var firstOf = {};
+  var open = [];
+  state.sensors.filter(hasOpen).forEach(function (s) {
+    var name = s.openEpisodeKind === 'device_offline' ? deviceOf(s) : s.sensor;
+    if (Object.prototype.hasOwnProperty.call(firstOf, name)) return;
+    firstOf[name] = s.sensor;
+    open.push(name);
+  });
+  open.sort(byName);
   box.setAttribute('data-open', String(open.length));
   if (open.length === 0) { box.appendChild(el('span', { class: 'none' }, 'No open episode.')); return; }
   box.appendChild(document.createTextNode(open.length + (open.length === 1 ? ' sensor has an open episode: ' : ' sensors have an open episode: ')));
   // A device's streams together: 'plug-washer: ENERGY.ApparentPower, ENERGY.Current', each field a link.
   var deviceOfName = {};
   state.sensors.forEach(function (s) { deviceOfName[s.sensor] = deviceOf(s); });
+  // A device named for its own episode is its own device (listed with its streams' own episodes).
+  open.forEach(function (name) { if (firstOf[name] !== name) deviceOfName[name] = name; });
   var named = open.slice(0, PROBLEMS_NAMED);
   var devices = [];
   var streamsOf = {};
@@ -282,9 +294,10 @@ function renderProblems() {
     if (names.length > 1) box.appendChild(document.createTextNode(d + ': '));
     names.forEach(function (name, k) {
       if (k > 0) box.appendChild(document.createTextNode(', '));
-      var label = names.length > 1 && name.indexOf(d + '/') === 0 ? name.slice(d.length + 1) : name;
-      var b = el('button', { type: 'button', title: 'show ' + name }, label);
-      b.addEventListener('click', function () { choose(name); });
+      // Among its streams' own episodes, the device's (it said it is offline) is 'the device'.
+      var label = names.length > 1 && name === d ? 'the device' : names.length > 1 && name.indexOf(d + '/') === 0 ? name.slice(d.length + 1) : name;
+      var b = el('button', { type: 'button', title: firstOf[name] === name ? 'show ' + name : name + ' said it is offline: show ' + firstOf[name] }, label);
+      b.addEventListener('click', function () { choose(firstOf[name]); });
       box.appendChild(b);
     });
   });

@@ -149,9 +149,16 @@ export interface SensorView {
   readonly ownModel: OwnModelProgress | null;
   /**
    * The id of the sensor's open episode, of any kind, or null: also a silence's `missing data` episode, while the
-   * sensor's status is `stale`. The page lists sensors with one first. Absent from daemons before it.
+   * sensor's status is `stale`; without one of its own, while its device says it is offline, the device's
+   * `device_offline` episode (as its retained state's `anomaly_id`; `openEpisodeKind` then says so). The page lists
+   * sensors with one first. Absent from daemons before it.
    */
   readonly openEpisode?: string | null;
+  /**
+   * `device_offline` when `openEpisode` is the episode of the sensor's device (it said it is offline), not the
+   * sensor's own: the page's header then names the device, as `/api/status`' `openSensors` does. Absent otherwise.
+   */
+  readonly openEpisodeKind?: 'device_offline';
   /**
    * False while the sensor's silence is not judged yet (its learning period, or its interval not known: its first
    * three readings): while `stale` then it is not alerted however long it is silent (the page says so). Absent from

@@ -29,7 +29,7 @@
  */
 import type { ScoredReading } from '../contract/types.js';
 import { BUCKET_STATS, TIER_RETENTION_MS, TIER_WIDTH_MS, type SeriesBucket, type SeriesBucketStore, type SeriesTier } from '../contract/series.js';
-import { median, quantum, robustSigma } from '../explain/robust.js';
+import { decimalPlaces, median, quantum, robustSigma } from '../explain/robust.js';
 import { readingPrecision } from '../explain/explain.js';
 import { SURPRISE_SHOWN_MAX, shownSurprise, surpriseOf } from '../contract/surprise.js';
 
@@ -452,6 +452,9 @@ interface Pt {
   wide: boolean;
 }
 
+/** 10^d for the decimals sentDecimals counts (0 to 6). */
+const POW10 = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000];
+
 /** Raw readings readingDecimals looks at by default: enough to meet a reading with every decimal the device sends. */
 export const READING_DECIMALS_OF = 64;
 
@@ -466,6 +469,13 @@ export class SeriesStore {
   private lastWrite = -Infinity;
   private dropped = 0;
   private readonly notKeptCounts: Record<SeriesNotKept, number> = { duplicate: 0, out_of_order: 0, malformed: 0, too_many_streams: 0 };
+  /**
+   * Per stream, per channel, the most decimals its readings were ever sent with (decimalPlaces, at most 6; -1 before
+   * a finite one): sentDecimals. Apart from the ring, which keeps only the newest readings, and checkpointed.
+   */
+  private readonly sent = new Map<string, number[]>();
+  /** Per stream restored at start and not read since, its readingDecimals at the stop (its noise's cap included). */
+  private readonly restoredDecimals = new Map<string, number>();
 
   constructor(opts: SeriesStoreOptions = {}) {
     this.rawPoints = positiveInt(opts.rawPoints ?? DEFAULT_RAW_POINTS, 'rawPoints');
@@ -502,11 +512,13 @@ export class SeriesStore {
       if (r.ts < s.latest.ts) return this.notKept('out_of_order');
       if (heldAlready(s, r)) return this.notKept('duplicate');
     }
+    this.noteSent(r.stream, r.values);
     // Whether the reading fits a float32 is asked once, and only while the ring or a bucket is narrow.
     let fits: boolean | undefined;
     if (!s.ring.wide) fits = allFitFloat32(r.values);
     s.ring.push(r, fits);
     s.latest = r;
+    if (this.restoredDecimals.size > 0 && s.ring.size >= 3) this.restoredDecimals.delete(r.stream);
     for (const tier of TIERS) {
       const start = Math.floor(r.ts / TIER_WIDTH_MS[tier]) * TIER_WIDTH_MS[tier];
       let b = s.open[tier];
@@ -671,12 +683,67 @@ export class SeriesStore {
    */
   readingDecimals(stream: string, n = READING_DECIMALS_OF): number | null {
     const s = this.streams.get(stream);
-    // Only its latest reading restored after a restart (restoreLatest) says too little of its precision: null.
-    if (s === undefined || s.ring.size === 0) return null;
+    const sent = this.sent.get(stream)?.[0];
+    const before = sent !== undefined && sent >= 0 ? sent : null;
+    // Only its latest reading restored after a restart (restoreLatest): its precision at the stop (checkpointed),
+    // else the decimals its readings were sent with; null when those are unknown too.
+    // Its precision at the stop holds until three readings since the start say again what its noise shows.
+    if (s === undefined || s.ring.size < 3) {
+      const restored = this.restoredDecimals.size > 0 ? this.restoredDecimals.get(stream) : undefined;
+      if (restored !== undefined) return restored;
+      if (s === undefined || s.ring.size === 0) return before;
+    }
     const recent: number[] = [];
     for (let k = Math.max(0, s.ring.size - n); k < s.ring.size; k++) recent.push(s.ring.point(s.ring.at(k)).values[0]);
     const v0 = s.latest?.values[0];
-    return readingPrecision(recent, v0 !== undefined ? [v0] : []);
+    return readingPrecision(recent, v0 !== undefined ? [v0] : [], before);
+  }
+
+  /**
+   * Per channel of the stream, the most decimals its readings were ever sent with (decimalPlaces of each recorded
+   * reading, at most 6; -1 for a channel with no finite reading yet), across restarts (restoreSentDecimals); null
+   * when none is known. The floor of its reading precision (readingPrecision's `sentBefore`): what the dashboard and
+   * the alerts write its readings with, however long it has sent fewer (a plug's `0` for an hour after `80.3`).
+   */
+  sentDecimals(stream: string): readonly number[] | null {
+    return this.sent.get(stream) ?? null;
+  }
+
+  /**
+   * Takes back sentDecimals from before a restart (the stream's checkpoint): each channel's count at most 6, and a
+   * count already noted since the start is kept when larger. Ignores a malformed list (not integers from -1 to 6).
+   * `shown`: its readingDecimals at the stop (its noise's cap included), what readingDecimals says until a reading
+   * of it comes.
+   */
+  restoreSentDecimals(stream: string, decimals: readonly number[], shown: number | null = null): void {
+    if (decimals.length === 0 || !decimals.every((d) => Number.isInteger(d) && d >= -1 && d <= 6)) return;
+    if (shown !== null && Number.isInteger(shown) && shown >= 0 && shown <= 6) this.restoredDecimals.set(stream, shown);
+    const now = this.sent.get(stream);
+    if (now !== undefined && now.length !== decimals.length) return;
+    this.sent.set(stream, decimals.map((d, c) => Math.max(d, now?.[c] ?? -1)));
+  }
+
+  /** Notes the decimals of a recorded reading's values (sentDecimals); a stream whose channel count changed starts anew. */
+  private noteSent(stream: string, values: readonly number[]): void {
+    let d = this.sent.get(stream);
+    if (d === undefined || d.length !== values.length) {
+      d = new Array<number>(values.length).fill(-1);
+      this.sent.set(stream, d);
+    }
+    for (let c = 0; c < values.length; c++) {
+      const v = values[c];
+      // An integer has no decimals (the common case, and cheap); a channel at 6 can go no higher.
+      if (d[c] >= 6 || !Number.isFinite(v) || (Number.isInteger(v) && d[c] >= 0)) continue;
+      // No more decimals than noted already (the common case), by arithmetic: decimalPlaces' toFixed costs about a
+      // microsecond a reading on a loaded 2-core machine. Within 1e-9 of a whole number of its last decimal (a sum's
+      // `0.30000000000000004` is one decimal); anything else is asked of decimalPlaces (a float32-kept `20.37` too).
+      if (d[c] >= 0) {
+        const m = v * POW10[d[c]];
+        if (Math.abs(m - Math.round(m)) <= 1e-9 * Math.max(1, Math.abs(m))) continue;
+      }
+      const n = decimalPlaces(v);
+      if (n > d[c]) d[c] = n;
+    }
   }
 
   /** True when the stream's ring holds float64 (a reading did not fit a float32: fitsFloat32); its checkpoint says so (restoreRecent's `wide`). */
@@ -789,6 +856,8 @@ export class SeriesStore {
    * database first, so the dashboard's 1-minute and 15-minute history of it stays.
    */
   forget(stream: string): void {
+    this.sent.delete(stream);
+    this.restoredDecimals.delete(stream);
     const s = this.streams.get(stream);
     if (s === undefined) return;
     this.closeOpen(stream, s);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpServer } from '../../src/adapters/http.js';
-import { apiBase, formatStatus, STATUS_USAGE, statusCommand } from '../../src/cli/status.js';
+import { apiBase, formatStatus, REJECT_WORDS, STATUS_USAGE, statusCommand } from '../../src/cli/status.js';
 import type { CommandContext } from '../../src/cli/context.js';
 import { freePort } from '../../src/util/net.js';
 import { captureLogs, FakeView } from '../http/helpers.js';
@@ -49,7 +49,7 @@ describe('anomalyd status', () => {
     expect(text).toMatch(/^ +new {6}training its own model$/m);
     expect(text).not.toMatch(/pump1 +(learning|training)/);
     expect(text).toMatch(/^outbox +1 alert\(s\) waiting for the broker, 0 dropped since start$/m);
-    expect(text).toMatch(/^rejected +bad_json 2$/m);
+    expect(text).toMatch(/^rejected +bad_json 2 \(not JSON, nor a number\)$/m);
     // The daemon's counters (DaemonCounters): readings are scored one by one, there is no windows counter.
     expect(text).toMatch(/^counters +received 50, readings 48, scored 48, events 2$/m);
   });
@@ -160,6 +160,19 @@ describe('anomalyd status', () => {
     const many = formatStatus({ ...s, sensors: { ...s.sensors, openEpisodes: 25 } }, 'http://127.0.0.1:1');
     expect(many).toMatch(/: boiler, fan, plug-washer\/ENERGY\.Power, … \(22 more\); anomalyd/);
     expect(formatStatus({ ...s, sensors: { ...s.sensors, openEpisodes: 0, openSensors: [] } }, 'http://127.0.0.1:1')).toMatch(/^open +no sensor has an open episode$/m);
+  });
+
+  it('says what each reason of the `rejected` line means, as the `skipped` line does (tryout 24, finding 5: `redelivered 90, retained 1` bare)', () => {
+    const view = new FakeView();
+    const s = { ...view.statusView, rejections: { redelivered: 90, retained: 1 }, counters: { ...view.statusView.counters, messagesRejected: 91 } };
+    expect(formatStatus(s, 'http://127.0.0.1:1')).toMatch(
+      /^rejected +redelivered 90 \(a message re-sent, read already: not judged twice\), retained 1 \(the broker's stored last value at subscribe, not a new reading\)$/m,
+    );
+    // Every reason has its words, none longer than a short phrase.
+    for (const [reason, words] of Object.entries(REJECT_WORDS)) {
+      expect(formatStatus({ ...view.statusView, rejections: { [reason]: 1 } }, 'http://127.0.0.1:1')).toContain(`${reason} 1 (${words})`);
+      expect(words.length).toBeLessThanOrEqual(70);
+    }
   });
 
   it('says which scored readings the dashboard\'s series did not keep, by reason (a message delivered twice: duplicate), and nothing when it kept them all', () => {

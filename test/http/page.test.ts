@@ -536,6 +536,46 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
     }
   });
 
+  it("names a device that says it is offline once, as /api/status does, its streams first under it (tryout 24, finding 2)", async () => {
+    const view = new FakeView();
+    const at = T0 + 5000;
+    const sv = (sensor: string, device: string, status: SensorView['status'], over: Partial<SensorView> = {}): SensorView => ({
+      sensor, device, status, model: 'gru-7', pinned: false, lastTs: at, value: 21.5, surprise: 0.2, unit: null, ownModel: null, openEpisode: null, ...over,
+    });
+    const offline = { openEpisode: 'dev-1', openEpisodeKind: 'device_offline' as const };
+    view.sensorViews = [
+      sv('boiler', 'boiler', 'anomalous', { openEpisode: 'b-1' }),
+      sv('alpha', 'alpha', 'ok'),
+      sv('esp-hall/temperature', 'esp-hall', 'stale', offline),
+      sv('esp-hall/window', 'esp-hall', 'stale', offline),
+    ];
+    view.histories = new Map([['boiler', series('boiler', [T0])]]);
+    view.records = [anomalyRecord({ id: 'dev-1', sensor: 'esp-hall', device: 'esp-hall', kind: 'device_offline' })];
+    const base = await serve(view);
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const refresh = (): Promise<void> => page.evaluate(() => (window as unknown as { refresh: () => Promise<void> }).refresh());
+    try {
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${base}/`);
+      await page.waitForSelector('body[data-state="ready"]');
+      // Named once, by the device, as `anomalyd status` names it; its streams listed first with the open ones.
+      expect(await page.locator('#problems').textContent()).toBe('2 sensors have an open episode: boiler, esp-hall');
+      expect(await page.locator('#sensors > li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-device') ?? li.getAttribute('data-sensor')))).toEqual(['boiler', 'esp-hall', 'alpha']);
+      expect(await page.locator('#sensors li.device[data-device="esp-hall"] .device-count.open').textContent()).toBe('2 with an open episode');
+      expect(await page.locator('#problems button:text-is("esp-hall")').getAttribute('title')).toBe('esp-hall said it is offline: show esp-hall/temperature');
+      await page.click('#problems button:text-is("esp-hall")');
+      await page.waitForFunction(() => document.getElementById('sensor-title')?.textContent === 'esp-hall/temperature');
+      // A stream of it with an episode of its own beside the device's: both named, under the device.
+      view.sensorViews = view.sensorViews.map((v) => (v.sensor === 'esp-hall/window' ? { ...v, openEpisode: 'w-1', openEpisodeKind: undefined } : v));
+      await refresh();
+      expect(await page.locator('#problems').textContent()).toBe('3 sensors have an open episode: boiler, esp-hall: the device, window');
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('moves to a sensor when its episode opens, until the operator picks one', async () => {
     const view = manyStreams();
     const quiet = view.sensorViews.map((s) => ({ ...s, openEpisode: null }));

@@ -64,9 +64,34 @@ describe('SeriesStore: raw readings', () => {
     // A plug's whole watts: 0.
     for (let i = 0; i < 5; i++) s.record(reading(T0 + i * SEC, 80 + i, { stream: 'w' }));
     expect(s.readingDecimals('w')).toBe(0);
-    // Only the newest readings count (the device's precision now).
-    expect(s.readingDecimals('s', 1)).toBe(1);
+    // Every reading since the first counts, not only the newest looked at (the stream's precision: tryout 24, finding 3).
+    expect(s.readingDecimals('s', 1)).toBe(2);
     expect(s.readingDecimals('s', 2)).toBe(2);
+  });
+
+  it('readingDecimals: a plug that sends `0` for longer than the readings looked at keeps the decimals it sent before, also after a restart (tryout 24, finding 3)', () => {
+    const s = seriesStore();
+    // `80.3` W, `0.6` W …, then 80 readings of `0` (more than READING_DECIMALS_OF): one decimal, `0.0 W`.
+    for (let i = 0; i < 40; i++) s.record(reading(T0 + i * SEC, i % 2 === 0 ? [80.3, 80.5, 81.1][i % 3] : 0.6));
+    for (let i = 40; i < 120; i++) s.record(reading(T0 + i * SEC, 0));
+    expect(s.readingDecimals('s')).toBe(1);
+    expect(s.sentDecimals('s')).toEqual([1]);
+    // After a restart: its latest reading and its checkpoint's decimals (on main: null until its next reading).
+    const again = seriesStore();
+    again.restoreLatest(reading(T0 + 119 * SEC, 0));
+    expect(again.readingDecimals('s')).toBeNull();
+    again.restoreSentDecimals('s', s.sentDecimals('s')!);
+    expect(again.readingDecimals('s')).toBe(1);
+    // A malformed list is ignored; a count noted since the start is kept when larger.
+    again.restoreSentDecimals('t', [1.5]);
+    expect(again.sentDecimals('t')).toBeNull();
+    again.record(reading(T0 + 120 * SEC, 0.25));
+    again.restoreSentDecimals('s', [1]);
+    expect(again.sentDecimals('s')).toEqual([2]);
+    // A device that sends raw floats is still written no finer than its noise shows.
+    for (let i = 0; i < 40; i++) again.record(reading(T0 + i * SEC, 20 + 0.1 * Math.sin(i * 2.3) + 0.0123456 * Math.cos(i), { stream: 'f' }));
+    expect(again.sentDecimals('f')).toEqual([6]);
+    expect(again.readingDecimals('f')).toBe(2);
   });
 
   it('a ring that grows as its stream goes on (16, then by half: 24, 36, then rawPoints) keeps every reading in order across each growth and wrap', () => {
