@@ -64,7 +64,7 @@ describe.skipIf(!ready)('the rejection log and `anomalyd status` add up (tryout 
     expect(Number(first.count) + Number(second.count)).toBe(4);
     expect(Number(first.messages) + Number(second.messages)).toBe(s.counters.messagesRejected);
     const cli = spawnSync(process.execPath, [join(ROOT, 'dist', 'main.js'), 'status', '--url', http], { encoding: 'utf8' });
-    expect(cli.stdout).toMatch(/^rejected +bad_json 2, not_a_number 2 = 4, one per bad field \(the 3 rejected above are messages that gave no reading\)$/m);
+    expect(cli.stdout).toMatch(/^rejected +bad_json 2 \(not JSON, nor a number\), not_a_number 2 \(no number where a reading belongs\) = 4, one per bad field \(the 3 rejected above are messages that gave no reading\)$/m);
     expect(cli.stdout).toMatch(/^messages +received 3 = 0 with readings \+ 3 rejected \+ 0 skipped/m);
   }, 60_000);
 });
