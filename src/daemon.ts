@@ -1380,10 +1380,14 @@ export class Daemon {
     // After a storage fault /api/status keeps saying so until the very end of the stop.
     if (!this.faults.fault) await step('http', () => this.http?.stop());
     this.checkpoints?.stop();
+    // Reading stops first: a message that arrives from now on is not acknowledged, so the broker keeps it for the
+    // next process (a persistent session), rather than acknowledged and then dropped by the drain (tryout 25, finding 3).
+    this.mqtt?.stopReading();
     this.feed?.unsubscribe();
     this.input?.complete();
+    let drained = false;
     await step('pipeline drain', async () => {
-      const drained = await raceTimeout(this.pipelineDone, Math.min(left(), 3000));
+      drained = await raceTimeout(this.pipelineDone, Math.min(left(), 3000));
       if (!drained) {
         this.log.warn('pipeline did not drain in time');
         this.pipeline?.unsubscribe();
@@ -1398,6 +1402,9 @@ export class Daemon {
       this.signals?.close();
     });
     await step('store flush', () => this.store?.flush());
+    // Messages read but held unacknowledged by a pause (backpressure) are acknowledged once stored; not when the
+    // drain or the flush failed: the broker re-sends them to the next process.
+    if (drained && clean) this.mqtt?.acknowledgeHeld();
     if (this.publisher && this.mqtt?.connected) {
       const publisher = this.publisher;
       await step('outbox drain', async () => {
