@@ -1,6 +1,7 @@
 /**
- * When the daemon itself did not read its MQTT connection (tryout 25, finding 9): MQTT reads paused for backpressure
- * (MqttAdapter.pause, while the model backlog is high) until they are taken again (MqttAdapter.resume). Readings sent
+ * When the daemon itself was behind its MQTT connection (tryout 25, finding 9): MQTT reads paused for backpressure
+ * (MqttAdapter.pause, once the model backlog is over 64 × model.maxBatch), or the backlog still above the 16 ×
+ * model.maxBatch at which reads resume, until it is down to that (the daemon calls paused and resumed). Readings sent
  * meanwhile wait in the socket and the broker (which drops what its queue cannot hold) and are stamped late, on
  * arrival, when reading resumes: a sensor's gap across a pause is the daemon's, not the sensor's silence, as a gap
  * across a restart, a broker outage or a saturated event loop is (Daemon.deafUntil, Detector.excuseGap). Before, a
@@ -15,7 +16,7 @@
 /** How long pause spans are kept, ms on the daemon's clock (a sensor heard before that is judged as silent). */
 const KEEP_MS = 3_600_000;
 
-/** The spans in which the daemon did not read its MQTT connection; one owner (the daemon) tells pauses and resumes. */
+/** The spans in which the daemon was behind its MQTT connection; one owner (the daemon) tells when it fell behind and caught up. */
 export class ReadPauses {
   /** Closed pauses, oldest first, as [start, end] pairs on the daemon's clock (epoch ms); overlapping ones merged. */
   private readonly spans: Array<[number, number]> = [];
