@@ -51,6 +51,7 @@ import { idleEvictionFor, storedResolveEvent, type IdleEviction } from './daemon
 import { FORGOTTEN_SUFFIX, forgetLive, type ForgetResult, type ForgetTarget } from './daemon/forget.js';
 import { SummaryLog } from './daemon/summary-log.js';
 import { DataDirLock } from './daemon/data-lock.js';
+import { ReadPauses } from './daemon/read-pauses.js';
 import { LoopLoad, eventLoopSampler, type UtilizationSampler } from './daemon/loop-load.js';
 import type { StorageError } from './adapters/storage.js';
 import type { OwnModelProgress } from './contract/own-model.js';
@@ -238,6 +239,8 @@ export class Daemon {
   private board: SensorStatusBoard | null = null;
   private checkpoints: Checkpoints | null = null;
   private housekeeping: Housekeeping | null = null;
+  /** The spans in which MQTT reads were paused for backpressure (Daemon.deafUntil, judgeSilences). */
+  private readonly readPauses: ReadPauses;
   /** The event loop's saturated spans (Daemon.deafUntil, judgeSilences); started with housekeeping. */
   private loopLoad: LoopLoad | null = null;
   /** When open episodes' progress was last written (wall ms), and each one's length then (readings). */
@@ -258,6 +261,7 @@ export class Daemon {
   constructor(private readonly opts: DaemonOptions) {
     this.log = opts.logger.child({ module: 'daemon' });
     this.now = opts.now ?? Date.now;
+    this.readPauses = new ReadPauses(this.now);
     this.topics = buildTopics(opts.config.mqtt.topicPrefix);
     this.adapters = { ...realAdapters, ...opts.adapters };
     this.backlogHigh = 64 * opts.config.model.maxBatch;
@@ -781,6 +785,8 @@ export class Daemon {
         mqtt.pause();
         this.counters.pauses++;
       }
+      // Behind (reads paused, or more readings waiting for the model than the daemon resumes at): deaf until it caught up.
+      if (pending > this.backlogLow || mqtt.isPaused) this.readPauses.paused();
     });
     return mqtt;
   }
@@ -895,7 +901,10 @@ export class Daemon {
     // Checkpointed at the next tick while its episode is young or when it had an event: an episode open at a
     // kill -9 goes on from then, not from its open.
     this.episodeTicks?.note(stream, reading.anomalyId, events.length);
-    if (this.mqtt?.isPaused && (this.detector?.pending ?? 0) <= this.backlogLow) this.mqtt.resume();
+    if (this.readPauses.pausedNow && (this.detector?.pending ?? 0) <= this.backlogLow) {
+      this.mqtt?.resume();
+      this.readPauses.resumed();
+    }
     this.board?.refresh(stream, reading.ts);
     this.opts.onReading?.(reading, events);
   }
@@ -1086,11 +1095,12 @@ export class Daemon {
         if (availability.silenced(device)) continue;
         back = availability.backAt(device);
       }
-      // Nor the time the loop was saturated within it (its readings may have waited or been dropped then): the
-      // silence is shortened by that much, not restarted (a busy second must not hide a sensor dead for an hour).
+      // Nor the time the loop was saturated or MQTT reads were paused within it (its readings may have waited or been
+      // dropped then): the silence is shortened by that much, not restarted (a busy second must not hide a sensor
+      // dead for an hour). A span both saturated and paused is taken off twice: the silence is told that much later.
       let heard = listening === null ? arrived : Math.max(arrived, listening);
       if (back !== undefined && back > heard) heard = back;
-      const arrivedAt = heard + (this.loopLoad?.saturatedWithin(heard, now) ?? 0);
+      const arrivedAt = heard + (this.loopLoad?.saturatedWithin(heard, now) ?? 0) + this.readPauses.pausedWithin(heard, now);
       // An on/off stream's state held between its readings (a door left open on a device that reports on change
       // only), judged before its silence: its held-state episode, once open, is what a later silence takes over.
       const held = detector.judgeHeld(sensor, arrived, arrivedAt, now).events;
@@ -1154,8 +1164,14 @@ export class Daemon {
     let end = since !== null && heard < since ? since : null;
     const busy = this.loopLoad?.saturatedAfter(heard) ?? null;
     if (busy !== null && (end === null || busy > end)) end = busy;
+    // MQTT reads paused for backpressure after it was heard (ReadPauses; tryout 25, finding 9): the readings sent
+    // meanwhile waited in the socket and the broker and were stamped on their late arrival.
+    const paused = this.readPauses.pausedAfter(heard);
+    if (paused !== null && (end === null || paused > end)) end = paused;
     if (end === null) return null;
-    const newest = this.signals?.latest(sensor)?.ts ?? null;
+    // The newest reading placed on its cadence (the one that arrived at `heard`), not the newest scored: with a
+    // model backlog the latter is thousands of readings older, and the excuse ended before the gap began.
+    const newest = this.detector?.latestTsOf(sensor) ?? this.signals?.latest(sensor)?.ts ?? null;
     if (newest === null) return null;
     return newest + (end - heard);
   }
@@ -1394,10 +1410,14 @@ export class Daemon {
     // After a storage fault /api/status keeps saying so until the very end of the stop.
     if (!this.faults.fault) await step('http', () => this.http?.stop());
     this.checkpoints?.stop();
+    // Reading stops first: a message that arrives from now on is not acknowledged, so the broker keeps it for the
+    // next process (a persistent session), rather than acknowledged and then dropped by the drain (tryout 25, finding 3).
+    this.mqtt?.stopReading();
     this.feed?.unsubscribe();
     this.input?.complete();
+    let drained = false;
     await step('pipeline drain', async () => {
-      const drained = await raceTimeout(this.pipelineDone, Math.min(left(), 3000));
+      drained = await raceTimeout(this.pipelineDone, Math.min(left(), 3000));
       if (!drained) {
         this.log.warn('pipeline did not drain in time');
         this.pipeline?.unsubscribe();
@@ -1412,6 +1432,9 @@ export class Daemon {
       this.signals?.close();
     });
     await step('store flush', () => this.store?.flush());
+    // Messages read but held unacknowledged by a pause (backpressure) are acknowledged once stored; not when the
+    // drain or the flush failed: the broker re-sends them to the next process.
+    if (drained && clean) this.mqtt?.acknowledgeHeld();
     if (this.publisher && this.mqtt?.connected) {
       const publisher = this.publisher;
       await step('outbox drain', async () => {

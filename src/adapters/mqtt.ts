@@ -92,6 +92,8 @@ export class MqttAdapter {
   private connectedBefore = false;
   /** mqtt.js handleMessage callbacks held while paused: mqtt.js reads no further packet until one is called. */
   private held: Array<() => void> = [];
+  /** False from stopReading on: a message read then is neither passed on nor acknowledged (the broker keeps it). */
+  private reading = true;
   /** The fight over the client id, once started (start()). */
   private clash: SessionClashWatch | null = null;
   private clientId = '';
@@ -163,8 +165,12 @@ export class MqttAdapter {
     // Flow control: mqtt.js processes incoming packets one at a time and sends a QoS 1 PUBACK only when
     // handleMessage calls back. Holding the callback while paused stops reading: the broker keeps the rest
     // (for QoS 1 up to its in-flight window, then in its queue), and TCP backpressure does the same at QoS 0.
+    // Once the daemon stops reading (stopReading), a message is answered with an error: mqtt.js then sends no
+    // PUBACK and goes on to the next packet (the PUBACKs of our own publishes, the CONNACK of nothing), and the
+    // broker re-sends the message to the session's next connection (MQTT 3.1.1 §4.4).
     client.handleMessage = (_packet, callback) => {
-      if (this.paused) this.held.push(() => callback());
+      if (!this.reading) callback(new Error('not reading: the daemon is stopping'));
+      else if (this.paused) this.held.push(() => callback());
       else callback();
     };
     // Before mqtt.js's own close listener, which schedules the reconnect with reconnectPeriod as it is then.
@@ -185,6 +191,8 @@ export class MqttAdapter {
       this.held = [];
     });
     client.on('message', (topic, payload, packet) => {
+      // mqtt.js emits a message before handleMessage acknowledges it: one read after stopReading is not passed on.
+      if (!this.reading) return;
       this.subject.next({ topic, payload, receivedAt: o.now(), retain: packet.retain, dup: packet.dup });
     });
     client.on('error', (err) => {
@@ -235,10 +243,14 @@ export class MqttAdapter {
     this.paused = true;
   }
 
-  /** Takes messages again; idempotent. */
+  /**
+   * Takes messages again; idempotent. After stopReading the messages held meanwhile stay unacknowledged
+   * (acknowledgeHeld says when they are stored).
+   */
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
+    if (!this.reading) return;
     const held = this.held;
     this.held = [];
     for (const cb of held) cb();
@@ -246,6 +258,29 @@ export class MqttAdapter {
 
   get isPaused(): boolean {
     return this.paused;
+  }
+
+  /**
+   * The first step of a graceful stop: from now on a message that arrives is neither passed on (`messages$`) nor
+   * acknowledged, so with a persistent session (`clean: false`, QoS 1) the broker keeps it and re-sends it to the
+   * next process; a QoS 0 one is lost, as QoS 0 allows. Messages passed on before and held unacknowledged by a
+   * pause stay so until acknowledgeHeld (after the daemon stored them). Without this a message that came during
+   * the stop's drain was acknowledged and dropped, and the broker never re-sent it (tryout 25, finding 3).
+   * Idempotent; the adapter does not read again (stop follows).
+   */
+  stopReading(): void {
+    this.reading = false;
+  }
+
+  /**
+   * Acknowledges (PUBACK) the messages held unacknowledged by a pause, which were passed on before stopReading:
+   * for the daemon to call once they are processed and stored. Not called (the drain did not finish), they are
+   * not acknowledged and the broker re-sends them to the next process. Idempotent.
+   */
+  acknowledgeHeld(): void {
+    const held = this.held;
+    this.held = [];
+    for (const cb of held) cb();
   }
 
   /** Settles when the broker acknowledged (QoS 1) or the message was written (QoS 0). */

@@ -195,6 +195,15 @@ export class Detector {
     return [...new Set([...this.cadences.keys(), ...this.engine.streamIds(), ...this.scorer.streamIds()])];
   }
 
+  /**
+   * The time (epoch ms, the stream's clock) of the newest reading placed on the stream's cadence (parsed, maybe not
+   * scored yet: queued for the model), or undefined for a stream without one.
+   */
+  latestTsOf(stream: string): number | undefined {
+    const ts = this.cadences.get(stream)?.latestTs;
+    return ts !== undefined && Number.isFinite(ts) ? ts : undefined;
+  }
+
   /** The stream's learnt reading interval in ms (0 while unknown), or undefined for an unknown stream. */
   intervalOf(stream: string): number | undefined {
     return this.cadences.get(stream)?.intervalMs;
