@@ -342,6 +342,8 @@ export class Daemon {
       timeZone: config.explain.timeZone,
       persist: store,
       logger: this.log,
+      // Every stream admitted has its raw readings in memory, which its alerts are explained from (tryout 25, finding 4).
+      maxStreams: config.ingest.maxStreams,
       recorded: (id) => store.getAnomaly(id)?.explanation ?? null,
       stated: (stream) => this.parser?.statedUnit(stream) ?? null,
       onOff: (stream) => this.parser?.onOffWords(stream) ?? null,
