@@ -509,6 +509,8 @@ export class SeriesStore {
   private readonly writeIntervalMs: number;
   private readonly now: () => number;
   private pending: SeriesBucket[] = [];
+  /** The newest of `pending` per stream, tier and start (pendingKey): writtenPart looks a bucket up without a scan. */
+  private readonly pendingByKey = new Map<string, SeriesBucket>();
   private lastWrite = -Infinity;
   private dropped = 0;
   private readonly notKeptCounts: Record<SeriesNotKept, number> = { duplicate: 0, out_of_order: 0, malformed: 0, evicted: 0 };
@@ -587,6 +589,7 @@ export class SeriesStore {
   flush(force = false): void {
     if (this.persist === null) {
       this.pending = [];
+      this.pendingByKey.clear();
       return;
     }
     const now = this.now();
@@ -595,6 +598,7 @@ export class SeriesStore {
     if (this.pending.length > 0) {
       this.persist.writeSeriesBuckets(this.pending);
       this.pending = [];
+      this.pendingByKey.clear();
     }
     for (const [stream, s] of this.streams) {
       const newest = s.latest?.ts ?? -Infinity;
@@ -859,10 +863,8 @@ export class SeriesStore {
    * replaces that part when written, as before this was merged).
    */
   private writtenPart(stream: string, tier: SeriesTier, start: number, channels: readonly string[]): SeriesBucket | null {
-    for (let k = this.pending.length - 1; k >= 0; k--) {
-      const b = this.pending[k];
-      if (b.stream === stream && b.tier === tier && b.startTs === start) return sameChannels(b.channels, channels) ? b : null;
-    }
+    const queued = this.pendingByKey.get(pendingKey(stream, tier, start));
+    if (queued !== undefined) return sameChannels(queued.channels, channels) ? queued : null;
     if (this.persist === null) return null;
     try {
       const b = this.persist.readSeriesBuckets(stream, tier, start, start)[0];
@@ -902,12 +904,21 @@ export class SeriesStore {
   private queue(b: SeriesBucket): void {
     if (this.persist === null) return;
     this.pending.push(b);
+    this.pendingByKey.set(pendingKey(b.stream, b.tier, b.startTs), b);
     if (this.pending.length > MAX_PENDING) {
       const excess = this.pending.length - MAX_PENDING;
-      this.pending.splice(0, excess);
+      for (const old of this.pending.splice(0, excess)) {
+        const key = pendingKey(old.stream, old.tier, old.startTs);
+        if (this.pendingByKey.get(key) === old) this.pendingByKey.delete(key);
+      }
       this.dropped += excess;
     }
   }
+}
+
+/** A queued bucket's key: its stream, tier and start. */
+function pendingKey(stream: string, tier: SeriesTier, start: number): string {
+  return `${tier}\0${start}\0${stream}`;
 }
 
 function bucketPt(b: SeriesBucket, width: number): Pt {
