@@ -346,6 +346,8 @@ export class Daemon {
       timeZone: config.explain.timeZone,
       persist: store,
       logger: this.log,
+      // Every stream admitted has its raw readings in memory, which its alerts are explained from (tryout 25, finding 4).
+      maxStreams: config.ingest.maxStreams,
       recorded: (id) => store.getAnomaly(id)?.explanation ?? null,
       stated: (stream) => this.parser?.statedUnit(stream) ?? null,
       onOff: (stream) => this.parser?.onOffWords(stream) ?? null,
@@ -603,7 +605,7 @@ export class Daemon {
         return { stated, changed: this.parser?.unitChangedBefore(stream) ?? false, changes: [...(this.signals?.unitChangesOf(stream) ?? [])] };
       },
       restoreUnits: (stream, u) => {
-        this.parser?.restoreStatedUnit(stream, u.stated, u.changed);
+        this.parser?.restoreStatedUnit(stream, u.stated, u.changed, u.changes);
         this.signals?.restoreUnitChanges(stream, u.changes);
       },
     };
@@ -653,12 +655,13 @@ export class Daemon {
         onUnitChange: (sensor, from, to, first, ts, restored) => {
           // Each reading's unit for the explanations (an episode is told in the units of its readings).
           this.signals?.noteUnitChange(sensor, ts, from, to);
-          // Said at warn once per stream (a hub set to °F is one decision), later changes at debug; but one found at the
+          // Said at warn once per stream and direction (a hub set to °F is one decision, set back to °C another; tryout 25,
+          // finding 7), a repeat of either at debug; but one found at the
           // stream's first message after a restart at info at least (it happened unseen: at most once per stream a run).
           const level = first ? 'warn' : restored ? 'info' : 'debug';
           this.log[level](
             { sensor, from, to, at: new Date(ts).toISOString(), ...(restored ? { whileStopped: true } : {}) },
-            `the unit its hub states for ${sensor} changed from ${from} to ${to}${restored ? ' while anomalyd was stopped (its last message before the stop stated ' + from + ')' : ''}: readings are not converted, so this is a level shift the model will see (it may alert, and learns the new level in time); alerts tell each reading in its own unit${first ? '; later unit changes of this stream are logged at debug' : ''}`,
+            `the unit its hub states for ${sensor} changed from ${from} to ${to}${restored ? ' while anomalyd was stopped (its last message before the stop stated ' + from + ')' : ''}: readings are not converted, so this is a level shift the model will see (it may alert, and learns the new level in time); alerts tell each reading in its own unit${first ? `; a later change of this stream from ${from} to ${to} is logged at debug` : ''}`,
           );
         },
       }),

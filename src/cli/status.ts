@@ -294,7 +294,7 @@ function skippedLines(s: DaemonStatusView): [string, string][] {
 function seriesLines(s: DaemonStatusView): [string, string][] {
   const parts = Object.entries(s.seriesNotKept ?? {})
     .filter(([, n]) => (n ?? 0) > 0)
-    .map(([reason, n]) => `${reason} ${n}${reason === 'duplicate' ? ' (identical in time and values to a reading kept: a message delivered twice)' : ''}`);
+    .map(([reason, n]) => `${reason} ${n}${reason === 'duplicate' ? ' (identical in time and values to a reading kept: a message delivered twice)' : reason === 'evicted' ? ' (streams whose raw readings were dropped for a new one past ingest.maxStreams; their minute buckets stay)' : ''}`);
   return parts.length === 0 ? [] : [['series', `${parts.join(', ')}: scored, not kept in the dashboard's series`]];
 }
 

@@ -42,6 +42,12 @@ export interface SignalBookOptions {
   /** Wall clock, epoch ms (paces the bucket writes). */
   readonly now?: () => number;
   /**
+   * Streams whose readings the series keeps in memory at most (SeriesStore maxStreams; default its
+   * DEFAULT_MAX_STREAMS): the daemon passes ingest.maxStreams, so every stream it scores has the raw readings its
+   * alerts are explained from (tryout 25, finding 4).
+   */
+  readonly maxStreams?: number;
+  /**
    * The explanation stored with an episode this book does not know (the daemon's record of it, e.g. after a
    * restart): the one a later event of it starts from. Absent: none.
    */
@@ -265,7 +271,7 @@ export class SignalBook {
   constructor(private readonly opts: SignalBookOptions) {
     this.units = compileUnits(opts.units);
     this.log = opts.logger;
-    this.series = new SeriesStore({ persist: opts.persist, ...(opts.now ? { now: opts.now } : {}) });
+    this.series = new SeriesStore({ persist: opts.persist, ...(opts.now ? { now: opts.now } : {}), ...(opts.maxStreams !== undefined ? { maxStreams: opts.maxStreams } : {}) });
   }
 
   /**

@@ -93,7 +93,8 @@ export interface ParseOptions {
   /**
    * A stream whose unit, as its hub states it (MappingRuleSpec.units: Tasmota's `TempUnit`), changed from one
    * reading to the next (`°C` → `°F`: a level shift of the readings, which are never converted): called at each
-   * change, `first` true at the stream's first change, `ts` the time of the first reading stated in `to` (epoch ms,
+   * change, `first` true at the stream's first change from `from` to `to` (each direction once: °F → °C, then the real
+   * °C → °F after it, are both first; a repeat of either is not; tryout 25, finding 7), `ts` the time of the first reading stated in `to` (epoch ms,
    * the reading's own). Whatever this does, the unit is kept (statedUnit). A unit given back at start
    * (restoreStatedUnit) counts as stated: a message after a restart stating another one is a change too
    * (`restored` true: the change happened while the daemon was down, `from` being the unit stated before the stop).
@@ -153,6 +154,11 @@ interface Candidate {
   readonly index: number;
 }
 
+/** unitChanged's mark of a stream given back at start as changed before, without its changes (an older checkpoint). */
+const UNKNOWN_CHANGES = '*';
+/** Unit changes a stream's unitChanged remembers; past them every change is no first. */
+const MAX_UNIT_CHANGES_SEEN = 16;
+
 export class MessageParser {
   private readonly rules: readonly CompiledRule[];
   private readonly admission: Admission;
@@ -174,8 +180,11 @@ export class MessageParser {
   private readonly decimalCommaReported = new Set<string>();
   /** Per stream, the unit its hub last stated (MappingRuleSpec.units); at most maxSensors streams. */
   private readonly units = new Map<string, string>();
-  /** Streams whose stated unit changed once already (onUnitChange's `first`). */
-  private readonly unitChanged = new Set<string>();
+  /**
+   * Per stream whose stated unit changed, the changes seen (`from\0to`; onUnitChange's `first`), UNKNOWN_CHANGES for one
+   * given back at start as changed without them; streams at most as `units`.
+   */
+  private readonly unitChanged = new Map<string, Set<string>>();
   /** Streams their hub states are cumulative counters (MappingRuleSpec.counters); at most maxSensors streams. */
   private readonly counters = new Set<string>();
   /** Streams their hub sends on/off readings in (MappingRuleSpec.onOff), with their states' words; at most maxSensors streams. */
@@ -323,17 +332,28 @@ export class MessageParser {
     return this.unitChanged.has(stream);
   }
 
+  /** The stream's unit changes seen (unitChanged), made for it when new. */
+  private changesOf(stream: string): Set<string> {
+    let seen = this.unitChanged.get(stream);
+    if (seen === undefined) this.unitChanged.set(stream, (seen = new Set()));
+    return seen;
+  }
+
   /**
    * Takes back the unit `stream`'s hub stated before a restart (its checkpoint), as if stated by its last message:
    * the sensor list and the alerts have it before the stream's next message, and a next message stating another
-   * unit is told as a change (onUnitChange), as during a run. `changed`: its unit changed before (a later change is
-   * not the first). A unit stated since the start is kept (it is newer).
+   * unit is told as a change (onUnitChange), as during a run. `changed`: its unit changed before; `changes`: those
+   * changes (the SignalBook's, checkpointed with it), each no first when it comes again. Changed without them (an
+   * older checkpoint): no later change is the first. A unit stated since the start is kept (it is newer).
    */
-  restoreStatedUnit(stream: string, unit: string, changed: boolean): void {
+  restoreStatedUnit(stream: string, unit: string, changed: boolean, changes: readonly { readonly from: string; readonly to: string }[] = []): void {
     if (this.units.has(stream) || this.units.size >= (this.opts.maxSensors ?? 10_000)) return;
     this.units.set(stream, unit);
     this.unitRestored.add(stream);
-    if (changed) this.unitChanged.add(stream);
+    if (!changed) return;
+    const seen = this.changesOf(stream);
+    if (changes.length === 0) seen.add(UNKNOWN_CHANGES);
+    for (const c of changes) seen.add(`${c.from}\0${c.to}`);
   }
 
   /** Streams tracked. */
@@ -603,8 +623,12 @@ export class MessageParser {
       return;
     }
     this.units.set(r.sensor, unit);
-    const first = !this.unitChanged.has(r.sensor);
-    if (first) this.unitChanged.add(r.sensor);
+    // First once per direction: a hub set to °F is one decision, its real change back after it is another.
+    const seen = this.changesOf(r.sensor);
+    const key = `${before}\0${unit}`;
+    const first = !seen.has(key) && !seen.has(UNKNOWN_CHANGES);
+    // A hub stating ever new units (junk) is told first at most MAX_UNIT_CHANGES_SEEN times.
+    seen.add(seen.size < MAX_UNIT_CHANGES_SEEN ? key : UNKNOWN_CHANGES);
     this.opts.onUnitChange?.(r.sensor, before, unit, first, r.ts, restored);
   }
 

@@ -4,8 +4,11 @@
  *
  *   raw      the newest `rawPoints` scored readings of each stream (default 1800: half an hour at 1 Hz),
  *            in typed-array rings, in memory only: 13 bytes per reading + 12 per channel, ≈ 45 kB for a
- *            one-value stream (45 MB for the 1000 streams tracked at most); a ring starts at 16 readings
- *            and grows by half as its stream goes on, so streams that send a few readings and stop cost little.
+ *            one-value stream that has sent 1800 readings; a ring starts at 16 readings and grows by half as its
+ *            stream goes on, so streams that send a few readings and stop cost little (measured per stream in
+ *            docs/SECURITY.md, "Memory"). The daemon tracks as many streams as `ingest.maxStreams` (maxStreams):
+ *            every stream it scores has its ring, which its alerts' explanations are told from (tryout 25,
+ *            finding 4: a cap of 1000 here left streams 1001 … 5000 alerted with no explanation and no plot).
  *            Values, expectations and spreads are float32 while the stream's readings fit one at the 7
  *            significant digits they are shown with (fitsFloat32: 20.1, 1234.5); from the first that does not
  *            (a meter's 20210701, a kWh total's 123456.101, a simulation's 20.123456789) the ring holds float64
@@ -34,7 +37,8 @@ import { readingPrecision } from '../explain/explain.js';
 import { SURPRISE_SHOWN_MAX, shownSurprise, surpriseOf } from '../contract/surprise.js';
 
 export const DEFAULT_RAW_POINTS = 1800;
-export const DEFAULT_MAX_STREAMS = 1000;
+/** Streams tracked by default: ingest.maxStreams' default (the daemon passes its configured value). */
+export const DEFAULT_MAX_STREAMS = 5000;
 export const DEFAULT_WRITE_INTERVAL_MS = 60_000;
 export const DEFAULT_MAX_POINTS = 800;
 /** Spans up to this long come from the raw ring (and 1-minute buckets before it). */
@@ -51,14 +55,19 @@ const STATS = BUCKET_STATS.length;
 /**
  * Why SeriesStore.record did not keep a reading: `duplicate` identical (time and every value) to one the stream
  * holds at that time; `out_of_order` before the stream's newest reading; `malformed` no finite time, no values, or
- * values and channels of different lengths; `too_many_streams` a new stream past maxStreams.
+ * values and channels of different lengths; `evicted` the raw readings in memory of a stream dropped to make room for a
+ * new stream past maxStreams, the one whose newest reading was recorded least recently (counted once per stream
+ * dropped; its 1- and 15-minute buckets stay, and its next reading starts its ring afresh).
  */
-export type SeriesNotKept = 'duplicate' | 'out_of_order' | 'malformed' | 'too_many_streams';
+export type SeriesNotKept = 'duplicate' | 'out_of_order' | 'malformed' | 'evicted';
 
 export interface SeriesStoreOptions {
   /** Raw readings kept per stream. */
   readonly rawPoints?: number;
-  /** Streams tracked at most; readings of further streams are not recorded (record returns false). */
+  /**
+   * Streams tracked at most (the daemon: ingest.maxStreams, so every stream it scores is tracked); a new stream past
+   * it takes the place of the stream recorded least recently (counted `evicted`).
+   */
   readonly maxStreams?: number;
   /** Where closed buckets go; null keeps only the raw rings and the open buckets. */
   readonly persist?: SeriesBucketStore | null;
@@ -408,6 +417,41 @@ class Bucket {
     if (r.status === 'anomalous') this.anomalous++;
   }
 
+  /**
+   * Takes in the readings of `row`, the same bucket's part written before (at a stop, or when its stream was dropped
+   * from memory: forget), as if they had been added here: counts and sums add, min and max widen, the highest surprise
+   * and the anomalous count carry over (tryout 25, finding 5: after a restart the minute and the quarter-hour in
+   * progress were written anew with only the readings since the start, 412 of 762). The row keeps means, not sums:
+   * its sums are mean × count, and its expected values and spreads count as given for each of its readings (a
+   * bucket's expected mean is then weighted by readings where the model gave one for only some of them: a mean of
+   * means, within the bucket's own range).
+   */
+  merge(row: SeriesBucket): void {
+    const C = this.C;
+    const a = this.acc;
+    const n = row.count;
+    if (!(n > 0) || row.channels.length !== C) return;
+    this.n += n;
+    if (row.stats instanceof Float64Array) this.wide = true;
+    for (let c = 0; c < C; c++) {
+      const [mean, min, max, exp, spr] = [0, 1, 2, 3, 4].map((k) => row.stats[c * STATS + k]);
+      a[SUM * C + c] += mean * n;
+      if (min < a[MIN * C + c]) a[MIN * C + c] = min;
+      if (max > a[MAX * C + c]) a[MAX * C + c] = max;
+      if (Number.isFinite(exp)) {
+        a[EXP_SUM * C + c] += exp * n;
+        a[EXP_N * C + c] += n;
+      }
+      if (Number.isFinite(spr)) {
+        a[SPR_SUM * C + c] += spr * n;
+        a[SPR_N * C + c] += n;
+      }
+    }
+    if (Number.isFinite(row.surpriseMax) && !(row.surpriseMax <= this.surpriseMax)) this.surpriseMax = row.surpriseMax;
+    if (Number.isNaN(this.threshold)) this.threshold = row.threshold;
+    this.anomalous += row.anomalous;
+  }
+
   toRow(stream: string, tier: SeriesTier, channels: readonly string[]): SeriesBucket {
     const C = this.C;
     const a = this.acc;
@@ -434,6 +478,8 @@ interface StreamState {
   open: Record<SeriesTier, Bucket | null>;
   latest: ScoredReading | null;
   lastPrunedTs: number;
+  /** SeriesStore's record count when the stream's newest reading was recorded (or the state made): who is evicted first. */
+  used: number;
 }
 
 /** One point before thinning: a raw reading or a bucket. */
@@ -466,9 +512,11 @@ export class SeriesStore {
   private readonly writeIntervalMs: number;
   private readonly now: () => number;
   private pending: SeriesBucket[] = [];
+  /** The newest of `pending` per stream, tier and start (pendingKey): writtenPart looks a bucket up without a scan. */
+  private readonly pendingByKey = new Map<string, SeriesBucket>();
   private lastWrite = -Infinity;
   private dropped = 0;
-  private readonly notKeptCounts: Record<SeriesNotKept, number> = { duplicate: 0, out_of_order: 0, malformed: 0, too_many_streams: 0 };
+  private readonly notKeptCounts: Record<SeriesNotKept, number> = { duplicate: 0, out_of_order: 0, malformed: 0, evicted: 0 };
   /**
    * Per stream, per channel, the most decimals its readings were ever sent with (decimalPlaces, at most 6; -1 before
    * a finite one): sentDecimals. Apart from the ring, which keeps only the newest readings, and checkpointed.
@@ -476,6 +524,8 @@ export class SeriesStore {
   private readonly sent = new Map<string, number[]>();
   /** Per stream restored at start and not read since, its readingDecimals at the stop (its noise's cap included). */
   private readonly restoredDecimals = new Map<string, number>();
+  /** Readings recorded and states made since start: StreamState.used. */
+  private uses = 0;
 
   constructor(opts: SeriesStoreOptions = {}) {
     this.rawPoints = positiveInt(opts.rawPoints ?? DEFAULT_RAW_POINTS, 'rawPoints');
@@ -493,8 +543,11 @@ export class SeriesStore {
    * detector scores each (a reading sharing the time, judged as a step: src/pipeline/cadence.ts); one identical to a reading already held
    * at that time (the same time and every value: a message delivered twice) adds nothing to what the series shows
    * and is not kept, counted `duplicate`. A reading before the newest is not kept, counted `out_of_order`. A
-   * reading with another channel set than the stream's starts its series afresh. Returns false when the reading
-   * was not recorded; every such reading is counted by its reason (notRecorded).
+   * reading with another channel set than the stream's starts its series afresh. A new stream past maxStreams takes
+   * the place of the stream recorded least recently (its raw readings dropped, counted `evicted`; its buckets stay).
+   * The first reading of a stream's state (at start, after a restart, back after forget) takes its minute and
+   * quarter-hour in with the part of them written before (Bucket.merge). Returns false when the reading was not
+   * recorded; every such reading is counted by its reason (notRecorded).
    */
   record(r: ScoredReading): boolean {
     if (!Number.isFinite(r.ts) || r.values.length === 0 || r.values.length !== r.channels.length) return this.notKept('malformed');
@@ -504,8 +557,8 @@ export class SeriesStore {
       s = undefined;
     }
     if (s === undefined) {
-      if (!this.streams.has(r.stream) && this.streams.size >= this.maxStreams) return this.notKept('too_many_streams');
-      s = { channels: [...r.channels], ring: new Ring(this.rawPoints, r.channels.length), open: { 1: null, 2: null }, latest: null, lastPrunedTs: -Infinity };
+      if (!this.streams.has(r.stream) && this.streams.size >= this.maxStreams) this.evictLeastRecent();
+      s = { channels: [...r.channels], ring: new Ring(this.rawPoints, r.channels.length), open: { 1: null, 2: null }, latest: null, lastPrunedTs: -Infinity, used: this.uses++ };
       this.streams.set(r.stream, s);
     }
     if (s.latest !== null && r.ts <= s.latest.ts) {
@@ -519,12 +572,19 @@ export class SeriesStore {
     s.ring.push(r, fits);
     s.latest = r;
     if (this.restoredDecimals.size > 0 && s.ring.size >= 3) this.restoredDecimals.delete(r.stream);
+    s.used = this.uses++;
     for (const tier of TIERS) {
       const start = Math.floor(r.ts / TIER_WIDTH_MS[tier]) * TIER_WIDTH_MS[tier];
       let b = s.open[tier];
       if (b !== null && b.startTs !== start) {
         this.queue(b.toRow(r.stream, tier, s.channels));
         b = null;
+      } else if (b === null) {
+        // The stream's first bucket of the tier since its state was made (a start, a restart, its return after
+        // forget): the part of it written before, if any, is taken in, not overwritten (writtenPart).
+        b = s.open[tier] = new Bucket(start, s.channels.length);
+        const part = this.writtenPart(r.stream, tier, start, s.channels);
+        if (part !== null) b.merge(part);
       }
       if (b === null) b = s.open[tier] = new Bucket(start, s.channels.length);
       if (!b.wide) fits ??= allFitFloat32(r.values);
@@ -541,6 +601,7 @@ export class SeriesStore {
   flush(force = false): void {
     if (this.persist === null) {
       this.pending = [];
+      this.pendingByKey.clear();
       return;
     }
     const now = this.now();
@@ -549,6 +610,7 @@ export class SeriesStore {
     if (this.pending.length > 0) {
       this.persist.writeSeriesBuckets(this.pending);
       this.pending = [];
+      this.pendingByKey.clear();
     }
     for (const [stream, s] of this.streams) {
       const newest = s.latest?.ts ?? -Infinity;
@@ -605,7 +667,7 @@ export class SeriesStore {
   restoreLatest(r: ScoredReading): boolean {
     if (this.streams.has(r.stream) || this.streams.size >= this.maxStreams) return false;
     if (!Number.isFinite(r.ts) || r.values.length === 0 || r.values.length !== r.channels.length) return false;
-    this.streams.set(r.stream, { channels: [...r.channels], ring: new Ring(this.rawPoints, r.channels.length), open: { 1: null, 2: null }, latest: r, lastPrunedTs: -Infinity });
+    this.streams.set(r.stream, { channels: [...r.channels], ring: new Ring(this.rawPoints, r.channels.length), open: { 1: null, 2: null }, latest: r, lastPrunedTs: -Infinity, used: this.uses++ });
     return true;
   }
 
@@ -629,7 +691,7 @@ export class SeriesStore {
     }
     if (s === undefined) {
       if (this.streams.size >= this.maxStreams) return 0;
-      s = { channels: [...channels], ring: new Ring(this.rawPoints, channels.length), open: { 1: null, 2: null }, latest: null, lastPrunedTs: -Infinity };
+      s = { channels: [...channels], ring: new Ring(this.rawPoints, channels.length), open: { 1: null, 2: null }, latest: null, lastPrunedTs: -Infinity, used: this.uses++ };
       this.streams.set(stream, s);
     }
     const from = Math.max(0, points.length - this.rawPoints);
@@ -864,6 +926,42 @@ export class SeriesStore {
     this.streams.delete(stream);
   }
 
+  /**
+   * The bucket of `stream` in `tier` starting at `start` written before with the same channels (queued for the
+   * database, else stored), or null. Null too when the database cannot be read (the bucket then starts empty and
+   * replaces that part when written, as before this was merged).
+   */
+  private writtenPart(stream: string, tier: SeriesTier, start: number, channels: readonly string[]): SeriesBucket | null {
+    const queued = this.pendingByKey.get(pendingKey(stream, tier, start));
+    if (queued !== undefined) return sameChannels(queued.channels, channels) ? queued : null;
+    if (this.persist === null) return null;
+    try {
+      const b = this.persist.readSeriesBuckets(stream, tier, start, start)[0];
+      return b !== undefined && sameChannels(b.channels, channels) ? b : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Drops the raw readings of the stream whose newest reading was recorded least recently (forget: its open buckets
+   * are queued first, so its minute and quarter-hour history stays), counted `evicted`: room for a new stream past
+   * maxStreams.
+   */
+  private evictLeastRecent(): void {
+    let oldest: string | null = null;
+    let used = Infinity;
+    for (const [stream, s] of this.streams) {
+      if (s.used < used) {
+        used = s.used;
+        oldest = stream;
+      }
+    }
+    if (oldest === null) return;
+    this.forget(oldest);
+    this.notKeptCounts.evicted++;
+  }
+
   private closeOpen(stream: string, s: StreamState): void {
     for (const tier of [1, 2] as const) {
       const b = s.open[tier];
@@ -875,12 +973,21 @@ export class SeriesStore {
   private queue(b: SeriesBucket): void {
     if (this.persist === null) return;
     this.pending.push(b);
+    this.pendingByKey.set(pendingKey(b.stream, b.tier, b.startTs), b);
     if (this.pending.length > MAX_PENDING) {
       const excess = this.pending.length - MAX_PENDING;
-      this.pending.splice(0, excess);
+      for (const old of this.pending.splice(0, excess)) {
+        const key = pendingKey(old.stream, old.tier, old.startTs);
+        if (this.pendingByKey.get(key) === old) this.pendingByKey.delete(key);
+      }
       this.dropped += excess;
     }
   }
+}
+
+/** A queued bucket's key: its stream, tier and start. */
+function pendingKey(stream: string, tier: SeriesTier, start: number): string {
+  return `${tier}\0${start}\0${stream}`;
 }
 
 function bucketPt(b: SeriesBucket, width: number): Pt {

@@ -382,7 +382,7 @@ describe('Checkpoints carry an open episode’s explanation state (SignalBook)',
       take(await feed(d, 's', 451, 455, 1000, rnd));
       const shared = (b: SignalBook): number[] => b.series.points('s', at, at).map((p) => p.values[0]);
       expect(shared(book)).toEqual(flushed.map(Math.fround));
-      expect(book.series.notRecorded()).toEqual({ duplicate: 0, out_of_order: 0, malformed: 0, too_many_streams: 0 });
+      expect(book.series.notRecorded()).toEqual({ duplicate: 0, out_of_order: 0, malformed: 0, evicted: 0 });
       const cps = new Checkpoints(store, detectorCheckpointSubject(d, () => 'open', book), { intervalMs: 60_000, maxAgeMs: 1e12, now: () => T0 + 455 * 1000, logger: silent });
       cps.saveStreams(['s']);
       const book2 = new SignalBook({ units: [], timeZone: 'UTC', persist: store, logger: silent });

@@ -517,7 +517,7 @@ describe('presets', () => {
     expect(q.parse(msg(`${ht}/events/rpc`, notify('"devicepower:0":{"id":0,"battery":{"V":4.17,"percent":77}}')))).toMatchObject({ kind: 'readings', readings: [], rejections: [], skipped: 'hub_event' });
   });
 
-  it('units: a stream takes the unit its hub states (Tasmota TempUnit/PressureUnit in the message, Shelly tC, zigbee2mqtt, rtl_433), values unconverted; a change is reported once per stream as first', () => {
+  it('units: a stream takes the unit its hub states (Tasmota TempUnit/PressureUnit in the message, Shelly tC, zigbee2mqtt, rtl_433), values unconverted; a change is reported as first once per stream and direction', () => {
     // tasmota.github.io "Commands": SetOption8 1 reports temperatures in °F (`"TempUnit":"F"`), SetOption24 1
     // pressures in mmHg (`"PressureUnit":"mmHg"`).
     const changes: Array<[string, string, string, boolean]> = [];
@@ -532,15 +532,16 @@ describe('presets', () => {
     expect(p.statedUnit('garden/BME280.Pressure')).toBe('hPa');
     expect(p.statedUnit('garden/BME280.Humidity')).toBe('%');
     expect(changes).toEqual([]);
-    // Set back to °C: the same stream, the value as sent, the change told (first), then again (not first).
+    // Set back to °C: the same stream, the value as sent, the change told (first), then to °F again (first: the other
+    // direction; tryout 25, finding 7).
     expect(readings(p.parse(msg('tele/garden/SENSOR', sensor('24.6', 'C', 10)))).find((x) => x.sensor === 'garden/BME280.Temperature')?.values).toEqual([24.6]);
     expect(p.statedUnit('garden/BME280.Temperature')).toBe('°C');
     readings(p.parse(msg('tele/garden/SENSOR', sensor('76.3', 'F', 20))));
     expect(changes).toEqual([
       ['garden/BME280.Temperature', '°F', '°C', true],
       ['garden/BME280.DewPoint', '°F', '°C', true],
-      ['garden/BME280.Temperature', '°C', '°F', false],
-      ['garden/BME280.DewPoint', '°C', '°F', false],
+      ['garden/BME280.Temperature', '°C', '°F', true],
+      ['garden/BME280.DewPoint', '°C', '°F', true],
     ]);
     // Each change at the time of the first reading in the new unit (the device's Time).
     expect(at).toEqual([10, 10, 20, 20].map((s) => Date.UTC(2026, 10, 30, 10, 0, s)));
@@ -586,6 +587,43 @@ describe('presets', () => {
     // Factor is a measurement all the same: a text there is rejected, not dropped as metadata.
     const r = p.parse(msg('tele/plug1/SENSOR', '{"Time":"2026-11-30T10:00:10","ENERGY":{"Power":61,"Factor":"n/a"}}'));
     expect(r.kind === 'readings' ? r.rejections.map((x) => [x.reason, x.sensor]) : r).toEqual([['not_a_number', 'plug1/ENERGY.Factor']]);
+  });
+
+  it('units: a message rejected (too_many_streams) leaves no unit; each change between two units is first once, in each direction, a repeat not (tryout 25, finding 7)', () => {
+    const told: Array<[string, string, string, boolean]> = [];
+    const p = new MessageParser(parseOptionsOf(config({ presets: ['tasmota'], maxStreams: 2 }), { onUnitChange: (s, f, t, first) => told.push([s, f, t, first]) }));
+    const skew = (t: number, unit: 'C' | 'F', s: number): RawMessage => msg('tele/skew/SENSOR', `{"Time":"2026-11-30T10:00:${String(s).padStart(2, '0')}","SI7021":{"Temperature":${t}},"TempUnit":"${unit}"}`);
+    readings(p.parse(msg('tele/a/SENSOR', '{"Time":"2026-11-30T10:00:00","SI7021":{"Temperature":20.1,"Humidity":40}}')));
+    // The two slots are taken: skew's °F readings are rejected and leave nothing of their unit.
+    const r = p.parse(skew(69.9, 'F', 1));
+    expect(r.kind === 'rejected' ? r.rejection.reason : r.kind).toBe('too_many_streams');
+    expect(p.statedUnit('skew/SI7021.Temperature')).toBeNull();
+    p.forget('a/SI7021.Humidity');
+    readings(p.parse(skew(21.1, 'C', 2)));
+    expect(p.statedUnit('skew/SI7021.Temperature')).toBe('°C');
+    expect(told).toEqual([]);
+    // °C → °F, back to °C, then °F again: each direction first once.
+    readings(p.parse(skew(69.9, 'F', 3)));
+    readings(p.parse(skew(21.2, 'C', 4)));
+    readings(p.parse(skew(69.8, 'F', 5)));
+    expect(told).toEqual([
+      ['skew/SI7021.Temperature', '°C', '°F', true],
+      ['skew/SI7021.Temperature', '°F', '°C', true],
+      ['skew/SI7021.Temperature', '°C', '°F', false],
+    ]);
+    expect(p.unitChangedBefore('skew/SI7021.Temperature')).toBe(true);
+    // Given back at start with the changes the checkpoint holds: a change between those units is no first, another is.
+    const q = new MessageParser(parseOptionsOf(config({ presets: ['tasmota'] }), { onUnitChange: (s, f, t, first) => told.push([s, f, t, first]) }));
+    q.restoreStatedUnit('skew/SI7021.Temperature', '°F', true, [
+      { from: '°C', to: '°F' },
+      { from: '°F', to: '°C' },
+    ]);
+    readings(q.parse(skew(21.1, 'C', 6)));
+    readings(q.parse(msg('tele/skew/SENSOR', '{"Time":"2026-11-30T10:00:07","SI7021":{"Temperature":294.2},"TempUnit":"K"}')));
+    expect(told.slice(3)).toEqual([
+      ['skew/SI7021.Temperature', '°F', '°C', false],
+      ['skew/SI7021.Temperature', '°C', 'K', true],
+    ]);
   });
 
   it('units: a stated unit given back at start (its checkpoint) is known before the next message, and a message stating another one is a change across the restart (tryout 15 finding 2)', () => {

@@ -149,7 +149,7 @@ describe('SeriesStore: raw readings', () => {
     expect(s.record(reading(T0 + 2 * SEC, 1))).toBe(true);
     expect(s.record(reading(T0 + 1 * SEC, 2))).toBe(false);
     expect(s.record(reading(T0 + 3 * SEC, 4, { values: [1, 2] }))).toBe(false);
-    expect(s.notRecorded()).toEqual({ duplicate: 0, out_of_order: 1, malformed: 1, too_many_streams: 0 });
+    expect(s.notRecorded()).toEqual({ duplicate: 0, out_of_order: 1, malformed: 1, evicted: 0 });
     expect(s.record(reading(T0 + 4 * SEC, 5, { channels: ['a', 'b'], values: [5, 6] }))).toBe(true);
     expect(s.points('s').map((p) => p.values)).toEqual([[5, 6]]);
     expect(s.channelsOf('s')).toEqual(['a', 'b']);
@@ -167,7 +167,7 @@ describe('SeriesStore: raw readings', () => {
     expect(s.record(reading(T0 + 2 * SEC, 22))).toBe(false);
     // A value equal to one of an earlier time is a reading of its own.
     expect(s.record(reading(T0 + 3 * SEC, 23))).toBe(true);
-    expect(s.notRecorded()).toEqual({ duplicate: 2, out_of_order: 0, malformed: 0, too_many_streams: 0 });
+    expect(s.notRecorded()).toEqual({ duplicate: 2, out_of_order: 0, malformed: 0, evicted: 0 });
     const kept = [10, 11, 12, 13, 14, 15, 21, 22, 21.5, 23, 23];
     expect(s.points('s').map((p) => p.values[0])).toEqual(kept);
     expect(s.points('s').map((p) => (p.ts - T0) / SEC)).toEqual([0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 3]);
@@ -227,12 +227,21 @@ describe('SeriesStore: raw readings', () => {
     }
   });
 
-  it('tracks at most maxStreams streams', () => {
+  it('tracks at most maxStreams streams: a new one past it takes the place of the stream recorded least recently, counted `evicted`, whose buckets stay (tryout 25, finding 4)', () => {
     const s = seriesStore({ maxStreams: 2 });
     expect(s.record(reading(T0, 1, { stream: 'a' }))).toBe(true);
     expect(s.record(reading(T0, 1, { stream: 'b' }))).toBe(true);
-    expect(s.record(reading(T0, 1, { stream: 'c' }))).toBe(false);
-    expect(s.streamIds()).toEqual(['a', 'b']);
+    // `a` read again: `b` is now the one recorded least recently.
+    expect(s.record(reading(T0 + SEC, 2, { stream: 'a' }))).toBe(true);
+    expect(s.record(reading(T0 + SEC, 1, { stream: 'c' }))).toBe(true);
+    expect(s.streamIds()).toEqual(['a', 'c']);
+    expect(s.points('c').map((p) => p.values[0])).toEqual([1]);
+    expect(s.points('b')).toEqual([]);
+    expect(s.notRecorded()).toEqual({ duplicate: 0, out_of_order: 0, malformed: 0, evicted: 1 });
+    // Its minute stays: queued for the database, then stored and shown.
+    s.flush(true);
+    expect(store.readSeriesBuckets('b', 1, T0, T0 + DAY)).toMatchObject([{ startTs: T0, count: 1 }]);
+    expect(s.query('b', { rangeMs: DAY })).toMatchObject({ source: 'minutes', count: [1] });
   });
 });
 
@@ -318,6 +327,51 @@ describe('SeriesStore: buckets and the database', () => {
     s.close();
     expect(store.readSeriesBuckets('s', 1, T0, T0 + DAY).map((b) => b.startTs)).toEqual([T0, T0 + MIN, T0 + 2 * MIN, T0 + 3 * MIN]);
     expect(store.readSeriesBuckets('s', 2, T0, T0 + DAY)).toMatchObject([{ startTs: T0, count: 240 }]);
+  });
+
+  it('a minute and a quarter-hour in progress at a stop take in the readings after the restart, not overwritten by them (a real SQLite file; tryout 25, finding 5)', () => {
+    const path = join(dir, 'a.db');
+    // 35 readings at 1 Hz from 10:07:00, then a stop; the values 0 … 34.
+    const first = seriesStore();
+    for (let i = 0; i < 35; i++) first.record(reading(T0 + 7 * MIN + i * SEC, i, { status: i === 3 ? 'anomalous' : 'ok', score: i === 3 ? 0.99999 : 0.5, expected: [i], spread: [1] }));
+    const stoppedAt = first.latest('s')!;
+    first.close();
+    store.close();
+    // The restart: the same file, the stream's latest reading given back, 25 more readings of that minute (100 … 124),
+    // then one of the next minute closing it.
+    store = SqliteStore.open(path, { commitIntervalMs: 0, outboxMax: 10, logger: pino({ level: 'silent' }) });
+    const second = seriesStore();
+    expect(second.restoreLatest(stoppedAt)).toBe(true);
+    for (let i = 35; i < 60; i++) second.record(reading(T0 + 7 * MIN + i * SEC, 65 + i, { expected: [65 + i], spread: [3] }));
+    second.record(reading(T0 + 8 * MIN, 0));
+    second.close();
+    const [minute] = store.readSeriesBuckets('s', 1, T0 + 7 * MIN, T0 + 7 * MIN);
+    expect(minute).toMatchObject({ startTs: T0 + 7 * MIN, count: 60, anomalous: 1 });
+    const values = [...Array.from({ length: 35 }, (_, i) => i), ...Array.from({ length: 25 }, (_, i) => 100 + i)];
+    const mean = values.reduce((a, b) => a + b, 0) / 60;
+    expect(minute.stats[0]).toBeCloseTo(mean, 3);
+    expect([minute.stats[1], minute.stats[2]]).toEqual([0, 124]);
+    expect(minute.stats[3]).toBeCloseTo((17 * 35 + 112 * 25) / 60, 3);
+    expect(minute.stats[4]).toBeCloseTo((1 * 35 + 3 * 25) / 60, 5);
+    expect(minute.surpriseMax).toBeCloseTo(5, 3);
+    expect(store.readSeriesBuckets('s', 2, T0, T0)).toMatchObject([{ count: 61 }]);
+    // The API's 24 h view (minutes) shows the minute whole.
+    expect(second.query('s', { rangeMs: DAY })).toMatchObject({ count: [60, 1] });
+  });
+
+  it('a stream dropped from memory (forget) and back within the same minute adds to the minute queued for the database, not in place of it', () => {
+    const s = seriesStore();
+    for (let i = 0; i < 10; i++) s.record(reading(T0 + i * SEC, 1));
+    s.forget('s');
+    for (let i = 10; i < 30; i++) s.record(reading(T0 + i * SEC, 3));
+    s.close();
+    expect(store.readSeriesBuckets('s', 1, T0, T0)).toMatchObject([{ count: 30 }]);
+    expect(store.readSeriesBuckets('s', 1, T0, T0)[0].stats[0]).toBeCloseTo((10 + 60) / 30, 5);
+    // Other channels are another series: that bucket is not taken in (it is replaced, as before).
+    const t = seriesStore();
+    t.record(reading(T0 + 40 * SEC, 5, { channels: ['a'] }));
+    t.close();
+    expect(store.readSeriesBuckets('s', 1, T0, T0)).toMatchObject([{ count: 1, channels: ['a'] }]);
   });
 
   it('prunes each tier behind the stream’s newest reading (26 h of minutes, 8 days of quarter-hours)', () => {
