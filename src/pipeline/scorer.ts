@@ -645,16 +645,14 @@ export class StreamScorer {
       // `smooth` changes) is waited for before it has started too: a learning period set shorter than its warm-up
       // (score.learnReadings 8) would otherwise end with them unready, and a shift that began before they were
       // ready was learnt as normal (measured: 8 learning readings, a +8 sigma shift from reading 100 never alarmed).
-      // Spread and shift are waited for once started only: a stream that repeats its value restarts spread's short
-      // mean, and one that reports in bursts between long quiets (report-on-change) may never start shift: waiting for
-      // it would keep such a stream learning for good (test/pipeline/silence.test.ts, the report-on-change stream).
-      const always = k !== SPREAD && k !== SHIFT;
+      // Spread is waited for once started only: a stream that repeats its value restarts its short mean.
+      const always = k !== SPREAD;
       const row = s.reference[k];
       if (row === null) {
         if (always) return true;
         continue;
       }
-      for (const t of row) if (t.held > 0 && t.held < MIN_HISTORY) return true;
+      for (const t of row) if ((t.held > 0 || always) && t.held < MIN_HISTORY) return true;
     }
     return false;
   }
@@ -3206,7 +3204,6 @@ function heldOutOf(s: StreamScore, r: StepResult<unknown>): boolean {
 /** The kinds a stream's learning waits for (StreamScorer.waitedFor), in EVIDENCE's indices. */
 const WAITED = (['level', 'change', 'shift', 'spread'] as const).map((k) => EVIDENCE.indexOf(k));
 const SPREAD = EVIDENCE.indexOf('spread');
-const SHIFT = EVIDENCE.indexOf('shift');
 
 function newTailOptions(opts: ScorerOptions, which: 'reference' | 'adaptive', kind: Evidence): { horizon: number; minCount: number; lag: number; thin: number } {
   // A short mean over `smooth` readings changes little from one reading to the next: its history keeps one
