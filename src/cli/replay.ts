@@ -297,10 +297,6 @@ async function replayWith(p: Plan, config: Config, configFile: string | null, ct
         `${c.errors > 0 ? `, ${c.errors} internal errors` : ''}; ${learnRows > 0 ? `training ${res.learnSeconds.toFixed(1)} s, ` : ''}replay ${res.runSeconds.toFixed(2)} s = ${Math.round(rows / Math.max(res.runSeconds, 1e-9))} rows/s\n`,
     );
     ctx.stderr(`replay: ${thresholdLine(config, configFile)}\n`);
-    // Glitches a learning period held out (docs/SCORING.md section 6): told, since they were judged by nothing.
-    if (res.heldOut > 0) {
-      ctx.stderr(`replay: ${res.heldOut} reading${res.heldOut === 1 ? '' : 's'} held out of a stream's learning period as a glitch (an isolated value far out of the stream's scale: taught nothing, scored 0)\n`);
-    }
     // Times that go back are what a daylight-saving change looks like when local times are read in another
     // zone; a file whose times all carry their offset (Z, +01:00) read no time in a zone, so it says nothing of one.
     if (outOfOrder > 0) {

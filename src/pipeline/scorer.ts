@@ -269,13 +269,6 @@ class StreamScore {
   rests: RestHeld[] = [];
   seen = 0;
   /**
-   * Readings of the learning period held out of everything it learns as isolated gross outliers (heldOutOf): a
-   * firmware glitch (1e14, 0xFFFFFFFF, -127 from a DS18B20) one reading long. Not checkpointed (a count for the log).
-   */
-  heldOut = 0;
-  /** Readings held out in a row so far, not yet known to be a glitch (heldOutOf): the stream has not come back yet. */
-  heldRun = 0;
-  /**
    * The model segment's step (StepResult.segmentSteps) of the latest reading of an episode that was off on its own
    * (OWN_KINDS against normal operation, in an owner channel: markOwnOff); 0 for none in this segment. A
    * reconstruction whose window holds it is about that reading, which its episode judged (windowHoldsJudged). Not
@@ -575,8 +568,6 @@ export class StreamScorer {
   >();
   private readonly thresholdSurprise: number;
   private readonly holdSurprise: number;
-  /** Readings held out of learning periods as isolated gross outliers, over all streams (heldOutOf). */
-  private heldOutTotal = 0;
   /** Whether a step that was not undone holds its episode (a lasting departure of the level: `shift`'s kind of evidence). */
   private readonly unreturnedHolds: boolean;
 
@@ -594,15 +585,6 @@ export class StreamScorer {
     this.thresholdSurprise = -Math.log10(1 - opts.threshold);
     this.holdSurprise = Math.max(0, this.thresholdSurprise - opts.holdMargin);
     this.unreturnedHolds = opts.evidence === undefined || opts.evidence.includes('shift');
-  }
-
-  /**
-   * Readings held out of learning periods as isolated gross outliers (heldOutOf): of `stream` (0 if unknown), or of
-   * every stream when none is given. A count of readings, since the scorer started (not checkpointed).
-   */
-  heldOut(stream?: string): number {
-    if (stream === undefined) return this.heldOutTotal;
-    return this.streams.get(stream)?.heldOut ?? 0;
   }
 
   /** True while the stream has not learnt enough to alert (or is unknown). */
@@ -641,18 +623,9 @@ export class StreamScorer {
   private waitedFor(s: StreamScore): boolean {
     for (const k of WAITED) {
       if (this.opts.evidence !== undefined && !this.opts.evidence.includes(EVIDENCE[k])) continue;
-      // A kind every moving stream starts (level and shift once the normalisation is warm, change once it holds
-      // `smooth` changes) is waited for before it has started too: a learning period set shorter than its warm-up
-      // (score.learnReadings 8) would otherwise end with them unready, and a shift that began before they were
-      // ready was learnt as normal (measured: 8 learning readings, a +8 sigma shift from reading 100 never alarmed).
-      // Spread is waited for once started only: a stream that repeats its value restarts its short mean.
-      const always = k !== SPREAD;
       const row = s.reference[k];
-      if (row === null) {
-        if (always) return true;
-        continue;
-      }
-      for (const t of row) if ((t.held > 0 || always) && t.held < MIN_HISTORY) return true;
+      if (row === null) continue;
+      for (const t of row) if (t.held > 0 && t.held < MIN_HISTORY) return true;
     }
     return false;
   }
@@ -753,12 +726,6 @@ export class StreamScorer {
     if (knownNormal) s.knownNormal = true;
     this.noteMovement(s, r);
     const learning = knownNormal || this.learningOf(s);
-    // An isolated gross outlier of the learning period (a firmware glitch) teaches nothing: Hampel's identifier.
-    if (learning && !knownNormal) {
-      const held = s.heldOut;
-      if (heldOutOf(s, r)) return { scored: this.duplicateOf(s), verdict: { exclude: true, rebaseline: false } };
-      this.heldOutTotal += s.heldOut - held;
-    } else s.heldRun = 0;
     // The first judged reading after learning: the readings still in the guard bands of the reference histories
     // and of the value histograms are the learning period's last, known to be normal, not the onset of
     // something to be measured against what came before; they enter now. Otherwise a stream whose last learning readings moved
@@ -3156,54 +3123,8 @@ const TAIL_OPTIONS = new WeakMap<ScorerOptions, Map<string, TailOptions>>();
  */
 export const MIN_HISTORY = 8;
 
-/**
- * How far a change of the learning period must be to be a gross outlier, in root mean squared changes of the stream's
- * normal readings so far: the same ±20 standard deviations at which the running normalisation clips (steps.ts).
- */
-export const GROSS_CHANGES = 20;
-
-/**
- * The longest run of gross outliers held out of a learning period as one glitch (readings): Hampel's filter in its
- * usual 7-reading window (3 on either side) replaces runs of up to 3 (Pearson 2002). A longer run is a step, taught.
- */
-export const GROSS_RUN = 3;
-
-/**
- * Hampel's identifier for the learning period (Hampel 1974; as a filter, Pearson 2002), on the stream's changes:
- * true when reading `r` is held out of everything the learning period teaches (histories, value histograms,
- * variability of changes, cycles, the running normalisation through the verdict), as a gross outlier: a change from
- * the last reading taught of more than GROSS_CHANGES root mean squared changes (longVar, the mean squared change of
- * the readings taught so far, which a held reading never enters) in some channel, at most GROSS_RUN readings in a
- * row. The stream is compared with its last reading taught until it comes back: then the held readings were a
- * glitch (counted in `heldOut`, readings); a run longer than GROSS_RUN is a step (a real new level: taught from its
- * GROSS_RUN + 1-th reading on, its first ones lost to learning only). Judges nothing before MIN_HISTORY changes (no
- * scale yet), nor on/off streams, counters, a reset or a stream's first reading. Mutates s.heldRun and s.heldOut.
- */
-function heldOutOf(s: StreamScore, r: StepResult<unknown>): boolean {
-  const item = r.item;
-  if (item.kind !== 'reading' || item.reset || s.last === null || s.onOff || s.counter || s.varCount < MIN_HISTORY) {
-    s.heldRun = 0;
-    return false;
-  }
-  let gross = false;
-  for (let c = 0; c < s.C && !gross; c++) {
-    const d = item.values[c] - s.last[c];
-    const d2 = (d * d) / (1 + item.filled);
-    gross = s.longVar[c] > 0 && d2 > GROSS_CHANGES * GROSS_CHANGES * s.longVar[c];
-  }
-  if (gross && s.heldRun < GROSS_RUN) {
-    s.heldRun++;
-    return true;
-  }
-  // Back within the stream's scale: the held readings were a glitch. Still gross after GROSS_RUN: a step.
-  if (!gross) s.heldOut += s.heldRun;
-  s.heldRun = 0;
-  return false;
-}
-
 /** The kinds a stream's learning waits for (StreamScorer.waitedFor), in EVIDENCE's indices. */
 const WAITED = (['level', 'change', 'shift', 'spread'] as const).map((k) => EVIDENCE.indexOf(k));
-const SPREAD = EVIDENCE.indexOf('spread');
 
 function newTailOptions(opts: ScorerOptions, which: 'reference' | 'adaptive', kind: Evidence): { horizon: number; minCount: number; lag: number; thin: number } {
   // A short mean over `smooth` readings changes little from one reading to the next: its history keeps one

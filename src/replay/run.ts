@@ -50,11 +50,6 @@ export interface ReplayRunResult {
   readonly streams: ReadonlyMap<string, string>;
   readonly learnSeconds: number;
   readonly runSeconds: number;
-  /**
-   * Readings held out of their stream's learning period as isolated gross outliers (a firmware glitch: 1e14,
-   * 0xFFFFFFFF, -127; scorer.ts heldOutOf), over all streams: reported as learning, taught nothing.
-   */
-  readonly heldOut: number;
 }
 
 /** The training options the device's learner uses (src/learn/learner.ts), from the config. */
@@ -147,7 +142,7 @@ export async function runReplay(rows: readonly ReplayRow[], opts: ReplayRunOptio
     });
     const t1 = performance.now();
     const counters = await replayRows(detector, split.rows, sink, { learnRows, rowOf: split.rowOf, inputs: rows });
-    return { counters, streams: used, learnSeconds, runSeconds: (performance.now() - t1) / 1000, heldOut: detector.scorer.heldOut() };
+    return { counters, streams: used, learnSeconds, runSeconds: (performance.now() - t1) / 1000 };
   } finally {
     await Promise.allSettled(owned.map((m) => m.release()));
   }
