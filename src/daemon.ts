@@ -32,6 +32,7 @@ import { AnchoredClock } from './util/clock.js';
 import { RejectionCounter, rejectionSummaryText } from './pipeline/rejections.js';
 import { OutOfOrderRuns, outOfOrderRunText } from './pipeline/out-of-order-runs.js';
 import { Detector, detectorOptions, priorsOf, type DetectorOutput } from './pipeline/detector.js';
+import { DEFAULT_MAX_STREAMS as SERIES_MAX_STREAMS } from './pipeline/series.js';
 import { CommandHandler, commandFilter } from './pipeline/commands.js';
 import { ModelRegistry, compileScopes } from './learn/registry.js';
 import type { LoadedModel, ModelLoader } from './contract/ports.js';
@@ -346,8 +347,9 @@ export class Daemon {
       timeZone: config.explain.timeZone,
       persist: store,
       logger: this.log,
-      // Every stream admitted has its raw readings in memory, which its alerts are explained from (tryout 25, finding 4).
-      maxStreams: config.ingest.maxStreams,
+      // The streams read most recently have their raw readings in memory, which their alerts are explained from
+      // (tryout 25, finding 4): past SERIES_MAX_STREAMS a new stream takes the place of the one read least recently.
+      maxStreams: Math.min(config.ingest.maxStreams, SERIES_MAX_STREAMS),
       recorded: (id) => store.getAnomaly(id)?.explanation ?? null,
       stated: (stream) => this.parser?.statedUnit(stream) ?? null,
       onOff: (stream) => this.parser?.onOffWords(stream) ?? null,

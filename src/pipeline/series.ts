@@ -37,8 +37,13 @@ import { readingPrecision } from '../explain/explain.js';
 import { SURPRISE_SHOWN_MAX, shownSurprise, surpriseOf } from '../contract/surprise.js';
 
 export const DEFAULT_RAW_POINTS = 1800;
-/** Streams tracked by default: ingest.maxStreams' default (the daemon passes its configured value). */
-export const DEFAULT_MAX_STREAMS = 5000;
+/**
+ * Streams whose raw readings are kept at most (the daemon passes the smaller of this and ingest.maxStreams): past
+ * it a new stream takes the place of the one read least recently (record). 1,000 one-value streams with full rings
+ * are about 41 MB; sized to ingest.maxStreams (5,000) a flood of junk topics took the daemon past the unit's
+ * MemoryMax (test/e2e/hostile.test.ts: peak 304-310 MB against 271 MB).
+ */
+export const DEFAULT_MAX_STREAMS = 1000;
 export const DEFAULT_WRITE_INTERVAL_MS = 60_000;
 export const DEFAULT_MAX_POINTS = 800;
 /** Spans up to this long come from the raw ring (and 1-minute buckets before it). */
