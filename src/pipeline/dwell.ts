@@ -446,31 +446,15 @@ export class OnOffDwell {
     this.surpriseNow = 0;
     this.active = active === 0 ? 0 : 1;
     if (x !== 0 && x !== 1) return 0;
-    if (this.state === null) {
-      this.state = x;
-      this.since = ts;
-      this.lastTs = ts;
-      this.unheardMs = 0;
-      this.known = false;
-      this.rare = false;
-      return 0;
-    }
+    if (this.state === null) return this.begin(x, ts, false);
     if (x === this.state) {
       if (unheard) this.unheardMs += Math.max(0, ts - this.lastTs);
       else this.changesOnly = 0;
       this.lastTs = Math.max(this.lastTs, ts);
       return this.judge(this.lastTs - this.since - this.unheardMs, active);
     }
-    if (unheard) {
-      // A switch not heard at its time: the dwell it ends and the one it begins have no known length.
-      this.state = x;
-      this.since = ts;
-      this.lastTs = ts;
-      this.unheardMs = 0;
-      this.known = false;
-      this.rare = false;
-      return 0;
-    }
+    // A switch not heard at its time: the dwell it ends and the one it begins have no known length.
+    if (unheard) return this.begin(x, ts, false);
     this.changesOnly++;
     if (this.state === active && this.known && !this.rare && this.unheardMs === 0 && ts > this.since) {
       const keep = 1 - 1 / Math.max(2, horizon);
@@ -480,11 +464,16 @@ export class OnOffDwell {
       this.sll = this.sll * keep + l * l;
       this.longestMs = Math.max(this.longestMs, ts - this.since);
     }
+    return this.begin(x, ts, true);
+  }
+
+  /** Begins a dwell in state `x` (0 or 1) at `ts` (ms); `known`: its start was heard, so its length counts. Returns 0. */
+  private begin(x: number, ts: number, known: boolean): number {
     this.state = x;
     this.since = ts;
     this.lastTs = ts;
     this.unheardMs = 0;
-    this.known = true;
+    this.known = known;
     this.rare = false;
     return 0;
   }
