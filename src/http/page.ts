@@ -77,8 +77,8 @@ h2 { font-size: 1rem; margin: 0 0 .5rem; }
    cut off), and every place that shows one has the whole name in its title. */
 #sensors li { min-width: 0; max-width: 100%; }
 #sensors button { grid-template-columns: minmax(0, 1fr) auto; }
-#sensors .name, #sensor-title, .explanation, figcaption, td.sensor, td.what { overflow-wrap: anywhere; }
-#sensors .name, #sensor-title { min-width: 0; }
+#sensors .name, #sensor-title, #anomalies-title, #episodes-scope, .explanation, figcaption, td.sensor, td.what { overflow-wrap: anywhere; }
+#sensors .name, #sensor-title, #anomalies-title { min-width: 0; }
 td.sensor button { text-align: left; overflow-wrap: anywhere; }
 /* A device with several streams (a Tasmota plug's ENERGY fields, a zigbee2mqtt sensor's temperature and humidity):
    one item, its name and how many of its streams have an open episode, its streams indented under it, each by its
@@ -145,7 +145,7 @@ var NOTE_WORD_CHARS = ${NOTE_WORD_CHARS};
 var TOKEN_KEY = 'anomalyd-token';
 var RANGES = ['1h', '24h', '7d'];
 var state = { selected: null, chosen: false, range: '1h', sensors: [], filter: '', openIds: {}, folded: {}, timeZone: null, zoneFmt: null,
-  token: sessionStorage.getItem(TOKEN_KEY) || '', tokenRefused: false, timer: 0, charts: {}, series: null, anomalies: [] };
+  token: sessionStorage.getItem(TOKEN_KEY) || '', tokenRefused: false, timer: 0, charts: {}, series: null, anomalies: [], allEpisodes: false };
 /** Most urgent first: a sensor with an open episode (a silence's missing data too, while stale), then anomalous, stale, learning, ok. */
 var RANK = { anomalous: 1, stale: 2, learning: 3, ok: 4 };
 /** Names at most in the header's list of sensors with an open episode (the list below has them all, first). */
@@ -593,13 +593,42 @@ function noteCell(text) {
   return td;
 }
 
+/**
+ * The selected stream's episodes and its device's own (a device_offline is stored under the device's name), newest
+ * first, at most 20 (tryout 25: the table under a sensor's plots listed other sensors' episodes first, and a sensor
+ * with none of the 20 newest had its last episode unexplained). A device with no episode of its own answers 404
+ * (it is no stream): none.
+ */
+async function episodesOf(sensor) {
+  var s = state.sensors.filter(function (x) { return x.sensor === sensor; })[0];
+  var device = s === undefined ? sensor : deviceOf(s);
+  var asks = [api('/api/anomalies?limit=20&sensor=' + encodeURIComponent(sensor))];
+  if (device !== sensor) asks.push(api('/api/anomalies?limit=20&sensor=' + encodeURIComponent(device)).catch(function () { return { anomalies: [] }; }));
+  var lists = await Promise.all(asks);
+  var all = lists.reduce(function (acc, r) { return acc.concat(r.anomalies); }, []);
+  all.sort(function (a, b) { return b.startTs - a.startTs; });
+  return all.slice(0, 20);
+}
+
+/** The table's heading and its scope button: the selected sensor's episodes, or every sensor's newest. */
+function renderEpisodesScope() {
+  var title = document.getElementById('anomalies-title');
+  var button = document.getElementById('episodes-scope');
+  var own = !state.allEpisodes && state.selected !== null;
+  title.textContent = own ? 'Episodes of ' + state.selected : 'Episodes of all sensors';
+  button.hidden = state.selected === null;
+  button.textContent = own ? 'Show all sensors' : 'Show only ' + state.selected;
+  button.setAttribute('aria-pressed', String(state.allEpisodes));
+}
+
 function renderAnomalies(list) {
   state.anomalies = list;
   var tbody = document.getElementById('anomalies');
   tbody.replaceChildren();
+  renderEpisodesScope();
   if (list.length === 0) {
     var row = el('tr');
-    row.appendChild(el('td', { colspan: '6', class: 'muted' }, 'No anomalies recorded.'));
+    row.appendChild(el('td', { colspan: '6', class: 'muted' }, !state.allEpisodes && state.selected !== null ? 'No episode of ' + state.selected + ' recorded.' : 'No anomalies recorded.'));
     tbody.appendChild(row);
   }
   list.forEach(function (a) {
@@ -645,7 +674,7 @@ async function refresh() {
     state.openIds = {};
     results[2].anomalies.forEach(function (a) { if (a.status === 'open') state.openIds[a.sensor] = true; });
     renderSensors(results[1].sensors);
-    renderAnomalies(results[2].anomalies);
+    renderAnomalies(!state.allEpisodes && state.selected !== null ? await episodesOf(state.selected) : results[2].anomalies);
     renderRanges();
     var detail = document.getElementById('detail');
     detail.hidden = state.selected === null;
@@ -673,6 +702,7 @@ window.addEventListener('resize', function () {
 });
 document.addEventListener('visibilitychange', function () { if (!document.hidden) refresh(); });
 document.getElementById('sensor-filter').addEventListener('input', function (e) { state.filter = e.target.value; renderSensorList(); });
+document.getElementById('episodes-scope').addEventListener('click', function () { state.allEpisodes = !state.allEpisodes; refresh(); });
 refresh();
 `;
 
@@ -718,7 +748,7 @@ ${assets.css.map((href) => `<link rel="stylesheet" href="${href}">`).join('\n')}
       </figure>
     </section>
     <section id="episodes-section" aria-labelledby="anomalies-title">
-      <h2 id="anomalies-title">Episodes</h2>
+      <div class="toolbar"><h2 id="anomalies-title">Episodes</h2><button type="button" id="episodes-scope" aria-pressed="false" hidden></button></div>
       <div class="table-wrap">
         <table id="episodes-table">
           <thead><tr><th scope="col" id="start-col">Start</th><th scope="col">Sensor</th><th scope="col">What happened</th><th scope="col">Status</th><th scope="col">Mark</th><th scope="col">Actions</th></tr></thead>

@@ -194,6 +194,37 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
     }
   });
 
+  it('lists the selected sensor\'s episodes under its plots, its device\'s offline episode too; all sensors on request (tryout 25: another sensor\'s episodes came first)', async () => {
+    const view = new FakeView();
+    view.sensorViews = [
+      { sensor: 'flood1', status: 'anomalous', model: 'gru-7', pinned: false, lastTs: T0 + 5000, value: 22, surprise: 4.2, unit: null, ownModel: null, openEpisode: 'f-3' },
+      { sensor: 'shelf/ENERGY.Power', device: 'shelf', status: 'ok', model: 'gru-7', pinned: false, lastTs: T0 + 4000, value: 20, surprise: 0.3, unit: 'W', ownModel: null },
+    ];
+    view.records = [
+      anomalyRecord({ id: 'f-3', sensor: 'flood1', startTs: T0 + 50_000 }),
+      anomalyRecord({ id: 'f-2', sensor: 'flood1', status: 'resolved', startTs: T0 + 40_000 }),
+      anomalyRecord({ id: 'd-1', sensor: 'shelf', status: 'resolved', startTs: T0 + 30_000, kind: 'device_offline' }),
+      anomalyRecord({ id: 's-1', sensor: 'shelf/ENERGY.Power', device: 'shelf', status: 'resolved', startTs: T0 + 20_000, sentence: 'shelf/ENERGY.Power 45.0 W, expected 20.0 ± 2.0 (level shift)' }),
+    ];
+    const base = await serve(view);
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    try {
+      await page.goto(`${base}/`);
+      await page.waitForSelector('body[data-state="ready"]');
+      await page.click('#sensors button:has-text("shelf/ENERGY.Power")');
+      await page.waitForFunction(() => document.getElementById('anomalies-title')?.textContent === 'Episodes of shelf/ENERGY.Power');
+      const ids = async (): Promise<(string | null)[]> => page.locator('#anomalies tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')));
+      expect(await ids()).toEqual(['d-1', 's-1']);
+      expect(await page.locator('#explanation').textContent()).toContain('shelf/ENERGY.Power 45.0 W');
+      await page.click('#episodes-scope');
+      await page.waitForFunction(() => document.getElementById('anomalies-title')?.textContent === 'Episodes of all sensors');
+      expect(await ids()).toEqual(['f-3', 'f-2', 'd-1', 's-1']);
+      expect(await page.locator('#episodes-scope').textContent()).toBe('Show only shelf/ENERGY.Power');
+    } finally {
+      await page.close();
+    }
+  });
+
   it('writes a sensor\'s latest reading with its stream\'s precision, as the sentences do (tryout 23, finding 4)', async () => {
     const view = new FakeView();
     // living_temp sends two decimals: its 21.1 is `21.10 °C`, its 21.14 `21.14 °C`; a meter's whole 20210701 stays whole.
@@ -319,6 +350,9 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       try {
         await page.goto(`${base}/`);
         await page.waitForSelector('body[data-state="ready"]');
+        // The notes are on two sensors' episodes: the table of all sensors.
+        await page.click('#episodes-scope');
+        await page.waitForSelector('#anomalies tr[data-id="n-2"]');
         await page.waitForFunction((w) => document.documentElement.scrollWidth <= w, width, { timeout: 10_000 }).catch(() => undefined);
         const measured = await page.evaluate((ids) => {
           const out: { id: string; text: string; cellChars: number; split: string[]; words: number }[] = [];
@@ -447,7 +481,7 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       // Times in the daemon's zone (Europe/Berlin: T0 = 12:00 UTC is 14:00 CEST), labelled; not the browser's locale.
       expect(await page.locator('#start-col').textContent()).toBe('Start (Europe/Berlin)');
       expect(await page.locator('#daemon').textContent()).toContain('times in Europe/Berlin');
-      expect(await page.locator('#anomalies tr[data-id="m-1"] td.when').textContent()).toMatch(/^2025-06-01 14:00:00 /);
+      expect(await page.locator('#anomalies tr[data-id="m-2"] td.when').textContent()).toMatch(/^2025-06-01 14:02:00 /);
       expect(await page.locator('#readings-caption').textContent()).toContain('times in Europe/Berlin');
 
       // The filter: words of the name or the status; the selection stays.
