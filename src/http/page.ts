@@ -145,7 +145,7 @@ var NOTE_WORD_CHARS = ${NOTE_WORD_CHARS};
 var TOKEN_KEY = 'anomalyd-token';
 var RANGES = ['1h', '24h', '7d'];
 var state = { selected: null, chosen: false, range: '1h', sensors: [], filter: '', openIds: {}, folded: {}, timeZone: null, zoneFmt: null,
-  token: sessionStorage.getItem(TOKEN_KEY) || '', tokenRefused: false, timer: 0, charts: {}, series: null, anomalies: [], allEpisodes: false };
+  token: sessionStorage.getItem(TOKEN_KEY) || '', tokenRefused: false, timer: 0, charts: {}, series: null, anomalies: [], allEpisodes: false, offScale: null };
 /** Most urgent first: a sensor with an open episode (a silence's missing data too, while stale), then anomalous, stale, learning, ok. */
 var RANK = { anomalous: 1, stale: 2, learning: 3, ok: 4 };
 /** Names at most in the header's list of sensors with an open episode (the list below has them all, first). */
@@ -483,6 +483,45 @@ function valueAxisSize(u, values) {
 
 function rangeLabel(r) { return r.replace('h', ' h').replace('d', ' d'); }
 
+/** Points at least, for a reading to be told off the scale (offScale): fewer tell no spread. */
+var OFF_SCALE_MIN_POINTS = 20;
+/** How many spreads (the 1st to 99th percentile's width) beyond them a reading is off the scale. */
+var OFF_SCALE_SPREADS = 10;
+
+/**
+ * The readings far off the scale of the rest (a firmware glitch: 4294967295 or 1e14 among readings of 5.0, tryout
+ * 25), which would squash the plot to a flat line: beyond the 1st or 99th percentile of the points' values (and of
+ * merged points' min and max) by OFF_SCALE_SPREADS times their distance. Null when none, or fewer than
+ * OFF_SCALE_MIN_POINTS values; else { lo, hi: the scale that holds the rest, count, worst: the farthest value, ts }.
+ */
+function offScale(d) {
+  var vals = [];
+  var arrays = d.value.concat(d.min || [], d.max || []);
+  arrays.forEach(function (a) { (a || []).forEach(function (v) { if (v !== null && isFinite(v)) vals.push(v); }); });
+  if (vals.length < OFF_SCALE_MIN_POINTS) return null;
+  var sorted = vals.slice().sort(function (a, b) { return a - b; });
+  var q = function (p) { return sorted[Math.min(sorted.length - 1, Math.floor(p * (sorted.length - 1)))]; };
+  var q01 = q(0.01), q99 = q(0.99);
+  var spread = q99 - q01 > 0 ? q99 - q01 : Math.max(Math.abs(q99) * 0.01, 1e-9);
+  var lo = q01 - OFF_SCALE_SPREADS * spread, hi = q99 + OFF_SCALE_SPREADS * spread;
+  var count = 0, worst = null, worstTs = null, inLo = Infinity, inHi = -Infinity;
+  d.ts.forEach(function (ts, i) {
+    var off = false;
+    arrays.forEach(function (a) {
+      var v = a ? a[i] : null;
+      if (v === null || v === undefined || !isFinite(v)) return;
+      if (v < lo || v > hi) {
+        off = true;
+        if (worst === null || Math.abs(v - q99) > Math.abs(worst - q99)) { worst = v; worstTs = ts; }
+      } else { inLo = Math.min(inLo, v); inHi = Math.max(inHi, v); }
+    });
+    if (off) count++;
+  });
+  if (count === 0 || !isFinite(inLo)) return null;
+  var pad = (inHi - inLo) * 0.1 || spread;
+  return { lo: inLo - pad, hi: inHi + pad, count: count, worst: worst, ts: worstTs };
+}
+
 function renderSeries(d, sensor) {
   state.series = d;
   var unit = sensor && sensor.unit ? ' ' + sensor.unit : '';
@@ -528,9 +567,13 @@ function renderSeries(d, sensor) {
   readingsHost.setAttribute('data-band', bandKind);
   readingsHost.setAttribute('data-band-points', String(modelPts + baselinePts));
   var sync = { key: 'anomalyd' };
+  // A glitch far off the scale does not squash the rest to a line: the scale holds the rest, the line runs off it.
+  state.offScale = offScale(d);
+  readingsHost.setAttribute('data-off-scale', String(state.offScale === null ? 0 : state.offScale.count));
   plot('readings', readingsHost, {
     __key: 'r' + C + merged + '|' + d.stream + '|' + unit + '|' + zoneLabel(), width: chartWidth(readingsHost), height: 220, ms: 1, legend: { show: false }, cursor: { sync: sync }, tzDate: tzDate,
-    scales: { x: { time: true } }, series: series, bands: bands, plugins: [shadePlugin(readingsHost)],
+    scales: { x: { time: true }, y: { range: function (u, min, max) { var o = state.offScale; return o !== null ? [o.lo, o.hi] : uPlot.rangeNum(min, max, 0.1, true); } } },
+    series: series, bands: bands, plugins: [shadePlugin(readingsHost)],
     axes: [timeAxis(), { stroke: css('--muted'), grid: { stroke: css('--line') }, size: valueAxisSize, label: unit.trim() || undefined }],
   }, data);
   var runsCount = runs(d.anomalous).length;
@@ -539,6 +582,8 @@ function renderSeries(d, sensor) {
   document.getElementById('readings-caption').textContent = 'Readings of ' + d.stream + unitNote + ', last ' + rangeLabel(state.range) + ' (' + n + ' points' +
     (merged ? ', each merging up to ' + fmtDuration(d.resolutionMs) + ' of readings: line = mean, light band = min to max' : '') + '); ' + bandText + '; ' +
     runsCount + ' anomalous stretch' + (runsCount === 1 ? '' : 'es') + ' shaded; times in ' + zoneLabel() + '.' +
+    (state.offScale !== null ? ' ' + state.offScale.count + (state.offScale.count === 1 ? ' point is' : ' points are') + ' far off the scale of the rest, the line runs off the plot (' +
+      fmtNum(state.offScale.worst) + unit + ' at ' + fmtTick(state.offScale.ts, 1000) + ').' : '') +
     // Readings are never converted: a unit its hub changed within the span is said, each reading being in its own.
     (d.unitChanges && d.unitChanges.length > 0 ? ' Its hub changed the unit: ' + d.unitChanges.map(function (c) { return c.from + ' → ' + c.to + ' at ' + fmtTick(c.ts, 60000); }).join(', ') + '; readings are not converted, so those before a change are in its old unit.' : '');
 

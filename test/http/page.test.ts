@@ -118,6 +118,8 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       const readings = page.locator('#readings-chart');
       expect(await readings.getAttribute('data-points')).toBe('120');
       expect(await readings.getAttribute('data-band')).toBe('model');
+      // A level shift is on the scale: nothing is cut off.
+      expect(await readings.getAttribute('data-off-scale')).toBe('0');
       expect(await readings.getAttribute('data-shaded')).toBe('1');
       expect(await page.locator('#surprise-chart').getAttribute('data-shaded')).toBe('1');
       expect(await page.locator('#readings-chart canvas').count()).toBe(1);
@@ -189,6 +191,31 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       const ms = [0, 400, 1000, 44_500, 89_000, 90_000, 119_000, 3_599_000, 5_399_000, 5_400_000, 86_400_000, 172_799_000, 172_800_000, 9e8];
       const shown = await page.evaluate((xs) => xs.map((x) => (window as unknown as { fmtDuration: (v: number) => string }).fmtDuration(x)), ms);
       expect(shown).toEqual(ms.map(formatDuration));
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('keeps the scale of the readings when one glitch is far off it, and says so in the caption (tryout 25: one 4294967295 flattened 5.0 to a line at 0)', async () => {
+    const view = new FakeView();
+    const ts = Array.from({ length: 120 }, (_, i) => T0 + i * 1000);
+    const values = ts.map((_, i) => (i === 60 ? 4294967295 : 5 + 0.05 * Math.sin(i)));
+    view.sensorViews = [{ sensor: 'odd6', status: 'ok', model: 'gru-7', pinned: false, lastTs: ts[119], value: 5, surprise: 0.3, unit: 'V', ownModel: null }];
+    view.histories = new Map([['odd6', { ...series('odd6', ts), value: [values] }]]);
+    view.records = [];
+    const base = await serve(view);
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    try {
+      await page.goto(`${base}/`);
+      await page.waitForSelector('body[data-state="ready"]');
+      expect(await page.locator('#readings-chart').getAttribute('data-off-scale')).toBe('1');
+      const y = await page.evaluate(() => {
+        const u = (window as unknown as { state: { charts: Record<string, { scales: Record<string, { min: number; max: number }> }> } }).state.charts.readings;
+        return { min: u.scales.y.min, max: u.scales.y.max };
+      });
+      expect(y.max).toBeLessThan(6);
+      expect(y.min).toBeGreaterThan(4);
+      expect(await page.locator('#readings-caption').textContent()).toMatch(/1 point is far off the scale of the rest, the line runs off the plot \(4294967295 V at \d\d:\d\d:\d\d\)/);
     } finally {
       await page.close();
     }
