@@ -393,7 +393,26 @@ function sensorItem(s, device) {
 }
 
 /** The operator picked a sensor: it stays shown (the page no longer follows the most urgent). */
-function choose(sensor) { state.chosen = true; state.selected = sensor; refresh(); }
+function choose(sensor) { state.chosen = true; state.selected = sensor; saveView(); refresh(); }
+
+/**
+ * The view in the address, so a sensor and range can be linked and bookmarked: #sensor=<stream>&range=24h (the
+ * stream percent-encoded). readView takes it at load and when the address changes; saveView writes the operator's
+ * choice back (history.replaceState: no new history entry per click).
+ */
+function readView() {
+  var p = new URLSearchParams(location.hash.replace(/^#/, ''));
+  var sensor = p.get('sensor');
+  if (sensor) { state.selected = sensor; state.chosen = true; }
+  var range = p.get('range');
+  if (range && RANGES.indexOf(range) >= 0) state.range = range;
+}
+function saveView() {
+  var p = new URLSearchParams();
+  if (state.chosen && state.selected !== null) p.set('sensor', state.selected);
+  p.set('range', state.range);
+  history.replaceState(null, '', '#' + p.toString());
+}
 
 /** The wording of src/contract/own-model.ts ownModelText (test/http/page.test.ts holds the two to it). */
 function ownModelText(p) {
@@ -706,7 +725,7 @@ function renderRanges() {
   group.replaceChildren();
   RANGES.forEach(function (r) {
     var b = el('button', { type: 'button', 'aria-pressed': String(r === state.range), 'data-range': r }, rangeLabel(r));
-    b.addEventListener('click', function () { state.range = r; refresh(); });
+    b.addEventListener('click', function () { state.range = r; saveView(); refresh(); });
     group.appendChild(b);
   });
 }
@@ -748,6 +767,8 @@ window.addEventListener('resize', function () {
 document.addEventListener('visibilitychange', function () { if (!document.hidden) refresh(); });
 document.getElementById('sensor-filter').addEventListener('input', function (e) { state.filter = e.target.value; renderSensorList(); });
 document.getElementById('episodes-scope').addEventListener('click', function () { state.allEpisodes = !state.allEpisodes; refresh(); });
+window.addEventListener('hashchange', function () { readView(); refresh(); });
+readView();
 refresh();
 `;
 

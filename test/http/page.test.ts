@@ -221,6 +221,29 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
     }
   });
 
+  it('opens on the sensor and range its address names, and writes the operator\'s choice back (tryout 26: no link to a sensor\'s plots)', async () => {
+    const view = new FakeView();
+    const base = await serve(view);
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    try {
+      // fan 2/α is ok and pump1 anomalous: unlinked, the page would open on pump1.
+      await page.goto(`${base}/#sensor=${encodeURIComponent('fan 2/α')}&range=24h`);
+      await page.waitForSelector('body[data-state="ready"]');
+      expect(await page.locator('#sensor-title').textContent()).toBe('fan 2/α');
+      expect(await page.locator('.ranges button[data-range="24h"]').getAttribute('aria-pressed')).toBe('true');
+      expect(view.seriesCalls.at(-1)).toMatchObject({ sensor: 'fan 2/α', q: { rangeMs: 86_400_000 } });
+      await page.click('#sensors button:has-text("pump1")');
+      await page.waitForFunction(() => document.getElementById('sensor-title')?.textContent === 'pump1');
+      await page.click('.ranges button[data-range="7d"]');
+      await page.waitForFunction(() => location.hash === '#sensor=pump1&range=7d');
+      // A link pasted into the same tab moves the view too.
+      await page.evaluate(() => { location.hash = 'sensor=' + encodeURIComponent('fan 2/α') + '&range=1h'; });
+      await page.waitForFunction(() => document.getElementById('sensor-title')?.textContent === 'fan 2/α');
+    } finally {
+      await page.close();
+    }
+  });
+
   it('lists the selected sensor\'s episodes under its plots, its device\'s offline episode too; all sensors on request (tryout 25: another sensor\'s episodes came first)', async () => {
     const view = new FakeView();
     view.sensorViews = [
