@@ -30,7 +30,6 @@ import { discoveryEnabled, ingestFilters, parseOptionsOf } from './pipeline/inge
 import { birthTopicOf, discoveryFor, type HaDiscovery } from './adapters/ha-discovery.js';
 import { AnchoredClock } from './util/clock.js';
 import { RejectionCounter, rejectionSummaryText } from './pipeline/rejections.js';
-import { silenceLinkMs } from './pipeline/silence-link.js';
 import { OutOfOrderRuns, outOfOrderRunText } from './pipeline/out-of-order-runs.js';
 import { Detector, detectorOptions, priorsOf, type DetectorOutput } from './pipeline/detector.js';
 import { DEFAULT_MAX_STREAMS as SERIES_MAX_STREAMS } from './pipeline/series.js';
@@ -1489,3 +1488,14 @@ async function raceTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
   }
 }
 
+/**
+ * The span (ms) within which a sensor's silence may be a link's stall, not the sensor's: one and a half keepalive
+ * intervals (`keepaliveSec` s, 30 s when 0), as an MQTT broker waits on a client before it takes the connection for
+ * dead (MQTT 3.1.1, section 3.1.2.10), so a hub's or the daemon's stalled connection is known down only then. A
+ * silence shorter than `window.resetAfter` intervals is judged while it lasts only once longer than this
+ * (Detector.judgeSilence): a 25 s pause of a 1 Hz hub opens nothing (tryout 15, finding 4), a 5 min sensor's death
+ * is told a few intervals after it (issue 10). 45,000 ms for the shipped 30 s.
+ */
+export function silenceLinkMs(keepaliveSec: number): number {
+  return 1.5 * (keepaliveSec > 0 ? keepaliveSec : 30) * 1000;
+}

@@ -12,17 +12,13 @@ import type { DeepPartial } from '../config/dsl.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { modelSidecarPath } from '../daemon.js';
-import type { ReplayOutput, ToldSilence } from '../replay/drive.js';
-import { formatDuration } from '../util/duration.js';
+import type { ReplayOutput } from '../replay/drive.js';
 import { runReplay } from '../replay/run.js';
 import { readReplayCsv, type ReplayInput } from '../replay/source.js';
 import type { CommandContext } from './context.js';
 import { resolveTimeZone } from '../csv/time.js';
 import { CSV_INPUT_HELP, CSV_OPTIONS, csvFlags, type CsvFlags } from './csv-flags.js';
 import { shownSurprise, surpriseOf } from '../contract/surprise.js';
-
-/** Silences the summary names one by one, at most (the rest are counted). */
-const SILENCES_LISTED = 5;
 
 export const REPLAY_USAGE = `Usage: anomalyd replay --input FILE.csv [options]
 
@@ -86,9 +82,7 @@ A summary (rows, streams, readings scored, rejected by the parser, missing value
 time, rows/s, then the alarm threshold in force) goes to stderr, with a hint when rows were rejected out
 of order (local times read in another zone than they were written in repeat an hour where daylight saving
 ends: --timezone; given only when some times had no offset, and Z, +hh:mm, +hhmm and +hh are offsets).
-A missing value is a missing reading: neither scored nor counted as rejected. A silence (rows absent for
-longer than the stream's own rhythm allows) is judged as the daemon judges it live, and each one told as
-missing data is named in the summary (docs/CSV.md): no row carries it.
+A missing value is a missing reading: neither scored nor counted as rejected.
 `;
 
 const OPTIONS = {
@@ -277,7 +271,6 @@ async function replayWith(p: Plan, config: Config, configFile: string | null, ct
     out.line(outputHeader(input));
     let outOfOrder = 0;
     let inLearning = 0;
-    const silences: ToldSilence[] = [];
     const res = await runReplay(
       input.rows,
       {
@@ -289,7 +282,6 @@ async function replayWith(p: Plan, config: Config, configFile: string | null, ct
         train: definedOnly(p.train),
         group: p.group,
         warn: (message) => ctx.stderr(`replay: ${message}\n`),
-        onSilence: (told) => silences.push(told),
       },
       (o) => {
         if (o.rejected === 'out_of_order') outOfOrder++;
@@ -305,13 +297,6 @@ async function replayWith(p: Plan, config: Config, configFile: string | null, ct
         `${c.errors > 0 ? `, ${c.errors} internal errors` : ''}; ${learnRows > 0 ? `training ${res.learnSeconds.toFixed(1)} s, ` : ''}replay ${res.runSeconds.toFixed(2)} s = ${Math.round(rows / Math.max(res.runSeconds, 1e-9))} rows/s\n`,
     );
     ctx.stderr(`replay: ${thresholdLine(config, configFile)}\n`);
-    // A silence is no row: what the daemon would have told while it lasted is said here (and absent from the rows).
-    if (silences.length > 0) {
-      const shown = silences.slice(0, SILENCES_LISTED).map((t) => `${t.stream} no reading for ${formatDuration(t.nextTs - t.lastTs)} after ${new Date(t.lastTs).toISOString()} (${t.missed} missed)`);
-      ctx.stderr(
-        `replay: ${silences.length} silence${silences.length === 1 ? '' : 's'} told as missing data while ${silences.length === 1 ? 'it' : 'they'} lasted, as the daemon tells them live (no row carries a silence): ${shown.join('; ')}${silences.length > SILENCES_LISTED ? `; and ${silences.length - SILENCES_LISTED} more` : ''}\n`,
-      );
-    }
     // Times that go back are what a daylight-saving change looks like when local times are read in another
     // zone; a file whose times all carry their offset (Z, +01:00) read no time in a zone, so it says nothing of one.
     if (outOfOrder > 0) {

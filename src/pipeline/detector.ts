@@ -229,8 +229,8 @@ export class Detector {
   }
 
   /**
-   * Judges the stream's silence while it lasts (the daemon's housekeeping tick; replay and evaluation once at the
-   * end of each gap in the rows' times, src/replay/drive.ts, where its evidence is the most the daemon's ticks saw). `arrivedAt`: when the stream's latest reading arrived,
+   * Judges the stream's silence while it lasts (the daemon's housekeeping tick; replay and evaluation never call
+   * it: a silence there is judged at its next reading). `arrivedAt`: when the stream's latest reading arrived,
    * `now`: the time now, both epoch ms of one clock (the daemon's wall clock of arrival, as `stale` is judged).
    * The silence is counted in the stream's own intervals: `missed` = round(elapsed / interval) − 1, the steps
    * its next reading would carry were it to come now (Cadence.place), from the earlier of `arrivedAt` and the

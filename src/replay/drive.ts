@@ -85,40 +85,6 @@ export interface ReplayOptions {
   readonly chunk?: number;
   /** The feed waits while more readings than this are queued (default 65536). */
   readonly maxPending?: number;
-  /**
-   * Judge each stream's silences as the daemon does live (Daemon.judgeSilences every 2 s on the wall clock of
-   * arrival; here once, at the end of each gap in the rows' times, where its evidence is the most the daemon's
-   * ticks would have seen): the span (ms) within which the daemon cannot tell a sensor's silence from a stalled
-   * link (src/daemon.ts silenceLinkMs: 1.5 MQTT keepalives). Absent: no silence is judged while it lasts (a gap is
-   * judged only at its next reading, as before).
-   */
-  readonly silenceLinkMs?: number;
-  /** Each silence told as missing data while it lasted (its episode's open), in the order told. */
-  readonly onSilence?: (told: ToldSilence) => void;
-}
-
-/** A silence the detector told while it lasted (Detector.judgeSilence opened a missing-data episode). */
-export interface ToldSilence {
-  readonly stream: string;
-  /** The stream's latest reading before the silence (epoch ms, the rows' times). */
-  readonly lastTs: number;
-  /** Its next reading (epoch ms), which ended the silence. */
-  readonly nextTs: number;
-  /** Readings the silence missed, in the stream's own intervals. */
-  readonly missed: number;
-  /** The episode's id. */
-  readonly anomalyId: string;
-}
-
-/**
- * Whether the step from `prev` to `ts` may be a silence the daemon judges while it lasts (Detector.judgeSilence):
- * at least 1.4 of the stream's previous steps (a missed reading is 2), and longer than `linkMs` or 60 steps (a gap
- * past window.resetAfter at its default 64 is judged whatever the link). A cheap filter before the feed waits for
- * the stream's readings to be scored; the detector judges.
- */
-function maybeSilence(prev: number, step: number, ts: number, linkMs: number): boolean {
-  const elapsed = ts - prev;
-  return step > 0 && elapsed > 1.4 * step && (elapsed > linkMs || elapsed > 60 * step);
 }
 
 export interface ReplayCounters {
@@ -254,12 +220,6 @@ export async function replayRows(detector: Detector, rows: readonly ReplayRow[],
       case 'reading': {
         counters.readings++;
         const r = o.reading;
-        if (linkMs !== undefined) {
-          const topic = rows[o.origin.seq].sensor;
-          let streams = streamsOf.get(topic);
-          if (streams === undefined) streamsOf.set(topic, (streams = new Set()));
-          streams.add(r.stream);
-        }
         const i = rowOf[o.origin.seq];
         const p = pendingOf(i);
         p.scored = true;
@@ -285,26 +245,6 @@ export async function replayRows(detector: Detector, rows: readonly ReplayRow[],
       }
     }
   };
-  // Silences judged while they last (opts.silenceLinkMs): each topic's streams, its last time and step.
-  const linkMs = opts.silenceLinkMs;
-  const streamsOf = new Map<string, Set<string>>();
-  const lastOf = new Map<string, { ts: number; step: number }>();
-  const judgeGap = async (row: ReplayRow): Promise<void> => {
-    const last = lastOf.get(row.sensor);
-    if (last === undefined || row.ts > last.ts) lastOf.set(row.sensor, { ts: row.ts, step: last === undefined ? 0 : row.ts - last.ts });
-    if (last === undefined || linkMs === undefined || !maybeSilence(last.ts, last.step, row.ts, linkMs)) return;
-    // The daemon judges a silence once the stream's readings before it are scored (Detector.judgeSilence is not
-    // judged while they are queued): wait for them, as its 2 s tick would have.
-    const idle = (): boolean => detector.pending === 0 && [...(streamsOf.get(row.sensor) ?? [])].every((stream) => !detector.busy(stream));
-    while (!idle()) await new Promise<void>((resolve) => setImmediate(resolve));
-    const streams = [...(streamsOf.get(row.sensor) ?? [])];
-    for (const stream of streams) {
-      const judged = detector.judgeSilence(stream, last.ts, row.ts - 1, linkMs);
-      for (const ev of judged.events) {
-        if (ev.kind === 'open') opts.onSilence?.({ stream, lastTs: last.ts, nextTs: row.ts, missed: judged.missed, anomalyId: ev.anomalyId });
-      }
-    }
-  };
   const input = new Subject<RawMessage>();
   const completed = new Promise<void>((resolve, reject) => {
     input.pipe(detector.operator()).subscribe({ next: onOutput, error: reject, complete: resolve });
@@ -312,7 +252,6 @@ export async function replayRows(detector: Detector, rows: readonly ReplayRow[],
   for (let k = 0; k < rows.length; k++) {
     const row = rows[k];
     if (row.newRecording === true) detector.newRecording(row.sensor);
-    else if (linkMs !== undefined) await judgeGap(row);
     input.next({ topic: row.sensor, payload: payloadOf(row), receivedAt: row.ts, seq: k });
     if ((k + 1) % chunk === 0) {
       do await new Promise<void>((resolve) => setImmediate(resolve));

@@ -22,8 +22,7 @@ import { MessageParser } from '../pipeline/parse.js';
 import { replayParseOptionsOf } from '../pipeline/ingest-options.js';
 import { writeModel } from '../model/onnx-export.js';
 import { sidecarOf, trainModel, type TrainOptions, type TrainResult, type TrainSeries } from '../train/trainer.js';
-import { replayRows, type ReplayCounters, type ReplayOutput, type ReplayRow, type ToldSilence } from './drive.js';
-import { silenceLinkMs } from '../pipeline/silence-link.js';
+import { replayRows, type ReplayCounters, type ReplayOutput, type ReplayRow } from './drive.js';
 
 export interface ReplayRunOptions {
   readonly config: Config;
@@ -43,8 +42,6 @@ export interface ReplayRunOptions {
   readonly group?: boolean;
   /** Told about streams that fell back to the shipped model, and why. */
   readonly warn?: (message: string) => void;
-  /** Each silence told as missing data while it lasted, as the daemon tells it live (replayRows' onSilence). */
-  readonly onSilence?: (told: ToldSilence) => void;
 }
 
 export interface ReplayRunResult {
@@ -144,14 +141,7 @@ export async function runReplay(rows: readonly ReplayRow[], opts: ReplayRunOptio
       learning: (_stream, origin) => split.rowOf[origin.seq] < learnRows,
     });
     const t1 = performance.now();
-    // Silences judged at each gap as the daemon judges them while they last (replayRows: silenceLinkMs).
-    const counters = await replayRows(detector, split.rows, sink, {
-      learnRows,
-      rowOf: split.rowOf,
-      inputs: rows,
-      silenceLinkMs: silenceLinkMs(config.mqtt.keepaliveSec),
-      ...(opts.onSilence !== undefined ? { onSilence: opts.onSilence } : {}),
-    });
+    const counters = await replayRows(detector, split.rows, sink, { learnRows, rowOf: split.rowOf, inputs: rows });
     return { counters, streams: used, learnSeconds, runSeconds: (performance.now() - t1) / 1000 };
   } finally {
     await Promise.allSettled(owned.map((m) => m.release()));
