@@ -15,6 +15,7 @@ Commands:
   anomalies      list, show, acknowledge or mark as false alarm the stored anomalies
   models         list the models trained on this device; roll a sensor back (and pin it), unpin it, ask for a new try
   sensors        forget a stream or a device: a removed or renamed sensor (its open episode resolved 'forgotten')
+  history        export a stream's recent readings (up to 8 days) as CSV, with the expected band and the surprise
   status         ask the running daemon how it is doing (sensors by state, own models being learnt, outbox, rejections)
   check-config   validate a config file and print the effective config (secrets masked)
   help           show this help
@@ -49,6 +50,7 @@ const commands: Record<string, () => Promise<Command>> = {
   replay: async () => (await import('./cli/replay.js')).replayCommand,
   status: async () => (await import('./cli/status.js')).statusCommand,
   sensors: async () => (await import('./cli/sensors.js')).sensorsCommand,
+  history: async () => (await import('./cli/history.js')).historyCommand,
   'check-config': async () => {
     const { checkConfigCommand } = await import('./cli/check-config.js');
     return (argv, c) => Promise.resolve(checkConfigCommand(argv, c));

@@ -82,7 +82,9 @@ A summary (rows, streams, readings scored, rejected by the parser, missing value
 time, rows/s, then the alarm threshold in force) goes to stderr, with a hint when rows were rejected out
 of order (local times read in another zone than they were written in repeat an hour where daylight saving
 ends: --timezone; given only when some times had no offset, and Z, +hh:mm, +hhmm and +hh are offsets).
-A missing value is a missing reading: neither scored nor counted as rejected.
+A missing value is a missing reading: neither scored nor counted as rejected. A silence (rows absent) is judged
+only at the stream's next reading, not while it lasts as the daemon judges it live (docs/CSV.md): a dropout the
+daemon would tell as missing data may open nothing here.
 `;
 
 const OPTIONS = {

@@ -77,8 +77,8 @@ h2 { font-size: 1rem; margin: 0 0 .5rem; }
    cut off), and every place that shows one has the whole name in its title. */
 #sensors li { min-width: 0; max-width: 100%; }
 #sensors button { grid-template-columns: minmax(0, 1fr) auto; }
-#sensors .name, #sensor-title, .explanation, figcaption, td.sensor, td.what { overflow-wrap: anywhere; }
-#sensors .name, #sensor-title { min-width: 0; }
+#sensors .name, #sensor-title, #anomalies-title, #episodes-scope, .explanation, figcaption, td.sensor, td.what { overflow-wrap: anywhere; }
+#sensors .name, #sensor-title, #anomalies-title { min-width: 0; }
 td.sensor button { text-align: left; overflow-wrap: anywhere; }
 /* A device with several streams (a Tasmota plug's ENERGY fields, a zigbee2mqtt sensor's temperature and humidity):
    one item, its name and how many of its streams have an open episode, its streams indented under it, each by its
@@ -145,7 +145,7 @@ var NOTE_WORD_CHARS = ${NOTE_WORD_CHARS};
 var TOKEN_KEY = 'anomalyd-token';
 var RANGES = ['1h', '24h', '7d'];
 var state = { selected: null, chosen: false, range: '1h', sensors: [], filter: '', openIds: {}, folded: {}, timeZone: null, zoneFmt: null,
-  token: sessionStorage.getItem(TOKEN_KEY) || '', tokenRefused: false, timer: 0, charts: {}, series: null, anomalies: [] };
+  token: sessionStorage.getItem(TOKEN_KEY) || '', tokenRefused: false, timer: 0, charts: {}, series: null, anomalies: [], allEpisodes: false, offScale: null };
 /** Most urgent first: a sensor with an open episode (a silence's missing data too, while stale), then anomalous, stale, learning, ok. */
 var RANK = { anomalous: 1, stale: 2, learning: 3, ok: 4 };
 /** Names at most in the header's list of sensors with an open episode (the list below has them all, first). */
@@ -393,7 +393,26 @@ function sensorItem(s, device) {
 }
 
 /** The operator picked a sensor: it stays shown (the page no longer follows the most urgent). */
-function choose(sensor) { state.chosen = true; state.selected = sensor; refresh(); }
+function choose(sensor) { state.chosen = true; state.selected = sensor; saveView(); refresh(); }
+
+/**
+ * The view in the address, so a sensor and range can be linked and bookmarked: #sensor=<stream>&range=24h (the
+ * stream percent-encoded). readView takes it at load and when the address changes; saveView writes the operator's
+ * choice back (history.replaceState: no new history entry per click).
+ */
+function readView() {
+  var p = new URLSearchParams(location.hash.replace(/^#/, ''));
+  var sensor = p.get('sensor');
+  if (sensor) { state.selected = sensor; state.chosen = true; }
+  var range = p.get('range');
+  if (range && RANGES.indexOf(range) >= 0) state.range = range;
+}
+function saveView() {
+  var p = new URLSearchParams();
+  if (state.chosen && state.selected !== null) p.set('sensor', state.selected);
+  p.set('range', state.range);
+  history.replaceState(null, '', '#' + p.toString());
+}
 
 /** The wording of src/contract/own-model.ts ownModelText (test/http/page.test.ts holds the two to it). */
 function ownModelText(p) {
@@ -483,6 +502,45 @@ function valueAxisSize(u, values) {
 
 function rangeLabel(r) { return r.replace('h', ' h').replace('d', ' d'); }
 
+/** Points at least, for a reading to be told off the scale (offScale): fewer tell no spread. */
+var OFF_SCALE_MIN_POINTS = 20;
+/** How many spreads (the 1st to 99th percentile's width) beyond them a reading is off the scale. */
+var OFF_SCALE_SPREADS = 10;
+
+/**
+ * The readings far off the scale of the rest (a firmware glitch: 4294967295 or 1e14 among readings of 5.0, tryout
+ * 25), which would squash the plot to a flat line: beyond the 1st or 99th percentile of the points' values (and of
+ * merged points' min and max) by OFF_SCALE_SPREADS times their distance. Null when none, or fewer than
+ * OFF_SCALE_MIN_POINTS values; else { lo, hi: the scale that holds the rest, count, worst: the farthest value, ts }.
+ */
+function offScale(d) {
+  var vals = [];
+  var arrays = d.value.concat(d.min || [], d.max || []);
+  arrays.forEach(function (a) { (a || []).forEach(function (v) { if (v !== null && isFinite(v)) vals.push(v); }); });
+  if (vals.length < OFF_SCALE_MIN_POINTS) return null;
+  var sorted = vals.slice().sort(function (a, b) { return a - b; });
+  var q = function (p) { return sorted[Math.min(sorted.length - 1, Math.floor(p * (sorted.length - 1)))]; };
+  var q01 = q(0.01), q99 = q(0.99);
+  var spread = q99 - q01 > 0 ? q99 - q01 : Math.max(Math.abs(q99) * 0.01, 1e-9);
+  var lo = q01 - OFF_SCALE_SPREADS * spread, hi = q99 + OFF_SCALE_SPREADS * spread;
+  var count = 0, worst = null, worstTs = null, inLo = Infinity, inHi = -Infinity;
+  d.ts.forEach(function (ts, i) {
+    var off = false;
+    arrays.forEach(function (a) {
+      var v = a ? a[i] : null;
+      if (v === null || v === undefined || !isFinite(v)) return;
+      if (v < lo || v > hi) {
+        off = true;
+        if (worst === null || Math.abs(v - q99) > Math.abs(worst - q99)) { worst = v; worstTs = ts; }
+      } else { inLo = Math.min(inLo, v); inHi = Math.max(inHi, v); }
+    });
+    if (off) count++;
+  });
+  if (count === 0 || !isFinite(inLo)) return null;
+  var pad = (inHi - inLo) * 0.1 || spread;
+  return { lo: inLo - pad, hi: inHi + pad, count: count, worst: worst, ts: worstTs };
+}
+
 function renderSeries(d, sensor) {
   state.series = d;
   var unit = sensor && sensor.unit ? ' ' + sensor.unit : '';
@@ -528,9 +586,13 @@ function renderSeries(d, sensor) {
   readingsHost.setAttribute('data-band', bandKind);
   readingsHost.setAttribute('data-band-points', String(modelPts + baselinePts));
   var sync = { key: 'anomalyd' };
+  // A glitch far off the scale does not squash the rest to a line: the scale holds the rest, the line runs off it.
+  state.offScale = offScale(d);
+  readingsHost.setAttribute('data-off-scale', String(state.offScale === null ? 0 : state.offScale.count));
   plot('readings', readingsHost, {
     __key: 'r' + C + merged + '|' + d.stream + '|' + unit + '|' + zoneLabel(), width: chartWidth(readingsHost), height: 220, ms: 1, legend: { show: false }, cursor: { sync: sync }, tzDate: tzDate,
-    scales: { x: { time: true } }, series: series, bands: bands, plugins: [shadePlugin(readingsHost)],
+    scales: { x: { time: true }, y: { range: function (u, min, max) { var o = state.offScale; return o !== null ? [o.lo, o.hi] : uPlot.rangeNum(min, max, 0.1, true); } } },
+    series: series, bands: bands, plugins: [shadePlugin(readingsHost)],
     axes: [timeAxis(), { stroke: css('--muted'), grid: { stroke: css('--line') }, size: valueAxisSize, label: unit.trim() || undefined }],
   }, data);
   var runsCount = runs(d.anomalous).length;
@@ -539,6 +601,8 @@ function renderSeries(d, sensor) {
   document.getElementById('readings-caption').textContent = 'Readings of ' + d.stream + unitNote + ', last ' + rangeLabel(state.range) + ' (' + n + ' points' +
     (merged ? ', each merging up to ' + fmtDuration(d.resolutionMs) + ' of readings: line = mean, light band = min to max' : '') + '); ' + bandText + '; ' +
     runsCount + ' anomalous stretch' + (runsCount === 1 ? '' : 'es') + ' shaded; times in ' + zoneLabel() + '.' +
+    (state.offScale !== null ? ' ' + state.offScale.count + (state.offScale.count === 1 ? ' point is' : ' points are') + ' far off the scale of the rest, the line runs off the plot (' +
+      fmtNum(state.offScale.worst) + unit + ' at ' + fmtTick(state.offScale.ts, 1000) + ').' : '') +
     // Readings are never converted: a unit its hub changed within the span is said, each reading being in its own.
     (d.unitChanges && d.unitChanges.length > 0 ? ' Its hub changed the unit: ' + d.unitChanges.map(function (c) { return c.from + ' → ' + c.to + ' at ' + fmtTick(c.ts, 60000); }).join(', ') + '; readings are not converted, so those before a change are in its old unit.' : '');
 
@@ -593,13 +657,42 @@ function noteCell(text) {
   return td;
 }
 
+/**
+ * The selected stream's episodes and its device's own (a device_offline is stored under the device's name), newest
+ * first, at most 20 (tryout 25: the table under a sensor's plots listed other sensors' episodes first, and a sensor
+ * with none of the 20 newest had its last episode unexplained). A device with no episode of its own answers 404
+ * (it is no stream): none.
+ */
+async function episodesOf(sensor) {
+  var s = state.sensors.filter(function (x) { return x.sensor === sensor; })[0];
+  var device = s === undefined ? sensor : deviceOf(s);
+  var asks = [api('/api/anomalies?limit=20&sensor=' + encodeURIComponent(sensor))];
+  if (device !== sensor) asks.push(api('/api/anomalies?limit=20&sensor=' + encodeURIComponent(device)).catch(function () { return { anomalies: [] }; }));
+  var lists = await Promise.all(asks);
+  var all = lists.reduce(function (acc, r) { return acc.concat(r.anomalies); }, []);
+  all.sort(function (a, b) { return b.startTs - a.startTs; });
+  return all.slice(0, 20);
+}
+
+/** The table's heading and its scope button: the selected sensor's episodes, or every sensor's newest. */
+function renderEpisodesScope() {
+  var title = document.getElementById('anomalies-title');
+  var button = document.getElementById('episodes-scope');
+  var own = !state.allEpisodes && state.selected !== null;
+  title.textContent = own ? 'Episodes of ' + state.selected : 'Episodes of all sensors';
+  button.hidden = state.selected === null;
+  button.textContent = own ? 'Show all sensors' : 'Show only ' + state.selected;
+  button.setAttribute('aria-pressed', String(state.allEpisodes));
+}
+
 function renderAnomalies(list) {
   state.anomalies = list;
   var tbody = document.getElementById('anomalies');
   tbody.replaceChildren();
+  renderEpisodesScope();
   if (list.length === 0) {
     var row = el('tr');
-    row.appendChild(el('td', { colspan: '6', class: 'muted' }, 'No anomalies recorded.'));
+    row.appendChild(el('td', { colspan: '6', class: 'muted' }, !state.allEpisodes && state.selected !== null ? 'No episode of ' + state.selected + ' recorded.' : 'No anomalies recorded.'));
     tbody.appendChild(row);
   }
   list.forEach(function (a) {
@@ -632,7 +725,7 @@ function renderRanges() {
   group.replaceChildren();
   RANGES.forEach(function (r) {
     var b = el('button', { type: 'button', 'aria-pressed': String(r === state.range), 'data-range': r }, rangeLabel(r));
-    b.addEventListener('click', function () { state.range = r; refresh(); });
+    b.addEventListener('click', function () { state.range = r; saveView(); refresh(); });
     group.appendChild(b);
   });
 }
@@ -645,7 +738,7 @@ async function refresh() {
     state.openIds = {};
     results[2].anomalies.forEach(function (a) { if (a.status === 'open') state.openIds[a.sensor] = true; });
     renderSensors(results[1].sensors);
-    renderAnomalies(results[2].anomalies);
+    renderAnomalies(!state.allEpisodes && state.selected !== null ? await episodesOf(state.selected) : results[2].anomalies);
     renderRanges();
     var detail = document.getElementById('detail');
     detail.hidden = state.selected === null;
@@ -673,6 +766,9 @@ window.addEventListener('resize', function () {
 });
 document.addEventListener('visibilitychange', function () { if (!document.hidden) refresh(); });
 document.getElementById('sensor-filter').addEventListener('input', function (e) { state.filter = e.target.value; renderSensorList(); });
+document.getElementById('episodes-scope').addEventListener('click', function () { state.allEpisodes = !state.allEpisodes; refresh(); });
+window.addEventListener('hashchange', function () { readView(); refresh(); });
+readView();
 refresh();
 `;
 
@@ -718,7 +814,7 @@ ${assets.css.map((href) => `<link rel="stylesheet" href="${href}">`).join('\n')}
       </figure>
     </section>
     <section id="episodes-section" aria-labelledby="anomalies-title">
-      <h2 id="anomalies-title">Episodes</h2>
+      <div class="toolbar"><h2 id="anomalies-title">Episodes</h2><button type="button" id="episodes-scope" aria-pressed="false" hidden></button></div>
       <div class="table-wrap">
         <table id="episodes-table">
           <thead><tr><th scope="col" id="start-col">Start</th><th scope="col">Sensor</th><th scope="col">What happened</th><th scope="col">Status</th><th scope="col">Mark</th><th scope="col">Actions</th></tr></thead>

@@ -21,19 +21,41 @@ function distance(a: string, b: string, cap: number): number {
   return prev[b.length];
 }
 
+/** The words of a name: its parts between `/`, `.`, `_`, `-`, `:` and spaces, lower-cased (`shelf60/ENERGY.Power`: shelf60, energy, power). */
+function words(name: string): string[] {
+  return name.toLowerCase().split(/[/._\-:\s]+/).filter((w) => w.length > 0);
+}
+
+/** Whether `part`'s words are, in order, words of `whole` (`shelf60/Power` in `shelf60/ENERGY.Power`). */
+function wordsIn(part: readonly string[], whole: readonly string[]): boolean {
+  let i = 0;
+  for (const w of whole) if (i < part.length && w === part[i]) i++;
+  return part.length > 0 && i === part.length;
+}
+
 /**
- * The known names close to `given`, at most `max`, in the order of `known`: the same case-insensitively or once
- * made a safe sensor id as a Zigbee2Tasmota `Name` is (safePart: `#`, `+`, `/` and
- * control characters become `_`, `Kitchen #2` is `Kitchen _2`), one containing the other (case-insensitively), or within 2 edits. Pure.
+ * The known names close to `given`, at most `max`, closest first and otherwise in the order of `known`:
+ * 1. the same case-insensitively, or once made a safe sensor id as a Zigbee2Tasmota `Name` is (safePart: `#`,
+ *    `+`, `/` and control characters become `_`, `Kitchen #2` is `Kitchen _2`);
+ * 2. a name holding the given one's words in order (`shelf60/Power` for `shelf60/ENERGY.Power`: a field named
+ *    without its group; tryout 25 was offered the device `shelf60` instead);
+ * 3. within 2 edits;
+ * 4. one containing the other (case-insensitively).
+ * Pure.
  */
 export function closeNames(given: string, known: readonly string[], max = 5): string[] {
   const g = given.toLowerCase();
   const safe = safePart(given).toLowerCase();
-  const out: string[] = [];
-  for (const name of known) {
-    if (out.length >= max) break;
+  const gw = words(given);
+  const ranked: { name: string; rank: number; at: number }[] = [];
+  known.forEach((name, at) => {
     const n = name.toLowerCase();
-    if (n === g || n === safe || n.includes(g) || g.includes(n) || distance(n, g, 2) <= 2) out.push(name);
-  }
-  return out;
+    const rank =
+      n === g || n === safe ? 1 : gw.length > 1 && wordsIn(gw, words(name)) ? 2 : distance(n, g, 2) <= 2 ? 3 : n.includes(g) || g.includes(n) ? 4 : 0;
+    if (rank > 0) ranked.push({ name, rank, at });
+  });
+  return ranked
+    .sort((a, b) => a.rank - b.rank || a.at - b.at)
+    .slice(0, max)
+    .map((r) => r.name);
 }

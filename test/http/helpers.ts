@@ -171,7 +171,8 @@ export class FakeView implements DaemonView {
   anomalies(q: AnomalyQuery): readonly AnomalyRecord[] {
     this.maybeFail();
     this.queries.push(q);
-    return this.records.slice(0, q.limit);
+    // As the store answers (src/adapters/sqlite-store.ts): a stream's own, or every stream of a device.
+    return this.records.filter((a) => (q.sensor === undefined || a.sensor === q.sensor) && (q.device === undefined || (a.device ?? a.sensor) === q.device) && (q.status === undefined || a.status === q.status)).slice(0, q.limit);
   }
   anomaly(id: string): AnomalyWithEvents | null {
     this.maybeFail();

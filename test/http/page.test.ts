@@ -118,6 +118,8 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       const readings = page.locator('#readings-chart');
       expect(await readings.getAttribute('data-points')).toBe('120');
       expect(await readings.getAttribute('data-band')).toBe('model');
+      // A level shift is on the scale: nothing is cut off.
+      expect(await readings.getAttribute('data-off-scale')).toBe('0');
       expect(await readings.getAttribute('data-shaded')).toBe('1');
       expect(await page.locator('#surprise-chart').getAttribute('data-shaded')).toBe('1');
       expect(await page.locator('#readings-chart canvas').count()).toBe(1);
@@ -189,6 +191,85 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       const ms = [0, 400, 1000, 44_500, 89_000, 90_000, 119_000, 3_599_000, 5_399_000, 5_400_000, 86_400_000, 172_799_000, 172_800_000, 9e8];
       const shown = await page.evaluate((xs) => xs.map((x) => (window as unknown as { fmtDuration: (v: number) => string }).fmtDuration(x)), ms);
       expect(shown).toEqual(ms.map(formatDuration));
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('keeps the scale of the readings when one glitch is far off it, and says so in the caption (tryout 25: one 4294967295 flattened 5.0 to a line at 0)', async () => {
+    const view = new FakeView();
+    const ts = Array.from({ length: 120 }, (_, i) => T0 + i * 1000);
+    const values = ts.map((_, i) => (i === 60 ? 4294967295 : 5 + 0.05 * Math.sin(i)));
+    view.sensorViews = [{ sensor: 'odd6', status: 'ok', model: 'gru-7', pinned: false, lastTs: ts[119], value: 5, surprise: 0.3, unit: 'V', ownModel: null }];
+    view.histories = new Map([['odd6', { ...series('odd6', ts), value: [values] }]]);
+    view.records = [];
+    const base = await serve(view);
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    try {
+      await page.goto(`${base}/`);
+      await page.waitForSelector('body[data-state="ready"]');
+      expect(await page.locator('#readings-chart').getAttribute('data-off-scale')).toBe('1');
+      const y = await page.evaluate(() => {
+        const u = (window as unknown as { state: { charts: Record<string, { scales: Record<string, { min: number; max: number }> }> } }).state.charts.readings;
+        return { min: u.scales.y.min, max: u.scales.y.max };
+      });
+      expect(y.max).toBeLessThan(6);
+      expect(y.min).toBeGreaterThan(4);
+      expect(await page.locator('#readings-caption').textContent()).toMatch(/1 point is far off the scale of the rest, the line runs off the plot \(4294967295 V at \d\d:\d\d:\d\d\)/);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('opens on the sensor and range its address names, and writes the operator\'s choice back (tryout 26: no link to a sensor\'s plots)', async () => {
+    const view = new FakeView();
+    const base = await serve(view);
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    try {
+      // fan 2/α is ok and pump1 anomalous: unlinked, the page would open on pump1.
+      await page.goto(`${base}/#sensor=${encodeURIComponent('fan 2/α')}&range=24h`);
+      await page.waitForSelector('body[data-state="ready"]');
+      expect(await page.locator('#sensor-title').textContent()).toBe('fan 2/α');
+      expect(await page.locator('.ranges button[data-range="24h"]').getAttribute('aria-pressed')).toBe('true');
+      expect(view.seriesCalls.at(-1)).toMatchObject({ sensor: 'fan 2/α', q: { rangeMs: 86_400_000 } });
+      await page.click('#sensors button:has-text("pump1")');
+      await page.waitForFunction(() => document.getElementById('sensor-title')?.textContent === 'pump1');
+      await page.click('.ranges button[data-range="7d"]');
+      await page.waitForFunction(() => location.hash === '#sensor=pump1&range=7d');
+      // A link pasted into the same tab moves the view too.
+      await page.evaluate(() => { location.hash = 'sensor=' + encodeURIComponent('fan 2/α') + '&range=1h'; });
+      await page.waitForFunction(() => document.getElementById('sensor-title')?.textContent === 'fan 2/α');
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('lists the selected sensor\'s episodes under its plots, its device\'s offline episode too; all sensors on request (tryout 25: another sensor\'s episodes came first)', async () => {
+    const view = new FakeView();
+    view.sensorViews = [
+      { sensor: 'flood1', status: 'anomalous', model: 'gru-7', pinned: false, lastTs: T0 + 5000, value: 22, surprise: 4.2, unit: null, ownModel: null, openEpisode: 'f-3' },
+      { sensor: 'shelf/ENERGY.Power', device: 'shelf', status: 'ok', model: 'gru-7', pinned: false, lastTs: T0 + 4000, value: 20, surprise: 0.3, unit: 'W', ownModel: null },
+    ];
+    view.records = [
+      anomalyRecord({ id: 'f-3', sensor: 'flood1', startTs: T0 + 50_000 }),
+      anomalyRecord({ id: 'f-2', sensor: 'flood1', status: 'resolved', startTs: T0 + 40_000 }),
+      anomalyRecord({ id: 'd-1', sensor: 'shelf', status: 'resolved', startTs: T0 + 30_000, kind: 'device_offline' }),
+      anomalyRecord({ id: 's-1', sensor: 'shelf/ENERGY.Power', device: 'shelf', status: 'resolved', startTs: T0 + 20_000, sentence: 'shelf/ENERGY.Power 45.0 W, expected 20.0 ± 2.0 (level shift)' }),
+    ];
+    const base = await serve(view);
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    try {
+      await page.goto(`${base}/`);
+      await page.waitForSelector('body[data-state="ready"]');
+      await page.click('#sensors button:has-text("shelf/ENERGY.Power")');
+      await page.waitForFunction(() => document.getElementById('anomalies-title')?.textContent === 'Episodes of shelf/ENERGY.Power');
+      const ids = async (): Promise<(string | null)[]> => page.locator('#anomalies tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')));
+      expect(await ids()).toEqual(['d-1', 's-1']);
+      expect(await page.locator('#explanation').textContent()).toContain('shelf/ENERGY.Power 45.0 W');
+      await page.click('#episodes-scope');
+      await page.waitForFunction(() => document.getElementById('anomalies-title')?.textContent === 'Episodes of all sensors');
+      expect(await ids()).toEqual(['f-3', 'f-2', 'd-1', 's-1']);
+      expect(await page.locator('#episodes-scope').textContent()).toBe('Show only shelf/ENERGY.Power');
     } finally {
       await page.close();
     }
@@ -319,6 +400,9 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       try {
         await page.goto(`${base}/`);
         await page.waitForSelector('body[data-state="ready"]');
+        // The notes are on two sensors' episodes: the table of all sensors.
+        await page.click('#episodes-scope');
+        await page.waitForSelector('#anomalies tr[data-id="n-2"]');
         await page.waitForFunction((w) => document.documentElement.scrollWidth <= w, width, { timeout: 10_000 }).catch(() => undefined);
         const measured = await page.evaluate((ids) => {
           const out: { id: string; text: string; cellChars: number; split: string[]; words: number }[] = [];
@@ -447,7 +531,7 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       // Times in the daemon's zone (Europe/Berlin: T0 = 12:00 UTC is 14:00 CEST), labelled; not the browser's locale.
       expect(await page.locator('#start-col').textContent()).toBe('Start (Europe/Berlin)');
       expect(await page.locator('#daemon').textContent()).toContain('times in Europe/Berlin');
-      expect(await page.locator('#anomalies tr[data-id="m-1"] td.when').textContent()).toMatch(/^2025-06-01 14:00:00 /);
+      expect(await page.locator('#anomalies tr[data-id="m-2"] td.when').textContent()).toMatch(/^2025-06-01 14:02:00 /);
       expect(await page.locator('#readings-caption').textContent()).toContain('times in Europe/Berlin');
 
       // The filter: words of the name or the status; the selection stays.

@@ -362,7 +362,10 @@ describe('POST marks', () => {
 
   it("filters the anomalies by device: the episodes of all of a device's streams (tryout 13, finding 8)", async () => {
     const { base, view } = await serve();
-    expect((await request(base, '/api/anomalies?device=plug-washer&status=open')).status).toBe(200);
+    view.records = [...view.records, anomalyRecord({ id: 'p-1', sensor: 'plug-washer/ENERGY.Power', device: 'plug-washer' })];
+    const res = await request(base, '/api/anomalies?device=plug-washer&status=open');
+    expect(res.status).toBe(200);
+    expect((res.json as { anomalies: { id: string }[] }).anomalies.map((a) => a.id)).toEqual(['p-1']);
     expect(view.queries.at(-1)).toMatchObject({ device: 'plug-washer', status: 'open' });
     expectError(await request(base, '/api/anomalies?device='), 400, /device name must be 1 to 256 characters/);
   });
