@@ -276,6 +276,18 @@ class StreamScore {
   /** The latest reading's reconstruction error is of a window that holds such a reading (windowHoldsJudged; set by every reading). */
   reconJudged = false;
   /**
+   * The latest reading belonged to an episode (not a silence's) and was beyond the normal range: an owner channel's
+   * `level` at the hold level against normal operation (judgeOut). Its first reading back restarts the model (judgeOut).
+   * Not checkpointed (a restart starts the model's segment over).
+   */
+  outLast = false;
+  /**
+   * The open episode has had a reading beyond the normal range (outLast): its readings back within that range teach the
+   * running normalisation again (judgeOut). False while no episode is open. Not checkpointed: after a restart the open
+   * episode's readings stay out of the normalisation, as before this rule.
+   */
+  episodeOut = false;
+  /**
    * The stream is a cumulative counter (src/pipeline/counter.ts; StepItem.counter of its latest reading): it repeats
    * its value for as long as nothing is consumed, so `stuck` judges only its silences (evidence), not its runs.
    */
@@ -909,7 +921,10 @@ export class StreamScorer {
     if (s.pushedResidual && !censored && (before !== null || s.episode !== null)) s.episodeResiduals++;
     if (before !== null && s.episode === null) censorEpisode(s, rebaseline);
     const episode = s.episode ?? before;
-    const anomalous = episode !== null;
+    // What an open episode lets the stream learn: its readings back within the normal range teach the running
+    // normalisation, and the first of them restarts the model (judgeOut).
+    const out = learning ? OUT_NONE : judgeOut(s, episode, reference, this.holdSurprise);
+    const exclude = episode !== null && out === OUT_NONE;
     // The adaptive history learns what the stream does, but not a fault: the owners' reading that holds an
     // open episode (or opens it) is not taught to it.
     if (s.holding && episode !== null) teachOwners(s, 'adaptive', taught, episode.owners, false);
@@ -1018,7 +1033,8 @@ export class StreamScorer {
     if (s.last !== null && s.last.length === r.item.values.length) s.last.set(r.item.values);
     else s.last = Float64Array.from(r.item.values);
     s.lastScored = scored;
-    return { scored, verdict: verdictOf(anomalous, rebaseline, s.unstuck) };
+    if (s.episode === null) s.episodeOut = false;
+    return { scored, verdict: verdictOf(exclude, rebaseline, s.unstuck || out === OUT_RETURN) };
   }
 
   /** A duplicate reports what the reading it repeats reported (no events of its own). */
@@ -2642,6 +2658,55 @@ function windowHoldsJudged(s: StreamScore, r: StepResult<unknown>): boolean {
 function censorEpisode(s: StreamScore, newNormal: boolean): void {
   if (!newNormal) s.resMean.dropNewest(s.episodeResiduals);
   s.episodeResiduals = 0;
+}
+
+/** judgeOut: no open episode, or a reading that is not back. */
+const OUT_NONE = 0;
+/** judgeOut: a reading of an open episode back within the normal range after the episode took the stream beyond it. */
+const OUT_BACK = 1;
+/** judgeOut: a reading back as OUT_BACK's, the first after one beyond the range (taught too; the model restarts from it). */
+const OUT_RETURN = 2;
+
+/**
+ * What an open episode lets its stream learn (docs/SCORING.md section 5, "What an episode lets the stream learn while
+ * it is open"). A reading of `episode` (open, or just ended at this reading; not a silence's) is beyond the normal
+ * range when an owner channel's `level` reaches the hold level `hold` against normal operation (`reference`, surprise
+ * less its Bonferroni share); it stays out of the running normalisation, as every reading of an open episode did
+ * before. Once the episode has had such a reading, a reading whose owners are all back within the range is taught to
+ * the normalisation again (OUT_BACK: the step engine's exclude is false), though the episode may still be held (by the
+ * short means of its readings beyond it, for 2 · `score.smooth` − 1 readings): the normal signal went on while the
+ * fault lasted (a slow cycle moved), and the readings back are where it went. The first reading back after one beyond
+ * the range (OUT_RETURN) also restarts the model at the next chunk, as the end of a stuck value does (the step engine's
+ * reset; the model's errors wait for the reset and the settling after it, bias's short mean starts over): the state
+ * carried over the fault's readings (inputs clipped at ±10 standard deviations for the fault's whole length) predicted
+ * towards them for tens of readings after the return, longer the longer the fault. The skipped update of a robust
+ * filter: an observation outside the validation gate is left out of the estimate, one inside it is taken in (Gelper,
+ * Fried and Croux, "Robust forecasting with exponential and Holt-Winters smoothing", J. Forecasting 2010, replace it
+ * by its cleaned value; here the gate is the hold level, as the episode's own). A fault within the normal range (a
+ * small shift, a changed noise level, a step smaller than the cycle's swing) has no reading beyond it: nothing here
+ * changes for it. Sets StreamScore.outLast and episodeOut. Returns OUT_NONE, OUT_BACK or OUT_RETURN.
+ */
+function judgeOut(s: StreamScore, episode: Episode | null, reference: Fused, hold: number): number {
+  const wasOut = s.outLast;
+  s.outLast = false;
+  if (episode === null || episode.silence !== undefined) return OUT_NONE;
+  const C = s.C;
+  for (let c = 0; c < C; c++) {
+    if (episode.owners[c] && reference.each[LEVEL * C + c] - reference.penalty >= hold) {
+      s.outLast = true;
+      s.episodeOut = true;
+      return OUT_NONE;
+    }
+  }
+  if (!s.episodeOut) return OUT_NONE;
+  if (!wasOut) return OUT_BACK;
+  // The model restarts at the next chunk (the verdict's reset): its errors wait for it, and bias's short mean starts over
+  // on the new state's residuals.
+  s.awaitingReset = true;
+  s.resCount = 0;
+  s.resMean.clear();
+  s.episodeResiduals = 0;
+  return OUT_RETURN;
 }
 
 /**
