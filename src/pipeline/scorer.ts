@@ -275,16 +275,15 @@ class StreamScore {
   ownOffStep = 0;
   /** The latest reading's reconstruction error is of a window that holds such a reading (windowHoldsJudged; set by every reading). */
   reconJudged = false;
+  /** Readings in a row of the open episode back within the normal range (judgeOut). */
+  backRun = 0;
+  /** Readings in a row of the open episode beyond the normal range (judgeOut). */
+  outRun = 0;
   /**
-   * The latest reading belonged to an episode (not a silence's) and was beyond the normal range: an owner channel's
-   * `level` at the hold level against normal operation (judgeOut). Its first reading back restarts the model (judgeOut).
-   * Not checkpointed (a restart starts the model's segment over).
-   */
-  outLast = false;
-  /**
-   * The open episode has had a reading beyond the normal range (outLast): its readings back within that range teach the
-   * running normalisation again (judgeOut). False while no episode is open. Not checkpointed: after a restart the open
-   * episode's readings stay out of the normalisation, as before this rule.
+   * The open episode has been beyond the normal range for `score.smooth` readings in a row (outRun counts them): its
+   * readings back within that range, once they are back for as many, teach the running normalisation again and restart
+   * the model (judgeOut). False while no episode is open. Not checkpointed: after a restart the open episode's readings
+   * stay out of the normalisation, as before this rule.
    */
   episodeOut = false;
   /**
@@ -923,7 +922,7 @@ export class StreamScorer {
     const episode = s.episode ?? before;
     // What an open episode lets the stream learn: its readings back within the normal range teach the running
     // normalisation, and the first of them restarts the model (judgeOut).
-    const out = learning ? OUT_NONE : judgeOut(s, episode, reference, this.holdSurprise);
+    const out = learning ? OUT_NONE : judgeOut(s, episode, reference, this.holdSurprise, this.opts.smooth);
     const exclude = episode !== null && out === OUT_NONE;
     // The adaptive history learns what the stream does, but not a fault: the owners' reading that holds an
     // open episode (or opens it) is not taught to it.
@@ -2662,44 +2661,52 @@ function censorEpisode(s: StreamScore, newNormal: boolean): void {
 
 /** judgeOut: no open episode, or a reading that is not back. */
 const OUT_NONE = 0;
-/** judgeOut: a reading of an open episode back within the normal range after the episode took the stream beyond it. */
+/** judgeOut: a reading of an open episode back within the normal range, the fault ended (taught to the normalisation). */
 const OUT_BACK = 1;
-/** judgeOut: a reading back as OUT_BACK's, the first after one beyond the range (taught too; the model restarts from it). */
+/** judgeOut: the first reading at which the fault has ended (taught as OUT_BACK's; the model restarts from it). */
 const OUT_RETURN = 2;
 
 /**
- * What an open episode lets its stream learn (docs/SCORING.md section 5, "What an episode lets the stream learn while
- * it is open"). A reading of `episode` (open, or just ended at this reading; not a silence's) is beyond the normal
- * range when an owner channel's `level` reaches the hold level `hold` against normal operation (`reference`, surprise
- * less its Bonferroni share); it stays out of the running normalisation, as every reading of an open episode did
- * before. Once the episode has had such a reading, a reading whose owners are all back within the range is taught to
- * the normalisation again (OUT_BACK: the step engine's exclude is false), though the episode may still be held (by the
- * short means of its readings beyond it, for 2 · `score.smooth` − 1 readings): the normal signal went on while the
- * fault lasted (a slow cycle moved), and the readings back are where it went. The first reading back after one beyond
- * the range (OUT_RETURN) also restarts the model at the next chunk, as the end of a stuck value does (the step engine's
- * reset; the model's errors wait for the reset and the settling after it, bias's short mean starts over): the state
- * carried over the fault's readings (inputs clipped at ±10 standard deviations for the fault's whole length) predicted
- * towards them for tens of readings after the return, longer the longer the fault. The skipped update of a robust
- * filter: an observation outside the validation gate is left out of the estimate, one inside it is taken in (Gelper,
- * Fried and Croux, "Robust forecasting with exponential and Holt-Winters smoothing", J. Forecasting 2010, replace it
- * by its cleaned value; here the gate is the hold level, as the episode's own). A fault within the normal range (a
- * small shift, a changed noise level, a step smaller than the cycle's swing) has no reading beyond it: nothing here
- * changes for it. Sets StreamScore.outLast and episodeOut. Returns OUT_NONE, OUT_BACK or OUT_RETURN.
+ * What an open episode lets its stream learn (docs/SCORING.md section 5, "What an open episode lets the stream
+ * learn"). A reading of `episode` (open, or just ended at this reading; not a silence's) is beyond the normal range
+ * when an owner channel's `level` reaches the hold level `hold` against normal operation (`reference`, surprise less
+ * its Bonferroni share); it stays out of the running normalisation, as every reading of an open episode did before.
+ * Once the episode has been beyond the range for `run` readings in a row (`score.smooth`: a departure that lasts, not
+ * a spike or a noisy reading), and its readings have then been back within the range (every owner) for `run`
+ * readings in a row, the fault has ended: the first such reading (OUT_RETURN) restarts the model at the next chunk,
+ * as the end of a stuck value does (the step engine's reset; the model's errors wait for the reset and the settling
+ * after it, and bias's short mean starts over), and from it on every reading back is taught to the normalisation
+ * again (OUT_RETURN, OUT_BACK: the step engine's exclude is false), though the episode may still be held by the
+ * short means of its readings beyond the range, for 2 · `score.smooth` − 1 readings. The normal signal went on while
+ * the fault lasted (a slow cycle moved on), and the readings back are where it went; the model's state carried the
+ * fault's readings (inputs clipped at ±10 standard deviations, for the fault's whole length) and predicted towards
+ * them for tens of readings after the return, the longer the fault the longer (tryout 23, F2: +6 °C for 90 readings
+ * on a slow sine). The skipped update of a robust filter: an observation outside the gate is left out of the
+ * estimate, one inside it is taken in (Gelper, Fried and Croux, "Robust forecasting with exponential and Holt-Winters
+ * smoothing", J. Forecasting 2010, where such an observation is replaced by its cleaned value; here the gate is the
+ * hold level, the episode's own). A fault within the normal range (a small shift, a changed noise level, a step
+ * smaller than a cycle's swing) never leaves it for `run` readings: nothing here changes for it. Sets
+ * StreamScore.backRun, outRun and episodeOut (not checkpointed). Returns OUT_NONE, OUT_BACK or OUT_RETURN.
  */
-function judgeOut(s: StreamScore, episode: Episode | null, reference: Fused, hold: number): number {
-  const wasOut = s.outLast;
-  s.outLast = false;
-  if (episode === null || episode.silence !== undefined) return OUT_NONE;
+function judgeOut(s: StreamScore, episode: Episode | null, reference: Fused, hold: number, run: number): number {
+  if (episode === null || episode.silence !== undefined) {
+    s.backRun = 0;
+    s.outRun = 0;
+    return OUT_NONE;
+  }
   const C = s.C;
   for (let c = 0; c < C; c++) {
     if (episode.owners[c] && reference.each[LEVEL * C + c] - reference.penalty >= hold) {
-      s.outLast = true;
-      s.episodeOut = true;
+      s.backRun = 0;
+      if (++s.outRun >= run) s.episodeOut = true;
       return OUT_NONE;
     }
   }
+  s.outRun = 0;
   if (!s.episodeOut) return OUT_NONE;
-  if (!wasOut) return OUT_BACK;
+  s.backRun++;
+  if (s.backRun < run) return OUT_NONE;
+  if (s.backRun > run) return OUT_BACK;
   // The model restarts at the next chunk (the verdict's reset): its errors wait for it, and bias's short mean starts over
   // on the new state's residuals.
   s.awaitingReset = true;
