@@ -282,8 +282,7 @@ class StreamScore {
   /**
    * The open episode has been beyond the normal range for `score.smooth` readings in a row (outRun counts them): its
    * readings back within that range, once they are back for as many, teach the running normalisation again and restart
-   * the model (judgeOut). False while no episode is open. Not checkpointed: after a restart the open episode's readings
-   * stay out of the normalisation, as before this rule.
+   * the model (judgeOut). False while no episode is open. Checkpointed with backRun and outRun (outRuns).
    */
   episodeOut = false;
   /**
@@ -1990,6 +1989,7 @@ export class StreamScorer {
       below: s.below,
       episode: s.episode ? { ...s.episode, owners: [...s.episode.owners], peakEvidence: Object.fromEntries(EVIDENCE.map((k) => [k, nanToNull(s.episode!.peakEvidence[k])])) } : null,
       awaitingReset: s.awaitingReset,
+      ...(s.backRun > 0 || s.outRun > 0 || s.episodeOut ? { outRuns: { back: s.backRun, out: s.outRun, episodeOut: s.episodeOut } } : {}),
       ...(s.counter ? { counter: true } : {}),
       ...(s.onOff ? { onOff: true, onOffDwell: s.onOffDwell.toJSON() } : {}),
       lastScored: s.lastScored === null ? null : storeScored(s.lastScored),
@@ -2213,6 +2213,10 @@ export class StreamScorer {
     }
     // Absent from checkpoints written before they existed: no reset awaited, and no reading for a duplicate to repeat.
     s.awaitingReset = v.awaitingReset === true;
+    // Absent: no run beyond or back the open episode's readings were in (judgeOut), or a checkpoint written before it.
+    s.backRun = v.outRuns === undefined ? 0 : int(v.outRuns.back, 'outRuns.back');
+    s.outRun = v.outRuns === undefined ? 0 : int(v.outRuns.out, 'outRuns.out');
+    s.episodeOut = v.outRuns?.episodeOut === true;
     s.counter = v.counter === true;
     s.onOff = v.onOff === true;
     if (v.onOffDwell !== undefined) s.onOffDwell = OnOffDwell.fromJSON(v.onOffDwell);
@@ -2323,6 +2327,11 @@ export interface StreamScoreSnapshot {
    * wait for it). Absent from checkpoints written before it existed.
    */
   readonly awaitingReset?: boolean;
+  /**
+   * The open episode's runs of readings back within and beyond the normal range, and whether it has been beyond it
+   * for `score.smooth` in a row (StreamScore.backRun, outRun, episodeOut; judgeOut). Absent: 0, 0, false.
+   */
+  readonly outRuns?: { readonly back: number; readonly out: number; readonly episodeOut: boolean };
   /** The stream is a counter (StreamScore.counter); absent: not one. */
   readonly counter?: boolean;
   /** The stream's readings are on/off (StreamScore.onOff); absent: not. */
@@ -2686,7 +2695,7 @@ const OUT_RETURN = 2;
  * smoothing", J. Forecasting 2010, where such an observation is replaced by its cleaned value; here the gate is the
  * hold level, the episode's own). A fault within the normal range (a small shift, a changed noise level, a step
  * smaller than a cycle's swing) never leaves it for `run` readings: nothing here changes for it. Sets
- * StreamScore.backRun, outRun and episodeOut (not checkpointed). Returns OUT_NONE, OUT_BACK or OUT_RETURN.
+ * StreamScore.backRun, outRun and episodeOut (checkpointed). Returns OUT_NONE, OUT_BACK or OUT_RETURN.
  */
 function judgeOut(s: StreamScore, episode: Episode | null, reference: Fused, hold: number, run: number): number {
   if (episode === null || episode.silence !== undefined) {
