@@ -288,6 +288,13 @@ class StreamScore {
    */
   episodeOut = false;
   /**
+   * The open episode's readings beyond the normal range, per channel (judgeOut): [0, C) the sum of their signed z
+   * (running standard deviations from the running mean), [C, 2C) how many; the fault's side and size, which a
+   * reading back must be nearer the normal than. Null while none (no episode open, or none of its readings beyond).
+   * Checkpointed (outRuns.z).
+   */
+  outZ: Float64Array | null = null;
+  /**
    * The stream is a cumulative counter (src/pipeline/counter.ts; StepItem.counter of its latest reading): it repeats
    * its value for as long as nothing is consumed, so `stuck` judges only its silences (evidence), not its runs.
    */
@@ -965,7 +972,7 @@ export class StreamScorer {
     const episode = s.episode ?? before;
     // What an open episode lets the stream learn: its readings back within the normal range teach the running
     // normalisation, and the first of them restarts the model (judgeOut).
-    const out = learning ? OUT_NONE : judgeOut(s, episode, reference, this.holdSurprise, this.opts.smooth);
+    const out = learning ? OUT_NONE : judgeOut(s, episode, r.z, reference, this.holdSurprise, this.opts.smooth);
     const exclude = episode !== null && out === OUT_NONE;
     // The adaptive history learns what the stream does, but not a fault: the owners' reading that holds an
     // open episode (or opens it) is not taught to it.
@@ -1075,7 +1082,10 @@ export class StreamScorer {
     if (s.last !== null && s.last.length === r.item.values.length) s.last.set(r.item.values);
     else s.last = Float64Array.from(r.item.values);
     s.lastScored = scored;
-    if (s.episode === null) s.episodeOut = false;
+    if (s.episode === null) {
+      s.episodeOut = false;
+      s.outZ = null;
+    }
     return { scored, verdict: verdictOf(exclude, rebaseline, s.unstuck || out === OUT_RETURN) };
   }
 
@@ -2096,7 +2106,7 @@ export class StreamScorer {
       below: s.below,
       episode: s.episode ? { ...s.episode, owners: [...s.episode.owners], peakEvidence: Object.fromEntries(EVIDENCE.map((k) => [k, nanToNull(s.episode!.peakEvidence[k])])) } : null,
       awaitingReset: s.awaitingReset,
-      ...(s.backRun > 0 || s.outRun > 0 || s.episodeOut ? { outRuns: { back: s.backRun, out: s.outRun, episodeOut: s.episodeOut } } : {}),
+      ...(s.backRun > 0 || s.outRun > 0 || s.episodeOut || s.outZ !== null ? { outRuns: { back: s.backRun, out: s.outRun, episodeOut: s.episodeOut, ...(s.outZ !== null ? { z: Array.from(s.outZ) } : {}) } } : {}),
       ...(s.counter ? { counter: true } : {}),
       ...(s.onOff ? { onOff: true, onOffDwell: s.onOffDwell.toJSON() } : {}),
       lastScored: s.lastScored === null ? null : storeScored(s.lastScored),
@@ -2327,6 +2337,8 @@ export class StreamScorer {
     s.backRun = v.outRuns === undefined ? 0 : int(v.outRuns.back, 'outRuns.back');
     s.outRun = v.outRuns === undefined ? 0 : int(v.outRuns.out, 'outRuns.out');
     s.episodeOut = v.outRuns?.episodeOut === true;
+    // Absent (a checkpoint written before it): none gathered; a reading back is then judged by the hold level alone.
+    s.outZ = v.outRuns?.z === undefined ? null : Float64Array.from(nums(v.outRuns.z, 'outRuns.z', 2 * C));
     s.counter = v.counter === true;
     s.onOff = v.onOff === true;
     if (v.onOffDwell !== undefined) s.onOffDwell = OnOffDwell.fromJSON(v.onOffDwell);
@@ -2439,9 +2451,11 @@ export interface StreamScoreSnapshot {
   readonly awaitingReset?: boolean;
   /**
    * The open episode's runs of readings back within and beyond the normal range, and whether it has been beyond it
-   * for `score.smooth` in a row (StreamScore.backRun, outRun, episodeOut; judgeOut). Absent: 0, 0, false.
+   * for `score.smooth` in a row (StreamScore.backRun, outRun, episodeOut; judgeOut). Absent: 0, 0, false. `z`: per
+   * channel the sum of the signed z of the episode's readings beyond the range, then how many (2C numbers;
+   * StreamScore.outZ); absent: none.
    */
-  readonly outRuns?: { readonly back: number; readonly out: number; readonly episodeOut: boolean };
+  readonly outRuns?: { readonly back: number; readonly out: number; readonly episodeOut: boolean; readonly z?: readonly number[] };
   /** The stream is a counter (StreamScore.counter); absent: not one. */
   readonly counter?: boolean;
   /** The stream's readings are on/off (StreamScore.onOff); absent: not. */
@@ -2791,9 +2805,15 @@ const OUT_RETURN = 2;
  * when an owner channel's `level` reaches the hold level `hold` against normal operation (`reference`, surprise less
  * its Bonferroni share); it stays out of the running normalisation, as every reading of an open episode did before.
  * Once the episode has been beyond the range for `run` readings in a row (`score.smooth`: a departure that lasts, not
- * a spike or a noisy reading), and its readings have then been back within the range (every owner) for `run`
- * readings in a row, the fault has ended: the first such reading (OUT_RETURN) restarts the model at the next chunk,
- * as the end of a stuck value does (the step engine's reset; the model's errors wait for the reset and the settling
+ * a spike or a noisy reading), and its readings have then been back for `run` readings in a row, the fault has
+ * ended. Back is within the range (every owner below the hold level) and nearer the normal than the fault: each owner's
+ * signed z (`z`, the step's, running standard deviations from the running mean) on the normal's side of the midpoint
+ * between 0 and the mean z of the episode's readings beyond the range (StreamScore.outZ), the nearest-mean rule of
+ * two classes (Lloyd's k-means step; the dwell tracker's nearest level). On a cycle the running spread is the cycle's,
+ * so a lasting shift larger than its swing is within the hold level at the cycle's troughs, on the fault's side:
+ * those readings are the fault (test/pipeline/lasting-shift-out.test.ts: a +8 shift on a ±2 cycle, z +3.9 at its
+ * troughs against the fault's +5, was taken for the return, its readings taught). Once back, the first such reading
+ * (OUT_RETURN) restarts the model at the next chunk, as the end of a stuck value does (the step engine's reset; the model's errors wait for the reset and the settling
  * after it, and bias's short mean starts over), and from it on every reading back is taught to the normalisation
  * again (OUT_RETURN, OUT_BACK: the step engine's exclude is false), though the episode may still be held by the
  * short means of its readings beyond the range, for 2 · `score.smooth` − 1 readings. The normal signal went on while
@@ -2805,24 +2825,46 @@ const OUT_RETURN = 2;
  * smoothing", J. Forecasting 2010, where such an observation is replaced by its cleaned value; here the gate is the
  * hold level, the episode's own). A fault within the normal range (a small shift, a changed noise level, a step
  * smaller than a cycle's swing) never leaves it for `run` readings: nothing here changes for it. Sets
- * StreamScore.backRun, outRun and episodeOut (checkpointed). Returns OUT_NONE, OUT_BACK or OUT_RETURN.
+ * StreamScore.backRun, outRun, episodeOut and outZ (checkpointed). `z`: per channel (C numbers). Returns OUT_NONE,
+ * OUT_BACK or OUT_RETURN.
  */
-function judgeOut(s: StreamScore, episode: Episode | null, reference: Fused, hold: number, run: number): number {
+function judgeOut(s: StreamScore, episode: Episode | null, z: ArrayLike<number>, reference: Fused, hold: number, run: number): number {
   if (episode === null || episode.silence !== undefined) {
     s.backRun = 0;
     s.outRun = 0;
     return OUT_NONE;
   }
   const C = s.C;
+  let beyond = false;
   for (let c = 0; c < C; c++) {
-    if (episode.owners[c] && reference.each[LEVEL * C + c] - reference.penalty >= hold) {
-      s.backRun = 0;
-      if (++s.outRun >= run) s.episodeOut = true;
-      return OUT_NONE;
-    }
+    if (!episode.owners[c] || !(reference.each[LEVEL * C + c] - reference.penalty >= hold)) continue;
+    beyond = true;
+    if (!Number.isFinite(z[c])) continue;
+    const f = (s.outZ ??= new Float64Array(2 * C));
+    f[c] += z[c];
+    f[C + c]++;
+  }
+  if (beyond) {
+    s.backRun = 0;
+    if (++s.outRun >= run) s.episodeOut = true;
+    return OUT_NONE;
   }
   s.outRun = 0;
   if (!s.episodeOut) return OUT_NONE;
+  // Within the hold level is not yet back: on a cycle the running spread is the cycle's, and a lasting shift larger
+  // than its swing is within that level at the cycle's troughs, on the fault's side. Back is nearer the normal (z 0)
+  // than the fault (the mean z m of the episode's readings beyond the range), on every owner that was beyond it.
+  const f = s.outZ;
+  if (f !== null) {
+    for (let c = 0; c < C; c++) {
+      if (!episode.owners[c] || f[C + c] === 0) continue;
+      const m = f[c] / f[C + c];
+      if (!(z[c] * Math.sign(m) < Math.abs(m) / 2)) {
+        s.backRun = 0;
+        return OUT_NONE;
+      }
+    }
+  }
   s.backRun++;
   if (s.backRun < run) return OUT_NONE;
   if (s.backRun > run) return OUT_BACK;
