@@ -2,7 +2,8 @@
  * `anomalyd check-config [--config PATH]`: validates the configuration exactly as the daemon would
  * load it (file, environment) and prints the effective config with secrets masked.
  * Warnings (an insecure setting waived, topics two mapping rules both take: src/config/overlaps.ts, a
- * learning.minReadings too small for the gate: src/learn/learner.ts learningWarnings) go to
+ * learning.minReadings too small for the gate: src/learn/learner.ts learningWarnings, a score.learnReadings below
+ * the kinds' warm-up: src/pipeline/learning-period.ts learnReadingsWarnings) go to
  * stderr as `warning: <setting>: …` lines and leave the exit status alone.
  * Exit 0 when valid, 2 when not (or on a usage error).
  */
@@ -12,6 +13,7 @@ import { maskSecrets } from '../config/mask.js';
 import { overlappingTopics } from '../config/overlaps.js';
 import { waivedExposure } from '../config/schema.js';
 import { learningWarnings } from '../learn/learner.js';
+import { learnReadingsWarnings } from '../pipeline/learning-period.js';
 import { sharedModelHop } from '../daemon.js';
 
 export interface CheckConfigIo {
@@ -76,6 +78,7 @@ export function checkConfigCommand(argv: string[], io: CheckConfigIo): number {
   for (const [setting, problem] of waivedExposure(result.config)) io.stderr(`warning: INSECURE (insecure: true): ${setting} ${problem}\n`);
   for (const [setting, overlap] of overlappingTopics(result.config.ingest)) io.stderr(`warning: ${setting}: ${overlap}\n`);
   for (const [setting, why] of learningWarnings(result.config, sharedModelHop(result.config))) io.stderr(`warning: ${setting}: ${why}\n`);
+  for (const [setting, why] of learnReadingsWarnings(result.config)) io.stderr(`warning: ${setting}: ${why}\n`);
   const source = result.file ?? 'built-in defaults';
   io.stdout(`# anomalyd effective configuration: ${source} + environment; secrets masked\n${stringify(maskSecrets(result.config))}`);
   return 0;

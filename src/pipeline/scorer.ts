@@ -277,6 +277,23 @@ class StreamScore {
   ownOffStep = 0;
   /** The latest reading's reconstruction error is of a window that holds such a reading (windowHoldsJudged; set by every reading). */
   reconJudged = false;
+  /** Readings in a row of the open episode back within the normal range (judgeOut). */
+  backRun = 0;
+  /** Readings in a row of the open episode beyond the normal range (judgeOut). */
+  outRun = 0;
+  /**
+   * The open episode has been beyond the normal range for `score.smooth` readings in a row (outRun counts them): its
+   * readings back within that range, once they are back for as many, teach the running normalisation again and restart
+   * the model (judgeOut). False while no episode is open. Checkpointed with backRun and outRun (outRuns).
+   */
+  episodeOut = false;
+  /**
+   * The open episode's readings beyond the normal range, per channel (judgeOut): [0, C) the sum of their signed z
+   * (running standard deviations from the running mean), [C, 2C) how many; the fault's side and size, which a
+   * reading back must be nearer the normal than. Null while none (no episode open, or none of its readings beyond).
+   * Checkpointed (outRuns.z).
+   */
+  outZ: Float64Array | null = null;
   /**
    * The stream is a cumulative counter (src/pipeline/counter.ts; StepItem.counter of its latest reading): it repeats
    * its value for as long as nothing is consumed, so `stuck` judges only its silences (evidence), not its runs.
@@ -953,7 +970,10 @@ export class StreamScorer {
     if (s.pushedResidual && !censored && (before !== null || s.episode !== null)) s.episodeResiduals++;
     if (before !== null && s.episode === null) censorEpisode(s, rebaseline);
     const episode = s.episode ?? before;
-    const anomalous = episode !== null;
+    // What an open episode lets the stream learn: its readings back within the normal range teach the running
+    // normalisation, and the first of them restarts the model (judgeOut).
+    const out = learning ? OUT_NONE : judgeOut(s, episode, r.z, reference, this.holdSurprise, this.opts.smooth);
+    const exclude = episode !== null && out === OUT_NONE;
     // The adaptive history learns what the stream does, but not a fault: the owners' reading that holds an
     // open episode (or opens it) is not taught to it.
     if (s.holding && episode !== null) teachOwners(s, 'adaptive', taught, episode.owners, false);
@@ -1062,7 +1082,11 @@ export class StreamScorer {
     if (s.last !== null && s.last.length === r.item.values.length) s.last.set(r.item.values);
     else s.last = Float64Array.from(r.item.values);
     s.lastScored = scored;
-    return { scored, verdict: verdictOf(anomalous, rebaseline, s.unstuck) };
+    if (s.episode === null) {
+      s.episodeOut = false;
+      s.outZ = null;
+    }
+    return { scored, verdict: verdictOf(exclude, rebaseline, s.unstuck || out === OUT_RETURN) };
   }
 
   /** A duplicate reports what the reading it repeats reported (no events of its own). */
@@ -2082,6 +2106,7 @@ export class StreamScorer {
       below: s.below,
       episode: s.episode ? { ...s.episode, owners: [...s.episode.owners], peakEvidence: Object.fromEntries(EVIDENCE.map((k) => [k, nanToNull(s.episode!.peakEvidence[k])])) } : null,
       awaitingReset: s.awaitingReset,
+      ...(s.backRun > 0 || s.outRun > 0 || s.episodeOut || s.outZ !== null ? { outRuns: { back: s.backRun, out: s.outRun, episodeOut: s.episodeOut, ...(s.outZ !== null ? { z: Array.from(s.outZ) } : {}) } } : {}),
       ...(s.counter ? { counter: true } : {}),
       ...(s.onOff ? { onOff: true, onOffDwell: s.onOffDwell.toJSON() } : {}),
       lastScored: s.lastScored === null ? null : storeScored(s.lastScored),
@@ -2308,6 +2333,12 @@ export class StreamScorer {
     }
     // Absent from checkpoints written before they existed: no reset awaited, and no reading for a duplicate to repeat.
     s.awaitingReset = v.awaitingReset === true;
+    // Absent: no run beyond or back the open episode's readings were in (judgeOut), or a checkpoint written before it.
+    s.backRun = v.outRuns === undefined ? 0 : int(v.outRuns.back, 'outRuns.back');
+    s.outRun = v.outRuns === undefined ? 0 : int(v.outRuns.out, 'outRuns.out');
+    s.episodeOut = v.outRuns?.episodeOut === true;
+    // Absent (a checkpoint written before it): none gathered; a reading back is then judged by the hold level alone.
+    s.outZ = v.outRuns?.z === undefined ? null : Float64Array.from(nums(v.outRuns.z, 'outRuns.z', 2 * C));
     s.counter = v.counter === true;
     s.onOff = v.onOff === true;
     if (v.onOffDwell !== undefined) s.onOffDwell = OnOffDwell.fromJSON(v.onOffDwell);
@@ -2418,6 +2449,13 @@ export interface StreamScoreSnapshot {
    * wait for it). Absent from checkpoints written before it existed.
    */
   readonly awaitingReset?: boolean;
+  /**
+   * The open episode's runs of readings back within and beyond the normal range, and whether it has been beyond it
+   * for `score.smooth` in a row (StreamScore.backRun, outRun, episodeOut; judgeOut). Absent: 0, 0, false. `z`: per
+   * channel the sum of the signed z of the episode's readings beyond the range, then how many (2C numbers;
+   * StreamScore.outZ); absent: none.
+   */
+  readonly outRuns?: { readonly back: number; readonly out: number; readonly episodeOut: boolean; readonly z?: readonly number[] };
   /** The stream is a counter (StreamScore.counter); absent: not one. */
   readonly counter?: boolean;
   /** The stream's readings are on/off (StreamScore.onOff); absent: not. */
@@ -2752,6 +2790,91 @@ function windowHoldsJudged(s: StreamScore, r: StepResult<unknown>): boolean {
 function censorEpisode(s: StreamScore, newNormal: boolean): void {
   if (!newNormal) s.resMean.dropNewest(s.episodeResiduals);
   s.episodeResiduals = 0;
+}
+
+/** judgeOut: no open episode, or a reading that is not back. */
+const OUT_NONE = 0;
+/** judgeOut: a reading of an open episode back within the normal range, the fault ended (taught to the normalisation). */
+const OUT_BACK = 1;
+/** judgeOut: the first reading at which the fault has ended (taught as OUT_BACK's; the model restarts from it). */
+const OUT_RETURN = 2;
+
+/**
+ * What an open episode lets its stream learn (docs/SCORING.md section 5, "What an open episode lets the stream
+ * learn"). A reading of `episode` (open, or just ended at this reading; not a silence's) is beyond the normal range
+ * when an owner channel's `level` reaches the hold level `hold` against normal operation (`reference`, surprise less
+ * its Bonferroni share); it stays out of the running normalisation, as every reading of an open episode did before.
+ * Once the episode has been beyond the range for `run` readings in a row (`score.smooth`: a departure that lasts, not
+ * a spike or a noisy reading), and its readings have then been back for `run` readings in a row, the fault has
+ * ended. Back is within the range (every owner below the hold level) and nearer the normal than the fault: each owner's
+ * signed z (`z`, the step's, running standard deviations from the running mean) on the normal's side of the midpoint
+ * between 0 and the mean z of the episode's readings beyond the range (StreamScore.outZ), the nearest-mean rule of
+ * two classes (Lloyd's k-means step; the dwell tracker's nearest level). On a cycle the running spread is the cycle's,
+ * so a lasting shift larger than its swing is within the hold level at the cycle's troughs, on the fault's side:
+ * those readings are the fault (test/pipeline/lasting-shift-out.test.ts: a +8 shift on a ±2 cycle, z +3.9 at its
+ * troughs against the fault's +5, was taken for the return, its readings taught). Once back, the first such reading
+ * (OUT_RETURN) restarts the model at the next chunk, as the end of a stuck value does (the step engine's reset; the model's errors wait for the reset and the settling
+ * after it, and bias's short mean starts over), and from it on every reading back is taught to the normalisation
+ * again (OUT_RETURN, OUT_BACK: the step engine's exclude is false), though the episode may still be held by the
+ * short means of its readings beyond the range, for 2 · `score.smooth` − 1 readings. The normal signal went on while
+ * the fault lasted (a slow cycle moved on), and the readings back are where it went; the model's state carried the
+ * fault's readings (inputs clipped at ±10 standard deviations, for the fault's whole length) and predicted towards
+ * them for tens of readings after the return, the longer the fault the longer (tryout 23, F2: +6 °C for 90 readings
+ * on a slow sine). The skipped update of a robust filter: an observation outside the gate is left out of the
+ * estimate, one inside it is taken in (Gelper, Fried and Croux, "Robust forecasting with exponential and Holt-Winters
+ * smoothing", J. Forecasting 2010, where such an observation is replaced by its cleaned value; here the gate is the
+ * hold level, the episode's own). A fault within the normal range (a small shift, a changed noise level, a step
+ * smaller than a cycle's swing) never leaves it for `run` readings: nothing here changes for it. Sets
+ * StreamScore.backRun, outRun, episodeOut and outZ (checkpointed). `z`: per channel (C numbers). Returns OUT_NONE,
+ * OUT_BACK or OUT_RETURN.
+ */
+function judgeOut(s: StreamScore, episode: Episode | null, z: ArrayLike<number>, reference: Fused, hold: number, run: number): number {
+  if (episode === null || episode.silence !== undefined) {
+    s.backRun = 0;
+    s.outRun = 0;
+    return OUT_NONE;
+  }
+  const C = s.C;
+  let beyond = false;
+  for (let c = 0; c < C; c++) {
+    if (!episode.owners[c] || !(reference.each[LEVEL * C + c] - reference.penalty >= hold)) continue;
+    beyond = true;
+    if (!Number.isFinite(z[c])) continue;
+    const f = (s.outZ ??= new Float64Array(2 * C));
+    f[c] += z[c];
+    f[C + c]++;
+  }
+  if (beyond) {
+    s.backRun = 0;
+    if (++s.outRun >= run) s.episodeOut = true;
+    return OUT_NONE;
+  }
+  s.outRun = 0;
+  if (!s.episodeOut) return OUT_NONE;
+  // Within the hold level is not yet back: on a cycle the running spread is the cycle's, and a lasting shift larger
+  // than its swing is within that level at the cycle's troughs, on the fault's side. Back is nearer the normal (z 0)
+  // than the fault (the mean z m of the episode's readings beyond the range), on every owner that was beyond it.
+  const f = s.outZ;
+  if (f !== null) {
+    for (let c = 0; c < C; c++) {
+      if (!episode.owners[c] || f[C + c] === 0) continue;
+      const m = f[c] / f[C + c];
+      if (!(z[c] * Math.sign(m) < Math.abs(m) / 2)) {
+        s.backRun = 0;
+        return OUT_NONE;
+      }
+    }
+  }
+  s.backRun++;
+  if (s.backRun < run) return OUT_NONE;
+  if (s.backRun > run) return OUT_BACK;
+  // The model restarts at the next chunk (the verdict's reset): its errors wait for it, and bias's short mean starts over
+  // on the new state's residuals.
+  s.awaitingReset = true;
+  s.resCount = 0;
+  s.resMean.clear();
+  s.episodeResiduals = 0;
+  return OUT_RETURN;
 }
 
 /**

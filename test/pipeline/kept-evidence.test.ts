@@ -31,6 +31,10 @@
  * scorer (452f5c3), a detection change: a one-step move counts as still towards a busy state where the stream's
  * noise is below half a step (src/pipeline/runs.ts noteStep); the sample of outputs is unchanged, the snapshot's
  * share of still readings of channel a moves from 0 to 2.4e-45 (its first move, before it had a noise level).
+ * Written again by branch hold3's scorer (97f54a5; hold2 merged, judgeOut), a detection change: the snapshot holds the
+ * open episode's runs beyond and back within the normal range and the mean z of its readings beyond it (outRuns; at
+ * 1550 beyond for 24 readings in a row). Every output is unchanged: the sample, and the hash with outRuns left out of
+ * both snapshots, equal 452f5c3's, and the old snapshot (no outRuns) restores to the same outputs.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
