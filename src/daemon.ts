@@ -47,6 +47,7 @@ import { systemTimeZone } from './pipeline/decode/time.js';
 import { daemonView } from './daemon/http-view.js';
 import { logAlert, SignalBook } from './daemon/signals.js';
 import { brokerRolesOf, commandOperators, newDaemonLogin } from './daemon/access.js';
+import { topicMatches } from './adapters/broker-roles.js';
 import { FaultLatch, databaseFileTask, rescueDatabase } from './daemon/faults.js';
 import { idleEvictionFor, storedResolveEvent, type IdleEviction } from './daemon/eviction.js';
 import { FORGOTTEN_SUFFIX, forgetLive, type ForgetResult, type ForgetTarget } from './daemon/forget.js';
@@ -237,6 +238,13 @@ export class Daemon {
   private parser: MessageParser | null = null;
   /** Errors of one kind logged at most once per housekeeping interval, with how many were not. */
   private readonly quiet = new Map<string, { count: number; example: string }>();
+  /**
+   * The state topics of Home Assistant discovery entities (the homeassistant preset; MessageParser's discoveryEntities),
+   * subscribed at run time; the embedded broker lets sensors publish on them (BrokerRolesOptions.discoveredTopics).
+   */
+  private readonly discoveredTopics = new Set<string>();
+  /** The MQTT filters subscribed from the start (ingestFilters): a discovered state topic they match is not subscribed again. */
+  private readonly staticFilters: readonly string[];
   private board: SensorStatusBoard | null = null;
   private checkpoints: Checkpoints | null = null;
   private housekeeping: Housekeeping | null = null;
@@ -264,6 +272,7 @@ export class Daemon {
     this.now = opts.now ?? Date.now;
     this.readPauses = new ReadPauses(this.now);
     this.topics = buildTopics(opts.config.mqtt.topicPrefix);
+    this.staticFilters = ingestFilters(opts.config);
     this.adapters = { ...realAdapters, ...opts.adapters };
     this.backlogHigh = 64 * opts.config.model.maxBatch;
     this.backlogLow = 16 * opts.config.model.maxBatch;
@@ -445,7 +454,7 @@ export class Daemon {
       this.broker = this.adapters.createBroker({
         host: config.broker.host,
         port: config.broker.port,
-        roles: brokerRolesOf(config, this.daemonLogin, hostname()),
+        roles: { ...brokerRolesOf(config, this.daemonLogin, hostname()), discoveredTopics: this.discoveredTopics },
         logger: logger.child({ module: 'broker' }),
         // One summary line of refusals per limits.logIntervalMs, as for every other repeated line.
         denialLogIntervalMs: config.limits.logIntervalMs,
@@ -624,6 +633,18 @@ export class Daemon {
     };
   }
 
+  /**
+   * A discovered entity's state topic that has an entity now (`on`) or none left: added to (removed from) the embedded
+   * broker's sensor topics and the MQTT subscriptions, unless an ingest filter covers it already (subscribed once).
+   */
+  private discoveredStateTopic(topic: string, on: boolean): void {
+    if (on) this.discoveredTopics.add(topic);
+    else this.discoveredTopics.delete(topic);
+    if (this.staticFilters.some((f) => topicMatches(f, topic))) return;
+    if (on) this.mqtt?.addTopic(topic);
+    else this.mqtt?.removeTopic(topic);
+  }
+
   private buildDetector(registry: ModelRegistry): Detector {
     const { config } = this.opts;
     const parser = new MessageParser(
@@ -666,6 +687,12 @@ export class Daemon {
             `the unit its hub states for ${sensor} changed from ${from} to ${to}${restored ? ' while anomalyd was stopped (its last message before the stop stated ' + from + ')' : ''}: readings are not converted, so this is a level shift the model will see (it may alert, and learns the new level in time); alerts tell each reading in its own unit${first ? `; a later change of this stream from ${from} to ${to} is logged at debug` : ''}`,
           );
         },
+      }, {
+        // A Home Assistant discovery entity whose state topic no rule reads (the homeassistant preset): its topic
+        // subscribed while it has an entity (tryout 25, finding 8).
+        onStateTopic: (topic, on) => this.discoveredStateTopic(topic, on),
+        onEntityProblem: (stream, configTopic, problem) =>
+          this.log.warn({ sensor: stream, ...(configTopic === '' ? {} : { configTopic }) }, `Home Assistant discovery entity ${stream}: ${problem} (said once per config)`),
       }),
     );
     this.parser = parser;
@@ -733,6 +760,8 @@ export class Daemon {
       keepaliveSec: config.mqtt.keepaliveSec,
       // Home Assistant's birth message too when discovery is on: it asks for the configs again (HaDiscovery.homeAssistantStatus).
       topics: [...ingestFilters(config), ...(operators.size > 0 ? [commandFilter(config.mqtt.topicPrefix)] : []), ...(discoveryEnabled(config) ? [birthTopicOf(config)] : [])],
+      // The discovery configs the parser reads: in memory only, so their retained copies are needed at every start.
+      retainedAtStart: ingestFilters(config).filter((f) => f.endsWith('/config')),
       statusTopic: this.topics.status,
       logger: logger.child({ module: 'mqtt' }),
       logIntervalMs: config.limits.logIntervalMs,

@@ -42,6 +42,11 @@ export interface BrokerRolesOptions {
   readonly daemonOnly?: readonly string[];
   /** The hubs of the enabled presets: sensors may publish their topics too, never their commands. */
   readonly hubs?: readonly HubGrant[];
+  /**
+   * The state topics of Home Assistant discovery entities (the homeassistant preset), as the daemon keeps them while it
+   * runs (a live set): sensors may publish on them too, never on a daemon-only or command topic. Absent = none.
+   */
+  readonly discoveredTopics?: ReadonlySet<string>;
 }
 
 /** What sensors may publish for one hub, besides ingest.topics. */
@@ -151,6 +156,7 @@ export class BrokerRoles {
     const commanded = hubs.find((h) => h.commands.some((c) => topicMatchesPattern(c, topic)));
     if (commanded !== undefined) return `a command to ${commanded.hub}: on the embedded broker nobody but the daemon publishes a hub's commands`;
     if (this.opts.sensorTopics.some((f) => topicMatches(f, topic))) return null;
+    if (this.opts.discoveredTopics?.has(topic) === true) return null;
     if (hubs.some((h) => h.publish.some((f) => topicMatches(f, topic)) && !(h.except ?? []).some((f) => topicMatches(f, topic)))) return null;
     return hubs.length === 0
       ? "sensors publish only on ingest.topics (and a hub's own topics once its preset is in ingest.presets)"

@@ -18,6 +18,13 @@ export interface MqttAdapterOptions {
   readonly qos: 0 | 1;
   readonly keepaliveSec: number;
   readonly topics: readonly string[];
+  /**
+   * Filters among `topics` whose retained messages the daemon needs at every start (Home Assistant discovery configs:
+   * what it knows of them lives in memory): subscribed again at the adapter's first connection even when the broker
+   * kept the session (and its subscriptions), since a SUBSCRIBE that replaces a subscription makes the broker send
+   * the retained messages again (MQTT 3.1.1 §3.3.1.3). Absent = none.
+   */
+  readonly retainedAtStart?: readonly string[];
   /** Retained online/offline status topic (offline is the last will). */
   readonly statusTopic: string;
   readonly logger: Logger;
@@ -99,6 +106,8 @@ export class MqttAdapter {
   private clientId = '';
   /** The `mqtt error` lines: the first of a kind at once, its repeats summed up (tryout 20, finding 15). */
   private readonly errors: MqttErrorLog;
+  /** Topics subscribed while running (addTopic), subscribed again at a connection without the session. */
+  private readonly extraTopics = new Set<string>();
 
   constructor(private readonly opts: MqttAdapterOptions) {
     this.errors = new MqttErrorLog(opts.logger, opts.logIntervalMs ?? 60_000);
@@ -221,7 +230,7 @@ export class MqttAdapter {
         // With a persistent session the broker keeps our subscriptions; subscribing again is harmless.
         if (!connack.sessionPresent || o.clean) {
           client.subscribe(
-            o.topics.map((t) => t),
+            [...o.topics, ...this.extraTopics],
             { qos: o.qos },
             (err) => {
               if (err) log.error({ err: { message: err.message } }, 'mqtt subscribe failed');
@@ -231,11 +240,49 @@ export class MqttAdapter {
         }
         const first = !this.connectedBefore;
         this.connectedBefore = true;
+        const again = o.retainedAtStart ?? [];
+        if (first && connack.sessionPresent && !o.clean && again.length > 0) {
+          client.subscribe([...again], { qos: o.qos }, (err) => {
+            if (err) log.error({ err: { message: err.message } }, 'mqtt subscribe failed');
+            else log.info({ topics: again }, 'subscribed again for their retained messages (the broker kept the session)');
+          });
+        }
         o.onConnect?.({ first, sessionPresent: connack.sessionPresent });
         resolve();
       });
     });
     return this.connectedOnce;
+  }
+
+  /**
+   * Subscribes to one more topic while running (a Home Assistant discovery entity's state topic), at the options'
+   * QoS: now when connected, else at the next connection (with the options' topics). Idempotent; a failure is logged.
+   */
+  addTopic(topic: string): void {
+    if (this.extraTopics.has(topic)) return;
+    this.extraTopics.add(topic);
+    const client = this.client;
+    if (client === null || !client.connected) return;
+    client.subscribe(topic, { qos: this.opts.qos }, (err) => {
+      if (err) this.opts.logger.error({ err: { message: err.message }, topic }, 'mqtt subscribe failed');
+      else this.opts.logger.debug({ topic }, 'subscribed');
+    });
+  }
+
+  /** Unsubscribes from a topic addTopic added (its entity deleted). Idempotent; a failure is logged. */
+  removeTopic(topic: string): void {
+    if (!this.extraTopics.delete(topic)) return;
+    const client = this.client;
+    if (client === null || !client.connected) return;
+    client.unsubscribe(topic, (err?: Error) => {
+      if (err) this.opts.logger.error({ err: { message: err.message }, topic }, 'mqtt unsubscribe failed');
+      else this.opts.logger.debug({ topic }, 'unsubscribed');
+    });
+  }
+
+  /** The topics addTopic added and removeTopic did not remove. */
+  get addedTopics(): ReadonlySet<string> {
+    return this.extraTopics;
   }
 
   /** Stops taking messages off the connection (backpressure); idempotent. */

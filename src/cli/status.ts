@@ -267,6 +267,7 @@ export const REJECT_WORDS: Readonly<Record<RejectReason, string>> = {
   retained: "the broker's stored last value at subscribe, not a new reading",
   internal_error: 'an error while reading it: the log names the stage',
   rate_limited: 'a flood dropped unread',
+  unread_template: "a discovery entity's value_template anomalyd does not read",
 };
 
 /**

@@ -28,6 +28,13 @@ export interface Preset {
    * units they state (ParseOptions.discoveryPrefix): ESPHome publishes one per sensor. Absent = false.
    */
   readonly discoveryUnits?: boolean;
+  /**
+   * Whether the Home Assistant discovery configs of sensors, binary_sensors and numbers whose state topic no rule reads
+   * are entities of their own (ParseOptions.discoveryEntities: the topic subscribed at run time, the stream
+   * `[<node_id>/]<object_id>`, read through its value_template, its unit the config's), decoded as this preset's rule
+   * decodes a plain value. Implies discoveryUnits. Absent = false.
+   */
+  readonly discoveryEntities?: boolean;
 }
 
 /**
@@ -320,11 +327,17 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     },
   },
   homeassistant: {
-    doc: 'Home Assistant style state topics `homeassistant/sensor/<id>/state` (plain values; `unavailable`, `unknown` are missing; another text, `idle`, `on`, is the state of an entity that is not numeric: skipped, counted `text_state`).',
+    doc: "Home Assistant style state topics `homeassistant/sensor/<id>/state` (plain values; `unavailable`, `unknown` are missing; another text, `idle`, `on`, is the state of an entity that is not numeric: skipped, counted `text_state`; a number with its stream's own unit, `22.0 °C`, is read); and Home Assistant MQTT discovery configs `homeassistant/<sensor|binary_sensor|number>/[<node_id>/]<object_id>/config` (full or abbreviated keys, `~` expanded): the unit (`unit_of_measurement`) of the stream its state topic gives, and a state topic no rule reads (`office/th1/state`) subscribed at run time as the stream `[<node_id>/]<object_id>`, read through its simple value_template (`{{ value_json.x.y }}`, `{{ value_json['x'] | float }}`, `{{ value | round(1) }}`; another is rejected `unread_template`), a binary_sensor's `payload_on`/`payload_off` as 1 and 0; an emptied config unsubscribes; at most ingest.maxStreams entities.",
     // A text state (`idle`, `on`: a sensor entity that is not numeric) is skipped, counted `text_state`.
     rule: { ...BASE, name: 'homeassistant', topics: ['homeassistant/sensor/{sensor}/state'], missing: [...HUB_MISSING, ...HA_MISSING], ignoreTopics: ['homeassistant/sensor/anomalyd_*/state'], skipText: true },
     sample: { topic: 'homeassistant/sensor/outdoor_temperature/state', payload: '7.25', streams: ['outdoor_temperature'] },
     homeAssistant: true,
+    // home-assistant.io, "MQTT Discovery": a device announces each entity with a retained
+    // `homeassistant/<component>/[<node_id>/]<object_id>/config` naming its own state topic (Tasmota with SetOption19,
+    // OpenMQTTGateway, ESP boards: `office/th1/state`, `tele/<t>/SENSOR` with a value_template) and its unit
+    // (tryout 25, finding 8).
+    discoveryUnits: true,
+    discoveryEntities: true,
     hub: NO_HUB,
   },
   ha_statestream: {

@@ -84,7 +84,12 @@ export type RejectReason =
    * Dropped unread: its topic (or the topics that never gave a reading, together) had more rejected messages a second
    * than a real device's mistakes make (a flood; src/daemon/junk-gate.ts, docs/SECURITY.md). Sensor null.
    */
-  | 'rate_limited';
+  | 'rate_limited'
+  /**
+   * A state of a Home Assistant discovery entity whose value_template anomalyd does not read (arithmetic, a condition:
+   * src/pipeline/decode/value-template.ts lists what it reads); the detail names the template and its config.
+   */
+  | 'unread_template';
 
 export interface Rejection {
   /** The stream a rejection of one field is about, else the device (sensor id); null when the topic named none. */

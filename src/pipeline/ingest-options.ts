@@ -6,7 +6,7 @@
 import type { Config } from '../config/schema.js';
 import { groupSpec, ruleList, subscriptionFilters } from '../config/ingest-rules.js';
 import { systemTimeZone } from './decode/time.js';
-import type { ParseOptions } from './parse.js';
+import type { DiscoveryEntitiesOptions, ParseOptions } from './parse.js';
 import { PRESETS, type PresetName } from '../config/presets.js';
 import { compileGroup, compileRule, safePart } from './route.js';
 import { subscriptionFilters as templateFilters } from './topic.js';
@@ -24,10 +24,17 @@ function messageLimitsOf(config: Config): Pick<ParseOptions, 'maxPayloadBytes' |
 }
 
 /** ParseOptions for the daemon's parser. */
-export function parseOptionsOf(config: Config, extra: Pick<ParseOptions, 'onClockSkew' | 'onUnsetClock' | 'onClockLag' | 'onUnitChange' | 'onDecimalComma' | 'onAvailability' | 'fastPath'> = {}): ParseOptions {
+export function parseOptionsOf(
+  config: Config,
+  extra: Pick<ParseOptions, 'onClockSkew' | 'onUnsetClock' | 'onClockLag' | 'onUnitChange' | 'onDecimalComma' | 'onAvailability' | 'fastPath'> = {},
+  entityHooks: Pick<DiscoveryEntitiesOptions, 'onStateTopic' | 'onEntityProblem'> = {},
+): ParseOptions {
   const zone = config.ingest.timezone ?? systemTimeZone();
+  const rules = ruleList(config.ingest).map((r) => ({ origin: r.origin, compiled: compileRule(r.spec, zone) }));
+  const entityRule = discoveryEntitiesOn(config) ? (rules.find((r) => r.origin === 'preset homeassistant')?.compiled ?? null) : null;
   return {
-    rules: ruleList(config.ingest).map((r) => compileRule(r.spec, zone)),
+    rules: rules.map((r) => r.compiled),
+    ...(entityRule === null ? {} : { discoveryEntities: { rule: entityRule, ownPrefix: config.mqtt.topicPrefix, ...entityHooks } }),
     groups: config.ingest.groups.map((g) => compileGroup(groupSpec(g))),
     ...messageLimitsOf(config),
     maxSensors: config.ingest.maxStreams,
@@ -42,7 +49,12 @@ export function parseOptionsOf(config: Config, extra: Pick<ParseOptions, 'onCloc
  * when an enabled preset reads them (Preset.discoveryUnits: esphome), else null.
  */
 export function discoveryUnitsPrefix(config: Config): string | null {
-  return config.ingest.presets.some((p) => PRESETS[p as PresetName].discoveryUnits === true) ? config.homeassistant.prefix : null;
+  return config.ingest.presets.some((p) => PRESETS[p as PresetName].discoveryUnits === true) || discoveryEntitiesOn(config) ? config.homeassistant.prefix : null;
+}
+
+/** Whether discovery configs whose state topic no rule reads are entities of their own (Preset.discoveryEntities: homeassistant). */
+export function discoveryEntitiesOn(config: Config): boolean {
+  return config.ingest.presets.some((p) => PRESETS[p as PresetName].discoveryEntities === true);
 }
 
 /**
@@ -65,7 +77,9 @@ export function ingestFilters(config: Config): string[] {
   const filters = subscriptionFilters(config.ingest, templateFilters);
   // The sensors' discovery configs whose units are read (`<prefix>/sensor/[<node>/]<object>/config`).
   const prefix = discoveryUnitsPrefix(config);
-  if (prefix !== null) for (const f of [`${prefix}/sensor/+/config`, `${prefix}/sensor/+/+/config`]) if (!filters.includes(f)) filters.push(f);
+  // With discovered entities, binary_sensors' and numbers' too (their state topics are subscribed at run time: the daemon).
+  const components = discoveryEntitiesOn(config) ? ['sensor', 'binary_sensor', 'number'] : ['sensor'];
+  if (prefix !== null) for (const c of components) for (const f of [`${prefix}/${c}/+/config`, `${prefix}/${c}/+/+/config`]) if (!filters.includes(f)) filters.push(f);
   return filters;
 }
 

@@ -41,7 +41,9 @@ import type { DecodeContext, Decoded, DecodedRecord, PayloadDecoder, Problem } f
 import type { TopicCapture } from './topic.js';
 import { RULE_DEFAULTS, type OnOffWords } from '../contract/ingest.js';
 import { ResentMessages } from './resent.js';
-import { compileRule, fieldName, routeOf, safePart, streamId, type CompiledGroup, type CompiledRule } from './route.js';
+import { compileRule, fieldName, routeOf, safePart, streamId, type CompiledGroup, type CompiledRule, type Route } from './route.js';
+import { discoveryUnitOf, discoveryWhere, isPlainTopic, readDiscoveryConfig, type DiscoveredEntity, type DiscoveryComponent, type DiscoveryWhere } from './discovery-config.js';
+import { compileValueTemplate } from './decode/value-template.js';
 
 export type { ParserSnapshot } from './admit.js';
 export { preview } from './decode/text.js';
@@ -123,6 +125,34 @@ export interface ParseOptions {
    * stream whose rule states no units of its own (MappingRuleSpec.units).
    */
   readonly discoveryPrefix?: string | null;
+  /**
+   * Home Assistant discovery entities read on their own (the homeassistant preset; needs discoveryPrefix): a config of a
+   * sensor, binary_sensor or number (`<prefix>/<component>/[<node>/]<object>/config`) whose state topic no rule reads
+   * (a Tasmota with SetOption19, OpenMQTTGateway, a DIY board: `office/th1/state`) makes that topic's messages readings
+   * of the stream `[<node>/]<object>` (./discovery-config.ts), read through its value_template
+   * (./decode/value-template.ts) and decoded as `rule` decodes a plain value, its unit the config's. At most maxSensors
+   * entities (a config beyond is rejected `too_many_streams`); an emptied config deletes its entity. Absent = none.
+   */
+  readonly discoveryEntities?: DiscoveryEntitiesOptions;
+}
+
+/** ParseOptions.discoveryEntities. */
+export interface DiscoveryEntitiesOptions {
+  /** The rule whose decoding an entity's state takes (missing-words, text states): the homeassistant preset's. */
+  readonly rule: CompiledRule;
+  /** mqtt.topicPrefix: a state topic under it is the daemon's own entity (its discovery configs come back), never read. */
+  readonly ownPrefix: string;
+  /**
+   * A state topic that has an entity now (`on` true: subscribe to it) or has none left (false: unsubscribe). Called
+   * once per change of the set of state topics, in order.
+   */
+  readonly onStateTopic?: (topic: string, on: boolean) => void;
+  /**
+   * A config taken with a problem its states will be rejected for (its value_template not read), or not taken at all
+   * (entities at the cap, a state topic that is no topic): called once per config topic and problem (at most
+   * maxSensors of them; the cap once in all), with the entity's stream and the problem in words.
+   */
+  readonly onEntityProblem?: (stream: string, configTopic: string, problem: string) => void;
 }
 
 /** Every one-value reading shares this channel array, so a reading allocates none. */
@@ -140,6 +170,9 @@ const MAX_TEXT_STATE = 255;
 /** A number written with a decimal comma (`21,5`, `-0,25`): a text state to the `.` reader, a reading with `decimal: ","`. */
 const DECIMAL_COMMA = /^[+-]?\d+,\d+$/;
 const MAX_STREAM_ID = 256;
+/** The discovery components whose configs are read: sensors' alone for their units, and entities' of these with discoveryEntities. */
+const SENSOR_ONLY: readonly DiscoveryComponent[] = ['sensor'];
+const ENTITY_COMPONENTS: readonly DiscoveryComponent[] = ['sensor', 'binary_sensor', 'number'];
 /** The format decoders, tried in order on a parsed document. */
 const DECODERS: readonly PayloadDecoder[] = [valuesBurstDecoder, objectDecoder, arrayBurstDecoder, plainDecoder];
 
@@ -200,6 +233,14 @@ export class MessageParser {
   private readonly discoveryUnits = new Map<string, string>();
   /** Per discovery config topic, the stream its config named (an emptied config forgets its unit). */
   private readonly discoveryStreams = new Map<string, string>();
+  /** Discovered entities (ParseOptions.discoveryEntities) by config topic; at most maxSensors. */
+  private readonly entities = new Map<string, DiscoveredEntity>();
+  /** The same entities by state topic (several entities may read one JSON state: Tasmota's `tele/<t>/SENSOR`). */
+  private readonly entitiesByState = new Map<string, DiscoveredEntity[]>();
+  /** Entity problems already told (onEntityProblem): `configTopic\0problem`; at most maxSensors. */
+  private readonly entityProblemsTold = new Set<string>();
+  /** On/off words of a binary_sensor entity once its payload_on / payload_off is matched: `on`, `off`. */
+  private readonly entityOnOff = compileRule({ ...RULE_DEFAULTS, name: 'homeassistant', topics: [], onOff: { topics: [], on: ['on'], off: ['off'] } }, 'UTC').onOff!;
   private stage: Stage = 'route';
   /** Set by the candidate mappers when a field the rule takes was a missing reading (null, a missing-word). */
   private sawMissing = false;
@@ -384,9 +425,21 @@ export class MessageParser {
   }
 
   private parseMessage(msg: RawMessage): ParseResult {
-    if (this.opts.discoveryPrefix != null && msg.topic.startsWith(this.opts.discoveryPrefix) && this.discoveryConfig(this.opts.discoveryPrefix, msg)) return SKIPPED.hub_topic;
+    if (this.opts.discoveryPrefix != null && msg.topic.startsWith(this.opts.discoveryPrefix)) {
+      const config = this.discoveryConfig(this.opts.discoveryPrefix, msg);
+      if (config !== null) return config;
+    }
+    if (this.entitiesByState.size > 0) {
+      const entities = this.entitiesByState.get(msg.topic);
+      if (entities !== undefined) return this.parseEntities(msg, entities);
+    }
     const route = routeOf(this.rules, msg.topic);
     if (route === null) return rejectedMessage(msg, null, 'bad_topic', `no ingest rule matches topic "${preview(msg.topic)}"`);
+    return this.parseRouted(msg, route);
+  }
+
+  /** A message its rule reads (`route`: the rule, device and `{field}` its topic gave). */
+  private parseRouted(msg: RawMessage, route: Route): ParseResult {
     const rule = route.rule;
     // A device's word on whether it is online (its birth and last will), told before the rule's ignored topics
     // (zigbee2mqtt's `…/availability` is one): no reading.
@@ -474,6 +527,9 @@ export class MessageParser {
     }
     if (!decoded.ok) {
       if (rule.skipText && (decoded.problem.reason === 'bad_json' || decoded.problem.reason === 'not_a_number') && isTextState(doc, json.ok, text)) {
+        // A number written with its stream's own unit (`22.0 °C` where the discovery config states °C): the number.
+        const number = this.discoveryUnits.size > 0 && typeof doc !== 'boolean' ? numberInUnit(typeof doc === 'string' ? doc : text, this.discoveryUnits.get(streamId(device, route.field, ''))) : null;
+        if (number !== null) return this.parseRouted({ ...msg, payload: Buffer.from(number) }, route);
         if (this.opts.onDecimalComma !== undefined && DECIMAL_COMMA.test(text.trim())) this.decimalComma(device, text.trim(), msg.topic);
         return SKIPPED.text_state;
       }
@@ -639,18 +695,20 @@ export class MessageParser {
   }
 
   /**
-   * Reads a Home Assistant discovery config of a sensor (ParseOptions.discoveryPrefix): true when `msg` is one
-   * (`<prefix>/sensor/[<node>/]<object>/config`; skipped then, whatever it says). Its unit (`unit_of_measurement`,
-   * `unit_of_meas`) becomes the stated unit of the stream its state topic gives (discoveryStreamOf); an empty payload
-   * (the config removed) forgets the unit it stated, not the unit the stream's readings already had. Never throws.
+   * Reads a Home Assistant discovery config (ParseOptions.discoveryPrefix): null when `msg` is none, else what it made of
+   * it. A sensor's config (`<prefix>/sensor/[<node>/]<object>/config`) whose state topic a rule reads states the unit of
+   * the stream it gives (discoveryUnitOf); an empty payload (the config removed) forgets the unit it stated, not the unit
+   * the stream's readings already had. With ParseOptions.discoveryEntities, a config of a sensor, binary_sensor or number
+   * whose state topic no rule reads is an entity of its own (setEntity). Skipped `hub_topic` unless its entity cannot be
+   * taken (a rejection). Never throws.
    */
-  private discoveryConfig(prefix: string, msg: RawMessage): boolean {
-    const levels = msg.topic.split('/');
-    const prefixLevels = prefix.split('/').length;
-    const rest = levels.length - prefixLevels;
-    if (levels[prefixLevels] !== 'sensor' || levels[levels.length - 1] !== 'config' || (rest !== 3 && rest !== 4) || levels.slice(0, prefixLevels).join('/') !== prefix) return false;
+  private discoveryConfig(prefix: string, msg: RawMessage): ParseResult | null {
+    const entities = this.opts.discoveryEntities;
+    const where = discoveryWhere(prefix, msg.topic, entities === undefined ? SENSOR_ONLY : ENTITY_COMPONENTS);
+    if (where === null) return null;
     const previous = this.discoveryStreams.get(msg.topic);
-    const found = msg.payload.length === 0 || msg.payload.length > this.opts.maxPayloadBytes ? null : discoveryUnitOf(msg.payload, this.rules);
+    const config = msg.payload.length === 0 || msg.payload.length > this.opts.maxPayloadBytes ? null : readDiscoveryConfig(msg.payload);
+    const found = config === null || where.component === 'binary_sensor' ? null : discoveryUnitOf(config, this.rules);
     if (previous !== undefined && previous !== found?.stream) {
       this.discoveryStreams.delete(msg.topic);
       this.discoveryUnits.delete(previous);
@@ -659,7 +717,154 @@ export class MessageParser {
       this.discoveryUnits.set(found.stream, found.unit);
       this.discoveryStreams.set(msg.topic, found.stream);
     }
-    return true;
+    if (entities === undefined) return SKIPPED.hub_topic;
+    const topic = config?.stateTopic ?? null;
+    // Read by a rule (its unit above), the daemon's own entity, or no config (deleted): no entity of its own.
+    if (config === null || topic === null || topic.startsWith(`${entities.ownPrefix}/`) || routeOf(this.rules, topic) !== null) return this.setEntity(msg, where, null);
+    const object = safePart(where.object).slice(0, 128);
+    const device = where.node === null ? object : safePart(where.node).slice(0, 128);
+    const field = where.node === null ? null : object;
+    const stream = streamId(device, field, '');
+    if (!isPlainTopic(topic)) return this.setEntity(msg, where, null, { stream, problem: `its state topic "${preview(topic)}" is no topic a device publishes on (a wildcard, $, empty)`, reason: 'bad_topic' });
+    let template: DiscoveredEntity['template'] = null;
+    let templateProblem: string | null = null;
+    if (config.template !== null) {
+      const t = compileValueTemplate(config.template);
+      if ('error' in t) templateProblem = t.error;
+      else template = t;
+    }
+    const entity: DiscoveredEntity = {
+      configTopic: msg.topic,
+      component: where.component,
+      stateTopic: topic,
+      stream,
+      device,
+      field,
+      unit: where.component === 'binary_sensor' ? '' : config.unit,
+      template,
+      templateProblem,
+      templateText: config.template,
+      payloadOn: config.payloadOn,
+      payloadOff: config.payloadOff,
+    };
+    return this.setEntity(msg, where, entity);
+  }
+
+  /**
+   * Puts `entity` in place of the config topic's entity (null: deletes it), subscribing to its state topic and
+   * unsubscribing from one left without an entity (DiscoveryEntitiesOptions.onStateTopic). `refused`: the config's
+   * entity is not taken (its problem told once, the config rejected). At most maxSensors entities: a new one beyond is
+   * rejected `too_many_streams`, told once in all. Returns what the config message is.
+   */
+  private setEntity(msg: RawMessage, where: DiscoveryWhere, entity: DiscoveredEntity | null, refused?: { readonly stream: string; readonly problem: string; readonly reason: RejectReason }): ParseResult {
+    const opts = this.opts.discoveryEntities!;
+    const max = this.opts.maxSensors ?? 10_000;
+    const before = this.entities.get(msg.topic);
+    let result: ParseResult = SKIPPED.hub_topic;
+    let taken = entity;
+    if (refused !== undefined) {
+      this.tellEntityProblem(refused.stream, msg.topic, refused.problem);
+      result = rejectedMessage(msg, refused.stream, refused.reason, `discovery config of ${where.component} ${refused.stream}: ${refused.problem}`);
+    } else if (taken !== null && before === undefined && this.entities.size >= max) {
+      this.tellEntityProblem(taken.stream, '', `more than ingest.maxStreams (${max}) discovered entities: configs beyond are not read`);
+      result = rejectedMessage(msg, taken.stream, 'too_many_streams', `discovery config of ${where.component} ${taken.stream} not read: ${max} discovered entities already (ingest.maxStreams)`);
+      taken = null;
+    } else if (taken !== null && taken.templateProblem !== null) {
+      this.tellEntityProblem(taken.stream, msg.topic, `its value_template ${JSON.stringify(taken.templateText)} is not read (${taken.templateProblem}): its states on ${taken.stateTopic} are rejected unread_template`);
+    }
+    if (taken !== null) {
+      // Another config already names this stream (the same object id under two components): the first keeps it.
+      for (const other of this.entitiesByState.get(taken.stateTopic) ?? []) if (other.stream === taken.stream && other.configTopic !== msg.topic) return SKIPPED.hub_topic;
+      this.entities.set(msg.topic, taken);
+      const list = this.entitiesByState.get(taken.stateTopic);
+      if (list === undefined) {
+        this.entitiesByState.set(taken.stateTopic, [taken]);
+        opts.onStateTopic?.(taken.stateTopic, true);
+      } else {
+        const i = list.findIndex((e) => e.configTopic === msg.topic);
+        if (i >= 0) list[i] = taken;
+        else list.push(taken);
+      }
+      if (taken.unit !== '' && (this.discoveryUnits.has(taken.stream) || this.discoveryUnits.size < max)) this.discoveryUnits.set(taken.stream, taken.unit);
+    } else if (before === undefined) {
+      return result;
+    } else {
+      this.entities.delete(msg.topic);
+    }
+    if (before === undefined || (taken !== null && before.stateTopic === taken.stateTopic)) {
+      if (before !== undefined && taken !== null && before.stream !== taken.stream) this.discoveryUnits.delete(before.stream);
+      return result;
+    }
+    // The entity left its state topic (deleted, or moved to another): off the old topic, unsubscribed when it was the last.
+    if (this.discoveryUnits.get(before.stream) === before.unit && taken?.stream !== before.stream) this.discoveryUnits.delete(before.stream);
+    const rest = (this.entitiesByState.get(before.stateTopic) ?? []).filter((e) => e.configTopic !== msg.topic);
+    if (rest.length > 0) this.entitiesByState.set(before.stateTopic, rest);
+    else {
+      this.entitiesByState.delete(before.stateTopic);
+      opts.onStateTopic?.(before.stateTopic, false);
+    }
+    return result;
+  }
+
+  /** Tells an entity's problem once per config topic and problem (DiscoveryEntitiesOptions.onEntityProblem). */
+  private tellEntityProblem(stream: string, configTopic: string, problem: string): void {
+    const key = `${configTopic}\0${problem}`;
+    if (this.entityProblemsTold.has(key) || this.entityProblemsTold.size >= (this.opts.maxSensors ?? 10_000)) return;
+    this.entityProblemsTold.add(key);
+    this.opts.discoveryEntities?.onEntityProblem?.(stream, configTopic, problem);
+  }
+
+  /**
+   * A message on the state topic of discovered entities (ParseOptions.discoveryEntities): each entity's value, read
+   * through its value_template, as a plain value of its stream decoded by the preset's rule (a sensor's, a number's), or
+   * as an on/off reading (a binary_sensor: its payload_on 1, payload_off 0); a template not read is the entity's
+   * `unread_template` rejection. The entities' results are one message's.
+   */
+  private parseEntities(msg: RawMessage, entities: readonly DiscoveredEntity[]): ParseResult {
+    const { rule } = this.opts.discoveryEntities!;
+    const first = entities[0];
+    if (msg.retain === true && !rule.retained) return rejectedMessage(msg, first.stream, 'retained', `retained message ignored (rule ${rule.name} takes live readings only)`);
+    if (msg.payload.length === 0) return rejectedMessage(msg, first.stream, 'empty', 'empty payload');
+    if (msg.payload.length > this.opts.maxPayloadBytes) return rejectedMessage(msg, first.stream, 'oversize', `payload of ${msg.payload.length} bytes exceeds ${this.opts.maxPayloadBytes}: "${previewBytes(msg.payload)}"`);
+    const text = msg.payload.toString('utf8');
+    let doc: unknown = undefined;
+    if (entities.some((e) => e.template?.json === true)) {
+      const json = parseJson(msg.payload, text);
+      if (json.ok) doc = json.doc;
+      else if (json.tooDeep) return rejectedMessage(msg, first.stream, 'too_deep', `JSON nested deeper than ${MAX_JSON_DEPTH} levels: "${previewBytes(msg.payload)}"`);
+    }
+    if (entities.length === 1) return this.parseEntity(msg, first, text, doc);
+    const readings: Reading[] = [];
+    const rejections: Rejection[] = [];
+    let skipped: SkipReason | undefined;
+    for (const e of entities) {
+      const r = this.parseEntity(msg, e, text, doc);
+      if (r.kind === 'rejected') rejections.push(r.rejection);
+      else {
+        readings.push(...r.readings);
+        rejections.push(...r.rejections);
+        if (r.skipped !== undefined && skipped !== 'missing_value') skipped = r.skipped;
+      }
+    }
+    if (readings.length === 0 && rejections.length === 0) return skipped === undefined ? { kind: 'readings', readings, rejections: NO_REJECTIONS } : SKIPPED[skipped];
+    if (readings.length === 0 && rejections.length === 1) return { kind: 'rejected', rejection: rejections[0] };
+    return { kind: 'readings', readings, rejections: rejections.length === 0 ? NO_REJECTIONS : rejections };
+  }
+
+  /** One discovered entity's reading of a message on its state topic (parseEntities). */
+  private parseEntity(msg: RawMessage, e: DiscoveredEntity, text: string, doc: unknown): ParseResult {
+    const { rule } = this.opts.discoveryEntities!;
+    if (e.templateProblem !== null) return rejectedMessage(msg, e.stream, 'unread_template', `value_template ${preview(JSON.stringify(e.templateText))} of ${e.configTopic} is not read (${e.templateProblem}); anomalyd reads {{ value }}, {{ value_json.<path> }} and the filters float, int, round, multiply, abs, is_defined`);
+    const out = e.template === null ? ({ kind: 'text', text } as const) : e.template.apply(text, doc);
+    if (out.kind === 'missing') return SKIPPED.missing_value;
+    if (out.kind === 'error') return rejectedMessage(msg, e.stream, doc === undefined && e.template?.json === true ? 'bad_json' : 'not_a_number', `${out.detail}: "${previewBytes(msg.payload)}"`);
+    if (e.component === 'binary_sensor') {
+      const word = out.text.trim();
+      const state = word === e.payloadOn ? 1 : word === e.payloadOff ? 0 : null;
+      if (state === null && !rule.decode.missing.has(word.toLowerCase())) return SKIPPED.text_state;
+      return this.onOffReading(msg, e.device, e.field, state, this.entityOnOff);
+    }
+    return this.parseRouted(out.text === text ? msg : { ...msg, payload: Buffer.from(out.text) }, { rule, sensor: e.device, field: e.field });
   }
 
   /**
@@ -949,43 +1154,15 @@ function attributeText(payload: Buffer): string | null {
   return text.length > 16 ? null : text;
 }
 
-/** A `value_template` that reads one field of a JSON state (`{{ value_json.temperature }}`, `{{value_json.BME280.Temperature}}`). */
-const VALUE_JSON_FIELD = /^\{\{\s*value_json((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*\}\}$/;
+/** A number followed by a unit (`22.0 °C`, `21.5°C`): the number's text and the unit, or null. */
+const NUMBER_AND_UNIT = /^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(\S.*)$/s;
 
 /**
- * The stream a Home Assistant discovery config of a sensor names and the unit it states, or null. The config
- * (home-assistant.io, "MQTT Discovery"; ESPHome publishes it with the abbreviations) gives its state topic as
- * `state_topic` or `stat_t` (a leading or trailing `~` is its `~` base), its unit as `unit_of_measurement` or
- * `unit_of_meas` (a short text), and may read one field of a JSON state (`value_template` / `val_tpl`
- * `{{ value_json.<path> }}`); any other template names no stream anomalyd reads as such (null). The state topic is
- * routed by `rules` as a message on it would be: the stream is the one its plain value (or its field `<path>`) would
- * give, when the rule takes it; a topic no rule reads, or whose device comes from the payload, names none.
+ * The number of a text state written with a unit (`22.0 °C`) when that unit is `unit` (the stream's own, from its
+ * discovery config), else null: a number in another unit, or with a word after it, stays a text state.
  */
-export function discoveryUnitOf(payload: Buffer, rules: readonly CompiledRule[]): { readonly stream: string; readonly unit: string } | null {
-  const parsed = parseJson(payload, payload.toString('utf8'));
-  if (!parsed.ok || !isObject(parsed.doc)) return null;
-  const doc = parsed.doc as Record<string, unknown>;
-  const text = (...keys: string[]): string | null => {
-    for (const k of keys) {
-      const v = Object.hasOwn(doc, k) ? doc[k] : undefined;
-      if (typeof v === 'string') return v;
-    }
-    return null;
-  };
-  const unit = text('unit_of_measurement', 'unit_of_meas')?.trim() ?? '';
-  let topic = text('state_topic', 'stat_t');
-  if (unit === '' || unit.length > 16 || topic === null) return null;
-  const base = text('~');
-  if (base !== null) topic = topic.startsWith('~') ? base + topic.slice(1) : topic.endsWith('~') ? topic.slice(0, -1) + base : topic;
-  const template = text('value_template', 'val_tpl');
-  let path = '';
-  if (template !== null) {
-    const m = VALUE_JSON_FIELD.exec(template.trim());
-    if (m === null) return null;
-    path = m[1].slice(1);
-  }
-  const route = routeOf(rules, topic);
-  if (route === null || route.sensor === null || route.rule.classTopic?.(topic) != null || route.rule.unitTopic?.(topic) != null || route.rule.availability?.device(topic) != null || route.rule.ignores(topic)) return null;
-  if (!route.rule.takes(fieldName(route.field, path))) return null;
-  return { stream: streamId(route.sensor, route.field, path), unit };
+export function numberInUnit(text: string, unit: string | undefined): string | null {
+  if (unit === undefined || unit === '') return null;
+  const m = NUMBER_AND_UNIT.exec(text.trim());
+  return m !== null && m[2].trim() === unit ? m[1] : null;
 }

@@ -95,6 +95,7 @@ const REASON_SET: Record<RejectReason, true> = {
   retained: true,
   internal_error: true,
   rate_limited: true,
+  unread_template: true,
 };
 export const ALL_REASONS: readonly RejectReason[] = Object.freeze(Object.keys(REASON_SET) as RejectReason[]);
 

@@ -65,6 +65,20 @@ describe('brokerRolesOf', () => {
   });
 });
 
+describe('brokerRolesOf: Home Assistant discovery entities (the homeassistant preset)', () => {
+  it('the sensor login may publish configs of sensors, binary_sensors and numbers, and a state topic the daemon discovered, never a command or daemon topic', () => {
+    const discovered = new Set<string>();
+    const roles = new BrokerRoles({ ...brokerRolesOf(config('ingest: { presets: [homeassistant, tasmota] }\nhomeassistant: { nodeId: pi }'), newDaemonLogin(), 'pi'), discoveredTopics: discovered });
+    for (const topic of ['homeassistant/sensor/th1/config', 'homeassistant/binary_sensor/omg/door/config', 'homeassistant/number/boiler/setpoint/config']) expect(roles.publishProblem(SENSOR, topic), topic).toBeNull();
+    expect(roles.publishProblem(SENSOR, 'office/th1/state')).not.toBeNull();
+    for (const t of ['office/th1/state', 'cmnd/plug/Power', 'anomalyd/alerts/hall', 'homeassistant/sensor/pi/x/config']) discovered.add(t);
+    expect(roles.publishProblem(SENSOR, 'office/th1/state')).toBeNull();
+    for (const topic of ['cmnd/plug/Power', 'anomalyd/alerts/hall', 'homeassistant/sensor/pi/x/config']) expect(roles.publishProblem(SENSOR, topic), topic).not.toBeNull();
+    discovered.delete('office/th1/state');
+    expect(roles.publishProblem(SENSOR, 'office/th1/state')).not.toBeNull();
+  });
+});
+
 describe('docs/SECURITY.md "Hubs on the embedded broker"', () => {
   it("lists each preset's hub topics, command topics and discovery as the code has them", () => {
     const doc = readFileSync(new URL('../../docs/SECURITY.md', import.meta.url), 'utf8');
@@ -72,6 +86,11 @@ describe('docs/SECURITY.md "Hubs on the embedded broker"', () => {
     const code = (list: readonly string[]): string => (list.length === 0 ? 'none' : list.map((f) => `\`${f}\``).join(', '));
     for (const name of PRESET_NAMES) {
       const { hub } = PRESETS[name];
+      if (PRESETS[name].discoveryEntities === true) {
+        // homeassistant: discovery entities' configs and, while a config lasts, the state topic it names.
+        expect(section, name).toMatch(new RegExp(`^\\|[^\\n]*\`${name}\` \\| its state topics [^\\n]*the state topic it names \\| none \\| configs of those three components \\|$`, 'm'));
+        continue;
+      }
       if (hub.publish.length === 0) {
         expect(section, name).toMatch(new RegExp(`^\\|[^\\n]*\`${name}\`[^\\n]*\\| its state topics only [^\\n]*\\| none \\| no \\|$`, 'm'));
         continue;

@@ -66,6 +66,8 @@ export interface InProcessDaemonOptions {
   readonly arrival?: () => number;
   /** Called with each scored reading (the Daemon's onReading). */
   readonly onReading?: ConstructorParameters<typeof Daemon>[0]['onReading'];
+  /** The daemon's logger (a test that reads its warnings); absent: a silent one. */
+  readonly logger?: pino.Logger;
   /** Where the daemon's stop is pushed (run by the test's cleanups). */
   readonly cleanups: { push(cleanup: Cleanup): unknown };
 }
@@ -93,7 +95,7 @@ export async function inProcessDaemon(o: InProcessDaemonOptions): Promise<{ daem
   });
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
   const clocks = o.clock === null ? {} : { now: o.clock, arrivalNow: o.arrival ?? o.clock, loopUtilization: () => 0 };
-  const daemon = new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }), ...clocks, ...(o.onReading !== undefined ? { onReading: o.onReading } : {}) });
+  const daemon = new Daemon({ config: loaded.config, logger: o.logger ?? pino({ level: 'silent' }), ...clocks, ...(o.onReading !== undefined ? { onReading: o.onReading } : {}) });
   o.cleanups.push(() => daemon.stop());
   await daemon.start();
   return { daemon, url: o.brokerUrl ?? daemon.brokerUrl! };

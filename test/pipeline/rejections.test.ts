@@ -25,7 +25,7 @@ describe('RejectionCounter', () => {
     expect(totals.bad_topic).toBe(1);
     expect(totals.out_of_order).toBe(0);
     expect(totals.rate_limited).toBe(0);
-    expect(Object.keys(totals)).toHaveLength(19);
+    expect(Object.keys(totals)).toHaveLength(20);
   });
 
   it('summarises every rejection in one line per interval: the first at once, then the count of all since', () => {

@@ -1,0 +1,133 @@
+/**
+ * Home Assistant MQTT discovery configs as anomalyd reads them (home-assistant.io, "MQTT Discovery"): the retained
+ * `<prefix>/<component>/[<node_id>/]<object_id>/config` a device publishes for each of its entities, in full keys or
+ * the abbreviations ESPHome, Tasmota and OpenMQTTGateway use (`stat_t` for `state_topic`, `unit_of_meas`, `val_tpl`,
+ * `dev_cla`, `pl_on`, `pl_off`, `uniq_id`), a leading or trailing `~` in a topic standing for the config's `~` base.
+ * An empty payload deletes the entity. Used by the parser (./parse.ts) for the units of streams its rules read
+ * (the esphome preset) and for the entities whose state topic no rule reads (the homeassistant preset).
+ */
+import { isObject, parseJson } from './decode/json.js';
+import { compileValueTemplate, type ValueTemplate } from './decode/value-template.js';
+import { fieldName, routeOf, streamId, type CompiledRule } from './route.js';
+
+/** The components whose entities anomalyd reads: a sensor's and a number's state is a number, a binary_sensor's on/off. */
+export type DiscoveryComponent = 'sensor' | 'binary_sensor' | 'number';
+
+/** Where a config topic says its entity is: its component and ids. */
+export interface DiscoveryWhere {
+  readonly component: DiscoveryComponent;
+  /** The `<node_id>` level, or null when the topic has none. */
+  readonly node: string | null;
+  readonly object: string;
+}
+
+/** One config, its keys read (abbreviated or not). */
+export interface DiscoveryConfig {
+  /** The state topic, its `~` expanded; null when the config names none. */
+  readonly stateTopic: string | null;
+  /** Its unit_of_measurement, trimmed; '' for none (or one longer than 16 characters: no unit). */
+  readonly unit: string;
+  /** Its value_template, or null. */
+  readonly template: string | null;
+  /** A binary_sensor's payload_on / payload_off (defaults `ON` / `OFF`; a JSON boolean as Jinja renders it, `True`). */
+  readonly payloadOn: string;
+  readonly payloadOff: string;
+  /** Its unique_id, or null. */
+  readonly uniqueId: string | null;
+}
+
+/**
+ * The component and ids of a config topic under `prefix` (`homeassistant/sensor/th1/config`,
+ * `homeassistant/binary_sensor/esp-door/front/config`), when its component is one of `components`; else null.
+ */
+export function discoveryWhere(prefix: string, topic: string, components: readonly DiscoveryComponent[]): DiscoveryWhere | null {
+  if (!topic.startsWith(`${prefix}/`) || !topic.endsWith('/config')) return null;
+  const rest = topic.slice(prefix.length + 1, -'/config'.length).split('/');
+  if (rest.length !== 2 && rest.length !== 3) return null;
+  const component = rest[0] as DiscoveryComponent;
+  if (!components.includes(component) || rest.some((l) => l === '')) return null;
+  return { component, node: rest.length === 3 ? rest[1] : null, object: rest[rest.length - 1] };
+}
+
+/** A payload key's value as a config gives it: a string as is, a boolean as Jinja renders it, a number as text. */
+function keyText(v: unknown): string | null {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  return null;
+}
+
+/** Reads a config payload (JSON object), or null when it is none. Never throws. */
+export function readDiscoveryConfig(payload: Buffer): DiscoveryConfig | null {
+  const parsed = parseJson(payload, payload.toString('utf8'));
+  if (!parsed.ok || !isObject(parsed.doc)) return null;
+  const doc = parsed.doc as Record<string, unknown>;
+  const text = (...keys: string[]): string | null => {
+    for (const k of keys) {
+      const v = Object.hasOwn(doc, k) ? keyText(doc[k]) : null;
+      if (v !== null) return v;
+    }
+    return null;
+  };
+  const base = typeof doc['~'] === 'string' ? doc['~'] : null;
+  let stateTopic = text('state_topic', 'stat_t');
+  if (stateTopic !== null && base !== null) stateTopic = stateTopic.startsWith('~') ? base + stateTopic.slice(1) : stateTopic.endsWith('~') ? stateTopic.slice(0, -1) + base : stateTopic;
+  const unit = text('unit_of_measurement', 'unit_of_meas')?.trim() ?? '';
+  return {
+    stateTopic,
+    unit: unit.length > 16 ? '' : unit,
+    template: text('value_template', 'val_tpl'),
+    payloadOn: text('payload_on', 'pl_on') ?? 'ON',
+    payloadOff: text('payload_off', 'pl_off') ?? 'OFF',
+    uniqueId: text('unique_id', 'uniq_id'),
+  };
+}
+
+/** Whether a state topic is one a client can publish on: not empty, no wildcard, not `$…`, at most 1,024 characters. */
+export function isPlainTopic(topic: string): boolean {
+  return topic.length > 0 && topic.length <= 1024 && !topic.startsWith('$') && !topic.includes('+') && !topic.includes('#') && !topic.includes('\0');
+}
+
+/**
+ * The stream a config's state topic gives under `rules` and the unit it states, or null. The state topic is routed by
+ * `rules` as a message on it would be: the stream is the one its plain value (or the field `<path>` its value_template
+ * reads: `{{ value_json.<path> }}`, `{{ value_json['a']['b'] | float }}`) would give, when the rule takes it. A template
+ * that changes the value (`round`, `multiply`) or is not read names none (the rule reads the raw value, which that unit
+ * may not be of); a topic no rule reads, or whose device comes from the payload, names none (the homeassistant preset
+ * reads it as an entity of its own: ./parse.ts).
+ */
+export function discoveryUnitOf(config: DiscoveryConfig, rules: readonly CompiledRule[]): { readonly stream: string; readonly unit: string } | null {
+  const { unit, stateTopic: topic } = config;
+  if (unit === '' || topic === null) return null;
+  let path = '';
+  if (config.template !== null) {
+    const t = compileValueTemplate(config.template);
+    if ('error' in t || t.changesValue || t.path.some((s) => typeof s !== 'string')) return null;
+    path = t.path.join('.');
+  }
+  const route = routeOf(rules, topic);
+  if (route === null || route.sensor === null || route.rule.classTopic?.(topic) != null || route.rule.unitTopic?.(topic) != null || route.rule.availability?.device(topic) != null || route.rule.ignores(topic)) return null;
+  if (!route.rule.takes(fieldName(route.field, path))) return null;
+  return { stream: streamId(route.sensor, route.field, path), unit };
+}
+
+/** A discovered entity: a config whose state topic no rule reads, read on its own (the homeassistant preset). */
+export interface DiscoveredEntity {
+  readonly configTopic: string;
+  readonly component: DiscoveryComponent;
+  readonly stateTopic: string;
+  /** The stream: `<node_id>/<object_id>`, or `<object_id>` (as the homeassistant preset names `homeassistant/sensor/<id>/state`). */
+  readonly stream: string;
+  /** The device its readings come from (Reading.source): `<node_id>`, else the stream. */
+  readonly device: string;
+  /** The `{field}` level of the stream under the device (`<object_id>` with a node), or null. */
+  readonly field: string | null;
+  readonly unit: string;
+  /** The template, compiled; null: the payload is the value. */
+  readonly template: ValueTemplate | null;
+  /** Why the config's value_template is not read (its states are rejected `unread_template`), or null. */
+  readonly templateProblem: string | null;
+  readonly templateText: string | null;
+  readonly payloadOn: string;
+  readonly payloadOff: string;
+}

@@ -1,0 +1,174 @@
+/**
+ * Home Assistant MQTT discovery with the homeassistant preset, through the real parser built from a Config as the daemon
+ * builds it (tryout 25, finding 8): a config whose state topic no rule reads (Tasmota with SetOption19, OpenMQTTGateway,
+ * an ESP board: `office/th1/state`) makes that topic's messages readings of the stream `[<node_id>/]<object_id>`, read
+ * through its value_template, in the config's unit; a config for a topic the preset reads gives that stream its unit; a
+ * template it cannot read is a counted rejection, told once; an emptied config deletes the entity. On main the preset
+ * read no config: `office/th1/state` was never subscribed and no unit was attached.
+ */
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+import type { ParseResult, RawMessage } from '../../src/contract/types.js';
+import { ingestFilters, parseOptionsOf } from '../../src/pipeline/ingest-options.js';
+import { MessageParser } from '../../src/pipeline/parse.js';
+
+const NOW = Date.UTC(2026, 11, 3, 10, 0, 0);
+
+function config(ingest: Record<string, unknown> = {}): Config {
+  const r = loadConfig({ overrides: { ingest: { timezone: 'UTC', presets: ['homeassistant'], ...ingest } }, env: {}, path: '/dev/null' });
+  if (!r.ok) throw new Error(r.errors.join('\n'));
+  return r.config;
+}
+
+interface Harness {
+  readonly p: MessageParser;
+  readonly topics: string[];
+  readonly events: string[];
+  readonly problems: string[];
+  send(topic: string, payload: string | object, retain?: boolean): ParseResult;
+}
+
+function harness(ingest: Record<string, unknown> = {}): Harness {
+  const topics: string[] = [];
+  const events: string[] = [];
+  const problems: string[] = [];
+  let t = NOW;
+  const p = new MessageParser(
+    parseOptionsOf(config(ingest), {}, {
+      onStateTopic: (topic, on) => {
+        events.push(`${on ? '+' : '-'}${topic}`);
+        if (on) topics.push(topic);
+        else topics.splice(topics.indexOf(topic), 1);
+      },
+      onEntityProblem: (stream, _configTopic, problem) => problems.push(`${stream}: ${problem}`),
+    }),
+  );
+  const send = (topic: string, payload: string | object, retain = false): ParseResult => {
+    t += 10_000;
+    const m: RawMessage = { topic, payload: Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)), receivedAt: t, retain };
+    return p.parse(m);
+  };
+  return { p, topics, events, problems, send };
+}
+
+/** A result as [stream=value …] or its rejection reason or skip reason. */
+function outcome(r: ParseResult): string {
+  if (r.kind === 'rejected') return `rejected ${r.rejection.reason}`;
+  if (r.readings.length === 0 && r.rejections.length === 0) return `skipped ${r.skipped ?? 'held'}`;
+  return [...r.readings.map((x) => `${x.sensor}=${x.values[0]}`), ...r.rejections.map((x) => `rejected ${x.reason}`)].join(' ');
+}
+
+const TH1 = { name: 'TH1 temperature', stat_t: 'office/th1/state', unit_of_meas: '°C', val_tpl: '{{ value_json.temperature }}', uniq_id: 'th1_t' };
+
+describe('homeassistant preset: discovery configs', () => {
+  it('subscribes to the configs of sensors, binary_sensors and numbers', () => {
+    expect(ingestFilters(config())).toEqual(
+      expect.arrayContaining(['homeassistant/sensor/+/config', 'homeassistant/sensor/+/+/config', 'homeassistant/binary_sensor/+/config', 'homeassistant/binary_sensor/+/+/config', 'homeassistant/number/+/config']),
+    );
+  });
+
+  it("a config whose state topic no rule reads: the topic subscribed, its states the config's stream in its unit (tryout 25 #8's th1)", () => {
+    const h = harness();
+    expect(outcome(h.send('homeassistant/sensor/th1/config', TH1, true))).toBe('skipped hub_topic');
+    expect(h.topics).toEqual(['office/th1/state']);
+    expect(outcome(h.send('office/th1/state', '{"temperature": 20.23, "humidity": 40}'))).toBe('th1=20.23');
+    expect(h.p.statedUnit('th1')).toBe('°C');
+    // A state without the field: a missing reading; a text the state decoder skips as a text state.
+    expect(outcome(h.send('office/th1/state', '{"humidity": 40}'))).toBe('skipped missing_value');
+    expect(outcome(h.send('office/th1/state', '{"temperature": "unavailable"}'))).toBe('skipped missing_value');
+    expect(h.problems).toEqual([]);
+  });
+
+  it("a config for a topic the preset reads gives its stream the config's unit (tryout 25 #8's office_temp: unit null on main)", () => {
+    const h = harness();
+    h.send('homeassistant/sensor/office_temp/config', { name: 'Office temperature', stat_t: 'homeassistant/sensor/office_temp/state', unit_of_meas: '°C', dev_cla: 'temperature', uniq_id: 'office_temp_1' }, true);
+    expect(h.topics).toEqual([]);
+    expect(outcome(h.send('homeassistant/sensor/office_temp/state', '20.23'))).toBe('office_temp=20.23');
+    expect(h.p.statedUnit('office_temp')).toBe('°C');
+  });
+
+  it('"22.0 °C": a number with its stream\'s own unit is read; with another unit, or without a config, it stays a text state', () => {
+    const h = harness();
+    h.send('homeassistant/sensor/office_temp/config', { stat_t: 'homeassistant/sensor/office_temp/state', unit_of_meas: '°C' }, true);
+    expect(outcome(h.send('homeassistant/sensor/office_temp/state', '22.0 °C'))).toBe('office_temp=22');
+    expect(outcome(h.send('homeassistant/sensor/office_temp/state', '22.5°C'))).toBe('office_temp=22.5');
+    expect(outcome(h.send('homeassistant/sensor/office_temp/state', '72 °F'))).toBe('skipped text_state');
+    expect(outcome(h.send('homeassistant/sensor/office_temp/state', '22.0 °C warm'))).toBe('skipped text_state');
+    expect(outcome(h.send('homeassistant/sensor/other/state', '22.0 °C'))).toBe('skipped text_state');
+  });
+
+  it('abbreviated and full keys, `~` expansion, a node id, several entities on one JSON state (Tasmota SetOption19)', () => {
+    const h = harness();
+    h.send('homeassistant/sensor/A4CF12/AM2301_Temperature/config', { '~': 'tele/th2/', stat_t: '~SENSOR', unit_of_measurement: '°C', value_template: "{{value_json['AM2301']['Temperature']}}" }, true);
+    h.send('homeassistant/sensor/A4CF12/AM2301_Humidity/config', { '~': 'tele/th2/', stat_t: '~SENSOR', unit_of_meas: '%', val_tpl: '{{ value_json.AM2301.Humidity | float | round(1) }}' }, true);
+    expect(h.topics).toEqual(['tele/th2/SENSOR']);
+    expect(outcome(h.send('tele/th2/SENSOR', '{"Time":"2026-12-03T10:00:00","AM2301":{"Temperature":19.5,"Humidity":41.26}}'))).toBe('A4CF12/AM2301_Temperature=19.5 A4CF12/AM2301_Humidity=41.3');
+    expect(h.p.statedUnit('A4CF12/AM2301_Humidity')).toBe('%');
+  });
+
+  it('a binary_sensor: its payload_on 1, payload_off 0 (JSON booleans as Jinja renders them), an on/off stream', () => {
+    const h = harness();
+    h.send('homeassistant/binary_sensor/omg/door/config', { stat_t: 'home/OMG/door', val_tpl: '{{ value_json.contact }}', pl_on: false, pl_off: true }, true);
+    h.send('homeassistant/binary_sensor/pir/config', { state_topic: 'diy/pir' }, true);
+    expect(outcome(h.send('home/OMG/door', '{"contact": false}'))).toBe('omg/door=1');
+    expect(outcome(h.send('home/OMG/door', '{"contact": true}'))).toBe('omg/door=0');
+    expect(outcome(h.send('diy/pir', 'ON'))).toBe('pir=1');
+    expect(outcome(h.send('diy/pir', 'OFF'))).toBe('pir=0');
+    expect(outcome(h.send('diy/pir', 'unavailable'))).toBe('skipped missing_value');
+    expect(outcome(h.send('diy/pir', 'maybe'))).toBe('skipped text_state');
+    expect(h.p.statedOnOff('pir')).toBe(true);
+  });
+
+  it('a number entity reads as a sensor', () => {
+    const h = harness();
+    h.send('homeassistant/number/boiler/setpoint/config', { stat_t: 'boiler/setpoint', unit_of_meas: '°C' }, true);
+    expect(outcome(h.send('boiler/setpoint', '57.5'))).toBe('boiler/setpoint=57.5');
+  });
+
+  it('an unreadable template: each state rejected unread_template, counted, told once naming the entity and the template', () => {
+    const h = harness();
+    h.send('homeassistant/sensor/th3/config', { stat_t: 'office/th3/state', unit_of_meas: '°C', val_tpl: '{{ value_json.t * 0.1 }}' }, true);
+    h.send('homeassistant/sensor/th3/config', { stat_t: 'office/th3/state', unit_of_meas: '°C', val_tpl: '{{ value_json.t * 0.1 }}' }, true);
+    expect(h.topics).toEqual(['office/th3/state']);
+    const r = h.send('office/th3/state', '{"t": 215}');
+    expect(outcome(r)).toBe('rejected unread_template');
+    expect(r.kind === 'rejected' && r.rejection.sensor).toBe('th3');
+    expect(r.kind === 'rejected' && r.rejection.detail).toContain('{{ value_json.t * 0.1 }}');
+    expect(outcome(h.send('office/th3/state', '{"t": 216}'))).toBe('rejected unread_template');
+    expect(h.problems).toHaveLength(1);
+    expect(h.problems[0]).toContain('th3');
+    expect(h.problems[0]).toContain('{{ value_json.t * 0.1 }}');
+  });
+
+  it('an emptied config deletes its entity: its topic unsubscribed when no entity is left, its messages no longer read', () => {
+    const h = harness();
+    h.send('homeassistant/sensor/th1/config', TH1, true);
+    h.send('homeassistant/sensor/th1h/config', { ...TH1, unit_of_meas: '%', val_tpl: '{{ value_json.humidity }}' }, true);
+    expect(outcome(h.send('office/th1/state', '{"temperature": 20, "humidity": 40}'))).toBe('th1=20 th1h=40');
+    expect(outcome(h.send('homeassistant/sensor/th1/config', '', true))).toBe('skipped hub_topic');
+    expect(h.topics).toEqual(['office/th1/state']);
+    expect(outcome(h.send('office/th1/state', '{"temperature": 20, "humidity": 41}'))).toBe('th1h=41');
+    h.send('homeassistant/sensor/th1h/config', '', true);
+    expect(h.events).toEqual(['+office/th1/state', '-office/th1/state']);
+    expect(outcome(h.send('office/th1/state', '{"temperature": 20, "humidity": 41}'))).toBe('rejected bad_topic');
+  });
+
+  it("the daemon's own configs, a wildcard state topic and a flood beyond ingest.maxStreams are not taken (bounded)", () => {
+    const h = harness({ maxStreams: 3 });
+    h.send('homeassistant/sensor/node1/anomalyd_x_score/config', { stat_t: 'anomalyd/state/x', unit_of_meas: '' }, true);
+    expect(outcome(h.send('homeassistant/sensor/bad/config', { stat_t: 'office/+/state' }, true))).toBe('rejected bad_topic');
+    for (let i = 0; i < 3; i++) h.send(`homeassistant/sensor/f${i}/config`, { stat_t: `flood/${i}` }, true);
+    expect(outcome(h.send('homeassistant/sensor/f3/config', { stat_t: 'flood/3' }, true))).toBe('rejected too_many_streams');
+    expect(outcome(h.send('homeassistant/sensor/f4/config', { stat_t: 'flood/4' }, true))).toBe('rejected too_many_streams');
+    expect(h.topics).toEqual(['flood/0', 'flood/1', 'flood/2']);
+    // The cap told once in all.
+    expect(h.problems.filter((p) => p.includes('ingest.maxStreams'))).toHaveLength(1);
+  });
+
+  it('a retained state is not a reading (the preset takes live readings only)', () => {
+    const h = harness();
+    h.send('homeassistant/sensor/th1/config', TH1, true);
+    expect(outcome(h.send('office/th1/state', '{"temperature": 20}', true))).toBe('rejected retained');
+  });
+});
