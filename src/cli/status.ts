@@ -185,6 +185,7 @@ export function formatStatus(s: DaemonStatusView, base: string, learning: readon
     ...ownModelLines(s, learning),
     ['outbox', s.outbox === null ? 'unknown (database closed)' : `${s.outbox.pending} alert(s) waiting for the broker, ${s.outbox.dropped} dropped since start${overdueText(s.outbox.overdue)}`],
     ...messageLines(s),
+    ...streamLines(s),
     ['rejected', rejections.length > 0 ? rejections.join(', ') + perField(s) : 'nothing since start'],
     ...skippedLines(s),
     ...seriesLines(s),
@@ -197,6 +198,30 @@ export function formatStatus(s: DaemonStatusView, base: string, learning: readon
     ['counters', ['received', 'readings', 'scored', 'events', 'commands'].filter((k) => k in c).map((k) => `${k} ${c[k]}`).join(', ')],
   ];
   return lines.map(([k, v]) => `${k.padEnd(10)} ${v}\n`).join('');
+}
+
+/**
+ * The `streams` line, while the stream table is full (ingest.maxStreams) or a new stream displaced one heard once
+ * since start: that new streams are being turned away, since when, and what to do (tryout 25, finding 6: only
+ * `rejected too_many_streams N` told it, not that every new sensor was refused). None while there is room and nothing
+ * was displaced, or from a daemon before it.
+ */
+function streamLines(s: DaemonStatusView): [string, string][] {
+  const t = s.streams;
+  if (t === undefined || (t.fullSince === null && t.displaced === 0)) return [];
+  const fill = `${t.tracked} of ingest.maxStreams ${t.max}`;
+  const displaced = t.displaced > 0 ? `; ${t.displaced} new stream(s) took the slot of one heard once since start` : '';
+  if (t.fullSince === null) return [['streams', `${fill}${displaced}`]];
+  const since = `${fill}: FULL since ${new Date(t.fullSince).toISOString()}, new streams are turned away (${t.turnedAway} since start)`;
+  if (t.heardOnce > 0) {
+    return [
+      [
+        'streams',
+        `${since}; a new sensor is taken at its second message, in the slot of a stream heard only once (${t.heardOnce} of them: one-shot topics, a flood?)${displaced}. They go by themselves after limits.idleAfterMinMs; if real sensors fill the table, raise ingest.maxStreams (and MemoryMax: docs/SECURITY.md)`,
+      ],
+    ];
+  }
+  return [['streams', `${since}: every stream has sent more than once${displaced}. Raise ingest.maxStreams (and MemoryMax: docs/SECURITY.md), or retire streams no longer used: anomalyd sensors forget <stream>`]];
 }
 
 /**

@@ -24,7 +24,7 @@ function messageLimitsOf(config: Config): Pick<ParseOptions, 'maxPayloadBytes' |
 }
 
 /** ParseOptions for the daemon's parser. */
-export function parseOptionsOf(config: Config, extra: Pick<ParseOptions, 'onClockSkew' | 'onUnsetClock' | 'onClockLag' | 'onUnitChange' | 'onDecimalComma' | 'onAvailability' | 'fastPath'> = {}): ParseOptions {
+export function parseOptionsOf(config: Config, extra: Pick<ParseOptions, 'onClockSkew' | 'onUnsetClock' | 'onClockLag' | 'onUnitChange' | 'onDecimalComma' | 'onAvailability' | 'onDisplace' | 'fastPath'> = {}): ParseOptions {
   const zone = config.ingest.timezone ?? systemTimeZone();
   return {
     rules: ruleList(config.ingest).map((r) => compileRule(r.spec, zone)),
