@@ -719,7 +719,8 @@ export function readStoredLatest(stream: string, v: unknown): ScoredReading {
 
 /**
  * Whether a detector state (Detector.snapshot, JSON-parsed) is of a stream heard once: its parser state (format /3)
- * took one distinct time, none at it before the last (no `sameTime`) and holds nothing. Such rows were written before
+ * took one distinct time, none at it before the last (no `sameTime`), holds nothing and is not marked `repeated` (a
+ * stream taken at its second message with the table full: src/pipeline/admit.ts). Such rows were written before
  * streams heard once were left out (a flood's 5,000 one-shot topics). A stream that took its one time in two messages
  * (a copy re-sent) is taken for one heard once: it restarts at its next reading, as a new stream.
  */
@@ -727,8 +728,8 @@ export function savedHeardOnce(state: unknown): boolean {
   if (typeof state !== 'object' || state === null) return false;
   const parser = (state as { parser?: unknown }).parser;
   if (typeof parser !== 'object' || parser === null) return false;
-  const p = parser as { format?: unknown; recent?: unknown; sameTime?: unknown; held?: unknown };
-  if (p.format !== 'anomalyd-parser/3' || p.sameTime !== undefined) return false;
+  const p = parser as { format?: unknown; recent?: unknown; sameTime?: unknown; held?: unknown; repeated?: unknown };
+  if (p.format !== 'anomalyd-parser/3' || p.sameTime !== undefined || p.repeated === true) return false;
   return Array.isArray(p.recent) && p.recent.length <= 1 && Array.isArray(p.held) && p.held.length === 0;
 }
 

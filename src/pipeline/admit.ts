@@ -239,6 +239,12 @@ export interface ParserSnapshot {
   readonly sameTime?: ReadonlyArray<readonly number[]>;
   /** The last payloads' fingerprints of the MQTT topic feeding a stream stamped on arrival (the parser's: ./resent.ts). */
   readonly resent?: ResentSnapshot;
+  /**
+   * True for a stream heard in two messages or more whose `recent` times alone would not say so (one time, nothing at
+   * it before the last): one taken at its second message with the table full (see the class doc). Absent otherwise.
+   * Read by the daemon's checkpoints only (src/daemon/checkpoints.ts, savedHeardOnce); restore ignores it.
+   */
+  readonly repeated?: true;
 }
 
 export class Admission {
@@ -421,6 +427,7 @@ export class Admission {
       held: s.held === null ? [] : s.held.map((h) => ({ ...h })),
       ...(s.next > 0 ? { recent: recentTimes(s) } : {}),
       ...(s.same.length > 0 && s.lastValues !== null ? { sameTime: [...s.same.map((v) => [...v]), [...s.lastValues]] } : {}),
+      ...(s.born < 0 && s.next <= 1 && s.same.length === 0 ? { repeated: true as const } : {}),
     };
   }
 

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { ParseResult, RawMessage, RejectReason } from '../../src/contract/types.js';
 import { Admission, CONFIRM, HOLD, RECENT, type HeldReading, type Settled } from '../../src/pipeline/admit.js';
 import { Detector } from '../../src/pipeline/detector.js';
+import { savedHeardOnce } from '../../src/daemon/checkpoints.js';
 import { MessageParser, type ParseOptions } from '../../src/pipeline/parse.js';
 import { compileSensorPattern } from '../../src/pipeline/topic.js';
 import { detectorOptions, normal, type ReadingOutput } from './detector-helpers.js';
@@ -336,6 +337,9 @@ describe('streams heard once (src/pipeline/admit.ts; tryout 25, finding 6)', () 
     expect(adm.heardOnce('pump')).toBe(false);
     expect(adm.heardOnce('junk0')).toBe(false);
     expect(adm.table()).toMatchObject({ tracked: 3, heardOnce: 2, fullSince: T0 + 1000 + DELAY, turnedAway: 1, displaced: 1 });
+    // Its checkpoint says it repeated (one time taken would read as a stream heard once: not restored), a junk one's does not.
+    expect(savedHeardOnce({ parser: adm.snapshot('pump') })).toBe(false);
+    expect(savedHeardOnce({ parser: adm.snapshot('junk1') })).toBe(true);
     // Its next readings are taken as any stream's.
     expect(message('pump', 3000)).toBe(T0 + 3000);
   });
