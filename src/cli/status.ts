@@ -19,7 +19,9 @@ export const STATUS_USAGE = `Usage: anomalyd status [options]
 Asks the running daemon how it is doing, over its local HTTP API (GET /api/status): uptime, model, MQTT (and a
 CLIENT ID CLASH line while another MQTT client connects with its client id and takes its session over),
 sensors by state and those with an open episode (any kind: a silence's 'missing data' episode too, whose
-sensor is 'stale', not 'anomalous'), alerts waiting for the broker (the outbox depth, and any alert the broker did not acknowledge in time: OVERDUE), the rejected input since start, per
+sensor is 'stale', not 'anomalous'), while ingest.maxStreams is full a 'streams' line (since when new streams
+are turned away, how many streams are heard once, i.e. one-shot topics whose slot a new sensor takes at its
+second message, and what to do), alerts waiting for the broker (the outbox depth, and any alert the broker did not acknowledge in time: OVERDUE), the rejected input since start, per
 reason, each with a few words of what it means (redelivered: a message re-sent; retained: the broker's stored
 last value, replayed at subscribe: neither is judged, by design), and per bad field (a message with two bad
 fields counts two), where every message received went (with readings + rejected + skipped, one place each), the messages
