@@ -5,12 +5,13 @@
 // Real parts: the daemon as a child process (ROOT's dist, its embedded broker on PORT, its HTTP API on PORT+1), the
 // floods from this process (mqtt.js, one client each, yielding every 1,000 messages). Prints one JSON line:
 //   - api: the latencies (ms) of GET /api/status every 250 ms from the flood's start until it is read (timeout 30 s);
+//   - apiAfter: the same for AFTER_S seconds after (past the first periodic checkpoint): the largest, those over 250 ms;
 //   - table: the status's `sensors.total`, `rejections.too_many_streams` and `streams` (when the daemon has it) after it;
 //   - newpump: the reading (1-based, one a second, NEWPUMP of them) at which sensors/newpump was first listed by
 //     GET /api/sensors, or null;
 //   - restart: the second start's `ready` ms and its `sensor checkpoints` log line (restored, heardOnce, ...).
 //
-// usage: node scripts/one-shot-flood.mjs ROOT PORT [--topics N] [--tasmota N] [--newpump N]
+// usage: node scripts/one-shot-flood.mjs ROOT PORT [--topics N] [--tasmota N] [--newpump N] [--after-s S]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +27,7 @@ const arg = (name, dflt) => {
 const TOPICS = arg('--topics', 20_000);
 const TASMOTA = arg('--tasmota', 20_000);
 const NEWPUMP = arg('--newpump', 10);
+const AFTER_S = arg('--after-s', 65);
 const mqtt = (await import(join(ROOT, 'node_modules/mqtt/build/index.js'))).default;
 const HTTP = PORT + 1;
 const dir = mkdtempSync(join(tmpdir(), 'one-shot-flood-'));
@@ -111,6 +113,16 @@ for (;;) {
 flooding = false;
 await poll;
 const after = (await status()).body;
+// On past the first periodic checkpoint (store.checkpointIntervalMs, 60 s) after the flood.
+const apiAfter = [];
+for (const end = Date.now() + AFTER_S * 1000; Date.now() < end; ) {
+  try {
+    apiAfter.push(Math.round((await status()).ms));
+  } catch {
+    apiAfter.push(-1);
+  }
+  await sleep(250);
+}
 const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${PORT}`, { clientId: `one-shot-newpump-${process.pid}` });
 let listedAt = null;
 for (let k = 1; k <= NEWPUMP && listedAt === null; k++) {
@@ -134,6 +146,7 @@ console.log(
     root: ROOT,
     flood: { topics: TOPICS, tasmota: TASMOTA },
     api: { n: api.length, max: sorted[sorted.length - 1], p50: sorted[Math.floor(sorted.length / 2)], all: api },
+    apiAfter: { n: apiAfter.length, max: Math.max(...apiAfter), over250: apiAfter.filter((ms) => ms > 250) },
     table: { total: after.sensors.total, tooManyStreams: after.rejections.too_many_streams ?? 0, rateLimited: after.rejections.rate_limited ?? 0, received: after.counters.received, streams: after.streams ?? null },
     newpump: listedAt,
     restart: { readyMs: ready.ms, checkpoints: checkpoints === null ? null : { restored: checkpoints.restored, heardOnce: checkpoints.heardOnce ?? null } },
