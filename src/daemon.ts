@@ -650,6 +650,7 @@ export class Daemon {
     const parser = new MessageParser(
       parseOptionsOf(config, {
         onClockSkew: (sensor, aheadMs) => this.clockSkewLog.note(this.now(), { sensor, aheadMs: Math.round(aheadMs) }),
+        onDisplace: (stream) => this.displace(stream),
         onUnsetClock: (sensor, time, first) => {
           this.counters.unsetClocks++;
           if (first) this.log.warn({ sensor, time }, 'device clock never set (a time before 2000, e.g. Tasmota without NTP): its readings are stamped on arrival (counters.unsetClocks); set its clock (NTP) for its own times');
@@ -840,6 +841,7 @@ export class Daemon {
         uptimeMs: () => performance.now() - this.startedMono,
         counters: () => this.counters as unknown as Record<string, number>,
         rejections: () => this.rejections.totalByReason(),
+        streams: () => this.parser?.streamTable() ?? null,
         skipped: () => this.skipped,
         brokerRefusals: () => this.broker?.refusals() ?? null,
         defaultModel: () => registry?.fallbackModel?.id ?? null,
@@ -1384,6 +1386,23 @@ export class Daemon {
       },
       target,
     );
+  }
+
+  /**
+   * A stream heard once, displaced by a new stream's second message with the table full (src/pipeline/admit.ts,
+   * streams heard once): every stage forgets it, as at an idle eviction, with no checkpoint (one message is nothing to
+   * restore) and nothing to resolve (a stream heard once has no episode); its retained state and, were it announced,
+   * its Home Assistant entities are cleared. Called from inside the parser's admission of the new stream's reading.
+   */
+  private displace(stream: string): void {
+    this.detector?.forget(stream);
+    this.board?.forget(stream);
+    this.signals?.forget(stream);
+    this.episodeTicks?.forget(stream);
+    this.availability?.forget(stream);
+    this.learner?.forget(stream);
+    this.discovery?.streamForgotten(stream);
+    this.eviction?.drop(stream);
   }
 
   /**

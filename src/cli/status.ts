@@ -19,7 +19,9 @@ export const STATUS_USAGE = `Usage: anomalyd status [options]
 Asks the running daemon how it is doing, over its local HTTP API (GET /api/status): uptime, model, MQTT (and a
 CLIENT ID CLASH line while another MQTT client connects with its client id and takes its session over),
 sensors by state and those with an open episode (any kind: a silence's 'missing data' episode too, whose
-sensor is 'stale', not 'anomalous'), alerts waiting for the broker (the outbox depth, and any alert the broker did not acknowledge in time: OVERDUE), the rejected input since start, per
+sensor is 'stale', not 'anomalous'), while ingest.maxStreams is full a 'streams' line (since when new streams
+are turned away, how many streams are heard once, i.e. one-shot topics whose slot a new sensor takes at its
+second message, and what to do), alerts waiting for the broker (the outbox depth, and any alert the broker did not acknowledge in time: OVERDUE), the rejected input since start, per
 reason, each with a few words of what it means (redelivered: a message re-sent; retained: the broker's stored
 last value, replayed at subscribe: neither is judged, by design), and per bad field (a message with two bad
 fields counts two), where every message received went (with readings + rejected + skipped, one place each), the messages
@@ -185,6 +187,7 @@ export function formatStatus(s: DaemonStatusView, base: string, learning: readon
     ...ownModelLines(s, learning),
     ['outbox', s.outbox === null ? 'unknown (database closed)' : `${s.outbox.pending} alert(s) waiting for the broker, ${s.outbox.dropped} dropped since start${overdueText(s.outbox.overdue)}`],
     ...messageLines(s),
+    ...streamLines(s),
     ['rejected', rejections.length > 0 ? rejections.join(', ') + perField(s) : 'nothing since start'],
     ...skippedLines(s),
     ...seriesLines(s),
@@ -197,6 +200,30 @@ export function formatStatus(s: DaemonStatusView, base: string, learning: readon
     ['counters', ['received', 'readings', 'scored', 'events', 'commands'].filter((k) => k in c).map((k) => `${k} ${c[k]}`).join(', ')],
   ];
   return lines.map(([k, v]) => `${k.padEnd(10)} ${v}\n`).join('');
+}
+
+/**
+ * The `streams` line, while the stream table is full (ingest.maxStreams) or a new stream displaced one heard once
+ * since start: that new streams are being turned away, since when, and what to do (tryout 25, finding 6: only
+ * `rejected too_many_streams N` told it, not that every new sensor was refused). None while there is room and nothing
+ * was displaced, or from a daemon before it.
+ */
+function streamLines(s: DaemonStatusView): [string, string][] {
+  const t = s.streams;
+  if (t === undefined || (t.fullSince === null && t.displaced === 0)) return [];
+  const fill = `${t.tracked} of ingest.maxStreams ${t.max}`;
+  const displaced = t.displaced > 0 ? `; ${t.displaced} new stream(s) took the slot of one heard once since start` : '';
+  if (t.fullSince === null) return [['streams', `${fill}${displaced}`]];
+  const since = `${fill}: FULL since ${new Date(t.fullSince).toISOString()}, new streams are turned away (${t.turnedAway} since start)`;
+  if (t.heardOnce > 0) {
+    return [
+      [
+        'streams',
+        `${since}; a new sensor is taken at its second message, in the slot of a stream heard only once (${t.heardOnce} of them: one-shot topics, a flood?)${displaced}. They go by themselves after limits.idleAfterMinMs; if real sensors fill the table, raise ingest.maxStreams (and MemoryMax: docs/SECURITY.md)`,
+      ],
+    ];
+  }
+  return [['streams', `${since}: every stream has sent more than once${displaced}. Raise ingest.maxStreams (and MemoryMax: docs/SECURITY.md), or retire streams no longer used: anomalyd sensors forget <stream>`]];
 }
 
 /**

@@ -186,7 +186,7 @@ export interface EvictionWiring {
    * The detector (src/pipeline/detector.ts): each stream's interval as its cadence learnt it, its open
    * episode, and forget() (parser slot, cadence, model state, score state).
    */
-  readonly detector: Pick<Detector, 'intervalOf' | 'openAnomaly' | 'forget'>;
+  readonly detector: Pick<Detector, 'intervalOf' | 'openAnomaly' | 'forget'> & Partial<Pick<Detector, 'heardOnce'>>;
   readonly board: { forget(sensor: string): void } | null;
   /** Per-stream state beyond the detector: the dashboard's series (built later, hence a getter). */
   readonly others: () => ReadonlyArray<{ forget(sensor: string): void } | null>;
@@ -234,7 +234,8 @@ export function idleEvictionFor(w: EvictionWiring, opts: EvictionOptions & { rea
           }
         }
       },
-      checkpoint: (sensor) => void w.checkpoints.saveEvicted(sensor),
+      // A stream heard once (a one-shot topic) leaves nothing worth reviving (src/pipeline/admit.ts).
+      checkpoint: (sensor) => void (detector.heardOnce?.(sensor) === true ? false : w.checkpoints.saveEvicted(sensor)),
       forget: (sensor) => {
         detector.forget(sensor);
         w.board?.forget(sensor);

@@ -5,6 +5,7 @@
  */
 import type { AnomalyMark, AnomalyQuery, AnomalyRecord, AnomalyWithEvents } from '../contract/store.js';
 import type { OnOffWords } from '../contract/ingest.js';
+import type { StreamTable } from '../pipeline/admit.js';
 import type { RejectReason, SensorStatus, SkipReason } from '../contract/types.js';
 import { byName, OPEN_SENSORS_LISTED, type DaemonView } from '../http/view.js';
 import { shownValue, type SeriesStore } from '../pipeline/series.js';
@@ -44,6 +45,8 @@ export interface HttpViewDeps {
   readonly counters: () => Readonly<Record<string, number>>;
   /** Rejections since start, per reason. */
   readonly rejections: () => Readonly<Record<RejectReason, number>>;
+  /** The stream table's fill and what ingest.maxStreams turned away (MessageParser.streamTable); absent: not told. */
+  readonly streams?: () => StreamTable | null;
   /** Messages skipped since start (no reading by design, no error), per reason; absent: none counted. */
   readonly skipped?: () => Readonly<Record<SkipReason, number>>;
   /** What the embedded broker refused since start (EmbeddedBroker.refusals); absent or null without one. */
@@ -133,6 +136,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
         // The database is closing: the status still answers, without the outbox.
       }
       const fault = d.fault?.() ?? null;
+      const streams = d.streams?.() ?? null;
       return {
         version: VERSION,
         startedAt: d.startedAt,
@@ -147,6 +151,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
           openSensors: [...open].sort(byName).slice(0, OPEN_SENSORS_LISTED),
           ...(d.learningEnabled === true ? { ownModel, pinned } : {}),
         },
+        ...(streams !== null ? { streams } : {}),
         rejections,
         skipped: Object.fromEntries(Object.entries(d.skipped?.() ?? {}).filter(([, n]) => n > 0)),
         seriesNotKept: Object.fromEntries(Object.entries(d.series.notRecorded()).filter(([, n]) => n > 0)),

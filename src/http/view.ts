@@ -5,6 +5,7 @@
 import type { RejectReason, SensorStatus, SkipReason } from '../contract/types.js';
 import type { AnomalyMark, AnomalyQuery, AnomalyRecord, AnomalyWithEvents } from '../contract/store.js';
 import type { SeriesNotKept, SeriesQuery, SeriesView } from '../pipeline/series.js';
+import type { StreamTable } from '../pipeline/admit.js';
 import type { OwnModelProgress } from '../contract/own-model.js';
 import type { BrokerRefusals } from '../contract/broker.js';
 
@@ -44,6 +45,13 @@ export interface DaemonStatusView {
     /** With learning.enabled: sensors the operator pinned to their model (`anomalyd models rollback`); they are not learnt. */
     readonly pinned?: number;
   };
+  /**
+   * The stream table (ingest.maxStreams): streams tracked, the limit, how many are heard once (all their readings in
+   * one message: a new stream may take their slot), since when new streams are turned away (epoch ms, null while
+   * there is room), how many were turned away and displaced since start (src/pipeline/admit.ts). Absent from daemons
+   * before it (tryout 25, finding 6).
+   */
+  readonly streams?: StreamTable;
   /** Rejected input since start, per reason (only reasons that occurred). */
   readonly rejections: Readonly<Partial<Record<RejectReason, number>>>;
   /**

@@ -19,6 +19,24 @@
  *   - a new stream past `maxStreams` in all or `maxStreamsPerSensor` for its device is `too_many_streams`.
  * State is created only by a taken or a held reading: a rejected message never takes a stream slot.
  *
+ * Streams heard once. A real sensor repeats; a made-up topic (a misbehaving device or a hostile client writing a new
+ * topic per message, each a valid number) does not. A stream whose readings all came in one message is *heard once*
+ * (`heardOnce`); its second message makes it a stream for good. When every slot is taken (`maxStreams`), a new
+ * stream's first message is rejected `too_many_streams` and its name noted (the last `maxStreams` such names, oldest
+ * dropped first); at its next message, while a stream heard once holds a slot, the one heard least recently
+ * (created first) is displaced (`onDisplace`: every stage forgets it, as at an idle eviction, without a checkpoint)
+ * and the new stream takes its slot. So a flood of one-shot topics that filled the table (tryout 25, finding 6: 5,000
+ * junk streams turned every new real sensor away for the 10 minutes until their idle eviction) costs a new sensor
+ * its first reading, not 10 minutes; a flood of rejected one-shot topics costs a Map insert each, no stream state.
+ * It is the two-queue idea of cache replacement (Johnson & Shasha, "2Q: a low overhead high performance buffer
+ * management replacement algorithm", VLDB 1994): a key seen once sits in a FIFO that is emptied first, the names of
+ * those pushed out are remembered (their A1out), and a key seen again among them goes to the main table. What it
+ * does not cover: a sensor whose interval is longer than the time a flood takes to send `maxStreams` other new
+ * names loses its noted name before its second message (at the junk gate's 1,000 a second for topics that never
+ * gave a reading, past its burst, 5 s with the default 5,000); a flood whose topics each repeat fills the table for
+ * good, as before (idle eviction frees it). Displacement is only for `maxStreams`, not `maxStreamsPerSensor` (a
+ * device's own fields). Without `onDisplace` (replay, evaluation) nothing is displaced.
+ *
  * Readings at one time. A stream may take several readings at its newest time (a device clock in whole seconds sending
  * several a second, a hub flushing a buffer under one time: `sametime`). Its time alone cannot tell a copy of one of
  * them, re-sent after another (m2, m2' in one ms, then m2 again: a QoS 1 redelivery, a device re-sending its last
@@ -94,6 +112,31 @@ export interface AdmissionOptions {
   readonly maxStreamsPerSensor: number;
   /** Called once per device the first time one of its readings is ahead of arrival by more than maxFutureMs. */
   readonly onClockSkew?: (sensor: string, aheadMs: number) => void;
+  /**
+   * Called with a stream heard once that a new stream displaces (see the class doc, streams heard once): the caller
+   * makes every stage forget it (it must call forget(stream), directly or through its stages; admission forgets it
+   * after the call anyway). Absent: nothing is displaced, a new stream past maxStreams is rejected.
+   */
+  readonly onDisplace?: (stream: string) => void;
+}
+
+/** The stream table's fill, for the status (Admission.table). */
+export interface StreamTable {
+  /** Streams tracked now. */
+  readonly tracked: number;
+  /** ingest.maxStreams. */
+  readonly max: number;
+  /** Of `tracked`, the streams heard once (all their readings in one message): a new stream may take their slot. */
+  readonly heardOnce: number;
+  /**
+   * Since when (epoch ms, the arrival of the message turned away) new streams are turned away at their first message
+   * because the table is full; null while it has room (reset when a stream leaves a full table).
+   */
+  readonly fullSince: number | null;
+  /** New streams turned away for want of a slot since start, each counted once while its name is noted (not per message). */
+  readonly turnedAway: number;
+  /** Streams heard once displaced by a new stream's second message since start. */
+  readonly displaced: number;
 }
 
 /** Arrivals per block of the usual-lead maximum: U covers the last LEAD_BLOCK to 2 LEAD_BLOCK taken arrivals. */
@@ -164,6 +207,8 @@ interface StreamState {
   lastMessage: number;
   /** Values of the readings taken at lastTs before the last one, oldest first, at most SAME_TIME. */
   readonly same: Array<readonly number[]>;
+  /** The message (Admission.nextMessage's count) the stream was created in while it is heard once; -1 after (or restored). */
+  born: number;
   /** The message (Admission.nextMessage's count) each of `same` came in; -1 for one restored from a snapshot. */
   readonly sameMessage: number[];
 }
@@ -194,12 +239,25 @@ export interface ParserSnapshot {
   readonly sameTime?: ReadonlyArray<readonly number[]>;
   /** The last payloads' fingerprints of the MQTT topic feeding a stream stamped on arrival (the parser's: ./resent.ts). */
   readonly resent?: ResentSnapshot;
+  /**
+   * True for a stream heard in two messages or more whose `recent` times alone would not say so (one time, nothing at
+   * it before the last): one taken at its second message with the table full (see the class doc). Absent otherwise.
+   * Read by the daemon's checkpoints only (src/daemon/checkpoints.ts, savedHeardOnce); restore ignores it.
+   */
+  readonly repeated?: true;
 }
 
 export class Admission {
   private readonly streams = new Map<string, StreamState>();
   private readonly perDevice = new Map<string, number>();
   private readonly skewReported = new Set<string>();
+  /** Streams heard once (all their readings from one message), oldest first: the order a new stream displaces them in. */
+  private readonly once = new Map<string, true>();
+  /** New streams turned away at their first message while the table was full, oldest first, at most maxStreams. */
+  private readonly waiting = new Map<string, true>();
+  private fullSince: number | null = null;
+  private turnedAway = 0;
+  private displaced = 0;
   /** Messages begun (nextMessage): the one whose readings are being admitted. */
   private message = 0;
 
@@ -215,6 +273,16 @@ export class Admission {
 
   get size(): number {
     return this.streams.size;
+  }
+
+  /** Whether the stream is tracked and heard once (all its readings from one message; see the class doc). */
+  heardOnce(stream: string): boolean {
+    return this.once.has(stream);
+  }
+
+  /** The stream table's fill and what the limit turned away (see StreamTable). */
+  table(): StreamTable {
+    return { tracked: this.streams.size, max: this.opts.maxStreams, heardOnce: this.once.size, fullSince: this.fullSince, turnedAway: this.turnedAway, displaced: this.displaced };
   }
 
   /** The stream's newest accepted time, -Infinity for an unknown stream (or one whose only reading is held). */
@@ -248,12 +316,11 @@ export class Admission {
     const lead = ts - receivedAt;
     const state = this.streams.get(stream);
     if (state === undefined) {
-      const problem = this.roomFor(device);
-      if (problem !== null) return problem;
+      const room = this.makeRoom(stream, device, receivedAt);
+      if (typeof room !== 'string') return room;
       const suspect = isSuspect(lead, 0, tol, ts, receivedAt);
-      const created = newState(suspect ? -Infinity : ts, device);
-      this.streams.set(stream, created);
-      this.perDevice.set(device, (this.perDevice.get(device) ?? 0) + 1);
+      const created = this.create(stream, device, suspect ? -Infinity : ts);
+      if (room === 'second') this.repeated(stream, created);
       if (suspect) return HOLD;
       noteLead(created, lead, receivedAt);
       noteTime(created, ts, -Infinity);
@@ -261,6 +328,7 @@ export class Admission {
       created.lastMessage = this.message;
       return ts;
     }
+    if (state.born >= 0 && state.born !== this.message) this.repeated(stream, state);
     if (ts < state.lastTs - tol) {
       return { reason: 'out_of_order', detail: `timestamp ${isoOf(ts)} is ${Math.round(state.lastTs - ts)} ms older than the stream's last reading` };
     }
@@ -322,11 +390,8 @@ export class Admission {
    */
   commitRun(stream: string, device: string, lastTs: number, receivedAt: number, lastValues: readonly number[], origin = lastTs, step = 0, first = 0, n = 0): void {
     let state = this.streams.get(stream);
-    if (state === undefined) {
-      state = newState(-Infinity, device);
-      this.streams.set(stream, state);
-      this.perDevice.set(device, (this.perDevice.get(device) ?? 0) + 1);
-    }
+    if (state === undefined) state = this.create(stream, device, -Infinity);
+    else if (state.born >= 0 && state.born !== this.message) this.repeated(stream, state);
     // The run's last RECENT times, as admit() would note them one by one (the same arithmetic as the caller's).
     const newest = state.lastTs;
     for (let i = Math.max(first, n - RECENT); i < n; i++) noteTime(state, origin + i * step, newest);
@@ -343,6 +408,8 @@ export class Admission {
     const state = this.streams.get(stream);
     if (state === undefined) return;
     this.streams.delete(stream);
+    this.once.delete(stream);
+    if (this.streams.size < this.opts.maxStreams) this.fullSince = null;
     const n = (this.perDevice.get(state.device) ?? 1) - 1;
     if (n <= 0) this.perDevice.delete(state.device);
     else this.perDevice.set(state.device, n);
@@ -360,6 +427,7 @@ export class Admission {
       held: s.held === null ? [] : s.held.map((h) => ({ ...h })),
       ...(s.next > 0 ? { recent: recentTimes(s) } : {}),
       ...(s.same.length > 0 && s.lastValues !== null ? { sameTime: [...s.same.map((v) => [...v]), [...s.lastValues]] } : {}),
+      ...(s.born < 0 && s.next <= 1 && s.same.length === 0 ? { repeated: true as const } : {}),
     };
   }
 
@@ -451,6 +519,66 @@ export class Admission {
     return ts;
   }
 
+  /** A new stream's state, heard once (born in this message), counted against its device. */
+  private create(stream: string, device: string, lastTs: number): StreamState {
+    const created = newState(lastTs, device, this.message);
+    this.streams.set(stream, created);
+    this.once.set(stream, true);
+    this.perDevice.set(device, (this.perDevice.get(device) ?? 0) + 1);
+    return created;
+  }
+
+  /** The stream's second message: a stream for good (no longer heard once). */
+  private repeated(stream: string, state: StreamState): void {
+    state.born = -1;
+    this.once.delete(stream);
+  }
+
+  /**
+   * Whether a new stream gets a slot: 'new' when there is room; with the table full, the class doc's streams heard
+   * once: a stream noted at an earlier message takes the slot of the stream heard once least recently (displaced) and
+   * is no longer heard once itself ('second': this is its second message); another is noted and turned away (the
+   * Problem). `receivedAt`: the message's arrival (epoch ms), for fullSince.
+   */
+  private makeRoom(stream: string, device: string, receivedAt: number): Problem | 'new' | 'second' {
+    const problem = this.roomFor(device);
+    if (problem === null) return 'new';
+    if (this.streams.size < this.opts.maxStreams || this.opts.onDisplace === undefined) return problem;
+    const since = this.fullSince ?? receivedAt;
+    const noted = this.waiting.delete(stream);
+    if (noted) {
+      const victim = this.displaceable();
+      if (victim !== null) {
+        this.opts.onDisplace(victim);
+        this.forget(victim);
+        this.displaced++;
+        // Still full (forget reset fullSince with the slot it freed).
+        this.fullSince = since;
+        if (this.roomFor(device) === null) return 'second';
+      }
+    }
+    if (this.waiting.size >= this.opts.maxStreams) {
+      const oldest = this.waiting.keys().next();
+      if (oldest.done !== true) this.waiting.delete(oldest.value);
+    }
+    this.waiting.set(stream, true);
+    if (!noted) this.turnedAway++;
+    this.fullSince = since;
+    return this.once.size > 0
+      ? { reason: 'too_many_streams', detail: `new stream turned away: already tracking ${this.opts.maxStreams} streams (ingest.maxStreams); at its next message it takes the slot of a stream heard only once` }
+      : { reason: 'too_many_streams', detail: `new stream turned away: already tracking ${this.opts.maxStreams} streams (ingest.maxStreams), all of them heard more than once` };
+  }
+
+  /**
+   * The stream heard once least recently, or null when there is none or it came in the message being admitted (then
+   * all did: they are in order of creation), whose readings are being taken.
+   */
+  private displaceable(): string | null {
+    const oldest = this.once.keys().next();
+    if (oldest.done === true || this.streams.get(oldest.value)?.born === this.message) return null;
+    return oldest.value;
+  }
+
   private roomFor(device: string): Problem | null {
     if (this.streams.size >= this.opts.maxStreams) {
       return { reason: 'too_many_streams', detail: `new stream ignored: already tracking ${this.opts.maxStreams} streams (ingest.maxStreams)` };
@@ -462,8 +590,8 @@ export class Admission {
   }
 }
 
-function newState(lastTs: number, device: string): StreamState {
-  return { lastTs, device, lead: 0, leadBlock: -Infinity, leadPrev: -Infinity, leadCount: 0, arrival: Number.NaN, held: null, recent: [], next: 0, lastValues: null, lastMessage: -1, same: [], sameMessage: [] };
+function newState(lastTs: number, device: string, born = -1): StreamState {
+  return { lastTs, device, lead: 0, leadBlock: -Infinity, leadPrev: -Infinity, leadCount: 0, arrival: Number.NaN, held: null, recent: [], next: 0, lastValues: null, lastMessage: -1, same: [], sameMessage: [], born };
 }
 
 /** Whether two readings' values are the same, channel by channel (as sent: no tolerance). */

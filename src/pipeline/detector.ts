@@ -190,6 +190,14 @@ export class Detector {
     return this.engine.busy(stream);
   }
 
+  /**
+   * Whether the stream is heard once (its parser's: all its readings came in one message; src/pipeline/admit.ts): a
+   * new stream may take its slot when the table is full, and it is not checkpointed (Checkpoints).
+   */
+  heardOnce(stream: string): boolean {
+    return this.ports.parser.heardOnce(stream);
+  }
+
   /** Streams with state (for checkpoints, status, eviction). */
   streams(): string[] {
     return [...new Set([...this.cadences.keys(), ...this.engine.streamIds(), ...this.scorer.streamIds()])];

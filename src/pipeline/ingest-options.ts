@@ -26,7 +26,7 @@ function messageLimitsOf(config: Config): Pick<ParseOptions, 'maxPayloadBytes' |
 /** ParseOptions for the daemon's parser. */
 export function parseOptionsOf(
   config: Config,
-  extra: Pick<ParseOptions, 'onClockSkew' | 'onUnsetClock' | 'onClockLag' | 'onUnitChange' | 'onDecimalComma' | 'onAvailability' | 'fastPath'> = {},
+  extra: Pick<ParseOptions, 'onClockSkew' | 'onUnsetClock' | 'onClockLag' | 'onUnitChange' | 'onDecimalComma' | 'onAvailability' | 'onDisplace' | 'fastPath'> = {},
   entityHooks: Pick<DiscoveryEntitiesOptions, 'onStateTopic' | 'onEntityProblem'> = {},
 ): ParseOptions {
   const zone = config.ingest.timezone ?? systemTimeZone();

@@ -26,7 +26,7 @@
  */
 import { map, type OperatorFunction } from 'rxjs';
 import type { ParseResult, RawMessage, Reading, RejectReason, Rejection, SkipReason } from '../contract/types.js';
-import { Admission, HOLD, type ParserSnapshot, type Settled } from './admit.js';
+import { Admission, HOLD, type ParserSnapshot, type Settled, type StreamTable } from './admit.js';
 import { arrayBurstDecoder, valuesBurstDecoder } from './decode/burst.js';
 import { FastScanner } from './decode/fast.js';
 import { isObject, MAX_JSON_DEPTH, parseJson } from './decode/json.js';
@@ -80,6 +80,11 @@ export interface ParseOptions {
   readonly fastPath?: boolean;
   /** A device whose clock is ahead of arrival by more than maxFutureMs: called once per device. */
   readonly onClockSkew?: (sensor: string, aheadMs: number) => void;
+  /**
+   * A stream heard once that a new stream displaces when the table is full (./admit.ts, streams heard once): the
+   * caller makes every stage forget it (this parser's forget() included). Absent: nothing is displaced.
+   */
+  readonly onDisplace?: (stream: string) => void;
   /**
    * A message whose device time is a clock never set (before 2000: Tasmota without NTP), stamped on arrival
    * instead: called for every such message, `first` true the first time for the device (at most maxSensors
@@ -265,6 +270,7 @@ export class MessageParser {
       maxStreams: opts.maxSensors ?? 10_000,
       maxStreamsPerSensor: opts.maxStreamsPerSensor ?? 64,
       onClockSkew: opts.onClockSkew,
+      onDisplace: opts.onDisplace,
     });
     this.scanner = opts.fastPath === false ? null : new FastScanner(opts.maxReadingsPerMessage);
     this.groups = opts.groups ?? [];
@@ -400,6 +406,16 @@ export class MessageParser {
   /** Streams tracked. */
   get streams(): number {
     return this.admission.size;
+  }
+
+  /** Whether the stream is tracked and heard once: all its readings came in one message (./admit.ts). */
+  heardOnce(stream: string): boolean {
+    return this.admission.heardOnce(stream);
+  }
+
+  /** The stream table's fill and what ingest.maxStreams turned away (./admit.ts, StreamTable). */
+  streamTable(): StreamTable {
+    return this.admission.table();
   }
 
   /**

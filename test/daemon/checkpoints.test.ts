@@ -158,19 +158,21 @@ describe('Checkpoints on the detector core: the committed truth wins', () => {
     const send = (i: number): void => input.next({ topic: 's', payload: Buffer.from(`{"ts":${T0 + i * 1000},"value":${Math.sin(i)}}`), receivedAt: T0 + i * 1000 });
     const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
     const cp = new Checkpoints(store, detectorCheckpointSubject(d), { intervalMs: 1000, maxAgeMs: 86_400_000, now: () => T0, logger: silent });
+    // Two messages: a stream heard once is never checkpointed (src/pipeline/admit.ts), busy or not.
     send(0);
+    send(1);
     await turn();
     expect(d.busy('s')).toBe(true);
     cp.save();
     expect(store.loadSensorState('s')).toBeNull();
     gate!();
-    await waitUntil(() => scored === 1);
+    await waitUntil(() => scored === 2);
     expect(d.busy('s')).toBe(false);
     cp.saveStreams([]);
     const saved = loadStoredState(store, 's') as { cadence: { lastTs: number }; scorer: { seen: number } };
     // One point of the stream: the cadence's last reading is the one the scorer saw last.
-    expect(saved.cadence.lastTs).toBe(T0);
-    expect(saved.scorer.seen).toBe(1);
+    expect(saved.cadence.lastTs).toBe(T0 + 1000);
+    expect(saved.scorer.seen).toBe(2);
     input.complete();
     store.close();
   });

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { ParseResult, RawMessage, RejectReason } from '../../src/contract/types.js';
 import { Admission, CONFIRM, HOLD, RECENT, type HeldReading, type Settled } from '../../src/pipeline/admit.js';
 import { Detector } from '../../src/pipeline/detector.js';
+import { savedHeardOnce } from '../../src/daemon/checkpoints.js';
 import { MessageParser, type ParseOptions } from '../../src/pipeline/parse.js';
 import { compileSensorPattern } from '../../src/pipeline/topic.js';
 import { detectorOptions, normal, type ReadingOutput } from './detector-helpers.js';
@@ -307,5 +308,87 @@ describe('Admission snapshot', () => {
     again.hold('s', { ts: T0 + 31_000, receivedAt: T0 + 1000, topic: 't', index: -1, channels: ['value'], values: [2] });
     expect(again.admit('s', 's', T0 + 32_000, T0 + 2000, settled)).toBe(T0 + 32_000);
     expect(settled.map((x) => [x.held.values[0], x.ts])).toEqual([[1, T0 + 30_000], [2, T0 + 31_000]]);
+  });
+});
+
+describe('streams heard once (src/pipeline/admit.ts; tryout 25, finding 6)', () => {
+  /** An admission of 3 slots recording what it displaces; `message` admits one reading of `stream` in a message of its own. */
+  function table(onDisplace = true): { adm: Admission; displaced: string[]; message: (stream: string, t: number, device?: string) => number | string } {
+    const displaced: string[] = [];
+    const adm = new Admission({ maxFutureMs: 60_000, outOfOrderToleranceMs: TOL, maxStreams: 3, maxStreamsPerSensor: 2, ...(onDisplace ? { onDisplace: (s: string) => void displaced.push(s) } : {}) });
+    const message = (stream: string, t: number, device = stream): number | string => {
+      adm.nextMessage();
+      const taken = adm.admit(stream, device, T0 + t, T0 + t + DELAY, []);
+      return typeof taken === 'object' ? taken.reason : taken;
+    };
+    return { adm, displaced, message };
+  }
+
+  it('with the table full of streams heard once, a new stream is turned away at its first message and takes the slot of the one heard least recently at its second', () => {
+    const { adm, displaced, message } = table();
+    message('junk0', 0);
+    message('junk1', 10);
+    message('junk2', 20);
+    expect(adm.table()).toMatchObject({ tracked: 3, heardOnce: 3, fullSince: null, turnedAway: 0 });
+    expect(message('pump', 1000)).toBe('too_many_streams');
+    expect(adm.table()).toMatchObject({ tracked: 3, fullSince: T0 + 1000 + DELAY, turnedAway: 1, displaced: 0 });
+    expect(message('pump', 2000)).toBe(T0 + 2000);
+    expect(displaced).toEqual(['junk0']);
+    expect(adm.heardOnce('pump')).toBe(false);
+    expect(adm.heardOnce('junk0')).toBe(false);
+    expect(adm.table()).toMatchObject({ tracked: 3, heardOnce: 2, fullSince: T0 + 1000 + DELAY, turnedAway: 1, displaced: 1 });
+    // Its checkpoint says it repeated (one time taken would read as a stream heard once: not restored), a junk one's does not.
+    expect(savedHeardOnce({ parser: adm.snapshot('pump') })).toBe(false);
+    expect(savedHeardOnce({ parser: adm.snapshot('junk1') })).toBe(true);
+    // Its next readings are taken as any stream's.
+    expect(message('pump', 3000)).toBe(T0 + 3000);
+  });
+
+  it('a stream that repeated is never displaced; with none heard once left, new streams are turned away', () => {
+    const { adm, displaced, message } = table();
+    message('a', 0);
+    message('b', 10);
+    message('c', 20);
+    message('a', 1000);
+    expect(adm.heardOnce('a')).toBe(false);
+    message('new1', 1100);
+    expect(message('new1', 2100)).toBe(T0 + 2100);
+    expect(displaced).toEqual(['b']);
+    message('new2', 2200);
+    expect(message('new2', 3200)).toBe(T0 + 3200);
+    expect(displaced).toEqual(['b', 'c']);
+    // a, new1, new2: all heard twice.
+    message('new3', 3300);
+    expect(message('new3', 4300)).toBe('too_many_streams');
+    expect(adm.table()).toMatchObject({ heardOnce: 0, turnedAway: 3 });
+    // A slot freed (an eviction) ends the lockout.
+    adm.forget('a');
+    expect(adm.table().fullSince).toBeNull();
+    expect(message('new3', 5300)).toBe(T0 + 5300);
+  });
+
+  it('without onDisplace (replay, evaluation) a new stream past maxStreams is rejected as before', () => {
+    const { displaced, message } = table(false);
+    message('a', 0);
+    message('b', 10);
+    message('c', 20);
+    expect(message('d', 1000)).toBe('too_many_streams');
+    expect(message('d', 2000)).toBe('too_many_streams');
+    expect(displaced).toEqual([]);
+  });
+
+  it('the readings of one message are one hearing: a burst does not make a stream heard twice, and a stream created in the message being admitted is not displaced', () => {
+    const { adm, displaced } = table();
+    adm.nextMessage();
+    for (let i = 0; i < 3; i++) adm.admit('burst', 'burst', T0 + i, T0 + 10, []);
+    expect(adm.heardOnce('burst')).toBe(true);
+    // One message carrying three new streams, the third of them noted before: the first two fill the table.
+    adm.nextMessage();
+    expect(adm.admit('x/1', 'x', T0, T0 + 10, [])).toBe(T0);
+    expect(adm.admit('x/2', 'x', T0, T0 + 10, [])).toBe(T0);
+    expect(adm.admit('y', 'y', T0, T0 + 10, [])).toMatchObject({ reason: 'too_many_streams' });
+    adm.nextMessage();
+    expect(adm.admit('y', 'y', T0 + 1000, T0 + 1010, [])).toBe(T0 + 1000);
+    expect(displaced).toEqual(['burst']);
   });
 });
