@@ -1607,17 +1607,21 @@ export class StreamScorer {
       // glitch: 1e14 after 5 ± 0.05, a squared change of 1e28) can more than double the mean squared change nor
       // floor every later log squared change with it; a duty cycle's recurring switches still raise it to theirs
       // (at most doubling it each), and once the mean holds many changes the bound is far above any real change.
-      const d2 = s.longVar[c] === 0 ? raw : Math.min(raw, varBound(s.longVar[c], a));
-      // The same floor as the evidence's, before this change updates it.
-      const logD2 = Math.log(d2 + 1e-4 * s.longVar[c] + 1e-300);
       if (owners !== null && owners[c]) {
-        // An open episode's own channel: not normal operation, but what a new normal would be.
+        // An open episode's own channel: not normal operation, but what a new normal would be. Its mean squared
+        // change is bounded alike, against its own mean so far (a cumulative mean: weight 1/(count + 1)).
+        const n = s.epCount[c];
+        const d2e = n === 0 || s.epVar[c] === 0 ? raw : Math.min(raw, varBound(s.epVar[c] / n, 1 / (n + 1)));
         s.epDirty = true;
-        s.epLog[c] += logD2;
-        s.epVar[c] += d2;
+        // The same floor as the evidence's, before this change updates it.
+        s.epLog[c] += Math.log(d2e + 1e-4 * s.longVar[c] + 1e-300);
+        s.epVar[c] += d2e;
         s.epCount[c]++;
         continue;
       }
+      const d2 = s.longVar[c] === 0 ? raw : Math.min(raw, varBound(s.longVar[c], a));
+      // The same floor as the evidence's, before this change updates it.
+      const logD2 = Math.log(d2 + 1e-4 * s.longVar[c] + 1e-300);
       if (s.longVar[c] === 0) {
         s.longLog[c] = logD2;
         s.restLog[c] = logD2;
