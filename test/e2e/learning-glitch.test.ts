@@ -11,7 +11,6 @@
  */
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
-import type { AlertPayload } from '../../src/contract/alerts.js';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
 import { collectAlerts, inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
 import { lcg } from '../helpers/lcg.js';
