@@ -1602,16 +1602,18 @@ export class StreamScorer {
       const raw = (d * d) / (1 + filled);
       // A channel that never moved has no noise level to learn yet (see evidence): its first change starts it.
       if (s.longVar[c] === 0 && raw === 0) continue;
-      // Bounded influence (Huber's winsorising; Gelper, Fried & Croux 2010 for an exponential mean): a squared
-      // change enters the long-term means at most at varBound of the mean so far, so no one change (a firmware
-      // glitch: 1e14 after 5 ± 0.05, a squared change of 1e28) can more than double the mean squared change nor
-      // floor every later log squared change with it; a duty cycle's recurring switches still raise it to theirs
-      // (at most doubling it each), and once the mean holds many changes the bound is far above any real change.
+      // Bounded influence (Huber's winsorising; Gelper, Fried & Croux 2010 for an exponential mean): once the mean
+      // holds `smooth` changes (when `change` starts to speak against it), a squared change enters the long-term
+      // means at most at varBound of the mean so far, so no one change (a firmware glitch: 1e14 after 5 ± 0.05, a
+      // squared change of 1e28) can more than double the mean squared change nor floor every later log squared
+      // change with it; a duty cycle's recurring switches still raise it to theirs (at most doubling it each), and
+      // once the mean holds many changes the bound is far above any real change. Not before: the ratio of a squared
+      // change to a mean of a few is heavy-tailed (of two normal ones, F(1, 1): above 16 one time in six).
       if (owners !== null && owners[c]) {
         // An open episode's own channel: not normal operation, but what a new normal would be. Its mean squared
         // change is bounded alike, against its own mean so far (a cumulative mean: weight 1/(count + 1)).
         const n = s.epCount[c];
-        const d2e = n === 0 || s.epVar[c] === 0 ? raw : Math.min(raw, varBound(s.epVar[c] / n, 1 / (n + 1)));
+        const d2e = n < this.opts.smooth || s.epVar[c] === 0 ? raw : Math.min(raw, varBound(s.epVar[c] / n, 1 / (n + 1)));
         s.epDirty = true;
         // The same floor as the evidence's, before this change updates it.
         s.epLog[c] += Math.log(d2e + 1e-4 * s.longVar[c] + 1e-300);
@@ -1619,7 +1621,7 @@ export class StreamScorer {
         s.epCount[c]++;
         continue;
       }
-      const d2 = s.longVar[c] === 0 ? raw : Math.min(raw, varBound(s.longVar[c], a));
+      const d2 = s.varCount <= this.opts.smooth || s.longVar[c] === 0 ? raw : Math.min(raw, varBound(s.longVar[c], a));
       // The same floor as the evidence's, before this change updates it.
       const logD2 = Math.log(d2 + 1e-4 * s.longVar[c] + 1e-300);
       if (s.longVar[c] === 0) {
@@ -2770,19 +2772,14 @@ function censorEpisode(s: StreamScore, newNormal: boolean): void {
  * at any scale; at least 2^-40 of the value's magnitude (a stream that has not moved yet).
  */
 /**
- * The most a squared change (sensor units²) may weigh in the long-term means of the variability of changes
- * (learnVariability): `longVar` (> 0, the mean so far) times the larger of 1/`a` (the mean's weight of the new
- * change, so one change can at most double it) and VAR_BOUND_MIN (in the first changes, where 1/a is small, the
- * bound stays above the chance spread of a few squared changes: 16 is 4 standard deviations of a normal change).
+ * The most a squared change (sensor units²) may weigh in a mean of squared changes (learnVariability): `mean` (> 0,
+ * the mean so far) over `a` (the mean's weight of the new change, in (0, 1]), so one change can at most double it.
  * Huber's bounded influence (Huber, "Robust Estimation of a Location Parameter", 1964; for an exponential mean,
  * Gelper, Fried & Croux, "Robust forecasting with exponential and Holt-Winters smoothing", J. Forecasting 2010).
  */
-function varBound(longVar: number, a: number): number {
-  return longVar * Math.max(1 / a, VAR_BOUND_MIN);
+function varBound(mean: number, a: number): number {
+  return mean / a;
 }
-
-/** The least bound of varBound, in units of the mean squared change (4² : a change of 4 standard deviations). */
-const VAR_BOUND_MIN = 16;
 
 function valueScale(s: StreamScore, c: number, x: number): number {
   return Math.max(Math.exp(0.5 * s.longLog[c]), Math.abs(x) * 2 ** -40, 1e-290);
