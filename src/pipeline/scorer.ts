@@ -1623,19 +1623,31 @@ export class StreamScorer {
     const a = 1 / Math.min(this.opts.horizon, s.varCount);
     for (let c = 0; c < s.C; c++) {
       const d = r.item.values[c] - s.last[c];
-      const d2 = (d * d) / (1 + filled);
+      const raw = (d * d) / (1 + filled);
       // A channel that never moved has no noise level to learn yet (see evidence): its first change starts it.
-      if (s.longVar[c] === 0 && d2 === 0) continue;
-      // The same floor as the evidence's, before this change updates it.
-      const logD2 = Math.log(d2 + 1e-4 * s.longVar[c] + 1e-300);
+      if (s.longVar[c] === 0 && raw === 0) continue;
+      // Bounded influence (Huber's winsorising; Gelper, Fried & Croux 2010 for an exponential mean): once the mean
+      // holds `smooth` changes (when `change` starts to speak against it), a squared change enters the long-term
+      // means at most at varBound of the mean so far, so no one change (a firmware glitch: 1e14 after 5 ± 0.05, a
+      // squared change of 1e28) can more than double the mean squared change nor floor every later log squared
+      // change with it; a duty cycle's recurring switches still raise it to theirs (at most doubling it each), and
+      // once the mean holds many changes the bound is far above any real change. Not before: the ratio of a squared
+      // change to a mean of a few is heavy-tailed (of two normal ones, F(1, 1): above 16 one time in six).
       if (owners !== null && owners[c]) {
-        // An open episode's own channel: not normal operation, but what a new normal would be.
+        // An open episode's own channel: not normal operation, but what a new normal would be. Its mean squared
+        // change is bounded alike, against its own mean so far (a cumulative mean: weight 1/(count + 1)).
+        const n = s.epCount[c];
+        const d2e = n < this.opts.smooth || s.epVar[c] === 0 ? raw : Math.min(raw, varBound(s.epVar[c] / n, 1 / (n + 1)));
         s.epDirty = true;
-        s.epLog[c] += logD2;
-        s.epVar[c] += d2;
+        // The same floor as the evidence's, before this change updates it.
+        s.epLog[c] += Math.log(d2e + 1e-4 * s.longVar[c] + 1e-300);
+        s.epVar[c] += d2e;
         s.epCount[c]++;
         continue;
       }
+      const d2 = s.varCount <= this.opts.smooth || s.longVar[c] === 0 ? raw : Math.min(raw, varBound(s.longVar[c], a));
+      // The same floor as the evidence's, before this change updates it.
+      const logD2 = Math.log(d2 + 1e-4 * s.longVar[c] + 1e-300);
       if (s.longVar[c] === 0) {
         s.longLog[c] = logD2;
         s.restLog[c] = logD2;
@@ -2882,6 +2894,16 @@ function judgeOut(s: StreamScore, episode: Episode | null, z: ArrayLike<number>,
  * geometric mean of |change|, from spread's long-term mean of ln change²), so one mode's noise spans a few bins
  * at any scale; at least 2^-40 of the value's magnitude (a stream that has not moved yet).
  */
+/**
+ * The most a squared change (sensor units²) may weigh in a mean of squared changes (learnVariability): `mean` (> 0,
+ * the mean so far) over `a` (the mean's weight of the new change, in (0, 1]), so one change can at most double it.
+ * Huber's bounded influence (Huber, "Robust Estimation of a Location Parameter", 1964; for an exponential mean,
+ * Gelper, Fried & Croux, "Robust forecasting with exponential and Holt-Winters smoothing", J. Forecasting 2010).
+ */
+function varBound(mean: number, a: number): number {
+  return mean / a;
+}
+
 function valueScale(s: StreamScore, c: number, x: number): number {
   return Math.max(Math.exp(0.5 * s.longLog[c]), Math.abs(x) * 2 ** -40, 1e-290);
 }
