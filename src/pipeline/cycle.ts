@@ -106,17 +106,33 @@ export interface CycleState {
   /** With `coarse`: the sum and count of this level's held values in the coarser level's block being filled. */
   readonly blockSum?: number;
   readonly blockN?: number;
+  /**
+   * The held readings (indices into `ring`, oldest first, ascending) that were an open episode's own (advance's
+   * `frozen` at the finest level): no normal operation for unreturned. Absent: none (and in snapshots written before it).
+   */
+  readonly fault?: number[];
 }
 
 /** One channel's period and profile. */
 /** Prefix sums of the held readings (CycleProfile.unreturned), shared by every profile: one is judged at a time. */
 let PREFIX = new Float64Array(0);
+/** Prefix counts of the held readings that were an open episode's own (CycleProfile.unreturned), shared as PREFIX. */
+let FAULTS = new Float64Array(0);
 
 export class CycleProfile {
   /** The last readings, oldest first once full (ring buffer; allocated at the first reading). */
   private ring: Float64Array | null = null;
   /** The only reading held while the ring is not made yet. */
   private first = 0;
+  /**
+   * Per place of `ring`: 1 where the held reading was an open episode's own (advance's `frozen`, at the finest level
+   * only), 0 for a normal one. unreturned judges a step against normal operation only (null with the ring).
+   */
+  private fault: Uint8Array | null = null;
+  /** The mark of `first`. */
+  private firstFault = false;
+  /** The mark put() gives the readings it holds (advance's `frozen` at the finest level). */
+  private marking = false;
   private held = 0;
   private pos = 0;
   /** Readings since the last estimate of the period. */
@@ -417,6 +433,7 @@ export class CycleProfile {
    */
   advance(x: number, filled: number, frozen: boolean, bunched = 0): void {
     this.frozen = frozen;
+    this.marking = frozen && this.level === 0;
     const v = Number.isFinite(x) ? x : this.held > 0 ? this.at(this.held - 1) : 0;
     if (bunched > 0 && filled === 0 && this.ring !== null && this.held > bunched) {
       this.giveBack(v, bunched);
@@ -458,6 +475,11 @@ export class CycleProfile {
     const filledValue = ring[(start + L) % L];
     for (let i = 0; i < back; i++) ring[(start + i + L) % L] = ring[(start + i + 1 + L) % L];
     ring[(this.pos - 1 + L) % L] = v;
+    const fault = this.fault;
+    if (fault !== null) {
+      for (let i = 0; i < back; i++) fault[(start + i + L) % L] = fault[(start + i + 1 + L) % L];
+      fault[(this.pos - 1 + L) % L] = this.marking ? 1 : 0;
+    }
     if (this.coarse !== null && this.blockN > 0) this.blockSum += v - filledValue;
   }
 
@@ -553,20 +575,29 @@ export class CycleProfile {
     if (this.ring === null) {
       if (this.held === 0) {
         this.first = v;
+        this.firstFault = this.marking;
         this.held = 1;
         return;
       }
       this.ring = new Float64Array(64);
+      this.fault = new Uint8Array(64);
       this.ring[0] = this.first;
+      this.fault[0] = this.firstFault ? 1 : 0;
       this.pos = 1;
     } else if (this.held === this.ring.length && this.held < RING) {
       const grown = new Float64Array(Math.min(RING, Math.ceil(RING_GROWTH * this.ring.length)));
-      for (let i = 0; i < this.held; i++) grown[i] = this.at(i);
+      const marks = new Uint8Array(grown.length);
+      for (let i = 0; i < this.held; i++) {
+        grown[i] = this.at(i);
+        marks[i] = this.faultAt(i);
+      }
       this.ring = grown;
+      this.fault = marks;
       this.pos = this.held;
     }
     const L = this.ring.length;
     this.ring[this.pos] = v;
+    (this.fault as Uint8Array)[this.pos] = this.marking ? 1 : 0;
     this.pos = (this.pos + 1) % L;
     if (this.held < L) this.held++;
   }
@@ -612,22 +643,46 @@ export class CycleProfile {
     const first = span - 1 + n; // the earliest end of a normal pair's later mean
     if (!(n >= 2) || !Number.isFinite(x) || b - first + 1 < minPositions) return false;
     if (PREFIX.length < H + 1) PREFIX = new Float64Array(Math.max(H + 1, 2 * RING + 1));
+    if (FAULTS.length < H + 1) FAULTS = new Float64Array(Math.max(H + 1, 2 * RING + 1));
     const P = PREFIX;
+    const F = FAULTS;
     P[0] = 0;
-    for (let i = 0; i < H; i++) P[i + 1] = P[i] + this.at(i);
+    F[0] = 0;
+    for (let i = 0; i < H; i++) {
+      P[i + 1] = P[i] + this.at(i);
+      F[i + 1] = F[i] + this.faultAt(i);
+    }
     const mean = (end: number, len: number): number => (P[end + 1] - P[end + 1 - len]) / len;
+    // Whether the held readings end − len + 1 … end were all normal operation (none an open episode's own).
+    const normal = (end: number, len: number): boolean => F[end + 1] - F[end + 1 - len] === 0;
     const base = mean(b, span);
     const dir = Math.sign(this.at(b + 1) - base);
     if (dir === 0) return false;
-    // A step: the onset reading's change is larger, in its direction, than any one-reading change held before it.
+    // A step: the onset reading's change is larger, in its direction, than any one-reading change of normal operation
+    // held before it (a spike's or another fault's changes, which an episode owned, are no yardstick of normal
+    // operation: tryout 26, finding 1, a +6 °C spike 200 readings before a +3 °C step left the step unheld).
     const step = dir * (this.at(b + 1) - this.at(b));
-    for (let j = 0; j < b; j++) if (dir * (this.at(j + 1) - this.at(j)) >= step) return false;
+    for (let j = 0; j < b; j++) if (normal(j + 1, 2) && dir * (this.at(j + 1) - this.at(j)) >= step) return false;
     const w = Math.min(span, n - 1);
     const level = (x + P[H] - P[H - w + 1]) / w;
     const off = dir * (level - base);
     if (!(off > 0)) return false;
-    for (let j = first; j <= b; j++) if (dir * (mean(j, w) - mean(j - n, span)) >= off) return false;
-    return true;
+    // The pairs of short means of normal operation only (both of a pair's stretches free of an episode's readings).
+    let pairs = 0;
+    for (let j = first; j <= b; j++) {
+      if (!normal(j, w) || !normal(j - n, span)) continue;
+      if (dir * (mean(j, w) - mean(j - n, span)) >= off) return false;
+      pairs++;
+    }
+    return pairs >= minPositions;
+  }
+
+  /** 1 where the i-th held reading (oldest first) was an open episode's own, else 0. */
+  private faultAt(i: number): number {
+    const fault = this.fault;
+    if (fault === null) return this.firstFault ? 1 : 0;
+    const L = fault.length;
+    return fault[(this.pos - this.held + i + L) % L];
   }
 
   /** The i-th held reading, oldest first. */
@@ -778,8 +833,12 @@ export class CycleProfile {
 
   toJSON(): CycleState {
     const ring: number[] = [];
-    for (let i = 0; i < this.held; i++) ring.push(this.at(i));
-    const state = { ring, period: this.own, phase: this.phase, profile: this.profile === null ? null : Array.from(this.profile), since: this.since, cycles: this.cycles };
+    const fault: number[] = [];
+    for (let i = 0; i < this.held; i++) {
+      ring.push(this.at(i));
+      if (this.faultAt(i) === 1) fault.push(i);
+    }
+    const state = { ring, period: this.own, phase: this.phase, profile: this.profile === null ? null : Array.from(this.profile), since: this.since, cycles: this.cycles, ...(fault.length > 0 ? { fault } : {}) };
     return this.coarse === null ? state : { ...state, coarse: this.coarse.toJSON(), blockSum: this.blockSum, blockN: this.blockN };
   }
 
@@ -801,7 +860,15 @@ export class CycleProfile {
     if (typeof phase !== 'number' || !(phase >= 0) || (period > 0 ? phase >= period : phase !== 0)) throw new Error('cycle snapshot: phase out of range');
     const since = o.since;
     if (typeof since !== 'number' || !Number.isInteger(since) || since < 0) throw new Error('cycle snapshot: since must be a non-negative integer');
-    for (const v of o.ring) c.put(v);
+    const fault = o.fault ?? [];
+    if (!Array.isArray(fault) || !fault.every((i, k) => typeof i === 'number' && Number.isInteger(i) && i >= 0 && i < (o.ring as number[]).length && (k === 0 || i > fault[k - 1]))) throw new Error('cycle snapshot: fault must be ascending indices into ring');
+    let next = 0;
+    for (let i = 0; i < o.ring.length; i++) {
+      c.marking = next < fault.length && fault[next] === i;
+      if (c.marking) next++;
+      c.put(o.ring[i]);
+    }
+    c.marking = false;
     c.own = period;
     c.phase = phase;
     c.profile = period > 0 ? Float64Array.from(profile as number[], (v) => (v === null ? Number.NaN : v)) : null;

@@ -246,4 +246,30 @@ describe('CycleProfile.unreturned: a step judged against the held readings the s
     for (let i = 1605; i < 1700; i++) c.advance(sine(i) + 0.5, 0, true);
     expect(c.unreturned(sine(1700) + 0.5, 101, 31, 256)).toBe(false);
   });
+
+  it("an earlier episode's readings (a spike larger than the step) are no normal operation, also after a snapshot (tryout 26, finding 1)", () => {
+    /** The ramp with a +6 spike at reading 500, held as an open episode's (its next readings too) or, `normal`, as a normal one. */
+    function spiked(normal_: boolean): { p: CycleProfile; last: number } {
+      const z = normal(11);
+      const p = new CycleProfile();
+      let last = 0;
+      for (let i = 0; i < 1000; i++) {
+        last = 0.01 * i;
+        const spike = i === 500 ? 6 : 0;
+        p.advance(last + 0.05 * z() + spike, 0, !normal_ && i >= 500 && i < 516);
+      }
+      return { p, last };
+    }
+    const judged = (r: { p: CycleProfile; last: number }): boolean => {
+      for (let i = 1; i <= 10; i++) r.p.advance(r.last + 0.01 * i + 2, 0, true);
+      return r.p.unreturned(r.last + 0.11 + 2, 11, 31, 256);
+    };
+    // The spike's +6 change, had it been normal operation, is larger than the +2 step: no step.
+    expect(judged(spiked(true))).toBe(false);
+    // An episode's own, it is no yardstick: the step is still off.
+    expect(judged(spiked(false))).toBe(true);
+    const restored = spiked(false);
+    const again = CycleProfile.fromJSON(JSON.parse(JSON.stringify(restored.p.toJSON())));
+    expect(judged({ p: again, last: restored.last })).toBe(true);
+  });
 });
