@@ -35,6 +35,9 @@
  * open episode's runs beyond and back within the normal range and the mean z of its readings beyond it (outRuns; at
  * 1550 beyond for 24 readings in a row). Every output is unchanged: the sample, and the hash with outRuns left out of
  * both snapshots, equal 452f5c3's, and the old snapshot (no outRuns) restores to the same outputs.
+ * Written again by the nineteenth session's integration (hold3, glitch2 and cyclestep merged): cyclestep's cycle ring
+ * marks the readings of an open episode (they are no normal steps), and the snapshot holds the marks; the sample of
+ * outputs is unchanged (its assertion passed before the fixture was written again).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
