@@ -155,7 +155,7 @@ export const schema = section('anomalyd configuration', {
     topicPrefix: str({
       default: 'anomalyd',
       rule: topicPrefixProblem,
-      doc: 'Alerts go to <prefix>/alerts/<sensor>, the retained status to <prefix>/status.',
+      doc: 'Alerts go to <prefix>/alerts/<sensor>, the retained status to <prefix>/status. Give each anomalyd on one broker its own prefix: another client\'s offline on <prefix>/status (a second daemon\'s stop) is answered with online again and told as a clash (anomalyd status, GET /api/status mqtt.statusTopicClash).',
     }),
     operators: strList({
       default: [],
