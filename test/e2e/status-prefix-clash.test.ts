@@ -44,7 +44,7 @@ describe.skipIf(!builtAndModelsPresent())('a second daemon on the same broker an
   it.each(brokerCases('embedded'))('(%s broker) its stop leaves the running daemon online: the status is published again and the clash told', async (name, available) => {
     if (!available) return;
     const brokerUrl = await brokerUrlFor(name, cleanups, MOSQUITTO_PORT);
-    const httpPort = HTTP_PORTS[name]!;
+    const httpPort = HTTP_PORTS[name];
     const first = await inProcessDaemon({
       dataDir: tempDataDir('anomalyd-prefix-clash-1-', cleanups),
       brokerUrl,
