@@ -48,7 +48,7 @@ describe.skipIf(!builtAndModelsPresent())('anomalyd sensors list', () => {
   });
 
   it('puts a stream with an open episode first, naming the episode', () => {
-    const s = (sensor: string, over: Partial<SensorView>): SensorView => ({ sensor, status: 'ok', model: 'gru@x', pinned: false, lastTs: 1000, value: 1, surprise: 0, unit: 'bar', ownModel: null, ...over }) as SensorView;
+    const s = (sensor: string, over: Partial<SensorView>): SensorView => ({ sensor, status: 'ok', model: 'gru@x', pinned: false, lastTs: 1000, value: 1, surprise: 0, unit: 'bar', ownModel: null, ...over });
     const text = formatSensorList([s('a', {}), s('b', { status: 'stale', openEpisode: '2f60c0ca-1111' })], 61_000);
     const rows = text.trimEnd().split('\n').slice(1);
     expect(rows[0]).toMatch(/^b\s+stale\s+1 bar\s+60 s ago\s+gru@x\s+2f60c0ca$/);
