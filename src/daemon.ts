@@ -281,7 +281,7 @@ export class Daemon {
     this.statusLog = new SummaryLog(this.log, 'info', 'sensor status', opts.config.limits.logIntervalMs, 10);
     this.clockSkewLog = new SummaryLog(this.log, 'warn', CLOCK_SKEW_MSG, opts.config.limits.logIntervalMs, CLOCK_SKEW_BURST);
     this.faults = new FaultLatch(this.log, this.now, () => {
-      this.mqtt?.publish(this.topics.status, 'fault', { qos: 1, retain: true }).catch(() => undefined);
+      this.mqtt?.setStatus('fault').catch(() => undefined);
     });
   }
 
@@ -852,7 +852,8 @@ export class Daemon {
           url.username = '';
           url.password = '';
           // A client id another client takes the session of (a copy with the same mqtt.clientId): said, not only logged.
-          return { url: url.toString(), connected: this.mqtt?.connected ?? false, clientIdClash: this.mqtt?.clientIdClash ?? null };
+          // Another daemon on this one's status topic (the same mqtt.topicPrefix): said too (tryout 26, finding 3).
+          return { url: url.toString(), connected: this.mqtt?.connected ?? false, clientIdClash: this.mqtt?.clientIdClash ?? null, statusTopicClash: this.mqtt?.statusTopicClash ?? null };
         },
         fault: () => this.faults.view(),
         outboxOverdue: () => this.publisher?.overdue() ?? null,

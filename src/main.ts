@@ -14,7 +14,7 @@ Commands:
   replay         stream a recorded CSV through the same pipeline, in virtual time, and write the scores
   anomalies      list, show, acknowledge or mark as false alarm the stored anomalies
   models         list the models trained on this device; roll a sensor back (and pin it), unpin it, ask for a new try
-  sensors        forget a stream or a device: a removed or renamed sensor (its open episode resolved 'forgotten')
+  sensors        list the streams (status, last reading, open episode), or forget a stream or a device (its open episode resolved 'forgotten')
   history        export a stream's recent readings (up to 8 days) as CSV, with the expected band and the surprise
   status         ask the running daemon how it is doing (sensors by state, own models being learnt, outbox, rejections)
   check-config   validate a config file and print the effective config (secrets masked)

@@ -3,7 +3,9 @@ import { hostname } from 'node:os';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { Observable, Subject } from 'rxjs';
 import type { Logger } from 'pino';
+import type { DaemonStatus } from '../contract/alerts.js';
 import type { RawMessage } from '../contract/types.js';
+import { topicMatches } from './broker-roles.js';
 import { MqttErrorLog } from './mqtt-error-log.js';
 
 export interface MqttAdapterOptions {
@@ -75,6 +77,21 @@ export interface ClientIdClash {
   readonly reconnectDelayMs: number;
 }
 
+/**
+ * Another daemon on this daemon's status topic (the same mqtt.topicPrefix on the same broker, another client id): a
+ * retained status this daemon did not send (`offline`: the other's clean stop or last will) came on its own status
+ * topic while it was up (tryout 26, finding 3). `topic` is the status topic, `since` and `lastAt` (epoch ms, the
+ * adapter's `now`) when the first and the latest such status came, `times` how many came, `payload` the latest one.
+ * Told for the rest of the daemon's run: the other daemon will likely run again on the same prefix.
+ */
+export interface StatusTopicClash {
+  readonly topic: string;
+  readonly since: number;
+  readonly lastAt: number;
+  readonly times: number;
+  readonly payload: string;
+}
+
 export interface PublishOptions {
   readonly qos: 0 | 1;
   readonly retain?: boolean;
@@ -108,6 +125,15 @@ export class MqttAdapter {
   private readonly errors: MqttErrorLog;
   /** Topics subscribed while running (addTopic), subscribed again at a connection without the session. */
   private readonly extraTopics = new Set<string>();
+  /** The retained status this daemon asserts while up: `online`, `fault` after a storage fault (setStatus). */
+  private ownStatus: DaemonStatus = 'online';
+  /**
+   * This connection's own status came back on the status topic (the echo, or the retained copy at the subscribe): a
+   * status other than ours after it is another client's, not our own last will queued for our session.
+   */
+  private ownStatusSeen = false;
+  /** Statuses of another daemon seen on our status topic (StatusTopicClash), null while none. */
+  private statusClash: StatusTopicClash | null = null;
 
   constructor(private readonly opts: MqttAdapterOptions) {
     this.errors = new MqttErrorLog(opts.logger, opts.logIntervalMs ?? 60_000);
@@ -125,6 +151,24 @@ export class MqttAdapter {
   get clientIdClash(): ClientIdClash | null {
     const c = this.clash?.currentAt(this.opts.now()) ?? null;
     return c === null ? null : { clientId: this.clientId, ...c };
+  }
+
+  /**
+   * Another daemon's statuses seen on this daemon's status topic (StatusTopicClash), or null: none since start. For
+   * /api/status, `anomalyd status` and the dashboard's header (the log says it once).
+   */
+  get statusTopicClash(): StatusTopicClash | null {
+    return this.statusClash;
+  }
+
+  /**
+   * Sets the retained status this daemon asserts while up (`fault` after a storage fault) and publishes it (QoS 1,
+   * retained); the status watch re-asserts it, and a reconnect publishes it. Settles at the PUBACK.
+   * @throws what publish throws (not started, the connection closed before the PUBACK)
+   */
+  async setStatus(status: DaemonStatus): Promise<void> {
+    this.ownStatus = status;
+    await this.publish(this.opts.statusTopic, status, { qos: 1, retain: true });
   }
 
   /**
@@ -199,9 +243,15 @@ export class MqttAdapter {
       // Callbacks of a closed connection are void; the broker re-sends unacknowledged QoS 1 messages.
       this.held = [];
     });
+    // The status topic is watched (subscribed at each connection), but it is no reading unless an ingest filter asks for it.
+    const statusIsInput = o.topics.some((f) => topicMatches(f, o.statusTopic));
     client.on('message', (topic, payload, packet) => {
       // mqtt.js emits a message before handleMessage acknowledges it: one read after stopReading is not passed on.
       if (!this.reading) return;
+      if (topic === o.statusTopic) {
+        this.watchStatus(client, payload.toString('utf8'));
+        if (!statusIsInput) return;
+      }
       this.subject.next({ topic, payload, receivedAt: o.now(), retain: packet.retain, dup: packet.dup });
     });
     client.on('error', (err) => {
@@ -226,7 +276,14 @@ export class MqttAdapter {
         }
         this.errors.flush(this.listening);
         log.info({ url: o.url, sessionPresent: connack.sessionPresent }, 'mqtt connected');
-        client.publish(o.statusTopic, 'online', { qos: 1, retain: true });
+        this.ownStatusSeen = false;
+        client.publish(o.statusTopic, this.ownStatus, { qos: 1, retain: true });
+        // Our own status topic, watched (watchStatus): after the publish, so the retained copy it gets is ours. QoS 0:
+        // nothing is queued for our session while we are away (our own last will among it); at each connection, as a
+        // session from before this watch has no such subscription.
+        client.subscribe(o.statusTopic, { qos: 0 }, (err) => {
+          if (err) log.warn({ err: { message: err.message }, topic: o.statusTopic }, 'mqtt subscribe to the own status topic failed: a second daemon on this topic prefix would go unnoticed');
+        });
         // With a persistent session the broker keeps our subscriptions; subscribing again is harmless.
         if (!connack.sessionPresent || o.clean) {
           client.subscribe(
@@ -283,6 +340,41 @@ export class MqttAdapter {
   /** The topics addTopic added and removeTopic did not remove. */
   get addedTopics(): ReadonlySet<string> {
     return this.extraTopics;
+  }
+
+  /**
+   * A status on our own status topic. Our own (the echo, or the retained copy at the subscribe) arms the watch for
+   * this connection. An `offline` while we are up is another client's (tryout 26, finding 3: a second anomalyd on the
+   * same broker and mqtt.topicPrefix, with another client id, sent it at its clean stop or as its last will; it left
+   * Home Assistant showing every entity unavailable while this daemon ran): our status is published again (retained,
+   * so the broker keeps ours), and once armed the clash is told (a warning once, then StatusTopicClash). Only
+   * `offline` is answered, never `online` or `fault`: two daemons that answered each other's would publish for ever.
+   * An `offline` before our own came back may be our own last will, queued from the connection before: answered, not
+   * told. While our client id is fought over (SessionClashWatch) the `offline` is that fight's, told already.
+   */
+  private watchStatus(client: MqttClient, payload: string): void {
+    if (this.client !== client || !client.connected) return;
+    if (payload === this.ownStatus) {
+      this.ownStatusSeen = true;
+      return;
+    }
+    const o = this.opts;
+    if (payload === 'offline') {
+      client.publish(o.statusTopic, this.ownStatus, { qos: 1, retain: true }, (err) => {
+        if (err) o.logger.debug({ err: { message: err.message } }, 'mqtt: the own status could not be published again');
+      });
+    }
+    if (!this.ownStatusSeen || this.clientIdClash !== null) return;
+    const at = o.now();
+    const prev = this.statusClash;
+    this.statusClash = { topic: o.statusTopic, since: prev?.since ?? at, lastAt: at, times: (prev?.times ?? 0) + 1, payload };
+    if (prev === null) {
+      const prefix = o.statusTopic.endsWith('/status') ? o.statusTopic.slice(0, -'/status'.length) : o.statusTopic;
+      o.logger.warn(
+        { topic: o.statusTopic, payload, clientId: this.clientId },
+        `another MQTT client published "${payload}" on this daemon's retained status topic ${o.statusTopic} while it runs: most likely a second anomalyd on the same broker with the same mqtt.topicPrefix "${prefix}" (its stop or its last will); Home Assistant shows every entity unavailable while the status is offline, and the two daemons' alerts and states share one topic tree. ${payload === 'offline' ? 'This daemon published its status again; ' : ''}give each anomalyd its own mqtt.topicPrefix`,
+      );
+    }
   }
 
   /** Stops taking messages off the connection (backpressure); idempotent. */

@@ -9,6 +9,7 @@ import { SystemdNotifier, watchdogLoop, progressCheck, type Heartbeat } from '..
 import { EXIT_STORAGE_FAULT } from '../daemon/faults.js';
 import { learningWarnings } from '../learn/learner.js';
 import { learnReadingsWarnings } from '../pipeline/learning-period.js';
+import { likelyMistakes } from '../config/mistakes.js';
 import { onnxruntimeTelemetry, ORT_TELEMETRY_VARIABLE } from '../adapters/onnxruntime-env.js';
 
 /** The pipeline counts as stalled when work waits and nothing finishes for this long (the watchdog stops pinging). */
@@ -86,6 +87,7 @@ export async function runCommand(argv: string[], ctx: CommandContext): Promise<n
   for (const [setting, problem] of waivedExposure(config)) logger.warn({ setting, insecure: true }, `INSECURE (insecure: true): ${setting} ${problem}`);
   for (const [setting, why] of learningWarnings(config, sharedModelHop(config))) logger.warn({ setting }, `${setting}: ${why}`);
   for (const [setting, why] of learnReadingsWarnings(config)) logger.warn({ setting }, `${setting}: ${why}`);
+  for (const [setting, why] of likelyMistakes(config)) logger.warn({ setting }, `${setting}: ${why}`);
   // anomalyd turns onnxruntime's telemetry off unless the environment says otherwise: then it is said (docs/SECURITY.md).
   if (onnxruntimeTelemetry === 'on by the environment') {
     logger.warn({ [ORT_TELEMETRY_VARIABLE]: process.env[ORT_TELEMETRY_VARIABLE] }, `onnxruntime telemetry is on: ${ORT_TELEMETRY_VARIABLE} is set to "${process.env[ORT_TELEMETRY_VARIABLE] ?? ''}" in the environment, so onnxruntime reports to Microsoft (docs/SECURITY.md, "No telemetry"); unset it or set it to 1 to turn it off`);

@@ -20,8 +20,10 @@ import { closeNames } from '../pipeline/names.js';
 import { apiBase, urlFlagOrigin } from './status.js';
 import { loadConfigFileOrReport, sameConfigHint } from './run.js';
 import type { CommandContext } from './context.js';
+import { sensorsListCommand } from './sensors-list.js';
 
 export const SENSORS_USAGE = `Usage: anomalyd sensors forget NAME [--device] [--config PATH | --url URL]
+       anomalyd sensors list [--status S] [--config PATH | --url URL] [--json]   (anomalyd sensors list --help)
 
 forget retires a stream (plug-washer/ENERGY.Power), or with --device every stream of a device (plug-washer):
 for a sensor that was removed or renamed. Its open episode (a dead sensor's 'missing data' stays open for good
@@ -49,8 +51,9 @@ database trouble, 2 bad usage.
 
 const TIMEOUT_MS = 10_000;
 
-/** `anomalyd sensors <action>`; only `forget` so far. */
+/** `anomalyd sensors <action>`: `forget`, and `list` (src/cli/sensors-list.ts). */
 export async function sensorsCommand(argv: string[], ctx: CommandContext): Promise<number> {
+  if (argv[0] === 'list') return sensorsListCommand(argv.slice(1), ctx);
   let parsed: { values: { config?: string; url?: string; device?: boolean; json?: boolean; help?: boolean }; positionals: string[] };
   try {
     parsed = parseArgs({

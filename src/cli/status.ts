@@ -149,13 +149,24 @@ export function apiBase(host: string, port: number): string {
 }
 
 /**
- * The `clash` line when another MQTT client takes this daemon's session over and back (the same mqtt.clientId:
- * tryout 17, finding 4); none otherwise.
+ * The `clash` lines: when another MQTT client takes this daemon's session over and back (the same mqtt.clientId:
+ * tryout 17, finding 4), and when another client published a status on this daemon's status topic (a second
+ * anomalyd on the same mqtt.topicPrefix: tryout 26, finding 3); none otherwise.
  */
 function clashLines(s: DaemonStatusView): [string, string][] {
+  const lines: [string, string][] = [];
+  const t = s.mqtt.statusTopicClash;
+  if (t !== undefined && t !== null) {
+    const prefix = t.topic.endsWith('/status') ? t.topic.slice(0, -'/status'.length) : t.topic;
+    lines.push([
+      'clash',
+      `TOPIC PREFIX CLASH: another MQTT client published "${t.payload}" on this daemon's status topic ${t.topic} (${t.times} ${t.times === 1 ? 'time' : 'times'}, last at ${new Date(t.lastAt).toISOString()}): most likely a second anomalyd on this broker with the same mqtt.topicPrefix "${prefix}". This one published its status again each time; give each anomalyd its own mqtt.topicPrefix`,
+    ]);
+  }
   const c = s.mqtt.clientIdClash;
-  if (c === undefined || c === null) return [];
+  if (c === undefined || c === null) return lines;
   return [
+    ...lines,
     [
       'clash',
       `CLIENT ID CLASH: another MQTT client connects with the client id "${c.clientId}" and takes the session over (${c.closes} times in a row since ${new Date(c.since).toISOString()}); readings go to either, the retained status flaps. Give every anomalyd its own mqtt.clientId; meanwhile this one waits ${Math.round(c.reconnectDelayMs / 1000)} s before taking the session back`,

@@ -94,11 +94,15 @@ function parseNumberText(text: string): number | null {
   return Number(t);
 }
 
-export function int(opts: LeafOptions<number> & { readonly min: number; readonly max: number }): Leaf<number> {
+/**
+ * An integer setting in [min, max]; `rule`, when given, is checked after the range and returns a message (without
+ * the setting's name) or null (e.g. a value that is surely a unit mistake).
+ */
+export function int(opts: LeafOptions<number> & { readonly min: number; readonly max: number; readonly rule?: (v: number) => string | null }): Leaf<number> {
   const check = (v: unknown): string | null => {
     if (typeof v !== 'number' || !Number.isInteger(v)) return `must be an integer, got ${describe(v)}`;
     if (v < opts.min || v > opts.max) return `must be between ${opts.min} and ${opts.max}, got ${v}`;
-    return null;
+    return opts.rule ? opts.rule(v) : null;
   };
   return leaf(opts, {
     type: 'integer',

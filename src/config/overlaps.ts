@@ -60,6 +60,54 @@ function shapeCovers(a: Shape, b: Shape): boolean {
   return b.levels.length - n + (b.tail ?? 0) >= a.tail;
 }
 
+/** Whether some topic has shape `a` and shape `b` both: the fixed levels they share agree, and the lengths meet. */
+function shapesMeet(a: Shape, b: Shape): boolean {
+  const n = Math.min(a.levels.length, b.levels.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.levels[i];
+    const y = b.levels[i];
+    if (x !== null && y !== null && x !== y) return false;
+  }
+  // A topic's number of levels: exactly the levels without a tail, at least the levels and the tail's fewest with one.
+  const lo = (s: Shape): number => s.levels.length + (s.tail ?? 0);
+  const hi = (s: Shape): number => (s.tail === null ? s.levels.length : Infinity);
+  return Math.max(lo(a), lo(b)) <= Math.min(hi(a), hi(b));
+}
+
+/**
+ * Whether some topic matches both template (or MQTT filter) `a` and `b` (valid rule templates or filters: `+`,
+ * `{sensor}`, `{field}`, `#`, `{sensor#}`): `sensor/#` and `sensors/{sensor}` never do, `sensors/#` and
+ * `+/{sensor}` do.
+ */
+export function templatesMeet(a: string, b: string): boolean {
+  const bs = shapes(b);
+  return shapes(a).some((sa) => bs.some((sb) => shapesMeet(sa, sb)));
+}
+
+/**
+ * `[setting, message]` warnings for the subscriptions of ingest.topics that no mapping rule can read a message of
+ * (tryout 26, finding 5: `ingest.topics: ["sensor/#"]` with the default `sensorPattern: "sensors/{sensor}"`):
+ * every message there is rejected as bad_topic at run time. A filter is read when some topic it matches is also
+ * matched by a rule's topic (its templates, a preset's unit, counter-class and availability topics).
+ */
+export function unreadSubscriptions(ingest: IngestRulesConfig): Array<readonly [string, string]> {
+  const rules = ruleList(ingest);
+  const out: Array<readonly [string, string]> = [];
+  ingest.topics.forEach((filter, i) => {
+    const read = rules.some(({ spec }) =>
+      [...spec.topics, ...(spec.counters?.classTopics ?? []), ...(spec.unitTopics ?? []), ...(spec.availability?.topics ?? [])].some((t) => templatesMeet(filter, t)),
+    );
+    if (read) return;
+    out.push([
+      `ingest.topics[${i}]`,
+      `no mapping rule can read a message on "${filter}": the default rule reads only topics of ingest.sensorPattern "${ingest.sensorPattern}"` +
+        `${ingest.rules.length + ingest.presets.length > 0 ? ', and no rule of ingest.rules or ingest.presets meets it either' : ''}, so every message there is rejected (bad_topic). ` +
+        `Subscribe to the topics the pattern reads, or change ingest.sensorPattern to the topics you subscribe to`,
+    ]);
+  });
+  return out;
+}
+
 /**
  * Whether every topic template `b` matches, template `a` matches too (both valid rule templates). Exact for
  * `+`, `{sensor}`, `{field}`, `#` and `{sensor#}` anywhere (unlike ingest-rules.ts's covers, which does not

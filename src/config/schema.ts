@@ -75,6 +75,41 @@ function unitEntryProblem(entry: string): string | null {
   return eq > 0 && entry.slice(0, eq).trim() !== '' && entry.slice(eq + 1).trim() !== '' ? null : 'must look like pattern=unit, e.g. pump*/pressure=bar';
 }
 
+/**
+ * Null when a learning.groups entry is name=pattern (name: letters, digits, _ . -; pattern: not empty, no space at
+ * either end), else why not, saying which part is wrong (tryout 26, finding 5: "fans = fan*" was refused without a
+ * reason). Spaces around '=' are refused rather than trimmed: a sensor id may hold spaces (a zigbee2mqtt friendly
+ * name), so a pattern is taken as written.
+ */
+export function groupEntryProblem(entry: string): string | null {
+  const eq = entry.indexOf('=');
+  const shape = 'must look like name=pattern, e.g. pumps=pump-*';
+  if (eq < 0) return `${shape} (no '=')`;
+  const name = entry.slice(0, eq);
+  const pattern = entry.slice(eq + 1);
+  if (name !== name.trim() || (pattern !== pattern.trimStart() && pattern.trim() !== '')) {
+    return `${shape}: no spaces around '=' (write ${JSON.stringify(`${name.trim()}=${pattern.trim()}`)}; a pattern is taken as written, spaces too)`;
+  }
+  if (name === '') return `${shape}: the name before '=' is empty`;
+  if (!/^[A-Za-z0-9_.-]+$/.test(name)) return `${shape}: the name ${JSON.stringify(name)} may hold only letters, digits, _ . and -`;
+  if (pattern.trim() === '') return `${shape}: the pattern after '=' is empty`;
+  if (pattern !== pattern.trimEnd()) return `${shape}: the pattern ${JSON.stringify(pattern)} ends in a space, which no sensor id is likely to (write ${JSON.stringify(`${name}=${pattern.trimEnd()}`)})`;
+  return null;
+}
+
+/**
+ * learning.retrainIntervalMs: 0 (never) or at least RETRAIN_MIN_MS. A shorter one is surely a unit mistake (tryout
+ * 26, finding 5: 24 meant 24 h): one training run on the device (up to learning.epochs epochs in a worker) takes
+ * longer than a minute on the boards this runs on, so an interval below it would only mean "retrain each time
+ * learning.minReadings more readings came", which is not what an interval says.
+ */
+export const RETRAIN_MIN_MS = 60_000;
+
+function retrainIntervalProblem(v: number): string | null {
+  if (v === 0 || v >= RETRAIN_MIN_MS) return null;
+  return `must be 0 (never) or at least ${RETRAIN_MIN_MS} (1 min), got ${v}: it is in milliseconds (${v} h is ${v * 3_600_000}, ${v} min is ${v * 60_000})`;
+}
+
 function brokerUsernameProblem(name: string): string | null {
   if (name === DAEMON_BROKER_USERNAME) return `${DAEMON_BROKER_USERNAME} is reserved for the daemon's own client`;
   return isTopicLevelName(name) ? null : 'must be 1 to 64 characters without / + # or NUL (it is also a topic level of operator commands)';
@@ -155,7 +190,7 @@ export const schema = section('anomalyd configuration', {
     topicPrefix: str({
       default: 'anomalyd',
       rule: topicPrefixProblem,
-      doc: 'Alerts go to <prefix>/alerts/<sensor>, the retained status to <prefix>/status.',
+      doc: 'Alerts go to <prefix>/alerts/<sensor>, the retained status to <prefix>/status. Give each anomalyd on one broker its own prefix: another client\'s offline on <prefix>/status (a second daemon\'s stop) is answered with online again and told as a clash (anomalyd status, GET /api/status mqtt.statusTopicClash).',
     }),
     operators: strList({
       default: [],
@@ -169,7 +204,7 @@ export const schema = section('anomalyd configuration', {
       default: ['sensors/#'],
       minItems: 1,
       item: topicFilterProblem,
-      doc: 'Topic filters to subscribe to.',
+      doc: 'Topic filters to subscribe to. check-config and run warn of a filter no mapping rule can read a message of (ingest.sensorPattern, ingest.rules, ingest.presets): every message there would be rejected as bad_topic.',
     }),
     sensorPattern: str({
       default: 'sensors/{sensor}',
@@ -267,7 +302,7 @@ export const schema = section('anomalyd configuration', {
       default: 0,
       min: 0,
       max: DAY_MS,
-      doc: 'Nominal reading interval; 0 = learn each stream’s own from its readings (the median of its last 31 gaps, so jitter, late, early and missed readings do not move it).',
+      doc: 'Nominal reading interval (ms, for every stream); 0 = learn each stream’s own from its readings (the median of its last 31 gaps, so jitter, late, early and missed readings do not move it). check-config and run warn of 1 … 999, most likely seconds written as milliseconds (60 for a 1-minute sensor is 60000).',
     }),
     resetAfter: int({
       default: 64,
@@ -390,7 +425,7 @@ export const schema = section('anomalyd configuration', {
     groups: strList({
       default: [],
       minItems: 0,
-      item: (v) => (/^[A-Za-z0-9_.-]+=.+$/.test(v) ? null : 'must look like name=pattern, e.g. pumps=pump-*'),
+      item: groupEntryProblem,
       doc: 'Sensors that share one model, as name=pattern (* matches any characters in the sensor id). A sensor joining a group with a model only calibrates.',
     }),
     fallback: bool({
@@ -401,7 +436,8 @@ export const schema = section('anomalyd configuration', {
       default: 0,
       min: 0,
       max: 365 * DAY_MS,
-      doc: 'Re-train each learnt model this often on its newest normal data (never on readings of an anomaly), swapped in only when the gate lets it; 0 = never.',
+      rule: retrainIntervalProblem,
+      doc: 'Re-train each learnt model this often (ms; 0 or at least 60000: a shorter one is surely a unit mistake, 24 meaning 24 h is 86400000) on its newest normal data (never on readings of an anomaly), swapped in only when the gate lets it; 0 = never.',
     }),
     epochs: int({ default: 20, min: 1, max: 1000, doc: 'Most training epochs (early stopping usually ends sooner).' }),
     hidden: int({ default: 32, min: 2, max: 512, doc: 'Hidden units of the models trained on the device; at the shared model’s (32 for the shipped ones) a sensor’s model starts from the shared model’s weights (fine-tuning, docs/MODEL.md), otherwise from scratch.' }),

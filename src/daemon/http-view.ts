@@ -15,7 +15,7 @@ import type { SensorStatusBoard } from './sensor-status.js';
 import type { FaultView } from '../http/view.js';
 import type { OwnModelProgress } from '../contract/own-model.js';
 import type { BrokerRefusals } from '../contract/broker.js';
-import type { ClientIdClashView, OutboxOverdueView } from '../http/view.js';
+import type { ClientIdClashView, OutboxOverdueView, StatusTopicClashView } from '../http/view.js';
 import type { ForgetResult, ForgetTarget } from './forget.js';
 
 /** The part of the store the API reads and marks. */
@@ -57,7 +57,7 @@ export interface HttpViewDeps {
   /** True when the operator pinned the sensor to its model (`anomalyd models rollback`); absent: none is. */
   readonly pinned?: (sensor: string) => boolean;
   /** The MQTT connection, without credentials. */
-  readonly mqtt: () => { readonly url: string; readonly connected: boolean; readonly clientIdClash?: ClientIdClashView | null };
+  readonly mqtt: () => { readonly url: string; readonly connected: boolean; readonly clientIdClash?: ClientIdClashView | null; readonly statusTopicClash?: StatusTopicClashView | null };
   /** The storage fault of this run, or null while healthy. */
   readonly fault?: () => FaultView | null;
   /** Alerts whose PUBACK was overdue (OutboxPublisher.overdue); absent or null: none counted. */

@@ -239,9 +239,14 @@ function renderStatus(s) {
   // Another MQTT client with this daemon's client id takes its session over and back (anomalyd status says more).
   var clash = s.mqtt.clientIdClash;
   var clashBox = document.getElementById('clash');
-  clashBox.textContent = clash ? 'MQTT client id clash: another client connects as "' + clash.clientId + '" and takes the session over (' + clash.closes +
+  // Another daemon on this one's status topic (the same mqtt.topicPrefix): its stop said 'offline' for this one.
+  var prefixClash = s.mqtt.statusTopicClash;
+  var clashText = clash ? 'MQTT client id clash: another client connects as "' + clash.clientId + '" and takes the session over (' + clash.closes +
     ' times in a row); readings go to either and the retained status flaps. Give every anomalyd its own mqtt.clientId.' : '';
-  clashBox.hidden = !clash;
+  if (prefixClash) clashText += (clashText ? ' ' : '') + 'MQTT topic prefix clash: another client published "' + prefixClash.payload + '" on ' + prefixClash.topic +
+    ' (' + prefixClash.times + (prefixClash.times === 1 ? ' time' : ' times') + '), most likely a second anomalyd with the same mqtt.topicPrefix. Give each anomalyd its own mqtt.topicPrefix.';
+  clashBox.textContent = clashText;
+  clashBox.hidden = !clashText;
   document.getElementById('start-col').textContent = 'Start (' + zoneLabel() + ')';
 }
 

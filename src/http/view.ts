@@ -22,9 +22,16 @@ export interface DaemonStatusView {
    * The MQTT connection (`url` without credentials). `clientIdClash` (absent from daemons before it): another MQTT
    * client connects with this daemon's client id and the two take the session over from each other (src/adapters/
    * mqtt.ts SessionClashWatch), or null: its client id, when it was told (epoch ms), the takeovers in a row so far and
-   * the wait before this daemon takes the session back (ms; it grows while the clash lasts).
+   * the wait before this daemon takes the session back (ms; it grows while the clash lasts). `statusTopicClash`
+   * (absent from daemons before it): another client (a second anomalyd on the same mqtt.topicPrefix) published a
+   * status on this daemon's retained status topic while it ran, or null: none since start (StatusTopicClashView).
    */
-  readonly mqtt: { readonly url: string; readonly connected: boolean; readonly clientIdClash?: ClientIdClashView | null };
+  readonly mqtt: {
+    readonly url: string;
+    readonly connected: boolean;
+    readonly clientIdClash?: ClientIdClashView | null;
+    readonly statusTopicClash?: StatusTopicClashView | null;
+  };
   /**
    * Sensors known since start, in all and by status (`learning`: in the scorer's learning period), and, with
    * learning.enabled, how many are still learning their own model, by phase (OwnModelProgress); absent
@@ -98,6 +105,24 @@ export interface ClientIdClashView {
   readonly closes: number;
   /** The wait before this daemon takes the session back, ms. */
   readonly reconnectDelayMs: number;
+}
+
+/**
+ * Another client's statuses on this daemon's retained status topic, as /api/status says it (src/adapters/mqtt.ts
+ * StatusTopicClash): most likely a second anomalyd on the same broker with the same mqtt.topicPrefix (tryout 26,
+ * finding 3). This daemon publishes its own status again after each `offline`.
+ */
+export interface StatusTopicClashView {
+  /** The status topic, `<mqtt.topicPrefix>/status`. */
+  readonly topic: string;
+  /** Epoch ms (the daemon's clock): when the first came. */
+  readonly since: number;
+  /** Epoch ms: when the latest came. */
+  readonly lastAt: number;
+  /** How many came since start. */
+  readonly times: number;
+  /** The latest one's payload (`offline`, `fault`). */
+  readonly payload: string;
 }
 
 /**

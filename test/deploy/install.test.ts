@@ -129,6 +129,22 @@ describe.skipIf(!haveBash || !haveBuild)('deploy/install.sh', () => {
     expect(r.stdout).not.toMatch(/^\+ /m);
   });
 
+  it('--dry-run without a prefix asks systemd nothing (tryout 26, finding 8: systemctl is-active ran in a dry run)', () => {
+    // A systemctl first on PATH that notes each call.
+    const bin = mkdtempSync(join(tmpdir(), 'anomalyd-fake-systemctl-'));
+    try {
+      const calls = join(bin, 'calls');
+      writeFileSync(join(bin, 'systemctl'), `#!/bin/sh\necho "$*" >> ${JSON.stringify(calls)}\nexit 0\n`, { mode: 0o755 });
+      const r = spawnSync('bash', [INSTALL, '--dry-run', '--skip-deps'], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` } });
+      expect(r.status, r.stderr).toBe(0);
+      expect(existsSync(calls) ? readFileSync(calls, 'utf8') : '').toBe('');
+      expect(r.stdout).toContain('[dry-run] systemctl restart anomalyd   (only if it is running now: an upgrade)');
+      expect(r.stdout).not.toMatch(/^\+ /m);
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+
   it('stages the app, config and unit under the prefix, and only prints the system-wide steps', () => {
     const r = install('--prefix', prefix, '--skip-deps');
     expect(r.code, r.stderr).toBe(0);

@@ -1,0 +1,57 @@
+/**
+ * `anomalyd sensors list` (tryout 26, finding 8: the CLI had only `sensors forget`, `sensors list` said
+ * `unexpected arguments: list`): the running daemon's streams with status and last reading, as GET /api/sensors
+ * has them, and `--json`. A daemon in this process with a real SQLite file on its embedded broker.
+ */
+import mqtt from 'mqtt';
+import { describe, expect, it } from 'vitest';
+import { sensorsCommand } from '../../src/cli/sensors.js';
+import { formatSensorList } from '../../src/cli/sensors-list.js';
+import type { SensorView } from '../../src/http/view.js';
+import { captureIo } from '../helpers/cli-io.js';
+import { builtAndModelsPresent } from '../helpers/daemon.js';
+import { inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
+import { getJson, waitFor } from '../helpers/net.js';
+
+/** This file's port (18790). */
+const HTTP_PORT = 18_790;
+const cleanups = useCleanups();
+
+describe.skipIf(!builtAndModelsPresent())('anomalyd sensors list', () => {
+  it('lists the running daemon\'s streams with status and last reading, and --json gives the API\'s sensors', async () => {
+    const { url } = await inProcessDaemon({ dataDir: tempDataDir('anomalyd-sensors-list-', cleanups), brokerUrl: null, overrides: { http: { port: HTTP_PORT, host: '127.0.0.1' } }, clock: null, cleanups });
+    const base = `http://127.0.0.1:${HTTP_PORT}`;
+    const pub = await mqtt.connectAsync(url, { clientId: `sensors-list-pub-${process.pid}` });
+    cleanups.push(() => pub.endAsync(true));
+    await pub.publishAsync('sensors/kitchen', '21.5', { qos: 1 });
+    await pub.publishAsync('sensors/Attic', '9.25', { qos: 1 });
+    await waitFor(async () => (await getJson<{ sensors: SensorView[] }>(`${base}/api/sensors`)).sensors.length === 2, 10_000, 'two sensors');
+
+    const io = captureIo();
+    expect(await sensorsCommand(['list', '--url', base], io)).toBe(0);
+    const lines = io.out.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^SENSOR\s+STATUS\s+LAST\s+AGE\s+MODEL\s+OPEN$/);
+    // By name, case-insensitively, when none is more urgent.
+    expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(['Attic', 'kitchen']);
+    expect(lines[2]).toMatch(/^kitchen\s+\w+\s+21\.5\s+\d+ s ago\s+\S+\s+-$/);
+
+    const json = captureIo();
+    expect(await sensorsCommand(['list', '--url', base, '--json'], json)).toBe(0);
+    const listed = (JSON.parse(json.out) as { sensors: SensorView[] }).sensors;
+    expect(listed.map((s) => s.sensor).sort()).toEqual(['Attic', 'kitchen']);
+    expect(listed.find((s) => s.sensor === 'kitchen')?.value).toBe(21.5);
+
+    const open = captureIo();
+    expect(await sensorsCommand(['list', '--url', base, '--status', 'open'], open)).toBe(0);
+    expect(open.out).toBe('no sensors\n');
+    expect(await sensorsCommand(['list', '--url', base, '--status', 'bad'], captureIo())).toBe(2);
+  });
+
+  it('puts a stream with an open episode first, naming the episode', () => {
+    const s = (sensor: string, over: Partial<SensorView>): SensorView => ({ sensor, status: 'ok', model: 'gru@x', pinned: false, lastTs: 1000, value: 1, surprise: 0, unit: 'bar', ownModel: null, ...over });
+    const text = formatSensorList([s('a', {}), s('b', { status: 'stale', openEpisode: '2f60c0ca-1111' })], 61_000);
+    const rows = text.trimEnd().split('\n').slice(1);
+    expect(rows[0]).toMatch(/^b\s+stale\s+1 bar\s+60 s ago\s+gru@x\s+2f60c0ca$/);
+    expect(rows[1]).toMatch(/^a\s+ok\s+1 bar/);
+  });
+});

@@ -1,0 +1,95 @@
+/**
+ * Tryout 26, finding 3: a second anomalyd on the same broker (its own client id and data directory, the same
+ * mqtt.topicPrefix), started and stopped while the first runs, left the first's retained `anomalyd/status` at
+ * `offline` (the second's clean stop), so Home Assistant showed every entity unavailable while the first ran, and
+ * nothing said why. Now the running daemon watches its own status topic: it publishes `online` again (retained), and
+ * tells the clash once in its log and for good in /api/status (`mqtt.statusTopicClash`) and `anomalyd status`.
+ *
+ * Two daemons in this process with the real clock, real SQLite files, on a real mosquitto; and on the first's
+ * embedded broker, where the second (anonymous: the sensor role, never allowed under mqtt.topicPrefix) cannot
+ * publish on the status topic at all. Timeouts are guards only.
+ */
+import mqtt from 'mqtt';
+import { describe, expect, it } from 'vitest';
+import { formatStatus } from '../../src/cli/status.js';
+import type { DaemonStatusView } from '../../src/http/view.js';
+import { builtAndModelsPresent } from '../helpers/daemon.js';
+import { inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
+import { brokerCases, brokerUrlFor } from '../helpers/mosquitto.js';
+import { getJson, waitFor } from '../helpers/net.js';
+
+/** This file's ports (18780–18789). */
+const MOSQUITTO_PORT = 18_780;
+const HTTP_PORTS: Record<string, number> = { embedded: 18_781, mosquitto: 18_782 };
+
+const cleanups = useCleanups();
+
+/** The retained status on `url` as a fresh client gets it at its subscribe (null: none within the wait). */
+async function retainedStatus(url: string, clientId: string): Promise<string | null> {
+  const c = await mqtt.connectAsync(url, { clientId });
+  try {
+    let got: string | null = null;
+    c.on('message', (_t, payload, packet) => {
+      if (packet.retain) got = payload.toString('utf8');
+    });
+    await c.subscribeAsync('anomalyd/status', { qos: 1 });
+    await waitFor(() => got !== null, 5000, 'the retained status').catch(() => undefined);
+    return got;
+  } finally {
+    await c.endAsync(true);
+  }
+}
+
+describe.skipIf(!builtAndModelsPresent())('a second daemon on the same broker and topic prefix', () => {
+  it.each(brokerCases('embedded'))('(%s broker) its stop leaves the running daemon online: the status is published again and the clash told', async (name, available) => {
+    if (!available) return;
+    const brokerUrl = await brokerUrlFor(name, cleanups, MOSQUITTO_PORT);
+    const httpPort = HTTP_PORTS[name];
+    const first = await inProcessDaemon({
+      dataDir: tempDataDir('anomalyd-prefix-clash-1-', cleanups),
+      brokerUrl,
+      overrides: { mqtt: { ...(brokerUrl !== null ? { url: brokerUrl } : {}), clientId: `prefix-clash-first-${process.pid}` }, http: { port: httpPort, host: '127.0.0.1' } },
+      clock: null,
+      cleanups,
+    });
+    const url = first.url;
+    const api = `http://127.0.0.1:${httpPort}/api/status`;
+    expect(await retainedStatus(url, `prefix-clash-read0-${process.pid}`)).toBe('online');
+
+    // Everything said on the status topic from now on.
+    const watcher = await mqtt.connectAsync(url, { clientId: `prefix-clash-watch-${process.pid}` });
+    cleanups.push(() => watcher.endAsync(true));
+    const seen: string[] = [];
+    watcher.on('message', (_t, payload) => seen.push(payload.toString('utf8')));
+    await watcher.subscribeAsync('anomalyd/status', { qos: 1 });
+    await waitFor(() => seen.length > 0, 5000, 'the retained status');
+
+    // The second: its own client id and data directory, the same topic prefix, no HTTP; started, then stopped cleanly.
+    const second = await inProcessDaemon({
+      dataDir: tempDataDir('anomalyd-prefix-clash-2-', cleanups),
+      brokerUrl: url,
+      overrides: { broker: { enabled: false }, mqtt: { url, clientId: `prefix-clash-second-${process.pid}` }, http: { enabled: false } },
+      clock: null,
+      cleanups,
+    });
+    await second.daemon.stop();
+
+    if (name === 'mosquitto') {
+      // Its `offline` reached the topic, and the first answered with `online` after it.
+      await waitFor(() => seen.lastIndexOf('online') > seen.indexOf('offline') && seen.includes('offline'), 10_000, 'online after the second daemon\'s offline');
+      const status = await getJson<DaemonStatusView>(api);
+      expect(status.mqtt.statusTopicClash).toMatchObject({ topic: 'anomalyd/status', payload: 'offline' });
+      expect(status.mqtt.statusTopicClash!.times).toBeGreaterThanOrEqual(1);
+      expect(status.mqtt.clientIdClash ?? null).toBeNull();
+      const text = formatStatus(status, 'http://127.0.0.1');
+      expect(text).toContain('TOPIC PREFIX CLASH');
+      expect(text).toContain('give each anomalyd its own mqtt.topicPrefix');
+    } else {
+      // The embedded broker refuses the second's status (an anonymous client gets the sensor role): nothing to tell.
+      await watcher.publishAsync('anomalyd-test/marker', 'x', { qos: 1 });
+      expect((await getJson<DaemonStatusView>(api)).mqtt.statusTopicClash ?? null).toBeNull();
+    }
+    // The retained status a newcomer (Home Assistant at its start) gets is the running daemon's.
+    expect(await retainedStatus(url, `prefix-clash-read1-${process.pid}`)).toBe('online');
+  });
+});
