@@ -69,10 +69,13 @@ function signalBroker(broker: Mosquitto, signal: NodeJS.Signals): void {
 function streams(): { warmup: Burst[]; cycles: Burst[][][] } {
   const start = Math.floor((Date.now() - 12 * 3_600_000) / 1000) * 1000;
   const total = WARMUP + (KILLS + 1) * BURSTS_PER_CYCLE * BURST;
+  // The sensors' shifts start 30 + 15 i readings into each burst of 160, so the last ones end at the burst's end or
+  // just before it: their episodes are open at the end of a stale cycle's first round whatever the detector's
+  // resolve takes (an episode that ends sooner after its fault, branch hold3, left none open with 10 i: no stale kill).
   const perSensor = SENSORS.map((sensor, i) =>
     bursts(
       sensor,
-      sensorSeries({ sensor, kind: 'vibration', seed: 300 + i, startTs: start, readings: total + TAIL, shifts: periodicShifts(WARMUP + 30 + 10 * i, total, SHIFT_EVERY, SHIFT_LENGTH, 6) }),
+      sensorSeries({ sensor, kind: 'vibration', seed: 300 + i, startTs: start, readings: total + TAIL, shifts: periodicShifts(WARMUP + 30 + 15 * i, total, SHIFT_EVERY, SHIFT_LENGTH, 6) }),
       BURST,
     ),
   );
