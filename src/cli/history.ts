@@ -13,8 +13,7 @@ import { stringify } from 'csv-stringify/sync';
 import type { SeriesView } from '../pipeline/series.js';
 import { formatDuration } from '../util/duration.js';
 import { closeNames } from '../pipeline/names.js';
-import { apiBase, urlFlagOrigin } from './status.js';
-import { loadConfigFileOrReport, sameConfigHint } from './run.js';
+import { daemonApiOf, getFromDaemon, type DaemonApi } from './status.js';
 import type { CommandContext } from './context.js';
 
 export const HISTORY_USAGE = `Usage: anomalyd history NAME [--range 24h] [--json] [--config PATH | --url URL]
@@ -79,42 +78,16 @@ export async function historyCommand(argv: string[], ctx: CommandContext): Promi
     ctx.stderr(`anomalyd history: give one stream name, got ${positionals.length === 0 ? 'none' : positionals.map((p) => `'${p}'`).join(' ')}\n\n${HISTORY_USAGE}`);
     return 2;
   }
-  let base: string;
-  let token: string | null = null;
-  let from: string | null | undefined;
-  if (values.url !== undefined) {
-    const origin = urlFlagOrigin('history', values.url, ctx);
-    if (origin === null) return 2;
-    base = origin;
-  } else {
-    const loaded = loadConfigFileOrReport(values.config, ctx);
-    if (!loaded) return 2;
-    from = loaded.file;
-    if (!loaded.config.http.enabled) {
-      ctx.stderr('anomalyd history: the HTTP API is disabled (http.enabled: false), and history asks it; enable it or pass --url\n');
-      return 2;
-    }
-    base = apiBase(loaded.config.http.host, loaded.config.http.port);
-    token = loaded.config.http.token;
-  }
+  const api = daemonApiOf('history', values, ctx);
+  if (api === null) return 2;
   const range = values.range ?? '24h';
-  let res: Response;
-  try {
-    res = await fetch(`${base}/api/sensors/${encodeURIComponent(name)}/series?range=${encodeURIComponent(range)}&points=${POINTS}`, {
-      headers: { Accept: 'application/json', ...(token !== null ? { Authorization: `Bearer ${token}` } : {}) },
-      signal: AbortSignal.timeout(TIMEOUT_MS),
-    });
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-    ctx.stderr(`anomalyd history: no anomalyd answers at ${base} (${cause}); is it running? (anomalyd run)\n${from !== undefined ? sameConfigHint(from) : ''}`);
-    return 1;
-  }
-  const body = (await res.json().catch(() => null)) as unknown;
-  if (!res.ok) {
-    const detail = body !== null && typeof body === 'object' && 'error' in body ? String(body.error) : `HTTP ${res.status}`;
+  const answer = await getFromDaemon(api, `/api/sensors/${encodeURIComponent(name)}/series?range=${encodeURIComponent(range)}&points=${POINTS}`, 'history', ctx, TIMEOUT_MS);
+  if (answer === null) return 1;
+  const body = answer.body;
+  if (!answer.ok) {
     // A bad --range is the user's (400): the usage's exit status.
-    ctx.stderr(`anomalyd history: ${base} answered ${res.status}: ${detail}${res.status === 404 ? await nearNames(base, token, name) : ''}\n`);
-    return res.status === 400 ? 2 : 1;
+    ctx.stderr(`anomalyd history: ${api.base} answered ${answer.status}: ${answer.detail}${answer.status === 404 ? await nearNames(api, name, ctx) : ''}\n`);
+    return answer.status === 400 ? 2 : 1;
   }
   if (values.json === true) {
     ctx.stdout(`${JSON.stringify(body, null, 2)}\n`);
@@ -127,18 +100,11 @@ export async function historyCommand(argv: string[], ctx: CommandContext): Promi
 }
 
 /** `; did you mean 'a', 'b'?` for the daemon's streams close to `name` (closeNames), or '' (none, or not answered). */
-async function nearNames(base: string, token: string | null, name: string): Promise<string> {
-  try {
-    const res = await fetch(`${base}/api/sensors`, {
-      headers: { Accept: 'application/json', ...(token !== null ? { Authorization: `Bearer ${token}` } : {}) },
-      signal: AbortSignal.timeout(TIMEOUT_MS),
-    });
-    const body = (await res.json()) as { sensors?: { sensor: string }[] };
-    const near = closeNames(name, (body.sensors ?? []).map((s) => s.sensor).sort());
-    return near.length > 0 ? `; did you mean ${near.map((n) => `'${n}'`).join(', ')}?` : '';
-  } catch {
-    return '';
-  }
+async function nearNames(api: DaemonApi, name: string, ctx: CommandContext): Promise<string> {
+  const answer = await getFromDaemon(api, '/api/sensors', 'history', ctx, TIMEOUT_MS);
+  const sensors = answer?.ok === true ? ((answer.body as { sensors?: { sensor: string }[] }).sensors ?? []) : [];
+  const near = closeNames(name, sensors.map((s) => s.sensor).sort());
+  return near.length > 0 ? `; did you mean ${near.map((n) => `'${n}'`).join(', ')}?` : '';
 }
 
 /** The line on stderr: how many points, of what span, at what resolution. */

@@ -10,8 +10,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { SensorView } from '../http/view.js';
-import { apiBase, urlFlagOrigin } from './status.js';
-import { loadConfigFileOrReport, sameConfigHint } from './run.js';
+import { daemonApiOf, getFromDaemon } from './status.js';
 import type { CommandContext } from './context.js';
 
 export const SENSORS_LIST_USAGE = `Usage: anomalyd sensors list [--status S] [--config PATH | --url URL] [--json]
@@ -91,41 +90,15 @@ export async function sensorsListCommand(argv: string[], ctx: CommandContext): P
     ctx.stderr(`anomalyd sensors list: --status must be ok, anomalous, stale, learning or open, got ${JSON.stringify(want)}\n`);
     return 2;
   }
-  let base: string;
-  let token: string | null = null;
-  let from: string | null | undefined;
-  if (values.url !== undefined) {
-    const origin = urlFlagOrigin('sensors list', values.url, ctx);
-    if (origin === null) return 2;
-    base = origin;
-  } else {
-    const loaded = loadConfigFileOrReport(values.config, ctx);
-    if (!loaded) return 2;
-    from = loaded.file;
-    if (!loaded.config.http.enabled) {
-      ctx.stderr('anomalyd sensors list: the HTTP API is disabled (http.enabled: false), and list asks it; enable it or pass --url\n');
-      return 2;
-    }
-    base = apiBase(loaded.config.http.host, loaded.config.http.port);
-    token = loaded.config.http.token;
-  }
-  let res: Response;
-  try {
-    res = await fetch(`${base}/api/sensors`, {
-      headers: { Accept: 'application/json', ...(token !== null ? { Authorization: `Bearer ${token}` } : {}) },
-      signal: AbortSignal.timeout(TIMEOUT_MS),
-    });
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-    ctx.stderr(`anomalyd sensors list: no anomalyd answers at ${base} (${cause}); is it running? (anomalyd run)\n${from !== undefined ? sameConfigHint(from) : ''}`);
+  const api = daemonApiOf('sensors list', values, ctx);
+  if (api === null) return 2;
+  const answer = await getFromDaemon(api, '/api/sensors', 'sensors list', ctx, TIMEOUT_MS);
+  if (answer === null) return 1;
+  if (!answer.ok) {
+    ctx.stderr(`anomalyd sensors list: ${api.base} answered ${answer.status}: ${answer.detail}\n`);
     return 1;
   }
-  const body = (await res.json().catch(() => null)) as unknown;
-  if (!res.ok) {
-    const detail = body !== null && typeof body === 'object' && 'error' in body ? String(body.error) : `HTTP ${res.status}`;
-    ctx.stderr(`anomalyd sensors list: ${base} answered ${res.status}: ${detail}\n`);
-    return 1;
-  }
+  const body = answer.body;
   const all = (body as { sensors: SensorView[] }).sensors;
   const sensors = want === undefined ? all : all.filter((s) => (want === 'open' ? hasOpen(s) : s.status === want));
   if (values.json === true) ctx.stdout(`${JSON.stringify({ sensors }, null, 2)}\n`);

@@ -69,41 +69,14 @@ export async function statusCommand(argv: string[], ctx: CommandContext): Promis
     ctx.stdout(STATUS_USAGE);
     return 0;
   }
-  let base: string;
-  let token: string | null = null;
-  // Where the address came from, when not from --url (sameConfigHint); undefined with --url.
-  let from: string | null | undefined;
-  if (values.url !== undefined) {
-    const origin = urlFlagOrigin('status', values.url, ctx);
-    if (origin === null) return 2;
-    base = origin;
-  } else {
-    const loaded = loadConfigFileOrReport(values.config, ctx);
-    if (!loaded) return 2;
-    const config = loaded.config;
-    from = loaded.file;
-    if (!config.http.enabled) {
-      ctx.stderr('anomalyd status: the HTTP API is disabled (http.enabled: false), and status asks it; enable it or pass --url\n');
-      return 2;
-    }
-    base = apiBase(config.http.host, config.http.port);
-    token = config.http.token;
-  }
-  let res: Response;
-  try {
-    res = await fetch(`${base}/api/status`, {
-      headers: { Accept: 'application/json', ...(token !== null ? { Authorization: `Bearer ${token}` } : {}) },
-      signal: AbortSignal.timeout(TIMEOUT_MS),
-    });
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-    ctx.stderr(`anomalyd status: no anomalyd answers at ${base} (${cause}); is it running? (anomalyd run)\n${from !== undefined ? sameConfigHint(from) : ''}`);
-    return 1;
-  }
-  const body = (await res.json().catch(() => null)) as unknown;
-  if (!res.ok) {
-    const detail = body !== null && typeof body === 'object' && 'error' in body ? String((body).error) : `HTTP ${res.status}`;
-    ctx.stderr(`anomalyd status: ${base} answered ${res.status}: ${detail}\n`);
+  const api = daemonApiOf('status', values, ctx);
+  if (api === null) return 2;
+  const answer = await getFromDaemon(api, '/api/status', 'status', ctx);
+  if (answer === null) return 1;
+  const { base, token } = api;
+  const body = answer.body;
+  if (!answer.ok) {
+    ctx.stderr(`anomalyd status: ${base} answered ${answer.status}: ${answer.detail}\n`);
     return 1;
   }
   if (values.json) {
@@ -140,6 +113,65 @@ export function urlFlagOrigin(command: string, url: string, ctx: CommandContext)
     ctx.stderr(`anomalyd ${command}: --url must be a URL such as http://127.0.0.1:8080, got '${url}'\n`);
     return null;
   }
+}
+
+/**
+ * Where a command that asks the running daemon reaches its local HTTP API: `--url`'s origin, else the configuration's
+ * http.host / http.port / http.token (`--config`, $ANOMALYD_CONFIG, config/default.yaml). `from`: the configuration
+ * file the address came from (sameConfigHint), undefined with --url.
+ */
+export interface DaemonApi {
+  readonly base: string;
+  readonly token: string | null;
+  readonly from: string | null | undefined;
+}
+
+/**
+ * The daemon's API for `anomalyd <command>` (status, history, sensors list), or null once the reason is on stderr: a
+ * bad --url, a configuration that does not load, or the API disabled (http.enabled: false). Exit status 2 then.
+ */
+export function daemonApiOf(command: string, values: { readonly config?: string; readonly url?: string }, ctx: CommandContext): DaemonApi | null {
+  if (values.url !== undefined) {
+    const origin = urlFlagOrigin(command, values.url, ctx);
+    return origin === null ? null : { base: origin, token: null, from: undefined };
+  }
+  const loaded = loadConfigFileOrReport(values.config, ctx);
+  if (!loaded) return null;
+  const config = loaded.config;
+  if (!config.http.enabled) {
+    ctx.stderr(`anomalyd ${command}: the HTTP API is disabled (http.enabled: false), and ${command} asks it; enable it or pass --url\n`);
+    return null;
+  }
+  return { base: apiBase(config.http.host, config.http.port), token: config.http.token, from: loaded.file };
+}
+
+/** What the daemon answered a GET: its status, its JSON body (null when none), and its `error` or `HTTP <status>`. */
+export interface DaemonAnswer {
+  readonly ok: boolean;
+  readonly status: number;
+  readonly body: unknown;
+  readonly detail: string;
+}
+
+/**
+ * GET `path` (with its query) of the daemon's API, with its token, within `timeoutMs`. Null once `no anomalyd answers
+ * at …; is it running?` (and where the address came from) is on stderr: exit status 1 then. Never throws.
+ */
+export async function getFromDaemon(api: DaemonApi, path: string, command: string, ctx: CommandContext, timeoutMs = TIMEOUT_MS): Promise<DaemonAnswer | null> {
+  let res: Response;
+  try {
+    res = await fetch(`${api.base}${path}`, {
+      headers: { Accept: 'application/json', ...(api.token !== null ? { Authorization: `Bearer ${api.token}` } : {}) },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    ctx.stderr(`anomalyd ${command}: no anomalyd answers at ${api.base} (${cause}); is it running? (anomalyd run)\n${api.from !== undefined ? sameConfigHint(api.from) : ''}`);
+    return null;
+  }
+  const body = (await res.json().catch(() => null)) as unknown;
+  const detail = body !== null && typeof body === 'object' && 'error' in body ? String(body.error) : `HTTP ${res.status}`;
+  return { ok: res.ok, status: res.status, body, detail };
 }
 
 /** Where the local API answers for a bind address: a wildcard bind is reached on loopback. */
