@@ -137,7 +137,7 @@ function models(argv: string[], ctx: CommandContext): number {
         if (i > 0) return;
         ctx.stdout(
           gaveUp
-            ? `  stopped trying after ${typeof tries === 'number' ? tries : '?'} tries without a better model: 'anomalyd models retrain ${c.sensors[0] ?? c.scope}' asks for a new try\n`
+            ? `  stopped trying after ${typeof tries === 'number' ? tries : '?'} rejected models: 'anomalyd models retrain ${c.sensors[0] ?? c.scope}' asks for a new try\n`
             : c.retryAfter !== null
               ? `  tries again after ${c.retryAfter} more normal readings\n`
               : '',
