@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { DB_FILE, SqliteStore } from '../adapters/sqlite-store.js';
-import type { ModelStore, ReadingStore } from '../contract/store.js';
+import type { ModelCheck, ModelStore, ReadingStore } from '../contract/store.js';
 import { loadConfigOrReport } from './run.js';
 import type { CommandContext } from './context.js';
 
@@ -12,9 +12,10 @@ export const MODELS_USAGE = `Usage: anomalyd models [list] [--config PATH | --db
        anomalyd models retrain SENSOR [--config PATH | --db PATH]
 
 Lists the models trained on this device, which model each sensor uses (sensors not listed use the
-shared model from model.cell / model.name; 'pinned' marks the operator's choice) and the new models the
-quality gate did not let in (each was not measurably better than the model in use on the sensor's newest
-normal readings, kept apart from its training).
+shared model from model.cell / model.name; 'pinned' marks the operator's choice) and, for each sensor or
+group, its tries since its last accepted model, newest first: the new models the quality gate did not let in
+(each was not measurably better than the model in use on the sensor's newest normal readings, kept apart
+from its training), and trainings that made no new model (fine-tuning kept the shared model's weights).
 
 rollback puts a sensor back on the model it used before: its previous own model, or the shared model when
 it had none before ('shared' or 'generic' asks for the shared model, a model id for that model; 'shared'
@@ -92,7 +93,6 @@ function models(argv: string[], ctx: CommandContext): number {
     const all = store.models();
     const assignments = store.assignments();
     const checks = store.modelChecks();
-    const rejected = checks.filter((c) => !c.accepted);
     if (values.json) {
       ctx.stdout(`${JSON.stringify({ models: all, assignments, checks }, null, 2)}\n`);
       return 0;
@@ -109,19 +109,40 @@ function models(argv: string[], ctx: CommandContext): number {
     // On the shared model by the operator's rollback (a retrain request alone is no rollback).
     const onShared = assignments.filter((a) => a.modelId === null && store.assignmentHistory(a.sensor).some((h) => h.modelId !== null)).map(user);
     if (onShared.length > 0) ctx.stdout(`Rolled back to the shared model: ${onShared.join(', ')}\n`);
-    // The newest rejection of each scope: what the gate kept out, and why.
-    const shown = new Set<string>();
-    for (const c of rejected) {
-      if (shown.has(c.scope)) continue;
-      shown.add(c.scope);
-      const gaveUp = (c.figures as { gaveUp?: unknown } | null)?.gaveUp === true;
-      const tries = (c.figures as { tries?: unknown } | null)?.tries;
-      ctx.stdout(
-        `rejected ${c.candidate} (not used)\n  scope ${c.scope}, judged ${new Date(c.at).toISOString()} against ${c.current ?? '(none)'}\n  ${c.reason}\n` +
-          (gaveUp
+    // Each scope's tries since its last accepted model, newest first: what the gate kept out (or a training that
+    // made no new model), and why. The newest says when it tries again (tryout 26: only the newest was listed).
+    const byScope = new Map<string, ModelCheck[]>();
+    const closed = new Set<string>();
+    for (const c of checks) {
+      if (closed.has(c.scope)) continue;
+      if (c.accepted) {
+        closed.add(c.scope);
+        continue;
+      }
+      const run = byScope.get(c.scope) ?? [];
+      run.push(c);
+      byScope.set(c.scope, run);
+    }
+    for (const run of byScope.values()) {
+      const [newest] = run;
+      const gaveUp = (newest.figures as { gaveUp?: unknown } | null)?.gaveUp === true;
+      const tries = (newest.figures as { tries?: unknown } | null)?.tries;
+      run.forEach((c, i) => {
+        const judged = new Date(c.at).toISOString();
+        ctx.stdout(
+          isUnchanged(c)
+            ? `no new model for ${c.scope}, trained ${judged} (the sensors keep ${c.current ?? 'the shared model'})\n  ${c.reason}\n`
+            : `rejected ${c.candidate} (not used)\n  scope ${c.scope}, judged ${judged} against ${c.current ?? '(none)'}\n  ${c.reason}\n`,
+        );
+        if (i > 0) return;
+        ctx.stdout(
+          gaveUp
             ? `  stopped trying after ${typeof tries === 'number' ? tries : '?'} rejected models: 'anomalyd models retrain ${c.sensors[0] ?? c.scope}' asks for a new try\n`
-            : `  tries again after ${c.retryAfter ?? '?'} more normal readings\n`),
-      );
+            : c.retryAfter !== null
+              ? `  tries again after ${c.retryAfter} more normal readings\n`
+              : '',
+        );
+      });
     }
     // What this database cannot say: how far the running daemon is with the models it is learning.
     ctx.stdout("Sensors still learning their own model, and how far each is: 'anomalyd status'.\n");
@@ -222,4 +243,9 @@ function retrain(store: ModelStore & ReadingStore, sensor: string, ctx: CommandC
   store.assignModel(sensor, null, 'retrain', { dataTs: newestReading(store, sensor) });
   ctx.stdout(`${sensor}: a new try at its own model asked for (the daemon trains it from its stored readings)\n`);
   return 0;
+}
+
+/** True for a check that records a training which kept the shared model's weights (no new model; src/learn/learner.ts). */
+function isUnchanged(c: ModelCheck): boolean {
+  return (c.figures as { unchanged?: unknown } | null)?.unchanged === true;
 }

@@ -423,6 +423,54 @@ export class Learner {
     return newest;
   }
 
+  /**
+   * The scope's try count after this one, whether it stops trying (a first model, or a new try, that failed
+   * for the MAX_TRIES-th time, or whose next wait would exceed learning.maxReadings; a retraining never stops),
+   * and the readings it waits for before the next try (null when accepted or stopped).
+   */
+  private nextTry(s: ScopeState, accepted: boolean, retrain: boolean): { tries: number; gaveUp: boolean; retryAfter: number | null } {
+    const tries = (s.retry?.rejections ?? 0) + 1;
+    const gaveUp = !accepted && !retrain && (tries >= MAX_TRIES || this.opts.minReadings * 2 ** (tries - 1) > this.opts.maxReadings);
+    return { tries, gaveUp, retryAfter: accepted || gaveUp ? null : this.retryNeeded(tries) };
+  }
+
+  /**
+   * Records a training that kept the shared model's weights (TrainResult.bestEpoch 0 from `init`) as a check
+   * whose candidate is the model in use, with figures `{ unchanged: true, epochs, initialValLoss, bestEpochValLoss }`,
+   * not accepted, counted as a try (the same wait and the same stop as a rejection); logs it as no new model.
+   */
+  private recordUnchanged(name: string, s: ScopeState, sensors: readonly string[], currentId: string, result: TrainResult, retrain: boolean): void {
+    const { store } = this.deps;
+    const { tries, gaveUp, retryAfter } = this.nextTry(s, false, retrain);
+    const epochs = result.losses.length;
+    const lowest = epochs > 0 ? Math.min(...result.losses.map((l) => l.val)) : result.training.initialValLoss;
+    const reason = unchangedReason(epochs, result.training.initialValLoss, lowest);
+    this.flush();
+    const dataTo = this.newestTs({ ...s, sensors: new Set(sensors) });
+    store.addModelCheck({
+      scope: name,
+      sensors,
+      candidate: currentId,
+      current: currentId,
+      accepted: false,
+      reason,
+      figures: { unchanged: true, epochs, initialValLoss: result.training.initialValLoss, bestEpochValLoss: lowest, tries, dataTo, assignmentSeq: store.assignmentVersion(), ...(gaveUp ? { gaveUp } : {}) },
+      retryAfter,
+    });
+    s.lastTrainedAt = this.deps.now();
+    this.restoreWait(name, s);
+    this.log.warn(
+      { scope: name, current: currentId, sensors, epochs, initialValLoss: result.training.initialValLoss, bestEpochValLoss: lowest, retryAfterReadings: retrain ? null : retryAfter, tries, stopped: gaveUp },
+      `no new model: ${reason}; the sensors keep the shared model and ${
+        retrain
+          ? 'it tries again at the next retraining'
+          : gaveUp
+            ? `it stops trying after ${tries} tries without a better model ('anomalyd models retrain ${sensors[0]}' asks for a new try)`
+            : `it tries again after ${retryAfter} more normal readings`
+      }`,
+    );
+  }
+
   /** Readings to wait for after `tries` failed tries in a row: learning.minReadings · 2^(tries − 1), at most learning.maxReadings (then it stops, MAX_TRIES). */
   private retryNeeded(tries: number): number {
     return Math.min(this.opts.maxReadings, this.opts.minReadings * 2 ** Math.min(20, tries - 1));
@@ -489,6 +537,17 @@ export class Learner {
       },
     );
     if (this.stopped) return;
+    const { store, registry } = this.deps;
+    // The model in use when the training ended: the gate judges the new model against it.
+    const current = registry.modelFor(sensors[0]);
+    // Fine-tuning that kept its starting weights (no epoch's validation loss fell below the start: early
+    // stopping returned the shared model's weights) made no new model for a sensor already on the shared model.
+    // It is no rejection of a new model and is not written or gated; it is told as what it is, and the scope
+    // waits for more readings as after a rejection (tryout 26: it was reported as a tied, rejected model).
+    if (init !== undefined && result.bestEpoch === 0 && current !== null && current === registry.fallbackModel) {
+      this.recordUnchanged(name, s, sensors, current.id, result, retrain);
+      return;
+    }
     mkdirSync(this.deps.modelsDir, { recursive: true });
     // The trainer saw standardised readings, so its normalisation is in standardised units (mean ~0, std ~1).
     // A model learnt on one sensor gets it back in that sensor's units: it seeds a new stream of the sensor
@@ -506,9 +565,7 @@ export class Learner {
     for (let k = 2; existsSync(join(this.deps.modelsDir, `${modelName}.json`)); k++) modelName = `${baseName}-${k}`;
     const { sidecarPath } = await this.deps.writeModel(this.deps.modelsDir, sidecarOf(modelName, trained), trained.params);
     const model = await this.deps.loadModel(sidecarPath);
-    const { store, registry } = this.deps;
     // The gate: the new model replaces the one in use only if it is measurably better on the held-out readings.
-    const current = registry.modelFor(sensors[0]);
     let decision: GateDecision;
     try {
       decision = await gate(model, current, heldOut);
@@ -516,11 +573,7 @@ export class Learner {
       await model.release();
       throw err;
     }
-    const tries = (s.retry?.rejections ?? 0) + 1;
-    // A first model (or a new try) rejected for the MAX_TRIES-th time, or whose next wait would exceed
-    // learning.maxReadings, stops the scope's tries until the operator asks for one.
-    const gaveUp = !decision.accepted && !retrain && (tries >= MAX_TRIES || this.opts.minReadings * 2 ** (tries - 1) > this.opts.maxReadings);
-    const retryAfter = decision.accepted || gaveUp ? null : this.retryNeeded(tries);
+    const { tries, gaveUp, retryAfter } = this.nextTry(s, decision.accepted, retrain);
     const { reason: _reason, ...figures } = decision;
     // The readings counted towards the next try are those stored after the newest it was judged on (data time),
     // and the check is ordered against the operator's assignments by their sequence (restoreWait).
@@ -602,6 +655,7 @@ export class Learner {
  * its stored figures (a stored check without them: "its last model was rejected").
  */
 function rejectedText(figures: unknown): string {
+  if ((figures as { unchanged?: unknown } | null)?.unchanged === true) return 'its last training kept the shared model’s weights (no epoch lowered its validation loss): no new model';
   const f = figures as Partial<Pick<GateDecision, 'candidate' | 'current' | 'heldOut' | 'paired'>> | null;
   const cand = f?.candidate?.loss;
   const cur = f?.current?.loss;
@@ -613,6 +667,14 @@ function rejectedText(figures: unknown): string {
   if (ratio >= 1) return `its last model was ${ratio.toPrecision(3)} times worse than the model in use on ${f.heldOut} held-out readings`;
   const paired = f.paired !== undefined ? `, lower on ${f.paired.better} of ${f.paired.stretches} stretches` : '';
   return `its last model was not measurably better than the model in use on ${f.heldOut} held-out readings (${ratio.toPrecision(3)} times its loss${paired})`;
+}
+
+/**
+ * Why a training made no new model, for people: "training from the shared model kept its weights: none of its
+ * 4 epochs lowered the validation loss below the start (0.1234; lowest 0.1301)".
+ */
+export function unchangedReason(epochs: number, initialValLoss: number, lowest: number): string {
+  return `training from the shared model kept its weights: none of its ${epochs} epoch${epochs === 1 ? '' : 's'} lowered the validation loss below the start (${initialValLoss.toPrecision(4)}; lowest ${lowest.toPrecision(4)})`;
 }
 
 /** Why a scope stopped trying, for people (status, the API, the dashboard). */

@@ -63,3 +63,29 @@ describe('anomalyd models', () => {
     expect(await modelsCommand(['frobnicate', '--db', db], io())).toBe(2);
   });
 });
+
+describe('anomalyd models: tries since the last accepted model', () => {
+  it('lists every try of a scope since its last accepted model, newest first, and tells a training that made no new model as such (tryout 26)', async () => {
+    const store = SqliteStore.open(db, { commitIntervalMs: 0, outboxMax: 10, logger: pino({ level: 'silent' }) });
+    const check = (candidate: string, accepted: boolean, reason: string, figures: object, retryAfter: number | null): void =>
+      store.addModelCheck({ scope: 'h', sensors: ['h'], candidate, current: 'gru@shared', accepted, reason, figures, retryAfter });
+    check('h-old@1', false, 'an older rejection, before the accepted model', { tries: 1 }, 600);
+    check('h-a@2', true, 'measurably better', {}, null);
+    check('h-b@3', false, '2.5 times worse than the model in use', { tries: 1 }, 600);
+    check('gru@shared', false, 'training from the shared model kept its weights: none of its 3 epochs lowered the validation loss below the start (0.1000; lowest 0.1200)', { unchanged: true, tries: 2 }, 1200);
+    store.close();
+    const c = io();
+    expect(await modelsCommand(['list', '--db', db], c)).toBe(0);
+    // Both tries since the accepted model, the newest first; the one before it is not listed.
+    expect(c.out).not.toContain('h-old@1');
+    const unchanged = c.out.indexOf('no new model for h');
+    const rejected = c.out.indexOf('rejected h-b@3 (not used)');
+    expect(unchanged).toBeGreaterThan(-1);
+    expect(rejected).toBeGreaterThan(unchanged);
+    expect(c.out).toContain('kept its weights: none of its 3 epochs');
+    expect(c.out).not.toContain('rejected gru@shared');
+    // When it tries again is said once, under the newest.
+    expect(c.out.match(/tries again after/g)).toHaveLength(1);
+    expect(c.out).toContain('tries again after 1200 more normal readings');
+  });
+});

@@ -16,14 +16,11 @@
  * The daemon in-process with a virtual clock, a real SQLite file, learning on, a real broker (the embedded one, and
  * mosquitto when installed).
  */
-import mqtt from 'mqtt';
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import type { AlertPayload } from '../../src/contract/alerts.js';
-import { Daemon } from '../../src/daemon.js';
 import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
-import { collectAlerts, inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
+import { collectAlerts, inProcessDaemon, tempDataDir, useCleanups, scoringHub, type VirtualRun, virtualRun } from '../helpers/in-process.js';
 import { lcg } from '../helpers/lcg.js';
 import { brokerCases, brokerUrlFor } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
@@ -71,14 +68,7 @@ describe.skipIf(!builtAndModelsPresent())('an on/off state held, judged on the s
     const overrides = { ingest: { presets: ['esphome'], timezone: 'UTC' }, http: { port: httpPort, host: '127.0.0.1' }, learning: { enabled: true }, store: { commitIntervalMs: 0 } };
     const { daemon, url } = await inProcessDaemon({ dataDir, brokerUrl, overrides, clock: () => clock.now, cleanups });
     const alerts = await collectAlerts(url, `onoff-held-sub-${name}-${process.pid}`, cleanups);
-    const hub = await mqtt.connectAsync(url, { clientId: `onoff-held-hub-${name}-${process.pid}` });
-    cleanups.push(() => hub.endAsync(true));
-    let scored = daemon.counters.scored;
-    const send = async (topic: string, payload: string): Promise<void> => {
-      await hub.publishAsync(topic, payload, { qos: 1 });
-      await waitFor(() => daemon.counters.scored > scored, 10_000, `${topic} scored`);
-      scored = daemon.counters.scored;
-    };
+    const { send } = await scoringHub(daemon, url, `onoff-held-hub-${name}-${process.pid}`, cleanups);
     // 140 openings (280 readings: past its learning period and its 32 dwells), each on for 4 to 9 s.
     await use(140, lcg(41), clock, send, () => daemon.judgeSilences());
     expect(alerts.map(line)).toEqual([]);
@@ -131,14 +121,8 @@ describe.skipIf(!builtAndModelsPresent())('an on/off state held, judged on the s
     const overrides = { ingest: { presets: ['zigbee2mqtt'], timezone: 'UTC' }, http: { port: LEAK_HTTP_PORT, host: '127.0.0.1' }, learning: { enabled: true }, store: { commitIntervalMs: 0 } };
     const { daemon, url } = await inProcessDaemon({ dataDir, brokerUrl: null, overrides, clock: () => now, cleanups });
     const alerts = await collectAlerts(url, `onoff-leak-sub-${process.pid}`, cleanups);
-    const hub = await mqtt.connectAsync(url, { clientId: `onoff-leak-hub-${process.pid}` });
-    cleanups.push(() => hub.endAsync(true));
-    let scored = daemon.counters.scored;
-    const leak = async (wet: boolean): Promise<void> => {
-      await hub.publishAsync('zigbee2mqtt/bath_leak', JSON.stringify({ battery: 100, water_leak: wet, linkquality: 90, voltage: 3000 }), { qos: 1 });
-      await waitFor(() => daemon.counters.scored > scored, 10_000, 'bath_leak scored');
-      scored = daemon.counters.scored;
-    };
+    const { send } = await scoringHub(daemon, url, `onoff-leak-hub-${process.pid}`, cleanups);
+    const leak = (wet: boolean): Promise<void> => send('zigbee2mqtt/bath_leak', JSON.stringify({ battery: 100, water_leak: wet, linkquality: 90, voltage: 3000 }));
     // Dry, checking in every 10 min for a day.
     for (let k = 0; k < 144; k++) {
       now += 10 * MIN;
@@ -196,28 +180,7 @@ describe.skipIf(!builtAndModelsPresent())('an on/off state held, judged on the s
     if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
     const clock = { now: Math.floor(Date.now() / 1000) * 1000 - 2 * 1440 * MIN };
     const alerts: AlertPayload[] = [];
-    const run = async (tag: string): Promise<{ daemon: Daemon; send: (topic: string, payload: string) => Promise<void>; stop: () => Promise<void> }> => {
-      const daemon = new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }), now: () => clock.now, arrivalNow: () => clock.now, loopUtilization: () => 0 });
-      await daemon.start();
-      const url = daemon.brokerUrl!;
-      await collectAlerts(url, `onoff-held-restart-sub-${tag}-${process.pid}`, cleanups, alerts);
-      const hub = await mqtt.connectAsync(url, { clientId: `onoff-held-restart-hub-${tag}-${process.pid}` });
-      let scored = daemon.counters.scored;
-      const send = async (topic: string, payload: string): Promise<void> => {
-        await hub.publishAsync(topic, payload, { qos: 1 });
-        await waitFor(() => daemon.counters.scored > scored, 10_000, `${topic} scored`);
-        scored = daemon.counters.scored;
-      };
-      let stopped = false;
-      const stop = async (): Promise<void> => {
-        if (stopped) return;
-        stopped = true;
-        await hub.endAsync(true);
-        await daemon.stop();
-      };
-      cleanups.push(stop);
-      return { daemon, send, stop };
-    };
+    const run = (tag: string): Promise<VirtualRun> => virtualRun(loaded.config, () => clock.now, `onoff-held-restart-${tag}`, alerts, cleanups);
     const first = await run('a');
     await use(140, lcg(47), clock, first.send, () => first.daemon.judgeSilences());
     expect(alerts.map(line)).toEqual([]);

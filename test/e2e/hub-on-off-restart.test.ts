@@ -11,14 +11,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import type { AlertPayload } from '../../src/contract/alerts.js';
-import { Daemon } from '../../src/daemon.js';
 import type { SensorView } from '../../src/http/view.js';
 import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
+import { type VirtualRun, virtualRun } from '../helpers/in-process.js';
 import { lcg } from '../helpers/lcg.js';
 import { waitFor } from '../helpers/net.js';
 
@@ -59,31 +57,7 @@ describe.skipIf(!builtAndModelsPresent())('on/off words across a restart', () =>
     const alerts: AlertPayload[] = [];
     const rnd = lcg(29);
 
-    const run = async (tag: string): Promise<{ daemon: Daemon; send: (topic: string, payload: string) => Promise<void>; stop: () => Promise<void> }> => {
-      const daemon = new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }), now: clock, arrivalNow: clock, loopUtilization: () => 0 });
-      await daemon.start();
-      const url = daemon.brokerUrl!;
-      const sub = await mqtt.connectAsync(url, { clientId: `onoff-restart-sub-${tag}-${process.pid}` });
-      sub.on('message', (_topic, payload) => alerts.push(JSON.parse(payload.toString('utf8')) as AlertPayload));
-      await sub.subscribeAsync('anomalyd/alerts/#', { qos: 1 });
-      const hub = await mqtt.connectAsync(url, { clientId: `onoff-restart-hub-${tag}-${process.pid}` });
-      let scored = daemon.counters.scored;
-      const send = async (topic: string, payload: string): Promise<void> => {
-        await hub.publishAsync(topic, payload, { qos: 1 });
-        await waitFor(() => daemon.counters.scored > scored, 10_000, `${topic} scored`);
-        scored = daemon.counters.scored;
-      };
-      let stopped = false;
-      const stop = async (): Promise<void> => {
-        if (stopped) return;
-        stopped = true;
-        await hub.endAsync(true);
-        await sub.endAsync(true);
-        await daemon.stop();
-      };
-      cleanups.push(stop);
-      return { daemon, send, stop };
-    };
+    const run = (tag: string): Promise<VirtualRun> => virtualRun(loaded.config, clock, `onoff-restart-${tag}`, alerts, cleanups);
     const door = (contact: boolean): string => JSON.stringify({ battery: 100, contact, linkquality: 60, voltage: 3005 });
     const motion = (): string => JSON.stringify({ battery: 90, occupancy: rnd() < 0.5, illuminance: 12 });
     const sensors = async (): Promise<SensorView[]> => ((await (await fetch(`http://127.0.0.1:${HTTP_PORT}/api/sensors`)).json()) as { sensors: SensorView[] }).sensors;

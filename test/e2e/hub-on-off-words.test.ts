@@ -13,11 +13,10 @@
  * The daemon in-process with a virtual clock (as test/e2e/hub-on-off.test.ts), a real SQLite file, its HTTP API, learning
  * on, and a real broker: the embedded one, and mosquitto when installed.
  */
-import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import type { SensorView } from '../../src/http/view.js';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
-import { collectAlerts, inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
+import { collectAlerts, inProcessDaemon, tempDataDir, useCleanups, scoringHub } from '../helpers/in-process.js';
 import { lcg } from '../helpers/lcg.js';
 import { brokerCases, brokerUrlFor } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
@@ -53,17 +52,10 @@ describe.skipIf(!builtAndModelsPresent())('on/off streams told in their own word
     };
     const { daemon, url } = await inProcessDaemon({ dataDir, brokerUrl, overrides, clock, cleanups });
     const alerts = await collectAlerts(url, `onoff-words-sub-${name}-${process.pid}`, cleanups);
-    const hub = await mqtt.connectAsync(url, { clientId: `onoff-words-hub-${name}-${process.pid}` });
-    cleanups.push(() => hub.endAsync(true));
+    const { send } = await scoringHub(daemon, url, `onoff-words-hub-${name}-${process.pid}`, cleanups);
 
     // The door reports every 10 s (open about every 2 min for about 6 s); motion and the ESPHome door toggle now and then.
     const rnd = lcg(23);
-    let scored = daemon.counters.scored;
-    const send = async (topic: string, payload: string): Promise<void> => {
-      await hub.publishAsync(topic, payload, { qos: 1 });
-      await waitFor(() => daemon.counters.scored > scored, 10_000, `${topic} scored`);
-      scored = daemon.counters.scored;
-    };
     for (let k = 0; k < 560; k++) {
       now += 10 * SEC;
       const open = k % 12 === 0 && k > 0;

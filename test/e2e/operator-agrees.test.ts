@@ -18,15 +18,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import type { AlertPayload } from '../../src/contract/alerts.js';
-import { Daemon } from '../../src/daemon.js';
 import type { DaemonStatusView, SensorView } from '../../src/http/view.js';
 import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
 import { hasChromium, launchChromium } from '../helpers/browser.js';
+import { type VirtualRun, virtualRun } from '../helpers/in-process.js';
 import { lcg } from '../helpers/lcg.js';
 import { waitFor } from '../helpers/net.js';
 
@@ -78,31 +76,7 @@ describe.skipIf(!builtAndModelsPresent())('what the operator sees agrees and sur
     const alerts: AlertPayload[] = [];
     const rnd = lcg(24);
 
-    const run = async (tag: string): Promise<{ daemon: Daemon; hub: mqtt.MqttClient; send: (topic: string, payload: string) => Promise<void>; stop: () => Promise<void> }> => {
-      const daemon = new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }), now: clock, arrivalNow: clock, loopUtilization: () => 0 });
-      await daemon.start();
-      const url = daemon.brokerUrl!;
-      const sub = await mqtt.connectAsync(url, { clientId: `agrees-sub-${tag}-${process.pid}` });
-      sub.on('message', (_topic, payload) => alerts.push(JSON.parse(payload.toString('utf8')) as AlertPayload));
-      await sub.subscribeAsync('anomalyd/alerts/#', { qos: 1 });
-      const hub = await mqtt.connectAsync(url, { clientId: `agrees-hub-${tag}-${process.pid}` });
-      let scored = daemon.counters.scored;
-      const send = async (topic: string, payload: string): Promise<void> => {
-        await hub.publishAsync(topic, payload, { qos: 1 });
-        await waitFor(() => daemon.counters.scored > scored, 10_000, `${topic} scored`);
-        scored = daemon.counters.scored;
-      };
-      let stopped = false;
-      const stop = async (): Promise<void> => {
-        if (stopped) return;
-        stopped = true;
-        await hub.endAsync(true);
-        await sub.endAsync(true);
-        await daemon.stop();
-      };
-      cleanups.push(stop);
-      return { daemon, hub, send, stop };
-    };
+    const run = (tag: string): Promise<VirtualRun> => virtualRun(loaded.config, clock, `agrees-${tag}`, alerts, cleanups);
 
     const first = await run('a');
     await first.hub.publishAsync('esp-hall/status', 'online', { qos: 1, retain: true });

@@ -363,6 +363,44 @@ describe.skipIf(!builtAndModelsPresent())('a sensor that falls silent', () => {
     expect(alerts[0]).toMatchObject({ start: new Date(dead + SEC).toISOString() });
   }, 120_000);
 
+  it('a sensor whose clock is 30 s ahead is told silent for as long as it was silent on arrival (tryout 25 saw `no reading for 46 s` after 75 s live; not reproduced in-process: a guard)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-silence-ahead-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    let now = Math.floor(Date.now() / 1000) * 1000;
+    const clock = (): number => now;
+    const alerts: AlertPayload[] = [];
+    const { daemon, pub } = await started(dataDir, clock, alerts);
+    const AHEAD = 30 * SEC;
+    const rnd = lcg(5);
+    // 400 readings 5 s apart, each sent at its arrival, stamped by a device clock 30 s ahead.
+    let lastTs = 0;
+    for (let i = 0; i < 400; i++) {
+      now += 5 * SEC;
+      lastTs = now + AHEAD;
+      await pub.publishAsync('sensors/skew', JSON.stringify({ ts: lastTs, value: Math.round((20 + rnd()) * 100) / 100 }), { qos: 1 });
+      await waitFor(() => daemon.counters.received > i, 10_000, `reading ${i} received`);
+    }
+    const arrivedLast = now;
+    // A reading ahead of its stream's clock may wait for the next (ingest.maxFutureMs): the first few did; all are taken.
+    await waitFor(() => daemon.counters.scored >= 400, 10_000, 'every reading scored');
+    let alertedAt = Number.NaN;
+    for (let s = 2; s <= 10 * 60; s += 2) {
+      now = arrivedLast + s * SEC;
+      daemon.judgeSilences();
+      if (daemon.database!.listAnomalies({ sensor: 'skew', limit: 5 }).length > 0) {
+        alertedAt = now;
+        break;
+      }
+    }
+    expect(Number.isFinite(alertedAt)).toBe(true);
+    await waitFor(() => alerts.some((a) => a.sensor === 'skew'), 10_000, 'the silence alert of skew');
+    const open = alerts.find((a) => a.sensor === 'skew')!;
+    expect(open.explanation?.kind).toBe('missing_data');
+    // Its silence on arrival: from its last reading's arrival to the judgement; since its last reading (its own clock).
+    expect(open.explanation?.duration_ms).toBe(alertedAt - arrivedLast);
+    expect(open.explanation?.since).toBe(new Date(lastTs).toISOString());
+  }, 120_000);
+
   it('a periodic sensor whose readings are coarse (0.1, 0.5) is alerted while silent within a few minutes, as one to 0.01 is (tryout 20, finding 6)', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-silence-coarse-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));

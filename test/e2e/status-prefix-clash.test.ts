@@ -13,14 +13,17 @@ import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { formatStatus } from '../../src/cli/status.js';
 import type { DaemonStatusView } from '../../src/http/view.js';
-import { builtAndModelsPresent } from '../helpers/daemon.js';
+import { rmSync } from 'node:fs';
+import { builtAndModelsPresent, DaemonProcess } from '../helpers/daemon.js';
 import { inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
-import { brokerCases, brokerUrlFor } from '../helpers/mosquitto.js';
+import { brokerCases, brokerUrlFor, mosquittoAvailable, startMosquitto } from '../helpers/mosquitto.js';
 import { getJson, waitFor } from '../helpers/net.js';
 
 /** This file's ports (18780–18789). */
 const MOSQUITTO_PORT = 18_780;
 const HTTP_PORTS: Record<string, number> = { embedded: 18_781, mosquitto: 18_782 };
+const KILL_MOSQUITTO_PORT = 18_783;
+const KILL_HTTP_PORT = 18_784;
 
 const cleanups = useCleanups();
 
@@ -93,3 +96,39 @@ describe.skipIf(!builtAndModelsPresent())('a second daemon on the same broker an
     expect(await retainedStatus(url, `prefix-clash-read1-${process.pid}`)).toBe('online');
   });
 });
+
+describe.skipIf(!builtAndModelsPresent() || !mosquittoAvailable())('a second daemon on the same topic prefix, killed', () => {
+  it('(mosquitto) its last will `offline` is answered: the running daemon publishes `online` again and tells the clash', async () => {
+    const { url } = await startMosquitto(cleanups, KILL_MOSQUITTO_PORT);
+    const first = await inProcessDaemon({
+      dataDir: tempDataDir('anomalyd-prefix-kill-1-', cleanups),
+      brokerUrl: url,
+      overrides: { broker: { enabled: false }, mqtt: { url, clientId: `prefix-kill-first-${process.pid}` }, http: { port: KILL_HTTP_PORT, host: '127.0.0.1' } },
+      clock: null,
+      cleanups,
+    });
+    expect(first.url).toBe(url);
+    const watcher = await mqtt.connectAsync(url, { clientId: `prefix-kill-watch-${process.pid}` });
+    cleanups.push(() => watcher.endAsync(true));
+    const seen: string[] = [];
+    watcher.on('message', (_t, payload) => seen.push(payload.toString('utf8')));
+    await watcher.subscribeAsync('anomalyd/status', { qos: 1 });
+    await waitFor(() => seen.length > 0, 5000, 'the retained status');
+
+    // The second is the real daemon as its own process, killed (no clean stop): the broker sends its last will.
+    const second = new DaemonProcess({ broker: { enabled: false }, mqtt: { url, clientId: `prefix-kill-second-${process.pid}` }, http: { enabled: false } });
+    cleanups.push(async () => {
+      await second.stop('SIGKILL');
+      rmSync(second.dir, { recursive: true, force: true });
+    });
+    await second.start();
+    const before = seen.length;
+    await second.stop('SIGKILL');
+    // Its will reached the topic, and the first answered with `online` after it.
+    await waitFor(() => seen.slice(before).includes('offline') && seen.lastIndexOf('online') > seen.lastIndexOf('offline'), 15_000, "online after the killed daemon's last will");
+    const status = await getJson<DaemonStatusView>(`http://127.0.0.1:${KILL_HTTP_PORT}/api/status`);
+    expect(status.mqtt.statusTopicClash).toMatchObject({ topic: 'anomalyd/status', payload: 'offline' });
+    expect(await retainedStatus(url, `prefix-kill-read-${process.pid}`)).toBe('online');
+  });
+});
+

@@ -18,6 +18,7 @@ import type { Config } from '../../src/config/schema.js';
 import type { AlertPayload } from '../../src/contract/alerts.js';
 import { Daemon } from '../../src/daemon.js';
 import { MODELS } from './daemon.js';
+import { waitFor } from './net.js';
 
 /** A test's cleanups: run last pushed first after each test (see useCleanups). */
 export type Cleanup = () => Promise<unknown> | void;
@@ -113,4 +114,61 @@ export async function collectAlerts(url: string, clientId: string, cleanups: { p
   sub.on('message', (_topic, payload) => into.push(JSON.parse(payload.toString('utf8')) as AlertPayload));
   await sub.subscribeAsync('anomalyd/alerts/#', { qos: 1 });
   return into;
+}
+
+/** Publishes one message and waits until the daemon has scored it (scoringHub, virtualRun). */
+export type ScoredSend = (topic: string, payload: string) => Promise<void>;
+
+/**
+ * A hub's client `clientId` on `url` (its end pushed onto `cleanups`, when given) and a `send` that publishes one
+ * message at QoS 1 and waits until `daemon` has scored one more reading (a 10 s guard), so a test's virtual clock
+ * moves on only after the daemon took the message at its time.
+ * @throws Error when the client cannot connect; `send` rejects when the reading is not scored within 10 s
+ */
+export async function scoringHub(daemon: Daemon, url: string, clientId: string, cleanups?: { push(cleanup: Cleanup): unknown }): Promise<{ hub: mqtt.MqttClient; send: ScoredSend }> {
+  const hub = await mqtt.connectAsync(url, { clientId });
+  cleanups?.push(() => hub.endAsync(true));
+  let scored = daemon.counters.scored;
+  const send: ScoredSend = async (topic, payload) => {
+    await hub.publishAsync(topic, payload, { qos: 1 });
+    await waitFor(() => daemon.counters.scored > scored, 10_000, `${topic} scored`);
+    scored = daemon.counters.scored;
+  };
+  return { hub, send };
+}
+
+/** One run of the daemon on a data directory (virtualRun): a restart is a second run on the same config. */
+export interface VirtualRun {
+  readonly daemon: Daemon;
+  readonly hub: mqtt.MqttClient;
+  readonly send: ScoredSend;
+  /** Ends the hub, the alert subscriber and the daemon (a clean stop); idempotent. */
+  readonly stop: () => Promise<void>;
+}
+
+/**
+ * Starts the daemon in this process on `config` (its embedded broker) with the virtual clock `clock` for both its
+ * time and the readings' arrival (the event loop never saturated), a subscriber that pushes its alerts onto
+ * `alerts`, and a scoringHub. Both clients are ended by `stop`, before the daemon, so a second run on the same
+ * config (a restart) hears each alert once; `stop` is also pushed onto `cleanups`. `tag` names the clients.
+ * @throws Error when the daemon does not start or a client cannot connect
+ */
+export async function virtualRun(config: Config, clock: () => number, tag: string, alerts: AlertPayload[], cleanups: { push(cleanup: Cleanup): unknown }): Promise<VirtualRun> {
+  const daemon = new Daemon({ config, logger: pino({ level: 'silent' }), now: clock, arrivalNow: clock, loopUtilization: () => 0 });
+  await daemon.start();
+  const url = daemon.brokerUrl!;
+  const sub = await mqtt.connectAsync(url, { clientId: `${tag}-sub-${process.pid}` });
+  sub.on('message', (_topic, payload) => alerts.push(JSON.parse(payload.toString('utf8')) as AlertPayload));
+  await sub.subscribeAsync('anomalyd/alerts/#', { qos: 1 });
+  const { hub, send } = await scoringHub(daemon, url, `${tag}-hub-${process.pid}`);
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await hub.endAsync(true);
+    await sub.endAsync(true);
+    await daemon.stop();
+  };
+  cleanups.push(stop);
+  return { daemon, hub, send, stop };
 }

@@ -2,7 +2,7 @@
  * On-device learning with the real parts: a SQLite file, the project's trainer (inline, tiny settings),
  * ONNX export and onnxruntime. Readings come from the simulator.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -218,6 +218,43 @@ describe('Learner', () => {
     expect(check.accepted, check.reason).toBe(true);
     expect(registry.modelFor('p1')).not.toBe(shared);
     expect(store.models()[0].source).toMatch(/fine-tuned from the shared model$/);
+    await registry.releaseAll();
+  });
+
+  it('tells a fine-tuning that kept the shared model’s weights as no new model, not a tied rejection, and waits as after one (tryout 26)', async () => {
+    // A learning rate of 1 makes every epoch's validation loss worse than the start, as tryout 26's LSTM saw:
+    // early stopping returns the starting weights (bestEpoch 0), the shared model's. Nothing new was made.
+    const sharedPath = new URL('../../models/gru.json', import.meta.url).pathname;
+    const shared = await loadModel(sharedPath);
+    const scopeOf = compileScopes([]);
+    const registry = new ModelRegistry(shared, scopeOf, logger);
+    const opts: LearningOptions = { ...options, epochs: 3, hidden: shared.sidecar.hidden, window: 16, hop: 4 };
+    const bestEpochs: number[] = [];
+    const learner = new Learner(opts, {
+      store, registry, scopeOf, writeModel, loadModel, logger, now: Date.now,
+      train: (series, o, onProgress) => {
+        const r = trainModel(series, { ...o, lr: 1 }, onProgress);
+        bestEpochs.push(r.bestEpoch);
+        return Promise.resolve(r);
+      },
+      modelsDir: join(dir, 'models'),
+      startFrom: () => readModelParams(sharedPath),
+    });
+    for (const w of windowsOf(['p1'], 700)) learner.observe(w.sensor, w.ts, w.values, false);
+    learner.maybeTrain();
+    await waitIdle(learner);
+    expect(bestEpochs).toEqual([0]);
+    const [check] = store.modelChecks('p1');
+    expect(check.accepted).toBe(false);
+    expect(check.reason).toMatch(/^training from the shared model kept its weights: none of its \d+ epochs? lowered the validation loss below the start/);
+    expect(check.figures).toMatchObject({ unchanged: true, tries: 1 });
+    expect(check.candidate).toBe(shared.id);
+    // No model written or recorded; the sensor keeps the shared model and waits for more readings, said as what it is.
+    expect(store.models()).toHaveLength(0);
+    expect(existsSync(join(dir, 'models')) ? readdirSync(join(dir, 'models')) : []).toEqual([]);
+    expect(registry.modelFor('p1')).toBe(shared);
+    expect(check.retryAfter).toBe(options.minReadings);
+    expect(learner.ownModel('p1')).toMatchObject({ phase: 'collecting' });
     await registry.releaseAll();
   });
 
