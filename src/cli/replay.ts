@@ -79,9 +79,10 @@ can be a little lower: docs/SCORING.md, section 3), or where its deviation from 
 any episode does (section 5): an opening row can score below the threshold.
 
 A summary (rows, streams, readings scored, rejected by the parser, missing values, training and replay
-time, rows/s, then the alarm threshold in force) goes to stderr, with a hint when rows were rejected out
-of order (local times read in another zone than they were written in repeat an hour where daylight saving
-ends: --timezone; given only when some times had no offset, and Z, +hh:mm, +hhmm and +hh are offsets).
+time, rows/s, the CPU seconds the replay took, which a busy machine does not inflate as it does the wall
+time, then the alarm threshold in force) goes to stderr, with a hint when rows were rejected out of order
+(local times read in another zone than they were written in repeat an hour where daylight saving ends:
+--timezone; given only when some times had no offset, and Z, +hh:mm, +hhmm and +hh are offsets).
 A missing value is a missing reading: neither scored nor counted as rejected. A silence (rows absent) is judged
 only at the stream's next reading, not while it lasts as the daemon judges it live (docs/CSV.md): a dropout the
 daemon would tell as missing data may open nothing here.
@@ -296,7 +297,7 @@ async function replayWith(p: Plan, config: Config, configFile: string | null, ct
     const c = res.counters;
     ctx.stderr(
       `replay: ${rows} rows (${learnRows > 0 ? `${learnRows} learnt from with --learn-first, ` : ''}${inLearning} in a stream's learning period, scored 0), ${res.streams.size} stream${res.streams.size === 1 ? '' : 's'}, ${c.readings} readings scored, ${c.rejected} rejected, ${c.missing} missing` +
-        `${c.errors > 0 ? `, ${c.errors} internal errors` : ''}; ${learnRows > 0 ? `training ${res.learnSeconds.toFixed(1)} s, ` : ''}replay ${res.runSeconds.toFixed(2)} s = ${Math.round(rows / Math.max(res.runSeconds, 1e-9))} rows/s\n`,
+        `${c.errors > 0 ? `, ${c.errors} internal errors` : ''}; ${learnRows > 0 ? `training ${res.learnSeconds.toFixed(1)} s, ` : ''}replay ${res.runSeconds.toFixed(2)} s = ${Math.round(rows / Math.max(res.runSeconds, 1e-9))} rows/s (CPU ${res.runCpuSeconds.toFixed(2)} s)\n`,
     );
     ctx.stderr(`replay: ${thresholdLine(config, configFile)}\n`);
     // Times that go back are what a daylight-saving change looks like when local times are read in another

@@ -49,7 +49,14 @@ export interface ReplayRunResult {
   /** Streams and the model each used. */
   readonly streams: ReadonlyMap<string, string>;
   readonly learnSeconds: number;
+  /** Wall time of the replay proper (after training and model loads), s. */
   readonly runSeconds: number;
+  /**
+   * CPU time the process spent in that time (user + system, every thread: onnxruntime's too), s. On a busy machine
+   * the wall time grows with the other processes' load and this does not (tryout 26, finding 8: a 10x slower replay
+   * that was the machine's load). Process-wide: it is the replay's own only when nothing else runs in the process.
+   */
+  readonly runCpuSeconds: number;
 }
 
 /** The training options the device's learner uses (src/learn/learner.ts), from the config. */
@@ -141,8 +148,10 @@ export async function runReplay(rows: readonly ReplayRow[], opts: ReplayRunOptio
       learning: (_stream, origin) => split.rowOf[origin.seq] < learnRows,
     });
     const t1 = performance.now();
+    const cpu1 = process.cpuUsage();
     const counters = await replayRows(detector, split.rows, sink, { learnRows, rowOf: split.rowOf, inputs: rows });
-    return { counters, streams: used, learnSeconds, runSeconds: (performance.now() - t1) / 1000 };
+    const cpu = process.cpuUsage(cpu1);
+    return { counters, streams: used, learnSeconds, runSeconds: (performance.now() - t1) / 1000, runCpuSeconds: (cpu.user + cpu.system) / 1e6 };
   } finally {
     await Promise.allSettled(owned.map((m) => m.release()));
   }
