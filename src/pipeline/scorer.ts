@@ -678,8 +678,9 @@ export class StreamScorer {
    * Reads only; the episode's own update rule (lastReported, reportedAt) is left as it is.
    */
   openPeak(stream: string): OpenEpisodePeak | null {
-    const ep = this.streams.get(stream)?.episode;
-    if (ep === undefined || ep === null || ep.silent) return null;
+    const s = this.streams.get(stream);
+    const ep = s?.episode;
+    if (s === undefined || ep === undefined || ep === null || ep.silent) return null;
     const evidence: Record<string, number> = {};
     for (const k of EVIDENCE) if (!Number.isNaN(ep.peakEvidence[k])) evidence[k] = ep.peakEvidence[k];
     return { stream, id: ep.id, lastAboveTs: ep.lastAboveTs, readings: heldReadings(ep, s.below), peakScore: 1 - Math.pow(10, -ep.peak), evidence, channelErrors: [...ep.peakChannels] };
