@@ -820,7 +820,7 @@ export class SqliteStore implements Store {
     for (const r of rows) {
       try {
         const channels: unknown = JSON.parse(r.channels);
-        if (Array.isArray(channels) && channels.length > 0 && channels.every((c) => typeof c === 'string')) out.push({ stream: r.stream, channels: channels as string[], points: r.points });
+        if (Array.isArray(channels) && channels.length > 0 && channels.every((c) => typeof c === 'string')) out.push({ stream: r.stream, channels, points: r.points });
       } catch {
         // A row not as written is left out (the dashboard has that stream's minutes).
       }
