@@ -422,6 +422,14 @@ export class Daemon {
     // With the sensors an earlier version evicted while their silence alarm was open (restored too: listed again).
     const restored = this.checkpoints.restore();
     restored.push(...this.resolveOrphanedEpisodes());
+    // The dashboard's raw readings kept at the last clean stop (SignalBook.keepRaw), after the checkpoints' (an open
+    // episode's newest are in its ring already): the 1-hour plot shows them as before the stop (tryout 26, finding 7).
+    try {
+      const taken = this.signals.restoreRaw(store.takeSeriesRaw());
+      if (taken > 0) this.log.debug({ readings: taken }, 'raw readings of the dashboard taken back');
+    } catch (err) {
+      this.log.warn({ err }, 'could not take back the raw readings kept at the last stop; the dashboard shows their minutes');
+    }
     this.eviction = idleEvictionFor(
       {
         detector,
@@ -1484,6 +1492,9 @@ export class Daemon {
       this.flushRejections();
       this.clockSkewLog.drain(this.now(), true);
       this.signals?.close();
+      // Each stream's newest hour of raw readings for the dashboard after the restart (SignalBook.keepRaw): a clean
+      // stop only (a crash loses them; the 1- and 15-minute buckets stay either way).
+      if (this.signals !== null && this.store !== null && !this.faults.fault) this.store.replaceSeriesRaw(this.signals.keepRaw());
     });
     await step('store flush', () => this.store?.flush());
     // Messages read but held unacknowledged by a pause (backpressure) are acknowledged once stored; not when the

@@ -230,6 +230,23 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 8,
+    description: "each stream's newest raw readings for the dashboard, written at a clean stop and taken back at the next start",
+    up: (db) => {
+      db.exec(`
+        -- The dashboard's raw readings of each stream (SeriesStore's ring: its newest hour at most), written at a
+        -- clean stop (SignalBook.keepRaw) and deleted as the next start takes them back (tryout 26, finding 7: after a
+        -- restart the 1-hour plot of a 1 Hz sensor showed only minute means). points: SeriesStore.rawBlob's bytes.
+        CREATE TABLE series_raw (
+          stream     TEXT PRIMARY KEY,
+          channels   TEXT NOT NULL,
+          points     BLOB NOT NULL,
+          written_at INTEGER NOT NULL
+        ) STRICT;
+      `);
+    },
+  },
 ];
 
 export class SchemaTooNewError extends Error {

@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { alertChannels, alertPayload, type AlertChannel, type AlertExplanation, type AlertPayload, type AnomalyKind } from '../contract/alerts.js';
-import { BUCKET_STATS, type SeriesBucket, type SeriesTier } from '../contract/series.js';
+import { BUCKET_STATS, type SeriesBucket, type SeriesRawRow, type SeriesTier } from '../contract/series.js';
 import type {
   AnomalyMark,
   AnomalyQuery,
@@ -793,6 +793,39 @@ export class SqliteStore implements Store {
         this.series.upsert.run(b.stream, b.tier, Math.round(b.startTs), b.count, JSON.stringify(b.channels), Buffer.from(stats), orNull(b.surpriseMax), orNull(b.threshold), b.anomalous);
       }
     });
+  }
+
+  /**
+   * Replaces the stored raw readings of the dashboard's streams with `rows` (SignalBook.keepRaw, at a clean stop), in
+   * one transaction: each stream's channels and its points (SeriesStore.rawBlob's bytes).
+   */
+  replaceSeriesRaw(rows: readonly SeriesRawRow[]): void {
+    this.write(() => {
+      this.db.prepare('DELETE FROM series_raw').run();
+      const put = this.db.prepare('INSERT INTO series_raw (stream, channels, points, written_at) VALUES (?, ?, ?, ?)');
+      const now = Date.now();
+      for (const r of rows) put.run(r.stream, JSON.stringify(r.channels), r.points, now);
+    });
+  }
+
+  /**
+   * The stored raw readings of the dashboard's streams (replaceSeriesRaw), deleted as they are taken: a start takes
+   * them back once (SignalBook.restoreRaw). Rows whose channels are not a JSON array of names are skipped.
+   */
+  takeSeriesRaw(): SeriesRawRow[] {
+    this.assertOpen();
+    const rows = this.db.prepare('SELECT stream, channels, points FROM series_raw ORDER BY stream').all() as Array<{ stream: string; channels: string; points: Buffer }>;
+    this.write(() => this.db.prepare('DELETE FROM series_raw').run());
+    const out: SeriesRawRow[] = [];
+    for (const r of rows) {
+      try {
+        const channels: unknown = JSON.parse(r.channels);
+        if (Array.isArray(channels) && channels.length > 0 && channels.every((c) => typeof c === 'string')) out.push({ stream: r.stream, channels, points: r.points });
+      } catch {
+        // A row not as written is left out (the dashboard has that stream's minutes).
+      }
+    }
+    return out;
   }
 
   readSeriesBuckets(stream: string, tier: SeriesTier, fromTs: number, toTs: number): SeriesBucket[] {

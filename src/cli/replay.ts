@@ -2,7 +2,7 @@
  * `anomalyd replay`: a recorded CSV through the detector's own stages in virtual time, one output row per
  * input row. Exit 0 on success, 2 on bad usage, 1 when the input, the model or training fails.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -15,6 +15,7 @@ import { modelSidecarPath } from '../daemon.js';
 import type { ReplayOutput } from '../replay/drive.js';
 import { runReplay } from '../replay/run.js';
 import { readReplayCsv, type ReplayInput } from '../replay/source.js';
+import type { ToldEpisode } from '../replay/tell.js';
 import type { CommandContext } from './context.js';
 import { resolveTimeZone } from '../csv/time.js';
 import { CSV_INPUT_HELP, CSV_OPTIONS, csvFlags, type CsvFlags } from './csv-flags.js';
@@ -63,12 +64,22 @@ Output:
                             anomalous_columns  the value columns whose stream is in an open episode
                                            (';' between several; empty when anomaly is 0; with --group,
                                            all of them: one stream)
+                            kind           the open episode's kind as the daemon's alerts and 'anomalies
+                                           show' tell it after this row: level_shift, spike, drift, stuck,
+                                           noise_change, missing_data, counter_reset, alarm (empty while
+                                           no kind is told yet, and when anomaly is 0; ';' between several
+                                           streams' in the order of anomalous_columns)
+                            sentence       its one-line explanation, the same words (' | ' between several)
                             The score tells what is new: inside an open episode its own streams score 0
                             unless a reading is tenfold rarer than the episode's peak so far, so a lasting
                             fault scores high at its onset and then shows in anomaly/status
                             (docs/SCORING.md, "The row score inside an episode"). A row without a reading
                             (a missing or rejected value) has score 0 and its sensor's anomaly, status and
                             anomalous_columns as the row before left them
+  --episodes FILE.csv       also write one row per episode: id, stream, start, end, readings, kind,
+                            sentence, resolution (start and end ISO 8601 UTC; end: the first reading
+                            back once resolved, else its last anomalous reading so far; resolution
+                            empty while still open at the input's end)
   --config PATH             config file (default: $ANOMALYD_CONFIG, else config/default.yaml)
   -h, --help                this help
 
@@ -80,9 +91,10 @@ any episode does (section 5): an opening row can score below the threshold.
 
 A summary (rows, streams, readings scored, rejected by the parser, missing values, training and replay
 time, rows/s, the CPU seconds the replay took, which a busy machine does not inflate as it does the wall
-time, then the alarm threshold in force) goes to stderr, with a hint when rows were rejected out of order
-(local times read in another zone than they were written in repeat an hour where daylight saving ends:
---timezone; given only when some times had no offset, and Z, +hh:mm, +hhmm and +hh are offsets).
+time, then the alarm threshold in force, then the episodes: start, end, kind and sentence, the first 20 of
+them) goes to stderr, with a hint when rows were rejected out of order (local times read in another zone
+than they were written in repeat an hour where daylight saving ends: --timezone; given only when some times
+had no offset, and Z, +hh:mm, +hhmm and +hh are offsets).
 A missing value is a missing reading: neither scored nor counted as rejected. A silence (rows absent) is judged
 only at the stream's next reading, not while it lasts as the daemon judges it live (docs/CSV.md): a dropout the
 daemon would tell as missing data may open nothing here.
@@ -91,6 +103,7 @@ daemon would tell as missing data may open nothing here.
 const OPTIONS = {
   input: { type: 'string' },
   output: { type: 'string' },
+  episodes: { type: 'string' },
   ...CSV_OPTIONS,
   'interval-ms': { type: 'string' },
   'sensor-column': { type: 'string' },
@@ -112,6 +125,8 @@ class UsageError extends Error {}
 interface Plan {
   readonly input: string;
   readonly output: string | null;
+  /** --episodes FILE.csv: one row per episode. */
+  readonly episodes: string | null;
   readonly csv: CsvFlags;
   readonly intervalMs: number | undefined;
   readonly sensorColumn: string | undefined;
@@ -164,6 +179,7 @@ function plan(argv: string[]): Plan | HelpPlan {
   return {
     input: v.input,
     output: v.output ?? null,
+    episodes: v.episodes ?? null,
     csv,
     intervalMs: numberFlag(v['interval-ms'], 'interval-ms', 1, true),
     sensorColumn: v['sensor-column'],
@@ -201,7 +217,7 @@ function csvField(s: string): string {
 
 export function outputHeader(input: ReplayInput): string {
   const time = input.timestampColumn ?? 'row';
-  const cols = [time, ...(input.sensorColumn !== null ? [input.sensorColumn] : []), ...(input.recordingColumn !== null ? [input.recordingColumn] : []), ...input.channels, 'anomaly_score', 'surprise', 'anomaly', 'status', 'anomalous_columns'];
+  const cols = [time, ...(input.sensorColumn !== null ? [input.sensorColumn] : []), ...(input.recordingColumn !== null ? [input.recordingColumn] : []), ...input.channels, 'anomaly_score', 'surprise', 'anomaly', 'status', 'anomalous_columns', 'kind', 'sentence'];
   return `${cols.map(csvField).join(',')}\n`;
 }
 
@@ -211,7 +227,28 @@ export function outputLine(input: ReplayInput, o: ReplayOutput): string {
   const recording = input.recordingTexts !== null ? `${csvField(input.recordingTexts[o.index] ?? '')},` : '';
   const values = o.row.values.map((x) => (Number.isFinite(x) ? String(x) : '')).join(',');
   const columns = o.anomalousChannels.length === 0 ? '' : csvField(o.anomalousChannels.map((c) => o.row.channels[c]).join(';'));
-  return `${csvField(input.timeTexts[o.index])},${sensor}${recording}${values},${o.score},${Math.round(shownSurprise(o.surprise) * 1e4) / 1e4},${o.anomaly ? 1 : 0},${o.status},${columns}\n`;
+  const kinds = o.told.every((t) => t.kind === null) ? '' : csvField(o.told.map((t) => t.kind ?? '').join(';'));
+  const sentences = csvField(o.told.map((t) => t.sentence ?? '').join(' | '));
+  return `${csvField(input.timeTexts[o.index])},${sensor}${recording}${values},${o.score},${Math.round(shownSurprise(o.surprise) * 1e4) / 1e4},${o.anomaly ? 1 : 0},${o.status},${columns},${kinds},${sentences}\n`;
+}
+
+/** The --episodes file's header. */
+export const EPISODES_HEADER = 'id,stream,start,end,readings,kind,sentence,resolution\n';
+
+/** One --episodes row (ToldEpisode), times ISO 8601 UTC. */
+export function episodeLine(e: ToldEpisode): string {
+  return `${[e.id, e.stream, new Date(e.startTs).toISOString(), new Date(e.endTs).toISOString(), String(e.readings), e.kind ?? '', e.sentence ?? '', e.resolution ?? ''].map(csvField).join(',')}\n`;
+}
+
+/** Episodes the summary on stderr lists at most (all of them: --episodes). */
+const SUMMARY_EPISODES = 20;
+
+/** The summary's lines of the episodes: start – end, kind, sentence; at most SUMMARY_EPISODES. */
+export function episodeSummary(episodes: readonly ToldEpisode[], file: string | null): string {
+  if (episodes.length === 0) return 'replay: no episode\n';
+  const shown = episodes.slice(0, SUMMARY_EPISODES).map((e) => `replay:   ${new Date(e.startTs).toISOString()} – ${new Date(e.endTs).toISOString()}${e.resolution === null ? ' (open)' : ''}  ${e.kind ?? '(no kind)'}  ${e.sentence ?? ''}\n`);
+  const more = episodes.length > SUMMARY_EPISODES ? `replay:   … and ${episodes.length - SUMMARY_EPISODES} more${file !== null ? ` (all in ${file})` : ': --episodes FILE.csv lists them all'}\n` : '';
+  return `replay: ${episodes.length} episode${episodes.length === 1 ? '' : 's'} (start – end UTC, kind, sentence):\n${shown.join('')}${more}`;
 }
 
 /** The alarm threshold in force, for --help and the summary: the score and its surprise, and where it was set. */
@@ -285,6 +322,7 @@ async function replayWith(p: Plan, config: Config, configFile: string | null, ct
         train: definedOnly(p.train),
         group: p.group,
         warn: (message) => ctx.stderr(`replay: ${message}\n`),
+        tell: true,
       },
       (o) => {
         if (o.rejected === 'out_of_order') outOfOrder++;
@@ -300,6 +338,8 @@ async function replayWith(p: Plan, config: Config, configFile: string | null, ct
         `${c.errors > 0 ? `, ${c.errors} internal errors` : ''}; ${learnRows > 0 ? `training ${res.learnSeconds.toFixed(1)} s, ` : ''}replay ${res.runSeconds.toFixed(2)} s = ${Math.round(rows / Math.max(res.runSeconds, 1e-9))} rows/s (CPU ${res.runCpuSeconds.toFixed(2)} s)\n`,
     );
     ctx.stderr(`replay: ${thresholdLine(config, configFile)}\n`);
+    if (p.episodes !== null) writeFileSync(p.episodes, EPISODES_HEADER + res.episodes.map(episodeLine).join(''));
+    ctx.stderr(episodeSummary(res.episodes, p.episodes));
     // Times that go back are what a daylight-saving change looks like when local times are read in another
     // zone; a file whose times all carry their offset (Z, +01:00) read no time in a zone, so it says nothing of one.
     if (outOfOrder > 0) {

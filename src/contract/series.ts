@@ -42,6 +42,17 @@ export interface SeriesBucket {
 }
 
 /** Where closed buckets go and come back from (the SQLite store). */
+/**
+ * A stream's raw readings as kept across a clean stop (SignalBook.keepRaw, SqliteStore.replaceSeriesRaw): its
+ * channels and its points, oldest first, as SeriesStore.rawBlob writes them (binary).
+ */
+export interface SeriesRawRow {
+  readonly stream: string;
+  readonly channels: readonly string[];
+  /** SeriesStore.rawBlob's bytes (src/pipeline/series.ts). */
+  readonly points: Buffer;
+}
+
 export interface SeriesBucketStore {
   /** Writes (or replaces, per stream, tier and start) buckets in one transaction. */
   writeSeriesBuckets(rows: readonly SeriesBucket[]): void;

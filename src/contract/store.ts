@@ -87,7 +87,7 @@ export interface AnomalyRecord {
   readonly paddedFraction: number;
   /** Per channel, its deviation (surprise) at the episode's peak (AnomalyEvent.channelErrors). */
   readonly channels: readonly AlertChannel[];
-  /** Readings the episode has lasted so far (AnomalyEvent.windows: the name is kept for compatibility). */
+  /** Readings the episode has lasted so far, to its last that held it (AnomalyEvent.windows: the name is kept for compatibility). */
   readonly windows: number;
   readonly status: AnomalyStatus;
   readonly mark: AnomalyMark | null;

@@ -249,8 +249,9 @@ export interface AnomalyEvent {
   readonly channelErrors: readonly number[];
   readonly channels: readonly string[];
   /**
-   * Readings from the episode's first to its latest (the name is the per-window detector's, when it counted
-   * windows; kept so the SQLite column and the HTTP API's `windows` field stay compatible).
+   * Readings from the episode's first to its last that held it (the one `endTs` names), not the closing readings
+   * after it that end it (alerts.closeAfter; tryout 26, finding 8). The name is the per-window detector's, when it
+   * counted windows; kept so the SQLite column and the HTTP API's `windows` field stay compatible.
    */
   readonly windows: number;
   /** Surprise of each kind of evidence at the episode's peak (prediction, reconstruction, level, spread, stuck). */

@@ -8,7 +8,7 @@
  */
 import type { Logger } from 'pino';
 import { alertFigures, resolutionWords, type AlertExplanation, type BeforeSilence } from '../contract/alerts.js';
-import type { SeriesBucketStore } from '../contract/series.js';
+import type { SeriesBucketStore, SeriesRawRow } from '../contract/series.js';
 import type { OnOffWords } from '../contract/ingest.js';
 import type { AnomalyEvent, ScoredReading } from '../contract/types.js';
 import { FARTHER, episodeExplanation, explainEpisode, namedKind, strongest, tellsReading, toAlertExplanation, toldReach, withLaterUnitChanges } from '../explain/episode.js';
@@ -230,6 +230,16 @@ function driftDue(episode: OpenEpisode, readings: number): boolean {
   const at = episode.driftCheckedAt ?? episode.toldFrom;
   return Number.isFinite(at) && readings >= 2 * at;
 }
+
+/** The span of each stream's newest raw readings kept across a clean stop (SignalBook.keepRaw): the dashboard's shortest range, 1 h. */
+export const RAW_KEEP_MS = 3_600_000;
+/**
+ * The most bytes of raw readings kept across a clean stop for all streams together (SignalBook.keepRaw): 16 MiB, the
+ * full rings of about 370 one-value streams read at 1 Hz (45 kB each: 1800 readings of 25 bytes, BENCHMARKS.md), or
+ * the hour of about 11,000 streams read once a minute; written once, at the stop. The streams read most recently
+ * come first; the others keep their minutes.
+ */
+export const RAW_KEEP_BYTES = 16 * 1024 * 1024;
 
 /** Restarts an episode remembers (resumedAfter): the newest ones. */
 const MAX_RESUMES = 16;
@@ -880,6 +890,49 @@ export class SignalBook {
       ...(ev.held !== undefined && peakFrom === undefined ? { held: ev.held } : {}),
     });
     return { explanation: toAlertExplanation(e), readings: during.length };
+  }
+
+  /**
+   * Each stream's raw readings of its newest `spanMs` (default RAW_KEEP_MS, an hour; the ring holds SeriesStore's
+   * rawPoints at most: 30 min at 1 Hz), to be kept across a clean stop (SqliteStore.replaceSeriesRaw) and taken back
+   * at the next start (restoreRaw), so the dashboard's 1-hour plot shows the readings before the restart as they were,
+   * not only their minute means (tryout 26, finding 7: a 1 Hz pump's over-pressure drawn as a small bump). The streams
+   * read most recently first, up to `maxBytes` of JSON in all (default RAW_KEEP_BYTES); the rest keep their minutes.
+   */
+  keepRaw(spanMs = RAW_KEEP_MS, maxBytes = RAW_KEEP_BYTES): SeriesRawRow[] {
+    const streams = this.series
+      .streamIds()
+      .map((stream) => ({ stream, newest: this.series.latest(stream)?.ts ?? -Infinity }))
+      .filter((x) => Number.isFinite(x.newest))
+      .sort((a, b) => b.newest - a.newest);
+    const out: SeriesRawRow[] = [];
+    let bytes = 0;
+    for (const { stream, newest } of streams) {
+      const channels = this.series.channelsOf(stream);
+      if (channels === null) continue;
+      const blob = this.series.rawBlob(stream, newest - spanMs);
+      if (blob === null || bytes + blob.length > maxBytes) continue;
+      bytes += blob.length;
+      out.push({ stream, channels: [...channels], points: blob });
+    }
+    return out;
+  }
+
+  /**
+   * Takes back the raw readings kept at the last clean stop (keepRaw), after the checkpoints are restored (an open
+   * episode's newest readings are in its stream's ring already: those kept here before them are added). Returns the
+   * readings taken; a row that does not read back is skipped (logged).
+   */
+  restoreRaw(rows: readonly SeriesRawRow[]): number {
+    let taken = 0;
+    for (const r of rows) {
+      try {
+        taken += this.series.restoreRawBlob(r.stream, r.channels, r.points);
+      } catch (err) {
+        this.log.warn({ err, stream: r.stream }, 'could not take back the raw readings kept at the last stop');
+      }
+    }
+    return taken;
   }
 
   /** The stream's newest recorded reading (LatestReadings: carried by its checkpoint). */

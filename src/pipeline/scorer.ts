@@ -230,6 +230,11 @@ interface Episode {
    */
   silent: boolean;
   /**
+   * Readings of a silent episode before it became an alarm (its `open`, which moves its start to the reading that
+   * made it one): not counted in its length as told (heldReadings). Absent: 0. Checkpointed with it.
+   */
+  uncounted?: number;
+  /**
    * Present on an episode opened while its stream was silent (StreamScorer.judgeSilence): a missing-data alarm
    * that has no reading of its own. `since`: when the silence began on the caller's clock (the daemon's wall
    * clock of its last reading's arrival, epoch ms), so that its length goes on from there after a restart. It
@@ -673,11 +678,12 @@ export class StreamScorer {
    * Reads only; the episode's own update rule (lastReported, reportedAt) is left as it is.
    */
   openPeak(stream: string): OpenEpisodePeak | null {
-    const ep = this.streams.get(stream)?.episode;
-    if (ep === undefined || ep === null || ep.silent) return null;
+    const s = this.streams.get(stream);
+    const ep = s?.episode;
+    if (s === undefined || ep === undefined || ep === null || ep.silent) return null;
     const evidence: Record<string, number> = {};
     for (const k of EVIDENCE) if (!Number.isNaN(ep.peakEvidence[k])) evidence[k] = ep.peakEvidence[k];
-    return { stream, id: ep.id, lastAboveTs: ep.lastAboveTs, readings: ep.readings, peakScore: 1 - Math.pow(10, -ep.peak), evidence, channelErrors: [...ep.peakChannels] };
+    return { stream, id: ep.id, lastAboveTs: ep.lastAboveTs, readings: heldReadings(ep, s.below), peakScore: 1 - Math.pow(10, -ep.peak), evidence, channelErrors: [...ep.peakChannels] };
   }
 
   /**
@@ -687,7 +693,7 @@ export class StreamScorer {
   *openEpisodes(): IterableIterator<OpenEpisodeProgress> {
     for (const [stream, s] of this.streams) {
       const ep = s.episode;
-      if (ep !== null && !ep.silent) yield { stream, id: ep.id, lastAboveTs: ep.lastAboveTs, readings: ep.readings };
+      if (ep !== null && !ep.silent) yield { stream, id: ep.id, lastAboveTs: ep.lastAboveTs, readings: heldReadings(ep, s.below) };
     }
   }
 
@@ -1755,6 +1761,7 @@ export class StreamScorer {
     if (ep.silent && devSurprise >= this.thresholdSurprise) {
       ep.silent = false;
       ep.startTs = ts;
+      ep.uncounted = ep.readings - 1;
       ep.peak = dev.surprise;
       ep.peakEvidence = { ...dev.evidence };
       ep.peakChannels = [...dev.channels];
@@ -1773,9 +1780,11 @@ export class StreamScorer {
     // An on/off stream's held state ends at the reading that says it changed (the device's own word: a door shut).
     const switched = s.onOff && ep.held !== undefined && ep.silence === undefined && r.item.kind === 'reading' && s.onOffDwell.present !== (r.item.onOffActive ?? 1);
     if (s.below >= this.opts.closeAfter || newNormal || switched) {
+      // Its length: the readings to its last that held it, not the closing ones after it (tryout 26, finding 8).
+      const trailing = s.below;
       s.episode = null;
       s.below = 0;
-      if (!ep.silent) events.push({ ...this.event('resolve', r, ep, score), resolution: newNormal ? 'new_normal' : 'recovered' });
+      if (!ep.silent) events.push({ ...this.event('resolve', r, ep, score, trailing), resolution: newNormal ? 'new_normal' : 'recovered' });
       return newNormal;
     }
     if (!ep.silent && ep.peak >= ep.lastReported + 1 && ep.readings >= 2 * ep.reportedAt) {
@@ -1783,7 +1792,7 @@ export class StreamScorer {
       // its last event (readings 2, 4, 8, …: a stuck value whose surprise grows with its run sent one a second).
       ep.lastReported = ep.peak;
       ep.reportedAt = ep.readings;
-      events.push(this.event('update', r, ep, score));
+      events.push(this.event('update', r, ep, score, s.below));
     }
     return false;
   }
@@ -1809,7 +1818,13 @@ export class StreamScorer {
     }
   }
 
-  private event(kind: AnomalyEvent['kind'], r: Pick<StepResult<unknown>, 'stream' | 'channels' | 'modelId'>, ep: Episode, surprise: number): AnomalyEvent {
+  /**
+   * The event of `kind` for episode `ep`. `trailing`: how many of its latest readings came after its last reading that
+   * held it (StreamScore.below): they are not counted in its length (`windows`: its readings from its first to the last
+   * that held it, the one `endTs` names), so a resolve does not count the closing readings (tryout 26, finding 8:
+   * `readings: 50` for an episode of 35, 15 of them the closeAfter readings that ended it).
+   */
+  private event(kind: AnomalyEvent['kind'], r: Pick<StepResult<unknown>, 'stream' | 'channels' | 'modelId'>, ep: Episode, surprise: number, trailing = 0): AnomalyEvent {
     const toScore = (x: number): number => 1 - Math.pow(10, -x);
     const evidence: Record<string, number> = {};
     for (const k of EVIDENCE) if (!Number.isNaN(ep.peakEvidence[k])) evidence[k] = ep.peakEvidence[k];
@@ -1826,7 +1841,7 @@ export class StreamScorer {
       paddedFraction: 0,
       channelErrors: ep.peakChannels,
       channels: r.channels,
-      windows: ep.readings,
+      windows: heldReadings(ep, trailing),
       evidence,
       ...(ep.held !== undefined ? { held: ep.held } : {}),
       ...(ep.alarm !== undefined ? { alarm: ep.alarm } : {}),
@@ -1842,7 +1857,7 @@ export class StreamScorer {
    * silence (the other kinds judge a reading's value, and there is none), so the Bonferroni share is that of the
    * channels, not of every kind that speaks at the returning reading. Once that deviation reaches the threshold,
    * a missing-data episode opens (an alarm, its owners the channels at the threshold, all when none alone):
-   * start `startTs` (the first step that did not come), end `ts`, length `missed` readings. While the silence
+   * start `startTs` (the stream's last reading: the silence began after it), end `ts`, length `missed` readings. While the silence
    * goes on, later calls raise its end and length and send an `update` by the episode rules (its peak tenfold
    * rarer and its length doubled since its last event). It resolves at the stream's next step (score), where
    * the silence is censored: neither judged again nor taught (a silence judged rare, as a run stuck calls rare).
@@ -1861,7 +1876,7 @@ export class StreamScorer {
    * Nothing happens (no events, `deviation` NaN when not judged) for a stream that is unknown, has no reading,
    * has other channels, is learning, or has no ready `stuck` history.
    * @param p.missed steps the silence has missed so far (Placement.missed of a reading that came now; >= 1)
-   * @param p.startTs time of the first step that did not come, epoch ms, the stream's clock
+   * @param p.startTs when the silence began: the time of the stream's last reading, epoch ms, the stream's clock (its episode starts there)
    * @param p.ts the time the silence has reached, epoch ms, the stream's clock
    * @param p.since when the silence began on the caller's clock (kept with the episode: silenceSince)
    * @param p.channels the stream's channel names (the events carry them)
@@ -2337,6 +2352,8 @@ export class StreamScorer {
         // Absent from checkpoints written before it existed: never stuck; an alarm.
         stuckAt: e.stuckAt === undefined ? 0 : finite(e.stuckAt),
         silent: e.silent === true,
+        // Absent from checkpoints written before it was kept (and for an episode opened as an alarm): none.
+        ...(e.uncounted !== undefined ? { uncounted: finite(e.uncounted) } : {}),
         ...(e.silence !== undefined && e.silence !== null ? { silence: { since: finite((e.silence as { since?: unknown }).since) } } : {}),
         // Absent from checkpoints written before they were kept: none (a held state is noted again at its next judgement).
         ...(e.held !== undefined && e.held !== null ? { held: { channel: finite(e.held.channel), since: finite(e.held.since), longestMs: finite(e.held.longestMs), ...(e.held.level !== undefined ? { level: finite(e.held.level) } : {}) } } : {}),
@@ -2359,7 +2376,16 @@ export class StreamScorer {
   }
 }
 
-/** An open episode that is an alarm, as it stands: its stream, id, last reading that held it (epoch ms) and length in readings. */
+/**
+ * An episode's length in readings as it is told (AnomalyEvent.windows, OpenEpisodeProgress.readings): from its first
+ * reading to its last that held it (lastAboveTs), leaving out the `below` readings after that one (StreamScore.below:
+ * those that may yet close it). An alarm field's episode counts every reading in its state (its `below` stays 0).
+ */
+function heldReadings(ep: Episode, below: number): number {
+  return Math.max(1, ep.readings - (ep.uncounted ?? 0) - below);
+}
+
+/** An open episode that is an alarm, as it stands: its stream, id, last reading that held it (epoch ms) and length in readings (heldReadings). */
 export interface OpenEpisodeProgress {
   readonly stream: string;
   readonly id: string;

@@ -37,6 +37,8 @@ import { readingPrecision } from '../explain/explain.js';
 import { SURPRISE_SHOWN_MAX, shownSurprise, surpriseOf } from '../contract/surprise.js';
 
 export const DEFAULT_RAW_POINTS = 1800;
+/** The first bytes of a rawBlob (format 1). */
+const RAW_BLOB_MAGIC = 'anomalyd-raw/1';
 /**
  * Streams whose raw readings are kept at most (the daemon passes the smaller of this and ingest.maxStreams): past
  * it a new stream takes the place of the one read least recently (record). 1,000 one-value streams with full rings
@@ -707,6 +709,105 @@ export class SeriesStore {
       s.latest = { stream, ts: p.ts, channels: [...channels], values: [...p.values], expected: p.expected, spread: p.spread, score: NaN, surprise: p.surprise, threshold: NaN, status: p.status, anomalyId: null, modelId: null };
     }
     return points.length - from;
+  }
+
+  /**
+   * The stream's raw readings with ts >= fromTs (epoch ms) as one binary blob, copied from its ring's arrays (no
+   * object per reading): RAW_BLOB_MAGIC, a flags byte (1: wide, float64 values), the channels C (uint8), the readings
+   * n (uint32 LE), then the times (float64 × n), values, expectations and spreads (float32 or float64 × n·C each, NaN
+   * for none), surprises (float32 × n) and statuses (uint8 × n: 0 learning, 1 ok, 2 anomalous), little-endian, oldest
+   * first. Per reading 25 bytes for one narrow channel (+12 per further channel; +12 per channel wide). Null for a
+   * stream with no reading there. For keeping them across a clean stop (SignalBook.keepRaw; restoreRawBlob).
+   */
+  rawBlob(stream: string, fromTs = -Infinity): Buffer | null {
+    const s = this.streams.get(stream);
+    if (s === undefined) return null;
+    const { ring } = s;
+    const C = ring.C;
+    let first = 0;
+    while (first < ring.size && ring.tsAt(ring.at(first)) < fromTs) first++;
+    const n = ring.size - first;
+    if (n <= 0 || C > 255) return null;
+    const w = ring.wide ? 8 : 4;
+    const buf = Buffer.alloc(RAW_BLOB_MAGIC.length + 6 + n * (8 + 3 * C * w + 4 + 1));
+    let o = buf.write(RAW_BLOB_MAGIC, 0, 'latin1');
+    o = buf.writeUInt8(ring.wide ? 1 : 0, o);
+    o = buf.writeUInt8(C, o);
+    o = buf.writeUInt32LE(n, o);
+    for (let k = 0; k < n; k++) o = buf.writeDoubleLE(ring.tsAt(ring.at(first + k)), o);
+    for (const arr of [ring.vals, ring.exp, ring.spr]) {
+      for (let k = 0; k < n; k++) {
+        const i = ring.at(first + k);
+        for (let c = 0; c < C; c++) o = ring.wide ? buf.writeDoubleLE(arr[i * C + c], o) : buf.writeFloatLE(arr[i * C + c], o);
+      }
+    }
+    for (let k = 0; k < n; k++) o = buf.writeFloatLE(ring.surprise[ring.at(first + k)], o);
+    for (let k = 0; k < n; k++) o = buf.writeUInt8(ring.status[ring.at(first + k)], o);
+    return buf;
+  }
+
+  /**
+   * Takes back a rawBlob of `stream` with channels `channels` (restoreRaw). Returns the readings taken.
+   * @throws Error on a blob not of rawBlob's form, or of another number of channels
+   */
+  restoreRawBlob(stream: string, channels: readonly string[], blob: Buffer): number {
+    const head = RAW_BLOB_MAGIC.length + 6;
+    if (blob.length < head || blob.toString('latin1', 0, RAW_BLOB_MAGIC.length) !== RAW_BLOB_MAGIC) throw new Error('not a raw readings blob');
+    let o = RAW_BLOB_MAGIC.length;
+    const wide = blob.readUInt8(o++) === 1;
+    const C = blob.readUInt8(o++);
+    const n = blob.readUInt32LE(o);
+    o += 4;
+    const w = wide ? 8 : 4;
+    if (C !== channels.length) throw new Error(`holds ${C} channels, the stream has ${channels.length}`);
+    if (blob.length !== head + n * (8 + 3 * C * w + 4 + 1)) throw new Error('raw readings blob of the wrong length');
+    const ts = new Float64Array(n);
+    for (let k = 0; k < n; k++, o += 8) ts[k] = blob.readDoubleLE(o);
+    const cols = [0, 1, 2].map(() => {
+      const a = new Float64Array(n * C);
+      for (let j = 0; j < n * C; j++, o += w) a[j] = wide ? blob.readDoubleLE(o) : blob.readFloatLE(o);
+      return a;
+    });
+    const points: SeriesPoint[] = [];
+    const surpriseAt = o;
+    const statusAt = o + 4 * n;
+    for (let k = 0; k < n; k++) {
+      const exp = Array.from(cols[1].subarray(k * C, k * C + C));
+      const hasExp = exp.some(Number.isFinite);
+      const code = blob.readUInt8(statusAt + k);
+      points.push({
+        ts: ts[k],
+        values: Array.from(cols[0].subarray(k * C, k * C + C)),
+        expected: hasExp ? exp : null,
+        spread: hasExp ? Array.from(cols[2].subarray(k * C, k * C + C)) : null,
+        surprise: blob.readFloatLE(surpriseAt + 4 * k),
+        status: STATUS_OF[code] ?? 'ok',
+      });
+    }
+    return this.restoreRaw(stream, channels, points, wide);
+  }
+
+  /**
+   * Takes back a stream's raw readings kept across a clean stop (SignalBook.restoreRaw), after the checkpoints'
+   * (restoreLatest, an open episode's restoreRecent): into an empty ring as restoreRecent does, or, before the
+   * readings a ring holds already (an open episode's newest), those of `points` older than its oldest, the ring
+   * rebuilt oldest first and bounded as ever (its newest rawPoints). Points after the stream's latest reading, or of
+   * other channels, are not taken. They add to no bucket (written before the stop). Returns the number taken.
+   */
+  restoreRaw(stream: string, channels: readonly string[], points: readonly SeriesPoint[], wide = false): number {
+    const s = this.streams.get(stream);
+    if (s === undefined || s.ring.size === 0) return this.restoreRecent(stream, channels, points, wide);
+    if (!sameChannels(s.channels, channels)) return 0;
+    const oldest = s.ring.oldestTs();
+    const older = points.filter((p, k) => p.ts < oldest && Number.isFinite(p.ts) && p.values.length === channels.length && (k === 0 || p.ts >= points[k - 1].ts));
+    if (older.length === 0) return 0;
+    const held = this.points(stream);
+    const ring = new Ring(this.rawPoints, channels.length);
+    if (wide || s.ring.wide) ring.widen();
+    const all = [...older, ...held];
+    for (let k = Math.max(0, all.length - this.rawPoints); k < all.length; k++) ring.push(all[k]);
+    s.ring = ring;
+    return Math.max(0, older.length - Math.max(0, all.length - this.rawPoints));
   }
 
   /** The stream's raw readings in memory with fromTs <= ts <= toTs, oldest first. */

@@ -15,6 +15,7 @@
 import { Subject } from 'rxjs';
 import type { RawMessage, RejectReason } from '../contract/types.js';
 import type { Detector, DetectorOutput } from '../pipeline/detector.js';
+import type { EpisodeTeller, ToldNow } from './tell.js';
 
 /** One input row: one reading of one stream. */
 export interface ReplayRow {
@@ -70,6 +71,13 @@ export interface ReplayOutput {
   readonly rejected: RejectReason | 'internal_error' | null;
   /** True when a value of the row was missing (an empty cell, nan, null...): that stream had no reading at this instant. */
   readonly missing: boolean;
+  /**
+   * With ReplayOptions.tell: the kind and sentence of each open episode of the row's streams after this reading, as
+   * the daemon's record of it tells them then (EpisodeTeller), in the order of `anomalousChannels`' streams; empty
+   * without `tell` and when `anomaly` is false; a row with no reading of its own carries its sensor's as the row
+   * before left them, as it does `anomaly`.
+   */
+  readonly told: readonly ToldNow[];
 }
 
 export interface ReplayOptions {
@@ -85,6 +93,8 @@ export interface ReplayOptions {
   readonly chunk?: number;
   /** The feed waits while more readings than this are queued (default 65536). */
   readonly maxPending?: number;
+  /** Tells each episode's kind and sentence as the daemon would (ReplayOutput.told). Absent: nothing told (the evaluation). */
+  readonly tell?: EpisodeTeller;
 }
 
 export interface ReplayCounters {
@@ -103,6 +113,7 @@ export interface ReplayCounters {
 }
 
 const NONE: readonly number[] = Object.freeze([]);
+const NO_TOLD: readonly ToldNow[] = Object.freeze([]);
 
 /** The row as a sensor would publish it: `{"ts": ..., "<channel>": value, ...}`; a missing value is null. */
 export function payloadOf(row: ReplayRow): Buffer {
@@ -126,6 +137,8 @@ interface Pending {
   scored: boolean;
   /** Channels of the input row whose stream reported anomalous (see ReplayOutput.anomalousChannels). */
   anomalousChannels: number[];
+  /** What each anomalous stream's open episode tells (ReplayOutput.told), in the order they reported. */
+  told: ToldNow[];
 }
 
 /**
@@ -148,7 +161,7 @@ export async function replayRows(detector: Detector, rows: readonly ReplayRow[],
   // Rows past the learning rows that carry no reading (a missing or rejected value): they report their
   // sensor's state as the row before left it (an open episode stays open), with no score of their own.
   const carry = new Set<number>();
-  const stateOf = new Map<string, Pick<ReplayOutput, 'status' | 'anomaly' | 'anomalousChannels'>>();
+  const stateOf = new Map<string, Pick<ReplayOutput, 'status' | 'anomaly' | 'anomalousChannels' | 'told'>>();
   let next = 0;
   const flush = (): void => {
     for (let o = done.get(next); o !== undefined; o = done.get(next)) {
@@ -156,7 +169,7 @@ export async function replayRows(detector: Detector, rows: readonly ReplayRow[],
       if (carry.delete(next)) {
         const state = stateOf.get(o.row.sensor);
         if (state !== undefined) o = { ...o, ...state };
-      } else if (o.status !== 'learning' || o.index >= learnRows) stateOf.set(o.row.sensor, { status: o.status, anomaly: o.anomaly, anomalousChannels: o.anomalousChannels });
+      } else if (o.status !== 'learning' || o.index >= learnRows) stateOf.set(o.row.sensor, { status: o.status, anomaly: o.anomaly, anomalousChannels: o.anomalousChannels, told: o.told });
       sink(o);
       next++;
     }
@@ -167,7 +180,7 @@ export async function replayRows(detector: Detector, rows: readonly ReplayRow[],
       const input = inputs[i];
       let left = 0;
       for (let k = firstOf(rowOf, i); k < rowOf.length && rowOf[k] === i; k++) left++;
-      p = { left, surprise: 0, deviation: 0, status: 'learning', anomaly: false, expected: new Array<number | null>(input.channels.length).fill(null), rejected: null, missing: false, scored: false, anomalousChannels: [] };
+      p = { left, surprise: 0, deviation: 0, status: 'learning', anomaly: false, expected: new Array<number | null>(input.channels.length).fill(null), rejected: null, missing: false, scored: false, anomalousChannels: [], told: [] };
       pending.set(i, p);
     }
     return p;
@@ -182,7 +195,7 @@ export async function replayRows(detector: Detector, rows: readonly ReplayRow[],
     done.set(
       i,
       learning
-        ? { index: i, row, score: 0, surprise: 0, deviation: 0, status: 'learning', anomaly: false, anomalousChannels: NONE, expected, rejected: p.rejected, missing: p.missing }
+        ? { index: i, row, score: 0, surprise: 0, deviation: 0, status: 'learning', anomaly: false, anomalousChannels: NONE, expected, rejected: p.rejected, missing: p.missing, told: NO_TOLD }
         : {
             index: i,
             row,
@@ -195,6 +208,7 @@ export async function replayRows(detector: Detector, rows: readonly ReplayRow[],
             expected,
             rejected: p.rejected,
             missing: p.missing,
+            told: p.anomaly ? p.told : NO_TOLD,
           },
     );
     flush();
@@ -228,6 +242,8 @@ export async function replayRows(detector: Detector, rows: readonly ReplayRow[],
         p.anomaly ||= r.status === 'anomalous';
         p.status = p.anomaly ? 'anomalous' : r.status === 'ok' || p.status === 'ok' ? 'ok' : p.status;
         if (r.status === 'anomalous') for (let c = 0; c < r.channels.length; c++) p.anomalousChannels.push(channelOf[o.origin.seq] + c);
+        const told = opts.tell?.reading(detector, r, o.events) ?? null;
+        if (told !== null && r.status === 'anomalous') p.told.push(told);
         if (r.expected !== null) {
           const base = channelOf[o.origin.seq];
           for (let c = 0; c < r.expected.length; c++) p.expected[base + c] = r.expected[c];

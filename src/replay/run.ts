@@ -23,6 +23,7 @@ import { replayParseOptionsOf } from '../pipeline/ingest-options.js';
 import { writeModel } from '../model/onnx-export.js';
 import { sidecarOf, trainModel, type TrainOptions, type TrainResult, type TrainSeries } from '../train/trainer.js';
 import { replayRows, type ReplayCounters, type ReplayOutput, type ReplayRow } from './drive.js';
+import { EpisodeTeller, type ToldEpisode } from './tell.js';
 
 export interface ReplayRunOptions {
   readonly config: Config;
@@ -42,6 +43,11 @@ export interface ReplayRunOptions {
   readonly group?: boolean;
   /** Told about streams that fell back to the shipped model, and why. */
   readonly warn?: (message: string) => void;
+  /**
+   * Tell each episode's kind and sentence as the daemon's alerts and record would (src/replay/tell.ts): each output's
+   * `told`, and the result's `episodes`. Default false (the evaluation needs only the scores).
+   */
+  readonly tell?: boolean;
 }
 
 export interface ReplayRunResult {
@@ -57,6 +63,8 @@ export interface ReplayRunResult {
    * that was the machine's load). Process-wide: it is the replay's own only when nothing else runs in the process.
    */
   readonly runCpuSeconds: number;
+  /** With `tell`: every episode, in the order they opened, as the daemon's record would give it at the input's end; else empty. */
+  readonly episodes: readonly ToldEpisode[];
 }
 
 /** The training options the device's learner uses (src/learn/learner.ts), from the config. */
@@ -132,8 +140,10 @@ export async function runReplay(rows: readonly ReplayRow[], opts: ReplayRunOptio
     }
     for (const [stream, m] of models) used.set(stream, m.id);
     let ids = 0;
+    const parser = new MessageParser(replayParseOptionsOf(config));
+    const teller = opts.tell === true ? new EpisodeTeller({ units: config.explain.units, timeZone: config.explain.timeZone, parser }) : undefined;
     const detector = new Detector(detectorOptions(config), {
-      parser: new MessageParser(replayParseOptionsOf(config)),
+      parser,
       modelFor: (stream) => {
         const m = models.get(stream);
         return m === undefined ? null : { model: m, own: m !== shipped };
@@ -149,9 +159,9 @@ export async function runReplay(rows: readonly ReplayRow[], opts: ReplayRunOptio
     });
     const t1 = performance.now();
     const cpu1 = process.cpuUsage();
-    const counters = await replayRows(detector, split.rows, sink, { learnRows, rowOf: split.rowOf, inputs: rows });
+    const counters = await replayRows(detector, split.rows, sink, { learnRows, rowOf: split.rowOf, inputs: rows, ...(teller !== undefined ? { tell: teller } : {}) });
     const cpu = process.cpuUsage(cpu1);
-    return { counters, streams: used, learnSeconds, runSeconds: (performance.now() - t1) / 1000, runCpuSeconds: (cpu.user + cpu.system) / 1e6 };
+    return { counters, streams: used, learnSeconds, runSeconds: (performance.now() - t1) / 1000, runCpuSeconds: (cpu.user + cpu.system) / 1e6, episodes: teller?.told() ?? [] };
   } finally {
     await Promise.allSettled(owned.map((m) => m.release()));
   }

@@ -55,7 +55,7 @@ describe('anomalyd replay', () => {
     const output = join(dir, 'out-model.csv');
     expect(await replayCommand(['--input', csv, '--output', output, '--model', 'fixture', '--config', config], ctx)).toBe(0);
     const table = parseCsv(await readFile(output, 'utf8'));
-    expect(table[0]).toEqual(['ts', 'value', 'anomaly_score', 'surprise', 'anomaly', 'status', 'anomalous_columns']);
+    expect(table[0]).toEqual(['ts', 'value', 'anomaly_score', 'surprise', 'anomaly', 'status', 'anomalous_columns', 'kind', 'sentence']);
     expect(table).toHaveLength(ROWS + 1);
     expect(table[1][0]).toBe(String(Date.UTC(2026, 0, 1)));
     for (const row of table.slice(1)) {
@@ -99,7 +99,7 @@ describe('anomalyd replay', () => {
     const output = join(dir, 'out-columns.csv');
     expect(await replayCommand(['--input', csv, '--columns', 'other,value', '--output', output, '--model', 'fixture', '--config', config], context().ctx)).toBe(0);
     const table = parseCsv(await readFile(output, 'utf8'));
-    expect(table[0]).toEqual(['ts', 'other', 'value', 'anomaly_score', 'surprise', 'anomaly', 'status', 'anomalous_columns']);
+    expect(table[0]).toEqual(['ts', 'other', 'value', 'anomaly_score', 'surprise', 'anomaly', 'status', 'anomalous_columns', 'kind', 'sentence']);
     const rows = table.slice(1);
     for (const r of rows) {
       expect(r[7] !== '', r.join(',')).toBe(r[5] === '1');
@@ -206,7 +206,7 @@ describe('anomalyd replay', () => {
     const output = join(dir, 'out-two.csv');
     expect(await replayCommand(['--input', two, '--output', output, '--model', 'fixture', '--config', config], c.ctx)).toBe(0);
     expect(c.err()).toMatch(/40 rows \(\d+ in a stream's learning period, scored 0\), 2 streams, 80 readings scored/);
-    expect(parseCsv(await readFile(output, 'utf8'))[0]).toEqual(['ts', 'a', 'b', 'anomaly_score', 'surprise', 'anomaly', 'status', 'anomalous_columns']);
+    expect(parseCsv(await readFile(output, 'utf8'))[0]).toEqual(['ts', 'a', 'b', 'anomaly_score', 'surprise', 'anomaly', 'status', 'anomalous_columns', 'kind', 'sentence']);
     const grouped = context();
     expect(await replayCommand(['--input', two, '--group', '--model', 'fixture', '--config', config], grouped.ctx)).toBe(1);
     expect(grouped.err()).toMatch(/reads 1 channel\(s\), stream \S+ has 2: learn a model for it with --learn-first N\n$/);
@@ -242,8 +242,11 @@ describe('anomalyd replay', () => {
     expect(await replayCommand(['--input', holed, '--columns', 'value', '--output', output, '--model', 'fixture', '--config', config], context().ctx)).toBe(0);
     const table = parseCsv(await readFile(output, 'utf8'));
     const [before, hole] = [table[340], table[341]];
-    expect(before.slice(-3)).toEqual(['1', 'anomalous', 'value']);
-    expect(hole.slice(-5)).toEqual(['0', '0', '1', 'anomalous', 'value']);
+    // ts, value, anomaly_score, surprise, anomaly, status, anomalous_columns, kind, then the sentence (which may hold commas).
+    expect(before.slice(4, 7)).toEqual(['1', 'anomalous', 'value']);
+    expect(hole.slice(2, 7)).toEqual(['0', '0', '1', 'anomalous', 'value']);
+    // The episode's kind and sentence as the row before left them.
+    expect(hole.slice(7)).toEqual(before.slice(7));
   });
 
   it('fails with 1 and a one-line reason on a missing model or input', async () => {
