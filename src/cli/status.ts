@@ -233,6 +233,7 @@ export function formatStatus(s: DaemonStatusView, base: string, learning: readon
     ...streamLines(s),
     ['rejected', rejections.length > 0 ? rejections.join(', ') + perField(s) : 'nothing since start'],
     ...skippedLines(s),
+    ...discoveryLines(s),
     ...seriesLines(s),
     ...refusedLines(s),
     // A device whose clock was never set (Tasmota without NTP) is read on arrival time: say so, it is not silent.
@@ -243,6 +244,35 @@ export function formatStatus(s: DaemonStatusView, base: string, learning: readon
     ['counters', ['received', 'readings', 'scored', 'events', 'commands'].filter((k) => k in c).map((k) => `${k} ${c[k]}`).join(', ')],
   ];
   return lines.map(([k, v]) => `${k.padEnd(10)} ${v}\n`).join('');
+}
+
+/** A few words for each reason a Home Assistant discovery config is refused (DiscoveryView.refused). */
+const REFUSAL_WORDS: Readonly<Record<string, string>> = {
+  unread_template: 'a value_template anomalyd does not read: its states are rejected unread_template',
+  too_many_streams: 'over ingest.maxStreams entities',
+  bad_topic: 'a state topic no device publishes on',
+  same_stream: 'another config already names its stream',
+  not_a_config: 'a payload that is no JSON object',
+  no_state_topic: 'no state_topic',
+};
+
+/**
+ * The `discovery` line with the homeassistant preset: the Home Assistant discovery entities read on their own state
+ * topics, how many are in use (their stream has had readings), the configs that state a unit of a stream a rule reads,
+ * and the configs refused, per reason; none without the preset.
+ */
+function discoveryLines(s: DaemonStatusView): [string, string][] {
+  const d = s.discovery;
+  if (d === undefined) return [];
+  const refused = Object.entries(d.refused).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+  const total = refused.reduce((sum, [, n]) => sum + n, 0);
+  const why = refused.map(([reason, n]) => `${reason} ${n}${reason in REFUSAL_WORDS ? ` (${REFUSAL_WORDS[reason]})` : ''}`).join(', ');
+  return [
+    [
+      'discovery',
+      `Home Assistant configs: ${d.entities} entit${d.entities === 1 ? 'y' : 'ies'} read on their own state topics (${d.inUse} in use: their streams have readings), ${d.units} stating the unit of a stream a rule reads; ${total === 0 ? 'none refused' : `${total} refused: ${why}`}`,
+    ],
+  ];
 }
 
 /**
