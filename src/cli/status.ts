@@ -26,7 +26,9 @@ reason, each with a few words of what it means (redelivered: a message re-sent; 
 last value, replayed at subscribe: neither is judged, by design), and per bad field (a message with two bad
 fields counts two), where every message received went (with readings + rejected + skipped, one place each), the messages
 skipped since start, per reason (a hub's own topics, hub events, Home Assistant text states, messages of only
-missing values: no readings, not errors), device clocks that were never set or lag arrival by whole
+missing values: no readings, not errors), with the homeassistant preset a 'discovery' line (the Home Assistant
+discovery entities read on their own state topics, how many are in use, the configs that only state a unit, the
+configs refused per reason), device clocks that were never set or lag arrival by whole
 hours (a time zone mix-up: ingest.timezone), and what the embedded broker refused since start (publishes on a
 topic the login may not use, which the publisher never learns of, with their topics; logins).
 
