@@ -239,8 +239,8 @@ export class Daemon {
   /** Errors of one kind logged at most once per housekeeping interval, with how many were not. */
   private readonly quiet = new Map<string, { count: number; example: string }>();
   /**
-   * The state topics of Home Assistant discovery entities (the homeassistant preset; MessageParser's discoveryEntities),
-   * subscribed at run time; the embedded broker lets sensors publish on them (BrokerRolesOptions.discoveredTopics).
+   * The state and availability topics of Home Assistant discovery entities (the homeassistant preset; MessageParser's
+   * discoveryEntities), subscribed at run time (and at start, those of the entities kept in the store); the embedded broker lets sensors publish on them (BrokerRolesOptions.discoveredTopics).
    */
   private readonly discoveredTopics = new Set<string>();
   /** The MQTT filters subscribed from the start (ingestFilters): a discovered state topic they match is not subscribed again. */

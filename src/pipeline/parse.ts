@@ -136,7 +136,9 @@ export interface ParseOptions {
    * (a Tasmota with SetOption19, OpenMQTTGateway, a DIY board: `office/th1/state`) makes that topic's messages readings
    * of the stream `[<node>/]<object>` (./discovery-config.ts), read through its value_template
    * (./decode/value-template.ts) and decoded as `rule` decodes a plain value, its unit the config's. At most maxSensors
-   * entities (a config beyond is rejected `too_many_streams`); an emptied config deletes its entity. Absent = none.
+   * entities (a config beyond is rejected `too_many_streams`); an emptied config deletes its entity. An entity's
+   * availability topics (DiscoveryConfig.availability) are its device's word, told to onAvailability as a preset's
+   * availability topic is. Absent = none.
    */
   readonly discoveryEntities?: DiscoveryEntitiesOptions;
 }
@@ -148,8 +150,8 @@ export interface DiscoveryEntitiesOptions {
   /** mqtt.topicPrefix: a state topic under it is the daemon's own entity (its discovery configs come back), never read. */
   readonly ownPrefix: string;
   /**
-   * A state topic that has an entity now (`on` true: subscribe to it) or has none left (false: unsubscribe). Called
-   * once per change of the set of state topics, in order.
+   * A topic an entity reads now, its state topic or one of its availability topics (`on` true: subscribe to it), or
+   * that no entity reads any more (false: unsubscribe). Called once per change of the set of those topics, in order.
    */
   readonly onStateTopic?: (topic: string, on: boolean) => void;
   /**
