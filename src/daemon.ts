@@ -26,7 +26,7 @@ import type { OutboxPublisher } from './adapters/outbox-publisher.js';
 import type { HttpServer } from './adapters/http.js';
 import type { InferenceWorkerHost } from './adapters/inference-worker.js';
 import { MessageParser } from './pipeline/parse.js';
-import { discoveryEnabled, ingestFilters, parseOptionsOf } from './pipeline/ingest-options.js';
+import { discoveryEnabled, discoveryEntitiesOn, ingestFilters, parseOptionsOf } from './pipeline/ingest-options.js';
 import { birthTopicOf, discoveryFor, type HaDiscovery } from './adapters/ha-discovery.js';
 import { AnchoredClock } from './util/clock.js';
 import { RejectionCounter, rejectionSummaryText } from './pipeline/rejections.js';
@@ -239,8 +239,8 @@ export class Daemon {
   /** Errors of one kind logged at most once per housekeeping interval, with how many were not. */
   private readonly quiet = new Map<string, { count: number; example: string }>();
   /**
-   * The state topics of Home Assistant discovery entities (the homeassistant preset; MessageParser's discoveryEntities),
-   * subscribed at run time; the embedded broker lets sensors publish on them (BrokerRolesOptions.discoveredTopics).
+   * The state and availability topics of Home Assistant discovery entities (the homeassistant preset; MessageParser's
+   * discoveryEntities), subscribed at run time (and at start, those of the entities kept in the store); the embedded broker lets sensors publish on them (BrokerRolesOptions.discoveredTopics).
    */
   private readonly discoveredTopics = new Set<string>();
   /** The MQTT filters subscribed from the start (ingestFilters): a discovered state topic they match is not subscribed again. */
@@ -430,6 +430,7 @@ export class Daemon {
     } catch (err) {
       this.log.warn({ err }, 'could not take back the raw readings kept at the last stop; the dashboard shows their minutes');
     }
+    this.restoreDiscoveredEntities(store);
     this.eviction = idleEvictionFor(
       {
         detector,
@@ -653,6 +654,28 @@ export class Daemon {
     else this.mqtt?.removeTopic(topic);
   }
 
+  /**
+   * Gives the parser back the Home Assistant discovery entities kept in the store (MessageParser.restoreEntityConfigs)
+   * before MQTT connects: their state and availability topics subscribed (at the connection: startMqtt), so that
+   * states queued for the persistent session, which the broker sends before the retained configs replay, are read,
+   * and on the embedded broker (whose retained configs die with the daemon) a device that does not announce again is
+   * read too. Rows no longer taken (the preset or prefix changed) are deleted. A store that cannot answer: logged,
+   * the entities come back with their retained configs.
+   */
+  private restoreDiscoveredEntities(store: SqliteStore): void {
+    const parser = this.parser;
+    if (parser === null) return;
+    try {
+      const rows = store.loadDiscoveryConfigs();
+      if (rows.length === 0) return;
+      const dropped = parser.restoreEntityConfigs(rows, this.now());
+      for (const topic of dropped) store.saveDiscoveryConfig(topic, null, this.now());
+      this.log.info({ entities: rows.length - dropped.length, dropped: dropped.length }, 'Home Assistant discovery entities of the run before given back: their state topics are read from the first message');
+    } catch (err) {
+      this.log.warn({ err }, 'the Home Assistant discovery entities kept in the store could not be read: they come back with their retained configs');
+    }
+  }
+
   private buildDetector(registry: ModelRegistry): Detector {
     const { config } = this.opts;
     const parser = new MessageParser(
@@ -702,6 +725,14 @@ export class Daemon {
         onStateTopic: (topic, on) => this.discoveredStateTopic(topic, on),
         onEntityProblem: (stream, configTopic, problem) =>
           this.log.warn({ sensor: stream, ...(configTopic === '' ? {} : { configTopic }) }, `Home Assistant discovery entity ${stream}: ${problem} (said once per config)`),
+        // Kept in the store: given back at the next start before the first message (restoreDiscoveredEntities).
+        onEntityConfig: (configTopic, payload) => {
+          try {
+            this.store?.saveDiscoveryConfig(configTopic, payload, this.now());
+          } catch (err) {
+            this.quietly('a Home Assistant discovery entity could not be kept in the store (it is read until the stop; after a restart once its retained config comes back)', err, { configTopic });
+          }
+        },
       }),
     );
     this.parser = parser;
@@ -786,6 +817,8 @@ export class Daemon {
       },
     });
     this.mqtt = mqtt;
+    // The discovered entities' topics given back at start (restoreDiscoveredEntities): subscribed at the connection.
+    for (const topic of this.discoveredTopics) if (!this.staticFilters.some((f) => topicMatches(f, topic))) mqtt.addTopic(topic);
     this.discovery = discoveryFor(config, this.topics, (t, p, o) => mqtt.publish(t, p, o), logger.child({ module: 'homeassistant' }), this.now, () => void this.board?.republishAll());
     this.input = new Subject<RawMessage>();
     this.pipelineDone = this.startPipeline(this.input);
@@ -851,6 +884,11 @@ export class Daemon {
         rejections: () => this.rejections.totalByReason(),
         streams: () => this.parser?.streamTable() ?? null,
         skipped: () => this.skipped,
+        discovery: () => {
+          const t = discoveryEntitiesOn(config) ? (this.parser?.discoveryTable() ?? null) : null;
+          if (t === null) return null;
+          return { entities: t.entities, inUse: t.streams.filter((s) => this.board?.has(s) === true).length, units: t.units, refused: { ...t.refused } };
+        },
         brokerRefusals: () => this.broker?.refusals() ?? null,
         defaultModel: () => registry?.fallbackModel?.id ?? null,
         modelOf: (sensor) => registry?.modelFor(sensor)?.id ?? null,

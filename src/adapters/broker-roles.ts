@@ -43,7 +43,7 @@ export interface BrokerRolesOptions {
   /** The hubs of the enabled presets: sensors may publish their topics too, never their commands. */
   readonly hubs?: readonly HubGrant[];
   /**
-   * The state topics of Home Assistant discovery entities (the homeassistant preset), as the daemon keeps them while it
+   * The state and availability topics of Home Assistant discovery entities (the homeassistant preset), as the daemon keeps them while it
    * runs (a live set): sensors may publish on them too, never on a daemon-only or command topic. Absent = none.
    */
   readonly discoveredTopics?: ReadonlySet<string>;

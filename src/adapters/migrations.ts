@@ -247,6 +247,23 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 9,
+    description: 'Home Assistant discovery entities (the homeassistant preset): their configs, read again at start',
+    up: (db) => {
+      db.exec(`
+        -- One row per discovered entity (src/pipeline/parse.ts, MessageParser.restoreEntityConfigs): its retained
+        -- config as it came, so that states queued for the persistent session, which the broker sends before the
+        -- retained configs replay, are read after a restart. An emptied config deletes its row; at most
+        -- ingest.maxStreams rows (the parser's cap on entities).
+        CREATE TABLE discovery_configs (
+          topic      TEXT PRIMARY KEY,
+          payload    TEXT NOT NULL,
+          updated_at INTEGER NOT NULL
+        ) STRICT;
+      `);
+    },
+  },
 ];
 
 export class SchemaTooNewError extends Error {

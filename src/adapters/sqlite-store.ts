@@ -207,6 +207,11 @@ function prepareStatements(db: Db) {
       INSERT INTO sensor_state (sensor, blob, updated_at) VALUES (?, ?, ?)
       ON CONFLICT (sensor) DO UPDATE SET blob = excluded.blob, updated_at = excluded.updated_at`),
     deleteSensorState: db.prepare<[string]>('DELETE FROM sensor_state WHERE sensor = ?'),
+    upsertDiscoveryConfig: db.prepare<[string, string, number]>(`
+      INSERT INTO discovery_configs (topic, payload, updated_at) VALUES (?, ?, ?)
+      ON CONFLICT (topic) DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at`),
+    deleteDiscoveryConfig: db.prepare<[string]>('DELETE FROM discovery_configs WHERE topic = ?'),
+    allDiscoveryConfigs: db.prepare<[], { topic: string; payload: string }>('SELECT topic, payload FROM discovery_configs ORDER BY updated_at, topic'),
     oneSensorState: db.prepare<[string], { blob: Buffer; updated_at: number }>('SELECT blob, updated_at FROM sensor_state WHERE sensor = ?'),
     allSensorStates: db.prepare<[], { sensor: string; blob: Buffer; updated_at: number }>(
       'SELECT sensor, blob, updated_at FROM sensor_state',
@@ -651,6 +656,23 @@ export class SqliteStore implements Store {
     this.write(() => {
       for (const k of keys) this.s.deleteSensorState.run(k);
     });
+  }
+
+  /**
+   * Keeps a Home Assistant discovery entity's config (MessageParser's onEntityConfig: config topic, payload text;
+   * null deletes it), `at` epoch ms. Throws as every write does (a closed or faulty store).
+   */
+  saveDiscoveryConfig(topic: string, payload: string | null, at: number): void {
+    this.write(() => {
+      if (payload === null) this.s.deleteDiscoveryConfig.run(topic);
+      else this.s.upsertDiscoveryConfig.run(topic, payload, Math.round(at));
+    });
+  }
+
+  /** The discovery entities' configs kept (saveDiscoveryConfig), oldest first: the order they are given back in. */
+  loadDiscoveryConfigs(): { topic: string; payload: string }[] {
+    this.assertOpen();
+    return this.s.allDiscoveryConfigs.all();
   }
 
   loadSensorState(sensor: string): SensorCheckpoint | null {

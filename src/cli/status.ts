@@ -26,7 +26,9 @@ reason, each with a few words of what it means (redelivered: a message re-sent; 
 last value, replayed at subscribe: neither is judged, by design), and per bad field (a message with two bad
 fields counts two), where every message received went (with readings + rejected + skipped, one place each), the messages
 skipped since start, per reason (a hub's own topics, hub events, Home Assistant text states, messages of only
-missing values: no readings, not errors), device clocks that were never set or lag arrival by whole
+missing values: no readings, not errors), with the homeassistant preset a 'discovery' line (the Home Assistant
+discovery entities read on their own state topics, how many are in use, the configs that only state a unit, the
+configs refused per reason), device clocks that were never set or lag arrival by whole
 hours (a time zone mix-up: ingest.timezone), and what the embedded broker refused since start (publishes on a
 topic the login may not use, which the publisher never learns of, with their topics; logins).
 
@@ -233,6 +235,7 @@ export function formatStatus(s: DaemonStatusView, base: string, learning: readon
     ...streamLines(s),
     ['rejected', rejections.length > 0 ? rejections.join(', ') + perField(s) : 'nothing since start'],
     ...skippedLines(s),
+    ...discoveryLines(s),
     ...seriesLines(s),
     ...refusedLines(s),
     // A device whose clock was never set (Tasmota without NTP) is read on arrival time: say so, it is not silent.
@@ -243,6 +246,35 @@ export function formatStatus(s: DaemonStatusView, base: string, learning: readon
     ['counters', ['received', 'readings', 'scored', 'events', 'commands'].filter((k) => k in c).map((k) => `${k} ${c[k]}`).join(', ')],
   ];
   return lines.map(([k, v]) => `${k.padEnd(10)} ${v}\n`).join('');
+}
+
+/** A few words for each reason a Home Assistant discovery config is refused (DiscoveryView.refused). */
+const REFUSAL_WORDS: Readonly<Record<string, string>> = {
+  unread_template: 'a value_template anomalyd does not read: its states are rejected unread_template',
+  too_many_streams: 'over ingest.maxStreams entities',
+  bad_topic: 'a state topic no device publishes on',
+  same_stream: 'another config already names its stream',
+  not_a_config: 'a payload that is no JSON object',
+  no_state_topic: 'no state_topic',
+};
+
+/**
+ * The `discovery` line with the homeassistant preset: the Home Assistant discovery entities read on their own state
+ * topics, how many are in use (their stream has had readings), the configs that state a unit of a stream a rule reads,
+ * and the configs refused, per reason; none without the preset.
+ */
+function discoveryLines(s: DaemonStatusView): [string, string][] {
+  const d = s.discovery;
+  if (d === undefined) return [];
+  const refused = Object.entries(d.refused).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+  const total = refused.reduce((sum, [, n]) => sum + n, 0);
+  const why = refused.map(([reason, n]) => `${reason} ${n}${reason in REFUSAL_WORDS ? ` (${REFUSAL_WORDS[reason]})` : ''}`).join(', ');
+  return [
+    [
+      'discovery',
+      `Home Assistant configs: ${d.entities} entit${d.entities === 1 ? 'y' : 'ies'} read on their own state topics (${d.inUse} in use: their streams have readings), ${d.units} stating the unit of a stream a rule reads; ${total === 0 ? 'none refused' : `${total} refused: ${why}`}`,
+    ],
+  ];
 }
 
 /**

@@ -15,7 +15,7 @@ import type { SensorStatusBoard } from './sensor-status.js';
 import type { FaultView } from '../http/view.js';
 import type { OwnModelProgress } from '../contract/own-model.js';
 import type { BrokerRefusals } from '../contract/broker.js';
-import type { ClientIdClashView, OutboxOverdueView, StatusTopicClashView } from '../http/view.js';
+import type { ClientIdClashView, DiscoveryView, OutboxOverdueView, StatusTopicClashView } from '../http/view.js';
 import type { ForgetResult, ForgetTarget } from './forget.js';
 
 /** The part of the store the API reads and marks. */
@@ -47,6 +47,8 @@ export interface HttpViewDeps {
   readonly rejections: () => Readonly<Record<RejectReason, number>>;
   /** The stream table's fill and what ingest.maxStreams turned away (MessageParser.streamTable); absent: not told. */
   readonly streams?: () => StreamTable | null;
+  /** The Home Assistant discovery configs held (the homeassistant preset), or null; absent: not told. */
+  readonly discovery?: () => DiscoveryView | null;
   /** Messages skipped since start (no reading by design, no error), per reason; absent: none counted. */
   readonly skipped?: () => Readonly<Record<SkipReason, number>>;
   /** What the embedded broker refused since start (EmbeddedBroker.refusals); absent or null without one. */
@@ -137,6 +139,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
       }
       const fault = d.fault?.() ?? null;
       const streams = d.streams?.() ?? null;
+      const discovery = d.discovery?.() ?? null;
       return {
         version: VERSION,
         startedAt: d.startedAt,
@@ -155,6 +158,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
         rejections,
         skipped: Object.fromEntries(Object.entries(d.skipped?.() ?? {}).filter(([, n]) => n > 0)),
         seriesNotKept: Object.fromEntries(Object.entries(d.series.notRecorded()).filter(([, n]) => n > 0)),
+        ...(discovery !== null ? { discovery } : {}),
         broker: d.brokerRefusals?.() ?? null,
         outbox,
         ...(d.timeZone !== undefined ? { timeZone: d.timeZone } : {}),

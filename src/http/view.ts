@@ -9,6 +9,21 @@ import type { StreamTable } from '../pipeline/admit.js';
 import type { OwnModelProgress } from '../contract/own-model.js';
 import type { BrokerRefusals } from '../contract/broker.js';
 
+/** DaemonStatusView.discovery: the Home Assistant discovery configs the daemon holds now (the homeassistant preset). */
+export interface DiscoveryView {
+  /** Entities read on their own state topics (`<prefix>/<component>/[<node>/]<object>/config`; at most ingest.maxStreams). */
+  readonly entities: number;
+  /** Of those, the entities whose stream anomalyd knows (it has had readings; a checkpoint's counts). */
+  readonly inUse: number;
+  /** Sensor configs whose state topic a rule reads: they state that stream's unit. */
+  readonly units: number;
+  /**
+   * Configs not read, per reason (only reasons that occur): `bad_topic`, `too_many_streams`, `unread_template` (taken,
+   * its states rejected unread_template), `same_stream`, `not_a_config`, `no_state_topic` (src/pipeline/discovery-config.ts, EntityRefusal).
+   */
+  readonly refused: Readonly<Record<string, number>>;
+}
+
 export interface DaemonStatusView {
   readonly version: string;
   /** Epoch ms (the daemon's clock). */
@@ -73,6 +88,11 @@ export interface DaemonStatusView {
    * from daemons before it.
    */
   readonly seriesNotKept?: Readonly<Partial<Record<SeriesNotKept, number>>>;
+  /**
+   * Home Assistant discovery with the homeassistant preset (MessageParser.discoveryTable): the configs read now.
+   * Absent without the preset, and from daemons before it.
+   */
+  readonly discovery?: DiscoveryView;
   /**
    * What the embedded broker refused since start (publishes on topics a login may not use, logins), which the
    * publisher never learns (a refused publish is acknowledged and dropped); null without the embedded broker

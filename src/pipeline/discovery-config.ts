@@ -34,7 +34,43 @@ export interface DiscoveryConfig {
   readonly payloadOff: string;
   /** Its unique_id, or null. */
   readonly uniqueId: string | null;
+  /**
+   * Where its device says whether the entity is available (home-assistant.io, "MQTT Sensor", `availability`,
+   * `availability_topic`): `availability_topic` / `avty_t` with the config's `payload_available` / `pl_avail`
+   * (default `online`), `payload_not_available` / `pl_not_avail` (default `offline`) and `availability_template` /
+   * `avty_tpl`, and each entry of the list `availability` / `avty` (`topic` / `t`, its own payloads with the same
+   * defaults, `value_template` / `val_tpl`); `~` expanded in each topic. At most MAX_AVAILABILITY entries; an entry
+   * whose topic is no plain topic is left out. [] = none.
+   */
+  readonly availability: readonly AvailabilityEntry[];
+  /** `availability_mode` / `avty_mode`: `latest` (the default, also for an unknown word), `all` or `any`. */
+  readonly availabilityMode: AvailabilityMode;
 }
+
+/** How an entity's availability topics combine (home-assistant.io, `availability_mode`). */
+export type AvailabilityMode = 'latest' | 'all' | 'any';
+
+/** One availability topic of a discovery config (DiscoveryConfig.availability). */
+export interface AvailabilityEntry {
+  readonly topic: string;
+  /** The payload (after its template) that says available / not available; compared as Home Assistant does: exactly, here after trimming. */
+  readonly available: string;
+  readonly notAvailable: string;
+  /** Its template's text, or null (the payload as is). */
+  readonly template: string | null;
+}
+
+/**
+ * Why a discovery config is not read (`anomalyd status`, MessageParser.discoveryTable): `bad_topic` its state topic is
+ * no topic a device publishes on; `too_many_streams` ingest.maxStreams entities already; `unread_template` its
+ * value_template is not one anomalyd reads (its states are rejected unread_template); `same_stream` another config
+ * already names its stream on the same state topic; `not_a_config` its payload is no JSON object; `no_state_topic` it
+ * names no state topic.
+ */
+export type EntityRefusal = 'bad_topic' | 'too_many_streams' | 'unread_template' | 'same_stream' | 'not_a_config' | 'no_state_topic';
+
+/** Availability entries read of one config, at most (Home Assistant sets no bound; devices give one or two). */
+export const MAX_AVAILABILITY = 8;
 
 /**
  * The component and ids of a config topic under `prefix` (`homeassistant/sensor/th1/config`,
@@ -70,10 +106,38 @@ export function readDiscoveryConfig(payload: Buffer): DiscoveryConfig | null {
     return null;
   };
   const base = typeof doc['~'] === 'string' ? doc['~'] : null;
-  let stateTopic = text('state_topic', 'stat_t');
-  if (stateTopic !== null && base !== null) stateTopic = stateTopic.startsWith('~') ? base + stateTopic.slice(1) : stateTopic.endsWith('~') ? stateTopic.slice(0, -1) + base : stateTopic;
+  const expand = (topic: string | null): string | null =>
+    topic === null || base === null ? topic : topic.startsWith('~') ? base + topic.slice(1) : topic.endsWith('~') ? topic.slice(0, -1) + base : topic;
+  const stateTopic = expand(text('state_topic', 'stat_t'));
   const unit = text('unit_of_measurement', 'unit_of_meas')?.trim() ?? '';
+  const availability: AvailabilityEntry[] = [];
+  const entry = (topic: string | null, at: (...keys: string[]) => string | null): void => {
+    const t = expand(topic);
+    if (t === null || !isPlainTopic(t) || availability.length >= MAX_AVAILABILITY) return;
+    availability.push({ topic: t, available: at('payload_available', 'pl_avail') ?? 'online', notAvailable: at('payload_not_available', 'pl_not_avail') ?? 'offline', template: at('value_template', 'val_tpl') });
+  };
+  // The single topic's template is availability_template (avty_tpl); a list entry's is its value_template.
+  const single = text('availability_topic', 'avty_t');
+  if (single !== null) entry(single, (...keys) => (keys[0] === 'value_template' ? text('availability_template', 'avty_tpl') : text(...keys)));
+  const list = Object.hasOwn(doc, 'availability') ? doc.availability : Object.hasOwn(doc, 'avty') ? doc.avty : undefined;
+  if (Array.isArray(list)) {
+    for (const item of list as unknown[]) {
+      if (!isObject(item)) continue;
+      const e = item as Record<string, unknown>;
+      const at = (...keys: string[]): string | null => {
+        for (const k of keys) {
+          const v = Object.hasOwn(e, k) ? keyText(e[k]) : null;
+          if (v !== null) return v;
+        }
+        return null;
+      };
+      entry(at('topic', 't'), at);
+    }
+  }
+  const mode = text('availability_mode', 'avty_mode');
   return {
+    availability,
+    availabilityMode: mode === 'all' || mode === 'any' ? mode : 'latest',
     stateTopic,
     unit: unit.length > 16 ? '' : unit,
     template: text('value_template', 'val_tpl'),
@@ -130,4 +194,23 @@ export interface DiscoveredEntity {
   readonly templateText: string | null;
   readonly payloadOn: string;
   readonly payloadOff: string;
+  /** Its availability topics, their templates compiled (one not read says nothing: its messages are left unread). */
+  readonly availability: readonly (AvailabilityEntry & { readonly compiled: ValueTemplate | null })[];
+  readonly availabilityMode: AvailabilityMode;
+  /** The config's payload as it came (its text): the entity's row in the store (DiscoveryEntitiesOptions.onEntityConfig). */
+  readonly payload: string;
+}
+
+/**
+ * Whether an entity is available from what its availability topics said (home-assistant.io, `availability_mode`):
+ * `said` holds each topic's last word (true available, false not), `latest` the word of the last message on any of
+ * them. `latest`: that word; `all`: available once every topic said available, not available once any said not;
+ * `any`: available once any topic said available, not available while every topic that spoke said not. Null: nothing
+ * said yet (or, with `all`, not every topic has spoken and none said not available).
+ */
+export function entityAvailable(entries: readonly AvailabilityEntry[], mode: AvailabilityMode, said: ReadonlyMap<string, boolean>, latest: boolean | null): boolean | null {
+  if (mode === 'latest') return latest;
+  const words = entries.map((e) => said.get(e.topic));
+  if (mode === 'all') return words.some((w) => w === false) ? false : words.every((w) => w === true) ? true : null;
+  return words.some((w) => w === true) ? true : words.some((w) => w === false) ? false : null;
 }

@@ -42,7 +42,7 @@ import type { TopicCapture } from './topic.js';
 import { RULE_DEFAULTS, type OnOffWords } from '../contract/ingest.js';
 import { ResentMessages } from './resent.js';
 import { compileRule, fieldName, routeOf, safePart, streamId, type CompiledGroup, type CompiledRule, type Route } from './route.js';
-import { discoveryUnitOf, discoveryWhere, isPlainTopic, readDiscoveryConfig, type DiscoveredEntity, type DiscoveryComponent, type DiscoveryWhere } from './discovery-config.js';
+import { discoveryUnitOf, discoveryWhere, entityAvailable, isPlainTopic, readDiscoveryConfig, type DiscoveredEntity, type DiscoveryComponent, type DiscoveryWhere, type EntityRefusal } from './discovery-config.js';
 import { compileValueTemplate } from './decode/value-template.js';
 
 export type { ParserSnapshot } from './admit.js';
@@ -136,7 +136,9 @@ export interface ParseOptions {
    * (a Tasmota with SetOption19, OpenMQTTGateway, a DIY board: `office/th1/state`) makes that topic's messages readings
    * of the stream `[<node>/]<object>` (./discovery-config.ts), read through its value_template
    * (./decode/value-template.ts) and decoded as `rule` decodes a plain value, its unit the config's. At most maxSensors
-   * entities (a config beyond is rejected `too_many_streams`); an emptied config deletes its entity. Absent = none.
+   * entities (a config beyond is rejected `too_many_streams`); an emptied config deletes its entity. An entity's
+   * availability topics (DiscoveryConfig.availability) are its device's word, told to onAvailability as a preset's
+   * availability topic is. Absent = none.
    */
   readonly discoveryEntities?: DiscoveryEntitiesOptions;
 }
@@ -148,8 +150,8 @@ export interface DiscoveryEntitiesOptions {
   /** mqtt.topicPrefix: a state topic under it is the daemon's own entity (its discovery configs come back), never read. */
   readonly ownPrefix: string;
   /**
-   * A state topic that has an entity now (`on` true: subscribe to it) or has none left (false: unsubscribe). Called
-   * once per change of the set of state topics, in order.
+   * A topic an entity reads now, its state topic or one of its availability topics (`on` true: subscribe to it), or
+   * that no entity reads any more (false: unsubscribe). Called once per change of the set of those topics, in order.
    */
   readonly onStateTopic?: (topic: string, on: boolean) => void;
   /**
@@ -158,6 +160,29 @@ export interface DiscoveryEntitiesOptions {
    * maxSensors of them; the cap once in all), with the entity's stream and the problem in words.
    */
   readonly onEntityProblem?: (stream: string, configTopic: string, problem: string) => void;
+  /**
+   * An entity's config taken or changed (`payload`: its text) or its entity deleted (null): the daemon keeps the
+   * entities in its store (restoreEntityConfigs at the next start), so that states queued for its persistent session,
+   * which the broker sends before the retained configs replay, are read. Not called for an unchanged config (a
+   * retained replay) nor for one given back by restoreEntityConfigs. Must not throw.
+   */
+  readonly onEntityConfig?: (configTopic: string, payload: string | null) => void;
+}
+
+/**
+ * The discovered entities as `anomalyd status` tells them (MessageParser.discoveryTable): the configs read, of
+ * which `entities` are read on their own state topic (their `streams`), `units` only state the unit of a stream a
+ * rule reads, and `refused` per reason (EntityRefusal) the configs not read (or whose states are not: unread_template).
+ */
+export interface DiscoveryTable {
+  /** Entities read on their own state topics (an entity whose template is not read is among `refused`). */
+  readonly entities: number;
+  /** Their streams (at most ingest.maxStreams). */
+  readonly streams: readonly string[];
+  /** Configs of sensors whose state topic a rule reads: they state the stream's unit. */
+  readonly units: number;
+  /** Configs not read, per reason (only reasons that occur). */
+  readonly refused: Readonly<Partial<Record<EntityRefusal, number>>>;
 }
 
 /** Every one-value reading shares this channel array, so a reading allocates none. */
@@ -242,6 +267,16 @@ export class MessageParser {
   private readonly entities = new Map<string, DiscoveredEntity>();
   /** The same entities by state topic (several entities may read one JSON state: Tasmota's `tele/<t>/SENSOR`). */
   private readonly entitiesByState = new Map<string, DiscoveredEntity[]>();
+  /** The topics discovered entities read (state and availability topics), with how many entities read each. */
+  private readonly entityTopicUses = new Map<string, number>();
+  /** Entities by availability topic (several entities of one device share its `<node>/status`). */
+  private readonly entitiesByAvailability = new Map<string, DiscoveredEntity[]>();
+  /** Per entity (config topic), what its availability topics said: each topic's last word and the latest one. */
+  private readonly entityAvailability = new Map<string, { readonly said: Map<string, boolean>; latest: boolean | null }>();
+  /** Per config topic refused (or whose states are not read), why; at most maxSensors (DiscoveryTable.refused). */
+  private readonly entityRefusals = new Map<string, EntityRefusal>();
+  /** True while restoreEntityConfigs gives entities back: onEntityConfig is not called for them. */
+  private restoringEntities = false;
   /** Entity problems already told (onEntityProblem): `configTopic\0problem`; at most maxSensors. */
   private readonly entityProblemsTold = new Set<string>();
   /** On/off words of a binary_sensor entity once its payload_on / payload_off is matched: `on`, `off`. */
@@ -444,6 +479,11 @@ export class MessageParser {
     if (this.opts.discoveryPrefix != null && msg.topic.startsWith(this.opts.discoveryPrefix)) {
       const config = this.discoveryConfig(this.opts.discoveryPrefix, msg);
       if (config !== null) return config;
+    }
+    if (this.entitiesByAvailability.size > 0) {
+      const entities = this.entitiesByAvailability.get(msg.topic);
+      // A topic that is also a state topic or a rule's is read as that too.
+      if (entities !== undefined && this.entityAvailabilityOf(msg, entities) && !this.entitiesByState.has(msg.topic) && routeOf(this.rules, msg.topic) === null) return SKIPPED.hub_topic;
     }
     if (this.entitiesByState.size > 0) {
       const entities = this.entitiesByState.get(msg.topic);
@@ -736,7 +776,13 @@ export class MessageParser {
     if (entities === undefined) return SKIPPED.hub_topic;
     const topic = config?.stateTopic ?? null;
     // Read by a rule (its unit above), the daemon's own entity, or no config (deleted): no entity of its own.
-    if (config === null || topic === null || topic.startsWith(`${entities.ownPrefix}/`) || routeOf(this.rules, topic) !== null) return this.setEntity(msg, where, null);
+    if (config === null || topic === null || topic.startsWith(`${entities.ownPrefix}/`) || routeOf(this.rules, topic) !== null) {
+      const result = this.setEntity(msg, where, null);
+      // A config that is none (not a JSON object) or names no state topic is counted refused (status), not rejected.
+      const refusal: EntityRefusal | null = msg.payload.length === 0 ? null : config === null ? 'not_a_config' : topic === null ? 'no_state_topic' : null;
+      if (refusal !== null) this.refuseEntity(msg.topic, refusal);
+      return result;
+    }
     const object = safePart(where.object).slice(0, 128);
     const device = where.node === null ? object : safePart(where.node).slice(0, 128);
     const field = where.node === null ? null : object;
@@ -762,6 +808,14 @@ export class MessageParser {
       templateText: config.template,
       payloadOn: config.payloadOn,
       payloadOff: config.payloadOff,
+      // An availability template not read: that topic's messages say nothing (never a guess at the device's word).
+      // The daemon's own topics are no device's word (its status is its own).
+      availability: config.availability.filter((a) => !a.topic.startsWith(`${entities.ownPrefix}/`)).map((a) => {
+        const t = a.template === null ? null : compileValueTemplate(a.template);
+        return { ...a, compiled: t === null || 'error' in t ? null : t };
+      }),
+      availabilityMode: config.availabilityMode,
+      payload: msg.payload.toString('utf8'),
     };
     return this.setEntity(msg, where, entity);
   }
@@ -772,54 +826,196 @@ export class MessageParser {
    * entity is not taken (its problem told once, the config rejected). At most maxSensors entities: a new one beyond is
    * rejected `too_many_streams`, told once in all. Returns what the config message is.
    */
-  private setEntity(msg: RawMessage, where: DiscoveryWhere, entity: DiscoveredEntity | null, refused?: { readonly stream: string; readonly problem: string; readonly reason: RejectReason }): ParseResult {
+  private setEntity(msg: RawMessage, where: DiscoveryWhere, entity: DiscoveredEntity | null, refused?: { readonly stream: string; readonly problem: string; readonly reason: RejectReason & EntityRefusal }): ParseResult {
     const opts = this.opts.discoveryEntities!;
     const max = this.opts.maxSensors ?? 10_000;
     const before = this.entities.get(msg.topic);
     let result: ParseResult = SKIPPED.hub_topic;
     let taken = entity;
+    this.entityRefusals.delete(msg.topic);
     if (refused !== undefined) {
       this.tellEntityProblem(refused.stream, msg.topic, refused.problem);
+      this.refuseEntity(msg.topic, refused.reason);
       result = rejectedMessage(msg, refused.stream, refused.reason, `discovery config of ${where.component} ${refused.stream}: ${refused.problem}`);
     } else if (taken !== null && before === undefined && this.entities.size >= max) {
       this.tellEntityProblem(taken.stream, '', `more than ingest.maxStreams (${max}) discovered entities: configs beyond are not read`);
+      this.refuseEntity(msg.topic, 'too_many_streams');
       result = rejectedMessage(msg, taken.stream, 'too_many_streams', `discovery config of ${where.component} ${taken.stream} not read: ${max} discovered entities already (ingest.maxStreams)`);
       taken = null;
     } else if (taken !== null && taken.templateProblem !== null) {
+      this.refuseEntity(msg.topic, 'unread_template');
       this.tellEntityProblem(taken.stream, msg.topic, `its value_template ${JSON.stringify(taken.templateText)} is not read (${taken.templateProblem}): its states on ${taken.stateTopic} are rejected unread_template`);
     }
     if (taken !== null) {
       // Another config already names this stream (the same object id under two components): the first keeps it.
-      for (const other of this.entitiesByState.get(taken.stateTopic) ?? []) if (other.stream === taken.stream && other.configTopic !== msg.topic) return SKIPPED.hub_topic;
-      this.entities.set(msg.topic, taken);
-      const list = this.entitiesByState.get(taken.stateTopic);
-      if (list === undefined) {
-        this.entitiesByState.set(taken.stateTopic, [taken]);
-        opts.onStateTopic?.(taken.stateTopic, true);
-      } else {
-        const i = list.findIndex((e) => e.configTopic === msg.topic);
-        if (i >= 0) list[i] = taken;
-        else list.push(taken);
+      for (const other of this.entitiesByState.get(taken.stateTopic) ?? []) {
+        if (other.stream === taken.stream && other.configTopic !== msg.topic) {
+          this.refuseEntity(msg.topic, 'same_stream');
+          return SKIPPED.hub_topic;
+        }
       }
+      this.entities.set(msg.topic, taken);
+      // The new topics first, the old ones after: a topic both read is never unsubscribed in between.
+      this.attachEntity(taken);
+      if (before !== undefined) this.detachEntity(before);
       if (taken.unit !== '' && (this.discoveryUnits.has(taken.stream) || this.discoveryUnits.size < max)) this.discoveryUnits.set(taken.stream, taken.unit);
-    } else if (before === undefined) {
-      return result;
-    } else {
-      this.entities.delete(msg.topic);
-    }
-    if (before === undefined || (taken !== null && before.stateTopic === taken.stateTopic)) {
-      if (before !== undefined && taken !== null && before.stream !== taken.stream) this.discoveryUnits.delete(before.stream);
+      if (before !== undefined && before.stream !== taken.stream && this.discoveryUnits.get(before.stream) === before.unit) this.discoveryUnits.delete(before.stream);
+      if (!this.restoringEntities && before?.payload !== taken.payload) opts.onEntityConfig?.(msg.topic, taken.payload);
       return result;
     }
-    // The entity left its state topic (deleted, or moved to another): off the old topic, unsubscribed when it was the last.
-    if (this.discoveryUnits.get(before.stream) === before.unit && taken?.stream !== before.stream) this.discoveryUnits.delete(before.stream);
-    const rest = (this.entitiesByState.get(before.stateTopic) ?? []).filter((e) => e.configTopic !== msg.topic);
-    if (rest.length > 0) this.entitiesByState.set(before.stateTopic, rest);
-    else {
-      this.entitiesByState.delete(before.stateTopic);
-      opts.onStateTopic?.(before.stateTopic, false);
-    }
+    if (before === undefined) return result;
+    this.entities.delete(msg.topic);
+    this.detachEntity(before);
+    if (this.discoveryUnits.get(before.stream) === before.unit) this.discoveryUnits.delete(before.stream);
+    if (!this.restoringEntities) opts.onEntityConfig?.(msg.topic, null);
     return result;
+  }
+
+  /** The topics an entity reads: its state topic and its availability topics, each once. */
+  private entityTopics(e: DiscoveredEntity): string[] {
+    return [...new Set([e.stateTopic, ...e.availability.map((a) => a.topic)])];
+  }
+
+  /** Puts an entity (taken: in `entities` already) on its topics, subscribing to a topic no entity read before. */
+  private attachEntity(e: DiscoveredEntity): void {
+    const put = (map: Map<string, DiscoveredEntity[]>, topic: string): void => {
+      const list = map.get(topic);
+      if (list === undefined) map.set(topic, [e]);
+      else {
+        const i = list.findIndex((o) => o.configTopic === e.configTopic);
+        if (i >= 0) list[i] = e;
+        else list.push(e);
+      }
+    };
+    put(this.entitiesByState, e.stateTopic);
+    for (const a of e.availability) put(this.entitiesByAvailability, a.topic);
+    for (const topic of this.entityTopics(e)) this.useEntityTopic(topic, 1);
+  }
+
+  /**
+   * Takes entity `e` (the config topic's former entity) off its topics, those the config's entity now reads kept
+   * (attachEntity put it there); unsubscribes from a topic no entity reads any more.
+   */
+  private detachEntity(e: DiscoveredEntity): void {
+    const now = this.entities.get(e.configTopic);
+    const take = (map: Map<string, DiscoveredEntity[]>, topic: string, still: boolean): void => {
+      if (still) return;
+      const rest = (map.get(topic) ?? []).filter((o) => o.configTopic !== e.configTopic);
+      if (rest.length > 0) map.set(topic, rest);
+      else map.delete(topic);
+    };
+    take(this.entitiesByState, e.stateTopic, now?.stateTopic === e.stateTopic);
+    for (const a of e.availability) take(this.entitiesByAvailability, a.topic, now?.availability.some((b) => b.topic === a.topic) === true);
+    if (now === undefined) this.entityAvailability.delete(e.configTopic);
+    for (const topic of this.entityTopics(e)) this.useEntityTopic(topic, -1);
+  }
+
+  /** Counts one entity more (`delta` 1) or less (-1) reading `topic`: subscribed at the first, unsubscribed after the last. */
+  private useEntityTopic(topic: string, delta: 1 | -1): void {
+    const n = (this.entityTopicUses.get(topic) ?? 0) + delta;
+    if (n <= 0) {
+      if (this.entityTopicUses.delete(topic)) this.opts.discoveryEntities?.onStateTopic?.(topic, false);
+      return;
+    }
+    this.entityTopicUses.set(topic, n);
+    if (n === 1 && delta === 1) this.opts.discoveryEntities?.onStateTopic?.(topic, true);
+  }
+
+  /** Notes why a config is refused (DiscoveryTable.refused); at most maxSensors configs are. */
+  private refuseEntity(configTopic: string, why: EntityRefusal): void {
+    if (this.entityRefusals.has(configTopic) || this.entityRefusals.size < (this.opts.maxSensors ?? 10_000)) this.entityRefusals.set(configTopic, why);
+  }
+
+  /**
+   * A message on an availability topic of discovered entities: each entity's availability (entityAvailable, its
+   * availability_mode), then per device of those entities its word, told to ParseOptions.onAvailability as a
+   * preset's availability topic is (device_offline): online when any of the device's entities with availability
+   * is available, offline when none is and one is not. Returns whether the message was an availability word of
+   * any of them. Never throws.
+   */
+  private entityAvailabilityOf(msg: RawMessage, entities: readonly DiscoveredEntity[]): boolean {
+    if (msg.payload.length === 0 || msg.payload.length > this.opts.maxPayloadBytes) return false;
+    const text = msg.payload.toString('utf8');
+    let doc: unknown = undefined;
+    let parsed = false;
+    let any = false;
+    const devices = new Set<string>();
+    for (const e of entities) {
+      for (const a of e.availability) {
+        if (a.topic !== msg.topic) continue;
+        let word: string | null = text;
+        if (a.template !== null) {
+          if (a.compiled === null) continue;
+          if (a.compiled.json && !parsed) {
+            parsed = true;
+            const json = parseJson(msg.payload, text);
+            doc = json.ok ? json.doc : undefined;
+          }
+          const out = a.compiled.apply(text, doc);
+          word = out.kind === 'text' ? out.text : null;
+        }
+        const w = word?.trim();
+        const available = w === a.available ? true : w === a.notAvailable ? false : null;
+        if (available === null) continue;
+        any = true;
+        let state = this.entityAvailability.get(e.configTopic);
+        if (state === undefined) {
+          state = { said: new Map(), latest: null };
+          this.entityAvailability.set(e.configTopic, state);
+        }
+        state.said.set(a.topic, available);
+        state.latest = available;
+        devices.add(e.device);
+      }
+    }
+    for (const device of devices) {
+      let online = false;
+      let offline = false;
+      for (const e of this.entities.values()) {
+        if (e.device !== device || e.availability.length === 0) continue;
+        const state = this.entityAvailability.get(e.configTopic);
+        const available = state === undefined ? null : entityAvailable(e.availability, e.availabilityMode, state.said, state.latest);
+        if (available === true) online = true;
+        else if (available === false) offline = true;
+      }
+      if (online || offline) this.opts.onAvailability?.(device, online, msg.topic, msg.receivedAt, msg.retain === true);
+    }
+    return any;
+  }
+
+  /**
+   * Gives back the entities of an earlier run (their configs as onEntityConfig had them: config topic and payload,
+   * from the store) before the first message, so that a state queued for the persistent session is read though its
+   * retained config comes after it; their topics are subscribed (DiscoveryEntitiesOptions.onStateTopic). A config the
+   * broker replays later replaces its entity (unchanged: nothing happens). Returns the config topics not taken again
+   * (the prefix or presets changed, a bad row, the cap): the caller deletes their rows. Never throws.
+   */
+  restoreEntityConfigs(rows: readonly { readonly topic: string; readonly payload: string }[], now: number): string[] {
+    const prefix = this.opts.discoveryPrefix;
+    if (prefix == null || this.opts.discoveryEntities === undefined) return rows.map((r) => r.topic);
+    const dropped: string[] = [];
+    this.restoringEntities = true;
+    try {
+      for (const r of rows) {
+        const payload = Buffer.from(r.payload, 'utf8');
+        if (payload.length > 0) this.discoveryConfig(prefix, { topic: r.topic, payload, receivedAt: now, retain: true });
+        if (!this.entities.has(r.topic)) dropped.push(r.topic);
+      }
+    } catch {
+      // A row this version cannot read: not given back (its config comes again from the broker).
+    } finally {
+      this.restoringEntities = false;
+    }
+    return dropped;
+  }
+
+  /** The discovered entities and configs now (DiscoveryTable), for `anomalyd status`. */
+  discoveryTable(): DiscoveryTable {
+    const refused: Partial<Record<EntityRefusal, number>> = {};
+    for (const why of this.entityRefusals.values()) refused[why] = (refused[why] ?? 0) + 1;
+    const streams: string[] = [];
+    for (const e of this.entities.values()) if (e.templateProblem === null) streams.push(e.stream);
+    return { entities: streams.length, streams, units: this.discoveryStreams.size, refused };
   }
 
   /** Tells an entity's problem once per config topic and problem (DiscoveryEntitiesOptions.onEntityProblem). */

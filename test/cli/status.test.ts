@@ -184,6 +184,16 @@ describe('anomalyd status', () => {
     expect(formatStatus(view.statusView, 'http://127.0.0.1:1')).not.toMatch(/^series/m);
   });
 
+  it('counts the Home Assistant discovery configs with the homeassistant preset: entities, in use, units, refused per reason with its words; no line without it', () => {
+    const view = new FakeView();
+    const s = { ...view.statusView, discovery: { entities: 3, inUse: 2, units: 1, refused: { too_many_streams: 1, unread_template: 2 } } };
+    expect(formatStatus(s, 'http://127.0.0.1:1')).toMatch(
+      /^discovery +Home Assistant configs: 3 entities read on their own state topics \(2 in use: their streams have readings\), 1 stating the unit of a stream a rule reads; 3 refused: unread_template 2 \(a value_template anomalyd does not read: its states are rejected unread_template\), too_many_streams 1 \(over ingest\.maxStreams entities\)$/m,
+    );
+    expect(formatStatus({ ...view.statusView, discovery: { entities: 1, inUse: 0, units: 0, refused: {} } }, 'http://127.0.0.1:1')).toMatch(/^discovery +Home Assistant configs: 1 entity read .*; none refused$/m);
+    expect(formatStatus(view.statusView, 'http://127.0.0.1:1')).not.toMatch(/^discovery/m);
+  });
+
   it('says when device times lag arrival by whole hours (a time zone mix-up, tryout 13 #9), and nothing when none do', () => {
     const view = new FakeView();
     const s = { ...view.statusView, counters: { ...view.statusView.counters, clockLags: 2 } };

@@ -87,8 +87,8 @@ describe('docs/SECURITY.md "Hubs on the embedded broker"', () => {
     for (const name of PRESET_NAMES) {
       const { hub } = PRESETS[name];
       if (PRESETS[name].discoveryEntities === true) {
-        // homeassistant: discovery entities' configs and, while a config lasts, the state topic it names.
-        expect(section, name).toMatch(new RegExp(`^\\|[^\\n]*\`${name}\` \\| its state topics [^\\n]*the state topic it names \\| none \\| configs of those three components \\|$`, 'm'));
+        // homeassistant: discovery entities' configs and, while a config lasts, the state and availability topics it names.
+        expect(section, name).toMatch(new RegExp(`^\\|[^\\n]*\`${name}\` \\| its state topics [^\\n]*the state and availability topics it names \\| none \\| configs of those three components \\|$`, 'm'));
         continue;
       }
       if (hub.publish.length === 0) {

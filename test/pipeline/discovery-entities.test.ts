@@ -171,4 +171,96 @@ describe('homeassistant preset: discovery configs', () => {
     h.send('homeassistant/sensor/th1/config', TH1, true);
     expect(outcome(h.send('office/th1/state', '{"temperature": 20}', true))).toBe('rejected retained');
   });
+
+  it('availability (tryout 25 #8, the rest): avty_t with pl_avail/pl_not_avail and `~`, the availability list with `t` and its own payloads, availability_mode; told as its device\'s word; the topics subscribed with the entity, unsubscribed with it', () => {
+    const said: string[] = [];
+    const topics: string[] = [];
+    let t = NOW;
+    const p = new MessageParser(
+      parseOptionsOf(config(), { onAvailability: (device, online, topic) => said.push(`${device} ${online ? 'online' : 'offline'} ${topic}`) }, {
+        onStateTopic: (topic, on) => (on ? topics.push(topic) : topics.splice(topics.indexOf(topic), 1)),
+      }),
+    );
+    const send = (topic: string, payload: string | object, retain = false): ParseResult =>
+      p.parse({ topic, payload: Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)), receivedAt: (t += 1000), retain });
+    const omg = { '~': 'home/OMG/', stat_t: '~th', val_tpl: '{{ value_json.t }}', avty_t: '~LWT', pl_avail: 'Online', pl_not_avail: 'Offline' };
+    send('homeassistant/sensor/omg/temp/config', omg, true);
+    send('homeassistant/sensor/omg/hum/config', { ...omg, val_tpl: '{{ value_json.h }}' }, true);
+    expect(topics).toEqual(['home/OMG/th', 'home/OMG/LWT']);
+    expect(outcome(send('home/OMG/LWT', 'Offline', true))).toBe('skipped hub_topic');
+    expect(outcome(send('home/OMG/LWT', 'Online'))).toBe('skipped hub_topic');
+    // A word that is neither says nothing (Home Assistant compares the payload exactly).
+    send('home/OMG/LWT', 'offline');
+    expect(said).toEqual(['omg offline home/OMG/LWT', 'omg online home/OMG/LWT']);
+    said.length = 0;
+
+    // The list form, full and abbreviated keys, each entry its own payloads (defaults online/offline), mode all.
+    send('homeassistant/sensor/pump/config', { state_topic: 'shed/pump/flow', availability: [{ topic: 'shed/pump/status' }, { t: 'shed/gw/status', pl_avail: 'up', pl_not_avail: 'down', val_tpl: '{{ value_json.state }}' }], availability_mode: 'all' }, true);
+    expect(topics).toContain('shed/gw/status');
+    send('shed/pump/status', 'online');
+    expect(said).toEqual([]);
+    send('shed/gw/status', '{"state": "up"}');
+    send('shed/gw/status', '{"state": "down"}');
+    send('shed/pump/status', 'online');
+    send('shed/gw/status', '{"state": "up"}');
+    expect(said).toEqual(['pump online shed/gw/status', 'pump offline shed/gw/status', 'pump offline shed/pump/status', 'pump online shed/gw/status']);
+    said.length = 0;
+    // Mode any: one available is enough.
+    send('homeassistant/sensor/pump/config', { state_topic: 'shed/pump/flow', avty: [{ t: 'shed/pump/status' }, { t: 'shed/gw/status', pl_avail: 'up', pl_not_avail: 'down' }], avty_mode: 'any' }, true);
+    send('shed/gw/status', 'down');
+    send('shed/pump/status', 'offline');
+    expect(said).toEqual(['pump online shed/gw/status', 'pump offline shed/pump/status']);
+    // A config moved off an availability topic: unsubscribed; its messages are no words any more.
+    send('homeassistant/sensor/pump/config', { state_topic: 'shed/pump/flow' }, true);
+    expect(topics).not.toContain('shed/gw/status');
+    expect(outcome(send('shed/gw/status', 'down'))).toBe('rejected bad_topic');
+    // The daemon's own topics are no device's word.
+    send('homeassistant/sensor/x/config', { stat_t: 'x/state', avty_t: 'anomalyd/status' }, true);
+    expect(topics).not.toContain('anomalyd/status');
+  });
+
+  it('the entities are told to be kept (onEntityConfig: taken, changed, deleted; not a replay) and given back before any config: a state first is read; status counts', () => {
+    const rows = new Map<string, string>();
+    const calls: string[] = [];
+    const make = (): MessageParser =>
+      new MessageParser(
+        parseOptionsOf(config({ maxStreams: 3 }), {}, {
+          onEntityConfig: (topic, payload) => {
+            calls.push(`${topic} ${payload === null ? 'deleted' : 'kept'}`);
+            if (payload === null) rows.delete(topic);
+            else rows.set(topic, payload);
+          },
+        }),
+      );
+    let t = NOW;
+    const send = (p: MessageParser, topic: string, payload: string | object, retain = false): ParseResult =>
+      p.parse({ topic, payload: Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)), receivedAt: (t += 1000), retain });
+    const a = make();
+    send(a, 'homeassistant/sensor/th1/config', TH1, true);
+    send(a, 'homeassistant/sensor/th1/config', TH1, true);
+    send(a, 'homeassistant/sensor/th3/config', { stat_t: 'office/th3/state', val_tpl: '{{ value_json.t * 0.1 }}' }, true);
+    send(a, 'homeassistant/sensor/gone/config', { stat_t: 'x/gone' }, true);
+    send(a, 'homeassistant/sensor/gone/config', '', true);
+    send(a, 'homeassistant/sensor/junk/config', 'not json', true);
+    send(a, 'homeassistant/sensor/f1/config', { stat_t: 'flood/1' }, true);
+    send(a, 'homeassistant/sensor/f2/config', { stat_t: 'flood/2' }, true);
+    expect(calls).toEqual([
+      'homeassistant/sensor/th1/config kept',
+      'homeassistant/sensor/th3/config kept',
+      'homeassistant/sensor/gone/config kept',
+      'homeassistant/sensor/gone/config deleted',
+      'homeassistant/sensor/f1/config kept',
+    ]);
+    expect(a.discoveryTable()).toEqual({ entities: 2, streams: ['th1', 'f1'], units: 0, refused: { unread_template: 1, not_a_config: 1, too_many_streams: 1 } });
+
+    // The next start: given back, a state before any config is read; a row no longer taken is returned.
+    const b = make();
+    calls.length = 0;
+    const dropped = b.restoreEntityConfigs([...[...rows].map(([topic, payload]) => ({ topic, payload })), { topic: 'elsewhere/sensor/x/config', payload: '{"stat_t":"x"}' }], NOW);
+    expect(dropped).toEqual(['elsewhere/sensor/x/config']);
+    expect(outcome(send(b, 'office/th1/state', '{"temperature": 21.5}'))).toBe('th1=21.5');
+    // The broker's replay of an unchanged config writes nothing.
+    send(b, 'homeassistant/sensor/th1/config', TH1, true);
+    expect(calls).toEqual([]);
+  });
 });
