@@ -359,7 +359,7 @@ export const schema = section('anomalyd configuration', {
       max: 100_000_000,
       doc: 'Memory of a stream’s recent history, against which each reading’s score is judged: a lasting change stops scoring high after about this long.',
     }),
-    learnReadings: int({ default: 256, min: 8, max: 100_000_000, doc: 'Readings a new stream learns from before it may alert: the scorer’s learning period (its status is learning); counted from its first movement when it did not move during them; longer when its kinds of evidence need longer to warm up: below max(model.normWarmup, score.smooth + 1) + 8 · score.smooth − 1 readings (159 with the shipped settings) a stream without gaps learns for that many, and check-config and run warn (docs/SCORING.md section 6). Not its own model (learning.minReadings).' }),
+    learnReadings: int({ default: 256, min: 8, max: 100_000_000, doc: 'Readings a new stream learns from before it may alert: the scorer’s learning period (its status is learning); counted from its first movement when it did not move during them; longer when its kinds of evidence need longer to warm up: below max(model.normWarmup, score.smooth + 1) + 8 · score.smooth − 1 readings (159 with the shipped settings) a stream without gaps learns for that many, whatever the setting (no kind of evidence is ready sooner), and check-config and run warn (docs/SCORING.md section 6). Not its own model (learning.minReadings).' }),
   }),
   alerts: section('Anomaly episodes and their MQTT alerts (docs/SCORING.md, docs/ALERTS.md). Every length is counted in readings.', {
     openAfter: int({ default: 1, min: 1, max: 100_000, doc: 'Consecutive readings at or above the threshold that open an episode.' }),

@@ -22,6 +22,7 @@ import { Observable, asapScheduler, type OperatorFunction, type SchedulerLike } 
 import type { Config } from '../config/schema.js';
 import type { AnomalyEvent, ParseResult, RawMessage, Reading, ScoredReading } from '../contract/types.js';
 import { Cadence, type CadenceOptions } from './cadence.js';
+import { kindsWarmUp } from './learning-period.js';
 import { CounterTrack } from './counter.js';
 import type { MessageParser } from './parse.js';
 import { StreamScorer, type ModelPriors, type OpenEpisodePeak, type OpenEpisodeProgress, type ScorerOptions, type ScoredStep, type SilenceJudgement } from './scorer.js';
@@ -52,6 +53,7 @@ export function detectorOptions(config: Config): DetectorOptions {
       adaptiveHorizon: score.adaptiveHorizon,
       smooth: score.smooth,
       reconEvery: window.hop,
+      kindsWarmUp: kindsWarmUp(model.normWarmup, score.smooth),
     },
   };
 }

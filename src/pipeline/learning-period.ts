@@ -1,7 +1,9 @@
 /**
  * How long a new stream's learning period really is (docs/SCORING.md section 6, "Learning period"; tryout 25,
  * finding 10): `score.learnReadings` readings, but a period too short for the kinds it waits for goes on until each
- * of `level`, `change`, `shift` and `spread` that has started holds MIN_HISTORY values (StreamScorer.learningOf).
+ * of `level`, `change`, `shift` and `spread` holds MIN_HISTORY values (StreamScorer.learningOf): within the kinds'
+ * warm-up (kindsWarmUp, passed to the scorer as ScorerOptions.kindsWarmUp) those not started yet too, after it
+ * those that have started.
  */
 import type { Config } from '../config/schema.js';
 import { MIN_HISTORY } from './scorer.js';
@@ -23,9 +25,8 @@ export function kindsWarmUp(normWarmup: number, smooth: number): number {
 /**
  * `score.learnReadings` set below the kinds' warm-up (kindsWarmUp), as [setting, why] pairs for `check-config` (a
  * warning line each) and `run` (a warn at start): the learning period a new stream without gaps then has is the
- * warm-up, not the setting (32 → 159 with the shipped settings: 13 h 15 min for a sensor read every 300 s), or, when
- * the setting ends it before those kinds have started (8 to 17 and 25 to 31 with the shipped settings), the setting
- * with those kinds not ready at its end. Nothing when learnReadings is at least the warm-up.
+ * warm-up, not the setting (8 to 158 → 159 with the shipped settings: 13 h 15 min for a sensor read every 300 s).
+ * Nothing when learnReadings is at least the warm-up.
  */
 export function learnReadingsWarnings(config: Config): Array<readonly [string, string]> {
   const n = config.score.learnReadings;
@@ -36,9 +37,8 @@ export function learnReadingsWarnings(config: Config): Array<readonly [string, s
       'score.learnReadings',
       `${n} is below the warm-up of the kinds a learning period waits for (level, change, shift and spread: ${warm} readings with ` +
         `model.normWarmup ${config.model.normWarmup} and score.smooth ${config.score.smooth}): a new stream without gaps learns, and ` +
-        `alerts on nothing, for ${warm} readings, not ${n} (${warm} times its report interval), unless ${n} ends its learning before ` +
-        `those kinds have started; then they are not ready when it ends, and a fault in its first ${warm} readings can be learnt as ` +
-        `normal (docs/SCORING.md section 6). Set it to ${warm} or more for a learning period as long as it says`,
+        `alerts on nothing, for ${warm} readings, not ${n} (${warm} times its report interval): no kind is ready sooner ` +
+        `(docs/SCORING.md section 6). Set it to ${warm} or more for a learning period as long as it says`,
     ],
   ];
 }

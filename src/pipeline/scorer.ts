@@ -149,6 +149,14 @@ export interface ScorerOptions {
   readonly reconEvery: number;
   /** Kinds of evidence that count (default all). */
   readonly evidence?: readonly Evidence[];
+  /**
+   * The kinds' warm-up, readings (src/pipeline/learning-period.ts kindsWarmUp: 159 with the shipped model.normWarmup
+   * 32 and score.smooth 16): until a stream has seen this many, its learning period waits for each of `level`,
+   * `change`, `shift` and `spread` to hold MIN_HISTORY values, started or not (StreamScorer.waitedFor), so a
+   * learnReadings shorter than it never ends learning before they have started. Default 0: only the kinds that
+   * have started are waited for.
+   */
+  readonly kindsWarmUp?: number;
 }
 
 /**
@@ -636,18 +644,26 @@ export class StreamScorer {
   }
 
   /**
-   * True while a kind the stream's learning waits for has started but holds fewer than MIN_HISTORY values: the
-   * model-free kinds measured once per reading (WAITED), whose values start after a warm-up (the
-   * normalisation's, a short mean's). A learning period shorter than that warm-up plus MIN_HISTORY values
-   * (thinned: MIN_HISTORY short means for shift and spread) would end before they could be settled ready
-   * (TailCalibrator.settle), and the stream would be blind to what only they see while they fill.
+   * True while a kind the stream's learning waits for holds fewer than MIN_HISTORY values: the model-free kinds
+   * measured once per reading (WAITED), whose values start after a warm-up (the normalisation's, a short mean's).
+   * A learning period shorter than that warm-up plus MIN_HISTORY values (thinned: MIN_HISTORY short means for
+   * shift and spread) would end before they could be settled ready (TailCalibrator.settle), and the stream would
+   * be blind to what only they see while they fill, or, ended before they started, judged by histories that had
+   * learnt nothing of the learning period (a `change` history of the 8 changes before a duty cycle's first switch
+   * alarmed at every switch after it; a `cycle` started late on 8 values alarmed on a clean sine). Within the
+   * kinds' warm-up (opts.kindsWarmUp readings) a kind not started yet is waited for too; after it, only one that
+   * has started (one whose values a gap put off, or a stream that never fills it, ends learning at `horizon`).
    */
   private waitedFor(s: StreamScore): boolean {
+    const early = s.seen < (this.opts.kindsWarmUp ?? 0);
     for (const k of WAITED) {
       if (this.opts.evidence !== undefined && !this.opts.evidence.includes(EVIDENCE[k])) continue;
       const row = s.reference[k];
-      if (row === null) continue;
-      for (const t of row) if (t.held > 0 && t.held < MIN_HISTORY) return true;
+      if (row === null) {
+        if (early) return true;
+        continue;
+      }
+      for (const t of row) if (t.held < MIN_HISTORY && (early || t.held > 0)) return true;
     }
     return false;
   }

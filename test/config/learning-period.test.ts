@@ -55,6 +55,13 @@ describe('score.learnReadings below the kinds\' warm-up is said, with the learni
     }, 120_000);
   }
 
+  it('learnReadings 8, 17, 25 and 31 (which ended learning at the setting, before level had started) learn for the warm-up too, and are warned of so', async () => {
+    for (const n of [8, 17, 25, 31]) {
+      expect(await firstJudged(configWith(n, 32, 16), 200)).toBe(159);
+      expect(learnReadingsWarnings(configWith(n, 32, 16))[0][1]).toContain(`learns, and alerts on nothing, for 159 readings, not ${n}`);
+    }
+  }, 120_000);
+
   it('check-config warns of learnReadings 32 with the shipped settings (159 readings), and not of the shipped 256', async () => {
     const run = (path: string): { code: number; err: string } => {
       let err = '';
