@@ -16,7 +16,8 @@ import type { CommandContext } from './context.js';
 export const SENSORS_LIST_USAGE = `Usage: anomalyd sensors list [--status S] [--config PATH | --url URL] [--json]
 
 list shows the streams the running daemon knows, most urgent first (an open episode, then anomalous, stale,
-learning, ok): each one's status, last reading (value and unit, and when), model, and open episode (the id that
+learning, ok): each one's status, last reading (value and unit, an on/off stream's state: closed, open; and
+when), model, and open episode (the id that
 'anomalyd anomalies show' takes). It asks the daemon's local HTTP API (GET /api/sensors), as 'anomalyd status'.
 
 Options:
@@ -48,7 +49,7 @@ export function formatSensorList(sensors: readonly SensorView[], now: number): s
   const rows = sorted.map((s) => [
     s.sensor,
     s.status,
-    s.value === null ? '-' : `${s.decimals !== undefined && s.decimals !== null ? s.value.toFixed(s.decimals) : String(s.value)}${s.unit !== null ? ` ${s.unit}` : ''}`,
+    lastReading(s),
     s.lastTs === null ? '-' : `${age(now - s.lastTs)} ago`,
     s.model ?? '-',
     (s.openEpisode ?? null) !== null ? String(s.openEpisode).slice(0, 8) : '-',
@@ -57,6 +58,16 @@ export function formatSensorList(sensors: readonly SensorView[], now: number): s
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: readonly string[]): string => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
   return `${[line(head), ...rows.map(line)].join('\n')}\n`;
+}
+
+/**
+ * The LAST column: an on/off stream's state by its name (`closed`, as the dashboard and /api/sensors' `onOff.state`
+ * tell it; tryout 27, finding 8: `1` here), else the value at the stream's precision with its unit; `-` before a reading.
+ */
+function lastReading(s: SensorView): string {
+  if (s.value === null) return '-';
+  if (s.onOff != null) return s.onOff.state ?? (s.value === 1 ? s.onOff.on : s.value === 0 ? s.onOff.off : String(s.value));
+  return `${s.decimals !== undefined && s.decimals !== null ? s.value.toFixed(s.decimals) : String(s.value)}${s.unit !== null ? ` ${s.unit}` : ''}`;
 }
 
 /** An age (ms) in one rounded unit: `42 s`, `5 min`, `3 h`, `2 d`; a negative one (a device clock ahead) is `0 s`. */

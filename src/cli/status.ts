@@ -436,7 +436,8 @@ function ownModelLines(s: DaemonStatusView, learning: readonly SensorView[] | nu
   const stopped = own.stopped ?? 0;
   const pinned = s.sensors.pinned ?? 0;
   const extra = [stopped > 0 ? `${stopped} stopped trying` : '', pinned > 0 ? `${pinned} pinned to their model` : ''].filter((x) => x !== '').join(', ');
-  if (n === 0 && extra === '') return [['own models', 'none being learnt (every sensor seen has its own)']];
+  // With no sensor at all there is none to say has its own (tryout 27, finding 8).
+  if (n === 0 && extra === '') return [['own models', s.sensors.total === 0 ? 'none being learnt (no sensor seen yet)' : 'none being learnt (every sensor seen has its own)']];
   const head: [string, string] = [
     'own models',
     n === 0

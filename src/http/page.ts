@@ -145,7 +145,7 @@ var NOTE_WORD_CHARS = ${NOTE_WORD_CHARS};
 var TOKEN_KEY = 'anomalyd-token';
 var RANGES = ['1h', '24h', '7d'];
 var state = { selected: null, chosen: false, range: '1h', sensors: [], filter: '', openIds: {}, folded: {}, timeZone: null, zoneFmt: null,
-  token: sessionStorage.getItem(TOKEN_KEY) || '', tokenRefused: false, timer: 0, charts: {}, series: null, anomalies: [], allEpisodes: false, offScale: null };
+  token: sessionStorage.getItem(TOKEN_KEY) || '', tokenRefused: false, timer: 0, charts: {}, series: null, held: [], anomalies: [], allEpisodes: false, offScale: null };
 /** Most urgent first: a sensor with an open episode (a silence's missing data too, while stale), then anomalous, stale, learning, ok. */
 var RANK = { anomalous: 1, stale: 2, learning: 3, ok: 4 };
 /** Names at most in the header's list of sensors with an open episode (the list below has them all, first). */
@@ -460,6 +460,43 @@ function shadePlugin(host) {
   }] } };
 }
 
+/**
+ * Per point i (from 1), whether its value was held from point i - 1 until it (drawn as a step: flat, then up or
+ * down at i) rather than a slope between the two (tryout 27, finding 8: a report-on-change humidity of 4 readings in
+ * 2.5 min drawn as slopes while the daemon holds each until the next). Held: every point of an on/off stream (its
+ * state holds until it changes); between two single readings (a reading stands until the next one; the daemon fills a
+ * missed step with the reading before it: src/pipeline/cadence.ts); across a gap of 1.5 times the series' usual spacing
+ * or more (nothing was read in it: the cadence's own rule for a missed step, so it holds at any sampling rate).
+ * Between merged neighbours (means of a minute, a quarter-hour) a slope, as before.
+ */
+function heldFlags(d, onOff) {
+  var n = d.ts.length, flags = [false], gaps = [];
+  for (var i = 1; i < n; i++) gaps.push(d.ts[i] - d.ts[i - 1]);
+  var sorted = gaps.slice().sort(function (a, b) { return a - b; });
+  var usual = sorted.length > 0 ? sorted[Math.floor((sorted.length - 1) / 2)] : 0;
+  for (var k = 1; k < n; k++) flags.push(onOff || (d.count[k] === 1 && d.count[k - 1] === 1) || (usual > 0 && d.ts[k] - d.ts[k - 1] >= 1.5 * usual));
+  return flags;
+}
+
+/**
+ * A uPlot path builder: a line between neighbours, a step (flat, then vertical) into each point state.held flags (the
+ * plotted series' heldFlags: read at each draw, as a chart kept across refreshes gets new data); a null breaks it.
+ */
+function heldPaths() {
+  return function (u, sidx, i0, i1) {
+    var xs = u.data[0], ys = u.data[sidx], held = state.held || [], stroke = new Path2D(), on = false, lastY = 0;
+    for (var i = i0; i <= i1; i++) {
+      var y = ys[i];
+      if (y === null || y === undefined) { on = false; continue; }
+      var px = u.valToPos(xs[i], 'x', true), py = u.valToPos(y, 'y', true);
+      if (!on) { stroke.moveTo(px, py); on = true; }
+      else { if (held[i]) stroke.lineTo(px, lastY); stroke.lineTo(px, py); }
+      lastY = py;
+    }
+    return { stroke: stroke, fill: null, clip: null, band: null, gaps: null, flags: 0 };
+  };
+}
+
 function bandOf(d, c) {
   var hi = [], lo = [], model = 0, baseline = 0;
   for (var i = 0; i < d.ts.length; i++) {
@@ -571,6 +608,9 @@ function renderSeries(d, sensor) {
   var series = [{}];
   var bands = [];
   var modelPts = 0, baselinePts = 0, merged = d.count.some(function (k) { return k > 1; });
+  var held = state.held = heldFlags(d, !!(sensor && sensor.onOff));
+  var steps = held.filter(Boolean).length;
+  readingsHost.setAttribute('data-steps', String(steps));
   for (var c = 0; c < C; c++) {
     var color = palette[c % palette.length];
     var b = bandOf(d, c);
@@ -585,7 +625,7 @@ function renderSeries(d, sensor) {
       bands.push({ series: [base + 2, base + 3], fill: css('--envelope') });
     }
     data.push(d.value[c]);
-    series.push({ label: C > 1 ? d.channels[c] : d.stream, stroke: color, width: 1.5, points: { show: n < 120 } });
+    series.push({ label: C > 1 ? d.channels[c] : d.stream, stroke: color, width: 1.5, points: { show: n < 120 }, paths: heldPaths() });
   }
   var bandKind = modelPts > 0 ? 'model' : baselinePts > 0 ? 'baseline' : 'none';
   readingsHost.setAttribute('data-band', bandKind);
@@ -604,7 +644,8 @@ function renderSeries(d, sensor) {
   var bandText = bandKind === 'model' ? 'the band is what the model expected of each reading ± 2 spreads (it follows a lasting fault as the model does; what an episode is told against, the level before it, is in its line below)' :
     bandKind === 'baseline' ? 'the band is the normal range of the preceding readings (median ± 2 robust spreads; the model gave no expectation)' : 'no band yet';
   document.getElementById('readings-caption').textContent = 'Readings of ' + d.stream + unitNote + ', last ' + rangeLabel(state.range) + ' (' + n + ' points' +
-    (merged ? ', each merging up to ' + fmtDuration(d.resolutionMs) + ' of readings: line = mean, light band = min to max' : '') + '); ' + bandText + '; ' +
+    (merged ? ', each merging up to ' + fmtDuration(d.resolutionMs) + ' of readings: line = mean, light band = min to max' : '') + '); ' +
+    (steps > 0 ? 'a value held until the next reading is drawn as a step; ' : '') + bandText + '; ' +
     runsCount + ' anomalous stretch' + (runsCount === 1 ? '' : 'es') + ' shaded; times in ' + zoneLabel() + '.' +
     (state.offScale !== null ? ' ' + state.offScale.count + (state.offScale.count === 1 ? ' point is' : ' points are') + ' far off the scale of the rest, the line runs off the plot (' +
       fmtNum(state.offScale.worst) + unit + ' at ' + fmtTick(state.offScale.ts, 1000) + ').' : '') +

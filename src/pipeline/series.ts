@@ -25,7 +25,8 @@
  *
  * A query takes the span ending at the stream's newest reading (not the wall clock: a stream that went
  * quiet still shows its last hour), from the raw ring when it is short, with 1-minute buckets for what
- * the ring no longer holds, and from the buckets for longer spans; then thins it to at most `maxPoints`
+ * the ring no longer holds, and from the buckets for longer spans (up to 2 days from the minutes, their 26 h kept and
+ * quarter-hours before them); then thins it to at most `maxPoints`
  * by merging neighbours. Where the model gave no expectation, a baseline band (rolling median ± robust
  * spread of the preceding normal points) stands in, flagged as such. No I/O of its own: persistence is the
  * injected port.
@@ -50,7 +51,10 @@ export const DEFAULT_WRITE_INTERVAL_MS = 60_000;
 export const DEFAULT_MAX_POINTS = 800;
 /** Spans up to this long come from the raw ring (and 1-minute buckets before it). */
 export const RAW_SPAN_MS = 3 * 3_600_000;
-/** Spans up to this long come from 1-minute buckets; longer ones from 15-minute buckets. */
+/**
+ * Spans up to this long come from 1-minute buckets (those kept: the newest TIER_RETENTION_MS[1], 26 h; what the span
+ * asks before them from 15-minute buckets); longer ones from 15-minute buckets.
+ */
 export const TIER1_SPAN_MS = 2 * 86_400_000;
 /** Preceding normal points the baseline band is computed from. */
 export const BASELINE_POINTS = 30;
@@ -952,11 +956,25 @@ export class SeriesStore {
       source = raw.length > 0 ? 'raw' : older.length > 0 ? 'minutes' : 'none';
       // The coarsest point's span: a minute where older minute buckets lead the raw readings.
       resolutionMs = older.length > 0 ? TIER_WIDTH_MS[1] : 0;
+    } else if (q.rangeMs <= TIER1_SPAN_MS) {
+      // 1-minute buckets are kept TIER_RETENTION_MS[1] (26 h) only: a span reaching further back takes its older part
+      // from the 15-minute buckets, up to the quarter-hour where the minutes held begin (tryout 27, finding 5: 48 h
+      // gave the newest 26 h alone, yesterday's episode silently left out).
+      const minutes = this.bucketPts(stream, 1, channels.length, from, to);
+      const W2 = TIER_WIDTH_MS[2];
+      const firstMinute = minutes.length > 0 ? minutes[0].ts - TIER_WIDTH_MS[1] / 2 : to + 1;
+      const cut = firstMinute - from >= TIER_WIDTH_MS[1] ? Math.ceil(firstMinute / W2) * W2 : -Infinity;
+      const quarters = cut === -Infinity ? [] : this.bucketPts(stream, 2, channels.length, from, cut - 1);
+      // Only where the quarter-hours reach back further than the minutes (pruned), not for a stream that began in the span.
+      const older = quarters.length > 0 && quarters[0].ts - W2 / 2 <= firstMinute - W2 ? quarters : [];
+      pts = older.length > 0 ? [...older, ...minutes.filter((p) => p.ts >= cut)] : minutes;
+      source = pts.length === 0 ? 'none' : minutes.length > 0 ? 'minutes' : 'quarter-hours';
+      // The coarsest point's span: a quarter-hour where quarter-hours lead the minutes.
+      resolutionMs = older.length > 0 ? W2 : TIER_WIDTH_MS[1];
     } else {
-      const tier: SeriesTier = q.rangeMs <= TIER1_SPAN_MS ? 1 : 2;
-      pts = this.bucketPts(stream, tier, channels.length, from, to);
-      source = pts.length === 0 ? 'none' : tier === 1 ? 'minutes' : 'quarter-hours';
-      resolutionMs = TIER_WIDTH_MS[tier];
+      pts = this.bucketPts(stream, 2, channels.length, from, to);
+      source = pts.length === 0 ? 'none' : 'quarter-hours';
+      resolutionMs = TIER_WIDTH_MS[2];
     }
     if (pts.length > maxPoints) {
       const k = Math.ceil(pts.length / maxPoints);

@@ -54,4 +54,20 @@ describe.skipIf(!builtAndModelsPresent())('anomalyd sensors list', () => {
     expect(rows[0]).toMatch(/^b\s+stale\s+1 bar\s+60 s ago\s+gru@x\s+2f60c0ca$/);
     expect(rows[1]).toMatch(/^a\s+ok\s+1 bar/);
   });
+
+  it('tells an on/off stream\'s last reading by its state\'s name, as the dashboard and the API\'s onOff do, not as 1 / 0 (tryout 27, finding 8)', () => {
+    const s = (sensor: string, over: Partial<SensorView>): SensorView => ({ sensor, status: 'ok', model: 'gru@x', pinned: false, lastTs: 1000, value: 1, surprise: null, unit: null, ownModel: null, ...over });
+    const text = formatSensorList(
+      [
+        s('door/contact', { value: 1, onOff: { on: 'closed', off: 'open', state: 'closed', alarm: false } }),
+        s('hall/occupancy', { value: 0, onOff: { on: 'occupied', off: 'clear', state: 'clear', alarm: false } }),
+        s('new/contact', { value: null, lastTs: null, onOff: { on: 'closed', off: 'open', state: null, alarm: false } }),
+      ],
+      61_000,
+    );
+    const rows = text.trimEnd().split('\n').slice(1);
+    expect(rows.find((r) => r.startsWith('door/contact'))).toMatch(/^door\/contact\s+ok\s+closed\s+60 s ago/);
+    expect(rows.find((r) => r.startsWith('hall/occupancy'))).toMatch(/^hall\/occupancy\s+ok\s+clear\s+60 s ago/);
+    expect(rows.find((r) => r.startsWith('new/contact'))).toMatch(/^new\/contact\s+ok\s+-\s+-/);
+  });
 });

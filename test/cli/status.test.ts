@@ -64,6 +64,11 @@ describe('anomalyd status', () => {
     const done = context();
     expect(await statusCommand(['--url', server.url!], done.ctx)).toBe(0);
     expect(done.out()).toMatch(/^own models none being learnt \(every sensor seen has its own\)$/m);
+    // No sensor at all: nothing to say each has its own (tryout 27, finding 8).
+    view.statusView = { ...view.statusView, sensors: { ...view.statusView.sensors, total: 0, byStatus: { learning: 0, ok: 0, anomalous: 0, stale: 0 } } };
+    const none = context();
+    expect(await statusCommand(['--url', server.url!], none.ctx)).toBe(0);
+    expect(none.out()).toMatch(/^own models none being learnt \(no sensor seen yet\)$/m);
     view.statusView = { ...view.statusView, sensors: { total: 3, byStatus: view.statusView.sensors.byStatus } };
     const off = context();
     expect(await statusCommand(['--url', server.url!], off.ctx)).toBe(0);

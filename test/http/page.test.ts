@@ -221,6 +221,80 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
     }
   });
 
+  it('draws a value held until the next reading as a step, not a slope: sparse readings, an on/off stream; merged neighbours of a steady stream stay slopes (tryout 27, finding 8)', async () => {
+    const view = new FakeView();
+    // A report-on-change humidity: 4 readings in 11 min, 41 held for 9 min 20 s, then 60.
+    const sparse = [T0, T0 + 40_000, T0 + 600_000, T0 + 640_000];
+    // A steady stream's minute means (merged points 60 s apart): slopes between them.
+    const steady = Array.from({ length: 12 }, (_, i) => T0 + i * 60_000);
+    view.sensorViews = [
+      { sensor: 'bath_hum/humidity', status: 'ok', model: 'gru-7', pinned: false, lastTs: sparse[3], value: 61, surprise: 0.3, unit: '%', ownModel: null },
+      { sensor: 'door/contact', status: 'ok', model: null, pinned: false, lastTs: steady[11], value: 1, surprise: null, unit: null, ownModel: null, onOff: { on: 'closed', off: 'open', state: 'closed', alarm: false } },
+      { sensor: 'boiler', status: 'ok', model: 'gru-7', pinned: false, lastTs: steady[11], value: 31, surprise: 0.3, unit: '°C', ownModel: null },
+    ];
+    view.histories = new Map([
+      ['bath_hum/humidity', { ...series('bath_hum/humidity', sparse), value: [[40, 41, 60, 61]] }],
+      ['door/contact', { ...series('door/contact', steady), count: steady.map(() => 4), resolutionMs: 60_000, value: [steady.map((_, i) => (i < 6 ? 0 : 1))] }],
+      ['boiler', { ...series('boiler', steady), count: steady.map(() => 30), resolutionMs: 60_000, value: [steady.map((_, i) => (i < 6 ? 20 : 31))] }],
+    ]);
+    view.records = [];
+    const base = await serve(view);
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    /** The y (canvas px) of the line's pixels in the column at time `ts`, and the y of `a`, `b` and their middle. */
+    const column = (ts: number, a: number, b: number): Promise<{ ys: number[]; ya: number; yb: number; ymid: number }> =>
+      page.evaluate(
+        async ([t, va, vb]) => {
+          // uPlot draws on an animation frame after setData.
+          await new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r())));
+          const u = (window as unknown as { state: { charts: Record<string, { ctx: CanvasRenderingContext2D; valToPos: (v: number, k: string, c: boolean) => number; bbox: { top: number; height: number } }> } }).state.charts.readings;
+          const x = Math.round(u.valToPos(t, 'x', true));
+          // A few pixels past the plot's edges too: a line at the scale's end (a door's 0) is half outside.
+          const top = u.bbox.top - 3;
+          const px = u.ctx.getImageData(x, top, 1, u.bbox.height + 6).data;
+          const accent = getComputedStyle(document.documentElement).getPropertyValue('--accent').trim();
+          const probe = document.createElement('canvas').getContext('2d')!;
+          probe.fillStyle = accent;
+          probe.fillRect(0, 0, 1, 1);
+          const [r, g, bl] = probe.getImageData(0, 0, 1, 1).data;
+          const ys: number[] = [];
+          for (let k = 0; k < px.length / 4; k++) {
+            const d = Math.abs(px[4 * k] - r) + Math.abs(px[4 * k + 1] - g) + Math.abs(px[4 * k + 2] - bl);
+            if (px[4 * k + 3] > 90 && d < 90) ys.push(top + k);
+          }
+          return { ys, ya: u.valToPos(va, 'y', true), yb: u.valToPos(vb, 'y', true), ymid: u.valToPos((va + vb) / 2, 'y', true) };
+        },
+        [ts, a, b] as const,
+      );
+    try {
+      await page.goto(`${base}/#sensor=${encodeURIComponent('bath_hum/humidity')}&range=1h`);
+      await page.waitForSelector('body[data-state="ready"]');
+      await page.waitForFunction(() => document.getElementById('sensor-title')?.textContent === 'bath_hum/humidity');
+      const held = await column(T0 + 320_000, 41, 60);
+      expect(held.ys.length).toBeGreaterThan(0);
+      // The line in the middle of the 9 min 20 s is at 41, the value held, not on a slope towards 60.
+      for (const y of held.ys) expect(Math.abs(y - held.ya)).toBeLessThan(4);
+      expect(Number(await page.locator('#readings-chart').getAttribute('data-steps'))).toBe(3);
+      expect(await page.locator('#readings-caption').textContent()).toContain('a value held until the next reading is drawn as a step');
+
+      await page.goto(`${base}/#sensor=door%2Fcontact&range=1h`);
+      await page.waitForFunction(() => document.getElementById('sensor-title')?.textContent === 'door/contact');
+      await page.waitForSelector('body[data-state="ready"]');
+      const door = await column(T0 + 5.5 * 60_000, 0, 1);
+      expect(door.ys.length).toBeGreaterThan(0);
+      for (const y of door.ys) expect(Math.abs(y - door.ya)).toBeLessThan(4);
+
+      await page.goto(`${base}/#sensor=boiler&range=1h`);
+      await page.waitForFunction(() => document.getElementById('sensor-title')?.textContent === 'boiler');
+      await page.waitForSelector('body[data-state="ready"]');
+      const slope = await column(T0 + 5.5 * 60_000, 20, 31);
+      expect(slope.ys.some((y) => Math.abs(y - slope.ymid) < 4)).toBe(true);
+      expect(Number(await page.locator('#readings-chart').getAttribute('data-steps'))).toBe(0);
+      await page.screenshot({ path: artifact('page-held-steps'), fullPage: false });
+    } finally {
+      await page.close();
+    }
+  });
+
   it('opens on the sensor and range its address names, and writes the operator\'s choice back (tryout 26: no link to a sensor\'s plots)', async () => {
     const view = new FakeView();
     const base = await serve(view);

@@ -464,6 +464,43 @@ describe('SeriesStore: queries', () => {
     expect(again.query('nothing', { rangeMs: DAY })).toBeNull();
   });
 
+  it('every range up to 8 d covers its whole span: past the 26 h of 1-minute buckets kept, the older part from 15-minute buckets, no gap, no overlap (a real SQLite file, readings every 5 min over 3 days; tryout 27, finding 5)', () => {
+    const s = seriesStore({ writeIntervalMs: 0 });
+    const newest = T0 + 3 * DAY;
+    // Yesterday's episode: an hour of anomalous readings 36 h before the newest one.
+    const faultAt = newest - 36 * HOUR;
+    for (let ts = T0; ts <= newest; ts += 5 * MIN) {
+      const off = ts >= faultAt && ts < faultAt + HOUR;
+      s.record(reading(ts, off ? 85 : 20, off ? { status: 'anomalous', score: 0.99999, anomalyId: 'a1' } : {}));
+    }
+    s.close();
+    for (const again of [seriesStore(), s]) {
+      for (const rangeH of [27, 30, 36, 48, 72]) {
+        const v = again.query('s', { rangeMs: rangeH * HOUR, maxPoints: 5000 })!;
+        // The span ends at the newest reading (after a restart: the middle of its stored minute).
+        expect(v.to - newest).toBeLessThanOrEqual(MIN / 2);
+        expect(v.from).toBe(v.to - rangeH * HOUR);
+        // Its first point within a quarter-hour of the span's start, its last at the newest reading's minute.
+        expect(v.ts[0]).toBeLessThanOrEqual(v.from + 15 * MIN);
+        expect(v.ts[v.ts.length - 1]).toBeGreaterThan(newest - MIN);
+        // Times rising, no step longer than a quarter-hour (no hole), every reading of the span counted once.
+        for (let i = 1; i < v.ts.length; i++) {
+          expect(v.ts[i]).toBeGreaterThan(v.ts[i - 1]);
+          expect(v.ts[i] - v.ts[i - 1]).toBeLessThanOrEqual(15 * MIN);
+        }
+        const readings = v.count.reduce((a, b) => a + b, 0);
+        const inSpan = Math.floor((rangeH * HOUR) / (5 * MIN)) + 1;
+        expect(readings).toBeGreaterThanOrEqual(inSpan - 1);
+        expect(readings).toBeLessThanOrEqual(inSpan + 2);
+        // Yesterday's episode is in every span that reaches back to it.
+        expect(v.anomalous.some(Boolean)).toBe(rangeH >= 36);
+        expect(Math.max(...v.value[0].map((x) => x ?? -Infinity))).toBe(rangeH >= 36 ? 85 : 20);
+        // The coarsest point says how wide it is.
+        expect(v.resolutionMs).toBe(rangeH > 26 ? 15 * MIN : MIN);
+      }
+    }
+  });
+
   it('keeps the digits a meter needs (20210701 … 20210712, 123456.101 …) in raw points, buckets and after a restart; short values stay short (tryout 13, finding 7)', () => {
     const s = seriesStore({ writeIntervalMs: 0 });
     const meter = (i: number): number => 20210701 + i;
