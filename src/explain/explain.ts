@@ -1359,12 +1359,13 @@ export const PINNED_READINGS = 3;
  * when disconnected, its 85.0 power-on value, a 0 or a 65535 of a failed read; or any value the sensor froze at far
  * off its normal): at least PINNED_READINGS readings in a row equal to each other, or each within the sensor's
  * resolution (`quantum` of the normal readings, one step of it) of the run's first (near-identical: a stuck ADC's one
- * step of flicker), more than twice as long as the normal readings' mean run of such readings (a stream that holds its
- * readings for long anyway, a setpoint, is not judged so: stuckRun judges its runs); its value beyond OUTLIER_Z spreads of the level
- * before (for a cyclic stream, of its own cycle: the same yardstick the level-before rules use), and at least half of
- * the stretch's readings off that level in it (the run is the fault the episode holds, not one part of another
- * fault). Readings do not repeat one value by chance far off their normal: a spike does not hold its value, a level
- * shift keeps its noise; and the lower noise of a constant value is a side effect of the value, not a noise change
+ * step of flicker), more than twice as long as the normal readings' mean run of such readings (a stream that holds
+ * its readings for long anyway, a setpoint, is not judged so: stuckRun judges its runs); its value beyond OUTLIER_Z
+ * spreads of the level before (for a cyclic stream, of its own cycle too) and outside the range of every normal
+ * reading before (off its range: a value the stream reads now and then is not pinned far off it); and at least half
+ * of the stretch's readings off that level (and off the model's expectation) in it (the run is the fault the episode
+ * holds, not one part of another fault). Readings do not repeat one value by chance far off their normal: a spike
+ * does not hold its value, a level shift keeps its noise; and the lower noise of a constant value is a side effect of the value, not a noise change
  * (tryout 27, findings 2 and 3: a −127.00 held 6 readings at 5 min was retold `varies ± 0.07, usually ± 0.18 (noise
  * change)`, an 85.0 held 12 readings never got a kind, and held 30 readings at 2 s was told `level shift`).
  * Whatever its length, at any sampling rate: counted in readings. Null when there is no such run, no level before
@@ -1410,6 +1411,16 @@ function pinnedRun(input: ExplainInput, reference: Reference): { start: number; 
     return offCycle && Math.abs(x[i] - reference.level) / reference.sigma > OUTLIER_Z;
   };
   for (let i = run.start; i < run.start + run.length; i++) if (!offLevel(i)) return null;
+  // Off the normal range too: beyond every normal reading before (a run at a value the stream reads now and then,
+  // held after a spike, is no stuck value: the 6 h demo's `temperature 20.33 unchanged for 2 s` after a spike).
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of b) {
+    if (!finite(v)) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (lo <= hi && x[run.start] >= lo && x[run.start] <= hi) return null;
   // The stretch's other readings off: off the level before and off what the reference expects of them (a cyclic
   // stream's readings after the run move with its cycle, away from the flat level before, as the model expects).
   let offReadings = run.length;
