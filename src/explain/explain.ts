@@ -1357,9 +1357,8 @@ export const PINNED_READINGS = 3;
 /**
  * A run of one value far off the normal that carries the stretch (a probe pinned at a sentinel: a DS18B20's −127.00
  * when disconnected, its 85.0 power-on value, a 0 or a 65535 of a failed read; or any value the sensor froze at far
- * off its normal): at least PINNED_READINGS readings in a row equal to each other, or each within the sensor's
- * resolution (`quantum` of the normal readings, one step of it) of the run's first (near-identical: a stuck ADC's one
- * step of flicker), more than twice as long as the normal readings' mean run of such readings (a stream that holds
+ * off its normal): at least PINNED_READINGS readings in a row equal to each other, more than twice as long as the
+ * normal readings' mean run of equal readings (a stream that holds
  * its readings for long anyway, a setpoint, is not judged so: stuckRun judges its runs); its value beyond OUTLIER_Z
  * spreads of the level before (for a cyclic stream, of its own cycle too) and outside the range of every normal
  * reading before (off its range: a value the stream reads now and then is not pinned far off it); and at least half
@@ -1375,7 +1374,6 @@ function pinnedRun(input: ExplainInput, reference: Reference): { start: number; 
   const x = input.during.values;
   const b = input.before.values;
   if (x.length < PINNED_READINGS || !finite(reference.level) || !(reference.sigma > 0)) return null;
-  const step = quantum(b, x);
   const runOf = (xs: readonly number[], same: (a: number, v: number) => boolean): { start: number; length: number } => {
     let best = { start: 0, length: xs.length > 0 ? 1 : 0 };
     let start = 0;
@@ -1386,9 +1384,9 @@ function pinnedRun(input: ExplainInput, reference: Reference): { start: number; 
     }
     return best;
   };
-  // Identical readings against the normal stretch's runs of identical ones, near-identical against its near-identical.
+  // Identical readings, against the normal stretch's runs of identical ones. (Near-identical ones, within one step of
+  // the sensor's resolution, were tried: quiet readings back after a spike, a shift's new level, passed for them.)
   const exact = (a: number, v: number): boolean => a === v;
-  const near = (a: number, v: number): boolean => a === v || Math.abs(a - v) <= step * (1 + 1e-9);
   // The normal stretch's mean run (readings per run of equal ones): ~1 for a stream whose readings change, long for
   // one that holds its value (a setpoint); its longest run is no yardstick here, as it grows with the stretch's length
   // (a noisy 2-decimal stream repeats a reading 3 times now and then, at its level, not far off it).
@@ -1401,9 +1399,8 @@ function pinnedRun(input: ExplainInput, reference: Reference): { start: number; 
     const r = runOf(x, same);
     return r.length >= PINNED_READINGS && r.length > 2 * meanRun(b, same) ? r : null;
   };
-  const runs = [longEnough(exact), step > 0 ? longEnough(near) : null].filter((r): r is { start: number; length: number } => r !== null);
-  if (runs.length === 0) return null;
-  const run = runs.reduce((a, r) => (r.length > a.length ? r : a));
+  const run = longEnough(exact);
+  if (run === null) return null;
   // Off the level before (for a cyclic stream, off its own cycle too): the run's readings, its value far off the normal.
   const offLevel = (i: number): boolean => {
     const c = reference.cycle;
@@ -1411,6 +1408,10 @@ function pinnedRun(input: ExplainInput, reference: Reference): { start: number; 
     return offCycle && Math.abs(x[i] - reference.level) / reference.sigma > OUTLIER_Z;
   };
   for (let i = run.start; i < run.start + run.length; i++) if (!offLevel(i)) return null;
+  // Its first reading off what the reference expected of it too (a model may follow the value later; a reading the
+  // model expected, in a stretch it foresaw, is no value pinned off it).
+  const r0 = run.start;
+  if (!(Math.abs(x[r0] - reference.ref[r0]) / reference.scale[r0] > OUTLIER_Z)) return null;
   // Off the normal range too: beyond every normal reading before (a run at a value the stream reads now and then,
   // held after a spike, is no stuck value: the 6 h demo's `temperature 20.33 unchanged for 2 s` after a spike).
   let lo = Infinity;
