@@ -30,8 +30,8 @@
  *                 where a noise change would be told, readings that did not change at all (noiseStretch's
  *                 `still`: a spread of zero) are a stuck value too (stillStuck), never `varies ± 0`; and (after
  *                 that rule, before all others) a value pinned far off the normal: at least PINNED_READINGS readings
- *                 in a row equal (or within one step of the sensor's resolution), beyond OUTLIER_Z spreads of the
- *                 level before, holding most of the stretch's readings off (pinnedRun: −127.00, 85.0, 0, 65535);
+ *                 in a row equal, beyond OUTLIER_Z spreads of the level before and outside the normal readings'
+ *                 range, holding most of the stretch's readings off (pinnedRun: −127.00, 85.0, 0, 65535);
  *   drift         (first rule, steadyDrift) readings that trend steadily away from the level before: at least
  *                 DRIFT_READINGS of them, Kendall's tau ≥ 0.6 and each half ≥ 0.3 the same way, changed by more
  *                 than OUTLIER_Z spreads and more than their start's offset, a trend the readings before did not
