@@ -28,7 +28,10 @@
  *                 expected is the level before it froze, the same at every event of the episode (the caller
  *                 leaves the stream's earlier anomalies out of the normal stretch: SignalBook's onsets); and
  *                 where a noise change would be told, readings that did not change at all (noiseStretch's
- *                 `still`: a spread of zero) are a stuck value too (stillStuck), never `varies ± 0`;
+ *                 `still`: a spread of zero) are a stuck value too (stillStuck), never `varies ± 0`; and (after
+ *                 that rule, before all others) a value pinned far off the normal: at least PINNED_READINGS readings
+ *                 in a row equal, beyond OUTLIER_Z spreads of the level before and outside the normal readings'
+ *                 range, holding most of the stretch's readings off (pinnedRun: −127.00, 85.0, 0, 65535);
  *   drift         (first rule, steadyDrift) readings that trend steadily away from the level before: at least
  *                 DRIFT_READINGS of them, Kendall's tau ≥ 0.6 and each half ≥ 0.3 the same way, changed by more
  *                 than OUTLIER_Z spreads and more than their start's offset, a trend the readings before did not
@@ -392,7 +395,7 @@ export function explain(given: ExplainInput): Explanation {
     return finish(input, { kind: 'missing_data', value, expected: null, band: null, basis: null, since: missing.since, durationMs: missing.gapMs }, tz);
   }
   if (n === 0) return finish(input, { kind: null, value: null, expected: null, band: null, basis: null, since: input.startTs }, tz);
-  const stuck = stuckRun(before.values, x, seesStuck(input), reference);
+  const stuck = stuckRun(before.values, x, seesStuck(input), reference) ?? pinnedRun(input, reference);
   if (stuck !== null) return finish(input, stuckDraft(input, reference, stuck), tz);
   if (reference.basis === null) {
     return finish(input, { kind: null, value: median([...x]), expected: null, band: null, basis: null, since: during.ts[0] }, tz);
@@ -1346,6 +1349,92 @@ function stuckRun(before: readonly number[], x: readonly number[], detectorSaysS
   const atLevel = Number.isFinite(reference.level) && Math.abs(x[run.start] - reference.level) <= OUTLIER_Z * reference.sigma;
   if (!detectorSaysStuck && atLevel && before.length < run.length) return null;
   return ongoing || run.length >= 0.5 * x.length ? run : null;
+}
+
+/** The fewest readings in a row of one value, far off the normal, that are a stuck value (pinnedRun). */
+export const PINNED_READINGS = 3;
+
+/**
+ * A run of one value far off the normal that carries the stretch (a probe pinned at a sentinel: a DS18B20's −127.00
+ * when disconnected, its 85.0 power-on value, a 0 or a 65535 of a failed read; or any value the sensor froze at far
+ * off its normal): at least PINNED_READINGS readings in a row equal to each other, more than twice as long as the
+ * normal readings' mean run of equal readings (a stream that holds
+ * its readings for long anyway, a setpoint, is not judged so: stuckRun judges its runs); its value beyond OUTLIER_Z
+ * spreads of the level before (for a cyclic stream, of its own cycle too) and outside the range of every normal
+ * reading before (off its range: a value the stream reads now and then is not pinned far off it); and at least half
+ * of the stretch's readings off that level (and off the model's expectation) in it (the run is the fault the episode
+ * holds, not one part of another fault). Readings do not repeat one value by chance far off their normal: a spike
+ * does not hold its value, a level shift keeps its noise; and the lower noise of a constant value is a side effect of the value, not a noise change
+ * (tryout 27, findings 2 and 3: a −127.00 held 6 readings at 5 min was retold `varies ± 0.07, usually ± 0.18 (noise
+ * change)`, an 85.0 held 12 readings never got a kind, and held 30 readings at 2 s was told `level shift`).
+ * Whatever its length, at any sampling rate: counted in readings. Null when there is no such run, no level before
+ * (nothing to be off), or a run with a gap in it beyond 3 of the stream's usual intervals (that is missing data's).
+ */
+function pinnedRun(input: ExplainInput, reference: Reference): { start: number; length: number } | null {
+  const x = input.during.values;
+  const b = input.before.values;
+  if (x.length < PINNED_READINGS || !finite(reference.level) || !(reference.sigma > 0)) return null;
+  const runOf = (xs: readonly number[], same: (a: number, v: number) => boolean): { start: number; length: number } => {
+    let best = { start: 0, length: xs.length > 0 ? 1 : 0 };
+    let start = 0;
+    for (let i = 1; i <= xs.length; i++) {
+      if (i < xs.length && finite(xs[i]) && finite(xs[start]) && same(xs[i], xs[start])) continue;
+      if (i - start > best.length) best = { start, length: i - start };
+      start = i;
+    }
+    return best;
+  };
+  // Identical readings, against the normal stretch's runs of identical ones. (Near-identical ones, within one step of
+  // the sensor's resolution, were tried: quiet readings back after a spike, a shift's new level, passed for them.)
+  const exact = (a: number, v: number): boolean => a === v;
+  // The normal stretch's mean run (readings per run of equal ones): ~1 for a stream whose readings change, long for
+  // one that holds its value (a setpoint); its longest run is no yardstick here, as it grows with the stretch's length
+  // (a noisy 2-decimal stream repeats a reading 3 times now and then, at its level, not far off it).
+  const meanRun = (xs: readonly number[], same: (a: number, v: number) => boolean): number => {
+    let runs = xs.length > 0 ? 1 : 0;
+    for (let i = 1; i < xs.length; i++) if (!(finite(xs[i]) && finite(xs[i - 1]) && same(xs[i], xs[i - 1]))) runs++;
+    return runs > 0 ? xs.length / runs : 0;
+  };
+  const longEnough = (same: (a: number, v: number) => boolean): { start: number; length: number } | null => {
+    const r = runOf(x, same);
+    return r.length >= PINNED_READINGS && r.length > 2 * meanRun(b, same) ? r : null;
+  };
+  const run = longEnough(exact);
+  if (run === null) return null;
+  // Off the level before (for a cyclic stream, off its own cycle too): the run's readings, its value far off the normal.
+  const offLevel = (i: number): boolean => {
+    const c = reference.cycle;
+    const offCycle = c === null || !finite(c.ref[i]) || !(c.sigma > 0) || Math.abs(x[i] - c.ref[i]) / c.sigma > OUTLIER_Z;
+    return offCycle && Math.abs(x[i] - reference.level) / reference.sigma > OUTLIER_Z;
+  };
+  for (let i = run.start; i < run.start + run.length; i++) if (!offLevel(i)) return null;
+  // Its first reading off what the reference expected of it too (a model may follow the value later; a reading the
+  // model expected, in a stretch it foresaw, is no value pinned off it).
+  const r0 = run.start;
+  if (!(Math.abs(x[r0] - reference.ref[r0]) / reference.scale[r0] > OUTLIER_Z)) return null;
+  // Off the normal range too: beyond every normal reading before (a run at a value the stream reads now and then,
+  // held after a spike, is no stuck value: the 6 h demo's `temperature 20.33 unchanged for 2 s` after a spike).
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of b) {
+    if (!finite(v)) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (lo <= hi && x[run.start] >= lo && x[run.start] <= hi) return null;
+  // The stretch's other readings off: off the level before and off what the reference expects of them (a cyclic
+  // stream's readings after the run move with its cycle, away from the flat level before, as the model expects).
+  let offReadings = run.length;
+  for (let i = 0; i < x.length; i++) {
+    if (i >= run.start && i < run.start + run.length) continue;
+    if (offLevel(i) && Math.abs(x[i] - reference.ref[i]) / reference.scale[i] > OUTLIER_Z) offReadings++;
+  }
+  if (run.length < 0.5 * offReadings) return null;
+  const ts = input.during.ts;
+  const gaps = diffs(input.before.ts).filter((d) => d > 0);
+  const usual = gaps.length > 0 ? median(gaps) : Number.NaN;
+  if (finite(usual)) for (let i = run.start + 1; i < run.start + run.length; i++) if (ts[i] - ts[i - 1] > 3 * usual) return null;
+  return run;
 }
 
 /**
