@@ -71,9 +71,10 @@ describe.skipIf(!existsSync(EPOCH_SECONDS_NAN))('field case epoch-seconds-nan.cs
 
   it('replays with the default columns: exit 0, every row out with its own time, none rejected, the rows after learning scored', async () => {
     const r = await replay(EPOCH_SECONDS_NAN);
-    expect(r.err).not.toMatch(/replay: (?!read|\d+ rows|alarm threshold)/);
+    // Nothing but the summary: what was read, the counts, the threshold and the episodes (replayui's lines).
+    expect(r.err).not.toMatch(/replay: (?!read|\d+ rows|alarm threshold|no episode|\d+ episodes? \(| )/);
     expect(r.code).toBe(0);
-    expect(r.rows[0]).toEqual(['time', 'probe0', 'output', 'anomaly_score', 'surprise', 'anomaly', 'status', 'anomalous_columns']);
+    expect(r.rows[0]).toEqual(['time', 'probe0', 'output', 'anomaly_score', 'surprise', 'anomaly', 'status', 'anomalous_columns', 'kind', 'sentence']);
     const input = readFileSync(EPOCH_SECONDS_NAN, 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[0]);
     expect(r.rows.slice(1).map((row) => row[0])).toEqual(input);
     expect(r.err).toMatch(/600 rows \(300 learnt from with --learn-first, \d+ in a stream's learning period, scored 0\), 2 streams, 1200 readings scored, 0 rejected/);
@@ -144,7 +145,7 @@ describe.skipIf(!existsSync(EXCEL_SEP_LINE))('field case excel-sep-line.csv (ng-
     expect(r.err).toContain("time 'timestamp' (ISO 8601, no offset = Europe/Berlin); columns value");
     expect(r.err).not.toContain('synthesised');
     expect(r.err).toMatch(/588 rows \(300 learnt from with --learn-first, \d+ in a stream's learning period, scored 0\), 1 stream, 588 readings scored, 0 rejected/);
-    expect(r.rows[0]).toEqual(['timestamp', 'value', 'anomaly_score', 'surprise', 'anomaly', 'status', 'anomalous_columns']);
+    expect(r.rows[0]).toEqual(['timestamp', 'value', 'anomaly_score', 'surprise', 'anomaly', 'status', 'anomalous_columns', 'kind', 'sentence']);
     expect(r.rows[1].slice(0, 2)).toEqual(['2024-10-26 00:00:00', '11.95']);
     expect(r.rows.at(-1)!.slice(0, 2)).toEqual(['2024-10-27 23:55:00', '12.72']);
     expect(r.err).not.toContain('--timezone');
