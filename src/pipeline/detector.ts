@@ -268,10 +268,7 @@ export class Detector {
     const missed = Math.round(elapsed / interval) - 1;
     const judgeable = missed > this.opts.cadence.resetAfter || (missed >= 1 && elapsed > linkMs);
     if (!judgeable) return { deviation: Number.NaN, events: [], missed: Math.max(0, missed) };
-    // The silence begins at the stream's last reading: its episode lasts as long as its sentence says the sensor sent
-    // nothing (`no reading for 77 s since 12:30`, from that reading; tryout 26, finding 8: LASTED 75 s beside it, from
-    // when the first missing reading was due).
-    const judged = this.scorer.judgeSilence(stream, { missed, startTs: cadence.latestTs, ts: cadence.latestTs + elapsed, since, channels });
+    const judged = this.scorer.judgeSilence(stream, { missed, startTs: cadence.latestTs + interval, ts: cadence.latestTs + elapsed, since, channels });
     return { ...judged, missed };
   }
 

@@ -1873,7 +1873,7 @@ export class StreamScorer {
    * silence (the other kinds judge a reading's value, and there is none), so the Bonferroni share is that of the
    * channels, not of every kind that speaks at the returning reading. Once that deviation reaches the threshold,
    * a missing-data episode opens (an alarm, its owners the channels at the threshold, all when none alone):
-   * start `startTs` (the stream's last reading: the silence began after it), end `ts`, length `missed` readings. While the silence
+   * start `startTs` (the first step that did not come), end `ts`, length `missed` readings. While the silence
    * goes on, later calls raise its end and length and send an `update` by the episode rules (its peak tenfold
    * rarer and its length doubled since its last event). It resolves at the stream's next step (score), where
    * the silence is censored: neither judged again nor taught (a silence judged rare, as a run stuck calls rare).
@@ -1892,7 +1892,7 @@ export class StreamScorer {
    * Nothing happens (no events, `deviation` NaN when not judged) for a stream that is unknown, has no reading,
    * has other channels, is learning, or has no ready `stuck` history.
    * @param p.missed steps the silence has missed so far (Placement.missed of a reading that came now; >= 1)
-   * @param p.startTs when the silence began: the time of the stream's last reading, epoch ms, the stream's clock (its episode starts there)
+   * @param p.startTs time of the first step that did not come, epoch ms, the stream's clock
    * @param p.ts the time the silence has reached, epoch ms, the stream's clock
    * @param p.since when the silence began on the caller's clock (kept with the episode: silenceSince)
    * @param p.channels the stream's channel names (the events carry them)

@@ -70,7 +70,7 @@ describe('a silence judged while it lasts', () => {
     const first = judged.find((j) => j.deviation >= threshold)!;
     expect(first.missed).toBe(resetAfter + 1);
     if (process.env.SILENCE_CURVE) console.log(JSON.stringify(judged.filter((_, i) => i % 15 === 0 || judged[i].missed === first.missed).map((j) => [j.missed, Math.round(j.deviation * 100) / 100])));
-    expect(open.ev).toMatchObject({ sensor: 's_gap', startTs: last, windows: first.missed, evidence: { stuck: expect.any(Number) as number } });
+    expect(open.ev).toMatchObject({ sensor: 's_gap', startTs: last + SEC, windows: first.missed, evidence: { stuck: expect.any(Number) as number } });
     expect(open.ev.endTs).toBe(last + (first.missed + 1) * SEC);
     expect(open.e?.kind).toBe('missing_data');
     expect(open.e?.sentence).toMatch(/^s_gap no reading for .* since 10:11, last [0-9.]+ \(missing data\)$/);
@@ -85,7 +85,7 @@ describe('a silence judged while it lasts', () => {
     const after: Explained[] = [];
     await feedExplained(det, book, 's_gap', 'sensors/s_gap', Array.from({ length: 40 }, (_, i) => ({ ts: back + i * SEC, value: value() })), after, false, H);
     expect(after.map((x) => [x.ev.kind, x.ev.anomalyId])).toEqual([['resolve', open.ev.anomalyId]]);
-    expect(after[0].ev).toMatchObject({ resolution: 'recovered', startTs: last, endTs: back });
+    expect(after[0].ev).toMatchObject({ resolution: 'recovered', startTs: last + SEC, endTs: back });
     expect(after[0].e?.kind).toBe('missing_data');
     expect(det.openAnomaly('s_gap')).toBeNull();
   }, 60_000);
