@@ -535,6 +535,8 @@ export class SeriesStore {
   private readonly sent = new Map<string, number[]>();
   /** Per stream restored at start and not read since, its readingDecimals at the stop (its noise's cap included). */
   private readonly restoredDecimals = new Map<string, number>();
+  /** Per stream in restoredDecimals, the readings recorded since the start (its restored precision holds until 3). */
+  private readonly readSinceRestore = new Map<string, number>();
   /** Readings recorded and states made since start: StreamState.used. */
   private uses = 0;
 
@@ -582,7 +584,17 @@ export class SeriesStore {
     if (!s.ring.wide) fits = allFitFloat32(r.values);
     s.ring.push(r, fits);
     s.latest = r;
-    if (this.restoredDecimals.size > 0 && s.ring.size >= 3) this.restoredDecimals.delete(r.stream);
+    // Counted in readings since the start, not the ring's size: the raw readings kept at the stop fill the ring at
+    // once (restoreRaw), and their precision is the one checkpointed.
+    if (this.restoredDecimals.size > 0 && this.restoredDecimals.has(r.stream)) {
+      const read = (this.readSinceRestore.get(r.stream) ?? 0) + 1;
+      if (read >= 3) {
+        this.restoredDecimals.delete(r.stream);
+        this.readSinceRestore.delete(r.stream);
+      } else {
+        this.readSinceRestore.set(r.stream, read);
+      }
+    }
     s.used = this.uses++;
     for (const tier of TIERS) {
       const start = Math.floor(r.ts / TIER_WIDTH_MS[tier]) * TIER_WIDTH_MS[tier];
@@ -860,11 +872,9 @@ export class SeriesStore {
     // Only its latest reading restored after a restart (restoreLatest): its precision at the stop (checkpointed),
     // else the decimals its readings were sent with; null when those are unknown too.
     // Its precision at the stop holds until three readings since the start say again what its noise shows.
-    if (s === undefined || s.ring.size < 3) {
-      const restored = this.restoredDecimals.size > 0 ? this.restoredDecimals.get(stream) : undefined;
-      if (restored !== undefined) return restored;
-      if (s === undefined || s.ring.size === 0) return before;
-    }
+    const restored = this.restoredDecimals.size > 0 ? this.restoredDecimals.get(stream) : undefined;
+    if (restored !== undefined) return restored;
+    if (s === undefined || s.ring.size === 0) return before;
     const recent: number[] = [];
     for (let k = Math.max(0, s.ring.size - n); k < s.ring.size; k++) recent.push(s.ring.point(s.ring.at(k)).values[0]);
     const v0 = s.latest?.values[0];
@@ -1044,6 +1054,7 @@ export class SeriesStore {
   forget(stream: string): void {
     this.sent.delete(stream);
     this.restoredDecimals.delete(stream);
+    this.readSinceRestore.delete(stream);
     const s = this.streams.get(stream);
     if (s === undefined) return;
     this.closeOpen(stream, s);
