@@ -14,11 +14,10 @@ import mqtt from 'mqtt';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { loadConfig } from '../../src/config/load.js';
 import { Daemon } from '../../src/daemon.js';
 import type { SeriesView } from '../../src/pipeline/series.js';
 import { artifact, hasChromium, launchChromium } from '../helpers/browser.js';
-import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
+import { builtAndModelsPresent, inProcessConfig } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/net.js';
 
 const SEC = 1000;
@@ -41,13 +40,7 @@ afterAll(async () => {
 });
 
 function newDaemon(dataDir: string): Daemon {
-  const loaded = loadConfig({
-    path: '/dev/null',
-    env: {},
-    overrides: { dataDir, broker: { port: 0 }, http: { port: 0 }, model: { dir: MODELS, worker: false }, learning: { enabled: false } },
-  });
-  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-  return new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }) });
+  return new Daemon({ config: inProcessConfig(dataDir, { http: { port: 0 } }), logger: pino({ level: 'silent' }) });
 }
 
 async function series(daemon: Daemon): Promise<SeriesView> {

@@ -10,10 +10,9 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
 import { Daemon } from '../../src/daemon.js';
 import type { SensorView } from '../../src/http/view.js';
-import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
+import { builtAndModelsPresent, inProcessConfig } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/net.js';
 
 const FIVE_MIN = 300_000;
@@ -26,13 +25,7 @@ afterEach(async () => {
 });
 
 function newDaemon(dataDir: string): Daemon {
-  const loaded = loadConfig({
-    path: '/dev/null',
-    env: {},
-    overrides: { dataDir, broker: { port: 0 }, http: { port: 0 }, model: { dir: MODELS, worker: false }, learning: { enabled: false } },
-  });
-  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-  return new Daemon({ config: loaded.config, logger: pino({ level: 'silent' }) });
+  return new Daemon({ config: inProcessConfig(dataDir, { http: { port: 0 } }), logger: pino({ level: 'silent' }) });
 }
 
 async function sensors(daemon: Daemon): Promise<SensorView[]> {

@@ -15,20 +15,8 @@
 import { describe, expect, it } from 'vitest';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
 import { feedAlerts, shippedDetector, type Sent } from '../helpers/explained.js';
+import { tryoutGauss } from '../helpers/tryout-random.js';
 
-/** The tryouts' random numbers (an LCG and Box–Muller), seeded. */
-function gauss(seed: number): () => number {
-  let s = seed;
-  const rnd = (): number => {
-    s = (s * 1103515245 + 12345) & 0x7fffffff;
-    return s / 0x7fffffff;
-  };
-  return () => {
-    let u = 0;
-    while (!u) u = rnd();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rnd());
-  };
-}
 
 const T0 = Date.UTC(2026, 10, 23);
 const FIVE_MIN = 300_000;
@@ -39,7 +27,7 @@ const TWO_S = 2_000;
  * day, ± 0.1), else a flat 18.3 ± 0.05 (its live DS18B20); `value` from reading `at` for `len` readings.
  */
 function stream(stepMs: number, n: number, at: number, len: number, value: number, cyclic: boolean): { ts: number; value: number }[] {
-  const g = gauss(7);
+  const g = tryoutGauss(7);
   const out: { ts: number; value: number }[] = [];
   for (let i = 0; i < n; i++) {
     const ts = T0 + i * stepMs;

@@ -19,6 +19,7 @@ import { explain } from '../../src/explain/explain.js';
 import { surpriseOf } from '../../src/pipeline/series.js';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
 import { feedExplained, shippedDetector, type Explained } from '../helpers/explained.js';
+import { tryoutGauss } from '../helpers/tryout-random.js';
 
 const T0 = Date.UTC(2026, 11, 1, 18, 20, 0);
 const SEC = 1000;
@@ -28,23 +29,10 @@ function hhmm(i: number): string {
   return new Date(T0 + i * SEC).toISOString().slice(11, 16);
 }
 
-/** The tryout's random numbers (tools/freeze.mjs, tools/pub.mjs): an LCG and Box–Muller. */
-function tryoutRandom(seed: number): () => number {
-  let s = seed;
-  const rnd = (): number => {
-    s = (s * 1103515245 + 12345) & 0x7fffffff;
-    return s / 0x7fffffff;
-  };
-  return () => {
-    let u = 0;
-    while (!u) u = rnd();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rnd());
-  };
-}
 
 /** tools/freeze.mjs: 10 ± 0.1 (3 decimals), frozen at one exact value for 90 readings from each of `freezes`. */
 function freezes(seed: number, at: readonly number[]): number[] {
-  const gauss = tryoutRandom(seed);
+  const gauss = tryoutGauss(seed);
   const n = Math.max(...at) + 400;
   const out: number[] = [];
   let frozen = NaN;
@@ -62,7 +50,7 @@ function freezes(seed: number, at: readonly number[]): number[] {
 
 /** tools/pub.mjs' s_burst: 10 ± 0.1 (3 decimals), then ± 1.0 for 40 readings from each of `bursts`. */
 function bursts(seed: number, at: readonly number[], n = 3000): number[] {
-  const gauss = tryoutRandom(seed);
+  const gauss = tryoutGauss(seed);
   return Array.from({ length: n }, (_, i) => Number((10 + (at.some((s) => i >= s && i < s + 40) ? 1.0 : 0.1) * gauss()).toFixed(3)));
 }
 
