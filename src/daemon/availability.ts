@@ -2,7 +2,9 @@
  * A device's own word on whether it is online (tryout 16, finding 7): ESPHome's `<topic_prefix>/status` `offline`
  * (its last will, sent by the broker when the device's connection dies), zigbee2mqtt's `<name>/availability`,
  * Tasmota's `tele/<t>/LWT`, a Shelly Gen2's `<device>/online` (MappingRuleSpec.availability; the parser tells each
- * message to ParseOptions.onAvailability). While a device says it is offline:
+ * message to ParseOptions.onAvailability); or a Home Assistant discovered entity's state expired by its `expire_after`
+ * (MessageParser.judgeEntityExpiry, told with its own words: `no state on office/th1/state for 1 min, its
+ * expire_after`). While a device says it is offline:
  *
  *   - its streams' silence is told as ONE episode of the device, kind `device_offline`, stored and alerted under the
  *     device's name (`anomalyd/alerts/<device>`): `esp-power offline since 10:02 (the device said so on
