@@ -29,6 +29,7 @@ import { MessageParser } from './pipeline/parse.js';
 import { discoveryEnabled, discoveryEntitiesOn, ingestFilters, parseOptionsOf } from './pipeline/ingest-options.js';
 import { birthTopicOf, discoveryFor, type HaDiscovery } from './adapters/ha-discovery.js';
 import { AnchoredClock } from './util/clock.js';
+import { formatDuration } from './util/duration.js';
 import { RejectionCounter, rejectionSummaryText } from './pipeline/rejections.js';
 import { OutOfOrderRuns, outOfOrderRunText } from './pipeline/out-of-order-runs.js';
 import { Detector, detectorOptions, priorsOf, type DetectorOutput } from './pipeline/detector.js';
@@ -669,6 +670,7 @@ export class Daemon {
       const rows = store.loadDiscoveryConfigs();
       if (rows.length === 0) return;
       const dropped = parser.restoreEntityConfigs(rows, this.now());
+      parser.restoreEntityAvailability(rows);
       for (const topic of dropped) store.saveDiscoveryConfig(topic, null, this.now());
       this.log.info({ entities: rows.length - dropped.length, dropped: dropped.length }, 'Home Assistant discovery entities of the run before given back: their state topics are read from the first message');
     } catch (err) {
@@ -701,7 +703,12 @@ export class Daemon {
             { sensor, state, topic },
             `the state of ${sensor} is "${state}", a number with a decimal comma: skipped as a text state (counted text_state), never read. To read it, add a rule for its topic with decimal: "," to ingest.rules (tried before the presets), e.g. topics: ["${ruleTopicOf(topic, sensor)}"] (README "Connect your devices"); said once per sensor`,
           ),
-        onAvailability: (device, online, topic) => {
+        onAvailability: (device, online, topic, receivedAt, _retained, expired) => {
+          // A discovered entity's state expired (its expire_after, judgeEntityExpiry): told at the moment it expired.
+          if (expired !== undefined) {
+            this.availability?.said(device, online, topic, receivedAt, `no state on ${topic} for ${formatDuration(expired.afterMs)}, its expire_after`);
+            return;
+          }
           // The daemon's own status and Home Assistant's birth are no device's (a `{sensor#}/status` template takes both).
           if (topic === this.topics.status || topic === birthTopicOf(config)) return;
           // On the wall clock, as its streams' arrivals (SensorStatusBoard) and their silences are judged.
@@ -731,6 +738,14 @@ export class Daemon {
             this.store?.saveDiscoveryConfig(configTopic, payload, this.now());
           } catch (err) {
             this.quietly('a Home Assistant discovery entity could not be kept in the store (it is read until the stop; after a restart once its retained config comes back)', err, { configTopic });
+          }
+        },
+        // Its availability state beside it: given back at the next start (restoreDiscoveredEntities).
+        onEntityAvailability: (configTopic, state) => {
+          try {
+            this.store?.saveDiscoveryAvailability(configTopic, state);
+          } catch (err) {
+            this.quietly('a Home Assistant discovery entity’s availability could not be kept in the store (after a restart its devices’ words come again)', err, { configTopic });
           }
         },
       }),
@@ -1166,6 +1181,9 @@ export class Daemon {
     // connection's start (a broker outage or a restart is ours, not the sensors').
     const listening = this.mqtt === null ? null : this.mqtt.listeningSince;
     const now = this.now();
+    // A discovered entity whose state expired (its expire_after) is its device's word that it is offline, told at the
+    // moment it expired, before its streams' silence is judged (DeviceAvailability: one device_offline episode).
+    this.parser?.judgeEntityExpiry(now, listening);
     const availability = this.availability?.active === true ? this.availability : null;
     const linkMs = silenceLinkMs(this.opts.config.mqtt.keepaliveSec);
     for (const [sensor, arrived] of board.arrivals()) {

@@ -264,6 +264,18 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 10,
+    description: 'Home Assistant discovery entities: their availability state, kept across a restart',
+    up: (db) => {
+      db.exec(`
+        -- The entity's availability state (src/pipeline/parse.ts, MessageParser.entityAvailabilityState: JSON of what
+        -- its availability topics said, whether it has had a live state, whether its state expired by its
+        -- expire_after), given back at start (restoreEntityAvailability); NULL: nothing known.
+        ALTER TABLE discovery_configs ADD COLUMN availability TEXT;
+      `);
+    },
+  },
 ];
 
 export class SchemaTooNewError extends Error {

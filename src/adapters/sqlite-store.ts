@@ -211,7 +211,8 @@ function prepareStatements(db: Db) {
       INSERT INTO discovery_configs (topic, payload, updated_at) VALUES (?, ?, ?)
       ON CONFLICT (topic) DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at`),
     deleteDiscoveryConfig: db.prepare<[string]>('DELETE FROM discovery_configs WHERE topic = ?'),
-    allDiscoveryConfigs: db.prepare<[], { topic: string; payload: string }>('SELECT topic, payload FROM discovery_configs ORDER BY updated_at, topic'),
+    allDiscoveryConfigs: db.prepare<[], { topic: string; payload: string; availability: string | null }>('SELECT topic, payload, availability FROM discovery_configs ORDER BY updated_at, topic'),
+    discoveryAvailability: db.prepare<[string | null, string]>('UPDATE discovery_configs SET availability = ? WHERE topic = ?'),
     oneSensorState: db.prepare<[string], { blob: Buffer; updated_at: number }>('SELECT blob, updated_at FROM sensor_state WHERE sensor = ?'),
     allSensorStates: db.prepare<[], { sensor: string; blob: Buffer; updated_at: number }>(
       'SELECT sensor, blob, updated_at FROM sensor_state',
@@ -669,8 +670,21 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** The discovery entities' configs kept (saveDiscoveryConfig), oldest first: the order they are given back in. */
-  loadDiscoveryConfigs(): { topic: string; payload: string }[] {
+  /**
+   * Keeps a discovery entity's availability state beside its config (MessageParser's onEntityAvailability: config
+   * topic, its state's text; null forgets it); nothing for an entity whose config is not kept. Throws as every write does.
+   */
+  saveDiscoveryAvailability(topic: string, availability: string | null): void {
+    this.write(() => {
+      this.s.discoveryAvailability.run(availability, topic);
+    });
+  }
+
+  /**
+   * The discovery entities' configs kept (saveDiscoveryConfig), oldest first: the order they are given back in, each
+   * with its availability state (saveDiscoveryAvailability; null: none kept).
+   */
+  loadDiscoveryConfigs(): { topic: string; payload: string; availability: string | null }[] {
     this.assertOpen();
     return this.s.allDiscoveryConfigs.all();
   }

@@ -2,7 +2,9 @@
  * A device's own word on whether it is online (tryout 16, finding 7): ESPHome's `<topic_prefix>/status` `offline`
  * (its last will, sent by the broker when the device's connection dies), zigbee2mqtt's `<name>/availability`,
  * Tasmota's `tele/<t>/LWT`, a Shelly Gen2's `<device>/online` (MappingRuleSpec.availability; the parser tells each
- * message to ParseOptions.onAvailability). While a device says it is offline:
+ * message to ParseOptions.onAvailability); or a Home Assistant discovered entity's state expired by its `expire_after`
+ * (MessageParser.judgeEntityExpiry, told with its own words: `no state on office/th1/state for 1 min, its
+ * expire_after`). While a device says it is offline:
  *
  *   - its streams' silence is told as ONE episode of the device, kind `device_offline`, stored and alerted under the
  *     device's name (`anomalyd/alerts/<device>`): `esp-power offline since 10:02 (the device said so on
@@ -144,9 +146,11 @@ export class DeviceAvailability {
 
   /**
    * The device's word (ParseOptions.onAvailability): `online` false opens its episode (when it has streams and none is
-   * open), true resolves it. `at`: the message's arrival (epoch ms), `topic` where it said so.
+   * open), true resolves it. `at`: the message's arrival (epoch ms), `topic` where it said so. `why`: the words in its
+   * sentence's parentheses when the device did not say so itself (a discovered entity's state expired, its
+   * expire_after: `no state on office/th1/state for 1 min, its expire_after`); absent: `the device said so on <topic>`.
    */
-  said(device: string, online: boolean, topic: string, at: number): void {
+  said(device: string, online: boolean, topic: string, at: number, why?: string): void {
     const open = this.offline.get(device);
     if (online) {
       if (open !== undefined) this.resolve(device, open, at, `online again at ${this.clock(at, at)}`);
@@ -158,7 +162,7 @@ export class DeviceAvailability {
       this.w.log.debug({ device, topic }, 'a device said it is offline: none of its streams is known, no episode');
       return;
     }
-    const told = `${device} offline since ${this.clock(at, at)} (the device said so on ${topic}), ${streams.length} stream${streams.length === 1 ? '' : 's'} silent`;
+    const told = `${device} offline since ${this.clock(at, at)} (${why ?? `the device said so on ${topic}`}), ${streams.length} stream${streams.length === 1 ? '' : 's'} silent`;
     const state: Offline = { anomalyId: this.w.newId(), since: at, told };
     if (!this.w.record(this.event('open', device, state, at), this.explanation(device, state, at, told))) return;
     this.offline.set(device, state);

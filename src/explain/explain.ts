@@ -30,7 +30,7 @@
  *                 where a noise change would be told, readings that did not change at all (noiseStretch's
  *                 `still`: a spread of zero) are a stuck value too (stillStuck), never `varies ± 0`; and (after
  *                 that rule, before all others) a value pinned far off the normal: at least PINNED_READINGS readings
- *                 in a row equal, beyond OUTLIER_Z spreads of the level before and outside the normal readings'
+ *                 in a row equal (or within one step of the stream's resolution: a flicker, told as its range), beyond OUTLIER_Z spreads of the level before and outside the normal readings'
  *                 range, holding most of the stretch's readings off (pinnedRun: −127.00, 85.0, 0, 65535);
  *   drift         (first rule, steadyDrift) readings that trend steadily away from the level before: at least
  *                 DRIFT_READINGS of them, Kendall's tau ≥ 0.6 and each half ≥ 0.3 the same way, changed by more
@@ -326,6 +326,12 @@ export interface Explanation {
   readonly durationMs?: number;
   /** stuck, a state held (ExplainInput.held): the longest the stream held that state before (ms). */
   readonly heldLongestMs?: number;
+  /**
+   * stuck, a value pinned far off the normal that flickers by one step of the sensor's resolution (pinnedRun: 85.00 /
+   * 84.94 of a failing DS18B20): its lowest and highest readings (sensor units), the sentence's `84.94–85.00
+   * unchanged for 25 min`; `value` is its first reading. Absent: one value.
+   */
+  readonly within?: { readonly lo: number; readonly hi: number };
   /** drift: the trend, sensor units per hour. */
   readonly ratePerHour?: number;
   /**
@@ -1358,8 +1364,13 @@ export const PINNED_READINGS = 3;
  * A run of one value far off the normal that carries the stretch (a probe pinned at a sentinel: a DS18B20's −127.00
  * when disconnected, its 85.0 power-on value, a 0 or a 65535 of a failed read; or any value the sensor froze at far
  * off its normal): at least PINNED_READINGS readings in a row equal to each other, more than twice as long as the
- * normal readings' mean run of equal readings (a stream that holds
- * its readings for long anyway, a setpoint, is not judged so: stuckRun judges its runs); its value beyond OUTLIER_Z
+ * normal readings' mean run of equal readings (a stream that holds its readings for long anyway, a setpoint, is not
+ * judged so: stuckRun judges its runs); or as many within one step of the stream's own resolution (flickerRun: the
+ * smallest step its normal readings took, quantum; a failing sensor flickering between two adjacent values of it,
+ * 85.00 / 84.94, 99.9 / 100.0), more than twice as long as the normal readings' mean run of such readings (a quiet
+ * stream that flickers by one step at its level anyway is not judged so: its readings held off at a new level keep
+ * that flicker) and longer than their longest (a noisy stream's readings fall within one step a few times in a row by
+ * chance), told as their range (Explanation.within); its value beyond OUTLIER_Z
  * spreads of the level before (for a cyclic stream, of its own cycle too) and outside the range of every normal
  * reading before (off its range: a value the stream reads now and then is not pinned far off it); and at least half
  * of the stretch's readings off that level (and off the model's expectation) in it (the run is the fault the episode
@@ -1370,48 +1381,117 @@ export const PINNED_READINGS = 3;
  * Whatever its length, at any sampling rate: counted in readings. Null when there is no such run, no level before
  * (nothing to be off), or a run with a gap in it beyond 3 of the stream's usual intervals (that is missing data's).
  */
-function pinnedRun(input: ExplainInput, reference: Reference): { start: number; length: number } | null {
+function pinnedRun(input: ExplainInput, reference: Reference): PinnedRun | null {
   const x = input.during.values;
   const b = input.before.values;
   if (x.length < PINNED_READINGS || !finite(reference.level) || !(reference.sigma > 0)) return null;
-  const runOf = (xs: readonly number[], same: (a: number, v: number) => boolean): { start: number; length: number } => {
-    let best = { start: 0, length: xs.length > 0 ? 1 : 0 };
-    let start = 0;
-    for (let i = 1; i <= xs.length; i++) {
-      if (i < xs.length && finite(xs[i]) && finite(xs[start]) && same(xs[i], xs[start])) continue;
-      if (i - start > best.length) best = { start, length: i - start };
-      start = i;
+  // Identical readings, against the normal stretch's runs of identical ones; or readings within one step of the
+  // stream's own resolution (quantum of its normal readings: a failing probe flickering between two adjacent values,
+  // 85.00 / 84.94 of a DS18B20's 1/16 °C, 99.9 / 100.0 of a humidity), against the normal stretch's runs of such
+  // readings: a quiet stream whose readings flicker by one step at its level anyway has long runs of them, and its
+  // readings held off (a shift's new level, quiet readings after a spike) are no pinned value (flickerRun).
+  const candidates: PinnedRun[] = [];
+  const exact = flickerRun(x, 0);
+  if (exact.length >= PINNED_READINGS && exact.length > 2 * meanFlickerRun(b, 0)) candidates.push(exact);
+  const step = quantum(b);
+  if (step > 0) {
+    // Longer than any such run of the normal readings too: a noisy stream's readings fall within one step of each
+    // other a few times in a row by chance (a spike's quiet readings after it, 18.90, 18.89, 18.90, off a rising
+    // stretch's range), the more often the closer its noise is to its resolution; a flicker run longer than the
+    // normal stretch ever had is none of them.
+    const near = flickerRun(x, step);
+    if (near.length > exact.length && near.length >= PINNED_READINGS && near.length > 2 * meanFlickerRun(b, step) && near.length > flickerRun(b, step).length) candidates.push(near);
+  }
+  // The longest that passes; its readings all far off (below), else the other.
+  for (const run of candidates.sort((p, q) => q.length - p.length)) if (pinnedOff(input, reference, run)) return run;
+  return null;
+}
+
+/**
+ * A pinned run (pinnedRun): `length` readings in a row from `start` of the stretch, between `lo` and `hi` (sensor
+ * units; equal for identical readings, one step of the sensor's resolution apart for a flickering one).
+ */
+interface PinnedRun {
+  readonly start: number;
+  readonly length: number;
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/**
+ * The longest run of readings in a row whose highest and lowest differ by less than 1.5 `step`s (sensor units): for
+ * readings on the grid of a sensor's resolution `step`, at most two adjacent values of it (1.5, not 1: a DS18B20's
+ * 1/16 °C written with 2 decimals steps by 0.06 and 0.07); `step` 0: identical readings. A non-finite reading ends a
+ * run. The earliest of equally long ones; O(n) (a sliding window with monotone queues of its highest and lowest).
+ */
+function flickerRun(xs: readonly number[], step: number): PinnedRun {
+  const within = step > 0 ? 1.5 * step : 0;
+  let best: PinnedRun = { start: 0, length: 0, lo: Number.NaN, hi: Number.NaN };
+  const hiQ: number[] = [];
+  const loQ: number[] = [];
+  let l = 0;
+  for (let r = 0; r < xs.length; r++) {
+    if (!finite(xs[r])) {
+      hiQ.length = 0;
+      loQ.length = 0;
+      l = r + 1;
+      continue;
     }
-    return best;
-  };
-  // Identical readings, against the normal stretch's runs of identical ones. (Near-identical ones, within one step of
-  // the sensor's resolution, were tried: quiet readings back after a spike, a shift's new level, passed for them.)
-  const exact = (a: number, v: number): boolean => a === v;
-  // The normal stretch's mean run (readings per run of equal ones): ~1 for a stream whose readings change, long for
-  // one that holds its value (a setpoint); its longest run is no yardstick here, as it grows with the stretch's length
-  // (a noisy 2-decimal stream repeats a reading 3 times now and then, at its level, not far off it).
-  const meanRun = (xs: readonly number[], same: (a: number, v: number) => boolean): number => {
-    let runs = xs.length > 0 ? 1 : 0;
-    for (let i = 1; i < xs.length; i++) if (!(finite(xs[i]) && finite(xs[i - 1]) && same(xs[i], xs[i - 1]))) runs++;
-    return runs > 0 ? xs.length / runs : 0;
-  };
-  const longEnough = (same: (a: number, v: number) => boolean): { start: number; length: number } | null => {
-    const r = runOf(x, same);
-    return r.length >= PINNED_READINGS && r.length > 2 * meanRun(b, same) ? r : null;
-  };
-  const run = longEnough(exact);
-  if (run === null) return null;
+    while (hiQ.length > 0 && xs[hiQ[hiQ.length - 1]] <= xs[r]) hiQ.pop();
+    hiQ.push(r);
+    while (loQ.length > 0 && xs[loQ[loQ.length - 1]] >= xs[r]) loQ.pop();
+    loQ.push(r);
+    const tooWide = (): boolean => (within > 0 ? xs[hiQ[0]] - xs[loQ[0]] >= within : xs[hiQ[0]] !== xs[loQ[0]]);
+    while (tooWide()) {
+      l++;
+      if (hiQ[0] < l) hiQ.shift();
+      if (loQ[0] < l) loQ.shift();
+    }
+    if (r - l + 1 > best.length) best = { start: l, length: r - l + 1, lo: xs[loQ[0]], hi: xs[hiQ[0]] };
+  }
+  return best;
+}
+
+/**
+ * The normal stretch's mean run (readings per run, flickerRun's runs taken in turn from its first reading): ~1 for a
+ * stream whose readings change by more, long for one that holds its value (a setpoint) or, with `step`, one whose
+ * readings flicker by one step at its level; its longest run is no yardstick here, as it grows with the stretch's
+ * length (a noisy 2-decimal stream repeats a reading 3 times now and then, at its level, not far off it).
+ */
+function meanFlickerRun(xs: readonly number[], step: number): number {
+  const within = step > 0 ? 1.5 * step : 0;
+  let runs = 0;
+  let lo = Number.NaN;
+  let hi = Number.NaN;
+  for (const v of xs) {
+    const joins = finite(v) && finite(lo) && (within > 0 ? Math.max(hi, v) - Math.min(lo, v) < within : v === lo);
+    if (joins) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+      continue;
+    }
+    runs++;
+    lo = v;
+    hi = v;
+  }
+  return runs > 0 ? xs.length / runs : 0;
+}
+
+/** Whether a pinned run's readings are far off the normal and carry the stretch (pinnedRun's tests but its length). */
+function pinnedOff(input: ExplainInput, reference: Reference, run: PinnedRun): boolean {
+  const x = input.during.values;
+  const b = input.before.values;
   // Off the level before (for a cyclic stream, off its own cycle too): the run's readings, its value far off the normal.
   const offLevel = (i: number): boolean => {
     const c = reference.cycle;
     const offCycle = c === null || !finite(c.ref[i]) || !(c.sigma > 0) || Math.abs(x[i] - c.ref[i]) / c.sigma > OUTLIER_Z;
     return offCycle && Math.abs(x[i] - reference.level) / reference.sigma > OUTLIER_Z;
   };
-  for (let i = run.start; i < run.start + run.length; i++) if (!offLevel(i)) return null;
+  for (let i = run.start; i < run.start + run.length; i++) if (!offLevel(i)) return false;
   // Its first reading off what the reference expected of it too (a model may follow the value later; a reading the
   // model expected, in a stretch it foresaw, is no value pinned off it).
   const r0 = run.start;
-  if (!(Math.abs(x[r0] - reference.ref[r0]) / reference.scale[r0] > OUTLIER_Z)) return null;
+  if (!(Math.abs(x[r0] - reference.ref[r0]) / reference.scale[r0] > OUTLIER_Z)) return false;
   // Off the normal range too: beyond every normal reading before (a run at a value the stream reads now and then,
   // held after a spike, is no stuck value: the 6 h demo's `temperature 20.33 unchanged for 2 s` after a spike).
   let lo = Infinity;
@@ -1421,7 +1501,7 @@ function pinnedRun(input: ExplainInput, reference: Reference): { start: number; 
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
-  if (lo <= hi && x[run.start] >= lo && x[run.start] <= hi) return null;
+  if (lo <= hi && run.hi >= lo && run.lo <= hi) return false;
   // The stretch's other readings off: off the level before and off what the reference expects of them (a cyclic
   // stream's readings after the run move with its cycle, away from the flat level before, as the model expects).
   let offReadings = run.length;
@@ -1429,12 +1509,12 @@ function pinnedRun(input: ExplainInput, reference: Reference): { start: number; 
     if (i >= run.start && i < run.start + run.length) continue;
     if (offLevel(i) && Math.abs(x[i] - reference.ref[i]) / reference.scale[i] > OUTLIER_Z) offReadings++;
   }
-  if (run.length < 0.5 * offReadings) return null;
+  if (run.length < 0.5 * offReadings) return false;
   const ts = input.during.ts;
   const gaps = diffs(input.before.ts).filter((d) => d > 0);
   const usual = gaps.length > 0 ? median(gaps) : Number.NaN;
-  if (finite(usual)) for (let i = run.start + 1; i < run.start + run.length; i++) if (ts[i] - ts[i - 1] > 3 * usual) return null;
-  return run;
+  if (finite(usual)) for (let i = run.start + 1; i < run.start + run.length; i++) if (ts[i] - ts[i - 1] > 3 * usual) return false;
+  return true;
 }
 
 /**
@@ -1443,13 +1523,15 @@ function pinnedRun(input: ExplainInput, reference: Reference): { start: number; 
  * the level before the episode (levelBefore), the same at every event of it, not what a model fed the frozen value
  * has come to expect since.
  */
-function stuckDraft(input: ExplainInput, reference: Reference, run: { readonly start: number; readonly length: number }): Draft {
+function stuckDraft(input: ExplainInput, reference: Reference, run: { readonly start: number; readonly length: number; readonly lo?: number; readonly hi?: number }): Draft {
   const { ts, values } = input.during;
   const i = run.start;
   const last = run.start + run.length - 1;
   const until = last === values.length - 1 ? Math.max(input.endTs, ts[last]) : ts[last];
   const froze = range(i, Math.min(last, i + BASELINE_READINGS - 1));
-  return { kind: 'stuck', value: values[i], ...levelBefore(reference, froze), since: ts[i], durationMs: until - ts[i] };
+  // A pinned run that flickers by one step of the resolution: its range.
+  const within = run.lo !== undefined && run.hi !== undefined && run.lo !== run.hi ? { within: { lo: run.lo, hi: run.hi } } : {};
+  return { kind: 'stuck', value: values[i], ...levelBefore(reference, froze), since: ts[i], durationMs: until - ts[i], ...within };
 }
 
 /**
@@ -1651,8 +1733,9 @@ function sentenceOf(
       const duration = d.durationMs ?? 0;
       // The frozen value exactly as the sensor sends it: it often says what failed (85.0 on a DS18B20; a float32
       // 20.37), and its expectation with as many decimals, so a value 0.017 from it does not read as off.
-      const vd = Math.max(decimals, decimalPlaces(d.value ?? 0));
-      const frozen = formatReading(d.value ?? NaN, vd);
+      // A value that flickers by one step of the resolution (pinnedRun) is told as its range: `84.94–85.00`.
+      const vd = Math.max(decimals, decimalPlaces(d.value ?? 0), d.within !== undefined ? Math.max(decimalPlaces(d.within.lo), decimalPlaces(d.within.hi)) : 0);
+      const frozen = d.within !== undefined ? `${formatReading(d.within.lo, vd)}–${formatReading(d.within.hi, vd)}` : formatReading(d.value ?? NaN, vd);
       if (inside) {
         // Inside the range: what is off is how long it stays unchanged, against the longest the readings before did.
         const longest = instead?.heldLongestMs ?? null;

@@ -45,6 +45,12 @@ export interface DiscoveryConfig {
   readonly availability: readonly AvailabilityEntry[];
   /** `availability_mode` / `avty_mode`: `latest` (the default, also for an unknown word), `all` or `any`. */
   readonly availabilityMode: AvailabilityMode;
+  /**
+   * `expire_after` / `exp_aft` (seconds, home-assistant.io, "MQTT Sensor": the number of seconds after which the
+   * sensor's state expires if it is not updated; after expiry the state becomes `unavailable`; 0, the default, never),
+   * in ms; null for none (absent, 0, not a positive number).
+   */
+  readonly expireAfterMs: number | null;
 }
 
 /** How an entity's availability topics combine (home-assistant.io, `availability_mode`). */
@@ -135,8 +141,10 @@ export function readDiscoveryConfig(payload: Buffer): DiscoveryConfig | null {
     }
   }
   const mode = text('availability_mode', 'avty_mode');
+  const expire = Number(text('expire_after', 'exp_aft') ?? Number.NaN);
   return {
     availability,
+    expireAfterMs: Number.isFinite(expire) && expire > 0 ? Math.round(expire * 1000) : null,
     availabilityMode: mode === 'all' || mode === 'any' ? mode : 'latest',
     stateTopic,
     unit: unit.length > 16 ? '' : unit,
@@ -197,6 +205,8 @@ export interface DiscoveredEntity {
   /** Its availability topics, their templates compiled (one not read says nothing: its messages are left unread). */
   readonly availability: readonly (AvailabilityEntry & { readonly compiled: ValueTemplate | null })[];
   readonly availabilityMode: AvailabilityMode;
+  /** Its expire_after in ms (DiscoveryConfig.expireAfterMs), null for none. */
+  readonly expireAfterMs: number | null;
   /** The config's payload as it came (its text): the entity's row in the store (DiscoveryEntitiesOptions.onEntityConfig). */
   readonly payload: string;
 }

@@ -27,7 +27,7 @@ function messageLimitsOf(config: Config): Pick<ParseOptions, 'maxPayloadBytes' |
 export function parseOptionsOf(
   config: Config,
   extra: Pick<ParseOptions, 'onClockSkew' | 'onUnsetClock' | 'onClockLag' | 'onUnitChange' | 'onDecimalComma' | 'onAvailability' | 'onDisplace' | 'fastPath'> = {},
-  entityHooks: Pick<DiscoveryEntitiesOptions, 'onStateTopic' | 'onEntityProblem' | 'onEntityConfig'> = {},
+  entityHooks: Pick<DiscoveryEntitiesOptions, 'onStateTopic' | 'onEntityProblem' | 'onEntityConfig' | 'onEntityAvailability'> = {},
 ): ParseOptions {
   const zone = config.ingest.timezone ?? systemTimeZone();
   const rules = ruleList(config.ingest).map((r) => ({ origin: r.origin, compiled: compileRule(r.spec, zone) }));

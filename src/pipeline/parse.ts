@@ -119,9 +119,10 @@ export interface ParseOptions {
    * `offline`): called for every such message that says online or offline, retained or not (a retained one is the
    * broker's last value, replayed at subscribe), with the device (as its streams name it: their Reading.source), the
    * word, the message's topic, its arrival (epoch ms) and whether it was retained. Only observes: the message is
-   * skipped `hub_topic` whatever this does.
+   * skipped `hub_topic` whatever this does. Also called by judgeEntityExpiry (no message): a discovered entity whose
+   * state expired (its expire_after), `expired` set, `topic` its state topic, `receivedAt` the moment it expired.
    */
-  readonly onAvailability?: (device: string, online: boolean, topic: string, receivedAt: number, retained: boolean) => void;
+  readonly onAvailability?: (device: string, online: boolean, topic: string, receivedAt: number, retained: boolean, expired?: EntityExpiry) => void;
   /**
    * The Home Assistant discovery prefix (`homeassistant`) whose sensor configs state their streams' units
    * (`<prefix>/sensor/[<node>/]<object>/config`: `unit_of_measurement` or ESPHome's abbreviated `unit_of_meas`, for
@@ -167,6 +168,17 @@ export interface DiscoveryEntitiesOptions {
    * retained replay) nor for one given back by restoreEntityConfigs. Must not throw.
    */
   readonly onEntityConfig?: (configTopic: string, payload: string | null) => void;
+  /**
+   * An entity's availability state changed (what its availability topics said, whether it has had a live state, whether
+   * its state expired: MessageParser.entityAvailabilityState's text), so that the daemon keeps it beside its config
+   * (restoreEntityAvailability at the next start). Not called for a state given back. Must not throw.
+   */
+  readonly onEntityAvailability?: (configTopic: string, state: string) => void;
+}
+
+/** A discovered entity's state expired (ParseOptions.onAvailability, judgeEntityExpiry): its expire_after, ms. */
+export interface EntityExpiry {
+  readonly afterMs: number;
 }
 
 /**
@@ -273,6 +285,13 @@ export class MessageParser {
   private readonly entitiesByAvailability = new Map<string, DiscoveredEntity[]>();
   /** Per entity (config topic), what its availability topics said: each topic's last word and the latest one. */
   private readonly entityAvailability = new Map<string, { readonly said: Map<string, boolean>; latest: boolean | null }>();
+  /**
+   * Per entity with an expire_after (config topic): the arrival of its last live state (epoch ms), or -Infinity for
+   * one that had live states before a restart (restoreEntityAvailability) and none since.
+   */
+  private readonly entityStateAt = new Map<string, number>();
+  /** Entities whose state expired (judgeEntityExpiry) and has not come again since. */
+  private readonly entityExpired = new Set<string>();
   /** Per config topic refused (or whose states are not read), why; at most maxSensors (DiscoveryTable.refused). */
   private readonly entityRefusals = new Map<string, EntityRefusal>();
   /** True while restoreEntityConfigs gives entities back: onEntityConfig is not called for them. */
@@ -815,6 +834,7 @@ export class MessageParser {
         return { ...a, compiled: t === null || 'error' in t ? null : t };
       }),
       availabilityMode: config.availabilityMode,
+      expireAfterMs: config.expireAfterMs,
       payload: msg.payload.toString('utf8'),
     };
     return this.setEntity(msg, where, entity);
@@ -906,7 +926,11 @@ export class MessageParser {
     };
     take(this.entitiesByState, e.stateTopic, now?.stateTopic === e.stateTopic);
     for (const a of e.availability) take(this.entitiesByAvailability, a.topic, now?.availability.some((b) => b.topic === a.topic) === true);
-    if (now === undefined) this.entityAvailability.delete(e.configTopic);
+    if (now === undefined) {
+      this.entityAvailability.delete(e.configTopic);
+      this.entityStateAt.delete(e.configTopic);
+      this.entityExpired.delete(e.configTopic);
+    }
     for (const topic of this.entityTopics(e)) this.useEntityTopic(topic, -1);
   }
 
@@ -963,24 +987,133 @@ export class MessageParser {
           state = { said: new Map(), latest: null };
           this.entityAvailability.set(e.configTopic, state);
         }
+        const changed = state.said.get(a.topic) !== available || state.latest !== available;
         state.said.set(a.topic, available);
         state.latest = available;
         devices.add(e.device);
+        if (changed) this.keepEntityAvailability(e.configTopic);
       }
     }
     for (const device of devices) {
-      let online = false;
-      let offline = false;
-      for (const e of this.entities.values()) {
-        if (e.device !== device || e.availability.length === 0) continue;
-        const state = this.entityAvailability.get(e.configTopic);
-        const available = state === undefined ? null : entityAvailable(e.availability, e.availabilityMode, state.said, state.latest);
-        if (available === true) online = true;
-        else if (available === false) offline = true;
-      }
-      if (online || offline) this.opts.onAvailability?.(device, online, msg.topic, msg.receivedAt, msg.retain === true);
+      const word = this.deviceWord(device);
+      if (word !== null) this.opts.onAvailability?.(device, word, msg.topic, msg.receivedAt, msg.retain === true);
     }
     return any;
+  }
+
+  /**
+   * Whether an entity is available: not while its state has expired (its expire_after: judgeEntityExpiry), else as its
+   * availability topics say (entityAvailable); null when nothing says (no availability topic has spoken, none at all).
+   */
+  private entityWord(e: DiscoveredEntity): boolean | null {
+    if (this.entityExpired.has(e.configTopic)) return false;
+    if (e.availability.length === 0) return null;
+    const state = this.entityAvailability.get(e.configTopic);
+    return state === undefined ? null : entityAvailable(e.availability, e.availabilityMode, state.said, state.latest);
+  }
+
+  /** A device's word from its entities' (entityWord): online when any is available, offline when none is and one is not, else null. */
+  private deviceWord(device: string): boolean | null {
+    let online = false;
+    let offline = false;
+    for (const e of this.entities.values()) {
+      if (e.device !== device) continue;
+      const available = this.entityWord(e);
+      if (available === true) online = true;
+      else if (available === false) offline = true;
+    }
+    return online ? true : offline ? false : null;
+  }
+
+  /** A live state of entity `e` (with an expire_after) arrived at `at` (epoch ms): fresh again, kept as having had states. */
+  private noteEntityState(e: DiscoveredEntity, at: number): void {
+    const before = this.entityStateAt.get(e.configTopic);
+    this.entityStateAt.set(e.configTopic, at);
+    const wasExpired = this.entityExpired.delete(e.configTopic);
+    if (before === undefined || wasExpired) this.keepEntityAvailability(e.configTopic);
+  }
+
+  /**
+   * Judges the discovered entities' expire_after at `now` (epoch ms, the clock of the messages' arrivals; home-assistant.io,
+   * "MQTT Sensor", `expire_after`: the number of seconds after which the sensor's state expires if it is not updated,
+   * its state then `unavailable`). An entity that has had a live state (in this run, or before a restart:
+   * restoreEntityAvailability) and none for longer than its expire_after, counted from `countFrom` at the earliest (the
+   * MQTT connection's start: a silence of anomalyd's own is none of the device's; null: from its last state), expires
+   * (once, until its next live state): it is not available (entityWord), and when its device is then offline by its
+   * entities' words (deviceWord: none available, one not) that is told to ParseOptions.onAvailability as the device's
+   * word, `expired` set, `topic` the entity's state topic, `receivedAt` the moment it expired (its last state, or
+   * `countFrom`, plus its expire_after). The caller does not judge while it cannot hear (the connection down, reads
+   * paused). Never throws.
+   */
+  judgeEntityExpiry(now: number, countFrom: number | null): void {
+    if (this.entityStateAt.size === 0) return;
+    const expired = new Map<string, { readonly e: DiscoveredEntity; readonly at: number }>();
+    for (const [configTopic, stateAt] of this.entityStateAt) {
+      const e = this.entities.get(configTopic);
+      if (e === undefined || e.expireAfterMs === null || this.entityExpired.has(configTopic)) continue;
+      const from = countFrom === null ? stateAt : Math.max(stateAt, countFrom);
+      if (!Number.isFinite(from) || now - from <= e.expireAfterMs) continue;
+      this.entityExpired.add(configTopic);
+      this.keepEntityAvailability(configTopic);
+      const at = from + e.expireAfterMs;
+      const seen = expired.get(e.device);
+      if (seen === undefined || at > seen.at) expired.set(e.device, { e, at });
+    }
+    for (const [device, { e, at }] of expired) {
+      if (this.deviceWord(device) === false) this.opts.onAvailability?.(device, false, e.stateTopic, at, false, { afterMs: e.expireAfterMs! });
+    }
+  }
+
+  /**
+   * An entity's availability state as the store keeps it (JSON text: `said` each availability topic's last word,
+   * `latest` the last word on any, `hadState` whether it has had a live state, `expired` whether its state expired
+   * since), or null for an entity not known. For restoreEntityAvailability.
+   */
+  entityAvailabilityState(configTopic: string): string | null {
+    if (!this.entities.has(configTopic)) return null;
+    const a = this.entityAvailability.get(configTopic);
+    return JSON.stringify({
+      said: a === undefined ? [] : [...a.said],
+      latest: a?.latest ?? null,
+      hadState: this.entityStateAt.has(configTopic),
+      expired: this.entityExpired.has(configTopic),
+    });
+  }
+
+  /** Tells the daemon to keep an entity's availability state (DiscoveryEntitiesOptions.onEntityAvailability). */
+  private keepEntityAvailability(configTopic: string): void {
+    const state = this.entityAvailabilityState(configTopic);
+    if (state !== null) this.opts.discoveryEntities?.onEntityAvailability?.(configTopic, state);
+  }
+
+  /**
+   * Gives back the entities' availability states of an earlier run (entityAvailabilityState's text, per config topic)
+   * after restoreEntityConfigs: what their availability topics said (on the embedded broker no retained word survives
+   * a restart, and with availability_mode `any` or `all` one topic's word alone after it would be judged without the
+   * others'), whether an entity with an expire_after has had live states (its expiry then counts from the connection's
+   * start: a device that died while anomalyd was stopped is told when it expires), and whether its state had expired.
+   * A row of an entity not given back, or one this version cannot read, is left out. Never throws.
+   */
+  restoreEntityAvailability(rows: readonly { readonly topic: string; readonly availability: string | null }[]): void {
+    for (const r of rows) {
+      const e = this.entities.get(r.topic);
+      if (e === undefined || r.availability === null) continue;
+      try {
+        const doc = JSON.parse(r.availability) as { said?: unknown; latest?: unknown; hadState?: unknown; expired?: unknown };
+        const said = new Map<string, boolean>();
+        if (Array.isArray(doc.said)) {
+          for (const w of doc.said as unknown[]) {
+            if (Array.isArray(w) && typeof w[0] === 'string' && typeof w[1] === 'boolean' && e.availability.some((a) => a.topic === w[0])) said.set(w[0], w[1]);
+          }
+        }
+        const latest = typeof doc.latest === 'boolean' ? doc.latest : null;
+        if (said.size > 0 || latest !== null) this.entityAvailability.set(r.topic, { said, latest });
+        if (e.expireAfterMs !== null && doc.hadState === true && !this.entityStateAt.has(r.topic)) this.entityStateAt.set(r.topic, Number.NEGATIVE_INFINITY);
+        if (e.expireAfterMs !== null && doc.expired === true) this.entityExpired.add(r.topic);
+      } catch {
+        // Not this version's: left out (the entity's words come again from its device).
+      }
+    }
   }
 
   /**
@@ -1036,6 +1169,8 @@ export class MessageParser {
     const { rule } = this.opts.discoveryEntities!;
     const first = entities[0];
     if (msg.retain === true && !rule.retained) return rejectedMessage(msg, first.stream, 'retained', `retained message ignored (rule ${rule.name} takes live readings only)`);
+    // A live state of an entity with an expire_after: its state is fresh again (HA counts expiry from each state).
+    if (msg.retain !== true) for (const e of entities) if (e.expireAfterMs !== null) this.noteEntityState(e, msg.receivedAt);
     if (msg.payload.length === 0) return rejectedMessage(msg, first.stream, 'empty', 'empty payload');
     if (msg.payload.length > this.opts.maxPayloadBytes) return rejectedMessage(msg, first.stream, 'oversize', `payload of ${msg.payload.length} bytes exceeds ${this.opts.maxPayloadBytes}: "${previewBytes(msg.payload)}"`);
     const text = msg.payload.toString('utf8');

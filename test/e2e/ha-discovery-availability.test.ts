@@ -13,6 +13,12 @@
  *   on the embedded broker (its retained configs die with the daemon) a device that does not announce again is read
  *   (on main: its publish refused, nothing read). An emptied config deletes the entity's row.
  * - /api/status counts the configs: entities read, in use, refused per reason.
+ * - An entity's `expire_after` (home-assistant.io, "MQTT Sensor": the number of seconds after which the sensor's state
+ *   expires if it is not updated, its state then `unavailable`) counts: a state that stops for longer is its device's
+ *   device_offline episode at that moment (`no state on … for 1 s, its expire_after`), a state ends it; the entity's
+ *   availability state is kept in the store (schema 10), so after a restart a device that sends no state any more
+ *   expires again, counted from the connection's start (on main: expire_after was not read; nothing was told until the
+ *   silence judge's missing data, and after a restart nothing of the entity's availability was known).
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
@@ -25,6 +31,7 @@ import { waitFor } from '../helpers/net.js';
 /** This file's ports (19140–19179). */
 const HTTP_PORTS = { embedded: 19_140, mosquitto: 19_141 };
 const MOSQUITTO_PORTS = { availability: 19_142, restart: 19_143 };
+const EXPIRE_HTTP_PORT = 19_144;
 
 const cleanups = useCleanups();
 
@@ -163,5 +170,47 @@ describe.skipIf(!builtAndModelsPresent())('homeassistant preset: discovered enti
     await device.publishAsync(TH1_CONFIG[0], '', { qos: 1, retain: true });
     await waitFor(() => daemon.database!.loadDiscoveryConfigs().length === 1, 10_000, 'the row deleted');
     expect((await status()).discovery?.entities).toBe(0);
+  }, 120_000);
+
+  it('(embedded broker) expire_after: a state that stops for longer is its device offline at that moment, a state ends it; kept across a restart, a device that sends nothing after it expires again', async () => {
+    const dataDir = tempDataDir('anomalyd-ha-expire-', cleanups);
+    const overrides = { ingest: { presets: ['homeassistant'], timezone: 'UTC' }, http: { port: EXPIRE_HTTP_PORT, host: '127.0.0.1' }, store: { commitIntervalMs: 0 } };
+    const http = `http://127.0.0.1:${EXPIRE_HTTP_PORT}`;
+    const PROBE_CONFIG = ['homeassistant/sensor/probe/config', { stat_t: 'lab/probe/state', unit_of_meas: '°C', exp_aft: 1 }] as const;
+    let { daemon, url } = await inProcessDaemon({ dataDir, brokerUrl: null, overrides, clock: null, cleanups });
+    let alerts = await collectAlerts(url, `ha-expire-alerts-1-${process.pid}`, cleanups);
+    const device = await connect(url, 'expire-dev');
+    await announce(device, [PROBE_CONFIG]);
+    let k = 0;
+    const state = (): string => (20 + 0.1 * (k++ % 5)).toFixed(1);
+    for (let i = 0; i < 4; i++) await sendUntilRead(daemon, http, device, 'lab/probe/state', state, 'probe');
+    const lastState = Date.now();
+
+    // No state for longer than its expire_after: its device offline, told at the moment it expired.
+    await waitFor(() => alerts.some((a) => a.event === 'open'), 15_000, 'the device episode');
+    const open = alerts.find((a) => a.event === 'open')!;
+    expect(open).toMatchObject({ sensor: 'probe', explanation: { kind: 'device_offline', stream: 'probe' } });
+    expect(open.explanation?.sentence).toMatch(/^probe offline since \d\d:\d\d \(no state on lab\/probe\/state for 1 s, its expire_after\), 1 stream silent \(device offline\)$/);
+    expect(Date.parse(open.explanation!.since)).toBeGreaterThanOrEqual(lastState - 1_000);
+    expect(Date.parse(open.explanation!.since)).toBeLessThanOrEqual(Date.parse(open.start));
+    // A state: the device is back.
+    await device.publishAsync('lab/probe/state', state(), { qos: 1 });
+    await waitFor(() => alerts.some((a) => a.event === 'resolve'), 10_000, 'the device episode resolved');
+    expect(alerts.find((a) => a.event === 'resolve')).toMatchObject({ anomaly_id: open.anomaly_id, sensor: 'probe', explanation: { kind: 'device_offline' } });
+    expect(alerts.map((a) => a.explanation?.kind)).toEqual(['device_offline', 'device_offline']);
+    // Kept beside its config.
+    const row = daemon.database!.loadDiscoveryConfigs().find((r) => r.topic === PROBE_CONFIG[0]);
+    expect(JSON.parse(row!.availability!)).toMatchObject({ hadState: true });
+
+    // The restart (the embedded broker's retained configs die with it); the device sends nothing after it.
+    await device.endAsync(true);
+    await daemon.stop();
+    ({ daemon, url } = await inProcessDaemon({ dataDir, brokerUrl: null, overrides, clock: null, cleanups }));
+    alerts = await collectAlerts(url, `ha-expire-alerts-2-${process.pid}`, cleanups);
+    await waitFor(() => alerts.some((a) => a.event === 'open'), 15_000, 'the device episode after the restart');
+    const again = alerts.find((a) => a.event === 'open')!;
+    expect(again).toMatchObject({ sensor: 'probe', explanation: { kind: 'device_offline' } });
+    expect(again.explanation?.sentence).toContain('(no state on lab/probe/state for 1 s, its expire_after)');
+    expect(alerts.filter((a) => a.explanation?.kind === 'missing_data')).toEqual([]);
   }, 120_000);
 });

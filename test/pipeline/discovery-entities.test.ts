@@ -263,4 +263,111 @@ describe('homeassistant preset: discovery configs', () => {
     send(b, 'homeassistant/sensor/th1/config', TH1, true);
     expect(calls).toEqual([]);
   });
+
+  it('expire_after / exp_aft (home-assistant.io, "MQTT Sensor": seconds without a state after which its state is unavailable): a live state then none for longer is its device\'s word that it is offline, at the moment it expired; a state makes it fresh; a retained one, or an entity with no state yet, does not count', () => {
+    const said: string[] = [];
+    const kept = new Map<string, string>();
+    let t = NOW;
+    const p = new MessageParser(
+      parseOptionsOf(config(), { onAvailability: (device, online, topic, at, _retained, expired) => said.push(`${device} ${online ? 'online' : 'offline'} ${topic} ${at - NOW}${expired !== undefined ? ` expired ${expired.afterMs}` : ''}`) }, {
+        onEntityAvailability: (topic, state) => kept.set(topic, state),
+      }),
+    );
+    const send = (topic: string, payload: string | object, retain = false): ParseResult =>
+      p.parse({ topic, payload: Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)), receivedAt: (t += 1000), retain });
+    // Two entities of one device on one state topic (60 s, abbreviated), one of another device (full key, 30 s), one without.
+    send('homeassistant/sensor/omg/temp/config', { stat_t: 'home/OMG/th', val_tpl: '{{ value_json.t }}', exp_aft: 60 }, true);
+    send('homeassistant/sensor/omg/hum/config', { stat_t: 'home/OMG/th', val_tpl: '{{ value_json.h }}', exp_aft: 60 }, true);
+    send('homeassistant/sensor/th1/config', { ...TH1, expire_after: 30 }, true);
+    send('homeassistant/sensor/th2/config', { stat_t: 'office/th2/state' }, true);
+    // No state yet: nothing expires (Home Assistant counts from a state).
+    p.judgeEntityExpiry(NOW + 3_600_000, NOW);
+    expect(said).toEqual([]);
+    // A retained state is no live one.
+    send('office/th1/state', { temperature: 20 }, true);
+    p.judgeEntityExpiry(NOW + 3_600_000, NOW);
+    expect(said).toEqual([]);
+    expect(outcome(send('home/OMG/th', { t: 21, h: 40 }))).toBe('omg/temp=21 omg/hum=40');
+    const omgAt = t - NOW;
+    expect(outcome(send('office/th1/state', { temperature: 20 }))).toBe('th1=20');
+    const th1At = t - NOW;
+    expect(outcome(send('office/th2/state', '5'))).toBe('th2=5');
+    // Not longer than its expire_after yet: nothing; longer: its device offline at the moment it expired, once.
+    p.judgeEntityExpiry(NOW + th1At + 30_000, NOW);
+    expect(said).toEqual([]);
+    p.judgeEntityExpiry(NOW + th1At + 30_001, NOW);
+    p.judgeEntityExpiry(NOW + th1At + 40_000, NOW);
+    expect(said).toEqual([`th1 offline office/th1/state ${th1At + 30_000} expired 30000`]);
+    // A live state: fresh again, and expires again 30 s after it.
+    send('office/th1/state', { temperature: 20.1 });
+    p.judgeEntityExpiry(t + 20_000, NOW);
+    expect(said).toHaveLength(1);
+    // Both of omg's entities expire together: one word of the device. Counted from the connection's start at the
+    // latest (a silence of anomalyd's own is none of the device's).
+    p.judgeEntityExpiry(NOW + omgAt + 70_000, NOW + omgAt + 20_000);
+    // (th1 again too: 30 s after the connection's start, which came after its last state.)
+    expect(said.slice(1)).toEqual([`th1 offline office/th1/state ${omgAt + 20_000 + 30_000} expired 30000`]);
+    p.judgeEntityExpiry(NOW + omgAt + 80_001, NOW + omgAt + 20_000);
+    expect(said.slice(2)).toEqual([`omg offline home/OMG/th ${omgAt + 80_000} expired 60000`]);
+    // Kept for the store: had states, expired.
+    expect(JSON.parse(kept.get('homeassistant/sensor/omg/temp/config')!)).toEqual({ said: [], latest: null, hadState: true, expired: true });
+    // An entity of the device still available by its availability topic: the device is not offline.
+    said.length = 0;
+    send('homeassistant/sensor/esp/a/config', { stat_t: 'esp/a', exp_aft: 10, avty_t: 'esp/status' }, true);
+    send('homeassistant/sensor/esp/b/config', { stat_t: 'esp/b', avty_t: 'esp/status' }, true);
+    send('esp/status', 'online');
+    send('esp/a', '1');
+    p.judgeEntityExpiry(t + 20_000, NOW);
+    expect(said).toEqual([`esp online esp/status ${t - 1000 - NOW}`]);
+  });
+
+  it("an entity's availability state is kept (onEntityAvailability) and given back after a restart (restoreEntityAvailability): availability_mode any judged with every topic's word; an entity that had states expires counted from the connection's start", () => {
+    const rows = new Map<string, { payload: string; availability: string | null }>();
+    const said: string[] = [];
+    let t = NOW;
+    const make = (): MessageParser =>
+      new MessageParser(
+        parseOptionsOf(config(), { onAvailability: (device, online, topic, at, _r, expired) => said.push(`${device} ${online ? 'online' : 'offline'} ${topic}${expired !== undefined ? ` expired at ${at - NOW}` : ''}`) }, {
+          onEntityConfig: (topic, payload) => (payload === null ? rows.delete(topic) : rows.set(topic, { payload, availability: rows.get(topic)?.availability ?? null })),
+          onEntityAvailability: (topic, state) => {
+            const row = rows.get(topic);
+            if (row !== undefined) row.availability = state;
+          },
+        }),
+      );
+    const send = (p: MessageParser, topic: string, payload: string | object, retain = false): ParseResult =>
+      p.parse({ topic, payload: Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)), receivedAt: (t += 1000), retain });
+    const PUMP = { state_topic: 'shed/pump/flow', availability: [{ topic: 'shed/pump/status' }, { t: 'shed/gw/status', pl_avail: 'up', pl_not_avail: 'down' }], availability_mode: 'any', expire_after: 120 };
+    const a = make();
+    send(a, 'homeassistant/sensor/pump/config', PUMP, true);
+    send(a, 'shed/pump/status', 'online');
+    send(a, 'shed/gw/status', 'down');
+    send(a, 'shed/pump/flow', '3.1');
+    expect(said).toEqual(['pump online shed/pump/status', 'pump online shed/gw/status']);
+    expect(JSON.parse(rows.get('homeassistant/sensor/pump/config')!.availability!)).toEqual({ said: [['shed/pump/status', true], ['shed/gw/status', false]], latest: false, hadState: true, expired: false });
+
+    // The restart (the embedded broker: no retained word survives it). The gateway says `down` again: the pump's own
+    // `online` from before still stands, so with mode any it is available (without it: offline, a false episode).
+    const b = make();
+    said.length = 0;
+    const restored = [...rows].map(([topic, r]) => ({ topic, ...r }));
+    expect(b.restoreEntityConfigs(restored, t)).toEqual([]);
+    b.restoreEntityAvailability(restored);
+    send(b, 'shed/gw/status', 'down');
+    expect(said).toEqual(['pump online shed/gw/status']);
+    // No state since the restart (the pump died while anomalyd was stopped): it expires 120 s after the connection's start.
+    const listening = t + 5_000;
+    b.judgeEntityExpiry(listening + 120_000, listening);
+    expect(said).toHaveLength(1);
+    send(b, 'shed/pump/status', 'offline');
+    said.length = 0;
+    b.judgeEntityExpiry(listening + 120_001, listening);
+    expect(said).toEqual([`pump offline shed/pump/flow expired at ${listening + 120_000 - NOW}`]);
+    // A parser given nothing back judges nothing of an entity with no state in its run.
+    const c = make();
+    c.restoreEntityConfigs(restored.map((r) => ({ topic: r.topic, payload: r.payload })), t);
+    said.length = 0;
+    c.judgeEntityExpiry(listening + 3_600_000, listening);
+    expect(said).toEqual([]);
+  });
 });
