@@ -242,10 +242,27 @@ export function formatStatus(s: DaemonStatusView, base: string, learning: readon
     ...((c.unsetClocks ?? 0) > 0 ? [['clocks', `${c.unsetClocks} message(s) with a device time before 2000 (a clock never set, e.g. Tasmota without NTP) stamped on arrival; the log names the devices`] as [string, string]] : []),
     // A device clock hours behind arrival is taken (in order, not ahead), and its plots are hours off: say so.
     ...((c.clockLags ?? 0) > 0 ? [['clocks', `${c.clockLags} stream(s) whose device times lag arrival by a whole number of hours, reading after reading (a time zone mix-up? ingest.timezone); the log names them`] as [string, string]] : []),
+    ...backfillLines(s),
     // Readings are scored one by one (there is no per-window counter since the per-reading detector core).
     ['counters', ['received', 'readings', 'scored', 'events', 'commands'].filter((k) => k in c).map((k) => `${k} ${c[k]}`).join(', ')],
   ];
   return lines.map(([k, v]) => `${k.padEnd(10)} ${v}\n`).join('');
+}
+
+/**
+ * The readings missing in backfill bursts since start (DaemonStatusView.backfill; tryout 27, finding 6), when any: how
+ * many, in how many bursts, the latest burst, and where to look. None from a daemon before it, or with none missing.
+ */
+function backfillLines(s: DaemonStatusView): [string, string][] {
+  const b = s.backfill;
+  if (b === undefined || b.missing === 0) return [];
+  const last = b.last === null ? '' : `; latest: ${b.last.stream}, ${b.last.missing} missing at its interval between ${new Date(b.last.fromTs).toISOString()} and ${new Date(b.last.toTs).toISOString()}`;
+  return [
+    [
+      'backfill',
+      `${b.missing} reading(s) missing at their streams' intervals in backfills (readings sent far faster than their times, with holes between them) since start, ${b.bursts} burst(s) ended${last}. The broker may have dropped them (mosquitto max_queued_messages): see docs/DEPLOY.md, "Loading history"`,
+    ],
+  ];
 }
 
 /** A few words for each reason a Home Assistant discovery config is refused (DiscoveryView.refused). */
