@@ -100,6 +100,15 @@ describe('BackfillHoles: readings missing at the interval in a burst', () => {
     const r = feedHoles(fast(kept), median);
     expect(r.missing).toBe(0);
     expect(r.bursts).toEqual([]);
+    // A door: ten changes a second apart, then nothing for 5 to 40 minutes (test/e2e/silence.test.ts): nine of its ten
+    // gaps are its learnt interval (1 s), and its quiet stretches are still its own.
+    const door: number[] = [];
+    let d = T0;
+    for (let q = 0; q < 300; q++) {
+      for (let k = 0; k < 10; k++) door.push((d += 1000));
+      d += Math.round(5 + 35 * rnd()) * 60_000;
+    }
+    expect(feedHoles(fast(door), 1000).missing).toBe(0);
   });
 
   it('a 1 s stream whose device times wobble has no false holes, and its real holes are counted exactly', () => {
