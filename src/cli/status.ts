@@ -29,8 +29,10 @@ skipped since start, per reason (a hub's own topics, hub events, Home Assistant 
 missing values: no readings, not errors), with the homeassistant preset a 'discovery' line (the Home Assistant
 discovery entities read on their own state topics, how many are in use, the configs that only state a unit, the
 configs refused per reason), device clocks that were never set or lag arrival by whole
-hours (a time zone mix-up: ingest.timezone), and what the embedded broker refused since start (publishes on a
-topic the login may not use, which the publisher never learns of, with their topics; logins).
+hours (a time zone mix-up: ingest.timezone), a 'backfill' line when history published far faster than its
+times left holes at its streams' intervals (readings the broker may have dropped: docs/DEPLOY.md, "Loading
+history"), and what the embedded broker refused since start (publishes on a topic the login may not use, which
+the publisher never learns of, with their topics; logins).
 
 Two kinds of learning, said apart:
   sensors     'learning' is the scorer's learning period: a new sensor's first score.learnReadings
