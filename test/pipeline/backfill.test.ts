@@ -78,6 +78,15 @@ describe('BackfillHoles: readings missing at the interval in a burst', () => {
     expect(bursts[0]).toMatchObject({ stream: 's', missing: 8331, holes: 3, readings: kept.length, firstTs: T0, lastTs: T0 + 49_899 * 10_000, intervalMs: 10_000 });
   });
 
+  it('also when the queue overflows again and again once the burst is known periodic (a loaded machine: a hole every 18 readings)', () => {
+    // mosquitto delivers the first 1,020 whole (its window and queue), then drops blocks between short runs.
+    const blocks: [number, number][] = [];
+    for (let i = 1020; i < 40_000; i += 18 + 40) blocks.push([i + 18, i + 18 + 40]);
+    const kept = withDrops(40_000, blocks);
+    const told = blocks.filter(([a]) => a < kept[kept.length - 1]).reduce((n, [a, b]) => n + b - a, 0);
+    expect(feedHoles(fast(kept.map((i) => T0 + i * 10_000)), 10_000).missing).toBe(told);
+  });
+
   it('also across a pause of the reads (a slower drain between the blocks) as long as the burst stays dense', () => {
     const kept = withDrops(5000, [[2000, 2600]]);
     const msgs = kept.map((i, k) => ({ ts: T0 + i * 60_000, receivedAt: NOW + k + (i >= 2600 ? 8_000 : 0), seq: k }));
@@ -146,7 +155,7 @@ describe('BackfillHoles: readings missing at the interval in a burst', () => {
   });
 
   it('needs the reading to be late (LATE_MIN_MS) and the stream periodic before its first hole (MIN_REGULAR gaps)', () => {
-    const times = withDrops(200, [[MIN_REGULAR - 4, MIN_REGULAR + 10]]).map((i) => T0 + i * 1000);
+    const times = withDrops(MIN_REGULAR + 200, [[MIN_REGULAR - 4, MIN_REGULAR + 10]]).map((i) => T0 + i * 1000);
     expect(feedHoles(fast(times), 1000).missing).toBe(0);
     const recent = withDrops(200, [[100, 110]]).map((i) => NOW - LATE_MIN_MS / 2 + i * 1000);
     expect(feedHoles(recent.map((ts, k) => ({ ts, receivedAt: NOW + k, seq: k })), 1000).missing).toBe(0);
