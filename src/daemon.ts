@@ -33,6 +33,7 @@ import { formatDuration } from './util/duration.js';
 import { RejectionCounter, rejectionSummaryText } from './pipeline/rejections.js';
 import { OutOfOrderRuns, outOfOrderRunText } from './pipeline/out-of-order-runs.js';
 import { Detector, detectorOptions, priorsOf, type DetectorOutput } from './pipeline/detector.js';
+import { QUIET_MS as BACKFILL_QUIET_MS } from './pipeline/backfill.js';
 import { DEFAULT_MAX_STREAMS as SERIES_MAX_STREAMS } from './pipeline/series.js';
 import { CommandHandler, commandFilter } from './pipeline/commands.js';
 import { ModelRegistry, compileScopes } from './learn/registry.js';
@@ -55,6 +56,7 @@ import { FORGOTTEN_SUFFIX, forgetLive, type ForgetResult, type ForgetTarget } fr
 import { SummaryLog } from './daemon/summary-log.js';
 import { DataDirLock } from './daemon/data-lock.js';
 import { ReadPauses } from './daemon/read-pauses.js';
+import { BackfillLog } from './daemon/backfill-log.js';
 import { LoopLoad, eventLoopSampler, type UtilizationSampler } from './daemon/loop-load.js';
 import type { StorageError } from './adapters/storage.js';
 import type { OwnModelProgress } from './contract/own-model.js';
@@ -130,6 +132,12 @@ export interface DaemonCounters {
   unsetClocks: number;
   /** Streams whose device times lag arrival by about a whole number of hours, consistently (a time zone mix-up; pipeline/clock-lag.ts). */
   clockLags: number;
+  /**
+   * Readings missing at their stream's learnt interval inside backfill bursts: readings that arrived late and far
+   * faster than their times move (history published at full speed), with holes between their messages, which a
+   * broker's queue may have dropped (pipeline/backfill.ts; Detector.backfillMissing). Not what was never sent.
+   */
+  backfillMissing: number;
   commands: number;
   /** Times MQTT reads were paused for backpressure. */
   pauses: number;
@@ -188,6 +196,7 @@ export class Daemon {
     longerUpdates: 0,
     unsetClocks: 0,
     clockLags: 0,
+    backfillMissing: 0,
   };
   private readonly log: Logger;
   private readonly now: () => number;
@@ -251,6 +260,10 @@ export class Daemon {
   private housekeeping: Housekeeping | null = null;
   /** The spans in which MQTT reads were paused for backpressure (Daemon.deafUntil, judgeSilences). */
   private readonly readPauses: ReadPauses;
+  /** The clock that stamps each message's arrival (RawMessage.receivedAt): monotonic, anchored to the wall clock. */
+  private readonly arrivalNow: () => number;
+  /** The backfill bursts told since start (src/daemon/backfill-log.ts). */
+  private readonly backfills: BackfillLog;
   /** The event loop's saturated spans (Daemon.deafUntil, judgeSilences); started with housekeeping. */
   private loopLoad: LoopLoad | null = null;
   /** When open episodes' progress was last written (wall ms), and each one's length then (readings). */
@@ -272,6 +285,8 @@ export class Daemon {
     this.log = opts.logger.child({ module: 'daemon' });
     this.now = opts.now ?? Date.now;
     this.readPauses = new ReadPauses(this.now);
+    this.arrivalNow = opts.arrivalNow ?? new AnchoredClock({ wall: this.now }).now;
+    this.backfills = new BackfillLog(this.log, opts.config.explain.timeZone ?? systemTimeZone(), opts.config.limits.logIntervalMs);
     this.topics = buildTopics(opts.config.mqtt.topicPrefix);
     this.staticFilters = ingestFilters(opts.config);
     this.adapters = { ...realAdapters, ...opts.adapters };
@@ -514,6 +529,7 @@ export class Daemon {
         this.eviction.task(),
         { name: 'status log', run: () => this.statusLog.drain(this.now()) },
         { name: 'clock skew log', run: () => this.clockSkewLog.drain(this.now()) },
+        { name: 'backfill log', run: () => this.logBackfills(false) },
       ],
       HOUSEKEEPING_MS,
       this.log,
@@ -821,7 +837,7 @@ export class Daemon {
       logger: logger.child({ module: 'mqtt' }),
       logIntervalMs: config.limits.logIntervalMs,
       // Arrival stamps: monotonic, anchored to the wall clock, so a wall-clock step cannot reorder live readings.
-      now: this.opts.arrivalNow ?? new AnchoredClock({ wall: this.now }).now,
+      now: this.arrivalNow,
       // A reconnection without our session: the broker may have lost its retained messages (restarted without
       // persistence), so every retained state and discovery config goes out again (tryout 18, finding 6).
       onConnect: ({ first, sessionPresent }) => {
@@ -895,7 +911,11 @@ export class Daemon {
         startedAt: this.startedAt,
         now: this.now,
         uptimeMs: () => performance.now() - this.startedMono,
-        counters: () => this.counters as unknown as Record<string, number>,
+        counters: () => {
+          this.counters.backfillMissing = this.detector?.backfillMissing ?? 0;
+          return this.counters as unknown as Record<string, number>;
+        },
+        backfill: () => this.backfills.view(this.detector?.backfillMissing ?? 0),
         rejections: () => this.rejections.totalByReason(),
         streams: () => this.parser?.streamTable() ?? null,
         skipped: () => this.skipped,
@@ -1076,6 +1096,20 @@ export class Daemon {
       if (revived && this.realStream(r.sensor)) this.discovery?.announce(r.sensor, r.source);
       else this.discovery?.streamSeen(r.sensor, r.source);
     }
+  }
+
+  /**
+   * Warns once per backfill burst that ended with readings missing at its stream's interval (Detector.backfillBursts;
+   * src/daemon/backfill-log.ts), and keeps counters.backfillMissing current. Not while MQTT reads are paused nor within
+   * 10 s after (the burst goes on after the pause); `all` (at stop): every burst going on ends.
+   */
+  private logBackfills(all: boolean): void {
+    const detector = this.detector;
+    if (detector === null) return;
+    this.counters.backfillMissing = detector.backfillMissing;
+    // Not while reads are paused, nor within a burst's quiet after (BACKFILL_QUIET_MS): its readings come after the pause.
+    if (!all && this.readPauses.pausedAfter(this.now() - BACKFILL_QUIET_MS) !== null) return;
+    this.backfills.tell(detector.backfillBursts(this.arrivalNow(), all), this.now());
   }
 
   private pausesLogged = 0;
@@ -1546,6 +1580,7 @@ export class Daemon {
       this.learner?.flush();
       this.outOfOrderRuns.endAll();
       this.flushRejections();
+      this.logBackfills(true);
       this.clockSkewLog.drain(this.now(), true);
       this.signals?.close();
       // Each stream's newest hour of raw readings for the dashboard after the restart (SignalBook.keepRaw): a clean

@@ -29,8 +29,10 @@ skipped since start, per reason (a hub's own topics, hub events, Home Assistant 
 missing values: no readings, not errors), with the homeassistant preset a 'discovery' line (the Home Assistant
 discovery entities read on their own state topics, how many are in use, the configs that only state a unit, the
 configs refused per reason), device clocks that were never set or lag arrival by whole
-hours (a time zone mix-up: ingest.timezone), and what the embedded broker refused since start (publishes on a
-topic the login may not use, which the publisher never learns of, with their topics; logins).
+hours (a time zone mix-up: ingest.timezone), a 'backfill' line when history published far faster than its
+times left holes at its streams' intervals (readings the broker may have dropped: docs/DEPLOY.md, "Loading
+history"), and what the embedded broker refused since start (publishes on a topic the login may not use, which
+the publisher never learns of, with their topics; logins).
 
 Two kinds of learning, said apart:
   sensors     'learning' is the scorer's learning period: a new sensor's first score.learnReadings
@@ -242,10 +244,27 @@ export function formatStatus(s: DaemonStatusView, base: string, learning: readon
     ...((c.unsetClocks ?? 0) > 0 ? [['clocks', `${c.unsetClocks} message(s) with a device time before 2000 (a clock never set, e.g. Tasmota without NTP) stamped on arrival; the log names the devices`] as [string, string]] : []),
     // A device clock hours behind arrival is taken (in order, not ahead), and its plots are hours off: say so.
     ...((c.clockLags ?? 0) > 0 ? [['clocks', `${c.clockLags} stream(s) whose device times lag arrival by a whole number of hours, reading after reading (a time zone mix-up? ingest.timezone); the log names them`] as [string, string]] : []),
+    ...backfillLines(s),
     // Readings are scored one by one (there is no per-window counter since the per-reading detector core).
     ['counters', ['received', 'readings', 'scored', 'events', 'commands'].filter((k) => k in c).map((k) => `${k} ${c[k]}`).join(', ')],
   ];
   return lines.map(([k, v]) => `${k.padEnd(10)} ${v}\n`).join('');
+}
+
+/**
+ * The readings missing in backfill bursts since start (DaemonStatusView.backfill; tryout 27, finding 6), when any: how
+ * many, in how many bursts, the latest burst, and where to look. None from a daemon before it, or with none missing.
+ */
+function backfillLines(s: DaemonStatusView): [string, string][] {
+  const b = s.backfill;
+  if (b === undefined || b.missing === 0) return [];
+  const last = b.last === null ? '' : `; latest: ${b.last.stream}, ${b.last.missing} missing at its interval between ${new Date(b.last.fromTs).toISOString()} and ${new Date(b.last.toTs).toISOString()}`;
+  return [
+    [
+      'backfill',
+      `${b.missing} reading(s) missing at their streams' intervals in backfills (readings sent far faster than their times, with holes between them) since start, ${b.bursts} burst(s) ended${last}. The broker may have dropped them (mosquitto max_queued_messages): see docs/DEPLOY.md, "Loading history"`,
+    ],
+  ];
 }
 
 /** A few words for each reason a Home Assistant discovery config is refused (DiscoveryView.refused). */

@@ -15,7 +15,7 @@ import type { SensorStatusBoard } from './sensor-status.js';
 import type { FaultView } from '../http/view.js';
 import type { OwnModelProgress } from '../contract/own-model.js';
 import type { BrokerRefusals } from '../contract/broker.js';
-import type { ClientIdClashView, DiscoveryView, OutboxOverdueView, StatusTopicClashView } from '../http/view.js';
+import type { BackfillView, ClientIdClashView, DiscoveryView, OutboxOverdueView, StatusTopicClashView } from '../http/view.js';
 import type { ForgetResult, ForgetTarget } from './forget.js';
 
 /** The part of the store the API reads and marks. */
@@ -51,6 +51,8 @@ export interface HttpViewDeps {
   readonly discovery?: () => DiscoveryView | null;
   /** Messages skipped since start (no reading by design, no error), per reason; absent: none counted. */
   readonly skipped?: () => Readonly<Record<SkipReason, number>>;
+  /** Readings missing in backfill bursts since start (src/daemon/backfill-log.ts); absent: not told. */
+  readonly backfill?: () => BackfillView;
   /** What the embedded broker refused since start (EmbeddedBroker.refusals); absent or null without one. */
   readonly brokerRefusals?: () => BrokerRefusals | null;
   /** The shared model's id, or null. */
@@ -160,6 +162,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
         seriesNotKept: Object.fromEntries(Object.entries(d.series.notRecorded()).filter(([, n]) => n > 0)),
         ...(discovery !== null ? { discovery } : {}),
         broker: d.brokerRefusals?.() ?? null,
+        ...(d.backfill !== undefined ? { backfill: d.backfill() } : {}),
         outbox,
         ...(d.timeZone !== undefined ? { timeZone: d.timeZone } : {}),
         health: fault ? 'fault' : 'ok',

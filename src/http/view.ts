@@ -100,6 +100,13 @@ export interface DaemonStatusView {
    */
   readonly broker?: BrokerRefusals | null;
   /**
+   * Readings missing at their stream's learnt interval inside backfill bursts since start (readings that arrived late
+   * and far faster than their times move, with holes between their messages: a broker's queue may have dropped them;
+   * never what was not sent), the bursts that ended with some (each warned of once in the log) and the latest of them
+   * (src/daemon/backfill-log.ts BackfillView). Absent from daemons before it (tryout 27, finding 6).
+   */
+  readonly backfill?: BackfillView;
+  /**
    * Alerts stored but not yet acknowledged by the broker, and those dropped by the outbox bound since start; null
    * while the database is closed. `overdue` (absent from daemons before it): alerts the broker did not acknowledge
    * within the PUBACK bound (the keepalive interval) since start, and the one not delivered yet (docs/ALERTS.md).
@@ -114,6 +121,29 @@ export interface DaemonStatusView {
   readonly health?: 'ok' | 'fault';
   /** The storage fault, with the path, the cause and the fix; null while healthy. */
   readonly fault?: FaultView | null;
+}
+
+/** The latest burst with readings missing, as GET /api/status says it (`backfill.last`; src/daemon/backfill-log.ts). */
+export interface BackfillBurstView {
+  readonly stream: string;
+  /** Readings missing at the stream's interval in the burst. */
+  readonly missing: number;
+  /** Readings that arrived in the burst. */
+  readonly readings: number;
+  /** The burst's first and last readings' times, epoch ms (the stream's clock). */
+  readonly fromTs: number;
+  readonly toTs: number;
+  /** The stream's interval its holes were counted in, ms. */
+  readonly intervalMs: number;
+  /** When it was told, epoch ms (the daemon's clock). */
+  readonly toldAt: number;
+}
+
+/** GET /api/status `backfill`: readings missing in backfill bursts since start, the bursts told, the latest. */
+export interface BackfillView {
+  readonly missing: number;
+  readonly bursts: number;
+  readonly last: BackfillBurstView | null;
 }
 
 /** A client id clash as /api/status says it (src/adapters/mqtt.ts ClientIdClash). */

@@ -129,14 +129,15 @@ export class OutOfOrderRuns {
   }
 }
 
-/** The warning's message: the stream, how many, their time range and the likely cause. */
+/** The warning's message: the stream, how many, their time range and the likely cause (a gateway's buffer, or history sent late). */
 export function outOfOrderRunText(r: OutOfOrderRun): string {
   const range = r.firstTs !== null && r.lastTs !== null ? ` (times ${new Date(r.firstTs).toISOString()} to ${new Date(r.lastTs).toISOString()})` : '';
   const more = r.unwarned > 0 ? `; ${r.unwarned} more were lost in such runs since the last warning` : '';
   return (
     `out_of_order run: ${r.count} readings of ${r.stream} rejected out_of_order in a row${range}, older than the stream's newest reading. ` +
     `Likely a gateway that sent a live reading before flushing its buffer of older readings (or a device clock that stepped back): ` +
-    `those readings are lost, as each stream is taken in time order; a gateway that flushes its buffer first loses nothing` +
+    `those readings are lost, as each stream is taken in time order; a gateway that flushes its buffer first loses nothing, ` +
+    `and history sent after a stream's live readings is lost the same way (docs/DEPLOY.md, "Loading history": anomalyd replay judges it offline)` +
     `${more} (told once per stream per hour)`
   );
 }

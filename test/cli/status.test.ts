@@ -208,6 +208,17 @@ describe('anomalyd status', () => {
     expect(formatStatus(view.statusView, 'http://127.0.0.1:1')).not.toMatch(/^clocks/m);
   });
 
+  it('says how many readings a backfill misses at their interval and where to look (tryout 27, finding 6), and nothing when none', () => {
+    const view = new FakeView();
+    const last = { stream: 'room', missing: 1880, readings: 1117, fromTs: Date.UTC(2026, 10, 30, 16, 15), toTs: Date.UTC(2026, 11, 2, 18, 11), intervalMs: 60_000, toldAt: Date.UTC(2026, 11, 3) };
+    const s = { ...view.statusView, backfill: { missing: 1880, bursts: 1, last } };
+    expect(formatStatus(s, 'http://127.0.0.1:1')).toMatch(
+      /^backfill +1880 reading\(s\) missing at their streams' intervals in backfills \(readings sent far faster than their times, with holes between them\) since start, 1 burst\(s\) ended; latest: room, 1880 missing at its interval between 2026-11-30T16:15:00\.000Z and 2026-12-02T18:11:00\.000Z\. The broker may have dropped them \(mosquitto max_queued_messages\): see docs\/DEPLOY\.md, "Loading history"$/m,
+    );
+    expect(formatStatus({ ...view.statusView, backfill: { missing: 0, bursts: 0, last: null } }, 'http://127.0.0.1:1')).not.toMatch(/^backfill/m);
+    expect(formatStatus(view.statusView, 'http://127.0.0.1:1')).not.toMatch(/^backfill/m);
+  });
+
   it('says when an alert was not acknowledged by the broker in time, the one still undelivered first (tryout 16, finding 1)', () => {
     const view = new FakeView();
     const outbox = { pending: 3, dropped: 0 };

@@ -30,6 +30,13 @@ export class MqttProxy {
    */
   dropClientPubacks = false;
   droppedClientPubacks = 0;
+  /**
+   * While true, everything the client sends (its PUBACKs of the broker's QoS 1 deliveries, its pings) is held, not
+   * passed on, until `release()`: the broker sees a subscriber that stopped reading, keeps its in-flight window
+   * (mosquitto: max_inflight_messages, 20) and its queue (max_queued_messages) and drops what comes beyond them.
+   */
+  holdFromClient = false;
+  private readonly held: { socket: net.Socket; chunk: Buffer }[] = [];
   /** While true, `clientPubacks` counts every PUBACK from the client (passed on or dropped), once the proxy has handled it. */
   watchClientPubacks = false;
   clientPubacks = 0;
@@ -50,6 +57,12 @@ export class MqttProxy {
     await new Promise<void>((resolve) => server.listen(this.listenPort, '127.0.0.1', resolve));
     const addr = server.address();
     this.port = typeof addr === 'object' && addr ? addr.port : 0;
+  }
+
+  /** Ends `holdFromClient` and passes on what it held, in order. */
+  release(): void {
+    this.holdFromClient = false;
+    for (const { socket, chunk } of this.held.splice(0)) if (!socket.destroyed) socket.write(chunk);
   }
 
   /** Drops every open connection (both sides), as a failing link would. */
@@ -82,6 +95,10 @@ export class MqttProxy {
     const withhold = new Set<number>();
     let fromClient = Buffer.alloc(0);
     client.on('data', (chunk: Buffer) => {
+      if (this.holdFromClient) {
+        this.held.push({ socket: upstream, chunk });
+        return;
+      }
       if (this.withholdPubackOf === null && !this.dropClientPubacks && !this.watchClientPubacks && fromClient.length === 0) {
         upstream.write(chunk);
         return;

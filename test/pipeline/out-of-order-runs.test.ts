@@ -98,7 +98,8 @@ describe('OutOfOrderRuns', () => {
     expect(text).toBe(
       "out_of_order run: 30 readings of gw1/temp rejected out_of_order in a row (times 2026-12-01T10:00:00.000Z to 2026-12-01T10:29:00.000Z), older than the stream's newest reading. " +
         'Likely a gateway that sent a live reading before flushing its buffer of older readings (or a device clock that stepped back): those readings are lost, ' +
-        'as each stream is taken in time order; a gateway that flushes its buffer first loses nothing (told once per stream per hour)',
+        "as each stream is taken in time order; a gateway that flushes its buffer first loses nothing, and history sent after a stream's live readings is lost the same way " +
+        '(docs/DEPLOY.md, "Loading history": anomalyd replay judges it offline) (told once per stream per hour)',
     );
   });
 
