@@ -132,6 +132,8 @@ export class MqttAdapter {
    * status other than ours after it is another client's, not our own last will queued for our session.
    */
   private ownStatusSeen = false;
+  /** Counts the connection's closes: a PUBACK that comes after a close is not this connection's (watchStatus). */
+  private closes = 0;
   /** Statuses of another daemon seen on our status topic (StatusTopicClash), null while none. */
   private statusClash: StatusTopicClash | null = null;
 
@@ -229,6 +231,7 @@ export class MqttAdapter {
     // Before mqtt.js's own close listener, which schedules the reconnect with reconnectPeriod as it is then.
     client.prependListener('close', () => {
       this.listening = null;
+      this.closes += 1;
       // Not while stopping: our own end closes the connection too.
       const closes = this.client === client ? clash.closed(o.now()) : null;
       // While the fight goes on, each takeover doubles the wait before taking the session back (mqtt.js reads
@@ -351,6 +354,10 @@ export class MqttAdapter {
    * `offline` is answered, never `online` or `fault`: two daemons that answered each other's would publish for ever.
    * An `offline` before our own came back may be our own last will, queued from the connection before: answered, not
    * told. While our client id is fought over (SessionClashWatch) the `offline` is that fight's, told already.
+   * An `offline` is told only once the broker acknowledged our status published again on the same connection: a
+   * broker that shuts down (mosquitto 2 at SIGTERM) sends every client's last will, ours to us too, and then closes
+   * the connection without acknowledging anything more (tryout 28, finding 8: a lone daemon told a "TOPIC PREFIX
+   * CLASH" at the broker's stop). The `offline` of a second daemon's stop comes while the broker runs: acknowledged.
    */
   private watchStatus(client: MqttClient, payload: string): void {
     if (this.client !== client || !client.connected) return;
@@ -359,12 +366,23 @@ export class MqttAdapter {
       return;
     }
     const o = this.opts;
+    const armed = this.ownStatusSeen && this.clientIdClash === null;
     if (payload === 'offline') {
+      const closes = this.closes;
       client.publish(o.statusTopic, this.ownStatus, { qos: 1, retain: true }, (err) => {
         if (err) o.logger.debug({ err: { message: err.message } }, 'mqtt: the own status could not be published again');
+        else if (this.closes !== closes) {
+          o.logger.debug({ topic: o.statusTopic }, 'mqtt: an offline on the own status topic was followed by the connection closing (the broker stopping sends our own last will): no clash');
+        } else if (armed) this.tellStatusClash(payload);
       });
+      return;
     }
-    if (!this.ownStatusSeen || this.clientIdClash !== null) return;
+    if (armed) this.tellStatusClash(payload);
+  }
+
+  /** Records (StatusTopicClash) and, the first time, logs another client's status on our status topic (watchStatus). */
+  private tellStatusClash(payload: string): void {
+    const o = this.opts;
     const at = o.now();
     const prev = this.statusClash;
     this.statusClash = { topic: o.statusTopic, since: prev?.since ?? at, lastAt: at, times: (prev?.times ?? 0) + 1, payload };

@@ -1206,10 +1206,14 @@ export class StreamScorer {
       // moves, e^500 times the usual. Its first change starts its noise level (learnVariability) and, as after
       // a stuck run, spread's short mean starts over; until then it shows no change of noise level.
       let firstMove = false;
+      const counterUnheard = filled > 0 && r.item.kind === 'reading' && r.item.unheard === true && r.item.counter !== undefined;
       for (let c = 0; c < C; c++) {
         const moved = Math.abs(r.item.values[c] - s.last[c]);
         if (moved > 0 && (s.step[c] === 0 || moved < s.step[c])) s.step[c] = moved;
-        d2[c] = moved ** 2 / (1 + filled);
+        // Across filled steps a change is judged per step: as a random walk's, its square spread over them; a
+        // counter's over steps the daemon did not hear (StepItem.unheard: its fills carry its total counting on,
+        // Detector.queue) as its rate, the increment per step (tryout 28, finding 4).
+        d2[c] = counterUnheard ? (moved / (1 + filled)) ** 2 : moved ** 2 / (1 + filled);
         // An exact repeat of a quantised stream is a change below its resolution q: floored at the quantisation
         // noise of a change, q²/6 (two readings' errors, each uniform over a step: q²/12 each; Widrow & Kollár,
         // "Quantization Noise", 2008), so a stream that mostly repeats and flickers by one step where its level
@@ -1301,7 +1305,11 @@ export class StreamScorer {
         // A state held far longer than the stream's own dwells in it (src/pipeline/dwell.ts), its switches measured
         // against the typical change (the geometric mean of the changes, which the switches hardly move): a duty
         // cycle's plug stuck on, whose level is its usual one and whose readings are not exact repeats.
-        const dwell = s.dwells[c].step(r.item.values[c], filled, s.longVar[c] > 0 ? Math.exp(s.restLog[c] / 2) : 0, o.horizon, r.item.ts);
+        // Steps the daemon did not hear (StepItem.unheard: a restart restored the stream from a checkpoint older than
+        // its last reading, a broker outage) may have held any state: the present dwell's start is lost, as after a
+        // gap (tryout 28, finding 4: a plug cycling normally was told `0.5 W for 66 s (stuck value)` after a kill -9).
+        if (r.item.kind === 'reading' && r.item.unheard === true && filled > 0) s.dwells[c].restart();
+        const dwell = s.dwells[c].step(r.item.values[c], r.item.kind === 'reading' && r.item.unheard === true ? 0 : filled, s.longVar[c] > 0 ? Math.exp(s.restLog[c] / 2) : 0, o.horizon, r.item.ts);
         if (dwell > s.runFloor[c]) s.runFloor[c] = dwell;
       }
       if (s.varCount >= o.smooth) {

@@ -82,7 +82,9 @@ export interface StepItem<O> {
   /**
    * The `filled` steps before this reading were not heard by the caller (a gap it excused: Detector.excuseGap, the
    * daemon's restart or broker outage): they carry the model and the cycles' phase as any filled steps do, but are
-   * no repeats of the value (a run of equal readings counts this reading alone). Absent: false.
+   * no repeats of the value (a run of equal readings counts this reading alone), a level's present dwell starts
+   * over at this reading (its length across them unknown), and a counter's (`counter` set) fills carry its total
+   * rising evenly to this reading's, whose change is judged per step, as the counter's rate. Absent: false.
    */
   readonly unheard?: boolean;
   /**
