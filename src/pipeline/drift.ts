@@ -39,6 +39,23 @@ const SPAN_OF_PERIOD = 1 / 8;
 const MAX_SPAN = 256;
 /** E alarms once beyond the band by this many of its widths. */
 const WIDTHS = 1;
+/** Each mean leaves out this share of its largest and of its smallest values (at least 2 each): a trimmed mean. */
+const TRIM = 1 / 8;
+/** Scratch for the trimmed means (MAX_SPAN values). */
+const scratch = new Float64Array(MAX_SPAN);
+
+/**
+ * The trimmed mean of the first `n` values of `scratch` (sorted in place): the max(2, ⌊n · TRIM⌋) largest and as
+ * many smallest left out (Tukey's trimmed mean), so a spike or two, in the readings now or a period back, is no drift.
+ */
+function trimmed(n: number): number {
+  const view = scratch.subarray(0, n);
+  view.sort();
+  const k = Math.min(Math.max(2, Math.floor(n * TRIM)), Math.floor((n - 1) / 2));
+  let sum = 0;
+  for (let i = k; i < n - k; i++) sum += view[i];
+  return sum / (n - 2 * k);
+}
 
 /** A CycleDrift's checkpoint (JSON-safe numbers; NaN and ±Infinity never stored). */
 export interface DriftState {
@@ -138,12 +155,9 @@ export class CycleDrift {
     for (let k = 0; k < Math.min(filled, S); k++) this.put(prev);
     this.put(v);
     if (this.n < S || P + S > cy.heldCount) return;
-    let recent = 0;
-    // Oldest first (as a restored ring holds them), so a restored stream sums in the same order.
-    for (let i = 0; i < S; i++) recent += ring[(this.pos + i) % S];
-    let past = 0;
-    for (let i = 0; i < S; i++) past += cy.back(P + i);
-    const e = (recent - past) / S;
+    // The seasonal differences of the span, newest first (ring oldest first from pos), their trimmed mean.
+    for (let i = 0; i < S; i++) scratch[i] = ring[(this.pos + S - 1 - i) % S] - cy.back(P + i);
+    const e = trimmed(S);
     if (!Number.isFinite(e)) return;
     if (Number.isNaN(this.lo)) {
       if (!this.seed(cy, P, quantum)) return;
@@ -159,10 +173,9 @@ export class CycleDrift {
   private offProfile(cy: CycleProfile): number {
     const ring = this.recent as Float64Array;
     const S = this.span;
-    let sum = 0;
     // The newest held reading is at −1 from the next (expectedAt); ring oldest first from pos.
-    for (let i = 0; i < S; i++) sum += ring[(this.pos + i) % S] - cy.expectedAt(-S + i);
-    return sum / S;
+    for (let i = 0; i < S; i++) scratch[i] = ring[(this.pos + i) % S] - cy.expectedAt(-S + i);
+    return trimmed(S);
   }
 
   private put(v: number): void {
@@ -180,21 +193,15 @@ export class CycleDrift {
     const S = this.span;
     const positions = Math.floor(cy.heldCount - P - S + 1);
     if (positions < P) return false;
-    let a = 0;
-    let b = 0;
-    for (let i = 0; i < S; i++) {
-      a += cy.back(i);
-      b += cy.back(P + i);
-    }
+    const d = new Float64Array(positions + S - 1);
+    for (let j = 0; j < d.length; j++) d[j] = cy.back(j) - cy.back(j + P);
     let lo = Infinity;
     let hi = -Infinity;
-    for (let k = 0; ; k++) {
-      const e = (a - b) / S;
+    for (let k = 0; k < positions; k++) {
+      for (let i = 0; i < S; i++) scratch[i] = d[k + i];
+      const e = trimmed(S);
       if (e < lo) lo = e;
       if (e > hi) hi = e;
-      if (k + 1 >= positions) break;
-      a += cy.back(k + S) - cy.back(k);
-      b += cy.back(k + P + S) - cy.back(k + P);
     }
     if (!Number.isFinite(lo) || !Number.isFinite(hi)) return false;
     // Symmetric: a level that wandered by m in a period could have wandered by m the other way (a short history
@@ -232,7 +239,9 @@ export class CycleDrift {
     }
     this.far = far;
     this.run = far ? this.run + 1 : 0;
-    if (this.run >= this.span && !this.alarmed) {
+    // Far through half a period: a level that differs over part of the cycle only (a weekend's quieter day, the bell
+    // of a longer cycle) is the cycle's shape, not a drift.
+    if (this.run >= Math.max(this.span, Math.ceil(cy.period / 2)) && !this.alarmed) {
       this.alarmed = true;
       this.fault = true;
       // The drift's readings, held by the cycle as they came, are a fault's: held as the profile expected them (as an
