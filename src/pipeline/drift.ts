@@ -15,14 +15,24 @@
  * own wander for a room whose level wanders, the drift's rate × P for a drift (linear in time from its start, not
  * quadratic as a mean over a whole period would be).
  *
- * E is judged against the range it has taken in the stream's own normal operation (the band [lo, hi]): seeded from
- * the readings the cycle holds when a period is found (a seasonal difference of every position the ring holds, at
- * least a period of them), so a stream whose level wandered by ±1 before is judged against that wander. Beyond the
- * band, E is held aside (not taught: SPOT's censoring, Siffer et al. KDD 2017, carried to the band): an excursion
- * that comes back without having alarmed, and without an open episode of the channel, widens the band to its
- * furthest E (a wander larger than any seen was normal); one that stays further than the band's own width past its
- * edge for `span` readings in a row is a drift, and floors the channel's `cycle` surprise while it stays there (the
- * scorer). A random walk or a counter has no accepted period (src/pipeline/cycle.ts): never judged here.
+ * Each mean is a trimmed one (the seasonal differences of the span, an eighth of the largest and of the smallest
+ * left out, at least two each: Tukey's trimmed mean), so a spike now or a period back is no drift.
+ *
+ * E is judged against the range it has taken in the stream's own normal operation (the band [−M, M], symmetric: a
+ * level that wandered by M in a period could have wandered by M the other way, and a short history shows a slow
+ * wander in one direction only): seeded from the readings the cycle holds when a period is found (E at every
+ * position the ring holds, at least a period of them), so a stream whose level wandered by ±1 before is judged
+ * against that wander. Beyond the band, E is held aside (not taught: SPOT's censoring, Siffer et al. KDD 2017,
+ * carried to the band): an excursion that comes back without having alarmed, and without an open episode of the
+ * channel, widens the band to its furthest E (a wander larger than any seen was normal). E is far when it is
+ * further past the band's edge than the band is wide (|E| > 3M) and the recent readings' trimmed mean residual
+ * against the cycle's profile is off the same way by at least half as much (where the level stands against the
+ * cycle's normal, not only against the readings a period back: a fault that ended is echoed one period later in E,
+ * not in the residual). Far through half a period in a row (and at least `span` readings) is a drift: a level that
+ * differs over part of the cycle only (a weekend's quieter day, the bell of a longer cycle) is the cycle's shape.
+ * A drift floors the channel's `cycle` surprise while it stays far (the scorer), and the cycle's held readings of
+ * the excursion are held as the profile expected them (CycleProfile.reimpute), as an episode's are. A random walk
+ * or a counter has no accepted period (src/pipeline/cycle.ts): never judged here.
  *
  * The recent readings are this tracker's own (raw, an open episode's too: the drift's episode is held by the drift
  * itself), the readings one period back the cycle's held ones (an episode's readings held as the profile expected
@@ -108,7 +118,7 @@ export class CycleDrift {
     return this.span > 0;
   }
 
-  /** Whether the stream is drifting now: the latest E far beyond the band, and for `span` readings in a row. */
+  /** Whether the stream is drifting now: the latest E far beyond the band, and far through half a period in a row since its excursion began. */
   get drifting(): boolean {
     return this.alarmed && this.far;
   }

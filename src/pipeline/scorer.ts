@@ -40,7 +40,8 @@
  *                   its own autocorrelation, in readings; the profile a Holt-Winters seasonal component;
  *                   src/pipeline/cycle.ts): a level shift on a cyclic signal, which the cycle's amplitude hides from
  *                   level and shift, rarity sees only at the top of each cycle, and a model driven by its input
- *                   follows within a few readings.
+ *                   follows within a few readings; floored at the threshold while the level drifts off a long
+ *                   cycle (src/pipeline/drift.ts), whether the kind speaks yet or not.
  * The last seven need no model, so a stream is scored from its first minutes with or without one. The short
  * means (the last `smooth` readings) follow the anomaly likelihood's short average (Ahmad et al.,
  * Neurocomputing 2017) and telemanom's smoothed errors. They are boxcars (src/pipeline/boxcar.ts) of
