@@ -30,6 +30,9 @@
  * cycle's normal, not only against the readings a period back: a fault that ended is echoed one period later in E,
  * not in the residual). Far through half a period in a row (and at least `span` readings) is a drift: a level that
  * differs over part of the cycle only (a weekend's quieter day, the bell of a longer cycle) is the cycle's shape.
+ * An excursion that begins inside another kind's open episode of the channel never alarms: it is that fault's echo
+ * (a plug stuck on is far from the readings a period back for most of each period), and would hold the episode, and
+ * its told end, up to half a period past the fault's end.
  * A drift floors the channel's `cycle` surprise while it stays far (the scorer), and the cycle's held readings of
  * the excursion are held as the profile expected them (CycleProfile.reimpute), as an episode's are. A random walk
  * or a counter has no accepted period (src/pipeline/cycle.ts): never judged here.
@@ -91,6 +94,11 @@ export interface DriftState {
   readonly far: boolean;
   /** Readings since the excursion began. */
   readonly age: number;
+  /**
+   * The excursion began inside an open episode of the channel (another kind's fault: a plug stuck on): it never
+   * alarms. Absent in checkpoints written before it (false).
+   */
+  readonly inEpisode?: boolean;
 }
 
 /**
@@ -112,6 +120,7 @@ export class CycleDrift {
   private run = 0;
   private far = false;
   private age = 0;
+  private inEpisode = false;
 
   /** Whether the tracker is set up (a long cycle; else it holds nothing and need not be checkpointed). */
   get active(): boolean {
@@ -142,6 +151,7 @@ export class CycleDrift {
     this.run = 0;
     this.far = false;
     this.age = 0;
+    this.inEpisode = false;
   }
 
   /**
@@ -238,6 +248,10 @@ export class CycleDrift {
     const up = e > this.hi;
     // An excursion that crosses to the other side is a new one.
     if (!Number.isNaN(this.ext) && this.ext > this.hi !== up) this.clearExcursion();
+    // An excursion that begins inside another kind's open episode is that fault's echo, not a drift: a state held off
+    // its cycle (a plug stuck on) is far from the readings a period back for most of each period, and would hold
+    // the episode, and tell its end, up to half a period past the fault (test/pipeline/dwell.test.ts).
+    if (Number.isNaN(this.ext)) this.inEpisode = !normal;
     this.ext = Number.isNaN(this.ext) ? e : up ? Math.max(this.ext, e) : Math.min(this.ext, e);
     if (!normal) this.fault = true;
     this.age++;
@@ -251,7 +265,7 @@ export class CycleDrift {
     this.run = far ? this.run + 1 : 0;
     // Far through half a period: a level that differs over part of the cycle only (a weekend's quieter day, the bell
     // of a longer cycle) is the cycle's shape, not a drift.
-    if (this.run >= Math.max(this.span, Math.ceil(cy.period / 2)) && !this.alarmed) {
+    if (this.run >= Math.max(this.span, Math.ceil(cy.period / 2)) && !this.alarmed && !this.inEpisode) {
       this.alarmed = true;
       this.fault = true;
       // The drift's readings, held by the cycle as they came, are a fault's: held as the profile expected them (as an
@@ -276,6 +290,7 @@ export class CycleDrift {
       run: this.run,
       far: this.far,
       age: this.age,
+      inEpisode: this.inEpisode,
     };
   }
 
@@ -307,6 +322,8 @@ export class CycleDrift {
     d.far = v.far;
     d.run = num(v.run, 'run');
     d.age = num(v.age, 'age');
+    if (v.inEpisode !== undefined && typeof v.inEpisode !== 'boolean') throw new Error('drift: inEpisode must be a boolean');
+    d.inEpisode = v.inEpisode === true;
     return d;
   }
 }
