@@ -685,6 +685,25 @@ export class CycleProfile {
     return fault[(this.pos - this.held + i + L) % L];
   }
 
+  /**
+   * The held value `k` readings before the newest held one (k = 0: the newest; a fractional k is linear between the
+   * two held values around it), or NaN where the ring does not hold it (k < 0 or k > held − 1). Filled steps count,
+   * holding the value before them; an open episode's own readings are held as the profile expected them (teach,
+   * advance). Used by the drift of the cycle's level (src/pipeline/drift.ts): readings one period back.
+   */
+  back(k: number): number {
+    if (!(k >= 0) || k > this.held - 1) return Number.NaN;
+    const j = Math.floor(k);
+    const f = k - j;
+    const a = this.at(this.held - 1 - j);
+    return f === 0 || j + 1 > this.held - 1 ? a : (1 - f) * a + f * this.at(this.held - 2 - j);
+  }
+
+  /** Readings held (at most 2 · MAX_PERIOD). */
+  get heldCount(): number {
+    return this.held;
+  }
+
   /** The i-th held reading, oldest first. */
   private at(i: number): number {
     const ring = this.ring;

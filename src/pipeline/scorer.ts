@@ -40,7 +40,8 @@
  *                   its own autocorrelation, in readings; the profile a Holt-Winters seasonal component;
  *                   src/pipeline/cycle.ts): a level shift on a cyclic signal, which the cycle's amplitude hides from
  *                   level and shift, rarity sees only at the top of each cycle, and a model driven by its input
- *                   follows within a few readings.
+ *                   follows within a few readings; floored at the threshold while the level drifts off a long
+ *                   cycle (src/pipeline/drift.ts), whether the kind speaks yet or not.
  * The last seven need no model, so a stream is scored from its first minutes with or without one. The short
  * means (the last `smooth` readings) follow the anomaly likelihood's short average (Ahmad et al.,
  * Neurocomputing 2017) and telemanom's smoothed errors. They are boxcars (src/pipeline/boxcar.ts) of
@@ -111,6 +112,7 @@ import type { StepResult, StepVerdict } from './steps.js';
 import { Boxcar, type BoxcarState } from './boxcar.js';
 import { ValueHistogram, type ValueHistogramState } from './rarity.js';
 import { CycleProfile, type CycleState } from './cycle.js';
+import { CycleDrift, type DriftState } from './drift.js';
 import { KeptEvidence, type PackedEvidence } from './kept-evidence.js';
 import { ARRIVAL_STATE, arrivalSurprise, arrivalsKnown, teachArrival } from './arrivals.js';
 import { RUN_STATE, busyRun, noteStep, restartRun, runSurprise, teachRun } from './runs.js';
@@ -412,6 +414,13 @@ class StreamScore {
    * held far longer than the stream's own dwells there (a duty cycle's plug stuck on) floors `stuck` (runFloor).
    */
   dwells: DwellTracker[];
+  /**
+   * Per channel: the drift of its level off a long cycle (src/pipeline/drift.ts): while it drifts, its `cycle`
+   * surprise is floored at driftFloor (fuse).
+   */
+  drifts: CycleDrift[];
+  /** Per channel: the `cycle` surprise floor of a drift off the cycle (0: none; not checkpointed: set by every reading from drifts). */
+  readonly driftFloor: Float64Array;
   /** Made when the first residual against a profile comes (a stream of a few readings has none). */
   cycBox: Boxcar | null = null;
   readonly cycVar: Float64Array;
@@ -495,6 +504,8 @@ class StreamScore {
     this.rareBox = new Boxcar(C, shortSpan(opts.smooth));
     this.cycles = Array.from({ length: C }, () => new CycleProfile());
     this.dwells = Array.from({ length: C }, () => new DwellTracker());
+    this.drifts = Array.from({ length: C }, () => new CycleDrift());
+    this.driftFloor = new Float64Array(C);
     this.cycMax = new Float64Array(C);
     this.cycDir = new Float64Array(C);
     this.cycAside = new Float64Array(C);
@@ -885,8 +896,13 @@ export class StreamScorer {
     }
     // The two fused results are the scorer's (refilled by every reading; what leaves the scorer of them, the
     // evidence records and the reference's channels, is fresh per reading).
-    const adaptive = fuse(s.adaptive, e, C, perChannel.eachAdaptive, perChannel.fillLogs, this.fusedAdaptive, true, perChannel, s.runFloor, s.novel);
-    const reference = fuse(s.reference, e, C, perChannel.eachReference, perChannel.readLogs, this.fusedReference, false, undefined, s.runFloor, s.novel);
+    // A drift of the level off a long cycle (src/pipeline/drift.ts, judged on the readings before this one) floors the
+    // channel's `cycle` surprise at the threshold plus the share of every (kind, channel): it opens and holds an
+    // episode alone, whether the kind speaks yet or not.
+    const driftAt = this.thresholdSurprise + Math.log10(EVIDENCE.length * C);
+    for (let c = 0; c < C; c++) s.driftFloor[c] = !learning && s.drifts[c].drifting ? driftAt : 0;
+    const adaptive = fuse(s.adaptive, e, C, perChannel.eachAdaptive, perChannel.fillLogs, this.fusedAdaptive, true, perChannel, s.runFloor, s.novel, s.driftFloor);
+    const reference = fuse(s.reference, e, C, perChannel.eachReference, perChannel.readLogs, this.fusedReference, false, undefined, s.runFloor, s.novel, s.driftFloor);
     // A run that stuck calls rare (at the hold level) is not a rest of the stream's (quietValues).
     if (!learning) for (let c = 0; c < C; c++) if (reference.each[STUCK * C + c] >= this.holdSurprise) s.runRare[c] = 1;
     // A dwell judged rare (as a value that would hold an episode: the reference's teaching limit) is not taught.
@@ -1633,6 +1649,8 @@ export class StreamScorer {
       // cycle that comes back from a fault at another phase is followed again).
       if (bunched === 0 && s.last !== null && !r.item.reset) s.cycles[c].realign(s.last[c], x, filled, scale);
       s.cycles[c].advance(held, filled, owned, bunched);
+      // The drift of the level off a long cycle takes the raw reading (an episode's too: a drift holds its own).
+      s.drifts[c].update(s.cycles[c], x, r.item.reset ? 0 : filled, !owned, s.step[c], shortSpan(this.opts.smooth));
       // A new period: its residuals start over.
       if (s.cycles[c].cycles !== before) {
         s.cycCount[c] = 0;
@@ -2150,6 +2168,8 @@ export class StreamScorer {
       values: s.values.map((h) => h.toJSON()),
       cycles: s.cycles.map((cy) => cy.toJSON()),
       cycleResidual: { var: Array.from(s.cycVar), count: Array.from(s.cycCount), max: Array.from(s.cycMax, (v) => (Number.isFinite(v) ? v : -1)) },
+      // Only where a channel's drift is set up (a long cycle): a tracker that is not holds nothing.
+      ...(s.drifts.some((d) => d.active) ? { drift: s.drifts.map((d) => d.toJSON()) } : {}),
       meanCount: s.meanCount,
       resCount: s.resCount,
       episodeResiduals: s.episodeResiduals,
@@ -2338,6 +2358,17 @@ export class StreamScorer {
       // A checkpoint that did not keep it: the hold waits for the next cycle (-1 stands for that in a checkpoint).
       if (res.max === undefined) s.cycMax.fill(Infinity);
       else s.cycMax.set(nums(res.max, 'cycleResidual.max').map((v) => (v < 0 ? Infinity : v)));
+      // Absent: no channel's drift was set up (or a checkpoint from before it: it starts over from the held readings).
+      if (v.drift !== undefined) {
+        if (!Array.isArray(v.drift) || v.drift.length !== C) throw new Error(`scorer snapshot: drift must be ${C} drift states`);
+        s.drifts = v.drift.map((x, c) => {
+          try {
+            return CycleDrift.fromJSON(x);
+          } catch (err) {
+            throw new Error(`scorer snapshot: drift[${c}]: ${(err as Error).message}`);
+          }
+        });
+      }
     }
     if (format === 'anomalyd-scorer/6' || format === 'anomalyd-scorer/5') {
       box(s.rareBox, 'rarity');
@@ -2498,6 +2529,8 @@ export interface StreamScoreSnapshot {
   readonly cycles?: CycleState[];
   /** Per channel, the long-term mean squared residual against the cycle's profile, and the residuals it learnt. */
   readonly cycleResidual?: { readonly var: number[]; readonly count: number[]; readonly max?: number[] };
+  /** Per channel, the drift of its level off a long cycle (src/pipeline/drift.ts); absent where none is set up, and from checkpoints written before it existed (it starts over). */
+  readonly drift?: DriftState[];
   /** Per channel, rarity's value histogram (with its guard band). */
   readonly values: ValueHistogramState[];
   readonly meanCount: number;
@@ -2565,7 +2598,7 @@ interface Fused {
  * the largest of several picked afterwards, so it counts without the Bonferroni share: the fused surprise is at
  * least it (docs/SCORING.md, "A value never seen").
  */
-function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, logs: LogsOf, out: Fused, predictive = false, perChannel?: FusedChannels, runFloor?: Float64Array, novel?: Uint8Array): Fused {
+function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, logs: LogsOf, out: Fused, predictive = false, perChannel?: FusedChannels, runFloor?: Float64Array, novel?: Uint8Array, driftFloor?: Float64Array): Fused {
   const channels = perChannel === undefined ? zeros(C) : zeroed(perChannel.channels);
   const rowChannels = !predictive ? channels : perChannel === undefined ? zeros(C) : zeroed(perChannel.rowChannels);
   const pred = PREDICTIVE;
@@ -2584,10 +2617,24 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, 
     const row = set[k];
     let top = Number.NaN;
     if (v !== null && logs.fill) for (let c = 0; c < C; c++) logs.values[k * C + c] = logError(v[c]);
-    if (v !== null && row !== null) {
+    if (k === CYCLE && driftFloor !== undefined && (v === null || row === null)) {
+      // A drift off the cycle speaks where the kind does not yet (its floor alone).
+      for (let c = 0; c < C; c++) {
+        const sur = driftFloor[c];
+        if (!(sur > 0)) continue;
+        each[k * C + c] = sur;
+        n++;
+        if (!(sur <= top)) top = sur;
+        if (sur > channels[c]) channels[c] = sur;
+        if (predictive) {
+          if (sur > rowChannels[c]) rowChannels[c] = sur;
+          if (sur > rowMax) rowMax = sur;
+        }
+      }
+    } else if (v !== null && row !== null) {
       for (let c = 0; c < C; c++) {
         const tail = row[c];
-        const floor = k === STUCK && runFloor !== undefined ? runFloor[c] : 0;
+        const floor = k === STUCK && runFloor !== undefined ? runFloor[c] : k === CYCLE && driftFloor !== undefined ? driftFloor[c] : 0;
         // A busy run's own model speaks where the history of run lengths cannot yet (see above).
         if (!tail.ready) {
           if (!(floor > 0)) continue;

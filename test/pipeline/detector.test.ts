@@ -295,6 +295,45 @@ describe('Detector', () => {
     expect(insideEpisode).toBeGreaterThan(3);
   }, 180_000);
 
+  it('a cyclic stream restored before, during and after a slow drift of its level goes on exactly as an uninterrupted run (the drift off the cycle is checkpointed)', async () => {
+    // 20 + 3 sin(2π k / 160) + N(0, 0.2), four periods, then +3 over one period, then back: a cycle long enough for
+    // the drift (span 160 / 8 = 20 ≥ the short means' 15, src/pipeline/drift.ts).
+    const model = randomModel('gru', 'm');
+    const P = 160;
+    const onset = 4 * P;
+    const noise = mulberry32(21);
+    const gauss = (): number => Math.sqrt(-2 * Math.log(1 - noise())) * Math.cos(2 * Math.PI * noise());
+    const msgs: RawMessage[] = [];
+    for (let i = 0; i < 7 * P; i++) {
+      const ts = T0 + i * 1000;
+      const v = 20 + 3 * Math.sin((2 * Math.PI * i) / P) + 0.2 * gauss() + (i >= onset && i < onset + P ? (3 * (i - onset)) / P : 0);
+      msgs.push({ topic: 'room', payload: Buffer.from(`{"ts":${ts},"value":${v.toFixed(2)}}`), receivedAt: ts, seq: i });
+    }
+    const whole = (await run(detector(() => model), msgs, 'together')).get('room')!;
+    const full = (r: Reading): string => JSON.stringify({ ...(summary(r, false) as object), d: r.deviation, de: r.deviationEvidence, ad: r.evidence });
+    // The drift is alarmed during it (by cycle, the drift's floor), so the cuts below restore a tracker at work.
+    const during = whole.filter((r, k) => k >= onset && k < onset + P && r.reading.status === 'anomalous');
+    expect(during.length).toBeGreaterThan(0);
+    const bad: string[] = [];
+    let withDrift = 0;
+    for (const cut of [3 * P, onset + 10, onset + 40, onset + 70, onset + P - 5, onset + P + 20, onset + 2 * P - 10]) {
+      const first = detector(() => model);
+      const a = (await run(first, msgs.slice(0, cut), 'together')).get('room') ?? [];
+      const state = JSON.parse(JSON.stringify(first.snapshot('room'))) as unknown;
+      if (JSON.stringify(state).includes('"drift":')) withDrift++;
+      let ids = 0;
+      const second = new Detector(OPTIONS, { parser: newParser(), modelFor: () => ({ model, own: false }), priorsFor: () => null, newId: () => `r${++ids}` });
+      expect(second.restore('room', state)).toEqual([]);
+      const b = (await run(second, msgs.slice(cut), 'together')).get('room') ?? [];
+      const joined = [...a, ...b].map(full);
+      const expected = whole.map(full);
+      const at = joined.findIndex((x, i) => x !== expected[i]);
+      if (at >= 0 || joined.length !== expected.length) bad.push(`cut ${cut}: reading ${at} differs`);
+    }
+    expect(bad).toEqual([]);
+    expect(withDrift).toBeGreaterThan(3);
+  }, 180_000);
+
   it('a bad message or a parser that throws is reported and the stream goes on', async () => {
     const model = randomModel('gru', 'm');
     const d = detector(() => model);
