@@ -215,8 +215,17 @@ interface Episode {
   readonly id: string;
   /** When it opened, or when it became an alarm (a silent episode's promotion); epoch ms. */
   startTs: number;
+  /** Its last reading that held it (epoch ms), by any kind of evidence (a short mean's, a window's too). */
   lastAboveTs: number;
   readings: number;
+  /**
+   * `readings` at its latest reading that was off on its own (END_KINDS in an owner channel at the hold level against
+   * normal operation: lifecycle), and that reading's time (epoch ms): where its end is told while the readings that
+   * held it after that one are within the short means' span of it (toldEnd). Absent: none (or a checkpoint written
+   * before they were kept: its end is lastAboveTs). Checkpointed with it.
+   */
+  ownAt?: number;
+  ownTs?: number;
   peak: number;
   peakEvidence: Record<Evidence, number>;
   peakChannels: number[];
@@ -699,7 +708,8 @@ export class StreamScorer {
     if (s === undefined || ep === undefined || ep === null || ep.silent) return null;
     const evidence: Record<string, number> = {};
     for (const k of EVIDENCE) if (!Number.isNaN(ep.peakEvidence[k])) evidence[k] = ep.peakEvidence[k];
-    return { stream, id: ep.id, lastAboveTs: ep.lastAboveTs, readings: heldReadings(ep, s.below), peakScore: 1 - Math.pow(10, -ep.peak), evidence, channelErrors: [...ep.peakChannels] };
+    const end = toldEnd(ep, s.below, shortSpan(this.opts.smooth));
+    return { stream, id: ep.id, lastAboveTs: end.ts, readings: heldReadings(ep, end.trailing), peakScore: 1 - Math.pow(10, -ep.peak), evidence, channelErrors: [...ep.peakChannels] };
   }
 
   /**
@@ -709,7 +719,9 @@ export class StreamScorer {
   *openEpisodes(): IterableIterator<OpenEpisodeProgress> {
     for (const [stream, s] of this.streams) {
       const ep = s.episode;
-      if (ep !== null && !ep.silent) yield { stream, id: ep.id, lastAboveTs: ep.lastAboveTs, readings: heldReadings(ep, s.below) };
+      if (ep === null || ep.silent) continue;
+      const end = toldEnd(ep, s.below, shortSpan(this.opts.smooth));
+      yield { stream, id: ep.id, lastAboveTs: end.ts, readings: heldReadings(ep, end.trailing) };
     }
   }
 
@@ -1740,6 +1752,10 @@ export class StreamScorer {
       // episode (see Episode.silent).
       const silent = devSurprise < this.holdSurprise;
       const opened: Episode = { id: this.deps.newId(), startTs: ts, lastAboveTs: ts, readings: 1, peak: level, peakEvidence: { ...dev.evidence }, peakChannels: [...dev.channels], lastReported: level, reportedAt: 1, owners, rowPeak: score, stuckAt: 0, silent };
+      if (offOnOwn(dev, owners, s.C, this.holdSurprise)) {
+        opened.ownAt = 1;
+        opened.ownTs = ts;
+      }
       s.episode = opened;
       s.holding = true;
       this.noteHeld(s, opened);
@@ -1767,6 +1783,12 @@ export class StreamScorer {
       s.holding = true;
       s.below = 0;
       ep.lastAboveTs = ts;
+      // Off on its own (not only by a short mean or a window that still holds its earlier readings): its end is told
+      // from here while the readings that hold it after this one are within the short means' span of it (toldEnd).
+      if (offOnOwn(dev, ep.owners, s.C, this.holdSurprise)) {
+        ep.ownAt = ep.readings;
+        ep.ownTs = ts;
+      }
     } else s.below++;
     if (dev.surprise > ep.peak) {
       ep.peak = dev.surprise;
@@ -1842,6 +1864,7 @@ export class StreamScorer {
    */
   private event(kind: AnomalyEvent['kind'], r: Pick<StepResult<unknown>, 'stream' | 'channels' | 'modelId'>, ep: Episode, surprise: number, trailing = 0): AnomalyEvent {
     const toScore = (x: number): number => 1 - Math.pow(10, -x);
+    const end = toldEnd(ep, trailing, shortSpan(this.opts.smooth));
     const evidence: Record<string, number> = {};
     for (const k of EVIDENCE) if (!Number.isNaN(ep.peakEvidence[k])) evidence[k] = ep.peakEvidence[k];
     return {
@@ -1849,7 +1872,7 @@ export class StreamScorer {
       sensor: r.stream,
       anomalyId: ep.id,
       startTs: ep.startTs,
-      endTs: ep.lastAboveTs,
+      endTs: end.ts,
       peakScore: toScore(ep.peak),
       score: toScore(surprise),
       threshold: this.opts.threshold,
@@ -1857,7 +1880,7 @@ export class StreamScorer {
       paddedFraction: 0,
       channelErrors: ep.peakChannels,
       channels: r.channels,
-      windows: heldReadings(ep, trailing),
+      windows: heldReadings(ep, end.trailing),
       evidence,
       ...(ep.held !== undefined ? { held: ep.held } : {}),
       ...(ep.alarm !== undefined ? { alarm: ep.alarm } : {}),
@@ -2370,6 +2393,8 @@ export class StreamScorer {
         silent: e.silent === true,
         // Absent from checkpoints written before it was kept (and for an episode opened as an alarm): none.
         ...(e.uncounted !== undefined ? { uncounted: finite(e.uncounted) } : {}),
+        // Absent from checkpoints written before they were kept (or none off on its own): its end is lastAboveTs.
+        ...(e.ownAt !== undefined && e.ownTs !== undefined ? { ownAt: finite(e.ownAt), ownTs: finite(e.ownTs) } : {}),
         ...(e.silence !== undefined && e.silence !== null ? { silence: { since: finite((e.silence as { since?: unknown }).since) } } : {}),
         // Absent from checkpoints written before they were kept: none (a held state is noted again at its next judgement).
         ...(e.held !== undefined && e.held !== null ? { held: { channel: finite(e.held.channel), since: finite(e.held.since), longestMs: finite(e.held.longestMs), ...(e.held.level !== undefined ? { level: finite(e.held.level) } : {}) } } : {}),
@@ -2399,6 +2424,28 @@ export class StreamScorer {
  */
 function heldReadings(ep: Episode, below: number): number {
   return Math.max(1, ep.readings - (ep.uncounted ?? 0) - below);
+}
+
+/**
+ * An episode's end as it is told (its events' endTs and `windows`, its progress in the record: openEpisodes), with
+ * `below` (StreamScore.below) of its latest readings after its last that held it: its last reading that was off on its
+ * own (Episode.ownTs) while every reading that held it after that one is within `span` readings of it (shortSpan: the
+ * short means still held that reading); else its last reading that held it (lastAboveTs). `trailing`: its readings
+ * after the one `ts` names (epoch ms), not counted in its length (heldReadings). A short fault's readings stay in the
+ * short means (shift, bias, spread, rarity, cycle: 2 · score.smooth − 1 readings) and the model's window after they
+ * are back, and hold its episode while they are off: a 3-reading spike on a sensor read every 5 minutes held its
+ * episode 30 readings after it, told as lasting 2.5 hours (tryout 27, finding 4). Those readings held it by the fault's
+ * readings, not their own. A fault that goes on off only in a short mean (a small shift after a large onset) holds
+ * its episode longer than that span after its last reading off on its own, and is told to its last reading that held
+ * it, as before. Not for a silence's, an alarm state's or a held state's episode (their end follows the silence, the
+ * state: lastAboveTs), nor a reading off on its own before a silent episode became an alarm (its start).
+ */
+function toldEnd(ep: Episode, below: number, span: number): { readonly ts: number; readonly trailing: number } {
+  const own = ep.ownAt ?? 0;
+  if (own > 0 && ep.ownTs !== undefined && ep.ownTs >= ep.startTs && ep.silence === undefined && ep.alarm === undefined && ep.held === undefined && ep.readings - below - own < span) {
+    return { ts: ep.ownTs, trailing: ep.readings - own };
+  }
+  return { ts: ep.lastAboveTs, trailing: below };
 }
 
 /** An open episode that is an alarm, as it stands: its stream, id, last reading that held it (epoch ms) and length in readings (heldReadings). */
@@ -2711,6 +2758,26 @@ const ONSET_READINGS = 3;
  * later: test/pipeline/scorer.test.ts, "the residuals after the episode are judged as ever").
  */
 const OWN_KINDS = (['level', 'change'] as const).map((k) => EVIDENCE.indexOf(k));
+
+/**
+ * The kinds of evidence an episode's end is told by (toldEnd): judged on one reading alone, its level and its change
+ * (OWN_KINDS), and its run of one value (`stuck`: the run up to and with that reading). Not the short means (shift,
+ * bias, spread, rarity, cycle) nor the model's window (reconstruction), which hold a fault's readings for their span
+ * after it ends, nor the prediction error, which the model's lag after a fault keeps up a reading or two.
+ */
+const END_KINDS = [...OWN_KINDS, EVIDENCE.indexOf('stuck')];
+
+/**
+ * Whether the latest reading is off on its own: in an owner channel (`owners`, [C]), a kind of END_KINDS reaches the
+ * hold level `hold` (surprise) in `f` (normal operation's fused evidence, less its Bonferroni share).
+ */
+function offOnOwn(f: Fused, owners: readonly boolean[], C: number, hold: number): boolean {
+  for (let c = 0; c < C; c++) {
+    if (!owners[c]) continue;
+    for (const k of END_KINDS) if (f.each[k * C + c] - f.penalty >= hold) return true;
+  }
+  return false;
+}
 
 /**
  * Takes the latest reading out of the short means of the level and of the model's residual (zMean, resMean: shift's
