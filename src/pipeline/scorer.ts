@@ -299,6 +299,17 @@ class StreamScore {
   ownOffStep = 0;
   /** The latest reading's reconstruction error is of a window that holds such a reading (windowHoldsJudged; set by every reading). */
   reconJudged = false;
+  /**
+   * Per channel: the value of the reading before the open episode's first (NaN: none in the segment), what a change
+   * back towards it undoes (offOnOwn). Made when the stream's first episode opens; not checkpointed (after a restart
+   * every change of the open episode counts as its own, as before it was kept).
+   */
+  epPre: Float64Array | null = null;
+  /**
+   * Per channel: the sum of the values of the open episode's readings off on their own by a kind judged on them
+   * ([0, C)), and how many ([C, 2C)): the fault's mean value (offOnOwn). Made and kept as epPre.
+   */
+  epFault: Float64Array | null = null;
   /** Readings in a row of the open episode back within the normal range (judgeOut). */
   backRun = 0;
   /** Readings in a row of the open episode beyond the normal range (judgeOut). */
@@ -1752,7 +1763,10 @@ export class StreamScorer {
       // episode (see Episode.silent).
       const silent = devSurprise < this.holdSurprise;
       const opened: Episode = { id: this.deps.newId(), startTs: ts, lastAboveTs: ts, readings: 1, peak: level, peakEvidence: { ...dev.evidence }, peakChannels: [...dev.channels], lastReported: level, reportedAt: 1, owners, rowPeak: score, stuckAt: 0, silent };
-      if (offOnOwn(dev, owners, s.C, this.holdSurprise)) {
+      const pre = (s.epPre ??= new Float64Array(s.C));
+      for (let c = 0; c < s.C; c++) pre[c] = s.last === null || r.item.reset ? Number.NaN : s.last[c];
+      (s.epFault ??= new Float64Array(2 * s.C)).fill(0);
+      if (offOnOwn(s, r, dev, owners, this.holdSurprise)) {
         opened.ownAt = 1;
         opened.ownTs = ts;
       }
@@ -1766,6 +1780,7 @@ export class StreamScorer {
     }
     ep.readings++;
     this.noteHeld(s, ep);
+    const own = offOnOwn(s, r, dev, ep.owners, this.holdSurprise);
     let held = 0;
     // A cycle that does not speak yet holds its channel's episode while the readings are off its profile.
     const cold = this.scratch.get(s.C)?.cycHold;
@@ -1785,7 +1800,7 @@ export class StreamScorer {
       ep.lastAboveTs = ts;
       // Off on its own (not only by a short mean or a window that still holds its earlier readings): its end is told
       // from here while the readings that hold it after this one are within the short means' span of it (toldEnd).
-      if (offOnOwn(dev, ep.owners, s.C, this.holdSurprise)) {
+      if (own) {
         ep.ownAt = ep.readings;
         ep.ownTs = ts;
       }
@@ -2760,23 +2775,39 @@ const ONSET_READINGS = 3;
 const OWN_KINDS = (['level', 'change'] as const).map((k) => EVIDENCE.indexOf(k));
 
 /**
- * The kinds of evidence an episode's end is told by (toldEnd): judged on one reading alone, its level and its change
- * (OWN_KINDS), and its run of one value (`stuck`: the run up to and with that reading). Not the short means (shift,
- * bias, spread, rarity, cycle) nor the model's window (reconstruction), which hold a fault's readings for their span
- * after it ends, nor the prediction error, which the model's lag after a fault keeps up a reading or two.
+ * Whether the latest reading `r` of an open episode is off on its own (its end is told from it: toldEnd), in an owner
+ * channel (`owners`, [C]): a kind judged on that reading alone reaches the hold level `hold` (surprise) in `f` (normal
+ * operation's fused evidence, less its Bonferroni share), or the reading is still where those readings were.
+ * - The kinds: its level, its run of one value (`stuck`: the run up to and with it), or its change unless that change
+ *   takes the reading back towards the value before the episode (StreamScore.epPre: nearer to it than the reading
+ *   before): such a change is the fault's undoing, off because the reading before it was (the first reading back
+ *   after a spike changes as much as the spike did). Such a reading's value joins the fault's mean (epFault).
+ * - Still there: its value nearer the mean of the episode's readings off by those kinds so far than the value before
+ *   the episode (the nearest-mean rule, as judgeOut's back): a spike of three readings within a daily cycle's range is
+ *   seen by its change at its first reading only (and its last, going back), its second and third by no kind judged
+ *   on one reading, yet they are the fault's as much as the first.
+ * Not the short means (shift, bias, spread, rarity, cycle) nor the model's window (reconstruction), which hold a
+ * fault's readings for their span after it ends, nor the prediction error, which the model's lag after a fault keeps
+ * up a reading or two (OWN_KINDS leaves it out for the same reason). Call it once for every reading of an episode, its
+ * opening one included.
  */
-const END_KINDS = [...OWN_KINDS, EVIDENCE.indexOf('stuck')];
-
-/**
- * Whether the latest reading is off on its own: in an owner channel (`owners`, [C]), a kind of END_KINDS reaches the
- * hold level `hold` (surprise) in `f` (normal operation's fused evidence, less its Bonferroni share).
- */
-function offOnOwn(f: Fused, owners: readonly boolean[], C: number, hold: number): boolean {
+function offOnOwn(s: StreamScore, r: StepResult<unknown>, f: Fused, owners: readonly boolean[], hold: number): boolean {
+  const C = s.C;
+  const fault = (s.epFault ??= new Float64Array(2 * C));
+  let own = false;
   for (let c = 0; c < C; c++) {
     if (!owners[c]) continue;
-    for (const k of END_KINDS) if (f.each[k * C + c] - f.penalty >= hold) return true;
+    const x = r.item.values[c];
+    const pre = s.epPre === null ? Number.NaN : s.epPre[c];
+    let kind = f.each[LEVEL * C + c] - f.penalty >= hold || f.each[STUCK * C + c] - f.penalty >= hold;
+    if (!kind && f.each[CHANGE * C + c] - f.penalty >= hold) kind = !(s.last !== null && !r.item.reset && Math.abs(x - pre) < Math.abs(s.last[c] - pre));
+    if (kind) {
+      fault[c] += x;
+      fault[C + c]++;
+      own = true;
+    } else if (fault[C + c] > 0 && Math.abs(x - fault[c] / fault[C + c]) < Math.abs(x - pre)) own = true;
   }
-  return false;
+  return own;
 }
 
 /**
