@@ -226,6 +226,18 @@ interface Episode {
    */
   ownAt?: number;
   ownTs?: number;
+  /**
+   * Per owner channel at its opening: the value of the reading before its first (NaN: none in the segment), what a
+   * change back towards it undoes (offOnOwn). Absent (a checkpoint written before it was kept): every change counts.
+   */
+  pre?: number[];
+  /**
+   * Per channel: the sum of the values of its readings off on their own by a kind judged on them ([0, C)), and how many
+   * ([C, 2C)): the fault's mean value (offOnOwn). Absent: none yet.
+   */
+  fault?: number[];
+  /** Its latest reading was off on its own (offOnOwn). Absent: false. */
+  ownPrev?: boolean;
   peak: number;
   peakEvidence: Record<Evidence, number>;
   peakChannels: number[];
@@ -299,17 +311,6 @@ class StreamScore {
   ownOffStep = 0;
   /** The latest reading's reconstruction error is of a window that holds such a reading (windowHoldsJudged; set by every reading). */
   reconJudged = false;
-  /**
-   * Per channel: the value of the reading before the open episode's first (NaN: none in the segment), what a change
-   * back towards it undoes (offOnOwn). Made when the stream's first episode opens; not checkpointed (after a restart
-   * every change of the open episode counts as its own, as before it was kept).
-   */
-  epPre: Float64Array | null = null;
-  /**
-   * Per channel: the sum of the values of the open episode's readings off on their own by a kind judged on them
-   * ([0, C)), and how many ([C, 2C)): the fault's mean value (offOnOwn). Made and kept as epPre.
-   */
-  epFault: Float64Array | null = null;
   /** Readings in a row of the open episode back within the normal range (judgeOut). */
   backRun = 0;
   /** Readings in a row of the open episode beyond the normal range (judgeOut). */
@@ -1763,10 +1764,10 @@ export class StreamScorer {
       // episode (see Episode.silent).
       const silent = devSurprise < this.holdSurprise;
       const opened: Episode = { id: this.deps.newId(), startTs: ts, lastAboveTs: ts, readings: 1, peak: level, peakEvidence: { ...dev.evidence }, peakChannels: [...dev.channels], lastReported: level, reportedAt: 1, owners, rowPeak: score, stuckAt: 0, silent };
-      const pre = (s.epPre ??= new Float64Array(s.C));
+      const pre = new Array<number>(s.C);
       for (let c = 0; c < s.C; c++) pre[c] = s.last === null || r.item.reset ? Number.NaN : s.last[c];
-      (s.epFault ??= new Float64Array(2 * s.C)).fill(0);
-      if (offOnOwn(s, r, dev, owners, this.holdSurprise)) {
+      opened.pre = pre;
+      if (offOnOwn(s, r, opened, dev, this.holdSurprise)) {
         opened.ownAt = 1;
         opened.ownTs = ts;
       }
@@ -1780,7 +1781,7 @@ export class StreamScorer {
     }
     ep.readings++;
     this.noteHeld(s, ep);
-    const own = offOnOwn(s, r, dev, ep.owners, this.holdSurprise);
+    const own = offOnOwn(s, r, ep, dev, this.holdSurprise);
     let held = 0;
     // A cycle that does not speak yet holds its channel's episode while the readings are off its profile.
     const cold = this.scratch.get(s.C)?.cycHold;
@@ -1798,13 +1799,14 @@ export class StreamScorer {
       s.holding = true;
       s.below = 0;
       ep.lastAboveTs = ts;
-      // Off on its own (not only by a short mean or a window that still holds its earlier readings): its end is told
-      // from here while the readings that hold it after this one are within the short means' span of it (toldEnd).
-      if (own) {
-        ep.ownAt = ep.readings;
-        ep.ownTs = ts;
-      }
     } else s.below++;
+    // Off on its own (not only by a short mean or a window that still holds its earlier readings; or still off, in the
+    // run of the fault's readings, though nothing holds it): its end is told from here while the readings that hold it
+    // after this one are within the short means' span of it (toldEnd).
+    if (own) {
+      ep.ownAt = ep.readings;
+      ep.ownTs = ts;
+    }
     if (dev.surprise > ep.peak) {
       ep.peak = dev.surprise;
       ep.peakEvidence = { ...dev.evidence };
@@ -1873,9 +1875,11 @@ export class StreamScorer {
 
   /**
    * The event of `kind` for episode `ep`. `trailing`: how many of its latest readings came after its last reading that
-   * held it (StreamScore.below): they are not counted in its length (`windows`: its readings from its first to the last
-   * that held it, the one `endTs` names), so a resolve does not count the closing readings (tryout 26, finding 8:
-   * `readings: 50` for an episode of 35, 15 of them the closeAfter readings that ended it).
+   * held it (StreamScore.below). Its end (`endTs`) is as told (toldEnd: its last reading off on its own while the short
+   * means held it only by the fault's readings after that one, else its last that held it), and the readings after that
+   * end are not counted in its length (`windows`: its readings from its first to the one `endTs` names), so a resolve
+   * does not count the closing readings (tryout 26, finding 8: `readings: 50` for an episode of 35, 15 of them the
+   * closeAfter readings that ended it) nor those the short means held after a short fault (tryout 27, finding 4).
    */
   private event(kind: AnomalyEvent['kind'], r: Pick<StepResult<unknown>, 'stream' | 'channels' | 'modelId'>, ep: Episode, surprise: number, trailing = 0): AnomalyEvent {
     const toScore = (x: number): number => 1 - Math.pow(10, -x);
@@ -2410,6 +2414,10 @@ export class StreamScorer {
         ...(e.uncounted !== undefined ? { uncounted: finite(e.uncounted) } : {}),
         // Absent from checkpoints written before they were kept (or none off on its own): its end is lastAboveTs.
         ...(e.ownAt !== undefined && e.ownTs !== undefined ? { ownAt: finite(e.ownAt), ownTs: finite(e.ownTs) } : {}),
+        // NaN is written as null (no reading before its first in the segment).
+        ...(Array.isArray(e.pre) && e.pre.length === C ? { pre: e.pre.map((x: unknown) => (x === null || Number.isNaN(x) ? Number.NaN : finite(x))) } : {}),
+        ...(Array.isArray(e.fault) && e.fault.length === 2 * C ? { fault: e.fault.map(finite) } : {}),
+        ...(e.ownPrev === true ? { ownPrev: true } : {}),
         ...(e.silence !== undefined && e.silence !== null ? { silence: { since: finite((e.silence as { since?: unknown }).since) } } : {}),
         // Absent from checkpoints written before they were kept: none (a held state is noted again at its next judgement).
         ...(e.held !== undefined && e.held !== null ? { held: { channel: finite(e.held.channel), since: finite(e.held.since), longestMs: finite(e.held.longestMs), ...(e.held.level !== undefined ? { level: finite(e.held.level) } : {}) } } : {}),
@@ -2463,10 +2471,11 @@ function toldEnd(ep: Episode, below: number, span: number): { readonly ts: numbe
   return { ts: ep.lastAboveTs, trailing: below };
 }
 
-/** An open episode that is an alarm, as it stands: its stream, id, last reading that held it (epoch ms) and length in readings (heldReadings). */
+/** An open episode that is an alarm, as it stands: its stream, id, end as told so far (toldEnd, epoch ms) and length in readings (heldReadings). */
 export interface OpenEpisodeProgress {
   readonly stream: string;
   readonly id: string;
+  /** Its end as told so far, epoch ms (toldEnd: the reading its events' endTs would name now). */
   readonly lastAboveTs: number;
   readonly readings: number;
 }
@@ -2774,39 +2783,46 @@ const ONSET_READINGS = 3;
  */
 const OWN_KINDS = (['level', 'change'] as const).map((k) => EVIDENCE.indexOf(k));
 
+/** How many root mean squared changes of normal operation a reading is from the value before its episode, at least, to be still off (offOnOwn). */
+const STILL_OFF = 3;
+
 /**
  * Whether the latest reading `r` of an open episode is off on its own (its end is told from it: toldEnd), in an owner
- * channel (`owners`, [C]): a kind judged on that reading alone reaches the hold level `hold` (surprise) in `f` (normal
- * operation's fused evidence, less its Bonferroni share), or the reading is still where those readings were.
+ * channel of episode `ep`: a kind judged on that reading alone reaches the hold level `hold` (surprise) in `f` (normal
+ * operation's fused evidence, less its Bonferroni share), or the reading is still where those readings went.
  * - The kinds: its level, its run of one value (`stuck`: the run up to and with it), or its change unless that change
- *   takes the reading back towards the value before the episode (StreamScore.epPre: nearer to it than the reading
+ *   takes the reading back towards the value before the episode (Episode.pre: nearer to it than the reading
  *   before): such a change is the fault's undoing, off because the reading before it was (the first reading back
- *   after a spike changes as much as the spike did). Such a reading's value joins the fault's mean (epFault).
- * - Still there: its value nearer the mean of the episode's readings off by those kinds so far than the value before
- *   the episode (the nearest-mean rule, as judgeOut's back): a spike of three readings within a daily cycle's range is
- *   seen by its change at its first reading only (and its last, going back), its second and third by no kind judged
- *   on one reading, yet they are the fault's as much as the first.
+ *   after a spike changes as much as the spike did). Such a reading's value joins the fault's mean (Episode.fault).
+ * - Still off: the reading before it was off on its own (Episode.ownPrev: the fault's readings are one run from
+ *   the first), and it is further from the value before the episode than STILL_OFF root mean squared one-reading
+ *   changes of normal operation (longVar), on the side the fault's mean went. A spike of three readings within a
+ *   daily cycle's range is seen by its change at its first reading only (and its last, going back), its second and
+ *   third by no kind judged on one reading, yet they are the fault's as much as the first; a spike whose next
+ *   readings come down only part of the way is over at the reading that is back. A reading after the run (a cycle
+ *   that moved on, by its own slope, as far from that value) is the fault's only by a kind again.
  * Not the short means (shift, bias, spread, rarity, cycle) nor the model's window (reconstruction), which hold a
  * fault's readings for their span after it ends, nor the prediction error, which the model's lag after a fault keeps
  * up a reading or two (OWN_KINDS leaves it out for the same reason). Call it once for every reading of an episode, its
- * opening one included.
+ * opening one included; it notes its answer in Episode.ownPrev.
  */
-function offOnOwn(s: StreamScore, r: StepResult<unknown>, f: Fused, owners: readonly boolean[], hold: number): boolean {
+function offOnOwn(s: StreamScore, r: StepResult<unknown>, ep: Episode, f: Fused, hold: number): boolean {
   const C = s.C;
-  const fault = (s.epFault ??= new Float64Array(2 * C));
+  const fault = (ep.fault ??= new Array<number>(2 * C).fill(0));
   let own = false;
   for (let c = 0; c < C; c++) {
-    if (!owners[c]) continue;
+    if (!ep.owners[c]) continue;
     const x = r.item.values[c];
-    const pre = s.epPre === null ? Number.NaN : s.epPre[c];
+    const pre = ep.pre === undefined ? Number.NaN : ep.pre[c];
     let kind = f.each[LEVEL * C + c] - f.penalty >= hold || f.each[STUCK * C + c] - f.penalty >= hold;
     if (!kind && f.each[CHANGE * C + c] - f.penalty >= hold) kind = !(s.last !== null && !r.item.reset && Math.abs(x - pre) < Math.abs(s.last[c] - pre));
     if (kind) {
       fault[c] += x;
       fault[C + c]++;
       own = true;
-    } else if (fault[C + c] > 0 && Math.abs(x - fault[c] / fault[C + c]) < Math.abs(x - pre)) own = true;
+    } else if (ep.ownPrev === true && fault[C + c] > 0 && (x - pre) * (fault[c] / fault[C + c] - pre) > 0 && Math.abs(x - pre) > STILL_OFF * Math.sqrt(s.longVar[c])) own = true;
   }
+  ep.ownPrev = own;
   return own;
 }
 
