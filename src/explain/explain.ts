@@ -1561,7 +1561,8 @@ function stillStuck(input: ExplainInput): Explanation | null {
 /**
  * From the readings alone: the reading-to-reading noise changed by more than 2.5x either way (robust: 1.4826 · MAD
  * of the changes, against the normal stretch's), and the level stayed within 2 spreads (the median of `z` over the
- * stretch). The noise is measured over the readings from the first to the last beyond OUTLIER_Z spreads
+ * stretch, give or take two standard errors of that median: 1.25 · σ / √n of the stretch's own z). The noise and the
+ * level are measured over the readings from the first to the last beyond OUTLIER_Z spreads
  * (`outliers`, indices into `x`) when they span at least 8, else over the whole stretch: the readings that were off,
  * not the quiet ones the episode holds after them (the detector holds an episode until its evidence fades: tryout 11,
  * finding 4, a 40-reading ± 1.0 burst on 10 ± 0.1, the tryout's generator seed 6, held for 64 readings, measured
@@ -1576,7 +1577,11 @@ function noiseChange(before: readonly number[], x: readonly number[], z: readonl
   if (!(nb > 0)) return false;
   const ratio = nd / nb;
   if (!(ratio > 2.5 || ratio < 0.4)) return false;
-  return Math.abs(median([...z])) < 2;
+  // The level within 2 spreads, give or take two standard errors of the median of the stretch's own readings
+  // (1.25 · σ / √n): the median of a burst's few noisy readings is that far off by chance alone (tryout 11, finding
+  // 4's burst, seed 6, its 35 readings from the first to the last off, no quiet ones after them: median z −2.6).
+  const zs = off ? z.slice(outliers[0], outliers[outliers.length - 1] + 1) : z;
+  return Math.abs(median([...zs])) < 2 + (2 * 1.25 * robustSigma(zs)) / Math.sqrt(zs.length);
 }
 
 /**

@@ -217,8 +217,29 @@ interface Episode {
   readonly id: string;
   /** When it opened, or when it became an alarm (a silent episode's promotion); epoch ms. */
   startTs: number;
+  /** Its last reading that held it (epoch ms), by any kind of evidence (a short mean's, a window's too). */
   lastAboveTs: number;
   readings: number;
+  /**
+   * `readings` at its latest reading that was off on its own (END_KINDS in an owner channel at the hold level against
+   * normal operation: lifecycle), and that reading's time (epoch ms): where its end is told while the readings that
+   * held it after that one are within the short means' span of it (toldEnd). Absent: none (or a checkpoint written
+   * before they were kept: its end is lastAboveTs). Checkpointed with it.
+   */
+  ownAt?: number;
+  ownTs?: number;
+  /**
+   * Per owner channel at its opening: the value of the reading before its first (NaN: none in the segment), what a
+   * change back towards it undoes (offOnOwn). Absent (a checkpoint written before it was kept): every change counts.
+   */
+  pre?: number[];
+  /**
+   * Per channel: the sum of the values of its readings off on their own by a kind judged on them ([0, C)), and how many
+   * ([C, 2C)): the fault's mean value (offOnOwn). Absent: none yet.
+   */
+  fault?: number[];
+  /** Its latest reading was off on its own (offOnOwn). Absent: false. */
+  ownPrev?: boolean;
   peak: number;
   peakEvidence: Record<Evidence, number>;
   peakChannels: number[];
@@ -710,7 +731,8 @@ export class StreamScorer {
     if (s === undefined || ep === undefined || ep === null || ep.silent) return null;
     const evidence: Record<string, number> = {};
     for (const k of EVIDENCE) if (!Number.isNaN(ep.peakEvidence[k])) evidence[k] = ep.peakEvidence[k];
-    return { stream, id: ep.id, lastAboveTs: ep.lastAboveTs, readings: heldReadings(ep, s.below), peakScore: 1 - Math.pow(10, -ep.peak), evidence, channelErrors: [...ep.peakChannels] };
+    const end = toldEnd(ep, s.below, shortSpan(this.opts.smooth));
+    return { stream, id: ep.id, lastAboveTs: end.ts, readings: heldReadings(ep, end.trailing), peakScore: 1 - Math.pow(10, -ep.peak), evidence, channelErrors: [...ep.peakChannels] };
   }
 
   /**
@@ -720,7 +742,9 @@ export class StreamScorer {
   *openEpisodes(): IterableIterator<OpenEpisodeProgress> {
     for (const [stream, s] of this.streams) {
       const ep = s.episode;
-      if (ep !== null && !ep.silent) yield { stream, id: ep.id, lastAboveTs: ep.lastAboveTs, readings: heldReadings(ep, s.below) };
+      if (ep === null || ep.silent) continue;
+      const end = toldEnd(ep, s.below, shortSpan(this.opts.smooth));
+      yield { stream, id: ep.id, lastAboveTs: end.ts, readings: heldReadings(ep, end.trailing) };
     }
   }
 
@@ -1766,6 +1790,13 @@ export class StreamScorer {
       // episode (see Episode.silent).
       const silent = devSurprise < this.holdSurprise;
       const opened: Episode = { id: this.deps.newId(), startTs: ts, lastAboveTs: ts, readings: 1, peak: level, peakEvidence: { ...dev.evidence }, peakChannels: [...dev.channels], lastReported: level, reportedAt: 1, owners, rowPeak: score, stuckAt: 0, silent };
+      const pre = new Array<number>(s.C);
+      for (let c = 0; c < s.C; c++) pre[c] = s.last === null || r.item.reset ? Number.NaN : s.last[c];
+      opened.pre = pre;
+      if (offOnOwn(s, r, opened, dev, this.holdSurprise)) {
+        opened.ownAt = 1;
+        opened.ownTs = ts;
+      }
       s.episode = opened;
       s.holding = true;
       this.noteHeld(s, opened);
@@ -1776,6 +1807,7 @@ export class StreamScorer {
     }
     ep.readings++;
     this.noteHeld(s, ep);
+    const own = offOnOwn(s, r, ep, dev, this.holdSurprise);
     let held = 0;
     // A cycle that does not speak yet holds its channel's episode while the readings are off its profile.
     const cold = this.scratch.get(s.C)?.cycHold;
@@ -1794,6 +1826,13 @@ export class StreamScorer {
       s.below = 0;
       ep.lastAboveTs = ts;
     } else s.below++;
+    // Off on its own (not only by a short mean or a window that still holds its earlier readings; or still off, in the
+    // run of the fault's readings, though nothing holds it): its end is told from here while the readings that hold it
+    // after this one are within the short means' span of it (toldEnd).
+    if (own) {
+      ep.ownAt = ep.readings;
+      ep.ownTs = ts;
+    }
     if (dev.surprise > ep.peak) {
       ep.peak = dev.surprise;
       ep.peakEvidence = { ...dev.evidence };
@@ -1862,12 +1901,15 @@ export class StreamScorer {
 
   /**
    * The event of `kind` for episode `ep`. `trailing`: how many of its latest readings came after its last reading that
-   * held it (StreamScore.below): they are not counted in its length (`windows`: its readings from its first to the last
-   * that held it, the one `endTs` names), so a resolve does not count the closing readings (tryout 26, finding 8:
-   * `readings: 50` for an episode of 35, 15 of them the closeAfter readings that ended it).
+   * held it (StreamScore.below). Its end (`endTs`) is as told (toldEnd: its last reading off on its own while the short
+   * means held it only by the fault's readings after that one, else its last that held it), and the readings after that
+   * end are not counted in its length (`windows`: its readings from its first to the one `endTs` names), so a resolve
+   * does not count the closing readings (tryout 26, finding 8: `readings: 50` for an episode of 35, 15 of them the
+   * closeAfter readings that ended it) nor those the short means held after a short fault (tryout 27, finding 4).
    */
   private event(kind: AnomalyEvent['kind'], r: Pick<StepResult<unknown>, 'stream' | 'channels' | 'modelId'>, ep: Episode, surprise: number, trailing = 0): AnomalyEvent {
     const toScore = (x: number): number => 1 - Math.pow(10, -x);
+    const end = toldEnd(ep, trailing, shortSpan(this.opts.smooth));
     const evidence: Record<string, number> = {};
     for (const k of EVIDENCE) if (!Number.isNaN(ep.peakEvidence[k])) evidence[k] = ep.peakEvidence[k];
     return {
@@ -1875,7 +1917,7 @@ export class StreamScorer {
       sensor: r.stream,
       anomalyId: ep.id,
       startTs: ep.startTs,
-      endTs: ep.lastAboveTs,
+      endTs: end.ts,
       peakScore: toScore(ep.peak),
       score: toScore(surprise),
       threshold: this.opts.threshold,
@@ -1883,7 +1925,7 @@ export class StreamScorer {
       paddedFraction: 0,
       channelErrors: ep.peakChannels,
       channels: r.channels,
-      windows: heldReadings(ep, trailing),
+      windows: heldReadings(ep, end.trailing),
       evidence,
       ...(ep.held !== undefined ? { held: ep.held } : {}),
       ...(ep.alarm !== undefined ? { alarm: ep.alarm } : {}),
@@ -2409,6 +2451,12 @@ export class StreamScorer {
         silent: e.silent === true,
         // Absent from checkpoints written before it was kept (and for an episode opened as an alarm): none.
         ...(e.uncounted !== undefined ? { uncounted: finite(e.uncounted) } : {}),
+        // Absent from checkpoints written before they were kept (or none off on its own): its end is lastAboveTs.
+        ...(e.ownAt !== undefined && e.ownTs !== undefined ? { ownAt: finite(e.ownAt), ownTs: finite(e.ownTs) } : {}),
+        // NaN is written as null (no reading before its first in the segment).
+        ...(Array.isArray(e.pre) && e.pre.length === C ? { pre: e.pre.map((x: unknown) => (x === null || Number.isNaN(x) ? Number.NaN : finite(x))) } : {}),
+        ...(Array.isArray(e.fault) && e.fault.length === 2 * C ? { fault: e.fault.map(finite) } : {}),
+        ...(e.ownPrev === true ? { ownPrev: true } : {}),
         ...(e.silence !== undefined && e.silence !== null ? { silence: { since: finite((e.silence as { since?: unknown }).since) } } : {}),
         // Absent from checkpoints written before they were kept: none (a held state is noted again at its next judgement).
         ...(e.held !== undefined && e.held !== null ? { held: { channel: finite(e.held.channel), since: finite(e.held.since), longestMs: finite(e.held.longestMs), ...(e.held.level !== undefined ? { level: finite(e.held.level) } : {}) } } : {}),
@@ -2440,10 +2488,33 @@ function heldReadings(ep: Episode, below: number): number {
   return Math.max(1, ep.readings - (ep.uncounted ?? 0) - below);
 }
 
-/** An open episode that is an alarm, as it stands: its stream, id, last reading that held it (epoch ms) and length in readings (heldReadings). */
+/**
+ * An episode's end as it is told (its events' endTs and `windows`, its progress in the record: openEpisodes), with
+ * `below` (StreamScore.below) of its latest readings after its last that held it: its last reading that was off on its
+ * own (Episode.ownTs) while every reading that held it after that one is within `span` readings of it (shortSpan: the
+ * short means still held that reading); else its last reading that held it (lastAboveTs). `trailing`: its readings
+ * after the one `ts` names (epoch ms), not counted in its length (heldReadings). A short fault's readings stay in the
+ * short means (shift, bias, spread, rarity, cycle: 2 · score.smooth − 1 readings) and the model's window after they
+ * are back, and hold its episode while they are off: a 3-reading spike on a sensor read every 5 minutes held its
+ * episode 30 readings after it, told as lasting 2.5 hours (tryout 27, finding 4). Those readings held it by the fault's
+ * readings, not their own. A fault that goes on off only in a short mean (a small shift after a large onset) holds
+ * its episode longer than that span after its last reading off on its own, and is told to its last reading that held
+ * it, as before. Not for a silence's, an alarm state's or a held state's episode (their end follows the silence, the
+ * state: lastAboveTs), nor a reading off on its own before a silent episode became an alarm (its start).
+ */
+function toldEnd(ep: Episode, below: number, span: number): { readonly ts: number; readonly trailing: number } {
+  const own = ep.ownAt ?? 0;
+  if (own > 0 && ep.ownTs !== undefined && ep.ownTs >= ep.startTs && ep.silence === undefined && ep.alarm === undefined && ep.held === undefined && ep.readings - below - own < span) {
+    return { ts: ep.ownTs, trailing: ep.readings - own };
+  }
+  return { ts: ep.lastAboveTs, trailing: below };
+}
+
+/** An open episode that is an alarm, as it stands: its stream, id, end as told so far (toldEnd, epoch ms) and length in readings (heldReadings). */
 export interface OpenEpisodeProgress {
   readonly stream: string;
   readonly id: string;
+  /** Its end as told so far, epoch ms (toldEnd: the reading its events' endTs would name now). */
   readonly lastAboveTs: number;
   readonly readings: number;
 }
@@ -2766,6 +2837,49 @@ const ONSET_READINGS = 3;
  * later: test/pipeline/scorer.test.ts, "the residuals after the episode are judged as ever").
  */
 const OWN_KINDS = (['level', 'change'] as const).map((k) => EVIDENCE.indexOf(k));
+
+/** How many root mean squared changes of normal operation a reading is from the value before its episode, at least, to be still off (offOnOwn). */
+const STILL_OFF = 3;
+
+/**
+ * Whether the latest reading `r` of an open episode is off on its own (its end is told from it: toldEnd), in an owner
+ * channel of episode `ep`: a kind judged on that reading alone reaches the hold level `hold` (surprise) in `f` (normal
+ * operation's fused evidence, less its Bonferroni share), or the reading is still where those readings went.
+ * - The kinds: its level, its run of one value (`stuck`: the run up to and with it), or its change unless that change
+ *   takes the reading back towards the value before the episode (Episode.pre: nearer to it than the reading
+ *   before): such a change is the fault's undoing, off because the reading before it was (the first reading back
+ *   after a spike changes as much as the spike did). Such a reading's value joins the fault's mean (Episode.fault).
+ * - Still off: the reading before it was off on its own (Episode.ownPrev: the fault's readings are one run from
+ *   the first), and it is further from the value before the episode than STILL_OFF root mean squared one-reading
+ *   changes of normal operation (longVar), on the side the fault's mean went. A spike of three readings within a
+ *   daily cycle's range is seen by its change at its first reading only (and its last, going back), its second and
+ *   third by no kind judged on one reading, yet they are the fault's as much as the first; a spike whose next
+ *   readings come down only part of the way is over at the reading that is back. A reading after the run (a cycle
+ *   that moved on, by its own slope, as far from that value) is the fault's only by a kind again.
+ * Not the short means (shift, bias, spread, rarity, cycle) nor the model's window (reconstruction), which hold a
+ * fault's readings for their span after it ends, nor the prediction error, which the model's lag after a fault keeps
+ * up a reading or two (OWN_KINDS leaves it out for the same reason). Call it once for every reading of an episode, its
+ * opening one included; it notes its answer in Episode.ownPrev.
+ */
+function offOnOwn(s: StreamScore, r: StepResult<unknown>, ep: Episode, f: Fused, hold: number): boolean {
+  const C = s.C;
+  const fault = (ep.fault ??= new Array<number>(2 * C).fill(0));
+  let own = false;
+  for (let c = 0; c < C; c++) {
+    if (!ep.owners[c]) continue;
+    const x = r.item.values[c];
+    const pre = ep.pre === undefined ? Number.NaN : ep.pre[c];
+    let kind = f.each[LEVEL * C + c] - f.penalty >= hold || f.each[STUCK * C + c] - f.penalty >= hold;
+    if (!kind && f.each[CHANGE * C + c] - f.penalty >= hold) kind = !(s.last !== null && !r.item.reset && Math.abs(x - pre) < Math.abs(s.last[c] - pre));
+    if (kind) {
+      fault[c] += x;
+      fault[C + c]++;
+      own = true;
+    } else if (ep.ownPrev === true && fault[C + c] > 0 && (x - pre) * (fault[c] / fault[C + c] - pre) > 0 && Math.abs(x - pre) > STILL_OFF * Math.sqrt(s.longVar[c])) own = true;
+  }
+  ep.ownPrev = own;
+  return own;
+}
 
 /**
  * Takes the latest reading out of the short means of the level and of the model's residual (zMean, resMean: shift's

@@ -485,7 +485,10 @@ describe('one explanation per episode: the alerts, the record and `anomalies sho
     expect(record.explanation).toEqual(last);
     expect(record.kind).toBe(last.kind);
     expect(record.sentence).toBe(last.sentence);
-    expect(record.sentence).toBe(opened.sentence);
+    // The reading the open alert quoted. Its resolve may name the kind once the readings are back (here `spike`: the
+    // two readings after it, still 0.6 °C off where one reading changes by 0.14 °C, are the fault's run, so the
+    // episode is told to end at the third, back; tryout 27, finding 4), as the next test's does.
+    expect(record.sentence?.startsWith(opened.sentence.replace(/ (since|at) .*$/, ''))).toBe(true);
   });
 
   it('a kind told by a later alert (a spike, once a reading is back) describes the same reading, in the record too', async () => {

@@ -38,6 +38,10 @@
  * Written again by the nineteenth session's integration (hold3, glitch2 and cyclestep merged): cyclestep's cycle ring
  * marks the readings of an open episode (they are no normal steps), and the snapshot holds the marks; the sample of
  * outputs is unchanged (its assertion passed before the fixture was written again).
+ * Written again by branch lasted's scorer (tryout 27, finding 4): the snapshot's open episode holds its last reading
+ * off on its own and what judges it (ownAt, ownTs, pre, fault, ownPrev: where its end is told). Every output is
+ * unchanged (each of the 2,400 output lines equals main 9dd20df's), the sample too; only the snapshot, which the hash
+ * includes, gains those fields.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
