@@ -25,14 +25,14 @@ const SPAN = SHORT + 16;
 
 /**
  * The tryout's garage probe (run/sim.cjs): 12 + 0.1 sin(2π i / 500) + 0.06 N(0, 1), quantised to 0.0625, every
- * `stepMs`; `n` readings; 85.0 for 3 readings from `at85` and −127.00 for 60 from `at127` (−1: none).
+ * `stepMs`; `n` readings; 85.0 for 3 readings from `at85` and −127.00 for 60 from `at127` (−1: none of it).
  */
 function garage(stepMs: number, n: number, at85: number, at127: number, seed: number): { ts: number; value: number }[] {
   const g = tryoutGauss(seed);
   const out: { ts: number; value: number }[] = [];
   for (let i = 0; i < n; i++) {
     const v = Math.round((12 + 0.1 * Math.sin((2 * Math.PI * i) / 500) + 0.06 * g()) / 0.0625) * 0.0625;
-    out.push({ ts: T0 + i * stepMs, value: i >= at85 && i < at85 + 3 ? 85 : at127 >= 0 && i >= at127 && i < at127 + 60 ? -127 : v });
+    out.push({ ts: T0 + i * stepMs, value: at85 >= 0 && i >= at85 && i < at85 + 3 ? 85 : at127 >= 0 && i >= at127 && i < at127 + 60 ? -127 : v });
   }
   return out;
 }
@@ -91,6 +91,52 @@ describe.skipIf(!builtAndModelsPresent())("a short fault far off range resolves 
         }
         // Nothing else opened: the readings between are normal.
         const others = all.filter((s) => s.ev.kind === 'open' && !ep85.includes(s) && !ep127.includes(s));
+        if (others.length > 0) wrong.push(`seed ${seed}: other episodes ${told(others)}`);
+      }
+      expect(wrong).toEqual([]);
+    }, 600_000);
+  }
+});
+
+/**
+ * A second fault inside an open episode, at another value on the other side of the normal (docs/ALERTS.md, "What is
+ * told when", point 8): a probe that read 85.0 for 30 readings, then, 5 readings back at 12, −127.00 for 30. The
+ * short means still hold the 85.0 episode when the −127.00 comes, so it is one episode; the −127.00 is 1.9 times as
+ * far from 12 as the 85.0, not the tenfold point 8 asks on the same side, and was told nothing: no alert, its record
+ * and resolve the 85.0's or, retold at the resolve, −127.00 with no update before. A reading on the other side of what
+ * was told against, at least as far as what was told reached (and beyond every normal reading before), is news: an
+ * `update` tells it at its first reading (`−127.000, expected 12.0 …`, one reading tells no kind), the retelling its
+ * kind (stuck) at its third, and from then on the episode tells the −127.00, stuck, to its resolve.
+ */
+describe.skipIf(!builtAndModelsPresent())('a second fault on the other side, inside an open episode, is told by an update (tryout 28, finding 1)', () => {
+  for (const [name, stepMs] of [
+    ['1 s', 1_000],
+    ['5 min', 300_000],
+  ] as const) {
+    it(`at ${name}: 85.0 ×30, 5 readings back, then −127.00 ×30: the −127.00 is told stuck by an update before the resolve, and the resolve tells it`, async () => {
+      const wrong: string[] = [];
+      for (const seed of [12345, 7, 99]) {
+        const readings = garage(stepMs, 800, -1, -1, seed).map((r, i) => (i >= 490 && i < 520 ? { ...r, value: 85 } : i >= 525 && i < 555 ? { ...r, value: -127 } : r));
+        const { det, book } = await shippedDetector();
+        const all: Sent[] = [];
+        await feedAlerts(det, book, 'g', 'sensors/g', readings, all);
+        const ep = episodeAt(all, readings[490].ts, stepMs);
+        // The first alert that tells −127.00 is an update (at its first reading: no kind yet, or stuck); none tells
+        // 85.0 after it; every alert with a kind tells a stuck value; its resolve tells −127.00 stuck.
+        const first127 = ep.findIndex((s) => s.e?.value === -127);
+        const resolve = ep[ep.length - 1];
+        const ok =
+          ep.length > 1 &&
+          first127 > 0 &&
+          ep[first127].ev.kind === 'update' &&
+          ep.slice(1).every((s) => (s.e?.kind ?? 'stuck') === 'stuck') &&
+          ep.slice(1, first127).every((s) => s.e?.value === 85) &&
+          ep.slice(first127).every((s) => s.e?.value === -127) &&
+          ep.slice(first127).some((s) => s.ev.kind === 'update' && s.e?.kind === 'stuck') &&
+          resolve.ev.kind === 'resolve' &&
+          resolve.e?.kind === 'stuck';
+        if (!ok) wrong.push(`seed ${seed}: ${told(ep)}`);
+        const others = all.filter((s) => s.ev.kind === 'open' && !ep.includes(s));
         if (others.length > 0) wrong.push(`seed ${seed}: other episodes ${told(others)}`);
       }
       expect(wrong).toEqual([]);
