@@ -636,7 +636,10 @@ export class CycleProfile {
    * rate; a slow signal's own movement over the lag (a day's cycle) is what the departure must exceed, so the
    * judgement weakens as the lag grows, and ends where the held readings run out. False (no evidence) with fewer
    * than `minPositions` such pairs, a flat onset, or a filled step since the onset that put the held readings off
-   * by its count (the lag is then counted in readings, not steps: a small error of the base's place).
+   * by its count (the lag is then counted in readings, not steps: a small error of the base's place). False too once
+   * the step is undone: its level nearer the one it left than its size (its smallest departure over its first
+   * UNDONE_ONSET readings) less the largest move normal operation made the other way over the lag (tryout 28,
+   * finding 1: 85.0 read three times held 210 readings back at 12 by a tenth of a degree of wander).
    * @param x the departure's newest reading (sensor units)
    * @param n readings since the onset, the onset and x included (>= 2)
    * @param span readings in each mean (the short means' boxcar, shortSpan(score.smooth))
