@@ -161,7 +161,8 @@ export function toldReach(
 
 /**
  * Whether explanation `e` tells reading `x` (sensor units) of its stretch, as far as `told` (toldReach) measures it:
- * it tells a kind, and its value (a noise change: its noise) lies at least half as far from the center as `x`.
+ * it tells a kind, and its value (a noise change: its noise) lies at least half as far from the center as `x`, on
+ * the same side of it (but a noise change's).
  * A drift told up to its latest reading, a noise change whose noise grew with it, a level shift whose level is
  * the reading's; not a level shift of 12 for a reading of 1000, nor a kind-less "worst reading" of the whole
  * episode (its `since` is the episode's, not that reading's). Pure.
@@ -169,6 +170,9 @@ export function toldReach(
 export function tellsReading(e: AlertExplanation, told: ToldReach, x: number): boolean {
   if (e.kind === null || e.kind === 'missing_data' || e.kind === 'counter_reset' || e.kind === 'device_offline' || e.kind === 'alarm') return false;
   const far = Math.abs(x - told.center);
+  // A value on the other side of the center tells another fault, not this reading (an 85.0 stuck, then −127.00 around a
+  // normal 12: tryout 28, finding 1), however far it went; a noise change's noise has no side.
+  if (e.kind !== 'noise_change' && e.value !== null && Number.isFinite(e.value) && (e.value - told.center) * (x - told.center) < 0) return false;
   const own = Math.max(e.value !== null && Number.isFinite(e.value) ? Math.abs(e.value - told.center) : 0, e.kind === 'noise_change' && e.noise !== undefined ? e.noise : 0);
   return own >= 0.5 * far;
 }

@@ -1382,7 +1382,7 @@ export const PINNED_READINGS = 3;
  * (nothing to be off), or a run with a gap in it beyond 3 of the stream's usual intervals (that is missing data's).
  */
 function pinnedRun(input: ExplainInput, reference: Reference): PinnedRun | null {
-  const x = input.during.values;
+  const x = offTheNormal(input, reference);
   const b = input.before.values;
   if (x.length < PINNED_READINGS || !finite(reference.level) || !(reference.sigma > 0)) return null;
   // Identical readings, against the normal stretch's runs of identical ones; or readings within one step of the
@@ -1878,4 +1878,21 @@ export function thinStretch(s: Stretch, max: number): Stretch {
     expected: s.expected ? sorted.map((i) => s.expected![i]) : null,
     spread: s.spread ? sorted.map((i) => s.spread![i]) : null,
   };
+}
+
+/**
+ * The stretch's readings (input.during.values, sensor units) with those not far off the normal as NaN: within
+ * OUTLIER_Z spreads of the level before or, for a cyclic stream, of its own cycle (pinnedRun's test of a pinned run's
+ * readings). pinnedRun looks for its run among the others only (a NaN ends a run): a quantised sensor's readings back
+ * at the normal repeat often (a DS18B20's 12.0000 four times in a row), and when such a run at the normal level was
+ * the stretch's longest, the 85.0 read three times before it was judged no pinned value, and the episode told
+ * `85.000 unchanged … (stuck value)` was retold `85.000 … (spike)` once its stretch held 13 readings (tryout 28,
+ * finding 1). All NaN without a level before.
+ */
+function offTheNormal(input: ExplainInput, reference: Reference): number[] {
+  const c = reference.cycle;
+  return input.during.values.map((v, i) => {
+    const offCycle = c === null || !finite(c.ref[i]) || !(c.sigma > 0) || Math.abs(v - c.ref[i]) / c.sigma > OUTLIER_Z;
+    return offCycle && Math.abs(v - reference.level) / reference.sigma > OUTLIER_Z ? v : Number.NaN;
+  });
 }

@@ -114,6 +114,11 @@ export interface CycleState {
 }
 
 /** One channel's period and profile. */
+/**
+ * Readings from a step's onset over which its size is its smallest departure (CycleProfile.unreturned): a step that
+ * overshot at its onset reading and settled at the next is judged by where it settled.
+ */
+const UNDONE_ONSET = 3;
 /** Prefix sums of the held readings (CycleProfile.unreturned), shared by every profile: one is judged at a time. */
 let PREFIX = new Float64Array(0);
 /** Prefix counts of the held readings that were an open episode's own (CycleProfile.unreturned), shared as PREFIX. */
@@ -631,7 +636,10 @@ export class CycleProfile {
    * rate; a slow signal's own movement over the lag (a day's cycle) is what the departure must exceed, so the
    * judgement weakens as the lag grows, and ends where the held readings run out. False (no evidence) with fewer
    * than `minPositions` such pairs, a flat onset, or a filled step since the onset that put the held readings off
-   * by its count (the lag is then counted in readings, not steps: a small error of the base's place).
+   * by its count (the lag is then counted in readings, not steps: a small error of the base's place). False too once
+   * the step is undone: its level nearer the one it left than its size (its smallest departure over its first
+   * UNDONE_ONSET readings) less the largest move normal operation made the other way over the lag (tryout 28,
+   * finding 1: 85.0 read three times held 210 readings back at 12 by a tenth of a degree of wander).
    * @param x the departure's newest reading (sensor units)
    * @param n readings since the onset, the onset and x included (>= 2)
    * @param span readings in each mean (the short means' boxcar, shortSpan(score.smooth))
@@ -667,13 +675,24 @@ export class CycleProfile {
     const level = (x + P[H] - P[H - w + 1]) / w;
     const off = dir * (level - base);
     if (!(off > 0)) return false;
+    // The step's own size: its smallest departure from the level it left over its first readings (held ones, up to
+    // UNDONE_ONSET: a step that overshot at its onset reading is judged by where it settled).
+    let size = Infinity;
+    for (let i = b + 1; i < Math.min(b + 1 + UNDONE_ONSET, H); i++) size = Math.min(size, dir * (this.at(i) - base));
     // The pairs of short means of normal operation only (both of a pair's stretches free of an episode's readings).
     let pairs = 0;
+    let against = 0;
     for (let j = first; j <= b; j++) {
       if (!normal(j, w) || !normal(j - n, span)) continue;
-      if (dir * (mean(j, w) - mean(j - n, span)) >= off) return false;
+      const moved = dir * (mean(j, w) - mean(j - n, span));
+      if (moved >= off) return false;
+      if (moved < against) against = moved;
       pairs++;
     }
+    // Undone: its level came back towards the one it left by more than normal operation ever moved the other way over
+    // the same lag (a 73 °C step of a DS18B20's 85.0, its readings back a tenth of a degree above the level before as
+    // the stream wanders: tryout 28, finding 1). The step with the stream's own movement added cannot be that near.
+    if (off < size + against) return false;
     return pairs >= minPositions;
   }
 
