@@ -378,6 +378,16 @@ function renderSensorList() {
   });
 }
 
+/**
+ * The words after a sensor's latest value: its latest reading's surprise, said as the latest reading's while an
+ * episode is open (tryout 28 F11: 'anomalous · surprise 0' read as a contradiction; inside an episode a reading's
+ * score is 0 unless it is tenfold rarer, README).
+ */
+function surpriseWords(s) {
+  if (s.openEpisode) return ' · in an episode · latest reading ' + (s.surprise === 0 ? 'normal (surprise 0)' : 'surprise ' + fmtNum(s.surprise));
+  return ' · surprise ' + fmtNum(s.surprise);
+}
+
 /** One stream's item; under its device (device given) named by the rest of its name (its field). */
 function sensorItem(s, device) {
   var name = device !== null && s.sensor.indexOf(device + '/') === 0 ? s.sensor.slice(device.length + 1) : s.sensor;
@@ -388,7 +398,7 @@ function sensorItem(s, device) {
   if (s.status === 'stale' && s.silenceJudged === false) button.appendChild(el('span', { class: 'value', title: 'its silence is judged once its learning period is over' }, 'silence not judged yet (learning)'));
   // An on/off stream: its state by name, and what is judged of it (its values are not: no surprise of them).
   if (s.onOff) button.appendChild(el('span', { class: 'value', title: 'an on/off stream: its silence and how long it holds a state are judged, not its state' }, (s.onOff.state === null ? 'no reading yet' : s.onOff.state) + ' · judged on its silence and how long it holds a state'));
-  else button.appendChild(el('span', { class: 'value' }, s.value === null ? 'no reading yet' : (typeof s.decimals === 'number' ? formatReading(s.value, s.decimals) : fmtNum(s.value)) + (s.unit ? ' ' + s.unit : '') + ' · surprise ' + fmtNum(s.surprise)));
+  else button.appendChild(el('span', { class: 'value' }, s.value === null ? 'no reading yet' : (typeof s.decimals === 'number' ? formatReading(s.value, s.decimals) : fmtNum(s.value)) + (s.unit ? ' ' + s.unit : '') + surpriseWords(s)));
   if (s.ownModel) button.appendChild(el('span', { class: 'value own-model' }, ownModelText(s.ownModel)));
   if (s.pinned) button.appendChild(el('span', { class: 'value pinned' }, 'pinned to its model (anomalyd models unpin)'));
   button.addEventListener('click', function () { choose(s.sensor); });

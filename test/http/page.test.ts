@@ -388,6 +388,9 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       { ...view.sensorViews[0], sensor: 'living_temp', value: 21.1, decimals: 2, unit: '°C', openEpisode: null, status: 'ok' },
       { ...view.sensorViews[0], sensor: 'meter', value: 20210701, decimals: 0, unit: 'Wh', openEpisode: null, status: 'ok' },
       { ...view.sensorViews[0], sensor: 'plug/power', value: -0.04, decimals: 1, unit: 'W', openEpisode: null, status: 'ok' },
+      // An open episode whose readings are back (tryout 28, finding 11): not `anomalous · surprise 0`.
+      { ...view.sensorViews[0], sensor: 'bath/humidity', value: 53.7, decimals: 1, unit: '%', surprise: 0, openEpisode: 'a-1', status: 'anomalous' },
+      { ...view.sensorViews[0], sensor: 'bath/temp', value: 30, decimals: 1, unit: '°C', surprise: 4.2, openEpisode: 'a-1', status: 'anomalous' },
     ];
     const base = await serve(view);
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
@@ -398,6 +401,8 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       expect(await value('living_temp')).toMatch(/^21\.10 °C · surprise/);
       expect(await value('meter')).toMatch(/^20210701 Wh · surprise/);
       expect(await value('plug/power')).toMatch(/^0\.0 W · surprise/);
+      expect(await value('bath/humidity')).toBe('53.7 % · in an episode · latest reading normal (surprise 0)');
+      expect(await value('bath/temp')).toBe('30.0 °C · in an episode · latest reading surprise 4.2');
       // The page's formatter is the sentences' (src/util/reading.ts).
       const cases: [number, number][] = [[21.1, 2], [21.14, 2], [-3.25, 1], [-0.004, 2], [20210701, 0], [0.000123, 6]];
       const shown = await page.evaluate((xs) => xs.map(([v, d]) => (window as unknown as { formatReading: (v: number, d: number) => string }).formatReading(v, d)), cases);
