@@ -43,7 +43,8 @@ Actions:
                              episode: ID (its first 8 characters, more when two listed ids share them),
                              START (to the minute, in the zone of the sentences' clock times:
                              explain.timeZone, else the system's; the header names it), LASTED (to its end, the first reading back after its last one off, so at least one
-                             reading interval; to its last reading that held it so far
+                             reading interval, a counter_reset's 0 s, opened and resolved at its one reading;
+                             to its last reading that held it so far
                              while open), PEAK (its peak surprise, -log10(1 - peak score): 5 = one reading
                              in 100,000 is this unusual, the default threshold; 16 = off the scale), KIND
                              (spike, level_shift, drift, stuck, noise_change, missing_data, counter_reset, device_offline, alarm;

@@ -34,6 +34,9 @@ Input:
                             null) goes to the parser as null, as a sensor sends one
 ${CSV_INPUT_HELP}  --interval-ms N           without a time column (none, or an index-only file), each sensor's row n
                             is at n * N ms (default 1000)
+  --sensor NAME             the sensor's name (default: the file's name): the stream of a file with one
+                            value column, the prefix (NAME/<column>) of several; name it as the daemon
+                            does (esp-garage/ds18b20) so explain.units and the sentences match
   --sensor-column NAME      several sensors in one file: this column names each row's sensor
   --recording-column NAME   several recordings of a sensor in one file: a row whose value in this column
                             differs from its sensor's previous row's begins a new recording (the step
@@ -106,6 +109,7 @@ const OPTIONS = {
   episodes: { type: 'string' },
   ...CSV_OPTIONS,
   'interval-ms': { type: 'string' },
+  sensor: { type: 'string' },
   'sensor-column': { type: 'string' },
   'recording-column': { type: 'string' },
   model: { type: 'string' },
@@ -130,6 +134,8 @@ interface Plan {
   readonly csv: CsvFlags;
   readonly intervalMs: number | undefined;
   readonly sensorColumn: string | undefined;
+  /** --sensor NAME: the stream (one value column) or the streams' prefix; the file's name without it. */
+  readonly sensor: string | undefined;
   readonly recordingColumn: string | undefined;
   readonly learn: { readonly rows: number } | { readonly fraction: number } | null;
   readonly train: { hidden?: number; epochs?: number; seed?: number };
@@ -160,6 +166,8 @@ function plan(argv: string[]): Plan | HelpPlan {
   if (v.help === true) return { help: true, configPath: v.config };
   if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
   if (v.input === undefined) throw new UsageError('--input FILE.csv is required');
+  if (v.sensor !== undefined && v['sensor-column'] !== undefined) throw new UsageError('--sensor and --sensor-column exclude each other (the column names each row\'s sensor)');
+  if (v.sensor !== undefined && v.sensor.trim() === '') throw new UsageError('--sensor: expected a name, got an empty one');
   if (v.cell !== undefined && v.cell !== 'gru' && v.cell !== 'lstm') throw new UsageError(`--cell: expected gru or lstm, got '${v.cell}'`);
   const learnFirst = numberFlag(v['learn-first'], 'learn-first', 1, true);
   const learnFraction = numberFlag(v['learn-fraction'], 'learn-fraction', 0, false);
@@ -183,6 +191,7 @@ function plan(argv: string[]): Plan | HelpPlan {
     csv,
     intervalMs: numberFlag(v['interval-ms'], 'interval-ms', 1, true),
     sensorColumn: v['sensor-column'],
+    sensor: v.sensor,
     recordingColumn: v['recording-column'],
     learn: learnFirst !== undefined ? { rows: learnFirst } : learnFraction !== undefined ? { fraction: learnFraction } : null,
     train: {
@@ -298,7 +307,7 @@ async function replayWith(p: Plan, config: Config, configFile: string | null, ct
     ...(p.intervalMs !== undefined ? { intervalMs: p.intervalMs } : {}),
     // --timezone wins; else the config's ingest.timezone (device times without an offset), as for 'run'.
     timeZone: p.timezoneFlag || config.ingest.timezone === null ? p.csv.timeZone : resolveTimeZone(config.ingest.timezone),
-    sensor: basename(p.input),
+    sensor: p.sensor ?? basename(p.input),
   });
   const synthesised = input.timestampColumn === null ? `; times synthesised, ${p.intervalMs ?? 1000} ms apart per sensor` : '';
   ctx.stderr(`replay: read ${p.input}: ${input.table.describe()}${synthesised}\n`);

@@ -378,6 +378,16 @@ function renderSensorList() {
   });
 }
 
+/**
+ * The words after a sensor's latest value: its latest reading's surprise, said as the latest reading's while an
+ * episode is open (tryout 28 F11: 'anomalous · surprise 0' read as a contradiction; inside an episode a reading's
+ * score is 0 unless it is tenfold rarer, README).
+ */
+function surpriseWords(s) {
+  if (s.openEpisode) return ' · in an episode · latest reading ' + (s.surprise === 0 ? 'normal (surprise 0)' : 'surprise ' + fmtNum(s.surprise));
+  return ' · surprise ' + fmtNum(s.surprise);
+}
+
 /** One stream's item; under its device (device given) named by the rest of its name (its field). */
 function sensorItem(s, device) {
   var name = device !== null && s.sensor.indexOf(device + '/') === 0 ? s.sensor.slice(device.length + 1) : s.sensor;
@@ -388,7 +398,7 @@ function sensorItem(s, device) {
   if (s.status === 'stale' && s.silenceJudged === false) button.appendChild(el('span', { class: 'value', title: 'its silence is judged once its learning period is over' }, 'silence not judged yet (learning)'));
   // An on/off stream: its state by name, and what is judged of it (its values are not: no surprise of them).
   if (s.onOff) button.appendChild(el('span', { class: 'value', title: 'an on/off stream: its silence and how long it holds a state are judged, not its state' }, (s.onOff.state === null ? 'no reading yet' : s.onOff.state) + ' · judged on its silence and how long it holds a state'));
-  else button.appendChild(el('span', { class: 'value' }, s.value === null ? 'no reading yet' : (typeof s.decimals === 'number' ? formatReading(s.value, s.decimals) : fmtNum(s.value)) + (s.unit ? ' ' + s.unit : '') + ' · surprise ' + fmtNum(s.surprise)));
+  else button.appendChild(el('span', { class: 'value' }, s.value === null ? 'no reading yet' : (typeof s.decimals === 'number' ? formatReading(s.value, s.decimals) : fmtNum(s.value)) + (s.unit ? ' ' + s.unit : '') + surpriseWords(s)));
   if (s.ownModel) button.appendChild(el('span', { class: 'value own-model' }, ownModelText(s.ownModel)));
   if (s.pinned) button.appendChild(el('span', { class: 'value pinned' }, 'pinned to its model (anomalyd models unpin)'));
   button.addEventListener('click', function () { choose(s.sensor); });
@@ -706,14 +716,18 @@ function noteCell(text) {
 /**
  * The selected stream's episodes and its device's own (a device_offline is stored under the device's name), newest
  * first, at most 20 (tryout 25: the table under a sensor's plots listed other sensors' episodes first, and a sensor
- * with none of the 20 newest had its last episode unexplained). A device with no episode of its own answers 404
- * (it is no stream): none.
+ * with none of the 20 newest had its last episode unexplained). The device's are asked with ?device= (its streams'
+ * and its own) and only its own kept.
  */
 async function episodesOf(sensor) {
   var s = state.sensors.filter(function (x) { return x.sensor === sensor; })[0];
   var device = s === undefined ? sensor : deviceOf(s);
   var asks = [api('/api/anomalies?limit=20&sensor=' + encodeURIComponent(sensor))];
-  if (device !== sensor) asks.push(api('/api/anomalies?limit=20&sensor=' + encodeURIComponent(device)).catch(function () { return { anomalies: [] }; }));
+  // The device's own episodes are asked as the API serves them (?device=, every episode of the device) and kept
+  // where the episode is the device's own (tryout 28 F9: '?sensor=<device>' answered 404 for a device with none).
+  if (device !== sensor) asks.push(api('/api/anomalies?limit=20&device=' + encodeURIComponent(device)).then(function (r) {
+    return { anomalies: r.anomalies.filter(function (a) { return a.sensor === device; }) };
+  }).catch(function () { return { anomalies: [] }; }));
   var lists = await Promise.all(asks);
   var all = lists.reduce(function (acc, r) { return acc.concat(r.anomalies); }, []);
   all.sort(function (a, b) { return b.startTs - a.startTs; });

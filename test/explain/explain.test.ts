@@ -683,6 +683,12 @@ describe('formatting', () => {
     expect(formatDuration(25 * 60_000)).toBe('25 min');
     expect(formatDuration(3 * 3_600_000)).toBe('3 h');
     expect(formatDuration(60 * 3_600_000)).toBe('2.5 d');
+    // One rule, to the nearest (tryout 28, finding 12): a 2 min 31 s silence is 3 min, 3 min 29 s is 3 min, as LASTED and the page.
+    expect(formatDuration(151_000)).toBe('3 min');
+    expect(formatDuration(149_000)).toBe('2 min');
+    expect(formatDuration(209_000)).toBe('3 min');
+    expect(formatDuration(89_400)).toBe('89 s');
+    expect(formatDuration(0)).toBe('0 s');
     expect(clockTime(Date.UTC(2026, 0, 12, 10, 42), Date.UTC(2026, 0, 12, 11, 0), 'UTC')).toBe('10:42');
     expect(clockTime(Date.UTC(2026, 0, 12, 10, 42), Date.UTC(2026, 0, 12, 11, 0), 'Europe/Berlin')).toBe('11:42');
     expect(clockTime(Date.UTC(2026, 0, 11, 23, 5), Date.UTC(2026, 0, 12, 1, 0), 'UTC')).toBe('2026-01-11 23:05');

@@ -349,6 +349,38 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
     }
   });
 
+  it('asks the API only what it serves: a device without an episode of its own is no 404 (tryout 28, finding 9)', async () => {
+    const view = new FakeView();
+    view.sensorViews = [
+      { sensor: 'door/contact', device: 'door', status: 'ok', model: 'gru-7', pinned: false, lastTs: T0 + 5000, value: 0, surprise: 0.1, unit: null, ownModel: null },
+      { sensor: 'tplug/ENERGY.Power', device: 'tplug', status: 'ok', model: 'gru-7', pinned: false, lastTs: T0 + 4000, value: 20, surprise: 0.3, unit: 'W', ownModel: null },
+    ];
+    view.records = [anomalyRecord({ id: 't-1', sensor: 'tplug/ENERGY.Power', device: 'tplug', status: 'resolved', startTs: T0 + 20_000 })];
+    const base = await serve(view);
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    try {
+      const failed: string[] = [];
+      const asked: string[] = [];
+      page.on('response', (r) => {
+        if (r.url().includes('/api/')) asked.push(r.url());
+        if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
+      });
+      page.on('console', (m) => (m.type() === 'error' ? failed.push(m.text()) : undefined));
+      await page.goto(`${base}/`);
+      await page.waitForSelector('body[data-state="ready"]');
+      for (const name of ['door/contact', 'tplug/ENERGY.Power']) {
+        await page.click(`#sensors button:has-text("${name}")`);
+        await page.waitForFunction((n) => document.getElementById('anomalies-title')?.textContent === `Episodes of ${n}`, name);
+      }
+      const ids = await page.locator('#anomalies tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')));
+      expect(ids).toEqual(['t-1']);
+      expect(failed).toEqual([]);
+      expect(asked.some((u) => u.includes('device=door'))).toBe(true);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('writes a sensor\'s latest reading with its stream\'s precision, as the sentences do (tryout 23, finding 4)', async () => {
     const view = new FakeView();
     // living_temp sends two decimals: its 21.1 is `21.10 °C`, its 21.14 `21.14 °C`; a meter's whole 20210701 stays whole.
@@ -356,6 +388,9 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       { ...view.sensorViews[0], sensor: 'living_temp', value: 21.1, decimals: 2, unit: '°C', openEpisode: null, status: 'ok' },
       { ...view.sensorViews[0], sensor: 'meter', value: 20210701, decimals: 0, unit: 'Wh', openEpisode: null, status: 'ok' },
       { ...view.sensorViews[0], sensor: 'plug/power', value: -0.04, decimals: 1, unit: 'W', openEpisode: null, status: 'ok' },
+      // An open episode whose readings are back (tryout 28, finding 11): not `anomalous · surprise 0`.
+      { ...view.sensorViews[0], sensor: 'bath/humidity', value: 53.7, decimals: 1, unit: '%', surprise: 0, openEpisode: 'a-1', status: 'anomalous' },
+      { ...view.sensorViews[0], sensor: 'bath/temp', value: 30, decimals: 1, unit: '°C', surprise: 4.2, openEpisode: 'a-1', status: 'anomalous' },
     ];
     const base = await serve(view);
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
@@ -366,6 +401,8 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       expect(await value('living_temp')).toMatch(/^21\.10 °C · surprise/);
       expect(await value('meter')).toMatch(/^20210701 Wh · surprise/);
       expect(await value('plug/power')).toMatch(/^0\.0 W · surprise/);
+      expect(await value('bath/humidity')).toBe('53.7 % · in an episode · latest reading normal (surprise 0)');
+      expect(await value('bath/temp')).toBe('30.0 °C · in an episode · latest reading surprise 4.2');
       // The page's formatter is the sentences' (src/util/reading.ts).
       const cases: [number, number][] = [[21.1, 2], [21.14, 2], [-3.25, 1], [-0.004, 2], [20210701, 0], [0.000123, 6]];
       const shown = await page.evaluate((xs) => xs.map(([v, d]) => (window as unknown as { formatReading: (v: number, d: number) => string }).formatReading(v, d)), cases);

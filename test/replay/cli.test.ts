@@ -50,6 +50,31 @@ function parseCsv(text: string): string[][] {
 }
 
 describe('anomalyd replay', () => {
+  it('--sensor names the stream of a one-sensor file, so explain.units matches it as the daemon\'s; the file\'s name otherwise (tryout 28, finding 14)', async () => {
+    const lines = ['ts,value'];
+    for (let i = 0; i < ROWS; i++) lines.push(`${Date.UTC(2026, 0, 1) + i * 1000},${(12 + 0.2 * Math.sin(i / 5) + (i === 340 ? 73 : 0)).toFixed(3)}`);
+    const file = join(dir, 'garage.csv');
+    await writeFile(file, `${lines.join('\n')}\n`);
+    const unitsConfig = join(dir, 'units.yaml');
+    await writeFile(unitsConfig, `${(await readFile(config, 'utf8')).trimEnd()}\nexplain: { units: ["esp-garage/*=°C"] }\n`);
+    const sentences = async (extra: string[]): Promise<string[]> => {
+      const { ctx, err } = context();
+      const output = join(dir, `out-sensor-${extra.length}.csv`);
+      expect(await replayCommand(['--input', file, '--output', output, '--model', 'fixture', '--config', unitsConfig, ...extra], ctx), err()).toBe(0);
+      const table = parseCsv(await readFile(output, 'utf8'));
+      const col = table[0].indexOf('sentence');
+      return table.slice(1).map((r) => r.slice(col).join(',')).filter((t) => t !== '');
+    };
+    const named = await sentences(['--sensor', 'esp-garage/ds18b20']);
+    expect(named.length).toBeGreaterThan(0);
+    expect(named[0]).toMatch(/^"?esp-garage\/ds18b20 8\d\.\d+ °C/);
+    const unnamed = await sentences([]);
+    expect(unnamed[0]).toMatch(/^"?garage\.csv 8\d\.\d+,/);
+    const both = context();
+    expect(await replayCommand(['--input', file, '--sensor', 'a', '--sensor-column', 'value', '--config', unitsConfig], both.ctx)).toBe(2);
+    expect(both.err()).toContain('--sensor and --sensor-column exclude each other');
+  });
+
   it('writes one row per input row with the time, the values, a score, the anomaly flag and the status', async () => {
     const { ctx, err } = context();
     const output = join(dir, 'out-model.csv');
