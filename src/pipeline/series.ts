@@ -644,11 +644,6 @@ export class SeriesStore {
     this.breaks.set(stream, list.slice(-MAX_UNIT_BREAKS));
   }
 
-  /** The unit breaks of `stream` this store holds (noteUnitBreak), oldest first; empty for none. */
-  unitBreaksOf(stream: string): readonly number[] {
-    return this.breaks.get(stream) ?? [];
-  }
-
   /**
    * Hands the closed buckets to the database when `writeIntervalMs` has passed since the last write (or
    * `force`), and prunes each stream's old buckets about once an hour of its data. Throws what the port
