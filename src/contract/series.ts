@@ -20,7 +20,11 @@ export const BUCKET_STATS = ['mean', 'min', 'max', 'expected', 'spread'] as cons
 export interface SeriesBucket {
   readonly stream: string;
   readonly tier: SeriesTier;
-  /** Epoch ms, a multiple of TIER_WIDTH_MS[tier]. */
+  /**
+   * Epoch ms, a multiple of TIER_WIDTH_MS[tier]; or, for the part of a bucket after a change of the stream's unit,
+   * the time of the change's first reading (SeriesStore.noteUnitBreak: the readings before it keep the bucket that
+   * starts on the multiple). The bucket then covers from its start to the next bucket's start or the next multiple.
+   */
   readonly startTs: number;
   /** Readings in the bucket. */
   readonly count: number;

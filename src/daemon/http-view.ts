@@ -10,6 +10,7 @@ import type { RejectReason, SensorStatus, SkipReason } from '../contract/types.j
 import { byName, OPEN_SENSORS_LISTED, type DaemonView } from '../http/view.js';
 import { shownValue, type SeriesStore } from '../pipeline/series.js';
 import { VERSION } from '../version.js';
+import { unitAt } from '../explain/explain.js';
 import { shownSurprise } from '../contract/surprise.js';
 import type { SensorStatusBoard } from './sensor-status.js';
 import type { FaultView } from '../http/view.js';
@@ -199,12 +200,16 @@ export function daemonView(d: HttpViewDeps): DaemonView {
         }),
     series: (sensor, q) => {
       const view = d.series.query(sensor, q);
-      if (view === null || d.unitChangesOf === undefined) return view;
+      if (view === null) return view;
+      const changes = d.unitChangesOf?.(sensor) ?? [];
+      // Each point's unit: the one in force at its time (no point holds readings of two: SeriesStore.noteUnitBreak).
+      const now = d.unitOf(sensor);
+      const unit = view.ts.map((ts) => unitAt(now, changes, ts));
       // The stated unit changes among the readings answered (from the first to the last point's time).
       const first = view.ts.length > 0 ? view.ts[0] : view.from;
       const last = view.ts.length > 0 ? view.ts[view.ts.length - 1] : view.to;
-      const within = d.unitChangesOf(sensor).filter((c) => c.ts > first && c.ts <= last);
-      return within.length === 0 ? view : { ...view, unitChanges: within.map((c) => ({ ts: c.ts, from: c.from, to: c.to })) };
+      const within = changes.filter((c) => c.ts > first && c.ts <= last);
+      return within.length === 0 ? { ...view, unit } : { ...view, unit, unitChanges: within.map((c) => ({ ts: c.ts, from: c.from, to: c.to })) };
     },
     anomalies: (q) => d.store().listAnomalies(q),
     anomaly: (id) => d.store().getAnomaly(id),

@@ -303,6 +303,8 @@ export class SignalBook {
    */
   noteUnitChange(stream: string, ts: number, from: string, to: string): void {
     if (unitOf(this.units, stream) !== null) return;
+    // The dashboard's minutes and quarter-hours are split there: none averages readings of the two units.
+    this.series.noteUnitBreak(stream, ts);
     const changes = this.unitChanges.get(stream) ?? [];
     let at = changes.length;
     while (at > 0 && changes[at - 1].ts > ts) at--;
@@ -317,7 +319,10 @@ export class SignalBook {
 
   /** Takes back the stated unit changes of `stream` from its checkpoint (unitChangesOf), unless some were noted since the start. */
   restoreUnitChanges(stream: string, changes: readonly UnitChange[]): void {
-    if (changes.length === 0 || this.unitChanges.has(stream)) return;
+    if (changes.length === 0) return;
+    // The buckets still open at the stop, and the points thinned for the plot, stay apart at each change.
+    if (unitOf(this.units, stream) === null) for (const c of changes) this.series.noteUnitBreak(stream, c.ts);
+    if (this.unitChanges.has(stream)) return;
     this.unitChanges.set(stream, [...changes].sort((a, b) => a.ts - b.ts).slice(-MAX_UNIT_CHANGES));
   }
 

@@ -498,7 +498,7 @@ function heldPaths() {
     for (var i = i0; i <= i1; i++) {
       var y = ys[i];
       if (y === null || y === undefined) { on = false; continue; }
-      var px = u.valToPos(xs[i], 'x', true), py = u.valToPos(y, 'y', true);
+      var px = u.valToPos(xs[i], 'x', true), py = u.valToPos(y, u.series[sidx].scale || 'y', true);
       if (!on) { stroke.moveTo(px, py); on = true; }
       else { if (held[i]) stroke.lineTo(px, lastY); stroke.lineTo(px, py); }
       lastY = py;
@@ -593,17 +593,94 @@ function offScale(d) {
   return { lo: inLo - pad, hi: inHi + pad, count: count, worst: worst, ts: worstTs };
 }
 
+/**
+ * The series broken at each change of its points' unit (d.unit, per point; tryout 28, finding 10: °F readings drawn
+ * on a °C axis, the band joined across the change): a copy of d with a row of nulls between two points in different
+ * units, so no line, step or band joins them; unit per row (null in a break's row), units the units in the order
+ * they come, breaks [{ ts, from, to }]: where each change falls (the hub's change time when d.unitChanges has it,
+ * else half-way between the two points). d itself when every point is in one unit.
+ */
+function splitByUnit(d) {
+  var units = d.unit || [];
+  var seen = [];
+  units.forEach(function (u) { if (u !== null && u !== undefined && seen.indexOf(u) < 0) seen.push(u); });
+  if (seen.length < 2) return Object.assign({}, d, { units: seen, breaks: [] });
+  var n = d.ts.length, rows = [], breaks = [], lastUnit = null, lastI = -1;
+  for (var i = 0; i < n; i++) {
+    var u = units[i];
+    if (u !== null && u !== undefined) {
+      if (lastUnit !== null && u !== lastUnit) {
+        var told = (d.unitChanges || []).filter(function (c) { return c.ts > d.ts[lastI] && c.ts <= d.ts[i]; })[0];
+        var at = told ? Math.min(told.ts, d.ts[i]) : (d.ts[lastI] + d.ts[i]) / 2;
+        breaks.push({ ts: at, from: lastUnit, to: u });
+        rows.push(-breaks.length);
+      }
+      lastUnit = u; lastI = i;
+    }
+    rows.push(i);
+  }
+  var pick = function (a, blank) { return a ? rows.map(function (r, k) { return r >= 0 ? a[r] : blank; }) : a; };
+  var perChannel = function (a) { return a ? a.map(function (col) { return pick(col, null); }) : a; };
+  var out = Object.assign({}, d);
+  out.ts = rows.map(function (r) { return r >= 0 ? d.ts[r] : breaks[-r - 1].ts; });
+  ['count', 'surprise', 'threshold'].forEach(function (k) { out[k] = pick(d[k], null); });
+  out.anomalous = pick(d.anomalous, false);
+  ['value', 'min', 'max', 'expected', 'spread', 'baseline', 'baselineSpread'].forEach(function (k) { out[k] = perChannel(d[k]); });
+  out.unit = pick(units, null);
+  out.units = seen;
+  out.breaks = breaks;
+  return out;
+}
+
+/** A copy of the per-row array a with null wherever the row's unit is not that one (splitByUnit's d.unit). */
+function onlyUnit(d, a, unit) {
+  return a.map(function (v, i) { return d.unit[i] === unit ? v : null; });
+}
+
+/** A uPlot hook that draws each change of unit (d.breaks) as a dashed line with its words, and counts what it drew. */
+function unitBreakPlugin(host) {
+  return { hooks: { draw: [function (u) {
+    var d = state.series, drawn = 0;
+    if (d && d.breaks) {
+      var ctx = u.ctx;
+      ctx.save();
+      ctx.strokeStyle = css('--muted');
+      ctx.fillStyle = css('--muted');
+      ctx.setLineDash([4, 4]);
+      ctx.font = Math.round(11 * devicePixelRatio) + 'px sans-serif';
+      d.breaks.forEach(function (b) {
+        var x = Math.round(u.valToPos(b.ts, 'x', true));
+        ctx.beginPath(); ctx.moveTo(x, u.bbox.top); ctx.lineTo(x, u.bbox.top + u.bbox.height); ctx.stroke();
+        var words = 'unit changed ' + b.from + ' → ' + b.to;
+        var w = ctx.measureText(words).width;
+        // Beside the line, inside the plot: left of it when there is no room to its right.
+        var tx = x + 4 + w <= u.bbox.left + u.bbox.width ? x + 4 : x - 4 - w;
+        ctx.fillText(words, tx, u.bbox.top + 12 * devicePixelRatio);
+        drawn++;
+      });
+      ctx.restore();
+    }
+    host.setAttribute('data-unit-breaks', String(drawn));
+  }] } };
+}
+
 function renderSeries(d, sensor) {
+  // The surprise has no unit: its plot is not broken at a change of the readings' unit.
+  var whole = d;
+  d = splitByUnit(d);
   state.series = d;
-  var unit = sensor && sensor.unit ? ' ' + sensor.unit : '';
-  var unitNote = unit ? ' (' + unit.trim() + ')' : '';
+  // The unit of what is drawn (the points' own), not the sensor's unit now: a span before a change is in the old one.
+  var units = d.units.length > 0 ? d.units : sensor && sensor.unit ? [sensor.unit] : [];
+  var unit = units.length === 1 ? ' ' + units[0] : '';
+  var unitNote = units.length > 0 ? ' (' + units.join(', then ') + ')' : '';
   var readingsHost = document.getElementById('readings-chart');
   var surpriseHost = document.getElementById('surprise-chart');
   var title = document.getElementById('sensor-title');
   title.textContent = d.stream;
   title.setAttribute('title', d.stream);
   var n = d.ts.length;
-  readingsHost.setAttribute('data-points', String(n));
+  readingsHost.setAttribute('data-points', String(n - d.breaks.length));
+  readingsHost.setAttribute('data-units', units.join(' | '));
   if (n === 0) {
     Object.keys(state.charts).forEach(function (k) { state.charts[k].destroy(); delete state.charts[k]; });
     [readingsHost, surpriseHost].forEach(function (h) { h.replaceChildren(el('p', { class: 'none' }, 'No scored readings in this range yet.')); h.setAttribute('data-shaded', '0'); });
@@ -621,57 +698,81 @@ function renderSeries(d, sensor) {
   var held = state.held = heldFlags(d, !!(sensor && sensor.onOff));
   var steps = held.filter(Boolean).length;
   readingsHost.setAttribute('data-steps', String(steps));
-  for (var c = 0; c < C; c++) {
-    var color = palette[c % palette.length];
-    var b = bandOf(d, c);
-    modelPts += b.model; baselinePts += b.baseline;
-    var base = data.length;
-    data.push(b.hi, b.lo);
-    series.push({ label: 'band high', stroke: 'transparent', points: { show: false } }, { label: 'band low', stroke: 'transparent', points: { show: false } });
-    bands.push({ series: [base, base + 1], fill: b.model >= b.baseline ? css('--band') : css('--baseline') });
-    if (merged) {
-      data.push(d.max[c], d.min[c]);
-      series.push({ label: 'max', stroke: 'transparent', points: { show: false } }, { label: 'min', stroke: 'transparent', points: { show: false } });
-      bands.push({ series: [base + 2, base + 3], fill: css('--envelope') });
+  // One scale (and axis) per unit the points are in: a unit's readings are drawn on the axis that names it.
+  var scaleOf = function (k) { return k === 0 ? 'y' : 'y' + k; };
+  var parts = units.length > 1 ? units : [null];
+  parts.forEach(function (pu, k) {
+    var only = function (a) { return pu === null ? a : onlyUnit(d, a, pu); };
+    for (var c = 0; c < C; c++) {
+      var color = palette[c % palette.length];
+      var b = bandOf(d, c);
+      var hi = only(b.hi), lo = only(b.lo);
+      modelPts += pu === null ? b.model : 0; baselinePts += pu === null ? b.baseline : 0;
+      if (pu !== null) hi.forEach(function (v, i) { if (v !== null) { if (d.expected[c][i] !== null) modelPts++; else baselinePts++; } });
+      var base = data.length;
+      data.push(hi, lo);
+      series.push({ label: 'band high', scale: scaleOf(k), stroke: 'transparent', points: { show: false } }, { label: 'band low', scale: scaleOf(k), stroke: 'transparent', points: { show: false } });
+      bands.push({ series: [base, base + 1], fill: b.model >= b.baseline ? css('--band') : css('--baseline') });
+      if (merged) {
+        data.push(only(d.max[c]), only(d.min[c]));
+        series.push({ label: 'max', scale: scaleOf(k), stroke: 'transparent', points: { show: false } }, { label: 'min', scale: scaleOf(k), stroke: 'transparent', points: { show: false } });
+        bands.push({ series: [base + 2, base + 3], fill: css('--envelope') });
+      }
+      data.push(only(d.value[c]));
+      series.push({ label: (C > 1 ? d.channels[c] : d.stream) + (pu !== null ? ' (' + pu + ')' : ''), scale: scaleOf(k), stroke: color, width: 1.5, points: { show: n < 120 }, paths: heldPaths() });
     }
-    data.push(d.value[c]);
-    series.push({ label: C > 1 ? d.channels[c] : d.stream, stroke: color, width: 1.5, points: { show: n < 120 }, paths: heldPaths() });
-  }
+  });
   var bandKind = modelPts > 0 ? 'model' : baselinePts > 0 ? 'baseline' : 'none';
   readingsHost.setAttribute('data-band', bandKind);
   readingsHost.setAttribute('data-band-points', String(modelPts + baselinePts));
   var sync = { key: 'anomalyd' };
   // A glitch far off the scale does not squash the rest to a line: the scale holds the rest, the line runs off it.
-  state.offScale = offScale(d);
-  readingsHost.setAttribute('data-off-scale', String(state.offScale === null ? 0 : state.offScale.count));
+  // Found per unit: a scale holds only readings in its own unit.
+  var offs = parts.map(function (pu) {
+    if (pu === null) return offScale(d);
+    var o = offScale({ ts: d.ts, value: d.value.map(function (a) { return onlyUnit(d, a, pu); }), min: d.min && d.min.map(function (a) { return onlyUnit(d, a, pu); }), max: d.max && d.max.map(function (a) { return onlyUnit(d, a, pu); }) });
+    return o === null ? null : Object.assign(o, { unit: pu });
+  });
+  state.offScales = offs;
+  state.offScale = offs.filter(function (o) { return o !== null; })[0] || null;
+  readingsHost.setAttribute('data-off-scale', String(offs.reduce(function (t, o) { return t + (o === null ? 0 : o.count); }, 0)));
+  var scales = { x: { time: true } };
+  var axes = [timeAxis()];
+  parts.forEach(function (pu, k) {
+    scales[scaleOf(k)] = { range: function (u, min, max) { var o = state.offScales && state.offScales[k]; return o ? [o.lo, o.hi] : uPlot.rangeNum(min, max, 0.1, true); } };
+    var label = pu !== null ? pu : units.length === 1 ? units[0] : undefined;
+    // The first unit's axis on the left, the next on the right; a third (rare) left again, and so on.
+    axes.push({ scale: scaleOf(k), side: k % 2 === 0 ? 3 : 1, stroke: css('--muted'), grid: { show: k === 0, stroke: css('--line') }, size: valueAxisSize, label: label });
+  });
+  readingsHost.setAttribute('data-axis-labels', axes.slice(1).map(function (a) { return a.label || ''; }).join(' | '));
   plot('readings', readingsHost, {
-    __key: 'r' + C + merged + '|' + d.stream + '|' + unit + '|' + zoneLabel(), width: chartWidth(readingsHost), height: 220, ms: 1, legend: { show: false }, cursor: { sync: sync }, tzDate: tzDate,
-    scales: { x: { time: true }, y: { range: function (u, min, max) { var o = state.offScale; return o !== null ? [o.lo, o.hi] : uPlot.rangeNum(min, max, 0.1, true); } } },
-    series: series, bands: bands, plugins: [shadePlugin(readingsHost)],
-    axes: [timeAxis(), { stroke: css('--muted'), grid: { stroke: css('--line') }, size: valueAxisSize, label: unit.trim() || undefined }],
+    __key: 'r' + C + merged + '|' + d.stream + '|' + units.join(',') + '|' + zoneLabel(), width: chartWidth(readingsHost), height: 220, ms: 1, legend: { show: false }, cursor: { sync: sync }, tzDate: tzDate,
+    scales: scales, series: series, bands: bands, plugins: [shadePlugin(readingsHost), unitBreakPlugin(readingsHost)], axes: axes,
   }, data);
   var runsCount = runs(d.anomalous).length;
   var bandText = bandKind === 'model' ? 'the band is what the model expected of each reading ± 2 spreads (it follows a lasting fault as the model does; what an episode is told against, the level before it, is in its line below)' :
     bandKind === 'baseline' ? 'the band is the normal range of the preceding readings (median ± 2 robust spreads; the model gave no expectation)' : 'no band yet';
-  document.getElementById('readings-caption').textContent = 'Readings of ' + d.stream + unitNote + ', last ' + rangeLabel(state.range) + ' (' + n + ' points' +
+  document.getElementById('readings-caption').textContent = 'Readings of ' + d.stream + unitNote + ', last ' + rangeLabel(state.range) + ' (' + (n - d.breaks.length) + ' points' +
     (merged ? ', each merging up to ' + fmtDuration(d.resolutionMs) + ' of readings: line = mean, light band = min to max' : '') + '); ' +
     (steps > 0 ? 'a value held until the next reading is drawn as a step; ' : '') + bandText + '; ' +
     runsCount + ' anomalous stretch' + (runsCount === 1 ? '' : 'es') + ' shaded; times in ' + zoneLabel() + '.' +
     (state.offScale !== null ? ' ' + state.offScale.count + (state.offScale.count === 1 ? ' point is' : ' points are') + ' far off the scale of the rest, the line runs off the plot (' +
-      fmtNum(state.offScale.worst) + unit + ' at ' + fmtTick(state.offScale.ts, 1000) + ').' : '') +
-    // Readings are never converted: a unit its hub changed within the span is said, each reading being in its own.
-    (d.unitChanges && d.unitChanges.length > 0 ? ' Its hub changed the unit: ' + d.unitChanges.map(function (c) { return c.from + ' → ' + c.to + ' at ' + fmtTick(c.ts, 60000); }).join(', ') + '; readings are not converted, so those before a change are in its old unit.' : '');
+      fmtNum(state.offScale.worst) + (state.offScale.unit ? ' ' + state.offScale.unit : unit) + ' at ' + fmtTick(state.offScale.ts, 1000) + ').' : '') +
+    // Readings are never converted: each is drawn in its own unit, on the axis that names it, the line broken at a change.
+    (d.breaks.length > 0 ? ' Its hub changed the unit: ' + d.breaks.map(function (c) { return c.from + ' → ' + c.to + ' at ' + fmtTick(c.ts, 60000); }).join(', ') +
+      '; readings are not converted: the plot breaks at each change (dashed), ' + units.map(function (u, k) { return u + ' on the ' + (k % 2 === 0 ? 'left' : 'right') + ' axis'; }).join(', ') + '.' :
+      d.unitChanges && d.unitChanges.length > 0 ? ' Its hub changed the unit: ' + d.unitChanges.map(function (c) { return c.from + ' → ' + c.to + ' at ' + fmtTick(c.ts, 60000); }).join(', ') + '; readings are not converted, so those before a change are in its old unit.' : '');
 
-  var thr = d.threshold.filter(function (v) { return v !== null; });
+  var thr = whole.threshold.filter(function (v) { return v !== null; });
   var thrNow = thr.length > 0 ? thr[thr.length - 1] : null;
-  var top = Math.max.apply(null, d.surprise.filter(function (v) { return v !== null; }).concat([thrNow === null ? 1 : thrNow * 1.3, 1]));
+  var top = Math.max.apply(null, whole.surprise.filter(function (v) { return v !== null; }).concat([thrNow === null ? 1 : thrNow * 1.3, 1]));
   plot('surprise', surpriseHost, {
     __key: 's|' + zoneLabel(), width: chartWidth(surpriseHost), height: 150, ms: 1, legend: { show: false }, cursor: { sync: sync }, tzDate: tzDate,
     scales: { x: { time: true }, y: { range: [0, top * 1.05] } }, plugins: [shadePlugin(surpriseHost)],
     series: [{}, { label: 'surprise', stroke: css('--accent'), width: 1.5, points: { show: false } }, { label: 'threshold', stroke: css('--anomalous'), dash: [6, 4], width: 1, points: { show: false } }],
     axes: [timeAxis(), { stroke: css('--muted'), grid: { stroke: css('--line') }, size: 60 }],
-  }, [d.ts, d.surprise, d.threshold]);
-  var last = d.surprise[n - 1];
+  }, [whole.ts, whole.surprise, whole.threshold]);
+  var last = whole.surprise[whole.ts.length - 1];
   document.getElementById('surprise-caption').textContent = 'Surprise −log10(1 − score): 1 = one reading in ten is this unusual, 3 = one in a thousand; latest ' +
     fmtNum(last) + (thrNow !== null ? ', threshold ' + fmtNum(thrNow) + ' (dashed)' : '') + '.';
 }

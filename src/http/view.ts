@@ -272,8 +272,15 @@ export function byName(a: string, b: string): number {
  * A series as GET /api/sensors/:sensor/series answers it: SeriesView, and the changes of the unit the sensor's hub
  * stated within its span (`ts` epoch ms, the first reading in `to`; readings are never converted, so those before a
  * change are in `from`), oldest first; absent when none.
+ *
+ * `unit`: per point, the unit its readings are in (the sensor's configured or stated unit in force at the point's
+ * time; null where none is known). No point merges readings of two units (SeriesStore.noteUnitBreak): the page
+ * breaks its plot where it changes. Absent from a view that knows no units.
  */
-export type SeriesAnswer = SeriesView & { readonly unitChanges?: readonly { readonly ts: number; readonly from: string; readonly to: string }[] };
+export type SeriesAnswer = SeriesView & {
+  readonly unit?: readonly (string | null)[];
+  readonly unitChanges?: readonly { readonly ts: number; readonly from: string; readonly to: string }[];
+};
 
 export interface DaemonView {
   /** The daemon's clock, epoch ms: relative times (`since=24h`) count back from it. */

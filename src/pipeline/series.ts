@@ -97,6 +97,9 @@ export interface SeriesQuery {
   readonly maxPoints?: number;
 }
 
+/** Unit breaks a stream keeps (SeriesStore.noteUnitBreak): the newest ones, as many as SignalBook keeps unit changes. */
+export const MAX_UNIT_BREAKS = 8;
+
 /** A span of time, epoch ms: `from <= ts < to`. */
 export interface TimeSpan {
   readonly from: number;
@@ -496,6 +499,8 @@ interface StreamState {
 /** One point before thinning: a raw reading or a bucket. */
 interface Pt {
   ts: number;
+  /** Which stretch between the stream's unit breaks the point lies in (breaks at or before it); 0 without breaks. */
+  part: number;
   count: number;
   value: number[];
   min: number[] | null;
@@ -539,6 +544,11 @@ export class SeriesStore {
   private readonly readSinceRestore = new Map<string, number>();
   /** Readings recorded and states made since start: StreamState.used. */
   private uses = 0;
+  /**
+   * Per stream whose unit changed (noteUnitBreak), the times (epoch ms) from which its readings are in another unit,
+   * oldest first, at most MAX_UNIT_BREAKS: no bucket and no thinned point takes readings from both sides of one.
+   */
+  private readonly breaks = new Map<string, number[]>();
 
   constructor(opts: SeriesStoreOptions = {}) {
     this.rawPoints = positiveInt(opts.rawPoints ?? DEFAULT_RAW_POINTS, 'rawPoints');
@@ -596,8 +606,9 @@ export class SeriesStore {
       }
     }
     s.used = this.uses++;
+    const breaks = this.breaks.get(r.stream);
     for (const tier of TIERS) {
-      const start = Math.floor(r.ts / TIER_WIDTH_MS[tier]) * TIER_WIDTH_MS[tier];
+      const start = bucketStart(r.ts, TIER_WIDTH_MS[tier], breaks);
       let b = s.open[tier];
       if (b !== null && b.startTs !== start) {
         this.queue(b.toRow(r.stream, tier, s.channels));
@@ -614,6 +625,23 @@ export class SeriesStore {
       b.add(r, fits ?? true);
     }
     return true;
+  }
+
+  /**
+   * Notes that `stream`'s readings from `ts` (epoch ms, the first reading in the new unit) on are in another unit than
+   * those before (its hub stated a change: SignalBook.noteUnitChange, also when restored at a start). The minute and
+   * quarter-hour holding `ts` are split there: the readings before it keep the bucket that starts on the tier's
+   * width, those from it on go into a bucket starting at `ts` itself (SeriesBucket.startTs), so no mean, min or max
+   * mixes the two units (tryout 28, finding 10: a minute of 19.5 °C and 67 °F readings stored as "42"); a query
+   * never thins points from both sides into one. Keeps the newest MAX_UNIT_BREAKS. Never throws.
+   */
+  noteUnitBreak(stream: string, ts: number): void {
+    if (!Number.isFinite(ts)) return;
+    const list = this.breaks.get(stream) ?? [];
+    if (list.includes(ts)) return;
+    list.push(ts);
+    list.sort((a, b) => a - b);
+    this.breaks.set(stream, list.slice(-MAX_UNIT_BREAKS));
   }
 
   /**
@@ -986,6 +1014,8 @@ export class SeriesStore {
       source = pts.length === 0 ? 'none' : 'quarter-hours';
       resolutionMs = TIER_WIDTH_MS[2];
     }
+    const breaks = this.breaks.get(stream);
+    if (breaks !== undefined) for (const p of pts) p.part = partOf(p.ts, breaks);
     if (pts.length > maxPoints) {
       const k = Math.ceil(pts.length / maxPoints);
       pts = thin(pts, k);
@@ -1006,6 +1036,7 @@ export class SeriesStore {
       const latest = s.latest;
       out.push({
         ts: ring.tsAt(i),
+        part: 0,
         count: 1,
         value: Array.from(ring.vals.subarray(i * C, i * C + C)),
         min: null,
@@ -1032,10 +1063,13 @@ export class SeriesStore {
     const s = this.streams.get(stream);
     const open = s?.open[tier];
     if (s !== undefined && open != null && open.startTs > lo && open.startTs <= to) byStart.set(open.startTs, open.toRow(stream, tier, s.channels));
-    return [...byStart.values()]
-      .filter((b) => b.channels.length === C)
-      .sort((a, b) => a.startTs - b.startTs)
-      .map((b) => bucketPt(b, width));
+    const rows = [...byStart.values()].filter((b) => b.channels.length === C).sort((a, b) => a.startTs - b.startTs);
+    // A bucket ends where the tier's next one begins, or where a bucket split off it at a unit break begins.
+    return rows.map((b, i) => {
+      const whole = Math.floor(b.startTs / width) * width + width;
+      const next = rows[i + 1]?.startTs ?? Infinity;
+      return bucketPt(b, Math.min(whole, next));
+    });
   }
 
   private newestStored(stream: string): { ts: number; channels: readonly string[] } | null {
@@ -1053,6 +1087,7 @@ export class SeriesStore {
    */
   forget(stream: string): void {
     this.sent.delete(stream);
+    this.breaks.delete(stream);
     this.restoredDecimals.delete(stream);
     this.readSinceRestore.delete(stream);
     const s = this.streams.get(stream);
@@ -1125,11 +1160,33 @@ function pendingKey(stream: string, tier: SeriesTier, start: number): string {
   return `${tier}\0${start}\0${stream}`;
 }
 
-function bucketPt(b: SeriesBucket, width: number): Pt {
+/**
+ * Where a reading at `ts` (epoch ms) goes in a tier `width` ms wide: the start of its width-aligned bucket, or the
+ * newest unit break (SeriesStore.noteUnitBreak) within that bucket at or before `ts`, so no bucket holds readings
+ * of both sides of a break.
+ */
+export function bucketStart(ts: number, width: number, breaks: readonly number[] | undefined): number {
+  const aligned = Math.floor(ts / width) * width;
+  if (breaks === undefined) return aligned;
+  let start = aligned;
+  for (const b of breaks) if (b > start && b <= ts) start = b;
+  return start;
+}
+
+/** How many of `breaks` (oldest first) are at or before `ts`: the stretch between unit breaks a point lies in. */
+function partOf(ts: number, breaks: readonly number[]): number {
+  let k = 0;
+  while (k < breaks.length && breaks[k] <= ts) k++;
+  return k;
+}
+
+/** A bucket as a point at the middle of what it covers: from its start to `end` (epoch ms). */
+function bucketPt(b: SeriesBucket, end: number): Pt {
   const C = b.channels.length;
   const col = (k: number): number[] => Array.from({ length: C }, (_, c) => b.stats[c * STATS + k]);
   return {
-    ts: b.startTs + width / 2,
+    part: 0,
+    ts: (b.startTs + end) / 2,
     count: b.count,
     value: col(0),
     min: col(1),
@@ -1143,11 +1200,17 @@ function bucketPt(b: SeriesBucket, width: number): Pt {
   };
 }
 
-/** Merges every k neighbours: count-weighted means, extreme min/max, highest surprise, any anomalous. */
+/**
+ * Merges every k neighbours: count-weighted means, extreme min/max, highest surprise, any anomalous. A group never
+ * reaches across a unit break (Pt.part): the last group before one is shorter.
+ */
 function thin(pts: readonly Pt[], k: number): Pt[] {
   const out: Pt[] = [];
-  for (let a = 0; a < pts.length; a += k) {
-    const group = pts.slice(a, a + k);
+  for (let a = 0; a < pts.length; ) {
+    let e = a + 1;
+    while (e < pts.length && e - a < k && pts[e].part === pts[a].part) e++;
+    const group = pts.slice(a, e);
+    a = e;
     const C = group[0].value.length;
     const n = group.reduce((t, p) => t + p.count, 0);
     const wmean = (get: (p: Pt) => number[]): number[] =>
@@ -1165,6 +1228,7 @@ function thin(pts: readonly Pt[], k: number): Pt[] {
       });
     out.push({
       ts: group.reduce((t, p) => t + p.ts * p.count, 0) / n,
+      part: group[0].part,
       count: n,
       value: wmean((p) => p.value),
       min: Array.from({ length: C }, (_, c) => Math.min(...group.map((p) => (p.min ?? p.value)[c]))),
@@ -1213,6 +1277,11 @@ function view(stream: string, channels: readonly string[], from: number, to: num
     /** Points that were far off the band but not flagged: an unflagged start of an anomaly, or a new normal. */
     let offRun: number[] = [];
     pts.forEach((p, i) => {
+      // Readings in another unit are no normal of these: the band starts afresh after a unit break.
+      if (i > 0 && p.part !== pts[i - 1].part) {
+        normal.length = 0;
+        offRun = [];
+      }
       const v = p.value[c];
       let m = NaN;
       let sd = NaN;

@@ -4,6 +4,7 @@ import pino, { type Logger } from 'pino';
 import type { AnomalyMark, AnomalyQuery, AnomalyRecord, AnomalyWithEvents } from '../../src/contract/store.js';
 import type { DaemonStatusView, DaemonView, SensorView } from '../../src/adapters/http.js';
 import type { SeriesQuery, SeriesView } from '../../src/pipeline/series.js';
+import type { SeriesAnswer } from '../../src/http/view.js';
 
 export interface TestResponse {
   readonly status: number;
@@ -146,7 +147,7 @@ export class FakeView implements DaemonView {
     { sensor: 'fan 2/α', status: 'ok', model: 'gru-7', pinned: false, lastTs: T0 + 4000, value: 20, surprise: 0.3, unit: null, ownModel: { phase: 'collecting', readings: 1234, needed: 3600 } },
     { sensor: 'new', status: 'learning', model: null, pinned: false, lastTs: null, value: null, surprise: null, unit: null, ownModel: { phase: 'training', readings: 3600, needed: 3600 } },
   ];
-  histories = new Map<string, SeriesView>([
+  histories = new Map<string, SeriesAnswer>([
     ['pump1', series('pump1', [T0, T0 + 1000, T0 + 2000])],
     ['fan 2/α', series('fan 2/α', [T0 + 500])],
   ]);
@@ -163,7 +164,7 @@ export class FakeView implements DaemonView {
     this.maybeFail();
     return this.sensorViews;
   }
-  series(sensor: string, q: SeriesQuery): SeriesView | null {
+  series(sensor: string, q: SeriesQuery): SeriesAnswer | null {
     this.maybeFail();
     this.seriesCalls.push({ sensor, q });
     return this.histories.get(sensor) ?? null;

@@ -295,6 +295,121 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
     }
   });
 
+  it('breaks the plot where the hub changed the unit: each part on an axis that names its unit, the band and the line not drawn across (tryout 28, finding 10)', async () => {
+    const view = new FakeView();
+    // Minute means of a DS18B20 whose hub switched °C → °F half-way through 10:40 (the API's split minute: two points).
+    const change = T0 + 10 * 60_000 + 30_000;
+    const ts: number[] = [];
+    for (let m = 0; m < 20; m++) {
+      if (m === 10) ts.push(T0 + m * 60_000 + 15_000, T0 + m * 60_000 + 45_000);
+      else ts.push(T0 + m * 60_000 + 30_000);
+    }
+    const unit = ts.map((t) => (t < change ? '°C' : '°F'));
+    const value = ts.map((t, i) => (t < change ? 19.5 : 67) + 0.05 * Math.sin(i));
+    // The model's expectation follows the new level after the change: no part of it belongs to the °C readings.
+    const expected = ts.map((t) => (t < change ? 19.5 : Math.min(67, 40 + (t - change) / 10_000)));
+    view.sensorViews = [{ sensor: 'tplug/DS18B20.Temperature', status: 'ok', model: 'gru-7', pinned: false, lastTs: ts[ts.length - 1], value: 67, surprise: 0.3, unit: '°F', ownModel: null }];
+    view.histories = new Map([
+      [
+        'tplug/DS18B20.Temperature',
+        {
+          ...series('tplug/DS18B20.Temperature', ts),
+          source: 'minutes' as const,
+          resolutionMs: 60_000,
+          count: ts.map((t) => (Math.abs(t - change) < 60_000 ? 30 : 60)),
+          value: [value],
+          min: [value.map((v) => v - 0.1)],
+          max: [value.map((v) => v + 0.1)],
+          expected: [expected],
+          spread: [ts.map(() => 0.2)],
+          unit,
+          unitChanges: [{ ts: change, from: '°C', to: '°F' }],
+        },
+      ],
+    ]);
+    view.records = [];
+    const base = await serve(view);
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    try {
+      await page.goto(`${base}/#sensor=${encodeURIComponent('tplug/DS18B20.Temperature')}&range=1h`);
+      await page.waitForSelector('body[data-state="ready"]');
+      await page.waitForFunction(() => document.getElementById('sensor-title')?.textContent === 'tplug/DS18B20.Temperature');
+      const host = page.locator('#readings-chart');
+      await page.waitForFunction(() => document.getElementById('readings-chart')?.getAttribute('data-unit-breaks') === '1');
+      expect(await host.getAttribute('data-units')).toBe('°C | °F');
+      expect(await host.getAttribute('data-axis-labels')).toBe('°C | °F');
+      expect(await host.getAttribute('data-points')).toBe(String(ts.length));
+      const seen = await page.evaluate(
+        async ([at, t0]) => {
+          await new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r())));
+          type Chart = {
+            data: (number | null)[][];
+            series: { scale?: string; label?: string }[];
+            axes: { label?: string; scale?: string }[];
+            scales: Record<string, { min: number; max: number }>;
+            ctx: CanvasRenderingContext2D;
+            valToPos: (v: number, k: string, c: boolean) => number;
+            bbox: { top: number; height: number };
+          };
+          const u = (window as unknown as { state: { charts: Record<string, Chart> } }).state.charts.readings;
+          const row = u.data[0].indexOf(at);
+          /** The y (canvas px) of the line's pixels in the column at time `t`. */
+          const column = (t: number): number[] => {
+            const x = Math.round(u.valToPos(t, 'x', true));
+            const px = u.ctx.getImageData(x, u.bbox.top, 1, u.bbox.height).data;
+            const accent = getComputedStyle(document.documentElement).getPropertyValue('--accent').trim();
+            const probe = document.createElement('canvas').getContext('2d')!;
+            probe.fillStyle = accent;
+            probe.fillRect(0, 0, 1, 1);
+            const [r, g, b] = probe.getImageData(0, 0, 1, 1).data;
+            const ys: number[] = [];
+            for (let k = 0; k < px.length / 4; k++) {
+              const d = Math.abs(px[4 * k] - r) + Math.abs(px[4 * k + 1] - g) + Math.abs(px[4 * k + 2] - b);
+              if (px[4 * k + 3] > 90 && d < 90) ys.push(u.bbox.top + k);
+            }
+            return ys;
+          };
+          return {
+            labels: u.axes.slice(1).map((a) => [a.scale, a.label]),
+            // Every series but time is null in the row of the change: no line, min-max or band joins the two parts.
+            breakRow: row >= 0 ? u.data.slice(1).map((col) => col[row]) : null,
+            scaleOfValues: u.series.filter((s) => s.label?.startsWith('tplug/')).map((s) => [s.label, s.scale]),
+            y: { min: u.scales.y.min, max: u.scales.y.max },
+            y1: { min: u.scales.y1.min, max: u.scales.y1.max },
+            // Between the last °C point (10:10:15) and the change (10:10:30): nothing of the line.
+            gap: column(t0 + 10 * 60_000 + 24_000),
+            // At 10:15 the line is at 67 on the °F axis.
+            fahrenheit: column(t0 + 15 * 60_000 + 30_000),
+            y67: u.valToPos(67, 'y1', true),
+          };
+        },
+        [change, T0] as const,
+      );
+      expect(seen.labels).toEqual([
+        ['y', '°C'],
+        ['y1', '°F'],
+      ]);
+      expect(seen.breakRow).not.toBeNull();
+      expect(seen.breakRow!.every((v) => v === null)).toBe(true);
+      expect(seen.scaleOfValues).toEqual([
+        ['tplug/DS18B20.Temperature (°C)', 'y'],
+        ['tplug/DS18B20.Temperature (°F)', 'y1'],
+      ]);
+      // Each axis holds its own unit's readings only.
+      expect(seen.y.max).toBeLessThan(25);
+      expect(seen.y1.min).toBeGreaterThan(30);
+      expect(seen.gap).toEqual([]);
+      expect(seen.fahrenheit.length).toBeGreaterThan(0);
+      for (const y of seen.fahrenheit) expect(Math.abs(y - seen.y67)).toBeLessThan(6);
+      expect(await page.locator('#readings-caption').textContent()).toMatch(
+        /Readings of tplug\/DS18B20\.Temperature \(°C, then °F\).*Its hub changed the unit: °C → °F at \d\d:\d\d; readings are not converted: the plot breaks at each change \(dashed\), °C on the left axis, °F on the right axis\./,
+      );
+      await page.screenshot({ path: artifact('page-unit-change'), fullPage: false });
+    } finally {
+      await page.close();
+    }
+  });
+
   it('opens on the sensor and range its address names, and writes the operator\'s choice back (tryout 26: no link to a sensor\'s plots)', async () => {
     const view = new FakeView();
     const base = await serve(view);
