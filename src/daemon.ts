@@ -1169,7 +1169,7 @@ export class Daemon {
       }
       if (this.touched.get(ep.id) === ep.readings) continue;
       // The episode's kind, once its readings tell it, is news: an `update` carries it (stored, then sent).
-      const told = this.signals?.retell(ep.id, ep.lastAboveTs, ep.readings) ?? null;
+      const told = this.signals?.retell(ep.id, ep.lastAboveTs, ep.readings, ep.held) ?? null;
       if (told !== null) this.recordEvent(store, told.event, told.explanation);
       // A stuck value's sentence follows its length in its record (no event: its updates are the episode rules'; a
       // value stuck past the score's ceiling gets none: tryout 14, finding 1).

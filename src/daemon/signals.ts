@@ -619,21 +619,29 @@ export class SignalBook {
    * (nothing to retell, the episode unknown to this book, still no kind, or the provisional kind again: then
    * confirmed from these readings): one update per kind told, the first and each that overturns a provisional
    * one. The caller stores the event, then alerts (store, then alert).
+   * `held`: the detector's dwell judgement of the episode now (OpenEpisodeProgress.held): when no event of the episode
+   * carried one yet and its kind is not `stuck`, the update carries it and tells the state held (a stuck value), whatever
+   * kind was told before and from however few readings, so the kind the resolve tells was told while it was open.
    * Never throws (a failure is logged, null returned).
    */
-  retell(anomalyId: string, lastAboveTs: number, readings: number): { readonly event: AnomalyEvent; readonly explanation: AlertExplanation } | null {
+  retell(anomalyId: string, lastAboveTs: number, readings: number, held?: AnomalyEvent['held']): { readonly event: AnomalyEvent; readonly explanation: AlertExplanation } | null {
     const episode = this.open.get(anomalyId);
     if (episode === undefined || this.silences.has(anomalyId)) return null;
     const kept = episode.explanation;
+    // The detector's dwell model now holds the episode (a state held far longer than the stream's dwells there), which
+    // no event of it carried yet: a stuck value from now on, told at once (tryout 28, finding 6: a plug left on told
+    // `level_shift` by its update, `stuck value` first by its resolve).
+    const newlyHeld = held !== undefined && episode.last.held === undefined && kept?.kind !== 'stuck' ? held : undefined;
     const settled = kept !== null && kept.kind !== null && !provisional(episode);
-    if (settled && !driftDue(episode, readings)) return null;
-    if (settled) episode.driftCheckedAt = readings;
+    if (settled && newlyHeld === undefined && !driftDue(episode, readings)) return null;
+    if (settled && newlyHeld === undefined) episode.driftCheckedAt = readings;
     try {
-      const event: AnomalyEvent = { ...episode.last, kind: 'update', endTs: Math.max(episode.last.endTs, lastAboveTs), windows: Math.max(episode.last.windows, readings) };
+      const event: AnomalyEvent = { ...episode.last, kind: 'update', endTs: Math.max(episode.last.endTs, lastAboveTs), windows: Math.max(episode.last.windows, readings), ...(newlyHeld !== undefined ? { held: newlyHeld } : {}) };
       const told = this.explainEvent(event, episode);
       if (told === null || told.explanation.kind === null || this.forgetsPeak(episode, told.explanation)) return null;
       const fresh = told.explanation;
-      if (kept !== null && kept.kind !== null) {
+      if (newlyHeld !== undefined && fresh.kind !== 'stuck') return null;
+      if (kept !== null && kept.kind !== null && newlyHeld === undefined) {
         // A provisional kind: the same kind from more readings confirms it (no news); another one overturns it.
         if (fresh.kind === kept.kind) episode.toldFrom = Math.max(episode.toldFrom, told.readings);
         if (!overturned(episode, told) || churns(episode, told)) return null;

@@ -481,8 +481,11 @@ export function explain(given: ExplainInput): Explanation {
 
   if (noiseChange(before.values, x, z, outliers)) {
     const nz = noiseStretch(input);
-    if (nz !== null && !nz.still) return finish(input, noiseDraft(input, reference, nz), tz);
-    const still = nz !== null ? stillStuck(input) : null;
+    // Told only when the figures it is told with differ as much as a noise change named by the evidence must
+    // (NOISE_CONFIRM either way): `varies ± 0.5, usually ± 0.4` is no change an operator would act on (tryout 28,
+    // finding 7: a +4 °C level shift on a report-on-change sensor, whose readings' changes are its 0.5 steps, told so).
+    if (nz !== null && !nz.still && (nz.ratio >= NOISE_CONFIRM || nz.ratio <= 1 / NOISE_CONFIRM)) return finish(input, noiseDraft(input, reference, nz), tz);
+    const still = nz !== null && nz.still ? stillStuck(input) : null;
     if (still !== null) return still;
   }
 
