@@ -1006,6 +1006,8 @@ export class Daemon {
         // only longer (not yet tenfold), is not sent (nor stored as an event: the record's progress is written by
         // touchOpenEpisodes, the resolve is final).
         if (told !== null && this.heldBack(ev, told)) continue;
+        // A resolve whose kind no alert of the open episode told: an update tells it first, at the same end.
+        if (told?.untold === true) this.recordEvent(store, { ...ev, kind: 'update' }, told.explanation);
         // A resolve ends at the first reading that was back (SignalBook.resolvedEnd): at least one reading interval.
         this.recordEvent(store, ev.kind === 'resolve' ? { ...ev, endTs: this.signals?.resolvedEnd(ev) ?? ev.endTs } : ev, told?.explanation ?? null);
       }
@@ -1250,6 +1252,7 @@ export class Daemon {
         if (held.includes(ev)) {
           const told = this.signals?.explainAlert(ev) ?? null;
           if (told !== null && this.heldBack(ev, told)) continue;
+          if (told?.untold === true) this.recordEvent(store, { ...ev, kind: 'update' }, told.explanation);
           this.recordEvent(store, ev, told?.explanation ?? null);
           continue;
         }

@@ -397,6 +397,10 @@ export class SignalBook {
    * either, and that alert stays the one later updates are compared with (tryout 15 finding 7: a value stuck for
    * 150 s sent an update at 7, 9, 13, 21 and 37 s). The daemon publishes an event unless one of the two holds; the
    * book takes what it publishes as the episode's latest alert.
+   * `untold`: the event is a `resolve` whose kind is not the one the episode's last published alert told (one with a
+   * kind): its readings overturned that kind only at the end. The daemon then sends an `update` with this
+   * explanation before the resolve, so no kind is in the record that no alert of the open episode told (tryout 28,
+   * finding 6; docs/ALERTS.md, "What is told when").
    * `silence`: the event is a silence judged while it lasts (Daemon.judgeSilences), which has no reading of its
    * own; its episode is one from then on (noteSilence), its resolve included: each of its events is told missing
    * data from the stream's last reading before it (with none recorded, after a restart, from the event: its start
@@ -404,10 +408,11 @@ export class SignalBook {
    * later: how long the sensor has been silent by its last reading's arrival (Daemon.silentUntil), which a count
    * restarted at a reconnection or a restart (the event's end) falls short of (tryout 12, finding 3).
    */
-  explainAlert(ev: AnomalyEvent, silence = false, until?: number): { readonly explanation: AlertExplanation | null; readonly repeats: boolean; readonly onlyLonger: boolean } {
+  explainAlert(ev: AnomalyEvent, silence = false, until?: number): { readonly explanation: AlertExplanation | null; readonly repeats: boolean; readonly onlyLonger: boolean; readonly untold: boolean } {
     let episode: OpenEpisode | null = null;
     let repeats = false;
     let longer = false;
+    let untold = false;
     try {
       if (silence) this.noteSilence(ev.anomalyId, ev.sensor);
       const held = this.open.get(ev.anomalyId);
@@ -446,6 +451,10 @@ export class SignalBook {
       episode.explanation = shown;
       repeats = ev.kind === 'update' && before !== null && sameTold(before.explanation, shown);
       longer = ev.kind === 'update' && !repeats && onlyLonger(episode.sent, shown);
+      // A resolve that tells another kind than the episode's last published alert told (its readings overturned it at
+      // the end: a provisional kind, a state held): that kind was never told while it was open.
+      const sentKind = episode.sent?.kind ?? null;
+      untold = ev.kind === 'resolve' && sentKind !== null && shown !== null && shown.kind !== null && shown.kind !== sentKind;
       // What goes out is what later updates are compared with (an episode first seen at an update: from that one).
       if (ev.kind !== 'update' || (!repeats && !longer)) {
         episode.sent = shown;
@@ -461,7 +470,7 @@ export class SignalBook {
         this.noteOnset(ev, episode?.explanation ?? null);
       }
     }
-    return { explanation: episode?.explanation ?? null, repeats, onlyLonger: longer };
+    return { explanation: episode?.explanation ?? null, repeats, onlyLonger: longer, untold };
   }
 
   /**

@@ -120,6 +120,7 @@ export async function feedAlerts(det: Detector, book: SignalBook, sensor: string
     book.record(reading);
     for (const ev of events) {
       const told = book.explainAlert(ev);
+      if (told.untold) out.push({ ev: { ...ev, kind: 'update' }, by: 'event', e: told.explanation });
       if (!told.repeats && !told.onlyLonger) out.push({ ev, by: 'event', e: told.explanation });
     }
     if (reading.anomalyId !== null) {
