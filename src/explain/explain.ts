@@ -57,7 +57,8 @@
  *                 episode names, and a reading of the burst that looks like a jump does not re-tell it; or,
  *                 whatever the evidence, the reading-to-reading noise changed by more than 2.5x either way
  *                 while the level stayed within 2 spreads (noiseChange: the noise of the readings from the
- *                 first to the last off, not of the quiet ones the episode holds after a burst);
+ *                 first to the last off, not of the quiet ones the episode holds after a burst), and the noise told
+ *                 (noiseStretch) is NOISE_CONFIRM times the usual either way too (tryout 28, finding 7);
  *   level_shift   the readings beyond OUTLIER_Z began with a jump (larger than 4 x the normal
  *                 reading-to-reading noise and half the deviation) and stayed off (heldOff: the readings after
  *                 the jump at least half as far off as it, on its side, beyond OUTLIER_Z, against the level
