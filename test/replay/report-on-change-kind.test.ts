@@ -49,12 +49,12 @@ describe.skipIf(!builtAndModelsPresent() || !existsSync(CASE))('field case repor
     const output = join(dir, 'out.csv');
     const episodesFile = join(dir, 'episodes.csv');
     expect(await replayCommand(['--input', CASE, '--output', output, '--episodes', episodesFile, '--config', config], ctx)).toBe(0);
-    const rows = parse(await readFile(output, 'utf8'), { columns: true }) as Record<string, string>[];
+    const rows = parse<Record<string, string>>(await readFile(output, 'utf8'), { columns: true });
     // Day 25 counted from the first reading's day (day 0), as the case's README.
     const day0 = Math.floor(Number(rows[0].timestamp) / 86_400_000) * 86_400_000;
     const faultStart = day0 + 25 * 86_400_000 + 10 * 3_600_000;
     const faultEnd = faultStart + 6 * 3_600_000;
-    const episodes = parse(await readFile(episodesFile, 'utf8'), { columns: true }) as Record<string, string>[];
+    const episodes = parse<Record<string, string>>(await readFile(episodesFile, 'utf8'), { columns: true });
     const mine = episodes.filter((e) => Date.parse(e.start) <= faultEnd && Date.parse(e.end) >= faultStart);
     expect(mine.map((e) => e.start)).toEqual([new Date(faultStart).toISOString()]);
     const ep = mine[0];
