@@ -1006,6 +1006,8 @@ export class Daemon {
         // only longer (not yet tenfold), is not sent (nor stored as an event: the record's progress is written by
         // touchOpenEpisodes, the resolve is final).
         if (told !== null && this.heldBack(ev, told)) continue;
+        // A resolve whose kind no alert of the open episode told: an update tells it first, at the same end.
+        if (told?.untold === true) this.recordEvent(store, { ...ev, kind: 'update' }, told.explanation);
         // A resolve ends at the first reading that was back (SignalBook.resolvedEnd): at least one reading interval.
         this.recordEvent(store, ev.kind === 'resolve' ? { ...ev, endTs: this.signals?.resolvedEnd(ev) ?? ev.endTs } : ev, told?.explanation ?? null);
       }
@@ -1169,7 +1171,7 @@ export class Daemon {
       }
       if (this.touched.get(ep.id) === ep.readings) continue;
       // The episode's kind, once its readings tell it, is news: an `update` carries it (stored, then sent).
-      const told = this.signals?.retell(ep.id, ep.lastAboveTs, ep.readings) ?? null;
+      const told = this.signals?.retell(ep.id, ep.lastAboveTs, ep.readings, ep.held) ?? null;
       if (told !== null) this.recordEvent(store, told.event, told.explanation);
       // A stuck value's sentence follows its length in its record (no event: its updates are the episode rules'; a
       // value stuck past the score's ceiling gets none: tryout 14, finding 1).
@@ -1250,6 +1252,7 @@ export class Daemon {
         if (held.includes(ev)) {
           const told = this.signals?.explainAlert(ev) ?? null;
           if (told !== null && this.heldBack(ev, told)) continue;
+          if (told?.untold === true) this.recordEvent(store, { ...ev, kind: 'update' }, told.explanation);
           this.recordEvent(store, ev, told?.explanation ?? null);
           continue;
         }

@@ -402,6 +402,10 @@ export class SignalBook {
    * either, and that alert stays the one later updates are compared with (tryout 15 finding 7: a value stuck for
    * 150 s sent an update at 7, 9, 13, 21 and 37 s). The daemon publishes an event unless one of the two holds; the
    * book takes what it publishes as the episode's latest alert.
+   * `untold`: the event is a `resolve` whose kind is not the one the episode's last published alert told (one with a
+   * kind): its readings overturned that kind only at the end. The daemon then sends an `update` with this
+   * explanation before the resolve, so no kind is in the record that no alert of the open episode told (tryout 28,
+   * finding 6; docs/ALERTS.md, "What is told when").
    * `silence`: the event is a silence judged while it lasts (Daemon.judgeSilences), which has no reading of its
    * own; its episode is one from then on (noteSilence), its resolve included: each of its events is told missing
    * data from the stream's last reading before it (with none recorded, after a restart, from the event: its start
@@ -409,10 +413,11 @@ export class SignalBook {
    * later: how long the sensor has been silent by its last reading's arrival (Daemon.silentUntil), which a count
    * restarted at a reconnection or a restart (the event's end) falls short of (tryout 12, finding 3).
    */
-  explainAlert(ev: AnomalyEvent, silence = false, until?: number): { readonly explanation: AlertExplanation | null; readonly repeats: boolean; readonly onlyLonger: boolean } {
+  explainAlert(ev: AnomalyEvent, silence = false, until?: number): { readonly explanation: AlertExplanation | null; readonly repeats: boolean; readonly onlyLonger: boolean; readonly untold: boolean } {
     let episode: OpenEpisode | null = null;
     let repeats = false;
     let longer = false;
+    let untold = false;
     try {
       if (silence) this.noteSilence(ev.anomalyId, ev.sensor);
       const held = this.open.get(ev.anomalyId);
@@ -451,6 +456,10 @@ export class SignalBook {
       episode.explanation = shown;
       repeats = ev.kind === 'update' && before !== null && sameTold(before.explanation, shown);
       longer = ev.kind === 'update' && !repeats && onlyLonger(episode.sent, shown);
+      // A resolve that tells another kind than the episode's last published alert told (its readings overturned it at
+      // the end: a provisional kind, a state held): that kind was never told while it was open.
+      const sentKind = episode.sent?.kind ?? null;
+      untold = ev.kind === 'resolve' && sentKind !== null && shown !== null && shown.kind !== null && shown.kind !== sentKind;
       // What goes out is what later updates are compared with (an episode first seen at an update: from that one).
       if (ev.kind !== 'update' || (!repeats && !longer)) {
         episode.sent = shown;
@@ -466,7 +475,7 @@ export class SignalBook {
         this.noteOnset(ev, episode?.explanation ?? null);
       }
     }
-    return { explanation: episode?.explanation ?? null, repeats, onlyLonger: longer };
+    return { explanation: episode?.explanation ?? null, repeats, onlyLonger: longer, untold };
   }
 
   /**
@@ -624,21 +633,29 @@ export class SignalBook {
    * (nothing to retell, the episode unknown to this book, still no kind, or the provisional kind again: then
    * confirmed from these readings): one update per kind told, the first and each that overturns a provisional
    * one. The caller stores the event, then alerts (store, then alert).
+   * `held`: the detector's dwell judgement of the episode now (OpenEpisodeProgress.held): when no event of the episode
+   * carried one yet and its kind is not `stuck`, the update carries it and tells the state held (a stuck value), whatever
+   * kind was told before and from however few readings, so the kind the resolve tells was told while it was open.
    * Never throws (a failure is logged, null returned).
    */
-  retell(anomalyId: string, lastAboveTs: number, readings: number): { readonly event: AnomalyEvent; readonly explanation: AlertExplanation } | null {
+  retell(anomalyId: string, lastAboveTs: number, readings: number, held?: AnomalyEvent['held']): { readonly event: AnomalyEvent; readonly explanation: AlertExplanation } | null {
     const episode = this.open.get(anomalyId);
     if (episode === undefined || this.silences.has(anomalyId)) return null;
     const kept = episode.explanation;
+    // The detector's dwell model now holds the episode (a state held far longer than the stream's dwells there), which
+    // no event of it carried yet: a stuck value from now on, told at once (tryout 28, finding 6: a plug left on told
+    // `level_shift` by its update, `stuck value` first by its resolve).
+    const newlyHeld = held !== undefined && episode.last.held === undefined && kept?.kind !== 'stuck' ? held : undefined;
     const settled = kept !== null && kept.kind !== null && !provisional(episode);
-    if (settled && !driftDue(episode, readings)) return null;
-    if (settled) episode.driftCheckedAt = readings;
+    if (settled && newlyHeld === undefined && !driftDue(episode, readings)) return null;
+    if (settled && newlyHeld === undefined) episode.driftCheckedAt = readings;
     try {
-      const event: AnomalyEvent = { ...episode.last, kind: 'update', endTs: Math.max(episode.last.endTs, lastAboveTs), windows: Math.max(episode.last.windows, readings) };
+      const event: AnomalyEvent = { ...episode.last, kind: 'update', endTs: Math.max(episode.last.endTs, lastAboveTs), windows: Math.max(episode.last.windows, readings), ...(newlyHeld !== undefined ? { held: newlyHeld } : {}) };
       const told = this.explainEvent(event, episode);
       if (told === null || told.explanation.kind === null || this.forgetsPeak(episode, told.explanation)) return null;
       const fresh = told.explanation;
-      if (kept !== null && kept.kind !== null) {
+      if (newlyHeld !== undefined && fresh.kind !== 'stuck') return null;
+      if (kept !== null && kept.kind !== null && newlyHeld === undefined) {
         // A provisional kind: the same kind from more readings confirms it (no news); another one overturns it.
         if (fresh.kind === kept.kind) episode.toldFrom = Math.max(episode.toldFrom, told.readings);
         if (!overturned(episode, told) || churns(episode, told)) return null;

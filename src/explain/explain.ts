@@ -57,7 +57,8 @@
  *                 episode names, and a reading of the burst that looks like a jump does not re-tell it; or,
  *                 whatever the evidence, the reading-to-reading noise changed by more than 2.5x either way
  *                 while the level stayed within 2 spreads (noiseChange: the noise of the readings from the
- *                 first to the last off, not of the quiet ones the episode holds after a burst);
+ *                 first to the last off, not of the quiet ones the episode holds after a burst), and the noise told
+ *                 (noiseStretch) is NOISE_CONFIRM times the usual either way too (tryout 28, finding 7);
  *   level_shift   the readings beyond OUTLIER_Z began with a jump (larger than 4 x the normal
  *                 reading-to-reading noise and half the deviation) and stayed off (heldOff: the readings after
  *                 the jump at least half as far off as it, on its side, beyond OUTLIER_Z, against the level
@@ -481,8 +482,11 @@ export function explain(given: ExplainInput): Explanation {
 
   if (noiseChange(before.values, x, z, outliers)) {
     const nz = noiseStretch(input);
-    if (nz !== null && !nz.still) return finish(input, noiseDraft(input, reference, nz), tz);
-    const still = nz !== null ? stillStuck(input) : null;
+    // Told only when the figures it is told with differ as much as a noise change named by the evidence must
+    // (NOISE_CONFIRM either way): `varies ± 0.5, usually ± 0.4` is no change an operator would act on (tryout 28,
+    // finding 7: a +4 °C level shift on a report-on-change sensor, whose readings' changes are its 0.5 steps, told so).
+    if (nz !== null && !nz.still && (nz.ratio >= NOISE_CONFIRM || nz.ratio <= 1 / NOISE_CONFIRM)) return finish(input, noiseDraft(input, reference, nz), tz);
+    const still = nz !== null && nz.still ? stillStuck(input) : null;
     if (still !== null) return still;
   }
 

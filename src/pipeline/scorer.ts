@@ -744,7 +744,7 @@ export class StreamScorer {
       const ep = s.episode;
       if (ep === null || ep.silent) continue;
       const end = toldEnd(ep, s.below, shortSpan(this.opts.smooth));
-      yield { stream, id: ep.id, lastAboveTs: end.ts, readings: heldReadings(ep, end.trailing) };
+      yield { stream, id: ep.id, lastAboveTs: end.ts, readings: heldReadings(ep, end.trailing), ...(ep.held !== undefined ? { held: ep.held } : {}) };
     }
   }
 
@@ -2517,6 +2517,12 @@ export interface OpenEpisodeProgress {
   /** Its end as told so far, epoch ms (toldEnd: the reading its events' endTs would name now). */
   readonly lastAboveTs: number;
   readonly readings: number;
+  /**
+   * A state held far longer than the stream's dwells there holds it (AnomalyEvent.held, Episode.held): what its next
+   * event would carry, so a retelling between events (SignalBook.retell) tells it as soon as the detector judged it.
+   * Absent: none (only in openEpisodes' progress).
+   */
+  readonly held?: AnomalyEvent['held'];
 }
 
 /** An open episode's progress with its peak as its events carry it (StreamScorer.openPeak). */

@@ -269,6 +269,30 @@ describe('SignalBook.explain', () => {
     expect(resolved.sentence).toMatch(/^pump varies ± 1\.\d+, usually ± 0\.0\d+ since 10:05 \(noise change\)$/);
   });
 
+  it('a resolve that tells another kind than the last alert of the open episode told says so (`untold`: the daemon sends an update with it first); one that tells the kind told does not (tryout 28, finding 6)', () => {
+    const run = (retoldUpTo: number): { kinds: (string | null)[]; untold: boolean; kind: string | null } => {
+      const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+      for (let i = 0; i < 300; i++) book.record(reading(T0 + i * SEC, 2.3 + 0.05 * Math.sin(i)));
+      const start = T0 + 300 * SEC;
+      const peak = { change: 9, level: 8 };
+      book.record(reading(start, BURST[0], 'anomalous', 0.9999));
+      const kinds: (string | null)[] = [book.explainAlert({ ...event('open', start, start), evidence: peak }).explanation!.kind];
+      for (let i = 1; i < BURST.length; i++) {
+        book.record(reading(start + i * SEC, BURST[i], 'anomalous', 0.9999));
+        // Retold (the daemon's housekeeping) only up to `retoldUpTo` readings: the episode resolves before the next.
+        const r = i + 1 <= retoldUpTo ? book.retell('ep-1', start + i * SEC, i + 1) : null;
+        if (r !== null) kinds.push(r.explanation.kind);
+      }
+      const resolved = book.explainAlert({ ...event('resolve', start, start + (BURST.length - 1) * SEC), evidence: peak });
+      return { kinds, untold: resolved.untold, kind: resolved.explanation!.kind };
+    };
+    // Told a spike by its first readings, resolved before a retelling told the noise: the resolve's kind is news.
+    expect(run(3)).toEqual({ kinds: [null, 'spike'], untold: true, kind: 'noise_change' });
+    // Retold to its end: the noise change was told while it was open, and the resolve tells the same.
+    const all = run(BURST.length);
+    expect({ last: all.kinds.at(-1), untold: all.untold, kind: all.kind }).toEqual({ last: 'noise_change', untold: false, kind: 'noise_change' });
+  });
+
   it('a provisional kind is replaced only by a kind of its stretch, the peak among its readings: a spike, then the value frozen at a normal level, stays a spike while the spike is the peak', () => {
     const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
     for (let i = 0; i < 300; i++) book.record(reading(T0 + i * SEC, 2.3 + 0.05 * Math.sin(i)));

@@ -66,7 +66,7 @@ export async function feedMessages(
     for (const ev of events) out.push({ ev, e: book.explain(ev) });
     if (!retell) return;
     for (const ep of det.openEpisodes()) {
-      const told = book.retell(ep.id, ep.lastAboveTs, ep.readings);
+      const told = book.retell(ep.id, ep.lastAboveTs, ep.readings, ep.held);
       if (told !== null) out.push({ ev: told.event, e: told.explanation });
     }
   });
@@ -120,6 +120,7 @@ export async function feedAlerts(det: Detector, book: SignalBook, sensor: string
     book.record(reading);
     for (const ev of events) {
       const told = book.explainAlert(ev);
+      if (told.untold) out.push({ ev: { ...ev, kind: 'update' }, by: 'event', e: told.explanation });
       if (!told.repeats && !told.onlyLonger) out.push({ ev, by: 'event', e: told.explanation });
     }
     if (reading.anomalyId !== null) {
@@ -127,7 +128,7 @@ export async function feedAlerts(det: Detector, book: SignalBook, sensor: string
       if (far !== null) out.push({ ev: far.event, by: 'farther', e: far.explanation });
     }
     for (const ep of det.openEpisodes()) {
-      const told = book.retell(ep.id, ep.lastAboveTs, ep.readings);
+      const told = book.retell(ep.id, ep.lastAboveTs, ep.readings, ep.held);
       if (told !== null) out.push({ ev: told.event, by: 'retell', e: told.explanation });
     }
   });
