@@ -405,6 +405,7 @@ export class Daemon {
         openAnomaly: (sensor) => detector.openAnomaly(sensor),
         ownModel: (sensor) => learner.ownModel(sensor),
         intervalOf: (sensor) => detector.intervalOf(sensor),
+        heldProgress: (sensor) => detector.heldProgress(sensor),
         newestReadingTs: (sensor) => this.signals?.latest(sensor)?.ts ?? null,
         deviceEpisode: (sensor) => {
           const availability = this.availability;

@@ -9,6 +9,7 @@
  * Kept apart from src/cli/sensors.ts (forget) so the two change without touching each other.
  */
 import { parseArgs } from 'node:util';
+import { heldStateText } from '../contract/held-state.js';
 import type { SensorView } from '../http/view.js';
 import { daemonApiOf, getFromDaemon } from './status.js';
 import type { CommandContext } from './context.js';
@@ -16,7 +17,8 @@ import type { CommandContext } from './context.js';
 export const SENSORS_LIST_USAGE = `Usage: anomalyd sensors list [--status S] [--config PATH | --url URL] [--json]
 
 list shows the streams the running daemon knows, most urgent first (an open episode, then anomalous, stale,
-learning, ok): each one's status, last reading (value and unit, an on/off stream's state: closed, open; and
+learning, ok): each one's status (an on/off stream's, while a state held is not judged yet, with how far:
+'ok, learning how long it stays open: 3 / 8 times'), last reading (value and unit, an on/off stream's state: closed, open; and
 when), model, and open episode (the id that
 'anomalyd anomalies show' takes). It asks the daemon's local HTTP API (GET /api/sensors), as 'anomalyd status'.
 
@@ -48,7 +50,7 @@ export function formatSensorList(sensors: readonly SensorView[], now: number): s
   const sorted = [...sensors].sort((a, b) => rank(a) - rank(b) || a.sensor.toLowerCase().localeCompare(b.sensor.toLowerCase()) || (a.sensor < b.sensor ? -1 : 1));
   const rows = sorted.map((s) => [
     s.sensor,
-    s.status,
+    statusCell(s),
     lastReading(s),
     s.lastTs === null ? '-' : `${age(now - s.lastTs)} ago`,
     s.model ?? '-',
@@ -58,6 +60,15 @@ export function formatSensorList(sensors: readonly SensorView[], now: number): s
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: readonly string[]): string => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
   return `${[line(head), ...rows.map(line)].join('\n')}\n`;
+}
+
+/**
+ * The STATUS column: the status, and for an on/off stream whose state held is not judged yet, how far
+ * (`ok, learning how long it stays open: 3 / 8 times`: src/contract/held-state.ts; tryout 28, finding 3).
+ */
+function statusCell(s: SensorView): string {
+  const held = s.onOff?.held !== undefined ? heldStateText(s.onOff.held) : null;
+  return held === null ? s.status : `${s.status}, ${held}`;
 }
 
 /**

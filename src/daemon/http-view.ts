@@ -178,6 +178,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
           const onOff = d.onOffOf?.(sensor) ?? null;
           const v = latest !== null ? latest.values[0] : null;
           const episode = d.board.episodeOf(sensor);
+          const held = onOff !== null ? d.board.heldProgressOf(sensor) : null;
           return {
             sensor,
             device: d.deviceOf?.(sensor) ?? sensor,
@@ -195,7 +196,17 @@ export function daemonView(d: HttpViewDeps): DaemonView {
             openEpisode: episode?.id ?? null,
             ...(episode?.device === true ? { openEpisodeKind: 'device_offline' as const } : {}),
             silenceJudged: d.board.silenceJudged(sensor),
-            ...(onOff !== null ? { onOff: { on: onOff.on, off: onOff.off, state: v === 1 ? onOff.on : v === 0 ? onOff.off : null, alarm: onOff.alarm } } : {}),
+            ...(onOff !== null
+              ? {
+                  onOff: {
+                    on: onOff.on,
+                    off: onOff.off,
+                    state: v === 1 ? onOff.on : v === 0 ? onOff.off : null,
+                    alarm: onOff.alarm,
+                          ...(held !== null && !onOff.alarm ? { held: { have: held.have, needed: held.needed, state: held.active === 1 ? onOff.on : onOff.off } } : {}),
+                  },
+                }
+              : {}),
           };
         }),
     series: (sensor, q) => {

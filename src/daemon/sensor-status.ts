@@ -28,6 +28,11 @@ export interface StatusSource {
   /** The stream's learnt reading interval in ms (0 or undefined while unknown). */
   intervalOf(sensor: string): number | undefined;
   /**
+   * An on/off stream's held-state judgement, how far (Detector.heldProgress: `have` of the `needed` dwells of its
+   * `active` state, 1 or 0); null or absent for any other stream.
+   */
+  heldProgress?(sensor: string): { readonly have: number; readonly needed: number; readonly active: 0 | 1 } | null;
+  /**
    * Data time (epoch ms) of the sensor's newest scored reading, also one restored from its checkpoint; null or
    * absent when none is known (the board then uses the wall clock).
    */
@@ -177,6 +182,11 @@ export class SensorStatusBoard {
     if (mine !== null) return { id: mine, device: false };
     const device = this.source.deviceEpisode?.(sensor) ?? null;
     return device !== null ? { id: device.anomalyId, device: true } : null;
+  }
+
+  /** How far an on/off stream's held-state judgement is (StatusSource.heldProgress), or null (for the HTTP API). */
+  heldProgressOf(sensor: string): { readonly have: number; readonly needed: number; readonly active: 0 | 1 } | null {
+    return this.source.heldProgress?.(sensor) ?? null;
   }
 
   /** How far the sensor's own model is, or null when it is not learning one (for the HTTP API). */

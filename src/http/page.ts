@@ -400,6 +400,8 @@ function sensorItem(s, device) {
   if (s.onOff) button.appendChild(el('span', { class: 'value', title: 'an on/off stream: its silence and how long it holds a state are judged, not its state' }, (s.onOff.state === null ? 'no reading yet' : s.onOff.state) + ' · judged on its silence and how long it holds a state'));
   else button.appendChild(el('span', { class: 'value' }, s.value === null ? 'no reading yet' : (typeof s.decimals === 'number' ? formatReading(s.value, s.decimals) : fmtNum(s.value)) + (s.unit ? ' ' + s.unit : '') + surpriseWords(s)));
   if (s.ownModel) button.appendChild(el('span', { class: 'value own-model' }, ownModelText(s.ownModel)));
+  // An on/off stream whose state held is not judged yet (too few of its active state's dwells learnt): a door left open is not told yet.
+  if (s.onOff && s.onOff.held && heldStateText(s.onOff.held) !== null) button.appendChild(el('span', { class: 'value held-learning', title: 'a state held far longer than before is told once it has learnt this many' }, heldStateText(s.onOff.held)));
   if (s.pinned) button.appendChild(el('span', { class: 'value pinned' }, 'pinned to its model (anomalyd models unpin)'));
   button.addEventListener('click', function () { choose(s.sensor); });
   var li = el('li', { 'data-sensor': s.sensor, 'data-open': String(hasOpen(s)) });
@@ -427,6 +429,12 @@ function saveView() {
   if (state.chosen && state.selected !== null) p.set('sensor', state.selected);
   p.set('range', state.range);
   history.replaceState(null, '', '#' + p.toString());
+}
+
+/** The wording of src/contract/held-state.ts heldStateText (test/http/page.test.ts holds the two to it). */
+function heldStateText(p) {
+  if (p.have >= p.needed) return null;
+  return 'learning how long it stays ' + p.state + ': ' + Math.min(p.have, p.needed) + ' / ' + p.needed + ' times';
 }
 
 /** The wording of src/contract/own-model.ts ownModelText (test/http/page.test.ts holds the two to it). */

@@ -2,6 +2,7 @@
  * What the HTTP API may ask of the running daemon. The daemon implements it; the routes only read
  * through it (and set operator marks), so they can be tested against a fake.
  */
+import type { HeldStateProgress } from '../contract/held-state.js';
 import type { RejectReason, SensorStatus, SkipReason } from '../contract/types.js';
 import type { AnomalyMark, AnomalyQuery, AnomalyRecord, AnomalyWithEvents } from '../contract/store.js';
 import type { SeriesNotKept, SeriesQuery, SeriesView } from '../pipeline/series.js';
@@ -252,10 +253,12 @@ export interface SensorView {
    * An on/off stream (a zigbee2mqtt door's `contact`, a motion sensor's `occupancy`, an ESPHome binary_sensor): the
    * names of its states, `on` its reading 1's and `off` 0's (a door's `closed` / `open`), `state` its latest reading's
    * (null before the first), `alarm` whether its on state is an alarm (a leak, smoke). Its values are never judged,
-   * so `surprise` is null; its silence and how long it holds a state are (docs/SCORING.md, "On/off streams"). Absent:
-   * not an on/off stream.
+   * so `surprise` is null; its silence and how long it holds a state are (docs/SCORING.md, "On/off streams"). `held`:
+   * how far the judgement of a state held is (src/contract/held-state.ts: `have` of the `needed` dwells of its active
+   * state, `state` that state's name; judged once `have` reaches `needed`); absent before the stream's first reading
+   * since start and from daemons before it. Absent: not an on/off stream.
    */
-  readonly onOff?: { readonly on: string; readonly off: string; readonly state: string | null; readonly alarm: boolean };
+  readonly onOff?: { readonly on: string; readonly off: string; readonly state: string | null; readonly alarm: boolean; readonly held?: HeldStateProgress };
 }
 
 /** Sensors /api/status names in `sensors.openSensors`, at most. */

@@ -227,6 +227,14 @@ export class Detector {
     return this.scorer.learning(stream);
   }
 
+  /**
+   * How far an on/off stream's held-state judgement is (StreamScorer.heldProgress: `have` of the `needed` dwells of
+   * its `active` state, 1 or 0, taught before a state held is judged); null for any other stream or an unknown one.
+   */
+  heldProgress(stream: string): { readonly have: number; readonly needed: number; readonly active: 0 | 1 } | null {
+    return this.scorer.heldProgress(stream);
+  }
+
   openAnomaly(stream: string): string | null {
     return this.scorer.openAnomaly(stream);
   }

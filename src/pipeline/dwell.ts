@@ -31,6 +31,8 @@
  * unknown (the first segment, after a gap).
  */
 
+import { lnGamma } from './runs.js';
+
 /** A switch: a reading this many typical changes from its segment's level (cycle.ts SWITCH_SCALE). */
 const SWITCH = 6;
 /** A segment of fewer readings than this, followed by a return to the level before it, is a blip of that segment. */
@@ -354,12 +356,18 @@ function erfc(x: number): number {
 }
 
 /**
- * Ended dwells a state of an on/off stream must have had before its present dwell is judged (OnOffDwell). More than a
- * duty cycle's MIN_DWELLS: a person's use is not a thermostat's, its durations spread over orders of magnitude (a door
- * open for seconds, now and then for minutes), and their log-spread is estimated to about 1 / √(2n) of itself: an
- * eighth at 32.
+ * Ended dwells of an on/off stream's active state before its present dwell is judged (OnOffDwell). Its judgement is
+ * the predictive tail of the next dwell given the n seen (OnOffDwell's class comment), which allows for how little n
+ * dwells say of the spread: with n = 8 a surprise of 5 takes a dwell 10.1 (Student's t with 7 degrees of freedom at
+ * 1e-5) predictive standard deviations beyond their mean, against 4.3 once the spread is known. Fewer than 8 rest
+ * the judgement on the floor ln 2 alone as soon as a few dwells happen to be alike (two door openings of 3 s each say
+ * nothing of how long the third may be), and by exchangeability the chance that the next of n + 1 dwells is the
+ * longest of all is 1 / (n + 1) whatever their distribution: at 8, 1 in 9, so the tail model, not the ranking, must
+ * carry the rest of the 1e-5.
  */
-export const MIN_ONOFF_DWELLS = 32;
+export const MIN_ONOFF_DWELLS = 8;
+/** Switches in a row with no repeated state heard between them for a stream to report on change only (OnOffDwell.reportsChangesOnly). */
+export const CHANGES_ONLY_SWITCHES = 32;
 /** The log-spread of an on/off state's dwells is taken as at least ln 2: a dwell twice its usual length is one σ. */
 const MIN_LOG_SPREAD = Math.LN2;
 
@@ -370,6 +378,8 @@ export interface OnOffDwellSnapshot {
   readonly sl: number;
   readonly sll: number;
   readonly longestMs: number;
+  /** Active dwells taught (not forgotten; absent in a snapshot from before it: the forgotten count, rounded). */
+  readonly taught?: number;
   /** The present state (1, 0; null: none yet), since when (epoch ms), whether it began at a switch, and was judged rare. */
   readonly state: number | null;
   readonly since: number;
@@ -383,6 +393,8 @@ export interface OnOffDwellSnapshot {
   readonly changesOnly?: number;
   /** The state judged (absent: 1). */
   readonly active?: 0 | 1;
+  /** The present dwell began in the learning period, never judged (OnOffDwell.spare; absent: false). */
+  readonly spared?: boolean;
 }
 
 /**
@@ -396,11 +408,15 @@ export interface OnOffDwellSnapshot {
  * and its silence is judged apart (arrivals.ts).
  *
  * Judgement. Each dwell of the active state that ended at a switch (began at one too: not the first after a start or
- * a gap) teaches ln(dwell ms), exponentially forgotten over `horizon` dwells. Once MIN_ONOFF_DWELLS are taught, the
- * present dwell d of the active state is judged, at each reading, by the one-sided normal tail of
- * z = (ln d − m) / σ, σ = max(s, ln 2), m and s the taught logs' mean and standard deviation: a log-normal duration,
- * the usual model of human activity durations and of a hidden semi-Markov model's state durations where they spread
- * over orders of magnitude (Yu, "Hidden semi-Markov models", Artificial Intelligence 174, 2010, section 3.3), its state
+ * a gap) teaches ln(dwell ms), exponentially forgotten over `horizon` dwells: a log-normal duration, the usual model
+ * of human activity durations and of a hidden semi-Markov model's state durations where they spread over orders of
+ * magnitude (Yu, "Hidden semi-Markov models", Artificial Intelligence 174, 2010, section 3.3). Once MIN_ONOFF_DWELLS
+ * are taught, the present dwell d of the active state is judged, at each reading, by the chance that the next dwell
+ * is at least that long given the n taught (logNormalPredictiveSurprise): the larger of the predictive tail (Student's
+ * t with n − 1 degrees of freedom of (ln d − m) / (s √(1 + 1/n)), m and s the taught logs' mean and standard
+ * deviation: exact for log-normal dwells however few, so 8 dwells are judged as soundly as 32, only less sharply) and
+ * the normal tail with the spread taken as its floor ln 2 (a dwell twice its usual length is one σ: the bound when the
+ * few dwells seen happen to be alike). Its state
  * known from the value. A dwell no longer than the longest taught is never judged (it has been seen). A dwell judged
  * rare at the caller's hold level is not taught when it ends (censored, as DwellTracker's). Scale-free: the same in
  * ms, s or readings of any rate.
@@ -415,7 +431,7 @@ export interface OnOffDwellSnapshot {
  * Such a dwell's length is not known, so it is not taught when it ends; a switch not heard at its time ends and
  * begins no dwell of known length (the state after it starts unknown: tryout 24, finding 1).
  *
- * Reports on change only (reportsChangesOnly): the stream's last MIN_ONOFF_DWELLS switches came with no heard reading
+ * Reports on change only (reportsChangesOnly): the stream's last CHANGES_ONLY_SWITCHES switches came with no heard reading
  * between them that repeated the state (no check-in, no periodic report): its quiet is its state held, not a sign of
  * its death (the caller does not judge its silence).
  */
@@ -424,10 +440,14 @@ export class OnOffDwell {
   private sl = 0;
   private sll = 0;
   private longestMs = 0;
+  /** Active dwells taught, not forgotten (the judgement's readiness, MIN_ONOFF_DWELLS; the operator's count). */
+  private taught = 0;
   private state: number | null = null;
   private since = 0;
   private known = false;
   private rare = false;
+  /** The present dwell began in the stream's learning period (spare): taught when it ends, never judged. */
+  private spared = false;
   private surpriseNow = 0;
   private lastTs = 0;
   private unheardMs = 0;
@@ -463,6 +483,7 @@ export class OnOffDwell {
       this.sl = this.sl * keep + l;
       this.sll = this.sll * keep + l * l;
       this.longestMs = Math.max(this.longestMs, ts - this.since);
+      this.taught++;
     }
     return this.begin(x, ts, true);
   }
@@ -475,7 +496,17 @@ export class OnOffDwell {
     this.unheardMs = 0;
     this.known = known;
     this.rare = false;
+    this.spared = false;
     return 0;
+  }
+
+  /**
+   * The present dwell is in the stream's learning period (the caller's, at each of its readings then): it is never
+   * judged, also once the learning period is over (a door held open as the learning period ends was open while its
+   * normal was being learnt), and taught as any when it ends.
+   */
+  spare(): void {
+    this.spared = true;
   }
 
   /**
@@ -492,7 +523,21 @@ export class OnOffDwell {
 
   /** Whether the stream reports on change only (see the class comment): its silence says nothing of its death. */
   get reportsChangesOnly(): boolean {
-    return this.changesOnly >= MIN_ONOFF_DWELLS;
+    return this.changesOnly >= CHANGES_ONLY_SWITCHES;
+  }
+
+  /**
+   * How far the held-state judgement is: `have` active dwells taught (ended at a switch, begun at one, not judged
+   * rare), `needed` MIN_ONOFF_DWELLS before the present dwell is judged. The operator's count (`learning its openings
+   * 3 / 8`, src/contract/held-state.ts).
+   */
+  get progress(): { readonly have: number; readonly needed: number } {
+    return { have: this.taught, needed: MIN_ONOFF_DWELLS };
+  }
+
+  /** The state judged (the latest step's `active`: 1 or 0). */
+  get judged(): 0 | 1 {
+    return this.active;
   }
 
   /** The present state (1, 0; null before the first reading). */
@@ -500,15 +545,12 @@ export class OnOffDwell {
     return this.state;
   }
 
-  /** The present dwell `d` (ms) of the present state judged (surprise), 0 when not judged (see step). */
+  /** The present dwell `d` (ms) of the present state judged (surprise), 0 when not judged (see step and the class comment). */
   private judge(d: number, active: number): number {
     this.surpriseNow = 0;
-    if (this.state !== active || !this.known || this.n < MIN_ONOFF_DWELLS) return 0;
+    if (this.state !== active || !this.known || this.spared || this.taught < MIN_ONOFF_DWELLS) return 0;
     if (!(d > this.longestMs)) return 0;
-    const m = this.sl / this.n;
-    const s = Math.sqrt(Math.max(0, this.sll / this.n - m * m));
-    const z = (Math.log(d) - m) / Math.max(s, MIN_LOG_SPREAD);
-    this.surpriseNow = z > 0 ? Math.min(MAX_DWELL_SURPRISE, normalTailSurprise(z)) : 0;
+    this.surpriseNow = logNormalPredictiveSurprise(this.n, this.sl, this.sll, Math.log(d));
     return this.surpriseNow;
   }
 
@@ -534,7 +576,7 @@ export class OnOffDwell {
   }
 
   toJSON(): OnOffDwellSnapshot {
-    return { n: this.n, sl: this.sl, sll: this.sll, longestMs: this.longestMs, state: this.state, since: this.since, known: this.known, rare: this.rare, lastTs: this.lastTs, unheardMs: this.unheardMs, changesOnly: this.changesOnly, active: this.active };
+    return { n: this.n, sl: this.sl, sll: this.sll, longestMs: this.longestMs, taught: this.taught, state: this.state, since: this.since, known: this.known, rare: this.rare, lastTs: this.lastTs, unheardMs: this.unheardMs, changesOnly: this.changesOnly, active: this.active, spared: this.spared };
   }
 
   /**
@@ -557,6 +599,83 @@ export class OnOffDwell {
     t.unheardMs = finite(o.unheardMs) && o.unheardMs >= 0 ? o.unheardMs : 0;
     t.changesOnly = finite(o.changesOnly) && o.changesOnly >= 0 ? o.changesOnly : 0;
     t.active = o.active === 0 ? 0 : 1;
+    t.spared = o.spared === true;
+    t.taught = finite(o.taught) && o.taught >= 0 ? Math.round(o.taught) : Math.round(o.n);
     return t;
   }
+}
+
+/**
+ * −log10 of the chance that the next log-dwell is at least `l` (ln ms), given `n` log-dwells seen (a forgotten count,
+ * > 1) with sum `sl` and sum of squares `sll`: the larger of two upper tails, each a valid bound in its own case (the
+ * larger probability is valid in both):
+ *  - the predictive tail of a normal sample of unknown mean and spread: (l − m) / (s √(1 + 1/n)) is Student's t with
+ *    n − 1 degrees of freedom, s the sample standard deviation (divisor n − 1) (the prediction interval for one more
+ *    observation: Hahn and Meeker, "Statistical Intervals", Wiley 1991, section 4.7; Geisser, "Predictive
+ *    Inference", Chapman and Hall 1993, section 2.1; the Bayesian predictive under the reference prior, Gelman et al.,
+ *    "Bayesian Data Analysis", 3rd ed., section 3.2). Exact for log-normal dwells at any n: few dwells widen it.
+ *  - the normal tail of (l − m) / (ln 2 √(1 + 1/n)): the spread taken as the floor ln 2 (a dwell twice its usual
+ *    length is one σ), the mean's own uncertainty added. The bound where the dwells happen to be alike (a sample
+ *    spread of about 0 would make the t tail 0).
+ * 0 for l at or below the mean; at most MAX_DWELL_SURPRISE.
+ */
+export function logNormalPredictiveSurprise(n: number, sl: number, sll: number, l: number): number {
+  if (!(n > 1)) return 0;
+  const m = sl / n;
+  if (!(l > m)) return 0;
+  const inflate = Math.sqrt(1 + 1 / n);
+  const s = Math.sqrt(Math.max(0, (sll - n * m * m) / (n - 1)));
+  const floor = normalTailSurprise((l - m) / (MIN_LOG_SPREAD * inflate));
+  const t = s > 0 ? studentTailSurprise((l - m) / (s * inflate), n - 1) : Infinity;
+  return Math.min(MAX_DWELL_SURPRISE, floor, t);
+}
+
+/**
+ * −log10 P(T ≥ t) of Student's t with `nu` (> 0, not necessarily whole) degrees of freedom, t > 0: P = I_x(ν/2, 1/2) / 2,
+ * x = ν / (ν + t²), the regularised incomplete beta by its continued fraction in logs (Numerical Recipes, 2nd ed.,
+ * section 6.4, betai and betacf), so tails far below 1e-16 stay exact.
+ */
+export function studentTailSurprise(t: number, nu: number): number {
+  if (!(t > 0)) return Math.log10(2);
+  const a = nu / 2;
+  const b = 0.5;
+  const x = nu / (nu + t * t);
+  const lnFront = a * Math.log(x) + b * Math.log1p(-x) - (lnGamma(a) + lnGamma(b) - lnGamma(a + b));
+  let lnI: number;
+  if (x < (a + 1) / (a + b + 2)) lnI = lnFront + Math.log(betaContinuedFraction(a, b, x)) - Math.log(a);
+  else lnI = Math.log(Math.max(Number.MIN_VALUE, 1 - Math.exp(lnFront + Math.log(betaContinuedFraction(b, a, 1 - x)) - Math.log(b))));
+  return -(lnI + Math.log(0.5)) / Math.LN10;
+}
+
+/** The continued fraction of the incomplete beta function (Numerical Recipes, 2nd ed., betacf; modified Lentz). */
+function betaContinuedFraction(a: number, b: number, x: number): number {
+  const tiny = 1e-300;
+  const qab = a + b;
+  const qap = a + 1;
+  const qam = a - 1;
+  let c = 1;
+  let d = 1 - (qab * x) / qap;
+  if (Math.abs(d) < tiny) d = tiny;
+  d = 1 / d;
+  let h = d;
+  for (let m = 1; m <= 300; m++) {
+    const m2 = 2 * m;
+    let aa = (m * (b - m) * x) / ((qam + m2) * (a + m2));
+    d = 1 + aa * d;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = 1 + aa / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    h *= d * c;
+    aa = (-(a + m) * (qab + m) * x) / ((a + m2) * (qap + m2));
+    d = 1 + aa * d;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = 1 + aa / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    const del = d * c;
+    h *= del;
+    if (Math.abs(del - 1) < 1e-15) break;
+  }
+  return h;
 }

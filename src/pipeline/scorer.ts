@@ -656,6 +656,16 @@ export class StreamScorer {
   }
 
   /**
+   * How far an on/off stream's held-state judgement is (OnOffDwell.progress: its active state's dwells taught, `have`,
+   * of the `needed` before a state held is judged; `active` the state judged, 1 or 0); null for an unknown stream or
+   * one that is not on/off.
+   */
+  heldProgress(stream: string): { readonly have: number; readonly needed: number; readonly active: 0 | 1 } | null {
+    const s = this.streams.get(stream);
+    return s === undefined || !s.onOff ? null : { ...s.onOffDwell.progress, active: s.onOffDwell.judged };
+  }
+
+  /**
    * While the stream learns its normal: its first learnReadings readings, counted from `learnFrom`. A stream
    * that did not move through its whole learning period learnt nothing of how it moves (every history of
    * changes, noise and level is one value), so its first movement would be judged against nothing and held
@@ -830,6 +840,8 @@ export class StreamScorer {
         // A reading heard after the daemon's deafness (StepItem.onOffUnheard): a switch then ends and begins no dwell
         // of known length; the same state goes on, its time not heard left out of its length (OnOffDwell).
         const held = s.onOffDwell.step(r.item.values[0], r.item.ts, r.item.onOffActive ?? 1, this.opts.horizon, r.item.onOffUnheard === true);
+        // A dwell that began in the learning period is not judged when the period ends (OnOffDwell.spare).
+        if (learning) s.onOffDwell.spare();
         s.runFloor[0] = learning ? 0 : held;
         if (s.runFloor[0] > 0) {
           e.stuck = new Float64Array(1);

@@ -70,4 +70,11 @@ describe.skipIf(!builtAndModelsPresent())('anomalyd sensors list', () => {
     expect(rows.find((r) => r.startsWith('hall/occupancy'))).toMatch(/^hall\/occupancy\s+ok\s+clear\s+60 s ago/);
     expect(rows.find((r) => r.startsWith('new/contact'))).toMatch(/^new\/contact\s+ok\s+-\s+-/);
   });
+
+  it('says of an on/off stream whose state held is not judged yet how far it is, beside its status (tryout 28, finding 3), and nothing once it is', () => {
+    const s = (sensor: string, have: number): SensorView => ({ sensor, status: 'ok', model: null, pinned: false, lastTs: 1000, value: 1, surprise: null, unit: null, ownModel: null, onOff: { on: 'closed', off: 'open', state: 'closed', alarm: false, held: { have, needed: 8, state: 'open' } } });
+    const rows = formatSensorList([s('door/contact', 3), s('back/contact', 8)], 61_000).trimEnd().split('\n').slice(1);
+    expect(rows.find((r) => r.startsWith('door/contact'))).toMatch(/^door\/contact\s+ok, learning how long it stays open: 3 \/ 8 times\s+closed\s+60 s ago/);
+    expect(rows.find((r) => r.startsWith('back/contact'))).toMatch(/^back\/contact\s+ok\s+closed\s+60 s ago/);
+  });
 });

@@ -69,7 +69,7 @@ describe.skipIf(!builtAndModelsPresent())('an on/off state held, judged on the s
     const { daemon, url } = await inProcessDaemon({ dataDir, brokerUrl, overrides, clock: () => clock.now, cleanups });
     const alerts = await collectAlerts(url, `onoff-held-sub-${name}-${process.pid}`, cleanups);
     const { send } = await scoringHub(daemon, url, `onoff-held-hub-${name}-${process.pid}`, cleanups);
-    // 140 openings (280 readings: past its learning period and its 32 dwells), each on for 4 to 9 s.
+    // 140 openings (280 readings: past its learning period and its 8 dwells), each on for 4 to 9 s.
     await use(140, lcg(41), clock, send, () => daemon.judgeSilences());
     expect(alerts.map(line)).toEqual([]);
 

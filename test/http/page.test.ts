@@ -5,6 +5,7 @@ import type { Browser } from 'playwright-core';
 import { HttpServer } from '../../src/adapters/http.js';
 import { dashboardAssets } from '../../src/adapters/dashboard-assets.js';
 import { NOTE_WORD_CHARS, PAGE_SCRIPT, PAGE_STYLE } from '../../src/http/page.js';
+import { heldStateText } from '../../src/contract/held-state.js';
 import { ownModelText } from '../../src/contract/own-model.js';
 import { formatDuration, formatReading } from '../../src/explain/explain.js';
 import { artifact, hasChromium, launchChromium } from '../helpers/browser.js';
@@ -229,7 +230,7 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
     const steady = Array.from({ length: 12 }, (_, i) => T0 + i * 60_000);
     view.sensorViews = [
       { sensor: 'bath_hum/humidity', status: 'ok', model: 'gru-7', pinned: false, lastTs: sparse[3], value: 61, surprise: 0.3, unit: '%', ownModel: null },
-      { sensor: 'door/contact', status: 'ok', model: null, pinned: false, lastTs: steady[11], value: 1, surprise: null, unit: null, ownModel: null, onOff: { on: 'closed', off: 'open', state: 'closed', alarm: false } },
+      { sensor: 'door/contact', status: 'ok', model: null, pinned: false, lastTs: steady[11], value: 1, surprise: null, unit: null, ownModel: null, onOff: { on: 'closed', off: 'open', state: 'closed', alarm: false, held: { have: 3, needed: 8, state: 'open' } } },
       { sensor: 'boiler', status: 'ok', model: 'gru-7', pinned: false, lastTs: steady[11], value: 31, surprise: 0.3, unit: '°C', ownModel: null },
     ];
     view.histories = new Map([
@@ -269,6 +270,10 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       await page.goto(`${base}/#sensor=${encodeURIComponent('bath_hum/humidity')}&range=1h`);
       await page.waitForSelector('body[data-state="ready"]');
       await page.waitForFunction(() => document.getElementById('sensor-title')?.textContent === 'bath_hum/humidity');
+      // An on/off stream whose state held is not judged yet says how far, in the words of sensors list (tryout 28, finding 3).
+      expect(await page.locator('#sensors .held-learning').allTextContents()).toEqual([heldStateText({ have: 3, needed: 8, state: 'open' })]);
+      expect(heldStateText({ have: 3, needed: 8, state: 'open' })).toBe('learning how long it stays open: 3 / 8 times');
+      expect(heldStateText({ have: 8, needed: 8, state: 'open' })).toBeNull();
       const held = await column(T0 + 320_000, 41, 60);
       expect(held.ys.length).toBeGreaterThan(0);
       // The line in the middle of the 9 min 20 s is at 41, the value held, not on a slope towards 60.
