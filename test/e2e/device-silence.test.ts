@@ -5,6 +5,7 @@
  * test/e2e/silence.test.ts), a real SQLite file and the embedded broker; the device is an ESPHome node of four
  * sensors (no last will: nothing says it is offline), its history sent in bursts on their state topics.
  */
+import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import type { AlertPayload } from '../../src/contract/alerts.js';
@@ -12,6 +13,7 @@ import type { Daemon } from '../../src/daemon.js';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
 import { collectAlerts, inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
 import { waitFor } from '../helpers/net.js';
+import { withDb } from '../helpers/alert-stream.js';
 import { lcg } from '../helpers/lcg.js';
 
 const SEC = 1000;
@@ -144,5 +146,57 @@ describe.skipIf(!builtAndModelsPresent())('a device whose every field goes silen
       ['esp-power', 'resolve', id],
     ]);
     await waitFor(() => daemon.database!.listAnomalies({ device: 'esp-power', status: 'open', limit: 20 }).length === 0, 10_000, 'every field’s silence resolved');
+  }, 180_000);
+
+  it('its fields’ silences lost by a stop before their checkpoint (kill -9) are resolved unsent at the start, and judged again join the device’s episode', async () => {
+    const dataDir = tempDataDir('anomalyd-devsil-kill-', cleanups);
+    const dbPath = join(dataDir, 'anomalyd.db');
+    let now = Math.floor(Date.now() / 1000) * 1000;
+    const clock = (): number => now;
+    const alerts: AlertPayload[] = [];
+    let { daemon, pub } = await started(dataDir, clock, alerts);
+    await sendHistory(pub, now);
+    await waitFor(() => daemon.counters.scored >= CHANNELS * N, 60_000, 'every reading scored');
+    await daemon.stop();
+    // The streams' checkpoints before any silence: what a kill -9 before the next checkpoint would leave.
+    type Row = { sensor: string; blob: Buffer; updated_at: number };
+    const before = withDb(dbPath, (db) => db.prepare('SELECT sensor, blob, updated_at FROM sensor_state').all() as Row[]);
+    expect(before.length).toBeGreaterThanOrEqual(CHANNELS);
+
+    ({ daemon, pub } = await started(dataDir, clock, alerts));
+    now += 5 * MIN;
+    daemon.judgeSilences();
+    await waitFor(() => alerts.length > 0, 10_000, 'the device’s silence');
+    const id = alerts[0].anomaly_id;
+    const fields = daemon.database!.listAnomalies({ device: 'esp-power', status: 'open', limit: 20 }).filter((a) => a.sensor !== 'esp-power').map((a) => a.id);
+    expect(fields.length).toBeGreaterThan(0);
+    await daemon.stop();
+    withDb(dbPath, (db) => {
+      db.prepare('DELETE FROM sensor_state').run();
+      const put = db.prepare('INSERT INTO sensor_state (sensor, blob, updated_at) VALUES (?, ?, ?)');
+      for (const r of before) put.run(r.sensor, r.blob, r.updated_at);
+    });
+
+    now += MIN;
+    ({ daemon, pub } = await started(dataDir, clock, alerts));
+    // The fields' silences no detector knows are resolved at the start (stored, not sent); the device's goes on.
+    for (const f of fields) expect(daemon.database!.getAnomaly(f)?.status).toBe('resolved');
+    expect(daemon.database!.getAnomaly(id)?.status).toBe('open');
+    now += 5 * MIN;
+    daemon.judgeSilences();
+    await settle();
+    expect(told(alerts)).toEqual([['esp-power', 'open', 'missing_data']]);
+    // Judged again, its fields' silences are stored in the device's episode.
+    const again = daemon.database!.listAnomalies({ device: 'esp-power', status: 'open', limit: 20 }).filter((a) => a.sensor !== 'esp-power');
+    expect(again.length).toBeGreaterThan(0);
+
+    now += SEC;
+    await readingOf(pub, [1, 2, 3, 4], 0);
+    await waitFor(() => alerts.length > 1, 10_000, 'the device’s resolve');
+    await settle();
+    expect(alerts.map((a) => [a.sensor, a.event, a.anomaly_id])).toEqual([
+      ['esp-power', 'open', id],
+      ['esp-power', 'resolve', id],
+    ]);
   }, 180_000);
 });
