@@ -4,8 +4,9 @@
  * plug's ENERGY fields). docs/ALERTS.md, "A device whose every field goes silent".
  *
  * When a field's silence opens its `missing data` episode (Daemon.judgeSilences) and every stream anomalyd knows of
- * its device (at least two) went quiet together — each last heard within the device's longest reading interval of
- * the others, and each overdue (silent longer than its own interval) — the device's silence is told as one episode
+ * its device went quiet together — at least two of them overdue (silent longer than their own interval), last heard
+ * within the longest of their intervals of each other, and none heard since (a field not due yet, a heartbeat, says
+ * nothing else) — the device's silence is told as one episode
  * of the device: kind `missing_data`, `sensor`, `device` and `stream` the device, stored and alerted on
  * `<prefix>/alerts/<device>`: `plug: no reading from any of its 6 fields since 18:14 (missing data)`. Each field's
  * own silence episode still opens, grows and ends as before, stored (the history, `anomalies list`), but its events
@@ -121,22 +122,30 @@ export class DeviceSilences {
     if (device === stream) return false;
     const streams = this.w.streamsOf(device);
     if (streams.length < 2 || !streams.includes(stream)) return false;
-    let first = Infinity;
-    let last = -Infinity;
+    // The fields whose silence can be told (overdue: silent longer than their own interval); a field not due yet (a
+    // heartbeat, a report-on-change field) says nothing either way, unless it was heard after the others stopped.
     let widest = 0;
+    const overdue: number[] = [];
+    const notDue: number[] = [];
     for (const s of streams) {
       const heard = this.w.heardAt(s);
-      if (heard === null) return false;
+      if (heard === null) continue;
       const interval = this.w.intervalOf(s) ?? 0;
-      // Each field overdue: one that has not yet missed a reading of its own (a slow field) is not silent yet.
-      if (interval > 0 && now - heard <= interval) return false;
-      if (heard < first) first = heard;
-      if (heard > last) last = heard;
+      if (interval > 0 && now - heard <= interval) {
+        notDue.push(heard);
+        continue;
+      }
+      overdue.push(heard);
       if (interval > widest) widest = interval;
     }
-    // Together: all last heard within the device's longest reading interval of each other.
-    if (!(widest > 0) || last - first > widest) return false;
-    const told = `${device}: no reading from any of its ${streams.length} fields since ${this.clock(last, now)}`;
+    if (overdue.length < 2 || !(widest > 0)) return false;
+    // Together: the silent fields last heard within the longest of their reading intervals of each other, and no
+    // field heard since well after they stopped (the device still talks).
+    const first = Math.min(...overdue);
+    const last = Math.max(...overdue);
+    if (last - first > widest || notDue.some((heard) => heard > last + widest)) return false;
+    const fields = overdue.length === streams.length ? `any of its ${streams.length} fields` : `${overdue.length} of its ${streams.length} fields`;
+    const told = `${device}: no reading from ${fields} since ${this.clock(last, now)}`;
     const group: Group = { anomalyId: this.w.newId(), since: last, told, members: new Set() };
     if (!this.w.record(this.event('open', device, group, now), this.explanation(device, group, now, told))) return false;
     this.groups.set(device, group);

@@ -62,9 +62,17 @@ describe('DeviceSilences', () => {
     expect(book({ 'plug/a': t0, 'plug/b': t0 - 30 * SEC }, i).silences.silenceOpened('plug/a', 'plug', 'a1', now)).toBe(false);
     // A heartbeat field read every 10 min, heard with the others, is not due yet: the device is not all silent.
     expect(book({ 'plug/a': t0, 'plug/b': t0 }, { 'plug/a': 10 * SEC, 'plug/b': 600 * SEC }).silences.silenceOpened('plug/a', 'plug', 'a1', now)).toBe(false);
+    // Heard after the others stopped (the device still talks), though not due yet.
+    expect(book({ 'plug/a': t0, 'plug/b': t0, 'plug/c': now - 30 * SEC }, { ...i, 'plug/c': 600 * SEC }).silences.silenceOpened('plug/a', 'plug', 'a1', now)).toBe(false);
     expect(book({ 'plug/a': t0 }, { 'plug/a': 10 * SEC }).silences.silenceOpened('plug/a', 'plug', 'a1', now)).toBe(false);
     // The store refused the device's open: told per field.
     expect(book({ 'plug/a': t0, 'plug/b': t0 }, i, true).silences.silenceOpened('plug/a', 'plug', 'a1', now)).toBe(false);
+  });
+
+  it('a heartbeat field heard with the others, not due yet, does not keep the others apart: told as part of the device', () => {
+    const { silences, recorded } = book({ 'plug/a': t0, 'plug/b': t0, 'plug/c': t0 }, { 'plug/a': 10 * SEC, 'plug/b': 10 * SEC, 'plug/c': 600 * SEC });
+    expect(silences.silenceOpened('plug/a', 'plug', 'a1', t0 + 60 * SEC)).toBe(true);
+    expect(recorded[0].explanation.sentence).toBe('plug: no reading from 2 of its 3 fields since 18:14 (missing data)');
   });
 
   it('restored with no member open: the first reading of the device ends it; restored members end it with the last', () => {
