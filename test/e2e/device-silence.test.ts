@@ -24,12 +24,12 @@ const N = 1500;
 const cleanups = useCleanups();
 
 /** The daemon with the esphome preset on `dataDir` (embedded broker), started, its alerts into `alerts`; a publisher. */
-async function started(dataDir: string, clock: () => number, alerts: AlertPayload[]): Promise<{ daemon: Daemon; pub: mqtt.MqttClient }> {
+async function started(dataDir: string, clock: () => number, alerts: AlertPayload[]): Promise<{ daemon: Daemon; pub: mqtt.MqttClient; url: string }> {
   const { daemon, url } = await inProcessDaemon({ dataDir, brokerUrl: null, overrides: { ingest: { presets: ['esphome'] }, http: { enabled: false } }, clock, cleanups });
   await collectAlerts(url, `devsil-sub-${process.pid}-${alerts.length}`, cleanups, alerts);
   const pub = await mqtt.connectAsync(url, { clientId: `devsil-pub-${process.pid}-${alerts.length}` });
   cleanups.push(() => pub.endAsync());
-  return { daemon, pub };
+  return { daemon, pub, url };
 }
 
 const topic = (c: number): string => `esp-power/sensor/ch${c}_power/state`;
@@ -60,7 +60,7 @@ describe.skipIf(!builtAndModelsPresent())('a device whose every field goes silen
     let now = Math.floor(Date.now() / 1000) * 1000;
     const clock = (): number => now;
     const alerts: AlertPayload[] = [];
-    const { daemon, pub } = await started(dataDir, clock, alerts);
+    const { daemon, pub, url } = await started(dataDir, clock, alerts);
     await sendHistory(pub, now);
     await waitFor(() => daemon.counters.scored >= CHANNELS * N, 60_000, 'every reading scored');
     expect(alerts).toEqual([]);
@@ -80,6 +80,18 @@ describe.skipIf(!builtAndModelsPresent())('a device whose every field goes silen
     expect(fields.length).toBeGreaterThan(0);
     expect(fields.every((a) => a.status === 'open' && a.explanation?.kind === 'missing_data')).toBe(true);
     expect(stored.filter((a) => a.sensor === 'esp-power').map((a) => [a.id, a.status])).toEqual([[open.anomaly_id, 'open']]);
+    // Each silent field's retained state carries the device's episode, the one alerted (its problem entity on for it).
+    const stateOf = async (stream: string): Promise<{ anomaly_id?: string }> => {
+      const c = await mqtt.connectAsync(url, { clientId: `devsil-state-${process.pid}-${stream.length}` });
+      try {
+        const got = new Promise<{ anomaly_id?: string }>((resolve) => c.on('message', (_t, p) => resolve(JSON.parse(p.toString('utf8')) as { anomaly_id?: string })));
+        await c.subscribeAsync(`anomalyd/state/${stream}`, { qos: 1 });
+        return await got;
+      } finally {
+        await c.endAsync();
+      }
+    };
+    for (const f of fields) expect((await stateOf(f.sensor)).anomaly_id).toBe(open.anomaly_id);
 
     // Longer: still the one alert.
     now += 5 * MIN;
