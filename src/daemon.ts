@@ -1457,9 +1457,12 @@ export class Daemon {
     // A device whose every field went silent together: its episode goes on until its fields read again, its open
     // members (its fields' silences the detector restored open) still told in it (DeviceSilences).
     const silences = this.deviceSilences;
-    for (const a of open) if (silences !== null && DeviceSilences.isDeviceEpisode(a)) silences.restore(a.sensor, a.id, a.startTs, a.explanation?.sentence ?? null);
+    // Never a stream's own episode (a stream the detector knows is no device of several).
+    const streams = new Set(detector.streams());
+    const deviceEpisode = (a: (typeof open)[number]): boolean => silences !== null && !streams.has(a.sensor) && DeviceSilences.isDeviceEpisode(a);
+    for (const a of open) if (silences !== null && deviceEpisode(a)) silences.restore(a.sensor, a.id, a.startTs, a.explanation?.sentence ?? null);
     for (const a of open) {
-      if (silences !== null && DeviceSilences.isDeviceEpisode(a)) continue;
+      if (deviceEpisode(a)) continue;
       const member = silences !== null && a.sensor !== a.device && a.explanation?.kind === 'missing_data' && silences.openFor(a.device);
       if (detector.openAnomaly(a.sensor) === a.id) {
         if (member) silences.restoreMember(a.device, a.id);
