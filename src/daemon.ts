@@ -61,6 +61,7 @@ import { LoopLoad, eventLoopSampler, type UtilizationSampler } from './daemon/lo
 import type { StorageError } from './adapters/storage.js';
 import type { OwnModelProgress } from './contract/own-model.js';
 import { DeviceAvailability } from './daemon/availability.js';
+import { DeviceSilences } from './daemon/device-silence.js';
 import { JunkGate, type JunkGateOptions } from './daemon/junk-gate.js';
 
 export interface DaemonOptions {
@@ -244,6 +245,8 @@ export class Daemon {
   private detector: Detector | null = null;
   /** Devices that said they are offline (their birth and last will: src/daemon/availability.ts); made with the store. */
   private availability: DeviceAvailability | null = null;
+  /** Devices whose every field went silent together: one episode each (src/daemon/device-silence.ts); made with the store. */
+  private deviceSilences: DeviceSilences | null = null;
   /** The detector's parser: the units hubs state for their streams (statedUnit). */
   private parser: MessageParser | null = null;
   /** Errors of one kind logged at most once per housekeeping interval, with how many were not. */
@@ -392,6 +395,16 @@ export class Daemon {
         for (const stream of streams) this.board?.refresh(stream);
       },
     });
+    this.deviceSilences = new DeviceSilences({
+      streamsOf: (device) => this.streamsOf(device),
+      heardAt: (stream) => this.board?.heardAt(stream) ?? null,
+      intervalOf: (stream) => this.detector?.intervalOf(stream),
+      record: (ev, explanation) => this.recordEvent(store, ev, explanation),
+      newId: randomUUID,
+      threshold: config.score.threshold,
+      timeZone: config.explain.timeZone ?? undefined,
+      log: this.log,
+    });
 
     const loadModel = this.startModels();
     const registry = await this.startRegistry(loadModel);
@@ -402,7 +415,11 @@ export class Daemon {
       {
         modelOf: (sensor) => registry.modelFor(sensor)?.id ?? null,
         learning: (sensor) => detector.learning(sensor) || this.mayNotAlert(sensor),
-        openAnomaly: (sensor) => detector.openAnomaly(sensor),
+        // A field's silence told in its device's one episode carries that episode (the one alerted: DeviceSilences).
+        openAnomaly: (sensor) => {
+          const id = detector.openAnomaly(sensor);
+          return id === null ? null : (this.deviceSilences?.episodeOfMember(id) ?? id);
+        },
         ownModel: (sensor) => learner.ownModel(sensor),
         intervalOf: (sensor) => detector.intervalOf(sensor),
         heldProgress: (sensor) => detector.heldProgress(sensor),
@@ -1093,6 +1110,8 @@ export class Daemon {
       let deaf = this.deafUntil(r.sensor);
       // A gap across the span its device said it was offline is the device's (told as its episode): not taught either.
       if (this.availability?.active === true && this.availability.reading(r.source ?? r.sensor, this.board?.heardAt(r.sensor) ?? null, this.now()) && (deaf === null || r.ts > deaf)) deaf = r.ts;
+      // A device whose every field went silent, its fields' silences resolved at a restart: its first reading ends it.
+      if (this.deviceSilences?.active === true) this.deviceSilences.reading(r.source ?? r.sensor, this.now());
       if (deaf !== null) this.detector?.excuseGap(r.sensor, deaf);
       this.board?.arrived(r.sensor);
       // Home Assistant entities once it is a real stream (HaDiscovery.streamSeen); a revived one that was real, at once.
@@ -1185,6 +1204,8 @@ export class Daemon {
     // A device that says it is offline has no reading at all: its episode lasts until now, and its record's
     // `duration_ms` says so (tryout 23, finding F6: `LASTED 0s`, `duration_ms: 0` while it was open).
     for (const d of this.availability?.progress(this.now()) ?? []) store.touchAnomaly(d.anomalyId, d.endTs, 0, d.explanation);
+    // So does a device whose every field went silent together (DeviceSilences.progress).
+    for (const d of this.deviceSilences?.progress(this.now()) ?? []) store.touchAnomaly(d.anomalyId, d.endTs, 0, d.explanation);
   }
 
   /** Runs housekeeping's tasks once now, in their order (Housekeeping.tick; its timer does every HOUSEKEEPING_MS): public for tests. */
@@ -1267,6 +1288,9 @@ export class Daemon {
         const told = this.signals?.explainAlert(ev, true, this.silentUntil(sensor, ev.endTs)) ?? null;
         // A silence's update that tells it only longer (not yet tenfold) is not sent; its record follows it.
         if (told !== null && this.heldBack(ev, told)) continue;
+        // A field whose device went silent as a whole (every field together) is told in the device's one episode
+        // (opened now, stored and alerted before this), its own stored without an alert (DeviceSilences).
+        if (ev.kind === 'open' && detector.silenceOpen(sensor)) this.deviceSilences?.silenceOpened(sensor, detector.sourceOf(sensor) ?? sensor, ev.anomalyId, now);
         this.recordEvent(store, ev, told?.explanation ?? null);
       }
       this.episodeTicks?.note(sensor, detector.openAnomaly(sensor), events.length);
@@ -1376,11 +1400,19 @@ export class Daemon {
       // The stream's device goes with the stored episode (the list, the API and the page group a device's episodes).
       const device = this.detector?.sourceOf(ev.sensor);
       const stored = device !== undefined && device !== ev.sensor && ev.device === undefined ? { ...ev, device } : ev;
-      if (store.recordEvent(stored, this.topics.alerts(ev.sensor), explanation) === null) {
+      // A field's silence told in its device's one episode: stored, not alerted (DeviceSilences).
+      const member = this.deviceSilences?.memberOf(ev.anomalyId) === true;
+      if (store.recordEvent(stored, this.topics.alerts(ev.sensor), explanation, !member) === null) {
         this.counters.refusedEvents++;
         return false;
       }
-      logAlert(this.log, ev, explanation);
+      if (member) {
+        this.log.debug({ sensor: ev.sensor, anomalyId: ev.anomalyId, kind: ev.kind }, 'a field’s silence stored, told in its device’s episode');
+        // Its device's episode ends with its last member (stored, then alerted, after this resolve).
+        if (ev.kind === 'resolve') this.deviceSilences?.memberEnded(ev.anomalyId, this.now());
+      } else {
+        logAlert(this.log, ev, explanation);
+      }
       this.counters.events++;
       return true;
     } catch (err) {
@@ -1425,8 +1457,21 @@ export class Daemon {
     const store = this.store!;
     const detector = this.detector!;
     const revived: string[] = [];
-    for (const a of store.listAnomalies({ status: 'open', limit: 1_000_000 })) {
-      if (detector.openAnomaly(a.sensor) === a.id) continue;
+    const open = store.listAnomalies({ status: 'open', limit: 1_000_000 });
+    // A device whose every field went silent together: its episode goes on until its fields read again, its open
+    // members (its fields' silences the detector restored open) still told in it (DeviceSilences).
+    const silences = this.deviceSilences;
+    // Never a stream's own episode (a stream the detector knows is no device of several).
+    const streams = new Set(detector.streams());
+    const deviceEpisode = (a: (typeof open)[number]): boolean => silences !== null && !streams.has(a.sensor) && DeviceSilences.isDeviceEpisode(a);
+    for (const a of open) if (silences !== null && deviceEpisode(a)) silences.restore(a.sensor, a.id, a.startTs, a.explanation?.sentence ?? null);
+    for (const a of open) {
+      if (deviceEpisode(a)) continue;
+      const member = silences !== null && a.sensor !== a.device && a.explanation?.kind === 'missing_data' && silences.openFor(a.device);
+      if (detector.openAnomaly(a.sensor) === a.id) {
+        if (member) silences.restoreMember(a.device, a.id);
+        continue;
+      }
       // A device that said it was offline is so until it says otherwise or reads again: its episode goes on.
       if (a.explanation?.kind === 'device_offline') {
         this.availability?.restore(a.sensor, a.id, a.startTs, a.explanation.sentence);
@@ -1440,7 +1485,8 @@ export class Daemon {
         continue;
       }
       try {
-        store.recordEvent(storedResolveEvent(a), this.topics.alerts(a.sensor), a.explanation);
+        // A member's resolve is stored only, as its open was: its device's episode tells the silence.
+        store.recordEvent(storedResolveEvent(a), this.topics.alerts(a.sensor), a.explanation, !member);
         this.log.warn({ sensor: a.sensor, anomalyId: a.id }, 'episode left open by an unclean stop: resolved at start');
       } catch (err) {
         this.log.error({ err, anomalyId: a.id }, 'could not resolve an orphaned episode');

@@ -536,8 +536,11 @@ export class SqliteStore implements Store {
    * written, no alert is queued, the refusal is counted (`refusedTransitions`) and logged, and null is
    * returned. So an episode never gets a second open or a second resolve, whatever a restored
    * checkpoint believes.
+   *
+   * `publish` false stores the event without its alert (no outbox row; `outboxId` 0): a field's silence told in its
+   * device's one episode (src/daemon/device-silence.ts), kept in the history, never sent on its own.
    */
-  recordEvent(ev: AnomalyEvent, topic: string, explanation: AlertExplanation | null = null): RecordedEvent | null {
+  recordEvent(ev: AnomalyEvent, topic: string, explanation: AlertExplanation | null = null, publish = true): RecordedEvent | null {
     const channels = alertChannels(ev); // validates before anything is written
     const now = this.now();
     const { recorded, dropped, refusal } = this.write(() => {
@@ -566,6 +569,7 @@ export class SqliteStore implements Store {
         explanation: explanation === null ? null : JSON.stringify(explanation),
       });
       this.s.insertEvent.run(ev.anomalyId, seq, ev.kind, Math.round(ev.endTs), ev.score, payload);
+      if (!publish) return { recorded: { anomalyId: ev.anomalyId, seq, outboxId: 0 }, dropped: 0, refusal: null };
       const outboxId = Number(this.s.insertOutbox.run(topic, payload, 1, now).lastInsertRowid);
       this.pendingOutboxId = Math.max(this.pendingOutboxId, outboxId);
       return { recorded: { anomalyId: ev.anomalyId, seq, outboxId }, dropped: this.enforceOutboxBound(outboxId), refusal: null };

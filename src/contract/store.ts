@@ -255,8 +255,10 @@ export interface AnomalyRecorder {
    * `resolve` of an unknown or resolved one, is refused (nothing written, no alert, counted) and null is
    * returned. Throws when the event cannot become an alert (invalid channels) or the write fails.
    * `explanation` goes into the alert and the anomaly row; null (the default) leaves the row's earlier one.
+   * `publish` false (default true) stores the event without an outbox row (`outboxId` 0): a field's silence told in
+   * its device's one episode (docs/ALERTS.md, "A device whose every field goes silent").
    */
-  recordEvent(ev: AnomalyEvent, topic: string, explanation?: AlertExplanation | null): RecordedEvent | null;
+  recordEvent(ev: AnomalyEvent, topic: string, explanation?: AlertExplanation | null, publish?: boolean): RecordedEvent | null;
   /** Events refused since open because their stored episode was past them. */
   refusedTransitions(): number;
 }
