@@ -150,7 +150,7 @@ describe.skipIf(!builtAndModelsPresent())('an on/off state held, judged on the s
     expect(leakAlerts.every((a) => a.anomaly_id === told.anomaly_id)).toBe(true);
     const resolve = leakAlerts.find((a) => a.event === 'resolve')!;
     expect(resolve.resolution).toBe('recovered');
-    expect(resolve.explanation?.sentence).toMatch(/^bath_leak\/water_leak leak for 2[01] min since \d\d:\d\d \(alarm\)$/);
+    expect(resolve.explanation?.sentence).toMatch(/^bath_leak\/water_leak leak for 2[01] min since (\d{4}-\d\d-\d\d )?\d\d:\d\d \(alarm\)$/);
     // Dry again for an hour: nothing more.
     alerts.splice(0);
     for (let k = 0; k < 6; k++) {
