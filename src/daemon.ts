@@ -776,6 +776,8 @@ export class Daemon {
     this.parser = parser;
     return new Detector(detectorOptions(config), {
       parser,
+      // Messages are stamped with their arrival (MqttSource): a reading stamped on arrival may be of a burst.
+      stampsOnArrival: true,
       modelFor: (stream) => {
         const model = registry.modelFor(stream);
         return model === null ? null : { model, own: registry.learntOnAlone(stream) };

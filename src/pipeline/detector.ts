@@ -98,6 +98,13 @@ export interface DetectorPorts {
    * model without a fallback).
    */
   learning?(stream: string, origin: Origin): boolean;
+  /**
+   * True when the caller stamps each message with its arrival (RawMessage.receivedAt: the daemon's MQTT input), so
+   * that a reading whose time equals its message's arrival was stamped on arrival (a hub that sends no time) and may
+   * be of an arrival-stamped burst (StepItem.burst). Absent or false (replay, evaluation, bench): receivedAt is each
+   * row's own time, no reading is taken as stamped on arrival, and nothing is marked.
+   */
+  readonly stampsOnArrival?: boolean;
   /** Schedules batches (default asapScheduler). */
   readonly scheduler?: SchedulerLike;
   /** A model call failed: the streams it carried were scored without the model for those steps. */
@@ -608,7 +615,7 @@ export class Detector {
     let burst = false;
     let holeEnd = false;
     if (!place.duplicate) {
-      const stamped = reading.ts === receivedAt;
+      const stamped = this.ports.stampsOnArrival === true && reading.ts === receivedAt;
       const interval = place.intervalMs;
       const gap = reading.ts - previousTs;
       burst = stamped && interval > 0 && this.afterHole.has(stream) && gap >= 0 && gap < BURST_FRACTION * interval;

@@ -7,7 +7,7 @@
  * cycle's phase, a dwell's or a run's length, an arrival's surprise) do not judge them (src/pipeline/detector.ts,
  * arrival-stamped bursts); their values are still judged.
  *
- * The detector the daemon runs (shipped configuration and model), fed zigbee2mqtt payloads ({"power": …}, no time)
+ * The detector the daemon runs (shipped configuration and model, messages stamped with their arrival), fed zigbee2mqtt payloads ({"power": …}, no time)
  * stamped on arrival, with and without the daemon's own deafness (Detector.excuseGap: the daemon lost the broker too;
  * without it, only the hub's link was down). The outage starts at every fifth reading of the 40 s cycle.
  */
@@ -62,7 +62,7 @@ function plug(seed: number, downAt: number, down: number, total: number, odd?: {
 
 /** Events after the first `from` messages (opens and updates, with their sentences). */
 async function run(messages: readonly Message[], burstFrom: number, excuse: boolean): Promise<string[]> {
-  const { det, book } = await shippedDetector([], { presets: ['zigbee2mqtt'] });
+  const { det, book } = await shippedDetector([], { presets: ['zigbee2mqtt'] }, true);
   const out: Explained[] = [];
   await feedMessages(det, book, messages.slice(0, burstFrom), out);
   expect(Math.abs((det.intervalOf(STREAM) ?? 0) - SEC)).toBeLessThan(50);
