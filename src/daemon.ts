@@ -139,6 +139,12 @@ export interface DaemonCounters {
    * broker's queue may have dropped (pipeline/backfill.ts; Detector.backfillMissing). Not what was never sent.
    */
   backfillMissing: number;
+  /**
+   * Readings of arrival-stamped bursts: readings stamped on arrival (a hub that sends no time) that came within a
+   * quarter of their stream's interval after a hole or the daemon's deafness, a hub's queue flushed at a reconnect.
+   * Their values are judged, not when they came (Detector.arrivalBurst; docs/SCORING.md, "Arrival-stamped bursts").
+   */
+  arrivalBurst: number;
   commands: number;
   /** Times MQTT reads were paused for backpressure. */
   pauses: number;
@@ -198,6 +204,7 @@ export class Daemon {
     unsetClocks: 0,
     clockLags: 0,
     backfillMissing: 0,
+    arrivalBurst: 0,
   };
   private readonly log: Logger;
   private readonly now: () => number;
@@ -787,6 +794,8 @@ export class Daemon {
     this.parser = parser;
     return new Detector(detectorOptions(config), {
       parser,
+      // Messages are stamped with their arrival (MqttSource): a reading stamped on arrival may be of a burst.
+      stampsOnArrival: true,
       modelFor: (stream) => {
         const model = registry.modelFor(stream);
         return model === null ? null : { model, own: registry.learntOnAlone(stream) };
@@ -931,6 +940,7 @@ export class Daemon {
         uptimeMs: () => performance.now() - this.startedMono,
         counters: () => {
           this.counters.backfillMissing = this.detector?.backfillMissing ?? 0;
+          this.counters.arrivalBurst = this.detector?.arrivalBurst ?? 0;
           return this.counters as unknown as Record<string, number>;
         },
         backfill: () => this.backfills.view(this.detector?.backfillMissing ?? 0),
@@ -1129,6 +1139,7 @@ export class Daemon {
     const detector = this.detector;
     if (detector === null) return;
     this.counters.backfillMissing = detector.backfillMissing;
+    this.counters.arrivalBurst = detector.arrivalBurst;
     // Not while reads are paused, nor within a burst's quiet after (BACKFILL_QUIET_MS): its readings come after the pause.
     if (!all && this.readPauses.pausedAfter(this.now() - BACKFILL_QUIET_MS) !== null) return;
     this.backfills.tell(detector.backfillBursts(this.arrivalNow(), all), this.now());

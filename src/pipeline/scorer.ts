@@ -893,7 +893,8 @@ export class StreamScorer {
     // the stream's first, or a silence alarmed or judged rare (censored, as a rare run is; one that another open
     // episode holds is that episode's, not taught either).
     if (r.item.kind === 'reading') {
-      const x = missed > 0 ? missed : r.item.reset || r.item.unheard === true ? -1 : r.item.filled;
+      // A reading of an arrival-stamped burst (StepItem.burst) came at no time of its own: no arrival of the stream's.
+      const x = missed > 0 ? missed : r.item.reset || r.item.unheard === true || r.item.burst === true ? -1 : r.item.filled;
       const censored = silenced !== null || (missed > 0 && (s.episode !== null || (gap !== null && gap.deviation >= this.holdSurprise)));
       if (x >= 0 && !censored) teachArrival(s.arrivals, x, this.opts.horizon);
     }
@@ -1182,6 +1183,7 @@ export class StreamScorer {
     // Filled steps held the previous value: repeats of it, unless the caller did not hear them (StepItem.unheard),
     // or the channel's run began busy (below).
     const heard = r.item.kind === 'reading' && r.item.unheard !== true ? r.item.filled : 0;
+    const burst = r.item.kind === 'reading' && r.item.burst === true;
     let scratch = this.scratch.get(C);
     if (scratch === undefined) this.scratch.set(C, (scratch = newEvidenceScratch(C)));
     const { level, shift, res, sp, ch, st, done, d2, logD2 } = scratch;
@@ -1304,6 +1306,19 @@ export class StreamScorer {
         // a 1 Hz hub opened `missing data` at surprise 14.6 where its next reading equalled the last by chance:
         // tryout 15, finding 4). Its silence is judged as a silence once it is a gap (silenceOf), not as a run.
         const repeats = heard > 0 && busyRun(s.runModel, c * RUN_STATE) ? 0 : heard;
+        if (burst) {
+          // A reading of an arrival-stamped burst (StepItem.burst) came at no time of its own: how long a value or a
+          // level was held across it is not known. The run and the level's dwell start over at it, as after a gap,
+          // neither judged nor taught; they go on from the burst's last reading (tryout 28, finding 5: a plug's normal
+          // cycle flushed at a reconnect was told `0.5 W for 34 s, never longer than 30 s before (stuck value)`).
+          s.run[c] = 1;
+          s.runRare[c] = 0;
+          restartRun(s.runModel, c * RUN_STATE);
+          s.dwells[c].restart();
+          s.dwells[c].step(r.item.values[c], 0, 0, o.horizon, r.item.ts);
+          st[c] = Number.NaN;
+          continue;
+        }
         if (r.item.values[c] === s.last[c]) {
           // Filled steps held the previous value: a run that goes on counts them. A run longer than any
           // taught so far is taught as it goes (censored: it is at least this long), each time it grows by a
@@ -1371,8 +1386,8 @@ export class StreamScorer {
       }
       // A counter repeats its value for as long as nothing is consumed: its runs are taught (its silences are
       // judged against them) but are no evidence of a stuck sensor (src/pipeline/counter.ts).
-      stuck = s.counter ? null : st;
-      ended = done;
+      stuck = s.counter || burst ? null : st;
+      ended = burst ? null : done;
     } else {
       s.run.fill(1);
       s.runRare.fill(0);
@@ -1444,6 +1459,12 @@ export class StreamScorer {
     taught.stuck = out.stuck === null && !(s.counter && (o.evidence === undefined || o.evidence.includes('stuck'))) ? null : ended;
     taught.rarity = out.rarity;
     taught.cycle = out.cycle;
+    // A reading stamped on arrival that ended a fill (StepItem.holeEnd) may be the first of an arrival-stamped burst:
+    // the run or dwell it carries across the fill is judged at the next reading (taught as ever).
+    if (r.item.kind === 'reading' && r.item.holeEnd === true) {
+      out.stuck = null;
+      s.runFloor.fill(0);
+    }
     return scratch;
   }
 
@@ -1464,6 +1485,14 @@ export class StreamScorer {
     if (r.item.reset) {
       for (const cy of s.cycles) cy.clear();
       s.cycBox?.clear();
+    }
+    if (r.item.kind === 'reading' && r.item.burst === true) {
+      // A reading of an arrival-stamped burst (StepItem.burst) has no place in the cycle of its own: not judged, and
+      // the short mean of the residuals starts over after the burst, as after a gap (the profile and its phase kept).
+      cycRes.fill(Number.NaN);
+      cycOff.fill(0);
+      s.cycBox?.clear();
+      return null;
     }
     let ready = true;
     // A reading bunched after a fill stands at the latest held reading's place in the cycle (CycleProfile.advance).
@@ -1647,6 +1676,9 @@ export class StreamScorer {
     // A reading bunched after a fill gives a filled step back to the cycle (CycleProfile.advance): its place in the
     // cycle is not known (it was sent between the reading before the fill and now), so it teaches the profile nothing.
     const bunched = r.item.kind === 'reading' ? (r.item.bunched ?? 0) : 0;
+    // A reading of an arrival-stamped burst (StepItem.burst): its place is not known either; it teaches nothing and
+    // moves no switch, and the phase moves on as for any reading (bunched after a fill: giving a filled step back).
+    const burst = r.item.kind === 'reading' && r.item.burst === true;
     for (let c = 0; c < s.C; c++) {
       const owned = owners !== null && owners[c] && !learning;
       const x = r.item.values[c];
@@ -1666,7 +1698,7 @@ export class StreamScorer {
           s.cycCount[c]++;
           s.cycVar[c] += (e * e - s.cycVar[c]) / Math.min(this.opts.horizon, s.cycCount[c]);
         }
-        if (bunched === 0) s.cycles[c].teach(x, clip, off);
+        if (bunched === 0 && !burst) s.cycles[c].teach(x, clip, off);
       }
       // The held readings (from which the period is estimated and the profile rebuilt) take a fault's readings as
       // what the profile expected of them, and others winsorised as above: a profile rebuilt after a level shift
@@ -1683,7 +1715,7 @@ export class StreamScorer {
       const before = s.cycles[c].cycles;
       // A switch the readings made puts the phase at the profile's (in an episode too: the raw readings, so a duty
       // cycle that comes back from a fault at another phase is followed again).
-      if (bunched === 0 && s.last !== null && !r.item.reset) s.cycles[c].realign(s.last[c], x, filled, scale);
+      if (bunched === 0 && !burst && s.last !== null && !r.item.reset) s.cycles[c].realign(s.last[c], x, filled, scale);
       s.cycles[c].advance(held, filled, owned, bunched);
       // The drift of the level off a long cycle takes the raw reading (an episode's too: a drift holds its own).
       s.drifts[c].update(s.cycles[c], x, r.item.reset ? 0 : filled, !owned, s.step[c], shortSpan(this.opts.smooth));

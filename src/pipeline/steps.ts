@@ -93,6 +93,22 @@ export interface StepItem<O> {
    * gives one filled step back for it (CycleProfile.advance). Absent: not bunched.
    */
   readonly bunched?: number;
+  /**
+   * A reading of an arrival-stamped burst (Detector: stamped on arrival by the adapter, it came within a small fraction
+   * of the stream's interval after the reading before, which ended a hole in the stream or the caller's deafness: a
+   * hub's queue flushed at a reconnect). Its time is no time it was sent at, so the kinds that judge when a reading
+   * came do not judge or teach it: the cycle (its residual, profile and switches; its short mean starts over), a run's
+   * and a level's dwell length (they start over, as after a gap), an on/off dwell, the stream's arrivals. Its value is
+   * judged by every other kind (a value never seen is still told). Absent: false.
+   */
+  readonly burst?: true;
+  /**
+   * A reading stamped on arrival that ended a fill (Detector: its `filled` steps held the previous value): it may be
+   * the first of an arrival-stamped burst (`burst` marks those after it), whose fills then stood for readings queued,
+   * not for a value held. The length of the run or dwell it carries across them is not judged at it (taught as ever):
+   * the next reading judges it, or restarts it when that one is of a burst. Absent: false.
+   */
+  readonly holeEnd?: true;
 }
 
 /**
