@@ -1527,8 +1527,12 @@ export class Daemon {
           const device = detector.sourceOf(ev.sensor);
           const stored = device !== undefined && device !== ev.sensor ? { ...ev, device } : ev;
           // Store, then alert, as any resolve; a failing store throws (the forget stops there: the alert stays open).
-          if (store.recordEvent(stored, this.topics.alerts(ev.sensor), explanation) === null) return false;
-          logAlert(this.log, ev, explanation);
+          // A field's silence told in its device's one episode is stored only, as its open was (DeviceSilences); the
+          // device's episode is resolved `forgotten` by a device's forget, or ends with its last member.
+          const member = this.deviceSilences?.memberOf(ev.anomalyId) === true;
+          if (store.recordEvent(stored, this.topics.alerts(ev.sensor), explanation, !member) === null) return false;
+          if (member) this.deviceSilences?.memberEnded(ev.anomalyId, this.now());
+          else logAlert(this.log, ev, explanation);
           this.counters.events++;
           return true;
         },

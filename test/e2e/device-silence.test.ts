@@ -124,6 +124,30 @@ describe.skipIf(!builtAndModelsPresent())('a device whose every field goes silen
     expect(told(alerts).slice(2)).toEqual([[`esp-power/ch${CHANNELS}_power`, 'open', 'missing_data']]);
   }, 180_000);
 
+  it('forgotten by the operator while silent: one resolve of the device, `forgotten`, none of its fields’ silences sent', async () => {
+    const dataDir = tempDataDir('anomalyd-devsil-forget-', cleanups);
+    let now = Math.floor(Date.now() / 1000) * 1000;
+    const clock = (): number => now;
+    const alerts: AlertPayload[] = [];
+    const { daemon, pub } = await started(dataDir, clock, alerts);
+    await sendHistory(pub, now);
+    await waitFor(() => daemon.counters.scored >= CHANNELS * N, 60_000, 'every reading scored');
+    now += 5 * MIN;
+    daemon.judgeSilences();
+    await waitFor(() => alerts.length > 0, 10_000, 'the device’s silence');
+    const id = alerts[0].anomaly_id;
+    const result = daemon.forget({ kind: 'device', name: 'esp-power', by: 'test' });
+    expect(result?.streams.length).toBeGreaterThan(1);
+    await waitFor(() => alerts.length > 1, 10_000, 'the device’s resolve');
+    await settle();
+    // On the branch before this fix: a `forgotten` resolve of each field's silence, whose open was never sent.
+    expect(alerts.map((a) => [a.sensor, a.event, a.anomaly_id, a.resolution ?? null])).toEqual([
+      ['esp-power', 'open', id, null],
+      ['esp-power', 'resolve', id, 'forgotten'],
+    ]);
+    expect(daemon.database!.listAnomalies({ device: 'esp-power', status: 'open', limit: 20 })).toEqual([]);
+  }, 180_000);
+
   it('open across a restart: no second open, one resolve when the fields read again', async () => {
     const dataDir = tempDataDir('anomalyd-devsil-restart-', cleanups);
     let now = Math.floor(Date.now() / 1000) * 1000;
