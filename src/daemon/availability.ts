@@ -29,6 +29,7 @@ import type { Logger } from 'pino';
 import type { AlertExplanation } from '../contract/alerts.js';
 import type { AnomalyEvent } from '../contract/types.js';
 import { clockTime, formatDuration, KIND_LABELS } from '../explain/explain.js';
+import { deviceEvent, deviceExplanation } from './device-episode.js';
 
 /** What the availability book needs of the daemon. */
 export interface AvailabilityWiring {
@@ -206,40 +207,11 @@ export class DeviceAvailability {
   }
 
   private event(kind: 'open' | 'resolve', device: string, state: Offline, at: number): AnomalyEvent {
-    return {
-      kind,
-      sensor: device,
-      device,
-      anomalyId: state.anomalyId,
-      startTs: state.since,
-      endTs: Math.max(state.since, at),
-      peakScore: 0,
-      score: 0,
-      threshold: this.w.threshold,
-      modelId: 'none',
-      paddedFraction: 0,
-      channelErrors: [],
-      channels: [],
-      windows: 0,
-    };
+    return deviceEvent(kind, device, state, at, this.w.threshold);
   }
 
   private explanation(device: string, state: Offline, at: number, sentence: string): AlertExplanation {
-    return {
-      kind: 'device_offline',
-      sentence: `${sentence} (${KIND_LABELS.device_offline})`,
-      stream: device,
-      channel: 'value',
-      unit: null,
-      value: null,
-      expected: null,
-      band: null,
-      basis: null,
-      since: new Date(state.since).toISOString(),
-      duration_ms: Math.max(0, at - state.since),
-      shares: null,
-      stretch: { ts: [], values: [], expected: null, band: null },
-    };
+    return deviceExplanation('device_offline', device, state, at, sentence);
   }
 
   private clock(ts: number, reference: number): string {

@@ -32,6 +32,7 @@ import type { AlertExplanation } from '../contract/alerts.js';
 import type { AnomalyRecord } from '../contract/store.js';
 import type { AnomalyEvent } from '../contract/types.js';
 import { clockTime, formatDuration, KIND_LABELS } from '../explain/explain.js';
+import { deviceEvent, deviceExplanation } from './device-episode.js';
 
 /** What the device-silence book needs of the daemon. */
 export interface DeviceSilenceWiring {
@@ -217,40 +218,11 @@ export class DeviceSilences {
   }
 
   private event(kind: 'open' | 'resolve', device: string, group: Group, at: number): AnomalyEvent {
-    return {
-      kind,
-      sensor: device,
-      device,
-      anomalyId: group.anomalyId,
-      startTs: group.since,
-      endTs: Math.max(group.since, at),
-      peakScore: 0,
-      score: 0,
-      threshold: this.w.threshold,
-      modelId: 'none',
-      paddedFraction: 0,
-      channelErrors: [],
-      channels: [],
-      windows: 0,
-    };
+    return deviceEvent(kind, device, group, at, this.w.threshold);
   }
 
   private explanation(device: string, group: Group, at: number, sentence: string): AlertExplanation {
-    return {
-      kind: 'missing_data',
-      sentence: `${sentence} (${KIND_LABELS.missing_data})`,
-      stream: device,
-      channel: 'value',
-      unit: null,
-      value: null,
-      expected: null,
-      band: null,
-      basis: null,
-      since: new Date(group.since).toISOString(),
-      duration_ms: Math.max(0, at - group.since),
-      shares: null,
-      stretch: { ts: [], values: [], expected: null, band: null },
-    };
+    return deviceExplanation('missing_data', device, group, at, sentence);
   }
 
   private clock(ts: number, reference: number): string {
