@@ -687,7 +687,8 @@ export class SignalBook {
    * stores the event, then alerts. Tryout 20, finding 1: a plug's 3000 W, 50 times anything it had sent, went into
    * an episode open since 7 minutes as `60 W, expected 8 ± 11 (spike)`, and was in no alert, record or sentence
    * (the detector's update waits for the episode's length to double, and an update telling the same sentence is not
-   * sent). Null when the reading is no such news (nor for a silence judged while it lasts, an episode this book does
+   * sent). Never a reading back within the stream's normal range (withinNormal: a plug left on, switched off at its
+   * usual 0.5 W). Null when the reading is no such news (nor for a silence judged while it lasts, an episode this book does
    * not hold, one told in no figures: a counter reset, a device offline). Never throws (null, logged).
    */
   farther(r: ScoredReading, peak: { readonly lastAboveTs: number; readonly readings: number; readonly peakScore: number; readonly evidence: Readonly<Record<string, number>>; readonly channelErrors: readonly number[] } | null): { readonly event: AnomalyEvent; readonly explanation: AlertExplanation } | null {
