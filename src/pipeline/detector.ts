@@ -191,9 +191,9 @@ export class Detector {
   /** Backfill bursts (readings that arrive late and densely) and the readings missing in them (src/pipeline/backfill.ts). */
   private readonly backfill = new BackfillHoles();
   /**
-   * Streams whose latest reading, stamped on arrival, ended a hole (filled steps, a gap, the caller's deafness) or was
-   * one of an arrival-stamped burst after one: the next reading that comes within BURST_FRACTION of the interval after
-   * it is of the burst (StepItem.burst).
+   * Streams whose latest reading, stamped on arrival, ended a hole (filled steps, a gap, the caller's deafness; not the
+   * quiet of a stream at an irregular pace of its own, OWN_QUIET_SHARE) or was one of an arrival-stamped burst after
+   * one: the next reading that comes within BURST_FRACTION of the interval after it is of the burst (StepItem.burst).
    */
   private readonly afterHole = new Set<string>();
   /**
@@ -415,6 +415,7 @@ export class Detector {
    * message's arrival: a hub that sends none, zigbee2mqtt, ESPHome's plain states, Tasmota without Time) that came
    * within BURST_FRACTION of their stream's interval after the reading before, which ended a hole in the stream or
    * the caller's deafness, or was one of such a burst: a hub's queue flushed at its reconnect (tryout 28, finding 5).
+   * Not after the quiet of a stream at an irregular pace of its own (OWN_QUIET_SHARE: a report-on-change sensor).
    * Their values are judged; when they came is not (StepItem.burst).
    */
   get arrivalBurst(): number {
