@@ -687,7 +687,8 @@ export class SignalBook {
    * stores the event, then alerts. Tryout 20, finding 1: a plug's 3000 W, 50 times anything it had sent, went into
    * an episode open since 7 minutes as `60 W, expected 8 ± 11 (spike)`, and was in no alert, record or sentence
    * (the detector's update waits for the episode's length to double, and an update telling the same sentence is not
-   * sent). Null when the reading is no such news (nor for a silence judged while it lasts, an episode this book does
+   * sent). Never a reading back within the stream's normal range (withinNormal: a plug left on, switched off at its
+   * usual 0.5 W). Null when the reading is no such news (nor for a silence judged while it lasts, an episode this book does
    * not hold, one told in no figures: a counter reset, a device offline). Never throws (null, logged).
    */
   farther(r: ScoredReading, peak: { readonly lastAboveTs: number; readonly readings: number; readonly peakScore: number; readonly evidence: Readonly<Record<string, number>>; readonly channelErrors: readonly number[] } | null): { readonly event: AnomalyEvent; readonly explanation: AlertExplanation } | null {
@@ -703,7 +704,7 @@ export class SignalBook {
     if (reach === null) return null;
     // A drift goes on moving: told again, within the episode rules' spacing, once it is twice as far as its last
     // alert told and the episode has lasted twice as many readings since (tryout 22, finding 8).
-    const beyond = beyondTold(told, reach, r.values[c], baseline?.band);
+    const beyond = beyondTold(told, reach, r.values[c], baseline);
     const drifted = !beyond && driftFollows(told, reach, r.values[c], episode.sentWindows, peak?.readings);
     if (!drifted && !beyond) return null;
     try {
@@ -756,7 +757,7 @@ export class SignalBook {
     let most = 0;
     for (let i = 0; i < points.length; i++) {
       const d = Math.abs(points[i].values[c] - reach.center);
-      if (!beyondTold(told, reach, points[i].values[c], baseline?.band)) continue;
+      if (!beyondTold(told, reach, points[i].values[c], baseline)) continue;
       if (first < 0) first = i;
       if (d > most) {
         most = d;
@@ -1153,6 +1154,21 @@ function farBeyond(x: number, reach: { readonly center: number; readonly reach: 
 }
 
 /**
+ * Whether `x` (sensor units) lies within the range of the normal readings before the episode (`baseline`'s lo–hi),
+ * give or take the larger of their band (± BAND_SIGMAS spreads) and a FARTHERth of the range's width: a stream back at
+ * its own normal values, or next to them (a plug whose off readings were 0.5 W reading 0.0 W), never one far beyond
+ * them (a DS18B20's −127.00 around a normal 12). False without a baseline (not judged so). A plug on 10 s of every
+ * 60 s at 60 W, 0.5 W off, left on and told `60.0 W for 3 min … (stuck value)`, then switched off: its 0.5 W lay exactly
+ * as far below the 59.8 W it was told against as its normal 0.5 W readings reached, and was sent as an `update`
+ * telling `0.5 W, expected 59.8 ± 8` with no kind, and so was its resolve (branch `plugoff`). Pure.
+ */
+function withinNormal(x: number, baseline: Baseline | null): boolean {
+  if (baseline === null || !Number.isFinite(baseline.lo) || !Number.isFinite(baseline.hi)) return false;
+  const margin = Math.max(Number.isFinite(baseline.band) ? baseline.band : 0, (baseline.hi - baseline.lo) / FARTHER);
+  return x >= baseline.lo - margin && x <= baseline.hi + margin;
+}
+
+/**
  * Whether `x` is news beyond what an episode's alert `told` (its reach: toldReach): far beyond it (farBeyond), or on
  * the other side of what it was told against, at least as far as it reached (the reach takes in the farthest normal
  * reading before the episode, so `x` is beyond every one of them on that side too) and FARTHER times the normal
@@ -1162,11 +1178,15 @@ function farBeyond(x: number, reach: { readonly center: number; readonly reach: 
  * going on. The told value must lie on one side (a spike, a level shift, a stuck value, a drift, a reading told
  * without a kind; not a noise change's noise nor missing data). Tryout 28, finding 1: a DS18B20 told `85.000 unchanged
  * … (stuck value)` read −127.00 for 60 readings while that episode was open; 139 °C from 12 is 1.9 times the 73 the
- * 85.0 reached, not the tenfold, and nothing told it. Pure.
+ * 85.0 reached, not the tenfold, and nothing told it.
+ * Never a reading back within the stream's normal range (withinNormal): a stream back at its own normal values is no
+ * news, whatever was told. Pure.
  */
-function beyondTold(told: AlertExplanation, reach: { readonly center: number; readonly reach: number }, x: number, band: number | undefined): boolean {
+function beyondTold(told: AlertExplanation, reach: { readonly center: number; readonly reach: number }, x: number, baseline: Baseline | null): boolean {
+  if (withinNormal(x, baseline)) return false;
   if (farBeyond(x, reach)) return true;
   if (told.kind === 'noise_change' || told.kind === 'missing_data' || typeof told.value !== 'number' || !Number.isFinite(told.value)) return false;
+  const band = baseline?.band;
   if (band === undefined || !(band > 0)) return false;
   const side = Math.sign(told.value - reach.center);
   return side !== 0 && -side * (x - reach.center) >= Math.max(reach.reach, FARTHER * band);

@@ -38,6 +38,20 @@ import { StepEngine, type StepEngineOptions, type StepItem, type StepResult, typ
  */
 export const BURST_FRACTION = 0.25;
 
+/**
+ * A stream whose readings come at an irregular pace of their own at least this share of the time (a running mean over
+ * about OWN_QUIET_READINGS readings): ending a hole (filled steps, a gap; not the caller's deafness) or coming within
+ * BURST_FRACTION of its interval after the reading before (not of a burst). Such a stream keeps quiet on its own and
+ * sends changes close together: a report-on-change sensor, a door shut seconds after it opened (its interval, the
+ * median gap, lies between its quick changes and its quiet stretches). Its holes are its value unchanged, not a hub's
+ * queue held back, so the reading that ends one and a change soon after it came when the device sent them: no
+ * arrival-stamped burst (Detector.queue). A periodic stream has neither but at an outage (a 1 Hz plug's 19 s outage
+ * after 40 min: one reading in 2,400 ends a hole; the burst's readings are not counted).
+ */
+export const OWN_QUIET_SHARE = 1 / 8;
+/** The readings OWN_QUIET_SHARE's running mean is over (its weight 1 / this). */
+export const OWN_QUIET_READINGS = 32;
+
 export interface DetectorOptions {
   readonly cadence: CadenceOptions;
   readonly engine: StepEngineOptions;
@@ -177,11 +191,17 @@ export class Detector {
   /** Backfill bursts (readings that arrive late and densely) and the readings missing in them (src/pipeline/backfill.ts). */
   private readonly backfill = new BackfillHoles();
   /**
-   * Streams whose latest reading, stamped on arrival, ended a hole (filled steps, a gap, the caller's deafness) or was
-   * one of an arrival-stamped burst after one: the next reading that comes within BURST_FRACTION of the interval after
-   * it is of the burst (StepItem.burst).
+   * Streams whose latest reading, stamped on arrival, ended a hole (filled steps, a gap, the caller's deafness; not the
+   * quiet of a stream at an irregular pace of its own, OWN_QUIET_SHARE) or was one of an arrival-stamped burst after
+   * one: the next reading that comes within BURST_FRACTION of the interval after it is of the burst (StepItem.burst).
    */
   private readonly afterHole = new Set<string>();
+  /**
+   * Each stream's share of readings at an irregular pace of its own (OWN_QUIET_SHARE: ending a hole of its own, or
+   * within BURST_FRACTION of its interval after the one before, not of a burst), a running mean over about
+   * OWN_QUIET_READINGS readings. Not checkpointed: after a restart it is learnt again, from 0.
+   */
+  private readonly holeShare = new Map<string, number>();
   /** Readings of arrival-stamped bursts since the detector was made (StepItem.burst). */
   private burstTotal = 0;
   /** Each one-channel stream's counter stage (src/pipeline/counter.ts): is it a cumulative counter, and its resets. */
@@ -342,6 +362,7 @@ export class Detector {
     this.excused.delete(stream);
     this.backfill.forget(stream);
     this.afterHole.delete(stream);
+    this.holeShare.delete(stream);
     this.draining.delete(stream);
     this.recordings.delete(stream);
     this.cadences.delete(stream);
@@ -394,6 +415,7 @@ export class Detector {
    * message's arrival: a hub that sends none, zigbee2mqtt, ESPHome's plain states, Tasmota without Time) that came
    * within BURST_FRACTION of their stream's interval after the reading before, which ended a hole in the stream or
    * the caller's deafness, or was one of such a burst: a hub's queue flushed at its reconnect (tryout 28, finding 5).
+   * Not after the quiet of a stream at an irregular pace of its own (OWN_QUIET_SHARE: a report-on-change sensor).
    * Their values are judged; when they came is not (StepItem.burst).
    */
   get arrivalBurst(): number {
@@ -626,12 +648,22 @@ export class Detector {
       const stamped = this.ports.stampsOnArrival === true && reading.ts === receivedAt;
       const interval = place.intervalMs;
       const gap = reading.ts - previousTs;
-      burst = stamped && interval > 0 && this.afterHole.has(stream) && gap >= 0 && gap < BURST_FRACTION * interval;
-      const hole = place.filled > 0 || (place.reset && place.missed !== undefined) || until !== undefined;
+      const quick = interval > 0 && gap >= 0 && gap < BURST_FRACTION * interval;
+      const own = place.filled > 0 || (place.reset && place.missed !== undefined);
+      // A stream at an irregular pace of its own (OWN_QUIET_SHARE: a report-on-change sensor) keeps quiet and sends
+      // changes close together itself: its hole is its value unchanged, not a queue held back, and the reading that
+      // ends it and a second change soon after came when the device sent them (a door opened and shut 3 s later):
+      // their dwells and runs are judged. The caller's deafness is a hole of ours whatever the stream: a queue may
+      // follow it.
+      const share = this.holeShare.get(stream) ?? 0;
+      const irregular = share >= OWN_QUIET_SHARE;
+      burst = stamped && quick && this.afterHole.has(stream);
+      if (!burst && until === undefined) this.holeShare.set(stream, share + ((own || quick ? 1 : 0) - share) / OWN_QUIET_READINGS);
+      const hole = (own && !irregular) || until !== undefined;
       if (stamped && (burst || hole)) this.afterHole.add(stream);
       else this.afterHole.delete(stream);
       if (burst) this.burstTotal++;
-      holeEnd = stamped && !burst && place.filled > 0;
+      holeEnd = stamped && !burst && place.filled > 0 && hole;
     }
     // Copied by index into a fresh buffer (not Float64Array.from, whose iterator protocol costs more, nor the
     // constructor from an array-like): the same values, each converted to a double as the constructor would.
