@@ -866,7 +866,7 @@ function renderAnomalies(list) {
   }
   list.forEach(function (a) {
     var tr = el('tr', { class: a.sensor === state.selected ? 'selected' : '', 'data-id': a.id });
-    tr.appendChild(el('td', { class: 'when' }, fmtTime(a.startTs) + ' (' + fmtDuration(a.endTs - a.startTs) + ')'));
+    tr.appendChild(el('td', { class: 'when' }, fmtTime(a.startTs) + ' (' + fmtDuration(a.lastedMs) + ')'));
     var who = el('td', { class: 'sensor' });
     var link = el('button', { type: 'button', title: 'show ' + a.sensor }, a.sensor);
     link.addEventListener('click', function () { choose(a.sensor); });
