@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { parse } from 'csv-parse/sync';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonProcess, MAIN, builtAndModelsPresent } from '../helpers/daemon.js';
 import { startHubDaemon, stopHubDaemon } from '../helpers/hub-daemon.js';
