@@ -664,11 +664,12 @@ export class Daemon {
       unitsOf: (stream) => {
         const stated = this.parser?.statedUnit(stream) ?? null;
         if (stated === null) return null;
-        return { stated, changed: this.parser?.unitChangedBefore(stream) ?? false, changes: [...(this.signals?.unitChangesOf(stream) ?? [])] };
+        const knownFrom = this.signals?.unitKnownFromOf(stream);
+        return { stated, changed: this.parser?.unitChangedBefore(stream) ?? false, changes: [...(this.signals?.unitChangesOf(stream) ?? [])], ...(knownFrom !== undefined ? { knownFrom } : {}) };
       },
       restoreUnits: (stream, u) => {
         this.parser?.restoreStatedUnit(stream, u.stated, u.changed, u.changes);
-        this.signals?.restoreUnitChanges(stream, u.changes);
+        this.signals?.restoreUnitChanges(stream, u.changes, u.knownFrom);
       },
     };
   }

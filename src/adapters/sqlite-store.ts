@@ -38,6 +38,7 @@ import type {
 } from '../contract/store.js';
 import type { AnomalyEvent, AnomalyEventKind, RejectReason } from '../contract/types.js';
 import { surpriseOf } from '../contract/surprise.js';
+import { episodeLength } from '../contract/lasted.js';
 import { assertMigratable, migrate } from './migrations.js';
 import {
   StorageError,
@@ -1168,6 +1169,7 @@ function assertOptions(opts: SqliteStoreOptions): void {
 }
 
 function toAnomalyRecord(r: AnomalyRow): AnomalyRecord {
+  const explanation = r.explanation === null ? null : (JSON.parse(r.explanation) as AlertExplanation);
   return {
     id: r.id,
     sensor: r.sensor,
@@ -1176,6 +1178,7 @@ function toAnomalyRecord(r: AnomalyRow): AnomalyRecord {
     endTs: r.end_ts,
     lastSeenTs: r.end_ts,
     endedTs: r.status === 'resolved' ? r.end_ts : null,
+    ...episodeLength(r.start_ts, r.end_ts, explanation),
     peakScore: r.peak_score,
     peakSurprise: surpriseOf(r.peak_score),
     lastScore: r.last_score,
@@ -1193,6 +1196,6 @@ function toAnomalyRecord(r: AnomalyRow): AnomalyRecord {
     updatedAt: r.updated_at,
     kind: r.kind,
     sentence: r.sentence,
-    explanation: r.explanation === null ? null : (JSON.parse(r.explanation) as AlertExplanation),
+    explanation,
   };
 }

@@ -42,10 +42,13 @@ Actions:
                              (TIME: an age such as 10m, 24h, 7d, or an ISO 8601 time). One row per
                              episode: ID (its first 8 characters, more when two listed ids share them),
                              START (to the minute, in the zone of the sentences' clock times:
-                             explain.timeZone, else the system's; the header names it), LASTED (to its end, the first reading back after its last one off, so at least one
-                             reading interval, a counter_reset's 0 s, opened and resolved at its one reading;
-                             to its last reading that held it so far
-                             while open), PEAK (its peak surprise, -log10(1 - peak score): 5 = one reading
+                             explain.timeZone, else the system's; the header names it), LASTED (how long
+                             its fault lasted, as its sentence's "for 4 min since 18:08" counts: from when it
+                             began, the sentence's since when that is before START (a stuck value's first
+                             reading of the value, a state held since it began, a silence's last reading),
+                             else START, to its end, the first reading back after its last one off, so at
+                             least one reading interval, a counter_reset's 0 s, opened and resolved at its one
+                             reading; to its last reading that held it so far while open), PEAK (its peak surprise, -log10(1 - peak score): 5 = one reading
                              in 100,000 is this unusual, the default threshold; 16 = off the scale), KIND
                              (spike, level_shift, drift, stuck, noise_change, missing_data, counter_reset, device_offline, alarm;
                              - while not told), MARK; under it, indented, its sentence (without the sensor's name).
@@ -55,6 +58,7 @@ Actions:
                              --json prints what GET /api/anomalies answers: {"anomalies": [...]}, each
                              with its full id, device, peakScore, peakSurprise, kind and sentence
   show ID [--json]           one episode: its sentence (what), events and operator mark; --json as GET /api/anomalies/ID.
+                             "began" (when before its start: the sentence's since) and "lasted" as the list's LASTED.
                              "peak deviation" is its rarest reading, every kind of evidence of every channel
                              fused into one surprise (the largest less log10 of how many figures spoke);
                              "channel surprise" is, at that same reading and against normal operation, each
@@ -399,7 +403,9 @@ function listTable(rows: readonly AnomalyRecord[], timeZone: string): string {
   if (rows.length === 0) return 'no anomalies\n';
   const idChars = idWidth(rows.map((r) => r.id));
   // PEAK: the record's peakSurprise, −log10(1 − peakScore): the score itself printed 1.00000 for every episode
-  // past surprise 5.3, so it ranked nothing. LASTED: from its start to its end (the first reading back; while open, its last reading that held it so far).
+  // past surprise 5.3, so it ranked nothing. LASTED: the record's lastedMs, from when its fault began (its sentence's
+  // `since`, when before its open: src/contract/lasted.ts) to its end (the first reading back; while open, its last
+  // reading that held it so far), as its sentence's `for N min since HH:MM` counts (tryout 28, finding 12).
   // START in the sentences' zone, named in the header: a row and the sentence under it agree (tryout 13, finding 7).
   const header = ['ID', 'SENSOR', 'STATUS', `START (${timeZone})`, 'LASTED', 'PEAK', 'KIND', 'MARK'];
   const body = rows.map((r) => [
@@ -407,7 +413,7 @@ function listTable(rows: readonly AnomalyRecord[], timeZone: string): string {
     r.sensor,
     r.status,
     listTime(r.startTs, timeZone),
-    duration(r.endTs - r.startTs),
+    duration(r.lastedMs),
     r.peakSurprise.toFixed(1),
     r.kind ?? '-',
     r.mark ?? '-',
@@ -546,9 +552,11 @@ function detailText(a: AnomalyWithEvents, timeZone: string): string {
     // UTC, with the clock time of the sentence's zone beside it (its "since 23:34").
     ['start', `${iso(a.startTs)} (${zoneClock(a.startTs, timeZone)} ${timeZone})`],
     [a.status === 'resolved' ? 'end' : 'last seen', iso(a.endTs)],
-    // As the list's LASTED: from its start to its end, or so far while open (an episode without readings, a silence
-    // or a device offline, to the daemon's last touch of its record, about every 10 s).
-    ['lasted', `${duration(a.endTs - a.startTs)}${a.status === 'open' ? ' so far' : ''}`],
+    // As the list's LASTED: from when its fault began (`began`, shown when before its open: its sentence's `since`) to
+    // its end, or so far while open (an episode without readings, a silence or a device offline, to the daemon's last
+    // touch of its record, about every 10 s).
+    ...(a.beganTs < a.startTs ? [['began', `${iso(a.beganTs)} (${zoneClock(a.beganTs, timeZone)} ${timeZone}; before its start, as its sentence says)`] as [string, string]] : []),
+    ['lasted', `${duration(a.lastedMs)}${a.status === 'open' ? ' so far' : ''}`],
     ['peak deviation', peakWords(a)],
     ['last score', a.lastScore.toFixed(5)],
     ['threshold', a.threshold.toFixed(5)],

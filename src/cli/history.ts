@@ -10,7 +10,8 @@
  */
 import { parseArgs } from 'node:util';
 import { stringify } from 'csv-stringify/sync';
-import type { SeriesView } from '../pipeline/series.js';
+import type { SeriesAnswer } from '../http/view.js';
+import { MAX_UNIT_BREAKS } from '../pipeline/series.js';
 import { formatDuration } from '../util/duration.js';
 import { closeNames } from '../pipeline/names.js';
 import { daemonApiOf, getFromDaemon, type DaemonApi } from './status.js';
@@ -24,10 +25,15 @@ value is the mean of its readings, with their min and max). For example:
 
   anomalyd history living_room/temperature --range 7d > living_room.csv
 
-Columns: time (ISO 8601, UTC), ts_ms (epoch ms), readings (merged into the point), then per channel its value,
-min, max (merged points only), expected and spread (the model's expectation and one spread, empty where it gave
-none), then surprise (-log10(1 - score), empty while learning), threshold (as surprise) and anomalous (1 when
-the point's readings were in an open episode). A line on stderr says the span and the resolution.
+Columns: time (ISO 8601, UTC), ts_ms (epoch ms), readings (merged into the point), unit (the unit the point's
+readings, min, max, expected and spread are in: the configured one, or the one the hub stated then; empty where
+none is known), then per channel its value, min, max (merged points only), expected and spread (the model's
+expectation and one spread, empty where it gave none), then surprise (-log10(1 - score), empty while learning),
+threshold (as surprise) and anomalous (1 when the point's readings were in an open episode). Readings are never
+converted: a stream whose hub changed °C -> °F gives rows in °C, then rows in °F, each row saying which, and no
+point merges readings of two units. A stream whose unit changed more than ${MAX_UNIT_BREAKS} times has its
+readings from before the ${MAX_UNIT_BREAKS}th-last change left out (which unit they are in is no longer known).
+A line on stderr says the span, the resolution, the units and what was left out.
 
 It asks the running daemon over its local HTTP API (as 'anomalyd status' does); the readings are the daemon's,
 kept in memory and in its checkpoint for up to 8 days.
@@ -93,7 +99,7 @@ export async function historyCommand(argv: string[], ctx: CommandContext): Promi
     ctx.stdout(`${JSON.stringify(body, null, 2)}\n`);
     return 0;
   }
-  const series = body as SeriesView;
+  const series = body as SeriesAnswer;
   ctx.stdout(seriesCsv(series));
   ctx.stderr(`${describe(series, name, range)}\n`);
   return 0;
@@ -107,32 +113,36 @@ async function nearNames(api: DaemonApi, name: string, ctx: CommandContext): Pro
   return near.length > 0 ? `; did you mean ${near.map((n) => `'${n}'`).join(', ')}?` : '';
 }
 
-/** The line on stderr: how many points, of what span, at what resolution. */
-function describe(s: SeriesView, name: string, range: string): string {
+/** The line on stderr: how many points, of what span, at what resolution, in what units; what was left out. */
+function describe(s: SeriesAnswer, name: string, range: string): string {
   const n = s.ts?.length ?? 0;
-  if (n === 0) return `${name}: no reading kept in the last ${range} (a stream silent for that long, or known only from its checkpoint)`;
+  const unknown = s.unitKnownFrom !== undefined ? `; readings before ${new Date(s.unitKnownFrom).toISOString()} left out: its unit changed more than ${MAX_UNIT_BREAKS} times since and is no longer known` : '';
+  if (n === 0) return `${name}: no reading kept in the last ${range} (a stream silent for that long, or known only from its checkpoint)${unknown}`;
   const first = new Date(s.ts[0]).toISOString();
   const last = new Date(s.ts[n - 1]).toISOString();
   const how = s.resolutionMs > 0 ? `merged into points of up to ${formatDuration(s.resolutionMs)} from the ${s.source}` : 'every reading';
-  return `${name}: ${n} point${n === 1 ? '' : 's'} from ${first} to ${last}, ${how}`;
+  const units = [...new Set((s.unit ?? []).filter((u): u is string => u !== null))];
+  const inUnits = units.length > 1 ? `, in ${units.join(' then ')} (see the unit column; readings are not converted)` : '';
+  return `${name}: ${n} point${n === 1 ? '' : 's'} from ${first} to ${last}, ${how}${inUnits}${unknown}`;
 }
 
 const cell = (v: number | null | undefined): string | number => (v === null || v === undefined ? '' : v);
 
 /**
- * A series as CSV text (RFC 4180 by csv-stringify; a header row first): time (ISO 8601 UTC), ts_ms, readings, then
- * per channel C of `s.channels` `C`, `C_min`, `C_max`, `C_expected`, `C_spread` (a single channel named `value`:
- * value, min, …), then surprise, threshold, anomalous (1 / 0). Nulls are empty cells. Pure.
+ * A series as CSV text (RFC 4180 by csv-stringify; a header row first): time (ISO 8601 UTC), ts_ms, readings, unit
+ * (the point's, SeriesAnswer.unit: its readings' unit, never converted; empty where none is known or the answer has
+ * none), then per channel C of `s.channels` `C`, `C_min`, `C_max`, `C_expected`, `C_spread` (a single channel named
+ * `value`: value, min, …), then surprise, threshold, anomalous (1 / 0). Nulls are empty cells. Pure.
  */
-export function seriesCsv(s: SeriesView): string {
+export function seriesCsv(s: SeriesAnswer): string {
   const channels = s.channels ?? [];
   const col = (c: string, what: string): string => (channels.length === 1 && c === 'value' ? what : what === 'value' ? c : `${c}_${what}`);
-  const header = ['time', 'ts_ms', 'readings'];
+  const header = ['time', 'ts_ms', 'readings', 'unit'];
   for (const c of channels) header.push(col(c, 'value'), col(c, 'min'), col(c, 'max'), col(c, 'expected'), col(c, 'spread'));
   header.push('surprise', 'threshold', 'anomalous');
   const rows: (string | number)[][] = [header];
   for (let i = 0; i < (s.ts?.length ?? 0); i++) {
-    const row: (string | number)[] = [new Date(s.ts[i]).toISOString(), s.ts[i], s.count[i]];
+    const row: (string | number)[] = [new Date(s.ts[i]).toISOString(), s.ts[i], s.count[i], s.unit?.[i] ?? ''];
     channels.forEach((_, c) => row.push(cell(s.value[c]?.[i]), cell(s.min[c]?.[i]), cell(s.max[c]?.[i]), cell(s.expected[c]?.[i]), cell(s.spread[c]?.[i])));
     row.push(cell(s.surprise[i]), cell(s.threshold[i]), s.anomalous[i] ? 1 : 0);
     rows.push(row);

@@ -72,6 +72,14 @@ export interface AnomalyRecord {
    * (SignalBook.resolvedEnd: an episode lasts at least one reading interval); null while it is open.
    */
   readonly endedTs: number | null;
+  /**
+   * Epoch ms: when the fault the episode tells began (src/contract/lasted.ts episodeLength): its explanation's
+   * `since` when that is before `startTs` (a stuck value's first reading of the value, a state held since it began,
+   * a silence's last reading), else `startTs`. What its sentence's `since` and `lastedMs` count from.
+   */
+  readonly beganTs: number;
+  /** Ms from `beganTs` to `endTs`: how long it lasted (so far, while open); the list's LASTED, the sentence's `for N min`. */
+  readonly lastedMs: number;
   /** Calibrated scores in [0, 1]. */
   readonly peakScore: number;
   /**

@@ -595,12 +595,14 @@ export interface StoredUnits {
   readonly stated: string;
   readonly changed: boolean;
   readonly changes: readonly { readonly ts: number; readonly from: string; readonly to: string }[];
+  /** Epoch ms: the unit of the readings before it is no longer known (more changes than kept: SignalBook.unitKnownFromOf); absent: all known. */
+  readonly knownFrom?: number;
 }
 
 /** Stored units checked; null when absent or malformed (the stream then states its unit anew with its next message). */
 export function readStoredUnits(v: unknown): StoredUnits | null {
   if (typeof v !== 'object' || v === null) return null;
-  const { stated, changed, changes } = v as { stated?: unknown; changed?: unknown; changes?: unknown };
+  const { stated, changed, changes, knownFrom } = v as { stated?: unknown; changed?: unknown; changes?: unknown; knownFrom?: unknown };
   if (typeof stated !== 'string' || stated === '' || stated.length > 16 || typeof changed !== 'boolean' || !Array.isArray(changes)) return null;
   const ok = changes.every((c: unknown) => {
     if (typeof c !== 'object' || c === null) return false;
@@ -608,7 +610,8 @@ export function readStoredUnits(v: unknown): StoredUnits | null {
     return typeof ts === 'number' && Number.isFinite(ts) && typeof from === 'string' && typeof to === 'string';
   });
   if (!ok) return null;
-  return { stated, changed, changes: (changes as StoredUnits['changes']).map((c) => ({ ts: c.ts, from: c.from, to: c.to })) };
+  if (knownFrom !== undefined && (typeof knownFrom !== 'number' || !Number.isFinite(knownFrom))) return null;
+  return { stated, changed, changes: (changes as StoredUnits['changes']).map((c) => ({ ts: c.ts, from: c.from, to: c.to })), ...(knownFrom !== undefined ? { knownFrom } : {}) };
 }
 
 /**

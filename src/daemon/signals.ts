@@ -245,7 +245,12 @@ export const RAW_KEEP_BYTES = 16 * 1024 * 1024;
 const MAX_RESUMES = 16;
 /** Earlier episodes' onsets a stream's book remembers (SignalBook.onsets): the newest ones. */
 const MAX_ONSETS = 32;
-/** Stated unit changes a stream's book remembers (SignalBook.unitChanges): the newest ones. */
+/**
+ * Stated unit changes a stream's book remembers (SignalBook.unitChanges): the newest ones. At one more (a hub flapping
+ * between °C and °F), the oldest is forgotten and with it the unit of the readings before it (unitKnownFromOf): they
+ * are told in no unit (unitOf null) and left out of the dashboard's series (SeriesStore.unitKnownFrom), never told in
+ * the `from` of the oldest change kept, which for a flapping stream is the wrong one.
+ */
 export const MAX_UNIT_CHANGES = 8;
 
 export class SignalBook {
@@ -276,6 +281,11 @@ export class SignalBook {
    * stream (unitChangesOf, restoreUnitChanges).
    */
   private readonly unitChanges = new Map<string, UnitChange[]>();
+  /**
+   * Per stream that had more unit changes than MAX_UNIT_CHANGES, the time of the newest change forgotten (epoch ms):
+   * the unit of its readings before it is no longer known. Checkpointed with its changes (StoredUnits.knownFrom).
+   */
+  private readonly unitKnownFrom = new Map<string, number>();
   private readonly log: Logger;
 
   constructor(private readonly opts: SignalBookOptions) {
@@ -293,7 +303,10 @@ export class SignalBook {
     const configured = unitOf(this.units, stream);
     if (configured !== null) return configured;
     const stated = this.opts.stated?.(stream) ?? null;
-    return ts === undefined ? stated : unitAt(stated, this.unitChanges.get(stream), ts);
+    if (ts === undefined) return stated;
+    // Before the newest change forgotten, the unit is not known: none, rather than the oldest kept change's `from`.
+    if (ts < (this.unitKnownFrom.get(stream) ?? -Infinity)) return null;
+    return unitAt(stated, this.unitChanges.get(stream), ts);
   }
 
   /**
@@ -309,7 +322,20 @@ export class SignalBook {
     let at = changes.length;
     while (at > 0 && changes[at - 1].ts > ts) at--;
     changes.splice(at, 0, { ts, from, to });
+    if (changes.length > MAX_UNIT_CHANGES) this.forgetUnitsBefore(stream, changes[changes.length - MAX_UNIT_CHANGES - 1].ts);
     this.unitChanges.set(stream, changes.slice(-MAX_UNIT_CHANGES));
+  }
+
+  /** The unit of `stream`'s readings before this time (epoch ms) is no longer known (its changes forgotten); undefined: all known. For its checkpoint. */
+  unitKnownFromOf(stream: string): number | undefined {
+    return this.unitKnownFrom.get(stream);
+  }
+
+  private forgetUnitsBefore(stream: string, ts: number): void {
+    if (!Number.isFinite(ts)) return;
+    const at = Math.max(ts, this.unitKnownFrom.get(stream) ?? -Infinity);
+    this.unitKnownFrom.set(stream, at);
+    this.series.forgetUnitsBefore(stream, at);
   }
 
   /** The stated unit changes of `stream` this book holds (noteUnitChange), oldest first; empty for none. For its checkpoint. */
@@ -317,13 +343,20 @@ export class SignalBook {
     return this.unitChanges.get(stream) ?? [];
   }
 
-  /** Takes back the stated unit changes of `stream` from its checkpoint (unitChangesOf), unless some were noted since the start. */
-  restoreUnitChanges(stream: string, changes: readonly UnitChange[]): void {
+  /**
+   * Takes back the stated unit changes of `stream` from its checkpoint (unitChangesOf), unless some were noted since the
+   * start, and `knownFrom` (unitKnownFromOf; absent: every unit known): before it, its readings' unit is not known.
+   */
+  restoreUnitChanges(stream: string, changes: readonly UnitChange[], knownFrom?: number): void {
     if (changes.length === 0) return;
+    const own = unitOf(this.units, stream) === null;
+    if (own && knownFrom !== undefined) this.forgetUnitsBefore(stream, knownFrom);
     // The buckets still open at the stop, and the points thinned for the plot, stay apart at each change.
-    if (unitOf(this.units, stream) === null) for (const c of changes) this.series.noteUnitBreak(stream, c.ts);
+    if (own) for (const c of changes) this.series.noteUnitBreak(stream, c.ts);
     if (this.unitChanges.has(stream)) return;
-    this.unitChanges.set(stream, [...changes].sort((a, b) => a.ts - b.ts).slice(-MAX_UNIT_CHANGES));
+    const sorted = [...changes].sort((a, b) => a.ts - b.ts);
+    if (own && sorted.length > MAX_UNIT_CHANGES) this.forgetUnitsBefore(stream, sorted[sorted.length - MAX_UNIT_CHANGES - 1].ts);
+    this.unitChanges.set(stream, sorted.slice(-MAX_UNIT_CHANGES));
   }
 
   /**
@@ -911,6 +944,7 @@ export class SignalBook {
       threshold: surpriseOf(ev.threshold),
       ...(peakFrom !== undefined ? { onsetKnown: true } : episode.beganBy !== undefined ? { beganBy: episode.beganBy } : {}),
       ...(ev.held !== undefined && peakFrom === undefined ? { held: ev.held } : {}),
+      ...(ev.kind === 'resolve' ? { ended: true } : {}),
     });
     return { explanation: toAlertExplanation(e), readings: during.length };
   }
@@ -1085,6 +1119,7 @@ export class SignalBook {
     this.series.forget(stream);
     this.onsets.delete(stream);
     this.unitChanges.delete(stream);
+    this.unitKnownFrom.delete(stream);
   }
 
   /** Writes closed buckets when due; logs (never throws) when the database refuses them. */

@@ -256,6 +256,13 @@ export interface ExplainInput {
    */
   readonly beganBy?: number;
   /**
+   * The event is the episode's resolve: `endTs` is its end (the first reading back), and a length the sentence tells
+   * (a held state's, a stuck value that lasted to the end) is counted to it, not to the readings after it that `during`
+   * may hold (the one that resolved it), as the record's LASTED is (src/contract/lasted.ts; tryout 28, finding 12).
+   * Absent: false (a length so far, to the latest reading).
+   */
+  readonly ended?: boolean;
+  /**
    * The stretch begins where the caller says, not earlier: no reading at the end of `before` is moved into it as an
    * onset the detector flagged late (withOnset). For a stretch that is a later part of an episode told on its own
    * (the reading far beyond what the episode had told, and those after it: SignalBook's peak stretch), whose
@@ -392,7 +399,7 @@ export function explain(given: ExplainInput): Explanation {
     const lastBefore = before.values.length > 0 ? before.values[before.values.length - 1] : Number.NaN;
     const level = held.level !== undefined ? held.level : heldValues.length > 0 ? median(heldValues) : Number.isFinite(lastBefore) ? lastBefore : n > 0 ? median([...x]) : Number.NaN;
     if (Number.isFinite(level)) {
-      const until = Math.max(input.endTs, n > 0 ? during.ts[n - 1] : input.endTs);
+      const until = input.ended === true ? input.endTs : Math.max(input.endTs, n > 0 ? during.ts[n - 1] : input.endTs);
       return finish(input, { kind: 'stuck', value: level, expected: null, band: null, basis: null, since: held.since, durationMs: until - held.since, heldLongestMs: held.longestMs }, tz);
     }
   }
@@ -1531,7 +1538,8 @@ function stuckDraft(input: ExplainInput, reference: Reference, run: { readonly s
   const { ts, values } = input.during;
   const i = run.start;
   const last = run.start + run.length - 1;
-  const until = last === values.length - 1 ? Math.max(input.endTs, ts[last]) : ts[last];
+  // At a resolve, a run that held to the episode's end (the next reading is its end or later) lasted to that end.
+  const until = last === values.length - 1 ? Math.max(input.endTs, ts[last]) : input.ended === true && ts[last + 1] >= input.endTs && input.endTs > ts[last] ? input.endTs : ts[last];
   const froze = range(i, Math.min(last, i + BASELINE_READINGS - 1));
   // A pinned run that flickers by one step of the resolution: its range.
   const within = run.lo !== undefined && run.hi !== undefined && run.lo !== run.hi ? { within: { lo: run.lo, hi: run.hi } } : {};

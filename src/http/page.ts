@@ -769,7 +769,9 @@ function renderSeries(d, sensor) {
     // Readings are never converted: each is drawn in its own unit, on the axis that names it, the line broken at a change.
     (d.breaks.length > 0 ? ' Its hub changed the unit: ' + d.breaks.map(function (c) { return c.from + ' → ' + c.to + ' at ' + fmtTick(c.ts, 60000); }).join(', ') +
       '; readings are not converted: the plot breaks at each change (dashed), ' + units.map(function (u, k) { return u + ' on the ' + (k % 2 === 0 ? 'left' : 'right') + ' axis'; }).join(', ') + '.' :
-      d.unitChanges && d.unitChanges.length > 0 ? ' Its hub changed the unit: ' + d.unitChanges.map(function (c) { return c.from + ' → ' + c.to + ' at ' + fmtTick(c.ts, 60000); }).join(', ') + '; readings are not converted, so those before a change are in its old unit.' : '');
+      d.unitChanges && d.unitChanges.length > 0 ? ' Its hub changed the unit: ' + d.unitChanges.map(function (c) { return c.from + ' → ' + c.to + ' at ' + fmtTick(c.ts, 60000); }).join(', ') + '; readings are not converted, so those before a change are in its old unit.' : '') +
+    // More unit changes than kept: the readings before the newest forgotten one are left out, their unit unknown.
+    (typeof d.unitKnownFrom === 'number' ? ' Readings before ' + fmtTick(d.unitKnownFrom, 60000) + ' are left out: the hub changed the unit more than 8 times since, and theirs is no longer known.' : '');
 
   var thr = whole.threshold.filter(function (v) { return v !== null; });
   var thrNow = thr.length > 0 ? thr[thr.length - 1] : null;
@@ -866,7 +868,7 @@ function renderAnomalies(list) {
   }
   list.forEach(function (a) {
     var tr = el('tr', { class: a.sensor === state.selected ? 'selected' : '', 'data-id': a.id });
-    tr.appendChild(el('td', { class: 'when' }, fmtTime(a.startTs) + ' (' + fmtDuration(a.endTs - a.startTs) + ')'));
+    tr.appendChild(el('td', { class: 'when' }, fmtTime(a.startTs) + ' (' + fmtDuration(a.lastedMs) + ')'));
     var who = el('td', { class: 'sensor' });
     var link = el('button', { type: 'button', title: 'show ' + a.sensor }, a.sensor);
     link.addEventListener('click', function () { choose(a.sensor); });

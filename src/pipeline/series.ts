@@ -97,7 +97,10 @@ export interface SeriesQuery {
   readonly maxPoints?: number;
 }
 
-/** Unit breaks a stream keeps (SeriesStore.noteUnitBreak): the newest ones, as many as SignalBook keeps unit changes. */
+/**
+ * Unit breaks a stream keeps (SeriesStore.noteUnitBreak): the newest ones, as many as SignalBook keeps unit changes.
+ * Past them the unit of the older readings is no longer known: they are left out of a query's answer (unitKnownFrom).
+ */
 export const MAX_UNIT_BREAKS = 8;
 
 /** A span of time, epoch ms: `from <= ts < to`. */
@@ -152,6 +155,12 @@ export interface SeriesView {
   readonly anomalous: boolean[];
   /** The stream's newest scored reading, when it has one in memory (recorded since start, or restored: restoreLatest). */
   readonly latest: ScoredReading | null;
+  /**
+   * Epoch ms, present when the span asked for reaches before it: the stream's unit changed more than MAX_UNIT_BREAKS
+   * times, and the readings before the newest change forgotten are in a unit no longer known, so they are left out
+   * (no point is given, nor drawn, in a unit it may not be in; SeriesStore.noteUnitBreak).
+   */
+  readonly unitKnownFrom?: number;
 }
 
 /** The shown surprise of a score (src/contract/surprise.ts: one conversion and one cap for every output). */
@@ -549,6 +558,11 @@ export class SeriesStore {
    * oldest first, at most MAX_UNIT_BREAKS: no bucket and no thinned point takes readings from both sides of one.
    */
   private readonly breaks = new Map<string, number[]>();
+  /**
+   * Per stream that had more unit breaks than MAX_UNIT_BREAKS, the newest break forgotten (epoch ms): which unit its
+   * readings before it are in is no longer known, and a query leaves them out. One number per stream: bounded.
+   */
+  private readonly unitKnownFrom = new Map<string, number>();
 
   constructor(opts: SeriesStoreOptions = {}) {
     this.rawPoints = positiveInt(opts.rawPoints ?? DEFAULT_RAW_POINTS, 'rawPoints');
@@ -633,15 +647,29 @@ export class SeriesStore {
    * quarter-hour holding `ts` are split there: the readings before it keep the bucket that starts on the tier's
    * width, those from it on go into a bucket starting at `ts` itself (SeriesBucket.startTs), so no mean, min or max
    * mixes the two units (tryout 28, finding 10: a minute of 19.5 °C and 67 °F readings stored as "42"); a query
-   * never thins points from both sides into one. Keeps the newest MAX_UNIT_BREAKS. Never throws.
+   * never thins points from both sides into one. Keeps the newest MAX_UNIT_BREAKS; at one more (a hub that flaps
+   * between °C and °F), the oldest is forgotten and with it which unit the readings before it are in: from then on a
+   * query answers nothing before it (unitKnownFrom), rather than points told or thinned in a unit they may not be in.
+   * Never throws.
    */
   noteUnitBreak(stream: string, ts: number): void {
     if (!Number.isFinite(ts)) return;
     const list = this.breaks.get(stream) ?? [];
-    if (list.includes(ts)) return;
+    if (list.includes(ts) || ts < (this.unitKnownFrom.get(stream) ?? -Infinity)) return;
     list.push(ts);
     list.sort((a, b) => a - b);
+    if (list.length > MAX_UNIT_BREAKS) this.forgetUnitsBefore(stream, list[list.length - MAX_UNIT_BREAKS - 1]);
     this.breaks.set(stream, list.slice(-MAX_UNIT_BREAKS));
+  }
+
+  /**
+   * Notes that the unit of `stream`'s readings before `ts` (epoch ms) is no longer known (a unit break forgotten here,
+   * or before a restart: SignalBook.restoreUnitChanges): a query leaves them out. A later time than one noted before
+   * wins. Never throws.
+   */
+  forgetUnitsBefore(stream: string, ts: number): void {
+    if (!Number.isFinite(ts)) return;
+    this.unitKnownFrom.set(stream, Math.max(ts, this.unitKnownFrom.get(stream) ?? -Infinity));
   }
 
   /**
@@ -1014,6 +1042,12 @@ export class SeriesStore {
       source = pts.length === 0 ? 'none' : 'quarter-hours';
       resolutionMs = TIER_WIDTH_MS[2];
     }
+    // Points whose unit is no longer known (more unit breaks than kept): none given, none thinned with the others.
+    const knownFrom = this.unitKnownFrom.get(stream);
+    if (knownFrom !== undefined) {
+      pts = pts.filter((p) => p.ts >= knownFrom);
+      if (pts.length === 0) source = 'none';
+    }
     const breaks = this.breaks.get(stream);
     if (breaks !== undefined) for (const p of pts) p.part = partOf(p.ts, breaks);
     if (pts.length > maxPoints) {
@@ -1023,7 +1057,8 @@ export class SeriesStore {
       // the average spacing of what is left.
       resolutionMs = Math.max(resolutionMs * k, span(pts) / Math.max(1, pts.length - 1));
     }
-    return view(stream, channels, from, to, source, resolutionMs, pts, s?.latest ?? null);
+    const answer = view(stream, channels, from, to, source, resolutionMs, pts, s?.latest ?? null);
+    return knownFrom !== undefined && knownFrom > from ? { ...answer, unitKnownFrom: knownFrom } : answer;
   }
 
   private rawPts(s: StreamState, from: number): Pt[] {
@@ -1088,6 +1123,7 @@ export class SeriesStore {
   forget(stream: string): void {
     this.sent.delete(stream);
     this.breaks.delete(stream);
+    this.unitKnownFrom.delete(stream);
     this.restoredDecimals.delete(stream);
     this.readSinceRestore.delete(stream);
     const s = this.streams.get(stream);

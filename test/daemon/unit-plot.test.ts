@@ -174,3 +174,65 @@ describe('a stream whose unit changed, in the series store and the API (tryout 2
     expectUnmixed(a);
   });
 });
+
+describe('a stream whose hub flaps its unit more often than the changes kept (MAX_UNIT_CHANGES)', () => {
+  /** 12 changes, every 2 min from 10:02: °C, °F, °C, … each stretch read at 1 Hz; 19.5 °C or 67 °F. */
+  const FLAPS = 12;
+  const flapAt = (k: number): number => T0 + 2 * k * MIN;
+  const fahrenheit = (ts: number): boolean => Math.floor((ts - T0) / (2 * MIN)) % 2 === 1;
+  const run = (signals: SignalBook, from: number, to: number, state: { stated: string }): void => {
+    for (let ts = from; ts < to; ts += SEC) {
+      const k = Math.floor((ts - T0) / (2 * MIN));
+      if (k >= 1 && k <= FLAPS && ts === flapAt(k)) {
+        const [was, now] = fahrenheit(ts) ? ['°C', '°F'] : ['°F', '°C'];
+        state.stated = now;
+        signals.noteUnitChange(STREAM, ts, was, now);
+      }
+      const r = reading(ts);
+      signals.record({ ...r, values: [fahrenheit(ts) ? 67 : 19.5], expected: null, spread: null });
+    }
+  };
+  const expectTruthful = (signals: SignalBook): void => {
+    // The 8 newest changes kept (flaps 5 to 12); the readings before flap 4, the newest forgotten, are of no known unit.
+    const horizon = flapAt(FLAPS - 8);
+    expect(signals.unitChangesOf(STREAM).map((c) => c.ts)).toEqual(Array.from({ length: 8 }, (_, i) => flapAt(FLAPS - 7 + i)));
+    expect(signals.unitKnownFromOf(STREAM)).toBe(horizon);
+    // An explanation of a reading before it is told in no unit, not in the oldest kept change's `from` (°C here, wrong
+    // for flap 3's °F readings); from it on, each in its own.
+    expect(signals.unitOf(STREAM, flapAt(3) + 30 * SEC)).toBeNull();
+    expect(signals.unitOf(STREAM, flapAt(4) + 30 * SEC)).toBe('°C');
+    expect(signals.unitOf(STREAM, flapAt(5) + 30 * SEC)).toBe('°F');
+    for (const q of [{ rangeMs: 24 * 60 * MIN }, { rangeMs: 60 * MIN, maxPoints: 10 }, { rangeMs: 7 * 24 * 60 * MIN }]) {
+      const a = viewOf(signals).series(STREAM, q)!;
+      expect(a.unitKnownFrom).toBe(horizon);
+      expect(a.ts.length).toBeGreaterThan(0);
+      a.ts.forEach((ts, i) => {
+        expect(ts, JSON.stringify(q)).toBeGreaterThanOrEqual(horizon);
+        const nums = [a.value[0][i], a.min[0][i], a.max[0][i]].filter((v): v is number => v !== null);
+        for (const v of nums) expect(a.unit![i] === '°F' ? v > 66 : a.unit![i] === '°C' && v < 20, `${JSON.stringify(q)} ${new Date(ts).toISOString()} ${v} ${a.unit![i]}`).toBe(true);
+      });
+    }
+  };
+
+  it('forgets the oldest changes and the unit of the readings before them: none told or plotted in a wrong unit, across a restart too', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'anomalyd-unitflap-'));
+    dirs.push(dir);
+    const file = join(dir, 'a.db');
+    const state = { stated: '°C' };
+    const store = openStore(file);
+    const first = book(store, () => state.stated);
+    run(first, T0, flapAt(FLAPS) + 2 * MIN, state);
+    expectTruthful(first);
+    const changes = first.unitChangesOf(STREAM);
+    const knownFrom = first.unitKnownFromOf(STREAM);
+    first.series.close();
+    store.close();
+    stores.splice(stores.indexOf(store), 1);
+
+    // After a restart: the changes and the horizon from the checkpoint (src/daemon.ts statedUnits), the minutes from SQLite.
+    const again = openStore(file);
+    const second = book(again, () => state.stated);
+    second.restoreUnitChanges(STREAM, changes, knownFrom);
+    expectTruthful(second);
+  });
+});

@@ -46,7 +46,7 @@ describe.skipIf(!builtAndModelsPresent())('anomalyd history', () => {
     expect(r.err).toMatch(/^boiler: 300 points from .+, every reading\n$/);
     expect(r.code).toBe(0);
     const rows = parse<Record<string, string>>(r.out, { columns: true });
-    expect(Object.keys(rows[0])).toEqual(['time', 'ts_ms', 'readings', 'value', 'min', 'max', 'expected', 'spread', 'surprise', 'threshold', 'anomalous']);
+    expect(Object.keys(rows[0])).toEqual(['time', 'ts_ms', 'readings', 'unit', 'value', 'min', 'max', 'expected', 'spread', 'surprise', 'threshold', 'anomalous']);
     expect(rows).toHaveLength(300);
     rows.forEach((row, i) => {
       expect(Number(row.ts_ms)).toBe(t0 + i * 5000);

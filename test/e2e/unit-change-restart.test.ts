@@ -7,17 +7,20 @@
  * were. The stated unit is checkpointed: right after the restart the sensor list has it (not null until the next
  * message), and the change across the restart is logged as one during a run.
  */
+import { execFileSync } from 'node:child_process';
+import { parse } from 'csv-parse/sync';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertExplanation, AlertPayload } from '../../src/contract/alerts.js';
-import { DaemonProcess, builtAndModelsPresent } from '../helpers/daemon.js';
+import { DaemonProcess, MAIN, builtAndModelsPresent } from '../helpers/daemon.js';
 import { startHubDaemon, stopHubDaemon } from '../helpers/hub-daemon.js';
 import { waitFor } from '../helpers/net.js';
+import { freePort } from '../../src/util/net.js';
 
 const ready = builtAndModelsPresent();
-/** This helper's ports (units2: 19580-19659). */
-const BROKER_PORT = 19580;
-const HTTP_PORT = 19581;
+/** Free ports, picked at the start (a fixed block clashed with another run of the suite on the same machine). */
+let BROKER_PORT = 0;
+let HTTP_PORT = 0;
 const TEMP = 'tasmota_th/AM2301.Temperature';
 const DEW = 'tasmota_th/AM2301.DewPoint';
 /** Readings in °F before the change, in °C after it, and in °F after the restart. */
@@ -88,6 +91,7 @@ describe.skipIf(!ready)('a Tasmota’s unit change (°F → °C, then °F after 
   const scoredUpTo = async (i: number): Promise<boolean> => (await sensors()).find((s) => s.sensor === TEMP)?.lastTs === T0 + i * SEC;
 
   beforeAll(async () => {
+    [BROKER_PORT, HTTP_PORT] = [await freePort(), await freePort()];
     ({ daemon, client, http } = await startHubDaemon({ brokerPort: BROKER_PORT, httpPort: HTTP_PORT, presets: ['tasmota'], timezone: 'UTC', clientId: `unit-change-e2e-${process.pid}`, extra: { explain: { timeZone: 'UTC' } } }));
     watcher = await watch();
     await publishRange(client, 0, F_BEFORE, true);
@@ -180,6 +184,22 @@ describe.skipIf(!ready)('a Tasmota’s unit change (°F → °C, then °F after 
           else expect(v, `${q} ${new Date(ts).toISOString()} °F`).toBeGreaterThan(60);
         }
       });
+    }
+  });
+
+  it("anomalyd history's CSV says each row's unit: °F rows, then °C, then °F, each value one of its unit", () => {
+    for (const range of ['2h', '24h']) {
+      const out = execFileSync(process.execPath, [MAIN, 'history', TEMP, '--url', http, '--range', range], { encoding: 'utf8' });
+      const rows = parse<Record<string, string>>(out, { columns: true });
+      expect(Object.keys(rows[0]).slice(0, 5)).toEqual(['time', 'ts_ms', 'readings', 'unit', 'value']);
+      const units = rows.map((r) => r.unit);
+      expect(units.filter((u, i) => i === 0 || u !== units[i - 1]), range).toEqual(['°F', '°C', '°F']);
+      for (const r of rows) {
+        for (const v of [r.value, r.min, r.max].filter((x) => x !== '').map(Number)) {
+          if (r.unit === '°C') expect(v, `${range} ${r.time} °C`).toBeLessThan(30);
+          else expect(v, `${range} ${r.time} ${r.unit}`).toBeGreaterThan(60);
+        }
+      }
     }
   });
 });

@@ -75,6 +75,8 @@ export function anomalyRecord(over: Partial<AnomalyRecord> & { id: string; senso
     endTs,
     lastSeenTs: endTs,
     endedTs: over.status === 'resolved' ? endTs : null,
+    beganTs: over.startTs ?? T0,
+    lastedMs: endTs - (over.startTs ?? T0),
     peakScore: 0.999,
     peakSurprise: 3,
     lastScore: 0.995,
