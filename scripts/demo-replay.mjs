@@ -12,7 +12,7 @@
 // retellings the daemon makes between events on its wall clock (which a demo sent at 400x lands anywhere in an
 // episode): after each injected anomaly's line, the kind its episode's open and resolve were told.
 //
-//   node scripts/demo-replay.mjs ROOT SUMMARY.json MODEL.json [SENSOR] [FROM TO] [--kinds]
+//   node scripts/demo-replay.mjs ROOT SUMMARY.json MODEL.json [SENSOR] [FROM TO] [--kinds] [--shared-until MS]
 //   e.g. node scripts/demo-replay.mjs . run.json DATA/models/motor_current-20261201T190828.json motor_current
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -21,7 +21,16 @@ import { shipped } from './lib/shipped.mjs';
 
 const args = process.argv.slice(2);
 const kinds = args.includes('--kinds');
-const [root, summaryPath, modelPath, sensor = 'motor_current', from, to] = args.filter((a) => a !== '--kinds');
+// --shared-until MS: the shipped model (ROOT/models/gru.json, as a shared one) for the readings before MS (epoch ms of
+// simulated time), MODEL from then on: the run's swap, e.g. the `at` of the sensor's `trained` row in DATA_DIR's
+// model_assignments table (the demo's clock is simulated time).
+const sharedAt = args.indexOf('--shared-until');
+const sharedUntil = sharedAt >= 0 ? Number(args[sharedAt + 1]) : -Infinity;
+if (sharedAt >= 0 && !Number.isFinite(sharedUntil)) {
+  console.error('--shared-until: expected epoch ms');
+  process.exit(2);
+}
+const [root, summaryPath, modelPath, sensor = 'motor_current', from, to] = args.filter((a, i) => a !== '--kinds' && (sharedAt < 0 || (i !== sharedAt && i !== sharedAt + 1)));
 if (root === undefined || summaryPath === undefined || modelPath === undefined) {
   console.error('usage: node scripts/demo-replay.mjs ROOT SUMMARY.json MODEL.json [SENSOR] [FROM TO]');
   process.exit(2);
@@ -34,11 +43,15 @@ const told = new Map();
 const { Simulator } = await import(at('dist/sim/simulator.js'));
 const summary = JSON.parse(readFileSync(summaryPath, 'utf8'));
 const model = await loadModel(resolve(modelPath));
+const shared = sharedAt >= 0 ? await loadModel(join(root, 'models/gru.json')) : null;
+/** The time of the reading being fed (epoch ms): which model the detector takes at a chunk's start. */
+let feeding = -Infinity;
+const current = () => (shared !== null && feeding < sharedUntil ? { model: shared, own: false } : { model, own: true });
 let ids = 0;
 const det = new Detector(detectorOptions(cfg), {
   parser: new MessageParser(parseOptionsOf(cfg)),
-  modelFor: () => ({ model, own: true }),
-  priorsFor: () => priorsOf(model.sidecar),
+  modelFor: () => current(),
+  priorsFor: () => priorsOf(current().model.sidecar),
   newId: () => `e${++ids}`,
 });
 const sim = new Simulator({ seed: 7, startTs: summary.from, intervalMs: 1000, anomalies: 'demo', anomaliesFrom: summary.injectionFrom });
@@ -69,12 +82,14 @@ for (let k = 0; ; k++) {
   const m = sim.next().find((x) => x.sensor === sensor);
   if (m === undefined) throw new Error(`no simulated sensor ${sensor}`);
   if (m.ts > summary.to) break;
+  feeding = m.ts;
   input.next({ topic: m.topic, payload: Buffer.from(m.payload), receivedAt: m.ts, seq: k });
   while (det.pending > 0) await new Promise((r) => setImmediate(r));
 }
 input.complete();
 await done;
 await model.release();
+await shared?.release();
 const after = cfg.alerts.closeAfter * 1000;
 let caught = 0;
 const injected = sim.injected().filter((a) => a.sensor === sensor);

@@ -118,7 +118,7 @@ export interface CycleState {
  * Readings from a step's onset over which its size is its smallest departure (CycleProfile.unreturned): a step that
  * overshot at its onset reading and settled at the next is judged by where it settled.
  */
-const UNDONE_ONSET = 3;
+export const UNDONE_ONSET = 3;
 /** Prefix sums of the held readings (CycleProfile.unreturned), shared by every profile: one is judged at a time. */
 let PREFIX = new Float64Array(0);
 /** Prefix counts of the held readings that were an open episode's own (CycleProfile.unreturned), shared as PREFIX. */
@@ -640,12 +640,23 @@ export class CycleProfile {
    * the step is undone: its level nearer the one it left than its size (its smallest departure over its first
    * UNDONE_ONSET readings) less the largest move normal operation made the other way over the lag (tryout 28,
    * finding 1: 85.0 read three times held 210 readings back at 12 by a tenth of a degree of wander).
+   *
+   * The departure's own readings are taken as they came (`came`), not as the ring holds them: the ring holds an open
+   * episode's readings as the profile expected them (advance, for the profile's sake), so judged from the ring a
+   * spike's onset was the profile's value at its phase, and the readings after it the profile's course. Where the
+   * stream wandered off its profile (a room's slow drift, ± 0.25 °C in the simulator), that held value fell below the
+   * reading before the spike on a falling cycle: a "downward step" the spike never made, held through the cycle's
+   * fall for 33 to 144 readings and told `drift` (the demo's temperature spikes, BENCHMARKS.md). Without `came` (a
+   * checkpoint written before the episode kept them), the ring's held readings are judged as before.
    * @param x the departure's newest reading (sensor units)
    * @param n readings since the onset, the onset and x included (>= 2)
    * @param span readings in each mean (the short means' boxcar, shortSpan(score.smooth))
    * @param minPositions fewest pairs of normal readings to judge by (score.learnReadings)
+   * @param came the departure's readings as they came, oldest first, x last (Episode.came: its first UNDONE_ONSET
+   *   readings and its last `span`, the ones between dropped, so min(n, UNDONE_ONSET + span) of them); absent: the
+   *   ring's held readings
    */
-  unreturned(x: number, n: number, span: number, minPositions: number): boolean {
+  unreturned(x: number, n: number, span: number, minPositions: number, came?: readonly number[]): boolean {
     const H = this.held;
     const b = H - n; // the last held reading before the onset
     const first = span - 1 + n; // the earliest end of a normal pair's later mean
@@ -664,21 +675,48 @@ export class CycleProfile {
     // Whether the held readings end − len + 1 … end were all normal operation (none an open episode's own).
     const normal = (end: number, len: number): boolean => F[end + 1] - F[end + 1 - len] === 0;
     const base = mean(b, span);
-    const dir = Math.sign(this.at(b + 1) - base);
+    // The departure's i-th reading (0: its onset) as it came, for i < n − 1 (held) or among its first and last ones.
+    const own = came !== undefined && came.length === Math.min(n, UNDONE_ONSET + span) && came.every(Number.isFinite) ? came : null;
+    const onset = own === null ? this.at(b + 1) : own[0];
+    const dir = Math.sign(onset - base);
     if (dir === 0) return false;
     // A step: the onset reading's change is larger, in its direction, than any one-reading change of normal operation
     // held before it (a spike's or another fault's changes, which an episode owned, are no yardstick of normal
     // operation: tryout 26, finding 1, a +6 °C spike 200 readings before a +3 °C step left the step unheld).
-    const step = dir * (this.at(b + 1) - this.at(b));
+    const step = dir * (onset - this.at(b));
     for (let j = 0; j < b; j++) if (normal(j + 1, 2) && dir * (this.at(j + 1) - this.at(j)) >= step) return false;
+    // A spike: the reading after the onset is back on the stream's course, its change from the reading before the onset
+    // within the changes normal operation made over two readings (both ways; held before the onset). Its readings
+    // after it are the stream's own, not the level it left: on a cycle they move on by the cycle's slope and the
+    // stream's wander, and judged against the level before the onset a spike on the simulator's temperature (± 2.5
+    // °C a 600-reading day, ± 0.25 °C wander) was held 47 readings on the day's rise (1 of 80 spikes, two seeds, five phases).
+    if (own !== null) {
+      let up = -Infinity;
+      let down = Infinity;
+      for (let j = 0; j + 2 <= b; j++) {
+        if (!normal(j + 2, 3)) continue;
+        const d = dir * (this.at(j + 2) - this.at(j));
+        if (d > up) up = d;
+        if (d < down) down = d;
+      }
+      const back = dir * (own[1] - this.at(b));
+      if (back <= up && back >= down) return false;
+    }
     const w = Math.min(span, n - 1);
-    const level = (x + P[H] - P[H - w + 1]) / w;
+    let level: number;
+    if (own === null) level = (x + P[H] - P[H - w + 1]) / w;
+    else {
+      let sum = 0;
+      for (let i = own.length - w; i < own.length; i++) sum += own[i];
+      level = sum / w;
+    }
     const off = dir * (level - base);
     if (!(off > 0)) return false;
     // The step's own size: its smallest departure from the level it left over its first readings (held ones, up to
     // UNDONE_ONSET: a step that overshot at its onset reading is judged by where it settled).
     let size = Infinity;
-    for (let i = b + 1; i < Math.min(b + 1 + UNDONE_ONSET, H); i++) size = Math.min(size, dir * (this.at(i) - base));
+    if (own === null) for (let i = b + 1; i < Math.min(b + 1 + UNDONE_ONSET, H); i++) size = Math.min(size, dir * (this.at(i) - base));
+    else for (let i = 0; i < Math.min(UNDONE_ONSET, n - 1); i++) size = Math.min(size, dir * (own[i] - base));
     // The pairs of short means of normal operation only (both of a pair's stretches free of an episode's readings).
     let pairs = 0;
     let against = 0;

@@ -111,7 +111,7 @@ import type { AnomalyEvent } from '../contract/types.js';
 import type { StepResult, StepVerdict } from './steps.js';
 import { Boxcar, type BoxcarState } from './boxcar.js';
 import { ValueHistogram, type ValueHistogramState } from './rarity.js';
-import { CycleProfile, type CycleState } from './cycle.js';
+import { CycleProfile, type CycleState, UNDONE_ONSET } from './cycle.js';
 import { CycleDrift, type DriftState } from './drift.js';
 import { KeptEvidence, type PackedEvidence } from './kept-evidence.js';
 import { ARRIVAL_STATE, arrivalSurprise, arrivalsKnown, teachArrival } from './arrivals.js';
@@ -240,6 +240,13 @@ interface Episode {
   fault?: number[];
   /** Its latest reading was off on its own (offOnOwn). Absent: false. */
   ownPrev?: boolean;
+  /**
+   * Per channel: its readings as they came (sensor units; a missing value repeats the one before it), oldest first:
+   * the first UNDONE_ONSET and the last shortSpan(smooth), those between dropped (noteCame). What a step that was not
+   * undone is judged by (CycleProfile.unreturned), where the cycle's ring holds them as its profile expected them.
+   * Absent (a checkpoint written before they were kept): the ring's held readings. Checkpointed with it.
+   */
+  came?: number[][];
   peak: number;
   peakEvidence: Record<Evidence, number>;
   peakChannels: number[];
@@ -1837,6 +1844,9 @@ export class StreamScorer {
       const pre = new Array<number>(s.C);
       for (let c = 0; c < s.C; c++) pre[c] = s.last === null || r.item.reset ? Number.NaN : s.last[c];
       opened.pre = pre;
+      opened.came = [];
+      for (let c = 0; c < s.C; c++) opened.came.push([]);
+      noteCame(opened, r.item.values, UNDONE_ONSET + shortSpan(this.opts.smooth));
       if (offOnOwn(s, r, opened, dev, this.holdSurprise)) {
         opened.ownAt = 1;
         opened.ownTs = ts;
@@ -1851,6 +1861,7 @@ export class StreamScorer {
     }
     ep.readings++;
     this.noteHeld(s, ep);
+    noteCame(ep, r.item.values, UNDONE_ONSET + shortSpan(this.opts.smooth));
     const own = offOnOwn(s, r, ep, dev, this.holdSurprise);
     let held = 0;
     // A cycle that does not speak yet holds its channel's episode while the readings are off its profile.
@@ -1863,7 +1874,7 @@ export class StreamScorer {
       if (cold !== undefined && cold[c] > held) held = cold[c];
       // A step that was not undone holds its episode while the readings are further from the level it left than
       // normal operation ever moved over as many readings (CycleProfile.unreturned).
-      if (held < this.holdSurprise && this.unreturnedHolds && !ep.silent && ep.readings >= 2 && s.cycles[c].unreturned(r.item.values[c], ep.readings, shortSpan(this.opts.smooth), this.opts.learnReadings)) held = this.holdSurprise;
+      if (held < this.holdSurprise && this.unreturnedHolds && !ep.silent && ep.readings >= 2 && s.cycles[c].unreturned(r.item.values[c], ep.readings, shortSpan(this.opts.smooth), this.opts.learnReadings, ep.came?.[c])) held = this.holdSurprise;
     }
     if (held >= this.holdSurprise) {
       s.holding = true;
@@ -2291,6 +2302,11 @@ export class StreamScorer {
       if (!Array.isArray(x) || x.length !== C || !x.every((y) => y === null || (typeof y === 'number' && Number.isFinite(y)))) throw new Error(`scorer snapshot: ${what} must be ${C} finite numbers or nulls`);
       return x.map((y: number | null) => y ?? Number.NaN);
     };
+    // An episode's readings as they came (Episode.came): null stands for NaN.
+    const cameOf = (x: unknown): number[] => {
+      if (!Array.isArray(x) || !x.every((y) => y === null || (typeof y === 'number' && Number.isFinite(y)))) throw new Error('scorer snapshot: episode.came must hold finite numbers or nulls');
+      return x.map((y: number | null) => y ?? Number.NaN);
+    };
     const int = (x: unknown, what: string): number => {
       if (typeof x !== 'number' || !Number.isInteger(x) || x < 0) throw new Error(`scorer snapshot: ${what} must be an integer >= 0`);
       return x;
@@ -2501,6 +2517,9 @@ export class StreamScorer {
         ...(Array.isArray(e.pre) && e.pre.length === C ? { pre: e.pre.map((x: unknown) => (x === null || Number.isNaN(x) ? Number.NaN : finite(x))) } : {}),
         ...(Array.isArray(e.fault) && e.fault.length === 2 * C ? { fault: e.fault.map(finite) } : {}),
         ...(e.ownPrev === true ? { ownPrev: true } : {}),
+        // Absent from checkpoints written before they were kept: none (the ring's held readings are judged). NaN is
+        // written as null.
+        ...(Array.isArray(e.came) && e.came.length === C ? { came: e.came.map((xs: unknown) => cameOf(xs)) } : {}),
         ...(e.silence !== undefined && e.silence !== null ? { silence: { since: finite((e.silence as { since?: unknown }).since) } } : {}),
         // Absent from checkpoints written before they were kept: none (a held state is noted again at its next judgement).
         ...(e.held !== undefined && e.held !== null ? { held: { channel: finite(e.held.channel), since: finite(e.held.since), longestMs: finite(e.held.longestMs), ...(e.held.level !== undefined ? { level: finite(e.held.level) } : {}) } } : {}),
@@ -3184,6 +3203,22 @@ function restartValues(s: StreamScore, owners: readonly boolean[] | null, values
     cleared = true;
   }
   if (cleared) s.rareBox.clear();
+}
+
+/**
+ * Keeps a reading of an open episode as it came (Episode.came): per channel its value (a missing one repeats the value
+ * before it, as the cycle's ring holds it; NaN while there is none), the episode's first UNDONE_ONSET readings and its
+ * last `keep` − UNDONE_ONSET, the one after the first ones dropped once `keep` are kept.
+ */
+function noteCame(ep: Episode, values: ArrayLike<number>, keep: number): void {
+  const came = ep.came;
+  if (came === undefined) return;
+  for (let c = 0; c < came.length; c++) {
+    const xs = came[c];
+    const x = values[c];
+    xs.push(Number.isFinite(x) ? x : xs.length > 0 ? xs[xs.length - 1] : Number.NaN);
+    if (xs.length > keep) xs.splice(UNDONE_ONSET, 1);
+  }
 }
 
 /** Per channel, the mean a boxcar holds. */

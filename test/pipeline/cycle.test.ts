@@ -231,6 +231,45 @@ describe('CycleProfile.unreturned: a step judged against the held readings the s
     expect(down.p.unreturned(down.last + 0.11 - up, 11, 31, 256)).toBe(true);
   });
 
+  it("judges an episode's readings as they came (`came`), not as the ring holds them (the profile's expectation)", () => {
+    // A falling ramp; the episode's readings are held as a profile expected them, 0.5 below the readings (a stream
+    // that wandered above its profile), as the scorer holds an open episode's own readings.
+    const z = normal(13);
+    const p = new CycleProfile();
+    let last = 0;
+    for (let i = 0; i < 1000; i++) {
+      last = -0.01 * i;
+      p.advance(last + 0.05 * z(), 0, false);
+    }
+    const came: number[] = [];
+    for (let i = 1; i <= 20; i++) {
+      const x = last - 0.01 * i + (i === 1 ? 6 : 0);
+      came.push(x);
+      if (i < 20) p.advance(last - 0.01 * i - 0.5, 0, true);
+    }
+    // From the ring: an onset 0.5 below the reading before it, a "step down" the +6 spike never made, still off.
+    expect(p.unreturned(came[19], 20, 31, 256)).toBe(true);
+    // As they came: a spike, back on the ramp at once.
+    expect(p.unreturned(came[19], 20, 31, 256, came)).toBe(false);
+  });
+
+  it('a spike whose next reading is back on the course holds nothing, though the course then climbs faster than before; a step that lasts still holds', () => {
+    const judge = (spike: boolean): boolean => {
+      const { p, last } = ramp(1000);
+      const came: number[] = [];
+      // Readings climbing three times the ramp's slope after the onset (a stream's wander on a cycle's rise).
+      for (let i = 1; i <= 40; i++) {
+        const x = last + 0.03 * i + (spike ? (i === 1 ? 6 : 0) : 2);
+        came.push(x);
+        if (i < 40) p.advance(last, 0, true);
+      }
+      const kept = [...came.slice(0, 3), ...came.slice(40 - 31)];
+      return p.unreturned(came[39], 40, 31, 256, kept);
+    };
+    expect(judge(true)).toBe(false);
+    expect(judge(false)).toBe(true);
+  });
+
   it('says nothing without a learning period of pairs before the onset, nor once the cycle itself has moved as far over the lag', () => {
     const { p, last } = ramp(200);
     for (let i = 1; i <= 10; i++) p.advance(last + 0.01 * i + 2, 0, true);

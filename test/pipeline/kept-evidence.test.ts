@@ -42,6 +42,9 @@
  * off on its own and what judges it (ownAt, ownTs, pre, fault, ownPrev: where its end is told). Every output is
  * unchanged (each of the 2,400 output lines equals main 9dd20df's), the sample too; only the snapshot, which the hash
  * includes, gains those fields.
+ * Written again by branch spikehold's scorer (twenty-third session): the snapshot's open episode holds its readings as
+ * they came (came: what judges a step that was not undone, CycleProfile.unreturned). Every output is unchanged (the
+ * hash of the 2,400 output lines without the snapshots equals main 6949c61's); only the snapshot gains the field.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
