@@ -10,6 +10,8 @@
  *   expiring later opens nothing more: the missing-data episode stays the one episode, its stream's retained state
  *   (Home Assistant's problem entity) carries it, one resolve at its next state. On main a second episode,
  *   `device_offline`, opened for the same silence, which the problem entity never showed (it kept the missing data).
+ * - the same of a zigbee2mqtt plug's own availability `offline` arriving after its silence was told (a late word of
+ *   any preset: a Tasmota LWT, an ESPHome last will): nothing more;
  * - across a restart (a clean stop, the device still silent, its entity's expiry judged again from the connection's
  *   start): still nothing more; each device's one episode is resolved once, at its next state.
  */
@@ -48,9 +50,9 @@ async function stateOf(url: string, stream: string): Promise<{ status?: string; 
 }
 
 describe.skipIf(!builtAndModelsPresent())('a discovered entity whose expire_after comes after its silence is told', () => {
-  it('keeps the missing-data episode as the one episode (no device_offline after it), its problem entity telling it, across a restart; a shorter expire_after is the device’s episode', async () => {
+  it('keeps the missing-data episode as the one episode (no device_offline after it, nor after a late zigbee2mqtt availability), its problem entity telling it, across a restart; a shorter expire_after is the device’s episode', async () => {
     const dataDir = tempDataDir('anomalyd-expire-silence-', cleanups);
-    const config = inProcessConfig(dataDir, { ingest: { presets: ['homeassistant'], timezone: 'UTC' }, store: { commitIntervalMs: 0 } });
+    const config = inProcessConfig(dataDir, { ingest: { presets: ['homeassistant', 'zigbee2mqtt'], timezone: 'UTC' }, store: { commitIntervalMs: 0 } });
     let now = Math.floor(Date.now() / 1000) * 1000;
     const clock = (): number => now;
     const alerts: AlertPayload[] = [];
@@ -59,10 +61,12 @@ describe.skipIf(!builtAndModelsPresent())('a discovered entity whose expire_afte
     for (const [topic, body] of [TH1_CONFIG, TH2_CONFIG]) await first.hub.publishAsync(topic, JSON.stringify(body), { qos: 1, retain: true });
     const rnd = lcg(29);
     const state = (): string => JSON.stringify({ temperature: Math.round((21 + 0.3 * (rnd() - 0.5)) * 100) / 100 });
+    const plug = (): string => JSON.stringify({ power: Math.round((60 + 2 * (rnd() - 0.5)) * 10) / 10 });
     for (let i = 0; i < N; i++) {
       now += SEC;
       await first.send('office/th1/state', state());
       await first.send('office/th2/state', state());
+      await first.send('zigbee2mqtt/kitchen/plug', plug());
     }
     await settle();
     expect(alerts).toEqual([]);
@@ -71,15 +75,24 @@ describe.skipIf(!builtAndModelsPresent())('a discovered entity whose expire_afte
     // silence is told missing data (its state expires only after 10 min).
     now += 90 * SEC;
     first.daemon.judgeSilences();
-    await waitFor(() => alerts.length >= 2, 10_000, 'both silences told');
+    await waitFor(() => alerts.length >= 3, 10_000, 'the three silences told');
     await settle();
-    expect(told(alerts).sort()).toEqual([
+    const opened = [
+      ['kitchen/plug/power', 'open', 'missing_data'],
       ['th1', 'open', 'missing_data'],
       ['th2', 'open', 'device_offline'],
-    ]);
+    ];
+    expect(told(alerts).sort()).toEqual(opened);
     const missing = alerts.find((a) => a.sensor === 'th1')!;
     const offline = alerts.find((a) => a.sensor === 'th2')!;
+    const plugMissing = alerts.find((a) => a.sensor === 'kitchen/plug/power')!;
     expect(offline.explanation?.sentence).toContain('(no state on office/th2/state for 30 s, its expire_after)');
+
+    // The zigbee2mqtt plug's own availability arriving late (after its silence was told): nothing more (on main: a
+    // kitchen/plug device_offline).
+    await first.hub.publishAsync('zigbee2mqtt/kitchen/plug/availability', '{"state":"offline"}', { qos: 1, retain: true });
+    await settle();
+    expect(told(alerts).sort()).toEqual(opened);
 
     // 11 minutes on: th1's state expired too, after its silence was told: nothing more (on main: th1 device_offline).
     now += 11 * MIN;
@@ -87,10 +100,7 @@ describe.skipIf(!builtAndModelsPresent())('a discovered entity whose expire_afte
     await settle();
     first.daemon.judgeSilences();
     await settle();
-    expect(told(alerts).sort()).toEqual([
-      ['th1', 'open', 'missing_data'],
-      ['th2', 'open', 'device_offline'],
-    ]);
+    expect(told(alerts).sort()).toEqual(opened);
     // Its problem entity tells the alerted episode: the missing data, not a device_offline no alert told.
     const th1State = await stateOf(first.daemon.brokerUrl!, 'th1');
     expect(th1State.anomaly_id).toBe(missing.anomaly_id);
@@ -109,7 +119,7 @@ describe.skipIf(!builtAndModelsPresent())('a discovered entity whose expire_afte
     await settle();
     second.daemon.judgeSilences();
     await settle();
-    expect(told(alerts)).toHaveLength(2);
+    expect(told(alerts).sort()).toEqual(opened);
     expect(second.daemon.database!.listAnomalies({ device: 'th1', limit: 20 }).map((a) => [a.id, a.status])).toEqual([[missing.anomaly_id, 'open']]);
     expect((await stateOf(second.daemon.brokerUrl!, 'th1')).anomaly_id).toBe(missing.anomaly_id);
 
@@ -117,15 +127,18 @@ describe.skipIf(!builtAndModelsPresent())('a discovered entity whose expire_afte
     now += SEC;
     await second.send('office/th1/state', state());
     await second.send('office/th2/state', state());
-    await waitFor(() => told(alerts).length >= 4, 10_000, 'both resolves');
+    await second.send('zigbee2mqtt/kitchen/plug', plug());
+    await waitFor(() => told(alerts).length >= 6, 10_000, 'the three resolves');
     await settle();
     expect(told(alerts).sort()).toEqual([
+      ['kitchen/plug/power', 'open', 'missing_data'],
+      ['kitchen/plug/power', 'resolve', 'missing_data'],
       ['th1', 'open', 'missing_data'],
       ['th1', 'resolve', 'missing_data'],
       ['th2', 'open', 'device_offline'],
       ['th2', 'resolve', 'device_offline'],
     ]);
-    expect(alerts.filter((a) => a.event === 'resolve').map((a) => a.anomaly_id).sort()).toEqual([missing.anomaly_id, offline.anomaly_id].sort());
+    expect(alerts.filter((a) => a.event === 'resolve').map((a) => a.anomaly_id).sort()).toEqual([missing.anomaly_id, offline.anomaly_id, plugMissing.anomaly_id].sort());
     expect(second.daemon.database!.listAnomalies({ device: 'th1', limit: 20 }).map((a) => [a.id, a.status])).toEqual([[missing.anomaly_id, 'resolved']]);
   }, 180_000);
 });
