@@ -401,6 +401,8 @@ export class Daemon {
       changed: (_device, streams) => {
         for (const stream of streams) this.board?.refresh(stream);
       },
+      // A device whose streams' silences are all told already (their missing-data episodes open) opens none of its own.
+      silenceTold: (stream) => this.detector?.silenceOpen(stream) === true,
     });
     this.deviceSilences = new DeviceSilences({
       streamsOf: (device) => this.streamsOf(device),

@@ -18,7 +18,10 @@
  *     (Detector.excuseGap, as a gap the daemon could not hear): a device that was switched off is no silence the
  *     stream should learn as usual.
  * The episode ends (resolve) when the device says it is online, or at the first reading of any of its streams.
- * It opens only for a device with streams anomalyd knows (a retained `offline` of a device never read opens none).
+ * It opens only for a device with streams anomalyd knows (a retained `offline` of a device never read opens none),
+ * and not when each of them already has its silence told (an open `missing data` episode, its own or its device's):
+ * the device's word after the silence judge's (an expire_after longer than its wait, a late availability or LWT)
+ * leaves that silence the one episode (tryout 29, finding 5: it was a second alert, `device_offline`, for it).
  * Across a restart the open episode stays open (Daemon.resolveOrphanedEpisodes hands it back: restore), its device
  * offline until it says otherwise or reads again.
  *
@@ -50,6 +53,12 @@ export interface AvailabilityWiring {
    * entities of those streams are on while it is open). Optional.
    */
   readonly changed?: (device: string, streams: readonly string[]) => void;
+  /**
+   * Whether the stream's silence is already told: its `missing data` episode (Detector.silenceOpen, its own or a
+   * member of its device's silence episode) is open. A device whose every known stream's silence is told opens no
+   * episode of its own when it says it is offline (said). Absent: never.
+   */
+  readonly silenceTold?: (stream: string) => boolean;
 }
 
 /** A device's open episode as its streams' retained states tell it (SensorStatePayload `anomaly_id`, `kind`, `sentence`). */
@@ -146,8 +155,9 @@ export class DeviceAvailability {
   }
 
   /**
-   * The device's word (ParseOptions.onAvailability): `online` false opens its episode (when it has streams and none is
-   * open), true resolves it. `at`: the message's arrival (epoch ms), `topic` where it said so. `why`: the words in its
+   * The device's word (ParseOptions.onAvailability): `online` false opens its episode (when it has streams, none is
+   * open, and not every one of its streams' silence is told already: AvailabilityWiring.silenceTold; then it is
+   * logged, and that silence stays the one episode), true resolves it. `at`: the message's arrival (epoch ms), `topic` where it said so. `why`: the words in its
    * sentence's parentheses when the device did not say so itself (a discovered entity's state expired, its
    * expire_after: `no state on office/th1/state for 1 min, its expire_after`); absent: `the device said so on <topic>`.
    */
@@ -161,6 +171,18 @@ export class DeviceAvailability {
     const streams = this.w.streamsOf(device);
     if (streams.length === 0) {
       this.w.log.debug({ device, topic }, 'a device said it is offline: none of its streams is known, no episode');
+      return;
+    }
+    // Its word after the silence of each of its streams was told (an expire_after longer than the silence judge's wait,
+    // a zigbee2mqtt availability or an LWT arriving late: tryout 29, finding 5) is no news: that silence stays the one
+    // episode, its resolve at the next reading, and its streams' problem entities keep telling it. A second episode
+    // for the same silence, `device_offline`, was an alert no entity showed.
+    const silenceTold = this.w.silenceTold;
+    if (silenceTold !== undefined && streams.every((s) => silenceTold(s))) {
+      this.w.log.info(
+        { device, topic, streams, at: new Date(at).toISOString(), ...(why !== undefined ? { why } : {}) },
+        `${device} said it is offline (${why ?? `on ${topic}`}) after the silence of ${streams.length === 1 ? 'its stream' : `each of its ${streams.length} streams`} was told: that missing-data episode stays the one episode, no device_offline opens`,
+      );
       return;
     }
     const told = `${device} offline since ${this.clock(at, at)} (${why ?? `the device said so on ${topic}`}), ${streams.length} stream${streams.length === 1 ? '' : 's'} silent`;
