@@ -22,7 +22,9 @@
  *
  * What a counter is judged as: its total, continued across resets (Home Assistant's long-term statistics keep
  * such a `sum` of a `total_increasing` sensor across its meter cycles). At a step back the increment of that
- * reading is not known: the continued total stays where it was, and the count goes on from the new value (the
+ * reading is not known: the continued total goes on by the increment of the reading before (CounterState.step: a
+ * meter counting at its rate goes one step on at it, one holding holds; a held total in a meter that never idles is a
+ * change of its increments, told as a lasting shift: tryout 29, finding 3), and the count goes on from the new value (the
  * offset between the two is added to every later reading: CounterStep.value). So nothing but the reset itself
  * (CounterStep.reset: the scorer tells it once, as one episode) sees the step; a step back whose first move
  * returns to the old total or beyond was a misread (a sentinel 0 between two readings of the real total): told as
