@@ -860,7 +860,9 @@ export class SignalBook {
     // A counter's step back is told as such from the event alone (its readings here are its continued total).
     if (ev.counterReset !== undefined) {
       const { from, to } = ev.counterReset;
-      const e = explainCounterReset({ stream, unit: this.unitOf(stream, ev.startTs), from, to, ts: ev.startTs, endTs: ev.endTs, ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}) });
+      // With the decimals the meter sends (its `0.000` is a 0 as its other readings are written).
+      const sent = this.sentDecimals(stream)?.[0];
+      const e = explainCounterReset({ stream, unit: this.unitOf(stream, ev.startTs), from, to, ts: ev.startTs, endTs: ev.endTs, ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}), ...(sent !== undefined && sent > 0 ? { decimals: sent } : {}) });
       return { explanation: toAlertExplanation({ ...e, stream, channel: ev.channels[0] ?? 'value', shares: null, stretch: { ts: [ev.startTs], values: [to] } }), readings: 1 };
     }
     // An alarm field's state (a leak) is told as such from the event alone, in the state's words (explainAlarm).

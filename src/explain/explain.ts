@@ -151,12 +151,14 @@ export function toldAs(kind: AnomalyKind | null, seen: string | null | undefined
  * told as the kind `counter_reset`: `plug/aenergy.total went back from 17.703 to 17.600 kWh at 10:42 (counter reset);
  * counted on from there`. Not a level shift: the meter was reset or rolled back (a power cut before it saved its
  * total, a reset command, a replaced meter), and the detector reads its rate on from the new value. `value` the new
- * total, `expected` the one before; no band. Both printed as the sensor sent them (every decimal of either). Pure.
+ * total, `expected` the one before; no band. Both printed as the sensor sent them (every decimal of either, and at
+ * least `decimals`, the most the stream's readings were sent with: a meter sent with 3 decimals reads `502.580 … 0.000
+ * kWh`, not `502.58 … 0.00`, tryout 29, finding 3). Pure.
  */
-export function explainCounterReset(p: { readonly stream: string; readonly unit?: string | null; readonly from: number; readonly to: number; readonly ts: number; readonly endTs: number; readonly timeZone?: string }): Explanation {
+export function explainCounterReset(p: { readonly stream: string; readonly unit?: string | null; readonly from: number; readonly to: number; readonly ts: number; readonly endTs: number; readonly timeZone?: string; readonly decimals?: number }): Explanation {
   const unit = p.unit ?? null;
   const u = unit !== null && unit !== '' ? ` ${unit}` : '';
-  const d = Math.max(decimalsOf(p.from), decimalsOf(p.to));
+  const d = Math.min(6, Math.max(decimalsOf(p.from), decimalsOf(p.to), p.decimals !== undefined && Number.isInteger(p.decimals) ? p.decimals : 0));
   const sentence = `${p.stream} went back from ${formatReading(p.from, d)} to ${formatReading(p.to, d)}${u} at ${clockTime(p.ts, p.endTs, p.timeZone)} (${KIND_LABELS.counter_reset}); counted on from there`;
   return { kind: 'counter_reset', sentence, unit, value: p.to, expected: p.from, band: null, basis: null, since: p.ts };
 }

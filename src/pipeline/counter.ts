@@ -22,7 +22,9 @@
  *
  * What a counter is judged as: its total, continued across resets (Home Assistant's long-term statistics keep
  * such a `sum` of a `total_increasing` sensor across its meter cycles). At a step back the increment of that
- * reading is not known: the continued total stays where it was, and the count goes on from the new value (the
+ * reading is not known: the continued total goes on by the increment of the reading before (CounterState.step: a
+ * meter counting at its rate goes one step on at it, one holding holds; a held total in a meter that never idles is a
+ * change of its increments, told as a lasting shift: tryout 29, finding 3), and the count goes on from the new value (the
  * offset between the two is added to every later reading: CounterStep.value). So nothing but the reset itself
  * (CounterStep.reset: the scorer tells it once, as one episode) sees the step; a step back whose first move
  * returns to the old total or beyond was a misread (a sentinel 0 between two readings of the real total): told as
@@ -115,6 +117,8 @@ export interface CounterState {
   /** The counter's latest rise and the largest rise before it, sensor units (absent in a state written before: 0). */
   readonly latestRise?: number;
   readonly riseBefore?: number;
+  /** The latest reading's increment (sensor units; 0 at a hold): the reset reading's (absent in a state written before: 0). */
+  readonly step?: number;
   /** The hub states it is a counter (CounterTrack.declare); absent: it does not (a state written before: not). */
   readonly stated?: true;
   /** Times (ms) of the latest resets to near zero heard on a quarter hour, oldest first, at most 2 (absent: none). */
@@ -156,6 +160,11 @@ export class CounterTrack {
    */
   private latestRise = 0;
   private riseBefore = 0;
+  /**
+   * The latest reading's increment of the continued total (sensor units; 0 at a hold, and at a reset its own): what
+   * a reset's reading counts on by, its own increment not being known.
+   */
+  private step = 0;
   /** The hub states the stream is a counter (declare): one from its first reading, and never a level again. */
   private stated = false;
   /** Times (ms) of the latest resets that could be a meter's cycle (to near zero, on a quarter hour): at most 2. */
@@ -214,6 +223,7 @@ export class CounterTrack {
         this.run++;
         this.hold(value, prev);
       }
+      this.step = down ? 0 : value - prev;
       if (this.run < MONOTONE_READINGS || this.rises < MIN_RISES) return { value, counter: false, holds: false, reset: null };
       this.counter = true;
       this.sinceDrop = Number.POSITIVE_INFINITY;
@@ -227,6 +237,7 @@ export class CounterTrack {
       // overshot (a sentinel such as 2^32 − 1, a misread), which the judged total showed as it was; the count goes
       // on from here, no reset. After a rise of a usual size the step back is a rollback: a reset, below.
       this.beforeRise = null;
+      this.step = 0;
       return { value: value + this.offset, counter: true, holds: this.holding(), reset: null };
     }
     if (value > prev) this.beforeRise = prev;
@@ -242,22 +253,30 @@ export class CounterTrack {
         this.offset = 0;
         this.back = null;
         this.beforeRise = null;
+        this.step = 0;
         return { value, counter: false, holds: false, reset: null };
       }
-      // A reset: the increment of this reading is not known; the continued total stays, and counts on from here.
+      // A reset: the increment of this reading is not known; the continued total counts on from here.
       this.sinceDrop = 0;
       this.beforeRise = null;
+      // Its own increment is not known: it counts on by the reading before's (a meter counting at its rate goes on
+      // at it, one holding holds), so the reset is one step of the total at its usual increment, not a change of
+      // the increments (tryout 29, finding 3: a meter that never idles, its reset reading held, was then told a
+      // `lasting shift` while it counted on normally from 0).
       if (this.back === null) this.back = { from: prev, offset: this.offset };
-      this.offset += prev - value;
+      this.offset += prev - value + this.step;
       const reset = this.cycle(prev, value, ts) ? { from: prev, to: value, cycle: true as const } : { from: prev, to: value };
       return { value: value + this.offset, counter: true, holds: this.holding(), reset };
     }
     if (this.back !== null && value > prev) {
       // The first move after a step back: back to the old total or beyond, the step back was a misread (told, as
       // it was seen), and the count goes on as before it; else the meter was reset and counts on from the new value.
-      if (value >= this.back.from) this.offset = this.back.offset;
+      // Undone, the total judged does not go back: the step back's reading counted on by the usual increment,
+      // which the misread's real total may not have reached (at most that one increment stays in the offset).
+      if (value >= this.back.from) this.offset = Math.max(this.back.offset, prev + this.offset - value);
       this.back = null;
     }
+    this.step = value - prev;
     return { value: value + this.offset, counter: true, holds: this.holding(), reset: null };
   }
 
@@ -315,6 +334,7 @@ export class CounterTrack {
       beforeRise: this.beforeRise,
       latestRise: this.latestRise,
       riseBefore: this.riseBefore,
+      step: this.step,
       ...(this.stated ? { stated: true as const } : {}),
       ...(this.cycleAt.length > 0 ? { cycleAt: [...this.cycleAt] } : {}),
     };
@@ -343,6 +363,7 @@ export class CounterTrack {
     t.beforeRise = num(s.beforeRise) ? s.beforeRise : null;
     t.latestRise = num(s.latestRise) ? s.latestRise : 0;
     t.riseBefore = num(s.riseBefore) ? s.riseBefore : 0;
+    t.step = num(s.step) && s.step >= 0 ? s.step : 0;
     t.stated = s.stated === true;
     t.cycleAt = Array.isArray(s.cycleAt) ? s.cycleAt.filter(num).slice(-2) : [];
     t.back = s.back !== undefined && s.back !== null && num(s.back.from) && num(s.back.offset) ? { from: s.back.from, offset: s.back.offset } : null;

@@ -136,14 +136,14 @@ export async function feedAlerts(det: Detector, book: SignalBook, sensor: string
 
 /**
  * The detector the daemon runs, on this thread: the shipped config/default.yaml and the shipped GRU model
- * (models/gru.json) for every stream (not its own), and a SignalBook with `units` (logging.units' form, e.g.
- * `steady*=bar`), as the daemon makes them; `ingest`: config ingest keys over the shipped ones (`presets`); `stampsOnArrival`: the messages' receivedAt is their arrival, as the daemon's (DetectorPorts.stampsOnArrival). The model is never released (a test's process ends with it).
+ * (models/gru.json; `cell`) for every stream (not its own), and a SignalBook with `units` (logging.units' form, e.g.
+ * `steady*=bar`), as the daemon makes them; `ingest`: config ingest keys over the shipped ones (`presets`); `score`: config score keys over the shipped ones (an operator's `learnReadings`); `cell`: the shipped model of that cell (models/gru.json or models/lstm.json); `stampsOnArrival`: the messages' receivedAt is their arrival, as the daemon's (DetectorPorts.stampsOnArrival). The model is never released (a test's process ends with it).
  * @throws Error when the shipped configuration does not load
  */
-export async function shippedDetector(units: readonly string[] = [], ingest: Record<string, unknown> = {}, stampsOnArrival = false): Promise<{ det: Detector; book: SignalBook }> {
-  const loaded = loadConfig({ path: join(ROOT, 'config', 'default.yaml'), env: {}, overrides: { model: { dir: MODELS }, ...(Object.keys(ingest).length > 0 ? { ingest } : {}) } });
+export async function shippedDetector(units: readonly string[] = [], ingest: Record<string, unknown> = {}, stampsOnArrival = false, score: Record<string, unknown> = {}, cell: 'gru' | 'lstm' = 'gru'): Promise<{ det: Detector; book: SignalBook }> {
+  const loaded = loadConfig({ path: join(ROOT, 'config', 'default.yaml'), env: {}, overrides: { model: { dir: MODELS }, ...(Object.keys(ingest).length > 0 ? { ingest } : {}), ...(Object.keys(score).length > 0 ? { score } : {}) } });
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-  const model = await loadModel(join(MODELS, 'gru.json'));
+  const model = await loadModel(join(MODELS, `${cell}.json`));
   let ids = 0;
   const det = new Detector(detectorOptions(loaded.config), {
     parser: new MessageParser(parseOptionsOf(loaded.config)),
