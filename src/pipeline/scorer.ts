@@ -240,6 +240,15 @@ interface Episode {
   fault?: number[];
   /** Its latest reading was off on its own (offOnOwn). Absent: false. */
   ownPrev?: boolean;
+  /**
+   * The cycles' held steps from its first reading to its latest, both included (CycleProfile.advance: a reading and
+   * the filled steps before it, its onset's own fill left out; a bunched reading adds none): the lag, in held steps,
+   * that CycleProfile.unreturned judges the step over. A stream without gaps has one a reading (`readings`); a
+   * report-on-change sensor's held value fills the steps it did not send (tryout 29, finding 2: judged over its 57
+   * readings, not its 300-odd steps, the step's onset was put among its own readings and nothing held a 6 h +4 °C
+   * fault past them). Absent (a checkpoint written before it was kept): `readings`. Checkpointed with it.
+   */
+  steps?: number;
   peak: number;
   peakEvidence: Record<Evidence, number>;
   peakChannels: number[];
@@ -1837,6 +1846,7 @@ export class StreamScorer {
       const pre = new Array<number>(s.C);
       for (let c = 0; c < s.C; c++) pre[c] = s.last === null || r.item.reset ? Number.NaN : s.last[c];
       opened.pre = pre;
+      opened.steps = 1;
       if (offOnOwn(s, r, opened, dev, this.holdSurprise)) {
         opened.ownAt = 1;
         opened.ownTs = ts;
@@ -1852,6 +1862,9 @@ export class StreamScorer {
     ep.readings++;
     this.noteHeld(s, ep);
     const own = offOnOwn(s, r, ep, dev, this.holdSurprise);
+    // The held steps the step is judged over: those since its onset and this reading's (not held yet: learnCycles).
+    const steps = (ep.steps ?? ep.readings - 1) + heldSteps(r);
+    ep.steps = steps;
     let held = 0;
     // A cycle that does not speak yet holds its channel's episode while the readings are off its profile.
     const cold = this.scratch.get(s.C)?.cycHold;
@@ -1863,7 +1876,7 @@ export class StreamScorer {
       if (cold !== undefined && cold[c] > held) held = cold[c];
       // A step that was not undone holds its episode while the readings are further from the level it left than
       // normal operation ever moved over as many readings (CycleProfile.unreturned).
-      if (held < this.holdSurprise && this.unreturnedHolds && !ep.silent && ep.readings >= 2 && s.cycles[c].unreturned(r.item.values[c], ep.readings, shortSpan(this.opts.smooth), this.opts.learnReadings)) held = this.holdSurprise;
+      if (held < this.holdSurprise && this.unreturnedHolds && !ep.silent && ep.readings >= 2 && s.cycles[c].unreturned(r.item.values[c], steps, shortSpan(this.opts.smooth), this.opts.learnReadings)) held = this.holdSurprise;
     }
     if (held >= this.holdSurprise) {
       s.holding = true;
@@ -2501,6 +2514,8 @@ export class StreamScorer {
         ...(Array.isArray(e.pre) && e.pre.length === C ? { pre: e.pre.map((x: unknown) => (x === null || Number.isNaN(x) ? Number.NaN : finite(x))) } : {}),
         ...(Array.isArray(e.fault) && e.fault.length === 2 * C ? { fault: e.fault.map(finite) } : {}),
         ...(e.ownPrev === true ? { ownPrev: true } : {}),
+        // Absent from checkpoints written before it was kept: `readings` (Episode.steps).
+        ...(e.steps !== undefined ? { steps: finite(e.steps) } : {}),
         ...(e.silence !== undefined && e.silence !== null ? { silence: { since: finite((e.silence as { since?: unknown }).since) } } : {}),
         // Absent from checkpoints written before they were kept: none (a held state is noted again at its next judgement).
         ...(e.held !== undefined && e.held !== null ? { held: { channel: finite(e.held.channel), since: finite(e.held.since), longestMs: finite(e.held.longestMs), ...(e.held.level !== undefined ? { level: finite(e.held.level) } : {}) } } : {}),
@@ -2546,6 +2561,17 @@ function heldReadings(ep: Episode, below: number): number {
  * it, as before. Not for a silence's, an alarm state's or a held state's episode (their end follows the silence, the
  * state: lastAboveTs), nor a reading off on its own before a silent episode became an alarm (its start).
  */
+/**
+ * The held steps (CycleProfile.advance) reading `r` adds to a cycle's ring: the reading and the filled steps before it;
+ * a bunched reading takes a filled step's place (none); a silence's step none. Used for Episode.steps.
+ */
+function heldSteps(r: StepResult<unknown>): number {
+  if (r.item.kind !== 'reading') return 0;
+  const filled = r.item.filled;
+  if ((r.item.bunched ?? 0) > 0 && filled === 0) return 0;
+  return 1 + filled;
+}
+
 function toldEnd(ep: Episode, below: number, span: number): { readonly ts: number; readonly trailing: number } {
   const own = ep.ownAt ?? 0;
   if (own > 0 && ep.ownTs !== undefined && ep.ownTs >= ep.startTs && ep.silence === undefined && ep.alarm === undefined && ep.held === undefined && ep.readings - below - own < span) {
