@@ -644,8 +644,11 @@ export class CycleProfile {
    * @param n readings since the onset, the onset and x included (>= 2)
    * @param span readings in each mean (the short means' boxcar, shortSpan(score.smooth))
    * @param minPositions fewest pairs of normal readings to judge by (score.learnReadings)
+   * @param raw the departure's own last w steps as they came (sensor units, x the last; filled steps hold the value
+   *   before them), whose mean is its level: the ring holds an open episode's readings as the profile expected them
+   *   (advance), not as they came (tryout 29, finding 2). Absent: the held ones and x.
    */
-  unreturned(x: number, n: number, span: number, minPositions: number): boolean {
+  unreturned(x: number, n: number, span: number, minPositions: number, raw?: readonly number[]): boolean {
     const H = this.held;
     const b = H - n; // the last held reading before the onset
     const first = span - 1 + n; // the earliest end of a normal pair's later mean
@@ -672,7 +675,12 @@ export class CycleProfile {
     const step = dir * (this.at(b + 1) - this.at(b));
     for (let j = 0; j < b; j++) if (normal(j + 1, 2) && dir * (this.at(j + 1) - this.at(j)) >= step) return false;
     const w = Math.min(span, n - 1);
-    const level = (x + P[H] - P[H - w + 1]) / w;
+    let level = (x + P[H] - P[H - w + 1]) / w;
+    if (raw !== undefined && raw.length > 0) {
+      level = 0;
+      for (const v of raw) level += v;
+      level /= raw.length;
+    }
     const off = dir * (level - base);
     if (!(off > 0)) return false;
     // The step's own size: its smallest departure from the level it left over its first readings (held ones, up to

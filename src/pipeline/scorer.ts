@@ -249,6 +249,12 @@ interface Episode {
    * fault past them). Absent (a checkpoint written before it was kept): `readings`. Checkpointed with it.
    */
   steps?: number;
+  /**
+   * Per channel: its last raw steps after its onset reading (at most the short means' span; a reading and the filled
+   * steps before it, which hold the reading before): the level CycleProfile.unreturned judges, which the cycles' ring
+   * holds as the profile expected it. Absent (a checkpoint written before it was kept): the ring's.
+   */
+  raw?: number[][];
   peak: number;
   peakEvidence: Record<Evidence, number>;
   peakChannels: number[];
@@ -1847,6 +1853,7 @@ export class StreamScorer {
       for (let c = 0; c < s.C; c++) pre[c] = s.last === null || r.item.reset ? Number.NaN : s.last[c];
       opened.pre = pre;
       opened.steps = 1;
+      opened.raw = Array.from({ length: s.C }, (_, c) => [r.item.values[c]]);
       if (offOnOwn(s, r, opened, dev, this.holdSurprise)) {
         opened.ownAt = 1;
         opened.ownTs = ts;
@@ -1863,8 +1870,10 @@ export class StreamScorer {
     this.noteHeld(s, ep);
     const own = offOnOwn(s, r, ep, dev, this.holdSurprise);
     // The held steps the step is judged over: those since its onset and this reading's (not held yet: learnCycles).
-    const steps = (ep.steps ?? ep.readings - 1) + heldSteps(r);
+    const added = heldSteps(r);
+    const steps = (ep.steps ?? ep.readings - 1) + added;
     ep.steps = steps;
+    if (ep.raw !== undefined) keepRaw(ep.raw, r.item.values, added, shortSpan(this.opts.smooth));
     let held = 0;
     // A cycle that does not speak yet holds its channel's episode while the readings are off its profile.
     const cold = this.scratch.get(s.C)?.cycHold;
@@ -1876,7 +1885,7 @@ export class StreamScorer {
       if (cold !== undefined && cold[c] > held) held = cold[c];
       // A step that was not undone holds its episode while the readings are further from the level it left than
       // normal operation ever moved over as many readings (CycleProfile.unreturned).
-      if (held < this.holdSurprise && this.unreturnedHolds && !ep.silent && ep.readings >= 2 && s.cycles[c].unreturned(r.item.values[c], steps, shortSpan(this.opts.smooth), this.opts.learnReadings)) held = this.holdSurprise;
+      if (held < this.holdSurprise && this.unreturnedHolds && !ep.silent && ep.readings >= 2 && s.cycles[c].unreturned(r.item.values[c], steps, shortSpan(this.opts.smooth), this.opts.learnReadings, ep.raw?.[c].slice(1))) held = this.holdSurprise;
     }
     if (held >= this.holdSurprise) {
       s.holding = true;
@@ -2516,6 +2525,7 @@ export class StreamScorer {
         ...(e.ownPrev === true ? { ownPrev: true } : {}),
         // Absent from checkpoints written before it was kept: `readings` (Episode.steps).
         ...(e.steps !== undefined ? { steps: finite(e.steps) } : {}),
+        ...(Array.isArray(e.raw) && e.raw.length === C ? { raw: e.raw.map((q: unknown) => nums(q, 'episode.raw')) } : {}),
         ...(e.silence !== undefined && e.silence !== null ? { silence: { since: finite((e.silence as { since?: unknown }).since) } } : {}),
         // Absent from checkpoints written before they were kept: none (a held state is noted again at its next judgement).
         ...(e.held !== undefined && e.held !== null ? { held: { channel: finite(e.held.channel), since: finite(e.held.since), longestMs: finite(e.held.longestMs), ...(e.held.level !== undefined ? { level: finite(e.held.level) } : {}) } } : {}),
@@ -2570,6 +2580,27 @@ function heldSteps(r: StepResult<unknown>): number {
   const filled = r.item.filled;
   if ((r.item.bunched ?? 0) > 0 && filled === 0) return 0;
   return 1 + filled;
+}
+
+/**
+ * Keeps an episode's raw steps (Episode.raw: per channel the onset reading first, then at most `span` steps after it):
+ * reading `values` after `added` − 1 filled steps holding the reading before (added 0: a bunched reading, in the place
+ * of the latest filled step).
+ */
+function keepRaw(raw: number[][], values: ArrayLike<number>, added: number, span: number): void {
+  for (let c = 0; c < raw.length; c++) {
+    const q = raw[c];
+    const prev = q[q.length - 1];
+    if (added === 0) {
+      if (q.length > 1) q[q.length - 1] = values[c];
+      else q.push(values[c]);
+    } else {
+      for (let k = 1; k < added; k++) q.push(prev);
+      q.push(values[c]);
+    }
+    // The onset reading stays first; the steps after it keep their last `span`.
+    if (q.length > span + 1) q.splice(1, q.length - span - 1);
+  }
 }
 
 function toldEnd(ep: Episode, below: number, span: number): { readonly ts: number; readonly trailing: number } {
