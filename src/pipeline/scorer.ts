@@ -2525,7 +2525,8 @@ export class StreamScorer {
         ...(e.ownPrev === true ? { ownPrev: true } : {}),
         // Absent from checkpoints written before it was kept: `readings` (Episode.steps).
         ...(e.steps !== undefined ? { steps: finite(e.steps) } : {}),
-        ...(Array.isArray(e.raw) && e.raw.length === C ? { raw: e.raw.map((q: unknown) => nums(q, 'episode.raw')) } : {}),
+        // NaN is written as null (a channel without a value).
+        ...(Array.isArray(e.raw) && e.raw.length === C && e.raw.every((q: unknown) => Array.isArray(q) && q.length > 0) ? { raw: e.raw.map((q: unknown[]) => q.map((x) => (x === null ? Number.NaN : finite(x)))) } : {}),
         ...(e.silence !== undefined && e.silence !== null ? { silence: { since: finite((e.silence as { since?: unknown }).since) } } : {}),
         // Absent from checkpoints written before they were kept: none (a held state is noted again at its next judgement).
         ...(e.held !== undefined && e.held !== null ? { held: { channel: finite(e.held.channel), since: finite(e.held.since), longestMs: finite(e.held.longestMs), ...(e.held.level !== undefined ? { level: finite(e.held.level) } : {}) } } : {}),
