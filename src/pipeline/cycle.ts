@@ -635,13 +635,14 @@ export class CycleProfile {
    * 10 s where the ring holds a quarter of a day, held a noise episode for 995 readings). Counted in readings, so the same at any sampling
    * rate; a slow signal's own movement over the lag (a day's cycle) is what the departure must exceed, so the
    * judgement weakens as the lag grows, and ends where the held readings run out. False (no evidence) with fewer
-   * than `minPositions` such pairs, a flat onset, or a filled step since the onset that put the held readings off
-   * by its count (the lag is then counted in readings, not steps: a small error of the base's place). False too once
+   * than `minPositions` such pairs, or a flat onset (or an onset misplaced: `n` not counting the filled steps since
+   * it, as the scorer did before tryout 29, finding 2, put it among the departure's own readings). False too once
    * the step is undone: its level nearer the one it left than its size (its smallest departure over its first
    * UNDONE_ONSET readings) less the largest move normal operation made the other way over the lag (tryout 28,
    * finding 1: 85.0 read three times held 210 readings back at 12 by a tenth of a degree of wander).
    * @param x the departure's newest reading (sensor units)
-   * @param n readings since the onset, the onset and x included (>= 2)
+   * @param n held steps since the onset, the onset and x included (>= 2): a reading and the filled steps before it
+   *   count (the scorer's Episode.steps), so a report-on-change stream's onset is found where the ring holds it
    * @param span readings in each mean (the short means' boxcar, shortSpan(score.smooth))
    * @param minPositions fewest pairs of normal readings to judge by (score.learnReadings)
    * @param raw the departure's own last w steps as they came (sensor units, x the last; filled steps hold the value
