@@ -635,8 +635,8 @@ export class CycleProfile {
    * 10 s where the ring holds a quarter of a day, held a noise episode for 995 readings). Counted in readings, so the same at any sampling
    * rate; a slow signal's own movement over the lag (a day's cycle) is what the departure must exceed, so the
    * judgement weakens as the lag grows, and ends where the held readings run out. False (no evidence) with fewer
-   * than `minPositions` such pairs, a flat onset, or a filled step since the onset that put the held readings off
-   * by its count (the lag is then counted in readings, not steps: a small error of the base's place). False too once
+   * than `minPositions` such pairs, or a flat onset (or an onset misplaced: `n` not counting the filled steps since
+   * it, as the scorer did before tryout 29, finding 2, put it among the departure's own readings). False too once
    * the step is undone: its level nearer the one it left than its size (its smallest departure over its first
    * UNDONE_ONSET readings) less the largest move normal operation made the other way over the lag (tryout 28,
    * finding 1: 85.0 read three times held 210 readings back at 12 by a tenth of a degree of wander).
@@ -649,14 +649,17 @@ export class CycleProfile {
    * fall for 33 to 144 readings and told `drift` (the demo's temperature spikes, BENCHMARKS.md). Without `came` (a
    * checkpoint written before the episode kept them), the ring's held readings are judged as before.
    * @param x the departure's newest reading (sensor units)
-   * @param n readings since the onset, the onset and x included (>= 2)
+   * @param n held steps since the onset, the onset and x included (>= 2): a reading and the filled steps before it
+   *   count (the scorer's Episode.steps), so a report-on-change stream's onset is found where the ring holds it
    * @param span readings in each mean (the short means' boxcar, shortSpan(score.smooth))
    * @param minPositions fewest pairs of normal readings to judge by (score.learnReadings)
    * @param came the departure's readings as they came, oldest first, x last (Episode.came: its first UNDONE_ONSET
    *   readings and its last `span`, the ones between dropped, so min(n, UNDONE_ONSET + span) of them); absent: the
    *   ring's held readings
+   * @param k readings since the onset, the onset and x included (Episode.readings; default n): `came` is counted in
+   *   readings where `n` counts held steps (a report-on-change stream's filled steps are in n, not in k)
    */
-  unreturned(x: number, n: number, span: number, minPositions: number, came?: readonly number[]): boolean {
+  unreturned(x: number, n: number, span: number, minPositions: number, came?: readonly number[], k: number = n): boolean {
     const H = this.held;
     const b = H - n; // the last held reading before the onset
     const first = span - 1 + n; // the earliest end of a normal pair's later mean
@@ -675,8 +678,8 @@ export class CycleProfile {
     // Whether the held readings end − len + 1 … end were all normal operation (none an open episode's own).
     const normal = (end: number, len: number): boolean => F[end + 1] - F[end + 1 - len] === 0;
     const base = mean(b, span);
-    // The departure's i-th reading (0: its onset) as it came, for i < n − 1 (held) or among its first and last ones.
-    const own = came !== undefined && came.length === Math.min(n, UNDONE_ONSET + span) && came.every(Number.isFinite) ? came : null;
+    // The departure's i-th reading (0: its onset) as it came, for i < k − 1 or among its first and last ones.
+    const own = came !== undefined && k >= 2 && came.length === Math.min(k, UNDONE_ONSET + span) && came.every(Number.isFinite) ? came : null;
     const onset = own === null ? this.at(b + 1) : own[0];
     const dir = Math.sign(onset - base);
     if (dir === 0) return false;
@@ -706,9 +709,10 @@ export class CycleProfile {
     let level: number;
     if (own === null) level = (x + P[H] - P[H - w + 1]) / w;
     else {
+      const wk = Math.min(span, k - 1);
       let sum = 0;
-      for (let i = own.length - w; i < own.length; i++) sum += own[i];
-      level = sum / w;
+      for (let i = own.length - wk; i < own.length; i++) sum += own[i];
+      level = sum / wk;
     }
     const off = dir * (level - base);
     if (!(off > 0)) return false;
@@ -716,7 +720,7 @@ export class CycleProfile {
     // UNDONE_ONSET: a step that overshot at its onset reading is judged by where it settled).
     let size = Infinity;
     if (own === null) for (let i = b + 1; i < Math.min(b + 1 + UNDONE_ONSET, H); i++) size = Math.min(size, dir * (this.at(i) - base));
-    else for (let i = 0; i < Math.min(UNDONE_ONSET, n - 1); i++) size = Math.min(size, dir * (own[i] - base));
+    else for (let i = 0; i < Math.min(UNDONE_ONSET, k - 1); i++) size = Math.min(size, dir * (own[i] - base));
     // The pairs of short means of normal operation only (both of a pair's stretches free of an episode's readings).
     let pairs = 0;
     let against = 0;

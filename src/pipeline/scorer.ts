@@ -247,6 +247,15 @@ interface Episode {
    * Absent (a checkpoint written before they were kept): the ring's held readings. Checkpointed with it.
    */
   came?: number[][];
+  /**
+   * The cycles' held steps from its first reading to its latest, both included (CycleProfile.advance: a reading and
+   * the filled steps before it, its onset's own fill left out; a bunched reading adds none): the lag, in held steps,
+   * that CycleProfile.unreturned judges the step over. A stream without gaps has one a reading (`readings`); a
+   * report-on-change sensor's held value fills the steps it did not send (tryout 29, finding 2: judged over its 57
+   * readings, not its 300-odd steps, the step's onset was put among its own readings and nothing held a 6 h +4 °C
+   * fault past them). Absent (a checkpoint written before it was kept): `readings`. Checkpointed with it.
+   */
+  steps?: number;
   peak: number;
   peakEvidence: Record<Evidence, number>;
   peakChannels: number[];
@@ -1847,6 +1856,7 @@ export class StreamScorer {
       opened.came = [];
       for (let c = 0; c < s.C; c++) opened.came.push([]);
       noteCame(opened, r.item.values, UNDONE_ONSET + shortSpan(this.opts.smooth));
+      opened.steps = 1;
       if (offOnOwn(s, r, opened, dev, this.holdSurprise)) {
         opened.ownAt = 1;
         opened.ownTs = ts;
@@ -1863,6 +1873,10 @@ export class StreamScorer {
     this.noteHeld(s, ep);
     noteCame(ep, r.item.values, UNDONE_ONSET + shortSpan(this.opts.smooth));
     const own = offOnOwn(s, r, ep, dev, this.holdSurprise);
+    // The held steps the step is judged over: those since its onset and this reading's (not held yet: learnCycles).
+    const added = heldSteps(r);
+    const steps = (ep.steps ?? ep.readings - 1) + added;
+    ep.steps = steps;
     let held = 0;
     // A cycle that does not speak yet holds its channel's episode while the readings are off its profile.
     const cold = this.scratch.get(s.C)?.cycHold;
@@ -1874,7 +1888,7 @@ export class StreamScorer {
       if (cold !== undefined && cold[c] > held) held = cold[c];
       // A step that was not undone holds its episode while the readings are further from the level it left than
       // normal operation ever moved over as many readings (CycleProfile.unreturned).
-      if (held < this.holdSurprise && this.unreturnedHolds && !ep.silent && ep.readings >= 2 && s.cycles[c].unreturned(r.item.values[c], ep.readings, shortSpan(this.opts.smooth), this.opts.learnReadings, ep.came?.[c])) held = this.holdSurprise;
+      if (held < this.holdSurprise && this.unreturnedHolds && !ep.silent && ep.readings >= 2 && s.cycles[c].unreturned(r.item.values[c], steps, shortSpan(this.opts.smooth), this.opts.learnReadings, ep.came?.[c], ep.readings)) held = this.holdSurprise;
     }
     if (held >= this.holdSurprise) {
       s.holding = true;
@@ -2520,6 +2534,8 @@ export class StreamScorer {
         // Absent from checkpoints written before they were kept: none (the ring's held readings are judged). NaN is
         // written as null.
         ...(Array.isArray(e.came) && e.came.length === C ? { came: e.came.map((xs: unknown) => cameOf(xs)) } : {}),
+        // Absent from checkpoints written before it was kept: `readings` (Episode.steps).
+        ...(e.steps !== undefined ? { steps: finite(e.steps) } : {}),
         ...(e.silence !== undefined && e.silence !== null ? { silence: { since: finite((e.silence as { since?: unknown }).since) } } : {}),
         // Absent from checkpoints written before they were kept: none (a held state is noted again at its next judgement).
         ...(e.held !== undefined && e.held !== null ? { held: { channel: finite(e.held.channel), since: finite(e.held.since), longestMs: finite(e.held.longestMs), ...(e.held.level !== undefined ? { level: finite(e.held.level) } : {}) } } : {}),
@@ -2565,6 +2581,17 @@ function heldReadings(ep: Episode, below: number): number {
  * it, as before. Not for a silence's, an alarm state's or a held state's episode (their end follows the silence, the
  * state: lastAboveTs), nor a reading off on its own before a silent episode became an alarm (its start).
  */
+/**
+ * The held steps (CycleProfile.advance) reading `r` adds to a cycle's ring: the reading and the filled steps before it;
+ * a bunched reading takes a filled step's place (none); a silence's step none. Used for Episode.steps.
+ */
+function heldSteps(r: StepResult<unknown>): number {
+  if (r.item.kind !== 'reading') return 0;
+  const filled = r.item.filled;
+  if ((r.item.bunched ?? 0) > 0 && filled === 0) return 0;
+  return 1 + filled;
+}
+
 function toldEnd(ep: Episode, below: number, span: number): { readonly ts: number; readonly trailing: number } {
   const own = ep.ownAt ?? 0;
   if (own > 0 && ep.ownTs !== undefined && ep.ownTs >= ep.startTs && ep.silence === undefined && ep.alarm === undefined && ep.held === undefined && ep.readings - below - own < span) {
