@@ -45,6 +45,9 @@
  * Written again by branch spikehold's scorer (twenty-third session): the snapshot's open episode holds its readings as
  * they came (came: what judges a step that was not undone, CycleProfile.unreturned). Every output is unchanged (the
  * hash of the 2,400 output lines without the snapshots equals main 6949c61's); only the snapshot gains the field.
+ * Written again at the integration of branch rocend (twenty-third session): the open episode's held steps (steps, the
+ * lag a step not undone is judged over); the sample of outputs is unchanged (its assertion passed before the fixture
+ * was written again), only the snapshot gains the field.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
