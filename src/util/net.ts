@@ -1,7 +1,14 @@
 /** Small loopback helpers shared by the benchmark and the tests (one copy, not one per caller). */
 import net from 'node:net';
 
-/** A free TCP port on loopback (bound and released; good enough on one machine). */
+/**
+ * A free TCP port on loopback: bound to port 0, read back and released. Whoever binds it later races every other
+ * process on the machine for it (a small window, accepted: the kernel picks port-0 binds from a wide ephemeral
+ * range, so the same one seldom comes back soon). Two calls in a row may, rarely, give the same port: for several
+ * at once use freePorts.
+ * @returns the port number (1024–65535)
+ * @throws the socket's error when nothing can bind on 127.0.0.1
+ */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -12,6 +19,30 @@ export async function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * `count` distinct free TCP ports on loopback, for a test that needs several at once (a broker, a proxy, an HTTP
+ * API): all are held bound until the last is found, then released together, so no two are the same. As with
+ * freePort, whoever binds one later races other processes for it (a small window, accepted).
+ * @returns the port numbers, in the order found
+ * @throws the socket's error when nothing can bind on 127.0.0.1
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers: net.Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const srv = net.createServer();
+      servers.push(srv);
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(0, '127.0.0.1', resolve);
+      });
+    }
+    return servers.map((srv) => (srv.address() as net.AddressInfo).port);
+  } finally {
+    await Promise.all(servers.map((srv) => new Promise<void>((resolve) => (srv.listening ? srv.close(() => resolve()) : resolve()))));
+  }
 }
 
 /** Polls `cond` every `pollMs` until it holds; throws after `timeoutMs`, naming `what`. */

@@ -13,14 +13,12 @@ import { builtAndModelsPresent } from '../helpers/daemon.js';
 import { inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
 import { getJson, waitFor } from '../helpers/net.js';
 
-/** This file's port (18790). */
-const HTTP_PORT = 18_790;
 const cleanups = useCleanups();
 
 describe.skipIf(!builtAndModelsPresent())('anomalyd sensors list', () => {
   it('lists the running daemon\'s streams with status and last reading, and --json gives the API\'s sensors', async () => {
-    const { url } = await inProcessDaemon({ dataDir: tempDataDir('anomalyd-sensors-list-', cleanups), brokerUrl: null, overrides: { http: { port: HTTP_PORT, host: '127.0.0.1' } }, clock: null, cleanups });
-    const base = `http://127.0.0.1:${HTTP_PORT}`;
+    const { daemon, url } = await inProcessDaemon({ dataDir: tempDataDir('anomalyd-sensors-list-', cleanups), brokerUrl: null, overrides: { http: { port: 0, host: '127.0.0.1' } }, clock: null, cleanups });
+    const base = daemon.httpUrl!;
     const pub = await mqtt.connectAsync(url, { clientId: `sensors-list-pub-${process.pid}` });
     cleanups.push(() => pub.endAsync(true));
     await pub.publishAsync('sensors/kitchen', '21.5', { qos: 1 });

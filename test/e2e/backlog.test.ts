@@ -22,8 +22,6 @@ import { lcg } from '../helpers/lcg.js';
 const SEC = 1000;
 /** The broker's burst at the reconnect: one message every this many ms of the arrival clock. */
 const BURST_MS = 8;
-/** This helper's own ports (TEAM.md: backlog 19850–19899). */
-const BROKER_PORT = 19871;
 
 const cleanups: Array<() => Promise<unknown> | void> = [];
 afterEach(async () => {
@@ -32,7 +30,7 @@ afterEach(async () => {
 
 describe.skipIf(!builtAndModelsPresent() || !mosquittoAvailable())('readings the broker queued for the session while the daemon restarted (mosquitto)', () => {
   it('a zigbee2mqtt sensor (no time stamps) through three restarts: its burst at each reconnect opens no silence, stuck value or missing data; a spike in it is told a spike (tryout 18, findings 2 and 4)', async () => {
-    const { now, planned, alerts, hub, start } = await sessionRig('backlog', BROKER_PORT, cleanups);
+    const { now, planned, alerts, hub, start } = await sessionRig('backlog', cleanups);
 
     // living_temp of the tryout: 21 °C, a slow swing of 0.4, ± 0.05, sent to 0.01; humidity beside it.
     const rnd = lcg(18);

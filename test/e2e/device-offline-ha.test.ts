@@ -21,8 +21,6 @@ import { waitFor } from '../helpers/net.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
-/** A port of its own (no other test file uses it: they may run at once). */
-const MOSQUITTO_PORT = 19_777;
 const NODE_ID = 'devoff_node';
 const STREAMS = ['esp-power/ch1_power', 'esp-power/ch2_power', 'esp-power/ch3_power'];
 /** Readings per stream, sent in messages of BURST: four messages each, past ANNOUNCE_AFTER_READINGS (3). */
@@ -65,7 +63,7 @@ describe.skipIf(!builtAndModelsPresent() || !jinja)('Home Assistant: a device th
   it.each(cases)("(%s) turns its streams' problem entities on, the device's episode id and sentence as attributes; off when it is back", async (name, available) => {
     if (!available) return;
     const dataDir = tempDataDir('anomalyd-devoff-ha-', cleanups);
-    const brokerUrl = await brokerUrlFor(name, cleanups, MOSQUITTO_PORT);
+    const brokerUrl = await brokerUrlFor(name, cleanups);
     let now = Math.floor(Date.now() / 1000) * 1000;
     const clock = (): number => now;
     const overrides = { ingest: { presets: ['esphome'] }, homeassistant: { discovery: 'on' as const, nodeId: NODE_ID }, http: { enabled: false } };

@@ -20,8 +20,6 @@ import { lcg } from '../helpers/lcg.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
-/** This helper's ports (19600–19659). */
-const MOSQUITTO_PORT = 19_611;
 const CHANNELS = 4;
 const N = 1500;
 
@@ -72,7 +70,7 @@ describe.skipIf(!builtAndModelsPresent())('a device that says it is offline', ()
   it.each(cases)('(%s) is one device_offline episode, not a missing-data episode per stream; resolved when it says online; its streams neither judged silent meanwhile nor at their return', async (_name, available) => {
     if (!available) return;
     const dataDir = tempDataDir('anomalyd-devoff-', cleanups);
-    const brokerUrl = await brokerUrlFor(_name, cleanups, MOSQUITTO_PORT);
+    const brokerUrl = await brokerUrlFor(_name, cleanups);
     let now = Math.floor(Date.now() / 1000) * 1000;
     const clock = (): number => now;
     const alerts: AlertPayload[] = [];

@@ -12,9 +12,6 @@ import { startHubDaemon, stopHubDaemon } from '../helpers/hub-daemon.js';
 import { waitFor } from '../helpers/net.js';
 
 const ready = builtAndModelsPresent();
-/** This helper's ports (19600–19659). */
-const BROKER_PORT = 19620;
-const HTTP_PORT = 19621;
 const TICKS = 12;
 const CONFIG_TOPIC = 'homeassistant/sensor/esp-living/temperature/config';
 const CONFIG = JSON.stringify({
@@ -39,7 +36,7 @@ describe.skipIf(!ready)('ESPHome discovery configs on the embedded broker', () =
   const unit = async (stream: string): Promise<string | null | undefined> => ((await (await fetch(`${http}/api/sensors`)).json()) as Sensors).sensors.find((s) => s.sensor === stream)?.unit;
 
   beforeAll(async () => {
-    ({ daemon, client, http } = await startHubDaemon({ brokerPort: BROKER_PORT, httpPort: HTTP_PORT, presets: ['esphome'], timezone: 'UTC', clientId: `esphome-units-e2e-${process.pid}`, extra: { homeassistant: { discovery: 'on' } } }));
+    ({ daemon, client, http } = await startHubDaemon({ presets: ['esphome'], timezone: 'UTC', clientId: `esphome-units-e2e-${process.pid}`, extra: { homeassistant: { discovery: 'on' } } }));
     await client.publishAsync(CONFIG_TOPIC, CONFIG, { qos: 1, retain: true });
     await client.publishAsync('esp-living/status', 'online', { qos: 1, retain: true });
     for (let i = 0; i < TICKS; i++) {

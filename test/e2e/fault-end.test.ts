@@ -15,10 +15,8 @@ import type { AlertPayload } from '../../src/contract/alerts.js';
 import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
 import { virtualRun } from '../helpers/in-process.js';
 import { lcg } from '../helpers/lcg.js';
-import { waitFor } from '../helpers/net.js';
+import { freePort, waitFor } from '../helpers/net.js';
 
-/** This test's port (18400–18409). */
-const HTTP_PORT = 18_400;
 const INTERVAL = 300_000;
 const DAY = 86_400_000;
 const COUNT = 1100;
@@ -37,6 +35,7 @@ describe.skipIf(!builtAndModelsPresent())('a short fault’s end as the daemon t
   it('the resolve alert, the stored record and the API end each episode at the fault’s end, on a sensor read every 5 minutes', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-fault-end-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const httpPort = await freePort();
     const loaded = loadConfig({
       path: '/dev/null',
       env: {},
@@ -44,7 +43,7 @@ describe.skipIf(!builtAndModelsPresent())('a short fault’s end as the daemon t
         dataDir,
         broker: { port: 0 },
         homeassistant: { discovery: 'off' },
-        http: { port: HTTP_PORT, host: '127.0.0.1' },
+        http: { port: httpPort, host: '127.0.0.1' },
         model: { dir: MODELS, worker: false },
         learning: { enabled: false },
         store: { commitIntervalMs: 0 },
@@ -65,7 +64,7 @@ describe.skipIf(!builtAndModelsPresent())('a short fault’s end as the daemon t
       await run.send('sensors/room', JSON.stringify({ ts: now, value }));
     }
     await waitFor(() => alerts.filter((a) => a.event === 'resolve').length >= FAULTS.length, 10_000, 'the resolves');
-    const stored = ((await (await fetch(`http://127.0.0.1:${HTTP_PORT}/api/anomalies?sensor=room`)).json()) as { anomalies: { id: string; startTs: number; endTs: number; windows: number }[] }).anomalies;
+    const stored = ((await (await fetch(`http://127.0.0.1:${httpPort}/api/anomalies?sensor=room`)).json()) as { anomalies: { id: string; startTs: number; endTs: number; windows: number }[] }).anomalies;
     for (const f of FAULTS) {
       const open = alerts.find((a) => a.event === 'open' && Date.parse(a.start) >= ts(f.at) && Date.parse(a.start) < ts(f.at + f.length));
       expect(open, `an episode opens in the fault at ${f.at}`).toBeDefined();

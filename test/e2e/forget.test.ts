@@ -24,7 +24,7 @@ import { DB_FILE, SqliteStore } from '../../src/adapters/sqlite-store.js';
 import { sensorsCommand } from '../../src/cli/sensors.js';
 import type { CommandContext } from '../../src/cli/context.js';
 import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
-import { waitFor } from '../helpers/net.js';
+import { freePort, waitFor } from '../helpers/net.js';
 import { lcg } from '../helpers/lcg.js';
 import { mosquittoAvailable, startMosquitto } from '../helpers/mosquitto.js';
 
@@ -220,10 +220,12 @@ describe.skipIf(!builtAndModelsPresent())('forget a sensor', () => {
 
     // The CLI with a config whose API nobody serves (the daemon is stopped): it works on the database.
     const configPath = join(dataDir, 'cli.yaml');
-    writeFileSync(configPath, stringify({ version: 2, dataDir, http: { port: 19661 }, model: { dir: MODELS } }));
+    // A free port, never bound: connection refused.
+    const port = await freePort();
+    writeFileSync(configPath, stringify({ version: 2, dataDir, http: { port }, model: { dir: MODELS } }));
     const c = cli();
     expect(await sensorsCommand(['forget', 'attic', '--config', configPath], c.ctx), c.err()).toBe(0);
-    expect(c.err()).toMatch(/no anomalyd answers at http:\/\/127\.0\.0\.1:19661: forgotten in the database/);
+    expect(c.err()).toContain(`no anomalyd answers at http://127.0.0.1:${port}: forgotten in the database`);
     expect(c.out()).toContain(`resolved ${anomalyId.slice(0, 8)} of attic (forgotten)`);
 
     // Stored with its alert waiting in the outbox (no daemon to publish it yet).

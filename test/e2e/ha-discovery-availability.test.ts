@@ -26,12 +26,8 @@ import type { Daemon } from '../../src/daemon.js';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
 import { collectAlerts, inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
 import { brokerCases, brokerUrlFor } from '../helpers/mosquitto.js';
-import { waitFor } from '../helpers/net.js';
+import { freePort, waitFor } from '../helpers/net.js';
 
-/** This file's ports (19140–19179). */
-const HTTP_PORTS = { embedded: 19_140, mosquitto: 19_141 };
-const MOSQUITTO_PORTS = { availability: 19_142, restart: 19_143 };
-const EXPIRE_HTTP_PORT = 19_144;
 
 const cleanups = useCleanups();
 
@@ -47,11 +43,11 @@ const ODD_CONFIG = ['homeassistant/sensor/th3/config', { stat_t: 'office/th3/sta
 type Sensors = { sensors: { sensor: string; openEpisodeKind?: string }[] };
 type Status = { rejections: Record<string, number>; discovery?: { entities: number; inUse: number; units: number; refused: Record<string, number> } };
 
-/** The case's broker and daemon pieces. */
-async function setUp(name: string, mosquittoPort: number, what: string): Promise<{ dataDir: string; brokerUrl: string | null; overrides: object; http: string }> {
+/** The case's broker (`name` from brokerCases; any other: the embedded one), data directory and HTTP API on a free port. */
+async function setUp(name: string, what: string): Promise<{ dataDir: string; brokerUrl: string | null; overrides: object; http: string }> {
   const dataDir = tempDataDir(`anomalyd-ha-${what}-`, cleanups);
-  const brokerUrl = await brokerUrlFor(name, cleanups, mosquittoPort);
-  const httpPort = name === 'mosquitto' ? HTTP_PORTS.mosquitto : HTTP_PORTS.embedded;
+  const brokerUrl = await brokerUrlFor(name, cleanups);
+  const httpPort = await freePort();
   const overrides = { ingest: { presets: ['homeassistant'], timezone: 'UTC' }, http: { port: httpPort, host: '127.0.0.1' }, store: { commitIntervalMs: 0 } };
   return { dataDir, brokerUrl, overrides, http: `http://127.0.0.1:${httpPort}` };
 }
@@ -83,7 +79,7 @@ async function sendUntilRead(d: Daemon, http: string, c: MqttClient, topic: stri
 describe.skipIf(!builtAndModelsPresent())('homeassistant preset: discovered entities’ availability, kept across a restart, counted', () => {
   it.each(brokerCases('embedded'))('(%s broker) an entity’s availability topic is its device’s word: one device_offline episode, resolved by its available; availability_mode all', async (name, available) => {
     if (!available) return;
-    const { dataDir, brokerUrl, overrides, http } = await setUp(name, MOSQUITTO_PORTS.availability, 'avty');
+    const { dataDir, brokerUrl, overrides, http } = await setUp(name, 'avty');
     if (brokerUrl !== null) {
       const early = await connect(brokerUrl, 'early');
       await announce(early, [TEMP_CONFIG, HUM_CONFIG, PUMP_CONFIG]);
@@ -132,7 +128,7 @@ describe.skipIf(!builtAndModelsPresent())('homeassistant preset: discovered enti
 
   it.each(brokerCases('embedded'))('(%s broker) a restart keeps the entities: states queued for the session (QoS 1, clean: false) are all read; status counts the configs', async (name, available) => {
     if (!available) return;
-    const { dataDir, brokerUrl, overrides, http } = await setUp(name, MOSQUITTO_PORTS.restart, 'restart');
+    const { dataDir, brokerUrl, overrides, http } = await setUp(name, 'restart');
     let { daemon, url } = await inProcessDaemon({ dataDir, brokerUrl, overrides, clock: null, cleanups });
     let device = await connect(url, `dev1-${name}`);
     await announce(device, [TH1_CONFIG, ODD_CONFIG]);
@@ -173,9 +169,7 @@ describe.skipIf(!builtAndModelsPresent())('homeassistant preset: discovered enti
   }, 120_000);
 
   it('(embedded broker) expire_after: a state that stops for longer is its device offline at that moment, a state ends it; kept across a restart, a device that sends nothing after it expires again', async () => {
-    const dataDir = tempDataDir('anomalyd-ha-expire-', cleanups);
-    const overrides = { ingest: { presets: ['homeassistant'], timezone: 'UTC' }, http: { port: EXPIRE_HTTP_PORT, host: '127.0.0.1' }, store: { commitIntervalMs: 0 } };
-    const http = `http://127.0.0.1:${EXPIRE_HTTP_PORT}`;
+    const { dataDir, overrides, http } = await setUp('embedded', 'expire');
     const PROBE_CONFIG = ['homeassistant/sensor/probe/config', { stat_t: 'lab/probe/state', unit_of_meas: '°C', exp_aft: 1 }] as const;
     let { daemon, url } = await inProcessDaemon({ dataDir, brokerUrl: null, overrides, clock: null, cleanups });
     let alerts = await collectAlerts(url, `ha-expire-alerts-1-${process.pid}`, cleanups);

@@ -21,11 +21,8 @@ import type { Daemon } from '../../src/daemon.js';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
 import { inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
 import { brokerCases, brokerUrlFor } from '../helpers/mosquitto.js';
-import { waitFor } from '../helpers/net.js';
+import { freePort, waitFor } from '../helpers/net.js';
 
-/** This file's ports (18640–18679). */
-const HTTP_PORTS = { embedded: 18_640, mosquitto: 18_641 };
-const MOSQUITTO_PORT = 18_642;
 
 const cleanups = useCleanups();
 
@@ -53,8 +50,8 @@ describe.skipIf(!builtAndModelsPresent())('homeassistant preset: discovery entit
   it.each(brokerCases('embedded'))('(%s broker) configs before and after the start, units, an unreadable template, a deleted config, a restart', async (name, available) => {
     if (!available) return;
     const dataDir = tempDataDir('anomalyd-ha-disc-', cleanups);
-    const brokerUrl = await brokerUrlFor(name, cleanups, MOSQUITTO_PORT);
-    const httpPort = name === 'mosquitto' ? HTTP_PORTS.mosquitto : HTTP_PORTS.embedded;
+    const brokerUrl = await brokerUrlFor(name, cleanups);
+    const httpPort = await freePort();
     const http = `http://127.0.0.1:${httpPort}`;
     const overrides = { ingest: { presets: ['homeassistant'], timezone: 'UTC' }, http: { port: httpPort, host: '127.0.0.1' }, store: { commitIntervalMs: 0 } };
     const connect = async (url: string, id: string): Promise<MqttClient> => {

@@ -17,9 +17,6 @@ import { startHubDaemon, stopHubDaemon } from '../helpers/hub-daemon.js';
 import { waitFor } from '../helpers/net.js';
 
 const ready = builtAndModelsPresent();
-/** This helper's ports (19740-19819). */
-const BROKER_PORT = 19740;
-const HTTP_PORT = 19741;
 const TICKS = 200;
 const RESET_AT = 100;
 const PLUG = 'shellyplus1pm-c4d8d5a0b1e2';
@@ -44,7 +41,7 @@ describe.skipIf(!ready)('counters their hub states, reset before they could be r
   const house: number[] = [];
 
   beforeAll(async () => {
-    ({ daemon, client, http } = await startHubDaemon({ brokerPort: BROKER_PORT, httpPort: HTTP_PORT, presets: ['shelly', 'ha_statestream'], timezone: 'UTC', clientId: `hub-counter-e2e-${process.pid}` }));
+    ({ daemon, client, http } = await startHubDaemon({ presets: ['shelly', 'ha_statestream'], timezone: 'UTC', clientId: `hub-counter-e2e-${process.pid}` }));
     await client.publishAsync(`homeassistant/sensor/${HA_STREAM}/state_class`, '"total_increasing"', { qos: 1, retain: true });
     // Its unit, as statestream publishes it beside the state class (tryout 22, finding 10).
     await client.publishAsync(`homeassistant/sensor/${HA_STREAM}/unit_of_measurement`, '"kWh"', { qos: 1, retain: true });

@@ -20,8 +20,6 @@ import { waitFor } from '../helpers/net.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
-/** This file's port (19400–19419). */
-const HTTP_PORT = 19_400;
 const DOOR = 'door2/contact';
 
 const cleanups = useCleanups();
@@ -31,7 +29,7 @@ describe.skipIf(!builtAndModelsPresent())('a door watched from a handful of its 
   it('its progress is in /api/sensors and sensors list; after 8 openings, left open 3 min it is told (state held), resolved when shut', async () => {
     const dataDir = tempDataDir('anomalyd-door-few-', cleanups);
     const clock = { now: Math.floor(Date.now() / 1000) * 1000 - 1440 * MIN };
-    const overrides = { ingest: { presets: ['zigbee2mqtt'], timezone: 'UTC' }, http: { port: HTTP_PORT, host: '127.0.0.1' }, store: { commitIntervalMs: 0 } };
+    const overrides = { ingest: { presets: ['zigbee2mqtt'], timezone: 'UTC' }, http: { port: 0, host: '127.0.0.1' }, store: { commitIntervalMs: 0 } };
     const { daemon, url } = await inProcessDaemon({ dataDir, brokerUrl: null, overrides, clock: () => clock.now, cleanups });
     const alerts = await collectAlerts(url, `door-few-sub-${process.pid}`, cleanups);
     const { send } = await scoringHub(daemon, url, `door-few-hub-${process.pid}`, cleanups);
@@ -55,7 +53,7 @@ describe.skipIf(!builtAndModelsPresent())('a door watched from a handful of its 
         }
       }
     };
-    const sensors = async (): Promise<SensorView[]> => ((await (await fetch(`http://127.0.0.1:${HTTP_PORT}/api/sensors`)).json()) as { sensors: SensorView[] }).sensors;
+    const sensors = async (): Promise<SensorView[]> => ((await (await fetch(`${daemon.httpUrl!}/api/sensors`)).json()) as { sensors: SensorView[] }).sensors;
 
     // Its first 20 min: a few openings; the API says how many of the 8 it needs (the first opening's start was heard, so each counts).
     await use(clock.now + 20 * MIN);

@@ -27,11 +27,6 @@ import { waitFor } from '../helpers/net.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
-/** This file's ports (18340–18379). */
-const HTTP_PORTS = { embedded: 18_340, mosquitto: 18_341 };
-const MOSQUITTO_PORT = 18_342;
-const RESTART_HTTP_PORT = 18_343;
-const LEAK_HTTP_PORT = 18_344;
 const ESP = 'esp-door/front_door';
 const ESP_TOPIC = 'esp-door/binary_sensor/front_door/state';
 const LEAK = 'bath_leak/water_leak';
@@ -62,10 +57,9 @@ describe.skipIf(!builtAndModelsPresent())('an on/off state held, judged on the s
   it.each(brokerCases('embedded'))('(%s broker) an ESPHome door left on is told `on for … (state held)` on the tick, never as missing data, resolved when it says off', async (name, available) => {
     if (!available) return;
     const dataDir = tempDataDir('anomalyd-onoff-held-', cleanups);
-    const brokerUrl = await brokerUrlFor(name, cleanups, MOSQUITTO_PORT);
-    const httpPort = name === 'mosquitto' ? HTTP_PORTS.mosquitto : HTTP_PORTS.embedded;
+    const brokerUrl = await brokerUrlFor(name, cleanups);
     const clock = { now: Math.floor(Date.now() / 1000) * 1000 - 2 * 1440 * MIN };
-    const overrides = { ingest: { presets: ['esphome'], timezone: 'UTC' }, http: { port: httpPort, host: '127.0.0.1' }, learning: { enabled: true }, store: { commitIntervalMs: 0 } };
+    const overrides = { ingest: { presets: ['esphome'], timezone: 'UTC' }, http: { port: 0, host: '127.0.0.1' }, learning: { enabled: true }, store: { commitIntervalMs: 0 } };
     const { daemon, url } = await inProcessDaemon({ dataDir, brokerUrl, overrides, clock: () => clock.now, cleanups });
     const alerts = await collectAlerts(url, `onoff-held-sub-${name}-${process.pid}`, cleanups);
     const { send } = await scoringHub(daemon, url, `onoff-held-hub-${name}-${process.pid}`, cleanups);
@@ -118,7 +112,7 @@ describe.skipIf(!builtAndModelsPresent())('an on/off state held, judged on the s
   it('a leak sensor (zigbee2mqtt `water_leak`) is told at its first `true`, one episode while it leaks, resolved when it says dry', async () => {
     const dataDir = tempDataDir('anomalyd-onoff-leak-', cleanups);
     let now = Math.floor(Date.now() / 1000) * 1000 - 1440 * MIN;
-    const overrides = { ingest: { presets: ['zigbee2mqtt'], timezone: 'UTC' }, http: { port: LEAK_HTTP_PORT, host: '127.0.0.1' }, learning: { enabled: true }, store: { commitIntervalMs: 0 } };
+    const overrides = { ingest: { presets: ['zigbee2mqtt'], timezone: 'UTC' }, http: { port: 0, host: '127.0.0.1' }, learning: { enabled: true }, store: { commitIntervalMs: 0 } };
     const { daemon, url } = await inProcessDaemon({ dataDir, brokerUrl: null, overrides, clock: () => now, cleanups });
     const alerts = await collectAlerts(url, `onoff-leak-sub-${process.pid}`, cleanups);
     const { send } = await scoringHub(daemon, url, `onoff-leak-hub-${process.pid}`, cleanups);
@@ -171,7 +165,7 @@ describe.skipIf(!builtAndModelsPresent())('an on/off state held, judged on the s
         broker: { port: 0 },
         ingest: { presets: ['esphome'], timezone: 'UTC' },
         homeassistant: { discovery: 'off' },
-        http: { port: RESTART_HTTP_PORT, host: '127.0.0.1' },
+        http: { port: 0, host: '127.0.0.1' },
         model: { dir: MODELS, worker: false },
         learning: { enabled: true },
         store: { commitIntervalMs: 0 },

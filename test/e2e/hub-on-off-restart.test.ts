@@ -18,12 +18,10 @@ import type { SensorView } from '../../src/http/view.js';
 import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
 import { type VirtualRun, virtualRun } from '../helpers/in-process.js';
 import { lcg } from '../helpers/lcg.js';
-import { waitFor } from '../helpers/net.js';
+import { freePort, waitFor } from '../helpers/net.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
-/** This test's port (18200–18219). */
-const HTTP_PORT = 18_200;
 const DOOR = 'door_contact/contact';
 const BACK = 'back_door/contact';
 
@@ -36,6 +34,8 @@ describe.skipIf(!builtAndModelsPresent())('on/off words across a restart', () =>
   it('a door dead across a restart is told `last closed`, /api/sensors names its state; a door held open across it keeps its words', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-onoff-restart-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    // One port for the daemon's runs before and after its restart.
+    const httpPort = await freePort();
     const loaded = loadConfig({
       path: '/dev/null',
       env: {},
@@ -44,7 +44,7 @@ describe.skipIf(!builtAndModelsPresent())('on/off words across a restart', () =>
         broker: { port: 0 },
         ingest: { presets: ['zigbee2mqtt'], timezone: 'UTC' },
         homeassistant: { discovery: 'off' },
-        http: { port: HTTP_PORT, host: '127.0.0.1' },
+        http: { port: httpPort, host: '127.0.0.1' },
         model: { dir: MODELS, worker: false },
         learning: { enabled: true },
         store: { commitIntervalMs: 0 },
@@ -60,7 +60,7 @@ describe.skipIf(!builtAndModelsPresent())('on/off words across a restart', () =>
     const run = (tag: string): Promise<VirtualRun> => virtualRun(loaded.config, clock, `onoff-restart-${tag}`, alerts, cleanups);
     const door = (contact: boolean): string => JSON.stringify({ battery: 100, contact, linkquality: 60, voltage: 3005 });
     const motion = (): string => JSON.stringify({ battery: 90, occupancy: rnd() < 0.5, illuminance: 12 });
-    const sensors = async (): Promise<SensorView[]> => ((await (await fetch(`http://127.0.0.1:${HTTP_PORT}/api/sensors`)).json()) as { sensors: SensorView[] }).sensors;
+    const sensors = async (): Promise<SensorView[]> => ((await (await fetch(`http://127.0.0.1:${httpPort}/api/sensors`)).json()) as { sensors: SensorView[] }).sensors;
     const of = (list: readonly SensorView[], s: string): SensorView => {
       const v = list.find((x) => x.sensor === s);
       if (v === undefined) throw new Error(`${s} not listed: ${list.map((x) => x.sensor).join(', ')}`);
@@ -114,7 +114,7 @@ describe.skipIf(!builtAndModelsPresent())('on/off words across a restart', () =>
     expect(told.explanation?.kind).toBe('missing_data');
     expect(told.explanation?.sentence).toMatch(/^door_contact\/contact no reading for .+ since \d\d:\d\d, last closed \(missing data\)$/);
     expect(told.explanation?.value).toBe(1);
-    const stored = (await (await fetch(`http://127.0.0.1:${HTTP_PORT}/api/anomalies/${told.anomaly_id}`)).json()) as { explanation?: { sentence?: string } };
+    const stored = (await (await fetch(`http://127.0.0.1:${httpPort}/api/anomalies/${told.anomaly_id}`)).json()) as { explanation?: { sentence?: string } };
     expect(stored.explanation?.sentence).toMatch(/, last closed \(missing data\)$/);
     const after = await sensors();
     expect(of(after, DOOR).onOff).toMatchObject({ state: 'closed' });
@@ -129,7 +129,7 @@ describe.skipIf(!builtAndModelsPresent())('on/off words across a restart', () =>
       expect(a.explanation?.sentence).not.toMatch(/last [01]\b/);
     }
     expect(back.at(-1)!.explanation?.sentence).toMatch(/, last open \(missing data\)$/);
-    const record = (await (await fetch(`http://127.0.0.1:${HTTP_PORT}/api/anomalies/${held.anomaly_id}`)).json()) as { explanation?: { sentence?: string } };
+    const record = (await (await fetch(`http://127.0.0.1:${httpPort}/api/anomalies/${held.anomaly_id}`)).json()) as { explanation?: { sentence?: string } };
     expect(record.explanation?.sentence).toBe(back.at(-1)!.explanation?.sentence);
     expect(of(after, BACK).onOff).toMatchObject({ state: 'open' });
   }, 240_000);

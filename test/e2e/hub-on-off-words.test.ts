@@ -19,13 +19,10 @@ import { builtAndModelsPresent } from '../helpers/daemon.js';
 import { collectAlerts, inProcessDaemon, tempDataDir, useCleanups, scoringHub } from '../helpers/in-process.js';
 import { lcg } from '../helpers/lcg.js';
 import { brokerCases, brokerUrlFor } from '../helpers/mosquitto.js';
-import { waitFor } from '../helpers/net.js';
+import { freePort, waitFor } from '../helpers/net.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
-/** This test's ports (18120–18139). */
-const HTTP_PORTS = { embedded: 18_120, mosquitto: 18_121 };
-const MOSQUITTO_PORT = 18_122;
 const DOOR = 'door_contact/contact';
 const MOTION = 'hall_motion/occupancy';
 const ESP = 'esp-door/front_door';
@@ -38,8 +35,8 @@ describe.skipIf(!builtAndModelsPresent())('on/off streams told in their own word
   it.each(cases)('(%s broker) a door is closed/open, motion detected/clear, an ESPHome binary_sensor on/off: no surprise, no own model; left open it is told `open for … (state held)`, its death `last closed`', async (name, available) => {
     if (!available) return;
     const dataDir = tempDataDir('anomalyd-onoff-words-', cleanups);
-    const brokerUrl = await brokerUrlFor(name, cleanups, MOSQUITTO_PORT);
-    const httpPort = name === 'mosquitto' ? HTTP_PORTS.mosquitto : HTTP_PORTS.embedded;
+    const brokerUrl = await brokerUrlFor(name, cleanups);
+    const httpPort = await freePort();
     const t0 = Math.floor(Date.now() / 1000) * 1000 - 2 * 1440 * MIN;
     let now = t0;
     const clock = (): number => now;

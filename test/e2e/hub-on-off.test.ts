@@ -13,13 +13,10 @@ import { builtAndModelsPresent } from '../helpers/daemon.js';
 import { collectAlerts, inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
 import { lcg } from '../helpers/lcg.js';
 import { brokerCases, brokerUrlFor } from '../helpers/mosquitto.js';
-import { waitFor } from '../helpers/net.js';
+import { freePort, waitFor } from '../helpers/net.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
-/** This test's ports (19380–19419). */
-const HTTP_PORTS = { embedded: 19_380, mosquitto: 19_381 };
-const MOSQUITTO_PORT = 19_382;
 const TOPIC = 'zigbee2mqtt/door_contact';
 const STREAM = 'door_contact/contact';
 
@@ -58,8 +55,8 @@ describe.skipIf(!builtAndModelsPresent())('a zigbee2mqtt door contact (on/off re
   it.each(cases)('(%s broker) is a known device: its availability offline opens one device_offline episode, its silence is told, its use opens nothing', async (name, available) => {
     if (!available) return;
     const dataDir = tempDataDir('anomalyd-onoff-', cleanups);
-    const brokerUrl = await brokerUrlFor(name, cleanups, MOSQUITTO_PORT);
-    const httpPort = name === 'mosquitto' ? HTTP_PORTS.mosquitto : HTTP_PORTS.embedded;
+    const brokerUrl = await brokerUrlFor(name, cleanups);
+    const httpPort = await freePort();
     const t0 = Math.floor(Date.now() / 1000) * 1000 - 20 * 1440 * MIN;
     let now = t0;
     const clock = (): number => now;

@@ -18,9 +18,6 @@ import { startHubDaemon, stopHubDaemon } from '../helpers/hub-daemon.js';
 import { waitFor } from '../helpers/net.js';
 
 const ready = builtAndModelsPresent();
-/** This helper's ports (19500-19579). */
-const BROKER_PORT = 19500;
-const HTTP_PORT = 19501;
 const TICKS = 40;
 const SHELLY = 'shellyplus1pm-a8032ab1';
 /** More Zigbee devices than one sensor's stream limit (64) would hold with their metadata as streams. */
@@ -36,7 +33,7 @@ describe.skipIf(!ready)('hub payloads on the embedded broker (shelly events/rpc,
   let http = '';
 
   beforeAll(async () => {
-    ({ daemon, client, http } = await startHubDaemon({ brokerPort: BROKER_PORT, httpPort: HTTP_PORT, presets: ['shelly', 'tasmota', 'ha_statestream'], timezone: 'UTC', clientId: `hub-payloads-e2e-${process.pid}`, extra: { model: { normWarmup: 16 } } }));
+    ({ daemon, client, http } = await startHubDaemon({ presets: ['shelly', 'tasmota', 'ha_statestream'], timezone: 'UTC', clientId: `hub-payloads-e2e-${process.pid}`, extra: { model: { normWarmup: 16 } } }));
     const t0 = Date.now() - TICKS * 1000;
     for (let i = 0; i < TICKS; i++) {
       const ts = (t0 + i * 1000) / 1000;

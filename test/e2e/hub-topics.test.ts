@@ -16,9 +16,6 @@ import { startHubDaemon, stopHubDaemon } from '../helpers/hub-daemon.js';
 import { waitFor } from '../helpers/net.js';
 
 const ready = builtAndModelsPresent();
-/** This helper's ports (19650-19699). */
-const BROKER_PORT = 19650;
-const HTTP_PORT = 19651;
 const TICKS = 48;
 
 function wave(i: number, base: number, amp: number, phase = 0): number {
@@ -31,7 +28,7 @@ describe.skipIf(!ready)('hub topics on the embedded broker (zigbee2mqtt, esphome
   let http = '';
 
   beforeAll(async () => {
-    ({ daemon, client, http } = await startHubDaemon({ brokerPort: BROKER_PORT, httpPort: HTTP_PORT, presets: ['zigbee2mqtt', 'tasmota', 'esphome', 'shelly'], timezone: 'Europe/Berlin', clientId: `hubs-e2e-${process.pid}`, extra: { model: { normWarmup: 16 } } }));
+    ({ daemon, client, http } = await startHubDaemon({ presets: ['zigbee2mqtt', 'tasmota', 'esphome', 'shelly'], timezone: 'Europe/Berlin', clientId: `hubs-e2e-${process.pid}`, extra: { model: { normWarmup: 16 } } }));
     // The hubs' own topics, retained as they publish them.
     await client.publishAsync('zigbee2mqtt/bridge/state', '{"state":"online"}', { qos: 1, retain: true });
     await client.publishAsync('zigbee2mqtt/bridge/info', '{"version":"2.1.0","config":{"advanced":{"channel":11,"pan_id":6754}}}', { qos: 1, retain: true });

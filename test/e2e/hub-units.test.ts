@@ -15,9 +15,6 @@ import { startHubDaemon, stopHubDaemon } from '../helpers/hub-daemon.js';
 import { waitFor } from '../helpers/net.js';
 
 const ready = builtAndModelsPresent();
-/** This helper's ports (19820-19899). */
-const BROKER_PORT = 19820;
-const HTTP_PORT = 19821;
 const TICKS = 20;
 const HT = 'shellyplusht-b8d61a8b17cc';
 
@@ -31,7 +28,7 @@ describe.skipIf(!ready)('hub payloads with units on the embedded broker (Shelly 
   let http = '';
 
   beforeAll(async () => {
-    ({ daemon, client, http } = await startHubDaemon({ brokerPort: BROKER_PORT, httpPort: HTTP_PORT, presets: ['shelly', 'tasmota'], timezone: 'UTC', clientId: `hub-units-e2e-${process.pid}`, extra: { explain: { units: ['*/BME280.Pressure=mbar'] } } }));
+    ({ daemon, client, http } = await startHubDaemon({ presets: ['shelly', 'tasmota'], timezone: 'UTC', clientId: `hub-units-e2e-${process.pid}`, extra: { explain: { units: ['*/BME280.Pressure=mbar'] } } }));
     for (let i = 0; i < TICKS; i++) {
       const tC = wave(i, 20, 1);
       const tF = Math.round((tC * 1.8 + 32) * 10) / 10;

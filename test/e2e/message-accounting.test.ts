@@ -16,9 +16,6 @@ import { startHubDaemon, stopHubDaemon } from '../helpers/hub-daemon.js';
 import { waitFor } from '../helpers/net.js';
 
 const ready = builtAndModelsPresent();
-/** This helper's ports (19740-19819). */
-const BROKER_PORT = 19740;
-const HTTP_PORT = 19741;
 
 /** Topic, payload, and where the message must end. */
 const MESSAGES: readonly (readonly [string, string, string])[] = [
@@ -54,7 +51,7 @@ describe.skipIf(!ready)('every message received is accounted for once (ha_states
   let http = '';
 
   beforeAll(async () => {
-    ({ daemon, client, http } = await startHubDaemon({ brokerPort: BROKER_PORT, httpPort: HTTP_PORT, presets: ['ha_statestream', 'zigbee2mqtt'], timezone: 'UTC', clientId: `accounting-e2e-${process.pid}` }));
+    ({ daemon, client, http } = await startHubDaemon({ presets: ['ha_statestream', 'zigbee2mqtt'], timezone: 'UTC', clientId: `accounting-e2e-${process.pid}` }));
     for (const [topic, payload] of MESSAGES) await client.publishAsync(topic, payload, { qos: 1 });
   }, 60_000);
 

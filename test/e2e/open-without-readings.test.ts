@@ -30,8 +30,6 @@ import { waitFor } from '../helpers/net.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
-/** This file's ports (the episode2 block, 18100–18119). */
-const MOSQUITTO_PORTS = { silence: 18_100, offline: 18_101 };
 
 const cleanups = useCleanups();
 
@@ -74,7 +72,7 @@ describe.skipIf(!builtAndModelsPresent())('an open episode without readings foll
   it.each(cases)('(%s) a silence that begins while a jump of the same stream is open: its record follows the silence, and the jump that opened it stays told (tryout 23, F1)', async (name, available) => {
     if (!available) return;
     const dataDir = tempDataDir('anomalyd-owr-silence-', cleanups);
-    const brokerUrl = await brokerUrlFor(name, cleanups, MOSQUITTO_PORTS.silence);
+    const brokerUrl = await brokerUrlFor(name, cleanups);
     let now = Math.floor(Date.now() / 1000) * 1000;
     const clock = (): number => now;
     const alerts: AlertPayload[] = [];
@@ -139,7 +137,7 @@ describe.skipIf(!builtAndModelsPresent())('an open episode without readings foll
   it.each(cases)('(%s) a device that says it is offline: its episode lasts as long as it has been offline, in the record, the API, the list and show (tryout 23, F6)', async (name, available) => {
     if (!available) return;
     const dataDir = tempDataDir('anomalyd-owr-offline-', cleanups);
-    const brokerUrl = await brokerUrlFor(name, cleanups, MOSQUITTO_PORTS.offline);
+    const brokerUrl = await brokerUrlFor(name, cleanups);
     let now = Math.floor(Date.now() / 1000) * 1000;
     const clock = (): number => now;
     const alerts: AlertPayload[] = [];

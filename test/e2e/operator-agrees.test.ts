@@ -26,12 +26,11 @@ import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
 import { hasChromium, launchChromium } from '../helpers/browser.js';
 import { type VirtualRun, virtualRun } from '../helpers/in-process.js';
 import { lcg } from '../helpers/lcg.js';
-import { waitFor } from '../helpers/net.js';
+import { freePort, waitFor } from '../helpers/net.js';
 
 const SEC = 1000;
-/** This test's port (18300–18309). */
-const HTTP_PORT = 18_300;
-const BASE = `http://127.0.0.1:${HTTP_PORT}`;
+/** The HTTP API's base URL: a free port, taken at the test's start and kept across its restart. */
+let BASE = '';
 const TEMP = 'esp-hall/temperature';
 const WINDOW = 'esp-hall/window';
 const PLUG = 'plug1/power';
@@ -55,6 +54,8 @@ describe.skipIf(!builtAndModelsPresent())('what the operator sees agrees and sur
   it('an offline ESPHome node is named alike by /api, status and the page; its resolve is `recovered`; a plug keeps its decimals and an on/off stream learns no model across a restart', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-agrees-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const httpPort = await freePort();
+    BASE = `http://127.0.0.1:${httpPort}`;
     const loaded = loadConfig({
       path: '/dev/null',
       env: {},
@@ -63,7 +64,7 @@ describe.skipIf(!builtAndModelsPresent())('what the operator sees agrees and sur
         broker: { port: 0 },
         ingest: { presets: ['esphome', 'zigbee2mqtt'], timezone: 'UTC' },
         homeassistant: { discovery: 'off' },
-        http: { port: HTTP_PORT, host: '127.0.0.1' },
+        http: { port: httpPort, host: '127.0.0.1' },
         model: { dir: MODELS, worker: false },
         learning: { enabled: true },
         store: { commitIntervalMs: 0 },

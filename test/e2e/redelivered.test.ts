@@ -27,10 +27,6 @@ import { MqttProxy } from '../helpers/mqtt-proxy.js';
 import { getJson, waitFor } from '../helpers/net.js';
 
 const ready = builtAndModelsPresent() && mosquittoAvailable();
-/** This test's ports (18160-18179). */
-const BROKER_PORT = 18160;
-const PROXY_PORT = 18161;
-const HTTP_PORT = 18162;
 /** Readings per stream. */
 const N = 520;
 /** Messages whose PUBACK is lost before each cut. */
@@ -53,11 +49,10 @@ afterAll(async () => {
 describe.skipIf(!ready)('device-timed readings re-sent or late (daemon, real mosquitto, persistent session)', () => {
   it('judges each reading once at its own time: no extra step, no false episode, the rest counted redelivered or late', async () => {
     const broker = new Mosquitto();
-    broker.port = BROKER_PORT;
     await broker.start();
     cleanups.push(() => broker.stop());
     cleanups.push(() => rmSync(broker.dir, { recursive: true, force: true }));
-    const proxy = new MqttProxy(BROKER_PORT, PROXY_PORT);
+    const proxy = new MqttProxy(broker.port);
     proxy.watchClientPubacks = true;
     await proxy.start();
     cleanups.push(() => proxy.stop());
@@ -67,20 +62,20 @@ describe.skipIf(!ready)('device-timed readings re-sent or late (daemon, real mos
     const rejected: Record<string, number> = {};
     let daemon: Daemon | null = null;
     const start = async (): Promise<Daemon> => {
-      const overrides = { mqtt: { url: proxy.url, clientId: `redelivered-${process.pid}`, clean: false, qos: 1 }, http: { port: HTTP_PORT } } as const;
+      const overrides = { mqtt: { url: proxy.url, clientId: `redelivered-${process.pid}`, clean: false, qos: 1 }, http: { port: 0 } } as const;
       // The real clock (the broker's re-sends arrive when they do).
       daemon = (await inProcessDaemon({ dataDir, brokerUrl: proxy.url, overrides, clock: null, onReading: (r) => seen.push(r), cleanups })).daemon;
       return daemon;
     };
     /** Adds the running daemon's rejections per reason (its counts since its start) to `rejected`, then stops it. */
     const stop = async (d: Daemon): Promise<void> => {
-      const s = await getJson<Status>(`http://127.0.0.1:${HTTP_PORT}/api/status`);
+      const s = await getJson<Status>(`${d.httpUrl!}/api/status`);
       for (const [r, n] of Object.entries(s.rejections)) if (n > 0) rejected[r] = (rejected[r] ?? 0) + n;
       expect(await d.stop()).toBe(true);
       daemon = null;
     };
     let d = await start();
-    const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${BROKER_PORT}`, { clientId: `redelivered-pub-${process.pid}`, clean: false });
+    const pub = await mqtt.connectAsync(broker.url, { clientId: `redelivered-pub-${process.pid}`, clean: false });
     cleanups.push(() => pub.endAsync());
 
     // Device times one second apart, ending a minute before now; a pump's pressure swinging fast about its level.
@@ -188,7 +183,7 @@ describe.skipIf(!ready)('device-timed readings re-sent or late (daemon, real mos
     await phase(480, N);
     await waitFor(() => judged('pump', N - 1) && judged('resend', N - 1), 120_000, 'every reading judged');
     await sync();
-    const anomalies = (await getJson<{ anomalies: Anomaly[] }>(`http://127.0.0.1:${HTTP_PORT}/api/anomalies?limit=100`)).anomalies;
+    const anomalies = (await getJson<{ anomalies: Anomaly[] }>(`${d.httpUrl!}/api/anomalies?limit=100`)).anomalies;
     await stop(d);
     void daemon;
 

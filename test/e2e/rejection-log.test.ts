@@ -16,9 +16,6 @@ import { startHubDaemon, stopHubDaemon } from '../helpers/hub-daemon.js';
 import { waitFor } from '../helpers/net.js';
 
 const ready = builtAndModelsPresent();
-/** ops2's ports (19800-19849). */
-const BROKER_PORT = 19830;
-const HTTP_PORT = 19831;
 
 describe.skipIf(!ready)('the rejection log and `anomalyd status` add up (tryout 20, findings 12 and 13)', () => {
   let daemon: DaemonProcess;
@@ -27,8 +24,6 @@ describe.skipIf(!ready)('the rejection log and `anomalyd status` add up (tryout 
 
   beforeAll(async () => {
     ({ daemon, client, http } = await startHubDaemon({
-      brokerPort: BROKER_PORT,
-      httpPort: HTTP_PORT,
       presets: ['zigbee2mqtt'],
       timezone: 'UTC',
       clientId: `rejection-log-e2e-${process.pid}`,

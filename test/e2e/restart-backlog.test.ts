@@ -31,8 +31,6 @@ const STAGGER = 50;
 const BURST_MS = 1;
 /** One pause in each burst's drain, ms: longer than half an interval. */
 const PAUSE_MS = 300;
-/** A port of its own (no other test file uses it: they may run at once). */
-const BROKER_PORT = 19803;
 
 const cleanups: Array<() => Promise<unknown> | void> = [];
 afterEach(async () => {
@@ -41,7 +39,7 @@ afterEach(async () => {
 
 describe.skipIf(!builtAndModelsPresent() || !mosquittoAvailable())('ten time-less 2 Hz sensors through five restarts of 40-60 s (mosquitto, persistent session)', () => {
   it('no episode: the burst at each reconnect, paused once in its drain, is taken as the backlog it is (tryout 19, finding 1)', async () => {
-    const { now, planned, alerts, hub, start } = await sessionRig('restart-backlog', BROKER_PORT, cleanups);
+    const { now, planned, alerts, hub, start } = await sessionRig('restart-backlog', cleanups);
 
     // Room sensors: a slow swing, noise, sent to 0.01 °C and 0.1 % (zigbee2mqtt's payload without a time).
     const rnd = lcg(19);

@@ -22,9 +22,6 @@ import { lcg } from '../helpers/lcg.js';
 import { waitFor } from '../helpers/net.js';
 
 const ready = builtAndModelsPresent();
-/** This test's ports (19460-19489). */
-const BROKER_PORT = 19460;
-const HTTP_PORT = 19461;
 /** Readings of normal operation before the one under test (past the shipped score.learnReadings). */
 const N = 400;
 const AFTER = 30;
@@ -92,6 +89,7 @@ describe.skipIf(!ready)('a reading sharing the time of its stream\'s reading bef
   let daemon: DaemonProcess;
   let client: MqttClient;
   let http = '';
+  let brokerPort = 0;
   const now = Date.now();
   /** Whole seconds, as the device's clock counts them: the spike is sent in the second of reading N - 1. */
   const t0s = Math.floor((now - (N + AFTER + 60) * 1000) / 1000);
@@ -102,7 +100,7 @@ describe.skipIf(!ready)('a reading sharing the time of its stream\'s reading bef
   const anomalies = async (): Promise<Anomaly[]> => ((await (await fetch(`${http}/api/anomalies?limit=1000`)).json()) as { anomalies: Anomaly[] }).anomalies;
 
   beforeAll(async () => {
-    ({ daemon, client, http } = await startHubDaemon({ brokerPort: BROKER_PORT, httpPort: HTTP_PORT, presets: ['ha_statestream', 'shelly'], timezone: 'UTC', clientId: `same-time-e2e-${process.pid}` }));
+    ({ daemon, client, http, brokerPort } = await startHubDaemon({ presets: ['ha_statestream', 'shelly'], timezone: 'UTC', clientId: `same-time-e2e-${process.pid}` }));
     let sent = 0;
     const rnd = lcg(21);
     const gauss = (): number => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
@@ -136,7 +134,7 @@ describe.skipIf(!ready)('a reading sharing the time of its stream\'s reading bef
       await client.publishAsync(`${PLUG}/events/rpc`, JSON.stringify({ src: PLUG, dst: `${PLUG}/events`, method: 'NotifyStatus', params }), { qos: 1 });
       sent++;
     }
-    const raw = await rawClient(BROKER_PORT, `same-time-raw-${process.pid}`);
+    const raw = await rawClient(brokerPort, `same-time-raw-${process.pid}`);
     try {
       const topic = `homeassistant/sensor/${HA_STREAM}/state`;
       for (let i = 0; i < COUNTER_READINGS; i++) {

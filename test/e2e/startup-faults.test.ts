@@ -12,7 +12,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DaemonProcess, MAIN, builtAndModelsPresent } from '../helpers/daemon.js';
-import { freePort } from '../helpers/net.js';
 import { canConnect } from '../../src/util/net.js';
 import { LOCK_FILE } from '../../src/daemon/data-lock.js';
 
@@ -24,14 +23,13 @@ afterAll(async () => {
 
 /** Holds a loopback port (another program using it) until the test ends. */
 async function holdPort(): Promise<number> {
-  const port = await freePort();
   const srv = net.createServer();
   await new Promise<void>((resolve, reject) => {
     srv.once('error', reject);
-    srv.listen(port, '127.0.0.1', () => resolve());
+    srv.listen(0, '127.0.0.1', () => resolve());
   });
   cleanups.push(() => new Promise<void>((resolve) => srv.close(() => resolve())));
-  return port;
+  return (srv.address() as net.AddressInfo).port;
 }
 
 /**

@@ -13,9 +13,6 @@ import { startHubDaemon, stopHubDaemon } from '../helpers/hub-daemon.js';
 import { waitFor } from '../helpers/net.js';
 
 const ready = builtAndModelsPresent();
-/** This helper's ports (19740-19819). */
-const BROKER_PORT = 19742;
-const HTTP_PORT = 19743;
 const TICKS = 10;
 
 describe.skipIf(!ready)('Home Assistant statestream on the embedded broker (ha_statestream preset)', () => {
@@ -24,7 +21,7 @@ describe.skipIf(!ready)('Home Assistant statestream on the embedded broker (ha_s
   let http = '';
 
   beforeAll(async () => {
-    ({ daemon, client, http } = await startHubDaemon({ brokerPort: BROKER_PORT, httpPort: HTTP_PORT, presets: ['ha_statestream'], timezone: 'UTC', clientId: `statestream-e2e-${process.pid}` }));
+    ({ daemon, client, http } = await startHubDaemon({ presets: ['ha_statestream'], timezone: 'UTC', clientId: `statestream-e2e-${process.pid}` }));
     for (let i = 0; i < TICKS; i++) {
       const base = 'homeassistant/sensor/outdoor_temperature';
       await client.publishAsync(`${base}/state`, String(7 + i / 10), { qos: 1, retain: true });

@@ -17,14 +17,7 @@ import { rmSync } from 'node:fs';
 import { builtAndModelsPresent, DaemonProcess } from '../helpers/daemon.js';
 import { inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
 import { brokerCases, brokerUrlFor, Mosquitto, mosquittoAvailable, startMosquitto } from '../helpers/mosquitto.js';
-import { getJson, waitFor } from '../helpers/net.js';
-
-/** This file's ports (18780–18789). */
-const MOSQUITTO_PORT = 18_780;
-const HTTP_PORTS: Record<string, number> = { embedded: 18_781, mosquitto: 18_782 };
-const KILL_MOSQUITTO_PORT = 18_783;
-const KILL_HTTP_PORT = 18_784;
-const ALONE_HTTP_PORT = 18_785;
+import { freePort, getJson, waitFor } from '../helpers/net.js';
 
 const cleanups = useCleanups();
 
@@ -47,8 +40,8 @@ async function retainedStatus(url: string, clientId: string): Promise<string | n
 describe.skipIf(!builtAndModelsPresent())('a second daemon on the same broker and topic prefix', () => {
   it.each(brokerCases('embedded'))('(%s broker) its stop leaves the running daemon online: the status is published again and the clash told', async (name, available) => {
     if (!available) return;
-    const brokerUrl = await brokerUrlFor(name, cleanups, MOSQUITTO_PORT);
-    const httpPort = HTTP_PORTS[name];
+    const brokerUrl = await brokerUrlFor(name, cleanups);
+    const httpPort = await freePort();
     const first = await inProcessDaemon({
       dataDir: tempDataDir('anomalyd-prefix-clash-1-', cleanups),
       brokerUrl,
@@ -100,11 +93,11 @@ describe.skipIf(!builtAndModelsPresent())('a second daemon on the same broker an
 
 describe.skipIf(!builtAndModelsPresent() || !mosquittoAvailable())('a second daemon on the same topic prefix, killed', () => {
   it('(mosquitto) its last will `offline` is answered: the running daemon publishes `online` again and tells the clash', async () => {
-    const { url } = await startMosquitto(cleanups, KILL_MOSQUITTO_PORT);
+    const { url } = await startMosquitto(cleanups);
     const first = await inProcessDaemon({
       dataDir: tempDataDir('anomalyd-prefix-kill-1-', cleanups),
       brokerUrl: url,
-      overrides: { broker: { enabled: false }, mqtt: { url, clientId: `prefix-kill-first-${process.pid}` }, http: { port: KILL_HTTP_PORT, host: '127.0.0.1' } },
+      overrides: { broker: { enabled: false }, mqtt: { url, clientId: `prefix-kill-first-${process.pid}` }, http: { port: 0, host: '127.0.0.1' } },
       clock: null,
       cleanups,
     });
@@ -127,7 +120,7 @@ describe.skipIf(!builtAndModelsPresent() || !mosquittoAvailable())('a second dae
     await second.stop('SIGKILL');
     // Its will reached the topic, and the first answered with `online` after it.
     await waitFor(() => seen.slice(before).includes('offline') && seen.lastIndexOf('online') > seen.lastIndexOf('offline'), 15_000, "online after the killed daemon's last will");
-    const status = await getJson<DaemonStatusView>(`http://127.0.0.1:${KILL_HTTP_PORT}/api/status`);
+    const status = await getJson<DaemonStatusView>(`${first.daemon.httpUrl!}/api/status`);
     expect(status.mqtt.statusTopicClash).toMatchObject({ topic: 'anomalyd/status', payload: 'offline' });
     expect(await retainedStatus(url, `prefix-kill-read-${process.pid}`)).toBe('online');
   });
@@ -144,12 +137,14 @@ describe.skipIf(!builtAndModelsPresent() || !mosquittoAvailable())('one daemon a
     await broker.start();
     cleanups.push(() => broker.stop());
     const url = broker.url;
-    const daemon = new DaemonProcess({ broker: { enabled: false }, mqtt: { url, clientId: `prefix-alone-${process.pid}`, clean: false }, http: { port: ALONE_HTTP_PORT, host: '127.0.0.1' } });
+    // One port for both of the daemon's starts.
+    const httpPort = await freePort();
+    const daemon = new DaemonProcess({ broker: { enabled: false }, mqtt: { url, clientId: `prefix-alone-${process.pid}`, clean: false }, http: { port: httpPort, host: '127.0.0.1' } });
     cleanups.push(async () => {
       await daemon.stop('SIGKILL');
       rmSync(daemon.dir, { recursive: true, force: true });
     });
-    const api = `http://127.0.0.1:${ALONE_HTTP_PORT}/api/status`;
+    const api = `http://127.0.0.1:${httpPort}/api/status`;
     const watcher = await mqtt.connectAsync(url, { clientId: `prefix-alone-watch-${process.pid}`, reconnectPeriod: 200 });
     cleanups.push(() => watcher.endAsync(true));
     const seen: string[] = [];

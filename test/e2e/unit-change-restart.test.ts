@@ -15,12 +15,8 @@ import type { AlertExplanation, AlertPayload } from '../../src/contract/alerts.j
 import { DaemonProcess, MAIN, builtAndModelsPresent } from '../helpers/daemon.js';
 import { startHubDaemon, stopHubDaemon } from '../helpers/hub-daemon.js';
 import { waitFor } from '../helpers/net.js';
-import { freePort } from '../../src/util/net.js';
 
 const ready = builtAndModelsPresent();
-/** Free ports, picked at the start (a fixed block clashed with another run of the suite on the same machine). */
-let BROKER_PORT = 0;
-let HTTP_PORT = 0;
 const TEMP = 'tasmota_th/AM2301.Temperature';
 const DEW = 'tasmota_th/AM2301.DewPoint';
 /** Readings in °F before the change, in °C after it, and in °F after the restart. */
@@ -75,12 +71,13 @@ describe.skipIf(!ready)('a Tasmota’s unit change (°F → °C, then °F after 
   let client: MqttClient | undefined;
   let watcher: MqttClient | undefined;
   let http = '';
+  let brokerPort = 0;
   const alerts: AlertPayload[] = [];
   let unitAfterRestart: Record<string, string | null | undefined> = {};
 
   const sensors = async (): Promise<SensorRow[]> => ((await (await fetch(`${http}/api/sensors`)).json()) as { sensors: SensorRow[] }).sensors;
   const watch = async (): Promise<MqttClient> => {
-    const w = await mqtt.connectAsync(`mqtt://127.0.0.1:${BROKER_PORT}`, { clientId: `unit-change-watch-${process.pid}-${Date.now()}` });
+    const w = await mqtt.connectAsync(`mqtt://127.0.0.1:${brokerPort}`, { clientId: `unit-change-watch-${process.pid}-${Date.now()}` });
     w.on('message', (_topic, payload) => alerts.push(JSON.parse(payload.toString()) as AlertPayload));
     await w.subscribeAsync('anomalyd/alerts/#', { qos: 1 });
     return w;
@@ -91,8 +88,7 @@ describe.skipIf(!ready)('a Tasmota’s unit change (°F → °C, then °F after 
   const scoredUpTo = async (i: number): Promise<boolean> => (await sensors()).find((s) => s.sensor === TEMP)?.lastTs === T0 + i * SEC;
 
   beforeAll(async () => {
-    [BROKER_PORT, HTTP_PORT] = [await freePort(), await freePort()];
-    ({ daemon, client, http } = await startHubDaemon({ brokerPort: BROKER_PORT, httpPort: HTTP_PORT, presets: ['tasmota'], timezone: 'UTC', clientId: `unit-change-e2e-${process.pid}`, extra: { explain: { timeZone: 'UTC' } } }));
+    ({ daemon, client, http, brokerPort } = await startHubDaemon({ presets: ['tasmota'], timezone: 'UTC', clientId: `unit-change-e2e-${process.pid}`, extra: { explain: { timeZone: 'UTC' } } }));
     watcher = await watch();
     await publishRange(client, 0, F_BEFORE, true);
     await publishRange(client, F_BEFORE, F_BEFORE + C_AFTER, false);
@@ -107,7 +103,7 @@ describe.skipIf(!ready)('a Tasmota’s unit change (°F → °C, then °F after 
     const rows = await sensors();
     unitAfterRestart = Object.fromEntries(rows.map((s) => [s.sensor, s.unit]));
     watcher = await watch();
-    client = await mqtt.connectAsync(`mqtt://127.0.0.1:${BROKER_PORT}`, { clientId: `unit-change-e2e-2-${process.pid}` });
+    client = await mqtt.connectAsync(`mqtt://127.0.0.1:${brokerPort}`, { clientId: `unit-change-e2e-2-${process.pid}` });
     await publishRange(client, F_BEFORE + C_AFTER, F_BEFORE + C_AFTER + F_AGAIN, true);
     await waitFor(() => scoredUpTo(F_BEFORE + C_AFTER + F_AGAIN - 1), 30_000, 'every reading after the restart scored');
   }, 120_000);

@@ -13,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonProcess, MAIN, builtAndModelsPresent } from '../helpers/daemon.js';
 import { startHubDaemon, stopHubDaemon } from '../helpers/hub-daemon.js';
 import { waitFor } from '../helpers/net.js';
-import { freePort } from '../../src/util/net.js';
 
 const TEMP = 'tasmota_th/AM2301.Temperature';
 const SEC = 1000;
@@ -56,11 +55,9 @@ describe.skipIf(!builtAndModelsPresent())('a hub that changes its unit 12 times:
   let daemon: DaemonProcess;
   let client: MqttClient | undefined;
   let http = '';
-  let brokerPort = 0;
 
   beforeAll(async () => {
-    brokerPort = await freePort();
-    ({ daemon, client, http } = await startHubDaemon({ brokerPort, httpPort: await freePort(), presets: ['tasmota'], timezone: 'UTC', clientId: `unit-flap-e2e-${process.pid}` }));
+    ({ daemon, client, http } = await startHubDaemon({ presets: ['tasmota'], timezone: 'UTC', clientId: `unit-flap-e2e-${process.pid}` }));
     for (let i = 0; i < STRETCH * STRETCHES; i++) await client.publishAsync('tele/tasmota_th/SENSOR', message(i), { qos: 1 });
     const last = T0 + (STRETCH * STRETCHES - 1) * SEC;
     await waitFor(async () => ((await (await fetch(`${http}/api/sensors`)).json()) as { sensors: { sensor: string; lastTs: number | null }[] }).sensors.find((s) => s.sensor === TEMP)?.lastTs === last, 30_000, 'every reading scored');

@@ -19,10 +19,15 @@ export function mosquittoAvailable(): boolean {
   return spawnSync('mosquitto', ['-h'], { stdio: 'ignore' }).error === undefined;
 }
 
-/** A real mosquitto on a free loopback port, with persistence so it can be restarted mid-test. */
+/**
+ * A real mosquitto on a free loopback port, with persistence so it can be restarted mid-test: the first start takes
+ * the port from freePort (released, then bound by mosquitto: a small race with other processes, accepted), every
+ * later start binds the same one.
+ */
 export class Mosquitto {
   private proc: ChildProcess | null = null;
   readonly dir = mkdtempSync(join(tmpdir(), 'anomalyd-mosq-'));
+  /** The loopback port, 0 until the first start. */
   port = 0;
 
   get url(): string {
@@ -62,12 +67,11 @@ export class Mosquitto {
 }
 
 /**
- * A real mosquitto started on `port` (0: a free one), its stop and the removal of its directory pushed onto the
- * test's `cleanups` (run last pushed first: stopped, then removed). For a broker a test restarts, use the class.
+ * A real mosquitto started on a free loopback port, its stop and the removal of its directory pushed onto the test's
+ * `cleanups` (run last pushed first: stopped, then removed). For a broker a test restarts, use the class.
  */
-export async function startMosquitto(cleanups: { push(cleanup: () => Promise<void>): unknown }, port = 0): Promise<Mosquitto> {
+export async function startMosquitto(cleanups: { push(cleanup: () => Promise<void>): unknown }): Promise<Mosquitto> {
   const broker = new Mosquitto();
-  broker.port = port;
   cleanups.push(() => Promise.resolve(rmSync(broker.dir, { recursive: true, force: true })));
   await broker.start();
   cleanups.push(() => broker.stop());
@@ -83,10 +87,10 @@ export function brokerCases(embedded = 'the embedded broker'): Array<[string, bo
 }
 
 /**
- * The broker URL of a brokerCases row: for `mosquitto`, a real mosquitto started on `port` (its stop and removal pushed
- * onto `cleanups`, as startMosquitto); for any other name null (the daemon's embedded broker).
- * @throws when mosquitto does not start on `port`
+ * The broker URL of a brokerCases row: for `mosquitto`, a real mosquitto started on a free loopback port (its stop
+ * and removal pushed onto `cleanups`, as startMosquitto); for any other name null (the daemon's embedded broker).
+ * @throws when mosquitto does not start
  */
-export async function brokerUrlFor(name: string, cleanups: { push(cleanup: () => Promise<void>): unknown }, port: number): Promise<string | null> {
-  return name === 'mosquitto' ? (await startMosquitto(cleanups, port)).url : null;
+export async function brokerUrlFor(name: string, cleanups: { push(cleanup: () => Promise<void>): unknown }): Promise<string | null> {
+  return name === 'mosquitto' ? (await startMosquitto(cleanups)).url : null;
 }

@@ -41,11 +41,8 @@ export class MqttProxy {
   watchClientPubacks = false;
   clientPubacks = 0;
 
-  /** `listenPort` 0: a free port. */
-  constructor(
-    private readonly upstreamPort: number,
-    private readonly listenPort = 0,
-  ) {}
+  /** Listens on a port the system picks (read back into `port` at start), in front of the broker on `upstreamPort`. */
+  constructor(private readonly upstreamPort: number) {}
 
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
@@ -54,7 +51,7 @@ export class MqttProxy {
   async start(): Promise<void> {
     const server = net.createServer((client) => this.pipe(client));
     this.server = server;
-    await new Promise<void>((resolve) => server.listen(this.listenPort, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const addr = server.address();
     this.port = typeof addr === 'object' && addr ? addr.port : 0;
   }

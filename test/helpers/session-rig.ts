@@ -26,13 +26,13 @@ export interface SessionRig {
 }
 
 /**
- * Starts mosquitto on `port`, a subscriber, the hub and a data directory; every resource is pushed to `cleanups`
- * (run in reverse by the test's afterEach). Client ids are `<name>-sub`, `<name>-hub`, `<name>-anomalyd`.
+ * Starts mosquitto on a free loopback port (freePort), a subscriber, the hub and a data directory; every resource is
+ * pushed to `cleanups` (run in reverse by the test's afterEach). Client ids are `<name>-sub`, `<name>-hub`,
+ * `<name>-anomalyd`.
  * @throws when mosquitto does not start or the configuration does not load
  */
-export async function sessionRig(name: string, port: number, cleanups: Array<() => Promise<unknown> | void>): Promise<SessionRig> {
+export async function sessionRig(name: string, cleanups: Array<() => Promise<unknown> | void>): Promise<SessionRig> {
   const broker = new Mosquitto();
-  broker.port = port;
   await broker.start();
   cleanups.push(() => broker.stop());
   const dataDir = tempDataDir(`anomalyd-${name}-`, cleanups);
