@@ -46,7 +46,7 @@ import { shortSpan } from './pipeline/scorer.js';
 import { SensorStatusBoard } from './daemon/sensor-status.js';
 import { Housekeeping } from './daemon/housekeeping.js';
 import { systemTimeZone } from './pipeline/decode/time.js';
-import { daemonView } from './daemon/http-view.js';
+import { daemonView, episodeRecord, openEpisodeView } from './daemon/http-view.js';
 import { logAlert, SignalBook } from './daemon/signals.js';
 import { brokerRolesOf, commandOperators, newDaemonLogin } from './daemon/access.js';
 import { topicMatches } from './adapters/broker-roles.js';
@@ -880,7 +880,21 @@ export class Daemon {
     this.mqtt = mqtt;
     // The discovered entities' topics given back at start (restoreDiscoveredEntities): subscribed at the connection.
     for (const topic of this.discoveredTopics) if (!this.staticFilters.some((f) => topicMatches(f, topic))) mqtt.addTopic(topic);
-    this.discovery = discoveryFor(config, this.topics, (t, p, o) => mqtt.publish(t, p, o), logger.child({ module: 'homeassistant' }), this.now, () => void this.board?.republishAll());
+    this.discovery = discoveryFor(
+      config,
+      this.topics,
+      (t, p, o) => mqtt.publish(t, p, o),
+      logger.child({ module: 'homeassistant' }),
+      this.now,
+      () => void this.board?.republishAll(),
+      // The score entity's attributes tell the open episode beside the reading's own score (tryout 29, finding F7).
+      (stream) => {
+        const episode = this.board?.episodeOf(stream) ?? null;
+        if (episode === null) return null;
+        const v = openEpisodeView(episode.id, episode.device, episodeRecord(() => store, episode.id));
+        return { anomalyId: v.id, kind: v.kind, since: v.since, sentence: v.sentence };
+      },
+    );
     this.input = new Subject<RawMessage>();
     this.pipelineDone = this.startPipeline(this.input);
     const commands = new CommandHandler(store, (topic, payload) => mqtt.publish(topic, payload, { qos: 1 }), {
@@ -1025,7 +1039,6 @@ export class Daemon {
     this.counters.scored++;
     this.counters.modelDone++;
     const stream = reading.stream;
-    this.discovery?.score(stream, reading.score, reading.ts);
     this.signals?.record(reading);
     if (!duplicate) this.learner?.observe(stream, reading.ts, reading.values, reading.status === 'anomalous');
     const store = this.store;
@@ -1049,6 +1062,8 @@ export class Daemon {
         if (far !== null) this.recordEvent(store, far.event, far.explanation);
       }
     }
+    // After its events are stored: a score published with the episode this reading opened tells it.
+    this.discovery?.score(stream, reading.score, reading.ts);
     // Checkpointed at the next tick while its episode is young or when it had an event: an episode open at a
     // kill -9 goes on from then, not from its open.
     this.episodeTicks?.note(stream, reading.anomalyId, events.length);
