@@ -4,9 +4,9 @@
  * an episode is told must come from its readings, in their own time, not from when they arrived: the same readings
  * told live (one a minute, the daemon's clock moving with them) and as a backfill into a real mosquitto (the real clock,
  * readings far older than their arrival, thousands a second) are told the same kind, in every alert that tells one
- * and in the stored record. Not reproduced in this session (one per message or batched, a shift held 4 to 100
- * readings, held open at the end, after a silence the wall clock judged; BENCHMARKS.md has no figure of it): this
- * holds the contract.
+ * and in the stored record. Not reproduced in this session (one per message or batched, readings 1 s, 5 s or 1 min
+ * apart, a shift held 4 to 100 readings, held open at the end, after a silence the wall clock judged: BENCHMARKS.md,
+ * "The views of an open episode, and a backfill's kind"): this holds the contract.
  */
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
