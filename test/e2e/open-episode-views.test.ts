@@ -6,12 +6,14 @@
  * was normal beside its open alarm: the page `in an episode · latest reading normal (surprise 0)`, GET /api/sensors a
  * bare `surprise: 0`, Home Assistant's score entity 0 with nothing else. Now each says the latest reading's own score
  * and the open episode: its kind, since when (its record's, as the anomalies list tells it) and what it is judged
- * against; never "normal". A frozen reading held open (a `stuck` value) is told the same way.
+ * against; never "normal". A level shift held open by its evidence and a frozen reading (a `stuck` value) are told
+ * the same way.
  */
 import mqtt from 'mqtt';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnomalyKind } from '../../src/contract/alerts.js';
+import { KIND_LABELS } from '../../src/explain/explain.js';
 import type { ScorePayload } from '../../src/contract/ha-discovery.js';
 import type { SensorView } from '../../src/http/view.js';
 import { hasChromium, launchChromium } from '../helpers/browser.js';
@@ -32,6 +34,8 @@ const FAULT = 300;
 const faults: ReadonlyArray<[AnomalyKind, (i: number, noise: number) => number]> = [
   // Sinking 2 mV a reading (0.12 V an hour): a dying battery.
   ['drift', (i, noise) => 3.9 + noise - (i >= NORMAL ? (i - NORMAL) * 0.002 : 0)],
+  // Down by 0.2 V from the fault on, its noise as before: a cell gone, the level shift held open by its evidence.
+  ['level_shift', (i, noise) => 3.9 + noise - (i >= NORMAL ? 0.2 : 0)],
   // Frozen at 3.712 V from the fault on: a sensor whose reading stuck far off its level.
   ['stuck', (i, noise) => (i >= NORMAL ? 3.712 : 3.9 + noise)],
 ];
@@ -131,7 +135,7 @@ describe.skipIf(!builtAndModelsPresent() || !mosquittoAvailable())('the views of
         await page.waitForSelector('body[data-state="ready"]');
         const words = (await page.locator('#sensors button:has-text("sensor-battery") .value').first().textContent()) ?? '';
         const since = new Date(record[0].beganTs).toISOString().slice(0, 19).replace('T', ' ');
-        const label = kind === 'drift' ? 'drift' : 'stuck value';
+        const label = KIND_LABELS[kind];
         expect(words).toContain(`in an open ${label} episode since ${since}, judged against `);
         expect(words).toMatch(/ V · latest reading’s own surprise 0$/);
         expect(words).not.toContain('normal');
