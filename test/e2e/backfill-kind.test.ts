@@ -75,6 +75,30 @@ describe.skipIf(!builtAndModelsPresent() || !mosquittoAvailable())('a level shif
     return told(alerts, daemon.database!.listAnomalies({ sensor: 'room', limit: 10 }));
   }
 
+  it('a level shift held to the new normal tells its kind in an update within its first readings, as live (one retelling a reading at one a minute)', async () => {
+    const broker = await startMosquitto(cleanups);
+    const { daemon } = await inProcessDaemon({ dataDir: tempDataDir('anomalyd-bfkind-', cleanups), brokerUrl: broker.url, clock: null, overrides: { http: { enabled: false } }, cleanups });
+    const alerts = await collectAlerts(broker.url, `bfkind-long-sub-${process.pid}`, cleanups);
+    const hub = await mqtt.connectAsync(broker.url, { clientId: `bfkind-long-hub-${process.pid}` });
+    cleanups.push(() => hub.endAsync(true));
+    // 400 readings at 21 ± 0.1, then 1,400 at 22.5: past alerts.newNormalAfter (1,000 readings), all in one batch.
+    const rnd = lcg(5);
+    const n = 1800;
+    const t0 = Date.now() - 5 * 86_400_000;
+    const shiftTs = t0 + SHIFT_AT * MINUTE;
+    const payloads = Array.from({ length: n }, (_, i) => ({ ts: t0 + i * MINUTE, value: Math.round((21 + 0.2 * (rnd() - 0.5) + (i >= SHIFT_AT ? 1.5 : 0)) * 100) / 100 }));
+    await hub.publishAsync('sensors/room', JSON.stringify(payloads), { qos: 1 });
+    await waitFor(() => daemon.counters.scored >= n, 60_000, 'the backfill scored');
+    await waitFor(() => alerts.some((a) => a.event === 'resolve'), 10_000, 'the new normal');
+    expect(alerts.at(-1)).toMatchObject({ event: 'resolve', resolution: 'new_normal', explanation: { kind: 'level_shift' } });
+    // Before the resolve, an update told the kind, within the shift's first readings (before: the open's no kind stood
+    // for all 1,000 of them, the wall-clock retelling never coming within the episode).
+    const told = alerts.find((a) => a.event === 'update' && a.explanation?.kind === 'level_shift');
+    expect(told).toBeDefined();
+    expect(Date.parse(told!.ts) - shiftTs).toBeLessThan(16 * MINUTE);
+    expect(alerts.filter((a) => a.event !== 'resolve').every((a) => a.event === 'open' || a.explanation?.kind === 'level_shift')).toBe(true);
+  }, 120_000);
+
   it('one reading per message and in one batch: the same kind in the record and in every alert that tells one', async () => {
     const live = await liveRun();
     expect(live.records).toEqual(['level_shift']);
