@@ -1,12 +1,14 @@
 /**
- * Tryout 29, finding F4 (its files lost): a level shift in a stream's history published fast (readings stamped two
- * days back, one per message as a script sends them, or all in one batch) was said to be told with no kind. The kind
- * an episode is told must come from its readings, in their own time, not from when they arrived: the same readings
- * told live (one a minute, the daemon's clock moving with them) and as a backfill into a real mosquitto (the real clock,
- * readings far older than their arrival, thousands a second) are told the same kind, in every alert that tells one
- * and in the stored record. Not reproduced in this session (one per message or batched, readings 1 s, 5 s or 1 min
- * apart, a shift held 4 to 100 readings, held open at the end, after a silence the wall clock judged: BENCHMARKS.md,
- * "The views of an open episode, and a backfill's kind"): this holds the contract.
+ * Tryout 29, finding F4 (its files lost): a level shift in a stream's history published fast (readings stamped days
+ * back, one per message as a script sends them, or all in one batch) was told with no kind. The kind an episode is told
+ * must come from its readings, in their own time, not from when they arrived. Reproduced with a shift held to the new
+ * normal (1,000 readings) sent in one batch: the daemon retold open episodes only every 10 s of wall time, which the
+ * whole backfill took less than, so its alerts were the open (no kind) and the resolve, where the same readings live
+ * (one a minute: a retelling at every reading) were told `level_shift` at their fourth; the daemon now retells in data
+ * time too (Daemon.retellByReadings). Shorter shifts (4 to 100 readings, one per message or batched, 1 s to 1 min
+ * apart) were told as live before too, by a detector `update`: the second test holds that contract, the same
+ * readings live (virtual clock) and as a backfill into a real mosquitto (the real clock, thousands a second) giving the
+ * same kind in the stored record and in every alert after the open.
  */
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
