@@ -46,7 +46,7 @@ import { shortSpan } from './pipeline/scorer.js';
 import { SensorStatusBoard } from './daemon/sensor-status.js';
 import { Housekeeping } from './daemon/housekeeping.js';
 import { systemTimeZone } from './pipeline/decode/time.js';
-import { daemonView } from './daemon/http-view.js';
+import { daemonView, episodeRecord, openEpisodeView } from './daemon/http-view.js';
 import { logAlert, SignalBook } from './daemon/signals.js';
 import { brokerRolesOf, commandOperators, newDaemonLogin } from './daemon/access.js';
 import { topicMatches } from './adapters/broker-roles.js';
@@ -158,6 +158,11 @@ export const CLOCK_SKEW_MSG = 'device clock ahead of arrival: its readings are r
 export const CLOCK_SKEW_BURST = 10;
 /** How often (wall ms, at most) open episodes' progress is written to their records. */
 const TOUCH_MS = 10_000;
+/**
+ * The length in readings at which an open episode is first told again in data time (Daemon.retellByReadings), then at
+ * each doubling: a jump that held for more than 3 readings is a level shift (docs/ALERTS.md, "What is told when").
+ */
+const RETELL_FIRST_READINGS = 4;
 
 /** A relative model dir is looked up from the working directory, then from the package (for installed copies). */
 export function resolveModelDir(dir: string): string {
@@ -281,6 +286,12 @@ export class Daemon {
   private episodeTicks: EpisodeTicks | null = null;
   private touchedAt = 0;
   private touched = new Map<string, number>();
+  /**
+   * Per stream with an open episode: its id and the length in readings at which it is next told again from its
+   * readings in data time (retellByReadings), besides touchOpenEpisodes' every TOUCH_MS of wall time. Dropped at the
+   * stream's first reading with no episode open.
+   */
+  private readonly retellDue = new Map<string, { readonly id: string; next: number }>();
   private input: Subject<RawMessage> | null = null;
   private feed: Subscription | null = null;
   private pipeline: Subscription | null = null;
@@ -880,7 +891,21 @@ export class Daemon {
     this.mqtt = mqtt;
     // The discovered entities' topics given back at start (restoreDiscoveredEntities): subscribed at the connection.
     for (const topic of this.discoveredTopics) if (!this.staticFilters.some((f) => topicMatches(f, topic))) mqtt.addTopic(topic);
-    this.discovery = discoveryFor(config, this.topics, (t, p, o) => mqtt.publish(t, p, o), logger.child({ module: 'homeassistant' }), this.now, () => void this.board?.republishAll());
+    this.discovery = discoveryFor(
+      config,
+      this.topics,
+      (t, p, o) => mqtt.publish(t, p, o),
+      logger.child({ module: 'homeassistant' }),
+      this.now,
+      () => void this.board?.republishAll(),
+      // The score entity's attributes tell the open episode beside the reading's own score (tryout 29, finding F7).
+      (stream) => {
+        const episode = this.board?.episodeOf(stream) ?? null;
+        if (episode === null) return null;
+        const v = openEpisodeView(episode.id, episode.device, episodeRecord(() => store, episode.id));
+        return { anomalyId: v.id, kind: v.kind, since: v.since, sentence: v.sentence };
+      },
+    );
     this.input = new Subject<RawMessage>();
     this.pipelineDone = this.startPipeline(this.input);
     const commands = new CommandHandler(store, (topic, payload) => mqtt.publish(topic, payload, { qos: 1 }), {
@@ -1025,7 +1050,6 @@ export class Daemon {
     this.counters.scored++;
     this.counters.modelDone++;
     const stream = reading.stream;
-    this.discovery?.score(stream, reading.score, reading.ts);
     this.signals?.record(reading);
     if (!duplicate) this.learner?.observe(stream, reading.ts, reading.values, reading.status === 'anomalous');
     const store = this.store;
@@ -1045,10 +1069,14 @@ export class Daemon {
       // A reading far beyond what its open episode told (tenfold as far as it reached), whatever its kind, is news:
       // an `update` tells it, and the episode's explanation follows it (SignalBook.farther; tryout 20, finding 1).
       if (reading.anomalyId !== null) {
-        const far = this.signals?.farther(reading, this.detector?.openPeak(stream) ?? null) ?? null;
+        const peak = this.detector?.openPeak(stream) ?? null;
+        const far = this.signals?.farther(reading, peak) ?? null;
         if (far !== null) this.recordEvent(store, far.event, far.explanation);
-      }
+        else if (peak !== null) this.retellByReadings(store, stream, peak);
+      } else if (this.retellDue.size > 0) this.retellDue.delete(stream);
     }
+    // After its events are stored: a score published with the episode this reading opened tells it.
+    this.discovery?.score(stream, reading.score, reading.ts);
     // Checkpointed at the next tick while its episode is young or when it had an event: an episode open at a
     // kill -9 goes on from then, not from its open.
     this.episodeTicks?.note(stream, reading.anomalyId, events.length);
@@ -1220,6 +1248,27 @@ export class Daemon {
     for (const d of this.availability?.progress(this.now()) ?? []) store.touchAnomaly(d.anomalyId, d.endTs, 0, d.explanation);
     // So does a device whose every field went silent together (DeviceSilences.progress).
     for (const d of this.deviceSilences?.progress(this.now()) ?? []) store.touchAnomaly(d.anomalyId, d.endTs, 0, d.explanation);
+  }
+
+  /**
+   * The open episode's retelling in data time (tryout 29, finding F4): at RETELL_FIRST_READINGS of its readings and
+   * each time their count doubles, its kind is told again from its readings (SignalBook.retell, as touchOpenEpisodes
+   * does every TOUCH_MS of wall time), and an `update` carries a kind newly told. Readings that arrive far faster than
+   * their times move (a backfill: a device's stored history, thousands a second) see no wall-clock retelling within an
+   * episode, which went from its open without a kind to its resolve (a level shift held 1,000 readings to the new
+   * normal told no kind for all of them), where the same readings live (one a minute: one retelling per reading) told
+   * the kind at its fourth. A logarithmic number of retellings per episode however long it lasts.
+   */
+  private retellByReadings(store: SqliteStore, stream: string, peak: { readonly id: string; readonly lastAboveTs: number; readonly readings: number }): void {
+    let due = this.retellDue.get(stream);
+    if (due === undefined || due.id !== peak.id) {
+      due = { id: peak.id, next: RETELL_FIRST_READINGS };
+      this.retellDue.set(stream, due);
+    }
+    if (peak.readings < due.next) return;
+    due.next = 2 * peak.readings;
+    const told = this.signals?.retell(peak.id, peak.lastAboveTs, peak.readings) ?? null;
+    if (told !== null) this.recordEvent(store, told.event, told.explanation);
   }
 
   /** Runs housekeeping's tasks once now, in their order (Housekeeping.tick; its timer does every HOUSEKEEPING_MS): public for tests. */

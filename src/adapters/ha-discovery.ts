@@ -25,7 +25,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Topics } from '../contract/alerts.js';
-import { binarySensorConfig, discoveryTopics, haId, scoreSensorConfig, type DiscoveryContext, type ScorePayload } from '../contract/ha-discovery.js';
+import { binarySensorConfig, discoveryTopics, haId, scoreSensorConfig, scorePayload, type DiscoveryContext, type ScoreEpisode } from '../contract/ha-discovery.js';
 import { discoveryEnabled } from '../pipeline/ingest-options.js';
 import { VERSION } from '../version.js';
 
@@ -51,6 +51,11 @@ export interface HaDiscoveryOptions {
    * retained states again too (SensorStatusBoard.republishAll), which a broker that lost its retained store lost.
    */
   readonly onBirth?: () => void;
+  /**
+   * The stream's open episode when a score of it is published (its id, kind, since and sentence as its record tells
+   * them), or null; absent: none is told. Asked at publication (a held-back score tells the episode as it is then).
+   */
+  readonly episodeOf?: (stream: string) => ScoreEpisode | null;
 }
 
 /**
@@ -256,7 +261,7 @@ export class HaDiscovery {
 
   private sendScore(stream: string, score: number, ts: number, now: number): Promise<void> {
     this.lastSent.set(stream, now);
-    const payload: ScorePayload = { score: Math.round(score * 1e6) / 1e6, ts: new Date(ts).toISOString() };
+    const payload = scorePayload(score, ts, this.opts.episodeOf?.(stream) ?? null);
     return this.send(this.opts.topics.score(stream), JSON.stringify(payload), true);
   }
 
@@ -283,8 +288,28 @@ export function nodeIdOf(config: Config, host = hostname()): string {
 }
 
 /** The daemon's discovery adapter, or null when discovery is off (see homeassistant.discovery). */
-export function discoveryFor(config: Config, topics: Topics, publish: Publish, logger: Logger, now: () => number, onBirth?: () => void): HaDiscovery | null {
+export function discoveryFor(
+  config: Config,
+  topics: Topics,
+  publish: Publish,
+  logger: Logger,
+  now: () => number,
+  onBirth?: () => void,
+  episodeOf?: (stream: string) => ScoreEpisode | null,
+): HaDiscovery | null {
   if (!discoveryEnabled(config)) return null;
   const h = config.homeassistant;
-  return new HaDiscovery({ prefix: h.prefix, nodeId: nodeIdOf(config), topics, version: VERSION, scoreIntervalMs: h.scoreIntervalMs, publish, logger, now, maxStreams: config.ingest.maxStreams, ...(onBirth !== undefined ? { onBirth } : {}) });
+  return new HaDiscovery({
+    prefix: h.prefix,
+    nodeId: nodeIdOf(config),
+    topics,
+    version: VERSION,
+    scoreIntervalMs: h.scoreIntervalMs,
+    publish,
+    logger,
+    now,
+    maxStreams: config.ingest.maxStreams,
+    ...(onBirth !== undefined ? { onBirth } : {}),
+    ...(episodeOf !== undefined ? { episodeOf } : {}),
+  });
 }

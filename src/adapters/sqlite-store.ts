@@ -925,6 +925,17 @@ export class SqliteStore implements Store {
     return stmt.all(...params, q.limit).map(toAnomalyRecord);
   }
 
+  /**
+   * One episode's record without its events and marks (one row by its primary key), or null when there is none: what
+   * the sensor list and the Home Assistant score tell of a stream's open episode (its kind, since, sentence) at every
+   * request or published score, where getAnomaly would read every event too.
+   */
+  anomalyRecord(id: string): AnomalyRecord | null {
+    this.assertOpen();
+    const row = this.s.getAnomaly.get(id);
+    return row === undefined ? null : toAnomalyRecord(row);
+  }
+
   getAnomaly(id: string): AnomalyWithEvents | null {
     this.assertOpen();
     const row = this.s.getAnomaly.get(id);

@@ -5,12 +5,14 @@
  *     `missing data` while it is stale), or while its device says it is offline (the device's `device_offline`
  *     episode, which its streams' states carry); reads `<prefix>/state/<stream>`, whose other keys become its
  *     attributes;
- *   - sensor: the stream's anomaly score in [0, 1] (reads `<prefix>/score/<stream>`, throttled).
+ *   - sensor: the stream's anomaly score in [0, 1] (reads `<prefix>/score/<stream>`, throttled), the latest reading's
+ *     own; its attributes (the same payload) say whether the stream is in an open episode, of what kind, since when:
+ *     inside an episode a reading scores 0 unless it is tenfold rarer, so a 0 there is not "normal" (tryout 29, F7).
  * Both are unavailable while `<prefix>/status` says `offline` (the daemon's last will).
  * Schema: https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery (topic
  * `<discovery_prefix>/<component>/<node_id>/<object_id>/config`; an empty retained payload removes the entity).
  */
-import type { Topics } from './alerts.js';
+import type { AnomalyKind, Topics } from './alerts.js';
 
 /** The `device` block: one per source sensor, so a device's streams are grouped in Home Assistant. */
 export interface HaDevice {
@@ -41,17 +43,58 @@ export interface HaBinarySensorConfig extends HaEntityConfig {
 }
 
 export interface HaScoreSensorConfig extends HaEntityConfig {
+  /** The score topic itself: every key of its payload (ScorePayload) is an attribute, `in_episode` and the episode's among them. */
+  readonly json_attributes_topic: string;
   readonly state_class: 'measurement';
   readonly suggested_display_precision: number;
   readonly icon: string;
 }
 
-/** The payload of `<prefix>/score/<stream>` (retained). */
+/** The payload of `<prefix>/score/<stream>` (retained); the score entity's state is `score`, its attributes all of it. */
 export interface ScorePayload {
-  /** Calibrated anomaly score in [0, 1]. */
+  /** Calibrated anomaly score in [0, 1] of the latest reading (its own: 0 inside an episode unless tenfold rarer). */
   readonly score: number;
   /** Time of the reading or window the score is for, ISO 8601. */
   readonly ts: string;
+  /**
+   * Whether the stream has an open episode when the score is published (its own, of any kind, or its device's
+   * `device_offline`): the problem entity is on. Absent from payloads of daemons before it.
+   */
+  readonly in_episode?: boolean;
+  /** With `in_episode`: the episode's id. */
+  readonly anomaly_id?: string;
+  /** With `in_episode`: its kind as its record tells it then (`drift`, `level_shift`, `stuck`, …), null while not told. */
+  readonly episode_kind?: AnomalyKind | null;
+  /** With `in_episode`: when the fault it tells began, ISO 8601 (absent when its record could not be read). */
+  readonly episode_since?: string;
+  /** With `in_episode`: its sentence then, which says what its readings are judged against (absent when none). */
+  readonly episode_sentence?: string;
+}
+
+/** What the score payload tells of a stream's open episode (ScorePayload's `episode_*` keys). */
+export interface ScoreEpisode {
+  readonly anomalyId: string;
+  readonly kind: AnomalyKind | null;
+  /** Epoch ms, or null when not known. */
+  readonly since: number | null;
+  readonly sentence: string | null;
+}
+
+/**
+ * The score payload of a reading's `score` (in [0, 1], rounded to 6 decimals) at `ts` (epoch ms), with the stream's
+ * open episode `episode` (null: none, `in_episode` false).
+ */
+export function scorePayload(score: number, ts: number, episode: ScoreEpisode | null): ScorePayload {
+  const base = { score: Math.round(score * 1e6) / 1e6, ts: new Date(ts).toISOString() };
+  if (episode === null) return { ...base, in_episode: false };
+  return {
+    ...base,
+    in_episode: true,
+    anomaly_id: episode.anomalyId,
+    episode_kind: episode.kind,
+    ...(episode.since !== null ? { episode_since: new Date(episode.since).toISOString() } : {}),
+    ...(episode.sentence !== null ? { episode_sentence: episode.sentence } : {}),
+  };
 }
 
 export interface DiscoveryTopics {
@@ -147,6 +190,7 @@ export function scoreSensorConfig(ctx: DiscoveryContext, stream: string, source:
     ...common(ctx, stream, source, 'score', 'Anomaly score'),
     state_topic: ctx.topics.score(stream),
     value_template: '{{ value_json.score }}',
+    json_attributes_topic: ctx.topics.score(stream),
     state_class: 'measurement',
     suggested_display_precision: 3,
     icon: 'mdi:chart-bell-curve',

@@ -4,6 +4,7 @@
  * routes never reach the daemon's internals.
  */
 import type { AnomalyMark, AnomalyQuery, AnomalyRecord, AnomalyWithEvents } from '../contract/store.js';
+import type { OpenEpisodeView } from '../http/view.js';
 import type { OnOffWords } from '../contract/ingest.js';
 import type { StreamTable } from '../pipeline/admit.js';
 import type { RejectReason, SensorStatus, SkipReason } from '../contract/types.js';
@@ -23,6 +24,8 @@ import type { ForgetResult, ForgetTarget } from './forget.js';
 export interface AnomalyReader {
   listAnomalies(q: AnomalyQuery): AnomalyRecord[];
   getAnomaly(id: string): AnomalyWithEvents | null;
+  /** One episode's record without its events (SqliteStore.anomalyRecord), or null; absent: getAnomaly is read instead. */
+  anomalyRecord?(id: string): AnomalyRecord | null;
   markAnomaly(id: string, mark: AnomalyMark | null, note: string | null, by: string): boolean;
   /** Up to `limit` ids starting with `prefix`, in id order. */
   anomalyIdsWithPrefix(prefix: string, limit: number): string[];
@@ -104,6 +107,40 @@ export const ANOMALY_ID_FORM = {
   test: isUuidOrPrefix,
   description: 'an anomaly id is a UUID in lowercase hex (8d83097d-5c1e-4f0a-9b1e-2f6c1d0e7a44) or its first 8 or more characters',
 } as const;
+
+/**
+ * A stream's open episode `id` as the views tell it (GET /api/sensors `episode`, the dashboard's sensor list, the Home
+ * Assistant score's attributes): its kind, since, sentence and what it is judged against, from its stored record
+ * (`record`: the same the anomalies list and GET /api/anomalies/:id read, its explanation retold as the episode goes on);
+ * `device`: the episode is its device's `device_offline` one. With no record (the store closing, an episode not stored
+ * yet), what is known: its id, and `device_offline` for a device's.
+ */
+export function openEpisodeView(id: string, device: boolean, record: AnomalyRecord | null): OpenEpisodeView {
+  const e = record?.explanation ?? null;
+  return {
+    id,
+    kind: record?.kind ?? e?.kind ?? (device ? 'device_offline' : null),
+    since: record !== null ? record.beganTs : null,
+    sentence: record?.sentence ?? e?.sentence ?? null,
+    expected: e?.expected ?? null,
+    band: e?.band ?? null,
+    unit: e?.expected_unit ?? e?.unit ?? null,
+    device,
+  };
+}
+
+/**
+ * The stored record of episode `id` from `store` (its light read when it has one), or null when there is none or the
+ * store cannot be read (closing): never throws.
+ */
+export function episodeRecord(store: () => Pick<AnomalyReader, 'getAnomaly' | 'anomalyRecord'>, id: string): AnomalyRecord | null {
+  try {
+    const s = store();
+    return s.anomalyRecord !== undefined ? s.anomalyRecord(id) : s.getAnomaly(id);
+  } catch {
+    return null;
+  }
+}
 
 /** Sensors with an episode open read from the store per status request, at most (the count is of those). */
 const STORE_OPEN_MAX = 10_000;
@@ -195,6 +232,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
             ownModel: d.board.ownModelOf(sensor),
             openEpisode: episode?.id ?? null,
             ...(episode?.device === true ? { openEpisodeKind: 'device_offline' as const } : {}),
+            ...(episode !== null ? { episode: openEpisodeView(episode.id, episode.device, episodeRecord(d.store, episode.id)) } : {}),
             silenceJudged: d.board.silenceJudged(sensor),
             ...(onOff !== null
               ? {

@@ -24,6 +24,7 @@
 
 import { formatDuration } from '../util/duration.js';
 import { formatReading } from '../util/reading.js';
+import { KIND_LABELS } from '../explain/explain.js';
 
 export const PAGE_REFRESH_MS = 5_000;
 /**
@@ -142,6 +143,7 @@ export const PAGE_SCRIPT = `
 'use strict';
 var REFRESH_MS = ${PAGE_REFRESH_MS};
 var NOTE_WORD_CHARS = ${NOTE_WORD_CHARS};
+var KIND_WORDS = ${JSON.stringify(KIND_LABELS)};
 var TOKEN_KEY = 'anomalyd-token';
 var RANGES = ['1h', '24h', '7d'];
 var state = { selected: null, chosen: false, range: '1h', sensors: [], filter: '', openIds: {}, folded: {}, timeZone: null, zoneFmt: null,
@@ -379,13 +381,25 @@ function renderSensorList() {
 }
 
 /**
- * The words after a sensor's latest value: its latest reading's surprise, said as the latest reading's while an
- * episode is open (tryout 28 F11: 'anomalous · surprise 0' read as a contradiction; inside an episode a reading's
- * score is 0 unless it is tenfold rarer, README).
+ * The words after a sensor's latest value: its latest reading's surprise; while an episode is open, first the episode
+ * (its kind, since when, and what its readings are judged against: /api/sensors \`episode\`), then the latest reading's
+ * own surprise, never "normal": inside an episode a reading scores 0 unless it is tenfold rarer than the episode so far
+ * (docs/SCORING.md), so a dying battery's drift read 'latest reading normal (surprise 0)' beside its open alarm (tryout
+ * 29, finding F7; tryout 28 F11: 'anomalous · surprise 0' read as a contradiction).
  */
 function surpriseWords(s) {
-  if (s.openEpisode) return ' · in an episode · latest reading ' + (s.surprise === 0 ? 'normal (surprise 0)' : 'surprise ' + fmtNum(s.surprise));
-  return ' · surprise ' + fmtNum(s.surprise);
+  if (!s.openEpisode) return ' · surprise ' + fmtNum(s.surprise);
+  return ' · ' + episodeWords(s) + ' · latest reading’s own surprise ' + fmtNum(s.surprise);
+}
+
+/** An open episode in words: 'in an open drift episode since 2026-12-01 06:48:00, judged against 3.896 ± 0.007 V'. */
+function episodeWords(s) {
+  var e = s.episode;
+  if (!e) return 'in an open episode';
+  var num = function (v) { return typeof s.decimals === 'number' ? formatReading(v, s.decimals) : fmtNum(v); };
+  var kind = e.kind ? KIND_WORDS[e.kind] || e.kind : null;
+  return 'in an open ' + (kind ? kind + ' episode' : 'episode (kind not told yet)') + (e.since !== null ? ' since ' + fmtTime(e.since) : '') +
+    (e.expected !== null && e.expected !== undefined ? ', judged against ' + num(e.expected) + (e.band !== null && e.band !== undefined ? ' ± ' + num(e.band) : '') + (e.unit ? ' ' + e.unit : '') : '');
 }
 
 /** One stream's item; under its device (device given) named by the rest of its name (its field). */
@@ -398,7 +412,7 @@ function sensorItem(s, device) {
   if (s.status === 'stale' && s.silenceJudged === false) button.appendChild(el('span', { class: 'value', title: 'its silence is judged once its learning period is over' }, 'silence not judged yet (learning)'));
   // An on/off stream: its state by name, and what is judged of it (its values are not: no surprise of them).
   if (s.onOff) button.appendChild(el('span', { class: 'value', title: 'an on/off stream: its silence and how long it holds a state are judged, not its state' }, (s.onOff.state === null ? 'no reading yet' : s.onOff.state) + ' · judged on its silence and how long it holds a state'));
-  else button.appendChild(el('span', { class: 'value' }, s.value === null ? 'no reading yet' : (typeof s.decimals === 'number' ? formatReading(s.value, s.decimals) : fmtNum(s.value)) + (s.unit ? ' ' + s.unit : '') + surpriseWords(s)));
+  else button.appendChild(el('span', s.episode && s.episode.sentence ? { class: 'value', title: s.episode.sentence } : { class: 'value' }, s.value === null ? 'no reading yet' : (typeof s.decimals === 'number' ? formatReading(s.value, s.decimals) : fmtNum(s.value)) + (s.unit ? ' ' + s.unit : '') + surpriseWords(s)));
   if (s.ownModel) button.appendChild(el('span', { class: 'value own-model' }, ownModelText(s.ownModel)));
   // An on/off stream whose state held is not judged yet (too few of its active state's dwells learnt): a door left open is not told yet.
   if (s.onOff && s.onOff.held && heldStateText(s.onOff.held) !== null) button.appendChild(el('span', { class: 'value held-learning', title: 'a state held far longer than before is told once it has learnt this many' }, heldStateText(s.onOff.held)));

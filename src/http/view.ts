@@ -9,6 +9,7 @@ import type { SeriesNotKept, SeriesQuery, SeriesView } from '../pipeline/series.
 import type { StreamTable } from '../pipeline/admit.js';
 import type { OwnModelProgress } from '../contract/own-model.js';
 import type { BrokerRefusals } from '../contract/broker.js';
+import type { AnomalyKind } from '../contract/alerts.js';
 
 /** DaemonStatusView.discovery: the Home Assistant discovery configs the daemon holds now (the homeassistant preset). */
 export interface DiscoveryView {
@@ -244,6 +245,15 @@ export interface SensorView {
    */
   readonly openEpisodeKind?: 'device_offline';
   /**
+   * What the open episode (`openEpisode`) tells now, as its record does (GET /api/anomalies/:id, `anomalyd anomalies
+   * list`): its kind, since when, its sentence and what its readings are judged against. Present exactly while
+   * `openEpisode` is set; absent from daemons before it. The latest reading's `surprise` is its own: inside an episode a
+   * reading scores 0 unless it is tenfold rarer than the episode so far (docs/SCORING.md, "The row score inside an
+   * episode"), so a surprise of 0 here is not "normal" (tryout 29, finding F7: a dying battery's drift read `latest
+   * reading normal (surprise 0)` beside its open alarm).
+   */
+  readonly episode?: OpenEpisodeView;
+  /**
    * False while the sensor's silence is not judged yet (its learning period, or its interval not known: its first
    * three readings): while `stale` then it is not alerted however long it is silent (the page says so). Absent from
    * daemons before it.
@@ -259,6 +269,31 @@ export interface SensorView {
    * since start and from daemons before it. Absent: not an on/off stream.
    */
   readonly onOff?: { readonly on: string; readonly off: string; readonly state: string | null; readonly alarm: boolean; readonly held?: HeldStateProgress };
+}
+
+/** A stream's open episode as the sensor list tells it (SensorView.episode; built by src/daemon/http-view.ts openEpisodeView). */
+export interface OpenEpisodeView {
+  /** The episode's id (SensorView.openEpisode). */
+  readonly id: string;
+  /**
+   * Its kind as its record tells it now (AlertExplanation.kind: `drift`, `level_shift`, `stuck`, …; `device_offline` for
+   * its device's episode); null while not told (yet: an episode often opens before its readings tell a kind).
+   */
+  readonly kind: AnomalyKind | null;
+  /** When the fault it tells began, epoch ms (AnomalyRecord.beganTs); null when its record cannot be read. */
+  readonly since: number | null;
+  /** Its sentence as its record tells it now (`battery 3.54 V, expected 3.90 ± 0.01 since 06:48 (drift, −0.12/h)`), or null. */
+  readonly sentence: string | null;
+  /**
+   * What its readings are judged against, sensor units (`unit`): the expectation and the half-width of the normal band
+   * (± 2 spreads; for a lasting kind, drift, level shift, stuck, noise change, the level before the episode,
+   * docs/ALERTS.md "What a lasting kind is told against"); null when its explanation has none.
+   */
+  readonly expected: number | null;
+  readonly band: number | null;
+  readonly unit: string | null;
+  /** True when it is the episode of the stream's device (`openEpisodeKind` `device_offline`), not the stream's own. */
+  readonly device: boolean;
 }
 
 /** Sensors /api/status names in `sensors.openSensors`, at most. */

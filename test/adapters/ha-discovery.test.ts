@@ -117,7 +117,7 @@ describe('Home Assistant discovery adapter', () => {
     await waitFor(() => seen.length >= 2, 5_000, 'the first scores');
     await new Promise((r) => setTimeout(r, 300));
     expect(seen.map((s) => s.topic).sort()).toEqual(['anomalyd/score/a', 'anomalyd/score/b']);
-    expect(JSON.parse(seen[0].payload)).toEqual({ score: 0, ts: new Date(ts).toISOString() });
+    expect(JSON.parse(seen[0].payload)).toEqual({ score: 0, ts: new Date(ts).toISOString(), in_episode: false });
     // A minute later the newest held-back score goes out on stop (or on the timer).
     now += 60_000;
     await d.stop();

@@ -511,6 +511,12 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       // An open episode whose readings are back (tryout 28, finding 11): not `anomalous · surprise 0`.
       { ...view.sensorViews[0], sensor: 'bath/humidity', value: 53.7, decimals: 1, unit: '%', surprise: 0, openEpisode: 'a-1', status: 'anomalous' },
       { ...view.sensorViews[0], sensor: 'bath/temp', value: 30, decimals: 1, unit: '°C', surprise: 4.2, openEpisode: 'a-1', status: 'anomalous' },
+      // A drift held open while its readings score 0 (tryout 29, finding F7): the episode, its kind, since and what it is judged against.
+      {
+        ...view.sensorViews[0], sensor: 'sensor-battery', value: 3.54, decimals: 2, unit: 'V', surprise: 0, openEpisode: 'b-1', status: 'anomalous',
+        episode: { id: 'b-1', kind: 'drift', since: Date.UTC(2026, 0, 1, 6, 48), sentence: 'sensor-battery 3.54 V, expected 3.90 ± 0.01 since 06:48 (drift, −0.12/h)', expected: 3.9, band: 0.01, unit: 'V', device: false },
+      },
+      { ...view.sensorViews[0], sensor: 'untold', value: 7, decimals: 0, unit: null, surprise: 0, openEpisode: 'c-1', status: 'anomalous', episode: { id: 'c-1', kind: null, since: null, sentence: null, expected: null, band: null, unit: null, device: false } },
     ];
     const base = await serve(view);
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
@@ -521,8 +527,13 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       expect(await value('living_temp')).toMatch(/^21\.10 °C · surprise/);
       expect(await value('meter')).toMatch(/^20210701 Wh · surprise/);
       expect(await value('plug/power')).toMatch(/^0\.0 W · surprise/);
-      expect(await value('bath/humidity')).toBe('53.7 % · in an episode · latest reading normal (surprise 0)');
-      expect(await value('bath/temp')).toBe('30.0 °C · in an episode · latest reading surprise 4.2');
+      // A view without `episode` (a daemon before it) still never says "normal" beside an open episode.
+      expect(await value('bath/humidity')).toBe('53.7 % · in an open episode · latest reading’s own surprise 0');
+      expect(await value('bath/temp')).toBe('30.0 °C · in an open episode · latest reading’s own surprise 4.2');
+      expect(await value('sensor-battery')).toMatch(/^3\.54 V · in an open drift episode since \d{4}-\d\d-\d\d \d\d:\d\d:00, judged against 3\.90 ± 0\.01 V · latest reading’s own surprise 0$/);
+      expect(await page.locator('#sensors button:has-text("sensor-battery") .value').first().getAttribute('title')).toContain('(drift, −0.12/h)');
+      expect(await value('untold')).toBe('7 · in an open episode (kind not told yet) · latest reading’s own surprise 0');
+      for (const name of ['bath/humidity', 'sensor-battery', 'untold']) expect(await value(name)).not.toContain('normal');
       // The page's formatter is the sentences' (src/util/reading.ts).
       const cases: [number, number][] = [[21.1, 2], [21.14, 2], [-3.25, 1], [-0.004, 2], [20210701, 0], [0.000123, 6]];
       const shown = await page.evaluate((xs) => xs.map(([v, d]) => (window as unknown as { formatReading: (v: number, d: number) => string }).formatReading(v, d)), cases);
