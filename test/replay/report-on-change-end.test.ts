@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandContext } from '../../src/cli/context.js';
 import { replayCommand } from '../../src/cli/replay.js';
 import { builtAndModelsPresent, MODELS, ROOT } from '../helpers/daemon.js';
+import { reportOnChange } from '../helpers/report-on-change.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -24,41 +25,6 @@ const HEARTBEAT = 50 * MIN;
 /** The fault: +4 °C for 6 h, from 3 days after the first reading. */
 const SHIFT = 4;
 const FAULT = 6 * HOUR;
-
-/** A seeded linear congruential generator, uniform on [0, 1). */
-function lcg(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    return x / 2147483648;
-  };
-}
-
-/**
- * Five days of a room temperature (20 °C ± 2 over the day, noise 0.15 °C) sampled each minute, rounded to 0.5 °C and
- * sent when it changes or after the heartbeat; `start` the first minute (epoch ms). Rows: [epoch ms, °C].
- */
-function reportOnChange(seed: number, start: number, faultStart: number): [number, number][] {
-  const rnd = lcg(seed);
-  const gauss = (): number => {
-    let u = 0;
-    for (let i = 0; i < 6; i++) u += rnd();
-    return u - 3;
-  };
-  const rows: [number, number][] = [];
-  let last = Number.NaN;
-  let lastT = 0;
-  for (let t = start; t < start + 5 * DAY; t += MIN) {
-    const fault = t >= faultStart && t < faultStart + FAULT ? SHIFT : 0;
-    const v = Math.round((20 + 2 * Math.sin((2 * Math.PI * (t % DAY)) / DAY) + 0.15 * gauss() + fault) * 2) / 2;
-    if (v !== last || t - lastT >= HEARTBEAT) {
-      rows.push([t, v]);
-      last = v;
-      lastT = t;
-    }
-  }
-  return rows;
-}
 
 let dir = '';
 let config = '';
@@ -102,7 +68,9 @@ describe.skipIf(!builtAndModelsPresent())('report-on-change sensor: a lasting +4
         const start = Date.UTC(2026, 10, 30);
         const faultStart = start + 3 * DAY + faultAt;
         const faultEnd = faultStart + FAULT;
-        const rows = reportOnChange(seed, start, faultStart);
+        // Five days of a room temperature (20 °C ± 2 over the day, noise 0.15 °C) read each minute, rounded to 0.5 °C,
+        // sent when it changes or after the heartbeat; the fault +4 °C for 6 h.
+        const rows = reportOnChange({ seed, start, fault: (t) => (t >= faultStart && t < faultStart + FAULT ? { offset: SHIFT, noise: 0 } : null) });
         const input = join(dir, `roc-${cell}-${seed}.csv`);
         await writeFile(input, `timestamp,value\n${rows.map(([t, v]) => `${new Date(t).toISOString()},${v}`).join('\n')}\n`);
         const output = join(dir, `out-${cell}-${seed}.csv`);
