@@ -2,7 +2,7 @@
  * A report-on-change sensor that is steady (no reading but its heartbeat, for hours) is not told `stale` in its usual
  * quiet, and its status does not flap (tryout 29, finding 9: the retained state went `stale` and back to `ok` at each
  * heartbeat): its silence is its value unchanged while the detector finds it usual against the stream's own arrivals
- * (docs/ALERTS.md, "Status"). Dead, it goes `stale` once, and stays so. The daemon in-process with the embedded
+ * (docs/ALERTS.md, "Sensor state"). Dead, it goes `stale` once, and stays so. The daemon in-process with the embedded
  * broker, real MQTT clients, a real SQLite file and an injected wall clock (virtual time: the housekeeping tick is run
  * each virtual minute). Transitions are counted on the retained state topic.
  */
