@@ -6,15 +6,13 @@
  * whose first reading was its largest was told a spike by its readings back within half of it (src/explain/explain.ts:
  * changeNoise, noiseTold). Through `anomalyd replay --episodes`, with the shipped configuration and GRU model.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CommandContext } from '../../src/cli/context.js';
-import { replayCommand } from '../../src/cli/replay.js';
-import { builtAndModelsPresent, MODELS, ROOT } from '../helpers/daemon.js';
+import { builtAndModelsPresent } from '../helpers/daemon.js';
 import { reportOnChange, type RocFault } from '../helpers/report-on-change.js';
+import { replayEpisodes, shippedConfigIn, type ReplayedEpisode } from '../helpers/replay-episodes.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
@@ -26,32 +24,16 @@ let config = '';
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'anomalyd-roc-burst-'));
-  config = join(dir, 'config.yaml');
-  const shipped = await readFile(join(ROOT, 'config', 'default.yaml'), 'utf8');
-  await writeFile(config, shipped.replace(/^(\s*dir:\s*)\S+/m, `$1${JSON.stringify(MODELS)}`));
+  config = await shippedConfigIn(dir);
 });
 
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const ctx: CommandContext = {
-  stdout: () => undefined,
-  stderr: () => undefined,
-  env: {},
-  exit: (code) => {
-    throw new Error(`exit ${code}`);
-  },
-};
-
-/** The episodes (start, end, kind) of a replay of `rows` that overlap [from, to] (epoch ms). */
-async function episodesOver(name: string, rows: readonly [number, number][], from: number, to: number): Promise<{ start: number; end: number; kind: string }[]> {
-  const input = join(dir, `${name}.csv`);
-  await writeFile(input, `timestamp,value\n${rows.map(([t, v]) => `${new Date(t).toISOString()},${v}`).join('\n')}\n`);
-  const episodesFile = join(dir, `${name}-episodes.csv`);
-  expect(await replayCommand(['--input', input, '--output', join(dir, `${name}-out.csv`), '--episodes', episodesFile, '--config', config], ctx)).toBe(0);
-  const episodes = parse<Record<string, string>>(await readFile(episodesFile, 'utf8'), { columns: true });
-  return episodes.map((e) => ({ start: Date.parse(e.start), end: Date.parse(e.end), kind: e.kind })).filter((e) => e.end >= from && e.start <= to);
+/** The episodes of a replay of `rows` that overlap [from, to] (epoch ms). */
+async function episodesOver(name: string, rows: readonly [number, number][], from: number, to: number): Promise<ReplayedEpisode[]> {
+  return (await replayEpisodes(dir, config, name, rows)).filter((e) => e.end >= from && e.start <= to);
 }
 
 const start = Date.UTC(2026, 10, 30);
