@@ -462,7 +462,7 @@ export function explain(given: ExplainInput): Explanation {
       // Back within half the peak is no spike when the readings after it jump about as a noise burst's do (tryout 29,
       // finding 6: a burst on a report-on-change sensor whose first reading was its largest, the rest less than half
       // as far off but 10 of 16 beyond OUTLIER_Z, told a spike, and the kind settled so for its 53 readings).
-      const burst = noiseTold(input, reference, x, z, outliers);
+      const burst = noiseTold(input, reference, x, z, outliers, true);
       if (burst !== null) return burst;
       return finish(input, { kind: 'spike', value: x[peak], ...expectedAt(reference, [peak]), since: during.ts[outliers[0]] }, tz);
     }
@@ -485,7 +485,7 @@ export function explain(given: ExplainInput): Explanation {
     // One reading far off among readings that jump about more than usual is a noise burst's largest, not a spike
     // (tryout 29, finding 6: a ± 1 °C burst on a 0.5 °C report-on-change sensor told a spike from its 16th reading on,
     // and settled so). A genuine spike's neighbours change as usual: the robust noise of the changes holds.
-    const burst = kind === 'spike' ? noiseTold(input, reference, x, z, outliers) : null;
+    const burst = kind === 'spike' ? noiseTold(input, reference, x, z, outliers, true) : null;
     if (burst !== null) return burst;
     // Not back, and more readings than a spike's 3 have held off the level before since (for a cyclic stream,
     // off its own cycle): a level shift the model followed (tryout 10: a cyclic sensor's lasting +4 was told a
@@ -1623,11 +1623,14 @@ function noiseChange(before: readonly number[], x: readonly number[], z: readonl
  * (stillStuck), or null. Told only when the figures it is told with differ as much as a noise change named by the
  * evidence must (NOISE_CONFIRM either way): `varies ± 0.5, usually ± 0.4` is no change an operator would act on
  * (tryout 28, finding 7: a +4 °C level shift on a report-on-change sensor, whose readings' changes are its 0.5 steps,
- * told so). `z`, `outliers`: as noiseChange's.
+ * told so). `z`, `outliers`: as noiseChange's. `louder`: only a noise that grew is told (null otherwise): what a spike
+ * is checked against (readings around a spike that are calmer than usual are no reason to tell it otherwise: skab
+ * valve2/2.csv's one-reading spike was told `varies ± 0.00020, usually ± 0.0005` without this).
  */
-function noiseTold(input: ExplainInput, reference: Reference, x: readonly number[], z: readonly number[], outliers: readonly number[]): Explanation | null {
+function noiseTold(input: ExplainInput, reference: Reference, x: readonly number[], z: readonly number[], outliers: readonly number[], louder = false): Explanation | null {
   if (!noiseChange(input.before.values, x, z, outliers)) return null;
   const nz = noiseStretch(input);
+  if (louder) return nz !== null && !nz.still && nz.ratio >= NOISE_CONFIRM ? finish(input, noiseDraft(input, reference, nz), input.timeZone) : null;
   if (nz !== null && !nz.still && (nz.ratio >= NOISE_CONFIRM || nz.ratio <= 1 / NOISE_CONFIRM)) return finish(input, noiseDraft(input, reference, nz), input.timeZone);
   return nz !== null && nz.still ? stillStuck(input) : null;
 }
