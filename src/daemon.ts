@@ -442,6 +442,8 @@ export class Daemon {
         },
         ownModel: (sensor) => learner.ownModel(sensor),
         intervalOf: (sensor) => detector.intervalOf(sensor),
+        ownQuiet: (sensor) => detector.ownQuiet(sensor),
+        silenceTold: (sensor) => detector.silenceOpen(sensor),
         heldProgress: (sensor) => detector.heldProgress(sensor),
         newestReadingTs: (sensor) => this.signals?.latest(sensor)?.ts ?? null,
         deviceEpisode: (sensor) => {
@@ -452,6 +454,7 @@ export class Daemon {
       },
       {
         staleAfter: config.alerts.staleAfter,
+        resetAfter: config.window.resetAfter,
         now: this.now,
         logger: this.log,
         publish: (sensor, payload) => {

@@ -374,7 +374,7 @@ export const schema = section('anomalyd configuration', {
       default: 10,
       min: 0,
       max: 1_000_000,
-      doc: 'A stream with no reading for this many of its own intervals is reported stale on its retained state topic; 0 = never. Not an alert: a silence is alerted (`missing data`) once it is rare against the stream’s own runs (ALERTS.md, “When a silence is told”), whatever this is.',
+      doc: 'A stream with no reading for this many of its own intervals is reported stale on its retained state topic (a report-on-change stream only once its silence is told, ALERTS.md, “Sensor state”); 0 = never. Not an alert: a silence is alerted (`missing data`) once it is rare against the stream’s own runs (ALERTS.md, “When a silence is told”), whatever this is.',
     }),
     outboxMax: int({ default: 100000, min: 1, max: 10_000_000, doc: 'Unpublished alerts kept while the broker is away; the oldest are dropped beyond.' }),
   }),

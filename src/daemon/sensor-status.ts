@@ -28,6 +28,13 @@ export interface StatusSource {
   /** The stream's learnt reading interval in ms (0 or undefined while unknown). */
   intervalOf(sensor: string): number | undefined;
   /**
+   * True when the stream keeps quiet on its own (a report-on-change sensor: Detector.ownQuiet), so its silence is its
+   * value unchanged while usual; false or absent: a periodic stream, stale after `staleAfter` of its intervals.
+   */
+  ownQuiet?(sensor: string): boolean;
+  /** True while the stream's silence is told (an open `missing data` episode: Detector.silenceOpen); absent: never. */
+  silenceTold?(sensor: string): boolean;
+  /**
    * An on/off stream's held-state judgement, how far (Detector.heldProgress: `have` of the `needed` dwells of its
    * `active` state, 1 or 0); null or absent for any other stream.
    */
@@ -61,6 +68,11 @@ export interface StoredArrival {
 export interface SensorStatusOptions {
   /** No accepted reading for this many of the stream's intervals (wall clock) means stale; 0 = never. */
   readonly staleAfter: number;
+  /**
+   * window.resetAfter (readings): a report-on-change stream whose silence is not judged yet (statusWith) is stale only
+   * after more than this many missing readings, as its cadence fills them as unchanged (default 0: staleAfter alone).
+   */
+  readonly resetAfter?: number;
   readonly now: () => number;
   readonly logger: Logger;
   /** Publishes the retained state payload of a sensor. Never throws; failures are the publisher's to log. */
@@ -155,9 +167,26 @@ export class SensorStatusBoard {
   private statusWith(sensor: string, model: string | null, anomalyId: string | null): SensorStatus {
     const interval = this.source.intervalOf(sensor) ?? 0;
     const arrived = this.lastArrival.get(sensor);
-    if (this.opts.staleAfter > 0 && interval > 0 && arrived !== undefined && this.opts.now() - arrived > this.opts.staleAfter * interval) return 'stale';
+    if (this.opts.staleAfter > 0 && interval > 0 && arrived !== undefined && this.opts.now() - arrived > this.opts.staleAfter * interval && !this.unchanged(sensor, this.opts.now() - arrived, interval)) return 'stale';
     if (model === null || this.source.learning(sensor)) return 'learning';
     return anomalyId !== null ? 'anomalous' : 'ok';
+  }
+
+  /**
+   * Whether a silence of `silentMs` (ms, beyond staleAfter intervals) of a stream that keeps quiet on its own (a
+   * report-on-change sensor: StatusSource.ownQuiet) is its value unchanged, not stale (issue 10: its silence is
+   * "unchanged", up to a horizon). Its interval is the median gap between its readings, which come close together
+   * while it changes: staleAfter of them is shorter than its heartbeat, and it went stale and back at each heartbeat
+   * (tryout 29, finding 9). While its silence is judged (silenceJudged) the horizon is the detector's: unchanged until
+   * its silence is told rare against its own arrivals (silenceTold: a `missing data` episode), so stale exactly while
+   * that episode is open; before (its learning period), up to `resetAfter` + 1 intervals (the span its cadence fills
+   * as unchanged). Not while its device says it is offline (deviceEpisode): stale as any stream.
+   */
+  private unchanged(sensor: string, silentMs: number, interval: number): boolean {
+    if (this.source.ownQuiet?.(sensor) !== true) return false;
+    if (this.source.deviceEpisode?.(sensor) != null) return false;
+    if (this.silenceJudged(sensor)) return this.source.silenceTold?.(sensor) !== true;
+    return silentMs <= ((this.opts.resetAfter ?? 0) + 1) * interval;
   }
 
   /**

@@ -459,6 +459,11 @@ export function explain(given: ExplainInput): Explanation {
     let peak = outliers[0];
     for (const i of outliers) if (Math.abs(x[i] - reference.level) > Math.abs(x[peak] - reference.level)) peak = i;
     if (backAtBaseline(reference, x, outliers[0], peak)) {
+      // Back within half the peak is no spike when the readings after it jump about as a noise burst's do (tryout 29,
+      // finding 6: a burst on a report-on-change sensor whose first reading was its largest, the rest less than half
+      // as far off but 10 of 16 beyond OUTLIER_Z, told a spike, and the kind settled so for its 53 readings).
+      const burst = noiseTold(input, reference, x, z, outliers, true);
+      if (burst !== null) return burst;
       return finish(input, { kind: 'spike', value: x[peak], ...expectedAt(reference, [peak]), since: during.ts[outliers[0]] }, tz);
     }
   }
@@ -477,6 +482,11 @@ export function explain(given: ExplainInput): Explanation {
     // for the whole shift (tryout: 578 readings of a lasting +0.8 shift told "spike").
     const back = outliers[outliers.length - 1] !== n - 1 && !offBaseline(reference, x, n - 1);
     const kind = back || backAtBaseline(reference, x, outliers[0], peak) ? 'spike' : null;
+    // One reading far off among readings that jump about more than usual is a noise burst's largest, not a spike
+    // (tryout 29, finding 6: a ± 1 °C burst on a 0.5 °C report-on-change sensor told a spike from its 16th reading on,
+    // and settled so). A genuine spike's neighbours change as usual: the robust noise of the changes holds.
+    const burst = kind === 'spike' ? noiseTold(input, reference, x, z, outliers, true) : null;
+    if (burst !== null) return burst;
     // Not back, and more readings than a spike's 3 have held off the level before since (for a cyclic stream,
     // off its own cycle): a level shift the model followed (tryout 10: a cyclic sensor's lasting +4 was told a
     // spike at its first reading, its later readings "back" against a flat level before that a cycle crosses).
@@ -489,15 +499,8 @@ export function explain(given: ExplainInput): Explanation {
     return finish(input, { kind, value: x[peak], ...expectedAt(reference, [peak]), since: during.ts[outliers[0]] }, tz);
   }
 
-  if (noiseChange(before.values, x, z, outliers)) {
-    const nz = noiseStretch(input);
-    // Told only when the figures it is told with differ as much as a noise change named by the evidence must
-    // (NOISE_CONFIRM either way): `varies ± 0.5, usually ± 0.4` is no change an operator would act on (tryout 28,
-    // finding 7: a +4 °C level shift on a report-on-change sensor, whose readings' changes are its 0.5 steps, told so).
-    if (nz !== null && !nz.still && (nz.ratio >= NOISE_CONFIRM || nz.ratio <= 1 / NOISE_CONFIRM)) return finish(input, noiseDraft(input, reference, nz), tz);
-    const still = nz !== null && nz.still ? stillStuck(input) : null;
-    if (still !== null) return still;
-  }
+  const noisy = noiseTold(input, reference, x, z, outliers);
+  if (noisy !== null) return noisy;
 
   if (outliers.length >= 3) {
     const first = outliers[0];
@@ -1573,8 +1576,25 @@ function stillStuck(input: ExplainInput): Explanation | null {
 }
 
 /**
- * From the readings alone: the reading-to-reading noise changed by more than 2.5x either way (robust: 1.4826 · MAD
- * of the changes, against the normal stretch's), and the level stayed within 2 spreads (the median of `z` over the
+ * The reading-to-reading noise of some readings in a row (sensor units): 1.4826 · MAD of their changes, / √2 (a change
+ * holds two readings' noise); when that is 0 though most readings changed (the median change is not 0), the trimmed
+ * root mean square of the changes (noiseLevel). A report-on-change stream (every reading a step of its resolution
+ * from the one before) or a quantised one flickering between two adjacent values has changes of ± one step, more of
+ * them one way than the other: their median is that step, their MAD 0, and its noise read as none (tryout 29, finding
+ * 6: a noise burst on a 0.5 °C report-on-change sensor told a spike, its quiet before read as no noise at all, so no
+ * noise change could be measured against it). A stream whose readings mostly did not change (a flat one) keeps 0.
+ */
+function changeNoise(values: readonly number[]): number {
+  const d = diffs(values);
+  const robust = robustSigma(d) / Math.SQRT2;
+  if (robust > 0 || !(median(d.map(Math.abs)) > 0)) return robust;
+  const rms = noiseLevel(values);
+  return Number.isFinite(rms) ? rms : 0;
+}
+
+/**
+ * From the readings alone: the reading-to-reading noise changed by more than 2.5x either way (changeNoise: robust,
+ * 1.4826 · MAD of the changes, against the normal stretch's), and the level stayed within 2 spreads (the median of `z` over the
  * stretch, give or take two standard errors of that median: 1.25 · σ / √n of the stretch's own z). The noise and the
  * level are measured over the readings from the first to the last beyond OUTLIER_Z spreads
  * (`outliers`, indices into `x`) when they span at least 8, else over the whole stretch: the readings that were off,
@@ -1586,8 +1606,8 @@ function noiseChange(before: readonly number[], x: readonly number[], z: readonl
   const off = outliers.length > 0 && outliers[outliers.length - 1] - outliers[0] + 1 >= 8;
   const xs = off ? x.slice(outliers[0], outliers[outliers.length - 1] + 1) : x;
   if (before.length < 8 || xs.length < 8) return false;
-  const nb = robustSigma(diffs(before)) / Math.SQRT2;
-  const nd = robustSigma(diffs(xs)) / Math.SQRT2;
+  const nb = changeNoise(before);
+  const nd = changeNoise(xs);
   if (!(nb > 0)) return false;
   const ratio = nd / nb;
   if (!(ratio > 2.5 || ratio < 0.4)) return false;
@@ -1596,6 +1616,23 @@ function noiseChange(before: readonly number[], x: readonly number[], z: readonl
   // 4's burst, seed 6, its 35 readings from the first to the last off, no quiet ones after them: median z −2.6).
   const zs = off ? z.slice(outliers[0], outliers[outliers.length - 1] + 1) : z;
   return Math.abs(median([...zs])) < 2 + (2 * 1.25 * robustSigma(zs)) / Math.sqrt(zs.length);
+}
+
+/**
+ * A noise change told from the readings alone (noiseChange), or a stuck value when its readings did not change at all
+ * (stillStuck), or null. Told only when the figures it is told with differ as much as a noise change named by the
+ * evidence must (NOISE_CONFIRM either way): `varies ± 0.5, usually ± 0.4` is no change an operator would act on
+ * (tryout 28, finding 7: a +4 °C level shift on a report-on-change sensor, whose readings' changes are its 0.5 steps,
+ * told so). `z`, `outliers`: as noiseChange's. `louder`: only a noise that grew is told (null otherwise): what a spike
+ * is checked against (readings around a spike that are calmer than usual are no reason to tell it otherwise: skab
+ * valve2/2.csv's one-reading spike was told `varies ± 0.00020, usually ± 0.0005` without this).
+ */
+function noiseTold(input: ExplainInput, reference: Reference, x: readonly number[], z: readonly number[], outliers: readonly number[], louder = false): Explanation | null {
+  if (!noiseChange(input.before.values, x, z, outliers)) return null;
+  const nz = noiseStretch(input);
+  if (louder) return nz !== null && !nz.still && nz.ratio >= NOISE_CONFIRM ? finish(input, noiseDraft(input, reference, nz), input.timeZone) : null;
+  if (nz !== null && !nz.still && (nz.ratio >= NOISE_CONFIRM || nz.ratio <= 1 / NOISE_CONFIRM)) return finish(input, noiseDraft(input, reference, nz), input.timeZone);
+  return nz !== null && nz.still ? stillStuck(input) : null;
 }
 
 /**

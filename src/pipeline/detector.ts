@@ -265,6 +265,17 @@ export class Detector {
     return this.cadences.get(stream)?.intervalMs;
   }
 
+  /**
+   * True when the stream keeps quiet on its own (OWN_QUIET_SHARE: at least that share of its recent readings ended a
+   * hole or came within BURST_FRACTION of its interval after the one before: a report-on-change sensor), so its silence
+   * is its value unchanged, not a stall (the daemon's status: not `stale` while its silence is usual, SensorStatusBoard).
+   * Learnt from the readings of this run (not checkpointed): false for an unknown stream and for about the first five
+   * readings after a restart.
+   */
+  ownQuiet(stream: string): boolean {
+    return (this.holeShare.get(stream) ?? 0) >= OWN_QUIET_SHARE;
+  }
+
   /** True while the stream has not learnt enough to alert. */
   learning(stream: string): boolean {
     return this.scorer.learning(stream);

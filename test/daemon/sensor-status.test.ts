@@ -1,7 +1,8 @@
 /**
  * SensorStatusBoard's arrivals across a restart (tryout 12, finding 4): a sensor restored with the silence it had
  * at the stop is as stale as it was (its downtime not counted), and its latest reading's real arrival is kept for
- * telling its silence.
+ * telling its silence. And a stream that keeps quiet on its own (a report-on-change sensor): its usual silence is its
+ * value unchanged, not stale (tryout 29, finding 9; the daemon end to end: test/e2e/report-on-change-status.test.ts).
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -65,5 +66,62 @@ describe('SensorStatusBoard arrivals across a restart', () => {
     expect(b.arrivalOf('x')).toEqual({ arrivedAt: now, heardAt: now });
     b.restoreArrival('y', { arrivedAt: now + 5, heardAt: now + 10 }, now);
     expect(b.arrivalOf('y')).toEqual({ arrivedAt: now, heardAt: now });
+  });
+});
+
+describe('SensorStatusBoard: a stream that keeps quiet on its own (report-on-change)', () => {
+  /** A board over one stream of interval 1 s, staleAfter 10, resetAfter 64, whose source says what `said` holds. */
+  function quietBoard(now: () => number, said: { ownQuiet: boolean; learning: boolean; told: boolean; offline: boolean }): SensorStatusBoard {
+    return new SensorStatusBoard(
+      {
+        modelOf: () => 'gru',
+        learning: () => said.learning,
+        openAnomaly: () => (said.told ? 'silence-1' : null),
+        ownModel: () => null,
+        intervalOf: () => SEC,
+        newestReadingTs: () => 0,
+        ownQuiet: () => said.ownQuiet,
+        silenceTold: () => said.told,
+        deviceEpisode: () => (said.offline ? { anomalyId: 'dev-1', sentence: 'hub offline' } : null),
+      },
+      { staleAfter: 10, resetAfter: 64, now, logger: pino({ level: 'silent' }), publish: () => undefined },
+    );
+  }
+
+  it('its silence is judged: stale exactly while its silence is told, however long; a periodic stream after staleAfter intervals', () => {
+    let now = 1_000_000_000_000;
+    const said = { ownQuiet: true, learning: false, told: false, offline: false };
+    const b = quietBoard(() => now, said);
+    b.arrived('door');
+    now += 1_000 * SEC;
+    expect(b.statusOf('door')).toBe('ok');
+    said.told = true;
+    expect(b.statusOf('door')).toBe('stale');
+    said.told = false;
+    said.ownQuiet = false;
+    expect(b.statusOf('door')).toBe('stale');
+    b.arrived('door');
+    now += 10 * SEC;
+    expect(b.statusOf('door')).toBe('ok');
+    now += SEC;
+    expect(b.statusOf('door')).toBe('stale');
+  });
+
+  it('its silence not judged yet (learning): unchanged up to resetAfter + 1 intervals; its device offline: stale after staleAfter', () => {
+    let now = 1_000_000_000_000;
+    const said = { ownQuiet: true, learning: true, told: false, offline: false };
+    const b = quietBoard(() => now, said);
+    b.arrived('door');
+    now += 65 * SEC;
+    expect(b.statusOf('door')).toBe('learning');
+    now += SEC;
+    expect(b.statusOf('door')).toBe('stale');
+    b.arrived('door');
+    said.learning = false;
+    said.offline = true;
+    now += 10 * SEC;
+    expect(b.statusOf('door')).toBe('ok');
+    now += SEC;
+    expect(b.statusOf('door')).toBe('stale');
   });
 });

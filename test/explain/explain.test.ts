@@ -293,7 +293,12 @@ describe('explain: synthetic faults, baseline from the readings before', () => {
     expect(resolved.kind).toBe('noise_change');
     expect(resolved.sentence).toMatch(/^temp varies ± \d\.\d+ °C, usually ± 0\.\d+ since 08:59 \(noise change\)$/);
     expect(resolved.noise!).toBeGreaterThanOrEqual(opened.noise!);
-    expect(explain({ stream: 'temp', unit: '°C', before, during, startTs: T0, endTs: T0 + 11 * SEC, timeZone: UTC, seen: 'change' }).kind).toBe('spike');
+    // With other evidence (`change`) its readings tell it too: the one far off comes among readings that jump about
+    // 20 times more than usual, a burst's largest, not a spike (noiseTold; before tryout 29's finding 6, a spike).
+    expect(explain({ stream: 'temp', unit: '°C', before, during, startTs: T0, endTs: T0 + 11 * SEC, timeZone: UTC, seen: 'change' }).kind).toBe('noise_change');
+    // And a spike among readings as quiet as usual stays a spike, whatever the evidence.
+    const quiet = withModel(series(T0, 12, (i) => (i === 9 ? 40 : 20 + 0.1 * g())));
+    expect(explain({ stream: 'temp', unit: '°C', before: withModel(series(T0 - 300 * SEC, 300, () => 20 + 0.1 * g())), during: quiet, startTs: T0, endTs: T0 + 11 * SEC, timeZone: UTC, seen: 'change' }).kind).toBe('spike');
   });
 
   it('missing data: readings stop and the episode goes on', () => {

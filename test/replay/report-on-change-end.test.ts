@@ -7,14 +7,13 @@
  * readings. Several noise seeds and times of day, both cells, through `anomalyd replay --episodes` with the shipped
  * configuration and models.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CommandContext } from '../../src/cli/context.js';
-import { replayCommand } from '../../src/cli/replay.js';
-import { builtAndModelsPresent, MODELS, ROOT } from '../helpers/daemon.js';
+import { builtAndModelsPresent } from '../helpers/daemon.js';
+import { reportOnChange } from '../helpers/report-on-change.js';
+import { replayEpisodes, shippedConfigIn } from '../helpers/replay-episodes.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -25,63 +24,17 @@ const HEARTBEAT = 50 * MIN;
 const SHIFT = 4;
 const FAULT = 6 * HOUR;
 
-/** A seeded linear congruential generator, uniform on [0, 1). */
-function lcg(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    return x / 2147483648;
-  };
-}
-
-/**
- * Five days of a room temperature (20 °C ± 2 over the day, noise 0.15 °C) sampled each minute, rounded to 0.5 °C and
- * sent when it changes or after the heartbeat; `start` the first minute (epoch ms). Rows: [epoch ms, °C].
- */
-function reportOnChange(seed: number, start: number, faultStart: number): [number, number][] {
-  const rnd = lcg(seed);
-  const gauss = (): number => {
-    let u = 0;
-    for (let i = 0; i < 6; i++) u += rnd();
-    return u - 3;
-  };
-  const rows: [number, number][] = [];
-  let last = Number.NaN;
-  let lastT = 0;
-  for (let t = start; t < start + 5 * DAY; t += MIN) {
-    const fault = t >= faultStart && t < faultStart + FAULT ? SHIFT : 0;
-    const v = Math.round((20 + 2 * Math.sin((2 * Math.PI * (t % DAY)) / DAY) + 0.15 * gauss() + fault) * 2) / 2;
-    if (v !== last || t - lastT >= HEARTBEAT) {
-      rows.push([t, v]);
-      last = v;
-      lastT = t;
-    }
-  }
-  return rows;
-}
-
 let dir = '';
 let config = '';
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'anomalyd-roc-end-'));
-  config = join(dir, 'config.yaml');
-  const shipped = await readFile(join(ROOT, 'config', 'default.yaml'), 'utf8');
-  await writeFile(config, shipped.replace(/^(\s*dir:\s*)\S+/m, `$1${JSON.stringify(MODELS)}`));
+  config = await shippedConfigIn(dir);
 });
 
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-const ctx: CommandContext = {
-  stdout: () => undefined,
-  stderr: () => undefined,
-  env: {},
-  exit: (code) => {
-    throw new Error(`exit ${code}`);
-  },
-};
 
 /**
  * Seeds and the fault's time of day (the daily swing rising, at its top, falling, at its foot). Not here: a fault
@@ -102,20 +55,17 @@ describe.skipIf(!builtAndModelsPresent())('report-on-change sensor: a lasting +4
         const start = Date.UTC(2026, 10, 30);
         const faultStart = start + 3 * DAY + faultAt;
         const faultEnd = faultStart + FAULT;
-        const rows = reportOnChange(seed, start, faultStart);
-        const input = join(dir, `roc-${cell}-${seed}.csv`);
-        await writeFile(input, `timestamp,value\n${rows.map(([t, v]) => `${new Date(t).toISOString()},${v}`).join('\n')}\n`);
-        const output = join(dir, `out-${cell}-${seed}.csv`);
-        const episodesFile = join(dir, `ep-${cell}-${seed}.csv`);
-        expect(await replayCommand(['--input', input, '--output', output, '--episodes', episodesFile, '--config', config, '--cell', cell], ctx)).toBe(0);
-        const episodes = parse<Record<string, string>>(await readFile(episodesFile, 'utf8'), { columns: true });
+        // Five days of a room temperature (20 °C ± 2 over the day, noise 0.15 °C) read each minute, rounded to 0.5 °C,
+        // sent when it changes or after the heartbeat; the fault +4 °C for 6 h.
+        const rows = reportOnChange({ seed, start, fault: (t) => (t >= faultStart && t < faultStart + FAULT ? { offset: SHIFT, noise: 0 } : null) });
+        const episodes = await replayEpisodes(dir, config, `roc-${cell}-${seed}`, rows, ['--cell', cell]);
         // Every episode from the fault's onset to 6 h after its end (the repair and what follows it).
-        const mine = episodes.filter((e) => Date.parse(e.end) >= faultStart && Date.parse(e.start) <= faultEnd + FAULT);
+        const mine = episodes.filter((e) => e.end >= faultStart && e.start <= faultEnd + FAULT);
         const first = rows.find(([t]) => t >= faultStart)?.[0] ?? Number.NaN;
-        expect(mine.map((e) => ({ start: e.start, kind: e.kind }))).toEqual([{ start: new Date(first).toISOString(), kind: 'level_shift' }]);
+        expect(mine.map((e) => ({ start: e.start, kind: e.kind }))).toEqual([{ start: first, kind: 'level_shift' }]);
         // Held while the readings are 4 °C off (the last reading of the fault is at most a heartbeat before its end) and
         // resolved once they are back.
-        const end = Date.parse(mine[0].end);
+        const end = mine[0].end;
         expect(end).toBeGreaterThanOrEqual(faultEnd - HEARTBEAT);
         expect(end).toBeLessThanOrEqual(faultEnd + 3 * HEARTBEAT);
       }, 300_000);

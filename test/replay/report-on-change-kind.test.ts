@@ -8,14 +8,14 @@
  * GRU model; the case's README: flagged.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CommandContext } from '../../src/cli/context.js';
 import { replayCommand } from '../../src/cli/replay.js';
-import { builtAndModelsPresent, MODELS, ROOT } from '../helpers/daemon.js';
+import { builtAndModelsPresent } from '../helpers/daemon.js';
+import { QUIET, shippedConfigIn } from '../helpers/replay-episodes.js';
 
 /** The field cases, beside the checkout as test/cases/field-cases.test.ts finds them (ANOMALYD_CASES: elsewhere, e.g. from a worktree). */
 const CASE = join(process.env.ANOMALYD_CASES ?? resolve('../shared/cases'), 'report-on-change.csv');
@@ -27,9 +27,7 @@ let config = '';
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'anomalyd-roc-kind-'));
-  config = join(dir, 'config.yaml');
-  const shipped = await readFile(join(ROOT, 'config', 'default.yaml'), 'utf8');
-  await writeFile(config, shipped.replace(/^(\s*dir:\s*)\S+/m, `$1${JSON.stringify(MODELS)}`));
+  config = await shippedConfigIn(dir);
 });
 
 afterAll(async () => {
@@ -38,17 +36,9 @@ afterAll(async () => {
 
 describe.skipIf(!builtAndModelsPresent() || !existsSync(CASE))('field case report-on-change.csv: its kind as told', () => {
   it('one episode for the +4 °C of day 25, 10:00 to 16:00, told a level shift to its end, which is within a few heartbeats of 16:00', async () => {
-    const ctx: CommandContext = {
-      stdout: () => undefined,
-      stderr: () => undefined,
-      env: {},
-      exit: (code) => {
-        throw new Error(`exit ${code}`);
-      },
-    };
     const output = join(dir, 'out.csv');
     const episodesFile = join(dir, 'episodes.csv');
-    expect(await replayCommand(['--input', CASE, '--output', output, '--episodes', episodesFile, '--config', config], ctx)).toBe(0);
+    expect(await replayCommand(['--input', CASE, '--output', output, '--episodes', episodesFile, '--config', config], QUIET)).toBe(0);
     const rows = parse<Record<string, string>>(await readFile(output, 'utf8'), { columns: true });
     // Day 25 counted from the first reading's day (day 0), as the case's README.
     const day0 = Math.floor(Number(rows[0].timestamp) / 86_400_000) * 86_400_000;
