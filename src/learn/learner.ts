@@ -11,6 +11,8 @@ import type { LoadedModel, ModelLoader } from '../contract/ports.js';
 import type { ModelRegistry } from './registry.js';
 import type { OwnModelProgress } from '../contract/own-model.js';
 import type { Config } from '../config/schema.js';
+import { driftedFrom } from '../pipeline/excursion.js';
+import { shortSpan } from '../pipeline/scorer.js';
 import { GATE_ALPHA, HOLDOUT_FRACTION, fewestPassingStretches, fewestReadingsToPass, gate, isTie, splitHeldOut, type GateDecision, type HeldOutSeries } from './gate.js';
 
 export interface LearningOptions {
@@ -23,6 +25,13 @@ export interface LearningOptions {
   readonly cell: CellKind;
   readonly window: number;
   readonly hop: number;
+  /**
+   * Readings in a block of the level-excursion guard (shortSpan(score.smooth); default 31) and readings of its
+   * learning period (score.learnReadings; default 256): a history whose level left everything it had shown and went
+   * on leaving it (src/pipeline/excursion.ts driftedFrom) is not learnt as normal.
+   */
+  readonly levelSpan?: number;
+  readonly levelLearn?: number;
 }
 
 /**
@@ -67,6 +76,8 @@ export function learningOptionsOf(config: Config, enabled: boolean = config.lear
     cell: config.model.cell,
     window: config.window.length,
     hop: config.window.hop,
+    levelSpan: shortSpan(config.score.smooth),
+    levelLearn: config.score.learnReadings,
   };
 }
 
@@ -471,6 +482,33 @@ export class Learner {
     );
   }
 
+  /**
+   * Records a training not made because `sensor`'s history drifted (driftedFrom) from data time `atTs` (epoch ms) on
+   * channel `channel`: a check whose candidate is the model in use (or `none`), with figures `{ drifted: { sensor,
+   * atTs, channel } }`, not accepted, counted as a try (the same wait and the same stop as a rejection); logs it.
+   */
+  private recordDrifted(name: string, s: ScopeState, sensors: readonly string[], sensor: string, atTs: number, channel: number, retrain: boolean): void {
+    const { store, registry } = this.deps;
+    const currentId = registry.modelFor(sensors[0])?.id ?? 'none';
+    const { tries, gaveUp, retryAfter } = this.nextTry(s, false, retrain);
+    const reason = driftedText(sensor, atTs, channel);
+    this.flush();
+    const dataTo = this.newestTs({ ...s, sensors: new Set(sensors) });
+    store.addModelCheck({
+      scope: name,
+      sensors,
+      candidate: currentId,
+      current: currentId,
+      accepted: false,
+      reason,
+      figures: { drifted: { sensor, atTs, channel }, tries, dataTo, assignmentSeq: store.assignmentVersion(), ...(gaveUp ? { gaveUp } : {}) },
+      retryAfter,
+    });
+    s.lastTrainedAt = this.deps.now();
+    this.restoreWait(name, s);
+    this.log.warn({ scope: name, sensors, sensor, atTs, channel, retryAfterReadings: retrain ? null : retryAfter, tries, stopped: gaveUp }, `no model trained: ${reason}`);
+  }
+
   /** Readings to wait for after `tries` failed tries in a row: learning.minReadings · 2^(tries − 1), at most learning.maxReadings (then it stops, MAX_TRIES). */
   private retryNeeded(tries: number): number {
     return Math.min(this.opts.maxReadings, this.opts.minReadings * 2 ** Math.min(20, tries - 1));
@@ -505,6 +543,15 @@ export class Learner {
           ? this.deps.store.readReadings(sensor, undefined, undefined, this.opts.maxReadings, true)
           : this.deps.store.readReadings(sensor, undefined, s.dueTs ?? undefined, this.opts.maxReadings);
       if (block.channels !== C || block.ts.length < this.opts.window) continue;
+      // A history whose level, in its newest part (the gate's), is leaving everything it had shown and going on leaving
+      // it (a drift the detector may not have told, or told and then took as the new normal) is no normal to learn: no
+      // model is trained on it.
+      const rowsOf = Math.floor(block.values.length / C);
+      const drifted = driftedFrom(block.values, C, this.opts.levelSpan ?? 31, this.opts.levelLearn ?? 256, Math.floor(rowsOf * (1 - HOLDOUT_FRACTION)));
+      if (drifted !== null) {
+        this.recordDrifted(name, s, sensors, sensor, block.ts[drifted.row], drifted.channel, retrain);
+        return;
+      }
       // The newest part is kept apart for the gate: neither the weights nor the calibration see it.
       const { train, held } = splitHeldOut(block.values, C);
       rows += train.length / C;
@@ -654,7 +701,14 @@ export class Learner {
  * "its last model was 22.3 times worse than the model in use on 720 held-out readings". From a decision or
  * its stored figures (a stored check without them: "its last model was rejected").
  */
+/** Why a history is not learnt (LearningOptions.levelSpan), for people. */
+function driftedText(sensor: string, atTs: number, channel: number): string {
+  return `${sensor}${channel > 0 ? ` (channel ${channel})` : ''} drifted away from every level it had shown from ${new Date(atTs).toISOString()} on: its history is not learnt as normal`;
+}
+
 function rejectedText(figures: unknown): string {
+  const drifted = (figures as { drifted?: { sensor?: unknown; atTs?: unknown; channel?: unknown } } | null)?.drifted;
+  if (drifted !== undefined && typeof drifted.sensor === 'string' && typeof drifted.atTs === 'number' && typeof drifted.channel === 'number') return `its last history ${driftedText(drifted.sensor, drifted.atTs, drifted.channel).replace(`${drifted.sensor} `, '')}`;
   if ((figures as { unchanged?: unknown } | null)?.unchanged === true) return 'its last training kept the shared model’s weights (no epoch lowered its validation loss): no new model';
   const f = figures as Partial<Pick<GateDecision, 'candidate' | 'current' | 'heldOut' | 'paired'>> | null;
   const cand = f?.candidate?.loss;

@@ -113,6 +113,7 @@ import { Boxcar, type BoxcarState } from './boxcar.js';
 import { ValueHistogram, type ValueHistogramState } from './rarity.js';
 import { CycleProfile, type CycleState, UNDONE_ONSET } from './cycle.js';
 import { CycleDrift, type DriftState } from './drift.js';
+import { LevelExcursion, type ExcursionState } from './excursion.js';
 import { KeptEvidence, type PackedEvidence } from './kept-evidence.js';
 import { ARRIVAL_STATE, arrivalSurprise, arrivalsKnown, teachArrival } from './arrivals.js';
 import { RUN_STATE, busyRun, noteStep, restartRun, runSurprise, teachRun } from './runs.js';
@@ -456,6 +457,11 @@ class StreamScore {
    * surprise is floored at driftFloor (fuse).
    */
   drifts: CycleDrift[];
+  /**
+   * Per channel: its level leaving everything the stream has shown and going on leaving it (src/pipeline/excursion.ts):
+   * while it does, its `cycle` surprise is floored at driftFloor as a drift off a cycle's is.
+   */
+  excursions: LevelExcursion[];
   /** Per channel: the `cycle` surprise floor of a drift off the cycle (0: none; not checkpointed: set by every reading from drifts). */
   readonly driftFloor: Float64Array;
   /** Made when the first residual against a profile comes (a stream of a few readings has none). */
@@ -542,6 +548,7 @@ class StreamScore {
     this.cycles = Array.from({ length: C }, () => new CycleProfile());
     this.dwells = Array.from({ length: C }, () => new DwellTracker());
     this.drifts = Array.from({ length: C }, () => new CycleDrift());
+    this.excursions = Array.from({ length: C }, () => new LevelExcursion(shortSpan(opts.smooth), 0));
     this.driftFloor = new Float64Array(C);
     this.cycMax = new Float64Array(C);
     this.cycDir = new Float64Array(C);
@@ -953,7 +960,7 @@ export class StreamScorer {
     // channel's `cycle` surprise at the threshold plus the share of every (kind, channel): it opens and holds an
     // episode alone, whether the kind speaks yet or not.
     const driftAt = this.thresholdSurprise + Math.log10(EVIDENCE.length * C);
-    for (let c = 0; c < C; c++) s.driftFloor[c] = !learning && s.drifts[c].drifting ? driftAt : 0;
+    for (let c = 0; c < C; c++) s.driftFloor[c] = !learning && (s.drifts[c].drifting || s.excursions[c].drifting) ? driftAt : 0;
     const adaptive = fuse(s.adaptive, e, C, perChannel.eachAdaptive, perChannel.fillLogs, this.fusedAdaptive, true, perChannel, s.runFloor, s.novel, s.driftFloor);
     const reference = fuse(s.reference, e, C, perChannel.eachReference, perChannel.readLogs, this.fusedReference, false, undefined, s.runFloor, s.novel, s.driftFloor);
     // A run that stuck calls rare (at the hold level) is not a rest of the stream's (quietValues).
@@ -1127,6 +1134,7 @@ export class StreamScorer {
         if (!before.owners[c]) continue;
         s.cycles[c].clear();
         s.dwells[c].clear();
+        s.excursions[c].restart(Math.ceil(this.opts.learnReadings / shortSpan(this.opts.smooth)));
         s.cycVar[c] = 0;
         s.cycCount[c] = 0;
         s.cycMax[c] = 0;
@@ -1735,6 +1743,8 @@ export class StreamScorer {
       s.cycles[c].advance(held, filled, owned, bunched);
       // The drift of the level off a long cycle takes the raw reading (an episode's too: a drift holds its own).
       s.drifts[c].update(s.cycles[c], x, r.item.reset ? 0 : filled, !owned, s.step[c], shortSpan(this.opts.smooth));
+      // The level's excursion beyond everything shown takes the raw reading (an episode's too: it holds its own).
+      if (bunched === 0 && !burst) s.excursions[c].update(x, !owned, learning, s.step[c]);
       // A new period: its residuals start over.
       if (s.cycles[c].cycles !== before) {
         s.cycCount[c] = 0;
@@ -2281,6 +2291,7 @@ export class StreamScorer {
       cycleResidual: { var: Array.from(s.cycVar), count: Array.from(s.cycCount), max: Array.from(s.cycMax, (v) => (Number.isFinite(v) ? v : -1)) },
       // Only where a channel's drift is set up (a long cycle): a tracker that is not holds nothing.
       ...(s.drifts.some((d) => d.active) ? { drift: s.drifts.map((d) => d.toJSON()) } : {}),
+      excursion: s.excursions.map((x) => x.toJSON()),
       meanCount: s.meanCount,
       resCount: s.resCount,
       episodeResiduals: s.episodeResiduals,
@@ -2484,6 +2495,18 @@ export class StreamScorer {
             throw new Error(`scorer snapshot: drift[${c}]: ${(err as Error).message}`);
           }
         });
+      }
+      if (v.excursion !== undefined) {
+        if (!Array.isArray(v.excursion) || v.excursion.length !== C) throw new Error(`scorer snapshot: excursion must be ${C} excursion states`);
+        s.excursions = v.excursion.map((x, c) => {
+          try {
+            return LevelExcursion.fromJSON(x);
+          } catch (err) {
+            throw new Error(`scorer snapshot: excursion[${c}]: ${(err as Error).message}`);
+          }
+        });
+      } else {
+        s.excursions = Array.from({ length: C }, () => new LevelExcursion(shortSpan(this.opts.smooth), Math.ceil(this.opts.learnReadings / shortSpan(this.opts.smooth))));
       }
     }
     if (format === 'anomalyd-scorer/6' || format === 'anomalyd-scorer/5') {
@@ -2698,6 +2721,8 @@ export interface StreamScoreSnapshot {
   readonly cycleResidual?: { readonly var: number[]; readonly count: number[]; readonly max?: number[] };
   /** Per channel, the drift of its level off a long cycle (src/pipeline/drift.ts); absent where none is set up, and from checkpoints written before it existed (it starts over). */
   readonly drift?: DriftState[];
+  /** Per channel, its level's excursion beyond everything shown (src/pipeline/excursion.ts); absent from checkpoints written before it (it starts over, its envelope seeded by its next learnReadings). */
+  readonly excursion?: ExcursionState[];
   /** Per channel, rarity's value histogram (with its guard band). */
   readonly values: ValueHistogramState[];
   readonly meanCount: number;

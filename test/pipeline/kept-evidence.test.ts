@@ -48,6 +48,9 @@
  * Written again at the integration of branch rocend (twenty-third session): the open episode's held steps (steps, the
  * lag a step not undone is judged over); the sample of outputs is unchanged (its assertion passed before the fixture
  * was written again), only the snapshot gains the field.
+ * Written again by branch drift's scorer (twenty-fifth session), a detection change: each channel's level excursion
+ * beyond everything it has shown (src/pipeline/excursion.ts), whose state the snapshot holds (excursion); the sample of
+ * outputs is unchanged (its assertion passed before the fixture was written again), and the rest of the snapshot too.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

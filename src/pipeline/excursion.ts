@@ -1,0 +1,362 @@
+/**
+ * A steady stream's level leaving everything it has shown, and going on leaving it (docs/SCORING.md section 2, "A
+ * level that leaves everything the stream has shown"; tryout 29 finding 1: a 1 Hz room temperature at 21 ± 0.2 °C
+ * drifting +12 °C over three hours, and one read every 5 min drifting +4.3 °C over a day and a half, never told).
+ *
+ * Every learner that adapts (the running normalisation, the short means' histories, the value histogram) takes a
+ * drift slower than its own horizon in as it comes, so no kind speaks. This tracker keeps what the others forget:
+ *
+ * - **Block means.** The readings are summed in blocks of `span` readings (the short means' span); each block gives
+ *   its mean and its within-block variance.
+ * - **The envelope** [lo, hi]: the lowest and highest block mean the stream has shown in normal operation (every
+ *   block of its learning period, every later block inside the envelope, and the furthest block of an excursion that
+ *   came back without alarming: a wander larger than any seen was normal). A block beyond it is held aside while the
+ *   excursion lasts (SPOT's censoring, Siffer et al. KDD 2017, as src/pipeline/drift.ts does for a band), so a drift
+ *   never widens the envelope as it comes.
+ * - **The stream's own spread** σ: the standard deviation of its readings over the held blocks (the within-block
+ *   variance, a running mean over the last RING blocks held, plus the variance of the held block means), floored at
+ *   its resolution.
+ * - **The walk bound** A(L): how far the stream's own history moves its level in L blocks. From the held block means
+ *   (at most RING of them) at each lag ℓ = 1, 2, 4, … up to half of them, D = B[t] − B[t − ℓ]: its mean μ (a trend:
+ *   a counter, a filling tank) and its standard deviation s; A(L) is the largest over the lags of
+ *   Z · s · √(L' / ℓ) + 2 |μ| · L' / ℓ with L' = max(L, ℓ) (the short lags are the stream's noise, the long ones
+ *   its wander: the bound never trusts a long lag's few and overlapping differences alone): a
+ *   random walk's displacement grows with √L (Feller 1951, the range of cumulative sums), a trend's with L. A stream
+ *   whose history wanders (a walk, a wandering weather, a counter) has a wide bound; one whose history stood still
+ *   (white noise about a level) a narrow one.
+ *
+ * An excursion begins at the first block beyond the envelope (after the learning period) and ends at the first back
+ * inside it. It is a drift when, at once, its distance d beyond the envelope (the block mean's) is
+ * far against the stream's own spread (d > K · σ), beyond the walk bound of its age (d > A(L)), and still growing
+ * (d − d(L/2) > A(L/2) and > K/2 · σ, with d(L/2) the distance at half its age). Once told it holds while d > K · σ.
+ * An excursion that meets another kind's open episode of the channel before it alarms never alarms (that fault's own
+ * level: a level shift held, a sentinel on a counter's way up);
+ * a new normal (the episode resolved as such) starts the tracker over, its first `seed` blocks setting the envelope
+ * again. Counted in readings and the stream's own spread: no time unit. Checkpointed (toJSON / fromJSON).
+ */
+
+/** Block means held for the walk bound (at `span` 31: 7,936 readings). */
+const RING = 256;
+/** Far: beyond the envelope by this many of the stream's own standard deviations. */
+const K = 8;
+/** The walk bound's number of standard deviations of the history's displacement. */
+const Z = 5;
+/**
+ * The least age (blocks) of an excursion that may be a drift: its growth is judged from half its age, at least 4 blocks
+ * in, so a step (which straddles at most two blocks) has reached its full distance there and does not grow.
+ */
+const MIN_AGE = 8;
+/** Distances kept at ages 1, 2, 4, … 2^(LOG_AGES − 1) blocks. */
+const LOG_AGES = 24;
+
+/** A LevelExcursion's checkpoint (JSON-safe finite numbers; null where none). */
+export interface ExcursionState {
+  readonly span: number;
+  /** Blocks still to seed the envelope freely (a learning period or a new normal's). */
+  readonly seed: number;
+  /** The open block: readings in it, their sum and their sum of squares about its first reading, whether all were normal. */
+  readonly open: { readonly n: number; readonly first: number; readonly sum: number; readonly sum2: number; readonly normal: boolean };
+  /**
+   * Held block means in the ring's own order (at most RING; the next block goes to `pos`, so a new block changes one
+   * entry: a checkpoint written against a base stays small).
+   */
+  readonly means: number[];
+  readonly pos: number;
+  /** The held blocks' mean within-block variance (a running mean over the last RING of them). */
+  readonly within: number;
+  /** The envelope, or null before a block is held. */
+  readonly envelope: { readonly lo: number; readonly hi: number } | null;
+  /** The open excursion, or null. */
+  readonly excursion: { readonly up: boolean; readonly ext: number; readonly age: number; readonly ds: number[]; readonly fault: boolean; readonly alarmed: boolean; readonly far: boolean; readonly inEpisode: boolean } | null;
+}
+
+/**
+ * One channel's level excursion beyond everything it has shown (module docs). `update` with every reading;
+ * `drifting` before the next reading is judged.
+ */
+export class LevelExcursion {
+  private span: number;
+  private seed: number;
+  private n = 0;
+  private first = 0;
+  private sum = 0;
+  private sum2 = 0;
+  /** Whether every reading of the open block was normal (no open episode of the channel). */
+  private blockNormal = true;
+  private readonly means = new Float64Array(RING);
+  /** The held blocks' within-block variance, a running mean over the last RING blocks held (sensor units²). */
+  private within = 0;
+  private pos = 0;
+  private held = 0;
+  private lo = Number.NaN;
+  private hi = Number.NaN;
+  private inExcursion = false;
+  private up = false;
+  private ext = Number.NaN;
+  private age = 0;
+  private ds: number[] = [];
+  private fault = false;
+  private alarmed = false;
+  private far = false;
+  private inEpisode = false;
+
+  /**
+   * @param span readings in a block (the short means' span, ≥ 1)
+   * @param seed blocks after the learning period that still set the envelope freely (0 for a new stream: its
+   *   learning period's blocks do; a new normal's ceil(learnReadings / span))
+   */
+  constructor(span: number, seed: number) {
+    this.span = Math.max(1, Math.round(span));
+    this.seed = Math.max(0, Math.round(seed));
+  }
+
+  /** Whether the stream's level is drifting away from everything it has shown now (module docs). */
+  get drifting(): boolean {
+    return this.inExcursion && this.alarmed && this.far;
+  }
+
+  /** Starts over (a new normal): the next `seed` blocks set the envelope again; the open block is kept. */
+  restart(seed: number): void {
+    this.seed = Math.max(1, Math.round(seed));
+    this.pos = 0;
+    this.held = 0;
+    this.lo = Number.NaN;
+    this.hi = Number.NaN;
+    this.clearExcursion();
+  }
+
+  private clearExcursion(): void {
+    this.inExcursion = false;
+    this.ext = Number.NaN;
+    this.age = 0;
+    this.ds = [];
+    this.fault = false;
+    this.alarmed = false;
+    this.far = false;
+    this.inEpisode = false;
+  }
+
+  /**
+   * Takes one reading. `x`: the raw reading (sensor units; not finite: ignored), `normal`: the reading is no open
+   * episode's of the channel, `learning`: the stream is in its learning period, `quantum`: the channel's resolution
+   * (sensor units, 0: none known).
+   */
+  update(x: number, normal: boolean, learning: boolean, quantum: number): void {
+    if (!Number.isFinite(x)) return;
+    if (this.n === 0) this.first = x;
+    const u = x - this.first;
+    this.n++;
+    this.sum += u;
+    this.sum2 += u * u;
+    if (!normal) this.blockNormal = false;
+    if (this.n < this.span) return;
+    const m = this.sum / this.n;
+    const mean = this.first + m;
+    const v = Math.max(0, this.sum2 / this.n - m * m);
+    this.n = 0;
+    this.sum = 0;
+    this.sum2 = 0;
+    const whole = this.blockNormal;
+    this.blockNormal = true;
+    this.block(mean, v, whole, learning, quantum);
+  }
+
+  private hold(mean: number, v: number): void {
+    this.means[this.pos] = mean;
+    this.within += (v - this.within) / Math.min(this.held + 1, RING);
+    this.pos = (this.pos + 1) % RING;
+    if (this.held < RING) this.held++;
+  }
+
+  private at(i: number): number {
+    return this.means[(this.pos - this.held + i + RING) % RING];
+  }
+
+  /** The stream's own standard deviation over the held blocks, floored at its resolution. */
+  private spread(quantum: number): number {
+    let sm = 0;
+    for (let i = 0; i < this.held; i++) {
+      sm += this.at(i);
+    }
+    const mm = sm / this.held;
+    let b = 0;
+    for (let i = 0; i < this.held; i++) b += (this.at(i) - mm) ** 2;
+    return Math.max(Math.sqrt(this.within + b / this.held), quantum);
+  }
+
+  /**
+   * The walk bound A(L) for an age of L blocks (module docs): the largest over the lags ℓ = 1, 2, 4, … up to half the
+   * held blocks; Infinity while fewer than 2 · MIN_AGE blocks are held.
+   */
+  private bound(L: number): number {
+    if (this.held < 2 * MIN_AGE) return Infinity;
+    let most = 0;
+    for (let lag = 1; lag <= this.held / 2; lag *= 2) {
+      let s1 = 0;
+      let s2 = 0;
+      const N = this.held - lag;
+      for (let i = lag; i < this.held; i++) {
+        const d = this.at(i) - this.at(i - lag);
+        s1 += d;
+        s2 += d * d;
+      }
+      const mu = s1 / N;
+      const sd = Math.sqrt(Math.max(0, s2 / N - mu * mu));
+      const l = Math.max(L, lag);
+      most = Math.max(most, Z * sd * Math.sqrt(l / lag) + 2 * Math.abs(mu) * (l / lag));
+    }
+    return most;
+  }
+
+  private block(mean: number, v: number, normal: boolean, learning: boolean, quantum: number): void {
+    if (learning || this.seed > 0 || Number.isNaN(this.lo)) {
+      if (!normal && !learning) return;
+      if (!learning && this.seed > 0) this.seed--;
+      this.hold(mean, v);
+      this.lo = Number.isNaN(this.lo) ? mean : Math.min(this.lo, mean);
+      this.hi = Number.isNaN(this.hi) ? mean : Math.max(this.hi, mean);
+      return;
+    }
+    if (mean >= this.lo && mean <= this.hi) {
+      // Back inside: an excursion that never alarmed and met no episode was the stream's own wander.
+      if (this.inExcursion && !this.fault) {
+        if (this.up) this.hi = Math.max(this.hi, this.ext);
+        else this.lo = Math.min(this.lo, this.ext);
+      }
+      this.clearExcursion();
+      if (normal) this.hold(mean, v);
+      return;
+    }
+    const up = mean > this.hi;
+    if (this.inExcursion && this.up !== up) this.clearExcursion();
+    if (!this.inExcursion) {
+      this.inExcursion = true;
+      this.up = up;
+    }
+    // An excursion that meets another kind's open episode of the channel (begins in it, or goes through it before it
+    // is told here) never alarms: the level is that fault's (a level shift held, a sentinel on a counter's way up).
+    if (!normal) {
+      this.fault = true;
+      if (!this.alarmed) this.inEpisode = true;
+    }
+    const d = up ? mean - this.hi : this.lo - mean;
+    this.ext = Number.isNaN(this.ext) ? mean : up ? Math.max(this.ext, mean) : Math.min(this.ext, mean);
+    this.age++;
+    // The distance at ages 1, 2, 4, …: the one at half the age is the latest power of two at most age / 2.
+    const j = Math.log2(this.age);
+    if (Number.isInteger(j) && j < LOG_AGES) this.ds.push(d);
+    const sigma = this.spread(quantum);
+    const far = d > K * sigma;
+    this.far = far;
+    if (this.alarmed || this.inEpisode || this.age < MIN_AGE || !far) return;
+    const half = Math.floor(Math.log2(this.age / 2));
+    const dHalf = this.ds[Math.min(half, this.ds.length - 1)];
+    const halfAge = 2 ** half;
+    if (d > this.bound(this.age) && d - dHalf > Math.max(this.bound(this.age - halfAge), (K / 2) * sigma)) {
+      this.alarmed = true;
+      this.fault = true;
+    }
+  }
+
+  /** The checkpoint (ExcursionState). */
+  toJSON(): ExcursionState {
+    // Held entries sit at 0 … held − 1 until the ring is full (held = RING): the ring's own order, pos included.
+    const means = Array.from(this.means.subarray(0, this.held));
+    return {
+      span: this.span,
+      seed: this.seed,
+      open: { n: this.n, first: this.first, sum: this.sum, sum2: this.sum2, normal: this.blockNormal },
+      means,
+      within: this.within,
+      pos: this.pos,
+      envelope: Number.isNaN(this.lo) ? null : { lo: this.lo, hi: this.hi },
+      excursion: this.inExcursion ? { up: this.up, ext: this.ext, age: this.age, ds: [...this.ds], fault: this.fault, alarmed: this.alarmed, far: this.far, inEpisode: this.inEpisode } : null,
+    };
+  }
+
+  /**
+   * A tracker from its checkpoint.
+   * @throws Error when a field is missing or not a finite number / boolean, or more than RING blocks are held
+   */
+  static fromJSON(v: ExcursionState): LevelExcursion {
+    const num = (x: unknown, name: string): number => {
+      if (typeof x !== 'number' || !Number.isFinite(x)) throw new Error(`excursion: ${name} must be a finite number`);
+      return x;
+    };
+    const bool = (x: unknown, name: string): boolean => {
+      if (typeof x !== 'boolean') throw new Error(`excursion: ${name} must be a boolean`);
+      return x;
+    };
+    const t = new LevelExcursion(num(v.span, 'span'), 1);
+    t.seed = num(v.seed, 'seed');
+    if (typeof v.open !== 'object' || v.open === null) throw new Error('excursion: open must be an object');
+    t.n = num(v.open.n, 'open.n');
+    t.first = num(v.open.first, 'open.first');
+    t.sum = num(v.open.sum, 'open.sum');
+    t.sum2 = num(v.open.sum2, 'open.sum2');
+    t.blockNormal = bool(v.open.normal, 'open.normal');
+    if (!Array.isArray(v.means) || v.means.length > RING) throw new Error(`excursion: means must hold at most ${RING} block means`);
+    v.means.forEach((m, i) => {
+      t.means[i] = num(m, `means[${i}]`);
+    });
+    t.held = v.means.length;
+    t.within = num(v.within, 'within');
+    const pos = num(v.pos, 'pos');
+    if (!Number.isInteger(pos) || pos < 0 || pos >= RING || (t.held < RING && pos !== t.held % RING)) throw new Error('excursion: pos must be the ring’s next place');
+    t.pos = pos;
+    if (v.envelope !== null) {
+      if (typeof v.envelope !== 'object') throw new Error('excursion: envelope must be an object or null');
+      t.lo = num(v.envelope.lo, 'envelope.lo');
+      t.hi = num(v.envelope.hi, 'envelope.hi');
+    }
+    const e = v.excursion;
+    if (e !== null) {
+      if (typeof e !== 'object' || !Array.isArray(e.ds)) throw new Error('excursion: excursion must be an object or null');
+      t.inExcursion = true;
+      t.up = bool(e.up, 'excursion.up');
+      t.ext = num(e.ext, 'excursion.ext');
+      t.age = num(e.age, 'excursion.age');
+      t.ds = e.ds.map((d, i) => num(d, `excursion.ds[${i}]`));
+      t.fault = bool(e.fault, 'excursion.fault');
+      t.alarmed = bool(e.alarmed, 'excursion.alarmed');
+      t.far = bool(e.far, 'excursion.far');
+      t.inEpisode = bool(e.inEpisode, 'excursion.inEpisode');
+    }
+    return t;
+  }
+}
+
+/** Where a history's level first left everything it had shown and went on leaving it (driftedFrom). */
+export interface DriftedAt {
+  /** Row of the history (0-based) whose reading made the tracker tell a drift. */
+  readonly row: number;
+  /** Its channel (0-based). */
+  readonly channel: number;
+}
+
+/**
+ * Whether a stored history (time-major rows of `channels` values, sensor units; NaN: missing) is drifting away from
+ * everything it had shown in its recent part: each channel through a fresh LevelExcursion, its first `learnReadings`
+ * rows setting the envelope as a new stream's learning period does, every row taken as normal (no episode); a drift
+ * told at a row at or after `from` (an excursion that came back before it, a long cycle's first swing, is the
+ * stream's own). The own-model learner (src/learn/learner.ts) does not learn such a history as normal (tryout 29
+ * finding 1: a drifting room temperature was learnt and its model passed the gate). Null when no channel drifts there.
+ * @param span readings in a block (the short means' span, shortSpan(score.smooth))
+ * @param learnReadings readings of the learning period (score.learnReadings)
+ * @param from the first row (0-based) at which a drift counts
+ */
+export function driftedFrom(values: Float32Array | Float64Array, channels: number, span: number, learnReadings: number, from: number): DriftedAt | null {
+  const rows = Math.floor(values.length / channels);
+  let found: DriftedAt | null = null;
+  for (let c = 0; c < channels; c++) {
+    const t = new LevelExcursion(span, 0);
+    for (let i = 0; i < rows && (found === null || i < found.row); i++) {
+      t.update(values[i * channels + c], true, i < learnReadings, 0);
+      if (t.drifting && i >= from) {
+        found = { row: i, channel: c };
+        break;
+      }
+    }
+  }
+  return found;
+}
