@@ -451,23 +451,16 @@ export class Learner {
    * not accepted, counted as a try (the same wait and the same stop as a rejection); logs it as no new model.
    */
   private recordUnchanged(name: string, s: ScopeState, sensors: readonly string[], currentId: string, result: TrainResult, retrain: boolean): void {
-    const { store } = this.deps;
-    const { tries, gaveUp, retryAfter } = this.nextTry(s, false, retrain);
     const epochs = result.losses.length;
     const lowest = epochs > 0 ? Math.min(...result.losses.map((l) => l.val)) : result.training.initialValLoss;
     const reason = unchangedReason(epochs, result.training.initialValLoss, lowest);
-    this.flush();
-    const dataTo = this.newestTs({ ...s, sensors: new Set(sensors) });
-    store.addModelCheck({
-      scope: name,
-      sensors,
+    const { tries, gaveUp, retryAfter } = this.addCheck(name, s, sensors, {
       candidate: currentId,
       current: currentId,
       accepted: false,
       reason,
-      figures: { unchanged: true, epochs, initialValLoss: result.training.initialValLoss, bestEpochValLoss: lowest, tries, dataTo, assignmentSeq: store.assignmentVersion(), ...(gaveUp ? { gaveUp } : {}) },
-      retryAfter,
-    });
+      figures: { unchanged: true, epochs, initialValLoss: result.training.initialValLoss, bestEpochValLoss: lowest },
+    }, retrain);
     s.lastTrainedAt = this.deps.now();
     this.restoreWait(name, s);
     this.log.warn(
@@ -483,31 +476,57 @@ export class Learner {
   }
 
   /**
-   * Records a training not made because `sensor`'s history drifted (driftedFrom) from data time `atTs` (epoch ms) on
-   * channel `channel`: a check whose candidate is the model in use (or `none`), with figures `{ drifted: { sensor,
-   * atTs, channel } }`, not accepted, counted as a try (the same wait and the same stop as a rejection); logs it.
+   * Counts a try of scope `name` (nextTry) and stores its model check: `check`'s figures are extended with the try's
+   * count (`tries`), the newest reading it was judged on (`dataTo`, data time, epoch ms), the operator's assignment
+   * sequence it is ordered against (restoreWait) and `gaveUp` when the learner stops trying. Flushes the pending
+   * readings first, so `dataTo` is the stored history's newest. Returns the try's count, whether it gave up, and the
+   * readings to wait for before the next try (null: none, a retraining or an accepted model).
    */
-  private recordDrifted(name: string, s: ScopeState, sensors: readonly string[], sensor: string, atTs: number, channel: number, retrain: boolean): void {
-    const { store, registry } = this.deps;
-    const currentId = registry.modelFor(sensors[0])?.id ?? 'none';
-    const { tries, gaveUp, retryAfter } = this.nextTry(s, false, retrain);
-    const reason = driftedText(sensor, atTs, channel);
+  private addCheck(
+    name: string,
+    s: ScopeState,
+    sensors: readonly string[],
+    check: { candidate: string; current: string | null; accepted: boolean; reason: string; figures: Record<string, unknown> },
+    retrain: boolean,
+  ): { tries: number; gaveUp: boolean; retryAfter: number | null } {
+    const { store } = this.deps;
+    const next = this.nextTry(s, check.accepted, retrain);
+    const { tries, gaveUp, retryAfter } = next;
     this.flush();
     const dataTo = this.newestTs({ ...s, sensors: new Set(sensors) });
     store.addModelCheck({
       scope: name,
       sensors,
+      candidate: check.candidate,
+      current: check.current,
+      accepted: check.accepted,
+      reason: check.reason,
+      figures: { ...check.figures, tries, dataTo, assignmentSeq: store.assignmentVersion(), ...(gaveUp ? { gaveUp } : {}) },
+      retryAfter,
+    });
+    return next;
+  }
+
+  /**
+   * Records a training not made because `sensor`'s history drifted (driftedFrom) from data time `atTs` (epoch ms) on
+   * channel `channel`: a check whose candidate is the model in use (or `none`), with figures `{ drifted: { sensor,
+   * atTs, channel } }`, not accepted, counted as a try (the same wait and the same stop as a rejection); logs it.
+   */
+  private recordDrifted(name: string, s: ScopeState, sensors: readonly string[], sensor: string, atTs: number, channel: number, retrain: boolean): void {
+    const currentId = this.deps.registry.modelFor(sensors[0])?.id ?? 'none';
+    const reason = driftedText(sensor, atTs, channel);
+    const { tries, gaveUp, retryAfter } = this.addCheck(name, s, sensors, {
       candidate: currentId,
       current: currentId,
       accepted: false,
       reason,
-      figures: { drifted: { sensor, atTs, channel }, tries, dataTo, assignmentSeq: store.assignmentVersion(), ...(gaveUp ? { gaveUp } : {}) },
-      retryAfter,
-    });
+      figures: { drifted: { sensor, atTs, channel } },
+    }, retrain);
     s.lastTrainedAt = this.deps.now();
     this.restoreWait(name, s);
     this.log.warn({ scope: name, sensors, sensor, atTs, channel, retryAfterReadings: retrain ? null : retryAfter, tries, stopped: gaveUp }, `no model trained: ${reason}`);
   }
+
 
   /** Readings to wait for after `tries` failed tries in a row: learning.minReadings · 2^(tries − 1), at most learning.maxReadings (then it stops, MAX_TRIES). */
   private retryNeeded(tries: number): number {
@@ -620,22 +639,16 @@ export class Learner {
       await model.release();
       throw err;
     }
-    const { tries, gaveUp, retryAfter } = this.nextTry(s, decision.accepted, retrain);
     const { reason: _reason, ...figures } = decision;
     // The readings counted towards the next try are those stored after the newest it was judged on (data time),
     // and the check is ordered against the operator's assignments by their sequence (restoreWait).
-    this.flush();
-    const dataTo = this.newestTs({ ...s, sensors: new Set(sensors) });
-    store.addModelCheck({
-      scope: name,
-      sensors,
+    const { tries, gaveUp, retryAfter } = this.addCheck(name, s, sensors, {
       candidate: model.id,
       current: current?.id ?? null,
       accepted: decision.accepted,
       reason: decision.reason,
-      figures: { ...figures, tries, dataTo, assignmentSeq: store.assignmentVersion(), ...(gaveUp ? { gaveUp } : {}) },
-      retryAfter,
-    });
+      figures,
+    }, retrain);
     if (!decision.accepted) {
       await model.release();
       removeModelFiles(sidecarPath, model.sidecar.graphs);
