@@ -449,6 +449,11 @@ export class Daemon {
           if (availability?.active !== true) return null;
           return availability.episodeOf(availability.deviceOf(sensor, (stream) => detector.sourceOf(stream)));
         },
+        // The state tells the open episode as the score payload and GET /api/sensors do: from its stored record.
+        episodeTold: (_sensor, episode) => {
+          const v = openEpisodeView(episode.id, episode.device, episodeRecord(() => store, episode.id));
+          return { kind: v.kind, since: v.since, sentence: v.sentence };
+        },
       },
       {
         staleAfter: config.alerts.staleAfter,
@@ -1241,6 +1246,11 @@ export class Daemon {
       // A drift's record follows its latest reading and rate (tryout 22, finding 8), with no event either.
       const drift = told === null && stuck === null ? (this.signals?.retellDrift(ep.id, ep.lastAboveTs, ep.readings) ?? null) : null;
       store.touchAnomaly(ep.id, ep.lastAboveTs, ep.readings, told?.explanation ?? stuck ?? drift);
+      // Its stream's state follows a retold sentence (published again only when it changed).
+      if (told !== null || stuck !== null || drift !== null) {
+        this.board?.episodeMoved(ep.stream);
+        this.board?.refresh(ep.stream);
+      }
     }
     this.touched = seen;
     // A device that says it is offline has no reading at all: its episode lasts until now, and its record's
@@ -1469,6 +1479,8 @@ export class Daemon {
         this.counters.refusedEvents++;
         return false;
       }
+      // The stream's state tells what the event told of its episode at its next refresh (its kind, its sentence).
+      this.board?.episodeMoved(ev.sensor);
       if (member) {
         this.log.debug({ sensor: ev.sensor, anomalyId: ev.anomalyId, kind: ev.kind }, 'a field’s silence stored, told in its device’s episode');
         // Its device's episode ends with its last member (stored, then alerted, after this resolve).
