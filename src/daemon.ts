@@ -33,7 +33,7 @@ import { formatDuration } from './util/duration.js';
 import { RejectionCounter, rejectionSummaryText } from './pipeline/rejections.js';
 import { OutOfOrderRuns, outOfOrderRunText } from './pipeline/out-of-order-runs.js';
 import { Detector, detectorOptions, priorsOf, type DetectorOutput } from './pipeline/detector.js';
-import { QUIET_MS as BACKFILL_QUIET_MS } from './pipeline/backfill.js';
+import { LATE_INTERVALS, LATE_MIN_MS, QUIET_MS as BACKFILL_QUIET_MS } from './pipeline/backfill.js';
 import { DEFAULT_MAX_STREAMS as SERIES_MAX_STREAMS } from './pipeline/series.js';
 import { CommandHandler, commandFilter } from './pipeline/commands.js';
 import { ModelRegistry, compileScopes } from './learn/registry.js';
@@ -399,6 +399,15 @@ export class Daemon {
       recorded: (id) => store.getAnomaly(id)?.explanation ?? null,
       stated: (stream) => this.parser?.statedUnit(stream) ?? null,
       onOff: (stream) => this.parser?.onOffWords(stream) ?? null,
+      // The stream's latest reading arrived late as a backfill's do (a buffer flushed after an outage): a silence it
+      // ends is told so (SignalBook.explainSilence).
+      arrivedLate: (stream) => {
+        const heard = this.board?.heardAt(stream) ?? null;
+        const ts = this.signals?.latest(stream)?.ts ?? null;
+        if (heard === null || ts === null) return null;
+        const late = heard - ts;
+        return late >= Math.max(LATE_MIN_MS, LATE_INTERVALS * (this.detector?.intervalOf(stream) ?? 0)) ? late : null;
+      },
     });
 
     this.availability = new DeviceAvailability({
@@ -1441,7 +1450,12 @@ export class Daemon {
     const heard = this.board?.heardAt(sensor) ?? null;
     const newest = this.signals?.latest(sensor)?.ts ?? null;
     if (heard === null || newest === null) return judged;
-    return Math.max(judged, newest + (this.now() - heard));
+    // A newest reading that came late in a dense burst (a buffer flushed after an outage: Detector.flushedLate) was kept,
+    // not stamped by a clock behind: the silence on the stream's clock runs from its time to now, not from its time
+    // for only as long as nothing arrived since (which mixed its time with the arrival clock: `no reading for 3 min
+    // since 00:44` at 03:14).
+    const late = this.detector?.flushedLate(sensor, newest) ?? null;
+    return Math.max(judged, newest + (late ?? 0) + (this.now() - heard));
   }
 
   /**
