@@ -33,7 +33,7 @@ import { formatDuration } from './util/duration.js';
 import { RejectionCounter, rejectionSummaryText } from './pipeline/rejections.js';
 import { OutOfOrderRuns, outOfOrderRunText } from './pipeline/out-of-order-runs.js';
 import { Detector, detectorOptions, priorsOf, type DetectorOutput } from './pipeline/detector.js';
-import { QUIET_MS as BACKFILL_QUIET_MS } from './pipeline/backfill.js';
+import { LATE_INTERVALS, LATE_MIN_MS, QUIET_MS as BACKFILL_QUIET_MS } from './pipeline/backfill.js';
 import { DEFAULT_MAX_STREAMS as SERIES_MAX_STREAMS } from './pipeline/series.js';
 import { CommandHandler, commandFilter } from './pipeline/commands.js';
 import { ModelRegistry, compileScopes } from './learn/registry.js';
@@ -399,6 +399,15 @@ export class Daemon {
       recorded: (id) => store.getAnomaly(id)?.explanation ?? null,
       stated: (stream) => this.parser?.statedUnit(stream) ?? null,
       onOff: (stream) => this.parser?.onOffWords(stream) ?? null,
+      // The stream's latest reading arrived late as a backfill's do (a buffer flushed after an outage): a silence it
+      // ends is told so (SignalBook.explainSilence).
+      arrivedLate: (stream) => {
+        const heard = this.board?.heardAt(stream) ?? null;
+        const ts = this.signals?.latest(stream)?.ts ?? null;
+        if (heard === null || ts === null) return null;
+        const late = heard - ts;
+        return late >= Math.max(LATE_MIN_MS, LATE_INTERVALS * (this.detector?.intervalOf(stream) ?? 0)) ? late : null;
+      },
     });
 
     this.availability = new DeviceAvailability({
@@ -450,6 +459,11 @@ export class Daemon {
           const availability = this.availability;
           if (availability?.active !== true) return null;
           return availability.episodeOf(availability.deviceOf(sensor, (stream) => detector.sourceOf(stream)));
+        },
+        // The state tells the open episode as the score payload and GET /api/sensors do: from its stored record.
+        episodeTold: (_sensor, episode) => {
+          const v = openEpisodeView(episode.id, episode.device, episodeRecord(() => store, episode.id));
+          return { kind: v.kind, since: v.since, sentence: v.sentence };
         },
       },
       {
@@ -1244,6 +1258,11 @@ export class Daemon {
       // A drift's record follows its latest reading and rate (tryout 22, finding 8), with no event either.
       const drift = told === null && stuck === null ? (this.signals?.retellDrift(ep.id, ep.lastAboveTs, ep.readings) ?? null) : null;
       store.touchAnomaly(ep.id, ep.lastAboveTs, ep.readings, told?.explanation ?? stuck ?? drift);
+      // Its stream's state follows a retold sentence (published again only when it changed).
+      if (told !== null || stuck !== null || drift !== null) {
+        this.board?.episodeMoved(ep.stream);
+        this.board?.refresh(ep.stream);
+      }
     }
     this.touched = seen;
     // A device that says it is offline has no reading at all: its episode lasts until now, and its record's
@@ -1434,7 +1453,12 @@ export class Daemon {
     const heard = this.board?.heardAt(sensor) ?? null;
     const newest = this.signals?.latest(sensor)?.ts ?? null;
     if (heard === null || newest === null) return judged;
-    return Math.max(judged, newest + (this.now() - heard));
+    // A newest reading that came late in a dense burst (a buffer flushed after an outage: Detector.flushedLate) was kept,
+    // not stamped by a clock behind: the silence on the stream's clock runs from its time to now, not from its time
+    // for only as long as nothing arrived since (which mixed its time with the arrival clock: `no reading for 3 min
+    // since 00:44` at 03:14).
+    const late = this.detector?.flushedLate(sensor, newest) ?? null;
+    return Math.max(judged, newest + (late ?? 0) + (this.now() - heard));
   }
 
   /**
@@ -1472,6 +1496,8 @@ export class Daemon {
         this.counters.refusedEvents++;
         return false;
       }
+      // The stream's state tells what the event told of its episode at its next refresh (its kind, its sentence).
+      this.board?.episodeMoved(ev.sensor);
       if (member) {
         this.log.debug({ sensor: ev.sensor, anomalyId: ev.anomalyId, kind: ev.kind }, 'a field’s silence stored, told in its device’s episode');
         // Its device's episode ends with its last member (stored, then alerted, after this resolve).

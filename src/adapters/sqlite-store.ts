@@ -167,7 +167,9 @@ function prepareStatements(db: Db) {
       ON CONFLICT (id) DO UPDATE SET
         -- the device is the one the opening event named (a resolve at start or at eviction may not know it)
         device = coalesce(device, excluded.device),
-        end_ts = max(end_ts, excluded.end_ts),
+        -- a resolve's end is final (a silence ends at the reading that ended it in data time, also when its record was
+        -- touched farther on the arrival clock while it lasted: a buffer flushed after an outage); else the latest
+        end_ts = CASE WHEN excluded.status = 'resolved' AND status = 'open' THEN excluded.end_ts ELSE max(end_ts, excluded.end_ts) END,
         peak_score = max(peak_score, excluded.peak_score),
         last_score = excluded.last_score,
         threshold = excluded.threshold,

@@ -10,6 +10,7 @@ import { loadConfig } from '../config/load.js';
 import type { AlertPayload, SensorStatePayload } from '../contract/alerts.js';
 import { alertFigures, resolutionWords, topics as buildTopics } from '../contract/alerts.js';
 import { ownModelText } from '../contract/own-model.js';
+import { KIND_LABELS } from '../explain/explain.js';
 import { MIN_ID_PREFIX } from './anomalies.js';
 import { DemoLineOrder } from './demo-order.js';
 import { parseDuration } from '../util/time.js';
@@ -246,10 +247,15 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
       } else if (topic.startsWith(`${t.prefix}/state/`)) {
         const s = JSON.parse(text) as SensorStatePayload;
         const sensor = topic.slice(t.prefix.length + 7);
+        const before = states.get(sensor);
         states.set(sensor, s);
+        // The state is published again when its open episode's sentence is retold (a drift's rate): a line only when
+        // what it says changed (its status, its model, its episode, the episode's kind).
+        if (before !== undefined && before.status === s.status && before.model === s.model && before.anomaly_id === s.anomaly_id && before.episode_kind === s.episode_kind) return;
         // Its own model's progress as status and the API say it (one source: the learner, one wording).
         const own = daemon.ownModel(sensor);
-        const line = `state ${sensor.padEnd(14)} ${s.status}${own !== null ? ` (${ownModelText(own)})` : ''}`;
+        const kind = s.episode_kind != null ? ` · ${KIND_LABELS[s.episode_kind]}` : '';
+        const line = `state ${sensor.padEnd(14)} ${s.status}${kind}${own !== null ? ` (${ownModelText(own)})` : ''}`;
         lines.state(sensor, s.anomaly_id, line, performance.now()).forEach(say);
       }
     });

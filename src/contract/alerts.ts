@@ -26,11 +26,26 @@ export interface SensorStatePayload {
    * Absent when no episode is open.
    */
   readonly anomaly_id?: string;
-  /** `device_offline` when `anomaly_id` is the episode of the stream's device (src/daemon/availability.ts); absent otherwise. */
+  /**
+   * Whether the stream has an open episode (`anomaly_id` present): the same key, and the same `episode_*` keys, as the
+   * score payload's (contract/ha-discovery.ts ScorePayload). Absent from states of daemons before it.
+   */
+  readonly in_episode?: boolean;
+  /**
+   * With `anomaly_id`: the episode's kind as its record tells it (`level_shift`, `drift`, `missing_data`,
+   * `device_offline`, …), null while not told yet. The state is published again when it is told or changes.
+   */
+  readonly episode_kind?: AnomalyKind | null;
+  /** With `anomaly_id`: when the fault it tells began, ISO 8601, data time (its record's `beganTs`; absent when unknown). */
+  readonly episode_since?: string;
+  /** With `anomaly_id`: its sentence as its record tells it when the state is published (absent when none). */
+  readonly episode_sentence?: string;
+  /** `device_offline` when `anomaly_id` is the episode of the stream's device (src/daemon/availability.ts); absent otherwise. Older name of `episode_kind` for that case, kept. */
   readonly kind?: 'device_offline';
   /**
    * With `kind`: the device episode's open sentence, `esp-power offline since 10:02 (the device said so on
-   * esp-power/status), 4 streams silent (device offline)` (it does not change while the episode is open).
+   * esp-power/status), 4 streams silent (device offline)` (it does not change while the episode is open). Kept beside
+   * `episode_sentence`, which says the same then.
    */
   readonly sentence?: string;
   /** The model scoring the sensor (absent while it has none). */

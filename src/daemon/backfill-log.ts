@@ -20,6 +20,17 @@ export const BURST_LINES = 10;
 export function backfillText(b: BackfillBurst, timeZone: string): string {
   const span = `${clockTime(b.firstTs, 0, timeZone)} – ${clockTime(b.lastTs, 0, timeZone)}`;
   const took = formatDuration(b.lastArrival - b.firstArrival);
+  // Its readings ran on into the live ones (BackfillBurst.caughtUp): a device or gateway flushed what it kept through
+  // an outage, so its buffer is the first suspect, not only the broker (the warning blamed the broker alone).
+  if (b.caughtUp) {
+    return (
+      `stream ${b.stream}: ${b.missing} readings missing at its interval (${formatDuration(b.intervalMs)}) in a flush of ${span} ` +
+      `(${b.readings} readings arrived in ${took}, far faster than their times, with ${b.holes} hole${b.holes === 1 ? '' : 's'} between them, then its readings went on live): ` +
+      `its device or gateway kept its readings while it could not send them and sent them at its return; its buffer may not have kept them all, ` +
+      `or the broker dropped some (mosquitto keeps at most max_queued_messages, 1000 by default, for a client that reads slower than it is sent to; docs/DEPLOY.md, "Loading history"). ` +
+      `The holes open no missing-data episode; counters.backfillMissing counts them`
+    );
+  }
   return (
     `stream ${b.stream}: ${b.missing} readings missing at its interval (${formatDuration(b.intervalMs)}) in a backfill of ${span} ` +
     `(${b.readings} readings arrived in ${took}, far faster than their times, with ${b.holes} hole${b.holes === 1 ? '' : 's'} between them); ` +

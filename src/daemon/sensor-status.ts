@@ -12,7 +12,7 @@
  */
 import type { Logger } from 'pino';
 import type { SensorStatus } from '../contract/types.js';
-import type { SensorStatePayload } from '../contract/alerts.js';
+import type { AnomalyKind, SensorStatePayload } from '../contract/alerts.js';
 import { ownModelFraction, type OwnModelProgress } from '../contract/own-model.js';
 
 /** What the board reads of the detector and the learner. */
@@ -51,6 +51,21 @@ export interface StatusSource {
    * `anomalous`, for it).
    */
   deviceEpisode?(sensor: string): { readonly anomalyId: string; readonly sentence: string } | null;
+  /**
+   * What the open episode `id` of the sensor's state tells (`device`: its device's `device_offline` one): its kind
+   * (null while not told), when the fault began (epoch ms, data time; null when unknown) and its sentence (null when
+   * none), as its stored record tells them now; null or absent: only its id is told. Read when the episode opens and
+   * after episodeMoved, never per reading.
+   */
+  episodeTold?(sensor: string, episode: { readonly id: string; readonly device: boolean }): EpisodeTold | null;
+}
+
+/** An open episode as the state payload tells it (its `episode_*` keys, the score payload's: contract/ha-discovery.ts). */
+export interface EpisodeTold {
+  readonly kind: AnomalyKind | null;
+  /** Epoch ms (data time), or null when not known. */
+  readonly since: number | null;
+  readonly sentence: string | null;
 }
 
 /**
@@ -85,9 +100,16 @@ export interface SensorStatusOptions {
 
 export class SensorStatusBoard {
   private readonly status = new Map<string, SensorStatus>();
-  /** What was last published per sensor: its status, its model id ('' for none) and its open episode ('' for none). */
-  /** Per sensor, what its retained state says now (compared at each refresh) and the payload that said it (republishAll). */
-  private readonly published = new Map<string, { readonly status: SensorStatus; readonly model: string; readonly anomaly: string; readonly payload: SensorStatePayload }>();
+  /**
+   * Per sensor, what its retained state says now (compared at each refresh: its status, its model id, '' for none, its
+   * open episode, '' for none, and what it told of that episode) and the payload that said it (republishAll).
+   */
+  private readonly published = new Map<
+    string,
+    { readonly status: SensorStatus; readonly model: string; readonly anomaly: string; readonly told: EpisodeTold | null; readonly payload: SensorStatePayload }
+  >();
+  /** Sensors whose open episode's record moved (an event, a retelling) since their state was published (episodeMoved). */
+  private readonly moved = new Set<string>();
   /**
    * Per sensor, when its silence counts from (wall clock, epoch ms): its latest accepted reading's arrival in this
    * run; for a sensor restored at start and not heard since, the start less the silence it had at the stop
@@ -241,19 +263,30 @@ export class SensorStatusBoard {
     const anomalyId = mine ?? device?.anomalyId ?? null;
     // Compared field by field: no key string built for every reading.
     const last = this.published.get(sensor);
-    if (last !== undefined && last.status === status && last.model === (model ?? '') && last.anomaly === (anomalyId ?? '')) return;
+    const same = last !== undefined && last.status === status && last.model === (model ?? '') && last.anomaly === (anomalyId ?? '');
+    // What the episode tells (its kind, since, sentence, as the score payload does), read from its record when it
+    // opens and when its record moved (episodeMoved), not per reading; published again when it told something new.
+    const moved = this.moved.delete(sensor);
+    let told = last?.told ?? null;
+    if (anomalyId === null) told = null;
+    else if (!same || moved) told = this.source.episodeTold?.(sensor, { id: anomalyId, device: mine === null }) ?? null;
+    if (same && last !== undefined && sameTold(last.told, told)) return;
     this.status.set(sensor, status);
     const own = this.source.ownModel(sensor);
     const since = ts ?? this.source.newestReadingTs?.(sensor) ?? this.opts.now();
     const payload: SensorStatePayload = {
       status,
       since: new Date(since).toISOString(),
+      in_episode: anomalyId !== null,
       ...(anomalyId !== null ? { anomaly_id: anomalyId } : {}),
       ...(device !== null ? { kind: 'device_offline' as const, sentence: device.sentence } : {}),
+      ...(anomalyId !== null ? { episode_kind: told?.kind ?? (device !== null ? ('device_offline' as const) : null) } : {}),
+      ...(told?.since != null ? { episode_since: new Date(told.since).toISOString() } : {}),
+      ...(anomalyId !== null && (told?.sentence ?? device?.sentence) != null ? { episode_sentence: told?.sentence ?? device!.sentence } : {}),
       ...(model !== null ? { model } : {}),
       ...(own !== null && own.phase !== 'stopped' ? { learning_progress: Math.round(ownModelFraction(own) * 100) / 100 } : {}),
     };
-    this.published.set(sensor, { status, model: model ?? '', anomaly: anomalyId ?? '', payload });
+    this.published.set(sensor, { status, model: model ?? '', anomaly: anomalyId ?? '', told, payload });
     if (this.opts.logStatus) this.opts.logStatus({ sensor, status, model });
     else this.opts.logger.info({ sensor, status, model }, 'sensor status');
     this.opts.publish(sensor, payload);
@@ -264,8 +297,17 @@ export class SensorStatusBoard {
    * message deletes it on the broker), so neither this board nor the broker keeps one entry per sensor
    * that ever published.
    */
+  /**
+   * The sensor's open episode's record moved (an event stored, its explanation retold): its state reads what the
+   * episode tells again at its next refresh, and is published again if its kind, since or sentence changed.
+   */
+  episodeMoved(sensor: string): void {
+    if (this.published.has(sensor)) this.moved.add(sensor);
+  }
+
   forget(sensor: string): void {
     const known = this.published.has(sensor);
+    this.moved.delete(sensor);
     this.status.delete(sensor);
     this.published.delete(sensor);
     this.lastArrival.delete(sensor);
@@ -292,4 +334,10 @@ export class SensorStatusBoard {
   refreshAll(): void {
     for (const sensor of this.lastArrival.keys()) this.refresh(sensor);
   }
+}
+
+/** Whether two tellings of an episode say the same (kind, since, sentence); null: none told. */
+function sameTold(a: EpisodeTold | null, b: EpisodeTold | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.kind === b.kind && a.since === b.since && a.sentence === b.sentence;
 }

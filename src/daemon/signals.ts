@@ -12,7 +12,8 @@ import type { SeriesBucketStore, SeriesRawRow } from '../contract/series.js';
 import type { OnOffWords } from '../contract/ingest.js';
 import type { AnomalyEvent, ScoredReading } from '../contract/types.js';
 import { FARTHER, episodeExplanation, explainEpisode, namedKind, strongest, tellsReading, toAlertExplanation, toldReach, withLaterUnitChanges } from '../explain/episode.js';
-import { BAND_SIGMAS, BASELINE_READINGS, DRIFT_READINGS, EVIDENCE_KINDS, NOISE_READINGS, explainAlarm, explainCounterReset, toldAs, unitAt, type AnomalyKind, type UnitChange } from '../explain/explain.js';
+import { BAND_SIGMAS, BASELINE_READINGS, DRIFT_READINGS, EVIDENCE_KINDS, NOISE_READINGS, clockTime, explainAlarm, explainCounterReset, toldAs, unitAt, type AnomalyKind, type UnitChange } from '../explain/explain.js';
+import { formatDuration } from '../util/duration.js';
 import { diffs, median, robustSigma } from '../explain/robust.js';
 import { compileUnits, unitOf, type UnitRule } from '../explain/units.js';
 import { SeriesStore, surpriseOf, type SeriesPoint, type TimeSpan } from '../pipeline/series.js';
@@ -62,6 +63,13 @@ export interface SignalBookOptions {
    * for a stream that is not one: its sentences tell its states by name. Absent: none.
    */
   readonly onOff?: (stream: string) => OnOffWords | null;
+  /**
+   * How late (ms: its arrival less its own time) the stream's latest reading arrived when it was late as a backfill's
+   * are (src/pipeline/backfill.ts: LATE_MIN_MS and LATE_INTERVALS of its intervals), else null; absent: never. A
+   * silence resolved by such a reading was filled by readings kept upstream (the device or its gateway buffered them
+   * while they could not be sent): its resolve says so (explainSilence).
+   */
+  readonly arrivedLate?: (stream: string) => number | null;
 }
 
 interface OpenEpisode {
@@ -638,7 +646,14 @@ export class SignalBook {
       evidence: null,
       threshold: surpriseOf(ev.threshold),
     });
-    return { explanation: toldAfter(toAlertExplanation(e), beforeSilence(told)), readings: 0 };
+    const explanation = toldAfter(toAlertExplanation(e), beforeSilence(told));
+    // Resolved by a reading that arrived late (a device's or gateway's buffer flushed after an outage): the silence is
+    // told in data time (from its last reading to the one that ended it, whatever their arrival) and says its readings
+    // came late, so a short gap in the data beside an alarm that lasted hours is not taken for a slip.
+    const late = ev.kind === 'resolve' ? (this.opts.arrivedLate?.(stream) ?? null) : null;
+    if (late === null) return { explanation, readings: 0 };
+    const from = clockTime(ev.endTs, ev.endTs, this.opts.timeZone ?? undefined);
+    return { explanation: { ...explanation, sentence: `${explanation.sentence}; its readings from ${from} on arrived ${formatDuration(late)} late (kept upstream while they could not be sent, or stamped by a clock behind)` }, readings: 0 };
   }
 
   /**

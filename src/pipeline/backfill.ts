@@ -81,6 +81,13 @@ export interface BackfillBurst {
   readonly lastArrival: number;
   /** The stream's interval at the burst's last hole, ms (the one its holes were counted in). */
   readonly intervalMs: number;
+  /**
+   * The burst ran on into the stream's live readings: it was ended by a reading on time whose own time follows its
+   * last reading's within LATE_INTERVALS intervals. Its device (or gateway) kept its readings through an outage and
+   * sent them at its return, then went on live: its own buffer may be what lost the missing ones, not only a broker
+   * (a history sent by a script ends in the past and goes quiet).
+   */
+  readonly caughtUp: boolean;
 }
 
 interface Burst {
@@ -107,6 +114,11 @@ interface Burst {
 /** The backfill bursts of every stream, and the readings missing in them (see the file's comment). */
 export class BackfillHoles {
   private readonly bursts = new Map<string, Burst>();
+  /**
+   * Per stream whose latest burst arrived densely (a buffer flushed, a history sent), its last reading's time and how
+   * late it arrived (ms), until a reading of the stream arrives on time again or it is forgotten (flushedLate).
+   */
+  private readonly flushed = new Map<string, { readonly ts: number; readonly late: number }>();
   private ended: BackfillBurst[] = [];
   private missingTotal = 0;
 
@@ -126,7 +138,8 @@ export class BackfillHoles {
     const late = intervalMs > 0 && receivedAt - ts >= Math.max(LATE_MIN_MS, LATE_INTERVALS * intervalMs);
     const burst = this.bursts.get(stream);
     if (!late) {
-      if (burst !== undefined) this.end(stream, burst);
+      if (burst !== undefined) this.end(stream, burst, intervalMs > 0 && ts > burst.lastTs && ts - burst.lastTs <= LATE_INTERVALS * intervalMs);
+      this.flushed.delete(stream);
       return false;
     }
     if (burst === undefined) {
@@ -186,15 +199,38 @@ export class BackfillHoles {
     for (const [stream, burst] of this.bursts) this.end(stream, burst);
   }
 
+  /**
+   * How late (ms: arrival less its own time) the stream's reading of time `ts` (epoch ms) arrived, when it is the
+   * latest reading of a burst that arrived densely (at least 2 readings whose times span DENSE_RATIO times the arrival
+   * time they took: a device's or gateway's buffer flushed after an outage, or a history sent), going on or ended and
+   * not followed by a reading on time; null otherwise (a stream whose readings come late at their own pace, a device
+   * clock behind, is none). A silence after it is told on the arrival clock from the reading's own time plus this: the
+   * readings were late because they were kept, not because the device's clock lags.
+   */
+  flushedLate(stream: string, ts: number): number | null {
+    const b = this.bursts.get(stream);
+    if (b !== undefined) return b.lastTs === ts && dense(b) ? b.lastArrival - b.lastTs : null;
+    const f = this.flushed.get(stream);
+    return f !== undefined && f.ts === ts ? f.late : null;
+  }
+
   /** Drops the stream's burst going on, untold (the stream was forgotten or evicted). */
   forget(stream: string): void {
     this.bursts.delete(stream);
+    this.flushed.delete(stream);
   }
 
-  private end(stream: string, b: Burst): void {
+  /** Ends the stream's burst `b`; `caughtUp`: by a reading on time that its readings ran on into (BackfillBurst.caughtUp). */
+  private end(stream: string, b: Burst, caughtUp = false): void {
     this.bursts.delete(stream);
+    if (dense(b)) this.flushed.set(stream, { ts: b.lastTs, late: b.lastArrival - b.lastTs });
     if (b.missing > 0) {
-      this.ended.push({ stream, missing: b.missing, holes: b.holes, readings: b.readings, firstTs: b.firstTs, lastTs: b.lastTs, firstArrival: b.firstArrival, lastArrival: b.lastArrival, intervalMs: b.intervalMs });
+      this.ended.push({ stream, missing: b.missing, holes: b.holes, readings: b.readings, firstTs: b.firstTs, lastTs: b.lastTs, firstArrival: b.firstArrival, lastArrival: b.lastArrival, intervalMs: b.intervalMs, caughtUp });
     }
   }
+}
+
+/** Whether a burst arrived densely: 2 readings or more whose times span DENSE_RATIO times the arrival time they took. */
+function dense(b: Burst): boolean {
+  return b.readings >= 2 && b.lastTs - b.firstTs >= DENSE_RATIO * Math.max(0, b.lastArrival - b.firstArrival);
 }

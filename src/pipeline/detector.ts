@@ -422,6 +422,14 @@ export class Detector {
   }
 
   /**
+   * How late (ms) the stream's reading of time `ts` (epoch ms, its newest) arrived when it ended a dense backfill burst
+   * (a buffer flushed after an outage) not followed by a reading on time since, else null (BackfillHoles.flushedLate).
+   */
+  flushedLate(stream: string, ts: number): number | null {
+    return this.backfill.flushedLate(stream, ts);
+  }
+
+  /**
    * Readings of arrival-stamped bursts since the detector was made: readings stamped on arrival (their time is their
    * message's arrival: a hub that sends none, zigbee2mqtt, ESPHome's plain states, Tasmota without Time) that came
    * within BURST_FRACTION of their stream's interval after the reading before, which ended a hole in the stream or

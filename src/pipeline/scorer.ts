@@ -2240,9 +2240,14 @@ export class StreamScorer {
     return this.streams.get(stream)?.episode?.silence?.since ?? null;
   }
 
-  /** The resolve of a silence episode at the stream's next step `r`: its end is that step (the silence lasted until it). */
+  /**
+   * The resolve of a silence episode at the stream's next step `r`: its end is that step's time (the silence lasted
+   * until it, in data time), also when the silence was judged farther while it lasted (the caller's estimate on its
+   * arrival clock: a device that buffered its readings through an outage sends them late, and the silence in its data
+   * ends at the first of them, not when they arrived).
+   */
   private endSilence(ep: Episode, r: StepResult<unknown>, surprise: number): AnomalyEvent {
-    ep.lastAboveTs = Math.max(ep.lastAboveTs, r.item.ts);
+    ep.lastAboveTs = r.item.ts;
     if (r.item.kind === 'reading' && (r.item.missed ?? 0) > ep.readings) ep.readings = r.item.missed!;
     return { ...this.event('resolve', r, ep, surprise), resolution: 'recovered' };
   }

@@ -125,3 +125,63 @@ describe('SensorStatusBoard: a stream that keeps quiet on its own (report-on-cha
     expect(b.statusOf('door')).toBe('stale');
   });
 });
+
+describe('SensorStatusBoard: the state tells the open episode as the score payload does', () => {
+  it('its kind, since and sentence from the record, read at the open and after the record moved, published again only when they changed', () => {
+    const published: Array<[string, SensorStatePayload]> = [];
+    let open: string | null = null;
+    let record = { kind: null as 'level_shift' | null, since: 1_000_000 as number | null, sentence: 'room 22.4, expected 21.0 ± 0.2 since 00:16' as string | null };
+    let reads = 0;
+    const b = new SensorStatusBoard(
+      {
+        modelOf: () => 'gru',
+        learning: () => false,
+        openAnomaly: () => open,
+        ownModel: () => null,
+        intervalOf: () => SEC,
+        newestReadingTs: () => 0,
+        episodeTold: (_sensor, episode) => {
+          reads++;
+          return episode.id === open ? record : null;
+        },
+      },
+      { staleAfter: 0, now: () => 0, logger: pino({ level: 'silent' }), publish: (s, p) => published.push([s, p]) },
+    );
+    b.refresh('room', 1);
+    expect(published.at(-1)![1]).toEqual({ status: 'ok', since: new Date(1).toISOString(), in_episode: false, model: 'gru' });
+    open = 'ep-1';
+    b.refresh('room', 2);
+    expect(published.at(-1)![1]).toEqual({
+      status: 'anomalous',
+      since: new Date(2).toISOString(),
+      in_episode: true,
+      anomaly_id: 'ep-1',
+      episode_kind: null,
+      episode_since: new Date(1_000_000).toISOString(),
+      episode_sentence: 'room 22.4, expected 21.0 ± 0.2 since 00:16',
+      model: 'gru',
+    });
+    // Readings of the episode: the record is not read again, nothing published.
+    const n = published.length;
+    const r = reads;
+    b.refresh('room', 3);
+    b.refresh('room', 4);
+    expect(published).toHaveLength(n);
+    expect(reads).toBe(r);
+    // Its record moved without telling anything new: read, not published.
+    b.episodeMoved('room');
+    b.refresh('room', 5);
+    expect(reads).toBe(r + 1);
+    expect(published).toHaveLength(n);
+    // Its kind told: published again, the status unchanged.
+    record = { ...record, kind: 'level_shift', sentence: 'room 22.4, expected 21.0 ± 0.2 since 00:16 (level shift)' };
+    b.episodeMoved('room');
+    b.refresh('room', 6);
+    expect(published).toHaveLength(n + 1);
+    expect(published.at(-1)![1]).toMatchObject({ status: 'anomalous', in_episode: true, episode_kind: 'level_shift', episode_sentence: record.sentence });
+    // Resolved: no episode keys.
+    open = null;
+    b.refresh('room', 7);
+    expect(published.at(-1)![1]).toEqual({ status: 'ok', since: new Date(7).toISOString(), in_episode: false, model: 'gru' });
+  });
+});

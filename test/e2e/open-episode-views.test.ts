@@ -12,7 +12,7 @@
 import mqtt from 'mqtt';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AnomalyKind } from '../../src/contract/alerts.js';
+import type { AnomalyKind, SensorStatePayload } from '../../src/contract/alerts.js';
 import { KIND_LABELS } from '../../src/explain/explain.js';
 import type { ScorePayload } from '../../src/contract/ha-discovery.js';
 import type { SensorView } from '../../src/http/view.js';
@@ -65,15 +65,17 @@ describe.skipIf(!builtAndModelsPresent() || !mosquittoAvailable())('the views of
     });
     // Home Assistant's side: the score topic and the score entity's discovery config, as retained and as sent.
     const scores: ScorePayload[] = [];
+    const states: SensorStatePayload[] = [];
     const configs: Record<string, unknown>[] = [];
     const ha = await mqtt.connectAsync(broker.url, { clientId: `opview-ha-${process.pid}` });
     cleanups.push(() => ha.endAsync(true));
     ha.on('message', (topic, payload) => {
       if (payload.length === 0) return;
       if (topic === 'anomalyd/score/sensor-battery') scores.push(JSON.parse(payload.toString('utf8')) as ScorePayload);
+      else if (topic === 'anomalyd/state/sensor-battery') states.push(JSON.parse(payload.toString('utf8')) as SensorStatePayload);
       else if (topic.startsWith('homeassistant/sensor/')) configs.push(JSON.parse(payload.toString('utf8')) as Record<string, unknown>);
     });
-    await ha.subscribeAsync(['anomalyd/score/#', 'homeassistant/sensor/#'], { qos: 1 });
+    await ha.subscribeAsync(['anomalyd/score/#', 'anomalyd/state/#', 'homeassistant/sensor/#'], { qos: 1 });
     const { send } = await scoringHub(daemon, broker.url, `opview-hub-${process.pid}`, cleanups);
     const sensorNow = async (): Promise<SensorView> => (await getJson<{ sensors: SensorView[] }>(`${daemon.httpUrl!}/api/sensors`)).sensors.find((s) => s.sensor === 'sensor-battery')!;
 
@@ -126,6 +128,20 @@ describe.skipIf(!builtAndModelsPresent() || !mosquittoAvailable())('the views of
     });
     // Before the fault, the same entity said no episode.
     expect(scores.find((p) => p.in_episode === false)).toBeDefined();
+
+    // The retained state (the problem entity's attributes) tells the same episode under the same keys: its kind as
+    // told once its readings told it (the state is published again then), since and sentence as its record has them.
+    const episodeKeys = (p: ScorePayload | SensorStatePayload): Record<string, unknown> => ({
+      in_episode: p.in_episode,
+      anomaly_id: p.anomaly_id,
+      episode_kind: p.episode_kind,
+      episode_since: p.episode_since,
+      episode_sentence: p.episode_sentence,
+    });
+    await waitFor(() => states.at(-1)?.episode_kind === kind && states.at(-1)?.episode_sentence === record[0].sentence, 10_000, 'the state telling the episode as its record does');
+    expect(states.at(-1)).toMatchObject({ status: 'anomalous', in_episode: true });
+    expect(episodeKeys(states.at(-1)!)).toEqual(episodeKeys(scores.at(-1)!));
+    expect(states.find((p) => p.in_episode === false && p.status === 'ok')).toBeDefined();
 
     // The page, in a real browser: the episode's kind, since and level judged against, then the reading's own surprise.
     if (browser !== null) {

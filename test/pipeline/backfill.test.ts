@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import type { AnomalyEvent } from '../../src/contract/types.js';
-import { BackfillHoles, DENSE_RATIO, LATE_MIN_MS, MIN_REGULAR } from '../../src/pipeline/backfill.js';
+import { BackfillHoles, DENSE_RATIO, LATE_MIN_MS, MIN_REGULAR, QUIET_MS } from '../../src/pipeline/backfill.js';
+import { backfillText } from '../../src/daemon/backfill-log.js';
 import { Detector, detectorOptions } from '../../src/pipeline/detector.js';
 import { parseOptionsOf } from '../../src/pipeline/ingest-options.js';
 import { MessageParser } from '../../src/pipeline/parse.js';
@@ -206,6 +207,60 @@ function noisy(seed: number): () => number {
   const rnd = lcg(seed);
   return () => Math.round((20 + 0.3 * Math.sqrt(-2 * Math.log(rnd() || 1e-9)) * Math.cos(2 * Math.PI * rnd())) * 1000) / 1000;
 }
+
+describe("BackfillHoles: a device's buffer flushed after an outage", () => {
+  /**
+   * A 1-minute stream whose device was away `away` readings and came back at NOW: its buffer (readings 0 .. away-1 of
+   * the outage, less `dropped`) sent at full speed one message each, then `live` readings on time, one a minute.
+   */
+  function flush(away: number, dropped: readonly [number, number][], live: number, end = NOW): { b: BackfillHoles; kept: number[]; start: number } {
+    const b = new BackfillHoles();
+    const start = end - away * 60_000;
+    const kept = withDrops(away, dropped);
+    let prev = Number.NaN;
+    kept.forEach((i, k) => {
+      const ts = start + i * 60_000;
+      if (b.arrived('s', ts, NOW + k, k, 60_000) && !Number.isNaN(prev)) b.holed('s', Math.round((ts - prev) / 60_000) - 1, 60_000);
+      prev = ts;
+    });
+    for (let j = 0; j < live; j++) b.arrived('s', NOW + j * 60_000, NOW + j * 60_000 + 50, kept.length + j, 60_000);
+    return { b, kept, start };
+  }
+
+  it('a flush that runs on into the live readings is told as one (caughtUp), a history that goes quiet is not', () => {
+    const { b } = flush(600, [[400, 430]], 1);
+    const [burst] = b.drain(NOW + 120_000);
+    expect(burst).toMatchObject({ missing: 30, holes: 1, caughtUp: true });
+    const text = backfillText(burst, 'UTC');
+    expect(text).toContain('its device or gateway kept its readings while it could not send them');
+    expect(text).toContain('its buffer may not have kept them all, or the broker dropped some');
+    // Its last readings came less than LATE_MIN_MS late: they end it as live ones do.
+    expect(flush(600, [[400, 430]], 0).b.drain(NOW + 600_000)[0]).toMatchObject({ missing: 30, caughtUp: true });
+    // The same readings ending a day ago (a script's history), then quiet: the broker is named as before.
+    const history = flush(600, [[400, 430]], 0, NOW - 86_400_000).b.drain(NOW + 600_000 + QUIET_MS);
+    expect(history[0]).toMatchObject({ missing: 30, caughtUp: false });
+    expect(backfillText(history[0], 'UTC')).toMatch(/; the broker may have dropped them \(mosquitto/);
+  });
+
+  it('flushedLate: the newest reading of a dense burst came late by its arrival less its time, until a reading on time', () => {
+    // Away 3 h, its buffer kept the first hour only: the flush ends 2 h before its arrival.
+    const { b, kept, start } = flush(180, [[60, 180]], 0);
+    const last = start + kept[kept.length - 1] * 60_000;
+    const late = NOW + kept.length - 1 - last;
+    // While the burst goes on and once it ended (quiet), for its newest reading only.
+    expect(b.flushedLate('s', last)).toBe(late);
+    expect(b.flushedLate('s', last - 60_000)).toBeNull();
+    b.drain(NOW + 600_000);
+    expect(b.flushedLate('s', last)).toBe(late);
+    // A reading on time ends it.
+    b.arrived('s', NOW + 600_000, NOW + 600_050, 1000, 60_000);
+    expect(b.flushedLate('s', last)).toBeNull();
+    // A device clock an hour behind, read live (late at its own pace, not dense): none.
+    const lag = new BackfillHoles();
+    for (let i = 0; i < 100; i++) lag.arrived('s', T0 + i * 60_000, T0 + i * 60_000 + 3_600_000, i, 60_000);
+    expect(lag.flushedLate('s', T0 + 99 * 60_000)).toBeNull();
+  });
+});
 
 describe('the detector on a backfill', () => {
   it("a 10 s stream's dropped blocks are counted and open no missing-data episode, which replay's timing opens", async () => {
