@@ -333,7 +333,7 @@ export class Detector {
     const missed = Math.round(elapsed / interval) - 1;
     const judgeable = missed > this.opts.cadence.resetAfter || (missed >= 1 && elapsed > linkMs);
     if (!judgeable) return { deviation: Number.NaN, events: [], missed: Math.max(0, missed) };
-    const judged = this.scorer.judgeSilence(stream, { missed, startTs: cadence.latestTs + interval, ts: cadence.latestTs + elapsed, since, channels });
+    const judged = this.scorer.judgeSilence(stream, { missed, startTs: cadence.latestTs + interval, ts: cadence.latestTs + elapsed, since, channels, ownQuiet: this.ownQuiet(stream) });
     return { ...judged, missed };
   }
 
@@ -655,6 +655,7 @@ export class Detector {
     // time it was sent in. The burst ends at the first reading that comes later than that (the stream at its pace).
     let burst = false;
     let holeEnd = false;
+    let irregular = false;
     if (!place.duplicate) {
       const stamped = this.ports.stampsOnArrival === true && reading.ts === receivedAt;
       const interval = place.intervalMs;
@@ -667,7 +668,7 @@ export class Detector {
       // their dwells and runs are judged. The caller's deafness is a hole of ours whatever the stream: a queue may
       // follow it.
       const share = this.holeShare.get(stream) ?? 0;
-      const irregular = share >= OWN_QUIET_SHARE;
+      irregular = share >= OWN_QUIET_SHARE;
       burst = stamped && quick && this.afterHole.has(stream);
       if (!burst && until === undefined) this.holeShare.set(stream, share + ((own || quick ? 1 : 0) - share) / OWN_QUIET_READINGS);
       const hole = (own && !irregular) || until !== undefined;
@@ -762,6 +763,7 @@ export class Detector {
     if (burst) item = { ...item, burst: true };
     else if (holeEnd) item = { ...item, holeEnd: true };
     if (unheard) item = { ...item, unheard: true };
+    if (irregular) item = { ...item, ownQuiet: true };
     if (place.bunched !== undefined) item = { ...item, bunched: place.bunched };
     if (sent !== undefined) item = { ...item, sent };
     this.engine.push(stream, reading.channels, item);

@@ -898,7 +898,7 @@ export class StreamScorer {
     // (Nor for an on/off stream that reports on change only: its quiet is its state held, OnOffDwell.reportsChangesOnly.)
     if (silenced === null && s.episode === null && missed > 0 && (e.stuck !== null || (s.onOff && !s.onOffDwell.reportsChangesOnly)) && !learning) {
       const busy = this.scratch.get(C)?.gapBusy;
-      gap = this.silenceOf(s, missed, (c) => busy !== undefined && busy[c] === 1);
+      gap = this.silenceOf(s, missed, (c) => busy !== undefined && busy[c] === 1, r.item.ownQuiet === true);
       if (gap !== null) {
         e.stuck = null;
         if (gap.deviation >= this.holdSurprise) taught.stuck = null;
@@ -2033,15 +2033,16 @@ export class StreamScorer {
    * @param p.ts the time the silence has reached, epoch ms, the stream's clock
    * @param p.since when the silence began on the caller's clock (kept with the episode: silenceSince)
    * @param p.channels the stream's channel names (the events carry them)
+   * @param p.ownQuiet the stream keeps quiet on its own (Detector.ownQuiet): its silence is judged on its arrivals (silenceOf)
    */
-  judgeSilence(stream: string, p: { readonly missed: number; readonly startTs: number; readonly ts: number; readonly since: number; readonly channels: readonly string[] }): SilenceJudgement {
+  judgeSilence(stream: string, p: { readonly missed: number; readonly startTs: number; readonly ts: number; readonly since: number; readonly channels: readonly string[]; readonly ownQuiet?: boolean }): SilenceJudgement {
     const s = this.streams.get(stream);
     if (s === undefined || s.last === null || s.C !== p.channels.length || !(p.missed >= 1) || this.learningOf(s)) return { deviation: Number.NaN, events: [] };
     if (this.opts.evidence !== undefined && !this.opts.evidence.includes('stuck')) return { deviation: Number.NaN, events: [] };
     // An on/off stream that reports on change only is quiet while its state holds: not its death (OnOffDwell).
     if (s.onOff && s.onOffDwell.reportsChangesOnly) return { deviation: Number.NaN, events: [] };
     const ep = s.episode;
-    const silence = this.silenceOf(s, p.missed, (c) => busyRun(s.runModel, c * RUN_STATE));
+    const silence = this.silenceOf(s, p.missed, (c) => busyRun(s.runModel, c * RUN_STATE), p.ownQuiet === true);
     if (silence === null) return { deviation: Number.NaN, events: [] };
     const { deviation, evidence, channels } = silence;
     const source = { stream, channels: p.channels, modelId: s.modelId ?? null };
@@ -2162,10 +2163,14 @@ export class StreamScorer {
    * a heavy shape that is not in them, and with it a noisy 1 Hz sensor quantised to 0.01 that went dead was judged
    * below 4.6 for 40 minutes (tryout 15, finding 3); the exponential in ln(1 + missed) is still a power law of the
    * length, far heavier than a geometric, so a silence is not judged as that many repeats of a noisy value would
-   * be. Null when no channel's history is ready (nothing judged).
+   * be. A stream that keeps quiet on its own (`ownQuiet`: Detector.ownQuiet, a report-on-change sensor) is judged
+   * on its arrivals alone once they are known: its silence is its value unchanged, and its runs tell nothing of it (a
+   * 0.5 °C room sensor read every 10 s flickers by one step where its level crosses one, so its runs there are busy, a
+   * few readings, and its quiet after them (10 to 30 min, well within its 50 min heartbeat) was judged against them:
+   * 13 false episodes in 5 days, "unusual repeats of one value"). Null when no channel's history is ready (nothing judged).
    */
-  private silenceOf(s: StreamScore, missed: number, busy: (c: number) => boolean): SilenceVerdict | null {
-    const row = s.reference[STUCK];
+  private silenceOf(s: StreamScore, missed: number, busy: (c: number) => boolean, ownQuiet = false): SilenceVerdict | null {
+    const row = ownQuiet && arrivalsKnown(s.arrivals) ? null : s.reference[STUCK];
     const e = Math.log1p(missed);
     const channels = zeros(s.C);
     let n = 0;
