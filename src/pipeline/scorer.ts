@@ -119,6 +119,13 @@ import { RUN_STATE, busyRun, noteStep, restartRun, runSurprise, teachRun } from 
 import { DwellTracker, OnOffDwell, type DwellSnapshot, type OnOffDwellSnapshot } from './dwell.js';
 import { MAX_SURPRISE, TailCalibrator, logError, type LogPrior, type SurpriseOut, type TailOptions, type TailState } from './tail.js';
 
+/**
+ * A silence of a stream that keeps quiet on its own (a report-on-change sensor) longer than this many times its longest
+ * quiet before (StreamScore.quietest: its heartbeat, once seen) has missed a heartbeat: its runs judge it as well as its
+ * arrivals (StreamScorer.silenceOf). Twice: the next heartbeat did not come.
+ */
+export const QUIET_BEYOND = 2;
+
 export const EVIDENCE = ['prediction', 'bias', 'reconstruction', 'level', 'change', 'shift', 'spread', 'stuck', 'rarity', 'cycle'] as const;
 /** The kinds of an anomalyd-scorer/4 checkpoint (before rarity), in its order. */
 const EVIDENCE_V4 = EVIDENCE.slice(0, 8);
@@ -421,6 +428,12 @@ class StreamScore {
    * each reading that arrived (forgotten with `horizon`), against which its silences are judged with its runs.
    */
   readonly arrivals = new Float64Array(ARRIVAL_STATE);
+  /**
+   * The longest quiet taught to `arrivals`, in the stream's steps (the most steps missed before a reading that arrived,
+   * a rare silence's censored): how long it has gone quiet on its own (a report-on-change sensor's heartbeat). Never
+   * forgotten (as `longest`).
+   */
+  quietest = 0;
   /** Per channel: the current run's surprise under runModel's model of runs (0 at a rest, after a gap; not checkpointed: set by every reading). */
   readonly runFloor: Float64Array;
   /**
@@ -912,7 +925,10 @@ export class StreamScorer {
       // A reading of an arrival-stamped burst (StepItem.burst) came at no time of its own: no arrival of the stream's.
       const x = missed > 0 ? missed : r.item.reset || r.item.unheard === true || r.item.burst === true ? -1 : r.item.filled;
       const censored = silenced !== null || (missed > 0 && (s.episode !== null || (gap !== null && gap.deviation >= this.holdSurprise)));
-      if (x >= 0 && !censored) teachArrival(s.arrivals, x, this.opts.horizon);
+      if (x >= 0 && !censored) {
+        teachArrival(s.arrivals, x, this.opts.horizon);
+        if (x > s.quietest) s.quietest = x;
+      }
     }
     // A model that took the stream over learns its errors first, as a new stream learns everything: for
     // learnReadings readings its errors are taught to their histories (both) and judged by nothing. Its first
@@ -2164,13 +2180,16 @@ export class StreamScorer {
    * below 4.6 for 40 minutes (tryout 15, finding 3); the exponential in ln(1 + missed) is still a power law of the
    * length, far heavier than a geometric, so a silence is not judged as that many repeats of a noisy value would
    * be. A stream that keeps quiet on its own (`ownQuiet`: Detector.ownQuiet, a report-on-change sensor) is judged
-   * on its arrivals alone once they are known: its silence is its value unchanged, and its runs tell nothing of it (a
-   * 0.5 °C room sensor read every 10 s flickers by one step where its level crosses one, so its runs there are busy, a
-   * few readings, and its quiet after them (10 to 30 min, well within its 50 min heartbeat) was judged against them:
-   * 13 false episodes in 5 days, "unusual repeats of one value"). Null when no channel's history is ready (nothing judged).
+   * on its arrivals alone while the silence is at most QUIET_BEYOND times the longest quiet it has shown (quietest):
+   * its silence is then its value unchanged, and its runs tell nothing of it (a 0.5 °C room sensor read every 10 s
+   * flickers by one step where its level crosses one, so its runs there are busy, a few readings, and its quiet after
+   * them, 10 to 30 min within its 50 min heartbeat, was judged against them: 13 false episodes in 5 days, "unusual
+   * repeats of one value"). Beyond that (a heartbeat missed) its runs judge it too, as any stream's. Null when no
+   * channel's history is ready (nothing judged).
    */
   private silenceOf(s: StreamScore, missed: number, busy: (c: number) => boolean, ownQuiet = false): SilenceVerdict | null {
-    const row = ownQuiet && arrivalsKnown(s.arrivals) ? null : s.reference[STUCK];
+    const own = ownQuiet && arrivalsKnown(s.arrivals) && missed <= QUIET_BEYOND * s.quietest;
+    const row = own ? null : s.reference[STUCK];
     const e = Math.log1p(missed);
     const channels = zeros(s.C);
     let n = 0;
@@ -2276,6 +2295,7 @@ export class StreamScorer {
       runRare: Array.from(s.runRare),
       runModel: Array.from(s.runModel),
       arrivals: Array.from(s.arrivals),
+      quietest: s.quietest,
       dwells: s.dwells.map((d) => d.toJSON()),
       quiet: s.quiet.map((q) => q.map((x) => [x.v, x.at])),
       zMean: means(s.zMean),
@@ -2427,6 +2447,10 @@ export class StreamScorer {
       const m = nums(v.arrivals, 'arrivals', ARRIVAL_STATE);
       if (m.some((x) => x < 0)) throw new Error('scorer snapshot: arrivals must be >= 0');
       s.arrivals.set(m);
+    }
+    if (v.quietest !== undefined) {
+      if (typeof v.quietest !== 'number' || !(v.quietest >= 0) || !Number.isFinite(v.quietest)) throw new Error('scorer snapshot: quietest must be a finite number >= 0');
+      s.quietest = v.quietest;
     }
     if (v.quiet !== undefined) {
       if (!Array.isArray(v.quiet) || v.quiet.length !== C) throw new Error(`scorer snapshot: quiet must be ${C} lists`);
@@ -2686,6 +2710,8 @@ export interface StreamScoreSnapshot {
   readonly runModel?: number[];
   /** The moments of the steps missed before each arrival (src/pipeline/arrivals.ts). Absent from checkpoints written before it existed. */
   readonly arrivals?: number[];
+  /** The longest quiet taught to `arrivals`, steps (StreamScore.quietest). Absent from checkpoints written before it existed: 0. */
+  readonly quietest?: number;
   /**
    * Per channel, its states' dwells and present segment (src/pipeline/dwell.ts). Absent from
    * checkpoints written before it existed: learnt again.
