@@ -1298,8 +1298,12 @@ export class StreamScorer {
         if (moved > 0 && (s.step[c] === 0 || moved < s.step[c])) s.step[c] = moved;
         // Across filled steps a change is judged per step: as a random walk's, its square spread over them; a
         // counter's over steps the daemon did not hear (StepItem.unheard: its fills carry its total counting on,
-        // Detector.queue) as its rate, the increment per step (tryout 28, finding 4).
-        d2[c] = counterUnheard ? (moved / (1 + filled)) ** 2 : moved ** 2 / (1 + filled);
+        // Detector.queue) as its rate, the increment per step (tryout 28, finding 4). Not a stream that keeps quiet
+        // on its own (StepItem.ownQuiet: a report-on-change sensor): its filled steps are its value unchanged, so the
+        // reading that ends its quiet changed it in one step (a +4 °C fault whose first reading came after 22 min
+        // of quiet was judged as 4 °C over 23 steps, 0.8 °C a step, and never opened: ROCEND).
+        const walk = r.item.ownQuiet === true ? 0 : filled;
+        d2[c] = counterUnheard ? (moved / (1 + filled)) ** 2 : moved ** 2 / (1 + walk);
         // An exact repeat of a quantised stream is a change below its resolution q: floored at the quantisation
         // noise of a change, q²/6 (two readings' errors, each uniform over a step: q²/12 each; Widrow & Kollár,
         // "Quantization Noise", 2008), so a stream that mostly repeats and flickers by one step where its level
