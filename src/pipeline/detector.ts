@@ -169,6 +169,11 @@ export interface DetectorStreamState {
   readonly held: readonly number[] | null;
   /** The counter stage's state (src/pipeline/counter.ts CounterState); absent in a checkpoint written before it. */
   readonly counter?: unknown;
+  /**
+   * The stream's share of readings at an irregular pace of its own (0 … 1: Detector.ownQuiet, OWN_QUIET_SHARE);
+   * absent in a checkpoint written before it (learnt again from 0).
+   */
+  readonly holeShare?: number;
   readonly engine: unknown;
   readonly scorer: unknown;
 }
@@ -199,7 +204,7 @@ export class Detector {
   /**
    * Each stream's share of readings at an irregular pace of its own (OWN_QUIET_SHARE: ending a hole of its own, or
    * within BURST_FRACTION of its interval after the one before, not of a burst), a running mean over about
-   * OWN_QUIET_READINGS readings. Not checkpointed: after a restart it is learnt again, from 0.
+   * OWN_QUIET_READINGS readings. Checkpointed (DetectorStreamState.holeShare).
    */
   private readonly holeShare = new Map<string, number>();
   /** Readings of arrival-stamped bursts since the detector was made (StepItem.burst). */
@@ -269,8 +274,8 @@ export class Detector {
    * True when the stream keeps quiet on its own (OWN_QUIET_SHARE: at least that share of its recent readings ended a
    * hole or came within BURST_FRACTION of its interval after the one before: a report-on-change sensor), so its silence
    * is its value unchanged, not a stall (the daemon's status: not `stale` while its silence is usual, SensorStatusBoard).
-   * Learnt from the readings of this run (not checkpointed): false for an unknown stream and for about the first five
-   * readings after a restart.
+   * Learnt from the stream's readings and checkpointed with it (restored after a restart): false for an unknown stream
+   * and for about its first five readings.
    */
   ownQuiet(stream: string): boolean {
     return (this.holeShare.get(stream) ?? 0) >= OWN_QUIET_SHARE;
@@ -333,7 +338,7 @@ export class Detector {
     const missed = Math.round(elapsed / interval) - 1;
     const judgeable = missed > this.opts.cadence.resetAfter || (missed >= 1 && elapsed > linkMs);
     if (!judgeable) return { deviation: Number.NaN, events: [], missed: Math.max(0, missed) };
-    const judged = this.scorer.judgeSilence(stream, { missed, startTs: cadence.latestTs + interval, ts: cadence.latestTs + elapsed, since, channels });
+    const judged = this.scorer.judgeSilence(stream, { missed, startTs: cadence.latestTs + interval, ts: cadence.latestTs + elapsed, since, channels, ownQuiet: this.ownQuiet(stream) });
     return { ...judged, missed };
   }
 
@@ -486,6 +491,7 @@ export class Detector {
       cadence: this.cadences.get(stream)?.toJSON() ?? null,
       held: this.held.has(stream) ? Array.from(this.held.get(stream)!) : null,
       ...(this.counters.has(stream) ? { counter: this.counters.get(stream)!.snapshot() } : {}),
+      ...(this.holeShare.has(stream) ? { holeShare: this.holeShare.get(stream)! } : {}),
       engine: this.engine.snapshot(stream),
       scorer: this.scorer.snapshot(stream),
     };
@@ -512,6 +518,13 @@ export class Detector {
     if (s.cadence !== null) part('cadence', () => this.cadences.set(stream, Cadence.fromJSON(s.cadence, this.opts.cadence)));
     if (Array.isArray(s.held) && s.held.every((v) => typeof v === 'number' && Number.isFinite(v))) this.held.set(stream, Float64Array.from(s.held));
     if (s.counter !== undefined && s.counter !== null) part('counter', () => this.counters.set(stream, CounterTrack.restore(s.counter)));
+    if (s.holeShare !== undefined) {
+      part('hole share', () => {
+        const h = s.holeShare;
+        if (typeof h !== 'number' || !(h >= 0 && h <= 1)) throw new Error('holeShare must be a number in [0, 1]');
+        this.holeShare.set(stream, h);
+      });
+    }
     if (s.engine !== null) part('model state', () => this.engine.restore(stream, s.engine));
     if (s.scorer !== null) part('score state', () => this.scorer.restore(stream, s.scorer));
     return skipped;
@@ -663,6 +676,7 @@ export class Detector {
     // time it was sent in. The burst ends at the first reading that comes later than that (the stream at its pace).
     let burst = false;
     let holeEnd = false;
+    let irregular = false;
     if (!place.duplicate) {
       const stamped = this.ports.stampsOnArrival === true && reading.ts === receivedAt;
       const interval = place.intervalMs;
@@ -675,7 +689,7 @@ export class Detector {
       // their dwells and runs are judged. The caller's deafness is a hole of ours whatever the stream: a queue may
       // follow it.
       const share = this.holeShare.get(stream) ?? 0;
-      const irregular = share >= OWN_QUIET_SHARE;
+      irregular = share >= OWN_QUIET_SHARE;
       burst = stamped && quick && this.afterHole.has(stream);
       if (!burst && until === undefined) this.holeShare.set(stream, share + ((own || quick ? 1 : 0) - share) / OWN_QUIET_READINGS);
       const hole = (own && !irregular) || until !== undefined;
@@ -770,6 +784,7 @@ export class Detector {
     if (burst) item = { ...item, burst: true };
     else if (holeEnd) item = { ...item, holeEnd: true };
     if (unheard) item = { ...item, unheard: true };
+    if (irregular) item = { ...item, ownQuiet: true };
     if (place.bunched !== undefined) item = { ...item, bunched: place.bunched };
     if (sent !== undefined) item = { ...item, sent };
     this.engine.push(stream, reading.channels, item);

@@ -120,6 +120,13 @@ import { RUN_STATE, busyRun, noteStep, restartRun, runSurprise, teachRun } from 
 import { DwellTracker, OnOffDwell, type DwellSnapshot, type OnOffDwellSnapshot } from './dwell.js';
 import { MAX_SURPRISE, TailCalibrator, logError, type LogPrior, type SurpriseOut, type TailOptions, type TailState } from './tail.js';
 
+/**
+ * A silence of a stream that keeps quiet on its own (a report-on-change sensor) longer than this many times its longest
+ * quiet before (StreamScore.quietest: its heartbeat, once seen) has missed a heartbeat: its runs judge it as well as its
+ * arrivals (StreamScorer.silenceOf). Twice: the next heartbeat did not come.
+ */
+export const QUIET_BEYOND = 2;
+
 export const EVIDENCE = ['prediction', 'bias', 'reconstruction', 'level', 'change', 'shift', 'spread', 'stuck', 'rarity', 'cycle'] as const;
 /** The kinds of an anomalyd-scorer/4 checkpoint (before rarity), in its order. */
 const EVIDENCE_V4 = EVIDENCE.slice(0, 8);
@@ -422,6 +429,12 @@ class StreamScore {
    * each reading that arrived (forgotten with `horizon`), against which its silences are judged with its runs.
    */
   readonly arrivals = new Float64Array(ARRIVAL_STATE);
+  /**
+   * The longest quiet taught to `arrivals`, in the stream's steps (the most steps missed before a reading that arrived,
+   * a rare silence's censored): how long it has gone quiet on its own (a report-on-change sensor's heartbeat). Never
+   * forgotten (as `longest`).
+   */
+  quietest = 0;
   /** Per channel: the current run's surprise under runModel's model of runs (0 at a rest, after a gap; not checkpointed: set by every reading). */
   readonly runFloor: Float64Array;
   /**
@@ -905,7 +918,7 @@ export class StreamScorer {
     // (Nor for an on/off stream that reports on change only: its quiet is its state held, OnOffDwell.reportsChangesOnly.)
     if (silenced === null && s.episode === null && missed > 0 && (e.stuck !== null || (s.onOff && !s.onOffDwell.reportsChangesOnly)) && !learning) {
       const busy = this.scratch.get(C)?.gapBusy;
-      gap = this.silenceOf(s, missed, (c) => busy !== undefined && busy[c] === 1);
+      gap = this.silenceOf(s, missed, (c) => busy !== undefined && busy[c] === 1, r.item.ownQuiet === true);
       if (gap !== null) {
         e.stuck = null;
         if (gap.deviation >= this.holdSurprise) taught.stuck = null;
@@ -919,7 +932,10 @@ export class StreamScorer {
       // A reading of an arrival-stamped burst (StepItem.burst) came at no time of its own: no arrival of the stream's.
       const x = missed > 0 ? missed : r.item.reset || r.item.unheard === true || r.item.burst === true ? -1 : r.item.filled;
       const censored = silenced !== null || (missed > 0 && (s.episode !== null || (gap !== null && gap.deviation >= this.holdSurprise)));
-      if (x >= 0 && !censored) teachArrival(s.arrivals, x, this.opts.horizon);
+      if (x >= 0 && !censored) {
+        teachArrival(s.arrivals, x, this.opts.horizon);
+        if (x > s.quietest) s.quietest = x;
+      }
     }
     // A model that took the stream over learns its errors first, as a new stream learns everything: for
     // learnReadings readings its errors are taught to their histories (both) and judged by nothing. Its first
@@ -1290,8 +1306,12 @@ export class StreamScorer {
         if (moved > 0 && (s.step[c] === 0 || moved < s.step[c])) s.step[c] = moved;
         // Across filled steps a change is judged per step: as a random walk's, its square spread over them; a
         // counter's over steps the daemon did not hear (StepItem.unheard: its fills carry its total counting on,
-        // Detector.queue) as its rate, the increment per step (tryout 28, finding 4).
-        d2[c] = counterUnheard ? (moved / (1 + filled)) ** 2 : moved ** 2 / (1 + filled);
+        // Detector.queue) as its rate, the increment per step (tryout 28, finding 4). Not a stream that keeps quiet
+        // on its own (StepItem.ownQuiet: a report-on-change sensor): its filled steps are its value unchanged, so the
+        // reading that ends its quiet changed it in one step (a +4 °C fault whose first reading came after 22 min
+        // of quiet was judged as 4 °C over 23 steps, 0.8 °C a step, and never opened: ROCEND).
+        const walk = r.item.ownQuiet === true ? 0 : filled;
+        d2[c] = counterUnheard ? (moved / (1 + filled)) ** 2 : moved ** 2 / (1 + walk);
         // An exact repeat of a quantised stream is a change below its resolution q: floored at the quantisation
         // noise of a change, q²/6 (two readings' errors, each uniform over a step: q²/12 each; Widrow & Kollár,
         // "Quantization Noise", 2008), so a stream that mostly repeats and flickers by one step where its level
@@ -2043,15 +2063,16 @@ export class StreamScorer {
    * @param p.ts the time the silence has reached, epoch ms, the stream's clock
    * @param p.since when the silence began on the caller's clock (kept with the episode: silenceSince)
    * @param p.channels the stream's channel names (the events carry them)
+   * @param p.ownQuiet the stream keeps quiet on its own (Detector.ownQuiet): its silence is judged on its arrivals (silenceOf)
    */
-  judgeSilence(stream: string, p: { readonly missed: number; readonly startTs: number; readonly ts: number; readonly since: number; readonly channels: readonly string[] }): SilenceJudgement {
+  judgeSilence(stream: string, p: { readonly missed: number; readonly startTs: number; readonly ts: number; readonly since: number; readonly channels: readonly string[]; readonly ownQuiet?: boolean }): SilenceJudgement {
     const s = this.streams.get(stream);
     if (s === undefined || s.last === null || s.C !== p.channels.length || !(p.missed >= 1) || this.learningOf(s)) return { deviation: Number.NaN, events: [] };
     if (this.opts.evidence !== undefined && !this.opts.evidence.includes('stuck')) return { deviation: Number.NaN, events: [] };
     // An on/off stream that reports on change only is quiet while its state holds: not its death (OnOffDwell).
     if (s.onOff && s.onOffDwell.reportsChangesOnly) return { deviation: Number.NaN, events: [] };
     const ep = s.episode;
-    const silence = this.silenceOf(s, p.missed, (c) => busyRun(s.runModel, c * RUN_STATE));
+    const silence = this.silenceOf(s, p.missed, (c) => busyRun(s.runModel, c * RUN_STATE), p.ownQuiet === true);
     if (silence === null) return { deviation: Number.NaN, events: [] };
     const { deviation, evidence, channels } = silence;
     const source = { stream, channels: p.channels, modelId: s.modelId ?? null };
@@ -2172,10 +2193,17 @@ export class StreamScorer {
    * a heavy shape that is not in them, and with it a noisy 1 Hz sensor quantised to 0.01 that went dead was judged
    * below 4.6 for 40 minutes (tryout 15, finding 3); the exponential in ln(1 + missed) is still a power law of the
    * length, far heavier than a geometric, so a silence is not judged as that many repeats of a noisy value would
-   * be. Null when no channel's history is ready (nothing judged).
+   * be. A stream that keeps quiet on its own (`ownQuiet`: Detector.ownQuiet, a report-on-change sensor) is judged
+   * on its arrivals alone while the silence is at most QUIET_BEYOND times the longest quiet it has shown (quietest):
+   * its silence is then its value unchanged, and its runs tell nothing of it (a 0.5 °C room sensor read every 10 s
+   * flickers by one step where its level crosses one, so its runs there are busy, a few readings, and its quiet after
+   * them, 10 to 30 min within its 50 min heartbeat, was judged against them: 13 false episodes in 5 days, "unusual
+   * repeats of one value"). Beyond that (a heartbeat missed) its runs judge it too, as any stream's. Null when no
+   * channel's history is ready (nothing judged).
    */
-  private silenceOf(s: StreamScore, missed: number, busy: (c: number) => boolean): SilenceVerdict | null {
-    const row = s.reference[STUCK];
+  private silenceOf(s: StreamScore, missed: number, busy: (c: number) => boolean, ownQuiet = false): SilenceVerdict | null {
+    const own = ownQuiet && arrivalsKnown(s.arrivals) && missed <= QUIET_BEYOND * s.quietest;
+    const row = own ? null : s.reference[STUCK];
     const e = Math.log1p(missed);
     const channels = zeros(s.C);
     let n = 0;
@@ -2286,6 +2314,7 @@ export class StreamScorer {
       runRare: Array.from(s.runRare),
       runModel: Array.from(s.runModel),
       arrivals: Array.from(s.arrivals),
+      quietest: s.quietest,
       dwells: s.dwells.map((d) => d.toJSON()),
       quiet: s.quiet.map((q) => q.map((x) => [x.v, x.at])),
       zMean: means(s.zMean),
@@ -2438,6 +2467,10 @@ export class StreamScorer {
       const m = nums(v.arrivals, 'arrivals', ARRIVAL_STATE);
       if (m.some((x) => x < 0)) throw new Error('scorer snapshot: arrivals must be >= 0');
       s.arrivals.set(m);
+    }
+    if (v.quietest !== undefined) {
+      if (typeof v.quietest !== 'number' || !(v.quietest >= 0) || !Number.isFinite(v.quietest)) throw new Error('scorer snapshot: quietest must be a finite number >= 0');
+      s.quietest = v.quietest;
     }
     if (v.quiet !== undefined) {
       if (!Array.isArray(v.quiet) || v.quiet.length !== C) throw new Error(`scorer snapshot: quiet must be ${C} lists`);
@@ -2709,6 +2742,8 @@ export interface StreamScoreSnapshot {
   readonly runModel?: number[];
   /** The moments of the steps missed before each arrival (src/pipeline/arrivals.ts). Absent from checkpoints written before it existed. */
   readonly arrivals?: number[];
+  /** The longest quiet taught to `arrivals`, steps (StreamScore.quietest). Absent from checkpoints written before it existed: 0. */
+  readonly quietest?: number;
   /**
    * Per channel, its states' dwells and present segment (src/pipeline/dwell.ts). Absent from
    * checkpoints written before it existed: learnt again.

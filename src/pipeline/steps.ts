@@ -109,6 +109,12 @@ export interface StepItem<O> {
    * the next reading judges it, or restarts it when that one is of a burst. Absent: false.
    */
   readonly holeEnd?: true;
+  /**
+   * The stream keeps quiet on its own as of the readings before this one (Detector.ownQuiet, OWN_QUIET_SHARE: a
+   * report-on-change sensor): a silence it ends is its value unchanged, judged against its own arrivals (how long it
+   * goes quiet), not as a run of repeats (StreamScorer.silenceOf). Absent: false.
+   */
+  readonly ownQuiet?: true;
 }
 
 /**

@@ -71,3 +71,26 @@ describe('a report-on-change stream stamped on arrival: a second change soon aft
     expect(replay.have - replay.early.have).toBeGreaterThan(100);
   }, 120_000);
 });
+
+describe("a report-on-change stream's own quiet across a restart (its share is checkpointed)", () => {
+  it('a door restored from its snapshot keeps quiet on its own from its first reading after the restart; a share out of [0, 1] is skipped', async () => {
+    const first = shipped(true);
+    const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: pino({ level: 'silent' }) });
+    await feedMessages(first, book, door(4, 2), []);
+    expect(first.ownQuiet(STREAM)).toBe(true);
+    const state = JSON.parse(JSON.stringify(first.snapshot(STREAM))) as { holeShare?: unknown };
+    expect(state.holeShare).toBeGreaterThanOrEqual(1 / 8);
+    // A fresh detector knows nothing of the stream: its quiet is learnt from about five readings on.
+    expect(shipped(true).ownQuiet(STREAM)).toBe(false);
+    const second = shipped(true);
+    expect(second.restore(STREAM, state)).toEqual([]);
+    expect(second.ownQuiet(STREAM)).toBe(true);
+    // A checkpoint written before the share was kept: learnt again, from 0.
+    const older = shipped(true);
+    expect(older.restore(STREAM, { ...state, holeShare: undefined })).toEqual([]);
+    expect(older.ownQuiet(STREAM)).toBe(false);
+    const broken = shipped(true);
+    expect(broken.restore(STREAM, { ...state, holeShare: 3 })).toEqual([`hole share ${STREAM}: holeShare must be a number in [0, 1]`]);
+    expect(broken.ownQuiet(STREAM)).toBe(false);
+  }, 120_000);
+});

@@ -1,0 +1,76 @@
+/**
+ * A report-on-change sensor's usual quiet opens nothing, at any reporting rate, and its death is still told. The 0.5 °C
+ * room sensor of test/helpers/report-on-change.ts (a heartbeat every 50 minutes), read every 5 s, 10 s or minute: where
+ * its level crosses a step it flickers by one step every few readings (its runs busy, a few readings), and the quiet
+ * after that (10 to 30 minutes, within its heartbeat, beyond `window.resetAfter` steps: a gap) was judged against those
+ * runs: 12 to 21 episodes in 5 days of normal readings, `unusual repeats of one value` and `missing data` (branch
+ * `rocnoise` and main alike). Its silence is judged on its own arrivals up to twice its longest quiet (a missed
+ * heartbeat; src/pipeline/scorer.ts silenceOf). Through `anomalyd replay --episodes`, shipped configuration and GRU model.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtAndModelsPresent } from '../helpers/daemon.js';
+import { reportOnChange } from '../helpers/report-on-change.js';
+import { replayEpisodes, shippedConfigIn } from '../helpers/replay-episodes.js';
+
+const SEC = 1000;
+const MIN = 60 * SEC;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+const HEARTBEAT = 50 * MIN;
+
+let dir = '';
+let config = '';
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'anomalyd-roc-quiet-'));
+  config = await shippedConfigIn(dir);
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const start = Date.UTC(2026, 10, 30);
+
+describe.skipIf(!builtAndModelsPresent())('report-on-change sensor: its usual quiet opens nothing, its death is told', () => {
+  // The series that opened 12 to 21 episodes each on `rocnoise`, and one (1 min) that opened none.
+  for (const { sampleMs, seed } of [
+    { sampleMs: 5 * SEC, seed: 5 },
+    { sampleMs: 5 * SEC, seed: 29 },
+    { sampleMs: 10 * SEC, seed: 5 },
+    { sampleMs: 10 * SEC, seed: 7 },
+    { sampleMs: MIN, seed: 3 },
+  ]) {
+    it(`read every ${sampleMs / SEC} s, seed ${seed}: five days of normal readings open no episode after the first day`, async () => {
+      const rows = reportOnChange({ seed, start, sampleMs });
+      // Quiet stretches of over 10 minutes in it (at 5 s and 10 s beyond resetAfter's 64 steps: gaps): the case is there.
+      const quiet = rows.slice(1).filter(([t], i) => t - rows[i][0] > 10 * MIN).length;
+      expect(quiet).toBeGreaterThan(10);
+      // The first day: its longest quiet (the heartbeat) may not have come yet.
+      const episodes = (await replayEpisodes(dir, config, `quiet-${sampleMs}-${seed}`, rows)).filter((e) => e.start >= start + DAY);
+      expect(episodes.map((e) => `${new Date(e.start).toISOString()} ${e.sentence}`)).toEqual([]);
+    }, 120_000);
+  }
+
+  for (const { sampleMs, seed, deadMs } of [
+    { sampleMs: 5 * SEC, seed: 7, deadMs: 2 * HOUR },
+    { sampleMs: 10 * SEC, seed: 3, deadMs: 6 * HOUR },
+    { sampleMs: MIN, seed: 7, deadMs: 2 * HOUR },
+  ]) {
+    it(`read every ${sampleMs / SEC} s, seed ${seed}: silent for ${deadMs / HOUR} h on day 3 is told as missing data, from the step after its last reading`, async () => {
+      const from = start + 3 * DAY + 10 * HOUR;
+      const rows = reportOnChange({ seed, start, sampleMs }).filter(([t]) => t < from || t >= from + deadMs);
+      const last = rows.filter(([t]) => t < from).at(-1)?.[0] ?? Number.NaN;
+      const episodes = await replayEpisodes(dir, config, `dead-${sampleMs}-${seed}`, rows);
+      const mine = episodes.filter((e) => e.end >= from && e.start <= from + deadMs);
+      expect(mine.map((e) => e.kind)).toEqual(['missing_data']);
+      // From the first step after its last reading (one of its learnt intervals on), which is within a heartbeat of the silence.
+      expect(mine[0].start).toBeGreaterThan(last);
+      expect(mine[0].start).toBeLessThanOrEqual(from);
+      expect(from - last).toBeLessThan(HEARTBEAT);
+    }, 120_000);
+  }
+});
