@@ -51,6 +51,9 @@
  * Written again by branch drift's scorer (twenty-fifth session), a detection change: each channel's level excursion
  * beyond everything it has shown (src/pipeline/excursion.ts), whose state the snapshot holds (excursion); the sample of
  * outputs is unchanged (its assertion passed before the fixture was written again), and the rest of the snapshot too.
+ * Written again at the integration of branch rocfix (twenty-sixth session): the snapshot holds the stream's longest
+ * quiet so far (quietest, which judges a report-on-change stream's silence); the sample of outputs is unchanged (its
+ * assertion passed before the fixture was written again), only the snapshot gains the field.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
