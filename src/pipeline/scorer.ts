@@ -293,6 +293,11 @@ interface Episode {
   held?: { readonly channel: number; readonly since: number; readonly longestMs: number; readonly level?: number };
   /** An on/off stream's alarm state holds it (AnomalyEvent.alarm: a leak since `since`, its reading `level`). */
   alarm?: { readonly since: number; readonly level: number };
+  /**
+   * A level excursion beyond everything the channel had shown (src/pipeline/excursion.ts) opened or held it
+   * (AnomalyEvent.excursion): the first such channel's, as noted then. Kept once noted; checkpointed with it.
+   */
+  excursion?: { readonly channel: number; readonly since: number; readonly up: boolean; readonly lo: number; readonly hi: number };
 }
 
 /**
@@ -1744,7 +1749,7 @@ export class StreamScorer {
       // The drift of the level off a long cycle takes the raw reading (an episode's too: a drift holds its own).
       s.drifts[c].update(s.cycles[c], x, r.item.reset ? 0 : filled, !owned, s.step[c], shortSpan(this.opts.smooth));
       // The level's excursion beyond everything shown takes the raw reading (an episode's too: it holds its own).
-      if (bunched === 0 && !burst) s.excursions[c].update(x, !owned, learning, s.step[c]);
+      if (bunched === 0 && !burst) s.excursions[c].update(x, !owned, learning, s.step[c], r.item.ts);
       // A new period: its residuals start over.
       if (s.cycles[c].cycles !== before) {
         s.cycCount[c] = 0;
@@ -1936,7 +1941,10 @@ export class StreamScorer {
       s.rests = [];
       clearEpisodeVariability(s);
     } else if (ep.stuckAt > 0 && ep.stuckAt === ep.readings - 1) s.unstuck = true;
-    const newNormal = this.opts.newNormalAfter > 0 && ep.readings - ep.stuckAt >= this.opts.newNormalAfter;
+    // Nor is a level still drifting away from everything the channel had shown (src/pipeline/excursion.ts, growing over
+    // the last newNormalAfter readings): a level that has not settled is no normal yet; it is the new normal once it
+    // has held (grown by no more than the margin its alarm asked) for newNormalAfter readings.
+    const newNormal = this.opts.newNormalAfter > 0 && ep.readings - ep.stuckAt >= this.opts.newNormalAfter && !this.stillDrifting(s, ep);
     // An on/off stream's held state ends at the reading that says it changed (the device's own word: a door shut).
     const switched = s.onOff && ep.held !== undefined && ep.silence === undefined && r.item.kind === 'reading' && s.onOffDwell.present !== (r.item.onOffActive ?? 1);
     if (s.below >= this.opts.closeAfter || newNormal || switched) {
@@ -1958,10 +1966,31 @@ export class StreamScorer {
   }
 
   /**
+   * Whether an owner channel of episode `ep` is a level excursion still growing over the last newNormalAfter readings
+   * (LevelExcursion.growing, its lag ceil(newNormalAfter / span) blocks).
+   */
+  private stillDrifting(s: StreamScore, ep: Episode): boolean {
+    const blocks = Math.ceil(this.opts.newNormalAfter / shortSpan(this.opts.smooth));
+    for (let c = 0; c < s.C; c++) if (ep.owners[c] && s.excursions[c].growing(blocks)) return true;
+    return false;
+  }
+
+  /**
    * Notes on episode `ep` the state its owners hold far longer than their dwells there (DwellTracker.held, at the
    * hold level): the owner channel whose dwell is the most surprising. Kept once noted (its resolve tells it too).
    */
   private noteHeld(s: StreamScore, ep: Episode): void {
+    // A level drifting beyond everything the channel had shown (src/pipeline/excursion.ts) that opens or holds the
+    // episode: its onset and the envelope it left, for the explanation (a drift since then, not what the readings just
+    // before the episode, already drifted, make of it).
+    if (ep.excursion === undefined) {
+      for (let c = 0; c < s.C; c++) {
+        const told = ep.owners[c] ? s.excursions[c].told : null;
+        if (told === null) continue;
+        ep.excursion = { channel: c, since: Number.isFinite(told.since) ? Math.min(told.since, ep.startTs) : ep.startTs, up: told.up, lo: told.lo, hi: told.hi };
+        break;
+      }
+    }
     if (s.onOff) {
       const held = s.C === 1 && ep.owners[0] ? s.onOffDwell.held(this.holdSurprise) : null;
       if (held !== null) ep.held = { channel: 0, ...held };
@@ -2008,6 +2037,7 @@ export class StreamScorer {
       evidence,
       ...(ep.held !== undefined ? { held: ep.held } : {}),
       ...(ep.alarm !== undefined ? { alarm: ep.alarm } : {}),
+      ...(ep.excursion !== undefined ? { excursion: ep.excursion } : {}),
     };
   }
 
@@ -2563,6 +2593,10 @@ export class StreamScorer {
         // Absent from checkpoints written before they were kept: none (a held state is noted again at its next judgement).
         ...(e.held !== undefined && e.held !== null ? { held: { channel: finite(e.held.channel), since: finite(e.held.since), longestMs: finite(e.held.longestMs), ...(e.held.level !== undefined ? { level: finite(e.held.level) } : {}) } } : {}),
         ...(e.alarm !== undefined && e.alarm !== null ? { alarm: { since: finite(e.alarm.since), level: finite(e.alarm.level) } } : {}),
+        // Absent from checkpoints written before it was kept: none (noted again while the excursion holds it).
+        ...(e.excursion !== undefined && e.excursion !== null
+          ? { excursion: { channel: finite(e.excursion.channel), since: finite(e.excursion.since), up: e.excursion.up === true, lo: finite(e.excursion.lo), hi: finite(e.excursion.hi) } }
+          : {}),
       };
     }
     // Absent from checkpoints written before they existed: no reset awaited, and no reading for a duplicate to repeat.

@@ -51,6 +51,9 @@
  * Written again by branch drift's scorer (twenty-fifth session), a detection change: each channel's level excursion
  * beyond everything it has shown (src/pipeline/excursion.ts), whose state the snapshot holds (excursion); the sample of
  * outputs is unchanged (its assertion passed before the fixture was written again), and the rest of the snapshot too.
+ * Written again by branch driftkind's scorer (twenty-sixth session; the fixture says 4853555, its base, with the
+ * branch's change uncommitted on top): the open excursion's onset (`excursion.since`, the first reading of its first
+ * block beyond the envelope), the only difference in the snapshot; the sample of outputs is unchanged.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
