@@ -96,7 +96,9 @@
  * would teach), so a stuck value that ends is not declared the new normal on its first reading after the
  * fault (which would re-baseline the normalisation on the stuck value and blind the stream); the episode
  * then resolves as any other, and only a change that lasts `newNormalAfter` readings unstuck is a new
- * normal. Readings known to be normal (a model's training rows) and a new stream's first `learnReadings`
+ * normal. So is a level still drifting away from everything an owner channel had shown (its told level excursion
+ * still growing, src/pipeline/excursion.ts): the count restarts while it grows, so the new normal is the level it
+ * settled at. Readings known to be normal (a model's training rows) and a new stream's first `learnReadings`
  * teach both histories unconditionally and open no episode.
  *
  * The row score within an episode. What an open episode has already reported is not new: while it is open,
@@ -270,6 +272,11 @@ interface Episode {
   rowPeak: number;
   /** `readings` at the episode's last stuck reading (0: never stuck): the new-normal count starts there. */
   stuckAt: number;
+  /**
+   * `readings` at the episode's last reading at which an owner channel's told level excursion was still growing
+   * (stillDrifting; absent: never): the new-normal count starts there too. Checkpointed with it.
+   */
+  grownAt?: number;
   /**
    * Opened on the recent history alone (the adaptive score at the threshold while the reference, normal
    * operation, was below the hold level): the scorer treats it as any episode (what it teaches, the row
@@ -1122,7 +1129,7 @@ export class StreamScorer {
     // (noteRest, teachRests).
     if (!learning && episode !== null) noteRest(s, episode, this.opts.newNormalAfter);
     if (!learning && before !== null && s.episode === null && !rebaseline) teachRests(s);
-    if (s.episode !== null && s.episode.stuckAt !== s.episode.readings && this.opts.newNormalAfter > 0 && s.episodeEvidence.length < this.opts.newNormalAfter) {
+    if (s.episode !== null && s.episode.stuckAt !== s.episode.readings && s.episode.grownAt !== s.episode.readings && this.opts.newNormalAfter > 0 && s.episodeEvidence.length < this.opts.newNormalAfter) {
       keepForNewNormal(s, taught, this.scratch.get(C)?.d2);
     }
     if (rebaseline && before !== null) {
@@ -1942,9 +1949,16 @@ export class StreamScorer {
       clearEpisodeVariability(s);
     } else if (ep.stuckAt > 0 && ep.stuckAt === ep.readings - 1) s.unstuck = true;
     // Nor is a level still drifting away from everything the channel had shown (src/pipeline/excursion.ts, growing over
-    // the last newNormalAfter readings): a level that has not settled is no normal yet; it is the new normal once it
-    // has held (grown by no more than the margin its alarm asked) for newNormalAfter readings.
-    const newNormal = this.opts.newNormalAfter > 0 && ep.readings - ep.stuckAt >= this.opts.newNormalAfter && !this.stillDrifting(s, ep);
+    // the last newNormalAfter readings): a level that has not settled is no normal yet. As for a stuck value, the count
+    // starts over at it, and so do the readings a new normal would teach (what it adopts is the level it settled at,
+    // not the drift's first readings): it is the new normal once it has held for newNormalAfter readings.
+    if (this.opts.newNormalAfter > 0 && this.stillDrifting(s, ep)) {
+      ep.grownAt = ep.readings;
+      if (s.episodeEvidence.length > 0) s.episodeEvidence.clear();
+      s.rests = [];
+      clearEpisodeVariability(s);
+    }
+    const newNormal = this.opts.newNormalAfter > 0 && ep.readings - Math.max(ep.stuckAt, ep.grownAt ?? 0) >= this.opts.newNormalAfter;
     // An on/off stream's held state ends at the reading that says it changed (the device's own word: a door shut).
     const switched = s.onOff && ep.held !== undefined && ep.silence === undefined && r.item.kind === 'reading' && s.onOffDwell.present !== (r.item.onOffActive ?? 1);
     if (s.below >= this.opts.closeAfter || newNormal || switched) {
@@ -2575,6 +2589,8 @@ export class StreamScorer {
         rowPeak: finite(e.rowPeak),
         // Absent from checkpoints written before it existed: never stuck; an alarm.
         stuckAt: e.stuckAt === undefined ? 0 : finite(e.stuckAt),
+        // Absent from checkpoints written before it was kept, and while no excursion grew: none.
+        ...(e.grownAt !== undefined && e.grownAt !== null ? { grownAt: finite(e.grownAt) } : {}),
         silent: e.silent === true,
         // Absent from checkpoints written before it was kept (and for an episode opened as an alarm): none.
         ...(e.uncounted !== undefined ? { uncounted: finite(e.uncounted) } : {}),
