@@ -292,4 +292,12 @@ export interface AnomalyEvent {
    * it). Opened at that first reading, resolved at its first reading out of it; explained as the kind `alarm`.
    */
   readonly alarm?: { readonly since: number; readonly level: number };
+  /**
+   * A channel's level drifting away from everything it had shown (src/pipeline/excursion.ts) opened or held the
+   * episode: the channel (an index of `channels`), `since`, the first reading of its level's first block beyond that
+   * envelope (epoch ms; the episode's start when not known), `up` (above it, or below), and the envelope it left,
+   * `lo` … `hi` (the lowest and highest level, a mean of its short-mean span of readings, it had shown in normal
+   * operation; sensor units). Explained as a drift since then, by how far beyond anything seen. Absent otherwise.
+   */
+  readonly excursion?: { readonly channel: number; readonly since: number; readonly up: boolean; readonly lo: number; readonly hi: number };
 }

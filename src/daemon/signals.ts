@@ -961,6 +961,8 @@ export class SignalBook {
       threshold: surpriseOf(ev.threshold),
       ...(peakFrom !== undefined ? { onsetKnown: true } : episode.beganBy !== undefined ? { beganBy: episode.beganBy } : {}),
       ...(ev.held !== undefined && peakFrom === undefined ? { held: ev.held } : {}),
+      // A drift beyond everything seen is told as that also in a stretch of it told on its own (followPeak): it is the drift's.
+      ...(ev.excursion !== undefined ? { excursion: ev.excursion } : {}),
       ...(ev.kind === 'resolve' ? { ended: true } : {}),
     });
     return { explanation: toAlertExplanation(e), readings: during.length };

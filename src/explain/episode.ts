@@ -74,6 +74,8 @@ export interface EpisodeInput {
   readonly ended?: boolean;
   /** AnomalyEvent.held: the channel (index of `channels`) that holds a state far longer than its dwells there; see ExplainInput.held. */
   readonly held?: { readonly channel: number; readonly since: number; readonly longestMs: number; readonly level?: number };
+  /** AnomalyEvent.excursion: the channel (index of `channels`) whose level drifted beyond everything it had shown; see ExplainInput.excursion. */
+  readonly excursion?: { readonly channel: number; readonly since: number; readonly up: boolean; readonly lo: number; readonly hi: number };
   /** See ExplainInput.states: an on/off stream's states' names (its reading 1's, 0's). Absent: told as numbers. */
   readonly states?: { readonly on: string; readonly off: string };
   /** Per channel, the most decimals its readings were ever sent with (SeriesStore.sentDecimals; ExplainInput.sentDecimals). */
@@ -102,6 +104,7 @@ export function explainEpisode(input: EpisodeInput): EpisodeExplanation {
       ...(input.onsetKnown === true ? { onsetKnown: true } : {}),
       ...(input.ended === true ? { ended: true } : {}),
       ...(input.held !== undefined && input.held.channel === c ? { held: { since: input.held.since, longestMs: input.held.longestMs, ...(input.held.level !== undefined ? { level: input.held.level } : {}) } } : {}),
+      ...(input.excursion !== undefined && input.excursion.channel === c ? { excursion: { since: input.excursion.since, up: input.excursion.up, lo: input.excursion.lo, hi: input.excursion.hi } } : {}),
       ...(input.states !== undefined && C === 1 ? { states: input.states } : {}),
       ...(input.sentDecimals !== undefined && input.sentDecimals[c] !== undefined && input.sentDecimals[c] >= 0 ? { sentDecimals: input.sentDecimals[c] } : {}),
     }),

@@ -19,6 +19,14 @@
  * shift was told as 0.5). A spike, or a kind not told, is told against the model's expectation for its
  * strongest reading (made before that reading was seen).
  *
+ * A level drifting away from everything the stream had shown (the detector's level excursion, src/pipeline/excursion.ts:
+ * `excursion`, when it opened or held the episode) is told a `drift` from the excursion's own evidence, after a state
+ * held, missing data and a stuck value and before every other kind (excursionDrift): the readings just before such an
+ * episode had drifted already, so against them its onset is not seen (a +12 °C drift over three hours was told a
+ * `spike` of its latest half degree). The sentence says since when and how far beyond anything seen:
+ *
+ *   house/temp 22.41 °C, drifting up since 00:42, +1.30 °C above anything seen (drift, +4 °C/h)
+ *
  * The kinds, tried in this order (the first that fits wins):
  *   missing_data  no reading in the stretch, or a silence longer than 3 intervals (and 1.5 x the longest
  *                 normal gap) that makes up at least half of the stretch (a gap before one of its readings only
@@ -284,6 +292,13 @@ export interface ExplainInput {
    * number (`last closed`, `open for 1 h since 05:12, never longer than 40 s before`). Absent: numbers.
    */
   readonly states?: { readonly on: string; readonly off: string };
+  /**
+   * The detector's level excursion (src/pipeline/excursion.ts, AnomalyEvent.excursion) opened or held the episode: the
+   * stream's level went `up` (or down) beyond the envelope `lo` … `hi` of everything it had shown (its short means'
+   * levels in normal operation, sensor units) and went on leaving it, since `since` (epoch ms). Told as a drift since
+   * then, by how far beyond anything seen (excursionDrift). Absent: none.
+   */
+  readonly excursion?: { readonly since: number; readonly up: boolean; readonly lo: number; readonly hi: number };
 }
 
 /**
@@ -344,6 +359,11 @@ export interface Explanation {
   readonly within?: { readonly lo: number; readonly hi: number };
   /** drift: the trend, sensor units per hour. */
   readonly ratePerHour?: number;
+  /**
+   * drift told from the detector's level excursion (ExplainInput.excursion): how far `value` lies beyond anything the
+   * stream had shown (sensor units; above its envelope's top > 0, below its bottom < 0).
+   */
+  readonly beyondSeen?: number;
   /**
    * noise_change: ± BAND_SIGMAS noise spreads (sensor units) of the readings in a row whose noise was furthest
    * from usual (noiseStretch), to compare with `band` (± BAND_SIGMAS of the usual noise).
@@ -413,6 +433,9 @@ export function explain(given: ExplainInput): Explanation {
   if (n === 0) return finish(input, { kind: null, value: null, expected: null, band: null, basis: null, since: input.startTs }, tz);
   const stuck = stuckRun(before.values, x, seesStuck(input), reference) ?? pinnedRun(input, reference);
   if (stuck !== null) return finish(input, stuckDraft(input, reference, stuck), tz);
+  // The detector's level excursion held the episode: a drift since its onset, beyond everything the stream had shown.
+  const excursion = excursionDrift(input);
+  if (excursion !== null) return finish(input, excursion, tz);
   if (reference.basis === null) {
     return finish(input, { kind: null, value: median([...x]), expected: null, band: null, basis: null, since: during.ts[0] }, tz);
   }
@@ -604,6 +627,38 @@ function offCycle(input: ExplainInput, x: readonly number[], told: number, side:
   const sign = Math.sign(off(worst));
   const held = beyond.length > SPIKE_READINGS && range(beyond[0], beyond[beyond.length - 1]).every((i) => finite(x[i]) && Math.sign(off(i)) === sign);
   return { kind: held ? 'level_shift' : null, value: x[worst], expected: c.ref[worst], band: BAND_SIGMAS * c.sigma, basis: 'baseline', since: ts[beyond[0]] };
+}
+
+/**
+ * A drift told from the detector's level excursion (ExplainInput.excursion; src/pipeline/excursion.ts), or null without
+ * one. The value told is the stretch's latest reading (at or before `endTs`: a resolve's reading back is no part of
+ * it), which must lie beyond the envelope on the excursion's side (else null: the other kinds judge the readings);
+ * `beyondSeen` its distance beyond it; `since` the excursion's onset; the rate the Theil–Sen slope (robust.ts trend) of
+ * the readings (of `before` and `during`) from the onset to it, sensor units per hour; what was expected, the envelope
+ * (its middle ± half its width, basis `baseline`).
+ */
+function excursionDrift(input: ExplainInput): Draft | null {
+  const e = input.excursion;
+  if (e === undefined || !finite(e.since) || !finite(e.lo) || !finite(e.hi)) return null;
+  const { ts, values: x } = input.during;
+  let last = -1;
+  for (let i = x.length - 1; i >= 0 && last < 0; i--) if (finite(x[i]) && ts[i] <= input.endTs) last = i;
+  if (last < 0) return null;
+  const value = x[last];
+  const beyond = e.up ? value - e.hi : value - e.lo;
+  if (e.up ? !(beyond > 0) : !(beyond < 0)) return null;
+  const t: number[] = [];
+  const y: number[] = [];
+  for (const s of [input.before, input.during]) {
+    for (let i = 0; i < s.values.length; i++) {
+      if (s.ts[i] >= e.since && s.ts[i] <= ts[last] && finite(s.values[i])) {
+        t.push(s.ts[i]);
+        y.push(s.values[i]);
+      }
+    }
+  }
+  const rate = t.length >= 2 ? trend(t, y).slope * 3_600_000 : null;
+  return { kind: 'drift', value, expected: (e.lo + e.hi) / 2, band: (e.hi - e.lo) / 2, basis: 'baseline', since: e.since, beyondSeen: beyond, ...(rate !== null ? { ratePerHour: rate } : {}) };
 }
 
 /** Readings a steady trend must span to be told a drift (steadyDrift): two noise measures' worth (NOISE_READINGS). */
@@ -1814,6 +1869,11 @@ function sentenceOf(
     case 'drift': {
       const rate = d.ratePerHour ?? 0;
       const r = `${rate >= 0 ? '+' : '−'}${formatNumber(Math.abs(rate), decimalsFor(Math.abs(rate), null))}${u}/h`;
+      // Told from the detector's level excursion (excursionDrift): since its onset, how far beyond anything seen.
+      if (d.beyondSeen !== undefined) {
+        const up = d.beyondSeen >= 0;
+        return `${stream} ${num(d.value ?? NaN)}${u}, drifting ${up ? 'up' : 'down'} since ${when(d.since)}, ${up ? '+' : '−'}${num(Math.abs(d.beyondSeen))}${u} ${up ? 'above' : 'below'} anything seen (${words ?? KIND_LABELS.drift}, ${r}${note !== null ? `, ${note}` : ''})`;
+      }
       return `${stream} ${num(d.value ?? NaN)}${u}${expected} since ${when(d.since)}${after} (${words ?? KIND_LABELS.drift}, ${r}${note !== null ? `, ${note}` : ''})`;
     }
     case 'level_shift':

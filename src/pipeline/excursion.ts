@@ -33,6 +33,13 @@
  * level: a level shift held, a sentinel on a counter's way up);
  * a new normal (the episode resolved as such) starts the tracker over, its first `seed` blocks setting the envelope
  * again. Counted in readings and the stream's own spread: no time unit. Checkpointed (toJSON / fromJSON).
+ *
+ * What it tells (`told`, while drifting): the side, the envelope it left and `since`, the time of the first reading of
+ * the excursion's first block (the explainer tells the episode it holds as a drift since then, by how far beyond
+ * anything seen: src/explain/explain.ts). And whether, told, it is still growing (`growing`): its distance beyond the
+ * envelope now beyond that `blocks` blocks earlier (told fewer blocks ago: growing, as its telling found) by the margin
+ * its alarm asks of its growth (more than K/2 · σ and the walk bound of that lag); the scorer does not take a level still
+ * growing as the new normal.
  */
 
 /** Block means held for the walk bound (at `span` 31: 7,936 readings). */
@@ -67,7 +74,33 @@ export interface ExcursionState {
   /** The envelope, or null before a block is held. */
   readonly envelope: { readonly lo: number; readonly hi: number } | null;
   /** The open excursion, or null. */
-  readonly excursion: { readonly up: boolean; readonly ext: number; readonly age: number; readonly ds: number[]; readonly fault: boolean; readonly alarmed: boolean; readonly far: boolean; readonly inEpisode: boolean } | null;
+  readonly excursion: {
+    readonly up: boolean;
+    readonly ext: number;
+    readonly age: number;
+    readonly ds: number[];
+    readonly fault: boolean;
+    readonly alarmed: boolean;
+    readonly far: boolean;
+    readonly inEpisode: boolean;
+    /** Epoch ms of the first reading of its first block; absent: not known (a checkpoint written before it was kept). */
+    readonly since?: number;
+    /** Its distances beyond the envelope at each block since it was told, oldest first (at most RING); absent: none. */
+    readonly recent?: number[];
+    /** Told: the stream's own spread at its latest block (sensor units); absent: 0 until the next block. */
+    readonly sigma?: number;
+  } | null;
+}
+
+/** What a drifting LevelExcursion tells of itself (LevelExcursion.told). */
+export interface ExcursionTold {
+  /** The level went above the envelope (true) or below it. */
+  readonly up: boolean;
+  /** Epoch ms of the first reading of the excursion's first block beyond the envelope; NaN when not known. */
+  readonly since: number;
+  /** The envelope it left: the lowest and highest block mean shown in normal operation (sensor units). */
+  readonly lo: number;
+  readonly hi: number;
 }
 
 /**
@@ -99,6 +132,14 @@ export class LevelExcursion {
   private alarmed = false;
   private far = false;
   private inEpisode = false;
+  /** Epoch ms of the open block's first reading (NaN: not given, or not checkpointed). */
+  private blockTs = Number.NaN;
+  /** Epoch ms of the excursion's first block's first reading (NaN: none, or not known). */
+  private since = Number.NaN;
+  /** A told excursion's distance beyond the envelope at each block since its telling, oldest first (at most RING). */
+  private recent: number[] = [];
+  /** The stream's own spread at the latest block judged (sensor units). */
+  private sigma = 0;
 
   /**
    * @param span readings in a block (the short means' span, ≥ 1)
@@ -113,6 +154,29 @@ export class LevelExcursion {
   /** Whether the stream's level is drifting away from everything it has shown now (module docs). */
   get drifting(): boolean {
     return this.inExcursion && this.alarmed && this.far;
+  }
+
+  /** While drifting: its side, the envelope it left and since when (ExcursionTold); null otherwise. */
+  get told(): ExcursionTold | null {
+    return this.drifting ? { up: this.up, since: this.since, lo: this.lo, hi: this.hi } : null;
+  }
+
+  /**
+   * Whether a drifting excursion (told, and far) is still growing: its distance beyond the envelope now exceeds that
+   * `blocks` blocks before (told fewer blocks ago: growing, as its telling found it) by more than K/2 of the stream's
+   * own standard deviations and the walk bound of that lag (the margin its alarm asks of its growth). False when not
+   * drifting (one that met another kind's episode is never told: tried, it held MSL's episodes past their new normal,
+   * BENCHMARKS.md).
+   * @param blocks the lag (blocks of `span` readings, ≥ 1; at most RING − 1 are kept: a longer lag is that)
+   */
+  growing(blocks: number): boolean {
+    if (!this.drifting) return false;
+    const lag = Math.min(RING - 1, Math.max(1, Math.round(blocks)));
+    // Told fewer blocks ago: growing, as its telling found it.
+    if (this.recent.length <= lag) return true;
+    const last = this.recent.length - 1;
+    const from = last - lag;
+    return this.recent[last] - this.recent[from] > Math.max(this.bound(Math.max(1, last - from)), (K / 2) * this.sigma);
   }
 
   /** Starts over (a new normal): the next `seed` blocks set the envelope again; the open block is kept. */
@@ -134,16 +198,21 @@ export class LevelExcursion {
     this.alarmed = false;
     this.far = false;
     this.inEpisode = false;
+    this.since = Number.NaN;
+    this.recent = [];
   }
 
   /**
    * Takes one reading. `x`: the raw reading (sensor units; not finite: ignored), `normal`: the reading is no open
    * episode's of the channel, `learning`: the stream is in its learning period, `quantum`: the channel's resolution
-   * (sensor units, 0: none known).
+   * (sensor units, 0: none known), `ts`: its time (epoch ms; only told back as `since`, never judged; default NaN).
    */
-  update(x: number, normal: boolean, learning: boolean, quantum: number): void {
+  update(x: number, normal: boolean, learning: boolean, quantum: number, ts = Number.NaN): void {
     if (!Number.isFinite(x)) return;
-    if (this.n === 0) this.first = x;
+    if (this.n === 0) {
+      this.first = x;
+      this.blockTs = ts;
+    }
     const u = x - this.first;
     this.n++;
     this.sum += u;
@@ -232,6 +301,7 @@ export class LevelExcursion {
     if (!this.inExcursion) {
       this.inExcursion = true;
       this.up = up;
+      this.since = this.blockTs;
     }
     // An excursion that meets another kind's open episode of the channel (begins in it, or goes through it before it
     // is told here) never alarms: the level is that fault's (a level shift held, a sentinel on a counter's way up).
@@ -246,8 +316,10 @@ export class LevelExcursion {
     const j = Math.log2(this.age);
     if (Number.isInteger(j) && j < LOG_AGES) this.ds.push(d);
     const sigma = this.spread(quantum);
+    this.sigma = sigma;
     const far = d > K * sigma;
     this.far = far;
+    if (this.alarmed) this.keep(d);
     if (this.alarmed || this.inEpisode || this.age < MIN_AGE || !far) return;
     const half = Math.floor(Math.log2(this.age / 2));
     const dHalf = this.ds[Math.min(half, this.ds.length - 1)];
@@ -255,7 +327,14 @@ export class LevelExcursion {
     if (d > this.bound(this.age) && d - dHalf > Math.max(this.bound(this.age - halfAge), (K / 2) * sigma)) {
       this.alarmed = true;
       this.fault = true;
+      this.keep(d);
     }
+  }
+
+  /** Keeps a told excursion's distance at this block (the last RING of them: growing). */
+  private keep(d: number): void {
+    this.recent.push(d);
+    if (this.recent.length > RING) this.recent.shift();
   }
 
   /** The checkpoint (ExcursionState). */
@@ -270,7 +349,20 @@ export class LevelExcursion {
       within: this.within,
       pos: this.pos,
       envelope: Number.isNaN(this.lo) ? null : { lo: this.lo, hi: this.hi },
-      excursion: this.inExcursion ? { up: this.up, ext: this.ext, age: this.age, ds: [...this.ds], fault: this.fault, alarmed: this.alarmed, far: this.far, inEpisode: this.inEpisode } : null,
+      excursion: this.inExcursion
+        ? {
+            up: this.up,
+            ext: this.ext,
+            age: this.age,
+            ds: [...this.ds],
+            fault: this.fault,
+            alarmed: this.alarmed,
+            far: this.far,
+            inEpisode: this.inEpisode,
+            ...(Number.isFinite(this.since) ? { since: this.since } : {}),
+            ...(this.alarmed ? { recent: [...this.recent], sigma: this.sigma } : {}),
+          }
+        : null,
     };
   }
 
@@ -321,6 +413,13 @@ export class LevelExcursion {
       t.alarmed = bool(e.alarmed, 'excursion.alarmed');
       t.far = bool(e.far, 'excursion.far');
       t.inEpisode = bool(e.inEpisode, 'excursion.inEpisode');
+      // Absent from checkpoints written before they were kept: not known (told without its onset), none kept.
+      if (e.since !== undefined) t.since = num(e.since, 'excursion.since');
+      if (e.recent !== undefined) {
+        if (!Array.isArray(e.recent) || e.recent.length > RING) throw new Error(`excursion: recent must hold at most ${RING} distances`);
+        t.recent = e.recent.map((d, i) => num(d, `excursion.recent[${i}]`));
+      }
+      if (e.sigma !== undefined) t.sigma = num(e.sigma, 'excursion.sigma');
     }
     return t;
   }

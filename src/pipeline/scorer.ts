@@ -96,7 +96,9 @@
  * would teach), so a stuck value that ends is not declared the new normal on its first reading after the
  * fault (which would re-baseline the normalisation on the stuck value and blind the stream); the episode
  * then resolves as any other, and only a change that lasts `newNormalAfter` readings unstuck is a new
- * normal. Readings known to be normal (a model's training rows) and a new stream's first `learnReadings`
+ * normal. So is a level still drifting away from everything an owner channel had shown (its told level excursion
+ * still growing, src/pipeline/excursion.ts): the count restarts while it grows, so the new normal is the level it
+ * settled at. Readings known to be normal (a model's training rows) and a new stream's first `learnReadings`
  * teach both histories unconditionally and open no episode.
  *
  * The row score within an episode. What an open episode has already reported is not new: while it is open,
@@ -278,6 +280,11 @@ interface Episode {
   /** `readings` at the episode's last stuck reading (0: never stuck): the new-normal count starts there. */
   stuckAt: number;
   /**
+   * `readings` at the episode's last reading at which an owner channel's told level excursion was still growing
+   * (stillDrifting; absent: never): the new-normal count starts there too. Checkpointed with it.
+   */
+  grownAt?: number;
+  /**
    * Opened on the recent history alone (the adaptive score at the threshold while the reference, normal
    * operation, was below the hold level): the scorer treats it as any episode (what it teaches, the row
    * score, a new normal) but it is not an alarm: status ok, no anomaly id, no events. It becomes one (an
@@ -300,6 +307,11 @@ interface Episode {
   held?: { readonly channel: number; readonly since: number; readonly longestMs: number; readonly level?: number };
   /** An on/off stream's alarm state holds it (AnomalyEvent.alarm: a leak since `since`, its reading `level`). */
   alarm?: { readonly since: number; readonly level: number };
+  /**
+   * A level excursion beyond everything the channel had shown (src/pipeline/excursion.ts) opened or held it
+   * (AnomalyEvent.excursion): the first such channel's, as noted then. Kept once noted; checkpointed with it.
+   */
+  excursion?: { readonly channel: number; readonly since: number; readonly up: boolean; readonly lo: number; readonly hi: number };
 }
 
 /**
@@ -1133,7 +1145,7 @@ export class StreamScorer {
     // (noteRest, teachRests).
     if (!learning && episode !== null) noteRest(s, episode, this.opts.newNormalAfter);
     if (!learning && before !== null && s.episode === null && !rebaseline) teachRests(s);
-    if (s.episode !== null && s.episode.stuckAt !== s.episode.readings && this.opts.newNormalAfter > 0 && s.episodeEvidence.length < this.opts.newNormalAfter) {
+    if (s.episode !== null && s.episode.stuckAt !== s.episode.readings && s.episode.grownAt !== s.episode.readings && this.opts.newNormalAfter > 0 && s.episodeEvidence.length < this.opts.newNormalAfter) {
       keepForNewNormal(s, taught, this.scratch.get(C)?.d2);
     }
     if (rebaseline && before !== null) {
@@ -1764,7 +1776,7 @@ export class StreamScorer {
       // The drift of the level off a long cycle takes the raw reading (an episode's too: a drift holds its own).
       s.drifts[c].update(s.cycles[c], x, r.item.reset ? 0 : filled, !owned, s.step[c], shortSpan(this.opts.smooth));
       // The level's excursion beyond everything shown takes the raw reading (an episode's too: it holds its own).
-      if (bunched === 0 && !burst) s.excursions[c].update(x, !owned, learning, s.step[c]);
+      if (bunched === 0 && !burst) s.excursions[c].update(x, !owned, learning, s.step[c], r.item.ts);
       // A new period: its residuals start over.
       if (s.cycles[c].cycles !== before) {
         s.cycCount[c] = 0;
@@ -1956,7 +1968,17 @@ export class StreamScorer {
       s.rests = [];
       clearEpisodeVariability(s);
     } else if (ep.stuckAt > 0 && ep.stuckAt === ep.readings - 1) s.unstuck = true;
-    const newNormal = this.opts.newNormalAfter > 0 && ep.readings - ep.stuckAt >= this.opts.newNormalAfter;
+    // Nor is a level still drifting away from everything the channel had shown (src/pipeline/excursion.ts, growing over
+    // the last newNormalAfter readings): a level that has not settled is no normal yet. As for a stuck value, the count
+    // starts over at it, and so do the readings a new normal would teach (what it adopts is the level it settled at,
+    // not the drift's first readings): it is the new normal once it has held for newNormalAfter readings.
+    if (this.opts.newNormalAfter > 0 && this.stillDrifting(s, ep)) {
+      ep.grownAt = ep.readings;
+      if (s.episodeEvidence.length > 0) s.episodeEvidence.clear();
+      s.rests = [];
+      clearEpisodeVariability(s);
+    }
+    const newNormal = this.opts.newNormalAfter > 0 && ep.readings - Math.max(ep.stuckAt, ep.grownAt ?? 0) >= this.opts.newNormalAfter;
     // An on/off stream's held state ends at the reading that says it changed (the device's own word: a door shut).
     const switched = s.onOff && ep.held !== undefined && ep.silence === undefined && r.item.kind === 'reading' && s.onOffDwell.present !== (r.item.onOffActive ?? 1);
     if (s.below >= this.opts.closeAfter || newNormal || switched) {
@@ -1978,10 +2000,31 @@ export class StreamScorer {
   }
 
   /**
+   * Whether an owner channel of episode `ep` is a level excursion still growing over the last newNormalAfter readings
+   * (LevelExcursion.growing, its lag ceil(newNormalAfter / span) blocks).
+   */
+  private stillDrifting(s: StreamScore, ep: Episode): boolean {
+    const blocks = Math.ceil(this.opts.newNormalAfter / shortSpan(this.opts.smooth));
+    for (let c = 0; c < s.C; c++) if (ep.owners[c] && s.excursions[c].growing(blocks)) return true;
+    return false;
+  }
+
+  /**
    * Notes on episode `ep` the state its owners hold far longer than their dwells there (DwellTracker.held, at the
    * hold level): the owner channel whose dwell is the most surprising. Kept once noted (its resolve tells it too).
    */
   private noteHeld(s: StreamScore, ep: Episode): void {
+    // A level drifting beyond everything the channel had shown (src/pipeline/excursion.ts) that opens or holds the
+    // episode: its onset and the envelope it left, for the explanation (a drift since then, not what the readings just
+    // before the episode, already drifted, make of it).
+    if (ep.excursion === undefined) {
+      for (let c = 0; c < s.C; c++) {
+        const told = ep.owners[c] ? s.excursions[c].told : null;
+        if (told === null) continue;
+        ep.excursion = { channel: c, since: Number.isFinite(told.since) ? Math.min(told.since, ep.startTs) : ep.startTs, up: told.up, lo: told.lo, hi: told.hi };
+        break;
+      }
+    }
     if (s.onOff) {
       const held = s.C === 1 && ep.owners[0] ? s.onOffDwell.held(this.holdSurprise) : null;
       if (held !== null) ep.held = { channel: 0, ...held };
@@ -2028,6 +2071,7 @@ export class StreamScorer {
       evidence,
       ...(ep.held !== undefined ? { held: ep.held } : {}),
       ...(ep.alarm !== undefined ? { alarm: ep.alarm } : {}),
+      ...(ep.excursion !== undefined ? { excursion: ep.excursion } : {}),
     };
   }
 
@@ -2583,6 +2627,8 @@ export class StreamScorer {
         rowPeak: finite(e.rowPeak),
         // Absent from checkpoints written before it existed: never stuck; an alarm.
         stuckAt: e.stuckAt === undefined ? 0 : finite(e.stuckAt),
+        // Absent from checkpoints written before it was kept, and while no excursion grew: none.
+        ...(e.grownAt !== undefined && e.grownAt !== null ? { grownAt: finite(e.grownAt) } : {}),
         silent: e.silent === true,
         // Absent from checkpoints written before it was kept (and for an episode opened as an alarm): none.
         ...(e.uncounted !== undefined ? { uncounted: finite(e.uncounted) } : {}),
@@ -2601,6 +2647,10 @@ export class StreamScorer {
         // Absent from checkpoints written before they were kept: none (a held state is noted again at its next judgement).
         ...(e.held !== undefined && e.held !== null ? { held: { channel: finite(e.held.channel), since: finite(e.held.since), longestMs: finite(e.held.longestMs), ...(e.held.level !== undefined ? { level: finite(e.held.level) } : {}) } } : {}),
         ...(e.alarm !== undefined && e.alarm !== null ? { alarm: { since: finite(e.alarm.since), level: finite(e.alarm.level) } } : {}),
+        // Absent from checkpoints written before it was kept: none (noted again while the excursion holds it).
+        ...(e.excursion !== undefined && e.excursion !== null
+          ? { excursion: { channel: finite(e.excursion.channel), since: finite(e.excursion.since), up: e.excursion.up === true, lo: finite(e.excursion.lo), hi: finite(e.excursion.hi) } }
+          : {}),
       };
     }
     // Absent from checkpoints written before they existed: no reset awaited, and no reading for a duplicate to repeat.

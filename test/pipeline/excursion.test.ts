@@ -3,15 +3,21 @@
  * by far more than its own spread and going on leaving it is told; streams whose normal is to move are not. Every
  * reading is fed as normal (no other kind's episode), the first 256 as the learning period (score.learnReadings), in
  * blocks of 31 readings (shortSpan(score.smooth 16)), to 0.01 (the resolution given).
+ *
+ * What it tells of a drift (`told`: its side, its onset, the envelope it left) and whether it is still growing over
+ * the lag of the shipped `alerts.newNormalAfter` (1,000 readings: 33 blocks): a drift of +4 over 3,600 readings from
+ * reading 1,800, then held at its new level, is growing at every block from its telling to its end, and no longer once
+ * it has held for that lag (and a block); a steady stream never is.
  */
 import { describe, expect, it } from 'vitest';
-import { LevelExcursion, driftedFrom } from '../../src/pipeline/excursion.js';
+import { LevelExcursion, driftedFrom, type ExcursionTold } from '../../src/pipeline/excursion.js';
 import { normal } from './detector-helpers.js';
 
 const ROWS = 12_600;
 const LEARN = 256;
 const SPAN = 31;
 const SEEDS = Array.from({ length: 30 }, (_, i) => i + 1);
+const T0 = Date.UTC(2026, 11, 4, 8);
 
 /** One stream of `ROWS` readings of a kind, to 0.01. */
 function stream(kind: string, seed: number): number[] {
@@ -76,21 +82,79 @@ describe('LevelExcursion', () => {
     expect(told).toBe(false);
   });
 
+  it('tells its onset (the first reading of its first block beyond the envelope, the drift’s block or later) and the envelope it left, below the drift’s level', () => {
+    for (const seed of SEEDS.slice(0, 10)) {
+      const xs = stream('drift', seed);
+      const t = new LevelExcursion(SPAN, 0);
+      let told: ExcursionTold | null = null;
+      let at = -1;
+      xs.forEach((x, k) => {
+        t.update(x, true, k < LEARN, 0.01, T0 + k * 1000);
+        if (told === null && t.told !== null) {
+          told = t.told;
+          at = k;
+        }
+      });
+      expect(told).not.toBeNull();
+      const { since, up, lo, hi } = told as unknown as ExcursionTold;
+      expect(up).toBe(true);
+      // At or after the first reading of the block the drift's first reading is in.
+      expect(since).toBeGreaterThanOrEqual(T0 + Math.floor(1800 / SPAN) * SPAN * 1000);
+      expect(since).toBeLessThan(T0 + at * 1000);
+      // The envelope holds 21 ± 0.1's block means, a block's first reading on from it: (since − T0) / 1000 a multiple of 31.
+      expect(lo).toBeLessThan(21);
+      expect(hi).toBeGreaterThan(21);
+      expect(hi - lo).toBeLessThan(0.2);
+      expect(((since - T0) / 1000) % SPAN).toBe(0);
+    }
+  });
+
+  it('is growing while a drift goes on, and no longer once its new level has held for the lag (and a block); never told, never growing', () => {
+    const LAG = Math.ceil(1000 / SPAN);
+    const STOP = 1800 + 3600;
+    for (const seed of SEEDS.slice(0, 10)) {
+      const g = normal(seed * 1000 + 7);
+      const t = new LevelExcursion(SPAN, 0);
+      const rising: boolean[] = [];
+      let toldAtK = -1;
+      for (let k = 0; k < 9000; k++) {
+        const x = Math.round((21 + 0.1 * g() + (4 * Math.min(Math.max(0, k - 1799), 3600)) / 3600) * 100) / 100;
+        t.update(x, true, k < LEARN, 0.01);
+        if (toldAtK < 0 && t.drifting) toldAtK = k;
+        rising.push(t.growing(LAG));
+      }
+      expect(toldAtK).toBeGreaterThan(1800);
+      // Growing at every block end from its telling to the drift's end.
+      for (let k = toldAtK; k < STOP; k += SPAN) expect(rising[k], `seed ${seed}, reading ${k}`).toBe(true);
+      // Not once the level has held for the lag and a block.
+      for (let k = STOP + (LAG + 1) * SPAN; k < 9000; k++) expect(rising[k], `seed ${seed}, reading ${k}`).toBe(false);
+      expect(t.drifting).toBe(true);
+    }
+    // The steady stream: never told, never growing.
+    const t = new LevelExcursion(SPAN, 0);
+    for (const [k, x] of stream('steady', 1).entries()) {
+      t.update(x, true, k < LEARN, 0.01);
+      expect(t.growing(LAG)).toBe(false);
+    }
+  });
+
   it('goes on from its checkpoint as one never stopped', () => {
     const xs = stream('drift', 2);
     const a = new LevelExcursion(SPAN, 0);
     let b = new LevelExcursion(SPAN, 0);
-    const da: boolean[] = [];
-    const db: boolean[] = [];
+    const da: string[] = [];
+    const db: string[] = [];
+    const state = (t: LevelExcursion): string => JSON.stringify([t.drifting, t.told, t.growing(33)]);
     xs.forEach((x, k) => {
-      a.update(x, true, k < LEARN, 0.01);
-      b.update(x, true, k < LEARN, 0.01);
-      if (k === 1000 || k === 2500 || k === 2617) b = LevelExcursion.fromJSON(JSON.parse(JSON.stringify(b.toJSON())) as ReturnType<LevelExcursion['toJSON']>);
-      da.push(a.drifting);
-      db.push(b.drifting);
+      a.update(x, true, k < LEARN, 0.01, T0 + k * 1000);
+      b.update(x, true, k < LEARN, 0.01, T0 + k * 1000);
+      // At block ends (k + 1 a multiple of 31): the open block’s first reading’s time is not checkpointed.
+      if (k === 991 || k === 2479 || k === 2634 || k === 4649) b = LevelExcursion.fromJSON(JSON.parse(JSON.stringify(b.toJSON())) as ReturnType<LevelExcursion['toJSON']>);
+      da.push(state(a));
+      db.push(state(b));
     });
     expect(db).toEqual(da);
-    expect(da.some(Boolean)).toBe(true);
+    expect(da.some((s) => s.startsWith('[true'))).toBe(true);
   });
 
   it('driftedFrom finds the drift in a history whose newest part drifts (at a row from `from` on); a steady history holds none', () => {

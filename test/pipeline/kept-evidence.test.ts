@@ -51,7 +51,10 @@
  * Written again by branch drift's scorer (twenty-fifth session), a detection change: each channel's level excursion
  * beyond everything it has shown (src/pipeline/excursion.ts), whose state the snapshot holds (excursion); the sample of
  * outputs is unchanged (its assertion passed before the fixture was written again), and the rest of the snapshot too.
- * Written again at the integration of branch rocfix (twenty-sixth session): the snapshot holds the stream's longest
+ * Written again by branch driftkind's scorer (twenty-sixth session; the fixture says 4853555, its base, with the
+ * branch's change uncommitted on top): the open excursion's onset (`excursion.since`, the first reading of its first
+ * block beyond the envelope), the only difference in the snapshot; the sample of outputs is unchanged.
+ * Written again at the integration of branch rocfix (twenty-sixth session; written after driftkind's, so it holds excursion.since too): the snapshot holds the stream's longest
  * quiet so far (quietest, which judges a report-on-change stream's silence); the sample of outputs is unchanged (its
  * assertion passed before the fixture was written again), only the snapshot gains the field.
  */

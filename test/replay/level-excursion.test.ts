@@ -17,11 +17,27 @@
  * asserted quiet: main's other kinds alarm it on their own in seeds 1 and 4 (rows 585 and 5,119, the same with the
  * excursion rule switched off); nor is a walk of step N(0, 0.1) (main alarms it in 3 of 8 seeds over 12,600
  * readings). test/pipeline/excursion.test.ts judges the rule alone on both, in 30 seeds.
+ *
+ * How the drift's episode is told (replayed with `tell`, as the daemon's record tells it, clock times in UTC): (a)'s
+ * episode in each seed is told a `drift`; where the excursion rule opened or held it (the seeds the other kinds miss),
+ * as `drifting up since <time>, +X above anything seen`, its time no earlier than the block (of the short means' span)
+ * of the drift's first reading and no later than the episode's start (before the fix: `spike`, against the readings
+ * just before, already drifted). And the new normal: (a)'s episode the excursion holds, the drift still growing at the replay's end (thousands of readings held),
+ * is not resolved as the new normal (one the other kinds opened, seeds 1 and 3, is, after 1,000 readings, mid-drift:
+ * the excursion that began inside it is never told, and only a told one holds it; docs/SCORING.md); the same drift
+ * stopped at +4 °C and held is, never before it has held for `alerts.newNormalAfter` readings after it stopped (on
+ * branch drift: 1,000 readings after the episode opened, 1,700 before the drift stopped).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadModel } from '../../src/adapters/onnx-runner.js';
+import { modelSidecarPath } from '../../src/daemon.js';
+import { shortSpan } from '../../src/pipeline/scorer.js';
 import type { ReplayRow } from '../../src/replay/drive.js';
+import { runReplay } from '../../src/replay/run.js';
+import type { ToldEpisode } from '../../src/replay/tell.js';
 import { normal } from '../pipeline/detector-helpers.js';
 import { alarmedRows, removeDirs, replayShipped } from '../helpers/replay-shipped.js';
 import { MODELS, shippedConfig } from '../helpers/daemon.js';
@@ -44,9 +60,11 @@ const A: Drift = { onset: 1800, over: 10_800, rise: 12, rows: 5400, cycle: 0 };
 const B: Drift = { onset: 576, over: 432, rise: 4.3, rows: 1108, cycle: 0 };
 
 /** The rows of one seed, `stepMs` apart; each column is its own stream. */
+const T0 = Date.UTC(2026, 11, 4, 8);
+
 function rows(d: Drift, seed: number, stepMs: number): ReplayRow[] {
   const g = CHANNELS.map((_, j) => normal(seed * 100 + j));
-  const t0 = Date.UTC(2026, 11, 4, 8);
+  const t0 = T0;
   const round = (v: number): number => Math.round(v * 100) / 100;
   let counter = 1000;
   let weather = 0;
@@ -115,5 +133,83 @@ describe.skipIf(!present)('a slow drift far beyond a steady stream’s normal (t
     const failures: string[] = [];
     for (const seed of [1, 2, 3, 4]) for (const f of await failuresOf({ ...B, cycle: 0.5 }, seed, 300_000)) failures.push(`seed ${seed}: ${f}`);
     expect(failures).toEqual([]);
+  }, 600_000);
+});
+
+/** The episodes of one replay as the daemon's record tells them (runReplay with `tell`), clock times in UTC. */
+async function told(d: Drift, seed: number, stepMs: number): Promise<ToldEpisode[]> {
+  const base = shippedConfig();
+  const config = { ...base, explain: { ...base.explain, timeZone: 'UTC' } };
+  const dir = mkdtempSync(join(tmpdir(), 'anomalyd-level-excursion-'));
+  dirs.push(dir);
+  const res = await runReplay(rows(d, seed, stepMs), { config, learnRows: 0, loadModel, shippedModel: modelSidecarPath(config), dir, tell: true }, () => undefined);
+  return [...res.episodes];
+}
+
+/**
+ * The epoch ms of a sentence's `drifting up since <clock>` (`HH:MM`, or `YYYY-MM-DD HH:MM` on another day than the
+ * sentence's own, taken as `dayOf`'s UTC day), or null when the sentence does not say it.
+ */
+function driftingSince(sentence: string, dayOf: number): number | null {
+  const m = /drifting up since (?:(\d{4})-(\d{2})-(\d{2}) )?(\d{2}):(\d{2}), \+[0-9.]+ above anything seen \(drift, /.exec(sentence);
+  if (m === null) return null;
+  const day = new Date(dayOf);
+  const [y, mo, da] = m[1] !== undefined ? [Number(m[1]), Number(m[2]) - 1, Number(m[3])] : [day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate()];
+  return Date.UTC(y, mo, da, Number(m[4]), Number(m[5]));
+}
+
+describe.skipIf(!present)('the drift’s episode told as a drift since its onset, and the new normal by evidence', () => {
+  for (const stepMs of [1000, 60_000]) {
+    it(`(a) every ${stepMs / 1000} s, seeds 1 to 4: told \`drift\`; from the excursion as drifting up since its onset, +X above anything seen, and then not the new normal while it grows`, async () => {
+      const failures: string[] = [];
+      let fromExcursion = 0;
+      for (const seed of [1, 2, 3, 4]) {
+        const onsetTs = T0 + A.onset * stepMs;
+        const eps = (await told(A, seed, stepMs)).filter((e) => e.stream === 'house/drift' && e.startTs >= onsetTs);
+        if (eps.length === 0) {
+          failures.push(`seed ${seed}: no episode during the drift`);
+          continue;
+        }
+        const ep = eps[0];
+        if (ep.kind !== 'drift') failures.push(`seed ${seed}: told ${ep.kind}: ${ep.sentence}`);
+        const since = ep.sentence === null ? null : driftingSince(ep.sentence, ep.endTs);
+        if (since !== null) {
+          fromExcursion++;
+          if (ep.resolution === 'new_normal') failures.push(`seed ${seed}: resolved as the new normal after ${ep.readings} readings while the drift still grows`);
+          // The onset's block (of the short means' span) at the earliest, in the sentence's minutes.
+          const earliest = onsetTs - shortSpan(shippedConfig().score.smooth) * stepMs;
+          if (since < earliest - (earliest % 60_000) || since > ep.startTs) failures.push(`seed ${seed}: since ${new Date(since).toISOString()} outside the drift's first reading … the episode's start: ${ep.sentence}`);
+        }
+      }
+      expect(failures).toEqual([]);
+      // The seeds only the excursion rule tells (2 and 4 of these, the module docs) are told from its evidence.
+      expect(fromExcursion).toBeGreaterThan(0);
+    }, 600_000);
+  }
+
+  it('(a) stopped at +4 °C after 3,600 readings and held for 2,400, every 60 s: the episode the excursion holds is resolved as the new normal, never before the level has held for alerts.newNormalAfter readings after the drift stopped', async () => {
+    const after = shippedConfig().alerts.newNormalAfter;
+    const stopped: Drift = { onset: A.onset, over: 3600, rise: 4, rows: A.onset + 3600 + 2400, cycle: 0 };
+    const stepMs = 60_000;
+    const stopTs = T0 + (stopped.onset + stopped.over - 1) * stepMs;
+    const failures: string[] = [];
+    let fromExcursion = 0;
+    let adopted = 0;
+    for (const seed of [1, 2, 3, 4]) {
+      const eps = (await told(stopped, seed, stepMs)).filter((e) => e.stream === 'house/drift' && e.startTs >= T0 + stopped.onset * stepMs);
+      const ep = eps[0];
+      if (ep?.sentence == null || driftingSince(ep.sentence, ep.endTs) === null) continue;
+      fromExcursion++;
+      // Still open at the end: a stuck value's evidence in the held level restarted the count (seed 2: twice), as ever.
+      if (ep.resolution !== 'new_normal') continue;
+      adopted++;
+      // Its end is the reading adopted: the level held for newNormalAfter readings after the drift stopped (the count
+      // starts over while it grows).
+      const at = (ep.endTs - T0) / stepMs;
+      if (ep.endTs < stopTs + after * stepMs) failures.push(`seed ${seed}: adopted at reading ${at}, less than ${after} readings after the drift stopped (${stopped.onset + stopped.over - 1})`);
+    }
+    expect(failures).toEqual([]);
+    expect(fromExcursion).toBeGreaterThan(0);
+    expect(adopted).toBeGreaterThan(0);
   }, 600_000);
 });
