@@ -64,7 +64,8 @@
  *                 way); this is tried before spike, so the kind stays the one the evidence that carried the
  *                 episode names, and a reading of the burst that looks like a jump does not re-tell it; or,
  *                 whatever the evidence, the reading-to-reading noise changed by more than 2.5x either way
- *                 while the level stayed within 2 spreads (noiseChange: the noise of the readings from the
+ *                 (grew more than 2.5x over half the resolution, for a flat stream that shows no noise of its
+ *                 own: tryout 30, finding 4) while the level stayed within 2 spreads (noiseChange: the noise of the readings from the
  *                 first to the last off, not of the quiet ones the episode holds after a burst), and the noise told
  *                 (noiseStretch) is NOISE_CONFIRM times the usual either way too (tryout 28, finding 7);
  *   level_shift   the readings beyond OUTLIER_Z began with a jump (larger than 4 x the normal
@@ -1649,7 +1650,8 @@ function changeNoise(values: readonly number[]): number {
 
 /**
  * From the readings alone: the reading-to-reading noise changed by more than 2.5x either way (changeNoise: robust,
- * 1.4826 · MAD of the changes, against the normal stretch's), and the level stayed within 2 spreads (the median of `z` over the
+ * 1.4826 · MAD of the changes, against the normal stretch's; where that is 0, a flat stream most of whose readings did
+ * not change, against half its resolution (quantum), and then only a noise that grew counts), and the level stayed within 2 spreads (the median of `z` over the
  * stretch, give or take two standard errors of that median: 1.25 · σ / √n of the stretch's own z). The noise and the
  * level are measured over the readings from the first to the last beyond OUTLIER_Z spreads
  * (`outliers`, indices into `x`) when they span at least 8, else over the whole stretch: the readings that were off,
@@ -1661,11 +1663,16 @@ function noiseChange(before: readonly number[], x: readonly number[], z: readonl
   const off = outliers.length > 0 && outliers[outliers.length - 1] - outliers[0] + 1 >= 8;
   const xs = off ? x.slice(outliers[0], outliers[outliers.length - 1] + 1) : x;
   if (before.length < 8 || xs.length < 8) return false;
-  const nb = changeNoise(before);
   const nd = changeNoise(xs);
+  // A flat stream (most of its readings did not change: changeNoise 0) still has a noise it cannot show, under half
+  // its resolution: a noise that grew is measured against that (tryout 30, finding 4: a 1 Hz sensor at 20.5, its
+  // rare changes of ± 0.1, read as no noise at all, so a 120-reading burst of ± 1.5 °C was told a spike). A drop
+  // below a noise that was never seen cannot be told: only growth is.
+  const seen = changeNoise(before);
+  const nb = seen > 0 ? seen : quantum(before, xs) / 2;
   if (!(nb > 0)) return false;
   const ratio = nd / nb;
-  if (!(ratio > 2.5 || ratio < 0.4)) return false;
+  if (!(ratio > 2.5 || (seen > 0 && ratio < 0.4))) return false;
   // The level within 2 spreads, give or take two standard errors of the median of the stretch's own readings
   // (1.25 · σ / √n): the median of a burst's few noisy readings is that far off by chance alone (tryout 11, finding
   // 4's burst, seed 6, its 35 readings from the first to the last off, no quiet ones after them: median z −2.6).
