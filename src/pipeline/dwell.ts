@@ -74,7 +74,8 @@ export interface DwellSnapshot {
   readonly twoBack?: number;
   /**
    * The present segment and the one before it (a blip returns to it), SEGMENT_FIELDS numbers (NaN as null: no level
-   * yet; booleans as 0 / 1). Absent: the present segment starts over (its start unknown).
+   * yet; booleans as 0 / 1; the last: the one before is pending, not yet taught, absent in a snapshot from before it).
+   * Absent: the present segment starts over (its start unknown).
    */
   readonly segment?: readonly (number | null)[];
   readonly states: readonly { readonly level: number; readonly n: number; readonly sx: number; readonly sxx: number; readonly seen: number; readonly dev: number; readonly longestMs: number }[];
