@@ -32,7 +32,7 @@ const out = createWriteStream(outp);
 const input = new Subject();
 const done = new Promise((res, rej) => input.pipe(det.operator()).subscribe({ next: (o) => {
   if (o.type !== 'reading') return; const r = o.reading;
-  out.write(JSON.stringify({ k: o.origin.seq, v: lines[o.origin.seq][1], st: r.status, s: r2(r.surprise), d: r2(o.deviation), a: r.anomalyId ? 1 : 0, E: o.events.map((e) => e.type + (e.resolution ? ':' + e.resolution : '')), ev: kinds(o.evidence), dv: kinds(o.deviationEvidence) }) + '\n');
+  out.write(JSON.stringify({ k: o.origin.seq, v: lines[o.origin.seq][1], st: r.status, s: r2(r.surprise), d: r2(o.deviation), a: r.anomalyId ? 1 : 0, E: o.events.map((e) => e.kind + (e.resolution ? ':' + e.resolution : '')), ev: kinds(o.evidence), dv: kinds(o.deviationEvidence) }) + '\n');
 }, error: rej, complete: res }));
 for (let k = 0; k < lines.length; k++) {
   input.next({ topic: 's', payload: Buffer.from(JSON.stringify({ ts: lines[k][0] * 1000, value: lines[k][1] })), receivedAt: lines[k][0] * 1000, seq: k });

@@ -320,6 +320,20 @@ export class CycleProfile {
     if (k !== 0) this.phase = (((this.phase + k) % P) + P) % P;
   }
 
+  /**
+   * The slack of a switch, in readings (SWITCH_SLACK of the finest level's own period, at least one): how early or late
+   * a switch may come and be on time. NaN when the finest level has no period of its own (none, or a coarser level's:
+   * a day's cycle has no switches at the scale of readings).
+   */
+  get slackReadings(): number {
+    return this.own > 0 ? this.slack() : Number.NaN;
+  }
+
+  /** The periods of the finest level's own cycle its held readings span (0 without a period of its own). */
+  get periodsHeld(): number {
+    return this.own > 0 ? this.held / this.own : 0;
+  }
+
   /** The slack of a switch, in readings (SWITCH_SLACK of the period, at least one). */
   private slack(): number {
     return Math.max(1, Math.round(SWITCH_SLACK * this.own));

@@ -218,6 +218,22 @@ export class DwellTracker {
     return this.dwell;
   }
 
+  /**
+   * The standard deviation of one cycle's length (readings; the two states' dwell variances added: a thermostat's on
+   * and off phases vary independently) while the channel is a duty cycle: the last MIN_DWELLS segments that ended
+   * alternated between two states, each of which has ended at least MIN_DWELLS / 2 dwells. NaN otherwise (not a duty
+   * cycle, or not enough dwells yet). Read by the scorer to tell whether a profile of fixed phase can stand for the
+   * cycle (src/pipeline/scorer.ts, cycleEvidence).
+   */
+  cycleJitter(): number {
+    const a = this.oneBack;
+    const b = this.twoBack;
+    if (a === null || b === null || a === b || this.alternating < MIN_DWELLS) return Number.NaN;
+    if (!(a.n >= MIN_DWELLS / 2 && b.n >= MIN_DWELLS / 2)) return Number.NaN;
+    const variance = (st: DwellStateLevel): number => Math.max(0, st.sxx / st.n - (st.sx / st.n) ** 2);
+    return Math.sqrt(variance(a) + variance(b));
+  }
+
   /** The mean dwell of the present segment's state, in readings (NaN: no state, or none ended). */
   usual(scale: number): number {
     const st = this.stateOf(this.level, scale);

@@ -1571,6 +1571,17 @@ export class StreamScorer {
     const box = s.cycBox ?? (s.cycBox = new Boxcar(C, shortSpan(this.opts.smooth)));
     box.push(cycRes);
     if (box.count < box.n) return null;
+    // A duty cycle whose phases vary in length too much for a profile of fixed phase (a thermostat's: a fridge's
+    // compressor on for 12 to 18 minutes, off for 25 to 35) says nothing: its residuals against the profile are
+    // timing, not level (tryout 30 F2: a fridge plug's normal switches "off the usual cycle" 19 times a day). The
+    // profile is rebuilt from the held readings, whose phase wanders from the latest switch's as the cycle lengths'
+    // jitter adds up over the periods held (a random walk: its standard deviation times the square root of their
+    // number); beyond the slack a switch may come in and still be on time, the profile stands for no phase. The
+    // dwells (src/pipeline/dwell.ts) judge such a cycle's timing, and rarity, spread, stuck and level its values.
+    for (let c = 0; c < C; c++) {
+      const cy = s.cycles[c];
+      if (s.dwells[c].cycleJitter() * Math.sqrt(cy.periodsHeld) > cy.slackReadings) return null;
+    }
     this.coldCycleHold(s, box, cycHold, cycU);
     for (let c = 0; c < C; c++) {
       // The kind speaks once the channel's residuals against this cycle have been learnt over two of its periods:
