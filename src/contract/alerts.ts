@@ -22,10 +22,16 @@ export interface SensorStatePayload {
   /**
    * The open episode, present while the stream has one: with `anomalous`, and with `stale` while a silence's
    * `missing data` episode is open (stale is told before anomalous); and, while the stream's device says it is
-   * offline and the stream has none of its own, the device's `device_offline` episode (with `kind` and `sentence`).
-   * Absent when no episode is open.
+   * offline, the device's `device_offline` episode (with `kind` and `sentence`), also when the stream has one of
+   * its own open (then in `stream_anomaly_id`; tryout 30, finding 6). Absent when no episode is open.
    */
   readonly anomaly_id?: string;
+  /**
+   * While the device's `device_offline` episode is `anomaly_id`: the id of the stream's own open episode (a drift
+   * that opened before the device said it is offline), which the state tells again once the device is back.
+   * Absent otherwise.
+   */
+  readonly stream_anomaly_id?: string;
   /**
    * Whether the stream has an open episode (`anomaly_id` present): the same key, and the same `episode_*` keys, as the
    * score payload's (contract/ha-discovery.ts ScorePayload). Absent from states of daemons before it.
