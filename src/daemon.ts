@@ -475,6 +475,8 @@ export class Daemon {
           this.mqtt?.publish(this.topics.state(sensor), JSON.stringify(payload), { qos: 1, retain: true }).catch((err: unknown) => {
             this.log.warn({ err, sensor }, 'could not publish sensor state');
           });
+          // The score entity's episode attributes follow the state's (tryout 30, finding 7), with no new reading too.
+          this.discovery?.episodeChanged(sensor);
         },
         clear: (sensor) => void this.mqtt?.publish(this.topics.state(sensor), '', { qos: 1, retain: true }).catch(() => undefined),
         logStatus: (detail) => this.statusLog.note(this.now(), detail),

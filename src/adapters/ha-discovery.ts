@@ -11,6 +11,8 @@
  *   score(stream, score, ts)     the stream's latest score: published at most once per stream per
  *                                `scoreIntervalMs` (the newest value wins; a timer sends what was held back),
  *                                so a per-reading score costs Home Assistant at most one state a minute;
+ *   episodeChanged(stream)       the stream's state was published: when its open episode tells something else than
+ *                                the latest score message said, that score is published again at once with it;
  *   homeAssistantStatus(payload) Home Assistant's birth message (`<prefix>/status` `online`, sent when it
  *                                (re)connects): every announced stream's configs are published again, once
  *                                per birth, BIRTH_DELAY_MS after it and at most once per BIRTH_MIN_INTERVAL_MS.
@@ -90,6 +92,11 @@ export class HaDiscovery {
   /** Streams not announced yet: the messages with a reading of each so far (fewer than ANNOUNCE_AFTER_READINGS). */
   private readonly pending = new Map<string, number>();
   private readonly lastSent = new Map<string, number>();
+  /**
+   * The latest score sent of each stream and the episode keys it told (ScorePayload's `in_episode`, `anomaly_id`,
+   * `episode_*`, as JSON): what episodeChanged sends again when the episode tells something else.
+   */
+  private readonly lastScore = new Map<string, { readonly score: number; readonly ts: number; readonly episode: string }>();
   private readonly held = new Map<string, Held>();
   private timer: NodeJS.Timeout | null = null;
   /** The re-publication a birth message asked for, while it waits (BIRTH_DELAY_MS). */
@@ -227,6 +234,7 @@ export class HaDiscovery {
     this.pending.delete(stream);
     this.held.delete(stream);
     this.lastSent.delete(stream);
+    this.lastScore.delete(stream);
     if (!had) return;
     const t = discoveryTopics(this.opts.prefix, this.opts.nodeId, stream);
     void this.send(t.binarySensor, '', true);
@@ -259,9 +267,30 @@ export class HaDiscovery {
     return sent;
   }
 
-  private sendScore(stream: string, score: number, ts: number, now: number): Promise<void> {
+  /**
+   * The stream's open episode may tell something else than its latest score message says (the daemon calls it as it
+   * publishes the stream's state: an episode opened, moved, retold or resolved, also with no new reading: a silence,
+   * a device offline). When the episode keys differ, the latest score (a held-back one if any) is published again at
+   * once with the episode as it is now, so the score entity's attributes follow the problem entity (tryout 30,
+   * finding 7: `in_episode` false while a silence's episode was open). Nothing before the stream's first score.
+   */
+  episodeChanged(stream: string): void {
+    if (!this.running || !this.announced.has(stream)) return;
+    const held = this.held.get(stream);
+    const last = this.lastScore.get(stream);
+    const latest = held ?? last;
+    if (latest === undefined) return;
+    const episode = this.opts.episodeOf?.(stream) ?? null;
+    if (held === undefined && last !== undefined && last.episode === episodeKeys(episode)) return;
+    this.held.delete(stream);
+    void this.sendScore(stream, latest.score, latest.ts, this.opts.now(), episode);
+  }
+
+  private sendScore(stream: string, score: number, ts: number, now: number, known?: ScoreEpisode | null): Promise<void> {
     this.lastSent.set(stream, now);
-    const payload = scorePayload(score, ts, this.opts.episodeOf?.(stream) ?? null);
+    const episode = known !== undefined ? known : (this.opts.episodeOf?.(stream) ?? null);
+    this.lastScore.set(stream, { score, ts, episode: episodeKeys(episode) });
+    const payload = scorePayload(score, ts, episode);
     return this.send(this.opts.topics.score(stream), JSON.stringify(payload), true);
   }
 
@@ -270,6 +299,12 @@ export class HaDiscovery {
       this.opts.logger.warn({ err, topic }, 'Home Assistant discovery: publish failed');
     });
   }
+}
+
+/** What a score payload tells of its episode (its `episode_*` keys), as one string to compare. */
+function episodeKeys(episode: ScoreEpisode | null): string {
+  const { score: _score, ts: _ts, ...keys } = scorePayload(0, 0, episode);
+  return JSON.stringify(keys);
 }
 
 /** Home Assistant's birth and last will topic under its discovery prefix (its default: `homeassistant/status`). */

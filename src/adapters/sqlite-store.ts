@@ -904,27 +904,25 @@ export class SqliteStore implements Store {
    */
   listAnomalies(q: AnomalyQuery): AnomalyRecord[] {
     this.assertOpen();
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const filter = (clause: string, value: unknown): void => {
-      if (value === undefined) return;
-      where.push(clause);
-      params.push(value);
-    };
-    filter('sensor = ?', q.sensor);
-    filter('device = ?', q.device);
-    filter('status = ?', q.status);
-    filter('start_ts <= ?', q.to);
-    // An open episode's end_ts is only the end of its last stored event (an update comes only with a tenfold
-    // rarer peak), not now: an open episode is still going, so it overlaps any `from`.
-    filter("(end_ts >= ? OR status = 'open')", q.from);
-    const sql = `SELECT * FROM anomalies${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY start_ts DESC, id DESC LIMIT ?`;
+    const { where, params } = anomalyFilter(q);
+    const sql = `SELECT * FROM anomalies${where} ORDER BY start_ts DESC, id DESC LIMIT ?`;
     let stmt = this.anomalyQueries.get(sql);
     if (stmt === undefined) {
       stmt = this.db.prepare<unknown[], AnomalyRow>(sql);
       this.anomalyQueries.set(sql, stmt);
     }
     return stmt.all(...params, q.limit).map(toAnomalyRecord);
+  }
+
+  /**
+   * How many episodes match q's filters, with no limit (q.limit is not read): what a list cut at its limit tells
+   * as `more` (the count beyond the rows it gave; tryout 30, finding 8).
+   */
+  countAnomalies(q: Omit<AnomalyQuery, 'limit'>): number {
+    this.assertOpen();
+    const { where, params } = anomalyFilter(q);
+    const row = this.db.prepare<unknown[], { n: number }>(`SELECT COUNT(*) AS n FROM anomalies${where}`).get(...params);
+    return row?.n ?? 0;
   }
 
   /**
@@ -1211,4 +1209,23 @@ function toAnomalyRecord(r: AnomalyRow): AnomalyRecord {
     sentence: r.sentence,
     explanation,
   };
+}
+
+/** The WHERE clause (with its leading space, or empty) and parameters of an anomaly query's filters (AnomalyQuery). */
+function anomalyFilter(q: Omit<AnomalyQuery, 'limit'>): { where: string; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const filter = (clause: string, value: unknown): void => {
+    if (value === undefined) return;
+    where.push(clause);
+    params.push(value);
+  };
+  filter('sensor = ?', q.sensor);
+  filter('device = ?', q.device);
+  filter('status = ?', q.status);
+  filter('start_ts <= ?', q.to);
+  // An open episode's end_ts is only the end of its last stored event (an update comes only with a tenfold
+  // rarer peak), not now: an open episode is still going, so it overlaps any `from`.
+  filter("(end_ts >= ? OR status = 'open')", q.from);
+  return { where: where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '', params };
 }

@@ -55,8 +55,11 @@ Actions:
                              --by-device: the listed episodes under one line per device (its episodes, how
                              many open, their kinds), devices with an open episode first, then by their
                              newest start: one unplugged plug's ten fields read as one device, not ten rows.
-                             --json prints what GET /api/anomalies answers: {"anomalies": [...]}, each
-                             with its full id, device, peakScore, peakSurprise, kind and sentence
+                             --limit N (default 50): the newest N; a list cut at it ends with "... and M more
+                             (the newest N shown, --limit N; --limit K lists them all)".
+                             --json prints what GET /api/anomalies answers: {"anomalies": [...], "more": M},
+                             each with its full id, device, peakScore, peakSurprise, kind and sentence; "more":
+                             how many further episodes match beyond --limit (0: the list is whole)
   show ID [--json]           one episode: its sentence (what), events and operator mark; --json as GET /api/anomalies/ID.
                              "began" (when before its start: the sentence's since) and "lasted" as the list's LASTED.
                              "peak deviation" is its rarest reading, every kind of evidence of every channel
@@ -180,7 +183,10 @@ function runAnomalies(argv: readonly string[], ctx: CommandContext): number {
 function runAction(action: Action, store: AnomalyHistory & NameSource, ctx: CommandContext, timeZone: string): number {
   switch (action.kind) {
     case 'list': {
-      const rows = store.listAnomalies({ sensor: action.sensor, device: action.device, status: action.status, from: action.since, limit: action.limit });
+      const filters = { sensor: action.sensor, device: action.device, status: action.status, from: action.since };
+      const rows = store.listAnomalies({ ...filters, limit: action.limit });
+      // A list cut at its limit says how many more match and how to see them (tryout 30, finding 8), as the API's `more`.
+      const more = rows.length >= action.limit ? Math.max(0, store.countAnomalies(filters) - rows.length) : 0;
       // A name that matches nothing the database knows is an error, not "no anomalies" (a healthy device's answer).
       const unknown = rows.length === 0 ? unknownFilter(action, store) : null;
       if (unknown !== null) {
@@ -188,7 +194,8 @@ function runAction(action: Action, store: AnomalyHistory & NameSource, ctx: Comm
         return 1;
       }
       // --json: the HTTP API's document (GET /api/anomalies, docs/HTTP.md), so one parser reads both.
-      ctx.stdout(action.json ? `${JSON.stringify({ anomalies: rows }, null, 2)}\n` : action.byDevice ? byDeviceTable(rows, timeZone) : listTable(rows, timeZone));
+      ctx.stdout(action.json ? `${JSON.stringify({ anomalies: rows, more }, null, 2)}\n` : action.byDevice ? byDeviceTable(rows, timeZone) : listTable(rows, timeZone));
+      if (!action.json && more > 0) ctx.stdout(moreLine(rows.length, more, action.limit));
       return 0;
     }
     case 'show': {
@@ -209,6 +216,16 @@ function runAction(action: Action, store: AnomalyHistory & NameSource, ctx: Comm
       return 0;
     }
   }
+}
+
+/**
+ * The line under a list cut at its limit (`limit`, the --limit given or 50): how many it showed, how many more
+ * match, and the --limit that shows them all (at most the CLI's cap, MAX_LIMIT).
+ */
+function moreLine(shown: number, more: number, limit: number): string {
+  const all = Math.min(MAX_LIMIT, shown + more);
+  const how = all > limit ? `; --limit ${all} lists them all` : '';
+  return `... and ${more} more (the newest ${shown} shown, --limit ${limit}${how})\n`;
 }
 
 /** What the list's --device / --sensor check asks of the database (SqliteStore.knownNames). */

@@ -241,7 +241,7 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
           return;
         }
         const what = a.explanation?.sentence ?? `${a.sensor}: unusual readings`;
-        const figures = alertFigures({ kind: a.event, score: a.score, peakScore: a.peak_score, threshold: a.threshold });
+        const figures = alertFigures({ kind: a.event, score: a.score, peakScore: a.peak_score, threshold: a.threshold, explained: a.explanation?.kind ?? null });
         const newNormal = resolutionWords(a.resolution);
         lines.alert(a.sensor, a.event, a.anomaly_id, `ALERT ${a.event.padEnd(7)} ${what}  (${figures}${newNormal}, id ${a.anomaly_id.slice(0, MIN_ID_PREFIX)})`).forEach(say);
       } else if (topic.startsWith(`${t.prefix}/state/`)) {

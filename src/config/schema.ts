@@ -267,7 +267,7 @@ export const schema = section('anomalyd configuration', {
       default: 60000,
       min: 0,
       max: DAY_MS,
-      doc: 'Least time between two score updates of one stream to Home Assistant (the status changes at once); 0 = every score.',
+      doc: 'Least time between two score updates of one stream to Home Assistant (the status, and the episode keys of the score payload when they change, at once); 0 = every score.',
     }),
   }),
   limits: section('Bounds that keep memory, sensor slots and the log finite whatever clients send (docs/SECURITY.md).', {

@@ -22,10 +22,16 @@ export interface SensorStatePayload {
   /**
    * The open episode, present while the stream has one: with `anomalous`, and with `stale` while a silence's
    * `missing data` episode is open (stale is told before anomalous); and, while the stream's device says it is
-   * offline and the stream has none of its own, the device's `device_offline` episode (with `kind` and `sentence`).
-   * Absent when no episode is open.
+   * offline, the device's `device_offline` episode (with `kind` and `sentence`), also when the stream has one of
+   * its own open (then in `stream_anomaly_id`; tryout 30, finding 6). Absent when no episode is open.
    */
   readonly anomaly_id?: string;
+  /**
+   * While the device's `device_offline` episode is `anomaly_id`: the id of the stream's own open episode (a drift
+   * that opened before the device said it is offline), which the state tells again once the device is back.
+   * Absent otherwise.
+   */
+  readonly stream_anomaly_id?: string;
   /**
    * Whether the stream has an open episode (`anomaly_id` present): the same key, and the same `episode_*` keys, as the
    * score payload's (contract/ha-discovery.ts ScorePayload). Absent from states of daemons before it.
@@ -279,6 +285,11 @@ export interface AlertFigures {
   readonly score: number;
   readonly peakScore: number;
   readonly threshold: number;
+  /**
+   * The kind the alert's explanation tells (AlertExplanation.kind), when it has one: what an unscored episode's
+   * figures say comes from it (tryout 30, finding 9: a silent device is not one that told anything).
+   */
+  readonly explained?: AnomalyKind | null;
 }
 
 /**
@@ -295,12 +306,23 @@ export function alertFigures(a: AlertFigures): string {
   // Decimals enough not to round up to 1; beyond 8 the surprise says it better than the digits would.
   const decimals = Math.max(4, Math.floor(surpriseOf(a.score) + 1e-9) + 1);
   const score = decimals > 8 ? 'score > 0.99999999' : `score ${a.score.toFixed(decimals)}`;
-  // An episode no reading scored (a device that said it is offline: score and peak 0) has no figure to give.
-  if (a.score === 0 && a.peakScore === 0) return 'not scored: told by the device';
+  // An episode no reading scored (score and peak 0) has no figure to give; say why from its kind: a device that
+  // said it is offline (its LWT), or a device or stream that went silent (no reading to score).
+  if (a.score === 0 && a.peakScore === 0) return notScored(a.explained ?? null);
   if (a.kind === 'open') {
     return a.score >= a.threshold ? `surprise ${surpriseOf(a.score).toFixed(1)} ≥ ${t.toFixed(1)}, ${score}` : `deviation ${surpriseOf(a.peakScore).toFixed(1)} ≥ ${t.toFixed(1)}, ${score}`;
   }
   return a.kind === 'update' ? `peak deviation ${surpriseOf(a.peakScore).toFixed(1)}, ${score}` : score;
+}
+
+/**
+ * Why an episode has no score, from its explained kind: `device_offline` was told by the device (its status topic
+ * or LWT); `missing_data` had no reading to score; anything else (or no explanation) just `not scored`.
+ */
+export function notScored(kind: AnomalyKind | null): string {
+  if (kind === 'device_offline') return 'not scored: told by the device';
+  if (kind === 'missing_data') return 'not scored: no readings';
+  return 'not scored';
 }
 
 export function alertChannels(ev: Pick<AnomalyEvent, 'channels' | 'channelErrors'>): AlertChannel[] {

@@ -280,6 +280,8 @@ export interface KnownNames {
 export interface AnomalyHistory {
   /** Newest start first (then id), at most q.limit; q.from and q.to select by overlap (AnomalyQuery). */
   listAnomalies(q: AnomalyQuery): AnomalyRecord[];
+  /** How many episodes match q's filters, whatever the limit: a list cut at its limit tells the rest as `more`. */
+  countAnomalies(q: Omit<AnomalyQuery, 'limit'>): number;
   getAnomaly(id: string): AnomalyWithEvents | null;
   /**
    * Ids that start with `prefix` (exact, case-sensitive), in id order, at most `limit`; the id itself when

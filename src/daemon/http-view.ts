@@ -23,6 +23,8 @@ import type { ForgetResult, ForgetTarget } from './forget.js';
 /** The part of the store the API reads and marks. */
 export interface AnomalyReader {
   listAnomalies(q: AnomalyQuery): AnomalyRecord[];
+  /** How many episodes match q's filters, whatever its limit (SqliteStore.countAnomalies). */
+  countAnomalies(q: Omit<AnomalyQuery, 'limit'>): number;
   getAnomaly(id: string): AnomalyWithEvents | null;
   /** One episode's record without its events (SqliteStore.anomalyRecord), or null; absent: getAnomaly is read instead. */
   anomalyRecord?(id: string): AnomalyRecord | null;
@@ -261,6 +263,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
       return within.length === 0 ? { ...view, unit } : { ...view, unit, unitChanges: within.map((c) => ({ ts: c.ts, from: c.from, to: c.to })) };
     },
     anomalies: (q) => d.store().listAnomalies(q),
+    anomalyCount: (q) => d.store().countAnomalies(q),
     anomaly: (id) => d.store().getAnomaly(id),
     anomalyIdsWithPrefix: (prefix, limit) => d.store().anomalyIdsWithPrefix(prefix, limit),
     anomalyIdForm: ANOMALY_ID_FORM,

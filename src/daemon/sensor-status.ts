@@ -106,7 +106,7 @@ export class SensorStatusBoard {
    */
   private readonly published = new Map<
     string,
-    { readonly status: SensorStatus; readonly model: string; readonly anomaly: string; readonly told: EpisodeTold | null; readonly payload: SensorStatePayload }
+    { readonly status: SensorStatus; readonly model: string; readonly anomaly: string; readonly hidden: string; readonly told: EpisodeTold | null; readonly payload: SensorStatePayload }
   >();
   /** Sensors whose open episode's record moved (an event, a retelling) since their state was published (episodeMoved). */
   private readonly moved = new Set<string>();
@@ -229,10 +229,12 @@ export class SensorStatusBoard {
    * neither. What /api/sensors and the dashboard tell (tryout 24, finding 2: the device's streams said none).
    */
   episodeOf(sensor: string): { readonly id: string; readonly device: boolean } | null {
-    const mine = this.source.openAnomaly(sensor);
-    if (mine !== null) return { id: mine, device: false };
+    // The device's word comes first (tryout 30, finding 6): while it says it is offline, its episode is what the
+    // operator must see on each of its streams, whatever episode of its own a stream has open.
     const device = this.source.deviceEpisode?.(sensor) ?? null;
-    return device !== null ? { id: device.anomalyId, device: true } : null;
+    if (device !== null) return { id: device.anomalyId, device: true };
+    const mine = this.source.openAnomaly(sensor);
+    return mine !== null ? { id: mine, device: false } : null;
   }
 
   /** How far an on/off stream's held-state judgement is (StatusSource.heldProgress), or null (for the HTTP API). */
@@ -257,19 +259,22 @@ export class SensorStatusBoard {
     // Home Assistant's problem sensor reads it (contract/ha-discovery.ts).
     const mine = this.source.openAnomaly(sensor);
     const status = this.statusWith(sensor, model, mine);
-    // Without one of its own, the episode of its device while the device says it is offline: the stream's problem
-    // entity is on for it too, the device's sentence among its attributes (tryout 16's device_offline had none).
-    const device = mine === null ? (this.source.deviceEpisode?.(sensor) ?? null) : null;
-    const anomalyId = mine ?? device?.anomalyId ?? null;
+    // While its device says it is offline, the device's episode: the stream's problem entity is on for it, the
+    // device's id, kind and sentence among its attributes (tryout 16's device_offline had none), also over an
+    // episode of the stream's own, which is kept as `stream_anomaly_id` (tryout 30, finding 6: a drift's id with no
+    // kind nor sentence hid the device's word).
+    const device = this.source.deviceEpisode?.(sensor) ?? null;
+    const anomalyId = device?.anomalyId ?? mine ?? null;
+    const hidden = device !== null ? mine : null;
     // Compared field by field: no key string built for every reading.
     const last = this.published.get(sensor);
-    const same = last !== undefined && last.status === status && last.model === (model ?? '') && last.anomaly === (anomalyId ?? '');
+    const same = last !== undefined && last.status === status && last.model === (model ?? '') && last.anomaly === (anomalyId ?? '') && last.hidden === (hidden ?? '');
     // What the episode tells (its kind, since, sentence, as the score payload does), read from its record when it
     // opens and when its record moved (episodeMoved), not per reading; published again when it told something new.
     const moved = this.moved.delete(sensor);
     let told = last?.told ?? null;
     if (anomalyId === null) told = null;
-    else if (!same || moved) told = this.source.episodeTold?.(sensor, { id: anomalyId, device: mine === null }) ?? null;
+    else if (!same || moved) told = this.source.episodeTold?.(sensor, { id: anomalyId, device: device !== null }) ?? null;
     if (same && last !== undefined && sameTold(last.told, told)) return;
     this.status.set(sensor, status);
     const own = this.source.ownModel(sensor);
@@ -283,10 +288,11 @@ export class SensorStatusBoard {
       ...(anomalyId !== null ? { episode_kind: told?.kind ?? (device !== null ? ('device_offline' as const) : null) } : {}),
       ...(told?.since != null ? { episode_since: new Date(told.since).toISOString() } : {}),
       ...(anomalyId !== null && (told?.sentence ?? device?.sentence) != null ? { episode_sentence: told?.sentence ?? device!.sentence } : {}),
+      ...(hidden !== null ? { stream_anomaly_id: hidden } : {}),
       ...(model !== null ? { model } : {}),
       ...(own !== null && own.phase !== 'stopped' ? { learning_progress: Math.round(ownModelFraction(own) * 100) / 100 } : {}),
     };
-    this.published.set(sensor, { status, model: model ?? '', anomaly: anomalyId ?? '', told, payload });
+    this.published.set(sensor, { status, model: model ?? '', anomaly: anomalyId ?? '', hidden: hidden ?? '', told, payload });
     if (this.opts.logStatus) this.opts.logStatus({ sensor, status, model });
     else this.opts.logger.info({ sensor, status, model }, 'sensor status');
     this.opts.publish(sensor, payload);

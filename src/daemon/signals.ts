@@ -1603,6 +1603,6 @@ export function logAlert(log: Logger, ev: AnomalyEvent, explanation: AlertExplan
       kind: explanation?.kind ?? null,
       ...(ev.resolution !== undefined ? { resolution: ev.resolution } : {}),
     },
-    `alert ${ev.kind}: ${what} (${alertFigures(ev)}${resolutionWords(ev.resolution)}, id ${ev.anomalyId})`,
+    `alert ${ev.kind}: ${what} (${alertFigures({ ...ev, explained: explanation?.kind ?? null })}${resolutionWords(ev.resolution)}, id ${ev.anomalyId})`,
   );
 }

@@ -328,6 +328,8 @@ export interface DaemonView {
   /** A sensor's readings, expectation and surprise over a span; null for a sensor with none recorded. */
   series(sensor: string, q: SeriesQuery): SeriesAnswer | null;
   anomalies(q: AnomalyQuery): readonly AnomalyRecord[];
+  /** How many episodes match q's filters, whatever its limit (`more` of a list cut at its limit). */
+  anomalyCount(q: Omit<AnomalyQuery, 'limit'>): number;
   anomaly(id: string): AnomalyWithEvents | null;
   /**
    * Up to `limit` anomaly ids that start with `prefix`, in id order (the CLI's prefix lookup); absent: the routes

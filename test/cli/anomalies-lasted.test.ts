@@ -107,6 +107,7 @@ describe.skipIf(!builtAndModelsPresent())('an episode whose state began readings
         sensors: () => [],
         series: () => null,
         anomalies: (q) => store.listAnomalies(q),
+        anomalyCount: (q) => store.countAnomalies(q),
         anomaly: (id) => store.getAnomaly(id),
         markAnomaly: (id, mark, note) => store.markAnomaly(id, mark, note, 'http'),
       };

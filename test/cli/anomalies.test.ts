@@ -223,7 +223,7 @@ describe('anomalyd anomalies list', () => {
     seed();
     const r = await run(['list', '--db', db, '--json', '--status', 'resolved']);
     const doc = JSON.parse(r.out) as { anomalies: Record<string, unknown>[] };
-    expect(Object.keys(doc)).toEqual(['anomalies']);
+    expect(Object.keys(doc)).toEqual(['anomalies', 'more']);
     const [a] = doc.anomalies;
     expect(a).toMatchObject({
       id: 'a-resolved',
@@ -324,7 +324,7 @@ describe('--since (CLI) and since= (HTTP API): the episodes going on at any time
     seedAround(now);
     const store = SqliteStore.open(db, { commitIntervalMs: 0, outboxMax: 100, logger: silent });
     try {
-      const view = { now: () => now, anomalies: (q: AnomalyQuery) => store.listAnomalies(q) } as unknown as DaemonView;
+      const view = { now: () => now, anomalies: (q: AnomalyQuery) => store.listAnomalies(q), anomalyCount: (q: AnomalyQuery) => store.countAnomalies(q) } as unknown as DaemonView;
       const get = (query: string): string[] => {
         const reply = routeRequest({ method: 'GET', path: '/api/anomalies', query: new URLSearchParams(query), body: Buffer.alloc(0) }, view);
         expect(reply).toMatchObject({ kind: 'json', status: 200 });
@@ -334,6 +334,52 @@ describe('--since (CLI) and since= (HTTP API): the episodes going on at any time
       expect(get('since=10m&limit=1')).toEqual(['still-open']);
       expect(get('since=10m&status=resolved')).toEqual(['ended-inside']);
       expect(get(`since=${new Date(now - 16 * MIN).toISOString()}`)).toEqual(['still-open', 'ended-inside', 'over-before']);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+describe('a list cut at its limit says how many more (tryout 30, finding 8)', () => {
+  /** `n` resolved episodes of one stream, a minute apart, the newest ending a minute before `now`. */
+  function seedMany(n: number, now: number): void {
+    const store = SqliteStore.open(db, { commitIntervalMs: 0, outboxMax: 100, logger: silent });
+    const t = topics();
+    try {
+      for (let i = 0; i < n; i++) {
+        const start = now - (n - i + 1) * MIN;
+        store.recordEvent(ev('open', `ep-${String(i).padStart(3, '0')}-id`, 'pump1', start, { endTs: start }), t.alerts('pump1'));
+        store.recordEvent(ev('resolve', `ep-${String(i).padStart(3, '0')}-id`, 'pump1', start, { endTs: start + 30_000, score: 0.4 }), t.alerts('pump1'));
+      }
+    } finally {
+      store.close();
+    }
+  }
+
+  it('anomalies list --since 72h with more than the default 50: the table says how many more and the --limit that lists them, --json a `more` field, as GET /api/anomalies', async () => {
+    const now = Date.now();
+    seedMany(62, now);
+    const table = await run(['list', '--db', db, '--since', '72h']);
+    expect(table.code).toBe(0);
+    const rows = table.out.trimEnd().split('\n').slice(1).filter((l) => /^ep-/.test(l));
+    expect(rows).toHaveLength(50);
+    expect(table.out).toMatch(/\.\.\. and 12 more \(the newest 50 shown, --limit 50; --limit 62 lists them all\)\n$/);
+    const json = JSON.parse((await run(['list', '--db', db, '--json', '--since', '72h'])).out) as { anomalies: unknown[]; more: number };
+    expect(json.anomalies).toHaveLength(50);
+    expect(json.more).toBe(12);
+    const all = await run(['list', '--db', db, '--since', '72h', '--limit', '62']);
+    expect(all.out).not.toContain('more');
+    expect((JSON.parse((await run(['list', '--db', db, '--json', '--limit', '100'])).out) as { more: number }).more).toBe(0);
+    // A filter counts what it selects: the resolved ones are all 62, the open ones none.
+    expect((JSON.parse((await run(['list', '--db', db, '--json', '--status', 'resolved', '--limit', '10'])).out) as { more: number }).more).toBe(52);
+    expect((JSON.parse((await run(['list', '--db', db, '--json', '--status', 'open'])).out) as { anomalies: unknown[]; more: number })).toEqual({ anomalies: [], more: 0 });
+
+    const store = SqliteStore.open(db, { commitIntervalMs: 0, outboxMax: 100, logger: silent });
+    try {
+      const view = { now: () => now, anomalies: (q: AnomalyQuery) => store.listAnomalies(q), anomalyCount: (q: AnomalyQuery) => store.countAnomalies(q) } as unknown as DaemonView;
+      const reply = routeRequest({ method: 'GET', path: '/api/anomalies', query: new URLSearchParams('since=72h&limit=50'), body: Buffer.alloc(0) }, view);
+      expect(reply).toMatchObject({ kind: 'json', status: 200, body: { more: 12 } });
+      expect((reply as { body: { anomalies: unknown[] } }).body.anomalies).toHaveLength(50);
     } finally {
       store.close();
     }
@@ -440,6 +486,7 @@ describe('anomalyd anomalies --json is the HTTP API document', () => {
       const view = {
         now: () => T0,
         anomalies: (q: AnomalyQuery) => store.listAnomalies(q),
+        anomalyCount: (q: AnomalyQuery) => store.countAnomalies(q),
         anomaly: (id: string) => store.getAnomaly(id),
       } as unknown as DaemonView;
       const reply = routeRequest({ method: 'GET', path, query: new URLSearchParams(query), body: Buffer.alloc(0) }, view);

@@ -13,6 +13,17 @@ describe('alertFigures', () => {
   });
 
   it('says an episode no reading scored (a device that said it is offline) was not scored, at open and resolve', () => {
-    for (const kind of ['open', 'resolve'] as const) expect(alertFigures({ kind, score: 0, peakScore: 0, threshold: 0.99999 })).toBe('not scored: told by the device');
+    for (const kind of ['open', 'resolve'] as const) {
+      expect(alertFigures({ kind, score: 0, peakScore: 0, threshold: 0.99999, explained: 'device_offline' })).toBe('not scored: told by the device');
+    }
+  });
+
+  it('does not say a silent device told anything (tryout 30, finding 9): its missing data had no reading to score', () => {
+    for (const kind of ['open', 'resolve'] as const) {
+      const words = alertFigures({ kind, score: 0, peakScore: 0, threshold: 0.99999, explained: 'missing_data' });
+      expect(words).toBe('not scored: no readings');
+      expect(words).not.toContain('told by the device');
+    }
+    expect(alertFigures({ kind: 'open', score: 0, peakScore: 0, threshold: 0.99999 })).toBe('not scored');
   });
 });

@@ -77,19 +77,23 @@ describe.skipIf(!jinja)('Home Assistant problem sensor (discovery value_template
     b.refresh(); // ok, the device's episode open
     b.set({ now: 1_764_000_000_000 + 20_000 });
     b.refresh(); // stale, the device's episode still open
-    // An episode of its own comes first (the stream's, not the device's).
+    // An episode of its own while the device says it is offline: the device's is told, its own id beside it
+    // (tryout 30, finding 6: the operator must see the device offline, not an id with no kind nor sentence).
     b.set({ anomaly: 'a-3' });
     b.refresh();
-    b.set({ anomaly: null, device: null });
-    b.refresh(); // back
-    expect(b.published.map((p) => [p.status, p.anomaly_id ?? null, p.kind ?? null, p.sentence ?? null])).toEqual([
-      ['ok', null, null, null],
+    b.set({ device: null });
+    b.refresh(); // the device back, its own episode still open: told again
+    b.set({ anomaly: null });
+    b.refresh(); // both over
+    expect(b.published.map((p) => [p.status, p.anomaly_id ?? null, p.kind ?? null, p.sentence ?? null, p.stream_anomaly_id ?? null])).toEqual([
+      ['ok', null, null, null, null],
       // The device's episode is not the stream's: its status stays its own (never `anomalous` for it).
-      ['ok', 'd-1', 'device_offline', sentence],
-      ['stale', 'd-1', 'device_offline', sentence],
-      ['stale', 'a-3', null, null],
-      ['stale', null, null, null],
+      ['ok', 'd-1', 'device_offline', sentence, null],
+      ['stale', 'd-1', 'device_offline', sentence, null],
+      ['stale', 'd-1', 'device_offline', sentence, 'a-3'],
+      ['stale', 'a-3', null, null, null],
+      ['stale', null, null, null, null],
     ]);
-    expect(render(template, b.published)).toEqual(['OFF', 'ON', 'ON', 'ON', 'OFF']);
+    expect(render(template, b.published)).toEqual(['OFF', 'ON', 'ON', 'ON', 'ON', 'OFF']);
   });
 });

@@ -185,3 +185,55 @@ describe('SensorStatusBoard: the state tells the open episode as the score paylo
     expect(published.at(-1)![1]).toEqual({ status: 'ok', since: new Date(7).toISOString(), in_episode: false, model: 'gru' });
   });
 });
+
+describe('SensorStatusBoard: a device that says it is offline while a stream of it has an episode of its own (tryout 30, finding 6)', () => {
+  it("the state carries the device's episode, its id, kind and sentence, the stream's own id beside it; the stream's own again once the device is back", () => {
+    const published: Array<[string, SensorStatePayload]> = [];
+    const said = { offline: false };
+    const drift = { kind: 'drift' as const, since: 1_000_000, sentence: 'esp-living/temperature 23.9 °C, rising 0.4 °C/h since 13:10 (drift)' };
+    const device = { kind: 'device_offline' as const, since: 2_000_000, sentence: 'esp-living offline since 14:03 (the device said so on esp-living/status) (device offline)' };
+    const b = new SensorStatusBoard(
+      {
+        modelOf: () => 'gru',
+        learning: () => false,
+        openAnomaly: () => 'drift-1',
+        ownModel: () => null,
+        intervalOf: () => SEC,
+        newestReadingTs: () => 0,
+        deviceEpisode: () => (said.offline ? { anomalyId: 'dev-1', sentence: device.sentence } : null),
+        episodeTold: (_sensor, episode) => (episode.device ? (episode.id === 'dev-1' ? device : null) : episode.id === 'drift-1' ? drift : null),
+      },
+      { staleAfter: 0, now: () => 0, logger: pino({ level: 'silent' }), publish: (s, p) => published.push([s, p]) },
+    );
+    b.refresh('esp-living/temperature', 1);
+    expect(published.at(-1)![1]).toMatchObject({ in_episode: true, anomaly_id: 'drift-1', episode_kind: 'drift', episode_sentence: drift.sentence });
+    expect(published.at(-1)![1].stream_anomaly_id).toBeUndefined();
+    expect(b.episodeOf('esp-living/temperature')).toEqual({ id: 'drift-1', device: false });
+
+    // The device says it is offline (its availability refreshes its streams): its episode, told whole.
+    said.offline = true;
+    b.refresh('esp-living/temperature');
+    const during = published.at(-1)![1];
+    expect(during).toMatchObject({
+      in_episode: true,
+      anomaly_id: 'dev-1',
+      kind: 'device_offline',
+      sentence: device.sentence,
+      episode_kind: 'device_offline',
+      episode_since: new Date(device.since).toISOString(),
+      episode_sentence: device.sentence,
+      stream_anomaly_id: 'drift-1',
+    });
+    // GET /api/sensors says the same.
+    expect(b.episodeOf('esp-living/temperature')).toEqual({ id: 'dev-1', device: true });
+
+    // Back: the stream's own drift again, with its kind and sentence, no device keys.
+    said.offline = false;
+    b.refresh('esp-living/temperature');
+    const after = published.at(-1)![1];
+    expect(after).toMatchObject({ in_episode: true, anomaly_id: 'drift-1', episode_kind: 'drift', episode_sentence: drift.sentence });
+    expect(after.kind).toBeUndefined();
+    expect(after.sentence).toBeUndefined();
+    expect(after.stream_anomaly_id).toBeUndefined();
+  });
+});

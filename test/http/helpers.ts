@@ -175,7 +175,14 @@ export class FakeView implements DaemonView {
     this.maybeFail();
     this.queries.push(q);
     // As the store answers (src/adapters/sqlite-store.ts): a stream's own, or every stream of a device.
-    return this.records.filter((a) => (q.sensor === undefined || a.sensor === q.sensor) && (q.device === undefined || (a.device ?? a.sensor) === q.device) && (q.status === undefined || a.status === q.status)).slice(0, q.limit);
+    return this.matching(q).slice(0, q.limit);
+  }
+  anomalyCount(q: Omit<AnomalyQuery, 'limit'>): number {
+    this.maybeFail();
+    return this.matching(q).length;
+  }
+  private matching(q: Omit<AnomalyQuery, 'limit'>): readonly AnomalyRecord[] {
+    return this.records.filter((a) => (q.sensor === undefined || a.sensor === q.sensor) && (q.device === undefined || (a.device ?? a.sensor) === q.device) && (q.status === undefined || a.status === q.status));
   }
   anomaly(id: string): AnomalyWithEvents | null {
     this.maybeFail();

@@ -178,7 +178,7 @@ describe('GET routes', () => {
     const { base, view } = await serve();
     const res = await request(base, '/api/anomalies');
     expect(res.status).toBe(200);
-    expect(res.json).toEqual({ anomalies: view.records });
+    expect(res.json).toEqual({ anomalies: view.records, more: 0 });
     expect(view.queries).toEqual([{ limit: DEFAULT_ANOMALY_LIMIT }]);
   });
 
@@ -381,7 +381,7 @@ describe('POST marks', () => {
     // A known device with nothing stored: a healthy device's empty list.
     const healthy = await request(base, '/api/anomalies?device=washer-plug');
     expect(healthy.status).toBe(200);
-    expect(healthy.json).toEqual({ anomalies: [] });
+    expect(healthy.json).toEqual({ anomalies: [], more: 0 });
     expectError(await request(base, '/api/anomalies?device=washer'), 404, /no such device: "washer" \(close: "washer-plug"\)/);
     expectError(await request(base, `/api/anomalies?device=${encodeURIComponent('Kitchen #2')}`), 404, /no such device: "Kitchen #2" \(close: "Kitchen _2"\)/);
     expectError(await request(base, `/api/anomalies?device=${encodeURIComponent('washer-plug/switch:0/apower')}`), 404, /is a stream of the device "washer-plug" \(filter it with \?sensor=\)/);
@@ -397,7 +397,7 @@ describe('POST marks', () => {
     // A known stream with nothing stored: a healthy stream's empty list.
     const healthy = await request(base, `/api/anomalies?sensor=${encodeURIComponent('bedroom_sensor/temperature')}`);
     expect(healthy.status).toBe(200);
-    expect(healthy.json).toEqual({ anomalies: [] });
+    expect(healthy.json).toEqual({ anomalies: [], more: 0 });
     expectError(await request(base, `/api/anomalies?sensor=${encodeURIComponent('bedroom_sensor/temp')}`), 404, /no such sensor: "bedroom_sensor\/temp" \(close: "bedroom_sensor\/temperature"\)/);
     expectError(await request(base, '/api/anomalies?sensor=bedroom_sensor'), 404, /no such sensor: "bedroom_sensor" is a device \(filter it with \?device=\)/);
     const none = await request(base, '/api/anomalies?sensor=nosuch');

@@ -48,6 +48,7 @@ function storeView(store: SqliteStore): DaemonView {
     sensors: () => [],
     series: () => null,
     anomalies: (q) => store.listAnomalies(q),
+    anomalyCount: (q) => store.countAnomalies(q),
     anomaly: (id) => store.getAnomaly(id),
     markAnomaly: (id, mark, note) => store.markAnomaly(id, mark, note, 'http'),
   };
