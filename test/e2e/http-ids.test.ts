@@ -42,7 +42,7 @@ describe.skipIf(!ready)('anomaly ids and since over HTTP (real daemon)', () => {
       const res = await fetch(`${http}/api/anomalies?sensor=${encodeURIComponent(sensor)}`);
       return { status: res.status, body: await res.json() };
     };
-    expect(await get('bedroom_sensor/temperature')).toEqual({ status: 200, body: { anomalies: [] } });
+    expect(await get('bedroom_sensor/temperature')).toEqual({ status: 200, body: { anomalies: [], more: 0 } });
     expect(await get('bedroom_sensor/temp')).toEqual({ status: 404, body: { error: 'no such sensor: "bedroom_sensor/temp" (close: "bedroom_sensor/temperature")' } });
     expect(await get('bedroom_sensor')).toEqual({ status: 404, body: { error: 'no such sensor: "bedroom_sensor" is a device (filter it with ?device=)' } });
     expect(await get('nosuch')).toEqual({ status: 404, body: { error: 'no such sensor: "nosuch"' } });
