@@ -13,6 +13,7 @@ import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import type { AlertPayload, SensorStatePayload } from '../../src/contract/alerts.js';
 import { discoveryTopics, type HaBinarySensorConfig } from '../../src/contract/ha-discovery.js';
+import { retainedMessage } from '../helpers/alert-stream.js';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
 import { inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
 import { jinja, render } from '../helpers/jinja.js';
@@ -29,21 +30,7 @@ const BURST = 100;
 
 const cleanups = useCleanups();
 
-/** The retained message on `topic` as a new subscriber gets it (null when none comes within 2 s). */
-async function retained(url: string, topic: string): Promise<string | null> {
-  const c = await mqtt.connectAsync(url, { clientId: `ha-probe-${process.pid}-${Math.random().toString(16).slice(2)}` });
-  try {
-    let got: string | null = null;
-    c.on('message', (t, payload, packet) => {
-      if (t === topic && packet.retain) got = payload.toString('utf8');
-    });
-    await c.subscribeAsync(topic, { qos: 1 });
-    await waitFor(() => got !== null, 2_000, `the retained message on ${topic}`).catch(() => undefined);
-    return got;
-  } finally {
-    await c.endAsync();
-  }
-}
+const retained = (url: string, topic: string): Promise<string | null> => retainedMessage(url, topic, 'ha-probe');
 
 /** What Home Assistant makes of a stream's problem entity: its config, the retained state, and the rendered state. */
 async function problemEntity(url: string, stream: string): Promise<{ config: HaBinarySensorConfig; state: SensorStatePayload; on: string }> {

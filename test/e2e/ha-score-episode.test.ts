@@ -12,6 +12,7 @@ import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import type { AlertPayload, SensorStatePayload } from '../../src/contract/alerts.js';
 import type { ScorePayload } from '../../src/contract/ha-discovery.js';
+import { retainedMessage } from '../helpers/alert-stream.js';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
 import { collectAlerts, inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
 import { lcg } from '../helpers/lcg.js';
@@ -25,21 +26,7 @@ const N = 1500;
 
 const cleanups = useCleanups();
 
-/** The retained message on `topic` as a new subscriber (Home Assistant after a restart) gets it; null when none within 2 s. */
-async function retained(url: string, topic: string): Promise<string | null> {
-  const c = await mqtt.connectAsync(url, { clientId: `score-probe-${process.pid}-${Math.random().toString(16).slice(2)}` });
-  try {
-    let got: string | null = null;
-    c.on('message', (t, payload, packet) => {
-      if (t === topic && packet.retain) got = payload.toString('utf8');
-    });
-    await c.subscribeAsync(topic, { qos: 1 });
-    await waitFor(() => got !== null, 2_000, `the retained message on ${topic}`).catch(() => undefined);
-    return got;
-  } finally {
-    await c.endAsync();
-  }
-}
+const retained = (url: string, topic: string): Promise<string | null> => retainedMessage(url, topic, 'score-probe');
 
 describe.skipIf(!builtAndModelsPresent())("Home Assistant's score attributes follow the episode with no new reading", () => {
   it.each(brokerCases())("(%s) a silent stream's missing-data episode: the score payload says in_episode with its id and kind while open, and not after", async (name, available) => {

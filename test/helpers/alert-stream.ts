@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Simulator, type SimSensorKind } from '../../src/sim/simulator.js';
 import type { AlertPayload } from '../../src/contract/alerts.js';
+import { waitFor } from './net.js';
 
 export interface Shift {
   /** First shifted reading (index into the series). */
@@ -287,4 +288,23 @@ export function episodeTransitions(alerts: readonly AlertPayload[]): Map<string,
     out.set(a.anomaly_id, t);
   }
   return out;
+}
+
+/**
+ * The retained message on `topic` as a new subscriber gets it (Home Assistant after a restart), or null when none comes
+ * within 2 s. `probe` names the subscriber's client id (a random suffix is added).
+ */
+export async function retainedMessage(url: string, topic: string, probe = 'probe'): Promise<string | null> {
+  const c = await mqtt.connectAsync(url, { clientId: `${probe}-${process.pid}-${Math.random().toString(16).slice(2)}` });
+  try {
+    let got: string | null = null;
+    c.on('message', (t, payload, packet) => {
+      if (t === topic && packet.retain) got = payload.toString('utf8');
+    });
+    await c.subscribeAsync(topic, { qos: 1 });
+    await waitFor(() => got !== null, 2_000, `the retained message on ${topic}`).catch(() => undefined);
+    return got;
+  } finally {
+    await c.endAsync();
+  }
 }
