@@ -2509,14 +2509,7 @@ export class StreamScorer {
     // Absent from checkpoints written before it existed: no arrival known yet (its silences judged by its runs
     // alone until its next readings teach them).
     if (v.dwells !== undefined) {
-      if (!Array.isArray(v.dwells) || v.dwells.length !== C) throw new Error(`scorer snapshot: dwells must be ${C} dwell states`);
-      s.dwells = v.dwells.map((x, c) => {
-        try {
-          return DwellTracker.fromJSON(x);
-        } catch (err) {
-          throw new Error(`scorer snapshot: dwells[${c}]: ${(err as Error).message}`);
-        }
-      });
+      s.dwells = perChannel(v.dwells, 'dwells', 'dwell states', C, (x) => DwellTracker.fromJSON(x));
     }
     if (v.arrivals !== undefined) {
       const m = nums(v.arrivals, 'arrivals', ARRIVAL_STATE);
@@ -2563,14 +2556,7 @@ export class StreamScorer {
     if (format === 'anomalyd-scorer/6') {
       // Absent while no residual against a profile came.
       if ((held as Record<string, unknown>).cycle !== undefined) box((s.cycBox = new Boxcar(C, shortSpan(this.opts.smooth))), 'cycle');
-      if (!Array.isArray(v.cycles) || v.cycles.length !== C) throw new Error(`scorer snapshot: cycles must be ${C} cycle states`);
-      s.cycles = v.cycles.map((x, c) => {
-        try {
-          return CycleProfile.fromJSON(x);
-        } catch (err) {
-          throw new Error(`scorer snapshot: cycles[${c}]: ${(err as Error).message}`);
-        }
-      });
+      s.cycles = perChannel(v.cycles, 'cycles', 'cycle states', C, (x) => CycleProfile.fromJSON(x));
       const res = v.cycleResidual;
       if (typeof res !== 'object' || res === null) throw new Error('scorer snapshot: cycleResidual must be an object');
       s.cycVar.set(nums(res.var, 'cycleResidual.var'));
@@ -2580,39 +2566,18 @@ export class StreamScorer {
       else s.cycMax.set(nums(res.max, 'cycleResidual.max').map((v) => (v < 0 ? Infinity : v)));
       // Absent: no channel's drift was set up (or a checkpoint from before it: it starts over from the held readings).
       if (v.drift !== undefined) {
-        if (!Array.isArray(v.drift) || v.drift.length !== C) throw new Error(`scorer snapshot: drift must be ${C} drift states`);
-        s.drifts = v.drift.map((x, c) => {
-          try {
-            return CycleDrift.fromJSON(x);
-          } catch (err) {
-            throw new Error(`scorer snapshot: drift[${c}]: ${(err as Error).message}`);
-          }
-        });
+        s.drifts = perChannel(v.drift, 'drift', 'drift states', C, (x) => CycleDrift.fromJSON(x));
       }
       if (v.excursion !== undefined) {
-        if (!Array.isArray(v.excursion) || v.excursion.length !== C) throw new Error(`scorer snapshot: excursion must be ${C} excursion states`);
-        s.excursions = v.excursion.map((x, c) => {
-          try {
-            return LevelExcursion.fromJSON(x);
-          } catch (err) {
-            throw new Error(`scorer snapshot: excursion[${c}]: ${(err as Error).message}`);
-          }
-        });
+        s.excursions = perChannel(v.excursion, 'excursion', 'excursion states', C, (x) => LevelExcursion.fromJSON(x));
       } else {
         s.excursions = Array.from({ length: C }, () => new LevelExcursion(shortSpan(this.opts.smooth), Math.ceil(this.opts.learnReadings / shortSpan(this.opts.smooth))));
       }
     }
     if (format === 'anomalyd-scorer/6' || format === 'anomalyd-scorer/5') {
       box(s.rareBox, 'rarity');
-      if (!Array.isArray(v.values) || v.values.length !== C) throw new Error(`scorer snapshot: values must be ${C} value histograms`);
       const lag = shortSpan(this.opts.smooth);
-      s.values = v.values.map((h, c) => {
-        try {
-          return ValueHistogram.fromJSON(h, this.opts.horizon, lag);
-        } catch (err) {
-          throw new Error(`scorer snapshot: values[${c}]: ${(err as Error).message}`);
-        }
-      });
+      s.values = perChannel(v.values, 'values', 'value histograms', C, (h) => ValueHistogram.fromJSON(h, this.opts.horizon, lag));
     }
     s.above = int(v.above, 'above');
     s.below = int(v.below, 'below');
@@ -3812,4 +3777,22 @@ function readScored(v: unknown, C: number): ScoredStep {
     events: [],
     spread: o.spread === null || o.spread === undefined ? null : list(o.spread, 'spread'),
   };
+}
+
+/**
+ * A snapshot's per-channel states `x` (one per channel, C of them; undefined is refused) restored by `restore`.
+ * Throws `scorer snapshot: <what> must be C <kind>` when `x` is not C of them, and `scorer snapshot: <what>[c]: …`
+ * with the reason one does not restore.
+ */
+function perChannel<S, T>(x: readonly S[] | undefined, what: string, kind: string, C: number, restore: (state: S) => T): T[] {
+  // Array.isArray on a copy typed unknown: on x itself it would narrow x to any[].
+  const list: unknown = x;
+  if (x === undefined || !Array.isArray(list) || x.length !== C) throw new Error(`scorer snapshot: ${what} must be ${C} ${kind}`);
+  return x.map((state, c) => {
+    try {
+      return restore(state);
+    } catch (err) {
+      throw new Error(`scorer snapshot: ${what}[${c}]: ${(err as Error).message}`);
+    }
+  });
 }
