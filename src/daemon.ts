@@ -28,6 +28,7 @@ import type { InferenceWorkerHost } from './adapters/inference-worker.js';
 import { MessageParser } from './pipeline/parse.js';
 import { discoveryEnabled, discoveryEntitiesOn, ingestFilters, parseOptionsOf } from './pipeline/ingest-options.js';
 import { birthTopicOf, discoveryFor, type HaDiscovery } from './adapters/ha-discovery.js';
+import { scoreOfSurprise } from './contract/surprise.js';
 import { AnchoredClock } from './util/clock.js';
 import { formatDuration } from './util/duration.js';
 import { RejectionCounter, rejectionSummaryText } from './pipeline/rejections.js';
@@ -923,6 +924,11 @@ export class Daemon {
         if (episode === null) return null;
         const v = openEpisodeView(episode.id, episode.device, episodeRecord(() => store, episode.id));
         return { anomalyId: v.id, kind: v.kind, since: v.since, sentence: v.sentence };
+      },
+      // Before a stream's first score of this run: its newest reading kept from before the restart, and its surprise.
+      (stream) => {
+        const latest = this.signals?.latest(stream) ?? null;
+        return latest !== null && Number.isFinite(latest.surprise) ? { score: scoreOfSurprise(latest.surprise), ts: latest.ts } : null;
       },
     );
     this.input = new Subject<RawMessage>();

@@ -604,6 +604,17 @@ export class SignalBook {
   }
 
   /**
+   * The `toldAt` of an explanation of `stream` (ExplainInput.toldAt): when its latest reading arrived, if it arrived
+   * late as a backfill's do (SignalOptions.arrivedLate: its own time plus its lateness), else nothing (the sentence's
+   * clock times are judged against the event's own day, as when told live).
+   */
+  private toldAt(stream: string): { toldAt?: number } {
+    const late = this.opts.arrivedLate?.(stream) ?? null;
+    const latest = this.series.latest(stream);
+    return late !== null && late > 0 && latest !== null ? { toldAt: latest.ts + late } : {};
+  }
+
+  /**
    * A silence's explanation (explainAlert, retellSilence): missing data from the stream's last reading before the
    * episode (its baseline's last) to the event's end, or `until` when later; no reading of the episode counts (the
    * one that ends it is after the silence), nor any restart in between (the silence is told by the sensor's last
@@ -623,6 +634,8 @@ export class SignalBook {
     // An episode of another kind the silence took over (StreamScorer.judgeSilence: a sensor that went faulty, then
     // died): its readings came before the silence, so the last before it is the stream's newest when it was noted.
     const tookOver = noted !== null && noted.ts >= ev.startTs && noted.values.length === channels.length;
+    // Resolved by a reading that arrived late (a device's or gateway's buffer flushed after an outage): see below.
+    const late = ev.kind === 'resolve' ? (this.opts.arrivedLate?.(stream) ?? null) : null;
     if (tookOver) {
       before = [noted];
     } else if (before.length === 0 && noted !== null && noted.ts < ev.startTs && noted.values.length === channels.length) {
@@ -641,6 +654,7 @@ export class SignalBook {
       channelErrors: ev.channelErrors.length === channels.length ? ev.channelErrors : null,
       startTs: before.length === 0 && episode.beganBy !== undefined ? Math.min(episode.beganBy, ev.startTs) : ev.startTs,
       endTs: until !== undefined && until > ev.endTs ? until : ev.endTs,
+      ...(late !== null ? this.toldAt(stream) : {}),
       ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}),
       omittedBefore: [],
       evidence: null,
@@ -650,9 +664,8 @@ export class SignalBook {
     // Resolved by a reading that arrived late (a device's or gateway's buffer flushed after an outage): the silence is
     // told in data time (from its last reading to the one that ended it, whatever their arrival) and says its readings
     // came late, so a short gap in the data beside an alarm that lasted hours is not taken for a slip.
-    const late = ev.kind === 'resolve' ? (this.opts.arrivedLate?.(stream) ?? null) : null;
     if (late === null) return { explanation, readings: 0 };
-    const from = clockTime(ev.endTs, ev.endTs, this.opts.timeZone ?? undefined);
+    const from = clockTime(ev.endTs, this.toldAt(stream).toldAt ?? ev.endTs, this.opts.timeZone ?? undefined);
     return { explanation: { ...explanation, sentence: `${explanation.sentence}; its readings from ${from} on arrived ${formatDuration(late)} late (kept upstream while they could not be sent, or stamped by a clock behind)` }, readings: 0 };
   }
 
@@ -872,12 +885,15 @@ export class SignalBook {
    */
   private explainEvent(ev: AnomalyEvent, episode: OpenEpisode): Told | null {
     const stream = ev.sensor;
+    // Told when its reading arrived: a late one's (a backfill flushed after an outage) clock times on another day than
+    // its arrival carry their date (tryout 30, finding 10: `since 03:29` read the next afternoon).
+    const told = this.toldAt(stream);
     // A counter's step back is told as such from the event alone (its readings here are its continued total).
     if (ev.counterReset !== undefined) {
       const { from, to } = ev.counterReset;
       // With the decimals the meter sends (its `0.000` is a 0 as its other readings are written).
       const sent = this.sentDecimals(stream)?.[0];
-      const e = explainCounterReset({ stream, unit: this.unitOf(stream, ev.startTs), from, to, ts: ev.startTs, endTs: ev.endTs, ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}), ...(sent !== undefined && sent > 0 ? { decimals: sent } : {}) });
+      const e = explainCounterReset({ stream, unit: this.unitOf(stream, ev.startTs), from, to, ts: ev.startTs, endTs: ev.endTs, ...told, ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}), ...(sent !== undefined && sent > 0 ? { decimals: sent } : {}) });
       return { explanation: toAlertExplanation({ ...e, stream, channel: ev.channels[0] ?? 'value', shares: null, stretch: { ts: [ev.startTs], values: [to] } }), readings: 1 };
     }
     // An alarm field's state (a leak) is told as such from the event alone, in the state's words (explainAlarm).
@@ -885,7 +901,7 @@ export class SignalBook {
       const { since, level } = ev.alarm;
       const words = this.opts.onOff?.(stream) ?? null;
       const state = words === null ? null : level === 1 ? words.on : level === 0 ? words.off : null;
-      const e = explainAlarm({ stream, state, level, since, endTs: ev.endTs, resolved: ev.kind === 'resolve', ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}) });
+      const e = explainAlarm({ stream, state, level, since, endTs: ev.endTs, ...told, resolved: ev.kind === 'resolve', ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}) });
       return { explanation: toAlertExplanation({ ...e, stream, channel: ev.channels[0] ?? 'value', shares: null, stretch: { ts: [since], values: [level] } }), readings: 1 };
     }
     // A resolve describes the anomalous stretch, up to its last reading that held the episode and the first
@@ -955,6 +971,7 @@ export class SignalBook {
       channelErrors: ev.channelErrors.length === channels.length ? ev.channelErrors : null,
       startTs: peakFrom !== undefined ? Math.max(ev.startTs, peakFrom) : ev.startTs,
       endTs: ev.endTs,
+      ...told,
       ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}),
       omittedBefore,
       evidence: peakFrom !== undefined ? peakEvidence(episode, ev, channels) : (ev.evidence ?? null),
@@ -1606,3 +1623,4 @@ export function logAlert(log: Logger, ev: AnomalyEvent, explanation: AlertExplan
     `alert ${ev.kind}: ${what} (${alertFigures({ ...ev, explained: explanation?.kind ?? null })}${resolutionWords(ev.resolution)}, id ${ev.anomalyId})`,
   );
 }
+

@@ -164,11 +164,11 @@ export function toldAs(kind: AnomalyKind | null, seen: string | null | undefined
  * least `decimals`, the most the stream's readings were sent with: a meter sent with 3 decimals reads `502.580 … 0.000
  * kWh`, not `502.58 … 0.00`, tryout 29, finding 3). Pure.
  */
-export function explainCounterReset(p: { readonly stream: string; readonly unit?: string | null; readonly from: number; readonly to: number; readonly ts: number; readonly endTs: number; readonly timeZone?: string; readonly decimals?: number }): Explanation {
+export function explainCounterReset(p: { readonly stream: string; readonly unit?: string | null; readonly from: number; readonly to: number; readonly ts: number; readonly endTs: number; readonly toldAt?: number; readonly timeZone?: string; readonly decimals?: number }): Explanation {
   const unit = p.unit ?? null;
   const u = unit !== null && unit !== '' ? ` ${unit}` : '';
   const d = Math.min(6, Math.max(decimalsOf(p.from), decimalsOf(p.to), p.decimals !== undefined && Number.isInteger(p.decimals) ? p.decimals : 0));
-  const sentence = `${p.stream} went back from ${formatReading(p.from, d)} to ${formatReading(p.to, d)}${u} at ${clockTime(p.ts, p.endTs, p.timeZone)} (${KIND_LABELS.counter_reset}); counted on from there`;
+  const sentence = `${p.stream} went back from ${formatReading(p.from, d)} to ${formatReading(p.to, d)}${u} at ${clockTime(p.ts, p.toldAt ?? p.endTs, p.timeZone)} (${KIND_LABELS.counter_reset}); counted on from there`;
   return { kind: 'counter_reset', sentence, unit, value: p.to, expected: p.from, band: null, basis: null, since: p.ts };
 }
 
@@ -179,10 +179,10 @@ export function explainCounterReset(p: { readonly stream: string; readonly unit?
  * (alarm)` at its resolve (`endTs`: the reading that said it ended). `value` the reading (1 or 0); no expectation, no
  * band. `state`: the state's name (OnOffWords: `leak`), null: the reading as a number. Pure.
  */
-export function explainAlarm(p: { readonly stream: string; readonly state: string | null; readonly level: number; readonly since: number; readonly endTs: number; readonly resolved: boolean; readonly timeZone?: string }): Explanation {
+export function explainAlarm(p: { readonly stream: string; readonly state: string | null; readonly level: number; readonly since: number; readonly endTs: number; readonly toldAt?: number; readonly resolved: boolean; readonly timeZone?: string }): Explanation {
   const state = p.state ?? formatReading(p.level, decimalsOf(p.level));
   const lasted = p.resolved ? ` for ${formatDuration(Math.max(0, p.endTs - p.since))}` : '';
-  const sentence = `${p.stream} ${state}${lasted} since ${clockTime(p.since, p.endTs, p.timeZone)} (${KIND_LABELS.alarm})`;
+  const sentence = `${p.stream} ${state}${lasted} since ${clockTime(p.since, p.toldAt ?? p.endTs, p.timeZone)} (${KIND_LABELS.alarm})`;
   return { kind: 'alarm', sentence, unit: null, value: p.level, expected: null, band: null, basis: null, since: p.since, ...(p.resolved ? { durationMs: Math.max(0, p.endTs - p.since) } : {}) };
 }
 
@@ -244,6 +244,12 @@ export interface ExplainInput {
   readonly endTs: number;
   /** IANA time zone for the clock times in the sentence; default the process's own. */
   readonly timeZone?: string;
+  /**
+   * When the sentence is told, epoch ms: the reading's arrival when it came late (a device's or gateway's buffer
+   * flushed after an outage). A clock time on another day than it carries its date (`since 2026-12-03 03:29`), so a
+   * backfilled episode read the next morning names its day; default `endTs` (told as it happens).
+   */
+  readonly toldAt?: number;
   /**
    * Times of readings (in `during`, or its first) before which the caller left readings out (e.g. the
    * middle of a long episode): the gap before them is an omission, not a silence of the sensor.
@@ -900,7 +906,7 @@ function unitsOf(input: ExplainInput, d: Draft, timeZone: string | undefined): U
   const expectedUnit = unitAt(unit, changes, refTs);
   const within = changes.filter((c) => c.ts > refTs && c.ts <= lastTs);
   if (within.length === 0 && valueUnit === expectedUnit) return { unit: valueUnit, note: null };
-  const when = (t: number): string => clockTime(t, input.endTs, timeZone);
+  const when = (t: number): string => clockTime(t, input.toldAt ?? input.endTs, timeZone);
   const told = within.map((c, i) => `${i === 0 ? `${c.from} ` : ''}→ ${c.to} at ${when(c.ts)}`).join(', ');
   return {
     unit: valueUnit,
@@ -922,7 +928,7 @@ function finish(input: ExplainInput, given: Draft, timeZone: string | undefined)
   const units = unitsOf(input, d, timeZone);
   const told = { unit: units.unit, ...(units.expectedUnit !== undefined ? { expectedUnit: units.expectedUnit } : {}), ...(units.unitChanges !== undefined ? { unitChanges: units.unitChanges } : {}) };
   const instead = d.value !== null && d.expected !== null && d.band !== null ? insteadOfBand(input, d) : null;
-  return { ...d, ...told, sentence: sentenceOf(input.stream, units, d, input.endTs, timeZone, toldAs(d.kind, input.seen), rare, readingPrecision(input.before.values, input.during.values, input.sentDecimals ?? null), instead, input.states ?? null) };
+  return { ...d, ...told, sentence: sentenceOf(input.stream, units, d, input.toldAt ?? input.endTs, timeZone, toldAs(d.kind, input.seen), rare, readingPrecision(input.before.values, input.during.values, input.sentDecimals ?? null), instead, input.states ?? null) };
 }
 
 /**
