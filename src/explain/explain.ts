@@ -67,7 +67,11 @@
  *                 (grew more than 2.5x over half the resolution, for a flat stream that shows no noise of its
  *                 own: tryout 30, finding 4) while the level stayed within 2 spreads (noiseChange: the noise of the readings from the
  *                 first to the last off, not of the quiet ones the episode holds after a burst), and the noise told
- *                 (noiseStretch) is NOISE_CONFIRM times the usual either way too (tryout 28, finding 7);
+ *                 (noiseStretch) is NOISE_CONFIRM times the usual either way too (tryout 28, finding 7); or,
+ *                 tried after the first rule and before the spike's outlier rules, from a burst's first readings:
+ *                 BURST_READINGS or more readings beyond OUTLIER_Z of the level before, on both sides of it, the
+ *                 level held, and noiseStretch's noise NOISE_CONFIRM times the usual (burstOpening: no spike, shift
+ *                 or drift is off both ways; a burst at 60 s was told `spike` for a quarter of an hour);
  *   level_shift   the readings beyond OUTLIER_Z began with a jump (larger than 4 x the normal
  *                 reading-to-reading noise and half the deviation) and stayed off (heldOff: the readings after
  *                 the jump at least half as far off as it, on its side, beyond OUTLIER_Z, against the level
