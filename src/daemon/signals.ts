@@ -169,6 +169,10 @@ function overturned(episode: OpenEpisode, told: Told): boolean {
 function churns(episode: OpenEpisode, told: Told): boolean {
   const kept = episode.explanation;
   const fresh = told.explanation;
+  // A noise change told from fewer readings is what the burst's readings on both sides of the level before show
+  // (explain.ts burstOpening), which no spike or jump of its first readings does: news, not churn (the burstkind
+  // finding: a burst told `spike` for its first 15 readings). A provisional noise change is not swapped back.
+  if (fresh.kind === 'noise_change' && kept!.kind !== 'noise_change') return false;
   return provisional(episode) && fresh.kind !== null && fresh.kind !== kept!.kind && told.readings < NOISE_READINGS;
 }
 
