@@ -10,11 +10,19 @@
  * States. A channel's readings are cut into segments at switches: a reading at least SWITCH typical changes (the
  * caller's `scale`, the stream's typical change in sensor units: a geometric mean, which the switches themselves do
  * not move) away from the level of the segment it would end (the segment's running mean). A segment that ends within
- * BLIP readings back at the level of the one before it (within half a switch as that segment's noise sets one) was a blip (a spike, a start-up surge): the earlier segment
- * goes on, counting it, and the blip's switch teaches nothing: a segment's end is taught (its dwell, its state's level,
- * the alternation below) only once the segment after it has outlasted BLIP readings or ended at a switch of its own,
- * so one absurd reading inside a state (a 2100 W spike in a fridge plug's 80 W on state, tryout 30 finding 1) neither
- * cuts that state's dwell in two nor breaks the run of alternating segments the judgement waits for. Each segment belongs to the state whose level it is nearest (at most MAX_STATES levels; a
+ * BLIP readings back at the level of the one before it (within half a switch) was a blip (a spike, a start-up surge):
+ * the earlier segment goes on, counting it. An ordinary switch is taught at once (the ended dwell, its state's level,
+ * the alternation below), so a blip to one of the stream's own levels (a quantised slow stream's one-step flicker,
+ * 21.6 → 21.5 → 21.6 °C) teaches the hold's dwell so far, and the next one, two ends in one state in a row, breaks
+ * the alternation: such a stream is judged as no duty cycle, as before spikeleft. A
+ * switch to a reading out of the stream's normal (outOfNormal: farther from every known level than twice their span)
+ * is taught only once the segment after it has outlasted BLIP readings or ended at a switch of its own, and the
+ * return from it is judged by the noise of the segment it returns to (the spike's one reading has none), so one
+ * absurd reading inside a state (a 2100 W spike in a fridge plug's 80 ± 3 W on state followed by 85 W, tryout 30
+ * finding 1) neither cuts that state's dwell in two nor breaks the run of alternating segments the judgement waits
+ * for. (Skipping every blip so, spikeleft's first rule, joined a quantised day's cycle's flickers into one hold
+ * judged against the short ones between them: a false `stuck` at 10 s, test/explain/quantised-holds.test.ts.) Each
+ * segment belongs to the state whose level it is nearest (at most MAX_STATES levels; a
  * segment more than half a switch from every known level is a new state, in the place of the state seen least).
  * Dwell = readings since the segment began (filled steps count: time at the stream's cadence, the same at any
  * sampling rate).
@@ -147,7 +155,9 @@ export class DwellTracker {
       // A blip: the present segment is short and the reading is back at the level before it, within half a switch of
       // that level as its own noise sets one (a spike's one reading has no noise: judged by its own, the return of a
       // noisy on state to its level, 85 W to 80.8 W, was no return, and the spike cut the on state's dwell in two).
-      if (this.dwell < BLIP && this.prevLevel === this.prevLevel && Math.abs(x - this.prevLevel) < this.prevJump(scale) / 2) {
+      // A pending segment before (the present one began at a reading out of the stream's normal, outOfNormal) is
+      // judged so; after an ordinary switch the return is judged by the present segment's switch, as ever.
+      if (this.dwell < BLIP && this.prevLevel === this.prevLevel && Math.abs(x - this.prevLevel) < (this.pending ? this.prevJump(scale) : jump) / 2) {
         this.level = this.prevLevel;
         this.dwell = this.prevDwell + this.dwell + steps;
         this.count = this.prevCount;
@@ -156,7 +166,7 @@ export class DwellTracker {
         this.known = this.prevKnown;
         this.rare = this.prevRare;
         this.prevLevel = Number.NaN;
-        // The blip's switch never happened: the segment it left is not taught.
+        // An absurd blip's switch never happened: the segment it left is not taught (an ordinary one's was, at it).
         this.pending = false;
       } else if (this.dwell < BLIP && this.known) {
         // A short segment that began at a switch and is not back at the level before it: its readings were the
@@ -169,8 +179,12 @@ export class DwellTracker {
         this.absDev = 0;
       } else {
         this.settle();
+        const absurd = this.outOfNormal(x, scale);
         this.end();
         this.startSegment(x, true, steps, ts);
+        // An ordinary switch (a one-step flicker of a quantised stream between two of its levels included) is taught
+        // at once; only one to a reading out of the stream's normal waits to see whether it was a blip.
+        if (!absurd) this.settle();
       }
     } else this.extend(x, steps);
     if (this.dwell >= BLIP) this.settle();
@@ -182,6 +196,26 @@ export class DwellTracker {
     const z = (this.dwell - m) / sigma;
     this.surpriseNow = z > 0 ? Math.min(MAX_DWELL_SURPRISE, normalTailSurprise(z)) : 0;
     return this.surpriseNow;
+  }
+
+  /**
+   * Whether reading `x` (sensor units) is out of the stream's normal: the channel knows at least two states and `x`
+   * is farther from every one's level than twice the span of their levels (the largest distance between two). A
+   * 2100 W reading of a fridge plug whose states are 0.45 W and 80 W is (2020 W from the nearer, the span 79.5 W); a
+   * quantised stream's next step (21.7 °C beside states 21.5 and 21.6) is not (0.1 °C, the span 0.1 °C). Only a
+   * switch to such a reading waits before it is taught (see the module comment).
+   */
+  private outOfNormal(x: number, scale: number): boolean {
+    if (this.states.length < 2 || this.stateOf(x, scale) !== null) return false;
+    let lo = Infinity;
+    let hi = -Infinity;
+    let near = Infinity;
+    for (const st of this.states) {
+      lo = Math.min(lo, st.level);
+      hi = Math.max(hi, st.level);
+      near = Math.min(near, Math.abs(x - st.level));
+    }
+    return near > 2 * (hi - lo);
   }
 
   /**
