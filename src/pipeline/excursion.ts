@@ -89,6 +89,8 @@ export interface ExcursionState {
     readonly recent?: number[];
     /** Told: the stream's own spread at its latest block (sensor units); absent: 0 until the next block. */
     readonly sigma?: number;
+    /** Told inside another kind's episode it met first (LevelExcursion.opens); absent: false. */
+    readonly inside?: boolean;
   } | null;
 }
 
@@ -140,6 +142,11 @@ export class LevelExcursion {
   private recent: number[] = [];
   /** The stream's own spread at the latest block judged (sensor units). */
   private sigma = 0;
+  /**
+   * Told inside another kind's episode it met before it was told (its blocks held by that episode): it holds that
+   * episode and tells it, but never opens one (LevelExcursion.opens).
+   */
+  private inside = false;
 
   /**
    * @param span readings in a block (the short means' span, ≥ 1)
@@ -154,6 +161,14 @@ export class LevelExcursion {
   /** Whether the stream's level is drifting away from everything it has shown now (module docs). */
   get drifting(): boolean {
     return this.inExcursion && this.alarmed && this.far;
+  }
+
+  /**
+   * Whether its drift may open an episode (the scorer's floor on its `cycle` surprise): drifting, and not told inside
+   * another kind's episode (that one holds only the episode it is told in).
+   */
+  get opens(): boolean {
+    return this.drifting && !this.inside;
   }
 
   /** While drifting: its side, the envelope it left and since when (ExcursionTold); null otherwise. */
@@ -200,6 +215,7 @@ export class LevelExcursion {
     this.inEpisode = false;
     this.since = Number.NaN;
     this.recent = [];
+    this.inside = false;
   }
 
   /**
@@ -319,14 +335,25 @@ export class LevelExcursion {
     this.sigma = sigma;
     const far = d > K * sigma;
     this.far = far;
+    // An excursion that met another kind's episode and is drifting inside it: a block wholly outside an episode
+    // (that episode ended, recovered) ends its telling; it is never told again (inEpisode stays).
+    if (this.alarmed && this.inside && normal) {
+      this.alarmed = false;
+      this.inside = false;
+      this.recent = [];
+      return;
+    }
     if (this.alarmed) this.keep(d);
-    if (this.alarmed || this.inEpisode || this.age < MIN_AGE || !far) return;
+    // One that met another kind's episode is judged only while an episode holds its block (the level is that
+    // episode's: a drift caught first by another kind is told a drift in it, never one that opens an episode).
+    if (this.alarmed || (this.inEpisode && normal) || this.age < MIN_AGE || !far) return;
     const half = Math.floor(Math.log2(this.age / 2));
     const dHalf = this.ds[Math.min(half, this.ds.length - 1)];
     const halfAge = 2 ** half;
     if (d > this.bound(this.age) && d - dHalf > Math.max(this.bound(this.age - halfAge), (K / 2) * sigma)) {
       this.alarmed = true;
       this.fault = true;
+      this.inside = this.inEpisode;
       this.keep(d);
     }
   }
@@ -361,6 +388,7 @@ export class LevelExcursion {
             inEpisode: this.inEpisode,
             ...(Number.isFinite(this.since) ? { since: this.since } : {}),
             ...(this.alarmed ? { recent: [...this.recent], sigma: this.sigma } : {}),
+            ...(this.inside ? { inside: true } : {}),
           }
         : null,
     };
@@ -420,6 +448,7 @@ export class LevelExcursion {
         t.recent = e.recent.map((d, i) => num(d, `excursion.recent[${i}]`));
       }
       if (e.sigma !== undefined) t.sigma = num(e.sigma, 'excursion.sigma');
+      if (e.inside !== undefined) t.inside = bool(e.inside, 'excursion.inside');
     }
     return t;
   }
