@@ -1281,7 +1281,8 @@ export class Daemon {
    * their times move (a backfill: a device's stored history, thousands a second) see no wall-clock retelling within an
    * episode, which went from its open without a kind to its resolve (a level shift held 1,000 readings to the new
    * normal told no kind for all of them), where the same readings live (one a minute: one retelling per reading) told
-   * the kind at its fourth. A logarithmic number of retellings per episode however long it lasts.
+   * the kind at its fourth. A logarithmic number of retellings per episode however long it lasts, and one more at the
+   * reading the detector's level excursion first holds it (OpenEpisodePeak.excursion: told a drift since its onset).
    */
   private retellByReadings(store: SqliteStore, stream: string, peak: OpenEpisodePeak): void {
     let due = this.retellDue.get(stream);
