@@ -701,9 +701,13 @@ export class SignalBook {
    * `held`: the detector's dwell judgement of the episode now (OpenEpisodeProgress.held): when no event of the episode
    * carried one yet and its kind is not `stuck`, the update carries it and tells the state held (a stuck value), whatever
    * kind was told before and from however few readings, so the kind the resolve tells was told while it was open.
+   * `excursion`: the detector's level excursion that now holds the episode (OpenEpisodeProgress.excursion): when no event
+   * of it carried one yet, the update carries it and tells the episode a `drift` since the excursion's onset, whatever
+   * kind was told before (a drift whose first readings another kind caught: told five kinds in turn, tryout 30 F5);
+   * from then on its events carry it, so it stays a drift.
    * Never throws (a failure is logged, null returned).
    */
-  retell(anomalyId: string, lastAboveTs: number, readings: number, held?: AnomalyEvent['held']): { readonly event: AnomalyEvent; readonly explanation: AlertExplanation } | null {
+  retell(anomalyId: string, lastAboveTs: number, readings: number, held?: AnomalyEvent['held'], excursion?: AnomalyEvent['excursion']): { readonly event: AnomalyEvent; readonly explanation: AlertExplanation } | null {
     const episode = this.open.get(anomalyId);
     if (episode === undefined || this.silences.has(anomalyId)) return null;
     const kept = episode.explanation;
@@ -711,16 +715,20 @@ export class SignalBook {
     // no event of it carried yet: a stuck value from now on, told at once (tryout 28, finding 6: a plug left on told
     // `level_shift` by its update, `stuck value` first by its resolve).
     const newlyHeld = held !== undefined && episode.last.held === undefined && kept?.kind !== 'stuck' ? held : undefined;
+    // So does the detector's level excursion, now drifting inside it: a drift since its onset from now on.
+    const newlyDrift = newlyHeld === undefined && excursion !== undefined && episode.last.excursion === undefined ? excursion : undefined;
+    const news = newlyHeld !== undefined || newlyDrift !== undefined;
     const settled = kept !== null && kept.kind !== null && !provisional(episode);
-    if (settled && newlyHeld === undefined && !driftDue(episode, readings)) return null;
-    if (settled && newlyHeld === undefined) episode.driftCheckedAt = readings;
+    if (settled && !news && !driftDue(episode, readings)) return null;
+    if (settled && !news) episode.driftCheckedAt = readings;
     try {
-      const event: AnomalyEvent = { ...episode.last, kind: 'update', endTs: Math.max(episode.last.endTs, lastAboveTs), windows: Math.max(episode.last.windows, readings), ...(newlyHeld !== undefined ? { held: newlyHeld } : {}) };
+      const event: AnomalyEvent = { ...episode.last, kind: 'update', endTs: Math.max(episode.last.endTs, lastAboveTs), windows: Math.max(episode.last.windows, readings), ...(newlyHeld !== undefined ? { held: newlyHeld } : {}), ...(newlyDrift !== undefined ? { excursion: newlyDrift } : {}) };
       const told = this.explainEvent(event, episode);
       if (told === null || told.explanation.kind === null || this.forgetsPeak(episode, told.explanation)) return null;
       const fresh = told.explanation;
       if (newlyHeld !== undefined && fresh.kind !== 'stuck') return null;
-      if (kept !== null && kept.kind !== null && newlyHeld === undefined) {
+      if (newlyDrift !== undefined && fresh.kind !== 'drift') return null;
+      if (kept !== null && kept.kind !== null && !news) {
         // A provisional kind: the same kind from more readings confirms it (no news); another one overturns it.
         if (fresh.kind === kept.kind) episode.toldFrom = Math.max(episode.toldFrom, told.readings);
         if (!overturned(episode, told) || churns(episode, told)) return null;

@@ -30,7 +30,10 @@
  * far against the stream's own spread (d > K · σ), beyond the walk bound of its age (d > A(L)), and still growing
  * (d − d(L/2) > A(L/2) and > K/2 · σ, with d(L/2) the distance at half its age). Once told it holds while d > K · σ.
  * An excursion that meets another kind's open episode of the channel before it alarms never alarms (that fault's own
- * level: a level shift held, a sentinel on a counter's way up);
+ * level: a level shift held, a sentinel on a counter's way up), with one exception: one the episode met within its first
+ * MIN_AGE blocks and not yet far in that block or the next (a drift whose first readings another kind caught) is judged
+ * inside that episode only (`inside`: it holds and tells that episode, never opens one, `opens` false; its first block
+ * wholly outside an episode ends its telling for good);
  * a new normal (the episode resolved as such) starts the tracker over, its first `seed` blocks setting the envelope
  * again. Counted in readings and the stream's own spread: no time unit. Checkpointed (toJSON / fromJSON).
  *
@@ -89,6 +92,12 @@ export interface ExcursionState {
     readonly recent?: number[];
     /** Told: the stream's own spread at its latest block (sensor units); absent: 0 until the next block. */
     readonly sigma?: number;
+    /** Told inside another kind's episode it met first (LevelExcursion.opens); absent: false. */
+    readonly inside?: boolean;
+    /** Its age (blocks) when it first met another kind's episode; absent: 0 (never met one, or met at its start). */
+    readonly metAt?: number;
+    /** Far in the block that met another kind's episode or the next (never told inside it); absent: false. */
+    readonly stepped?: boolean;
   } | null;
 }
 
@@ -140,6 +149,15 @@ export class LevelExcursion {
   private recent: number[] = [];
   /** The stream's own spread at the latest block judged (sensor units). */
   private sigma = 0;
+  /**
+   * Told inside another kind's episode it met before it was told (its blocks held by that episode): it holds that
+   * episode and tells it, but never opens one (LevelExcursion.opens).
+   */
+  private inside = false;
+  /** The excursion's age (blocks) when it first met another kind's episode (inEpisode); 0 when it never did. */
+  private metAt = 0;
+  /** Far (d > K · σ) in the block that met another kind's episode or the next: a step, never told inside it. */
+  private stepped = false;
 
   /**
    * @param span readings in a block (the short means' span, ≥ 1)
@@ -154,6 +172,14 @@ export class LevelExcursion {
   /** Whether the stream's level is drifting away from everything it has shown now (module docs). */
   get drifting(): boolean {
     return this.inExcursion && this.alarmed && this.far;
+  }
+
+  /**
+   * Whether its drift may open an episode (the scorer's floor on its `cycle` surprise): drifting, and not told inside
+   * another kind's episode (that one holds only the episode it is told in).
+   */
+  get opens(): boolean {
+    return this.drifting && !this.inside;
   }
 
   /** While drifting: its side, the envelope it left and since when (ExcursionTold); null otherwise. */
@@ -200,6 +226,9 @@ export class LevelExcursion {
     this.inEpisode = false;
     this.since = Number.NaN;
     this.recent = [];
+    this.inside = false;
+    this.metAt = 0;
+    this.stepped = false;
   }
 
   /**
@@ -307,7 +336,10 @@ export class LevelExcursion {
     // is told here) never alarms: the level is that fault's (a level shift held, a sentinel on a counter's way up).
     if (!normal) {
       this.fault = true;
-      if (!this.alarmed) this.inEpisode = true;
+      if (!this.alarmed && !this.inEpisode) {
+        this.inEpisode = true;
+        this.metAt = this.age;
+      }
     }
     const d = up ? mean - this.hi : this.lo - mean;
     this.ext = Number.isNaN(this.ext) ? mean : up ? Math.max(this.ext, mean) : Math.min(this.ext, mean);
@@ -319,14 +351,31 @@ export class LevelExcursion {
     this.sigma = sigma;
     const far = d > K * sigma;
     this.far = far;
+    // An excursion that met another kind's episode and is drifting inside it: a block wholly outside an episode
+    // (that episode ended, recovered) ends its telling; it is never told again (inEpisode stays).
+    if (this.alarmed && this.inside && normal) {
+      this.alarmed = false;
+      this.inside = false;
+      this.recent = [];
+      return;
+    }
     if (this.alarmed) this.keep(d);
-    if (this.alarmed || this.inEpisode || this.age < MIN_AGE || !far) return;
+    // One that met another kind's episode is judged only while an episode holds its block (the level is that
+    // episode's: a drift caught first by another kind is told a drift in it, never one that opens an episode).
+    // Only one the episode met within its first MIN_AGE blocks (before it could have been told: the drift's first
+    // readings), not a long excursion an episode met on its way (a sentinel on a counter's way up, tried: held the
+    // sentinel's episode for the counter's whole rise).
+    // Nor one already far in the block that met the episode or the next (a step straddles at most two blocks: a
+    // level shift, whose level then wanders on; tried without: held 3 MSL episodes up to 1,851 readings longer).
+    if (this.inEpisode && this.age <= this.metAt + 2 && far) this.stepped = true;
+    if (this.alarmed || (this.inEpisode && (normal || this.metAt >= MIN_AGE || this.stepped)) || this.age < MIN_AGE || !far) return;
     const half = Math.floor(Math.log2(this.age / 2));
     const dHalf = this.ds[Math.min(half, this.ds.length - 1)];
     const halfAge = 2 ** half;
     if (d > this.bound(this.age) && d - dHalf > Math.max(this.bound(this.age - halfAge), (K / 2) * sigma)) {
       this.alarmed = true;
       this.fault = true;
+      this.inside = this.inEpisode;
       this.keep(d);
     }
   }
@@ -361,6 +410,9 @@ export class LevelExcursion {
             inEpisode: this.inEpisode,
             ...(Number.isFinite(this.since) ? { since: this.since } : {}),
             ...(this.alarmed ? { recent: [...this.recent], sigma: this.sigma } : {}),
+            ...(this.inside ? { inside: true } : {}),
+            ...(this.metAt > 0 ? { metAt: this.metAt } : {}),
+            ...(this.stepped ? { stepped: true } : {}),
           }
         : null,
     };
@@ -420,6 +472,9 @@ export class LevelExcursion {
         t.recent = e.recent.map((d, i) => num(d, `excursion.recent[${i}]`));
       }
       if (e.sigma !== undefined) t.sigma = num(e.sigma, 'excursion.sigma');
+      if (e.inside !== undefined) t.inside = bool(e.inside, 'excursion.inside');
+      if (e.metAt !== undefined) t.metAt = num(e.metAt, 'excursion.metAt');
+      if (e.stepped !== undefined) t.stepped = bool(e.stepped, 'excursion.stepped');
     }
     return t;
   }

@@ -821,7 +821,7 @@ export class StreamScorer {
     const evidence: Record<string, number> = {};
     for (const k of EVIDENCE) if (!Number.isNaN(ep.peakEvidence[k])) evidence[k] = ep.peakEvidence[k];
     const end = toldEnd(ep, s.below, shortSpan(this.opts.smooth));
-    return { stream, id: ep.id, lastAboveTs: end.ts, readings: heldReadings(ep, end.trailing), peakScore: 1 - Math.pow(10, -ep.peak), evidence, channelErrors: [...ep.peakChannels] };
+    return { stream, id: ep.id, lastAboveTs: end.ts, readings: heldReadings(ep, end.trailing), peakScore: 1 - Math.pow(10, -ep.peak), evidence, channelErrors: [...ep.peakChannels], ...(ep.excursion !== undefined ? { excursion: ep.excursion } : {}) };
   }
 
   /**
@@ -833,7 +833,7 @@ export class StreamScorer {
       const ep = s.episode;
       if (ep === null || ep.silent) continue;
       const end = toldEnd(ep, s.below, shortSpan(this.opts.smooth));
-      yield { stream, id: ep.id, lastAboveTs: end.ts, readings: heldReadings(ep, end.trailing), ...(ep.held !== undefined ? { held: ep.held } : {}) };
+      yield { stream, id: ep.id, lastAboveTs: end.ts, readings: heldReadings(ep, end.trailing), ...(ep.held !== undefined ? { held: ep.held } : {}), ...(ep.excursion !== undefined ? { excursion: ep.excursion } : {}) };
     }
   }
 
@@ -1021,7 +1021,7 @@ export class StreamScorer {
     // channel's `cycle` surprise at the threshold plus the share of every (kind, channel): it opens and holds an
     // episode alone, whether the kind speaks yet or not.
     const driftAt = this.thresholdSurprise + Math.log10(EVIDENCE.length * C);
-    for (let c = 0; c < C; c++) s.driftFloor[c] = !learning && (s.drifts[c].drifting || s.excursions[c].drifting) ? driftAt : 0;
+    for (let c = 0; c < C; c++) s.driftFloor[c] = !learning && (s.drifts[c].drifting || (s.excursions[c].drifting && (s.excursions[c].opens || s.episode !== null))) ? driftAt : 0;
     const adaptive = fuse(s.adaptive, e, C, perChannel.eachAdaptive, perChannel.fillLogs, this.fusedAdaptive, true, perChannel, s.runFloor, s.novel, s.driftFloor);
     const reference = fuse(s.reference, e, C, perChannel.eachReference, perChannel.readLogs, this.fusedReference, false, undefined, s.runFloor, s.novel, s.driftFloor);
     // A run that stuck calls rare (at the hold level) is not a rest of the stream's (quietValues).
@@ -2761,6 +2761,12 @@ export interface OpenEpisodeProgress {
    * Absent: none (only in openEpisodes' progress).
    */
   readonly held?: AnomalyEvent['held'];
+  /**
+   * A level excursion beyond everything the channel had shown holds it (AnomalyEvent.excursion, Episode.excursion): what
+   * its next event would carry, so a retelling between events (SignalBook.retell) tells it a drift since its onset as
+   * soon as the detector judged it, though another kind opened it. Absent: none.
+   */
+  readonly excursion?: AnomalyEvent['excursion'];
 }
 
 /** An open episode's progress with its peak as its events carry it (StreamScorer.openPeak). */

@@ -82,6 +82,45 @@ describe('LevelExcursion', () => {
     expect(told).toBe(false);
   });
 
+  it('tells a drift whose first readings another kind’s episode holds, inside that episode only: it holds it (drifting, growing) and opens none; an episode-free block ends its telling for good (driftkind2)', () => {
+    for (const seed of SEEDS.slice(0, 10)) {
+      const xs = stream('drift', seed);
+      const t = new LevelExcursion(SPAN, 0);
+      // Another kind's episode from the drift's 60th reading (+0.07, under one standard deviation) to reading 5,400.
+      const inEpisode = (k: number): boolean => k >= 1860 && k < 5400;
+      let toldAt = -1;
+      let opened = false;
+      let afterEnd = false;
+      xs.slice(0, 7200).forEach((x, k) => {
+        t.update(x, !inEpisode(k), k < LEARN, 0.01);
+        if (t.drifting && toldAt < 0) toldAt = k;
+        opened ||= t.opens;
+        if (k === 5399) expect(t.growing(Math.ceil(1000 / SPAN))).toBe(true);
+        // The first block wholly after the episode ends within two spans of it.
+        if (k >= 5400 + 2 * SPAN) afterEnd ||= t.drifting;
+      });
+      expect(toldAt).toBeGreaterThan(1860);
+      expect(toldAt).toBeLessThan(5400);
+      expect(opened).toBe(false);
+      expect(afterEnd).toBe(false);
+    }
+  });
+
+  it('never tells a long excursion an episode met on its way (a sentinel on a counter’s way up, held 600 readings)', () => {
+    for (const seed of SEEDS.slice(0, 10)) {
+      const xs = stream('counter', seed);
+      const t = new LevelExcursion(SPAN, 0);
+      let told = false;
+      xs.forEach((x, k) => {
+        const held = k >= 6000 && k < 6600;
+        // A learning period of 1,024 readings: enough held blocks for a walk bound (with 256, none: never told anyway).
+        t.update(k >= 6000 && k < 6010 ? 65_535 : x, !held, k < 1024, 0.01);
+        told ||= t.drifting;
+      });
+      expect(told).toBe(false);
+    }
+  });
+
   it('tells its onset (the first reading of its first block beyond the envelope, the drift’s block or later) and the envelope it left, below the drift’s level', () => {
     for (const seed of SEEDS.slice(0, 10)) {
       const xs = stream('drift', seed);

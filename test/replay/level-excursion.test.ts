@@ -23,8 +23,9 @@
  * as `drifting up since <time>, +X above anything seen`, its time no earlier than the block (of the short means' span)
  * of the drift's first reading and no later than the episode's start (before the fix: `spike`, against the readings
  * just before, already drifted). And the new normal: (a)'s episode the excursion holds, the drift still growing at the replay's end (thousands of readings held),
- * is not resolved as the new normal (one the other kinds opened, seeds 1 and 3, is, after 1,000 readings, mid-drift:
- * the excursion that began inside it is never told, and only a told one holds it; docs/SCORING.md); the same drift
+ * is not resolved as the new normal (one the other kinds opened, seeds 1 and 3, too since branch driftkind2: the
+ * excursion that met it at the drift's first readings is told inside it; before, it was adopted after 1,000 readings,
+ * mid-drift; test/replay/level-excursion-kinds.test.ts); the same drift
  * stopped at +4 °C and held is, never before it has held for `alerts.newNormalAfter` readings after it stopped (on
  * branch drift: 1,000 readings after the episode opened, 1,700 before the drift stopped).
  */
