@@ -23,7 +23,9 @@
  *   its wander: the bound never trusts a long lag's few and overlapping differences alone): a
  *   random walk's displacement grows with √L (Feller 1951, the range of cumulative sums), a trend's with L. A stream
  *   whose history wanders (a walk, a wandering weather, a counter) has a wide bound; one whose history stood still
- *   (white noise about a level) a narrow one.
+ *   (white noise about a level) a narrow one. A history that came back (a cycle's: the spread of its differences rose
+ *   and fell to BACK of its largest at a longer lag, with no trend) has at most the range of its held block means
+ *   (cameBack): a cycle's short lags only look like a walk.
  *
  * An excursion begins at the first block beyond the envelope (after the learning period) and ends at the first back
  * inside it. It is a drift when, at once, its distance d beyond the envelope (the block mean's) is
@@ -55,6 +57,12 @@ const Z = 5;
 const MIN_AGE = 8;
 /** Distances kept at ages 1, 2, 4, … 2^(LOG_AGES − 1) blocks. */
 const LOG_AGES = 24;
+/**
+ * A history came back (a cycle's, bounded) when, at a lag beyond the one of its largest displacement spread, the spread
+ * fell to this share of it or less: a cycle's differences at a multiple of its period are its noise's, a walk's grow
+ * with the lag (Matheron's variogram: a sill and a hole effect, against a power law).
+ */
+const BACK = 0.5;
 
 /** A LevelExcursion's checkpoint (JSON-safe finite numbers; null where none). */
 export interface ExcursionState {
@@ -261,20 +269,56 @@ export class LevelExcursion {
     if (this.held < 2 * MIN_AGE) return Infinity;
     let most = 0;
     for (let lag = 1; lag <= this.held / 2; lag *= 2) {
-      let s1 = 0;
-      let s2 = 0;
-      const N = this.held - lag;
-      for (let i = lag; i < this.held; i++) {
-        const d = this.at(i) - this.at(i - lag);
-        s1 += d;
-        s2 += d * d;
-      }
-      const mu = s1 / N;
-      const sd = Math.sqrt(Math.max(0, s2 / N - mu * mu));
+      const [mu, sd] = this.lagged(lag);
       const l = Math.max(L, lag);
       most = Math.max(most, Z * sd * Math.sqrt(l / lag) + 2 * Math.abs(mu) * (l / lag));
     }
-    return most;
+    return Math.min(most, this.cameBack(most));
+  }
+
+  /** The mean and standard deviation of the held block means' differences at `lag` blocks. */
+  private lagged(lag: number): [number, number] {
+    let s1 = 0;
+    let s2 = 0;
+    const N = this.held - lag;
+    for (let i = lag; i < this.held; i++) {
+      const d = this.at(i) - this.at(i - lag);
+      s1 += d;
+      s2 += d * d;
+    }
+    const mu = s1 / N;
+    return [mu, Math.sqrt(Math.max(0, s2 / N - mu * mu))];
+  }
+
+  /**
+   * The walk bound of a history that came back (a cycle's, or a stationary stream's; sensor units): the range of its
+   * held block means, when the spread of their differences (the variogram's square root) at lags of 1 … held / 2 blocks
+   * rose to a largest value and fell back to BACK of it or less at a longer lag, and no lag's differences have a mean
+   * beyond their spread (no trend); Infinity otherwise. Its level moved by at most that range at every lag held: a
+   * cycle's short lags only look like a walk (a sine's block-to-block change extrapolated by √L made a drift of 4.3 °C
+   * over a daily cycle of ±0.5 °C its own wander, test/replay/level-excursion.test.ts (b)). `most`: the walk bound
+   * otherwise (no smaller: Infinity, the variogram not computed, when it is within the range already).
+   */
+  private cameBack(most: number): number {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < this.held; i++) {
+      lo = Math.min(lo, this.at(i));
+      hi = Math.max(hi, this.at(i));
+    }
+    // Nothing to bound (the walk bound is within the range already): the variogram is not needed.
+    if (most <= hi - lo) return Infinity;
+    let top = 0;
+    let back = false;
+    for (let lag = 1; lag <= this.held / 2; lag++) {
+      const [mu, sd] = this.lagged(lag);
+      if (Math.abs(mu) > sd) return Infinity;
+      if (sd > top) {
+        top = sd;
+        back = false;
+      } else if (sd <= BACK * top) back = true;
+    }
+    return back ? hi - lo : Infinity;
   }
 
   private block(mean: number, v: number, normal: boolean, learning: boolean, quantum: number): void {

@@ -33,6 +33,8 @@ function stream(kind: string, seed: number): number[] {
     else if (kind === 'walk') x = w += 0.1 * g();
     else if (kind === 'hidden') x = (w += 0.01 * g()) + 0.1 * g();
     else if (kind === 'counter') x = c += Math.max(0, 1 + 0.2 * g());
+    else if (kind === 'cycdrift') x = 21 + 0.5 * Math.sin((2 * Math.PI * k) / 288) + 0.1 * g() + (k >= 576 ? 4.3 * Math.min(1, (k - 575) / 432) : 0);
+    else if (kind.startsWith('cycle')) x = 21 + 0.5 * Math.sin(2 * Math.PI * (k / Number(kind.slice(5)) + seed / 30)) + 0.1 * g();
     else if (kind === 'weather') x = 15 + (we = a * we + Math.sqrt(1 - a * a) * 2 * g()) + 0.05 * g();
     else x = 21 + 0.1 * g();
     out.push(Math.round(x * 100) / 100);
@@ -63,7 +65,16 @@ describe('LevelExcursion', () => {
     }
   });
 
-  for (const kind of ['walk', 'hidden', 'counter', 'weather', 'steady']) {
+  it('tells 21 + 0.5 sin(2π k / 288) + N(0, 0.1) drifting +4.3 over 432 readings from reading 576 in each of 30 seeds, during the drift (a history that came back: its walk bound is its range)', () => {
+    for (const seed of SEEDS) {
+      const at = toldAt(stream('cycdrift', seed));
+      expect(at.length).toBeGreaterThan(0);
+      expect(at[0]).toBeGreaterThanOrEqual(576);
+      expect(at[0]).toBeLessThan(1008);
+    }
+  });
+
+  for (const kind of ['walk', 'hidden', 'counter', 'weather', 'steady', 'cycle100', 'cycle288', 'cycle1440']) {
     it(`never tells a ${kind} stream of 12,600 readings, in any of 30 seeds`, () => {
       const told = SEEDS.filter((seed) => toldAt(stream(kind, seed)).length > 0);
       expect(told).toEqual([]);
