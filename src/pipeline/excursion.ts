@@ -187,6 +187,20 @@ export class LevelExcursion {
     return this.recent[last] - this.recent[from] > Math.max(this.bound(Math.max(1, last - from)), (K / 2) * this.sigma);
   }
 
+  /**
+   * Whether a step from `left` to `x` (raw readings, sensor units) falls back from the open excursion into the
+   * envelope: an excursion is open (its latest blocks beyond the envelope, told or not), `left` lies beyond the
+   * envelope on its side and `x` inside [lo, hi]. Such a step undoes a level the stream took beyond everything it had
+   * shown (a drift, told or not): the level it comes to is its long-run normal, not a fault against the level it left
+   * (tryout 30 finding 3). False with no excursion open: after a new normal the envelope is the new level's
+   * (`restart`), so a step from it into the old range is judged as any step. Not finite: false.
+   */
+  fellBack(left: number, x: number): boolean {
+    if (!this.inExcursion || !Number.isFinite(left) || !Number.isFinite(x)) return false;
+    const beyond = this.up ? left > this.hi : left < this.lo;
+    return beyond && x >= this.lo && x <= this.hi;
+  }
+
   /** Starts over (a new normal): the next `seed` blocks set the envelope again; the open block is kept. */
   restart(seed: number): void {
     this.seed = Math.max(1, Math.round(seed));
