@@ -7,7 +7,9 @@
  * What it tells of a drift (`told`: its side, its onset, the envelope it left) and whether it is still growing over
  * the lag of the shipped `alerts.newNormalAfter` (1,000 readings: 33 blocks): a drift of +4 over 3,600 readings from
  * reading 1,800, then held at its new level, is growing at every block from its telling to its end, and no longer once
- * it has held for that lag (and a block); a steady stream never is.
+ * it has held for that lag (and a block); a steady stream never is. And `fellBack`: a step from the open excursion's
+ * level back into the envelope it left is one; a step from inside, a step further or past the envelope's other side,
+ * one after the excursion came back, and any on a steady stream are not.
  */
 import { describe, expect, it } from 'vitest';
 import { LevelExcursion, driftedFrom, type ExcursionTold } from '../../src/pipeline/excursion.js';
@@ -147,6 +149,34 @@ describe('LevelExcursion', () => {
       t.update(x, true, k < LEARN, 0.01);
       expect(t.growing(LAG)).toBe(false);
     }
+  });
+
+  it('fellBack: a step from the open excursion’s level back into the envelope it left, only while it is open, in each of 30 seeds', () => {
+    const failures: string[] = [];
+    for (const seed of SEEDS) {
+      const xs = stream('drift', seed).slice(0, 3000);
+      const t = new LevelExcursion(SPAN, 0);
+      xs.forEach((x, k) => t.update(x, true, k < LEARN, 0.01));
+      // At reading 2,999 the drift is at 21 + 1.33: beyond the envelope (21 ± a few tenths), the excursion open.
+      const left = xs[xs.length - 1];
+      const checks: [string, boolean, boolean][] = [
+        ['back to 21', t.fellBack(left, 21), true],
+        ['from 21 (inside) to 21', t.fellBack(21, 21), false],
+        ['to 25 (beyond, further)', t.fellBack(left, 25), false],
+        ['to 17 (below the envelope)', t.fellBack(left, 17), false],
+        ['from NaN', t.fellBack(Number.NaN, 21), false],
+      ];
+      // Back at 21 (the envelope's middle) for three blocks, two of them whole: the excursion has ended, and a step
+      // into the envelope is any step again.
+      for (let k = 0; k < 3 * SPAN; k++) t.update(21, true, false, 0.01);
+      checks.push(['after it came back', t.fellBack(left, 21), false]);
+      // A steady stream has no excursion open.
+      const steady = new LevelExcursion(SPAN, 0);
+      stream('steady', seed).slice(0, 3000).forEach((x, k) => steady.update(x, true, k < LEARN, 0.01));
+      checks.push(['a steady stream, from 22.33', steady.fellBack(22.33, 21), false]);
+      for (const [what, got, want] of checks) if (got !== want) failures.push(`seed ${seed}: ${what}: ${String(got)}`);
+    }
+    expect(failures).toEqual([]);
   });
 
   it('goes on from its checkpoint as one never stopped', () => {
