@@ -23,8 +23,8 @@
  *   its wander: the bound never trusts a long lag's few and overlapping differences alone): a
  *   random walk's displacement grows with √L (Feller 1951, the range of cumulative sums), a trend's with L. A stream
  *   whose history wanders (a walk, a wandering weather, a counter) has a wide bound; one whose history stood still
- *   (white noise about a level) a narrow one. A history that came back (a cycle's: the spread of its differences rose
- *   and fell to BACK of its largest at a longer lag, with no trend) has at most the range of its held block means
+ *   (white noise about a level) a narrow one. A history that came back (a cycle's: the root mean square of its
+ *   differences rose and fell to BACK of its largest at a longer lag, with no trend) has at most the range of its held block means
  *   (cameBack): a cycle's short lags only look like a walk.
  *
  * An excursion begins at the first block beyond the envelope (after the learning period) and ends at the first back
@@ -58,11 +58,14 @@ const MIN_AGE = 8;
 /** Distances kept at ages 1, 2, 4, … 2^(LOG_AGES − 1) blocks. */
 const LOG_AGES = 24;
 /**
- * A history came back (a cycle's, bounded) when, at a lag beyond the one of its largest displacement spread, the spread
- * fell to this share of it or less: a cycle's differences at a multiple of its period are its noise's, a walk's grow
- * with the lag (Matheron's variogram: a sill and a hole effect, against a power law).
+ * A history came back (a cycle's, bounded) when, at a lag beyond the one of its largest root mean square difference,
+ * that fell to this share of it or less: a cycle's differences at a multiple of its period are its noise's, a walk's grow
+ * with the lag (Matheron's variogram: a sill and a hole effect, against a power law). A walk's sample variogram dips by
+ * chance (its long lags hold few independent differences): with 0.5 and the differences' spread about their mean (not
+ * their root mean square), 8 of 1,000 walks of 2,016 readings were told, against 2 on main (tryout's walk, blocks of
+ * 31; test/replay/cyclic-drift.test.ts seed 2 among them); with these, 3 (BENCHMARKS.md, branch cycfix).
  */
-const BACK = 0.5;
+const BACK = 0.4;
 
 /** A LevelExcursion's checkpoint (JSON-safe finite numbers; null where none). */
 export interface ExcursionState {
@@ -306,8 +309,8 @@ export class LevelExcursion {
 
   /**
    * The walk bound of a history that came back (a cycle's, or a stationary stream's; sensor units): the range of its
-   * held block means, when the spread of their differences (the variogram's square root) at lags of 1 … held / 2 blocks
-   * rose to a largest value and fell back to BACK of it or less at a longer lag, and no lag's differences have a mean
+   * held block means, when the root mean square of their differences (the variogram's square root) at lags of 1 …
+   * held / 2 blocks rose to a largest value and fell back to BACK of it or less at a longer lag, and no lag's differences have a mean
    * beyond their spread (no trend); Infinity otherwise. Its level moved by at most that range at every lag held: a
    * cycle's short lags only look like a walk (a sine's block-to-block change extrapolated by √L made a drift of 4.3 °C
    * over a daily cycle of ±0.5 °C its own wander, test/replay/level-excursion.test.ts (b)). `most`: the walk bound
@@ -327,10 +330,13 @@ export class LevelExcursion {
     for (let lag = 1; lag <= this.held / 2; lag++) {
       const [mu, sd] = this.lagged(lag);
       if (Math.abs(mu) > sd) return Infinity;
-      if (sd > top) {
-        top = sd;
+      // The variogram's own estimate (Matheron 1962): the root mean square difference, its mean included (a walk's
+      // long-lag differences share a mean of the one or two excursions they span; a cycle's at its period do not).
+      const rms = Math.hypot(mu, sd);
+      if (rms > top) {
+        top = rms;
         back = false;
-      } else if (sd <= BACK * top) back = true;
+      } else if (rms <= BACK * top) back = true;
     }
     return back ? hi - lo : Infinity;
   }
