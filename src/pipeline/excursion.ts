@@ -192,17 +192,17 @@ export class LevelExcursion {
 
   /**
    * Whether a step from `left` to `x` (raw readings, sensor units) falls back from the open excursion into the
-   * envelope: an excursion is open (its latest blocks beyond the envelope, told or not) and MIN_AGE blocks old or more
-   * (as old as a drift may be told: a younger one is a cycle's first unseen trough or a wander, and the step from it
-   * a fault's own jump: the garage at 1 Hz stuck at 12.5 °C from its cycle's trough at 11.9 °C, 4 blocks below the
-   * envelope of its learning period, test/replay/lasting-state.test.ts; the garage's drift at 60 s had been beyond it
-   * 10 blocks), `left` lies beyond the envelope on its side and `x` inside [lo, hi]. Such a step undoes a level the stream took beyond everything it had
+   * envelope: an excursion is open (its latest blocks beyond the envelope, told or not) from an envelope of 2 · MIN_AGE
+   * held blocks or more (as many as the walk bound needs: before, no excursion may be told a drift, and one is as likely
+   * the stream's own unseen phase: the garage at 1 Hz stuck at 12.5 °C from its cycle's first trough at 11.9 °C below
+   * an envelope of 10 held blocks, test/replay/lasting-state.test.ts; tryout 30's garage fell back after 96 held),
+   * `left` lies beyond the envelope on its side and `x` inside [lo, hi]. Such a step undoes a level the stream took beyond everything it had
    * shown (a drift, told or not): the level it comes to is its long-run normal, not a fault against the level it left
    * (tryout 30 finding 3). False with no excursion open: after a new normal the envelope is the new level's
    * (`restart`), so a step from it into the old range is judged as any step. Not finite: false.
    */
   fellBack(left: number, x: number): boolean {
-    if (!this.inExcursion || this.age < MIN_AGE || !Number.isFinite(left) || !Number.isFinite(x)) return false;
+    if (!this.inExcursion || this.held < 2 * MIN_AGE || !Number.isFinite(left) || !Number.isFinite(x)) return false;
     const beyond = this.up ? left > this.hi : left < this.lo;
     return beyond && x >= this.lo && x <= this.hi;
   }

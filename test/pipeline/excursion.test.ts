@@ -151,7 +151,7 @@ describe('LevelExcursion', () => {
     }
   });
 
-  it('fellBack: a step from the open excursion’s level back into the envelope it left, only while it is open and 8 blocks old or more, in each of 30 seeds', () => {
+  it('fellBack: a step from the open excursion’s level back into the envelope it left, only while it is open from an envelope of 16 held blocks or more, in each of 30 seeds', () => {
     const failures: string[] = [];
     for (const seed of SEEDS) {
       const xs = stream('drift', seed).slice(0, 3000);
@@ -174,12 +174,15 @@ describe('LevelExcursion', () => {
       const steady = new LevelExcursion(SPAN, 0);
       stream('steady', seed).slice(0, 3000).forEach((x, k) => steady.update(x, true, k < LEARN, 0.01));
       checks.push(['a steady stream, from 22.33', steady.fellBack(22.33, 21), false]);
-      // A young excursion (fewer than MIN_AGE = 8 blocks beyond the envelope: a cycle's first unseen trough, a wander)
-      // is no drift to fall back from; one 8 blocks old is.
+      // From an envelope of fewer than 2 · MIN_AGE = 16 held blocks (no walk bound yet: a cycle's first unseen trough
+      // is as likely) no step falls back; from one of 16, it does.
+      const young = new LevelExcursion(SPAN, 0);
+      const ys = stream('steady', seed);
+      for (let k = 0; k < 15 * SPAN; k++) young.update(ys[k], true, k < LEARN, 0.01);
+      for (let k = 0; k < 4 * SPAN; k++) young.update(23, true, false, 0.01);
+      checks.push(['15 blocks held, from 23', young.fellBack(23, 21), false]);
       for (let k = 0; k < 4 * SPAN; k++) steady.update(23, true, false, 0.01);
-      checks.push(['4 blocks at 23, from 23', steady.fellBack(23, 21), false]);
-      for (let k = 0; k < 4 * SPAN; k++) steady.update(23, true, false, 0.01);
-      checks.push(['8 blocks at 23, from 23', steady.fellBack(23, 21), true]);
+      checks.push(['3,000 readings held, from 23', steady.fellBack(23, 21), true]);
       for (const [what, got, want] of checks) if (got !== want) failures.push(`seed ${seed}: ${what}: ${String(got)}`);
     }
     expect(failures).toEqual([]);
