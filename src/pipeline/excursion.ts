@@ -23,7 +23,9 @@
  *   its wander: the bound never trusts a long lag's few and overlapping differences alone): a
  *   random walk's displacement grows with √L (Feller 1951, the range of cumulative sums), a trend's with L. A stream
  *   whose history wanders (a walk, a wandering weather, a counter) has a wide bound; one whose history stood still
- *   (white noise about a level) a narrow one.
+ *   (white noise about a level) a narrow one. A history that came back (a cycle's: the root mean square of its
+ *   differences rose and fell to BACK of its largest at a longer lag, with no trend) has at most the range of its held block means
+ *   (cameBack): a cycle's short lags only look like a walk.
  *
  * An excursion begins at the first block beyond the envelope (after the learning period) and ends at the first back
  * inside it. It is a drift when, at once, its distance d beyond the envelope (the block mean's) is
@@ -58,6 +60,15 @@ const Z = 5;
 const MIN_AGE = 8;
 /** Distances kept at ages 1, 2, 4, … 2^(LOG_AGES − 1) blocks. */
 const LOG_AGES = 24;
+/**
+ * A history came back (a cycle's, bounded) when, at a lag beyond the one of its largest root mean square difference,
+ * that fell to this share of it or less: a cycle's differences at a multiple of its period are its noise's, a walk's grow
+ * with the lag (Matheron's variogram: a sill and a hole effect, against a power law). A walk's sample variogram dips by
+ * chance (its long lags hold few independent differences): with 0.5 and the differences' spread about their mean (not
+ * their root mean square), 8 of 1,000 walks of 2,016 readings were told, against 2 on main (tryout's walk, blocks of
+ * 31; test/replay/cyclic-drift.test.ts seed 2 among them); with these, 3 (BENCHMARKS.md, branch cycfix).
+ */
+const BACK = 0.4;
 
 /** A LevelExcursion's checkpoint (JSON-safe finite numbers; null where none). */
 export interface ExcursionState {
@@ -205,6 +216,23 @@ export class LevelExcursion {
     return this.recent[last] - this.recent[from] > Math.max(this.bound(Math.max(1, last - from)), (K / 2) * this.sigma);
   }
 
+  /**
+   * Whether a step from `left` to `x` (raw readings, sensor units) falls back from the open excursion into the
+   * envelope: an excursion is open (its latest blocks beyond the envelope, told or not) from an envelope of 2 · MIN_AGE
+   * held blocks or more (as many as the walk bound needs: before, no excursion may be told a drift, and one is as likely
+   * the stream's own unseen phase: the garage at 1 Hz stuck at 12.5 °C from its cycle's first trough at 11.9 °C below
+   * an envelope of 10 held blocks, test/replay/lasting-state.test.ts; tryout 30's garage fell back after 96 held),
+   * `left` lies beyond the envelope on its side and `x` inside [lo, hi]. Such a step undoes a level the stream took beyond everything it had
+   * shown (a drift, told or not): the level it comes to is its long-run normal, not a fault against the level it left
+   * (tryout 30 finding 3). False with no excursion open: after a new normal the envelope is the new level's
+   * (`restart`), so a step from it into the old range is judged as any step. Not finite: false.
+   */
+  fellBack(left: number, x: number): boolean {
+    if (!this.inExcursion || this.held < 2 * MIN_AGE || !Number.isFinite(left) || !Number.isFinite(x)) return false;
+    const beyond = this.up ? left > this.hi : left < this.lo;
+    return beyond && x >= this.lo && x <= this.hi;
+  }
+
   /** Starts over (a new normal): the next `seed` blocks set the envelope again; the open block is kept. */
   restart(seed: number): void {
     this.seed = Math.max(1, Math.round(seed));
@@ -290,20 +318,59 @@ export class LevelExcursion {
     if (this.held < 2 * MIN_AGE) return Infinity;
     let most = 0;
     for (let lag = 1; lag <= this.held / 2; lag *= 2) {
-      let s1 = 0;
-      let s2 = 0;
-      const N = this.held - lag;
-      for (let i = lag; i < this.held; i++) {
-        const d = this.at(i) - this.at(i - lag);
-        s1 += d;
-        s2 += d * d;
-      }
-      const mu = s1 / N;
-      const sd = Math.sqrt(Math.max(0, s2 / N - mu * mu));
+      const [mu, sd] = this.lagged(lag);
       const l = Math.max(L, lag);
       most = Math.max(most, Z * sd * Math.sqrt(l / lag) + 2 * Math.abs(mu) * (l / lag));
     }
-    return most;
+    return Math.min(most, this.cameBack(most));
+  }
+
+  /** The mean and standard deviation of the held block means' differences at `lag` blocks. */
+  private lagged(lag: number): [number, number] {
+    let s1 = 0;
+    let s2 = 0;
+    const N = this.held - lag;
+    for (let i = lag; i < this.held; i++) {
+      const d = this.at(i) - this.at(i - lag);
+      s1 += d;
+      s2 += d * d;
+    }
+    const mu = s1 / N;
+    return [mu, Math.sqrt(Math.max(0, s2 / N - mu * mu))];
+  }
+
+  /**
+   * The walk bound of a history that came back (a cycle's, or a stationary stream's; sensor units): the range of its
+   * held block means, when the root mean square of their differences (the variogram's square root) at lags of 1 …
+   * held / 2 blocks rose to a largest value and fell back to BACK of it or less at a longer lag, and no lag's differences have a mean
+   * beyond their spread (no trend); Infinity otherwise. Its level moved by at most that range at every lag held: a
+   * cycle's short lags only look like a walk (a sine's block-to-block change extrapolated by √L made a drift of 4.3 °C
+   * over a daily cycle of ±0.5 °C its own wander, test/replay/level-excursion.test.ts (b)). `most`: the walk bound
+   * otherwise (no smaller: Infinity, the variogram not computed, when it is within the range already).
+   */
+  private cameBack(most: number): number {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < this.held; i++) {
+      lo = Math.min(lo, this.at(i));
+      hi = Math.max(hi, this.at(i));
+    }
+    // Nothing to bound (the walk bound is within the range already): the variogram is not needed.
+    if (most <= hi - lo) return Infinity;
+    let top = 0;
+    let back = false;
+    for (let lag = 1; lag <= this.held / 2; lag++) {
+      const [mu, sd] = this.lagged(lag);
+      if (Math.abs(mu) > sd) return Infinity;
+      // The variogram's own estimate (Matheron 1962): the root mean square difference, its mean included (a walk's
+      // long-lag differences share a mean of the one or two excursions they span; a cycle's at its period do not).
+      const rms = Math.hypot(mu, sd);
+      if (rms > top) {
+        top = rms;
+        back = false;
+      } else if (rms <= BACK * top) back = true;
+    }
+    return back ? hi - lo : Infinity;
   }
 
   private block(mean: number, v: number, normal: boolean, learning: boolean, quantum: number): void {

@@ -330,6 +330,13 @@ interface Episode {
    * (AnomalyEvent.excursion): the first such channel's, as noted then. Kept once noted; checkpointed with it.
    */
   excursion?: { readonly channel: number; readonly since: number; readonly up: boolean; readonly lo: number; readonly hi: number };
+  /**
+   * Per channel, noted at its opening: its first reading fell back from the channel's open level excursion into the
+   * envelope it had left (LevelExcursion.fellBack, from the reading before it): the step undid a drift beyond
+   * everything shown, so it is not held as a step that was not undone (CycleProfile.unreturned). Absent: none (or a
+   * checkpoint written before it was kept). Checkpointed with it.
+   */
+  fellBack?: boolean[];
 }
 
 /**
@@ -1939,6 +1946,11 @@ export class StreamScorer {
       const pre = new Array<number>(s.C);
       for (let c = 0; c < s.C; c++) pre[c] = s.last === null || r.item.reset ? Number.NaN : s.last[c];
       opened.pre = pre;
+      // A first reading that falls back from a level excursion into the envelope it left (a drift, told or not, that
+      // came back at once): its step undoes the drift, and the level it left is no reference to hold it against.
+      let fellBack: boolean[] | undefined;
+      for (let c = 0; c < s.C; c++) if (owners[c] && s.excursions[c].fellBack(pre[c], r.item.values[c])) (fellBack ??= new Array<boolean>(s.C).fill(false))[c] = true;
+      if (fellBack !== undefined) opened.fellBack = fellBack;
       opened.came = [];
       for (let c = 0; c < s.C; c++) opened.came.push([]);
       noteCame(opened, r.item.values, UNDONE_ONSET + shortSpan(this.opts.smooth));
@@ -1974,7 +1986,8 @@ export class StreamScorer {
       if (cold !== undefined && cold[c] > held) held = cold[c];
       // A step that was not undone holds its episode while the readings are further from the level it left than
       // normal operation ever moved over as many readings (CycleProfile.unreturned).
-      if (held < this.holdSurprise && this.unreturnedHolds && !ep.silent && ep.readings >= 2 && s.cycles[c].unreturned(r.item.values[c], steps, shortSpan(this.opts.smooth), this.opts.learnReadings, ep.came?.[c], ep.readings)) held = this.holdSurprise;
+      // Not a step that fell back from a drift into the envelope the channel had left (Episode.fellBack).
+      if (held < this.holdSurprise && this.unreturnedHolds && !ep.silent && ep.readings >= 2 && ep.fellBack?.[c] !== true && s.cycles[c].unreturned(r.item.values[c], steps, shortSpan(this.opts.smooth), this.opts.learnReadings, ep.came?.[c], ep.readings)) held = this.holdSurprise;
     }
     if (held >= this.holdSurprise) {
       s.holding = true;
@@ -2675,6 +2688,8 @@ export class StreamScorer {
         ...(Array.isArray(e.pre) && e.pre.length === C ? { pre: e.pre.map((x: unknown) => (x === null || Number.isNaN(x) ? Number.NaN : finite(x))) } : {}),
         ...(Array.isArray(e.fault) && e.fault.length === 2 * C ? { fault: e.fault.map(finite) } : {}),
         ...(e.ownPrev === true ? { ownPrev: true } : {}),
+        // Absent from checkpoints written before it was kept: none fell back.
+        ...(Array.isArray(e.fellBack) && e.fellBack.length === C ? { fellBack: e.fellBack.map((b: unknown) => b === true) } : {}),
         // Absent from checkpoints written before they were kept: none (the ring's held readings are judged). NaN is
         // written as null.
         ...(Array.isArray(e.came) && e.came.length === C ? { came: e.came.map((xs: unknown) => cameOf(xs)) } : {}),
