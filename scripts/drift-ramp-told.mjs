@@ -9,15 +9,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { shipped } from './lib/shipped.mjs';
 const [root, seeds='1,2,3,4', stepArg='10000', rampArg='360', riseArg='12', holdArg='1440'] = process.argv.slice(2);
-const at = (p) => pathToFileURL(resolve(root, p)).href;
-const { loadModel } = await import(at('dist/adapters/onnx-runner.js'));
-const { loadConfig } = await import(at('dist/config/load.js'));
+const { at, cfg, loadModel } = await shipped(resolve(root));
 const { modelSidecarPath } = await import(at('dist/daemon.js'));
 const { runReplay } = await import(at('dist/replay/run.js'));
-const loaded = loadConfig({ path: join(resolve(root), 'config', 'default.yaml'), env: {}, overrides: { model: { dir: join(resolve(root), 'models') } } });
-const config = { ...loaded.config, explain: { ...loaded.config.explain, timeZone: 'UTC' } };
+const config = { ...cfg, explain: { ...cfg.explain, timeZone: 'UTC' } };
 function mulberry32(a) { return () => { a |= 0; a = (a + 0x6d2b79f5) | 0; let t = Math.imul(a ^ (a >>> 15), 1 | a); t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t; return ((t ^ (t >>> 14)) >>> 0) / 4294967296; }; }
 function normal(seed) { const u = mulberry32(seed); return () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u()); }
 const T0 = Date.UTC(2026, 11, 1); const step = Number(stepArg); const ON = 1800; const RAMP = Number(rampArg); const RISE = Number(riseArg);
