@@ -182,7 +182,12 @@ export class MqttAdapter {
     return this.client?.connected === true ? this.listening : null;
   }
 
-  /** Resolves on the first CONNACK. Rejects only if the options are unusable (e.g. unreadable cert files). */
+  /**
+   * Resolves once the first connection is up and listening: at its CONNACK when the broker kept our session (and
+   * with it our subscriptions), else once the broker answered our subscription to the options' topics (its SUBACK,
+   * granted or refused, both logged; or the connection closed before it), so a message published after the
+   * resolution reaches us. Rejects only if the options are unusable (e.g. unreadable cert files).
+   */
   start(): Promise<void> {
     if (this.connectedOnce) return this.connectedOnce;
     const o = this.opts;
@@ -287,7 +292,11 @@ export class MqttAdapter {
         client.subscribe(o.statusTopic, { qos: 0 }, (err) => {
           if (err) log.warn({ err: { message: err.message }, topic: o.statusTopic }, 'mqtt subscribe to the own status topic failed: a second daemon on this topic prefix would go unnoticed');
         });
-        // With a persistent session the broker keeps our subscriptions; subscribing again is harmless.
+        // With a persistent session the broker keeps our subscriptions; subscribing again is harmless. The start
+        // resolves once the broker answered the subscription (SUBACK, or the connection closed first): a message a
+        // sensor publishes after start() resolved is delivered. Resolving at the CONNACK left a window in which the
+        // broker had no subscription for us and a reading published then reached nobody (test/e2e/backlog.test.ts
+        // lost the first of its readings now and then under load).
         if (!connack.sessionPresent || o.clean) {
           client.subscribe(
             [...o.topics, ...this.extraTopics],
@@ -295,8 +304,11 @@ export class MqttAdapter {
             (err) => {
               if (err) log.error({ err: { message: err.message } }, 'mqtt subscribe failed');
               else log.info({ topics: o.topics, qos: o.qos }, 'subscribed');
+              resolve();
             },
           );
+        } else {
+          resolve();
         }
         const first = !this.connectedBefore;
         this.connectedBefore = true;
@@ -308,7 +320,6 @@ export class MqttAdapter {
           });
         }
         o.onConnect?.({ first, sessionPresent: connack.sessionPresent });
-        resolve();
       });
     });
     return this.connectedOnce;

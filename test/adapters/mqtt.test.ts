@@ -241,6 +241,71 @@ describe('MqttAdapter when a PUBACK never comes on a live connection', () => {
   }, 20_000);
 });
 
+describe('MqttAdapter.start resolves once the broker took its subscription', () => {
+  const proxies: MqttProxy[] = [];
+  const adapters: MqttAdapter[] = [];
+  afterEach(async () => {
+    for (const a of adapters.splice(0)) await a.stop(500);
+    for (const p of proxies.splice(0)) await p.stop();
+  });
+
+  // The fresh-clone CI of 2026-12-04 (test/e2e/backlog.test.ts): a hub that publishes as soon as the daemon's start
+  // resolved lost its first reading now and then under load, when mosquitto read the hub's PUBLISH before the
+  // daemon's SUBSCRIBE. Here the broker takes the subscription in only when the test lets it (the proxy holds it).
+  it('not at the CONNACK: a reading published after start() resolved is delivered', async () => {
+    const proxy = new MqttProxy(broker.port);
+    proxies.push(proxy);
+    await proxy.start();
+    proxy.holdSubscribes = true;
+    const a = adapterOn(proxy.url, { clientId: `slowsub-${process.pid}` });
+    adapters.push(a);
+    const got: string[] = [];
+    const sub = a.messages$.subscribe((m) => got.push(m.payload.toString()));
+    let started = false;
+    const starting = a.start().then(() => {
+      started = true;
+    });
+    // Both SUBSCRIBEs (the own status topic, then sensors/#) written: the CONNACK came before them.
+    await waitFor(() => proxy.heldSubscribes >= 2, 5000, 'the subscriptions held');
+    await new Promise((r) => setImmediate(r));
+    expect(a.connected).toBe(true);
+    expect(started).toBe(false);
+    proxy.releaseSubscribes();
+    await starting;
+    const sensor = await mqtt.connectAsync(broker.url, { clientId: `slowsub-sensor-${process.pid}` });
+    await sensor.publishAsync('sensors/a', 'first', { qos: 1 });
+    await waitFor(() => got.length === 1, 5000, 'the first reading after the start');
+    expect(got).toEqual(['first']);
+    sub.unsubscribe();
+    await sensor.endAsync();
+  });
+
+  it('at the CONNACK when the broker kept the session (and its subscriptions): nothing to wait for', async () => {
+    const id = `keptsub-${process.pid}`;
+    const first = adapterOn(broker.url, { clientId: id, clean: false });
+    await first.start();
+    await first.stop(500);
+    const proxy = new MqttProxy(broker.port);
+    proxies.push(proxy);
+    await proxy.start();
+    proxy.holdSubscribes = true;
+    const a = adapterOn(proxy.url, { clientId: id, clean: false });
+    adapters.push(a);
+    await a.start();
+    // Only the own status topic's SUBSCRIBE (sent at every connection) is held; the session had sensors/#.
+    expect(proxy.heldSubscribes).toBeLessThanOrEqual(1);
+    const got: string[] = [];
+    const sub = a.messages$.subscribe((m) => got.push(m.payload.toString()));
+    const sensor = await mqtt.connectAsync(broker.url, { clientId: `keptsub-sensor-${process.pid}` });
+    await sensor.publishAsync('sensors/a', 'kept', { qos: 1 });
+    await waitFor(() => got.length === 1, 5000, 'a reading through the kept subscription');
+    expect(got).toEqual(['kept']);
+    proxy.releaseSubscribes();
+    sub.unsubscribe();
+    await sensor.endAsync();
+  });
+});
+
 describe('mqtt error lines while the broker is down (tryout 20, finding 15)', () => {
   /** A logger whose lines are kept, parsed. */
   function captured(level: 'debug' | 'warn' = 'warn'): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {

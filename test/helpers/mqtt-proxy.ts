@@ -7,6 +7,7 @@ import net from 'node:net';
 
 const PUBLISH = 3;
 const PUBACK = 4;
+const SUBSCRIBE = 8;
 
 export class MqttProxy {
   private server: net.Server | null = null;
@@ -37,6 +38,13 @@ export class MqttProxy {
    */
   holdFromClient = false;
   private readonly held: { socket: net.Socket; chunk: Buffer }[] = [];
+  /**
+   * While true, the client's SUBSCRIBE packets are held (everything else passes) until `releaseSubscribes()`: a
+   * broker slow to take a subscription in. `heldSubscribes` counts them.
+   */
+  holdSubscribes = false;
+  heldSubscribes = 0;
+  private readonly heldSubscribePackets: { socket: net.Socket; packet: Buffer }[] = [];
   /** While true, `clientPubacks` counts every PUBACK from the client (passed on or dropped), once the proxy has handled it. */
   watchClientPubacks = false;
   clientPubacks = 0;
@@ -60,6 +68,12 @@ export class MqttProxy {
   release(): void {
     this.holdFromClient = false;
     for (const { socket, chunk } of this.held.splice(0)) if (!socket.destroyed) socket.write(chunk);
+  }
+
+  /** Ends `holdSubscribes` and passes on the SUBSCRIBE packets it held, in order. */
+  releaseSubscribes(): void {
+    this.holdSubscribes = false;
+    for (const { socket, packet } of this.heldSubscribePackets.splice(0)) if (!socket.destroyed) socket.write(packet);
   }
 
   /** Drops every open connection (both sides), as a failing link would. */
@@ -96,7 +110,7 @@ export class MqttProxy {
         this.held.push({ socket: upstream, chunk });
         return;
       }
-      if (this.withholdPubackOf === null && !this.dropClientPubacks && !this.watchClientPubacks && fromClient.length === 0) {
+      if (this.withholdPubackOf === null && !this.dropClientPubacks && !this.watchClientPubacks && !this.holdSubscribes && fromClient.length === 0) {
         upstream.write(chunk);
         return;
       }
@@ -107,6 +121,11 @@ export class MqttProxy {
         const packet = fromClient.subarray(0, size);
         fromClient = fromClient.subarray(size);
         if (packet[0] >> 4 === PUBACK) this.clientPubacks++;
+        if (this.holdSubscribes && packet[0] >> 4 === SUBSCRIBE) {
+          this.heldSubscribes++;
+          this.heldSubscribePackets.push({ socket: upstream, packet: Buffer.from(packet) });
+          continue;
+        }
         if (this.dropClientPubacks && packet[0] >> 4 === PUBACK) {
           this.droppedClientPubacks++;
           continue;
