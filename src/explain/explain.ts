@@ -70,7 +70,7 @@
  *                 (noiseStretch) is NOISE_CONFIRM times the usual either way too (tryout 28, finding 7); or,
  *                 tried after the first rule and before the spike's outlier rules, from a burst's first readings:
  *                 BURST_READINGS or more readings beyond OUTLIER_Z of the level before, on both sides of it, the
- *                 level held, and noiseStretch's noise NOISE_CONFIRM times the usual (burstOpening: no spike, shift
+ *                 level held (by the stretch's own spread when wider: levelHeld), and noiseStretch's noise NOISE_CONFIRM times the usual (burstOpening: no spike, shift
  *                 or drift is off both ways; a burst at 60 s was told `spike` for a quarter of an hour);
  *   level_shift   the readings beyond OUTLIER_Z began with a jump (larger than 4 x the normal
  *                 reading-to-reading noise and half the deviation) and stayed off (heldOff: the readings after
@@ -1174,7 +1174,9 @@ export const BURST_READINGS = 3;
  * for a sensor read every minute). At least BURST_READINGS readings of the stretch `x` beyond OUTLIER_Z spreads of
  * the level before it (for a cyclic stream, of its own cycle: offLevel, as isolatedReadings), some above and some
  * below it, and the median offset of the stretch within OUTLIER_Z spreads (the level held): no spike (one to
- * SPIKE_READINGS readings off one way, then back), level shift or drift (off one way) is that. Told as a noise change
+ * SPIKE_READINGS readings off one way, then back), level shift or drift (off one way) is that; the level held by the
+ * stretch's own spread when that is wider (levelHeld: the median of a few readings of a burst twenty times the usual
+ * noise is many usual spreads off by chance). Told as a noise change
  * (noiseDraft) when noiseStretch's figures confirm it (at least NOISE_CONFIRM times the usual noise, not still);
  * else null, and the rules after it tell the stretch. Signs against the level before, not the model's expectation:
  * the model's answer to a spike swings it the other way.
@@ -1195,10 +1197,30 @@ function burstOpening(input: ExplainInput, reference: Reference, x: readonly num
       else down++;
     }
   }
-  if (up === 0 || down === 0 || up + down < BURST_READINGS || !(Math.abs(median(offsets)) < OUTLIER_Z)) return null;
+  if (up === 0 || down === 0 || up + down < BURST_READINGS || !levelHeld(offsets)) return null;
   const nz = noiseStretch(input);
   if (nz === null || nz.still || !(nz.ratio >= NOISE_CONFIRM)) return null;
   return finish(input, noiseDraft(input, reference, nz), input.timeZone);
+}
+
+/**
+ * The standard error of the median of n readings of one normal spread σ is √(π/2) · σ / √n, about 1.2533 σ / √n (the
+ * sample median's asymptotic variance, π σ² / 2n: Laplace; Kenney & Keeping, Mathematics of Statistics, 1962).
+ */
+export const MEDIAN_SE = Math.sqrt(Math.PI / 2);
+
+/**
+ * Whether a stretch's level held (burstOpening): the median of its `offsets` (its readings less the level before, in
+ * spreads of the readings before) within OUTLIER_Z of 1, or of its own standard error when that is larger
+ * (MEDIAN_SE · robustSigma(offsets) / √n): a burst's readings jump by many of the quiet spreads, and the median of its
+ * first few lies as far from the level as their own spread allows (tryout 31, finding 2: a ± 1.0 °C burst on a
+ * ± 0.05 °C room sensor, 5 readings at −7.7, −3.7, +30, −8.6 and −21 spreads, median −7.7, was told a level shift).
+ * A shift's readings lie close together, off one way: their own spread is small and the bound stays OUTLIER_Z.
+ */
+function levelHeld(offsets: readonly number[]): boolean {
+  if (offsets.length === 0) return false;
+  const se = (MEDIAN_SE * robustSigma(offsets)) / Math.sqrt(offsets.length);
+  return Math.abs(median(offsets)) < OUTLIER_Z * Math.max(1, se);
 }
 
 function offLevel(reference: Reference, x: readonly number[], i: number): number {

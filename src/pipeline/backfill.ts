@@ -116,7 +116,9 @@ export class BackfillHoles {
   private readonly bursts = new Map<string, Burst>();
   /**
    * Per stream whose latest burst arrived densely (a buffer flushed, a history sent), its last reading's time and how
-   * late it arrived (ms), until a reading of the stream arrives on time again or it is forgotten (flushedLate).
+   * late it arrived (ms), until a reading of the stream arrives on time again or it is forgotten (flushedLate). Readings
+   * not late that arrive with the flush (its tail: later times, arriving DENSE_RATIO times faster than their times
+   * move, within QUIET_MS) move it on to theirs.
    */
   private readonly flushed = new Map<string, { readonly ts: number; readonly late: number }>();
   private ended: BackfillBurst[] = [];
@@ -139,7 +141,13 @@ export class BackfillHoles {
     const burst = this.bursts.get(stream);
     if (!late) {
       if (burst !== undefined) this.end(stream, burst, intervalMs > 0 && ts > burst.lastTs && ts - burst.lastTs <= LATE_INTERVALS * intervalMs);
-      this.flushed.delete(stream);
+      // The tail of a flush, later than its latest reading and arriving with it (its times moving DENSE_RATIO times
+      // faster than their arrival, within QUIET_MS): a history sent minutes after its last reading's time has its last
+      // readings less than LATE_MIN_MS late, but they are the flush's, not the stream's on time (tryout 31, finding 1).
+      const f = this.flushed.get(stream);
+      const arrival = f === undefined ? Number.NaN : f.ts + f.late;
+      if (f !== undefined && ts > f.ts && receivedAt - arrival < QUIET_MS && ts - f.ts >= DENSE_RATIO * Math.max(0, receivedAt - arrival)) this.flushed.set(stream, { ts, late: receivedAt - ts });
+      else this.flushed.delete(stream);
       return false;
     }
     if (burst === undefined) {
@@ -203,7 +211,7 @@ export class BackfillHoles {
    * How late (ms: arrival less its own time) the stream's reading of time `ts` (epoch ms) arrived, when it is the
    * latest reading of a burst that arrived densely (at least 2 readings whose times span DENSE_RATIO times the arrival
    * time they took: a device's or gateway's buffer flushed after an outage, or a history sent), going on or ended and
-   * not followed by a reading on time; null otherwise (a stream whose readings come late at their own pace, a device
+   * not followed by a reading on time (a reading of its tail that arrived with it, less late, is one of it); null otherwise (a stream whose readings come late at their own pace, a device
    * clock behind, is none). A silence after it is told on the arrival clock from the reading's own time plus this: the
    * readings were late because they were kept, not because the device's clock lags.
    */

@@ -324,7 +324,8 @@ export class Detector {
    * 5.5 h late, and never a heartbeat sensor's, its 50 min heartbeat its interval). Without `linkMs` (Infinity)
    * only a gap is judged, as before. A shorter silence not judged while it lasts is filled at its next reading
    * (a report-on-change sensor's "unchanged"). On the stream's clock the silence has reached its latest
-   * reading's time plus the elapsed time. Not judged (no events, deviation NaN): an unknown stream, an interval
+   * reading's time plus the elapsed time (plus how late it arrived, when it was the tail of a flushed backfill:
+   * flushedLate, the time now on the arrival clock). Not judged (no events, deviation NaN): an unknown stream, an interval
    * not learnt yet, readings of it queued or in a model call. See StreamScorer.judgeSilence.
    * @param linkMs ms, >= 0; Infinity (default): only a gap is judged
    */
@@ -338,7 +339,11 @@ export class Detector {
     const missed = Math.round(elapsed / interval) - 1;
     const judgeable = missed > this.opts.cadence.resetAfter || (missed >= 1 && elapsed > linkMs);
     if (!judgeable) return { deviation: Number.NaN, events: [], missed: Math.max(0, missed) };
-    const judged = this.scorer.judgeSilence(stream, { missed, startTs: cadence.latestTs + interval, ts: cadence.latestTs + elapsed, since, channels, ownQuiet: this.ownQuiet(stream) });
+    // Its latest reading the tail of a flushed backfill (a history sent minutes after its last reading's time): the
+    // silence is judged by the time since that reading arrived, and told on the arrival clock, from its time to now
+    // (tryout 31, finding 1: `no reading for 3 min since 17:38` sent at 17:46 with ts 17:41, that reading arrived 17:43).
+    const lateMs = this.backfill.flushedLate(stream, cadence.latestTs) ?? 0;
+    const judged = this.scorer.judgeSilence(stream, { missed, startTs: cadence.latestTs + interval, ts: cadence.latestTs + elapsed, since, channels, ownQuiet: this.ownQuiet(stream), lateMs });
     return { ...judged, missed };
   }
 

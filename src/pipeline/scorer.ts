@@ -2165,8 +2165,11 @@ export class StreamScorer {
    * @param p.since when the silence began on the caller's clock (kept with the episode: silenceSince)
    * @param p.channels the stream's channel names (the events carry them)
    * @param p.ownQuiet the stream keeps quiet on its own (Detector.ownQuiet): its silence is judged on its arrivals (silenceOf)
+   * @param p.lateMs how late (ms, >= 0) the stream's latest reading arrived as the tail of a flushed backfill
+   *   (Detector.flushedLate), 0 by default: the silence is judged on `ts` (its length since that reading arrived),
+   *   and its events are told to `ts + lateMs`, the time now on the arrival clock (tryout 31, finding 1)
    */
-  judgeSilence(stream: string, p: { readonly missed: number; readonly startTs: number; readonly ts: number; readonly since: number; readonly channels: readonly string[]; readonly ownQuiet?: boolean }): SilenceJudgement {
+  judgeSilence(stream: string, p: { readonly missed: number; readonly startTs: number; readonly ts: number; readonly since: number; readonly channels: readonly string[]; readonly ownQuiet?: boolean; readonly lateMs?: number }): SilenceJudgement {
     const s = this.streams.get(stream);
     if (s === undefined || s.last === null || s.C !== p.channels.length || !(p.missed >= 1) || this.learningOf(s)) return { deviation: Number.NaN, events: [] };
     if (this.opts.evidence !== undefined && !this.opts.evidence.includes('stuck')) return { deviation: Number.NaN, events: [] };
@@ -2176,10 +2179,12 @@ export class StreamScorer {
     const silence = this.silenceOf(s, p.missed, p.ts - s.lastArrival, (c) => busyRun(s.runModel, c * RUN_STATE), p.ownQuiet === true);
     if (silence === null) return { deviation: Number.NaN, events: [] };
     const { deviation, evidence, channels } = silence;
+    // The silence's reach as told (its events' end, its episode's last time): on the arrival clock for a flushed tail.
+    const reach = p.ts + Math.max(0, p.lateMs ?? 0);
     const source = { stream, channels: p.channels, modelId: s.modelId ?? null };
     if (ep === null) {
       if (deviation < this.thresholdSurprise) return { deviation, events: [] };
-      const opened = this.openSilence(s, silence, p.startTs, p.ts, p.missed, p.since);
+      const opened = this.openSilence(s, silence, p.startTs, reach, p.missed, p.since);
       return { deviation, events: [this.event('open', source, opened, deviation)] };
     }
     if (ep.silence === undefined) {
@@ -2194,7 +2199,7 @@ export class StreamScorer {
       // back wrong opens an episode of its own, as after any silence).
       s.rareBox.clear();
       ep.readings = Math.max(ep.readings, p.missed);
-      ep.lastAboveTs = Math.max(ep.lastAboveTs, p.ts);
+      ep.lastAboveTs = Math.max(ep.lastAboveTs, reach);
       s.above = 0;
       s.below = 0;
       if (ep.silent || deviation > ep.peak) {
@@ -2212,7 +2217,7 @@ export class StreamScorer {
       return { deviation, events: [this.event('update', source, ep, deviation)] };
     }
     ep.readings = Math.max(ep.readings, p.missed);
-    ep.lastAboveTs = Math.max(ep.lastAboveTs, p.ts);
+    ep.lastAboveTs = Math.max(ep.lastAboveTs, reach);
     if (deviation > ep.peak) {
       ep.peak = deviation;
       ep.peakEvidence = evidence;

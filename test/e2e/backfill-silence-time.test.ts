@@ -7,7 +7,9 @@
  * every minute), and says its readings came late. A buffer that kept only the first hour of the outage, the device
  * silent again after: the next silence is told from its newest reading to now (before: `no reading for 3 min since
  * 00:44` at 03:14, its reading's time with the arrival clock's minutes). A flush with a hole that runs on into the live
- * readings: its warning names the device's buffer first, not the broker alone.
+ * readings: its warning names the device's buffer first, not the broker alone. A history sent 5 min after its last
+ * reading's time, then nothing (tryout 31, finding 1): its silence told from that reading's time to now, its alert's ts
+ * the time it is sent (before: `no reading for 3 min since 17:38` sent at 17:46 with ts 17:41).
  */
 import mqtt from 'mqtt';
 import pino from 'pino';
@@ -118,7 +120,8 @@ describe.skipIf(!builtAndModelsPresent())('a device that kept its readings throu
     // The device died again: nothing more arrives; its silence is judged a minute at a time until alarmed.
     const newest = last + 60 * MIN;
     const arrived = r.now();
-    for (let k = 1; k <= 60 && r.alerts.filter((a) => a.event === 'open').length < 2; k++) {
+    // Until its record is stored (judgeSilences stores it before it is alerted), so the clock stops where it was told.
+    for (let k = 1; k <= 60 && r.daemon.database!.listAnomalies({ sensor: 'room', limit: 5 }).length < 2; k++) {
       r.at(arrived + k * MIN);
       r.daemon.judgeSilences();
       r.daemon.housekeep();
@@ -131,6 +134,9 @@ describe.skipIf(!builtAndModelsPresent())('a device that kept its readings throu
     const told = second.explanation!.duration_ms!;
     expect(told).toBeGreaterThanOrEqual(r.now() - newest - MIN);
     expect(told).toBeLessThanOrEqual(r.now() - newest + MIN);
+    // Its ts is the time it is told on that clock too (before: its newest reading's time plus the minutes since its
+    // arrival, 2 h before it was sent).
+    expect(Math.abs(Date.parse(second.ts) - r.now())).toBeLessThanOrEqual(MIN);
   }, 120_000);
 
   it('a flush with a hole that runs on into its live readings is warned as the device’s buffer, not the broker alone', async () => {
@@ -155,5 +161,38 @@ describe.skipIf(!builtAndModelsPresent())('a device that kept its readings throu
     expect(warned()[0]).toMatch(/^stream room: 30 readings missing at its interval \(60 s\) in a flush of .*then its readings went on live\): its device or gateway kept its readings/);
     expect(warned()[0]).toContain('its buffer may not have kept them all, or the broker dropped some');
     expect(r.daemon.counters.backfillMissing).toBe(30);
+  }, 120_000);
+  it('a history sent minutes after its last reading, then nothing: its silence runs from that reading to now, its ts the time it is sent (tryout 31, finding 1)', async () => {
+    // A fresh daemon; a script publishes a day of the room's readings (one a minute) in batches, its last reading 5 min
+    // before publication (less late than a backfill's 10 min: the flush's tail), then the topic goes quiet.
+    const t0 = Date.UTC(2026, 11, 1, 20, 0);
+    let now = t0;
+    const { daemon, url } = await inProcessDaemon({ dataDir: tempDataDir('anomalyd-bfsil-tail-', cleanups), brokerUrl: null, clock: () => now, overrides: { explain: { timeZone: 'UTC' } }, cleanups });
+    const alerts = await collectAlerts(url, `bfsil-tail-sub-${process.pid}`, cleanups);
+    const pub = await mqtt.connectAsync(url, { clientId: `bfsil-tail-pub-${process.pid}` });
+    cleanups.push(() => pub.endAsync(true));
+    const rnd = lcg(9);
+    const n = 1440;
+    const last = t0 - 5 * MIN;
+    const rows = Array.from({ length: n }, (_, i) => ({ ts: last - (n - 1 - i) * MIN, value: Math.round((21 + Math.sin(i / 120) + 0.1 * (rnd() - 0.5)) * 100) / 100 }));
+    for (let i = 0; i < n; i += 500) await pub.publishAsync('sensors/room', JSON.stringify(rows.slice(i, i + 500)), { qos: 1 });
+    await waitFor(() => daemon.counters.scored >= n, 30_000, 'the history scored');
+    const arrived = now;
+    // Until its record is stored (judgeSilences stores it before it is alerted), so the clock stops where it was told.
+    for (let k = 1; k <= 120 && daemon.database!.listAnomalies({ sensor: 'room', limit: 5 }).length === 0; k++) {
+      now = arrived + k * MIN;
+      daemon.judgeSilences();
+      daemon.housekeep();
+    }
+    await waitFor(() => alerts.some((a) => a.event === 'open'), 10_000, 'the silence alarmed');
+    const open = alerts.find((a) => a.event === 'open')!;
+    expect(open.explanation).toMatchObject({ kind: 'missing_data', since: new Date(last).toISOString() });
+    // One account, on the clock it is sent by: from the last reading's own time to now (before: its length counted from
+    // that reading's arrival, 5 min short of it, and its ts 5 min before it was sent).
+    const sentAt = now;
+    expect(Math.abs(Date.parse(open.ts) - sentAt)).toBeLessThanOrEqual(MIN);
+    expect(Math.abs(last + open.explanation!.duration_ms! - sentAt)).toBeLessThanOrEqual(MIN);
+    const minutes = Math.round(open.explanation!.duration_ms! / MIN);
+    expect(open.explanation!.sentence).toMatch(new RegExp(`^room no reading for ${minutes} min since `));
   }, 120_000);
 });

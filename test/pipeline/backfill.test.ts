@@ -260,6 +260,23 @@ describe("BackfillHoles: a device's buffer flushed after an outage", () => {
     for (let i = 0; i < 100; i++) lag.arrived('s', T0 + i * 60_000, T0 + i * 60_000 + 3_600_000, i, 60_000);
     expect(lag.flushedLate('s', T0 + 99 * 60_000)).toBeNull();
   });
+
+  it('flushedLate: a history whose last readings are less than 10 min late, arriving with it, ends at its last reading (tryout 31, finding 1)', () => {
+    // A day of one reading a minute, its last 5 min before it is sent, all arriving within a second.
+    const b = new BackfillHoles();
+    const n = 1440;
+    const last = NOW - 5 * 60_000;
+    for (let i = 0; i < n; i++) b.arrived('s', last - (n - 1 - i) * 60_000, NOW + i * 0.5, Math.floor(i / 500), 60_000);
+    const arrival = NOW + (n - 1) * 0.5;
+    expect(b.flushedLate('s', last)).toBe(arrival - last);
+    // The next reading a minute later, on time (live at its own pace): none.
+    b.arrived('s', last + 60_000, arrival + 60_000, 3, 60_000);
+    expect(b.flushedLate('s', last + 60_000)).toBeNull();
+    // Readings on time that never came late (a live stream): none.
+    const live = new BackfillHoles();
+    for (let i = 0; i < 100; i++) live.arrived('s', T0 + i * 60_000, T0 + i * 60_000 + 50, i, 60_000);
+    expect(live.flushedLate('s', T0 + 99 * 60_000)).toBeNull();
+  });
 });
 
 describe('the detector on a backfill', () => {
