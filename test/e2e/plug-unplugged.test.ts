@@ -15,7 +15,6 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AlertPayload } from '../../src/contract/alerts.js';
 import type { AnomalyRecord } from '../../src/contract/store.js';
 import { anomaliesCommand } from '../../src/cli/anomalies.js';
 import type { CommandContext } from '../../src/cli/context.js';
