@@ -8,10 +8,12 @@
  * within the longest of their intervals of each other, and none heard since (a field not due yet, a heartbeat, says
  * nothing else) — the device's silence is told as one episode
  * of the device: kind `missing_data`, `sensor`, `device` and `stream` the device, stored and alerted on
- * `<prefix>/alerts/<device>`: `plug: no reading from any of its 6 fields since 18:14 (missing data)`. Each field's
- * own silence episode still opens, grows and ends as before, stored (the history, `anomalies list`), but its events
- * are not alerted (Store.recordEvent with `publish` false): they are the device episode's members. A field whose
- * silence opens while its device's episode is open joins it.
+ * `<prefix>/alerts/<device>`: `plug: no reading from any of its 6 fields since 18:14 (missing data)`, since its
+ * fields' last reading on the device's own clock (the time each field's silence tells). Each field's own silence
+ * episode still opens, grows and ends as before, stored, but its events are not alerted (Store.recordEvent with
+ * `publish` false, `toldIn` the device episode's id): they are the device episode's members, folded into it by the
+ * views (AnomalyQuery.folded: `anomalies list`, GET /api/anomalies, the page). A field whose silence opens while its
+ * device's episode is open joins it.
  *
  * The device episode ends (resolve, `recovered`) when the last of its members' silences ends (each at its field's
  * next reading), or, with no member left open (a restart resolved them), at the first reading of any of its streams.
