@@ -1573,7 +1573,9 @@ export class Daemon {
     for (const a of open) if (silences !== null && deviceEpisode(a)) silences.restore(a.sensor, a.id, a.startTs, a.explanation?.sentence ?? null);
     for (const a of open) {
       if (deviceEpisode(a)) continue;
-      const member = silences !== null && a.sensor !== a.device && a.explanation?.kind === 'missing_data' && silences.openFor(a.device);
+      // A member: stored with its device episode's id (toldIn; its open never sent), or, stored before schema 11, a
+      // field's silence of a device whose episode is open.
+      const member = silences !== null && (a.toldIn !== undefined || (a.sensor !== a.device && a.explanation?.kind === 'missing_data' && silences.openFor(a.device)));
       if (detector.openAnomaly(a.sensor) === a.id) {
         if (member) silences.restoreMember(a.device, a.id);
         continue;
