@@ -52,6 +52,8 @@ Actions:
                              in 100,000 is this unusual, the default threshold; 16 = off the scale), KIND
                              (spike, level_shift, drift, stuck, noise_change, missing_data, counter_reset, device_offline, alarm;
                              - while not told), MARK; under it, indented, its sentence (without the sensor's name).
+                             A device whose every field went silent together is one row (missing_data), its
+                             fields under it ("its fields: ..."), not a row each, unless --sensor names one.
                              --by-device: the listed episodes under one line per device (its episodes, how
                              many open, their kinds), devices with an open episode first, then by their
                              newest start: one unplugged plug's ten fields read as one device, not ten rows.
