@@ -428,6 +428,7 @@ export class Daemon {
     this.deviceSilences = new DeviceSilences({
       streamsOf: (device) => this.streamsOf(device),
       heardAt: (stream) => this.board?.heardAt(stream) ?? null,
+      lastReadingAt: (stream) => this.signals?.latest(stream)?.ts ?? null,
       intervalOf: (stream) => this.detector?.intervalOf(stream),
       record: (ev, explanation) => this.recordEvent(store, ev, explanation),
       newId: randomUUID,
@@ -1504,7 +1505,8 @@ export class Daemon {
       const stored = device !== undefined && device !== ev.sensor && ev.device === undefined ? { ...ev, device } : ev;
       // A field's silence told in its device's one episode: stored, not alerted (DeviceSilences).
       const member = this.deviceSilences?.memberOf(ev.anomalyId) === true;
-      if (store.recordEvent(stored, this.topics.alerts(ev.sensor), explanation, !member) === null) {
+      const toldIn = member ? (this.deviceSilences?.episodeOfMember(ev.anomalyId) ?? undefined) : undefined;
+      if (store.recordEvent(stored, this.topics.alerts(ev.sensor), explanation, !member, toldIn) === null) {
         this.counters.refusedEvents++;
         return false;
       }
@@ -1571,7 +1573,9 @@ export class Daemon {
     for (const a of open) if (silences !== null && deviceEpisode(a)) silences.restore(a.sensor, a.id, a.startTs, a.explanation?.sentence ?? null);
     for (const a of open) {
       if (deviceEpisode(a)) continue;
-      const member = silences !== null && a.sensor !== a.device && a.explanation?.kind === 'missing_data' && silences.openFor(a.device);
+      // A member: stored with its device episode's id (toldIn; its open never sent), or, stored before schema 11, a
+      // field's silence of a device whose episode is open.
+      const member = silences !== null && (a.toldIn !== undefined || (a.sensor !== a.device && a.explanation?.kind === 'missing_data' && silences.openFor(a.device)));
       if (detector.openAnomaly(a.sensor) === a.id) {
         if (member) silences.restoreMember(a.device, a.id);
         continue;

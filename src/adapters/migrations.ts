@@ -276,6 +276,19 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 11,
+    description: 'a field’s silence told in its device’s one episode names that episode',
+    up: (db) => {
+      db.exec(`
+        -- The id of the device's episode a field's silence is told in (src/daemon/device-silence.ts: every field of a
+        -- device went silent together, one episode of the device alerted, each field's own stored only); NULL for
+        -- every other episode and for episodes stored before version 11. The views fold such rows into that episode.
+        ALTER TABLE anomalies ADD COLUMN told_in TEXT;
+        CREATE INDEX anomalies_told_in ON anomalies (told_in) WHERE told_in IS NOT NULL;
+      `);
+    },
+  },
 ];
 
 export class SchemaTooNewError extends Error {

@@ -101,6 +101,7 @@ interface AnomalyRow {
   kind: AnomalyKind | null;
   sentence: string | null;
   explanation: string | null;
+  told_in: string | null;
 }
 
 interface EventRow {
@@ -138,6 +139,7 @@ interface AnomalyUpsert {
   kind: AnomalyKind | null;
   sentence: string | null;
   explanation: string | null;
+  toldIn: string | null;
 }
 
 interface BucketRow {
@@ -161,10 +163,12 @@ function prepareStatements(db: Db) {
     upsertAnomaly: db.prepare<AnomalyUpsert>(`
       INSERT INTO anomalies (id, sensor, device, start_ts, end_ts, peak_score, last_score, threshold, model,
                              padded_fraction, channel_errors, windows, status, created_at, updated_at,
-                             kind, sentence, explanation)
+                             kind, sentence, explanation, told_in)
       VALUES (@id, @sensor, @device, @startTs, @endTs, @peak, @score, @threshold, @model,
-              @padded, @channels, @windows, @status, @now, @now, @kind, @sentence, @explanation)
+              @padded, @channels, @windows, @status, @now, @now, @kind, @sentence, @explanation, @toldIn)
       ON CONFLICT (id) DO UPDATE SET
+        -- the device episode a field's silence is told in, once known (its open names it)
+        told_in = coalesce(told_in, excluded.told_in),
         -- the device is the one the opening event named (a resolve at start or at eviction may not know it)
         device = coalesce(device, excluded.device),
         -- a resolve's end is final (a silence ends at the reading that ended it in data time, also when its record was
@@ -541,9 +545,10 @@ export class SqliteStore implements Store {
    * checkpoint believes.
    *
    * `publish` false stores the event without its alert (no outbox row; `outboxId` 0): a field's silence told in its
-   * device's one episode (src/daemon/device-silence.ts), kept in the history, never sent on its own.
+   * device's one episode (src/daemon/device-silence.ts), kept in the history, never sent on its own. `toldIn` is then
+   * that device episode's id, stored with the field's (AnomalyRecord.toldIn: the views fold it into that episode).
    */
-  recordEvent(ev: AnomalyEvent, topic: string, explanation: AlertExplanation | null = null, publish = true): RecordedEvent | null {
+  recordEvent(ev: AnomalyEvent, topic: string, explanation: AlertExplanation | null = null, publish = true, toldIn?: string): RecordedEvent | null {
     const channels = alertChannels(ev); // validates before anything is written
     const now = this.now();
     const { recorded, dropped, refusal } = this.write(() => {
@@ -570,6 +575,7 @@ export class SqliteStore implements Store {
         kind: explanation?.kind ?? null,
         sentence: explanation?.sentence ?? null,
         explanation: explanation === null ? null : JSON.stringify(explanation),
+        toldIn: toldIn ?? null,
       });
       this.s.insertEvent.run(ev.anomalyId, seq, ev.kind, Math.round(ev.endTs), ev.score, payload);
       if (!publish) return { recorded: { anomalyId: ev.anomalyId, seq, outboxId: 0 }, dropped: 0, refusal: null };
@@ -911,7 +917,28 @@ export class SqliteStore implements Store {
       stmt = this.db.prepare<unknown[], AnomalyRow>(sql);
       this.anomalyQueries.set(sql, stmt);
     }
-    return stmt.all(...params, q.limit).map(toAnomalyRecord);
+    return this.withMembers(stmt.all(...params, q.limit).map(toAnomalyRecord));
+  }
+
+  /**
+   * `records` with each device episode's members (AnomalyRecord.members: the streams whose silences are told in it),
+   * read in one query for the whole list.
+   */
+  private withMembers(records: AnomalyRecord[]): AnomalyRecord[] {
+    const ids = records.filter((r) => r.sensor === r.device && r.kind === 'missing_data').map((r) => r.id);
+    if (ids.length === 0) return records;
+    const members = new Map<string, string[]>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const rows = this.db
+        .prepare<unknown[], { told_in: string; sensor: string }>(`SELECT DISTINCT told_in, sensor FROM anomalies WHERE told_in IN (${chunk.map(() => '?').join(', ')}) ORDER BY sensor`)
+        .all(...chunk);
+      for (const r of rows) members.set(r.told_in, [...(members.get(r.told_in) ?? []), r.sensor]);
+    }
+    return records.map((r) => {
+      const m = members.get(r.id);
+      return m === undefined ? r : { ...r, members: m };
+    });
   }
 
   /**
@@ -933,7 +960,7 @@ export class SqliteStore implements Store {
   anomalyRecord(id: string): AnomalyRecord | null {
     this.assertOpen();
     const row = this.s.getAnomaly.get(id);
-    return row === undefined ? null : toAnomalyRecord(row);
+    return row === undefined ? null : (this.withMembers([toAnomalyRecord(row)])[0] ?? null);
   }
 
   getAnomaly(id: string): AnomalyWithEvents | null {
@@ -948,7 +975,7 @@ export class SqliteStore implements Store {
       payload: JSON.parse(e.payload) as AlertPayload,
     }));
     const marks = this.s.marksOf.all(id).map((m) => ({ seq: m.seq, at: m.at, mark: m.mark, note: m.note, by: m.actor }));
-    return { ...toAnomalyRecord(row), events, marks };
+    return { ...(this.withMembers([toAnomalyRecord(row)])[0] ?? toAnomalyRecord(row)), events, marks };
   }
 
   /**
@@ -1208,6 +1235,7 @@ function toAnomalyRecord(r: AnomalyRow): AnomalyRecord {
     kind: r.kind,
     sentence: r.sentence,
     explanation,
+    ...(r.told_in !== null ? { toldIn: r.told_in } : {}),
   };
 }
 
@@ -1227,5 +1255,7 @@ function anomalyFilter(q: Omit<AnomalyQuery, 'limit'>): { where: string; params:
   // An open episode's end_ts is only the end of its last stored event (an update comes only with a tenfold
   // rarer peak), not now: an open episode is still going, so it overlaps any `from`.
   filter("(end_ts >= ? OR status = 'open')", q.from);
+  // A field's silence told in its device's episode is folded into that one (listed as its member, not a row).
+  if (q.folded === true) where.push('told_in IS NULL');
   return { where: where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '', params };
 }

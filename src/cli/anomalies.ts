@@ -52,6 +52,8 @@ Actions:
                              in 100,000 is this unusual, the default threshold; 16 = off the scale), KIND
                              (spike, level_shift, drift, stuck, noise_change, missing_data, counter_reset, device_offline, alarm;
                              - while not told), MARK; under it, indented, its sentence (without the sensor's name).
+                             A device whose every field went silent together is one row (missing_data), its
+                             fields under it ("its fields: ..."), not a row each, unless --sensor names one.
                              --by-device: the listed episodes under one line per device (its episodes, how
                              many open, their kinds), devices with an open episode first, then by their
                              newest start: one unplugged plug's ten fields read as one device, not ten rows.
@@ -183,7 +185,9 @@ function runAnomalies(argv: readonly string[], ctx: CommandContext): number {
 function runAction(action: Action, store: AnomalyHistory & NameSource, ctx: CommandContext, timeZone: string): number {
   switch (action.kind) {
     case 'list': {
-      const filters = { sensor: action.sensor, device: action.device, status: action.status, from: action.since };
+      // A field's silence told in its device's one episode is listed in it (AnomalyRecord.members), not as a row of its
+      // own, unless that field's own episodes are asked for (tryout 31, finding 1).
+      const filters = { sensor: action.sensor, device: action.device, status: action.status, from: action.since, folded: action.sensor === undefined };
       const rows = store.listAnomalies({ ...filters, limit: action.limit });
       // A list cut at its limit says how many more match and how to see them (tryout 30, finding 8), as the API's `more`.
       const more = rows.length >= action.limit ? Math.max(0, store.countAnomalies(filters) - rows.length) : 0;
@@ -442,6 +446,8 @@ function listTable(rows: readonly AnomalyRecord[], timeZone: string): string {
   rows.forEach((r, i) => {
     out.push(lines[i + 1]);
     for (const l of wrap(shortSentence(r), LIST_SENTENCE_WIDTH - SENTENCE_INDENT.length)) out.push(`${SENTENCE_INDENT}${l}`);
+    // A device's silence episode names the fields told in it (AnomalyRecord.members: no rows of their own).
+    if (r.members !== undefined && r.members.length > 0) for (const l of wrap(`its fields: ${r.members.join(', ')}`, LIST_SENTENCE_WIDTH - SENTENCE_INDENT.length)) out.push(`${SENTENCE_INDENT}${l}`);
   });
   return `${out.join('\n')}\n`;
 }

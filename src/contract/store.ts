@@ -114,6 +114,17 @@ export interface AnomalyRecord {
   readonly sentence: string | null;
   /** That explanation as published in the alert (schema 2); null for episodes stored before it. */
   readonly explanation: AlertExplanation | null;
+  /**
+   * A field's silence told in its device's one episode (src/daemon/device-silence.ts: every field of the device went
+   * silent together): that device episode's id. Stored, never alerted on its own; the views fold it into that
+   * episode (AnomalyQuery.folded). Absent for every other episode (and for those stored before schema 11).
+   */
+  readonly toldIn?: string;
+  /**
+   * A device's silence episode: the streams whose silences are told in it (their records' toldIn is its id), sorted.
+   * Absent for every other episode, and for one whose members are not known (stored before schema 11).
+   */
+  readonly members?: readonly string[];
 }
 
 /** One operator action on an anomaly: ack, false alarm, or unmark (mark null). */
@@ -160,6 +171,11 @@ export interface AnomalyQuery {
   /** See `from`. */
   readonly to?: number;
   readonly status?: AnomalyStatus;
+  /**
+   * Leave out the fields' silences told in their device's one episode (AnomalyRecord.toldIn): what the operator's
+   * views list (CLI, HTTP API, page), one episode per device that went silent, its fields as its `members`.
+   */
+  readonly folded?: boolean;
   readonly limit: number;
 }
 
@@ -264,9 +280,10 @@ export interface AnomalyRecorder {
    * returned. Throws when the event cannot become an alert (invalid channels) or the write fails.
    * `explanation` goes into the alert and the anomaly row; null (the default) leaves the row's earlier one.
    * `publish` false (default true) stores the event without an outbox row (`outboxId` 0): a field's silence told in
-   * its device's one episode (docs/ALERTS.md, "A device whose every field goes silent").
+   * its device's one episode (docs/ALERTS.md, "A device whose every field goes silent"); `toldIn` then names that
+   * episode (AnomalyRecord.toldIn).
    */
-  recordEvent(ev: AnomalyEvent, topic: string, explanation?: AlertExplanation | null, publish?: boolean): RecordedEvent | null;
+  recordEvent(ev: AnomalyEvent, topic: string, explanation?: AlertExplanation | null, publish?: boolean, toldIn?: string): RecordedEvent | null;
   /** Events refused since open because their stored episode was past them. */
   refusedTransitions(): number;
 }

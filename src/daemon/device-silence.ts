@@ -8,10 +8,12 @@
  * within the longest of their intervals of each other, and none heard since (a field not due yet, a heartbeat, says
  * nothing else) — the device's silence is told as one episode
  * of the device: kind `missing_data`, `sensor`, `device` and `stream` the device, stored and alerted on
- * `<prefix>/alerts/<device>`: `plug: no reading from any of its 6 fields since 18:14 (missing data)`. Each field's
- * own silence episode still opens, grows and ends as before, stored (the history, `anomalies list`), but its events
- * are not alerted (Store.recordEvent with `publish` false): they are the device episode's members. A field whose
- * silence opens while its device's episode is open joins it.
+ * `<prefix>/alerts/<device>`: `plug: no reading from any of its 6 fields since 18:14 (missing data)`, since its
+ * fields' last reading on the device's own clock (the time each field's silence tells). Each field's own silence
+ * episode still opens, grows and ends as before, stored, but its events are not alerted (Store.recordEvent with
+ * `publish` false, `toldIn` the device episode's id): they are the device episode's members, folded into it by the
+ * views (AnomalyQuery.folded: `anomalies list`, GET /api/anomalies, the page). A field whose silence opens while its
+ * device's episode is open joins it.
  *
  * The device episode ends (resolve, `recovered`) when the last of its members' silences ends (each at its field's
  * next reading), or, with no member left open (a restart resolved them), at the first reading of any of its streams.
@@ -40,6 +42,11 @@ export interface DeviceSilenceWiring {
   readonly streamsOf: (device: string) => readonly string[];
   /** When the stream's latest reading arrived (epoch ms, the daemon's wall clock), or null when never heard. */
   readonly heardAt: (stream: string) => number | null;
+  /**
+   * The stream's latest reading's own time (epoch ms, the device's clock as its readings carry it), or null when none
+   * is kept: the `since` its silence's sentence tells, and so the device episode's start.
+   */
+  readonly lastReadingAt: (stream: string) => number | null;
   /** The stream's learnt reading interval (ms; 0 or undefined while unknown). */
   readonly intervalOf: (stream: string) => number | undefined;
   /** Stores, then alerts, one event of a device episode (Daemon.recordEvent); false when the store refused it. */
@@ -56,7 +63,10 @@ export interface DeviceSilenceWiring {
 /** A device's open silence episode. */
 interface Group {
   readonly anomalyId: string;
-  /** When the device was last heard (epoch ms: the latest arrival of its streams), or the restored episode's start. */
+  /**
+   * When the device was last heard (epoch ms): its fields' latest reading on its own clock (no later than its arrival),
+   * or the restored episode's start.
+   */
   readonly since: number;
   /** The open sentence without its kind label. */
   readonly told: string;
@@ -128,6 +138,8 @@ export class DeviceSilences {
     let widest = 0;
     const overdue: number[] = [];
     const notDue: number[] = [];
+    // The overdue fields' last readings on their own clock (data time), each no later than its arrival.
+    let lastReading = -Infinity;
     for (const s of streams) {
       const heard = this.w.heardAt(s);
       if (heard === null) continue;
@@ -138,6 +150,8 @@ export class DeviceSilences {
       }
       overdue.push(heard);
       if (interval > widest) widest = interval;
+      const at = this.w.lastReadingAt(s);
+      lastReading = Math.max(lastReading, at !== null && Number.isFinite(at) ? Math.min(at, heard) : heard);
     }
     if (overdue.length < 2 || !(widest > 0)) return false;
     // Together: the silent fields last heard within the longest of their reading intervals of each other, and no
@@ -146,8 +160,11 @@ export class DeviceSilences {
     const last = Math.max(...overdue);
     if (last - first > widest || notDue.some((heard) => heard > last + widest)) return false;
     const fields = overdue.length === streams.length ? `any of its ${streams.length} fields` : `${overdue.length} of its ${streams.length} fields`;
-    const told = `${device}: no reading from ${fields} since ${this.clock(last, now)}`;
-    const group: Group = { anomalyId: this.w.newId(), since: last, told, members: new Set() };
+    // Since its fields' last reading on the device's own clock, as each field's silence tells it (a device that sends
+    // its readings in batches is silent from its last reading, not from the batch's arrival: tryout 31, finding 1).
+    const since = Number.isFinite(lastReading) ? lastReading : last;
+    const told = `${device}: no reading from ${fields} since ${this.clock(since, now)}`;
+    const group: Group = { anomalyId: this.w.newId(), since, told, members: new Set() };
     if (!this.w.record(this.event('open', device, group, now), this.explanation(device, group, now, told))) return false;
     this.groups.set(device, group);
     this.join(device, group, anomalyId);

@@ -661,6 +661,10 @@ export class SignalBook {
       ...(late !== null ? this.toldAt(stream) : {}),
       ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}),
       omittedBefore: [],
+      // A silence begins after the stream's last reading: no reading before it is part of it (withOnset would move a
+      // constant stream's readings into the stretch, every one an outlier against a spread of ~0: tryout 31, finding 2,
+      // a Tasmota plug's 230 V told `230 V since 16:28, within its normal range` with no kind at its unplugging).
+      onsetKnown: true,
       evidence: null,
       threshold: surpriseOf(ev.threshold),
     });

@@ -360,6 +360,11 @@ export interface Explanation {
   readonly since: number;
   /** stuck: how long the value has not changed (or its state held: heldLongestMs); missing_data: how long no reading came (ms). */
   readonly durationMs?: number;
+  /**
+   * stuck (a value's run, stuckDraft): how many readings of the value it holds so far. The sentence says the run in
+   * readings when its duration would read `0 s` (readings within half a second: tryout 31, finding 3).
+   */
+  readonly heldReadings?: number;
   /** stuck, a state held (ExplainInput.held): the longest the stream held that state before (ms). */
   readonly heldLongestMs?: number;
   /**
@@ -1678,7 +1683,7 @@ function stuckDraft(input: ExplainInput, reference: Reference, run: { readonly s
   const froze = range(i, Math.min(last, i + BASELINE_READINGS - 1));
   // A pinned run that flickers by one step of the resolution: its range.
   const within = run.lo !== undefined && run.hi !== undefined && run.lo !== run.hi ? { within: { lo: run.lo, hi: run.hi } } : {};
-  return { kind: 'stuck', value: values[i], ...levelBefore(reference, froze), since: ts[i], durationMs: until - ts[i], ...within };
+  return { kind: 'stuck', value: values[i], ...levelBefore(reference, froze), since: ts[i], durationMs: until - ts[i], heldReadings: run.length, ...within };
 }
 
 /**
@@ -1923,6 +1928,10 @@ function sentenceOf(
       // A state held (the dwell model): its level for that long, against the longest the stream held it before.
       if (d.heldLongestMs !== undefined) return `${stream} ${num(d.value ?? NaN)}${u} for ${formatDuration(d.durationMs ?? 0)} since ${when(d.since)}, never longer than ${formatDuration(d.heldLongestMs)} before${label}`;
       const duration = d.durationMs ?? 0;
+      // How long it held, in time; in readings when that would read `0 s` (its readings came within half a second, a
+      // sensor's buffered lines stamped on arrival: tryout 31, finding 3, `85.00 unchanged for 0 s`). Never `0 s`.
+      const n = d.heldReadings;
+      const held = formatDuration(duration) === formatDuration(0) && n !== undefined && n > 0 ? `${n} reading${n === 1 ? '' : 's'}` : formatDuration(duration);
       // The frozen value exactly as the sensor sends it: it often says what failed (85.0 on a DS18B20; a float32
       // 20.37), and its expectation with as many decimals, so a value 0.017 from it does not read as off.
       // A value that flickers by one step of the resolution (pinnedRun) is told as its range: `84.94–85.00`.
@@ -1933,10 +1942,10 @@ function sentenceOf(
         const longest = instead?.heldLongestMs ?? null;
         const told =
           longest === null || !(duration > longest) || formatDuration(duration) === formatDuration(longest) ? '' : longest > 0 ? `, never longer than ${formatDuration(longest)} before` : ', never repeated before';
-        return `${stream} ${frozen}${u} unchanged for ${formatDuration(duration)} since ${when(d.since)}${told}${label}`;
+        return `${stream} ${frozen}${u} unchanged for ${held} since ${when(d.since)}${told}${label}`;
       }
       const exp = d.expected !== null && d.band !== null ? `, expected ${formatReading(d.expected, vd)} ± ${spread(d.band)}${eu}` : '';
-      return `${stream} ${frozen}${u} unchanged for ${formatDuration(duration)}${exp} since ${when(d.since)}${label}`;
+      return `${stream} ${frozen}${u} unchanged for ${held}${exp} since ${when(d.since)}${label}`;
     }
     case 'spike':
       return `${stream} ${num(d.value ?? NaN)}${u}${expected} at ${when(d.since)}${after}${label}`;

@@ -117,6 +117,31 @@ describe('migrations', () => {
     expect(log.lines.filter((l) => l.msg === 'sqlite: schema migrated')).toHaveLength(1);
   });
 
+  it('stores a field’s silence with its device episode’s id, unsent; the folded list gives the device’s episode with its members (tryout 31, finding 1)', () => {
+    const store = open();
+    const silence = { channelErrors: [30], channels: ['value'], peakScore: 1, score: 1, windows: 10 };
+    const dev = { ...event('open', 'dev-1'), sensor: 'iron', device: 'iron', peakScore: 0, score: 0, modelId: 'none', channelErrors: [], channels: [], windows: 0 };
+    store.recordEvent(dev, T.alerts('iron'), { kind: 'missing_data', sentence: 'iron: no reading from any of its 2 fields since 12:00 (missing data)' } as AlertExplanation);
+    for (const f of ['iron/ENERGY.Voltage', 'iron/ENERGY.Power']) {
+      expect(store.recordEvent({ ...event('open', `m-${f}`), ...silence, sensor: f, device: 'iron' }, T.alerts(f), null, false, 'dev-1')?.outboxId).toBe(0);
+    }
+    // Its update names no device episode: the one its open named stays.
+    store.recordEvent({ ...event('update', 'm-iron/ENERGY.Power'), ...silence, sensor: 'iron/ENERGY.Power', device: 'iron' }, T.alerts('iron/ENERGY.Power'), null, false);
+    const all = store.listAnomalies({ device: 'iron', limit: 10 });
+    expect(all.map((a) => [a.sensor, a.toldIn ?? null]).sort()).toEqual([
+      ['iron', null],
+      ['iron/ENERGY.Power', 'dev-1'],
+      ['iron/ENERGY.Voltage', 'dev-1'],
+    ]);
+    const folded = store.listAnomalies({ device: 'iron', folded: true, limit: 10 });
+    expect(folded.map((a) => [a.id, a.members])).toEqual([['dev-1', ['iron/ENERGY.Power', 'iron/ENERGY.Voltage']]]);
+    expect(store.countAnomalies({ folded: true })).toBe(1);
+    expect(store.anomalyRecord('dev-1')?.members).toEqual(['iron/ENERGY.Power', 'iron/ENERGY.Voltage']);
+    expect(store.getAnomaly('m-iron/ENERGY.Power')?.toldIn).toBe('dev-1');
+    // Only the device episode's open went to the outbox.
+    expect(store.lastCommittedOutboxId()).toBe(1);
+  });
+
   it('refuses a database written by a newer schema, leaving it untouched', () => {
     open().close();
     const path = join(dir, 'a.db');

@@ -11,12 +11,13 @@ import { DeviceSilences } from '../../src/daemon/device-silence.js';
 
 const SEC = 1000;
 
-function book(heard: Record<string, number>, intervals: Record<string, number>, refuse = false) {
+function book(heard: Record<string, number>, intervals: Record<string, number>, refuse = false, readAt: Record<string, number> = {}) {
   const recorded: Array<{ ev: AnomalyEvent; explanation: AlertExplanation }> = [];
   let n = 0;
   const silences = new DeviceSilences({
     streamsOf: (device) => Object.keys(heard).filter((s) => s.startsWith(`${device}/`)),
     heardAt: (stream) => heard[stream] ?? null,
+    lastReadingAt: (stream) => readAt[stream] ?? null,
     intervalOf: (stream) => intervals[stream],
     record: (ev, explanation) => {
       if (refuse) return false;
@@ -51,6 +52,22 @@ describe('DeviceSilences', () => {
     ]);
     expect(silences.memberOf('b1')).toBe(false);
     expect(silences.active).toBe(false);
+  });
+
+  it('a device that sends its readings in batches: since its fields’ last reading on its own clock, as their silences tell it', () => {
+    // Tryout 31, finding 1: a Tasmota plug's batch of 10 s readings arrived at 18:14:48, its last reading taken at 18:09:36;
+    // the fields' silences said `since 18:09`, the device's episode `since 18:14` (the batch's arrival).
+    const arrived = { 'iron/a': t0, 'iron/b': t0 + 100 };
+    const taken = { 'iron/a': t0 - 5 * 60 * SEC - 12 * SEC, 'iron/b': t0 - 5 * 60 * SEC - 2 * SEC };
+    const { silences, recorded } = book(arrived, { 'iron/a': 10 * SEC, 'iron/b': 10 * SEC }, false, taken);
+    expect(silences.silenceOpened('iron/a', 'iron', 'a1', t0 + 60 * SEC)).toBe(true);
+    expect(recorded[0].ev.startTs).toBe(taken['iron/b']);
+    expect(recorded[0].explanation.since).toBe(new Date(taken['iron/b']).toISOString());
+    expect(recorded[0].explanation.sentence).toBe('iron: no reading from any of its 2 fields since 18:09 (missing data)');
+    // A reading stamped ahead of its arrival (a clock ahead) counts from its arrival.
+    const ahead = book(arrived, { 'iron/a': 10 * SEC, 'iron/b': 10 * SEC }, false, { 'iron/a': t0 + 3600 * SEC, 'iron/b': t0 + 3600 * SEC });
+    expect(ahead.silences.silenceOpened('iron/a', 'iron', 'a1', t0 + 60 * SEC)).toBe(true);
+    expect(ahead.recorded[0].ev.startTs).toBe(t0 + 100);
   });
 
   it('a field still reporting, a field silent long before, a slow field not yet due, a device of one stream: told per field', () => {

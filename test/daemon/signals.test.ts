@@ -62,6 +62,18 @@ describe('SignalBook.explain', () => {
     expect(e.duration_ms).toBe(20 * 60 * SEC);
   });
 
+  it('tells the silence of a constant stream missing data, not its readings before it (tryout 31, finding 2: a plug’s 230 V told `230 V since 16:28, within its normal range`)', () => {
+    // A Tasmota plug's Voltage: 230 V every 10 s, the model expecting 230.0016 with a spread of ~0: every reading is off
+    // it by more than its spread, yet none of them is part of the silence that began after the last.
+    const book = new SignalBook({ units: ['*Voltage=V'], timeZone: 'UTC', persist: null, logger: silent });
+    for (let i = 0; i < 600; i++) book.record({ ...reading(T0 + i * 10 * SEC, 230), stream: 'iron/ENERGY.Voltage', expected: [230.0016], spread: [0.0015], score: 0.2, surprise: surpriseOf(0.2) });
+    const last = T0 + 599 * 10 * SEC;
+    const open = { ...event('open', last + 10 * SEC, last + 6 * 60 * SEC), sensor: 'iron/ENERGY.Voltage', evidence: { stuck: 30 } };
+    const told = book.explainAlert(open, true).explanation!;
+    expect(told).toMatchObject({ kind: 'missing_data', since: new Date(last).toISOString(), value: 230, duration_ms: 6 * 60 * SEC });
+    expect(told.sentence).toBe('iron/ENERGY.Voltage no reading for 6 min since 11:39, last 230 V (missing data)');
+  });
+
   it('tells a silence for as long as it has gone: its record as it grows (retellSilence), its resolve from its last reading to the next', () => {
     const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
     for (let i = 0; i < 300; i++) book.record(reading(T0 + i * SEC, 21 + 0.3 * Math.sin(i)));
