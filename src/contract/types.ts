@@ -300,4 +300,10 @@ export interface AnomalyEvent {
    * operation; sensor units). Explained as a drift since then, by how far beyond anything seen. Absent otherwise.
    */
   readonly excursion?: { readonly channel: number; readonly since: number; readonly up: boolean; readonly lo: number; readonly hi: number };
+  /**
+   * A cumulative counter's rate far above anything it had counted at opened or held the episode (src/pipeline/scorer.ts
+   * judgeCounter): its rate at the largest (`perHour`) and the largest it had shown before (`usualPerHour`), sensor
+   * units per hour (a kWh meter's kW). Explained as the counter counting fast. Absent otherwise.
+   */
+  readonly counterRate?: { readonly perHour: number; readonly usualPerHour: number };
 }

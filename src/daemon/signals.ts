@@ -12,7 +12,7 @@ import type { SeriesBucketStore, SeriesRawRow } from '../contract/series.js';
 import type { OnOffWords } from '../contract/ingest.js';
 import type { AnomalyEvent, ScoredReading } from '../contract/types.js';
 import { FARTHER, episodeExplanation, explainEpisode, namedKind, strongest, tellsReading, toAlertExplanation, toldReach, withLaterUnitChanges } from '../explain/episode.js';
-import { BAND_SIGMAS, BASELINE_READINGS, DRIFT_READINGS, EVIDENCE_KINDS, NOISE_READINGS, clockTime, explainAlarm, explainCounterReset, toldAs, unitAt, type AnomalyKind, type UnitChange } from '../explain/explain.js';
+import { BAND_SIGMAS, BASELINE_READINGS, DRIFT_READINGS, EVIDENCE_KINDS, NOISE_READINGS, clockTime, explainAlarm, explainCounterRate, explainCounterReset, toldAs, unitAt, type AnomalyKind, type UnitChange } from '../explain/explain.js';
 import { formatDuration } from '../util/duration.js';
 import { diffs, median, robustSigma } from '../explain/robust.js';
 import { compileUnits, unitOf, type UnitRule } from '../explain/units.js';
@@ -911,6 +911,14 @@ export class SignalBook {
       const sent = this.sentDecimals(stream)?.[0];
       const e = explainCounterReset({ stream, unit: this.unitOf(stream, ev.startTs), from, to, ts: ev.startTs, endTs: ev.endTs, ...told, ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}), ...(sent !== undefined && sent > 0 ? { decimals: sent } : {}) });
       return { explanation: toAlertExplanation({ ...e, stream, channel: ev.channels[0] ?? 'value', shares: null, stretch: { ts: [ev.startTs], values: [to] } }), readings: 1 };
+    }
+    // A counter counting far faster than it ever had is told by its rate, from the event alone (its total says nothing).
+    if (ev.counterRate !== undefined) {
+      const sent = this.sentDecimals(stream)?.[0];
+      const last = this.series.points(stream, ev.startTs).at(-1);
+      const value = last === undefined ? null : (last.values[0] ?? null);
+      const e = explainCounterRate({ stream, unit: this.unitOf(stream, ev.startTs), value, perHour: ev.counterRate.perHour, usualPerHour: ev.counterRate.usualPerHour, since: ev.startTs, endTs: ev.endTs, ...told, ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}), ...(sent !== undefined && sent > 0 ? { decimals: sent } : {}) });
+      return { explanation: toAlertExplanation({ ...e, stream, channel: ev.channels[0] ?? 'value', shares: null, stretch: { ts: [ev.startTs], values: [value ?? Number.NaN] } }), readings: 1 };
     }
     // An alarm field's state (a leak) is told as such from the event alone, in the state's words (explainAlarm).
     if (ev.alarm !== undefined) {

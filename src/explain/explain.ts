@@ -177,6 +177,26 @@ export function explainCounterReset(p: { readonly stream: string; readonly unit?
 }
 
 /**
+ * A cumulative counter counting far faster than it ever had (src/pipeline/scorer.ts judgeCounter: its rate at least
+ * twice the largest it had shown; AnomalyEvent.counterRate), told from the event alone, per hour: `iron/ENERGY.Total
+ * 11.746 kWh, counting 3.0 kWh/h since 16:00, at most 1.3 kWh/h before (counting fast)`. Its total, judged as a
+ * level, says nothing (a counter's total rises above anything seen whenever it counts), so the sentence tells the rate.
+ * `value` the latest total as sent; `expected` and `band` none; `perHour` and `usualPerHour` in sensor units per hour
+ * (a kWh meter's kW), printed with 2 significant digits (at least 1 decimal). Kind null: no kind of the level's fits. Pure.
+ */
+export function explainCounterRate(p: { readonly stream: string; readonly unit?: string | null; readonly value: number | null; readonly perHour: number; readonly usualPerHour: number; readonly since: number; readonly endTs: number; readonly toldAt?: number; readonly timeZone?: string; readonly decimals?: number }): Explanation {
+  const unit = p.unit ?? null;
+  const u = unit !== null && unit !== '' ? ` ${unit}` : '';
+  const rate = (x: number): string => {
+    const d = Math.max(1, Math.min(6, 1 - Math.floor(Math.log10(Math.abs(x) || 1))));
+    return formatReading(Number(x.toPrecision(2)), d);
+  };
+  const value = p.value === null ? '' : ` ${formatReading(p.value, Math.min(6, Math.max(decimalsOf(p.value), p.decimals !== undefined && Number.isInteger(p.decimals) ? p.decimals : 0)))}${u},`;
+  const sentence = `${p.stream}${value} counting ${rate(p.perHour)}${u}/h since ${clockTime(p.since, p.toldAt ?? p.endTs, p.timeZone)}, at most ${rate(p.usualPerHour)}${u}/h before (counting fast)`;
+  return { kind: null, sentence, unit, value: p.value, expected: null, band: null, basis: null, since: p.since };
+}
+
+/**
  * An alarm field's active state (an on/off stream whose on state is an alarm: a leak, smoke, gas; the scorer's episode
  * opened at its first reading in it, AnomalyEvent.alarm), told as the kind `alarm` in the state's words:
  * `bath_leak/water_leak leak since 08:40 (alarm)` while it holds, `bath_leak/water_leak leak for 21 min since 08:40

@@ -65,10 +65,11 @@
  * Shelly's total is a few per cent, and "went back from 17.703 to 17.600 kWh" says what happened; judged as a
  * level instead, it would open an episode whose sentence hides it).
  *
- * Tried, not kept: judging a counter by its rate (the increment per interval; BENCHMARKS.md, branch `rate`): on
- * recorded energy counters the rate, as the evidence judges it, opened far more episodes than the total (a
- * kettle's or an oven's start is a rare step of the rate; a coarse counter's rate is quantised into a few
- * values). State: JSON (snapshot / restore), carried by the detector's checkpoint.
+ * How the scorer judges a counter (src/pipeline/scorer.ts judgeCounter): by its rate, never by its total's level (a
+ * total rises above anything seen whenever it counts, and holds for hours while nothing is consumed: tryout 31); a
+ * rate at least twice the fastest it had counted at is told. Tried, not kept: the rate as the evidence judges a level
+ * (BENCHMARKS.md, branch `rate`: a kettle's start is a rare step of the rate; a coarse counter's rate is quantised
+ * into a few values). State: JSON (snapshot / restore), carried by the detector's checkpoint.
  */
 
 /** Readings in a row without a decrease that make a stream a counter (with MIN_RISES rises among them). */

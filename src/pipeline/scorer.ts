@@ -330,6 +330,8 @@ interface Episode {
    * (AnomalyEvent.excursion): the first such channel's, as noted then. Kept once noted; checkpointed with it.
    */
   excursion?: { readonly channel: number; readonly since: number; readonly up: boolean; readonly lo: number; readonly hi: number };
+  /** A counter's rate far above anything seen opened or held it (AnomalyEvent.counterRate): its largest; checkpointed with it. */
+  counterRate?: { readonly perHour: number; readonly usualPerHour: number };
   /**
    * Per channel, noted at its opening: its first reading fell back from the channel's open level excursion into the
    * envelope it had left (LevelExcursion.fellBack, from the reading before it): the step undid a drift beyond
@@ -396,6 +398,27 @@ class StreamScore {
    * its value for as long as nothing is consumed, so `stuck` judges only its silences (evidence), not its runs.
    */
   counter = false;
+  /**
+   * A counter's rate (judgeCounter): the largest mean increment of its total per step (sensor units per the stream's
+   * own interval) taught so far, how many readings came at no less than 1 / COUNTER_RATE_FAR of it (a rate it keeps
+   * while it consumes), and the largest rate of the open episode's readings judged far above it, taught only when
+   * the episode ends as the new normal (0: none). Checkpointed (counterRate).
+   */
+  rateMax = 0;
+  rateRises = 0;
+  rateHeld = 0;
+  /**
+   * A counter's latest shortSpan(smooth) readings (judgeCounter): each one's increment (sensor units), the steps it
+   * took (1 + the steps a gap filled) and the time since the reading before (ms; 0: not known), flat. Checkpointed
+   * (counterRate.incs).
+   */
+  rateIncs: number[] = [];
+  /** The time of a counter's previous reading (epoch ms; NaN: none, or restored from a checkpoint) and its rate and largest rate per hour as last judged far (sensor units per hour; not checkpointed: set by each reading judged far). */
+  rateTs = Number.NaN;
+  ratePerHour = 0;
+  usualPerHour = 0;
+  /** Per channel: the `change` surprise floor of a counter's rate far above anything seen (0: none; set by every reading). */
+  readonly rateFloor: Float64Array;
   /**
    * The stream's readings are on/off, 1 and 0, as its hub states (StepItem.onOff of its latest reading): judged on its
    * silence only (see onOffOnly), and its learning period is its first learnReadings readings, moved or not.
@@ -613,6 +636,7 @@ class StreamScore {
     this.drifts = Array.from({ length: C }, () => new CycleDrift());
     this.excursions = Array.from({ length: C }, () => new LevelExcursion(shortSpan(opts.smooth), 0));
     this.driftFloor = new Float64Array(C);
+    this.rateFloor = new Float64Array(C);
     this.cycMax = new Float64Array(C);
     this.cycDir = new Float64Array(C);
     this.cycAside = new Float64Array(C);
@@ -1029,8 +1053,11 @@ export class StreamScorer {
     // episode alone, whether the kind speaks yet or not.
     const driftAt = this.thresholdSurprise + Math.log10(EVIDENCE.length * C);
     for (let c = 0; c < C; c++) s.driftFloor[c] = !learning && (s.drifts[c].drifting || (s.excursions[c].drifting && (s.excursions[c].opens || s.episode !== null))) ? driftAt : 0;
-    const adaptive = fuse(s.adaptive, e, C, perChannel.eachAdaptive, perChannel.fillLogs, this.fusedAdaptive, true, perChannel, s.runFloor, s.novel, s.driftFloor);
-    const reference = fuse(s.reference, e, C, perChannel.eachReference, perChannel.readLogs, this.fusedReference, false, undefined, s.runFloor, s.novel, s.driftFloor);
+    // A cumulative counter (src/pipeline/counter.ts) is judged by its rate, never by its total's level (judgeCounter).
+    if (r.item.counter !== undefined) judgeCounter(s, r, e, learning, driftAt, shortSpan(this.opts.smooth));
+    else s.rateFloor.fill(0);
+    const adaptive = fuse(s.adaptive, e, C, perChannel.eachAdaptive, perChannel.fillLogs, this.fusedAdaptive, true, perChannel, s.runFloor, s.novel, s.driftFloor, s.rateFloor);
+    const reference = fuse(s.reference, e, C, perChannel.eachReference, perChannel.readLogs, this.fusedReference, false, undefined, s.runFloor, s.novel, s.driftFloor, s.rateFloor);
     // A run that stuck calls rare (at the hold level) is not a rest of the stream's (quietValues).
     if (!learning) for (let c = 0; c < C; c++) if (reference.each[STUCK * C + c] >= this.holdSurprise) s.runRare[c] = 1;
     // A dwell judged rare (as a value that would hold an episode: the reference's teaching limit) is not taught.
@@ -1098,6 +1125,22 @@ export class StreamScorer {
       }
     }
     const rebaseline = learning || alarmed ? false : this.lifecycle(s, r, adaptive, reference, events);
+    // A counter's rate judged far above anything seen (judgeCounter) is told with the episode it opened or holds, on
+    // the events of this reading (AnomalyEvent.counterRate), the largest so far.
+    if (s.rateFloor[0] > 0 && s.episode !== null && !s.episode.silent && s.ratePerHour > 0) {
+      const ep = s.episode;
+      if (ep.counterRate === undefined || s.ratePerHour > ep.counterRate.perHour) ep.counterRate = { perHour: s.ratePerHour, usualPerHour: s.usualPerHour };
+      for (let i = 0; i < events.length; i++) if (events[i].anomalyId === ep.id) events[i] = { ...events[i], counterRate: ep.counterRate };
+    }
+    // A counter's rate judged far above anything seen is taught once its episode ends as the new normal, never when
+    // it recovers (judgeCounter).
+    if (s.rateHeld > 0) {
+      if (events.some((ev) => ev.kind === 'resolve' && ev.resolution === 'new_normal')) {
+        s.rateMax = Math.max(s.rateMax, s.rateHeld);
+        s.rateRises = 1;
+      }
+      if (s.episode === null || events.some((ev) => ev.kind === 'resolve')) s.rateHeld = 0;
+    }
     // A counter's step back (a reset, a rollback: src/pipeline/counter.ts) is one event, told once: an episode of
     // this one reading, opened and resolved at it (the count goes on from the new value: a new normal), whatever
     // the stream's own episode does. The total judged is continued across it (the increment of this reading is
@@ -2129,6 +2172,7 @@ export class StreamScorer {
       ...(ep.held !== undefined ? { held: ep.held } : {}),
       ...(ep.alarm !== undefined ? { alarm: ep.alarm } : {}),
       ...(ep.excursion !== undefined ? { excursion: ep.excursion } : {}),
+      ...(ep.counterRate !== undefined ? { counterRate: ep.counterRate } : {}),
     };
   }
 
@@ -2459,6 +2503,7 @@ export class StreamScorer {
       awaitingReset: s.awaitingReset,
       ...(s.backRun > 0 || s.outRun > 0 || s.episodeOut || s.outZ !== null ? { outRuns: { back: s.backRun, out: s.outRun, episodeOut: s.episodeOut, ...(s.outZ !== null ? { z: Array.from(s.outZ) } : {}) } } : {}),
       ...(s.counter ? { counter: true } : {}),
+      ...(s.rateMax > 0 ? { counterRate: { max: s.rateMax, rises: s.rateRises, held: s.rateHeld, incs: [...s.rateIncs] } } : {}),
       ...(s.onOff ? { onOff: true, onOffDwell: s.onOffDwell.toJSON() } : {}),
       lastScored: s.lastScored === null ? null : storeScored(s.lastScored),
     };
@@ -2708,6 +2753,7 @@ export class StreamScorer {
         ...(e.excursion !== undefined && e.excursion !== null
           ? { excursion: { channel: finite(e.excursion.channel), since: finite(e.excursion.since), up: e.excursion.up === true, lo: finite(e.excursion.lo), hi: finite(e.excursion.hi) } }
           : {}),
+        ...(e.counterRate !== undefined && e.counterRate !== null ? { counterRate: { perHour: finite(e.counterRate.perHour), usualPerHour: finite(e.counterRate.usualPerHour) } } : {}),
       };
     }
     // Absent from checkpoints written before they existed: no reset awaited, and no reading for a duplicate to repeat.
@@ -2719,6 +2765,18 @@ export class StreamScorer {
     // Absent (a checkpoint written before it): none gathered; a reading back is then judged by the hold level alone.
     s.outZ = v.outRuns?.z === undefined ? null : Float64Array.from(nums(v.outRuns.z, 'outRuns.z', 2 * C));
     s.counter = v.counter === true;
+    // Absent (a checkpoint written before it, or a counter that has not risen yet): no rate taught.
+    if (v.counterRate !== undefined) {
+      const rate = (x: unknown): number => {
+        if (typeof x !== 'number' || !Number.isFinite(x) || x < 0) throw new Error('scorer snapshot: counterRate numbers must be finite and >= 0');
+        return x;
+      };
+      s.rateMax = rate(v.counterRate.max);
+      s.rateRises = int(v.counterRate.rises, 'counterRate.rises');
+      s.rateHeld = rate(v.counterRate.held);
+      const incs: unknown = v.counterRate.incs;
+      s.rateIncs = Array.isArray(incs) && incs.length % 3 === 0 ? incs.map((x) => rate(x)) : [];
+    }
     s.onOff = v.onOff === true;
     if (v.onOffDwell !== undefined) s.onOffDwell = OnOffDwell.fromJSON(v.onOffDwell);
     s.lastScored = v.lastScored === undefined || v.lastScored === null ? null : readScored(v.lastScored, C);
@@ -2904,6 +2962,8 @@ export interface StreamScoreSnapshot {
   readonly outRuns?: { readonly back: number; readonly out: number; readonly episodeOut: boolean; readonly z?: readonly number[] };
   /** The stream is a counter (StreamScore.counter); absent: not one. */
   readonly counter?: boolean;
+  /** A counter's rate (StreamScore.rateMax, rateRises, rateHeld: sensor units per step, rises); absent: none taught. */
+  readonly counterRate?: { readonly max: number; readonly rises: number; readonly held: number; readonly incs?: readonly number[] };
   /** The stream's readings are on/off (StreamScore.onOff); absent: not. */
   readonly onOff?: boolean;
   /** An on/off stream's dwells in its active state (StreamScore.onOffDwell); absent: learnt again. */
@@ -2949,7 +3009,7 @@ interface Fused {
  * the largest of several picked afterwards, so it counts without the Bonferroni share: the fused surprise is at
  * least it (docs/SCORING.md, "A value never seen").
  */
-function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, logs: LogsOf, out: Fused, predictive = false, perChannel?: FusedChannels, runFloor?: Float64Array, novel?: Uint8Array, driftFloor?: Float64Array): Fused {
+function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, logs: LogsOf, out: Fused, predictive = false, perChannel?: FusedChannels, runFloor?: Float64Array, novel?: Uint8Array, driftFloor?: Float64Array, rateFloor?: Float64Array): Fused {
   const channels = perChannel === undefined ? zeros(C) : zeroed(perChannel.channels);
   const rowChannels = !predictive ? channels : perChannel === undefined ? zeros(C) : zeroed(perChannel.rowChannels);
   const pred = PREDICTIVE;
@@ -2985,7 +3045,7 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, 
     } else if (v !== null && row !== null) {
       for (let c = 0; c < C; c++) {
         const tail = row[c];
-        const floor = k === STUCK && runFloor !== undefined ? runFloor[c] : k === CYCLE && driftFloor !== undefined ? driftFloor[c] : 0;
+        const floor = k === STUCK && runFloor !== undefined ? runFloor[c] : k === CYCLE && driftFloor !== undefined ? driftFloor[c] : k === CHANGE && rateFloor !== undefined ? rateFloor[c] : 0;
         // A busy run's own model speaks where the history of run lengths cannot yet (see above).
         if (!tail.ready) {
           if (!(floor > 0)) continue;
@@ -3712,6 +3772,84 @@ function verdictOf(exclude: boolean, rebaseline: boolean, reset: boolean): StepV
  * while it lasts (judgeSilence) and at the reading that ends it; its availability is the daemon's
  * (src/daemon/availability.ts). Clears `judged` and `taught` in place.
  */
+/** A counter's rate is far above anything seen at COUNTER_RATE_FAR times the largest taught (judgeCounter). */
+export const COUNTER_RATE_FAR = 2;
+/** Readings at no less than 1 / COUNTER_RATE_FAR of its largest rate a counter shows before its rate is judged (counter.ts MIN_RISES). */
+const COUNTER_RATE_RISES = 64;
+/** A counter's rate is measured over its latest readings that counted at least this many of its smallest increments (judgeCounter). */
+const COUNTER_RATE_QUANTA = 8;
+/** An hour (ms): a counter's rate is told per hour. */
+const HOUR_MS = 3_600_000;
+
+/**
+ * Judges a cumulative counter's reading (src/pipeline/counter.ts; StepItem.counter set) by what is anomalous in a
+ * meter, not by its total: a total rises above anything seen whenever it counts, and holds for hours while nothing
+ * is consumed (a Tasmota iron's `ENERGY.Total` at 0.4 W holds 0.001 kWh for 2.5 h: tryout 31), so no judgement of a
+ * level (model, level, change, shift, spread, rarity, cycle, a drift's floor) speaks of it; a counter that has not been
+ * seen holding is still judged by `stuck` (its first hold is news), and its reset by the counter stage.
+ *
+ * Its rate: the increment of its total per step (sensor units per the stream's own interval, the same at any
+ * sampling rate; a reading after a gap counts the steps the gap filled), measured over its latest readings that
+ * counted at least COUNTER_RATE_QUANTA of its smallest increment seen (StreamScore.step), within the last
+ * shortSpan(smooth) readings (StreamScore.rateIncs): a coarse meter's increments are quantised (Tasmota's 0.001 kWh
+ * is a third of an 1,100 W iron's 10 s increment), and timed over several quanta its rate is off by at most about
+ * 1 / COUNTER_RATE_QUANTA of it, as a meter's disc is timed over several turns; a fine one is measured at each
+ * reading. Not a mean over a fixed span: a load used for less than the span would count at its energy, not its power.
+ * The rate floors `change` at `at` (an episode's opening surprise: StreamScore.rateFloor) when it is at least
+ * COUNTER_RATE_FAR times the largest rate taught, once the stream has shown COUNTER_RATE_RISES readings at no less than
+ * 1 / COUNTER_RATE_FAR of its largest, each timed over COUNTER_RATE_QUANTA quanta within the span (a meter that has
+ * only crept at standby, a quantum in hours, has shown no rate of consumption to be far above), never while the stream
+ * learns. A rate judged far is not taught (StreamScore.rateHeld) unless its
+ * episode ends as the new normal. A reset's reading (its increment not known) and a gap's reset (StepItem.reset)
+ * start the readings over.
+ *
+ * The histories are taught as ever (`taught` untouched): a stream that turns out to be no counter is judged as a
+ * level from them again. `e`: the reading's judged evidence, nulled here.
+ */
+function judgeCounter(s: StreamScore, r: StepResult<unknown>, e: EvidenceValues, learning: boolean, at: number, span: number): void {
+  for (const k of EVIDENCE) if (k !== 'stuck') e[k] = null;
+  s.driftFloor.fill(0);
+  s.rateFloor.fill(0);
+  if (s.C !== 1 || r.item.kind !== 'reading') return;
+  const prevTs = s.rateTs;
+  s.rateTs = r.item.ts;
+  if (s.last === null || r.item.reset || r.item.counterReset !== undefined) {
+    s.rateIncs = [];
+    return;
+  }
+  const moved = r.item.values[0] - s.last[0];
+  s.rateIncs.push(moved > 0 && Number.isFinite(moved) ? moved : 0, 1 + r.item.filled, Number.isFinite(prevTs) ? Math.max(0, r.item.ts - prevTs) : 0);
+  if (s.rateIncs.length > 3 * span) s.rateIncs.splice(0, s.rateIncs.length - 3 * span);
+  // Newest first, until the readings counted COUNTER_RATE_QUANTA of the smallest increment (or all are counted).
+  const enough = COUNTER_RATE_QUANTA * s.step[0];
+  let sum = 0;
+  let steps = 0;
+  let ms = 0;
+  for (let i = s.rateIncs.length - 3; i >= 0 && !(sum > 0 && sum >= enough); i -= 3) {
+    sum += s.rateIncs[i];
+    steps += s.rateIncs[i + 1];
+    ms += s.rateIncs[i + 2];
+  }
+  const rate = steps > 0 ? sum / steps : 0;
+  if (!(rate > 0)) return;
+  if (!learning && s.rateRises >= COUNTER_RATE_RISES && rate >= COUNTER_RATE_FAR * s.rateMax) {
+    s.rateFloor[0] = at;
+    e.change = new Float64Array(1);
+    s.rateHeld = Math.max(s.rateHeld, rate);
+    // Told per hour, by the readings' own times (0: none known, not told).
+    const perHour = ms > 0 ? HOUR_MS / (ms / steps) : 0;
+    s.ratePerHour = rate * perHour;
+    s.usualPerHour = s.rateMax * perHour;
+    return;
+  }
+  if (rate > s.rateMax) {
+    if (rate >= COUNTER_RATE_FAR * s.rateMax) s.rateRises = 0;
+    s.rateMax = rate;
+  }
+  // Only a rate timed over enough quanta shows the meter counting at it (a standby's creep, one quantum in the span, does not).
+  if (sum >= enough && rate * COUNTER_RATE_FAR >= s.rateMax) s.rateRises++;
+}
+
 function onOffOnly(judged: EvidenceValues, taught: EvidenceValues): void {
   for (const k of EVIDENCE) {
     judged[k] = null;
