@@ -26,6 +26,12 @@
  *   (white noise about a level) a narrow one. A history that came back (a cycle's: the root mean square of its
  *   differences rose and fell to BACK of its largest at a longer lag, with no trend) has at most the range of its held block means
  *   (cameBack): a cycle's short lags only look like a walk.
+ * - **The timeline**: every block's mean in time order (the last LONG; a block of another kind's episode, or of an
+ *   excursion that was a fault, a gap; the open excursion's judged only once it came back). Its variogram low at a lag
+ *   P and again at 2P is a cycle that repeats (cycleOf): its differences at P (the level at the same phase a period
+ *   apart, which the cycle does not move) bound the walk bound and the spread too (cycleBound; the spread about the
+ *   cycle). A drift beyond a daily cycle's range was held by the cycle's own swing: σ counted it (8σ = 11 °C on a room
+ *   at 20 ± 2 °C), and the range bounded the growth (tryout 31, test/replay/room-cycle-drift.test.ts).
  *
  * An excursion begins at the first block beyond the envelope (after the learning period) and ends at the first back
  * inside it. It is a drift when, at once, its distance d beyond the envelope (the block mean's) is
