@@ -26,6 +26,12 @@
  *   (white noise about a level) a narrow one. A history that came back (a cycle's: the root mean square of its
  *   differences rose and fell to BACK of its largest at a longer lag, with no trend) has at most the range of its held block means
  *   (cameBack): a cycle's short lags only look like a walk.
+ * - **The timeline**: every block's mean in time order (the last LONG; a block of another kind's episode, or of an
+ *   excursion that was a fault, a gap; the open excursion's judged only once it came back). Its variogram low at a lag
+ *   P and again at 2P is a cycle that repeats (cycleOf): its differences at P (the level at the same phase a period
+ *   apart, which the cycle does not move) bound the walk bound and the spread too (cycleBound; the spread about the
+ *   cycle). A drift beyond a daily cycle's range was held by the cycle's own swing: σ counted it (8σ = 11 °C on a room
+ *   at 20 ± 2 °C), and the range bounded the growth (tryout 31, test/replay/room-cycle-drift.test.ts).
  *
  * An excursion begins at the first block beyond the envelope (after the learning period) and ends at the first back
  * inside it. It is a drift when, at once, its distance d beyond the envelope (the block mean's) is
@@ -49,6 +55,11 @@
 
 /** Block means held for the walk bound (at `span` 31: 7,936 readings). */
 const RING = 256;
+/**
+ * Blocks of the timeline whose variogram finds a repeating cycle (cycleOf; at `span` 31: 63,488 readings, four
+ * periods of a daily cycle read every 10 s, where RING's 22 hours held no period).
+ */
+const LONG = 2048;
 /** Far: beyond the envelope by this many of the stream's own standard deviations. */
 const K = 8;
 /** The walk bound's number of standard deviations of the history's displacement. */
@@ -69,6 +80,35 @@ const LOG_AGES = 24;
  * 31; test/replay/cyclic-drift.test.ts seed 2 among them); with these, 3 (BENCHMARKS.md, branch cycfix).
  */
 const BACK = 0.4;
+
+/** What the timeline's variogram tells of a cycle that repeats (LevelExcursion.cycleOf). */
+interface Cycle {
+  /** Its period (blocks): the variogram's first low point after its largest, low again at twice the lag. */
+  readonly period: number;
+  /** The mean and standard deviation of the block means' differences at the period (sensor units). */
+  readonly mu: number;
+  readonly sd: number;
+  /** Half their mean square (sensor units²): Matheron's semivariogram at the period. */
+  readonly semi: number;
+}
+
+/**
+ * How far a stream whose cycle repeats moves its level in L blocks beyond what its cycle does (sensor units): the walk
+ * bound (module docs) of its differences at the period P alone (the level at the same phase a period apart, which the
+ * cycle does not move): Z · sd · √(L' / P) + 2 |μ| · L' / P with L' = max(L, P). Infinity with no cycle.
+ */
+function cycleBound(cyc: Cycle | null, L: number): number {
+  if (cyc === null) return Infinity;
+  const l = Math.max(L, cyc.period);
+  return Z * cyc.sd * Math.sqrt(l / cyc.period) + 2 * Math.abs(cyc.mu) * (l / cyc.period);
+}
+
+/** The median of `xs` (not empty; sorts a copy). */
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 === 1 ? s[h] : (s[h - 1] + s[h]) / 2;
+}
 
 /** A LevelExcursion's checkpoint (JSON-safe finite numbers; null where none). */
 export interface ExcursionState {
@@ -110,6 +150,14 @@ export interface ExcursionState {
     /** Far in the block that met another kind's episode or the next (never told inside it); absent: false. */
     readonly stepped?: boolean;
   } | null;
+  /**
+   * The timeline: every block's mean since the start or the last new normal, in the ring's own order (at most LONG,
+   * the next at `linePos`), null for a block of another kind's episode or of an excursion that was a fault; its last
+   * `pending` the open excursion's. Absent (a checkpoint written before it was kept): empty.
+   */
+  readonly line?: (number | null)[];
+  readonly linePos?: number;
+  readonly pending?: number;
 }
 
 /** What a drifting LevelExcursion tells of itself (LevelExcursion.told). */
@@ -169,6 +217,17 @@ export class LevelExcursion {
   private metAt = 0;
   /** Far (d > K · σ) in the block that met another kind's episode or the next: a step, never told inside it. */
   private stepped = false;
+  /**
+   * The timeline (module docs of cycleOf): every block's mean in time order (NaN: a gap, a block of another kind's
+   * episode or of an excursion that was a fault), at most LONG, the next at linePos; its last `pending` are the open
+   * excursion's (not judged until it comes back).
+   */
+  private readonly line = new Float64Array(LONG);
+  private linePos = 0;
+  private lineN = 0;
+  private pending = 0;
+  /** The timeline's cycle (cycleOf), computed at most once for each change of its judged part; undefined: not since. */
+  private cycle: Cycle | null | undefined = undefined;
 
   /**
    * @param span readings in a block (the short means' span, ≥ 1)
@@ -238,6 +297,10 @@ export class LevelExcursion {
     this.seed = Math.max(1, Math.round(seed));
     this.pos = 0;
     this.held = 0;
+    this.linePos = 0;
+    this.lineN = 0;
+    this.pending = 0;
+    this.cycle = undefined;
     this.lo = Number.NaN;
     this.hi = Number.NaN;
     this.clearExcursion();
@@ -307,7 +370,88 @@ export class LevelExcursion {
     const mm = sm / this.held;
     let b = 0;
     for (let i = 0; i < this.held; i++) b += (this.at(i) - mm) ** 2;
-    return Math.max(Math.sqrt(this.within + b / this.held), quantum);
+    // A cycle that repeats: the spread of its level about the cycle (the semivariogram at its period), when less.
+    const cyc = this.cycleOf();
+    return Math.max(Math.sqrt(this.within + Math.min(b / this.held, cyc === null ? Infinity : cyc.semi)), quantum);
+  }
+
+  /** Appends a block's mean to the timeline (NaN: a gap); `pending`: the open excursion's. */
+  private lineAdd(mean: number, pending: boolean): void {
+    this.line[this.linePos] = mean;
+    this.linePos = (this.linePos + 1) % LONG;
+    if (this.lineN < LONG) this.lineN++;
+    if (pending) this.pending = Math.min(this.pending + 1, this.lineN);
+    else this.cycle = undefined;
+  }
+
+  /** The open excursion ended: its blocks on the timeline are the stream's own (`keep`) or gaps. */
+  private settle(keep: boolean): void {
+    if (this.pending === 0) return;
+    if (!keep) for (let i = 1; i <= this.pending; i++) this.line[(this.linePos - i + LONG) % LONG] = Number.NaN;
+    this.pending = 0;
+    this.cycle = undefined;
+  }
+
+  /** The i-th of the timeline's judged blocks (all but the open excursion's), oldest first. */
+  private lineAt(i: number, n: number): number {
+    return this.line[(this.linePos - this.pending - n + i + 2 * LONG) % LONG];
+  }
+
+  /**
+   * Whether the stream's level follows a cycle that repeats (Cycle), from the timeline (every block in time order, gaps
+   * skipped; the held block means of RING are not: a block beyond the envelope is held only once it came back, so their
+   * lags are not the time's): the root mean square of its block means' differences (the variogram's square root,
+   * Matheron 1962) at lags of 1 … n / 2 blocks rose to a largest value and fell to BACK of it or less, its first low
+   * point after that at lag P (the period), and is at BACK of the largest or less again at 2P (± 1: a walk's chance
+   * dip does not come back twice), with no lag's differences' mean beyond their spread (no trend). Null otherwise, or
+   * with fewer than 4 · MIN_AGE blocks judged. Computed once for each change of the judged timeline (cached).
+   */
+  private cycleOf(): Cycle | null {
+    if (this.cycle !== undefined) return this.cycle;
+    this.cycle = null;
+    const n = this.lineN - this.pending;
+    if (n < 4 * MIN_AGE) return null;
+    const half = Math.floor(n / 2);
+    const rms = new Float64Array(half + 2).fill(Number.NaN);
+    let top = 0;
+    let P = 0;
+    for (let lag = 1; lag <= half; lag++) {
+      let s1 = 0;
+      let s2 = 0;
+      let N = 0;
+      for (let i = lag; i < n; i++) {
+        const d = this.lineAt(i, n) - this.lineAt(i - lag, n);
+        if (Number.isNaN(d)) continue;
+        s1 += d;
+        s2 += d * d;
+        N++;
+      }
+      if (N < MIN_AGE) continue;
+      const mu = s1 / N;
+      const sd = Math.sqrt(Math.max(0, s2 / N - mu * mu));
+      if (Math.abs(mu) > sd) return null;
+      rms[lag] = Math.hypot(mu, sd);
+      if (P === 0) {
+        if (rms[lag] > top) top = rms[lag];
+        else if (rms[lag] <= BACK * top) P = lag;
+      } else if (P === lag - 1 && rms[lag] < rms[P]) P = lag;
+    }
+    if (P === 0) return null;
+    let again = Infinity;
+    for (let lag = 2 * P - 1; lag <= Math.min(2 * P + 1, half); lag++) if (!Number.isNaN(rms[lag])) again = Math.min(again, rms[lag]);
+    if (!(again <= BACK * top)) return null;
+    // Its differences at the period, robustly (their median, and 1.4826 times their median absolute deviation from it,
+    // Hampel 1974): a drift's own first blocks, still inside the envelope and so judged, are a few of them that would
+    // inflate a standard deviation (a room at 60 s drifting from its cycle's trough: 4 of its cycle's standard deviations).
+    const ds: number[] = [];
+    for (let i = P; i < n; i++) {
+      const d = this.lineAt(i, n) - this.lineAt(i - P, n);
+      if (!Number.isNaN(d)) ds.push(d);
+    }
+    const mu = median(ds);
+    const sd = 1.4826 * median(ds.map((d) => Math.abs(d - mu)));
+    this.cycle = { period: P, mu, sd, semi: (mu * mu + sd * sd) / 2 };
+    return this.cycle;
   }
 
   /**
@@ -322,7 +466,7 @@ export class LevelExcursion {
       const l = Math.max(L, lag);
       most = Math.max(most, Z * sd * Math.sqrt(l / lag) + 2 * Math.abs(mu) * (l / lag));
     }
-    return Math.min(most, this.cameBack(most));
+    return Math.min(most, this.cameBack(most), cycleBound(this.cycleOf(), L));
   }
 
   /** The mean and standard deviation of the held block means' differences at `lag` blocks. */
@@ -375,6 +519,7 @@ export class LevelExcursion {
 
   private block(mean: number, v: number, normal: boolean, learning: boolean, quantum: number): void {
     if (learning || this.seed > 0 || Number.isNaN(this.lo)) {
+      this.lineAdd(!normal && !learning ? Number.NaN : mean, false);
       if (!normal && !learning) return;
       if (!learning && this.seed > 0) this.seed--;
       this.hold(mean, v);
@@ -388,12 +533,18 @@ export class LevelExcursion {
         if (this.up) this.hi = Math.max(this.hi, this.ext);
         else this.lo = Math.min(this.lo, this.ext);
       }
+      this.settle(this.inExcursion && !this.fault);
       this.clearExcursion();
+      this.lineAdd(normal ? mean : Number.NaN, false);
       if (normal) this.hold(mean, v);
       return;
     }
     const up = mean > this.hi;
-    if (this.inExcursion && this.up !== up) this.clearExcursion();
+    if (this.inExcursion && this.up !== up) {
+      this.settle(false);
+      this.clearExcursion();
+    }
+    this.lineAdd(mean, true);
     if (!this.inExcursion) {
       this.inExcursion = true;
       this.up = up;
@@ -482,6 +633,7 @@ export class LevelExcursion {
             ...(this.stepped ? { stepped: true } : {}),
           }
         : null,
+      ...(this.lineN > 0 ? { line: Array.from(this.line.subarray(0, this.lineN), (x) => (Number.isNaN(x) ? null : x)), linePos: this.linePos, pending: this.pending } : {}),
     };
   }
 
@@ -519,6 +671,19 @@ export class LevelExcursion {
       if (typeof v.envelope !== 'object') throw new Error('excursion: envelope must be an object or null');
       t.lo = num(v.envelope.lo, 'envelope.lo');
       t.hi = num(v.envelope.hi, 'envelope.hi');
+    }
+    if (v.line !== undefined) {
+      if (!Array.isArray(v.line) || v.line.length > LONG) throw new Error(`excursion: line must hold at most ${LONG} block means`);
+      v.line.forEach((m, i) => {
+        t.line[i] = m === null ? Number.NaN : num(m, `line[${i}]`);
+      });
+      t.lineN = v.line.length;
+      const lp = num(v.linePos, 'linePos');
+      if (!Number.isInteger(lp) || lp < 0 || lp >= LONG || (t.lineN < LONG && lp !== t.lineN % LONG)) throw new Error('excursion: linePos must the line’s next place');
+      t.linePos = lp;
+      const pd = num(v.pending, 'pending');
+      if (!Number.isInteger(pd) || pd < 0 || pd > t.lineN) throw new Error('excursion: pending must be a count of the line’s blocks');
+      t.pending = pd;
     }
     const e = v.excursion;
     if (e !== null) {

@@ -253,4 +253,51 @@ describe('LevelExcursion', () => {
     expect(found!.row).toBeGreaterThanOrEqual(Math.floor(3600 * 0.8));
     expect(driftedFrom(Float64Array.from(stream('steady', 3).slice(0, 3600)), 1, SPAN, LEARN, 0)).toBeNull();
   });
+
+  /**
+   * A room read every 60 s for 5 days: 20 + 2 sin(2π k / 1,440 + φ) + N(0, 0.05), to 0.01; +1 per 60 readings over the
+   * last 720 when `drift` (12 h: tryout 31's 8 h leave the cycle's range as late as 4.5 h in when they start just before
+   * its trough, seed 5 here, fewer than the 8 blocks an excursion must last before it is told).
+   */
+  const room = (seed: number, drift: boolean): number[] => {
+    const g = normal(seed * 1000 + 11);
+    const phase = (seed * 2.4) % (2 * Math.PI);
+    return Array.from({ length: 7200 }, (_, k) => Math.round((20 + 2 * Math.sin((2 * Math.PI * k) / 1440 + phase) + 0.05 * g() + (drift && k >= 6480 ? (k - 6480) / 60 : 0)) * 100) / 100);
+  };
+
+  it('tells a drift beyond a daily cycle’s range (a cycle that repeats: tryout 31 room1), during it, in each of 10 seeds; the same cycle without the drift never (roomcycle)', () => {
+    const failures: string[] = [];
+    for (const seed of SEEDS.slice(0, 10)) {
+      const at = toldAt(room(seed, true));
+      if (!at.some((k) => k >= 6480)) failures.push(`seed ${seed}: drift never told`);
+      if (at.some((k) => k < 6480)) failures.push(`seed ${seed}: told before the drift at ${at[0]}`);
+      const clean = toldAt(room(seed, false));
+      if (clean.length > 0) failures.push(`seed ${seed}: the cycle alone told at ${clean[0]}`);
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('goes on from its checkpoint as one never stopped through a cycle that repeats (the timeline), and reads a checkpoint written before the timeline', () => {
+    const xs = room(3, true);
+    const a = new LevelExcursion(SPAN, 0);
+    let b = new LevelExcursion(SPAN, 0);
+    const da: string[] = [];
+    const db: string[] = [];
+    const state = (t: LevelExcursion): string => JSON.stringify([t.drifting, t.told, t.growing(33)]);
+    xs.forEach((x, k) => {
+      a.update(x, true, k < LEARN, 0.01, T0 + k * 60_000);
+      b.update(x, true, k < LEARN, 0.01, T0 + k * 60_000);
+      // At block ends (k + 1 a multiple of 31): before the cycle is found, before the excursion, during it.
+      if (k === 4029 || k === 6385 || k === 7036) b = LevelExcursion.fromJSON(JSON.parse(JSON.stringify(b.toJSON())) as ReturnType<LevelExcursion['toJSON']>);
+      da.push(state(a));
+      db.push(state(b));
+    });
+    expect(db).toEqual(da);
+    expect(da.some((s) => s.startsWith('[true'))).toBe(true);
+    // Written before the timeline (no line, linePos, pending): read as an empty timeline, the rest as written.
+    const { line, linePos: _linePos, pending: _pending, ...old } = a.toJSON();
+    // Every block on it: the learning period's, the held ones and the excursions'.
+    expect(line?.length).toBe(Math.floor(7200 / SPAN));
+    expect(LevelExcursion.fromJSON(old).toJSON()).toEqual(old);
+  });
 });

@@ -61,6 +61,10 @@
  * clock, when it was set and its latest arrival (quietestMs, quietestAt, lastArrival: a report-on-change stream's
  * heartbeat, which tells its death); the sample of outputs is unchanged (its assertion passed before the fixture was
  * written again), only the snapshot gains the fields.
+ * Written again by branch roomcycle's scorer (twenty-eighth session), a detection change: each channel's excursion keeps
+ * the timeline of its block means (line, linePos, pending: a cycle that repeats, src/pipeline/excursion.ts); the
+ * sample of outputs is unchanged (its assertion passed before the fixture was written again), only the snapshot gains
+ * the fields.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
