@@ -233,6 +233,23 @@ export class DwellTracker {
   }
 
   /**
+   * Whether reading `x` (sensor units; the latest step's) is an ordinary visit of the duty cycle's present state: the
+   * present dwell is judged (it began at a switch, its state has ended MIN_DWELLS dwells, the last 2 · MIN_DWELLS
+   * segments alternated between two states, as step requires) and its surprise is below `hold` (the caller's hold
+   * level), and `x` is at the state's level (within half a switch of it, as stateOf finds a state). Such a reading is
+   * how the stream moves, however far it is from the stream's mean: a kettle's plug at 1,800 W for 4 minutes a few
+   * times a day, whose off state is 0 W, is at one of its two levels, and whether it is held too long is this
+   * tracker's judgement, not the level's (the caller's scorer lets the level-like kinds pass it by: StreamScorer,
+   * visitOnly). False while the present dwell is not judged: a plug's first switch-ons (0 → 80 W after a day flat)
+   * are judged as ever, and so is every visit before the dwells could tell a left-on.
+   */
+  visiting(x: number, hold: number): boolean {
+    if (!(this.surpriseNow < hold) || !this.known || !(this.scale > 0) || this.alternating < 2 * MIN_DWELLS) return false;
+    const st = this.stateOf(this.level, this.scale);
+    return st !== null && st.n >= MIN_DWELLS && this.stateOf(x, this.scale) === st;
+  }
+
+  /**
    * The present state held since when (epoch ms, its first reading) and the longest the state was held before (ms),
    * while the present dwell's surprise (step) is at least `hold`; else null.
    */

@@ -429,6 +429,15 @@ class StreamScore {
    * rests at (quietValues): spread's noise level. longLog (with them) stays what rarity's bin width follows.
    */
   readonly restLog: Float64Array;
+  /**
+   * Per channel, the changes restLog has learnt since the channel first moved: its weight is a cumulative mean's over
+   * them (1 / count, down to 1 / horizon), not over every reading the stream had. Weighted by the readings, a channel
+   * that rested for 2,500 readings and then switched 0 → 1800 W took that one switch for its noise level for a
+   * horizon (the next changes weighed 1/2,500 each): a typical change of 1,725 W, against which no switch of the
+   * stream was one (src/pipeline/dwell.ts; tryout 31's kettle). Absent from a checkpoint written before it: the
+   * readings, as then.
+   */
+  readonly restCount: Float64Array;
   readonly longVar: Float64Array;
   /**
    * Per channel, the sums of ln(change²) and change² and their count over the open episode's readings that
@@ -602,6 +611,7 @@ class StreamScore {
     this.runFloor = view(12);
     this.novel = new Uint8Array(C);
     this.step = new Float64Array(C);
+    this.restCount = new Float64Array(C);
     this.runModel = perChannel.subarray(13 * C, (13 + RUN_STATE) * C);
     this.quiet = Array.from({ length: C }, () => []);
     this.zMean = new Boxcar(C, shortSpan(opts.smooth));
@@ -1213,6 +1223,7 @@ export class StreamScorer {
         if (!before.owners[c] || s.epCount[c] === 0) continue;
         s.longLog[c] = s.epLog[c] / s.epCount[c];
         s.restLog[c] = s.longLog[c];
+        s.restCount[c] = Math.min(this.opts.horizon, s.epCount[c]);
         s.longVar[c] = s.epVar[c] / s.epCount[c];
       }
     }
@@ -1876,12 +1887,17 @@ export class StreamScorer {
       if (s.longVar[c] === 0) {
         s.longLog[c] = logD2;
         s.restLog[c] = logD2;
+        s.restCount[c] = 1;
         s.longVar[c] = d2;
         continue;
       }
       s.longLog[c] = (1 - a) * s.longLog[c] + a * logD2;
       // An exact repeat at a value the channel rests at says nothing of its noise level (see evidence).
-      if (!(d2 === 0 && isQuiet(s, c, r.item.values[c], this.opts.horizon))) s.restLog[c] = (1 - a) * s.restLog[c] + a * logD2;
+      if (!(d2 === 0 && isQuiet(s, c, r.item.values[c], this.opts.horizon))) {
+        s.restCount[c] = Math.min(this.opts.horizon, s.restCount[c] + 1);
+        const w = 1 / s.restCount[c];
+        s.restLog[c] = (1 - w) * s.restLog[c] + w * logD2;
+      }
       s.longVar[c] = (1 - a) * s.longVar[c] + a * d2;
     }
   }
@@ -1915,6 +1931,34 @@ export class StreamScorer {
     return Math.min(row, MAX_SURPRISE);
   }
 
+  /**
+   * Whether the reading that would open an episode does so only by the kinds that any visit of a duty cycle's state
+   * far from the stream's mean raises (VISIT_KINDS: its distance from the mean and the model's expectation, the jump
+   * into it): every channel that reached the threshold (`adapt`'s or `dev`'s surprise less its Bonferroni share;
+   * reconstruction left out where `judged`, as lifecycle does) is at a state of its duty cycle in a dwell that its
+   * dwells judge ordinary (DwellTracker.visiting), and none of its other kinds (spread, stuck with the dwell's own
+   * surprise, rarity) reaches the threshold against normal operation (`dev`). A kettle's plug, 0 W but for a few uses a day of 3 to 5 minutes at
+   * 1,800 W: each use was the rarest thing its censored histories knew (an episode keeps its readings out of them)
+   * and was told a level shift, every day, and a left-on like a use (tryout 31). Its dwells know the use: once they
+   * judge its length (8 uses: what they need to tell a left-on, DwellTracker), a use is no episode, and a left-on
+   * is told when its dwell is rare (`stuck`, its length against the longest before).
+   */
+  private visitOnly(s: StreamScore, r: StepResult<unknown>, adapt: Fused, dev: Fused, judged: boolean): boolean {
+    const C = s.C;
+    const skip = judged ? RECONSTRUCTION : -1;
+    let any = false;
+    for (let c = 0; c < C; c++) {
+      const reached = channelWithout(adapt, skip, C, c) - adapt.penalty >= this.thresholdSurprise || channelWithout(dev, skip, C, c) - dev.penalty >= this.thresholdSurprise;
+      if (!reached) continue;
+      if (!s.dwells[c].visiting(r.item.values[c], this.holdSurprise)) return false;
+      // Against normal operation (the reference): the recent history (adaptiveHorizon readings, 83 min at 10 s) holds
+      // no use of a plug used every few hours, so its rarity is high at every use.
+      for (let k = 0; k < EVIDENCE.length; k++) if (!VISIT_KINDS[k] && dev.each[k * C + c] - dev.penalty >= this.thresholdSurprise) return false;
+      any = true;
+    }
+    return any;
+  }
+
   /** Hysteresis; returns true when the stream's normal is re-baselined (new normal). */
   private lifecycle(s: StreamScore, r: StepResult<unknown>, adapt: Fused, dev: Fused, events: AnomalyEvent[]): boolean {
     const ts = r.item.ts;
@@ -1926,7 +1970,9 @@ export class StreamScorer {
     const devSurprise = judged ? surpriseWithout(dev, RECONSTRUCTION, s.C, s.novel) : dev.surprise;
     if (ep === null) {
       const level = Math.max(judged ? surpriseWithout(adapt, RECONSTRUCTION, s.C, s.novel) : score, devSurprise);
-      if (level < this.thresholdSurprise) {
+      // A reading of a duty cycle's channel at one of its states, in a dwell its dwells judge ordinary (a kettle's
+      // use), opens nothing by the kinds that a visit of a state far from the stream's mean always raises (visitOnly).
+      if (level < this.thresholdSurprise || this.visitOnly(s, r, adapt, dev, judged)) {
         s.above = 0;
         return false;
       }
@@ -2421,6 +2467,7 @@ export class StreamScorer {
       shortLog: means(s.shortLog),
       longLog: Array.from(s.longLog),
       restLog: Array.from(s.restLog),
+      restCount: Array.from(s.restCount),
       longVar: Array.from(s.longVar),
       episodeVariability: { log: Array.from(s.epLog), var: Array.from(s.epVar), count: Array.from(s.epCount) },
       varCount: s.varCount,
@@ -2550,6 +2597,8 @@ export class StreamScorer {
     // Absent from checkpoints written before it existed: no rest was known, so it was the long-term mean.
     s.restLog.set(v.restLog === undefined ? s.longLog : nums(v.restLog, 'restLog'));
     s.longVar.set(nums(v.longVar, 'longVar'));
+    // Absent from checkpoints written before it existed: weighted by the readings, as then.
+    s.restCount.set(v.restCount === undefined ? s.longVar.map((x) => (x > 0 ? Math.min(this.opts.horizon, int(v.varCount, 'varCount')) : 0)) : nums(v.restCount, 'restCount'));
     // Absent from checkpoints written before it existed: nothing gathered yet.
     if (v.episodeVariability !== undefined) {
       s.epLog.set(nums(v.episodeVariability.log, 'episodeVariability.log'));
@@ -2836,6 +2885,8 @@ export interface StreamScoreSnapshot {
   readonly longLog: number[];
   /** Absent from checkpoints written before it existed. */
   readonly restLog?: number[];
+  /** Per channel, the changes restLog has learnt (StreamScore.restCount); absent: the readings (varCount). */
+  readonly restCount?: number[];
   readonly longVar: number[];
   /** Absent from checkpoints written before it existed. */
   readonly episodeVariability?: { readonly log: number[]; readonly var: number[]; readonly count: number[] };
@@ -3486,6 +3537,13 @@ const CHANGE = EVIDENCE.indexOf('change');
 const RARITY = EVIDENCE.indexOf('rarity');
 const CYCLE = EVIDENCE.indexOf('cycle');
 const STUCK = EVIDENCE.indexOf('stuck');
+/**
+ * The kinds that a visit of a duty cycle's state far from the stream's mean raises whether or not anything is wrong
+ * (StreamScorer.visitOnly): the model's errors, the distance from the running mean and its short mean, the jump, the
+ * residual against a cycle profile. Not spread, stuck (which carries the dwell's own judgement) nor rarity (a value
+ * the stream has seldom taken).
+ */
+const VISIT_KINDS: readonly boolean[] = EVIDENCE.map((k) => k !== 'spread' && k !== 'stuck' && k !== 'rarity');
 
 /** A value a channel rests at (quietValues), and the reading count (`seen`) when a rest there last ended. */
 interface QuietValue {
