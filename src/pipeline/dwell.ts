@@ -56,6 +56,11 @@ const MIN_DWELLS = 8;
 const RELATIVE = 16;
 /** Numbers in a snapshot's present segment (DwellSnapshot.segment; a snapshot from before `pending` holds one fewer). */
 const SEGMENT_FIELDS = 15;
+/**
+ * A visit (DwellTracker.visiting) is noisy as its state is: its segment's mean absolute deviation is at most this many
+ * times the state's (twice: a segment of a few readings' deviation varies by about that; a burst of noise is several).
+ */
+const VISIT_NOISE = 2;
 /** The largest surprise returned (−log10 of a probability; the scorer's MAX_SURPRISE is 16). */
 const MAX_DWELL_SURPRISE = 16;
 
@@ -236,7 +241,8 @@ export class DwellTracker {
    * Whether reading `x` (sensor units; the latest step's) is an ordinary visit of the duty cycle's present state: the
    * present dwell is judged (it began at a switch, its state has ended MIN_DWELLS dwells, the last 2 · MIN_DWELLS
    * segments alternated between two states, as step requires) and its surprise is below `hold` (the caller's hold
-   * level), and `x` is at the state's level (within half a switch of it, as stateOf finds a state). Such a reading is
+   * level), `x` is at the state's level (within half a switch of it, as stateOf finds a state) and the present
+   * segment's noise is the state's (at most VISIT_NOISE times its mean absolute deviation). Such a reading is
    * how the stream moves, however far it is from the stream's mean: a kettle's plug at 1,800 W for 4 minutes a few
    * times a day, whose off state is 0 W, is at one of its two levels, and whether it is held too long is this
    * tracker's judgement, not the level's (the caller's scorer lets the level-like kinds pass it by: StreamScorer,
@@ -246,7 +252,11 @@ export class DwellTracker {
   visiting(x: number, hold: number): boolean {
     if (!(this.surpriseNow < hold) || !this.known || !(this.scale > 0) || this.alternating < 2 * MIN_DWELLS) return false;
     const st = this.stateOf(this.level, this.scale);
-    return st !== null && st.n >= MIN_DWELLS && this.stateOf(x, this.scale) === st;
+    if (st === null || st.n < MIN_DWELLS || this.stateOf(x, this.scale) !== st) return false;
+    // Its noise is the state's own: the present segment's mean absolute deviation from its level at most VISIT_NOISE
+    // times the state's (or the typical change, where the state is quiet): a burst of noise in a known state is no visit.
+    const noise = this.count > 1 ? this.absDev / (this.count - 1) : 0;
+    return noise <= VISIT_NOISE * Math.max(st.dev, this.scale);
   }
 
   /**
