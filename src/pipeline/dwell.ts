@@ -57,6 +57,14 @@ const RELATIVE = 16;
 /** Numbers in a snapshot's present segment (DwellSnapshot.segment; a snapshot from before `pending` holds one fewer). */
 const SEGMENT_FIELDS = 15;
 /**
+ * A duty cycle's state whose dwells are at least this many times the other state's is its rest (DwellTracker.step): a
+ * device used now and then (a kettle: 0 W for hours, 1,800 W for minutes), which rests over 90 % of the time; its rest
+ * held long is a day without a use (tryout 31's kettle, not used for a day, was told `kettle 0 for 2.2 d, never longer
+ * than 11 h before (stuck value)`). A fridge's off phase, about twice its on phase, is judged (its compressor that
+ * never starts).
+ */
+const REST_RATIO = 10;
+/**
  * A visit (DwellTracker.visiting) is noisy as its state is: its segment's mean absolute deviation is at most this many
  * times the state's (twice: a segment of a few readings' deviation varies by about that; a burst of noise is several).
  */
@@ -196,6 +204,11 @@ export class DwellTracker {
     const st = this.stateOf(this.level, scale);
     if (st === null || !this.known || st.n < MIN_DWELLS || this.alternating < 2 * MIN_DWELLS) return 0;
     const m = st.sx / st.n;
+    // A rest: the state held REST_RATIO times as long as the other state of the cycle (the one the last segment ended
+    // in) is a device's rest between uses, held long when it is not used, not a fault (OnOffDwell judges only its
+    // active state alike).
+    const other = this.oneBack;
+    if (other !== null && other !== st && other.n > 0 && m >= REST_RATIO * (other.sx / other.n)) return 0;
     const s = Math.sqrt(Math.max(0, st.sxx / st.n - m * m));
     const sigma = Math.max(s, m / RELATIVE, 1);
     const z = (this.dwell - m) / sigma;
