@@ -312,6 +312,21 @@ describe('DwellTracker.visiting: a reading at a state of a judged duty cycle, in
     expect(seen.slice(10)).toEqual([true, true]);
   });
 
+  it('a rest (a state held 10 times as long as the other) held for a day is not judged; the fridge-like off phase is', () => {
+    const u = lcg(33);
+    const kettle = new DwellTracker();
+    for (let i = 0; i < 12; i++) use(kettle, u, 1000 + Math.round(2000 * u()), 18 + Math.round(12 * u()));
+    // A day without a use (8,640 readings at 10 s), after off dwells of 1,000 to 3,000.
+    let worst = 0;
+    for (let k = 0; k < 8640; k++) worst = Math.max(worst, kettle.step(0, 0, 12, 10_000));
+    expect(worst).toBe(0);
+    // Off 40, on 20 readings (a fridge's phases): its off phase held 10 times as long is judged rare.
+    const fridge = new DwellTracker();
+    for (let i = 0; i < 12; i++) use(fridge, u, 36 + Math.round(8 * u()), 18 + Math.round(4 * u()));
+    for (let k = 0; k < 400; k++) worst = Math.max(worst, fridge.step(0, 0, 12, 10_000));
+    expect(worst).toBeGreaterThan(5);
+  });
+
   it('is false for a use held far longer than its dwells, a burst of noise in the on state, and a level the stream never had', () => {
     const u = lcg(32);
     const t = new DwellTracker();
