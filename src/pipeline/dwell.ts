@@ -56,6 +56,19 @@ const MIN_DWELLS = 8;
 const RELATIVE = 16;
 /** Numbers in a snapshot's present segment (DwellSnapshot.segment; a snapshot from before `pending` holds one fewer). */
 const SEGMENT_FIELDS = 15;
+/**
+ * A duty cycle's state whose dwells are at least this many times the other state's is its rest (DwellTracker.step): a
+ * device used now and then (a kettle: 0 W for hours, 1,800 W for minutes), which rests over 90 % of the time; its rest
+ * held long is a day without a use (tryout 31's kettle, not used for a day, was told `kettle 0 for 2.2 d, never longer
+ * than 11 h before (stuck value)`). A fridge's off phase, about twice its on phase, is judged (its compressor that
+ * never starts).
+ */
+const REST_RATIO = 10;
+/**
+ * A visit (DwellTracker.visiting) is noisy as its state is: its segment's mean absolute deviation is at most this many
+ * times the state's (twice: a segment of a few readings' deviation varies by about that; a burst of noise is several).
+ */
+const VISIT_NOISE = 2;
 /** The largest surprise returned (−log10 of a probability; the scorer's MAX_SURPRISE is 16). */
 const MAX_DWELL_SURPRISE = 16;
 
@@ -191,6 +204,11 @@ export class DwellTracker {
     const st = this.stateOf(this.level, scale);
     if (st === null || !this.known || st.n < MIN_DWELLS || this.alternating < 2 * MIN_DWELLS) return 0;
     const m = st.sx / st.n;
+    // A rest: the state held REST_RATIO times as long as the other state of the cycle (the one the last segment ended
+    // in) is a device's rest between uses, held long when it is not used, not a fault (OnOffDwell judges only its
+    // active state alike).
+    const other = this.oneBack;
+    if (other !== null && other !== st && other.n > 0 && m >= REST_RATIO * (other.sx / other.n)) return 0;
     const s = Math.sqrt(Math.max(0, st.sxx / st.n - m * m));
     const sigma = Math.max(s, m / RELATIVE, 1);
     const z = (this.dwell - m) / sigma;
@@ -230,6 +248,28 @@ export class DwellTracker {
   /** Marks the present dwell rare when its surprise reached `hold` (it is then not taught when it ends). */
   censorAt(hold: number): void {
     if (this.surpriseNow >= hold) this.rare = true;
+  }
+
+  /**
+   * Whether reading `x` (sensor units; the latest step's) is an ordinary visit of the duty cycle's present state: the
+   * present dwell is judged (it began at a switch, its state has ended MIN_DWELLS dwells, the last 2 · MIN_DWELLS
+   * segments alternated between two states, as step requires) and its surprise is below `hold` (the caller's hold
+   * level), `x` is at the state's level (within half a switch of it, as stateOf finds a state) and the present
+   * segment's noise is the state's (at most VISIT_NOISE times its mean absolute deviation). Such a reading is
+   * how the stream moves, however far it is from the stream's mean: a kettle's plug at 1,800 W for 4 minutes a few
+   * times a day, whose off state is 0 W, is at one of its two levels, and whether it is held too long is this
+   * tracker's judgement, not the level's (the caller's scorer lets the level-like kinds pass it by: StreamScorer,
+   * visitOnly). False while the present dwell is not judged: a plug's first switch-ons (0 → 80 W after a day flat)
+   * are judged as ever, and so is every visit before the dwells could tell a left-on.
+   */
+  visiting(x: number, hold: number): boolean {
+    if (!(this.surpriseNow < hold) || !this.known || !(this.scale > 0) || this.alternating < 2 * MIN_DWELLS) return false;
+    const st = this.stateOf(this.level, this.scale);
+    if (st === null || st.n < MIN_DWELLS || this.stateOf(x, this.scale) !== st) return false;
+    // Its noise is the state's own: the present segment's mean absolute deviation from its level at most VISIT_NOISE
+    // times the state's (or the typical change, where the state is quiet): a burst of noise in a known state is no visit.
+    const noise = this.count > 1 ? this.absDev / (this.count - 1) : 0;
+    return noise <= VISIT_NOISE * Math.max(st.dev, this.scale);
   }
 
   /**

@@ -452,6 +452,18 @@ class StreamScore {
    * rests at (quietValues): spread's noise level. longLog (with them) stays what rarity's bin width follows.
    */
   readonly restLog: Float64Array;
+  /**
+   * Per channel, the switches' typical change (src/pipeline/dwell.ts: a switch is SWITCH of them), as ln of its
+   * square: the mean of the log squared changes that restLog learns, the same ones, but a cumulative mean over them
+   * (weight 1 / switchCount, down to 1 / horizon), not over every reading the stream had (restLog's 1 / varCount).
+   * Weighted by the readings, a channel that rested at 0 W for 2,500 readings and then switched to 1,800 W took that
+   * one switch for its typical change for a horizon (each later change weighed 1/2,500): 1,725 W, against which no
+   * switch of the stream was one (tryout 31's kettle). Kept apart from restLog, which spread judges against (made a
+   * cumulative mean too, it added a false alarm on SKAB's valve1/9: BENCHMARKS.md, branch `kettle`). Absent from a
+   * checkpoint written before it: restLog, weighted by the readings (switchCount: the readings, up to horizon).
+   */
+  readonly switchLog: Float64Array;
+  readonly switchCount: Float64Array;
   readonly longVar: Float64Array;
   /**
    * Per channel, the sums of ln(change²) and change² and their count over the open episode's readings that
@@ -625,6 +637,8 @@ class StreamScore {
     this.runFloor = view(12);
     this.novel = new Uint8Array(C);
     this.step = new Float64Array(C);
+    this.switchLog = new Float64Array(C);
+    this.switchCount = new Float64Array(C);
     this.runModel = perChannel.subarray(13 * C, (13 + RUN_STATE) * C);
     this.quiet = Array.from({ length: C }, () => []);
     this.zMean = new Boxcar(C, shortSpan(opts.smooth));
@@ -1256,6 +1270,8 @@ export class StreamScorer {
         if (!before.owners[c] || s.epCount[c] === 0) continue;
         s.longLog[c] = s.epLog[c] / s.epCount[c];
         s.restLog[c] = s.longLog[c];
+        s.switchLog[c] = s.longLog[c];
+        s.switchCount[c] = Math.min(this.opts.horizon, s.epCount[c]);
         s.longVar[c] = s.epVar[c] / s.epCount[c];
       }
     }
@@ -1515,7 +1531,7 @@ export class StreamScorer {
         // its last reading, a broker outage) may have held any state: the present dwell's start is lost, as after a
         // gap (tryout 28, finding 4: a plug cycling normally was told `0.5 W for 66 s (stuck value)` after a kill -9).
         if (r.item.kind === 'reading' && r.item.unheard === true && filled > 0) s.dwells[c].restart();
-        const dwell = s.dwells[c].step(r.item.values[c], r.item.kind === 'reading' && r.item.unheard === true ? 0 : filled, s.longVar[c] > 0 ? Math.exp(s.restLog[c] / 2) : 0, o.horizon, r.item.ts);
+        const dwell = s.dwells[c].step(r.item.values[c], r.item.kind === 'reading' && r.item.unheard === true ? 0 : filled, s.longVar[c] > 0 ? Math.exp(s.switchLog[c] / 2) : 0, o.horizon, r.item.ts);
         if (dwell > s.runFloor[c]) s.runFloor[c] = dwell;
       }
       if (s.varCount >= o.smooth) {
@@ -1919,12 +1935,19 @@ export class StreamScorer {
       if (s.longVar[c] === 0) {
         s.longLog[c] = logD2;
         s.restLog[c] = logD2;
+        s.switchLog[c] = logD2;
+        s.switchCount[c] = 1;
         s.longVar[c] = d2;
         continue;
       }
       s.longLog[c] = (1 - a) * s.longLog[c] + a * logD2;
       // An exact repeat at a value the channel rests at says nothing of its noise level (see evidence).
-      if (!(d2 === 0 && isQuiet(s, c, r.item.values[c], this.opts.horizon))) s.restLog[c] = (1 - a) * s.restLog[c] + a * logD2;
+      if (!(d2 === 0 && isQuiet(s, c, r.item.values[c], this.opts.horizon))) {
+        s.restLog[c] = (1 - a) * s.restLog[c] + a * logD2;
+        s.switchCount[c] = Math.min(this.opts.horizon, s.switchCount[c] + 1);
+        const w = 1 / s.switchCount[c];
+        s.switchLog[c] = (1 - w) * s.switchLog[c] + w * logD2;
+      }
       s.longVar[c] = (1 - a) * s.longVar[c] + a * d2;
     }
   }
@@ -1958,6 +1981,34 @@ export class StreamScorer {
     return Math.min(row, MAX_SURPRISE);
   }
 
+  /**
+   * Whether the reading that would open an episode does so only by the kinds that any visit of a duty cycle's state
+   * far from the stream's mean raises (VISIT_KINDS: its distance from the mean and the model's expectation, the jump
+   * into it, its noise against the rest's): every channel that reached the threshold (`adapt`'s or `dev`'s surprise less its Bonferroni share;
+   * reconstruction left out where `judged`, as lifecycle does) is at a state of its duty cycle in a dwell that its
+   * dwells judge ordinary, as noisy as its state (DwellTracker.visiting), and none of its other kinds (stuck with the
+   * dwell's own surprise, rarity) reaches the threshold against normal operation (`dev`). A kettle's plug, 0 W but for a few uses a day of 3 to 5 minutes at
+   * 1,800 W: each use was the rarest thing its censored histories knew (an episode keeps its readings out of them)
+   * and was told a level shift, every day, and a left-on like a use (tryout 31). Its dwells know the use: once they
+   * judge its length (8 uses: what they need to tell a left-on, DwellTracker), a use is no episode, and a left-on
+   * is told when its dwell is rare (`stuck`, its length against the longest before).
+   */
+  private visitOnly(s: StreamScore, r: StepResult<unknown>, adapt: Fused, dev: Fused, judged: boolean): boolean {
+    const C = s.C;
+    const skip = judged ? RECONSTRUCTION : -1;
+    let any = false;
+    for (let c = 0; c < C; c++) {
+      const reached = channelWithout(adapt, skip, C, c) - adapt.penalty >= this.thresholdSurprise || channelWithout(dev, skip, C, c) - dev.penalty >= this.thresholdSurprise;
+      if (!reached) continue;
+      if (!s.dwells[c].visiting(r.item.values[c], this.holdSurprise)) return false;
+      // Against normal operation (the reference): the recent history (adaptiveHorizon readings, 83 min at 10 s) holds
+      // no use of a plug used every few hours, so its rarity is high at every use.
+      for (let k = 0; k < EVIDENCE.length; k++) if (!VISIT_KINDS[k] && dev.each[k * C + c] - dev.penalty >= this.thresholdSurprise) return false;
+      any = true;
+    }
+    return any;
+  }
+
   /** Hysteresis; returns true when the stream's normal is re-baselined (new normal). */
   private lifecycle(s: StreamScore, r: StepResult<unknown>, adapt: Fused, dev: Fused, events: AnomalyEvent[]): boolean {
     const ts = r.item.ts;
@@ -1969,7 +2020,9 @@ export class StreamScorer {
     const devSurprise = judged ? surpriseWithout(dev, RECONSTRUCTION, s.C, s.novel) : dev.surprise;
     if (ep === null) {
       const level = Math.max(judged ? surpriseWithout(adapt, RECONSTRUCTION, s.C, s.novel) : score, devSurprise);
-      if (level < this.thresholdSurprise) {
+      // A reading of a duty cycle's channel at one of its states, in a dwell its dwells judge ordinary (a kettle's
+      // use), opens nothing by the kinds that a visit of a state far from the stream's mean always raises (visitOnly).
+      if (level < this.thresholdSurprise || this.visitOnly(s, r, adapt, dev, judged)) {
         s.above = 0;
         return false;
       }
@@ -2470,6 +2523,8 @@ export class StreamScorer {
       shortLog: means(s.shortLog),
       longLog: Array.from(s.longLog),
       restLog: Array.from(s.restLog),
+      switchLog: Array.from(s.switchLog),
+      switchCount: Array.from(s.switchCount),
       longVar: Array.from(s.longVar),
       episodeVariability: { log: Array.from(s.epLog), var: Array.from(s.epVar), count: Array.from(s.epCount) },
       varCount: s.varCount,
@@ -2600,6 +2655,9 @@ export class StreamScorer {
     // Absent from checkpoints written before it existed: no rest was known, so it was the long-term mean.
     s.restLog.set(v.restLog === undefined ? s.longLog : nums(v.restLog, 'restLog'));
     s.longVar.set(nums(v.longVar, 'longVar'));
+    // Absent from checkpoints written before they existed: restLog, weighted by the readings, as then.
+    s.switchLog.set(v.switchLog === undefined ? s.restLog : nums(v.switchLog, 'switchLog'));
+    s.switchCount.set(v.switchCount === undefined ? s.longVar.map((x) => (x > 0 ? Math.min(this.opts.horizon, int(v.varCount, 'varCount')) : 0)) : nums(v.switchCount, 'switchCount'));
     // Absent from checkpoints written before it existed: nothing gathered yet.
     if (v.episodeVariability !== undefined) {
       s.epLog.set(nums(v.episodeVariability.log, 'episodeVariability.log'));
@@ -2899,6 +2957,9 @@ export interface StreamScoreSnapshot {
   readonly longLog: number[];
   /** Absent from checkpoints written before it existed. */
   readonly restLog?: number[];
+  /** Per channel, the switches' typical change as ln of its square, and the changes it learnt (StreamScore.switchLog); absent: restLog and varCount. */
+  readonly switchLog?: number[];
+  readonly switchCount?: number[];
   readonly longVar: number[];
   /** Absent from checkpoints written before it existed. */
   readonly episodeVariability?: { readonly log: number[]; readonly var: number[]; readonly count: number[] };
@@ -3551,6 +3612,15 @@ const CHANGE = EVIDENCE.indexOf('change');
 const RARITY = EVIDENCE.indexOf('rarity');
 const CYCLE = EVIDENCE.indexOf('cycle');
 const STUCK = EVIDENCE.indexOf('stuck');
+/**
+ * The kinds that a visit of a duty cycle's state far from the stream's mean raises whether or not anything is wrong
+ * (StreamScorer.visitOnly): the model's errors, the distance from the running mean and its short mean, the jump, the
+ * residual against a cycle profile, and spread (the stream's one noise level is its rest's, and an on state is
+ * noisier: a kettle's ±10 W at 1,800 W against its exact 0 W; a visit noisier than its own state is none,
+ * DwellTracker.visiting). Not stuck (which carries the dwell's own judgement) nor rarity (a value the stream has
+ * seldom taken).
+ */
+const VISIT_KINDS: readonly boolean[] = EVIDENCE.map((k) => k !== 'stuck' && k !== 'rarity');
 
 /** A value a channel rests at (quietValues), and the reading count (`seen`) when a rest there last ended. */
 interface QuietValue {

@@ -288,3 +288,57 @@ describe('StreamScorer: the dwells in its checkpoint', () => {
   });
 });
 
+
+describe('DwellTracker.visiting: a reading at a state of a judged duty cycle, in an ordinary dwell (tryout 31, a kettle)', () => {
+  /** Off 0 W for `off` readings, then on at 1800 ± 10 W for `on` readings (noise `noise` W instead, when given); whether visiting at each on reading. */
+  function use(t: DwellTracker, u: () => number, off: number, on: number, noise = 10, level = 1800): boolean[] {
+    for (let k = 0; k < off; k++) t.step(0, 0, 12, 10_000);
+    const out: boolean[] = [];
+    for (let k = 0; k < on; k++) {
+      const x = Math.round(level + 2 * noise * (u() - 0.5));
+      t.step(x, 0, 12, 10_000);
+      out.push(t.visiting(x, 4.5));
+    }
+    return out;
+  }
+
+  it('is false until the on state has ended 8 dwells in a run of alternating segments, then true for a use of its usual length', () => {
+    const u = lcg(31);
+    const t = new DwellTracker();
+    const seen: boolean[] = [];
+    for (let i = 0; i < 12; i++) seen.push(use(t, u, 1000 + Math.round(2000 * u()), 18 + Math.round(12 * u())).every(Boolean));
+    // Dwells ended in the on state before use i: i - 1 (the first off segment's start is unknown, but the first use began at a switch).
+    expect(seen.slice(0, 8).some(Boolean)).toBe(false);
+    expect(seen.slice(10)).toEqual([true, true]);
+  });
+
+  it('a rest (a state held 10 times as long as the other) held for a day is not judged; the fridge-like off phase is', () => {
+    const u = lcg(33);
+    const kettle = new DwellTracker();
+    for (let i = 0; i < 12; i++) use(kettle, u, 1000 + Math.round(2000 * u()), 18 + Math.round(12 * u()));
+    // A day without a use (8,640 readings at 10 s), after off dwells of 1,000 to 3,000.
+    let worst = 0;
+    for (let k = 0; k < 8640; k++) worst = Math.max(worst, kettle.step(0, 0, 12, 10_000));
+    expect(worst).toBe(0);
+    // Off 40, on 20 readings (a fridge's phases): its off phase held 10 times as long is judged rare.
+    const fridge = new DwellTracker();
+    for (let i = 0; i < 12; i++) use(fridge, u, 36 + Math.round(8 * u()), 18 + Math.round(4 * u()));
+    for (let k = 0; k < 400; k++) worst = Math.max(worst, fridge.step(0, 0, 12, 10_000));
+    expect(worst).toBeGreaterThan(5);
+  });
+
+  it('is false for a use held far longer than its dwells, a burst of noise in the on state, and a level the stream never had', () => {
+    const u = lcg(32);
+    const t = new DwellTracker();
+    for (let i = 0; i < 12; i++) use(t, u, 1000 + Math.round(2000 * u()), 18 + Math.round(12 * u()));
+    const held = use(t, u, 1500, 360);
+    expect(held.slice(0, 20).every(Boolean)).toBe(true);
+    expect(held[held.length - 1]).toBe(false);
+    // Back to ordinary uses (the left-on is not taught: its dwell was rare), then a noisy one and one at 2,600 W.
+    for (let i = 0; i < 3; i++) use(t, u, 1000 + Math.round(2000 * u()), 18 + Math.round(12 * u()));
+    // ±60 W: its readings beyond half a switch of the state's level (3 typical changes, 36 W) are no visit, and one of
+    // its first 8 is (each is with a chance of 0.4).
+    expect(use(t, u, 1500, 24, 60).slice(0, 8).every(Boolean)).toBe(false);
+    expect(use(t, u, 1500, 24, 10, 2600).some(Boolean)).toBe(false);
+  });
+});
