@@ -1,0 +1,71 @@
+/**
+ * An idle smart plug (a Tasmota plug's ENERGY.Power: whole watts) reads 0 W, and 1 W in about 2 % of its readings,
+ * each on its own: a 1 W reading is the stream's ordinary quantisation blip (its quantum is 1 W), never an anomaly.
+ * After learning, no episode opens on it. Through the detector the daemon runs (runReplay, as `anomalyd replay`),
+ * with the shipped configuration and the shipped model (tryout 31: 206 episodes in two days, each "1 W …, within its
+ * normal range (recent readings off the model's expectation on average)", no kind, at surprise 16).
+ *
+ * Not met yet (the expected failures below), cause found: the running normalisation's warm-up
+ * (StreamEngine.updateNormalisation, src/pipeline/steps.ts) is a 10 % trimmed mean and spread, which trims every 1 W
+ * of the warm-up away: variance 0, std floored at STD_ABS_FLOOR (1e-9 W). Its exponential update then clips each
+ * reading to ±NORM_CLIP_SIGMAS std (2e-8 W) of the mean, so no 1 W ever widens it: the std stays about 4e-8 W for
+ * good, and a 1 W reading is z ≈ 2e7 (level, prediction and bias evidence about 1e14, surprise off the scale). The
+ * normalisation has no floor at the stream's quantum.
+ *
+ * Two days of readings, at 10 s and at 60 s (counted in readings: the same fractions at either interval).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+import type { ReplayRow } from '../../src/replay/drive.js';
+import { mulberry32 } from '../../src/train/rng.js';
+import { MODELS, ROOT } from '../helpers/daemon.js';
+import { alarmedRows, removeDirs, replayShipped } from '../helpers/replay-shipped.js';
+
+const dirs: string[] = [];
+afterAll(() => removeDirs(dirs));
+
+const DAY_MS = 86_400_000;
+/** Share of readings at 1 W (each on its own: a blip never follows a blip). */
+const BLIP = 0.02;
+
+function shipped(): Config {
+  const loaded = loadConfig({ path: join(ROOT, 'config', 'default.yaml'), env: {}, overrides: { model: { dir: MODELS } } });
+  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+  return loaded.config;
+}
+
+/** Two days of an idle plug at `intervalMs`: 0 W, 1 W in about BLIP of the readings, never two 1 W in a row. */
+function idlePlug(intervalMs: number, seed: number): ReplayRow[] {
+  const u = mulberry32(seed);
+  const t0 = Date.UTC(2026, 10, 30);
+  const n = (2 * DAY_MS) / intervalMs;
+  const rows: ReplayRow[] = [];
+  let last = 0;
+  for (let i = 0; i < n; i++) {
+    const w = last === 0 && u() < BLIP ? 1 : 0;
+    rows.push({ sensor: 'plug', ts: t0 + i * intervalMs, channels: ['ENERGY.Power'], values: [w] });
+    last = w;
+  }
+  return rows;
+}
+
+const present = existsSync(join(MODELS, 'gru.json'));
+
+describe.skipIf(!present)('an idle whole-watt plug (0 W, isolated 1 W blips; shipped configuration and model)', () => {
+  for (const intervalMs of [10_000, 60_000]) {
+    it.fails(`${intervalMs / 1000} s apart: no episode opens after learning`, async () => {
+      const rows = idlePlug(intervalMs, 31);
+      const blips = rows.filter((r) => r.values[0] === 1).length;
+      // The data is what the case says: about BLIP of the readings at 1 W.
+      expect(blips / rows.length).toBeGreaterThan(BLIP / 2);
+      const out = await replayShipped(shipped(), rows, dirs);
+      // Learning ended: the stream is judged.
+      expect(out.some((o) => o.status !== 'learning')).toBe(true);
+      const [alarmed] = alarmedRows(out, 1);
+      expect(alarmed).toEqual([]);
+    }, 120_000);
+  }
+});
