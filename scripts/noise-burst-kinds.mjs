@@ -4,7 +4,9 @@
 // 1000th reading for 300 readings. The daemon retells open episodes on its wall clock (every 10 s of its
 // housekeeping), so a sensor read once a second is retold every 10 readings, at some phase of its readings; one read
 // every 10 s or slower after each reading (--every 1).
-// Prints one line per run (`<reading>:<event>:<kind>`, R a retelling's update) and the tally of `first->last` kinds.
+// Prints one line per run (`<reading>:<event>:<kind>`, R a retelling's update) and the tally of `first->last` kinds;
+// noiseFrom: the episode's reading (1: its first) a noise change was first told at (min, median, max over the runs);
+// spikeAfter: runs that told a spike after it.
 // usage: node scripts/noise-burst-kinds.mjs ROOT [--every 10] [--phases 0,3,6,9] [--seeds 10]   (ROOT: a built checkout)
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,6 +25,8 @@ const model = await loadModel(join(root, 'models/gru.json'));
 const T0 = Date.UTC(2026, 0, 12, 10, 0, 0);
 const NORMAL = 1000;
 const tally = {};
+const toldAt = [];
+let spikeAfter = 0;
 for (let seed = 1; seed <= Number(opt.seeds); seed++) {
   for (const phase of phases) {
     let ids = 0;
@@ -61,9 +65,16 @@ for (let seed = 1; seed <= Number(opt.seeds); seed++) {
     const kinds = out.map((x) => x.split(':')[2]).filter((k) => k !== '-');
     const key = `${kinds[0] ?? 'none'}->${kinds.at(-1) ?? 'none'}`;
     tally[key] = (tally[key] ?? 0) + 1;
+    // The episode's reading (1: its first) at which a noise change was first told, and whether a spike was told after it.
+    const at = (x) => Number(x.split(':')[0]);
+    const firstNoise = out.find((x) => x.endsWith(':noise_change'));
+    if (out.length > 0 && firstNoise !== undefined) toldAt.push(at(firstNoise) - at(out[0]) + 1);
+    if (firstNoise !== undefined && out.slice(out.indexOf(firstNoise)).some((x) => x.endsWith(':spike'))) spikeAfter++;
     console.log(`seed ${seed} phase ${phase}: ${out.join(' ')}`);
   }
 }
 const last = {};
 for (const [k, v] of Object.entries(tally)) last[k.split('->')[1]] = (last[k.split('->')[1]] ?? 0) + v;
-console.log(JSON.stringify({ every, phases, seeds: Number(opt.seeds), firstToLast: tally, last }));
+const sorted = [...toldAt].sort((a, b) => a - b);
+const noiseFrom = sorted.length === 0 ? null : { min: sorted[0], median: sorted[Math.floor((sorted.length - 1) / 2)], max: sorted.at(-1), runs: sorted.length };
+console.log(JSON.stringify({ every, phases, seeds: Number(opt.seeds), firstToLast: tally, last, noiseFrom, spikeAfter }));

@@ -28,6 +28,7 @@ import type { InferenceWorkerHost } from './adapters/inference-worker.js';
 import { MessageParser } from './pipeline/parse.js';
 import { discoveryEnabled, discoveryEntitiesOn, ingestFilters, parseOptionsOf } from './pipeline/ingest-options.js';
 import { birthTopicOf, discoveryFor, type HaDiscovery } from './adapters/ha-discovery.js';
+import { scoreOfSurprise } from './contract/surprise.js';
 import { AnchoredClock } from './util/clock.js';
 import { formatDuration } from './util/duration.js';
 import { RejectionCounter, rejectionSummaryText } from './pipeline/rejections.js';
@@ -42,7 +43,7 @@ import { Learner, learningOptionsOf } from './learn/learner.js';
 import { writeModel } from './model/onnx-export.js';
 import { realAdapters, type DaemonAdapters } from './daemon/adapters.js';
 import { Checkpoints, EpisodeTicks, detectorCheckpointSubject, type StatedOnOff, type StatedUnits } from './daemon/checkpoints.js';
-import { shortSpan } from './pipeline/scorer.js';
+import { shortSpan, type OpenEpisodePeak } from './pipeline/scorer.js';
 import { SensorStatusBoard } from './daemon/sensor-status.js';
 import { Housekeeping } from './daemon/housekeeping.js';
 import { systemTimeZone } from './pipeline/decode/time.js';
@@ -291,7 +292,7 @@ export class Daemon {
    * readings in data time (retellByReadings), besides touchOpenEpisodes' every TOUCH_MS of wall time. Dropped at the
    * stream's first reading with no episode open.
    */
-  private readonly retellDue = new Map<string, { readonly id: string; next: number }>();
+  private readonly retellDue = new Map<string, { readonly id: string; next: number; drift: boolean }>();
   private input: Subject<RawMessage> | null = null;
   private feed: Subscription | null = null;
   private pipeline: Subscription | null = null;
@@ -924,6 +925,11 @@ export class Daemon {
         const v = openEpisodeView(episode.id, episode.device, episodeRecord(() => store, episode.id));
         return { anomalyId: v.id, kind: v.kind, since: v.since, sentence: v.sentence };
       },
+      // Before a stream's first score of this run: its newest reading kept from before the restart, and its surprise.
+      (stream) => {
+        const latest = this.signals?.latest(stream) ?? null;
+        return latest !== null && Number.isFinite(latest.surprise) ? { score: scoreOfSurprise(latest.surprise), ts: latest.ts } : null;
+      },
     );
     this.input = new Subject<RawMessage>();
     this.pipelineDone = this.startPipeline(this.input);
@@ -1252,7 +1258,7 @@ export class Daemon {
       }
       if (this.touched.get(ep.id) === ep.readings) continue;
       // The episode's kind, once its readings tell it, is news: an `update` carries it (stored, then sent).
-      const told = this.signals?.retell(ep.id, ep.lastAboveTs, ep.readings, ep.held) ?? null;
+      const told = this.signals?.retell(ep.id, ep.lastAboveTs, ep.readings, ep.held, ep.excursion) ?? null;
       if (told !== null) this.recordEvent(store, told.event, told.explanation);
       // A stuck value's sentence follows its length in its record (no event: its updates are the episode rules'; a
       // value stuck past the score's ceiling gets none: tryout 14, finding 1).
@@ -1281,17 +1287,21 @@ export class Daemon {
    * their times move (a backfill: a device's stored history, thousands a second) see no wall-clock retelling within an
    * episode, which went from its open without a kind to its resolve (a level shift held 1,000 readings to the new
    * normal told no kind for all of them), where the same readings live (one a minute: one retelling per reading) told
-   * the kind at its fourth. A logarithmic number of retellings per episode however long it lasts.
+   * the kind at its fourth. A logarithmic number of retellings per episode however long it lasts, and one more at the
+   * reading the detector's level excursion first holds it (OpenEpisodePeak.excursion: told a drift since its onset).
    */
-  private retellByReadings(store: SqliteStore, stream: string, peak: { readonly id: string; readonly lastAboveTs: number; readonly readings: number }): void {
+  private retellByReadings(store: SqliteStore, stream: string, peak: OpenEpisodePeak): void {
     let due = this.retellDue.get(stream);
     if (due === undefined || due.id !== peak.id) {
-      due = { id: peak.id, next: RETELL_FIRST_READINGS };
+      due = { id: peak.id, next: RETELL_FIRST_READINGS, drift: false };
       this.retellDue.set(stream, due);
     }
-    if (peak.readings < due.next) return;
-    due.next = 2 * peak.readings;
-    const told = this.signals?.retell(peak.id, peak.lastAboveTs, peak.readings) ?? null;
+    // The detector's level excursion newly holding it is told at once (SignalBook.retell's `excursion`), once.
+    const drift = peak.excursion !== undefined && !due.drift;
+    if (peak.readings < due.next && !drift) return;
+    if (drift) due.drift = true;
+    else due.next = 2 * peak.readings;
+    const told = this.signals?.retell(peak.id, peak.lastAboveTs, peak.readings, undefined, peak.excursion) ?? null;
     if (told !== null) this.recordEvent(store, told.event, told.explanation);
   }
 

@@ -58,6 +58,12 @@ export interface HaDiscoveryOptions {
    * them), or null; absent: none is told. Asked at publication (a held-back score tells the episode as it is then).
    */
   readonly episodeOf?: (stream: string) => ScoreEpisode | null;
+  /**
+   * The stream's latest score known before this run's first (its score in [0, 1] and its reading's time, epoch ms:
+   * the newest reading kept with its checkpoint), or null; absent: none. What episodeChanged publishes again after a
+   * restart before the stream has read anew, so a score retained by the previous run does not keep telling its episode.
+   */
+  readonly latestScore?: (stream: string) => { readonly score: number; readonly ts: number } | null;
 }
 
 /**
@@ -272,13 +278,16 @@ export class HaDiscovery {
    * publishes the stream's state: an episode opened, moved, retold or resolved, also with no new reading: a silence,
    * a device offline). When the episode keys differ, the latest score (a held-back one if any) is published again at
    * once with the episode as it is now, so the score entity's attributes follow the problem entity (tryout 30,
-   * finding 7: `in_episode` false while a silence's episode was open). Nothing before the stream's first score.
+   * finding 7: `in_episode` false while a silence's episode was open). Before the stream's first score of this run,
+   * its latest score from before the restart (HaDiscoveryOptions.latestScore) is published with the episode as it is
+   * now: the score the previous run retained may tell an episode since resolved, or none where one is open. Nothing
+   * for a stream with no score at all.
    */
   episodeChanged(stream: string): void {
     if (!this.running || !this.announced.has(stream)) return;
     const held = this.held.get(stream);
     const last = this.lastScore.get(stream);
-    const latest = held ?? last;
+    const latest = held ?? last ?? this.opts.latestScore?.(stream) ?? undefined;
     if (latest === undefined) return;
     const episode = this.opts.episodeOf?.(stream) ?? null;
     if (held === undefined && last !== undefined && last.episode === episodeKeys(episode)) return;
@@ -331,6 +340,7 @@ export function discoveryFor(
   now: () => number,
   onBirth?: () => void,
   episodeOf?: (stream: string) => ScoreEpisode | null,
+  latestScore?: (stream: string) => { readonly score: number; readonly ts: number } | null,
 ): HaDiscovery | null {
   if (!discoveryEnabled(config)) return null;
   const h = config.homeassistant;
@@ -346,5 +356,6 @@ export function discoveryFor(
     maxStreams: config.ingest.maxStreams,
     ...(onBirth !== undefined ? { onBirth } : {}),
     ...(episodeOf !== undefined ? { episodeOf } : {}),
+    ...(latestScore !== undefined ? { latestScore } : {}),
   });
 }

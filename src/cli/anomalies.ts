@@ -220,11 +220,13 @@ function runAction(action: Action, store: AnomalyHistory & NameSource, ctx: Comm
 
 /**
  * The line under a list cut at its limit (`limit`, the --limit given or 50): how many it showed, how many more
- * match, and the --limit that shows them all (at most the CLI's cap, MAX_LIMIT).
+ * match, and the --limit that shows them all (beyond the CLI's cap, MAX_LIMIT, that the largest shows the newest).
  */
-function moreLine(shown: number, more: number, limit: number): string {
+export function moreLine(shown: number, more: number, limit: number): string {
   const all = Math.min(MAX_LIMIT, shown + more);
-  const how = all > limit ? `; --limit ${all} lists them all` : '';
+  // Beyond the cap no --limit lists them all: the largest lists the newest, a filter the rest.
+  const capped = limit >= MAX_LIMIT ? '; --since or --status list fewer' : `; --limit ${MAX_LIMIT} lists the newest ${MAX_LIMIT}, --since or --status fewer`;
+  const how = shown + more > MAX_LIMIT ? capped : all > limit ? `; --limit ${all} lists them all` : '';
   return `... and ${more} more (the newest ${shown} shown, --limit ${limit}${how})\n`;
 }
 

@@ -22,3 +22,9 @@ export function surpriseOf(p: number): number {
 export function shownSurprise(s: number): number {
   return s > SURPRISE_SHOWN_MAX ? SURPRISE_SHOWN_MAX : s;
 }
+
+/** The score in [0, 1] of a surprise `s` (its inverse, 1 − 10^−s); NaN for a non-finite `s`. */
+export function scoreOfSurprise(s: number): number {
+  if (!Number.isFinite(s)) return NaN;
+  return 1 - Math.pow(10, -s);
+}

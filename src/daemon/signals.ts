@@ -169,6 +169,10 @@ function overturned(episode: OpenEpisode, told: Told): boolean {
 function churns(episode: OpenEpisode, told: Told): boolean {
   const kept = episode.explanation;
   const fresh = told.explanation;
+  // A noise change told from fewer readings is what the burst's readings on both sides of the level before show
+  // (explain.ts burstOpening), which no spike or jump of its first readings does: news, not churn (the burstkind
+  // finding: a burst told `spike` for its first 15 readings). A provisional noise change is not swapped back.
+  if (fresh.kind === 'noise_change' && kept!.kind !== 'noise_change') return false;
   return provisional(episode) && fresh.kind !== null && fresh.kind !== kept!.kind && told.readings < NOISE_READINGS;
 }
 
@@ -604,6 +608,17 @@ export class SignalBook {
   }
 
   /**
+   * The `toldAt` of an explanation of `stream` (ExplainInput.toldAt): when its latest reading arrived, if it arrived
+   * late as a backfill's do (SignalOptions.arrivedLate: its own time plus its lateness), else nothing (the sentence's
+   * clock times are judged against the event's own day, as when told live).
+   */
+  private toldAt(stream: string): { toldAt?: number } {
+    const late = this.opts.arrivedLate?.(stream) ?? null;
+    const latest = this.series.latest(stream);
+    return late !== null && late > 0 && latest !== null ? { toldAt: latest.ts + late } : {};
+  }
+
+  /**
    * A silence's explanation (explainAlert, retellSilence): missing data from the stream's last reading before the
    * episode (its baseline's last) to the event's end, or `until` when later; no reading of the episode counts (the
    * one that ends it is after the silence), nor any restart in between (the silence is told by the sensor's last
@@ -623,6 +638,8 @@ export class SignalBook {
     // An episode of another kind the silence took over (StreamScorer.judgeSilence: a sensor that went faulty, then
     // died): its readings came before the silence, so the last before it is the stream's newest when it was noted.
     const tookOver = noted !== null && noted.ts >= ev.startTs && noted.values.length === channels.length;
+    // Resolved by a reading that arrived late (a device's or gateway's buffer flushed after an outage): see below.
+    const late = ev.kind === 'resolve' ? (this.opts.arrivedLate?.(stream) ?? null) : null;
     if (tookOver) {
       before = [noted];
     } else if (before.length === 0 && noted !== null && noted.ts < ev.startTs && noted.values.length === channels.length) {
@@ -641,6 +658,7 @@ export class SignalBook {
       channelErrors: ev.channelErrors.length === channels.length ? ev.channelErrors : null,
       startTs: before.length === 0 && episode.beganBy !== undefined ? Math.min(episode.beganBy, ev.startTs) : ev.startTs,
       endTs: until !== undefined && until > ev.endTs ? until : ev.endTs,
+      ...(late !== null ? this.toldAt(stream) : {}),
       ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}),
       omittedBefore: [],
       evidence: null,
@@ -650,9 +668,8 @@ export class SignalBook {
     // Resolved by a reading that arrived late (a device's or gateway's buffer flushed after an outage): the silence is
     // told in data time (from its last reading to the one that ended it, whatever their arrival) and says its readings
     // came late, so a short gap in the data beside an alarm that lasted hours is not taken for a slip.
-    const late = ev.kind === 'resolve' ? (this.opts.arrivedLate?.(stream) ?? null) : null;
     if (late === null) return { explanation, readings: 0 };
-    const from = clockTime(ev.endTs, ev.endTs, this.opts.timeZone ?? undefined);
+    const from = clockTime(ev.endTs, this.toldAt(stream).toldAt ?? ev.endTs, this.opts.timeZone ?? undefined);
     return { explanation: { ...explanation, sentence: `${explanation.sentence}; its readings from ${from} on arrived ${formatDuration(late)} late (kept upstream while they could not be sent, or stamped by a clock behind)` }, readings: 0 };
   }
 
@@ -684,9 +701,13 @@ export class SignalBook {
    * `held`: the detector's dwell judgement of the episode now (OpenEpisodeProgress.held): when no event of the episode
    * carried one yet and its kind is not `stuck`, the update carries it and tells the state held (a stuck value), whatever
    * kind was told before and from however few readings, so the kind the resolve tells was told while it was open.
+   * `excursion`: the detector's level excursion that now holds the episode (OpenEpisodeProgress.excursion): when no event
+   * of it carried one yet, the update carries it and tells the episode a `drift` since the excursion's onset, whatever
+   * kind was told before (a drift whose first readings another kind caught: told five kinds in turn, tryout 30 F5);
+   * from then on its events carry it, so it stays a drift.
    * Never throws (a failure is logged, null returned).
    */
-  retell(anomalyId: string, lastAboveTs: number, readings: number, held?: AnomalyEvent['held']): { readonly event: AnomalyEvent; readonly explanation: AlertExplanation } | null {
+  retell(anomalyId: string, lastAboveTs: number, readings: number, held?: AnomalyEvent['held'], excursion?: AnomalyEvent['excursion']): { readonly event: AnomalyEvent; readonly explanation: AlertExplanation } | null {
     const episode = this.open.get(anomalyId);
     if (episode === undefined || this.silences.has(anomalyId)) return null;
     const kept = episode.explanation;
@@ -694,16 +715,20 @@ export class SignalBook {
     // no event of it carried yet: a stuck value from now on, told at once (tryout 28, finding 6: a plug left on told
     // `level_shift` by its update, `stuck value` first by its resolve).
     const newlyHeld = held !== undefined && episode.last.held === undefined && kept?.kind !== 'stuck' ? held : undefined;
+    // So does the detector's level excursion, now drifting inside it: a drift since its onset from now on.
+    const newlyDrift = newlyHeld === undefined && excursion !== undefined && episode.last.excursion === undefined ? excursion : undefined;
+    const news = newlyHeld !== undefined || newlyDrift !== undefined;
     const settled = kept !== null && kept.kind !== null && !provisional(episode);
-    if (settled && newlyHeld === undefined && !driftDue(episode, readings)) return null;
-    if (settled && newlyHeld === undefined) episode.driftCheckedAt = readings;
+    if (settled && !news && !driftDue(episode, readings)) return null;
+    if (settled && !news) episode.driftCheckedAt = readings;
     try {
-      const event: AnomalyEvent = { ...episode.last, kind: 'update', endTs: Math.max(episode.last.endTs, lastAboveTs), windows: Math.max(episode.last.windows, readings), ...(newlyHeld !== undefined ? { held: newlyHeld } : {}) };
+      const event: AnomalyEvent = { ...episode.last, kind: 'update', endTs: Math.max(episode.last.endTs, lastAboveTs), windows: Math.max(episode.last.windows, readings), ...(newlyHeld !== undefined ? { held: newlyHeld } : {}), ...(newlyDrift !== undefined ? { excursion: newlyDrift } : {}) };
       const told = this.explainEvent(event, episode);
       if (told === null || told.explanation.kind === null || this.forgetsPeak(episode, told.explanation)) return null;
       const fresh = told.explanation;
       if (newlyHeld !== undefined && fresh.kind !== 'stuck') return null;
-      if (kept !== null && kept.kind !== null && newlyHeld === undefined) {
+      if (newlyDrift !== undefined && fresh.kind !== 'drift') return null;
+      if (kept !== null && kept.kind !== null && !news) {
         // A provisional kind: the same kind from more readings confirms it (no news); another one overturns it.
         if (fresh.kind === kept.kind) episode.toldFrom = Math.max(episode.toldFrom, told.readings);
         if (!overturned(episode, told) || churns(episode, told)) return null;
@@ -872,12 +897,15 @@ export class SignalBook {
    */
   private explainEvent(ev: AnomalyEvent, episode: OpenEpisode): Told | null {
     const stream = ev.sensor;
+    // Told when its reading arrived: a late one's (a backfill flushed after an outage) clock times on another day than
+    // its arrival carry their date (tryout 30, finding 10: `since 03:29` read the next afternoon).
+    const told = this.toldAt(stream);
     // A counter's step back is told as such from the event alone (its readings here are its continued total).
     if (ev.counterReset !== undefined) {
       const { from, to } = ev.counterReset;
       // With the decimals the meter sends (its `0.000` is a 0 as its other readings are written).
       const sent = this.sentDecimals(stream)?.[0];
-      const e = explainCounterReset({ stream, unit: this.unitOf(stream, ev.startTs), from, to, ts: ev.startTs, endTs: ev.endTs, ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}), ...(sent !== undefined && sent > 0 ? { decimals: sent } : {}) });
+      const e = explainCounterReset({ stream, unit: this.unitOf(stream, ev.startTs), from, to, ts: ev.startTs, endTs: ev.endTs, ...told, ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}), ...(sent !== undefined && sent > 0 ? { decimals: sent } : {}) });
       return { explanation: toAlertExplanation({ ...e, stream, channel: ev.channels[0] ?? 'value', shares: null, stretch: { ts: [ev.startTs], values: [to] } }), readings: 1 };
     }
     // An alarm field's state (a leak) is told as such from the event alone, in the state's words (explainAlarm).
@@ -885,7 +913,7 @@ export class SignalBook {
       const { since, level } = ev.alarm;
       const words = this.opts.onOff?.(stream) ?? null;
       const state = words === null ? null : level === 1 ? words.on : level === 0 ? words.off : null;
-      const e = explainAlarm({ stream, state, level, since, endTs: ev.endTs, resolved: ev.kind === 'resolve', ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}) });
+      const e = explainAlarm({ stream, state, level, since, endTs: ev.endTs, ...told, resolved: ev.kind === 'resolve', ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}) });
       return { explanation: toAlertExplanation({ ...e, stream, channel: ev.channels[0] ?? 'value', shares: null, stretch: { ts: [since], values: [level] } }), readings: 1 };
     }
     // A resolve describes the anomalous stretch, up to its last reading that held the episode and the first
@@ -955,6 +983,7 @@ export class SignalBook {
       channelErrors: ev.channelErrors.length === channels.length ? ev.channelErrors : null,
       startTs: peakFrom !== undefined ? Math.max(ev.startTs, peakFrom) : ev.startTs,
       endTs: ev.endTs,
+      ...told,
       ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}),
       omittedBefore,
       evidence: peakFrom !== undefined ? peakEvidence(episode, ev, channels) : (ev.evidence ?? null),
@@ -1606,3 +1635,4 @@ export function logAlert(log: Logger, ev: AnomalyEvent, explanation: AlertExplan
     `alert ${ev.kind}: ${what} (${alertFigures({ ...ev, explained: explanation?.kind ?? null })}${resolutionWords(ev.resolution)}, id ${ev.anomalyId})`,
   );
 }
+

@@ -53,6 +53,8 @@ export interface EpisodeInput {
   readonly channelErrors?: readonly number[] | null;
   readonly startTs: number;
   readonly endTs: number;
+  /** See ExplainInput.toldAt: when told (a late reading's arrival, epoch ms); clock times on another day carry their date. */
+  readonly toldAt?: number;
   readonly timeZone?: string;
   /** See ExplainInput.omittedBefore: readings left out before these times are not a silence. */
   readonly omittedBefore?: readonly number[];
@@ -96,6 +98,7 @@ export function explainEpisode(input: EpisodeInput): EpisodeExplanation {
       during: s.during,
       startTs: input.startTs,
       endTs: input.endTs,
+      ...(input.toldAt !== undefined ? { toldAt: input.toldAt } : {}),
       timeZone: input.timeZone,
       omittedBefore: input.omittedBefore,
       seen: strongest(input.evidence ?? null),

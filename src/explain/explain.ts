@@ -67,7 +67,11 @@
  *                 (grew more than 2.5x over half the resolution, for a flat stream that shows no noise of its
  *                 own: tryout 30, finding 4) while the level stayed within 2 spreads (noiseChange: the noise of the readings from the
  *                 first to the last off, not of the quiet ones the episode holds after a burst), and the noise told
- *                 (noiseStretch) is NOISE_CONFIRM times the usual either way too (tryout 28, finding 7);
+ *                 (noiseStretch) is NOISE_CONFIRM times the usual either way too (tryout 28, finding 7); or,
+ *                 tried after the first rule and before the spike's outlier rules, from a burst's first readings:
+ *                 BURST_READINGS or more readings beyond OUTLIER_Z of the level before, on both sides of it, the
+ *                 level held, and noiseStretch's noise NOISE_CONFIRM times the usual (burstOpening: no spike, shift
+ *                 or drift is off both ways; a burst at 60 s was told `spike` for a quarter of an hour);
  *   level_shift   the readings beyond OUTLIER_Z began with a jump (larger than 4 x the normal
  *                 reading-to-reading noise and half the deviation) and stayed off (heldOff: the readings after
  *                 the jump at least half as far off as it, on its side, beyond OUTLIER_Z, against the level
@@ -164,11 +168,11 @@ export function toldAs(kind: AnomalyKind | null, seen: string | null | undefined
  * least `decimals`, the most the stream's readings were sent with: a meter sent with 3 decimals reads `502.580 … 0.000
  * kWh`, not `502.58 … 0.00`, tryout 29, finding 3). Pure.
  */
-export function explainCounterReset(p: { readonly stream: string; readonly unit?: string | null; readonly from: number; readonly to: number; readonly ts: number; readonly endTs: number; readonly timeZone?: string; readonly decimals?: number }): Explanation {
+export function explainCounterReset(p: { readonly stream: string; readonly unit?: string | null; readonly from: number; readonly to: number; readonly ts: number; readonly endTs: number; readonly toldAt?: number; readonly timeZone?: string; readonly decimals?: number }): Explanation {
   const unit = p.unit ?? null;
   const u = unit !== null && unit !== '' ? ` ${unit}` : '';
   const d = Math.min(6, Math.max(decimalsOf(p.from), decimalsOf(p.to), p.decimals !== undefined && Number.isInteger(p.decimals) ? p.decimals : 0));
-  const sentence = `${p.stream} went back from ${formatReading(p.from, d)} to ${formatReading(p.to, d)}${u} at ${clockTime(p.ts, p.endTs, p.timeZone)} (${KIND_LABELS.counter_reset}); counted on from there`;
+  const sentence = `${p.stream} went back from ${formatReading(p.from, d)} to ${formatReading(p.to, d)}${u} at ${clockTime(p.ts, p.toldAt ?? p.endTs, p.timeZone)} (${KIND_LABELS.counter_reset}); counted on from there`;
   return { kind: 'counter_reset', sentence, unit, value: p.to, expected: p.from, band: null, basis: null, since: p.ts };
 }
 
@@ -179,10 +183,10 @@ export function explainCounterReset(p: { readonly stream: string; readonly unit?
  * (alarm)` at its resolve (`endTs`: the reading that said it ended). `value` the reading (1 or 0); no expectation, no
  * band. `state`: the state's name (OnOffWords: `leak`), null: the reading as a number. Pure.
  */
-export function explainAlarm(p: { readonly stream: string; readonly state: string | null; readonly level: number; readonly since: number; readonly endTs: number; readonly resolved: boolean; readonly timeZone?: string }): Explanation {
+export function explainAlarm(p: { readonly stream: string; readonly state: string | null; readonly level: number; readonly since: number; readonly endTs: number; readonly toldAt?: number; readonly resolved: boolean; readonly timeZone?: string }): Explanation {
   const state = p.state ?? formatReading(p.level, decimalsOf(p.level));
   const lasted = p.resolved ? ` for ${formatDuration(Math.max(0, p.endTs - p.since))}` : '';
-  const sentence = `${p.stream} ${state}${lasted} since ${clockTime(p.since, p.endTs, p.timeZone)} (${KIND_LABELS.alarm})`;
+  const sentence = `${p.stream} ${state}${lasted} since ${clockTime(p.since, p.toldAt ?? p.endTs, p.timeZone)} (${KIND_LABELS.alarm})`;
   return { kind: 'alarm', sentence, unit: null, value: p.level, expected: null, band: null, basis: null, since: p.since, ...(p.resolved ? { durationMs: Math.max(0, p.endTs - p.since) } : {}) };
 }
 
@@ -244,6 +248,12 @@ export interface ExplainInput {
   readonly endTs: number;
   /** IANA time zone for the clock times in the sentence; default the process's own. */
   readonly timeZone?: string;
+  /**
+   * When the sentence is told, epoch ms: the reading's arrival when it came late (a device's or gateway's buffer
+   * flushed after an outage). A clock time on another day than it carries its date (`since 2026-12-03 03:29`), so a
+   * backfilled episode read the next morning names its day; default `endTs` (told as it happens).
+   */
+  readonly toldAt?: number;
   /**
    * Times of readings (in `during`, or its first) before which the caller left readings out (e.g. the
    * middle of a long episode): the gap before them is an omission, not a silence of the sensor.
@@ -468,6 +478,12 @@ export function explain(given: ExplainInput): Explanation {
       if (still !== null) return still;
     }
   }
+
+  // Readings off the level before on both sides, several of them, from a burst's first few readings on: no spike (one
+  // to three readings off one way, then back) nor a shift (off one way) is that, so a noise burst is told a noise change
+  // from them, not a spike until NOISE_READINGS of its readings show the noise (burstOpening).
+  const opening = burstOpening(input, reference, x);
+  if (opening !== null) return opening;
 
   const r = x.map((v, i) => v - reference.ref[i]);
   const z = r.map((v, i) => v / reference.scale[i]);
@@ -900,7 +916,7 @@ function unitsOf(input: ExplainInput, d: Draft, timeZone: string | undefined): U
   const expectedUnit = unitAt(unit, changes, refTs);
   const within = changes.filter((c) => c.ts > refTs && c.ts <= lastTs);
   if (within.length === 0 && valueUnit === expectedUnit) return { unit: valueUnit, note: null };
-  const when = (t: number): string => clockTime(t, input.endTs, timeZone);
+  const when = (t: number): string => clockTime(t, input.toldAt ?? input.endTs, timeZone);
   const told = within.map((c, i) => `${i === 0 ? `${c.from} ` : ''}→ ${c.to} at ${when(c.ts)}`).join(', ');
   return {
     unit: valueUnit,
@@ -922,7 +938,7 @@ function finish(input: ExplainInput, given: Draft, timeZone: string | undefined)
   const units = unitsOf(input, d, timeZone);
   const told = { unit: units.unit, ...(units.expectedUnit !== undefined ? { expectedUnit: units.expectedUnit } : {}), ...(units.unitChanges !== undefined ? { unitChanges: units.unitChanges } : {}) };
   const instead = d.value !== null && d.expected !== null && d.band !== null ? insteadOfBand(input, d) : null;
-  return { ...d, ...told, sentence: sentenceOf(input.stream, units, d, input.endTs, timeZone, toldAs(d.kind, input.seen), rare, readingPrecision(input.before.values, input.during.values, input.sentDecimals ?? null), instead, input.states ?? null) };
+  return { ...d, ...told, sentence: sentenceOf(input.stream, units, d, input.toldAt ?? input.endTs, timeZone, toldAs(d.kind, input.seen), rare, readingPrecision(input.before.values, input.during.values, input.sentDecimals ?? null), instead, input.states ?? null) };
 }
 
 /**
@@ -1147,6 +1163,42 @@ function isolatedReadings(reference: Reference, x: readonly number[]): { first: 
   let peak = off[0];
   for (const i of off) if (Math.abs(offLevel(reference, x, i)) > Math.abs(offLevel(reference, x, peak))) peak = i;
   return { first: off[0], peak };
+}
+
+/** The readings beyond OUTLIER_Z of the level before, on each side, a noise burst is told from (burstOpening). */
+export const BURST_READINGS = 3;
+
+/**
+ * A noise burst told from its first readings (the burstkind finding: a ×10 burst on a flat stream was told a `spike`
+ * from its second reading until NOISE_READINGS of its readings showed its noise, 15 readings: a quarter of an hour
+ * for a sensor read every minute). At least BURST_READINGS readings of the stretch `x` beyond OUTLIER_Z spreads of
+ * the level before it (for a cyclic stream, of its own cycle: offLevel, as isolatedReadings), some above and some
+ * below it, and the median offset of the stretch within OUTLIER_Z spreads (the level held): no spike (one to
+ * SPIKE_READINGS readings off one way, then back), level shift or drift (off one way) is that. Told as a noise change
+ * (noiseDraft) when noiseStretch's figures confirm it (at least NOISE_CONFIRM times the usual noise, not still);
+ * else null, and the rules after it tell the stretch. Signs against the level before, not the model's expectation:
+ * the model's answer to a spike swings it the other way.
+ */
+function burstOpening(input: ExplainInput, reference: Reference, x: readonly number[]): Explanation | null {
+  if (!finite(reference.level) || !(reference.sigma > 0)) return null;
+  const c = reference.cycle;
+  let up = 0;
+  let down = 0;
+  const offsets: number[] = [];
+  for (let i = 0; i < x.length; i++) {
+    const d = offLevel(reference, x, i);
+    if (!finite(d)) continue;
+    const scale = c !== null && finite(c.ref[i]) ? c.sigma : reference.sigma;
+    offsets.push(d / scale);
+    if (Math.abs(d) / scale > OUTLIER_Z) {
+      if (d > 0) up++;
+      else down++;
+    }
+  }
+  if (up === 0 || down === 0 || up + down < BURST_READINGS || !(Math.abs(median(offsets)) < OUTLIER_Z)) return null;
+  const nz = noiseStretch(input);
+  if (nz === null || nz.still || !(nz.ratio >= NOISE_CONFIRM)) return null;
+  return finish(input, noiseDraft(input, reference, nz), input.timeZone);
 }
 
 function offLevel(reference: Reference, x: readonly number[], i: number): number {

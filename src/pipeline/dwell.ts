@@ -10,8 +10,19 @@
  * States. A channel's readings are cut into segments at switches: a reading at least SWITCH typical changes (the
  * caller's `scale`, the stream's typical change in sensor units: a geometric mean, which the switches themselves do
  * not move) away from the level of the segment it would end (the segment's running mean). A segment that ends within
- * BLIP readings back at the level of the one before it was a blip (a spike, a start-up surge): the earlier segment
- * goes on, counting it. Each segment belongs to the state whose level it is nearest (at most MAX_STATES levels; a
+ * BLIP readings back at the level of the one before it (within half a switch) was a blip (a spike, a start-up surge):
+ * the earlier segment goes on, counting it. An ordinary switch is taught at once (the ended dwell, its state's level,
+ * the alternation below), so a blip to one of the stream's own levels (a quantised slow stream's one-step flicker,
+ * 21.6 → 21.5 → 21.6 °C) teaches the hold's dwell so far, and the next one, two ends in one state in a row, breaks
+ * the alternation: such a stream is judged as no duty cycle, as before spikeleft. A
+ * switch to a reading out of the stream's normal (outOfNormal: farther from every known level than twice their span)
+ * is taught only once the segment after it has outlasted BLIP readings or ended at a switch of its own, and the
+ * return from it is judged by the noise of the segment it returns to (the spike's one reading has none), so one
+ * absurd reading inside a state (a 2100 W spike in a fridge plug's 80 ± 3 W on state followed by 85 W, tryout 30
+ * finding 1) neither cuts that state's dwell in two nor breaks the run of alternating segments the judgement waits
+ * for. (Skipping every blip so, spikeleft's first rule, joined a quantised day's cycle's flickers into one hold
+ * judged against the short ones between them: a false `stuck` at 10 s, test/explain/quantised-holds.test.ts.) Each
+ * segment belongs to the state whose level it is nearest (at most MAX_STATES levels; a
  * segment more than half a switch from every known level is a new state, in the place of the state seen least).
  * Dwell = readings since the segment began (filled steps count: time at the stream's cadence, the same at any
  * sampling rate).
@@ -43,8 +54,8 @@ const MAX_STATES = 4;
 const MIN_DWELLS = 8;
 /** The standard deviation of a state's dwells is taken as at least its mean over this (see the module comment). */
 const RELATIVE = 16;
-/** Numbers in a snapshot's present segment (DwellSnapshot.segment). */
-const SEGMENT_FIELDS = 14;
+/** Numbers in a snapshot's present segment (DwellSnapshot.segment; a snapshot from before `pending` holds one fewer). */
+const SEGMENT_FIELDS = 15;
 /** The largest surprise returned (−log10 of a probability; the scorer's MAX_SURPRISE is 16). */
 const MAX_DWELL_SURPRISE = 16;
 
@@ -71,7 +82,8 @@ export interface DwellSnapshot {
   readonly twoBack?: number;
   /**
    * The present segment and the one before it (a blip returns to it), SEGMENT_FIELDS numbers (NaN as null: no level
-   * yet; booleans as 0 / 1). Absent: the present segment starts over (its start unknown).
+   * yet; booleans as 0 / 1; the last: the one before is pending, not yet taught, absent in a snapshot from before it).
+   * Absent: the present segment starts over (its start unknown).
    */
   readonly segment?: readonly (number | null)[];
   readonly states: readonly { readonly level: number; readonly n: number; readonly sx: number; readonly sxx: number; readonly seen: number; readonly dev: number; readonly longestMs: number }[];
@@ -100,6 +112,13 @@ export class DwellTracker {
   private prevAbsDev = 0;
   private prevStartTs = 0;
   /**
+   * The segment before the present one ended at a switch and is not yet taught (the present segment may still be a
+   * blip of it): taught once the present one outlasts BLIP readings or ends at a switch (see the module comment).
+   */
+  private pending = false;
+  /** The dwell memory of the latest step (dwells), for teaching a pending end at a gap. */
+  private horizon = 2;
+  /**
    * The states of the last two segments that ended (null: none), and how many segments in a row ended alternating
    * between two states (A, B, A, B, …: each in the state two before it, not the one before).
    */
@@ -120,6 +139,7 @@ export class DwellTracker {
   step(x: number, filled: number, scale: number, horizon: number, ts = 0): number {
     this.surpriseNow = 0;
     this.scale = scale;
+    this.horizon = horizon;
     if (!Number.isFinite(x)) return 0;
     const steps = 1 + Math.max(0, filled);
     if (this.level !== this.level || !(scale > 0)) {
@@ -132,8 +152,12 @@ export class DwellTracker {
     const here = this.stateOf(this.level, scale);
     const jump = SWITCH * Math.max(scale, this.count > 1 ? this.absDev / (this.count - 1) : 0, here === null ? 0 : here.dev);
     if (Math.abs(x - this.level) >= jump) {
-      // A blip: the present segment is short and the reading is back at the level before it.
-      if (this.dwell < BLIP && this.prevLevel === this.prevLevel && Math.abs(x - this.prevLevel) < jump / 2) {
+      // A blip: the present segment is short and the reading is back at the level before it, within half a switch of
+      // that level as its own noise sets one (a spike's one reading has no noise: judged by its own, the return of a
+      // noisy on state to its level, 85 W to 80.8 W, was no return, and the spike cut the on state's dwell in two).
+      // A pending segment before (the present one began at a reading out of the stream's normal, outOfNormal) is
+      // judged so; after an ordinary switch the return is judged by the present segment's switch, as ever.
+      if (this.dwell < BLIP && this.prevLevel === this.prevLevel && Math.abs(x - this.prevLevel) < (this.pending ? this.prevJump(scale) : jump) / 2) {
         this.level = this.prevLevel;
         this.dwell = this.prevDwell + this.dwell + steps;
         this.count = this.prevCount;
@@ -142,6 +166,8 @@ export class DwellTracker {
         this.known = this.prevKnown;
         this.rare = this.prevRare;
         this.prevLevel = Number.NaN;
+        // An absurd blip's switch never happened: the segment it left is not taught (an ordinary one's was, at it).
+        this.pending = false;
       } else if (this.dwell < BLIP && this.known) {
         // A short segment that began at a switch and is not back at the level before it: its readings were the
         // switch's way to the new level (a reading averaged across the switch) or the new state's first noisy
@@ -152,10 +178,16 @@ export class DwellTracker {
         this.count = 1;
         this.absDev = 0;
       } else {
-        this.end(scale, horizon, ts);
+        this.settle();
+        const absurd = this.outOfNormal(x, scale);
+        this.end();
         this.startSegment(x, true, steps, ts);
+        // An ordinary switch (a one-step flicker of a quantised stream between two of its levels included) is taught
+        // at once; only one to a reading out of the stream's normal waits to see whether it was a blip.
+        if (!absurd) this.settle();
       }
     } else this.extend(x, steps);
+    if (this.dwell >= BLIP) this.settle();
     const st = this.stateOf(this.level, scale);
     if (st === null || !this.known || st.n < MIN_DWELLS || this.alternating < 2 * MIN_DWELLS) return 0;
     const m = st.sx / st.n;
@@ -164,6 +196,35 @@ export class DwellTracker {
     const z = (this.dwell - m) / sigma;
     this.surpriseNow = z > 0 ? Math.min(MAX_DWELL_SURPRISE, normalTailSurprise(z)) : 0;
     return this.surpriseNow;
+  }
+
+  /**
+   * Whether reading `x` (sensor units) is out of the stream's normal: the channel knows at least two states and `x`
+   * is farther from every one's level than twice the span of their levels (the largest distance between two). A
+   * 2100 W reading of a fridge plug whose states are 0.45 W and 80 W is (2020 W from the nearer, the span 79.5 W); a
+   * quantised stream's next step (21.7 °C beside states 21.5 and 21.6) is not (0.1 °C, the span 0.1 °C). Only a
+   * switch to such a reading waits before it is taught (see the module comment).
+   */
+  private outOfNormal(x: number, scale: number): boolean {
+    if (this.states.length < 2 || this.stateOf(x, scale) !== null) return false;
+    let lo = Infinity;
+    let hi = -Infinity;
+    let near = Infinity;
+    for (const st of this.states) {
+      lo = Math.min(lo, st.level);
+      hi = Math.max(hi, st.level);
+      near = Math.min(near, Math.abs(x - st.level));
+    }
+    return near > 2 * (hi - lo);
+  }
+
+  /**
+   * A switch away from the segment before the present one (SWITCH times the largest of the stream's typical change
+   * `scale`, that segment's noise and its state's noise), sensor units.
+   */
+  private prevJump(scale: number): number {
+    const there = this.stateOf(this.prevLevel, scale);
+    return SWITCH * Math.max(scale, this.prevCount > 1 ? this.prevAbsDev / (this.prevCount - 1) : 0, there === null ? 0 : there.dev);
   }
 
   /** Marks the present dwell rare when its surprise reached `hold` (it is then not taught when it ends). */
@@ -213,8 +274,12 @@ export class DwellTracker {
     return st === null || !(st.n > 0) ? Number.NaN : st.sx / st.n;
   }
 
-  /** Forgets the present segment (a gap: its start and length are not known); the states' dwells are kept. */
+  /**
+   * Forgets the present segment (a gap: its start and length are not known); the states' dwells are kept, and a
+   * segment that ended at a switch before it is taught.
+   */
   restart(): void {
+    this.settle();
     this.level = Number.NaN;
     this.dwell = 0;
     this.count = 0;
@@ -225,6 +290,7 @@ export class DwellTracker {
 
   /** Forgets everything (a new normal). */
   clear(): void {
+    this.pending = false;
     this.restart();
     this.states = [];
     this.oneBack = null;
@@ -249,8 +315,8 @@ export class DwellTracker {
     this.rare = false;
   }
 
-  /** The present segment ends (a switch): its dwell is taught to its state unless its start is unknown or it was rare. */
-  private end(scale: number, horizon: number, ts: number): void {
+  /** The present segment ends (a switch): it becomes the segment before, pending (taught by settle, unless a blip returns to it). */
+  private end(): void {
     this.prevLevel = this.level;
     this.prevDwell = this.dwell;
     this.prevKnown = this.known;
@@ -258,9 +324,25 @@ export class DwellTracker {
     this.prevCount = this.count;
     this.prevAbsDev = this.absDev;
     this.prevStartTs = this.startTs;
-    let st = this.stateOf(this.level, scale);
+    this.pending = true;
+  }
+
+  /**
+   * Teaches the pending segment before the present one (end), if any, ended at the present segment's first reading:
+   * its state (found or made), the alternation, the state's level and noise, and its dwell unless its start is
+   * unknown or it was rare.
+   */
+  private settle(): void {
+    if (!this.pending || this.prevLevel !== this.prevLevel) {
+      this.pending = false;
+      return;
+    }
+    this.pending = false;
+    const scale = this.scale;
+    const horizon = this.horizon;
+    let st = this.stateOf(this.prevLevel, scale);
     if (st === null) {
-      st = { level: this.level, n: 0, sx: 0, sxx: 0, seen: 0, dev: 0, longestMs: 0 };
+      st = { level: this.prevLevel, n: 0, sx: 0, sxx: 0, seen: 0, dev: 0, longestMs: 0 };
       if (this.states.length < MAX_STATES) this.states.push(st);
       else {
         let least = 0;
@@ -273,13 +355,13 @@ export class DwellTracker {
     this.twoBack = this.oneBack;
     this.oneBack = st;
     const keep = 1 - 1 / Math.max(2, horizon);
-    st.level += (this.level - st.level) / Math.min(st.seen, horizon);
-    if (this.count > 1) st.dev += (this.absDev / (this.count - 1) - st.dev) / Math.min(st.seen, horizon);
-    if (this.known && !this.rare) {
+    st.level += (this.prevLevel - st.level) / Math.min(st.seen, horizon);
+    if (this.prevCount > 1) st.dev += (this.prevAbsDev / (this.prevCount - 1) - st.dev) / Math.min(st.seen, horizon);
+    if (this.prevKnown && !this.prevRare) {
       st.n = st.n * keep + 1;
-      st.sx = st.sx * keep + this.dwell;
-      st.sxx = st.sxx * keep + this.dwell * this.dwell;
-      st.longestMs = Math.max(st.longestMs, ts - this.startTs);
+      st.sx = st.sx * keep + this.prevDwell;
+      st.sxx = st.sxx * keep + this.prevDwell * this.prevDwell;
+      st.longestMs = Math.max(st.longestMs, this.startTs - this.prevStartTs);
     }
   }
 
@@ -302,7 +384,7 @@ export class DwellTracker {
 
   toJSON(): DwellSnapshot {
     const at = (s: DwellStateLevel | null): number => (s === null ? -1 : this.states.indexOf(s));
-    const segment = [this.level, this.dwell, this.known ? 1 : 0, this.count, this.absDev, this.startTs, this.rare ? 1 : 0, this.prevLevel, this.prevDwell, this.prevKnown ? 1 : 0, this.prevRare ? 1 : 0, this.prevCount, this.prevAbsDev, this.prevStartTs];
+    const segment = [this.level, this.dwell, this.known ? 1 : 0, this.count, this.absDev, this.startTs, this.rare ? 1 : 0, this.prevLevel, this.prevDwell, this.prevKnown ? 1 : 0, this.prevRare ? 1 : 0, this.prevCount, this.prevAbsDev, this.prevStartTs, this.pending ? 1 : 0];
     return {
       states: this.states.map((s) => ({ ...s })),
       alternating: this.alternating,
@@ -334,7 +416,7 @@ export class DwellTracker {
     t.alternating = typeof o.alternating === 'number' && Number.isInteger(o.alternating) && o.alternating >= 0 ? o.alternating : 0;
     const g = o.segment;
     if (g !== undefined) {
-      if (!Array.isArray(g) || g.length !== SEGMENT_FIELDS || !g.every((v) => v === null || (typeof v === 'number' && Number.isFinite(v)))) throw new Error(`dwell snapshot: segment must be ${SEGMENT_FIELDS} finite numbers or null`);
+      if (!Array.isArray(g) || (g.length !== SEGMENT_FIELDS && g.length !== SEGMENT_FIELDS - 1) || !g.every((v) => v === null || (typeof v === 'number' && Number.isFinite(v)))) throw new Error(`dwell snapshot: segment must be ${SEGMENT_FIELDS} (or, from before its pending end, ${SEGMENT_FIELDS - 1}) finite numbers or null`);
       const v = (g as (number | null)[]).map((x) => (x === null ? Number.NaN : x));
       [t.level, t.dwell] = [v[0], v[1] || 0];
       t.known = v[2] === 1;
@@ -344,6 +426,8 @@ export class DwellTracker {
       t.prevKnown = v[9] === 1;
       t.prevRare = v[10] === 1;
       [t.prevCount, t.prevAbsDev, t.prevStartTs] = [v[11] || 0, v[12] || 0, v[13] || 0];
+      // A snapshot from before `pending` taught the segment before at its switch.
+      t.pending = v[14] === 1;
     }
     return t;
   }

@@ -23,14 +23,19 @@
  *   its wander: the bound never trusts a long lag's few and overlapping differences alone): a
  *   random walk's displacement grows with √L (Feller 1951, the range of cumulative sums), a trend's with L. A stream
  *   whose history wanders (a walk, a wandering weather, a counter) has a wide bound; one whose history stood still
- *   (white noise about a level) a narrow one.
+ *   (white noise about a level) a narrow one. A history that came back (a cycle's: the root mean square of its
+ *   differences rose and fell to BACK of its largest at a longer lag, with no trend) has at most the range of its held block means
+ *   (cameBack): a cycle's short lags only look like a walk.
  *
  * An excursion begins at the first block beyond the envelope (after the learning period) and ends at the first back
  * inside it. It is a drift when, at once, its distance d beyond the envelope (the block mean's) is
  * far against the stream's own spread (d > K · σ), beyond the walk bound of its age (d > A(L)), and still growing
  * (d − d(L/2) > A(L/2) and > K/2 · σ, with d(L/2) the distance at half its age). Once told it holds while d > K · σ.
  * An excursion that meets another kind's open episode of the channel before it alarms never alarms (that fault's own
- * level: a level shift held, a sentinel on a counter's way up);
+ * level: a level shift held, a sentinel on a counter's way up), with one exception: one the episode met within its first
+ * MIN_AGE blocks and not yet far in that block or the next (a drift whose first readings another kind caught) is judged
+ * inside that episode only (`inside`: it holds and tells that episode, never opens one, `opens` false; its first block
+ * wholly outside an episode ends its telling for good);
  * a new normal (the episode resolved as such) starts the tracker over, its first `seed` blocks setting the envelope
  * again. Counted in readings and the stream's own spread: no time unit. Checkpointed (toJSON / fromJSON).
  *
@@ -55,6 +60,15 @@ const Z = 5;
 const MIN_AGE = 8;
 /** Distances kept at ages 1, 2, 4, … 2^(LOG_AGES − 1) blocks. */
 const LOG_AGES = 24;
+/**
+ * A history came back (a cycle's, bounded) when, at a lag beyond the one of its largest root mean square difference,
+ * that fell to this share of it or less: a cycle's differences at a multiple of its period are its noise's, a walk's grow
+ * with the lag (Matheron's variogram: a sill and a hole effect, against a power law). A walk's sample variogram dips by
+ * chance (its long lags hold few independent differences): with 0.5 and the differences' spread about their mean (not
+ * their root mean square), 8 of 1,000 walks of 2,016 readings were told, against 2 on main (tryout's walk, blocks of
+ * 31; test/replay/cyclic-drift.test.ts seed 2 among them); with these, 3 (BENCHMARKS.md, branch cycfix).
+ */
+const BACK = 0.4;
 
 /** A LevelExcursion's checkpoint (JSON-safe finite numbers; null where none). */
 export interface ExcursionState {
@@ -89,6 +103,12 @@ export interface ExcursionState {
     readonly recent?: number[];
     /** Told: the stream's own spread at its latest block (sensor units); absent: 0 until the next block. */
     readonly sigma?: number;
+    /** Told inside another kind's episode it met first (LevelExcursion.opens); absent: false. */
+    readonly inside?: boolean;
+    /** Its age (blocks) when it first met another kind's episode; absent: 0 (never met one, or met at its start). */
+    readonly metAt?: number;
+    /** Far in the block that met another kind's episode or the next (never told inside it); absent: false. */
+    readonly stepped?: boolean;
   } | null;
 }
 
@@ -140,6 +160,15 @@ export class LevelExcursion {
   private recent: number[] = [];
   /** The stream's own spread at the latest block judged (sensor units). */
   private sigma = 0;
+  /**
+   * Told inside another kind's episode it met before it was told (its blocks held by that episode): it holds that
+   * episode and tells it, but never opens one (LevelExcursion.opens).
+   */
+  private inside = false;
+  /** The excursion's age (blocks) when it first met another kind's episode (inEpisode); 0 when it never did. */
+  private metAt = 0;
+  /** Far (d > K · σ) in the block that met another kind's episode or the next: a step, never told inside it. */
+  private stepped = false;
 
   /**
    * @param span readings in a block (the short means' span, ≥ 1)
@@ -154,6 +183,14 @@ export class LevelExcursion {
   /** Whether the stream's level is drifting away from everything it has shown now (module docs). */
   get drifting(): boolean {
     return this.inExcursion && this.alarmed && this.far;
+  }
+
+  /**
+   * Whether its drift may open an episode (the scorer's floor on its `cycle` surprise): drifting, and not told inside
+   * another kind's episode (that one holds only the episode it is told in).
+   */
+  get opens(): boolean {
+    return this.drifting && !this.inside;
   }
 
   /** While drifting: its side, the envelope it left and since when (ExcursionTold); null otherwise. */
@@ -179,6 +216,23 @@ export class LevelExcursion {
     return this.recent[last] - this.recent[from] > Math.max(this.bound(Math.max(1, last - from)), (K / 2) * this.sigma);
   }
 
+  /**
+   * Whether a step from `left` to `x` (raw readings, sensor units) falls back from the open excursion into the
+   * envelope: an excursion is open (its latest blocks beyond the envelope, told or not) from an envelope of 2 · MIN_AGE
+   * held blocks or more (as many as the walk bound needs: before, no excursion may be told a drift, and one is as likely
+   * the stream's own unseen phase: the garage at 1 Hz stuck at 12.5 °C from its cycle's first trough at 11.9 °C below
+   * an envelope of 10 held blocks, test/replay/lasting-state.test.ts; tryout 30's garage fell back after 96 held),
+   * `left` lies beyond the envelope on its side and `x` inside [lo, hi]. Such a step undoes a level the stream took beyond everything it had
+   * shown (a drift, told or not): the level it comes to is its long-run normal, not a fault against the level it left
+   * (tryout 30 finding 3). False with no excursion open: after a new normal the envelope is the new level's
+   * (`restart`), so a step from it into the old range is judged as any step. Not finite: false.
+   */
+  fellBack(left: number, x: number): boolean {
+    if (!this.inExcursion || this.held < 2 * MIN_AGE || !Number.isFinite(left) || !Number.isFinite(x)) return false;
+    const beyond = this.up ? left > this.hi : left < this.lo;
+    return beyond && x >= this.lo && x <= this.hi;
+  }
+
   /** Starts over (a new normal): the next `seed` blocks set the envelope again; the open block is kept. */
   restart(seed: number): void {
     this.seed = Math.max(1, Math.round(seed));
@@ -200,6 +254,9 @@ export class LevelExcursion {
     this.inEpisode = false;
     this.since = Number.NaN;
     this.recent = [];
+    this.inside = false;
+    this.metAt = 0;
+    this.stepped = false;
   }
 
   /**
@@ -261,20 +318,59 @@ export class LevelExcursion {
     if (this.held < 2 * MIN_AGE) return Infinity;
     let most = 0;
     for (let lag = 1; lag <= this.held / 2; lag *= 2) {
-      let s1 = 0;
-      let s2 = 0;
-      const N = this.held - lag;
-      for (let i = lag; i < this.held; i++) {
-        const d = this.at(i) - this.at(i - lag);
-        s1 += d;
-        s2 += d * d;
-      }
-      const mu = s1 / N;
-      const sd = Math.sqrt(Math.max(0, s2 / N - mu * mu));
+      const [mu, sd] = this.lagged(lag);
       const l = Math.max(L, lag);
       most = Math.max(most, Z * sd * Math.sqrt(l / lag) + 2 * Math.abs(mu) * (l / lag));
     }
-    return most;
+    return Math.min(most, this.cameBack(most));
+  }
+
+  /** The mean and standard deviation of the held block means' differences at `lag` blocks. */
+  private lagged(lag: number): [number, number] {
+    let s1 = 0;
+    let s2 = 0;
+    const N = this.held - lag;
+    for (let i = lag; i < this.held; i++) {
+      const d = this.at(i) - this.at(i - lag);
+      s1 += d;
+      s2 += d * d;
+    }
+    const mu = s1 / N;
+    return [mu, Math.sqrt(Math.max(0, s2 / N - mu * mu))];
+  }
+
+  /**
+   * The walk bound of a history that came back (a cycle's, or a stationary stream's; sensor units): the range of its
+   * held block means, when the root mean square of their differences (the variogram's square root) at lags of 1 …
+   * held / 2 blocks rose to a largest value and fell back to BACK of it or less at a longer lag, and no lag's differences have a mean
+   * beyond their spread (no trend); Infinity otherwise. Its level moved by at most that range at every lag held: a
+   * cycle's short lags only look like a walk (a sine's block-to-block change extrapolated by √L made a drift of 4.3 °C
+   * over a daily cycle of ±0.5 °C its own wander, test/replay/level-excursion.test.ts (b)). `most`: the walk bound
+   * otherwise (no smaller: Infinity, the variogram not computed, when it is within the range already).
+   */
+  private cameBack(most: number): number {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < this.held; i++) {
+      lo = Math.min(lo, this.at(i));
+      hi = Math.max(hi, this.at(i));
+    }
+    // Nothing to bound (the walk bound is within the range already): the variogram is not needed.
+    if (most <= hi - lo) return Infinity;
+    let top = 0;
+    let back = false;
+    for (let lag = 1; lag <= this.held / 2; lag++) {
+      const [mu, sd] = this.lagged(lag);
+      if (Math.abs(mu) > sd) return Infinity;
+      // The variogram's own estimate (Matheron 1962): the root mean square difference, its mean included (a walk's
+      // long-lag differences share a mean of the one or two excursions they span; a cycle's at its period do not).
+      const rms = Math.hypot(mu, sd);
+      if (rms > top) {
+        top = rms;
+        back = false;
+      } else if (rms <= BACK * top) back = true;
+    }
+    return back ? hi - lo : Infinity;
   }
 
   private block(mean: number, v: number, normal: boolean, learning: boolean, quantum: number): void {
@@ -307,7 +403,10 @@ export class LevelExcursion {
     // is told here) never alarms: the level is that fault's (a level shift held, a sentinel on a counter's way up).
     if (!normal) {
       this.fault = true;
-      if (!this.alarmed) this.inEpisode = true;
+      if (!this.alarmed && !this.inEpisode) {
+        this.inEpisode = true;
+        this.metAt = this.age;
+      }
     }
     const d = up ? mean - this.hi : this.lo - mean;
     this.ext = Number.isNaN(this.ext) ? mean : up ? Math.max(this.ext, mean) : Math.min(this.ext, mean);
@@ -319,14 +418,31 @@ export class LevelExcursion {
     this.sigma = sigma;
     const far = d > K * sigma;
     this.far = far;
+    // An excursion that met another kind's episode and is drifting inside it: a block wholly outside an episode
+    // (that episode ended, recovered) ends its telling; it is never told again (inEpisode stays).
+    if (this.alarmed && this.inside && normal) {
+      this.alarmed = false;
+      this.inside = false;
+      this.recent = [];
+      return;
+    }
     if (this.alarmed) this.keep(d);
-    if (this.alarmed || this.inEpisode || this.age < MIN_AGE || !far) return;
+    // One that met another kind's episode is judged only while an episode holds its block (the level is that
+    // episode's: a drift caught first by another kind is told a drift in it, never one that opens an episode).
+    // Only one the episode met within its first MIN_AGE blocks (before it could have been told: the drift's first
+    // readings), not a long excursion an episode met on its way (a sentinel on a counter's way up, tried: held the
+    // sentinel's episode for the counter's whole rise).
+    // Nor one already far in the block that met the episode or the next (a step straddles at most two blocks: a
+    // level shift, whose level then wanders on; tried without: held 3 MSL episodes up to 1,851 readings longer).
+    if (this.inEpisode && this.age <= this.metAt + 2 && far) this.stepped = true;
+    if (this.alarmed || (this.inEpisode && (normal || this.metAt >= MIN_AGE || this.stepped)) || this.age < MIN_AGE || !far) return;
     const half = Math.floor(Math.log2(this.age / 2));
     const dHalf = this.ds[Math.min(half, this.ds.length - 1)];
     const halfAge = 2 ** half;
     if (d > this.bound(this.age) && d - dHalf > Math.max(this.bound(this.age - halfAge), (K / 2) * sigma)) {
       this.alarmed = true;
       this.fault = true;
+      this.inside = this.inEpisode;
       this.keep(d);
     }
   }
@@ -361,6 +477,9 @@ export class LevelExcursion {
             inEpisode: this.inEpisode,
             ...(Number.isFinite(this.since) ? { since: this.since } : {}),
             ...(this.alarmed ? { recent: [...this.recent], sigma: this.sigma } : {}),
+            ...(this.inside ? { inside: true } : {}),
+            ...(this.metAt > 0 ? { metAt: this.metAt } : {}),
+            ...(this.stepped ? { stepped: true } : {}),
           }
         : null,
     };
@@ -420,6 +539,9 @@ export class LevelExcursion {
         t.recent = e.recent.map((d, i) => num(d, `excursion.recent[${i}]`));
       }
       if (e.sigma !== undefined) t.sigma = num(e.sigma, 'excursion.sigma');
+      if (e.inside !== undefined) t.inside = bool(e.inside, 'excursion.inside');
+      if (e.metAt !== undefined) t.metAt = num(e.metAt, 'excursion.metAt');
+      if (e.stepped !== undefined) t.stepped = bool(e.stepped, 'excursion.stepped');
     }
     return t;
   }

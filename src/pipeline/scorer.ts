@@ -129,6 +129,24 @@ import { MAX_SURPRISE, TailCalibrator, logError, type LogPrior, type SurpriseOut
  */
 export const QUIET_BEYOND = 2;
 
+/**
+ * The longest quiet of a stream that keeps quiet on its own (StreamScore.quietestMs) is its heartbeat, a bound it keeps,
+ * once it has held for this many times its own length of the stream's data time (no longer quiet in all that: room
+ * for that many more of it). Measured (BENCHMARKS.md, branch rocdead) on a 0.5 °C room sensor with a 50 min heartbeat
+ * read every 5 s, 10 s, 1 min, 5 seeds: at 6 three first-day quiets opened `missing_data` (a longest quiet of minutes
+ * that had held for half an hour), at 12 and 18 none, at 24 one 2 h death at 10 s was not told.
+ */
+export const HEARTBEAT_HELD = 12;
+
+/**
+ * A stream that keeps quiet on its own with a heartbeat (HEARTBEAT_HELD) is silent, whatever its runs and arrivals
+ * judge, once its silence (data time since its latest reading) is longer than this many heartbeats: two heartbeats
+ * missed, as a zigbee2mqtt user expects "sensor silent" (its availability feature's timeout is of that order). Not 2:
+ * one heartbeat message lost (MQTT QoS 0) is a silence of two heartbeats, and a heartbeat timer's jitter (10 % here)
+ * must not turn that into a death. StreamScorer.silenceOf.
+ */
+export const DEAD_AFTER = 2.2;
+
 export const EVIDENCE = ['prediction', 'bias', 'reconstruction', 'level', 'change', 'shift', 'spread', 'stuck', 'rarity', 'cycle'] as const;
 /** The kinds of an anomalyd-scorer/4 checkpoint (before rarity), in its order. */
 const EVIDENCE_V4 = EVIDENCE.slice(0, 8);
@@ -312,6 +330,13 @@ interface Episode {
    * (AnomalyEvent.excursion): the first such channel's, as noted then. Kept once noted; checkpointed with it.
    */
   excursion?: { readonly channel: number; readonly since: number; readonly up: boolean; readonly lo: number; readonly hi: number };
+  /**
+   * Per channel, noted at its opening: its first reading fell back from the channel's open level excursion into the
+   * envelope it had left (LevelExcursion.fellBack, from the reading before it): the step undid a drift beyond
+   * everything shown, so it is not held as a step that was not undone (CycleProfile.unreturned). Absent: none (or a
+   * checkpoint written before it was kept). Checkpointed with it.
+   */
+  fellBack?: boolean[];
 }
 
 /**
@@ -447,6 +472,19 @@ class StreamScore {
    * forgotten (as `longest`).
    */
   quietest = 0;
+  /**
+   * The longest quiet taught to `arrivals`, ms of data time (a reading's time less the one that arrived before it):
+   * `quietest` on the stream's clock, which a learnt interval that moves (a report-on-change sensor's median gap) does
+   * not rescale. Never forgotten.
+   */
+  quietestMs = 0;
+  /**
+   * When `quietestMs` was last raised (epoch ms of data time, the reading that ended that quiet; NaN before): once it
+   * has held for HEARTBEAT_HELD times itself, it is the stream's heartbeat (silenceOf).
+   */
+  quietestAt = Number.NaN;
+  /** The time of the stream's latest reading that arrived (epoch ms of data time; NaN before the first): its silence's start. */
+  lastArrival = Number.NaN;
   /** Per channel: the current run's surprise under runModel's model of runs (0 at a rest, after a gap; not checkpointed: set by every reading). */
   readonly runFloor: Float64Array;
   /**
@@ -790,7 +828,7 @@ export class StreamScorer {
     const evidence: Record<string, number> = {};
     for (const k of EVIDENCE) if (!Number.isNaN(ep.peakEvidence[k])) evidence[k] = ep.peakEvidence[k];
     const end = toldEnd(ep, s.below, shortSpan(this.opts.smooth));
-    return { stream, id: ep.id, lastAboveTs: end.ts, readings: heldReadings(ep, end.trailing), peakScore: 1 - Math.pow(10, -ep.peak), evidence, channelErrors: [...ep.peakChannels] };
+    return { stream, id: ep.id, lastAboveTs: end.ts, readings: heldReadings(ep, end.trailing), peakScore: 1 - Math.pow(10, -ep.peak), evidence, channelErrors: [...ep.peakChannels], ...(ep.excursion !== undefined ? { excursion: ep.excursion } : {}) };
   }
 
   /**
@@ -802,7 +840,7 @@ export class StreamScorer {
       const ep = s.episode;
       if (ep === null || ep.silent) continue;
       const end = toldEnd(ep, s.below, shortSpan(this.opts.smooth));
-      yield { stream, id: ep.id, lastAboveTs: end.ts, readings: heldReadings(ep, end.trailing), ...(ep.held !== undefined ? { held: ep.held } : {}) };
+      yield { stream, id: ep.id, lastAboveTs: end.ts, readings: heldReadings(ep, end.trailing), ...(ep.held !== undefined ? { held: ep.held } : {}), ...(ep.excursion !== undefined ? { excursion: ep.excursion } : {}) };
     }
   }
 
@@ -930,7 +968,7 @@ export class StreamScorer {
     // (Nor for an on/off stream that reports on change only: its quiet is its state held, OnOffDwell.reportsChangesOnly.)
     if (silenced === null && s.episode === null && missed > 0 && (e.stuck !== null || (s.onOff && !s.onOffDwell.reportsChangesOnly)) && !learning) {
       const busy = this.scratch.get(C)?.gapBusy;
-      gap = this.silenceOf(s, missed, (c) => busy !== undefined && busy[c] === 1, r.item.ownQuiet === true);
+      gap = this.silenceOf(s, missed, r.item.ts - s.lastArrival, (c) => busy !== undefined && busy[c] === 1, r.item.ownQuiet === true);
       if (gap !== null) {
         e.stuck = null;
         if (gap.deviation >= this.holdSurprise) taught.stuck = null;
@@ -947,7 +985,9 @@ export class StreamScorer {
       if (x >= 0 && !censored) {
         teachArrival(s.arrivals, x, this.opts.horizon);
         if (x > s.quietest) s.quietest = x;
+        if (x > 0 && Number.isFinite(s.lastArrival)) noteQuiet(s, r.item.ts - s.lastArrival, r.item.ts);
       }
+      if (r.item.burst !== true) s.lastArrival = r.item.ts;
     }
     // A model that took the stream over learns its errors first, as a new stream learns everything: for
     // learnReadings readings its errors are taught to their histories (both) and judged by nothing. Its first
@@ -988,7 +1028,7 @@ export class StreamScorer {
     // channel's `cycle` surprise at the threshold plus the share of every (kind, channel): it opens and holds an
     // episode alone, whether the kind speaks yet or not.
     const driftAt = this.thresholdSurprise + Math.log10(EVIDENCE.length * C);
-    for (let c = 0; c < C; c++) s.driftFloor[c] = !learning && (s.drifts[c].drifting || s.excursions[c].drifting) ? driftAt : 0;
+    for (let c = 0; c < C; c++) s.driftFloor[c] = !learning && (s.drifts[c].drifting || (s.excursions[c].drifting && (s.excursions[c].opens || s.episode !== null))) ? driftAt : 0;
     const adaptive = fuse(s.adaptive, e, C, perChannel.eachAdaptive, perChannel.fillLogs, this.fusedAdaptive, true, perChannel, s.runFloor, s.novel, s.driftFloor);
     const reference = fuse(s.reference, e, C, perChannel.eachReference, perChannel.readLogs, this.fusedReference, false, undefined, s.runFloor, s.novel, s.driftFloor);
     // A run that stuck calls rare (at the hold level) is not a rest of the stream's (quietValues).
@@ -1906,6 +1946,11 @@ export class StreamScorer {
       const pre = new Array<number>(s.C);
       for (let c = 0; c < s.C; c++) pre[c] = s.last === null || r.item.reset ? Number.NaN : s.last[c];
       opened.pre = pre;
+      // A first reading that falls back from a level excursion into the envelope it left (a drift, told or not, that
+      // came back at once): its step undoes the drift, and the level it left is no reference to hold it against.
+      let fellBack: boolean[] | undefined;
+      for (let c = 0; c < s.C; c++) if (owners[c] && s.excursions[c].fellBack(pre[c], r.item.values[c])) (fellBack ??= new Array<boolean>(s.C).fill(false))[c] = true;
+      if (fellBack !== undefined) opened.fellBack = fellBack;
       opened.came = [];
       for (let c = 0; c < s.C; c++) opened.came.push([]);
       noteCame(opened, r.item.values, UNDONE_ONSET + shortSpan(this.opts.smooth));
@@ -1941,7 +1986,8 @@ export class StreamScorer {
       if (cold !== undefined && cold[c] > held) held = cold[c];
       // A step that was not undone holds its episode while the readings are further from the level it left than
       // normal operation ever moved over as many readings (CycleProfile.unreturned).
-      if (held < this.holdSurprise && this.unreturnedHolds && !ep.silent && ep.readings >= 2 && s.cycles[c].unreturned(r.item.values[c], steps, shortSpan(this.opts.smooth), this.opts.learnReadings, ep.came?.[c], ep.readings)) held = this.holdSurprise;
+      // Not a step that fell back from a drift into the envelope the channel had left (Episode.fellBack).
+      if (held < this.holdSurprise && this.unreturnedHolds && !ep.silent && ep.readings >= 2 && ep.fellBack?.[c] !== true && s.cycles[c].unreturned(r.item.values[c], steps, shortSpan(this.opts.smooth), this.opts.learnReadings, ep.came?.[c], ep.readings)) held = this.holdSurprise;
     }
     if (held >= this.holdSurprise) {
       s.holding = true;
@@ -2127,7 +2173,7 @@ export class StreamScorer {
     // An on/off stream that reports on change only is quiet while its state holds: not its death (OnOffDwell).
     if (s.onOff && s.onOffDwell.reportsChangesOnly) return { deviation: Number.NaN, events: [] };
     const ep = s.episode;
-    const silence = this.silenceOf(s, p.missed, (c) => busyRun(s.runModel, c * RUN_STATE), p.ownQuiet === true);
+    const silence = this.silenceOf(s, p.missed, p.ts - s.lastArrival, (c) => busyRun(s.runModel, c * RUN_STATE), p.ownQuiet === true);
     if (silence === null) return { deviation: Number.NaN, events: [] };
     const { deviation, evidence, channels } = silence;
     const source = { stream, channels: p.channels, modelId: s.modelId ?? null };
@@ -2253,11 +2299,22 @@ export class StreamScorer {
    * its silence is then its value unchanged, and its runs tell nothing of it (a 0.5 °C room sensor read every 10 s
    * flickers by one step where its level crosses one, so its runs there are busy, a few readings, and its quiet after
    * them, 10 to 30 min within its 50 min heartbeat, was judged against them: 13 false episodes in 5 days, "unusual
-   * repeats of one value"). Beyond that (a heartbeat missed) its runs judge it too, as any stream's. Null when no
-   * channel's history is ready (nothing judged).
+   * repeats of one value"). Beyond that (a heartbeat missed) its runs judge it too, as any stream's. Before its
+   * heartbeat is known (HEARTBEAT_HELD) it is judged on its arrivals alone at any length. Once it is known, a silence of
+   * more than DEAD_AFTER heartbeats (`silentMs`, data time since its latest reading) is judged at the threshold at
+   * least: the sensor is silent (its arrivals' beta-geometric tail and its runs told a 10 s room sensor's 2 h death
+   * after 3.6 heartbeats, or never). Null when no channel's history is ready (nothing judged).
    */
-  private silenceOf(s: StreamScore, missed: number, busy: (c: number) => boolean, ownQuiet = false): SilenceVerdict | null {
-    const own = ownQuiet && arrivalsKnown(s.arrivals) && missed <= QUIET_BEYOND * s.quietest;
+  private silenceOf(s: StreamScore, missed: number, silentMs: number, busy: (c: number) => boolean, ownQuiet = false): SilenceVerdict | null {
+    // Its heartbeat, once its longest quiet has held HEARTBEAT_HELD times its length (0: not known yet). Before it is known, its silence is judged on its
+    // arrivals alone at any length: its runs know nothing of its quiet (a 10 s room sensor's first day: a 28 min quiet
+    // after a flicker, beyond twice the longest quiet it had shown yet, was judged against its busy runs, "unusual
+    // repeats of one value").
+    const heartbeat = ownQuiet && s.quietestMs > 0 && s.lastArrival - s.quietestAt >= HEARTBEAT_HELD * s.quietestMs ? s.quietestMs : 0;
+    const own = ownQuiet && arrivalsKnown(s.arrivals) && (heartbeat === 0 || missed <= QUIET_BEYOND * s.quietest);
+    // More than DEAD_AFTER heartbeats: the sensor is silent (floored at the threshold below), told in its own heartbeats.
+    const dead = heartbeat > 0 && silentMs > DEAD_AFTER * heartbeat;
+
     const row = own ? null : s.reference[STUCK];
     const e = Math.log1p(missed);
     const channels = zeros(s.C);
@@ -2283,6 +2340,10 @@ export class StreamScorer {
     }
     if (n === 0) return null;
     const penalty = Math.log10(n);
+    if (dead && max - penalty < this.thresholdSurprise) {
+      max = this.thresholdSurprise + penalty;
+      for (let c = 0; c < s.C; c++) channels[c] = Math.max(channels[c], max);
+    }
     return { deviation: Math.max(0, Math.min(MAX_SURPRISE, max - penalty)), penalty, evidence: { ...nanEvidence(), stuck: max }, channels };
   }
 
@@ -2370,6 +2431,9 @@ export class StreamScorer {
       runModel: Array.from(s.runModel),
       arrivals: Array.from(s.arrivals),
       quietest: s.quietest,
+      quietestMs: s.quietestMs,
+      quietestAt: Number.isFinite(s.quietestAt) ? s.quietestAt : null,
+      lastArrival: Number.isFinite(s.lastArrival) ? s.lastArrival : null,
       dwells: s.dwells.map((d) => d.toJSON()),
       quiet: s.quiet.map((q) => q.map((x) => [x.v, x.at])),
       zMean: means(s.zMean),
@@ -2520,6 +2584,16 @@ export class StreamScorer {
       if (typeof v.quietest !== 'number' || !(v.quietest >= 0) || !Number.isFinite(v.quietest)) throw new Error('scorer snapshot: quietest must be a finite number >= 0');
       s.quietest = v.quietest;
     }
+    if (v.quietestMs !== undefined) {
+      if (typeof v.quietestMs !== 'number' || !(v.quietestMs >= 0) || !Number.isFinite(v.quietestMs)) throw new Error('scorer snapshot: quietestMs must be a finite number >= 0');
+      s.quietestMs = v.quietestMs;
+    }
+    for (const key of ['quietestAt', 'lastArrival'] as const) {
+      const t = v[key];
+      if (t === undefined || t === null) continue;
+      if (typeof t !== 'number' || !Number.isFinite(t)) throw new Error(`scorer snapshot: ${key} must be a finite number or null`);
+      s[key] = t;
+    }
     if (v.quiet !== undefined) {
       if (!Array.isArray(v.quiet) || v.quiet.length !== C) throw new Error(`scorer snapshot: quiet must be ${C} lists`);
       s.quiet = v.quiet.map((q) => {
@@ -2614,6 +2688,8 @@ export class StreamScorer {
         ...(Array.isArray(e.pre) && e.pre.length === C ? { pre: e.pre.map((x: unknown) => (x === null || Number.isNaN(x) ? Number.NaN : finite(x))) } : {}),
         ...(Array.isArray(e.fault) && e.fault.length === 2 * C ? { fault: e.fault.map(finite) } : {}),
         ...(e.ownPrev === true ? { ownPrev: true } : {}),
+        // Absent from checkpoints written before it was kept: none fell back.
+        ...(Array.isArray(e.fellBack) && e.fellBack.length === C ? { fellBack: e.fellBack.map((b: unknown) => b === true) } : {}),
         // Absent from checkpoints written before they were kept: none (the ring's held readings are judged). NaN is
         // written as null.
         ...(Array.isArray(e.came) && e.came.length === C ? { came: e.came.map((xs: unknown) => cameOf(xs)) } : {}),
@@ -2700,6 +2776,12 @@ export interface OpenEpisodeProgress {
    * Absent: none (only in openEpisodes' progress).
    */
   readonly held?: AnomalyEvent['held'];
+  /**
+   * A level excursion beyond everything the channel had shown holds it (AnomalyEvent.excursion, Episode.excursion): what
+   * its next event would carry, so a retelling between events (SignalBook.retell) tells it a drift since its onset as
+   * soon as the detector judged it, though another kind opened it. Absent: none.
+   */
+  readonly excursion?: AnomalyEvent['excursion'];
 }
 
 /** An open episode's progress with its peak as its events carry it (StreamScorer.openPeak). */
@@ -2770,6 +2852,12 @@ export interface StreamScoreSnapshot {
   readonly arrivals?: number[];
   /** The longest quiet taught to `arrivals`, steps (StreamScore.quietest). Absent from checkpoints written before it existed: 0. */
   readonly quietest?: number;
+  /** The longest quiet on the stream's clock, ms (StreamScore.quietestMs). Absent from checkpoints written before it existed: 0 (learnt again). */
+  readonly quietestMs?: number;
+  /** When it was last raised, epoch ms, or null (StreamScore.quietestAt). Absent from checkpoints written before it existed. */
+  readonly quietestAt?: number | null;
+  /** The stream's latest reading that arrived, epoch ms, or null (StreamScore.lastArrival). Absent from checkpoints written before it existed. */
+  readonly lastArrival?: number | null;
   /**
    * Per channel, its states' dwells and present segment (src/pipeline/dwell.ts). Absent from
    * checkpoints written before it existed: learnt again.
@@ -2947,6 +3035,17 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, 
 }
 
 /** A fresh array of n zeros (a loop: Array.prototype.fill is a builtin call, dearer for a channel or two). */
+/**
+ * Teaches stream `s`'s longest quiet on its clock (StreamScore.quietestMs, quietestAt) a quiet of `x` ms (a reading at
+ * `ts`, epoch ms, that arrived `x` after the one before, with steps missed or filled between): a longer one raises it.
+ */
+function noteQuiet(s: StreamScore, x: number, ts: number): void {
+  if (x > s.quietestMs) {
+    s.quietestMs = x;
+    s.quietestAt = ts;
+  }
+}
+
 function zeros(n: number): number[] {
   const out: number[] = [];
   for (let i = 0; i < n; i++) out.push(0);

@@ -92,7 +92,7 @@ export class EpisodeTeller {
     if (far !== null) this.note(far.event, far.explanation);
     const open = detector.openPeak(reading.stream);
     if (open !== null) {
-      const told = book.retell(open.id, open.lastAboveTs, open.readings);
+      const told = book.retell(open.id, open.lastAboveTs, open.readings, undefined, open.excursion);
       if (told !== null) this.note(told.event, told.explanation);
       else {
         const kept = book.retellStuck(open.id, open.lastAboveTs, open.readings) ?? book.retellDrift(open.id, open.lastAboveTs, open.readings);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ANOMALIES_HINT, ANOMALIES_USAGE, anomaliesCommand, parseCommandLine, parseSince } from '../../src/cli/anomalies.js';
+import { ANOMALIES_HINT, ANOMALIES_USAGE, anomaliesCommand, moreLine, parseCommandLine, parseSince } from '../../src/cli/anomalies.js';
 import { DB_FILE } from '../../src/adapters/sqlite-store.js';
 import type { CommandContext } from '../../src/cli/context.js';
 import { topics, type AlertExplanation } from '../../src/contract/alerts.js';
@@ -355,6 +355,14 @@ describe('a list cut at its limit says how many more (tryout 30, finding 8)', ()
       store.close();
     }
   }
+
+  it("the line under a cut list never names a --limit beyond the CLI's cap as listing them all", () => {
+    expect(moreLine(50, 12, 50)).toBe('... and 12 more (the newest 50 shown, --limit 50; --limit 62 lists them all)\n');
+    expect(moreLine(50, 99_950, 50)).toBe('... and 99950 more (the newest 50 shown, --limit 50; --limit 100000 lists them all)\n');
+    // 100,001 match: the largest --limit shows the newest 100,000; a filter the rest.
+    expect(moreLine(50, 99_951, 50)).toBe('... and 99951 more (the newest 50 shown, --limit 50; --limit 100000 lists the newest 100000, --since or --status fewer)\n');
+    expect(moreLine(100_000, 5, 100_000)).toBe('... and 5 more (the newest 100000 shown, --limit 100000; --since or --status list fewer)\n');
+  });
 
   it('anomalies list --since 72h with more than the default 50: the table says how many more and the --limit that lists them, --json a `more` field, as GET /api/anomalies', async () => {
     const now = Date.now();

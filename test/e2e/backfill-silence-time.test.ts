@@ -89,6 +89,23 @@ describe.skipIf(!builtAndModelsPresent())('a device that kept its readings throu
     expect(record).toMatchObject({ id: open.anomaly_id, status: 'resolved', endTs: last + MIN, sentence: resolve.explanation!.sentence });
   }, 120_000);
 
+  it('flushed the next day: its sentence names the day of its readings, not a bare time of day (tryout 30, finding 10)', async () => {
+    const r = await run('day');
+    const last = r.now();
+    await away(r, last, 180);
+    // Back a day later (the last live reading 04:19 on 2 December; its buffer of 3 h arrives at 05:19 on 3 December).
+    r.at(last + 25 * 60 * MIN);
+    const kept = Array.from({ length: 180 }, (_, k) => r.value(LIVE + k));
+    await r.pub.publishAsync('sensors/room', JSON.stringify({ values: kept, ts: last + MIN, interval_ms: MIN }), { qos: 1 });
+    await waitFor(() => r.daemon.counters.scored >= LIVE + 180, 20_000, 'the flush scored');
+    await waitFor(() => r.alerts.some((a) => a.event === 'resolve'), 10_000, 'the resolve');
+    const resolve = r.alerts.find((a) => a.event === 'resolve')!;
+    const day = (t: number): string => new Date(t).toISOString().slice(0, 16).replace('T', ' ');
+    expect(new Date(last).getUTCDate()).not.toBe(new Date(r.now()).getUTCDate());
+    expect(resolve.explanation!.sentence).toContain(`since ${day(last)}`);
+    expect(resolve.explanation!.sentence).toContain(`its readings from ${day(last + MIN)} on arrived`);
+  }, 120_000);
+
   it('a buffer that kept the first hour only, the device silent again: the next silence is told from its newest reading to now', async () => {
     const r = await run('part');
     const last = r.now();

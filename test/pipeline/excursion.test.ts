@@ -7,7 +7,9 @@
  * What it tells of a drift (`told`: its side, its onset, the envelope it left) and whether it is still growing over
  * the lag of the shipped `alerts.newNormalAfter` (1,000 readings: 33 blocks): a drift of +4 over 3,600 readings from
  * reading 1,800, then held at its new level, is growing at every block from its telling to its end, and no longer once
- * it has held for that lag (and a block); a steady stream never is.
+ * it has held for that lag (and a block); a steady stream never is. And `fellBack`: a step from the open excursion's
+ * level back into the envelope it left is one; a step from inside, a step further or past the envelope's other side,
+ * one after the excursion came back, and any on a steady stream are not.
  */
 import { describe, expect, it } from 'vitest';
 import { LevelExcursion, driftedFrom, type ExcursionTold } from '../../src/pipeline/excursion.js';
@@ -33,6 +35,8 @@ function stream(kind: string, seed: number): number[] {
     else if (kind === 'walk') x = w += 0.1 * g();
     else if (kind === 'hidden') x = (w += 0.01 * g()) + 0.1 * g();
     else if (kind === 'counter') x = c += Math.max(0, 1 + 0.2 * g());
+    else if (kind === 'cycdrift') x = 21 + 0.5 * Math.sin((2 * Math.PI * k) / 288) + 0.1 * g() + (k >= 576 ? 4.3 * Math.min(1, (k - 575) / 432) : 0);
+    else if (kind.startsWith('cycle')) x = 21 + 0.5 * Math.sin(2 * Math.PI * (k / Number(kind.slice(5)) + seed / 30)) + 0.1 * g();
     else if (kind === 'weather') x = 15 + (we = a * we + Math.sqrt(1 - a * a) * 2 * g()) + 0.05 * g();
     else x = 21 + 0.1 * g();
     out.push(Math.round(x * 100) / 100);
@@ -63,7 +67,16 @@ describe('LevelExcursion', () => {
     }
   });
 
-  for (const kind of ['walk', 'hidden', 'counter', 'weather', 'steady']) {
+  it('tells 21 + 0.5 sin(2π k / 288) + N(0, 0.1) drifting +4.3 over 432 readings from reading 576 in each of 30 seeds, during the drift (a history that came back: its walk bound is its range)', () => {
+    for (const seed of SEEDS) {
+      const at = toldAt(stream('cycdrift', seed));
+      expect(at.length).toBeGreaterThan(0);
+      expect(at[0]).toBeGreaterThanOrEqual(576);
+      expect(at[0]).toBeLessThan(1008);
+    }
+  });
+
+  for (const kind of ['walk', 'hidden', 'counter', 'weather', 'steady', 'cycle100', 'cycle288', 'cycle1440']) {
     it(`never tells a ${kind} stream of 12,600 readings, in any of 30 seeds`, () => {
       const told = SEEDS.filter((seed) => toldAt(stream(kind, seed)).length > 0);
       expect(told).toEqual([]);
@@ -80,6 +93,45 @@ describe('LevelExcursion', () => {
       told ||= t.drifting;
     });
     expect(told).toBe(false);
+  });
+
+  it('tells a drift whose first readings another kind’s episode holds, inside that episode only: it holds it (drifting, growing) and opens none; an episode-free block ends its telling for good (driftkind2)', () => {
+    for (const seed of SEEDS.slice(0, 10)) {
+      const xs = stream('drift', seed);
+      const t = new LevelExcursion(SPAN, 0);
+      // Another kind's episode from the drift's 60th reading (+0.07, under one standard deviation) to reading 5,400.
+      const inEpisode = (k: number): boolean => k >= 1860 && k < 5400;
+      let toldAt = -1;
+      let opened = false;
+      let afterEnd = false;
+      xs.slice(0, 7200).forEach((x, k) => {
+        t.update(x, !inEpisode(k), k < LEARN, 0.01);
+        if (t.drifting && toldAt < 0) toldAt = k;
+        opened ||= t.opens;
+        if (k === 5399) expect(t.growing(Math.ceil(1000 / SPAN))).toBe(true);
+        // The first block wholly after the episode ends within two spans of it.
+        if (k >= 5400 + 2 * SPAN) afterEnd ||= t.drifting;
+      });
+      expect(toldAt).toBeGreaterThan(1860);
+      expect(toldAt).toBeLessThan(5400);
+      expect(opened).toBe(false);
+      expect(afterEnd).toBe(false);
+    }
+  });
+
+  it('never tells a long excursion an episode met on its way (a sentinel on a counter’s way up, held 600 readings)', () => {
+    for (const seed of SEEDS.slice(0, 10)) {
+      const xs = stream('counter', seed);
+      const t = new LevelExcursion(SPAN, 0);
+      let told = false;
+      xs.forEach((x, k) => {
+        const held = k >= 6000 && k < 6600;
+        // A learning period of 1,024 readings: enough held blocks for a walk bound (with 256, none: never told anyway).
+        t.update(k >= 6000 && k < 6010 ? 65_535 : x, !held, k < 1024, 0.01);
+        told ||= t.drifting;
+      });
+      expect(told).toBe(false);
+    }
   });
 
   it('tells its onset (the first reading of its first block beyond the envelope, the drift’s block or later) and the envelope it left, below the drift’s level', () => {
@@ -136,6 +188,43 @@ describe('LevelExcursion', () => {
       t.update(x, true, k < LEARN, 0.01);
       expect(t.growing(LAG)).toBe(false);
     }
+  });
+
+  it('fellBack: a step from the open excursion’s level back into the envelope it left, only while it is open from an envelope of 16 held blocks or more, in each of 30 seeds', () => {
+    const failures: string[] = [];
+    for (const seed of SEEDS) {
+      const xs = stream('drift', seed).slice(0, 3000);
+      const t = new LevelExcursion(SPAN, 0);
+      xs.forEach((x, k) => t.update(x, true, k < LEARN, 0.01));
+      // At reading 2,999 the drift is at 21 + 1.33: beyond the envelope (21 ± a few tenths), the excursion open.
+      const left = xs[xs.length - 1];
+      const checks: [string, boolean, boolean][] = [
+        ['back to 21', t.fellBack(left, 21), true],
+        ['from 21 (inside) to 21', t.fellBack(21, 21), false],
+        ['to 25 (beyond, further)', t.fellBack(left, 25), false],
+        ['to 17 (below the envelope)', t.fellBack(left, 17), false],
+        ['from NaN', t.fellBack(Number.NaN, 21), false],
+      ];
+      // Back at 21 (the envelope's middle) for three blocks, two of them whole: the excursion has ended, and a step
+      // into the envelope is any step again.
+      for (let k = 0; k < 3 * SPAN; k++) t.update(21, true, false, 0.01);
+      checks.push(['after it came back', t.fellBack(left, 21), false]);
+      // A steady stream has no excursion open.
+      const steady = new LevelExcursion(SPAN, 0);
+      stream('steady', seed).slice(0, 3000).forEach((x, k) => steady.update(x, true, k < LEARN, 0.01));
+      checks.push(['a steady stream, from 22.33', steady.fellBack(22.33, 21), false]);
+      // From an envelope of fewer than 2 · MIN_AGE = 16 held blocks (no walk bound yet: a cycle's first unseen trough
+      // is as likely) no step falls back; from one of 16, it does.
+      const young = new LevelExcursion(SPAN, 0);
+      const ys = stream('steady', seed);
+      for (let k = 0; k < 15 * SPAN; k++) young.update(ys[k], true, k < LEARN, 0.01);
+      for (let k = 0; k < 4 * SPAN; k++) young.update(23, true, false, 0.01);
+      checks.push(['15 blocks held, from 23', young.fellBack(23, 21), false]);
+      for (let k = 0; k < 4 * SPAN; k++) steady.update(23, true, false, 0.01);
+      checks.push(['3,000 readings held, from 23', steady.fellBack(23, 21), true]);
+      for (const [what, got, want] of checks) if (got !== want) failures.push(`seed ${seed}: ${what}: ${String(got)}`);
+    }
+    expect(failures).toEqual([]);
   });
 
   it('goes on from its checkpoint as one never stopped', () => {

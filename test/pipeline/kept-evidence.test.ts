@@ -57,6 +57,10 @@
  * Written again at the integration of branch rocfix (twenty-sixth session; written after driftkind's, so it holds excursion.since too): the snapshot holds the stream's longest
  * quiet so far (quietest, which judges a report-on-change stream's silence); the sample of outputs is unchanged (its
  * assertion passed before the fixture was written again), only the snapshot gains the field.
+ * Written again by branch rocdead's scorer (twenty-seventh session): the snapshot holds the stream's longest quiet on its
+ * clock, when it was set and its latest arrival (quietestMs, quietestAt, lastArrival: a report-on-change stream's
+ * heartbeat, which tells its death); the sample of outputs is unchanged (its assertion passed before the fixture was
+ * written again), only the snapshot gains the fields.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

@@ -623,19 +623,27 @@ describe('StreamScorer: spread on a duty cycle', () => {
 
   it('sees a burst of noise through the switches, and forgets it within its short span once it ends; a single spike is not a new noise level', async () => {
     const rows = dutyCycle(71, 9000);
-    // A long on phase from 7000: a single reading at the sentinel 65535 at 7100 (untrimmed, its two changes
-    // would move a mean of 31 logs far enough to be rare), a burst of noise (sd x 10) over 7300-7329.
+    // From 7000 six phases of 100 readings each (of the normal 60-200), beginning with the state opposite to the one
+    // before, so no phase is held longer than the stream's own dwells (a left-on is the dwell's, not this test's):
+    // a single reading at the sentinel 65535 in the first on phase (untrimmed, its two changes would move a mean of
+    // 31 logs far enough to be rare), a burst of noise (sd x 10) over 30 readings of the second.
     const z = normal(72);
-    for (let i = 7000; i < 7600; i++) rows[i] = [8 + (i >= 7300 && i < 7330 ? 0.8 : 0.08) * z()];
-    rows[7100] = [65535];
+    const firstOn = rows[6999][0] > 4 ? 7100 : 7000;
+    const spikeAt = firstOn + 50;
+    const burstAt = firstOn + 220;
+    for (let i = 7000; i < 7600; i++) {
+      const on = Math.floor((i - firstOn) / 100) % 2 === 0 && i >= firstOn;
+      rows[i] = [on ? 8 + (i >= burstAt && i < burstAt + 30 ? 0.8 : 0.08) * z() : 0.05 + 0.01 * z()];
+    }
+    rows[spikeAt] = [65535];
     const out = await detect(rows, { knownNormal: 4000 });
     const spread = (from: number, to: number): number => Math.max(...out.slice(from, to).map((o) => o.deviationEvidence.spread));
     // The spike's two changes (away and back) leave spread's trimmed mean alone.
-    expect(spread(7100, 7100 + span)).toBeLessThan(THRESHOLD);
+    expect(spread(spikeAt, spikeAt + span)).toBeLessThan(THRESHOLD);
     // The burst is rare as a noise level (the switches of the normal duty cycle do not hide it) ...
-    expect(spread(7300, 7330)).toBeGreaterThanOrEqual(THRESHOLD);
+    expect(spread(burstAt, burstAt + 30)).toBeGreaterThanOrEqual(THRESHOLD);
     // ... and once its last change has left the short span, spread is back within normal.
-    expect(spread(7330 + span, 7600)).toBeLessThan(THRESHOLD);
+    expect(spread(burstAt + 30 + span, 7600)).toBeLessThan(THRESHOLD);
   });
 });
 

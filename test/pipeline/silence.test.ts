@@ -17,6 +17,7 @@ import { MessageParser } from '../../src/pipeline/parse.js';
 import type { AnomalyEvent } from '../../src/contract/types.js';
 import { ROOT } from '../helpers/daemon.js';
 import { feedExplained, type Explained } from '../helpers/explained.js';
+import { reportOnChange } from '../helpers/report-on-change.js';
 
 const T0 = Date.UTC(2026, 0, 12, 10, 0, 0);
 const SEC = 1000;
@@ -604,5 +605,54 @@ describe('a dead sensor at any interval (issue 10)', () => {
     expect(dead).not.toBeNull();
     expect(dead!).toBeGreaterThan(heartbeat * 60 * SEC);
     expect(dead!).toBeLessThanOrEqual(4 * heartbeat * 60 * SEC);
+  }, 120_000);
+});
+
+describe('a report-on-change sensor dies (a zigbee2mqtt room sensor: 0.5 °C, a heartbeat every 50 min)', () => {
+  const LINK = 45 * SEC;
+  const MIN = 60 * SEC;
+  const HEARTBEAT = 50 * MIN;
+
+  /** Minutes after its last reading at which the daemon's judgement (every minute) opens its death; null: not in 12 h. */
+  function toldAfter(det: Detector, last: number): number | null {
+    for (let el = MIN; el <= 12 * 60 * MIN; el += MIN) if (det.judgeSilence('s', last, last + el, LINK).events.some((e) => e.kind === 'open')) return el;
+    return null;
+  }
+
+  // Read every 10 s (it flickers by a step where its level crosses one, and keeps quiet up to its heartbeat), dead from
+  // day 3 at 10:00. On main told after 3.6 heartbeats or more (a 2 h death replayed: not told in 5 of 5 seeds).
+  it.each([3, 7])('read every 10 s (seed %s): its quiet while it lives opens nothing, its death is told once it has missed two heartbeats, and so after a restart from its checkpoint', async (seed) => {
+    const { det, book } = shipped();
+    const rows = reportOnChange({ seed, start: T0, sampleMs: 10 * SEC, spanMs: 3 * 24 * 60 * MIN + 10 * 60 * MIN });
+    const readings = rows.map(([ts, value]) => ({ ts, value }));
+    const out: Explained[] = [];
+    const day = readings.findIndex((r) => r.ts >= T0 + 24 * 60 * MIN);
+    await feedExplained(det, book, 's', 'sensors/s', readings.slice(0, day), out);
+    // From its second day on, its silence judged every 5 minutes between readings, as the daemon's ticks do.
+    let live = 0;
+    for (let i = day; i < readings.length; i++) {
+      for (let t = readings[i - 1].ts + 5 * MIN; t < readings[i].ts; t += 5 * MIN) live += det.judgeSilence('s', readings[i - 1].ts, t, LINK).events.filter((e) => e.kind === 'open').length;
+      await feedExplained(det, book, 's', 'sensors/s', [readings[i]], out, false, i);
+    }
+    expect(out.map((x) => x.e?.kind)).toEqual([]);
+    expect(live).toBe(0);
+    const state = JSON.parse(JSON.stringify(det.snapshot('s'))) as { scorer: Record<string, unknown> };
+    const last = readings[readings.length - 1].ts;
+    const told = toldAfter(det, last);
+    if (process.env.SILENCE_CURVE === '1') console.log(`seed ${seed}: dead told after ${told === null ? 'never' : `${told / MIN} min`}`);
+    // Two heartbeats missed: more than two of them (one lost heartbeat is no death), and within two and a half.
+    expect(told).not.toBeNull();
+    expect(told!).toBeGreaterThan(2 * HEARTBEAT);
+    expect(told!).toBeLessThanOrEqual(2.5 * HEARTBEAT);
+    // Restored from its checkpoint (its longest quiet, when it was set, its latest arrival): told at the same minute.
+    const restored = shipped().det;
+    expect(restored.restore('s', state)).toEqual([]);
+    expect(toldAfter(restored, last)).toBe(told);
+    // From a checkpoint written before they were kept, its heartbeat is learnt again, and its silence judged on its
+    // arrivals alone meanwhile: told at another minute (the test reaches the checkpointed heartbeat).
+    const older = shipped().det;
+    const { quietestMs: _q, quietestAt: _a, lastArrival: _l, ...scorer } = state.scorer;
+    expect(older.restore('s', { ...state, scorer })).toEqual([]);
+    expect(toldAfter(older, last)).not.toBe(told);
   }, 120_000);
 });
