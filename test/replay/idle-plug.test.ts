@@ -10,16 +10,22 @@
  * of the warm-up away: variance 0, std floored at STD_ABS_FLOOR (1e-9 W). Its exponential update then clips each
  * reading to ±NORM_CLIP_SIGMAS std (2e-8 W) of the mean, so no 1 W ever widens it: the std stays about 4e-8 W for
  * good, and a 1 W reading is z ≈ 2e7 (level, prediction and bias evidence about 1e14, surprise off the scale). A floor
- * of the std at the stream's quantum (q/√12) passes these but was not kept (BENCHMARKS.md, branch `idleplug`).
+ * of the std at the stream's quantum (q/√12) passes these but was not kept (BENCHMARKS.md, branches `idleplug` and
+ * `idleplug2`): with it a load switched on a second time is not told (the last case below, not met either way).
  *
  * Two days of readings, at 10 s and at 60 s (counted in readings: the same fractions at either interval).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadModel } from '../../src/adapters/onnx-runner.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
+import { modelSidecarPath } from '../../src/daemon.js';
 import type { ReplayRow } from '../../src/replay/drive.js';
+import { runReplay } from '../../src/replay/run.js';
+import type { ToldEpisode } from '../../src/replay/tell.js';
 import { mulberry32 } from '../../src/train/rng.js';
 import { MODELS, ROOT } from '../helpers/daemon.js';
 import { alarmedRows, removeDirs, replayShipped } from '../helpers/replay-shipped.js';
@@ -50,6 +56,40 @@ function idlePlug(intervalMs: number, seed: number): ReplayRow[] {
     last = w;
   }
   return rows;
+}
+
+/**
+ * A plug idle at 0 W (1 W in about BLIP of its readings, each on its own) for a day, then a load switched on (80 W,
+ * flat) for an hour, off (idle again) for an hour, on again for an hour, then idle for 6 h; at `intervalMs`. Returns
+ * the rows and the two loaded hours' [first, end) epoch ms.
+ */
+function switchedTwice(intervalMs: number, seed: number): { rows: ReplayRow[]; hours: [number, number][] } {
+  const u = mulberry32(seed);
+  const t0 = Date.UTC(2026, 10, 30);
+  const HOUR = 3_600_000;
+  const segments: [number, number][] = [[0, DAY_MS], [80, HOUR], [0, HOUR], [80, HOUR], [0, 6 * HOUR]];
+  const rows: ReplayRow[] = [];
+  const hours: [number, number][] = [];
+  let ts = t0;
+  let last = 0;
+  for (const [level, ms] of segments) {
+    if (level > 0) hours.push([ts, ts + ms]);
+    for (let k = 0; k < ms / intervalMs; k++, ts += intervalMs) {
+      const w = level === 0 && last === 0 && u() < BLIP ? 1 : level;
+      rows.push({ sensor: 'plug', ts, channels: ['ENERGY.Power'], values: [w] });
+      last = level === 0 ? w : 0;
+    }
+  }
+  return { rows, hours };
+}
+
+/** Every episode of `rows` replayed with the shipped configuration and model, told as the daemon's record tells it. */
+async function toldEpisodes(rows: readonly ReplayRow[]): Promise<readonly ToldEpisode[]> {
+  const config = shipped();
+  const dir = mkdtempSync(join(tmpdir(), 'anomalyd-idle-plug-'));
+  dirs.push(dir);
+  const res = await runReplay(rows, { config, learnRows: 0, loadModel, shippedModel: modelSidecarPath(config), dir, tell: true }, () => undefined);
+  return res.episodes;
 }
 
 const present = existsSync(join(MODELS, 'gru.json'));
@@ -84,6 +124,21 @@ describe.skipIf(!present)('an idle whole-watt plug (0 W, isolated 1 W blips; shi
       const out = await replayShipped(shipped(), shifted, dirs);
       const [alarmed] = alarmedRows(out, 1);
       expect(alarmed.some((i) => i >= from && i < to)).toBe(true);
+    }, 120_000);
+
+    // Not met, with main's normalisation (the 1 W blips open kind-less episodes, as above) nor with a quantum floor
+    // of its std (branch idleplug2, BENCHMARKS.md): the floor ends the blips' episodes and the normalisation does not
+    // learn the load (the first hour's readings are kept out by its episode), but when the first hour's episode
+    // resolves the scorer teaches the rest it held (teachRests, src/pipeline/scorer.ts: "a setpoint's new levels
+    // hold an episode at their first visit only"), so the second switch-on to 80 W is a familiar rest and opens none.
+    it.fails(`${intervalMs / 1000} s apart: a load switched on twice (80 W for an hour, idle an hour, 80 W an hour) is told both times; no kind-less episode`, async () => {
+      const { rows, hours } = switchedTwice(intervalMs, 34);
+      const episodes = await toldEpisodes(rows);
+      const summary = episodes.map((e) => `${new Date(e.startTs).toISOString()} ${e.readings} ${e.kind ?? '(no kind)'}`).join('\n');
+      // Each switch-on opens its own episode, told with a kind, inside its hour.
+      for (const [from, to] of hours) expect(episodes.some((e) => e.kind !== null && e.startTs >= from && e.startTs < to), summary).toBe(true);
+      // None is kind-less: not at a return to 0 W, nor at a blip.
+      expect(episodes.filter((e) => e.kind === null), summary).toEqual([]);
     }, 120_000);
   }
 });
