@@ -1184,7 +1184,7 @@ export class StreamScorer {
     // value once it has ended without stuck calling it rare: its readings are taught when the episode resolves
     // (noteRest, teachRests).
     if (!learning && episode !== null) noteRest(s, episode, this.opts.newNormalAfter);
-    if (!learning && before !== null && s.episode === null && !rebaseline) teachRests(s);
+    if (!learning && before !== null && s.episode === null && !rebaseline) teachRests(s, before.pre, r.item.values);
     if (s.episode !== null && s.episode.stuckAt !== s.episode.readings && s.episode.grownAt !== s.episode.readings && this.opts.newNormalAfter > 0 && s.episodeEvidence.length < this.opts.newNormalAfter) {
       keepForNewNormal(s, taught, this.scratch.get(C)?.d2);
     }
@@ -3551,11 +3551,16 @@ function noteRest(s: StreamScore, episode: Episode, newNormalAfter: number): voi
 /**
  * Teaches the rests the resolved episode held (noteRest): their readings' evidence, but spread's and stuck's
  * (which judge the repeats themselves), to the channel's reference and adaptive histories, and their value to its
- * value histogram (rarity), once per reading, as a new normal teaches an episode's readings.
+ * value histogram (rarity), once per reading, as a new normal teaches an episode's readings. Not the rests of a
+ * channel back at exactly its value before the episode (`pre`, Episode.pre) at the resolving reading (`values`,
+ * sensor units) or the one before it (one reading of leeway: a quantised stream's blip): the stream went off and
+ * came back (a load switched on, then off), it did not move to a new setpoint, and its next visit to that level is
+ * as new as the first (an idle plug's load switched on twice; BENCHMARKS.md, branch idleplug2).
  */
-function teachRests(s: StreamScore): void {
+function teachRests(s: StreamScore, pre: readonly number[] | undefined, values: ArrayLike<number>): void {
   for (const rest of s.rests) {
     const { c, v } = rest;
+    if (pre !== undefined && (values[c] === pre[c] || (s.last !== null && s.last[c] === pre[c]))) continue;
     for (let i = rest.from; i < rest.to && i < s.episodeEvidence.length; i++) {
       const e = keptAt(s.episodeEvidence, i);
       for (const set of ['reference', 'adaptive'] as const) {
