@@ -250,10 +250,13 @@ class StreamState<O> {
   normCount = 0;
   warm: number[][] | null;
   /**
-   * Per channel, the stream's quantum: the smallest non-zero change between two of its readings seen so far (sensor
-   * units; 0 until it first moves). Floors its std (stdOf). Checkpointed (absent from older checkpoints: learnt again).
+   * Per channel, the stream's quantum candidate: the smallest non-zero change between two of its readings seen so far
+   * (sensor units; 0 until it first moves). It floors the std (stdOf, flooredQuantum) only once seen QUANTUM_SEEN
+   * times (`quantumSeen`). Checkpointed (absent from older checkpoints: learnt again).
    */
   readonly quantum: Float64Array;
+  /** Per channel, how many changes of the size `quantum` were seen (counted up to QUANTUM_SEEN). */
+  readonly quantumSeen: Float64Array;
   /** Per channel, the previous reading's value (NaN before the first), for `quantum`. */
   readonly prevValue: Float64Array;
   /** Normalisation fixed for the current chunk (model inputs). */
@@ -302,6 +305,7 @@ class StreamState<O> {
     this.chunkStd = norm.subarray(3 * this.C).fill(1);
     this.warm = [];
     this.quantum = new Float64Array(this.C);
+    this.quantumSeen = new Float64Array(this.C);
     this.prevValue = new Float64Array(this.C).fill(Number.NaN);
 
   }
@@ -343,6 +347,8 @@ export interface StreamEngineSnapshot {
    * value (null before the first or when missing). Absent from older checkpoints: learnt again from the next change.
    */
   readonly quantum?: readonly number[];
+  /** Per channel, how many changes of the size `quantum` were seen (StreamState.quantumSeen). Absent: counted again. */
+  readonly quantumSeen?: readonly number[];
   readonly prevValue?: readonly (number | null)[];
 }
 
@@ -424,7 +430,7 @@ export class StepEngine<O> {
   normalisation(stream: string): { mean: Float64Array; std: Float64Array } | null {
     const s = this.streams.get(stream);
     if (!s || s.normCount === 0) return null;
-    return { mean: s.mean, std: Float64Array.from(s.variance, (v, c) => stdOf(v, s.mean[c], s.quantum[c])) };
+    return { mean: s.mean, std: Float64Array.from(s.variance, (v, c) => stdOf(v, s.mean[c], flooredQuantum(s, c))) };
   }
 
   /**
@@ -549,7 +555,7 @@ export class StepEngine<O> {
     if (s.normCount === 0) this.seedNormalisation(s, first, assigned);
     for (let c = 0; c < s.C; c++) {
       s.chunkMean[c] = s.mean[c];
-      s.chunkStd[c] = stdOf(s.variance[c], s.mean[c], s.quantum[c]);
+      s.chunkStd[c] = stdOf(s.variance[c], s.mean[c], flooredQuantum(s, c));
     }
   }
 
@@ -723,7 +729,7 @@ export class StepEngine<O> {
       const mean = buffers.mean;
       for (let c = 0; c < C; c++) {
         mean[c] = s.mean[c];
-        std[c] = stdOf(s.variance[c], s.mean[c], s.quantum[c]);
+        std[c] = stdOf(s.variance[c], s.mean[c], flooredQuantum(s, c));
         z[c] = (item.values[c] - s.mean[c]) / std[c];
       }
       const result: StepResult<O> = {
@@ -772,7 +778,7 @@ export class StepEngine<O> {
   }
 
   private bareResult(s: StreamState<O>, item: StepItem<O>): StepResult<O> {
-    const std = Float64Array.from(s.variance, (v, c) => stdOf(v, s.mean[c], s.quantum[c]));
+    const std = Float64Array.from(s.variance, (v, c) => stdOf(v, s.mean[c], flooredQuantum(s, c)));
     return {
       stream: s.stream,
       item,
@@ -843,7 +849,7 @@ export class StepEngine<O> {
     const alpha = 1 / Math.min(this.opts.normHorizon, s.normCount);
     for (let c = 0; c < C; c++) {
       const mean0 = s.mean[c];
-      const span = NORM_CLIP_SIGMAS * stdOf(s.variance[c], mean0, s.quantum[c]);
+      const span = NORM_CLIP_SIGMAS * stdOf(s.variance[c], mean0, flooredQuantum(s, c));
       const v = Math.min(mean0 + span, Math.max(mean0 - span, values[c]));
       const d = v - mean0;
       const mean = mean0 + alpha * d;
@@ -889,6 +895,7 @@ export class StepEngine<O> {
       pendingRebaseline: s.pendingRebaseline,
       pendingReset: s.pendingReset,
       quantum: Array.from(s.quantum),
+      quantumSeen: Array.from(s.quantumSeen),
       prevValue: Array.from(s.prevValue, (x) => (Number.isFinite(x) ? x : null)),
       last:
         s.last === null
@@ -924,6 +931,7 @@ export class StepEngine<O> {
     s.pendingRebaseline = v.pendingRebaseline;
     s.pendingReset = v.pendingReset === true;
     if (v.quantum !== undefined) s.quantum.set(v.quantum);
+    if (v.quantum !== undefined && v.quantumSeen !== undefined) s.quantumSeen.set(v.quantumSeen);
     if (v.prevValue !== undefined) s.prevValue.set(v.prevValue.map((x) => x ?? Number.NaN));
     if (v.last !== null && v.last !== undefined) {
       const l = v.last;
@@ -996,12 +1004,35 @@ function stdOf(variance: number, mean: number, quantum = 0): number {
 /** The std of quantisation noise per quantum: 1 / √12 (a uniform error over one quantum). */
 const QUANTUM_STD = 1 / Math.sqrt(12);
 
-/** Updates `s.quantum` with the change from the previous reading to `values` (each channel: its smallest non-zero change). */
+/**
+ * Changes of one size a stream must show before that size is taken for its quantum (readings' changes, not time).
+ * One large change is no quantum: a plug read at exactly 0 W until a load switched it to 80 W has changed by 80 W
+ * once; an idle plug's 1 W blips change it by 1 W twice each (up and back).
+ */
+const QUANTUM_SEEN = 8;
+
+/** Channel c's quantum as the std's floor (sensor units): `s.quantum[c]` once seen QUANTUM_SEEN times, else 0. */
+function flooredQuantum(s: StreamState<unknown>, c: number): number {
+  return s.quantumSeen[c] >= QUANTUM_SEEN ? s.quantum[c] : 0;
+}
+
+/**
+ * Updates `s.quantum` and `s.quantumSeen` with the change from the previous reading to `values`: each channel's
+ * smallest non-zero change and how many changes of that size (within a relative 1e-6, for decimals held in binary)
+ * were seen; a smaller change starts the count again at 1.
+ */
 function noteQuantum(s: StreamState<unknown>, values: Float64Array): void {
   for (let c = 0; c < s.C; c++) {
     const moved = Math.abs(values[c] - s.prevValue[c]);
-    if (moved > 0 && Number.isFinite(moved) && (s.quantum[c] === 0 || moved < s.quantum[c])) s.quantum[c] = moved;
     s.prevValue[c] = values[c];
+    if (!(moved > 0) || !Number.isFinite(moved)) continue;
+    const q = s.quantum[c];
+    if (q > 0 && Math.abs(moved - q) <= 1e-6 * q) {
+      if (s.quantumSeen[c] < QUANTUM_SEEN) s.quantumSeen[c]++;
+    } else if (q === 0 || moved < q) {
+      s.quantum[c] = moved;
+      s.quantumSeen[c] = 1;
+    }
   }
 }
 
@@ -1068,6 +1099,8 @@ function parseSnapshot(v: unknown): StreamEngineSnapshot {
   if (o.pendingReset !== undefined && typeof o.pendingReset !== 'boolean') fail('pendingReset must be a boolean');
   const quantum = o.quantum === undefined ? undefined : nums('quantum');
   if (quantum !== undefined && (quantum.length !== C || quantum.some((q) => q < 0))) fail('quantum must be one number >= 0 per channel');
+  const quantumSeen = o.quantumSeen === undefined ? undefined : nums('quantumSeen');
+  if (quantumSeen !== undefined && (quantumSeen.length !== C || quantumSeen.some((q) => q < 0))) fail('quantumSeen must be one number >= 0 per channel');
   let prevValue: (number | null)[] | undefined;
   if (o.prevValue !== undefined) {
     const p = o.prevValue;
@@ -1096,6 +1129,7 @@ function parseSnapshot(v: unknown): StreamEngineSnapshot {
     pendingReset: o.pendingReset === true,
     last,
     ...(quantum !== undefined ? { quantum } : {}),
+    ...(quantumSeen !== undefined ? { quantumSeen } : {}),
     ...(prevValue !== undefined ? { prevValue } : {}),
   };
 }

@@ -58,11 +58,11 @@ function idlePlug(intervalMs: number, seed: number): ReplayRow[] {
 }
 
 /**
- * A plug idle at 0 W (1 W in about BLIP of its readings, each on its own) for a day, then a load switched on (80 W,
- * flat) for an hour, off (idle again) for an hour, on again for an hour, then idle for 6 h; at `intervalMs`. Returns
- * the rows and the two loaded hours' [first, end) epoch ms.
+ * A plug idle at 0 W (1 W in about BLIP of its readings, each on its own; exactly 0 W with `blips` false) for a day,
+ * then a load switched on (80 W, flat) for an hour, off (idle again) for an hour, on again for an hour, then idle for
+ * 6 h; at `intervalMs`. Returns the rows and the two loaded hours' [first, end) epoch ms.
  */
-function switchedTwice(intervalMs: number, seed: number): { rows: ReplayRow[]; hours: [number, number][] } {
+function switchedTwice(intervalMs: number, seed: number, blips = true): { rows: ReplayRow[]; hours: [number, number][] } {
   const u = mulberry32(seed);
   const t0 = Date.UTC(2026, 10, 30);
   const HOUR = 3_600_000;
@@ -74,7 +74,7 @@ function switchedTwice(intervalMs: number, seed: number): { rows: ReplayRow[]; h
   for (const [level, ms] of segments) {
     if (level > 0) hours.push([ts, ts + ms]);
     for (let k = 0; k < ms / intervalMs; k++, ts += intervalMs) {
-      const w = level === 0 && last === 0 && u() < BLIP ? 1 : level;
+      const w = blips && level === 0 && last === 0 && u() < BLIP ? 1 : level;
       rows.push({ sensor: 'plug', ts, channels: ['ENERGY.Power'], values: [w] });
       last = level === 0 ? w : 0;
     }
@@ -82,13 +82,26 @@ function switchedTwice(intervalMs: number, seed: number): { rows: ReplayRow[]; h
   return { rows, hours };
 }
 
-/** Every episode of `rows` replayed with the shipped configuration and model, told as the daemon's record tells it. */
-async function toldEpisodes(rows: readonly ReplayRow[]): Promise<readonly ToldEpisode[]> {
+/**
+ * Every episode of `rows` replayed with the shipped configuration and model, told as the daemon's record tells it,
+ * and the time stamps (epoch ms) of the readings judged (past the stream's learning period).
+ */
+async function toldEpisodes(rows: readonly ReplayRow[]): Promise<{ episodes: readonly ToldEpisode[]; judged: number[] }> {
   const config = shipped();
   const dir = mkdtempSync(join(tmpdir(), 'anomalyd-idle-plug-'));
   dirs.push(dir);
-  const res = await runReplay(rows, { config, learnRows: 0, loadModel, shippedModel: modelSidecarPath(config), dir, tell: true }, () => undefined);
-  return res.episodes;
+  const judged: number[] = [];
+  let i = 0;
+  const res = await runReplay(rows, { config, learnRows: 0, loadModel, shippedModel: modelSidecarPath(config), dir, tell: true }, (o) => {
+    if (o.status !== 'learning') judged.push(rows[i].ts);
+    i++;
+  });
+  return { episodes: res.episodes, judged };
+}
+
+/** `episodes` one a line (start, readings, kind), for a failed expectation's message. */
+function summarise(episodes: readonly ToldEpisode[]): string {
+  return episodes.map((e) => `${new Date(e.startTs).toISOString()} ${e.readings} ${e.kind ?? '(no kind)'}`).join('\n');
 }
 
 const present = existsSync(join(MODELS, 'gru.json'));
@@ -129,12 +142,59 @@ describe.skipIf(!present)('an idle whole-watt plug (0 W, isolated 1 W blips; shi
     // scorer taught the first hour's rest when its episode resolved (the second switch-on then opened none).
     it(`${intervalMs / 1000} s apart: a load switched on twice (80 W for an hour, idle an hour, 80 W an hour) is told both times; no kind-less episode`, async () => {
       const { rows, hours } = switchedTwice(intervalMs, 34);
-      const episodes = await toldEpisodes(rows);
-      const summary = episodes.map((e) => `${new Date(e.startTs).toISOString()} ${e.readings} ${e.kind ?? '(no kind)'}`).join('\n');
+      const { episodes } = await toldEpisodes(rows);
+      const summary = summarise(episodes);
       // Each switch-on opens its own episode, told with a kind, inside its hour.
       for (const [from, to] of hours) expect(episodes.some((e) => e.kind !== null && e.startTs >= from && e.startTs < to), summary).toBe(true);
       // None is kind-less: not at a return to 0 W, nor at a blip.
       expect(episodes.filter((e) => e.kind === null), summary).toEqual([]);
     }, 120_000);
+
+    // A plug read at exactly 0 W (no blip) until the load: its learning period starts at its first movement (the first
+    // switch-on; stream.learnReadings), so a loaded hour is judged only past it (at 60 s the whole load is learnt
+    // from). Fails with a quantum taken from one change (q = 80 W: the first hour learnt as normal, a kind-less episode
+    // at the return to 0 W, the second switch-on missed); a quantum counts once seen QUANTUM_SEEN times (idleplug3).
+    it(`${intervalMs / 1000} s apart: exactly 0 W (no blip), a load switched on twice: each loaded hour judged is told; no kind-less episode`, async () => {
+      const { rows, hours } = switchedTwice(intervalMs, 35, false);
+      expect(rows.every((r) => r.values[0] === 0 || r.values[0] === 80)).toBe(true);
+      const { episodes, judged } = await toldEpisodes(rows);
+      const summary = summarise(episodes);
+      for (const [from, to] of hours) {
+        const firstJudged = judged.find((ts) => ts >= from && ts < to);
+        if (firstJudged === undefined) continue;
+        expect(episodes.some((e) => e.kind !== null && e.startTs >= from && e.startTs < to), summary).toBe(true);
+      }
+      if (intervalMs === 10_000) {
+        // At 10 s the learning period (from the first switch-on) ends within the first hour: the second is judged.
+        expect(judged.some((ts) => ts >= hours[1][0] && ts < hours[1][1])).toBe(true);
+      }
+      expect(episodes.filter((e) => e.kind === null), summary).toEqual([]);
+    }, 120_000);
   }
+
+  // A setpoint boosted from 20 to 22 for 2 h five times (every 9 h from 26 h on) over 3 days at 60 s, exactly at its
+  // values; it starts at 21 and 20.5 so that its learning period starts at once. A level visited again and again is
+  // normal: the first come-back to 20 does not teach the boost's rest (teachRests: a load switched on twice is told
+  // both times), the second does, so the third to fifth boosts open no episode. Fails on idleplug2 (every boost told).
+  it('60 s apart: a setpoint boosted 20 -> 22 -> 20 five times: the third to fifth boosts open no episode', async () => {
+    const intervalMs = 60_000;
+    const t0 = Date.UTC(2026, 10, 30);
+    const n = (3 * DAY_MS) / intervalMs;
+    const HOUR = 3_600_000;
+    const boosts = [0, 1, 2, 3, 4].map((b): [number, number] => [t0 + (26 + 9 * b) * HOUR, t0 + (28 + 9 * b) * HOUR]);
+    const rows: ReplayRow[] = [];
+    for (let i = 0; i < n; i++) {
+      const ts = t0 + i * intervalMs;
+      const v = i < 2 ? [21, 20.5][i] : boosts.some(([from, to]) => ts >= from && ts < to) ? 22 : 20;
+      rows.push({ sensor: 'thermostat', ts, channels: ['setpoint'], values: [v] });
+    }
+    const { episodes, judged } = await toldEpisodes(rows);
+    const summary = summarise(episodes);
+    // Every boost is judged (past the learning period).
+    for (const [from] of boosts) expect(judged.includes(from), summary).toBe(true);
+    // An episode opens at the first boost (a level never seen before) ...
+    expect(episodes.some((e) => e.startTs >= boosts[0][0] && e.startTs < boosts[0][1]), summary).toBe(true);
+    // ... none from the third on (the second come-back to 20 taught the boost's level).
+    expect(episodes.filter((e) => e.startTs >= boosts[2][0]), summary).toEqual([]);
+  }, 120_000);
 });
