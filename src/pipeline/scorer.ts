@@ -366,6 +366,12 @@ class StreamScore {
   steps: StepCandidate[] = [];
   /** Rests (quietValues) the open episode held, to be taught when it resolves (noteRest, teachRests). */
   rests: RestHeld[] = [];
+  /**
+   * [channel, value] of the levels an episode came back to (teachRests) with its rests then not taught: the next
+   * episode back at one of them teaches its rests (a level visited again and again is normal). Newest last, at most
+   * CAME_BACK_KEPT.
+   */
+  cameBack: [number, number][] = [];
   seen = 0;
   /**
    * The model segment's step (StepResult.segmentSteps) of the latest reading of an episode that was off on its own
@@ -1241,7 +1247,7 @@ export class StreamScorer {
     // value once it has ended without stuck calling it rare: its readings are taught when the episode resolves
     // (noteRest, teachRests).
     if (!learning && episode !== null) noteRest(s, episode, this.opts.newNormalAfter);
-    if (!learning && before !== null && s.episode === null && !rebaseline) teachRests(s);
+    if (!learning && before !== null && s.episode === null && !rebaseline) teachRests(s, before.pre, r.item.values);
     if (s.episode !== null && s.episode.stuckAt !== s.episode.readings && s.episode.grownAt !== s.episode.readings && this.opts.newNormalAfter > 0 && s.episodeEvidence.length < this.opts.newNormalAfter) {
       keepForNewNormal(s, taught, this.scratch.get(C)?.d2);
     }
@@ -2515,6 +2521,7 @@ export class StreamScorer {
       episodeEvidence: s.episodeEvidence.length === 0 ? [] : s.episodeEvidence.pack(),
       steps: s.steps.map((st) => ({ c: st.c, from: st.from, to: st.to, sum: st.sum, n: st.n, ref: st.ref.map(nanToNull), adapt: st.adapt.map(nanToNull) })),
       rests: s.rests.map((x) => [x.c, x.from, x.to, x.v]),
+      cameBack: s.cameBack.map(([c, v]) => [c, v]),
       seen: s.seen,
       learnFrom: s.learnFrom === NOT_MOVED ? 'not_moved' : s.learnFrom,
       knownNormal: s.knownNormal,
@@ -2642,6 +2649,15 @@ export class StreamScorer {
         const [c, from, to, rv] = nums(x, 'rest', 4);
         if (!Number.isInteger(c) || c < 0 || c >= C || !Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to < from) throw new Error('scorer snapshot: bad rest');
         return { c, from, to, v: rv };
+      });
+    }
+    // Absent from checkpoints written before it existed: no level came back yet.
+    if (v.cameBack !== undefined) {
+      if (!Array.isArray(v.cameBack)) throw new Error('scorer snapshot: cameBack must be an array');
+      s.cameBack = v.cameBack.map((x) => {
+        const [c, cv] = nums(x, 'cameBack', 2);
+        if (!Number.isInteger(c) || c < 0 || c >= C) throw new Error('scorer snapshot: bad cameBack');
+        return [c, cv];
       });
     }
     s.seen = int(v.seen, 'seen');
@@ -2945,6 +2961,8 @@ export interface StreamScoreSnapshot {
   /** Rare steps waiting to be confirmed (null: NaN, nothing to teach). Absent from checkpoints written before it existed. */
   /** Rests the open episode held, [channel, from, to, value]. Absent from checkpoints written before it existed. */
   readonly rests?: readonly [number, number, number, number][];
+  /** Levels an episode came back to with its rests not taught, [channel, value] (StreamScore.cameBack). Absent from checkpoints written before it existed. */
+  readonly cameBack?: readonly [number, number][];
   readonly steps?: readonly { c: number; from: number; to: number; sum: number; n: number; ref: (number | null)[]; adapt: (number | null)[] }[];
   readonly seen: number;
   /** StreamScore.learnFrom ('not_moved' for NOT_MOVED); absent in older checkpoints (0). */
@@ -3686,11 +3704,27 @@ function noteRest(s: StreamScore, episode: Episode, newNormalAfter: number): voi
 /**
  * Teaches the rests the resolved episode held (noteRest): their readings' evidence, but spread's and stuck's
  * (which judge the repeats themselves), to the channel's reference and adaptive histories, and their value to its
- * value histogram (rarity), once per reading, as a new normal teaches an episode's readings.
+ * value histogram (rarity), once per reading, as a new normal teaches an episode's readings. Not the rests of a
+ * channel back at exactly its value before the episode (`pre`, Episode.pre) at the resolving reading (`values`,
+ * sensor units) or the one before it (one reading of leeway: a quantised stream's blip) the first time it comes back
+ * to that value (`s.cameBack`): the stream went off and came back (a load switched on, then off), and its next visit
+ * to that level is as new as the first (an idle plug's load switched on twice; BENCHMARKS.md, branches idleplug2 and
+ * idleplug3). From the second come-back to it on, they are taught: a level visited again and again (a setpoint
+ * boosted and set back) is normal.
  */
-function teachRests(s: StreamScore): void {
+function teachRests(s: StreamScore, pre: readonly number[] | undefined, values: ArrayLike<number>): void {
+  const skipped = new Set<number>();
   for (const rest of s.rests) {
     const { c, v } = rest;
+    if (pre !== undefined && (values[c] === pre[c] || (s.last !== null && s.last[c] === pre[c]))) {
+      if (skipped.has(c)) continue;
+      if (!s.cameBack.some(([bc, bv]) => bc === c && bv === pre[c])) {
+        skipped.add(c);
+        s.cameBack.push([c, pre[c]]);
+        if (s.cameBack.length > CAME_BACK_KEPT) s.cameBack.shift();
+        continue;
+      }
+    }
     for (let i = rest.from; i < rest.to && i < s.episodeEvidence.length; i++) {
       const e = keptAt(s.episodeEvidence, i);
       for (const set of ['reference', 'adaptive'] as const) {
@@ -3705,6 +3739,9 @@ function teachRests(s: StreamScore): void {
   }
   s.rests = [];
 }
+
+/** Levels kept in StreamScore.cameBack, per stream (the oldest dropped first). */
+const CAME_BACK_KEPT = 16;
 
 /** Teaches channel c that it rests at `v` (quietValues): the most recently ended rests are kept. */
 function teachQuiet(s: StreamScore, c: number, v: number): void {

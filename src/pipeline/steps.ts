@@ -249,6 +249,16 @@ class StreamState<O> {
   readonly variance: Float64Array;
   normCount = 0;
   warm: number[][] | null;
+  /**
+   * Per channel, the stream's quantum candidate: the smallest non-zero change between two of its readings seen so far
+   * (sensor units; 0 until it first moves). It floors the std (stdOf, flooredQuantum) only once seen QUANTUM_SEEN
+   * times (`quantumSeen`). Checkpointed (absent from older checkpoints: learnt again).
+   */
+  readonly quantum: Float64Array;
+  /** Per channel, how many changes of the size `quantum` were seen (counted up to QUANTUM_SEEN). */
+  readonly quantumSeen: Float64Array;
+  /** Per channel, the previous reading's value (NaN before the first), for `quantum`. */
+  readonly prevValue: Float64Array;
   /** Normalisation fixed for the current chunk (model inputs). */
   readonly chunkMean: Float64Array;
   readonly chunkStd: Float64Array;
@@ -294,6 +304,9 @@ class StreamState<O> {
     this.chunkMean = norm.subarray(2 * this.C, 3 * this.C);
     this.chunkStd = norm.subarray(3 * this.C).fill(1);
     this.warm = [];
+    this.quantum = new Float64Array(this.C);
+    this.quantumSeen = new Float64Array(this.C);
+    this.prevValue = new Float64Array(this.C).fill(Number.NaN);
 
   }
 
@@ -329,6 +342,14 @@ export interface StreamEngineSnapshot {
    * the first reading. Absent from older checkpoints.
    */
   readonly last?: StoredStepResult | null;
+  /**
+   * Per channel, the stream's quantum (StreamState.quantum, sensor units; 0 until it moved) and its previous reading's
+   * value (null before the first or when missing). Absent from older checkpoints: learnt again from the next change.
+   */
+  readonly quantum?: readonly number[];
+  /** Per channel, how many changes of the size `quantum` were seen (StreamState.quantumSeen). Absent: counted again. */
+  readonly quantumSeen?: readonly number[];
+  readonly prevValue?: readonly (number | null)[];
 }
 
 /** The latest reading's result as a checkpoint keeps it: what a duplicate of it reports. */
@@ -409,7 +430,7 @@ export class StepEngine<O> {
   normalisation(stream: string): { mean: Float64Array; std: Float64Array } | null {
     const s = this.streams.get(stream);
     if (!s || s.normCount === 0) return null;
-    return { mean: s.mean, std: Float64Array.from(s.variance, (v, c) => stdOf(v, s.mean[c])) };
+    return { mean: s.mean, std: Float64Array.from(s.variance, (v, c) => stdOf(v, s.mean[c], flooredQuantum(s, c))) };
   }
 
   /**
@@ -534,7 +555,7 @@ export class StepEngine<O> {
     if (s.normCount === 0) this.seedNormalisation(s, first, assigned);
     for (let c = 0; c < s.C; c++) {
       s.chunkMean[c] = s.mean[c];
-      s.chunkStd[c] = stdOf(s.variance[c], s.mean[c]);
+      s.chunkStd[c] = stdOf(s.variance[c], s.mean[c], flooredQuantum(s, c));
     }
   }
 
@@ -708,7 +729,7 @@ export class StepEngine<O> {
       const mean = buffers.mean;
       for (let c = 0; c < C; c++) {
         mean[c] = s.mean[c];
-        std[c] = stdOf(s.variance[c], s.mean[c]);
+        std[c] = stdOf(s.variance[c], s.mean[c], flooredQuantum(s, c));
         z[c] = (item.values[c] - s.mean[c]) / std[c];
       }
       const result: StepResult<O> = {
@@ -735,6 +756,7 @@ export class StepEngine<O> {
       s.last = result;
       const verdict = this.deps.score(result);
       this.pushRaw(s, item.values);
+      noteQuantum(s, item.values);
       if (!verdict.exclude) this.updateNormalisation(s, item.values);
       if (verdict.rebaseline) s.pendingRebaseline = true;
       if (verdict.reset === true) s.pendingReset = true;
@@ -756,7 +778,7 @@ export class StepEngine<O> {
   }
 
   private bareResult(s: StreamState<O>, item: StepItem<O>): StepResult<O> {
-    const std = Float64Array.from(s.variance, (v, c) => stdOf(v, s.mean[c]));
+    const std = Float64Array.from(s.variance, (v, c) => stdOf(v, s.mean[c], flooredQuantum(s, c)));
     return {
       stream: s.stream,
       item,
@@ -827,7 +849,7 @@ export class StepEngine<O> {
     const alpha = 1 / Math.min(this.opts.normHorizon, s.normCount);
     for (let c = 0; c < C; c++) {
       const mean0 = s.mean[c];
-      const span = NORM_CLIP_SIGMAS * stdOf(s.variance[c], mean0);
+      const span = NORM_CLIP_SIGMAS * stdOf(s.variance[c], mean0, flooredQuantum(s, c));
       const v = Math.min(mean0 + span, Math.max(mean0 - span, values[c]));
       const d = v - mean0;
       const mean = mean0 + alpha * d;
@@ -872,6 +894,9 @@ export class StepEngine<O> {
       rawCount: s.rawCount,
       pendingRebaseline: s.pendingRebaseline,
       pendingReset: s.pendingReset,
+      quantum: Array.from(s.quantum),
+      quantumSeen: Array.from(s.quantumSeen),
+      prevValue: Array.from(s.prevValue, (x) => (Number.isFinite(x) ? x : null)),
       last:
         s.last === null
           ? null
@@ -905,6 +930,9 @@ export class StepEngine<O> {
     s.raw = Float64Array.from(v.raw);
     s.pendingRebaseline = v.pendingRebaseline;
     s.pendingReset = v.pendingReset === true;
+    if (v.quantum !== undefined) s.quantum.set(v.quantum);
+    if (v.quantum !== undefined && v.quantumSeen !== undefined) s.quantumSeen.set(v.quantumSeen);
+    if (v.prevValue !== undefined) s.prevValue.set(v.prevValue.map((x) => x ?? Number.NaN));
     if (v.last !== null && v.last !== undefined) {
       const l = v.last;
       // The item is a placeholder: a duplicate reports the latest reading's result with its own item.
@@ -961,8 +989,51 @@ interface ModelOut {
   readonly recon: Float32Array | null;
 }
 
-function stdOf(variance: number, mean: number): number {
-  return Math.max(Math.sqrt(variance), STD_REL_FLOOR * Math.abs(mean), STD_ABS_FLOOR);
+/**
+ * The running std of a channel (sensor units) from its variance and mean, floored: at STD_REL_FLOOR of the mean, at
+ * STD_ABS_FLOOR, and at the std of the quantisation noise of its quantum q (q / √12: a uniform error over one
+ * quantum; Widrow, "A study of rough amplitude quantization by means of Nyquist sampling theory", IRE Trans. Circuit
+ * Theory 1956). A quantised stream that rests on one value (an idle plug at 0 W that reads 1 W now and then) has a
+ * trimmed spread of 0: without the quantum's floor one quantum would be millions of std, and the clip of
+ * updateNormalisation (±NORM_CLIP_SIGMAS std) would keep every such reading from ever widening it.
+ */
+function stdOf(variance: number, mean: number, quantum = 0): number {
+  return Math.max(Math.sqrt(variance), STD_REL_FLOOR * Math.abs(mean), STD_ABS_FLOOR, quantum * QUANTUM_STD);
+}
+
+/** The std of quantisation noise per quantum: 1 / √12 (a uniform error over one quantum). */
+const QUANTUM_STD = 1 / Math.sqrt(12);
+
+/**
+ * Changes of one size a stream must show before that size is taken for its quantum (readings' changes, not time).
+ * One large change is no quantum: a plug read at exactly 0 W until a load switched it to 80 W has changed by 80 W
+ * once; an idle plug's 1 W blips change it by 1 W twice each (up and back).
+ */
+const QUANTUM_SEEN = 8;
+
+/** Channel c's quantum as the std's floor (sensor units): `s.quantum[c]` once seen QUANTUM_SEEN times, else 0. */
+function flooredQuantum(s: StreamState<unknown>, c: number): number {
+  return s.quantumSeen[c] >= QUANTUM_SEEN ? s.quantum[c] : 0;
+}
+
+/**
+ * Updates `s.quantum` and `s.quantumSeen` with the change from the previous reading to `values`: each channel's
+ * smallest non-zero change and how many changes of that size (within a relative 1e-6, for decimals held in binary)
+ * were seen; a smaller change starts the count again at 1.
+ */
+function noteQuantum(s: StreamState<unknown>, values: Float64Array): void {
+  for (let c = 0; c < s.C; c++) {
+    const moved = Math.abs(values[c] - s.prevValue[c]);
+    s.prevValue[c] = values[c];
+    if (!(moved > 0) || !Number.isFinite(moved)) continue;
+    const q = s.quantum[c];
+    if (q > 0 && Math.abs(moved - q) <= 1e-6 * q) {
+      if (s.quantumSeen[c] < QUANTUM_SEEN) s.quantumSeen[c]++;
+    } else if (q === 0 || moved < q) {
+      s.quantum[c] = moved;
+      s.quantumSeen[c] = 1;
+    }
+  }
 }
 
 function clip(v: number): number {
@@ -1026,6 +1097,16 @@ function parseSnapshot(v: unknown): StreamEngineSnapshot {
     last = { modelId: l.modelId as string | null, expected, predError: numOrNull(l.predError, 'predError'), reconError: numOrNull(l.reconError, 'reconError'), segmentSteps: l.segmentSteps as number, warm: l.warm as boolean, settled: l.settled as boolean };
   }
   if (o.pendingReset !== undefined && typeof o.pendingReset !== 'boolean') fail('pendingReset must be a boolean');
+  const quantum = o.quantum === undefined ? undefined : nums('quantum');
+  if (quantum !== undefined && (quantum.length !== C || quantum.some((q) => q < 0))) fail('quantum must be one number >= 0 per channel');
+  const quantumSeen = o.quantumSeen === undefined ? undefined : nums('quantumSeen');
+  if (quantumSeen !== undefined && (quantumSeen.length !== C || quantumSeen.some((q) => q < 0))) fail('quantumSeen must be one number >= 0 per channel');
+  let prevValue: (number | null)[] | undefined;
+  if (o.prevValue !== undefined) {
+    const p = o.prevValue;
+    if (!Array.isArray(p) || p.length !== C || !p.every((x) => x === null || (typeof x === 'number' && Number.isFinite(x)))) return fail('prevValue must be one finite number or null per channel');
+    prevValue = p as (number | null)[];
+  }
   return {
     format: 'anomalyd-steps/1',
     channels: channels,
@@ -1047,5 +1128,8 @@ function parseSnapshot(v: unknown): StreamEngineSnapshot {
     pendingRebaseline: o.pendingRebaseline as boolean,
     pendingReset: o.pendingReset === true,
     last,
+    ...(quantum !== undefined ? { quantum } : {}),
+    ...(quantumSeen !== undefined ? { quantumSeen } : {}),
+    ...(prevValue !== undefined ? { prevValue } : {}),
   };
 }
