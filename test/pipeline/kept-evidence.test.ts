@@ -65,6 +65,10 @@
  * the timeline of its block means (line, linePos, pending: a cycle that repeats, src/pipeline/excursion.ts); the
  * sample of outputs is unchanged (its assertion passed before the fixture was written again), only the snapshot gains
  * the fields.
+ * Written again at the twenty-eighth session's integration (int8: roomcycle, kettle and idleplug3 merged): the snapshot
+ * gains the dwells' own typical change (switchLog, switchCount: kettle) and the values an episode first came back to
+ * (cameBack: idleplug3); the sample of outputs is unchanged (its assertion passed before the fixture was written again),
+ * and every other field of the snapshot too.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
