@@ -1348,7 +1348,7 @@ export class Daemon {
     // moment it expired, before its streams' silence is judged (DeviceAvailability: one device_offline episode).
     this.parser?.judgeEntityExpiry(now, listening);
     // A sleeper that has not woken within a few of its usual sleeps is told (DeviceAvailability.judgeSleepers).
-    this.availability?.judgeSleepers(now);
+    this.availability?.judgeSleepers(now, listening);
     const availability = this.availability?.active === true ? this.availability : null;
     const linkMs = silenceLinkMs(this.opts.config.mqtt.keepaliveSec);
     for (const [sensor, arrived] of board.arrivals()) {

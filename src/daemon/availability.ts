@@ -187,12 +187,13 @@ export class DeviceAvailability {
   /**
    * Tells each sleeper that has not woken within SLEEP_WAIT times its usual sleep at `now` (epoch ms, the daemon's
    * clock): one device_offline episode from when it said it is offline (Daemon.judgeSilences, not while the daemon
-   * cannot hear its devices).
+   * cannot hear its devices). `listeningSince` (epoch ms, MqttAdapter.listeningSince; null: always): its wait counts
+   * from then at the earliest, as a silence does (a wake while the connection was down was not heard).
    */
-  judgeSleepers(now: number): void {
+  judgeSleepers(now: number, listeningSince: number | null = null): void {
     for (const [device, a] of [...this.asleep]) {
       const usual = this.usualSleep(device);
-      if (usual !== null && now - a.since <= SLEEP_WAIT * usual) continue;
+      if (usual !== null && now - Math.max(a.since, listeningSince ?? a.since) <= SLEEP_WAIT * usual) continue;
       this.asleep.delete(device);
       const streams = this.w.streamsOf(device);
       if (streams.length === 0) continue;
