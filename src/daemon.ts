@@ -61,7 +61,7 @@ import { BackfillLog } from './daemon/backfill-log.js';
 import { LoopLoad, eventLoopSampler, type UtilizationSampler } from './daemon/loop-load.js';
 import type { StorageError } from './adapters/storage.js';
 import type { OwnModelProgress } from './contract/own-model.js';
-import { DeviceAvailability } from './daemon/availability.js';
+import { DeviceAvailability, SLEEP_KEY } from './daemon/availability.js';
 import { DeviceSilences } from './daemon/device-silence.js';
 import { JunkGate, type JunkGateOptions } from './daemon/junk-gate.js';
 
@@ -424,7 +424,15 @@ export class Daemon {
       },
       // A device whose streams' silences are all told already (their missing-data episodes open) opens none of its own.
       silenceTold: (stream) => this.detector?.silenceOpen(stream) === true,
+      // The sleepers' cadences, kept as a checkpoint row: a restart must not make the next sleep an alert (tryout 32).
+      saveSleep: (state) => store.saveSensorStates([{ sensor: SLEEP_KEY, blob: Buffer.from(state, 'utf8'), updatedAt: this.now() }]),
     });
+    try {
+      const kept = store.loadSensorState(SLEEP_KEY);
+      if (kept !== null) this.availability.restoreSleep(kept.blob.toString('utf8'));
+    } catch (err) {
+      this.log.warn({ err }, 'the sleepers’ cadences kept in the store could not be read: learnt again (their first sleeps told)');
+    }
     this.deviceSilences = new DeviceSilences({
       streamsOf: (device) => this.streamsOf(device),
       heardAt: (stream) => this.board?.heardAt(stream) ?? null,
@@ -1340,6 +1348,8 @@ export class Daemon {
     // A discovered entity whose state expired (its expire_after) is its device's word that it is offline, told at the
     // moment it expired, before its streams' silence is judged (DeviceAvailability: one device_offline episode).
     this.parser?.judgeEntityExpiry(now, listening);
+    // A sleeper that has not woken within a few of its usual sleeps is told (DeviceAvailability.judgeSleepers).
+    this.availability?.judgeSleepers(now, listening);
     const availability = this.availability?.active === true ? this.availability : null;
     const linkMs = silenceLinkMs(this.opts.config.mqtt.keepaliveSec);
     for (const [sensor, arrived] of board.arrivals()) {

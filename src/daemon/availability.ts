@@ -25,6 +25,16 @@
  * Across a restart the open episode stays open (Daemon.resolveOrphanedEpisodes hands it back: restore), its device
  * offline until it says otherwise or reads again.
  *
+ * A device that SLEEPS (ESPHome's deep sleep, a battery Tasmota or zigbee2mqtt device: tryout 32) says `offline` before
+ * each sleep and comes back on its own cadence. Once SLEEP_CYCLES of its offline spans in a row were alike (each within
+ * SLEEP_WAIT times the others' length), it is a sleeper: its `offline` opens no episode, it is asleep (its streams'
+ * silence not judged, as while it says it is offline), and it is told only when it has not woken (said `online` or
+ * read again) within SLEEP_WAIT times its usual sleep (the longest of its last SLEEP_CYCLES sleeps), in the device's
+ * own time, as a report-on-change stream's heartbeat is its own longest quiet (StreamScore.quietestMs): one
+ * device_offline episode, `garden-soil offline since 10:02 (the device said so on garden-soil/status), did not wake
+ * within 45 min, usually sleeps 15 min, 1 stream silent`. Its first sleeps, before the cadence is known, are told
+ * as any device's. The cadence is kept in the store (SleepWiring.save: a `#sleep` checkpoint row) across a restart.
+ *
  * A device without availability messages is never touched: nothing here runs for its streams, so the detector is
  * the same for them (scripts/detector-hash.mjs).
  */
@@ -59,6 +69,41 @@ export interface AvailabilityWiring {
    * episode of its own when it says it is offline (said). Absent: never.
    */
   readonly silenceTold?: (stream: string) => boolean;
+  /**
+   * Keeps the sleepers' cadences (DeviceAvailability.sleepState, JSON) where the next start finds them
+   * (DeviceAvailability.restoreSleep). Called when a cadence changes (at most once per wake of a device). Optional:
+   * without it a restart learns the cadences again (its first sleeps told).
+   */
+  readonly saveSleep?: (state: string) => void;
+}
+
+/**
+ * A device's offline spans in a row alike (each within SLEEP_WAIT times the others) that make it a sleeper: one span
+ * is a length but no cadence, two alike may be chance (a reboot after an outage of the same length); three is the
+ * fewest that shows a rhythm, and costs at most three told sleeps (at a 15-min wake, 45 min of a day's 96 sleeps).
+ */
+export const SLEEP_CYCLES = 3;
+
+/**
+ * How many of its usual sleeps a sleeper may stay offline before it is told (and the most a sleep may differ from the
+ * others of its cadence, either way). ESPHome's deep sleep wakes on a fixed period; a wake that waits for Wi-Fi or
+ * a broker may take a while longer, never three periods.
+ */
+export const SLEEP_WAIT = 3;
+
+/** The checkpoint row (SensorStateRow.sensor) that keeps the sleepers' cadences: no stream id holds `#`. */
+export const SLEEP_KEY = '#sleep';
+
+/** A device's sleep cadence: its last alike offline spans (ms, newest last, at most SLEEP_CYCLES). */
+interface Cadence {
+  readonly spans: readonly number[];
+}
+
+/** A sleeper now asleep: since when (epoch ms, its `offline`'s arrival), where it said so. */
+interface Asleep {
+  readonly since: number;
+  readonly topic: string;
+  readonly why?: string;
 }
 
 /** A device's open episode as its streams' retained states tell it (SensorStatePayload `anomaly_id`, `kind`, `sentence`). */
@@ -75,6 +120,8 @@ interface Offline {
   readonly since: number;
   /** The open sentence without its kind label: `esp-power offline since 10:02 (the device said so on esp-power/status), 16 streams silent`. */
   readonly told: string;
+  /** A sleeper told because it did not wake in time (its offline span then is no sleep of its cadence). */
+  readonly overdue?: boolean;
 }
 
 /** At most this many devices are remembered as back online (backAt); more start the memory over. */
@@ -93,12 +140,16 @@ export class DeviceAvailability {
   private readonly back = new Map<string, { readonly at: number; readonly since: number }>();
   /** Per stream, its device as the parser keeps it (looked up once: Daemon.judgeSilences asks at every tick while active). */
   private readonly devices = new Map<string, string>();
+  /** Per device that came back after saying it was offline, its sleep cadence (at most MAX_BACK devices). */
+  private readonly cadences = new Map<string, Cadence>();
+  /** The sleepers asleep now (said `offline`, no episode open). */
+  private readonly asleep = new Map<string, Asleep>();
 
   constructor(private readonly w: AvailabilityWiring) {}
 
   /** Whether any device is offline or back from being offline: false = nothing here applies to any stream (cheap). */
   get active(): boolean {
-    return this.offline.size > 0 || this.back.size > 0;
+    return this.offline.size > 0 || this.back.size > 0 || this.asleep.size > 0;
   }
 
   /**
@@ -121,7 +172,87 @@ export class DeviceAvailability {
 
   /** Whether `device` says it is offline now: its streams' silence is not judged (Daemon.judgeSilences). */
   silenced(device: string): boolean {
-    return this.offline.has(device);
+    return this.offline.has(device) || this.asleep.has(device);
+  }
+
+  /**
+   * The usual sleep of `device` (ms: the longest of its last SLEEP_CYCLES alike offline spans) once it is a sleeper
+   * (SLEEP_CYCLES of them in a row), else null.
+   */
+  usualSleep(device: string): number | null {
+    const c = this.cadences.get(device);
+    return c === undefined || c.spans.length < SLEEP_CYCLES ? null : Math.max(...c.spans);
+  }
+
+  /**
+   * Tells each sleeper that has not woken within SLEEP_WAIT times its usual sleep at `now` (epoch ms, the daemon's
+   * clock): one device_offline episode from when it said it is offline (Daemon.judgeSilences, not while the daemon
+   * cannot hear its devices). `listeningSince` (epoch ms, MqttAdapter.listeningSince; null: always): its wait counts
+   * from then at the earliest, as a silence does (a wake while the connection was down was not heard).
+   */
+  judgeSleepers(now: number, listeningSince: number | null = null): void {
+    for (const [device, a] of [...this.asleep]) {
+      const usual = this.usualSleep(device);
+      if (usual !== null && now - Math.max(a.since, listeningSince ?? a.since) <= SLEEP_WAIT * usual) continue;
+      this.asleep.delete(device);
+      const streams = this.w.streamsOf(device);
+      if (streams.length === 0) continue;
+      const wait = usual === null ? now - a.since : SLEEP_WAIT * usual;
+      const told = `${device} offline since ${this.clock(a.since, now)} (${a.why ?? `the device said so on ${a.topic}`}), did not wake within ${formatDuration(wait)}, usually sleeps ${formatDuration(usual ?? 0)}, ${streams.length} stream${streams.length === 1 ? '' : 's'} silent`;
+      const state: Offline = { anomalyId: this.w.newId(), since: a.since, told, overdue: true };
+      if (!this.w.record(this.event('open', device, state, now), this.explanation(device, state, now, told))) {
+        this.asleep.set(device, a);
+        continue;
+      }
+      this.offline.set(device, state);
+      this.back.delete(device);
+      this.w.changed?.(device, streams);
+    }
+  }
+
+  /** The sleepers' cadences as JSON (`{ "<device>": [span ms, …] }`), for the store (AvailabilityWiring.saveSleep). */
+  sleepState(): string {
+    const o: Record<string, readonly number[]> = {};
+    for (const [device, c] of this.cadences) o[device] = c.spans;
+    return JSON.stringify(o);
+  }
+
+  /**
+   * Takes back the cadences a previous run kept (sleepState's JSON). A malformed entry is skipped; malformed JSON
+   * throws (SyntaxError): the caller logs it and learns the cadences again.
+   */
+  restoreSleep(json: string): void {
+    const o = JSON.parse(json) as unknown;
+    if (typeof o !== 'object' || o === null) return;
+    for (const [device, spans] of Object.entries(o as Record<string, unknown>)) {
+      if (!Array.isArray(spans)) continue;
+      const ok = spans.filter((x): x is number => typeof x === 'number' && Number.isFinite(x) && x > 0).slice(-SLEEP_CYCLES);
+      if (ok.length > 0 && this.cadences.size < MAX_BACK) this.cadences.set(device, { spans: ok });
+    }
+  }
+
+  /** A device back after an offline span of `span` ms that was a sleep (not an overdue one): its cadence learns it. */
+  private learnSleep(device: string, span: number): void {
+    if (!(span > 0)) return;
+    const c = this.cadences.get(device);
+    const alike = c !== undefined && c.spans.every((x) => span <= SLEEP_WAIT * x && x <= SLEEP_WAIT * span);
+    const spans = alike ? [...c.spans, span].slice(-SLEEP_CYCLES) : [span];
+    if (!this.cadences.has(device) && this.cadences.size >= MAX_BACK) this.cadences.clear();
+    this.cadences.set(device, { spans });
+    if (this.w.saveSleep === undefined) return;
+    try {
+      this.w.saveSleep(this.sleepState());
+    } catch (err) {
+      this.w.log.warn({ err, device }, 'the sleep cadences could not be kept in the store (after a restart they are learnt again)');
+    }
+  }
+
+  /** A sleeper wakes at `at` (its `online` or a reading): its sleep learnt, its streams' silence counted from now. */
+  private wake(device: string, a: Asleep, at: number): void {
+    this.asleep.delete(device);
+    if (this.back.size >= MAX_BACK) this.back.clear();
+    this.back.set(device, { at, since: a.since });
+    this.learnSleep(device, at - a.since);
   }
 
   /**
@@ -163,11 +294,19 @@ export class DeviceAvailability {
    */
   said(device: string, online: boolean, topic: string, at: number, why?: string): void {
     const open = this.offline.get(device);
+    const sleeping = this.asleep.get(device);
     if (online) {
       if (open !== undefined) this.resolve(device, open, at, `online again at ${this.clock(at, at)}`);
+      else if (sleeping !== undefined) this.wake(device, sleeping, at);
       return;
     }
-    if (open !== undefined) return;
+    if (open !== undefined || sleeping !== undefined) return;
+    // A sleeper's `offline` is its sleep: told only if it does not wake in time (judgeSleepers).
+    if (this.usualSleep(device) !== null) {
+      this.asleep.set(device, { since: at, topic, ...(why !== undefined ? { why } : {}) });
+      this.w.log.debug({ device, topic, usualMs: this.usualSleep(device) }, 'a sleeper said it is offline: asleep, told only if it does not wake in time');
+      return;
+    }
     const streams = this.w.streamsOf(device);
     if (streams.length === 0) {
       this.w.log.debug({ device, topic }, 'a device said it is offline: none of its streams is known, no episode');
@@ -201,8 +340,10 @@ export class DeviceAvailability {
    */
   reading(device: string, heardAt: number | null, at: number): boolean {
     const open = this.offline.get(device);
-    const since = open?.since ?? this.back.get(device)?.since;
+    const sleeping = this.asleep.get(device);
+    const since = open?.since ?? sleeping?.since ?? this.back.get(device)?.since;
     if (open !== undefined) this.resolve(device, open, at, `readings again at ${this.clock(at, at)}`);
+    else if (sleeping !== undefined) this.wake(device, sleeping, at);
     return since !== undefined && heardAt !== null && heardAt < since;
   }
 
@@ -213,13 +354,17 @@ export class DeviceAvailability {
   restore(device: string, anomalyId: string, since: number, sentence: string | null): void {
     const label = ` (${KIND_LABELS.device_offline})`;
     const told = sentence !== null && sentence.endsWith(label) ? sentence.slice(0, -label.length) : `${device} offline since ${this.clock(since, since)} (the device said so)`;
-    this.offline.set(device, { anomalyId, since, told });
+    // A sleeper told because it did not wake in time stays so: its span is not learnt as a sleep at its return.
+    this.offline.set(device, { anomalyId, since, told, ...(told.includes(', did not wake within ') ? { overdue: true } : {}) });
   }
 
   private resolve(device: string, open: Offline, at: number, how: string): void {
     this.offline.delete(device);
     if (this.back.size >= MAX_BACK) this.back.clear();
     this.back.set(device, { at, since: open.since });
+    // A told sleep of a device not yet known to sleep counts toward its cadence; an overdue sleeper's span does not
+    // (its cadence stays: its next sleep is judged against it again).
+    if (open.overdue !== true) this.learnSleep(device, at - open.since);
     const sentence = `${open.told}; ${how}, after ${formatDuration(Math.max(0, at - open.since))}`;
     // `recovered`, as a silence's episode ends at the stream's next reading: the device is back (its `online`, or a
     // reading of it). Its resolve said no resolution at all (tryout 24, finding 5), which reads as the daemon's own
