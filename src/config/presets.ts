@@ -360,6 +360,8 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       counters: { classTopics: ['homeassistant/sensor/{sensor}/state_class'] },
       // … and `homeassistant/sensor/outdoor_temperature/unit_of_measurement` `"°C"`: the stream's unit (tryout 22, finding 10).
       unitTopics: ['homeassistant/sensor/{sensor}/unit_of_measurement', 'homeassistant/number/{sensor}/unit_of_measurement', 'homeassistant/input_number/{sensor}/unit_of_measurement'],
+      // … and `homeassistant/binary_sensor/bath_leak/device_class` `"moisture"`: an alarm field, told at its first `on` (tryout 32).
+      deviceClassTopics: ['homeassistant/binary_sensor/{sensor}/device_class'],
     },
     sample: { topic: 'homeassistant/number/boiler_setpoint/state', payload: '57.5', streams: ['boiler_setpoint'] },
     homeAssistant: true,
