@@ -90,4 +90,24 @@ describe.skipIf(!builtAndModelsPresent())('Home Assistant alarm device classes; 
     expect((await sensors()).map((s) => s.sensor).sort()).toEqual(['bath_leak', 'front_door', 'hall_leak', 'kitchen_smoke']);
     expect(daemon.counters.scored).toBeGreaterThan(0);
   }, 120_000);
+
+  it('an ESPHome leak sensor (the esphome preset alone, its discovery config `dev_cla: moisture`) is told at its first `ON`', async () => {
+    const dataDir = tempDataDir('anomalyd-esp-alarm-', cleanups);
+    let now = Math.floor(Date.now() / 1000) * 1000 - 1440 * MIN;
+    const overrides = { ingest: { presets: ['esphome'], timezone: 'UTC' }, http: { port: 0, host: '127.0.0.1' }, learning: { enabled: true }, store: { commitIntervalMs: 0 } };
+    const { daemon, url } = await inProcessDaemon({ dataDir, brokerUrl: null, overrides, clock: () => now, cleanups });
+    const alerts: AlertPayload[] = await collectAlerts(url, `esp-alarm-sub-${process.pid}`, cleanups);
+    const { hub, send } = await scoringHub(daemon, url, `esp-alarm-hub-${process.pid}`, cleanups);
+    // ESPHome's config (esphome.io, "MQTT Client Component": discovery on by default, abbreviated keys).
+    await hub.publishAsync('homeassistant/binary_sensor/leakesp/leak/config', JSON.stringify({ name: 'Leak', dev_cla: 'moisture', stat_t: 'leakesp/binary_sensor/leak/state', uniq_id: 'leakesp_leak' }), { qos: 1, retain: true });
+    for (let k = 0; k < 3; k++) {
+      now += MIN;
+      await send('leakesp/binary_sensor/leak/state', 'OFF');
+    }
+    expect(alerts).toEqual([]);
+    now += MIN;
+    await send('leakesp/binary_sensor/leak/state', 'ON');
+    await waitFor(() => alerts.some((a) => a.sensor === 'leakesp/leak'), 10_000, 'the leak told');
+    expect(alerts.map((a) => `${a.event} ${a.explanation?.sentence ?? ''}`)).toEqual([expect.stringMatching(/^open leakesp\/leak leak since \d\d:\d\d \(alarm\)$/)]);
+  }, 60_000);
 });
