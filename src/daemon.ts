@@ -525,6 +525,11 @@ export class Daemon {
           const availability = this.availability;
           return availability?.active === true && availability.silenced(availability.deviceOf(stream, (s) => detector.sourceOf(s)));
         },
+        holdsActive: (stream) => {
+          const words = this.parser?.onOffWords(stream) ?? null;
+          const latest = words === null ? null : (this.signals?.latest(stream) ?? null);
+          return words !== null && latest !== null && latest.values[0] === words.active;
+        },
         checkpoints: this.checkpoints,
         store,
         alertTopic: (s) => this.topics.alerts(s),

@@ -191,7 +191,7 @@ export function ruleList(ingest: IngestRulesConfig): Array<{ readonly origin: st
 /** Every MQTT filter to subscribe to: each rule's templates, and ingest.topics. */
 export function subscriptionFilters(ingest: IngestRulesConfig, toFilters: (template: string) => readonly string[]): string[] {
   const filters = new Set<string>(ingest.topics);
-  for (const { spec } of ruleList(ingest).slice(0, -1)) for (const t of [...spec.topics, ...(spec.counters?.classTopics ?? []), ...(spec.unitTopics ?? []), ...(spec.availability?.topics ?? [])]) for (const f of toFilters(t)) filters.add(f);
+  for (const { spec } of ruleList(ingest).slice(0, -1)) for (const t of [...spec.topics, ...(spec.counters?.classTopics ?? []), ...(spec.unitTopics ?? []), ...(spec.deviceClassTopics ?? []), ...(spec.availability?.topics ?? [])]) for (const f of toFilters(t)) filters.add(f);
   // A filter another one covers is left out (zigbee2mqtt's `zigbee2mqtt/+/availability` under `zigbee2mqtt/#`): a broker
   // may deliver a message once per matching subscription.
   const all = [...filters];

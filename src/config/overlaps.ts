@@ -95,7 +95,7 @@ export function unreadSubscriptions(ingest: IngestRulesConfig): Array<readonly [
   const out: Array<readonly [string, string]> = [];
   ingest.topics.forEach((filter, i) => {
     const read = rules.some(({ spec }) =>
-      [...spec.topics, ...(spec.counters?.classTopics ?? []), ...(spec.unitTopics ?? []), ...(spec.availability?.topics ?? [])].some((t) => templatesMeet(filter, t)),
+      [...spec.topics, ...(spec.counters?.classTopics ?? []), ...(spec.unitTopics ?? []), ...(spec.deviceClassTopics ?? []), ...(spec.availability?.topics ?? [])].some((t) => templatesMeet(filter, t)),
     );
     if (read) return;
     out.push([

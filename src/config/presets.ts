@@ -327,7 +327,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     },
   },
   homeassistant: {
-    doc: "Home Assistant style state topics `homeassistant/sensor/<id>/state` (plain values; `unavailable`, `unknown` are missing; another text, `idle`, `on`, is the state of an entity that is not numeric: skipped, counted `text_state`; a number with its stream's own unit, `22.0 °C`, is read); and Home Assistant MQTT discovery configs `homeassistant/<sensor|binary_sensor|number>/[<node_id>/]<object_id>/config` (full or abbreviated keys, `~` expanded): the unit (`unit_of_measurement`) of the stream its state topic gives, and a state topic no rule reads (`office/th1/state`) subscribed at run time as the stream `[<node_id>/]<object_id>`, read through its simple value_template (`{{ value_json.x.y }}`, `{{ value_json['x'] | float }}`, `{{ value | round(1) }}`; another is rejected `unread_template`), a binary_sensor's `payload_on`/`payload_off` as 1 and 0; an emptied config unsubscribes; at most ingest.maxStreams entities.",
+    doc: "Home Assistant style state topics `homeassistant/sensor/<id>/state` (plain values; `unavailable`, `unknown` are missing; another text, `idle`, `on`, is the state of an entity that is not numeric: skipped, counted `text_state`; a number with its stream's own unit, `22.0 °C`, is read); and Home Assistant MQTT discovery configs `homeassistant/<sensor|binary_sensor|number>/[<node_id>/]<object_id>/config` (full or abbreviated keys, `~` expanded): the unit (`unit_of_measurement`) of the stream its state topic gives, and a state topic no rule reads (`office/th1/state`) subscribed at run time as the stream `[<node_id>/]<object_id>`, read through its simple value_template (`{{ value_json.x.y }}`, `{{ value_json['x'] | float }}`, `{{ value | round(1) }}`; another is rejected `unread_template`), a binary_sensor's `payload_on`/`payload_off` as 1 and 0; a binary_sensor config's `device_class` (`dev_cla`) of an alarm class (moisture, smoke, gas, carbon_monoxide, safety, tamper) makes its stream an alarm field, told at its first `on`; an emptied config unsubscribes; at most ingest.maxStreams entities.",
     // A text state (`idle`, `on`: a sensor entity that is not numeric) is skipped, counted `text_state`.
     rule: { ...BASE, name: 'homeassistant', topics: ['homeassistant/sensor/{sensor}/state'], missing: [...HUB_MISSING, ...HA_MISSING], ignoreTopics: ['homeassistant/sensor/anomalyd_*/state'], skipText: true },
     sample: { topic: 'homeassistant/sensor/outdoor_temperature/state', payload: '7.25', streams: ['outdoor_temperature'] },
@@ -341,7 +341,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     hub: NO_HUB,
   },
   ha_statestream: {
-    doc: "Home Assistant's MQTT statestream with `base_topic: homeassistant`: the state of sensor, number and input_number entities, and of binary_sensor entities (`on`/`off` as 1 and 0, judged on their silence and how long `on` is held) (`unavailable`, `unknown` are missing; a text state, `idle`, is skipped, counted `text_state`); with `publish_attributes: true`, a sensor whose `state_class` attribute is `total_increasing` is a counter from its first reading, and an entity's `unit_of_measurement` attribute (`\"°C\"`) is its stream's unit (the attributes' messages skipped, counted `hub_topic`).",
+    doc: "Home Assistant's MQTT statestream with `base_topic: homeassistant`: the state of sensor, number and input_number entities, and of binary_sensor entities (`on`/`off` as 1 and 0, judged on their silence and how long `on` is held) (`unavailable`, `unknown` are missing; a text state, `idle`, is skipped, counted `text_state`); with `publish_attributes: true`, a sensor whose `state_class` attribute is `total_increasing` is a counter from its first reading, an entity's `unit_of_measurement` attribute (`\"°C\"`) is its stream's unit, and a binary_sensor's `device_class` attribute of an alarm class (`\"moisture\"`, `\"smoke\"` …) makes it an alarm field, told at its first `on` (the attributes' messages skipped, counted `hub_topic`).",
     rule: {
       ...BASE,
       name: 'ha_statestream',
@@ -360,6 +360,8 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       counters: { classTopics: ['homeassistant/sensor/{sensor}/state_class'] },
       // … and `homeassistant/sensor/outdoor_temperature/unit_of_measurement` `"°C"`: the stream's unit (tryout 22, finding 10).
       unitTopics: ['homeassistant/sensor/{sensor}/unit_of_measurement', 'homeassistant/number/{sensor}/unit_of_measurement', 'homeassistant/input_number/{sensor}/unit_of_measurement'],
+      // … and `homeassistant/binary_sensor/bath_leak/device_class` `"moisture"`: an alarm field, told at its first `on` (tryout 32).
+      deviceClassTopics: ['homeassistant/binary_sensor/{sensor}/device_class'],
     },
     sample: { topic: 'homeassistant/number/boiler_setpoint/state', payload: '57.5', streams: ['boiler_setpoint'] },
     homeAssistant: true,

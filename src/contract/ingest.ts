@@ -93,6 +93,15 @@ export interface MappingRuleSpec {
    */
   readonly unitTopics?: readonly string[];
   /**
+   * Presets only: topic templates (`{sensor}`, optional `{field}`) of messages whose payload is the Home Assistant
+   * device class of the on/off stream `{sensor}`: statestream's attribute topic
+   * `homeassistant/binary_sensor/<entity>/device_class`, payload `"moisture"` (JSON-encoded, publish_attributes). An
+   * alarm class (HA_ALARM_CLASSES) makes the stream an alarm field told in its class's words (`leak`); another class,
+   * or an empty payload, leaves it a plain on/off stream. Subscribed with the rule's topics, skipped `hub_topic`.
+   * Absent = none.
+   */
+  readonly deviceClassTopics?: readonly string[];
+  /**
    * Presets only: where the hub states that a field is a cumulative counter (an energy meter's total), so that its
    * stream is judged as one from its first reading (src/pipeline/counter.ts, CounterTrack.declare) instead of
    * being recognised after MONOTONE_READINGS readings. Absent = none.
@@ -178,6 +187,29 @@ export interface OnOffWords {
 
 /** The words of an on/off stream whose field names none: `on` / `off`, no alarm, on its active state. */
 export const PLAIN_ON_OFF: OnOffWords = { on: 'on', off: 'off', alarm: false, active: 1 };
+
+/**
+ * Home Assistant binary_sensor device classes whose `on` is an alarm (home-assistant.io, "Binary sensor", device
+ * classes: `moisture` "on means moisture detected (wet)", `smoke` "smoke detected", `gas` "gas detected",
+ * `carbon_monoxide` "carbon monoxide detected", `safety` "on means unsafe", `tamper` "tampering detected"), told in
+ * the words zigbee2mqtt's alarm fields are (Z2M_ON_OFF_STATES). Not `problem`: Home Assistant gives it to anything
+ * that may need a look (an update, a low ink level, anomalyd's own entities), not a danger; it stays a judged stream.
+ */
+export const HA_ALARM_CLASSES: Readonly<Record<string, OnOffWords>> = {
+  moisture: { on: 'leak', off: 'dry', alarm: true, active: 1 },
+  smoke: { on: 'smoke', off: 'clear', alarm: true, active: 1 },
+  gas: { on: 'gas', off: 'clear', alarm: true, active: 1 },
+  carbon_monoxide: { on: 'carbon monoxide', off: 'clear', alarm: true, active: 1 },
+  safety: { on: 'unsafe', off: 'safe', alarm: true, active: 1 },
+  tamper: { on: 'tampered', off: 'clear', alarm: true, active: 1 },
+};
+
+/** The words of a Home Assistant binary_sensor of device class `cls` (any case, trimmed) when it is an alarm class, else null. */
+export function haAlarmWords(cls: string | null | undefined): OnOffWords | null {
+  if (cls === null || cls === undefined) return null;
+  const key = cls.trim().toLowerCase();
+  return Object.hasOwn(HA_ALARM_CLASSES, key) ? HA_ALARM_CLASSES[key] : null;
+}
 
 /**
  * A device's own word on whether it is online (MappingRuleSpec.availability): topic templates whose `{sensor}` /

@@ -6,6 +6,10 @@
  * one: its state is checkpointed (marked evicted: a restart does not bring it back), and every stage forgets it.
  * A valid reading of it later revives it from that checkpoint when young enough, else it starts afresh.
  *
+ * An on/off stream whose latest reading is its active state (a leak `on`, a door open) is never evicted either: it
+ * holds that state, and an on/off device publishes on change only (tryout 32: a leak held 17 minutes was evicted while
+ * on, and left the sensor list); it is asked again at every sweep, and evicted once idle in its rest state.
+ *
  * A sensor with an open episode, of any kind, in the detector or in the store, is never evicted, and eviction
  * resolves nothing: a silence alarmed while it lasts (tryout 16, finding 2), an episode of another kind open when
  * the sensor died (tryout 18, finding 1: a pump whose pressure went wild, then its transmitter died; its silence
@@ -198,6 +202,12 @@ export interface EvictionWiring {
    * episode of the stream's too, so the stream is kept (its Home Assistant problem entity tells that episode).
    */
   readonly deviceOffline?: (sensor: string) => boolean;
+  /**
+   * Whether the stream is an on/off one whose latest reading is its active state (a leak `on`, a door open): it holds
+   * that state, it is not idle (an on/off stream publishes on change: a leak held for an hour sends nothing), so it is
+   * kept (tryout 32: `bath_leak` evicted while on). Absent: never.
+   */
+  readonly holdsActive?: (sensor: string) => boolean;
   readonly checkpoints: { saveEvicted(sensor: string): boolean; revive(sensor: string): boolean };
   readonly store: {
     listAnomalies(q: { readonly sensor: string; readonly status: 'open'; readonly limit: number }): AnomalyRecord[];
@@ -216,7 +226,7 @@ export function idleEvictionFor(w: EvictionWiring, opts: EvictionOptions & { rea
       // Open in the detector (an alarm: a silent episode the recent history alone opened is none), or in the store
       // (an episode no detector holds: a sensor restored without it). A store that cannot answer keeps the sensor.
       stillOpen: (sensor) => {
-        if (detector.openAnomaly(sensor) !== null || w.deviceOffline?.(sensor) === true) return true;
+        if (detector.openAnomaly(sensor) !== null || w.deviceOffline?.(sensor) === true || w.holdsActive?.(sensor) === true) return true;
         try {
           return w.store.listAnomalies({ sensor, status: 'open', limit: 1 }).length > 0;
         } catch (err) {

@@ -34,6 +34,8 @@ export interface DiscoveryConfig {
   readonly payloadOff: string;
   /** Its unique_id, or null. */
   readonly uniqueId: string | null;
+  /** Its device_class (`dev_cla`), trimmed and lower case (`moisture`), or null: a binary_sensor of an alarm class is an alarm field (HA_ALARM_CLASSES). */
+  readonly deviceClass: string | null;
   /**
    * Where its device says whether the entity is available (home-assistant.io, "MQTT Sensor", `availability`,
    * `availability_topic`): `availability_topic` / `avty_t` with the config's `payload_available` / `pl_avail`
@@ -152,6 +154,7 @@ export function readDiscoveryConfig(payload: Buffer): DiscoveryConfig | null {
     payloadOn: text('payload_on', 'pl_on') ?? 'ON',
     payloadOff: text('payload_off', 'pl_off') ?? 'OFF',
     uniqueId: text('unique_id', 'uniq_id'),
+    deviceClass: text('device_class', 'dev_cla')?.trim().toLowerCase() || null,
   };
 }
 

@@ -75,10 +75,11 @@ export function replayParseOptionsOf(config: Config): ParseOptions {
 /** The MQTT filters the daemon subscribes to for readings: ingest.topics and every rule's and preset's topics. */
 export function ingestFilters(config: Config): string[] {
   const filters = subscriptionFilters(config.ingest, templateFilters);
-  // The sensors' discovery configs whose units are read (`<prefix>/sensor/[<node>/]<object>/config`).
+  // The sensors' discovery configs whose units are read (`<prefix>/sensor/[<node>/]<object>/config`), and the
+  // binary_sensors' whose device class is read (an ESPHome leak sensor's `dev_cla: moisture`: an alarm field).
   const prefix = discoveryUnitsPrefix(config);
-  // With discovered entities, binary_sensors' and numbers' too (their state topics are subscribed at run time: the daemon).
-  const components = discoveryEntitiesOn(config) ? ['sensor', 'binary_sensor', 'number'] : ['sensor'];
+  // With discovered entities, numbers' too (their state topics are subscribed at run time: the daemon).
+  const components = discoveryEntitiesOn(config) ? ['sensor', 'binary_sensor', 'number'] : ['sensor', 'binary_sensor'];
   if (prefix !== null) for (const c of components) for (const f of [`${prefix}/${c}/+/config`, `${prefix}/${c}/+/+/config`]) if (!filters.includes(f)) filters.push(f);
   return filters;
 }

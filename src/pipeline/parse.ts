@@ -39,10 +39,10 @@ import { preview, previewBytes } from './decode/text.js';
 import { parseTimestamp as parseDeviceTime } from './decode/time.js';
 import type { DecodeContext, Decoded, DecodedRecord, PayloadDecoder, Problem } from './decode/types.js';
 import type { TopicCapture } from './topic.js';
-import { RULE_DEFAULTS, type OnOffWords } from '../contract/ingest.js';
+import { haAlarmWords, RULE_DEFAULTS, type OnOffWords } from '../contract/ingest.js';
 import { ResentMessages } from './resent.js';
 import { compileRule, fieldName, routeOf, safePart, streamId, type CompiledGroup, type CompiledRule, type Route } from './route.js';
-import { discoveryUnitOf, discoveryWhere, entityAvailable, isPlainTopic, readDiscoveryConfig, type DiscoveredEntity, type DiscoveryComponent, type DiscoveryWhere, type EntityRefusal } from './discovery-config.js';
+import { discoveryUnitOf, discoveryWhere, entityAvailable, isPlainTopic, readDiscoveryConfig, type DiscoveredEntity, type DiscoveryConfig, type DiscoveryComponent, type DiscoveryWhere, type EntityRefusal } from './discovery-config.js';
 import { compileValueTemplate } from './decode/value-template.js';
 
 export type { ParserSnapshot } from './admit.js';
@@ -213,7 +213,8 @@ const MAX_TEXT_STATE = 255;
 const DECIMAL_COMMA = /^[+-]?\d+,\d+$/;
 const MAX_STREAM_ID = 256;
 /** The discovery components whose configs are read: sensors' alone for their units, and entities' of these with discoveryEntities. */
-const SENSOR_ONLY: readonly DiscoveryComponent[] = ['sensor'];
+// A binary_sensor's config too, for its device class (an ESPHome leak sensor's `dev_cla: moisture`).
+const SENSOR_ONLY: readonly DiscoveryComponent[] = ['sensor', 'binary_sensor'];
 const ENTITY_COMPONENTS: readonly DiscoveryComponent[] = ['sensor', 'binary_sensor', 'number'];
 /** The format decoders, tried in order on a parsed document. */
 const DECODERS: readonly PayloadDecoder[] = [valuesBurstDecoder, objectDecoder, arrayBurstDecoder, plainDecoder];
@@ -264,6 +265,14 @@ export class MessageParser {
   private readonly counters = new Set<string>();
   /** Streams their hub sends on/off readings in (MappingRuleSpec.onOff), with their states' words; at most maxSensors streams. */
   private readonly onOffs = new Map<string, OnOffWords>();
+  /**
+   * On/off streams whose Home Assistant device class is an alarm class (a binary_sensor's discovery config
+   * `device_class` / `dev_cla`, statestream's `device_class` attribute): their words (`leak` / `dry`, alarm), which
+   * win over the rule's (noteOnOff). At most maxSensors.
+   */
+  private readonly classWords = new Map<string, OnOffWords>();
+  /** The stream each binary_sensor discovery config topic stated an alarm class for (to forget it with the config). */
+  private readonly classStreams = new Map<string, string>();
   /**
    * Words of on/off streams given back at start (restoreOnOffWords, their checkpoint) and no reading of them since:
    * told (onOffWords), never judged by (statedOnOff: the stream's next reading says again whether it is on/off).
@@ -541,6 +550,12 @@ export class MessageParser {
         return SKIPPED.hub_topic;
       }
     }
+    // … and on a binary_sensor's device class (statestream's `…/device_class` `"moisture"`: an alarm field).
+    if (rule.deviceClassTopic !== null && route.sensor !== null && rule.deviceClassTopic(msg.topic) !== null) {
+      const cls = msg.payload.length === 0 ? null : attributeText(msg.payload);
+      this.stateDeviceClass(route.field === null ? route.sensor : streamId(route.sensor, route.field, ''), cls === '' ? null : cls);
+      return SKIPPED.hub_topic;
+    }
     let device = route.sensor;
     if (device !== null && rule.skips(device)) return rejectedMessage(msg, device, 'bad_topic', `sensor excluded by rule ${rule.name}`);
     if (msg.retain === true && !rule.retained) {
@@ -678,7 +693,24 @@ export class MessageParser {
 
   /** Keeps `stream` as one whose readings are on/off (statedOnOff), told in `words`, within maxSensors streams. */
   private noteOnOff(stream: string, words: OnOffWords): void {
-    if (this.onOffs.has(stream) || this.onOffs.size < (this.opts.maxSensors ?? 10_000)) this.onOffs.set(stream, words);
+    const stated = this.classWords.size > 0 ? this.classWords.get(stream) : undefined;
+    if (this.onOffs.has(stream) || this.onOffs.size < (this.opts.maxSensors ?? 10_000)) this.onOffs.set(stream, stated ?? words);
+  }
+
+  /**
+   * States (`cls` a Home Assistant device class) or clears (null, or a class that is no alarm) that `stream` is an
+   * alarm field told in its class's words (HA_ALARM_CLASSES): from its next reading on, and at once for a stream already
+   * on/off. Clearing gives it back plain `on` / `off` words at its next reading.
+   */
+  private stateDeviceClass(stream: string, cls: string | null): void {
+    const words = haAlarmWords(cls);
+    if (words === null) {
+      if (this.classWords.delete(stream) && this.onOffs.get(stream)?.alarm === true) this.onOffs.delete(stream);
+      return;
+    }
+    if (!this.classWords.has(stream) && this.classWords.size >= (this.opts.maxSensors ?? 10_000)) return;
+    this.classWords.set(stream, words);
+    if (this.onOffs.has(stream)) this.onOffs.set(stream, words);
   }
 
   /**
@@ -792,6 +824,7 @@ export class MessageParser {
       this.discoveryUnits.set(found.stream, found.unit);
       this.discoveryStreams.set(msg.topic, found.stream);
     }
+    if (where.component === 'binary_sensor') this.discoveryClass(msg.topic, where, config);
     if (entities === undefined) return SKIPPED.hub_topic;
     const topic = config?.stateTopic ?? null;
     // Read by a rule (its unit above), the daemon's own entity, or no config (deleted): no entity of its own.
@@ -838,6 +871,41 @@ export class MessageParser {
       payload: msg.payload.toString('utf8'),
     };
     return this.setEntity(msg, where, entity);
+  }
+
+  /**
+   * The device class a binary_sensor's discovery config (at `configTopic`; null: deleted or none) states for the stream
+   * its state topic gives: the entity's own (`[<node_id>/]<object_id>`) when no rule reads that topic, else the stream
+   * the rule gives it (statestream's or ESPHome's binary_sensor state topic). A config replaced or deleted clears what
+   * it stated before.
+   */
+  private discoveryClass(configTopic: string, where: DiscoveryWhere, config: DiscoveryConfig | null): void {
+    let stream: string | null = null;
+    const topic = config?.stateTopic ?? null;
+    if (config !== null && topic !== null && isPlainTopic(topic)) {
+      const route = routeOf(this.rules, topic);
+      if (route !== null) {
+        if (route.sensor !== null && route.rule.onOff?.topic(topic) === true) stream = streamId(route.sensor, route.field, '');
+      } else {
+        // As discoveryConfig names the entity's stream.
+        const object = safePart(where.object).slice(0, 128);
+        stream = where.node === null ? object : streamId(safePart(where.node).slice(0, 128), object, '');
+      }
+    }
+    const before = this.classStreams.get(configTopic);
+    if (before !== undefined && before !== stream) {
+      this.classStreams.delete(configTopic);
+      this.stateDeviceClass(before, null);
+    }
+    if (stream === null) return;
+    const cls = config?.deviceClass ?? null;
+    if (haAlarmWords(cls) === null) {
+      if (before === stream) this.stateDeviceClass(stream, null);
+      this.classStreams.delete(configTopic);
+      return;
+    }
+    if (this.classStreams.has(configTopic) || this.classStreams.size < (this.opts.maxSensors ?? 10_000)) this.classStreams.set(configTopic, stream);
+    this.stateDeviceClass(stream, cls);
   }
 
   /**

@@ -75,6 +75,8 @@ export interface CompiledRule {
    * templates are among `templates` too, so that routeOf finds the rule.
    */
   readonly unitTopic: ((topic: string) => TopicCapture | null) | null;
+  /** The stream whose Home Assistant device class a message on `topic` states (MappingRuleSpec.deviceClassTopics), or null. */
+  readonly deviceClassTopic: ((topic: string) => TopicCapture | null) | null;
   /**
    * The device whose availability a message on `topic` states (MappingRuleSpec.availability: the `{sensor}` it
    * matched) and what the payload says of it; null (no function) for a rule without availability topics. Their
@@ -134,8 +136,9 @@ export function compileRule(spec: MappingRuleSpec, zone: string): CompiledRule {
   const sensorRequired = spec.sensorFields.length === 0;
   const classTemplates = (spec.counters?.classTopics ?? []).map((t) => compileTopicTemplate(t, true));
   const unitTemplates = (spec.unitTopics ?? []).map((t) => compileTopicTemplate(t, true));
+  const deviceClassTemplates = (spec.deviceClassTopics ?? []).map((t) => compileTopicTemplate(t, true));
   const availabilityTemplates = (spec.availability?.topics ?? []).map((t) => compileTopicTemplate(t, true));
-  const templates = [...spec.topics.map((t) => compileTopicTemplate(t, sensorRequired)), ...classTemplates, ...unitTemplates, ...availabilityTemplates];
+  const templates = [...spec.topics.map((t) => compileTopicTemplate(t, sensorRequired)), ...classTemplates, ...unitTemplates, ...deviceClassTemplates, ...availabilityTemplates];
   const counterFields = (spec.counters?.fields ?? []).map(globToRegExp);
   const include = spec.fields.map(globToRegExp);
   const exclude = [...spec.exclude, ...spec.sensorFields].map(globToRegExp);
@@ -149,7 +152,7 @@ export function compileRule(spec: MappingRuleSpec, zone: string): CompiledRule {
     decode: { timeKey: spec.time, timeUnit: spec.timeUnit, zone, decimal: spec.decimal, missing: new Set(spec.missing.map((m) => m.toLowerCase())) },
     retained: spec.retained,
     sensorFields: spec.sensorFields,
-    fast: spec.time === null && spec.timeUnit === 'auto' && spec.decimal === '.' && spec.missing.length === 0 && excludeWith.length === 0 && sensorRequired && takes('value') && spec.units === undefined && spec.counters === undefined && spec.unitTopics === undefined && spec.availability === undefined && spec.onOff === undefined,
+    fast: spec.time === null && spec.timeUnit === 'auto' && spec.decimal === '.' && spec.missing.length === 0 && excludeWith.length === 0 && sensorRequired && takes('value') && spec.units === undefined && spec.counters === undefined && spec.unitTopics === undefined && spec.deviceClassTopics === undefined && spec.availability === undefined && spec.onOff === undefined,
     takes,
     droppedIn: (fields) => {
       if (excludeWith.length === 0) return null;
@@ -170,6 +173,7 @@ export function compileRule(spec: MappingRuleSpec, zone: string): CompiledRule {
     counterOf: counterFields.length === 0 ? null : (field) => counterFields.some((r) => r.test(field)),
     classTopic: firstCapture(classTemplates),
     unitTopic: firstCapture(unitTemplates),
+    deviceClassTopic: firstCapture(deviceClassTemplates),
     availability:
       spec.availability === undefined || availabilityTemplates.length === 0
         ? null

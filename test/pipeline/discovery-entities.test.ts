@@ -120,6 +120,32 @@ describe('homeassistant preset: discovery configs', () => {
     expect(h.p.statedOnOff('pir')).toBe(true);
   });
 
+  it('a binary_sensor of an alarm device class is an alarm field in its words; another class, none, or the config changed or deleted: plain on/off (tryout 32)', () => {
+    const h = harness({ presets: ['homeassistant', 'ha_statestream'] });
+    h.send('homeassistant/binary_sensor/sink/config', { dev_cla: 'Moisture', stat_t: 'diy/sink' }, true);
+    h.send('homeassistant/binary_sensor/door/config', { device_class: 'door', stat_t: 'diy/door' }, true);
+    h.send('homeassistant/binary_sensor/fault/config', { device_class: 'problem', stat_t: 'diy/fault' }, true);
+    // A config for statestream's own state topic: the stream the rule gives it.
+    h.send('homeassistant/binary_sensor/co/config', { device_class: 'carbon_monoxide', state_topic: 'homeassistant/binary_sensor/co/state' }, true);
+    expect(outcome(h.send('homeassistant/binary_sensor/hall/device_class', '"smoke"'))).toBe('skipped hub_topic');
+    for (const [topic, stream] of [['diy/sink', 'sink'], ['diy/door', 'door'], ['diy/fault', 'fault'], ['homeassistant/binary_sensor/co/state', 'co'], ['homeassistant/binary_sensor/hall/state', 'hall']]) {
+      expect(outcome(h.send(topic, topic.startsWith('diy/') ? 'OFF' : 'off'))).toBe(`${stream}=0`);
+    }
+    expect(h.p.onOffWords('sink')).toEqual({ on: 'leak', off: 'dry', alarm: true, active: 1 });
+    expect(h.p.onOffWords('co')).toMatchObject({ on: 'carbon monoxide', alarm: true });
+    expect(h.p.onOffWords('hall')).toMatchObject({ on: 'smoke', alarm: true });
+    expect(h.p.onOffWords('door')).toMatchObject({ on: 'on', alarm: false });
+    expect(h.p.onOffWords('fault')).toMatchObject({ on: 'on', alarm: false });
+    // The class changed to one that is no alarm, the attribute cleared, the config deleted: plain again at the next reading.
+    h.send('homeassistant/binary_sensor/sink/config', { dev_cla: 'opening', stat_t: 'diy/sink' }, true);
+    h.send('homeassistant/binary_sensor/hall/device_class', '');
+    h.send('homeassistant/binary_sensor/co/config', '', true);
+    expect(outcome(h.send('diy/sink', 'OFF'))).toBe('sink=0');
+    expect(outcome(h.send('homeassistant/binary_sensor/hall/state', 'off'))).toBe('hall=0');
+    expect(outcome(h.send('homeassistant/binary_sensor/co/state', 'off'))).toBe('co=0');
+    for (const s of ['sink', 'hall', 'co']) expect(h.p.onOffWords(s)).toMatchObject({ on: 'on', alarm: false });
+  });
+
   it('a number entity reads as a sensor', () => {
     const h = harness();
     h.send('homeassistant/number/boiler/setpoint/config', { stat_t: 'boiler/setpoint', unit_of_meas: '°C' }, true);

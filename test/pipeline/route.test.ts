@@ -66,6 +66,9 @@ describe('presets', () => {
       // ESPHome's discovery configs, for their units.
       'homeassistant/sensor/+/config',
       'homeassistant/sensor/+/+/config',
+      // … and its binary sensors', for their device class (an alarm class: tryout 32).
+      'homeassistant/binary_sensor/+/config',
+      'homeassistant/binary_sensor/+/+/config',
     ]);
     // Tryout 13: `zigbee2mqtt/+` never received a friendly name of several levels (`kitchen/floor_light`).
     expect(ingestFilters(config({ presets: ['zigbee2mqtt'] }))).toEqual(['sensors/#', 'zigbee2mqtt/#']);
