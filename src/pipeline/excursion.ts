@@ -60,6 +60,8 @@ const RING = 256;
  * periods of a daily cycle read every 10 s, where RING's 22 hours held no period).
  */
 const LONG = 2048;
+/** The timeline buffer's first size (block means), doubled as it fills, up to LONG. */
+const LINE_FIRST = 64;
 /** Far: beyond the envelope by this many of the stream's own standard deviations. */
 const K = 8;
 /** The walk bound's number of standard deviations of the history's displacement. */
@@ -220,9 +222,10 @@ export class LevelExcursion {
   /**
    * The timeline (module docs of cycleOf): every block's mean in time order (NaN: a gap, a block of another kind's
    * episode or of an excursion that was a fault), at most LONG, the next at linePos; its last `pending` are the open
-   * excursion's (not judged until it comes back).
+   * excursion's (not judged until it comes back). Grown as blocks come (doubling from LINE_FIRST up to LONG): a
+   * stream that never fills it (one heard a few times, 100,000 junk topics) does not hold 16 kB a channel for it.
    */
-  private readonly line = new Float64Array(LONG);
+  private line = new Float64Array(0);
   private linePos = 0;
   private lineN = 0;
   private pending = 0;
@@ -377,11 +380,24 @@ export class LevelExcursion {
 
   /** Appends a block's mean to the timeline (NaN: a gap); `pending`: the open excursion's. */
   private lineAdd(mean: number, pending: boolean): void {
+    // Until the ring is full its next place is its length (linePos = lineN): grow before writing past it.
+    if (this.linePos >= this.line.length) this.lineRoom(this.linePos + 1);
     this.line[this.linePos] = mean;
     this.linePos = (this.linePos + 1) % LONG;
     if (this.lineN < LONG) this.lineN++;
     if (pending) this.pending = Math.min(this.pending + 1, this.lineN);
     else this.cycle = undefined;
+  }
+
+  /** Grows the timeline's buffer to hold at least `n` block means (n ≤ LONG), keeping what it holds. */
+  private lineRoom(n: number): void {
+    let size = Math.max(this.line.length, LINE_FIRST);
+    while (size < n) size *= 2;
+    size = Math.min(size, LONG);
+    if (size <= this.line.length) return;
+    const grown = new Float64Array(size);
+    grown.set(this.line);
+    this.line = grown;
   }
 
   /** The open excursion ended: its blocks on the timeline are the stream's own (`keep`) or gaps. */
@@ -674,6 +690,7 @@ export class LevelExcursion {
     }
     if (v.line !== undefined) {
       if (!Array.isArray(v.line) || v.line.length > LONG) throw new Error(`excursion: line must hold at most ${LONG} block means`);
+      t.lineRoom(v.line.length);
       v.line.forEach((m, i) => {
         t.line[i] = m === null ? Number.NaN : num(m, `line[${i}]`);
       });
