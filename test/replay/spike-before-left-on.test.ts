@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
 import { replayEpisodes, shippedConfigIn } from '../helpers/replay-episodes.js';
+import { mulberry32 as rng } from '../../src/train/rng.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
@@ -35,18 +36,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-/** A seeded uniform generator on [0, 1) (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const start = Date.UTC(2026, 11, 2);
 /** Cycles before the left-on (about 30 h). */
