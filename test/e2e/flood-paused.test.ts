@@ -55,7 +55,7 @@ describe.skipIf(!builtAndModelsPresent())('a flood of valid readings on a known 
   it('tells the flooded stream silent for none of the gaps its own pauses and backlog made: at most one episode from the flood on (tryout 25, finding 9)', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-flood-paused-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    const config = inProcessConfig(dataDir, { model: { dir: MODELS }, score: { learnReadings: 32 } });
+    const config = inProcessConfig(dataDir, { model: { dir: MODELS, maxBatch: 4 }, score: { learnReadings: 32 } });
     /** Readings scored, and the times of the flooded stream's readings that opened an episode. */
     let scored = 0;
     let syncScored = false;
