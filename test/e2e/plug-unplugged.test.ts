@@ -17,7 +17,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnomalyRecord } from '../../src/contract/store.js';
 import { anomaliesCommand } from '../../src/cli/anomalies.js';
-import type { CommandContext } from '../../src/cli/context.js';
+import { captureIo } from '../helpers/cli-io.js';
 import { clockTime } from '../../src/explain/explain.js';
 import { hasChromium, launchChromium } from '../helpers/browser.js';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
@@ -42,18 +42,9 @@ function sensorObject(ts: number, power: number, total: number): Record<string, 
 }
 
 async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const ctx: CommandContext = {
-    stdout: (s) => (out += s),
-    stderr: (s) => (err += s),
-    env: {},
-    exit: (code) => {
-      throw new Error(`exit(${code}) must not be called`);
-    },
-  };
-  const code = await anomaliesCommand(argv, ctx);
-  return { code, out, err };
+  const io = captureIo();
+  const code = await anomaliesCommand(argv, io);
+  return { code, out: io.out, err: io.err };
 }
 
 describe.skipIf(!builtAndModelsPresent())('a Tasmota plug unplugged', () => {
