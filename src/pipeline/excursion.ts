@@ -52,6 +52,7 @@
  * its alarm asks of its growth (more than K/2 · σ and the walk bound of that lag); the scorer does not take a level still
  * growing as the new normal.
  */
+import { MAD_TO_SIGMA, median } from '../explain/robust.js';
 
 /** Block means held for the walk bound (at `span` 31: 7,936 readings). */
 const RING = 256;
@@ -103,13 +104,6 @@ function cycleBound(cyc: Cycle | null, L: number): number {
   if (cyc === null) return Infinity;
   const l = Math.max(L, cyc.period);
   return Z * cyc.sd * Math.sqrt(l / cyc.period) + 2 * Math.abs(cyc.mu) * (l / cyc.period);
-}
-
-/** The median of `xs` (not empty; sorts a copy). */
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 === 1 ? s[h] : (s[h - 1] + s[h]) / 2;
 }
 
 /** A LevelExcursion's checkpoint (JSON-safe finite numbers; null where none). */
@@ -465,7 +459,7 @@ export class LevelExcursion {
       if (!Number.isNaN(d)) ds.push(d);
     }
     const mu = median(ds);
-    const sd = 1.4826 * median(ds.map((d) => Math.abs(d - mu)));
+    const sd = MAD_TO_SIGMA * median(ds.map((d) => Math.abs(d - mu)));
     this.cycle = { period: P, mu, sd, semi: (mu * mu + sd * sd) / 2 };
     return this.cycle;
   }
