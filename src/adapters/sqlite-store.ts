@@ -823,8 +823,9 @@ export class SqliteStore implements Store {
       // once per sensor and run, then followed; pruned, and counted again, once it may exceed keep by the slack.
       const held = (this.readingsHeld.get(sensor) ?? this.s.countReadings.get(sensor, -Number.MAX_SAFE_INTEGER, most + 1) ?? 0) + ts.length;
       if (held > most) {
-        this.s.pruneReadings.run(sensor, sensor, keep - 1);
-        this.readingsHeld.set(sensor, this.s.countReadings.get(sensor, -Number.MAX_SAFE_INTEGER, most + 1) ?? 0);
+        // Rows deleted: exactly `keep` are left (their times are unique); none (the bound counted replaced readings): counted.
+        const deleted = this.s.pruneReadings.run(sensor, sensor, keep - 1).changes;
+        this.readingsHeld.set(sensor, deleted > 0 ? keep : (this.s.countReadings.get(sensor, -Number.MAX_SAFE_INTEGER, most + 1) ?? 0));
       } else {
         this.readingsHeld.set(sensor, held);
       }
