@@ -7,7 +7,8 @@
  *
  * The daemon in-process on its embedded broker (the shipped shared model, learning on), two 5-min sensors' histories
  * sent fast: one ends two hours ago and goes quiet, one runs up to now (its last reading on time). A subscriber that
- * comes after reads their retained states. On main both told the learning period's end and 0.07.
+ * comes after reads their retained states. On main the wait times out: neither state is published after its
+ * backfill, and each still tells a time inside its history.
  */
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
