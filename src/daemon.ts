@@ -39,7 +39,7 @@ import { DEFAULT_MAX_STREAMS as SERIES_MAX_STREAMS } from './pipeline/series.js'
 import { CommandHandler, commandFilter } from './pipeline/commands.js';
 import { ModelRegistry, compileScopes } from './learn/registry.js';
 import type { LoadedModel, ModelLoader } from './contract/ports.js';
-import { Learner, learningOptionsOf } from './learn/learner.js';
+import { Learner, learningOptionsOf, readingsKeptOf } from './learn/learner.js';
 import { writeModel } from './model/onnx-export.js';
 import { realAdapters, type DaemonAdapters } from './daemon/adapters.js';
 import { Checkpoints, EpisodeTicks, detectorCheckpointSubject, type StatedOnOff, type StatedUnits } from './daemon/checkpoints.js';
@@ -386,6 +386,7 @@ export class Daemon {
       logger: logger.child({ module: 'store' }),
       now: this.now,
       daemonId: hostname(),
+      readingsKept: readingsKeptOf(config),
     });
     this.store = store;
     // One explanation per episode: an episode the book does not know (restored after a restart) goes on from its record's.

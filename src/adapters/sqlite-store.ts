@@ -60,8 +60,14 @@ export interface SqliteStoreOptions {
   readonly now?: () => number;
   /** Copied into every alert payload as daemon_id. */
   readonly daemonId?: string;
-  /** Readings older than (newest reading of the sensor - this) are deleted. Default 7 days. */
-  readonly readingsRetentionMs?: number;
+  /**
+   * Readings kept per sensor (its learning history): its newest this many, whatever their age or cadence, so what
+   * the learner needs is never pruned (a time window was: 7 days hold 2,016 readings of a 5-min sensor, fewer than
+   * the 3,600 of learning.minReadings). The daemon passes readingsKeptOf(config) (src/learn/learner.ts). Between two
+   * prunes a sensor may hold up to an eighth more (PRUNE_SLACK), so a prune, which walks the sensor's newest readings,
+   * runs once per that many appended, not at every append. Default READINGS_KEPT (learning.maxReadings' default).
+   */
+  readonly readingsKept?: number;
   /** Delivered outbox rows are kept this long for inspection. Default 1 day. */
   readonly deliveredRetentionMs?: number;
   /**
@@ -75,6 +81,10 @@ export interface SqliteStoreOptions {
 export const DB_FILE = 'anomalyd.db';
 
 const DAY_MS = 86_400_000;
+/** SqliteStoreOptions.readingsKept when not given: the shipped learning.maxReadings (what one training reads, at most). */
+export const READINGS_KEPT = 50_000;
+/** A sensor's readings are pruned back to readingsKept once it may hold more than this fraction beyond it. */
+const PRUNE_SLACK = 1 / 8;
 /** Rows kept in the rejections table (per reason and sensor); the least recent beyond are dropped. */
 export const MAX_REJECTION_ROWS = 10_000;
 
@@ -237,7 +247,10 @@ function prepareStatements(db: Db) {
     insertReading: db.prepare<[string, number, number, Buffer]>(
       'INSERT OR REPLACE INTO readings (sensor, ts, channels, vals) VALUES (?, ?, ?, ?)',
     ),
-    pruneReadings: db.prepare<[string, number]>('DELETE FROM readings WHERE sensor = ? AND ts < ?'),
+    // All but the sensor's newest `keep` (ts is unique per sensor: the primary key); a walk of `keep` index entries.
+    pruneReadings: db.prepare<[string, string, number]>(
+      'DELETE FROM readings WHERE sensor = ? AND ts < (SELECT ts FROM readings WHERE sensor = ? ORDER BY ts DESC LIMIT 1 OFFSET ?)',
+    ),
     readReadings: db.prepare<[string, number, number, number], { ts: number; channels: number; vals: Buffer }>(
       'SELECT ts, channels, vals FROM readings WHERE sensor = ? AND ts >= ? AND ts <= ? ORDER BY ts LIMIT ?',
     ),
@@ -415,6 +428,8 @@ export class SqliteStore implements Store {
   private readonly now: () => number;
   private readonly listeners = new Set<CommitListener>();
   private readonly anomalyQueries = new Map<string, Statement<unknown[], AnomalyRow>>();
+  /** Per sensor that appended readings in this run, an upper bound of the readings it holds (appendReadings). */
+  private readonly readingsHeld = new Map<string, number>();
   private batchOpen = false;
   private batchTimer: NodeJS.Timeout | null = null;
   /** Highest outbox id known to be committed; the same connection also sees its own uncommitted rows. */
@@ -787,7 +802,8 @@ export class SqliteStore implements Store {
 
   /**
    * Appends readings (`values` row-major [ts.length, channels]); a reading at an existing
-   * (sensor, ts) replaces it. Prunes the sensor's readings beyond the retention window.
+   * (sensor, ts) replaces it. Keeps the sensor's newest readingsKept readings (SqliteStoreOptions.readingsKept): the
+   * older are deleted once it may hold PRUNE_SLACK more. Throws when the shapes do not fit.
    */
   appendReadings(sensor: string, ts: Float64Array, values: Float32Array, channels: number): void {
     if (!Number.isInteger(channels) || channels < 1 || values.length !== ts.length * channels) {
@@ -796,14 +812,23 @@ export class SqliteStore implements Store {
     if (ts.length === 0) return;
     const bytes = Buffer.from(values.buffer, values.byteOffset, values.byteLength);
     const stride = channels * 4;
+    const keep = Math.max(1, Math.floor(this.opts.readingsKept ?? READINGS_KEPT));
+    const most = Math.floor(keep * (1 + PRUNE_SLACK));
     this.write(() => {
-      let newest = -Infinity;
       for (let i = 0; i < ts.length; i++) {
         // Copy: the statement must not keep a view into the caller's array.
         this.s.insertReading.run(sensor, Math.round(ts[i]), channels, Buffer.from(bytes.subarray(i * stride, (i + 1) * stride)));
-        newest = Math.max(newest, ts[i]);
       }
-      this.s.pruneReadings.run(sensor, newest - (this.opts.readingsRetentionMs ?? 7 * DAY_MS));
+      // An upper bound of what the sensor holds (a reading at an existing time replaced it, adding none): counted
+      // once per sensor and run, then followed; pruned, and counted again, once it may exceed keep by the slack.
+      const held = (this.readingsHeld.get(sensor) ?? this.s.countReadings.get(sensor, -Number.MAX_SAFE_INTEGER, most + 1) ?? 0) + ts.length;
+      if (held > most) {
+        // Rows deleted: exactly `keep` are left (their times are unique); none (the bound counted replaced readings): counted.
+        const deleted = this.s.pruneReadings.run(sensor, sensor, keep - 1).changes;
+        this.readingsHeld.set(sensor, deleted > 0 ? keep : (this.s.countReadings.get(sensor, -Number.MAX_SAFE_INTEGER, most + 1) ?? 0));
+      } else {
+        this.readingsHeld.set(sensor, held);
+      }
     });
   }
 

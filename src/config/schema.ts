@@ -421,7 +421,7 @@ export const schema = section('anomalyd configuration', {
       doc: 'Store each new sensor’s readings and, once there are learning.minReadings, train a model for it (or its group) in a worker thread, then swap it in if it is measurably better than the model in use on the newest 20 % of those readings, kept apart from its training (docs/MODEL.md, “The gate”); a rejected model is logged and listed by anomalyd models, and the sensor tries again after learning.minReadings × 2^(tries − 1) more normal readings, stopping after 5 rejections until anomalyd models retrain.',
     }),
     minReadings: int({ default: 3600, min: 256, max: 100_000_000, doc: 'Readings (per sensor, or in all of a group) needed before training its own model; anomalyd status and GET /api/sensors (ownModel) show how far each sensor is. Below the fewest with which a first model can pass the gate against the shared model (400 for one sensor with the shipped hop of 16: 5 stretches of 16 in the newest 20 %; docs/MODEL.md, “The gate”) every first model is rejected: check-config and run warn, with the number for the configured hops.' }),
-    maxReadings: int({ default: 50000, min: 256, max: 100_000_000, doc: 'Readings per sensor one training reads, at most (it learns from the oldest 80 % of them; the gate judges on the newest 20 %): the first training the oldest, up to the reading that made learning.minReadings; a retraining, or a new try after a rejection, the newest.' }),
+    maxReadings: int({ default: 50000, min: 256, max: 100_000_000, doc: 'Readings per sensor one training reads, at most (it learns from the oldest 80 % of them; the gate judges on the newest 20 %): the first training the oldest, up to the reading that made learning.minReadings; a retraining, or a new try after a rejection, the newest. Also what the database keeps of each sensor’s readings (its learning history): its newest learning.maxReadings, whatever their age or cadence (up to an eighth more between two prunes), so a slow sensor keeps all it needs (3,600 readings at 5 min are 12.5 days) and a fast one no more than learning reads; about 52 bytes a reading of one value in SQLite (a sensor’s 50,000: about 2.6 MB). Readings are stored only while a sensor learns (until its own model, then again after a rejection or rollback, and always with learning.retrainIntervalMs).' }),
     groups: strList({
       default: [],
       minItems: 0,
@@ -509,6 +509,14 @@ export const crossRules: readonly CrossRule[] = [
     doc: 'Each group in `ingest.groups` has as many fields as its model (its own `model`, else `model.name` / `model.cell` in `model.dir`) has channels.',
     inputs: ['ingest.groups', 'model.dir', 'model.name', 'model.cell'],
     check: (c) => groupModelProblems(c.ingest.groups, c.model),
+  },
+  {
+    doc: '`learning.minReadings` ≤ `learning.maxReadings`: a training reads at most learning.maxReadings readings of a sensor, and the database keeps no more of them.',
+    inputs: ['learning.minReadings', 'learning.maxReadings'],
+    check: (c) =>
+      c.learning.minReadings > c.learning.maxReadings
+        ? [['learning.minReadings', `must be at most learning.maxReadings (${c.learning.maxReadings}), got ${c.learning.minReadings}: a training reads at most learning.maxReadings readings of a sensor, and the database keeps no more`]]
+        : [],
   },
   {
     doc: '`window.hop` ≤ `window.length`.',

@@ -17,7 +17,10 @@ export type DaemonStatus = 'online' | 'offline' | 'fault';
 /** Retained JSON on `<prefix>/state/<sensor>`. */
 export interface SensorStatePayload {
   readonly status: SensorStatus;
-  /** When the sensor entered this status, ISO 8601. */
+  /**
+   * When the sensor entered this status, ISO 8601, data time; a state published again after a backfill (no change of
+   * status: src/daemon/sensor-status.ts caughtUp) since the stream's newest reading then.
+   */
   readonly since: string;
   /**
    * The open episode, present while the stream has one: with `anomalous`, and with `stale` while a silence's
@@ -58,7 +61,8 @@ export interface SensorStatePayload {
   readonly model?: string;
   /**
    * While the sensor learns its own model (not the status `learning`, the scorer's learning period): the
-   * fraction of learning.minReadings it had when this state was published, in [0, 1] (ownModelFraction).
+   * fraction of learning.minReadings it had when this state was published (on a change, and after a backfill), in
+   * [0, 1] (ownModelFraction).
    */
   readonly learning_progress?: number;
 }

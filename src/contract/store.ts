@@ -397,7 +397,8 @@ export interface ModelCheck {
 export interface ReadingStore {
   /**
    * Appends readings (`values` row-major [ts.length, channels]); a reading at an existing (sensor, ts)
-   * replaces it; readings beyond the retention window are pruned. Throws when the shapes do not fit.
+   * replaces it; each sensor keeps its newest readings, as many as learning reads (learning.maxReadings: the store's
+   * readingsKept), whatever their age, and older ones are pruned. Throws when the shapes do not fit.
    */
   appendReadings(sensor: string, ts: Float64Array, values: Float32Array, channels: number): void;
   /**

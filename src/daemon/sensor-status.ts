@@ -9,9 +9,16 @@
  * that brought the status, or, for a status found without a reading (`stale`, judged on the wall clock; a model
  * installed; a restored sensor at start), the sensor's newest reading: a stale sensor is stale since its last
  * reading (tryout 11, finding 5.3: `stale` carried the wall time of the sweep, every other status data time).
+ *
+ * A state published while its stream's readings came far faster than their times move (a backfill: days of history
+ * sent in seconds) told a point inside that history: its `since` and `learning_progress` stayed as they were there,
+ * hours or days behind, once the backfill was over (a new user's tryout, session 29, finding 2). So it is published
+ * again, with the stream's newest reading's time as its `since` and its learning progress then, once the backfill is
+ * over (caughtUp): no reading of the stream for QUIET_MS, or its newest arrived on time.
  */
 import type { Logger } from 'pino';
 import type { SensorStatus } from '../contract/types.js';
+import { DENSE_RATIO, LATE_INTERVALS, LATE_MIN_MS, QUIET_MS } from '../pipeline/backfill.js';
 import type { AnomalyKind, SensorStatePayload } from '../contract/alerts.js';
 import { ownModelFraction, type OwnModelProgress } from '../contract/own-model.js';
 
@@ -106,7 +113,17 @@ export class SensorStatusBoard {
    */
   private readonly published = new Map<
     string,
-    { readonly status: SensorStatus; readonly model: string; readonly anomaly: string; readonly hidden: string; readonly told: EpisodeTold | null; readonly payload: SensorStatePayload }
+    {
+      readonly status: SensorStatus;
+      readonly model: string;
+      readonly anomaly: string;
+      readonly hidden: string;
+      readonly told: EpisodeTold | null;
+      readonly payload: SensorStatePayload;
+      /** The payload's `since` (epoch ms, data time) and when it was published (epoch ms, `now`'s clock). */
+      readonly dataTs: number;
+      readonly at: number;
+    }
   >();
   /** Sensors whose open episode's record moved (an event, a retelling) since their state was published (episodeMoved). */
   private readonly moved = new Set<string>();
@@ -275,10 +292,14 @@ export class SensorStatusBoard {
     let told = last?.told ?? null;
     if (anomalyId === null) told = null;
     else if (!same || moved) told = this.source.episodeTold?.(sensor, { id: anomalyId, device: device !== null }) ?? null;
-    if (same && last !== undefined && sameTold(last.told, told)) return;
+    // Nothing the state tells changed, but a backfill moved the stream far past what it told (caughtUp): published
+    // again, since its newest reading, with its learning progress now.
+    const again = same && last !== undefined && ts === undefined && this.caughtUp(sensor, last);
+    if (same && last !== undefined && sameTold(last.told, told) && !again) return;
     this.status.set(sensor, status);
     const own = this.source.ownModel(sensor);
-    const since = ts ?? this.source.newestReadingTs?.(sensor) ?? this.opts.now();
+    const now = this.opts.now();
+    const since = ts ?? this.source.newestReadingTs?.(sensor) ?? now;
     const payload: SensorStatePayload = {
       status,
       since: new Date(since).toISOString(),
@@ -292,10 +313,32 @@ export class SensorStatusBoard {
       ...(model !== null ? { model } : {}),
       ...(own !== null && own.phase !== 'stopped' ? { learning_progress: Math.round(ownModelFraction(own) * 100) / 100 } : {}),
     };
-    this.published.set(sensor, { status, model: model ?? '', anomaly: anomalyId ?? '', hidden: hidden ?? '', told, payload });
-    if (this.opts.logStatus) this.opts.logStatus({ sensor, status, model });
-    else this.opts.logger.info({ sensor, status, model }, 'sensor status');
+    this.published.set(sensor, { status, model: model ?? '', anomaly: anomalyId ?? '', hidden: hidden ?? '', told, payload, dataTs: since, at: now });
+    // A state published again after a backfill is no change of status: not logged as one.
+    if (!again) {
+      if (this.opts.logStatus) this.opts.logStatus({ sensor, status, model });
+      else this.opts.logger.info({ sensor, status, model }, 'sensor status');
+    }
     this.opts.publish(sensor, payload);
+  }
+
+  /**
+   * Whether the sensor's published state is behind a backfill that is over: since it was published (its `since`,
+   * `last.dataTs`, data time; at `last.at`, wall clock), the stream's newest reading moved on at least DENSE_RATIO times
+   * faster than the wall clock, and by DENSE_RATIO · QUIET_MS at least (readings sent far faster than their times move:
+   * a history, a buffer flushed; a live stream moves at about 1), and the backfill is over: no reading for QUIET_MS (a history sent, then quiet), or the
+   * newest arrived on time, less late than LATE_MIN_MS and LATE_INTERVALS intervals (the flush ran on into the live
+   * readings: src/pipeline/backfill.ts's lateness). False without a newest reading or an arrival.
+   */
+  private caughtUp(sensor: string, last: { readonly dataTs: number; readonly at: number }): boolean {
+    const newest = this.source.newestReadingTs?.(sensor) ?? null;
+    const arrived = this.lastArrival.get(sensor);
+    if (newest === null || arrived === undefined || !(newest > last.dataTs)) return false;
+    const now = this.opts.now();
+    // Over at least QUIET_MS of the wall clock: a device's batch (ten readings in one message) is no backfill.
+    if (newest - last.dataTs < DENSE_RATIO * Math.max(QUIET_MS, now - last.at)) return false;
+    const onTime = arrived - newest < Math.max(LATE_MIN_MS, LATE_INTERVALS * (this.source.intervalOf(sensor) ?? 0));
+    return onTime || now - arrived >= QUIET_MS;
   }
 
   /**

@@ -81,6 +81,18 @@ export function learningOptionsOf(config: Config, enabled: boolean = config.lear
   };
 }
 
+/**
+ * Readings the store keeps per sensor (SqliteStoreOptions.readingsKept): learning.maxReadings, what one training
+ * reads at most, which is at least learning.minReadings (a rule across settings), and every wait after a rejected
+ * try (learning.minReadings · 2^(tries − 1), at most learning.maxReadings). Counted in readings, not in time, so a
+ * sensor's learning history is never cut below what it needs at any cadence (a new user's tryout, session 29, finding 1: 7 days kept
+ * 2,016 readings of a 5-min sensor, fewer than the 3,600 it needed, and each restart counted it back to them), and
+ * a fast sensor keeps no more than learning reads (7 days of a 1 Hz sensor were 604,800 readings).
+ */
+export function readingsKeptOf(config: Config): number {
+  return Math.max(config.learning.minReadings, config.learning.maxReadings);
+}
+
 /** What the learner needs of the store: the readings it learns from, and the models it records and assigns. */
 export type LearnerStore = ReadingStore &
   Pick<ModelStore, 'addModel' | 'assignModel' | 'assignments' | 'assignmentHistory' | 'assignmentVersion' | 'models' | 'addModelCheck' | 'modelChecks'>;

@@ -506,8 +506,8 @@ describe('other tables', () => {
     expect(() => store.touchAnomaly('shift', Number.NaN, 1)).toThrow(RangeError);
   });
 
-  it('round-trips readings, filters by time and enforces the retention', () => {
-    const store = open('a.db', { readingsRetentionMs: 10_000 });
+  it('round-trips readings and filters by time', () => {
+    const store = open('a.db');
     const ts = Float64Array.from([1000, 2000, 3000, 4000]);
     const values = Float32Array.from([1, 10, 2, 20, 3, 30, 4.5, 40]);
     store.appendReadings('pump1', ts, values, 2);
@@ -524,9 +524,47 @@ describe('other tables', () => {
     expect([...store.readReadings('pump1', undefined, undefined, 2, true).values]).toEqual([3, 30, 4.5, 40]);
     expect(store.readReadings('other').ts.length).toBe(0);
 
-    store.appendReadings('pump1', Float64Array.from([12_500]), Float32Array.from([9, 90]), 2);
-    expect([...store.readReadings('pump1').ts]).toEqual([3000, 4000, 12_500]);
     expect(() => store.appendReadings('pump1', ts, values, 3)).toThrow('do not fit');
+  });
+
+  // A new user's tryout (session 29), finding 1: readings were kept 7 days, 2,016 of a 5-min sensor, fewer than the
+  // 3,600 its own model needs. Now each sensor keeps its newest readingsKept, whatever their age or cadence.
+  it('keeps each sensor’s newest readingsKept readings, whatever their age, up to an eighth more between prunes', () => {
+    const keep = 800;
+    const store = open('a.db', { readingsKept: keep });
+    const FIVE_MIN = 300_000;
+    // A 5-min sensor over 30 days (8,640 readings), flushed 100 at a time, and a second one that must not be pruned by it.
+    const t0 = Date.UTC(2026, 0, 1);
+    let appended = 0;
+    for (let k = 0; k < 8640; k += 100) {
+      store.appendReadings('slow', Float64Array.from({ length: 100 }, (_, i) => t0 + (k + i) * FIVE_MIN), new Float32Array(100).fill(k), 1);
+      appended += 100;
+      const held = store.countReadings('slow');
+      // Never fewer than it keeps (once it has had them), never more than an eighth beyond.
+      expect(held).toBeGreaterThanOrEqual(Math.min(appended, keep));
+      expect(held).toBeLessThanOrEqual(keep * (1 + 1 / 8));
+      // Always the newest: its last reading is the last appended, its first within what it holds.
+      const all = store.readReadings('slow');
+      expect(all.ts[all.ts.length - 1]).toBe(t0 + (appended - 1) * FIVE_MIN);
+      expect(all.ts[0]).toBe(t0 + (appended - held) * FIVE_MIN);
+    }
+    store.appendReadings('other', Float64Array.from([t0]), Float32Array.from([1]), 1);
+    expect(store.countReadings('other')).toBe(1);
+    // Readings of an old time (30 days before the newest) are kept while they are among the newest `keep`.
+    const old = open('b.db', { readingsKept: keep });
+    old.appendReadings('s', Float64Array.from([t0, t0 + 30 * 86_400_000]), Float32Array.from([1, 2]), 1);
+    expect([...old.readReadings('s').ts]).toEqual([t0, t0 + 30 * 86_400_000]);
+  });
+
+  it('prunes a sensor that holds far more than it keeps (a database of the 7-day window) at its next append', () => {
+    const t0 = Date.UTC(2026, 0, 1);
+    const first = open('c.db', { readingsKept: 5000 });
+    first.appendReadings('fast', Float64Array.from({ length: 4000 }, (_, i) => t0 + i * 1000), new Float32Array(4000), 1);
+    first.close();
+    const again = open('c.db', { readingsKept: 1000 });
+    again.appendReadings('fast', Float64Array.from([t0 + 4000 * 1000]), Float32Array.from([1]), 1);
+    expect(again.countReadings('fast')).toBe(1000);
+    expect(again.readReadings('fast', undefined, undefined, 1).ts[0]).toBe(t0 + 3001 * 1000);
   });
 
   it('lists, filters and marks anomalies', () => {

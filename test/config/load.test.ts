@@ -158,6 +158,15 @@ describe('file values', () => {
 });
 
 describe('rules across settings', () => {
+  // A new user's tryout (session 29), finding 1: what a training reads and the database keeps (learning.maxReadings
+  // per sensor) is never fewer than what learning needs.
+  it('learning.minReadings must not exceed learning.maxReadings', () => {
+    expect(errorsOf(loadYaml('learning:\n  minReadings: 60000\n'))).toEqual([
+      'learning.minReadings: must be at most learning.maxReadings (50000), got 60000: a training reads at most learning.maxReadings readings of a sensor, and the database keeps no more',
+    ]);
+    expect(loadYaml('learning:\n  minReadings: 60000\n  maxReadings: 60000\n').ok).toBe(true);
+  });
+
   it('hop must not exceed length', () => {
     expect(errorsOf(loadYaml('window:\n  length: 16\n  hop: 32\n'))).toEqual([
       'window.hop: must be at most window.length (16), got 32',

@@ -237,3 +237,111 @@ describe('SensorStatusBoard: a device that says it is offline while a stream of 
     expect(after.stream_anomaly_id).toBeUndefined();
   });
 });
+
+// A new user's tryout (session 29), finding 2: after a backfill (days of readings sent in seconds) the retained state
+// told a point inside the history, its `since` and `learning_progress` days behind. It is published again once the
+// backfill is over (no reading for 10 s, or its newest on time), since its newest reading, with its progress then;
+// a live stream, or a device's batch, is not published again for it. The daemon end to end: test/e2e/backfill-state.test.ts.
+describe('SensorStatusBoard: the state after a backfill', () => {
+  const MIN = 60 * SEC;
+  /** A board over one stream of interval `interval` whose newest reading is `feed.newest` and own-model progress `feed.readings` / 3,600. */
+  function backfillBoard(now: () => number, feed: { newest: number; readings: number }, interval: number, published: SensorStatePayload[]): SensorStatusBoard {
+    return new SensorStatusBoard(
+      {
+        modelOf: () => 'gru',
+        learning: () => false,
+        openAnomaly: () => null,
+        ownModel: () => ({ phase: 'collecting', readings: feed.readings, needed: 3600 }),
+        intervalOf: () => interval,
+        newestReadingTs: () => feed.newest,
+      },
+      { staleAfter: 10, now, logger: pino({ level: 'silent' }), publish: (_s, p) => published.push(p) },
+    );
+  }
+  /** `n` readings of the stream `interval` apart from `from` (data time), arriving `spacing` ms apart (wall clock), each refreshed as the daemon does. */
+  function feed(b: SensorStatusBoard, clock: { now: number }, f: { newest: number; readings: number }, from: number, n: number, interval: number, spacing: number): void {
+    for (let i = 0; i < n; i++) {
+      clock.now += spacing;
+      f.newest = from + i * interval;
+      f.readings++;
+      b.arrived('s');
+      b.refresh('s', f.newest);
+    }
+  }
+
+  it('a history sent fast, then quiet: published again 10 s after, since its newest reading, with its progress then; once', () => {
+    const clock = { now: Date.UTC(2026, 11, 4, 12) };
+    const f = { newest: 0, readings: 0 };
+    const published: SensorStatePayload[] = [];
+    const b = backfillBoard(() => clock.now, f, 5 * MIN, published);
+    // 800 readings of a 5-min sensor, ending two hours ago, sent in 0.8 s.
+    const from = clock.now - 2 * 3600 * SEC - 800 * 5 * MIN;
+    feed(b, clock, f, from, 800, 5 * MIN, 1);
+    expect(published).toHaveLength(1);
+    expect(published[0].since).toBe(new Date(from).toISOString());
+    for (let t = 0; t < 9; t++) {
+      clock.now += SEC;
+      b.refreshAll();
+    }
+    expect(published).toHaveLength(1); // not before it is over
+    clock.now += 2 * SEC;
+    b.refreshAll();
+    expect(published).toHaveLength(2);
+    expect(published[1]).toMatchObject({ status: 'ok', since: new Date(f.newest).toISOString(), learning_progress: 0.22 });
+    for (let t = 0; t < 30; t++) {
+      clock.now += 2 * SEC;
+      b.refreshAll();
+    }
+    expect(published).toHaveLength(2);
+  });
+
+  it('a buffer flushed that runs on into live readings: published again at its first on-time reading, with no quiet', () => {
+    const clock = { now: Date.UTC(2026, 11, 4, 12) };
+    const f = { newest: 0, readings: 0 };
+    const published: SensorStatePayload[] = [];
+    const b = backfillBoard(() => clock.now, f, SEC, published);
+    // A 1 Hz sensor's hour kept through an outage, flushed in 3.6 s, then live (each reading arrives as it is taken).
+    const from = clock.now - 3600 * SEC;
+    feed(b, clock, f, from, 3600, SEC, 1);
+    clock.now = f.newest;
+    for (let t = 0; t < 5; t++) {
+      clock.now += SEC;
+      f.newest = clock.now;
+      f.readings++;
+      b.arrived('s');
+      b.refresh('s', f.newest);
+      b.refreshAll();
+    }
+    expect(published).toHaveLength(2);
+    expect(Date.parse(published[1].since)).toBeGreaterThan(clock.now - 5 * SEC);
+    expect(published[1].learning_progress).toBe(1);
+    // Live from then on, swept every 2 s for an hour: nothing more.
+    for (let t = 0; t < 1800; t++) {
+      clock.now += SEC;
+      f.newest = clock.now;
+      b.arrived('s');
+      b.refresh('s', f.newest);
+      clock.now += SEC;
+      f.newest = clock.now;
+      b.arrived('s');
+      b.refresh('s', f.newest);
+      b.refreshAll();
+    }
+    expect(published).toHaveLength(2);
+  });
+
+  it('a live stream whose readings come ten to a message every 10 s is not published again by the sweep', () => {
+    const clock = { now: Date.UTC(2026, 11, 4, 12) };
+    const f = { newest: 0, readings: 0 };
+    const published: SensorStatePayload[] = [];
+    const b = backfillBoard(() => clock.now, f, SEC, published);
+    for (let m = 0; m < 360; m++) {
+      // Ten readings of the last 10 s arrive within 10 ms, and the sweep comes right after them.
+      feed(b, clock, f, clock.now - 10 * SEC, 10, SEC, 1);
+      clock.now += 5;
+      b.refreshAll();
+      clock.now += 10 * SEC - 15;
+    }
+    expect(published).toHaveLength(1);
+  });
+});

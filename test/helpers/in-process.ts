@@ -17,6 +17,7 @@ import type { DeepPartial } from '../../src/config/dsl.js';
 import type { Config } from '../../src/config/schema.js';
 import type { AlertPayload } from '../../src/contract/alerts.js';
 import { Daemon } from '../../src/daemon.js';
+import { trainInWorker } from '../../src/train/in-worker.js';
 import { MODELS } from './daemon.js';
 import { waitFor } from './net.js';
 
@@ -47,6 +48,14 @@ export function tempDataDir(prefix: string, cleanups: { push(cleanup: Cleanup): 
   return dir;
 }
 
+/**
+ * The daemon's trainer (DaemonAdapters.train) on the compiled worker, dist/train/worker.js (`npm run build`): a daemon
+ * run from the sources would look for its worker beside src/train/in-worker.ts, where there is none. Same arguments,
+ * result and errors as trainInWorker.
+ */
+export const trainInDistWorker: typeof trainInWorker = (series, opts, onProgress, options = {}) =>
+  trainInWorker(series, opts, onProgress, { ...options, workerUrl: new URL('../../dist/train/worker.js', import.meta.url) });
+
 /** What inProcessDaemon starts. */
 export interface InProcessDaemonOptions {
   /** The daemon's data directory (its SQLite file); the test makes and removes it. */
@@ -65,6 +74,11 @@ export interface InProcessDaemonOptions {
   readonly clock: (() => number) | null;
   /** Each message's arrival time (epoch ms), when it is not `clock`'s now (a test that plans arrivals). */
   readonly arrival?: () => number;
+  /**
+   * The daemon's adapters to replace (DaemonOptions.adapters), e.g. its trainer: a test run from the sources trains
+   * in the compiled worker (trainInDistWorker), its default worker.js being beside the sources, not built.
+   */
+  readonly adapters?: ConstructorParameters<typeof Daemon>[0]['adapters'];
   /** Called with each scored reading (the Daemon's onReading). */
   readonly onReading?: ConstructorParameters<typeof Daemon>[0]['onReading'];
   /** The daemon's logger (a test that reads its warnings); absent: a silent one. */
@@ -96,7 +110,7 @@ export async function inProcessDaemon(o: InProcessDaemonOptions): Promise<{ daem
   });
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
   const clocks = o.clock === null ? {} : { now: o.clock, arrivalNow: o.arrival ?? o.clock, loopUtilization: () => 0 };
-  const daemon = new Daemon({ config: loaded.config, logger: o.logger ?? pino({ level: 'silent' }), ...clocks, ...(o.onReading !== undefined ? { onReading: o.onReading } : {}) });
+  const daemon = new Daemon({ config: loaded.config, logger: o.logger ?? pino({ level: 'silent' }), ...clocks, ...(o.onReading !== undefined ? { onReading: o.onReading } : {}), ...(o.adapters !== undefined ? { adapters: o.adapters } : {}) });
   o.cleanups.push(() => daemon.stop());
   await daemon.start();
   return { daemon, url: o.brokerUrl ?? daemon.brokerUrl! };
