@@ -163,7 +163,7 @@ const TOUCH_MS = 10_000;
  * The length in readings at which an open episode is first told again in data time (Daemon.retellByReadings), then at
  * each doubling: a jump that held for more than 3 readings is a level shift (docs/ALERTS.md, "What is told when").
  */
-const RETELL_FIRST_READINGS = 4;
+export const RETELL_FIRST_READINGS = 4;
 
 /** A relative model dir is looked up from the working directory, then from the package (for installed copies). */
 export function resolveModelDir(dir: string): string {

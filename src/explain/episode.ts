@@ -7,6 +7,7 @@
 import type { AlertExplanation } from '../contract/alerts.js';
 import type { AnomalyKind } from '../contract/alerts.js';
 import { BAND_SIGMAS, clockTime, EVIDENCE_KINDS, explain, thinStretch, withOnset, type Explanation, type Stretch, type UnitChange } from './explain.js';
+import { robustSigma } from './robust.js';
 
 /** Readings stored or sent with an explanation: at most this many points of the stretch. */
 export const MAX_STRETCH_POINTS = 60;
@@ -170,8 +171,8 @@ export function toldReach(
 
 /**
  * Whether explanation `e` tells reading `x` (sensor units) of its stretch, as far as `told` (toldReach) measures it:
- * it tells a kind, and its value (a noise change: its noise) lies at least half as far from the center as `x`, on
- * the same side of it (but a noise change's).
+ * it tells a kind, and its value lies at least half as far from the center as `x`, on the same side of it (but a noise
+ * change's); a noise change's reach is its value's distance plus its readings' own spread (noiseReach), or its noise.
  * A drift told up to its latest reading, a noise change whose noise grew with it, a level shift whose level is
  * the reading's; not a level shift of 12 for a reading of 1000, nor a kind-less "worst reading" of the whole
  * episode (its `since` is the episode's, not that reading's). Pure.
@@ -182,8 +183,25 @@ export function tellsReading(e: AlertExplanation, told: ToldReach, x: number): b
   // A value on the other side of the center tells another fault, not this reading (an 85.0 stuck, then −127.00 around a
   // normal 12: tryout 28, finding 1), however far it went; a noise change's noise has no side.
   if (e.kind !== 'noise_change' && e.value !== null && Number.isFinite(e.value) && (e.value - told.center) * (x - told.center) < 0) return false;
-  const own = Math.max(e.value !== null && Number.isFinite(e.value) ? Math.abs(e.value - told.center) : 0, e.kind === 'noise_change' && e.noise !== undefined ? e.noise : 0);
+  const value = e.value !== null && Number.isFinite(e.value) ? Math.abs(e.value - told.center) : 0;
+  const own = e.kind === 'noise_change' ? Math.max(value, e.noise ?? 0, noiseReach(e, told.center)) : value;
   return own >= 0.5 * far;
+}
+
+/**
+ * How far from `center` (sensor units) a noise change's readings reach (tellsReading): its level's distance from it
+ * (its `value`, the median of its readings) plus ± BAND_SIGMAS robust spreads (1.4826 · MAD, src/explain/robust.ts
+ * robustSigma) of the readings of its stretch (`stretch.values`), 0 with fewer than 3 of them. Its `noise` (noiseStretch's NOISE_READINGS-reading runs, the first
+ * ones reaching back into the quiet readings before the episode) tells the burst's first few readings at a fraction of
+ * their noise; its readings' own spread does not (the burstlate finding: a ± 1.0 °C burst on a ± 0.05 °C room sensor,
+ * told `varies ± 0.35` at its 4th reading, whose 17.43 °C, 1.6 °C below the level before, was then told on its own as a
+ * reading far beyond that: the noise change left untold until its 19th reading). Robust, so a single reading far beyond
+ * a noise change among its readings (a 3000 W reading in a noisy plug's stretch) does not widen it. Pure.
+ */
+function noiseReach(e: AlertExplanation, center: number): number {
+  const xs = e.stretch.values.filter(Number.isFinite);
+  if (xs.length < 3 || e.value === null || !Number.isFinite(e.value)) return 0;
+  return Math.abs(e.value - center) + BAND_SIGMAS * robustSigma(xs);
 }
 
 /** The kind of evidence with the largest finite surprise, or null. */

@@ -20,6 +20,7 @@ import { collectAlerts, inProcessDaemon, scoringHub, tempDataDir, useCleanups } 
 import { lcg } from '../helpers/lcg.js';
 import { mosquittoAvailable, startMosquitto } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
+import { roomWithBurst } from '../helpers/room-burst.js';
 
 const cleanups = useCleanups();
 const MINUTE = 60_000;
@@ -125,22 +126,13 @@ describe.skipIf(!builtAndModelsPresent() || !mosquittoAvailable())('a level shif
  * and were told a shift. The level held is now judged against the stretch's own spread (levelHeld).
  */
 describe.skipIf(!builtAndModelsPresent())('a noise burst in a backfill is told a noise change, never a level shift', () => {
-  const DAY = 86_400_000;
   /** Readings before the burst (two days), the burst's, and after it. */
   const BEFORE = 2880;
   const BURST = 40;
   const AFTER = 120;
 
-  /** The tryout's room sensor (its generator, /work/tryout-31/run/gen.py) with its noise burst, seeded. */
-  function room(seed: number, t0: number): Array<{ ts: number; value: number }> {
-    const rnd = lcg(seed);
-    const gauss = (): number => Math.sqrt(-2 * Math.log(rnd() || 1e-9)) * Math.cos(2 * Math.PI * rnd());
-    return Array.from({ length: BEFORE + BURST + AFTER }, (_, i) => {
-      const ts = t0 + i * MINUTE;
-      const burst = i >= BEFORE && i < BEFORE + BURST ? gauss() : 0;
-      return { ts, value: Math.round((20 + 2 * Math.sin(2 * Math.PI * ((ts % DAY) / DAY) - 1) + 0.05 * gauss() + burst) * 100) / 100 };
-    });
-  }
+  /** The tryout's room sensor (its generator, /work/tryout-31/run/gen.py) with its noise burst, seeded (test/helpers/room-burst.ts). */
+  const room = (seed: number, t0: number): Array<{ ts: number; value: number }> => roomWithBurst(seed, t0, MINUTE, BEFORE, BURST, AFTER);
 
   it('four rooms backfilled in batches of 1,000 readings: no level shift told, a noise change from fewer than NOISE_READINGS of its readings', async () => {
     const { daemon, url } = await inProcessDaemon({ dataDir: tempDataDir('anomalyd-bfkind-', cleanups), brokerUrl: null, clock: null, overrides: { http: { enabled: false } }, cleanups });

@@ -10,6 +10,7 @@ import { loadModel } from '../../src/adapters/onnx-runner.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { AlertExplanation } from '../../src/contract/alerts.js';
 import type { AnomalyEvent, ScoredReading } from '../../src/contract/types.js';
+import { RETELL_FIRST_READINGS } from '../../src/daemon.js';
 import { SignalBook } from '../../src/daemon/signals.js';
 import { Detector, detectorOptions, priorsOf } from '../../src/pipeline/detector.js';
 import { parseOptionsOf } from '../../src/pipeline/ingest-options.js';
@@ -131,6 +132,46 @@ export async function feedAlerts(det: Detector, book: SignalBook, sensor: string
       const told = book.retell(ep.id, ep.lastAboveTs, ep.readings, ep.held);
       if (told !== null) out.push({ ev: told.event, by: 'retell', e: told.explanation });
     }
+  });
+}
+
+/**
+ * As feedAlerts, by the daemon's rules for readings that arrive far faster than their times move (a backfill: a
+ * device's stored history, thousands a second, src/daemon.ts onReading): each event explained and sent unless it
+ * repeats or tells the same fault only longer; a reading far beyond what its episode told (SignalBook.farther), else
+ * the open episode retold in data time (Daemon.retellByReadings: at RETELL_FIRST_READINGS of its readings, then at
+ * each doubling, and at once when the detector's level excursion first holds it), no wall-clock retelling.
+ * @throws (rejects) Error with the detector's error detail
+ */
+export async function feedBackfillAlerts(det: Detector, book: SignalBook, sensor: string, topic: string, readings: readonly { ts: number; value: number }[], out: Sent[]): Promise<void> {
+  const messages = readings.map((r) => ({ topic, payload: payloadOf({ sensor, ts: r.ts, channels: ['value'], values: [r.value] }), receivedAt: r.ts }));
+  let due: { id: string; next: number; drift: boolean } | null = null;
+  await drive(det, messages, 0, (reading, events) => {
+    book.record(reading);
+    for (const ev of events) {
+      const told = book.explainAlert(ev);
+      if (told.repeats || told.onlyLonger) continue;
+      if (told.untold) out.push({ ev: { ...ev, kind: 'update' }, by: 'event', e: told.explanation });
+      out.push({ ev, by: 'event', e: told.explanation });
+    }
+    if (reading.anomalyId === null) {
+      due = null;
+      return;
+    }
+    const peak = det.openPeak(reading.stream);
+    const far = book.farther(reading, peak);
+    if (far !== null) {
+      out.push({ ev: far.event, by: 'farther', e: far.explanation });
+      return;
+    }
+    if (peak === null) return;
+    if (due === null || due.id !== peak.id) due = { id: peak.id, next: RETELL_FIRST_READINGS, drift: false };
+    const drift = peak.excursion !== undefined && !due.drift;
+    if (peak.readings < due.next && !drift) return;
+    if (drift) due.drift = true;
+    else due.next = 2 * peak.readings;
+    const told = book.retell(peak.id, peak.lastAboveTs, peak.readings, undefined, peak.excursion);
+    if (told !== null) out.push({ ev: told.event, by: 'retell', e: told.explanation });
   });
 }
 
