@@ -8,7 +8,7 @@
  * Every episode in it is a false one. scripts/first-day-sweep.mjs prints them (also at 10 s and 300 s).
  *
  * Two kinds of them (BENCHMARKS.md, "firstday"):
- * - `stuck`: room1's readings 356 to 361 are six equal values (19.90 at 10:00), at 6 of the 48 phases (where the
+ * - `stuck`: room1's readings 356 to 361 are six equal values (19.90), at 4 of the 48 phases (540, 600, 690 and 720 min, where the
  *   cycle's slope then leaves the six within one step of 0.01). Not one reading: six equal readings of a sensor with
  *   ± 0.05 °C of noise at a 0.01 °C resolution happen about once in 10^5.9 readings (the chance that six draws of the
  *   noise fall within one step, below), and `stuck` (the beta-geometric of the stream's own runs, src/pipeline/runs.ts)
