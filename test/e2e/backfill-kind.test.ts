@@ -24,6 +24,7 @@ import { roomWithBurst } from '../helpers/room-burst.js';
 
 const cleanups = useCleanups();
 const MINUTE = 60_000;
+const DAY = 86_400_000;
 /** Readings in all; a +1.5 shift (about 25 of the room's spreads) from reading SHIFT_AT for SHIFT_LEN readings. */
 const N = 560;
 const SHIFT_AT = 400;
