@@ -572,7 +572,10 @@ function detailText(a: AnomalyWithEvents, timeZone: string): string {
     // its strongest reading, its kind once told; src/explain/episode.ts episodeExplanation), then what the
     // opening alert said when a later alert told more (the kind). '-' for episodes stored before schema 2.
     ['what', what ?? '-'],
-    ...(opening !== null && what !== null && opening !== what ? [['opened as', opening] as [string, string]] : []),
+    // Not when the sentence holds it already: a silence told in the episode it took over keeps what the episode told
+    // before it first (`<that sentence>, then no reading for …`), often the opening's own words (tryout co2silence:
+    // `show` printed the same sentence twice, once under each label).
+    ...(opening !== null && what !== null && !what.includes(opening) ? [['opened as', opening] as [string, string]] : []),
     ['status', a.status],
     // UTC, with the clock time of the sentence's zone beside it (its "since 23:34").
     ['start', `${iso(a.startTs)} (${zoneClock(a.startTs, timeZone)} ${timeZone})`],

@@ -96,7 +96,7 @@
 import type { AnomalyKind } from '../contract/alerts.js';
 import { formatDuration } from '../util/duration.js';
 import { formatReading } from '../util/reading.js';
-import { decimalPlaces, diffs, longestRun, median, quantum, resolution, robustSigma, thinIndices, trend } from './robust.js';
+import { decimalPlaces, diffs, longestRun, lowMedian, median, quantum, resolution, robustSigma, thinIndices, trend } from './robust.js';
 
 export type { AnomalyKind };
 
@@ -445,7 +445,7 @@ export function explain(given: ExplainInput): Explanation {
   const tz = input.timeZone;
 
   // A state held far longer than the stream's own dwells there (the detector's dwell model): told as held since it
-  // began, its level the median of its readings, against the longest the stream held it before. Also with no reading
+  // began, its level the low median of its readings (one of them: lowMedian), against the longest the stream held it before. Also with no reading
   // in the stretch (an on/off state judged on the daemon's tick: a device that reports on change only sends none while
   // it holds), its level the stream's last reading before: the quiet is the state held, not missing data.
   const held = input.held;
@@ -455,7 +455,7 @@ export function explain(given: ExplainInput): Explanation {
     const heldValues: number[] = [];
     for (let i = 0; i < n; i++) if (during.ts[i] >= held.since && during.ts[i] <= input.endTs) heldValues.push(x[i]);
     const lastBefore = before.values.length > 0 ? before.values[before.values.length - 1] : Number.NaN;
-    const level = held.level !== undefined ? held.level : heldValues.length > 0 ? median(heldValues) : Number.isFinite(lastBefore) ? lastBefore : n > 0 ? median([...x]) : Number.NaN;
+    const level = held.level !== undefined ? held.level : heldValues.length > 0 ? lowMedian(heldValues) : Number.isFinite(lastBefore) ? lastBefore : n > 0 ? lowMedian([...x]) : Number.NaN;
     if (Number.isFinite(level)) {
       const until = input.ended === true ? input.endTs : Math.max(input.endTs, n > 0 ? during.ts[n - 1] : input.endTs);
       return finish(input, { kind: 'stuck', value: level, expected: null, band: null, basis: null, since: held.since, durationMs: until - held.since, heldLongestMs: held.longestMs }, tz);
@@ -473,7 +473,7 @@ export function explain(given: ExplainInput): Explanation {
   const excursion = excursionDrift(input);
   if (excursion !== null) return finish(input, excursion, tz);
   if (reference.basis === null) {
-    return finish(input, { kind: null, value: median([...x]), expected: null, band: null, basis: null, since: during.ts[0] }, tz);
+    return finish(input, { kind: null, value: lowMedian([...x]), expected: null, band: null, basis: null, since: during.ts[0] }, tz);
   }
 
   // Readings that trend steadily away from the level before, both halves of them, are a drift whatever single
@@ -586,7 +586,7 @@ export function explain(given: ExplainInput): Explanation {
       // (toldOff; the demo: a motor stuck off while the model expected it to switch on was told `motor_current
       // 0.04, expected 0.04 ± 0.08 (level shift)`).
       const held = heldOff(reference, x, z, first, last);
-      const shifted: Draft = { kind: 'level_shift', value: median(active.map((i) => x[i])), ...levelBefore(reference, active), since };
+      const shifted: Draft = { kind: 'level_shift', value: lowMedian(active.map((i) => x[i])), ...levelBefore(reference, active), since };
       if (held && toldOff(shifted, 0) && step !== null && Math.abs(step) > jump && Math.sign(step) === Math.sign(dev)) {
         return finish(input, shifted, tz);
       }
@@ -811,9 +811,9 @@ function shiftTellable(reference: Reference, input: ExplainInput): boolean {
   return near >= ONE_LEVEL_SHARE * b.length;
 }
 
-/** A level shift found against the level before (shiftFromBaseline): its readings' median, told against that level (levelBefore's). */
+/** A level shift found against the level before (shiftFromBaseline): its readings' low median (one of them: lowMedian), told against that level (levelBefore's). */
 function shiftDraft(reference: Reference, x: readonly number[], shift: readonly number[], ts: readonly number[]): Draft {
-  return { kind: 'level_shift', value: median(shift.map((i) => x[i])), expected: reference.level, band: BAND_SIGMAS * reference.sigma, basis: 'baseline', since: ts[shift[0]] };
+  return { kind: 'level_shift', value: lowMedian(shift.map((i) => x[i])), expected: reference.level, band: BAND_SIGMAS * reference.sigma, basis: 'baseline', since: ts[shift[0]] };
 }
 
 /** Readings at the end of `before` that may belong to the anomaly already, and the normal part they are compared with. */
@@ -1858,13 +1858,13 @@ function noiseStretch(input: ExplainInput): { usual: number; varies: number; rat
   return { usual, varies, ratio: varies / usual, since, still: zero && varies <= floor };
 }
 
-/** A noise change as the sentence tells it: the usual noise as the band, the episode's as `noise`, the stretch's median level. */
+/** A noise change as the sentence tells it: the usual noise as the band, the episode's as `noise`, the stretch's low median level (one of its readings: lowMedian). */
 function noiseDraft(input: ExplainInput, reference: Reference, nz: { usual: number; varies: number; since: number }): Draft {
   const x = input.during.values;
   const level = levelBefore(reference, range(0, x.length - 1));
   return {
     kind: 'noise_change',
-    value: median([...x]),
+    value: lowMedian([...x]),
     expected: level.expected,
     band: BAND_SIGMAS * nz.usual,
     basis: level.basis,

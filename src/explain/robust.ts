@@ -28,6 +28,28 @@ export function median(xs: readonly number[]): number {
 }
 
 /**
+ * The low median of `xs` (Python's `statistics.median_low`): the ⌈n/2⌉-th smallest value, the median itself for an
+ * odd n and the smaller of the two middle values for an even n; NaN for an empty array. Always one of `xs`, so a
+ * level a sentence tells from readings (a level shift's, a state held) is a value the sensor sent: the median of an
+ * even number of readings is the mean of the two middle ones, which may be none of them (tryout co2silence: a CO2
+ * sensor's level shift told `474` and `949`, its readings 470 and 478, 946 and 952). Expected O(n), as median; an
+ * array holding -0, NaN or anything but a number is sorted with the comparator (a, b) => a - b.
+ */
+export function lowMedian(xs: readonly number[]): number {
+  const n = xs.length;
+  if (n === 0) return NaN;
+  const k = (n - 1) >> 1;
+  const s = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const x = xs[i];
+    if (typeof x !== 'number' || x !== x || (x === 0 && 1 / x < 0)) return [...xs].sort((a, b) => a - b)[k];
+    s[i] = x;
+  }
+  select(s, k);
+  return s[k];
+}
+
+/**
  * The median of `s` (n >= 1, no NaN, no -0), reordering it: the (n >> 1)-th smallest value selected in place, and
  * for an even n the largest of those below it (all of them at most that value once it is selected).
  */
