@@ -49,6 +49,7 @@ import { Housekeeping } from './daemon/housekeeping.js';
 import { systemTimeZone } from './pipeline/decode/time.js';
 import { daemonView, episodeRecord, openEpisodeView } from './daemon/http-view.js';
 import { logAlert, SignalBook } from './daemon/signals.js';
+import { PINNED_READINGS } from './explain/explain.js';
 import { brokerRolesOf, commandOperators, newDaemonLogin } from './daemon/access.js';
 import { topicMatches } from './adapters/broker-roles.js';
 import { FaultLatch, databaseFileTask, rescueDatabase } from './daemon/faults.js';
@@ -160,8 +161,9 @@ export const CLOCK_SKEW_BURST = 10;
 /** How often (wall ms, at most) open episodes' progress is written to their records. */
 const TOUCH_MS = 10_000;
 /**
- * The length in readings at which an open episode is first told again in data time (Daemon.retellByReadings), then at
- * each doubling: a jump that held for more than 3 readings is a level shift (docs/ALERTS.md, "What is told when").
+ * The length in readings at which an open episode is told again in data time (Daemon.retellByReadings) after its first
+ * retelling at PINNED_READINGS, then at each doubling: a jump that held for more than 3 readings is a level shift
+ * (docs/ALERTS.md, "What is told when").
  */
 export const RETELL_FIRST_READINGS = 4;
 
@@ -1296,8 +1298,10 @@ export class Daemon {
   }
 
   /**
-   * The open episode's retelling in data time (tryout 29, finding F4): at RETELL_FIRST_READINGS of its readings and
-   * each time their count doubles, its kind is told again from its readings (SignalBook.retell, as touchOpenEpisodes
+   * The open episode's retelling in data time (tryout 29, finding F4): at PINNED_READINGS of its readings (3: a value
+   * pinned far off its normal is told stuck from its third reading, also where readings come faster than the wall
+   * clock's retelling, as a backfill's or a replayed day's do; session 29, branch deadbat: told at the fourth before),
+   * at RETELL_FIRST_READINGS and each time their count doubles, its kind is told again from its readings (SignalBook.retell, as touchOpenEpisodes
    * does every TOUCH_MS of wall time), and an `update` carries a kind newly told. Readings that arrive far faster than
    * their times move (a backfill: a device's stored history, thousands a second) see no wall-clock retelling within an
    * episode, which went from its open without a kind to its resolve (a level shift held 1,000 readings to the new
@@ -1308,14 +1312,16 @@ export class Daemon {
   private retellByReadings(store: SqliteStore, stream: string, peak: OpenEpisodePeak): void {
     let due = this.retellDue.get(stream);
     if (due === undefined || due.id !== peak.id) {
-      due = { id: peak.id, next: RETELL_FIRST_READINGS, drift: false };
+      // First at the reading that can tell a value pinned far off its normal (PINNED_READINGS, its third: README,
+      // "from its third reading"), then at RETELL_FIRST_READINGS (a level shift's), then at each doubling.
+      due = { id: peak.id, next: Math.min(PINNED_READINGS, RETELL_FIRST_READINGS), drift: false };
       this.retellDue.set(stream, due);
     }
     // The detector's level excursion newly holding it is told at once (SignalBook.retell's `excursion`), once.
     const drift = peak.excursion !== undefined && !due.drift;
     if (peak.readings < due.next && !drift) return;
     if (drift) due.drift = true;
-    else due.next = 2 * peak.readings;
+    else due.next = peak.readings < RETELL_FIRST_READINGS ? RETELL_FIRST_READINGS : 2 * peak.readings;
     const told = this.signals?.retell(peak.id, peak.lastAboveTs, peak.readings, undefined, peak.excursion) ?? null;
     if (told !== null) this.recordEvent(store, told.event, told.explanation);
   }
