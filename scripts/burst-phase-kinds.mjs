@@ -31,6 +31,9 @@ const phases = [];
 for (let p = from; p < to; p += by) phases.push(p);
 const seeds = opt.seeds.split(',').map(Number);
 const { at, cfg, loadModel, Detector, detectorOptions, priorsOf, MessageParser, parseOptionsOf, SignalBook } = await shipped(root);
+// The daemon's data-time retelling schedule (Daemon.retellByReadings) of the checkout measured; a checkout older than
+// nextRetelling retold at 4 readings, then at each doubling.
+const { nextRetelling = (after) => (after === null ? 4 : 2 * after) } = await import(at('dist/daemon.js'));
 const { payloadOf } = await import(at('dist/replay/drive.js'));
 const { NOISE_READINGS } = await import(at('dist/explain/explain.js'));
 const { pino } = await import('pino');
@@ -93,11 +96,11 @@ async function run(seed, tod) {
         if (peak === null) return;
         if (opt.schedule === 'backfill') {
           let d = due.get(r.stream);
-          if (d === undefined || d.id !== peak.id) due.set(r.stream, (d = { id: peak.id, next: 4, drift: false }));
+          if (d === undefined || d.id !== peak.id) due.set(r.stream, (d = { id: peak.id, next: nextRetelling(null), drift: false }));
           const drift = peak.excursion !== undefined && !d.drift;
           if (peak.readings < d.next && !drift) return;
           if (drift) d.drift = true;
-          else d.next = 2 * peak.readings;
+          else d.next = nextRetelling(peak.readings);
         }
         const told = book.retell(peak.id, peak.lastAboveTs, peak.readings, undefined, peak.excursion);
         if (told !== null) sent.push({ ev: told.event, by: 'R', e: told.explanation });

@@ -15,6 +15,9 @@ const mode = process.argv[3] ?? 'backfill';
 const csv = process.argv[4];
 if (root === undefined || csv === undefined) throw new Error('usage: node scripts/retell-kinds.mjs ROOT backfill|live FILE.csv');
 const { at, cfg, loadModel, Detector, detectorOptions, priorsOf, MessageParser, parseOptionsOf, SignalBook } = await shipped(root);
+// The daemon's data-time retelling schedule (Daemon.retellByReadings) of the checkout measured; a checkout older than
+// nextRetelling retold at 4 readings, then at each doubling.
+const { nextRetelling = (after) => (after === null ? 4 : 2 * after) } = await import(at('dist/daemon.js'));
 const { payloadOf } = await import(at('dist/replay/drive.js'));
 const { pino } = await import('pino');
 const model = await loadModel(join(root, 'models/gru.json'));
@@ -49,10 +52,10 @@ await new Promise((res, rej) => {
         if (far !== null) tell('far', far.explanation.kind, far.explanation.sentence);
         else if (peak !== null) {
           let d = due.get(r.stream);
-          if (d === undefined || d.id !== peak.id) { d = { id: peak.id, next: 4, drift: false }; due.set(r.stream, d); }
+          if (d === undefined || d.id !== peak.id) { d = { id: peak.id, next: nextRetelling(null), drift: false }; due.set(r.stream, d); }
           const drift = peak.excursion !== undefined && !d.drift;
           if (peak.readings >= d.next || drift) {
-            if (drift) d.drift = true; else d.next = 2 * peak.readings;
+            if (drift) d.drift = true; else d.next = nextRetelling(peak.readings);
             const told = book.retell(peak.id, peak.lastAboveTs, peak.readings, undefined, peak.excursion);
             if (told !== null) tell(`R${peak.readings}`, told.explanation.kind, told.explanation.sentence);
           }

@@ -167,6 +167,16 @@ const TOUCH_MS = 10_000;
  */
 export const RETELL_FIRST_READINGS = 4;
 
+/**
+ * The data-time retelling schedule of an open episode (Daemon.retellByReadings), in its readings: the first retelling
+ * at PINNED_READINGS (3: a value pinned far off is told stuck from its third reading), then RETELL_FIRST_READINGS,
+ * then each doubling. `after` null: the first due; else the next due after a retelling at `after` readings.
+ */
+export function nextRetelling(after: number | null): number {
+  if (after === null) return Math.min(PINNED_READINGS, RETELL_FIRST_READINGS);
+  return after < RETELL_FIRST_READINGS ? RETELL_FIRST_READINGS : 2 * after;
+}
+
 /** A relative model dir is looked up from the working directory, then from the package (for installed copies). */
 export function resolveModelDir(dir: string): string {
   if (isAbsolute(dir)) return dir;
@@ -1314,14 +1324,14 @@ export class Daemon {
     if (due === undefined || due.id !== peak.id) {
       // First at the reading that can tell a value pinned far off its normal (PINNED_READINGS, its third: README,
       // "from its third reading"), then at RETELL_FIRST_READINGS (a level shift's), then at each doubling.
-      due = { id: peak.id, next: Math.min(PINNED_READINGS, RETELL_FIRST_READINGS), drift: false };
+      due = { id: peak.id, next: nextRetelling(null), drift: false };
       this.retellDue.set(stream, due);
     }
     // The detector's level excursion newly holding it is told at once (SignalBook.retell's `excursion`), once.
     const drift = peak.excursion !== undefined && !due.drift;
     if (peak.readings < due.next && !drift) return;
     if (drift) due.drift = true;
-    else due.next = peak.readings < RETELL_FIRST_READINGS ? RETELL_FIRST_READINGS : 2 * peak.readings;
+    else due.next = nextRetelling(peak.readings);
     const told = this.signals?.retell(peak.id, peak.lastAboveTs, peak.readings, undefined, peak.excursion) ?? null;
     if (told !== null) this.recordEvent(store, told.event, told.explanation);
   }

@@ -10,7 +10,7 @@ import { loadModel } from '../../src/adapters/onnx-runner.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { AlertExplanation } from '../../src/contract/alerts.js';
 import type { AnomalyEvent, ScoredReading } from '../../src/contract/types.js';
-import { RETELL_FIRST_READINGS } from '../../src/daemon.js';
+import { nextRetelling } from '../../src/daemon.js';
 import { SignalBook } from '../../src/daemon/signals.js';
 import { Detector, detectorOptions, priorsOf } from '../../src/pipeline/detector.js';
 import { parseOptionsOf } from '../../src/pipeline/ingest-options.js';
@@ -139,8 +139,8 @@ export async function feedAlerts(det: Detector, book: SignalBook, sensor: string
  * As feedAlerts, by the daemon's rules for readings that arrive far faster than their times move (a backfill: a
  * device's stored history, thousands a second, src/daemon.ts onReading): each event explained and sent unless it
  * repeats or tells the same fault only longer; a reading far beyond what its episode told (SignalBook.farther), else
- * the open episode retold in data time (Daemon.retellByReadings: at RETELL_FIRST_READINGS of its readings, then at
- * each doubling, and at once when the detector's level excursion first holds it), no wall-clock retelling.
+ * the open episode retold in data time (Daemon.retellByReadings, on its schedule nextRetelling: at its 3rd and 4th
+ * readings, then at each doubling, and at once when the detector's level excursion first holds it), no wall-clock retelling.
  * @throws (rejects) Error with the detector's error detail
  */
 export async function feedBackfillAlerts(det: Detector, book: SignalBook, sensor: string, topic: string, readings: readonly { ts: number; value: number }[], out: Sent[]): Promise<void> {
@@ -165,11 +165,11 @@ export async function feedBackfillAlerts(det: Detector, book: SignalBook, sensor
       return;
     }
     if (peak === null) return;
-    if (due === null || due.id !== peak.id) due = { id: peak.id, next: RETELL_FIRST_READINGS, drift: false };
+    if (due === null || due.id !== peak.id) due = { id: peak.id, next: nextRetelling(null), drift: false };
     const drift = peak.excursion !== undefined && !due.drift;
     if (peak.readings < due.next && !drift) return;
     if (drift) due.drift = true;
-    else due.next = 2 * peak.readings;
+    else due.next = nextRetelling(peak.readings);
     const told = book.retell(peak.id, peak.lastAboveTs, peak.readings, undefined, peak.excursion);
     if (told !== null) out.push({ ev: told.event, by: 'retell', e: told.explanation });
   });
