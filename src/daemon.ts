@@ -1118,10 +1118,15 @@ export class Daemon {
         // A resolve ends at the first reading that was back (SignalBook.resolvedEnd): at least one reading interval.
         this.recordEvent(store, ev.kind === 'resolve' ? { ...ev, endTs: this.signals?.resolvedEnd(ev) ?? ev.endTs } : ev, told?.explanation ?? null);
       }
+      // A resolved episode is shaded over its own readings, to its last that held it (ev.endTs), not the closing ones
+      // after it up to this reading (the twenty-ninth session's tryout, finding 2).
+      for (const ev of events) if (ev.kind === 'resolve') this.signals?.settleEpisode(stream, ev.endTs, reading.ts);
       // A reading far beyond what its open episode told (tenfold as far as it reached), whatever its kind, is news:
       // an `update` tells it, and the episode's explanation follows it (SignalBook.farther; tryout 20, finding 1).
       if (reading.anomalyId !== null) {
         const peak = this.detector?.openPeak(stream) ?? null;
+        // The plots shade its readings to its end as told so far, not the closing readings that hold it open after it.
+        if (peak !== null) this.signals?.settleEpisode(stream, peak.lastAboveTs);
         const far = this.signals?.farther(reading, peak) ?? null;
         if (far !== null) this.recordEvent(store, far.event, far.explanation);
         else if (peak !== null) this.retellByReadings(store, stream, peak);

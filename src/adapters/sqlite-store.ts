@@ -920,11 +920,15 @@ export class SqliteStore implements Store {
   /**
    * The sensors with an episode open in the store, by name (SQL order), at most `limit`: a scan of the partial
    * index anomalies_open, cheap however long the history. The truth of what is open, also of a sensor the daemon
-   * holds no state of (GET /api/status counts it). Throws when the store is closed.
+   * holds no state of (GET /api/status counts it). Folded as the views list episodes (AnomalyQuery.folded): a field's
+   * silence told in its device's one episode (told_in) names the device, through that episode, not the field (the
+   * twenty-ninth session's tryout, finding 1: `anomalyd status` named an unplugged plug and each of its fields). Throws when the store is closed.
    */
   openSensors(limit: number): string[] {
     this.assertOpen();
-    const rows = this.db.prepare("SELECT DISTINCT sensor FROM anomalies WHERE status = 'open' ORDER BY sensor LIMIT ?").all(limit) as Array<{ sensor: string }>;
+    const rows = this.db
+      .prepare("SELECT DISTINCT sensor FROM anomalies WHERE status = 'open' AND told_in IS NULL ORDER BY sensor LIMIT ?")
+      .all(limit) as Array<{ sensor: string }>;
     return rows.map((r) => r.sensor);
   }
 

@@ -29,7 +29,8 @@ Columns: time (ISO 8601, UTC), ts_ms (epoch ms), readings (merged into the point
 readings, min, max, expected and spread are in: the configured one, or the one the hub stated then; empty where
 none is known), then per channel its value, min, max (merged points only), expected and spread (the model's
 expectation and one spread, empty where it gave none), then surprise (-log10(1 - score), empty while learning),
-threshold (as surprise) and anomalous (1 when the point's readings were in an open episode). Readings are never
+threshold (as surprise) and anomalous (1 when the point holds a reading of an episode, to its told end: as the
+dashboard shades it, not the closing readings that held it open after it). Readings are never
 converted: a stream whose hub changed °C -> °F gives rows in °C, then rows in °F, each row saying which, and no
 point merges readings of two units. A stream whose unit changed more than ${MAX_UNIT_BREAKS} times has its
 readings from before the ${MAX_UNIT_BREAKS}th-last change left out (which unit they are in is no longer known).

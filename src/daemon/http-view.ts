@@ -157,12 +157,20 @@ export function daemonView(d: HttpViewDeps): DaemonView {
       let pinned = 0;
       const sensors = known();
       // A stream's own episode names the stream; the `device_offline` episode its device's streams carry names the
-      // device once, as the store (its `sensor`) and `anomalyd anomalies list` do (tryout 24, finding 2).
+      // device once, as the store (its `sensor`) and `anomalyd anomalies list` do (tryout 24, finding 2). So does the
+      // one silence episode of a device whose every field went silent, which each field carries (a member's episode:
+      // DeviceSilences), named by its stored record: the device, as the views list it (the twenty-ninth session's
+      // tryout, finding 1: `anomalyd status` named the unplugged plug and each of its fields).
       const open = new Set<string>();
+      const owners = new Map<string, string | null>();
+      const ownerOf = (id: string): string | null => {
+        if (!owners.has(id)) owners.set(id, episodeRecord(d.store, id)?.sensor ?? null);
+        return owners.get(id) ?? null;
+      };
       for (const sensor of sensors) {
         byStatus[d.board.statusOf(sensor)]++;
         const episode = d.board.episodeOf(sensor);
-        if (episode !== null) open.add(episode.device ? (d.deviceOf?.(sensor) ?? sensor) : sensor);
+        if (episode !== null) open.add(episode.device ? (d.deviceOf?.(sensor) ?? sensor) : (ownerOf(episode.id) ?? sensor));
         const own = d.board.ownModelOf(sensor);
         if (own !== null) ownModel[own.phase]++;
         if (d.pinned?.(sensor) === true) pinned++;

@@ -415,6 +415,15 @@ export class SignalBook {
   }
 
   /**
+   * The stream's open or just resolved episode shaded over its own readings only, up to `endTs` (its end as told,
+   * epoch ms), not its closing readings after it, before `beforeTs` (the reading that resolved it; Infinity while it is
+   * open): SeriesStore.settleEpisode. Never throws.
+   */
+  settleEpisode(stream: string, endTs: number, beforeTs = Infinity): void {
+    this.series.settleEpisode(stream, endTs, beforeTs);
+  }
+
+  /**
    * The episode's explanation as it stands after this event, for its alert and its record: each event
    * rebuilds it from the stream's recorded readings (the baseline taken when the episode is first seen, the
    * first readings of the episode kept for its whole life) and keeps the one the episode had unless the new

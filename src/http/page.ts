@@ -471,11 +471,15 @@ function runs(flags) {
   return out;
 }
 
-/** A uPlot hook that shades the anomalous stretches under the series, and counts what it drew. */
+/**
+ * A uPlot hook that shades the anomalous stretches under the series (an episode's own readings, not the closing ones
+ * that hold it open after them: SeriesStore.settleEpisode), and counts what it drew: data-shaded the stretches,
+ * data-shaded-points the points in them.
+ */
 function shadePlugin(host) {
   return { hooks: { drawClear: [function (u) {
     var d = state.series;
-    var drawn = 0;
+    var drawn = 0, points = 0;
     if (d && d.ts.length > 0) {
       var ctx = u.ctx;
       var half = d.ts.length > 1 ? (d.ts[d.ts.length - 1] - d.ts[0]) / (d.ts.length - 1) / 2 : 1000;
@@ -485,10 +489,12 @@ function shadePlugin(host) {
         var x0 = u.valToPos(d.ts[r[0]] - half, 'x', true), x1 = u.valToPos(d.ts[r[1]] + half, 'x', true);
         ctx.fillRect(x0, u.bbox.top, Math.max(x1 - x0, 2), u.bbox.height);
         drawn++;
+        points += r[1] - r[0] + 1;
       });
       ctx.restore();
     }
     host.setAttribute('data-shaded', String(drawn));
+    host.setAttribute('data-shaded-points', String(points));
   }] } };
 }
 
@@ -801,16 +807,54 @@ function renderSeries(d, sensor) {
     fmtNum(last) + (thrNow !== null ? ', threshold ' + fmtNum(thrNow) + ' (dashed)' : '') + '.';
 }
 
-function renderExplanation() {
+/**
+ * The line above the plots: the selected sensor's open episode, else its last one. Open is what the daemon holds open
+ * now (/api/sensors openEpisode, this refresh's), then what the store lists open; a field silent with its whole device
+ * and a device that said it is offline are told by the device's episode. An open episode whose readings are back (the
+ * newest points past its shaded ones: it closes once enough readings in a row are back, alerts.closeAfter) says so and
+ * since when, not 'Anomalous now' (the twenty-ninth session's tryout, finding 2: a spike's 'Anomalous now' stayed about
+ * 3 min, its 16 closing readings at 10 s). data-open: the id of the open episode told, data-back: since when its
+ * readings are back (epoch ms), for a test to read.
+ */
+function renderExplanation(sensor) {
   var box = document.getElementById('explanation');
+  var device = sensor ? deviceOf(sensor) : state.selected;
   // A field silent with its whole device: the device's episode, which tells its silence (AnomalyRecord.members).
   var mine = state.anomalies.filter(function (a) { return a.sensor === state.selected || (a.members && a.members.indexOf(state.selected) >= 0); });
-  var a = mine.filter(function (x) { return x.status === 'open'; })[0] || mine[0];
+  var live = sensor && sensor.openEpisode ? sensor.openEpisode : null;
+  var a;
+  // The episode it carries now, its own or its device's (a device that said it is offline), or, not among the episodes
+  // listed (20 newer ones of its device), told from /api/sensors.
+  if (live !== null) a = state.anomalies.filter(function (x) { return x.id === live && (x.sensor === state.selected || x.sensor === device || (x.members && x.members.indexOf(state.selected) >= 0)); })[0] ||
+    (sensor.episode ? { id: live, status: 'open', sentence: sensor.episode.sentence, startTs: sensor.episode.since, kind: sensor.episode.kind } : undefined);
+  if (!a) a = mine.filter(function (x) { return x.status === 'open'; })[0] || mine[0];
   box.replaceChildren();
+  box.removeAttribute('data-open');
+  box.removeAttribute('data-back');
   if (!a) return;
   var what = a.sentence || 'unusual readings (no explanation stored)';
-  box.appendChild(el('strong', {}, a.status === 'open' ? 'Anomalous now: ' : 'Last episode (' + fmtTime(a.startTs) + '): '));
+  var open = a.status === 'open';
+  var back = open ? backSince(a) : null;
+  if (open) box.setAttribute('data-open', a.id);
+  if (back !== null) box.setAttribute('data-back', String(back));
+  box.appendChild(el('strong', {}, !open ? 'Last episode (' + fmtTime(a.startTs) + '): ' :
+    back !== null ? 'Open, its readings back since ' + fmtTime(back) + ' (it resolves once enough readings in a row are back): ' : 'Anomalous now: '));
   box.appendChild(document.createTextNode(what));
+}
+
+/**
+ * When the readings of open episode a are back, as the plotted series shows it (epoch ms): the first point after its
+ * last shaded one, when that one is of a (at or after its start) and not the newest; else null (still off, or nothing
+ * of it plotted: a silence, a device offline, or its readings before the range).
+ */
+function backSince(a) {
+  var d = state.series;
+  if (!d || !d.ts || !d.anomalous || a.kind === 'missing_data' || a.kind === 'device_offline') return null;
+  var last = -1;
+  for (var i = d.ts.length - 1; i >= 0; i--) if (d.anomalous[i]) { last = i; break; }
+  if (last < 0 || last === d.ts.length - 1 || d.ts[last] < a.startTs) return null;
+  for (var k = last + 1; k < d.ts.length; k++) if (d.count[k] !== null && d.count[k] !== undefined) return d.ts[k];
+  return null;
 }
 
 async function mark(id, action) {
@@ -941,7 +985,7 @@ async function refresh() {
       var d = await api('/api/sensors/' + encodeURIComponent(state.selected) + '/series?range=' + state.range);
       if (d.ts.length > 0 || d.channels.length > 0) renderSeries(d, sensor);
       else renderSeries({ stream: state.selected, channels: [], ts: [], count: [], anomalous: [] }, sensor);
-      renderExplanation();
+      renderExplanation(sensor);
     }
     showMessage('');
     setState(state.sensors.length === 0 ? 'empty' : 'ready');

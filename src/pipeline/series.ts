@@ -117,6 +117,11 @@ export interface SeriesPoint {
   readonly spread: readonly number[] | null;
   readonly surprise: number;
   readonly status: ScoredReading['status'];
+  /**
+   * True for an `anomalous` reading after its episode's end as told (SeriesStore.settleEpisode: a closing reading, not
+   * shaded); absent otherwise.
+   */
+  readonly closing?: true;
 }
 
 /**
@@ -169,7 +174,15 @@ export { surpriseOf } from '../contract/surprise.js';
 const STATUS_CODE: Readonly<Record<ScoredReading['status'], number>> = { learning: 0, ok: 1, anomalous: 2 };
 /** The bucket tiers a reading goes into, finest first (one array, not one per reading). */
 const TIERS: readonly SeriesTier[] = [1, 2];
-const STATUS_OF: readonly ScoredReading['status'][] = ['learning', 'ok', 'anomalous'];
+/**
+ * Per code: the status a reading was scored with. Code 3 (CLOSING) is a reading scored `anomalous` (its episode was
+ * open) that lies after its episode's end as told (SeriesStore.settleEpisode: the closing readings an episode is held
+ * open by before its resolve): still `anomalous` to what reads the scored statuses (an explanation's normal readings),
+ * not shaded by a query.
+ */
+const STATUS_OF: readonly ScoredReading['status'][] = ['learning', 'ok', 'anomalous', 'anomalous'];
+/** Ring status code of a closing reading (STATUS_OF). */
+const CLOSING = 3;
 
 /** Readings a ring holds before its first growth: a stream that sends a few readings and stops costs little. */
 const RING_START = 16;
@@ -253,7 +266,7 @@ class Ring {
       this.spr[i * this.C + c] = r.spread?.[c] ?? NaN;
     }
     this.surprise[i] = r.surprise;
-    this.status[i] = STATUS_CODE[r.status];
+    this.status[i] = 'closing' in r && r.closing === true ? CLOSING : STATUS_CODE[r.status];
     this.next = (i + 1) % this.capacity;
     if (this.size < this.capacity) this.size++;
   }
@@ -376,6 +389,7 @@ class Ring {
       spread: hasExp ? spr : null,
       surprise: this.surprise[i],
       status: STATUS_OF[this.status[i]],
+      ...(this.status[i] === CLOSING ? { closing: true as const } : {}),
     };
   }
 }
@@ -787,7 +801,7 @@ export class SeriesStore {
    * The stream's raw readings with ts >= fromTs (epoch ms) as one binary blob, copied from its ring's arrays (no
    * object per reading): RAW_BLOB_MAGIC, a flags byte (1: wide, float64 values), the channels C (uint8), the readings
    * n (uint32 LE), then the times (float64 × n), values, expectations and spreads (float32 or float64 × n·C each, NaN
-   * for none), surprises (float32 × n) and statuses (uint8 × n: 0 learning, 1 ok, 2 anomalous), little-endian, oldest
+   * for none), surprises (float32 × n) and statuses (uint8 × n: 0 learning, 1 ok, 2 anomalous, 3 anomalous after its episode's told end: STATUS_OF), little-endian, oldest
    * first. Per reading 25 bytes for one narrow channel (+12 per further channel; +12 per channel wide). Null for a
    * stream with no reading there. For keeping them across a clean stop (SignalBook.keepRaw; restoreRawBlob).
    */
@@ -854,6 +868,7 @@ export class SeriesStore {
         spread: hasExp ? Array.from(cols[2].subarray(k * C, k * C + C)) : null,
         surprise: blob.readFloatLE(surpriseAt + 4 * k),
         status: STATUS_OF[code] ?? 'ok',
+        ...(code === CLOSING ? { closing: true as const } : {}),
       });
     }
     return this.restoreRaw(stream, channels, points, wide);
@@ -1059,6 +1074,58 @@ export class SeriesStore {
     }
     const answer = view(stream, channels, from, to, source, resolutionMs, pts, s?.latest ?? null);
     return knownFrom !== undefined && knownFrom > from ? { ...answer, unitKnownFrom: knownFrom } : answer;
+  }
+
+  /**
+   * Shades the open or just resolved episode of `stream` over its own readings only: of its readings recorded
+   * `anomalous` before `beforeTs` (epoch ms: the reading that resolved it; Infinity while it is open), those after
+   * `endTs` (its end as told, epoch ms: its last reading that held it, AnomalyEvent.endTs, OpenEpisodeProgress.lastAboveTs)
+   * are no longer shaded by a query (raw points, and the minute and quarter-hour buckets that hold them), and those up
+   * to it are again (a told end a later reading moved on). An episode is held open by its closing readings (16 after a
+   * spike, up to 47 after a lasting fault: alerts.closeAfter), each scored `anomalous`: at a reading every 30 s a
+   * spike's shading ran 8 min past it (the twenty-ninth session's tryout, finding 2). The readings' scored statuses
+   * are kept for what reads them (points, normalBefore: a closing reading is still `anomalous` there). Walks back from
+   * the newest reading to the first at or before `endTs` that is shaded: the closing readings and those the end
+   * moved over, not the whole episode. Returns how many readings changed. Never throws (a bucket the database cannot
+   * give back keeps its count).
+   */
+  settleEpisode(stream: string, endTs: number, beforeTs = Infinity): number {
+    const s = this.streams.get(stream);
+    if (s === undefined) return 0;
+    const { ring } = s;
+    let changed = 0;
+    for (let k = ring.size - 1; k >= 0; k--) {
+      const i = ring.at(k);
+      const ts = ring.tsAt(i);
+      if (ts >= beforeTs) continue;
+      const code = ring.status[i];
+      const scoredAnomalous = code === STATUS_CODE.anomalous || code === CLOSING;
+      // At or before its end, the first reading shaded (or not of an episode) ends the walk: the readings before it are the episode's own.
+      if (ts <= endTs && code !== CLOSING) break;
+      if (!scoredAnomalous) continue;
+      const want = ts > endTs ? CLOSING : STATUS_CODE.anomalous;
+      if (code === want) continue;
+      ring.status[i] = want;
+      this.shadedInBuckets(stream, s, ts, want === CLOSING ? -1 : 1);
+      changed++;
+    }
+    return changed;
+  }
+
+  /** Adds `delta` to the anomalous count of the buckets of every tier that hold `stream`'s reading at `ts`. */
+  private shadedInBuckets(stream: string, s: StreamState, ts: number, delta: number): void {
+    const breaks = this.breaks.get(stream);
+    for (const tier of TIERS) {
+      const start = bucketStart(ts, TIER_WIDTH_MS[tier], breaks);
+      const open = s.open[tier];
+      if (open !== null && open.startTs === start) {
+        open.anomalous = Math.max(0, open.anomalous + delta);
+        continue;
+      }
+      // Closed: queued for the database or written; the row again, with its count moved, replaces it.
+      const row = this.writtenPart(stream, tier, start, s.channels);
+      if (row !== null) this.queue({ ...row, anomalous: Math.max(0, row.anomalous + delta) });
+    }
   }
 
   private rawPts(s: StreamState, from: number): Pt[] {

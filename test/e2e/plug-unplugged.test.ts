@@ -17,6 +17,8 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnomalyRecord } from '../../src/contract/store.js';
 import { anomaliesCommand } from '../../src/cli/anomalies.js';
+import { statusCommand } from '../../src/cli/status.js';
+import type { DaemonStatusView } from '../../src/http/view.js';
 import { captureIo } from '../helpers/cli-io.js';
 import { clockTime } from '../../src/explain/explain.js';
 import { hasChromium, launchChromium } from '../helpers/browser.js';
@@ -138,6 +140,13 @@ describe.skipIf(!builtAndModelsPresent())('a Tasmota plug unplugged', () => {
     expect(listed.out).toContain(`its fields: ${members.join(', ')}`);
     const json = await cli(['list', '--db', dbPath, '--status', 'open', '--json']);
     expectOne((JSON.parse(json.out) as { anomalies: AnomalyRecord[] }).anomalies);
+    // `anomalyd status` (the twenty-ninth session's tryout, finding 1: its open line named the device AND each of its
+    // fields): the device's one episode, once, as the list above; GET /api/status names it so.
+    const status = await getJson<DaemonStatusView>(`${daemon.httpUrl!}/api/status`);
+    expect([status.sensors.openEpisodes, status.sensors.openSensors]).toEqual([1, ['iron']]);
+    const io = captureIo();
+    expect(await statusCommand(['--url', daemon.httpUrl!], io)).toBe(0);
+    expect(io.out).toMatch(/^open +1 sensor has an open episode \(anomalous, or stale with missing data\): iron; /m);
 
     // The page, in a real browser: a field of the plug chosen, its episodes table lists the device's one episode.
     if (browser !== null) {
