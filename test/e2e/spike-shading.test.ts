@@ -14,11 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
 import type { AlertPayload } from '../../src/contract/alerts.js';
 import { PAGE_REFRESH_MS } from '../../src/http/page.js';
 import { hasChromium, launchChromium } from '../helpers/browser.js';
-import { MODELS, builtAndModelsPresent } from '../helpers/daemon.js';
+import { builtAndModelsPresent, inProcessConfig } from '../helpers/daemon.js';
 import { virtualRun } from '../helpers/in-process.js';
 import { lcg } from '../helpers/lcg.js';
 import { getJson, waitFor } from '../helpers/net.js';
@@ -50,26 +49,18 @@ describe.skipIf(!builtAndModelsPresent() || !hasChromium)('a spike on the dashbo
   it('is shaded over its own reading, open and resolved, at 1 h and 24 h; while it closes the page says its readings are back', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'anomalyd-spike-shading-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    const loaded = loadConfig({
-      path: '/dev/null',
-      env: {},
-      overrides: {
-        dataDir,
-        broker: { port: 0 },
-        homeassistant: { discovery: 'off' },
-        http: { port: 0, host: '127.0.0.1' },
-        model: { dir: MODELS, worker: false },
-        learning: { enabled: false },
-        store: { commitIntervalMs: 0 },
-        explain: { timeZone: 'UTC' },
-      },
+    const config = inProcessConfig(dataDir, {
+      homeassistant: { discovery: 'off' },
+      http: { enabled: true, port: 0, host: '127.0.0.1' },
+      store: { commitIntervalMs: 0 },
+      explain: { timeZone: 'UTC' },
     });
-    if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-    const t0 = Math.floor((Date.now() - 2 * 24 * HOUR) / HOUR) * HOUR;
+    // Two days back at noon UTC, whatever the time the test runs (its views and sentences never cross a midnight).
+    const t0 = Math.floor(Date.now() / (24 * HOUR)) * 24 * HOUR - 36 * HOUR;
     const ts = (i: number): number => t0 + i * INTERVAL;
     let now = t0;
     const alerts: AlertPayload[] = [];
-    const run = await virtualRun(loaded.config, () => now, 'spike-shading', alerts, cleanups);
+    const run = await virtualRun(config, () => now, 'spike-shading', alerts, cleanups);
     const api = run.daemon.httpUrl!;
     const rnd = lcg(29);
     const gauss = (): number => Math.sqrt(-2 * Math.log(rnd() || 1e-9)) * Math.cos(2 * Math.PI * rnd());
@@ -120,7 +111,7 @@ describe.skipIf(!builtAndModelsPresent() || !hasChromium)('a spike on the dashbo
     for (let k = 0; k < 60 && !resolved(); k++) await sendUntil(i);
     expect(resolved()).toBe(true);
     await waitFor(() => alerts.some((a) => a.event === 'resolve' && a.anomaly_id === open!.anomaly_id), 10_000, 'the resolve');
-    expect(i - 1 - SPIKE, 'the closing readings').toBeGreaterThanOrEqual(loaded.config.alerts.closeAfter);
+    expect(i - 1 - SPIKE, 'the closing readings').toBeGreaterThanOrEqual(config.alerts.closeAfter);
     // Resolved: still its one reading shaded, not the closing ones (on main: the spike and every one of them).
     expect(shaded(await getJson<Series>(`${api}/api/sensors/hall/series?range=1h`))).toEqual([ts(SPIKE)]);
     await shows(page, { points: 1, open: null, back: null });
