@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { AlertPayload } from '../../src/contract/alerts.js';
 import type { Daemon } from '../../src/daemon.js';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
-import { collectAlerts, inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
+import { collectAlerts, inProcessDaemon, tempDataDir, useCleanups, yesterdayNoonUtc } from '../helpers/in-process.js';
 import { waitFor } from '../helpers/net.js';
 import { withDb } from '../helpers/alert-stream.js';
 import { lcg } from '../helpers/lcg.js';
@@ -57,7 +57,7 @@ const told = (alerts: readonly AlertPayload[]): unknown[] => alerts.map((a) => [
 describe.skipIf(!builtAndModelsPresent())('a device whose every field goes silent', () => {
   it('is one open and one resolve alert of the device, its fields’ silences stored in it; a field silent alone is its own', async () => {
     const dataDir = tempDataDir('anomalyd-devsil-', cleanups);
-    let now = Math.floor(Date.now() / 1000) * 1000;
+    let now = yesterdayNoonUtc();
     const clock = (): number => now;
     const alerts: AlertPayload[] = [];
     const { daemon, pub, url } = await started(dataDir, clock, alerts);
@@ -126,7 +126,7 @@ describe.skipIf(!builtAndModelsPresent())('a device whose every field goes silen
 
   it('forgotten by the operator while silent: one resolve of the device, `forgotten`, none of its fields’ silences sent', async () => {
     const dataDir = tempDataDir('anomalyd-devsil-forget-', cleanups);
-    let now = Math.floor(Date.now() / 1000) * 1000;
+    let now = yesterdayNoonUtc();
     const clock = (): number => now;
     const alerts: AlertPayload[] = [];
     const { daemon, pub } = await started(dataDir, clock, alerts);
@@ -150,7 +150,7 @@ describe.skipIf(!builtAndModelsPresent())('a device whose every field goes silen
 
   it('open across a restart: no second open, one resolve when the fields read again', async () => {
     const dataDir = tempDataDir('anomalyd-devsil-restart-', cleanups);
-    let now = Math.floor(Date.now() / 1000) * 1000;
+    let now = yesterdayNoonUtc();
     const clock = (): number => now;
     const alerts: AlertPayload[] = [];
     let { daemon, pub } = await started(dataDir, clock, alerts);
@@ -187,7 +187,7 @@ describe.skipIf(!builtAndModelsPresent())('a device whose every field goes silen
   it('its fields’ silences lost by a stop before their checkpoint (kill -9) are resolved unsent at the start, and judged again join the device’s episode', async () => {
     const dataDir = tempDataDir('anomalyd-devsil-kill-', cleanups);
     const dbPath = join(dataDir, 'anomalyd.db');
-    let now = Math.floor(Date.now() / 1000) * 1000;
+    let now = yesterdayNoonUtc();
     const clock = (): number => now;
     const alerts: AlertPayload[] = [];
     let { daemon, pub } = await started(dataDir, clock, alerts);

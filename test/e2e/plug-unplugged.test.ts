@@ -23,7 +23,7 @@ import { captureIo } from '../helpers/cli-io.js';
 import { clockTime } from '../../src/explain/explain.js';
 import { hasChromium, launchChromium } from '../helpers/browser.js';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
-import { collectAlerts, inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
+import { collectAlerts, inProcessDaemon, tempDataDir, useCleanups, yesterdayNoonUtc } from '../helpers/in-process.js';
 import { lcg } from '../helpers/lcg.js';
 import { getJson, waitFor } from '../helpers/net.js';
 
@@ -60,10 +60,8 @@ describe.skipIf(!builtAndModelsPresent())('a Tasmota plug unplugged', () => {
 
   it('is one episode of the device in the alerts, the store’s list, the HTTP API and the CLI, its fields’ silences its members, since its last reading', async () => {
     const dataDir = tempDataDir('anomalyd-plugoff-', cleanups);
-    // Noon UTC of yesterday, whatever the time the test runs: run within minutes of midnight, the plug's hour-long
-    // story crossed the day, its sentence's `since` gained a date and the CLI's row wrapped (it failed on main
-    // between about 23:45 and 00:05 UTC).
-    let now = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 12 * 3_600_000;
+    // Yesterday's noon UTC, whatever the time the test runs (run near midnight, its sentence's since gained a date).
+    let now = yesterdayNoonUtc();
     const clock = (): number => now;
     const { daemon, url } = await inProcessDaemon({
       dataDir,

@@ -18,7 +18,7 @@ import type { AlertPayload } from '../../src/contract/alerts.js';
 import { PAGE_REFRESH_MS } from '../../src/http/page.js';
 import { hasChromium, launchChromium } from '../helpers/browser.js';
 import { builtAndModelsPresent, inProcessConfig } from '../helpers/daemon.js';
-import { virtualRun } from '../helpers/in-process.js';
+import { virtualRun, yesterdayNoonUtc } from '../helpers/in-process.js';
 import { lcg } from '../helpers/lcg.js';
 import { getJson, waitFor } from '../helpers/net.js';
 
@@ -56,7 +56,7 @@ describe.skipIf(!builtAndModelsPresent() || !hasChromium)('a spike on the dashbo
       explain: { timeZone: 'UTC' },
     });
     // Two days back at noon UTC, whatever the time the test runs (its views and sentences never cross a midnight).
-    const t0 = Math.floor(Date.now() / (24 * HOUR)) * 24 * HOUR - 36 * HOUR;
+    const t0 = yesterdayNoonUtc() - 24 * HOUR;
     const ts = (i: number): number => t0 + i * INTERVAL;
     let now = t0;
     const alerts: AlertPayload[] = [];

@@ -57,6 +57,17 @@ export const trainInDistWorker: typeof trainInWorker = (series, opts, onProgress
   trainInWorker(series, opts, onProgress, { ...options, workerUrl: new URL('../../dist/train/worker.js', import.meta.url) });
 
 /** What inProcessDaemon starts. */
+/**
+ * A virtual clock's start (epoch ms) for a test whose sentences or views carry times of day: yesterday's noon UTC,
+ * whatever the time the test runs, so a story of hours never crosses a midnight and the clock is in the past. A start
+ * taken from the wall clock failed such tests when run near midnight: `since 23:58` became `since 4 Dec 23:58`, and a
+ * CLI row wrapped (plug-unplugged and device-silence, between about 23:45 and 00:05 UTC).
+ */
+export function yesterdayNoonUtc(): number {
+  const day = 86_400_000;
+  return Math.floor(Date.now() / day) * day - day / 2;
+}
+
 export interface InProcessDaemonOptions {
   /** The daemon's data directory (its SQLite file); the test makes and removes it. */
   readonly dataDir: string;
