@@ -326,11 +326,6 @@ interface Episode {
   /** An on/off stream's alarm state holds it (AnomalyEvent.alarm: a leak since `since`, its reading `level`). */
   alarm?: { readonly since: number; readonly level: number };
   /**
-   * A value pinned far off everything the stream had shown, in its learning period (pinnedInLearning): the value
-   * `level` holds it, from `since` (its first reading, epoch ms). Checkpointed with it.
-   */
-  pinned?: { readonly since: number; readonly level: number };
-  /**
    * A level excursion beyond everything the channel had shown (src/pipeline/excursion.ts) opened or held it
    * (AnomalyEvent.excursion): the first such channel's, as noted then. Kept once noted; checkpointed with it.
    */
@@ -507,11 +502,6 @@ class StreamScore {
    * repeats, and whether the current run began busy.
    */
   readonly runModel: Float64Array;
-  /**
-   * One-channel streams: the time (epoch ms) of the current run's first reading (where a value pinned in the learning
-   * period began: pinnedInLearning); NaN until a reading set it. Not checkpointed (a restart starts it at its next reading).
-   */
-  runFrom = Number.NaN;
   /**
    * The stream's arrivals (src/pipeline/arrivals.ts, ARRIVAL_STATE numbers): the moments of the steps missed before
    * each reading that arrived (forgotten with `horizon`), against which its silences are judged with its runs.
@@ -1154,46 +1144,7 @@ export class StreamScorer {
         events.push(this.event('open', r, opened, this.thresholdSurprise));
       }
     }
-    // A value pinned far off everything a learning stream has shown (a battery sensor that died in its first day and
-    // sends 0.0 from then on, a DS18B20's 85.0): a stuck value at its third reading, as after learning (pinnedInLearning).
-    const pinnedEp = s.episode !== null && s.episode.pinned !== undefined ? s.episode : null;
-    if (pinnedEp !== null && r.item.kind === 'reading') {
-      pinnedEp.readings++;
-      pinnedEp.lastAboveTs = r.item.ts;
-      if (r.item.values[0] === pinnedEp.pinned!.level) s.runRare[0] = 1;
-      else {
-        // It ended at the first reading off the value (as a stuck value's episode ends at its first reading back).
-        s.episode = null;
-        s.below = 0;
-        events.push({ ...this.event('resolve', r, pinnedEp, this.thresholdSurprise), resolution: 'recovered' });
-      }
-    } else if (learning && !knownNormal && s.episode === null && !alarmed && pinnedInLearning(s, r, this.opts.smooth)) {
-      const opened: Episode = {
-        id: this.deps.newId(),
-        startTs: Number.isFinite(s.runFrom) ? s.runFrom : r.item.ts,
-        lastAboveTs: r.item.ts,
-        readings: Math.max(1, s.run[0]),
-        peak: this.thresholdSurprise,
-        peakEvidence: { ...nanEvidence(), stuck: this.thresholdSurprise },
-        peakChannels: [this.thresholdSurprise],
-        lastReported: this.thresholdSurprise,
-        reportedAt: Math.max(1, s.run[0]),
-        owners: [true],
-        rowPeak: 0,
-        stuckAt: 0,
-        silent: false,
-        pinned: { since: Number.isFinite(s.runFrom) ? s.runFrom : r.item.ts, level: r.item.values[0] },
-      };
-      s.episode = opened;
-      s.above = 0;
-      s.below = 0;
-      // Its run is no rest of the stream's, nor a run length it teaches (censored, as a rare run is).
-      s.runRare[0] = 1;
-      events.push(this.event('open', r, opened, this.thresholdSurprise));
-    }
-    if (C === 1 && r.item.kind === 'reading' && (s.run[0] <= 1 || !Number.isFinite(s.runFrom))) s.runFrom = r.item.ts;
-    const pinnedHeld = s.episode !== null && s.episode.pinned !== undefined;
-    const rebaseline = learning || alarmed || pinnedHeld || pinnedEp !== null ? false : this.lifecycle(s, r, adaptive, reference, events);
+    const rebaseline = learning || alarmed ? false : this.lifecycle(s, r, adaptive, reference, events);
     // A counter's rate judged far above anything seen (judgeCounter) is told with the episode it opened or holds, on
     // the events of this reading (AnomalyEvent.counterRate), the largest so far.
     if (s.rateFloor[0] > 0 && s.episode !== null && !s.episode.silent && s.ratePerHour > 0) {
@@ -1283,7 +1234,7 @@ export class StreamScorer {
     // The value histograms (rarity's) learn normal values: not an open episode's own channels (a lasting fault
     // stays rare), and the values still in their guard band when an episode opens are its onset (dropped).
     for (let c = 0; c < C; c++) {
-      if (episode !== null && episode.owners[c] && (!learning || episode.pinned !== undefined)) continue;
+      if (episode !== null && episode.owners[c] && !learning) continue;
       if (s.varCount < this.opts.smooth) continue;
       s.values[c].add(r.item.values[c], valueScale(s, c, r.item.values[c]));
     }
@@ -1354,7 +1305,7 @@ export class StreamScorer {
       evidence: adaptive.evidence,
       deviationEvidence: reference.evidence,
       channelDeviation: reference.channels,
-      status: s.episode !== null && s.episode.pinned !== undefined ? 'anomalous' : learning ? 'learning' : s.episode !== null && !s.episode.silent ? 'anomalous' : 'ok',
+      status: learning ? 'learning' : s.episode !== null && !s.episode.silent ? 'anomalous' : 'ok',
       anomalyId: s.episode !== null && !s.episode.silent ? s.episode.id : null,
       events,
       spread: this.spreadOf(s, r),
@@ -2872,8 +2823,6 @@ export class StreamScorer {
         // Absent from checkpoints written before they were kept: none (a held state is noted again at its next judgement).
         ...(e.held !== undefined && e.held !== null ? { held: { channel: finite(e.held.channel), since: finite(e.held.since), longestMs: finite(e.held.longestMs), ...(e.held.level !== undefined ? { level: finite(e.held.level) } : {}) } } : {}),
         ...(e.alarm !== undefined && e.alarm !== null ? { alarm: { since: finite(e.alarm.since), level: finite(e.alarm.level) } } : {}),
-        // Absent from checkpoints written before it was kept: none.
-        ...(e.pinned !== undefined && e.pinned !== null ? { pinned: { since: finite(e.pinned.since), level: finite(e.pinned.level) } } : {}),
         // Absent from checkpoints written before it was kept: none (noted again while the excursion holds it).
         ...(e.excursion !== undefined && e.excursion !== null
           ? { excursion: { channel: finite(e.excursion.channel), since: finite(e.excursion.since), up: e.excursion.up === true, lo: finite(e.excursion.lo), hi: finite(e.excursion.hi) } }
@@ -3360,41 +3309,6 @@ function offOnOwn(s: StreamScore, r: StepResult<unknown>, ep: Episode, f: Fused,
   }
   ep.ownPrev = own;
   return own;
-}
-
-/**
- * Readings in a row of one value that make a value pinned far off a learning stream's readings a stuck value (README: "A
- * value pinned far off its normal for 3 readings or more … is a stuck value at that value, from its third reading"; the
- * explanation's own PINNED_READINGS, src/explain/explain.ts).
- */
-export const PINNED_LEARNING_READINGS = 3;
-/**
- * How far off the stream's running normalisation (its mean and spread so far, in spreads) a value pinned in the learning
- * period must be: far beyond any reading of its noise (a Gaussian's 10 σ: p ~ 1e-23) and any level a learning period's
- * first hours show (a 20 ± 0.05 °C room's 0.0 is 400 spreads off; a day's cycle ± 4 °C learnt over its night is judged
- * by the spread its readings so far took).
- */
-export const PINNED_LEARNING_Z = 10;
-
-/**
- * Whether the reading `r` makes its stream's current run a value pinned far off everything it has shown, while the
- * stream learns (session 29, branch deadbat: a 5-minute battery sensor at 20 °C that died in its first day sent 0.0
- * from then on; nothing is judged in a learning period, so it was told at the period's end, its 7th 0.0 when it died
- * 6 readings before, and never when it died more than a short mean before: its run was taught as how the stream
- * holds a value). A one-channel stream (not an on/off one, nor a counter, whose holds are their own), its
- * normalisation warm: the run has PINNED_LEARNING_READINGS readings or more, began while the stream changed at nearly
- * every reading (runs.ts busyRun: a stream that holds values, a plug at rest, a setpoint, a quantised signal below
- * its resolution, is never judged so), its value at least PINNED_LEARNING_Z spreads off the running normalisation and
- * beyond the range of every value the stream's histogram holds (ValueHistogram.outside; at least a short mean of
- * them: `smooth`, score.smooth). What it opens is held by the value, resolved at the first reading off it (StreamScorer.score).
- */
-function pinnedInLearning(s: StreamScore, r: StepResult<unknown>, smooth: number): boolean {
-  if (s.C !== 1 || s.onOff || s.counter || r.item.kind !== 'reading' || !r.warm) return false;
-  if (s.run[0] < PINNED_LEARNING_READINGS || !busyRun(s.runModel, 0)) return false;
-  const x = r.item.values[0];
-  if (!Number.isFinite(x) || !(Math.abs(r.z[0]) >= PINNED_LEARNING_Z)) return false;
-  const h = s.values[0];
-  return h.count >= smooth && h.outside(x);
 }
 
 /**
