@@ -250,7 +250,7 @@ export const schema = section('anomalyd configuration', {
       default: false,
       doc: 'Whether retained messages (the broker’s last value, replayed at every subscribe) are readings, for the default rule; rules and presets say it themselves.',
     }),
-    maxStreams: int({ default: 5000, min: 1, max: 1_000_000, doc: 'Streams tracked in all; a new stream beyond it is rejected (too_many_streams), unless a stream heard once (all its readings in one message: a one-shot topic) holds a slot: then a new stream takes the slot of the one heard least recently at its second message (docs/SECURITY.md, "Sensors"). Only an accepted reading takes a slot. Each stream holds about 10 kB at first and more as its score histories fill (docs/SECURITY.md, "Memory"): raise MemoryMax with it.' }),
+    maxStreams: int({ default: 5000, min: 1, max: 1_000_000, doc: 'Streams tracked in all; a new stream beyond it is rejected (too_many_streams), unless a stream heard once (all its readings in one message: a one-shot topic) holds a slot: then a new stream takes the slot of the one heard least recently at its second message (docs/SECURITY.md, "Sensors"). Only an accepted reading takes a slot. Each stream holds about 20 kB at first and more as its score histories fill (docs/SECURITY.md, "Memory"): raise MemoryMax with it.' }),
     maxStreamsPerSensor: int({ default: 64, min: 1, max: 10_000, doc: 'Streams (fields) of one sensor; a new one beyond it is rejected (too_many_streams).' }),
   }),
   homeassistant: section('Home Assistant MQTT discovery: an anomaly binary_sensor and a score sensor per stream, grouped by device, from the stream’s third message with a reading (a topic of one message gets none).', {

@@ -16,7 +16,7 @@
  * is then told in that episode: StreamScorer.judgeSilence), an episode the store holds open. Its fault is not
  * over because the sensor stopped: evicted, its alert was resolved (score 1, no `resolution`) and it vanished from
  * every glanceable place (the status, the HTTP API, the dashboard, its Home Assistant entities). It keeps its state
- * and its slot (one stream's state, about 10 kB; bounded by ingest.maxStreams, as every stream is) and its silence
+ * and its slot (one stream's state, about 20 kB; bounded by ingest.maxStreams, as every stream is) and its silence
  * goes on being judged and told; the sweep asks again at every tick, and evicts it once nothing of it is open (its
  * next reading ends a silence; an episode of a stream whose silence is never rare ends with its readings).
  *

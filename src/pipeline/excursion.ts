@@ -180,7 +180,8 @@ export class LevelExcursion {
   private sum2 = 0;
   /** Whether every reading of the open block was normal (no open episode of the channel). */
   private blockNormal = true;
-  private readonly means = new Float64Array(RING);
+  /** The ring of held block means, made when the first block is held (a stream heard a few times holds none). */
+  private means: Float64Array | null = null;
   /** The held blocks' within-block variance, a running mean over the last RING blocks held (sensor units²). */
   private within = 0;
   private pos = 0;
@@ -348,14 +349,15 @@ export class LevelExcursion {
   }
 
   private hold(mean: number, v: number): void {
-    this.means[this.pos] = mean;
+    (this.means ??= new Float64Array(RING))[this.pos] = mean;
     this.within += (v - this.within) / Math.min(this.held + 1, RING);
     this.pos = (this.pos + 1) % RING;
     if (this.held < RING) this.held++;
   }
 
   private at(i: number): number {
-    return this.means[(this.pos - this.held + i + RING) % RING];
+    // Only called for i < held: a block was held, so the ring was made.
+    return this.means![(this.pos - this.held + i + RING) % RING];
   }
 
   /** The stream's own standard deviation over the held blocks, floored at its resolution. */
@@ -617,7 +619,7 @@ export class LevelExcursion {
   /** The checkpoint (ExcursionState). */
   toJSON(): ExcursionState {
     // Held entries sit at 0 … held − 1 until the ring is full (held = RING): the ring's own order, pos included.
-    const means = Array.from(this.means.subarray(0, this.held));
+    const means = this.means === null ? [] : Array.from(this.means.subarray(0, this.held));
     return {
       span: this.span,
       seed: this.seed,
@@ -669,8 +671,9 @@ export class LevelExcursion {
     t.sum2 = num(v.open.sum2, 'open.sum2');
     t.blockNormal = bool(v.open.normal, 'open.normal');
     if (!Array.isArray(v.means) || v.means.length > RING) throw new Error(`excursion: means must hold at most ${RING} block means`);
+    if (v.means.length > 0) t.means = new Float64Array(RING);
     v.means.forEach((m, i) => {
-      t.means[i] = num(m, `means[${i}]`);
+      t.means![i] = num(m, `means[${i}]`);
     });
     t.held = v.means.length;
     t.within = num(v.within, 'within');

@@ -506,7 +506,7 @@ class StreamScore {
    * The stream's arrivals (src/pipeline/arrivals.ts, ARRIVAL_STATE numbers): the moments of the steps missed before
    * each reading that arrived (forgotten with `horizon`), against which its silences are judged with its runs.
    */
-  readonly arrivals = new Float64Array(ARRIVAL_STATE);
+  readonly arrivals: Float64Array;
   /**
    * The longest quiet taught to `arrivals`, in the stream's steps (the most steps missed before a reading that arrived,
    * a rare silence's censored): how long it has gone quiet on its own (a report-on-change sensor's heartbeat). Never
@@ -625,8 +625,10 @@ class StreamScore {
     this.adaptive = EVIDENCE.map((kind) => this.primedRow('adaptive', kind, priors));
     this.episodeEvidence = new KeptEvidence(EVIDENCE.length, C);
     this.shortLog = new Boxcar(C, shortSpan(opts.smooth));
-    // The per-channel numbers share one buffer (views of it): a stream costs one allocation for them, not twelve.
-    const perChannel = new Float64Array((13 + RUN_STATE) * C);
+    // The per-channel numbers, and the arrivals' state, share one buffer (views of it): a stream costs one
+    // allocation for them, not twenty-three (a standalone typed array of one channel holds about 180 bytes, a view
+    // about 100: 100,000 junk topics' 5,000 streams, test/e2e/hostile.test.ts).
+    const perChannel = new Float64Array((21 + RUN_STATE) * C + ARRIVAL_STATE);
     const view = (i: number): Float64Array => perChannel.subarray(i * C, (i + 1) * C);
     this.longLog = view(0);
     this.longVar = view(1);
@@ -642,10 +644,17 @@ class StreamScore {
     this.cycCount = view(11);
     this.runFloor = view(12);
     this.novel = new Uint8Array(C);
-    this.step = new Float64Array(C);
-    this.switchLog = new Float64Array(C);
-    this.switchCount = new Float64Array(C);
     this.runModel = perChannel.subarray(13 * C, (13 + RUN_STATE) * C);
+    const after = (i: number): Float64Array => perChannel.subarray((13 + RUN_STATE + i) * C, (14 + RUN_STATE + i) * C);
+    this.step = after(0);
+    this.switchLog = after(1);
+    this.switchCount = after(2);
+    this.driftFloor = after(3);
+    this.rateFloor = after(4);
+    this.cycMax = after(5);
+    this.cycDir = after(6);
+    this.cycAside = after(7);
+    this.arrivals = perChannel.subarray((21 + RUN_STATE) * C);
     this.quiet = Array.from({ length: C }, () => []);
     this.zMean = new Boxcar(C, shortSpan(opts.smooth));
     this.resMean = new Boxcar(C, shortSpan(opts.smooth));
@@ -655,11 +664,6 @@ class StreamScore {
     this.dwells = Array.from({ length: C }, () => new DwellTracker());
     this.drifts = Array.from({ length: C }, () => new CycleDrift());
     this.excursions = Array.from({ length: C }, () => new LevelExcursion(shortSpan(opts.smooth), 0));
-    this.driftFloor = new Float64Array(C);
-    this.rateFloor = new Float64Array(C);
-    this.cycMax = new Float64Array(C);
-    this.cycDir = new Float64Array(C);
-    this.cycAside = new Float64Array(C);
   }
   /** A kind's row of histories seeded by a model's priors (prediction and reconstruction), or null (made when first taught). */
   private primedRow(which: 'reference' | 'adaptive', kind: Evidence, priors: ModelPriors | null): TailCalibrator[] | null {

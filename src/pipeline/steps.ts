@@ -297,16 +297,16 @@ class StreamState<O> {
     readonly channels: readonly string[],
   ) {
     this.C = channels.length;
-    // One buffer for the four per-channel normalisations (views of it): one allocation per stream, not four.
-    const norm = new Float64Array(4 * this.C);
+    // One buffer for the seven per-channel numbers (views of it): one allocation per stream, not seven.
+    const norm = new Float64Array(7 * this.C);
     this.mean = norm.subarray(0, this.C);
     this.variance = norm.subarray(this.C, 2 * this.C);
     this.chunkMean = norm.subarray(2 * this.C, 3 * this.C);
-    this.chunkStd = norm.subarray(3 * this.C).fill(1);
+    this.chunkStd = norm.subarray(3 * this.C, 4 * this.C).fill(1);
     this.warm = [];
-    this.quantum = new Float64Array(this.C);
-    this.quantumSeen = new Float64Array(this.C);
-    this.prevValue = new Float64Array(this.C).fill(Number.NaN);
+    this.quantum = norm.subarray(4 * this.C, 5 * this.C);
+    this.quantumSeen = norm.subarray(5 * this.C, 6 * this.C);
+    this.prevValue = norm.subarray(6 * this.C).fill(Number.NaN);
 
   }
 
