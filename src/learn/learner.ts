@@ -346,11 +346,12 @@ export class Learner {
   /**
    * Forgets a sensor that went idle (evicted by the daemon): its unflushed readings are stored, and its
    * scope is dropped unless other sensors share it, it has a model or it is training. Stored readings stay, so a sensor that
-   * comes back goes on learning from them.
+   * comes back goes on learning from them. `keepPending` false (a stream the operator forgot, its stored readings
+   * deleted with it: src/daemon/forget.ts): its unflushed readings are dropped, not stored.
    */
-  forget(sensor: string): void {
+  forget(sensor: string, keepPending = true): void {
     const p = this.pending.get(sensor);
-    if (p) this.flushSensor(sensor, p);
+    if (p && keepPending) this.flushSensor(sensor, p);
     this.pending.delete(sensor);
     const name = this.deps.scopeOf(sensor);
     const s = this.scopes.get(name);
