@@ -273,10 +273,11 @@ export class Learner {
     const s = this.scope(sensor);
     if (s.stopped !== null) return { phase: 'stopped', readings: s.readings, needed: 0, lastTry: s.stopped };
     const retry = s.retry;
-    const readings = retry !== null ? retry.counted : s.readings;
+    const counted = retry !== null ? retry.counted : s.readings;
     const needed = retry !== null ? retry.needed : this.opts.minReadings;
-    const phase = this.trainingScope === name ? 'training' : readings >= needed ? 'queued' : 'collecting';
-    return retry !== null ? { phase, readings, needed, lastTry: retry.reason } : { phase, readings, needed };
+    const phase = this.trainingScope === name ? 'training' : counted >= needed ? 'queued' : 'collecting';
+    // After a try, the readings it has in all and those since (its progress): never 0 for a sensor that has readings.
+    return retry !== null ? { phase, readings: Math.max(s.readings, counted), sinceTry: counted, needed, lastTry: retry.reason } : { phase, readings: counted, needed };
   }
 
   /**
