@@ -1670,13 +1670,18 @@ export class Daemon {
           this.counters.events++;
           return true;
         },
-        dropCheckpoint: (stream) => this.checkpoints?.drop(stream),
+        dropCheckpoint: (stream) =>
+          store.atomically(() => {
+            this.checkpoints?.drop(stream);
+            store.deleteReadings(stream);
+          }),
         dropState: (stream) => {
           detector.forget(stream);
           this.board?.forget(stream);
           this.signals?.forget(stream);
           this.episodeTicks?.forget(stream);
-          this.learner?.forget(stream);
+          // Its readings not yet stored go too: they are gone from the store (dropCheckpoint).
+          this.learner?.forget(stream, false);
           this.discovery?.streamForgotten(stream, true);
           this.eviction?.drop(stream);
         },

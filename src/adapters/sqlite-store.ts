@@ -251,6 +251,7 @@ function prepareStatements(db: Db) {
     pruneReadings: db.prepare<[string, string, number]>(
       'DELETE FROM readings WHERE sensor = ? AND ts < (SELECT ts FROM readings WHERE sensor = ? ORDER BY ts DESC LIMIT 1 OFFSET ?)',
     ),
+    deleteReadings: db.prepare<[string]>('DELETE FROM readings WHERE sensor = ?'),
     readReadings: db.prepare<[string, number, number, number], { ts: number; channels: number; vals: Buffer }>(
       'SELECT ts, channels, vals FROM readings WHERE sensor = ? AND ts >= ? AND ts <= ? ORDER BY ts LIMIT ?',
     ),
@@ -833,6 +834,27 @@ export class SqliteStore implements Store {
   }
 
   /**
+   * Deletes every stored reading of `sensor` (its learning history: a stream the operator forgot, src/daemon/forget.ts);
+   * returns how many rows went. Inside atomically(), part of its transaction. Throws as every write does.
+   */
+  deleteReadings(sensor: string): number {
+    return this.write(() => {
+      const deleted = this.s.deleteReadings.run(sensor).changes;
+      this.readingsHeld.delete(sensor);
+      return deleted;
+    });
+  }
+
+  /**
+   * Runs `fn` (synchronous: this store's writes) as one transaction: every write inside it is committed with the others
+   * or, when `fn` throws, none is (a savepoint of the open batch when writes are batched). Returns what `fn` returns;
+   * throws what it throws.
+   */
+  atomically<T>(fn: () => T): T {
+    return this.write(fn);
+  }
+
+  /**
    * Readings of one sensor in [fromTs, toTs], oldest first, at most `limit`: the oldest `limit` of the
    * range, or with `newest` the newest `limit` (still returned oldest first). If the sensor's channel
    * count changed inside the range, only the rows with the newest count are returned.
@@ -1116,8 +1138,10 @@ export class SqliteStore implements Store {
     const pendingBefore = this.pendingOutboxId;
     try {
       if (batching) this.openBatch();
+      // Inside another write (atomically): a savepoint of it, committed with it.
+      const nested = !batching && this.db.inTransaction;
       const result = this.db.transaction(fn).immediate();
-      if (!batching) this.committed();
+      if (!batching && !nested) this.committed();
       return result;
     } catch (err) {
       this.pendingOutboxId = pendingBefore;

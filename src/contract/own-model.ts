@@ -18,8 +18,17 @@ export interface OwnModelProgress {
    * (`anomalyd models retrain SENSOR`); `lastTry` says why.
    */
   readonly phase: 'collecting' | 'queued' | 'training' | 'stopped';
-  /** Normal readings collected for it so far (its group's, with learning.groups); never readings of an anomaly. */
+  /**
+   * Normal readings collected for it so far (its group's, with learning.groups); never readings of an anomaly. Also
+   * after a try (a rejected model, a failed training): what it has, not the count since (`sinceTry`; the leftovers
+   * finding 2: a failed training showed `readings: 0` though the sensor had thousands).
+   */
   readonly readings: number;
+  /**
+   * After a try (`lastTry`): the normal readings collected since it, what the next try waits for (`needed` of them);
+   * absent before the first try (`readings` then counts towards `needed`).
+   */
+  readonly sinceTry?: number;
   /**
    * Readings a first training needs: learning.minReadings; after its last model was rejected by the gate (or
    * rolled back to the shared model), the readings the next try waits for; 0 when `stopped`, or when the
@@ -38,7 +47,7 @@ function count(n: number): string {
 /** Fraction of the readings needed that it has, in [0, 1] (the MQTT state's `learning_progress`). */
 export function ownModelFraction(p: OwnModelProgress): number {
   if (p.phase === 'stopped') return 0;
-  return p.needed > 0 ? Math.min(1, p.readings / p.needed) : 1;
+  return p.needed > 0 ? Math.min(1, (p.sinceTry ?? p.readings) / p.needed) : 1;
 }
 
 /**
@@ -47,7 +56,10 @@ export function ownModelFraction(p: OwnModelProgress): number {
  * not used, in brackets; `not learning its own model: stopped after 5 rejected models, …` once it stopped trying.
  */
 export function ownModelText(p: OwnModelProgress): string {
-  const have = `${count(Math.min(p.readings, p.needed))} / ${count(p.needed)} readings`;
+  const have =
+    p.sinceTry !== undefined
+      ? `${count(Math.min(p.sinceTry, p.needed))} / ${count(p.needed)} readings since its last try, ${count(p.readings)} in all`
+      : `${count(Math.min(p.readings, p.needed))} / ${count(p.needed)} readings`;
   const why = p.lastTry !== undefined ? ` (${p.lastTry})` : '';
   switch (p.phase) {
     case 'collecting':

@@ -408,6 +408,10 @@ export interface ReadingStore {
   readReadings(sensor: string, fromTs?: number, toTs?: number, limit?: number, newest?: boolean): ReadingsBlock;
   /** How many readings of one sensor are stored at or after `fromTs` (epoch ms; default all), counted up to `limit`. */
   countReadings(sensor: string, fromTs?: number, limit?: number): number;
+  /** Deletes every stored reading of one sensor (a stream the operator forgot); returns how many. Throws when the store fails. */
+  deleteReadings(sensor: string): number;
+  /** Runs `fn` (this store's synchronous writes) as one transaction: all of them or, when it throws, none. */
+  atomically<T>(fn: () => T): T;
 }
 
 export interface StoreLifecycle {

@@ -74,7 +74,11 @@ export interface ForgetWiring {
   };
   /** Stores the event then queues its alert (Daemon.recordEvent); false when the store refused it (already resolved). Throws when the store fails. */
   record(ev: AnomalyEvent, explanation: AnomalyRecord['explanation']): boolean;
-  /** Deletes the stream's checkpoint rows and what Checkpoints knows of them. */
+  /**
+   * Deletes the stream's checkpoint rows (and what Checkpoints knows of them) and its stored readings (its learning
+   * history), in one transaction: both or neither (the leftovers finding 2: a forgotten stream's readings stayed in
+   * SQLite for good, no retention ever reaching them). Throws when the store fails.
+   */
   dropCheckpoint(stream: string): void;
   /** Makes every stage forget the stream, clears its retained state and Home Assistant entities. */
   dropState(stream: string): void;
@@ -99,7 +103,7 @@ export function forgetLive(w: ForgetWiring, target: ForgetTarget): ForgetResult 
   }
   w.log.info(
     { target: target.kind, name: target.name.slice(0, 256), by: target.by, streams: streams.slice(0, 50), resolved: resolved.map((r) => r.anomalyId) },
-    `${target.kind === 'device' ? `device ${target.name}` : `stream ${target.name}`} forgotten by the operator (${target.by}): ${streams.length} stream${streams.length === 1 ? '' : 's'} dropped, ${resolved.length} open episode${resolved.length === 1 ? '' : 's'} resolved (forgotten); its history stays; if it sends again it starts over as a new stream`,
+    `${target.kind === 'device' ? `device ${target.name}` : `stream ${target.name}`} forgotten by the operator (${target.by}): ${streams.length} stream${streams.length === 1 ? '' : 's'} dropped, ${resolved.length} open episode${resolved.length === 1 ? '' : 's'} resolved (forgotten), its stored readings deleted; its history stays; if it sends again it starts over as a new stream`,
   );
   return { kind: target.kind, name: target.name, streams, resolved };
 }
@@ -125,11 +129,14 @@ export interface ForgetStore {
   recordEvent(ev: AnomalyEvent, topic: string, explanation?: AnomalyRecord['explanation']): unknown;
   deleteSensorStates(keys: readonly string[]): void;
   saveSensorStates(rows: readonly { readonly sensor: string; readonly blob: Buffer; readonly updatedAt: number }[]): void;
+  deleteReadings(sensor: string): number;
+  atomically<T>(fn: () => T): T;
 }
 
 /**
  * Forgets `target` in the database of a stopped daemon: resolves its open episodes `forgotten` (stored with their
- * alert in the outbox: published at the next start) and deletes its checkpoints, so the next start neither restores
+ * alert in the outbox: published at the next start) and deletes its checkpoints and its stored readings (one
+ * transaction per stream), so the next start neither restores
  * nor lists it. A device's streams are those of its stored episodes and those whose checkpoint is named under it
  * (`<device>/…`), or the device's own stream (`<device>`). No daemon is connected to clear its retained topics: a
  * `<stream>#forgotten` row (FORGOTTEN_SUFFIX) asks the next start to. `now`: epoch ms for that row. Null when the
@@ -148,11 +155,18 @@ export function forgetStored(store: ForgetStore, target: ForgetTarget, alertTopi
   if (streams.length === 0) return null;
   const resolved: { anomalyId: string; sensor: string }[] = [];
   for (const stream of streams) {
-    for (const a of store.listAnomalies({ sensor: stream, status: 'open', limit: 1000 })) {
-      if (store.recordEvent(forgottenResolve(a), alertTopic(stream), a.explanation) !== null) resolved.push({ anomalyId: a.id, sensor: stream });
-    }
-    store.deleteSensorStates(checkpointKeys(stream));
-    store.saveSensorStates([{ sensor: `${stream}${FORGOTTEN_SUFFIX}`, blob: Buffer.from(JSON.stringify({ by: target.by, at: now })), updatedAt: now }]);
+    // Each stream in one transaction: its resolves, checkpoints, readings and the row that asks the next start to clear it.
+    const mine = store.atomically(() => {
+      const done: { anomalyId: string; sensor: string }[] = [];
+      for (const a of store.listAnomalies({ sensor: stream, status: 'open', limit: 1000 })) {
+        if (store.recordEvent(forgottenResolve(a), alertTopic(stream), a.explanation) !== null) done.push({ anomalyId: a.id, sensor: stream });
+      }
+      store.deleteSensorStates(checkpointKeys(stream));
+      store.deleteReadings(stream);
+      store.saveSensorStates([{ sensor: `${stream}${FORGOTTEN_SUFFIX}`, blob: Buffer.from(JSON.stringify({ by: target.by, at: now })), updatedAt: now }]);
+      return done;
+    });
+    resolved.push(...mine);
   }
   return { kind: target.kind, name: target.name, streams, resolved };
 }

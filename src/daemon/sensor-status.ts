@@ -1,7 +1,8 @@
 /**
  * Each sensor's status (learning / ok / anomalous / stale) as operators see it (`learning`: the scorer's
  * learning period, not the sensor's own model, whose progress ownModelOf gives): derived from the detector's
- * state, published retained on <prefix>/state/<sensor> whenever it (or the sensor's model) changes, and
+ * state, published retained on <prefix>/state/<sensor> whenever it (or the sensor's model) changes, and while the sensor
+ * learns its own model, when its learning progress moved on (progressed: bounded, never per reading), and
  * listed for the HTTP API. `stale` is judged on the wall clock against the stream's own interval: no
  * accepted reading for alerts.staleAfter of its intervals.
  *
@@ -21,6 +22,14 @@ import type { SensorStatus } from '../contract/types.js';
 import { DENSE_RATIO, LATE_INTERVALS, LATE_MIN_MS, QUIET_MS } from '../pipeline/backfill.js';
 import type { AnomalyKind, SensorStatePayload } from '../contract/alerts.js';
 import { ownModelFraction, type OwnModelProgress } from '../contract/own-model.js';
+
+/**
+ * A live sensor's retained state is published again for its own model's learning progress (`learning_progress`) once
+ * that moved on by this much (a fraction of learning.minReadings: every tenth of its learning)...
+ */
+export const PROGRESS_STEP = 0.1;
+/** ... and at least this long after the state was last published (ms, wall clock), whichever comes later. */
+export const PROGRESS_REPUBLISH_MS = 10 * 60_000;
 
 /** What the board reads of the detector and the learner. */
 export interface StatusSource {
@@ -295,7 +304,9 @@ export class SensorStatusBoard {
     // Nothing the state tells changed, but a backfill moved the stream far past what it told (caughtUp): published
     // again, since its newest reading, with its learning progress now.
     const again = same && last !== undefined && ts === undefined && this.caughtUp(sensor, last);
-    if (same && last !== undefined && sameTold(last.told, told) && !again) return;
+    // Nothing else changed, but its own model's learning progress moved on far enough, and long enough ago (progressed).
+    const onward = same && last !== undefined && !again && sameTold(last.told, told) && this.progressed(sensor, last);
+    if (same && last !== undefined && sameTold(last.told, told) && !again && !onward) return;
     this.status.set(sensor, status);
     const own = this.source.ownModel(sensor);
     const now = this.opts.now();
@@ -314,12 +325,30 @@ export class SensorStatusBoard {
       ...(own !== null && own.phase !== 'stopped' ? { learning_progress: Math.round(ownModelFraction(own) * 100) / 100 } : {}),
     };
     this.published.set(sensor, { status, model: model ?? '', anomaly: anomalyId ?? '', hidden: hidden ?? '', told, payload, dataTs: since, at: now });
-    // A state published again after a backfill is no change of status: not logged as one.
-    if (!again) {
+    // A state published again after a backfill, or for its learning progress, is no change of status: not logged as one.
+    if (!again && !onward) {
       if (this.opts.logStatus) this.opts.logStatus({ sensor, status, model });
       else this.opts.logger.info({ sensor, status, model }, 'sensor status');
     }
     this.opts.publish(sensor, payload);
+  }
+
+  /**
+   * Whether the sensor's published `learning_progress` is behind its own model's (StatusSource.ownModel, as
+   * ownModelFraction): at least PROGRESS_STEP on (or it appeared or went: learning began, or stopped) and at least
+   * PROGRESS_REPUBLISH_MS (wall clock) since the state was last published, whichever comes later, so a live sensor's
+   * Home Assistant card follows its learning (the leftovers finding 3: published only at a status or model change, its
+   * progress stayed at its first value for hours) at most once every PROGRESS_REPUBLISH_MS and 1 / PROGRESS_STEP
+   * times over a learning, never per reading. The wall clock is read first: the progress is asked of the learner only
+   * when that much time has passed.
+   */
+  private progressed(sensor: string, last: { readonly payload: SensorStatePayload; readonly at: number }): boolean {
+    if (this.opts.now() - last.at < PROGRESS_REPUBLISH_MS) return false;
+    const own = this.source.ownModel(sensor);
+    const now = own !== null && own.phase !== 'stopped' ? Math.round(ownModelFraction(own) * 100) / 100 : null;
+    const told = last.payload.learning_progress ?? null;
+    if (now === null || told === null) return now !== told;
+    return Math.abs(now - told) >= PROGRESS_STEP - 1e-9;
   }
 
   /**

@@ -96,7 +96,7 @@
 import type { AnomalyKind } from '../contract/alerts.js';
 import { formatDuration } from '../util/duration.js';
 import { formatReading } from '../util/reading.js';
-import { decimalPlaces, diffs, longestRun, lowMedian, median, quantum, resolution, robustSigma, thinIndices, trend } from './robust.js';
+import { decimalPlaces, diffs, longestRun, lowMedian, madSmallSample, median, quantum, resolution, robustSigma, thinIndices, trend } from './robust.js';
 
 export type { AnomalyKind };
 
@@ -1817,12 +1817,14 @@ export function noiseLevel(values: readonly number[]): number {
  * readings in a row). `usual`: the median of that over every such run of the normal readings before the
  * episode. The episode's: the run, among those that end at one of its readings (the first ones reach back
  * into the readings before it: the detector's short mean that called the noise level rare did too, and the
- * first alert has one reading of its own), whose noise is furthest from usual either way, so the figure only
- * grows as the episode goes on. `since`: the first reading, from NOISE_READINGS - 1 readings before the
+ * first alert has one reading of its own), whose noise is furthest from usual either way. `since`: the first reading, from NOISE_READINGS - 1 readings before the
  * episode on, that changed by more than OUTLIER_Z noise spreads (when the noise grew and it is before the
  * episode's first reading), else the episode's first reading. `still`: the episode's noise is at the floor (half
  * the sensor's resolution) and some of those readings in a row did not change at all (less the two largest
- * changes): a spread of zero, a stuck value's (stillStuck). Null with too few readings before or in it.
+ * changes): a spread of zero, a stuck value's (stillStuck). `ratio`: that run's noise over `usual`, what a noise change
+ * is confirmed by (NOISE_CONFIRM). `varies`: the noise told, that run's, or when the noise grew the noise of the burst's
+ * own readings from `since` on (burstNoise), when there are BURST_NOISE_READINGS of them. Null with too few readings
+ * before or in it.
  */
 function noiseStretch(input: ExplainInput): { usual: number; varies: number; ratio: number; since: number; still: boolean } | null {
   const b = input.before.values;
@@ -1846,16 +1848,54 @@ function noiseStretch(input: ExplainInput): { usual: number; varies: number; rat
   }
   if (!Number.isFinite(varies)) return null;
   let since = d.ts[0];
+  let first = lead;
   if (varies > usual) {
     for (let i = 1; i < lead + 1 && i < values.length; i++) {
       if (Math.abs(values[i] - values[i - 1]) > OUTLIER_Z * Math.SQRT2 * usual) {
         since = Math.min(since, ts[i]);
+        first = i;
         break;
       }
     }
   }
   // At the floor, the furthest from usual a drop can be, and some readings in a row there did not change at all.
-  return { usual, varies, ratio: varies / usual, since, still: zero && varies <= floor };
+  const still = zero && varies <= floor;
+  const ratio = varies / usual;
+  // A burst's noise as told is that of its own readings (burstNoise), not of runs that reach back into the quiet ones
+  // before it; whether it is told at all (`ratio`) is judged by the runs, as before.
+  const own = varies > usual ? burstNoise(values, first, OUTLIER_Z * Math.SQRT2 * usual) : null;
+  return { usual, varies: own !== null ? Math.max(own, floor) : varies, ratio, since, still };
+}
+
+/** Readings (from its first told on, to its last change beyond the quiet noise) a burst's own noise is measured over, at least (burstNoise): 2 changes, the fewest a spread is measured from. */
+export const BURST_NOISE_READINGS = 3;
+
+/**
+ * The noise of a burst's own readings (noiseStretch; the leftovers finding 1: a ± 1.0 °C burst on a ± 0.05 °C room
+ * sensor was told `varies ± 0.35` at its first readings, its figure the noise of NOISE_READINGS-reading runs that
+ * reached back into the quiet readings before it, and 1.3 times its noise once all its readings were in, the largest
+ * of many such runs). `values`: readings in a row (sensor units); `first`: the index of the burst's first told reading
+ * (noiseStretch's `since`); `jump`: a change larger than this (sensor units: OUTLIER_Z quiet noise spreads of a
+ * change) is the burst's. Measured over its readings from `first` to the last that changed by more than `jump` (not
+ * the quiet ones an episode holds after a burst: tryout 11, finding 4), robust whatever its size and the sampling
+ * rate: 1.4826 · MAD of the changes / √2 (src/explain/robust.ts robustSigma; the MAD: Hampel 1974, one far-off reading
+ * among them does not widen it), times madSmallSample for the few changes of a burst's first readings (changeNoise's
+ * root mean square when most of them are 0). Sensor units; null with fewer than BURST_NOISE_READINGS readings
+ * there. Pure.
+ */
+function burstNoise(values: readonly number[], first: number, jump: number): number | null {
+  let last = -1;
+  for (let i = values.length - 1; i > first; i--) {
+    if (Math.abs(values[i] - values[i - 1]) > jump) {
+      last = i;
+      break;
+    }
+  }
+  if (last - first + 1 < BURST_NOISE_READINGS) return null;
+  const own = values.slice(first, last + 1);
+  const d = diffs(own);
+  const robust = (madSmallSample(d.length) * robustSigma(d)) / Math.SQRT2;
+  return robust > 0 ? robust : changeNoise(own);
 }
 
 /** A noise change as the sentence tells it: the usual noise as the band, the episode's as `noise`, the stretch's low median level (one of its readings: lowMedian). */

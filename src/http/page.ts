@@ -454,7 +454,9 @@ function heldStateText(p) {
 /** The wording of src/contract/own-model.ts ownModelText (test/http/page.test.ts holds the two to it). */
 function ownModelText(p) {
   var count = function (n) { return Math.round(n).toLocaleString('en-US'); };
-  var have = count(Math.min(p.readings, p.needed)) + ' / ' + count(p.needed) + ' readings';
+  var have = p.sinceTry !== undefined
+    ? count(Math.min(p.sinceTry, p.needed)) + ' / ' + count(p.needed) + ' readings since its last try, ' + count(p.readings) + ' in all'
+    : count(Math.min(p.readings, p.needed)) + ' / ' + count(p.needed) + ' readings';
   if (p.phase === 'training') return 'training its own model';
   if (p.phase === 'stopped') return 'not learning its own model: ' + (p.lastTry !== undefined ? p.lastTry : 'stopped');
   return 'learning its own model: ' + have + (p.phase === 'queued' ? ', training queued' : '') + (p.lastTry !== undefined ? ' (' + p.lastTry + ')' : '');

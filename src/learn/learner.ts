@@ -273,10 +273,11 @@ export class Learner {
     const s = this.scope(sensor);
     if (s.stopped !== null) return { phase: 'stopped', readings: s.readings, needed: 0, lastTry: s.stopped };
     const retry = s.retry;
-    const readings = retry !== null ? retry.counted : s.readings;
+    const counted = retry !== null ? retry.counted : s.readings;
     const needed = retry !== null ? retry.needed : this.opts.minReadings;
-    const phase = this.trainingScope === name ? 'training' : readings >= needed ? 'queued' : 'collecting';
-    return retry !== null ? { phase, readings, needed, lastTry: retry.reason } : { phase, readings, needed };
+    const phase = this.trainingScope === name ? 'training' : counted >= needed ? 'queued' : 'collecting';
+    // After a try, the readings it has in all and those since (its progress): never 0 for a sensor that has readings.
+    return retry !== null ? { phase, readings: Math.max(s.readings, counted), sinceTry: counted, needed, lastTry: retry.reason } : { phase, readings: counted, needed };
   }
 
   /**
@@ -346,11 +347,12 @@ export class Learner {
   /**
    * Forgets a sensor that went idle (evicted by the daemon): its unflushed readings are stored, and its
    * scope is dropped unless other sensors share it, it has a model or it is training. Stored readings stay, so a sensor that
-   * comes back goes on learning from them.
+   * comes back goes on learning from them. `keepPending` false (a stream the operator forgot, its stored readings
+   * deleted with it: src/daemon/forget.ts): its unflushed readings are dropped, not stored.
    */
-  forget(sensor: string): void {
+  forget(sensor: string, keepPending = true): void {
     const p = this.pending.get(sensor);
-    if (p) this.flushSensor(sensor, p);
+    if (p && keepPending) this.flushSensor(sensor, p);
     this.pending.delete(sensor);
     const name = this.deps.scopeOf(sensor);
     const s = this.scopes.get(name);

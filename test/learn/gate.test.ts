@@ -108,8 +108,8 @@ describe('the gate before an own model', () => {
     expect(existsSync(join(dir, 'models', `${check.candidate.split('@')[0]}.json`))).toBe(false);
     // The operator sees it: the own-model progress says why and counts the readings towards the next try.
     const own = learner.ownModel('p1')!;
-    expect(own).toMatchObject({ phase: 'collecting', readings: 0, needed: options.minReadings });
-    expect(ownModelText(own)).toMatch(/^learning its own model: 0 \/ 600 readings \(its last model was [\d.]+ times worse than the model in use on 120 held-out readings\)$/);
+    expect(own).toMatchObject({ phase: 'collecting', sinceTry: 0, needed: options.minReadings });
+    expect(ownModelText(own)).toMatch(/^learning its own model: 0 \/ 600 readings since its last try, [\d,]+ in all \(its last model was [\d.]+ times worse than the model in use on 120 held-out readings\)$/);
     const c = io();
     expect(await modelsCommand(['list', '--db', dbPath], c)).toBe(0);
     expect(c.out).toContain(`rejected ${check.candidate} (not used)`);
@@ -160,7 +160,7 @@ describe('the gate before an own model', () => {
     await first.learner.restore();
     expect(first.registry.modelFor('p1')).toBe(poor);
     expect(first.registry.hasOwnModel('p1')).toBe(false);
-    expect(first.learner.ownModel('p1')).toMatchObject({ phase: 'collecting', readings: 0, needed: options.minReadings, lastTry: 'rolled back to the shared model' });
+    expect(first.learner.ownModel('p1')).toMatchObject({ phase: 'collecting', sinceTry: 0, needed: options.minReadings, lastTry: 'rolled back to the shared model' });
     // Its stored readings do not make it retrain at once: the operator's rollback holds until more readings come.
     first.learner.maybeTrain();
     expect(first.learner.busy).toBeNull();

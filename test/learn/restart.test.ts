@@ -145,11 +145,11 @@ describe('the gate’s back-off across a restart (finding 6)', () => {
     await settle(first.learner);
     expect(store.modelChecks('p1').map((c) => [c.accepted, c.retryAfter])).toEqual([[false, 600]]);
     feed(first.learner, cycle(700, 800));
-    expect(first.learner.ownModel('p1')).toMatchObject({ readings: 100, needed: 600 });
+    expect(first.learner.ownModel('p1')).toMatchObject({ sinceTry: 100, needed: 600 });
     await restart(first);
 
     const second = await start(shared, wrongTraining);
-    expect(second.learner.ownModel('p1')).toMatchObject({ phase: 'collecting', readings: 100, needed: 600 });
+    expect(second.learner.ownModel('p1')).toMatchObject({ phase: 'collecting', sinceTry: 100, needed: 600 });
     await settle(second.learner);
     expect(store.modelChecks('p1')).toHaveLength(1); // no new try at once
     feed(second.learner, cycle(800, 1299));
@@ -163,7 +163,7 @@ describe('the gate’s back-off across a restart (finding 6)', () => {
     ]);
     await restart(second);
     const third = await start(shared, wrongTraining);
-    expect(third.learner.ownModel('p1')).toMatchObject({ readings: 0, needed: 1200 });
+    expect(third.learner.ownModel('p1')).toMatchObject({ sinceTry: 0, needed: 1200 });
   }, 60_000);
 
   it('after a rollback (not pinned), a rejection, then a restart: the rejection’s wait holds, not the rollback’s', async () => {
@@ -174,7 +174,7 @@ describe('the gate’s back-off across a restart (finding 6)', () => {
     expect(first.registry.hasOwnModel('p1')).toBe(true);
     expect((await cli('rollback', 'p1', 'shared', '--no-pin')).code).toBe(0);
     await first.learner.restore();
-    expect(first.learner.ownModel('p1')).toMatchObject({ readings: 0, needed: 600, lastTry: 'rolled back to the shared model' });
+    expect(first.learner.ownModel('p1')).toMatchObject({ sinceTry: 0, needed: 600, lastTry: 'rolled back to the shared model' });
     await restart(first);
 
     // The next model of it is rejected (it learns white noise now, and the shared model is the shipped one) ...
@@ -190,7 +190,7 @@ describe('the gate’s back-off across a restart (finding 6)', () => {
 
     // ... and after a restart it waits for the rest of the 600 readings, not at once (the tryout: trained again 30 readings after).
     const third = await start(shared, wrongTraining, learning);
-    expect(third.learner.ownModel('p1')).toMatchObject({ readings: 30, needed: 600 });
+    expect(third.learner.ownModel('p1')).toMatchObject({ sinceTry: 30, needed: 600 });
     await settle(third.learner);
     expect(store.modelChecks('p1')).toHaveLength(2);
     feed(third.learner, cycle(1330, 1900));
@@ -200,7 +200,7 @@ describe('the gate’s back-off across a restart (finding 6)', () => {
       [false, 600],
       [true, null],
     ]);
-    expect(third.learner.ownModel('p1')).toMatchObject({ readings: 0, needed: 1200 });
+    expect(third.learner.ownModel('p1')).toMatchObject({ sinceTry: 0, needed: 1200 });
   }, 60_000);
 });
 
@@ -249,7 +249,7 @@ describe('a rollback sticks (finding 8)', () => {
     expect((await cli('unpin', 'p1')).code).toBe(1); // not pinned any more
     await second.learner.restore();
     expect(second.logs.filter((l) => msg(l).startsWith('model assignment by the operator applied'))).toHaveLength(1);
-    expect(second.learner.ownModel('p1')).toMatchObject({ phase: 'collecting', readings: 0, needed: 600, lastTry: 'unpinned from the shared model' });
+    expect(second.learner.ownModel('p1')).toMatchObject({ phase: 'collecting', sinceTry: 0, needed: 600, lastTry: 'unpinned from the shared model' });
     feed(second.learner, cycle(2700, 3300));
     await settle(second.learner);
     expect(store.modelChecks('p1')).toHaveLength(2);
