@@ -244,6 +244,29 @@ export class Boxcar {
   }
 
 
+  /**
+   * How often channel c's held values took `v` before its latest run of it: the newest values equal to v (the run
+   * going on) are passed over, and of the older ones (out[1] of them, at most n − 1) out[0] equal v exactly. Fills
+   * `out` ([2]) and returns it; O(n).
+   */
+  seenBeforeRun(c: number, v: number, out: Float64Array): Float64Array {
+    let slot = (this.pos - 1 + this.n) % this.n;
+    let k = 0;
+    const ring = this.ring;
+    while (k < this.held && ring[slot * this.C + c] === v) {
+      k++;
+      slot = (slot - 1 + this.n) % this.n;
+    }
+    let seen = 0;
+    for (let i = k; i < this.held; i++) {
+      if (ring[slot * this.C + c] === v) seen++;
+      slot = (slot - 1 + this.n) % this.n;
+    }
+    out[0] = seen;
+    out[1] = this.held - k;
+    return out;
+  }
+
   /** The held values, oldest first, one array of C per push. */
   values(): number[][] {
     const out: number[][] = [];

@@ -101,10 +101,59 @@ export function teachRun(m: Float64Array, at: number, run: number, horizon: numb
  * Surprise −log10 P(X ≥ run − 1) of the current run of `run` readings against a channel's state `m` at offset `at`
  * (see the module comment): 0 for a run of 1 or one that did not begin busy, and grows with the run. The
  * beta-geometric's parameters come from the moments with the uniform prior's pseudo-run (one run of one repeat).
+ * The smaller of it and the law of a rounded noise's runs at the stream's repeat chance (quantisedRunSurprise):
+ * the beta-geometric's repeats are independent within a run, and the moments of a few hundred runs cannot show the
+ * rounded noise's dependence (its overdispersion ρ is about 1.15), which makes a long run at a slow signal's
+ * turning point 2^(x/2)/√(x + 1) times likelier (the phase sweep's room: six equal readings called 10^-6.1).
  */
 export function runSurprise(m: Float64Array, at: number, run: number): number {
   if (!(run - 1 > 0) || m[at + 4] !== 1) return 0;
-  return betaGeometricSurprise(m[at], m[at + 1], m[at + 2], run - 1);
+  const x = run - 1;
+  return Math.min(betaGeometricSurprise(m[at], m[at + 1], m[at + 2], x), quantisedRunSurprise(m[at], m[at + 1], x));
+}
+
+/**
+ * Surprise −log10 P(X ≥ x) of x repeats (x = run − 1 >= 0, readings) of a level with Gaussian noise σ rounded to a
+ * resolution q, against `n` runs (forgotten count) of `sx` repeats in all seen before (the stream's repeat chance p).
+ *
+ * Successive repeats of a rounded noise are not independent: a run of k equal readings puts all k in one step, a
+ * chance of q^(k−1) ∫φ_σ^k = (q/σ)^(k−1) (2π)^(−(k−1)/2) / √k (φ_σ the noise's density, the level anywhere in a
+ * step: q ≪ σ), against the independent repeats' p^(k−1) with p = q ∫φ_σ² = (q/σ) / (2√π). In p:
+ *     P(X ≥ x | p) = (√2 p)^x / √(x + 1),
+ * 2^(x/2)/√(x + 1) times the geometric's p^x: where the level sits near the middle of a step (a slow signal at its
+ * turning point, a flat one), each further repeat is likelier than the last. Widrow and Kollár, "Quantization
+ * Noise", 2008 (the rounded value's distribution as the noise's density sampled at the steps); ∫φ^k =
+ * (2π)^(−(k−1)/2) k^(−1/2) σ^(1−k). With p ~ Beta(1 + sx, 1 + n), the conjugate posterior of the module comment, the
+ * predictive is that factor times the conjugate beta-geometric's E[p^x] = B(α + x, β)/B(α, β): a short history (the
+ * first hours of a new sensor) knows p only roughly, and a long run weighs its likelier values. Counted in readings
+ * and the stream's own runs: alike at any sampling rate and resolution. 0 for x <= 0, and where √2 E[p] >= 1 (a
+ * stream that repeats most readings is no rounded noise of this kind: its runs are the run-length tail's).
+ */
+export function quantisedRunSurprise(n: number, sx: number, x: number): number {
+  if (!(x > 0)) return 0;
+  const alpha = 1 + sx;
+  const beta = 1 + n;
+  if (!(Math.SQRT2 * (alpha / (alpha + beta)) < 1)) return 0;
+  const lnP = lnGamma(alpha + x) + lnGamma(alpha + beta) - lnGamma(alpha) - lnGamma(alpha + x + beta) + (x / 2) * Math.LN2 - 0.5 * Math.log(x + 1);
+  return Math.max(0, -lnP / Math.LN10);
+}
+
+/**
+ * Surprise −log10 P(X ≥ x) of x further repeats of a value that `seen` of the `window` readings just before its run
+ * took (0 <= seen <= window; readings), with a repeat's chance p ~ Beta(seen + 1, window − seen + 1) (the binomial's
+ * posterior under a uniform prior: the beta-geometric of the module comment, as a predictive). A run is no rarer
+ * than the stream's latest readings make its value: where they kept returning to it (a noise burst whose readings
+ * are clipped at a floor the sensor cannot go below: half of them read 0.000), a run of it is their habit, not a
+ * freeze. NaN where the value was not seen before its run (seen < 1) or no reading was (window < 1): the latest
+ * readings then tell nothing of it.
+ */
+export function recentRunSurprise(seen: number, window: number, x: number): number {
+  if (!(seen >= 1) || !(window >= seen)) return Number.NaN;
+  if (!(x > 0)) return 0;
+  const alpha = seen + 1;
+  const beta = window - seen + 1;
+  const lnP = lnGamma(alpha + x) + lnGamma(alpha + beta) - lnGamma(alpha) - lnGamma(alpha + x + beta);
+  return Math.max(0, -lnP / Math.LN10);
 }
 
 /**

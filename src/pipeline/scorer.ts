@@ -118,7 +118,7 @@ import { CycleDrift, type DriftState } from './drift.js';
 import { LevelExcursion, type ExcursionState } from './excursion.js';
 import { KeptEvidence, type PackedEvidence } from './kept-evidence.js';
 import { ARRIVAL_STATE, arrivalSurprise, arrivalsKnown, teachArrival } from './arrivals.js';
-import { RUN_STATE, busyRun, noteStep, restartRun, runSurprise, teachRun } from './runs.js';
+import { RUN_STATE, busyRun, noteStep, recentRunSurprise, restartRun, runSurprise, teachRun } from './runs.js';
 import { DwellTracker, OnOffDwell, type DwellSnapshot, type OnOffDwellSnapshot } from './dwell.js';
 import { MAX_SURPRISE, TailCalibrator, logError, type LogPrior, type SurpriseOut, type TailOptions, type TailState } from './tail.js';
 
@@ -529,6 +529,13 @@ class StreamScore {
   /** Per channel: the current run's surprise under runModel's model of runs (0 at a rest, after a gap; not checkpointed: set by every reading). */
   readonly runFloor: Float64Array;
   /**
+   * Per channel: the most `stuck` may say of the current run, from how often the latest readings before it took its
+   * value (runs.ts recentRunSurprise; +Infinity where they never did; not checkpointed: set by every reading).
+   */
+  readonly runCeiling: Float64Array;
+  /** The latest shortSpan(smooth) readings' values (not a mean: runCeiling counts how often they took a run's value). */
+  readonly recentValues: Boxcar;
+  /**
    * Per channel: 1 when the latest reading's value is one this discrete channel has never taken, by the margin of
    * its own levels (ValueHistogram.novel): its `level` evidence counts without the Bonferroni share (fuse). Not
    * checkpointed: set by every reading.
@@ -660,6 +667,8 @@ class StreamScore {
     this.resMean = new Boxcar(C, shortSpan(opts.smooth));
     this.values = Array.from({ length: C }, () => new ValueHistogram(opts.horizon, shortSpan(opts.smooth)));
     this.rareBox = new Boxcar(C, shortSpan(opts.smooth));
+    this.recentValues = new Boxcar(C, shortSpan(opts.smooth));
+    this.runCeiling = new Float64Array(C).fill(Number.POSITIVE_INFINITY);
     this.cycles = Array.from({ length: C }, () => new CycleProfile());
     this.dwells = Array.from({ length: C }, () => new DwellTracker());
     this.drifts = Array.from({ length: C }, () => new CycleDrift());
@@ -737,13 +746,15 @@ interface EvidenceScratch {
   readonly cycU: Float64Array;
   /** Per channel: 1 when the run a gap ended had begun busy (runs.ts busyRun), else 0 (set by a reading after a gap). */
   readonly gapBusy: Float64Array;
+  /** Boxcar.seenBeforeRun's answer: [seen, window]. */
+  readonly seen: Float64Array;
   readonly judged: EvidenceValues;
   readonly taught: EvidenceValues;
 }
 
 function newEvidenceScratch(C: number): EvidenceScratch {
   const f = (): Float64Array => new Float64Array(C);
-  return { level: f(), shift: f(), res: f(), sp: f(), ch: f(), st: f(), done: f(), d2: f(), logD2: f(), rare: f(), rareMean: f(), cycRes: f(), cycOff: f(), cyc: f(), cycHold: f(), cycU: f(), gapBusy: f(), judged: emptyEvidence(), taught: emptyEvidence() };
+  return { level: f(), shift: f(), res: f(), sp: f(), ch: f(), st: f(), done: f(), d2: f(), logD2: f(), rare: f(), rareMean: f(), cycRes: f(), cycOff: f(), cyc: f(), cycHold: f(), cycU: f(), gapBusy: f(), seen: new Float64Array(2), judged: emptyEvidence(), taught: emptyEvidence() };
 }
 
 export class StreamScorer {
@@ -1080,8 +1091,8 @@ export class StreamScorer {
     // A cumulative counter (src/pipeline/counter.ts) is judged by its rate, never by its total's level (judgeCounter).
     if (r.item.counter !== undefined) judgeCounter(s, r, e, learning, driftAt, shortSpan(this.opts.smooth));
     else s.rateFloor.fill(0);
-    const adaptive = fuse(s.adaptive, e, C, perChannel.eachAdaptive, perChannel.fillLogs, this.fusedAdaptive, true, perChannel, s.runFloor, s.novel, s.driftFloor, s.rateFloor);
-    const reference = fuse(s.reference, e, C, perChannel.eachReference, perChannel.readLogs, this.fusedReference, false, undefined, s.runFloor, s.novel, s.driftFloor, s.rateFloor);
+    const adaptive = fuse(s.adaptive, e, C, perChannel.eachAdaptive, perChannel.fillLogs, this.fusedAdaptive, true, perChannel, s.runFloor, s.novel, s.driftFloor, s.rateFloor, s.runCeiling);
+    const reference = fuse(s.reference, e, C, perChannel.eachReference, perChannel.readLogs, this.fusedReference, false, undefined, s.runFloor, s.novel, s.driftFloor, s.rateFloor, s.runCeiling);
     // A run that stuck calls rare (at the hold level) is not a rest of the stream's (quietValues).
     if (!learning) for (let c = 0; c < C; c++) if (reference.each[STUCK * C + c] >= this.holdSurprise) s.runRare[c] = 1;
     // A dwell judged rare (as a value that would hold an episode: the reference's teaching limit) is not taught.
@@ -1186,6 +1197,7 @@ export class StreamScorer {
       s.zMean.clear();
       s.resMean.clear();
       s.shortLog.clear();
+      s.recentValues.clear();
       s.cycBox?.clear();
       // Nor may rarity's picture of where the stream lives hold after it: the signal went on (a day's cycle, a
       // drift) while the sensor repeated one value. A stuck channel that comes back beyond the range of values
@@ -1350,6 +1362,7 @@ export class StreamScorer {
     const { level, shift, res, sp, ch, st, done, d2, logD2 } = scratch;
     s.restEnded.fill(0);
     s.runFloor.fill(0);
+    s.runCeiling.fill(Number.POSITIVE_INFINITY);
     for (let c = 0; c < C; c++) level[c] = r.z[c] * r.z[c];
     // A value this discrete channel has never taken (a code, a state, a mode outside its set), beyond its levels'
     // range by their whole width, once learnReadings values taught it its levels (docs/SCORING.md, "A value never
@@ -1421,6 +1434,7 @@ export class StreamScorer {
       // moves, e^500 times the usual. Its first change starts its noise level (learnVariability) and, as after
       // a stuck run, spread's short mean starts over; until then it shows no change of noise level.
       let firstMove = false;
+      let rareEnded = false;
       const counterUnheard = filled > 0 && r.item.kind === 'reading' && r.item.unheard === true && r.item.counter !== undefined;
       for (let c = 0; c < C; c++) {
         const moved = Math.abs(r.item.values[c] - s.last[c]);
@@ -1518,6 +1532,9 @@ export class StreamScorer {
             teachQuiet(s, c, s.last[c]);
             s.restEnded[c] = s.run[c];
           }
+          // A run stuck called rare is no habit of the stream's: its value does not count as one the latest readings
+          // kept returning to (a sentinel that freezes again right after a reading or two is rare again at once).
+          if (s.runRare[c] !== 0) rareEnded = true;
           s.runRare[c] = 0;
           s.run[c] = 1;
           // Filled steps held the previous value; the reading changed it.
@@ -1534,6 +1551,16 @@ export class StreamScorer {
         // how rarely the stream repeats a value in that state (runs.ts): each further repeat of a noisy state is
         // another unlikely event. At a rest, or in a calm state (report-on-change), by the run-length tail alone.
         if (s.run[c] > 1 && !isQuiet(s, c, r.item.values[c], o.horizon)) s.runFloor[c] = runSurprise(s.runModel, c * RUN_STATE, s.run[c]);
+        // A run is no rarer than the readings just before it make its value (runs.ts recentRunSurprise): a noise burst
+        // over a value near a floor the sensor cannot go below (a motor's current at rest, 0.05 A, bursting by ± 3 A
+        // and read 0.000 at every reading below 0) puts half its readings at the floor, and a run of four there is
+        // the burst's habit, not a freeze; judged by the stream's own runs (a repeat once in 300 readings), the
+        // demo told 3 of its 25 bursts `stuck`. A value they never took (a sentinel, a freeze) is judged as before.
+        if (s.run[c] > 1) {
+          const seen = s.recentValues.seenBeforeRun(c, r.item.values[c], scratch.seen);
+          const ceiling = recentRunSurprise(seen[0], seen[1], s.run[c] - 1);
+          if (ceiling >= 0) s.runCeiling[c] = ceiling;
+        }
         // A state held far longer than the stream's own dwells in it (src/pipeline/dwell.ts), its switches measured
         // against the typical change (the geometric mean of the changes, which the switches hardly move): a duty
         // cycle's plug stuck on, whose level is its usual one and whose readings are not exact repeats.
@@ -1544,6 +1571,8 @@ export class StreamScorer {
         const dwell = s.dwells[c].step(r.item.values[c], r.item.kind === 'reading' && r.item.unheard === true ? 0 : filled, s.longVar[c] > 0 ? Math.exp(s.switchLog[c] / 2) : 0, o.horizon, r.item.ts);
         if (dwell > s.runFloor[c]) s.runFloor[c] = dwell;
       }
+      if (rareEnded) s.recentValues.clear();
+      pushFinite(s.recentValues, r.item.values);
       if (s.varCount >= o.smooth) {
         // Spread once its short mean is full again (after a stuck run it starts over).
         if (s.shortLog.count >= s.shortLog.n) spread = sp;
@@ -1567,6 +1596,8 @@ export class StreamScorer {
       // without news, against the stream's own runs (judged on its own in score: silenceOf), and taught as a run
       // that ended unless rare: a report-on-change sensor's long quiet is not rare, and a stream whose silences
       // recur learns them. Counted in the stream's own intervals.
+      if (r.item.reset) s.recentValues.clear();
+      pushFinite(s.recentValues, r.item.values);
       const missed = r.item.kind === 'reading' && s.last !== null ? (r.item.missed ?? 0) : 0;
       if (missed > 0) {
         st.fill(Math.log1p(missed));
@@ -2553,7 +2584,7 @@ export class StreamScorer {
       quiet: s.quiet.map((q) => q.map((x) => [x.v, x.at])),
       zMean: means(s.zMean),
       resMean: means(s.resMean),
-      shortMeans: { zMean: s.zMean.toJSON(), resMean: s.resMean.toJSON(), shortLog: s.shortLog.toJSON(), rarity: s.rareBox.toJSON(), cycle: s.cycBox?.toJSON() },
+      shortMeans: { zMean: s.zMean.toJSON(), resMean: s.resMean.toJSON(), shortLog: s.shortLog.toJSON(), rarity: s.rareBox.toJSON(), cycle: s.cycBox?.toJSON(), recent: s.recentValues.toJSON() },
       values: s.values.map((h) => h.toJSON()),
       cycles: s.cycles.map((cy) => cy.toJSON()),
       cycleResidual: { var: Array.from(s.cycVar), count: Array.from(s.cycCount), max: Array.from(s.cycMax, (v) => (Number.isFinite(v) ? v : -1)) },
@@ -2740,7 +2771,7 @@ export class StreamScorer {
     // changes (anomalyd-scorer/3) is refused above: its mean of squared changes cannot stand for them.
     const held = v.shortMeans;
     if (typeof held !== 'object' || held === null) throw new Error('scorer snapshot: shortMeans must be an object');
-    const box = (b: Boxcar, key: 'zMean' | 'resMean' | 'shortLog' | 'rarity' | 'cycle'): void => {
+    const box = (b: Boxcar, key: 'zMean' | 'resMean' | 'shortLog' | 'rarity' | 'cycle' | 'recent'): void => {
       const saved = (held as Record<string, unknown>)[key];
       if (typeof saved !== 'object' || saved === null) throw new Error(`scorer snapshot: shortMeans.${key} must be a boxcar state`);
       const st = saved as Record<string, unknown>;
@@ -2755,6 +2786,8 @@ export class StreamScorer {
     box(s.zMean, 'zMean');
     box(s.resMean, 'resMean');
     box(s.shortLog, 'shortLog');
+    // The latest readings' values (absent from a checkpoint written before they were kept: none yet, as for a new stream).
+    if ((held as Record<string, unknown>).recent !== undefined) box(s.recentValues, 'recent');
     if (format === 'anomalyd-scorer/6') {
       // Absent while no residual against a profile came.
       if ((held as Record<string, unknown>).cycle !== undefined) box((s.cycBox = new Boxcar(C, shortSpan(this.opts.smooth))), 'cycle');
@@ -3014,7 +3047,7 @@ export interface StreamScoreSnapshot {
   readonly zMean: number[];
   readonly resMean: number[];
   /** The short means' states (boxcars): of the signed level, of the signed residual, of the log squared change. */
-  readonly shortMeans: { readonly zMean: BoxcarState; readonly resMean: BoxcarState; readonly shortLog: BoxcarState; readonly rarity: BoxcarState; readonly cycle?: BoxcarState };
+  readonly shortMeans: { readonly zMean: BoxcarState; readonly resMean: BoxcarState; readonly shortLog: BoxcarState; readonly rarity: BoxcarState; readonly cycle?: BoxcarState; readonly recent?: BoxcarState };
   /** Per channel, its cycle (src/pipeline/cycle.ts). Absent from checkpoints written before it existed (/5, /4). */
   readonly cycles?: CycleState[];
   /** Per channel, the long-term mean squared residual against the cycle's profile, and the residuals it learnt. */
@@ -3091,8 +3124,10 @@ interface Fused {
  * (ValueHistogram.novel); their `level` surprise is a test chosen by that fact before any kind was looked at, not
  * the largest of several picked afterwards, so it counts without the Bonferroni share: the fused surprise is at
  * least it (docs/SCORING.md, "A value never seen").
+ * `runCeiling` ([C]): stuck's surprise of each channel is at most this, floor included (+Infinity: no bound): how
+ * rare the run is against how often the readings just before it took its value (runs.ts recentRunSurprise).
  */
-function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, logs: LogsOf, out: Fused, predictive = false, perChannel?: FusedChannels, runFloor?: Float64Array, novel?: Uint8Array, driftFloor?: Float64Array, rateFloor?: Float64Array): Fused {
+function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, logs: LogsOf, out: Fused, predictive = false, perChannel?: FusedChannels, runFloor?: Float64Array, novel?: Uint8Array, driftFloor?: Float64Array, rateFloor?: Float64Array, runCeiling?: Float64Array): Fused {
   const channels = perChannel === undefined ? zeros(C) : zeroed(perChannel.channels);
   const rowChannels = !predictive ? channels : perChannel === undefined ? zeros(C) : zeroed(perChannel.rowChannels);
   const pred = PREDICTIVE;
@@ -3138,6 +3173,11 @@ function fuse(set: Histories, e: EvidenceValues, C: number, each: Float64Array, 
         if (floor > 0) {
           pred.fitted = Math.min(MAX_SURPRISE, Math.max(pred.fitted, floor));
           if (predictive) pred.predictive = Math.min(MAX_SURPRISE, Math.max(pred.predictive, floor));
+        }
+        // A run whose value the readings just before it kept taking is no rarer than they make it (see above).
+        if (k === STUCK && runCeiling !== undefined && runCeiling[c] < pred.fitted) {
+          pred.fitted = runCeiling[c];
+          if (predictive && runCeiling[c] < pred.predictive) pred.predictive = runCeiling[c];
         }
         const sur = pred.fitted;
         each[k * C + c] = sur;
@@ -3652,6 +3692,12 @@ interface QuietValue {
 
 /** The most values a channel keeps as rests (the most recently used are kept). */
 const QUIET_VALUES = 8;
+
+/** Pushes a reading's values to `box` when every one is finite (a boxcar holds finite values only). */
+function pushFinite(box: Boxcar, values: ArrayLike<number>): void {
+  for (let c = 0; c < values.length; c++) if (!Number.isFinite(values[c])) return;
+  box.push(values);
+}
 
 /**
  * Quiet values: where a channel rests. A floor or a ceiling (0 lux every night, a rain gauge's 0, a valve's

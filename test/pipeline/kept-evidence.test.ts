@@ -69,6 +69,10 @@
  * gains the dwells' own typical change (switchLog, switchCount: kettle) and the values an episode first came back to
  * (cameBack: idleplug3); the sample of outputs is unchanged (its assertion passed before the fixture was written again),
  * and every other field of the snapshot too.
+ * Written again by branch stuckrun's scorer (thirtieth session), a detection change: a run is no rarer than the readings
+ * just before it make its value (runs.ts recentRunSurprise), whose state the snapshot holds (shortMeans.recent, the
+ * latest readings' values); the sample of outputs is unchanged, the last reading's stuck evidence moves (0.72 and 0.73
+ * → 0.60, its run's value taken before by those readings), and every other field of the snapshot is unchanged.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
