@@ -127,14 +127,6 @@ export class ValueHistogram {
     return this.total / this.weight;
   }
 
-  /**
-   * Values that entered since the histogram was last cleared (not faded, readings): a histogram filled with a
-   * learning period's readings has taken that many; each value that enters after its guard band adds one.
-   */
-  get taken(): number {
-    return this.seen;
-  }
-
   /** Bins held (memory). */
   get size(): number {
     return this.bins.size;

@@ -1049,21 +1049,6 @@ export class StreamScorer {
       taught.bias = null;
       taught.reconstruction = null;
     }
-    // Rarity's probation (as a new model's, above; the probationary period of HTM's anomaly likelihood, Ahmad, Lavin,
-    // Purdy and Agha, "Unsupervised real-time anomaly detection for streaming data", Neurocomputing 2017, which
-    // gathers a new stream's scores into their distribution before it judges any): a value histogram filled with a
-    // short learning period at its end (warmKinds) knows only the places that period visited (a few hours of a day's
-    // cycle: its peak, its trough), rarity's histories know only how rare those readings were against each other,
-    // and the stream's walk on from there leaves a thin trail of values behind it. So until the histogram has taken
-    // two learning periods of values, rarity's values are taught to both histories (not an open episode's own
-    // channels), which learn how rare the stream's own walk looks, and judged by nothing. Where the stream walks is
-    // judged meanwhile by level, shift, the drifts and the level excursion.
-    let rarityTaught: EvidenceValues | null = null;
-    if (!learning && e.rarity !== null && rarityProbation(s, 2 * this.opts.learnReadings)) {
-      rarityTaught = { ...emptyEvidence(), rarity: taught.rarity };
-      e.rarity = null;
-      taught.rarity = null;
-    }
     // The adaptive histories are short by design (adaptiveHorizon readings; a short mean keeps one value per
     // span): the row score is their posterior predictive surprise, so a value a little beyond a thin history
     // is not called a million times rarer than it can know; episodes are decided on the fitted tails, which
@@ -1236,16 +1221,6 @@ export class StreamScorer {
       taught.prediction = modelTaught.prediction;
       taught.bias = modelTaught.bias;
       taught.reconstruction = modelTaught.reconstruction;
-    }
-    if (rarityTaught !== null) {
-      if (episode === null) {
-        teach(s, 'adaptive', rarityTaught);
-        teach(s, 'reference', rarityTaught);
-      } else {
-        teachOwners(s, 'adaptive', rarityTaught, episode.owners, false);
-        teachOwners(s, 'reference', rarityTaught, episode.owners, false);
-      }
-      taught.rarity = rarityTaught.rarity;
     }
     // The reference's guard band holds the readings just before an episode opened: they are its onset, not
     // normal operation, and are never taught.
@@ -3572,18 +3547,6 @@ function varBound(mean: number, a: number): number {
 
 function valueScale(s: StreamScore, c: number, x: number): number {
   return Math.max(Math.exp(0.5 * s.longLog[c]), Math.abs(x) * 2 ** -40, 1e-290);
-}
-
-/**
- * Whether rarity is in its probation (StreamScorer.score): some channel's value histogram was filled with the
- * learning period's readings at its end (ValueHistogram.ready: the period was too short to fill it as it went, and
- * rarity's histories were taught from the same readings) and has taken fewer than `taken` values since
- * (ValueHistogram.taken; the caller gives two learning periods, readings). Not a histogram that starts over after a
- * new normal (not ready): rarity's histories then know the stream's past; nor one a long learning period filled.
- */
-function rarityProbation(s: StreamScore, taken: number): boolean {
-  for (let c = 0; c < s.C; c++) if (s.values[c].ready && s.values[c].taken < taken) return true;
-  return false;
 }
 
 /**

@@ -19,11 +19,9 @@
  * - the first walk beyond a learning period that held the cycle's peak or trough (tod 450, 480, 1170): the learning
  *   period's range is narrow (0.6 °C), and a walk down the day's cycle at 0.5 °C/h stands 0.27 °C beyond the value
  *   histogram's mass (its guard band holds the walk's last 31 readings back), further than 0.3 of that range, so
- *   `rarity` speaks in full (`values rarely seen`, then told a drift held for 1,000 readings to the new normal).
- *   Fixed by rarity's probation (branch `firstday2`, src/pipeline/scorer.ts rarityProbation: a value histogram filled
- *   with a short learning period at its end is taught, not judged, until it has taken two learning periods of
- *   values); the second test was an `it.fails` on main c336b0a and passes since (test/pipeline/rarity-probation.test.ts
- *   holds the same at the scorer). Not covered here: at 10 s the level excursion's drift (BENCHMARKS.md, `firstday2`).
+ *   `rarity` speaks in full (`values rarely seen`, then told a drift held for 1,000 readings to the new normal). NOT
+ *   FIXED (`it.fails`: fails on main 30c96b9 and on this branch; make it `it` once it passes): carrying the frontier
+ *   on along the walk's own path (the guard band's values) removed these 4 but cost a counter's resets (BENCHMARKS.md).
  */
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -107,7 +105,7 @@ describe.skipIf(!present)('a new sensor’s first two days of a room’s daily c
     expect(onRuns.filter((e) => !(runSurprise(e.run) > THRESHOLD)).map((e) => `${e.phase}: reading ${e.at}, a run of ${e.run}, ${e.kind ?? 'no kind'}`)).toEqual([]);
   });
 
-  it('no other episode in the normal history at any phase (rarity at the first walk beyond a learning period that held a peak or trough: its probation)', () => {
+  it.fails('no other episode in the normal history at any phase (not yet: rarity at the first walk beyond a learning period that held a peak or trough)', () => {
     expect(found.filter((e) => e.run < 3).map((e) => `${e.phase}: reading ${e.at}, ${e.kind ?? 'no kind'}`)).toEqual([]);
   });
 });
