@@ -475,6 +475,7 @@ export class Daemon {
         ownModel: (sensor) => learner.ownModel(sensor),
         intervalOf: (sensor) => detector.intervalOf(sensor),
         ownQuiet: (sensor) => detector.ownQuiet(sensor),
+        silenceJudged: (sensor) => detector.silenceJudged(sensor) && !this.mayNotAlert(sensor),
         silenceTold: (sensor) => detector.silenceOpen(sensor),
         heldProgress: (sensor) => detector.heldProgress(sensor),
         newestReadingTs: (sensor) => this.signals?.latest(sensor)?.ts ?? null,

@@ -48,6 +48,12 @@ export interface StatusSource {
    * value unchanged while usual; false or absent: a periodic stream, stale after `staleAfter` of its intervals.
    */
   ownQuiet?(sensor: string): boolean;
+  /**
+   * True when the stream's silence is judged while it lasts (Detector.silenceJudged: its interval learnt, its
+   * learning period over or its interval settled; and it may alert); absent: judged once its interval is known and it
+   * is not learning.
+   */
+  silenceJudged?(sensor: string): boolean;
   /** True while the stream's silence is told (an open `missing data` episode: Detector.silenceOpen); absent: never. */
   silenceTold?(sensor: string): boolean;
   /**
@@ -238,14 +244,15 @@ export class SensorStatusBoard {
   }
 
   /**
-   * False while the sensor's silence is not judged (docs/ALERTS.md, "When a silence is told"): in its learning
-   * period, or before its interval is known (its first three readings); a `stale` sensor then is not alerted however
-   * long it is silent. True once it is judged (a silence of more than `window.resetAfter` intervals, or of one
-   * interval or more once longer than a link may stall unnoticed: Detector.judgeSilence; while the daemon hears and
-   * the sensor's device does not say it is offline).
+   * False while the sensor's silence is not judged (docs/ALERTS.md, "When a silence is told"): before its interval is
+   * settled in its learning period (its first 32 readings: Cadence.settled), or while it may not alert (no model:
+   * learning.fallback false); a `stale` sensor then is not alerted however long it is silent. True once it is judged
+   * (a silence of more than `window.resetAfter` intervals, or of one interval or more once longer than a link may stall
+   * unnoticed: Detector.judgeSilence; while the daemon hears and the sensor's device does not say it is offline).
    */
   silenceJudged(sensor: string): boolean {
-    return (this.source.intervalOf(sensor) ?? 0) > 0 && !this.source.learning(sensor);
+    if (!((this.source.intervalOf(sensor) ?? 0) > 0)) return false;
+    return this.source.silenceJudged?.(sensor) ?? !this.source.learning(sensor);
   }
 
   /**

@@ -98,6 +98,18 @@ export class Cadence {
     return this.interval;
   }
 
+  /**
+   * True once the interval is known robustly: set by the options, or the median of a full window of INTERVAL_SAMPLES
+   * learnt gaps (positive gaps between readings: a duplicate, a reading at the same time, a bunched or excused one
+   * teach none), in which a few late, early or missed readings cannot move the median far. Before, it is the median
+   * of as few as two gaps (a boot's burst of readings a second apart is a 1 s interval). Kept across a restart (the
+   * gaps are checkpointed). The daemon judges the silence of a stream still in its learning period from then on only
+   * (Detector.judgeSilence).
+   */
+  get settled(): boolean {
+    return this.opts.intervalMs > 0 || this.gaps.length >= INTERVAL_SAMPLES;
+  }
+
   /** Time of the stream's latest reading (epoch ms), NaN before the first. */
   get latestTs(): number {
     return this.lastTs;

@@ -287,6 +287,18 @@ export class Detector {
   }
 
   /**
+   * True when the stream's silence is judged while it lasts (judgeSilence): its interval learnt, and either its
+   * learning period over or its interval settled (Cadence.settled). False for an unknown stream. What the daemon's
+   * status tells (SensorStatusBoard.silenceJudged: a report-on-change sensor's quiet is `unchanged` until its
+   * silence is told).
+   */
+  silenceJudged(stream: string): boolean {
+    const cadence = this.cadences.get(stream);
+    if (cadence === undefined || !(cadence.intervalMs > 0)) return false;
+    return cadence.settled || !this.scorer.learning(stream);
+  }
+
+  /**
    * How far an on/off stream's held-state judgement is (StreamScorer.heldProgress: `have` of the `needed` dwells of
    * its `active` state, 1 or 0, taught before a state held is judged); null for any other stream or an unknown one.
    */
@@ -325,8 +337,12 @@ export class Detector {
    * only a gap is judged, as before. A shorter silence not judged while it lasts is filled at its next reading
    * (a report-on-change sensor's "unchanged"). On the stream's clock the silence has reached its latest
    * reading's time plus the elapsed time (plus how late it arrived, when it was the tail of a flushed backfill:
-   * flushedLate, the time now on the arrival clock). Not judged (no events, deviation NaN): an unknown stream, an interval
-   * not learnt yet, readings of it queued or in a model call. See StreamScorer.judgeSilence.
+   * flushedLate, the time now on the arrival clock). In the stream's learning period its silence is judged by the same
+   * rule once its interval is settled (Cadence.settled: the median of INTERVAL_SAMPLES gaps, 32 readings) and its
+   * own quiet could show (OWN_QUIET_READINGS), so a sensor that dies in its first 256 readings is told a few of its
+   * intervals after its death, not never (StreamScorer.judgeSilence, `settled`). Not judged (no events, deviation
+   * NaN): an unknown stream, an interval not learnt yet, readings of it queued or in a model call, a stream learning
+   * with its interval not settled. See StreamScorer.judgeSilence.
    * @param linkMs ms, >= 0; Infinity (default): only a gap is judged
    */
   judgeSilence(stream: string, arrivedAt: number, now: number, linkMs = Number.POSITIVE_INFINITY): SilenceJudgement & { readonly missed: number } {
@@ -343,7 +359,7 @@ export class Detector {
     // silence is judged by the time since that reading arrived, and told on the arrival clock, from its time to now
     // (tryout 31, finding 1: `no reading for 3 min since 17:38` sent at 17:46 with ts 17:41, that reading arrived 17:43).
     const lateMs = this.backfill.flushedLate(stream, cadence.latestTs) ?? 0;
-    const judged = this.scorer.judgeSilence(stream, { missed, startTs: cadence.latestTs + interval, ts: cadence.latestTs + elapsed, since, channels, ownQuiet: this.ownQuiet(stream), lateMs });
+    const judged = this.scorer.judgeSilence(stream, { missed, startTs: cadence.latestTs + interval, ts: cadence.latestTs + elapsed, since, channels, ownQuiet: this.ownQuiet(stream), lateMs, settled: cadence.settled });
     return { ...judged, missed };
   }
 

@@ -106,12 +106,13 @@ describe.skipIf(!builtAndModelsPresent())('a Tasmota plug unplugged', () => {
     // The store: every field's silence is `missing_data` (finding 2: the constant 230 V was kind-less), told in the device's.
     const db = daemon.database!;
     const all = db.listAnomalies({ device: 'iron', status: 'open', limit: 50 });
-    // (The constant 230 V's silence is not rare yet after 4 h of history: its runs are as long as the history. Finding 2
-    // is reproduced on its own in test/daemon/signals.test.ts, "tells the silence of a constant stream".)
+    // The constant 230 V too: flat, it is still in its learning period (a stream that never moved learns until
+    // `horizon`), and its silence is judged there against its arrivals once its interval is settled (branch
+    // learnsilence; before, it was not judged: its runs were as long as its history). Finding 2 is reproduced on its
+    // own in test/daemon/signals.test.ts, "tells the silence of a constant stream".
     const fields = all.filter((a) => a.sensor !== 'iron');
     const members = fields.map((a) => a.sensor).sort();
-    expect(members.length).toBeGreaterThanOrEqual(3);
-    expect(FIELDS.map((f) => `iron/${f}`)).toEqual(expect.arrayContaining(members));
+    expect(members).toEqual(FIELDS.map((f) => `iron/${f}`).sort());
     for (const f of fields) {
       expect([f.sensor, f.kind, f.toldIn]).toEqual([f.sensor, 'missing_data', open.anomaly_id]);
       expect(f.sentence).toMatch(new RegExp(`^${f.sensor.replace('.', '\\.')} no reading for \\d+ min since ${since}, last `));
@@ -138,7 +139,8 @@ describe.skipIf(!builtAndModelsPresent())('a Tasmota plug unplugged', () => {
     const silentRows = listed.out.split('\n').filter((l) => l.includes('missing data'));
     expect(silentRows).toHaveLength(1);
     expect(silentRows[0]).toContain(`iron: no reading from any of its 4 fields since ${since} (missing data)`);
-    expect(listed.out).toContain(`its fields: ${members.join(', ')}`);
+    // (Its members' line wraps at the CLI's width: read as one line.)
+    expect(listed.out.replace(/\n +/g, ' ')).toContain(`its fields: ${members.join(', ')}`);
     const json = await cli(['list', '--db', dbPath, '--status', 'open', '--json']);
     expectOne((JSON.parse(json.out) as { anomalies: AnomalyRecord[] }).anomalies);
     // `anomalyd status` (the twenty-ninth session's tryout, finding 1: its open line named the device AND each of its
