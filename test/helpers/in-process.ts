@@ -79,6 +79,17 @@ function virtualClockOptions(clock: () => number, arrival: () => number = clock)
   };
 }
 
+/**
+ * The HTTP API's shipped port (config/schema.ts's default, read from an empty configuration), which no test daemon
+ * may bind.
+ * @throws Error with the loader's errors when an empty configuration does not load
+ */
+function shippedHttpPort(): number {
+  const loaded = loadConfig({ path: '/dev/null', env: {}, overrides: {} });
+  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+  return loaded.config.http.port;
+}
+
 /** What inProcessDaemon starts. */
 /**
  * A virtual clock's start (epoch ms) for a test whose sentences or views carry times of day: yesterday's noon UTC,
@@ -98,7 +109,8 @@ export interface InProcessDaemonOptions {
   readonly brokerUrl: string | null;
   /**
    * Further top-level config sections, each replacing the default one whole (shallow): the defaults are the shipped
-   * models on the main thread (`model`), learning off (`learning`) and Home Assistant discovery off (`homeassistant`).
+   * models on the main thread (`model`), learning off (`learning`), Home Assistant discovery off (`homeassistant`) and
+   * the HTTP API on a free loopback port (`http`; an `http` given must say port 0 or a freePort, or disable it).
    */
   readonly overrides?: DeepPartial<Config>;
   /**
@@ -127,7 +139,8 @@ export interface InProcessDaemonOptions {
  * are then judged whatever the machine's load: src/daemon/loop-load.ts); without a clock, the real ones. Its stop is
  * pushed onto `cleanups`.
  * @returns the started daemon, and the URL of the broker it is on (brokerUrl, or the embedded broker's)
- * @throws Error with the loader's errors when the configuration does not load, or the daemon's own when it does not start
+ * @throws Error with the loader's errors when the configuration does not load, when it would bind the HTTP API on
+ *   the shipped port, or the daemon's own when it does not start
  */
 export async function inProcessDaemon(o: InProcessDaemonOptions): Promise<{ daemon: Daemon; url: string }> {
   const loaded = loadConfig({
@@ -137,12 +150,17 @@ export async function inProcessDaemon(o: InProcessDaemonOptions): Promise<{ daem
       dataDir: o.dataDir,
       ...(o.brokerUrl === null ? { broker: { port: 0 } } : { mqtt: { url: o.brokerUrl } }),
       homeassistant: { discovery: 'off' },
+      // Not the shipped 8080: a port another test file (the suite runs two at once) or process holds failed
+      // backfill-silence-time and co2-silence with EADDRINUSE under a concurrent run.
+      http: { port: 0, host: '127.0.0.1' },
       model: { dir: MODELS, worker: false },
       learning: { enabled: false },
       ...o.overrides,
     },
   });
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+  const http = loaded.config.http;
+  if (http.enabled && http.port === shippedHttpPort()) throw new Error(`inProcessDaemon: the HTTP API on the shipped port ${http.port}: give http.port 0 (or a freePort), or http.enabled false (test/lint/fixed-ports.test.ts)`);
   const clocks = o.clock === null ? null : virtualClockOptions(o.clock, o.arrival);
   const daemon = new Daemon({ config: loaded.config, logger: o.logger ?? pino({ level: 'silent' }), ...clocks?.options, ...(o.onReading !== undefined ? { onReading: o.onReading } : {}), ...(o.adapters !== undefined ? { adapters: o.adapters } : {}) });
   clocks?.register(daemon);
