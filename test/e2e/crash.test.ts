@@ -170,7 +170,7 @@ describe.skipIf(!ready)('crash: SIGKILL while publishing (mosquitto)', () => {
       30_000,
       'every sensor past its learning period',
     );
-    expect(await daemon.stop('SIGTERM')).toBe(0);
+    expect(await daemon.stop('SIGTERM'), `ended by ${daemon.exitSignal ?? 'no signal'}; stderr: ${daemon.stderr.slice(-2000)}; log: ${JSON.stringify(daemon.lines.slice(-5))}`).toBe(0);
 
     const killDelays: number[] = [];
     const undeliveredAtKill: number[] = [];

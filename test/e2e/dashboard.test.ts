@@ -124,7 +124,7 @@ describe.skipIf(!builtAndModelsPresent() || !hasChromium)('the dashboard in Chro
       const db = new Database(daemon.dbPath, { readonly: true });
       try {
         // The mark joins the daemon's group commit (50 ms here) before another connection sees it.
-        await waitFor(() => db.prepare('SELECT mark FROM anomalies WHERE id = ?').pluck().get(open.anomaly_id) === 'ack', 5_000, 'the ack in the database');
+        await waitFor(() => db.prepare('SELECT mark FROM anomalies WHERE id = ?').pluck().get(open.anomaly_id) === 'ack', 30_000, 'the ack in the database');
         expect(db.prepare('SELECT sentence FROM anomalies WHERE id = ?').pluck().get(open.anomaly_id)).toMatch(/^pump1 .* mm\/s/);
       } finally {
         db.close();

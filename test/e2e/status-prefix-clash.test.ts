@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { formatStatus } from '../../src/cli/status.js';
 import type { DaemonStatusView } from '../../src/http/view.js';
 import { rmSync } from 'node:fs';
+import { RETAINED_WAIT_MS, retainedMessage } from '../helpers/alert-stream.js';
 import { builtAndModelsPresent, DaemonProcess } from '../helpers/daemon.js';
 import { inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
 import { brokerCases, brokerUrlFor, Mosquitto, mosquittoAvailable, startMosquitto } from '../helpers/mosquitto.js';
@@ -21,20 +22,9 @@ import { freePort, getJson, waitFor } from '../helpers/net.js';
 
 const cleanups = useCleanups();
 
-/** The retained status on `url` as a fresh client gets it at its subscribe (null: none within the wait). */
-async function retainedStatus(url: string, clientId: string): Promise<string | null> {
-  const c = await mqtt.connectAsync(url, { clientId });
-  try {
-    let got: string | null = null;
-    c.on('message', (_t, payload, packet) => {
-      if (packet.retain) got = payload.toString('utf8');
-    });
-    await c.subscribeAsync('anomalyd/status', { qos: 1 });
-    await waitFor(() => got !== null, 5000, 'the retained status').catch(() => undefined);
-    return got;
-  } finally {
-    await c.endAsync(true);
-  }
+/** The retained status on `url` as a fresh client `probe` gets it at its subscribe (null: none within RETAINED_WAIT_MS). */
+function retainedStatus(url: string, probe: string): Promise<string | null> {
+  return retainedMessage(url, 'anomalyd/status', probe);
 }
 
 describe.skipIf(!builtAndModelsPresent())('a second daemon on the same broker and topic prefix', () => {
@@ -59,7 +49,7 @@ describe.skipIf(!builtAndModelsPresent())('a second daemon on the same broker an
     const seen: string[] = [];
     watcher.on('message', (_t, payload) => seen.push(payload.toString('utf8')));
     await watcher.subscribeAsync('anomalyd/status', { qos: 1 });
-    await waitFor(() => seen.length > 0, 5000, 'the retained status');
+    await waitFor(() => seen.length > 0, RETAINED_WAIT_MS, 'the retained status');
 
     // The second: its own client id and data directory, the same topic prefix, no HTTP; started, then stopped cleanly.
     const second = await inProcessDaemon({
@@ -107,7 +97,7 @@ describe.skipIf(!builtAndModelsPresent() || !mosquittoAvailable())('a second dae
     const seen: string[] = [];
     watcher.on('message', (_t, payload) => seen.push(payload.toString('utf8')));
     await watcher.subscribeAsync('anomalyd/status', { qos: 1 });
-    await waitFor(() => seen.length > 0, 5000, 'the retained status');
+    await waitFor(() => seen.length > 0, RETAINED_WAIT_MS, 'the retained status');
 
     // The second is the real daemon as its own process, killed (no clean stop): the broker sends its last will.
     const second = new DaemonProcess({ broker: { enabled: false }, mqtt: { url, clientId: `prefix-kill-second-${process.pid}` }, http: { enabled: false } });

@@ -290,9 +290,15 @@ export function episodeTransitions(alerts: readonly AlertPayload[]): Map<string,
   return out;
 }
 
+/** How long retainedMessage waits for a retained message before it answers null (ms). */
+export const RETAINED_WAIT_MS = 30_000;
+
 /**
  * The retained message on `topic` as a new subscriber gets it (Home Assistant after a restart), or null when none comes
- * within 2 s. `probe` names the subscriber's client id (a random suffix is added).
+ * within RETAINED_WAIT_MS. The broker sends it right after the subscription, so the wait ends as soon as it comes; the
+ * bound is for a loaded machine (it was 2 s, and its timeout swallowed: a subscriber held up that long read null, and
+ * the caller's `expect` failed on a message that was there). `probe` names the subscriber's client id (a random suffix
+ * is added).
  */
 export async function retainedMessage(url: string, topic: string, probe = 'probe'): Promise<string | null> {
   const c = await mqtt.connectAsync(url, { clientId: `${probe}-${process.pid}-${Math.random().toString(16).slice(2)}` });
@@ -302,7 +308,7 @@ export async function retainedMessage(url: string, topic: string, probe = 'probe
       if (t === topic && packet.retain) got = payload.toString('utf8');
     });
     await c.subscribeAsync(topic, { qos: 1 });
-    await waitFor(() => got !== null, 2_000, `the retained message on ${topic}`).catch(() => undefined);
+    await waitFor(() => got !== null, RETAINED_WAIT_MS, `the retained message on ${topic}`).catch(() => undefined);
     return got;
   } finally {
     await c.endAsync();

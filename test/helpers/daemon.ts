@@ -71,6 +71,8 @@ export class DaemonProcess {
   readonly lines: LogLine[] = [];
   stderr = '';
   exitCode: number | null = null;
+  /** The signal that ended the process (the 'exit' event's), null when it exited with a code or runs. */
+  exitSignal: NodeJS.Signals | null = null;
   private exited: Promise<number | null> = Promise.resolve(null);
   /** The config file's content, as written. */
   config: Record<string, unknown> = {};
@@ -98,6 +100,7 @@ export class DaemonProcess {
   start(env: NodeJS.ProcessEnv = {}): Promise<void> {
     this.lines.length = 0;
     this.exitCode = null;
+    this.exitSignal = null;
     const argv = [process.execPath, MAIN, 'run', '--config', this.configPath];
     const [cmd, ...args] = [...this.runAs, ...argv];
     const proc = spawn(cmd, args, {
@@ -122,8 +125,9 @@ export class DaemonProcess {
     });
     proc.stderr.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
     this.exited = new Promise((res) =>
-      proc.once('exit', (code) => {
+      proc.once('exit', (code, signal) => {
         this.exitCode = code;
+        this.exitSignal = signal;
         res(code);
       }),
     );

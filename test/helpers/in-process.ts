@@ -56,6 +56,40 @@ export function tempDataDir(prefix: string, cleanups: { push(cleanup: Cleanup): 
 export const trainInDistWorker: typeof trainInWorker = (series, opts, onProgress, options = {}) =>
   trainInWorker(series, opts, onProgress, { ...options, workerUrl: new URL('../../dist/train/worker.js', import.meta.url) });
 
+/**
+ * The messages a scoringHub published to a daemon with a virtual clock and the daemon has not scored yet, by daemon
+ * (its DaemonOptions.inFlight). A test moves its clock to a message's time, then publishes it: until the daemon has
+ * taken it, the daemon's own silence tick (housekeeping, every 2 s of wall time) would see the stream silent from its
+ * last reading to the clock's new now, and a jump of a minute on a sensor that reports every 10 s was told missing data
+ * on a loaded machine (hub-door-few-openings under a CI-like load: `missing_data` where `stuck` was due). A reading on
+ * its way is no silence (Daemon.cannotHear); a silence the test means is judged with nothing in flight.
+ */
+const SENDS = new WeakMap<Daemon, { inFlight: number }>();
+
+/**
+ * The options of a daemon on a virtual clock: `clock` its now, `arrival` (default `clock`) its readings' arrival, the
+ * event loop never saturated, and its scoringHub's messages in flight (SENDS, registered by `register` once the daemon
+ * is made).
+ */
+function virtualClockOptions(clock: () => number, arrival: () => number = clock): { options: Pick<ConstructorParameters<typeof Daemon>[0], 'now' | 'arrivalNow' | 'loopUtilization' | 'inFlight'>; register: (daemon: Daemon) => void } {
+  const sends = { inFlight: 0 };
+  return {
+    options: { now: clock, arrivalNow: arrival, loopUtilization: () => 0, inFlight: () => sends.inFlight },
+    register: (daemon) => void SENDS.set(daemon, sends),
+  };
+}
+
+/**
+ * The HTTP API's shipped port (config/schema.ts's default, read from an empty configuration), which no test daemon
+ * may bind.
+ * @throws Error with the loader's errors when an empty configuration does not load
+ */
+function shippedHttpPort(): number {
+  const loaded = loadConfig({ path: '/dev/null', env: {}, overrides: {} });
+  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+  return loaded.config.http.port;
+}
+
 /** What inProcessDaemon starts. */
 /**
  * A virtual clock's start (epoch ms) for a test whose sentences or views carry times of day: yesterday's noon UTC,
@@ -75,7 +109,8 @@ export interface InProcessDaemonOptions {
   readonly brokerUrl: string | null;
   /**
    * Further top-level config sections, each replacing the default one whole (shallow): the defaults are the shipped
-   * models on the main thread (`model`), learning off (`learning`) and Home Assistant discovery off (`homeassistant`).
+   * models on the main thread (`model`), learning off (`learning`), Home Assistant discovery off (`homeassistant`) and
+   * the HTTP API on a free loopback port (`http`; an `http` given must say port 0 or a freePort, or disable it).
    */
   readonly overrides?: DeepPartial<Config>;
   /**
@@ -104,7 +139,8 @@ export interface InProcessDaemonOptions {
  * are then judged whatever the machine's load: src/daemon/loop-load.ts); without a clock, the real ones. Its stop is
  * pushed onto `cleanups`.
  * @returns the started daemon, and the URL of the broker it is on (brokerUrl, or the embedded broker's)
- * @throws Error with the loader's errors when the configuration does not load, or the daemon's own when it does not start
+ * @throws Error with the loader's errors when the configuration does not load, when it would bind the HTTP API on
+ *   the shipped port, or the daemon's own when it does not start
  */
 export async function inProcessDaemon(o: InProcessDaemonOptions): Promise<{ daemon: Daemon; url: string }> {
   const loaded = loadConfig({
@@ -114,14 +150,20 @@ export async function inProcessDaemon(o: InProcessDaemonOptions): Promise<{ daem
       dataDir: o.dataDir,
       ...(o.brokerUrl === null ? { broker: { port: 0 } } : { mqtt: { url: o.brokerUrl } }),
       homeassistant: { discovery: 'off' },
+      // Not the shipped 8080: a port another test file (the suite runs two at once) or process holds failed
+      // backfill-silence-time and co2-silence with EADDRINUSE under a concurrent run.
+      http: { port: 0, host: '127.0.0.1' },
       model: { dir: MODELS, worker: false },
       learning: { enabled: false },
       ...o.overrides,
     },
   });
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-  const clocks = o.clock === null ? {} : { now: o.clock, arrivalNow: o.arrival ?? o.clock, loopUtilization: () => 0 };
-  const daemon = new Daemon({ config: loaded.config, logger: o.logger ?? pino({ level: 'silent' }), ...clocks, ...(o.onReading !== undefined ? { onReading: o.onReading } : {}), ...(o.adapters !== undefined ? { adapters: o.adapters } : {}) });
+  const http = loaded.config.http;
+  if (http.enabled && http.port === shippedHttpPort()) throw new Error(`inProcessDaemon: the HTTP API on the shipped port ${http.port}: give http.port 0 (or a freePort), or http.enabled false (test/lint/fixed-ports.test.ts)`);
+  const clocks = o.clock === null ? null : virtualClockOptions(o.clock, o.arrival);
+  const daemon = new Daemon({ config: loaded.config, logger: o.logger ?? pino({ level: 'silent' }), ...clocks?.options, ...(o.onReading !== undefined ? { onReading: o.onReading } : {}), ...(o.adapters !== undefined ? { adapters: o.adapters } : {}) });
+  clocks?.register(daemon);
   o.cleanups.push(() => daemon.stop());
   await daemon.start();
   return { daemon, url: o.brokerUrl ?? daemon.brokerUrl! };
@@ -147,16 +189,24 @@ export type ScoredSend = (topic: string, payload: string) => Promise<void>;
 /**
  * A hub's client `clientId` on `url` (its end pushed onto `cleanups`, when given) and a `send` that publishes one
  * message at QoS 1 and waits until `daemon` has scored one more reading (a 10 s guard), so a test's virtual clock
- * moves on only after the daemon took the message at its time.
+ * moves on only after the daemon took the message at its time. On a daemon with a virtual clock (inProcessDaemon,
+ * virtualRun) the message counts as in flight until then (SENDS): no silence is judged meanwhile.
  * @throws Error when the client cannot connect; `send` rejects when the reading is not scored within 10 s
  */
 export async function scoringHub(daemon: Daemon, url: string, clientId: string, cleanups?: { push(cleanup: Cleanup): unknown }): Promise<{ hub: mqtt.MqttClient; send: ScoredSend }> {
   const hub = await mqtt.connectAsync(url, { clientId });
   cleanups?.push(() => hub.endAsync(true));
   let scored = daemon.counters.scored;
+  const sends = SENDS.get(daemon);
   const send: ScoredSend = async (topic, payload) => {
-    await hub.publishAsync(topic, payload, { qos: 1 });
-    await waitFor(() => daemon.counters.scored > scored, 10_000, `${topic} scored`);
+    // In flight from the publish until it is scored (SENDS): counted before the first await, so no tick comes between.
+    if (sends !== undefined) sends.inFlight++;
+    try {
+      await hub.publishAsync(topic, payload, { qos: 1 });
+      await waitFor(() => daemon.counters.scored > scored, 10_000, `${topic} scored`);
+    } finally {
+      if (sends !== undefined) sends.inFlight--;
+    }
     scored = daemon.counters.scored;
   };
   return { hub, send };
@@ -179,7 +229,9 @@ export interface VirtualRun {
  * @throws Error when the daemon does not start or a client cannot connect
  */
 export async function virtualRun(config: Config, clock: () => number, tag: string, alerts: AlertPayload[], cleanups: { push(cleanup: Cleanup): unknown }): Promise<VirtualRun> {
-  const daemon = new Daemon({ config, logger: pino({ level: 'silent' }), now: clock, arrivalNow: clock, loopUtilization: () => 0 });
+  const clocks = virtualClockOptions(clock);
+  const daemon = new Daemon({ config, logger: pino({ level: 'silent' }), ...clocks.options });
+  clocks.register(daemon);
   await daemon.start();
   const url = daemon.brokerUrl!;
   const sub = await mqtt.connectAsync(url, { clientId: `${tag}-sub-${process.pid}` });

@@ -8,19 +8,14 @@
  * interval needs to settle is not judged; a report-on-change sensor's usual quiet through its learning period opens
  * nothing, and its death in it is told.
  */
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
-import { SignalBook } from '../../src/daemon/signals.js';
+import type { SignalBook } from '../../src/daemon/signals.js';
 import { Cadence, INTERVAL_SAMPLES } from '../../src/pipeline/cadence.js';
-import { Detector, detectorOptions } from '../../src/pipeline/detector.js';
-import { parseOptionsOf } from '../../src/pipeline/ingest-options.js';
-import { MessageParser } from '../../src/pipeline/parse.js';
-import { ROOT } from '../helpers/daemon.js';
+import type { Detector } from '../../src/pipeline/detector.js';
 import { feedExplained, type Explained } from '../helpers/explained.js';
 import { lcg } from '../helpers/lcg.js';
 import { reportOnChange } from '../helpers/report-on-change.js';
+import { shippedDetector } from '../helpers/shipped-detector.js';
 
 const T0 = Date.UTC(2026, 0, 12, 10, 0, 0);
 const SEC = 1000;
@@ -29,13 +24,9 @@ const HOUR = 60 * MIN;
 /** The daemon's linkMs at the default keepalive (Daemon.silenceLinkMs: 1.5 × 30 s). */
 const LINK_MS = 45 * SEC;
 
+/** The shipped model-less detector and its book (shippedDetector), and its learning period (score.learnReadings, readings). */
 function shipped(): { det: Detector; book: SignalBook; learnReadings: number } {
-  const loaded = loadConfig({ path: join(ROOT, 'config', 'default.yaml'), env: {}, overrides: {} });
-  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-  const { config } = loaded;
-  let ids = 0;
-  const det = new Detector(detectorOptions(config), { parser: new MessageParser(parseOptionsOf(config)), modelFor: () => null, priorsFor: () => null, newId: () => `e${++ids}` });
-  const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: pino({ level: 'silent' }) });
+  const { det, book, config } = shippedDetector();
   return { det, book, learnReadings: config.score.learnReadings };
 }
 

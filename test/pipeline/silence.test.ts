@@ -6,29 +6,20 @@
  * at the stream's next reading, which opens no second episode for it; a report-on-change stream's usual quiet is
  * no alarm; the episode goes on through a checkpoint.
  */
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
-import { SignalBook } from '../../src/daemon/signals.js';
-import { Detector, detectorOptions } from '../../src/pipeline/detector.js';
-import { parseOptionsOf } from '../../src/pipeline/ingest-options.js';
-import { MessageParser } from '../../src/pipeline/parse.js';
+import type { SignalBook } from '../../src/daemon/signals.js';
+import type { Detector } from '../../src/pipeline/detector.js';
 import type { AnomalyEvent } from '../../src/contract/types.js';
-import { ROOT } from '../helpers/daemon.js';
 import { feedExplained, type Explained } from '../helpers/explained.js';
 import { reportOnChange } from '../helpers/report-on-change.js';
+import { shippedDetector } from '../helpers/shipped-detector.js';
 
 const T0 = Date.UTC(2026, 0, 12, 10, 0, 0);
 const SEC = 1000;
 
+/** The shipped model-less detector and its book (shippedDetector), its threshold in -log10(1 - p) and its window.resetAfter (readings). */
 function shipped(): { det: Detector; book: SignalBook; threshold: number; resetAfter: number } {
-  const loaded = loadConfig({ path: join(ROOT, 'config', 'default.yaml'), env: {}, overrides: {} });
-  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-  const { config } = loaded;
-  let ids = 0;
-  const det = new Detector(detectorOptions(config), { parser: new MessageParser(parseOptionsOf(config)), modelFor: () => null, priorsFor: () => null, newId: () => `e${++ids}` });
-  const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: pino({ level: 'silent' }) });
+  const { det, book, config } = shippedDetector();
   return { det, book, threshold: -Math.log10(1 - config.score.threshold), resetAfter: config.window.resetAfter };
 }
 
