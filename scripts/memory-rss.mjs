@@ -54,7 +54,8 @@ const mine = () => {
   const h = v8.getHeapStatistics();
   return { thread: isMainThread ? 'main' : 'worker ' + threadId, heapUsed: m.heapUsed, heapTotal: m.heapTotal,
     external: m.external, arrayBuffers: m.arrayBuffers, physical: h.total_physical_size, malloced: h.malloced_memory,
-    peakMalloced: h.peak_malloced_memory, code: (v8.getHeapCodeStatistics().code_and_metadata_size) };
+    peakMalloced: h.peak_malloced_memory, code: (v8.getHeapCodeStatistics().code_and_metadata_size),
+    spaces: Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, { resident: s.physical_space_size, used: s.space_used_size }])) };
 };
 if (isMainThread) {
   const out = process.env.MEMORY_RSS_OUT;
@@ -91,21 +92,41 @@ async function waitFor(pred, ms, what, every = 50) {
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** smaps summed by mapping: MB resident. */
+/**
+ * smaps summed by mapping: MB resident. Anonymous mappings are told apart by their shape: glibc's malloc arenas of
+ * threads other than the main one are 64 MB-aligned reservations of 64 MB (HEAP_MAX_SIZE on 64-bit: an rw part
+ * followed by an inaccessible rest), "anonymous: thread malloc arenas"; the rest ("anonymous: other") holds V8's
+ * heap pages, large malloc chunks (mmap'd, >= 128 kB: big typed arrays' stores, onnxruntime's tensors) and stacks.
+ */
 function smaps(pid) {
   const text = readFileSync(`/proc/${pid}/smaps`, 'utf8');
-  const out = {};
-  let name = null;
+  const maps = [];
+  let cur = null;
   for (const line of text.split('\n')) {
-    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
     if (head) {
-      const path = head[1].trim();
-      name = path === '' ? 'anonymous' : path.startsWith('[') ? path : /onnxruntime/.test(path) ? 'libonnxruntime' : path === process.execPath ? 'node binary' : 'other files';
+      const path = head[4].trim();
+      let name = path === '' ? 'anonymous' : path.startsWith('[') ? path : /onnxruntime/.test(path) ? 'libonnxruntime' : path === process.execPath ? 'node binary' : 'other files';
       if (/better_sqlite3|sqlite/.test(path)) name = 'sqlite (better-sqlite3)';
+      cur = { start: BigInt('0x' + head[1]), end: BigInt('0x' + head[2]), perms: head[3], name, rss: 0 };
+      maps.push(cur);
       continue;
     }
     const m = /^Rss:\s+(\d+) kB/.exec(line);
-    if (m && name) out[name] = (out[name] ?? 0) + Number(m[1]) / 1024;
+    if (m && cur) cur.rss += Number(m[1]) / 1024;
+  }
+  const ARENA = 64n << 20n;
+  for (let i = 0; i < maps.length; i++) {
+    const a = maps[i];
+    if (a.name !== 'anonymous' || a.start % ARENA !== 0n) continue;
+    const b = maps[i + 1];
+    const whole = b && b.name === 'anonymous' && b.start === a.end && b.perms.startsWith('---') ? b.end - a.start : a.end - a.start;
+    if (whole === ARENA) a.name = 'anonymous: thread malloc arenas';
+  }
+  const out = {};
+  for (const a of maps) {
+    const name = a.name === 'anonymous' ? 'anonymous: other' : a.name;
+    out[name] = (out[name] ?? 0) + a.rss;
   }
   return out;
 }
@@ -225,6 +246,10 @@ function table(r) {
     for (const [f, label] of [['heapUsed', 'V8 heap used'], ['heapTotal', 'V8 heap committed'], ['physical', 'V8 heap resident'], ['external', 'external (ArrayBuffers, …)'], ['malloced', 'V8 malloced']]) {
       rows.push([`${t}: ${label}`, b ? MB(b[f]) : '–', a ? MB(a[f]) : '–']);
     }
+    // Each V8 space, resident (used): where the committed-but-unused heap sits (new_space: the young generation's semi-spaces).
+    const spaces = [...new Set([...Object.keys(b?.spaces ?? {}), ...Object.keys(a?.spaces ?? {})])];
+    const cell = (h, n) => (h?.spaces?.[n] ? `${MB(h.spaces[n].resident)} (${MB(h.spaces[n].used)})` : '–');
+    for (const n of spaces) if (t === 'main') rows.push([`${t}: ${n}, resident (used)`, cell(b, n), cell(a, n)]);
   }
   return ['| MB | idle before traffic | idle after |', '|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }

@@ -52,13 +52,13 @@ class DaemonChild {
     writeFileSync(join(this.dir, 'config.yaml'), stringify(config));
   }
 
-  /** Spawns the daemon and resolves with ms from spawn to its 'ready' log line. */
-  async start(): Promise<number> {
+  /** Spawns the daemon (`env`: added to this process's environment) and resolves with ms from spawn to its 'ready' log line. */
+  async start(env: Readonly<Record<string, string>> = {}): Promise<number> {
     const t0 = epochMs();
     const proc = spawn(process.execPath, [this.s.mainJs ?? MAIN_JS, 'run', '--config', join(this.dir, 'config.yaml')], {
       cwd: this.dir,
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, ANOMALYD_CONFIG: '' },
+      env: { ...process.env, ANOMALYD_CONFIG: '', ...env },
     });
     this.proc = proc;
     let buf = '';
@@ -98,6 +98,22 @@ class DaemonChild {
     }
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** systemd/anomalyd.service: beside this module's grandparent (dist/bench or src/bench). */
+const UNIT_FILE = fileURLToPath(new URL('../../systemd/anomalyd.service', import.meta.url));
+
+/**
+ * The V8 flags the shipped systemd unit runs the daemon with (its last `Environment=NODE_OPTIONS=` line, e.g.
+ * `--max-old-space-size=192 --max-semi-space-size=8`): the memory run measures the daemon as deployed, not with
+ * node's defaults (a heap allowed to grow to 4× its live size between collections: ~320 MB against ~250 MB with
+ * 1,000 sensors, BENCHMARKS.md "mem2").
+ * @throws Error when the unit file cannot be read or sets no NODE_OPTIONS
+ */
+export function unitNodeOptions(unitFile: string = UNIT_FILE): string {
+  const all = [...readFileSync(unitFile, 'utf8').matchAll(/^Environment="?NODE_OPTIONS=([^"\n]+)"?$/gm)];
+  if (all.length === 0) throw new Error(`${unitFile} sets no NODE_OPTIONS`);
+  return all[all.length - 1][1];
 }
 
 /** VmRSS / VmHWM of a process in MB (Linux /proc). */
@@ -144,14 +160,21 @@ export interface MemoryResult {
   readonly idleRssMb: number;
   readonly rssMb: number;
   readonly peakMb: number;
+  /** The daemon's NODE_OPTIONS: the shipped unit's (unitNodeOptions). */
+  readonly nodeOptions: string;
 }
 
-/** Feeds `sensors` sensors through a daemon process and reads its resident memory once it is idle again. */
+/**
+ * Feeds `sensors` sensors through a daemon process, run with the shipped unit's NODE_OPTIONS (unitNodeOptions), and
+ * reads its resident memory once it is idle again.
+ * @throws Error when the unit sets no NODE_OPTIONS, the daemon does not start, or does not go idle within 300 s
+ */
 export async function benchMemory(s: ProcessSetup, sensors: number, readingsPerSensor: number): Promise<MemoryResult> {
   const d = new DaemonChild(s);
+  const nodeOptions = unitNodeOptions();
   let publisher: MqttChild | null = null;
   try {
-    await d.start();
+    await d.start({ NODE_OPTIONS: nodeOptions });
     const pid = d.proc?.pid;
     if (pid === undefined) throw new Error('daemon has no pid');
     const idle = residentMb(pid);
@@ -174,7 +197,7 @@ export async function benchMemory(s: ProcessSetup, sensors: number, readingsPerS
       50,
     );
     const after = residentMb(pid);
-    return { sensors, readingsPerSensor, idleRssMb: idle.rssMb, rssMb: after.rssMb, peakMb: after.peakMb };
+    return { sensors, readingsPerSensor, idleRssMb: idle.rssMb, rssMb: after.rssMb, peakMb: after.peakMb, nodeOptions };
   } finally {
     await publisher?.stop();
     await d.stop();

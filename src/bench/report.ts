@@ -65,9 +65,9 @@ export function evaluateGoals(r: Omit<BenchResults, 'goals'>): GoalResult[] {
   if (r.memory) {
     goals.push({
       goal: `resident memory with ${r.memory.sensors} sensors < 150 MB`,
-      measured: `${fmt(r.memory.rssMb, 1)} MB (peak ${fmt(r.memory.peakMb, 1)} MB, idle before traffic ${fmt(r.memory.idleRssMb, 1)} MB)`,
+      measured: `${fmt(r.memory.rssMb, 1)} MB (peak ${fmt(r.memory.peakMb, 1)} MB, idle before traffic ${fmt(r.memory.idleRssMb, 1)} MB; NODE_OPTIONS ${r.memory.nodeOptions})`,
       met: r.memory.peakMb < 150,
-      why: r.memory.peakMb < 150 ? '' : 'idle ~130 MB (75 MB of it node and onnxruntime code mapped from files); after traffic V8 lets its heap grow up to 4x the live heap between collections (1.5x with --max-old-space-size=192, as the systemd unit sets): BENCHMARKS.md, mem2',
+      why: r.memory.peakMb < 150 ? '' : 'idle ~130 MB (72 MB of it node and onnxruntime code mapped from files); after traffic the main thread\'s V8 heap is ~105 MB resident for ~50 MB live (old space ~1.5x live, young generation 16 MB), malloc ~45 MB (typed arrays\' stores, SQLite, threads\' arenas): BENCHMARKS.md, mem2 and mem1000',
     });
   }
   if (r.startup) {

@@ -63,6 +63,12 @@ const RING = 256;
 const LONG = 2048;
 /** The timeline buffer's first size (block means), doubled as it fills, up to LONG. */
 const LINE_FIRST = 64;
+/**
+ * The held block means' buffer's first size, doubled as it fills, up to RING: a stream holds a block a `span` of
+ * readings, so RING's 2 kB made at the first block sat mostly empty for its first 256 · span readings (1,000 sensors
+ * × 128 readings: 16 blocks each, BENCHMARKS.md "mem1000").
+ */
+const MEANS_FIRST = 16;
 /** Far: beyond the envelope by this many of the stream's own standard deviations. */
 const K = 8;
 /** The walk bound's number of standard deviations of the history's displacement. */
@@ -180,7 +186,10 @@ export class LevelExcursion {
   private sum2 = 0;
   /** Whether every reading of the open block was normal (no open episode of the channel). */
   private blockNormal = true;
-  /** The ring of held block means, made when the first block is held (a stream heard a few times holds none). */
+  /**
+   * The ring of held block means, made when the first block is held (a stream heard a few times holds none), MEANS_FIRST
+   * long and doubled while it fills (until then the next place `pos` is `held`), RING long once full.
+   */
   private means: Float64Array | null = null;
   /** The held blocks' within-block variance, a running mean over the last RING blocks held (sensor units²). */
   private within = 0;
@@ -349,10 +358,24 @@ export class LevelExcursion {
   }
 
   private hold(mean: number, v: number): void {
-    (this.means ??= new Float64Array(RING))[this.pos] = mean;
+    // Until the ring is full its next place is `held` (pos = held): grow before writing past its buffer.
+    if (this.means === null || this.pos >= this.means.length) this.meansRoom(this.pos + 1);
+    this.means![this.pos] = mean;
     this.within += (v - this.within) / Math.min(this.held + 1, RING);
     this.pos = (this.pos + 1) % RING;
     if (this.held < RING) this.held++;
+  }
+
+  /** Grows the held block means' buffer to hold at least `n` (n ≤ RING), keeping what it holds. */
+  private meansRoom(n: number): void {
+    const had = this.means?.length ?? 0;
+    let size = Math.max(had, MEANS_FIRST);
+    while (size < n) size *= 2;
+    size = Math.min(size, RING);
+    if (this.means !== null && size <= had) return;
+    const grown = new Float64Array(size);
+    if (this.means !== null) grown.set(this.means);
+    this.means = grown;
   }
 
   private at(i: number): number {
@@ -671,7 +694,7 @@ export class LevelExcursion {
     t.sum2 = num(v.open.sum2, 'open.sum2');
     t.blockNormal = bool(v.open.normal, 'open.normal');
     if (!Array.isArray(v.means) || v.means.length > RING) throw new Error(`excursion: means must hold at most ${RING} block means`);
-    if (v.means.length > 0) t.means = new Float64Array(RING);
+    if (v.means.length > 0) t.meansRoom(v.means.length);
     v.means.forEach((m, i) => {
       t.means![i] = num(m, `means[${i}]`);
     });
