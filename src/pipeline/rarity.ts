@@ -186,12 +186,13 @@ export class ValueHistogram {
     let t: number;
     if (Number.isFinite(near) && Number.isFinite(far)) t = Math.min(b - near, far - b) / (far - near) / EDGE;
     else if (hi > lo) {
-      // Beyond every mass: from the range the learning period's own motion reaches by now (reach), in bins.
+      // Beyond every mass: from the edge the learning period's own motion carries the range to by now (reach), in
+      // bins, over the width of the mass itself (a motion down does not widen the scale a value above is judged by).
       const [down, up] = since === undefined ? NO_REACH : this.reach(since);
       const w = Math.pow(2, this.exp);
       const lo2 = lo - Math.floor(down / w);
       const hi2 = hi + Math.floor(up / w);
-      t = Math.max(0, Number.isFinite(near) ? b - near - (hi2 - hi) : far - b - (lo - lo2)) / (hi2 - lo2) / EDGE_OUT;
+      t = Math.max(0, Number.isFinite(near) ? b - near - (hi2 - hi) : far - b - (lo - lo2)) / (hi - lo) / EDGE_OUT;
     } else t = 1;
     const gate = Math.min(1, t);
     return r * gate;
