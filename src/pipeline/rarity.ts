@@ -10,7 +10,9 @@
  * Edges. A value at the frontier of the mass (a drift, a random walk reaching new ground, a day's peak a little
  * higher than before) is not in a gap: its rarity fades out linearly near the edge of the mass (bins holding at
  * least one value), within EDGE of the gap's width from the nearer mass, or, beyond every mass, within EDGE_OUT of
- * the range's width. −ln p counts in full in the middle of a gap and far beyond the range.
+ * the range's width. −ln p counts in full in the middle of a gap and far beyond the range. A histogram filled with a
+ * short learning period at its end may carry that period's own motion (learnMotion): beyond every mass the edge is
+ * then where the period's quadratic trend carries it by now, at the lower confidence bound of that motion (reach).
  *
  * Scale. Bins are 2^e wide, e the nearest integer to log2 of the scale the caller gives with each value (the
  * stream's typical change: any sampling rate and any unit), so bins are as wide as the noise of one mode,
@@ -170,7 +172,9 @@ export class ValueHistogram {
    * −ln of the share of the history near x (x's bin and half of each neighbour, over two bins' worth), with
    * the rule of succession: a value in an empty region gets ln(2 (count + 1)), not infinity. NaN when empty.
    * `times`: the histogram stands for one `times` as large of the same shape (its masses and count multiplied;
-   * default 1): half of a sample judging the other half as the whole sample would.
+   * default 1): half of a sample judging the other half as the whole sample would. `since`: the caller's count of
+   * readings now (learnMotion's `from` counts on it); given, a value beyond every mass is faded from the edge the
+   * learning period's motion carries the range to by now (reach); absent, from the mass's own edge.
    */
   rarity(x: number, times = 1, since?: number): number {
     if (this.exp === null || this.total <= 0 || !Number.isFinite(x)) return Number.NaN;
