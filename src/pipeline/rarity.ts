@@ -10,7 +10,9 @@
  * Edges. A value at the frontier of the mass (a drift, a random walk reaching new ground, a day's peak a little
  * higher than before) is not in a gap: its rarity fades out linearly near the edge of the mass (bins holding at
  * least one value), within EDGE of the gap's width from the nearer mass, or, beyond every mass, within EDGE_OUT of
- * the range's width. −ln p counts in full in the middle of a gap and far beyond the range.
+ * the range's width. −ln p counts in full in the middle of a gap and far beyond the range. A histogram filled with a
+ * short learning period at its end may carry that period's own motion (learnMotion): beyond every mass the edge is
+ * then where the period's quadratic trend carries it by now, at the lower confidence bound of that motion (reach).
  *
  * Scale. Bins are 2^e wide, e the nearest integer to log2 of the scale the caller gives with each value (the
  * stream's typical change: any sampling rate and any unit), so bins are as wide as the noise of one mode,
@@ -24,6 +26,8 @@
  * what came before them, and an episode's onset can be dropped (`discardPending`).
  */
 
+/** No reach beyond the learnt range (ValueHistogram.reach). */
+const NO_REACH: readonly [number, number] = [0, 0];
 /** Most bins held; beyond it the bins are made twice as wide. */
 export const MAX_BINS = 512;
 /**
@@ -61,6 +65,31 @@ export interface ValueHistogramState {
    * values entered (`novel`). Absent (a checkpoint from before): none yet, learnt again from the next values.
    */
   readonly levels?: { readonly values: readonly number[] | null; readonly seen: number };
+  /** The learning period's motion (ValueHistogram.learnMotion). Absent: none (beyond the mass the frozen range judges). */
+  readonly motion?: LearntMotion;
+}
+
+/**
+ * The learning period's own motion of one channel (ValueHistogram.learnMotion): a least-squares quadratic trend of
+ * its last `w` readings, in the orthogonal polynomials of the reading's index x (centred: x = i − (w − 1)/2) and
+ * x² − m2 (m2 the mean of x²), so its coefficients are independent.
+ */
+export interface LearntMotion {
+  /** Readings fitted (>= 8). */
+  readonly w: number;
+  /** Slope (sensor units per reading) and curvature's coefficient (sensor units per reading²). */
+  readonly b1: number;
+  readonly b2: number;
+  /** Σx² and Σ(x² − m2)² over the fit, and m2. */
+  readonly sxx: number;
+  readonly spp: number;
+  readonly m2: number;
+  /** The residuals' variance, sensor units² (w − 3 degrees of freedom). */
+  readonly s2: number;
+  /** The standard normal quantile the motion's lower confidence bound is taken at (the threshold's). */
+  readonly z: number;
+  /** The caller's reading count at the fit's last reading (`since` in reach and rarity counts from it). */
+  readonly from: number;
 }
 
 /** Bin indices found by one walk over the mass (ValueHistogram.scanMass). */
@@ -109,6 +138,8 @@ export class ValueHistogram {
    */
   private levels: number[] | null = [];
   private seen = 0;
+  /** The learning period's motion (learnMotion), or null; forgotten with the histogram (clear). */
+  private motion: LearntMotion | null = null;
 
   /**
    * @param horizon effective memory, values (>= 2)
@@ -141,9 +172,11 @@ export class ValueHistogram {
    * −ln of the share of the history near x (x's bin and half of each neighbour, over two bins' worth), with
    * the rule of succession: a value in an empty region gets ln(2 (count + 1)), not infinity. NaN when empty.
    * `times`: the histogram stands for one `times` as large of the same shape (its masses and count multiplied;
-   * default 1): half of a sample judging the other half as the whole sample would.
+   * default 1): half of a sample judging the other half as the whole sample would. `since`: the caller's count of
+   * readings now (learnMotion's `from` counts on it); given, a value beyond every mass is faded from the edge the
+   * learning period's motion carries the range to by now (reach); absent, from the mass's own edge.
    */
-  rarity(x: number, times = 1): number {
+  rarity(x: number, times = 1, since?: number): number {
     if (this.exp === null || this.total <= 0 || !Number.isFinite(x)) return Number.NaN;
     const b = Math.floor(x / Math.pow(2, this.exp));
     const m = (times * ((this.bins.get(b) ?? 0) + 0.5 * ((this.bins.get(b - 1) ?? 0) + (this.bins.get(b + 1) ?? 0)))) / this.weight;
@@ -156,10 +189,81 @@ export class ValueHistogram {
     const { near, far, lo, hi } = this.scanMass(b);
     let t: number;
     if (Number.isFinite(near) && Number.isFinite(far)) t = Math.min(b - near, far - b) / (far - near) / EDGE;
-    else if (hi > lo) t = (Number.isFinite(near) ? b - near : far - b) / (hi - lo) / EDGE_OUT;
-    else t = 1;
+    else if (hi > lo) {
+      // Beyond every mass: from the edge the learning period's own motion carries the range to by now (reach), in
+      // bins, over the width of the mass itself (a motion down does not widen the scale a value above is judged by).
+      const [down, up] = since === undefined ? NO_REACH : this.reach(since);
+      const w = Math.pow(2, this.exp);
+      const lo2 = lo - Math.floor(down / w);
+      const hi2 = hi + Math.floor(up / w);
+      t = Math.max(0, Number.isFinite(near) ? b - near - (hi2 - hi) : far - b - (lo - lo2)) / (hi - lo) / EDGE_OUT;
+    } else t = 1;
     const gate = Math.min(1, t);
     return r * gate;
+  }
+
+  /**
+   * Learns the motion of the learning period that filled the histogram (the scorer's warmKinds): a least-squares
+   * quadratic trend (level, slope, curvature) of `values` (its readings, oldest first, one a reading; at least 8, and
+   * at least 2 distinct x² values), `from` the caller's count of readings at the last of them, `z` the standard
+   * normal quantile of the threshold. Beyond every mass, `rarity` then judges a value against the learnt range carried
+   * on by that trend (reach). Ignored (no motion) for fewer than 8 values or a non-finite one.
+   */
+  learnMotion(values: ArrayLike<number>, from: number, z: number): void {
+    const w = values.length;
+    this.motion = null;
+    if (w < 8 || !(z >= 0) || !Number.isFinite(from)) return;
+    const mid = (w - 1) / 2;
+    let sxx = 0;
+    let mean = 0;
+    for (let i = 0; i < w; i++) {
+      if (!Number.isFinite(values[i])) return;
+      sxx += (i - mid) ** 2;
+      mean += values[i];
+    }
+    mean /= w;
+    const m2 = sxx / w;
+    let spp = 0;
+    let sxy = 0;
+    let spy = 0;
+    for (let i = 0; i < w; i++) {
+      const x = i - mid;
+      const p = x * x - m2;
+      spp += p * p;
+      sxy += x * (values[i] - mean);
+      spy += p * (values[i] - mean);
+    }
+    const b1 = sxy / sxx;
+    const b2 = spy / spp;
+    let rss = 0;
+    for (let i = 0; i < w; i++) {
+      const x = i - mid;
+      rss += (values[i] - mean - b1 * x - b2 * (x * x - m2)) ** 2;
+    }
+    this.motion = { w, b1, b2, sxx, spp, m2, s2: rss / (w - 3), z, from };
+  }
+
+  /**
+   * How far beyond the learnt range the learning period's own motion carries by `since` (the caller's count of
+   * readings, as learnMotion's `from`), sensor units, [down, up], each >= 0: the quadratic trend's movement from the
+   * fit's last reading to h = since − from readings after it (h at most the fit's own length w: a trend is not carried
+   * further than it was seen), less z standard errors of that movement (the lower confidence bound of the motion the
+   * learning period showed: the variance of a difference of the fitted polynomial at two points, s² (Δx² / Σx² +
+   * Δp² / Σp²) in the orthogonal basis, the least-squares prediction variance without the level's and the noise's
+   * terms, which a difference cancels). [0, 0] without a motion.
+   */
+  reach(since: number): readonly [number, number] {
+    const m = this.motion;
+    if (m === null) return NO_REACH;
+    const h = Math.min(m.w, Math.max(0, since - m.from));
+    const x1 = (m.w - 1) / 2;
+    const x2 = x1 + h;
+    const dx = x2 - x1;
+    const dp = x2 * x2 - x1 * x1;
+    const move = m.b1 * dx + m.b2 * dp;
+    const se = Math.sqrt(m.s2 * ((dx * dx) / m.sxx + (dp * dp) / m.spp));
+    const sure = Math.max(0, Math.abs(move) - m.z * se);
+    return move < 0 ? [sure, 0] : [0, sure];
   }
 
   /**
@@ -281,6 +385,7 @@ export class ValueHistogram {
   /** Forgets everything (a new normal starts the histogram over). */
   clear(): void {
     this.ready = false;
+    this.motion = null;
     this.exp = null;
     this.bins.clear();
     this.mass = null;
@@ -363,7 +468,7 @@ export class ValueHistogram {
   }
 
   toJSON(): ValueHistogramState {
-    return { exp: this.exp, bins: [...this.bins.entries()], weight: this.weight, total: this.total, pending: this.pendingPairs(), ...(this.ready ? { ready: true } : {}), levels: { values: this.levels === null ? null : [...this.levels], seen: this.seen } };
+    return { exp: this.exp, bins: [...this.bins.entries()], weight: this.weight, total: this.total, pending: this.pendingPairs(), ...(this.ready ? { ready: true } : {}), levels: { values: this.levels === null ? null : [...this.levels], seen: this.seen }, ...(this.motion !== null ? { motion: this.motion } : {}) };
   }
 
   /** The guard band's values, oldest first, as [value, scale]. */
@@ -396,6 +501,13 @@ export class ValueHistogram {
       if (!(vs === null || (Array.isArray(vs) && vs.length <= LEVELS_MAX && vs.every(fin) && vs.every((x, i) => i === 0 || vs[i - 1] < x)))) throw new Error('value histogram: levels must be null or at most LEVELS_MAX ascending numbers');
       h.levels = vs === null ? null : [...vs];
       h.seen = l.seen;
+    }
+    if (s.motion !== undefined) {
+      const m = s.motion as Partial<LearntMotion> | null;
+      if (typeof m !== 'object' || m === null || !fin(m.w) || !(m.w >= 8) || !fin(m.b1) || !fin(m.b2) || !fin(m.sxx) || !(m.sxx > 0) || !fin(m.spp) || !(m.spp > 0) || !fin(m.m2) || !fin(m.s2) || !(m.s2 >= 0) || !fin(m.z) || !(m.z >= 0) || !fin(m.from)) {
+        throw new Error('value histogram: malformed motion');
+      }
+      h.motion = { w: m.w, b1: m.b1, b2: m.b2, sxx: m.sxx, spp: m.spp, m2: m.m2, s2: m.s2, z: m.z, from: m.from };
     }
     h.exp = s.exp ?? null;
     h.bins = new Map(s.bins.map((p) => [p[0], p[1]]));

@@ -119,7 +119,7 @@ import { LevelExcursion, type ExcursionState } from './excursion.js';
 import { KeptEvidence, type PackedEvidence } from './kept-evidence.js';
 import { ARRIVAL_STATE, arrivalSurprise, arrivalsKnown, teachArrival } from './arrivals.js';
 import { RUN_STATE, busyRun, noteStep, recentRunSurprise, restartRun, runSurprise, teachRun } from './runs.js';
-import { DwellTracker, OnOffDwell, type DwellSnapshot, type OnOffDwellSnapshot } from './dwell.js';
+import { DwellTracker, OnOffDwell, normalTailSurprise, type DwellSnapshot, type OnOffDwellSnapshot } from './dwell.js';
 import { MAX_SURPRISE, TailCalibrator, logError, type LogPrior, type SurpriseOut, type TailOptions, type TailState } from './tail.js';
 
 /**
@@ -775,6 +775,8 @@ export class StreamScorer {
   >();
   private readonly thresholdSurprise: number;
   private readonly holdSurprise: number;
+  /** The standard normal quantile whose upper tail is the threshold's (surprise 5: z 4.26): rarity's reach (warmKinds). */
+  private readonly thresholdZ: number;
   /** Whether a step that was not undone holds its episode (a lasting departure of the level: `shift`'s kind of evidence). */
   private readonly unreturnedHolds: boolean;
 
@@ -791,6 +793,7 @@ export class StreamScorer {
     }
     this.thresholdSurprise = -Math.log10(1 - opts.threshold);
     this.holdSurprise = Math.max(0, this.thresholdSurprise - opts.holdMargin);
+    this.thresholdZ = normalQuantileOf(this.thresholdSurprise);
     this.unreturnedHolds = opts.evidence === undefined || opts.evidence.includes('shift');
   }
 
@@ -1619,7 +1622,7 @@ export class StreamScorer {
         histReady = false;
         break;
       }
-      rare[c] = h.rarity(r.item.values[c]);
+      rare[c] = h.rarity(r.item.values[c], 1, s.seen);
       if (!Number.isFinite(rare[c])) histReady = false;
     }
     if (histReady) {
@@ -1808,6 +1811,8 @@ export class StreamScorer {
       const fresh = s.values.map((_, c) => histogram(c, 0, n));
       if (fresh.every((h, c) => h.count > s.values[c].count)) {
         for (const h of fresh) h.ready = true;
+        // The learning period's own motion: beyond every mass, its values are judged from where that carries the range.
+        fresh.forEach((h, c) => h.learnMotion(held[c].subarray(held[c].length - n), s.seen, this.thresholdZ));
         s.values = fresh;
         s.rareBox.clear();
         // Two folds: each half of the readings is judged against the other half's histogram, counted twice.
@@ -3602,6 +3607,22 @@ function judgeOut(s: StreamScore, episode: Episode | null, z: ArrayLike<number>,
  */
 function varBound(mean: number, a: number): number {
   return mean / a;
+}
+
+/**
+ * The z >= 0 whose standard normal upper tail Q(z) has −log10 Q(z) = surprise (> log10 2), by bisection on
+ * normalTailSurprise (monotone); 0 for a surprise at or below log10 2.
+ */
+function normalQuantileOf(surprise: number): number {
+  let lo = 0;
+  let hi = 40;
+  if (!(surprise > Math.log10(2))) return 0;
+  for (let i = 0; i < 60; i++) {
+    const mid = (lo + hi) / 2;
+    if (normalTailSurprise(mid) < surprise) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
 }
 
 function valueScale(s: StreamScore, c: number, x: number): number {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_BINS, ValueHistogram } from '../../src/pipeline/rarity.js';
+import { normal } from './detector-helpers.js';
 
 describe('ValueHistogram (rarity)', () => {
   it('calls a value in the gap between two modes rare, and a value of either mode ordinary, at any scale', () => {
@@ -99,5 +100,95 @@ describe('ValueHistogram (rarity)', () => {
     expect(() => ValueHistogram.fromJSON({ ...h.toJSON(), ready: 1 }, 1000, 3)).toThrow(/ready/);
     h.clear();
     expect(h.ready).toBe(false);
+  });
+  /*
+   * The learning period's own motion (first-day finding, BENCHMARKS.md `firstday`, `firstday2`, `firstday3`): a new room
+   * sensor's learning period (256 readings a minute) that held only the day's peak, 20 + 2 sin(2π t / 1440 − 1) +
+   * N(0, 0.05) to 0.01, is a narrow range; the day's walk down from it, the continuation of the period's own slope and
+   * curvature, stood beyond every mass and was rare in full (a false episode held 1,000 readings). A fault has a motion
+   * the learning period never showed: a flat period's trend carries its range nowhere, and the motion down does not
+   * carry the range up.
+   */
+  const Z = 4.265; // the threshold's (surprise 5)
+  const W = 256;
+  /** The room's value at reading i of a stream whose first reading came at minute `tod` of the day (noise from `draw`). */
+  const room = (tod: number, i: number, draw: () => number): number => Math.round((20 + 2 * Math.sin((2 * Math.PI * (tod + i)) / 1440 - 1) + 0.05 * draw()) * 100) / 100;
+  /** A histogram filled with a learning period's values (lag 31, the shipped guard band), scale 0.07 (the noise's change). */
+  const filled = (values: readonly number[]): ValueHistogram => {
+    const h = new ValueHistogram(10000, 31);
+    for (const v of values) h.add(v, 0.07);
+    h.commitPending();
+    h.ready = true;
+    return h;
+  };
+
+  it('judges a value beyond every mass from where the learning period’s own motion carries the range by now: the day’s walk down from a learnt peak is not rare, at every phase that holds the peak', () => {
+    for (const tod of [420, 450, 480, 510]) {
+      for (let seed = 1; seed <= 8; seed++) {
+        const draw = normal(seed);
+        const learnt = Array.from({ length: W }, (_, i) => room(tod, i, draw));
+        const h = filled(learnt);
+        h.learnMotion(learnt, W, Z);
+        // The walk after learning as the histogram sees it: the walk's values enter 31 readings late (guard band);
+        // its newest value judged each reading. Counted: the most readings in any 31 in a row (rarity's short mean,
+        // which leaves out the two largest) whose rarity counts in full (where the histogram has no value,
+        // ln(2 (count + 1)), not faded at the edge). Frozen (no `since`): more than the two a short mean leaves out;
+        // from the reach: at most those two (a reading of noise off the trend now and then).
+        const full = { frozen: [] as boolean[], reached: [] as boolean[] };
+        const most = { frozen: 0, reached: 0 };
+        for (let i = W; i < 2 * W; i++) {
+          const x = room(tod, i, draw);
+          const empty = Math.log(2 * (h.count + 1));
+          full.frozen.push(h.rarity(x) >= empty * (1 - 1e-12));
+          full.reached.push(h.rarity(x, 1, i) >= empty * (1 - 1e-12));
+          for (const k of ['frozen', 'reached'] as const) most[k] = Math.max(most[k], full[k].slice(-31).filter(Boolean).length);
+          h.add(x, 0.07);
+        }
+        expect(most.frozen, `tod ${tod} seed ${seed}: the frozen range`).toBeGreaterThan(2);
+        expect(most.reached, `tod ${tod} seed ${seed}: from the reach`).toBeLessThanOrEqual(2);
+      }
+    }
+  });
+
+  it('carries the range by no motion the learning period did not show: a flat noisy period, a duty cycle, and the side a walk does not go', () => {
+    for (let seed = 1; seed <= 30; seed++) {
+      const draw = normal(seed);
+      const flat = Array.from({ length: W }, () => Math.round((20 + 0.05 * draw()) * 100) / 100);
+      const duty = Array.from({ length: W }, (_, i) => (Math.floor(i / 20) % 2 === 0 ? 0 : 8) + 0.1 * draw());
+      for (const learnt of [flat, duty]) {
+        const h = filled(learnt);
+        h.learnMotion(learnt, W, Z);
+        for (let since = W; since <= 3 * W; since += 8) expect(h.reach(since)).toEqual([0, 0]);
+        // A value well beyond the range is judged as without a motion.
+        const top = Math.max(...learnt) + 3;
+        expect(h.rarity(top, 1, W + 100)).toBe(h.rarity(top));
+      }
+      // The room's walk down from its peak: carried down only; a level above the peak is judged as without it.
+      const walk = Array.from({ length: W }, (_, i) => room(450, i, draw));
+      const h = filled(walk);
+      h.learnMotion(walk, W, Z);
+      const [down, up] = h.reach(W + 100);
+      expect(down).toBeGreaterThan(0);
+      expect(up).toBe(0);
+      const above = Math.max(...walk) + 0.5;
+      expect(h.rarity(above, 1, W + 100)).toBe(h.rarity(above));
+    }
+  });
+
+  it('carries the motion no further than the fit’s own length, keeps it through a checkpoint, and forgets it with the histogram', () => {
+    const draw = normal(7);
+    const walk = Array.from({ length: W }, (_, i) => room(450, i, draw));
+    const h = filled(walk);
+    h.learnMotion(walk, 1000, Z);
+    expect(h.reach(1000 + W)).toEqual(h.reach(1000 + 5 * W));
+    expect(h.reach(1000)).toEqual([0, 0]);
+    const back = ValueHistogram.fromJSON(JSON.parse(JSON.stringify(h.toJSON())), 10000, 31);
+    expect(back.reach(1000 + 77)).toEqual(h.reach(1000 + 77));
+    expect(() => ValueHistogram.fromJSON({ ...h.toJSON(), motion: { ...h.toJSON().motion, w: 3 } }, 10000, 31)).toThrow(/motion/);
+    // A state without a motion (a checkpoint from before) judges from the frozen range.
+    const { motion: _m, ...old } = h.toJSON();
+    expect(ValueHistogram.fromJSON(old, 10000, 31).reach(1100)).toEqual([0, 0]);
+    h.clear();
+    expect(h.reach(1100)).toEqual([0, 0]);
   });
 });
