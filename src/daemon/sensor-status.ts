@@ -50,8 +50,8 @@ export interface StatusSource {
   ownQuiet?(sensor: string): boolean;
   /**
    * True when the stream's silence is judged while it lasts (Detector.silenceJudged: its interval learnt, its
-   * learning period over or its interval settled; and it may alert); absent: judged once its interval is known and it
-   * is not learning.
+   * learning period over, or in it by the young and settled rules there; and it may alert); absent: judged once its
+   * interval is known and it is not learning.
    */
   silenceJudged?(sensor: string): boolean;
   /** True while the stream's silence is told (an open `missing data` episode: Detector.silenceOpen); absent: never. */
@@ -244,8 +244,9 @@ export class SensorStatusBoard {
   }
 
   /**
-   * False while the sensor's silence is not judged (docs/ALERTS.md, "When a silence is told"): before its interval is
-   * settled in its learning period (its first 32 readings: Cadence.settled), or while it may not alert (no model:
+   * False while the sensor's silence is not judged (docs/ALERTS.md, "When a silence is told"): in its learning period
+   * before its 6th reading, before its 32nd unless a value repeated on time and it showed no quiet of its own, and while
+   * it is taken to send changes only (Detector.silenceJudged); or while it may not alert (no model:
    * learning.fallback false); a `stale` sensor then is not alerted however long it is silent. True once it is judged
    * (a silence of more than `window.resetAfter` intervals, or of one interval or more once longer than a link may stall
    * unnoticed: Detector.judgeSilence; while the daemon hears and the sensor's device does not say it is offline).

@@ -409,7 +409,7 @@ function sensorItem(s, device) {
   button.appendChild(el('span', { class: 'name' }, name));
   button.appendChild(el('span', { class: 'badge ' + s.status }, s.status));
   // A stale sensor whose silence is not judged yet (its learning period): no alert comes however long it is silent.
-  if (s.status === 'stale' && s.silenceJudged === false) button.appendChild(el('span', { class: 'value', title: 'its silence is judged once its interval is settled (its 32nd reading) and it may alert' }, 'silence not judged yet (learning)'));
+  if (s.status === 'stale' && s.silenceJudged === false) button.appendChild(el('span', { class: 'value', title: 'in its learning period its silence is judged from its 6th reading if it has sent a value twice in a row and kept its pace, else from its 32nd unless it seems to send changes only; and once it may alert' }, 'silence not judged yet (learning)'));
   // An on/off stream: its state by name, and what is judged of it (its values are not: no surprise of them).
   if (s.onOff) button.appendChild(el('span', { class: 'value', title: 'an on/off stream: its silence and how long it holds a state are judged, not its state' }, (s.onOff.state === null ? 'no reading yet' : s.onOff.state) + ' · judged on its silence and how long it holds a state'));
   else button.appendChild(el('span', s.episode && s.episode.sentence ? { class: 'value', title: s.episode.sentence } : { class: 'value' }, s.value === null ? 'no reading yet' : (typeof s.decimals === 'number' ? formatReading(s.value, s.decimals) : fmtNum(s.value)) + (s.unit ? ' ' + s.unit : '') + surpriseWords(s)));

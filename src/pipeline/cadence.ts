@@ -110,6 +110,25 @@ export class Cadence {
     return this.opts.intervalMs > 0 || this.gaps.length >= INTERVAL_SAMPLES;
   }
 
+  /**
+   * How many gaps the interval has been learnt from (0 … INTERVAL_SAMPLES: positive gaps, as `settled` counts them;
+   * INTERVAL_SAMPLES once the window is full, and with a configured interval, which learns none). A young stream's
+   * silence is judged from YOUNG_GAPS of them (Detector.silenceJudged).
+   */
+  get gapsLearnt(): number {
+    return this.opts.intervalMs > 0 ? INTERVAL_SAMPLES : this.gaps.length;
+  }
+
+  /**
+   * The longest of the gaps the interval is learnt from (ms; the last INTERVAL_SAMPLES), 0 before any and with a
+   * configured interval. A young stream's silence is judged only once it is longer than this (Detector.silenceJudged:
+   * with k exchangeable gaps, the next exceeds all k with probability 1 / (k + 1), so a silence no longer than a gap
+   * the stream has already shown is no news of it).
+   */
+  get longestGapMs(): number {
+    return this.opts.intervalMs > 0 || this.sorted.length === 0 ? 0 : this.sorted[this.sorted.length - 1];
+  }
+
   /** Time of the stream's latest reading (epoch ms), NaN before the first. */
   get latestTs(): number {
     return this.lastTs;

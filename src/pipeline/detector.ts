@@ -23,6 +23,7 @@ import type { Config } from '../config/schema.js';
 import type { AnomalyEvent, ParseResult, RawMessage, Reading, ScoredReading } from '../contract/types.js';
 import { BackfillHoles, type BackfillBurst } from './backfill.js';
 import { Cadence, type CadenceOptions } from './cadence.js';
+import { SendOnDelta } from './send-on-delta.js';
 import { kindsWarmUp } from './learning-period.js';
 import { CounterTrack } from './counter.js';
 import type { MessageParser } from './parse.js';
@@ -51,6 +52,16 @@ export const BURST_FRACTION = 0.25;
 export const OWN_QUIET_SHARE = 1 / 8;
 /** The readings OWN_QUIET_SHARE's running mean is over (its weight 1 / this). */
 export const OWN_QUIET_READINGS = 32;
+
+/**
+ * The gaps (readings − 1) a stream in its learning period must have shown before its silence is judged
+ * (Detector.silenceJudged): the median of 5 gaps, its interval, stays one of the on-time gaps with two of them off (a
+ * late reading is a long gap and a short one), and a stream of 2 to 5 readings (a device tried once, a boot's burst)
+ * is never told. With k gaps all on time, a silence is told once its arrivals make it rare (src/pipeline/arrivals.ts:
+ * P(X ≥ m) = m! (k + 1)! / (m + k + 1)!, the uniform prior's predictive): at the default threshold (surprise 5), 5
+ * gaps take 17 missed intervals, 9 take 10, 31 take 5.
+ */
+export const YOUNG_GAPS = 5;
 
 export interface DetectorOptions {
   readonly cadence: CadenceOptions;
@@ -174,6 +185,12 @@ export interface DetectorStreamState {
    * absent in a checkpoint written before it (learnt again from 0).
    */
   readonly holeShare?: number;
+  /**
+   * The send-on-delta test of a stream in its learning period (src/pipeline/send-on-delta.ts: does it send changes
+   * only?), present while it can still hold; absent once it cannot, after the learning period, and in a checkpoint
+   * written before it (not tested again then: its silence is judged as before).
+   */
+  readonly sendOnDelta?: unknown;
   readonly engine: unknown;
   readonly scorer: unknown;
 }
@@ -207,6 +224,12 @@ export class Detector {
    * OWN_QUIET_READINGS readings. Checkpointed (DetectorStreamState.holeShare).
    */
   private readonly holeShare = new Map<string, number>();
+  /**
+   * Each stream's send-on-delta test while it learns (src/pipeline/send-on-delta.ts); null once it cannot hold (a
+   * repeat, too many values), once the stream's learning period is over, or restored without one. Checkpointed
+   * (DetectorStreamState.sendOnDelta).
+   */
+  private readonly sendOnDelta = new Map<string, SendOnDelta | null>();
   /** Readings of arrival-stamped bursts since the detector was made (StepItem.burst). */
   private burstTotal = 0;
   /** Each one-channel stream's counter stage (src/pipeline/counter.ts): is it a cumulative counter, and its resets. */
@@ -288,14 +311,33 @@ export class Detector {
 
   /**
    * True when the stream's silence is judged while it lasts (judgeSilence): its interval learnt, and either its
-   * learning period over or its interval settled (Cadence.settled). False for an unknown stream. What the daemon's
-   * status tells (SensorStatusBoard.silenceJudged: a report-on-change sensor's quiet is `unchanged` until its
-   * silence is told).
+   * learning period over, or in it: its interval settled (Cadence.settled, 32 readings) and the stream not taken to
+   * send changes only (changesOnly); or, before its interval is settled, at least YOUNG_GAPS gaps learnt
+   * (Cadence.gapsLearnt: 6 readings), a reading that repeated the one before (SendOnDelta.repeated: it sends whether or
+   * not its value changed, as a periodic sensor does; a report-on-change sensor whose 6 to 16 readings all came on time,
+   * each a change, was told after 8 to 13 min of quiet without it) and no quiet of its own shown (SendOnDelta.quiet:
+   * its gaps all about its interval; a young stream whose gaps varied has too few of them to say how long a quiet of
+   * its is usual: a report-on-change sensor's 27 min quiet after 21 readings a few minutes apart was told without it). False for an unknown stream. What the daemon's status tells
+   * (SensorStatusBoard.silenceJudged: a report-on-change sensor's quiet is `unchanged` until its silence is told).
    */
   silenceJudged(stream: string): boolean {
     const cadence = this.cadences.get(stream);
     if (cadence === undefined || !(cadence.intervalMs > 0)) return false;
-    return cadence.settled || !this.scorer.learning(stream);
+    if (!this.scorer.learning(stream)) return true;
+    if (cadence.settled) return !this.changesOnly(stream);
+    const young = this.sendOnDelta.get(stream);
+    return cadence.gapsLearnt >= YOUNG_GAPS && young !== undefined && young !== null && young.repeated && !young.quiet;
+  }
+
+  /**
+   * True when the stream, in its learning period, is taken to send changes only (src/pipeline/send-on-delta.ts: none
+   * of its readings repeated the one before, though its values took so few levels that independent readings would
+   * have, at 1 %): a report-on-change sensor whose value kept changing, its readings so far all on time. Its silence is
+   * not judged while it learns (its first quiet is its value settled, which its arrivals cannot tell from a death).
+   * False for an unknown stream, one that repeated a value, and one past its learning period.
+   */
+  changesOnly(stream: string): boolean {
+    return this.sendOnDelta.get(stream)?.changesOnly === true;
   }
 
   /**
@@ -359,7 +401,12 @@ export class Detector {
     // silence is judged by the time since that reading arrived, and told on the arrival clock, from its time to now
     // (tryout 31, finding 1: `no reading for 3 min since 17:38` sent at 17:46 with ts 17:41, that reading arrived 17:43).
     const lateMs = this.backfill.flushedLate(stream, cadence.latestTs) ?? 0;
-    const judged = this.scorer.judgeSilence(stream, { missed, startTs: cadence.latestTs + interval, ts: cadence.latestTs + elapsed, since, channels, ownQuiet: this.ownQuiet(stream), lateMs, settled: cadence.settled });
+    // In its learning period: from YOUNG_GAPS gaps, not a stream taken to send changes only (silenceJudged); before its
+    // interval is settled, only a silence longer than every gap it has shown (its longest: a young stream's gaps are
+    // few, and a silence no longer than one it already had is no news of it; with k exchangeable gaps the next exceeds
+    // all of them with probability 1 / (k + 1): H. A. David and H. N. Nagaraja, Order Statistics, 3rd ed., 2003, §2.1).
+    const inLearning = this.silenceJudged(stream) && (cadence.settled || elapsed > cadence.longestGapMs);
+    const judged = this.scorer.judgeSilence(stream, { missed, startTs: cadence.latestTs + interval, ts: cadence.latestTs + elapsed, since, channels, ownQuiet: this.ownQuiet(stream), lateMs, inLearning });
     return { ...judged, missed };
   }
 
@@ -400,6 +447,7 @@ export class Detector {
     this.backfill.forget(stream);
     this.afterHole.delete(stream);
     this.holeShare.delete(stream);
+    this.sendOnDelta.delete(stream);
     this.draining.delete(stream);
     this.recordings.delete(stream);
     this.cadences.delete(stream);
@@ -506,6 +554,7 @@ export class Detector {
   }
 
   snapshot(stream: string): DetectorStreamState {
+    const sendOnDelta = this.sendOnDelta.get(stream)?.toJSON() ?? null;
     return {
       format: 'anomalyd-detector/1',
       parser: this.ports.parser.snapshot(stream),
@@ -513,6 +562,7 @@ export class Detector {
       held: this.held.has(stream) ? Array.from(this.held.get(stream)!) : null,
       ...(this.counters.has(stream) ? { counter: this.counters.get(stream)!.snapshot() } : {}),
       ...(this.holeShare.has(stream) ? { holeShare: this.holeShare.get(stream)! } : {}),
+      ...(sendOnDelta !== null ? { sendOnDelta } : {}),
       engine: this.engine.snapshot(stream),
       scorer: this.scorer.snapshot(stream),
     };
@@ -546,6 +596,9 @@ export class Detector {
         this.holeShare.set(stream, h);
       });
     }
+    // Absent (written before it, or the test could no longer hold): not tested again (its silence judged as before).
+    this.sendOnDelta.set(stream, null);
+    if (s.sendOnDelta !== undefined && s.sendOnDelta !== null) part('send-on-delta test', () => this.sendOnDelta.set(stream, SendOnDelta.fromJSON(s.sendOnDelta)));
     if (s.engine !== null) part('model state', () => this.engine.restore(stream, s.engine));
     if (s.scorer !== null) part('score state', () => this.scorer.restore(stream, s.scorer));
     return skipped;
@@ -809,7 +862,23 @@ export class Detector {
     if (place.bunched !== undefined) item = { ...item, bunched: place.bunched };
     if (sent !== undefined) item = { ...item, sent };
     this.engine.push(stream, reading.channels, item);
-    if (!place.duplicate) this.held.set(stream, values);
+    if (!place.duplicate) {
+      this.held.set(stream, values);
+      // The send-on-delta test while the stream learns (changesOnly), on the values judged; dropped after.
+      const test = this.sendOnDelta.get(stream);
+      if (test !== null) {
+        if (!this.scorer.learning(stream)) this.sendOnDelta.set(stream, null);
+        else if (test === undefined) {
+          const fresh = new SendOnDelta();
+          fresh.observe(values);
+          this.sendOnDelta.set(stream, fresh);
+        } else if ((place.filled > 0 || place.missed !== undefined) && until === undefined && !backfilled) {
+          // It ended a quiet of its own (a hole, not the caller's deafness nor a backfill's): its gaps varied, and its
+          // quiet is in its arrivals, which judge its silence once its interval is settled (silenceJudged).
+          test.quietShown(values);
+        } else test.observe(values);
+      }
+    }
   }
 
   /** The engine's result of one reading -> the scorer -> an output. */

@@ -2300,17 +2300,18 @@ export class StreamScorer {
    * then) telling the silence, its length from then on the silence's, resolved at the stream's next step as any
    * silence judged while it lasts (its own readings teach no new normal). Before that it stays as it is.
    *
-   * In the stream's learning period (its first learnReadings readings) the silence is judged the same way once the
-   * caller says its interval is settled (`p.settled`: Cadence.settled, the median of a full window of gaps): a
-   * silence is the absence of arrivals, and the stream's arrivals are taught from its second reading on, learning or
-   * not (src/pipeline/arrivals.ts), so P(X ≥ k) against them is as sound then as after; with n readings all on time
-   * it is k! (n + 1)! / (n + k + 1)!, so the fewer the readings the longer the silence it takes (the uniform prior's
-   * own caution: no constant added). Its `stuck` history speaks when ready, as after learning; a report-on-change
-   * stream's quiet is judged on its arrivals (ownQuiet), as after learning. Before, a sensor that died in its
-   * learning period was never judged (its learning never ended: no reading came).
+   * In the stream's learning period (its first learnReadings readings) the silence is judged the same way when the
+   * caller says so (`p.inLearning`: Detector.judgeSilence, from YOUNG_GAPS gaps of a stream not taken to send changes
+   * only, a silence longer than its longest gap until its interval is settled): a silence is the absence of arrivals,
+   * and the stream's arrivals are taught from its second reading on, learning or not (src/pipeline/arrivals.ts), so
+   * P(X ≥ k) against them is as sound then as after; with n readings all on time it is k! (n + 1)! / (n + k + 1)!, so
+   * the fewer the readings the longer the silence it takes (the uniform prior's own caution: no constant added). Its
+   * `stuck` history speaks when ready, as after learning; a report-on-change stream's quiet is judged on its arrivals
+   * (ownQuiet), as after learning. Before, a sensor that died in its learning period was never judged (its learning
+   * never ended: no reading came).
    *
    * Nothing happens (no events, `deviation` NaN when not judged) for a stream that is unknown, has no reading,
-   * has other channels, is learning with its interval not settled, or has no history to judge
+   * has other channels, is learning without `p.inLearning`, or has no history to judge
    * the silence against.
    * @param p.missed steps the silence has missed so far (Placement.missed of a reading that came now; >= 1)
    * @param p.startTs time of the first step that did not come, epoch ms, the stream's clock
@@ -2318,18 +2319,18 @@ export class StreamScorer {
    * @param p.since when the silence began on the caller's clock (kept with the episode: silenceSince)
    * @param p.channels the stream's channel names (the events carry them)
    * @param p.ownQuiet the stream keeps quiet on its own (Detector.ownQuiet): its silence is judged on its arrivals (silenceOf)
-   * @param p.settled the stream's interval is known robustly (Cadence.settled): a learning stream's silence is judged
+   * @param p.inLearning the caller judges the stream's silence in its learning period (Detector.judgeSilence)
    * @param p.lateMs how late (ms, >= 0) the stream's latest reading arrived as the tail of a flushed backfill
    *   (Detector.flushedLate), 0 by default: the silence is judged on `ts` (its length since that reading arrived),
    *   and its events are told to `ts + lateMs`, the time now on the arrival clock (tryout 31, finding 1)
    */
   judgeSilence(
     stream: string,
-    p: { readonly missed: number; readonly startTs: number; readonly ts: number; readonly since: number; readonly channels: readonly string[]; readonly ownQuiet?: boolean; readonly lateMs?: number; readonly settled?: boolean },
+    p: { readonly missed: number; readonly startTs: number; readonly ts: number; readonly since: number; readonly channels: readonly string[]; readonly ownQuiet?: boolean; readonly lateMs?: number; readonly inLearning?: boolean },
   ): SilenceJudgement {
     const s = this.streams.get(stream);
     if (s === undefined || s.last === null || s.C !== p.channels.length || !(p.missed >= 1)) return { deviation: Number.NaN, events: [] };
-    if (this.learningOf(s) && p.settled !== true) return { deviation: Number.NaN, events: [] };
+    if (this.learningOf(s) && p.inLearning !== true) return { deviation: Number.NaN, events: [] };
     if (this.opts.evidence !== undefined && !this.opts.evidence.includes('stuck')) return { deviation: Number.NaN, events: [] };
     // An on/off stream that reports on change only is quiet while its state holds: not its death (OnOffDwell).
     if (s.onOff && s.onOffDwell.reportsChangesOnly) return { deviation: Number.NaN, events: [] };

@@ -4,7 +4,10 @@
  * limitation "a sensor that dies in it is told once learning ends, if at all", read by a tryout as "no MQTT
  * missing-data alert"; the issue: a sensor never goes blind for longer than its own learning period, every duration
  * in its own intervals). Its silence is judged once its interval is settled (Cadence.settled: the median of a full
- * window of 31 gaps, 32 readings), by the rule used after learning (Detector.judgeSilence: against its arrivals).
+ * window of 31 gaps, 32 readings), by the rule used after learning (Detector.judgeSilence: against its arrivals); and
+ * since branch earlydeath from its 6th reading (YOUNG_GAPS: a 1-min sensor dead after 10 readings, never told on main),
+ * unless it is taken to send changes only (a report-on-change sensor whose 40 readings came on time, each a step from
+ * the one before: its first quiet was told on main).
  * And not for what is no death: a report-on-change sensor's usual quiet, a restart of the daemon (the silence counts
  * from its start), a backfill (a device's buffer flushed at once, then its live readings). A sleeper in its learning
  * period is test/e2e/device-sleep.test.ts's (15 min wakes for a day: 96 readings, no missing data).
@@ -109,7 +112,7 @@ describe.skipIf(!builtAndModelsPresent())('a sensor silent in its learning perio
     expect((await view(daemon, 'cellar')).status).toBe('learning');
   }, 120_000);
 
-  it('with fewer readings than its interval needs to settle (20), it is not judged: its interval is not known robustly', async () => {
+  it('read every 1 min, dead after 10 readings (its interval not settled: branch earlydeath): told within 14 of its intervals (never on main); with 5 readings, never judged', async () => {
     const dataDir = tempDataDir('anomalyd-learning-silence-few-', cleanups);
     let now = yesterdayNoonUtc();
     const clock = (): number => now;
@@ -117,15 +120,47 @@ describe.skipIf(!builtAndModelsPresent())('a sensor silent in its learning perio
     const { daemon, send } = await started(dataDir, clock, alerts, 'lsf');
     const next = periodic(3, MIN);
     let last = now;
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 10; i++) {
       now = yesterdayNoonUtc() + i * MIN + next(i).jitter;
       last = now;
       await send('sensors/shed', JSON.stringify({ ts: now, value: next(i).value }));
+      // A second sensor that stops after 5 readings (below the floor, YOUNG_GAPS).
+      if (i < 5) await send('sensors/hut', JSON.stringify({ ts: now, value: next(i).value }));
     }
-    expect((await view(daemon, 'shed')).silenceJudged).toBe(false);
-    judgeUntil(daemon, (t) => (now = t), last, last + 2 * HOUR, 30 * SEC);
+    expect(await view(daemon, 'shed')).toEqual(expect.objectContaining({ status: 'learning', silenceJudged: true }));
+    expect((await view(daemon, 'hut')).silenceJudged).toBe(false);
+    judgeUntil(daemon, (t) => (now = t), last, last + 14 * MIN, 2 * SEC);
+    await waitFor(() => missing(alerts, 'shed').length > 0, 10_000, 'the missing-data alert of shed');
+    const open = missing(alerts, 'shed')[0];
+    expect(open.event).toBe('open');
+    expect(open.explanation?.since).toBe(new Date(last).toISOString());
+    expect(open.explanation?.duration_ms).toBeGreaterThan(8 * MIN);
+    expect(open.explanation?.duration_ms).toBeLessThanOrEqual(14 * MIN);
+    // The one of 5 readings: nothing in 2 h.
+    judgeUntil(daemon, (t) => (now = t), now, last + 2 * HOUR, 30 * SEC);
     await new Promise((r) => setTimeout(r, 200));
-    expect(alerts).toEqual([]);
+    expect(missing(alerts, 'hut')).toEqual([]);
+  }, 120_000);
+
+  it('a report-on-change sensor whose 40 readings came a minute apart, each a 0.5 °C step (zigbee2mqtt-like), then an hour of quiet: not told (told on main)', async () => {
+    const dataDir = tempDataDir('anomalyd-learning-silence-steps-', cleanups);
+    let now = yesterdayNoonUtc();
+    const clock = (): number => now;
+    const alerts: AlertPayload[] = [];
+    const { daemon, send } = await started(dataDir, clock, alerts, 'lss');
+    const rnd = lcg(21);
+    let v = 20;
+    let last = now;
+    for (let i = 0; i < 40; i++) {
+      if (i > 0) v = v <= 19.5 ? v + 0.5 : v >= 21 ? v - 0.5 : v + (rnd() < 0.5 ? -0.5 : 0.5);
+      now = yesterdayNoonUtc() + i * MIN + Math.round((rnd() - 0.5) * 4 * SEC);
+      last = now;
+      await send('sensors/lounge', JSON.stringify({ ts: now, value: v }));
+    }
+    judgeUntil(daemon, (t) => (now = t), last, last + HOUR, 10 * SEC);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(alerts.filter((a) => a.sensor === 'lounge')).toEqual([]);
+    expect((await view(daemon, 'lounge')).silenceJudged).toBe(false);
   }, 120_000);
 
   it('a restart of the daemon is no silence of the sensor: counted from the start, and nothing once it reads on', async () => {

@@ -62,7 +62,7 @@ describe('Cadence.settled', () => {
 
 describe('a silence in the learning period', () => {
   for (const interval of [10 * SEC, MIN, 5 * MIN]) {
-    it(`read every ${interval / SEC} s: with ${INTERVAL_SAMPLES + 2}, 64 and 250 readings, told 3 to 8 of its intervals after its last reading; with 20, not judged`, async () => {
+    it(`read every ${interval / SEC} s: with ${INTERVAL_SAMPLES + 2}, 64 and 250 readings, told 3 to 8 of its intervals after its last reading`, async () => {
       for (const n of [INTERVAL_SAMPLES + 2, 64, 250]) {
         const { det, book, learnReadings } = shipped();
         const readings = periodic(n, interval, n);
@@ -77,12 +77,6 @@ describe('a silence in the learning period', () => {
         expect(at).toBeLessThanOrEqual(8 * interval);
         expect(det.silenceOpen('s')).toBe(true);
       }
-      const { det, book } = shipped();
-      const few = periodic(20, interval, 20);
-      await feedExplained(det, book, 's', 'sensors/s', few, []);
-      expect(det.intervalOf('s')).toBeGreaterThan(0);
-      expect(det.silenceJudged('s')).toBe(false);
-      expect(openedAfter(det, 's', few[19].ts, 300 * interval, interval / 2)).toBe(-1);
     });
   }
 
