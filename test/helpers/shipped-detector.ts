@@ -2,7 +2,7 @@
  * The detector the daemon runs on the shipped configuration (config/default.yaml, no overrides) with no model for any
  * stream (modelFor and priorsFor answer null: the statistical core alone, as for a sensor without a model), and the
  * SignalBook that tells its episodes (no units, UTC, nothing persisted, a silent logger). For the pipeline tests that
- * judge silences on it in virtual time: test/pipeline/silence.test.ts and test/pipeline/learning-silence.test.ts.
+ * judge silences on it in virtual time: test/pipeline/silence.test.ts, learning-silence.test.ts and young-silence.test.ts.
  */
 import { join } from 'node:path';
 import { pino } from 'pino';

@@ -8,19 +8,14 @@
  * the report-on-change quiet after 40 readings on time is told there within minutes.
  * The detector the daemon runs (the shipped configuration, no model) in virtual time, judged as the daemon's tick does.
  */
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
-import { SignalBook } from '../../src/daemon/signals.js';
-import { Detector, detectorOptions, YOUNG_GAPS } from '../../src/pipeline/detector.js';
-import { parseOptionsOf } from '../../src/pipeline/ingest-options.js';
-import { MessageParser } from '../../src/pipeline/parse.js';
+import type { SignalBook } from '../../src/daemon/signals.js';
+import { type Detector, YOUNG_GAPS } from '../../src/pipeline/detector.js';
 import { SendOnDelta, SEND_ON_DELTA_LEVELS } from '../../src/pipeline/send-on-delta.js';
-import { ROOT } from '../helpers/daemon.js';
 import { payloadOf } from '../../src/replay/drive.js';
 import { feedExplained, feedMessages, type Explained } from '../helpers/explained.js';
 import { lcg } from '../helpers/lcg.js';
+import { shippedDetector } from '../helpers/shipped-detector.js';
 
 const T0 = Date.UTC(2026, 0, 12, 10, 0, 0);
 const SEC = 1000;
@@ -29,13 +24,9 @@ const HOUR = 60 * MIN;
 /** The daemon's linkMs at the default keepalive (Daemon.silenceLinkMs: 1.5 × 30 s). */
 const LINK_MS = 45 * SEC;
 
+/** The shipped model-less detector and its book (test/helpers/shipped-detector.ts). */
 function shipped(): { det: Detector; book: SignalBook } {
-  const loaded = loadConfig({ path: join(ROOT, 'config', 'default.yaml'), env: {}, overrides: {} });
-  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-  const { config } = loaded;
-  let ids = 0;
-  const det = new Detector(detectorOptions(config), { parser: new MessageParser(parseOptionsOf(config)), modelFor: () => null, priorsFor: () => null, newId: () => `e${++ids}` });
-  const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: pino({ level: 'silent' }) });
+  const { det, book } = shippedDetector();
   return { det, book };
 }
 
