@@ -33,6 +33,15 @@
  *   cycle). A drift beyond a daily cycle's range was held by the cycle's own swing: σ counted it (8σ = 11 °C on a room
  *   at 20 ± 2 °C), and the range bounded the growth (tryout 31, test/replay/room-cycle-drift.test.ts).
  *
+ * - **A walk its latest motion carries** (finding `firstday4`: a new room read every 10 s, whose learning period is 43
+ *   minutes of its day, was told a drift as its day walked down from the peak at twice the pace of its held blocks,
+ *   whose rise and fall cancelled each other's trend): a normal block beyond the envelope that lies no further than the
+ *   quadratic trend of the timeline's last MOTION judged blocks carries the level by now (carried: at its lower
+ *   confidence bound of Z standard errors, at most as many blocks on as it was fitted on; src/pipeline/motion.ts, the
+ *   motion `rarity` carries its learnt range by) is taken in as a block inside the envelope is, the envelope widened to
+ *   it: a walk that goes on as the stream was going is its normal operation. A history that stood still carries
+ *   nothing.
+ *
  * An excursion begins at the first block beyond the envelope (after the learning period) and ends at the first back
  * inside it. It is a drift when, at once, its distance d beyond the envelope (the block mean's) is
  * far against the stream's own spread (d > K · σ), beyond the walk bound of its age (d > A(L)), and still growing
@@ -91,7 +100,10 @@ const LOG_AGES = 24;
  */
 const BACK = 0.4;
 
-/** Blocks of the timeline whose quadratic trend is the stream's latest motion (LevelExcursion.carried). */
+/**
+ * Blocks of the timeline whose quadratic trend is the stream's latest motion (LevelExcursion.carried): as many as the
+ * walk bound holds (RING; at `span` 31 and 10 s, 22 hours).
+ */
 const MOTION = RING;
 
 /** What the timeline's variogram tells of a cycle that repeats (LevelExcursion.cycleOf). */
@@ -241,6 +253,8 @@ export class LevelExcursion {
   private cycle: Cycle | null | undefined = undefined;
   /** The timeline's latest motion (motionOf), computed at most once for each change of its judged part; undefined: not since. */
   private motion: QuadraticTrend | null | undefined = undefined;
+  /** The mean of the blocks the motion was fitted on (its intercept in the orthogonal basis, sensor units). */
+  private motionLevel = 0;
 
   /**
    * @param span readings in a block (the short means' span, ≥ 1)
@@ -515,9 +529,6 @@ export class LevelExcursion {
     const end = this.motionLevel + m.b1 * x1 + m.b2 * (x1 * x1 - m.m2);
     return [Math.max(0, this.lo - (end - down)), Math.max(0, end + up - this.hi)];
   }
-
-  /** The judged timeline's last fitted level's mean (the fit's intercept, sensor units), set by motionOf. */
-  private motionLevel = 0;
 
   /** The quadratic trend of the judged timeline's latest contiguous blocks (carried), cached as cycleOf is. */
   private motionOf(): QuadraticTrend | null {
