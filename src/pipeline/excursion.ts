@@ -33,6 +33,15 @@
  *   cycle). A drift beyond a daily cycle's range was held by the cycle's own swing: σ counted it (8σ = 11 °C on a room
  *   at 20 ± 2 °C), and the range bounded the growth (tryout 31, test/replay/room-cycle-drift.test.ts).
  *
+ * - **A walk its latest motion carries** (finding `firstday4`: a new room read every 10 s, whose learning period is 43
+ *   minutes of its day, was told a drift as its day walked down from the peak at twice the pace of its held blocks,
+ *   whose rise and fall cancelled each other's trend): a normal block beyond the envelope that lies no further than the
+ *   quadratic trend of the timeline's last MOTION judged blocks carries the level by now (carried: at its lower
+ *   confidence bound of Z standard errors, at most as many blocks on as it was fitted on; src/pipeline/motion.ts, the
+ *   motion `rarity` carries its learnt range by) is taken in as a block inside the envelope is, the envelope widened to
+ *   it: a walk that goes on as the stream was going is its normal operation. A history that stood still carries
+ *   nothing.
+ *
  * An excursion begins at the first block beyond the envelope (after the learning period) and ends at the first back
  * inside it. It is a drift when, at once, its distance d beyond the envelope (the block mean's) is
  * far against the stream's own spread (d > K · σ), beyond the walk bound of its age (d > A(L)), and still growing
@@ -53,6 +62,7 @@
  * growing as the new normal.
  */
 import { MAD_TO_SIGMA, median } from '../explain/robust.js';
+import { quadraticTrend, trendReach, type QuadraticTrend } from './motion.js';
 
 /** Block means held for the walk bound (at `span` 31: 7,936 readings). */
 const RING = 256;
@@ -89,6 +99,12 @@ const LOG_AGES = 24;
  * 31; test/replay/cyclic-drift.test.ts seed 2 among them); with these, 3 (BENCHMARKS.md, branch cycfix).
  */
 const BACK = 0.4;
+
+/**
+ * Blocks of the timeline whose quadratic trend is the stream's latest motion (LevelExcursion.carried): as many as the
+ * walk bound holds (RING; at `span` 31 and 10 s, 22 hours).
+ */
+const MOTION = RING;
 
 /** What the timeline's variogram tells of a cycle that repeats (LevelExcursion.cycleOf). */
 interface Cycle {
@@ -235,6 +251,10 @@ export class LevelExcursion {
   private pending = 0;
   /** The timeline's cycle (cycleOf), computed at most once for each change of its judged part; undefined: not since. */
   private cycle: Cycle | null | undefined = undefined;
+  /** The timeline's latest motion (motionOf), computed at most once for each change of its judged part; undefined: not since. */
+  private motion: QuadraticTrend | null | undefined = undefined;
+  /** The mean of the blocks the motion was fitted on (its intercept in the orthogonal basis, sensor units). */
+  private motionLevel = 0;
 
   /**
    * @param span readings in a block (the short means' span, ≥ 1)
@@ -308,6 +328,7 @@ export class LevelExcursion {
     this.lineN = 0;
     this.pending = 0;
     this.cycle = undefined;
+    this.motion = undefined;
     this.lo = Number.NaN;
     this.hi = Number.NaN;
     this.clearExcursion();
@@ -405,7 +426,10 @@ export class LevelExcursion {
     this.linePos = (this.linePos + 1) % LONG;
     if (this.lineN < LONG) this.lineN++;
     if (pending) this.pending = Math.min(this.pending + 1, this.lineN);
-    else this.cycle = undefined;
+    else {
+      this.cycle = undefined;
+      this.motion = undefined;
+    }
   }
 
   /** Grows the timeline's buffer to hold at least `n` block means (n ≤ LONG), keeping what it holds. */
@@ -425,6 +449,7 @@ export class LevelExcursion {
     if (!keep) for (let i = 1; i <= this.pending; i++) this.line[(this.linePos - i + LONG) % LONG] = Number.NaN;
     this.pending = 0;
     this.cycle = undefined;
+    this.motion = undefined;
   }
 
   /** The i-th of the timeline's judged blocks (all but the open excursion's), oldest first. */
@@ -487,6 +512,38 @@ export class LevelExcursion {
     const sd = MAD_TO_SIGMA * median(ds.map((d) => Math.abs(d - mu)));
     this.cycle = { period: P, mu, sd, semi: (mu * mu + sd * sd) / 2 };
     return this.cycle;
+  }
+
+  /**
+   * How far beyond the envelope the stream's own latest motion carries its level by `h` blocks after the timeline's
+   * last judged block (sensor units, [down, up], each >= 0): the quadratic trend of its last MOTION judged blocks (fewer
+   * after a gap: the blocks since it, at least MIN_AGE; src/pipeline/motion.ts), carried on h blocks (at most as many as
+   * it was fitted on) at its lower confidence bound of Z standard errors (the walk bound's Z), from the trend's last
+   * fitted level, less what of that carried level is still inside [lo, hi]. [0, 0] with no motion.
+   */
+  private carried(h: number): readonly [number, number] {
+    const m = this.motionOf();
+    if (m === null) return [0, 0];
+    const [down, up] = trendReach(m, h, Z);
+    const x1 = (m.w - 1) / 2;
+    const end = this.motionLevel + m.b1 * x1 + m.b2 * (x1 * x1 - m.m2);
+    return [Math.max(0, this.lo - (end - down)), Math.max(0, end + up - this.hi)];
+  }
+
+  /** The quadratic trend of the judged timeline's latest contiguous blocks (carried), cached as cycleOf is. */
+  private motionOf(): QuadraticTrend | null {
+    if (this.motion !== undefined) return this.motion;
+    const n = this.lineN - this.pending;
+    const vals: number[] = [];
+    for (let i = n - 1; i >= 0 && vals.length < MOTION; i--) {
+      const v = this.lineAt(i, n);
+      if (Number.isNaN(v)) break;
+      vals.push(v);
+    }
+    vals.reverse();
+    this.motion = vals.length < MIN_AGE ? null : quadraticTrend(vals);
+    this.motionLevel = vals.reduce((a, b) => a + b, 0) / Math.max(1, vals.length);
+    return this.motion;
   }
 
   /**
@@ -562,7 +619,21 @@ export class LevelExcursion {
       this.hi = Number.isNaN(this.hi) ? mean : Math.max(this.hi, mean);
       return;
     }
-    if (mean >= this.lo && mean <= this.hi) {
+    let inside = mean >= this.lo && mean <= this.hi;
+
+    // Beyond the envelope, but no further than the stream's own latest motion carries it by now (carried): a walk that
+    // goes on as the stream was going (a day's cycle seen in part) is its normal operation, taken in as a block inside
+    // the envelope is, and the envelope widened to it. Only a normal block, and not an excursion already told or one
+    // that met another kind's episode (those are judged as before).
+    if (!inside && normal && !this.alarmed && !this.fault) {
+      const [down, upBy] = this.carried(this.pending + 1);
+      if (mean >= this.lo - down && mean <= this.hi + upBy) {
+        inside = true;
+        this.lo = Math.min(this.lo, mean);
+        this.hi = Math.max(this.hi, mean);
+      }
+    }
+    if (inside) {
       // Back inside: an excursion that never alarmed and met no episode was the stream's own wander.
       if (this.inExcursion && !this.fault) {
         if (this.up) this.hi = Math.max(this.hi, this.ext);

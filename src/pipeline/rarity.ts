@@ -25,6 +25,7 @@
  * value enters the histogram `lag` values after it was added, so a fault's first readings are judged against
  * what came before them, and an episode's onset can be dropped (`discardPending`).
  */
+import { quadraticTrend, trendReach, type QuadraticTrend } from './motion.js';
 
 /** No reach beyond the learnt range (ValueHistogram.reach). */
 const NO_REACH: readonly [number, number] = [0, 0];
@@ -70,22 +71,10 @@ export interface ValueHistogramState {
 }
 
 /**
- * The learning period's own motion of one channel (ValueHistogram.learnMotion): a least-squares quadratic trend of
- * its last `w` readings, in the orthogonal polynomials of the reading's index x (centred: x = i − (w − 1)/2) and
- * x² − m2 (m2 the mean of x²), so its coefficients are independent.
+ * The learning period's own motion of one channel (ValueHistogram.learnMotion): the quadratic trend of its last `w`
+ * readings (src/pipeline/motion.ts; slope in sensor units per reading, curvature per reading²).
  */
-export interface LearntMotion {
-  /** Readings fitted (>= 8). */
-  readonly w: number;
-  /** Slope (sensor units per reading) and curvature's coefficient (sensor units per reading²). */
-  readonly b1: number;
-  readonly b2: number;
-  /** Σx² and Σ(x² − m2)² over the fit, and m2. */
-  readonly sxx: number;
-  readonly spp: number;
-  readonly m2: number;
-  /** The residuals' variance, sensor units² (w − 3 degrees of freedom). */
-  readonly s2: number;
+export interface LearntMotion extends QuadraticTrend {
   /** The standard normal quantile the motion's lower confidence bound is taken at (the threshold's). */
   readonly z: number;
   /** The caller's reading count at the fit's last reading (`since` in reach and rarity counts from it). */
@@ -210,37 +199,10 @@ export class ValueHistogram {
    * on by that trend (reach). Ignored (no motion) for fewer than 8 values or a non-finite one.
    */
   learnMotion(values: ArrayLike<number>, from: number, z: number): void {
-    const w = values.length;
     this.motion = null;
-    if (w < 8 || !(z >= 0) || !Number.isFinite(from)) return;
-    const mid = (w - 1) / 2;
-    let sxx = 0;
-    let mean = 0;
-    for (let i = 0; i < w; i++) {
-      if (!Number.isFinite(values[i])) return;
-      sxx += (i - mid) ** 2;
-      mean += values[i];
-    }
-    mean /= w;
-    const m2 = sxx / w;
-    let spp = 0;
-    let sxy = 0;
-    let spy = 0;
-    for (let i = 0; i < w; i++) {
-      const x = i - mid;
-      const p = x * x - m2;
-      spp += p * p;
-      sxy += x * (values[i] - mean);
-      spy += p * (values[i] - mean);
-    }
-    const b1 = sxy / sxx;
-    const b2 = spy / spp;
-    let rss = 0;
-    for (let i = 0; i < w; i++) {
-      const x = i - mid;
-      rss += (values[i] - mean - b1 * x - b2 * (x * x - m2)) ** 2;
-    }
-    this.motion = { w, b1, b2, sxx, spp, m2, s2: rss / (w - 3), z, from };
+    if (!(z >= 0) || !Number.isFinite(from)) return;
+    const q = quadraticTrend(values);
+    if (q !== null) this.motion = { ...q, z, from };
   }
 
   /**
@@ -255,15 +217,7 @@ export class ValueHistogram {
   reach(since: number): readonly [number, number] {
     const m = this.motion;
     if (m === null) return NO_REACH;
-    const h = Math.min(m.w, Math.max(0, since - m.from));
-    const x1 = (m.w - 1) / 2;
-    const x2 = x1 + h;
-    const dx = x2 - x1;
-    const dp = x2 * x2 - x1 * x1;
-    const move = m.b1 * dx + m.b2 * dp;
-    const se = Math.sqrt(m.s2 * ((dx * dx) / m.sxx + (dp * dp) / m.spp));
-    const sure = Math.max(0, Math.abs(move) - m.z * se);
-    return move < 0 ? [sure, 0] : [0, sure];
+    return trendReach(m, since - m.from, m.z);
   }
 
   /**

@@ -13,6 +13,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { LevelExcursion, driftedFrom, type ExcursionTold } from '../../src/pipeline/excursion.js';
+import { lcg } from '../helpers/lcg.js';
 import { normal } from './detector-helpers.js';
 
 const ROWS = 12_600;
@@ -299,5 +300,49 @@ describe('LevelExcursion', () => {
     // Every block on it: the learning period's, the held ones and the excursions'.
     expect(line?.length).toBe(Math.floor(7200 / SPAN));
     expect(LevelExcursion.fromJSON(old).toJSON()).toEqual(old);
+  });
+  /**
+   * A new room read every 10 s (finding `firstday4`, scripts/first-day-sweep.mjs at 10 s: tryout 31's generator,
+   * 20 + 2 sin(2π·timeOfDay − 1) + N(0, 0.05) to 0.01, test/helpers/lcg.ts seeds 1 to 4) for two days, its first reading
+   * at `tod` ms after midnight: its learning period (256 readings) is 43 minutes of the day.
+   */
+  const room10 = (seed: number, tod: number): number[] => {
+    const rnd = lcg(seed);
+    const gauss = (): number => Math.sqrt(-2 * Math.log(rnd() || 1e-9)) * Math.cos(2 * Math.PI * rnd());
+    return Array.from({ length: 17_280 }, (_, i) => {
+      const ts = tod + i * 10_000;
+      return Math.round((20 + 2 * Math.sin(2 * Math.PI * ((ts % 86_400_000) / 86_400_000) - 1) + 0.05 * gauss()) * 100) / 100;
+    });
+  };
+
+  it('never tells a new room’s day read every 10 s, its first reading at 12 times of day, in seeds 1 to 4: the walk beyond its 43-minute learning period goes on as its latest motion carries it (firstday4; main ba604a9 told tod 480 seeds 1 and 3, tod 1200 seed 2)', () => {
+    const told: string[] = [];
+    for (let p = 0; p < 12; p++) {
+      for (const seed of [1, 2, 3, 4]) {
+        const at = toldAt(room10(seed, p * 7_200_000));
+        if (at.length > 0) told.push(`tod ${p * 120} min seed ${seed}: told at reading ${at[0]}`);
+      }
+    }
+    expect(told).toEqual([]);
+  });
+
+  it('goes on from its checkpoint as one never stopped through a walk its latest motion carries (the motion is the timeline’s, not checkpointed)', () => {
+    const xs = room10(1, 480 * 60_000);
+    const a = new LevelExcursion(SPAN, 0);
+    let b = new LevelExcursion(SPAN, 0);
+    const da: string[] = [];
+    const db: string[] = [];
+    const state = (t: LevelExcursion): string => JSON.stringify([t.drifting, t.told, t.growing(33), t.toJSON().envelope]);
+    xs.forEach((x, k) => {
+      a.update(x, true, k < LEARN, 0.01, T0 + k * 10_000);
+      b.update(x, true, k < LEARN, 0.01, T0 + k * 10_000);
+      // At block ends (k + 1 a multiple of 31): in the walk's first excursion, while it is carried, hours on.
+      if (k === 1394 || k === 2231 || k === 3099 || k === 6199) b = LevelExcursion.fromJSON(JSON.parse(JSON.stringify(b.toJSON())) as ReturnType<LevelExcursion['toJSON']>);
+      da.push(state(a));
+      db.push(state(b));
+    });
+    expect(db).toEqual(da);
+    // The envelope followed the walk down (the day's trough, 18 °C, is inside it by the second day).
+    expect(a.toJSON().envelope!.lo).toBeLessThan(18.2);
   });
 });
