@@ -23,7 +23,7 @@ import type { Config } from '../config/schema.js';
 import type { AnomalyEvent, ParseResult, RawMessage, Reading, ScoredReading } from '../contract/types.js';
 import { BackfillHoles, type BackfillBurst } from './backfill.js';
 import { Cadence, type CadenceOptions } from './cadence.js';
-import { SendOnDelta } from './send-on-delta.js';
+import { SendOnDelta, type YoungCadence } from './send-on-delta.js';
 import { kindsWarmUp } from './learning-period.js';
 import { CounterTrack } from './counter.js';
 import type { MessageParser } from './parse.js';
@@ -325,8 +325,22 @@ export class Detector {
     if (cadence === undefined || !(cadence.intervalMs > 0)) return false;
     if (!this.scorer.learning(stream)) return true;
     if (cadence.settled) return !this.changesOnly(stream);
+    return this.youngPace(stream) !== null;
+  }
+
+  /**
+   * The pace a young stream's silence is judged at (before its interval is settled; silenceJudged), or null when it is
+   * not judged: from its own gaps with a power-up burst dropped (SendOnDelta.cadence, BURST_FRACTION), at least
+   * YOUNG_GAPS gaps after the burst, none of them a hole at its interval (a quiet of its own: its gaps varied, and a
+   * young stream's varied gaps say too little of its next one), and periodic reporting shown after the burst
+   * (SendOnDelta.periodicAfter: a repeated value, or a change under half its median change; a report-on-change
+   * sensor whose readings all came on time, each a change, shows neither).
+   */
+  private youngPace(stream: string): YoungCadence | null {
     const young = this.sendOnDelta.get(stream);
-    return cadence.gapsLearnt >= YOUNG_GAPS && young !== undefined && young !== null && young.repeated && !young.quiet;
+    if (young === undefined || young === null) return null;
+    const pace = young.cadence(BURST_FRACTION);
+    return pace.gaps >= YOUNG_GAPS && pace.intervalMs > 0 && pace.holes === 0 && young.periodicAfter(pace.burst) ? pace : null;
   }
 
   /**
@@ -389,9 +403,12 @@ export class Detector {
    */
   judgeSilence(stream: string, arrivedAt: number, now: number, linkMs = Number.POSITIVE_INFINITY): SilenceJudgement & { readonly missed: number } {
     const cadence = this.cadences.get(stream);
-    const interval = cadence?.intervalMs ?? 0;
+    // A young stream judged (silenceJudged, its interval not settled) is counted at its young pace: its own gaps'
+    // median after a power-up burst, and its arrivals at that interval (youngPace).
+    const young = cadence !== undefined && !cadence.settled && this.scorer.learning(stream) ? this.youngPace(stream) : null;
+    const interval = young?.intervalMs ?? cadence?.intervalMs ?? 0;
     const channels = this.engine.channelsOf(stream);
-    if (cadence === undefined || !(interval > 0) || channels === undefined || this.engine.busy(stream) || !Number.isFinite(cadence.latestTs)) return { deviation: Number.NaN, events: [], missed: 0 };
+    if (cadence === undefined || !(cadence.intervalMs > 0) || !(interval > 0) || channels === undefined || this.engine.busy(stream) || !Number.isFinite(cadence.latestTs)) return { deviation: Number.NaN, events: [], missed: 0 };
     const since = Math.min(arrivedAt, this.scorer.silenceSince(stream) ?? Infinity);
     const elapsed = now - since;
     const missed = Math.round(elapsed / interval) - 1;
@@ -405,8 +422,8 @@ export class Detector {
     // interval is settled, only a silence longer than every gap it has shown (its longest: a young stream's gaps are
     // few, and a silence no longer than one it already had is no news of it; with k exchangeable gaps the next exceeds
     // all of them with probability 1 / (k + 1): H. A. David and H. N. Nagaraja, Order Statistics, 3rd ed., 2003, §2.1).
-    const inLearning = this.silenceJudged(stream) && (cadence.settled || elapsed > cadence.longestGapMs);
-    const judged = this.scorer.judgeSilence(stream, { missed, startTs: cadence.latestTs + interval, ts: cadence.latestTs + elapsed, since, channels, ownQuiet: this.ownQuiet(stream), lateMs, inLearning });
+    const inLearning = young !== null ? elapsed > young.longestMs : this.silenceJudged(stream) && (cadence.settled || elapsed > cadence.longestGapMs);
+    const judged = this.scorer.judgeSilence(stream, { missed, startTs: cadence.latestTs + interval, ts: cadence.latestTs + elapsed, since, channels, ownQuiet: this.ownQuiet(stream), lateMs, inLearning, ...(young !== null ? { arrivals: young.arrivals } : {}) });
     return { ...judged, missed };
   }
 
@@ -872,11 +889,17 @@ export class Detector {
           const fresh = new SendOnDelta();
           fresh.observe(values);
           this.sendOnDelta.set(stream, fresh);
-        } else if ((place.filled > 0 || place.missed !== undefined) && until === undefined && !backfilled) {
-          // It ended a quiet of its own (a hole, not the caller's deafness nor a backfill's): its gaps varied, and its
-          // quiet is in its arrivals, which judge its silence once its interval is settled (silenceJudged).
-          test.quietShown(values);
-        } else test.observe(values);
+        } else {
+          // Its own gap (not the caller's deafness, a backfill's, a late backlog's nor an arrival-stamped burst's),
+          // from which its young pace is told (SendOnDelta.cadence: a power-up burst dropped).
+          const gap = reading.ts - previousTs;
+          if (until === undefined && !backfilled && !late && !burst && gap > 0) test.gap(gap);
+          if ((place.filled > 0 || place.missed !== undefined) && until === undefined && !backfilled) {
+            // It ended a quiet of its own (a hole, not the caller's deafness nor a backfill's): its gaps varied, and its
+            // quiet is in its arrivals, which judge its silence once its interval is settled (silenceJudged).
+            test.quietShown(values);
+          } else test.observe(values);
+        }
       }
     }
   }

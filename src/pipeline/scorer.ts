@@ -2326,7 +2326,7 @@ export class StreamScorer {
    */
   judgeSilence(
     stream: string,
-    p: { readonly missed: number; readonly startTs: number; readonly ts: number; readonly since: number; readonly channels: readonly string[]; readonly ownQuiet?: boolean; readonly lateMs?: number; readonly inLearning?: boolean },
+    p: { readonly missed: number; readonly startTs: number; readonly ts: number; readonly since: number; readonly channels: readonly string[]; readonly ownQuiet?: boolean; readonly lateMs?: number; readonly inLearning?: boolean; readonly arrivals?: Float64Array },
   ): SilenceJudgement {
     const s = this.streams.get(stream);
     if (s === undefined || s.last === null || s.C !== p.channels.length || !(p.missed >= 1)) return { deviation: Number.NaN, events: [] };
@@ -2335,7 +2335,7 @@ export class StreamScorer {
     // An on/off stream that reports on change only is quiet while its state holds: not its death (OnOffDwell).
     if (s.onOff && s.onOffDwell.reportsChangesOnly) return { deviation: Number.NaN, events: [] };
     const ep = s.episode;
-    const silence = this.silenceOf(s, p.missed, p.ts - s.lastArrival, (c) => busyRun(s.runModel, c * RUN_STATE), p.ownQuiet === true);
+    const silence = this.silenceOf(s, p.missed, p.ts - s.lastArrival, (c) => busyRun(s.runModel, c * RUN_STATE), p.ownQuiet === true, p.inLearning === true ? p.arrivals : undefined);
     if (silence === null) return { deviation: Number.NaN, events: [] };
     const { deviation, evidence, channels } = silence;
     // The silence's reach as told (its events' end, its episode's last time): on the arrival clock for a flushed tail.
@@ -2469,13 +2469,14 @@ export class StreamScorer {
    * least: the sensor is silent (its arrivals' beta-geometric tail and its runs told a 10 s room sensor's 2 h death
    * after 3.6 heartbeats, or never). Null when no channel's history is ready (nothing judged).
    */
-  private silenceOf(s: StreamScore, missed: number, silentMs: number, busy: (c: number) => boolean, ownQuiet = false): SilenceVerdict | null {
+  private silenceOf(s: StreamScore, missed: number, silentMs: number, busy: (c: number) => boolean, ownQuiet = false, young?: Float64Array): SilenceVerdict | null {
+    const arrivals = young ?? s.arrivals;
     // Its heartbeat, once its longest quiet has held HEARTBEAT_HELD times its length (0: not known yet). Before it is known, its silence is judged on its
     // arrivals alone at any length: its runs know nothing of its quiet (a 10 s room sensor's first day: a 28 min quiet
     // after a flicker, beyond twice the longest quiet it had shown yet, was judged against its busy runs, "unusual
     // repeats of one value").
     const heartbeat = ownQuiet && s.quietestMs > 0 && s.lastArrival - s.quietestAt >= HEARTBEAT_HELD * s.quietestMs ? s.quietestMs : 0;
-    const own = ownQuiet && arrivalsKnown(s.arrivals) && (heartbeat === 0 || missed <= QUIET_BEYOND * s.quietest);
+    const own = ownQuiet && arrivalsKnown(arrivals) && (heartbeat === 0 || missed <= QUIET_BEYOND * s.quietest);
     // More than DEAD_AFTER heartbeats: the sensor is silent (floored at the threshold below), told in its own heartbeats.
     const dead = heartbeat > 0 && silentMs > DEAD_AFTER * heartbeat;
 
@@ -2496,8 +2497,8 @@ export class StreamScorer {
     // Against the stream's arrivals (src/pipeline/arrivals.ts): a periodic reporter whose values repeat for long
     // stretches (coarse: 0.1 or 0.5 °C) has long runs, and its silence read against them alone was "unchanged"
     // (tryout 20, finding 6). One history more that spoke, of every channel (no channel reads while none arrives).
-    if (arrivalsKnown(s.arrivals)) {
-      const sur = Math.min(MAX_SURPRISE, arrivalSurprise(s.arrivals, missed));
+    if (arrivalsKnown(arrivals)) {
+      const sur = Math.min(MAX_SURPRISE, arrivalSurprise(arrivals, missed));
       for (let c = 0; c < s.C; c++) if (sur > channels[c]) channels[c] = sur;
       n++;
       if (sur > max) max = sur;
