@@ -2320,6 +2320,8 @@ export class StreamScorer {
    * @param p.channels the stream's channel names (the events carry them)
    * @param p.ownQuiet the stream keeps quiet on its own (Detector.ownQuiet): its silence is judged on its arrivals (silenceOf)
    * @param p.inLearning the caller judges the stream's silence in its learning period (Detector.judgeSilence)
+   * @param p.arrivals with `p.inLearning`: the arrivals to judge it against in place of the stream's (ARRIVAL_STATE
+   *   numbers: a young stream's counted at its own pace, a power-up burst dropped: Detector.youngPace)
    * @param p.lateMs how late (ms, >= 0) the stream's latest reading arrived as the tail of a flushed backfill
    *   (Detector.flushedLate), 0 by default: the silence is judged on `ts` (its length since that reading arrived),
    *   and its events are told to `ts + lateMs`, the time now on the arrival clock (tryout 31, finding 1)
@@ -2467,7 +2469,8 @@ export class StreamScorer {
    * heartbeat is known (HEARTBEAT_HELD) it is judged on its arrivals alone at any length. Once it is known, a silence of
    * more than DEAD_AFTER heartbeats (`silentMs`, data time since its latest reading) is judged at the threshold at
    * least: the sensor is silent (its arrivals' beta-geometric tail and its runs told a 10 s room sensor's 2 h death
-   * after 3.6 heartbeats, or never). Null when no channel's history is ready (nothing judged).
+   * after 3.6 heartbeats, or never). `young`: arrivals to judge it against in place of the stream's (judgeSilence's
+   * p.arrivals). Null when no channel's history is ready (nothing judged).
    */
   private silenceOf(s: StreamScore, missed: number, silentMs: number, busy: (c: number) => boolean, ownQuiet = false, young?: Float64Array): SilenceVerdict | null {
     const arrivals = young ?? s.arrivals;
@@ -2542,6 +2545,25 @@ export class StreamScorer {
     s.above = 0;
     s.below = 0;
     return opened;
+  }
+
+  /**
+   * Replaces the stream's arrivals (src/pipeline/arrivals.ts: `arrivals`, ARRIVAL_STATE numbers: count, Σ missed,
+   * Σ missed²) and the most steps it was quiet before one (`quietest`, >= 0; its longest quiet in ms forgotten when 0):
+   * the caller counted them again at the stream's own pace (Detector: a power-up burst's gaps dropped, once its own
+   * gaps fill the window its interval settles on). Nothing for an unknown stream; throws RangeError on another length
+   * or a negative or non-finite number.
+   */
+  restateArrivals(stream: string, arrivals: Float64Array, quietest: number): void {
+    if (arrivals.length !== ARRIVAL_STATE || !arrivals.every((v) => Number.isFinite(v) && v >= 0) || !(quietest >= 0) || !Number.isFinite(quietest)) throw new RangeError('restateArrivals: arrivals must be ARRIVAL_STATE finite numbers >= 0, quietest a finite number >= 0');
+    const s = this.streams.get(stream);
+    if (s === undefined) return;
+    s.arrivals.set(arrivals);
+    s.quietest = quietest;
+    if (quietest === 0) {
+      s.quietestMs = 0;
+      s.quietestAt = Number.NaN;
+    }
   }
 
   /** When the stream's open silence episode (judgeSilence) began on the caller's clock, or null when none is open. */

@@ -93,6 +93,8 @@ export interface YoungCadence {
   readonly arrivals: Float64Array;
   /** Gaps after the burst that missed a step or more at that interval (round(gap / interval) − 1 >= 1): quiet of its own. */
   readonly holes: number;
+  /** The most steps missed before one of its arrivals after the burst (>= 0). */
+  readonly mostMissed: number;
 }
 
 /**
@@ -111,19 +113,21 @@ export function youngCadence(gapsMs: readonly number[], burstFraction: number): 
   while (burst < gapsMs.length - 1 && gapsMs[burst] < burstFraction * median(gapsMs.slice(burst + 1))) burst++;
   const own = gapsMs.slice(burst);
   const arrivals = new Float64Array(ARRIVAL_STATE);
-  if (own.length === 0) return { burst, gaps: 0, intervalMs: 0, longestMs: 0, arrivals, holes: 0 };
+  if (own.length === 0) return { burst, gaps: 0, intervalMs: 0, longestMs: 0, arrivals, holes: 0, mostMissed: 0 };
   const intervalMs = median(own);
   let longestMs = 0;
   let holes = 0;
+  let mostMissed = 0;
   for (const g of own) {
     const x = Math.max(0, Math.round(g / intervalMs) - 1);
     arrivals[0] += 1;
     arrivals[1] += x;
     arrivals[2] += x * x;
     if (x >= 1) holes++;
+    if (x > mostMissed) mostMissed = x;
     if (g > longestMs) longestMs = g;
   }
-  return { burst, gaps: own.length, intervalMs, longestMs, arrivals, holes };
+  return { burst, gaps: own.length, intervalMs, longestMs, arrivals, holes, mostMissed };
 }
 
 /** One young stream's send-on-delta test and young facts (see the module comment). */
@@ -146,10 +150,17 @@ export class SendOnDelta {
   /**
    * Takes one of the stream's own gaps (ms, > 0), before the reading that ended it is observed: not one of the caller's
    * deafness, a backfill's or a late backlog's (the detector leaves those out). Kept up to INTERVAL_SAMPLES (its
-   * interval settled then: Cadence.settled). A non-finite or non-positive gap is ignored.
+   * interval settled then: Cadence.settled). A non-finite or non-positive gap is ignored. True when it was kept.
    */
-  gap(ms: number): void {
-    if (ms > 0 && Number.isFinite(ms) && this.gapsMs.length < INTERVAL_SAMPLES) this.gapsMs.push(ms);
+  gap(ms: number): boolean {
+    if (!(ms > 0 && Number.isFinite(ms) && this.gapsMs.length < INTERVAL_SAMPLES)) return false;
+    this.gapsMs.push(ms);
+    return true;
+  }
+
+  /** How many of its own gaps are kept (0 … INTERVAL_SAMPLES). */
+  get gapsKept(): number {
+    return this.gapsMs.length;
   }
 
   /** Takes one reading's values (not a duplicate: the caller skips those; nor one that ended a quiet: quietShown). */
@@ -294,7 +305,7 @@ export class SendOnDelta {
     t.repeatSeen = repeated === true;
     t.quietSeen = quiet === true;
     for (const l of levels) t.levels.add(l);
-    if (changes !== undefined) t.changes = (changes as number[][]).map((c) => [...c]);
+    if (changes !== undefined) t.changes = changes.map((c) => [...c]);
     if (gaps !== undefined) t.gapsMs.push(...gaps);
     t.repeatAt = repeatAt ?? (t.repeatSeen ? 0 : -1);
     t.smallAt = smallAt ?? -1;

@@ -3,7 +3,8 @@
  * real devices show, and a report-on-change sensor's quiet that is no death. Finding (branch youngdeath's brief,
  * after earlydeath): (1) a boot burst (3 readings 1 s apart at power-up, then every 5 min: ESPHome, Tasmota) whose
  * device died in its first readings was never told (the burst's end was a 297-interval hole of a 1 s interval: a
- * quiet of its own, and an arrival that made any silence ordinary); (2) a fine-grained periodic sensor (0.01 °C,
+ * quiet of its own, and an arrival that made any silence ordinary: the device was not told dead after 300 reports
+ * either); (2) a fine-grained periodic sensor (0.01 °C,
  * never the same value twice) dead before its 32nd reading was never told (no repeated value: its young silence
  * was not judged); (3) a report-on-change sensor whose value moved by more than its reportable change every minute,
  * over more than 16 distinct values, was not taken to send changes only, so its first quiet after 32 readings on time
@@ -11,7 +12,8 @@
  * The detector the daemon runs (the shipped configuration, no model) in virtual time, judged as the daemon's tick does.
  */
 import { describe, expect, it } from 'vitest';
-import type { Detector } from '../../src/pipeline/detector.js';
+import { BURST_FRACTION, type Detector } from '../../src/pipeline/detector.js';
+import { SendOnDelta, SMALL_CHANGE, youngCadence } from '../../src/pipeline/send-on-delta.js';
 import { feedExplained, type Explained } from '../helpers/explained.js';
 import { lcg } from '../helpers/lcg.js';
 import { shippedDetector } from '../helpers/shipped-detector.js';
@@ -138,6 +140,24 @@ describe('finding 1: a boot burst, then every 5 min', () => {
     expect(told).toBeGreaterThan(12);
   });
 
+  it('dead after 40 or 300 reports (its interval settled, the burst in its arrivals): told as the same reports without the burst are, within an interval (never within 48 h on main)', async () => {
+    for (const n of [40, 300]) {
+      for (const seed of [1, 2]) {
+        const readings = bootBurst(seed * 1000 + n, n);
+        const told: number[] = [];
+        for (const r of [readings, readings.slice(3)]) {
+          const { det, book } = shippedDetector();
+          await feedExplained(det, book, 's', 'sensors/s', r, []);
+          told.push(openedAfter(det, 's', r[r.length - 1].ts, 48 * HOUR, MIN));
+        }
+        const [withBurst, plain] = told;
+        expect(plain).toBeGreaterThan(0);
+        expect(withBurst).toBeGreaterThan(0);
+        expect(Math.abs(withBurst - plain)).toBeLessThanOrEqual(5 * MIN);
+      }
+    }
+  });
+
   it('dead after its 7th reading (the burst and 4 reports): fewer than YOUNG_GAPS gaps of its own, not judged (as a plain 5-reading stream is not)', async () => {
     const { det, book } = shippedDetector();
     const readings = bootBurst(7, 4);
@@ -205,5 +225,54 @@ describe('finding 3: a report-on-change sensor over more than 16 values, no repe
       expect(det.silenceJudged('s')).toBe(false);
       expect(openedAfter(det, 's', readings[11].ts, HOUR, 10 * SEC)).toBe(-1);
     }
+  });
+});
+
+describe('the young pace and the small-change test (src/pipeline/send-on-delta.ts)', () => {
+  it('youngCadence drops a power-up burst, not a sleepy device\'s wake bursts nor a periodic stream\'s early report', () => {
+    const boot = youngCadence([1000, 1000, 298_000, 301_000, 299_000, 300_000], BURST_FRACTION);
+    expect([boot.burst, boot.gaps, boot.holes, Array.from(boot.arrivals)]).toEqual([2, 4, 0, [4, 0, 0]]);
+    expect(boot.intervalMs).toBe(299_500);
+    // A device that wakes every 10 min and sends 3 readings a second apart: its wakes are its pace, none dropped.
+    const sleepy = youngCadence([1000, 1000, 598_000, 1000, 1000, 598_000, 1000, 1000], BURST_FRACTION);
+    expect(sleepy.burst).toBe(0);
+    expect(sleepy.intervalMs).toBe(1000);
+    expect(sleepy.holes).toBe(2);
+    // A first report 40 s after power-up, then every minute: 40 s is no burst (more than a quarter of a minute).
+    expect(youngCadence([40_000, 60_000, 61_000, 59_000, 60_000], BURST_FRACTION).burst).toBe(0);
+    // A missed report after the burst is a hole at its own pace.
+    const missed = youngCadence([1000, 1000, 300_000, 600_000, 300_000, 300_000], BURST_FRACTION);
+    expect([missed.burst, missed.holes, missed.mostMissed]).toEqual([2, 1, 1]);
+  });
+
+  it(`changesOnly from (1 − (${SMALL_CHANGE} / 2)^C)^n ≤ 1 % with no change under ${SMALL_CHANGE} of the median; a small change ends it and is periodic evidence; the state round-trips`, () => {
+    const t = new SendOnDelta();
+    // A change of 0.10 to 0.14 each time (a floor), 17 values and more: the levels test no longer holds.
+    let v = 20;
+    t.observe([v]);
+    for (let i = 1; i <= 16; i++) {
+      t.gap(60_000);
+      t.observe([(v = Math.round((v + 0.1 + 0.01 * (i % 5)) * 100) / 100)]);
+    }
+    // 16 pairs: (3/4)^16 = 1.002 % > 1 %.
+    expect(t.changesOnly).toBe(false);
+    t.gap(60_000);
+    t.observe([(v = Math.round((v + 0.12) * 100) / 100)]);
+    expect(t.changesOnly).toBe(true);
+    expect(t.periodicAfter(0)).toBe(false);
+    const back = SendOnDelta.fromJSON(JSON.parse(JSON.stringify(t.toJSON())));
+    expect(back.changesOnly).toBe(true);
+    expect(back.cadence(BURST_FRACTION).gaps).toBe(17);
+    // A change of 0.01 (under half the median, about 0.12): periodic reporting, the test ended.
+    t.gap(60_000);
+    t.observe([v + 0.01]);
+    expect(t.changesOnly).toBe(false);
+    expect(t.periodicAfter(0)).toBe(true);
+    expect(t.periodicAfter(18)).toBe(false);
+    expect(() => SendOnDelta.fromJSON({ pairs: 1, levels: [], gaps: [0] })).toThrow();
+    expect(() => SendOnDelta.fromJSON({ pairs: 1, levels: [], changes: [[-1]] })).toThrow();
+    expect(() => SendOnDelta.fromJSON({ pairs: 1, levels: [], smallAt: 1.5 })).toThrow();
+    // A state written before the gaps were kept restores without them (not judged young until it shows more).
+    expect(SendOnDelta.fromJSON({ pairs: 3, levels: ['1', '2'], repeated: true }).periodicAfter(0)).toBe(true);
   });
 });
