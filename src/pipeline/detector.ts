@@ -55,9 +55,9 @@ export const OWN_QUIET_READINGS = 32;
 
 /**
  * The gaps (readings − 1; after a power-up burst: SendOnDelta.cadence) a stream in its learning period must have shown
- * before its silence is judged (Detector.silenceJudged): the median of 5 gaps, its interval, stays one of the on-time gaps with two of them off (a
- * late reading is a long gap and a short one), and a stream of 2 to 5 readings (a device tried once, a boot's burst)
- * is never told. With k gaps all on time, a silence is told once its arrivals make it rare (src/pipeline/arrivals.ts:
+ * before its silence is judged (Detector.silenceJudged): the median of 5 gaps, its interval, stays one of the on-time
+ * gaps with two of them off (a late reading is a long gap and a short one), and a stream of 2 to 5 readings (a device
+ * tried once, a boot's burst) is never told. With k gaps all on time, a silence is told once its arrivals make it rare (src/pipeline/arrivals.ts:
  * P(X ≥ m) = m! (k + 1)! / (m + k + 1)!, the uniform prior's predictive): at the default threshold (surprise 5), 5
  * gaps take 17 missed intervals, 9 take 10, 31 take 5.
  */
