@@ -22,8 +22,8 @@ import { Observable, asapScheduler, type OperatorFunction, type SchedulerLike } 
 import type { Config } from '../config/schema.js';
 import type { AnomalyEvent, ParseResult, RawMessage, Reading, ScoredReading } from '../contract/types.js';
 import { BackfillHoles, type BackfillBurst } from './backfill.js';
-import { Cadence, type CadenceOptions } from './cadence.js';
-import { SendOnDelta } from './send-on-delta.js';
+import { Cadence, INTERVAL_SAMPLES, type CadenceOptions } from './cadence.js';
+import { SendOnDelta, type YoungCadence } from './send-on-delta.js';
 import { kindsWarmUp } from './learning-period.js';
 import { CounterTrack } from './counter.js';
 import type { MessageParser } from './parse.js';
@@ -54,10 +54,10 @@ export const OWN_QUIET_SHARE = 1 / 8;
 export const OWN_QUIET_READINGS = 32;
 
 /**
- * The gaps (readings − 1) a stream in its learning period must have shown before its silence is judged
- * (Detector.silenceJudged): the median of 5 gaps, its interval, stays one of the on-time gaps with two of them off (a
- * late reading is a long gap and a short one), and a stream of 2 to 5 readings (a device tried once, a boot's burst)
- * is never told. With k gaps all on time, a silence is told once its arrivals make it rare (src/pipeline/arrivals.ts:
+ * The gaps (readings − 1; after a power-up burst: SendOnDelta.cadence) a stream in its learning period must have shown
+ * before its silence is judged (Detector.silenceJudged): the median of 5 gaps, its interval, stays one of the on-time
+ * gaps with two of them off (a late reading is a long gap and a short one), and a stream of 2 to 5 readings (a device
+ * tried once, a boot's burst) is never told. With k gaps all on time, a silence is told once its arrivals make it rare (src/pipeline/arrivals.ts:
  * P(X ≥ m) = m! (k + 1)! / (m + k + 1)!, the uniform prior's predictive): at the default threshold (surprise 5), 5
  * gaps take 17 missed intervals, 9 take 10, 31 take 5.
  */
@@ -230,6 +230,13 @@ export class Detector {
    * (DetectorStreamState.sendOnDelta).
    */
   private readonly sendOnDelta = new Map<string, SendOnDelta | null>();
+  /**
+   * A stream whose own gaps just filled their window after a power-up burst (SendOnDelta.cadence: burst > 0): its
+   * arrivals restated at its own pace when the reading of time `ts` is scored, before that reading is taught
+   * (StreamScorer.restateArrivals). Not checkpointed (a restart between the reading's admission and its score keeps
+   * the arrivals as they were).
+   */
+  private readonly restate = new Map<string, { readonly ts: number; readonly pace: YoungCadence }>();
   /** Readings of arrival-stamped bursts since the detector was made (StepItem.burst). */
   private burstTotal = 0;
   /** Each one-channel stream's counter stage (src/pipeline/counter.ts): is it a cumulative counter, and its resets. */
@@ -312,12 +319,14 @@ export class Detector {
   /**
    * True when the stream's silence is judged while it lasts (judgeSilence): its interval learnt, and either its
    * learning period over, or in it: its interval settled (Cadence.settled, 32 readings) and the stream not taken to
-   * send changes only (changesOnly); or, before its interval is settled, at least YOUNG_GAPS gaps learnt
-   * (Cadence.gapsLearnt: 6 readings), a reading that repeated the one before (SendOnDelta.repeated: it sends whether or
-   * not its value changed, as a periodic sensor does; a report-on-change sensor whose 6 to 16 readings all came on time,
-   * each a change, was told after 8 to 13 min of quiet without it) and no quiet of its own shown (SendOnDelta.quiet:
-   * its gaps all about its interval; a young stream whose gaps varied has too few of them to say how long a quiet of
-   * its is usual: a report-on-change sensor's 27 min quiet after 21 readings a few minutes apart was told without it). False for an unknown stream. What the daemon's status tells
+   * send changes only (changesOnly); or, before its interval is settled, its young pace (youngPace): at least YOUNG_GAPS
+   * gaps of its own after a power-up burst (6 readings without one), a reading after the burst that repeated the one
+   * before or changed by under half its median change (SendOnDelta.periodicAfter: it sends whether or not its value
+   * changed, as a periodic sensor does; a report-on-change sensor whose 6 to 16 readings all came on time, each a
+   * change, was told after 8 to 13 min of quiet without it) and no quiet of its own shown (no hole at its young
+   * interval; a young stream whose gaps varied has too few of them to say how long a quiet of its is usual: a
+   * report-on-change sensor's 27 min quiet after 21 readings a few minutes apart was told without it). False for an
+   * unknown stream. What the daemon's status tells
    * (SensorStatusBoard.silenceJudged: a report-on-change sensor's quiet is `unchanged` until its silence is told).
    */
   silenceJudged(stream: string): boolean {
@@ -325,8 +334,22 @@ export class Detector {
     if (cadence === undefined || !(cadence.intervalMs > 0)) return false;
     if (!this.scorer.learning(stream)) return true;
     if (cadence.settled) return !this.changesOnly(stream);
+    return this.youngPace(stream) !== null;
+  }
+
+  /**
+   * The pace a young stream's silence is judged at (before its interval is settled; silenceJudged), or null when it is
+   * not judged: from its own gaps with a power-up burst dropped (SendOnDelta.cadence, BURST_FRACTION), at least
+   * YOUNG_GAPS gaps after the burst, none of them a hole at its interval (a quiet of its own: its gaps varied, and a
+   * young stream's varied gaps say too little of its next one), and periodic reporting shown after the burst
+   * (SendOnDelta.periodicAfter: a repeated value, or a change under half its median change; a report-on-change
+   * sensor whose readings all came on time, each a change, shows neither).
+   */
+  private youngPace(stream: string): YoungCadence | null {
     const young = this.sendOnDelta.get(stream);
-    return cadence.gapsLearnt >= YOUNG_GAPS && young !== undefined && young !== null && young.repeated && !young.quiet;
+    if (young === undefined || young === null) return null;
+    const pace = young.cadence(BURST_FRACTION);
+    return pace.gaps >= YOUNG_GAPS && pace.intervalMs > 0 && pace.holes === 0 && young.periodicAfter(pace.burst) ? pace : null;
   }
 
   /**
@@ -389,9 +412,12 @@ export class Detector {
    */
   judgeSilence(stream: string, arrivedAt: number, now: number, linkMs = Number.POSITIVE_INFINITY): SilenceJudgement & { readonly missed: number } {
     const cadence = this.cadences.get(stream);
-    const interval = cadence?.intervalMs ?? 0;
+    // A young stream judged (silenceJudged, its interval not settled) is counted at its young pace: its own gaps'
+    // median after a power-up burst, and its arrivals at that interval (youngPace).
+    const young = cadence !== undefined && !cadence.settled && this.scorer.learning(stream) ? this.youngPace(stream) : null;
+    const interval = young?.intervalMs ?? cadence?.intervalMs ?? 0;
     const channels = this.engine.channelsOf(stream);
-    if (cadence === undefined || !(interval > 0) || channels === undefined || this.engine.busy(stream) || !Number.isFinite(cadence.latestTs)) return { deviation: Number.NaN, events: [], missed: 0 };
+    if (cadence === undefined || !(cadence.intervalMs > 0) || !(interval > 0) || channels === undefined || this.engine.busy(stream) || !Number.isFinite(cadence.latestTs)) return { deviation: Number.NaN, events: [], missed: 0 };
     const since = Math.min(arrivedAt, this.scorer.silenceSince(stream) ?? Infinity);
     const elapsed = now - since;
     const missed = Math.round(elapsed / interval) - 1;
@@ -405,8 +431,8 @@ export class Detector {
     // interval is settled, only a silence longer than every gap it has shown (its longest: a young stream's gaps are
     // few, and a silence no longer than one it already had is no news of it; with k exchangeable gaps the next exceeds
     // all of them with probability 1 / (k + 1): H. A. David and H. N. Nagaraja, Order Statistics, 3rd ed., 2003, §2.1).
-    const inLearning = this.silenceJudged(stream) && (cadence.settled || elapsed > cadence.longestGapMs);
-    const judged = this.scorer.judgeSilence(stream, { missed, startTs: cadence.latestTs + interval, ts: cadence.latestTs + elapsed, since, channels, ownQuiet: this.ownQuiet(stream), lateMs, inLearning });
+    const inLearning = young !== null ? elapsed > young.longestMs : this.silenceJudged(stream) && (cadence.settled || elapsed > cadence.longestGapMs);
+    const judged = this.scorer.judgeSilence(stream, { missed, startTs: cadence.latestTs + interval, ts: cadence.latestTs + elapsed, since, channels, ownQuiet: this.ownQuiet(stream), lateMs, inLearning, ...(young !== null ? { arrivals: young.arrivals } : {}) });
     return { ...judged, missed };
   }
 
@@ -448,6 +474,7 @@ export class Detector {
     this.afterHole.delete(stream);
     this.holeShare.delete(stream);
     this.sendOnDelta.delete(stream);
+    this.restate.delete(stream);
     this.draining.delete(stream);
     this.recordings.delete(stream);
     this.cadences.delete(stream);
@@ -872,11 +899,24 @@ export class Detector {
           const fresh = new SendOnDelta();
           fresh.observe(values);
           this.sendOnDelta.set(stream, fresh);
-        } else if ((place.filled > 0 || place.missed !== undefined) && until === undefined && !backfilled) {
-          // It ended a quiet of its own (a hole, not the caller's deafness nor a backfill's): its gaps varied, and its
-          // quiet is in its arrivals, which judge its silence once its interval is settled (silenceJudged).
-          test.quietShown(values);
-        } else test.observe(values);
+        } else {
+          // Its own gap (not the caller's deafness, a backfill's, a late backlog's nor an arrival-stamped burst's),
+          // from which its young pace is told (SendOnDelta.cadence: a power-up burst dropped).
+          const gap = reading.ts - previousTs;
+          const before = test.gapsKept === INTERVAL_SAMPLES - 1 ? test.cadence(BURST_FRACTION) : null;
+          if (until === undefined && !backfilled && !late && !burst && gap > 0 && test.gap(gap) && before !== null && before.burst > 0) {
+            // Its gaps now fill the window its interval settles on: the arrivals the scorer learnt counted its first
+            // reports at the burst's interval (a 5 min report after a 1 s burst: 299 missed steps, which made every
+            // later silence ordinary: a boot-burst device that died after 300 reports was never told). They are
+            // restated as its own pace counts them (the gaps before this reading's; the scorer teaches this one).
+            this.restate.set(stream, { ts: reading.ts, pace: before });
+          }
+          if ((place.filled > 0 || place.missed !== undefined) && until === undefined && !backfilled) {
+            // It ended a quiet of its own (a hole, not the caller's deafness nor a backfill's): its gaps varied, and its
+            // quiet is in its arrivals, which judge its silence once its interval is settled (silenceJudged).
+            test.quietShown(values);
+          } else test.observe(values);
+        }
       }
     }
   }
@@ -884,6 +924,13 @@ export class Detector {
   /** The engine's result of one reading -> the scorer -> an output. */
   private scoreStep(r: StepResult<Origin>): StepVerdict {
     try {
+      if (this.restate.size > 0 && r.item.kind === 'reading') {
+        const due = this.restate.get(r.stream);
+        if (due !== undefined && due.ts === r.item.ts) {
+          this.restate.delete(r.stream);
+          this.scorer.restateArrivals(r.stream, due.pace.arrivals, due.pace.mostMissed);
+        }
+      }
       const { scored, verdict } = this.scorer.score(r, this.ports.learning?.(r.stream, r.item.origin) ?? false);
       // A counter's reading is reported as sent (StepItem.sent), its expectation by the same difference.
       const sent = r.item.sent;

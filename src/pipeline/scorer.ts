@@ -2320,13 +2320,15 @@ export class StreamScorer {
    * @param p.channels the stream's channel names (the events carry them)
    * @param p.ownQuiet the stream keeps quiet on its own (Detector.ownQuiet): its silence is judged on its arrivals (silenceOf)
    * @param p.inLearning the caller judges the stream's silence in its learning period (Detector.judgeSilence)
+   * @param p.arrivals with `p.inLearning`: the arrivals to judge it against in place of the stream's (ARRIVAL_STATE
+   *   numbers: a young stream's counted at its own pace, a power-up burst dropped: Detector.youngPace)
    * @param p.lateMs how late (ms, >= 0) the stream's latest reading arrived as the tail of a flushed backfill
    *   (Detector.flushedLate), 0 by default: the silence is judged on `ts` (its length since that reading arrived),
    *   and its events are told to `ts + lateMs`, the time now on the arrival clock (tryout 31, finding 1)
    */
   judgeSilence(
     stream: string,
-    p: { readonly missed: number; readonly startTs: number; readonly ts: number; readonly since: number; readonly channels: readonly string[]; readonly ownQuiet?: boolean; readonly lateMs?: number; readonly inLearning?: boolean },
+    p: { readonly missed: number; readonly startTs: number; readonly ts: number; readonly since: number; readonly channels: readonly string[]; readonly ownQuiet?: boolean; readonly lateMs?: number; readonly inLearning?: boolean; readonly arrivals?: Float64Array },
   ): SilenceJudgement {
     const s = this.streams.get(stream);
     if (s === undefined || s.last === null || s.C !== p.channels.length || !(p.missed >= 1)) return { deviation: Number.NaN, events: [] };
@@ -2335,7 +2337,7 @@ export class StreamScorer {
     // An on/off stream that reports on change only is quiet while its state holds: not its death (OnOffDwell).
     if (s.onOff && s.onOffDwell.reportsChangesOnly) return { deviation: Number.NaN, events: [] };
     const ep = s.episode;
-    const silence = this.silenceOf(s, p.missed, p.ts - s.lastArrival, (c) => busyRun(s.runModel, c * RUN_STATE), p.ownQuiet === true);
+    const silence = this.silenceOf(s, p.missed, p.ts - s.lastArrival, (c) => busyRun(s.runModel, c * RUN_STATE), p.ownQuiet === true, p.inLearning === true ? p.arrivals : undefined);
     if (silence === null) return { deviation: Number.NaN, events: [] };
     const { deviation, evidence, channels } = silence;
     // The silence's reach as told (its events' end, its episode's last time): on the arrival clock for a flushed tail.
@@ -2467,15 +2469,17 @@ export class StreamScorer {
    * heartbeat is known (HEARTBEAT_HELD) it is judged on its arrivals alone at any length. Once it is known, a silence of
    * more than DEAD_AFTER heartbeats (`silentMs`, data time since its latest reading) is judged at the threshold at
    * least: the sensor is silent (its arrivals' beta-geometric tail and its runs told a 10 s room sensor's 2 h death
-   * after 3.6 heartbeats, or never). Null when no channel's history is ready (nothing judged).
+   * after 3.6 heartbeats, or never). `young`: arrivals to judge it against in place of the stream's (judgeSilence's
+   * p.arrivals). Null when no channel's history is ready (nothing judged).
    */
-  private silenceOf(s: StreamScore, missed: number, silentMs: number, busy: (c: number) => boolean, ownQuiet = false): SilenceVerdict | null {
+  private silenceOf(s: StreamScore, missed: number, silentMs: number, busy: (c: number) => boolean, ownQuiet = false, young?: Float64Array): SilenceVerdict | null {
+    const arrivals = young ?? s.arrivals;
     // Its heartbeat, once its longest quiet has held HEARTBEAT_HELD times its length (0: not known yet). Before it is known, its silence is judged on its
     // arrivals alone at any length: its runs know nothing of its quiet (a 10 s room sensor's first day: a 28 min quiet
     // after a flicker, beyond twice the longest quiet it had shown yet, was judged against its busy runs, "unusual
     // repeats of one value").
     const heartbeat = ownQuiet && s.quietestMs > 0 && s.lastArrival - s.quietestAt >= HEARTBEAT_HELD * s.quietestMs ? s.quietestMs : 0;
-    const own = ownQuiet && arrivalsKnown(s.arrivals) && (heartbeat === 0 || missed <= QUIET_BEYOND * s.quietest);
+    const own = ownQuiet && arrivalsKnown(arrivals) && (heartbeat === 0 || missed <= QUIET_BEYOND * s.quietest);
     // More than DEAD_AFTER heartbeats: the sensor is silent (floored at the threshold below), told in its own heartbeats.
     const dead = heartbeat > 0 && silentMs > DEAD_AFTER * heartbeat;
 
@@ -2496,8 +2500,8 @@ export class StreamScorer {
     // Against the stream's arrivals (src/pipeline/arrivals.ts): a periodic reporter whose values repeat for long
     // stretches (coarse: 0.1 or 0.5 °C) has long runs, and its silence read against them alone was "unchanged"
     // (tryout 20, finding 6). One history more that spoke, of every channel (no channel reads while none arrives).
-    if (arrivalsKnown(s.arrivals)) {
-      const sur = Math.min(MAX_SURPRISE, arrivalSurprise(s.arrivals, missed));
+    if (arrivalsKnown(arrivals)) {
+      const sur = Math.min(MAX_SURPRISE, arrivalSurprise(arrivals, missed));
       for (let c = 0; c < s.C; c++) if (sur > channels[c]) channels[c] = sur;
       n++;
       if (sur > max) max = sur;
@@ -2541,6 +2545,25 @@ export class StreamScorer {
     s.above = 0;
     s.below = 0;
     return opened;
+  }
+
+  /**
+   * Replaces the stream's arrivals (src/pipeline/arrivals.ts: `arrivals`, ARRIVAL_STATE numbers: count, Σ missed,
+   * Σ missed²) and the most steps it was quiet before one (`quietest`, >= 0; its longest quiet in ms forgotten when 0):
+   * the caller counted them again at the stream's own pace (Detector: a power-up burst's gaps dropped, once its own
+   * gaps fill the window its interval settles on). Nothing for an unknown stream; throws RangeError on another length
+   * or a negative or non-finite number.
+   */
+  restateArrivals(stream: string, arrivals: Float64Array, quietest: number): void {
+    if (arrivals.length !== ARRIVAL_STATE || !arrivals.every((v) => Number.isFinite(v) && v >= 0) || !(quietest >= 0) || !Number.isFinite(quietest)) throw new RangeError('restateArrivals: arrivals must be ARRIVAL_STATE finite numbers >= 0, quietest a finite number >= 0');
+    const s = this.streams.get(stream);
+    if (s === undefined) return;
+    s.arrivals.set(arrivals);
+    s.quietest = quietest;
+    if (quietest === 0) {
+      s.quietestMs = 0;
+      s.quietestAt = Number.NaN;
+    }
   }
 
   /** When the stream's open silence episode (judgeSilence) began on the caller's clock, or null when none is open. */

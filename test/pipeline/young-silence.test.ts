@@ -66,10 +66,12 @@ describe('a young stream dead before its interval settles', () => {
         await feedExplained(det, book, 's', 'sensors/s', readings, out);
         expect(out).toEqual([]);
         expect(det.learning('s')).toBe(true);
+        // Judged once a value repeated (or changed by under half its median change: youngdeath), never without either.
         const repeated = readings.some((r, i) => i > 0 && r.value === readings[i - 1].value);
-        expect(det.silenceJudged('s')).toBe(repeated);
+        const judged = det.silenceJudged('s');
+        if (repeated) expect(judged).toBe(true);
         const at = openedAfter(det, 's', readings[9].ts, 40 * interval, interval / 10);
-        if (!repeated) {
+        if (!judged) {
           expect(at).toBe(-1);
           continue;
         }
@@ -90,11 +92,11 @@ describe('a young stream dead before its interval settles', () => {
       await feedExplained(det, book, 's', 'sensors/s', readings, []);
       const repeated = readings.some((r, i) => i > 0 && r.value === readings[i - 1].value);
       const at = openedAfter(det, 's', readings[n - 1].ts, 200 * MIN, 30 * SEC);
-      if (n <= YOUNG_GAPS || !repeated) {
+      if (n > YOUNG_GAPS && repeated) expect(det.silenceJudged('s')).toBe(true);
+      if (n <= YOUNG_GAPS || !det.silenceJudged('s')) {
         expect(det.silenceJudged('s')).toBe(false);
         expect(at).toBe(-1);
       } else {
-        expect(det.silenceJudged('s')).toBe(true);
         expect(at).toBeGreaterThan(0);
         expect(at).toBeLessThanOrEqual(previous + MIN);
         previous = at;
@@ -104,13 +106,20 @@ describe('a young stream dead before its interval settles', () => {
     expect(previous).toBeLessThan(Number.POSITIVE_INFINITY);
   });
 
-  it('a young stream whose readings never repeated (a fine-grained value, or one that may send changes only) is not judged before its interval settles', async () => {
+  it('a young stream whose readings never repeated: judged when its changes reach under half their median (a fine-grained periodic value: youngdeath), not when they keep a floor (one that may send changes only)', async () => {
     const { det, book } = shipped();
     const rnd = lcg(17);
     const readings = periodic(17, MIN, 20).map((r) => ({ ts: r.ts, value: Math.round((21 + 0.4 * rnd()) * 1000) / 1000 }));
     await feedExplained(det, book, 's', 'sensors/s', readings, []);
-    expect(det.silenceJudged('s')).toBe(false);
-    expect(openedAfter(det, 's', readings[19].ts, 200 * MIN, MIN)).toBe(-1);
+    expect(det.silenceJudged('s')).toBe(true);
+    expect(openedAfter(det, 's', readings[19].ts, 200 * MIN, MIN)).toBeGreaterThan(0);
+    // Each change 0.3 to 0.4 (a floor of 0.3, its median about 0.35), up and down: never under half its median.
+    const floor = shipped();
+    let v = 21;
+    const kept = periodic(18, MIN, 20).map((r, i) => ({ ts: r.ts, value: (v = Math.round((v + (i % 2 === 0 ? 1 : -1) * (0.3 + 0.1 * rnd())) * 1000) / 1000) }));
+    await feedExplained(floor.det, floor.book, 's', 'sensors/s', kept, []);
+    expect(floor.det.silenceJudged('s')).toBe(false);
+    expect(openedAfter(floor.det, 's', kept[19].ts, 200 * MIN, MIN)).toBe(-1);
   });
 
   it('a boot burst (3 readings 1 s apart, then every 5 min): no silence told in its pauses while its first gaps make its interval 1 s', async () => {
