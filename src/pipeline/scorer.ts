@@ -236,6 +236,138 @@ const CYCLE_CLIP = 3;
 function cycleScale(s: StreamScore, c: number, smooth: number): number {
   return s.cycCount[c] >= smooth && s.cycVar[c] > 0 ? Math.sqrt(s.cycVar[c]) : 0;
 }
+/**
+ * The `cycle` statistic of a short window of residuals against a cycle profile: with m the window's trimmed mean
+ * (SPREAD_TRIM: the two largest and two smallest left out), v the residuals' long-term mean square, and w the
+ * window's trimmed spread about m (windowSpread) over its long-term mean over normal windows (`spreadRef`),
+ *
+ *     m² / v + (w − 1 − ln w)   while w > 1   (m² / v alone while w ≤ 1),
+ *
+ * the two parts of 2 / n times the generalized likelihood ratio of a window of n Gaussian residuals whose mean and
+ * variance may both have changed (Basseville and Nikiforov, "Detection of Abrupt Changes: Theory and Application",
+ * Prentice Hall 1993, section 2.2.3): the mean's against the long-term mean square (as before), the variance's
+ * against the variance a normal window shows about its own mean. Two references, because a room's residual against
+ * its day's profile is mostly its weather's slow wander, constant over a window: it is in m and in v, not in a
+ * window's spread (on the cycles of the dev corpus a window's spread is a fifth to a seventh of v). The first term is
+ * the stream off its cycle the same way at every phase (a level shift); the second its residual swinging both ways
+ * wider than normal windows do, with a short mean near 0: a cycle running faster or slower than its profile (a
+ * room's daily cycle at 2–3 times its speed), or one whose shape changed. One-sided: a window quieter than usual is
+ * no news of this kind (spread judges a noise level that fell). Trimmed as the mean is, so a spike or a step is not
+ * a spread (`change` and `level` judge those).
+ *
+ * A cycle that runs on at its own speed after a stretch out of phase (a faster stretch leaves it ahead) is still the
+ * stream's cycle, and a profile held by an open episode never learns the new phase: so while w > SEARCH_SPREAD the
+ * window is judged at the phase offset δ of the profile where its spread is least (δ = 0 and every
+ * ⌈P / PHASE_STEPS⌉ readings round the period P), m and w both taken there: a cycle merely shifted in phase fits at
+ * its shift, one running at another speed fits at none. The window's readings are rebuilt from their residuals as
+ * residual + the profile's value at their place now (one reading apart back from this one: a fill or a bunch in
+ * the window shifts them by its steps), so their residual at δ is residual + S(place) − S(place + δ). Unitless, ≥ 0.
+ *
+ * @param box the channel's short window of residuals (full)
+ * @param v the residuals' long-term mean square (> 0)
+ * @param spreadRef the long-term mean of normal windows' spread (StreamScore.cycSpread; 0: none yet, no variance term)
+ * @param spread this window's (windowSpread(box, c))
+ * @param cy the channel's cycle, for the phase search (null: the window at its own place only)
+ */
+function cycleStatistic(box: Boxcar, c: number, v: number, spreadRef: number, spread: number, cy: CycleProfile | null): number {
+  const m = box.trimmedMean(c, SPREAD_TRIM);
+  const w0 = spreadRef > 0 ? spread / spreadRef : 0;
+  if (!(w0 > 1)) return m ** 2 / v;
+  let best = w0;
+  let bestM = m;
+  const P = cy === null ? 0 : cy.period;
+  if (cy !== null && w0 > SEARCH_SPREAD && P > 1) {
+    // Module scratch (no allocation per reading), grown to the window's length.
+    if (WINDOW.length < box.n) {
+      WINDOW = new Float64Array(box.n);
+      SHIFTED = new Float64Array(box.n);
+    }
+    const n = box.copyChannel(c, WINDOW);
+    const step = Math.max(1, Math.ceil(P / PHASE_STEPS));
+    for (let d = step; d < P; d += step) {
+      // Oldest first: the newest (this reading) at place 0, the one j before it at −j.
+      for (let i = 0; i < n; i++) {
+        const at = i - (n - 1);
+        SHIFTED[i] = WINDOW[i] + cy.expectedAt(at) - cy.expectedAt(at + d);
+      }
+      const md = trimmedMeanOf(SHIFTED, n);
+      const wd = trimmedSpread(SHIFTED, n, md) / spreadRef;
+      if (wd < best) {
+        best = wd;
+        bestM = md;
+      }
+    }
+  }
+  return bestM ** 2 / v + (best > 1 ? (box.count - 2 * SPREAD_TRIM) * (best - 1 - Math.log(best)) : 0);
+}
+
+/** Channel c's short window's trimmed spread about its trimmed mean (trimmedSpread; sensor units squared). */
+function windowSpread(box: Boxcar, c: number): number {
+  if (WINDOW.length < box.n) {
+    WINDOW = new Float64Array(box.n);
+    SHIFTED = new Float64Array(box.n);
+  }
+  const n = box.copyChannel(c, WINDOW);
+  return trimmedSpread(WINDOW, n, box.trimmedMean(c, SPREAD_TRIM));
+}
+
+/**
+ * cycleStatistic looks for a better phase only beyond this w (its variance term 0.31 there, an ordinary window's:
+ * a search costs PHASE_STEPS passes over the window, and below it the own place's statistic is about as small).
+ */
+const SEARCH_SPREAD = 2;
+let WINDOW = new Float64Array(0);
+let SHIFTED = new Float64Array(0);
+/** Phase offsets tried round a period by cycleStatistic (at most; every reading of a shorter period). */
+const PHASE_STEPS = 64;
+
+/** The bounds trimmedSpread and trimmedMeanOf leave out: per call, the two largest and the two smallest of the values. */
+function extremesOf(x: Float64Array, n: number, out: Float64Array): void {
+  let t0 = -Infinity;
+  let t1 = -Infinity;
+  let b0 = Infinity;
+  let b1 = Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = x[i];
+    if (v > t0) {
+      t1 = t0;
+      t0 = v;
+    } else if (v > t1) t1 = v;
+    if (v < b0) {
+      b1 = b0;
+      b0 = v;
+    } else if (v < b1) b1 = v;
+  }
+  out[0] = t0;
+  out[1] = t1;
+  out[2] = b0;
+  out[3] = b1;
+}
+const EXTREMES = new Float64Array(4);
+
+/** Mean of x[0 .. n) less its 2 largest and 2 smallest values (the plain mean when 4 or fewer). */
+function trimmedMeanOf(x: Float64Array, n: number): number {
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += x[i];
+  if (n <= 2 * SPREAD_TRIM) return n === 0 ? 0 : sum / n;
+  extremesOf(x, n, EXTREMES);
+  for (let k = 0; k < 4; k++) sum -= EXTREMES[k];
+  return sum / (n - 2 * SPREAD_TRIM);
+}
+
+/**
+ * Mean square about `centre` of x[0 .. n) less its 2 largest and 2 smallest values (SPREAD_TRIM each side, as the
+ * trimmed mean leaves out), in the values' units squared; 0 when 4 or fewer.
+ */
+function trimmedSpread(x: Float64Array, n: number, centre: number): number {
+  if (n <= 2 * SPREAD_TRIM) return 0;
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += (x[i] - centre) ** 2;
+  extremesOf(x, n, EXTREMES);
+  for (let k = 0; k < 4; k++) sum -= (EXTREMES[k] - centre) ** 2;
+  return Math.max(0, sum) / (n - 2 * SPREAD_TRIM);
+}
+
 /** A record run is taught again each time it grows by this factor (about one bin of the tail histogram). */
 const RECORD_STEP = 1.25;
 /** StreamScore.learnFrom while a stream flat through its learning period has not moved yet. */
@@ -580,6 +712,12 @@ class StreamScore {
   readonly cycVar: Float64Array;
   readonly cycCount: Float64Array;
   /**
+   * Per channel: the long-term mean of the short window's trimmed spread about its own mean (trimmedSpread of the
+   * residuals cycBox holds, sensor units squared) over normal readings, the reference of the `cycle` statistic's
+   * variance term (cycleStatistic); 0: none yet. Learnt as cycVar is (same count and horizon).
+   */
+  readonly cycSpread: Float64Array;
+  /**
    * Per channel: the largest cycle statistic (short trimmed mean of the residual, squared, over cycVar) of a normal
    * reading since the residuals started (StreamScorer.coldCycleHold); Infinity after a restore from a checkpoint
    * that did not keep it (the hold then waits for the next cycle).
@@ -635,7 +773,7 @@ class StreamScore {
     // The per-channel numbers, and the arrivals' state, share one buffer (views of it): a stream costs one
     // allocation for them, not twenty-three (a standalone typed array of one channel holds about 180 bytes, a view
     // about 100: 100,000 junk topics' 5,000 streams, test/e2e/hostile.test.ts).
-    const perChannel = new Float64Array((21 + RUN_STATE) * C + ARRIVAL_STATE);
+    const perChannel = new Float64Array((22 + RUN_STATE) * C + ARRIVAL_STATE);
     const view = (i: number): Float64Array => perChannel.subarray(i * C, (i + 1) * C);
     this.longLog = view(0);
     this.longVar = view(1);
@@ -661,7 +799,8 @@ class StreamScore {
     this.cycMax = after(5);
     this.cycDir = after(6);
     this.cycAside = after(7);
-    this.arrivals = perChannel.subarray((21 + RUN_STATE) * C);
+    this.cycSpread = after(8);
+    this.arrivals = perChannel.subarray((22 + RUN_STATE) * C);
     this.quiet = Array.from({ length: C }, () => []);
     this.zMean = new Boxcar(C, shortSpan(opts.smooth));
     this.resMean = new Boxcar(C, shortSpan(opts.smooth));
@@ -744,6 +883,8 @@ interface EvidenceScratch {
   readonly cycHold: Float64Array;
   /** Per channel: the cycle statistic of this reading while the kind does not speak yet (NaN: none). */
   readonly cycU: Float64Array;
+  /** Per channel: the trimmed spread of the short window of cycle residuals ending at this reading (NaN: none). */
+  readonly cycSp: Float64Array;
   /** Per channel: 1 when the run a gap ended had begun busy (runs.ts busyRun), else 0 (set by a reading after a gap). */
   readonly gapBusy: Float64Array;
   /** Boxcar.seenBeforeRun's answer: [seen, window]. */
@@ -754,7 +895,7 @@ interface EvidenceScratch {
 
 function newEvidenceScratch(C: number): EvidenceScratch {
   const f = (): Float64Array => new Float64Array(C);
-  return { level: f(), shift: f(), res: f(), sp: f(), ch: f(), st: f(), done: f(), d2: f(), logD2: f(), rare: f(), rareMean: f(), cycRes: f(), cycOff: f(), cyc: f(), cycHold: f(), cycU: f(), gapBusy: f(), seen: new Float64Array(2), judged: emptyEvidence(), taught: emptyEvidence() };
+  return { level: f(), shift: f(), res: f(), sp: f(), ch: f(), st: f(), done: f(), d2: f(), logD2: f(), rare: f(), rareMean: f(), cycRes: f(), cycOff: f(), cyc: f(), cycHold: f(), cycU: f(), cycSp: f(), gapBusy: f(), seen: new Float64Array(2), judged: emptyEvidence(), taught: emptyEvidence() };
 }
 
 export class StreamScorer {
@@ -1286,6 +1427,7 @@ export class StreamScorer {
         s.dwells[c].clear();
         s.excursions[c].restart(Math.ceil(this.opts.learnReadings / shortSpan(this.opts.smooth)));
         s.cycVar[c] = 0;
+        s.cycSpread[c] = 0;
         s.cycCount[c] = 0;
         s.cycMax[c] = 0;
       }
@@ -1678,9 +1820,10 @@ export class StreamScorer {
    */
   private cycleEvidence(s: StreamScore, r: StepResult<unknown>, scratch: EvidenceScratch): Float64Array | null {
     const C = s.C;
-    const { cycRes, cycOff, cyc, cycHold, cycU } = scratch;
+    const { cycRes, cycOff, cyc, cycHold, cycU, cycSp } = scratch;
     cycHold.fill(Number.NaN);
     cycU.fill(Number.NaN);
+    cycSp.fill(Number.NaN);
     if (r.item.reset) {
       for (const cy of s.cycles) cy.clear();
       s.cycBox?.clear();
@@ -1714,6 +1857,7 @@ export class StreamScorer {
     const box = s.cycBox ?? (s.cycBox = new Boxcar(C, shortSpan(this.opts.smooth)));
     box.push(cycRes);
     if (box.count < box.n) return null;
+    for (let c = 0; c < C; c++) cycSp[c] = windowSpread(box, c);
     // A duty cycle whose phases vary in length too much for a profile of fixed phase (a thermostat's: a fridge's
     // compressor on for 12 to 18 minutes, off for 25 to 35) says nothing: its residuals against the profile are
     // timing, not level (tryout 30 F2: a fridge plug's normal switches "off the usual cycle" 19 times a day). The
@@ -1731,7 +1875,7 @@ export class StreamScorer {
       // a history that has not seen a whole period of them (how far a duty cycle's phases drift, the cycle's
       // own unevenness) would call the first of those rare.
       if (!(s.cycCount[c] >= Math.max(this.opts.smooth, 2 * s.cycles[c].period) && s.cycVar[c] > 0)) return null;
-      cyc[c] = box.trimmedMean(c, SPREAD_TRIM) ** 2 / s.cycVar[c];
+      cyc[c] = cycleStatistic(box, c, s.cycVar[c], s.cycSpread[c], cycSp[c], s.cycles[c]);
     }
     return cyc;
   }
@@ -1858,11 +2002,24 @@ export class StreamScorer {
           box.clear();
           const e = new Float64Array(C);
           const out = new Float64Array(C);
+          // The windows' spreads first (their mean is the variance term's reference), then the statistics.
+          const spreads: Float64Array[] = [];
           for (let i = 0; i < n; i++) {
             for (let c = 0; c < C; c++) e[c] = res[c][res[c].length - n + i];
             box.push(e);
             if (box.count < box.n) continue;
-            for (let c = 0; c < C; c++) out[c] = box.trimmedMean(c, SPREAD_TRIM) ** 2 / s.cycVar[c];
+            spreads.push(Float64Array.from({ length: C }, (_, c) => windowSpread(box, c)));
+          }
+          for (let c = 0; c < C; c++) s.cycSpread[c] = spreads.reduce((a, sp) => a + sp[c], 0) / Math.max(1, spreads.length);
+          box.clear();
+          let k = 0;
+          for (let i = 0; i < n; i++) {
+            for (let c = 0; c < C; c++) e[c] = res[c][res[c].length - n + i];
+            box.push(e);
+            if (box.count < box.n) continue;
+            // Each at its own place (no phase search: the held windows' places are not the profile's next ones).
+            for (let c = 0; c < C; c++) out[c] = cycleStatistic(box, c, s.cycVar[c], s.cycSpread[c], spreads[k][c], null);
+            k++;
             teachRow(CYCLE, out);
           }
         }
@@ -1871,6 +2028,7 @@ export class StreamScorer {
         for (let c = 0; c < C; c++) {
           s.cycCount[c] = 0;
           s.cycVar[c] = 0;
+          s.cycSpread[c] = 0;
           s.cycMax[c] = 0;
         }
       }
@@ -1909,6 +2067,12 @@ export class StreamScorer {
         if (Number.isFinite(e)) {
           s.cycCount[c]++;
           s.cycVar[c] += (e * e - s.cycVar[c]) / Math.min(this.opts.horizon, s.cycCount[c]);
+          // The window's spread, winsorised as the residual is (at CYCLE_CLIP² of its mean: a spread is a square).
+          const sp = this.scratch.get(s.C)?.cycSp[c];
+          if (sp !== undefined && Number.isFinite(sp)) {
+            const cap = s.cycSpread[c] > 0 ? CYCLE_CLIP * CYCLE_CLIP * s.cycSpread[c] : Infinity;
+            s.cycSpread[c] = s.cycSpread[c] > 0 ? s.cycSpread[c] + (Math.min(cap, sp) - s.cycSpread[c]) / Math.min(this.opts.horizon, s.cycCount[c]) : sp;
+          }
         }
         if (bunched === 0 && !burst) s.cycles[c].teach(x, clip, off);
       }
@@ -1937,6 +2101,7 @@ export class StreamScorer {
       if (s.cycles[c].cycles !== before) {
         s.cycCount[c] = 0;
         s.cycVar[c] = 0;
+        s.cycSpread[c] = 0;
         s.cycMax[c] = 0;
       }
     }
@@ -2608,7 +2773,7 @@ export class StreamScorer {
       shortMeans: { zMean: s.zMean.toJSON(), resMean: s.resMean.toJSON(), shortLog: s.shortLog.toJSON(), rarity: s.rareBox.toJSON(), cycle: s.cycBox?.toJSON(), recent: s.recentValues.toJSON() },
       values: s.values.map((h) => h.toJSON()),
       cycles: s.cycles.map((cy) => cy.toJSON()),
-      cycleResidual: { var: Array.from(s.cycVar), count: Array.from(s.cycCount), max: Array.from(s.cycMax, (v) => (Number.isFinite(v) ? v : -1)) },
+      cycleResidual: { var: Array.from(s.cycVar), count: Array.from(s.cycCount), max: Array.from(s.cycMax, (v) => (Number.isFinite(v) ? v : -1)), spread: Array.from(s.cycSpread) },
       // Only where a channel's drift is set up (a long cycle): a tracker that is not holds nothing.
       ...(s.drifts.some((d) => d.active) ? { drift: s.drifts.map((d) => d.toJSON()) } : {}),
       excursion: s.excursions.map((x) => x.toJSON()),
@@ -2817,6 +2982,8 @@ export class StreamScorer {
       if (typeof res !== 'object' || res === null) throw new Error('scorer snapshot: cycleResidual must be an object');
       s.cycVar.set(nums(res.var, 'cycleResidual.var'));
       s.cycCount.set(nums(res.count, 'cycleResidual.count'));
+      // Absent from a checkpoint written before the variance term: learnt afresh from the next window (cycleStatistic).
+      if (res.spread !== undefined) s.cycSpread.set(nums(res.spread, 'cycleResidual.spread'));
       // A checkpoint that did not keep it: the hold waits for the next cycle (-1 stands for that in a checkpoint).
       if (res.max === undefined) s.cycMax.fill(Infinity);
       else s.cycMax.set(nums(res.max, 'cycleResidual.max').map((v) => (v < 0 ? Infinity : v)));
@@ -3071,8 +3238,8 @@ export interface StreamScoreSnapshot {
   readonly shortMeans: { readonly zMean: BoxcarState; readonly resMean: BoxcarState; readonly shortLog: BoxcarState; readonly rarity: BoxcarState; readonly cycle?: BoxcarState; readonly recent?: BoxcarState };
   /** Per channel, its cycle (src/pipeline/cycle.ts). Absent from checkpoints written before it existed (/5, /4). */
   readonly cycles?: CycleState[];
-  /** Per channel, the long-term mean squared residual against the cycle's profile, and the residuals it learnt. */
-  readonly cycleResidual?: { readonly var: number[]; readonly count: number[]; readonly max?: number[] };
+  /** Per channel, the long-term mean squared residual against the cycle's profile, the residuals it learnt, and the long-term mean of a short window's spread about its mean (absent from checkpoints written before it: learnt afresh). */
+  readonly cycleResidual?: { readonly var: number[]; readonly count: number[]; readonly max?: number[]; readonly spread?: number[] };
   /** Per channel, the drift of its level off a long cycle (src/pipeline/drift.ts); absent where none is set up, and from checkpoints written before it existed (it starts over). */
   readonly drift?: DriftState[];
   /** Per channel, its level's excursion beyond everything shown (src/pipeline/excursion.ts); absent from checkpoints written before it (it starts over, its envelope seeded by its next learnReadings). */
