@@ -222,6 +222,17 @@ export class CycleProfile {
   }
 
   /**
+   * Where the point `d` held values after the next reading (0: the next reading) falls in the cycle, as a fraction
+   * of the period in [0, 1) (NaN without a period here or coarser). The `cycle` kind's spread reference is kept per
+   * part of the cycle by it (src/pipeline/scorer.ts, cycleStatistic).
+   */
+  placeFraction(d: number): number {
+    if (this.profile === null) return this.coarse === null ? Number.NaN : this.coarse.placeFraction(this.coarseOffset(d));
+    const P = this.own;
+    return ((((this.phase + d) % P) + P) % P) / P;
+  }
+
+  /**
    * What the profile expects `d` held values after the next reading (0: the next reading; −1: the latest held one,
    * a bunched reading's place, expectedBunched). NaN without a period.
    */
