@@ -267,20 +267,6 @@ export class Boxcar {
     return out;
   }
 
-  /**
-   * Channel c's held values, oldest first, copied into `out` (its first `count` slots; `out` at least that long).
-   * @returns how many were copied (count)
-   */
-  copyChannel(c: number, out: Float64Array): number {
-    let slot = (this.pos - this.held + this.n) % this.n;
-    const ring = this.ring;
-    for (let j = 0; j < this.held; j++) {
-      out[j] = ring[slot * this.C + c];
-      if (++slot === this.n) slot = 0;
-    }
-    return this.held;
-  }
-
   /** The held values, oldest first, one array of C per push. */
   values(): number[][] {
     const out: number[][] = [];

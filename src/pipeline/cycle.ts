@@ -98,8 +98,6 @@ export interface CycleState {
   readonly ring: number[];
   readonly period: number;
   readonly phase: number;
-  /** Where phase 0 was before the profile's rebuilds (CycleProfile.placeFraction); absent: 0 (and in snapshots written before it). */
-  readonly origin?: number;
   readonly profile: number[] | null;
   readonly since: number;
   readonly cycles: number;
@@ -150,11 +148,6 @@ export class CycleProfile {
   private own = 0;
   /** The phase of the next reading, in [0, period): its profile value is at floor(phase). */
   private phase = 0;
-  /**
-   * Where the profile's phase 0 was before its rebuilds (each puts phase 0 at the next reading): phase + origin is
-   * the next reading's place on a phase scale that a rebuild does not move (placeFraction), in [0, period).
-   */
-  private origin = 0;
   private profile: Float64Array | null = null;
   /** Scratch of weight(): the bins either side of a phase. */
   private bin = 0;
@@ -207,7 +200,6 @@ export class CycleProfile {
     this.since = 0;
     this.own = 0;
     this.phase = 0;
-    this.origin = 0;
     this.profile = null;
     this.spanAge = Infinity;
     this.pendingShift = Number.NaN;
@@ -227,17 +219,6 @@ export class CycleProfile {
    */
   expectedBunched(): number {
     return this.valueAt(-1);
-  }
-
-  /**
-   * Where the point `d` held values after the next reading (0: the next reading) falls in the cycle, as a fraction
-   * of the period in [0, 1) (NaN without a period here or coarser). The `cycle` kind's spread reference is kept per
-   * part of the cycle by it (src/pipeline/scorer.ts, cycleStatistic).
-   */
-  placeFraction(d: number): number {
-    if (this.profile === null) return this.coarse === null ? Number.NaN : this.coarse.placeFraction(this.coarseOffset(d));
-    const P = this.own;
-    return ((((this.phase + this.origin + d) % P) + P) % P) / P;
   }
 
   /**
@@ -939,8 +920,6 @@ export class CycleProfile {
     for (let j = 0; j < bins; j++) profile[j] = num[j] > 0 ? sum[j] / num[j] : j > 0 ? profile[j - 1] : Number.NaN;
     if (!(num[0] > 0)) profile[0] = profile[bins - 1];
     this.profile = profile;
-    // The next reading's place on the scale placeFraction reads stays where it was (the period refined, the same cycle).
-    this.origin = P > 0 ? (((this.phase + this.origin) % P) + P) % P : 0;
     this.phase = 0;
     this.spanAge = Infinity;
     return num;
@@ -953,7 +932,7 @@ export class CycleProfile {
       ring.push(this.at(i));
       if (this.faultAt(i) === 1) fault.push(i);
     }
-    const state = { ring, period: this.own, phase: this.phase, ...(this.origin !== 0 ? { origin: this.origin } : {}), profile: this.profile === null ? null : Array.from(this.profile), since: this.since, cycles: this.cycles, ...(fault.length > 0 ? { fault } : {}) };
+    const state = { ring, period: this.own, phase: this.phase, profile: this.profile === null ? null : Array.from(this.profile), since: this.since, cycles: this.cycles, ...(fault.length > 0 ? { fault } : {}) };
     return this.coarse === null ? state : { ...state, coarse: this.coarse.toJSON(), blockSum: this.blockSum, blockN: this.blockN };
   }
 
@@ -986,10 +965,6 @@ export class CycleProfile {
     c.marking = false;
     c.own = period;
     c.phase = phase;
-    // Absent (0) in snapshots written before it: the spread references' parts of the cycle move by the phase once.
-    const origin = o.origin ?? 0;
-    if (typeof origin !== 'number' || !(origin >= 0) || (period > 0 ? origin >= period : origin !== 0)) throw new Error('cycle snapshot: origin out of range');
-    c.origin = origin;
     c.profile = period > 0 ? Float64Array.from(profile as number[], (v) => (v === null ? Number.NaN : v)) : null;
     c.since = since;
     const cycles = o.cycles;

@@ -236,191 +236,6 @@ const CYCLE_CLIP = 3;
 function cycleScale(s: StreamScore, c: number, smooth: number): number {
   return s.cycCount[c] >= smooth && s.cycVar[c] > 0 ? Math.sqrt(s.cycVar[c]) : 0;
 }
-/**
- * The `cycle` statistic of a short window of residuals against a cycle profile: with m the window's trimmed mean
- * (SPREAD_TRIM: the two largest and two smallest left out), v the residuals' long-term mean square, and w the
- * window's trimmed spread about m (windowSpread) over the long-term mean spread of normal windows that ended at the same
- * part of the cycle (`spreadRef`; a sixteenth of the period: a cycle's noise often depends on its phase),
- *
- *     m² / v + k (w − 1 − ln w)   while w > 1   (m² / v alone while w ≤ 1),
- *
- * twice the log generalized likelihood ratio of a window of k residuals modelled as a common offset plus independent
- * noise, whose offset and noise variance may both have changed (Basseville and Nikiforov, "Detection of Abrupt
- * Changes: Theory and Application", Prentice Hall 1993, section 2.2.3, the GLR of a change in mean and variance):
- * k, the noise's degrees of freedom, is the window's readings less the 4 trimmed if they were independent, and
- * 2 / var(w) over normal windows where they are not (Satterthwaite, "An approximate distribution of estimates of
- * variance components", Biometrics Bulletin 2, 1946: w is then about a chi-squared of k degrees of freedom over k; a
- * counter's residual against its saw-tooth is a random walk, whose windows' spread varies as one of 1 or 2 degrees
- * of freedom, not 27); the offset is one observation, against v (a room's residual against its day's profile is mostly its weather's slow
- * wander, constant over a window: it is in m and in v, and on the dev corpus's cycles a window's spread is a third
- * to a seventh of v); the noise is k observations, against the spread normal windows show about their own mean. Each
- * part is about a chi-squared of one degree of freedom under normal operation. The first term is the stream off its
- * cycle the same way at every phase (a level shift, as before); the second its residual swinging both ways
- * wider than normal windows do, with a short mean near 0: a cycle running faster or slower than its profile (a
- * room's daily cycle at 2–3 times its speed), or one whose shape changed. One-sided: a window quieter than usual is
- * no news of this kind (spread judges a noise level that fell). Trimmed as the mean is, so a spike or a step is not
- * a spread (`change` and `level` judge those).
- *
- * A cycle that runs on at its own speed after a stretch out of phase (a faster stretch leaves it ahead) is still the
- * stream's cycle, and a profile held by an open episode never learns the new phase: so while w > SEARCH_SPREAD the
- * statistic is the least over the phase offsets δ of the profile (δ = 0 and every ⌈P / PHASE_STEPS⌉ readings round
- * the period P; m, w and the spread's reference all taken at δ): the phase is a nuisance parameter of the null
- * hypothesis "the stream follows its profile", its likelihood maximised over it as the GLR does. A cycle merely
- * shifted in phase fits at its shift, one running at another speed fits at none. The window's readings are rebuilt from their residuals as
- * residual + the profile's value at their place now (one reading apart back from this one: a fill or a bunch in
- * the window shifts them by its steps), so their residual at δ is residual + S(place) − S(place + δ). Unitless, ≥ 0.
- *
- * @param box the channel's short window of residuals (full)
- * @param v the residuals' long-term mean square (> 0)
- * @param spreadRef the long-term mean spread of normal windows ending at the same part of the cycle (StreamScore.cycSpread; 0:
- *   none yet, no variance term)
- * @param spread this window's (windowSpread(box, c))
- * @param s the channel's stream, for the phase search (its cycle and spread references; null: the window at its own place only)
- */
-function cycleStatistic(box: Boxcar, c: number, v: number, spreadRef: number, wVar: number, spread: number, s: StreamScore | null): number {
-  const cy = s === null ? null : s.cycles[c];
-  const m = box.trimmedMean(c, SPREAD_TRIM);
-  const w0 = spreadRef > 0 ? spread / spreadRef : 0;
-  // The variance term's weight: its degrees of freedom, at most the window's trimmed count, fewer as far as normal
-  // windows' w varies more than independent residuals' would (2 / var(w), Satterthwaite; none learnt: no term).
-  const dof = Math.min(box.count - 2 * SPREAD_TRIM, wVar > 0 ? 2 / wVar : 0);
-  if (!(w0 > 1) || !(dof > 0)) return m ** 2 / v;
-  const glr = (mean: number, w: number): number => mean ** 2 / v + (w > 1 ? dof * (w - 1 - Math.log(w)) : 0);
-  let best = glr(m, w0);
-  const P = cy === null ? 0 : cy.period;
-  if (s !== null && cy !== null && w0 > SEARCH_SPREAD && P > 1) {
-    // Module scratch (no allocation per reading), grown to the window's length.
-    if (WINDOW.length < box.n) {
-      WINDOW = new Float64Array(box.n);
-      SHIFTED = new Float64Array(box.n);
-    }
-    const n = box.copyChannel(c, WINDOW);
-    const step = Math.max(1, Math.ceil(P / PHASE_STEPS));
-    for (let d = step; d < P; d += step) {
-      // Judged against the spread of normal windows that ended where this one is placed now.
-      const ref = spreadRefAt(s, c, d);
-      if (!(ref > 0)) continue;
-      // Oldest first: the newest (this reading) at place 0, the one j before it at −j.
-      for (let i = 0; i < n; i++) {
-        const at = i - (n - 1);
-        SHIFTED[i] = WINDOW[i] + cy.expectedAt(at) - cy.expectedAt(at + d);
-      }
-      const md = trimmedMeanOf(SHIFTED, n);
-      best = Math.min(best, glr(md, trimmedSpread(SHIFTED, n, md) / ref));
-    }
-  }
-  return best;
-}
-
-/** Channel c's short window's trimmed spread about its trimmed mean (trimmedSpread; sensor units squared). */
-function windowSpread(box: Boxcar, c: number): number {
-  if (WINDOW.length < box.n) {
-    WINDOW = new Float64Array(box.n);
-    SHIFTED = new Float64Array(box.n);
-  }
-  const n = box.copyChannel(c, WINDOW);
-  return trimmedSpread(WINDOW, n, box.trimmedMean(c, SPREAD_TRIM));
-}
-
-/** Parts of a cycle the `cycle` kind's spread reference is kept for (StreamScore.cycSpread). */
-const SPREAD_BINS = 16;
-
-/** Index in StreamScore.cycSpread of channel c's part of the cycle at the place `d` readings after the next one (−1: no period). */
-function spreadIndex(s: StreamScore, c: number, d: number): number {
-  const f = s.cycles[c].placeFraction(d);
-  return Number.isFinite(f) ? c * SPREAD_BINS + Math.min(SPREAD_BINS - 1, Math.floor(f * SPREAD_BINS)) : -1;
-}
-
-/** The spread reference of channel c's window whose newest reading is at place `d` (0: none learnt there yet). */
-function spreadRefAt(s: StreamScore, c: number, d: number): number {
-  const i = spreadIndex(s, c, d);
-  return i < 0 ? 0 : s.cycSpread[i];
-}
-
-/**
- * Teaches channel c's spread reference at the place `d` a normal window's spread `sp`: a mean over the windows
- * learnt there, forgotten over `horizon` of them, each winsorised at CYCLE_CLIP² times the mean (a spread is a
- * square, as the residual is winsorised at CYCLE_CLIP standard deviations).
- */
-function teachSpread(s: StreamScore, c: number, d: number, sp: number, horizon: number): void {
-  const i = spreadIndex(s, c, d);
-  if (i < 0 || !Number.isFinite(sp)) return;
-  const ref = s.cycSpread[i];
-  if (ref > 0) {
-    // The window's w against the reference before it (winsorised as the reference is taught).
-    const w = Math.min(CYCLE_CLIP * CYCLE_CLIP, sp / ref);
-    const n = ++s.cycSpreadVar[2 * c + 1];
-    s.cycSpreadVar[2 * c] += ((w - 1) ** 2 - s.cycSpreadVar[2 * c]) / Math.min(horizon, n);
-  }
-  s.cycSpreadN[i]++;
-  s.cycSpread[i] = ref > 0 ? ref + (Math.min(CYCLE_CLIP * CYCLE_CLIP * ref, sp) - ref) / Math.min(horizon, s.cycSpreadN[i]) : ref + (sp - ref) / s.cycSpreadN[i];
-}
-
-/** Forgets channel c's spread reference (a new period, a new normal: its windows say nothing of the next). */
-function forgetSpread(s: StreamScore, c: number): void {
-  s.cycSpread.fill(0, c * SPREAD_BINS, (c + 1) * SPREAD_BINS);
-  s.cycSpreadN.fill(0, c * SPREAD_BINS, (c + 1) * SPREAD_BINS);
-  s.cycSpreadVar[2 * c] = 0;
-  s.cycSpreadVar[2 * c + 1] = 0;
-}
-
-/**
- * cycleStatistic looks for a better phase only beyond this w (its variance term 0.31 there, an ordinary window's:
- * a search costs PHASE_STEPS passes over the window, and below it the own place's statistic is about as small).
- */
-const SEARCH_SPREAD = 2;
-let WINDOW = new Float64Array(0);
-let SHIFTED = new Float64Array(0);
-/** Phase offsets tried round a period by cycleStatistic (at most; every reading of a shorter period). */
-const PHASE_STEPS = 64;
-
-/** The bounds trimmedSpread and trimmedMeanOf leave out: per call, the two largest and the two smallest of the values. */
-function extremesOf(x: Float64Array, n: number, out: Float64Array): void {
-  let t0 = -Infinity;
-  let t1 = -Infinity;
-  let b0 = Infinity;
-  let b1 = Infinity;
-  for (let i = 0; i < n; i++) {
-    const v = x[i];
-    if (v > t0) {
-      t1 = t0;
-      t0 = v;
-    } else if (v > t1) t1 = v;
-    if (v < b0) {
-      b1 = b0;
-      b0 = v;
-    } else if (v < b1) b1 = v;
-  }
-  out[0] = t0;
-  out[1] = t1;
-  out[2] = b0;
-  out[3] = b1;
-}
-const EXTREMES = new Float64Array(4);
-
-/** Mean of x[0 .. n) less its 2 largest and 2 smallest values (the plain mean when 4 or fewer). */
-function trimmedMeanOf(x: Float64Array, n: number): number {
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += x[i];
-  if (n <= 2 * SPREAD_TRIM) return n === 0 ? 0 : sum / n;
-  extremesOf(x, n, EXTREMES);
-  for (let k = 0; k < 4; k++) sum -= EXTREMES[k];
-  return sum / (n - 2 * SPREAD_TRIM);
-}
-
-/**
- * Mean square about `centre` of x[0 .. n) less its 2 largest and 2 smallest values (SPREAD_TRIM each side, as the
- * trimmed mean leaves out), in the values' units squared; 0 when 4 or fewer.
- */
-function trimmedSpread(x: Float64Array, n: number, centre: number): number {
-  if (n <= 2 * SPREAD_TRIM) return 0;
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += (x[i] - centre) ** 2;
-  extremesOf(x, n, EXTREMES);
-  for (let k = 0; k < 4; k++) sum -= (EXTREMES[k] - centre) ** 2;
-  return Math.max(0, sum) / (n - 2 * SPREAD_TRIM);
-}
-
 /** A record run is taught again each time it grows by this factor (about one bin of the tail histogram). */
 const RECORD_STEP = 1.25;
 /** StreamScore.learnFrom while a stream flat through its learning period has not moved yet. */
@@ -765,23 +580,6 @@ class StreamScore {
   readonly cycVar: Float64Array;
   readonly cycCount: Float64Array;
   /**
-   * Per channel c and part b of its cycle (SPREAD_BINS of them, by the place of a window's newest reading), at
-   * [c · SPREAD_BINS + b]: the long-term mean of the short window's trimmed spread about its own mean (windowSpread of
-   * the residuals cycBox holds, sensor units squared) over normal readings, the reference of the `cycle` statistic's
-   * variance term (cycleStatistic); 0: none yet. Per part, because a cycle's noise often depends on its phase (a
-   * light sensor's exact 0 by night and noisy arch by day; a counter's reset, a step of the residual in the windows
-   * that hold it).
-   */
-  readonly cycSpread: Float64Array;
-  /** Per channel and part of its cycle (as cycSpread): the windows cycSpread learnt (its mean's weight). */
-  readonly cycSpreadN: Float64Array;
-  /**
-   * Per channel c: at [2c] the long-term mean of (w − 1)² over normal windows, w a window's spread over its reference
-   * (cycSpread), and at [2c + 1] the windows it learnt: the variance of w, whose effective degrees of freedom
-   * 2 / var(w) weigh the `cycle` statistic's variance term (Satterthwaite 1946; cycleStatistic).
-   */
-  readonly cycSpreadVar: Float64Array;
-  /**
    * Per channel: the largest cycle statistic (short trimmed mean of the residual, squared, over cycVar) of a normal
    * reading since the residuals started (StreamScorer.coldCycleHold); Infinity after a restore from a checkpoint
    * that did not keep it (the hold then waits for the next cycle).
@@ -864,9 +662,6 @@ class StreamScore {
     this.cycDir = after(6);
     this.cycAside = after(7);
     this.arrivals = perChannel.subarray((21 + RUN_STATE) * C);
-    this.cycSpread = new Float64Array(SPREAD_BINS * C);
-    this.cycSpreadN = new Float64Array(SPREAD_BINS * C);
-    this.cycSpreadVar = new Float64Array(2 * C);
     this.quiet = Array.from({ length: C }, () => []);
     this.zMean = new Boxcar(C, shortSpan(opts.smooth));
     this.resMean = new Boxcar(C, shortSpan(opts.smooth));
@@ -949,8 +744,6 @@ interface EvidenceScratch {
   readonly cycHold: Float64Array;
   /** Per channel: the cycle statistic of this reading while the kind does not speak yet (NaN: none). */
   readonly cycU: Float64Array;
-  /** Per channel: the trimmed spread of the short window of cycle residuals ending at this reading (NaN: none). */
-  readonly cycSp: Float64Array;
   /** Per channel: 1 when the run a gap ended had begun busy (runs.ts busyRun), else 0 (set by a reading after a gap). */
   readonly gapBusy: Float64Array;
   /** Boxcar.seenBeforeRun's answer: [seen, window]. */
@@ -961,7 +754,7 @@ interface EvidenceScratch {
 
 function newEvidenceScratch(C: number): EvidenceScratch {
   const f = (): Float64Array => new Float64Array(C);
-  return { level: f(), shift: f(), res: f(), sp: f(), ch: f(), st: f(), done: f(), d2: f(), logD2: f(), rare: f(), rareMean: f(), cycRes: f(), cycOff: f(), cyc: f(), cycHold: f(), cycU: f(), cycSp: f(), gapBusy: f(), seen: new Float64Array(2), judged: emptyEvidence(), taught: emptyEvidence() };
+  return { level: f(), shift: f(), res: f(), sp: f(), ch: f(), st: f(), done: f(), d2: f(), logD2: f(), rare: f(), rareMean: f(), cycRes: f(), cycOff: f(), cyc: f(), cycHold: f(), cycU: f(), gapBusy: f(), seen: new Float64Array(2), judged: emptyEvidence(), taught: emptyEvidence() };
 }
 
 export class StreamScorer {
@@ -1493,7 +1286,6 @@ export class StreamScorer {
         s.dwells[c].clear();
         s.excursions[c].restart(Math.ceil(this.opts.learnReadings / shortSpan(this.opts.smooth)));
         s.cycVar[c] = 0;
-        forgetSpread(s, c);
         s.cycCount[c] = 0;
         s.cycMax[c] = 0;
       }
@@ -1886,10 +1678,9 @@ export class StreamScorer {
    */
   private cycleEvidence(s: StreamScore, r: StepResult<unknown>, scratch: EvidenceScratch): Float64Array | null {
     const C = s.C;
-    const { cycRes, cycOff, cyc, cycHold, cycU, cycSp } = scratch;
+    const { cycRes, cycOff, cyc, cycHold, cycU } = scratch;
     cycHold.fill(Number.NaN);
     cycU.fill(Number.NaN);
-    cycSp.fill(Number.NaN);
     if (r.item.reset) {
       for (const cy of s.cycles) cy.clear();
       s.cycBox?.clear();
@@ -1923,7 +1714,6 @@ export class StreamScorer {
     const box = s.cycBox ?? (s.cycBox = new Boxcar(C, shortSpan(this.opts.smooth)));
     box.push(cycRes);
     if (box.count < box.n) return null;
-    for (let c = 0; c < C; c++) cycSp[c] = windowSpread(box, c);
     // A duty cycle whose phases vary in length too much for a profile of fixed phase (a thermostat's: a fridge's
     // compressor on for 12 to 18 minutes, off for 25 to 35) says nothing: its residuals against the profile are
     // timing, not level (tryout 30 F2: a fridge plug's normal switches "off the usual cycle" 19 times a day). The
@@ -1941,7 +1731,7 @@ export class StreamScorer {
       // a history that has not seen a whole period of them (how far a duty cycle's phases drift, the cycle's
       // own unevenness) would call the first of those rare.
       if (!(s.cycCount[c] >= Math.max(this.opts.smooth, 2 * s.cycles[c].period) && s.cycVar[c] > 0)) return null;
-      cyc[c] = cycleStatistic(box, c, s.cycVar[c], spreadRefAt(s, c, 0), s.cycSpreadVar[2 * c], cycSp[c], s);
+      cyc[c] = box.trimmedMean(c, SPREAD_TRIM) ** 2 / s.cycVar[c];
     }
     return cyc;
   }
@@ -2068,29 +1858,11 @@ export class StreamScorer {
           box.clear();
           const e = new Float64Array(C);
           const out = new Float64Array(C);
-          // The windows' spreads first (their mean is the variance term's reference), then the statistics.
-          const spreads: Float64Array[] = [];
           for (let i = 0; i < n; i++) {
             for (let c = 0; c < C; c++) e[c] = res[c][res[c].length - n + i];
             box.push(e);
             if (box.count < box.n) continue;
-            spreads.push(Float64Array.from({ length: C }, (_, c) => windowSpread(box, c)));
-          }
-          // The window ending at held reading i (of n) is at place i − n from the next reading.
-          const first = n - spreads.length;
-          for (let c = 0; c < C; c++) forgetSpread(s, c);
-          spreads.forEach((sp, k) => {
-            for (let c = 0; c < C; c++) teachSpread(s, c, first + k - n, sp[c], this.opts.horizon);
-          });
-          box.clear();
-          let k = 0;
-          for (let i = 0; i < n; i++) {
-            for (let c = 0; c < C; c++) e[c] = res[c][res[c].length - n + i];
-            box.push(e);
-            if (box.count < box.n) continue;
-            // Each at its own place (no phase search: the held windows' places are not the profile's next ones).
-            for (let c = 0; c < C; c++) out[c] = cycleStatistic(box, c, s.cycVar[c], spreadRefAt(s, c, i - n), s.cycSpreadVar[2 * c], spreads[k][c], null);
-            k++;
+            for (let c = 0; c < C; c++) out[c] = box.trimmedMean(c, SPREAD_TRIM) ** 2 / s.cycVar[c];
             teachRow(CYCLE, out);
           }
         }
@@ -2099,7 +1871,6 @@ export class StreamScorer {
         for (let c = 0; c < C; c++) {
           s.cycCount[c] = 0;
           s.cycVar[c] = 0;
-          forgetSpread(s, c);
           s.cycMax[c] = 0;
         }
       }
@@ -2138,9 +1909,6 @@ export class StreamScorer {
         if (Number.isFinite(e)) {
           s.cycCount[c]++;
           s.cycVar[c] += (e * e - s.cycVar[c]) / Math.min(this.opts.horizon, s.cycCount[c]);
-          // The window's spread, winsorised as the residual is (at CYCLE_CLIP² of its mean: a spread is a square).
-          const sp = this.scratch.get(s.C)?.cycSp[c];
-          if (sp !== undefined && Number.isFinite(sp)) teachSpread(s, c, 0, sp, this.opts.horizon);
         }
         if (bunched === 0 && !burst) s.cycles[c].teach(x, clip, off);
       }
@@ -2169,7 +1937,6 @@ export class StreamScorer {
       if (s.cycles[c].cycles !== before) {
         s.cycCount[c] = 0;
         s.cycVar[c] = 0;
-        forgetSpread(s, c);
         s.cycMax[c] = 0;
       }
     }
@@ -2841,7 +2608,7 @@ export class StreamScorer {
       shortMeans: { zMean: s.zMean.toJSON(), resMean: s.resMean.toJSON(), shortLog: s.shortLog.toJSON(), rarity: s.rareBox.toJSON(), cycle: s.cycBox?.toJSON(), recent: s.recentValues.toJSON() },
       values: s.values.map((h) => h.toJSON()),
       cycles: s.cycles.map((cy) => cy.toJSON()),
-      cycleResidual: { var: Array.from(s.cycVar), count: Array.from(s.cycCount), max: Array.from(s.cycMax, (v) => (Number.isFinite(v) ? v : -1)), spread: Array.from(s.cycSpread), spreadN: Array.from(s.cycSpreadN), spreadVar: Array.from(s.cycSpreadVar) },
+      cycleResidual: { var: Array.from(s.cycVar), count: Array.from(s.cycCount), max: Array.from(s.cycMax, (v) => (Number.isFinite(v) ? v : -1)) },
       // Only where a channel's drift is set up (a long cycle): a tracker that is not holds nothing.
       ...(s.drifts.some((d) => d.active) ? { drift: s.drifts.map((d) => d.toJSON()) } : {}),
       excursion: s.excursions.map((x) => x.toJSON()),
@@ -3050,12 +2817,6 @@ export class StreamScorer {
       if (typeof res !== 'object' || res === null) throw new Error('scorer snapshot: cycleResidual must be an object');
       s.cycVar.set(nums(res.var, 'cycleResidual.var'));
       s.cycCount.set(nums(res.count, 'cycleResidual.count'));
-      // Absent from a checkpoint written before the variance term: learnt afresh from the next window (cycleStatistic).
-      if (res.spread !== undefined && res.spreadN !== undefined) {
-        s.cycSpread.set(nums(res.spread, 'cycleResidual.spread', SPREAD_BINS * C));
-        s.cycSpreadN.set(nums(res.spreadN, 'cycleResidual.spreadN', SPREAD_BINS * C));
-        if (res.spreadVar !== undefined) s.cycSpreadVar.set(nums(res.spreadVar, 'cycleResidual.spreadVar', 2 * C));
-      }
       // A checkpoint that did not keep it: the hold waits for the next cycle (-1 stands for that in a checkpoint).
       if (res.max === undefined) s.cycMax.fill(Infinity);
       else s.cycMax.set(nums(res.max, 'cycleResidual.max').map((v) => (v < 0 ? Infinity : v)));
@@ -3310,8 +3071,8 @@ export interface StreamScoreSnapshot {
   readonly shortMeans: { readonly zMean: BoxcarState; readonly resMean: BoxcarState; readonly shortLog: BoxcarState; readonly rarity: BoxcarState; readonly cycle?: BoxcarState; readonly recent?: BoxcarState };
   /** Per channel, its cycle (src/pipeline/cycle.ts). Absent from checkpoints written before it existed (/5, /4). */
   readonly cycles?: CycleState[];
-  /** Per channel, the long-term mean squared residual against the cycle's profile, the residuals it learnt, and the long-term mean of a short window's spread about its mean (absent from checkpoints written before it: learnt afresh). */
-  readonly cycleResidual?: { readonly var: number[]; readonly count: number[]; readonly max?: number[]; readonly spread?: number[]; readonly spreadN?: number[]; readonly spreadVar?: number[] };
+  /** Per channel, the long-term mean squared residual against the cycle's profile, and the residuals it learnt. */
+  readonly cycleResidual?: { readonly var: number[]; readonly count: number[]; readonly max?: number[] };
   /** Per channel, the drift of its level off a long cycle (src/pipeline/drift.ts); absent where none is set up, and from checkpoints written before it existed (it starts over). */
   readonly drift?: DriftState[];
   /** Per channel, its level's excursion beyond everything shown (src/pipeline/excursion.ts); absent from checkpoints written before it (it starts over, its envelope seeded by its next learnReadings). */
