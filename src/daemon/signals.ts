@@ -17,6 +17,7 @@ import { formatDuration } from '../util/duration.js';
 import { diffs, median, robustSigma } from '../explain/robust.js';
 import { compileUnits, unitOf, type UnitRule } from '../explain/units.js';
 import { SeriesStore, surpriseOf, type SeriesPoint, type TimeSpan } from '../pipeline/series.js';
+import { PointColumns } from './point-columns.js';
 
 /** Normal readings before an episode kept as its baseline, and first readings of it kept for the whole episode. */
 const BEFORE_POINTS = 600;
@@ -29,7 +30,7 @@ const HEAD_POINTS = 256;
  */
 const RECENT_POINTS = 128;
 const BASE_HEAD_STEP = 64;
-/** Open episodes tracked at most (each holds ≤ 856 readings); beyond, the oldest are forgotten. */
+/** Open episodes tracked at most (each holds ≤ 856 readings, as columns: ~21 kB for one channel); beyond, the oldest are forgotten. */
 const MAX_OPEN = 2000;
 
 export interface SignalBookOptions {
@@ -73,8 +74,10 @@ export interface SignalBookOptions {
 }
 
 interface OpenEpisode {
-  readonly before: SeriesPoint[];
-  readonly head: SeriesPoint[];
+  /** Its baseline: the stream's normal readings before it (BEFORE_POINTS at most), as columns (~25 B a reading, not ~230). */
+  readonly before: PointColumns;
+  /** Its first readings (HEAD_POINTS at most), as columns. */
+  readonly head: PointColumns;
   /** The episode's latest event: what a retelling between events starts from (its start, channels, evidence). */
   last: AnomalyEvent;
   /** The episode's explanation as its latest event carried it; null before the first or when none could be built. */
@@ -641,7 +644,7 @@ export class SignalBook {
     // With no reading before it in the ring (after a restart), told from the stream's newest reading when the silence
     // was noted (restored from its checkpoint: LatestReadings), else, for one channel, from the last reading its
     // record names (missing data's `since` and `value`).
-    let before = episode.before;
+    let before: readonly SeriesPoint[] | null = null;
     const noted = this.silences.get(ev.anomalyId) ?? null;
     const told = episode.explanation;
     // An episode of another kind the silence took over (StreamScorer.judgeSilence: a sensor that went faulty, then
@@ -651,11 +654,12 @@ export class SignalBook {
     const late = ev.kind === 'resolve' ? (this.opts.arrivedLate?.(stream) ?? null) : null;
     if (tookOver) {
       before = [noted];
-    } else if (before.length === 0 && noted !== null && noted.ts < ev.startTs && noted.values.length === channels.length) {
+    } else if (episode.before.length === 0 && noted !== null && noted.ts < ev.startTs && noted.values.length === channels.length) {
       before = [noted];
-    } else if (before.length === 0 && channels.length === 1 && told !== null && told.kind === 'missing_data' && told.value !== null && Number.isFinite(Date.parse(told.since))) {
+    } else if (episode.before.length === 0 && channels.length === 1 && told !== null && told.kind === 'missing_data' && told.value !== null && Number.isFinite(Date.parse(told.since))) {
       before = [{ ts: Date.parse(told.since), values: [told.value], expected: null, spread: null, surprise: Number.NaN, status: 'ok' }];
     }
+    before ??= episode.before.points();
     const e = explainEpisode({
       stream,
       channels,
@@ -874,7 +878,11 @@ export class SignalBook {
     episode.baseline ??= [];
     const known = episode.baseline[c];
     if (known !== undefined) return known;
-    const values = episode.before.map((p) => p.values[c]).filter(Number.isFinite);
+    const values: number[] = [];
+    for (let i = 0; i < episode.before.length; i++) {
+      const v = episode.before.valueAt(i, c);
+      if (Number.isFinite(v)) values.push(v);
+    }
     const recent = values.slice(-BASELINE_READINGS);
     const out = recent.length < 3 ? null : { level: median(recent), band: BAND_SIGMAS * Math.max(robustSigma(recent), robustSigma(diffs(values)) / Math.SQRT2), lo: Math.min(...values), hi: Math.max(...values) };
     episode.baseline[c] = out;
@@ -886,7 +894,7 @@ export class SignalBook {
     if (episode === undefined) {
       // The newest BEFORE_POINTS normal readings before the episode (not a point object for every reading held).
       // Nor the readings of an earlier anomaly of the stream before the detector flagged it (onsets).
-      const before = this.series.lastNormalPoints(ev.sensor, ev.startTs - 1, BEFORE_POINTS, this.onsets.get(ev.sensor));
+      const before = PointColumns.of(this.series.lastNormalPoints(ev.sensor, ev.startTs - 1, BEFORE_POINTS, this.onsets.get(ev.sensor)));
       // An episode first seen after its open (a restart, or forgotten beyond MAX_OPEN) goes on from its record.
       let recorded: AlertExplanation | null = null;
       if (ev.kind !== 'open') {
@@ -897,7 +905,7 @@ export class SignalBook {
         }
       }
       const began = recorded !== null ? Date.parse(recorded.since) : Number.NaN;
-      episode = { before, head: [], last: ev, explanation: recorded, toldAtPeak: null, toldFrom: Infinity, ...(Number.isFinite(began) ? { beganBy: began } : {}) };
+      episode = { before, head: new PointColumns(0, HEAD_POINTS), last: ev, explanation: recorded, toldAtPeak: null, toldFrom: Infinity, ...(Number.isFinite(began) ? { beganBy: began } : {}) };
       this.open.set(ev.anomalyId, episode);
       if (this.open.size > MAX_OPEN) this.open.delete(this.open.keys().next().value!);
     }
@@ -945,7 +953,7 @@ export class SignalBook {
       const after = recent.findIndex((p) => p.ts > ev.endTs);
       if (after >= 0) recent = recent.slice(0, after + 1);
     }
-    const headEnd = episode.head.length > 0 ? episode.head[episode.head.length - 1].ts : -Infinity;
+    const headEnd = episode.head.lastTs();
     // The ring may no longer hold the readings right after the head: then the head stays as it is, and
     // the hole between it and what the ring holds is ours, not a silence of the sensor.
     const ringStart = this.series.oldestTs(stream);
@@ -956,31 +964,34 @@ export class SignalBook {
         if (p.ts > headEnd) episode.head.push(p);
       }
     }
-    const lastHead = episode.head.length > 0 ? episode.head[episode.head.length - 1].ts : -Infinity;
+    const lastHead = episode.head.lastTs();
     const tail = recent.filter((p) => p.ts > lastHead);
     // No reading of the stream recorded at all: nothing to tell (the episode's explanation so far stands). A silence
     // judged while it lasts is told by explainSilence, also with none of its readings recorded (after a restart).
     // (An on/off state held is told from the event alone: its state, since when, the longest before; AnomalyEvent.held.)
     if (episode.before.length === 0 && episode.head.length === 0 && tail.length === 0 && ev.held?.level === undefined) return null;
-    const omittedBefore = tail.length > 0 && episode.head.length > 0 && ringStart > lastHead ? [tail[0].ts] : [];
+    // The episode's readings kept as columns, as points for the explainer (for this explanation only).
+    const before = episode.before.points();
+    const head = episode.head.points();
+    const omittedBefore = tail.length > 0 && head.length > 0 && ringStart > lastHead ? [tail[0].ts] : [];
     // The readings the baseline leaves out (an earlier episode's, an onset's: lastNormalPoints) are no silence of the
     // sensor either, also where the explainer moves the baseline's last readings into the stretch (withOnset: a value
     // that froze as an earlier episode ended; tryout 22, finding 2: `no reading for 17 s (missing data)` told of a
     // value stuck at 12.5 that came every second).
-    const firstOfEpisode = episode.head[0]?.ts ?? tail[0]?.ts;
-    if (episode.before.length > 0 && firstOfEpisode !== undefined) {
-      omittedBefore.push(...leftOut(this.series.points(stream, episode.before[0].ts, firstOfEpisode), episode.before, firstOfEpisode));
+    const firstOfEpisode = head[0]?.ts ?? tail[0]?.ts;
+    if (before.length > 0 && firstOfEpisode !== undefined) {
+      omittedBefore.push(...leftOut(this.series.points(stream, before[0].ts, firstOfEpisode), before, firstOfEpisode));
     }
     // The readings the daemon missed while it was down are no silence of the sensor.
     for (const at of episode.resumedAfter ?? []) {
-      const next = episode.head.find((p) => p.ts > at) ?? tail.find((p) => p.ts > at);
+      const next = head.find((p) => p.ts > at) ?? tail.find((p) => p.ts > at);
       if (next !== undefined) omittedBefore.push(next.ts);
     }
     const channels = this.series.channelsOf(stream) ?? ev.channels;
     // The first readings kept may reach past the resolve's end too: a retelling of the open episode (retell) told
     // it from the readings recorded by then, the recovery after its last reading that held it included (tryout
     // 10, finding 5: a spike's resolve told from 10 readings, 8 of them after the one back).
-    let during = [...episode.head, ...tail];
+    let during = [...head, ...tail];
     // A reading far beyond what the episode had told is told on its own, from it on (followPeak): the readings of the
     // episode before it are left out (an omission of ours, not a silence), the normal ones before the episode kept.
     const peakFrom = episode.peakFrom;
@@ -999,7 +1010,7 @@ export class SignalBook {
       ...this.unitsFor(stream),
       ...this.statesFor(stream),
       ...this.sentFor(stream),
-      before: episode.before,
+      before,
       during,
       channelErrors: ev.channelErrors.length === channels.length ? ev.channelErrors : null,
       startTs: peakFrom !== undefined ? Math.max(ev.startTs, peakFrom) : ev.startTs,
@@ -1108,7 +1119,7 @@ export class SignalBook {
     if (episode === undefined) return null;
     const stream = episode.last.sensor;
     const channels = this.series.channelsOf(stream) ?? episode.last.channels;
-    const headEnd = episode.head.length > 0 ? episode.head[episode.head.length - 1].ts : -Infinity;
+    const headEnd = episode.head.lastTs();
     // From the head's last reading on (when the ring still holds it, so the ring restored holds it too: what
     // explainEvent calls contiguous stays so), or from the episode's start before any head; the newest only.
     const recent = this.series.points(stream, headEnd > -Infinity ? headEnd : episode.last.startTs).slice(-RECENT_POINTS);
@@ -1126,7 +1137,7 @@ export class SignalBook {
       ...(episode.peakRead !== undefined ? { peakRead: episode.peakRead } : {}),
       ...(episode.resumedAfter !== undefined ? { resumedAfter: [...episode.resumedAfter] } : {}),
       base: baseVersion(anomalyId, baseHead),
-      head: storePoints(episode.head.slice(baseHead), channels.length),
+      head: storePoints(episode.head.points(baseHead), channels.length),
       recent: storePoints(recent, channels.length),
       ...(this.series.isWide(episode.last.sensor) ? { ringWide: true } : {}),
     };
@@ -1146,7 +1157,7 @@ export class SignalBook {
     const version = baseVersion(anomalyId, baseHead);
     return {
       version,
-      state: { v: 2, anomalyId, version, channels: [...channels], before: storePoints(episode.before, channels.length), head: storePoints(episode.head.slice(0, baseHead), channels.length) },
+      state: { v: 2, anomalyId, version, channels: [...channels], before: storePoints(episode.before.points(), channels.length), head: storePoints(episode.head.points(0, baseHead), channels.length) },
     };
   }
 
@@ -1164,20 +1175,20 @@ export class SignalBook {
     if (st.anomalyId !== anomalyId) throw new Error(`is of episode ${st.anomalyId}, not ${anomalyId}`);
     const last = readStoredEvent(st.last, stream, anomalyId);
     const C = st.channels.length;
-    let before: SeriesPoint[];
-    let head: SeriesPoint[];
+    let before: PointColumns;
+    let head: PointColumns;
     if (st.v === 1) {
-      before = readPoints(st.before, C);
-      head = readPoints(st.head, C);
+      before = PointColumns.of(readPoints(st.before, C));
+      head = PointColumns.of(readPoints(st.head, C), HEAD_POINTS);
     } else {
       const b = readStoredBase(base, anomalyId, st.base, C);
-      before = readPoints(b.before, C);
-      head = [...readPoints(b.head, C), ...readPoints(st.head, C)];
+      before = PointColumns.of(readPoints(b.before, C));
+      head = PointColumns.of([...readPoints(b.head, C), ...readPoints(st.head, C)], HEAD_POINTS);
     }
     const recent = readPoints(st.recent, C);
     if (recent.length > 0 && this.series.restoreRecent(stream, st.channels, recent, st.ringWide === true) === 0) throw new Error('its recent readings could not be taken back (the stream has readings already)');
     // The stream's newest reading before the stop: what came after it until the next one was lost to the restart.
-    const stoppedAt = this.series.latest(stream)?.ts ?? recent.at(-1)?.ts ?? head.at(-1)?.ts;
+    const stoppedAt = this.series.latest(stream)?.ts ?? recent.at(-1)?.ts ?? head.tsAt(head.length - 1);
     const resumedAfter = [...(st.resumedAfter ?? []), ...(stoppedAt !== undefined ? [stoppedAt] : [])].slice(-MAX_RESUMES);
     this.open.set(anomalyId, { before, head, last, explanation: st.explanation, toldAtPeak: st.toldAtPeak, toldFrom: st.toldFrom ?? Infinity, ...(st.beganBy !== undefined ? { beganBy: st.beganBy } : {}), ...(st.peakFrom !== undefined ? { peakFrom: st.peakFrom } : {}), ...(st.peakRead !== undefined ? { peakRead: st.peakRead } : {}), resumedAfter });
     if (this.open.size > MAX_OPEN) this.open.delete(this.open.keys().next().value!);
@@ -1576,8 +1587,8 @@ function peakEvidence(episode: OpenEpisode, ev: AnomalyEvent, channels: readonly
   if (c < 0) return null;
   let lo = Infinity;
   let hi = -Infinity;
-  for (const p of episode.before) {
-    const v = p.values[c];
+  for (let i = 0; i < episode.before.length; i++) {
+    const v = episode.before.valueAt(i, c);
     if (!Number.isFinite(v)) continue;
     if (v < lo) lo = v;
     if (v > hi) hi = v;
