@@ -13,13 +13,11 @@
  * - A restart keeps them: mosquitto replays the retained configs; on the embedded broker (its retained messages die
  *   with the daemon) the device announces again when it reconnects, as devices do.
  */
-import { Writable } from 'node:stream';
 import mqtt, { type MqttClient } from 'mqtt';
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Daemon } from '../../src/daemon.js';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
-import { inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
+import { capturingLogger, inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
 import { brokerCases, brokerUrlFor } from '../helpers/mosquitto.js';
 import { freePort, waitFor } from '../helpers/net.js';
 
@@ -33,18 +31,6 @@ const LATE_CONFIG = ['homeassistant/sensor/esp/pressure/config', { state_topic: 
 
 type Sensors = { sensors: { sensor: string; unit: string | null }[] };
 type Status = { counters: Record<string, number>; rejections: Record<string, number> };
-
-/** A logger whose lines (JSON) are kept in `lines`. */
-function capturingLogger(): { logger: pino.Logger; lines: { level: number; msg: string }[] } {
-  const lines: { level: number; msg: string }[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString('utf8').split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as { level: number; msg: string });
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines };
-}
 
 describe.skipIf(!builtAndModelsPresent())('homeassistant preset: discovery entities on their own state topics', () => {
   it.each(brokerCases('embedded'))('(%s broker) configs before and after the start, units, an unreadable template, a deleted config, a restart', async (name, available) => {

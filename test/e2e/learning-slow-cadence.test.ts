@@ -14,7 +14,7 @@ import mqtt from 'mqtt';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
-import { inProcessDaemon, tempDataDir, trainInDistWorker, useCleanups } from '../helpers/in-process.js';
+import { capturingLogger, inProcessDaemon, tempDataDir, trainInDistWorker, useCleanups } from '../helpers/in-process.js';
 import { bursts, sensorSeries } from '../helpers/alert-stream.js';
 import { waitFor } from '../helpers/net.js';
 import { HOLDOUT_FRACTION } from '../../src/learn/gate.js';
@@ -66,11 +66,16 @@ describe.skipIf(!builtAndModelsPresent())('a 5-min sensor learns its own model (
     };
     expect(stored()).toBe(had);
 
-    const second = await inProcessDaemon({ dataDir, brokerUrl: null, clock: null, cleanups, overrides, adapters: { train: trainInDistWorker } });
+    // Its log is kept: a failure says where the learning stood (a CI run under load once timed out below, silently).
+    const log = capturingLogger();
+    const second = await inProcessDaemon({ dataDir, brokerUrl: null, clock: null, cleanups, overrides, adapters: { train: trainInDistWorker }, logger: log.logger });
     // The restart counts what was stored, not what a time window left of it.
     expect(second.daemon.ownModel(SENSOR)).toEqual({ phase: 'collecting', readings: had, needed: MIN_READINGS });
     await send(second.url, BEFORE, BEFORE + AFTER, 'b');
-    await waitFor(() => second.daemon.ownModel(SENSOR) === null, 120_000, 'its own model trained and swapped in');
+    await waitFor(() => second.daemon.ownModel(SENSOR) === null, 120_000, 'its own model trained and swapped in').catch((err: unknown) => {
+      const said = log.lines.filter((l) => l.level >= 40 || /train|model|gate/.test(l.msg)).slice(-12);
+      throw new Error(`${(err as Error).message}; own model: ${JSON.stringify(second.daemon.ownModel(SENSOR))}; log: ${JSON.stringify(said)}`);
+    });
     const db = second.daemon.database!;
     const [model] = db.models();
     expect(model.scope).toBe(SENSOR);

@@ -8,6 +8,7 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import pino from 'pino';
@@ -20,6 +21,18 @@ import { Daemon } from '../../src/daemon.js';
 import { trainInWorker } from '../../src/train/in-worker.js';
 import { MODELS } from './daemon.js';
 import { waitFor } from './net.js';
+
+/** A pino logger (level `info`) whose lines, parsed from JSON, are kept in `lines`, for a test that reads what a daemon logged. */
+export function capturingLogger(): { logger: pino.Logger; lines: { level: number; msg: string }[] } {
+  const lines: { level: number; msg: string }[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString('utf8').split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as { level: number; msg: string });
+      done();
+    },
+  });
+  return { logger: pino({ level: 'info' }, stream), lines };
+}
 
 /** A test's cleanups: run last pushed first after each test (see useCleanups). */
 export type Cleanup = () => Promise<unknown> | void;
