@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Subject } from 'rxjs';
 import { shipped } from './lib/shipped.mjs';
+import { hashStreams } from './lib/hash-streams.mjs';
 
 const root = process.argv[2];
 if (root === undefined) {
@@ -39,30 +40,8 @@ const mkDet = () => new Detector(detectorOptions(cfg), {
 });
 const mkBook = () => new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: pino({ level: 'silent' }), now: () => 1_700_000_000_000 });
 
-let seed = 12345;
-const rnd = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed / 4294967296; };
-const t0 = 1_700_000_000_000;
-const state = Array.from({ length: S }, (_, s) => ({ ts: t0 + s * 17, level: 20 + (s % 7), amp: 1 + (s % 5), noise: 0.05 + 0.02 * (s % 4), period: 20 + (s % 40), stuck: 0 }));
-function payload(s, k) {
-  const st = state[s];
-  let gap = 1000 + Math.round((rnd() - 0.5) * 40);
-  if (rnd() < 0.002) gap = 1000 * (2 + Math.floor(rnd() * 5));
-  if (rnd() < 0.0005) gap = 1000 * 600;
-  if (rnd() < 0.002) gap = 0;
-  st.ts += gap;
-  if (k > 400 && rnd() < 0.003) st.level += (rnd() - 0.5) * 10 * st.amp;
-  if (k > 400 && rnd() < 0.003) st.stuck = 30 + Math.floor(rnd() * 60);
-  if (k > 400 && rnd() < 0.003) st.noise *= rnd() < 0.5 ? 6 : 0.1;
-  let v = st.level + st.amp * Math.sin((2 * Math.PI * k) / st.period) + st.noise * (rnd() - 0.5);
-  if (st.stuck > 0) { st.stuck--; v = 85; }
-  if (k > 400 && rnd() < 0.006) v += (rnd() < 0.5 ? -1 : 1) * st.amp * (3 + 10 * rnd());
-  if (s % 10 === 3) return `{"ts":${st.ts},"a":${v.toFixed(4)},"b":${(v * 0.5 + st.noise * rnd()).toFixed(4)}}`;
-  // Readings of more digits than a float32 keeps (the series ring and an episode's columns hold them as float64).
-  if (s % 10 === 7) return `{"ts":${st.ts},"value":${(v * 100).toFixed(6)}}`;
-  // A stream whose channels change for a while (a second channel from reading 1,000 to 1,099, and again at 2,000).
-  if (s % 10 === 9 && k % 1000 < 100 && k >= 1000) return `{"ts":${st.ts},"value":${v.toFixed(4)},"b":${(v * 2).toFixed(3)}}`;
-  return `{"ts":${st.ts},"value":${v.toFixed(4)}}`;
-}
+// detector-hash.mjs's streams (scripts/lib/hash-streams.mjs) with their fault rates raised, and the extras.
+const { state, payload } = hashStreams(S, { level: 0.003, stuck: 0.003, noise: 0.003, spike: 0.006, extras: true });
 
 const ht = createHash('sha256');
 const hc = createHash('sha256');
