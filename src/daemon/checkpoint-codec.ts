@@ -48,9 +48,10 @@ let textBytes = Buffer.alloc(0);
  * The output chunk zlib is given for a row of `n` bytes of text (bytes): half the text and a little, which holds a
  * row's deflated text (deflate halves a row of packed numbers; a larger one takes more chunks of this size, joined).
  * zlib's default is a fresh 16 kB chunk a call, which the deflated row then kept alive as a slice of it until it was
- * copied: a checkpoint of 1,000 young sensors (rows of ~9 kB of text) left ~29 MB of Buffers for the collector
- * (~9 MB with this size and textBytes), which glibc's main arena kept once freed (BENCHMARKS.md, branch `memheap`).
- * The deflated bytes do not depend on the chunk's size (zlib's stream is the same however its output is split).
+ * copied: with a Buffer of each row's text, ~38 kB of ArrayBuffers a young sensor's row (15 kB of text, 7 kB deflated)
+ * for the collector, ~15 kB this way (a save of 1,000 such sensors: the main thread's malloc 1.5-2.6 MB less after it,
+ * BENCHMARKS.md, branch `memheap`). The deflated bytes do not depend on the chunk's size (zlib's stream is the same
+ * however its output is split).
  */
 const deflateChunk = (n: number): number => Math.max(64, (n >>> 1) + 64);
 

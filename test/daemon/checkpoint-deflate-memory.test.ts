@@ -3,10 +3,10 @@
  * daemon/checkpoint-codec.ts storeText), not from a Buffer made of each row's text into zlib's default chunk of
  * 16 kB; and the stored bytes are the very bytes the row's text deflated with zlib's defaults made.
  *
- * Finding (memheap, BENCHMARKS.md): the daemon's first periodic checkpoint of 1,000 young sensors (rows of ~9 kB
- * of text, ~4.5 kB deflated) took the main thread's malloc from ~25 to ~55 MB, which glibc kept. Each row allocated
- * a Buffer of its text and a fresh 16 kB output chunk that the deflated row, a slice of it, kept alive until it was
- * copied behind its 4-byte prefix: 28.8 MB of ArrayBuffers for 1,000 such rows (8.8 MB this way).
+ * Finding (memheap, BENCHMARKS.md): each row of a checkpoint allocated a Buffer of its text and a fresh 16 kB output
+ * chunk that the deflated row, a slice of it, kept alive until it was copied behind its 4-byte prefix: ~38 kB of
+ * ArrayBuffers for the collector a young sensor's row (15 kB of text, 7 kB deflated), ~15 kB this way; a save of
+ * 1,000 such sensors left the main thread's malloc (glibc's [heap]) 1.5-2.6 MB larger on main than this way.
  *
  * What could fail: a row's deflate is given zlib's default output chunk (main: no chunkSize, 16 kB) or one larger than
  * half its text and 64 bytes; a stored row (small, of several output chunks, of text outside ASCII, a base row)
