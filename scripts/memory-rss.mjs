@@ -159,7 +159,7 @@ async function idle(pid, ms) {
 async function probe(pid, file) {
   rmSync(file, { force: true });
   process.kill(pid, 'SIGWINCH');
-  await waitFor(() => existsSync(file), 10_000, 'probe');
+  await waitFor(() => existsSync(file), 60_000, 'probe');
   await sleep(50);
   return JSON.parse(readFileSync(file, 'utf8'));
 }

@@ -37,14 +37,48 @@ const PREFIX = `{"format":"${CHECKPOINT_FORMAT}",`;
  */
 const DEFLATED = Buffer.from([0x00, 0x61, 0x63, 0x32]);
 
-/** A row's stored bytes: DEFLATED and its text deflated. */
+/**
+ * The UTF-8 bytes of the row text being deflated (storeText): grown as needed, never shrunk (as large as the largest
+ * row written, ~73 kB for a 1 Hz stream after 3,000 readings), so a checkpoint of many sensors makes no Buffer of
+ * each row's text.
+ */
+let textBytes = Buffer.alloc(0);
+
+/**
+ * The output chunk zlib is given for a row of `n` bytes of text (bytes): half the text and a little, which holds a
+ * row's deflated text (deflate halves a row of packed numbers; a larger one takes more chunks of this size, joined).
+ * zlib's default is a fresh 16 kB chunk a call, which the deflated row then kept alive as a slice of it until it was
+ * copied: with a Buffer of each row's text, ~38 kB of ArrayBuffers a young sensor's row (15 kB of text, 7 kB deflated)
+ * for the collector, ~15 kB this way (a save of 1,000 such sensors: the main thread's malloc 1.5-2.6 MB less after it,
+ * BENCHMARKS.md, branch `memheap`). The deflated bytes do not depend on the chunk's size (zlib's stream is the same
+ * however its output is split).
+ */
+const deflateChunk = (n: number): number => Math.max(64, (n >>> 1) + 64);
+
+/**
+ * A row's stored bytes: DEFLATED and its text deflated (raw deflate, zlib level 1), in one Buffer of their size.
+ * Allocates that Buffer and zlib's output chunk (deflateChunk), not a Buffer of the text.
+ */
 function storeText(text: string): Buffer {
-  return Buffer.concat([DEFLATED, deflateRawSync(Buffer.from(text), { level: 1 })]);
+  const n = Buffer.byteLength(text, 'utf8');
+  if (textBytes.length < n) textBytes = Buffer.alloc(Math.max(n, 2 * textBytes.length, 4096));
+  textBytes.write(text, 0, n, 'utf8');
+  const deflated = deflateRawSync(textBytes.subarray(0, n), { level: 1, chunkSize: deflateChunk(n) });
+  const blob = Buffer.allocUnsafe(DEFLATED.length + deflated.length);
+  DEFLATED.copy(blob, 0);
+  deflated.copy(blob, DEFLATED.length);
+  return blob;
 }
 
-/** A row's text (inflated when stored so). Throws on a malformed compressed row. */
+/**
+ * A row's text (inflated when stored so). Throws on a malformed compressed row. zlib's output chunk is four times
+ * the deflated bytes (a row's text is about twice them), not its default fresh 16 kB (see deflateChunk).
+ */
 function textOf(blob: Buffer): string {
-  if (blob.length >= DEFLATED.length && blob.subarray(0, DEFLATED.length).equals(DEFLATED)) return inflateRawSync(blob.subarray(DEFLATED.length)).toString('utf8');
+  if (blob.length >= DEFLATED.length && blob.subarray(0, DEFLATED.length).equals(DEFLATED)) {
+    const deflated = blob.subarray(DEFLATED.length);
+    return inflateRawSync(deflated, { chunkSize: Math.max(1024, 4 * deflated.length) }).toString('utf8');
+  }
   return blob.toString('utf8');
 }
 

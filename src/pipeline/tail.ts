@@ -99,27 +99,51 @@ export interface LogPrior {
 const UPPER_EDGE = Float64Array.from({ length: BINS }, (_, t) => Math.pow(10, LOG_MIN + (t + 1) * BIN_WIDTH));
 const CENTRE = Float64Array.from({ length: BINS }, (_, t) => Math.pow(10, LOG_MIN + (t + 0.5) * BIN_WIDTH));
 
-/** The bins of a calibrator that has no mass yet (shared, never written). */
-const NO_BINS: readonly number[] = [];
+/**
+ * Where a calibrator's numbers that are not whole (its weights, its tail fit) are held in `d`, before its window of
+ * bins from BINS_AT: one array of doubles stored as themselves, where eleven fields of the object each pointed to a
+ * boxed double (a heap number of 16 bytes, its slot 8) and the bins were a second array (BENCHMARKS.md, branch `memheap`).
+ */
+/** The weight of the next error; grows by `GROWTH` = 1/(1 - 1/horizon) per error, rescaled before it overflows. */
+const W = 0;
+/** The history's total weight. */
+const TOTAL = 1;
+const GROWTH = 2;
+/** The mass above the tail threshold bin (fitTb) as the walk down from the top summed it. */
+const FIT_ABOVE = 3;
+/** The mass above resumeTb as the walk down from the top summed it. */
+const RESUME_ABOVE = 4;
+/** The tail fit (gpdTail): the mass above the threshold, the GPD's shape and scale (NaN: not fitted), ... */
+const FIT_QU = 5;
+const FIT_XI = 6;
+/** ... what the predictive tail adds to the fitted shape (1 / the excesses the history holds), ... */
+const FIT_XI_UNCERTAINTY = 7;
+const FIT_SIGMA = 8;
+/** ... the mean excess over the threshold (its exponential's scale: lightSurprise). */
+const FIT_MEAN_EXCESS = 9;
+/** The last mass-above walk's sum (massAbove; see sumK). */
+const SUM_S = 10;
+/** d[BINS_AT + i] is the weight of bin base + i. */
+const BINS_AT = 11;
+
+/** While lightSurprise asks (it is not re-entered): the tail above the threshold is the exponential of the fit's mean excess. */
+let lightTail = false;
 /** Bins added beyond the one that falls outside the window when it grows (a tenth of a decade each). */
 const WINDOW_SLACK = 4;
 
 export class TailCalibrator {
   /**
-   * The history's weight per bin, for the window of bins [base, base + bins.length): allocated with the first
-   * mass (a prior or an error), so a stream that never feeds a kind of evidence (no model, a single reading)
-   * costs no bins for it, and grown (cover) when a bin outside it gains mass. Every bin outside the window is 0
-   * (read through `at`). Invariant: whenever top >= 0 the window holds [min(bottom, top), top]. A plain array
-   * of doubles, not a Float64Array: on the JavaScript heap, with 48 bytes of objects besides its values rather
-   * than about 180 (a typed array, its ArrayBuffer and the buffer's own allocation outside the heap).
+   * The calibrator's doubles at the slots W .. SUM_S, then from BINS_AT the history's weight per bin for the window
+   * of bins [base, base + d.length - BINS_AT): empty until the first mass (a prior or an error), so a stream that
+   * never feeds a kind of evidence (no model, a single reading) costs no bins for it, and grown (cover) when a bin
+   * outside it gains mass. Every bin outside the window is 0 (read through `at`). Invariant: whenever top >= 0 the
+   * window holds [min(bottom, top), top]. A plain array of doubles, not a Float64Array: on the JavaScript heap, with
+   * 48 bytes of objects besides its values rather than about 180 (a typed array, its ArrayBuffer and the buffer's
+   * own allocation outside the heap).
    */
-  private bins: number[] = NO_BINS as number[];
-  /** The bin index of bins[0]. */
+  private d: number[];
+  /** The bin index of d[BINS_AT]. */
   private base = 0;
-  /** Weight of the next error; grows by 1/(1 - 1/horizon) per error, rescaled before it overflows. */
-  private w = 1;
-  private total = 0;
-  private readonly growth: number;
   /** Unweighted count of errors added (for `ready`). */
   private count = 0;
   /** Highest bin that ever held mass: the walks down the tail start there. */
@@ -140,38 +164,27 @@ export class TailCalibrator {
   private offered = 0;
   /**
    * The history's tail threshold bin (-1: not known since the history last changed) and the mass above it as
-   * the walk down from the top sums it; then the GPD fit above it (NaN scale: not fitted yet). They depend on
+   * the walk down from the top sums it (d[FIT_ABOVE]); then the GPD fit above it (d[FIT_QU] .. d[FIT_MEAN_EXCESS];
+   * NaN scale: not fitted yet). They depend on
    * the history alone and are dropped whenever it changes (commit), so an answer is the same, bit for bit,
    * with or without them; a history that learns one error in `thin` (the short means) is walked once per change.
    */
   private fitTb = -1;
-  private fitAbove = 0;
   /**
    * Where the next search for the threshold bin may start (-1: at the top), and the mass above that bin as the
-   * walk down from the top summed it. Set by a commit below the known threshold bin (no rescale): the bins at
+   * walk down from the top summed it (d[RESUME_ABOVE]). Set by a commit below the known threshold bin (no rescale): the bins at
    * and above it did not change and the target (a share of the total) did not fall, so the walk from the top
    * would pass them with the same partial sums and the same (false) comparisons; it goes on from there.
    */
   private resumeTb = -1;
-  private resumeAbove = 0;
-  private fitQu = 0;
-  private fitXi = 0;
-  /** What the predictive tail adds to the fitted shape: 1 / the excesses the history holds. */
-  private fitXiUncertainty = 0;
-  private fitSigma = Number.NaN;
-  /** The mean excess over the threshold of the fit (its exponential's scale: lightSurprise). */
-  private fitMeanExcess = Number.NaN;
-  /** While lightSurprise asks: the tail above the threshold is the exponential of the fit's mean excess. */
-  private light = false;
   /**
-   * The last mass-above walk's end (massAbove): the bin `sumK` (-1: none) and sumS, the bins' weights from the
+   * The last mass-above walk's end (massAbove): the bin `sumK` (-1: none) and d[SUM_S], the bins' weights from the
    * top down to sumK summed in that order (from +0). A commit at or above sumK, or a rescale, drops it; one below
    * it leaves every bin it summed as it was. The next walk to a bin at or below sumK goes on from there, so a
    * short mean's history (changed once in `thin` readings, asked at every reading about nearly the same value) is
    * walked once per change rather than per reading; the sum is the same, bit for bit, as a walk from the top.
    */
   private sumK = -1;
-  private sumS = 0;
   /**
    * Errors the history must hold to be ready: `minCount`, or fewer once a learning period has ended on what it
    * gave the history (settle).
@@ -184,7 +197,12 @@ export class TailCalibrator {
   ) {
     if (!(opts.horizon >= 2)) throw new RangeError(`horizon must be >= 2, got ${opts.horizon}`);
     if (!(opts.minCount >= 1)) throw new RangeError(`minCount must be >= 1, got ${opts.minCount}`);
-    this.growth = 1 / (1 - 1 / opts.horizon);
+    const d = zeros(BINS_AT);
+    d[W] = 1;
+    d[GROWTH] = 1 / (1 - 1 / opts.horizon);
+    d[FIT_SIGMA] = Number.NaN;
+    d[FIT_MEAN_EXCESS] = Number.NaN;
+    this.d = d;
     this.need = opts.minCount;
     if (prior !== null && prior.weight > 0) this.addPrior(prior);
   }
@@ -249,11 +267,11 @@ export class TailCalibrator {
    * seen values this large, the same as `surprise`.
    */
   lightSurprise(e: number): number {
-    this.light = true;
+    lightTail = true;
     try {
       return this.surprise(e);
     } finally {
-      this.light = false;
+      lightTail = false;
     }
   }
 
@@ -280,21 +298,22 @@ export class TailCalibrator {
     // The tail threshold's bin tb: the highest bin at which the mass walked down from the top reaches the
     // target (or bin 0); `fitAbove` is the mass above it, summed from the top down.
     if (this.fitTb < 0) {
-      const target = (1 - TAIL_QUANTILE) * this.total;
+      const target = (1 - TAIL_QUANTILE) * this.d[TOTAL];
       let above = 0;
       let k = this.top;
       if (this.resumeTb >= 0) {
         k = this.resumeTb;
-        above = this.resumeAbove;
+        above = this.d[RESUME_ABOVE];
       }
       // The window read directly (every bin from the top down to its base is in it). Below the base every bin is 0:
       // the walk there adds nothing, so it stops at its first bin if it stops there at all (above + 0 >= target),
       // else it runs down to bin 0, as at() would have it.
-      const bins = this.bins;
+      const d = this.d;
       const base = this.base;
+      const at = BINS_AT - base;
       let stopped = false;
       for (const lo = Math.max(base, 1); k >= lo; k--) {
-        const v = bins[k - base];
+        const v = d[k + at];
         if (above + v >= target) {
           stopped = true;
           break;
@@ -303,8 +322,8 @@ export class TailCalibrator {
       }
       if (!stopped && k > 0 && !(above + 0 >= target)) k = 0;
       this.fitTb = Math.max(k, 0);
-      this.fitAbove = above;
-      this.fitSigma = Number.NaN;
+      this.d[FIT_ABOVE] = above;
+      this.d[FIT_SIGMA] = Number.NaN;
     }
     const tb = this.fitTb;
     // The mass above e's bin, summed from the top down as before: above tb by a walk from the top, below it
@@ -317,7 +336,7 @@ export class TailCalibrator {
     // normal events in a mostly quiet stream are not an exponential tail). Above, the fit.
     // (An error below the lowest bin, e.g. an exact 0, has all of that bin at or above it: at most 1.)
     const frac = Math.min(1, (LOG_MIN + (b + 1) * BIN_WIDTH - y) / BIN_WIDTH);
-    let q = (aboveY + (b <= this.top ? this.at(b) * frac : 0)) / this.total;
+    let q = (aboveY + (b <= this.top ? this.at(b) * frac : 0)) / this.d[TOTAL];
     const u = UPPER_EDGE[tb];
     if (e <= u) {
       // Below the threshold both tails are the empirical one: one logarithm for both answers.
@@ -343,19 +362,20 @@ export class TailCalibrator {
     let s = 0;
     if (j <= tb + 1) {
       k = tb + 1;
-      s = this.fitAbove;
+      s = this.d[FIT_ABOVE];
     }
     if (this.sumK >= j && this.sumK < k) {
       k = this.sumK;
-      s = this.sumS;
+      s = this.d[SUM_S];
     }
-    const bins = this.bins;
+    const d = this.d;
     const base = this.base;
+    const at = BINS_AT - base;
     const lo = Math.max(j, base);
     if (k <= lo) return s;
-    for (k--; k >= lo; k--) s += bins[k - base];
+    for (k--; k >= lo; k--) s += d[k + at];
     this.sumK = lo;
-    this.sumS = s;
+    this.d[SUM_S] = s;
     return s;
   }
 
@@ -366,21 +386,21 @@ export class TailCalibrator {
    * kept until the history changes.
    */
   private gpdTail(e: number, u: number, tb: number, predictive: boolean): number {
-    if (Number.isNaN(this.fitSigma)) this.fitGpd(u, tb);
-    if (this.light) return this.fitQu * Math.exp(-(e - u) / Math.max(this.fitMeanExcess, MIN_SCALE * u));
-    const xi = predictive ? this.fitXi + this.fitXiUncertainty : this.fitXi;
-    const x = (e - u) / this.fitSigma;
-    return this.fitQu * (xi < 1e-6 ? Math.exp(-x) : Math.pow(1 + xi * x, -1 / xi));
+    if (Number.isNaN(this.d[FIT_SIGMA])) this.fitGpd(u, tb);
+    if (lightTail) return this.d[FIT_QU] * Math.exp(-(e - u) / Math.max(this.d[FIT_MEAN_EXCESS], MIN_SCALE * u));
+    const xi = predictive ? this.d[FIT_XI] + this.d[FIT_XI_UNCERTAINTY] : this.d[FIT_XI];
+    const x = (e - u) / this.d[FIT_SIGMA];
+    return this.d[FIT_QU] * (xi < 1e-6 ? Math.exp(-x) : Math.pow(1 + xi * x, -1 / xi));
   }
 
   private fitGpd(u: number, tb: number): void {
-    const negligible = 1e-9 * this.total;
+    const negligible = 1e-9 * this.d[TOTAL];
     let mass = 0;
     let s1 = 0;
     let s2 = 0;
     // Bins below the window are 0, at most `negligible`: skipped as the loop would skip them.
     for (let k = Math.max(tb + 1, this.base); k <= this.top; k++) {
-      const w = this.bins[k - this.base];
+      const w = this.d[BINS_AT + k - this.base];
       if (w <= negligible) continue;
       const x = CENTRE[k] - u;
       mass += w;
@@ -389,11 +409,11 @@ export class TailCalibrator {
     }
     // With nothing above u (a history of one value), an error above it is still given the chance of one error
     // in the history (the rule of succession), not zero.
-    const qu = Math.max(mass, this.w) / this.total;
+    const qu = Math.max(mass, this.d[W]) / this.d[TOTAL];
     // A few excesses say little about the tail's shape: the moments are blended with those of an exponential
     // of scale u worth TAIL_PRIOR_MASS errors, so a short history neither makes a value a little beyond
     // what it has seen impossible nor ordinary; with many excesses the data decides.
-    const prior = TAIL_PRIOR_MASS * (this.total / Math.max(this.count, 1));
+    const prior = TAIL_PRIOR_MASS * (this.d[TOTAL] / Math.max(this.count, 1));
     const s0 = u;
     const m = (s1 + prior * s0) / (mass + prior);
     const second = (s2 + prior * 2 * s0 * s0) / (mass + prior);
@@ -409,12 +429,12 @@ export class TailCalibrator {
     // the fitted shape gains 1/n, n the excesses the history holds (its effective count, forgetting included,
     // plus the prior's): a short history cannot call a value a little beyond what it has seen a million times
     // rarer than a long one would; with many excesses nothing changes.
-    const excesses = (mass / this.total) * Math.min(this.count, this.opts.horizon) + TAIL_PRIOR_MASS;
-    this.fitXi = xi;
-    this.fitMeanExcess = m;
-    this.fitXiUncertainty = 1 / excesses;
-    this.fitSigma = Math.max(m * (1 - xi), MIN_SCALE * u);
-    this.fitQu = Math.min(1, qu);
+    const excesses = (mass / this.d[TOTAL]) * Math.min(this.count, this.opts.horizon) + TAIL_PRIOR_MASS;
+    this.d[FIT_XI] = xi;
+    this.d[FIT_MEAN_EXCESS] = m;
+    this.d[FIT_XI_UNCERTAINTY] = 1 / excesses;
+    this.d[FIT_SIGMA] = Math.max(m * (1 - xi), MIN_SCALE * u);
+    this.d[FIT_QU] = Math.min(1, qu);
   }
 
   /**
@@ -458,14 +478,14 @@ export class TailCalibrator {
   /** Commits the error values[i] with a relative weight to the history. */
   private commitAt(values: ArrayLike<number>, i: number, weight: number): void {
     const b = binOf(logOf(values[i]));
-    const w = this.w * weight;
+    const w = this.d[W] * weight;
     this.cover(b, b);
-    this.bins[b - this.base] += w;
-    this.total += w;
+    this.d[BINS_AT + b - this.base] += w;
+    this.d[TOTAL] += w;
     this.count++;
     if (b > this.top) this.top = b;
     if (b < this.bottom) this.bottom = b;
-    this.w *= this.growth;
+    this.d[W] *= this.d[GROWTH];
     if (b >= this.sumK) this.sumK = -1;
     // The history changed: its tail threshold and fit are found again at the next surprise. Below a known
     // threshold bin (and without a rescale) the search goes on from that bin (resumeTb); a commit at or above
@@ -473,9 +493,9 @@ export class TailCalibrator {
     // commit is below it too, since it is at most the threshold bin found from it.
     if (this.fitTb >= 0 && b < this.fitTb) {
       this.resumeTb = this.fitTb;
-      this.resumeAbove = this.fitAbove;
+      this.d[RESUME_ABOVE] = this.d[FIT_ABOVE];
     } else if (this.fitTb >= 0 || b >= this.resumeTb) this.resumeTb = -1;
-    if (this.w > 1e100) {
+    if (this.d[W] > 1e100) {
       this.rescale();
       this.resumeTb = -1;
     }
@@ -506,9 +526,9 @@ export class TailCalibrator {
 
   /** The history's quantile of the error (e.g. 0.5 for the median), or NaN when empty. */
   quantile(q: number): number {
-    if (this.total <= 0) return Number.NaN;
+    if (this.d[TOTAL] <= 0) return Number.NaN;
     let acc = 0;
-    const target = q * this.total;
+    const target = q * this.d[TOTAL];
     // Below `bottom` every bin is 0 and cannot reach a positive target.
     for (let b = target > 0 ? Math.min(this.bottom, this.top) : 0; b <= this.top; b++) {
       acc += this.at(b);
@@ -520,8 +540,10 @@ export class TailCalibrator {
   toJSON(): TailState {
     // Sparse (most bins are empty) and exact: the weights as they are, with the current weight and total.
     const bins: [number, number][] = [];
-    for (let b = this.base; b <= this.top; b++) if (this.bins[b - this.base] > 0) bins.push([b, this.bins[b - this.base]]);
-    const out: TailState = { format: TAIL_FORMAT, bins, count: this.count, w: this.w, total: this.total, top: this.top, pending: this.pendingPairs(), offered: this.offered };
+    const d = this.d;
+    const at = BINS_AT - this.base;
+    for (let b = this.base; b <= this.top; b++) if (d[b + at] > 0) bins.push([b, d[b + at]]);
+    const out: TailState = { format: TAIL_FORMAT, bins, count: this.count, w: this.d[W], total: this.d[TOTAL], top: this.top, pending: this.pendingPairs(), offered: this.offered };
     // Written only when settled below minCount: a checkpoint of any other history is as before.
     return this.need < this.opts.minCount ? { ...out, need: this.need } : out;
   }
@@ -559,12 +581,12 @@ export class TailCalibrator {
     });
     if (top >= 0) c.cover(entries.reduce((lo, [b]) => Math.min(lo, b), top), top);
     for (const [b, v] of entries) {
-      c.bins[b - c.base] = v;
+      c.d[BINS_AT + b - c.base] = v;
       if (b < c.bottom) c.bottom = b;
     }
     c.count = s.count;
-    c.w = s.w;
-    c.total = s.total;
+    c.d[W] = s.w;
+    c.d[TOTAL] = s.total;
     c.top = s.top;
     if (s.offered !== undefined) {
       if (!finite(s.offered) || !Number.isInteger(s.offered) || s.offered < 0) throw new Error('tail state: bad offered');
@@ -608,8 +630,8 @@ export class TailCalibrator {
       const mass = (normalCdf(Math.min(hi, 3)) - normalCdf(Math.max(lo, -3))) * prior.weight;
       if (mass > 1e-9) {
         this.cover(b, b);
-        this.bins[b - this.base] += mass;
-        this.total += mass;
+        this.d[BINS_AT + b - this.base] += mass;
+        this.d[TOTAL] += mass;
         if (b > this.top) this.top = b;
         if (b < this.bottom) this.bottom = b;
       }
@@ -620,7 +642,7 @@ export class TailCalibrator {
   /** Bin k's weight: 0 outside the window. */
   private at(k: number): number {
     const i = k - this.base;
-    return i >= 0 && i < this.bins.length ? this.bins[i] : 0;
+    return i >= 0 && i < this.d.length - BINS_AT ? this.d[BINS_AT + i] : 0;
   }
 
   /**
@@ -629,26 +651,27 @@ export class TailCalibrator {
    * its weights where they were.
    */
   private cover(lo: number, hi: number): void {
-    const n = this.bins.length;
+    const n = this.d.length - BINS_AT;
     if (n > 0 && lo >= this.base && hi < this.base + n) return;
     const from = Math.max(0, n === 0 ? lo - WINDOW_SLACK : lo < this.base ? lo - WINDOW_SLACK : this.base);
     const to = Math.min(BINS - 1, n === 0 ? hi + WINDOW_SLACK : hi >= this.base + n ? hi + WINDOW_SLACK : this.base + n - 1);
-    const grown = zeros(to - from + 1);
-    for (let i = 0; i < n; i++) grown[this.base - from + i] = this.bins[i];
-    this.bins = grown;
+    const grown = zeros(BINS_AT + to - from + 1);
+    for (let i = 0; i < BINS_AT; i++) grown[i] = this.d[i];
+    for (let i = 0; i < n; i++) grown[BINS_AT + this.base - from + i] = this.d[BINS_AT + i];
+    this.d = grown;
     this.base = from;
   }
 
   /** Bins held in memory (the window's length; 0 before any mass). */
   get windowBins(): number {
-    return this.bins.length;
+    return this.d.length - BINS_AT;
   }
 
   private rescale(): void {
-    const s = 1 / this.w;
-    for (let b = this.base; b <= this.top; b++) this.bins[b - this.base] *= s;
-    this.total *= s;
-    this.w = 1;
+    const s = 1 / this.d[W];
+    for (let b = this.base; b <= this.top; b++) this.d[BINS_AT + b - this.base] *= s;
+    this.d[TOTAL] *= s;
+    this.d[W] = 1;
     this.sumK = -1;
   }
 }
