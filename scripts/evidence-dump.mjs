@@ -19,6 +19,12 @@
 //   node scripts/evidence-dump.mjs ROOT OUTDIR CHANNELS [DATA]   CHANNELS: T-4,M-1 or all; DATA: ../shared/datasets
 //   node scripts/evidence-dump.mjs ROOT OUTDIR dev:PARTS [DATA]  files of the dev corpus (seed 1, as evaluate
 //        generates it) whose path contains one of the comma-separated PARTS (dev:all: every file); OUTDIR/<group>_<file>.jsonl
+//   node scripts/evidence-dump.mjs ROOT OUTDIR skab:FILES [DATA]  SKAB files (valve1/9.csv,other/4.csv): each of a file's 8
+//        value columns is its own stream with its own model, as the evaluation runs them (src/replay/run.ts);
+//        OUTDIR/<group>_<file>_<column>.jsonl. The file's row alarms is 1 where any of its columns' `a` is.
+// Environment: MODELS (model cache), CONFIG (a config file to measure instead of ROOT's config/default.yaml, as
+// evaluate's --config), TRAIN='{json}' (training options spread over trainOptionsOf's, e.g. {"patience":1000}: give
+// each setting its own MODELS, as the cache is keyed by stream only).
 import { createWriteStream, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -33,34 +39,48 @@ if (root === undefined || outDir === undefined || which === undefined) {
 const at = (p) => pathToFileURL(resolve(root, p)).href;
 const { loadModel } = await import(at('dist/adapters/onnx-runner.js'));
 const { loadEvalConfig } = await import(at('dist/eval/evaluate.js'));
-const { mslChannels, loadMsl, devSources } = await import(at('dist/eval/datasets.js'));
+const { mslChannels, loadMsl, devSources, loadSkab } = await import(at('dist/eval/datasets.js'));
 const { Detector, detectorOptions, priorsOf } = await import(at('dist/pipeline/detector.js'));
 const { MessageParser } = await import(at('dist/pipeline/parse.js'));
 const { replayParseOptionsOf } = await import(at('dist/pipeline/ingest-options.js'));
 const { payloadOf } = await import(at('dist/replay/drive.js'));
-const { trainOptionsOf } = await import(at('dist/replay/run.js'));
+const { trainOptionsOf, streamRows } = await import(at('dist/replay/run.js'));
 const { trainModel, sidecarOf } = await import(at('dist/train/trainer.js'));
 const { writeModel } = await import(at('dist/model/onnx-export.js'));
 const data = resolve(dataArg ?? '../shared/datasets');
 const models = process.env.MODELS ?? join(tmpdir(), 'anomalyd-evidence-models');
-const config = loadEvalConfig(undefined, resolve(root));
+const config = loadEvalConfig(process.env.CONFIG === undefined ? undefined : resolve(process.env.CONFIG), resolve(root));
+const trainExtra = process.env.TRAIN === undefined ? {} : JSON.parse(process.env.TRAIN);
 const dev = which.startsWith('dev:') ? devSources(1) : null;
 const devParts = dev ? which.slice(4).split(',') : [];
+const skab = which.startsWith('skab:');
 const channels = dev
   ? dev.filter((src) => devParts.includes('all') || devParts.some((p) => src.file.includes(p))).map((src) => src.file)
-  : which === 'all' ? mslChannels(data) : which.split(',');
+  : skab ? which.slice(5).split(',') : which === 'all' ? mslChannels(data) : which.split(',');
 mkdirSync(outDir, { recursive: true });
 const r2 = (x) => (x === null || x === undefined || Number.isNaN(+x) ? null : Math.round(+x * 100) / 100);
 const kinds = (e) => (e ? Object.fromEntries(Object.entries(e).map(([k, v]) => [k, r2(Array.isArray(v) ? v[0] : v)])) : null);
 
-for (const ch of channels) {
-  const s = dev ? await dev.find((src) => src.file === ch).load() : await loadMsl(data, ch);
-  const name = ch.replace(/\.csv$/, '').replaceAll('/', '_');
+/** The streams of a file: one, or (SKAB) one per value column, each with the file's learning and scored rows. */
+function streamsOf(file, s) {
+  if (!skab) return [{ name: file.replace(/\.csv$/, '').replaceAll('/', '_'), s }];
+  const split = streamRows(s.rows, false);
+  const cols = s.rows[0].channels;
+  return cols.map((c, i) => ({
+    name: `${file.replace(/\.csv$/, '').replaceAll('/', '_')}_${c.replaceAll(' ', '')}`,
+    s: { ...s, rows: split.rows.filter((_, k) => k % cols.length === i) },
+  }));
+}
+
+for (const file of channels) {
+  const whole = dev ? await dev.find((src) => src.file === file).load() : skab ? await loadSkab(join(data, 'skab', file)) : await loadMsl(data, file);
+  for (const { name, s } of streamsOf(file, whole)) {
+  const ch = name;
   const dir = join(models, dev ? `dev_${name}` : ch);
   if (!existsSync(dir) || !readdirSync(dir).some((f) => f.endsWith('.json'))) {
     const rows = s.rows.slice(0, s.learnRows).filter((r) => r.values.every(Number.isFinite));
     const series = { channels: ['value'], values: Float64Array.from(rows, (r) => r.values[0]), timestamps: Float64Array.from(rows, (r) => r.ts) };
-    const result = trainModel(series, { ...trainOptionsOf(config), source: `replay rows 0..${s.learnRows - 1} of ${ch}` });
+    const result = trainModel(series, { ...trainOptionsOf(config), ...trainExtra, source: `replay rows 0..${s.learnRows - 1} of ${ch}` });
     mkdirSync(dir, { recursive: true });
     await writeModel(dir, sidecarOf('learn-0', result), result.params);
   }
@@ -100,4 +120,5 @@ for (const ch of channels) {
   await model.release();
   await new Promise((r) => out.end(r));
   console.error(`${ch}: ${s.rows.length} rows`);
+  }
 }
