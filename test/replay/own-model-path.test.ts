@@ -128,11 +128,11 @@ describe('the replay learns as the device does (decideOwnModel)', () => {
     const shippedId = shipped.id;
     await shipped.release();
     expect(device.accepted).toBe(false);
+    expect(res.streams.get('p1')).toBe(shippedId);
     expect(res.learnt).toHaveLength(1);
     const [l] = res.learnt;
     expect(l.outcome).not.toBe('own');
     expect(l.why).toContain(device.reason);
-    expect(res.streams.get('p1')).toBe(shippedId);
     expect(warnings[0]).toBe(`p1: ${l.why}; scored with the shipped model`);
     expect(warnings[1]).toMatch(/^1 stream learnt: 0 kept their own model, 1 the shipped one \((1 rejected by the gate, 0 unchanged|0 rejected by the gate, 1 unchanged) by fine-tuning, 0 not trained\)$/);
   }, 180_000);
