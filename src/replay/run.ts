@@ -47,7 +47,11 @@ export interface ReplayRunOptions {
   readonly trainer?: (series: TrainSeries, opts: TrainOptions) => Promise<TrainResult>;
   /** A row's columns form one multi-channel stream (default: each column its own stream). */
   readonly group?: boolean;
-  /** Told about streams that fell back to the shipped model, and why. */
+  /**
+   * Told about each stream scored with the shipped model after learning, and why (its own model rejected by the
+   * gate, a fine-tuning that kept the shipped weights, too few learning rows, none), then one summary line
+   * (learningSummary); and about shipped weights that cannot be read.
+   */
   readonly warn?: (message: string) => void;
   /**
    * Tell each episode's kind and sentence as the daemon's alerts and record would (src/replay/tell.ts): each output's
