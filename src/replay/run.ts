@@ -170,11 +170,20 @@ export async function runReplay(rows: readonly ReplayRow[], opts: ReplayRunOptio
       // The device's path (src/learn/own-model.ts decideOwnModel, which the learner calls too): each stream's model
       // is fine-tuned from the shipped one on the older part of its learning rows, and kept only when the gate finds
       // it measurably better than the shipped model on their newest part; else the stream is scored with the shipped model.
-      const shared = opts.shippedModel === null ? null : sharedWeightsOf(opts.shippedModel, opts.warn);
+      // Without a shipped model that loads, a stream has no model but its own, as on a device without the shared
+      // model: any own model is taken (the gate's "no model in use"), learnt from random weights.
+      let base: LoadedModel | null = null;
+      if (opts.shippedModel !== null) {
+        try {
+          base = await shippedModel();
+        } catch (err) {
+          opts.warn?.(`the shipped model cannot be loaded (${err instanceof Error ? err.message : String(err)}): own models are learnt from scratch and judged against no model`);
+        }
+      }
+      const shared = base === null || opts.shippedModel === null ? null : sharedWeightsOf(opts.shippedModel, opts.warn);
       let n = 0;
       for (const [stream, series] of seriesOf(split.rows, split.rowOf, learnRows)) {
         const C = series.channels.length;
-        const base = await (opts.shippedModel === null ? Promise.resolve(null) : shippedModel());
         // The model the stream would use without its own: the shipped one when it reads the stream's channels (else none).
         const current = base !== null && base.sidecar.channels.length === C ? base : null;
         try {
