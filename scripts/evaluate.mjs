@@ -189,6 +189,18 @@ console.log(formatTable(summaries));
 console.log('\nStreaming score (NAB method; 0 = never alarming, 100 = perfect):\n');
 console.log(formatNabTable(summaries));
 for (const s of summaries) if (s.failed.length > 0) console.log(`\n${formatFailures(s)}`);
+// Which model scored each stream: its own (the gate took it, as on the device) or the shipped one, and why.
+if (learnRows !== 0) {
+  console.log('\nStreams by the model that scored them (the device\'s path: fine-tuned, gated on the newest 20 % of the learning rows):\n');
+  for (const m of main) {
+    const sum = (k) => m.runs.reduce((a, run) => a + (run.result.counts?.[k] ?? 0), 0);
+    const own = sum('ownModels');
+    const shipped = sum('fallbacks');
+    const gated = sum('gateRejected');
+    const unchanged = sum('unchanged');
+    console.log(`- ${m.dataset}: ${own} of ${own + shipped} kept their own model; ${shipped} the shipped one (${gated} rejected by the gate, ${unchanged} unchanged by fine-tuning, ${shipped - gated - unchanged} not trained)`);
+  }
+}
 
 const timeScale = [];
 let firstScaled = null;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { ModelLoader } from '../contract/ports.js';
-import { runReplay, trainOptionsOf, type ReplayRunOptions } from '../replay/run.js';
+import { runReplay, trainOptionsOf, type ReplayRunOptions, type StreamLearning } from '../replay/run.js';
 import type { StreamDetector } from './stream.js';
 
 export { trainOptionsOf };
@@ -25,9 +25,19 @@ export interface ReplayDetectorOptions {
 }
 
 /**
+ * A file's streams by the model they were scored with: `fallbacks` (the shipped model, any reason), of them
+ * `gateRejected` (own model rejected by the gate) and `unchanged` (fine-tuning kept the shipped weights), and
+ * `ownModels` (kept their own model). All 0 without learning rows.
+ */
+export function learningCounts(learnt: readonly StreamLearning[]): { fallbacks: number; gateRejected: number; unchanged: number; ownModels: number } {
+  const count = (o: StreamLearning['outcome']): number => learnt.filter((l) => l.outcome === o).length;
+  return { fallbacks: learnt.length - count('own'), gateRejected: count('rejected'), unchanged: count('unchanged'), ownModels: count('own') };
+}
+
+/**
  * The replay as a StreamDetector. Per row: `score` is the row's surprise (-log10(1 - score), unbounded, 0
  * while learning), `alarm` 1 while an anomaly episode is open. Counts: rejected rows, missing values, readings, errors, and
- * streams that fell back to the shipped model.
+ * streams by the model they were scored with (learningCounts).
  *
  * @throws what the replay throws (a model that cannot be loaded), so the file is recorded as failed.
  */
@@ -37,7 +47,6 @@ export function replayDetector(opts: ReplayDetectorOptions): StreamDetector {
     try {
       const score = new Float64Array(rows.length);
       const alarm = new Uint8Array(rows.length);
-      let fallbacks = 0;
       const res = await runReplay(
         rows,
         {
@@ -47,7 +56,7 @@ export function replayDetector(opts: ReplayDetectorOptions): StreamDetector {
           shippedModel: opts.shippedModel(config),
           dir,
           ...(opts.trainer === undefined ? {} : { trainer: opts.trainer }),
-          warn: () => void fallbacks++,
+          warn: () => undefined,
         },
         (o) => {
           score[o.index] = o.surprise;
@@ -57,7 +66,7 @@ export function replayDetector(opts: ReplayDetectorOptions): StreamDetector {
       return {
         score,
         alarm,
-        counts: { rejected: res.counters.rejected, missing: res.counters.missing, readings: res.counters.readings, errors: res.counters.errors, fallbacks },
+        counts: { rejected: res.counters.rejected, missing: res.counters.missing, readings: res.counters.readings, errors: res.counters.errors, ...learningCounts(res.learnt) },
         learnSeconds: res.learnSeconds,
         runSeconds: res.runSeconds,
       };

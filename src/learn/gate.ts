@@ -74,8 +74,7 @@ export function percentLower(ratio: number): string {
 
 export function splitHeldOut(history: Float32Array | Float64Array, channels: number): { train: Float32Array; held: HeldOutSeries } {
   const rows = history.length / channels;
-  const heldRows = Math.floor(rows * HOLDOUT_FRACTION);
-  const from = rows - heldRows;
+  const from = trainingRowsOf(rows);
   const values = new Float64Array(history.length);
   for (let c = 0; c < channels; c++) {
     let mean = 0;
@@ -87,6 +86,11 @@ export function splitHeldOut(history: Float32Array | Float64Array, channels: num
     for (let t = 0; t < rows; t++) values[t * channels + c] = Math.max(-INPUT_CLIP, Math.min(INPUT_CLIP, (history[t * channels + c] - mean) / std));
   }
   return { train: Float32Array.from(history.subarray(0, from * channels)), held: { values, channels, from } };
+}
+
+/** Rows of a history of `rows` rows that splitHeldOut gives the training: all but the newest floor(rows · HOLDOUT_FRACTION). */
+export function trainingRowsOf(rows: number): number {
+  return rows - Math.floor(rows * HOLDOUT_FRACTION);
 }
 
 /** One model's errors on one held-out series, reading by reading, for the gate's paired comparison. */

@@ -6,14 +6,16 @@ import type { SidecarInput } from '../model/onnx-export.js';
 import type { ModelAssignment, ModelCheck, ModelStore, ReadingStore } from '../contract/store.js';
 import { sidecarOf, type TrainProgress, type TrainResult, type TrainSeries } from '../train/trainer.js';
 import type { WorkerTrainOptions } from '../train/in-worker.js';
-import { inSensorUnits, standardisationOf, standardisedSegments } from '../train/dataset.js';
 import type { LoadedModel, ModelLoader } from '../contract/ports.js';
 import type { ModelRegistry } from './registry.js';
 import type { OwnModelProgress } from '../contract/own-model.js';
 import type { Config } from '../config/schema.js';
 import { driftedFrom } from '../pipeline/excursion.js';
 import { shortSpan } from '../pipeline/scorer.js';
-import { GATE_ALPHA, HOLDOUT_FRACTION, fewestPassingStretches, fewestReadingsToPass, gate, isTie, splitHeldOut, type GateDecision, type HeldOutSeries } from './gate.js';
+import { GATE_ALPHA, HOLDOUT_FRACTION, fewestPassingStretches, fewestReadingsToPass, isTie, trainingRowsOf, type GateDecision } from './gate.js';
+import { decideOwnModel, unchangedReason } from './own-model.js';
+
+export { unchangedReason };
 
 export interface LearningOptions {
   readonly enabled: boolean;
@@ -563,7 +565,6 @@ export class Learner {
     const sensors = [...s.sensors].filter((x) => !this.pinned.has(x));
     const C = s.channels;
     const histories: Float32Array[] = [];
-    const heldOut: HeldOutSeries[] = [];
     let rows = 0;
     let historyRows = 0;
     let from = Infinity;
@@ -585,87 +586,92 @@ export class Learner {
         this.recordDrifted(name, s, sensors, sensor, block.ts[drifted.row], drifted.channel, retrain);
         return;
       }
-      // The newest part is kept apart for the gate: neither the weights nor the calibration see it.
-      const { train, held } = splitHeldOut(block.values, C);
-      rows += train.length / C;
+      // The newest part is kept apart for the gate (decideOwnModel's split): neither the weights nor the calibration see it.
+      const trainRows = trainingRowsOf(rowsOf);
+      rows += trainRows;
       historyRows += block.ts.length;
       from = Math.min(from, block.ts[0]);
-      to = Math.max(to, block.ts[train.length / C - 1]);
-      histories.push(train);
-      heldOut.push(held);
+      to = Math.max(to, block.ts[trainRows - 1]);
+      histories.push(block.values.length === rowsOf * C ? block.values : block.values.subarray(0, rowsOf * C));
     }
     if (historyRows < this.opts.window * 4) throw new Error(`only ${historyRows} stored readings for ${name}`);
-    const { values, segments } = standardisedSegments(histories, C);
     // Fine-tuning the shared model on the sensor's history rather than learning from scratch: from 3,600
     // readings a model learnt from scratch was 7 to 190 times worse than the shared one on the held-out
     // readings of a slow sine, a random walk or a duty cycle (BENCHMARKS.md "Own models that start from the shared one").
-    const start = this.deps.startFrom?.() ?? null;
-    const init = start !== null && start.cell === this.opts.cell && start.hidden === this.opts.hidden && start.channels === C ? start : undefined;
-    const source = `on-device: ${sensors.join(', ')}; ${rows} readings ${new Date(from).toISOString()} .. ${new Date(to).toISOString()}${init ? '; fine-tuned from the shared model' : ''}`;
-    const channels = Array.from({ length: C }, (_, c) => (C === 1 ? 'value' : `c${c}`));
+    // The split, the start, the unchanged rule and the gate are decideOwnModel's (src/learn/own-model.ts), which the
+    // replay and the evaluation run too.
     this.log.info({ scope: name, sensors, rows, cell: this.opts.cell }, retrain ? 'retraining model' : 'training model');
     const t0 = this.deps.now();
     let lastEpoch = 0;
-    const result = await this.deps.train(
-      { channels, values, segments },
-      { cell: this.opts.cell, hidden: this.opts.hidden, window: this.opts.window, hop: this.opts.hop, epochs: this.opts.epochs, seed: 1, source, ...(init ? { init } : {}) },
-      (p) => {
-        if (p.epochDone && p.epoch !== lastEpoch) {
-          lastEpoch = p.epoch;
-          this.log.info({ scope: name, epoch: p.epoch, maxEpochs: p.maxEpochs, loss: p.trainLoss, valLoss: p.valLoss }, 'training epoch');
-        }
+    const { store, registry } = this.deps;
+    let modelName = '';
+    let writtenSidecar = '';
+    let source = '';
+    const outcome = await decideOwnModel(
+      {
+        histories,
+        channels: C,
+        options: { cell: this.opts.cell, hidden: this.opts.hidden, window: this.opts.window, hop: this.opts.hop, epochs: this.opts.epochs, seed: 1 },
+        shared: this.deps.startFrom?.() ?? null,
+        source: (fineTuned) =>
+          (source = `on-device: ${sensors.join(', ')}; ${rows} readings ${new Date(from).toISOString()} .. ${new Date(to).toISOString()}${fineTuned ? '; fine-tuned from the shared model' : ''}`),
+      },
+      {
+        train: (series, opts, onProgress) => this.deps.train(series, opts, onProgress ?? (() => undefined)),
+        onProgress: (p) => {
+          if (p.epochDone && p.epoch !== lastEpoch) {
+            lastEpoch = p.epoch;
+            this.log.info({ scope: name, epoch: p.epoch, maxEpochs: p.maxEpochs, loss: p.trainLoss, valLoss: p.valLoss }, 'training epoch');
+          }
+        },
+        stopped: () => this.stopped,
+        // The model in use when the training ended: the gate judges the new model against it.
+        inUse: () => {
+          const model = registry.modelFor(sensors[0]);
+          return { model, shared: model !== null && model === registry.fallbackModel };
+        },
+        materialise: async (trained) => {
+          mkdirSync(this.deps.modelsDir, { recursive: true });
+          const stamp = new Date(this.deps.now()).toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+          // Two models of a scope made within one second (a retraining right after a training, `models retrain`)
+          // must not share files: the second would overwrite the first's, which a rollback may still name.
+          const baseName = `${name.replace(/[^A-Za-z0-9_.-]/g, '_')}-${stamp}`;
+          modelName = baseName;
+          for (let k = 2; existsSync(join(this.deps.modelsDir, `${modelName}.json`)); k++) modelName = `${baseName}-${k}`;
+          const { sidecarPath } = await this.deps.writeModel(this.deps.modelsDir, sidecarOf(modelName, trained), trained.params);
+          writtenSidecar = sidecarPath;
+          const model = await this.deps.loadModel(sidecarPath);
+          return {
+            model,
+            discard: async () => {
+              await model.release();
+              removeModelFiles(sidecarPath, model.sidecar.graphs);
+            },
+          };
+        },
       },
     );
-    if (this.stopped) return;
-    const { store, registry } = this.deps;
-    // The model in use when the training ended: the gate judges the new model against it.
-    const current = registry.modelFor(sensors[0]);
-    // Fine-tuning that kept its starting weights (no epoch's validation loss fell below the start: early
-    // stopping returned the shared model's weights) made no new model for a sensor already on the shared model.
-    // It is no rejection of a new model and is not written or gated; it is told as what it is, and the scope
-    // waits for more readings as after a rejection (tryout 26: it was reported as a tied, rejected model).
-    if (init !== undefined && result.bestEpoch === 0 && current !== null && current === registry.fallbackModel) {
-      this.recordUnchanged(name, s, sensors, current.id, result, retrain);
+    if (outcome.kind === 'stopped') return;
+    const result = outcome.result;
+    // Fine-tuning that kept the shared weights made no new model: told as what it is, and the scope waits for
+    // more readings as after a rejection (tryout 26: it was reported as a tied, rejected model).
+    if (outcome.kind === 'unchanged') {
+      this.recordUnchanged(name, s, sensors, outcome.current.id, result, retrain);
       return;
     }
-    mkdirSync(this.deps.modelsDir, { recursive: true });
-    // The trainer saw standardised readings, so its normalisation is in standardised units (mean ~0, std ~1).
-    // A model learnt on one sensor gets it back in that sensor's units: it seeds a new stream of the sensor
-    // (src/pipeline/steps.ts seedNormalisation, ModelRegistry.learntOnAlone). A group's model keeps it as it is:
-    // it is no one sensor's, and is never used to seed one.
-    const trained: TrainResult =
-      sensors.length === 1 && histories.length === 1
-        ? { ...result, normalisation: inSensorUnits(result.normalisation, standardisationOf(histories[0], C)) }
-        : result;
-    const stamp = new Date(this.deps.now()).toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
-    // Two models of a scope made within one second (a retraining right after a training, `models retrain`)
-    // must not share files: the second would overwrite the first's, which a rollback may still name.
-    const baseName = `${name.replace(/[^A-Za-z0-9_.-]/g, '_')}-${stamp}`;
-    let modelName = baseName;
-    for (let k = 2; existsSync(join(this.deps.modelsDir, `${modelName}.json`)); k++) modelName = `${baseName}-${k}`;
-    const { sidecarPath } = await this.deps.writeModel(this.deps.modelsDir, sidecarOf(modelName, trained), trained.params);
-    const model = await this.deps.loadModel(sidecarPath);
-    // The gate: the new model replaces the one in use only if it is measurably better on the held-out readings.
-    let decision: GateDecision;
-    try {
-      decision = await gate(model, current, heldOut);
-    } catch (err) {
-      await model.release();
-      throw err;
-    }
+    const { decision, current } = outcome;
+    const candidateId = outcome.kind === 'accepted' ? outcome.model.id : outcome.candidateId;
     const { reason: _reason, ...figures } = decision;
     // The readings counted towards the next try are those stored after the newest it was judged on (data time),
     // and the check is ordered against the operator's assignments by their sequence (restoreWait).
     const { tries, gaveUp, retryAfter } = this.addCheck(name, s, sensors, {
-      candidate: model.id,
+      candidate: candidateId,
       current: current?.id ?? null,
       accepted: decision.accepted,
       reason: decision.reason,
       figures,
     }, retrain);
-    if (!decision.accepted) {
-      await model.release();
-      removeModelFiles(sidecarPath, model.sidecar.graphs);
+    if (outcome.kind === 'rejected') {
       s.lastTrainedAt = this.deps.now();
       // A retraining keeps its own model and retrains after learning.retrainIntervalMs, as before; a first
       // model waits for more readings (or stops trying), as the store now says (the same after a restart).
@@ -673,7 +679,7 @@ export class Learner {
       this.log.warn(
         {
           scope: name,
-          model: model.id,
+          model: candidateId,
           current: current?.id ?? null,
           sensors,
           heldOut: decision.heldOut,
@@ -694,6 +700,8 @@ export class Learner {
       );
       return;
     }
+    const model = outcome.model;
+    const sidecarPath = writtenSidecar;
     s.retry = null;
     store.addModel({
       id: model.id,
@@ -748,14 +756,6 @@ function rejectedText(figures: unknown): string {
   if (ratio >= 1) return `its last model was ${ratio.toPrecision(3)} times worse than the model in use on ${f.heldOut} held-out readings`;
   const paired = f.paired !== undefined ? `, lower on ${f.paired.better} of ${f.paired.stretches} stretches` : '';
   return `its last model was not measurably better than the model in use on ${f.heldOut} held-out readings (${ratio.toPrecision(3)} times its loss${paired})`;
-}
-
-/**
- * Why a training made no new model, for people: "training from the shared model kept its weights: none of its
- * 4 epochs lowered the validation loss below the start (0.1234; lowest 0.1301)".
- */
-export function unchangedReason(epochs: number, initialValLoss: number, lowest: number): string {
-  return `training from the shared model kept its weights: none of its ${epochs} epoch${epochs === 1 ? '' : 's'} lowered the validation loss below the start (${initialValLoss.toPrecision(4)}; lowest ${lowest.toPrecision(4)})`;
 }
 
 /** Why a scope stopped trying, for people (status, the API, the dashboard). */

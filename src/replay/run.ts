@@ -9,11 +9,14 @@
  * streams, opt-in), learnt and scored together. A row reports the most surprising of its streams and is
  * anomalous while any of them is.
  *
- * Learning. Rows [0, learnRows) of each stream train its model (as the device learns from a stream's own
- * normal history) and are replayed first as known-normal readings: they warm the stream up (normalisation,
- * model state, histories) and open no episode. A stream whose learning rows are too few to train on is
- * scored with the shipped model instead, and a warning says so; a stream with no learning rows at all too.
- * With learnRows 0 every stream uses the shipped model.
+ * Learning. Rows [0, learnRows) of each stream are its normal history, learnt from as the device's learner learns
+ * (src/learn/own-model.ts decideOwnModel, the one function both call): a model fine-tuned from the shipped one on
+ * the older 80 % of them, kept only when the gate finds it measurably better than the shipped model on the newest
+ * 20 %; a stream whose own model is rejected, whose fine-tuning kept the shipped weights, whose learning rows are
+ * too few to train on, or that has none, is scored with the shipped model, a warning says so per stream and a
+ * summary line counts them (ReplayRunResult.learnt). The learning rows are replayed first as known-normal readings:
+ * they warm the stream up (normalisation, model state, histories) and open no episode. With learnRows 0 every
+ * stream uses the shipped model.
  */
 import type { Config } from '../config/schema.js';
 import type { LoadedModel, ModelLoader } from '../contract/ports.js';
@@ -21,6 +24,9 @@ import { Detector, detectorOptions, priorsOf } from '../pipeline/detector.js';
 import { MessageParser } from '../pipeline/parse.js';
 import { replayParseOptionsOf } from '../pipeline/ingest-options.js';
 import { writeModel } from '../model/onnx-export.js';
+import { readModelParams } from '../model/onnx-params.js';
+import type { Seq2SeqParams } from '../model/spec.js';
+import { decideOwnModel, unchangedReason, type OwnTrainOptions } from '../learn/own-model.js';
 import { sidecarOf, trainModel, type TrainOptions, type TrainResult, type TrainSeries } from '../train/trainer.js';
 import { replayRows, type ReplayCounters, type ReplayOutput, type ReplayRow } from './drive.js';
 import { EpisodeTeller, type ToldEpisode } from './tell.js';
@@ -41,7 +47,11 @@ export interface ReplayRunOptions {
   readonly trainer?: (series: TrainSeries, opts: TrainOptions) => Promise<TrainResult>;
   /** A row's columns form one multi-channel stream (default: each column its own stream). */
   readonly group?: boolean;
-  /** Told about streams that fell back to the shipped model, and why. */
+  /**
+   * Told about each stream scored with the shipped model after learning, and why (its own model rejected by the
+   * gate, a fine-tuning that kept the shipped weights, too few learning rows, none), then one summary line
+   * (learningSummary); and about shipped weights that cannot be read.
+   */
   readonly warn?: (message: string) => void;
   /**
    * Tell each episode's kind and sentence as the daemon's alerts and record would (src/replay/tell.ts): each output's
@@ -54,6 +64,8 @@ export interface ReplayRunResult {
   readonly counters: ReplayCounters;
   /** Streams and the model each used. */
   readonly streams: ReadonlyMap<string, string>;
+  /** With learnRows > 0: each stream's learning, in the order learnt: whether it kept its own model, and why. */
+  readonly learnt: readonly StreamLearning[];
   readonly learnSeconds: number;
   /** Wall time of the replay proper (after training and model loads), s. */
   readonly runSeconds: number;
@@ -67,9 +79,51 @@ export interface ReplayRunResult {
   readonly episodes: readonly ToldEpisode[];
 }
 
-/** The training options the device's learner uses (src/learn/learner.ts), from the config. */
-export function trainOptionsOf(config: Config): Omit<TrainOptions, 'now' | 'source'> {
+/** One stream's learning in a replay: whether it is scored with its own model (`own`) or the shipped one, and why. */
+export interface StreamLearning {
+  readonly stream: string;
+  /**
+   * `own`: scored with its own model (the gate accepted it); the shipped model else: `rejected` by the gate,
+   * `unchanged` (fine-tuning kept the shipped weights), `untrained` (too few learning rows, or none).
+   */
+  readonly outcome: 'own' | 'rejected' | 'unchanged' | 'untrained';
+  /** The gate's reason (own, or rejected), the unchanged training's, or why nothing was trained. */
+  readonly why: string;
+}
+
+/**
+ * The training options the device's learner (src/learn/learner.ts) passes to decideOwnModel, from the config: cell
+ * (model.cell), hidden size and maximum epochs (learning.*), window and hop (window.*), seed 1. Where the model
+ * starts (`init`: the shipped model's weights when they fit) is decideOwnModel's rule, not an option here.
+ */
+export function trainOptionsOf(config: Config): OwnTrainOptions {
   return { cell: config.model.cell, hidden: config.learning.hidden, epochs: config.learning.epochs, window: config.window.length, hop: config.window.hop, seed: 1 };
+}
+
+/**
+ * For people: "3 streams: 1 kept its own model, 2 the shipped one (1 rejected by the gate, 1 unchanged by
+ * fine-tuning, 0 too short to learn from)".
+ */
+export function learningSummary(learnt: readonly StreamLearning[]): string {
+  const count = (o: StreamLearning['outcome']): number => learnt.filter((l) => l.outcome === o).length;
+  const own = count('own');
+  const shipped = learnt.filter((l) => l.outcome !== 'own');
+  const gateRejected = count('rejected');
+  const unchanged = count('unchanged');
+  return (
+    `${learnt.length} stream${learnt.length === 1 ? '' : 's'} learnt: ${own} kept ${own === 1 ? 'its' : 'their'} own model, ${shipped.length} the shipped one ` +
+    `(${gateRejected} rejected by the gate, ${unchanged} unchanged by fine-tuning, ${shipped.length - gateRejected - unchanged} not trained)`
+  );
+}
+
+/** The shipped model's weights, which own models start from (the daemon's sharedWeights); null when unreadable, said once. */
+function sharedWeightsOf(sidecarPath: string, warn?: (message: string) => void): Seq2SeqParams | null {
+  try {
+    return readModelParams(sidecarPath);
+  } catch (err) {
+    warn?.(`could not read the shipped model's weights (${err instanceof Error ? err.message : String(err)}): own models are learnt from scratch`);
+    return null;
+  }
 }
 
 /** Splits rows into the streams the detector sees: one per value column, or one group per row's sensor (a row's `newRecording` mark goes to each). */
@@ -100,6 +154,7 @@ export async function runReplay(rows: readonly ReplayRow[], opts: ReplayRunOptio
   const owned: LoadedModel[] = [];
   const models = new Map<string, LoadedModel>();
   const used = new Map<string, string>();
+  const learnt: StreamLearning[] = [];
   let shipped: LoadedModel | null = null;
   const shippedModel = async (): Promise<LoadedModel> => {
     if (shipped !== null) return shipped;
@@ -112,19 +167,62 @@ export async function runReplay(rows: readonly ReplayRow[], opts: ReplayRunOptio
   try {
     if (learnRows > 0) {
       const train = opts.trainer ?? ((series: TrainSeries, o: TrainOptions) => Promise.resolve(trainModel(series, o)));
-      let n = 0;
-      for (const [stream, series] of seriesOf(split.rows, split.rowOf, learnRows)) {
+      // The device's path (src/learn/own-model.ts decideOwnModel, which the learner calls too): each stream's model
+      // is fine-tuned from the shipped one on the older part of its learning rows, and kept only when the gate finds
+      // it measurably better than the shipped model on their newest part; else the stream is scored with the shipped model.
+      // Without a shipped model that loads, a stream has no model but its own, as on a device without the shared
+      // model: any own model is taken (the gate's "no model in use"), learnt from random weights.
+      let base: LoadedModel | null = null;
+      if (opts.shippedModel !== null) {
         try {
-          const result = await train(series, { ...trainOptionsOf(config), ...definedOnly(opts.train ?? {}), source: `replay rows 0..${learnRows - 1} of ${stream}` });
-          const { sidecarPath } = await writeModel(opts.dir, sidecarOf(`learn-${n++}`, result), result.params);
-          const model = await opts.loadModel(sidecarPath);
-          owned.push(model);
-          models.set(stream, model);
+          base = await shippedModel();
         } catch (err) {
-          if (!(err instanceof RangeError)) throw err;
-          opts.warn?.(`${stream}: ${err.message}; scored with the shipped model`);
+          opts.warn?.(`the shipped model cannot be loaded (${err instanceof Error ? err.message : String(err)}): own models are learnt from scratch and judged against no model`);
         }
       }
+      const shared = base === null || opts.shippedModel === null ? null : sharedWeightsOf(opts.shippedModel, opts.warn);
+      let n = 0;
+      for (const [stream, series] of seriesOf(split.rows, split.rowOf, learnRows)) {
+        const C = series.channels.length;
+        // The model the stream would use without its own: the shipped one when it reads the stream's channels (else none).
+        const current = base !== null && base.sidecar.channels.length === C ? base : null;
+        try {
+          const outcome = await decideOwnModel(
+            {
+              histories: [series.values],
+              channels: C,
+              options: { ...trainOptionsOf(config), ...definedOnly(opts.train ?? {}) },
+              shared,
+              source: (fineTuned) => `replay rows 0..${learnRows - 1} of ${stream}${fineTuned ? '; fine-tuned from the shipped model' : ''}`,
+            },
+            {
+              train: (s, o) => train(s, o),
+              inUse: () => ({ model: current, shared: current !== null }),
+              materialise: async (result) => {
+                const { sidecarPath } = await writeModel(opts.dir, sidecarOf(`learn-${n++}`, result), result.params);
+                const model = await opts.loadModel(sidecarPath);
+                return { model, discard: () => model.release() };
+              },
+            },
+          );
+          if (outcome.kind === 'accepted') {
+            owned.push(outcome.model);
+            models.set(stream, outcome.model);
+            learnt.push({ stream, outcome: 'own', why: outcome.decision.reason });
+          } else if (outcome.kind === 'rejected') {
+            learnt.push({ stream, outcome: 'rejected', why: `own model rejected by the gate, ${outcome.decision.reason}` });
+          } else if (outcome.kind === 'unchanged') {
+            const r = outcome.result;
+            const lowest = r.losses.length > 0 ? Math.min(...r.losses.map((l) => l.val)) : r.training.initialValLoss;
+            learnt.push({ stream, outcome: 'unchanged', why: unchangedReason(r.losses.length, r.training.initialValLoss, lowest) });
+          }
+        } catch (err) {
+          if (!(err instanceof RangeError)) throw err;
+          learnt.push({ stream, outcome: 'untrained', why: err.message });
+        }
+      }
+      for (const l of learnt) if (l.outcome !== 'own') opts.warn?.(`${l.stream}: ${l.why}; scored with the shipped model`);
+      if (learnt.length > 0) opts.warn?.(learningSummary(learnt));
     }
     const learnSeconds = (performance.now() - t0) / 1000;
     // Every stream needs a model up front (the detector's port is synchronous).
@@ -135,7 +233,10 @@ export async function runReplay(rows: readonly ReplayRow[], opts: ReplayRunOptio
         throw new Error(`the shipped model ${m.id} reads ${m.sidecar.channels.length} channel(s), stream ${r.sensor} has ${r.channels.length}: learn a model for it with --learn-first N`);
       }
       models.set(r.sensor, m);
-      if (learnRows > 0 && !used.has(r.sensor)) opts.warn?.(`${r.sensor}: no rows to learn from; scored with the shipped model`);
+      if (learnRows > 0 && !used.has(r.sensor) && !learnt.some((l) => l.stream === r.sensor)) {
+        learnt.push({ stream: r.sensor, outcome: 'untrained', why: 'no rows to learn from' });
+        opts.warn?.(`${r.sensor}: no rows to learn from; scored with the shipped model`);
+      }
       used.set(r.sensor, m.id);
     }
     for (const [stream, m] of models) used.set(stream, m.id);
@@ -161,7 +262,7 @@ export async function runReplay(rows: readonly ReplayRow[], opts: ReplayRunOptio
     const cpu1 = process.cpuUsage();
     const counters = await replayRows(detector, split.rows, sink, { learnRows, rowOf: split.rowOf, inputs: rows, ...(teller !== undefined ? { tell: teller } : {}) });
     const cpu = process.cpuUsage(cpu1);
-    return { counters, streams: used, learnSeconds, runSeconds: (performance.now() - t1) / 1000, runCpuSeconds: (cpu.user + cpu.system) / 1e6, episodes: teller?.told() ?? [] };
+    return { counters, streams: used, learnt, learnSeconds, runSeconds: (performance.now() - t1) / 1000, runCpuSeconds: (cpu.user + cpu.system) / 1e6, episodes: teller?.told() ?? [] };
   } finally {
     await Promise.allSettled(owned.map((m) => m.release()));
   }
