@@ -617,6 +617,8 @@ export class Learner {
       },
     );
     if (this.stopped) return;
+    // Told, not acted on: the gate below judges the model against the one in use on the held-out readings.
+    for (const w of result.warnings) this.log.warn({ scope: name, predVsPersistence: result.predVsPersistence, steps: result.steps }, w);
     const { store, registry } = this.deps;
     // The model in use when the training ended: the gate judges the new model against it.
     const current = registry.modelFor(sensors[0]);

@@ -536,15 +536,12 @@ export function trainModel(series: TrainSeries, opts: TrainOptions, onProgress?:
   const validate = (): number => evaluateStream(p, z, valRanges, T, o.hop, o.predWeight, m.ws).loss;
 
   const initialValLoss = validate();
-  let bestValLoss = initialValLoss;
-  let lastSignificant = initialValLoss;
-  let bestEpoch = 0;
-  let sinceBest = 0;
   const losses: EpochLoss[] = [];
   // Shuffled indices into `windows`, so each start keeps its burn-in.
   const order = Int32Array.from(windows.starts, (_, i) => i);
   const budget = trainingBudget(order.length, o);
   const { batches, epochs: maxEpochs } = budget;
+  const stopper = new EarlyStopping(budget, o.minImprovement, initialValLoss);
   const totalBatches = batches * maxEpochs;
   let batchesDone = 0;
 
@@ -562,33 +559,23 @@ export function trainModel(series: TrainSeries, opts: TrainOptions, onProgress?:
         const elapsedMs = o.now() - t0;
         onProgress({
           epoch, maxEpochs, batch: b + 1, batches, trainLoss: lossSum / (b + 1),
-          valLoss: losses.length > 0 ? losses[losses.length - 1].val : initialValLoss, bestValLoss,
+          valLoss: losses.length > 0 ? losses[losses.length - 1].val : initialValLoss, bestValLoss: stopper.bestValLoss,
           epochDone: false, elapsedMs, etaMs: (elapsedMs / batchesDone) * (totalBatches - batchesDone),
         });
       }
     }
     const val = validate();
     losses.push({ epoch, train: lossSum / batches, val, ms: o.now() - epochStart });
-    if (val < bestValLoss) {
-      bestValLoss = val;
-      bestEpoch = epoch;
-      copyParams(p, best);
-    }
-    // A run of small gains counts once it adds up: the reference is the last significant improvement, not the last epoch.
-    if (val < lastSignificant * (1 - o.minImprovement)) {
-      lastSignificant = val;
-      sinceBest = 0;
-    } else {
-      sinceBest++;
-    }
+    const verdict = stopper.observe(epoch, val, batchesDone);
+    if (verdict.best) copyParams(p, best);
     if (onProgress) {
       const elapsedMs = o.now() - t0;
       onProgress({
-        epoch, maxEpochs, batch: batches, batches, trainLoss: lossSum / batches, valLoss: val, bestValLoss,
+        epoch, maxEpochs, batch: batches, batches, trainLoss: lossSum / batches, valLoss: val, bestValLoss: stopper.bestValLoss,
         epochDone: true, elapsedMs, etaMs: (elapsedMs / batchesDone) * (totalBatches - batchesDone),
       });
     }
-    if (sinceBest >= budget.patienceEpochs && batchesDone >= budget.minStepsBeforeStop) break;
+    if (verdict.stop) break;
   }
 
   const calib = evaluateStream(best, z, valRanges, T, o.hop, o.predWeight, m.ws);
@@ -601,7 +588,7 @@ export function trainModel(series: TrainSeries, opts: TrainOptions, onProgress?:
     normalisation,
     calibration: calibrate(calib.reconErrors, calib.predErrors, o.minLogErrStd, o.threshold),
     losses,
-    bestEpoch,
+    bestEpoch: stopper.bestEpoch,
     stoppedEarly: losses.length < maxEpochs,
     maxEpochs,
     steps: batchesDone,
@@ -620,7 +607,7 @@ export function trainModel(series: TrainSeries, opts: TrainOptions, onProgress?:
       steps: batchesDone,
       predVsPersistence: Number.isFinite(vsPersistence) ? vsPersistence : null,
       finalTrainLoss: finalTrain.loss,
-      finalValLoss: bestValLoss,
+      finalValLoss: stopper.bestValLoss,
       initialValLoss,
       seed: o.seed,
       seconds: (o.now() - t0) / 1000,
@@ -685,6 +672,47 @@ export function trainingBudget(
     patienceEpochs: Math.max(o.patience, Math.ceil(o.patienceSteps / batches)),
     minStepsBeforeStop: Math.min(o.minStepsBeforeStop, batches * epochs),
   };
+}
+
+/**
+ * Early stopping over a training's epochs (trainingBudget's limits): tracks the lowest validation loss (whose
+ * weights the trainer keeps) and says when to stop: after `patienceEpochs` epochs without a significant
+ * improvement (below (1 − minImprovement) × the loss of the last significant one: a run of small gains counts
+ * once it adds up), and never before `minStepsBeforeStop` optimiser steps. Prechelt (1998), "Early stopping -
+ * but when?": a minimum training length before the criterion applies, and the best weights restored.
+ */
+export class EarlyStopping {
+  private lastSignificant: number;
+  private sinceSignificant = 0;
+  /** The lowest validation loss seen, the initial model's included. */
+  bestValLoss: number;
+  /** The epoch of bestValLoss (0: the initial model). */
+  bestEpoch = 0;
+
+  constructor(
+    private readonly budget: Pick<TrainingBudget, 'patienceEpochs' | 'minStepsBeforeStop'>,
+    private readonly minImprovement: number,
+    initialValLoss: number,
+  ) {
+    this.bestValLoss = initialValLoss;
+    this.lastSignificant = initialValLoss;
+  }
+
+  /** Records epoch `epoch`'s validation loss after `steps` optimiser steps in all: `best` when it is the lowest yet, `stop` when training should end. */
+  observe(epoch: number, val: number, steps: number): { readonly best: boolean; readonly stop: boolean } {
+    const best = val < this.bestValLoss;
+    if (best) {
+      this.bestValLoss = val;
+      this.bestEpoch = epoch;
+    }
+    if (val < this.lastSignificant * (1 - this.minImprovement)) {
+      this.lastSignificant = val;
+      this.sinceSignificant = 0;
+    } else {
+      this.sinceSignificant++;
+    }
+    return { best, stop: this.sinceSignificant >= this.budget.patienceEpochs && steps >= this.budget.minStepsBeforeStop };
+  }
 }
 
 /** The warning for a model whose validation prediction MSE is `ratio` (> 1) times persistence's, over `n` predictions. */
