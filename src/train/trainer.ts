@@ -57,21 +57,21 @@ export interface TrainOptions {
    * The training budget's floor, in optimiser (Adam) steps: a series whose windows fill fewer than
    * ⌈minSteps / epochs⌉ batches gets more epochs, so every training takes at least this many steps unless early
    * stopping ends it (which it cannot before `minStepsBeforeStop`). 0 keeps the budget in epochs alone.
-   * Default 300 (modelq, 2026-12-05: 20 steps at lr 3e-3 leave a model worse than persistence; 200-400 reach
-   * 0.4-0.6 of its error on dev daily_cycle_frequency_1h).
+   * Default 0 (off): 300 was measured (trainbudget; modelq, 2026-12-05: 20 steps at lr 3e-3 leave a model worse
+   * than persistence) and found dev's faster cycle but raised SKAB's false alarms 6 -> 9.
    */
   readonly minSteps?: number;
   /**
    * Early stopping may end a training only after this many optimiser steps (capped at the budget): a tiny
    * validation tail plateaus before a drop, and patience in epochs of one batch is a handful of steps.
-   * Default 150 (half of minSteps). Prechelt (1998), "Early stopping - but when?": stop on a criterion only
+   * Default 0 (off; 150 with minSteps 300 was measured, not kept). Prechelt (1998), "Early stopping - but when?": stop on a criterion only
    * after a minimum training length, and keep the weights of the lowest validation error.
    */
   readonly minStepsBeforeStop?: number;
   /**
    * Patience counted in optimiser steps as well as epochs: early stopping waits max(patience epochs,
-   * ⌈patienceSteps / batches per epoch⌉ epochs) without a significant improvement. Default 30 (a tenth of
-   * minSteps), so a series of one batch per epoch is given 30 epochs, not 4.
+   * ⌈patienceSteps / batches per epoch⌉ epochs) without a significant improvement. Default 0 (off; 30 with
+   * minSteps 300 was measured, not kept): 30 gives a series of one batch per epoch 30 epochs, not 4.
    */
   readonly patienceSteps?: number;
   readonly batchSize?: number;
@@ -125,9 +125,11 @@ export const TRAIN_DEFAULTS = {
   hidden: 32,
   window: 64,
   epochs: 12,
-  minSteps: 300,
-  minStepsBeforeStop: 150,
-  patienceSteps: 30,
+  // Off (main's budget in epochs) until measured to pay: 300 / 150 / 30 found dev's faster cycle but raised SKAB's
+  // false alarms 6 -> 9 and lowered MSL NAB 52.5 -> 50.2 (BENCHMARKS.md, trainbudget).
+  minSteps: 0,
+  minStepsBeforeStop: 0,
+  patienceSteps: 0,
   batchSize: 32,
   lr: 3e-3,
   clip: 1,

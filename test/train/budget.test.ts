@@ -20,18 +20,21 @@ function readSidecarText(training: Record<string, unknown>): ModelSidecar {
   return parseSidecar({ ...shipped, training: { ...shipped.training, ...training } }, 'gru.json');
 }
 
+/** The budget measured in trainbudget (off by default: not kept, BENCHMARKS.md). */
+const stepBudget = { minSteps: 300, minStepsBeforeStop: 150, patienceSteps: 30 } as const;
+
 describe('trainingBudget: at least minSteps optimiser steps', () => {
   it('gives a series of fewer windows than one batch ⌈minSteps⌉ epochs, and one of many windows its epochs', () => {
-    const o = resolveTrainOptions({ epochs: 20 });
+    const o = resolveTrainOptions({ epochs: 20, ...stepBudget });
     // modelq's file: 23 windows, 1 batch of 32 per epoch: 20 epochs were 20 steps.
     const tiny = trainingBudget(23, o);
     expect(tiny.batches).toBe(1);
-    expect(tiny.batches * tiny.epochs).toBeGreaterThanOrEqual(TRAIN_DEFAULTS.minSteps);
+    expect(tiny.batches * tiny.epochs).toBeGreaterThanOrEqual(stepBudget.minSteps);
     // A patience of 4 epochs would be 4 steps here.
-    expect(tiny.patienceEpochs * tiny.batches).toBeGreaterThanOrEqual(TRAIN_DEFAULTS.patienceSteps);
+    expect(tiny.patienceEpochs * tiny.batches).toBeGreaterThanOrEqual(stepBudget.patienceSteps);
     // The shipped models' training (4,718 windows, 148 batches): its epochs and patience are unchanged.
-    const big = trainingBudget(4718, resolveTrainOptions({ epochs: 40 }));
-    expect(big).toEqual({ batches: 148, epochs: 40, patienceEpochs: TRAIN_DEFAULTS.patience, minStepsBeforeStop: TRAIN_DEFAULTS.minStepsBeforeStop });
+    const big = trainingBudget(4718, resolveTrainOptions({ epochs: 40, ...stepBudget }));
+    expect(big).toEqual({ batches: 148, epochs: 40, patienceEpochs: TRAIN_DEFAULTS.patience, minStepsBeforeStop: stepBudget.minStepsBeforeStop });
     // minSteps 0: the budget is in epochs alone, as before.
     expect(trainingBudget(23, resolveTrainOptions({ epochs: 20, minSteps: 0 })).epochs).toBe(20);
     expect(() => trainingBudget(0, o)).toThrow(RangeError);
@@ -83,7 +86,7 @@ describe('EarlyStopping on a tiny validation tail', () => {
 
   it('does not stop at the plateau before the drop, and keeps the epoch of the lowest loss', () => {
     const curve = modelqCurve(300);
-    const budget = trainingBudget(23, resolveTrainOptions({ epochs: 20 }));
+    const budget = trainingBudget(23, resolveTrainOptions({ epochs: 20, ...stepBudget }));
     const s = run(budget, curve);
     expect(s.stoppedAt).toBeGreaterThan(53);
     expect(s.bestValLoss).toBe(Math.min(...curve.slice(0, s.stoppedAt)));
@@ -95,7 +98,7 @@ describe('EarlyStopping on a tiny validation tail', () => {
   });
 
   it('still stops a training that has stopped improving, once past minStepsBeforeStop', () => {
-    const budget = trainingBudget(23, resolveTrainOptions({ epochs: 20 }));
+    const budget = trainingBudget(23, resolveTrainOptions({ epochs: 20, ...stepBudget }));
     const flat = Array.from({ length: budget.epochs }, () => 1);
     const s = run(budget, flat);
     expect(s.stoppedAt).toBe(Math.max(budget.patienceEpochs, budget.minStepsBeforeStop / budget.batches));
