@@ -234,7 +234,9 @@ function summary(r: TrainResult, onnxPath: string, sidecarPath: string): string 
   return [
     `model     ${onnxPath}`,
     `sidecar   ${sidecarPath}`,
-    `training  ${t.epochs} epochs (best ${r.bestEpoch}${r.stoppedEarly ? ', stopped early' : ''}), ${t.trainWindows} train / ${t.valWindows} validation windows, ${t.seconds.toFixed(1)} s`,
+    `training  ${t.epochs} epochs of ${r.maxEpochs} (best ${r.bestEpoch}${r.stoppedEarly ? ', stopped early' : ''}), ${r.steps} optimiser steps, ${t.trainWindows} train / ${t.valWindows} validation windows, ${t.seconds.toFixed(1)} s`,
+    `vs naive  validation prediction MSE ${Number.isFinite(r.predVsPersistence) ? `${r.predVsPersistence.toFixed(2)}x` : 'n/a (a flat tail)'} persistence's (next reading = this one)`,
+    ...r.warnings.map((w) => `WARNING   ${w}`),
     `loss      validation ${t.initialValLoss.toPrecision(4)} -> ${t.finalValLoss.toPrecision(4)}, training ${t.finalTrainLoss.toPrecision(4)}`,
     `window    ${r.window} steps, hop ${r.hop}${r.window < r.requestedWindow ? ` (shortened from ${r.requestedWindow} for a short series)` : ''}`,
     `calib     reconstruction ln(err) mean ${r.calibration.recon.logErrMean.toFixed(3)} std ${r.calibration.recon.logErrStd.toFixed(3)}; ` +

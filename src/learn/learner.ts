@@ -653,6 +653,8 @@ export class Learner {
     );
     if (outcome.kind === 'stopped') return;
     const result = outcome.result;
+    // Told, not acted on: the gate below judges the model against the one in use on the held-out readings.
+    for (const w of result.warnings) this.log.warn({ scope: name, predVsPersistence: result.predVsPersistence, steps: result.steps }, w);
     // Fine-tuning that kept the shared weights made no new model: told as what it is, and the scope waits for
     // more readings as after a rejection (tryout 26: it was reported as a tied, rejected model).
     if (outcome.kind === 'unchanged') {

@@ -122,6 +122,8 @@ function checkTraining(c: Checker, v: unknown): ModelSidecar['training'] {
     trainWindows: int('trainWindows', 0),
     valWindows: int('valWindows', 0),
     epochs: int('epochs', 0),
+    ...(o.steps === undefined ? {} : { steps: int('steps', 0) }),
+    ...(o.predVsPersistence === undefined ? {} : { predVsPersistence: o.predVsPersistence === null ? null : num('predVsPersistence') }),
     finalTrainLoss: num('finalTrainLoss'),
     finalValLoss: num('finalValLoss'),
     initialValLoss: num('initialValLoss'),

@@ -172,6 +172,14 @@ export interface ModelSidecar {
     /** Reconstructions (decodes every hop steps) in the validation split. */
     readonly valWindows: number;
     readonly epochs: number;
+    /** Optimiser (Adam) steps taken over all epochs; absent in sidecars written before it was recorded. */
+    readonly steps?: number;
+    /**
+     * The model's next-reading prediction MSE on the validation tail as a multiple of persistence's (x[t+1] = x[t])
+     * on the same readings: above 1 the model predicts worse than repeating the last reading. null when the tail
+     * does not move; absent in sidecars written before it was recorded.
+     */
+    readonly predVsPersistence?: number | null;
     readonly finalTrainLoss: number;
     readonly finalValLoss: number;
     readonly initialValLoss: number;

@@ -255,6 +255,43 @@ function scoreDecode(m: Machinery, w: Workspace, end: number, length: number): v
   acc.reconCount += length;
 }
 
+/**
+ * Persistence's (the naive "next reading = this one" forecast's) squared errors over the same readings as
+ * evaluateStream's predErrors: for every row t of each range with t+1 inside it, the mean over the C channels of
+ * (x[t+1] − x[t])², in the series' units (normalised units for a normalised series). Burn-in rows are not scored.
+ */
+export function persistenceErrors(series: Float64Array, C: number, ranges: readonly RowRange[]): Float64Array {
+  const n = ranges.reduce((k, r) => k + Math.max(0, r.to - 1 - r.from), 0);
+  const out = new Float64Array(n);
+  let i = 0;
+  for (const r of ranges) {
+    for (let t = r.from; t + 1 < r.to; t++, i++) {
+      let s = 0;
+      for (let c = 0; c < C; c++) s += (series[(t + 1) * C + c] - series[t * C + c]) ** 2;
+      out[i] = s / C;
+    }
+  }
+  return out;
+}
+
+/**
+ * A model's next-reading prediction MSE as a multiple of persistence's over the same readings: Σ model / Σ
+ * persistence (docs/MODEL.md's "vs next = last"); below 1 the model beats repeating the last reading. NaN when
+ * persistence's errors sum to 0 (a flat series). Throws RangeError when the two do not cover the same readings.
+ */
+export function predVsPersistence(modelErrors: Float64Array, persistence: Float64Array): number {
+  if (modelErrors.length !== persistence.length) {
+    throw new RangeError(`model and persistence errors cover ${modelErrors.length} and ${persistence.length} readings`);
+  }
+  let model = 0;
+  let naive = 0;
+  for (let i = 0; i < modelErrors.length; i++) {
+    model += modelErrors[i];
+    naive += persistence[i];
+  }
+  return naive === 0 ? Number.NaN : model / naive;
+}
+
 export function normalise(values: Float64Array, channels: number, norm: Normalisation): Float64Array {
   const out = new Float64Array(values.length);
   for (let i = 0; i < values.length; i++) {

@@ -5,7 +5,7 @@ import type { SidecarInput } from '../model/onnx-export.js';
  */
 import type { Calibration, CellKind, LogNormalPrior, ModelSidecar, Normalisation, Seq2SeqParams } from '../model/spec.js';
 import { batchGradient, createBackwardScratch, type BackwardScratch } from './backprop.js';
-import { evaluateStream, normalise, type RowRange, type StreamRange } from './evaluate.js';
+import { evaluateStream, normalise, persistenceErrors, predVsPersistence, type RowRange, type StreamRange } from './evaluate.js';
 import { ADAM_DEFAULTS, adamStep, clipGlobalNorm, createAdam } from './optim.js';
 import { mulberry32, randInt, shuffle, type Rng } from './rng.js';
 import {
@@ -48,8 +48,32 @@ export interface TrainOptions {
   readonly window?: number;
   /** Steps between two reconstructions, as the detector decodes every hop steps (default window/4); scaled with a shortened window. */
   readonly hop?: number;
-  /** Maximum epochs. */
+  /**
+   * Maximum epochs. Raised to ⌈minSteps / batches per epoch⌉ when a series has so few training windows that
+   * `epochs` would give fewer than `minSteps` optimiser steps (TrainResult.maxEpochs is the one used).
+   */
   readonly epochs?: number;
+  /**
+   * The training budget's floor, in optimiser (Adam) steps: a series whose windows fill fewer than
+   * ⌈minSteps / epochs⌉ batches gets more epochs, so every training takes at least this many steps unless early
+   * stopping ends it (which it cannot before `minStepsBeforeStop`). 0 keeps the budget in epochs alone.
+   * Default 0 (off): 300 was measured (trainbudget; modelq, 2026-12-05: 20 steps at lr 3e-3 leave a model worse
+   * than persistence) and found dev's faster cycle but raised SKAB's false alarms 6 -> 9.
+   */
+  readonly minSteps?: number;
+  /**
+   * Early stopping may end a training only after this many optimiser steps (capped at the budget): a tiny
+   * validation tail plateaus before a drop, and patience in epochs of one batch is a handful of steps.
+   * Default 0 (off; 150 with minSteps 300 was measured, not kept). Prechelt (1998), "Early stopping - but when?": stop on a criterion only
+   * after a minimum training length, and keep the weights of the lowest validation error.
+   */
+  readonly minStepsBeforeStop?: number;
+  /**
+   * Patience counted in optimiser steps as well as epochs: early stopping waits max(patience epochs,
+   * ⌈patienceSteps / batches per epoch⌉ epochs) without a significant improvement. Default 0 (off; 30 with
+   * minSteps 300 was measured, not kept): 30 gives a series of one batch per epoch 30 epochs, not 4.
+   */
+  readonly patienceSteps?: number;
   readonly batchSize?: number;
   readonly lr?: number;
   /** Maximum global gradient norm. */
@@ -101,6 +125,11 @@ export const TRAIN_DEFAULTS = {
   hidden: 32,
   window: 64,
   epochs: 12,
+  // Off (main's budget in epochs) until measured to pay: 300 / 150 / 30 found dev's faster cycle but raised SKAB's
+  // false alarms 6 -> 9 and lowered MSL NAB 52.5 -> 50.2 (BENCHMARKS.md, trainbudget).
+  minSteps: 0,
+  minStepsBeforeStop: 0,
+  patienceSteps: 0,
   batchSize: 32,
   lr: 3e-3,
   clip: 1,
@@ -151,6 +180,18 @@ export interface TrainResult {
   readonly losses: readonly EpochLoss[];
   readonly bestEpoch: number;
   readonly stoppedEarly: boolean;
+  /** The epoch budget used: options.epochs, or more when a series is too small for minSteps (trainingBudget). */
+  readonly maxEpochs: number;
+  /** Optimiser (Adam) steps taken: batches over all epochs run. */
+  readonly steps: number;
+  /**
+   * The best model's next-reading prediction MSE on the validation tail divided by persistence's (x[t+1]
+   * predicted as x[t]) on the same readings (predVsPersistence); above 1 the model predicts worse than
+   * repeating the last reading. NaN when the tail does not move (persistence's error 0).
+   */
+  readonly predVsPersistence: number;
+  /** What a caller should log about this training: today only a model worse than persistence (persistenceWarning). */
+  readonly warnings: readonly string[];
   /** The window W used: the requested one, or shorter for a short series (fitWindow). */
   readonly window: number;
   readonly hop: number;
@@ -176,6 +217,9 @@ export function resolveTrainOptions(opts: TrainOptions): ResolvedTrainOptions {
     checkInt('window', r.window, 2),
     checkInt('hop', r.hop, 1, r.window),
     checkInt('epochs', r.epochs, 1),
+    checkInt('minSteps', r.minSteps, 0),
+    checkInt('minStepsBeforeStop', r.minStepsBeforeStop, 0),
+    checkInt('patienceSteps', r.patienceSteps, 0),
     checkInt('batchSize', r.batchSize, 1),
     checkInt('patience', r.patience, 1),
     checkInt('stride', r.stride, 1),
@@ -494,18 +538,16 @@ export function trainModel(series: TrainSeries, opts: TrainOptions, onProgress?:
   const validate = (): number => evaluateStream(p, z, valRanges, T, o.hop, o.predWeight, m.ws).loss;
 
   const initialValLoss = validate();
-  let bestValLoss = initialValLoss;
-  let lastSignificant = initialValLoss;
-  let bestEpoch = 0;
-  let sinceBest = 0;
   const losses: EpochLoss[] = [];
   // Shuffled indices into `windows`, so each start keeps its burn-in.
   const order = Int32Array.from(windows.starts, (_, i) => i);
-  const batches = Math.ceil(order.length / o.batchSize);
-  const totalBatches = batches * o.epochs;
+  const budget = trainingBudget(order.length, o);
+  const { batches, epochs: maxEpochs } = budget;
+  const stopper = new EarlyStopping(budget, o.minImprovement, initialValLoss);
+  const totalBatches = batches * maxEpochs;
   let batchesDone = 0;
 
-  for (let epoch = 1; epoch <= o.epochs; epoch++) {
+  for (let epoch = 1; epoch <= maxEpochs; epoch++) {
     const epochStart = o.now();
     shuffle(rng, order);
     let lossSum = 0;
@@ -518,46 +560,42 @@ export function trainModel(series: TrainSeries, opts: TrainOptions, onProgress?:
       if (onProgress) {
         const elapsedMs = o.now() - t0;
         onProgress({
-          epoch, maxEpochs: o.epochs, batch: b + 1, batches, trainLoss: lossSum / (b + 1),
-          valLoss: losses.length > 0 ? losses[losses.length - 1].val : initialValLoss, bestValLoss,
+          epoch, maxEpochs, batch: b + 1, batches, trainLoss: lossSum / (b + 1),
+          valLoss: losses.length > 0 ? losses[losses.length - 1].val : initialValLoss, bestValLoss: stopper.bestValLoss,
           epochDone: false, elapsedMs, etaMs: (elapsedMs / batchesDone) * (totalBatches - batchesDone),
         });
       }
     }
     const val = validate();
     losses.push({ epoch, train: lossSum / batches, val, ms: o.now() - epochStart });
-    if (val < bestValLoss) {
-      bestValLoss = val;
-      bestEpoch = epoch;
-      copyParams(p, best);
-    }
-    // A run of small gains counts once it adds up: the reference is the last significant improvement, not the last epoch.
-    if (val < lastSignificant * (1 - o.minImprovement)) {
-      lastSignificant = val;
-      sinceBest = 0;
-    } else {
-      sinceBest++;
-    }
+    const verdict = stopper.observe(epoch, val, batchesDone);
+    if (verdict.best) copyParams(p, best);
     if (onProgress) {
       const elapsedMs = o.now() - t0;
       onProgress({
-        epoch, maxEpochs: o.epochs, batch: batches, batches, trainLoss: lossSum / batches, valLoss: val, bestValLoss,
+        epoch, maxEpochs, batch: batches, batches, trainLoss: lossSum / batches, valLoss: val, bestValLoss: stopper.bestValLoss,
         epochDone: true, elapsedMs, etaMs: (elapsedMs / batchesDone) * (totalBatches - batchesDone),
       });
     }
-    if (sinceBest >= o.patience) break;
+    if (verdict.stop) break;
   }
 
   const calib = evaluateStream(best, z, valRanges, T, o.hop, o.predWeight, m.ws);
   // Measured the detector's way (from a zero state at each segment's start), like the validation loss, so the two are comparable.
   const finalTrain = evaluateStream(best, z, trainStreams, T, o.hop, o.predWeight, m.ws);
+  const vsPersistence = predVsPersistence(calib.predErrors, persistenceErrors(z, C, valRanges));
+  const warnings = vsPersistence > 1 ? [persistenceWarning(vsPersistence, calib.predErrors.length)] : [];
   return {
     params: toSeq2SeqParams(best),
     normalisation,
     calibration: calibrate(calib.reconErrors, calib.predErrors, o.minLogErrStd, o.threshold),
     losses,
-    bestEpoch,
-    stoppedEarly: losses.length < o.epochs,
+    bestEpoch: stopper.bestEpoch,
+    stoppedEarly: losses.length < maxEpochs,
+    maxEpochs,
+    steps: batchesDone,
+    predVsPersistence: vsPersistence,
+    warnings,
     window: T,
     hop: o.hop,
     requestedWindow: opts.window ?? TRAIN_DEFAULTS.window,
@@ -568,8 +606,10 @@ export function trainModel(series: TrainSeries, opts: TrainOptions, onProgress?:
       trainWindows: windows.starts.length,
       valWindows: calib.reconErrors.length,
       epochs: losses.length,
+      steps: batchesDone,
+      predVsPersistence: Number.isFinite(vsPersistence) ? vsPersistence : null,
       finalTrainLoss: finalTrain.loss,
-      finalValLoss: bestValLoss,
+      finalValLoss: stopper.bestValLoss,
       initialValLoss,
       seed: o.seed,
       seconds: (o.now() - t0) / 1000,
@@ -600,6 +640,89 @@ function fillBatch(
   }
   runBurnIns(slots, burns, p, m, z);
   return slots;
+}
+
+/** A training's epoch budget and early-stopping limits (trainingBudget). */
+export interface TrainingBudget {
+  /** Batches (optimiser steps) per epoch: ⌈windows / batchSize⌉. */
+  readonly batches: number;
+  /** Most epochs: max(epochs, ⌈minSteps / batches⌉). */
+  readonly epochs: number;
+  /** Epochs without a significant improvement before stopping: max(patience, ⌈patienceSteps / batches⌉). */
+  readonly patienceEpochs: number;
+  /** Steps before which early stopping cannot end the training: min(minStepsBeforeStop, batches · epochs). */
+  readonly minStepsBeforeStop: number;
+}
+
+/**
+ * The budget of a training over `windows` training windows (≥ 1), in optimiser steps as well as epochs: at least
+ * `minSteps` steps (more epochs for a series of few windows; a series with many keeps `epochs`), early stopping not
+ * before `minStepsBeforeStop` steps and with a patience of at least `patienceSteps` steps. Minimum training length
+ * before a stopping criterion applies and best-weights restoration: Prechelt (1998), "Early stopping - but when?",
+ * in Neural Networks: Tricks of the Trade, LNCS 1524. Throws RangeError for fewer than one window.
+ */
+export function trainingBudget(
+  windows: number,
+  o: Pick<ResolvedTrainOptions, 'batchSize' | 'epochs' | 'minSteps' | 'minStepsBeforeStop' | 'patience' | 'patienceSteps'>,
+): TrainingBudget {
+  if (!(Number.isInteger(windows) && windows >= 1)) throw new RangeError(`a training needs at least one window, got ${windows}`);
+  const batches = Math.ceil(windows / o.batchSize);
+  const epochs = Math.max(o.epochs, Math.ceil(o.minSteps / batches));
+  return {
+    batches,
+    epochs,
+    patienceEpochs: Math.max(o.patience, Math.ceil(o.patienceSteps / batches)),
+    minStepsBeforeStop: Math.min(o.minStepsBeforeStop, batches * epochs),
+  };
+}
+
+/**
+ * Early stopping over a training's epochs (trainingBudget's limits): tracks the lowest validation loss (whose
+ * weights the trainer keeps) and says when to stop: after `patienceEpochs` epochs without a significant
+ * improvement (below (1 − minImprovement) × the loss of the last significant one: a run of small gains counts
+ * once it adds up), and never before `minStepsBeforeStop` optimiser steps. Prechelt (1998), "Early stopping -
+ * but when?": a minimum training length before the criterion applies, and the best weights restored.
+ */
+export class EarlyStopping {
+  private lastSignificant: number;
+  private sinceSignificant = 0;
+  /** The lowest validation loss seen, the initial model's included. */
+  bestValLoss: number;
+  /** The epoch of bestValLoss (0: the initial model). */
+  bestEpoch = 0;
+
+  constructor(
+    private readonly budget: Pick<TrainingBudget, 'patienceEpochs' | 'minStepsBeforeStop'>,
+    private readonly minImprovement: number,
+    initialValLoss: number,
+  ) {
+    this.bestValLoss = initialValLoss;
+    this.lastSignificant = initialValLoss;
+  }
+
+  /** Records epoch `epoch`'s validation loss after `steps` optimiser steps in all: `best` when it is the lowest yet, `stop` when training should end. */
+  observe(epoch: number, val: number, steps: number): { readonly best: boolean; readonly stop: boolean } {
+    const best = val < this.bestValLoss;
+    if (best) {
+      this.bestValLoss = val;
+      this.bestEpoch = epoch;
+    }
+    if (val < this.lastSignificant * (1 - this.minImprovement)) {
+      this.lastSignificant = val;
+      this.sinceSignificant = 0;
+    } else {
+      this.sinceSignificant++;
+    }
+    return { best, stop: this.sinceSignificant >= this.budget.patienceEpochs && steps >= this.budget.minStepsBeforeStop };
+  }
+}
+
+/** The warning for a model whose validation prediction MSE is `ratio` (> 1) times persistence's, over `n` predictions. */
+export function persistenceWarning(ratio: number, n: number): string {
+  return (
+    `the model predicts the next reading worse than persistence (repeating the last reading) on its validation tail: ` +
+    `prediction MSE ${ratio.toFixed(2)}x persistence's (RMSE ${Math.sqrt(ratio).toFixed(2)}x) over ${n} readings`
+  );
 }
 
 /** The sidecar of a trained model: everything but the bookkeeping `writeModel` adds itself. */

@@ -20,6 +20,8 @@ function noisyWave(rows: number, seed: number, level = 0): Float64Array {
 }
 
 const small = { hidden: 4, window: 8, hop: 2, epochs: 3, batchSize: 8, seed: 9 } as const;
+/** Early stopping by `patience` epochs alone, as before the budget in steps (trainingBudget). */
+const epochPatienceOnly = { minStepsBeforeStop: 0, patienceSteps: 0 } as const;
 
 /** Reconstructions in a validation tail [from, to): one every hop steps. */
 function decodesIn(from: number, to: number, hop: number): number {
@@ -64,8 +66,9 @@ describe('trainModel', () => {
   });
 
   it('stops after `patience` epochs without improvement', () => {
-    // lr so large that training diverges after the first steps: validation stops improving.
-    const r = trainModel({ channels: ['v'], values: noisyWave(300, 4) }, { ...small, epochs: 30, lr: 1, clip: 100, patience: 2 });
+    // lr so large that training diverges after the first steps: validation stops improving. Patience in epochs
+    // alone: no step floor before stopping, no patience in steps.
+    const r = trainModel({ channels: ['v'], values: noisyWave(300, 4) }, { ...small, ...epochPatienceOnly, epochs: 30, lr: 1, clip: 100, patience: 2 });
     expect(r.losses.length).toBeLessThan(30);
     expect(r.stoppedEarly).toBe(true);
     expect(r.losses.length - r.bestEpoch).toBe(2);
@@ -74,7 +77,7 @@ describe('trainModel', () => {
   it('counts only significant improvements towards early stopping, yet returns the best weights seen', () => {
     const series = { channels: ['v'], values: noisyWave(300, 4) };
     // Nothing is a significant improvement at minImprovement 1: training stops after `patience` epochs.
-    const strict = trainModel(series, { ...small, epochs: 30, patience: 2, minImprovement: 1 });
+    const strict = trainModel(series, { ...small, ...epochPatienceOnly, epochs: 30, patience: 2, minImprovement: 1 });
     expect(strict.losses).toHaveLength(2);
     expect(strict.training.finalValLoss).toBe(Math.min(strict.training.initialValLoss, ...strict.losses.map((l) => l.val)));
     expect(strict.bestEpoch).toBeGreaterThan(0);
