@@ -48,9 +48,12 @@ ${CSV_INPUT_HELP}  --interval-ms N           without a time column (none, or an 
 Model (one of):
   --model NAME              model NAME in model.dir (default: model.name, else the model.cell model)
   --cell gru|lstm           the default model of this cell kind
-  --learn-first N           train a model per stream on the first N rows (known normal), then replay all
-                            rows; a stream too short to learn from is scored with the shipped model; a row
-                            repeating its stream's time stamp is not trained on (nor learnt by the daemon)
+  --learn-first N           learn a model per stream from the first N rows (known normal), as the daemon
+                            does: the shipped model fine-tuned on their older 80 % (learnt from scratch
+                            when --hidden or the channels differ from it), kept only if the gate
+                            finds it better on their newest 20 % (else the shipped model scores it, told per
+                            stream); then replay all rows. A stream too short to learn from is scored with
+                            the shipped model; a row repeating its stream's time stamp is not trained on
   --learn-fraction F        the same with N = F x rows
   --hidden N, --epochs N, --seed N   training options with --learn-first (defaults: the config's learning)
   --group                   a row's value columns are one multi-channel stream (one model for them all)
