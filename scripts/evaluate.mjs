@@ -198,7 +198,8 @@ if (learnRows !== 0) {
     const shipped = sum('fallbacks');
     const gated = sum('gateRejected');
     const unchanged = sum('unchanged');
-    console.log(`- ${m.dataset}: ${own} of ${own + shipped} kept their own model; ${shipped} the shipped one (${gated} rejected by the gate, ${unchanged} unchanged by fine-tuning, ${shipped - gated - unchanged} not trained)`);
+    const drifted = sum('drifted');
+    console.log(`- ${m.dataset}: ${own} of ${own + shipped} kept their own model; ${shipped} the shipped one (${gated} rejected by the gate, ${unchanged} unchanged by fine-tuning, ${drifted} drifting, ${shipped - gated - unchanged - drifted} not trained)`);
   }
 }
 

@@ -5,7 +5,6 @@
  * src/daemon/checkpoints.ts, sensor-status.ts, housekeeping.ts, http-view.ts, adapters.ts.
  */
 import { existsSync } from 'node:fs';
-import { readModelParams } from './model/onnx-params.js';
 import { loadSidecar } from './model/sidecar.js';
 import type { Seq2SeqParams } from './model/spec.js';
 import { hostname } from 'node:os';
@@ -40,6 +39,7 @@ import { CommandHandler, commandFilter } from './pipeline/commands.js';
 import { ModelRegistry, compileScopes } from './learn/registry.js';
 import type { LoadedModel, ModelLoader } from './contract/ports.js';
 import { Learner, learningOptionsOf, readingsKeptOf } from './learn/learner.js';
+import { sharedWeightsOf } from './learn/shared-weights.js';
 import { writeModel } from './model/onnx-export.js';
 import { realAdapters, type DaemonAdapters } from './daemon/adapters.js';
 import { Checkpoints, EpisodeTicks, detectorCheckpointSubject, type StatedOnOff, type StatedUnits } from './daemon/checkpoints.js';
@@ -704,12 +704,7 @@ export class Daemon {
     return () => {
       if (weights !== undefined) return weights;
       const path = modelSidecarPath(this.opts.config);
-      try {
-        weights = readModelParams(path);
-      } catch (err) {
-        this.log.warn({ err, model: path }, 'could not read the shared model’s weights: own models are learnt from scratch');
-        weights = null;
-      }
+      weights = sharedWeightsOf(path, (message, err) => this.log.warn({ err, model: path }, message));
       return weights;
     };
   }

@@ -52,8 +52,10 @@ Model (one of):
                             does: the shipped model fine-tuned on their older 80 % (learnt from scratch
                             when --hidden or the channels differ from it), kept only if the gate
                             finds it better on their newest 20 % (else the shipped model scores it, told per
-                            stream); then replay all rows. A stream too short to learn from is scored with
-                            the shipped model; a row repeating its stream's time stamp is not trained on
+                            stream); then replay all rows. A stream whose rows drift away from every level
+                            they had shown in their newest 20 % is not trained on, as on the device; it and
+                            a stream too short to learn from are scored with the shipped model, told per
+                            stream; a row repeating its stream's time stamp is not trained on
   --learn-fraction F        the same with N = F x rows
   --hidden N, --epochs N, --seed N   training options with --learn-first (defaults: the config's learning)
   --group                   a row's value columns are one multi-channel stream (one model for them all)

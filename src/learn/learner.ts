@@ -10,7 +10,7 @@ import type { LoadedModel, ModelLoader } from '../contract/ports.js';
 import type { ModelRegistry } from './registry.js';
 import type { OwnModelProgress } from '../contract/own-model.js';
 import type { Config } from '../config/schema.js';
-import { driftedFrom } from '../pipeline/excursion.js';
+import { SHIPPED_DRIFT_GUARD, driftedText } from './drift-guard.js';
 import { shortSpan } from '../pipeline/scorer.js';
 import { GATE_ALPHA, HOLDOUT_FRACTION, fewestPassingStretches, fewestReadingsToPass, isTie, trainingRowsOf, type GateDecision } from './gate.js';
 import { decideOwnModel, unchangedReason } from './own-model.js';
@@ -565,6 +565,8 @@ export class Learner {
     const sensors = [...s.sensors].filter((x) => !this.pinned.has(x));
     const C = s.channels;
     const histories: Float32Array[] = [];
+    // The sensor and reading times of each history, for the check of a drifted one.
+    const learnt: Array<{ sensor: string; ts: Float64Array }> = [];
     let rows = 0;
     let historyRows = 0;
     let from = Infinity;
@@ -577,15 +579,7 @@ export class Learner {
           ? this.deps.store.readReadings(sensor, undefined, undefined, this.opts.maxReadings, true)
           : this.deps.store.readReadings(sensor, undefined, s.dueTs ?? undefined, this.opts.maxReadings);
       if (block.channels !== C || block.ts.length < this.opts.window) continue;
-      // A history whose level, in its newest part (the gate's), is leaving everything it had shown and going on leaving
-      // it (a drift the detector may not have told, or told and then took as the new normal) is no normal to learn: no
-      // model is trained on it.
       const rowsOf = Math.floor(block.values.length / C);
-      const drifted = driftedFrom(block.values, C, this.opts.levelSpan ?? 31, this.opts.levelLearn ?? 256, Math.floor(rowsOf * (1 - HOLDOUT_FRACTION)));
-      if (drifted !== null) {
-        this.recordDrifted(name, s, sensors, sensor, block.ts[drifted.row], drifted.channel, retrain);
-        return;
-      }
       // The newest part is kept apart for the gate (decideOwnModel's split): neither the weights nor the calibration see it.
       const trainRows = trainingRowsOf(rowsOf);
       rows += trainRows;
@@ -593,14 +587,14 @@ export class Learner {
       from = Math.min(from, block.ts[0]);
       to = Math.max(to, block.ts[trainRows - 1]);
       histories.push(block.values.length === rowsOf * C ? block.values : block.values.subarray(0, rowsOf * C));
+      learnt.push({ sensor, ts: block.ts });
     }
     if (historyRows < this.opts.window * 4) throw new Error(`only ${historyRows} stored readings for ${name}`);
     // Fine-tuning the shared model on the sensor's history rather than learning from scratch: from 3,600
     // readings a model learnt from scratch was 7 to 190 times worse than the shared one on the held-out
     // readings of a slow sine, a random walk or a duty cycle (BENCHMARKS.md "Own models that start from the shared one").
-    // The split, the start, the unchanged rule and the gate are decideOwnModel's (src/learn/own-model.ts), which the
-    // replay and the evaluation run too.
-    this.log.info({ scope: name, sensors, rows, cell: this.opts.cell }, retrain ? 'retraining model' : 'training model');
+    // The drift guard, the split, the start, the unchanged rule and the gate are decideOwnModel's (src/learn/own-model.ts),
+    // which the replay and the evaluation run too.
     const t0 = this.deps.now();
     let lastEpoch = 0;
     const { store, registry } = this.deps;
@@ -613,11 +607,18 @@ export class Learner {
         channels: C,
         options: { cell: this.opts.cell, hidden: this.opts.hidden, window: this.opts.window, hop: this.opts.hop, epochs: this.opts.epochs, seed: 1 },
         shared: this.deps.startFrom?.() ?? null,
+        // A history whose level, in its newest part (the gate's), is leaving everything it had shown and going on
+        // leaving it (a drift the detector may not have told, or told and then took as the new normal) is no normal to
+        // learn: no model is trained on it (`drifted`).
+        drift: { span: this.opts.levelSpan ?? SHIPPED_DRIFT_GUARD.span, learnReadings: this.opts.levelLearn ?? SHIPPED_DRIFT_GUARD.learnReadings },
         source: (fineTuned) =>
           (source = `on-device: ${sensors.join(', ')}; ${rows} readings ${new Date(from).toISOString()} .. ${new Date(to).toISOString()}${fineTuned ? '; fine-tuned from the shared model' : ''}`),
       },
       {
-        train: (series, opts, onProgress) => this.deps.train(series, opts, onProgress ?? (() => undefined)),
+        train: (series, opts, onProgress) => {
+          this.log.info({ scope: name, sensors, rows, cell: this.opts.cell }, retrain ? 'retraining model' : 'training model');
+          return this.deps.train(series, opts, onProgress ?? (() => undefined));
+        },
         onProgress: (p) => {
           if (p.epochDone && p.epoch !== lastEpoch) {
             lastEpoch = p.epoch;
@@ -652,6 +653,11 @@ export class Learner {
       },
     );
     if (outcome.kind === 'stopped') return;
+    if (outcome.kind === 'drifted') {
+      const { history, row, channel } = outcome.drifted;
+      this.recordDrifted(name, s, sensors, learnt[history].sensor, learnt[history].ts[row], channel, retrain);
+      return;
+    }
     const result = outcome.result;
     // Told, not acted on: the gate below judges the model against the one in use on the held-out readings.
     for (const w of result.warnings) this.log.warn({ scope: name, predVsPersistence: result.predVsPersistence, steps: result.steps }, w);
@@ -738,11 +744,6 @@ export class Learner {
  * "its last model was 22.3 times worse than the model in use on 720 held-out readings". From a decision or
  * its stored figures (a stored check without them: "its last model was rejected").
  */
-/** Why a history is not learnt (LearningOptions.levelSpan), for people. */
-function driftedText(sensor: string, atTs: number, channel: number): string {
-  return `${sensor}${channel > 0 ? ` (channel ${channel})` : ''} drifted away from every level it had shown from ${new Date(atTs).toISOString()} on: its history is not learnt as normal`;
-}
-
 function rejectedText(figures: unknown): string {
   const drifted = (figures as { drifted?: { sensor?: unknown; atTs?: unknown; channel?: unknown } } | null)?.drifted;
   if (drifted !== undefined && typeof drifted.sensor === 'string' && typeof drifted.atTs === 'number' && typeof drifted.channel === 'number') return `its last history ${driftedText(drifted.sensor, drifted.atTs, drifted.channel).replace(`${drifted.sensor} `, '')}`;

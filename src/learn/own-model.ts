@@ -6,6 +6,8 @@
  * model, keeps its newest readings apart and swaps a new model in only when the gate finds it measurably better).
  *
  * The path, per call:
+ * 0. a history that drifts in its newest part (src/learn/drift-guard.ts driftedHistory) is no normal to learn:
+ *    `drifted`, nothing is trained (the learner refused it before the replay did: issue 10, cause 5);
  * 1. each history is split by splitHeldOut (src/learn/gate.ts): its oldest 1 − HOLDOUT_FRACTION train, its newest
  *    HOLDOUT_FRACTION are the gate's held-out readings, which neither the weights nor the calibration see;
  * 2. the training parts are standardised each on its own, one segment per history (standardisedSegments), and a
@@ -21,6 +23,7 @@ import type { ModelRunner } from '../contract/ports.js';
 import type { Seq2SeqParams } from '../model/spec.js';
 import { inSensorUnits, standardisationOf, standardisedSegments } from '../train/dataset.js';
 import type { TrainOptions, TrainProgress, TrainResult, TrainSeries } from '../train/trainer.js';
+import { driftedHistory, type DriftGuard, type DriftedHistory } from './drift-guard.js';
 import { gate, splitHeldOut, type GateDecision, type HeldOutSeries } from './gate.js';
 
 /** The training options of an own model apart from where it starts (`init`) and the clock: cell and hidden are needed for the init rule. */
@@ -55,11 +58,15 @@ export interface OwnModelInput {
   readonly shared: Seq2SeqParams | null;
   /** ModelSidecar.training.source, told whether the model was fine-tuned from the shared one. */
   readonly source: (fineTuned: boolean) => string;
+  /** The drift guard's settings (driftGuardOf(config)): a history drifting in its newest part is not trained on. */
+  readonly drift: DriftGuard;
 }
 
 /** What decideOwnModel decided; `result` is the training's (its losses, bestEpoch, validation figures). */
 export type OwnModelOutcome<M extends ModelRunner> =
   | { readonly kind: 'stopped' }
+  /** A history drifted in its newest part (which, where): nothing was trained, the scope keeps its model. */
+  | { readonly kind: 'drifted'; readonly drifted: DriftedHistory }
   /** Fine-tuning kept the shared weights: no new model, the scope stays on the shared model `current`. */
   | { readonly kind: 'unchanged'; readonly result: TrainResult; readonly current: ModelRunner }
   /** The gate rejected the candidate (already discarded): the scope keeps `current`. */
@@ -87,8 +94,9 @@ export function fineTunesFrom(shared: Seq2SeqParams | null, options: Pick<OwnTra
 }
 
 /**
- * Trains a candidate own model on the older part of `input.histories` and decides, with the gate on their newest
- * part, whether it replaces the model in use (module comment: the path). Channel names are `value` for one channel,
+ * Unless a history drifts in its newest part (`drifted`, nothing trained), trains a candidate own model on the older
+ * part of `input.histories` and decides, with the gate on their newest part, whether it replaces the model in use
+ * (module comment: the path). Channel names are `value` for one channel,
  * `c0`, `c1`… for more, as the learner has always named them.
  *
  * @throws what the trainer throws (RangeError for a series too short to learn from or non-finite values), what
@@ -97,6 +105,8 @@ export function fineTunesFrom(shared: Seq2SeqParams | null, options: Pick<OwnTra
  */
 export async function decideOwnModel<M extends ModelRunner>(input: OwnModelInput, steps: OwnModelSteps<M>): Promise<OwnModelOutcome<M>> {
   const C = input.channels;
+  const drifted = driftedHistory(input.histories, C, input.drift);
+  if (drifted !== null) return { kind: 'drifted', drifted };
   const { train, heldOut } = ownModelSplit(input.histories, C);
   const { values, segments } = standardisedSegments(train, C);
   const init = fineTunesFrom(input.shared, input.options, C) ? input.shared : undefined;

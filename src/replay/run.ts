@@ -12,7 +12,8 @@
  * Learning. Rows [0, learnRows) of each stream are its normal history, learnt from as the device's learner learns
  * (src/learn/own-model.ts decideOwnModel, the one function both call): a model fine-tuned from the shipped one on
  * the older 80 % of them, kept only when the gate finds it measurably better than the shipped model on the newest
- * 20 %; a stream whose own model is rejected, whose fine-tuning kept the shipped weights, whose learning rows are
+ * 20 %; a stream whose learning rows drift in their newest 20 % (the learner's drift guard, src/learn/drift-guard.ts:
+ * not trained on), whose own model is rejected, whose fine-tuning kept the shipped weights, whose learning rows are
  * too few to train on, or that has none, is scored with the shipped model, a warning says so per stream and a
  * summary line counts them (ReplayRunResult.learnt). The learning rows are replayed first as known-normal readings:
  * they warm the stream up (normalisation, model state, histories) and open no episode. With learnRows 0 every
@@ -24,9 +25,9 @@ import { Detector, detectorOptions, priorsOf } from '../pipeline/detector.js';
 import { MessageParser } from '../pipeline/parse.js';
 import { replayParseOptionsOf } from '../pipeline/ingest-options.js';
 import { writeModel } from '../model/onnx-export.js';
-import { readModelParams } from '../model/onnx-params.js';
-import type { Seq2SeqParams } from '../model/spec.js';
 import { decideOwnModel, unchangedReason, type OwnTrainOptions } from '../learn/own-model.js';
+import { driftGuardOf, driftedText } from '../learn/drift-guard.js';
+import { sharedWeightsOf } from '../learn/shared-weights.js';
 import { sidecarOf, trainModel, type TrainOptions, type TrainResult, type TrainSeries } from '../train/trainer.js';
 import { replayRows, type ReplayCounters, type ReplayOutput, type ReplayRow } from './drive.js';
 import { EpisodeTeller, type ToldEpisode } from './tell.js';
@@ -48,8 +49,8 @@ export interface ReplayRunOptions {
   /** A row's columns form one multi-channel stream (default: each column its own stream). */
   readonly group?: boolean;
   /**
-   * Told about each stream scored with the shipped model after learning, and why (its own model rejected by the
-   * gate, a fine-tuning that kept the shipped weights, too few learning rows, none), then one summary line
+   * Told about each stream scored with the shipped model after learning, and why (its learning rows drifting, its
+   * own model rejected by the gate, a fine-tuning that kept the shipped weights, too few learning rows, none), then one summary line
    * (learningSummary); and about shipped weights that cannot be read.
    */
   readonly warn?: (message: string) => void;
@@ -83,11 +84,15 @@ export interface ReplayRunResult {
 export interface StreamLearning {
   readonly stream: string;
   /**
-   * `own`: scored with its own model (the gate accepted it); the shipped model else: `rejected` by the gate,
+   * `own`: scored with its own model (the gate accepted it); the shipped model else: `drifted` (its learning rows
+   * drift in their newest 20 %: not trained on, as the device's learner refuses them), `rejected` by the gate,
    * `unchanged` (fine-tuning kept the shipped weights), `untrained` (too few learning rows, or none).
    */
-  readonly outcome: 'own' | 'rejected' | 'unchanged' | 'untrained';
-  /** The gate's reason (own, or rejected), the unchanged training's, or why nothing was trained. */
+  readonly outcome: 'own' | 'drifted' | 'rejected' | 'unchanged' | 'untrained';
+  /**
+   * The gate's reason (own, or rejected), the unchanged training's, or why nothing was trained (drifted: "no model
+   * trained: " and the learner's check reason, src/learn/drift-guard.ts driftedText).
+   */
   readonly why: string;
 }
 
@@ -101,8 +106,8 @@ export function trainOptionsOf(config: Config): OwnTrainOptions {
 }
 
 /**
- * For people: "3 streams: 1 kept its own model, 2 the shipped one (1 rejected by the gate, 1 unchanged by
- * fine-tuning, 0 too short to learn from)".
+ * For people: "4 streams learnt: 1 kept its own model, 3 the shipped one (1 rejected by the gate, 1 unchanged by
+ * fine-tuning, 1 drifting, 0 not trained)".
  */
 export function learningSummary(learnt: readonly StreamLearning[]): string {
   const count = (o: StreamLearning['outcome']): number => learnt.filter((l) => l.outcome === o).length;
@@ -110,20 +115,11 @@ export function learningSummary(learnt: readonly StreamLearning[]): string {
   const shipped = learnt.filter((l) => l.outcome !== 'own');
   const gateRejected = count('rejected');
   const unchanged = count('unchanged');
+  const drifted = count('drifted');
   return (
     `${learnt.length} stream${learnt.length === 1 ? '' : 's'} learnt: ${own} kept ${own === 1 ? 'its' : 'their'} own model, ${shipped.length} the shipped one ` +
-    `(${gateRejected} rejected by the gate, ${unchanged} unchanged by fine-tuning, ${shipped.length - gateRejected - unchanged} not trained)`
+    `(${gateRejected} rejected by the gate, ${unchanged} unchanged by fine-tuning, ${drifted} drifting, ${shipped.length - gateRejected - unchanged - drifted} not trained)`
   );
-}
-
-/** The shipped model's weights, which own models start from (the daemon's sharedWeights); null when unreadable, said once. */
-function sharedWeightsOf(sidecarPath: string, warn?: (message: string) => void): Seq2SeqParams | null {
-  try {
-    return readModelParams(sidecarPath);
-  } catch (err) {
-    warn?.(`could not read the shipped model's weights (${err instanceof Error ? err.message : String(err)}): own models are learnt from scratch`);
-    return null;
-  }
 }
 
 /** Splits rows into the streams the detector sees: one per value column, or one group per row's sensor (a row's `newRecording` mark goes to each). */
@@ -167,8 +163,9 @@ export async function runReplay(rows: readonly ReplayRow[], opts: ReplayRunOptio
   try {
     if (learnRows > 0) {
       const train = opts.trainer ?? ((series: TrainSeries, o: TrainOptions) => Promise.resolve(trainModel(series, o)));
-      // The device's path (src/learn/own-model.ts decideOwnModel, which the learner calls too): each stream's model
-      // is fine-tuned from the shipped one on the older part of its learning rows, and kept only when the gate finds
+      // The device's path (src/learn/own-model.ts decideOwnModel, which the learner calls too): learning rows drifting in
+      // their newest part are not trained on (the drift guard, with the config's score.smooth and learnReadings, as
+      // the learner's learningOptionsOf); else each stream's model is fine-tuned from the shipped one on the older part of its learning rows, and kept only when the gate finds
       // it measurably better than the shipped model on their newest part; else the stream is scored with the shipped model.
       // Without a shipped model that loads, a stream has no model but its own, as on a device without the shared
       // model: any own model is taken (the gate's "no model in use"), learnt from random weights.
@@ -180,7 +177,7 @@ export async function runReplay(rows: readonly ReplayRow[], opts: ReplayRunOptio
           opts.warn?.(`the shipped model cannot be loaded (${err instanceof Error ? err.message : String(err)}): own models are learnt from scratch and judged against no model`);
         }
       }
-      const shared = base === null || opts.shippedModel === null ? null : sharedWeightsOf(opts.shippedModel, opts.warn);
+      const shared = base === null || opts.shippedModel === null ? null : sharedWeightsOf(opts.shippedModel, (message) => opts.warn?.(message));
       let n = 0;
       for (const [stream, series] of seriesOf(split.rows, split.rowOf, learnRows)) {
         const C = series.channels.length;
@@ -193,6 +190,7 @@ export async function runReplay(rows: readonly ReplayRow[], opts: ReplayRunOptio
               channels: C,
               options: { ...trainOptionsOf(config), ...definedOnly(opts.train ?? {}) },
               shared,
+              drift: driftGuardOf(config),
               source: (fineTuned) => `replay rows 0..${learnRows - 1} of ${stream}${fineTuned ? '; fine-tuned from the shipped model' : ''}`,
             },
             {
@@ -209,6 +207,9 @@ export async function runReplay(rows: readonly ReplayRow[], opts: ReplayRunOptio
             owned.push(outcome.model);
             models.set(stream, outcome.model);
             learnt.push({ stream, outcome: 'own', why: outcome.decision.reason });
+          } else if (outcome.kind === 'drifted') {
+            const { row, channel } = outcome.drifted;
+            learnt.push({ stream, outcome: 'drifted', why: `no model trained: ${driftedText(stream, series.timestamps[row], channel)}` });
           } else if (outcome.kind === 'rejected') {
             learnt.push({ stream, outcome: 'rejected', why: `own model rejected by the gate, ${outcome.decision.reason}` });
           } else if (outcome.kind === 'unchanged') {
@@ -277,7 +278,7 @@ export async function runReplay(rows: readonly ReplayRow[], opts: ReplayRunOptio
  * from, and its store keeps the later: src/pipeline/cadence.ts), and a row before the previous one is skipped
  * (admission does not take it: `out_of_order`, or within the tolerance `redelivered` or `late`: src/pipeline/admit.ts).
  */
-function seriesOf(rows: readonly ReplayRow[], rowOf: Int32Array, learnRows: number): Map<string, TrainSeries> {
+function seriesOf(rows: readonly ReplayRow[], rowOf: Int32Array, learnRows: number): Map<string, TrainSeries & { readonly timestamps: Float64Array }> {
   const by = new Map<string, { channels: readonly string[]; values: number[]; ts: number[] }>();
   for (let k = 0; k < rows.length && rowOf[k] < learnRows; k++) {
     const r = rows[k];
@@ -291,7 +292,7 @@ function seriesOf(rows: readonly ReplayRow[], rowOf: Int32Array, learnRows: numb
     s.values.push(...r.values);
     s.ts.push(r.ts);
   }
-  const out = new Map<string, TrainSeries>();
+  const out = new Map<string, TrainSeries & { readonly timestamps: Float64Array }>();
   for (const [stream, s] of by) out.set(stream, { channels: s.channels, values: Float64Array.from(s.values), timestamps: Float64Array.from(s.ts) });
   return out;
 }
