@@ -173,19 +173,38 @@ async function heldOutDetail(model: ModelRunner, series: readonly HeldOutSeries[
  * repay. A choice of practical significance, not a fitted value (docs/MODEL.md "The gate").
  */
 export const GATE_MARGIN = 0.05;
-/** One-sided level of the sign test over the held-out stretches (docs/MODEL.md "The gate"). */
+/** One-sided level of the gate's test on the held-out loss differences (docs/MODEL.md "The gate"). */
 export const GATE_ALPHA = 0.05;
 
-/** The paired comparison of the two models over disjoint stretches of the held-out readings. */
+/** The paired comparison of the two models on the held-out readings. */
 export interface PairedFigures {
-  /** Readings per stretch: the larger of the two models' windows and hops. */
+  /** Readings per stretch: the larger of the two models' windows and hops, cut finer for a short held-out part (stretchLength). */
   readonly length: number;
-  /** Stretches where the two losses differ (ties are dropped, as the sign test does). */
+  /** Stretches where the two losses differ (for people: the test is on the readings). */
   readonly stretches: number;
   /** Of them, those where the new model's loss is lower. */
   readonly better: number;
-  /** One-sided sign-test p-value: P(Binomial(stretches, 1/2) ≥ better). */
-  readonly p: number;
+  /**
+   * The Diebold-Mariano test on the readings' loss differences (dieboldMariano); absent in a check stored before
+   * it (the sign test's, whose p-value is `p`).
+   */
+  readonly test?: DieboldMarianoFigures;
+  /** A check stored before the Diebold-Mariano test: the sign test's one-sided p-value over the stretches. */
+  readonly p?: number;
+}
+
+/** The Diebold-Mariano test of a loss differential series, as dieboldMariano computes it. */
+export interface DieboldMarianoFigures {
+  /** Loss differences tested (readings, over all series). */
+  readonly readings: number;
+  /** Mean loss difference, model in use − new model (standardised units): positive when the new model is lower. */
+  readonly mean: number;
+  /** Bartlett kernel bandwidth M, readings: autocovariances up to lag M − 1 enter the variance with weights 1 − j/M. */
+  readonly bandwidth: number;
+  /** mean / √(long-run variance / readings); NaN when every difference is 0. */
+  readonly t: number;
+  /** The one-sided GATE_ALPHA critical value for bandwidth / readings per series (fixed-b); the test passes when t > critical. */
+  readonly critical: number;
 }
 
 /**
@@ -221,17 +240,28 @@ function stretchLosses(e: readonly SeriesErrors[], series: readonly HeldOutSerie
   return out;
 }
 
-/** Stretches wanted for the sign test when the held-out readings allow (5 all better is the least that can pass). */
+/**
+ * One model's loss on each held-out reading of one series, for the Diebold-Mariano test: its reconstruction error
+ * of the decode that covers the reading (the first of the model's decodes ending at or after it: every reading is
+ * in one decode's hop) + predWeight · its squared prediction error there, so the readings' mean is the loss's
+ * weighting (reconstruction + predWeight · prediction). NaN where either is missing (before the held-out part, after
+ * the last decode).
+ */
+function readingLosses(e: SeriesErrors, s: HeldOutSeries): Float64Array {
+  const rows = s.values.length / s.channels;
+  const out = new Float64Array(rows).fill(Number.NaN);
+  let k = 0;
+  for (let r = s.from; r < rows; r++) {
+    while (k < e.decodes.length && e.decodes[k].end < r) k++;
+    if (k >= e.decodes.length) break;
+    out[r] = e.decodes[k].err + TRAIN_DEFAULTS.predWeight * e.pred[r];
+  }
+  return out;
+}
+
+/** Stretches wanted (for the reason's "lower on k of n stretches") when the held-out readings allow, a window long each. */
 export const GATE_MIN_STRETCHES = 8;
 
-/**
- * Readings per stretch of the paired comparison: `full` (the larger of the two models' windows and hops)
- * when the held-out rows give at least GATE_MIN_STRETCHES stretches of it; else the longest multiple of
- * `hop` (readings between decodes, so every stretch still holds a decode) that gives that many; `hop` at
- * the least. A short held-out part (a small `learning.minReadings`) is thus cut finer rather than never
- * reaching the test's level; stretches shorter than a window hold decodes that overlap their neighbours',
- * so their pairs are less independent (the 5 % margin on the whole loss still applies).
- */
 export function stretchLength(full: number, hop: number, series: readonly HeldOutSeries[]): number {
   const count = (length: number): number =>
     series.reduce((n, s) => n + Math.max(0, Math.floor((s.values.length / s.channels - s.from) / length)), 0);
@@ -242,35 +272,75 @@ export function stretchLength(full: number, hop: number, series: readonly HeldOu
   return Math.min(full, hop);
 }
 
-/** P(Binomial(n, 1/2) ≥ k), exactly (n is at most a few thousand stretches; log-space to stay finite). */
-export function signTestP(k: number, n: number): number {
-  if (k <= 0) return 1;
-  if (k > n) return 0;
-  let logC = 0; // log C(n, i), from i = 0
-  const terms: number[] = [];
-  for (let i = 0; i <= n; i++) {
-    if (i > 0) logC += Math.log(n - i + 1) - Math.log(i);
-    if (i >= k) terms.push(logC - n * Math.LN2);
-  }
-  const m = Math.max(...terms);
-  return Math.min(1, Math.exp(m) * terms.reduce((a, t) => a + Math.exp(t - m), 0));
+/**
+ * The fewest stretches (at least a hop of readings each) of held-out readings the gate tests on: 5, so the
+ * Diebold-Mariano test's bandwidth, at least a hop, is at most a fifth of them (fixed-b 0.2: critical value 2.09;
+ * with 2 stretches, b 0.5, it is 2.81, and the variance rests on two decodes' reconstruction errors). Below it no
+ * candidate passes ("too few stretches"). The number the sign test needed before (5 of 5 better: p 1/32), so that
+ * learning.minReadings' floor (fewestReadingsToPass: 400 for the shipped hop) stays where it was.
+ */
+export const GATE_MIN_TESTED = 5;
+
+/**
+ * The one-sided 95 % critical value of a t-statistic with a Bartlett-kernel (Newey-West) long-run variance whose
+ * bandwidth is the fraction `b` (0 < b ≤ 1) of the sample: Kiefer & Vogelsang's fixed-b asymptotics ("A new
+ * asymptotic theory for heteroskedasticity-autocorrelation robust tests", Econometric Theory 21(6), 2005, table 1:
+ * cv(b) = 1.6449 + 2.1859 b + 0.3142 b² − 0.3427 b³). It accounts for the variance estimate's own noise and bias,
+ * which the normal point (1.645, b → 0) ignores and which are large on a hundred readings.
+ */
+export function fixedBCritical(b: number): number {
+  const x = Math.min(1, Math.max(0, b));
+  return 1.6449 + 2.1859 * x + 0.3142 * x * x - 0.3427 * x * x * x;
 }
 
 /**
- * The fewest stretches with which the sign test can reach GATE_ALPHA: every one of them better (5 at 5 %:
- * p = 1/32; 4 of 4 give 1/16).
+ * Diebold & Mariano's test ("Comparing predictive accuracy", J. Business & Economic Statistics 13(3), 1995) that the
+ * mean of a loss differential is above 0, on `differences`: one array per series (loss of the model in use − loss
+ * of the new model, reading by reading, time order), the series independent of each other. The long-run variance is
+ * Newey & West's (Econometrica 55(3), 1987): Bartlett weights 1 − j/M on the autocovariances up to lag M − 1, summed
+ * within each series, about the pooled mean. The bandwidth M is Andrews' AR(1) plug-in for the Bartlett kernel
+ * ("Heteroskedasticity and autocorrelation consistent covariance matrix estimation", Econometrica 59(3), 1991,
+ * section 6: 1.1447 (α̂ n)^(1/3), α̂ = 4ρ̂² / ((1 − ρ̂)² (1 + ρ̂)²), ρ̂ the lag-1 autocorrelation), at least
+ * `minBandwidth` (the gate: the larger hop, over which a decode's reconstruction error is shared by every reading)
+ * and at most the mean series length; the critical value is the fixed-b one for b = M / mean series length
+ * (fixedBCritical), so a wide bandwidth on few readings costs power, not level.
+ * @param minBandwidth readings (≥ 1)
+ * @returns the figures; t NaN when every difference is 0 (a tie), +∞ when all are the same positive number.
+ * @throws RangeError when there are no differences
  */
+export function dieboldMariano(differences: readonly Float64Array[], minBandwidth: number): DieboldMarianoFigures {
+  const series = differences.filter((d) => d.length > 0);
+  const n = series.reduce((k, d) => k + d.length, 0);
+  if (n === 0) throw new RangeError('no loss differences to test');
+  const mean = series.reduce((x, d) => x + d.reduce((a, v) => a + v, 0), 0) / n;
+  const perSeries = n / series.length;
+  const autocovariance = (lag: number): number => {
+    let g = 0;
+    for (const d of series) for (let t = lag; t < d.length; t++) g += (d[t] - mean) * (d[t - lag] - mean);
+    return g / n;
+  };
+  const g0 = autocovariance(0);
+  const rho = g0 > 0 ? Math.max(-0.99, Math.min(0.99, autocovariance(1) / g0)) : 0;
+  const alpha = (4 * rho * rho) / ((1 - rho) ** 2 * (1 + rho) ** 2);
+  const bandwidth = Math.max(1, Math.min(Math.floor(perSeries), Math.max(Math.ceil(minBandwidth), Math.ceil(1.1447 * Math.cbrt(alpha * n)))));
+  let lrv = g0;
+  for (let j = 1; j < bandwidth; j++) lrv += 2 * (1 - j / bandwidth) * autocovariance(j);
+  const critical = fixedBCritical(bandwidth / perSeries);
+  // A spread below the rounding of the mean is none: differences alike to the last bits.
+  const t = !(lrv > 1e-24 * mean * mean) ? (mean > 0 ? Infinity : mean < 0 ? -Infinity : Number.NaN) : mean / Math.sqrt(lrv / n);
+  return { readings: n, mean, bandwidth, t, critical };
+}
+
+/** The fewest stretches with which the gate's test can pass: GATE_MIN_TESTED. */
 export function fewestPassingStretches(): number {
-  let n = 1;
-  while (signTestP(n, n) > GATE_ALPHA) n++;
-  return n;
+  return GATE_MIN_TESTED;
 }
 
 /**
  * The fewest readings of one sensor with which its first own model can pass the gate at all: its newest
  * HOLDOUT_FRACTION (splitHeldOut's floor) must hold fewestPassingStretches() stretches of `hop` readings, the
  * shortest stretchLength cuts (400 for the shipped hop of 16: 80 held out, 5 stretches). With fewer, every first
- * model is trained and then rejected as "lower on too few stretches", however good it is (tryout 16, finding 8).
+ * model is trained and then rejected for "too few stretches", however good it is (tryout 16, finding 8).
  * A group's readings are counted over its sensors, so it needs at least as many.
  * @param hop readings between decodes of the models compared (window.hop; the larger of the two models' hops)
  * @returns readings (≥ 1)
@@ -297,13 +367,14 @@ export function isTie(ratio: number): boolean {
  * one; then anything is better than nothing): both scored by heldOutErrors on the same held-out rows. The
  * candidate passes only when it is measurably better, both of:
  * - its loss there is lower by at least GATE_MARGIN (5 %) of the current model's, and
- * - it is lower on more of the held-out stretches (disjoint runs of the larger window of the two, ties
- *   dropped) than chance would give: a one-sided sign test at GATE_ALPHA (5 %) on the paired stretch losses,
- *   the sign test on loss differentials of Diebold & Mariano ("Comparing predictive accuracy", J. Business &
- *   Economic Statistics 13(3), 1995, section 3.2), over disjoint stretches so that neighbouring readings'
- *   errors, which are correlated, fall in one pair (non-overlapping batch means).
- * With too few stretches for the test to reach its level (fewer than 5), or none at all, it is not
- * measurably better, and the reason says so.
+ * - its loss is lower on the held-out readings by more than their spread allows by chance: Diebold & Mariano's
+ *   one-sided test at GATE_ALPHA (5 %) on the readings' loss differences (readingLosses: each reading's
+ *   prediction error and the reconstruction error of the decode covering it), with a Newey-West variance that
+ *   accounts for neighbouring readings' correlated errors and a fixed-b critical value (dieboldMariano). It
+ *   replaces a sign test over disjoint stretches (finding "gatepower": 80 held-out readings, as 400 learning readings
+ *   give, made 5 stretches of 16, and the sign test passed only when all 5 were lower, whatever the margin).
+ * With fewer than GATE_MIN_TESTED (5) stretches of held-out readings (stretchLength), or none at all, it is not
+ * measurably better, and the reason says so. The reason also tells on how many stretches the new model was lower.
  */
 export async function gate(candidate: ModelRunner, current: ModelRunner | null, series: readonly HeldOutSeries[]): Promise<GateDecision> {
   const heldOut = series.reduce((n, s) => n + s.values.length / s.channels - s.from, 0);
@@ -327,14 +398,22 @@ export async function gate(candidate: ModelRunner, current: ModelRunner | null, 
     stretches++;
     if (a[i] < b[i]) better++;
   }
-  const p = signTestP(better, stretches);
-  const paired: PairedFigures = { length, stretches, better, p };
+  // The readings' loss differences, model in use − new model, one array per series.
+  const differences = series.map((s, i) => {
+    const x = readingLosses(cand.perSeries[i], s);
+    const y = readingLosses(cur.perSeries[i], s);
+    const d: number[] = [];
+    for (let r = s.from; r < x.length; r++) if (!Number.isNaN(x[r]) && !Number.isNaN(y[r])) d.push(y[r] - x[r]);
+    return Float64Array.from(d);
+  });
+  const test = compared >= GATE_MIN_TESTED && differences.some((d) => d.length > 0) ? dieboldMariano(differences, Math.max(candidate.sidecar.hop, current.sidecar.hop)) : undefined;
+  const paired: PairedFigures = { length, stretches, better, ...(test ? { test } : {}) };
   const fig = (f: HeldOutFigures): string => `loss ${f.loss.toPrecision(3)} (prediction ${f.predMse.toPrecision(3)}, reconstruction ${f.reconMse.toPrecision(3)})`;
   const c = cand.figures;
   const u = cur.figures;
   const ratio = c.loss / u.loss;
   const lower = c.loss <= (1 - GATE_MARGIN) * u.loss;
-  const significant = p <= GATE_ALPHA;
+  const significant = test !== undefined && test.t > test.critical;
   const accepted = c.predictions > 0 && lower && significant;
   // Tied: the same loss on every stretch compared (fine-tuning that kept the shared weights), or a loss ratio
   // that rounds to 1.00 (lossRatioWords): told "tied", never "1.00 times worse" nor "no held-out readings".
@@ -348,10 +427,10 @@ export async function gate(candidate: ModelRunner, current: ModelRunner | null, 
           ? 'tied with the model in use: not measurably better'
           : ratio >= 1
             ? `${ratio.toPrecision(3)} times worse`
-            : `not measurably better (${!lower ? `${percentLower(ratio)} % lower, needs ${GATE_MARGIN * 100} %` : `lower on too few stretches`})`;
+            : `not measurably better (${!lower ? `${percentLower(ratio)} % lower, needs ${GATE_MARGIN * 100} %` : compared < GATE_MIN_TESTED ? `too few stretches: ${compared}, needs ${GATE_MIN_TESTED}` : `lower by less than the readings' spread allows: Diebold-Mariano t ${test !== undefined ? test.t.toPrecision(3) : '–'}, needs more than ${test !== undefined ? test.critical.toPrecision(3) : '–'}`})`;
   const reason =
     `on ${heldOut} held-out normal readings: new model ${fig(c)}, model in use ${fig(u)}` +
-    (stretches > 0 ? `; ${ratio.toPrecision(3)} times its loss, lower on ${better} of ${stretches} stretches of ${length} readings (sign test p ${p.toPrecision(2)})` : '') +
+    (stretches > 0 ? `; ${ratio.toPrecision(3)} times its loss, lower on ${better} of ${stretches} stretches of ${length} readings` + (test !== undefined ? ` (Diebold-Mariano t ${test.t.toPrecision(3)} on ${test.readings} readings, bandwidth ${test.bandwidth}; ${(100 * GATE_ALPHA).toFixed(0)} % critical value ${test.critical.toPrecision(3)})` : '') : '') +
     `: ${verdict}`;
   return { accepted, reason, candidate: c, current: u, heldOut, paired };
 }

@@ -56,9 +56,9 @@ export function learningWarnings(config: Config, sharedModelHop: number | undefi
       'learning.minReadings',
       `${config.learning.minReadings} is below ${fewest}, the fewest readings with which a sensor's first own model can pass the gate: ` +
         `it is judged against the shared model on the newest ${HOLDOUT_FRACTION * 100} % (${held} readings here), cut into stretches of at least ${hop} readings ` +
-        `(the larger of window.hop and the shared model's hop), and the sign test needs ${fewestPassingStretches()} of them, all better, ` +
-        `to reach ${GATE_ALPHA * 100} % (docs/MODEL.md, "The gate"); so every first model would be trained and then rejected ` +
-        `("lower on too few stretches"). Set it to ${fewest} or more`,
+        `(the larger of window.hop and the shared model's hop), and the gate tests on ${fewestPassingStretches()} of them at the least, ` +
+        `at ${GATE_ALPHA * 100} % (docs/MODEL.md, "The gate"); so every first model would be trained and then rejected ` +
+        `("too few stretches"). Set it to ${fewest} or more`,
     ],
   ];
 }

@@ -19,7 +19,7 @@ import { mulberry32 } from '../../src/train/rng.js';
 import { modelsCommand } from '../../src/cli/models.js';
 import type { LoadedModel } from '../../src/contract/ports.js';
 import { ownModelText } from '../../src/contract/own-model.js';
-import { GATE_ALPHA, GATE_MARGIN, GATE_MIN_STRETCHES, fewestReadingsToPass, gate, percentLower, signTestP, splitHeldOut, stretchLength } from '../../src/learn/gate.js';
+import { GATE_ALPHA, GATE_MARGIN, GATE_MIN_STRETCHES, GATE_MIN_TESTED, fewestReadingsToPass, gate, percentLower, splitHeldOut, stretchLength } from '../../src/learn/gate.js';
 import { captureIo } from '../helpers/cli-io.js';
 
 const logger = pino({ level: 'silent' });
@@ -137,7 +137,7 @@ describe('the gate before an own model', () => {
     expect(store.assignments().map((a) => [a.sensor, a.modelId, a.reason])).toEqual([['p1', own.id, 'trained']]);
     const [check] = store.modelChecks('p1');
     expect(check).toMatchObject({ candidate: own.id, current: poor.id, accepted: true, retryAfter: null });
-    expect(check.reason).toMatch(/; [\d.]+ times its loss, lower on \d+ of \d+ stretches of \d+ readings \(sign test p [\d.e-]+\): measurably better$/);
+    expect(check.reason).toMatch(/; [\d.]+ times its loss, lower on \d+ of \d+ stretches of \d+ readings \(Diebold-Mariano t [\d.e+-]+ on \d+ readings, bandwidth \d+; 5 % critical value [\d.]+\): measurably better$/);
     // It learnt from the readings up to when it was due, less the newest 20 % the gate judged it on.
     expect(store.models()[0].rows).toBe(480);
     expect(learner.ownModel('p1')).toBeNull();
@@ -193,7 +193,8 @@ describe('the gate’s rule: measurably better, not “no worse” (finding 9)',
     const d = await gate(again, shared, [held]);
     expect(d.accepted).toBe(false);
     expect(d.candidate.loss).toBe(d.current!.loss);
-    expect(d.paired).toMatchObject({ stretches: 0, better: 0, p: 1 });
+    expect(d.paired).toMatchObject({ stretches: 0, better: 0 });
+    expect(d.paired?.test?.t).toBeNaN(); // every reading's loss difference is 0
     // Tryout 10, finding 7: a tie was told "no held-out readings to tell them apart" after the number of held-out
     // readings (and "1.00 times worse" by status): it is a tie, on every stretch.
     expect(d.reason).toMatch(/^on \d+ held-out normal readings: .*: tied with the model in use \(the same loss on all \d+ stretches of \d+ readings\): not measurably better$/);
@@ -217,14 +218,7 @@ describe('the gate’s rule: measurably better, not “no worse” (finding 9)',
     expect(text).not.toMatch(/times worse/);
   });
 
-  it('its sign test: the exact binomial tail; 9 better stretches of 11 pass at 5 %, 8 do not', () => {
-    // The sign test's level (GATE_ALPHA, one-sided): 9 of 11 better stretches pass (p 0.033), 8 of 11 do not (p 0.11).
-    expect(signTestP(9, 11)).toBeCloseTo(67 / 2048, 12);
-    expect(signTestP(8, 11)).toBeCloseTo(232 / 2048, 12);
-    expect(signTestP(5, 5)).toBeCloseTo(1 / 32, 12);
-    expect(signTestP(4, 4)).toBeCloseTo(1 / 16, 12);
-    expect(signTestP(0, 7)).toBe(1);
-    expect(signTestP(1000, 1000)).toBeGreaterThan(0); // 2^-1000, in log space
+  it('its level and margin: 5 % each', () => {
     expect(GATE_ALPHA).toBe(0.05);
     expect(GATE_MARGIN).toBe(0.05);
   });
@@ -235,7 +229,7 @@ describe('the gate’s rule: measurably better, not “no worse” (finding 9)',
     expect(stretchLength(64, 16, heldOf(720))).toBe(64); // the default 3,600 readings: 11 stretches of 64
     expect(stretchLength(64, 16, heldOf(512))).toBe(64); // exactly 8
     expect(stretchLength(64, 16, heldOf(320))).toBe(32); // learning.minReadings 1,600: 10 of 32 (5 of 64 could never pass)
-    expect(stretchLength(64, 16, heldOf(80))).toBe(16); // minReadings 400: 5 of 16, the least that can pass
+    expect(stretchLength(64, 16, heldOf(80))).toBe(16); // minReadings 400: 5 of 16, the fewest the gate tests on
     expect(stretchLength(64, 16, heldOf(40))).toBe(16); // fewer than 5: no swap, the reason says so
     // a group: the stretches of its sensors count together
     expect(stretchLength(64, 16, [...heldOf(256), ...heldOf(256)])).toBe(64);
@@ -251,13 +245,11 @@ describe('the fewest readings a first own model can pass the gate with (tryout 1
     const length = stretchLength(4 * hop, hop, [held]);
     return Math.floor((held.values.length - held.from) / length);
   };
-  it('is where all-better stretches first reach the sign test’s level, for any hop', () => {
+  it('is where the held-out readings first hold the stretches the gate tests on (GATE_MIN_TESTED), for any hop', () => {
     for (const hop of [1, 4, 8, 16, 25, 64]) {
       const fewest = fewestReadingsToPass(hop);
-      const n = stretchesOf(fewest, hop);
-      expect(signTestP(n, n), `hop ${hop}: ${fewest} readings`).toBeLessThanOrEqual(GATE_ALPHA);
-      const m = stretchesOf(fewest - 1, hop);
-      expect(signTestP(m, m), `hop ${hop}: ${fewest - 1} readings`).toBeGreaterThan(GATE_ALPHA);
+      expect(stretchesOf(fewest, hop), `hop ${hop}: ${fewest} readings`).toBeGreaterThanOrEqual(GATE_MIN_TESTED);
+      expect(stretchesOf(fewest - 1, hop), `hop ${hop}: ${fewest - 1} readings`).toBeLessThan(GATE_MIN_TESTED);
     }
   });
   it('is the 400 docs/MODEL.md gives for the shipped hop of 16', () => {

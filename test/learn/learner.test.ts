@@ -198,7 +198,7 @@ describe('Learner', () => {
     const shared = await loadModel(sharedPath);
     const scopeOf = compileScopes([]);
     const registry = new ModelRegistry(shared, scopeOf, logger);
-    // 3,600 readings (the default learning.minReadings): 720 held out, 11 stretches of 64 for the gate's sign test.
+    // 3,600 readings (the default learning.minReadings): 720 held out, 11 stretches of 64 for the gate.
     const opts: LearningOptions = { ...options, minReadings: 3600, epochs: 10, hidden: shared.sidecar.hidden, window: 64, hop: 16 };
     const learner = new Learner(opts, {
       store, registry, scopeOf, writeModel, loadModel, logger, now: Date.now,

@@ -161,8 +161,8 @@ describe('the replay learns as the device does (decideOwnModel)', () => {
   }, 180_000);
 
   it('scores a stream whose own model cannot pass the gate with the shipped model, says why, and the learner rejects it too', async () => {
-    // Fewer learning readings than fewestReadingsToPass(hop): the newest 20 % hold too few stretches for the
-    // sign test to reach 5 %, so no model learnt from them can be measurably better (tryout 16, finding 8).
+    // Fewer learning readings than fewestReadingsToPass(hop): the newest 20 % hold fewer stretches than the
+    // gate tests on (GATE_MIN_TESTED), so no model learnt from them can be measurably better (tryout 16, finding 8).
     const config = shippedConfig();
     const n = fewestReadingsToPass(config.window.hop) - 100;
     const rows = sine(n + 400);
