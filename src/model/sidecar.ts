@@ -107,7 +107,12 @@ function checkCalibration(c: Checker, v: unknown): ModelSidecar['calibration'] {
   if (Number.isFinite(threshold) && (threshold <= 0 || threshold >= 1)) {
     c.fail('calibration.threshold', `must be in (0, 1), got ${threshold}`);
   }
-  return { recon: checkPrior(c, o.recon, 'calibration.recon'), pred: checkPrior(c, o.pred, 'calibration.pred'), threshold };
+  const recon = checkPrior(c, o.recon, 'calibration.recon');
+  const pred = checkPrior(c, o.pred, 'calibration.pred');
+  // Optional (sidecars written before it was measured have none).
+  if (o.bias === undefined) return { recon, pred, threshold };
+  const bias = { ...checkPrior(c, o.bias, 'calibration.bias'), span: c.integer(c.object(o.bias, 'calibration.bias').span, 'calibration.bias.span', 1) };
+  return { recon, pred, bias, threshold };
 }
 
 function checkTraining(c: Checker, v: unknown): ModelSidecar['training'] {

@@ -118,6 +118,12 @@ export interface LogNormalPrior {
   readonly count: number;
 }
 
+/** The log-normal prior of `bias`'s errors (squared means of `span` residuals); see Calibration.bias. */
+export interface BiasPrior extends LogNormalPrior {
+  /** Residuals (readings) in each mean. */
+  readonly span: number;
+}
+
 /**
  * Score calibration from the validation split, measured the detector's way (docs/MODEL.md,
  * "Calibration"): each segment's validation tail stepped with the state carried in from its training
@@ -131,6 +137,13 @@ export interface Calibration {
   readonly recon: LogNormalPrior;
   /** Next-reading prediction error: per step, the squared error of pred[t] against x[t+1], mean over channels. */
   readonly pred: LogNormalPrior;
+  /**
+   * The detector's `bias` evidence (src/pipeline/scorer.ts): per channel, the square of the mean of `span`
+   * consecutive signed next-reading residuals x[t+1] − pred[t] (normalised units), every such run of the
+   * validation tail. Absent in sidecars written before it was measured, and when the tail holds no run of `span`
+   * predictions: the detector's bias history then starts without a prior.
+   */
+  readonly bias?: BiasPrior;
   /** Default threshold on the [0,1] anomaly score. */
   readonly threshold: number;
 }

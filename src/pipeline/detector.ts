@@ -20,6 +20,7 @@
  */
 import { Observable, asapScheduler, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { Config } from '../config/schema.js';
+import type { Calibration } from '../model/spec.js';
 import type { AnomalyEvent, ParseResult, RawMessage, Reading, ScoredReading } from '../contract/types.js';
 import { BackfillHoles, type BackfillBurst } from './backfill.js';
 import { Cadence, INTERVAL_SAMPLES, type CadenceOptions } from './cadence.js';
@@ -94,12 +95,20 @@ export function detectorOptions(config: Config): DetectorOptions {
 
 /**
  * A model's priors for the scorer, from its sidecar's calibration (natural log of the squared error,
- * measured on its validation data; the scorer works in log10).
+ * measured on its validation data; the scorer works in log10): prediction, reconstruction, and bias's (with the
+ * span of its short means) when the sidecar has one (sidecars written before it have none: null).
  */
 export function priorsOf(sidecar: StepModel['sidecar']): ModelPriors {
+  return priorsOfCalibration(sidecar.calibration);
+}
+
+/** priorsOf of a calibration alone (a sidecar's, or a training result's before it is written). */
+export function priorsOfCalibration(calibration: Calibration): ModelPriors {
   const of = (p: { logErrMean: number; logErrStd: number } | undefined): { mean: number; std: number } | null =>
     p && Number.isFinite(p.logErrMean) && Number.isFinite(p.logErrStd) && p.logErrStd > 0 ? { mean: p.logErrMean / Math.LN10, std: p.logErrStd / Math.LN10 } : null;
-  return { prediction: of(sidecar.calibration.pred), reconstruction: of(sidecar.calibration.recon) };
+  const b = calibration.bias;
+  const bias = b !== undefined ? of(b) : null;
+  return { prediction: of(calibration.pred), reconstruction: of(calibration.recon), bias: bias !== null && b !== undefined ? { ...bias, span: b.span } : null };
 }
 
 export interface DetectorPorts {

@@ -198,6 +198,13 @@ export interface ScorerOptions {
 export interface ModelPriors {
   readonly prediction: { readonly mean: number; readonly std: number } | null;
   readonly reconstruction: { readonly mean: number; readonly std: number } | null;
+  /**
+   * `bias`'s: mean and std of log10 of the square of the mean of `span` consecutive signed residuals (in the
+   * stream's std) on the validation data (Calibration.bias). Measured over a span other than score.smooth it is
+   * moved by log10(span / smooth): a mean of independent residuals has a variance inversely proportional to its
+   * length. Absent or null: the bias histories start without one (a model trained before it was measured).
+   */
+  readonly bias?: { readonly mean: number; readonly std: number; readonly span: number } | null;
 }
 
 /** One scored reading. */
@@ -674,9 +681,11 @@ class StreamScore {
     this.drifts = Array.from({ length: C }, () => new CycleDrift());
     this.excursions = Array.from({ length: C }, () => new LevelExcursion(shortSpan(opts.smooth), 0));
   }
-  /** A kind's row of histories seeded by a model's priors (prediction and reconstruction), or null (made when first taught). */
+  /** A kind's row of histories seeded by a model's priors (prediction, bias and reconstruction), or null (made when first taught). */
   private primedRow(which: 'reference' | 'adaptive', kind: Evidence, priors: ModelPriors | null): TailCalibrator[] | null {
-    const prior = kind === 'prediction' ? priors?.prediction : kind === 'reconstruction' ? priors?.reconstruction : null;
+    const bias = kind === 'bias' ? priors?.bias : null;
+    const prior =
+      kind === 'prediction' ? priors?.prediction : kind === 'reconstruction' ? priors?.reconstruction : bias ? { mean: bias.mean + Math.log10(bias.span / this.opts.smooth), std: bias.std } : null;
     if (!prior) return null;
     return Array.from({ length: this.C }, () => new TailCalibrator(tailOptions(this.opts, which, kind), { ...prior, weight: PRIOR_WEIGHT } satisfies LogPrior));
   }

@@ -44,6 +44,10 @@ export interface StreamEvaluation {
   readonly channelErrors: Float64Array;
   /** Per scored row t with row t+1 inside the range: mean over channels of (pred[t] − x[t+1])². */
   readonly predErrors: Float64Array;
+  /** Per prediction k (predErrors' order) and channel c, [k * C + c]: the signed residual x[t+1] − pred[t] (normalised units). */
+  readonly residuals: Float64Array;
+  /** Per range (in the order given): how many predictions were made up to its end, so range i's are [rangeEnds[i−1], rangeEnds[i]). */
+  readonly rangeEnds: Int32Array;
   /** The training loss formula over these steps: reconLoss + predWeight · predLoss. */
   readonly loss: number;
   /** Squared reconstruction error over all reconstructed steps and channels, per step and channel. */
@@ -81,6 +85,7 @@ interface Accumulators {
   readonly reconErrors: Grow<Float64Array>;
   readonly channelErrors: Grow<Float64Array>;
   readonly predErrors: Grow<Float64Array>;
+  readonly residuals: Grow<Float64Array>;
   reconSum: number;
   reconCount: number;
   predSum: number;
@@ -148,13 +153,18 @@ export function evaluateStream(
       reconErrors: new Grow((n) => new Float64Array(n)),
       channelErrors: new Grow((n) => new Float64Array(n)),
       predErrors: new Grow((n) => new Float64Array(n)),
+      residuals: new Grow((n) => new Float64Array(n)),
       reconSum: 0,
       reconCount: 0,
       predSum: 0,
     },
     pending: null,
   };
-  for (const r of ranges) evaluateRange(m, r, hop);
+  const rangeEnds = new Int32Array(ranges.length);
+  ranges.forEach((r, i) => {
+    evaluateRange(m, r, hop);
+    rangeEnds[i] = m.acc.predErrors.length;
+  });
   flushDecode(m);
   const a = m.acc;
   const reconLoss = a.reconCount === 0 ? 0 : a.reconSum / (C * a.reconCount);
@@ -165,6 +175,8 @@ export function evaluateStream(
     reconErrors: a.reconErrors.result(),
     channelErrors: a.channelErrors.result(),
     predErrors: a.predErrors.result(),
+    residuals: a.residuals.result(),
+    rangeEnds,
     loss: reconLoss + predWeight * predLoss,
     reconLoss,
     predLoss,
@@ -204,7 +216,11 @@ function stepRows(m: Machinery, from: number, n: number, to: number, score: bool
   for (let t = 0; t < scored; t++) {
     let s = 0;
     const next = (from + t + 1) * C;
-    for (let c = 0; c < C; c++) s += (ws.preds[t * C + c] - series[next + c]) ** 2;
+    for (let c = 0; c < C; c++) {
+      const r = series[next + c] - ws.preds[t * C + c];
+      acc.residuals.push(r);
+      s += r * r;
+    }
     acc.predErrors.push(s / C);
     acc.predSum += s / C;
   }
@@ -325,4 +341,29 @@ export function scoreSeries(
   const z = normalise(values, C, normalisation);
   const rows = values.length / C;
   return evaluateStream(p, z, [{ burnFrom: 0, from: 0, to: rows }], opts.window, opts.hop, 0);
+}
+
+/**
+ * The errors behind the detector's `bias` evidence (src/pipeline/scorer.ts): per channel, the square of the mean
+ * of `span` consecutive signed next-reading residuals (x[t+1] − pred[t], normalised units: the stream's std, as the
+ * scorer divides by its running std), for every run of `span` predictions inside one range of `ev` (a boxcar that
+ * slides one prediction at a time; it never spans two ranges, whose states start over). Channels pooled: one value
+ * per (run, channel). Empty when no range holds `span` predictions. Throws RangeError for a span below 1.
+ */
+export function shortMeanErrors(ev: Pick<StreamEvaluation, 'residuals' | 'rangeEnds'>, C: number, span: number): Float64Array {
+  if (!Number.isInteger(span) || span < 1) throw new RangeError(`span must be a positive integer, got ${span}`);
+  const out: number[] = [];
+  let start = 0;
+  for (const end of ev.rangeEnds) {
+    for (let c = 0; c < C; c++) {
+      let sum = 0;
+      for (let k = start; k < end; k++) {
+        sum += ev.residuals[k * C + c];
+        if (k - span >= start) sum -= ev.residuals[(k - span) * C + c];
+        if (k - start + 1 >= span) out.push((sum / span) ** 2);
+      }
+    }
+    start = end;
+  }
+  return Float64Array.from(out);
 }

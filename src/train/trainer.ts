@@ -5,7 +5,7 @@ import type { SidecarInput } from '../model/onnx-export.js';
  */
 import type { Calibration, CellKind, LogNormalPrior, ModelSidecar, Normalisation, Seq2SeqParams } from '../model/spec.js';
 import { batchGradient, createBackwardScratch, type BackwardScratch } from './backprop.js';
-import { evaluateStream, normalise, persistenceErrors, predVsPersistence, type RowRange, type StreamRange } from './evaluate.js';
+import { evaluateStream, normalise, persistenceErrors, predVsPersistence, shortMeanErrors, type RowRange, type StreamRange } from './evaluate.js';
 import { ADAM_DEFAULTS, adamStep, clipGlobalNorm, createAdam } from './optim.js';
 import { mulberry32, randInt, shuffle, type Rng } from './rng.js';
 import {
@@ -103,6 +103,11 @@ export interface TrainOptions {
   readonly minStd?: number;
   /** Floor for the calibration's logErrStd, so an unusually regular validation split does not make scores hair-trigger. */
   readonly minLogErrStd?: number;
+  /**
+   * Residuals (readings) in each short mean of the calibration's `bias` prior (Calibration.bias): the detector's
+   * score.smooth, default 16 (the shipped config's). The detector rescales a prior measured over another span.
+   */
+  readonly biasSpan?: number;
   /** Default threshold on the anomaly score. */
   readonly threshold?: number;
   /** Recorded as ModelSidecar.training.source. */
@@ -143,6 +148,7 @@ export const TRAIN_DEFAULTS = {
   zeroStateFraction: 0.1,
   minStd: 1e-6,
   minLogErrStd: 0.1,
+  biasSpan: 16,
   threshold: 0.999,
   source: 'memory',
 } as const;
@@ -234,6 +240,7 @@ export function resolveTrainOptions(opts: TrainOptions): ResolvedTrainOptions {
     checkRange('zeroStateFraction', r.zeroStateFraction, 0, 1, true),
     checkRange('minStd', r.minStd, 0, Infinity, false),
     checkRange('minLogErrStd', r.minLogErrStd, 0, Infinity, true),
+    checkInt('biasSpan', r.biasSpan, 1),
     checkRange('threshold', r.threshold, 0, 1, false),
     r.cell === 'gru' || r.cell === 'lstm' ? null : `cell: must be 'gru' or 'lstm', got ${String(r.cell)}`,
   ].filter((p): p is string => p !== null);
@@ -296,9 +303,21 @@ export function logNormalPrior(errors: Float64Array, minLogErrStd: number): LogN
   };
 }
 
-/** Reconstruction errors (one per decode) and prediction errors (one per step) -> the score calibration of src/model/spec.ts. */
-export function calibrate(reconErrors: Float64Array, predErrors: Float64Array, minLogErrStd: number, threshold: number): Calibration {
-  return { recon: logNormalPrior(reconErrors, minLogErrStd), pred: logNormalPrior(predErrors, minLogErrStd), threshold };
+/**
+ * Reconstruction errors (one per decode) and prediction errors (one per step) -> the score calibration of
+ * src/model/spec.ts; with `bias` (the squared short means of `span` signed residuals, shortMeanErrors of
+ * src/train/evaluate.ts) its `bias` prior too, when there is at least one. Throws RangeError when recon or pred
+ * errors are empty.
+ */
+export function calibrate(
+  reconErrors: Float64Array,
+  predErrors: Float64Array,
+  minLogErrStd: number,
+  threshold: number,
+  bias?: { readonly errors: Float64Array; readonly span: number },
+): Calibration {
+  const out = { recon: logNormalPrior(reconErrors, minLogErrStd), pred: logNormalPrior(predErrors, minLogErrStd), threshold };
+  return bias !== undefined && bias.errors.length > 0 ? { ...out, bias: { ...logNormalPrior(bias.errors, minLogErrStd), span: bias.span } } : out;
 }
 
 /** The shortest window a series may force (unless a shorter one is asked for). */
@@ -588,7 +607,7 @@ export function trainModel(series: TrainSeries, opts: TrainOptions, onProgress?:
   return {
     params: toSeq2SeqParams(best),
     normalisation,
-    calibration: calibrate(calib.reconErrors, calib.predErrors, o.minLogErrStd, o.threshold),
+    calibration: calibrate(calib.reconErrors, calib.predErrors, o.minLogErrStd, o.threshold, { errors: shortMeanErrors(calib, C, o.biasSpan), span: o.biasSpan }),
     losses,
     bestEpoch: stopper.bestEpoch,
     stoppedEarly: losses.length < maxEpochs,

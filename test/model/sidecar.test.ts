@@ -46,6 +46,17 @@ describe('parseSidecar', () => {
     expect(s.graphs.step).toBe('m.step.onnx');
   });
 
+  // Finding `biasprior` (thirty-fourth session): bias's prior is optional, so sidecars written before it still load.
+  it('reads calibration.bias when present (with its span), and a sidecar without it as before', () => {
+    expect(parseSidecar(validSidecar(), 'x.json').calibration.bias).toBeUndefined();
+    const v = validSidecar();
+    const bias = { logErrMean: -9, logErrStd: 2, quantiles: { p50: -9 }, count: 65, span: 16 };
+    (v.calibration as Record<string, unknown>).bias = bias;
+    expect(parseSidecar(v, 'x.json').calibration.bias).toEqual(bias);
+    (v.calibration as Record<string, unknown>).bias = { ...bias, span: 0 };
+    expect(issuesOf(v)).toEqual([expect.stringMatching(/^calibration\.bias\.span: /)]);
+  });
+
   it('refuses a formatVersion 1 sidecar with one message: re-train', () => {
     const { graphs: _graphs, ...rest } = validSidecar();
     const v1 = { ...rest, formatVersion: 1, onnx: 'm.onnx', calibration: { logErrMean: -3, logErrStd: 0.5, threshold: 0.99, quantiles: {} } };

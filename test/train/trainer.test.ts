@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateStream, normalise, scoreSeries } from '../../src/train/evaluate.js';
+import { evaluateStream, normalise, scoreSeries, shortMeanErrors } from '../../src/train/evaluate.js';
 import { mulberry32 } from '../../src/train/rng.js';
 import { fromSeq2SeqParams } from '../../src/train/seq2seq.js';
 import {
@@ -299,6 +299,35 @@ describe('calibrate', () => {
     expect(r.calibration.pred.count).toBe(79);
     expect(r.calibration.recon.logErrMean).toBeCloseTo(mean(logs(val.reconErrors)), 3);
     expect(r.calibration.pred.logErrMean).toBeCloseTo(mean(logs(val.predErrors)), 3);
+  });
+
+  // Finding `biasprior` (thirty-fourth session): the detector's `bias` kind had no validation prior.
+  it('records bias’s prior: the squared short means of the validation tail’s signed residuals, over biasSpan readings', () => {
+    const values = noisyWave(400, 21);
+    const r = trainModel({ channels: ['v'], values }, { ...small, epochs: 2, biasSpan: 8 });
+    const z = normalise(values, 1, r.normalisation);
+    const val = evaluateStream(fromSeq2SeqParams(r.params), z, [{ burnFrom: 320 - 8, from: 320, to: 400 }], 8, 2, 0.5);
+    // The residuals are the signed errors behind predErrors.
+    expect(Array.from(val.residuals, (e) => e * e)).toEqual(Array.from(val.predErrors));
+    const bias = r.calibration.bias!;
+    expect(bias.span).toBe(8);
+    expect(bias.count).toBe(79 - 8 + 1);
+    const logs = Array.from(shortMeanErrors(val, 1, 8), (e) => Math.log(e));
+    expect(bias.logErrMean).toBeCloseTo(logs.reduce((s, v) => s + v, 0) / logs.length, 3);
+    // A mean of 8 residuals is smaller than one residual, typically.
+    expect(bias.logErrMean).toBeLessThan(r.calibration.pred.logErrMean);
+  });
+});
+
+describe('shortMeanErrors', () => {
+  it('squares the mean of every run of `span` residuals inside one range, channel by channel, never across two ranges', () => {
+    // Two ranges of 4 and 3 predictions, two channels: [k * C + c].
+    const residuals = Float64Array.from([1, 10, 3, 10, 5, 10, 7, 10, /* second range */ 2, -1, 2, 1, 2, -1]);
+    const out = Array.from(shortMeanErrors({ residuals, rangeEnds: Int32Array.of(4, 7) }, 2, 2));
+    // Range 1, channel 0: means of (1,3) (3,5) (5,7); channel 1: 10 three times; range 2: (2,2) twice, (−1,1) (1,−1).
+    expect(out).toEqual([4, 16, 36, 100, 100, 100, 4, 4, 0, 0]);
+    expect(shortMeanErrors({ residuals, rangeEnds: Int32Array.of(4, 7) }, 2, 5).length).toBe(0);
+    expect(() => shortMeanErrors({ residuals, rangeEnds: Int32Array.of(7) }, 2, 0)).toThrow(RangeError);
   });
 });
 
