@@ -358,7 +358,7 @@ export class Detector {
     const young = this.sendOnDelta.get(stream);
     if (young === undefined || young === null) return null;
     const pace = young.cadence(BURST_FRACTION);
-    return pace.gaps >= YOUNG_GAPS && pace.intervalMs > 0 && pace.holes === 0 && young.periodicAfter(pace.burst) ? pace : null;
+    return pace.gaps >= YOUNG_GAPS && pace.intervalMs > 0 && pace.holes === 0 && young.periodicAfter(pace.burst) && !young.changesOnlyAfter(pace.burst, pace.holes) ? pace : null;
   }
 
   /**
@@ -369,7 +369,10 @@ export class Detector {
    * False for an unknown stream, one that repeated a value, and one past its learning period.
    */
   changesOnly(stream: string): boolean {
-    return this.sendOnDelta.get(stream)?.changesOnly === true;
+    const test = this.sendOnDelta.get(stream);
+    if (test === undefined || test === null) return false;
+    const pace = test.cadence(BURST_FRACTION);
+    return test.changesOnlyAfter(pace.burst, pace.holes);
   }
 
   /**
