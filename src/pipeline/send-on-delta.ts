@@ -17,24 +17,27 @@
  *   p_i, a pair repeats with probability Σ p_i² ≥ 1 / L (Cauchy–Schwarz), so no repeat in n pairs has probability at
  *   most (1 − 1 / L)^n. Held only while L ≤ SEND_ON_DELTA_LEVELS (a fine-grained value's lack of repeats is no
  *   evidence; its levels are no longer kept).
- * - Small changes. A pair is a small change when each channel moved by less than SMALL_CHANGE of its median move over
- *   the stream's pairs (the first SEND_ON_DELTA_CHANGES). A periodic sensor's change between two readings, of noise or
- *   of a random walk (log-concave: a Gaussian's, and the difference of two independent log-concave readings is
- *   log-concave, I. A. Ibragimov, "On the composition of unimodal distributions", Theory Probab. Appl. 1(2), 1956), is
- *   unimodal and symmetric about 0, so its size has a non-increasing density and a concave distribution function F
- *   with F(0) = 0: F(c · median) ≥ c · F(median) = c / 2. A pair is then a small change with probability at least
- *   (c / 2)^C over C independent channels, and none in n pairs has probability at most (1 − (c / 2)^C)^n. A
- *   send-on-delta sensor whose value moves slowly between reports sends changes of δ or a little more: none small.
- * A repeat, a small change or a quiet of its own ends both tests (a slowly moving periodic signal repeats and moves
- * little more often than independent draws do, not less, so it is no more likely to be taken for one). A
- * report-on-change sensor whose value moves by more than twice δ between its reports can show a small change: it is then
- * not taken for one (its quiet is judged on its arrivals, as a periodic sensor's).
+ * - Floor. A pair's relative move is the largest over its channels of its change over that channel's median move
+ *   (over the stream's first SEND_ON_DELTA_CHANGES pairs), and s the least over its pairs. A periodic sensor's change
+ *   between two readings, of noise or of a random walk (log-concave: a Gaussian's, and the difference of two
+ *   independent log-concave readings is log-concave, I. A. Ibragimov, "On the composition of unimodal distributions",
+ *   Theory Probab. Appl. 1(2), 1956), is unimodal and symmetric about 0, so its size has a non-increasing density and a
+ *   concave distribution function F with F(0) = 0: F(c · median) ≥ c · F(median) = c / 2 for c ≤ 1. A pair moves by
+ *   less than c of the medians with probability at least (c / 2)^C over C independent channels, and the least of n
+ *   such probabilities is at least u but with probability (1 − u)^n (a uniform minimum's), so no pair under s has
+ *   probability at most (1 − (min(s, 1) / 2)^C)^n. A send-on-delta sensor sends changes of δ or more: s is at least δ
+ *   over its median move, however fast its value moves (youngdeath's test, s = SMALL_CHANGE fixed, took one whose
+ *   value moved by more than 2δ between reports for periodic: branch youngdeath3).
+ * A repeat or a quiet of its own ends both tests (a slowly moving periodic signal repeats and moves little more often
+ * than independent draws do, not less, so it is no more likely to be taken for one); a power-up burst's (youngCadence:
+ * zigbee2mqtt and Tasmota send their state 2 or 3 times a second apart at power-up) repeats, changes and pairs are left
+ * out of the evidence, and the quiet that ends the tests is one at the stream's own pace (changesOnlyAfter).
  *
  * It keeps more facts of the young stream, which Detector.silenceJudged asks before its interval is settled: its own
  * gaps (ms, the first INTERVAL_SAMPLES: not the caller's deafness, a backfill's or a late backlog's), from which
  * youngCadence tells a power-up burst, its interval and its arrivals; the gaps recorded when its latest repeat and its
- * latest small change came (periodic reporting, after a power-up burst or not); and whether it ended a quiet of its
- * own at the interval then known (`quiet`). The detector tracks them only while the stream learns.
+ * latest small change (each channel under SMALL_CHANGE of its median move) came (periodic reporting, after a power-up
+ * burst or not); and whether, and when, it ended a quiet of its own at the interval then known (`quiet`). The detector tracks them only while the stream learns.
  */
 
 import { median } from '../explain/robust.js';
@@ -50,7 +53,7 @@ export const SEND_ON_DELTA_LEVELS = 16;
 /** Pairs whose changes the small-change test keeps per channel (the stream's first; its median move is theirs). */
 export const SEND_ON_DELTA_CHANGES = 32;
 
-/** A small change: each channel moved by less than this share of its median move (the module comment's c). */
+/** A small change, periodic evidence for a young stream's pace (periodicAfter): each channel moved by less than this share of its median move. */
 export const SMALL_CHANGE = 0.5;
 
 /** A stream's send-on-delta test and young facts, as checkpointed. */
