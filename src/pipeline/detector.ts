@@ -352,24 +352,30 @@ export class Detector {
    * YOUNG_GAPS gaps after the burst, none of them a hole at its interval (a quiet of its own: its gaps varied, and a
    * young stream's varied gaps say too little of its next one), and periodic reporting shown after the burst
    * (SendOnDelta.periodicAfter: a repeated value, or a change under half its median change; a report-on-change
-   * sensor whose readings all came on time, each a change, shows neither).
+   * sensor whose readings all came on time, each a change, shows neither), and not taken to send changes only
+   * (changesOnly: a fast report-on-change sensor's change of δ is under half its median move of 3δ, and a power-up
+   * burst's quiet is none at its own pace).
    */
   private youngPace(stream: string): YoungCadence | null {
     const young = this.sendOnDelta.get(stream);
     if (young === undefined || young === null) return null;
     const pace = young.cadence(BURST_FRACTION);
-    return pace.gaps >= YOUNG_GAPS && pace.intervalMs > 0 && pace.holes === 0 && young.periodicAfter(pace.burst) ? pace : null;
+    return pace.gaps >= YOUNG_GAPS && pace.intervalMs > 0 && pace.holes === 0 && young.periodicAfter(pace.burst) && !young.changesOnlyAfter(pace.burst, pace.holes) ? pace : null;
   }
 
   /**
-   * True when the stream, in its learning period, is taken to send changes only (src/pipeline/send-on-delta.ts: none
-   * of its readings repeated the one before, though its values took so few levels that independent readings would
-   * have, at 1 %): a report-on-change sensor whose value kept changing, its readings so far all on time. Its silence is
+   * True when the stream, in its learning period, is taken to send changes only (src/pipeline/send-on-delta.ts,
+   * SendOnDelta.changesOnlyAfter: none of its readings after a power-up burst repeated the one before, though its values
+   * took so few levels, or its changes kept so high a floor, that a periodic stream's would not have, at 1 %): a
+   * report-on-change sensor whose value kept changing, its readings so far all on time. Its silence is
    * not judged while it learns (its first quiet is its value settled, which its arrivals cannot tell from a death).
    * False for an unknown stream, one that repeated a value, and one past its learning period.
    */
   changesOnly(stream: string): boolean {
-    return this.sendOnDelta.get(stream)?.changesOnly === true;
+    const test = this.sendOnDelta.get(stream);
+    if (test === undefined || test === null) return false;
+    const pace = test.cadence(BURST_FRACTION);
+    return test.changesOnlyAfter(pace.burst, pace.holes);
   }
 
   /**

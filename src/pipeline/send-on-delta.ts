@@ -17,24 +17,27 @@
  *   p_i, a pair repeats with probability Σ p_i² ≥ 1 / L (Cauchy–Schwarz), so no repeat in n pairs has probability at
  *   most (1 − 1 / L)^n. Held only while L ≤ SEND_ON_DELTA_LEVELS (a fine-grained value's lack of repeats is no
  *   evidence; its levels are no longer kept).
- * - Small changes. A pair is a small change when each channel moved by less than SMALL_CHANGE of its median move over
- *   the stream's pairs (the first SEND_ON_DELTA_CHANGES). A periodic sensor's change between two readings, of noise or
- *   of a random walk (log-concave: a Gaussian's, and the difference of two independent log-concave readings is
- *   log-concave, I. A. Ibragimov, "On the composition of unimodal distributions", Theory Probab. Appl. 1(2), 1956), is
- *   unimodal and symmetric about 0, so its size has a non-increasing density and a concave distribution function F
- *   with F(0) = 0: F(c · median) ≥ c · F(median) = c / 2. A pair is then a small change with probability at least
- *   (c / 2)^C over C independent channels, and none in n pairs has probability at most (1 − (c / 2)^C)^n. A
- *   send-on-delta sensor whose value moves slowly between reports sends changes of δ or a little more: none small.
- * A repeat, a small change or a quiet of its own ends both tests (a slowly moving periodic signal repeats and moves
- * little more often than independent draws do, not less, so it is no more likely to be taken for one). A
- * report-on-change sensor whose value moves by more than twice δ between its reports can show a small change: it is then
- * not taken for one (its quiet is judged on its arrivals, as a periodic sensor's).
+ * - Floor. A pair's relative move is the largest over its channels of its change over that channel's median move
+ *   (over the stream's first SEND_ON_DELTA_CHANGES pairs), and s the least over its pairs. A periodic sensor's change
+ *   between two readings, of noise or of a random walk (log-concave: a Gaussian's, and the difference of two
+ *   independent log-concave readings is log-concave, I. A. Ibragimov, "On the composition of unimodal distributions",
+ *   Theory Probab. Appl. 1(2), 1956), is unimodal and symmetric about 0, so its size has a non-increasing density and a
+ *   concave distribution function F with F(0) = 0: F(c · median) ≥ c · F(median) = c / 2 for c ≤ 1. A pair moves by
+ *   less than c of the medians with probability at least (c / 2)^C over C independent channels, and the least of n
+ *   such probabilities is at least u but with probability (1 − u)^n (a uniform minimum's), so no pair under s has
+ *   probability at most (1 − (min(s, 1) / 2)^C)^n. A send-on-delta sensor sends changes of δ or more: s is at least δ
+ *   over its median move, however fast its value moves (youngdeath's test, s = SMALL_CHANGE fixed, took one whose
+ *   value moved by more than 2δ between reports for periodic: branch youngdeath3).
+ * A repeat or a quiet of its own ends both tests (a slowly moving periodic signal repeats and moves little more often
+ * than independent draws do, not less, so it is no more likely to be taken for one); a power-up burst's (youngCadence:
+ * zigbee2mqtt and Tasmota send their state 2 or 3 times a second apart at power-up) repeats, changes and pairs are left
+ * out of the evidence, and the quiet that ends the tests is one at the stream's own pace (changesOnlyAfter).
  *
  * It keeps more facts of the young stream, which Detector.silenceJudged asks before its interval is settled: its own
  * gaps (ms, the first INTERVAL_SAMPLES: not the caller's deafness, a backfill's or a late backlog's), from which
  * youngCadence tells a power-up burst, its interval and its arrivals; the gaps recorded when its latest repeat and its
- * latest small change came (periodic reporting, after a power-up burst or not); and whether it ended a quiet of its
- * own at the interval then known (`quiet`). The detector tracks them only while the stream learns.
+ * latest small change (each channel under SMALL_CHANGE of its median move) came (periodic reporting, after a power-up
+ * burst or not); and whether, and when, it ended a quiet of its own at the interval then known (`quiet`). The detector tracks them only while the stream learns.
  */
 
 import { median } from '../explain/robust.js';
@@ -50,7 +53,7 @@ export const SEND_ON_DELTA_LEVELS = 16;
 /** Pairs whose changes the small-change test keeps per channel (the stream's first; its median move is theirs). */
 export const SEND_ON_DELTA_CHANGES = 32;
 
-/** A small change: each channel moved by less than this share of its median move (the module comment's c). */
+/** A small change, periodic evidence for a young stream's pace (periodicAfter): each channel moved by less than this share of its median move. */
 export const SMALL_CHANGE = 0.5;
 
 /** A stream's send-on-delta test and young facts, as checkpointed. */
@@ -75,6 +78,12 @@ export interface SendOnDeltaState {
   readonly repeatAt?: number;
   /** Own gaps recorded when the latest small change came (>= 0); absent: none. */
   readonly smallAt?: number;
+  /** Own gaps recorded when each kept change came (>= 0, one per kept pair, in order); absent: none (states written before it: every kept change counted as after any power-up burst). */
+  readonly changeAt?: readonly number[];
+  /** The least relative move of the pairs after the kept ones (relativeMove; >= 0); absent: none yet. */
+  readonly floor?: number;
+  /** Own gaps recorded when the latest quiet of its own ended (>= 0); absent: none, or one before this was kept (`quiet` then ends the tests whatever the burst). */
+  readonly quietAt?: number;
 }
 
 /**
@@ -130,22 +139,31 @@ export function youngCadence(gapsMs: readonly number[], burstFraction: number): 
   return { burst, gaps: own.length, intervalMs, longestMs, arrivals, holes, mostMissed };
 }
 
+/** SendOnDelta.quietAt of a quiet restored from a state written before quietAt was kept: after any power-up burst. */
+const QUIET_UNPLACED = Number.MAX_SAFE_INTEGER;
+
 /** One young stream's send-on-delta test and young facts (see the module comment). */
 export class SendOnDelta {
   private pairs = 0;
   private readonly levels = new Set<string>();
   private last: string | null = null;
   private lastValues: number[] | null = null;
-  /** False once neither test can hold any more: a repeat, a small change, a quiet of its own. */
+  /** False only when restored from a state written as ended (before a repeat, a small change or a quiet ended the tests only after a power-up burst: changesOnlyAfter). */
   private open = true;
   /** False once the levels test cannot hold: too many distinct values. */
   private levelsOpen = true;
   private repeatSeen = false;
   private quietSeen = false;
   private changes: number[][] = [];
+  /** Own gaps recorded when each kept change came (one per kept pair, aligned with each channel's `changes`). */
+  private changeAt: number[] = [];
+  /** The least relative move (relativeMove) of the pairs after the kept ones; Infinity: none yet. */
+  private floorBeyond = Number.POSITIVE_INFINITY;
   private readonly gapsMs: number[] = [];
   private repeatAt = -1;
   private smallAt = -1;
+  /** Own gaps recorded when the latest quiet of its own ended; -1: none; QUIET_UNPLACED: restored without it. */
+  private quietAt = -1;
 
   /**
    * Takes one of the stream's own gaps (ms, > 0), before the reading that ended it is observed: not one of the caller's
@@ -163,7 +181,11 @@ export class SendOnDelta {
     return this.gapsMs.length;
   }
 
-  /** Takes one reading's values (not a duplicate: the caller skips those; nor one that ended a quiet: quietShown). */
+  /**
+   * Takes one reading's values (not a duplicate: the caller skips those; nor one that ended a quiet: quietShown). A
+   * repeat or a small change is recorded with the gaps kept when it came (repeatAt, smallAt): it ends the tests only
+   * when it came after a power-up burst (changesOnlyAfter), as a boot's state sent 2 or 3 times is no periodic report.
+   */
   observe(values: ArrayLike<number>): void {
     const key = keyOf(values);
     if (this.last !== null) {
@@ -172,33 +194,38 @@ export class SendOnDelta {
         this.repeatAt = this.gapsMs.length;
       } else {
         this.pairs++;
-        if (this.smallChange(values)) this.smallAt = this.gapsMs.length;
+        if (this.change(values)) this.smallAt = this.gapsMs.length;
       }
     }
     this.last = key;
     this.lastValues = Array.from(values);
-    if (!this.open) return;
-    if (this.repeatSeen || this.smallAt >= 0) this.end();
-    else if (this.levelsOpen) {
+    if (this.open && this.levelsOpen) {
       this.levels.add(key);
       if (this.levels.size > SEND_ON_DELTA_LEVELS) this.endLevels();
     }
   }
 
-  /** Keeps this pair's changes (the first SEND_ON_DELTA_CHANGES); true when each channel moved by less than SMALL_CHANGE of its median move. */
-  private smallChange(values: ArrayLike<number>): boolean {
+  /**
+   * Keeps this pair's changes (the first SEND_ON_DELTA_CHANGES, each with the gaps kept when it came), or past them
+   * its relative move into floorBeyond; true when each channel moved by less than SMALL_CHANGE of its median move.
+   */
+  private change(values: ArrayLike<number>): boolean {
     const before = this.lastValues;
     if (before === null || before.length !== values.length) return false;
-    if (this.changes.length !== values.length) this.changes = Array.from({ length: values.length }, () => []);
-    let small = true;
-    for (let c = 0; c < values.length; c++) {
-      const d = Math.abs(values[c] - before[c]);
-      if (!Number.isFinite(d)) return false;
-      const kept = this.changes[c];
-      if (kept.length < SEND_ON_DELTA_CHANGES) kept.push(d);
-      if (!(d < SMALL_CHANGE * median(kept))) small = false;
+    const d = Array.from(values, (v, c) => Math.abs(v - before[c]));
+    if (!d.every((x) => Number.isFinite(x))) return false;
+    if (this.changes.length !== values.length) {
+      this.changes = Array.from({ length: values.length }, () => []);
+      this.changeAt = [];
     }
-    return small;
+    const kept = this.changeAt.length < SEND_ON_DELTA_CHANGES;
+    if (kept) {
+      for (let c = 0; c < d.length; c++) this.changes[c].push(d[c]);
+      this.changeAt.push(this.gapsMs.length);
+    }
+    const medians = this.changes.map((k) => median(k));
+    if (!kept) this.floorBeyond = Math.min(this.floorBeyond, relativeMove(d, medians));
+    return d.every((x, c) => x < SMALL_CHANGE * medians[c]);
   }
 
   /**
@@ -209,19 +236,14 @@ export class SendOnDelta {
    */
   quietShown(values: ArrayLike<number>): void {
     this.quietSeen = true;
-    this.end();
+    this.quietAt = this.gapsMs.length;
     const key = keyOf(values);
     if (this.last !== null) {
       if (key === this.last) this.repeatAt = this.gapsMs.length;
-      else if (this.smallChange(values)) this.smallAt = this.gapsMs.length;
+      else if (this.change(values)) this.smallAt = this.gapsMs.length;
     }
     this.last = key;
     this.lastValues = Array.from(values);
-  }
-
-  private end(): void {
-    this.open = false;
-    this.endLevels();
   }
 
   private endLevels(): void {
@@ -229,7 +251,7 @@ export class SendOnDelta {
     this.levels.clear();
   }
 
-  /** True once a reading repeated the one before it (no quiet between: quietShown): the stream sends whether or not its value changed. */
+  /** True once a reading repeated the one before it (no quiet between: quietShown), in a power-up burst or after it. */
   get repeated(): boolean {
     return this.repeatSeen;
   }
@@ -254,15 +276,48 @@ export class SendOnDelta {
     return youngCadence(this.gapsMs, burstFraction);
   }
 
-  /**
-   * True when the stream is taken to send changes only: no repeat, small change nor quiet in its pairs, improbable
-   * for a periodic stream (≤ SEND_ON_DELTA_ALPHA) by the levels test (few values) or the small-change test.
-   */
+  /** changesOnlyAfter(0): the tests over all its pairs (no power-up burst dropped; any quiet of its own ends them). */
   get changesOnly(): boolean {
-    if (!this.open || this.pairs === 0) return false;
-    if (this.levelsOpen && this.levels.size > 0 && Math.pow(1 - 1 / this.levels.size, this.pairs) <= SEND_ON_DELTA_ALPHA) return true;
+    return this.changesOnlyAfter(0);
+  }
+
+  /**
+   * True when the stream is taken to send changes only, its first `burst` gaps (a power-up burst's: youngCadence; 0:
+   * none) left out: no quiet of its own, no repeat after the burst, and its n pairs after the burst improbable for a
+   * periodic stream (≤ SEND_ON_DELTA_ALPHA) by the levels test (few values, the burst's among them) or the floor test
+   * (the module comment: no change after the burst under the least relative move s, (1 − (min(s, 1) / 2)^C)^n). The
+   * burst's pairs are left out of n, its repeats and changes out of the evidence (zigbee2mqtt, Tasmota: the state sent
+   * 2 or 3 times at power-up, then only on change). A quiet is one at the stream's own pace when `holes` is given (the
+   * holes of youngCadence after the burst, its gaps' median: a quiet told while its gaps were kept came at the interval
+   * known then, which a burst's 1 s makes every report a hole of, for several reports), or once its gaps were all kept
+   * (its interval settled); without `holes`, any quiet told.
+   * @param burst gaps, >= 0
+   * @param holes youngCadence's holes after the burst (>= 0); absent: any quiet told ends the tests
+   */
+  changesOnlyAfter(burst: number, holes?: number): boolean {
+    if (!this.open || (this.repeatSeen && (burst === 0 || this.repeatAt > burst))) return false;
+    if (this.quietSeen && (holes === undefined || holes > 0 || this.quietAt >= INTERVAL_SAMPLES)) return false;
+    const n = this.pairs - (burst === 0 ? 0 : this.changeAt.filter((at) => at <= burst).length);
+    if (n <= 0) return false;
+    if (this.levelsOpen && this.levels.size > 0 && Math.pow(1 - 1 / this.levels.size, n) <= SEND_ON_DELTA_ALPHA) return true;
+    const floor = this.floorAfter(burst);
     const channels = this.changes.length;
-    return channels > 0 && Math.pow(1 - Math.pow(SMALL_CHANGE / 2, channels), this.pairs) <= SEND_ON_DELTA_ALPHA;
+    return channels > 0 && Number.isFinite(floor) && Math.pow(1 - Math.pow(Math.min(floor, 1) / 2, channels), n) <= SEND_ON_DELTA_ALPHA;
+  }
+
+  /**
+   * The least relative move (relativeMove) of the pairs after the first `burst` gaps: the kept ones against the
+   * medians of the kept changes after the burst, and those past them (floorBeyond, against the medians of all kept).
+   * Infinity when no kept change came after the burst.
+   */
+  private floorAfter(burst: number): number {
+    const idx: number[] = [];
+    for (let i = 0; i < this.changeAt.length; i++) if (burst === 0 || this.changeAt[i] > burst) idx.push(i);
+    if (idx.length === 0) return Number.POSITIVE_INFINITY;
+    const medians = this.changes.map((k) => median(idx.map((i) => k[i])));
+    let floor = this.floorBeyond;
+    for (const i of idx) floor = Math.min(floor, relativeMove(this.changes.map((k) => k[i]), medians));
+    return floor;
   }
 
   /** The state to checkpoint. */
@@ -274,21 +329,24 @@ export class SendOnDelta {
       ...(this.open && !this.levelsOpen ? { levelsEnded: true as const } : {}),
       ...(this.repeatSeen ? { repeated: true as const } : {}),
       ...(this.quietSeen ? { quiet: true as const } : {}),
-      ...(this.changes.length > 0 ? { changes: this.changes.map((c) => [...c]) } : {}),
+      ...(this.changes.length > 0 ? { changes: this.changes.map((c) => [...c]), changeAt: [...this.changeAt] } : {}),
       ...(this.gapsMs.length > 0 ? { gaps: [...this.gapsMs] } : {}),
       ...(this.repeatAt >= 0 ? { repeatAt: this.repeatAt } : {}),
       ...(this.smallAt >= 0 ? { smallAt: this.smallAt } : {}),
+      ...(Number.isFinite(this.floorBeyond) ? { floor: this.floorBeyond } : {}),
+      ...(this.quietAt >= 0 && this.quietAt !== QUIET_UNPLACED ? { quietAt: this.quietAt } : {}),
     };
   }
 
   /**
    * Restores a state written by toJSON (its latest value is not kept, so the next reading is compared with none: one
    * pair fewer counted). A state written before changes, gaps, repeatAt and smallAt were kept restores without them (its
-   * young silence judged once it has shown YOUNG_GAPS gaps more). Throws on anything malformed.
+   * young silence judged once it has shown YOUNG_GAPS gaps more); one written before changeAt was kept takes its
+   * changes as after any power-up burst. Throws on anything malformed.
    */
   static fromJSON(json: unknown): SendOnDelta {
     if (typeof json !== 'object' || json === null) throw new Error('send-on-delta state: not an object');
-    const { pairs, levels, ended, levelsEnded, repeated, quiet, changes, gaps, repeatAt, smallAt } = json as { [K in keyof SendOnDeltaState]?: unknown };
+    const { pairs, levels, ended, levelsEnded, repeated, quiet, changes, gaps, repeatAt, smallAt, changeAt, floor, quietAt } = json as { [K in keyof SendOnDeltaState]?: unknown };
     const flag = (v: unknown): boolean => v === undefined || v === true;
     if (!flag(ended) || !flag(levelsEnded) || !flag(repeated) || !flag(quiet)) throw new Error('send-on-delta state: ended, levelsEnded, repeated and quiet must be true or absent');
     const count = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
@@ -297,7 +355,11 @@ export class SendOnDelta {
     const sizes = (v: unknown, max: number, ok: (x: number) => boolean): v is number[] => Array.isArray(v) && v.length <= max && v.every((x) => typeof x === 'number' && ok(x));
     if (changes !== undefined && !(Array.isArray(changes) && changes.every((c) => sizes(c, SEND_ON_DELTA_CHANGES, (x) => Number.isFinite(x) && x >= 0)))) throw new Error(`send-on-delta state: changes must be arrays of at most ${SEND_ON_DELTA_CHANGES} numbers >= 0`);
     if (gaps !== undefined && !sizes(gaps, INTERVAL_SAMPLES, (x) => Number.isFinite(x) && x > 0)) throw new Error(`send-on-delta state: gaps must be at most ${INTERVAL_SAMPLES} numbers > 0`);
-    if ((repeatAt !== undefined && !count(repeatAt)) || (smallAt !== undefined && !count(smallAt))) throw new Error('send-on-delta state: repeatAt and smallAt must be integers >= 0 or absent');
+    if ((repeatAt !== undefined && !count(repeatAt)) || (smallAt !== undefined && !count(smallAt)) || (quietAt !== undefined && !count(quietAt))) throw new Error('send-on-delta state: repeatAt, smallAt and quietAt must be integers >= 0 or absent');
+    const kept = changes === undefined || changes.length === 0 ? 0 : changes[0].length;
+    if (changes !== undefined && !changes.every((c) => c.length === kept)) throw new Error('send-on-delta state: changes must be as many per channel');
+    if (changeAt !== undefined && !(sizes(changeAt, SEND_ON_DELTA_CHANGES, (x) => Number.isInteger(x) && x >= 0) && changeAt.length === kept)) throw new Error('send-on-delta state: changeAt must be integers >= 0, one per kept change');
+    if (floor !== undefined && !(typeof floor === 'number' && Number.isFinite(floor) && floor >= 0)) throw new Error('send-on-delta state: floor must be a number >= 0 or absent');
     const t = new SendOnDelta();
     t.pairs = pairs;
     t.open = ended !== true;
@@ -305,12 +367,26 @@ export class SendOnDelta {
     t.repeatSeen = repeated === true;
     t.quietSeen = quiet === true;
     for (const l of levels) t.levels.add(l);
-    if (changes !== undefined) t.changes = changes.map((c) => [...c]);
+    if (changes !== undefined) t.changes = changes.map((c) => [...(c)]);
     if (gaps !== undefined) t.gapsMs.push(...gaps);
+    t.changeAt = changeAt !== undefined ? [...changeAt] : Array.from({ length: kept }, () => t.gapsMs.length);
     t.repeatAt = repeatAt ?? (t.repeatSeen ? 0 : -1);
     t.smallAt = smallAt ?? -1;
+    t.floorBeyond = floor ?? Number.POSITIVE_INFINITY;
+    t.quietAt = quietAt ?? (t.quietSeen ? QUIET_UNPLACED : -1);
     return t;
   }
+}
+
+/**
+ * A pair's relative move: the largest over its channels of |change| / that channel's median move (0 for no change;
+ * Infinity for a change of a channel whose median move is 0). The least over n pairs of a periodic stream is under s
+ * but with probability at most (1 − (min(s, 1) / 2)^C)^n (the module comment).
+ */
+function relativeMove(d: readonly number[], medians: readonly number[]): number {
+  let most = 0;
+  for (let c = 0; c < d.length; c++) most = Math.max(most, d[c] === 0 ? 0 : d[c] / medians[c]);
+  return most;
 }
 
 /** A reading's values as one key: the channels' values joined by ','. */

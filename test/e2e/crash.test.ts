@@ -18,6 +18,14 @@
  * the daemon was still scoring the first round when the second came, a sensor busy with readings is not
  * checkpointed (Checkpoints.save defers it), and no kill of 20 landed on a stale checkpoint (`expected 0 to be
  * greater than 0`, twice here, 2026-12-05).
+ *
+ * The final clean run waits until the daemon has scored every reading published (each sensor's checkpoint, written
+ * only while the sensor has no reading queued or in a model call, holds its last reading: scoredThrough) before it
+ * waits for no open episode and a drained outbox, and the SIGTERM's drain must finish (no "pipeline did not drain in
+ * time"). It used to wait for no open episode and a drained outbox alone, which held before the daemon had read the
+ * last rounds (their episodes not opened yet); SIGTERM then stopped it reading, its 3 s drain ended under load with
+ * the tail unscored, and the last shifts of fan7 and fan8 stayed open (`9ce2dcff…: 1 open, 0 resolve` and one
+ * more, in CI on int15 with youngdeath3, and the same two on main 89c539c without it: branch youngdeath4, 2026-12-05).
  */
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync } from 'node:fs';
@@ -126,6 +134,24 @@ function openInCheckpointsAfter(dbPath: string, since: number): Set<string> {
       if (id !== undefined) open.add(id);
     }
     return open;
+  });
+}
+
+/**
+ * The newest reading's time (epoch ms, the cadence's) in each sensor's checkpoint; -Infinity without one. A periodic
+ * checkpoint skips a sensor with readings queued or in a model call (Checkpoints.save defers it), so every reading up
+ * to that time has been scored.
+ */
+function scoredThrough(dbPath: string, sensors: readonly string[]): Map<string, number> {
+  return withDb(dbPath, (db) => {
+    const one = db.prepare('SELECT blob FROM sensor_state WHERE sensor = ?').pluck();
+    const store = { loadSensorState: (s: string) => ((b) => (b === undefined ? null : { blob: b, updatedAt: 0 }))(one.get(s) as Buffer | undefined) };
+    return new Map(
+      sensors.map((sensor) => {
+        const cp = loadStoredState(store, sensor) as { cadence?: { lastTs?: number } | null } | null;
+        return [sensor, cp?.cadence?.lastTs ?? Number.NEGATIVE_INFINITY];
+      }),
+    );
   });
 }
 
@@ -258,10 +284,15 @@ describe.skipIf(!ready)('crash: SIGKILL while publishing (mosquitto)', () => {
     // A last, clean run delivers whatever the last kill left behind.
     await startAgain(daemon);
     await publishRounds(cycles[KILLS]);
-    // The normal tail resolves every episode (the daemon may still be reading it when the outbox first drains).
+    // The daemon scores every reading published (a stop now would drop those still queued), then the normal tail has
+    // resolved every episode.
+    const lastTs = new Map(SENSORS.map((s) => [s, Math.max(...cycles[KILLS].flat().filter((b) => b.topic === `sensors/${s}`).map((b) => b.lastTs))]));
+    await waitFor(() => [...scoredThrough(daemon.dbPath, SENSORS)].every(([s, ts]) => ts >= (lastTs.get(s) ?? Number.POSITIVE_INFINITY)), 120_000, 'every reading published scored');
     const openEpisodes = (): number => withDb(daemon.dbPath, (db) => db.prepare("SELECT count(*) FROM anomalies WHERE status = 'open'").pluck().get() as number);
     await waitFor(() => openEpisodes() === 0 && readOutbox(daemon.dbPath).every((o) => o.deliveredAt !== null), 30_000, 'every episode resolved and the outbox drained');
     expect(await daemon.stop('SIGTERM')).toBe(0);
+    // Nothing was left to score: the stop's drain ended (a drain cut short drops the readings still queued).
+    expect(daemon.logged('pipeline did not drain in time')).toEqual([]);
     const outbox = readOutbox(daemon.dbPath);
     await waitFor(() => receivedKeys().size >= outbox.length, 10_000, 'the recorder to catch up');
 

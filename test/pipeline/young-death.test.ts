@@ -245,30 +245,30 @@ describe('the young pace and the small-change test (src/pipeline/send-on-delta.t
     expect([missed.burst, missed.holes, missed.mostMissed]).toEqual([2, 1, 1]);
   });
 
-  it(`changesOnly from (1 − (${SMALL_CHANGE} / 2)^C)^n ≤ 1 % with no change under ${SMALL_CHANGE} of the median; a small change ends it and is periodic evidence; the state round-trips`, () => {
+  it(`changesOnly from (1 − (min(s, 1) / 2)^C)^n ≤ 1 %, s the least change over its median (youngdeath3's floor test; youngdeath's s = ${SMALL_CHANGE}); a change under ${SMALL_CHANGE} of the median is periodic evidence; the state round-trips`, () => {
     const t = new SendOnDelta();
     // A change of 0.10 to 0.14 each time (a floor), 17 values and more: the levels test no longer holds.
     let v = 20;
     t.observe([v]);
-    for (let i = 1; i <= 16; i++) {
+    for (let i = 1; i <= 8; i++) {
       t.gap(60_000);
       t.observe([(v = Math.round((v + 0.1 + 0.01 * (i % 5)) * 100) / 100)]);
     }
-    // 16 pairs: (3/4)^16 = 1.002 % > 1 %.
+    // 8 pairs, the least change 0.10 of a median 0.12 (s = 5/6): (1 − 5/12)^8 = 1.3 % > 1 %; 9 pairs: 0.78 %.
     expect(t.changesOnly).toBe(false);
     t.gap(60_000);
-    t.observe([(v = Math.round((v + 0.12) * 100) / 100)]);
+    t.observe([(v = Math.round((v + 0.14) * 100) / 100)]);
     expect(t.changesOnly).toBe(true);
     expect(t.periodicAfter(0)).toBe(false);
     const back = SendOnDelta.fromJSON(JSON.parse(JSON.stringify(t.toJSON())));
     expect(back.changesOnly).toBe(true);
-    expect(back.cadence(BURST_FRACTION).gaps).toBe(17);
-    // A change of 0.01 (under half the median, about 0.12): periodic reporting, the test ended.
+    expect(back.cadence(BURST_FRACTION).gaps).toBe(9);
+    // A change of 0.01 (under half the median, about 0.12): periodic reporting; s = 1/12 over 10 pairs: 65 %, not taken.
     t.gap(60_000);
     t.observe([v + 0.01]);
     expect(t.changesOnly).toBe(false);
     expect(t.periodicAfter(0)).toBe(true);
-    expect(t.periodicAfter(18)).toBe(false);
+    expect(t.periodicAfter(10)).toBe(false);
     expect(() => SendOnDelta.fromJSON({ pairs: 1, levels: [], gaps: [0] })).toThrow();
     expect(() => SendOnDelta.fromJSON({ pairs: 1, levels: [], changes: [[-1]] })).toThrow();
     expect(() => SendOnDelta.fromJSON({ pairs: 1, levels: [], smallAt: 1.5 })).toThrow();
