@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/schema.js';
 import { detectorOptions, priorsOfCalibration } from '../../src/pipeline/detector.js';
 import { StreamScorer, type ModelPriors } from '../../src/pipeline/scorer.js';
-import type { StepResult } from '../../src/pipeline/steps.js';
+import { stepResult } from '../helpers/step-result.js';
 import { shortMeanErrors } from '../../src/train/evaluate.js';
 import { calibrate, TRAIN_DEFAULTS } from '../../src/train/trainer.js';
 import { normal } from './detector-helpers.js';
@@ -50,23 +50,7 @@ function run(seed: number, withPrior: boolean, wander: number, offset: number): 
   for (let i = 0; i < N; i++) {
     const v = 20 + 0.3 * Math.sin(i / 50);
     const r = res[i];
-    const step: StepResult<null> = {
-      stream: 's',
-      item: { kind: 'reading', ts: i * 1000, values: Float64Array.of(v), reset: i === 0, filled: 0, origin: null },
-      channels: ['a'],
-      modelId: 'm',
-      z: Float64Array.of((v - 20) / 0.25),
-      mean: Float64Array.of(20),
-      std: Float64Array.of(1),
-      expected: Float64Array.of(v - r),
-      predError: r * r,
-      reconError: null,
-      predErrors: Float64Array.of(r * r),
-      reconErrors: null,
-      segmentSteps: i + 1,
-      warm: true,
-      settled: true,
-    };
+    const step = stepResult({ index: i, values: [v], modelId: 'm', z: [(v - 20) / 0.25], mean: [20], residuals: [r] });
     if (scorer.score(step, i < LEARN).scored.events.some((e) => e.kind === 'open')) opens.push(i);
   }
   return { opens, prior: priors };
@@ -112,23 +96,7 @@ describe("bias's validation prior: a history too short and too narrow does not s
       const scorer = new StreamScorer({ ...OPTS, learnReadings: 8 }, { newId: () => 'e', priorsFor: () => p });
       let last = Number.NaN;
       for (let i = 0; i < 40; i++) {
-        const step: StepResult<null> = {
-          stream: 's',
-          item: { kind: 'reading', ts: i * 1000, values: Float64Array.of(20), reset: i === 0, filled: 0, origin: null },
-          channels: ['a'],
-          modelId: 'm',
-          z: Float64Array.of(0),
-          mean: Float64Array.of(20),
-          std: Float64Array.of(1),
-          expected: Float64Array.of(20 - e),
-          predError: e * e,
-          reconError: null,
-          predErrors: Float64Array.of(e * e),
-          reconErrors: null,
-          segmentSteps: i + 1,
-          warm: true,
-          settled: true,
-        };
+        const step = stepResult({ index: i, values: [20], modelId: 'm', mean: [20], residuals: [e] });
         last = scorer.score(step, false).scored.deviationEvidence.bias;
       }
       return last;

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { DwellTracker, normalTailSurprise } from '../../src/pipeline/dwell.js';
 import { StreamScorer } from '../../src/pipeline/scorer.js';
 import type { StepResult } from '../../src/pipeline/steps.js';
+import { stepResult } from '../helpers/step-result.js';
 import { TEST_SCORER } from './detector-helpers.js';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
 import { feedMessages, shippedDetector, type Explained } from '../helpers/explained.js';
@@ -234,23 +235,7 @@ describe('DwellTracker', () => {
 describe('StreamScorer: the dwells in its checkpoint', () => {
   /** A one-channel reading of a 60 W / 1 W plug (no model; z against a level of 20 W, spread 28 W). */
   function step(i: number, v: number): StepResult<null> {
-    return {
-      stream: 'p',
-      item: { kind: 'reading', ts: i * 60_000, values: Float64Array.of(v), reset: i === 0, filled: 0, origin: null },
-      channels: ['power'],
-      modelId: null,
-      z: Float64Array.of((v - 20) / 28),
-      mean: Float64Array.of(20),
-      std: Float64Array.of(28),
-      expected: null,
-      predError: null,
-      reconError: null,
-      predErrors: null,
-      reconErrors: null,
-      segmentSteps: i + 1,
-      warm: true,
-      settled: true,
-    };
+    return stepResult({ stream: 'p', index: i, ts: i * 60_000, values: [v], channels: ['power'], mean: [20], std: [28] });
   }
 
   /** 30 cycles of 20 readings on and 40 off, a snapshot at their end, then on for 60 readings. The reading that opens an episode (−1: none) and its evidence's stuck. */

@@ -83,6 +83,7 @@ import { describe, expect, it } from 'vitest';
 import { KeptEvidence } from '../../src/pipeline/kept-evidence.js';
 import { EVIDENCE, StreamScorer } from '../../src/pipeline/scorer.js';
 import type { StepResult } from '../../src/pipeline/steps.js';
+import { stepResult } from '../helpers/step-result.js';
 import { TEST_SCORER, normal } from './detector-helpers.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'kept-evidence.json');
@@ -141,23 +142,8 @@ function runScorer(Scorer: ScorerClass, restoreFrom?: unknown): { hash: string; 
   const e = normal(65);
   const step = (i: number, values: number[]): StepResult<null> => {
     const pred = Float64Array.from(values, (v, c) => Math.abs(e()) * 0.1 + (c === 0 && i >= 1500 && i < 1520 ? 3 : 0));
-    return {
-      stream: 's',
-      item: { kind: 'reading', ts: i * 1000, values: Float64Array.from(values), reset: i === 0, filled: 0, origin: null },
-      channels: ['a', 'b'],
-      modelId: 'm',
-      z: Float64Array.from(values, (v) => v - 10),
-      mean: Float64Array.of(10, 10),
-      std: Float64Array.of(1, 1),
-      expected: Float64Array.from(values),
-      predError: pred[0] + pred[1],
-      reconError: i % 8 === 0 ? pred[0] : null,
-      predErrors: pred,
-      reconErrors: i % 8 === 0 ? Float64Array.from(pred, (v) => 2 * v) : null,
-      segmentSteps: i + 1,
-      warm: true,
-      settled: true,
-    };
+    const recon = i % 8 === 0;
+    return stepResult({ index: i, values, modelId: 'm', mean: [10, 10], predErrors: [...pred], reconError: recon ? pred[0] : null, reconErrors: recon ? Array.from(pred, (v) => 2 * v) : null });
   };
   const h = createHash('sha256');
   const sample: string[] = [];

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EVIDENCE, StreamScorer, shortSpan } from '../../src/pipeline/scorer.js';
 import { KeptEvidence, type PackedEvidence } from '../../src/pipeline/kept-evidence.js';
 import type { StepResult } from '../../src/pipeline/steps.js';
+import { stepResult } from '../helpers/step-result.js';
 import { TEST_SCORER, alarmed, detect, normal, type ReadingOutput } from './detector-helpers.js';
 
 const THRESHOLD = 4; // surprise of the test options' threshold 0.9999
@@ -714,23 +715,7 @@ describe('StreamScorer: cycle (a level shift on a cyclic signal)', () => {
 describe('StreamScorer: snapshot', () => {
   /** A two-channel step result, as the step engine would hand it over (no model). */
   function step(i: number, values: number[]): StepResult<null> {
-    return {
-      stream: 's',
-      item: { kind: 'reading', ts: i * 1000, values: Float64Array.from(values), reset: i === 0, filled: 0, origin: null },
-      channels: ['a', 'b'],
-      modelId: null,
-      z: Float64Array.from(values, (v) => v - 10),
-      mean: Float64Array.of(10, 10),
-      std: Float64Array.of(1, 1),
-      expected: null,
-      predError: null,
-      reconError: null,
-      predErrors: null,
-      reconErrors: null,
-      segmentSteps: i + 1,
-      warm: true,
-      settled: true,
-    };
+    return stepResult({ index: i, values, mean: [10, 10] });
   }
 
   it('an episode the recent history alone opens (normal operation is not even at the hold level) is silent: no alarm until the reference calls a reading rare too', () => {
@@ -1057,23 +1042,7 @@ describe('StreamScorer: a closed episode’s model residuals', () => {
       const after = k >= 1 ? -1.8 * 0.2 ** (k - 1) - 0.06 * 0.9 ** (k - 1) : 0;
       const res = spike + noise + after + (extra.offsetAt !== undefined && i >= extra.offsetAt ? (extra.offset ?? 0) : 0) + (extra.fault?.(i) ?? 0);
       const v = truth + spike;
-      const step: StepResult<null> = {
-        stream: 's',
-        item: { kind: 'reading', ts: i * 1000, values: Float64Array.of(v), reset: i === 0, filled: 0, origin: null },
-        channels: ['a'],
-        modelId: 'm',
-        z: Float64Array.of((v - 20) / 0.25),
-        mean: Float64Array.of(20),
-        std: Float64Array.of(1),
-        expected: Float64Array.of(v - res),
-        predError: res * res,
-        reconError: null,
-        predErrors: Float64Array.of(res * res),
-        reconErrors: null,
-        segmentSteps: i + 1,
-        warm: true,
-        settled: true,
-      };
+      const step = stepResult({ index: i, values: [v], modelId: 'm', z: [(v - 20) / 0.25], mean: [20], residuals: [res] });
       if (i === extra.restoreAt) {
         restored = new StreamScorer(opts, deps);
         restored.restore('s', JSON.parse(JSON.stringify(scorer.snapshot('s'))));
