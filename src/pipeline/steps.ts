@@ -250,6 +250,12 @@ class StreamState<O> {
   normCount = 0;
   warm: number[][] | null;
   /**
+   * The normalisation was seeded from the stream's own model (its training readings' mean and std: settled at
+   * once, settledNormalisation); false for one that warmed up from the stream's first readings. Checkpointed
+   * (absent from older checkpoints: taken as settled, their behaviour).
+   */
+  seeded = false;
+  /**
    * Per channel, the stream's quantum candidate: the smallest non-zero change between two of its readings seen so far
    * (sensor units; 0 until it first moves). It floors the std (stdOf, flooredQuantum) only once seen QUANTUM_SEEN
    * times (`quantumSeen`). Checkpointed (absent from older checkpoints: learnt again).
@@ -350,6 +356,8 @@ export interface StreamEngineSnapshot {
   /** Per channel, how many changes of the size `quantum` were seen (StreamState.quantumSeen). Absent: counted again. */
   readonly quantumSeen?: readonly number[];
   readonly prevValue?: readonly (number | null)[];
+  /** StreamState.seeded; absent from older checkpoints (restored as settled). */
+  readonly seeded?: boolean;
 }
 
 /** The latest reading's result as a checkpoint keeps it: what a duplicate of it reports. */
@@ -606,6 +614,7 @@ export class StepEngine<O> {
       }
       s.normCount = this.opts.normWarmup;
       s.warm = null;
+      s.seeded = true;
       return;
     }
     for (let c = 0; c < s.C; c++) {
@@ -747,7 +756,7 @@ export class StepEngine<O> {
         reconErrors,
         reconSteps: reconErrors === null ? 0 : Math.min(s.W, s.segmentSteps),
         segmentSteps: s.segmentSteps,
-        warm: s.warm === null,
+        warm: this.settledNormalisation(s),
         settled: s.segmentSteps > Math.max(4, s.W >> 2),
       };
       // What a duplicate of this reading reports: the step as the model saw it, without its per-channel arrays
@@ -793,7 +802,7 @@ export class StepEngine<O> {
       predErrors: null,
       reconErrors: null,
       segmentSteps: s.segmentSteps,
-      warm: s.warm === null,
+      warm: this.settledNormalisation(s),
       settled: false,
     };
   }
@@ -858,6 +867,24 @@ export class StepEngine<O> {
     }
   }
 
+  /**
+   * Whether the stream's running normalisation is settled enough that readings measured in it are evidence
+   * (StepResult.warm): seeded from its own model (s.seeded), or warmed up from its first normWarmup readings and
+   * updated by as many more. The warm-up's trimmed spread (the lowest and highest 10 % left out) is that of the
+   * warm-up's middle: a quantised stream that sat on one value for most of its first readings (SKAB valve2/2's
+   * flow rate: 25 of its first 32 readings exactly 32, the dips to 31 trimmed away) starts with a spread of 0
+   * (floored), and its next readings, clipped at NORM_CLIP_SIGMAS of that spread, take tens of readings to grow
+   * it to the stream's (0.0 -> 0.21 -> 0.33 of 0.41 at 1, 8 and 28 readings after the warm-up). The z of those
+   * readings (up to 30) are no departure of the stream but of the seed; taught to the level and shift histories
+   * (the learning period teaches them unconditionally), they widened those histories' tails for their whole
+   * horizon, and a real lasting shift of 3.7 std (valve2/2's fault) was judged ordinary (BENCHMARKS.md, budgetskab).
+   * The running estimate after normWarmup updates is a sample variance over twice the warm-up's readings, the seed
+   * one half of it at most, whatever the seed's spread was.
+   */
+  private settledNormalisation(s: StreamState<O>): boolean {
+    return s.warm === null && (s.seeded || s.normCount >= 2 * this.opts.normWarmup);
+  }
+
   /** A new normal: the normalisation restarts from the stream's last W readings. */
   private rebaseline(s: StreamState<O>): void {
     const W = s.raw.length / s.C;
@@ -897,6 +924,7 @@ export class StepEngine<O> {
       quantum: Array.from(s.quantum),
       quantumSeen: Array.from(s.quantumSeen),
       prevValue: Array.from(s.prevValue, (x) => (Number.isFinite(x) ? x : null)),
+      seeded: s.seeded,
       last:
         s.last === null
           ? null
@@ -933,6 +961,7 @@ export class StepEngine<O> {
     if (v.quantum !== undefined) s.quantum.set(v.quantum);
     if (v.quantum !== undefined && v.quantumSeen !== undefined) s.quantumSeen.set(v.quantumSeen);
     if (v.prevValue !== undefined) s.prevValue.set(v.prevValue.map((x) => x ?? Number.NaN));
+    s.seeded = v.seeded ?? true;
     if (v.last !== null && v.last !== undefined) {
       const l = v.last;
       // The item is a placeholder: a duplicate reports the latest reading's result with its own item.
@@ -1107,6 +1136,7 @@ function parseSnapshot(v: unknown): StreamEngineSnapshot {
     if (!Array.isArray(p) || p.length !== C || !p.every((x) => x === null || (typeof x === 'number' && Number.isFinite(x)))) return fail('prevValue must be one finite number or null per channel');
     prevValue = p as (number | null)[];
   }
+  if (o.seeded !== undefined && typeof o.seeded !== 'boolean') fail('seeded must be a boolean');
   return {
     format: 'anomalyd-steps/1',
     channels: channels,
@@ -1129,6 +1159,7 @@ function parseSnapshot(v: unknown): StreamEngineSnapshot {
     pendingReset: o.pendingReset === true,
     last,
     ...(quantum !== undefined ? { quantum } : {}),
+    ...(o.seeded !== undefined ? { seeded: o.seeded as boolean } : {}),
     ...(quantumSeen !== undefined ? { quantumSeen } : {}),
     ...(prevValue !== undefined ? { prevValue } : {}),
   };
