@@ -155,8 +155,9 @@ export interface StepResult<O> {
   /** Steps since the stream's last reset, this one included. */
   readonly segmentSteps: number;
   /**
-   * True once the running normalisation has warmed up (normWarmup readings, or seeded from the stream's own
-   * model): before, normalised errors are measured against a half-learnt mean and spread and mean nothing.
+   * True once the running normalisation has settled (seeded from the stream's own model, or its normWarmup readings
+   * of warm-up and as many running updates after them: StepEngine.settledNormalisation): before, normalised errors
+   * are measured against a half-learnt mean and spread and mean nothing.
    */
   readonly warm: boolean;
   /**
@@ -872,14 +873,14 @@ export class StepEngine<O> {
    * (StepResult.warm): seeded from its own model (s.seeded), or warmed up from its first normWarmup readings and
    * updated by as many more. The warm-up's trimmed spread (the lowest and highest 10 % left out) is that of the
    * warm-up's middle: a quantised stream that sat on one value for most of its first readings (SKAB valve2/2's
-   * flow rate: 25 of its first 32 readings exactly 32, the dips to 31 trimmed away) starts with a spread of 0
-   * (floored), and its next readings, clipped at NORM_CLIP_SIGMAS of that spread, take tens of readings to grow
-   * it to the stream's (0.0 -> 0.21 -> 0.33 of 0.41 at 1, 8 and 28 readings after the warm-up). The z of those
-   * readings (up to 30) are no departure of the stream but of the seed; taught to the level and shift histories
-   * (the learning period teaches them unconditionally), they widened those histories' tails for their whole
-   * horizon, and a real lasting shift of 3.7 std (valve2/2's fault) was judged ordinary (BENCHMARKS.md, budgetskab).
-   * The running estimate after normWarmup updates is a sample variance over twice the warm-up's readings, the seed
-   * one half of it at most, whatever the seed's spread was.
+   * flow rate: 28 of its first 32 readings exactly 32, its dips to 31 and 33 trimmed away) starts with a spread
+   * of 0 (floored at 0.032, 1e-3 of its mean), and its next readings, clipped at NORM_CLIP_SIGMAS of that spread,
+   * take tens of readings to grow it to the stream's (0.007, 0.21, 0.33 of its 0.41 at 1, 8 and 28 readings after
+   * the warm-up). The z of those readings (up to 30) are no departure of the stream but of the seed; taught to
+   * the level and shift histories (the learning period teaches them unconditionally), they widened those
+   * histories' tails for their whole horizon, and a real lasting shift of 3.7 std (valve2/2's fault) was judged
+   * ordinary (BENCHMARKS.md, budgetskab). After normWarmup running updates (weight 1 / count each) the seed is
+   * half of the estimate at most, whatever its spread was.
    */
   private settledNormalisation(s: StreamState<O>): boolean {
     return s.warm === null && (s.seeded || s.normCount >= 2 * this.opts.normWarmup);
