@@ -24,7 +24,9 @@
 //        OUTDIR/<group>_<file>_<column>.jsonl. The file's row alarms is 1 where any of its columns' `a` is.
 // Environment: MODELS (model cache), CONFIG (a config file to measure instead of ROOT's config/default.yaml, as
 // evaluate's --config), TRAIN='{json}' (training options spread over trainOptionsOf's, e.g. {"patience":1000}: give
-// each setting its own MODELS, as the cache is keyed by stream only).
+// each setting its own MODELS, as the cache is keyed by stream only), SHIPPED=1 (every stream scored with the shipped
+// model as a stream whose own model the gate rejected is: not its own, no priors, its normalisation warmed up from its
+// first readings; a model is still trained and cached, unused).
 import { createWriteStream, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -38,6 +40,7 @@ if (root === undefined || outDir === undefined || which === undefined) {
 }
 const at = (p) => pathToFileURL(resolve(root, p)).href;
 const { loadModel } = await import(at('dist/adapters/onnx-runner.js'));
+const { modelSidecarPath } = await import(at('dist/daemon.js'));
 const { loadEvalConfig } = await import(at('dist/eval/evaluate.js'));
 const { mslChannels, loadMsl, devSources, loadSkab } = await import(at('dist/eval/datasets.js'));
 const { Detector, detectorOptions, priorsOf } = await import(at('dist/pipeline/detector.js'));
@@ -84,12 +87,13 @@ for (const file of channels) {
     mkdirSync(dir, { recursive: true });
     await writeModel(dir, sidecarOf('learn-0', result), result.params);
   }
-  const model = await loadModel(join(dir, readdirSync(dir).find((f) => f.endsWith('.json'))));
+  const shipped = process.env.SHIPPED === '1';
+  const model = await loadModel(shipped ? modelSidecarPath(config) : join(dir, readdirSync(dir).find((f) => f.endsWith('.json'))));
   let ids = 0;
   const det = new Detector(detectorOptions(config), {
     parser: new MessageParser(replayParseOptionsOf(config)),
-    modelFor: () => ({ model, own: true }),
-    priorsFor: () => priorsOf(model.sidecar),
+    modelFor: () => ({ model, own: !shipped }),
+    priorsFor: () => (shipped ? null : priorsOf(model.sidecar)),
     newId: () => `replay-${++ids}`,
     learning: (_stream, origin) => origin.seq < s.learnRows,
   });

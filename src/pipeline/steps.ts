@@ -155,8 +155,9 @@ export interface StepResult<O> {
   /** Steps since the stream's last reset, this one included. */
   readonly segmentSteps: number;
   /**
-   * True once the running normalisation has warmed up (normWarmup readings, or seeded from the stream's own
-   * model): before, normalised errors are measured against a half-learnt mean and spread and mean nothing.
+   * True once the running normalisation has settled (seeded from the stream's own model, or its normWarmup readings
+   * of warm-up; as many running updates more when that warm-up mostly sat on one value: StepEngine.settledNormalisation):
+   * before, normalised errors are measured against a half-learnt mean and spread and mean nothing.
    */
   readonly warm: boolean;
   /**
@@ -249,6 +250,12 @@ class StreamState<O> {
   readonly variance: Float64Array;
   normCount = 0;
   warm: number[][] | null;
+  /**
+   * The warm-up that seeded the normalisation mostly sat on one value (StepEngine.settledNormalisation): its trimmed
+   * spread is no estimate of the stream's, so the normalisation is not settled before normWarmup running updates.
+   * Checkpointed (absent from older checkpoints: false, their behaviour).
+   */
+  tiedSeed = false;
   /**
    * Per channel, the stream's quantum candidate: the smallest non-zero change between two of its readings seen so far
    * (sensor units; 0 until it first moves). It floors the std (stdOf, flooredQuantum) only once seen QUANTUM_SEEN
@@ -350,6 +357,8 @@ export interface StreamEngineSnapshot {
   /** Per channel, how many changes of the size `quantum` were seen (StreamState.quantumSeen). Absent: counted again. */
   readonly quantumSeen?: readonly number[];
   readonly prevValue?: readonly (number | null)[];
+  /** StreamState.tiedSeed; absent from older checkpoints (false). */
+  readonly tiedSeed?: boolean;
 }
 
 /** The latest reading's result as a checkpoint keeps it: what a duplicate of it reports. */
@@ -606,6 +615,7 @@ export class StepEngine<O> {
       }
       s.normCount = this.opts.normWarmup;
       s.warm = null;
+      s.tiedSeed = false;
       return;
     }
     for (let c = 0; c < s.C; c++) {
@@ -747,7 +757,7 @@ export class StepEngine<O> {
         reconErrors,
         reconSteps: reconErrors === null ? 0 : Math.min(s.W, s.segmentSteps),
         segmentSteps: s.segmentSteps,
-        warm: s.warm === null,
+        warm: this.settledNormalisation(s),
         settled: s.segmentSteps > Math.max(4, s.W >> 2),
       };
       // What a duplicate of this reading reports: the step as the model saw it, without its per-channel arrays
@@ -793,7 +803,7 @@ export class StepEngine<O> {
       predErrors: null,
       reconErrors: null,
       segmentSteps: s.segmentSteps,
-      warm: s.warm === null,
+      warm: this.settledNormalisation(s),
       settled: false,
     };
   }
@@ -842,7 +852,10 @@ export class StepEngine<O> {
         s.mean[c] = mean;
         s.variance[c] = variance;
       }
-      if (s.warm.length >= this.opts.normWarmup) s.warm = null;
+      if (s.warm.length >= this.opts.normWarmup) {
+        s.tiedSeed = tiedWarmUp(s.warm);
+        s.warm = null;
+      }
       return;
     }
     s.normCount++;
@@ -856,6 +869,25 @@ export class StepEngine<O> {
       s.variance[c] = (1 - alpha) * (s.variance[c] + alpha * d * d);
       s.mean[c] = mean;
     }
+  }
+
+  /**
+   * Whether the stream's running normalisation is settled enough that readings measured in it are evidence
+   * (StepResult.warm): seeded from its own model, or warmed up from its first normWarmup readings, and, when that
+   * warm-up mostly sat on one value (s.tiedSeed, tiedWarmUp), updated by normWarmup readings more. The warm-up's
+   * trimmed spread (the lowest and highest 10 % left out) is that of the warm-up's middle: a quantised stream that
+   * sat on one value for most of its first readings (SKAB valve2/2's flow rate: 28 of its first 32 readings exactly
+   * 32, its dips to 31 and 33 trimmed away) starts with a spread of 0 (floored at 0.032, 1e-3 of its mean), and its
+   * next readings, clipped at NORM_CLIP_SIGMAS of that spread, take tens of readings to grow it to the stream's
+   * (0.007, 0.21, 0.33 of its 0.41 at 1, 8 and 28 readings after the warm-up). The z of those readings (up to 30)
+   * are no departure of the stream but of the seed; taught to the level and shift histories, they widened those
+   * histories' tails for their whole horizon, and a real lasting shift of 3.7 std (valve2/2's fault) was judged
+   * ordinary (BENCHMARKS.md, budgetskab). After normWarmup running updates (weight 1 / count each) the seed is
+   * half of the estimate at most, whatever its spread was. A warm-up of distinct values (any continuous signal)
+   * is settled at its end, as before.
+   */
+  private settledNormalisation(s: StreamState<O>): boolean {
+    return s.warm === null && (!s.tiedSeed || s.normCount >= 2 * this.opts.normWarmup);
   }
 
   /** A new normal: the normalisation restarts from the stream's last W readings. */
@@ -897,6 +929,7 @@ export class StepEngine<O> {
       quantum: Array.from(s.quantum),
       quantumSeen: Array.from(s.quantumSeen),
       prevValue: Array.from(s.prevValue, (x) => (Number.isFinite(x) ? x : null)),
+      tiedSeed: s.tiedSeed,
       last:
         s.last === null
           ? null
@@ -933,6 +966,7 @@ export class StepEngine<O> {
     if (v.quantum !== undefined) s.quantum.set(v.quantum);
     if (v.quantum !== undefined && v.quantumSeen !== undefined) s.quantumSeen.set(v.quantumSeen);
     if (v.prevValue !== undefined) s.prevValue.set(v.prevValue.map((x) => x ?? Number.NaN));
+    s.tiedSeed = v.tiedSeed ?? false;
     if (v.last !== null && v.last !== undefined) {
       const l = v.last;
       // The item is a placeholder: a duplicate reports the latest reading's result with its own item.
@@ -999,6 +1033,25 @@ interface ModelOut {
  */
 function stdOf(variance: number, mean: number, quantum = 0): number {
   return Math.max(Math.sqrt(variance), STD_REL_FLOOR * Math.abs(mean), STD_ABS_FLOOR, quantum * QUANTUM_STD);
+}
+
+/**
+ * Whether a warm-up ([normWarmup][C] readings, sensor units) mostly sat on one value: in some channel one value
+ * holds at least half of its readings. Its 10 %-trimmed spread then measures that value's run, not the stream
+ * (StepEngine.settledNormalisation); a warm-up of a continuous signal has no ties and is never judged so.
+ */
+function tiedWarmUp(warm: readonly (readonly number[])[]): boolean {
+  const C = warm.length === 0 ? 0 : warm[0].length;
+  for (let c = 0; c < C; c++) {
+    const col = warm.map((v) => v[c]).sort((a, b) => a - b);
+    let run = 1;
+    for (let i = 1; i < col.length; i++) {
+      run = col[i] === col[i - 1] ? run + 1 : 1;
+      if (2 * run >= col.length) return true;
+    }
+    if (col.length === 1) return true;
+  }
+  return false;
 }
 
 /** The std of quantisation noise per quantum: 1 / √12 (a uniform error over one quantum). */
@@ -1107,6 +1160,7 @@ function parseSnapshot(v: unknown): StreamEngineSnapshot {
     if (!Array.isArray(p) || p.length !== C || !p.every((x) => x === null || (typeof x === 'number' && Number.isFinite(x)))) return fail('prevValue must be one finite number or null per channel');
     prevValue = p as (number | null)[];
   }
+  if (o.tiedSeed !== undefined && typeof o.tiedSeed !== 'boolean') fail('tiedSeed must be a boolean');
   return {
     format: 'anomalyd-steps/1',
     channels: channels,
@@ -1129,6 +1183,7 @@ function parseSnapshot(v: unknown): StreamEngineSnapshot {
     pendingReset: o.pendingReset === true,
     last,
     ...(quantum !== undefined ? { quantum } : {}),
+    ...(o.tiedSeed !== undefined ? { tiedSeed: o.tiedSeed as boolean } : {}),
     ...(quantumSeen !== undefined ? { quantumSeen } : {}),
     ...(prevValue !== undefined ? { prevValue } : {}),
   };

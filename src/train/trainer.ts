@@ -130,11 +130,11 @@ export const TRAIN_DEFAULTS = {
   hidden: 32,
   window: 64,
   epochs: 12,
-  // Off (main's budget in epochs) until measured to pay: 300 / 150 / 30 found dev's faster cycle but raised SKAB's
-  // false alarms 6 -> 9 and lowered MSL NAB 52.5 -> 50.2 (BENCHMARKS.md, trainbudget).
-  minSteps: 0,
-  minStepsBeforeStop: 0,
-  patienceSteps: 0,
+  // On (branch budgetskab): 300 / 150 / 30 gives MSL event precision 0.833 and SKAB FA 6 (int15-budget.json);
+  // off cost MSL precision (0.741). BENCHMARKS.md, trainbudget and budgetskab.
+  minSteps: 300,
+  minStepsBeforeStop: 150,
+  patienceSteps: 30,
   batchSize: 32,
   lr: 3e-3,
   clip: 1,
