@@ -130,8 +130,9 @@ export const TRAIN_DEFAULTS = {
   hidden: 32,
   window: 64,
   epochs: 12,
-  // On (branch budgetskab): 300 / 150 / 30 gives MSL event precision 0.833 and SKAB FA 6 (int15-budget.json);
-  // off cost MSL precision (0.741). BENCHMARKS.md, trainbudget and budgetskab.
+  // On: at least 300 Adam steps, no stop before 150, patience at least 30 steps (Prechelt 1998). With budget5's settled
+  // normalisation: SKAB point F1 0.830 -> 0.834, MSL event P 0.741 -> 0.833 (BENCHMARKS.md, trainbudget, budgetskab,
+  // budgetdev, budget5).
   minSteps: 300,
   minStepsBeforeStop: 150,
   patienceSteps: 30,
