@@ -155,7 +155,14 @@ describe.skipIf(!builtAndModelsPresent() || !mosquittoAvailable())('the views of
         expect(words).toContain(`in an open ${label} episode since ${since}, judged against `);
         expect(words).toMatch(/ V · latest reading’s own surprise 0$/);
         expect(words).not.toContain('normal');
-        expect(await page.locator('#sensors button:has-text("sensor-battery") .value').first().getAttribute('title')).toBe(record[0].sentence);
+        // The page's title is the record's sentence as the page read it. A drift's record follows its latest reading at
+        // most every 10 s of wall time (touchOpenEpisodes' TOUCH_MS), so under load the touch that catches up with the
+        // last reading can land after `record` was read (CI on int17, 2026-12-05: `3.848 V … −0.08 V/h` read, the page
+        // `3.844 V … −0.09 V/h`): the title is the sentence read then or the record's as it is now, nothing else.
+        const title = await page.locator('#sensors button:has-text("sensor-battery") .value').first().getAttribute('title');
+        const current = daemon.database!.listAnomalies({ sensor: 'sensor-battery', status: 'open', limit: 5 });
+        expect(current.map((r) => r.id)).toEqual([record[0].id]);
+        expect([record[0].sentence, current[0].sentence]).toContain(title);
       } finally {
         await page.close();
       }
