@@ -34,7 +34,8 @@ Model and training:
   --hidden N                hidden units (default ${TRAIN_DEFAULTS.hidden})
   --window N                window W, the steps a reconstruction covers (default ${TRAIN_DEFAULTS.window})
   --hop N                   steps between reconstructions (default window/4)
-  --epochs N                maximum epochs (default ${TRAIN_DEFAULTS.epochs}; stops early on validation loss)
+  --epochs N                maximum epochs (default ${TRAIN_DEFAULTS.epochs}; stops early on validation loss; raised
+                            for a short series so a training gets at least ${TRAIN_DEFAULTS.minSteps} optimiser steps)
   --batch-size N            (default ${TRAIN_DEFAULTS.batchSize})
   --lr X                    Adam learning rate (default ${TRAIN_DEFAULTS.lr})
   --seed N                  same seed and data give the same model (default ${TRAIN_DEFAULTS.seed})
