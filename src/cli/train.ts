@@ -35,7 +35,9 @@ Model and training:
   --window N                window W, the steps a reconstruction covers (default ${TRAIN_DEFAULTS.window})
   --hop N                   steps between reconstructions (default window/4)
   --epochs N                maximum epochs (default ${TRAIN_DEFAULTS.epochs}; stops early on validation loss; raised
-                            for a short series so a training gets at least ${TRAIN_DEFAULTS.minSteps} optimiser steps)
+                            for a short series so a training gets at least --min-steps optimiser steps)
+  --min-steps N             the step budget: at least N optimiser steps (Adam batches), early stopping
+                            from N/2 on (default ${TRAIN_DEFAULTS.minSteps}); 0 = the epochs alone (--epochs is exact)
   --batch-size N            (default ${TRAIN_DEFAULTS.batchSize})
   --lr X                    Adam learning rate (default ${TRAIN_DEFAULTS.lr})
   --seed N                  same seed and data give the same model (default ${TRAIN_DEFAULTS.seed})
@@ -103,6 +105,7 @@ const OPTIONS = {
   window: { type: 'string' },
   hop: { type: 'string' },
   epochs: { type: 'string' },
+  'min-steps': { type: 'string' },
   'batch-size': { type: 'string' },
   lr: { type: 'string' },
   seed: { type: 'string' },
@@ -132,6 +135,17 @@ function numberFlag(text: string | undefined, flag: string, integer: boolean): n
   return v;
 }
 
+/**
+ * --min-steps N: the trainer's step budget (TrainOptions.minSteps = N, minStepsBeforeStop = ⌊N / 2⌋, the defaults'
+ * ratio); absent: the defaults. @throws UsageError when N is not an integer ≥ 0
+ */
+function minStepsFlag(text: string | undefined): Pick<WorkerTrainOptions, 'minSteps' | 'minStepsBeforeStop'> {
+  const n = numberFlag(text, 'min-steps', true);
+  if (n === undefined) return {};
+  if (n < 0) throw new UsageError(`--min-steps: expected an integer >= 0, got '${text}'`);
+  return { minSteps: n, minStepsBeforeStop: Math.floor(n / 2) };
+}
+
 function cellFlag(raw: string | undefined): CellKind | undefined {
   if (raw === undefined || raw === 'gru' || raw === 'lstm') return raw;
   throw new UsageError(`--cell: expected gru or lstm, got '${raw}'`);
@@ -157,6 +171,7 @@ function plan(argv: string[]): Plan | 'help' {
     window: numberFlag(values.window, 'window', true),
     hop: numberFlag(values.hop, 'hop', true),
     epochs: numberFlag(values.epochs, 'epochs', true),
+    ...minStepsFlag(values['min-steps']),
     batchSize: numberFlag(values['batch-size'], 'batch-size', true),
     lr: numberFlag(values.lr, 'lr', false),
     seed: numberFlag(values.seed, 'seed', true),

@@ -10,7 +10,7 @@
 import type { Config } from '../config/schema.js';
 import { driftedFrom, type DriftedAt } from '../pipeline/excursion.js';
 import { shortSpan } from '../pipeline/scorer.js';
-import { HOLDOUT_FRACTION } from './gate.js';
+import { trainingRowsOf } from './gate.js';
 
 /** The level-excursion tracker's settings the guard runs a history through (driftedFrom's span and learnReadings). */
 export interface DriftGuard {
@@ -37,13 +37,14 @@ export interface DriftedHistory extends DriftedAt {
 /**
  * The first history of `histories` (time-major rows of `channels` values, sensor units, oldest first; NaN: missing)
  * that drifts in its newest part: each through driftedFrom (src/pipeline/excursion.ts) with the guard's span and
- * learning period, a drift counting from row floor(rows · (1 − HOLDOUT_FRACTION)) on (the gate's held-out part; an
- * excursion that came back before it, a long cycle's first swing, is the stream's own). Null when none drifts.
+ * learning period, a drift counting from row trainingRowsOf(rows) on (the first row of the gate's held-out part,
+ * splitHeldOut's; an excursion that came back before it, a long cycle's first swing, is the stream's own). Null when
+ * none drifts.
  */
 export function driftedHistory(histories: readonly (Float32Array | Float64Array)[], channels: number, guard: DriftGuard): DriftedHistory | null {
   for (let h = 0; h < histories.length; h++) {
     const rows = Math.floor(histories[h].length / channels);
-    const at = driftedFrom(histories[h], channels, guard.span, guard.learnReadings, Math.floor(rows * (1 - HOLDOUT_FRACTION)));
+    const at = driftedFrom(histories[h], channels, guard.span, guard.learnReadings, trainingRowsOf(rows));
     if (at !== null) return { history: h, row: at.row, channel: at.channel };
   }
   return null;

@@ -57,21 +57,21 @@ export interface TrainOptions {
    * The training budget's floor, in optimiser (Adam) steps: a series whose windows fill fewer than
    * ⌈minSteps / epochs⌉ batches gets more epochs, so every training takes at least this many steps unless early
    * stopping ends it (which it cannot before `minStepsBeforeStop`). 0 keeps the budget in epochs alone.
-   * Default 0 (off): 300 was measured (trainbudget; modelq, 2026-12-05: 20 steps at lr 3e-3 leave a model worse
-   * than persistence) and found dev's faster cycle but raised SKAB's false alarms 6 -> 9.
+   * Default 300 (TRAIN_DEFAULTS; on since budget5, 2026-12-05: 20 steps at lr 3e-3 leave a model worse than
+   * persistence, modelq; BENCHMARKS.md "trainbudget", "budget5").
    */
   readonly minSteps?: number;
   /**
    * Early stopping may end a training only after this many optimiser steps (capped at the budget): a tiny
    * validation tail plateaus before a drop, and patience in epochs of one batch is a handful of steps.
-   * Default 0 (off; 150 with minSteps 300 was measured, not kept). Prechelt (1998), "Early stopping - but when?": stop on a criterion only
+   * Default 150 (TRAIN_DEFAULTS, with minSteps 300). Prechelt (1998), "Early stopping - but when?": stop on a criterion only
    * after a minimum training length, and keep the weights of the lowest validation error.
    */
   readonly minStepsBeforeStop?: number;
   /**
    * Patience counted in optimiser steps as well as epochs: early stopping waits max(patience epochs,
-   * ⌈patienceSteps / batches per epoch⌉ epochs) without a significant improvement. Default 0 (off; 30 with
-   * minSteps 300 was measured, not kept): 30 gives a series of one batch per epoch 30 epochs, not 4.
+   * ⌈patienceSteps / batches per epoch⌉ epochs) without a significant improvement. Default 30 (TRAIN_DEFAULTS,
+   * with minSteps 300): a series of one batch per epoch waits 30 epochs, not 4.
    */
   readonly patienceSteps?: number;
   readonly batchSize?: number;

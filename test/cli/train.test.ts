@@ -68,6 +68,17 @@ describe('anomalyd train', () => {
     for (const graph of ['boiler-room.step.onnx', 'boiler-room.decode.onnx']) expect(existsSync(join(outDir, graph))).toBe(true);
   });
 
+  it('--min-steps 0 turns the step budget off: --epochs is then the most epochs run', async () => {
+    const t = io();
+    const outDir = join(dir, 'models-no-budget');
+    expect(await trainCommand(['--input', csv, '--out-dir', outDir, '--min-steps', '0', ...SMALL], t.io)).toBe(0);
+    const sidecar = loadSidecar(join(outDir, 'boiler-room.json'));
+    const lines = t.err().match(/^epoch \d+\/(\d+) /gm) ?? [];
+    expect(lines).toHaveLength(sidecar.training.epochs);
+    expect(lines.map((l) => Number(/\/(\d+) /.exec(l)?.[1]))).toEqual(lines.map(() => 2));
+    expect(t.out()).toMatch(/training {2}\d+ epochs of 2 /);
+  });
+
   it('trains a short series with a shorter window and says so', async () => {
     const shortCsv = join(dir, 'short-history.csv');
     await writeFile(shortCsv, `v\n${Array.from({ length: 150 }, (_, t) => (20 + Math.sin(t / 4)).toFixed(3)).join('\n')}\n`);
@@ -108,6 +119,8 @@ describe('anomalyd train', () => {
     [['--input', 'x.csv', '--cell', 'rnn'], /--cell: expected gru or lstm/],
     [['--input', 'x.csv', '--hidden', '3.5'], /--hidden: expected an integer/],
     [['--input', 'x.csv', '--lr', 'fast'], /--lr: expected a number/],
+    [['--input', 'x.csv', '--min-steps=-1'], /--min-steps: expected an integer >= 0/],
+    [['--input', 'x.csv', '--min-steps', '2.5'], /--min-steps: expected an integer/],
     [['--input', 'x.csv', '--hop', '100', '--window', '8'], /hop: must be an integer in 1\.\.8/],
     [['--input', 'x.csv', '--bogus'], /bogus/],
   ])('rejects bad usage %j with exit 2', async (argv, message) => {

@@ -18,7 +18,7 @@ import { describe, expect, it } from 'vitest';
 import type { AlertPayload } from '../../src/contract/alerts.js';
 import type { Daemon } from '../../src/daemon.js';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
-import { collectAlerts, inProcessDaemon, scoringHub, tempDataDir, useCleanups, yesterdayNoonUtc, type ScoredSend } from '../helpers/in-process.js';
+import { inProcessWithHub, tempDataDir, useCleanups, yesterdayNoonUtc, type ScoredSend } from '../helpers/in-process.js';
 import { lcg } from '../helpers/lcg.js';
 import { waitFor } from '../helpers/net.js';
 import { reportOnChange } from '../helpers/report-on-change.js';
@@ -30,11 +30,8 @@ const HOUR = 60 * MIN;
 const cleanups = useCleanups();
 
 /** The daemon on `dataDir` with the virtual clock `clock`, its alerts appended to `alerts`, and a hub that waits until each reading is scored. */
-async function started(dataDir: string, clock: () => number, alerts: AlertPayload[], tag: string): Promise<{ daemon: Daemon; send: ScoredSend }> {
-  const { daemon, url } = await inProcessDaemon({ dataDir, brokerUrl: null, overrides: { http: { enabled: true, port: 0 } }, clock, cleanups });
-  await collectAlerts(url, `${tag}-sub-${process.pid}-${alerts.length}`, cleanups, alerts);
-  const { send } = await scoringHub(daemon, url, `${tag}-hub-${process.pid}-${alerts.length}`, cleanups);
-  return { daemon, send };
+function started(dataDir: string, clock: () => number, alerts: AlertPayload[], tag: string): Promise<{ daemon: Daemon; send: ScoredSend }> {
+  return inProcessWithHub(dataDir, clock, alerts, tag, cleanups);
 }
 
 /** A room temperature read every `interval` with ±10 % jitter, to 0.1 °C (its values repeat often). */

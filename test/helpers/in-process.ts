@@ -225,6 +225,26 @@ export async function scoringHub(daemon: Daemon, url: string, clientId: string, 
   return { hub, send };
 }
 
+/**
+ * The daemon in this process on `dataDir` (inProcessDaemon: its embedded broker, the HTTP API on a free port) with the
+ * virtual clock `clock`, a subscriber that appends its alerts to `alerts` (collectAlerts) and a scoringHub; every
+ * part is ended by `cleanups`. `tag` and the count of alerts so far name the clients, so a restart on the same
+ * `dataDir` (a second call) gets clients of its own.
+ * @throws Error when the daemon does not start or a client cannot connect
+ */
+export async function inProcessWithHub(
+  dataDir: string,
+  clock: () => number,
+  alerts: AlertPayload[],
+  tag: string,
+  cleanups: { push(cleanup: Cleanup): unknown },
+): Promise<{ daemon: Daemon; send: ScoredSend }> {
+  const { daemon, url } = await inProcessDaemon({ dataDir, brokerUrl: null, overrides: { http: { enabled: true, port: 0 } }, clock, cleanups });
+  await collectAlerts(url, `${tag}-sub-${process.pid}-${alerts.length}`, cleanups, alerts);
+  const { send } = await scoringHub(daemon, url, `${tag}-hub-${process.pid}-${alerts.length}`, cleanups);
+  return { daemon, send };
+}
+
 /** One run of the daemon on a data directory (virtualRun): a restart is a second run on the same config. */
 export interface VirtualRun {
   readonly daemon: Daemon;
