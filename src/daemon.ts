@@ -1828,6 +1828,7 @@ export class Daemon {
       // The checkpoint and the kept readings in one transaction: neither without the other (the checkpoint's cadences
       // are past the kept readings).
       const readings = kept.reduce((n, k) => n + keptReadings(k.items), 0);
+      const t0 = performance.now();
       try {
         const count = store.atomically(() => {
           if (!checkpoints.save('write')) throw new Error('the final checkpoint failed');
@@ -1837,7 +1838,8 @@ export class Daemon {
         settled = true;
         if (!drained) {
           this.log.warn(
-            { kept: count.readings, streams: count.streams },
+            // ms: the checkpoint and the kept readings written (one transaction, committed by the flush after it).
+            { kept: count.readings, streams: count.streams, ms: Math.round(performance.now() - t0) },
             `pipeline did not drain in time: ${count.readings} readings of ${count.streams} streams taken in and not scored are kept in the database with the final checkpoint, scored first at the next start`,
           );
         }

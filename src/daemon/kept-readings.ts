@@ -64,6 +64,7 @@ export class KeptReadings {
    * the rest are given back and logged at info (`kept`, `streams`). Throws only when the store cannot be read.
    */
   restore(): KeptCount {
+    const t0 = performance.now();
     const rows = this.store.loadKeptReadings();
     if (rows.length === 0) return { readings: 0, streams: 0 };
     const kept: KeptStream[] = [];
@@ -83,7 +84,8 @@ export class KeptReadings {
     const readings = this.subject.restoreKept(kept);
     const count = { readings, streams: kept.length };
     this.log.info(
-      { kept: readings, streams: kept.length, ...(lost > 0 ? { lost } : {}) },
+      // ms: read, decoded and queued (their scoring follows once the pipeline runs).
+      { kept: readings, streams: kept.length, ms: Math.round(performance.now() - t0), ...(lost > 0 ? { lost } : {}) },
       `readings kept at the last stop given back: ${readings} readings of ${kept.length} streams, scored before the live readings of their streams`,
     );
     return count;
