@@ -1118,12 +1118,31 @@ export class Daemon {
         return;
       case 'reading':
         this.onReading(out.reading, out.events, out.duplicate);
+        // A stream given back kept readings is checkpointed as soon as they are scored (its kept row goes with it):
+        // a crash from then on does not score them again. After this output's round step (a snapshot in the middle of
+        // one is no consistent point), and no sooner than the stream is idle (saveStreams defers a busy one).
+        if (this.kept !== null && this.kept.waiting().size > 0 && this.kept.waiting().has(out.reading.stream)) this.settleKeptSoon();
         return;
       case 'error':
         this.counters.internalErrors++;
         this.quietly(`${out.stage} failed on a message; it was skipped`, out.detail, { stage: out.stage, stream: out.stream });
         return;
     }
+  }
+
+  /** Set while a save of the streams given back kept readings is scheduled (settleKeptSoon). */
+  private keptSettling = false;
+
+  /** Schedules one checkpoint of the streams whose kept readings wait for it (KeptReadings.waiting), after this turn. */
+  private settleKeptSoon(): void {
+    if (this.keptSettling) return;
+    this.keptSettling = true;
+    setImmediate(() => {
+      this.keptSettling = false;
+      const waiting = this.kept?.waiting();
+      // Not once stopping: the stop's final checkpoint writes them (and the store may be closed by now).
+      if (waiting !== undefined && waiting.size > 0 && this.stopping === null) this.checkpoints?.saveStreams(waiting);
+    });
   }
 
   /** Store, then alert: each event is committed (by the store's group commit) before the outbox publishes it. */

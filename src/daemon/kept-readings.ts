@@ -9,8 +9,11 @@
  * once, in order, before the live readings of its stream.
  *
  * A stream's row stays until the stream's next checkpoint row is written with its kept readings scored: the row goes
- * in that write's transaction (checkpointStore). A crash (kill -9, power loss) before then restarts from the same
- * checkpoint and the same kept readings. The stop that follows replaces the table whole.
+ * in that write's transaction (checkpointStore). The daemon asks for that checkpoint right after their last output
+ * (Daemon.settleKeptSoon; else the next housekeeping tick). A crash (kill -9, power loss) before it is committed
+ * restarts from the same checkpoint and the same kept readings: they are scored again, and an episode they opened in
+ * the crashed run is resolved as orphaned at that start and opened anew (a window of about one group commit after
+ * they are scored). The stop that follows replaces the table whole.
  */
 import type { Logger } from 'pino';
 import type { KeptReadingsRow, SensorCheckpoint, SensorStateRow } from '../contract/store.js';
