@@ -548,7 +548,14 @@ export class Daemon {
       this.counters.keptFromStop = given.readings;
       this.counters.intoModel += given.readings;
     } catch (err) {
-      this.log.error({ err }, 'the readings kept at the last stop could not be read: they stay in the database for the next start');
+      // Not left for the next start: this run's checkpoints move past them, so they could not be scored then.
+      let deleted = true;
+      try {
+        store.replaceKeptReadings([]);
+      } catch {
+        deleted = false;
+      }
+      this.log.error({ err, deleted }, 'the readings kept at the last stop could not be read: they are lost');
     }
     // The dashboard's raw readings kept at the last clean stop (SignalBook.keepRaw), after the checkpoints' (an open
     // episode's newest are in its ring already): the 1-hour plot shows them as before the stop (tryout 26, finding 7).
