@@ -289,6 +289,23 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 12,
+    description: 'readings a graceful stop took in and did not score, kept for the next start',
+    up: (db) => {
+      db.exec(`
+        -- One row per stream (src/pipeline/kept.ts, anomalyd-kept/1 JSON): its readings taken in but not scored when the
+        -- stop's drain had to end, written with the final checkpoint in one transaction and given back to the detector
+        -- at the next start before any live reading; a row goes with the stream's next checkpoint after they are scored.
+        CREATE TABLE kept_readings (
+          stream   TEXT PRIMARY KEY,
+          items    TEXT NOT NULL,
+          readings INTEGER NOT NULL CHECK (readings >= 0),
+          kept_at  INTEGER NOT NULL
+        ) STRICT, WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 export class SchemaTooNewError extends Error {

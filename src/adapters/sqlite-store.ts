@@ -33,6 +33,7 @@ import type {
   RejectionCount,
   SensorCheckpoint,
   SensorStateRow,
+  KeptReadingsRow,
   Store,
   StoreStats,
 } from '../contract/store.js';
@@ -224,6 +225,10 @@ function prepareStatements(db: Db) {
       INSERT INTO sensor_state (sensor, blob, updated_at) VALUES (?, ?, ?)
       ON CONFLICT (sensor) DO UPDATE SET blob = excluded.blob, updated_at = excluded.updated_at`),
     deleteSensorState: db.prepare<[string]>('DELETE FROM sensor_state WHERE sensor = ?'),
+    insertKept: db.prepare<[string, string, number, number]>('INSERT INTO kept_readings (stream, items, readings, kept_at) VALUES (?, ?, ?, ?)'),
+    deleteAllKept: db.prepare<[]>('DELETE FROM kept_readings'),
+    deleteKept: db.prepare<[string]>('DELETE FROM kept_readings WHERE stream = ?'),
+    allKept: db.prepare<[], { stream: string; items: string; readings: number; kept_at: number }>('SELECT stream, items, readings, kept_at FROM kept_readings ORDER BY stream'),
     upsertDiscoveryConfig: db.prepare<[string, string, number]>(`
       INSERT INTO discovery_configs (topic, payload, updated_at) VALUES (?, ?, ?)
       ON CONFLICT (topic) DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at`),
@@ -686,6 +691,32 @@ export class SqliteStore implements Store {
     this.write(() => {
       for (const k of keys) this.s.deleteSensorState.run(k);
     });
+  }
+
+  /**
+   * Replaces every kept-readings row (src/pipeline/kept.ts: a stream's readings a graceful stop took in and did not
+   * score; `items` the row's JSON text, `readings` how many it holds, `keptAt` epoch ms) with `rows`, in one write:
+   * the final checkpoint's transaction when called inside atomically(). Throws as every write does.
+   */
+  replaceKeptReadings(rows: readonly KeptReadingsRow[]): void {
+    this.write(() => {
+      this.s.deleteAllKept.run();
+      for (const r of rows) this.s.insertKept.run(r.stream, r.items, r.readings, Math.round(r.keptAt));
+    });
+  }
+
+  /** Deletes these streams' kept-readings rows (scored since, and checkpointed: the same transaction). Throws as every write does. */
+  deleteKeptReadings(streams: readonly string[]): void {
+    if (streams.length === 0) return;
+    this.write(() => {
+      for (const s of streams) this.s.deleteKept.run(s);
+    });
+  }
+
+  /** Every kept-readings row, by stream name. */
+  loadKeptReadings(): KeptReadingsRow[] {
+    this.assertOpen();
+    return this.s.allKept.all().map((r) => ({ stream: r.stream, items: r.items, readings: r.readings, keptAt: r.kept_at }));
   }
 
   /**

@@ -194,6 +194,18 @@ export interface SensorStateRow {
   readonly updatedAt: number;
 }
 
+/**
+ * A stream's readings a graceful stop took in and did not score (SqliteStore.replaceKeptReadings; src/pipeline/kept.ts):
+ * `items` the JSON text of its KeptStreamJson, `readings` how many readings it holds, `keptAt` when the stop wrote it
+ * (epoch ms).
+ */
+export interface KeptReadingsRow {
+  readonly stream: string;
+  readonly items: string;
+  readonly readings: number;
+  readonly keptAt: number;
+}
+
 /** A saved checkpoint as loaded, by sensor. */
 export interface SensorCheckpoint {
   readonly blob: Buffer;

@@ -371,8 +371,10 @@ export class Checkpoints {
    * at stop, after the pipeline drained). A sensor whose row would be the one last written (no reading since,
    * nothing else changed) is not written again: the list of those (UNCHANGED_KEY, with this save's time) is,
    * and restore() takes their rows as that young. Never throws: a failure is logged and the next save tries again.
+   * Returns true when every row was written, false after such a failure (the stop's final save then keeps nothing
+   * that would need it: the readings kept with it, Daemon.stopAll).
    */
-  save(busy: 'defer' | 'write' = 'defer'): void {
+  save(busy: 'defer' | 'write' = 'defer'): boolean {
     const written = new Map<string, string>();
     const rowsWritten = new Map<string, RowWritten>();
     try {
@@ -402,9 +404,11 @@ export class Checkpoints {
       // What is kept of sensors the subject no longer has goes (they are written whole if they come back).
       for (const sensor of this.rowWritten.keys()) if (!seen.has(sensor)) this.rowWritten.delete(sensor);
       for (const sensor of this.bases.keys()) if (!seen.has(sensor)) this.bases.delete(sensor);
+      return true;
     } catch (err) {
       this.opts.logger.warn({ err }, 'checkpoint failed');
       this.forgetWritten();
+      return false;
     }
   }
 

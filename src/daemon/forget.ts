@@ -130,12 +130,15 @@ export interface ForgetStore {
   deleteSensorStates(keys: readonly string[]): void;
   saveSensorStates(rows: readonly { readonly sensor: string; readonly blob: Buffer; readonly updatedAt: number }[]): void;
   deleteReadings(sensor: string): number;
+  /** Deletes the streams' readings a graceful stop kept for the next start (src/daemon/kept-readings.ts). */
+  deleteKeptReadings(streams: readonly string[]): void;
   atomically<T>(fn: () => T): T;
 }
 
 /**
  * Forgets `target` in the database of a stopped daemon: resolves its open episodes `forgotten` (stored with their
- * alert in the outbox: published at the next start) and deletes its checkpoints and its stored readings (one
+ * alert in the outbox: published at the next start) and deletes its checkpoints, its stored readings and the readings
+ * the last stop kept unscored (one
  * transaction per stream), so the next start neither restores
  * nor lists it. A device's streams are those of its stored episodes and those whose checkpoint is named under it
  * (`<device>/…`), or the device's own stream (`<device>`). No daemon is connected to clear its retained topics: a
@@ -163,6 +166,8 @@ export function forgetStored(store: ForgetStore, target: ForgetTarget, alertTopi
       }
       store.deleteSensorStates(checkpointKeys(stream));
       store.deleteReadings(stream);
+      // Its readings the last stop kept unscored go with its checkpoint (they were to be scored against it).
+      store.deleteKeptReadings([stream]);
       store.saveSensorStates([{ sensor: `${stream}${FORGOTTEN_SUFFIX}`, blob: Buffer.from(JSON.stringify({ by: target.by, at: now })), updatedAt: now }]);
       return done;
     });

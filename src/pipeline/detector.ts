@@ -31,6 +31,7 @@ import type { MessageParser } from './parse.js';
 import { StreamScorer, type ModelPriors, type OpenEpisodePeak, type OpenEpisodeProgress, type ScorerOptions, type ScoredStep, type SilenceJudgement } from './scorer.js';
 import type { StepModel } from '../contract/ports.js';
 import { StepEngine, type StepEngineOptions, type StepItem, type StepResult, type StepVerdict, type StreamModel } from './steps.js';
+import type { KeptRestate, KeptStream } from './kept.js';
 
 /**
  * A reading stamped on arrival that comes within this fraction of its stream's interval after the reading before, which
@@ -242,10 +243,10 @@ export class Detector {
   /**
    * A stream whose own gaps just filled their window after a power-up burst (SendOnDelta.cadence: burst > 0): its
    * arrivals restated at its own pace when the reading of time `ts` is scored, before that reading is taught
-   * (StreamScorer.restateArrivals). Not checkpointed (a restart between the reading's admission and its score keeps
-   * the arrivals as they were).
+   * (StreamScorer.restateArrivals). Not checkpointed (a crash between the reading's admission and its score keeps the
+   * arrivals as they were); kept with the reading when a stop keeps it unscored (takeKept).
    */
-  private readonly restate = new Map<string, { readonly ts: number; readonly pace: YoungCadence }>();
+  private readonly restate = new Map<string, KeptRestate>();
   /** Readings of arrival-stamped bursts since the detector was made (StepItem.burst). */
   private burstTotal = 0;
   /** Each one-channel stream's counter stage (src/pipeline/counter.ts): is it a cumulative counter, and its resets. */
@@ -647,6 +648,44 @@ export class Detector {
   }
 
   /**
+   * Halts the detector's scoring for good (a stop whose drain must end: StepEngine.takeAll) and takes what it has not
+   * scored: per stream its items in order (those inside a model call, then the queued ones) and the restating of its
+   * arrivals due at one of them. From then on the detector emits no further `reading` output, also when a model call
+   * of the current round returns later. The streams' snapshots then hold the parser and the cadence past these items
+   * and the model and score state before them: a checkpoint written now, restored with the items given back
+   * (restoreKept) before any new message, scores each of them exactly once, in order, as without the stop.
+   */
+  takeKept(): KeptStream[] {
+    return this.engine.takeAll().map(({ stream, channels, items }) => {
+      const restate = this.restate.get(stream) ?? null;
+      this.restate.delete(stream);
+      return { stream, channels, items, restate };
+    });
+  }
+
+  /**
+   * Gives back the items a stop kept (takeKept, in the run before), after the streams' checkpoints were restored and
+   * before any message: each stream's items are queued ahead of its next reading, and scored once the operator runs
+   * (at once when it is already subscribed to). Returns how many readings they hold (KeptStream items that are not
+   * fills: each gives one `reading` output).
+   */
+  restoreKept(kept: readonly KeptStream[]): number {
+    let readings = 0;
+    for (const k of kept) {
+      for (const item of k.items) {
+        this.engine.push(k.stream, k.channels, item);
+        if (item.kind !== 'fill') readings++;
+      }
+      if (k.restate !== null) this.restate.set(k.stream, k.restate);
+    }
+    if (readings > 0) this.kickKept?.();
+    return readings;
+  }
+
+  /** Set while the operator is subscribed: starts a round for items queued without a message (restoreKept). */
+  private kickKept: (() => void) | null = null;
+
+  /**
    * messages$ -> outputs$. One subscription at a time (the detector's state is shared by design: the
    * daemon has one detector for its one input).
    *
@@ -688,6 +727,11 @@ export class Detector {
             );
           });
         };
+        this.kickKept = () => {
+          if (this.engine.pending > 0) kick();
+        };
+        // Items given back before the subscription (restoreKept at a start) are scored first.
+        if (this.engine.pending > 0) kick();
         const sub = source.subscribe({
           next: (msg) => {
             this.take(msg);
@@ -704,6 +748,7 @@ export class Detector {
           closed = true;
           sub.unsubscribe();
           this.emit = null;
+          this.kickKept = null;
         };
       });
   }
@@ -924,7 +969,7 @@ export class Detector {
             // reports at the burst's interval (a 5 min report after a 1 s burst: 299 missed steps, which made every
             // later silence ordinary: a boot-burst device that died after 300 reports was never told). They are
             // restated as its own pace counts them (the gaps before this reading's; the scorer teaches this one).
-            this.restate.set(stream, { ts: reading.ts, pace: before });
+            this.restate.set(stream, { ts: reading.ts, arrivals: before.arrivals, mostMissed: before.mostMissed });
           }
           if ((place.filled > 0 || place.missed !== undefined) && until === undefined && !backfilled) {
             // It ended a quiet of its own (a hole, not the caller's deafness nor a backfill's): its gaps varied, and its
@@ -943,7 +988,7 @@ export class Detector {
         const due = this.restate.get(r.stream);
         if (due !== undefined && due.ts === r.item.ts) {
           this.restate.delete(r.stream);
-          this.scorer.restateArrivals(r.stream, due.pace.arrivals, due.pace.mostMissed);
+          this.scorer.restateArrivals(r.stream, due.arrivals, due.mostMissed);
         }
       }
       const { scored, verdict } = this.scorer.score(r, this.ports.learning?.(r.stream, r.item.origin) ?? false);

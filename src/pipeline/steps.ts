@@ -245,6 +245,8 @@ class StreamState<O> {
   queueHead = 0;
   /** Items of it were taken off its queue for the current round and are not scored yet (inside a model call). */
   inFlight = false;
+  /** The items the current round took off its queue, until they are handed to the scorer (post): StepEngine.takeAll. */
+  taken: StepItem<O>[] | null = null;
   // Normalisation.
   readonly mean: Float64Array;
   readonly variance: Float64Array;
@@ -373,8 +375,18 @@ export interface StoredStepResult {
   readonly settled: boolean;
 }
 
+/** A stream's items the engine had not scored when it was halted (StepEngine.takeAll), oldest first. */
+export interface TakenQueue<O> {
+  readonly stream: string;
+  /** The stream's channels (those of its items). */
+  readonly channels: readonly string[];
+  readonly items: readonly StepItem<O>[];
+}
+
 export class StepEngine<O> {
   private readonly streams = new Map<string, StreamState<O>>();
+  /** Set by takeAll: no item is scored any more (a round inside a model call then hands nothing to the scorer). */
+  private halted = false;
   /** A result's z, mean, std and predErrors, per channel count (see StepResult). */
   private readonly buffers = new Map<number, { readonly z: Float64Array; readonly mean: Float64Array; readonly std: Float64Array; readonly predErrors: Float64Array }>();
   private queued = 0;
@@ -443,6 +455,35 @@ export class StepEngine<O> {
   }
 
   /**
+   * Halts the engine for good (a stop whose drain must end) and takes every item it has not scored, per stream in
+   * order: those of the current round still inside a model call first (taken off the queue, not handed to the scorer),
+   * then the queued ones. From then on nothing is scored: a model call that returns later hands nothing to the scorer
+   * and the queues stay empty (`pending` 0). Each stream's state is as its scored items left it, with the chunk-start
+   * decisions of an unscored round applied (StepEngine.startChunk: the model attached or reset, the chunk's
+   * normalisation): pushed again onto a stream restored from that state, in the same order, the items start the same
+   * chunk again with the same decisions and are scored as they would have been. Streams without such items are not
+   * listed.
+   */
+  takeAll(): TakenQueue<O>[] {
+    this.halted = true;
+    const out: TakenQueue<O>[] = [];
+    for (const s of this.streams.values()) {
+      const items = [...(s.taken ?? []), ...s.queue.slice(s.queueHead)];
+      s.taken = null;
+      s.queue.length = 0;
+      s.queueHead = 0;
+      if (items.length > 0) out.push({ stream: s.stream, channels: s.channels, items });
+    }
+    this.queued = 0;
+    return out;
+  }
+
+  /** True once takeAll halted the engine. */
+  get isHalted(): boolean {
+    return this.halted;
+  }
+
+  /**
    * Runs every queued item through the model and the scorer, round after round, until the queues are
    * empty. Used by the operator, and directly by tests.
    */
@@ -453,6 +494,7 @@ export class StepEngine<O> {
   /** One round: at most the rest of one chunk per stream, one step call per model, decodes at chunk ends, then scoring. */
   async round(): Promise<void> {
     if (this.running) throw new Error('StepEngine: rounds must not overlap');
+    if (this.halted) return;
     this.running = true;
     const taken: StreamState<O>[] = [];
     // The models of this round's calls, held until the calls returned: a model swapped out (and released by its
@@ -464,6 +506,7 @@ export class StepEngine<O> {
         if (s.pending === 0) continue;
         const take = this.takeChunk(s);
         s.inFlight = true;
+        s.taken = take.items;
         taken.push(s);
         const key = s.model;
         let g = groups.get(key);
@@ -478,11 +521,16 @@ export class StepEngine<O> {
       }
       for (const [model, all] of groups) {
         const stepping = model === null ? [] : all.filter((r) => r.steps > 0);
+        // Halted (takeAll) while an earlier call ran: the rest of the round was taken, not scored here.
+        if (this.halted) break;
         // A stream forgotten while an earlier group's model call ran: its taken items go with its state, unscored.
         for (const r of all) if ((model === null || r.steps === 0) && !r.s.forgotten) this.post(r.s, r.items, null, 0, false);
         for (let i = 0; i < stepping.length; i += this.opts.maxBatch) {
+          if (this.halted) break;
           const part = stepping.slice(i, i + this.opts.maxBatch);
           const out = await this.callModel(model!, part);
+          // Halted during the call: its items were taken (takeAll), not scored.
+          if (this.halted) break;
           for (let b = 0; b < part.length; b++) {
             // A stream forgotten during the call: its taken items go with its state, unscored.
             if (part[b].s.forgotten) continue;
@@ -491,7 +539,10 @@ export class StepEngine<O> {
         }
       }
     } finally {
-      for (const s of taken) s.inFlight = false;
+      for (const s of taken) {
+        s.inFlight = false;
+        s.taken = null;
+      }
       for (const model of held) this.deps.letGo?.(model);
       this.running = false;
     }
@@ -683,6 +734,7 @@ export class StepEngine<O> {
   /** Hands a stream's items of this round to the scorer, in order, and carries its state on. */
   private post(s: StreamState<O>, items: readonly StepItem<O>[], out: ModelOut | null, b: number, failed: boolean): void {
     s.inFlight = false;
+    s.taken = null;
     const C = s.C;
     // A result's per-channel buffers (shared by the streams of C channels), looked up once per call.
     const buffers = this.buffersFor(C);
