@@ -3603,9 +3603,8 @@ function judgeOut(s: StreamScore, episode: Episode | null, z: ArrayLike<number>,
   // A fault shorter than `run` readings beyond the range has ended too once its readings are back and only the model's
   // own evidence (its prediction, its residual's short mean, its reconstruction) holds the episode: every model-free
   // kind of every owner below the hold level (modelOnly). The model's state carried the fault's readings and its
-  // errors stay off for as long as it takes to forget them (MSL T-5: 8 readings at +2,000 running standard
-  // deviations, then the value before them, exactly; the model's errors held the episode 190 readings after the
-  // return). Readings back then count as after a lasting fault, and `run` of them in a row restart the model.
+  // errors stay off for as long as it takes to forget them (MSL T-5: 5 readings at up to +2,000 running standard
+  // deviations, then the value before them, exactly; the model's errors held the episode 209 readings after them). Readings back then count as after a lasting fault, and `run` of them in a row restart the model.
   if (!s.episodeOut && !(s.outZ !== null && modelOnly(s, episode, reference, hold))) {
     s.backRun = 0;
     return OUT_NONE;
