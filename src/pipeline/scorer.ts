@@ -3600,7 +3600,15 @@ function judgeOut(s: StreamScore, episode: Episode | null, z: ArrayLike<number>,
     return OUT_NONE;
   }
   s.outRun = 0;
-  if (!s.episodeOut) return OUT_NONE;
+  // A fault shorter than `run` readings beyond the range has ended too once its readings are back and only the model's
+  // own evidence (its prediction, its residual's short mean, its reconstruction) holds the episode: every model-free
+  // kind of every owner below the hold level (modelOnly). The model's state carried the fault's readings and its
+  // errors stay off for as long as it takes to forget them (MSL T-5: 5 readings at up to +2,000 running standard
+  // deviations, then the value before them, exactly; the model's errors held the episode 209 readings after them). Readings back then count as after a lasting fault, and `run` of them in a row restart the model.
+  if (!s.episodeOut && !(s.outZ !== null && modelOnly(s, episode, reference, hold))) {
+    s.backRun = 0;
+    return OUT_NONE;
+  }
   // Within the hold level is not yet back: on a cycle the running spread is the cycle's, and a lasting shift larger
   // than its swing is within that level at the cycle's troughs, on the fault's side. Back is nearer the normal (z 0)
   // than the fault (the mean z m of the episode's readings beyond the range), on every owner that was beyond it.
@@ -3625,6 +3633,26 @@ function judgeOut(s: StreamScore, episode: Episode | null, z: ArrayLike<number>,
   s.resMean.clear();
   s.episodeResiduals = 0;
   return OUT_RETURN;
+}
+
+
+/**
+ * Whether only the model's own evidence holds `episode` at this reading (judgeOut): a model kind (MODEL_KINDS:
+ * prediction, bias, reconstruction) of an owner reaches the hold level `hold` against normal operation (`reference`, surprise less its
+ * Bonferroni share), and no other kind of any owner does.
+ */
+function modelOnly(s: StreamScore, episode: Episode, reference: Fused, hold: number): boolean {
+  const C = s.C;
+  let model = false;
+  for (let c = 0; c < C; c++) {
+    if (!episode.owners[c]) continue;
+    for (let k = 0; k < EVIDENCE.length; k++) {
+      if (!(reference.each[k * C + c] - reference.penalty >= hold)) continue;
+      if (!MODEL_KINDS.includes(EVIDENCE[k])) return false;
+      model = true;
+    }
+  }
+  return model;
 }
 
 /**
