@@ -6,7 +6,9 @@
  * the newest time its checkpoint took in. Before (main ea5dc73d), the future item was scored and moved the sensor's
  * latest reading 3 years ahead, after which every live reading was scored but its lastTs and value never moved; the
  * missing value went into its state. Now each is counted under its reason (counters.keptRejected, one warn line),
- * none is scored, and the sensor's next live reading moves its lastTs and is scored.
+ * none is scored, and the sensor's next live reading moves its lastTs and is scored. The row's one good item (a reading
+ * at the sensor's newest time) is given back and scored, and the series of its minute is in the file when its row is
+ * gone (finding 2), read by another connection as a start after a kill -9 would.
  */
 import { join } from 'node:path';
 import pino from 'pino';
@@ -16,6 +18,7 @@ import type { ScoredReading } from '../../src/contract/types.js';
 import type { Daemon } from '../../src/daemon.js';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
 import { capturingLogger, inProcessDaemon, scoringHub, tempDataDir, useCleanups, yesterdayNoonUtc } from '../helpers/in-process.js';
+import { waitFor } from '../helpers/net.js';
 
 const cleanups = useCleanups();
 const READINGS = 80;
@@ -47,6 +50,8 @@ describe.skipIf(!builtAndModelsPresent())('kept readings given back pass the liv
     // The damage: a kept row of `room` no stop writes.
     const item = (ts: number, values: readonly (number | null | string)[]): Record<string, unknown> => ({ kind: 'reading', ts, values, reset: false, filled: 0 });
     const items = [
+      // A reading of its own at the sensor's newest time (within the checkpoint's bounds): given back and scored.
+      item(last, [21.7]),
       item(now + 3 * 365 * 86_400_000, [21]),
       item(1, [21]),
       item(last, [null]),
@@ -56,19 +61,35 @@ describe.skipIf(!builtAndModelsPresent())('kept readings given back pass the liv
     ];
     const store = SqliteStore.open(join(dataDir, DB_FILE), { commitIntervalMs: 0, outboxMax: 100, logger: pino({ level: 'silent' }) });
     store.replaceKeptReadings([{ stream: 'room', items: JSON.stringify({ format: 'anomalyd-kept/1', channels: ['value'], items }), readings: items.length, keptAt: now }]);
+    const minute = Math.floor(last / 60_000) * 60_000;
+    const storedMinute = (): number => {
+      // Another connection to the file: what a start after a kill -9 at this point would find.
+      const other = SqliteStore.open(join(dataDir, DB_FILE), { commitIntervalMs: 0, outboxMax: 100, logger: pino({ level: 'silent' }) });
+      try {
+        return other.readSeriesBuckets('room', 1, minute, minute)[0]?.count ?? 0;
+      } finally {
+        other.close();
+      }
+    };
+    const before = store.readSeriesBuckets('room', 1, minute, minute)[0]?.count ?? 0;
+    expect(before).toBeGreaterThan(0);
     store.close();
 
     const scored: ScoredReading[] = [];
     const log = capturingLogger();
     const second = await inProcessDaemon({ dataDir, brokerUrl: null, clock, cleanups, overrides, logger: log.logger, onReading: (r) => scored.push(r) });
     const { daemon } = second;
-    expect({ rejected: daemon.counters.keptRejected, given: daemon.counters.keptFromStop, lost: daemon.counters.keptLost }).toEqual({ rejected: 6, given: 0, lost: 0 });
+    expect({ rejected: daemon.counters.keptRejected, given: daemon.counters.keptFromStop, lost: daemon.counters.keptLost }).toEqual({ rejected: 6, given: 1, lost: 0 });
     const warned = log.lines.filter((l) => l.msg.includes('readings kept at the last stop were not given back'));
     expect(warned).toHaveLength(1);
     expect(warned[0]).toMatchObject({ rejected: 6, byReason: { future_timestamp: 1, out_of_order: 1, missing_value: 1, non_finite: 1, channels: 1, past_checkpoint: 1 } });
-    // Nothing of it to score: its row is gone at once.
-    expect(daemon.database!.loadKeptReadings()).toEqual([]);
+    // The one given back is scored; its row goes with the sensor's next checkpoint, and its minute's series with it
+    // (tryout 37, finding 2: the series were written up to a minute later, so a kill -9 in between never showed it).
+    await waitFor(() => scored.length >= 1 && daemon.database!.loadKeptReadings().length === 0, 30_000, 'the kept row deleted with its checkpoint');
+    expect(scored.map((r) => [r.ts - last, r.values[0]])).toEqual([[0, 21.7]]);
+    expect(storedMinute()).toBe(before + 1);
     expect((await sensorView(daemon, 'room'))?.lastTs).toBe(last);
+    scored.length = 0;
 
     // Live: the next readings are scored and move the sensor's latest reading.
     const live = await scoringHub(daemon, second.url, `kept-admit-hub2-${process.pid}`, cleanups);
