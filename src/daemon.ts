@@ -160,6 +160,14 @@ export interface DaemonCounters {
   keptAtStop: number;
   /** Readings the last stop kept (its keptAtStop), given back at this start and scored before any live reading of their streams. */
   keptFromStop: number;
+  /**
+   * Readings the last stop kept that this start did not give back: they break a live reading's rules (a time ahead of
+   * the clock or outside its stream's checkpoint, a missing or non-finite value, values not one per channel: a damaged
+   * database; src/pipeline/kept.ts, admitKept). Logged once with their reasons.
+   */
+  keptRejected: number;
+  /** Readings the last stop kept whose rows this start could not read (logged, the rows deleted). */
+  keptLost: number;
 }
 
 const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -241,6 +249,8 @@ export class Daemon {
     arrivalBurst: 0,
     keptAtStop: 0,
     keptFromStop: 0,
+    keptRejected: 0,
+    keptLost: 0,
   };
   private readonly log: Logger;
   private readonly now: () => number;
@@ -526,7 +536,15 @@ export class Daemon {
         logStatus: (detail) => this.statusLog.note(this.now(), detail),
       },
     );
-    this.kept = new KeptReadings(store, detector, this.log);
+    const series = this.signals.series;
+    this.kept = new KeptReadings(store, detector, this.log, {
+      now: this.now,
+      maxFutureMs: config.ingest.maxFutureMs,
+      // Restored from the checkpoints (restore, below, runs first).
+      scoredTs: (stream) => this.signals?.latest(stream)?.ts ?? null,
+      // The series of the readings given back, in the transaction that deletes their kept rows (tryout 37, finding 2).
+      writeSeries: (streams) => series.writeStreams(streams),
+    });
     this.checkpoints = new Checkpoints(
       // Through the kept readings: a stream's checkpoint written once its kept readings are scored takes their row.
       this.kept.checkpointStore(),
@@ -546,6 +564,8 @@ export class Daemon {
     try {
       const given = this.kept.restore();
       this.counters.keptFromStop = given.readings;
+      this.counters.keptRejected = given.rejected;
+      this.counters.keptLost = given.lost;
       this.counters.intoModel += given.readings;
     } catch (err) {
       // Not left for the next start: this run's checkpoints move past them, so they could not be scored then.

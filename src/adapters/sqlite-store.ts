@@ -228,6 +228,7 @@ function prepareStatements(db: Db) {
     insertKept: db.prepare<[string, string, number, number]>('INSERT INTO kept_readings (stream, items, readings, kept_at) VALUES (?, ?, ?, ?)'),
     deleteAllKept: db.prepare<[]>('DELETE FROM kept_readings'),
     deleteKept: db.prepare<[string]>('DELETE FROM kept_readings WHERE stream = ?'),
+    keptCount: db.prepare<[string], { readings: number }>('SELECT readings FROM kept_readings WHERE stream = ?'),
     allKept: db.prepare<[], { stream: string; items: string; readings: number; kept_at: number }>('SELECT stream, items, readings, kept_at FROM kept_readings ORDER BY stream'),
     upsertDiscoveryConfig: db.prepare<[string, string, number]>(`
       INSERT INTO discovery_configs (topic, payload, updated_at) VALUES (?, ?, ?)
@@ -705,11 +706,21 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** Deletes these streams' kept-readings rows (scored since, and checkpointed: the same transaction). Throws as every write does. */
-  deleteKeptReadings(streams: readonly string[]): void {
-    if (streams.length === 0) return;
-    this.write(() => {
-      for (const s of streams) this.s.deleteKept.run(s);
+  /**
+   * Deletes these streams' kept-readings rows (scored since, and checkpointed: the same transaction; or forgotten) and
+   * returns how many readings they held (their `readings`). Throws as every write does.
+   */
+  deleteKeptReadings(streams: readonly string[]): number {
+    if (streams.length === 0) return 0;
+    return this.write(() => {
+      let readings = 0;
+      for (const s of streams) {
+        const row = this.s.keptCount.get(s);
+        if (row === undefined) continue;
+        readings += row.readings;
+        this.s.deleteKept.run(s);
+      }
+      return readings;
     });
   }
 

@@ -35,7 +35,8 @@ stream but a device is taken as the device.
 
 While the daemon runs, forget asks it over its local HTTP API (as 'anomalyd status' does). When no daemon answers
 and none holds the data directory, it works on the database itself: the resolve is published, and the retained
-topics cleared, at the next start.
+topics cleared, at the next start; readings the last stop kept unscored for the next start go too (their count is
+said).
 
 Options:
   -c, --config PATH   config file (its http.* to reach the daemon, its dataDir when the daemon is stopped)
@@ -180,7 +181,7 @@ function offline(dataDir: string, prefix: string, name: string, device: boolean,
   }
 }
 
-function report(done: ForgetAnswer | number, json: boolean, ctx: CommandContext): number {
+function report(done: ForgetAnswer | ForgetResult | number, json: boolean, ctx: CommandContext): number {
   if (typeof done === 'number') return done;
   if (json) {
     ctx.stdout(`${JSON.stringify(done, null, 2)}\n`);
@@ -190,6 +191,9 @@ function report(done: ForgetAnswer | number, json: boolean, ctx: CommandContext)
   ctx.stdout(`forgot ${what}: ${done.streams.length} stream${done.streams.length === 1 ? '' : 's'} (${done.streams.join(', ')})\n`);
   for (const r of done.resolved) ctx.stdout(`  resolved ${r.anomalyId.slice(0, 8)} of ${r.sensor} (forgotten)\n`);
   if (done.resolved.length === 0) ctx.stdout('  no open episode\n');
+  // With the daemon stopped: readings its last stop kept for the next start, dropped with the streams (tryout 37).
+  const kept = 'keptDropped' in done ? (done.keptDropped ?? 0) : 0;
+  if (kept > 0) ctx.stdout(`  ${kept} reading${kept === 1 ? '' : 's'} the last stop kept unscored for the next start dropped with ${done.streams.length === 1 ? 'it' : 'them'}\n`);
   return 0;
 }
 

@@ -43,6 +43,12 @@ export interface ForgetResult {
   readonly streams: readonly string[];
   /** The episodes resolved `forgotten` (open in the store until then), with their stream. */
   readonly resolved: readonly { readonly anomalyId: string; readonly sensor: string }[];
+  /**
+   * With the daemon stopped (forgetStored): the readings its last stop kept unscored for the next start
+   * (src/daemon/kept-readings.ts) that went with the streams. Absent from a running daemon's answer (it gave them back
+   * at its start).
+   */
+  readonly keptDropped?: number;
 }
 
 /** A stream's checkpoint rows: its own, its base's and its side part's (checkpoint-codec.ts, checkpoints.ts). */
@@ -130,8 +136,8 @@ export interface ForgetStore {
   deleteSensorStates(keys: readonly string[]): void;
   saveSensorStates(rows: readonly { readonly sensor: string; readonly blob: Buffer; readonly updatedAt: number }[]): void;
   deleteReadings(sensor: string): number;
-  /** Deletes the streams' readings a graceful stop kept for the next start (src/daemon/kept-readings.ts). */
-  deleteKeptReadings(streams: readonly string[]): void;
+  /** Deletes the streams' readings a graceful stop kept for the next start (src/daemon/kept-readings.ts); returns how many. */
+  deleteKeptReadings(streams: readonly string[]): number;
   atomically<T>(fn: () => T): T;
 }
 
@@ -139,7 +145,7 @@ export interface ForgetStore {
  * Forgets `target` in the database of a stopped daemon: resolves its open episodes `forgotten` (stored with their
  * alert in the outbox: published at the next start) and deletes its checkpoints, its stored readings and the readings
  * the last stop kept unscored (one
- * transaction per stream), so the next start neither restores
+ * transaction per stream; how many such readings went: ForgetResult.keptDropped), so the next start neither restores
  * nor lists it. A device's streams are those of its stored episodes and those whose checkpoint is named under it
  * (`<device>/…`), or the device's own stream (`<device>`). No daemon is connected to clear its retained topics: a
  * `<stream>#forgotten` row (FORGOTTEN_SUFFIX) asks the next start to. `now`: epoch ms for that row. Null when the
@@ -157,6 +163,7 @@ export function forgetStored(store: ForgetStore, target: ForgetTarget, alertTopi
   const streams = [...out].sort();
   if (streams.length === 0) return null;
   const resolved: { anomalyId: string; sensor: string }[] = [];
+  let keptDropped = 0;
   for (const stream of streams) {
     // Each stream in one transaction: its resolves, checkpoints, readings and the row that asks the next start to clear it.
     const mine = store.atomically(() => {
@@ -167,11 +174,12 @@ export function forgetStored(store: ForgetStore, target: ForgetTarget, alertTopi
       store.deleteSensorStates(checkpointKeys(stream));
       store.deleteReadings(stream);
       // Its readings the last stop kept unscored go with its checkpoint (they were to be scored against it).
-      store.deleteKeptReadings([stream]);
+      const kept = store.deleteKeptReadings([stream]);
       store.saveSensorStates([{ sensor: `${stream}${FORGOTTEN_SUFFIX}`, blob: Buffer.from(JSON.stringify({ by: target.by, at: now })), updatedAt: now }]);
-      return done;
+      return { done, kept };
     });
-    resolved.push(...mine);
+    resolved.push(...mine.done);
+    keptDropped += mine.kept;
   }
-  return { kind: target.kind, name: target.name, streams, resolved };
+  return { kind: target.kind, name: target.name, streams, resolved, keptDropped };
 }

@@ -9,15 +9,21 @@
  * once, in order, before the live readings of its stream.
  *
  * A stream's row stays until the stream's next checkpoint row is written with its kept readings scored: the row goes
- * in that write's transaction (checkpointStore). The daemon asks for that checkpoint right after their last output
- * (Daemon.settleKeptSoon; else the next housekeeping tick). A crash (kill -9, power loss) before it is committed
- * restarts from the same checkpoint and the same kept readings: they are scored again, and an episode they opened in
- * the crashed run is resolved as orphaned at that start and opened anew (a window of about one group commit after
- * they are scored). The stop that follows replaces the table whole.
+ * in that write's transaction (checkpointStore), and so do the dashboard series of those readings (their minute and
+ * quarter-hour buckets, KeptOptions.writeSeries): a crash after it restarts past them with their series stored, one
+ * before it restarts from the same checkpoint and kept readings. The daemon asks for that checkpoint right after their
+ * last output (Daemon.settleKeptSoon; else the next housekeeping tick). A crash (kill -9, power loss) before it is
+ * committed restarts from the same checkpoint and the same kept readings: they are scored again, and an episode they
+ * opened in the crashed run is resolved as orphaned at that start and opened anew (a window of about one group commit
+ * after they are scored). The stop that follows replaces the table whole.
+ *
+ * Given back, a kept reading passes the rules of a live reading again (src/pipeline/kept.ts, admitKept: its time
+ * against the clock and its stream's checkpoint, its values): a damaged row's items that do not are counted per reason
+ * (logged once), never scored; a row that cannot be read at all is deleted and its readings counted lost.
  */
 import type { Logger } from 'pino';
 import type { KeptReadingsRow, SensorCheckpoint, SensorStateRow } from '../contract/store.js';
-import { decodeKept, encodeKept, keptReadings, type KeptStream } from '../pipeline/kept.js';
+import { admitKept, decodeKept, encodeKept, keptReadings, type KeptRejectReason, type KeptStream } from '../pipeline/kept.js';
 import type { CheckpointStore } from './checkpoints.js';
 
 /** The part of the store kept readings use (SqliteStore). */
@@ -38,12 +44,41 @@ export interface KeptSubject {
   restoreKept(kept: readonly KeptStream[]): number;
   /** True while readings of the stream are queued or in a model call (Detector.busy). */
   busy(stream: string): boolean;
+  /** The stream's newest time taken in and its channels, as its restored checkpoint has them (Detector.keptBounds). */
+  keptBounds(stream: string): { readonly takenTs: number | null; readonly channels: readonly string[] | null };
+}
+
+/** What the kept readings need besides the store and the subject. */
+export interface KeptOptions {
+  /** The wall clock, epoch ms: a kept reading's time is judged against it at the start (ingest.maxFutureMs). */
+  readonly now: () => number;
+  /** ingest.maxFutureMs (ms). */
+  readonly maxFutureMs: number;
+  /** The stream's newest scored reading's time (epoch ms) as restored from its checkpoint, null when none (SignalBook.latest). */
+  readonly scoredTs?: (stream: string) => number | null;
+  /**
+   * Writes the dashboard series of these streams' scored readings as they are now (SeriesStore.writeStreams: their
+   * closed and open buckets), inside the transaction that deletes their kept rows; throws when it fails (the whole
+   * transaction then rolls back). Absent: no series is written there.
+   */
+  readonly writeSeries?: (streams: readonly string[]) => void;
 }
 
 /** How many readings (and of how many streams) a save or a restore kept or gave back. */
 export interface KeptCount {
   readonly readings: number;
   readonly streams: number;
+}
+
+/**
+ * What a start's restore did: `readings` of `streams` given back; `rejected` readings not given back for breaking a
+ * live reading's rules (per reason in `byReason`; src/pipeline/kept.ts, admitKept); `lost` readings of rows that could
+ * not be read (deleted).
+ */
+export interface KeptRestored extends KeptCount {
+  readonly rejected: number;
+  readonly byReason: Partial<Record<KeptRejectReason, number>>;
+  readonly lost: number;
 }
 
 export class KeptReadings {
@@ -54,6 +89,7 @@ export class KeptReadings {
     private readonly store: KeptReadingsStore,
     private readonly subject: KeptSubject,
     private readonly log: Logger,
+    private readonly opts: KeptOptions,
   ) {}
 
   /** The streams whose kept-readings rows wait for their next checkpoint (the daemon saves them at its next tick). */
@@ -63,35 +99,72 @@ export class KeptReadings {
 
   /**
    * Gives the kept readings back to the subject: call after the checkpoints were restored and before the first
-   * message. A row that cannot be read is deleted and its readings are said lost (logged at error with their count);
-   * the rest are given back and logged at info (`kept`, `streams`). Throws only when the store cannot be read.
+   * message. Each stream's items pass admitKept first (against the clock now, the stream's newest scored reading and
+   * its checkpoint's bounds): those that do not are dropped, counted per reason and logged once at warn (`rejected`,
+   * by reason, the first streams). A row that cannot be read is deleted and its readings are said lost (logged at error
+   * with their count), and so is a row none of whose items passed. The rest are given back and logged at info (`kept`,
+   * `streams`). Throws only when the store cannot be read.
    */
-  restore(): KeptCount {
+  restore(): KeptRestored {
     const t0 = performance.now();
     const rows = this.store.loadKeptReadings();
-    if (rows.length === 0) return { readings: 0, streams: 0 };
+    if (rows.length === 0) return { readings: 0, streams: 0, rejected: 0, byReason: {}, lost: 0 };
     const kept: KeptStream[] = [];
     const unreadable: string[] = [];
+    // Rows none of whose items passed.
+    const emptied: string[] = [];
+    const byReason: Partial<Record<KeptRejectReason, number>> = {};
+    const rejectedIn: string[] = [];
+    let rejected = 0;
     let lost = 0;
+    const now = this.opts.now();
     for (const row of rows) {
+      let decoded: KeptStream;
       try {
-        kept.push(decodeKept(row.stream, JSON.parse(row.items) as unknown));
-        this.rows.add(row.stream);
+        decoded = decodeKept(row.stream, JSON.parse(row.items) as unknown);
       } catch (err) {
         unreadable.push(row.stream);
         lost += row.readings;
         this.log.error({ err, sensor: row.stream, readings: row.readings }, `${row.readings} readings of ${row.stream} kept at the last stop cannot be read: they are lost (the row is deleted)`);
+        continue;
       }
+      const bounds = this.subject.keptBounds(row.stream);
+      const admitted = admitKept(decoded, { now, maxFutureMs: this.opts.maxFutureMs, scoredTs: this.opts.scoredTs?.(row.stream) ?? null, ...bounds });
+      let mine = 0;
+      for (const [reason, n] of Object.entries(admitted.rejected) as [KeptRejectReason, number][]) {
+        byReason[reason] = (byReason[reason] ?? 0) + n;
+        mine += n;
+      }
+      if (mine > 0) {
+        rejected += mine;
+        rejectedIn.push(row.stream);
+      }
+      if (admitted.kept.items.length === 0) {
+        // Nothing of it to score: the row goes now (no checkpoint of the stream need wait for it).
+        emptied.push(row.stream);
+        continue;
+      }
+      kept.push(admitted.kept);
+      this.rows.add(row.stream);
     }
-    if (unreadable.length > 0) this.store.deleteKeptReadings(unreadable);
+    if (unreadable.length > 0 || emptied.length > 0) this.store.deleteKeptReadings([...unreadable, ...emptied]);
+    if (rejected > 0) {
+      const reasons = Object.entries(byReason)
+        .map(([r, n]) => `${r} ${n}`)
+        .join(', ');
+      this.log.warn(
+        { rejected, byReason, streams: rejectedIn.length, sensors: rejectedIn.slice(0, 20) },
+        `${rejected} readings kept at the last stop were not given back: they break the rules of a live reading (${reasons}); a damaged database? Their streams go on with their live readings`,
+      );
+    }
     const readings = this.subject.restoreKept(kept);
-    const count = { readings, streams: kept.length };
+    const streams = kept.length;
     this.log.info(
       // ms: read, decoded and queued (their scoring follows once the pipeline runs).
-      { kept: readings, streams: kept.length, ms: Math.round(performance.now() - t0), ...(lost > 0 ? { lost } : {}) },
-      `readings kept at the last stop given back: ${readings} readings of ${kept.length} streams, scored before the live readings of their streams`,
+      { kept: readings, streams, ms: Math.round(performance.now() - t0), ...(lost > 0 ? { lost } : {}), ...(rejected > 0 ? { rejected } : {}) },
+      `readings kept at the last stop given back: ${readings} readings of ${streams} streams, scored before the live readings of their streams`,
     );
-    return count;
+    return { readings, streams, rejected, byReason, lost };
   }
 
   /**
@@ -115,8 +188,9 @@ export class KeptReadings {
 
   /**
    * The store the checkpoints write through: a stream's checkpoint row written while none of its readings waits for
-   * the model (its kept readings scored) takes the stream's kept-readings row with it, in one transaction; a stream's
-   * checkpoint deleted (the operator forgot it) takes its kept readings too.
+   * the model (its kept readings scored) takes the stream's kept-readings row with it, in one transaction with the
+   * series of its readings (KeptOptions.writeSeries); a stream's checkpoint deleted (the operator forgot it) takes its
+   * kept readings too.
    */
   checkpointStore(): CheckpointStore {
     const store = this.store;
@@ -128,6 +202,8 @@ export class KeptReadings {
       }
       store.atomically(() => {
         write();
+        // Their readings' series before their rows go: a crash after this commit shows them (tryout 37, finding 2).
+        this.opts.writeSeries?.(streams);
         store.deleteKeptReadings(streams);
       });
       for (const s of streams) this.rows.delete(s);

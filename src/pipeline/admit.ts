@@ -304,7 +304,7 @@ export class Admission {
    * them (undefined) it is not told.
    */
   admit(stream: string, device: string, ts: number, receivedAt: number, settled: Settled[], values?: readonly number[]): number | Problem | typeof HOLD {
-    if (ts > receivedAt + this.opts.maxFutureMs) {
+    if (aheadOfArrival(ts, receivedAt, this.opts.maxFutureMs)) {
       const ahead = ts - receivedAt;
       if (this.opts.onClockSkew !== undefined && !this.skewReported.has(device) && this.skewReported.size < this.opts.maxStreams) {
         this.skewReported.add(device);
@@ -375,7 +375,7 @@ export class Admission {
    * stream): then the caller admits the whole run with commitRun. The fast path's burst shortcut.
    */
   admitsRun(stream: string, device: string, firstTs: number, lastTs: number, receivedAt: number): boolean {
-    if (lastTs > receivedAt + this.opts.maxFutureMs) return false;
+    if (aheadOfArrival(lastTs, receivedAt, this.opts.maxFutureMs)) return false;
     const state = this.streams.get(stream);
     const lead = lastTs - receivedAt;
     // The run's leads rise with its times (one arrival), so its last reading is its most suspect.
@@ -588,6 +588,16 @@ export class Admission {
     }
     return null;
   }
+}
+
+/**
+ * Whether a reading's time `ts` is further ahead of its arrival `receivedAt` (both epoch ms) than `maxFutureMs` (ms,
+ * ingest.maxFutureMs): such a reading is not taken, `future_timestamp`. The rule of admit() and admitsRun(), and of the
+ * readings a stop kept when they are given back at the next start, against the clock then (src/pipeline/kept.ts,
+ * admitKept).
+ */
+export function aheadOfArrival(ts: number, receivedAt: number, maxFutureMs: number): boolean {
+  return ts > receivedAt + maxFutureMs;
 }
 
 function newState(lastTs: number, device: string, born = -1): StreamState {

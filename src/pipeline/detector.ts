@@ -664,10 +664,21 @@ export class Detector {
   }
 
   /**
+   * What a stream's kept items are judged against before they are given back (src/pipeline/kept.ts, admitKept), as
+   * its restored checkpoint has it: `takenTs` the newest time its cadence took in (epoch ms: past the items the stop
+   * kept), `channels` those of its model state; each null when the stream has none restored. Reads only.
+   */
+  keptBounds(stream: string): { readonly takenTs: number | null; readonly channels: readonly string[] | null } {
+    const latest = this.cadences.get(stream)?.latestTs;
+    return { takenTs: latest !== undefined && Number.isFinite(latest) ? latest : null, channels: this.engine.channelsOf(stream) ?? null };
+  }
+
+  /**
    * Gives back the items a stop kept (takeKept, in the run before), after the streams' checkpoints were restored and
    * before any message: each stream's items are queued ahead of its next reading, and scored once the operator runs
    * (at once when it is already subscribed to). Returns how many readings they hold (KeptStream items that are not
-   * fills: each gives one `reading` output).
+   * fills: each gives one `reading` output). The items are taken as they are: read from a store, they pass
+   * admitKept (src/pipeline/kept.ts, against keptBounds) first (src/daemon/kept-readings.ts).
    */
   restoreKept(kept: readonly KeptStream[]): number {
     let readings = 0;

@@ -713,6 +713,29 @@ export class SeriesStore {
     }
   }
 
+  /**
+   * Writes these streams' buckets now, as they are: their closed ones still queued and their open ones (partial, as
+   * at stop: the rest of the minute merges into the stored part, Bucket.merge, after a restart; written whole again
+   * when it closes). For a transaction that must not commit without them (src/daemon/kept-readings.ts: the readings a
+   * stop kept, scored at the start, before their kept rows are deleted). The queue is left as it is (its buckets are
+   * written again at the next flush: the same rows), so a transaction rolled back loses none. Nothing without a
+   * persistence port. Throws what the port throws.
+   */
+  writeStreams(streams: readonly string[]): void {
+    if (this.persist === null || streams.length === 0) return;
+    const mine = new Set(streams);
+    const rows = this.pending.filter((b) => mine.has(b.stream));
+    for (const stream of mine) {
+      const s = this.streams.get(stream);
+      if (s === undefined) continue;
+      for (const tier of [1, 2] as const) {
+        const b = s.open[tier];
+        if (b !== null) rows.push(b.toRow(stream, tier, s.channels));
+      }
+    }
+    if (rows.length > 0) this.persist.writeSeriesBuckets(rows);
+  }
+
   /** Closes every open bucket (partial) and writes everything queued: at stop. Throws what the port throws. */
   close(): void {
     for (const [stream, s] of this.streams) this.closeOpen(stream, s);

@@ -61,22 +61,31 @@ export function badTimestamp(raw: unknown): Problem {
 /** A number or numeric text as a field; null when `v` is not meant as a number (metadata). */
 export function scalarField(path: string, v: unknown, rule: DecodeRule): DecodedField | null {
   if (v === null) return { path, value: null };
-  if (typeof v === 'number') return Number.isFinite(v) ? inRange(path, v, String(v)) : { path, value: null, problem: nonFinite(path, String(v)) };
+  if (typeof v === 'number') return checked(path, v, String(v));
   if (typeof v !== 'string') return null;
   if (rule.missing.has(v.trim().toLowerCase())) return { path, value: null };
   const n = numberFromText(v, rule.decimal);
   if (Number.isNaN(n)) return null;
-  return Number.isFinite(n) ? inRange(path, n, v) : { path, value: null, problem: nonFinite(path, v) };
+  return checked(path, n, v);
 }
 
-/** A finite value as a field, or its `out_of_range` problem beyond ±MAX_ABS_VALUE. */
-function inRange(path: string, v: number, shown: string): DecodedField {
-  if (!outOfRange(v)) return { path, value: v };
-  return { path, value: null, problem: { reason: 'out_of_range', detail: `${path === '' ? 'value' : `field ${path}`} ${describeValue(shown)} is beyond ±${MAX_ABS_VALUE} (no sensor reads that)` } };
+/** A number as a field, or its problem (numberProblem). */
+function checked(path: string, v: number, shown: string): DecodedField {
+  const problem = numberProblem(path, v, shown);
+  return problem === null ? { path, value: v } : { path, value: null, problem };
 }
 
-function nonFinite(path: string, shown: string): Problem {
-  return { reason: 'non_finite', detail: `${path === '' ? 'value' : `field ${path}`} is not finite: "${describeValue(shown)}"` };
+/**
+ * Why a number read as a reading's value is not taken: `non_finite` (an infinity, NaN), `out_of_range` (finite, beyond
+ * ±MAX_ABS_VALUE); null when it is taken. `path`: its field ('' for the value itself), `shown`: how it was written. The
+ * live decoders' rule, and the one a stop's kept readings pass again at the next start (src/pipeline/kept.ts,
+ * admitKept; a missing value, NaN, is told there before this).
+ */
+export function numberProblem(path: string, v: number, shown: string = String(v)): Problem | null {
+  const what = path === '' ? 'value' : `field ${path}`;
+  if (!Number.isFinite(v)) return { reason: 'non_finite', detail: `${what} is not finite: "${describeValue(shown)}"` };
+  if (outOfRange(v)) return { reason: 'out_of_range', detail: `${what} ${describeValue(shown)} is beyond ±${MAX_ABS_VALUE} (no sensor reads that)` };
+  return null;
 }
 
 /**
