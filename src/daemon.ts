@@ -343,6 +343,8 @@ export class Daemon {
   /** Resolves once hurry() is called: ends the stop's wait for the start or the drain at once. */
   private readonly hurrySignal: Promise<void>;
   private hurryNow: () => void = () => undefined;
+  /** Set when the start failed (e.g. the data directory in use): the stop then closes what it opened, and says so. */
+  private startFailed = false;
   /** Set once the stop's final checkpoint (with the readings kept) is committed: nothing taken in is unsaved from then on. */
   private savedAtStop = false;
   /** Storage faults during the run (docs/DEPLOY.md, "Storage faults"). */
@@ -405,6 +407,7 @@ export class Daemon {
     try {
       await this.starting;
     } catch (err) {
+      this.startFailed = true;
       await this.stop();
       throw err;
     }
@@ -1980,6 +1983,11 @@ export class Daemon {
     finishRescue?.();
     this.dataLock?.release();
     if (this.faults.fault) await step('http', () => this.http?.stop());
+    // A start that failed ran nothing: no `stopped` with clean: true for it (tryout, finding 4: the data directory in use).
+    if (this.startFailed) {
+      this.log.info({ started: false, clean: false }, 'start failed: what it had opened is closed');
+      return false;
+    }
     if (this.hurried) clean = false;
     this.log.info({ clean, ...(this.hurried ? { forced: true } : {}), counters: this.counters }, 'stopped');
     return clean;
