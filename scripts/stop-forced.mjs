@@ -10,7 +10,7 @@
 // {"sensors","per","published","at","gapMs","one":{"exit","signal","abort","takenIn","scored","keptAtStop","forcedToExitMs","warns"},
 //  "two":{"keptFromStop","readings","scored"},"scoredTotal","lost"}
 // lost = published − scored in both runs (a reading scored twice would count −1). Exit 0 always (a measurement).
-// usage: node scripts/stop-forced.mjs [--port 19960] [--sensors 1000] [--per 200] [--at 0.5] [--gap 100] [--deadline 8000]
+// usage: node scripts/stop-forced.mjs [--port 19960] [--sensors 1000] [--per 200] [--at 0.5] [--gap 100] [--deadline 8000] [--log info]
 //        (--gap -1: no second signal, the graceful stop)
 //        (run from the repository root, after npm run build; needs mosquitto on the PATH)
 import { spawn } from 'node:child_process';
@@ -34,7 +34,7 @@ if (args[0] === '--child') {
   const { createLogger } = await import(join(ROOT, 'dist', 'log.js'));
   const loaded = loadConfig({ path: args[1], env: {} });
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-  const logger = createLogger('info', undefined, 'json');
+  const logger = createLogger(loaded.config.log.level, undefined, 'json');
   const daemon = new Daemon({ config: loaded.config, logger });
   const say = (how, code) => writeSync(2, `${JSON.stringify({ how, code, counters: daemon.counters })}\n`);
   const ctx = {
@@ -56,6 +56,7 @@ if (args[0] === '--child') {
   const GAP = Number(opt('gap', '100'));
   const DEADLINE = Number(opt('deadline', '8000'));
   const AT = Number(opt('at', '0.5'));
+  const LOG = opt('log', 'info');
   const { default: mqtt } = await import('mqtt');
   const dir = mkdtempSync(join(tmpdir(), 'anomalyd-stop-forced-'));
   const conf = join(dir, 'mosquitto.conf');
@@ -66,7 +67,7 @@ if (args[0] === '--child') {
     cfg,
     JSON.stringify({
       dataDir: join(dir, 'data'),
-      log: { level: 'info', format: 'json' },
+      log: { level: LOG, format: 'json' },
       broker: { enabled: false },
       mqtt: { url: `mqtt://127.0.0.1:${PORT}`, clientId: `stop-forced-${process.pid}`, clean: false, qos: 1 },
       model: { dir: join(ROOT, 'models') },
@@ -173,6 +174,12 @@ if (args[0] === '--child') {
           scored: c1?.scored ?? null,
           keptAtStop: c1?.keptAtStop ?? null,
           forcedToExitMs: Math.round(e1.at - second),
+          steps: one.lines.filter((l) => l.msg === 'stop step').map((l) => `${l.step} ${l.ms}`),
+          stoppedMs: (() => {
+            const st = one.lines.find((l) => l.msg === 'stopping');
+            const sd = one.lines.find((l) => l.msg === 'stopped');
+            return st && sd ? Math.round(sd.at - st.at) : null;
+          })(),
           warns: one.lines.filter((l) => l.level === 40 && l.at >= second).map((l) => l.msg.slice(0, 160)),
         },
         two: { keptFromStop: c2?.keptFromStop ?? null, readings: c2?.readings ?? null, scored: c2?.scored ?? null },

@@ -66,6 +66,7 @@ import { DeviceAvailability, SLEEP_KEY } from './daemon/availability.js';
 import { DeviceSilences } from './daemon/device-silence.js';
 import { JunkGate, type JunkGateOptions } from './daemon/junk-gate.js';
 import { KeptReadings } from './daemon/kept-readings.js';
+import { StopPublishFailures } from './daemon/stop-publish-log.js';
 import { keptReadings, type KeptStream } from './pipeline/kept.js';
 
 export interface DaemonOptions {
@@ -343,6 +344,8 @@ export class Daemon {
   /** Resolves once hurry() is called: ends the stop's wait for the start or the drain at once. */
   private readonly hurrySignal: Promise<void>;
   private hurryNow: () => void = () => undefined;
+  /** The sensor states the stop could not publish: one line for all of them (src/daemon/stop-publish-log.ts). */
+  private readonly stopPublishFailures = new StopPublishFailures();
   /** Set when the start failed (e.g. the data directory in use): the stop then closes what it opened, and says so. */
   private startFailed = false;
   /** Set once the stop's final checkpoint (with the readings kept) is committed: nothing taken in is unsaved from then on. */
@@ -536,7 +539,9 @@ export class Daemon {
         logger: this.log,
         publish: (sensor, payload) => {
           this.mqtt?.publish(this.topics.state(sensor), JSON.stringify(payload), { qos: 1, retain: true }).catch((err: unknown) => {
-            this.log.warn({ err, sensor }, 'could not publish sensor state');
+            // While stopping, counted and said once after the MQTT client ended (stopPublishFailures).
+            if (this.stopping !== null) this.stopPublishFailures.note(sensor, err);
+            else this.log.warn({ err, sensor }, 'could not publish sensor state');
           });
           // The score entity's episode attributes follow the state's (tryout 30, finding 7), with no new reading too.
           this.discovery?.episodeChanged(sensor);
@@ -1866,12 +1871,15 @@ export class Daemon {
   private async stopAll(): Promise<boolean> {
     let clean = true;
     const step = async (what: string, fn: () => unknown): Promise<void> => {
+      const t0 = performance.now();
       try {
         await fn();
       } catch (err) {
         clean = false;
         this.log.error({ err }, `stop: ${what} failed`);
       }
+      // Where a stop's time goes (ms of wall time per step), for a deadline that is overrun.
+      this.log.debug({ step: what, ms: Math.round(performance.now() - t0) }, 'stop step');
     };
     const deadline = this.now() + this.opts.config.shutdown.deadlineMs;
     // A hurried stop (hurry: a second signal) has no time left for anything that waits.
@@ -1968,6 +1976,10 @@ export class Daemon {
     // After a storage fault the retained status stays `fault` (not `offline`) until the restart says `online`.
     // mqtt.stop ends the client by this share of the deadline whatever is unacknowledged (force-ended at it).
     await step('mqtt', () => this.mqtt?.stop(Math.min(left(), 4000), this.faults.fault ? 'fault' : 'offline'));
+    // The publishes the client's end failed settle in the turns after it: then one line for them all.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const unpublished = this.stopPublishFailures.line();
+    if (unpublished !== null) this.log.warn(unpublished.fields, unpublished.msg);
     await step('broker', () => this.broker?.stop());
     this.trainingAbort.abort(new Error('daemon stopping'));
     await step('learner', async () => {
