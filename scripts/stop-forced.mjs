@@ -36,7 +36,9 @@ if (args[0] === '--child') {
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
   const logger = createLogger(loaded.config.log.level, undefined, 'json');
   const daemon = new Daemon({ config: loaded.config, logger });
-  const say = (how, code) => writeSync(2, `${JSON.stringify({ how, code, counters: daemon.counters })}\n`);
+  const say = (how, code) => writeSync(2, `${JSON.stringify({ how, code, counters: daemon.counters, at: Math.round(performance.now()) })}\n`);
+  // When the process is about to exit (after the run returned, once the event loop is empty), on the same clock.
+  process.on('exit', () => writeSync(2, `${JSON.stringify({ how: 'exit', at: Math.round(performance.now()) })}\n`));
   const ctx = {
     stdout: (s) => void process.stdout.write(s),
     stderr: (s) => void process.stderr.write(s),
@@ -179,6 +181,12 @@ if (args[0] === '--child') {
             const st = one.lines.find((l) => l.msg === 'stopping');
             const sd = one.lines.find((l) => l.msg === 'stopped');
             return st && sd ? Math.round(sd.at - st.at) : null;
+          })(),
+          // ms from the run's return (or the context's exit) to the process's 'exit' event (the event loop emptying).
+          returnToExitMs: (() => {
+            const ret = one.err.find((e) => e.startsWith('{"how":"returned"') || e.startsWith('{"how":"ctx.exit"'));
+            const ex = one.err.find((e) => e.startsWith('{"how":"exit"'));
+            return ret && ex ? JSON.parse(ex).at - JSON.parse(ret).at : null;
           })(),
           warns: one.lines.filter((l) => l.level === 40 && l.at >= second).map((l) => l.msg.slice(0, 160)),
         },

@@ -1853,12 +1853,13 @@ export class Daemon {
 
   /**
    * Makes an exit safe for onnxruntime when the stop could not finish (a third signal, or a forced stop past its bound):
-   * waits for the model calls in flight, at most FORCED_MODEL_WAIT_MS, then ends the inference worker. Never throws.
+   * hurries the stop (it goes on writing what it can meanwhile), waits for the model calls in flight, at most
+   * FORCED_MODEL_WAIT_MS, then ends the inference worker. Read unsavedReadings after it, right before the exit: what
+   * the exit drops. Never throws.
    */
   async abandon(): Promise<void> {
     this.hurried = true;
     this.hurryNow();
-    this.detector?.takeKept();
     await raceTimeout(this.idleModels(), FORCED_MODEL_WAIT_MS);
     await this.inferenceHost?.stop();
   }

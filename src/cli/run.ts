@@ -136,6 +136,10 @@ export async function runDaemonUntilSignal(
   /** The forced stop could not finish (a third signal, or FORCED_EXIT_MS passed): exit now, saying what is dropped. */
   const exitNow = async (why: string): Promise<void> => {
     if (exiting) return;
+    // Never while onnxruntime runs a model call (an exit then could abort the process, status 134): bounded.
+    await daemon.abandon();
+    if (exiting) return;
+    // What the exit drops, counted right before it (the hurried stop may have written the readings meanwhile).
     const dropped = daemon.unsavedReadings;
     logger.warn(
       { dropped },
@@ -143,8 +147,6 @@ export async function runDaemonUntilSignal(
         ? `${why}: exiting now; ${dropped} readings taken in and not scored are dropped (neither scored nor kept in the database)`
         : `${why}: exiting now; nothing taken in is dropped (the final checkpoint with the readings kept is written)`,
     );
-    // Never while onnxruntime runs a model call (an exit then could abort the process, status 134): bounded.
-    await daemon.abandon();
     exit();
   };
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -53,12 +53,19 @@ function signalsToTheDaemonOnly(): void {
   }
 }
 
-/** A CommandContext whose exit codes are recorded (the process goes on). */
-function recordingContext(): { ctx: CommandContext; exits: number[] } {
+/**
+ * A CommandContext whose exit codes are recorded (the process goes on), with what `daemon` had not saved at each exit
+ * (unsavedReadings) and had kept (counters.keptAtStop).
+ */
+function recordingContext(daemon: Daemon): { ctx: CommandContext; exits: number[]; at: { unsaved: number; kept: number }[] } {
   const exits: number[] = [];
+  const at: { unsaved: number; kept: number }[] = [];
   // The process's exit never returns; this one records the code and returns (the run goes on, as the test wants).
-  const exit = ((code: number): void => void exits.push(code)) as (code: number) => never;
-  return { ctx: { stdout: () => undefined, stderr: () => undefined, env: {}, exit }, exits };
+  const exit = ((code: number): void => {
+    exits.push(code);
+    at.push({ unsaved: daemon.unsavedReadings, kept: daemon.counters.keptAtStop });
+  }) as (code: number) => never;
+  return { ctx: { stdout: () => undefined, stderr: () => undefined, env: {}, exit }, exits, at };
 }
 
 describe.skipIf(!ready)('a second signal cuts the stop short and keeps the readings not scored (in-process, real mosquitto)', () => {
@@ -123,7 +130,7 @@ describe.skipIf(!ready)('a second signal cuts the stop short and keeps the readi
 
   it('SIGTERM, then SIGTERM while the drain waits: exit 1 after the unscored readings are kept; the restart scores every reading exactly once', async () => {
     const { daemon, gate, lines, logger, runs, published, publish, restart } = await loadedDaemon('stop-forced');
-    const { ctx, exits } = recordingContext();
+    const { ctx, exits } = recordingContext(daemon);
     const unscored = daemon.counters.intoModel - daemon.counters.modelDone;
     expect(unscored).toBeGreaterThan(0);
     signalsToTheDaemonOnly();
@@ -161,9 +168,9 @@ describe.skipIf(!ready)('a second signal cuts the stop short and keeps the readi
     }
   }, 300_000);
 
-  it('a third signal before the write exits 1 at once and says how many readings it drops', async () => {
+  it('a third signal at once exits 1 without waiting for the stop and says how many readings it drops (each unscored reading kept or counted)', async () => {
     const { daemon, gate, lines, logger } = await loadedDaemon('stop-third');
-    const { ctx, exits } = recordingContext();
+    const { ctx, exits, at } = recordingContext(daemon);
     const unscored = daemon.counters.intoModel - daemon.counters.modelDone;
     expect(unscored).toBeGreaterThan(0);
     signalsToTheDaemonOnly();
@@ -176,8 +183,10 @@ describe.skipIf(!ready)('a second signal cuts the stop short and keeps the readi
     await waitFor(() => exits.length > 0, 10_000, 'the exit');
     expect(exits[0]).toBe(1);
     const said = lines.find((l) => l.msg.startsWith('signal three: exiting now'));
-    expect(said).toMatchObject({ level: 40, dropped: unscored });
-    expect(said?.msg).toContain(`${unscored} readings taken in and not scored are dropped`);
+    // What it says is what was unsaved at the exit; every reading not scored was either kept (written) or counted.
+    expect(said).toMatchObject({ level: 40, dropped: at[0].unsaved });
+    expect(at[0].unsaved + at[0].kept).toBe(unscored);
+    if (at[0].unsaved > 0) expect(said?.msg).toContain(`${at[0].unsaved} readings taken in and not scored are dropped`);
     // The process would be gone; here the stop goes on and ends, and exit(1) is not asked for twice.
     expect(await running).toBe(1);
     gate.open();
