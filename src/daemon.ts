@@ -1956,7 +1956,8 @@ export class Daemon {
       this.signals?.close();
       // Each stream's newest hour of raw readings for the dashboard after the restart (SignalBook.keepRaw): a clean
       // stop only (a crash loses them; the 1- and 15-minute buckets stay either way).
-      if (this.signals !== null && this.store !== null && !this.faults.fault) this.store.replaceSeriesRaw(this.signals.keepRaw());
+      // Not at a forced stop (hurry): its exit comes first, as after a crash (100-250 ms for 1,000 streams).
+      if (this.signals !== null && this.store !== null && !this.faults.fault && !this.hurried) this.store.replaceSeriesRaw(this.signals.keepRaw());
     });
     await step('store flush', () => this.store?.flush());
     // What the readings taken in came to is in the database: a forced exit from now on drops none (unsavedReadings).
