@@ -66,6 +66,7 @@ import { DeviceAvailability, SLEEP_KEY } from './daemon/availability.js';
 import { DeviceSilences } from './daemon/device-silence.js';
 import { JunkGate, type JunkGateOptions } from './daemon/junk-gate.js';
 import { KeptReadings } from './daemon/kept-readings.js';
+import { StopPublishFailures } from './daemon/stop-publish-log.js';
 import { keptReadings, type KeptStream } from './pipeline/kept.js';
 
 export interface DaemonOptions {
@@ -178,6 +179,12 @@ const HOUSEKEEPING_MS = 2_000;
  * the outbox and the MQTT client's end (offline status). The drain may take the rest: 5 s of the default 8 s.
  */
 export const STOP_AFTER_DRAIN_MS = 3_000;
+
+/**
+ * How long a forced stop (Daemon.hurry, a second signal) waits for the model calls in flight before the process may
+ * exit (ms): one call of a full batch takes a few ms to tens of ms on a Pi; an exit while onnxruntime runs could abort.
+ */
+export const FORCED_MODEL_WAIT_MS = 500;
 /** The warn of a device clock ahead of arrival (once per device; bounded by clockSkewLog). */
 export const CLOCK_SKEW_MSG = 'device clock ahead of arrival: its readings are rejected (future_timestamp); fix its clock (or, for local times without an offset, set ingest.timezone)';
 /** Devices with a clock ahead warned of one line each per limits.logIntervalMs; more are summed up in one line. */
@@ -342,11 +349,25 @@ export class Daemon {
   private started = false;
   private starting: Promise<void> | null = null;
   private stopping: Promise<boolean> | null = null;
+  /** Set by hurry() (a second signal): the stop cuts every wait short (see hurry). */
+  private hurried = false;
+  /** Resolves once hurry() is called: ends the stop's wait for the start or the drain at once. */
+  private readonly hurrySignal: Promise<void>;
+  private hurryNow: () => void = () => undefined;
+  /** The sensor states the stop could not publish: one line for all of them (src/daemon/stop-publish-log.ts). */
+  private readonly stopPublishFailures = new StopPublishFailures();
+  /** Set when the start failed (e.g. the data directory in use): the stop then closes what it opened, and says so. */
+  private startFailed = false;
+  /** Set once the stop's final checkpoint (with the readings kept) is committed: nothing taken in is unsaved from then on. */
+  private savedAtStop = false;
   /** Storage faults during the run (docs/DEPLOY.md, "Storage faults"). */
   private readonly faults: FaultLatch;
 
   constructor(private readonly opts: DaemonOptions) {
     this.log = opts.logger.child({ module: 'daemon' });
+    this.hurrySignal = new Promise<void>((resolve) => {
+      this.hurryNow = resolve;
+    });
     this.now = opts.now ?? Date.now;
     this.readPauses = new ReadPauses(this.now);
     this.arrivalNow = opts.arrivalNow ?? new AnchoredClock({ wall: this.now }).now;
@@ -399,6 +420,7 @@ export class Daemon {
     try {
       await this.starting;
     } catch (err) {
+      this.startFailed = true;
       await this.stop();
       throw err;
     }
@@ -527,7 +549,9 @@ export class Daemon {
         logger: this.log,
         publish: (sensor, payload) => {
           this.mqtt?.publish(this.topics.state(sensor), JSON.stringify(payload), { qos: 1, retain: true }).catch((err: unknown) => {
-            this.log.warn({ err, sensor }, 'could not publish sensor state');
+            // While stopping, counted and said once after the MQTT client ended (stopPublishFailures).
+            if (this.stopping !== null) this.stopPublishFailures.note(sensor, err);
+            else this.log.warn({ err, sensor }, 'could not publish sensor state');
           });
           // The score entity's episode attributes follow the state's (tryout 30, finding 7), with no new reading too.
           this.discovery?.episodeChanged(sensor);
@@ -1821,21 +1845,69 @@ export class Daemon {
     return this.stopping;
   }
 
+  /**
+   * Cuts the stop short (a second SIGTERM or SIGINT: `anomalyd run` exits 1 once it resolves), starting it if it was
+   * not: the wait for a start in progress and the pipeline drain end at once; what is not scored is taken off the
+   * detector and written with the final checkpoint in one transaction, as at a graceful stop whose drain ran out of
+   * time (src/daemon/kept-readings.ts), then the store is flushed. Every network step after that is skipped or given
+   * no time: no outbox drain, no final status (the connection is dropped without a DISCONNECT, so the broker publishes
+   * the client's last will, `offline`), no wait for the learner. The model calls in flight are waited for (at most
+   * FORCED_MODEL_WAIT_MS), so that the process never exits while onnxruntime runs (an exit then could abort it:
+   * `terminate called after throwing an instance of 'Napi::Error'`, status 134). Resolves to false (a forced stop is
+   * never clean); the `stopped` line says `forced: true`. Idempotent; never throws.
+   */
+  hurry(): Promise<boolean> {
+    this.hurried = true;
+    this.hurryNow();
+    return this.stop();
+  }
+
+  /**
+   * Readings taken in (parsed, and at QoS 1 acknowledged to the broker) that are neither scored nor committed to the
+   * store as kept: what an exit now would drop. 0 once the stop's final checkpoint with the kept readings is committed.
+   */
+  get unsavedReadings(): number {
+    if (this.savedAtStop) return 0;
+    return Math.max(0, this.counters.intoModel - this.counters.modelDone);
+  }
+
+  /**
+   * Makes an exit safe for onnxruntime when the stop could not finish (a third signal, or a forced stop past its bound):
+   * hurries the stop (it goes on writing what it can meanwhile), waits for the model calls in flight, at most
+   * FORCED_MODEL_WAIT_MS, then ends the inference worker. Read unsavedReadings after it, right before the exit: what
+   * the exit drops. Never throws.
+   */
+  async abandon(): Promise<void> {
+    this.hurried = true;
+    this.hurryNow();
+    await raceTimeout(this.idleModels(), FORCED_MODEL_WAIT_MS);
+    await this.inferenceHost?.stop();
+  }
+
+  /** Settles once no model call is in flight (the inference worker's, or a main-thread session's). */
+  private async idleModels(): Promise<void> {
+    await this.inferenceHost?.idle();
+  }
+
   private async stopAll(): Promise<boolean> {
     let clean = true;
     const step = async (what: string, fn: () => unknown): Promise<void> => {
+      const t0 = performance.now();
       try {
         await fn();
       } catch (err) {
         clean = false;
         this.log.error({ err }, `stop: ${what} failed`);
       }
+      // Where a stop's time goes (ms of wall time per step), for a deadline that is overrun.
+      this.log.debug({ step: what, ms: Math.round(performance.now() - t0) }, 'stop step');
     };
     const deadline = this.now() + this.opts.config.shutdown.deadlineMs;
-    const left = (): number => Math.max(0, deadline - this.now());
+    // A hurried stop (hurry: a second signal) has no time left for anything that waits.
+    const left = (): number => (this.hurried ? 0 : Math.max(0, deadline - this.now()));
     // A stop during start (SIGTERM while waiting for the broker) lets the start step in progress finish first,
     // so nothing it opens afterwards escapes the stop. It may wait for a broker that never answers: bounded.
-    if (this.starting) await raceTimeout(this.starting, Math.min(left(), 2000));
+    if (this.starting) await raceTimeout(Promise.race([this.starting, this.hurrySignal]), Math.min(left(), 2000));
     this.housekeeping?.stop();
     this.loopLoad?.stop();
     // After a storage fault /api/status keeps saying so until the very end of the stop.
@@ -1853,7 +1925,8 @@ export class Daemon {
     let kept: KeptStream[] = [];
     await step('pipeline drain', async () => {
       const reserve = Math.min(STOP_AFTER_DRAIN_MS, this.opts.config.shutdown.deadlineMs / 2);
-      drained = await raceTimeout(this.pipelineDone, Math.max(0, left() - reserve));
+      // A second signal (hurry) ends the wait at once: the drain is cut short, what is unscored kept as below.
+      drained = (await raceUntil(this.pipelineDone, this.hurrySignal, Math.max(0, left() - reserve)));
       if (!drained) {
         kept = this.detector?.takeKept() ?? [];
         this.pipeline?.unsubscribe();
@@ -1886,11 +1959,11 @@ export class Daemon {
           this.log.warn(
             // ms: the checkpoint and the kept readings written (one transaction, committed by the flush after it).
             { kept: count.readings, streams: count.streams, ms: Math.round(performance.now() - t0) },
-            `pipeline did not drain in time: ${count.readings} readings of ${count.streams} streams taken in and not scored are kept in the database with the final checkpoint, scored first at the next start`,
+            `${this.hurried ? 'stop forced by a second signal' : 'pipeline did not drain in time'}: ${count.readings} readings of ${count.streams} streams taken in and not scored are kept in the database with the final checkpoint, scored first at the next start`,
           );
         }
       } catch (err) {
-        if (!drained) this.log.error({ err, lost: readings }, `pipeline did not drain in time and the final checkpoint failed: ${readings} readings taken in and not scored are lost`);
+        if (!drained) this.log.error({ err, lost: readings }, `${this.hurried ? 'stop forced by a second signal' : 'pipeline did not drain in time'} and the final checkpoint failed: ${readings} readings taken in and not scored are lost`);
         throw err;
       }
     });
@@ -1903,13 +1976,16 @@ export class Daemon {
       this.signals?.close();
       // Each stream's newest hour of raw readings for the dashboard after the restart (SignalBook.keepRaw): a clean
       // stop only (a crash loses them; the 1- and 15-minute buckets stay either way).
-      if (this.signals !== null && this.store !== null && !this.faults.fault) this.store.replaceSeriesRaw(this.signals.keepRaw());
+      // Not at a forced stop (hurry): its exit comes first, as after a crash (100-250 ms for 1,000 streams).
+      if (this.signals !== null && this.store !== null && !this.faults.fault && !this.hurried) this.store.replaceSeriesRaw(this.signals.keepRaw());
     });
     await step('store flush', () => this.store?.flush());
+    // What the readings taken in came to is in the database: a forced exit from now on drops none (unsavedReadings).
+    if (settled && clean) this.savedAtStop = true;
     // Messages read but held unacknowledged by a pause (backpressure) are acknowledged once scored or kept and stored;
     // not when the keeping or the flush failed: the broker re-sends them to the next process.
     if (settled && clean) this.mqtt?.acknowledgeHeld();
-    if (this.publisher && this.mqtt?.connected) {
+    if (this.publisher && this.mqtt?.connected && !this.hurried) {
       const publisher = this.publisher;
       await step('outbox drain', async () => {
         const drained = await raceTimeout(publisher.drained(), Math.min(left(), 2000));
@@ -1918,16 +1994,22 @@ export class Daemon {
     }
     // Bounded by the deadline: an unacknowledged publish is resent at the next start (flagged resent).
     await step('outbox', () => this.publisher?.stop(Math.min(left(), 5000)));
-    await step('homeassistant', () => this.discovery?.stop());
+    await step('homeassistant', () => (this.hurried ? raceTimeout(this.discovery?.stop() ?? Promise.resolve(), 0) : this.discovery?.stop()));
     // After a storage fault the retained status stays `fault` (not `offline`) until the restart says `online`.
     // mqtt.stop ends the client by this share of the deadline whatever is unacknowledged (force-ended at it).
     await step('mqtt', () => this.mqtt?.stop(Math.min(left(), 4000), this.faults.fault ? 'fault' : 'offline'));
+    // The publishes the client's end failed settle in the turns after it: then one line for them all.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const unpublished = this.stopPublishFailures.line();
+    if (unpublished !== null) this.log.warn(unpublished.fields, unpublished.msg);
     await step('broker', () => this.broker?.stop());
     this.trainingAbort.abort(new Error('daemon stopping'));
     await step('learner', async () => {
       if (this.learner) await raceTimeout(this.learner.stop(), Math.min(left(), 1000));
     });
-    await step('models', () => this.registry?.releaseAll());
+    // A hurried stop waits for the model calls in flight (bounded) before the sessions go: never an exit while one runs.
+    if (this.hurried) await raceTimeout(this.idleModels(), FORCED_MODEL_WAIT_MS);
+    await step('models', () => (this.hurried ? raceTimeout(this.registry?.releaseAll() ?? Promise.resolve(), FORCED_MODEL_WAIT_MS) : this.registry?.releaseAll()));
     await step('inference worker', () => this.inferenceHost?.stop());
     const fault = this.faults.fault;
     const finishRescue = fault && this.store ? rescueDatabase(this.store, fault, this.log, this.now) : null;
@@ -1935,9 +2017,28 @@ export class Daemon {
     finishRescue?.();
     this.dataLock?.release();
     if (this.faults.fault) await step('http', () => this.http?.stop());
-    this.log.info({ clean, counters: this.counters }, 'stopped');
+    // A start that failed ran nothing: no `stopped` with clean: true for it (tryout, finding 4: the data directory in use).
+    if (this.startFailed) {
+      this.log.info({ started: false, clean: false }, 'start failed: what it had opened is closed');
+      return false;
+    }
+    if (this.hurried) clean = false;
+    this.log.info({ clean, ...(this.hurried ? { forced: true } : {}), counters: this.counters }, 'stopped');
     return clean;
   }
+}
+
+/**
+ * True when `p` settles first, false when `cut` settles first or `ms` (ms) pass; the timer is cleared either way.
+ */
+async function raceUntil(p: Promise<unknown>, cut: Promise<unknown>, ms: number): Promise<boolean> {
+  let done = false;
+  const settled = p.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  await raceTimeout(Promise.race([settled, cut]), ms);
+  return done;
 }
 
 async function raceTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {

@@ -53,6 +53,9 @@ export class InferenceWorkerHost {
   private seq = 0;
   private readonly pending = new Map<number, Pending>();
   private stopping = false;
+  /** Model calls (run, step, decode) sent and not answered, and who waits for there being none (idle). */
+  private calls = 0;
+  private idlers: Array<() => void> = [];
 
   constructor(
     private readonly logger: Logger,
@@ -113,6 +116,16 @@ export class InferenceWorkerHost {
     };
   };
 
+  /**
+   * Settles once no model call (run, step, decode) is in flight in the worker: onnxruntime runs synchronously there,
+   * and ending the process or the worker during a run can abort the process (`Napi::Error`, status 134). Also once the
+   * worker has exited. Never rejects.
+   */
+  idle(): Promise<void> {
+    if (this.calls === 0 || this.worker === null) return Promise.resolve();
+    return new Promise<void>((resolve) => this.idlers.push(resolve));
+  }
+
   /** Ends the worker (and every session in it). Idempotent; never throws. */
   async stop(): Promise<void> {
     this.stopping = true;
@@ -125,8 +138,27 @@ export class InferenceWorkerHost {
     const worker = this.worker;
     if (!worker) return Promise.reject(new Error('inference worker not running'));
     const seq = ++this.seq;
+    const call = msg.type === 'run' || msg.type === 'step' || msg.type === 'decode';
+    if (call) this.calls++;
+    const done = (): void => {
+      if (!call) return;
+      this.calls--;
+      if (this.calls > 0) return;
+      const idlers = this.idlers;
+      this.idlers = [];
+      for (const go of idlers) go();
+    };
     return new Promise<HostReply>((resolve, reject) => {
-      this.pending.set(seq, { resolve, reject });
+      this.pending.set(seq, {
+        resolve: (reply) => {
+          done();
+          resolve(reply);
+        },
+        reject: (err) => {
+          done();
+          reject(err);
+        },
+      });
       // Typed arrays are copied (structured clone): the engine reuses its input buffers for the next batch.
       worker.postMessage({ ...msg, seq });
     });

@@ -290,7 +290,10 @@ export class MqttAdapter {
         // nothing is queued for our session while we are away (our own last will among it); at each connection, as a
         // session from before this watch has no such subscription.
         client.subscribe(o.statusTopic, { qos: 0 }, (err) => {
-          if (err) log.warn({ err: { message: err.message }, topic: o.statusTopic }, 'mqtt subscribe to the own status topic failed: a second daemon on this topic prefix would go unnoticed');
+          if (!err) return;
+          // The client ended meanwhile (a stop right after the connection): nothing to watch any more, no alarm.
+          if (this.client !== client) log.debug({ err: { message: err.message }, topic: o.statusTopic }, 'mqtt: subscribe to the own status topic ended by the stop');
+          else log.warn({ err: { message: err.message }, topic: o.statusTopic }, 'mqtt subscribe to the own status topic failed: a second daemon on this topic prefix would go unnoticed');
         });
         // With a persistent session the broker keeps our subscriptions; subscribing again is harmless. The start
         // resolves once the broker answered the subscription (SUBACK, or the connection closed first): a message a
@@ -553,7 +556,9 @@ export class MqttAdapter {
    * `disconnecting`): the socket stayed open after `stopped` (tryout 16, finding 3). So what is still
    * unacknowledged once the final status is settled is dropped from mqtt.js's store first (the outbox's rows are
    * in SQLite and sent again at the next start, flagged resent), and if the DISCONNECT cannot be written in
-   * time the socket is destroyed.
+   * time the socket is destroyed. With no time (`deadlineMs` below MIN_FINAL_STATUS_MS: a forced stop, or a deadline
+   * the steps before spent) the socket is dropped at once: no final status, no DISCONNECT, so the broker publishes the last will
+   * (`offline`) instead.
    */
   async stop(deadlineMs = 2000, finalStatus: 'offline' | 'fault' = 'offline'): Promise<void> {
     const client = this.client;
@@ -567,6 +572,23 @@ export class MqttAdapter {
     // retained status topic is that copy's too: `offline` from this stop would tell it off while it runs (tryout 17,
     // finding 4). Left as it is then; a `fault` is said whatever.
     const clashing = (this.clash?.currentAt(this.opts.now()) ?? null) !== null;
+    // A `fault` is tried with whatever time there is (the last will would say `offline`).
+    if (deadlineMs <= 0 || (finalStatus === 'offline' && deadlineMs < MIN_FINAL_STATUS_MS)) {
+      // No time left (a forced stop, or a deadline spent by the steps before): no final status and no DISCONNECT, so
+      // the broker publishes the client's last will (`offline`, retained) as the connection drops.
+      this.opts.logger.debug({ status: finalStatus }, 'mqtt: no time left at stop: the final status is left to the last will (offline)');
+      // What was written just before (acknowledgeHeld's PUBACKs: mqtt-packet corks a write until the next tick) goes
+      // out first: the socket is half-closed after its writes are flushed, at most DROP_FLUSH_MS, then destroyed.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const stream: unknown = client.stream;
+      if (stream !== null && typeof stream === 'object' && typeof (stream as { end?: unknown }).end === 'function') {
+        const end = (stream as { end: (cb: () => void) => void }).end.bind(stream);
+        await withDeadline(new Promise<void>((resolve) => end(resolve)), DROP_FLUSH_MS).catch(() => undefined);
+      }
+      client.end(true);
+      this.subject.complete();
+      return;
+    }
     try {
       if (client.connected && !(clashing && finalStatus === 'offline')) {
         await withDeadline(client.publishAsync(this.opts.statusTopic, finalStatus, { qos: 1, retain: true }), deadlineMs / 2);
@@ -589,6 +611,16 @@ export class MqttAdapter {
     this.subject.complete();
   }
 }
+
+/**
+ * A stop left less time than this (ms) publishes no final status `offline` (it could not be acknowledged in time, and a warning
+ * `timed out after 0 ms` said nothing useful): the connection is dropped and the broker publishes the last will,
+ * `offline`.
+ */
+export const MIN_FINAL_STATUS_MS = 50;
+
+/** How long a stop with no time left (MqttAdapter.stop with 0 ms) lets the socket flush what was written before it is dropped (ms). */
+export const DROP_FLUSH_MS = 200;
 
 /** A connection the broker closes this soon after accepting it (ms) may have been taken over (SessionClashWatch). */
 export const CLASH_WINDOW_MS = 30_000;

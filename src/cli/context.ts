@@ -3,6 +3,6 @@ export interface CommandContext {
   readonly stdout: (s: string) => void;
   readonly stderr: (s: string) => void;
   readonly env: NodeJS.ProcessEnv;
-  /** Ends the process at once (only for a forced exit on a second signal). */
+  /** Ends the process at once (only for a forced exit: a second or third signal, src/cli/run.ts). */
   readonly exit: (code: number) => never;
 }

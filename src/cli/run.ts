@@ -12,6 +12,13 @@ import { learnReadingsWarnings } from '../pipeline/learning-period.js';
 import { likelyMistakes } from '../config/mistakes.js';
 import { onnxruntimeTelemetry, ORT_TELEMETRY_VARIABLE } from '../adapters/onnxruntime-env.js';
 
+/**
+ * After a second signal, the most a forced stop (Daemon.hurry) may take before the process exits anyway (ms), saying how
+ * many readings it drops. Its final write (the checkpoint and the readings kept, one synchronous SQLite transaction: a
+ * few hundred ms for 1,000 sensors) is not cut: the exit comes after it, whatever it takes.
+ */
+export const FORCED_EXIT_MS = 1_000;
+
 /** The pipeline counts as stalled when work waits and nothing finishes for this long (the watchdog stops pinging). */
 const STALL_MS = 20_000;
 
@@ -25,7 +32,10 @@ Options:
   -c, --config PATH   config file (default: $ANOMALYD_CONFIG, else config/default.yaml)
   -h, --help          this help
 
-Signals: SIGTERM or SIGINT stop gracefully within shutdown.deadlineMs (exit 0); a second signal forces exit 1.
+Signals: SIGTERM or SIGINT stop gracefully within shutdown.deadlineMs (exit 0). A second signal stops at once
+(exit 1): the drain is cut short and the readings taken in and not scored are kept with the final checkpoint
+(scored first at the next start); the exit follows that write within a second. A third signal exits at once,
+logging how many readings it drops.
 Exit status: 0 stopped cleanly, 1 failed to start or stop cleanly (e.g. the data directory is in use by
 another anomalyd, or the HTTP or embedded broker port cannot be bound), 2 invalid configuration, 3 stopped
 on a storage fault (database read-only, disk full, file deleted or replaced; see docs/DEPLOY.md).
@@ -97,7 +107,9 @@ export async function runCommand(argv: string[], ctx: CommandContext): Promise<n
 
 /**
  * Starts the daemon and waits for SIGTERM/SIGINT; stops gracefully and resolves to the exit code.
- * A second signal while stopping forces exit 1 through the context.
+ * A second signal cuts the stop short (Daemon.hurry: the readings not scored kept with the final checkpoint) and exits 1
+ * through the context once that is done, or FORCED_EXIT_MS after the signal; a third signal exits 1 at once. Either way
+ * no exit while an onnxruntime model call runs (Daemon.abandon), and a reading dropped is counted in the log (warn).
  */
 export async function runDaemonUntilSignal(
   daemon: Daemon,
@@ -114,15 +126,46 @@ export async function runDaemonUntilSignal(
     stopRequested = resolve;
   });
   let signals = 0;
+  let exiting = false;
+  /** Exits 1 through the context, once, after the log is written. */
+  const exit = (): void => {
+    if (exiting) return;
+    exiting = true;
+    logger.flush(() => ctx.exit(1));
+  };
+  /** The forced stop could not finish (a third signal, or FORCED_EXIT_MS passed): exit now, saying what is dropped. */
+  const exitNow = async (why: string): Promise<void> => {
+    if (exiting) return;
+    // Never while onnxruntime runs a model call (an exit then could abort the process, status 134): bounded.
+    await daemon.abandon();
+    if (exiting) return;
+    // What the exit drops, counted right before it (the hurried stop may have written the readings meanwhile).
+    const dropped = daemon.unsavedReadings;
+    logger.warn(
+      { dropped },
+      dropped > 0
+        ? `${why}: exiting now; ${dropped} readings taken in and not scored are dropped (neither scored nor kept in the database)`
+        : `${why}: exiting now; nothing taken in is dropped (the final checkpoint with the readings kept is written)`,
+    );
+    exit();
+  };
   const onSignal = (signal: NodeJS.Signals): void => {
     signals++;
     if (signals === 1) {
       logger.info({ signal }, 'stopping');
       stopRequested(signal);
+    } else if (signals === 2) {
+      logger.warn(
+        { signal, unscored: daemon.unsavedReadings },
+        'second signal: stopping at once (the drain is cut short; readings taken in and not scored are kept with the final checkpoint), then exit 1',
+      );
+      const bound = setTimeout(() => void exitNow(`the forced stop did not end within ${FORCED_EXIT_MS} ms`), FORCED_EXIT_MS);
+      void daemon.hurry().then(() => {
+        clearTimeout(bound);
+        exit();
+      });
     } else {
-      logger.warn({ signal }, 'second signal: forcing exit');
-      logger.flush();
-      ctx.exit(1);
+      void exitNow(`signal ${signals === 3 ? 'three' : signals}`);
     }
   };
   process.on('SIGTERM', onSignal);

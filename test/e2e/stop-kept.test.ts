@@ -15,11 +15,11 @@
  */
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
-import type { LoadedModel, ModelLoader } from '../../src/contract/ports.js';
 import type { ScoredReading } from '../../src/contract/types.js';
 import type { Daemon } from '../../src/daemon.js';
 import { realAdapters } from '../../src/daemon/adapters.js';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
+import { Gate } from '../helpers/gate.js';
 import { capturingLogger, inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
 import { mosquittoAvailable, startMosquitto } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
@@ -36,58 +36,6 @@ const BURST = 150;
 const DOWN = 30;
 /** Readings per sensor published after the restart. */
 const LIVE = 30;
-
-/**
- * Model calls held until `open()`: a loader whose models' `step` waits at the gate while it is shut. `held` counts the
- * calls waiting; `done` settles when every call let go has returned (or failed: the stop releases the model).
- */
-class Gate {
-  private shut = false;
-  private waiting: Array<() => void> = [];
-  private running: Promise<unknown>[] = [];
-  held = 0;
-
-  close(): void {
-    this.shut = true;
-  }
-
-  open(): void {
-    this.shut = false;
-    const w = this.waiting;
-    this.waiting = [];
-    for (const go of w) go();
-  }
-
-  /** Settles once every call that passed the gate has returned or failed. */
-  async done(): Promise<void> {
-    await Promise.allSettled(this.running);
-  }
-
-  loader(inner: ModelLoader): ModelLoader {
-    return async (path) => {
-      const m = await inner(path);
-      const gated: LoadedModel = {
-        id: m.id,
-        sidecar: m.sidecar,
-        runBatch: (b) => m.runBatch(b),
-        decode: (i) => m.decode(i),
-        release: () => m.release(),
-        step: (input) => {
-          const call = this.pass().then(() => m.step(input));
-          this.running.push(call);
-          return call;
-        },
-      };
-      return gated;
-    };
-  }
-
-  private async pass(): Promise<void> {
-    if (!this.shut) return;
-    this.held++;
-    await new Promise<void>((go) => this.waiting.push(go));
-  }
-}
 
 /** `reading`'s stream and device time, as a key. */
 const keyOf = (r: { stream: string; ts: number }): string => `${r.stream}@${r.ts}`;
