@@ -15,12 +15,15 @@
  * the alternation below), so a blip to one of the stream's own levels (a quantised slow stream's one-step flicker,
  * 21.6 → 21.5 → 21.6 °C) teaches the hold's dwell so far, and the next one, two ends in one state in a row, breaks
  * the alternation: such a stream is judged as no duty cycle, as before spikeleft. A
- * switch to a reading out of the stream's normal (outOfNormal: farther from every known level than twice their span)
- * is taught only once the segment after it has outlasted BLIP readings or ended at a switch of its own, and the
- * return from it is judged by the noise of the segment it returns to (the spike's one reading has none), so one
- * absurd reading inside a state (a 2100 W spike in a fridge plug's 80 ± 3 W on state followed by 85 W, tryout 30
- * finding 1) neither cuts that state's dwell in two nor breaks the run of alternating segments the judgement waits
- * for. (Skipping every blip so, spikeleft's first rule, joined a quantised day's cycle's flickers into one hold
+ * switch to a reading at no state the channel knows (atNoState: it knows two or more, and the reading is farther
+ * than half a switch from each) is taught only once the segment after it has outlasted BLIP readings or ended at a
+ * switch of its own, and the return from it is judged by the noise of the segment it returns to (the spike's one
+ * reading has none), so one reading away from every state inside a state (a 2100 W spike in a fridge plug's 80 ± 3 W
+ * on state followed by 85 W, tryout 30 finding 1; a compressor's start-up surge, 117 W for one reading, each 45 min
+ * of a plug stuck on, tryout 37 finding 2, which took the surge for a switch out of the on state whose dwell started
+ * over at it, so each episode resolved one period after the state began and the next opened) neither cuts that
+ * state's dwell in two nor breaks the run of alternating segments the judgement waits for. (Skipping every blip
+ * so, spikeleft's first rule, joined a quantised day's cycle's flickers into one hold
  * judged against the short ones between them: a false `stuck` at 10 s, test/explain/quantised-holds.test.ts.) Each
  * segment belongs to the state whose level it is nearest (at most MAX_STATES levels; a
  * segment more than half a switch from every known level is a new state, in the place of the state seen least).
@@ -168,8 +171,8 @@ export class DwellTracker {
       // A blip: the present segment is short and the reading is back at the level before it, within half a switch of
       // that level as its own noise sets one (a spike's one reading has no noise: judged by its own, the return of a
       // noisy on state to its level, 85 W to 80.8 W, was no return, and the spike cut the on state's dwell in two).
-      // A pending segment before (the present one began at a reading out of the stream's normal, outOfNormal) is
-      // judged so; after an ordinary switch the return is judged by the present segment's switch, as ever.
+      // A pending segment before (the present one began at a reading at no known state, atNoState) is judged so;
+      // after a switch to a known state the return is judged by the present segment's switch, as ever.
       if (this.dwell < BLIP && this.prevLevel === this.prevLevel && Math.abs(x - this.prevLevel) < (this.pending ? this.prevJump(scale) : jump) / 2) {
         this.level = this.prevLevel;
         this.dwell = this.prevDwell + this.dwell + steps;
@@ -179,7 +182,7 @@ export class DwellTracker {
         this.known = this.prevKnown;
         this.rare = this.prevRare;
         this.prevLevel = Number.NaN;
-        // An absurd blip's switch never happened: the segment it left is not taught (an ordinary one's was, at it).
+        // A blip's switch to no known state never happened: the segment it left is not taught (an ordinary one's was, at it).
         this.pending = false;
       } else if (this.dwell < BLIP && this.known) {
         // A short segment that began at a switch and is not back at the level before it: its readings were the
@@ -192,12 +195,13 @@ export class DwellTracker {
         this.absDev = 0;
       } else {
         this.settle();
-        const absurd = this.outOfNormal(x, scale);
+        const waits = this.atNoState(x, scale);
         this.end();
         this.startSegment(x, true, steps, ts);
-        // An ordinary switch (a one-step flicker of a quantised stream between two of its levels included) is taught
-        // at once; only one to a reading out of the stream's normal waits to see whether it was a blip.
-        if (!absurd) this.settle();
+        // A switch to one of the channel's states (a one-step flicker of a quantised stream between two of its levels
+        // included) is taught at once; one to a reading at no state it knows (a compressor's start-up surge inside a
+        // held on state, a reading out of the stream's normal) waits to see whether it was a blip.
+        if (!waits) this.settle();
       }
     } else this.extend(x, steps);
     if (this.dwell >= BLIP) this.settle();
@@ -217,23 +221,15 @@ export class DwellTracker {
   }
 
   /**
-   * Whether reading `x` (sensor units) is out of the stream's normal: the channel knows at least two states and `x`
-   * is farther from every one's level than twice the span of their levels (the largest distance between two). A
-   * 2100 W reading of a fridge plug whose states are 0.45 W and 80 W is (2020 W from the nearer, the span 79.5 W); a
-   * quantised stream's next step (21.7 °C beside states 21.5 and 21.6) is not (0.1 °C, the span 0.1 °C). Only a
-   * switch to such a reading waits before it is taught (see the module comment).
+   * Whether a switch to reading `x` (sensor units) waits before it is taught: the channel knows at least two states
+   * and `x` is at none of them (farther than half a switch from each, stateOf). A fridge plug's start-up surge (120 W
+   * for one reading, its states 0.5 W and 80 W) is; its return to 80 W, within BLIP readings and half a switch of the
+   * level it left as that segment's noise sets one, is then a blip of the on state, whose dwell goes on (tryout 37,
+   * finding 2: the surge each 45 min of a plug stuck on cut its dwell, the episode resolved and opened again). A
+   * quantised stream's flicker between two of its levels does not wait (its states' alternation is taught at once).
    */
-  private outOfNormal(x: number, scale: number): boolean {
-    if (this.states.length < 2 || this.stateOf(x, scale) !== null) return false;
-    let lo = Infinity;
-    let hi = -Infinity;
-    let near = Infinity;
-    for (const st of this.states) {
-      lo = Math.min(lo, st.level);
-      hi = Math.max(hi, st.level);
-      near = Math.min(near, Math.abs(x - st.level));
-    }
-    return near > 2 * (hi - lo);
+  private atNoState(x: number, scale: number): boolean {
+    return this.states.length >= 2 && this.stateOf(x, scale) === null;
   }
 
   /**
