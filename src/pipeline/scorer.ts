@@ -369,8 +369,17 @@ class StreamScore {
    * buffer (src/pipeline/kept-evidence.ts), kinds in EVIDENCE's order; released when the episode ends.
    */
   readonly episodeEvidence: KeptEvidence;
-  /** Rare steps to a familiar value waiting for the readings that tell whether the stream stayed there (teachSteps). */
+  /**
+   * Rare steps to a familiar value waiting for the readings that tell whether the stream stayed there (teachSteps),
+   * or, held while an episode is open, for its end (settleSteps).
+   */
   steps: StepCandidate[] = [];
+  /**
+   * Steps that held, of episodes that came back to where the step left (settleSteps), not taught: the next such step
+   * of the channel teaches them with its own (a step taken again and again is how the stream moves). Oldest first, at
+   * most STEPS_BACK_KEPT per stream.
+   */
+  stepsBack: StepCandidate[] = [];
   /** Rests (quietValues) the open episode held, to be taught when it resolves (noteRest, teachRests). */
   rests: RestHeld[] = [];
   /**
@@ -1226,6 +1235,8 @@ export class StreamScorer {
     // An episode that recovers takes its readings' model residuals out of the short mean of the residual.
     if (s.pushedResidual && !censored && (before !== null || s.episode !== null)) s.episodeResiduals++;
     if (before !== null && s.episode === null) censorEpisode(s, rebaseline);
+    // The steps that held while the episode was open: taught, or withheld if it came back from them (settleSteps).
+    if (!learning && before !== null && s.episode === null) settleSteps(s, r.item.values, rebaseline);
     const episode = s.episode ?? before;
     // What an open episode lets the stream learn: its readings back within the normal range teach the running
     // normalisation, and the first of them restarts the model (judgeOut).
@@ -2607,7 +2618,8 @@ export class StreamScorer {
       // Packed (base64 of doubles): as JSON numbers the evidence of a long open episode was ~250 kB of a checkpoint
       // written every housekeeping tick (explain4's checkpoint-bytes measurement); NaN stays NaN.
       episodeEvidence: s.episodeEvidence.length === 0 ? [] : s.episodeEvidence.pack(),
-      steps: s.steps.map((st) => ({ c: st.c, from: st.from, to: st.to, sum: st.sum, n: st.n, ref: st.ref.map(nanToNull), adapt: st.adapt.map(nanToNull) })),
+      steps: s.steps.map(stepJson),
+      stepsBack: s.stepsBack.map(stepJson),
       rests: s.rests.map((x) => [x.c, x.from, x.to, x.v]),
       cameBack: s.cameBack.map(([c, v]) => [c, v]),
       seen: s.seen,
@@ -2714,10 +2726,9 @@ export class StreamScorer {
       }
       s.episodeEvidence.push((k) => kindOf(out, k));
     }
-    // Absent from checkpoints written before it existed: no step waiting.
-    if (v.steps !== undefined) {
-      if (!Array.isArray(v.steps)) throw new Error('scorer snapshot: steps must be an array');
-      s.steps = (v.steps as unknown[]).map((x) => {
+    const stepsOf = (list: unknown): StepCandidate[] => {
+      if (!Array.isArray(list)) throw new Error('scorer snapshot: steps must be an array');
+      return (list as unknown[]).map((x) => {
         if (typeof x !== 'object' || x === null) throw new Error('scorer snapshot: bad step');
         const st = x as Record<string, unknown>;
         const [from, to, sum] = nums([st.from, st.to, st.sum], 'step', 3);
@@ -2727,9 +2738,14 @@ export class StreamScorer {
           if (!Array.isArray(x) || x.length !== STEP_KINDS.length || !x.every((y) => y === null || (typeof y === 'number' && Number.isFinite(y)))) throw new Error('scorer snapshot: bad step evidence');
           return x.map((y: number | null) => (y === null ? Number.NaN : y));
         };
-        return { c, from, to, sum, n: int(st.n, 'step.n'), ref: back(st.ref), adapt: back(st.adapt) };
+        if (st.held !== undefined && typeof st.held !== 'boolean') throw new Error('scorer snapshot: bad step.held');
+        return { c, from, to, sum, n: int(st.n, 'step.n'), ref: back(st.ref), adapt: back(st.adapt), held: st.held === true };
       });
-    }
+    };
+    // Absent from checkpoints written before it existed: no step waiting (and `held` absent: none held yet).
+    if (v.steps !== undefined) s.steps = stepsOf(v.steps);
+    // Absent from checkpoints written before it existed: no step withheld.
+    if (v.stepsBack !== undefined) s.stepsBack = stepsOf(v.stepsBack);
     // Absent from checkpoints written before it existed: no rest noted.
     if (v.rests !== undefined) {
       if (!Array.isArray(v.rests)) throw new Error('scorer snapshot: rests must be an array');
@@ -3053,7 +3069,9 @@ export interface StreamScoreSnapshot {
   readonly rests?: readonly [number, number, number, number][];
   /** Levels an episode came back to with its rests not taught, [channel, value] (StreamScore.cameBack). Absent from checkpoints written before it existed. */
   readonly cameBack?: readonly [number, number][];
-  readonly steps?: readonly { c: number; from: number; to: number; sum: number; n: number; ref: (number | null)[]; adapt: (number | null)[] }[];
+  readonly steps?: readonly StepJson[];
+  /** Steps that held and came back, not taught (StreamScore.stepsBack). Absent from checkpoints written before it existed. */
+  readonly stepsBack?: readonly StepJson[];
   readonly seen: number;
   /** StreamScore.learnFrom ('not_moved' for NOT_MOVED); absent in older checkpoints (0). */
   readonly learnFrom?: number | 'not_moved';
@@ -3912,7 +3930,29 @@ interface StepCandidate {
   n: number;
   readonly ref: number[];
   readonly adapt: number[];
+  /** It held while its episode was open: it waits for the episode's end (settleSteps), counting no more readings. */
+  held: boolean;
 }
+
+/** A StepCandidate in a checkpoint (null evidence: NaN; `held` absent from checkpoints written before it existed). */
+interface StepJson {
+  c: number;
+  from: number;
+  to: number;
+  sum: number;
+  n: number;
+  ref: (number | null)[];
+  adapt: (number | null)[];
+  held?: boolean;
+}
+
+/** A StepCandidate as a checkpoint holds it. */
+function stepJson(st: StepCandidate): StepJson {
+  return { c: st.c, from: st.from, to: st.to, sum: st.sum, n: st.n, ref: st.ref.map(nanToNull), adapt: st.adapt.map(nanToNull), held: st.held };
+}
+
+/** Steps kept in StreamScore.stepsBack, per channel of a stream (the oldest dropped first). */
+const STEPS_BACK_KEPT = 4;
 
 /**
  * Offers the reading that opened `episode` as a step to be confirmed (teachSteps), in each owner channel c
@@ -3941,7 +3981,7 @@ function offerStep(s: StreamScore, values: ArrayLike<number>, e: EvidenceValues,
       any = true;
     }
     if (!any) continue;
-    s.steps.push({ c, from: s.last[c], to: values[c], sum: 0, n: 0, ref: taught, adapt: [...taught] });
+    s.steps.push({ c, from: s.last[c], to: values[c], sum: 0, n: 0, ref: taught, adapt: [...taught], held: false });
     // Bounded: a stream that steps at every reading keeps the newest.
     if (s.steps.length > 64 * C) s.steps.shift();
   }
@@ -3961,6 +4001,10 @@ function teachSteps(s: StreamScore, values: ArrayLike<number>, span: number): vo
   if (s.steps.length === 0) return;
   let kept = 0;
   for (const st of s.steps) {
+    if (st.held) {
+      s.steps[kept++] = st;
+      continue;
+    }
     st.sum += values[st.c];
     st.n++;
     if (st.n < span) {
@@ -3969,11 +4013,62 @@ function teachSteps(s: StreamScore, values: ArrayLike<number>, span: number): vo
     }
     const mean = st.sum / st.n;
     if (!(Math.abs(mean - st.to) < Math.abs(mean - st.from))) continue;
-    for (let j = 0; j < STEP_KINDS.length; j++) {
-      const k = STEP_KINDS[j];
-      if (Number.isFinite(st.ref[j])) s.row('reference', k)[st.c].add(st.ref[j]);
-      if (Number.isFinite(st.adapt[j])) s.row('adaptive', k)[st.c].add(st.adapt[j]);
+    // Held while an episode is open: whether it was how the stream moves or a fault's onset is told by the
+    // episode's end (settleSteps).
+    if (s.episode !== null) {
+      st.held = true;
+      s.steps[kept++] = st;
+      continue;
     }
+    teachStep(s, st);
+  }
+  s.steps.length = kept;
+}
+
+/** Teaches the one-step evidence of step `st` to its channel's reference and adaptive histories. */
+function teachStep(s: StreamScore, st: StepCandidate): void {
+  for (let j = 0; j < STEP_KINDS.length; j++) {
+    const k = STEP_KINDS[j];
+    if (Number.isFinite(st.ref[j])) s.row('reference', k)[st.c].add(st.ref[j]);
+    if (Number.isFinite(st.adapt[j])) s.row('adaptive', k)[st.c].add(st.adapt[j]);
+  }
+}
+
+/**
+ * An episode ended (at the reading of `values`, sensor units): the steps that held while it was open (teachSteps)
+ * are taught, or withheld. A step the episode came back from (the resolving reading nearer to the value before the
+ * step than to the one it landed on) was the onset of a fault that went away, as a level shift that recovers: taught,
+ * its one-step evidence (`change` some 10^13 times rarer than the noise for a 2 °C step at 0.15 °C) would make the
+ * next fault of its size, a spike hours later, ordinary (tryout 37, finding 3: surprise 12.45 → 4.20 four hours
+ * later). It is withheld instead (StreamScore.stepsBack), the first time for its channel; the next step of that
+ * channel that holds and comes back teaches the withheld ones with its own: a step taken again and again (a load
+ * switched on for a while, then off) is how the stream moves, told twice, not for ever. A step the stream stayed at
+ * past its episode (a counter's reset, a setpoint's move) is taught at once, as is every one of a new normal
+ * (`rebaseline`). Not for steps still waiting to hold: they go on as before.
+ */
+function settleSteps(s: StreamScore, values: ArrayLike<number>, rebaseline: boolean): void {
+  if (s.steps.length === 0) return;
+  let kept = 0;
+  for (const st of s.steps) {
+    if (!st.held) {
+      s.steps[kept++] = st;
+      continue;
+    }
+    const v = values[st.c];
+    const cameBack = !rebaseline && Number.isFinite(v) && Math.abs(v - st.from) < Math.abs(v - st.to);
+    if (!cameBack) {
+      teachStep(s, st);
+      continue;
+    }
+    const earlier = s.stepsBack.filter((x) => x.c === st.c);
+    if (earlier.length === 0) {
+      s.stepsBack.push(st);
+      if (s.stepsBack.length > STEPS_BACK_KEPT * s.C) s.stepsBack.shift();
+      continue;
+    }
+    for (const x of earlier) teachStep(s, x);
+    teachStep(s, st);
+    s.stepsBack = s.stepsBack.filter((x) => x.c !== st.c);
   }
   s.steps.length = kept;
 }

@@ -866,6 +866,39 @@ describe('StreamScorer: snapshot', () => {
     }
   });
 
+  it('restores a checkpoint taken while a step that held waits for its episode to end, or was withheld when it came back', () => {
+    const z = normal(64);
+    // As above: a switches between 9 and 11 every 100 readings from 600 on. A step that held while its episode was
+    // open waits for the episode's end (settleSteps); one whose episode came back from it is withheld (stepsBack).
+    const rows = Array.from({ length: 1500 }, (_, i) => [(i >= 600 && Math.floor(i / 100) % 2 === 0 ? 11 : 9) + 0.05 * z(), 10 + z()]);
+    const opts = { ...TEST_SCORER, threshold: 0.99999 };
+    let ids = 0;
+    const deps = { newId: () => `e${++ids}`, priorsFor: () => null };
+    const straight = new StreamScorer(opts, deps);
+    const a = rows.map((v, i) => straight.score(step(i, v), i < 500).scored);
+    let held = 0;
+    let withheld = 0;
+    for (let cut = 605; cut < 1300; cut += 15) {
+      ids = 0;
+      const first = new StreamScorer(opts, deps);
+      for (let i = 0; i < cut; i++) first.score(step(i, rows[i]), i < 500);
+      const saved = JSON.parse(JSON.stringify(first.snapshot('s'))) as { steps: { held?: boolean }[]; stepsBack?: unknown[] };
+      if (saved.steps.some((x) => x.held === true)) held++;
+      if ((saved.stepsBack ?? []).length > 0) withheld++;
+      const resumed = new StreamScorer(opts, deps);
+      resumed.restore('s', saved);
+      for (let i = cut; i < Math.min(rows.length, cut + 250); i++) {
+        const b = resumed.score(step(i, rows[i]), false).scored;
+        expect(b.surprise).toBeCloseTo(a[i].surprise, 9);
+        expect(b.deviation).toBeCloseTo(a[i].deviation, 9);
+        expect(b.status).toBe(a[i].status);
+      }
+    }
+    // Both states were checkpointed at some cut (else this test says nothing about them).
+    expect(held).toBeGreaterThan(0);
+    expect(withheld).toBeGreaterThan(0);
+  });
+
   it('refuses a malformed snapshot with a clear error', () => {
     const s = new StreamScorer(TEST_SCORER, { newId: () => 'x', priorsFor: () => null });
     for (let i = 0; i < 100; i++) s.score(step(i, [10, 10]), true);
