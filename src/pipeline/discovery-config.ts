@@ -37,7 +37,8 @@ export interface DiscoveryConfig {
   /**
    * Whether an anomalyd published it (any anomalyd, whatever its mqtt.topicPrefix: a second daemon on the broker): its
    * `origin` / `o` names `anomalyd`, or its `device` / `dev` has the manufacturer / `mf` `anomalyd`, as every config
-   * anomalyd writes does (src/contract/ha-discovery.ts). Such an entity (a score, an anomaly flag) is never read.
+   * anomalyd writes does (src/contract/ha-discovery.ts). Such an entity (a score, an anomaly flag) is never read, and
+   * another daemon's availability topic (its `<prefix>/status`) is no device's word (./parse.ts).
    */
   readonly fromAnomalyd: boolean;
   /** Its device_class (`dev_cla`), trimmed and lower case (`moisture`), or null: a binary_sensor of an alarm class is an alarm field (HA_ALARM_CLASSES). */

@@ -828,7 +828,12 @@ export class MessageParser {
     // Another anomalyd's config states nothing of a stream (its entities are its scores); its availability topic is
     // that daemon's status, no device's word, whatever rule's template it matches (ESPHome's `{sensor#}/status`).
     const theirs = config?.fromAnomalyd === true;
-    if (config?.fromAnomalyd === true) for (const a of config.availability) if (this.anomalydTopics.size < (this.opts.maxSensors ?? 10_000)) this.anomalydTopics.add(a.topic);
+    if (theirs && entities !== undefined) {
+      for (const a of config?.availability ?? []) {
+        // The daemon's own status is its own (the daemon tells it apart itself).
+        if (!a.topic.startsWith(`${entities.ownPrefix}/`) && this.anomalydTopics.size < (this.opts.maxSensors ?? 10_000)) this.anomalydTopics.add(a.topic);
+      }
+    }
     const found = config === null || theirs || where.component === 'binary_sensor' ? null : discoveryUnitOf(config, this.rules);
     if (previous !== undefined && previous !== found?.stream) {
       this.discoveryStreams.delete(msg.topic);

@@ -207,6 +207,9 @@ describe("another anomalyd's entities (tryout 37, finding 4)", () => {
     expect(score.state_topic.startsWith('anomalyd2/')).toBe(true);
     expect(h.send('homeassistant/sensor/anomalyd-try37b/plug2_ENERGY_Power_30417b8d/config', score, true)).toMatchObject({ skipped: 'hub_topic' });
     expect(h.send('homeassistant/binary_sensor/anomalyd-try37b/plug2_ENERGY_Power_30417b8d/config', flag, true)).toMatchObject({ skipped: 'hub_topic' });
+    // Its own configs (under its own mqtt.topicPrefix) are its own, not counted refused.
+    const own = scoreSensorConfig({ nodeId: 'own', version: '0.1.0', topics: topics('anomalyd') }, 'plug2/ENERGY.Power', 'plug2');
+    expect(h.send('homeassistant/sensor/own/plug2_ENERGY_Power_30417b8d/config', own, true)).toMatchObject({ skipped: 'hub_topic' });
     expect(h.subscribed).toEqual([]);
     expect(h.p.discoveryTable()).toMatchObject({ entities: 0, units: 0, refused: { anomalyd: 2 } });
     // Its status going offline (its stop) says nothing of any device, though ESPHome's `{sensor#}/status` matches it.
