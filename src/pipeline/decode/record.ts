@@ -105,7 +105,8 @@ function nonFinite(path: string, shown: string): Problem {
  * (any case) has path ''. A `value` key that is not a number at all is reported (it cannot be metadata), and
  * so is a text that is not a number at a path `measured` names (DecodeContext.measured: a zigbee2mqtt
  * `"temperature":"21.5 °C"`); a JSON boolean or an on/off word at a field `onOff` reads is its on/off reading (1 or
- * 0: DecodeContext.onOff); other texts, booleans and arrays are metadata.
+ * 0: DecodeContext.onOff); other texts and booleans are metadata. An array is its elements' fields or its problem
+ * (arrayFields); the top-level `value` as an array is reported as a `value` that is no number.
  */
 export function objectFields(
   obj: JsonObject,
