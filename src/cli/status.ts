@@ -275,6 +275,7 @@ const REFUSAL_WORDS: Readonly<Record<string, string>> = {
   same_stream: 'another config already names its stream',
   not_a_config: 'a payload that is no JSON object',
   no_state_topic: 'no state_topic',
+  anomalyd: "another anomalyd's entities (its scores), never read",
 };
 
 /**

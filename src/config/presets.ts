@@ -245,7 +245,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     hub: { publish: ['zigbee2mqtt/#'], commands: ['zigbee2mqtt/**/set/#', 'zigbee2mqtt/**/get/#', 'zigbee2mqtt/bridge/request/#'], discovery: true },
   },
   tasmota: {
-    doc: 'Tasmota telemetry `tele/<device>/SENSOR`, nested sensors by path; a Zigbee bridge\'s `ZbReceived` (Zigbee2Tasmota) as one sensor per Zigbee device, named by its `Name` (else its short address), without its link, battery and settings fields; `Time` in ingest.timezone, a `Time` before 2000 (no NTP) replaced by the arrival time; of `ENERGY` the measurements (Power, Voltage, Current, Factor, ApparentPower, ReactivePower …) and `Total` (kWh), a counter from its first reading, not Today (the same count started again at every midnight), Yesterday (a step once a day), Period (the energy since the last telemetry) and TotalStartTime; `"nan"` is a missing reading.',
+    doc: 'Tasmota telemetry `tele/<device>/SENSOR`, nested sensors by path; a Zigbee bridge\'s `ZbReceived` (Zigbee2Tasmota) as one sensor per Zigbee device, named by its `Name` (else its short address), without its link, battery and settings fields; `Time` in ingest.timezone, a `Time` before 2000 (no NTP) replaced by the arrival time; of `ENERGY` the measurements (Power, Voltage, Current, Factor, ApparentPower, ReactivePower …) and `Total` (kWh), a counter from its first reading (TotalTariff, ExportTariff too), a multi-channel meter\'s arrays (a Dual R3\'s `"Power":[114,25]`) as one stream per element, `ENERGY.Power.0`, `ENERGY.Power.1`, with the field\'s unit; not Today (the same count started again at every midnight), Yesterday (a step once a day), Period (the energy since the last telemetry) and TotalStartTime; `"nan"` is a missing reading.',
     rule: {
       ...BASE,
       name: 'tasmota',
@@ -260,7 +260,12 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       // watt-hour of it); Yesterday steps once a day; Period is the energy since the last telemetry (Power times
       // TelePeriod). Dropped as any metadata field (not counted: a field is dropped, not a message skipped).
       exclude: ['*Unit', '*.Id', '*.TotalStartTime', 'ENERGY.Today', 'ENERGY.Yesterday', 'ENERGY.Period'],
-      counters: { fields: ['ENERGY.Total'] },
+      // A multi-channel meter (Sonoff Dual R3, a Shelly 2.5 or a PZEM-004T three-phase under Tasmota) sends its channels as
+      // arrays, `"Power":[114,25]`, `"Current":[0.485,0.108]` (arendst/Tasmota#21695): each element its own stream,
+      // `ENERGY.Power.0`, `ENERGY.Power.1` (Home Assistant's Tasmota integration names them `ENERGY Power 0`, `… 1`), the
+      // units, excludes and counters here holding for each element (tryout 37, finding 1). With per-phase energy
+      // (SetOption129) Total is an array too; TotalTariff and ExportTariff (kWh per tariff) are counters as Total is.
+      counters: { fields: ['ENERGY.Total', 'ENERGY.TotalTariff', 'ENERGY.ExportTariff'] },
       // Tasmota as a Zigbee bridge (tasmota.github.io, "Zigbee"): `tele/<bridge>/SENSOR`
       // `{"ZbReceived":{"0x8F10":{"Device":"0x8F10","Name":"Room10","Temperature":21.1,…,"Endpoint":1,"LinkQuality":65}}}`,
       // keyed by the short address (or the friendly name with SetOption83): each Zigbee device its own sensor.
@@ -276,7 +281,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
         // tasmota.github.io, "Power Monitoring" (and the web UI's units, fixed in the firmware): Total kWh, Power W,
         // ApparentPower VA, ReactivePower var (Tasmota writes VAr), Voltage V, Current A, Frequency Hz; Factor is
         // a ratio without a unit, still a measurement (a text there is rejected, tryout 20 finding 12).
-        { fields: ['ENERGY.Total'], unit: 'kWh' },
+        { fields: ['ENERGY.Total', 'ENERGY.TotalTariff', 'ENERGY.ExportTariff'], unit: 'kWh' },
         { fields: ['ENERGY.Power'], unit: 'W' },
         { fields: ['ENERGY.ApparentPower'], unit: 'VA' },
         { fields: ['ENERGY.ReactivePower'], unit: 'var' },
@@ -395,7 +400,9 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       ignoreTopics: ['*/status/sys', '*/status/wifi', '*/status/cloud', '*/status/mqtt', '*/status/ble', '*/status/ws', '*/status/eth', '*/status/devicepower:*'],
       // A temperature comes twice, `tC` and `tF` (Gen2 "Temperature" component `{"id":0,"tC":21.3,"tF":70.3}`, a
       // switch's `"temperature":{"tC":41.2,"tF":106.2}`): the same reading in two units, read once, as `tC` (°C).
-      exclude: ['sys*', 'wifi*', 'cloud*', 'mqtt*', 'ble*', 'ws*', 'eth*', 'sys/*', 'wifi/*', 'cloud/*', 'mqtt/*', 'ble/*', 'ws/*', 'eth/*', 'devicepower:*', '*/id', '*/source', '*.minute_ts', '*.tF', '*/tF'],
+      // `aenergy.by_minute` (Gen2 "Switch": "energy consumption by minute (in Milliwatt-hours) for the last three
+      // minutes", an array of three) is apower again, one, two and three minutes late: not read as streams.
+      exclude: ['sys*', 'wifi*', 'cloud*', 'mqtt*', 'ble*', 'ws*', 'eth*', 'sys/*', 'wifi/*', 'cloud/*', 'mqtt/*', 'ble/*', 'ws/*', 'eth/*', 'devicepower:*', '*/id', '*/source', '*.minute_ts', '*.by_minute', '*.tF', '*/tF'],
       missing: HUB_MISSING,
       // The units the Gen2 API gives these fields (shelly-api-docs.shelly.cloud, "Switch", "Temperature", "Humidity").
       units: [

@@ -21,7 +21,7 @@ export interface DiscoveryView {
   readonly units: number;
   /**
    * Configs not read, per reason (only reasons that occur): `bad_topic`, `too_many_streams`, `unread_template` (taken,
-   * its states rejected unread_template), `same_stream`, `not_a_config`, `no_state_topic` (src/pipeline/discovery-config.ts, EntityRefusal).
+   * its states rejected unread_template), `same_stream`, `not_a_config`, `no_state_topic`, `anomalyd` (src/pipeline/discovery-config.ts, EntityRefusal).
    */
   readonly refused: Readonly<Record<string, number>>;
 }

@@ -34,6 +34,13 @@ export interface DiscoveryConfig {
   readonly payloadOff: string;
   /** Its unique_id, or null. */
   readonly uniqueId: string | null;
+  /**
+   * Whether an anomalyd published it (any anomalyd, whatever its mqtt.topicPrefix: a second daemon on the broker): its
+   * `origin` / `o` names `anomalyd`, or its `device` / `dev` has the manufacturer / `mf` `anomalyd`, as every config
+   * anomalyd writes does (src/contract/ha-discovery.ts). Such an entity (a score, an anomaly flag) is never read, and
+   * another daemon's availability topic (its `<prefix>/status`) is no device's word (./parse.ts).
+   */
+  readonly fromAnomalyd: boolean;
   /** Its device_class (`dev_cla`), trimmed and lower case (`moisture`), or null: a binary_sensor of an alarm class is an alarm field (HA_ALARM_CLASSES). */
   readonly deviceClass: string | null;
   /**
@@ -73,9 +80,13 @@ export interface AvailabilityEntry {
  * no topic a device publishes on; `too_many_streams` ingest.maxStreams entities already; `unread_template` its
  * value_template is not one anomalyd reads (its states are rejected unread_template); `same_stream` another config
  * already names its stream on the same state topic; `not_a_config` its payload is no JSON object; `no_state_topic` it
- * names no state topic.
+ * names no state topic; `anomalyd` an anomalyd published it (DiscoveryConfig.fromAnomalyd: another daemon's score
+ * or anomaly entity, never read as a sensor).
  */
-export type EntityRefusal = 'bad_topic' | 'too_many_streams' | 'unread_template' | 'same_stream' | 'not_a_config' | 'no_state_topic';
+export type EntityRefusal = 'bad_topic' | 'too_many_streams' | 'unread_template' | 'same_stream' | 'not_a_config' | 'no_state_topic' | 'anomalyd';
+
+/** The origin name and device manufacturer every discovery config anomalyd publishes states (src/contract/ha-discovery.ts). */
+export const ANOMALYD_ORIGIN = 'anomalyd';
 
 /** Availability entries read of one config, at most (Home Assistant sets no bound; devices give one or two). */
 export const MAX_AVAILABILITY = 8;
@@ -143,6 +154,15 @@ export function readDiscoveryConfig(payload: Buffer): DiscoveryConfig | null {
     }
   }
   const mode = text('availability_mode', 'avty_mode');
+  const inner = (keys: readonly string[], inKeys: readonly string[]): string | null => {
+    for (const k of keys) {
+      const o = Object.hasOwn(doc, k) ? doc[k] : undefined;
+      if (!isObject(o)) continue;
+      for (const ik of inKeys) if (Object.hasOwn(o, ik) && typeof o[ik] === 'string') return o[ik];
+    }
+    return null;
+  };
+  const fromAnomalyd = inner(['origin', 'o'], ['name']) === ANOMALYD_ORIGIN || inner(['device', 'dev'], ['manufacturer', 'mf']) === ANOMALYD_ORIGIN;
   const expire = Number(text('expire_after', 'exp_aft') ?? Number.NaN);
   return {
     availability,
@@ -154,6 +174,7 @@ export function readDiscoveryConfig(payload: Buffer): DiscoveryConfig | null {
     payloadOn: text('payload_on', 'pl_on') ?? 'ON',
     payloadOff: text('payload_off', 'pl_off') ?? 'OFF',
     uniqueId: text('unique_id', 'uniq_id'),
+    fromAnomalyd,
     deviceClass: text('device_class', 'dev_cla')?.trim().toLowerCase() || null,
   };
 }
@@ -166,7 +187,8 @@ export function isPlainTopic(topic: string): boolean {
 /**
  * The stream a config's state topic gives under `rules` and the unit it states, or null. The state topic is routed by
  * `rules` as a message on it would be: the stream is the one its plain value (or the field `<path>` its value_template
- * reads: `{{ value_json.<path> }}`, `{{ value_json['a']['b'] | float }}`) would give, when the rule takes it. A template
+ * reads: `{{ value_json.<path> }}`, `{{ value_json['a']['b'] | float }}`, an array's element
+ * `{{ value_json['ENERGY']['Power'][0] }}` as the field `ENERGY.Power.0`) would give, when the rule takes it. A template
  * that changes the value (`round`, `multiply`) or is not read names none (the rule reads the raw value, which that unit
  * may not be of); a topic no rule reads, or whose device comes from the payload, names none (the homeassistant preset
  * reads it as an entity of its own: ./parse.ts).
@@ -177,7 +199,8 @@ export function discoveryUnitOf(config: DiscoveryConfig, rules: readonly Compile
   let path = '';
   if (config.template !== null) {
     const t = compileValueTemplate(config.template);
-    if ('error' in t || t.changesValue || t.path.some((s) => typeof s !== 'string')) return null;
+    if ('error' in t || t.changesValue) return null;
+    // An index is an array's element, as the decoder names it (`['ENERGY']['Power'][0]`: ENERGY.Power.0, decode/record.ts).
     path = t.path.join('.');
   }
   const route = routeOf(rules, topic);

@@ -303,6 +303,11 @@ export class MessageParser {
   private readonly entityExpired = new Set<string>();
   /** Per config topic refused (or whose states are not read), why; at most maxSensors (DiscoveryTable.refused). */
   private readonly entityRefusals = new Map<string, EntityRefusal>();
+  /**
+   * The availability topics of discovery configs another anomalyd published (DiscoveryConfig.fromAnomalyd: a second
+   * daemon's `<its prefix>/status`): skipped `hub_topic`, never a device's word (tryout 37, finding 4). At most maxSensors.
+   */
+  private readonly anomalydTopics = new Set<string>();
   /** True while restoreEntityConfigs gives entities back: onEntityConfig is not called for them. */
   private restoringEntities = false;
   /** Entity problems already told (onEntityProblem): `configTopic\0problem`; at most maxSensors. */
@@ -504,6 +509,7 @@ export class MessageParser {
   }
 
   private parseMessage(msg: RawMessage): ParseResult {
+    if (this.anomalydTopics.size > 0 && this.anomalydTopics.has(msg.topic)) return SKIPPED.hub_topic;
     if (this.opts.discoveryPrefix != null && msg.topic.startsWith(this.opts.discoveryPrefix)) {
       const config = this.discoveryConfig(this.opts.discoveryPrefix, msg);
       if (config !== null) return config;
@@ -764,8 +770,12 @@ export class MessageParser {
   private noteUnits(unitOf: (field: string, doc: unknown) => string | null, doc: unknown, device: string, topicField: string | null, records: readonly DecodedRecord[], readings: readonly Reading[]): void {
     let stated: Map<string, string> | null = null;
     for (const rec of records) {
+      // A burst's element states its own unit (Tasmota's backfill `[{"Time":…,"DS18B20":{…},"TempUnit":"C"},…]`,
+      // tryout 37, finding 8); the message's top level states it for an element that does not.
+      const own = burstElement(doc, rec.index);
       for (const f of rec.fields) {
-        const unit = unitOf(fieldName(topicField, f.path), doc);
+        const field = fieldName(topicField, f.path);
+        const unit = (own === null ? null : unitOf(field, own)) ?? unitOf(field, doc);
         if (unit !== null) (stated ??= new Map()).set(streamId(device, topicField, f.path), unit);
       }
     }
@@ -815,7 +825,16 @@ export class MessageParser {
     if (where === null) return null;
     const previous = this.discoveryStreams.get(msg.topic);
     const config = msg.payload.length === 0 || msg.payload.length > this.opts.maxPayloadBytes ? null : readDiscoveryConfig(msg.payload);
-    const found = config === null || where.component === 'binary_sensor' ? null : discoveryUnitOf(config, this.rules);
+    // Another anomalyd's config states nothing of a stream (its entities are its scores); its availability topic is
+    // that daemon's status, no device's word, whatever rule's template it matches (ESPHome's `{sensor#}/status`).
+    const theirs = config?.fromAnomalyd === true;
+    if (theirs && entities !== undefined) {
+      for (const a of config?.availability ?? []) {
+        // The daemon's own status is its own (the daemon tells it apart itself).
+        if (!a.topic.startsWith(`${entities.ownPrefix}/`) && this.anomalydTopics.size < (this.opts.maxSensors ?? 10_000)) this.anomalydTopics.add(a.topic);
+      }
+    }
+    const found = config === null || theirs || where.component === 'binary_sensor' ? null : discoveryUnitOf(config, this.rules);
     if (previous !== undefined && previous !== found?.stream) {
       this.discoveryStreams.delete(msg.topic);
       this.discoveryUnits.delete(previous);
@@ -824,14 +843,16 @@ export class MessageParser {
       this.discoveryUnits.set(found.stream, found.unit);
       this.discoveryStreams.set(msg.topic, found.stream);
     }
-    if (where.component === 'binary_sensor') this.discoveryClass(msg.topic, where, config);
+    if (where.component === 'binary_sensor') this.discoveryClass(msg.topic, where, theirs ? null : config);
     if (entities === undefined) return SKIPPED.hub_topic;
     const topic = config?.stateTopic ?? null;
-    // Read by a rule (its unit above), the daemon's own entity, or no config (deleted): no entity of its own.
-    if (config === null || topic === null || topic.startsWith(`${entities.ownPrefix}/`) || routeOf(this.rules, topic) !== null) {
+    // Read by a rule (its unit above), the daemon's own entity or any anomalyd's (a second daemon's scores: tryout 37,
+    // finding 4), or no config (deleted): no entity of its own.
+    if (config === null || topic === null || config.fromAnomalyd || topic.startsWith(`${entities.ownPrefix}/`) || routeOf(this.rules, topic) !== null) {
       const result = this.setEntity(msg, where, null);
-      // A config that is none (not a JSON object) or names no state topic is counted refused (status), not rejected.
-      const refusal: EntityRefusal | null = msg.payload.length === 0 ? null : config === null ? 'not_a_config' : topic === null ? 'no_state_topic' : null;
+      // A config that is none (not a JSON object), names no state topic or is another anomalyd's is counted refused (status), not rejected.
+      const refusal: EntityRefusal | null =
+        msg.payload.length === 0 ? null : config === null ? 'not_a_config' : config.fromAnomalyd && !topic?.startsWith(`${entities.ownPrefix}/`) ? 'anomalyd' : topic === null ? 'no_state_topic' : null;
       if (refusal !== null) this.refuseEntity(msg.topic, refusal);
       return result;
     }
@@ -1521,6 +1542,17 @@ function deviceFromPayload(doc: unknown, rule: CompiledRule): string | null {
     }
   }
   return parts.length === 0 ? null : parts.join('-');
+}
+
+/**
+ * The object that is element `index` of a burst document (a JSON array of objects, or a `values` array's object), or
+ * null: no burst, no such element, or one that is no object.
+ */
+function burstElement(doc: unknown, index: number): object | null {
+  if (index < 0) return null;
+  const elements = Array.isArray(doc) ? (doc as unknown[]) : isObject(doc) && Array.isArray(doc.values) ? (doc.values as unknown[]) : null;
+  const e = elements === null ? undefined : elements[index];
+  return isObject(e) ? e : null;
 }
 
 /** A reading of `stream` (of `device`), naming its source only when the stream is not the device's own. */

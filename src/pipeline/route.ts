@@ -12,6 +12,7 @@
 import { compileTopicTemplate, type TopicCapture } from './topic.js';
 import { PLAIN_ON_OFF, type AvailabilitySource, type ChannelGroupSpec, type EnvelopeSpec, type MappingRuleSpec, type OnOffSource, type OnOffWords, type UnitSource } from '../contract/ingest.js';
 import type { DecodeRule } from './decode/types.js';
+import { arrayOfElement } from './decode/record.js';
 
 export type { ChannelGroupSpec, MappingRuleSpec } from '../contract/ingest.js';
 
@@ -112,6 +113,17 @@ export interface Route {
   readonly field: string | null;
 }
 
+/**
+ * Whether any of `globs` matches a field name, or, for an element of an array (`ENERGY.Power.0`: decode/record.ts,
+ * arrayOfElement), the array's name (`ENERGY.Power`): a rule names an array's fields by the array, whatever its length.
+ */
+export function matchesField(globs: readonly RegExp[], field: string): boolean {
+  if (globs.length === 0) return false;
+  if (globs.some((r) => r.test(field))) return true;
+  const array = arrayOfElement(field);
+  return array !== null && globs.some((r) => r.test(array));
+}
+
 /** A glob (`*`, `?`) as an anchored RegExp; everything else literal. */
 export function globToRegExp(glob: string): RegExp {
   let re = '^';
@@ -144,7 +156,7 @@ export function compileRule(spec: MappingRuleSpec, zone: string): CompiledRule {
   const exclude = [...spec.exclude, ...spec.sensorFields].map(globToRegExp);
   const skip = spec.excludeSensors.map(globToRegExp);
   const ignore = (spec.ignoreTopics ?? []).map(globToRegExp);
-  const takes = (field: string): boolean => (include.length === 0 || include.some((r) => r.test(field))) && !exclude.some((r) => r.test(field));
+  const takes = (field: string): boolean => (include.length === 0 || matchesField(include, field)) && !matchesField(exclude, field);
   const excludeWith = (spec.excludeWith ?? []).map((e) => ({ fields: e.fields.map(globToRegExp), when: e.when }));
   return {
     name: spec.name,
@@ -159,7 +171,7 @@ export function compileRule(spec: MappingRuleSpec, zone: string): CompiledRule {
       let out: Set<string> | null = null;
       for (const e of excludeWith) {
         if (!fields.some((f) => f.path === e.when)) continue;
-        for (const f of fields) if (e.fields.some((r) => r.test(f.path))) (out ??= new Set()).add(f.path);
+        for (const f of fields) if (matchesField(e.fields, f.path)) (out ??= new Set()).add(f.path);
       }
       return out;
     },
@@ -170,7 +182,7 @@ export function compileRule(spec: MappingRuleSpec, zone: string): CompiledRule {
     unitOf: spec.units === undefined || spec.units.length === 0 ? null : compileUnits(spec.units),
     measured: spec.units === undefined || spec.units.length === 0 ? null : compileMeasured(spec.units),
     skipEvents: spec.skipEvents === true,
-    counterOf: counterFields.length === 0 ? null : (field) => counterFields.some((r) => r.test(field)),
+    counterOf: counterFields.length === 0 ? null : (field) => matchesField(counterFields, field),
     classTopic: firstCapture(classTemplates),
     unitTopic: firstCapture(unitTemplates),
     deviceClassTopic: firstCapture(deviceClassTemplates),
@@ -257,7 +269,7 @@ function availabilityState(source: AvailabilitySource): (payload: Buffer) => boo
 /** CompiledRule.measured of a rule's unit sources: any field one of them names. */
 function compileMeasured(sources: readonly UnitSource[]): (field: string) => boolean {
   const fields = sources.flatMap((u) => u.fields.map(globToRegExp));
-  return (field) => fields.some((r) => r.test(field));
+  return (field) => matchesField(fields, field);
 }
 
 /** CompiledRule.unitOf of a rule's unit sources. */
@@ -265,7 +277,7 @@ function compileUnits(sources: readonly UnitSource[]): (field: string, doc: unkn
   const compiled = sources.map((u) => ({ ...u, fields: u.fields.map(globToRegExp) }));
   return (field, doc) => {
     for (const u of compiled) {
-      if (!u.fields.some((r) => r.test(field))) continue;
+      if (!matchesField(u.fields, field)) continue;
       if (u.unit !== undefined) return u.unit;
       if (u.key === undefined || typeof doc !== 'object' || doc === null || Array.isArray(doc)) return null;
       const text: unknown = Object.hasOwn(doc, u.key) ? (doc as Record<string, unknown>)[u.key] : undefined;
@@ -280,7 +292,7 @@ function compileUnits(sources: readonly UnitSource[]): (field: string, doc: unkn
 
 function compileEnvelope(spec: EnvelopeSpec): NonNullable<CompiledRule['envelope']> {
   const drop = (spec.exclude ?? []).map(globToRegExp);
-  return { spec, drops: (path) => drop.length > 0 && drop.some((r) => r.test(path)) };
+  return { spec, drops: (path) => matchesField(drop, path) };
 }
 
 /** The first rule whose template matches `topic`, or null. */

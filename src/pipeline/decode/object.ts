@@ -1,7 +1,8 @@
 /**
  * One JSON object = one instant: `{"ts": …, "temperature": 21.5, "humidity": 40}`, nested ones such as
- * Tasmota's `{"Time": "…", "BME280": {"Temperature": 24.5}}`. Every numeric leaf is a field; strings,
- * booleans and arrays are metadata; null is a missing reading.
+ * Tasmota's `{"Time": "…", "BME280": {"Temperature": 24.5}}`. Every numeric leaf is a field, and each element of an
+ * array of numbers (`ENERGY.Power.0`; another array is its field's rejection: record.ts); strings and booleans are
+ * metadata; null is a missing reading.
  */
 import { isObject } from './json.js';
 import { badTimestamp, objectFields, timeOf } from './record.js';

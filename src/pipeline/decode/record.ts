@@ -1,7 +1,11 @@
 /**
  * The fields and the time of one JSON object: the shared step of the object and burst decoders. Nested
- * objects are walked with an explicit stack (their depth is already bounded by the byte check in json.ts);
- * arrays inside an object are not readings (Shelly's `by_minute`, lists of ids) and are skipped.
+ * objects are walked with an explicit stack (their depth is already bounded by the byte check in json.ts).
+ * An array of numbers inside an object is one field per element, `<path>.<i>` from 0 (a Tasmota multi-channel
+ * meter's `"ENERGY":{"Power":[114,25]}` is `ENERGY.Power.0` and `ENERGY.Power.1`, as Home Assistant's Tasmota
+ * integration names them, `ENERGY Power 0`, and as its discovery templates index them, `['ENERGY']['Power'][0]`);
+ * an array the mapper cannot read (of texts, objects, arrays or booleans, or longer than MAX_ARRAY_FIELDS) is that
+ * field's problem, counted, never dropped unsaid (tryout 37, finding 1).
  */
 import { isObject, type JsonObject } from './json.js';
 import { describeValue, MAX_ABS_VALUE, numberFromText, outOfRange } from './text.js';
@@ -12,6 +16,23 @@ const TIME_KEY = /^(?:ts|timestamp|time)$/i;
 const VALUE_KEY = /^value$/i;
 /** More leaves than this in one object is not a device payload. */
 const MAX_LEAVES = 4096;
+/**
+ * Elements of an array inside an object read as fields, at most: the channels of one meter (Tasmota's multi-channel
+ * and three-phase meters send 2 or 3, its largest builds 8; a 16-cell battery's cell voltages). A longer array is a
+ * list (a spectrum, a history, ids), not that many sensors: its field is rejected `too_many_streams`.
+ */
+export const MAX_ARRAY_FIELDS = 16;
+/** An element field's name: `<array's name>.<index>` (ENERGY.Power.0). */
+const ELEMENT = /\.\d+$/;
+
+/**
+ * The name of the array whose element `field` is (`ENERGY.Power` for `ENERGY.Power.0`), or null when `field` names
+ * no element (its last dotted part is no index). A rule's field globs match an element as they match its array
+ * (route.ts): excluding, unit, counter and measured fields named for the array hold for each of its elements.
+ */
+export function arrayOfElement(field: string): string | null {
+  return ELEMENT.test(field) ? field.slice(0, field.lastIndexOf('.')) : null;
+}
 
 /**
  * The key of the object's time field (see DecodeRule.timeKey), undefined when it has none. With
@@ -93,7 +114,8 @@ export function numberProblem(path: string, v: number, shown: string = String(v)
  * (any case) has path ''. A `value` key that is not a number at all is reported (it cannot be metadata), and
  * so is a text that is not a number at a path `measured` names (DecodeContext.measured: a zigbee2mqtt
  * `"temperature":"21.5 °C"`); a JSON boolean or an on/off word at a field `onOff` reads is its on/off reading (1 or
- * 0: DecodeContext.onOff); other texts, booleans and arrays are metadata.
+ * 0: DecodeContext.onOff); other texts and booleans are metadata. An array is its elements' fields or its problem
+ * (arrayFields); the top-level `value` as an array is reported as a `value` that is no number.
  */
 export function objectFields(
   obj: JsonObject,
@@ -120,6 +142,13 @@ export function objectFields(
       }
       const isValue = prefix === '' && !valueSeen && VALUE_KEY.test(key);
       if (isValue) valueSeen = true;
+      // The device's own `value` as an array is no value (rejected below as before), not channels.
+      else if (Array.isArray(v)) {
+        const p = arrayFields(path, v, rule, fields);
+        if (p !== null) fields.push({ path, value: null, problem: p });
+        leaves += Math.min(v.length, MAX_ARRAY_FIELDS);
+        continue;
+      }
       const field = scalarField(isValue ? '' : path, v, rule);
       const state = field === null && onOff !== undefined && (typeof v === 'boolean' || typeof v === 'string') ? onOff(isValue ? '' : path, v) : null;
       if (field !== null) fields.push(field);
@@ -131,4 +160,35 @@ export function objectFields(
     }
   }
   return { fields, problem: null };
+}
+
+/** What an array's elements are, for a problem's detail: `texts`, `objects` … (the first element that is no number). */
+function kindOf(v: unknown): string {
+  if (typeof v === 'string') return 'texts';
+  if (typeof v === 'boolean') return 'booleans';
+  if (Array.isArray(v)) return 'arrays';
+  return 'objects';
+}
+
+/**
+ * The element fields of the array `a` at `path` (`<path>.<i>`, each read as scalarField reads a number: null a missing
+ * reading, a numeric text its number, a non-finite or out-of-range one its problem) appended to `out`; or, reading
+ * none of them, the array's problem: an element that is no number (a text, an object, an array, a boolean:
+ * `not_a_number`), or more than MAX_ARRAY_FIELDS elements (`too_many_streams`). An empty array has no field.
+ */
+function arrayFields(path: string, a: readonly unknown[], rule: DecodeRule, out: DecodedField[]): Problem | null {
+  if (a.length > MAX_ARRAY_FIELDS) {
+    return { reason: 'too_many_streams', detail: `field ${path} is an array of ${a.length} elements: one stream per element is read up to ${MAX_ARRAY_FIELDS} (a longer array is a list, not that many sensors)` };
+  }
+  const from = out.length;
+  for (let i = 0; i < a.length; i++) {
+    const e = a[i];
+    const field = scalarField(`${path}.${i}`, e, rule);
+    if (field === null) {
+      out.length = from;
+      return { reason: 'not_a_number', detail: `field ${path} is an array of ${kindOf(e)} (element ${i}: ${typeof e === 'string' ? `"${describeValue(e)}"` : describeValue(e)}): only an array of numbers is read, one stream per element` };
+    }
+    out.push(field);
+  }
+  return null;
 }
