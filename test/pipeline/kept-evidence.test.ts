@@ -73,6 +73,10 @@
  * just before it make its value (runs.ts recentRunSurprise), whose state the snapshot holds (shortMeans.recent, the
  * latest readings' values); the sample of outputs is unchanged, the last reading's stuck evidence moves (0.72 and 0.73
  * → 0.60, its run's value taken before by those readings), and every other field of the snapshot is unchanged.
+ * Written again at the thirty-seventh session's integration (int37b: aftershift and stuckon merged), a detection change:
+ * a step that held is taught at its episode's end unless the episode came back from it, and the snapshot holds the
+ * steps withheld so (stepsBack, empty here); the sample of outputs is unchanged (its assertion passed before the
+ * fixture was written again), and every other field of the snapshot too.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
