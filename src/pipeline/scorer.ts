@@ -2148,8 +2148,10 @@ export class StreamScorer {
       if (cold !== undefined && cold[c] > held) held = cold[c];
       // A step that was not undone holds its episode while the readings are further from the level it left than
       // normal operation ever moved over as many readings (CycleProfile.unreturned).
-      // Not a step that fell back from a drift into the envelope the channel had left (Episode.fellBack).
-      if (held < this.holdSurprise && this.unreturnedHolds && !ep.silent && ep.readings >= 2 && ep.fellBack?.[c] !== true && s.cycles[c].unreturned(r.item.values[c], steps, shortSpan(this.opts.smooth), this.opts.learnReadings, ep.came?.[c], ep.readings)) held = this.holdSurprise;
+      // Not a step that fell back from a drift into the envelope the channel had left (Episode.fellBack), nor a
+      // cumulative counter's (judgeCounter: its total never comes back, and its level is not judged; a jump of its
+      // total is told by its rate, and the episode ends once the rate is back: tryout 38, finding 5).
+      if (held < this.holdSurprise && this.unreturnedHolds && r.item.counter === undefined && !ep.silent && ep.readings >= 2 && ep.fellBack?.[c] !== true && s.cycles[c].unreturned(r.item.values[c], steps, shortSpan(this.opts.smooth), this.opts.learnReadings, ep.came?.[c], ep.readings)) held = this.holdSurprise;
     }
     if (held >= this.holdSurprise) {
       s.holding = true;

@@ -17,12 +17,10 @@ import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { runDaemonUntilSignal } from '../../src/cli/run.js';
 import type { CommandContext } from '../../src/cli/context.js';
-import type { ScoredReading } from '../../src/contract/types.js';
 import type { Daemon } from '../../src/daemon.js';
-import { realAdapters } from '../../src/daemon/adapters.js';
 import { DaemonProcess, builtAndModelsPresent } from '../helpers/daemon.js';
-import { Gate } from '../helpers/gate.js';
-import { capturingLogger, inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
+import { gatedDaemon, keyOf } from '../helpers/gated-daemon.js';
+import { useCleanups } from '../helpers/in-process.js';
 import { mosquittoAvailable, startMosquitto } from '../helpers/mosquitto.js';
 import { getJson, waitFor } from '../helpers/net.js';
 
@@ -36,9 +34,6 @@ const WARM = 40;
 const BURST = 120;
 /** Readings per sensor published after the restart. */
 const LIVE = 20;
-
-/** `reading`'s stream and device time, as a key. */
-const keyOf = (r: { stream: string; ts: number }): string => `${r.stream}@${r.ts}`;
 
 /**
  * Takes this process's own SIGTERM and SIGINT listeners (the test runner's) off until the test's cleanups, so that a
@@ -70,64 +65,10 @@ function recordingContext(daemon: Daemon): { ctx: CommandContext; exits: number[
 }
 
 describe.skipIf(!ready)('a second signal cuts the stop short and keeps the readings not scored (in-process, real mosquitto)', () => {
-  /** A daemon on mosquitto with its model gated, a sensor client, and a burst taken in and held at the gate. */
-  async function loadedDaemon(tag: string): Promise<{
-    daemon: Daemon;
-    gate: Gate;
-    lines: { level: number; msg: string }[];
-    logger: ReturnType<typeof capturingLogger>['logger'];
-    runs: ScoredReading[][];
-    published: string[];
-    publish: (count: number) => Promise<void>;
-    restart: () => Promise<Daemon>;
-  }> {
-    const broker = await startMosquitto(cleanups);
-    const dataDir = tempDataDir(`anomalyd-${tag}-`, cleanups);
-    const gate = new Gate();
-    const overrides = {
-      mqtt: { url: broker.url, clientId: `${tag}-${process.pid}`, clean: false, qos: 1 },
-      http: { enabled: false },
-      // A minute: the drain would wait for the gate that long; only the second signal ends it.
-      shutdown: { deadlineMs: 60_000 },
-    } as const;
-    const runs: ScoredReading[][] = [[], []];
-    const first = capturingLogger();
-    const { daemon } = await inProcessDaemon({
-      dataDir,
-      brokerUrl: broker.url,
-      overrides,
-      clock: null,
-      adapters: { loadModel: gate.loader(realAdapters.loadModel) },
-      onReading: (r) => runs[0].push(r),
-      logger: first.logger,
-      cleanups,
-    });
-    const sensor = await mqtt.connectAsync(broker.url, { clientId: `${tag}-sensor-${process.pid}`, clean: false });
-    cleanups.push(() => sensor.endAsync(true));
-    const t0 = Math.floor(Date.now() / 1000) * 1000 - (WARM + BURST + LIVE + 10) * 1000;
-    const published: string[] = [];
-    let next = 0;
-    const publish = async (count: number): Promise<void> => {
-      for (let k = 0; k < count; k++, next++) {
-        for (const [s, topic] of SENSORS.entries()) {
-          const ts = t0 + next * 1000;
-          await sensor.publishAsync(topic, JSON.stringify({ ts, value: Number((20 + 3 * s + Math.sin(next / 5 + s)).toFixed(3)) }), { qos: 1 });
-          published.push(keyOf({ stream: topic.slice('sensors/'.length), ts }));
-        }
-      }
-    };
-    await publish(WARM);
-    await waitFor(() => runs[0].length >= WARM * SENSORS.length, 60_000, 'the warm-up readings scored');
-    gate.close();
-    await publish(BURST);
-    await waitFor(() => daemon.counters.readings >= (WARM + BURST) * SENSORS.length, 60_000, 'the burst taken in');
-    await waitFor(() => gate.held > 0, 60_000, 'a model call held at the gate');
-    const restart = async (): Promise<Daemon> => {
-      const { daemon: two } = await inProcessDaemon({ dataDir, brokerUrl: broker.url, overrides, clock: null, onReading: (r) => runs[1].push(r), cleanups });
-      return two;
-    };
-    return { daemon, gate, lines: first.lines, logger: first.logger, runs, published, publish, restart };
-  }
+  /** A daemon on mosquitto with its model gated and a burst taken in and held at the gate (test/helpers/gated-daemon.ts). */
+  const loadedDaemon = (tag: string): ReturnType<typeof gatedDaemon> =>
+    // A minute's deadline: the drain would wait for the gate that long; only the second signal ends it.
+    gatedDaemon({ tag, qos: 1, deadlineMs: 60_000, sensors: SENSORS, warm: WARM, burst: BURST, total: WARM + BURST + LIVE, cleanups });
 
   it('SIGTERM, then SIGTERM while the drain waits: exit 1 after the unscored readings are kept; the restart scores every reading exactly once', async () => {
     const { daemon, gate, lines, logger, runs, published, publish, restart } = await loadedDaemon('stop-forced');

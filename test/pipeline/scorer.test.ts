@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EVIDENCE, StreamScorer, shortSpan } from '../../src/pipeline/scorer.js';
+import { EVIDENCE, type ScorerOptions, StreamScorer, shortSpan } from '../../src/pipeline/scorer.js';
 import { KeptEvidence, type PackedEvidence } from '../../src/pipeline/kept-evidence.js';
 import type { StepResult } from '../../src/pipeline/steps.js';
 import { stepResult } from '../helpers/step-result.js';
@@ -763,26 +763,41 @@ describe('StreamScorer: snapshot', () => {
     expect(restored.openAnomaly('s')).toBe(rare.anomalyId);
   });
 
+  /**
+   * Scores `rows` ([T, C] sensor units, one reading a second) straight through with `opts`, the first `learning`
+   * readings as the learning period; then, for each cut, a scorer fed up to the cut (exclusive) is snapshot, sent
+   * through JSON and restored into a new one, which must score the next `span` readings (to the end by default) as the
+   * straight run did (surprise and deviation to 9 places, status). `inspect` sees each scorer at its cut and the
+   * snapshot restored (a test asserts there the state it checkpoints).
+   * @returns the straight run's outputs, [T]
+   */
+  function resumedAlike<S>(rows: readonly number[][], opts: ScorerOptions, learning: number, cuts: readonly number[], inspect: (saved: S, first: StreamScorer) => void, span = Number.POSITIVE_INFINITY): ReturnType<StreamScorer['score']>['scored'][] {
+    let ids = 0;
+    const deps = { newId: () => `e${++ids}`, priorsFor: () => null };
+    const straight = new StreamScorer(opts, deps);
+    const a = rows.map((v, i) => straight.score(step(i, v), i < learning).scored);
+    for (const cut of cuts) {
+      const first = new StreamScorer(opts, deps);
+      for (let i = 0; i < cut; i++) first.score(step(i, rows[i]), i < learning);
+      const saved = JSON.parse(JSON.stringify(first.snapshot('s'))) as S;
+      inspect(saved, first);
+      const resumed = new StreamScorer(opts, deps);
+      resumed.restore('s', saved);
+      for (let i = cut; i < Math.min(rows.length, cut + span); i++) {
+        const b = resumed.score(step(i, rows[i]), false).scored;
+        expect(b.surprise).toBeCloseTo(a[i].surprise, 9);
+        expect(b.deviation).toBeCloseTo(a[i].deviation, 9);
+        expect(b.status).toBe(a[i].status);
+      }
+    }
+    return a;
+  }
+
   it('a restored stream scores as one never interrupted, also inside an open episode', () => {
     const z = normal(61);
     // Channel a faults at 1500 (still open at the snapshot, 1550); b is noise with repeats (runs for stuck).
     const rows = Array.from({ length: 1800 }, (_, i) => [10 + z() + (i >= 1500 && i < 1700 ? 6 : 0), Math.round(10 + z())]);
-    const opts = { ...TEST_SCORER, threshold: 0.99999 };
-    let ids = 0;
-    const deps = { newId: () => `e${++ids}`, priorsFor: () => null };
-    const straight = new StreamScorer(opts, deps);
-    const first = new StreamScorer(opts, deps);
-    const a = rows.map((v, i) => straight.score(step(i, v), i < 500).scored);
-    for (let i = 0; i < 1550; i++) first.score(step(i, rows[i]), i < 500);
-    expect(first.openAnomaly('s')).not.toBeNull();
-    const resumed = new StreamScorer(opts, deps);
-    resumed.restore('s', JSON.parse(JSON.stringify(first.snapshot('s'))));
-    for (let i = 1550; i < rows.length; i++) {
-      const b = resumed.score(step(i, rows[i]), false).scored;
-      expect(b.surprise).toBeCloseTo(a[i].surprise, 9);
-      expect(b.deviation).toBeCloseTo(a[i].deviation, 9);
-      expect(b.status).toBe(a[i].status);
-    }
+    resumedAlike(rows, { ...TEST_SCORER, threshold: 0.99999 }, 500, [1550], (_saved, first) => expect(first.openAnomaly('s')).not.toBeNull());
   });
 
   it('restores a checkpoint taken inside an episode that may become the new normal (its gathered evidence holds NaN where no run ended)', () => {
@@ -790,29 +805,15 @@ describe('StreamScorer: snapshot', () => {
     // Channel a shifts at 1500 and stays (an episode gathering what a new normal would teach); b is noise with
     // repeats, so the stuck evidence it teaches (a run's length when it ends) is NaN at most readings.
     const rows = Array.from({ length: 1800 }, (_, i) => [10 + z() + (i >= 1500 ? 6 : 0), Math.round(10 + z())]);
-    const opts = { ...TEST_SCORER, threshold: 0.99999, newNormalAfter: 1000 };
-    let ids = 0;
-    const deps = { newId: () => `e${++ids}`, priorsFor: () => null };
-    const straight = new StreamScorer(opts, deps);
-    const first = new StreamScorer(opts, deps);
-    const a = rows.map((v, i) => straight.score(step(i, v), i < 500).scored);
-    for (let i = 0; i < 1550; i++) first.score(step(i, rows[i]), i < 500);
-    expect(first.openAnomaly('s')).not.toBeNull();
-    const saved = JSON.parse(JSON.stringify(first.snapshot('s'))) as { episodeEvidence: PackedEvidence };
-    // Packed (base64 of doubles): NaN is kept as NaN through JSON.
-    const kept = new KeptEvidence(EVIDENCE.length, 2);
-    kept.unpack(saved.episodeEvidence);
-    expect(kept.length).toBeGreaterThan(0);
-    const stuck = EVIDENCE.indexOf('stuck');
-    expect(Array.from({ length: kept.length }, (_, i) => kept.view(i, stuck)).some((v) => v !== null && v.some(Number.isNaN))).toBe(true);
-    const resumed = new StreamScorer(opts, deps);
-    resumed.restore('s', saved);
-    for (let i = 1550; i < rows.length; i++) {
-      const b = resumed.score(step(i, rows[i]), false).scored;
-      expect(b.surprise).toBeCloseTo(a[i].surprise, 9);
-      expect(b.deviation).toBeCloseTo(a[i].deviation, 9);
-      expect(b.status).toBe(a[i].status);
-    }
+    resumedAlike<{ episodeEvidence: PackedEvidence }>(rows, { ...TEST_SCORER, threshold: 0.99999, newNormalAfter: 1000 }, 500, [1550], (saved, first) => {
+      expect(first.openAnomaly('s')).not.toBeNull();
+      // Packed (base64 of doubles): NaN is kept as NaN through JSON.
+      const kept = new KeptEvidence(EVIDENCE.length, 2);
+      kept.unpack(saved.episodeEvidence);
+      expect(kept.length).toBeGreaterThan(0);
+      const stuck = EVIDENCE.indexOf('stuck');
+      expect(Array.from({ length: kept.length }, (_, i) => kept.view(i, stuck)).some((v) => v !== null && v.some(Number.isNaN))).toBe(true);
+    });
   });
 
   it('restores a checkpoint taken while an episode holds a rest to be taught at its end', () => {
@@ -820,80 +821,32 @@ describe('StreamScorer: snapshot', () => {
     // never seen: one episode, whose rest at 12 waits for its end to be taught), back to 9, then 12 again; b is noise.
     const z = normal(65);
     const rows = Array.from({ length: 3000 }, (_, i) => [i < 150 ? 10 : i >= 1200 && i < 1400 ? 12 : i >= 1400 && i < 1600 ? 11.5 : i >= 2200 && i < 2400 ? 12 : 9, 10 + z()]);
-    const opts = { ...TEST_SCORER, newNormalAfter: 1000 };
-    let ids = 0;
-    const deps = { newId: () => `e${++ids}`, priorsFor: () => null };
-    const straight = new StreamScorer(opts, deps);
-    const a = rows.map((v, i) => straight.score(step(i, v), i < 1000).scored);
+    const a = resumedAlike<{ rests: unknown[]; quiet: unknown[][] }>(rows, { ...TEST_SCORER, newNormalAfter: 1000 }, 1000, [1450], (saved) => {
+      expect(saved.rests.length).toBeGreaterThan(0);
+      expect(saved.quiet[0].length).toBeGreaterThan(0);
+    });
     expect(a[1200].status).toBe('anomalous');
-    const first = new StreamScorer(opts, deps);
-    for (let i = 0; i < 1450; i++) first.score(step(i, rows[i]), i < 1000);
-    const saved = JSON.parse(JSON.stringify(first.snapshot('s'))) as { rests: unknown[]; quiet: unknown[][] };
-    expect(saved.rests.length).toBeGreaterThan(0);
-    expect(saved.quiet[0].length).toBeGreaterThan(0);
-    const resumed = new StreamScorer(opts, deps);
-    resumed.restore('s', saved);
-    for (let i = 1450; i < rows.length; i++) {
-      const b = resumed.score(step(i, rows[i]), false).scored;
-      expect(b.surprise).toBeCloseTo(a[i].surprise, 9);
-      expect(b.deviation).toBeCloseTo(a[i].deviation, 9);
-      expect(b.status).toBe(a[i].status);
-    }
   });
 
+  /** Channel a sits at 9 for the learning period, then switches between 9 and 11 every 100 readings from 600 on; b is noise. */
+  const switching = (z: () => number): number[][] => Array.from({ length: 1500 }, (_, i) => [(i >= 600 && Math.floor(i / 100) % 2 === 0 ? 11 : 9) + 0.05 * z(), 10 + z()]);
+
   it('restores a checkpoint taken while a rare step waits to be confirmed', () => {
-    const z = normal(64);
-    // Channel a sits at 9 for the learning period, then switches between 9 and 11 every 100 readings: its first
-    // switch opens an episode and waits 16 readings to be confirmed as a step (taught) or not; b is noise.
-    const rows = Array.from({ length: 1500 }, (_, i) => [(i >= 600 && Math.floor(i / 100) % 2 === 0 ? 11 : 9) + 0.05 * z(), 10 + z()]);
-    const opts = { ...TEST_SCORER, threshold: 0.99999 };
-    let ids = 0;
-    const deps = { newId: () => `e${++ids}`, priorsFor: () => null };
-    const straight = new StreamScorer(opts, deps);
-    const a = rows.map((v, i) => straight.score(step(i, v), i < 500).scored);
+    // The first switch opens an episode and waits 16 readings to be confirmed as a step (taught) or not.
+    const a = resumedAlike<{ steps: unknown[] }>(switching(normal(64)), { ...TEST_SCORER, threshold: 0.99999 }, 500, [605], (saved) => expect(saved.steps.length).toBeGreaterThan(0));
     expect(a[600].status).toBe('anomalous');
-    const first = new StreamScorer(opts, deps);
-    for (let i = 0; i < 605; i++) first.score(step(i, rows[i]), i < 500);
-    const saved = JSON.parse(JSON.stringify(first.snapshot('s'))) as { steps: unknown[] };
-    expect(saved.steps.length).toBeGreaterThan(0);
-    const resumed = new StreamScorer(opts, deps);
-    resumed.restore('s', saved);
-    for (let i = 605; i < rows.length; i++) {
-      const b = resumed.score(step(i, rows[i]), false).scored;
-      expect(b.surprise).toBeCloseTo(a[i].surprise, 9);
-      expect(b.deviation).toBeCloseTo(a[i].deviation, 9);
-      expect(b.status).toBe(a[i].status);
-    }
   });
 
   it('restores a checkpoint taken while a step that held waits for its episode to end, or was withheld when it came back', () => {
-    const z = normal(64);
-    // As above: a switches between 9 and 11 every 100 readings from 600 on. A step that held while its episode was
-    // open waits for the episode's end (settleSteps); one whose episode came back from it is withheld (stepsBack).
-    const rows = Array.from({ length: 1500 }, (_, i) => [(i >= 600 && Math.floor(i / 100) % 2 === 0 ? 11 : 9) + 0.05 * z(), 10 + z()]);
-    const opts = { ...TEST_SCORER, threshold: 0.99999 };
-    let ids = 0;
-    const deps = { newId: () => `e${++ids}`, priorsFor: () => null };
-    const straight = new StreamScorer(opts, deps);
-    const a = rows.map((v, i) => straight.score(step(i, v), i < 500).scored);
+    // A step that held while its episode was open waits for the episode's end (settleSteps); one whose episode came
+    // back from it is withheld (stepsBack).
     let held = 0;
     let withheld = 0;
-    for (let cut = 605; cut < 1300; cut += 15) {
-      ids = 0;
-      const first = new StreamScorer(opts, deps);
-      for (let i = 0; i < cut; i++) first.score(step(i, rows[i]), i < 500);
-      const saved = JSON.parse(JSON.stringify(first.snapshot('s'))) as { steps: { held?: boolean }[]; stepsBack?: unknown[] };
+    const cuts = Array.from({ length: Math.ceil((1300 - 605) / 15) }, (_, k) => 605 + 15 * k);
+    resumedAlike<{ steps: { held?: boolean }[]; stepsBack?: unknown[] }>(switching(normal(64)), { ...TEST_SCORER, threshold: 0.99999 }, 500, cuts, (saved) => {
       if (saved.steps.some((x) => x.held === true)) held++;
       if ((saved.stepsBack ?? []).length > 0) withheld++;
-      const resumed = new StreamScorer(opts, deps);
-      resumed.restore('s', saved);
-      for (let i = cut; i < Math.min(rows.length, cut + 250); i++) {
-        const b = resumed.score(step(i, rows[i]), false).scored;
-        expect(b.surprise).toBeCloseTo(a[i].surprise, 9);
-        expect(b.deviation).toBeCloseTo(a[i].deviation, 9);
-        expect(b.status).toBe(a[i].status);
-      }
-    }
+    }, 250);
     // Both states were checkpointed at some cut (else this test says nothing about them).
     expect(held).toBeGreaterThan(0);
     expect(withheld).toBeGreaterThan(0);
