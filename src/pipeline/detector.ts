@@ -78,6 +78,15 @@ export const YOUNG_GAPS = 5;
 export const YOUNG_DEAD_AFTER = 5;
 
 /**
+ * A young stream's recurring longest gap is a heartbeat only when it is a quiet of its own, at least this many times
+ * its interval (the median gap: Cadence): a report-on-change sensor whose value moved at every report for 40 minutes,
+ * a report a minute, has gaps all alike (its longest recurs, at its pace) and its first quiet is its value settled,
+ * not its death (`test/e2e/learning-silence.test.ts`). A periodic stream that missed a reading twice has a
+ * heartbeat of two intervals, ten of them its young death: told sooner by its arrivals anyway.
+ */
+export const HEARTBEAT_QUIET = 2;
+
+/**
  * A stream in its learning period whose silence is told no sooner is told once silent both `window.learningSilenceMs`
  * and this many times its longest own gap (Detector.youngDeathMs): a sparse sensor with no heartbeat (a door contact
  * quiet for a weekend, a temperature steady overnight: its longest quiet so far is hours) is not told for a quiet of
@@ -411,7 +420,8 @@ export class Detector {
   /**
    * How long (ms of the stream's own time) a stream in its learning period may be silent before it is dead, whatever
    * its arrivals judge (judgeSilence): YOUNG_DEAD_AFTER times its heartbeat once its longest own gap recurs
-   * (SendOnDelta.heartbeat: a report-on-change sensor's maximum reporting interval, seen twice), else
+   * (SendOnDelta.heartbeat: a report-on-change sensor's maximum reporting interval, seen twice) and is a quiet of its
+   * own (HEARTBEAT_QUIET times its interval at least), else
    * `learningSilenceMs` and LEARNING_SILENCE_GAPS times its longest own gap, whichever is longer (a sparse stream
    * with no heartbeat: never for a quiet of its usual kind). Infinity: past its learning period (judged as any), an
    * unknown stream, one with no own gap yet, or neither rule (no heartbeat and learningSilenceMs 0).
@@ -420,7 +430,8 @@ export class Detector {
     const test = this.sendOnDelta.get(stream);
     if (test === undefined || test === null || !this.scorer.learning(stream) || !(test.longestGapMs > 0)) return Number.POSITIVE_INFINITY;
     const heartbeat = test.heartbeat;
-    const byBeat = heartbeat > 0 ? YOUNG_DEAD_AFTER * heartbeat : Number.POSITIVE_INFINITY;
+    const interval = this.cadences.get(stream)?.intervalMs ?? 0;
+    const byBeat = heartbeat > 0 && interval > 0 && heartbeat >= HEARTBEAT_QUIET * interval ? YOUNG_DEAD_AFTER * heartbeat : Number.POSITIVE_INFINITY;
     const horizon = this.opts.learningSilenceMs ?? 0;
     const byHorizon = horizon > 0 ? Math.max(horizon, LEARNING_SILENCE_GAPS * test.longestGapMs) : Number.POSITIVE_INFINITY;
     return Math.min(byBeat, byHorizon);
