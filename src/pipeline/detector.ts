@@ -424,14 +424,17 @@ export class Detector {
    * own (HEARTBEAT_QUIET times its interval at least), else
    * `learningSilenceMs` and LEARNING_SILENCE_GAPS times its longest own gap, whichever is longer (a sparse stream
    * with no heartbeat: never for a quiet of its usual kind). Infinity: past its learning period (judged as any), an
-   * unknown stream, one with no own gap yet, or neither rule (no heartbeat and learningSilenceMs 0).
+   * unknown stream, one with no own gap or no interval yet (fewer than 3 readings), or neither rule (no heartbeat and
+   * learningSilenceMs 0).
    */
   youngDeathMs(stream: string): number {
     const test = this.sendOnDelta.get(stream);
     if (test === undefined || test === null || !this.scorer.learning(stream) || !(test.longestGapMs > 0)) return Number.POSITIVE_INFINITY;
-    const heartbeat = test.heartbeat;
+    // No interval yet (fewer than 3 readings): its silence is not judged (judgeSilence), so no young death either.
     const interval = this.cadences.get(stream)?.intervalMs ?? 0;
-    const byBeat = heartbeat > 0 && interval > 0 && heartbeat >= HEARTBEAT_QUIET * interval ? YOUNG_DEAD_AFTER * heartbeat : Number.POSITIVE_INFINITY;
+    if (!(interval > 0)) return Number.POSITIVE_INFINITY;
+    const heartbeat = test.heartbeat;
+    const byBeat = heartbeat > 0 && heartbeat >= HEARTBEAT_QUIET * interval ? YOUNG_DEAD_AFTER * heartbeat : Number.POSITIVE_INFINITY;
     const horizon = this.opts.learningSilenceMs ?? 0;
     const byHorizon = horizon > 0 ? Math.max(horizon, LEARNING_SILENCE_GAPS * test.longestGapMs) : Number.POSITIVE_INFINITY;
     return Math.min(byBeat, byHorizon);
