@@ -310,6 +310,12 @@ export const schema = section('anomalyd configuration', {
       max: 1_000_000,
       doc: 'A silence of up to this many missing readings (of the stream’s interval) means "unchanged": the missing steps hold the last value (a report-on-change sensor). A longer one is a gap: the stream’s model state resets, and `stuck` judges the silence (the steps it missed) against the stream’s own runs (SCORING.md); the daemon judges it so while it lasts, and alerts `missing data` while the sensor is still silent once it is rare (ALERTS.md, “When a silence is told”).',
     }),
+    learningSilenceMs: int({
+      default: DAY_MS,
+      min: 0,
+      max: 365 * DAY_MS,
+      doc: 'A stream in its learning period (`score.learnReadings`) whose silence is told no sooner is told `missing data` once it has been silent this long (ms) and 10 times its longest gap between readings so far, whichever is longer: a report-on-change sensor taken to send changes only, or one too young to know, is told, not never (ALERTS.md, “When a silence is told”). One whose longest gap recurs (a heartbeat, seen twice within 5 %) is told sooner, after 5 of its heartbeats. Not a sensor with fewer than 3 readings (no interval yet) nor an on/off stream that reports on change only (a door contact’s quiet is its state held). 0 = never by this.',
+    }),
   }),
   model: section('Which autoencoder to run and how to batch it.', {
     dir: str({ default: './models', doc: 'Directory holding <name>.onnx and <name>.json.' }),

@@ -49,6 +49,12 @@ export interface EvictionDeps {
   /** The sensor's reading interval in ms, or undefined / 0 while it is not known. */
   intervalOf(sensor: string): number | undefined;
   /**
+   * How long (ms) a silence of the sensor in its learning period may last before it is told dead
+   * (Detector.youngDeathMs; Infinity: no such bound): it is not evicted sooner, so that death is told (a fast
+   * report-on-change sensor's 1,000 intervals are hours, `window.learningSilenceMs` a day). Absent: no such wait.
+   */
+  youngDeathMs?(sensor: string): number;
+  /**
    * A sensor seen again that could not be revived from its checkpoint (none, or too old): resolves what the store
    * still holds open of it (a silence alarm left open at its eviction by a version before tryout 16's fix, whose
    * checkpoint is too old to revive); nothing for a sensor with none.
@@ -131,7 +137,11 @@ export class IdleEviction {
   idleSpan(sensor: string): number {
     const interval = this.deps.intervalOf(sensor);
     const byInterval = interval !== undefined && interval > 0 ? interval * this.opts.idleAfterIntervals : 0;
-    return Math.max(this.opts.idleAfterMinMs, byInterval);
+    // A young sensor is kept until a minute after its silence would be told dead (its open alert keeps it from then on),
+    // so that judgement comes first.
+    const young = this.deps.youngDeathMs?.(sensor) ?? Number.POSITIVE_INFINITY;
+    const byYoung = Number.isFinite(young) ? young + 60_000 : 0;
+    return Math.max(this.opts.idleAfterMinMs, byInterval, byYoung);
   }
 
   /** Evicts every sensor idle at now (none while the daemon is behind with its input); returns how many. */
@@ -190,7 +200,7 @@ export interface EvictionWiring {
    * The detector (src/pipeline/detector.ts): each stream's interval as its cadence learnt it, its open
    * episode, and forget() (parser slot, cadence, model state, score state).
    */
-  readonly detector: Pick<Detector, 'intervalOf' | 'openAnomaly' | 'forget'> & Partial<Pick<Detector, 'heardOnce'>>;
+  readonly detector: Pick<Detector, 'intervalOf' | 'openAnomaly' | 'forget'> & Partial<Pick<Detector, 'heardOnce' | 'youngDeathMs'>>;
   readonly board: { forget(sensor: string): void } | null;
   /** Per-stream state beyond the detector: the dashboard's series (built later, hence a getter). */
   readonly others: () => ReadonlyArray<{ forget(sensor: string): void } | null>;
@@ -223,6 +233,7 @@ export function idleEvictionFor(w: EvictionWiring, opts: EvictionOptions & { rea
   return new IdleEviction(
     {
       intervalOf: (sensor) => detector.intervalOf(sensor),
+      ...(detector.youngDeathMs !== undefined ? { youngDeathMs: (sensor: string) => detector.youngDeathMs!(sensor) } : {}),
       // Open in the detector (an alarm: a silent episode the recent history alone opened is none), or in the store
       // (an episode no detector holds: a sensor restored without it). A store that cannot answer keeps the sensor.
       stillOpen: (sensor) => {

@@ -65,10 +65,47 @@ export const OWN_QUIET_READINGS = 32;
  */
 export const YOUNG_GAPS = 5;
 
+/**
+ * A stream in its learning period whose longest quiet recurs (SendOnDelta.heartbeat: a report-on-change sensor's
+ * heartbeat, its maximum reporting interval) is dead once silent this many of those heartbeats (Detector.youngDeathMs),
+ * though its arrivals alone would take days to make the silence rare (tryout 37, finding 6: a zigbee2mqtt sensor with
+ * a 60 s heartbeat dead at its 65th reading, never told while it learnt). More than the DEAD_AFTER (2.2) of a heartbeat
+ * known after learning (src/pipeline/scorer.ts, HEARTBEAT_HELD: one that has held 12 times its length): a young one has
+ * been seen twice, and a stream with unbounded quiet whose two longest gaps came close (about 5 % · α of them:
+ * src/pipeline/send-on-delta.ts) goes on to a gap of 5 times its longest with probability about 5^−α / (k + 1) after
+ * k gaps (a power-law tail of index α; for α = 1 and k = 64, 0.3 %).
+ */
+export const YOUNG_DEAD_AFTER = 5;
+
+/**
+ * A young stream's recurring longest gap is a heartbeat only when it is a quiet of its own, at least this many times
+ * its interval (the median gap: Cadence): a report-on-change sensor whose value moved at every report for 40 minutes,
+ * a report a minute, has gaps all alike (its longest recurs, at its pace) and its first quiet is its value settled,
+ * not its death (`test/e2e/learning-silence.test.ts`). A periodic stream that missed a reading twice has a
+ * heartbeat of two intervals, ten of them its young death: told sooner by its arrivals anyway.
+ */
+export const HEARTBEAT_QUIET = 2;
+
+/**
+ * A stream in its learning period whose silence is told no sooner is told once silent both `window.learningSilenceMs`
+ * and this many times its longest own gap (Detector.youngDeathMs): a sparse sensor with no heartbeat (a door contact
+ * quiet for a weekend, a temperature steady overnight: its longest quiet so far is hours) is not told for a quiet of
+ * its usual kind. With k gaps of a power-law tail of index α, the next is 10 times the longest with probability about
+ * 10^−α / (k + 1): for α = 1, 1 % after 9 gaps (order statistics: H. A. David and H. N. Nagaraja, Order Statistics,
+ * 3rd ed., 2003, §2.1).
+ */
+export const LEARNING_SILENCE_GAPS = 10;
+
 export interface DetectorOptions {
   readonly cadence: CadenceOptions;
   readonly engine: StepEngineOptions;
   readonly scorer: ScorerOptions;
+  /**
+   * `window.learningSilenceMs` (ms, >= 0): a stream in its learning period is told silent once it has been silent
+   * this long and LEARNING_SILENCE_GAPS times its longest gap, whatever else its silence is judged by
+   * (Detector.youngDeathMs); 0 or absent: never by this.
+   */
+  readonly learningSilenceMs?: number;
 }
 
 /** The detector's options from a Config: the one mapping, shared by the daemon, replay, evaluation and bench. */
@@ -76,6 +113,7 @@ export function detectorOptions(config: Config): DetectorOptions {
   const { window, model, score, alerts } = config;
   return {
     cadence: { intervalMs: window.intervalMs, resetAfter: window.resetAfter },
+    learningSilenceMs: window.learningSilenceMs,
     engine: { hop: window.hop, length: window.length, maxBatch: model.maxBatch, normWarmup: model.normWarmup, normHorizon: model.normHorizon, batchTickMs: model.batchTickMs },
     scorer: {
       mode: score.mode,
@@ -380,6 +418,29 @@ export class Detector {
   }
 
   /**
+   * How long (ms of the stream's own time) a stream in its learning period may be silent before it is dead, whatever
+   * its arrivals judge (judgeSilence): YOUNG_DEAD_AFTER times its heartbeat once its longest own gap recurs
+   * (SendOnDelta.heartbeat: a report-on-change sensor's maximum reporting interval, seen twice) and is a quiet of its
+   * own (HEARTBEAT_QUIET times its interval at least), else
+   * `learningSilenceMs` and LEARNING_SILENCE_GAPS times its longest own gap, whichever is longer (a sparse stream
+   * with no heartbeat: never for a quiet of its usual kind). Infinity: past its learning period (judged as any), an
+   * unknown stream, one with no own gap or no interval yet (fewer than 3 readings), or neither rule (no heartbeat and
+   * learningSilenceMs 0).
+   */
+  youngDeathMs(stream: string): number {
+    const test = this.sendOnDelta.get(stream);
+    if (test === undefined || test === null || !this.scorer.learning(stream) || !(test.longestGapMs > 0)) return Number.POSITIVE_INFINITY;
+    // No interval yet (fewer than 3 readings): its silence is not judged (judgeSilence), so no young death either.
+    const interval = this.cadences.get(stream)?.intervalMs ?? 0;
+    if (!(interval > 0)) return Number.POSITIVE_INFINITY;
+    const heartbeat = test.heartbeat;
+    const byBeat = heartbeat > 0 && heartbeat >= HEARTBEAT_QUIET * interval ? YOUNG_DEAD_AFTER * heartbeat : Number.POSITIVE_INFINITY;
+    const horizon = this.opts.learningSilenceMs ?? 0;
+    const byHorizon = horizon > 0 ? Math.max(horizon, LEARNING_SILENCE_GAPS * test.longestGapMs) : Number.POSITIVE_INFINITY;
+    return Math.min(byBeat, byHorizon);
+  }
+
+  /**
    * How far an on/off stream's held-state judgement is (StreamScorer.heldProgress: `have` of the `needed` dwells of
    * its `active` state, 1 or 0, taught before a state held is judged); null for any other stream or an unknown one.
    */
@@ -423,7 +484,11 @@ export class Detector {
    * own quiet could show (OWN_QUIET_READINGS), so a sensor that dies in its first 256 readings is told a few of its
    * intervals after its death, not never (StreamScorer.judgeSilence, `settled`). Not judged (no events, deviation
    * NaN): an unknown stream, an interval not learnt yet, readings of it queued or in a model call, a stream learning
-   * with its interval not settled. See StreamScorer.judgeSilence.
+   * with its interval not settled. In its learning period, whatever else: once silent longer than youngDeathMs (five of
+   * its heartbeats when its longest gap recurs, else `learningSilenceMs` and ten times its longest gap) it is judged,
+   * and told at the threshold at least (StreamScorer.judgeSilence's `deadMs`): a report-on-change sensor taken to send
+   * changes only, or whose quiet its arrivals would take days to make rare, is told, not never. See
+   * StreamScorer.judgeSilence.
    * @param linkMs ms, >= 0; Infinity (default): only a gap is judged
    */
   judgeSilence(stream: string, arrivedAt: number, now: number, linkMs = Number.POSITIVE_INFINITY): SilenceJudgement & { readonly missed: number } {
@@ -447,8 +512,12 @@ export class Detector {
     // interval is settled, only a silence longer than every gap it has shown (its longest: a young stream's gaps are
     // few, and a silence no longer than one it already had is no news of it; with k exchangeable gaps the next exceeds
     // all of them with probability 1 / (k + 1): H. A. David and H. N. Nagaraja, Order Statistics, 3rd ed., 2003, §2.1).
-    const inLearning = young !== null ? elapsed > young.longestMs : this.silenceJudged(stream) && (cadence.settled || elapsed > cadence.longestGapMs);
-    const judged = this.scorer.judgeSilence(stream, { missed, startTs: cadence.latestTs + interval, ts: cadence.latestTs + elapsed, since, channels, ownQuiet: this.ownQuiet(stream), lateMs, inLearning, ...(young !== null ? { arrivals: young.arrivals } : {}) });
+    // And whatever that judges, once silent longer than youngDeathMs (its heartbeat's multiple, or the horizon): dead
+    // (tryout 37, finding 6: a report-on-change sensor dead in its learning period was never told).
+    const deadMs = this.youngDeathMs(stream);
+    const dead = elapsed > deadMs;
+    const inLearning = dead || (young !== null ? elapsed > young.longestMs : this.silenceJudged(stream) && (cadence.settled || elapsed > cadence.longestGapMs));
+    const judged = this.scorer.judgeSilence(stream, { missed, startTs: cadence.latestTs + interval, ts: cadence.latestTs + elapsed, since, channels, ownQuiet: this.ownQuiet(stream), lateMs, inLearning, ...(young !== null ? { arrivals: young.arrivals } : {}), ...(dead ? { deadMs } : {}) });
     return { ...judged, missed };
   }
 
@@ -975,6 +1044,8 @@ export class Detector {
           // from which its young pace is told (SendOnDelta.cadence: a power-up burst dropped).
           const gap = reading.ts - previousTs;
           const before = test.gapsKept === INTERVAL_SAMPLES - 1 ? test.cadence(BURST_FRACTION) : null;
+          // Its longest own gaps, all of them while it learns (its heartbeat: youngDeathMs).
+          if (until === undefined && !backfilled && !late && !burst) test.noteGap(gap);
           if (until === undefined && !backfilled && !late && !burst && gap > 0 && test.gap(gap) && before !== null && before.burst > 0) {
             // Its gaps now fill the window its interval settles on: the arrivals the scorer learnt counted its first
             // reports at the burst's interval (a 5 min report after a 1 s burst: 299 missed steps, which made every

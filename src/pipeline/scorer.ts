@@ -2347,10 +2347,13 @@ export class StreamScorer {
    * @param p.lateMs how late (ms, >= 0) the stream's latest reading arrived as the tail of a flushed backfill
    *   (Detector.flushedLate), 0 by default: the silence is judged on `ts` (its length since that reading arrived),
    *   and its events are told to `ts + lateMs`, the time now on the arrival clock (tryout 31, finding 1)
+   * @param p.deadMs with `p.inLearning`: the caller found the stream dead (Detector.youngDeathMs: ms of data time, > 0):
+   *   a silence longer than this (data time since its latest reading) is judged at the threshold at least, also with
+   *   no history ready to judge it against
    */
   judgeSilence(
     stream: string,
-    p: { readonly missed: number; readonly startTs: number; readonly ts: number; readonly since: number; readonly channels: readonly string[]; readonly ownQuiet?: boolean; readonly lateMs?: number; readonly inLearning?: boolean; readonly arrivals?: Float64Array },
+    p: { readonly missed: number; readonly startTs: number; readonly ts: number; readonly since: number; readonly channels: readonly string[]; readonly ownQuiet?: boolean; readonly lateMs?: number; readonly inLearning?: boolean; readonly arrivals?: Float64Array; readonly deadMs?: number },
   ): SilenceJudgement {
     const s = this.streams.get(stream);
     if (s === undefined || s.last === null || s.C !== p.channels.length || !(p.missed >= 1)) return { deviation: Number.NaN, events: [] };
@@ -2359,7 +2362,7 @@ export class StreamScorer {
     // An on/off stream that reports on change only is quiet while its state holds: not its death (OnOffDwell).
     if (s.onOff && s.onOffDwell.reportsChangesOnly) return { deviation: Number.NaN, events: [] };
     const ep = s.episode;
-    const silence = this.silenceOf(s, p.missed, p.ts - s.lastArrival, (c) => busyRun(s.runModel, c * RUN_STATE), p.ownQuiet === true, p.inLearning === true ? p.arrivals : undefined);
+    const silence = this.silenceOf(s, p.missed, p.ts - s.lastArrival, (c) => busyRun(s.runModel, c * RUN_STATE), p.ownQuiet === true, p.inLearning === true ? p.arrivals : undefined, p.inLearning === true ? p.deadMs : undefined);
     if (silence === null) return { deviation: Number.NaN, events: [] };
     const { deviation, evidence, channels } = silence;
     // The silence's reach as told (its events' end, its episode's last time): on the arrival clock for a flushed tail.
@@ -2492,9 +2495,11 @@ export class StreamScorer {
    * more than DEAD_AFTER heartbeats (`silentMs`, data time since its latest reading) is judged at the threshold at
    * least: the sensor is silent (its arrivals' beta-geometric tail and its runs told a 10 s room sensor's 2 h death
    * after 3.6 heartbeats, or never). `young`: arrivals to judge it against in place of the stream's (judgeSilence's
-   * p.arrivals). Null when no channel's history is ready (nothing judged).
+   * p.arrivals). `youngDeadMs`: a young stream's silence (ms of data time) beyond which it is dead (judgeSilence's
+   * p.deadMs), floored at the threshold as a heartbeat's DEAD_AFTER is. Null when no channel's history is ready
+   * (nothing judged), unless the silence is longer than `youngDeadMs` (the threshold then, no history having spoken).
    */
-  private silenceOf(s: StreamScore, missed: number, silentMs: number, busy: (c: number) => boolean, ownQuiet = false, young?: Float64Array): SilenceVerdict | null {
+  private silenceOf(s: StreamScore, missed: number, silentMs: number, busy: (c: number) => boolean, ownQuiet = false, young?: Float64Array, youngDeadMs = Number.POSITIVE_INFINITY): SilenceVerdict | null {
     const arrivals = young ?? s.arrivals;
     // Its heartbeat, once its longest quiet has held HEARTBEAT_HELD times its length (0: not known yet). Before it is known, its silence is judged on its
     // arrivals alone at any length: its runs know nothing of its quiet (a 10 s room sensor's first day: a 28 min quiet
@@ -2503,7 +2508,7 @@ export class StreamScorer {
     const heartbeat = ownQuiet && s.quietestMs > 0 && s.lastArrival - s.quietestAt >= HEARTBEAT_HELD * s.quietestMs ? s.quietestMs : 0;
     const own = ownQuiet && arrivalsKnown(arrivals) && (heartbeat === 0 || missed <= QUIET_BEYOND * s.quietest);
     // More than DEAD_AFTER heartbeats: the sensor is silent (floored at the threshold below), told in its own heartbeats.
-    const dead = heartbeat > 0 && silentMs > DEAD_AFTER * heartbeat;
+    const dead = (heartbeat > 0 && silentMs > DEAD_AFTER * heartbeat) || silentMs > youngDeadMs;
 
     const row = own ? null : s.reference[STUCK];
     const e = Math.log1p(missed);
@@ -2528,8 +2533,8 @@ export class StreamScorer {
       n++;
       if (sur > max) max = sur;
     }
-    if (n === 0) return null;
-    const penalty = Math.log10(n);
+    if (n === 0 && !dead) return null;
+    const penalty = n === 0 ? 0 : Math.log10(n);
     if (dead && max - penalty < this.thresholdSurprise) {
       max = this.thresholdSurprise + penalty;
       for (let c = 0; c < s.C; c++) channels[c] = Math.max(channels[c], max);

@@ -38,6 +38,17 @@
  * youngCadence tells a power-up burst, its interval and its arrivals; the gaps recorded when its latest repeat and its
  * latest small change (each channel under SMALL_CHANGE of its median move) came (periodic reporting, after a power-up
  * burst or not); and whether, and when, it ended a quiet of its own at the interval then known (`quiet`). The detector tracks them only while the stream learns.
+ *
+ * And, over all its own gaps while it learns (not only the first INTERVAL_SAMPLES), its HEARTBEAT_TOP longest
+ * (noteGap): its longest quiet, and whether that quiet recurs (heartbeat), which Detector.youngDeathMs asks. A
+ * report-on-change sensor with a heartbeat (zigbee2mqtt: a report at the device's maximum reporting interval when its
+ * value did not move, ZCL's "maximum reporting interval") keeps quiet up to that interval and no longer, so its longest
+ * gaps pile up at it: the longest gap seen again, within HEARTBEAT_SPREAD, is its heartbeat. A stream whose quiet has
+ * no bound (a door contact, a Home Assistant statestream sensor that sends on change only) rarely repeats its longest
+ * gap so closely: for independent gaps with a power-law tail P(X > x) ∝ x^−α (the heaviest a quiet's), α times the log
+ * ratio of the two longest is a standard exponential (the spacings of exponential order statistics: H. A. David and
+ * H. N. Nagaraja, Order Statistics, 3rd ed., 2003, §2.5), so the two are within 1 + s of each other with probability
+ * 1 − (1 + s)^−α: about 5 % · α at s = 5 %.
  */
 
 import { median } from '../explain/robust.js';
@@ -55,6 +66,16 @@ export const SEND_ON_DELTA_CHANGES = 32;
 
 /** A small change, periodic evidence for a young stream's pace (periodicAfter): each channel moved by less than this share of its median move. */
 export const SMALL_CHANGE = 0.5;
+
+/** How many of its longest own gaps a young stream keeps (SendOnDelta.noteGap): the longest, and those that recur near it. */
+export const HEARTBEAT_TOP = 3;
+
+/**
+ * A gap within this share of the longest is that longest gap again (SendOnDelta.heartbeat): a heartbeat timer's
+ * jitter (a report 60.0 to 62.5 s after the one before in tryout 37's zigbee2mqtt publisher: 4 %), and about 5 % · α
+ * of the streams with unbounded quiet (the module comment).
+ */
+export const HEARTBEAT_SPREAD = 0.05;
 
 /** A stream's send-on-delta test and young facts, as checkpointed. */
 export interface SendOnDeltaState {
@@ -84,6 +105,8 @@ export interface SendOnDeltaState {
   readonly floor?: number;
   /** Own gaps recorded when the latest quiet of its own ended (>= 0); absent: none, or one before this was kept (`quiet` then ends the tests whatever the burst). */
   readonly quietAt?: number;
+  /** Its longest own gaps so far, ms (> 0, at most HEARTBEAT_TOP, longest first: SendOnDelta.noteGap); absent: none (states written before it: learnt again). */
+  readonly longest?: readonly number[];
 }
 
 /**
@@ -160,6 +183,8 @@ export class SendOnDelta {
   /** The least relative move (relativeMove) of the pairs after the kept ones; Infinity: none yet. */
   private floorBeyond = Number.POSITIVE_INFINITY;
   private readonly gapsMs: number[] = [];
+  /** Its HEARTBEAT_TOP longest own gaps, ms, longest first (noteGap). */
+  private readonly longest: number[] = [];
   private repeatAt = -1;
   private smallAt = -1;
   /** Own gaps recorded when the latest quiet of its own ended; -1: none; QUIET_UNPLACED: restored without it. */
@@ -174,6 +199,33 @@ export class SendOnDelta {
     if (!(ms > 0 && Number.isFinite(ms) && this.gapsMs.length < INTERVAL_SAMPLES)) return false;
     this.gapsMs.push(ms);
     return true;
+  }
+
+  /**
+   * Takes one of the stream's own gaps (ms, > 0; as `gap`: not the caller's deafness, a backfill's or a late
+   * backlog's) for its longest (HEARTBEAT_TOP of them), whatever how many came before. A non-finite or non-positive
+   * gap is ignored.
+   */
+  noteGap(ms: number): void {
+    if (!(ms > 0 && Number.isFinite(ms))) return;
+    if (this.longest.length === HEARTBEAT_TOP && ms <= this.longest[HEARTBEAT_TOP - 1]) return;
+    this.longest.push(ms);
+    this.longest.sort((a, b) => b - a);
+    if (this.longest.length > HEARTBEAT_TOP) this.longest.length = HEARTBEAT_TOP;
+  }
+
+  /** Its longest own gap, ms (noteGap; 0 before any). */
+  get longestGapMs(): number {
+    return this.longest[0] ?? 0;
+  }
+
+  /**
+   * Its heartbeat, ms: its longest own gap (noteGap) when the second longest is within HEARTBEAT_SPREAD of it (its
+   * longest quiet recurs: a bound it keeps, the module comment); 0 when it does not, or with fewer than two gaps.
+   */
+  get heartbeat(): number {
+    if (this.longest.length < 2) return 0;
+    return this.longest[1] * (1 + HEARTBEAT_SPREAD) >= this.longest[0] ? this.longest[0] : 0;
   }
 
   /** How many of its own gaps are kept (0 … INTERVAL_SAMPLES). */
@@ -335,6 +387,7 @@ export class SendOnDelta {
       ...(this.smallAt >= 0 ? { smallAt: this.smallAt } : {}),
       ...(Number.isFinite(this.floorBeyond) ? { floor: this.floorBeyond } : {}),
       ...(this.quietAt >= 0 && this.quietAt !== QUIET_UNPLACED ? { quietAt: this.quietAt } : {}),
+      ...(this.longest.length > 0 ? { longest: [...this.longest] } : {}),
     };
   }
 
@@ -346,7 +399,7 @@ export class SendOnDelta {
    */
   static fromJSON(json: unknown): SendOnDelta {
     if (typeof json !== 'object' || json === null) throw new Error('send-on-delta state: not an object');
-    const { pairs, levels, ended, levelsEnded, repeated, quiet, changes, gaps, repeatAt, smallAt, changeAt, floor, quietAt } = json as { [K in keyof SendOnDeltaState]?: unknown };
+    const { pairs, levels, ended, levelsEnded, repeated, quiet, changes, gaps, repeatAt, smallAt, changeAt, floor, quietAt, longest } = json as { [K in keyof SendOnDeltaState]?: unknown };
     const flag = (v: unknown): boolean => v === undefined || v === true;
     if (!flag(ended) || !flag(levelsEnded) || !flag(repeated) || !flag(quiet)) throw new Error('send-on-delta state: ended, levelsEnded, repeated and quiet must be true or absent');
     const count = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
@@ -360,6 +413,7 @@ export class SendOnDelta {
     if (changes !== undefined && !changes.every((c) => c.length === kept)) throw new Error('send-on-delta state: changes must be as many per channel');
     if (changeAt !== undefined && !(sizes(changeAt, SEND_ON_DELTA_CHANGES, (x) => Number.isInteger(x) && x >= 0) && changeAt.length === kept)) throw new Error('send-on-delta state: changeAt must be integers >= 0, one per kept change');
     if (floor !== undefined && !(typeof floor === 'number' && Number.isFinite(floor) && floor >= 0)) throw new Error('send-on-delta state: floor must be a number >= 0 or absent');
+    if (longest !== undefined && !(sizes(longest, HEARTBEAT_TOP, (x) => Number.isFinite(x) && x > 0) && longest.every((x, i) => i === 0 || x <= longest[i - 1]))) throw new Error(`send-on-delta state: longest must be at most ${HEARTBEAT_TOP} numbers > 0, longest first`);
     const t = new SendOnDelta();
     t.pairs = pairs;
     t.open = ended !== true;
@@ -374,6 +428,7 @@ export class SendOnDelta {
     t.smallAt = smallAt ?? -1;
     t.floorBeyond = floor ?? Number.POSITIVE_INFINITY;
     t.quietAt = quietAt ?? (t.quietSeen ? QUIET_UNPLACED : -1);
+    if (longest !== undefined) t.longest.push(...longest);
     return t;
   }
 }

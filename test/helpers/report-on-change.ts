@@ -4,6 +4,8 @@
  * (test/replay/report-on-change-*.test.ts) and of the daemon's status test (test/e2e/report-on-change-status.test.ts).
  */
 
+import { lcg } from './lcg.js';
+
 const MIN = 60_000;
 const DAY = 24 * 60 * MIN;
 
@@ -66,4 +68,31 @@ export function reportOnChange(o: RocOptions): [number, number][] {
     }
   }
   return rows;
+}
+
+/**
+ * tryout 37's hall sensor (try/live.cjs): a temperature drifting by a random walk, read every 1.5 to 2.5 s, sent
+ * zigbee2mqtt-style when its value to 0.1 °C changed or 60 s after the last report (its heartbeat). `n` reports from
+ * `t0` (epoch ms). The young report-on-change sensor of test/pipeline/young-roc-death.test.ts and
+ * test/e2e/young-roc-death.test.ts.
+ */
+export function hallSensor(seed: number, n: number, t0: number): { ts: number; value: number }[] {
+  const rnd = lcg(seed);
+  const gauss = (): number => Math.sqrt(-2 * Math.log(rnd() || 1e-9)) * Math.cos(2 * Math.PI * rnd());
+  const out: { ts: number; value: number }[] = [];
+  let t = t0;
+  let x = 19;
+  let last = Number.NaN;
+  let lastT = -Infinity;
+  while (out.length < n) {
+    t += 1500 + Math.round(rnd() * 1000);
+    x += 0.02 * gauss() + (19 - x) * 0.01;
+    const v = Math.round(x * 10) / 10;
+    if (v !== last || t - lastT > MIN) {
+      out.push({ ts: t, value: v });
+      last = v;
+      lastT = t;
+    }
+  }
+  return out;
 }
