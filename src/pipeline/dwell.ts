@@ -567,6 +567,10 @@ export interface OnOffDwellSnapshot {
  * Such a dwell's length is not known, so it is not taught when it ends; a switch not heard at its time ends and
  * begins no dwell of known length (the state after it starts unknown: tryout 24, finding 1).
  *
+ * At its end (ended): the switch out of the active state judges the dwell it ends, as long as it lasted by the readings'
+ * own times, so a dwell that no reading or tick judged while it lasted (a history loaded with its times, a replay, a
+ * device whose check-ins did not come then) is still judged; one that reached the caller's hold level is not taught.
+ *
  * Reports on change only (reportsChangesOnly): the stream's last CHANGES_ONLY_SWITCHES switches came with no heard reading
  * between them that repeated the state (no check-in, no periodic report): its quiet is its state held, not a sign of
  * its death (the caller does not judge its silence).
