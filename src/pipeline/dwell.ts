@@ -567,6 +567,10 @@ export interface OnOffDwellSnapshot {
  * Such a dwell's length is not known, so it is not taught when it ends; a switch not heard at its time ends and
  * begins no dwell of known length (the state after it starts unknown: tryout 24, finding 1).
  *
+ * At its end (ended): the switch out of the active state judges the dwell it ends, as long as it lasted by the readings'
+ * own times, so a dwell that no reading or tick judged while it lasted (a history loaded with its times, a replay, a
+ * device whose check-ins did not come then) is still judged; one that reached the caller's hold level is not taught.
+ *
  * Reports on change only (reportsChangesOnly): the stream's last CHANGES_ONLY_SWITCHES switches came with no heard reading
  * between them that repeated the state (no check-in, no periodic report): its quiet is its state held, not a sign of
  * its death (the caller does not judge its silence).
@@ -590,16 +594,20 @@ export class OnOffDwell {
   private changesOnly = 0;
   /** The state judged (the latest step's `active`). */
   private active: 0 | 1 = 1;
+  /** The active dwell the latest step's switch ended, judged at its end (ended()); null: none, or not judged. */
+  private endedNow: { readonly since: number; readonly longestMs: number; readonly level: number; readonly surprise: number } | null = null;
 
   /**
    * Takes the next reading `x` (1 or 0; anything else is ignored) at `ts` (epoch ms), `active` the state judged (1 or
    * 0), `horizon` the dwell memory (dwells, >= 2); `unheard`: the reading is the first heard after the daemon's
-   * deafness (its time since the reading before was not all heard: see the class comment). Returns the present dwell's
-   * surprise, −log10 P(a dwell of the active state lasts at least this long), 0 when not judged (the rest state, fewer
-   * than MIN_ONOFF_DWELLS taught, no longer than the longest taught, its start unknown).
+   * deafness (its time since the reading before was not all heard: see the class comment); `hold`: the surprise (−log10
+   * P) from which an active dwell this reading ends is judged rare at its end (ended(), not taught; default: never).
+   * Returns the present dwell's surprise, −log10 P(a dwell of the active state lasts at least this long), 0 when not
+   * judged (the rest state, fewer than MIN_ONOFF_DWELLS taught, no longer than the longest taught, its start unknown).
    */
-  step(x: number, ts: number, active: number, horizon: number, unheard = false): number {
+  step(x: number, ts: number, active: number, horizon: number, unheard = false, hold = Number.POSITIVE_INFINITY): number {
     this.surpriseNow = 0;
+    this.endedNow = null;
     this.active = active === 0 ? 0 : 1;
     if (x !== 0 && x !== 1) return 0;
     if (this.state === null) return this.begin(x, ts, false);
@@ -612,6 +620,14 @@ export class OnOffDwell {
     // A switch not heard at its time: the dwell it ends and the one it begins have no known length.
     if (unheard) return this.begin(x, ts, false);
     this.changesOnly++;
+    // The dwell this switch ends, judged at its end as long as it lasted by the readings' own times (a door held open
+    // 4 h with no check-in between, or one read from a history: no tick judged it while it lasted). Kept for
+    // ended() until the next reading; one that reached `hold` is not taught (censored, as one judged rare while it
+    // lasted).
+    const endedSurprise = this.judge(ts - this.since - this.unheardMs, active);
+    this.surpriseNow = 0;
+    const ended = endedSurprise > 0 ? { since: this.since, longestMs: this.longestMs, level: this.state, surprise: endedSurprise } : null;
+    if (endedSurprise >= hold) this.rare = true;
     if (this.state === active && this.known && !this.rare && this.unheardMs === 0 && ts > this.since) {
       const keep = 1 - 1 / Math.max(2, horizon);
       const l = Math.log(ts - this.since);
@@ -621,7 +637,9 @@ export class OnOffDwell {
       this.longestMs = Math.max(this.longestMs, ts - this.since);
       this.taught++;
     }
-    return this.begin(x, ts, true);
+    this.begin(x, ts, true);
+    this.endedNow = ended;
+    return 0;
   }
 
   /** Begins a dwell in state `x` (0 or 1) at `ts` (ms); `known`: its start was heard, so its length counts. Returns 0. */
@@ -653,6 +671,7 @@ export class OnOffDwell {
    */
   judgeAt(heardMs: number): number {
     this.surpriseNow = 0;
+    this.endedNow = null;
     if (this.state === null) return 0;
     return this.judge(this.lastTs - this.since - this.unheardMs + Math.max(0, heardMs), this.active);
   }
@@ -698,6 +717,18 @@ export class OnOffDwell {
   /** The present state held since when (epoch ms), the longest the active state was held before (ms) and the state (`level`, 1 or 0), while its surprise is at least `hold`; else null. */
   held(hold: number): { readonly since: number; readonly longestMs: number; readonly level: number } | null {
     return this.surpriseNow > 0 && this.surpriseNow >= hold && this.state !== null ? { since: this.since, longestMs: this.longestMs, level: this.state } : null;
+  }
+
+  /**
+   * The active dwell that the latest step's switch ended, judged at its end as long as it lasted by the readings' own
+   * times (ts of the switch less its start, the time not heard left out), when that is at least `hold`: its start
+   * (`since`, epoch ms), the longest active dwell taught before it (ms), its state (`level`, 1 or 0) and its surprise
+   * (−log10 P, as step's); else null (no switch at the latest step, a dwell not judged: see judge). Such a dwell is not
+   * taught (step's `hold`). The caller tells it when no episode held it while it lasted (a history, a replay, a device
+   * whose check-ins did not come while it lasted: StreamScorer's ended held state).
+   */
+  ended(hold: number): { readonly since: number; readonly longestMs: number; readonly level: number; readonly surprise: number } | null {
+    return this.endedNow !== null && this.endedNow.surprise >= hold ? this.endedNow : null;
   }
 
   /** The surprise of the present dwell at the latest reading (step; 0: not judged). */

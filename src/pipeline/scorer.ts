@@ -1005,10 +1005,15 @@ export class StreamScorer {
       if (C === 1 && r.item.kind === 'reading') {
         // A reading heard after the daemon's deafness (StepItem.onOffUnheard): a switch then ends and begins no dwell
         // of known length; the same state goes on, its time not heard left out of its length (OnOffDwell).
-        const held = s.onOffDwell.step(r.item.values[0], r.item.ts, r.item.onOffActive ?? 1, this.opts.horizon, r.item.onOffUnheard === true);
+        // A dwell that this reading ends is judged at its end too (OnOffDwell.ended), rare from the hold level on.
+        const held = s.onOffDwell.step(r.item.values[0], r.item.ts, r.item.onOffActive ?? 1, this.opts.horizon, r.item.onOffUnheard === true, learning ? Number.POSITIVE_INFINITY : this.holdSurprise);
         // A dwell that began in the learning period is not judged when the period ends (OnOffDwell.spare).
         if (learning) s.onOffDwell.spare();
         s.runFloor[0] = learning ? 0 : held;
+        // The floor is a time's judgement, not a run of values': no ceiling from how often the readings just before took
+        // that value (recentRunSurprise; a door's openings each leave one reading open, so a door held open 4 h with a
+        // 50 min check-in was held to 2.9 at its check-ins and never told, tryout 38, finding 3).
+        s.runCeiling[0] = Number.POSITIVE_INFINITY;
         if (s.runFloor[0] > 0) {
           e.stuck = new Float64Array(1);
           // Its rows, never taught (so never ready): the floor alone is their surprise (fuse).
@@ -1181,6 +1186,7 @@ export class StreamScorer {
       }
     }
     const rebaseline = learning || alarmed ? false : this.lifecycle(s, r, adaptive, reference, events);
+    if (s.onOff && !learning && !alarmed && before === null && s.episode === null && r.item.kind === 'reading') this.tellEndedHeld(s, r, events);
     // A counter's rate judged far above anything seen (judgeCounter) is told with the episode it opened or holds, on
     // the events of this reading (AnomalyEvent.counterRate), the largest so far.
     if (s.rateFloor[0] > 0 && s.episode !== null && !s.episode.silent && s.ratePerHour > 0) {
@@ -2415,6 +2421,39 @@ export class StreamScorer {
       return { deviation, events: [this.event('update', source, ep, deviation)] };
     }
     return { deviation, events: [] };
+  }
+
+  /**
+   * Tells an on/off stream's active state that reading `r` ended, judged at its end far longer than its dwells allow
+   * (OnOffDwell.ended, at the threshold), when no episode held it while it lasted: no reading or tick came while it
+   * lasted that could (a door held open 4 h whose check-ins did not come then, a history loaded with its own times, a
+   * replay: tryout 38, finding 3). Its episode opens and resolves at this reading (`recovered`: the device's word that
+   * the state ended), carrying `held` (its state, its real start, the longest dwell before it), so it is told in the
+   * state's name from its opening (`door open for 4 h since 21:03, never longer than 40 s before (state held)`). Pushes
+   * the two events onto `events`; nothing when the ended dwell was not judged rare.
+   */
+  private tellEndedHeld(s: StreamScore, r: StepResult<unknown>, events: AnomalyEvent[]): void {
+    const ended = s.onOffDwell.ended(this.thresholdSurprise);
+    if (ended === null || s.C !== 1) return;
+    const ts = r.item.ts;
+    const ep: Episode = {
+      id: this.deps.newId(),
+      startTs: ts,
+      lastAboveTs: ts,
+      readings: 1,
+      peak: ended.surprise,
+      peakEvidence: { ...nanEvidence(), stuck: ended.surprise },
+      peakChannels: [ended.surprise],
+      lastReported: ended.surprise,
+      reportedAt: 1,
+      owners: [true],
+      rowPeak: 0,
+      stuckAt: 0,
+      silent: false,
+      held: { channel: 0, since: ended.since, longestMs: ended.longestMs, level: ended.level },
+    };
+    events.push(this.event('open', r, ep, ended.surprise));
+    events.push({ ...this.event('resolve', r, ep, ended.surprise), resolution: 'recovered' });
   }
 
   /**
