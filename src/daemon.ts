@@ -1833,7 +1833,7 @@ export class Daemon {
           const publish = (this.deviceSilences?.alerts(ev.anomalyId, ev.kind) ?? true) && lead === undefined;
           if (store.recordEvent(lead === undefined ? stored : { ...stored, toldWith: lead }, this.topics.alerts(ev.sensor), explanation, publish) === null) return false;
           if (member) this.deviceSilences?.memberEnded(ev.anomalyId, this.now());
-          if (lead !== undefined) this.deviceFaults?.memberEnded(ev.anomalyId, ev.endTs);
+          if (ev.kind === 'resolve') this.deviceFaults?.gone(ev.anomalyId, ev.endTs);
           if (publish) logAlert(this.log, ev, explanation);
           this.counters.events++;
           return true;

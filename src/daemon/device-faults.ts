@@ -238,6 +238,21 @@ export class DeviceFaults {
     this.w.record({ ...ev, endTs: Math.max(ev.endTs, endTs), together: [...g.fields] }, explanation);
   }
 
+  /**
+   * Episode `anomalyId` ended outside the detector's course (the operator forgot its stream: its resolve `forgotten`
+   * stored and sent by the caller): a lead's group takes no new member and holds no resolve; a member is ended.
+   */
+  gone(anomalyId: string, endTs: number): void {
+    const g = this.groups.get(anomalyId);
+    if (g !== undefined) {
+      g.ended = null;
+      g.closed = true;
+      if (g.open.size === 0) this.drop(g);
+      return;
+    }
+    this.memberEnded(anomalyId, endTs);
+  }
+
   /** Stores every held resolve as it stands (a stop): its members' episodes go on in the store only. */
   settle(): void {
     this.flush();

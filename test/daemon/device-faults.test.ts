@@ -120,6 +120,20 @@ describe('DeviceFaults', () => {
     expect(recorded.slice(n).map((e) => [e.kind, e.anomalyId])).toEqual([['resolve', 'p2']]);
   });
 
+  it('a lead forgotten by the operator takes no new field and holds no resolve', () => {
+    const { faults, recorded, turn } = book();
+    open(faults, 'Power', 'p', T0);
+    open(faults, 'Current', 'c', T0);
+    turn();
+    faults.gone('p', T0 + INTERVAL);
+    open(faults, 'ApparentPower', 'a', T0 + INTERVAL);
+    turn();
+    expect(faults.leadOf('a')).toBeUndefined();
+    const n = recorded.length;
+    faults.memberEnded('c', T0 + 2 * INTERVAL);
+    expect(recorded.length).toBe(n);
+  });
+
   it('groups nothing of a device of one stream, a device’s own episode or a silence', () => {
     const { faults } = book();
     expect(faults.hold(event('open', 'lonely', 'x', T0), null, 'lonely', 'lonely')).toBe(false);
