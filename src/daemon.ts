@@ -64,6 +64,7 @@ import type { StorageError } from './adapters/storage.js';
 import type { OwnModelProgress } from './contract/own-model.js';
 import { DeviceAvailability, SLEEP_KEY } from './daemon/availability.js';
 import { DeviceSilences } from './daemon/device-silence.js';
+import { DeviceFaults, togetherSentence } from './daemon/device-faults.js';
 import { JunkGate, type JunkGateOptions } from './daemon/junk-gate.js';
 import { KeptReadings } from './daemon/kept-readings.js';
 import { StopPublishFailures } from './daemon/stop-publish-log.js';
@@ -307,6 +308,8 @@ export class Daemon {
   private availability: DeviceAvailability | null = null;
   /** Devices whose every field went silent together: one episode each (src/daemon/device-silence.ts); made with the store. */
   private deviceSilences: DeviceSilences | null = null;
+  /** Fields of one device whose episodes opened together, told in one alert (src/daemon/device-faults.ts). */
+  private deviceFaults: DeviceFaults | null = null;
   /** The detector's parser: the units hubs state for their streams (statedUnit). */
   private parser: MessageParser | null = null;
   /** Errors of one kind logged at most once per housekeeping interval, with how many were not. */
@@ -507,6 +510,14 @@ export class Daemon {
       newId: randomUUID,
       threshold: config.score.threshold,
       timeZone: config.explain.timeZone ?? undefined,
+      log: this.log,
+    });
+    this.deviceFaults = new DeviceFaults({
+      streamsOf: (device) => this.streamsOf(device),
+      intervalOf: (stream) => this.detector?.intervalOf(stream),
+      // A stop may have closed the store by the time a held open's turn is over: it settled them first (stopAll).
+      record: (ev, explanation) => this.store !== null && this.recordEvent(this.store, ev, explanation, true),
+      later: (fn) => setImmediate(fn),
       log: this.log,
     });
 
@@ -1384,7 +1395,7 @@ export class Daemon {
       // LASTED frozen for minutes), also while its device says it is offline (no silence is judged then).
       if (detector.silenceOpen(ep.stream)) {
         const until = this.silentUntil(ep.stream, ep.lastAboveTs);
-        store.touchAnomaly(ep.id, Math.max(ep.lastAboveTs, until), ep.readings, this.signals?.retellSilence(ep.id, until) ?? null);
+        store.touchAnomaly(ep.id, Math.max(ep.lastAboveTs, until), ep.readings, this.toldTogether(ep.id, ep.stream, this.signals?.retellSilence(ep.id, until) ?? null));
         continue;
       }
       if (this.touched.get(ep.id) === ep.readings) continue;
@@ -1396,7 +1407,7 @@ export class Daemon {
       const stuck = told === null ? (this.signals?.retellStuck(ep.id, ep.lastAboveTs, ep.readings) ?? null) : null;
       // A drift's record follows its latest reading and rate (tryout 22, finding 8), with no event either.
       const drift = told === null && stuck === null ? (this.signals?.retellDrift(ep.id, ep.lastAboveTs, ep.readings) ?? null) : null;
-      store.touchAnomaly(ep.id, ep.lastAboveTs, ep.readings, told?.explanation ?? stuck ?? drift);
+      store.touchAnomaly(ep.id, ep.lastAboveTs, ep.readings, this.toldTogether(ep.id, ep.stream, told?.explanation ?? stuck ?? drift ?? null));
       // Its stream's state follows a retold sentence (published again only when it changed).
       if (told !== null || stuck !== null || drift !== null) {
         this.board?.episodeMoved(ep.stream);
@@ -1409,6 +1420,16 @@ export class Daemon {
     for (const d of this.availability?.progress(this.now()) ?? []) store.touchAnomaly(d.anomalyId, d.endTs, 0, d.explanation);
     // So does a device whose every field went silent together (DeviceSilences.progress).
     for (const d of this.deviceSilences?.progress(this.now()) ?? []) store.touchAnomaly(d.anomalyId, d.endTs, 0, d.explanation);
+  }
+
+  /**
+   * The explanation a lead's record keeps (DeviceFaults): its sentence names the other fields its alert tells, as its
+   * alerts' do; any other episode's as it is.
+   */
+  private toldTogether(anomalyId: string, stream: string, explanation: AlertExplanation | null): AlertExplanation | null {
+    const together = explanation === null ? null : (this.deviceFaults?.together(anomalyId) ?? null);
+    if (explanation === null || together === null) return explanation;
+    return { ...explanation, sentence: togetherSentence(explanation.sentence, this.detector?.sourceOf(stream) ?? stream, together) };
   }
 
   /**
@@ -1524,7 +1545,13 @@ export class Daemon {
         if (told !== null && this.heldBack(ev, told)) continue;
         // A field whose device went silent as a whole (every field together) is told in the device's one episode
         // (opened now, stored and alerted before this), its own stored without an alert (DeviceSilences).
-        if (ev.kind === 'open' && detector.silenceOpen(sensor)) this.deviceSilences?.silenceOpened(sensor, detector.sourceOf(sensor) ?? sensor, ev.anomalyId, now);
+        // So is a silence told in an episode of another kind that was open when the field died (an update of it: tryout
+        // 37, finding 7): the device's episode is the silence's one alert; that update is stored, not alerted.
+        const silences = this.deviceSilences;
+        if (silences !== null && detector.silenceOpen(sensor)) {
+          if (ev.kind === 'open') silences.silenceOpened(sensor, detector.sourceOf(sensor) ?? sensor, ev.anomalyId, now);
+          else if (ev.kind === 'update' && !silences.memberOf(ev.anomalyId)) silences.silenceOpened(sensor, detector.sourceOf(sensor) ?? sensor, ev.anomalyId, now, true);
+        }
         this.recordEvent(store, ev, told?.explanation ?? null);
       }
       this.episodeTicks?.note(sensor, detector.openAnomaly(sensor), events.length);
@@ -1634,27 +1661,51 @@ export class Daemon {
     return false;
   }
 
-  private recordEvent(store: SqliteStore, ev: AnomalyEvent, explanation: AlertExplanation | null): boolean {
+  /**
+   * `fromBook`: the event comes from DeviceFaults (a held open stored at its flush, a lead's held resolve), not held
+   * again.
+   */
+  private recordEvent(store: SqliteStore, given: AnomalyEvent, givenExplanation: AlertExplanation | null, fromBook = false): boolean {
+    let ev = given;
+    let explanation = givenExplanation;
     try {
       // The stream's device goes with the stored episode (the list, the API and the page group a device's episodes).
       const device = this.detector?.sourceOf(ev.sensor);
+      const faults = this.deviceFaults;
+      if (faults !== null && !fromBook) {
+        // Fields of one device whose episodes open together are told in one alert: an open is held to the end of its
+        // turn, an event of an episode whose open is held waits for it, a lead's resolve for its members (DeviceFaults).
+        if (ev.kind === 'open' && faults.hold(ev, explanation, ev.sensor, device ?? ev.sensor)) return true;
+        faults.flushFor(ev.anomalyId);
+      }
+      // A lead's alert names the fields it tells (its sentence, and the payload's `fields`); a member's is not sent.
+      const together = faults?.together(ev.anomalyId) ?? (ev.together !== undefined && ev.together.length > 1 ? ev.together : null);
+      if (faults !== null && !fromBook && faults.leadEnded(ev, explanation)) return true;
+      if (together !== null) {
+        ev = { ...ev, together };
+        if (explanation !== null) explanation = { ...explanation, sentence: togetherSentence(explanation.sentence, device ?? ev.sensor, together) };
+      }
+      const lead = faults?.leadOf(ev.anomalyId);
+      if (lead !== undefined && ev.toldWith === undefined) ev = { ...ev, toldWith: lead };
       const stored = device !== undefined && device !== ev.sensor && ev.device === undefined ? { ...ev, device } : ev;
-      // A field's silence told in its device's one episode: stored, not alerted (DeviceSilences).
-      const member = this.deviceSilences?.memberOf(ev.anomalyId) === true;
-      const toldIn = member ? (this.deviceSilences?.episodeOfMember(ev.anomalyId) ?? undefined) : undefined;
-      if (store.recordEvent(stored, this.topics.alerts(ev.sensor), explanation, !member, toldIn) === null) {
+      // A field's silence told in its device's one episode: stored, not alerted (DeviceSilences); an announced one
+      // (an episode of another kind its silence was told in) alerts its resolve only.
+      const silences = this.deviceSilences;
+      const member = silences?.memberOf(ev.anomalyId) === true;
+      const publish = (silences === null || silences.alerts(ev.anomalyId, ev.kind)) && ev.toldWith === undefined;
+      const toldIn = member ? silences.toldIn(ev.anomalyId) : undefined;
+      if (store.recordEvent(stored, this.topics.alerts(ev.sensor), explanation, publish, toldIn) === null) {
         this.counters.refusedEvents++;
         return false;
       }
       // The stream's state tells what the event told of its episode at its next refresh (its kind, its sentence).
       this.board?.episodeMoved(ev.sensor);
-      if (member) {
-        this.log.debug({ sensor: ev.sensor, anomalyId: ev.anomalyId, kind: ev.kind }, 'a field’s silence stored, told in its device’s episode');
-        // Its device's episode ends with its last member (stored, then alerted, after this resolve).
-        if (ev.kind === 'resolve') this.deviceSilences?.memberEnded(ev.anomalyId, this.now());
-      } else {
-        logAlert(this.log, ev, explanation);
-      }
+      if (publish) logAlert(this.log, ev, explanation);
+      else this.log.debug({ sensor: ev.sensor, anomalyId: ev.anomalyId, kind: ev.kind, toldIn, toldWith: ev.toldWith }, 'a field’s episode event stored, told in another alert');
+      // Its device's episode ends with its last member (stored, then alerted, after this resolve); a lead's held
+      // resolve with its last member.
+      if (member && ev.kind === 'resolve') silences.memberEnded(ev.anomalyId, this.now());
+      if (ev.toldWith !== undefined && ev.kind === 'resolve') faults?.memberEnded(ev.anomalyId, ev.endTs);
       this.counters.events++;
       return true;
     } catch (err) {
@@ -1712,8 +1763,12 @@ export class Daemon {
       // A member: stored with its device episode's id (toldIn; its open never sent), or, stored before schema 11, a
       // field's silence of a device whose episode is open.
       const member = silences !== null && (a.toldIn !== undefined || (a.sensor !== a.device && a.explanation?.kind === 'missing_data' && silences.openFor(a.device)));
+      // An episode of another kind its field's silence was told in (its open alerted, no toldIn: tryout 37, finding 7).
+      const announced = member && a.toldIn === undefined && a.explanation?.before_silence !== undefined;
       if (detector.openAnomaly(a.sensor) === a.id) {
-        if (member) silences.restoreMember(a.device, a.id);
+        if (member) silences.restoreMember(a.device, a.id, announced);
+        // A field's episode told in another field's alert (DeviceFaults): still stored only; a lead: still names them.
+        if (a.toldWith !== undefined) this.deviceFaults?.restoreMember(a.toldWith, a.id, a.sensor, a.device, a.kind, open.some((o) => o.id === a.toldWith && detector.openAnomaly(o.sensor) === o.id));
         continue;
       }
       // A device that said it was offline is so until it says otherwise or reads again: its episode goes on.
@@ -1729,12 +1784,20 @@ export class Daemon {
         continue;
       }
       try {
-        // A member's resolve is stored only, as its open was: its device's episode tells the silence.
-        store.recordEvent(storedResolveEvent(a), this.topics.alerts(a.sensor), a.explanation, !member);
+        // A member's resolve is stored only, as its open was: its device's episode tells the silence (an announced
+        // member's is sent: its open was); so is a field's told in another field's alert (toldWith).
+        store.recordEvent(storedResolveEvent(a), this.topics.alerts(a.sensor), a.explanation, (!member || announced) && a.toldWith === undefined);
         this.log.warn({ sensor: a.sensor, anomalyId: a.id }, 'episode left open by an unclean stop: resolved at start');
       } catch (err) {
         this.log.error({ err, anomalyId: a.id }, 'could not resolve an orphaned episode');
       }
+    }
+    // A lead restored open with members restored open: its alerts name them still, its resolve waits for them.
+    const leads = new Set(open.flatMap((a) => (a.toldWith !== undefined ? [a.toldWith] : [])));
+    for (const a of open) {
+      if (!leads.has(a.id) || detector.openAnomaly(a.sensor) !== a.id) continue;
+      const since = a.explanation?.since === undefined ? NaN : Date.parse(a.explanation.since);
+      this.deviceFaults?.restoreLead(a.id, a.sensor, a.device, a.startTs, Number.isFinite(since) ? since : a.startTs, a.kind);
     }
     if (revived.length > 0) this.log.info({ sensors: revived.length }, 'sensors evicted with a silence alert open brought back: listed while it is open');
     return revived;
@@ -1762,10 +1825,16 @@ export class Daemon {
           // Store, then alert, as any resolve; a failing store throws (the forget stops there: the alert stays open).
           // A field's silence told in its device's one episode is stored only, as its open was (DeviceSilences); the
           // device's episode is resolved `forgotten` by a device's forget, or ends with its last member.
+          // A field's episode told in another field's alert (DeviceFaults) is stored only too; an announced member's
+          // resolve is sent (its open was).
+          this.deviceFaults?.flushFor(ev.anomalyId);
           const member = this.deviceSilences?.memberOf(ev.anomalyId) === true;
-          if (store.recordEvent(stored, this.topics.alerts(ev.sensor), explanation, !member) === null) return false;
+          const lead = this.deviceFaults?.leadOf(ev.anomalyId);
+          const publish = (this.deviceSilences?.alerts(ev.anomalyId, ev.kind) ?? true) && lead === undefined;
+          if (store.recordEvent(lead === undefined ? stored : { ...stored, toldWith: lead }, this.topics.alerts(ev.sensor), explanation, publish) === null) return false;
           if (member) this.deviceSilences?.memberEnded(ev.anomalyId, this.now());
-          else logAlert(this.log, ev, explanation);
+          if (ev.kind === 'resolve') this.deviceFaults?.gone(ev.anomalyId, ev.endTs);
+          if (publish) logAlert(this.log, ev, explanation);
           this.counters.events++;
           return true;
         },
@@ -1934,6 +2003,9 @@ export class Daemon {
     });
     // Whether the messages read are all scored or kept (stored): those a pause held unacknowledged may then be acknowledged.
     let settled = drained;
+    // The opens held to the end of their turn and the leads' resolves held for their members are stored as they
+    // stand (DeviceFaults.settle): store, then alert, before the final checkpoint.
+    await step('held alerts', () => this.deviceFaults?.settle());
     await step('checkpoint', () => {
       const store = this.store;
       const checkpoints = this.checkpoints;

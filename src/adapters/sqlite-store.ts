@@ -113,6 +113,7 @@ interface AnomalyRow {
   sentence: string | null;
   explanation: string | null;
   told_in: string | null;
+  told_with: string | null;
 }
 
 interface EventRow {
@@ -151,6 +152,7 @@ interface AnomalyUpsert {
   sentence: string | null;
   explanation: string | null;
   toldIn: string | null;
+  toldWith: string | null;
 }
 
 interface BucketRow {
@@ -174,12 +176,14 @@ function prepareStatements(db: Db) {
     upsertAnomaly: db.prepare<AnomalyUpsert>(`
       INSERT INTO anomalies (id, sensor, device, start_ts, end_ts, peak_score, last_score, threshold, model,
                              padded_fraction, channel_errors, windows, status, created_at, updated_at,
-                             kind, sentence, explanation, told_in)
+                             kind, sentence, explanation, told_in, told_with)
       VALUES (@id, @sensor, @device, @startTs, @endTs, @peak, @score, @threshold, @model,
-              @padded, @channels, @windows, @status, @now, @now, @kind, @sentence, @explanation, @toldIn)
+              @padded, @channels, @windows, @status, @now, @now, @kind, @sentence, @explanation, @toldIn, @toldWith)
       ON CONFLICT (id) DO UPDATE SET
         -- the device episode a field's silence is told in, once known (its open names it)
         told_in = coalesce(told_in, excluded.told_in),
+        -- the episode of another field of the device whose alert tells this one (its open names it)
+        told_with = coalesce(told_with, excluded.told_with),
         -- the device is the one the opening event named (a resolve at start or at eviction may not know it)
         device = coalesce(device, excluded.device),
         -- a resolve's end is final (a silence ends at the reading that ended it in data time, also when its record was
@@ -598,6 +602,7 @@ export class SqliteStore implements Store {
         sentence: explanation?.sentence ?? null,
         explanation: explanation === null ? null : JSON.stringify(explanation),
         toldIn: toldIn ?? null,
+        toldWith: ev.toldWith ?? null,
       });
       this.s.insertEvent.run(ev.anomalyId, seq, ev.kind, Math.round(ev.endTs), ev.score, payload);
       if (!publish) return { recorded: { anomalyId: ev.anomalyId, seq, outboxId: 0 }, dropped: 0, refusal: null };
@@ -1015,23 +1020,33 @@ export class SqliteStore implements Store {
 
   /**
    * `records` with each device episode's members (AnomalyRecord.members: the streams whose silences are told in it),
-   * read in one query for the whole list.
+   * and each episode's `together` (AnomalyRecord.together: the other fields' episodes its alert tells, told_with),
+   * read in one query each for the whole list.
    */
   private withMembers(records: AnomalyRecord[]): AnomalyRecord[] {
     const ids = records.filter((r) => r.sensor === r.device && r.kind === 'missing_data').map((r) => r.id);
-    if (ids.length === 0) return records;
-    const members = new Map<string, string[]>();
+    const members = this.linked('told_in', ids);
+    // Only an episode of a stream of a device (never a device's own) can tell another field's.
+    const together = this.linked('told_with', records.filter((r) => r.sensor !== r.device).map((r) => r.id));
+    if (members.size === 0 && together.size === 0) return records;
+    return records.map((r) => {
+      const m = members.get(r.id);
+      const t = together.get(r.id);
+      return m === undefined && t === undefined ? r : { ...r, ...(m !== undefined ? { members: m } : {}), ...(t !== undefined ? { together: t } : {}) };
+    });
+  }
+
+  /** For each of `ids`, the streams of the episodes whose `column` (told_in or told_with) is it, sorted; none: absent. */
+  private linked(column: 'told_in' | 'told_with', ids: readonly string[]): Map<string, string[]> {
+    const out = new Map<string, string[]>();
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
       const rows = this.db
-        .prepare<unknown[], { told_in: string; sensor: string }>(`SELECT DISTINCT told_in, sensor FROM anomalies WHERE told_in IN (${chunk.map(() => '?').join(', ')}) ORDER BY sensor`)
+        .prepare<unknown[], { link: string; sensor: string }>(`SELECT DISTINCT ${column} AS link, sensor FROM anomalies WHERE ${column} IN (${chunk.map(() => '?').join(', ')}) ORDER BY sensor`)
         .all(...chunk);
-      for (const r of rows) members.set(r.told_in, [...(members.get(r.told_in) ?? []), r.sensor]);
+      for (const r of rows) out.set(r.link, [...(out.get(r.link) ?? []), r.sensor]);
     }
-    return records.map((r) => {
-      const m = members.get(r.id);
-      return m === undefined ? r : { ...r, members: m };
-    });
+    return out;
   }
 
   /**
@@ -1331,6 +1346,7 @@ function toAnomalyRecord(r: AnomalyRow): AnomalyRecord {
     sentence: r.sentence,
     explanation,
     ...(r.told_in !== null ? { toldIn: r.told_in } : {}),
+    ...(r.told_with !== null ? { toldWith: r.told_with } : {}),
   };
 }
 

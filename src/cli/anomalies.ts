@@ -448,6 +448,8 @@ function listTable(rows: readonly AnomalyRecord[], timeZone: string): string {
     for (const l of wrap(shortSentence(r), LIST_SENTENCE_WIDTH - SENTENCE_INDENT.length)) out.push(`${SENTENCE_INDENT}${l}`);
     // A device's silence episode names the fields told in it (AnomalyRecord.members: no rows of their own).
     if (r.members !== undefined && r.members.length > 0) for (const l of wrap(`its fields: ${r.members.join(', ')}`, LIST_SENTENCE_WIDTH - SENTENCE_INDENT.length)) out.push(`${SENTENCE_INDENT}${l}`);
+    // A field's episode told in another field's alert (its device's fields opened together: AnomalyRecord.toldWith).
+    if (r.toldWith !== undefined) out.push(`${SENTENCE_INDENT}alerted with ${r.toldWith.slice(0, 8)}`);
   });
   return `${out.join('\n')}\n`;
 }

@@ -2,7 +2,7 @@
  * The MQTT contract for what anomalyd publishes: topics and payload types in one place.
  * docs/ALERTS.md is the consumer-facing description of the same schema; keep the two in step.
  */
-import type { AnomalyEvent, AnomalyEventKind, Resolution, SensorStatus } from './types.js';
+import type { AlertField, AnomalyEvent, AnomalyEventKind, Resolution, SensorStatus } from './types.js';
 import { surpriseOf } from './surprise.js';
 
 export const DEFAULT_TOPIC_PREFIX = 'anomalyd';
@@ -187,6 +187,17 @@ export interface AlertPayload {
    * before it existed.
    */
   readonly resolution?: Resolution;
+  /**
+   * Present when this alert tells the episodes of several fields of one device that opened together (within a few of
+   * the device's readings: docs/ALERTS.md, "Fields of a device that go wrong together"): the device (`plug2`).
+   */
+  readonly device?: string;
+  /**
+   * With `device`: every field's episode the alert tells, this alert's own first (its `sensor`, `anomaly_id`), then
+   * the others in the order they opened; each other one is stored and listed as its own episode but never alerted on
+   * its own. Absent on an alert of one field's episode.
+   */
+  readonly fields?: readonly AlertField[];
 }
 
 /**
@@ -272,6 +283,7 @@ export function alertPayload(ev: AnomalyEvent, opts: AlertPayloadOptions): Alert
     schema_version: ALERT_SCHEMA_VERSION,
     explanation: opts.explanation ?? null,
     ...(ev.kind === 'resolve' && ev.resolution !== undefined ? { resolution: ev.resolution } : {}),
+    ...(ev.together !== undefined && ev.together.length > 1 ? { device: ev.device ?? ev.sensor, fields: ev.together } : {}),
   };
 }
 

@@ -125,6 +125,17 @@ export interface AnomalyRecord {
    * Absent for every other episode, and for one whose members are not known (stored before schema 11).
    */
   readonly members?: readonly string[];
+  /**
+   * A field's episode told in the alert of another field's episode of its device (src/daemon/device-faults.ts: they
+   * opened together): that episode's id. Stored, never alerted on its own; unlike `toldIn`, listed as any episode
+   * (the views do not fold it). Absent for every other episode (and for those stored before schema 13).
+   */
+  readonly toldWith?: string;
+  /**
+   * An episode whose alert tells the episodes of other fields of its device that opened with it: their streams
+   * (their records' `toldWith` is its id), sorted. Absent for every other episode.
+   */
+  readonly together?: readonly string[];
 }
 
 /** One operator action on an anomaly: ack, false alarm, or unmark (mark null). */

@@ -228,6 +228,20 @@ export type AnomalyEventKind = 'open' | 'update' | 'resolve';
  */
 export type Resolution = 'recovered' | 'new_normal' | 'forgotten';
 
+/**
+ * One field's episode an alert tells (AlertPayload.fields): episodes of fields of one device that opened together are
+ * told in one alert, the first one's (src/daemon/device-faults.ts, docs/ALERTS.md "Fields of a device that go wrong
+ * together").
+ */
+export interface AlertField {
+  /** The field's stream (`plug2/ENERGY.Current`). */
+  readonly stream: string;
+  /** Its own episode's id, as stored (listed by `anomalies list`, GET /api/anomalies). */
+  readonly anomaly_id: string;
+  /** Its kind as its own explanation told it when the alert was made; null when not told. */
+  readonly kind: string | null;
+}
+
 /** A change in an anomaly episode's life, produced by the hysteresis stage. */
 export interface AnomalyEvent {
   readonly kind: AnomalyEventKind;
@@ -263,6 +277,18 @@ export interface AnomalyEvent {
    * (AnomalyRecord.device). Not in the alert payload.
    */
   readonly device?: string;
+  /**
+   * A field's episode told in the alert of another field's episode of its device (src/daemon/device-faults.ts): that
+   * episode's id, stored with it (AnomalyRecord.toldWith). Set by the daemon as it records the event; not in the
+   * alert payload (the event is not published).
+   */
+  readonly toldWith?: string;
+  /**
+   * An episode whose alert tells the episodes of other fields of its device that opened with it (device-faults.ts):
+   * every field's episode it tells, its own first. Set by the daemon as it records the event; the alert payload's
+   * `fields` (AlertPayload.fields).
+   */
+  readonly together?: readonly AlertField[];
   /**
    * On `resolve` only: why it ended. `recovered`: alerts.closeAfter readings in a row below the hold level;
    * `new_normal`: it lasted alerts.newNormalAfter readings and its level is the stream's normal from now on

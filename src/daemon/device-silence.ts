@@ -26,6 +26,15 @@
  * last checkpoint) is resolved at start without an alert, and its field's silence, judged again, joins the episode.
  * No second open, no lost resolve.
  *
+ * A field whose silence is told in an episode of another kind open when it died (an `update` of that episode, kind
+ * `missing_data`: docs/ALERTS.md, "A sensor that dies with an episode open") is a member too, an announced one
+ * (tryout 37, finding 7: `th1: no reading from any of its 2 fields` AND `th1/temperature … drift …, then no reading
+ * for 46 s … (missing data)` for one silence): the device's episode is the operator's alert of the silence, so that
+ * update, and the episode's later ones while the device's is open, are stored (its record notes the silence) but not
+ * alerted; its resolve is alerted (its open was: its consumers see it end) and not folded into the device's (its
+ * record names no `toldIn`: it is its own fault, listed as before). Such an update opens the device's episode as a
+ * field's silence's open does, whichever of the two is judged first.
+ *
  * A device with one stream, and a field silent while its device's other fields report, are told per field, as
  * before. Nothing here runs in replay or evaluation (no silence is judged while it lasts there).
  */
@@ -70,8 +79,11 @@ interface Group {
   readonly since: number;
   /** The open sentence without its kind label. */
   readonly told: string;
-  /** The members: the ids of its fields' open silence episodes (stored, not alerted). */
-  readonly members: Set<string>;
+  /**
+   * The members: the ids of its fields' open silence episodes (stored, not alerted), each true when announced (an
+   * episode of another kind its silence was told in: its open was alerted, so its resolve is).
+   */
+  readonly members: Map<string, boolean>;
 }
 
 /**
@@ -104,6 +116,24 @@ export class DeviceSilences {
   }
 
   /**
+   * Whether the event `kind` of episode `anomalyId` is alerted: not a member's, except an announced member's resolve
+   * (its open was alerted before its silence was told in its device's episode).
+   */
+  alerts(anomalyId: string, kind: AnomalyEvent['kind']): boolean {
+    const device = this.memberIds.get(anomalyId);
+    if (device === undefined) return true;
+    return kind === 'resolve' && this.groups.get(device)?.members.get(anomalyId) === true;
+  }
+
+  /** The device episode a member's events are stored in (its `toldIn`): a silent member's only, undefined otherwise. */
+  toldIn(anomalyId: string): string | undefined {
+    const device = this.memberIds.get(anomalyId);
+    if (device === undefined) return undefined;
+    const group = this.groups.get(device);
+    return group === undefined || group.members.get(anomalyId) === true ? undefined : group.anomalyId;
+  }
+
+  /**
    * The device episode a member belongs to (its id, the one alerted), or null when `anomalyId` is no member: a
    * member's stream's retained state carries the device's episode (SensorStatusBoard: its Home Assistant problem
    * entity on, its `anomaly_id` one its consumers were told of).
@@ -123,11 +153,12 @@ export class DeviceSilences {
    * the daemon's wall clock). True when it is told in its device's episode (opened now, its open stored and alerted
    * first, or already open): the caller stores it without an alert. False: told on its own, as before (a device of
    * one stream, another field still reporting or silent long before, or the device's open refused by the store).
+   * `announced`: the silence is told in an episode of another kind whose open was alerted (an `update` of it).
    */
-  silenceOpened(stream: string, device: string, anomalyId: string, now: number): boolean {
+  silenceOpened(stream: string, device: string, anomalyId: string, now: number, announced = false): boolean {
     const open = this.groups.get(device);
     if (open !== undefined) {
-      this.join(device, open, anomalyId);
+      this.join(device, open, anomalyId, announced);
       return true;
     }
     if (device === stream) return false;
@@ -164,10 +195,10 @@ export class DeviceSilences {
     // its readings in batches is silent from its last reading, not from the batch's arrival: tryout 31, finding 1).
     const since = Number.isFinite(lastReading) ? lastReading : last;
     const told = `${device}: no reading from ${fields} since ${this.clock(since, now)}`;
-    const group: Group = { anomalyId: this.w.newId(), since, told, members: new Set() };
+    const group: Group = { anomalyId: this.w.newId(), since, told, members: new Map<string, boolean>() };
     if (!this.w.record(this.event('open', device, group, now), this.explanation(device, group, now, told))) return false;
     this.groups.set(device, group);
-    this.join(device, group, anomalyId);
+    this.join(device, group, anomalyId, announced);
     this.w.log.debug({ device, fields: streams.length, anomalyId: group.anomalyId }, 'every field of a device went silent together: one episode of the device');
     return true;
   }
@@ -213,23 +244,26 @@ export class DeviceSilences {
     const label = ` (${KIND_LABELS.missing_data})`;
     const open = sentence !== null ? (sentence.split('; ')[0] ?? sentence) : null;
     const told = open !== null ? (open.endsWith(label) ? open.slice(0, -label.length) : open) : `${device}: no reading from any of its fields since ${this.clock(since, since)}`;
-    this.groups.set(device, { anomalyId, since, told, members: this.groups.get(device)?.members ?? new Set() });
+    this.groups.set(device, { anomalyId, since, told, members: this.groups.get(device)?.members ?? new Map<string, boolean>() });
   }
 
-  /** Takes back a member: a field's silence episode of `device`, open in the store and restored open by the detector. */
-  restoreMember(device: string, anomalyId: string): void {
+  /**
+   * Takes back a member: a field's silence episode of `device`, open in the store and restored open by the detector
+   * (`announced`: an episode of another kind its silence was told in, its record naming no `toldIn`).
+   */
+  restoreMember(device: string, anomalyId: string, announced = false): void {
     const group = this.groups.get(device);
-    if (group !== undefined) this.join(device, group, anomalyId);
+    if (group !== undefined) this.join(device, group, anomalyId, announced);
   }
 
-  private join(device: string, group: Group, anomalyId: string): void {
-    group.members.add(anomalyId);
+  private join(device: string, group: Group, anomalyId: string, announced: boolean): void {
+    group.members.set(anomalyId, announced || group.members.get(anomalyId) === true);
     this.memberIds.set(anomalyId, device);
   }
 
   private resolve(device: string, group: Group, at: number): void {
     this.groups.delete(device);
-    for (const id of group.members) this.memberIds.delete(id);
+    for (const id of group.members.keys()) this.memberIds.delete(id);
     const sentence = `${group.told}; readings again at ${this.clock(at, at)}, after ${formatDuration(Math.max(0, at - group.since))}`;
     this.w.record({ ...this.event('resolve', device, group, at), resolution: 'recovered' }, this.explanation(device, group, at, sentence));
   }

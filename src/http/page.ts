@@ -943,6 +943,8 @@ function renderAnomalies(list) {
     var what = el('td', { class: 'what' }, a.sentence || '–');
     // A device's silence episode names the fields told in it (AnomalyRecord.members), which are no rows of their own.
     if (a.members && a.members.length > 0) what.appendChild(el('span', { class: 'muted members' }, ' · its fields: ' + a.members.join(', ')));
+    // A field's episode told in another field's alert (its device's fields opened together: AnomalyRecord.toldWith).
+    if (a.toldWith) what.appendChild(el('span', { class: 'muted members' }, ' · alerted with ' + a.toldWith.slice(0, 8)));
     tr.appendChild(what);
     var status = el('td');
     status.appendChild(el('span', { class: 'badge ' + a.status }, a.status));

@@ -54,6 +54,24 @@ describe('DeviceSilences', () => {
     expect(silences.active).toBe(false);
   });
 
+  it('an episode of another kind a field’s silence is told in (an update) opens the device’s episode as an announced member: its updates not alerted, its resolve alerted, no toldIn', () => {
+    // Tryout 37, finding 7: th1/temperature's drift episode, then th1 stopped: the device's alert and the drift's update.
+    const { silences, recorded } = book({ 'th1/temperature': t0, 'th1/humidity': t0 + 300 }, { 'th1/temperature': 2 * SEC, 'th1/humidity': 2 * SEC });
+    const now = t0 + 46 * SEC;
+    expect(silences.silenceOpened('th1/temperature', 'th1', 'drift', now, true)).toBe(true);
+    expect(silences.silenceOpened('th1/humidity', 'th1', 'hum', now)).toBe(true);
+    expect(recorded.map((r) => [r.ev.kind, r.ev.sensor])).toEqual([['open', 'th1']]);
+    expect([silences.alerts('drift', 'update'), silences.alerts('drift', 'resolve'), silences.toldIn('drift')]).toEqual([false, true, undefined]);
+    expect([silences.alerts('hum', 'update'), silences.alerts('hum', 'resolve'), silences.toldIn('hum')]).toEqual([false, false, 'dev-1']);
+    expect(silences.alerts('other', 'update')).toBe(true);
+    silences.memberEnded('drift', now + 2 * SEC);
+    silences.memberEnded('hum', now + 2 * SEC);
+    expect(recorded.map((r) => [r.ev.kind, r.ev.anomalyId])).toEqual([
+      ['open', 'dev-1'],
+      ['resolve', 'dev-1'],
+    ]);
+  });
+
   it('a device that sends its readings in batches: since its fields’ last reading on its own clock, as their silences tell it', () => {
     // Tryout 31, finding 1: a Tasmota plug's batch of 10 s readings arrived at 18:14:48, its last reading taken at 18:09:36;
     // the fields' silences said `since 18:09`, the device's episode `since 18:14` (the batch's arrival).
