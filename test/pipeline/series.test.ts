@@ -364,7 +364,8 @@ describe('SeriesStore: buckets and the database', () => {
     // stream's newest reading (TIER_RETENTION_MS), 11,520 min / 15 = 768.
     s.close();
     for (const stream of streams) expect(store.readSeriesBuckets(stream, 2, last - 8 * DAY, last).length).toBe(768);
-  });
+    // 57,600 readings: 8 s on an idle 2-core machine, 104 s at a load average of 45 (beyond the default 60 s).
+  }, 300_000);
 
   it('writeDue: after a write the database refused, not again before writeIntervalMs (no failing write per reading)', () => {
     let tries = 0;
