@@ -412,13 +412,17 @@ function skippedLines(s: DaemonStatusView): [string, string][] {
 
 /**
  * The `series` line: scored readings the dashboard's series did not keep, per reason (SeriesNotKept), so none is left
- * out unsaid. None when every reading was kept (or from an older daemon).
+ * out unsaid; and a second one for its buckets dropped (seriesBucketsDropped). None when every reading was kept and no
+ * bucket dropped (or from an older daemon).
  */
 function seriesLines(s: DaemonStatusView): [string, string][] {
   const parts = Object.entries(s.seriesNotKept ?? {})
     .filter(([, n]) => (n ?? 0) > 0)
     .map(([reason, n]) => `${reason} ${n}${reason === 'duplicate' ? ' (identical in time and values to a reading kept: a message delivered twice)' : reason === 'evicted' ? ' (streams whose raw readings were dropped for a new one past ingest.maxStreams; their minute buckets stay)' : ''}`);
-  return parts.length === 0 ? [] : [['series', `${parts.join(', ')}: scored, not kept in the dashboard's series`]];
+  const lines: [string, string][] = parts.length === 0 ? [] : [['series', `${parts.join(', ')}: scored, not kept in the dashboard's series`]];
+  const dropped = s.seriesBucketsDropped ?? 0;
+  if (dropped > 0) lines.push(['series', `${dropped} minute and quarter-hour buckets dropped: the database did not take them (see the daemon's log); the history plots lack them`]);
+  return lines;
 }
 
 /**

@@ -208,6 +208,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
         rejections,
         skipped: Object.fromEntries(Object.entries(d.skipped?.() ?? {}).filter(([, n]) => n > 0)),
         seriesNotKept: Object.fromEntries(Object.entries(d.series.notRecorded()).filter(([, n]) => n > 0)),
+        ...(d.series.droppedBuckets > 0 ? { seriesBucketsDropped: d.series.droppedBuckets } : {}),
         ...(discovery !== null ? { discovery } : {}),
         broker: d.brokerRefusals?.() ?? null,
         ...(d.backfill !== undefined ? { backfill: d.backfill() } : {}),

@@ -16,7 +16,7 @@ import { BAND_SIGMAS, BASELINE_READINGS, DRIFT_READINGS, EVIDENCE_KINDS, NOISE_R
 import { formatDuration } from '../util/duration.js';
 import { diffs, median, robustSigma } from '../explain/robust.js';
 import { compileUnits, unitOf, type UnitRule } from '../explain/units.js';
-import { SeriesStore, surpriseOf, type SeriesPoint, type TimeSpan } from '../pipeline/series.js';
+import { MAX_PENDING, SeriesStore, surpriseOf, type SeriesPoint, type TimeSpan } from '../pipeline/series.js';
 import { PointColumns } from './point-columns.js';
 
 /** Normal readings before an episode kept as its baseline, and first readings of it kept for the whole episode. */
@@ -413,8 +413,13 @@ export class SignalBook {
     return words === null ? {} : { states: { on: words.on, off: words.off } };
   }
 
+  /**
+   * Records a scored reading in the dashboard's series; writes the queued buckets at once when WRITE_BATCH are waiting
+   * (SeriesStore.writeDue: a backfill of days in seconds), not at the next minute's flush. Never throws (flush logs).
+   */
   record(r: ScoredReading): void {
     this.series.record(r);
+    if (this.series.writeDue) this.flush();
   }
 
   /**
@@ -1202,12 +1207,24 @@ export class SignalBook {
     this.unitKnownFrom.delete(stream);
   }
 
-  /** Writes closed buckets when due; logs (never throws) when the database refuses them. */
+  /** SeriesStore.droppedBuckets when flush last logged them. */
+  private droppedLogged = 0;
+
+  /**
+   * Writes closed buckets when due; logs (never throws) when the database refuses them, and once per flush the buckets
+   * dropped since the last such line (queued past MAX_PENDING while it refused them): a hole in the dashboard's
+   * history is said, not left for the operator to find.
+   */
   flush(): void {
     try {
       this.series.flush();
     } catch (err) {
       this.log.warn({ err }, 'could not store dashboard series buckets; they stay queued');
+    }
+    const dropped = this.series.droppedBuckets;
+    if (dropped > this.droppedLogged) {
+      this.log.warn({ dropped: dropped - this.droppedLogged, droppedSinceStart: dropped }, `dropped ${dropped - this.droppedLogged} dashboard series buckets, the oldest queued: the database did not take them and more than ${MAX_PENDING} waited; the history plots and 'anomalyd history' lack those minutes and quarter-hours`);
+      this.droppedLogged = dropped;
     }
   }
 

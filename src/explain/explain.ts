@@ -1976,7 +1976,7 @@ function sentenceOf(
     }
     const s = state(d.value);
     // A state held far longer than ever before (src/pipeline/dwell.ts, OnOffDwell): told as that, not as a stuck value.
-    if (s !== null && d.kind === 'stuck' && d.heldLongestMs !== undefined) return `${stream} ${s} for ${formatDuration(d.durationMs ?? 0)} since ${when(d.since)}, never longer than ${formatDuration(d.heldLongestMs)} before (state held${note !== null ? `, ${note}` : ''})`;
+    if (s !== null && d.kind === 'stuck' && d.heldLongestMs !== undefined) return `${stream} ${s} for ${formatDuration(d.durationMs ?? 0)} since ${when(d.since)}, never longer than ${formatDuration(d.heldLongestMs)} before (stuck: state held${note !== null ? `, ${note}` : ''})`;
     if (s !== null) return `${stream} ${s} since ${when(d.since)}${label}`;
   }
   switch (d.kind) {

@@ -147,7 +147,7 @@ var KIND_WORDS = ${JSON.stringify(KIND_LABELS)};
 var TOKEN_KEY = 'anomalyd-token';
 var RANGES = ['1h', '24h', '7d'];
 var state = { selected: null, chosen: false, range: '1h', sensors: [], filter: '', openIds: {}, folded: {}, timeZone: null, zoneFmt: null,
-  token: sessionStorage.getItem(TOKEN_KEY) || '', tokenRefused: false, timer: 0, charts: {}, series: null, held: [], anomalies: [], allEpisodes: false, offScale: null };
+  token: sessionStorage.getItem(TOKEN_KEY) || '', tokenRefused: false, timer: 0, charts: {}, series: null, held: [], anomalies: [], allEpisodes: false, offScale: null, xSpan: null };
 /** Most urgent first: a sensor with an open episode (a silence's missing data too, while stale), then anomalous, stale, learning, ok. */
 var RANK = { anomalous: 1, stale: 2, learning: 3, ok: 4 };
 /** Names at most in the header's list of sensors with an open episode (the list below has them all, first). */
@@ -584,6 +584,19 @@ function valueAxisSize(u, values) {
 
 function rangeLabel(r) { return r.replace('h', ' h').replace('d', ' d'); }
 
+/**
+ * The time scale of a series' plots: its points' span, or, where they have none (a single point, or points of one
+ * time), the span asked for (state.xSpan: the series' from and to, epoch ms, set at each render, so a chart kept and
+ * given new data reads the new one). uPlot widens a time scale of no span by 86,400 of its units, 86.4 s in ms: one
+ * point in a 7-day view was drawn on a minute's axis (tryout 38, finding 4).
+ */
+function timeScale() {
+  return { time: true, range: function (u, min, max) {
+    var xs = u.data && u.data[0], s = state.xSpan;
+    return s && xs && xs.length > 0 && xs[0] === xs[xs.length - 1] ? [s[0], s[1]] : [min, max];
+  } };
+}
+
 /** Points at least, for a reading to be told off the scale (offScale): fewer tell no spread. */
 var OFF_SCALE_MIN_POINTS = 20;
 /** How many spreads (the 1st to 99th percentile's width) beyond them a reading is off the scale. */
@@ -699,6 +712,7 @@ function renderSeries(d, sensor) {
   var whole = d;
   d = splitByUnit(d);
   state.series = d;
+  state.xSpan = typeof whole.from === 'number' && typeof whole.to === 'number' && whole.to > whole.from ? [whole.from, whole.to] : null;
   // The unit of what is drawn (the points' own), not the sensor's unit now: a span before a change is in the old one.
   var units = d.units.length > 0 ? d.units : sensor && sensor.unit ? [sensor.unit] : [];
   var unit = units.length === 1 ? ' ' + units[0] : '';
@@ -766,7 +780,7 @@ function renderSeries(d, sensor) {
   state.offScales = offs;
   state.offScale = offs.filter(function (o) { return o !== null; })[0] || null;
   readingsHost.setAttribute('data-off-scale', String(offs.reduce(function (t, o) { return t + (o === null ? 0 : o.count); }, 0)));
-  var scales = { x: { time: true } };
+  var scales = { x: timeScale() };
   var axes = [timeAxis()];
   parts.forEach(function (pu, k) {
     scales[scaleOf(k)] = { range: function (u, min, max) { var o = state.offScales && state.offScales[k]; return o ? [o.lo, o.hi] : uPlot.rangeNum(min, max, 0.1, true); } };
@@ -782,7 +796,7 @@ function renderSeries(d, sensor) {
   var runsCount = runs(d.anomalous).length;
   var bandText = bandKind === 'model' ? 'the band is what the model expected of each reading ± 2 spreads (it follows a lasting fault as the model does; what an episode is told against, the level before it, is in its line below)' :
     bandKind === 'baseline' ? 'the band is the normal range of the preceding readings (median ± 2 robust spreads; the model gave no expectation)' : 'no band yet';
-  document.getElementById('readings-caption').textContent = 'Readings of ' + d.stream + unitNote + ', last ' + rangeLabel(state.range) + ' (' + (n - d.breaks.length) + ' points' +
+  document.getElementById('readings-caption').textContent = 'Readings of ' + d.stream + unitNote + ', last ' + rangeLabel(state.range) + ' (' + (n - d.breaks.length) + (n - d.breaks.length === 1 ? ' point' : ' points') +
     (merged ? ', each merging up to ' + fmtDuration(d.resolutionMs) + ' of readings: line = mean, light band = min to max' : '') + '); ' +
     (steps > 0 ? 'a value held until the next reading is drawn as a step; ' : '') + bandText + '; ' +
     runsCount + ' anomalous stretch' + (runsCount === 1 ? '' : 'es') + ' shaded; times in ' + zoneLabel() + '.' +
@@ -800,7 +814,7 @@ function renderSeries(d, sensor) {
   var top = Math.max.apply(null, whole.surprise.filter(function (v) { return v !== null; }).concat([thrNow === null ? 1 : thrNow * 1.3, 1]));
   plot('surprise', surpriseHost, {
     __key: 's|' + zoneLabel(), width: chartWidth(surpriseHost), height: 150, ms: 1, legend: { show: false }, cursor: { sync: sync }, tzDate: tzDate,
-    scales: { x: { time: true }, y: { range: [0, top * 1.05] } }, plugins: [shadePlugin(surpriseHost)],
+    scales: { x: timeScale(), y: { range: [0, top * 1.05] } }, plugins: [shadePlugin(surpriseHost)],
     series: [{}, { label: 'surprise', stroke: css('--accent'), width: 1.5, points: { show: false } }, { label: 'threshold', stroke: css('--anomalous'), dash: [6, 4], width: 1, points: { show: false } }],
     axes: [timeAxis(), { stroke: css('--muted'), grid: { stroke: css('--line') }, size: 60 }],
   }, [whole.ts, whole.surprise, whole.threshold]);

@@ -91,6 +91,11 @@ export interface DaemonStatusView {
    */
   readonly seriesNotKept?: Readonly<Partial<Record<SeriesNotKept, number>>>;
   /**
+   * The dashboard series' closed minute and quarter-hour buckets dropped since start (SeriesStore.droppedBuckets): more
+   * than MAX_PENDING (50,000) waited while the database refused them. Absent when none (and from daemons before it).
+   */
+  readonly seriesBucketsDropped?: number;
+  /**
    * Home Assistant discovery with the homeassistant preset (MessageParser.discoveryTable): the configs read now.
    * Absent without the preset, and from daemons before it.
    */

@@ -2462,7 +2462,7 @@ export class StreamScorer {
    * is judged here as long as it has surely lasted (OnOffDwell.judgeAt: the time heard since its latest reading,
    * `p.heardMs`, a deafness left out), as its readings judge it. Once its surprise reaches the threshold (the same
    * floor of `stuck` a reading's would be, alone) an episode of the held state opens at `p.ts` (the stream's clock),
-   * told as its readings' would be (`… open for 3 min since 12:00, never longer than 10 s before (state held)`);
+   * told as its readings' would be (`… open for 3 min since 12:00, never longer than 10 s before (stuck: state held)`);
    * while that episode is open its end follows the tick. Resolved at the reading that says the state changed
    * (lifecycle). Nothing for another stream, one still learning or known to be normal, or while an episode of another
    * kind is open.

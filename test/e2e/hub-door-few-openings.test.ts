@@ -4,7 +4,7 @@
  * openings than the held-state judgement needs, GET /api/sensors says how many (`onOff.held`: `have` / `needed`,
  * `state` open) and `sensors list` says `learning how long it stays open: n / 8 times`; once it has 8 and its
  * learning period is over, left open for 3 min it is told `door2/contact open for … since …, never longer than … s
- * before (state held)` and resolved when shut. On main: nothing (the judgement waited for 32 openings, about 2.5 h
+ * before (stuck: state held)` and resolved when shut. On main: nothing (the judgement waited for 32 openings, about 2.5 h
  * of this door, and a real door's weeks), and /api/sensors said `ok` with no hint.
  *
  * The daemon in-process with a virtual clock, a real SQLite file, the embedded broker.
@@ -83,7 +83,7 @@ describe.skipIf(!builtAndModelsPresent())('a door watched from a handful of its 
     await waitFor(() => alerts.some((a) => a.sensor === DOOR), 10_000, 'the door left open told');
     const held = alerts.find((a) => a.sensor === DOOR)!;
     expect(held).toMatchObject({ event: 'open', explanation: { kind: 'stuck', value: 0 } });
-    expect(held.explanation?.sentence).toMatch(/^door2\/contact open for (\d+ s|[1-3] min) since \d\d:\d\d, never longer than [3-8] s before \(state held\)$/);
+    expect(held.explanation?.sentence).toMatch(/^door2\/contact open for (\d+ s|[1-3] min) since \d\d:\d\d, never longer than [3-8] s before \(stuck: state held\)$/);
     expect(held.explanation?.sentence).toContain(`since ${new Date(openedAt).toISOString().slice(11, 16)}`);
     clock.now += 10 * SEC;
     await report(true);

@@ -78,7 +78,7 @@ describe.skipIf(!builtAndModelsPresent())('an on/off state held, judged on the s
     await waitFor(() => alerts.some((a) => a.sensor === ESP), 10_000, 'the door held on told');
     const held = alerts.find((a) => a.sensor === ESP)!;
     expect(held).toMatchObject({ event: 'open', explanation: { kind: 'stuck', value: 1 } });
-    expect(held.explanation?.sentence).toMatch(/^esp-door\/front_door on for \d+ (s|min) since \d\d:\d\d, never longer than [4-9] s before \(state held\)$/);
+    expect(held.explanation?.sentence).toMatch(/^esp-door\/front_door on for \d+ (s|min) since \d\d:\d\d, never longer than [4-9] s before \(stuck: state held\)$/);
     expect(clock.now - openedAt).toBeGreaterThan(20 * SEC);
     expect(clock.now - openedAt).toBeLessThan(30 * MIN);
     // Held on for an hour more: nothing else is told of it, never `missing data` (its quiet is the state held).
@@ -196,7 +196,7 @@ describe.skipIf(!builtAndModelsPresent())('an on/off state held, judged on the s
     const held = alerts.find((a) => a.sensor === ESP)!;
     expect(held).toMatchObject({ event: 'open', explanation: { kind: 'stuck', value: 1 } });
     // Its start is the opening before the restart; its longest dwell its own (at most 9 s), not the restart's minute.
-    expect(held.explanation?.sentence).toMatch(/^esp-door\/front_door on for \d+ min since \d\d:\d\d, never longer than [4-9] s before \(state held\)$/);
+    expect(held.explanation?.sentence).toMatch(/^esp-door\/front_door on for \d+ min since \d\d:\d\d, never longer than [4-9] s before \(stuck: state held\)$/);
     expect(held.explanation?.sentence).toContain(`since ${new Date(openedAt).toISOString().slice(11, 16)}`);
     expect(clock.now - openedAt).toBeLessThan(30 * MIN);
     clock.now += 10 * SEC;

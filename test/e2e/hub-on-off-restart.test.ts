@@ -90,7 +90,7 @@ describe.skipIf(!builtAndModelsPresent())('on/off words across a restart', () =>
     }
     await waitFor(() => alerts.some((a) => a.sensor === BACK), 10_000, 'the back door held open told');
     const held = alerts.find((a) => a.sensor === BACK)!;
-    expect(held.explanation?.sentence).toMatch(/^back_door\/contact open for \d+ min since \d\d:\d\d, never longer than 10 s before \(state held\)$/);
+    expect(held.explanation?.sentence).toMatch(/^back_door\/contact open for \d+ min since \d\d:\d\d, never longer than 10 s before \(stuck: state held\)$/);
     // The front door's last reading: closed.
     now += 10 * SEC;
     await first.send('zigbee2mqtt/door_contact', door(true));
@@ -125,7 +125,7 @@ describe.skipIf(!builtAndModelsPresent())('on/off words across a restart', () =>
     expect(back.length).toBeGreaterThan(0);
     for (const a of back) {
       expect(a.anomaly_id).toBe(held.anomaly_id);
-      expect(a.explanation?.sentence).toMatch(/^back_door\/contact open for \d+ min since \d\d:\d\d, never longer than 10 s before \(state held\)/);
+      expect(a.explanation?.sentence).toMatch(/^back_door\/contact open for \d+ min since \d\d:\d\d, never longer than 10 s before \(stuck: state held\)/);
       expect(a.explanation?.sentence).not.toMatch(/last [01]\b/);
     }
     expect(back.at(-1)!.explanation?.sentence).toMatch(/, last open \(missing data\)$/);

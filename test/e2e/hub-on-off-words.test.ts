@@ -8,7 +8,7 @@
  * and an `ownModel` for each, and the sentence `…, last 1 (missing data)`.
  *
  * Left open far longer than it has ever been (src/pipeline/dwell.ts, OnOffDwell), the door is told `door_contact/contact
- * open for 3 min since 12:00, never longer than 10 s before (state held)` (on main: nothing, its values never judged).
+ * open for 3 min since 12:00, never longer than 10 s before (stuck: state held)` (on main: nothing, its values never judged).
  *
  * The daemon in-process with a virtual clock (as test/e2e/hub-on-off.test.ts), a real SQLite file, its HTTP API, learning
  * on, and a real broker: the embedded one, and mosquitto when installed.
@@ -97,7 +97,7 @@ describe.skipIf(!builtAndModelsPresent())('on/off streams told in their own word
     await waitFor(() => alerts.some((a) => a.sensor === DOOR), 10_000, 'the door held open told');
     const held = alerts.find((a) => a.sensor === DOOR)!;
     expect(held).toMatchObject({ event: 'open', explanation: { kind: 'stuck', value: 0 } });
-    expect(held.explanation?.sentence).toMatch(/^door_contact\/contact open for \d+ min since \d\d:\d\d, never longer than 10 s before \(state held\)$/);
+    expect(held.explanation?.sentence).toMatch(/^door_contact\/contact open for \d+ min since \d\d:\d\d, never longer than 10 s before \(stuck: state held\)$/);
     expect(now - openedAt).toBeGreaterThan(MIN);
     expect(now - openedAt).toBeLessThan(10 * MIN);
     for (let k = 0; k < 40; k++) {

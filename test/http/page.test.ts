@@ -415,6 +415,33 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
     }
   });
 
+  it('one point in a 7-day view: "1 point", on an axis of the 7 days asked for, not a minute (tryout 38, finding 4)', async () => {
+    const view = new FakeView();
+    const one = series('fan 2/α', [T0 + 500]);
+    view.histories.set('fan 2/α', { ...one, from: T0 + 500 - 7 * 86_400_000, to: T0 + 500, source: 'quarter-hours', resolutionMs: 900_000 });
+    const base = await serve(view);
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    try {
+      await page.goto(`${base}/#sensor=${encodeURIComponent('fan 2/α')}&range=7d`);
+      await page.waitForSelector('body[data-state="ready"]');
+      await page.waitForFunction(() => document.getElementById('readings-chart')?.getAttribute('data-points') === '1');
+      expect(await page.locator('#readings-caption').textContent()).toMatch(/^Readings of fan 2\/α, last 7 d \(1 point\); /);
+      const spans = await page.evaluate(() => {
+        const charts = (window as unknown as { state: { charts: Record<string, { scales: { x: { min: number; max: number } } }> } }).state.charts;
+        return ['readings', 'surprise'].map((k) => [charts[k].scales.x.min, charts[k].scales.x.max]);
+      });
+      for (const [min, max] of spans) expect([min, max]).toEqual([T0 + 500 - 7 * 86_400_000, T0 + 500]);
+      // Points with a span keep their own: pump1's 3 readings over 2 s.
+      await page.click('#sensors button:has-text("pump1")');
+      await page.waitForFunction(() => document.getElementById('readings-chart')?.getAttribute('data-points') === '3');
+      expect(await page.locator('#readings-caption').textContent()).toMatch(/\(3 points\); /);
+      const x = await page.evaluate(() => (window as unknown as { state: { charts: Record<string, { scales: { x: { min: number; max: number } } }> } }).state.charts.readings.scales.x);
+      expect([x.min, x.max]).toEqual([T0, T0 + 2000]);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('opens on the sensor and range its address names, and writes the operator\'s choice back (tryout 26: no link to a sensor\'s plots)', async () => {
     const view = new FakeView();
     const base = await serve(view);

@@ -88,7 +88,7 @@ describe('an on/off stream whose active state is held far longer than ever befor
       // Told within minutes of a usual opening's length, not at once and not only at its end.
       expect(opened.ev.endTs - end).toBeLessThan(10 * MIN);
       expect(opened.ev.endTs - end).toBeGreaterThan(20 * SEC);
-      expect(opened.e?.sentence).toMatch(/^door_contact\/contact open for \d+ (s|min) since 12:00, never longer than \d+ s before \(state held\)$/);
+      expect(opened.e?.sentence).toMatch(/^door_contact\/contact open for \d+ (s|min) since 12:00, never longer than \d+ s before \(stuck: state held\)$/);
       expect(opened.e?.value).toBe(0);
       // Resolved after it was shut, within the 30 min of use after it.
       const resolved = out.filter((x) => x.ev.kind === 'resolve');
@@ -184,7 +184,7 @@ describe('an on/off dwell that goes on across the daemon\'s deafness', () => {
     expect(opens).toHaveLength(1);
     // Told within minutes, since its opening before the restart, against its own openings (at most 9 s).
     expect(opens[0].ev.endTs - end).toBeLessThan(15 * MIN);
-    expect(opens[0].e?.sentence).toMatch(/^door_contact\/contact open for \d+ min since 12:00, never longer than [4-9] s before \(state held\)$/);
+    expect(opens[0].e?.sentence).toMatch(/^door_contact\/contact open for \d+ min since 12:00, never longer than [4-9] s before \(stuck: state held\)$/);
   }, 120_000);
 });
 
@@ -299,7 +299,7 @@ describe('an on/off stream judged from a handful of its active dwells', () => {
     return { spans, end: T0 + (openings + 1) * 30 * SEC };
   }
 
-  it('a door opened 9 times for about 3 s, then left open 2 min: told `open for 2 min since …, never longer than … before (state held)` before it is shut', async () => {
+  it('a door opened 9 times for about 3 s, then left open 2 min: told `open for 2 min since …, never longer than … before (stuck: state held)` before it is shut', async () => {
     for (const seed of [1, 2, 3]) {
       const { det, book } = shipped();
       const { spans, end } = fewOpenings(9, seed);
@@ -310,10 +310,10 @@ describe('an on/off stream judged from a handful of its active dwells', () => {
       const opens = out.filter((x) => x.ev.kind === 'open');
       expect(told(opens)).toHaveLength(1);
       expect(opens[0].ev.endTs).toBeLessThan(end + 2 * MIN);
-      expect(opens[0].e?.sentence).toMatch(/^door2\/contact open for (\d+ s|[12] min) since 06:0\d, never longer than [2-5] s before \(state held\)$/);
+      expect(opens[0].e?.sentence).toMatch(/^door2\/contact open for (\d+ s|[12] min) since 06:0\d, never longer than [2-5] s before \(stuck: state held\)$/);
       const resolved = out.filter((x) => x.ev.kind === 'resolve');
       expect(resolved.map((x) => x.ev.anomalyId)).toEqual([opens[0].ev.anomalyId]);
-      expect(resolved[0].e?.sentence).toMatch(/^door2\/contact open for 2 min since 06:0\d, never longer than [2-5] s before \(state held\)/);
+      expect(resolved[0].e?.sentence).toMatch(/^door2\/contact open for 2 min since 06:0\d, never longer than [2-5] s before \(stuck: state held\)/);
     }
   }, 120_000);
 

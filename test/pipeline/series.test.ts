@@ -5,7 +5,8 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/adapters/sqlite-store.js';
 import type { ScoredReading } from '../../src/contract/types.js';
-import { SeriesStore, surpriseOf } from '../../src/pipeline/series.js';
+import type { SeriesBucketStore } from '../../src/contract/series.js';
+import { MAX_PENDING, SeriesStore, WRITE_BATCH, surpriseOf } from '../../src/pipeline/series.js';
 
 const T0 = Date.UTC(2026, 0, 12, 0, 0, 0);
 const SEC = 1000;
@@ -327,6 +328,77 @@ describe('SeriesStore: buckets and the database', () => {
     s.close();
     expect(store.readSeriesBuckets('s', 1, T0, T0 + DAY).map((b) => b.startTs)).toEqual([T0, T0 + MIN, T0 + 2 * MIN, T0 + 3 * MIN]);
     expect(store.readSeriesBuckets('s', 2, T0, T0 + DAY)).toMatchObject([{ startTs: T0, count: 240 }]);
+  });
+
+  it('a history of days loaded in seconds: the queue is written as WRITE_BATCH buckets wait (writeDue), none dropped, every reading in the 7-day and 24-hour views (tryout 38, finding 4)', () => {
+    const s = seriesStore();
+    // 20 streams of 10 days at 5 min (2,880 readings each), loaded in one wall-clock instant stream by stream, as a
+    // backfill over MQTT: 57,600 minute buckets and 19,200 quarter-hours close, more than MAX_PENDING.
+    const n = 2880;
+    const streams = Array.from({ length: 20 }, (_, k) => `wx${k}`);
+    let writes = 0;
+    for (const stream of streams) {
+      for (let i = 0; i < n; i++) {
+        s.record(reading(T0 + i * 5 * MIN, 5 + Math.sin(i / 20), { stream }));
+        if (s.writeDue) {
+          s.flush();
+          writes++;
+        }
+      }
+    }
+    expect(WRITE_BATCH * 5).toBeLessThanOrEqual(MAX_PENDING);
+    expect(writes).toBeGreaterThanOrEqual(Math.floor((n * 20 * 4) / 3 / WRITE_BATCH) - 1);
+    expect(s.droppedBuckets).toBe(0);
+    const last = T0 + (n - 1) * 5 * MIN;
+    for (const stream of streams) {
+      // 7 days: quarter-hours, 673 of them (the one the span begins in whole), each of its 3 readings.
+      const week = s.query(stream, { rangeMs: 7 * DAY, maxPoints: 5000 })!;
+      expect(week.source).toBe('quarter-hours');
+      expect(week.count).toEqual(new Array<number>(673).fill(3));
+      // 24 hours: minutes, one reading each (289 points).
+      const day = s.query(stream, { rangeMs: DAY, maxPoints: 5000 })!;
+      expect(day.source).toBe('minutes');
+      expect(day.count).toEqual(new Array<number>(289).fill(1));
+    }
+    // In the database too, once the rest is written (the stop): every quarter-hour of the 8 days kept behind each
+    // stream's newest reading (TIER_RETENTION_MS), 11,520 min / 15 = 768.
+    s.close();
+    for (const stream of streams) expect(store.readSeriesBuckets(stream, 2, last - 8 * DAY, last).length).toBe(768);
+    // 57,600 readings: 8 s on an idle 2-core machine, 104 s at a load average of 45 (beyond the default 60 s).
+  }, 300_000);
+
+  it('writeDue: after a write the database refused, not again before writeIntervalMs (no failing write per reading)', () => {
+    let tries = 0;
+    const refusing: SeriesBucketStore = {
+      writeSeriesBuckets: () => {
+        tries++;
+        throw new Error('SQLITE_FULL');
+      },
+      readSeriesBuckets: () => [],
+      newestSeriesBucket: () => null,
+      pruneSeriesBuckets: () => 0,
+    };
+    const s = new SeriesStore({ persist: refusing, now: () => clock, writeIntervalMs: 60_000 });
+    clock = 1_000_000;
+    let i = 0;
+    while (!s.writeDue) s.record(reading(T0 + i++ * MIN, 1));
+    expect(() => s.flush()).toThrow('SQLITE_FULL');
+    expect(tries).toBe(1);
+    // Queued still, more than a batch, but not due until a minute after the refusal.
+    for (let k = 0; k < 100; k++) s.record(reading(T0 + i++ * MIN, 1));
+    expect(s.writeDue).toBe(false);
+    clock += 59_999;
+    expect(s.writeDue).toBe(false);
+    clock += 1;
+    expect(s.writeDue).toBe(true);
+    expect(s.droppedBuckets).toBe(0);
+    // While it refuses, the queue is bounded: past MAX_PENDING the oldest go, counted, once WRITE_BATCH more wait.
+    while (s.droppedBuckets === 0) s.record(reading(T0 + i++ * MIN, 1));
+    // A minute closed per reading and a quarter-hour per 15 (16 buckets per 15 readings): none dropped before
+    // MAX_PENDING + WRITE_BATCH were queued, then WRITE_BATCH at once.
+    expect(((i - 1) * 16) / 15).toBeGreaterThanOrEqual(MAX_PENDING + WRITE_BATCH - 2);
+    expect(s.droppedBuckets).toBe(WRITE_BATCH);
+    expect(tries).toBe(1);
   });
 
   it('a minute and a quarter-hour in progress at a stop take in the readings after the restart, not overwritten by them (a real SQLite file; tryout 25, finding 5)', () => {
