@@ -1910,6 +1910,9 @@ export class Daemon {
     if (this.starting) await raceTimeout(Promise.race([this.starting, this.hurrySignal]), Math.min(left(), 2000));
     this.housekeeping?.stop();
     this.loopLoad?.stop();
+    // Before the MQTT client ends: a training that ends during the stop installs no model, so no sensor state is
+    // published through the ended client (tryout 37, finding 13a). The learner is stopped (waited for) further down.
+    this.learner?.halt();
     // After a storage fault /api/status keeps saying so until the very end of the stop.
     if (!this.faults.fault) await step('http', () => this.http?.stop());
     this.checkpoints?.stop();
