@@ -130,6 +130,12 @@ export interface DaemonCounters {
   events: number;
   /** Events the store refused because their episode was past them (a second open or resolve). */
   refusedEvents: number;
+  /**
+   * Events of an episode the operator's forget resolved (`forgotten`) while the daemon ran, dropped quietly before the
+   * store: one the pipeline or a device's silence still had on its way (tryout 37, finding 13b: a device's episode
+   * resolved again when its last field was forgotten, a warn "anomaly event refused").
+   */
+  forgottenEvents: number;
   /** Detector `update`s not alerted (nor stored) because they repeated their episode's previous alert (SignalBook.explainAlert). */
   repeatedUpdates: number;
   /** Detector `update`s not alerted (nor stored) because they told the same fault as the episode's last alert only longer, not yet tenfold (SignalBook.explainAlert). */
@@ -173,6 +179,8 @@ export interface DaemonCounters {
 
 const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOUSEKEEPING_MS = 2_000;
+/** Episode ids resolved by the operator's forget whose later events are dropped quietly (Daemon.forgottenEpisodes), at most. */
+const FORGOTTEN_EPISODES_KEPT = 10_000;
 /**
  * The share of shutdown.deadlineMs (ms, at most half of it) a graceful stop leaves after its pipeline drain, for the
  * steps after it: the final checkpoint with the readings kept (a few hundred ms for 1,000 streams), the store's flush,
@@ -248,6 +256,7 @@ export class Daemon {
     internalErrors: 0,
     events: 0,
     refusedEvents: 0,
+    forgottenEvents: 0,
     repeatedUpdates: 0,
     longerUpdates: 0,
     unsetClocks: 0,
@@ -1635,6 +1644,13 @@ export class Daemon {
   }
 
   private recordEvent(store: SqliteStore, ev: AnomalyEvent, explanation: AlertExplanation | null): boolean {
+    // An episode the operator forgot is over: what was still on its way for it is dropped, counted, not refused by
+    // the store with a warn (a device's episode ended again by its last forgotten field's resolve: tryout 37, 13b).
+    if (this.forgottenEpisodes.has(ev.anomalyId)) {
+      this.counters.forgottenEvents++;
+      this.log.debug({ sensor: ev.sensor, anomalyId: ev.anomalyId, kind: ev.kind }, 'event of an episode forgotten by the operator dropped');
+      return false;
+    }
     try {
       // The stream's device goes with the stored episode (the list, the API and the page group a device's episodes).
       const device = this.detector?.sourceOf(ev.sensor);
@@ -1764,6 +1780,7 @@ export class Daemon {
           // device's episode is resolved `forgotten` by a device's forget, or ends with its last member.
           const member = this.deviceSilences?.memberOf(ev.anomalyId) === true;
           if (store.recordEvent(stored, this.topics.alerts(ev.sensor), explanation, !member) === null) return false;
+          this.noteForgotten(ev.anomalyId);
           if (member) this.deviceSilences?.memberEnded(ev.anomalyId, this.now());
           else logAlert(this.log, ev, explanation);
           this.counters.events++;
@@ -1788,6 +1805,21 @@ export class Daemon {
       },
       target,
     );
+  }
+
+  /**
+   * Episode ids the operator's forget resolved while the daemon runs (recordEvent drops their later events, counted in
+   * forgottenEvents). Bounded: the oldest id goes past FORGOTTEN_EPISODES_KEPT (an event of an episode is on its way
+   * for moments, not for thousands of forgets).
+   */
+  private readonly forgottenEpisodes = new Set<string>();
+
+  private noteForgotten(anomalyId: string): void {
+    this.forgottenEpisodes.add(anomalyId);
+    if (this.forgottenEpisodes.size > FORGOTTEN_EPISODES_KEPT) {
+      const oldest = this.forgottenEpisodes.values().next();
+      if (oldest.done !== true) this.forgottenEpisodes.delete(oldest.value);
+    }
   }
 
   /**
