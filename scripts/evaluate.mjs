@@ -199,8 +199,7 @@ if (learnRows !== 0) {
     const gated = sum('gateRejected');
     const unchanged = sum('unchanged');
     const drifted = sum('drifted');
-    const persistence = sum('persistence');
-    console.log(`- ${m.dataset}: ${own} of ${own + shipped} kept their own model; ${shipped} the shipped one (${gated} rejected by the gate, ${unchanged} unchanged by fine-tuning, ${drifted} drifting, ${persistence} worse than persistence, ${shipped - gated - unchanged - drifted - persistence} not trained)`);
+    console.log(`- ${m.dataset}: ${own} of ${own + shipped} kept their own model; ${shipped} the shipped one (${gated} rejected by the gate, ${unchanged} unchanged by fine-tuning, ${drifted} drifting, ${shipped - gated - unchanged - drifted} not trained)`);
   }
 }
 

@@ -130,7 +130,7 @@ function models(argv: string[], ctx: CommandContext): number {
       run.forEach((c, i) => {
         const judged = new Date(c.at).toISOString();
         ctx.stdout(
-          isUnchanged(c) || isRefused(c)
+          isUnchanged(c)
             ? `no new model for ${c.scope}, trained ${judged} (the sensors keep ${c.current ?? 'the shared model'})\n  ${c.reason}\n`
             : `rejected ${c.candidate} (not used)\n  scope ${c.scope}, judged ${judged} against ${c.current ?? '(none)'}\n  ${c.reason}\n`,
         );
@@ -243,14 +243,6 @@ function retrain(store: ModelStore & ReadingStore, sensor: string, ctx: CommandC
   store.assignModel(sensor, null, 'retrain', { dataTs: newestReading(store, sensor) });
   ctx.stdout(`${sensor}: a new try at its own model asked for (the daemon trains it from its stored readings)\n`);
   return 0;
-}
-
-/**
- * True for a check that records a model refused before the gate for predicting worse than persistence (never
- * written: its candidate is the model in use; src/learn/learner.ts recordPersistence).
- */
-function isRefused(c: ModelCheck): boolean {
-  return typeof (c.figures as { persistence?: unknown } | null)?.persistence === 'object';
 }
 
 /** True for a check that records a training which kept the shared model's weights (no new model; src/learn/learner.ts). */

@@ -26,14 +26,13 @@ export interface ReplayDetectorOptions {
 
 /**
  * A file's streams by the model they were scored with: `fallbacks` (the shipped model, any reason), of them
- * `gateRejected` (own model rejected by the gate), `unchanged` (fine-tuning kept the shipped weights), `drifted`
- * (learning rows drifting in their newest 20 %, not trained on: src/learn/drift-guard.ts) and `persistence` (own model
- * refused for predicting worse than persistence: src/learn/own-model.ts PERSISTENCE_LIMIT), and `ownModels` (kept
+ * `gateRejected` (own model rejected by the gate), `unchanged` (fine-tuning kept the shipped weights) and `drifted`
+ * (learning rows drifting in their newest 20 %, not trained on: src/learn/drift-guard.ts), and `ownModels` (kept
  * their own model). All 0 without learning rows.
  */
-export function learningCounts(learnt: readonly StreamLearning[]): { fallbacks: number; gateRejected: number; unchanged: number; drifted: number; persistence: number; ownModels: number } {
+export function learningCounts(learnt: readonly StreamLearning[]): { fallbacks: number; gateRejected: number; unchanged: number; drifted: number; ownModels: number } {
   const count = (o: StreamLearning['outcome']): number => learnt.filter((l) => l.outcome === o).length;
-  return { fallbacks: learnt.length - count('own'), gateRejected: count('rejected'), unchanged: count('unchanged'), drifted: count('drifted'), persistence: count('persistence'), ownModels: count('own') };
+  return { fallbacks: learnt.length - count('own'), gateRejected: count('rejected'), unchanged: count('unchanged'), drifted: count('drifted'), ownModels: count('own') };
 }
 
 /**

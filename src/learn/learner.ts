@@ -13,7 +13,7 @@ import type { Config } from '../config/schema.js';
 import { SHIPPED_DRIFT_GUARD, driftedText } from './drift-guard.js';
 import { shortSpan } from '../pipeline/scorer.js';
 import { GATE_ALPHA, HOLDOUT_FRACTION, fewestPassingStretches, fewestReadingsToPass, isTie, trainingRowsOf, type GateDecision } from './gate.js';
-import { PERSISTENCE_LIMIT, decideOwnModel, persistenceReason, unchangedReason } from './own-model.js';
+import { decideOwnModel, unchangedReason } from './own-model.js';
 
 export { unchangedReason };
 
@@ -540,37 +540,6 @@ export class Learner {
   }
 
   /**
-   * Records a candidate refused before the gate for predicting the next reading more than PERSISTENCE_LIMIT times
-   * worse than persistence on its validation tail (decideOwnModel's `persistence`): a check whose candidate is the
-   * model in use (the refused model is never written), with figures `{ persistence: { ratio, readings, limit } }`,
-   * not accepted, counted as a try (the same wait and the same stop as a rejection); logs it once, as a warning.
-   */
-  private recordPersistence(name: string, s: ScopeState, sensors: readonly string[], currentId: string, result: TrainResult, retrain: boolean): void {
-    const ratio = result.predVsPersistence;
-    const readings = result.calibration.pred.count;
-    const reason = persistenceReason(ratio, readings);
-    const { tries, gaveUp, retryAfter } = this.addCheck(name, s, sensors, {
-      candidate: currentId,
-      current: currentId,
-      accepted: false,
-      reason,
-      figures: { persistence: { ratio, readings, limit: PERSISTENCE_LIMIT }, steps: result.steps },
-    }, retrain);
-    s.lastTrainedAt = this.deps.now();
-    this.restoreWait(name, s);
-    this.log.warn(
-      { scope: name, current: currentId, sensors, predVsPersistence: ratio, readings, limit: PERSISTENCE_LIMIT, steps: result.steps, retryAfterReadings: retrain ? null : retryAfter, tries, stopped: gaveUp },
-      `new model refused: ${reason}; the sensors keep ${currentId === this.deps.registry.fallbackModel?.id ? 'the shared model' : 'their model'} and ${
-        retrain
-          ? 'it tries again at the next retraining'
-          : gaveUp
-            ? `it stops trying after ${tries} tries without a better model ('anomalyd models retrain ${sensors[0]}' asks for a new try)`
-            : `it tries again after ${retryAfter} more normal readings`
-      }`,
-    );
-  }
-
-  /**
    * Records a training not made because `sensor`'s history drifted (driftedFrom) from data time `atTs` (epoch ms) on
    * channel `channel`: a check whose candidate is the model in use (or `none`), with figures `{ drifted: { sensor,
    * atTs, channel } }`, not accepted, counted as a try (the same wait and the same stop as a rejection); logs it.
@@ -712,11 +681,6 @@ export class Learner {
       return;
     }
     const result = outcome.result;
-    // A model refused for predicting worse than persistence is told once, by recordPersistence, with the figures.
-    if (outcome.kind === 'persistence') {
-      this.recordPersistence(name, s, sensors, outcome.current.id, result, retrain);
-      return;
-    }
     // Told, not acted on: the gate below judges the model against the one in use on the held-out readings.
     for (const w of result.warnings) this.log.warn({ scope: name, predVsPersistence: result.predVsPersistence, steps: result.steps }, w);
     // Fine-tuning that kept the shared weights made no new model: told as what it is, and the scope waits for
@@ -805,8 +769,6 @@ export class Learner {
 function rejectedText(figures: unknown): string {
   const drifted = (figures as { drifted?: { sensor?: unknown; atTs?: unknown; channel?: unknown } } | null)?.drifted;
   if (drifted !== undefined && typeof drifted.sensor === 'string' && typeof drifted.atTs === 'number' && typeof drifted.channel === 'number') return `its last history ${driftedText(drifted.sensor, drifted.atTs, drifted.channel).replace(`${drifted.sensor} `, '')}`;
-  const persistence = (figures as { persistence?: { ratio?: unknown } } | null)?.persistence;
-  if (persistence !== undefined && typeof persistence.ratio === 'number') return `its last model predicted the next reading ${persistence.ratio.toPrecision(3)} times worse than persistence (more than ${PERSISTENCE_LIMIT} times is refused)`;
   if ((figures as { unchanged?: unknown } | null)?.unchanged === true) return 'its last training kept the shared model’s weights (no epoch lowered its validation loss): no new model';
   const f = figures as Partial<Pick<GateDecision, 'candidate' | 'current' | 'heldOut' | 'paired'>> | null;
   const cand = f?.candidate?.loss;

@@ -15,10 +15,7 @@
  *    training's (`init`: fine-tuning, docs/MODEL.md "Learning on the device"), else from a random initialisation;
  * 3. a fine-tuning that kept the shared weights (TrainResult.bestEpoch 0) while the scope is on the shared model made
  *    no new model: `unchanged`, neither written nor gated;
- * 4. a candidate whose next-reading prediction MSE on the trainer's validation tail is more than PERSISTENCE_LIMIT
- *    (10) times persistence's (TrainResult.predVsPersistence: "next reading = this one") while the scope has a model
- *    in use is refused: `persistence`, neither written nor gated, the scope keeps its model (tryout 37, finding 13c);
- * 5. otherwise the candidate (its normalisation back in sensor units when it was learnt on one history) is written
+ * 4. otherwise the candidate (its normalisation back in sensor units when it was learnt on one history) is written
  *    and loaded by the caller, and the gate (src/learn/gate.ts `gate`) compares it with the model in use on the
  *    held-out readings: `accepted` (the caller installs it) or `rejected` (discarded here; the scope keeps its model).
  */
@@ -28,18 +25,6 @@ import { inSensorUnits, standardisationOf, standardisedSegments } from '../train
 import type { TrainOptions, TrainProgress, TrainResult, TrainSeries } from '../train/trainer.js';
 import { driftedHistory, type DriftGuard, type DriftedHistory } from './drift-guard.js';
 import { gate, splitHeldOut, type GateDecision, type HeldOutSeries } from './gate.js';
-
-/**
- * The most a candidate's next-reading prediction MSE may be, as a multiple of persistence's on the trainer's
- * validation tail (TrainResult.predVsPersistence), for it to be gated at all: above it the candidate has learnt
- * nothing of how the readings move from one to the next (an energy counter's model was 38 times worse than
- * "next reading = this one", tryout 37), and a swap would only reset the stream's model-error histories. An order of
- * magnitude (RMSE √10 ≈ 3.2 times persistence's), a choice, not a fitted value: the fine-tuned models of the
- * synthetic cycle, duty, walk, on/off and noise sensors are 0.52–1.20 times persistence's, the counter's and the
- * drift's 110–112 times (BENCHMARKS.md "trainbudget", device-sized training); a model that predicts only the mean of
- * an AR(1) series is 1 / (2 (1 − φ)) times persistence's, 10 at φ = 0.95. docs/MODEL.md "Against persistence".
- */
-export const PERSISTENCE_LIMIT = 10;
 
 /** The training options of an own model apart from where it starts (`init`) and the clock: cell and hidden are needed for the init rule. */
 export type OwnTrainOptions = Omit<TrainOptions, 'now' | 'init' | 'source' | 'cell' | 'hidden'> & {
@@ -84,11 +69,6 @@ export type OwnModelOutcome<M extends ModelRunner> =
   | { readonly kind: 'drifted'; readonly drifted: DriftedHistory }
   /** Fine-tuning kept the shared weights: no new model, the scope stays on the shared model `current`. */
   | { readonly kind: 'unchanged'; readonly result: TrainResult; readonly current: ModelRunner }
-  /**
-   * The candidate predicts the next reading more than PERSISTENCE_LIMIT times worse than persistence on its
-   * validation tail (result.predVsPersistence): refused before the gate, never written; the scope keeps `current`.
-   */
-  | { readonly kind: 'persistence'; readonly result: TrainResult; readonly current: ModelRunner }
   /** The gate rejected the candidate (already discarded): the scope keeps `current`. */
   | { readonly kind: 'rejected'; readonly result: TrainResult; readonly decision: GateDecision; readonly current: ModelRunner | null; readonly candidateId: string }
   /** The gate accepted `model` (written and loaded, the caller installs it). */
@@ -142,10 +122,6 @@ export async function decideOwnModel<M extends ModelRunner>(input: OwnModelInput
   // returned the shared model's weights) made no new model for a scope already on the shared model: it is not
   // written or gated, and told as what it is (tryout 26: it was reported as a tied, rejected model).
   if (init !== undefined && result.bestEpoch === 0 && inUse.model !== null && inUse.shared) return { kind: 'unchanged', result, current: inUse.model };
-  // A model that predicts the next reading an order of magnitude worse than repeating the last reading, even on
-  // the validation tail its weights were picked on, is not installed over the model in use (with none in use,
-  // any model is better than nothing, as the gate says). NaN (a flat tail) is no evidence either way.
-  if (inUse.model !== null && result.predVsPersistence > PERSISTENCE_LIMIT) return { kind: 'persistence', result, current: inUse.model };
   // The trainer saw standardised readings, so its normalisation is in standardised units (mean ~0, std ~1). A
   // model learnt on one history gets it back in that history's units: it seeds a new stream of the sensor
   // (src/pipeline/steps.ts seedNormalisation). A group's model keeps it as it is: it is no one sensor's.
@@ -163,19 +139,6 @@ export async function decideOwnModel<M extends ModelRunner>(input: OwnModelInput
     return { kind: 'rejected', result, decision, current: inUse.model, candidateId: model.id };
   }
   return { kind: 'accepted', result, decision, current: inUse.model, model, discard };
-}
-
-/**
- * Why a candidate was refused for predicting worse than persistence, for people: "the new model predicts the next
- * reading 38.1 times worse than persistence (repeating the last reading) on its validation tail of 575 readings
- * (prediction MSE; more than 10 times is refused)". `ratio` TrainResult.predVsPersistence, `readings` the predictions
- * it was measured on (TrainResult.calibration's prediction errors; null when not known).
- */
-export function persistenceReason(ratio: number, readings: number | null): string {
-  return (
-    `the new model predicts the next reading ${ratio.toPrecision(3)} times worse than persistence (repeating the last reading) on its validation tail` +
-    `${readings !== null ? ` of ${readings} readings` : ''} (prediction MSE; more than ${PERSISTENCE_LIMIT} times is refused)`
-  );
 }
 
 /**

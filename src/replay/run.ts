@@ -25,7 +25,7 @@ import { Detector, detectorOptions, priorsOf } from '../pipeline/detector.js';
 import { MessageParser } from '../pipeline/parse.js';
 import { replayParseOptionsOf } from '../pipeline/ingest-options.js';
 import { writeModel } from '../model/onnx-export.js';
-import { decideOwnModel, persistenceReason, unchangedReason, type OwnTrainOptions } from '../learn/own-model.js';
+import { decideOwnModel, unchangedReason, type OwnTrainOptions } from '../learn/own-model.js';
 import { driftGuardOf, driftedText } from '../learn/drift-guard.js';
 import { sharedWeightsOf } from '../learn/shared-weights.js';
 import { sidecarOf, trainModel, type TrainOptions, type TrainResult, type TrainSeries } from '../train/trainer.js';
@@ -85,13 +85,12 @@ export interface StreamLearning {
   readonly stream: string;
   /**
    * `own`: scored with its own model (the gate accepted it); the shipped model else: `drifted` (its learning rows
-   * drift in their newest 20 %: not trained on, as the device's learner refuses them), `persistence` (the model
-   * predicted the next reading more than PERSISTENCE_LIMIT times worse than persistence: refused before the gate),
-   * `rejected` by the gate, `unchanged` (fine-tuning kept the shipped weights), `untrained` (too few learning rows, or none).
+   * drift in their newest 20 %: not trained on, as the device's learner refuses them), `rejected` by the gate,
+   * `unchanged` (fine-tuning kept the shipped weights), `untrained` (too few learning rows, or none).
    */
-  readonly outcome: 'own' | 'drifted' | 'persistence' | 'rejected' | 'unchanged' | 'untrained';
+  readonly outcome: 'own' | 'drifted' | 'rejected' | 'unchanged' | 'untrained';
   /**
-   * The gate's reason (own, or rejected), the unchanged training's, the persistence refusal's, or why nothing was trained (drifted: "no model
+   * The gate's reason (own, or rejected), the unchanged training's, or why nothing was trained (drifted: "no model
    * trained: " and the learner's check reason, src/learn/drift-guard.ts driftedText).
    */
   readonly why: string;
@@ -108,7 +107,7 @@ export function trainOptionsOf(config: Config): OwnTrainOptions {
 
 /**
  * For people: "4 streams learnt: 1 kept its own model, 3 the shipped one (1 rejected by the gate, 1 unchanged by
- * fine-tuning, 1 drifting, 0 not trained)"; with a refused one, "…, 1 worse than persistence, …".
+ * fine-tuning, 1 drifting, 0 not trained)".
  */
 export function learningSummary(learnt: readonly StreamLearning[]): string {
   const count = (o: StreamLearning['outcome']): number => learnt.filter((l) => l.outcome === o).length;
@@ -117,11 +116,9 @@ export function learningSummary(learnt: readonly StreamLearning[]): string {
   const gateRejected = count('rejected');
   const unchanged = count('unchanged');
   const drifted = count('drifted');
-  const persistence = count('persistence');
   return (
     `${learnt.length} stream${learnt.length === 1 ? '' : 's'} learnt: ${own} kept ${own === 1 ? 'its' : 'their'} own model, ${shipped.length} the shipped one ` +
-    `(${gateRejected} rejected by the gate, ${unchanged} unchanged by fine-tuning, ${drifted} drifting, ` +
-    `${persistence > 0 ? `${persistence} worse than persistence, ` : ''}${shipped.length - gateRejected - unchanged - drifted - persistence} not trained)`
+    `(${gateRejected} rejected by the gate, ${unchanged} unchanged by fine-tuning, ${drifted} drifting, ${shipped.length - gateRejected - unchanged - drifted} not trained)`
   );
 }
 
@@ -213,8 +210,6 @@ export async function runReplay(rows: readonly ReplayRow[], opts: ReplayRunOptio
           } else if (outcome.kind === 'drifted') {
             const { row, channel } = outcome.drifted;
             learnt.push({ stream, outcome: 'drifted', why: `no model trained: ${driftedText(stream, series.timestamps[row], channel)}` });
-          } else if (outcome.kind === 'persistence') {
-            learnt.push({ stream, outcome: 'persistence', why: `own model refused, ${persistenceReason(outcome.result.predVsPersistence, outcome.result.calibration.pred.count)}` });
           } else if (outcome.kind === 'rejected') {
             learnt.push({ stream, outcome: 'rejected', why: `own model rejected by the gate, ${outcome.decision.reason}` });
           } else if (outcome.kind === 'unchanged') {
