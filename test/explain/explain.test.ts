@@ -268,7 +268,7 @@ describe('explain: synthetic faults, baseline from the readings before', () => {
     const e = explain({ stream: 'temp', unit: '°C', before, during: { ts, values }, startTs: T0, endTs: ts[149], timeZone: UTC });
     expect(e.kind).toBe('drift');
     // The readings' own slope, per hour, over the span told (its `since` to the last reading): the same robust slope.
-    const from = ts.indexOf(e.since!);
+    const from = ts.indexOf(e.since);
     expect(from).toBeGreaterThanOrEqual(0);
     const slopes: number[] = [];
     for (let a = from; a < 150; a++) for (let b = a + 1; b < 150; b++) slopes.push((values[b] - values[a]) / (ts[b] - ts[a]));
