@@ -131,6 +131,12 @@ export interface DaemonCounters {
   events: number;
   /** Events the store refused because their episode was past them (a second open or resolve). */
   refusedEvents: number;
+  /**
+   * Events of an episode the operator's forget resolved (`forgotten`) while the daemon ran, dropped quietly before the
+   * store: one the pipeline or a device's silence still had on its way (tryout 37, finding 13b: a device's episode
+   * resolved again when its last field was forgotten, a warn "anomaly event refused").
+   */
+  forgottenEvents: number;
   /** Detector `update`s not alerted (nor stored) because they repeated their episode's previous alert (SignalBook.explainAlert). */
   repeatedUpdates: number;
   /** Detector `update`s not alerted (nor stored) because they told the same fault as the episode's last alert only longer, not yet tenfold (SignalBook.explainAlert). */
@@ -174,6 +180,8 @@ export interface DaemonCounters {
 
 const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOUSEKEEPING_MS = 2_000;
+/** Episode ids resolved by the operator's forget whose later events are dropped quietly (Daemon.forgottenEpisodes), at most. */
+const FORGOTTEN_EPISODES_KEPT = 10_000;
 /**
  * The share of shutdown.deadlineMs (ms, at most half of it) a graceful stop leaves after its pipeline drain, for the
  * steps after it: the final checkpoint with the readings kept (a few hundred ms for 1,000 streams), the store's flush,
@@ -249,6 +257,7 @@ export class Daemon {
     internalErrors: 0,
     events: 0,
     refusedEvents: 0,
+    forgottenEvents: 0,
     repeatedUpdates: 0,
     longerUpdates: 0,
     unsetClocks: 0,
@@ -1668,6 +1677,13 @@ export class Daemon {
   private recordEvent(store: SqliteStore, given: AnomalyEvent, givenExplanation: AlertExplanation | null, fromBook = false): boolean {
     let ev = given;
     let explanation = givenExplanation;
+    // An episode the operator forgot is over: what was still on its way for it is dropped, counted, not refused by
+    // the store with a warn (a device's episode ended again by its last forgotten field's resolve: tryout 37, 13b).
+    if (this.forgottenEpisodes.has(ev.anomalyId)) {
+      this.counters.forgottenEvents++;
+      this.log.debug({ sensor: ev.sensor, anomalyId: ev.anomalyId, kind: ev.kind }, 'event of an episode forgotten by the operator dropped');
+      return false;
+    }
     try {
       // The stream's device goes with the stored episode (the list, the API and the page group a device's episodes).
       const device = this.detector?.sourceOf(ev.sensor);
@@ -1832,6 +1848,7 @@ export class Daemon {
           const lead = this.deviceFaults?.leadOf(ev.anomalyId);
           const publish = (this.deviceSilences?.alerts(ev.anomalyId, ev.kind) ?? true) && lead === undefined;
           if (store.recordEvent(lead === undefined ? stored : { ...stored, toldWith: lead }, this.topics.alerts(ev.sensor), explanation, publish) === null) return false;
+          this.noteForgotten(ev.anomalyId);
           if (member) this.deviceSilences?.memberEnded(ev.anomalyId, this.now());
           if (ev.kind === 'resolve') this.deviceFaults?.gone(ev.anomalyId, ev.endTs);
           if (publish) logAlert(this.log, ev, explanation);
@@ -1857,6 +1874,21 @@ export class Daemon {
       },
       target,
     );
+  }
+
+  /**
+   * Episode ids the operator's forget resolved while the daemon runs (recordEvent drops their later events, counted in
+   * forgottenEvents). Bounded: the oldest id goes past FORGOTTEN_EPISODES_KEPT (an event of an episode is on its way
+   * for moments, not for thousands of forgets).
+   */
+  private readonly forgottenEpisodes = new Set<string>();
+
+  private noteForgotten(anomalyId: string): void {
+    this.forgottenEpisodes.add(anomalyId);
+    if (this.forgottenEpisodes.size > FORGOTTEN_EPISODES_KEPT) {
+      const oldest = this.forgottenEpisodes.values().next();
+      if (oldest.done !== true) this.forgottenEpisodes.delete(oldest.value);
+    }
   }
 
   /**
@@ -1979,6 +2011,9 @@ export class Daemon {
     if (this.starting) await raceTimeout(Promise.race([this.starting, this.hurrySignal]), Math.min(left(), 2000));
     this.housekeeping?.stop();
     this.loopLoad?.stop();
+    // Before the MQTT client ends: a training that ends during the stop installs no model, so no sensor state is
+    // published through the ended client (tryout 37, finding 13a). The learner is stopped (waited for) further down.
+    this.learner?.halt();
     // After a storage fault /api/status keeps saying so until the very end of the stop.
     if (!this.faults.fault) await step('http', () => this.http?.stop());
     this.checkpoints?.stop();

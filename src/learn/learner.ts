@@ -330,6 +330,11 @@ export class Learner {
       this.trainingScope = name;
       this.training = this.trainScope(name, s, hasModel)
         .catch((err: unknown) => {
+          // A training ended by the stop (the worker terminated: 'daemon stopping') is no failure: nothing to wait for.
+          if (this.stopped) {
+            this.log.info({ scope: name, reason: err instanceof Error ? err.message : String(err) }, 'training ended by the stop: no model installed; it trains again after the restart');
+            return;
+          }
           s.lastTrainedAt = now; // do not retry in a tight loop
           // A first training that failed waits for more readings too (it was retried at every tick).
           if (!hasModel) {
@@ -368,9 +373,20 @@ export class Learner {
     return this.trainingScope;
   }
 
-  /** Waits for a training in progress (bounded by the caller); flushes readings. */
-  async stop(): Promise<void> {
+  /**
+   * The first step of a stop (the daemon calls it before the MQTT client ends): no training starts from now on, and
+   * the one in progress installs nothing: its outcome, whenever it comes, is dropped (an accepted model's files
+   * removed), so nothing is published through a client that has ended (tryout 37, finding 13a: a model swapped in
+   * during the stop refreshed its sensor's state through the stopped client, a warn with a stack). The readings
+   * collected meanwhile are still stored (flush, stop); the sensor trains again after the restart.
+   */
+  halt(): void {
     this.stopped = true;
+  }
+
+  /** Halts (halt) and waits for a training in progress (bounded by the caller); flushes readings. */
+  async stop(): Promise<void> {
+    this.halt();
     this.flush();
     if (this.training) await this.training;
   }
@@ -652,7 +668,13 @@ export class Learner {
         },
       },
     );
-    if (outcome.kind === 'stopped') return;
+    // Halted (halt) while it trained or while the gate ran: nothing is recorded or installed, told once at info (a
+    // clean stop warns of nothing).
+    if (outcome.kind === 'stopped' || this.stopped) {
+      if (outcome.kind === 'accepted') await outcome.discard();
+      this.log.info({ scope: name, outcome: outcome.kind }, 'training ended by the stop: no model installed; it trains again after the restart');
+      return;
+    }
     if (outcome.kind === 'drifted') {
       const { history, row, channel } = outcome.drifted;
       this.recordDrifted(name, s, sensors, learnt[history].sensor, learnt[history].ts[row], channel, retrain);

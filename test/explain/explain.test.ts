@@ -249,6 +249,48 @@ describe('explain: synthetic faults, baseline from the readings before', () => {
     expect(e.sentence).toMatch(/^temp 2[34]\.\d+ °C, expected 20\.\d+ ± 0\.\d+ since 09:0\d \(drift, \+7\d °C\/h\)$/);
   });
 
+  it('a drift’s rate is the Theil–Sen slope of its readings over the drift’s span, at an irregular cadence, not pulled by readings far off (tryout 37, finding 12)', () => {
+    // +0.02 °C a reading, 1.5–2.5 s apart (2 s on average: +36 °C/h), noise 0.04 °C, two readings 1 °C high near the end.
+    const g = noise(11);
+    const u = noise(12);
+    const before: Stretch = {
+      ts: Array.from({ length: 300 }, (_, i) => T0 - (300 - i) * 2 * SEC),
+      values: Array.from({ length: 300 }, () => Math.round((20 + 0.04 * g()) * 100) / 100),
+    };
+    const ts: number[] = [];
+    const values: number[] = [];
+    let at = T0;
+    for (let i = 0; i < 150; i++) {
+      ts.push(Math.round(at));
+      values.push(Math.round((20 + 0.02 * i + 0.04 * g() + (i === 140 || i === 145 ? 1 : 0)) * 100) / 100);
+      at += 2 * SEC + 0.5 * SEC * Math.max(-1, Math.min(1, u() / 2));
+    }
+    const e = explain({ stream: 'temp', unit: '°C', before, during: { ts, values }, startTs: T0, endTs: ts[149], timeZone: UTC });
+    expect(e.kind).toBe('drift');
+    // The readings' own slope, per hour, over the span told (its `since` to the last reading): the same robust slope.
+    const from = ts.indexOf(e.since);
+    expect(from).toBeGreaterThanOrEqual(0);
+    const slopes: number[] = [];
+    for (let a = from; a < 150; a++) for (let b = a + 1; b < 150; b++) slopes.push((values[b] - values[a]) / (ts[b] - ts[a]));
+    const theilSen = median(slopes) * 3_600_000;
+    expect(e.ratePerHour!).toBeCloseTo(theilSen, 0);
+    // And that is the true rate, 36 °C/h, to within 10 %, nearer it than least squares over the same readings, which the
+    // two readings far off pull.
+    expect(e.ratePerHour!).toBeGreaterThan(36 * 0.9);
+    expect(e.ratePerHour!).toBeLessThan(36 * 1.1);
+    const n = 150 - from;
+    const mt = ts.slice(from).reduce((a, t) => a + t, 0) / n;
+    const mx = values.slice(from).reduce((a, x) => a + x, 0) / n;
+    let sxy = 0;
+    let sxx = 0;
+    for (let i = from; i < 150; i++) {
+      sxy += (ts[i] - mt) * (values[i] - mx);
+      sxx += (ts[i] - mt) ** 2;
+    }
+    expect(Math.abs(e.ratePerHour! - 36)).toBeLessThan(Math.abs((sxy / sxx) * 3_600_000 - 36));
+    expect(e.sentence).toMatch(/\(drift, \+3\d °C\/h\)$/);
+  });
+
   it('a freeze: one value repeated, though it is a normal value', () => {
     const e = explain(episode((i, g) => (i < 10 ? 20 + 0.1 * g() : 20.07), 100));
     expect(e.kind).toBe('stuck');
