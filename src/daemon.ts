@@ -42,7 +42,7 @@ import { Learner, learningOptionsOf, readingsKeptOf } from './learn/learner.js';
 import { sharedWeightsOf } from './learn/shared-weights.js';
 import { writeModel } from './model/onnx-export.js';
 import { realAdapters, type DaemonAdapters } from './daemon/adapters.js';
-import { Checkpoints, EpisodeTicks, detectorCheckpointSubject, type StatedOnOff, type StatedUnits } from './daemon/checkpoints.js';
+import { Checkpoints, EpisodeTicks, detectorCheckpointSubject, restoreSpanMs, type StatedOnOff, type StatedUnits } from './daemon/checkpoints.js';
 import { shortSpan, type OpenEpisodePeak } from './pipeline/scorer.js';
 import { SensorStatusBoard } from './daemon/sensor-status.js';
 import { Housekeeping } from './daemon/housekeeping.js';
@@ -343,11 +343,11 @@ export class Daemon {
   private readonly backfills: BackfillLog;
   /** The event loop's saturated spans (Daemon.deafUntil, judgeSilences); started with housekeeping. */
   private loopLoad: LoopLoad | null = null;
-  /** When open episodes' progress was last written (wall ms), and each one's length then (readings). */
   /** Streams with an open episode due a checkpoint at the next housekeeping tick (EpisodeTicks; Checkpoints.saveStreams); made at start. */
   private episodeTicks: EpisodeTicks | null = null;
+  /** When open episodes' progress was last written (wall ms), and each one's length (readings) and end (epoch ms) then. */
   private touchedAt = 0;
-  private touched = new Map<string, number>();
+  private touched = new Map<string, { readonly readings: number; readonly lastAboveTs: number }>();
   /**
    * Per stream with an open episode: its id and the length in readings at which it is next told again from its
    * readings in data time (retellByReadings), besides touchOpenEpisodes' every TOUCH_MS of wall time. Dropped at the
@@ -597,7 +597,16 @@ export class Daemon {
       // and when its latest reading arrived (a sensor silent at the stop is as silent at the start: its state as before),
       // and the unit its hub stated with its changes (known at once after a restart; a change across it is told).
       detectorCheckpointSubject(detector, (id) => store.getAnomaly(id)?.status ?? null, this.signals, this.board, this.statedUnits(), this.statedOnOff()),
-      { intervalMs: config.store.checkpointIntervalMs, maxAgeMs: config.store.checkpointMaxAgeMs, maxFutureMs: config.ingest.maxFutureMs, now: this.now, logger: this.log },
+      {
+        intervalMs: config.store.checkpointIntervalMs,
+        maxAgeMs: config.store.checkpointMaxAgeMs,
+        // A checkpoint is too old in the stream's own intervals, as a silence is while the daemon runs: kept through its
+        // idle span (evicted then, its state checkpointed) and revived while younger than checkpointMaxAgeMs after it.
+        keptForMs: (interval) => restoreSpanMs(config, interval),
+        maxFutureMs: config.ingest.maxFutureMs,
+        now: this.now,
+        logger: this.log,
+      },
     );
     this.episodeTicks = new EpisodeTicks(shortSpan(config.score.smooth) + config.alerts.closeAfter);
     // With the sensors an earlier version evicted while their silence alarm was open (restored too: listed again).
@@ -1395,9 +1404,9 @@ export class Daemon {
     const now = Date.now();
     if (now - this.touchedAt < TOUCH_MS) return;
     this.touchedAt = now;
-    const seen = new Map<string, number>();
+    const seen = new Map<string, { readonly readings: number; readonly lastAboveTs: number }>();
     for (const ep of detector.openEpisodes()) {
-      seen.set(ep.id, ep.readings);
+      seen.set(ep.id, { readings: ep.readings, lastAboveTs: ep.lastAboveTs });
       // A silence goes on without readings, so its length in readings may not move for long (one that took over an
       // episode of more readings than it has missed yet, a slow sensor's): its record follows how long the sensor has
       // been silent at every touch, its end and its sentence (tryout 23, finding F1: `no reading for 45 s` and its
@@ -1407,7 +1416,12 @@ export class Daemon {
         store.touchAnomaly(ep.id, Math.max(ep.lastAboveTs, until), ep.readings, this.toldTogether(ep.id, ep.stream, this.signals?.retellSilence(ep.id, until) ?? null));
         continue;
       }
-      if (this.touched.get(ep.id) === ep.readings) continue;
+      // Unmoved since the last touch: neither a reading of it nor its end. An on/off state held between readings (a door
+      // left open on a device that reports on change only: Detector.judgeHeld) moves its end with the clock, not its
+      // readings: its record, its end and its sentence (`open for 2.5 h`) follow it as a silence's do (tryout 38,
+      // finding 11: `open for 2.5 h` stood while the door was open 3.1 h).
+      const last = this.touched.get(ep.id);
+      if (last !== undefined && last.readings === ep.readings && last.lastAboveTs === ep.lastAboveTs) continue;
       // The episode's kind, once its readings tell it, is news: an `update` carries it (stored, then sent).
       const told = this.signals?.retell(ep.id, ep.lastAboveTs, ep.readings, ep.held, ep.excursion) ?? null;
       if (told !== null) this.recordEvent(store, told.event, told.explanation);
@@ -1758,9 +1772,12 @@ export class Daemon {
 
   /**
    * After a crash the restored lifecycles are as old as the last checkpoint, so an episode opened after it
-   * is open in the database but known to no lifecycle, and would stay open for ever. Resolve each such
-   * episode (its resolve alert goes out through the outbox like any other); if the anomaly goes on, the
-   * detector opens a new episode. Returns the sensors brought back from their evicted checkpoint (below).
+   * is open in the database but known to no lifecycle, and would stay open for ever; so is one of a stream whose
+   * checkpoint was too old to restore (Checkpoints.stale), or that had none. Resolve each such episode with
+   * `resolution: interrupted` (its resolve alert goes out through the outbox like any other; the log line says
+   * which of the three it was); if the anomaly goes on, the detector opens a new episode. An episode the restored
+   * detector holds goes on (a clean stop's checkpoint carries every open episode: docs/ALERTS.md, "Through a
+   * restart"). Returns the sensors brought back from their evicted checkpoint (below).
    */
   private resolveOrphanedEpisodes(): string[] {
     const store = this.store!;
@@ -1802,8 +1819,15 @@ export class Daemon {
       try {
         // A member's resolve is stored only, as its open was: its device's episode tells the silence (an announced
         // member's is sent: its open was); so is a field's told in another field's alert (toldWith).
-        store.recordEvent(storedResolveEvent(a), this.topics.alerts(a.sensor), a.explanation, (!member || announced) && a.toldWith === undefined);
-        this.log.warn({ sensor: a.sensor, anomalyId: a.id }, 'episode left open by an unclean stop: resolved at start');
+        store.recordEvent({ ...storedResolveEvent(a), resolution: 'interrupted' }, this.topics.alerts(a.sensor), a.explanation, (!member || announced) && a.toldWith === undefined);
+        const why = this.checkpoints?.stale().has(a.sensor) === true ? 'checkpoint too old' : streams.has(a.sensor) ? 'unclean stop' : 'no checkpoint';
+        const line =
+          why === 'checkpoint too old'
+            ? 'episode whose stream’s checkpoint was too old to restore (store.checkpointMaxAgeMs and its idle span): resolved at start, interrupted'
+            : why === 'unclean stop'
+              ? 'episode left open by an unclean stop (opened after the checkpoint restored): resolved at start, interrupted'
+              : 'episode of a stream with no checkpoint (an unclean stop before its first one): resolved at start, interrupted';
+        this.log.warn({ sensor: a.sensor, anomalyId: a.id, why }, line);
       } catch (err) {
         this.log.error({ err, anomalyId: a.id }, 'could not resolve an orphaned episode');
       }

@@ -275,7 +275,7 @@ export const schema = section('anomalyd configuration', {
       default: 1000,
       min: 10,
       max: 100_000_000,
-      doc: 'A sensor with no valid reading for this many of its own reading intervals is evicted: its state checkpointed, its memory and slot freed, its Home Assistant entities removed. Never while an episode of it is open, of any kind (a silence alert, open until its next reading; an episode open when the sensor died, whose silence is then told in it; the device_offline episode of its device while the device says it is offline), in the detector or in the store; nor an on/off stream whose latest reading is its active state (a leak `on`, a door open: an on-change device sends nothing while it holds): it stays listed and keeps its slot, and nothing of it is resolved. Counted from its last reading, also across a restart (the downtime not counted); none is evicted while the daemon cannot hear its sensors (MQTT reads paused, a model backlog, its own loop saturated, the connection down), as no silence is judged then: a sensor is never evicted before its silence could be told. A valid reading brings it back (from the checkpoint while younger than store.checkpointMaxAgeMs).',
+      doc: 'A sensor with no valid reading for this many of its own reading intervals is evicted: its state checkpointed, its memory and slot freed, its Home Assistant entities removed. Never while an episode of it is open, of any kind (a silence alert, open until its next reading; an episode open when the sensor died, whose silence is then told in it; the device_offline episode of its device while the device says it is offline), in the detector or in the store; nor an on/off stream whose latest reading is its active state (a leak `on`, a door open: an on-change device sends nothing while it holds): it stays listed and keeps its slot, and nothing of it is resolved. Counted from its last reading, also across a restart (the downtime not counted); none is evicted while the daemon cannot hear its sensors (MQTT reads paused, a model backlog, its own loop saturated, the connection down), as no silence is judged then: a sensor is never evicted before its silence could be told. A valid reading brings it back (from the checkpoint while younger than store.checkpointMaxAgeMs since its eviction).',
     }),
     idleAfterMinMs: int({
       default: 600000,
@@ -396,7 +396,7 @@ export const schema = section('anomalyd configuration', {
       default: 3600000,
       min: 1000,
       max: 30 * DAY_MS,
-      doc: 'Older checkpoints are not restored; the sensor starts from a reset state.',
+      doc: 'A sensor’s checkpoint older than this is restored only while the sensor has been silent (since its latest reading arrived, the downtime included) no longer than its idle span (limits.idleAfterIntervals of its own intervals, at least limits.idleAfterMinMs) plus this: how long a running daemon keeps a silent sensor’s state (evicted after its idle span, revived within this). So the age is judged in the sensor’s own intervals (1 h 17 min for a 1 Hz sensor, 41.7 days for an hourly meter); a sensor silent longer starts from a reset state, and an episode of it still open is resolved at start (`resolution: interrupted`).',
     }),
   }),
   explain: section('How alerts and the dashboard explain an anomaly in the sensor’s own units.', {

@@ -183,8 +183,9 @@ export interface AlertPayload {
    * On `resolve`: `recovered` (the readings came back below the hold level) or `new_normal` (the episode
    * lasted alerts.newNormalAfter readings and is accepted as the stream's normal: the readings may still be
    * off what they were before), or `forgotten` (the operator retired the stream: `anomalyd sensors forget`, POST
-   * /api/sensors/:sensor/forget; no verdict on its readings). Absent on open and update, and in messages stored
-   * before it existed.
+   * /api/sensors/:sensor/forget; no verdict on its readings), or `interrupted` (the daemon could not go on with it:
+   * at start, its stream's state lost by an unclean stop or its checkpoint too old to restore; no verdict either).
+   * Absent on open and update, and in messages stored before it existed.
    */
   readonly resolution?: Resolution;
   /**
@@ -289,10 +290,21 @@ export function alertPayload(ev: AnomalyEvent, opts: AlertPayloadOptions): Alert
 
 /**
  * What an alert's line for people (the console log, the demo) adds for how its episode ended: `, accepted as the
- * new normal` (new_normal), `, forgotten by the operator` (forgotten: the stream was retired), nothing otherwise.
+ * new normal` (new_normal), `, forgotten by the operator` (forgotten: the stream was retired), `, interrupted: the
+ * daemon could not go on with it` (interrupted), nothing otherwise.
  */
 export function resolutionWords(resolution: Resolution | undefined): string {
-  return resolution === 'new_normal' ? ', accepted as the new normal' : resolution === 'forgotten' ? ', forgotten by the operator' : '';
+  switch (resolution) {
+    case 'new_normal':
+      return ', accepted as the new normal';
+    case 'forgotten':
+      return ', forgotten by the operator';
+    case 'interrupted':
+      return ', interrupted: the daemon could not go on with it';
+    case 'recovered':
+    case undefined:
+      return '';
+  }
 }
 
 /** The numbers of an event that its line for people gives: scores in [0, 1], as in the alert payload. */

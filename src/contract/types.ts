@@ -224,9 +224,12 @@ export type AnomalyEventKind = 'open' | 'update' | 'resolve';
 
 /**
  * Why an episode ended (AnomalyEvent.resolution, the alert's `resolution`): `recovered` and `new_normal` are the
- * detector's verdicts; `forgotten` is the operator's retirement of the stream (src/daemon/forget.ts).
+ * detector's verdicts; `forgotten` is the operator's retirement of the stream (src/daemon/forget.ts); `interrupted`
+ * the daemon's own resolve of an episode no detector can go on with (at start: its stream's state was lost by an
+ * unclean stop, or not restored, its checkpoint too old; at the return of a sensor an earlier version evicted with
+ * its alert open), no verdict on the readings either.
  */
-export type Resolution = 'recovered' | 'new_normal' | 'forgotten';
+export type Resolution = 'recovered' | 'new_normal' | 'forgotten' | 'interrupted';
 
 /**
  * One field's episode an alert tells (AlertPayload.fields): episodes of fields of one device that opened together are
@@ -293,7 +296,8 @@ export interface AnomalyEvent {
    * On `resolve` only: why it ended. `recovered`: alerts.closeAfter readings in a row below the hold level;
    * `new_normal`: it lasted alerts.newNormalAfter readings and its level is the stream's normal from now on
    * (the readings may well still be off what they were before it); `forgotten`: the operator retired the stream
-   * (`anomalyd sensors forget`, POST /api/sensors/:sensor/forget): it ended with no verdict on the readings.
+   * (`anomalyd sensors forget`, POST /api/sensors/:sensor/forget): it ended with no verdict on the readings;
+   * `interrupted`: the daemon could not go on with it (Resolution), no verdict either.
    */
   readonly resolution?: Resolution;
   /**

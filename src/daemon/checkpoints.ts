@@ -46,6 +46,14 @@ export interface CheckpointSubject {
    * (`heardOnce` in the log line). Absent: every one is.
    */
   worthRestoring?(state: unknown): boolean;
+  /**
+   * When the stream of a saved state (JSON-parsed) was last heard, and at what pace: `heardAt`, when its latest reading
+   * really arrived (epoch ms, the wall clock: StoredArrival.heardAt), and `intervalMs`, its reading interval as its
+   * cadence learnt it (ms, 0 while unknown); null when the state does not say (one written before arrivals were kept,
+   * a detector-only subject). With CheckpointOptions.keptForMs it lets a state older than maxAgeMs be restored while its
+   * stream's silence is one a running daemon would have kept its state through (Checkpoints.restore). Absent: none.
+   */
+  lastHeard?(state: unknown): { readonly heardAt: number; readonly intervalMs: number } | null;
 }
 
 /**
@@ -164,7 +172,22 @@ const SAVE_BATCH = 256;
 
 export interface CheckpointOptions {
   readonly intervalMs: number;
+  /**
+   * ms (store.checkpointMaxAgeMs): a checkpoint written (or found unchanged) more than this long ago is not restored,
+   * unless keptForMs keeps it.
+   */
   readonly maxAgeMs: number;
+  /**
+   * How long a running daemon keeps the state of a stream silent since its latest reading, in ms, given the stream's
+   * reading interval `intervalMs` (ms, 0 while unknown): the daemon's is its idle span (limits.idleAfterIntervals of
+   * its intervals, at least limits.idleAfterMinMs: evicted then, its state checkpointed) plus maxAgeMs (an evicted
+   * state is revived while that young). A checkpoint older than maxAgeMs is still restored while the time since its
+   * stream's latest reading arrived (CheckpointSubject.lastHeard) is at most this: the age is judged in the stream's
+   * own intervals, as a silence is while the daemon runs, so a clean restart, or a downtime of a few hours, does not
+   * send an hourly meter back to learning (10 days of readings) while a 1 Hz sensor down for longer than its span
+   * still starts over (tryout 38, finding 1). Absent: maxAgeMs alone.
+   */
+  readonly keptForMs?: (intervalMs: number) => number;
   /**
    * A checkpoint written more than this ahead of now (ms; ingest.maxFutureMs) is not restored: it comes from a
    * clock ahead of this one, and the stream's last reading time in it is in this clock's future, so every new
@@ -189,6 +212,8 @@ export class Checkpoints {
   private baseSeq = 0;
   /** Whether the last periodic save listed unchanged sensors (the next one writes the list again, empty or not). */
   private unchangedListed = false;
+  /** The sensors whose checkpoints restore() left out as too old (stale()). */
+  private readonly staleSensors = new Set<string>();
 
   constructor(
     private readonly store: CheckpointStore,
@@ -198,7 +223,10 @@ export class Checkpoints {
 
   /**
    * Restores the young-enough checkpoints into the subject (not those of evicted sensors); logs what was
-   * restored, dropped or unreadable. Returns the sensors restored.
+   * restored, dropped or unreadable. Returns the sensors restored. Young enough: written (or found unchanged by a
+   * later save) at most maxAgeMs ago, or, older, of a stream whose silence at now (since its latest reading arrived,
+   * the downtime included) is at most keptForMs of its interval (CheckpointOptions.keptForMs). The sensors of the
+   * checkpoints left out as too old are in `stale()` afterwards.
    */
   restore(): string[] {
     const now = this.opts.now();
@@ -240,8 +268,12 @@ export class Checkpoints {
       // Not a sensor's row: a side part, a base, the list of unchanged ones (a sensor id never holds `#`).
       if (sensor.includes('#')) continue;
       const updatedAt = Math.max(written, unchanged.get(sensor) ?? -Infinity);
-      if (now - updatedAt > this.opts.maxAgeMs) {
+      const old = now - updatedAt > this.opts.maxAgeMs;
+      // An evicted sensor's row is as old as its eviction, which came its idle span after its latest reading: judged by
+      // that age alone (as revive() does).
+      if (old && (this.opts.keptForMs === undefined || this.subject.lastHeard === undefined || isEvictedRow(blob))) {
         stale++;
+        this.staleSensors.add(sensor);
         continue;
       }
       if (this.ahead(updatedAt, now)) {
@@ -260,6 +292,12 @@ export class Checkpoints {
         const baseBlob = baseIdOf(blob) === null ? undefined : rows.get(`${sensor}${BASE_SUFFIX}`)?.blob;
         const base = baseBlob === undefined ? null : readBase(baseBlob);
         const state = decodeCheckpoint(blob, base);
+        // Older than maxAgeMs: kept while its stream's silence is one the running daemon would keep its state through.
+        if (old && !this.keptThrough(state, now)) {
+          stale++;
+          this.staleSensors.add(sensor);
+          continue;
+        }
         // An evicted sensor takes no slot until a valid reading of it arrives (then revive()).
         if (isEvicted(state)) evicted++;
         else if (this.subject.worthRestoring?.(state) === false) heardOnce++;
@@ -278,6 +316,26 @@ export class Checkpoints {
     if (ahead > 0) this.opts.logger.warn({ ahead }, 'sensor checkpoints written by a clock ahead of this one (a demo, or a clock since set back) not restored: those sensors re-warm');
     if (states.size + stale + ahead + evicted + heardOnce > 0) this.opts.logger.info({ restored: states.size, stale, ahead, evicted, heardOnce, dropped: dropped.length }, 'sensor checkpoints');
     return [...states.keys()];
+  }
+
+  /**
+   * The sensors whose checkpoints the last restore() left out as too old (their streams start over; an episode of
+   * theirs still open in the store cannot go on: Daemon.resolveOrphanedEpisodes says why it resolves it).
+   */
+  stale(): ReadonlySet<string> {
+    return this.staleSensors;
+  }
+
+  /**
+   * Whether a state older than maxAgeMs is of a stream whose silence at `now` (since its latest reading arrived, epoch
+   * ms) is at most keptForMs of its interval (CheckpointOptions.keptForMs); false when the state does not say when it
+   * was heard.
+   */
+  private keptThrough(state: unknown, now: number): boolean {
+    const keptFor = this.opts.keptForMs;
+    const heard = this.subject.lastHeard?.(state) ?? null;
+    if (keptFor === undefined || heard === null || !Number.isFinite(heard.heardAt)) return false;
+    return now - heard.heardAt <= keptFor(heard.intervalMs > 0 && Number.isFinite(heard.intervalMs) ? heard.intervalMs : 0);
   }
 
   /** Whether a checkpoint written at updatedAt comes from a clock ahead of this one (see maxFutureMs). */
@@ -741,6 +799,33 @@ export function savedHeardOnce(state: unknown): boolean {
 }
 
 /**
+ * How long the daemon keeps a silent stream's state, in ms since its latest reading arrived (CheckpointOptions.keptForMs):
+ * its idle span, `limits.idleAfterIntervals` of its reading interval (`window.intervalMs` when set, else `intervalMs`,
+ * the interval its cadence learnt, ms; 0 while unknown) and at least `limits.idleAfterMinMs` (src/daemon/eviction.ts:
+ * evicted then, its state checkpointed), plus `store.checkpointMaxAgeMs` (an evicted state is revived while that
+ * young). With the shipped settings: 1 h 17 min for a 1 Hz sensor, 1 h 10 min for one faster than 0.6 s (the 10 min floor),
+ * 3.5 days for a 5-minute one, 41.7 days for an hourly meter.
+ */
+export function restoreSpanMs(config: { readonly limits: { readonly idleAfterIntervals: number; readonly idleAfterMinMs: number }; readonly window: { readonly intervalMs: number }; readonly store: { readonly checkpointMaxAgeMs: number } }, intervalMs: number): number {
+  const interval = config.window.intervalMs > 0 ? config.window.intervalMs : intervalMs > 0 ? intervalMs : 0;
+  return Math.max(config.limits.idleAfterMinMs, interval * config.limits.idleAfterIntervals) + config.store.checkpointMaxAgeMs;
+}
+
+/**
+ * When the stream of a saved state (the daemon's: Detector.snapshot with `arrival`, JSON-parsed) was last heard and at
+ * what interval (CheckpointSubject.lastHeard): its arrival's `heardAt` (epoch ms, wall clock) and its cadence's
+ * `interval` (ms, 0 while unknown); null when the state has no arrival (older, or a detector-only subject's).
+ */
+export function savedLastHeard(state: unknown): { readonly heardAt: number; readonly intervalMs: number } | null {
+  if (typeof state !== 'object' || state === null) return null;
+  const { arrival, cadence } = state as { arrival?: unknown; cadence?: unknown };
+  const heard = readStoredArrival(arrival);
+  if (heard === null) return null;
+  const interval = typeof cadence === 'object' && cadence !== null ? (cadence as { interval?: unknown }).interval : undefined;
+  return { heardAt: heard.heardAt, intervalMs: typeof interval === 'number' && Number.isFinite(interval) && interval > 0 ? interval : 0 };
+}
+
+/**
  * The detector as a CheckpointSubject: one state per stream (parser, cadence, model state, score state),
  * each taken from that stream alone (Detector.snapshot), so a checkpoint of N streams costs O(N).
  * `committed` is what the store holds about an episode: a restored stream never re-opens, updates or
@@ -763,10 +848,14 @@ export function detectorCheckpointSubject(detector: Detector, committed: Committ
     return arrivals === undefined ? own : { ...own, arrival: arrivals.arrivalOf(stream) };
   };
   return {
-    // A stream heard once (all its readings in one message: a one-shot topic of a flood, src/pipeline/admit.ts) is not
-    // written: restoring thousands of them made a start take 8.5 s instead of 0.5 (tryout 25, finding 6).
-    sensors: () => detector.streams().filter((stream) => !detector.heardOnce(stream)),
+    // A stream heard once at one time (one message, one time taken: a one-shot topic of a flood, src/pipeline/admit.ts)
+    // is not written: restoring thousands of them made a start take 8.5 s instead of 0.5 (tryout 25, finding 6). A
+    // history backfilled in one message (many times) is: left out as heard once, every sensor loaded that way (60 days
+    // of an hourly meter in one message) started over at each restart and its open episodes were resolved (tryout 38,
+    // finding 1). The rule is savedHeardOnce's, which restore applies to a saved state.
+    sensors: () => detector.streams().filter((stream) => !detector.oneShot(stream)),
     worthRestoring: (state) => !savedHeardOnce(state),
+    lastHeard: savedLastHeard,
     busy: (stream) => detector.busy(stream),
     // An open episode's baseline and first readings, written apart and only when they change (at most 5 times an
     // episode), not with every tick's checkpoint (≈ 35 kB a tick of a long episode, on an SD card).

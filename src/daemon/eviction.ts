@@ -200,7 +200,7 @@ export interface EvictionWiring {
    * The detector (src/pipeline/detector.ts): each stream's interval as its cadence learnt it, its open
    * episode, and forget() (parser slot, cadence, model state, score state).
    */
-  readonly detector: Pick<Detector, 'intervalOf' | 'openAnomaly' | 'forget'> & Partial<Pick<Detector, 'heardOnce' | 'youngDeathMs'>>;
+  readonly detector: Pick<Detector, 'intervalOf' | 'openAnomaly' | 'forget'> & Partial<Pick<Detector, 'oneShot' | 'youngDeathMs'>>;
   readonly board: { forget(sensor: string): void } | null;
   /** Per-stream state beyond the detector: the dashboard's series (built later, hence a getter). */
   readonly others: () => ReadonlyArray<{ forget(sensor: string): void } | null>;
@@ -248,15 +248,16 @@ export function idleEvictionFor(w: EvictionWiring, opts: EvictionOptions & { rea
       leftOpen: (sensor) => {
         for (const a of w.store.listAnomalies({ sensor, status: 'open', limit: 100 })) {
           try {
-            w.store.recordEvent(storedResolveEvent(a), w.alertTopic(sensor), a.explanation);
+            w.store.recordEvent({ ...storedResolveEvent(a), resolution: 'interrupted' }, w.alertTopic(sensor), a.explanation);
             w.log.info({ sensor, anomalyId: a.id }, 'episode left open at the sensor’s eviction (a silence): resolved at its return');
           } catch (err) {
             w.log.error({ err, sensor, anomalyId: a.id }, 'could not resolve the episode left open of a returning sensor');
           }
         }
       },
-      // A stream heard once (a one-shot topic) leaves nothing worth reviving (src/pipeline/admit.ts).
-      checkpoint: (sensor) => void (detector.heardOnce?.(sensor) === true ? false : w.checkpoints.saveEvicted(sensor)),
+      // A stream heard once at one time (a one-shot topic) leaves nothing worth reviving (src/pipeline/admit.ts,
+      // Admission.oneShot); a history backfilled in one message does.
+      checkpoint: (sensor) => void (detector.oneShot?.(sensor) === true ? false : w.checkpoints.saveEvicted(sensor)),
       forget: (sensor) => {
         detector.forget(sensor);
         w.board?.forget(sensor);

@@ -280,6 +280,20 @@ export class Admission {
     return this.once.has(stream);
   }
 
+  /**
+   * Whether the stream is heard once at one time: heard once (heardOnce), and its one message took a single time,
+   * nothing else at it and nothing held (a one-shot topic of a flood: one reading, or a device's fields at one time).
+   * Such a stream leaves nothing worth a checkpoint (src/daemon/checkpoints.ts, savedHeardOnce, is the same rule read
+   * from a saved state). A stream whose one message carried many times (a history backfilled in one message: 60 days
+   * of an hourly meter, 1,440 readings) is heard once, and may be displaced as such, but is a sensor's state worth
+   * keeping (tryout 38, finding 1: such streams were not checkpointed and started over at every restart).
+   */
+  oneShot(stream: string): boolean {
+    if (!this.once.has(stream)) return false;
+    const s = this.streams.get(stream);
+    return s !== undefined && s.next <= 1 && s.same.length === 0 && s.held === null;
+  }
+
   /** The stream table's fill and what the limit turned away (see StreamTable). */
   table(): StreamTable {
     return { tracked: this.streams.size, max: this.opts.maxStreams, heardOnce: this.once.size, fullSince: this.fullSince, turnedAway: this.turnedAway, displaced: this.displaced };

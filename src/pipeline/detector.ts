@@ -239,6 +239,13 @@ export interface DetectorStreamState {
    * written before it (not tested again then: its silence is judged as before).
    */
   readonly sendOnDelta?: unknown;
+  /**
+   * The stream's latest reading as the latest of a flushed history (BackfillHoles.flushedOf: its time `ts` and how late
+   * it arrived, `late`, ms), present only while it is one: after a restart its silence is told from that reading's
+   * time to now, as before the stop (tryout 38, finding 11). Absent otherwise, and in a checkpoint written before it.
+   * Plays no part in scoring (replay and evaluation have none: their readings arrive at their own times).
+   */
+  readonly flushed?: { readonly ts: number; readonly late: number };
   readonly engine: unknown;
   readonly scorer: unknown;
 }
@@ -323,10 +330,19 @@ export class Detector {
 
   /**
    * Whether the stream is heard once (its parser's: all its readings came in one message; src/pipeline/admit.ts): a
-   * new stream may take its slot when the table is full, and it is not checkpointed (Checkpoints).
+   * new stream may take its slot when the table is full.
    */
   heardOnce(stream: string): boolean {
     return this.ports.parser.heardOnce(stream);
+  }
+
+  /**
+   * Whether the stream is heard once at one time (its parser's, Admission.oneShot: one message, one time taken): a
+   * one-shot topic, not checkpointed (Checkpoints) nor kept at its eviction. A history backfilled in one message is
+   * heard once but not this: it is checkpointed as any stream.
+   */
+  oneShot(stream: string): boolean {
+    return this.ports.parser.oneShot(stream);
   }
 
   /** Streams with state (for checkpoints, status, eviction). */
@@ -528,14 +544,19 @@ export class Detector {
    * arrived; `heardFrom`: since when the daemon has heard it (>= arrived: a restart, a reconnection or a saturated loop
    * since moves it later); `now`: the time now, all epoch ms of one clock (the daemon's wall clock of arrival). On the
    * stream's clock the time now is its latest reading's time plus (now − arrived); the state is judged held for the
-   * time heard, now − heardFrom, after its latest reading. Not judged (no events, deviation NaN): an unknown stream,
-   * readings of it queued or in a model call, a stream that is not on/off.
+   * time heard, now − heardFrom, after its latest reading. A latest reading that is the tail of a flushed history (a
+   * backfill, a gateway's buffer: flushedLate, the history kept upstream until it arrived) held its state until the
+   * flush arrived too: its lateness is added to both, as a silence after it is told from its time (tryout 38, finding
+   * 11: a door backfilled open, its last check-in 31 min before the history arrived, told `open for 2.5 h` while open
+   * 3 h). Not judged (no events, deviation NaN): an unknown stream, readings of it queued or in a model call, a stream
+   * that is not on/off.
    */
   judgeHeld(stream: string, arrived: number, heardFrom: number, now: number): SilenceJudgement {
     const cadence = this.cadences.get(stream);
     const channels = this.engine.channelsOf(stream);
     if (cadence === undefined || channels === undefined || this.engine.busy(stream) || !Number.isFinite(cadence.latestTs)) return { deviation: Number.NaN, events: [] };
-    return this.scorer.judgeHeld(stream, { ts: cadence.latestTs + Math.max(0, now - arrived), heardMs: Math.max(0, now - Math.max(arrived, heardFrom)), channels });
+    const late = Math.max(0, this.backfill.flushedLate(stream, cadence.latestTs) ?? 0);
+    return this.scorer.judgeHeld(stream, { ts: cadence.latestTs + late + Math.max(0, now - arrived), heardMs: late + Math.max(0, now - Math.max(arrived, heardFrom)), channels });
   }
 
   /** True while the stream's open episode is a silence alarmed while it lasted (judgeSilence): it ends at the stream's next reading. */
@@ -667,6 +688,7 @@ export class Detector {
 
   snapshot(stream: string): DetectorStreamState {
     const sendOnDelta = this.sendOnDelta.get(stream)?.toJSON() ?? null;
+    const flushed = this.backfill.flushedOf(stream);
     return {
       format: 'anomalyd-detector/1',
       parser: this.ports.parser.snapshot(stream),
@@ -675,6 +697,7 @@ export class Detector {
       ...(this.counters.has(stream) ? { counter: this.counters.get(stream)!.snapshot() } : {}),
       ...(this.holeShare.has(stream) ? { holeShare: this.holeShare.get(stream)! } : {}),
       ...(sendOnDelta !== null ? { sendOnDelta } : {}),
+      ...(flushed !== null ? { flushed: { ts: flushed.ts, late: flushed.late } } : {}),
       engine: this.engine.snapshot(stream),
       scorer: this.scorer.snapshot(stream),
     };
@@ -711,6 +734,13 @@ export class Detector {
     // Absent (written before it, or the test could no longer hold): not tested again (its silence judged as before).
     this.sendOnDelta.set(stream, null);
     if (s.sendOnDelta !== undefined && s.sendOnDelta !== null) part('send-on-delta test', () => this.sendOnDelta.set(stream, SendOnDelta.fromJSON(s.sendOnDelta)));
+    if (s.flushed !== undefined && s.flushed !== null) {
+      part('flushed history', () => {
+        const f = s.flushed as { ts?: unknown; late?: unknown };
+        if (typeof f !== 'object' || typeof f.ts !== 'number' || typeof f.late !== 'number') throw new Error('flushed must be { ts, late }');
+        this.backfill.restoreFlushed(stream, { ts: f.ts, late: f.late });
+      });
+    }
     if (s.engine !== null) part('model state', () => this.engine.restore(stream, s.engine));
     if (s.scorer !== null) part('score state', () => this.scorer.restore(stream, s.scorer));
     return skipped;

@@ -481,6 +481,11 @@ export class MessageParser {
     return this.admission.heardOnce(stream);
   }
 
+  /** Whether the stream is heard once at one time: a one-shot topic, not worth a checkpoint (./admit.ts, Admission.oneShot). */
+  oneShot(stream: string): boolean {
+    return this.admission.oneShot(stream);
+  }
+
   /** The stream table's fill and what ingest.maxStreams turned away (./admit.ts, StreamTable). */
   streamTable(): StreamTable {
     return this.admission.table();

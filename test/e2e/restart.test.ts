@@ -2,7 +2,8 @@
  * Issue 5, state that survives restarts: a sensor's parser state, window buffer, hidden state, running
  * normalisation and score histories are checkpointed at shutdown and restored at start, so after a restart
  * it is scored from its first new reading on (no normalisation warm-up, no learning period) and is `ok` at
- * once. A checkpoint older than store.checkpointMaxAgeMs is dropped and the sensor re-warms.
+ * once. A checkpoint older than store.checkpointMaxAgeMs, of a sensor silent longer than its idle span plus that (its
+ * restore span, in its own intervals: docs/SCORING.md section 8), is dropped and the sensor re-warms.
  */
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -30,11 +31,11 @@ async function publish(url: string, payloads: readonly { topic: string; payload:
 let listedAfterRestart: { sensor: string; status: string }[] = [];
 
 /** Runs the scenario; returns the second run's log lines. */
-async function scenario(maxAgeMs: number, pauseMs: number): Promise<DaemonProcess> {
+async function scenario(maxAgeMs: number, pauseMs: number, limits?: { idleAfterIntervals: number; idleAfterMinMs: number }): Promise<DaemonProcess> {
   const start = Math.floor((Date.now() - 3_600_000) / 1000) * 1000;
   const series = sensorSeries({ sensor: 'pump', kind: 'vibration', seed: 77, startTs: start, readings: WARM + AFTER, shifts: [] });
   const all = bursts('pump', series, 16);
-  const daemon = new DaemonProcess({ broker: { port: 0 }, store: { checkpointIntervalMs: 1000, checkpointMaxAgeMs: maxAgeMs } });
+  const daemon = new DaemonProcess({ broker: { port: 0 }, store: { checkpointIntervalMs: 1000, checkpointMaxAgeMs: maxAgeMs }, ...(limits !== undefined ? { limits } : {}) });
   cleanups.push(async () => void (await daemon.stop('SIGKILL')));
   await daemon.start();
   const url = (): string => daemon.logged('ready').at(-1)!.mqtt as string;
@@ -69,8 +70,9 @@ describe.skipIf(!ready)('restart with checkpoints (embedded broker)', () => {
     expect(statuses).not.toContain('learning');
   }, 90_000);
 
-  it('drops a checkpoint older than checkpointMaxAgeMs: the sensor re-warms', async () => {
-    const daemon = await scenario(1000, 1500);
+  it('drops a checkpoint older than checkpointMaxAgeMs of a sensor silent longer than its restore span: the sensor re-warms', async () => {
+    // Its span: its idle span (10 intervals of 1 s: 10 s) plus checkpointMaxAgeMs (1 s); silent 12 s and more.
+    const daemon = await scenario(1000, 12_000, { idleAfterIntervals: 10, idleAfterMinMs: 1000 });
     expect(daemon.logged('sensor checkpoints').at(-1)).toMatchObject({ restored: 0, stale: 1 });
     expect(listedAfterRestart).toEqual([]);
     const stopped = daemon.logged('stopped').at(-1)!;
