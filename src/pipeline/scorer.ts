@@ -2429,7 +2429,7 @@ export class StreamScorer {
    * lasted that could (a door held open 4 h whose check-ins did not come then, a history loaded with its own times, a
    * replay: tryout 38, finding 3). Its episode opens and resolves at this reading (`recovered`: the device's word that
    * the state ended), carrying `held` (its state, its real start, the longest dwell before it), so it is told in the
-   * state's name from its opening (`door open for 4 h since 21:03, never longer than 40 s before (state held)`). Pushes
+   * state's name from its opening (`door open for 4 h since 21:03, never longer than 40 s before (stuck: state held)`). Pushes
    * the two events onto `events`; nothing when the ended dwell was not judged rare.
    */
   private tellEndedHeld(s: StreamScore, r: StepResult<unknown>, events: AnomalyEvent[]): void {

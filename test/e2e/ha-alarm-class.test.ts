@@ -39,6 +39,9 @@ describe.skipIf(!builtAndModelsPresent())('Home Assistant alarm device classes; 
       learning: { enabled: true },
       store: { commitIntervalMs: 0 },
       limits: { idleAfterIntervals: 10, idleAfterMinMs: 5 * MIN },
+      // No young death told here (a stream in its learning period silent for learningSilenceMs is otherwise kept from
+      // eviction until its death is told: Detector.youngDeathMs), so ctl's idle span is what evicts it.
+      window: { learningSilenceMs: 0 },
     };
     const { daemon, url } = await inProcessDaemon({ dataDir, brokerUrl: null, overrides, clock: () => now, cleanups });
     const alerts: AlertPayload[] = await collectAlerts(url, `ha-alarm-sub-${process.pid}`, cleanups);

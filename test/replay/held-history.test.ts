@@ -107,7 +107,7 @@ describe('a door held open 4 h, read from its history (tryout 38, finding 3)', (
         // Told from its real opening (the state's start: the event's `held`, the sentence's `since`), not from the
         // reading that told it nor from the time the history arrived.
         expect(open.ev.held?.since).toBe(holdStart);
-        expect(open.e?.sentence).toMatch(new RegExp(`^door/contact open for \\d+(\\.\\d)? (min|h) since ${hhmm(holdStart)}, never longer than \\d+ s before \\(state held\\)$`));
+        expect(open.e?.sentence).toMatch(new RegExp(`^door/contact open for \\d+(\\.\\d)? (min|h) since ${hhmm(holdStart)}, never longer than \\d+ s before \\(stuck: state held\\)$`));
         // Opened while it lasted, at a check-in, or at its closing when none came (then resolved at once).
         expect(open.ev.startTs).toBeGreaterThan(holdStart);
         expect(open.ev.startTs).toBeLessThanOrEqual(holdStart + 4 * HOUR);
