@@ -597,6 +597,16 @@ function timeScale() {
   } };
 }
 
+/** How far the band may widen a plot's scale beyond its readings: this many times the readings' own extent. */
+var BAND_REACH = 0.5;
+
+/** The extent of d's readings (value, and merged points' min and max): { lo, hi }, or null when it has none. */
+function readingsExtent(d) {
+  var lo = Infinity, hi = -Infinity;
+  d.value.concat(d.min || [], d.max || []).forEach(function (a) { (a || []).forEach(function (v) { if (v !== null && isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); } }); });
+  return isFinite(lo) ? { lo: lo, hi: hi } : null;
+}
+
 /** Points at least, for a reading to be told off the scale (offScale): fewer tell no spread. */
 var OFF_SCALE_MIN_POINTS = 20;
 /** How many spreads (the 1st to 99th percentile's width) beyond them a reading is off the scale. */
@@ -782,8 +792,23 @@ function renderSeries(d, sensor) {
   readingsHost.setAttribute('data-off-scale', String(offs.reduce(function (t, o) { return t + (o === null ? 0 : o.count); }, 0)));
   var scales = { x: timeScale() };
   var axes = [timeAxis()];
+  // The readings' own extent per part: the band may widen the scale by at most BAND_REACH of it (a young stream's
+  // band, ±200 around readings of 0.3 to 2.3 mm/s, drew them as a flat line: tryout 39, finding 10).
+  var extents = parts.map(function (pu) {
+    return pu === null ? readingsExtent(d) : readingsExtent({ value: d.value.map(function (a) { return onlyUnit(d, a, pu); }), min: d.min && d.min.map(function (a) { return onlyUnit(d, a, pu); }), max: d.max && d.max.map(function (a) { return onlyUnit(d, a, pu); }) });
+  });
   parts.forEach(function (pu, k) {
-    scales[scaleOf(k)] = { range: function (u, min, max) { var o = state.offScales && state.offScales[k]; return o ? [o.lo, o.hi] : uPlot.rangeNum(min, max, 0.1, true); } };
+    scales[scaleOf(k)] = { range: function (u, min, max) {
+      var o = state.offScales && state.offScales[k];
+      if (o) return [o.lo, o.hi];
+      var r = extents[k];
+      if (r !== null) {
+        var reach = BAND_REACH * Math.max(r.hi - r.lo, Math.abs(r.hi) * 0.01, 1e-9);
+        min = Math.max(min, r.lo - reach);
+        max = Math.min(max, r.hi + reach);
+      }
+      return uPlot.rangeNum(min, max, 0.1, true);
+    } };
     var label = pu !== null ? pu : units.length === 1 ? units[0] : undefined;
     // The first unit's axis on the left, the next on the right; a third (rare) left again, and so on.
     axes.push({ scale: scaleOf(k), side: k % 2 === 0 ? 3 : 1, stroke: css('--muted'), grid: { show: k === 0, stroke: css('--line') }, size: valueAxisSize, label: label });

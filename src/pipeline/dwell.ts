@@ -520,6 +520,8 @@ export interface OnOffDwellSnapshot {
   readonly state: number | null;
   readonly since: number;
   readonly known: boolean;
+  /** The present dwell began at a switch not heard at its time: judged as a lower bound, never taught (absent: false). */
+  readonly bounded?: boolean;
   readonly rare: boolean;
   /** The latest reading's time (epoch ms; absent in a snapshot from before it: `since`). */
   readonly lastTs?: number;
@@ -565,7 +567,10 @@ export interface OnOffDwellSnapshot {
  * of the deafness, on the tick) is left out, so the length judged is never more than the state surely held (had it
  * changed and changed back meanwhile, its present dwell began after the deafness, and is still at least that long).
  * Such a dwell's length is not known, so it is not taught when it ends; a switch not heard at its time ends and
- * begins no dwell of known length (the state after it starts unknown: tryout 24, finding 1).
+ * begins no dwell of known length (the state after it starts unknown: tryout 24, finding 1), and the dwell it begins
+ * is never taught; it is judged as a lower bound, from the reading that showed it (`bounded`): the state surely held
+ * from then, so a dwell judged rare from then is at least that rare (a door opened while the daemon was restarting,
+ * or reported first after it, and left open for hours was never judged: tryout 38, finding 3).
  *
  * At its end (ended): the switch out of the active state judges the dwell it ends, as long as it lasted by the readings'
  * own times, so a dwell that no reading or tick judged while it lasted (a history loaded with its times, a replay, a
@@ -585,6 +590,8 @@ export class OnOffDwell {
   private state: number | null = null;
   private since = 0;
   private known = false;
+  /** The present dwell began at a switch not heard at its time: judged from its first reading (a lower bound), never taught. */
+  private bounded = false;
   private rare = false;
   /** The present dwell began in the stream's learning period (spare): taught when it ends, never judged. */
   private spared = false;
@@ -617,8 +624,13 @@ export class OnOffDwell {
       this.lastTs = Math.max(this.lastTs, ts);
       return this.judge(this.lastTs - this.since - this.unheardMs, active);
     }
-    // A switch not heard at its time: the dwell it ends and the one it begins have no known length.
-    if (unheard) return this.begin(x, ts, false);
+    // A switch not heard at its time: the dwell it ends and the one it begins have no known length; the one it begins
+    // has lasted at least since this reading (bounded).
+    if (unheard) {
+      this.begin(x, ts, false);
+      this.bounded = true;
+      return 0;
+    }
     this.changesOnly++;
     // The dwell this switch ends, judged at its end as long as it lasted by the readings' own times (a door held open
     // 4 h with no check-in between, or one read from a history: no tick judged it while it lasted). Kept for
@@ -649,6 +661,7 @@ export class OnOffDwell {
     this.lastTs = ts;
     this.unheardMs = 0;
     this.known = known;
+    this.bounded = false;
     this.rare = false;
     this.spared = false;
     return 0;
@@ -703,7 +716,7 @@ export class OnOffDwell {
   /** The present dwell `d` (ms) of the present state judged (surprise), 0 when not judged (see step and the class comment). */
   private judge(d: number, active: number): number {
     this.surpriseNow = 0;
-    if (this.state !== active || !this.known || this.spared || this.taught < MIN_ONOFF_DWELLS) return 0;
+    if (this.state !== active || !(this.known || this.bounded) || this.spared || this.taught < MIN_ONOFF_DWELLS) return 0;
     if (!(d > this.longestMs)) return 0;
     this.surpriseNow = logNormalPredictiveSurprise(this.n, this.sl, this.sll, Math.log(d));
     return this.surpriseNow;
@@ -739,11 +752,12 @@ export class OnOffDwell {
   /** Forgets the present dwell's start (a gap in the stream: its length is not known); the taught dwells are kept. */
   restart(): void {
     this.known = false;
+    this.bounded = false;
     this.rare = false;
   }
 
   toJSON(): OnOffDwellSnapshot {
-    return { n: this.n, sl: this.sl, sll: this.sll, longestMs: this.longestMs, taught: this.taught, state: this.state, since: this.since, known: this.known, rare: this.rare, lastTs: this.lastTs, unheardMs: this.unheardMs, changesOnly: this.changesOnly, active: this.active, spared: this.spared };
+    return { n: this.n, sl: this.sl, sll: this.sll, longestMs: this.longestMs, taught: this.taught, state: this.state, since: this.since, known: this.known, ...(this.bounded ? { bounded: true } : {}), rare: this.rare, lastTs: this.lastTs, unheardMs: this.unheardMs, changesOnly: this.changesOnly, active: this.active, spared: this.spared };
   }
 
   /**
@@ -761,6 +775,7 @@ export class OnOffDwell {
     [t.n, t.sl, t.sll, t.longestMs, t.since] = [o.n, o.sl, o.sll, o.longestMs, o.since];
     t.state = o.state ?? null;
     t.known = o.known === true;
+    t.bounded = o.bounded === true;
     t.rare = o.rare === true;
     t.lastTs = finite(o.lastTs) ? o.lastTs : o.since;
     t.unheardMs = finite(o.unheardMs) && o.unheardMs >= 0 ? o.unheardMs : 0;

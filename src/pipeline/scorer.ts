@@ -2211,6 +2211,9 @@ export class StreamScorer {
     if (s.below >= this.opts.closeAfter || newNormal || switched) {
       // Its length: the readings to its last that held it, not the closing ones after it (tryout 26, finding 8).
       const trailing = s.below;
+      // A held state lasted until the reading that ended it, not until the last check-in that held it (a door held
+      // open 4 h with a check-in every 50 min was told `open for 3.5 h`: tryout 38, finding 3).
+      if (switched) ep.lastAboveTs = Math.max(ep.lastAboveTs, r.item.ts);
       s.episode = null;
       s.below = 0;
       if (!ep.silent) events.push({ ...this.event('resolve', r, ep, score, trailing), resolution: newNormal ? 'new_normal' : 'recovered' });

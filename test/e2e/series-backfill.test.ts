@@ -13,8 +13,8 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { historyCommand } from '../../src/cli/history.js';
-import type { CommandContext } from '../../src/cli/context.js';
 import { TIER_WIDTH_MS } from '../../src/contract/series.js';
+import { captureIo } from '../helpers/cli-io.js';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
 import { inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
 import { mosquittoAvailable, startMosquitto } from '../helpers/mosquitto.js';
@@ -28,18 +28,9 @@ const DAY = 86_400_000;
 
 /** `anomalyd history NAME --range RANGE` against `api`: its exit status, its CSV rows and its line on stderr. */
 async function history(api: string, name: string, range: string): Promise<{ code: number; rows: Record<string, string>[]; err: string }> {
-  let out = '';
-  let err = '';
-  const ctx: CommandContext = {
-    stdout: (s) => void (out += s),
-    stderr: (s) => void (err += s),
-    env: {},
-    exit: (code) => {
-      throw new Error(`exit ${code}`);
-    },
-  };
-  const code = await historyCommand([name, '--url', api, '--range', range], ctx);
-  return { code, rows: code === 0 ? parse<Record<string, string>>(out, { columns: true }) : [], err };
+  const io = captureIo();
+  const code = await historyCommand([name, '--url', api, '--range', range], io);
+  return { code, rows: code === 0 ? parse<Record<string, string>>(io.out, { columns: true }) : [], err: io.err };
 }
 
 /** One device's readings: `n` readings `stepMs` apart ending at `end` (epoch ms), each with these fields. */

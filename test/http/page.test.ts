@@ -222,6 +222,34 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
     }
   });
 
+  it('keeps the scale of the readings when a young stream\'s band is far wider than they are (tryout 39, finding 10: a band of ±200 drew readings of 0.3 to 2.3 mm/s as a flat line)', async () => {
+    const view = new FakeView();
+    const ts = Array.from({ length: 120 }, (_, i) => T0 + i * 1000);
+    // A duty-cycled vibration: 0.3 mm/s off, 2.2 running; the model's spread 100 while the stream is young, 0.1 after.
+    const values = ts.map((_, i) => (Math.floor(i / 20) % 2 === 0 ? 0.3 : 2.2) + 0.02 * Math.sin(i));
+    view.sensorViews = [{ sensor: 'vib1', status: 'ok', model: 'gru-7', pinned: false, lastTs: ts[119], value: 2.2, surprise: 0.3, unit: 'mm/s', ownModel: null }];
+    view.histories = new Map([['vib1', { ...series('vib1', ts), value: [values], expected: [values.map((v) => v)], spread: [ts.map((_, i) => (i < 40 ? 100 : 0.1))] }]]);
+    view.records = [];
+    const base = await serve(view);
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    try {
+      await page.goto(`${base}/`);
+      await page.waitForSelector('body[data-state="ready"]');
+      expect(await page.locator('#readings-chart').getAttribute('data-band')).toBe('model');
+      const y = await page.evaluate(() => {
+        const u = (window as unknown as { state: { charts: Record<string, { scales: Record<string, { min: number; max: number }> }> } }).state.charts.readings;
+        return { min: u.scales.y.min, max: u.scales.y.max };
+      });
+      // The readings span 0.28 to 2.22: the scale holds them and at most half their span more on each side (rounded).
+      expect(y.max).toBeGreaterThanOrEqual(2.2);
+      expect(y.max).toBeLessThan(4);
+      expect(y.min).toBeLessThanOrEqual(0.3);
+      expect(y.min).toBeGreaterThan(-2);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('draws a value held until the next reading as a step, not a slope: sparse readings, an on/off stream; merged neighbours of a steady stream stay slopes (tryout 27, finding 8)', async () => {
     const view = new FakeView();
     // A report-on-change humidity: 4 readings in 11 min, 41 held for 9 min 20 s, then 60.

@@ -16,13 +16,12 @@ import { feedExplained, type Explained } from '../helpers/explained.js';
 import { lcg } from '../helpers/lcg.js';
 import { reportOnChange } from '../helpers/report-on-change.js';
 import { shippedDetector } from '../helpers/shipped-detector.js';
+import { LINK_MS, openedAfter } from '../helpers/silence.js';
 
 const T0 = Date.UTC(2026, 0, 12, 10, 0, 0);
 const SEC = 1000;
 const MIN = 60 * SEC;
 const HOUR = 60 * MIN;
-/** The daemon's linkMs at the default keepalive (Daemon.silenceLinkMs: 1.5 × 30 s). */
-const LINK_MS = 45 * SEC;
 
 /** The shipped model-less detector and its book (shippedDetector), and its learning period (score.learnReadings, readings). */
 function shipped(): { det: Detector; book: SignalBook; learnReadings: number } {
@@ -34,12 +33,6 @@ function shipped(): { det: Detector; book: SignalBook; learnReadings: number } {
 function periodic(seed: number, interval: number, n: number): { ts: number; value: number }[] {
   const rnd = lcg(seed);
   return Array.from({ length: n }, (_, i) => ({ ts: T0 + i * interval + Math.round((rnd() - 0.5) * 0.2 * interval), value: Math.round((21 + 0.4 * rnd()) * 10) / 10 }));
-}
-
-/** Judges the stream's silence after its last reading (arrived at its time) every `step` ms up to `upTo` ms; the ms at which it opened, or -1. */
-function openedAfter(det: Detector, stream: string, last: number, upTo: number, step: number): number {
-  for (let t = step; t <= upTo; t += step) if (det.judgeSilence(stream, last, last + t, LINK_MS).events.some((e) => e.kind === 'open')) return t;
-  return -1;
 }
 
 describe('Cadence.settled', () => {

@@ -239,11 +239,20 @@ describe('OnOffDwell', () => {
     e.step(1, t + 71 * MIN, 1, 256);
     expect(e.judgeAt(MIN)).toBeGreaterThan(0);
     expect(e.held(0.1)?.longestMs).toBe(6 * SEC);
-    // A switch heard only after a deafness ends and begins no dwell of known length: the state after it is not judged.
+    // A switch heard only after a deafness ends and begins no dwell of known length: the state after it is judged as
+    // at least as long as it has lasted since that reading, never taught when it ends (tryout 38, finding 3).
     const f = OnOffDwell.fromJSON(JSON.parse(JSON.stringify(d.toJSON())));
     f.step(0, t + 2 * MIN, 1, 256, true);
     f.step(1, t + 3 * MIN, 1, 256, true);
-    expect(f.judgeAt(60 * MIN)).toBe(0);
+    expect(f.judgeAt(60 * MIN)).toBeGreaterThan(5);
+    expect(f.held(5)).toMatchObject({ since: t + 3 * MIN, level: 1 });
+    expect(f.judgeAt(2 * SEC)).toBe(0);
+    f.step(0, t + 63 * MIN, 1, 256);
+    f.step(1, t + 64 * MIN, 1, 256);
+    expect(f.held(0)).toBeNull();
+    expect(f.judgeAt(MIN)).toBeGreaterThan(0);
+    expect(f.held(0.1)?.longestMs).toBe(6 * SEC);
+    expect(f.progress.have).toBe(d.progress.have);
     // A heard reading that repeats the state (a check-in): no longer on change only.
     d.step(1, t + 10 * SEC, 1, 256);
     expect(d.reportsChangesOnly).toBe(false);

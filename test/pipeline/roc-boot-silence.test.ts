@@ -11,19 +11,16 @@
  * The detector the daemon runs (the shipped configuration, no model) in virtual time, judged as the daemon's tick does.
  */
 import { describe, expect, it } from 'vitest';
-import type { Detector } from '../../src/pipeline/detector.js';
 import { SEND_ON_DELTA_ALPHA, SendOnDelta } from '../../src/pipeline/send-on-delta.js';
 import { mulberry32 } from '../../src/train/rng.js';
-import { feedExplained, type Explained } from '../helpers/explained.js';
 import { lcg } from '../helpers/lcg.js';
 import { shippedDetector } from '../helpers/shipped-detector.js';
+import { feedTicked, openedAfter } from '../helpers/silence.js';
 
 const T0 = Date.UTC(2026, 0, 12, 10, 0, 0);
 const SEC = 1000;
 const MIN = 60 * SEC;
 const HOUR = 60 * MIN;
-/** The daemon's linkMs at the default keepalive (Daemon.silenceLinkMs: 1.5 × 30 s). */
-const LINK_MS = 45 * SEC;
 
 type Reading = { ts: number; value: number };
 
@@ -57,22 +54,6 @@ const slow = (rnd: () => number): number => 0.025 + 0.02 * (rnd() - 0.5);
 /** A room by a radiator, warming by 0.1 to 0.45 °C a minute as it cycles: each report a change of δ to 4δ (median about 3δ). */
 const fast = (rnd: () => number, k: number): number => (0.02 + 0.05 * (0.5 + 0.5 * Math.sin(k / 15))) * (0.8 + 0.4 * rnd());
 
-/** Judges the stream's silence after its last reading (arrived at `arrived`) every `step` ms up to `upTo` ms after it; the ms at which it opened, or -1. */
-function openedAfter(det: Detector, arrived: number, upTo: number, step: number): number {
-  for (let t = step; t <= upTo; t += step) if (det.judgeSilence('s', arrived, arrived + t, LINK_MS).events.some((e) => e.kind === 'open')) return t;
-  return -1;
-}
-
-/** Feeds readings one at a time with the daemon's tick every `tick` ms between them; every event told, in order. */
-async function feedTicked(det: Detector, book: ReturnType<typeof shippedDetector>['book'], readings: readonly Reading[], tick: number): Promise<Explained[]> {
-  const out: Explained[] = [];
-  for (let i = 0; i < readings.length; i++) {
-    await feedExplained(det, book, 's', 'sensors/s', [readings[i]], out, false, i);
-    if (i + 1 < readings.length) for (let t = readings[i].ts + tick; t < readings[i + 1].ts; t += tick) for (const ev of det.judgeSilence('s', readings[i].ts, t, LINK_MS).events) out.push({ ev, e: book.explain(ev) });
-  }
-  return out;
-}
-
 describe('finding 1: a report-on-change sensor whose power-up burst repeats its state', () => {
   for (const n of [31, 40, 100, 200]) {
     it(`3 repeats 1 s apart, then ${n} reports a minute apart (each a change of 0.1 to 0.2 °C), then an hour settled: taken to send changes only, its quiet not told (told after 3.5 to 5.5 min on main)`, async () => {
@@ -85,7 +66,7 @@ describe('finding 1: a report-on-change sensor whose power-up burst repeats its 
         expect(await feedTicked(det, book, readings, 10 * SEC)).toEqual([]);
         expect(det.changesOnly('s')).toBe(true);
         expect(det.silenceJudged('s')).toBe(false);
-        expect(openedAfter(det, readings[readings.length - 1].ts, HOUR, 10 * SEC)).toBe(-1);
+        expect(openedAfter(det, 's', readings[readings.length - 1].ts, HOUR, 10 * SEC)).toBe(-1);
       }
     });
   }
@@ -96,7 +77,7 @@ describe('finding 1: a report-on-change sensor whose power-up burst repeats its 
       const readings = reports(seed, 40, false, slow);
       expect(await feedTicked(det, book, readings, 10 * SEC)).toEqual([]);
       expect(det.changesOnly('s')).toBe(true);
-      expect(openedAfter(det, readings[39].ts, HOUR, 10 * SEC)).toBe(-1);
+      expect(openedAfter(det, 's', readings[39].ts, HOUR, 10 * SEC)).toBe(-1);
     }
   });
 
@@ -113,7 +94,7 @@ describe('finding 1: a report-on-change sensor whose power-up burst repeats its 
         expect(await feedTicked(det, book, readings, MIN)).toEqual([]);
         expect(det.changesOnly('s')).toBe(false);
         expect(det.silenceJudged('s')).toBe(true);
-        const at = openedAfter(det, readings[readings.length - 1].ts, 6 * HOUR, MIN);
+        const at = openedAfter(det, 's', readings[readings.length - 1].ts, 6 * HOUR, MIN);
         expect(at).toBeGreaterThan(0);
         expect(at).toBeLessThanOrEqual(10 * 5 * MIN);
         told++;
@@ -138,7 +119,7 @@ describe('finding 2: a fast report-on-change sensor, its value moving by more th
           expect(changes[0]).toBeGreaterThanOrEqual(0.1 - 1e-9);
           expect(await feedTicked(det, book, readings, 10 * SEC)).toEqual([]);
           expect(det.changesOnly('s')).toBe(true);
-          expect(openedAfter(det, readings[readings.length - 1].ts, HOUR, 10 * SEC)).toBe(-1);
+          expect(openedAfter(det, 's', readings[readings.length - 1].ts, HOUR, 10 * SEC)).toBe(-1);
         }
       });
     }

@@ -14,16 +14,16 @@
 import { describe, expect, it } from 'vitest';
 import { BURST_FRACTION, type Detector } from '../../src/pipeline/detector.js';
 import { SendOnDelta, SMALL_CHANGE, youngCadence } from '../../src/pipeline/send-on-delta.js';
-import { feedExplained, type Explained } from '../helpers/explained.js';
+import { feedExplained } from '../helpers/explained.js';
 import { lcg } from '../helpers/lcg.js';
 import { shippedDetector } from '../helpers/shipped-detector.js';
+import { feedTicked, openedAfter } from '../helpers/silence.js';
 
 const T0 = Date.UTC(2026, 0, 12, 10, 0, 0);
 const SEC = 1000;
 const MIN = 60 * SEC;
 const HOUR = 60 * MIN;
 /** The daemon's linkMs at the default keepalive (Daemon.silenceLinkMs: 1.5 × 30 s). */
-const LINK_MS = 45 * SEC;
 /** The shipped alert threshold as a surprise (−log10 P): config score.threshold's default. */
 const SURPRISE = 5;
 
@@ -39,12 +39,6 @@ function missedToTell(k: number): number {
   }
 }
 
-/** Judges the stream's silence after its last reading (arrived at `arrived`) every `step` ms up to `upTo` ms after it; the ms at which it opened, or -1. */
-function openedAfter(det: Detector, stream: string, arrived: number, upTo: number, step: number): number {
-  for (let t = step; t <= upTo; t += step) if (det.judgeSilence(stream, arrived, arrived + t, LINK_MS).events.some((e) => e.kind === 'open')) return t;
-  return -1;
-}
-
 /**
  * A silence its arrivals do not judge is told at the young death's span (Detector.youngDeathMs, branch rocdeath:
  * window.learningSilenceMs and LEARNING_SILENCE_GAPS of its longest own gaps, whichever is longer) within one judging
@@ -58,16 +52,6 @@ function toldAtYoungDeath(det: Detector, stream: string, at: number, upTo: numbe
   }
   expect(at).toBeGreaterThanOrEqual(dead);
   expect(at).toBeLessThanOrEqual(dead + step);
-}
-
-/** Feeds readings one at a time with the daemon's tick every `tick` ms between them; every event told, in order. */
-async function feedTicked(det: Detector, book: ReturnType<typeof shippedDetector>['book'], readings: readonly { ts: number; value: number }[], tick: number): Promise<Explained[]> {
-  const out: Explained[] = [];
-  for (let i = 0; i < readings.length; i++) {
-    await feedExplained(det, book, 's', 'sensors/s', [readings[i]], out, false, i);
-    if (i + 1 < readings.length) for (let t = readings[i].ts + tick; t < readings[i + 1].ts; t += tick) for (const ev of det.judgeSilence('s', readings[i].ts, t, LINK_MS).events) out.push({ ev, e: book.explain(ev) });
-  }
-  return out;
 }
 
 /** A room temperature to 0.1 °C (its values repeat often), read at `ts`. */

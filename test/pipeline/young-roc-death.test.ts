@@ -8,35 +8,17 @@
  * daemon's tick does.
  */
 import { describe, expect, it } from 'vitest';
-import { HEARTBEAT_QUIET, LEARNING_SILENCE_GAPS, YOUNG_DEAD_AFTER, type Detector } from '../../src/pipeline/detector.js';
+import { HEARTBEAT_QUIET, LEARNING_SILENCE_GAPS, YOUNG_DEAD_AFTER } from '../../src/pipeline/detector.js';
 import { HEARTBEAT_SPREAD, SendOnDelta } from '../../src/pipeline/send-on-delta.js';
-import { feedExplained, type Explained } from '../helpers/explained.js';
 import { lcg } from '../helpers/lcg.js';
 import { hallSensor as hall, reportOnChange } from '../helpers/report-on-change.js';
 import { shippedDetector } from '../helpers/shipped-detector.js';
+import { feedTicked, openedAfter } from '../helpers/silence.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
 const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
-/** The daemon's linkMs at the default keepalive (Daemon.silenceLinkMs: 1.5 × 30 s). */
-const LINK_MS = 45 * SEC;
-
-/** Feeds readings one at a time with the daemon's tick every `tick` ms between them; every event told, in order. */
-async function feedTicked(det: Detector, book: ReturnType<typeof shippedDetector>['book'], readings: readonly { ts: number; value: number }[], tick: number): Promise<Explained[]> {
-  const out: Explained[] = [];
-  for (let i = 0; i < readings.length; i++) {
-    await feedExplained(det, book, 's', 'sensors/s', [readings[i]], out, false, i);
-    if (i + 1 < readings.length) for (let t = readings[i].ts + tick; t < readings[i + 1].ts; t += tick) for (const ev of det.judgeSilence('s', readings[i].ts, t, LINK_MS).events) out.push({ ev, e: book.explain(ev) });
-  }
-  return out;
-}
-
-/** Judges the stream's silence after its last reading (arrived at `arrived`) every `step` ms up to `upTo` ms after it; the ms at which it opened, or -1. */
-function openedAfter(det: Detector, arrived: number, upTo: number, step: number): number {
-  for (let t = step; t <= upTo; t += step) if (det.judgeSilence('s', arrived, arrived + t, LINK_MS).events.some((e) => e.kind === 'open')) return t;
-  return -1;
-}
 
 /**
  * The young death the rules give a stream of these readings (its gaps) at `intervalMs` (its learnt interval):
@@ -96,7 +78,7 @@ describe('a report-on-change sensor in its learning period (shipped configuratio
       expect(det.learning('s')).toBe(true);
       const due = expectedDeath(readings, det.intervalOf('s') ?? 0, config.window.learningSilenceMs);
       expect(det.youngDeathMs('s')).toBe(due.ms);
-      const at = openedAfter(det, readings[64].ts, due.ms + MIN, 2 * SEC);
+      const at = openedAfter(det, 's', readings[64].ts, due.ms + MIN, 2 * SEC);
       expect(at).toBeGreaterThan(0);
       expect(at).toBeLessThanOrEqual(due.ms + 2 * SEC);
       if (due.heartbeat) byBeat++;
@@ -115,7 +97,7 @@ describe('a report-on-change sensor in its learning period (shipped configuratio
       expect(out.map((o) => o.e?.kind)).toEqual([]);
       expect(det.learning('s')).toBe(true);
       const due = expectedDeath(readings, det.intervalOf('s') ?? 0, config.window.learningSilenceMs);
-      const at = openedAfter(det, readings[readings.length - 1].ts, due.ms + HOUR, MIN);
+      const at = openedAfter(det, 's', readings[readings.length - 1].ts, due.ms + HOUR, MIN);
       expect(at).toBeGreaterThan(0);
       expect(at).toBeLessThanOrEqual(due.ms + MIN);
       if (due.heartbeat) {
@@ -139,7 +121,7 @@ describe('a report-on-change sensor in its learning period (shipped configuratio
       expect(longest).toBeGreaterThan(90 * MIN);
       const due = expectedDeath(readings, det.intervalOf('s') ?? 0, config.window.learningSilenceMs);
       expect(due.heartbeat).toBe(seed === 9);
-      const at = openedAfter(det, readings[readings.length - 1].ts, due.ms + HOUR, 5 * MIN);
+      const at = openedAfter(det, 's', readings[readings.length - 1].ts, due.ms + HOUR, 5 * MIN);
       // Not within its usual quiet (told after 2.2 of its longest on main already, by its arrivals: 4 h).
       expect(at).toBeGreaterThan(2 * longest);
       expect(at).toBeLessThanOrEqual(due.ms + 5 * MIN);
@@ -159,7 +141,7 @@ describe('a report-on-change sensor in its learning period (shipped configuratio
     expect(out.map((o) => o.e?.kind)).toEqual([]);
     expect(det.changesOnly('s')).toBe(true);
     expect(det.youngDeathMs('s')).toBe(config.window.learningSilenceMs);
-    const at = openedAfter(det, readings[39].ts, 2 * DAY, 5 * MIN);
+    const at = openedAfter(det, 's', readings[39].ts, 2 * DAY, 5 * MIN);
     expect(at).toBeGreaterThan(HOUR);
     expect(at).toBeGreaterThan(config.window.learningSilenceMs);
     expect(at).toBeLessThanOrEqual(config.window.learningSilenceMs + 5 * MIN);

@@ -16,13 +16,12 @@ import { payloadOf } from '../../src/replay/drive.js';
 import { feedExplained, feedMessages, type Explained } from '../helpers/explained.js';
 import { lcg } from '../helpers/lcg.js';
 import { shippedDetector } from '../helpers/shipped-detector.js';
+import { LINK_MS, openedAfter } from '../helpers/silence.js';
 
 const T0 = Date.UTC(2026, 0, 12, 10, 0, 0);
 const SEC = 1000;
 const MIN = 60 * SEC;
 const HOUR = 60 * MIN;
-/** The daemon's linkMs at the default keepalive (Daemon.silenceLinkMs: 1.5 × 30 s). */
-const LINK_MS = 45 * SEC;
 
 /** The shipped model-less detector and its book (test/helpers/shipped-detector.ts). */
 function shipped(): { det: Detector; book: SignalBook } {
@@ -47,12 +46,6 @@ function changing(seed: number, n: number): { ts: number; value: number }[] {
     if (i > 0) v = v <= 19.5 ? v + 0.5 : v >= 21 ? v - 0.5 : v + (rnd() < 0.5 ? -0.5 : 0.5);
     return { ts: T0 + i * MIN + Math.round((rnd() - 0.5) * 4 * SEC), value: v };
   });
-}
-
-/** Judges the stream's silence after its last reading (arrived at `arrived`) every `step` ms up to `upTo` ms after it; the ms at which it opened, or -1. */
-function openedAfter(det: Detector, stream: string, arrived: number, upTo: number, step: number): number {
-  for (let t = step; t <= upTo; t += step) if (det.judgeSilence(stream, arrived, arrived + t, LINK_MS).events.some((e) => e.kind === 'open')) return t;
-  return -1;
 }
 
 describe('a young stream dead before its interval settles', () => {

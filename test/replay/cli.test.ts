@@ -6,24 +6,17 @@ import type { CommandContext } from '../../src/cli/context.js';
 import { replayCommand } from '../../src/cli/replay.js';
 import { writeModel } from '../../src/model/onnx-export.js';
 import { randomParams, sidecarInput } from '../model/fixtures.js';
+import { captureIo } from '../helpers/cli-io.js';
 
 let dir: string;
 let csv: string;
 let config: string;
 const ROWS = 400;
 
+/** A capturing command context (test/helpers/cli-io.ts) and readers of what it captured. */
 function context(): { ctx: CommandContext; out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  const ctx: CommandContext = {
-    stdout: (s) => void (out += s),
-    stderr: (s) => void (err += s),
-    env: {},
-    exit: (code) => {
-      throw new Error(`exit ${code}`);
-    },
-  };
-  return { ctx, out: () => out, err: () => err };
+  const io = captureIo();
+  return { ctx: io, out: () => io.out, err: () => io.err };
 }
 
 beforeAll(async () => {
