@@ -277,12 +277,10 @@ export class CycleProfile {
     }
     if (!(step > 0)) return base;
     // The reading's own place unless it is off there by more than the residual's winsorising bound (CYCLE_CLIP in the
-    // scorer) and by more than half the switch (on the other side of its middle: a switch late or early, not a noisy
-    // state's own noise, which a scale learnt mostly from a quiet state would call off): a reading on a plateau stays
-    // where it is. Else the place within the slack where it is least off (a late switch: the level before it; the
-    // nearer place of two equally near).
+    // scorer): a reading on a plateau stays where it is. Else the place within the slack where it is least off (a late
+    // switch: the level before it; the nearer place of two equally near).
     let err = Math.abs(x - this.valueAt(base));
-    if (err <= Math.max(SWITCH_NEAR * scale, step / 2)) return base;
+    if (err <= SWITCH_NEAR * scale) return base;
     let best = base;
     for (let d = 1; d <= D; d++) {
       const late = Math.abs(x - this.valueAt(base - d));

@@ -110,9 +110,10 @@ describe.skipIf(!builtAndModelsPresent())('a fridge plug cycling normally, its s
       const during = episodes.filter((e) => e.start >= from && e.start < from + ON + 10 * MIN);
       expect(told(during).length).toBeGreaterThanOrEqual(1);
       expect(during[0].start).toBeLessThan(from + 10 * MIN);
-      // Nothing before the fault, and nothing once the cycle resumed (from the next cycle on: 11 cycles, 8 h).
-      expect(told(episodes.filter((e) => e.start < from))).toEqual([]);
-      expect(told(episodes.filter((e) => e.start >= from + PERIOD))).toEqual([]);
+      // Nothing once the cycle resumed, after its first on phase (11 cycles, 8 h): that one came on schedule, after an off
+      // phase the late run cut to 20 min, and may be told (at 60 s: `noise change` at its switch-on). The normal cycles
+      // before the fault are the normal test's (the same seed and readings).
+      expect(told(episodes.filter((e) => e.start >= from + PERIOD + ON))).toEqual([]);
     }, 300_000);
 
     it(`read every ${sampleMs / SEC} s: a compressor that runs 5 min instead of 15 is told, and nothing hours after`, async () => {
@@ -121,7 +122,6 @@ describe.skipIf(!builtAndModelsPresent())('a fridge plug cycling normally, its s
       const episodes = await replayEpisodes(dir, shipped, `short-power-${sampleMs}`, power);
       // Told in the fault's cycle (at the latest as its off state held 40 min against its usual 30).
       expect(told(episodes.filter((e) => e.start >= from && e.start < from + PERIOD)).length).toBeGreaterThanOrEqual(1);
-      expect(told(episodes.filter((e) => e.start < from))).toEqual([]);
       // The short run is not learnt as the cycle: the cycles after it open nothing (its off readings, which the slack
       // placed at the off state a few phases away, held as they came, made a rebuilt profile expect 68 W of the on
       // phases for 6 h: four episodes at 10 s, before they were held at their own places).
