@@ -1941,22 +1941,7 @@ export class StreamScorer {
       // The held readings (from which the period is estimated and the profile rebuilt) take a fault's readings as
       // what the profile expected of them, and others winsorised as above: a profile rebuilt after a level shift
       // is not part of the way up to it.
-      // A reading the slack placed a few phases away (a switch early or late: `off`) is held at its own place as any
-      // other, winsorised against what the profile expects there: the held readings are in time order, and a rebuild
-      // of the profile takes them at their own phases, so a switch that came a whole state early (a compressor that
-      // ran 5 min instead of 15, no episode yet) held as it came moved the rebuilt on level by its share of the
-      // periods held, 10 W of 80, for the 7 periods the ring holds it: "off the usual cycle" and "noise change" at
-      // the on phases hours after the fault (tryout 37, finding 5's fault replays).
-      const ownExpected = off === 0 ? expected : s.cycles[c].expectedAt(bunched > 0 ? -1 : 0);
-      const held = !Number.isFinite(expected)
-        ? x
-        : owned
-          ? expected
-          : off !== 0 && Number.isFinite(ownExpected) && Number.isFinite(x)
-            ? ownExpected + Math.max(-clip, Math.min(clip, x - ownExpected))
-            : Number.isFinite(e)
-              ? expected + e
-              : x;
+      const held = !Number.isFinite(expected) ? x : owned ? expected : Number.isFinite(e) ? expected + e : x;
       // The readings just before an episode that the cycle took for a switch late or early (held as they came, at
       // the level a few phases away) were the fault's onset: a plug that did not switch off (or on) when due, held
       // at the slack's edge until the episode opened. Held as the profile expected them too, or the next rebuild of

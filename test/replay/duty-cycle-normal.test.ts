@@ -122,9 +122,9 @@ describe.skipIf(!builtAndModelsPresent())('a fridge plug cycling normally, its s
       const episodes = await replayEpisodes(dir, shipped, `short-power-${sampleMs}`, power);
       // Told in the fault's cycle (at the latest as its off state held 40 min against its usual 30).
       expect(told(episodes.filter((e) => e.start >= from && e.start < from + PERIOD)).length).toBeGreaterThanOrEqual(1);
-      // The short run is not learnt as the cycle: the cycles after it open nothing (its off readings, which the slack
-      // placed at the off state a few phases away, held as they came, made a rebuilt profile expect 68 W of the on
-      // phases for 6 h: four episodes at 10 s, before they were held at their own places).
+      // The short run is not learnt as the cycle: the cycles after it open nothing (a rule that placed a reading a few
+      // phases away whenever it was half a switch off its own place, since dropped, held the short run's off readings
+      // at the off state there and made a rebuilt profile expect 68 W of the on phases for 6 h: four episodes at 10 s).
       expect(told(episodes.filter((e) => e.start >= from + PERIOD))).toEqual([]);
     }, 300_000);
   }
