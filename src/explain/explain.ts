@@ -963,7 +963,133 @@ function finish(input: ExplainInput, given: Draft, timeZone: string | undefined)
   const units = unitsOf(input, d, timeZone);
   const told = { unit: units.unit, ...(units.expectedUnit !== undefined ? { expectedUnit: units.expectedUnit } : {}), ...(units.unitChanges !== undefined ? { unitChanges: units.unitChanges } : {}) };
   const instead = d.value !== null && d.expected !== null && d.band !== null ? insteadOfBand(input, d) : null;
-  return { ...d, ...told, sentence: sentenceOf(input.stream, units, d, input.toldAt ?? input.endTs, timeZone, toldAs(d.kind, input.seen), rare, readingPrecision(input.before.values, input.during.values, input.sentDecimals ?? null), instead, input.states ?? null) };
+  // Off a duty cycle's usual timing (the detector saw the stream off its cycle, no kind told): when its state began
+  // and how long the state (or the one before it) lasts usually, from the normal readings before.
+  const timing = d.kind === null && input.seen === 'cycle' && input.states == null ? dutyTiming(input) : null;
+  return { ...d, ...told, sentence: sentenceOf(input.stream, units, d, input.toldAt ?? input.endTs, timeZone, toldAs(d.kind, input.seen), rare, readingPrecision(input.before.values, input.during.values, input.sentDecimals ?? null), instead, input.states ?? null, timing) };
+}
+
+/**
+ * A duty cycle's timing off its usual (dutyTiming): the state the stream is in (`level`, its readings' median, sensor
+ * units: the low median of its readings) since `since` (epoch ms, its first reading), and either
+ *  - `long`: that state has lasted `durationMs` so far, longer than its usual dwell `usualMs` ± `spreadMs`, or
+ *  - `short`: the state before it, at `prevLevel`, lasted only `durationMs`, shorter than its usual `usualMs` ± `spreadMs`
+ *    (the switch into the present state came early).
+ */
+interface DutyTiming {
+  readonly how: 'long' | 'short';
+  readonly level: number;
+  readonly since: number;
+  readonly durationMs: number;
+  readonly prevLevel: number;
+  readonly usualMs: number;
+  readonly spreadMs: number;
+  /** Completed dwells of that state the usual one is from (1: the one seen, told as such). */
+  readonly dwells: number;
+}
+
+/**
+ * Completed dwells of a state in the normal readings before for its usual dwell to be told as a mean ± a spread; with
+ * fewer (but one), the one seen is told as such (`30 min the time before`): the daemon keeps 600 normal readings
+ * before an episode, at 10 s 100 min, about two periods of a fridge's 45 min cycle.
+ */
+const DUTY_MIN_DWELLS = 2;
+/** Two levels are a duty cycle's when their centres are at least this many of their spreads (added) apart. */
+const DUTY_SEPARATION = 4;
+/** Segments of at most this many readings that return to the state before them are blips of it (a surge, a flicker). */
+const DUTY_BLIP = 2;
+
+/**
+ * What a duty cycle's timing says of the stretch (DutyTiming), or null: the normal readings before (and the stretch's)
+ * fall into two levels far apart against their spreads (two means, Lloyd's algorithm from the extremes; a smooth cycle,
+ * a sine's halves, is no duty cycle), the readings are cut into dwells at the switches between them (a blip of up to
+ * DUTY_BLIP readings that returns is no switch: a start-up surge, a rounded off state's 0/1 flicker), and a dwell counts
+ * from a switch to a switch over readings without a silence (no step over 3 times the median one). Usual: the mean ±
+ * BAND_SIGMAS standard deviations (at least one reading interval) of the completed dwells of that state in the readings
+ * before (DUTY_MIN_DWELLS of them; with one, that one ± a reading interval). Time in the readings' own stamps, so the same at any sampling rate.
+ */
+function dutyTiming(input: ExplainInput): DutyTiming | null {
+  const end = input.toldAt ?? input.endTs;
+  const ts: number[] = [];
+  const xs: number[] = [];
+  const add = (t: readonly number[], v: readonly number[]): void => {
+    for (let i = 0; i < t.length; i++) if (t[i] <= end && finite(v[i]) && (ts.length === 0 || t[i] > ts[ts.length - 1])) {
+      ts.push(t[i]);
+      xs.push(v[i]);
+    }
+  };
+  add(input.before.ts, input.before.values);
+  const nBefore = ts.length;
+  add(input.during.ts, input.during.values);
+  if (nBefore < 16 || ts.length <= nBefore) return null;
+  // Two levels from the readings before.
+  let lo = Math.min(...xs.slice(0, nBefore));
+  let hi = Math.max(...xs.slice(0, nBefore));
+  if (!(hi > lo)) return null;
+  for (let it = 0; it < 20; it++) {
+    const cut = (lo + hi) / 2;
+    let sl = 0, nl = 0, sh = 0, nh = 0;
+    for (let i = 0; i < nBefore; i++) if (xs[i] <= cut) { sl += xs[i]; nl++; } else { sh += xs[i]; nh++; }
+    if (nl === 0 || nh === 0) return null;
+    const [l2, h2] = [sl / nl, sh / nh];
+    if (l2 === lo && h2 === hi) break;
+    [lo, hi] = [l2, h2];
+  }
+  const cut = (lo + hi) / 2;
+  const spreadOf = (low: boolean): number => standardDeviation(xs.slice(0, nBefore).filter((x) => (x <= cut) === low));
+  if (!(hi - lo >= DUTY_SEPARATION * (spreadOf(true) + spreadOf(false)))) return null;
+  // Segments of one state, blips merged into the state around them.
+  const state = xs.map((x) => (x > cut ? 1 : 0));
+  interface Seg { s: number; from: number; to: number }
+  const segs: Seg[] = [];
+  for (let i = 0; i < state.length; i++) {
+    const last = segs[segs.length - 1];
+    if (last !== undefined && last.s === state[i]) last.to = i;
+    else segs.push({ s: state[i], from: i, to: i });
+  }
+  for (let k = 1; k + 1 < segs.length; k++) {
+    if (segs[k].to - segs[k].from + 1 <= DUTY_BLIP && segs[k - 1].s === segs[k + 1].s) {
+      segs[k - 1].to = segs[k + 1].to;
+      segs.splice(k, 2);
+      k--;
+    }
+  }
+  if (segs.length < 2) return null;
+  const steps = ts.slice(1).map((t, i) => t - ts[i]).sort((a, b) => a - b);
+  const interval = steps[steps.length >> 1];
+  const unbroken = (from: number, to: number): boolean => {
+    for (let i = from + 1; i <= to; i++) if (ts[i] - ts[i - 1] > 3 * interval) return false;
+    return true;
+  };
+  // Completed dwells (switch to switch) ending before the stretch, per state, the present state's and the one before
+  // it left out (they are what is judged).
+  const dwells: number[][] = [[], []];
+  for (let k = 1; k + 2 < segs.length; k++) {
+    const g = segs[k];
+    if (segs[k + 1].from >= nBefore || !unbroken(g.from, segs[k + 1].from)) continue;
+    dwells[g.s].push(ts[segs[k + 1].from] - ts[g.from]);
+  }
+  const usual = (s: number): { m: number; band: number; n: number } | null => {
+    const d = dwells[s];
+    if (d.length === 0) return null;
+    const m = d.reduce((a, b) => a + b, 0) / d.length;
+    return { m, band: Math.max(d.length >= DUTY_MIN_DWELLS ? BAND_SIGMAS * standardDeviation(d) : 0, interval), n: d.length };
+  };
+  // The low median: one of the state's readings (an off state that reads 0 and 1 is 0, not 0.5).
+  const levelOf = (g: Seg): number => lowMedian(xs.slice(g.from, g.to + 1));
+  const now = segs[segs.length - 1];
+  const prev = segs[segs.length - 2];
+  const lasted = ts[ts.length - 1] - ts[now.from];
+  const u = usual(now.s);
+  if (u !== null && lasted > u.m + u.band && unbroken(now.from, ts.length - 1)) {
+    return { how: 'long', level: levelOf(now), since: ts[now.from], durationMs: lasted, prevLevel: levelOf(prev), usualMs: u.m, spreadMs: u.band, dwells: u.n };
+  }
+  const p = usual(prev.s);
+  const before = ts[now.from] - ts[prev.from];
+  if (p !== null && segs.length >= 3 && before < p.m - p.band && unbroken(prev.from, now.from)) {
+    return { how: 'short', level: levelOf(now), since: ts[now.from], durationMs: before, prevLevel: levelOf(prev), usualMs: p.m, spreadMs: p.band, dwells: p.n };
+  }
+  return null;
 }
 
 /**
@@ -1939,6 +2065,7 @@ function sentenceOf(
   sent: number | null = null,
   instead: InsteadOfBand | null = null,
   states: ExplainInput['states'] | null = null,
+  timing: DutyTiming | null = null,
 ): string {
   const suffix = (unit: string | null | undefined): string => (unit != null && unit !== '' ? ` ${unit}` : '');
   const u = suffix(units.unit);
@@ -1978,6 +2105,13 @@ function sentenceOf(
     // A state held far longer than ever before (src/pipeline/dwell.ts, OnOffDwell): told as that, not as a stuck value.
     if (s !== null && d.kind === 'stuck' && d.heldLongestMs !== undefined) return `${stream} ${s} for ${formatDuration(d.durationMs ?? 0)} since ${when(d.since)}, never longer than ${formatDuration(d.heldLongestMs)} before (stuck: state held${note !== null ? `, ${note}` : ''})`;
     if (s !== null) return `${stream} ${s} since ${when(d.since)}${label}`;
+  }
+  // Off a duty cycle's usual timing (dutyTiming): its state since it began, against how long it (or the state before
+  // it) usually lasts: `plug/power 0 W for 42 min since 07:51, usually 30 min ± 20 s (off the usual cycle)`.
+  if (timing !== null) {
+    const usually = timing.dwells >= DUTY_MIN_DWELLS ? `usually ${formatDuration(timing.usualMs)} ± ${formatDuration(timing.spreadMs)}` : `${formatDuration(timing.usualMs)} the time before`;
+    if (timing.how === 'long') return `${stream} ${num(timing.level)}${u} for ${formatDuration(timing.durationMs)} since ${when(timing.since)}, ${usually}${label}`;
+    return `${stream} ${num(timing.level)}${u} since ${when(timing.since)}, after ${num(timing.prevLevel)}${u} for only ${formatDuration(timing.durationMs)}, ${usually}${label}`;
   }
   switch (d.kind) {
     case 'missing_data': {

@@ -80,6 +80,17 @@ const SWITCH_PLATEAU = 4;
 /** A reading within this many residual standard deviations of the profile at its own place is at its place. */
 const SWITCH_NEAR = 3;
 /**
+ * A switch is a step between plateaus (CycleProfile.isSwitch): the profile crosses the middle of the switch (between
+ * its values SWITCH_HOLD phases before the step and SWITCH_HOLD − 1 after it: the levels either side, beyond a switch
+ * the rebuilt profile spread over a few phases) at the step, and the SWITCH_HOLD values before the step stay on one
+ * side of that middle and the SWITCH_HOLD from it on the other. A surge at each switch-on (a compressor's or a motor's
+ * inrush: one reading 40 W above a plug's 80 W on level) is a level of one or two phases, not a plateau, and the
+ * steps of a switch spread over a few phases are one switch, at the phase where it crosses its middle: taken for
+ * switches, the on level's own noise matched the surge's edges (a reading step across the middle of one of them), and
+ * the phase lock (realign) moved the phase by up to the slack at every such step (tryout 37, finding 5).
+ */
+const SWITCH_HOLD = 3;
+/**
  * How early or late a switch may come and still be on time, as a share of the period: a compressor's on and off
  * phases vary in length from one cycle to the next (a fridge's by minutes), and a switch a few readings off the
  * profile's is timing, not a level off the cycle. An eighth: on and off phases of 25 to 35 readings on a period of
@@ -168,6 +179,13 @@ export class CycleProfile {
   private span = 0;
   private spanAge = Infinity;
   /**
+   * Per profile bin j, recomputed with `span`: 1 where the step into j is between plateaus (SWITCH_HOLD values on
+   * either side of its middle), and the profile's own roughness about it (the larger of the median steps over the
+   * slack's bins before it and after it: a noisy state's plateau is as rough as its noise left it after the mean).
+   */
+  private plateau: Uint8Array | null = null;
+  private rough: Float64Array | null = null;
+  /**
    * A switch the readings made that matched one of the profile's beyond the slack (realign): its offset from the
    * reading's phase, its sign, and the readings since (NaN: none pending). A second switch of the other sign at the
    * same offset confirms it (the whole cycle moved), a single one does not (a spike up to the other level and back).
@@ -248,9 +266,16 @@ export class CycleProfile {
     const B = profile.length;
     const D = this.slack();
     const j0 = Math.floor((((this.phase + base) % P) + P) % P);
-    let near = false;
-    for (let k = -D; k <= D + 1 && !near; k++) near = this.isSwitch((((j0 + k) % B) + B) % B, scale);
-    if (!near) return base;
+    // The largest switch within the slack (0: none).
+    let step = 0;
+    for (let k = -D; k <= D + 1; k++) {
+      const j = (((j0 + k) % B) + B) % B;
+      if (this.isSwitch(j, scale)) {
+        const [lo, hi] = this.switchEnds(j);
+        step = Math.max(step, Math.abs(hi - lo));
+      }
+    }
+    if (!(step > 0)) return base;
     // The reading's own place unless it is off there by more than the residual's winsorising bound (CYCLE_CLIP in the
     // scorer): a reading on a plateau stays where it is. Else the place within the slack where it is least off (a late
     // switch: the level before it; the nearer place of two equally near).
@@ -298,8 +323,12 @@ export class CycleProfile {
     for (let j = 0; j < B; j++) {
       // The profile crosses the middle of the readings' step, the same way, at a switch: the reading is the first
       // after that switch (a step from 5 to 3,000 W crosses nothing of a 5 / 60 W profile).
+      // The readings' step crosses the switch's own middle (between its plateaus: switchMiddle), the same way: the
+      // whole switch, not a step of the profile's within a level (its surge, its noise).
       const before = profile[(j - 1 + B) % B];
       if ((before - mid) * (profile[j] - mid) > 0 || (profile[j] - before) * dx <= 0 || !this.isSwitch(j, scale)) continue;
+      const middle = this.switchMiddle(j);
+      if ((prev - middle) * (x - middle) > 0) continue;
       let d = (((j - at) % P) + P) % P;
       if (d > P / 2) d -= P;
       if (!(Math.abs(d) >= Math.abs(shift))) shift = d;
@@ -343,20 +372,71 @@ export class CycleProfile {
   private isSwitch(j: number, scale: number): boolean {
     const p = this.profile as Float64Array;
     const step = Math.abs(p[j] - p[(j - 1 + p.length) % p.length]);
-    return step >= SWITCH_SCALE * scale && step >= SWITCH_PLATEAU * this.medianStep();
+    if (!(step >= SWITCH_SCALE * scale && step >= SWITCH_PLATEAU * this.medianStep())) return false;
+    // A step between plateaus, and large against the profile's own roughness either side of it: the residual's
+    // long-term scale is one for the whole cycle, and a quiet state (a plug's 0.002 A off) sets it far below a noisy
+    // one's (80 ± 3 W on), whose noise it would otherwise take for switches.
+    return (this.plateau as Uint8Array)[j] === 1 && step >= SWITCH_PLATEAU * (this.rough as Float64Array)[j];
   }
 
   /** The profile's median step between neighbouring phases (recomputed once a period: teaching moves it by an eighth of a residual a period). */
   private medianStep(): number {
     const p = this.profile as Float64Array;
     if (this.spanAge >= this.own) {
-      const steps = new Float64Array(p.length);
-      for (let j = 0; j < p.length; j++) steps[j] = Math.abs(p[j] - p[(j - 1 + p.length) % p.length]);
+      const B = p.length;
+      const steps = new Float64Array(B);
+      for (let j = 0; j < B; j++) steps[j] = Math.abs(p[j] - p[(j - 1 + B) % B]);
+      this.switchTables(steps);
       steps.sort();
-      this.span = steps[steps.length >> 1];
+      this.span = steps[B >> 1];
       this.spanAge = 0;
     }
     return this.span;
+  }
+
+  /** The plateaus' values either side of the step into bin `j` (SWITCH_HOLD, or `H`, phases before it and H − 1 after it). */
+  private switchEnds(j: number, H = Math.min(SWITCH_HOLD, Math.floor((this.profile as Float64Array).length / 2))): [number, number] {
+    const p = this.profile as Float64Array;
+    const B = p.length;
+    return [p[(j - H + 2 * B) % B], p[(j + H - 1) % B]];
+  }
+
+  /** The middle of the switch into bin `j`: between the plateaus either side of it (switchEnds). */
+  private switchMiddle(j: number, H?: number): number {
+    const [lo, hi] = this.switchEnds(j, H);
+    return (lo + hi) / 2;
+  }
+
+  /**
+   * Fills `plateau` and `rough` (per bin, see there) from the profile and its steps (`steps[j]`: |p[j] − p[j − 1]| on
+   * the circle). Once a period, with the median step: O(B · slack log slack).
+   */
+  private switchTables(steps: Float64Array): void {
+    const p = this.profile as Float64Array;
+    const B = p.length;
+    if (this.plateau === null || this.plateau.length !== B) {
+      this.plateau = new Uint8Array(B);
+      this.rough = new Float64Array(B);
+    }
+    const plateau = this.plateau;
+    const rough = this.rough as Float64Array;
+    const H = Math.min(SWITCH_HOLD, Math.floor(B / 2));
+    const W = Math.max(1, Math.min(this.slack(), Math.floor((B - 1) / 2)));
+    const side = new Float64Array(W);
+    const median = (from: number): number => {
+      for (let i = 0; i < W; i++) side[i] = steps[(((from + i) % B) + B) % B];
+      side.sort();
+      return side[W >> 1];
+    };
+    for (let j = 0; j < B; j++) {
+      const mid = this.switchMiddle(j, H);
+      const dir = Math.sign(p[j] - p[(j - 1 + B) % B]);
+      let ok = dir !== 0;
+      for (let h = 0; h < H && ok; h++) ok = (p[(j - 1 - h + 2 * B) % B] - mid) * dir < 0 && (p[(j + h) % B] - mid) * dir > 0;
+      plateau[j] = ok ? 1 : 0;
+      // The steps before the switch's (into j − W … j − 1) and after it (into j + 1 … j + W).
+      rough[j] = ok ? Math.max(median(j - W), median(j + 1)) : 0;
+    }
   }
 
   /**
