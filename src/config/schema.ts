@@ -374,7 +374,7 @@ export const schema = section('anomalyd configuration', {
       default: 1000,
       min: 0,
       max: 100_000_000,
-      doc: 'An episode open this many readings is the new normal: it resolves and the stream re-baselines on its latest readings, without going blind. A stream stuck on one value never becomes normal, nor a level still drifting away from everything it had shown (counted from when it stops growing). 0 = never.',
+      doc: 'An episode open this many readings is the new normal: it resolves and the stream re-baselines on its latest readings, without going blind. A stream stuck on one value never becomes normal, nor a level still drifting away from everything it had shown (counted from when it stops growing). Sooner for a set-point: once the stream has shown a switch (an episode that held a clean plateau away from its level and came back to it), a clean plateau held 4 · score.smooth readings is the new normal (docs/SCORING.md section 5). 0 = never.',
     }),
     staleAfter: num({
       default: 10,

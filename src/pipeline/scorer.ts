@@ -346,6 +346,13 @@ interface Episode {
    * checkpoint written before it was kept). Checkpointed with it.
    */
   fellBack?: boolean[];
+  /**
+   * Per channel, PLATEAU_FIELDS numbers (PlateauField) of the plateau the channel holds in the episode (notePlateau):
+   * blocks of the short means' span whose means stay within PLATEAU_BAND of the plateau's first block's noise of
+   * that first block's mean, with the noise within ×PLATEAU_NOISE of it. Absent: none noted (a checkpoint written
+   * before it was kept: noted from the next reading on). Checkpointed with it (NaN written as null).
+   */
+  plateau?: number[];
 }
 
 /**
@@ -388,6 +395,12 @@ class StreamScore {
    * CAME_BACK_KEPT.
    */
   cameBack: [number, number][] = [];
+  /**
+   * Set-point switches the stream has shown (noteSwitch): episodes that recovered after an owner channel held a
+   * plateau away from its level before the episode for at least PLATEAU_SPANS short spans and came back to that
+   * level. Once the stream has shown one, a plateau held as long is its new normal (plateauNormal). Checkpointed.
+   */
+  setpoints = 0;
   seen = 0;
   /**
    * The model segment's step (StepResult.segmentSteps) of the latest reading of an episode that was off on its own
@@ -2122,6 +2135,7 @@ export class StreamScorer {
       opened.came = [];
       for (let c = 0; c < s.C; c++) opened.came.push([]);
       noteCame(opened, r.item.values, UNDONE_ONSET + shortSpan(this.opts.smooth));
+      notePlateau(opened, r.item.values, shortSpan(this.opts.smooth));
       opened.steps = 1;
       if (offOnOwn(s, r, opened, dev, this.holdSurprise)) {
         opened.ownAt = 1;
@@ -2138,6 +2152,7 @@ export class StreamScorer {
     ep.readings++;
     this.noteHeld(s, ep);
     noteCame(ep, r.item.values, UNDONE_ONSET + shortSpan(this.opts.smooth));
+    notePlateau(ep, r.item.values, shortSpan(this.opts.smooth));
     const own = offOnOwn(s, r, ep, dev, this.holdSurprise);
     // The held steps the step is judged over: those since its onset and this reading's (not held yet: learnCycles).
     const added = heldSteps(r);
@@ -2205,7 +2220,9 @@ export class StreamScorer {
       s.rests = [];
       clearEpisodeVariability(s);
     }
-    const newNormal = this.opts.newNormalAfter > 0 && ep.readings - Math.max(ep.stuckAt, ep.grownAt ?? 0) >= this.opts.newNormalAfter;
+    const newNormal =
+      this.opts.newNormalAfter > 0 &&
+      (ep.readings - Math.max(ep.stuckAt, ep.grownAt ?? 0) >= this.opts.newNormalAfter || (s.setpoints > 0 && plateauNormal(ep, shortSpan(this.opts.smooth), this.opts.newNormalAfter)));
     // An on/off stream's held state ends at the reading that says it changed (the device's own word: a door shut).
     const switched = s.onOff && ep.held !== undefined && ep.silence === undefined && r.item.kind === 'reading' && s.onOffDwell.present !== (r.item.onOffActive ?? 1);
     if (s.below >= this.opts.closeAfter || newNormal || switched) {
@@ -2217,6 +2234,7 @@ export class StreamScorer {
       s.episode = null;
       s.below = 0;
       if (!ep.silent) events.push({ ...this.event('resolve', r, ep, score, trailing), resolution: newNormal ? 'new_normal' : 'recovered' });
+      if (!newNormal && switchShown(ep, r.item.values, shortSpan(this.opts.smooth)) && s.setpoints < SETPOINTS_MAX) s.setpoints++;
       return newNormal;
     }
     if (!ep.silent && ep.peak >= ep.lastReported + 1 && ep.readings >= 2 * ep.reportedAt) {
@@ -2671,6 +2689,7 @@ export class StreamScorer {
       stepsBack: s.stepsBack.map(stepJson),
       rests: s.rests.map((x) => [x.c, x.from, x.to, x.v]),
       cameBack: s.cameBack.map(([c, v]) => [c, v]),
+      ...(s.setpoints > 0 ? { setpoints: s.setpoints } : {}),
       seen: s.seen,
       learnFrom: s.learnFrom === NOT_MOVED ? 'not_moved' : s.learnFrom,
       knownNormal: s.knownNormal,
@@ -2813,6 +2832,8 @@ export class StreamScorer {
         return [c, cv];
       });
     }
+    // Absent: none shown (or a checkpoint written before it existed).
+    s.setpoints = v.setpoints === undefined ? 0 : int(v.setpoints, 'setpoints');
     s.seen = int(v.seen, 'seen');
     // Absent from checkpoints written before it existed: the stream's learning period started at its first reading.
     s.learnFrom = v.learnFrom === 'not_moved' ? NOT_MOVED : v.learnFrom === undefined ? 0 : int(v.learnFrom, 'learnFrom');
@@ -2969,6 +2990,8 @@ export class StreamScorer {
         ...(e.ownPrev === true ? { ownPrev: true } : {}),
         // Absent from checkpoints written before it was kept: none fell back.
         ...(Array.isArray(e.fellBack) && e.fellBack.length === C ? { fellBack: e.fellBack.map((b: unknown) => b === true) } : {}),
+        // Absent from checkpoints written before it was kept: noted from the next reading on. NaN is written as null.
+        ...(Array.isArray(e.plateau) && e.plateau.length === PLATEAU_FIELDS * C ? { plateau: e.plateau.map((x: unknown) => (x === null ? Number.NaN : finite(x))) } : {}),
         // Absent from checkpoints written before they were kept: none (the ring's held readings are judged). NaN is
         // written as null.
         ...(Array.isArray(e.came) && e.came.length === C ? { came: e.came.map((xs: unknown) => cameOf(xs)) } : {}),
@@ -3118,6 +3141,8 @@ export interface StreamScoreSnapshot {
   readonly rests?: readonly [number, number, number, number][];
   /** Levels an episode came back to with its rests not taught, [channel, value] (StreamScore.cameBack). Absent from checkpoints written before it existed. */
   readonly cameBack?: readonly [number, number][];
+  /** Set-point switches the stream has shown (StreamScore.setpoints). Absent: none (or written before it existed). */
+  readonly setpoints?: number;
   readonly steps?: readonly StepJson[];
   /** Steps that held and came back, not taught (StreamScore.stepsBack). Absent from checkpoints written before it existed. */
   readonly stepsBack?: readonly StepJson[];
@@ -3788,6 +3813,140 @@ function noteCame(ep: Episode, values: ArrayLike<number>, keep: number): void {
     xs.push(Number.isFinite(x) ? x : xs.length > 0 ? xs[xs.length - 1] : Number.NaN);
     if (xs.length > keep) xs.splice(UNDONE_ONSET, 1);
   }
+}
+
+/**
+ * A plateau an episode's channel holds (Episode.plateau), PLATEAU_FIELDS numbers per channel at these offsets:
+ * FROM the episode's reading (1-based) that began the plateau's first block; LEVEL that block's mean (sensor units,
+ * NaN until a block is full); NOISE that block's variance from its successive differences (the mean squared
+ * difference / 2, von Neumann 1941: a level step between blocks does not inflate it); HELD the readings the plateau
+ * has held up to the end of its latest block; N, SUM, SQ the block being filled (readings, their sum, the sum of
+ * their squared successive differences); LAST the channel's latest finite reading (NaN: none yet); BEST, BEST_LEVEL
+ * the longest plateau of the episode away from the level before it (PLATEAU_AWAY) and its level.
+ */
+const enum PlateauField {
+  FROM = 0,
+  LEVEL = 1,
+  NOISE = 2,
+  HELD = 3,
+  N = 4,
+  SUM = 5,
+  SQ = 6,
+  LAST = 7,
+  BEST = 8,
+  BEST_LEVEL = 9,
+}
+const PLATEAU_FIELDS = 10;
+/** A block's mean stays on the plateau within this many of its first block's noise standard deviations. */
+const PLATEAU_BAND = 4;
+/** A block's noise variance stays within this factor (either way) of the plateau's first block's. */
+const PLATEAU_NOISE = 4;
+/** A plateau away from the level before the episode: its level beyond 2 · PLATEAU_BAND noise deviations of it. */
+const PLATEAU_AWAY = 2 * PLATEAU_BAND;
+/** Short spans (blocks of score.smooth readings) a plateau holds to be a set-point's (switchShown, plateauNormal). */
+const PLATEAU_SPANS = 4;
+/** StreamScore.setpoints is counted up to this. */
+const SETPOINTS_MAX = 1_000_000;
+
+/**
+ * Notes reading `values` (raw, per channel; not finite: skipped) of episode `ep` (its `readings` already counted) in
+ * its channels' plateaus (Episode.plateau, made at the first): each full block of `span` readings either goes on the
+ * plateau (its mean within PLATEAU_BAND noise deviations of the plateau's level and its noise within ×PLATEAU_NOISE of
+ * the plateau's, both > 0: a frozen value is no set-point's noise) or starts a new one. A level that drifts, a
+ * changed noise level and a stuck value hold no plateau.
+ */
+function notePlateau(ep: Episode, values: ArrayLike<number>, span: number): void {
+  const C = ep.owners.length;
+  if (ep.plateau === undefined) {
+    ep.plateau = new Array<number>(PLATEAU_FIELDS * C).fill(0);
+    for (let c = 0; c < C; c++) {
+      const o = c * PLATEAU_FIELDS;
+      ep.plateau[o + PlateauField.LEVEL] = Number.NaN;
+      ep.plateau[o + PlateauField.LAST] = Number.NaN;
+      ep.plateau[o + PlateauField.BEST_LEVEL] = Number.NaN;
+    }
+  }
+  const p = ep.plateau;
+  const pre = ep.pre;
+  for (let c = 0; c < C; c++) {
+    const x = values[c];
+    if (!Number.isFinite(x)) continue;
+    const o = c * PLATEAU_FIELDS;
+    const last = p[o + PlateauField.LAST];
+    if (Number.isFinite(last)) p[o + PlateauField.SQ] += (x - last) * (x - last);
+    p[o + PlateauField.LAST] = x;
+    p[o + PlateauField.SUM] += x;
+    if (++p[o + PlateauField.N] < span) continue;
+    const n = p[o + PlateauField.N];
+    const mean = p[o + PlateauField.SUM] / n;
+    const noise = n > 1 ? p[o + PlateauField.SQ] / (2 * (n - 1)) : 0;
+    const level = p[o + PlateauField.LEVEL];
+    const was = p[o + PlateauField.NOISE];
+    const on = Number.isFinite(level) && noise > 0 && was > 0 && noise <= PLATEAU_NOISE * was && was <= PLATEAU_NOISE * noise && Math.abs(mean - level) <= PLATEAU_BAND * Math.sqrt(was);
+    if (on) p[o + PlateauField.HELD] = ep.readings - p[o + PlateauField.FROM] + 1;
+    else {
+      p[o + PlateauField.FROM] = ep.readings - n + 1;
+      p[o + PlateauField.LEVEL] = mean;
+      p[o + PlateauField.NOISE] = noise;
+      p[o + PlateauField.HELD] = n;
+    }
+    const before = pre === undefined ? Number.NaN : pre[c];
+    const held = p[o + PlateauField.HELD];
+    if (p[o + PlateauField.NOISE] > 0 && Number.isFinite(before) && Math.abs(p[o + PlateauField.LEVEL] - before) > PLATEAU_AWAY * Math.sqrt(p[o + PlateauField.NOISE]) && held >= p[o + PlateauField.BEST]) {
+      p[o + PlateauField.BEST] = held;
+      p[o + PlateauField.BEST_LEVEL] = p[o + PlateauField.LEVEL];
+    }
+    p[o + PlateauField.N] = 0;
+    p[o + PlateauField.SUM] = 0;
+    p[o + PlateauField.SQ] = 0;
+  }
+}
+
+/**
+ * Whether episode `ep`, resolving as recovered at reading `values` (raw, per channel), showed a set-point switch: an
+ * owner channel held a plateau away from its level before the episode for PLATEAU_SPANS · `span` readings or more
+ * (notePlateau) and is back at that level (nearer it than a quarter of the plateau's distance from it). A stream that
+ * left a level, held another cleanly and came back is one that moves between set-points (StreamScore.setpoints).
+ */
+function switchShown(ep: Episode, values: ArrayLike<number>, span: number): boolean {
+  const p = ep.plateau;
+  const pre = ep.pre;
+  if (p === undefined || pre === undefined || ep.silent) return false;
+  for (let c = 0; c < ep.owners.length; c++) {
+    if (!ep.owners[c]) continue;
+    const o = c * PLATEAU_FIELDS;
+    const away = Math.abs(p[o + PlateauField.BEST_LEVEL] - pre[c]);
+    if (p[o + PlateauField.BEST] >= PLATEAU_SPANS * span && Number.isFinite(values[c]) && Math.abs(values[c] - pre[c]) < away / 4) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether open episode `ep` of a stream that has shown a set-point switch (StreamScore.setpoints) is its new normal
+ * before `newNormalAfter` readings: every owner channel holds a plateau away from its level before the episode
+ * (notePlateau: the new level's noise as at its start, its block means steady) that began after the episode's last
+ * stuck or still-growing reading and has held PLATEAU_SPANS · `span` readings or more (not fewer than
+ * min(newNormalAfter, that)). An owner with no such plateau (a drift, a changed noise, a stuck value, a channel back at
+ * its level) keeps the count at newNormalAfter.
+ */
+function plateauNormal(ep: Episode, span: number, newNormalAfter: number): boolean {
+  const p = ep.plateau;
+  const pre = ep.pre;
+  if (p === undefined || pre === undefined || ep.silent || ep.silence !== undefined || ep.held !== undefined) return false;
+  const need = Math.min(newNormalAfter, PLATEAU_SPANS * span);
+  const after = Math.max(ep.stuckAt, ep.grownAt ?? 0);
+  let any = false;
+  for (let c = 0; c < ep.owners.length; c++) {
+    if (!ep.owners[c]) continue;
+    const o = c * PLATEAU_FIELDS;
+    const noise = p[o + PlateauField.NOISE];
+    const level = p[o + PlateauField.LEVEL];
+    if (!(noise > 0) || !Number.isFinite(pre[c]) || !Number.isFinite(level)) return false;
+    if (p[o + PlateauField.FROM] <= after || p[o + PlateauField.HELD] < need) return false;
+    if (Math.abs(level - pre[c]) <= PLATEAU_AWAY * Math.sqrt(noise)) return false;
+    any = true;
+  }
+  return any;
 }
 
 /** Per channel, the mean a boxcar holds. */
