@@ -100,7 +100,7 @@ import { decimalPlaces, diffs, longestRun, lowMedian, madSmallSample, median, qu
 
 export type { AnomalyKind };
 
-export const ANOMALY_KINDS: readonly AnomalyKind[] = ['spike', 'level_shift', 'drift', 'stuck', 'noise_change', 'missing_data', 'counter_reset', 'device_offline', 'alarm'];
+export const ANOMALY_KINDS: readonly AnomalyKind[] = ['spike', 'level_shift', 'drift', 'stuck', 'noise_change', 'missing_data', 'counter_reset', 'counting_fast', 'device_offline', 'alarm'];
 
 /**
  * The words the sentence uses for each kind: the one word list of the explanations. Every event of an episode
@@ -114,6 +114,7 @@ export const KIND_LABELS: Readonly<Record<AnomalyKind, string>> = {
   noise_change: 'noise change',
   missing_data: 'missing data',
   counter_reset: 'counter reset',
+  counting_fast: 'counting fast',
   device_offline: 'device offline',
   alarm: 'alarm',
 };
@@ -182,7 +183,9 @@ export function explainCounterReset(p: { readonly stream: string; readonly unit?
  * 11.746 kWh, counting 3.0 kWh/h since 16:00, at most 1.3 kWh/h before (counting fast)`. Its total, judged as a
  * level, says nothing (a counter's total rises above anything seen whenever it counts), so the sentence tells the rate.
  * `value` the latest total as sent; `expected` and `band` none; `perHour` and `usualPerHour` in sensor units per hour
- * (a kWh meter's kW), printed with 2 significant digits (at least 1 decimal). Kind null: no kind of the level's fits. Pure.
+ * (a kWh meter's kW), printed with 2 significant digits (at least 1 decimal). Kind `counting_fast`: no kind of the
+ * level's fits, and a kind stored with every told episode lets the list's KIND and the dashboard say what its sentence
+ * says (tryout 38, finding 5: KIND `-` and "kind not told yet" beside a banner saying counting fast). Pure.
  */
 export function explainCounterRate(p: { readonly stream: string; readonly unit?: string | null; readonly value: number | null; readonly perHour: number; readonly usualPerHour: number; readonly since: number; readonly endTs: number; readonly toldAt?: number; readonly timeZone?: string; readonly decimals?: number }): Explanation {
   const unit = p.unit ?? null;
@@ -192,8 +195,8 @@ export function explainCounterRate(p: { readonly stream: string; readonly unit?:
     return formatReading(Number(x.toPrecision(2)), d);
   };
   const value = p.value === null ? '' : ` ${formatReading(p.value, Math.min(6, Math.max(decimalsOf(p.value), p.decimals !== undefined && Number.isInteger(p.decimals) ? p.decimals : 0)))}${u},`;
-  const sentence = `${p.stream}${value} counting ${rate(p.perHour)}${u}/h since ${clockTime(p.since, p.toldAt ?? p.endTs, p.timeZone)}, at most ${rate(p.usualPerHour)}${u}/h before (counting fast)`;
-  return { kind: null, sentence, unit, value: p.value, expected: null, band: null, basis: null, since: p.since };
+  const sentence = `${p.stream}${value} counting ${rate(p.perHour)}${u}/h since ${clockTime(p.since, p.toldAt ?? p.endTs, p.timeZone)}, at most ${rate(p.usualPerHour)}${u}/h before (${KIND_LABELS.counting_fast})`;
+  return { kind: 'counting_fast', sentence, unit, value: p.value, expected: null, band: null, basis: null, since: p.since };
 }
 
 /**
@@ -2028,6 +2031,7 @@ function sentenceOf(
     }
     case 'level_shift':
     case 'counter_reset': // told by explainCounterReset, never drafted from readings
+    case 'counting_fast': // told by explainCounterRate, never drafted from readings
     case 'device_offline': // told by src/daemon/availability.ts, never drafted from readings
     case 'alarm': // told by explainAlarm, never drafted from readings
     case null: {
