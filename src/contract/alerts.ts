@@ -97,7 +97,7 @@ export interface AlertExplanation {
    * end), oldest first: `stretch` readings before `at` are in `from`, from `at` on in `to`. Absent when none.
    */
   readonly unit_changes?: readonly { readonly at: string; readonly from: string; readonly to: string }[];
-  /** The reading that stands for the stretch: its level, its strongest reading (a spike, a jump not told yet, a kind not told), the stuck value, the latest of a drift. */
+  /** The reading that stands for the stretch: its level, its strongest reading (a spike, a jump not told yet, a kind not told), the stuck value, the furthest reading of a drift (its peak: the latest while it goes on). */
   readonly value: number | null;
   /** What was expected instead, and the half-width of the normal band around it (± 2 spreads). */
   readonly expected: number | null;
