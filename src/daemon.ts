@@ -31,6 +31,7 @@ import { scoreOfSurprise } from './contract/surprise.js';
 import { AnchoredClock } from './util/clock.js';
 import { formatDuration } from './util/duration.js';
 import { RejectionCounter, rejectionSummaryText } from './pipeline/rejections.js';
+import { futureAdvice } from './pipeline/admit.js';
 import { OutOfOrderRuns, outOfOrderRunText } from './pipeline/out-of-order-runs.js';
 import { Detector, detectorOptions, priorsOf, type DetectorOutput } from './pipeline/detector.js';
 import { LATE_INTERVALS, LATE_MIN_MS, QUIET_MS as BACKFILL_QUIET_MS } from './pipeline/backfill.js';
@@ -195,7 +196,8 @@ export const STOP_AFTER_DRAIN_MS = 3_000;
  */
 export const FORCED_MODEL_WAIT_MS = 500;
 /** The warn of a device clock ahead of arrival (once per device; bounded by clockSkewLog). */
-export const CLOCK_SKEW_MSG = 'device clock ahead of arrival: its readings are rejected (future_timestamp); fix its clock (or, for local times without an offset, set ingest.timezone)';
+export const CLOCK_SKEW_MSG =
+  'device clock ahead of arrival: its readings are rejected (future_timestamp); fix its clock (NTP). About a whole number of hours ahead is a time zone mix-up: an epoch time (a number, or a text with Z or an offset) is UTC whatever ingest.timezone says, so a device that writes its local time as epoch must send UTC epoch or its local time as text (with its offset, or without one, read in ingest.timezone); only a text time without an offset is read in ingest.timezone: set it to the device\'s zone (each device\'s `advice` says which)';
 /** Devices with a clock ahead warned of one line each per limits.logIntervalMs; more are summed up in one line. */
 export const CLOCK_SKEW_BURST = 10;
 /** How often (wall ms, at most) open episodes' progress is written to their records. */
@@ -893,7 +895,7 @@ export class Daemon {
     const { config } = this.opts;
     const parser = new MessageParser(
       parseOptionsOf(config, {
-        onClockSkew: (sensor, aheadMs) => this.clockSkewLog.note(this.now(), { sensor, aheadMs: Math.round(aheadMs) }),
+        onClockSkew: (sensor, aheadMs) => this.clockSkewLog.note(this.now(), { sensor, aheadMs: Math.round(aheadMs), advice: futureAdvice(aheadMs) }),
         onDisplace: (stream) => this.displace(stream),
         onUnsetClock: (sensor, time, first) => {
           this.counters.unsetClocks++;
@@ -1310,11 +1312,15 @@ export class Daemon {
     if (res.readings.length > 0) this.counters.messagesWithReadings++;
     else if (res.rejections.length > 0) this.counters.messagesRejected++;
     else this.counters.messagesHeld++;
+    // A stream's readings rejected out_of_order out of one message (a gateway's buffer sent after a live reading) are
+    // told however few (OutOfOrderRuns MIN_BATCH).
+    let inMessage: Map<string, number> | null = null;
+    for (const r of res.rejections) if (r.reason === 'out_of_order' && r.sensor !== null) (inMessage ??= new Map()).set(r.sensor, (inMessage.get(r.sensor) ?? 0) + 1);
     for (let i = 0; i < res.rejections.length; i++) {
       const r = res.rejections[i];
       this.counters.rejected++;
       this.rejections.record(r, i > 0);
-      if (r.reason === 'out_of_order' && r.sensor !== null) this.outOfOrderRuns.rejected(r.sensor, r.ts);
+      if (r.reason === 'out_of_order' && r.sensor !== null) this.outOfOrderRuns.rejected(r.sensor, r.ts, inMessage?.get(r.sensor) ?? 1);
     }
     // A taken reading ends its stream's run of out_of_order ones (looked up only while some stream has one).
     if (this.outOfOrderRuns.active) for (const r of res.readings) this.outOfOrderRuns.taken(r.sensor);

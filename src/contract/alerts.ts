@@ -71,7 +71,7 @@ export interface SensorStatePayload {
 export const ALERT_SCHEMA_VERSION = 2;
 
 /** The kinds of fault an explanation can name (src/explain/explain.ts says how each is told). */
-export type AnomalyKind = 'spike' | 'level_shift' | 'drift' | 'stuck' | 'noise_change' | 'missing_data' | 'counter_reset' | 'device_offline' | 'alarm';
+export type AnomalyKind = 'spike' | 'level_shift' | 'drift' | 'stuck' | 'noise_change' | 'missing_data' | 'counter_reset' | 'counting_fast' | 'device_offline' | 'alarm';
 
 /** Why an episode is one, in the sensor's units (schema 2). Numbers are sensor units unless named otherwise. */
 export interface AlertExplanation {
@@ -97,7 +97,7 @@ export interface AlertExplanation {
    * end), oldest first: `stretch` readings before `at` are in `from`, from `at` on in `to`. Absent when none.
    */
   readonly unit_changes?: readonly { readonly at: string; readonly from: string; readonly to: string }[];
-  /** The reading that stands for the stretch: its level, its strongest reading (a spike, a jump not told yet, a kind not told), the stuck value, the latest of a drift. */
+  /** The reading that stands for the stretch: its level, its strongest reading (a spike, a jump not told yet, a kind not told), the stuck value, the furthest reading of a drift (its peak: the latest while it goes on). */
   readonly value: number | null;
   /** What was expected instead, and the half-width of the normal band around it (± 2 spreads). */
   readonly expected: number | null;

@@ -100,7 +100,7 @@ import { decimalPlaces, diffs, longestRun, lowMedian, madSmallSample, median, qu
 
 export type { AnomalyKind };
 
-export const ANOMALY_KINDS: readonly AnomalyKind[] = ['spike', 'level_shift', 'drift', 'stuck', 'noise_change', 'missing_data', 'counter_reset', 'device_offline', 'alarm'];
+export const ANOMALY_KINDS: readonly AnomalyKind[] = ['spike', 'level_shift', 'drift', 'stuck', 'noise_change', 'missing_data', 'counter_reset', 'counting_fast', 'device_offline', 'alarm'];
 
 /**
  * The words the sentence uses for each kind: the one word list of the explanations. Every event of an episode
@@ -114,6 +114,7 @@ export const KIND_LABELS: Readonly<Record<AnomalyKind, string>> = {
   noise_change: 'noise change',
   missing_data: 'missing data',
   counter_reset: 'counter reset',
+  counting_fast: 'counting fast',
   device_offline: 'device offline',
   alarm: 'alarm',
 };
@@ -182,7 +183,9 @@ export function explainCounterReset(p: { readonly stream: string; readonly unit?
  * 11.746 kWh, counting 3.0 kWh/h since 16:00, at most 1.3 kWh/h before (counting fast)`. Its total, judged as a
  * level, says nothing (a counter's total rises above anything seen whenever it counts), so the sentence tells the rate.
  * `value` the latest total as sent; `expected` and `band` none; `perHour` and `usualPerHour` in sensor units per hour
- * (a kWh meter's kW), printed with 2 significant digits (at least 1 decimal). Kind null: no kind of the level's fits. Pure.
+ * (a kWh meter's kW), printed with 2 significant digits (at least 1 decimal). Kind `counting_fast`: no kind of the
+ * level's fits, and a kind stored with every told episode lets the list's KIND and the dashboard say what its sentence
+ * says (tryout 38, finding 5: KIND `-` and "kind not told yet" beside a banner saying counting fast). Pure.
  */
 export function explainCounterRate(p: { readonly stream: string; readonly unit?: string | null; readonly value: number | null; readonly perHour: number; readonly usualPerHour: number; readonly since: number; readonly endTs: number; readonly toldAt?: number; readonly timeZone?: string; readonly decimals?: number }): Explanation {
   const unit = p.unit ?? null;
@@ -192,8 +195,8 @@ export function explainCounterRate(p: { readonly stream: string; readonly unit?:
     return formatReading(Number(x.toPrecision(2)), d);
   };
   const value = p.value === null ? '' : ` ${formatReading(p.value, Math.min(6, Math.max(decimalsOf(p.value), p.decimals !== undefined && Number.isInteger(p.decimals) ? p.decimals : 0)))}${u},`;
-  const sentence = `${p.stream}${value} counting ${rate(p.perHour)}${u}/h since ${clockTime(p.since, p.toldAt ?? p.endTs, p.timeZone)}, at most ${rate(p.usualPerHour)}${u}/h before (counting fast)`;
-  return { kind: null, sentence, unit, value: p.value, expected: null, band: null, basis: null, since: p.since };
+  const sentence = `${p.stream}${value} counting ${rate(p.perHour)}${u}/h since ${clockTime(p.since, p.toldAt ?? p.endTs, p.timeZone)}, at most ${rate(p.usualPerHour)}${u}/h before (${KIND_LABELS.counting_fast})`;
+  return { kind: 'counting_fast', sentence, unit, value: p.value, expected: null, band: null, basis: null, since: p.since };
 }
 
 /**
@@ -369,7 +372,7 @@ export interface Explanation {
   readonly expectedUnit?: string | null;
   /** The stated unit changes among the readings the explanation describes (its baseline's last to its end), oldest first; absent when none. */
   readonly unitChanges?: readonly UnitChange[];
-  /** The reading that stands for the stretch (sensor units): its level, its strongest reading (a spike, a jump not told yet, a kind not told), the stuck value, the latest of a drift. */
+  /** The reading that stands for the stretch (sensor units): its level, its strongest reading (a spike, a jump not told yet, a kind not told), the stuck value, the furthest reading of a drift (its peak: the latest while it goes on). */
   readonly value: number | null;
   /** What was expected instead (sensor units), and the half-width of the normal band around it. */
   readonly expected: number | null;
@@ -600,7 +603,7 @@ export function explain(given: ExplainInput): Explanation {
         trended.map((i) => r[i]),
       );
       const change = t.slope * (during.ts[last] - during.ts[from]);
-      const drift: Draft = { kind: 'drift', value: x[last], ...levelBefore(reference, trended), since: during.ts[from], ratePerHour: t.slope * 3_600_000 };
+      const drift: Draft = { kind: 'drift', value: x[furthest(x, trended, Math.sign(dev))], ...levelBefore(reference, trended), since: during.ts[from], ratePerHour: t.slope * 3_600_000 };
       const jumpedBack = from > first;
       if (
         (!jumpedBack || (trended.length >= DRIFT_READINGS && !trendedBefore(input.before, trended.length, t.slope))) &&
@@ -673,9 +676,9 @@ function offCycle(input: ExplainInput, x: readonly number[], told: number, side:
 
 /**
  * A drift told from the detector's level excursion (ExplainInput.excursion; src/pipeline/excursion.ts), or null without
- * one. The value told is the stretch's latest reading (at or before `endTs`: a resolve's reading back is no part of
- * it), which must lie beyond the envelope on the excursion's side (else null: the other kinds judge the readings);
- * `beyondSeen` its distance beyond it; `since` the excursion's onset; the rate the Theil–Sen slope (robust.ts trend) of
+ * one. The stretch's latest reading (at or before `endTs`: a resolve's reading back is no part of it) must lie beyond
+ * the envelope on the excursion's side (else null: the other kinds judge the readings); the value told is the furthest
+ * reading on that side since the onset up to it (its peak: furthest), `beyondSeen` its distance beyond the envelope; `since` the excursion's onset; the rate the Theil–Sen slope (robust.ts trend) of
  * the readings (of `before` and `during`) from the onset to it, sensor units per hour; what was expected, the envelope
  * (its middle ± half its width, basis `baseline`).
  */
@@ -686,9 +689,12 @@ function excursionDrift(input: ExplainInput): Draft | null {
   let last = -1;
   for (let i = x.length - 1; i >= 0 && last < 0; i--) if (finite(x[i]) && ts[i] <= input.endTs) last = i;
   if (last < 0) return null;
-  const value = x[last];
+  if (e.up ? !(x[last] > e.hi) : !(x[last] < e.lo)) return null;
+  // The furthest reading beyond the envelope since the excursion's onset stands for it (its peak), not the latest.
+  const since: number[] = [];
+  for (let i = 0; i <= last; i++) if (finite(x[i]) && ts[i] >= e.since) since.push(i);
+  const value = x[furthest(x, since.length > 0 ? since : [last], e.up ? 1 : -1)];
   const beyond = e.up ? value - e.hi : value - e.lo;
-  if (e.up ? !(beyond > 0) : !(beyond < 0)) return null;
   const t: number[] = [];
   const y: number[] = [];
   for (const s of [input.before, input.during]) {
@@ -701,6 +707,19 @@ function excursionDrift(input: ExplainInput): Draft | null {
   }
   const rate = t.length >= 2 ? trend(t, y).slope * 3_600_000 : null;
   return { kind: 'drift', value, expected: (e.lo + e.hi) / 2, band: (e.hi - e.lo) / 2, basis: 'baseline', since: e.since, beyondSeen: beyond, ...(rate !== null ? { ratePerHour: rate } : {}) };
+}
+
+/**
+ * The index among `idx` (ascending, non-empty) of the reading of `x` furthest on `side` (1: the highest, −1: the
+ * lowest; the earliest of equals): the value a drift tells, its peak, not its latest reading, which at its resolve may
+ * be one on the way back (tryout 38, finding 10: a CO2 climb to 4192 ppm, back at 606 within a reading, resolved as
+ * `701 ppm … (drift, +1187 ppm/h)` after its updates had told 1412 to 3314 ppm). While a drift goes on its furthest
+ * reading is its latest or one of its last few.
+ */
+function furthest(x: readonly number[], idx: readonly number[], side: number): number {
+  let best = idx[0];
+  for (const i of idx) if (finite(x[i]) && (!finite(x[best]) || side * (x[i] - x[best]) > 0)) best = i;
+  return best;
 }
 
 /** Readings a steady trend must span to be told a drift (steadyDrift): two noise measures' worth (NOISE_READINGS). */
@@ -723,7 +742,7 @@ const DRIFT_HALF_TAU = 0.3;
  *    spreads, and more than the offset their first BASELINE_READINGS began with (not a step that crept on).
  *  - new: the readings before (as many as these, at least 4 × DRIFT_READINGS) did not trend that way at half the
  *    rate or more (a stream that ramps on its own, a spike on it: explain.test.ts).
- * The value told is the last of them, its rate the Theil–Sen slope (sensor units per hour), told against the level
+ * The value told is the furthest of them on its side (its peak: furthest), its rate the Theil–Sen slope (sensor units per hour), told against the level
  * before (levelBefore). Null for a stream told by its own cycle (cycleOf: a cycle's rise trends as steadily), or
  * without a level before.
  */
@@ -762,7 +781,7 @@ function steadyDrift(input: ExplainInput, reference: Reference): Draft | null {
   const change = whole.slope * (t[t.length - 1] - t[0]);
   const began = median(y.slice(0, Math.min(BASELINE_READINGS, half)));
   if (Math.abs(change) <= OUTLIER_Z * reference.sigma || sign * began > Math.abs(change)) return null;
-  const d: Draft = { kind: 'drift', value: x[last], ...levelBefore(reference, idx), since: ts[start], ratePerHour: whole.slope * 3_600_000 };
+  const d: Draft = { kind: 'drift', value: x[furthest(x, idx, sign)], ...levelBefore(reference, idx), since: ts[start], ratePerHour: whole.slope * 3_600_000 };
   return toldOff(d, sign) ? d : null;
 }
 
@@ -2162,6 +2181,7 @@ function sentenceOf(
     }
     case 'level_shift':
     case 'counter_reset': // told by explainCounterReset, never drafted from readings
+    case 'counting_fast': // told by explainCounterRate, never drafted from readings
     case 'device_offline': // told by src/daemon/availability.ts, never drafted from readings
     case 'alarm': // told by explainAlarm, never drafted from readings
     case null: {

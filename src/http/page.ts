@@ -14,8 +14,9 @@
  * store); and the episodes with their explanation and ack / false-alarm buttons. The sensor list is most urgent
  * first (an open episode of any kind, a silence's `missing data` too while the sensor is `stale`; then anomalous,
  * stale, learning, ok; by name case-insensitively within each), a device's streams together under its name (with how
- * many have an open episode), with a filter box; the header names the sensors
- * with an open episode, each a link, a device's together (`plug-washer: ENERGY.Power, ENERGY.Current`); until the operator picks a sensor the page shows the most urgent; on a
+ * many have an open episode), with a filter box; the header names the devices
+ * with an open episode, one entry each naming its streams with one, each a link (`plug-washer: ENERGY.Power,
+ * ENERGY.Current`; a device's silence `wx0 silent: humidity, pressure`); until the operator picks a sensor the page shows the most urgent; on a
  * narrow screen the selected sensor's plots come before the list (tryout 13, finding 7). Every time is shown in
  * the daemon's zone for its sentences (/api/status timeZone: explain.timeZone), labelled. `body[data-state]` says
  * whether the data is there (`ready`), there is none yet (`empty`), or the API failed (`error`), so a
@@ -51,6 +52,7 @@ header h1 { font-size: 1.1rem; margin: 0; }
 #clash { flex-basis: 100%; margin: 0; font-size: .9rem; color: var(--anomalous); font-weight: 600; overflow-wrap: anywhere; }
 #problems button { font: inherit; color: var(--anomalous); background: none; border: 0; padding: 0; text-decoration: underline; cursor: pointer; overflow-wrap: anywhere; text-align: left; }
 #problems .none { color: var(--ok); }
+#problems .problem { display: inline-block; max-width: 100%; }
 /* Desktop: the sensor list on the left, the selected sensor's plots and the episodes on the right. On a phone the
    selected sensor's plots come first, then the list (scrolling in its own box), then the episodes: with 90 streams
    the plots began 6,641 px down (tryout 13, finding 7). */
@@ -150,7 +152,7 @@ var state = { selected: null, chosen: false, range: '1h', sensors: [], filter: '
   token: sessionStorage.getItem(TOKEN_KEY) || '', tokenRefused: false, timer: 0, charts: {}, series: null, held: [], anomalies: [], allEpisodes: false, offScale: null, xSpan: null };
 /** Most urgent first: a sensor with an open episode (a silence's missing data too, while stale), then anomalous, stale, learning, ok. */
 var RANK = { anomalous: 1, stale: 2, learning: 3, ok: 4 };
-/** Names at most in the header's list of sensors with an open episode (the list below has them all, first). */
+/** Devices named at most in the header's list of those with an open episode (the list below has them all, first). */
 var PROBLEMS_NAMED = 8;
 
 function el(tag, attrs, text) {
@@ -262,53 +264,73 @@ function byName(a, b) {
 }
 function byUrgency(a, b) { return rank(a) - rank(b) || byName(a.sensor, b.sensor); }
 
-/** The header's line naming the sensors with an open episode, each a link to its plot. */
+/**
+ * The header's line naming the devices with an open episode, one entry per device (a stream of no device of several:
+ * the stream), each naming its streams with one, each a link to its plot: 'wx0: humidity, pressure'. Counted and cut
+ * (PROBLEMS_NAMED) by device, not by field (tryout 38, finding 14: a silent weather station's four fields filled the
+ * header as four sensors, the others cut to "and 21 more"). A device whose fields carry one episode of the device
+ * (its silence: every field went silent together, one 'missing data' episode; docs/ALERTS.md, "A device whose every
+ * field goes silent") is named as one, 'wx0 silent: humidity, pressure, temperature, wind', the device a link to its
+ * first field; a device that says it is offline (its 'device_offline' episode) once, by its name, as /api/status and
+ * anomalyd status do (tryout 24, finding 2), a click on it showing its most urgent stream. Each entry is a
+ * 'span.problem' (data-device), kept whole on one line.
+ */
 function renderProblems() {
   var box = document.getElementById('problems');
   box.replaceChildren();
   if (state.sensors.length === 0) return;
-  // A stream's own episode names the stream; its device's device_offline episode (openEpisodeKind) names the device,
-  // once, as /api/status and anomalyd status do (tryout 24, finding 2); a click on it shows its most urgent stream.
-  var firstOf = {};
-  var open = [];
+  var entries = [];
+  var byDevice = {};
   state.sensors.filter(hasOpen).forEach(function (s) {
-    var name = s.openEpisodeKind === 'device_offline' ? deviceOf(s) : s.sensor;
-    if (Object.prototype.hasOwnProperty.call(firstOf, name)) return;
-    firstOf[name] = s.sensor;
-    open.push(name);
+    var d = deviceOf(s);
+    if (!Object.prototype.hasOwnProperty.call(byDevice, d)) { byDevice[d] = { device: d, names: [], firstOf: {}, ids: {}, streams: 0, silence: true }; entries.push(byDevice[d]); }
+    var e = byDevice[d];
+    // A stream's own episode names the stream; its device's device_offline episode names the device.
+    var name = s.openEpisodeKind === 'device_offline' ? d : s.sensor;
+    e.streams++;
+    var id = s.openEpisode || null;
+    // One episode carried by every open field of the device, not a device_offline: the device's silence (its record's
+    // kind missing data, its fields its members).
+    if (id === null || name === d || (s.episode && s.episode.kind && s.episode.kind !== 'missing_data')) e.silence = false;
+    e.ids[id] = true;
+    if (Object.prototype.hasOwnProperty.call(e.firstOf, name)) return;
+    e.firstOf[name] = s.sensor;
+    e.names.push(name);
   });
-  open.sort(byName);
-  box.setAttribute('data-open', String(open.length));
-  if (open.length === 0) { box.appendChild(el('span', { class: 'none' }, 'No open episode.')); return; }
-  box.appendChild(document.createTextNode(open.length + (open.length === 1 ? ' sensor has an open episode: ' : ' sensors have an open episode: ')));
-  // A device's streams together: 'plug-washer: ENERGY.ApparentPower, ENERGY.Current', each field a link.
-  var deviceOfName = {};
-  state.sensors.forEach(function (s) { deviceOfName[s.sensor] = deviceOf(s); });
-  // A device named for its own episode is its own device (listed with its streams' own episodes).
-  open.forEach(function (name) { if (firstOf[name] !== name) deviceOfName[name] = name; });
-  var named = open.slice(0, PROBLEMS_NAMED);
-  var devices = [];
-  var streamsOf = {};
-  named.forEach(function (name) {
-    var d = deviceOfName[name];
-    if (!Object.prototype.hasOwnProperty.call(streamsOf, d)) { streamsOf[d] = []; devices.push(d); }
-    streamsOf[d].push(name);
+  entries.forEach(function (e) {
+    e.names.sort(byName);
+    e.silence = e.silence && e.names.length > 1 && Object.keys(e.ids).length === 1;
   });
-  devices.forEach(function (d, i) {
+  entries.sort(function (a, b) { return byName(a.device, b.device); });
+  box.setAttribute('data-open', String(entries.length));
+  if (entries.length === 0) { box.appendChild(el('span', { class: 'none' }, 'No open episode.')); return; }
+  box.appendChild(document.createTextNode(entries.length + (entries.length === 1 ? ' device has an open episode: ' : ' devices have an open episode: ')));
+  var named = entries.slice(0, PROBLEMS_NAMED);
+  named.forEach(function (e, i) {
     // After a device's list of fields a semicolon, so the next name does not read as one of its fields.
-    if (i > 0) box.appendChild(document.createTextNode(streamsOf[devices[i - 1]].length > 1 ? '; ' : ', '));
-    var names = streamsOf[d];
-    if (names.length > 1) box.appendChild(document.createTextNode(d + ': '));
+    if (i > 0) box.appendChild(document.createTextNode(named[i - 1].names.length > 1 ? '; ' : ', '));
+    var item = el('span', { class: 'problem', 'data-device': e.device });
+    var d = e.device;
+    var names = e.names;
+    if (e.silence) {
+      var lead = el('button', { type: 'button', title: d + ': every field silent, one episode: show ' + e.firstOf[names[0]] }, d);
+      lead.addEventListener('click', function () { choose(e.firstOf[names[0]]); });
+      item.appendChild(lead);
+      item.appendChild(document.createTextNode(' silent: '));
+    } else if (names.length > 1) {
+      item.appendChild(document.createTextNode(d + ': '));
+    }
     names.forEach(function (name, k) {
-      if (k > 0) box.appendChild(document.createTextNode(', '));
+      if (k > 0) item.appendChild(document.createTextNode(', '));
       // Among its streams' own episodes, the device's (it said it is offline) is 'the device'.
       var label = names.length > 1 && name === d ? 'the device' : names.length > 1 && name.indexOf(d + '/') === 0 ? name.slice(d.length + 1) : name;
-      var b = el('button', { type: 'button', title: firstOf[name] === name ? 'show ' + name : name + ' said it is offline: show ' + firstOf[name] }, label);
-      b.addEventListener('click', function () { choose(firstOf[name]); });
-      box.appendChild(b);
+      var b = el('button', { type: 'button', title: e.firstOf[name] === name ? 'show ' + name : name + ' said it is offline: show ' + e.firstOf[name] }, label);
+      b.addEventListener('click', function () { choose(e.firstOf[name]); });
+      item.appendChild(b);
     });
+    box.appendChild(item);
   });
-  if (open.length > PROBLEMS_NAMED) box.appendChild(document.createTextNode(' and ' + (open.length - PROBLEMS_NAMED) + ' more (first in the list)'));
+  if (entries.length > PROBLEMS_NAMED) box.appendChild(document.createTextNode(' and ' + (entries.length - PROBLEMS_NAMED) + ' more (first in the list)'));
 }
 
 /**

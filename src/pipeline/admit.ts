@@ -324,7 +324,7 @@ export class Admission {
         this.skewReported.add(device);
         this.opts.onClockSkew(device, ahead);
       }
-      return { reason: 'future_timestamp', detail: `timestamp ${isoOf(ts)} is ${Math.round(ahead)} ms ahead of arrival (device clock or ingest.timezone?)` };
+      return { reason: 'future_timestamp', detail: `timestamp ${isoOf(ts)} is ${Math.round(ahead)} ms ahead of arrival: ${futureAdvice(ahead)}` };
     }
     const tol = this.opts.outOfOrderToleranceMs;
     const lead = ts - receivedAt;
@@ -610,6 +610,31 @@ export class Admission {
  * readings a stop kept when they are given back at the next start, against the clock then (src/pipeline/kept.ts,
  * admitKept).
  */
+/** How near a whole number of hours (ms) a time ahead of arrival must be to be read as a time zone's offset (futureAdvice). */
+export const WHOLE_HOUR_SLACK_MS = 5 * 60_000;
+
+/**
+ * What an operator can do about readings rejected `future_timestamp`, `aheadMs` (ms > 0) ahead of their arrival:
+ * the rejection's detail and the daemon's warning (CLOCK_SKEW_MSG). About a whole number of hours ahead (within
+ * WHOLE_HOUR_SLACK_MS, 15 h at most: every zone's offset) is a time zone mix-up, and which setting fixes it depends on
+ * how the time was written: an epoch number (or a text with `Z` or an offset) is UTC by definition, so `ingest.timezone`
+ * cannot fix it (tryout 38, finding 13: local time stamped as epoch, told "device clock or ingest.timezone?"): the
+ * device must send UTC epoch, or its local time as text, with its offset or without one (then read in
+ * `ingest.timezone`); only a text time without an offset is read in `ingest.timezone`, which is then set wrong.
+ * Otherwise the device's clock is ahead: set it (NTP). Pure.
+ */
+export function futureAdvice(aheadMs: number): string {
+  const hours = Math.round(aheadMs / 3_600_000);
+  if (hours >= 1 && hours <= 15 && Math.abs(aheadMs - hours * 3_600_000) <= WHOLE_HOUR_SLACK_MS) {
+    return (
+      `about ${hours} h ahead, a time zone's offset: an epoch time (a number, or a text with Z or an offset) is UTC whatever ingest.timezone says, ` +
+      `so a device writing its local time as epoch (or with Z) must send UTC epoch instead, or its local time as text with its offset ` +
+      `(2026-12-06T10:00:00+01:00) or without one (read in ingest.timezone); a text time without an offset is read in ingest.timezone: set it to the device's zone`
+    );
+  }
+  return 'the device clock is ahead: set it (NTP)';
+}
+
 export function aheadOfArrival(ts: number, receivedAt: number, maxFutureMs: number): boolean {
   return ts > receivedAt + maxFutureMs;
 }

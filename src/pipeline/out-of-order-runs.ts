@@ -6,7 +6,9 @@
  * taken: a stream whose readings are rejected `out_of_order` MIN_RUN or more times in a row (counted in
  * readings; a reading of the stream that is taken ends the run) gets one warning naming the stream, how many,
  * the time range of the lost readings and the likely cause, at most once per stream per QUIET_MS; runs in
- * between are counted into the next warning.
+ * between are counted into the next warning. A run with MIN_BATCH or more readings of the stream rejected out of one
+ * message (a gateway's buffer sent as one JSON array after a live reading) is told whatever its length (tryout 38,
+ * finding 13: a buffer of 3 readings flushed after the live one was lost with no word in the log, only counted).
  *
  * A run is told when it ends (the stream's next taken reading) or pauses (it did not grow since the previous
  * drain: a flush that is over before the next live reading). No I/O and no clock: the caller passes `now`
@@ -16,6 +18,8 @@
 
 /** Rejections in a row (readings) from which a run is worth a warning. */
 export const MIN_RUN = 10;
+/** Readings of a stream rejected out of one message from which its run is told however short (a gateway's buffer). */
+export const MIN_BATCH = 2;
 /** One warning per stream per this long (ms). */
 export const QUIET_MS = 3_600_000;
 /** Streams with a run in progress tracked at once; a run of a stream beyond it is not watched. */
@@ -29,6 +33,8 @@ export interface OutOfOrderRun {
   readonly lastTs: number | null;
   /** Readings lost in runs of MIN_RUN or more of this stream since its previous warning that were not warned about (the QUIET_MS limit). */
   readonly unwarned: number;
+  /** True when MIN_BATCH or more of the run's readings came in one message (a gateway's buffer, a batch of history). */
+  readonly batch: boolean;
 }
 
 interface Run {
@@ -41,6 +47,8 @@ interface Run {
   grewAt: number;
   /** Readings of the run already told (warned about, or counted as not warned about): 0 until it is. */
   told: number;
+  /** MIN_BATCH or more of its readings came in one message: told however short. */
+  batch: boolean;
 }
 
 export class OutOfOrderRuns {
@@ -54,15 +62,19 @@ export class OutOfOrderRuns {
     return this.runs.size > 0;
   }
 
-  /** One reading of `stream` rejected `out_of_order`; `ts` its own time (epoch ms) when known. */
-  rejected(stream: string, ts: number | undefined): void {
+  /**
+   * One reading of `stream` rejected `out_of_order`; `ts` its own time (epoch ms) when known; `inMessage` how many
+   * readings of the stream its message had rejected `out_of_order` (1: it alone).
+   */
+  rejected(stream: string, ts: number | undefined, inMessage = 1): void {
     let run = this.runs.get(stream);
     if (run === undefined) {
       if (this.runs.size >= MAX_STREAMS) return;
-      run = { count: 0, first: Infinity, last: -Infinity, seen: 0, grewAt: -Infinity, told: 0 };
+      run = { count: 0, first: Infinity, last: -Infinity, seen: 0, grewAt: -Infinity, told: 0, batch: false };
       this.runs.set(stream, run);
     }
     run.count++;
+    if (inMessage >= MIN_BATCH) run.batch = true;
     if (ts !== undefined && Number.isFinite(ts)) {
       if (ts < run.first) run.first = ts;
       if (ts > run.last) run.last = ts;
@@ -94,7 +106,7 @@ export class OutOfOrderRuns {
       } else if (now - run.grewAt >= QUIET_MS) {
         this.runs.delete(stream);
         this.settle(stream, run, now, out);
-      } else if (run.told === 0 && run.count >= MIN_RUN) {
+      } else if (run.told === 0 && (run.count >= MIN_RUN || run.batch)) {
         this.settle(stream, run, now, out);
       }
     }
@@ -115,13 +127,13 @@ export class OutOfOrderRuns {
   /** Tells what of `run` is not told yet: a warning, or a count for the stream's next one. */
   private settle(stream: string, run: Run, now: number, out: OutOfOrderRun[]): void {
     const w = this.warned.get(stream);
-    if (run.told > 0 || run.count < MIN_RUN) {
+    if (run.told > 0 || (run.count < MIN_RUN && !run.batch)) {
       // The rest of a run told before (a short run is not told at all).
       if (run.told > 0 && w !== undefined) w.unwarned += run.count - run.told;
     } else if (w !== undefined && now - w.at < QUIET_MS) {
       w.unwarned += run.count;
     } else {
-      out.push({ stream, count: run.count, firstTs: Number.isFinite(run.first) ? run.first : null, lastTs: Number.isFinite(run.last) ? run.last : null, unwarned: w?.unwarned ?? 0 });
+      out.push({ stream, count: run.count, firstTs: Number.isFinite(run.first) ? run.first : null, lastTs: Number.isFinite(run.last) ? run.last : null, unwarned: w?.unwarned ?? 0, batch: run.batch });
       this.warned.delete(stream); // re-inserted last: the map stays in order of warning, oldest first
       this.warned.set(stream, { at: now, unwarned: 0 });
     }
@@ -129,15 +141,21 @@ export class OutOfOrderRuns {
   }
 }
 
-/** The warning's message: the stream, how many, their time range and the likely cause (a gateway's buffer, or history sent late). */
+/**
+ * The warning's message: the stream, how many, their time range, the likely cause (a gateway's buffer, or history sent
+ * late) and the remedy: the buffered readings sent before the live one, or in one message with it (a message's readings
+ * are taken in time order: src/pipeline/parse.ts), which loses nothing.
+ */
 export function outOfOrderRunText(r: OutOfOrderRun): string {
   const range = r.firstTs !== null && r.lastTs !== null ? ` (times ${new Date(r.firstTs).toISOString()} to ${new Date(r.lastTs).toISOString()})` : '';
   const more = r.unwarned > 0 ? `; ${r.unwarned} more were lost in such runs since the last warning` : '';
+  const what = r.batch ? `in a batch of older readings sent after a newer one` : `in a row`;
   return (
-    `out_of_order run: ${r.count} readings of ${r.stream} rejected out_of_order in a row${range}, older than the stream's newest reading. ` +
-    `Likely a gateway that sent a live reading before flushing its buffer of older readings (or a device clock that stepped back): ` +
-    `those readings are lost, as each stream is taken in time order; a gateway that flushes its buffer first loses nothing, ` +
-    `and history sent after a stream's live readings is lost the same way (docs/DEPLOY.md, "Loading history": anomalyd replay judges it offline)` +
+    `out_of_order run: ${r.count} reading${r.count === 1 ? '' : 's'} of ${r.stream} rejected out_of_order ${what}${range}, older than the stream's newest reading, and lost: ` +
+    `each stream is judged in time order and a judged reading cannot be judged again. ` +
+    `Likely a gateway that sent a live reading before flushing its buffer of older readings (or a device clock that stepped back). ` +
+    `Remedy: have the gateway send its buffer before the live reading, or in one message with it (a JSON array: a message's readings are taken in time order); ` +
+    `history sent after a stream's live readings is lost the same way (docs/DEPLOY.md, "Loading history": anomalyd replay judges it offline)` +
     `${more} (told once per stream per hour)`
   );
 }

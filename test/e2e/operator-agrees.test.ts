@@ -121,7 +121,7 @@ describe.skipIf(!builtAndModelsPresent())('what the operator sees agrees and sur
       await page.goto(`${BASE}/`);
       await page.waitForSelector('body[data-state="ready"]');
       // The header says what status says; the device's streams are first in the list, under the device, open.
-      expect(await page.locator('#problems').textContent()).toBe('1 sensor has an open episode: esp-hall');
+      expect(await page.locator('#problems').textContent()).toBe('1 device has an open episode: esp-hall');
       expect(await page.locator('#sensors > li').first().getAttribute('data-device')).toBe('esp-hall');
       expect(await page.locator('#sensors li.device[data-device="esp-hall"] .device-count.open').textContent()).toBe('2 with an open episode');
       // The plug's latest reading as the sentences write it: `0.0 W` (on main `0 W`).

@@ -819,7 +819,7 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       expect(await page.locator('#sensor-title').textContent()).toBe('boiler');
       expect(await page.locator('#explanation').textContent()).toContain('(missing data)');
       // The header names them (links), not just "0 anomalous".
-      expect(await page.locator('#problems').textContent()).toBe('2 sensors have an open episode: boiler, fan');
+      expect(await page.locator('#problems').textContent()).toBe('2 devices have an open episode: boiler, fan');
       await page.click('#problems button:text-is("fan")');
       await page.waitForFunction(() => document.getElementById('sensor-title')?.textContent === 'fan');
       expect(await page.locator('#sensors button[aria-pressed="true"] .name').textContent()).toBe('fan');
@@ -879,7 +879,7 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       const top = await page.locator('#sensors > li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-device') ?? li.getAttribute('data-sensor')));
       expect(top).toEqual(['plug-washer', 'boiler', 'greenhouse']);
       // The header names the open ones by device.
-      expect(await page.locator('#problems').textContent()).toBe('2 sensors have an open episode: plug-washer: ENERGY.ApparentPower, ENERGY.Current');
+      expect(await page.locator('#problems').textContent()).toBe('1 device has an open episode: plug-washer: ENERGY.ApparentPower, ENERGY.Current');
       expect(await page.locator('#problems button').evaluateAll((bs) => bs.map((b) => b.getAttribute('title')))).toEqual(['show plug-washer/ENERGY.ApparentPower', 'show plug-washer/ENERGY.Current']);
       const plug = page.locator('#sensors li.device[data-device="plug-washer"]');
       expect(await plug.getAttribute('data-open')).toBe('true');
@@ -908,7 +908,7 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       view.sensorViews = view.sensorViews.map((v) => (v.sensor === 'plug-washer/ENERGY.Power' ? v : { ...v, openEpisode: v.openEpisode ?? `o-${v.sensor}` }));
       await refresh();
       expect(await page.locator('#problems').textContent()).toBe(
-        '6 sensors have an open episode: boiler, greenhouse: humidity, temperature; plug-washer: ENERGY.ApparentPower, ENERGY.Current, ENERGY.Voltage',
+        '3 devices have an open episode: boiler, greenhouse: humidity, temperature; plug-washer: ENERGY.ApparentPower, ENERGY.Current, ENERGY.Voltage',
       );
       await page.screenshot({ path: artifact('page-devices') });
       expect(errors).toEqual([]);
@@ -941,7 +941,7 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       await page.goto(`${base}/`);
       await page.waitForSelector('body[data-state="ready"]');
       // Named once, by the device, as `anomalyd status` names it; its streams listed first with the open ones.
-      expect(await page.locator('#problems').textContent()).toBe('2 sensors have an open episode: boiler, esp-hall');
+      expect(await page.locator('#problems').textContent()).toBe('2 devices have an open episode: boiler, esp-hall');
       expect(await page.locator('#sensors > li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-device') ?? li.getAttribute('data-sensor')))).toEqual(['boiler', 'esp-hall', 'alpha']);
       expect(await page.locator('#sensors li.device[data-device="esp-hall"] .device-count.open').textContent()).toBe('2 with an open episode');
       expect(await page.locator('#problems button:text-is("esp-hall")').getAttribute('title')).toBe('esp-hall said it is offline: show esp-hall/temperature');
@@ -950,7 +950,62 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       // A stream of it with an episode of its own beside the device's: both named, under the device.
       view.sensorViews = view.sensorViews.map((v) => (v.sensor === 'esp-hall/window' ? { ...v, openEpisode: 'w-1', openEpisodeKind: undefined } : v));
       await refresh();
-      expect(await page.locator('#problems').textContent()).toBe('3 sensors have an open episode: boiler, esp-hall: the device, window');
+      expect(await page.locator('#problems').textContent()).toBe('2 devices have an open episode: boiler, esp-hall: the device, window');
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('names a silent device once, with its fields, and counts and cuts the header by device (tryout 38, finding 14)', async () => {
+    const view = new FakeView();
+    const at = T0 + 5000;
+    const sv = (sensor: string, device: string, status: SensorView['status'], over: Partial<SensorView> = {}): SensorView => ({
+      sensor, device, status, model: 'gru-7', pinned: false, lastTs: at, value: 21.5, surprise: 0.2, unit: null, ownModel: null, openEpisode: null, ...over,
+    });
+    // A weather station whose four fields went silent together: each field carries the device's one missing-data
+    // episode (DeviceSilences: its record's sensor the device, its fields its members), as /api/sensors answers it.
+    const wx = ['humidity', 'pressure', 'temperature', 'wind'];
+    const silent = { openEpisode: 'wx-1', episode: { id: 'wx-1', kind: 'missing_data' as const, since: T0, sentence: 'wx0: no reading from any of its 4 fields since 14:00 (missing data)', expected: null, band: null, unit: null, device: false } };
+    // Nine CO2 sensors with an episode each besides: with the station, ten devices.
+    const co2 = Array.from({ length: 9 }, (_, i) => `co2-${i}/co2`);
+    view.sensorViews = [
+      ...wx.map((f) => sv(`wx0/${f}`, 'wx0', 'stale', silent)),
+      ...co2.map((c, i) => sv(c, c.split('/')[0], 'anomalous', { openEpisode: `c-${i}` })),
+      sv('boiler', 'boiler', 'ok'),
+    ];
+    view.histories = new Map([['wx0/humidity', series('wx0/humidity', [T0])]]);
+    view.records = [anomalyRecord({ id: 'wx-1', sensor: 'wx0', device: 'wx0', kind: 'missing_data', members: wx.map((f) => `wx0/${f}`) })];
+    const base = await serve(view);
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const refresh = (): Promise<void> => page.evaluate(() => (window as unknown as { refresh: () => Promise<void> }).refresh());
+    try {
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${base}/`);
+      await page.waitForSelector('body[data-state="ready"]');
+      // Ten devices, eight named (the station whole, with its four fields), not "13 sensors" cut after eight fields.
+      expect(await page.locator('#problems').textContent()).toBe(
+        '10 devices have an open episode: co2-0/co2, co2-1/co2, co2-2/co2, co2-3/co2, co2-4/co2, co2-5/co2, co2-6/co2, co2-7/co2 and 2 more (first in the list)',
+      );
+      expect(await page.locator('#problems').getAttribute('data-open')).toBe('10');
+      // Fewer devices: the silent station is one entry, named as the device, its fields after it.
+      view.sensorViews = view.sensorViews.filter((v) => !v.sensor.startsWith('co2-') || v.sensor < 'co2-2');
+      await refresh();
+      expect(await page.locator('#problems').textContent()).toBe('3 devices have an open episode: co2-0/co2, co2-1/co2, wx0 silent: humidity, pressure, temperature, wind');
+      const station = page.locator('#problems .problem[data-device="wx0"]');
+      expect(await station.textContent()).toBe('wx0 silent: humidity, pressure, temperature, wind');
+      expect(await page.locator('#problems .problem').count()).toBe(3);
+      // The device's name shows its first field; a field, that field.
+      await station.locator('button:text-is("wx0")').click();
+      await page.waitForFunction(() => document.getElementById('sensor-title')?.textContent === 'wx0/humidity');
+      await station.locator('button:text-is("wind")').click();
+      await page.waitForFunction(() => document.getElementById('sensor-title')?.textContent === 'wx0/wind');
+      // One field back with an episode of its own (another id): no longer the device's one silence, its fields named.
+      view.sensorViews = view.sensorViews.map((v) => (v.sensor === 'wx0/wind' ? { ...v, openEpisode: 'w-9', episode: { ...silent.episode, id: 'w-9', kind: 'spike' as const } } : v));
+      await refresh();
+      expect(await station.textContent()).toBe('wx0: humidity, pressure, temperature, wind');
+      await page.screenshot({ path: artifact('page-silent-device') });
       expect(errors).toEqual([]);
     } finally {
       await page.close();
@@ -982,7 +1037,7 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       view.sensorViews = view.sensorViews.map((s) => (s.sensor === 'boiler' ? { ...s, openEpisode: 'm-1' } : s));
       await refresh();
       expect(await title()).toBe('meter');
-      expect(await page.locator('#problems').textContent()).toBe('2 sensors have an open episode: boiler, fan');
+      expect(await page.locator('#problems').textContent()).toBe('2 devices have an open episode: boiler, fan');
     } finally {
       await page.close();
     }

@@ -116,6 +116,8 @@ describe.skipIf(!builtAndModelsPresent())('a Tasmota plug’s energy counter is 
     // beside the fastest the iron had counted at (its 1,100 W), not by its total above anything seen.
     const words = /^iron\/ENERGY\.Total [\d.]+ kWh, counting ([\d.]+) kWh\/h since 16:00, at most ([\d.]+) kWh\/h before \(counting fast\)$/.exec(told[0][2] ?? '');
     expect(words, told[0][2] ?? '').not.toBeNull();
+    // Its kind is stored with it (operatorview: null before, KIND `-` beside a sentence saying counting fast).
+    expect(told[0][1]).toBe('counting_fast');
     expect(Math.abs(Number(words?.[1]) - 3)).toBeLessThan(0.4);
     expect(Number(words?.[2])).toBeGreaterThan(1);
     expect(Number(words?.[2])).toBeLessThan(1.5);

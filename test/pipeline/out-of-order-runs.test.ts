@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_STREAMS, MIN_RUN, OutOfOrderRuns, QUIET_MS, outOfOrderRunText } from '../../src/pipeline/out-of-order-runs.js';
+import { MAX_STREAMS, MIN_BATCH, MIN_RUN, OutOfOrderRuns, QUIET_MS, outOfOrderRunText } from '../../src/pipeline/out-of-order-runs.js';
 
 const T0 = Date.UTC(2026, 11, 1, 10);
 const MIN = 60_000;
@@ -18,7 +18,7 @@ describe('OutOfOrderRuns', () => {
     runs.taken('gw/temp');
     runs.taken('gw/hum');
     expect(runs.active).toBe(false);
-    expect(runs.drain(T0)).toEqual([{ stream: 'gw/temp', count: 30, firstTs: T0, lastTs: T0 + 29 * MIN, unwarned: 0 }]);
+    expect(runs.drain(T0)).toEqual([{ stream: 'gw/temp', count: 30, firstTs: T0, lastTs: T0 + 29 * MIN, unwarned: 0, batch: false }]);
     expect(runs.drain(T0 + 1)).toEqual([]);
   });
 
@@ -93,14 +93,35 @@ describe('OutOfOrderRuns', () => {
     expect(runs.drain(T0)).toMatchObject([{ stream: 's', count: 10 }]);
   });
 
-  it('says the stream, how many, the time range and the likely cause', () => {
-    const text = outOfOrderRunText({ stream: 'gw1/temp', count: 30, firstTs: T0, lastTs: T0 + 29 * MIN, unwarned: 0 });
+  it('says the stream, how many, the time range, the likely cause and the remedy', () => {
+    const text = outOfOrderRunText({ stream: 'gw1/temp', count: 30, firstTs: T0, lastTs: T0 + 29 * MIN, unwarned: 0, batch: false });
     expect(text).toBe(
-      "out_of_order run: 30 readings of gw1/temp rejected out_of_order in a row (times 2026-12-01T10:00:00.000Z to 2026-12-01T10:29:00.000Z), older than the stream's newest reading. " +
-        'Likely a gateway that sent a live reading before flushing its buffer of older readings (or a device clock that stepped back): those readings are lost, ' +
-        "as each stream is taken in time order; a gateway that flushes its buffer first loses nothing, and history sent after a stream's live readings is lost the same way " +
+      "out_of_order run: 30 readings of gw1/temp rejected out_of_order in a row (times 2026-12-01T10:00:00.000Z to 2026-12-01T10:29:00.000Z), older than the stream's newest reading, and lost: " +
+        'each stream is judged in time order and a judged reading cannot be judged again. ' +
+        'Likely a gateway that sent a live reading before flushing its buffer of older readings (or a device clock that stepped back). ' +
+        "Remedy: have the gateway send its buffer before the live reading, or in one message with it (a JSON array: a message's readings are taken in time order); " +
+        "history sent after a stream's live readings is lost the same way " +
         '(docs/DEPLOY.md, "Loading history": anomalyd replay judges it offline) (told once per stream per hour)',
     );
+  });
+
+  it('tells a gateway buffer of a few readings sent in one message after a live one, however short (tryout 38, finding 13)', () => {
+    const runs = new OutOfOrderRuns();
+    // live2.sh: soil0's live reading, then its buffer of 3 readings 60, 40 and 20 min older in one JSON array.
+    for (const ago of [60, 40, 20]) runs.rejected('soil0/moisture', T0 - ago * MIN, 3);
+    // The same few readings one message each (a clock that stepped back for a moment) stay a count only.
+    for (const ago of [60, 40, 20]) runs.rejected('other', T0 - ago * MIN, 1);
+    runs.taken('soil0/moisture');
+    runs.taken('other');
+    const told = runs.drain(T0);
+    expect(told).toEqual([{ stream: 'soil0/moisture', count: 3, firstTs: T0 - 60 * MIN, lastTs: T0 - 20 * MIN, unwarned: 0, batch: true }]);
+    expect(MIN_BATCH).toBe(2);
+    expect(outOfOrderRunText(told[0])).toMatch(/^out_of_order run: 3 readings of soil0\/moisture rejected out_of_order in a batch of older readings sent after a newer one .* Remedy: have the gateway send its buffer before the live reading, or in one message with it/);
+    // Paused (no reading taken since), it is told at the next drain that finds it not growing.
+    runs.rejected('paused', T0 - MIN, 2);
+    runs.rejected('paused', T0 - 2 * MIN, 2);
+    expect(runs.drain(T0 + 1000)).toEqual([]);
+    expect(runs.drain(T0 + 3000)).toMatchObject([{ stream: 'paused', count: 2, batch: true }]);
   });
 
   it('watches at most MAX_STREAMS streams at once', () => {

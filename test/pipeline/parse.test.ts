@@ -98,6 +98,20 @@ describe('MessageParser: single readings', () => {
     expect(streams('7', NOW + 5)).toEqual(['s1=7']);
   });
 
+  it('advises what can fix a time ahead of arrival: an epoch time a whole number of hours ahead is no ingest.timezone matter (tryout 38, finding 13)', () => {
+    // Local time (Europe/Berlin, +1 h) stamped as if it were UTC epoch: ingest.timezone cannot fix an epoch time.
+    const epoch = rejection(parser().parse(msg(`{"a": 1, "ts": ${NOW + 3_600_000 - 2000}}`)));
+    expect(epoch.reason).toBe('future_timestamp');
+    expect(epoch.detail).toContain('about 1 h ahead, a time zone');
+    expect(epoch.detail).toContain('an epoch time (a number, or a text with Z or an offset) is UTC whatever ingest.timezone says');
+    expect(epoch.detail).toContain('must send UTC epoch instead');
+    // A clock ahead by other than whole hours: the device's clock, not a zone.
+    const clock = rejection(parser().parse(msg(`{"a": 1, "ts": ${NOW + 25 * 60_000}}`)));
+    expect(clock.reason).toBe('future_timestamp');
+    expect(clock.detail).toMatch(/ahead of arrival: the device clock is ahead: set it \(NTP\)$/);
+    expect(clock.detail).not.toContain('ingest.timezone');
+  });
+
   it('creates no state for a rejected first reading', () => {
     const p = parser({ maxSensors: 1 });
     expect(rejection(p.parse(msg(`{"a": 1, "ts": ${NOW + 3_600_000}}`))).reason).toBe('future_timestamp');
