@@ -487,6 +487,14 @@ export class SignalBook {
       episode = this.episodeOf(ev);
       episode.last = ev;
       const silent = this.silences.has(ev.anomalyId);
+      // A state held far longer than the stream's dwells there (ev.held) is the episode's story to its end: a reading
+      // far from the state held is the state's end, the recovery (a motor that never stopped, back at 0.04 A after
+      // 85 min at 8 A), not a peak told on its own (tryout 39, finding 3: the resolve told `0.04 A, expected 7.99 …
+      // since 02:33 (level shift)` of a run held since 01:07), nor is a far reading it followed before the state spoke.
+      if (ev.held !== undefined && episode.peakFrom !== undefined) {
+        delete episode.peakFrom;
+        delete episode.peakRead;
+      }
       // A reading far beyond what the episode told, which its story so far does not tell: told on its own from now on.
       const moved = !silent && ev.kind !== 'open' && this.followPeak(ev, episode);
       const told = silent ? this.explainSilence(ev, episode, until) : this.explainEvent(ev, episode);
@@ -834,9 +842,12 @@ export class SignalBook {
    * Whether the episode's explanation now follows a reading far beyond what its last alert told (FARTHER times its
    * reach: toldReach), among the stream's readings after that alert up to the event's end: when the story of its
    * stretch so far (explainEvent) does not tell the farthest of them (tellsReading), the stretch told from now on
-   * begins at the first of them (peakFrom) and this returns true; else false (nothing far, or told already).
+   * begins at the first of them (peakFrom) and this returns true; else false (nothing far, or told already, or the
+   * episode is a state held, ev.held, whose far reading is the state's end).
    */
   private followPeak(ev: AnomalyEvent, episode: OpenEpisode): boolean {
+    // A state held (ev.held) is told to its end: the reading that leaves it is its recovery, no peak of its own.
+    if (ev.held !== undefined) return false;
     const told = episode.sent ?? episode.explanation;
     if (told === null) return false;
     const channels = this.series.channelsOf(ev.sensor) ?? ev.channels;
