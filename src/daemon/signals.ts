@@ -698,9 +698,13 @@ export class SignalBook {
     // Resolved by a reading that arrived late (a device's or gateway's buffer flushed after an outage): the silence is
     // told in data time (from its last reading to the one that ended it, whatever their arrival) and says its readings
     // came late, so a short gap in the data beside an alarm that lasted hours is not taken for a slip.
+    // The silence its alert told (judged on the arrival clock, hours) is then named as not the sensor's, so the resolve
+    // does not contradict the alert (tryout 39, finding 8: `no reading for 9.1 h` opened, `no reading for 1 s` resolved).
     if (late === null) return { explanation, readings: 0 };
     const from = clockTime(ev.endTs, this.toldAt(stream).toldAt ?? ev.endTs, this.opts.timeZone ?? undefined);
-    return { explanation: { ...explanation, sentence: `${explanation.sentence}; its readings from ${from} on arrived ${formatDuration(late)} late (kept upstream while they could not be sent, or stamped by a clock behind)` }, readings: 0 };
+    const toldMs = told !== null && told.kind === 'missing_data' ? (told.duration_ms ?? null) : null;
+    const notOne = toldMs !== null && toldMs > (explanation.duration_ms ?? 0) ? `: the ${formatDuration(toldMs)} without readings told before was not a silence of the sensor` : '';
+    return { explanation: { ...explanation, sentence: `${explanation.sentence}; its readings from ${from} on arrived ${formatDuration(late)} late (kept upstream while they could not be sent, or stamped by a clock behind)${notOne}` }, readings: 0 };
   }
 
   /**
