@@ -228,6 +228,8 @@ interface Candidate {
   readonly channels: readonly string[];
   readonly values: number[];
   readonly index: number;
+  /** DecodedRecord.repeated: the later instant of a wall time the zone repeats (`ts` the earlier); resolveRepeated picks. */
+  readonly repeated?: number;
 }
 
 /** unitChanged's mark of a stream given back at start as changed before, without its changes (an older checkpoint). */
@@ -652,6 +654,7 @@ export class MessageParser {
     const candidates = this.channelsMode ? this.channelCandidates(msg, device, route.field, rule, records, rejections) : this.streamCandidates(msg, device, route.field, rule, records, rejections);
     // Nothing to admit and nothing wrong: every field it takes was missing, or it has none the rule takes.
     if (candidates.length === 0 && rejections.length === 0) return this.sawMissing ? SKIPPED.missing_value : SKIPPED.hub_event;
+    this.resolveRepeated(candidates);
     if (!isSortedByTs(candidates)) candidates.sort((a, b) => a.ts - b.ts);
     this.stage = 'admit';
     const readings: Reading[] = [];
@@ -749,9 +752,10 @@ export class MessageParser {
         continue;
       }
       const field = asSensors ? null : part.key;
-      const records: DecodedRecord[] = [{ ts: env.ts, fields: part.fields, index: -1 }];
+      const records: DecodedRecord[] = [env.repeated === undefined ? { ts: env.ts, fields: part.fields, index: -1 } : { ts: env.ts, fields: part.fields, index: -1, repeated: env.repeated }];
       this.stage = 'map';
       const candidates = this.channelsMode ? this.channelCandidates(msg, device, field, rule, records, rejections) : this.streamCandidates(msg, device, field, rule, records, rejections);
+      this.resolveRepeated(candidates);
       this.stage = 'admit';
       meant += candidates.length;
       const from = readings.length;
@@ -1389,7 +1393,7 @@ export class MessageParser {
             else if (f !== undefined && f.value === null && f.problem === undefined) this.sawMissing = true;
           }
           // A group reading needs every channel: with one missing, the instant is missing for the group.
-          if (values.length === g.fields.length) out.push({ stream: `${device}/${safePart(g.name)}`, ts: rec.ts, channels: g.fields, values, index: rec.index });
+          if (values.length === g.fields.length) out.push(withRepeated({ stream: `${device}/${safePart(g.name)}`, ts: rec.ts, channels: g.fields, values, index: rec.index }, rec));
         }
       }
       const dropped = rule.droppedIn(rec.fields);
@@ -1402,7 +1406,7 @@ export class MessageParser {
         } else if (f.problem !== undefined) {
           rejections.push(rejection(msg, stream, f.problem.reason, rec.index >= 0 ? `element ${rec.index}: ${f.problem.detail}` : f.problem.detail));
         } else if (f.value !== null) {
-          out.push({ stream, ts: rec.ts, channels: VALUE_CHANNELS, values: [f.value], index: rec.index });
+          out.push(withRepeated({ stream, ts: rec.ts, channels: VALUE_CHANNELS, values: [f.value], index: rec.index }, rec));
         } else {
           this.sawMissing = true;
         }
@@ -1440,9 +1444,35 @@ export class MessageParser {
       if (taken.length === 0 || missing) continue;
       taken.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
       const channels = taken.length === 1 && taken[0][0] === 'value' ? VALUE_CHANNELS : Object.freeze(taken.map((t) => t[0]));
-      out.push({ stream, ts: rec.ts, channels, values: taken.map((t) => t[1]), index: rec.index });
+      out.push(withRepeated({ stream, ts: rec.ts, channels, values: taken.map((t) => t[1]), index: rec.index }, rec));
     }
     return out;
+  }
+
+  /**
+   * The hour a zone repeats when its clocks go back (a device time without an offset, ingest.timezone; DecodedRecord
+   * .repeated): per stream, by the order its readings come in, a candidate at such a wall time is read at the later
+   * instant when the earlier is not after the stream's newest time (its newest taken, or its previous candidate in this
+   * message) and the later is; else at the earlier. So a device stamping local time without an offset across a DST end
+   * goes 01:59 CEST, 02:00 CEST … 02:59 CEST, 02:00 CET … 02:59 CET, 03:00 CET, each reading at its instant, as
+   * `anomalyd replay --timezone` reads a file's rows (src/csv/table.ts). What it cannot tell: a stream whose first
+   * reading falls in the second pass of the hour (read in the first: a 1 h gap before its next reading after it), and
+   * a reading of the first pass re-sent during the second (read in the second: as far ahead as its hour repeats).
+   * Replaces the candidates it moves, in place; the caller sorts after.
+   */
+  private resolveRepeated(candidates: Candidate[]): void {
+    if (!candidates.some((c) => c.repeated !== undefined)) return;
+    const newest = new Map<string, number>();
+    for (let i = 0; i < candidates.length; i++) {
+      const c = candidates[i];
+      const previous = newest.get(c.stream) ?? this.admission.lastTs(c.stream);
+      let ts = c.ts;
+      if (c.repeated !== undefined && c.ts <= previous && c.repeated > previous) {
+        ts = c.repeated;
+        candidates[i] = { stream: c.stream, ts, channels: c.channels, values: c.values, index: c.index };
+      }
+      newest.set(c.stream, Math.max(previous, ts));
+    }
   }
 
   private single(msg: RawMessage, device: string, ts: number, value: number): ParseResult {
@@ -1572,6 +1602,11 @@ function rejection(msg: RawMessage, sensor: string | null, reason: RejectReason,
 
 function rejectedMessage(msg: RawMessage, sensor: string | null, reason: RejectReason, detail: string): ParseResult {
   return { kind: 'rejected', rejection: rejection(msg, sensor, reason, detail) };
+}
+
+/** `c` with `rec`'s later instant of a repeated wall time (DecodedRecord.repeated), when it has one. */
+function withRepeated(c: Candidate, rec: DecodedRecord): Candidate {
+  return rec.repeated === undefined ? c : { ...c, repeated: rec.repeated };
 }
 
 function isSortedByTs(cs: readonly Candidate[]): boolean {

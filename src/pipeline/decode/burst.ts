@@ -11,7 +11,7 @@ import { isObject, type JsonObject } from './json.js';
 import { badTimestamp, objectFields, scalarField, timeKeyOf, timeOf } from './record.js';
 import { describeValue } from './text.js';
 import { problem, type DecodeContext, type Decoded, type DecodedRecord, type PayloadDecoder, type Problem } from './types.js';
-import { parseTimestamp } from './time.js';
+import { parseDeviceTime } from './time.js';
 
 function hasOwnTime(e: unknown, ctx: DecodeContext): boolean {
   if (!isObject(e)) return false;
@@ -19,8 +19,12 @@ function hasOwnTime(e: unknown, ctx: DecodeContext): boolean {
   return key !== undefined && e[key] !== undefined && e[key] !== null;
 }
 
-/** The elements of a burst as records; `originTs` null = a bare array (each element needs its own time). */
-function decodeElements(elements: readonly unknown[], originTs: number | null, interval: number, ctx: DecodeContext): Decoded {
+/**
+ * The elements of a burst as records; `originTs` null = a bare array (each element needs its own time). `originLater`:
+ * the later instant of an origin written as a wall time its zone repeats (each element placed from the origin then has
+ * its `repeated` as far after its time), undefined otherwise.
+ */
+function decodeElements(elements: readonly unknown[], originTs: number | null, interval: number, ctx: DecodeContext, originLater?: number): Decoded {
   const n = elements.length;
   if (n === 0) return problem('empty', 'burst with no readings');
   if (n > ctx.maxReadings) return problem('too_many_readings', `burst of ${n} readings exceeds ${ctx.maxReadings}`);
@@ -45,6 +49,8 @@ function decodeElements(elements: readonly unknown[], originTs: number | null, i
       const { fields, problem: p } = objectFields(e, ctx.rule, time.key, ctx.measured, ctx.onOff);
       if (p !== null) bad(p);
       else if (fields.length === 0) bad({ reason: 'not_a_number', detail: 'no numeric field in the object' });
+      else if (time.repeated !== undefined) records.push({ ts: time.ts, fields, index: i, repeated: time.repeated });
+      else if (originLater !== undefined && (time.raw === undefined || time.raw === null)) records.push({ ts: time.ts, fields, index: i, repeated: originLater + i * step });
       else records.push({ ts: time.ts, fields, index: i });
       continue;
     }
@@ -55,6 +61,7 @@ function decodeElements(elements: readonly unknown[], originTs: number | null, i
     const field = scalarField('', e, ctx.rule);
     if (field === null) bad({ reason: 'not_a_number', detail: `not a number: "${describeValue(e)}"` });
     else if (field.problem !== undefined) bad(field.problem);
+    else if (originLater !== undefined) records.push({ ts: defaultTs, fields: [field], index: i, repeated: originLater + i * step });
     else records.push({ ts: defaultTs, fields: [field], index: i });
   }
   return { ok: true, records, problems };
@@ -68,7 +75,8 @@ export const valuesBurstDecoder: PayloadDecoder = {
     const values = o.values as unknown[];
     const key = timeKeyOf(o, ctx.rule);
     const rawTs = key === undefined ? undefined : o[key];
-    const firstTs = rawTs === undefined || rawTs === null ? undefined : parseTimestamp(rawTs, ctx.rule.timeUnit, ctx.rule.zone);
+    const first = rawTs === undefined || rawTs === null ? undefined : parseDeviceTime(rawTs, ctx.rule.timeUnit, ctx.rule.zone);
+    const firstTs = first?.ts;
     if (Number.isNaN(firstTs)) return { ok: false, problem: badTimestamp(rawTs) };
     const rawInterval = o.interval_ms;
     let interval = NaN;
@@ -85,7 +93,7 @@ export const valuesBurstDecoder: PayloadDecoder = {
     if (values.length > 1 && Number.isNaN(interval) && !values.every((v) => hasOwnTime(v, ctx))) {
       return problem('bad_timestamp', `burst of ${values.length} readings without interval_ms: cannot place them in time`);
     }
-    return decodeElements(values, originTs, interval, ctx);
+    return decodeElements(values, originTs, interval, ctx, first?.repeated);
   },
 };
 

@@ -20,8 +20,8 @@ export interface EnvelopePart {
 }
 
 export type EnvelopeDecoded =
-  /** The parts, at the message's time (epoch ms); `unsetClock` as Decoded's. */
-  | { readonly ok: true; readonly ts: number; readonly parts: readonly EnvelopePart[]; readonly unsetClock?: unknown }
+  /** The parts, at the message's time (epoch ms); `unsetClock` as Decoded's, `repeated` as DecodedRecord's. */
+  | { readonly ok: true; readonly ts: number; readonly parts: readonly EnvelopePart[]; readonly unsetClock?: unknown; readonly repeated?: number }
   /** A message of a kind that carries no reading (EnvelopeSpec.kind). */
   | { readonly ok: true; readonly skip: true }
   | { readonly ok: false; readonly problem: Problem };
@@ -55,5 +55,6 @@ export function decodeEnvelope(doc: unknown, spec: EnvelopeSpec, drops: (path: s
     const name = (typeof named === 'string' || typeof named === 'number') && String(named).trim() !== '' ? String(named).trim() : key;
     parts.push({ key, name, fields: fields.filter((f) => !drops(f.path)) });
   }
-  return time.unset === true ? { ok: true, ts: time.ts, parts, unsetClock: time.raw } : { ok: true, ts: time.ts, parts };
+  if (time.unset === true) return { ok: true, ts: time.ts, parts, unsetClock: time.raw };
+  return time.repeated === undefined ? { ok: true, ts: time.ts, parts } : { ok: true, ts: time.ts, parts, repeated: time.repeated };
 }

@@ -20,7 +20,7 @@ export const objectDecoder: PayloadDecoder = {
     const { fields, problem: p } = objectFields(doc, ctx.rule, time.key, ctx.measured, ctx.onOff);
     if (p !== null) return { ok: false, problem: p };
     if (fields.length === 0) return problem('not_a_number', `no numeric field in the object (keys: ${keyList(doc)})`);
-    const records = [{ ts: time.ts, fields, index: -1 }];
+    const records = [time.repeated === undefined ? { ts: time.ts, fields, index: -1 } : { ts: time.ts, fields, index: -1, repeated: time.repeated }];
     return time.unset === true ? { ok: true, records, problems: [], unsetClock: time.raw } : { ok: true, records, problems: [] };
   },
 };

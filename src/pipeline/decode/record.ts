@@ -9,7 +9,7 @@
  */
 import { isObject, type JsonObject } from './json.js';
 import { describeValue, MAX_ABS_VALUE, numberFromText, outOfRange } from './text.js';
-import { isUnsetClock, parseTimestamp } from './time.js';
+import { isUnsetClock, parseDeviceTime } from './time.js';
 import type { DecodeRule, DecodedField, Problem } from './types.js';
 
 const TIME_KEY = /^(?:ts|timestamp|time)$/i;
@@ -58,21 +58,22 @@ export function valueAt(obj: JsonObject, path: string): unknown {
 /**
  * The object's time: `fallback` without one (or null, or with `time: none`), NaN with an unreadable one.
  * With `unsetToFallback`, a time of a clock never set (before 2000, isUnsetClock) is `fallback` too, and
- * `unset` says so.
+ * `unset` says so. `repeated`: the later instant of a wall time the rule's zone repeats (`ts` is the earlier;
+ * ./time.ts, parseDeviceTime).
  */
 export function timeOf(
   obj: JsonObject,
   rule: DecodeRule,
   fallback: number,
   unsetToFallback = false,
-): { readonly ts: number; readonly raw: unknown; readonly key: string | undefined; readonly unset?: true } {
+): { readonly ts: number; readonly raw: unknown; readonly key: string | undefined; readonly unset?: true; readonly repeated?: number } {
   const key = timeKeyOf(obj, rule);
   if (rule.timeKey === false) return { ts: fallback, raw: undefined, key };
   const raw = key === undefined ? undefined : valueAt(obj, key);
   if (raw === undefined || raw === null) return { ts: fallback, raw, key };
-  const ts = parseTimestamp(raw, rule.timeUnit, rule.zone);
+  const { ts, repeated } = parseDeviceTime(raw, rule.timeUnit, rule.zone);
   if (Number.isNaN(ts) && unsetToFallback && isUnsetClock(raw, rule.timeUnit, rule.zone)) return { ts: fallback, raw, key, unset: true };
-  return { ts, raw, key };
+  return repeated === undefined ? { ts, raw, key } : { ts, raw, key, repeated };
 }
 
 export function badTimestamp(raw: unknown): Problem {

@@ -70,6 +70,12 @@ export interface DecodedRecord {
   readonly fields: readonly DecodedField[];
   /** Position in a burst (for rejection details), -1 for a single record. */
   readonly index: number;
+  /**
+   * For a device time written without an offset that the rule's zone repeats (the hour its clocks go back): the
+   * later instant (epoch ms), `ts` being the earlier; the parser picks per stream (../parse.ts, resolveRepeated).
+   * Absent for any other time.
+   */
+  readonly repeated?: number;
 }
 
 export type Decoded =
