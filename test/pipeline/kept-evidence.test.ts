@@ -77,6 +77,9 @@
  * a step that held is taught at its episode's end unless the episode came back from it, and the snapshot holds the
  * steps withheld so (stepsBack, empty here); the sample of outputs is unchanged (its assertion passed before the
  * fixture was written again), and every other field of the snapshot too.
+ * Written again at the thirty-ninth session's integration (int39: setpoint merged): the snapshot's open episode holds
+ * its plateau notes (`episode.plateau`, what judges a clean set-point plateau the new normal); the sample of outputs is
+ * unchanged (its assertion passed before the fixture was written again), only the snapshot gains the field.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
