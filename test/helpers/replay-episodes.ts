@@ -2,9 +2,11 @@
  * `anomalyd replay --episodes` as the report-on-change replay tests run it (test/replay/report-on-change-*.test.ts):
  * the shipped configuration (config/default.yaml, its model directory made absolute) and a CSV of one stream.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
+import { afterAll, beforeAll } from 'vitest';
 import type { CommandContext } from '../../src/cli/context.js';
 import { replayCommand } from '../../src/cli/replay.js';
 import { MODELS, ROOT } from './daemon.js';
@@ -25,6 +27,23 @@ export async function shippedConfigIn(dir: string): Promise<string> {
   const shipped = await readFile(join(ROOT, 'config', 'default.yaml'), 'utf8');
   await writeFile(config, shipped.replace(/^(\s*dir:\s*)\S+/m, `$1${JSON.stringify(MODELS)}`));
   return config;
+}
+
+/**
+ * A temporary directory holding the shipped configuration (`shippedConfigIn`) for one test file: made before the file's
+ * tests (vitest `beforeAll`) under the system's temp directory as `anomalyd-<prefix>-XXXXXX`, removed after them
+ * (`afterAll`). Call it at the top level of a test file; read `dir` and `config` inside tests only (they are '' before).
+ */
+export function shippedReplayDir(prefix: string): { readonly dir: string; readonly config: string } {
+  const at = { dir: '', config: '' };
+  beforeAll(async () => {
+    at.dir = await mkdtemp(join(tmpdir(), `anomalyd-${prefix}-`));
+    at.config = await shippedConfigIn(at.dir);
+  });
+  afterAll(async () => {
+    if (at.dir !== '') await rm(at.dir, { recursive: true, force: true });
+  });
+  return at;
 }
 
 /** One episode of `replay --episodes`: start and end (epoch ms), kind ('' for none) and sentence. */

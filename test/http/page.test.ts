@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { HttpServer } from '../../src/adapters/http.js';
 import { dashboardAssets } from '../../src/adapters/dashboard-assets.js';
 import { NOTE_WORD_CHARS, PAGE_SCRIPT, PAGE_STYLE } from '../../src/http/page.js';
@@ -24,6 +24,14 @@ async function serve(view = new FakeView()): Promise<string> {
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.stop()));
 });
+
+/**
+ * A stream as /api/sensors lists it, for the list's tests: read 21.5 at T0 + 5 s, the shared model, no open episode,
+ * of `device` when given (else no device field); `over` sets the rest.
+ */
+function streamView(sensor: string, device: string | undefined, status: SensorView['status'], over: Partial<SensorView> = {}): SensorView {
+  return { sensor, ...(device === undefined ? {} : { device }), status, model: 'gru-7', pinned: false, lastTs: T0 + 5000, value: 21.5, surprise: 0.2, unit: null, ownModel: null, openEpisode: null, ...over };
+}
 
 describe('GET / and its assets', () => {
   it('serves the page as HTML with a CSP that lets only this server’s scripts, styles and requests in', async () => {
@@ -82,6 +90,15 @@ describe('GET / and its assets', () => {
 
 describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () => {
   let browser: Browser;
+  /** A 1100×900 page of `base` once it is ready, the script's errors collected, and its refresh (the page's own). */
+  async function readyPage(base: string): Promise<{ page: Page; errors: string[]; refresh: () => Promise<void> }> {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${base}/`);
+    await page.waitForSelector('body[data-state="ready"]');
+    return { page, errors, refresh: () => page.evaluate(() => (window as unknown as { refresh: () => Promise<void> }).refresh()) };
+  }
   beforeAll(async () => {
     browser = await launchChromium();
   });
@@ -764,10 +781,7 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
    */
   function manyStreams(): FakeView {
     const view = new FakeView();
-    const at = T0 + 5000;
-    const sv = (sensor: string, status: SensorView['status'], over: Partial<SensorView> = {}): SensorView => ({
-      sensor, status, model: 'gru-7', pinned: false, lastTs: at, value: 21.5, surprise: 0.2, unit: null, ownModel: null, openEpisode: null, ...over,
-    });
+    const sv = (sensor: string, status: SensorView['status'], over: Partial<SensorView> = {}): SensorView => streamView(sensor, undefined, status, over);
     view.sensorViews = [
       sv('Acurite-Tower-A-1234/humidity', 'learning'),
       sv('Fineoffset-WH2/temperature_C', 'ok'),
@@ -853,28 +867,19 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
 
   it("lists a device's streams together under the device, which shows that it has open episodes (tryout 13, finding 8)", async () => {
     const view = new FakeView();
-    const at = T0 + 5000;
-    const sv = (sensor: string, device: string, status: SensorView['status'], over: Partial<SensorView> = {}): SensorView => ({
-      sensor, device, status, model: 'gru-7', pinned: false, lastTs: at, value: 21.5, surprise: 0.2, unit: null, ownModel: null, openEpisode: null, ...over,
-    });
     // An unplugged Tasmota plug: two of its fields' silences opened, the others just stale; a zigbee sensor; a boiler.
     const fields = ['ENERGY.ApparentPower', 'ENERGY.Current', 'ENERGY.Power', 'ENERGY.Voltage'];
     view.sensorViews = [
-      sv('boiler', 'boiler', 'ok'),
-      sv('greenhouse/humidity', 'greenhouse', 'ok'),
-      sv('greenhouse/temperature', 'greenhouse', 'ok'),
-      ...fields.map((f, i) => sv(`plug-washer/${f}`, 'plug-washer', 'stale', i < 2 ? { openEpisode: `w-${i}` } : {})),
+      streamView('boiler', 'boiler', 'ok'),
+      streamView('greenhouse/humidity', 'greenhouse', 'ok'),
+      streamView('greenhouse/temperature', 'greenhouse', 'ok'),
+      ...fields.map((f, i) => streamView(`plug-washer/${f}`, 'plug-washer', 'stale', i < 2 ? { openEpisode: `w-${i}` } : {})),
     ];
     view.histories = new Map([['plug-washer/ENERGY.ApparentPower', series('plug-washer/ENERGY.ApparentPower', [T0])]]);
     view.records = [anomalyRecord({ id: 'w-0', sensor: 'plug-washer/ENERGY.ApparentPower', device: 'plug-washer', kind: 'missing_data' })];
     const base = await serve(view);
-    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-    const refresh = (): Promise<void> => page.evaluate(() => (window as unknown as { refresh: () => Promise<void> }).refresh());
+    const { page, errors, refresh } = await readyPage(base);
     try {
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(e.message));
-      await page.goto(`${base}/`);
-      await page.waitForSelector('body[data-state="ready"]');
       // The devices, the one with open episodes first, then by urgency and name; a device of one stream is an item of its own.
       const top = await page.locator('#sensors > li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-device') ?? li.getAttribute('data-sensor')));
       expect(top).toEqual(['plug-washer', 'boiler', 'greenhouse']);
@@ -919,27 +924,18 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
 
   it("names a device that says it is offline once, as /api/status does, its streams first under it (tryout 24, finding 2)", async () => {
     const view = new FakeView();
-    const at = T0 + 5000;
-    const sv = (sensor: string, device: string, status: SensorView['status'], over: Partial<SensorView> = {}): SensorView => ({
-      sensor, device, status, model: 'gru-7', pinned: false, lastTs: at, value: 21.5, surprise: 0.2, unit: null, ownModel: null, openEpisode: null, ...over,
-    });
     const offline = { openEpisode: 'dev-1', openEpisodeKind: 'device_offline' as const };
     view.sensorViews = [
-      sv('boiler', 'boiler', 'anomalous', { openEpisode: 'b-1' }),
-      sv('alpha', 'alpha', 'ok'),
-      sv('esp-hall/temperature', 'esp-hall', 'stale', offline),
-      sv('esp-hall/window', 'esp-hall', 'stale', offline),
+      streamView('boiler', 'boiler', 'anomalous', { openEpisode: 'b-1' }),
+      streamView('alpha', 'alpha', 'ok'),
+      streamView('esp-hall/temperature', 'esp-hall', 'stale', offline),
+      streamView('esp-hall/window', 'esp-hall', 'stale', offline),
     ];
     view.histories = new Map([['boiler', series('boiler', [T0])]]);
     view.records = [anomalyRecord({ id: 'dev-1', sensor: 'esp-hall', device: 'esp-hall', kind: 'device_offline' })];
     const base = await serve(view);
-    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-    const refresh = (): Promise<void> => page.evaluate(() => (window as unknown as { refresh: () => Promise<void> }).refresh());
+    const { page, errors, refresh } = await readyPage(base);
     try {
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(e.message));
-      await page.goto(`${base}/`);
-      await page.waitForSelector('body[data-state="ready"]');
       // Named once, by the device, as `anomalyd status` names it; its streams listed first with the open ones.
       expect(await page.locator('#problems').textContent()).toBe('2 devices have an open episode: boiler, esp-hall');
       expect(await page.locator('#sensors > li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-device') ?? li.getAttribute('data-sensor')))).toEqual(['boiler', 'esp-hall', 'alpha']);
@@ -959,10 +955,6 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
 
   it('names a silent device once, with its fields, and counts and cuts the header by device (tryout 38, finding 14)', async () => {
     const view = new FakeView();
-    const at = T0 + 5000;
-    const sv = (sensor: string, device: string, status: SensorView['status'], over: Partial<SensorView> = {}): SensorView => ({
-      sensor, device, status, model: 'gru-7', pinned: false, lastTs: at, value: 21.5, surprise: 0.2, unit: null, ownModel: null, openEpisode: null, ...over,
-    });
     // A weather station whose four fields went silent together: each field carries the device's one missing-data
     // episode (DeviceSilences: its record's sensor the device, its fields its members), as /api/sensors answers it.
     const wx = ['humidity', 'pressure', 'temperature', 'wind'];
@@ -970,20 +962,15 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
     // Nine CO2 sensors with an episode each besides: with the station, ten devices.
     const co2 = Array.from({ length: 9 }, (_, i) => `co2-${i}/co2`);
     view.sensorViews = [
-      ...wx.map((f) => sv(`wx0/${f}`, 'wx0', 'stale', silent)),
-      ...co2.map((c, i) => sv(c, c.split('/')[0], 'anomalous', { openEpisode: `c-${i}` })),
-      sv('boiler', 'boiler', 'ok'),
+      ...wx.map((f) => streamView(`wx0/${f}`, 'wx0', 'stale', silent)),
+      ...co2.map((c, i) => streamView(c, c.split('/')[0], 'anomalous', { openEpisode: `c-${i}` })),
+      streamView('boiler', 'boiler', 'ok'),
     ];
     view.histories = new Map([['wx0/humidity', series('wx0/humidity', [T0])]]);
     view.records = [anomalyRecord({ id: 'wx-1', sensor: 'wx0', device: 'wx0', kind: 'missing_data', members: wx.map((f) => `wx0/${f}`) })];
     const base = await serve(view);
-    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-    const refresh = (): Promise<void> => page.evaluate(() => (window as unknown as { refresh: () => Promise<void> }).refresh());
+    const { page, errors, refresh } = await readyPage(base);
     try {
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(e.message));
-      await page.goto(`${base}/`);
-      await page.waitForSelector('body[data-state="ready"]');
       // Ten devices, eight named (the station whole, with its four fields), not "13 sensors" cut after eight fields.
       expect(await page.locator('#problems').textContent()).toBe(
         '10 devices have an open episode: co2-0/co2, co2-1/co2, co2-2/co2, co2-3/co2, co2-4/co2, co2-5/co2, co2-6/co2, co2-7/co2 and 2 more (first in the list)',

@@ -7,25 +7,15 @@
  * configuration and model; the stream is recognised as a counter from its readings (src/pipeline/counter.ts).
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { KIND_LABELS } from '../../src/explain/explain.js';
 import { MODELS } from '../helpers/daemon.js';
 import { lcg } from '../helpers/lcg.js';
-import { replayEpisodes, shippedConfigIn } from '../helpers/replay-episodes.js';
+import { replayEpisodes, shippedReplayDir } from '../helpers/replay-episodes.js';
 
 const present = existsSync(join(MODELS, 'gru.json'));
-let dir = '';
-let config = '';
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'anomalyd-counting-fast-'));
-  config = await shippedConfigIn(dir);
-});
-afterAll(async () => {
-  if (dir !== '') await rm(dir, { recursive: true, force: true });
-});
+const tmp = shippedReplayDir('counting-fast');
 
 /** Readings before the jump (past the counter's recognition and its rate's readings), and after it. */
 const BEFORE = 1400;
@@ -46,7 +36,7 @@ function meter(seed: number, jump: number): [number, number][] {
 
 describe.skipIf(!present)('a counter counting fast is told and stored with its kind', () => {
   it('an hourly meter’s +5,000 kWh at one reading: one episode, kind counting_fast, its sentence saying so', async () => {
-    const episodes = await replayEpisodes(dir, config, 'meter', meter(7, 5000));
+    const episodes = await replayEpisodes(tmp.dir, tmp.config, 'meter', meter(7, 5000));
     expect(episodes).toHaveLength(1);
     const [e] = episodes;
     expect(e.start).toBe(Date.UTC(2026, 9, 1) + BEFORE * 3_600_000);

@@ -8,25 +8,16 @@
  * sentence its record tells after each row, and each episode's at its end), with the shipped configuration and model.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MODELS } from '../helpers/daemon.js';
 import { lcg } from '../helpers/lcg.js';
-import { replayEpisodes, shippedConfigIn } from '../helpers/replay-episodes.js';
+import { replayEpisodes, shippedReplayDir } from '../helpers/replay-episodes.js';
 
 const present = existsSync(join(MODELS, 'gru.json'));
-let dir = '';
-let config = '';
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'anomalyd-drift-peak-'));
-  config = await shippedConfigIn(dir);
-});
-afterAll(async () => {
-  if (dir !== '') await rm(dir, { recursive: true, force: true });
-});
+const tmp = shippedReplayDir('drift-peak');
 
 const STEP = 30_000;
 const DAYS = 3;
@@ -66,7 +57,7 @@ describe.skipIf(!present)('a drift is told at how far it went, at its resolve to
   it.each([1, 2])('seed %i: a CO2 climb of +3,600 ppm in 3 h, back at once: its record tells its peak, no less than any update told', async (seed) => {
     const rows = co2(seed);
     const peak = Math.max(...rows.slice(K0, K0 + CLIMB).map((r) => r[1]));
-    const episodes = await replayEpisodes(dir, config, `co2climb${seed}`, rows);
+    const episodes = await replayEpisodes(tmp.dir, tmp.config, `co2climb${seed}`, rows);
     const climbStart = rows[K0][0];
     const climbEnd = rows[K0 + CLIMB - 1][0];
     const mine = episodes.filter((e) => e.start <= climbEnd && e.end >= climbStart);
@@ -79,7 +70,7 @@ describe.skipIf(!present)('a drift is told at how far it went, at its resolve to
     expect(told!, top.sentence).toBeGreaterThanOrEqual(peak - 30);
     expect(told!, top.sentence).toBeLessThanOrEqual(peak);
     // No less than anything told while it was open (the rows' sentences: what its record and alerts said then).
-    const out = parse<Record<string, string>>(await readFile(join(dir, `co2climb${seed}-out.csv`), 'utf8'), { columns: true });
+    const out = parse<Record<string, string>>(await readFile(join(tmp.dir, `co2climb${seed}-out.csv`), 'utf8'), { columns: true });
     const whileOpen = out
       .filter((r) => r.kind === 'drift' && r.sentence !== '')
       .map((r) => toldValue(r.sentence))

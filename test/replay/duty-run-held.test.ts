@@ -14,29 +14,16 @@
  *
  * Generated data (seeded), read every 2 s and every 10 s, through `replay` with the shipped configuration and model.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
-import { replayEpisodes, shippedConfigIn } from '../helpers/replay-episodes.js';
+import { replayEpisodes, shippedReplayDir } from '../helpers/replay-episodes.js';
 import { mulberry32 as rng } from '../../src/train/rng.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
 const HOUR = 60 * MIN;
 
-let dir = '';
-let config = '';
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'anomalyd-duty-run-held-'));
-  config = await shippedConfigIn(dir);
-});
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = shippedReplayDir('duty-run-held');
 
 const start = Date.UTC(2026, 11, 5, 12);
 /** The longest normal run and rest (ms). */
@@ -99,7 +86,7 @@ describe.skipIf(!builtAndModelsPresent())('a duty cycle’s run or rest held thr
   for (const sampleMs of [2 * SEC, 10 * SEC]) {
     it(`read every ${sampleMs / SEC} s: each told within twice the longest as the state held, its record keeps that story, nothing else`, async () => {
       const m = motor(sampleMs, 39);
-      const episodes = await replayEpisodes(dir, config, `motor-${sampleMs}`, m.rows);
+      const episodes = await replayEpisodes(tmp.dir, tmp.config, `motor-${sampleMs}`, m.rows);
       const told = (es: typeof episodes): string[] => es.map((e) => `${new Date(e.start).toISOString()} ${e.kind} ${e.sentence}`);
       for (const [[from, to], longest, level] of [
         [m.run, LONGEST_RUN, '[78]\\.\\d\\d'],

@@ -7,13 +7,12 @@
  * against it (src/explain/explain.ts: noiseChange, against half the resolution when the stream shows no noise).
  * Generated data, through `anomalyd replay --episodes` with the shipped configuration and GRU model.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
-import { replayEpisodes, shippedConfigIn, type ReplayedEpisode } from '../helpers/replay-episodes.js';
+import { replayEpisodes, shippedReplayDir, type ReplayedEpisode } from '../helpers/replay-episodes.js';
 import { tryoutGauss } from '../helpers/tryout-random.js';
 
 const SEC = 1000;
@@ -23,17 +22,7 @@ const BEFORE = 600;
 const ROWS = 900;
 const LEVEL = 20.5;
 
-let dir = '';
-let config = '';
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'anomalyd-flat-burst-'));
-  config = await shippedConfigIn(dir);
-});
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = shippedReplayDir('flat-burst');
 
 /**
  * ROWS readings `spacingMs` apart of 20.5 ± 0.04 sent with one decimal (most of them 20.5), reading i given
@@ -51,8 +40,8 @@ function flatRows(seed: number, spacingMs: number, fault: (i: number, gauss: () 
 
 /** The episodes of a replay of `rows` that overlap readings [from, to], and the kind told at each reading (the output CSV). */
 async function replayed(name: string, rows: readonly [number, number][], from: number, to: number): Promise<{ episodes: ReplayedEpisode[]; kinds: string[] }> {
-  const all = await replayEpisodes(dir, config, name, rows);
-  const out = parse<Record<string, string>>(await readFile(join(dir, `${name}-out.csv`), 'utf8'), { columns: true });
+  const all = await replayEpisodes(tmp.dir, tmp.config, name, rows);
+  const out = parse<Record<string, string>>(await readFile(join(tmp.dir, `${name}-out.csv`), 'utf8'), { columns: true });
   return { episodes: all.filter((e) => e.end >= rows[from][0] && e.start <= rows[to][0]), kinds: out.map((r) => r.kind ?? '') };
 }
 

@@ -15,12 +15,9 @@
  *
  * Generated data (seeded), read every 10 s and every minute, through `replay` with the shipped configuration and model.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
-import { replayEpisodes, shippedConfigIn } from '../helpers/replay-episodes.js';
+import { replayEpisodes, shippedReplayDir } from '../helpers/replay-episodes.js';
 import { mulberry32 as rng } from '../../src/train/rng.js';
 
 const SEC = 1000;
@@ -28,17 +25,7 @@ const MIN = 60 * SEC;
 const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
 
-let dir = '';
-let config = '';
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'anomalyd-kettle-'));
-  config = await shippedConfigIn(dir);
-});
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = shippedReplayDir('kettle');
 
 const start = Date.UTC(2026, 11, 1);
 /** Days of readings; the left-on is on the last. */
@@ -85,7 +72,7 @@ describe.skipIf(!builtAndModelsPresent())('a plug used a few times a day', () =>
   ] as const) {
     it(`read every ${sampleMs / SEC} s at ${watts} W: uses from the tenth on open nothing; the 60 min left-on is told a stuck value`, async () => {
       const { rows, uses } = kettle(sampleMs, seed, watts);
-      const episodes = await replayEpisodes(dir, config, `kettle-${sampleMs}-${watts}`, rows);
+      const episodes = await replayEpisodes(tmp.dir, tmp.config, `kettle-${sampleMs}-${watts}`, rows);
       const leftOn = start + LEFT_ON_AT;
       // The uses from the tenth on: no episode meets them. The first use is the stream's first move (no typical change
       // yet: no switch for the dwells, nor a dwell taught); the next eight teach the on state's dwells (MIN_DWELLS).
@@ -110,7 +97,7 @@ describe.skipIf(!builtAndModelsPresent())('a plug used a few times a day', () =>
       const onAt = start + DAY + 9 * HOUR;
       const rows: [number, number][] = [];
       for (let ts = start; ts < onAt + 2 * HOUR; ts += sampleMs) rows.push([ts, ts >= onAt ? Math.round((77 + 6 * u()) * 10) / 10 : u() < 0.5 ? 0.4 : 0.5]);
-      const episodes = await replayEpisodes(dir, config, `first-on-${sampleMs}`, rows);
+      const episodes = await replayEpisodes(tmp.dir, tmp.config, `first-on-${sampleMs}`, rows);
       expect(episodes.some((e) => e.start >= onAt && e.start <= onAt + 3 * sampleMs)).toBe(true);
     }, 120_000);
   }

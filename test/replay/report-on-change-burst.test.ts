@@ -6,34 +6,21 @@
  * whose first reading was its largest was told a spike by its readings back within half of it (src/explain/explain.ts:
  * changeNoise, noiseTold). Through `anomalyd replay --episodes`, with the shipped configuration and GRU model.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
 import { reportOnChange, type RocFault } from '../helpers/report-on-change.js';
-import { replayEpisodes, shippedConfigIn, type ReplayedEpisode } from '../helpers/replay-episodes.js';
+import { replayEpisodes, shippedReplayDir, type ReplayedEpisode } from '../helpers/replay-episodes.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
 const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
 
-let dir = '';
-let config = '';
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'anomalyd-roc-burst-'));
-  config = await shippedConfigIn(dir);
-});
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = shippedReplayDir('roc-burst');
 
 /** The episodes of a replay of `rows` that overlap [from, to] (epoch ms). */
 async function episodesOver(name: string, rows: readonly [number, number][], from: number, to: number): Promise<ReplayedEpisode[]> {
-  return (await replayEpisodes(dir, config, name, rows)).filter((e) => e.end >= from && e.start <= to);
+  return (await replayEpisodes(tmp.dir, tmp.config, name, rows)).filter((e) => e.end >= from && e.start <= to);
 }
 
 const start = Date.UTC(2026, 10, 30);

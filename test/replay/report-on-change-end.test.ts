@@ -7,13 +7,10 @@
  * readings. Several noise seeds and times of day, both cells, through `anomalyd replay --episodes` with the shipped
  * configuration and models.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
 import { reportOnChange } from '../helpers/report-on-change.js';
-import { replayEpisodes, shippedConfigIn } from '../helpers/replay-episodes.js';
+import { replayEpisodes, shippedReplayDir } from '../helpers/replay-episodes.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -24,17 +21,7 @@ const HEARTBEAT = 50 * MIN;
 const SHIFT = 4;
 const FAULT = 6 * HOUR;
 
-let dir = '';
-let config = '';
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'anomalyd-roc-end-'));
-  config = await shippedConfigIn(dir);
-});
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = shippedReplayDir('roc-end');
 
 /**
  * Seeds and the fault's time of day (the daily swing rising, at its top, falling, at its foot). The last two: the
@@ -61,7 +48,7 @@ describe.skipIf(!builtAndModelsPresent())('report-on-change sensor: a lasting +4
         // Five days of a room temperature (20 °C ± 2 over the day, noise 0.15 °C) read each minute, rounded to 0.5 °C,
         // sent when it changes or after the heartbeat; the fault +4 °C for 6 h.
         const rows = reportOnChange({ seed, start, fault: (t) => (t >= faultStart && t < faultStart + FAULT ? { offset: SHIFT, noise: 0 } : null) });
-        const episodes = await replayEpisodes(dir, config, `roc-${cell}-${seed}`, rows, ['--cell', cell]);
+        const episodes = await replayEpisodes(tmp.dir, tmp.config, `roc-${cell}-${seed}`, rows, ['--cell', cell]);
         // Every episode from the fault's onset to 6 h after its end (the repair and what follows it).
         const mine = episodes.filter((e) => e.end >= faultStart && e.start <= faultEnd + FAULT);
         const first = rows.find(([t]) => t >= faultStart)?.[0] ?? Number.NaN;

@@ -8,37 +8,26 @@
  * GRU model; the case's README: flagged.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { replayCommand } from '../../src/cli/replay.js';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
-import { QUIET, shippedConfigIn } from '../helpers/replay-episodes.js';
+import { QUIET, shippedReplayDir } from '../helpers/replay-episodes.js';
 
 /** The field cases, beside the checkout as test/cases/field-cases.test.ts finds them (ANOMALYD_CASES: elsewhere, e.g. from a worktree). */
 const CASE = join(process.env.ANOMALYD_CASES ?? resolve('../shared/cases'), 'report-on-change.csv');
 /** The sensor's heartbeat: it reports at least every 50 minutes. */
 const HEARTBEAT = 50 * 60_000;
 
-let dir = '';
-let config = '';
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'anomalyd-roc-kind-'));
-  config = await shippedConfigIn(dir);
-});
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = shippedReplayDir('roc-kind');
 
 describe.skipIf(!builtAndModelsPresent() || !existsSync(CASE))('field case report-on-change.csv: its kind as told', () => {
   it('one episode for the +4 °C of day 25, 10:00 to 16:00, told a level shift to its end, which is within a few heartbeats of 16:00', async () => {
-    const output = join(dir, 'out.csv');
-    const episodesFile = join(dir, 'episodes.csv');
-    expect(await replayCommand(['--input', CASE, '--output', output, '--episodes', episodesFile, '--config', config], QUIET)).toBe(0);
+    const output = join(tmp.dir, 'out.csv');
+    const episodesFile = join(tmp.dir, 'episodes.csv');
+    expect(await replayCommand(['--input', CASE, '--output', output, '--episodes', episodesFile, '--config', tmp.config], QUIET)).toBe(0);
     const rows = parse<Record<string, string>>(await readFile(output, 'utf8'), { columns: true });
     // Day 25 counted from the first reading's day (day 0), as the case's README.
     const day0 = Math.floor(Number(rows[0].timestamp) / 86_400_000) * 86_400_000;

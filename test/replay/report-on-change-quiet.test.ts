@@ -11,13 +11,10 @@
  * (2.2) heartbeats is told (branch `rocdead`): on main a 2 h death at 10 s (2.4 heartbeats) was not told in any of 5
  * seeds, nor at 1 min in 3 of 5. Through `anomalyd replay --episodes`, shipped configuration and GRU model.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
 import { reportOnChange } from '../helpers/report-on-change.js';
-import { replayEpisodes, shippedConfigIn } from '../helpers/replay-episodes.js';
+import { replayEpisodes, shippedReplayDir } from '../helpers/replay-episodes.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
@@ -25,17 +22,7 @@ const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
 const HEARTBEAT = 50 * MIN;
 
-let dir = '';
-let config = '';
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'anomalyd-roc-quiet-'));
-  config = await shippedConfigIn(dir);
-});
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = shippedReplayDir('roc-quiet');
 
 const start = Date.UTC(2026, 10, 30);
 
@@ -56,7 +43,7 @@ describe.skipIf(!builtAndModelsPresent())('report-on-change sensor: its usual qu
       const quiet = rows.slice(1).filter(([t], i) => t - rows[i][0] > 10 * MIN).length;
       expect(quiet).toBeGreaterThan(10);
       // The first day too, when its longest quiet (the heartbeat) has not come yet: its silence is judged on its arrivals.
-      const episodes = await replayEpisodes(dir, config, `quiet-${sampleMs}-${seed}`, rows);
+      const episodes = await replayEpisodes(tmp.dir, tmp.config, `quiet-${sampleMs}-${seed}`, rows);
       expect(episodes.map((e) => `${new Date(e.start).toISOString()} ${e.sentence}`)).toEqual([]);
     }, 120_000);
   }
@@ -74,7 +61,7 @@ describe.skipIf(!builtAndModelsPresent())('report-on-change sensor: its usual qu
       const from = start + 3 * DAY + 10 * HOUR;
       const rows = reportOnChange({ seed, start, sampleMs }).filter(([t]) => t < from || t >= from + deadMs);
       const last = rows.filter(([t]) => t < from).at(-1)?.[0] ?? Number.NaN;
-      const episodes = await replayEpisodes(dir, config, `dead-${sampleMs}-${seed}`, rows);
+      const episodes = await replayEpisodes(tmp.dir, tmp.config, `dead-${sampleMs}-${seed}`, rows);
       const mine = episodes.filter((e) => e.end >= from && e.start <= from + deadMs);
       expect(mine.map((e) => e.kind)).toEqual(['missing_data']);
       // From the first step after its last reading (one of its learnt intervals on), which is within a heartbeat of the silence.

@@ -13,29 +13,16 @@
  * Generated duty-cycle data (seeded), read every 10 s and every minute, with and without the spike, through `replay`
  * with the shipped configuration and model.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
-import { replayEpisodes, shippedConfigIn } from '../helpers/replay-episodes.js';
+import { replayEpisodes, shippedReplayDir } from '../helpers/replay-episodes.js';
 import { mulberry32 as rng } from '../../src/train/rng.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
 const HOUR = 60 * MIN;
 
-let dir = '';
-let config = '';
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'anomalyd-spike-left-on-'));
-  config = await shippedConfigIn(dir);
-});
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = shippedReplayDir('spike-left-on');
 
 const start = Date.UTC(2026, 11, 2);
 /** Cycles before the left-on (about 30 h). */
@@ -92,7 +79,7 @@ describe.skipIf(!builtAndModelsPresent())('a duty cycle\'s left-on is told wheth
     for (const spike of [false, true]) {
       it(`read every ${sampleMs / SEC} s, ${spike ? 'one 2100 W reading an hour before' : 'no spike'}: the 90 min on phase is told a stuck value`, async () => {
         const plug = fridgePlug(sampleMs, 30, spike);
-        const episodes = await replayEpisodes(dir, config, `plug-${sampleMs}-${spike}`, plug.rows);
+        const episodes = await replayEpisodes(tmp.dir, tmp.config, `plug-${sampleMs}-${spike}`, plug.rows);
         if (spike) {
           // The spike is an hour (within a cycle) before the left-on, and is itself told.
           expect(plug.leftOn - plug.spike).toBeGreaterThan(HOUR - 50 * MIN);

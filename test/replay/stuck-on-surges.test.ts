@@ -15,28 +15,15 @@
  * Generated duty-cycle data (seeded), read every 10 s and every minute, through `replay` with the shipped
  * configuration and model (the daemon's detector).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
-import { replayEpisodes, shippedConfigIn } from '../helpers/replay-episodes.js';
+import { replayEpisodes, shippedReplayDir } from '../helpers/replay-episodes.js';
 import { mulberry32 as rng } from '../../src/train/rng.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
 
-let dir = '';
-let config = '';
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'anomalyd-stuck-on-surges-'));
-  config = await shippedConfigIn(dir);
-});
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = shippedReplayDir('stuck-on-surges');
 
 const start = Date.UTC(2026, 11, 4);
 const ON = 15 * MIN;
@@ -88,7 +75,7 @@ describe.skipIf(!builtAndModelsPresent())('a fridge plug stuck on whose compress
       // The surges inside the state are there: one a period (the data is what the finding needs).
       const surges = plug.rows.filter(([t, v]) => t > plug.from && t <= plug.to && v > 105);
       expect(surges.length).toBe(STUCK);
-      const episodes = await replayEpisodes(dir, config, `plug-${sampleMs}`, plug.rows);
+      const episodes = await replayEpisodes(tmp.dir, tmp.config, `plug-${sampleMs}`, plug.rows);
       const told = (es: typeof episodes): string[] => es.map((e) => `${new Date(e.start).toISOString()} ${e.kind} ${e.sentence}`);
       // One episode over the state held: opened within it (after its usual 15 min), open across every surge, closed
       // at its end (the first off reading), told as the state held against the longest before.
