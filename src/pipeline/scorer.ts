@@ -4257,8 +4257,10 @@ function judgeCounter(s: StreamScore, r: StepResult<unknown>, e: EvidenceValues,
   // over which it was a rate far above anything seen, told "counting fast" and holding the stuck episode open for the
   // readings it stayed among the rate's (tryout 38, finding 6: an hourly meter flat for 11 readings, then +7.94 kWh,
   // its stuck episode held 3 readings more and told to its resolve, 18 h after it counted again). A catch-up more than
-  // the meter's rate over the hold accounts for is still far. Kept for the episode's story (Episode.catchUp).
-  if (s.rareRunEnded > 0 && moved > 0 && Number.isFinite(moved)) {
+  // the meter's rate over the hold accounts for is still far. Kept for the episode's story (Episode.catchUp). Only a
+  // move larger than the largest rate taught allows for its own steps counted a backlog: a meter that lost what it did
+  // not count goes on with an ordinary increment, which is no catch-up (and is judged as it came).
+  if (s.rareRunEnded > 0 && moved > s.rateMax * (1 + r.item.filled) && Number.isFinite(moved)) {
     const incs = s.rateIncs;
     let j = incs.length - 6;
     let steps = incs[incs.length - 2];
