@@ -336,4 +336,12 @@ export interface AnomalyEvent {
    * units per hour (a kWh meter's kW). Explained as the counter counting fast. Absent otherwise.
    */
   readonly counterRate?: { readonly perHour: number; readonly usualPerHour: number };
+  /**
+   * A cumulative counter's first move after a hold that `stuck` called rare (a meter that stopped counting, then
+   * counted its backlog at once: src/pipeline/scorer.ts judgeCounter): the increment (`amount`, sensor units, > 0) and
+   * the steps of the stream's own interval it covers (`steps`, the held ones and its own). Its rate is judged over
+   * them, and it is told as the end of the episode's story: `…, then resumed with a catch-up of 7.94 kWh`. Absent
+   * otherwise.
+   */
+  readonly catchUp?: { readonly amount: number; readonly steps: number };
 }

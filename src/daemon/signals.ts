@@ -12,7 +12,7 @@ import type { SeriesBucketStore, SeriesRawRow } from '../contract/series.js';
 import type { OnOffWords } from '../contract/ingest.js';
 import type { AnomalyEvent, ScoredReading } from '../contract/types.js';
 import { FARTHER, episodeExplanation, explainEpisode, namedKind, strongest, tellsReading, toAlertExplanation, toldReach, withLaterUnitChanges } from '../explain/episode.js';
-import { BAND_SIGMAS, BASELINE_READINGS, DRIFT_READINGS, EVIDENCE_KINDS, NOISE_READINGS, clockTime, explainAlarm, explainCounterRate, explainCounterReset, toldAs, unitAt, type AnomalyKind, type UnitChange } from '../explain/explain.js';
+import { BAND_SIGMAS, BASELINE_READINGS, DRIFT_READINGS, EVIDENCE_KINDS, NOISE_READINGS, clockTime, explainAlarm, explainCounterRate, explainCounterReset, toldAs, unitAt, withCatchUp, type AnomalyKind, type UnitChange } from '../explain/explain.js';
 import { formatDuration } from '../util/duration.js';
 import { diffs, median, robustSigma } from '../explain/robust.js';
 import { compileUnits, unitOf, type UnitRule } from '../explain/units.js';
@@ -1046,6 +1046,11 @@ export class SignalBook {
       ...(ev.excursion !== undefined ? { excursion: ev.excursion } : {}),
       ...(ev.kind === 'resolve' ? { ended: true } : {}),
     });
+    // A counter's hold that ended with its backlog counted at once is told with it (withCatchUp).
+    if (ev.catchUp !== undefined) {
+      const sent = this.sentDecimals(stream)?.[0];
+      return { explanation: toAlertExplanation(withCatchUp(e, { amount: ev.catchUp.amount, unit: e.unit, ...(sent !== undefined ? { decimals: sent } : {}) })), readings: during.length };
+    }
     return { explanation: toAlertExplanation(e), readings: during.length };
   }
 

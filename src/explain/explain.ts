@@ -200,6 +200,22 @@ export function explainCounterRate(p: { readonly stream: string; readonly unit?:
 }
 
 /**
+ * A cumulative counter's episode told with how its hold ended (AnomalyEvent.catchUp: its first move after a hold that
+ * `stuck` called rare, a meter that stopped counting and then counted its backlog at once): `e`'s sentence, then
+ * `, then resumed with a catch-up of 7.94 kWh` (tryout 38, finding 6: the catch-up was never mentioned). Expected of a
+ * meter that buffered its count, and no fault of its own: the rest of `e` (its kind, value, expectation, since) is as
+ * told. `amount` in sensor units (> 0), written with `decimals` (the most the stream's readings were sent with) when
+ * given, else its own decimal places (at most 6): a difference of two totals carries the rounding of a binary double.
+ * Pure.
+ */
+export function withCatchUp<E extends Explanation>(e: E, p: { readonly amount: number; readonly unit?: string | null; readonly decimals?: number }): E {
+  const unit = p.unit ?? null;
+  const u = unit !== null && unit !== '' ? ` ${unit}` : '';
+  const d = p.decimals !== undefined && Number.isInteger(p.decimals) && p.decimals >= 0 ? Math.min(6, p.decimals) : decimalsOf(p.amount);
+  return { ...e, sentence: `${e.sentence}, then resumed with a catch-up of ${formatReading(p.amount, d)}${u}` };
+}
+
+/**
  * An alarm field's active state (an on/off stream whose on state is an alarm: a leak, smoke, gas; the scorer's episode
  * opened at its first reading in it, AnomalyEvent.alarm), told as the kind `alarm` in the state's words:
  * `bath_leak/water_leak leak since 08:40 (alarm)` while it holds, `bath_leak/water_leak leak for 21 min since 08:40

@@ -340,6 +340,12 @@ interface Episode {
   /** A counter's rate far above anything seen opened or held it (AnomalyEvent.counterRate): its largest; checkpointed with it. */
   counterRate?: { readonly perHour: number; readonly usualPerHour: number };
   /**
+   * A cumulative counter's first move after a hold that `stuck` called rare (judgeCounter: a meter that stopped
+   * counting, then counted its backlog at once): the increment (sensor units, > 0) and the steps it is timed over,
+   * the held ones and the reading's own (AnomalyEvent.catchUp). Checkpointed with it. Absent: none.
+   */
+  catchUp?: { readonly amount: number; readonly steps: number };
+  /**
    * Per channel, noted at its opening: its first reading fell back from the channel's open level excursion into the
    * envelope it had left (LevelExcursion.fellBack, from the reading before it): the step undid a drift beyond
    * everything shown, so it is not held as a step that was not undone (CycleProfile.unreturned). Absent: none (or a
@@ -454,6 +460,14 @@ class StreamScore {
   usualPerHour = 0;
   /** Per channel: the `change` surprise floor of a counter's rate far above anything seen (0: none; set by every reading). */
   readonly rateFloor: Float64Array;
+  /**
+   * A one-channel stream's latest reading moved after a run of one value that `stuck` called rare: that run's length
+   * in steps (StreamScore.run as it ended: its first reading, the readings that repeated it and the filled steps among
+   * them), else 0 (judgeCounter: a counter's catch-up after a hold; not checkpointed: set by every reading).
+   */
+  rareRunEnded = 0;
+  /** The catch-up judgeCounter found at the latest reading (Episode.catchUp), or null (not checkpointed: set by every reading). */
+  caughtUp: { readonly amount: number; readonly steps: number } | null = null;
   /**
    * The stream's readings are on/off, 1 and 0, as its hub states (StepItem.onOff of its latest reading): judged on its
    * silence only (see onOffOnly), and its learning period is its first learnReadings readings, moved or not.
@@ -1128,6 +1142,7 @@ export class StreamScorer {
     const driftAt = this.thresholdSurprise + Math.log10(EVIDENCE.length * C);
     for (let c = 0; c < C; c++) s.driftFloor[c] = !learning && (s.drifts[c].drifting || (s.excursions[c].drifting && (s.excursions[c].opens || s.episode !== null))) ? driftAt : 0;
     // A cumulative counter (src/pipeline/counter.ts) is judged by its rate, never by its total's level (judgeCounter).
+    s.caughtUp = null;
     if (r.item.counter !== undefined) judgeCounter(s, r, e, learning, driftAt, shortSpan(this.opts.smooth));
     else s.rateFloor.fill(0);
     const adaptive = fuse(s.adaptive, e, C, perChannel.eachAdaptive, perChannel.fillLogs, this.fusedAdaptive, true, perChannel, s.runFloor, s.novel, s.driftFloor, s.rateFloor, s.runCeiling);
@@ -1206,6 +1221,14 @@ export class StreamScorer {
       const ep = s.episode;
       if (ep.counterRate === undefined || s.ratePerHour > ep.counterRate.perHour) ep.counterRate = { perHour: s.ratePerHour, usualPerHour: s.usualPerHour };
       for (let i = 0; i < events.length; i++) if (events[i].anomalyId === ep.id) events[i] = { ...events[i], counterRate: ep.counterRate };
+    }
+    // A counter's catch-up after a hold (judgeCounter) is told with the episode it ends (the hold's, as a rule), on
+    // this reading's events and those after it (AnomalyEvent.catchUp).
+    const caught = s.caughtUp;
+    const caughtIn = s.episode ?? before;
+    if (caught !== null && caughtIn !== null && !caughtIn.silent) {
+      caughtIn.catchUp = caught;
+      for (let i = 0; i < events.length; i++) if (events[i].anomalyId === caughtIn.id) events[i] = { ...events[i], catchUp: caught };
     }
     // A counter's rate judged far above anything seen is taught once its episode ends as the new normal, never when
     // it recovers (judgeCounter).
@@ -1403,6 +1426,7 @@ export class StreamScorer {
     if (scratch === undefined) this.scratch.set(C, (scratch = newEvidenceScratch(C)));
     const { level, shift, res, sp, ch, st, done, d2, logD2 } = scratch;
     s.restEnded.fill(0);
+    s.rareRunEnded = 0;
     s.runFloor.fill(0);
     s.runCeiling.fill(Number.POSITIVE_INFINITY);
     for (let c = 0; c < C; c++) level[c] = r.z[c] * r.z[c];
@@ -1576,7 +1600,10 @@ export class StreamScorer {
           }
           // A run stuck called rare is no habit of the stream's: its value does not count as one the latest readings
           // kept returning to (a sentinel that freezes again right after a reading or two is rare again at once).
-          if (s.runRare[c] !== 0) rareEnded = true;
+          if (s.runRare[c] !== 0) {
+            rareEnded = true;
+            if (C === 1) s.rareRunEnded = s.run[c];
+          }
           s.runRare[c] = 0;
           s.run[c] = 1;
           // Filled steps held the previous value; the reading changed it.
@@ -2321,6 +2348,7 @@ export class StreamScorer {
       ...(ep.alarm !== undefined ? { alarm: ep.alarm } : {}),
       ...(ep.excursion !== undefined ? { excursion: ep.excursion } : {}),
       ...(ep.counterRate !== undefined ? { counterRate: ep.counterRate } : {}),
+      ...(ep.catchUp !== undefined ? { catchUp: ep.catchUp } : {}),
     };
   }
 
@@ -3006,6 +3034,8 @@ export class StreamScorer {
           ? { excursion: { channel: finite(e.excursion.channel), since: finite(e.excursion.since), up: e.excursion.up === true, lo: finite(e.excursion.lo), hi: finite(e.excursion.hi) } }
           : {}),
         ...(e.counterRate !== undefined && e.counterRate !== null ? { counterRate: { perHour: finite(e.counterRate.perHour), usualPerHour: finite(e.counterRate.usualPerHour) } } : {}),
+        // Absent from checkpoints written before it was kept, and before a catch-up: none.
+        ...(e.catchUp !== undefined && e.catchUp !== null ? { catchUp: { amount: finite(e.catchUp.amount), steps: finite(e.catchUp.steps) } } : {}),
       };
     }
     // Absent from checkpoints written before they existed: no reset awaited, and no reading for a duplicate to repeat.
@@ -3474,7 +3504,11 @@ const STILL_OFF = 3;
  *   daily cycle's range is seen by its change at its first reading only (and its last, going back), its second and
  *   third by no kind judged on one reading, yet they are the fault's as much as the first; a spike whose next
  *   readings come down only part of the way is over at the reading that is back. A reading after the run (a cycle
- *   that moved on, by its own slope, as far from that value) is the fault's only by a kind again.
+ *   that moved on, by its own slope, as far from that value) is the fault's only by a kind again. Not a cumulative
+ *   counter's reading (StepItem.counter set): its total counts on from the value before the episode and never comes
+ *   back, so every reading after a jump or a catch-up would be "still off", and the episode's end told at its resolve,
+ *   closeAfter readings after its last reading that held it (tryout 38, finding 6: a meter's stuck episode told to
+ *   last 18 h past the reading at which it counted again).
  * Not the short means (shift, bias, spread, rarity, cycle) nor the model's window (reconstruction), which hold a
  * fault's readings for their span after it ends, nor the prediction error, which the model's lag after a fault keeps
  * up a reading or two (OWN_KINDS leaves it out for the same reason). Call it once for every reading of an episode, its
@@ -3483,6 +3517,8 @@ const STILL_OFF = 3;
 function offOnOwn(s: StreamScore, r: StepResult<unknown>, ep: Episode, f: Fused, hold: number): boolean {
   const C = s.C;
   const fault = (ep.fault ??= new Array<number>(2 * C).fill(0));
+  // A cumulative counter's total never comes back to the value before its episode: it is off by a kind or not at all.
+  const counter = r.item.counter !== undefined;
   let own = false;
   for (let c = 0; c < C; c++) {
     if (!ep.owners[c]) continue;
@@ -3494,7 +3530,8 @@ function offOnOwn(s: StreamScore, r: StepResult<unknown>, ep: Episode, f: Fused,
       fault[c] += x;
       fault[C + c]++;
       own = true;
-    } else if (ep.ownPrev === true && fault[C + c] > 0 && (x - pre) * (fault[c] / fault[C + c] - pre) > 0 && Math.abs(x - pre) > STILL_OFF * Math.sqrt(s.longVar[c])) own = true;
+    } else if (counter) continue;
+    else if (ep.ownPrev === true && fault[C + c] > 0 && (x - pre) * (fault[c] / fault[C + c] - pre) > 0 && Math.abs(x - pre) > STILL_OFF * Math.sqrt(s.longVar[c])) own = true;
   }
   ep.ownPrev = own;
   return own;
@@ -4376,6 +4413,30 @@ function judgeCounter(s: StreamScore, r: StepResult<unknown>, e: EvidenceValues,
   }
   const moved = r.item.values[0] - s.last[0];
   s.rateIncs.push(moved > 0 && Number.isFinite(moved) ? moved : 0, 1 + r.item.filled, Number.isFinite(prevTs) ? Math.max(0, r.item.ts - prevTs) : 0);
+  // Its first move after a hold that `stuck` called rare (StreamScore.rareRunEnded: a meter that stopped counting, then
+  // counted its backlog at once when it resumed) is the consumption of the held steps, counted late: its increment is
+  // timed over them (the held readings' entries, each of no increment, merged into its own), not over its own step,
+  // over which it was a rate far above anything seen, told "counting fast" and holding the stuck episode open for the
+  // readings it stayed among the rate's (tryout 38, finding 6: an hourly meter flat for 11 readings, then +7.94 kWh,
+  // its stuck episode held 3 readings more and told to its resolve, 18 h after it counted again). A catch-up more than
+  // the meter's rate over the hold accounts for is still far. Kept for the episode's story (Episode.catchUp). Only a
+  // move larger than the largest rate taught allows for its own steps counted a backlog: a meter that lost what it did
+  // not count goes on with an ordinary increment, which is no catch-up (and is judged as it came).
+  if (s.rareRunEnded > 0 && moved > s.rateMax * (1 + r.item.filled) && Number.isFinite(moved)) {
+    const incs = s.rateIncs;
+    let j = incs.length - 6;
+    let steps = incs[incs.length - 2];
+    let ms = incs[incs.length - 1];
+    for (; j >= 0 && incs[j] === 0; j -= 3) {
+      steps += incs[j + 1];
+      ms += incs[j + 2];
+    }
+    // The run's steps (its first reading's included: the step from it to its first repeat was held) and this reading's;
+    // beyond the readings kept (3 · span), each at the mean time of those kept.
+    const total = Math.max(steps, s.rareRunEnded + r.item.filled);
+    incs.splice(j + 3, incs.length - (j + 3), moved, total, ms * (total / steps));
+    s.caughtUp = { amount: moved, steps: total };
+  }
   if (s.rateIncs.length > 3 * span) s.rateIncs.splice(0, s.rateIncs.length - 3 * span);
   // Newest first, until the readings counted COUNTER_RATE_QUANTA of the smallest increment (or all are counted).
   const enough = COUNTER_RATE_QUANTA * s.step[0];
