@@ -54,6 +54,20 @@ const MAX_SPAN = 256;
 const WIDTHS = 1;
 /** Each mean leaves out this share of its largest and of its smallest values (at least 2 each): a trimmed mean. */
 const TRIM = 1 / 8;
+/**
+ * The band is wide enough for the fast telling once it was seeded from at least this many periods of positions: of
+ * a week's seven day-to-day differences only four in a row (Monday to Friday) stay on weekdays, so any five in a row
+ * hold a weekend's change of level (a weekly cycle's days taken for the cycle, its quieter weekend), and such a band
+ * has seen the week's own change of level.
+ */
+const WIDE_PERIODS = 5;
+/**
+ * A departure far beyond a wide band (WIDE_PERIODS) for this share of the span in a row is told while it departs (E is
+ * itself a trimmed mean over the span, so a few far readings in a row are no spike; tryout 38 finding 2: a sensor in
+ * the sun, +8 °C over 4 h or +2.9 °C over 8 h on a 5-min day, was never told while it rose when half a period, 12 h,
+ * was asked).
+ */
+const FAST_OF_SPAN = 1 / 4;
 /** Scratch for the trimmed means (MAX_SPAN values). */
 const scratch = new Float64Array(MAX_SPAN);
 
@@ -99,6 +113,12 @@ export interface DriftState {
    * alarms. Absent in checkpoints written before it (false).
    */
   readonly inEpisode?: boolean;
+  /**
+   * The band was seeded from at least WIDE_PERIODS periods of positions (a week of a daily cycle's changes): a far
+   * departure is told after FAST_OF_SPAN of the span, not half a period. Absent in checkpoints written before it
+   * (false: widened again from the held readings when they hold enough).
+   */
+  readonly wide?: boolean;
 }
 
 /**
@@ -121,6 +141,7 @@ export class CycleDrift {
   private far = false;
   private age = 0;
   private inEpisode = false;
+  private wide = false;
 
   /** Whether the tracker is set up (a long cycle; else it holds nothing and need not be checkpointed). */
   get active(): boolean {
@@ -141,6 +162,7 @@ export class CycleDrift {
     this.lo = Number.NaN;
     this.hi = Number.NaN;
     this.minWidth = 0;
+    this.wide = false;
     this.clearExcursion();
   }
 
@@ -181,6 +203,10 @@ export class CycleDrift {
     if (!Number.isFinite(e)) return;
     if (Number.isNaN(this.lo)) {
       if (!this.seed(cy, P, quantum)) return;
+    } else if (!this.wide && Number.isNaN(this.ext) && normal && cy.heldCount - P - S + 1 >= WIDE_PERIODS * P) {
+      // The held readings now hold a week of the cycle's positions: the band widened to every E they show (never
+      // narrowed: what came back before was normal too).
+      this.seed(cy, P, quantum);
     }
     this.judge(e, normal, cy);
   }
@@ -226,7 +252,8 @@ export class CycleDrift {
     if (!Number.isFinite(lo) || !Number.isFinite(hi)) return false;
     // Symmetric: a level that wandered by m in a period could have wandered by m the other way (a short history
     // shows a slow wander in one direction only).
-    const m = Math.max(-lo, hi, 0);
+    const m = Math.max(-lo, hi, 0, Number.isNaN(this.hi) ? 0 : this.hi);
+    if (positions >= WIDE_PERIODS * P) this.wide = true;
     this.lo = -m;
     this.hi = m;
     this.minWidth = 2 * (quantum > 0 ? quantum : 0);
@@ -265,7 +292,8 @@ export class CycleDrift {
     this.run = far ? this.run + 1 : 0;
     // Far through half a period: a level that differs over part of the cycle only (a weekend's quieter day, the bell
     // of a longer cycle) is the cycle's shape, not a drift.
-    if (this.run >= Math.max(this.span, Math.ceil(cy.period / 2)) && !this.alarmed && !this.inEpisode) {
+    const needed = this.wide ? Math.max(2, Math.ceil(this.span * FAST_OF_SPAN)) : Math.max(this.span, Math.ceil(cy.period / 2));
+    if (this.run >= needed && !this.alarmed && !this.inEpisode) {
       this.alarmed = true;
       this.fault = true;
       // The drift's readings, held by the cycle as they came, are a fault's: held as the profile expected them (as an
@@ -291,6 +319,7 @@ export class CycleDrift {
       far: this.far,
       age: this.age,
       inEpisode: this.inEpisode,
+      wide: this.wide,
     };
   }
 
@@ -324,6 +353,8 @@ export class CycleDrift {
     d.age = num(v.age, 'age');
     if (v.inEpisode !== undefined && typeof v.inEpisode !== 'boolean') throw new Error('drift: inEpisode must be a boolean');
     d.inEpisode = v.inEpisode === true;
+    if (v.wide !== undefined && typeof v.wide !== 'boolean') throw new Error('drift: wide must be a boolean');
+    d.wide = v.wide === true;
     return d;
   }
 }
