@@ -142,6 +142,10 @@ export class CycleDrift {
   private age = 0;
   private inEpisode = false;
   private wide = false;
+  private onsetTs = Number.NaN;
+  private peakTs = Number.NaN;
+  private peakValue = Number.NaN;
+  private peakExpected = Number.NaN;
 
   /** Whether the tracker is set up (a long cycle; else it holds nothing and need not be checkpointed). */
   get active(): boolean {
@@ -151,6 +155,18 @@ export class CycleDrift {
   /** Whether the stream is drifting now: the latest E far beyond the band, and far through half a period in a row since its excursion began. */
   get drifting(): boolean {
     return this.alarmed && this.far;
+  }
+
+  /**
+   * The told drift, for its explanation (null unless it alarmed): `since`, the time of the reading whose E first left
+   * the band (epoch ms; NaN when not known, as after a restore); `up`; the reading furthest off the cycle's profile
+   * the drift's way since it alarmed (`at`, its time; `value`, sensor units) and what the profile expected of it
+   * there (`expected`: the stream's normal at that phase, not the drifted level); `band`, the band's half-width (how
+   * far the level moves in a period in normal operation, sensor units).
+   */
+  get told(): { readonly since: number; readonly up: boolean; readonly at: number; readonly value: number; readonly expected: number; readonly band: number } | null {
+    if (!this.alarmed || Number.isNaN(this.ext) || !Number.isFinite(this.peakValue) || !Number.isFinite(this.peakExpected)) return null;
+    return { since: this.onsetTs, up: this.ext > this.hi, at: this.peakTs, value: this.peakValue, expected: this.peakExpected, band: this.hi };
   }
 
   private reset(cycles: number, span: number): void {
@@ -174,15 +190,20 @@ export class CycleDrift {
     this.far = false;
     this.age = 0;
     this.inEpisode = false;
+    this.onsetTs = Number.NaN;
+    this.peakTs = Number.NaN;
+    this.peakValue = Number.NaN;
+    this.peakExpected = Number.NaN;
   }
 
   /**
    * Takes one reading. `cy`: the channel's cycle, after it took this reading (advance); `x` the raw reading (sensor
    * units; not finite: the last one held), `filled` the steps filled before it (each holds the reading before);
    * `normal`: the reading is no open episode's of the channel; `quantum`: the channel's resolution (0: none known);
-   * `minSpan`: the short means' span (readings), the least span judged.
+   * `minSpan`: the short means' span (readings), the least span judged; `ts` the reading's time (epoch ms; NaN: not
+   * known), for the told drift's onset and furthest reading (told).
    */
-  update(cy: CycleProfile, x: number, filled: number, normal: boolean, quantum: number, minSpan: number): void {
+  update(cy: CycleProfile, x: number, filled: number, normal: boolean, quantum: number, minSpan: number, ts = Number.NaN): void {
     const P = cy.period;
     const span = Math.min(MAX_SPAN, Math.round(P * SPAN_OF_PERIOD));
     if (P <= 0 || span < minSpan) {
@@ -208,7 +229,17 @@ export class CycleDrift {
       // narrowed: what came back before was normal too).
       this.seed(cy, P, quantum);
     }
-    this.judge(e, normal, cy);
+    this.judge(e, normal, cy, ts);
+    // The told drift's furthest reading off the profile, the drift's way, and what the profile expected of it.
+    if (this.alarmed && this.far && Number.isFinite(v)) {
+      const expected = cy.expectedAt(-1);
+      const up = this.ext > this.hi;
+      if (Number.isFinite(expected) && (Number.isNaN(this.peakValue) || (up ? v - expected > this.peakValue - this.peakExpected : v - expected < this.peakValue - this.peakExpected))) {
+        this.peakTs = ts;
+        this.peakValue = v;
+        this.peakExpected = expected;
+      }
+    }
   }
 
   /**
@@ -260,7 +291,7 @@ export class CycleDrift {
     return true;
   }
 
-  private judge(e: number, normal: boolean, cy: CycleProfile): void {
+  private judge(e: number, normal: boolean, cy: CycleProfile, ts: number): void {
     const w = Math.max(this.hi - this.lo, this.minWidth);
     if (e >= this.lo && e <= this.hi) {
       // Back within the band: a normal excursion was the stream's own wander.
@@ -278,7 +309,10 @@ export class CycleDrift {
     // An excursion that begins inside another kind's open episode is that fault's echo, not a drift: a state held off
     // its cycle (a plug stuck on) is far from the readings a period back for most of each period, and would hold
     // the episode, and tell its end, up to half a period past the fault (test/pipeline/dwell.test.ts).
-    if (Number.isNaN(this.ext)) this.inEpisode = !normal;
+    if (Number.isNaN(this.ext)) {
+      this.inEpisode = !normal;
+      this.onsetTs = ts;
+    }
     this.ext = Number.isNaN(this.ext) ? e : up ? Math.max(this.ext, e) : Math.min(this.ext, e);
     if (!normal) this.fault = true;
     this.age++;
