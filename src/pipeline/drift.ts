@@ -30,6 +30,12 @@
  * cycle's normal, not only against the readings a period back: a fault that ended is echoed one period later in E,
  * not in the residual). Far through half a period in a row (and at least `span` readings) is a drift: a level that
  * differs over part of the cycle only (a weekend's quieter day, the bell of a longer cycle) is the cycle's shape.
+ * Once the band has been seeded (or widened again) from at least WIDE_PERIODS periods of positions, a week of a day's
+ * changes, so that a weekly cycle's quieter weekend is inside it, far through a quarter of the span in a row is a
+ * drift (tryout 38 finding 2: a weather sensor in the sun, +8 °C over 4 h at 5 min, was told only at its return, in
+ * the wrong direction, when 12 h far were asked): told while it departs. The told drift keeps its onset (the reading
+ * whose E first left the band) and its reading furthest off the profile with what the profile expected there
+ * (`told`): the explanation's "expected" is the stream's normal at that phase, not the drifted level.
  * An excursion that begins inside another kind's open episode of the channel never alarms: it is that fault's echo
  * (a plug stuck on is far from the readings a period back for most of each period), and would hold the episode, and
  * its told end, up to half a period past the fault's end.
@@ -152,7 +158,10 @@ export class CycleDrift {
     return this.span > 0;
   }
 
-  /** Whether the stream is drifting now: the latest E far beyond the band, and far through half a period in a row since its excursion began. */
+  /**
+   * Whether the stream is drifting now: the latest E far beyond the band, and far through half a period in a row since
+   * its excursion began (a quarter of the span once the band is wide: WIDE_PERIODS).
+   */
   get drifting(): boolean {
     return this.alarmed && this.far;
   }
@@ -324,7 +333,8 @@ export class CycleDrift {
     }
     this.far = far;
     this.run = far ? this.run + 1 : 0;
-    // Far through half a period: a level that differs over part of the cycle only (a weekend's quieter day, the bell
+    // Far through half a period (a quarter of the span once the band holds a week of the cycle's changes, a weekend's
+    // among them: WIDE_PERIODS): a level that differs over part of the cycle only (a weekend's quieter day, the bell
     // of a longer cycle) is the cycle's shape, not a drift.
     const needed = this.wide ? Math.max(2, Math.ceil(this.span * FAST_OF_SPAN)) : Math.max(this.span, Math.ceil(cy.period / 2));
     if (this.run >= needed && !this.alarmed && !this.inEpisode) {
