@@ -125,6 +125,13 @@ export interface DriftState {
    * (false: widened again from the held readings when they hold enough).
    */
   readonly wide?: boolean;
+  /**
+   * The told drift's onset and furthest reading (told): the time of the reading whose E first left the band, and the
+   * furthest reading's time, value and what the profile expected of it (null: none). Absent in checkpoints written
+   * before them (none: the furthest reading is noted again from the next one).
+   */
+  readonly onsetTs?: number | null;
+  readonly peak?: { readonly ts: number; readonly value: number; readonly expected: number } | null;
 }
 
 /**
@@ -364,6 +371,8 @@ export class CycleDrift {
       age: this.age,
       inEpisode: this.inEpisode,
       wide: this.wide,
+      onsetTs: Number.isFinite(this.onsetTs) ? this.onsetTs : null,
+      peak: Number.isFinite(this.peakTs) && Number.isFinite(this.peakValue) && Number.isFinite(this.peakExpected) ? { ts: this.peakTs, value: this.peakValue, expected: this.peakExpected } : null,
     };
   }
 
@@ -399,6 +408,13 @@ export class CycleDrift {
     d.inEpisode = v.inEpisode === true;
     if (v.wide !== undefined && typeof v.wide !== 'boolean') throw new Error('drift: wide must be a boolean');
     d.wide = v.wide === true;
+    if (v.onsetTs !== undefined && v.onsetTs !== null) d.onsetTs = num(v.onsetTs, 'onsetTs');
+    if (v.peak !== undefined && v.peak !== null) {
+      if (typeof v.peak !== 'object') throw new Error('drift: peak must be an object or null');
+      d.peakTs = num(v.peak.ts, 'peak.ts');
+      d.peakValue = num(v.peak.value, 'peak.value');
+      d.peakExpected = num(v.peak.expected, 'peak.expected');
+    }
     return d;
   }
 }
