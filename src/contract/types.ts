@@ -328,8 +328,22 @@ export interface AnomalyEvent {
    * envelope (epoch ms; the episode's start when not known), `up` (above it, or below), and the envelope it left,
    * `lo` … `hi` (the lowest and highest level, a mean of its short-mean span of readings, it had shown in normal
    * operation; sensor units). Explained as a drift since then, by how far beyond anything seen. Absent otherwise.
+   * A drift of the level off the channel's long cycle (src/pipeline/drift.ts) is noted the same way, with `expected`:
+   * what the cycle's profile expected (the stream's normal at that phase, sensor units) of its reading furthest off it
+   * the drift's way, `value`, at `at` (epoch ms); `lo` … `hi` is then `expected` ± how far the level moves in a period
+   * in normal operation, and `since` the reading whose one-period change first left that band. Explained as a drift
+   * since then, against that normal.
    */
-  readonly excursion?: { readonly channel: number; readonly since: number; readonly up: boolean; readonly lo: number; readonly hi: number };
+  readonly excursion?: {
+    readonly channel: number;
+    readonly since: number;
+    readonly up: boolean;
+    readonly lo: number;
+    readonly hi: number;
+    readonly expected?: number;
+    readonly value?: number;
+    readonly at?: number;
+  };
   /**
    * A cumulative counter's rate far above anything it had counted at opened or held the episode (src/pipeline/scorer.ts
    * judgeCounter): its rate at the largest (`perHour`) and the largest it had shown before (`usualPerHour`), sensor

@@ -6,6 +6,7 @@
  */
 import type { AlertExplanation } from '../contract/alerts.js';
 import type { AnomalyKind } from '../contract/alerts.js';
+import type { AnomalyEvent } from '../contract/types.js';
 import { BAND_SIGMAS, clockTime, EVIDENCE_KINDS, explain, thinStretch, withOnset, type Explanation, type Stretch, type UnitChange } from './explain.js';
 import { robustSigma } from './robust.js';
 
@@ -78,7 +79,7 @@ export interface EpisodeInput {
   /** AnomalyEvent.held: the channel (index of `channels`) that holds a state far longer than its dwells there; see ExplainInput.held. */
   readonly held?: { readonly channel: number; readonly since: number; readonly longestMs: number; readonly level?: number };
   /** AnomalyEvent.excursion: the channel (index of `channels`) whose level drifted beyond everything it had shown; see ExplainInput.excursion. */
-  readonly excursion?: { readonly channel: number; readonly since: number; readonly up: boolean; readonly lo: number; readonly hi: number };
+  readonly excursion?: AnomalyEvent['excursion'];
   /** See ExplainInput.states: an on/off stream's states' names (its reading 1's, 0's). Absent: told as numbers. */
   readonly states?: { readonly on: string; readonly off: string };
   /** Per channel, the most decimals its readings were ever sent with (SeriesStore.sentDecimals; ExplainInput.sentDecimals). */
@@ -108,7 +109,7 @@ export function explainEpisode(input: EpisodeInput): EpisodeExplanation {
       ...(input.onsetKnown === true ? { onsetKnown: true } : {}),
       ...(input.ended === true ? { ended: true } : {}),
       ...(input.held !== undefined && input.held.channel === c ? { held: { since: input.held.since, longestMs: input.held.longestMs, ...(input.held.level !== undefined ? { level: input.held.level } : {}) } } : {}),
-      ...(input.excursion !== undefined && input.excursion.channel === c ? { excursion: { since: input.excursion.since, up: input.excursion.up, lo: input.excursion.lo, hi: input.excursion.hi } } : {}),
+      ...(input.excursion !== undefined && input.excursion.channel === c ? { excursion: { since: input.excursion.since, up: input.excursion.up, lo: input.excursion.lo, hi: input.excursion.hi, ...(input.excursion.expected !== undefined && input.excursion.value !== undefined && input.excursion.at !== undefined ? { cycle: { expected: input.excursion.expected, value: input.excursion.value, at: input.excursion.at } } : {}) } } : {}),
       ...(input.states !== undefined && C === 1 ? { states: input.states } : {}),
       ...(input.sentDecimals !== undefined && input.sentDecimals[c] !== undefined && input.sentDecimals[c] >= 0 ? { sentDecimals: input.sentDecimals[c] } : {}),
     }),

@@ -346,9 +346,19 @@ export interface ExplainInput {
    * The detector's level excursion (src/pipeline/excursion.ts, AnomalyEvent.excursion) opened or held the episode: the
    * stream's level went `up` (or down) beyond the envelope `lo` … `hi` of everything it had shown (its short means'
    * levels in normal operation, sensor units) and went on leaving it, since `since` (epoch ms). Told as a drift since
-   * then, by how far beyond anything seen (excursionDrift). Absent: none.
+   * then, by how far beyond anything seen (excursionDrift). With `cycle`, the detector's drift of the level off the
+   * stream's long cycle (src/pipeline/drift.ts) instead: its reading furthest off the cycle's profile the drift's way
+   * (`value` at `at`, epoch ms) and what the profile expected there (`expected`, the stream's normal at that phase;
+   * `lo` … `hi` is `expected` ± how far the level moves in a period in normal operation): told as a drift since `since`
+   * against that normal, not against the drifted readings before the episode nor the envelope. Absent: none.
    */
-  readonly excursion?: { readonly since: number; readonly up: boolean; readonly lo: number; readonly hi: number };
+  readonly excursion?: {
+    readonly since: number;
+    readonly up: boolean;
+    readonly lo: number;
+    readonly hi: number;
+    readonly cycle?: { readonly expected: number; readonly value: number; readonly at: number };
+  };
 }
 
 /**
@@ -701,6 +711,18 @@ function offCycle(input: ExplainInput, x: readonly number[], told: number, side:
 function excursionDrift(input: ExplainInput): Draft | null {
   const e = input.excursion;
   if (e === undefined || !finite(e.since) || !finite(e.lo) || !finite(e.hi)) return null;
+  // A drift off the stream's long cycle (tryout 38 finding 2): its furthest reading the drift's way, against what the
+  // cycle's profile expected there (the stream's normal at that phase ± its period-to-period wander), at the drift's
+  // mean rate off that normal since its onset. The readings after it (a return to normal, the night's cooling) are
+  // no part of it.
+  const c = e.cycle;
+  if (c !== undefined) {
+    if (!finite(c.expected) || !finite(c.value) || !finite(c.at)) return null;
+    const off = c.value - c.expected;
+    if (e.up ? !(off > 0) : !(off < 0)) return null;
+    const hours = (c.at - e.since) / 3_600_000;
+    return { kind: 'drift', value: c.value, expected: c.expected, band: (e.hi - e.lo) / 2, basis: 'baseline', since: e.since, ...(hours > 0 ? { ratePerHour: off / hours } : {}) };
+  }
   const { ts, values: x } = input.during;
   let last = -1;
   for (let i = x.length - 1; i >= 0 && last < 0; i--) if (finite(x[i]) && ts[i] <= input.endTs) last = i;

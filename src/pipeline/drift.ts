@@ -30,6 +30,12 @@
  * cycle's normal, not only against the readings a period back: a fault that ended is echoed one period later in E,
  * not in the residual). Far through half a period in a row (and at least `span` readings) is a drift: a level that
  * differs over part of the cycle only (a weekend's quieter day, the bell of a longer cycle) is the cycle's shape.
+ * Once the band has been seeded (or widened again) from at least WIDE_PERIODS periods of positions, a week of a day's
+ * changes, so that a weekly cycle's quieter weekend is inside it, far through a quarter of the span in a row is a
+ * drift (tryout 38 finding 2: a weather sensor in the sun, +8 °C over 4 h at 5 min, was told only at its return, in
+ * the wrong direction, when 12 h far were asked): told while it departs. The told drift keeps its onset (the reading
+ * whose E first left the band) and its reading furthest off the profile with what the profile expected there
+ * (`told`): the explanation's "expected" is the stream's normal at that phase, not the drifted level.
  * An excursion that begins inside another kind's open episode of the channel never alarms: it is that fault's echo
  * (a plug stuck on is far from the readings a period back for most of each period), and would hold the episode, and
  * its told end, up to half a period past the fault's end.
@@ -54,6 +60,20 @@ const MAX_SPAN = 256;
 const WIDTHS = 1;
 /** Each mean leaves out this share of its largest and of its smallest values (at least 2 each): a trimmed mean. */
 const TRIM = 1 / 8;
+/**
+ * The band is wide enough for the fast telling once it was seeded from at least this many periods of positions: of
+ * a week's seven day-to-day differences only four in a row (Monday to Friday) stay on weekdays, so any five in a row
+ * hold a weekend's change of level (a weekly cycle's days taken for the cycle, its quieter weekend), and such a band
+ * has seen the week's own change of level.
+ */
+const WIDE_PERIODS = 5;
+/**
+ * A departure far beyond a wide band (WIDE_PERIODS) for this share of the span in a row is told while it departs (E is
+ * itself a trimmed mean over the span, so a few far readings in a row are no spike; tryout 38 finding 2: a sensor in
+ * the sun, +8 °C over 4 h or +2.9 °C over 8 h on a 5-min day, was never told while it rose when half a period, 12 h,
+ * was asked).
+ */
+const FAST_OF_SPAN = 1 / 4;
 /** Scratch for the trimmed means (MAX_SPAN values). */
 const scratch = new Float64Array(MAX_SPAN);
 
@@ -99,6 +119,19 @@ export interface DriftState {
    * alarms. Absent in checkpoints written before it (false).
    */
   readonly inEpisode?: boolean;
+  /**
+   * The band was seeded from at least WIDE_PERIODS periods of positions (a week of a daily cycle's changes): a far
+   * departure is told after FAST_OF_SPAN of the span, not half a period. Absent in checkpoints written before it
+   * (false: widened again from the held readings when they hold enough).
+   */
+  readonly wide?: boolean;
+  /**
+   * The told drift's onset and furthest reading (told): the time of the reading whose E first left the band, and the
+   * furthest reading's time, value and what the profile expected of it (null: none). Absent in checkpoints written
+   * before them (none: the furthest reading is noted again from the next one).
+   */
+  readonly onsetTs?: number | null;
+  readonly peak?: { readonly ts: number; readonly value: number; readonly expected: number } | null;
 }
 
 /**
@@ -121,15 +154,35 @@ export class CycleDrift {
   private far = false;
   private age = 0;
   private inEpisode = false;
+  private wide = false;
+  private onsetTs = Number.NaN;
+  private peakTs = Number.NaN;
+  private peakValue = Number.NaN;
+  private peakExpected = Number.NaN;
 
   /** Whether the tracker is set up (a long cycle; else it holds nothing and need not be checkpointed). */
   get active(): boolean {
     return this.span > 0;
   }
 
-  /** Whether the stream is drifting now: the latest E far beyond the band, and far through half a period in a row since its excursion began. */
+  /**
+   * Whether the stream is drifting now: the latest E far beyond the band, and far through half a period in a row since
+   * its excursion began (a quarter of the span once the band is wide: WIDE_PERIODS).
+   */
   get drifting(): boolean {
     return this.alarmed && this.far;
+  }
+
+  /**
+   * The told drift, for its explanation (null unless it alarmed): `since`, the time of the reading whose E first left
+   * the band (epoch ms; NaN when not known, as after a restore); `up`; the reading furthest off the cycle's profile
+   * the drift's way since it alarmed (`at`, its time; `value`, sensor units) and what the profile expected of it
+   * there (`expected`: the stream's normal at that phase, not the drifted level); `band`, the band's half-width (how
+   * far the level moves in a period in normal operation, sensor units).
+   */
+  get told(): { readonly since: number; readonly up: boolean; readonly at: number; readonly value: number; readonly expected: number; readonly band: number } | null {
+    if (!this.alarmed || Number.isNaN(this.ext) || !Number.isFinite(this.peakValue) || !Number.isFinite(this.peakExpected)) return null;
+    return { since: this.onsetTs, up: this.ext > this.hi, at: this.peakTs, value: this.peakValue, expected: this.peakExpected, band: this.hi };
   }
 
   private reset(cycles: number, span: number): void {
@@ -141,6 +194,7 @@ export class CycleDrift {
     this.lo = Number.NaN;
     this.hi = Number.NaN;
     this.minWidth = 0;
+    this.wide = false;
     this.clearExcursion();
   }
 
@@ -152,15 +206,20 @@ export class CycleDrift {
     this.far = false;
     this.age = 0;
     this.inEpisode = false;
+    this.onsetTs = Number.NaN;
+    this.peakTs = Number.NaN;
+    this.peakValue = Number.NaN;
+    this.peakExpected = Number.NaN;
   }
 
   /**
    * Takes one reading. `cy`: the channel's cycle, after it took this reading (advance); `x` the raw reading (sensor
    * units; not finite: the last one held), `filled` the steps filled before it (each holds the reading before);
    * `normal`: the reading is no open episode's of the channel; `quantum`: the channel's resolution (0: none known);
-   * `minSpan`: the short means' span (readings), the least span judged.
+   * `minSpan`: the short means' span (readings), the least span judged; `ts` the reading's time (epoch ms; NaN: not
+   * known), for the told drift's onset and furthest reading (told).
    */
-  update(cy: CycleProfile, x: number, filled: number, normal: boolean, quantum: number, minSpan: number): void {
+  update(cy: CycleProfile, x: number, filled: number, normal: boolean, quantum: number, minSpan: number, ts = Number.NaN): void {
     const P = cy.period;
     const span = Math.min(MAX_SPAN, Math.round(P * SPAN_OF_PERIOD));
     if (P <= 0 || span < minSpan) {
@@ -181,8 +240,22 @@ export class CycleDrift {
     if (!Number.isFinite(e)) return;
     if (Number.isNaN(this.lo)) {
       if (!this.seed(cy, P, quantum)) return;
+    } else if (!this.wide && Number.isNaN(this.ext) && normal && cy.heldCount - P - S + 1 >= WIDE_PERIODS * P) {
+      // The held readings now hold a week of the cycle's positions: the band widened to every E they show (never
+      // narrowed: what came back before was normal too).
+      this.seed(cy, P, quantum);
     }
-    this.judge(e, normal, cy);
+    this.judge(e, normal, cy, ts);
+    // The told drift's furthest reading off the profile, the drift's way, and what the profile expected of it.
+    if (this.alarmed && this.far && Number.isFinite(v)) {
+      const expected = cy.expectedAt(-1);
+      const up = this.ext > this.hi;
+      if (Number.isFinite(expected) && (Number.isNaN(this.peakValue) || (up ? v - expected > this.peakValue - this.peakExpected : v - expected < this.peakValue - this.peakExpected))) {
+        this.peakTs = ts;
+        this.peakValue = v;
+        this.peakExpected = expected;
+      }
+    }
   }
 
   /**
@@ -226,14 +299,15 @@ export class CycleDrift {
     if (!Number.isFinite(lo) || !Number.isFinite(hi)) return false;
     // Symmetric: a level that wandered by m in a period could have wandered by m the other way (a short history
     // shows a slow wander in one direction only).
-    const m = Math.max(-lo, hi, 0);
+    const m = Math.max(-lo, hi, 0, Number.isNaN(this.hi) ? 0 : this.hi);
+    if (positions >= WIDE_PERIODS * P) this.wide = true;
     this.lo = -m;
     this.hi = m;
     this.minWidth = 2 * (quantum > 0 ? quantum : 0);
     return true;
   }
 
-  private judge(e: number, normal: boolean, cy: CycleProfile): void {
+  private judge(e: number, normal: boolean, cy: CycleProfile, ts: number): void {
     const w = Math.max(this.hi - this.lo, this.minWidth);
     if (e >= this.lo && e <= this.hi) {
       // Back within the band: a normal excursion was the stream's own wander.
@@ -251,7 +325,10 @@ export class CycleDrift {
     // An excursion that begins inside another kind's open episode is that fault's echo, not a drift: a state held off
     // its cycle (a plug stuck on) is far from the readings a period back for most of each period, and would hold
     // the episode, and tell its end, up to half a period past the fault (test/pipeline/dwell.test.ts).
-    if (Number.isNaN(this.ext)) this.inEpisode = !normal;
+    if (Number.isNaN(this.ext)) {
+      this.inEpisode = !normal;
+      this.onsetTs = ts;
+    }
     this.ext = Number.isNaN(this.ext) ? e : up ? Math.max(this.ext, e) : Math.min(this.ext, e);
     if (!normal) this.fault = true;
     this.age++;
@@ -263,9 +340,11 @@ export class CycleDrift {
     }
     this.far = far;
     this.run = far ? this.run + 1 : 0;
-    // Far through half a period: a level that differs over part of the cycle only (a weekend's quieter day, the bell
+    // Far through half a period (a quarter of the span once the band holds a week of the cycle's changes, a weekend's
+    // among them: WIDE_PERIODS): a level that differs over part of the cycle only (a weekend's quieter day, the bell
     // of a longer cycle) is the cycle's shape, not a drift.
-    if (this.run >= Math.max(this.span, Math.ceil(cy.period / 2)) && !this.alarmed && !this.inEpisode) {
+    const needed = this.wide ? Math.max(2, Math.ceil(this.span * FAST_OF_SPAN)) : Math.max(this.span, Math.ceil(cy.period / 2));
+    if (this.run >= needed && !this.alarmed && !this.inEpisode) {
       this.alarmed = true;
       this.fault = true;
       // The drift's readings, held by the cycle as they came, are a fault's: held as the profile expected them (as an
@@ -291,6 +370,9 @@ export class CycleDrift {
       far: this.far,
       age: this.age,
       inEpisode: this.inEpisode,
+      wide: this.wide,
+      onsetTs: Number.isFinite(this.onsetTs) ? this.onsetTs : null,
+      peak: Number.isFinite(this.peakTs) && Number.isFinite(this.peakValue) && Number.isFinite(this.peakExpected) ? { ts: this.peakTs, value: this.peakValue, expected: this.peakExpected } : null,
     };
   }
 
@@ -324,6 +406,15 @@ export class CycleDrift {
     d.age = num(v.age, 'age');
     if (v.inEpisode !== undefined && typeof v.inEpisode !== 'boolean') throw new Error('drift: inEpisode must be a boolean');
     d.inEpisode = v.inEpisode === true;
+    if (v.wide !== undefined && typeof v.wide !== 'boolean') throw new Error('drift: wide must be a boolean');
+    d.wide = v.wide === true;
+    if (v.onsetTs !== undefined && v.onsetTs !== null) d.onsetTs = num(v.onsetTs, 'onsetTs');
+    if (v.peak !== undefined && v.peak !== null) {
+      if (typeof v.peak !== 'object') throw new Error('drift: peak must be an object or null');
+      d.peakTs = num(v.peak.ts, 'peak.ts');
+      d.peakValue = num(v.peak.value, 'peak.value');
+      d.peakExpected = num(v.peak.expected, 'peak.expected');
+    }
     return d;
   }
 }

@@ -334,9 +334,11 @@ interface Episode {
   alarm?: { readonly since: number; readonly level: number };
   /**
    * A level excursion beyond everything the channel had shown (src/pipeline/excursion.ts) opened or held it
-   * (AnomalyEvent.excursion): the first such channel's, as noted then. Kept once noted; checkpointed with it.
+   * (AnomalyEvent.excursion): the first such channel's, as noted then. Kept once noted; checkpointed with it. Or a drift
+   * of the level off a long cycle (src/pipeline/drift.ts, with `expected`, `value`, `at`): noted again as it goes
+   * further, and replaced by a level excursion's once one is told (noteHeld).
    */
-  excursion?: { readonly channel: number; readonly since: number; readonly up: boolean; readonly lo: number; readonly hi: number };
+  excursion?: AnomalyEvent['excursion'];
   /** A counter's rate far above anything seen opened or held it (AnomalyEvent.counterRate): its largest; checkpointed with it. */
   counterRate?: { readonly perHour: number; readonly usualPerHour: number };
   /**
@@ -2010,7 +2012,7 @@ export class StreamScorer {
       if (bunched === 0 && !burst && s.last !== null && !r.item.reset) s.cycles[c].realign(s.last[c], x, filled, scale);
       s.cycles[c].advance(held, filled, owned, bunched);
       // The drift of the level off a long cycle takes the raw reading (an episode's too: a drift holds its own).
-      s.drifts[c].update(s.cycles[c], x, r.item.reset ? 0 : filled, !owned, s.step[c], shortSpan(this.opts.smooth));
+      s.drifts[c].update(s.cycles[c], x, r.item.reset ? 0 : filled, !owned, s.step[c], shortSpan(this.opts.smooth), r.item.ts);
       // The level's excursion beyond everything shown takes the raw reading (an episode's too: it holds its own).
       if (bunched === 0 && !burst) s.excursions[c].update(x, !owned, learning, s.step[c], r.item.ts);
       // A new period: its residuals start over.
@@ -2306,11 +2308,25 @@ export class StreamScorer {
     // A level drifting beyond everything the channel had shown (src/pipeline/excursion.ts) that opens or holds the
     // episode: its onset and the envelope it left, for the explanation (a drift since then, not what the readings just
     // before the episode, already drifted, make of it).
-    if (ep.excursion === undefined) {
+    // A level excursion's note takes the place of a cycle drift's (below).
+    if (ep.excursion === undefined || ep.excursion.expected !== undefined) {
       for (let c = 0; c < s.C; c++) {
         const told = ep.owners[c] ? s.excursions[c].told : null;
         if (told === null) continue;
         ep.excursion = { channel: c, since: Number.isFinite(told.since) ? Math.min(told.since, ep.startTs) : ep.startTs, up: told.up, lo: told.lo, hi: told.hi };
+        break;
+      }
+    }
+    // A drift of the level off a long cycle (src/pipeline/drift.ts) that opens or holds it: its onset, its furthest
+    // reading off the cycle's profile and what the profile expected there (the stream's normal at that phase), for the
+    // explanation (tryout 38 finding 2: a sensor in the sun was told against the level it had drifted to). Noted again
+    // as the drift goes further; never in place of a level excursion's note.
+    if (ep.excursion === undefined || ep.excursion.expected !== undefined) {
+      for (let c = 0; c < s.C; c++) {
+        const told = ep.owners[c] ? s.drifts[c].told : null;
+        if (told === null || (ep.excursion !== undefined && ep.excursion.channel !== c)) continue;
+        const since = Number.isFinite(told.since) ? Math.min(told.since, ep.startTs) : ep.startTs;
+        ep.excursion = { channel: c, since, up: told.up, lo: told.expected - told.band, hi: told.expected + told.band, expected: told.expected, value: told.value, at: Number.isFinite(told.at) ? told.at : ep.lastAboveTs };
         break;
       }
     }
@@ -3045,7 +3061,19 @@ export class StreamScorer {
         ...(e.alarm !== undefined && e.alarm !== null ? { alarm: { since: finite(e.alarm.since), level: finite(e.alarm.level) } } : {}),
         // Absent from checkpoints written before it was kept: none (noted again while the excursion holds it).
         ...(e.excursion !== undefined && e.excursion !== null
-          ? { excursion: { channel: finite(e.excursion.channel), since: finite(e.excursion.since), up: e.excursion.up === true, lo: finite(e.excursion.lo), hi: finite(e.excursion.hi) } }
+          ? {
+              excursion: {
+                channel: finite(e.excursion.channel),
+                since: finite(e.excursion.since),
+                up: e.excursion.up === true,
+                lo: finite(e.excursion.lo),
+                hi: finite(e.excursion.hi),
+                // A cycle drift's (absent from checkpoints written before it: a level excursion's note).
+                ...(e.excursion.expected !== undefined && e.excursion.value !== undefined && e.excursion.at !== undefined
+                  ? { expected: finite(e.excursion.expected), value: finite(e.excursion.value), at: finite(e.excursion.at) }
+                  : {}),
+              },
+            }
           : {}),
         ...(e.counterRate !== undefined && e.counterRate !== null ? { counterRate: { perHour: finite(e.counterRate.perHour), usualPerHour: finite(e.counterRate.usualPerHour) } } : {}),
         // Absent from checkpoints written before it was kept, and before a catch-up: none.
