@@ -42,7 +42,10 @@
  * of the dwell late (the cycle finder's slack, an eighth of the period, SWITCH_SLACK in cycle.ts) is z = 2 at most,
  * on time; the reading's own quantisation (1 reading) bounds it below. A dwell that was judged rare (at the caller's
  * hold level) is not taught when it ends (censored, as a rare run is, src/pipeline/runs.ts), nor one whose start is
- * unknown (the first segment, after a gap).
+ * unknown (the first segment, after a gap). Nor, judged or not, one far beyond its state's recent dwells (doubtful:
+ * Hampel's identifier on their median and MAD), until two more alike confirm it (CONFIRM): one over-long dwell that
+ * ended before the judgement began (a motor forced on 38 min among runs of 6 to 18.5 min, before its 8th run) would
+ * have widened the state's spread so that a motor that never stopped was told at +52 min (tryout 39, finding 3).
  */
 
 import { lnGamma } from './runs.js';
