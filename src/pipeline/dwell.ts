@@ -42,7 +42,10 @@
  * of the dwell late (the cycle finder's slack, an eighth of the period, SWITCH_SLACK in cycle.ts) is z = 2 at most,
  * on time; the reading's own quantisation (1 reading) bounds it below. A dwell that was judged rare (at the caller's
  * hold level) is not taught when it ends (censored, as a rare run is, src/pipeline/runs.ts), nor one whose start is
- * unknown (the first segment, after a gap).
+ * unknown (the first segment, after a gap). Nor, judged or not, one far beyond its state's recent dwells (doubtful:
+ * Hampel's identifier on their median and MAD), until two more alike confirm it (CONFIRM): one over-long dwell that
+ * ended before the judgement began (a motor forced on 38 min among runs of 6 to 18.5 min, before its 8th run) would
+ * have widened the state's spread so that a motor that never stopped was told at +52 min (tryout 39, finding 3).
  */
 
 import { lnGamma } from './runs.js';
@@ -74,6 +77,26 @@ const REST_RATIO = 10;
 const VISIT_NOISE = 2;
 /** The largest surprise returned (−log10 of a probability; the scorer's MAX_SURPRISE is 16). */
 const MAX_DWELL_SURPRISE = 16;
+/**
+ * A state's latest taught dwells kept for the doubt rule (DwellTracker.doubtful): its median and median absolute
+ * deviation (MAD) are those of the state's recent dwells, which one far dwell moves by at most one rank.
+ */
+const RECENT = 16;
+/** Taught dwells a state must have before a dwell of it can be doubted (held back): the median and MAD of fewer say nothing. */
+const FEW = 5;
+/**
+ * A dwell beyond the median of its state's recent dwells by more than this many robust standard deviations (1.4826 ×
+ * MAD) is doubted: Hampel's identifier, at the "very conservative" 3 of Leys et al., "Detecting outliers: do not use
+ * standard deviation around the mean, use absolute deviation around the median", J. Exp. Soc. Psychol. 49 (2013).
+ */
+const FAR = 3;
+/** The MAD of a normal sample is its standard deviation over this (1 / Φ⁻¹(3/4)). */
+const MAD_TO_SD = 1.4826;
+/**
+ * Doubted dwells of one state, each within RECENT segments of that state of the first, that are taught at last, all of
+ * them: a stream whose runs really became longer is taught the new length after this many, never after one.
+ */
+const CONFIRM = 3;
 
 interface DwellStateLevel {
   /** The state's level, sensor units (the mean of its segments' levels, forgotten with its dwells). */
@@ -88,6 +111,13 @@ interface DwellStateLevel {
   dev: number;
   /** The longest dwell taught, ms of the readings' times (for telling; 0: none). */
   longestMs: number;
+  /** The latest RECENT taught dwells, readings, oldest first (the doubt rule's sample; empty in a snapshot from before it). */
+  recent: number[];
+  /**
+   * Doubted dwells not taught yet (DwellTracker.doubtful), as triples: the dwell (readings), its length (ms of the
+   * readings' times) and the state's `seen` when it ended; at most CONFIRM − 1 of them.
+   */
+  doubts: number[];
 }
 
 /** A channel's dwell state, as a snapshot (DwellTracker.toJSON). */
@@ -102,7 +132,8 @@ export interface DwellSnapshot {
    * Absent: the present segment starts over (its start unknown).
    */
   readonly segment?: readonly (number | null)[];
-  readonly states: readonly { readonly level: number; readonly n: number; readonly sx: number; readonly sxx: number; readonly seen: number; readonly dev: number; readonly longestMs: number }[];
+  /** Each state; `recent` and `doubts` (DwellStateLevel's) absent in a snapshot from before the doubt rule: none. */
+  readonly states: readonly { readonly level: number; readonly n: number; readonly sx: number; readonly sxx: number; readonly seen: number; readonly dev: number; readonly longestMs: number; readonly recent?: readonly number[]; readonly doubts?: readonly number[] }[];
 }
 
 /** One channel's segments and its states' dwells (see the module comment). */
@@ -378,7 +409,7 @@ export class DwellTracker {
     const horizon = this.horizon;
     let st = this.stateOf(this.prevLevel, scale);
     if (st === null) {
-      st = { level: this.prevLevel, n: 0, sx: 0, sxx: 0, seen: 0, dev: 0, longestMs: 0 };
+      st = { level: this.prevLevel, n: 0, sx: 0, sxx: 0, seen: 0, dev: 0, longestMs: 0, recent: [], doubts: [] };
       if (this.states.length < MAX_STATES) this.states.push(st);
       else {
         let least = 0;
@@ -394,10 +425,18 @@ export class DwellTracker {
     st.level += (this.prevLevel - st.level) / Math.min(st.seen, horizon);
     if (this.prevCount > 1) st.dev += (this.prevAbsDev / (this.prevCount - 1) - st.dev) / Math.min(st.seen, horizon);
     if (this.prevKnown && !this.prevRare) {
-      st.n = st.n * keep + 1;
-      st.sx = st.sx * keep + this.prevDwell;
-      st.sxx = st.sxx * keep + this.prevDwell * this.prevDwell;
-      st.longestMs = Math.max(st.longestMs, this.startTs - this.prevStartTs);
+      const d = this.prevDwell;
+      const ms = this.startTs - this.prevStartTs;
+      // Doubts older than RECENT segments of the state are forgotten: they were not confirmed.
+      while (st.doubts.length > 0 && st.seen - st.doubts[2] > RECENT) st.doubts.splice(0, 3);
+      if (!doubtful(st.recent, d)) teach(st, d, ms, keep);
+      else if (st.doubts.length < 3 * (CONFIRM - 1)) st.doubts.push(d, ms, st.seen);
+      else {
+        // Confirmed: CONFIRM dwells alike far beyond the state's others, the stream's new length; all are taught.
+        for (let i = 0; i < st.doubts.length; i += 3) teach(st, st.doubts[i], st.doubts[i + 1], keep);
+        st.doubts = [];
+        teach(st, d, ms, keep);
+      }
     }
   }
 
@@ -422,7 +461,7 @@ export class DwellTracker {
     const at = (s: DwellStateLevel | null): number => (s === null ? -1 : this.states.indexOf(s));
     const segment = [this.level, this.dwell, this.known ? 1 : 0, this.count, this.absDev, this.startTs, this.rare ? 1 : 0, this.prevLevel, this.prevDwell, this.prevKnown ? 1 : 0, this.prevRare ? 1 : 0, this.prevCount, this.prevAbsDev, this.prevStartTs, this.pending ? 1 : 0];
     return {
-      states: this.states.map((s) => ({ ...s })),
+      states: this.states.map((s) => ({ ...s, recent: [...s.recent], doubts: [...s.doubts] })),
       alternating: this.alternating,
       oneBack: at(this.oneBack),
       twoBack: at(this.twoBack),
@@ -444,7 +483,14 @@ export class DwellTracker {
       const v = s as Partial<DwellStateLevel> | null;
       const keys = ['level', 'n', 'sx', 'sxx', 'seen', 'dev', 'longestMs'] as const;
       if (v === null || typeof v !== 'object' || !keys.every((k) => typeof v[k] === 'number' && Number.isFinite(v[k]))) throw new Error('dwell snapshot: a state must hold finite level, n, sx, sxx, seen, dev, longestMs');
-      t.states.push({ level: v.level as number, n: v.n as number, sx: v.sx as number, sxx: v.sxx as number, seen: v.seen as number, dev: v.dev as number, longestMs: v.longestMs as number });
+      const numbers = (a: unknown, what: string, of: number): number[] => {
+        if (a === undefined) return [];
+        if (!Array.isArray(a) || a.length % of !== 0 || !a.every((x) => typeof x === 'number' && Number.isFinite(x))) throw new Error(`dwell snapshot: a state's ${what} must be finite numbers, in ${of === 1 ? 'ones' : 'triples'}`);
+        return [...(a as number[])];
+      };
+      const recent = numbers(v.recent, 'recent', 1).slice(-RECENT);
+      const doubts = numbers(v.doubts, 'doubts', 3).slice(-3 * (CONFIRM - 1));
+      t.states.push({ level: v.level as number, n: v.n as number, sx: v.sx as number, sxx: v.sxx as number, seen: v.seen as number, dev: v.dev as number, longestMs: v.longestMs as number, recent, doubts });
     }
     const back = (i: unknown): DwellStateLevel | null => (typeof i === 'number' && Number.isInteger(i) && i >= 0 && i < t.states.length ? t.states[i] : null);
     t.oneBack = back(o.oneBack);
@@ -467,6 +513,44 @@ export class DwellTracker {
     }
     return t;
   }
+}
+
+/** Teaches state `st` a dwell `d` (readings) that lasted `ms` (ms of its readings' times), its moments forgotten by `keep`. */
+function teach(st: DwellStateLevel, d: number, ms: number, keep: number): void {
+  st.n = st.n * keep + 1;
+  st.sx = st.sx * keep + d;
+  st.sxx = st.sxx * keep + d * d;
+  st.longestMs = Math.max(st.longestMs, ms);
+  st.recent.push(d);
+  if (st.recent.length > RECENT) st.recent.shift();
+}
+
+/**
+ * Whether a dwell `d` (readings) that ended is far beyond the `recent` taught dwells of its state (readings), so that
+ * it is held back, not taught, until CONFIRM like it come (a doubt): it is longer than each of them and beyond their
+ * median by more than FAR robust standard deviations, σ = max(MAD_TO_SD × MAD, median / RELATIVE, 1 reading) (the
+ * judgement's floors, DwellTracker.step). Hampel's identifier: the median and MAD of a few dwells are moved by one far
+ * dwell by one rank at most, as the mean and standard deviation the judgement keeps are not. A motor forced on 38 min
+ * among runs of 6 to 18.5 min (median 13.5, MAD 4.0: beyond 31 min) taught as a run made the run state's spread so
+ * wide that a motor that never stopped was told at 52 min (tryout 39, finding 3). False with fewer than FEW dwells.
+ * A held-back ordinary dwell costs little: it is taught with the next two alike (CONFIRM).
+ */
+function doubtful(recent: readonly number[], d: number): boolean {
+  if (recent.length < FEW) return false;
+  let longest = 0;
+  for (const x of recent) if (x > longest) longest = x;
+  if (!(d > longest)) return false;
+  const med = median(recent);
+  const mad = median(recent.map((x) => Math.abs(x - med)));
+  const sigma = Math.max(MAD_TO_SD * mad, med / RELATIVE, 1);
+  return d > med + FAR * sigma;
+}
+
+/** The median of `xs` (non-empty). */
+function median(xs: readonly number[]): number {
+  const v = [...xs].sort((a, b) => a - b);
+  const h = v.length >> 1;
+  return v.length % 2 === 1 ? v[h] : (v[h - 1] + v[h]) / 2;
 }
 
 /**

@@ -216,6 +216,58 @@ describe('DwellTracker', () => {
     expect(most).toBe(0);
   });
 
+  it('one dwell far beyond its state’s others before the judgement is not taught: a later long one is judged against the ordinary ones (tryout 39, finding 3)', () => {
+    // On dwells of 18 to 22 readings, off dwells of 38 to 42; the seventh on dwell lasts 60 (the tryout's motor forced
+    // on 38 min among runs of 6 to 18.5 min, before its dwells were judged). Then ordinary cycles, and an on dwell of 30.
+    const cycle = (i: number): number => (i % 2 === 0 ? 20 : 40) + (i % 5) - 2;
+    const ordinary = Array.from({ length: 30 }, (_, i) => cycle(i));
+    const withLong = [...ordinary.slice(0, 12), 60, ...ordinary.slice(13), ...ordinary];
+    const without = [...ordinary];
+    without.push(...ordinary);
+    const late = (dwells: number[]): number => {
+      const t = new DwellTracker();
+      feed(t, dwells, 5);
+      return Math.max(...feed(t, [30], 6));
+    };
+    // z = (30 − 20) / max(1.4, 20 / 16) ≈ 7: told. Taught as a run, the 60 widens the spread to about 7.8 readings: z ≈ 1.2.
+    expect(late(without)).toBeGreaterThan(5);
+    expect(late(withLong)).toBeCloseTo(late(without), 0);
+  });
+
+  it('dwells far beyond the others are taught once three alike confirm them, not one or two (a new length)', () => {
+    // Six ordinary on dwells (the first, begun at the tracker's first reading, not taught), then on dwells of 60, each
+    // followed by an ordinary off dwell, and a last ordinary cycle: all before the judgement begins (8 dwells).
+    const onState = (t: DwellTracker): { n: number; recent?: readonly number[]; doubts?: readonly number[] } => {
+      const st = t.toJSON().states.find((s) => s.level > 30);
+      if (st === undefined) throw new Error('no on state');
+      return st;
+    };
+    const run = (longs: number): DwellTracker => {
+      const t = new DwellTracker();
+      const dwells = Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? 20 : 40) + (i % 5) - 2);
+      for (let k = 0; k < longs; k++) dwells.push(60, 40);
+      // The last on dwell ends: an off dwell follows it (taught when the off dwell outlasts the blip).
+      feed(t, [...dwells, 20, 40], 7);
+      return t;
+    };
+    // Forgotten counts (horizon 10,000 dwells): 6 taught is 5.998.
+    expect(onState(run(0)).n).toBeCloseTo(6, 2);
+    expect(onState(run(1)).n).toBeCloseTo(6, 2);
+    expect(onState(run(1)).doubts).toHaveLength(3);
+    expect(onState(run(2)).n).toBeCloseTo(6, 2);
+    expect(onState(run(2)).doubts).toHaveLength(6);
+    const confirmed = onState(run(3));
+    expect(confirmed.n).toBeCloseTo(9, 2);
+    expect(confirmed.doubts).toEqual([]);
+    expect(confirmed.recent?.filter((d) => d === 60)).toHaveLength(3);
+    // Its snapshot keeps the doubts; one from before them (no recent, no doubts) is read as none.
+    const t = run(2);
+    expect(DwellTracker.fromJSON(JSON.parse(JSON.stringify(t.toJSON()))).toJSON()).toEqual(t.toJSON());
+    const old = { ...t.toJSON(), states: t.toJSON().states.map(({ recent: _r, doubts: _d, ...s }) => s) };
+    expect(DwellTracker.fromJSON(old).toJSON().states.every((s) => s.recent?.length === 0 && s.doubts?.length === 0)).toBe(true);
+    expect(() => DwellTracker.fromJSON({ states: [{ level: 1, n: 0, sx: 0, sxx: 0, seen: 0, dev: 0, longestMs: 0, doubts: [1, 2] }] })).toThrow(/triples/);
+  });
+
   it('survives its snapshot', () => {
     const t = new DwellTracker();
     feed(t, Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? 20 : 40)), 3);
