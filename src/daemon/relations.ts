@@ -93,11 +93,7 @@ export class Relations {
     if (device === stream) return;
     const streams = this.w.streamsOf(device);
     if (streams.length < 2) return;
-    let leader = this.leaders.get(stream);
-    if (leader === undefined) {
-      leader = new LeaderTimeline();
-      this.leaders.set(stream, leader);
-    }
+    const leader = this.timeline(stream);
     const wasLeader = leader.state !== null;
     // As a follower first (its own leaders' timelines as they stand), then as a leader (its followers' waiting readings).
     for (const p of this.pairsOf(stream, device, streams)) for (const v of p.judge.step(ts, value, this.leaderOf(p), () => this.censor(p))) this.verdict(p, v);
@@ -130,22 +126,37 @@ export class Relations {
     return out;
   }
 
-  private leaderOf(p: Pair): LeaderTimeline {
-    const l = this.leaders.get(p.leader);
-    if (l === undefined) throw new Error(`relation: no timeline for leader ${p.leader}`);
+  /** The timeline of stream `stream` as a leader, made at its first use. */
+  private timeline(stream: string): LeaderTimeline {
+    let l = this.leaders.get(stream);
+    if (l === undefined) {
+      l = new LeaderTimeline();
+      this.leaders.set(stream, l);
+    }
     return l;
   }
 
-  /** The follower's pairs, one made for each stream of its device that is a duty cycle now. */
+  private leaderOf(p: Pair): LeaderTimeline {
+    return this.timeline(p.leader);
+  }
+
+  /**
+   * The follower's pairs, one for each other stream of its device, made before that stream is known to be a duty
+   * cycle: in a history sent at once the daemon scores each stream's backlog at its own pace (a 10 s follower ran
+   * hours ahead of its 2 s leader), so the follower's readings wait for the leader's from the start (Follower.step).
+   */
   private pairsOf(stream: string, device: string, streams: readonly string[]): Pair[] {
     let list = this.pairs.get(stream);
     if (list === undefined) {
       list = [];
       this.pairs.set(stream, list);
     }
-    for (const other of streams) {
-      if (other === stream || this.leaders.get(other)?.state == null || list.some((p) => p.leader === other)) continue;
-      list.push({ leader: other, follower: stream, device, judge: new Follower(), sign: 0, run: 0, runSince: 0, open: null });
+    if (list.length < streams.length - 1) {
+      for (const other of streams) {
+        if (other === stream || list.some((p) => p.leader === other)) continue;
+        this.timeline(other);
+        list.push({ leader: other, follower: stream, device, judge: new Follower(), sign: 0, run: 0, runSince: 0, open: null });
+      }
     }
     return list;
   }

@@ -40,8 +40,13 @@ export const HORIZON = 2000;
 const DWELL_HORIZON = 64;
 /** Leader switches kept with their times (enough for the follower's 2 · SPAN readings of any cadence pairing in practice). */
 const TIMELINE = 256;
-/** Follower readings kept waiting for the leader's readings to reach their time; older ones are dropped (a gap). */
-const PENDING = 64;
+/**
+ * Follower readings kept waiting for the leader's readings to reach their time; older ones are dropped (a gap). Live,
+ * a few wait (the leader's next reading); in a history sent at once the daemon scores each stream's backlog at its own
+ * pace, and a 10 s follower ran 3 h (1,080 readings) ahead of its 2 s leader (test/e2e/relation.test.ts): up to
+ * PENDING wait (16 bytes each), beyond that the oldest are not judged.
+ */
+export const PENDING = 8192;
 /** A gap in the follower's readings larger than this many times its median gap in the window breaks its span. */
 const GAP_FACTOR = 3;
 
@@ -149,8 +154,10 @@ export class Follower {
   /** The follower's latest 2 · SPAN + 1 processed readings (times epoch ms, values sensor units), oldest first. */
   private readonly ts: number[] = [];
   private readonly ys: number[] = [];
-  /** Readings waiting for the leader to reach their time. */
-  private readonly pending: { ts: number; y: number }[] = [];
+  /** Readings waiting for the leader to reach their time: times (epoch ms) and values from `head` on. */
+  private readonly pendingTs: number[] = [];
+  private readonly pendingY: number[] = [];
+  private head = 0;
   private readonly fits: [StateFit, StateFit] = [newFit(), newFit()];
   /** The smallest non-zero change seen between two readings (the follower's quantum, sensor units). */
   private quantum = Number.POSITIVE_INFINITY;
@@ -162,12 +169,14 @@ export class Follower {
    */
   step(ts: number, y: number, leader: LeaderTimeline, censor: () => number): RelationVerdict[] {
     if (!Number.isFinite(y)) return [];
-    const lastTs = this.pending.length > 0 ? this.pending[this.pending.length - 1].ts : this.ts.length > 0 ? this.ts[this.ts.length - 1] : Number.NEGATIVE_INFINITY;
+    const waiting = this.pendingTs.length - this.head;
+    const lastTs = waiting > 0 ? this.pendingTs[this.pendingTs.length - 1] : this.ts.length > 0 ? this.ts[this.ts.length - 1] : Number.NEGATIVE_INFINITY;
     if (!(ts > lastTs)) return [];
-    this.pending.push({ ts, y });
-    if (this.pending.length > PENDING) {
-      // The leader has fallen silent: the oldest waiting readings are dropped and the span starts over.
-      this.pending.splice(0, this.pending.length - PENDING);
+    this.pendingTs.push(ts);
+    this.pendingY.push(y);
+    if (waiting + 1 > PENDING) {
+      // The leader has fallen far behind (or silent): the oldest waiting reading is dropped and the span starts over.
+      this.head++;
       this.ts.length = 0;
       this.ys.length = 0;
     }
@@ -177,16 +186,25 @@ export class Follower {
   /** Judges the waiting readings the leader's readings now reach (step). */
   drain(leader: LeaderTimeline, censor: () => number): RelationVerdict[] {
     const out: RelationVerdict[] = [];
-    while (this.pending.length > 0 && this.pending[0].ts <= leader.latestTs) {
-      const p = this.pending.shift();
-      if (p !== undefined) out.push(this.judge(p.ts, p.y, leader, censor()));
+    while (this.head < this.pendingTs.length && this.pendingTs[this.head] <= leader.latestTs) {
+      out.push(this.judge(this.pendingTs[this.head], this.pendingY[this.head], leader, censor()));
+      this.head++;
+    }
+    if (this.head === this.pendingTs.length) {
+      this.pendingTs.length = 0;
+      this.pendingY.length = 0;
+      this.head = 0;
+    } else if (this.head >= 1024) {
+      this.pendingTs.splice(0, this.head);
+      this.pendingY.splice(0, this.head);
+      this.head = 0;
     }
     return out;
   }
 
   /** Readings waiting for the leader. */
   get waiting(): number {
-    return this.pending.length;
+    return this.pendingTs.length - this.head;
   }
 
   private judge(ts: number, y: number, leader: LeaderTimeline, censor: number): RelationVerdict {

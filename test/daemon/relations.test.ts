@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { AlertExplanation } from '../../src/contract/alerts.js';
 import type { AnomalyEvent } from '../../src/contract/types.js';
 import { OPEN_RUN, Relations, zOf, zSurprise } from '../../src/daemon/relations.js';
-import { LeaderTimeline, SPAN } from '../../src/pipeline/relation.js';
+import { Follower, LeaderTimeline, SPAN } from '../../src/pipeline/relation.js';
 import { workshopPair, type PairRow } from '../helpers/workshop-pair.js';
 
 const HOUR = 3_600_000;
@@ -42,6 +42,19 @@ function run(rows: readonly { readonly stream: string; readonly ts: number; read
   });
   for (const r of rows) book.reading(`${DEVICE}/${r.stream}`, DEVICE, r.ts, r.value);
   return told;
+}
+
+/** How many of the temperature's readings were judged (a finite z) against the current's state. */
+function judged(rows: readonly PairRow[]): number {
+  const leader = new LeaderTimeline();
+  const follower = new Follower();
+  let n = 0;
+  const censor = (): number => zOf(5);
+  for (const r of rows) {
+    const verdicts = r.stream === 'motor_current' ? (leader.step(r.ts, r.value), follower.drain(leader, censor)) : follower.step(r.ts, r.value, leader, censor);
+    n += verdicts.filter((v) => Number.isFinite(v.z)).length;
+  }
+  return n;
 }
 
 describe('the relation check (score.relations)', () => {
@@ -88,6 +101,8 @@ describe('the relation check (score.relations)', () => {
         }
         rows.sort((a, b) => a.ts - b.ts);
         expect(run(rows, ['humidity']).map((t) => t.explanation?.sentence)).toEqual([]);
+        // Not quiet for want of judging: most of the temperature's readings were judged against the motor's state.
+        expect(judged(rows.filter((r): r is PairRow => r.stream !== 'humidity'))).toBeGreaterThan(0.5 * rows.filter((r) => r.stream === 'bearing_temp').length);
       }
     });
   }
